@@ -159,212 +159,207 @@ func geluGeneric(dst, x []float32) {
 }
 
 // geluBackwardGeneric is the pure-Go kernel of geluBackward (f32 memory, f64
-// compute, 162 operations): the scalar twin of the vector program the assembly
+// compute, 160 operations): the scalar twin of the vector program the assembly
 // kernels run, with exactly the semantics of vprog.Program.Eval, so every
 // backend gives the same bits. The caller guarantees equal lengths; dx may be
 // the same slice as an input.
 func geluBackwardGeneric(dx, x, dy []float32) {
 	x = x[:len(dx)]
 	dy = dy[:len(dx)]
-	v2 := math.Float64frombits(0xc044000000000000)   // -40
-	v4 := math.Float64frombits(0x0000000000000000)   // 0
-	v5 := math.Float64frombits(0x8000000000000000)   // -0
-	v6 := math.Float64frombits(0x4024000000000000)   // 10
-	v8 := math.Float64frombits(0x3ff0000000000000)   // 1
-	v9 := math.Float64frombits(0xbfe80ead197f00b4)   // -0.7517915246935645
-	v12 := math.Float64frombits(0x3f90000000000000)  // 0.015625
-	v14 := math.Float64frombits(0x3c713e74c58cada8)  // 1.4956759177009883e-17
-	v16 := math.Float64frombits(0x3fdb9d98fa5a3215)  // 0.4314939923140469
-	v17 := math.Float64frombits(0x3fd8d9a941de3ac5)  // 0.388284982990552
-	v19 := math.Float64frombits(0xbf92a2ef9bb865ae)  // -0.018199676398671087
-	v21 := math.Float64frombits(0xbfbd2fa4c17c7e84)  // -0.1140082332972217
-	v23 := math.Float64frombits(0xbf8e4088244f901d)  // -0.014771522148244337
-	v33 := math.Float64frombits(0x3fe0000000000000)  // 0.5
-	v36 := math.Float64frombits(0xbfe6a09e667f3bcd)  // -0.7071067811865476
-	v40 := math.Float64frombits(0xbf4936a4a7830bd8)  // -0.0007694534279142308
-	v41 := math.Float64frombits(0x3f754d076df271bd)  // 0.005200413724335493
-	v43 := math.Float64frombits(0xbf9b8203032a45ab)  // -0.026863143032249386
-	v45 := math.Float64frombits(0x3fbce2ef239ee029)  // 0.11283774013179539
-	v47 := math.Float64frombits(0xbfd8127466f5b8a1)  // -0.37612638525650693
-	v49 := math.Float64frombits(0x3fc06eba820da750)  // 0.12837916708240948
-	v51 := math.Float64frombits(0x403a000000000000)  // 26
-	v54 := math.Float64frombits(0x3ff71547652b82fe)  // 1.4426950408889634
-	v59 := math.Float64frombits(0xbfe62e42fefa39ef)  // -0.6931471805599453
-	v63 := math.Float64frombits(0x3f2a126522421ce2)  // 0.00019891247314183293
-	v64 := math.Float64frombits(0xbefa0f09d203b0da)  // -2.4851554486213973e-05
-	v66 := math.Float64frombits(0x3f56c169a89bfb68)  // 0.0013888866255340141
-	v68 := math.Float64frombits(0x3f81110e072da4bd)  // 0.008333310693802049
-	v70 := math.Float64frombits(0x3fa555555576b9ac)  // 0.041666666681851566
-	v72 := math.Float64frombits(0x3fc5555555a8d60a)  // 0.1666666668185573
-	v78 := math.Float64frombits(0x4010000000000000)  // 4
-	v83 := math.Float64frombits(0xbef18646ff715d6e)  // -1.671268543321002e-05
-	v84 := math.Float64frombits(0x3ed09d6ea34beac6)  // 3.9613174080919735e-06
-	v86 := math.Float64frombits(0x3f2706b56ca18d9b)  // 0.00017567600872601678
-	v88 := math.Float64frombits(0xbf3e2f8f0b2a9b1c)  // -0.00046059839511729413
-	v90 := math.Float64frombits(0xbf3266c47c8fa827)  // -0.00028078362498596066
-	v92 := math.Float64frombits(0x3f790b24fd7210e0)  // 0.006114143841049663
-	v94 := math.Float64frombits(0xbf9b00bd97c3de34)  // -0.026370012653357658
-	v96 := math.Float64frombits(0x3fb38db648cbbae6)  // 0.07638110425225939
-	v98 := math.Float64frombits(0xbfc645fdac4bd163)  // -0.17401095307253475
-	v100 := math.Float64frombits(0x3fd52cac4d2489f0) // 0.33085162671537116
-	v102 := math.Float64frombits(0xbfe14eacb0de8a9c) // -0.5408538298109593
-	v104 := math.Float64frombits(0x3fe8be202c682690) // 0.7732087008782447
-	v106 := math.Float64frombits(0xbfef3fe31ed01a2c) // -0.9765487291159096
-	v108 := math.Float64frombits(0x3ff18932bf097075) // 1.095995661008627
-	v120 := math.Float64frombits(0x4000000000000000) // 2
-	v129 := math.Float64frombits(0x3fd9884533d43651) // 0.3989422804014327
-	v131 := math.Float64frombits(0xbfe0000000000000) // -0.5
-	v134 := math.Float64frombits(0xc085f80000000000) // -703
-	v136 := math.Float64frombits(0x4086300000000000) // 710
-	v142 := math.Float64frombits(0x3f2a17e35818933c) // 0.0001990761775668928
-	v143 := math.Float64frombits(0x3f56da79e0d30050) // 0.0013948621956814296
-	v145 := math.Float64frombits(0x3f81110a5fa2e975) // 0.008333283465948619
-	v147 := math.Float64frombits(0x3fa55546446e1464) // 0.0416662176640237
-	v149 := math.Float64frombits(0x3fc5555557e88376) // 0.16666666786570844
-	v151 := math.Float64frombits(0x3fe0000005cbdd4b) // 0.5000000107965347
-	v153 := math.Float64frombits(0x3fefffffffff6187) // 0.9999999999954959
-	v155 := math.Float64frombits(0x3feffffffffa6d0c) // 0.9999999999594436
+	v1 := math.Float64frombits(0xc044000000000000)   // -40
+	v3 := math.Float64frombits(0x0000000000000000)   // 0
+	v4 := math.Float64frombits(0x8000000000000000)   // -0
+	v5 := math.Float64frombits(0x4024000000000000)   // 10
+	v7 := math.Float64frombits(0x3ff0000000000000)   // 1
+	v8 := math.Float64frombits(0xbfe80ead197f00b4)   // -0.7517915246935645
+	v11 := math.Float64frombits(0x3f90000000000000)  // 0.015625
+	v13 := math.Float64frombits(0x3c713e74c58cada8)  // 1.4956759177009883e-17
+	v15 := math.Float64frombits(0x3fdb9d98fa5a3215)  // 0.4314939923140469
+	v16 := math.Float64frombits(0x3fd8d9a941de3ac5)  // 0.388284982990552
+	v17 := math.Float64frombits(0xbf92a2ef9bb865ae)  // -0.018199676398671087
+	v18 := math.Float64frombits(0xbfbd2fa4c17c7e84)  // -0.1140082332972217
+	v19 := math.Float64frombits(0xbf8e4088244f901d)  // -0.014771522148244337
+	v29 := math.Float64frombits(0x3fe0000000000000)  // 0.5
+	v30 := math.Float64frombits(0xbfe6a09e667f3bcd)  // -0.7071067811865476
+	v34 := math.Float64frombits(0xbf4936a4a7830bd8)  // -0.0007694534279142308
+	v35 := math.Float64frombits(0x3f754d076df271bd)  // 0.005200413724335493
+	v37 := math.Float64frombits(0xbf9b8203032a45ab)  // -0.026863143032249386
+	v39 := math.Float64frombits(0x3fbce2ef239ee029)  // 0.11283774013179539
+	v41 := math.Float64frombits(0xbfd8127466f5b8a1)  // -0.37612638525650693
+	v43 := math.Float64frombits(0x3fc06eba820da750)  // 0.12837916708240948
+	v45 := math.Float64frombits(0x403a000000000000)  // 26
+	v48 := math.Float64frombits(0x3ff71547652b82fe)  // 1.4426950408889634
+	v52 := math.Float64frombits(0xbfe62e42fefa39ef)  // -0.6931471805599453
+	v55 := math.Float64frombits(0x3f2a126522421ce2)  // 0.00019891247314183293
+	v56 := math.Float64frombits(0xbefa0f09d203b0da)  // -2.4851554486213973e-05
+	v58 := math.Float64frombits(0x3f56c169a89bfb68)  // 0.0013888866255340141
+	v60 := math.Float64frombits(0x3f81110e072da4bd)  // 0.008333310693802049
+	v62 := math.Float64frombits(0x3fa555555576b9ac)  // 0.041666666681851566
+	v64 := math.Float64frombits(0x3fc5555555a8d60a)  // 0.1666666668185573
+	v70 := math.Float64frombits(0x4010000000000000)  // 4
+	v75 := math.Float64frombits(0xbef18646ff715d6e)  // -1.671268543321002e-05
+	v76 := math.Float64frombits(0x3ed09d6ea34beac6)  // 3.9613174080919735e-06
+	v78 := math.Float64frombits(0x3f2706b56ca18d9b)  // 0.00017567600872601678
+	v80 := math.Float64frombits(0xbf3e2f8f0b2a9b1c)  // -0.00046059839511729413
+	v82 := math.Float64frombits(0xbf3266c47c8fa827)  // -0.00028078362498596066
+	v84 := math.Float64frombits(0x3f790b24fd7210e0)  // 0.006114143841049663
+	v86 := math.Float64frombits(0xbf9b00bd97c3de34)  // -0.026370012653357658
+	v88 := math.Float64frombits(0x3fb38db648cbbae6)  // 0.07638110425225939
+	v90 := math.Float64frombits(0xbfc645fdac4bd163)  // -0.17401095307253475
+	v92 := math.Float64frombits(0x3fd52cac4d2489f0)  // 0.33085162671537116
+	v94 := math.Float64frombits(0xbfe14eacb0de8a9c)  // -0.5408538298109593
+	v96 := math.Float64frombits(0x3fe8be202c682690)  // 0.7732087008782447
+	v98 := math.Float64frombits(0xbfef3fe31ed01a2c)  // -0.9765487291159096
+	v100 := math.Float64frombits(0x3ff18932bf097075) // 1.095995661008627
+	v112 := math.Float64frombits(0x4000000000000000) // 2
+	v121 := math.Float64frombits(0x3fd9884533d43651) // 0.3989422804014327
+	v123 := math.Float64frombits(0xbfe0000000000000) // -0.5
+	v126 := math.Float64frombits(0xc085f80000000000) // -703
+	v128 := math.Float64frombits(0x4086300000000000) // 710
+	v133 := math.Float64frombits(0x3f2a17e35818933c) // 0.0001990761775668928
+	v134 := math.Float64frombits(0x3f56da79e0d30050) // 0.0013948621956814296
+	v136 := math.Float64frombits(0x3f81110a5fa2e975) // 0.008333283465948619
+	v138 := math.Float64frombits(0x3fa55546446e1464) // 0.0416662176640237
+	v140 := math.Float64frombits(0x3fc5555557e88376) // 0.16666666786570844
+	v142 := math.Float64frombits(0x3fe0000005cbdd4b) // 0.5000000107965347
+	v144 := math.Float64frombits(0x3fefffffffff6187) // 0.9999999999954959
+	v146 := math.Float64frombits(0x3feffffffffa6d0c) // 0.9999999999594436
 	for i := range dx {
 		v0 := float64(x[i])
-		v3 := v0 < v2
-		v7 := v6 < v0
-		v10 := float64(v0 - v9)
-		v11 := math.Abs(v10)
-		v13 := v11 < v12
-		v15 := float64(v10 - v14)
-		v24 := float64(v15 * v23)
-		v25 := float64(v21 + v24)
-		v26 := float64(v15 * v25)
-		v27 := float64(v19 + v26)
-		v28 := float64(v15 * v27)
-		v29 := float64(v17 + v28)
-		v30 := float64(v15 * v29)
-		v31 := float64(v16 + v30)
-		v32 := float64(v15 * v31)
-		v37 := float64(v0 * v36)
-		v38 := math.Abs(v37)
-		v39 := float64(v37 * v37)
-		v42 := math.FMA(v39, v40, v41)
-		v44 := math.FMA(v39, v42, v43)
-		v46 := math.FMA(v39, v44, v45)
-		v48 := math.FMA(v39, v46, v47)
-		v50 := math.FMA(v39, v48, v49)
-		v52 := v38
-		if v51 < v38 {
-			v52 = v51
+		v2 := v0 < v1
+		v6 := v5 < v0
+		v9 := float64(v0 - v8)
+		v10 := math.Abs(v9)
+		v12 := v10 < v11
+		v14 := float64(v9 - v13)
+		v20 := float64(v14 * v19)
+		v21 := float64(v18 + v20)
+		v22 := float64(v14 * v21)
+		v23 := float64(v17 + v22)
+		v24 := float64(v14 * v23)
+		v25 := float64(v16 + v24)
+		v26 := float64(v14 * v25)
+		v27 := float64(v15 + v26)
+		v28 := float64(v14 * v27)
+		v31 := float64(v0 * v30)
+		v32 := math.Abs(v31)
+		v33 := float64(v31 * v31)
+		v36 := math.FMA(v33, v34, v35)
+		v38 := math.FMA(v33, v36, v37)
+		v40 := math.FMA(v33, v38, v39)
+		v42 := math.FMA(v33, v40, v41)
+		v44 := math.FMA(v33, v42, v43)
+		v46 := v32
+		if v45 < v32 {
+			v46 = v45
 		}
-		v53 := float64(v52 * v52)
-		v55 := float64(v53 * v54)
-		v56 := math.RoundToEven(v55)
-		v57 := -v56
-		v60 := math.FMA(v56, v59, v53)
-		v61 := -v60
-		v65 := math.FMA(v60, v64, v63)
-		v67 := math.FMA(v61, v65, v66)
-		v69 := math.FMA(v61, v67, v68)
-		v71 := math.FMA(v61, v69, v70)
-		v73 := math.FMA(v61, v71, v72)
-		v74 := math.FMA(v61, v73, v33)
-		v75 := float64(v61 * v61)
-		v76 := float64(v8 + v61)
-		v77 := math.FMA(v75, v74, v76)
-		v79 := float64(v52 + v78)
-		v80 := float64(v8 / v79)
-		v81 := float64(v52 - v78)
-		v82 := float64(v81 * v80)
-		v85 := math.FMA(v82, v83, v84)
-		v87 := math.FMA(v82, v85, v86)
-		v89 := math.FMA(v82, v87, v88)
-		v91 := math.FMA(v82, v89, v90)
-		v93 := math.FMA(v82, v91, v92)
-		v95 := math.FMA(v82, v93, v94)
-		v97 := math.FMA(v82, v95, v96)
-		v99 := math.FMA(v82, v97, v98)
-		v101 := math.FMA(v82, v99, v100)
-		v103 := math.FMA(v82, v101, v102)
-		v105 := math.FMA(v82, v103, v104)
-		v107 := math.FMA(v82, v105, v106)
-		v109 := math.FMA(v82, v107, v108)
-		v110 := float64(v77 * v109)
-		v111 := float64(v110 * v80)
-		v112 := v38 < v33
-		v113 := -v37
-		v114 := float64(v8 + v113)
-		v115 := float64(v114 - v8)
-		v116 := float64(v113 - v115)
-		v117 := float64(v37 * v50)
-		v118 := float64(v116 - v117)
-		v119 := float64(v114 + v118)
-		v121 := ldexpNormal(v111, v57)
-		v122 := float64(v120 - v121)
-		v123 := v51 < v38
-		v124 := v121
-		if v123 {
-			v124 = v4
+		v47 := float64(v46 * v46)
+		v49 := float64(v47 * v48)
+		v50 := math.RoundToEven(v49)
+		v51 := -v50
+		v53 := math.FMA(v50, v52, v47)
+		v54 := -v53
+		v57 := math.FMA(v53, v56, v55)
+		v59 := math.FMA(v54, v57, v58)
+		v61 := math.FMA(v54, v59, v60)
+		v63 := math.FMA(v54, v61, v62)
+		v65 := math.FMA(v54, v63, v64)
+		v66 := math.FMA(v54, v65, v29)
+		v67 := float64(v54 * v54)
+		v68 := float64(v7 + v54)
+		v69 := math.FMA(v67, v66, v68)
+		v71 := float64(v46 + v70)
+		v72 := float64(v7 / v71)
+		v73 := float64(v46 - v70)
+		v74 := float64(v73 * v72)
+		v77 := math.FMA(v74, v75, v76)
+		v79 := math.FMA(v74, v77, v78)
+		v81 := math.FMA(v74, v79, v80)
+		v83 := math.FMA(v74, v81, v82)
+		v85 := math.FMA(v74, v83, v84)
+		v87 := math.FMA(v74, v85, v86)
+		v89 := math.FMA(v74, v87, v88)
+		v91 := math.FMA(v74, v89, v90)
+		v93 := math.FMA(v74, v91, v92)
+		v95 := math.FMA(v74, v93, v94)
+		v97 := math.FMA(v74, v95, v96)
+		v99 := math.FMA(v74, v97, v98)
+		v101 := math.FMA(v74, v99, v100)
+		v102 := float64(v69 * v101)
+		v103 := float64(v102 * v72)
+		v104 := v32 < v29
+		v105 := -v31
+		v106 := float64(v7 + v105)
+		v107 := float64(v106 - v7)
+		v108 := float64(v105 - v107)
+		v109 := float64(v31 * v44)
+		v110 := float64(v108 - v109)
+		v111 := float64(v106 + v110)
+		v113 := ldexpNormal(v103, v51)
+		v114 := float64(v112 - v113)
+		v115 := v45 < v32
+		v116 := v113
+		if v115 {
+			v116 = v3
 		}
-		v125 := v37 < v4
-		v126 := v124
-		if v125 {
-			v126 = v122
+		v117 := v31 < v3
+		v118 := v116
+		if v117 {
+			v118 = v114
 		}
+		v119 := v118
+		if v104 {
+			v119 = v111
+		}
+		v120 := float64(v29 * v119)
+		v122 := float64(v0 * v121)
+		v124 := float64(v123 * v0)
+		v125 := float64(v124 * v0)
 		v127 := v126
-		if v112 {
-			v127 = v119
+		if v125 > v126 {
+			v127 = v125
 		}
-		v128 := float64(v33 * v127)
-		v130 := float64(v0 * v129)
-		v132 := float64(v131 * v0)
-		v133 := float64(v132 * v0)
-		v135 := v134
-		if v133 > v134 {
-			v135 = v133
+		v129 := v128
+		if v127 < v128 {
+			v129 = v127
 		}
-		v137 := v136
-		if v135 < v136 {
-			v137 = v135
+		v130 := float64(v129 * v48)
+		v131 := math.RoundToEven(v130)
+		v132 := math.FMA(v131, v52, v129)
+		v135 := math.FMA(v132, v133, v134)
+		v137 := math.FMA(v132, v135, v136)
+		v139 := math.FMA(v132, v137, v138)
+		v141 := math.FMA(v132, v139, v140)
+		v143 := math.FMA(v132, v141, v142)
+		v145 := math.FMA(v132, v143, v144)
+		v147 := math.FMA(v132, v145, v146)
+		v148 := ldexpMid(v147, v131)
+		v149 := v125 < v126
+		v150 := v148
+		if v149 {
+			v150 = v3
 		}
-		v138 := float64(v137 * v54)
-		v139 := math.RoundToEven(v138)
-		v141 := math.FMA(v139, v59, v137)
-		v144 := math.FMA(v141, v142, v143)
-		v146 := math.FMA(v141, v144, v145)
-		v148 := math.FMA(v141, v146, v147)
-		v150 := math.FMA(v141, v148, v149)
-		v152 := math.FMA(v141, v150, v151)
-		v154 := math.FMA(v141, v152, v153)
-		v156 := math.FMA(v141, v154, v155)
-		v157 := ldexpMid(v156, v139)
-		v158 := v133 < v134
+		v151 := float64(v122 * v150)
+		v152 := float64(v120 + v151)
+		v153 := v152
+		if v12 {
+			v153 = v28
+		}
+		v154 := v153
+		if v6 {
+			v154 = v7
+		}
+		v155 := v154
+		if v2 {
+			v155 = v4
+		}
+		v156 := float64(dy[i])
+		v157 := float64(v155 * v156)
+		v158 := math.IsNaN(v0)
 		v159 := v157
 		if v158 {
-			v159 = v4
+			v159 = v0
 		}
-		v160 := math.IsNaN(v133)
-		v161 := v159
-		if v160 {
-			v161 = v133
-		}
-		v162 := float64(v130 * v161)
-		v163 := float64(v128 + v162)
-		v164 := v163
-		if v13 {
-			v164 = v32
-		}
-		v165 := v164
-		if v7 {
-			v165 = v8
-		}
-		v166 := v165
-		if v3 {
-			v166 = v5
-		}
-		v167 := float64(dy[i])
-		v168 := float64(v166 * v167)
-		v169 := math.IsNaN(v0)
-		v170 := v168
-		if v169 {
-			v170 = v0
-		}
-		dx[i] = float32(v170)
+		dx[i] = float32(v159)
 	}
 }

@@ -21,221 +21,211 @@ var (
 )
 
 // geluTanhGeneric is the pure-Go kernel of geluTanh (f32 memory, f64 compute,
-// 51 operations): the scalar twin of the vector program the assembly kernels
+// 49 operations): the scalar twin of the vector program the assembly kernels
 // run, with exactly the semantics of vprog.Program.Eval, so every backend
 // gives the same bits. The caller guarantees equal lengths; dst may be the
 // same slice as an input.
 func geluTanhGeneric(dst, x []float32) {
 	x = x[:len(dst)]
-	v2 := math.Float64frombits(0xc03e000000000000)  // -30
-	v4 := math.Float64frombits(0x0000000000000000)  // 0
-	v5 := math.Float64frombits(0x8000000000000000)  // -0
-	v6 := math.Float64frombits(0x4024000000000000)  // 10
-	v9 := math.Float64frombits(0x3fb2444f2a4d8b4b)  // 0.07135481627260025
-	v10 := math.Float64frombits(0x3ff9884533d43651) // 1.5957691216057308
-	v16 := math.Float64frombits(0xc085f80000000000) // -703
-	v18 := math.Float64frombits(0x3ff0000000000000) // 1
-	v19 := math.Float64frombits(0x3ff71547652b82fe) // 1.4426950408889634
-	v24 := math.Float64frombits(0xbfe62e42fefa39ef) // -0.6931471805599453
-	v26 := math.Float64frombits(0x3f2a17e35818933c) // 0.0001990761775668928
-	v27 := math.Float64frombits(0x3f56da79e0d30050) // 0.0013948621956814296
-	v29 := math.Float64frombits(0x3f81110a5fa2e975) // 0.008333283465948619
-	v31 := math.Float64frombits(0x3fa55546446e1464) // 0.0416662176640237
-	v33 := math.Float64frombits(0x3fc5555557e88376) // 0.16666666786570844
-	v35 := math.Float64frombits(0x3fe0000005cbdd4b) // 0.5000000107965347
-	v37 := math.Float64frombits(0x3fefffffffff6187) // 0.9999999999954959
-	v39 := math.Float64frombits(0x3feffffffffa6d0c) // 0.9999999999594436
+	v1 := math.Float64frombits(0xc03e000000000000)  // -30
+	v3 := math.Float64frombits(0x0000000000000000)  // 0
+	v4 := math.Float64frombits(0x8000000000000000)  // -0
+	v5 := math.Float64frombits(0x4024000000000000)  // 10
+	v8 := math.Float64frombits(0x3fb2444f2a4d8b4b)  // 0.07135481627260025
+	v9 := math.Float64frombits(0x3ff9884533d43651)  // 1.5957691216057308
+	v15 := math.Float64frombits(0xc085f80000000000) // -703
+	v17 := math.Float64frombits(0x3ff0000000000000) // 1
+	v18 := math.Float64frombits(0x3ff71547652b82fe) // 1.4426950408889634
+	v21 := math.Float64frombits(0xbfe62e42fefa39ef) // -0.6931471805599453
+	v23 := math.Float64frombits(0x3f2a17e35818933c) // 0.0001990761775668928
+	v24 := math.Float64frombits(0x3f56da79e0d30050) // 0.0013948621956814296
+	v26 := math.Float64frombits(0x3f81110a5fa2e975) // 0.008333283465948619
+	v28 := math.Float64frombits(0x3fa55546446e1464) // 0.0416662176640237
+	v30 := math.Float64frombits(0x3fc5555557e88376) // 0.16666666786570844
+	v32 := math.Float64frombits(0x3fe0000005cbdd4b) // 0.5000000107965347
+	v34 := math.Float64frombits(0x3fefffffffff6187) // 0.9999999999954959
+	v36 := math.Float64frombits(0x3feffffffffa6d0c) // 0.9999999999594436
 	for i := range dst {
 		v0 := float64(x[i])
-		v3 := v0 < v2
-		v7 := v6 < v0
-		v8 := float64(v0 * v0)
-		v11 := math.FMA(v8, v9, v10)
-		v12 := float64(v0 * v11)
-		v13 := math.Abs(v12)
-		v14 := -v13
-		v15 := v12 < v4
-		v17 := v16
-		if v14 > v16 {
-			v17 = v14
+		v2 := v0 < v1
+		v6 := v5 < v0
+		v7 := float64(v0 * v0)
+		v10 := math.FMA(v7, v8, v9)
+		v11 := float64(v0 * v10)
+		v12 := math.Abs(v11)
+		v13 := -v12
+		v14 := v11 < v3
+		v16 := v15
+		if v13 > v15 {
+			v16 = v13
 		}
-		v20 := float64(v17 * v19)
-		v21 := math.RoundToEven(v20)
-		v25 := math.FMA(v21, v24, v17)
-		v28 := math.FMA(v25, v26, v27)
-		v30 := math.FMA(v25, v28, v29)
-		v32 := math.FMA(v25, v30, v31)
-		v34 := math.FMA(v25, v32, v33)
-		v36 := math.FMA(v25, v34, v35)
-		v38 := math.FMA(v25, v36, v37)
-		v40 := math.FMA(v25, v38, v39)
-		v41 := ldexpNormal(v40, v21)
-		v42 := v14 < v16
-		v43 := v41
-		if v42 {
-			v43 = v4
+		v19 := float64(v16 * v18)
+		v20 := math.RoundToEven(v19)
+		v22 := math.FMA(v20, v21, v16)
+		v25 := math.FMA(v22, v23, v24)
+		v27 := math.FMA(v22, v25, v26)
+		v29 := math.FMA(v22, v27, v28)
+		v31 := math.FMA(v22, v29, v30)
+		v33 := math.FMA(v22, v31, v32)
+		v35 := math.FMA(v22, v33, v34)
+		v37 := math.FMA(v22, v35, v36)
+		v38 := ldexpNormal(v37, v20)
+		v39 := v13 < v15
+		v40 := v38
+		if v39 {
+			v40 = v3
 		}
-		v44 := v18
-		if v15 {
-			v44 = v43
+		v41 := v17
+		if v14 {
+			v41 = v40
 		}
-		v45 := float64(v18 + v43)
-		v46 := float64(v44 / v45)
-		v47 := math.IsNaN(v12)
+		v42 := float64(v17 + v40)
+		v43 := float64(v41 / v42)
+		v44 := float64(v0 * v43)
+		v45 := v44
+		if v6 {
+			v45 = v0
+		}
+		v46 := v45
+		if v2 {
+			v46 = v4
+		}
+		v47 := math.IsNaN(v0)
 		v48 := v46
 		if v47 {
-			v48 = v12
+			v48 = v0
 		}
-		v49 := float64(v0 * v48)
-		v50 := v49
-		if v7 {
-			v50 = v0
-		}
-		v51 := v50
-		if v3 {
-			v51 = v5
-		}
-		v52 := math.IsNaN(v0)
-		v53 := v51
-		if v52 {
-			v53 = v0
-		}
-		dst[i] = float32(v53)
+		dst[i] = float32(v48)
 	}
 }
 
 // geluTanhBackwardGeneric is the pure-Go kernel of geluTanhBackward (f32
-// memory, f64 compute, 99 operations): the scalar twin of the vector program
+// memory, f64 compute, 97 operations): the scalar twin of the vector program
 // the assembly kernels run, with exactly the semantics of vprog.Program.Eval,
 // so every backend gives the same bits. The caller guarantees equal lengths;
 // dx may be the same slice as an input.
 func geluTanhBackwardGeneric(dx, x, dy []float32) {
 	x = x[:len(dx)]
 	dy = dy[:len(dx)]
-	v2 := math.Float64frombits(0xc03e000000000000)  // -30
-	v4 := math.Float64frombits(0x0000000000000000)  // 0
-	v5 := math.Float64frombits(0x8000000000000000)  // -0
-	v6 := math.Float64frombits(0x4024000000000000)  // 10
-	v8 := math.Float64frombits(0x3ff0000000000000)  // 1
-	v9 := math.Float64frombits(0xbff0000000000000)  // -1
-	v12 := math.Float64frombits(0xbfe199999999999a) // -0.55
-	v16 := math.Float64frombits(0x3fb2444f2a4d8b4b) // 0.07135481627260025
-	v17 := math.Float64frombits(0x3ff9884533d43651) // 1.5957691216057308
-	v23 := math.Float64frombits(0xc085f80000000000) // -703
-	v25 := math.Float64frombits(0x3ff71547652b82fe) // 1.4426950408889634
-	v30 := math.Float64frombits(0xbfe62e42fefa39ef) // -0.6931471805599453
-	v32 := math.Float64frombits(0x3f2a17e35818933c) // 0.0001990761775668928
-	v33 := math.Float64frombits(0x3f56da79e0d30050) // 0.0013948621956814296
-	v35 := math.Float64frombits(0x3f81110a5fa2e975) // 0.008333283465948619
-	v37 := math.Float64frombits(0x3fa55546446e1464) // 0.0416662176640237
-	v39 := math.Float64frombits(0x3fc5555557e88376) // 0.16666666786570844
-	v41 := math.Float64frombits(0x3fe0000005cbdd4b) // 0.5000000107965347
-	v43 := math.Float64frombits(0x3fefffffffff6187) // 0.9999999999954959
-	v45 := math.Float64frombits(0x3feffffffffa6d0c) // 0.9999999999594436
-	v56 := math.Float64frombits(0x3fcb6676bf7450f0) // 0.21406444881780073
-	v62 := math.Float64frombits(0x3fd2af64e9c485ee) // 0.29195521191476714
-	v63 := math.Float64frombits(0xbfe81429f9e97e4d) // -0.7524614220710163
-	v65 := math.Float64frombits(0x3c84f523ed77dbdc) // 3.635560509207687e-17
-	v68 := math.Float64frombits(0x3fa6e4e26d4801f7) // 0.044715
-	v71 := math.Float64frombits(0x3fe21e4bab8db157) // 0.5661981917051361
-	v75 := math.Float64frombits(0x3ef912d5abced745) // 2.3912022459624737e-05
-	v76 := math.Float64frombits(0x3f2a1928c1bc5d88) // 0.00019911406058590827
-	v78 := math.Float64frombits(0x3f56c2486e0eb7b8) // 0.0013890940974578946
-	v80 := math.Float64frombits(0x3f8111094afe618d) // 0.008333275414586417
-	v82 := math.Float64frombits(0x3fa55554e614c6d5) // 0.04166665371520898
-	v84 := math.Float64frombits(0x3fc5555558cddd2a) // 0.1666666682828944
-	v86 := math.Float64frombits(0x3fe00000001b4514) // 0.5000000001984142
-	v88 := math.Float64frombits(0x3feffffffffef6a1) // 0.9999999999924577
-	v91 := math.Float64frombits(0x3fc12ba9d1f60179) // 0.134145
+	v1 := math.Float64frombits(0xc03e000000000000)  // -30
+	v3 := math.Float64frombits(0x0000000000000000)  // 0
+	v4 := math.Float64frombits(0x8000000000000000)  // -0
+	v5 := math.Float64frombits(0x4024000000000000)  // 10
+	v7 := math.Float64frombits(0x3ff0000000000000)  // 1
+	v8 := math.Float64frombits(0xbff0000000000000)  // -1
+	v10 := math.Float64frombits(0xbfe199999999999a) // -0.55
+	v14 := math.Float64frombits(0x3fb2444f2a4d8b4b) // 0.07135481627260025
+	v15 := math.Float64frombits(0x3ff9884533d43651) // 1.5957691216057308
+	v21 := math.Float64frombits(0xc085f80000000000) // -703
+	v23 := math.Float64frombits(0x3ff71547652b82fe) // 1.4426950408889634
+	v26 := math.Float64frombits(0xbfe62e42fefa39ef) // -0.6931471805599453
+	v28 := math.Float64frombits(0x3f2a17e35818933c) // 0.0001990761775668928
+	v29 := math.Float64frombits(0x3f56da79e0d30050) // 0.0013948621956814296
+	v31 := math.Float64frombits(0x3f81110a5fa2e975) // 0.008333283465948619
+	v33 := math.Float64frombits(0x3fa55546446e1464) // 0.0416662176640237
+	v35 := math.Float64frombits(0x3fc5555557e88376) // 0.16666666786570844
+	v37 := math.Float64frombits(0x3fe0000005cbdd4b) // 0.5000000107965347
+	v39 := math.Float64frombits(0x3fefffffffff6187) // 0.9999999999954959
+	v41 := math.Float64frombits(0x3feffffffffa6d0c) // 0.9999999999594436
+	v50 := math.Float64frombits(0x3fcb6676bf7450f0) // 0.21406444881780073
+	v56 := math.Float64frombits(0x3fd2af64e9c485ee) // 0.29195521191476714
+	v57 := math.Float64frombits(0xbfe81429f9e97e4d) // -0.7524614220710163
+	v59 := math.Float64frombits(0x3c84f523ed77dbdc) // 3.635560509207687e-17
+	v62 := math.Float64frombits(0x3fa6e4e26d4801f7) // 0.044715
+	v65 := math.Float64frombits(0x3fe21e4bab8db157) // 0.5661981917051361
+	v69 := math.Float64frombits(0x3ef912d5abced745) // 2.3912022459624737e-05
+	v70 := math.Float64frombits(0x3f2a1928c1bc5d88) // 0.00019911406058590827
+	v72 := math.Float64frombits(0x3f56c2486e0eb7b8) // 0.0013890940974578946
+	v74 := math.Float64frombits(0x3f8111094afe618d) // 0.008333275414586417
+	v76 := math.Float64frombits(0x3fa55554e614c6d5) // 0.04166665371520898
+	v78 := math.Float64frombits(0x3fc5555558cddd2a) // 0.1666666682828944
+	v80 := math.Float64frombits(0x3fe00000001b4514) // 0.5000000001984142
+	v82 := math.Float64frombits(0x3feffffffffef6a1) // 0.9999999999924577
+	v85 := math.Float64frombits(0x3fc12ba9d1f60179) // 0.134145
 	for i := range dx {
 		v0 := float64(x[i])
-		v3 := v0 < v2
-		v7 := v6 < v0
-		v10 := v0 < v9
-		v13 := v12 < v0
-		v14 := v10 || v13
-		v15 := float64(v0 * v0)
-		v18 := math.FMA(v15, v16, v17)
-		v19 := float64(v0 * v18)
-		v20 := math.Abs(v19)
-		v21 := -v20
-		v22 := v19 < v4
-		v24 := v23
-		if v21 > v23 {
-			v24 = v21
+		v2 := v0 < v1
+		v6 := v5 < v0
+		v9 := v0 < v8
+		v11 := v10 < v0
+		v12 := v9 || v11
+		v13 := float64(v0 * v0)
+		v16 := math.FMA(v13, v14, v15)
+		v17 := float64(v0 * v16)
+		v18 := math.Abs(v17)
+		v19 := -v18
+		v20 := v17 < v3
+		v22 := v21
+		if v19 > v21 {
+			v22 = v19
 		}
-		v26 := float64(v24 * v25)
-		v27 := math.RoundToEven(v26)
-		v31 := math.FMA(v27, v30, v24)
-		v34 := math.FMA(v31, v32, v33)
-		v36 := math.FMA(v31, v34, v35)
-		v38 := math.FMA(v31, v36, v37)
-		v40 := math.FMA(v31, v38, v39)
-		v42 := math.FMA(v31, v40, v41)
-		v44 := math.FMA(v31, v42, v43)
-		v46 := math.FMA(v31, v44, v45)
-		v47 := ldexpNormal(v46, v27)
-		v48 := v21 < v23
-		v49 := v47
-		if v48 {
-			v49 = v4
+		v24 := float64(v22 * v23)
+		v25 := math.RoundToEven(v24)
+		v27 := math.FMA(v25, v26, v22)
+		v30 := math.FMA(v27, v28, v29)
+		v32 := math.FMA(v27, v30, v31)
+		v34 := math.FMA(v27, v32, v33)
+		v36 := math.FMA(v27, v34, v35)
+		v38 := math.FMA(v27, v36, v37)
+		v40 := math.FMA(v27, v38, v39)
+		v42 := math.FMA(v27, v40, v41)
+		v43 := ldexpNormal(v42, v25)
+		v44 := v19 < v21
+		v45 := v43
+		if v44 {
+			v45 = v3
 		}
-		v50 := v8
-		if v22 {
-			v50 = v49
+		v46 := v7
+		if v20 {
+			v46 = v45
 		}
-		v51 := float64(v8 + v49)
-		v52 := float64(v50 / v51)
-		v53 := math.IsNaN(v19)
-		v54 := v52
-		if v53 {
-			v54 = v19
+		v47 := float64(v7 + v45)
+		v48 := float64(v46 / v47)
+		v49 := float64(v7 - v48)
+		v51 := math.FMA(v13, v50, v15)
+		v52 := float64(v0 * v51)
+		v53 := float64(v49 * v52)
+		v54 := math.FMA(v48, v53, v48)
+		v55 := float64(v48 * v49)
+		v58 := float64(v0 - v57)
+		v60 := float64(v58 - v59)
+		v61 := float64(v15 * v60)
+		v63 := float64(v0 * v57)
+		v64 := float64(v13 + v63)
+		v66 := float64(v64 + v65)
+		v67 := float64(v62 * v66)
+		v68 := math.FMA(v61, v67, v61)
+		v71 := math.FMA(v68, v69, v70)
+		v73 := math.FMA(v68, v71, v72)
+		v75 := math.FMA(v68, v73, v74)
+		v77 := math.FMA(v68, v75, v76)
+		v79 := math.FMA(v68, v77, v78)
+		v81 := math.FMA(v68, v79, v80)
+		v83 := math.FMA(v68, v81, v82)
+		v84 := float64(v68 * v83)
+		v86 := float64(v85 * v66)
+		v87 := math.FMA(v61, v86, v61)
+		v88 := math.FMA(v56, v84, v87)
+		v89 := float64(v55 * v88)
+		v90 := v89
+		if v12 {
+			v90 = v54
 		}
-		v55 := float64(v8 - v54)
-		v57 := math.FMA(v15, v56, v17)
-		v58 := float64(v0 * v57)
-		v59 := float64(v55 * v58)
-		v60 := math.FMA(v54, v59, v54)
-		v61 := float64(v54 * v55)
-		v64 := float64(v0 - v63)
-		v66 := float64(v64 - v65)
-		v67 := float64(v17 * v66)
-		v69 := float64(v0 * v63)
-		v70 := float64(v15 + v69)
-		v72 := float64(v70 + v71)
-		v73 := float64(v68 * v72)
-		v74 := math.FMA(v67, v73, v67)
-		v77 := math.FMA(v74, v75, v76)
-		v79 := math.FMA(v74, v77, v78)
-		v81 := math.FMA(v74, v79, v80)
-		v83 := math.FMA(v74, v81, v82)
-		v85 := math.FMA(v74, v83, v84)
-		v87 := math.FMA(v74, v85, v86)
-		v89 := math.FMA(v74, v87, v88)
-		v90 := float64(v74 * v89)
-		v92 := float64(v91 * v72)
-		v93 := math.FMA(v67, v92, v67)
-		v94 := math.FMA(v62, v90, v93)
-		v95 := float64(v61 * v94)
-		v96 := v95
-		if v14 {
-			v96 = v60
+		v91 := v90
+		if v6 {
+			v91 = v7
 		}
-		v97 := v96
-		if v7 {
-			v97 = v8
+		v92 := v91
+		if v2 {
+			v92 = v4
 		}
-		v98 := v97
-		if v3 {
-			v98 = v5
+		v93 := float64(dy[i])
+		v94 := float64(v92 * v93)
+		v95 := math.IsNaN(v0)
+		v96 := v94
+		if v95 {
+			v96 = v0
 		}
-		v99 := float64(dy[i])
-		v100 := float64(v98 * v99)
-		v101 := math.IsNaN(v0)
-		v102 := v100
-		if v101 {
-			v102 = v0
-		}
-		dx[i] = float32(v102)
+		dx[i] = float32(v96)
 	}
 }

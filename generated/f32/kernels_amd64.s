@@ -5427,18 +5427,10 @@ loop:
 	VSCALEFPD.Z      Z26, Z30, K3, Z30
 	VSCALEFPD.Z      Z27, Z31, K4, Z31
 	VSCALEFPD.Z      Z28, Z11, K5, Z11
-	VCMPPD           $0x03, Z13, Z13, K2
-	VCMPPD           $0x03, Z14, Z14, K3
-	VCMPPD           $0x03, Z15, Z15, K4
-	VCMPPD           $0x03, Z16, Z16, K5
-	VBLENDMPD        Z13, Z29, K2, Z13
-	VBLENDMPD        Z14, Z30, K3, Z14
-	VBLENDMPD        Z15, Z31, K4, Z15
-	VBLENDMPD        Z16, Z11, K5, Z16
-	VMULPD           Z13, Z6, Z6
-	VMULPD           Z14, Z8, Z8
-	VMULPD           Z15, Z10, Z10
-	VMULPD           Z16, Z12, Z12
+	VMULPD           Z29, Z6, Z6
+	VMULPD           Z30, Z8, Z8
+	VMULPD           Z31, Z10, Z10
+	VMULPD           Z11, Z12, Z12
 	VADDPD           Z6, Z21, Z21
 	VADDPD           Z8, Z22, Z22
 	VADDPD           Z10, Z23, Z23
@@ -5609,9 +5601,7 @@ single:
 	VFMADD213PD.BCST actkernconst<>+704(SB), Z11, Z13
 	VCMPPD.BCST      $0x15, actkernconst<>+728(SB), Z10, K3
 	VSCALEFPD.Z      Z12, Z13, K3, Z13
-	VCMPPD           $0x03, Z10, Z10, K3
-	VBLENDMPD        Z10, Z13, K3, Z10
-	VMULPD           Z10, Z8, Z8
+	VMULPD           Z13, Z8, Z8
 	VADDPD           Z8, Z9, Z9
 	VMULPD           Z7, Z6, K2, Z9
 	VSUBPD.BCST      actkernconst<>+1296(SB), Z5, Z6
@@ -5732,9 +5722,7 @@ tail:
 	VFMADD213PD.BCST actkernconst<>+704(SB), Z11, Z13
 	VCMPPD.BCST      $0x15, actkernconst<>+728(SB), Z10, K3
 	VSCALEFPD.Z      Z12, Z13, K3, Z13
-	VCMPPD           $0x03, Z10, Z10, K3
-	VBLENDMPD        Z10, Z13, K3, Z10
-	VMULPD           Z10, Z8, Z8
+	VMULPD           Z13, Z8, Z8
 	VADDPD           Z8, Z9, Z9
 	VMULPD           Z7, Z6, K2, Z9
 	VSUBPD.BCST      actkernconst<>+1296(SB), Z5, Z6
@@ -6143,22 +6131,16 @@ loop:
 	VADDPD      actkernconst<>+128(SB), Y6, Y6
 	VPSLLQ      $0x34, Y6, Y6
 	VMULPD      Y6, Y3, Y3
-	VCMPPD      $0x11, actkernconst<>+864(SB), Y10, Y1
-	VCMPPD      $0x11, actkernconst<>+864(SB), Y11, Y4
-	VCMPPD      $0x11, actkernconst<>+864(SB), Y12, Y6
-	VBLENDVPD   Y1, actkernconst<>+608(SB), Y8, Y1
-	VBLENDVPD   Y4, actkernconst<>+608(SB), Y2, Y4
-	VBLENDVPD   Y6, actkernconst<>+608(SB), Y3, Y6
-	VCMPPD      $0x03, Y10, Y10, Y2
-	VCMPPD      $0x03, Y11, Y11, Y3
-	VCMPPD      $0x03, Y12, Y12, Y8
-	VBLENDVPD   Y2, Y10, Y1, Y2
-	VBLENDVPD   Y3, Y11, Y4, Y3
-	VBLENDVPD   Y8, Y12, Y6, Y8
-	VMULPD      Y2, Y5, Y5
-	VMULPD      Y3, Y7, Y7
+	VCMPPD      $0x11, actkernconst<>+864(SB), Y10, Y10
+	VCMPPD      $0x11, actkernconst<>+864(SB), Y11, Y11
+	VCMPPD      $0x11, actkernconst<>+864(SB), Y12, Y12
+	VBLENDVPD   Y10, actkernconst<>+608(SB), Y8, Y10
+	VBLENDVPD   Y11, actkernconst<>+608(SB), Y2, Y11
+	VBLENDVPD   Y12, actkernconst<>+608(SB), Y3, Y12
+	VMULPD      Y10, Y5, Y5
+	VMULPD      Y11, Y7, Y7
 	VMOVUPD     864(SP), Y1
-	VMULPD      Y8, Y1, Y1
+	VMULPD      Y12, Y1, Y1
 	VMOVUPD     832(SP), Y2
 	VADDPD      Y5, Y2, Y2
 	VMOVUPD     800(SP), Y3
@@ -6334,11 +6316,9 @@ single:
 	VADDPD      actkernconst<>+128(SB), Y13, Y13
 	VPSLLQ      $0x34, Y13, Y13
 	VMULPD      Y13, Y9, Y9
-	VCMPPD      $0x11, actkernconst<>+864(SB), Y7, Y10
-	VBLENDVPD   Y10, actkernconst<>+608(SB), Y9, Y10
-	VCMPPD      $0x03, Y7, Y7, Y9
-	VBLENDVPD   Y9, Y7, Y10, Y9
-	VMULPD      Y9, Y6, Y6
+	VCMPPD      $0x11, actkernconst<>+864(SB), Y7, Y7
+	VBLENDVPD   Y7, actkernconst<>+608(SB), Y9, Y7
+	VMULPD      Y7, Y6, Y6
 	VADDPD      Y6, Y8, Y8
 	VBLENDVPD   Y5, Y3, Y8, Y5
 	VBLENDVPD   Y4, actkernconst<>+192(SB), Y5, Y4
@@ -6475,11 +6455,9 @@ tail:
 	VADDPD      actkernconst<>+128(SB), Y13, Y13
 	VPSLLQ      $0x34, Y13, Y13
 	VMULPD      Y13, Y9, Y9
-	VCMPPD      $0x11, actkernconst<>+864(SB), Y7, Y10
-	VBLENDVPD   Y10, actkernconst<>+608(SB), Y9, Y10
-	VCMPPD      $0x03, Y7, Y7, Y9
-	VBLENDVPD   Y9, Y7, Y10, Y9
-	VMULPD      Y9, Y6, Y6
+	VCMPPD      $0x11, actkernconst<>+864(SB), Y7, Y7
+	VBLENDVPD   Y7, actkernconst<>+608(SB), Y9, Y7
+	VMULPD      Y7, Y6, Y6
 	VADDPD      Y6, Y8, Y8
 	VBLENDVPD   Y5, Y3, Y8, Y5
 	VBLENDVPD   Y4, actkernconst<>+192(SB), Y5, Y4
@@ -7484,6 +7462,10 @@ TEXT ·gegluTanhAVX512(SB), NOSPLIT, $16-72
 	VBROADCASTSD actkernconst<>+720(SB), Z5
 	VBROADCASTSD actkernconst<>+728(SB), Z6
 	VBROADCASTSD actkernconst<>+2832(SB), Z7
+	VBROADCASTSD actkernconst<>+1088(SB), Z8
+	VBROADCASTSD actkernconst<>+80(SB), Z9
+	VBROADCASTSD actkernconst<>+88(SB), Z10
+	VBROADCASTSD actkernconst<>+104(SB), Z11
 	MOVQ         dst_base+0(FP), AX
 	MOVQ         in0_base+24(FP), CX
 	MOVQ         in1_base+48(FP), DX
@@ -7492,84 +7474,84 @@ TEXT ·gegluTanhAVX512(SB), NOSPLIT, $16-72
 loop:
 	CMPQ             BX, $0x00000020
 	JB               single
-	VCVTPS2PD        (CX), Z8
-	VCVTPS2PD        32(CX), Z9
-	VCVTPS2PD        64(CX), Z10
-	VCVTPS2PD        96(CX), Z11
-	VMULPD           Z8, Z8, Z12
-	VMULPD           Z9, Z9, Z13
-	VMULPD           Z10, Z10, Z14
-	VMULPD           Z11, Z11, Z15
-	VFMADD213PD      Z3, Z2, Z12
-	VFMADD213PD      Z3, Z2, Z13
-	VFMADD213PD      Z3, Z2, Z14
-	VFMADD213PD      Z3, Z2, Z15
-	VMULPD           Z12, Z8, Z12
-	VMULPD           Z13, Z9, Z13
-	VMULPD           Z14, Z10, Z14
-	VMULPD           Z15, Z11, Z15
-	VORPD.BCST       actkernconst<>+0(SB), Z12, Z16
-	VORPD.BCST       actkernconst<>+0(SB), Z13, Z17
-	VORPD.BCST       actkernconst<>+0(SB), Z14, Z18
-	VORPD.BCST       actkernconst<>+0(SB), Z15, Z19
-	VCMPPD.BCST      $0x11, actkernconst<>+1088(SB), Z12, K2
-	VCMPPD.BCST      $0x11, actkernconst<>+1088(SB), Z13, K3
-	VCMPPD.BCST      $0x11, actkernconst<>+1088(SB), Z14, K4
-	VCMPPD.BCST      $0x11, actkernconst<>+1088(SB), Z15, K5
-	VMAXPD           Z6, Z16, Z20
-	VMAXPD           Z6, Z17, Z21
-	VMAXPD           Z6, Z18, Z22
-	VMAXPD           Z6, Z19, Z23
-	VMULPD.BCST      actkernconst<>+80(SB), Z20, Z24
-	VMULPD.BCST      actkernconst<>+80(SB), Z21, Z25
-	VMULPD.BCST      actkernconst<>+80(SB), Z22, Z26
-	VMULPD.BCST      actkernconst<>+80(SB), Z23, Z27
+	VCVTPS2PD        (CX), Z12
+	VCVTPS2PD        32(CX), Z13
+	VCVTPS2PD        64(CX), Z14
+	VCVTPS2PD        96(CX), Z15
+	VMULPD           Z12, Z12, Z16
+	VMULPD           Z13, Z13, Z17
+	VMULPD           Z14, Z14, Z18
+	VMULPD           Z15, Z15, Z19
+	VFMADD213PD      Z3, Z2, Z16
+	VFMADD213PD      Z3, Z2, Z17
+	VFMADD213PD      Z3, Z2, Z18
+	VFMADD213PD      Z3, Z2, Z19
+	VMULPD           Z16, Z12, Z16
+	VMULPD           Z17, Z13, Z17
+	VMULPD           Z18, Z14, Z18
+	VMULPD           Z19, Z15, Z19
+	VORPD.BCST       actkernconst<>+0(SB), Z16, Z20
+	VORPD.BCST       actkernconst<>+0(SB), Z17, Z21
+	VORPD.BCST       actkernconst<>+0(SB), Z18, Z22
+	VORPD.BCST       actkernconst<>+0(SB), Z19, Z23
+	VCMPPD           $0x11, Z8, Z16, K2
+	VCMPPD           $0x11, Z8, Z17, K3
+	VCMPPD           $0x11, Z8, Z18, K4
+	VCMPPD           $0x11, Z8, Z19, K5
+	VMAXPD           Z6, Z20, Z16
+	VMAXPD           Z6, Z21, Z17
+	VMAXPD           Z6, Z22, Z18
+	VMAXPD           Z6, Z23, Z19
+	VMULPD           Z9, Z16, Z24
+	VMULPD           Z9, Z17, Z25
+	VMULPD           Z9, Z18, Z26
+	VMULPD           Z9, Z19, Z27
 	VRNDSCALEPD      $0x08, Z24, Z24
 	VRNDSCALEPD      $0x08, Z25, Z25
 	VRNDSCALEPD      $0x08, Z26, Z26
 	VRNDSCALEPD      $0x08, Z27, Z27
-	VFMADD231PD.BCST actkernconst<>+88(SB), Z24, Z20
-	VFMADD231PD.BCST actkernconst<>+88(SB), Z25, Z21
-	VFMADD231PD.BCST actkernconst<>+88(SB), Z26, Z22
-	VFMADD231PD.BCST actkernconst<>+88(SB), Z27, Z23
+	VFMADD231PD      Z10, Z24, Z16
+	VFMADD231PD      Z10, Z25, Z17
+	VFMADD231PD      Z10, Z26, Z18
+	VFMADD231PD      Z10, Z27, Z19
 	VMOVAPD          Z4, Z28
-	VFMADD213PD      Z5, Z20, Z28
+	VFMADD213PD      Z5, Z16, Z28
 	VMOVAPD          Z4, Z29
-	VFMADD213PD      Z5, Z21, Z29
+	VFMADD213PD      Z5, Z17, Z29
 	VMOVAPD          Z4, Z30
-	VFMADD213PD      Z5, Z22, Z30
+	VFMADD213PD      Z5, Z18, Z30
 	VMOVAPD          Z4, Z31
-	VFMADD213PD      Z5, Z23, Z31
-	VFMADD213PD.BCST actkernconst<>+104(SB), Z20, Z28
-	VFMADD213PD.BCST actkernconst<>+104(SB), Z21, Z29
-	VFMADD213PD.BCST actkernconst<>+104(SB), Z22, Z30
-	VFMADD213PD.BCST actkernconst<>+104(SB), Z23, Z31
-	VFMADD213PD.BCST actkernconst<>+744(SB), Z20, Z28
-	VFMADD213PD.BCST actkernconst<>+744(SB), Z21, Z29
-	VFMADD213PD.BCST actkernconst<>+744(SB), Z22, Z30
-	VFMADD213PD.BCST actkernconst<>+744(SB), Z23, Z31
-	VFMADD213PD.BCST actkernconst<>+16(SB), Z20, Z28
-	VFMADD213PD.BCST actkernconst<>+16(SB), Z21, Z29
-	VFMADD213PD.BCST actkernconst<>+16(SB), Z22, Z30
-	VFMADD213PD.BCST actkernconst<>+16(SB), Z23, Z31
-	VFMADD213PD.BCST actkernconst<>+752(SB), Z20, Z28
-	VFMADD213PD.BCST actkernconst<>+752(SB), Z21, Z29
-	VFMADD213PD.BCST actkernconst<>+752(SB), Z22, Z30
-	VFMADD213PD.BCST actkernconst<>+752(SB), Z23, Z31
-	VFMADD213PD.BCST actkernconst<>+32(SB), Z20, Z28
-	VFMADD213PD.BCST actkernconst<>+32(SB), Z21, Z29
-	VFMADD213PD.BCST actkernconst<>+32(SB), Z22, Z30
-	VFMADD213PD.BCST actkernconst<>+32(SB), Z23, Z31
-	VFMADD213PD.BCST actkernconst<>+704(SB), Z20, Z28
-	VFMADD213PD.BCST actkernconst<>+704(SB), Z21, Z29
-	VFMADD213PD.BCST actkernconst<>+704(SB), Z22, Z30
-	VFMADD213PD.BCST actkernconst<>+704(SB), Z23, Z31
-	VCMPPD           $0x15, Z6, Z16, K6
-	VCMPPD           $0x15, Z6, Z17, K7
+	VFMADD213PD      Z5, Z19, Z31
+	VFMADD213PD      Z11, Z16, Z28
+	VFMADD213PD      Z11, Z17, Z29
+	VFMADD213PD      Z11, Z18, Z30
+	VFMADD213PD      Z11, Z19, Z31
+	VFMADD213PD.BCST actkernconst<>+744(SB), Z16, Z28
+	VFMADD213PD.BCST actkernconst<>+744(SB), Z17, Z29
+	VFMADD213PD.BCST actkernconst<>+744(SB), Z18, Z30
+	VFMADD213PD.BCST actkernconst<>+744(SB), Z19, Z31
+	VFMADD213PD.BCST actkernconst<>+16(SB), Z16, Z28
+	VFMADD213PD.BCST actkernconst<>+16(SB), Z17, Z29
+	VFMADD213PD.BCST actkernconst<>+16(SB), Z18, Z30
+	VFMADD213PD.BCST actkernconst<>+16(SB), Z19, Z31
+	VFMADD213PD.BCST actkernconst<>+752(SB), Z16, Z28
+	VFMADD213PD.BCST actkernconst<>+752(SB), Z17, Z29
+	VFMADD213PD.BCST actkernconst<>+752(SB), Z18, Z30
+	VFMADD213PD.BCST actkernconst<>+752(SB), Z19, Z31
+	VFMADD213PD.BCST actkernconst<>+32(SB), Z16, Z28
+	VFMADD213PD.BCST actkernconst<>+32(SB), Z17, Z29
+	VFMADD213PD.BCST actkernconst<>+32(SB), Z18, Z30
+	VFMADD213PD.BCST actkernconst<>+32(SB), Z19, Z31
+	VFMADD213PD.BCST actkernconst<>+704(SB), Z16, Z28
+	VFMADD213PD.BCST actkernconst<>+704(SB), Z17, Z29
+	VFMADD213PD.BCST actkernconst<>+704(SB), Z18, Z30
+	VFMADD213PD.BCST actkernconst<>+704(SB), Z19, Z31
+	VCMPPD           $0x15, Z6, Z20, K6
+	VCMPPD           $0x15, Z6, Z21, K7
 	KMOVW            K5, (SP)
-	VCMPPD           $0x15, Z6, Z18, K5
+	VCMPPD           $0x15, Z6, Z22, K5
 	KMOVW            K4, 8(SP)
-	VCMPPD           $0x15, Z6, Z19, K4
+	VCMPPD           $0x15, Z6, Z23, K4
 	VSCALEFPD.Z      Z24, Z28, K6, Z28
 	VSCALEFPD.Z      Z25, Z29, K7, Z29
 	VSCALEFPD.Z      Z26, Z30, K5, Z30
@@ -7588,62 +7570,54 @@ loop:
 	VDIVPD           Z29, Z17, Z17
 	VDIVPD           Z30, Z18, Z18
 	VDIVPD           Z31, Z19, Z19
-	VCMPPD           $0x03, Z12, Z12, K2
-	VCMPPD           $0x03, Z13, Z13, K3
-	VCMPPD           $0x03, Z14, Z14, K4
-	VCMPPD           $0x03, Z15, Z15, K5
-	VBLENDMPD        Z12, Z16, K2, Z12
-	VBLENDMPD        Z13, Z17, K3, Z13
-	VBLENDMPD        Z14, Z18, K4, Z14
-	VBLENDMPD        Z15, Z19, K5, Z15
-	VCMPPD           $0x15, Z8, Z1, K2
-	VCMPPD           $0x15, Z9, Z1, K3
-	VCMPPD           $0x15, Z10, Z1, K4
-	VCMPPD           $0x15, Z11, Z1, K5
-	VMOVAPD          Z8, Z16
-	VMULPD           Z12, Z8, K2, Z16
-	VMOVAPD          Z9, Z12
-	VMULPD           Z13, Z9, K3, Z12
-	VMOVAPD          Z10, Z13
-	VMULPD           Z14, Z10, K4, Z13
-	VMOVAPD          Z11, Z14
-	VMULPD           Z15, Z11, K5, Z14
-	VSUBPD           Z7, Z8, Z15
-	VSUBPD           Z7, Z9, Z17
-	VSUBPD           Z7, Z10, Z18
-	VSUBPD           Z7, Z11, Z19
-	VFIXUPIMMPD.BCST $0x00, actkernconst<>+1272(SB), Z15, Z16
-	VFIXUPIMMPD.BCST $0x00, actkernconst<>+1272(SB), Z17, Z12
-	VFIXUPIMMPD.BCST $0x00, actkernconst<>+1272(SB), Z18, Z13
-	VFIXUPIMMPD.BCST $0x00, actkernconst<>+1272(SB), Z19, Z14
-	VCVTPS2PD        (DX), Z15
-	VCVTPS2PD        32(DX), Z17
-	VCVTPS2PD        64(DX), Z18
-	VCVTPS2PD        96(DX), Z19
-	VMULPD           Z15, Z16, Z16
-	VMULPD           Z17, Z12, Z12
-	VMULPD           Z18, Z13, Z13
-	VMULPD           Z19, Z14, Z14
-	VCMPPD           $0x03, Z15, Z15, K2
-	VCMPPD           $0x03, Z17, Z17, K3
-	VCMPPD           $0x03, Z18, Z18, K4
-	VCMPPD           $0x03, Z19, Z19, K5
-	VBLENDMPD        Z15, Z16, K2, Z15
-	VBLENDMPD        Z17, Z12, K3, Z17
-	VBLENDMPD        Z18, Z13, K4, Z18
-	VBLENDMPD        Z19, Z14, K5, Z19
-	VFIXUPIMMPD.BCST $0x00, actkernconst<>+1280(SB), Z8, Z15
-	VFIXUPIMMPD.BCST $0x00, actkernconst<>+1280(SB), Z9, Z17
-	VFIXUPIMMPD.BCST $0x00, actkernconst<>+1280(SB), Z10, Z18
-	VFIXUPIMMPD.BCST $0x00, actkernconst<>+1280(SB), Z11, Z19
-	VCVTPD2PS        Z15, Y15
-	VMOVUPS          Y15, (AX)
-	VCVTPD2PS        Z17, Y17
-	VMOVUPS          Y17, 32(AX)
-	VCVTPD2PS        Z18, Y18
-	VMOVUPS          Y18, 64(AX)
+	VCMPPD           $0x15, Z12, Z1, K2
+	VCMPPD           $0x15, Z13, Z1, K3
+	VCMPPD           $0x15, Z14, Z1, K4
+	VCMPPD           $0x15, Z15, Z1, K5
+	VMOVAPD          Z12, Z20
+	VMULPD           Z16, Z12, K2, Z20
+	VMOVAPD          Z13, Z16
+	VMULPD           Z17, Z13, K3, Z16
+	VMOVAPD          Z14, Z17
+	VMULPD           Z18, Z14, K4, Z17
+	VMOVAPD          Z15, Z18
+	VMULPD           Z19, Z15, K5, Z18
+	VSUBPD           Z7, Z12, Z19
+	VSUBPD           Z7, Z13, Z21
+	VSUBPD           Z7, Z14, Z22
+	VSUBPD           Z7, Z15, Z23
+	VFIXUPIMMPD.BCST $0x00, actkernconst<>+1272(SB), Z19, Z20
+	VFIXUPIMMPD.BCST $0x00, actkernconst<>+1272(SB), Z21, Z16
+	VFIXUPIMMPD.BCST $0x00, actkernconst<>+1272(SB), Z22, Z17
+	VFIXUPIMMPD.BCST $0x00, actkernconst<>+1272(SB), Z23, Z18
+	VCVTPS2PD        (DX), Z19
+	VCVTPS2PD        32(DX), Z21
+	VCVTPS2PD        64(DX), Z22
+	VCVTPS2PD        96(DX), Z23
+	VMULPD           Z19, Z20, Z20
+	VMULPD           Z21, Z16, Z16
+	VMULPD           Z22, Z17, Z17
+	VMULPD           Z23, Z18, Z18
+	VCMPPD           $0x03, Z19, Z19, K2
+	VCMPPD           $0x03, Z21, Z21, K3
+	VCMPPD           $0x03, Z22, Z22, K4
+	VCMPPD           $0x03, Z23, Z23, K5
+	VBLENDMPD        Z19, Z20, K2, Z19
+	VBLENDMPD        Z21, Z16, K3, Z21
+	VBLENDMPD        Z22, Z17, K4, Z22
+	VBLENDMPD        Z23, Z18, K5, Z23
+	VFIXUPIMMPD.BCST $0x00, actkernconst<>+1280(SB), Z12, Z19
+	VFIXUPIMMPD.BCST $0x00, actkernconst<>+1280(SB), Z13, Z21
+	VFIXUPIMMPD.BCST $0x00, actkernconst<>+1280(SB), Z14, Z22
+	VFIXUPIMMPD.BCST $0x00, actkernconst<>+1280(SB), Z15, Z23
 	VCVTPD2PS        Z19, Y19
-	VMOVUPS          Y19, 96(AX)
+	VMOVUPS          Y19, (AX)
+	VCVTPD2PS        Z21, Y21
+	VMOVUPS          Y21, 32(AX)
+	VCVTPD2PS        Z22, Y22
+	VMOVUPS          Y22, 64(AX)
+	VCVTPD2PS        Z23, Y23
+	VMOVUPS          Y23, 96(AX)
 	ADDQ             $0x00000080, AX
 	ADDQ             $0x00000080, CX
 	ADDQ             $0x00000080, DX
@@ -7653,43 +7627,41 @@ loop:
 single:
 	CMPQ             BX, $0x00000008
 	JB               tail
-	VCVTPS2PD        (CX), Z8
-	VMULPD           Z8, Z8, Z9
-	VFMADD213PD      Z3, Z2, Z9
-	VMULPD           Z9, Z8, Z9
-	VORPD.BCST       actkernconst<>+0(SB), Z9, Z10
-	VCMPPD.BCST      $0x11, actkernconst<>+1088(SB), Z9, K2
-	VMAXPD           Z6, Z10, Z11
-	VMULPD.BCST      actkernconst<>+80(SB), Z11, Z12
-	VRNDSCALEPD      $0x08, Z12, Z12
-	VFMADD231PD.BCST actkernconst<>+88(SB), Z12, Z11
-	VMOVAPD          Z4, Z13
-	VFMADD213PD      Z5, Z11, Z13
-	VFMADD213PD.BCST actkernconst<>+104(SB), Z11, Z13
-	VFMADD213PD.BCST actkernconst<>+744(SB), Z11, Z13
-	VFMADD213PD.BCST actkernconst<>+16(SB), Z11, Z13
-	VFMADD213PD.BCST actkernconst<>+752(SB), Z11, Z13
-	VFMADD213PD.BCST actkernconst<>+32(SB), Z11, Z13
-	VFMADD213PD.BCST actkernconst<>+704(SB), Z11, Z13
-	VCMPPD           $0x15, Z6, Z10, K3
-	VSCALEFPD.Z      Z12, Z13, K3, Z13
-	VBLENDMPD        Z13, Z0, K2, Z10
-	VADDPD           Z13, Z0, Z13
-	VDIVPD           Z13, Z10, Z10
-	VCMPPD           $0x03, Z9, Z9, K2
-	VBLENDMPD        Z9, Z10, K2, Z9
-	VCMPPD           $0x15, Z8, Z1, K2
-	VMOVAPD          Z8, Z10
-	VMULPD           Z9, Z8, K2, Z10
-	VSUBPD           Z7, Z8, Z9
-	VFIXUPIMMPD.BCST $0x00, actkernconst<>+1272(SB), Z9, Z10
-	VCVTPS2PD        (DX), Z9
-	VMULPD           Z9, Z10, Z10
-	VCMPPD           $0x03, Z9, Z9, K2
-	VBLENDMPD        Z9, Z10, K2, Z9
-	VFIXUPIMMPD.BCST $0x00, actkernconst<>+1280(SB), Z8, Z9
-	VCVTPD2PS        Z9, Y9
-	VMOVUPS          Y9, (AX)
+	VCVTPS2PD        (CX), Z12
+	VMULPD           Z12, Z12, Z13
+	VFMADD213PD      Z3, Z2, Z13
+	VMULPD           Z13, Z12, Z13
+	VORPD.BCST       actkernconst<>+0(SB), Z13, Z14
+	VCMPPD           $0x11, Z8, Z13, K2
+	VMAXPD           Z6, Z14, Z13
+	VMULPD           Z9, Z13, Z15
+	VRNDSCALEPD      $0x08, Z15, Z15
+	VFMADD231PD      Z10, Z15, Z13
+	VMOVAPD          Z4, Z16
+	VFMADD213PD      Z5, Z13, Z16
+	VFMADD213PD      Z11, Z13, Z16
+	VFMADD213PD.BCST actkernconst<>+744(SB), Z13, Z16
+	VFMADD213PD.BCST actkernconst<>+16(SB), Z13, Z16
+	VFMADD213PD.BCST actkernconst<>+752(SB), Z13, Z16
+	VFMADD213PD.BCST actkernconst<>+32(SB), Z13, Z16
+	VFMADD213PD.BCST actkernconst<>+704(SB), Z13, Z16
+	VCMPPD           $0x15, Z6, Z14, K3
+	VSCALEFPD.Z      Z15, Z16, K3, Z16
+	VBLENDMPD        Z16, Z0, K2, Z13
+	VADDPD           Z16, Z0, Z16
+	VDIVPD           Z16, Z13, Z13
+	VCMPPD           $0x15, Z12, Z1, K2
+	VMOVAPD          Z12, Z14
+	VMULPD           Z13, Z12, K2, Z14
+	VSUBPD           Z7, Z12, Z13
+	VFIXUPIMMPD.BCST $0x00, actkernconst<>+1272(SB), Z13, Z14
+	VCVTPS2PD        (DX), Z13
+	VMULPD           Z13, Z14, Z14
+	VCMPPD           $0x03, Z13, Z13, K2
+	VBLENDMPD        Z13, Z14, K2, Z13
+	VFIXUPIMMPD.BCST $0x00, actkernconst<>+1280(SB), Z12, Z13
+	VCVTPD2PS        Z13, Y13
+	VMOVUPS          Y13, (AX)
 	ADDQ             $0x00000020, AX
 	ADDQ             $0x00000020, CX
 	ADDQ             $0x00000020, DX
@@ -7702,45 +7674,43 @@ tail:
 	MOVL             $-1, SI
 	BZHIL            BX, SI, SI
 	KMOVW            SI, K1
-	VMOVUPS.Z        (CX), K1, Y8
-	VCVTPS2PD        Y8, Z8
-	VMULPD           Z8, Z8, Z9
-	VFMADD213PD      Z3, Z2, Z9
-	VMULPD           Z9, Z8, Z9
-	VORPD.BCST       actkernconst<>+0(SB), Z9, Z10
-	VCMPPD.BCST      $0x11, actkernconst<>+1088(SB), Z9, K2
-	VMAXPD           Z6, Z10, Z11
-	VMULPD.BCST      actkernconst<>+80(SB), Z11, Z12
-	VRNDSCALEPD      $0x08, Z12, Z12
-	VFMADD231PD.BCST actkernconst<>+88(SB), Z12, Z11
-	VMOVAPD          Z4, Z13
-	VFMADD213PD      Z5, Z11, Z13
-	VFMADD213PD.BCST actkernconst<>+104(SB), Z11, Z13
-	VFMADD213PD.BCST actkernconst<>+744(SB), Z11, Z13
-	VFMADD213PD.BCST actkernconst<>+16(SB), Z11, Z13
-	VFMADD213PD.BCST actkernconst<>+752(SB), Z11, Z13
-	VFMADD213PD.BCST actkernconst<>+32(SB), Z11, Z13
-	VFMADD213PD.BCST actkernconst<>+704(SB), Z11, Z13
-	VCMPPD           $0x15, Z6, Z10, K3
-	VSCALEFPD.Z      Z12, Z13, K3, Z13
-	VBLENDMPD        Z13, Z0, K2, Z10
-	VADDPD           Z13, Z0, Z13
-	VDIVPD           Z13, Z10, Z10
-	VCMPPD           $0x03, Z9, Z9, K2
-	VBLENDMPD        Z9, Z10, K2, Z9
-	VCMPPD           $0x15, Z8, Z1, K2
-	VMOVAPD          Z8, Z10
-	VMULPD           Z9, Z8, K2, Z10
-	VSUBPD           Z7, Z8, Z9
-	VFIXUPIMMPD.BCST $0x00, actkernconst<>+1272(SB), Z9, Z10
-	VMOVUPS.Z        (DX), K1, Y9
-	VCVTPS2PD        Y9, Z9
-	VMULPD           Z9, Z10, Z10
-	VCMPPD           $0x03, Z9, Z9, K2
-	VBLENDMPD        Z9, Z10, K2, Z9
-	VFIXUPIMMPD.BCST $0x00, actkernconst<>+1280(SB), Z8, Z9
-	VCVTPD2PS        Z9, Y9
-	VMOVUPS          Y9, K1, (AX)
+	VMOVUPS.Z        (CX), K1, Y12
+	VCVTPS2PD        Y12, Z12
+	VMULPD           Z12, Z12, Z13
+	VFMADD213PD      Z3, Z2, Z13
+	VMULPD           Z13, Z12, Z13
+	VORPD.BCST       actkernconst<>+0(SB), Z13, Z14
+	VCMPPD           $0x11, Z8, Z13, K2
+	VMAXPD           Z6, Z14, Z13
+	VMULPD           Z9, Z13, Z15
+	VRNDSCALEPD      $0x08, Z15, Z15
+	VFMADD231PD      Z10, Z15, Z13
+	VMOVAPD          Z4, Z16
+	VFMADD213PD      Z5, Z13, Z16
+	VFMADD213PD      Z11, Z13, Z16
+	VFMADD213PD.BCST actkernconst<>+744(SB), Z13, Z16
+	VFMADD213PD.BCST actkernconst<>+16(SB), Z13, Z16
+	VFMADD213PD.BCST actkernconst<>+752(SB), Z13, Z16
+	VFMADD213PD.BCST actkernconst<>+32(SB), Z13, Z16
+	VFMADD213PD.BCST actkernconst<>+704(SB), Z13, Z16
+	VCMPPD           $0x15, Z6, Z14, K3
+	VSCALEFPD.Z      Z15, Z16, K3, Z16
+	VBLENDMPD        Z16, Z0, K2, Z13
+	VADDPD           Z16, Z0, Z16
+	VDIVPD           Z16, Z13, Z13
+	VCMPPD           $0x15, Z12, Z1, K2
+	VMOVAPD          Z12, Z14
+	VMULPD           Z13, Z12, K2, Z14
+	VSUBPD           Z7, Z12, Z13
+	VFIXUPIMMPD.BCST $0x00, actkernconst<>+1272(SB), Z13, Z14
+	VMOVUPS.Z        (DX), K1, Y13
+	VCVTPS2PD        Y13, Z13
+	VMULPD           Z13, Z14, Z14
+	VCMPPD           $0x03, Z13, Z13, K2
+	VBLENDMPD        Z13, Z14, K2, Z13
+	VFIXUPIMMPD.BCST $0x00, actkernconst<>+1280(SB), Z12, Z13
+	VCVTPD2PS        Z13, Y13
+	VMOVUPS          Y13, K1, (AX)
 
 done:
 	VZEROUPPER
@@ -7748,7 +7718,7 @@ done:
 
 // func gegluTanhAVX2(dst []float32, in0 []float32, in1 []float32)
 // Requires: AVX, AVX2, FMA3
-TEXT ·gegluTanhAVX2(SB), $480-72
+TEXT ·gegluTanhAVX2(SB), $384-72
 	VMOVUPD actkernconst<>+192(SB), Y0
 	VMOVUPD actkernconst<>+2368(SB), Y1
 	VMOVUPD actkernconst<>+2912(SB), Y2
@@ -7784,77 +7754,74 @@ loop:
 	VORPD       actkernconst<>+160(SB), Y13, Y7
 	VMOVUPD     Y6, 64(SP)
 	VORPD       actkernconst<>+160(SB), Y14, Y6
+	VCMPPD      $0x11, actkernconst<>+608(SB), Y12, Y12
+	VCMPPD      $0x11, actkernconst<>+608(SB), Y13, Y13
+	VCMPPD      $0x11, actkernconst<>+608(SB), Y14, Y14
 	VMOVUPD     Y11, 96(SP)
-	VCMPPD      $0x11, actkernconst<>+608(SB), Y12, Y11
+	VMAXPD      actkernconst<>+864(SB), Y8, Y11
 	VMOVUPD     Y10, 128(SP)
-	VCMPPD      $0x11, actkernconst<>+608(SB), Y13, Y10
+	VMAXPD      actkernconst<>+864(SB), Y7, Y10
 	VMOVUPD     Y9, 160(SP)
-	VCMPPD      $0x11, actkernconst<>+608(SB), Y14, Y9
+	VMAXPD      actkernconst<>+864(SB), Y6, Y9
 	VMOVUPD     Y5, 192(SP)
-	VMAXPD      actkernconst<>+864(SB), Y8, Y5
+	VMULPD      actkernconst<>+352(SB), Y11, Y5
 	VMOVUPD     Y4, 224(SP)
-	VMAXPD      actkernconst<>+864(SB), Y7, Y4
+	VMULPD      actkernconst<>+352(SB), Y10, Y4
 	VMOVUPD     Y3, 256(SP)
-	VMAXPD      actkernconst<>+864(SB), Y6, Y3
+	VMULPD      actkernconst<>+352(SB), Y9, Y3
+	VROUNDPD    $0x08, Y5, Y5
+	VROUNDPD    $0x08, Y4, Y4
+	VROUNDPD    $0x08, Y3, Y3
+	VFMADD231PD actkernconst<>+384(SB), Y5, Y11
+	VFMADD231PD actkernconst<>+384(SB), Y4, Y10
+	VFMADD231PD actkernconst<>+384(SB), Y3, Y9
 	VMOVUPD     Y14, 288(SP)
-	VMULPD      actkernconst<>+352(SB), Y5, Y14
+	VMOVUPD     actkernconst<>+256(SB), Y14
+	VFMADD213PD actkernconst<>+832(SB), Y11, Y14
 	VMOVUPD     Y13, 320(SP)
-	VMULPD      actkernconst<>+352(SB), Y4, Y13
+	VMOVUPD     actkernconst<>+256(SB), Y13
+	VFMADD213PD actkernconst<>+832(SB), Y10, Y13
 	VMOVUPD     Y12, 352(SP)
-	VMULPD      actkernconst<>+352(SB), Y3, Y12
-	VROUNDPD    $0x08, Y14, Y14
-	VROUNDPD    $0x08, Y13, Y13
-	VROUNDPD    $0x08, Y12, Y12
-	VFMADD231PD actkernconst<>+384(SB), Y14, Y5
-	VFMADD231PD actkernconst<>+384(SB), Y13, Y4
-	VFMADD231PD actkernconst<>+384(SB), Y12, Y3
-	VMOVUPD     Y9, 384(SP)
-	VMOVUPD     actkernconst<>+256(SB), Y9
-	VFMADD213PD actkernconst<>+832(SB), Y5, Y9
-	VMOVUPD     Y10, 416(SP)
-	VMOVUPD     actkernconst<>+256(SB), Y10
-	VFMADD213PD actkernconst<>+832(SB), Y4, Y10
-	VMOVUPD     Y11, 448(SP)
-	VMOVUPD     actkernconst<>+256(SB), Y11
-	VFMADD213PD actkernconst<>+832(SB), Y3, Y11
-	VFMADD213PD actkernconst<>+448(SB), Y5, Y9
-	VFMADD213PD actkernconst<>+448(SB), Y4, Y10
-	VFMADD213PD actkernconst<>+448(SB), Y3, Y11
-	VFMADD213PD actkernconst<>+928(SB), Y5, Y9
-	VFMADD213PD actkernconst<>+928(SB), Y4, Y10
-	VFMADD213PD actkernconst<>+928(SB), Y3, Y11
-	VFMADD213PD actkernconst<>+512(SB), Y5, Y9
-	VFMADD213PD actkernconst<>+512(SB), Y4, Y10
-	VFMADD213PD actkernconst<>+512(SB), Y3, Y11
-	VFMADD213PD actkernconst<>+960(SB), Y5, Y9
-	VFMADD213PD actkernconst<>+960(SB), Y4, Y10
-	VFMADD213PD actkernconst<>+960(SB), Y3, Y11
-	VFMADD213PD actkernconst<>+576(SB), Y5, Y9
-	VFMADD213PD actkernconst<>+576(SB), Y4, Y10
-	VFMADD213PD actkernconst<>+576(SB), Y3, Y11
-	VFMADD213PD actkernconst<>+992(SB), Y5, Y9
-	VFMADD213PD actkernconst<>+992(SB), Y4, Y10
-	VFMADD213PD actkernconst<>+992(SB), Y3, Y11
-	VADDPD      actkernconst<>+128(SB), Y14, Y3
-	VPSLLQ      $0x34, Y3, Y3
-	VMULPD      Y9, Y3, Y9
-	VADDPD      actkernconst<>+128(SB), Y13, Y3
-	VPSLLQ      $0x34, Y3, Y3
-	VMULPD      Y10, Y3, Y10
-	VADDPD      actkernconst<>+128(SB), Y12, Y3
-	VPSLLQ      $0x34, Y3, Y3
-	VMULPD      Y11, Y3, Y11
+	VMOVUPD     actkernconst<>+256(SB), Y12
+	VFMADD213PD actkernconst<>+832(SB), Y9, Y12
+	VFMADD213PD actkernconst<>+448(SB), Y11, Y14
+	VFMADD213PD actkernconst<>+448(SB), Y10, Y13
+	VFMADD213PD actkernconst<>+448(SB), Y9, Y12
+	VFMADD213PD actkernconst<>+928(SB), Y11, Y14
+	VFMADD213PD actkernconst<>+928(SB), Y10, Y13
+	VFMADD213PD actkernconst<>+928(SB), Y9, Y12
+	VFMADD213PD actkernconst<>+512(SB), Y11, Y14
+	VFMADD213PD actkernconst<>+512(SB), Y10, Y13
+	VFMADD213PD actkernconst<>+512(SB), Y9, Y12
+	VFMADD213PD actkernconst<>+960(SB), Y11, Y14
+	VFMADD213PD actkernconst<>+960(SB), Y10, Y13
+	VFMADD213PD actkernconst<>+960(SB), Y9, Y12
+	VFMADD213PD actkernconst<>+576(SB), Y11, Y14
+	VFMADD213PD actkernconst<>+576(SB), Y10, Y13
+	VFMADD213PD actkernconst<>+576(SB), Y9, Y12
+	VFMADD213PD actkernconst<>+992(SB), Y11, Y14
+	VFMADD213PD actkernconst<>+992(SB), Y10, Y13
+	VFMADD213PD actkernconst<>+992(SB), Y9, Y12
+	VADDPD      actkernconst<>+128(SB), Y5, Y9
+	VPSLLQ      $0x34, Y9, Y9
+	VMULPD      Y14, Y9, Y14
+	VADDPD      actkernconst<>+128(SB), Y4, Y5
+	VPSLLQ      $0x34, Y5, Y5
+	VMULPD      Y13, Y5, Y13
+	VADDPD      actkernconst<>+128(SB), Y3, Y4
+	VPSLLQ      $0x34, Y4, Y4
+	VMULPD      Y12, Y4, Y12
 	VCMPPD      $0x11, actkernconst<>+864(SB), Y8, Y8
 	VCMPPD      $0x11, actkernconst<>+864(SB), Y7, Y7
 	VCMPPD      $0x11, actkernconst<>+864(SB), Y6, Y6
-	VBLENDVPD   Y8, actkernconst<>+608(SB), Y9, Y8
-	VBLENDVPD   Y7, actkernconst<>+608(SB), Y10, Y7
-	VBLENDVPD   Y6, actkernconst<>+608(SB), Y11, Y6
-	VMOVUPD     448(SP), Y3
+	VBLENDVPD   Y8, actkernconst<>+608(SB), Y14, Y8
+	VBLENDVPD   Y7, actkernconst<>+608(SB), Y13, Y7
+	VBLENDVPD   Y6, actkernconst<>+608(SB), Y12, Y6
+	VMOVUPD     352(SP), Y3
 	VBLENDVPD   Y3, Y8, Y0, Y3
-	VMOVUPD     416(SP), Y4
+	VMOVUPD     320(SP), Y4
 	VBLENDVPD   Y4, Y7, Y0, Y4
-	VMOVUPD     384(SP), Y5
+	VMOVUPD     288(SP), Y5
 	VBLENDVPD   Y5, Y6, Y0, Y5
 	VADDPD      Y8, Y0, Y8
 	VADDPD      Y7, Y0, Y7
@@ -7862,57 +7829,48 @@ loop:
 	VDIVPD      Y8, Y3, Y3
 	VDIVPD      Y7, Y4, Y4
 	VDIVPD      Y6, Y5, Y5
-	VMOVUPD     352(SP), Y6
-	VCMPPD      $0x03, Y6, Y6, Y7
-	VMOVUPD     320(SP), Y8
-	VCMPPD      $0x03, Y8, Y8, Y9
-	VMOVUPD     288(SP), Y10
-	VCMPPD      $0x03, Y10, Y10, Y11
-	VBLENDVPD   Y7, Y6, Y3, Y7
-	VBLENDVPD   Y9, Y8, Y4, Y9
-	VBLENDVPD   Y11, Y10, Y5, Y11
-	VMOVUPD     256(SP), Y3
-	VMULPD      Y7, Y3, Y7
-	VMOVUPD     224(SP), Y4
-	VMULPD      Y9, Y4, Y9
-	VMOVUPD     192(SP), Y5
-	VMULPD      Y11, Y5, Y11
-	VMOVUPD     160(SP), Y6
-	VBLENDVPD   Y6, Y3, Y7, Y6
-	VMOVUPD     128(SP), Y7
-	VBLENDVPD   Y7, Y4, Y9, Y7
-	VMOVUPD     96(SP), Y8
-	VBLENDVPD   Y8, Y5, Y11, Y8
-	VMOVUPD     64(SP), Y9
-	VBLENDVPD   Y9, actkernconst<>+160(SB), Y6, Y9
-	VMOVUPD     32(SP), Y6
-	VBLENDVPD   Y6, actkernconst<>+160(SB), Y7, Y6
-	VMOVUPD     (SP), Y7
-	VBLENDVPD   Y7, actkernconst<>+160(SB), Y8, Y7
-	VCVTPS2PD   (DX), Y8
+	VMOVUPD     256(SP), Y6
+	VMULPD      Y3, Y6, Y3
+	VMOVUPD     224(SP), Y7
+	VMULPD      Y4, Y7, Y4
+	VMOVUPD     192(SP), Y8
+	VMULPD      Y5, Y8, Y5
+	VMOVUPD     160(SP), Y9
+	VBLENDVPD   Y9, Y6, Y3, Y9
+	VMOVUPD     128(SP), Y3
+	VBLENDVPD   Y3, Y7, Y4, Y3
+	VMOVUPD     96(SP), Y4
+	VBLENDVPD   Y4, Y8, Y5, Y4
+	VMOVUPD     64(SP), Y5
+	VBLENDVPD   Y5, actkernconst<>+160(SB), Y9, Y5
+	VMOVUPD     32(SP), Y9
+	VBLENDVPD   Y9, actkernconst<>+160(SB), Y3, Y9
+	VMOVUPD     (SP), Y3
+	VBLENDVPD   Y3, actkernconst<>+160(SB), Y4, Y3
+	VCVTPS2PD   (DX), Y4
 	VCVTPS2PD   16(DX), Y10
 	VCVTPS2PD   32(DX), Y11
-	VMULPD      Y8, Y9, Y9
-	VMULPD      Y10, Y6, Y6
-	VMULPD      Y11, Y7, Y7
-	VCMPPD      $0x03, Y8, Y8, Y12
+	VMULPD      Y4, Y5, Y5
+	VMULPD      Y10, Y9, Y9
+	VMULPD      Y11, Y3, Y3
+	VCMPPD      $0x03, Y4, Y4, Y12
 	VCMPPD      $0x03, Y10, Y10, Y13
 	VCMPPD      $0x03, Y11, Y11, Y14
-	VBLENDVPD   Y12, Y8, Y9, Y12
-	VBLENDVPD   Y13, Y10, Y6, Y13
-	VBLENDVPD   Y14, Y11, Y7, Y14
-	VCMPPD      $0x03, Y3, Y3, Y6
-	VCMPPD      $0x03, Y4, Y4, Y7
-	VCMPPD      $0x03, Y5, Y5, Y8
-	VBLENDVPD   Y6, Y3, Y12, Y6
-	VBLENDVPD   Y7, Y4, Y13, Y7
-	VBLENDVPD   Y8, Y5, Y14, Y8
-	VCVTPD2PSY  Y6, X6
-	VMOVUPS     X6, (AX)
-	VCVTPD2PSY  Y7, X7
-	VMOVUPS     X7, 16(AX)
-	VCVTPD2PSY  Y8, X8
-	VMOVUPS     X8, 32(AX)
+	VBLENDVPD   Y12, Y4, Y5, Y12
+	VBLENDVPD   Y13, Y10, Y9, Y13
+	VBLENDVPD   Y14, Y11, Y3, Y14
+	VCMPPD      $0x03, Y6, Y6, Y3
+	VCMPPD      $0x03, Y7, Y7, Y4
+	VCMPPD      $0x03, Y8, Y8, Y5
+	VBLENDVPD   Y3, Y6, Y12, Y3
+	VBLENDVPD   Y4, Y7, Y13, Y4
+	VBLENDVPD   Y5, Y8, Y14, Y5
+	VCVTPD2PSY  Y3, X3
+	VMOVUPS     X3, (AX)
+	VCVTPD2PSY  Y4, X4
+	VMOVUPS     X4, 16(AX)
+	VCVTPD2PSY  Y5, X5
+	VMOVUPS     X5, 32(AX)
 	ADDQ        $0x00000030, AX
 	ADDQ        $0x00000030, CX
 	ADDQ        $0x00000030, DX
@@ -7929,31 +7887,29 @@ single:
 	VFMADD213PD actkernconst<>+2848(SB), Y2, Y6
 	VMULPD      Y6, Y3, Y6
 	VORPD       actkernconst<>+160(SB), Y6, Y7
-	VCMPPD      $0x11, actkernconst<>+608(SB), Y6, Y8
-	VMAXPD      actkernconst<>+864(SB), Y7, Y9
-	VMULPD      actkernconst<>+352(SB), Y9, Y10
-	VROUNDPD    $0x08, Y10, Y10
-	VFMADD231PD actkernconst<>+384(SB), Y10, Y9
-	VMOVUPD     actkernconst<>+256(SB), Y11
-	VFMADD213PD actkernconst<>+832(SB), Y9, Y11
-	VFMADD213PD actkernconst<>+448(SB), Y9, Y11
-	VFMADD213PD actkernconst<>+928(SB), Y9, Y11
-	VFMADD213PD actkernconst<>+512(SB), Y9, Y11
-	VFMADD213PD actkernconst<>+960(SB), Y9, Y11
-	VFMADD213PD actkernconst<>+576(SB), Y9, Y11
-	VFMADD213PD actkernconst<>+992(SB), Y9, Y11
-	VADDPD      actkernconst<>+128(SB), Y10, Y9
-	VPSLLQ      $0x34, Y9, Y9
-	VMULPD      Y11, Y9, Y11
+	VCMPPD      $0x11, actkernconst<>+608(SB), Y6, Y6
+	VMAXPD      actkernconst<>+864(SB), Y7, Y8
+	VMULPD      actkernconst<>+352(SB), Y8, Y9
+	VROUNDPD    $0x08, Y9, Y9
+	VFMADD231PD actkernconst<>+384(SB), Y9, Y8
+	VMOVUPD     actkernconst<>+256(SB), Y10
+	VFMADD213PD actkernconst<>+832(SB), Y8, Y10
+	VFMADD213PD actkernconst<>+448(SB), Y8, Y10
+	VFMADD213PD actkernconst<>+928(SB), Y8, Y10
+	VFMADD213PD actkernconst<>+512(SB), Y8, Y10
+	VFMADD213PD actkernconst<>+960(SB), Y8, Y10
+	VFMADD213PD actkernconst<>+576(SB), Y8, Y10
+	VFMADD213PD actkernconst<>+992(SB), Y8, Y10
+	VADDPD      actkernconst<>+128(SB), Y9, Y8
+	VPSLLQ      $0x34, Y8, Y8
+	VMULPD      Y10, Y8, Y10
 	VCMPPD      $0x11, actkernconst<>+864(SB), Y7, Y7
-	VBLENDVPD   Y7, actkernconst<>+608(SB), Y11, Y7
-	VBLENDVPD   Y8, Y7, Y0, Y8
+	VBLENDVPD   Y7, actkernconst<>+608(SB), Y10, Y7
+	VBLENDVPD   Y6, Y7, Y0, Y6
 	VADDPD      Y7, Y0, Y7
-	VDIVPD      Y7, Y8, Y8
-	VCMPPD      $0x03, Y6, Y6, Y7
-	VBLENDVPD   Y7, Y6, Y8, Y7
-	VMULPD      Y7, Y3, Y7
-	VBLENDVPD   Y5, Y3, Y7, Y5
+	VDIVPD      Y7, Y6, Y6
+	VMULPD      Y6, Y3, Y6
+	VBLENDVPD   Y5, Y3, Y6, Y5
 	VBLENDVPD   Y4, actkernconst<>+160(SB), Y5, Y4
 	VCVTPS2PD   (DX), Y5
 	VMULPD      Y5, Y4, Y4
@@ -7983,31 +7939,29 @@ tail:
 	VFMADD213PD actkernconst<>+2848(SB), Y2, Y6
 	VMULPD      Y6, Y3, Y6
 	VORPD       actkernconst<>+160(SB), Y6, Y7
-	VCMPPD      $0x11, actkernconst<>+608(SB), Y6, Y8
-	VMAXPD      actkernconst<>+864(SB), Y7, Y9
-	VMULPD      actkernconst<>+352(SB), Y9, Y10
-	VROUNDPD    $0x08, Y10, Y10
-	VFMADD231PD actkernconst<>+384(SB), Y10, Y9
-	VMOVUPD     actkernconst<>+256(SB), Y11
-	VFMADD213PD actkernconst<>+832(SB), Y9, Y11
-	VFMADD213PD actkernconst<>+448(SB), Y9, Y11
-	VFMADD213PD actkernconst<>+928(SB), Y9, Y11
-	VFMADD213PD actkernconst<>+512(SB), Y9, Y11
-	VFMADD213PD actkernconst<>+960(SB), Y9, Y11
-	VFMADD213PD actkernconst<>+576(SB), Y9, Y11
-	VFMADD213PD actkernconst<>+992(SB), Y9, Y11
-	VADDPD      actkernconst<>+128(SB), Y10, Y9
-	VPSLLQ      $0x34, Y9, Y9
-	VMULPD      Y11, Y9, Y11
+	VCMPPD      $0x11, actkernconst<>+608(SB), Y6, Y6
+	VMAXPD      actkernconst<>+864(SB), Y7, Y8
+	VMULPD      actkernconst<>+352(SB), Y8, Y9
+	VROUNDPD    $0x08, Y9, Y9
+	VFMADD231PD actkernconst<>+384(SB), Y9, Y8
+	VMOVUPD     actkernconst<>+256(SB), Y10
+	VFMADD213PD actkernconst<>+832(SB), Y8, Y10
+	VFMADD213PD actkernconst<>+448(SB), Y8, Y10
+	VFMADD213PD actkernconst<>+928(SB), Y8, Y10
+	VFMADD213PD actkernconst<>+512(SB), Y8, Y10
+	VFMADD213PD actkernconst<>+960(SB), Y8, Y10
+	VFMADD213PD actkernconst<>+576(SB), Y8, Y10
+	VFMADD213PD actkernconst<>+992(SB), Y8, Y10
+	VADDPD      actkernconst<>+128(SB), Y9, Y8
+	VPSLLQ      $0x34, Y8, Y8
+	VMULPD      Y10, Y8, Y10
 	VCMPPD      $0x11, actkernconst<>+864(SB), Y7, Y7
-	VBLENDVPD   Y7, actkernconst<>+608(SB), Y11, Y7
-	VBLENDVPD   Y8, Y7, Y0, Y8
+	VBLENDVPD   Y7, actkernconst<>+608(SB), Y10, Y7
+	VBLENDVPD   Y6, Y7, Y0, Y6
 	VADDPD      Y7, Y0, Y7
-	VDIVPD      Y7, Y8, Y8
-	VCMPPD      $0x03, Y6, Y6, Y7
-	VBLENDVPD   Y7, Y6, Y8, Y7
-	VMULPD      Y7, Y3, Y7
-	VBLENDVPD   Y5, Y3, Y7, Y5
+	VDIVPD      Y7, Y6, Y6
+	VMULPD      Y6, Y3, Y6
+	VBLENDVPD   Y5, Y3, Y6, Y5
 	VBLENDVPD   Y4, actkernconst<>+160(SB), Y5, Y4
 	VMASKMOVPS  (DX), X15, X5
 	VCVTPS2PD   X5, Y5
@@ -8085,54 +8039,54 @@ loop:
 	VCMPPD.BCST      $0x11, actkernconst<>+1088(SB), Z14, K5
 	KMOVW            K6, 8(SP)
 	VCMPPD.BCST      $0x11, actkernconst<>+1088(SB), Z15, K6
-	VMAXPD.BCST      actkernconst<>+728(SB), Z16, Z20
-	VMAXPD.BCST      actkernconst<>+728(SB), Z17, Z21
-	VMAXPD.BCST      actkernconst<>+728(SB), Z18, Z22
-	VMAXPD.BCST      actkernconst<>+728(SB), Z19, Z23
-	VMULPD.BCST      actkernconst<>+80(SB), Z20, Z24
-	VMULPD.BCST      actkernconst<>+80(SB), Z21, Z25
-	VMULPD.BCST      actkernconst<>+80(SB), Z22, Z26
-	VMULPD.BCST      actkernconst<>+80(SB), Z23, Z27
-	VRNDSCALEPD      $0x08, Z24, Z24
-	VRNDSCALEPD      $0x08, Z25, Z25
-	VRNDSCALEPD      $0x08, Z26, Z26
-	VRNDSCALEPD      $0x08, Z27, Z27
-	VFMADD231PD.BCST actkernconst<>+88(SB), Z24, Z20
-	VFMADD231PD.BCST actkernconst<>+88(SB), Z25, Z21
-	VFMADD231PD.BCST actkernconst<>+88(SB), Z26, Z22
-	VFMADD231PD.BCST actkernconst<>+88(SB), Z27, Z23
-	VBROADCASTSD     actkernconst<>+56(SB), Z28
-	VFMADD213PD.BCST actkernconst<>+720(SB), Z20, Z28
-	VBROADCASTSD     actkernconst<>+56(SB), Z29
-	VFMADD213PD.BCST actkernconst<>+720(SB), Z21, Z29
-	VBROADCASTSD     actkernconst<>+56(SB), Z30
-	VFMADD213PD.BCST actkernconst<>+720(SB), Z22, Z30
-	VBROADCASTSD     actkernconst<>+56(SB), Z31
-	VFMADD213PD.BCST actkernconst<>+720(SB), Z23, Z31
-	VFMADD213PD.BCST actkernconst<>+104(SB), Z20, Z28
-	VFMADD213PD.BCST actkernconst<>+104(SB), Z21, Z29
-	VFMADD213PD.BCST actkernconst<>+104(SB), Z22, Z30
-	VFMADD213PD.BCST actkernconst<>+104(SB), Z23, Z31
-	VFMADD213PD.BCST actkernconst<>+744(SB), Z20, Z28
-	VFMADD213PD.BCST actkernconst<>+744(SB), Z21, Z29
-	VFMADD213PD.BCST actkernconst<>+744(SB), Z22, Z30
-	VFMADD213PD.BCST actkernconst<>+744(SB), Z23, Z31
-	VFMADD213PD.BCST actkernconst<>+16(SB), Z20, Z28
-	VFMADD213PD.BCST actkernconst<>+16(SB), Z21, Z29
-	VFMADD213PD.BCST actkernconst<>+16(SB), Z22, Z30
-	VFMADD213PD.BCST actkernconst<>+16(SB), Z23, Z31
-	VFMADD213PD.BCST actkernconst<>+752(SB), Z20, Z28
-	VFMADD213PD.BCST actkernconst<>+752(SB), Z21, Z29
-	VFMADD213PD.BCST actkernconst<>+752(SB), Z22, Z30
-	VFMADD213PD.BCST actkernconst<>+752(SB), Z23, Z31
-	VFMADD213PD.BCST actkernconst<>+32(SB), Z20, Z28
-	VFMADD213PD.BCST actkernconst<>+32(SB), Z21, Z29
-	VFMADD213PD.BCST actkernconst<>+32(SB), Z22, Z30
-	VFMADD213PD.BCST actkernconst<>+32(SB), Z23, Z31
-	VFMADD213PD.BCST actkernconst<>+704(SB), Z20, Z28
-	VFMADD213PD.BCST actkernconst<>+704(SB), Z21, Z29
-	VFMADD213PD.BCST actkernconst<>+704(SB), Z22, Z30
-	VFMADD213PD.BCST actkernconst<>+704(SB), Z23, Z31
+	VMAXPD.BCST      actkernconst<>+728(SB), Z16, Z12
+	VMAXPD.BCST      actkernconst<>+728(SB), Z17, Z13
+	VMAXPD.BCST      actkernconst<>+728(SB), Z18, Z14
+	VMAXPD.BCST      actkernconst<>+728(SB), Z19, Z15
+	VMULPD.BCST      actkernconst<>+80(SB), Z12, Z20
+	VMULPD.BCST      actkernconst<>+80(SB), Z13, Z21
+	VMULPD.BCST      actkernconst<>+80(SB), Z14, Z22
+	VMULPD.BCST      actkernconst<>+80(SB), Z15, Z23
+	VRNDSCALEPD      $0x08, Z20, Z20
+	VRNDSCALEPD      $0x08, Z21, Z21
+	VRNDSCALEPD      $0x08, Z22, Z22
+	VRNDSCALEPD      $0x08, Z23, Z23
+	VFMADD231PD.BCST actkernconst<>+88(SB), Z20, Z12
+	VFMADD231PD.BCST actkernconst<>+88(SB), Z21, Z13
+	VFMADD231PD.BCST actkernconst<>+88(SB), Z22, Z14
+	VFMADD231PD.BCST actkernconst<>+88(SB), Z23, Z15
+	VBROADCASTSD     actkernconst<>+56(SB), Z24
+	VFMADD213PD.BCST actkernconst<>+720(SB), Z12, Z24
+	VBROADCASTSD     actkernconst<>+56(SB), Z25
+	VFMADD213PD.BCST actkernconst<>+720(SB), Z13, Z25
+	VBROADCASTSD     actkernconst<>+56(SB), Z26
+	VFMADD213PD.BCST actkernconst<>+720(SB), Z14, Z26
+	VBROADCASTSD     actkernconst<>+56(SB), Z27
+	VFMADD213PD.BCST actkernconst<>+720(SB), Z15, Z27
+	VFMADD213PD.BCST actkernconst<>+104(SB), Z12, Z24
+	VFMADD213PD.BCST actkernconst<>+104(SB), Z13, Z25
+	VFMADD213PD.BCST actkernconst<>+104(SB), Z14, Z26
+	VFMADD213PD.BCST actkernconst<>+104(SB), Z15, Z27
+	VFMADD213PD.BCST actkernconst<>+744(SB), Z12, Z24
+	VFMADD213PD.BCST actkernconst<>+744(SB), Z13, Z25
+	VFMADD213PD.BCST actkernconst<>+744(SB), Z14, Z26
+	VFMADD213PD.BCST actkernconst<>+744(SB), Z15, Z27
+	VFMADD213PD.BCST actkernconst<>+16(SB), Z12, Z24
+	VFMADD213PD.BCST actkernconst<>+16(SB), Z13, Z25
+	VFMADD213PD.BCST actkernconst<>+16(SB), Z14, Z26
+	VFMADD213PD.BCST actkernconst<>+16(SB), Z15, Z27
+	VFMADD213PD.BCST actkernconst<>+752(SB), Z12, Z24
+	VFMADD213PD.BCST actkernconst<>+752(SB), Z13, Z25
+	VFMADD213PD.BCST actkernconst<>+752(SB), Z14, Z26
+	VFMADD213PD.BCST actkernconst<>+752(SB), Z15, Z27
+	VFMADD213PD.BCST actkernconst<>+32(SB), Z12, Z24
+	VFMADD213PD.BCST actkernconst<>+32(SB), Z13, Z25
+	VFMADD213PD.BCST actkernconst<>+32(SB), Z14, Z26
+	VFMADD213PD.BCST actkernconst<>+32(SB), Z15, Z27
+	VFMADD213PD.BCST actkernconst<>+704(SB), Z12, Z24
+	VFMADD213PD.BCST actkernconst<>+704(SB), Z13, Z25
+	VFMADD213PD.BCST actkernconst<>+704(SB), Z14, Z26
+	VFMADD213PD.BCST actkernconst<>+704(SB), Z15, Z27
 	KMOVW            K3, 16(SP)
 	VCMPPD.BCST      $0x15, actkernconst<>+728(SB), Z16, K3
 	KMOVW            K2, 24(SP)
@@ -8141,32 +8095,24 @@ loop:
 	VCMPPD.BCST      $0x15, actkernconst<>+728(SB), Z18, K6
 	KMOVW            K5, 40(SP)
 	VCMPPD.BCST      $0x15, actkernconst<>+728(SB), Z19, K5
-	VSCALEFPD.Z      Z24, Z28, K3, Z28
-	VSCALEFPD.Z      Z25, Z29, K2, Z29
-	VSCALEFPD.Z      Z26, Z30, K6, Z30
-	VSCALEFPD.Z      Z27, Z31, K5, Z31
-	VBLENDMPD        Z28, Z0, K4, Z16
-	VBLENDMPD        Z29, Z0, K7, Z17
+	VSCALEFPD.Z      Z20, Z24, K3, Z24
+	VSCALEFPD.Z      Z21, Z25, K2, Z25
+	VSCALEFPD.Z      Z22, Z26, K6, Z26
+	VSCALEFPD.Z      Z23, Z27, K5, Z27
+	VBLENDMPD        Z24, Z0, K4, Z12
+	VBLENDMPD        Z25, Z0, K7, Z13
 	KMOVW            40(SP), K2
-	VBLENDMPD        Z30, Z0, K2, Z18
+	VBLENDMPD        Z26, Z0, K2, Z14
 	KMOVW            32(SP), K2
-	VBLENDMPD        Z31, Z0, K2, Z19
-	VADDPD           Z28, Z0, Z28
-	VADDPD           Z29, Z0, Z29
-	VADDPD           Z30, Z0, Z30
-	VADDPD           Z31, Z0, Z31
-	VDIVPD           Z28, Z16, Z16
-	VDIVPD           Z29, Z17, Z17
-	VDIVPD           Z30, Z18, Z18
-	VDIVPD           Z31, Z19, Z19
-	VCMPPD           $0x03, Z12, Z12, K2
-	VCMPPD           $0x03, Z13, Z13, K3
-	VCMPPD           $0x03, Z14, Z14, K4
-	VCMPPD           $0x03, Z15, Z15, K5
-	VBLENDMPD        Z12, Z16, K2, Z12
-	VBLENDMPD        Z13, Z17, K3, Z13
-	VBLENDMPD        Z14, Z18, K4, Z14
-	VBLENDMPD        Z15, Z19, K5, Z15
+	VBLENDMPD        Z27, Z0, K2, Z15
+	VADDPD           Z24, Z0, Z24
+	VADDPD           Z25, Z0, Z25
+	VADDPD           Z26, Z0, Z26
+	VADDPD           Z27, Z0, Z27
+	VDIVPD           Z24, Z12, Z12
+	VDIVPD           Z25, Z13, Z13
+	VDIVPD           Z26, Z14, Z14
+	VDIVPD           Z27, Z15, Z15
 	VSUBPD           Z12, Z0, Z16
 	VSUBPD           Z13, Z0, Z17
 	VSUBPD           Z14, Z0, Z18
@@ -8359,25 +8305,23 @@ single:
 	VMULPD           Z6, Z4, Z6
 	VORPD.BCST       actkernconst<>+0(SB), Z6, Z7
 	VCMPPD.BCST      $0x11, actkernconst<>+1088(SB), Z6, K3
-	VMAXPD.BCST      actkernconst<>+728(SB), Z7, Z8
-	VMULPD.BCST      actkernconst<>+80(SB), Z8, Z9
-	VRNDSCALEPD      $0x08, Z9, Z9
-	VFMADD231PD.BCST actkernconst<>+88(SB), Z9, Z8
-	VBROADCASTSD     actkernconst<>+56(SB), Z10
-	VFMADD213PD.BCST actkernconst<>+720(SB), Z8, Z10
-	VFMADD213PD.BCST actkernconst<>+104(SB), Z8, Z10
-	VFMADD213PD.BCST actkernconst<>+744(SB), Z8, Z10
-	VFMADD213PD.BCST actkernconst<>+16(SB), Z8, Z10
-	VFMADD213PD.BCST actkernconst<>+752(SB), Z8, Z10
-	VFMADD213PD.BCST actkernconst<>+32(SB), Z8, Z10
-	VFMADD213PD.BCST actkernconst<>+704(SB), Z8, Z10
+	VMAXPD.BCST      actkernconst<>+728(SB), Z7, Z6
+	VMULPD.BCST      actkernconst<>+80(SB), Z6, Z8
+	VRNDSCALEPD      $0x08, Z8, Z8
+	VFMADD231PD.BCST actkernconst<>+88(SB), Z8, Z6
+	VBROADCASTSD     actkernconst<>+56(SB), Z9
+	VFMADD213PD.BCST actkernconst<>+720(SB), Z6, Z9
+	VFMADD213PD.BCST actkernconst<>+104(SB), Z6, Z9
+	VFMADD213PD.BCST actkernconst<>+744(SB), Z6, Z9
+	VFMADD213PD.BCST actkernconst<>+16(SB), Z6, Z9
+	VFMADD213PD.BCST actkernconst<>+752(SB), Z6, Z9
+	VFMADD213PD.BCST actkernconst<>+32(SB), Z6, Z9
+	VFMADD213PD.BCST actkernconst<>+704(SB), Z6, Z9
 	VCMPPD.BCST      $0x15, actkernconst<>+728(SB), Z7, K4
-	VSCALEFPD.Z      Z9, Z10, K4, Z10
-	VBLENDMPD        Z10, Z0, K3, Z7
-	VADDPD           Z10, Z0, Z10
-	VDIVPD           Z10, Z7, Z7
-	VCMPPD           $0x03, Z6, Z6, K3
-	VBLENDMPD        Z6, Z7, K3, Z6
+	VSCALEFPD.Z      Z8, Z9, K4, Z9
+	VBLENDMPD        Z9, Z0, K3, Z6
+	VADDPD           Z9, Z0, Z9
+	VDIVPD           Z9, Z6, Z6
 	VSUBPD           Z6, Z0, Z7
 	VBROADCASTSD     actkernconst<>+2944(SB), Z8
 	VFMADD213PD      Z1, Z5, Z8
@@ -8444,25 +8388,23 @@ tail:
 	VMULPD           Z6, Z4, Z6
 	VORPD.BCST       actkernconst<>+0(SB), Z6, Z7
 	VCMPPD.BCST      $0x11, actkernconst<>+1088(SB), Z6, K3
-	VMAXPD.BCST      actkernconst<>+728(SB), Z7, Z8
-	VMULPD.BCST      actkernconst<>+80(SB), Z8, Z9
-	VRNDSCALEPD      $0x08, Z9, Z9
-	VFMADD231PD.BCST actkernconst<>+88(SB), Z9, Z8
-	VBROADCASTSD     actkernconst<>+56(SB), Z10
-	VFMADD213PD.BCST actkernconst<>+720(SB), Z8, Z10
-	VFMADD213PD.BCST actkernconst<>+104(SB), Z8, Z10
-	VFMADD213PD.BCST actkernconst<>+744(SB), Z8, Z10
-	VFMADD213PD.BCST actkernconst<>+16(SB), Z8, Z10
-	VFMADD213PD.BCST actkernconst<>+752(SB), Z8, Z10
-	VFMADD213PD.BCST actkernconst<>+32(SB), Z8, Z10
-	VFMADD213PD.BCST actkernconst<>+704(SB), Z8, Z10
+	VMAXPD.BCST      actkernconst<>+728(SB), Z7, Z6
+	VMULPD.BCST      actkernconst<>+80(SB), Z6, Z8
+	VRNDSCALEPD      $0x08, Z8, Z8
+	VFMADD231PD.BCST actkernconst<>+88(SB), Z8, Z6
+	VBROADCASTSD     actkernconst<>+56(SB), Z9
+	VFMADD213PD.BCST actkernconst<>+720(SB), Z6, Z9
+	VFMADD213PD.BCST actkernconst<>+104(SB), Z6, Z9
+	VFMADD213PD.BCST actkernconst<>+744(SB), Z6, Z9
+	VFMADD213PD.BCST actkernconst<>+16(SB), Z6, Z9
+	VFMADD213PD.BCST actkernconst<>+752(SB), Z6, Z9
+	VFMADD213PD.BCST actkernconst<>+32(SB), Z6, Z9
+	VFMADD213PD.BCST actkernconst<>+704(SB), Z6, Z9
 	VCMPPD.BCST      $0x15, actkernconst<>+728(SB), Z7, K4
-	VSCALEFPD.Z      Z9, Z10, K4, Z10
-	VBLENDMPD        Z10, Z0, K3, Z7
-	VADDPD           Z10, Z0, Z10
-	VDIVPD           Z10, Z7, Z7
-	VCMPPD           $0x03, Z6, Z6, K3
-	VBLENDMPD        Z6, Z7, K3, Z6
+	VSCALEFPD.Z      Z8, Z9, K4, Z9
+	VBLENDMPD        Z9, Z0, K3, Z6
+	VADDPD           Z9, Z0, Z9
+	VDIVPD           Z9, Z6, Z6
 	VSUBPD           Z6, Z0, Z7
 	VBROADCASTSD     actkernconst<>+2944(SB), Z8
 	VFMADD213PD      Z1, Z5, Z8
@@ -8514,7 +8456,7 @@ done:
 
 // func gegluTanhBackwardAAVX2(dst []float32, in0 []float32, in1 []float32, in2 []float32)
 // Requires: AVX, AVX2, FMA3
-TEXT ·gegluTanhBackwardAAVX2(SB), $608-96
+TEXT ·gegluTanhBackwardAAVX2(SB), $512-96
 	VMOVUPD actkernconst<>+192(SB), Y0
 	MOVQ    dst_base+0(FP), AX
 	MOVQ    in0_base+24(FP), CX
@@ -8571,191 +8513,179 @@ loop:
 	VORPD       actkernconst<>+160(SB), Y4, Y8
 	VMOVUPD     Y12, 192(SP)
 	VORPD       actkernconst<>+160(SB), Y10, Y12
+	VCMPPD      $0x11, actkernconst<>+608(SB), Y14, Y14
+	VCMPPD      $0x11, actkernconst<>+608(SB), Y4, Y4
+	VCMPPD      $0x11, actkernconst<>+608(SB), Y10, Y10
 	VMOVUPD     Y11, 224(SP)
-	VCMPPD      $0x11, actkernconst<>+608(SB), Y14, Y11
+	VMAXPD      actkernconst<>+864(SB), Y9, Y11
 	VMOVUPD     Y7, 256(SP)
-	VCMPPD      $0x11, actkernconst<>+608(SB), Y4, Y7
+	VMAXPD      actkernconst<>+864(SB), Y8, Y7
 	VMOVUPD     Y3, 288(SP)
-	VCMPPD      $0x11, actkernconst<>+608(SB), Y10, Y3
+	VMAXPD      actkernconst<>+864(SB), Y12, Y3
 	VMOVUPD     Y2, 320(SP)
-	VMAXPD      actkernconst<>+864(SB), Y9, Y2
+	VMULPD      actkernconst<>+352(SB), Y11, Y2
 	VMOVUPD     Y1, 352(SP)
-	VMAXPD      actkernconst<>+864(SB), Y8, Y1
+	VMULPD      actkernconst<>+352(SB), Y7, Y1
 	VMOVUPD     Y13, 384(SP)
-	VMAXPD      actkernconst<>+864(SB), Y12, Y13
+	VMULPD      actkernconst<>+352(SB), Y3, Y13
+	VROUNDPD    $0x08, Y2, Y2
+	VROUNDPD    $0x08, Y1, Y1
+	VROUNDPD    $0x08, Y13, Y13
+	VFMADD231PD actkernconst<>+384(SB), Y2, Y11
+	VFMADD231PD actkernconst<>+384(SB), Y1, Y7
+	VFMADD231PD actkernconst<>+384(SB), Y13, Y3
 	VMOVUPD     Y6, 416(SP)
-	VMULPD      actkernconst<>+352(SB), Y2, Y6
+	VMOVUPD     actkernconst<>+256(SB), Y6
+	VFMADD213PD actkernconst<>+832(SB), Y11, Y6
 	VMOVUPD     Y5, 448(SP)
-	VMULPD      actkernconst<>+352(SB), Y1, Y5
+	VMOVUPD     actkernconst<>+256(SB), Y5
+	VFMADD213PD actkernconst<>+832(SB), Y7, Y5
 	VMOVUPD     Y10, 480(SP)
-	VMULPD      actkernconst<>+352(SB), Y13, Y10
-	VROUNDPD    $0x08, Y6, Y6
-	VROUNDPD    $0x08, Y5, Y5
-	VROUNDPD    $0x08, Y10, Y10
-	VFMADD231PD actkernconst<>+384(SB), Y6, Y2
-	VFMADD231PD actkernconst<>+384(SB), Y5, Y1
-	VFMADD231PD actkernconst<>+384(SB), Y10, Y13
-	VMOVUPD     Y4, 512(SP)
-	VMOVUPD     actkernconst<>+256(SB), Y4
-	VFMADD213PD actkernconst<>+832(SB), Y2, Y4
-	VMOVUPD     Y14, 544(SP)
-	VMOVUPD     actkernconst<>+256(SB), Y14
-	VFMADD213PD actkernconst<>+832(SB), Y1, Y14
-	VMOVUPD     Y3, 576(SP)
-	VMOVUPD     actkernconst<>+256(SB), Y3
-	VFMADD213PD actkernconst<>+832(SB), Y13, Y3
-	VFMADD213PD actkernconst<>+448(SB), Y2, Y4
-	VFMADD213PD actkernconst<>+448(SB), Y1, Y14
-	VFMADD213PD actkernconst<>+448(SB), Y13, Y3
-	VFMADD213PD actkernconst<>+928(SB), Y2, Y4
-	VFMADD213PD actkernconst<>+928(SB), Y1, Y14
-	VFMADD213PD actkernconst<>+928(SB), Y13, Y3
-	VFMADD213PD actkernconst<>+512(SB), Y2, Y4
-	VFMADD213PD actkernconst<>+512(SB), Y1, Y14
-	VFMADD213PD actkernconst<>+512(SB), Y13, Y3
-	VFMADD213PD actkernconst<>+960(SB), Y2, Y4
-	VFMADD213PD actkernconst<>+960(SB), Y1, Y14
-	VFMADD213PD actkernconst<>+960(SB), Y13, Y3
-	VFMADD213PD actkernconst<>+576(SB), Y2, Y4
-	VFMADD213PD actkernconst<>+576(SB), Y1, Y14
-	VFMADD213PD actkernconst<>+576(SB), Y13, Y3
-	VFMADD213PD actkernconst<>+992(SB), Y2, Y4
-	VFMADD213PD actkernconst<>+992(SB), Y1, Y14
-	VFMADD213PD actkernconst<>+992(SB), Y13, Y3
-	VADDPD      actkernconst<>+128(SB), Y6, Y1
+	VMOVUPD     actkernconst<>+256(SB), Y10
+	VFMADD213PD actkernconst<>+832(SB), Y3, Y10
+	VFMADD213PD actkernconst<>+448(SB), Y11, Y6
+	VFMADD213PD actkernconst<>+448(SB), Y7, Y5
+	VFMADD213PD actkernconst<>+448(SB), Y3, Y10
+	VFMADD213PD actkernconst<>+928(SB), Y11, Y6
+	VFMADD213PD actkernconst<>+928(SB), Y7, Y5
+	VFMADD213PD actkernconst<>+928(SB), Y3, Y10
+	VFMADD213PD actkernconst<>+512(SB), Y11, Y6
+	VFMADD213PD actkernconst<>+512(SB), Y7, Y5
+	VFMADD213PD actkernconst<>+512(SB), Y3, Y10
+	VFMADD213PD actkernconst<>+960(SB), Y11, Y6
+	VFMADD213PD actkernconst<>+960(SB), Y7, Y5
+	VFMADD213PD actkernconst<>+960(SB), Y3, Y10
+	VFMADD213PD actkernconst<>+576(SB), Y11, Y6
+	VFMADD213PD actkernconst<>+576(SB), Y7, Y5
+	VFMADD213PD actkernconst<>+576(SB), Y3, Y10
+	VFMADD213PD actkernconst<>+992(SB), Y11, Y6
+	VFMADD213PD actkernconst<>+992(SB), Y7, Y5
+	VFMADD213PD actkernconst<>+992(SB), Y3, Y10
+	VADDPD      actkernconst<>+128(SB), Y2, Y3
+	VPSLLQ      $0x34, Y3, Y3
+	VMULPD      Y6, Y3, Y6
+	VADDPD      actkernconst<>+128(SB), Y1, Y2
+	VPSLLQ      $0x34, Y2, Y2
+	VMULPD      Y5, Y2, Y5
+	VADDPD      actkernconst<>+128(SB), Y13, Y1
 	VPSLLQ      $0x34, Y1, Y1
-	VMULPD      Y4, Y1, Y4
-	VADDPD      actkernconst<>+128(SB), Y5, Y1
-	VPSLLQ      $0x34, Y1, Y1
-	VMULPD      Y14, Y1, Y14
-	VADDPD      actkernconst<>+128(SB), Y10, Y1
-	VPSLLQ      $0x34, Y1, Y1
-	VMULPD      Y3, Y1, Y3
+	VMULPD      Y10, Y1, Y10
 	VCMPPD      $0x11, actkernconst<>+864(SB), Y9, Y9
 	VCMPPD      $0x11, actkernconst<>+864(SB), Y8, Y8
 	VCMPPD      $0x11, actkernconst<>+864(SB), Y12, Y12
-	VBLENDVPD   Y9, actkernconst<>+608(SB), Y4, Y9
-	VBLENDVPD   Y8, actkernconst<>+608(SB), Y14, Y8
-	VBLENDVPD   Y12, actkernconst<>+608(SB), Y3, Y12
-	VBLENDVPD   Y11, Y9, Y0, Y11
-	VBLENDVPD   Y7, Y8, Y0, Y7
-	VMOVUPD     576(SP), Y1
+	VBLENDVPD   Y9, actkernconst<>+608(SB), Y6, Y9
+	VBLENDVPD   Y8, actkernconst<>+608(SB), Y5, Y8
+	VBLENDVPD   Y12, actkernconst<>+608(SB), Y10, Y12
+	VBLENDVPD   Y14, Y9, Y0, Y14
+	VBLENDVPD   Y4, Y8, Y0, Y4
+	VMOVUPD     480(SP), Y1
 	VBLENDVPD   Y1, Y12, Y0, Y1
 	VADDPD      Y9, Y0, Y9
 	VADDPD      Y8, Y0, Y8
 	VADDPD      Y12, Y0, Y12
-	VDIVPD      Y9, Y11, Y11
-	VDIVPD      Y8, Y7, Y7
+	VDIVPD      Y9, Y14, Y14
+	VDIVPD      Y8, Y4, Y4
 	VDIVPD      Y12, Y1, Y1
-	VMOVUPD     544(SP), Y2
-	VCMPPD      $0x03, Y2, Y2, Y3
-	VMOVUPD     512(SP), Y4
-	VCMPPD      $0x03, Y4, Y4, Y5
-	VMOVUPD     480(SP), Y6
-	VCMPPD      $0x03, Y6, Y6, Y8
-	VBLENDVPD   Y3, Y2, Y11, Y3
-	VBLENDVPD   Y5, Y4, Y7, Y5
-	VBLENDVPD   Y8, Y6, Y1, Y8
-	VSUBPD      Y3, Y0, Y1
-	VSUBPD      Y5, Y0, Y2
-	VSUBPD      Y8, Y0, Y4
+	VSUBPD      Y14, Y0, Y2
+	VSUBPD      Y4, Y0, Y3
+	VSUBPD      Y1, Y0, Y5
 	VMOVUPD     448(SP), Y6
 	VMOVUPD     actkernconst<>+3136(SB), Y7
 	VFMADD213PD actkernconst<>+2848(SB), Y6, Y7
-	VMOVUPD     416(SP), Y9
-	VMOVUPD     actkernconst<>+3136(SB), Y10
-	VFMADD213PD actkernconst<>+2848(SB), Y9, Y10
-	VMOVUPD     384(SP), Y11
-	VMOVUPD     actkernconst<>+3136(SB), Y12
-	VFMADD213PD actkernconst<>+2848(SB), Y11, Y12
-	VMOVUPD     352(SP), Y13
-	VMULPD      Y7, Y13, Y7
-	VMOVUPD     320(SP), Y14
-	VMULPD      Y10, Y14, Y10
-	VMOVUPD     288(SP), Y11
-	VMULPD      Y12, Y11, Y12
-	VMULPD      Y7, Y1, Y7
-	VMULPD      Y10, Y2, Y10
-	VMULPD      Y12, Y4, Y12
-	VFMADD213PD Y3, Y3, Y7
-	VFMADD213PD Y5, Y5, Y10
-	VFMADD213PD Y8, Y8, Y12
-	VMULPD      Y1, Y3, Y3
-	VMULPD      Y2, Y5, Y5
-	VMULPD      Y4, Y8, Y8
-	VSUBPD      actkernconst<>+3232(SB), Y13, Y1
-	VSUBPD      actkernconst<>+3232(SB), Y14, Y2
-	VSUBPD      actkernconst<>+3232(SB), Y11, Y4
-	VSUBPD      actkernconst<>+3328(SB), Y1, Y1
+	VMOVUPD     416(SP), Y8
+	VMOVUPD     actkernconst<>+3136(SB), Y9
+	VFMADD213PD actkernconst<>+2848(SB), Y8, Y9
+	VMOVUPD     384(SP), Y10
+	VMOVUPD     actkernconst<>+3136(SB), Y11
+	VFMADD213PD actkernconst<>+2848(SB), Y10, Y11
+	VMOVUPD     352(SP), Y12
+	VMULPD      Y7, Y12, Y7
+	VMOVUPD     320(SP), Y13
+	VMULPD      Y9, Y13, Y9
+	VMOVUPD     288(SP), Y10
+	VMULPD      Y11, Y10, Y11
+	VMULPD      Y7, Y2, Y7
+	VMULPD      Y9, Y3, Y9
+	VMULPD      Y11, Y5, Y11
+	VFMADD213PD Y14, Y14, Y7
+	VFMADD213PD Y4, Y4, Y9
+	VFMADD213PD Y1, Y1, Y11
+	VMULPD      Y2, Y14, Y14
+	VMULPD      Y3, Y4, Y4
+	VMULPD      Y5, Y1, Y1
+	VSUBPD      actkernconst<>+3232(SB), Y12, Y2
+	VSUBPD      actkernconst<>+3232(SB), Y13, Y3
+	VSUBPD      actkernconst<>+3232(SB), Y10, Y5
 	VSUBPD      actkernconst<>+3328(SB), Y2, Y2
-	VSUBPD      actkernconst<>+3328(SB), Y4, Y4
-	VMULPD      actkernconst<>+2848(SB), Y1, Y1
+	VSUBPD      actkernconst<>+3328(SB), Y3, Y3
+	VSUBPD      actkernconst<>+3328(SB), Y5, Y5
 	VMULPD      actkernconst<>+2848(SB), Y2, Y2
-	VMULPD      actkernconst<>+2848(SB), Y4, Y4
-	VMOVUPD     Y12, 480(SP)
+	VMULPD      actkernconst<>+2848(SB), Y3, Y3
+	VMULPD      actkernconst<>+2848(SB), Y5, Y5
+	VMOVUPD     Y11, 480(SP)
+	VMULPD      actkernconst<>+3232(SB), Y12, Y11
 	VMULPD      actkernconst<>+3232(SB), Y13, Y12
-	VMULPD      actkernconst<>+3232(SB), Y14, Y13
-	VMULPD      actkernconst<>+3232(SB), Y11, Y14
-	VADDPD      Y12, Y6, Y6
-	VADDPD      Y13, Y9, Y9
-	VMOVUPD     384(SP), Y12
-	VADDPD      Y14, Y12, Y12
+	VMULPD      actkernconst<>+3232(SB), Y10, Y13
+	VADDPD      Y11, Y6, Y6
+	VADDPD      Y12, Y8, Y8
+	VMOVUPD     384(SP), Y11
+	VADDPD      Y13, Y11, Y11
 	VADDPD      actkernconst<>+3392(SB), Y6, Y6
-	VADDPD      actkernconst<>+3392(SB), Y9, Y9
-	VADDPD      actkernconst<>+3392(SB), Y12, Y12
-	VMULPD      actkernconst<>+3360(SB), Y6, Y13
-	VMULPD      actkernconst<>+3360(SB), Y9, Y14
-	VMULPD      actkernconst<>+3360(SB), Y12, Y11
-	VFMADD213PD Y1, Y1, Y13
-	VFMADD213PD Y2, Y2, Y14
-	VFMADD213PD Y4, Y4, Y11
-	VMOVUPD     Y10, 384(SP)
-	VMOVUPD     actkernconst<>+3168(SB), Y10
-	VFMADD213PD actkernconst<>+3200(SB), Y13, Y10
+	VADDPD      actkernconst<>+3392(SB), Y8, Y8
+	VADDPD      actkernconst<>+3392(SB), Y11, Y11
+	VMULPD      actkernconst<>+3360(SB), Y6, Y12
+	VMULPD      actkernconst<>+3360(SB), Y8, Y13
+	VMULPD      actkernconst<>+3360(SB), Y11, Y10
+	VFMADD213PD Y2, Y2, Y12
+	VFMADD213PD Y3, Y3, Y13
+	VFMADD213PD Y5, Y5, Y10
+	VMOVUPD     Y9, 384(SP)
+	VMOVUPD     actkernconst<>+3168(SB), Y9
+	VFMADD213PD actkernconst<>+3200(SB), Y12, Y9
 	VMOVUPD     Y7, 416(SP)
 	VMOVUPD     actkernconst<>+3168(SB), Y7
-	VFMADD213PD actkernconst<>+3200(SB), Y14, Y7
-	VMOVUPD     Y8, 448(SP)
-	VMOVUPD     actkernconst<>+3168(SB), Y8
-	VFMADD213PD actkernconst<>+3200(SB), Y11, Y8
-	VFMADD213PD actkernconst<>+3424(SB), Y13, Y10
-	VFMADD213PD actkernconst<>+3424(SB), Y14, Y7
-	VFMADD213PD actkernconst<>+3424(SB), Y11, Y8
-	VFMADD213PD actkernconst<>+3456(SB), Y13, Y10
-	VFMADD213PD actkernconst<>+3456(SB), Y14, Y7
-	VFMADD213PD actkernconst<>+3456(SB), Y11, Y8
-	VFMADD213PD actkernconst<>+3488(SB), Y13, Y10
-	VFMADD213PD actkernconst<>+3488(SB), Y14, Y7
-	VFMADD213PD actkernconst<>+3488(SB), Y11, Y8
-	VFMADD213PD actkernconst<>+3520(SB), Y13, Y10
-	VFMADD213PD actkernconst<>+3520(SB), Y14, Y7
-	VFMADD213PD actkernconst<>+3520(SB), Y11, Y8
-	VFMADD213PD actkernconst<>+3552(SB), Y13, Y10
-	VFMADD213PD actkernconst<>+3552(SB), Y14, Y7
-	VFMADD213PD actkernconst<>+3552(SB), Y11, Y8
-	VFMADD213PD actkernconst<>+3584(SB), Y13, Y10
-	VFMADD213PD actkernconst<>+3584(SB), Y14, Y7
-	VFMADD213PD actkernconst<>+3584(SB), Y11, Y8
-	VMULPD      Y10, Y13, Y13
-	VMULPD      Y7, Y14, Y14
-	VMULPD      Y8, Y11, Y11
+	VFMADD213PD actkernconst<>+3200(SB), Y13, Y7
+	VMOVUPD     Y1, 448(SP)
+	VMOVUPD     actkernconst<>+3168(SB), Y1
+	VFMADD213PD actkernconst<>+3200(SB), Y10, Y1
+	VFMADD213PD actkernconst<>+3424(SB), Y12, Y9
+	VFMADD213PD actkernconst<>+3424(SB), Y13, Y7
+	VFMADD213PD actkernconst<>+3424(SB), Y10, Y1
+	VFMADD213PD actkernconst<>+3456(SB), Y12, Y9
+	VFMADD213PD actkernconst<>+3456(SB), Y13, Y7
+	VFMADD213PD actkernconst<>+3456(SB), Y10, Y1
+	VFMADD213PD actkernconst<>+3488(SB), Y12, Y9
+	VFMADD213PD actkernconst<>+3488(SB), Y13, Y7
+	VFMADD213PD actkernconst<>+3488(SB), Y10, Y1
+	VFMADD213PD actkernconst<>+3520(SB), Y12, Y9
+	VFMADD213PD actkernconst<>+3520(SB), Y13, Y7
+	VFMADD213PD actkernconst<>+3520(SB), Y10, Y1
+	VFMADD213PD actkernconst<>+3552(SB), Y12, Y9
+	VFMADD213PD actkernconst<>+3552(SB), Y13, Y7
+	VFMADD213PD actkernconst<>+3552(SB), Y10, Y1
+	VFMADD213PD actkernconst<>+3584(SB), Y12, Y9
+	VFMADD213PD actkernconst<>+3584(SB), Y13, Y7
+	VFMADD213PD actkernconst<>+3584(SB), Y10, Y1
+	VMULPD      Y9, Y12, Y12
+	VMULPD      Y7, Y13, Y13
+	VMULPD      Y1, Y10, Y10
 	VMULPD      actkernconst<>+3616(SB), Y6, Y6
-	VMULPD      actkernconst<>+3616(SB), Y9, Y9
-	VMULPD      actkernconst<>+3616(SB), Y12, Y12
-	VFMADD213PD Y1, Y1, Y6
-	VFMADD213PD Y2, Y2, Y9
-	VFMADD213PD Y4, Y4, Y12
-	VFMADD132PD actkernconst<>+3296(SB), Y6, Y13
-	VFMADD132PD actkernconst<>+3296(SB), Y9, Y14
-	VFMADD132PD actkernconst<>+3296(SB), Y12, Y11
-	VMULPD      Y13, Y3, Y3
-	VMULPD      Y14, Y5, Y5
+	VMULPD      actkernconst<>+3616(SB), Y8, Y8
+	VMULPD      actkernconst<>+3616(SB), Y11, Y11
+	VFMADD213PD Y2, Y2, Y6
+	VFMADD213PD Y3, Y3, Y8
+	VFMADD213PD Y5, Y5, Y11
+	VFMADD132PD actkernconst<>+3296(SB), Y6, Y12
+	VFMADD132PD actkernconst<>+3296(SB), Y8, Y13
+	VFMADD132PD actkernconst<>+3296(SB), Y11, Y10
+	VMULPD      Y12, Y14, Y14
+	VMULPD      Y13, Y4, Y4
 	VMOVUPD     448(SP), Y1
-	VMULPD      Y11, Y1, Y1
+	VMULPD      Y10, Y1, Y1
 	VMOVUPD     256(SP), Y2
-	VBLENDVPD   Y2, 416(SP), Y3, Y2
+	VBLENDVPD   Y2, 416(SP), Y14, Y2
 	VMOVUPD     224(SP), Y3
-	VBLENDVPD   Y3, 384(SP), Y5, Y3
+	VBLENDVPD   Y3, 384(SP), Y4, Y3
 	VMOVUPD     192(SP), Y4
 	VBLENDVPD   Y4, 480(SP), Y1, Y4
 	VMOVUPD     160(SP), Y1
@@ -8826,44 +8756,42 @@ single:
 	VFMADD213PD actkernconst<>+2848(SB), Y5, Y6
 	VMULPD      Y6, Y1, Y6
 	VORPD       actkernconst<>+160(SB), Y6, Y7
-	VCMPPD      $0x11, actkernconst<>+608(SB), Y6, Y8
-	VMAXPD      actkernconst<>+864(SB), Y7, Y9
-	VMULPD      actkernconst<>+352(SB), Y9, Y10
-	VROUNDPD    $0x08, Y10, Y10
-	VFMADD231PD actkernconst<>+384(SB), Y10, Y9
-	VMOVUPD     actkernconst<>+256(SB), Y11
-	VFMADD213PD actkernconst<>+832(SB), Y9, Y11
-	VFMADD213PD actkernconst<>+448(SB), Y9, Y11
-	VFMADD213PD actkernconst<>+928(SB), Y9, Y11
-	VFMADD213PD actkernconst<>+512(SB), Y9, Y11
-	VFMADD213PD actkernconst<>+960(SB), Y9, Y11
-	VFMADD213PD actkernconst<>+576(SB), Y9, Y11
-	VFMADD213PD actkernconst<>+992(SB), Y9, Y11
-	VADDPD      actkernconst<>+128(SB), Y10, Y9
-	VPSLLQ      $0x34, Y9, Y9
-	VMULPD      Y11, Y9, Y11
+	VCMPPD      $0x11, actkernconst<>+608(SB), Y6, Y6
+	VMAXPD      actkernconst<>+864(SB), Y7, Y8
+	VMULPD      actkernconst<>+352(SB), Y8, Y9
+	VROUNDPD    $0x08, Y9, Y9
+	VFMADD231PD actkernconst<>+384(SB), Y9, Y8
+	VMOVUPD     actkernconst<>+256(SB), Y10
+	VFMADD213PD actkernconst<>+832(SB), Y8, Y10
+	VFMADD213PD actkernconst<>+448(SB), Y8, Y10
+	VFMADD213PD actkernconst<>+928(SB), Y8, Y10
+	VFMADD213PD actkernconst<>+512(SB), Y8, Y10
+	VFMADD213PD actkernconst<>+960(SB), Y8, Y10
+	VFMADD213PD actkernconst<>+576(SB), Y8, Y10
+	VFMADD213PD actkernconst<>+992(SB), Y8, Y10
+	VADDPD      actkernconst<>+128(SB), Y9, Y8
+	VPSLLQ      $0x34, Y8, Y8
+	VMULPD      Y10, Y8, Y10
 	VCMPPD      $0x11, actkernconst<>+864(SB), Y7, Y7
-	VBLENDVPD   Y7, actkernconst<>+608(SB), Y11, Y7
-	VBLENDVPD   Y8, Y7, Y0, Y8
+	VBLENDVPD   Y7, actkernconst<>+608(SB), Y10, Y7
+	VBLENDVPD   Y6, Y7, Y0, Y6
 	VADDPD      Y7, Y0, Y7
-	VDIVPD      Y7, Y8, Y8
-	VCMPPD      $0x03, Y6, Y6, Y7
-	VBLENDVPD   Y7, Y6, Y8, Y7
-	VSUBPD      Y7, Y0, Y6
+	VDIVPD      Y7, Y6, Y6
+	VSUBPD      Y6, Y0, Y7
 	VMOVUPD     actkernconst<>+3136(SB), Y8
 	VFMADD213PD actkernconst<>+2848(SB), Y5, Y8
 	VMULPD      Y8, Y1, Y8
-	VMULPD      Y8, Y6, Y8
-	VFMADD213PD Y7, Y7, Y8
-	VMULPD      Y6, Y7, Y7
-	VSUBPD      actkernconst<>+3232(SB), Y1, Y6
-	VSUBPD      actkernconst<>+3328(SB), Y6, Y6
-	VMULPD      actkernconst<>+2848(SB), Y6, Y6
+	VMULPD      Y8, Y7, Y8
+	VFMADD213PD Y6, Y6, Y8
+	VMULPD      Y7, Y6, Y6
+	VSUBPD      actkernconst<>+3232(SB), Y1, Y7
+	VSUBPD      actkernconst<>+3328(SB), Y7, Y7
+	VMULPD      actkernconst<>+2848(SB), Y7, Y7
 	VMULPD      actkernconst<>+3232(SB), Y1, Y9
 	VADDPD      Y9, Y5, Y5
 	VADDPD      actkernconst<>+3392(SB), Y5, Y5
 	VMULPD      actkernconst<>+3360(SB), Y5, Y9
-	VFMADD213PD Y6, Y6, Y9
+	VFMADD213PD Y7, Y7, Y9
 	VMOVUPD     actkernconst<>+3168(SB), Y10
 	VFMADD213PD actkernconst<>+3200(SB), Y9, Y10
 	VFMADD213PD actkernconst<>+3424(SB), Y9, Y10
@@ -8874,10 +8802,10 @@ single:
 	VFMADD213PD actkernconst<>+3584(SB), Y9, Y10
 	VMULPD      Y10, Y9, Y9
 	VMULPD      actkernconst<>+3616(SB), Y5, Y5
-	VFMADD213PD Y6, Y6, Y5
+	VFMADD213PD Y7, Y7, Y5
 	VFMADD132PD actkernconst<>+3296(SB), Y5, Y9
-	VMULPD      Y9, Y7, Y7
-	VBLENDVPD   Y3, Y8, Y7, Y3
+	VMULPD      Y9, Y6, Y6
+	VBLENDVPD   Y3, Y8, Y6, Y3
 	VBLENDVPD   Y4, Y0, Y3, Y4
 	VBLENDVPD   Y2, actkernconst<>+160(SB), Y4, Y2
 	VCVTPS2PD   (DX), Y3
@@ -8917,44 +8845,42 @@ tail:
 	VFMADD213PD actkernconst<>+2848(SB), Y5, Y6
 	VMULPD      Y6, Y1, Y6
 	VORPD       actkernconst<>+160(SB), Y6, Y7
-	VCMPPD      $0x11, actkernconst<>+608(SB), Y6, Y8
-	VMAXPD      actkernconst<>+864(SB), Y7, Y9
-	VMULPD      actkernconst<>+352(SB), Y9, Y10
-	VROUNDPD    $0x08, Y10, Y10
-	VFMADD231PD actkernconst<>+384(SB), Y10, Y9
-	VMOVUPD     actkernconst<>+256(SB), Y11
-	VFMADD213PD actkernconst<>+832(SB), Y9, Y11
-	VFMADD213PD actkernconst<>+448(SB), Y9, Y11
-	VFMADD213PD actkernconst<>+928(SB), Y9, Y11
-	VFMADD213PD actkernconst<>+512(SB), Y9, Y11
-	VFMADD213PD actkernconst<>+960(SB), Y9, Y11
-	VFMADD213PD actkernconst<>+576(SB), Y9, Y11
-	VFMADD213PD actkernconst<>+992(SB), Y9, Y11
-	VADDPD      actkernconst<>+128(SB), Y10, Y9
-	VPSLLQ      $0x34, Y9, Y9
-	VMULPD      Y11, Y9, Y11
+	VCMPPD      $0x11, actkernconst<>+608(SB), Y6, Y6
+	VMAXPD      actkernconst<>+864(SB), Y7, Y8
+	VMULPD      actkernconst<>+352(SB), Y8, Y9
+	VROUNDPD    $0x08, Y9, Y9
+	VFMADD231PD actkernconst<>+384(SB), Y9, Y8
+	VMOVUPD     actkernconst<>+256(SB), Y10
+	VFMADD213PD actkernconst<>+832(SB), Y8, Y10
+	VFMADD213PD actkernconst<>+448(SB), Y8, Y10
+	VFMADD213PD actkernconst<>+928(SB), Y8, Y10
+	VFMADD213PD actkernconst<>+512(SB), Y8, Y10
+	VFMADD213PD actkernconst<>+960(SB), Y8, Y10
+	VFMADD213PD actkernconst<>+576(SB), Y8, Y10
+	VFMADD213PD actkernconst<>+992(SB), Y8, Y10
+	VADDPD      actkernconst<>+128(SB), Y9, Y8
+	VPSLLQ      $0x34, Y8, Y8
+	VMULPD      Y10, Y8, Y10
 	VCMPPD      $0x11, actkernconst<>+864(SB), Y7, Y7
-	VBLENDVPD   Y7, actkernconst<>+608(SB), Y11, Y7
-	VBLENDVPD   Y8, Y7, Y0, Y8
+	VBLENDVPD   Y7, actkernconst<>+608(SB), Y10, Y7
+	VBLENDVPD   Y6, Y7, Y0, Y6
 	VADDPD      Y7, Y0, Y7
-	VDIVPD      Y7, Y8, Y8
-	VCMPPD      $0x03, Y6, Y6, Y7
-	VBLENDVPD   Y7, Y6, Y8, Y7
-	VSUBPD      Y7, Y0, Y6
+	VDIVPD      Y7, Y6, Y6
+	VSUBPD      Y6, Y0, Y7
 	VMOVUPD     actkernconst<>+3136(SB), Y8
 	VFMADD213PD actkernconst<>+2848(SB), Y5, Y8
 	VMULPD      Y8, Y1, Y8
-	VMULPD      Y8, Y6, Y8
-	VFMADD213PD Y7, Y7, Y8
-	VMULPD      Y6, Y7, Y7
-	VSUBPD      actkernconst<>+3232(SB), Y1, Y6
-	VSUBPD      actkernconst<>+3328(SB), Y6, Y6
-	VMULPD      actkernconst<>+2848(SB), Y6, Y6
+	VMULPD      Y8, Y7, Y8
+	VFMADD213PD Y6, Y6, Y8
+	VMULPD      Y7, Y6, Y6
+	VSUBPD      actkernconst<>+3232(SB), Y1, Y7
+	VSUBPD      actkernconst<>+3328(SB), Y7, Y7
+	VMULPD      actkernconst<>+2848(SB), Y7, Y7
 	VMULPD      actkernconst<>+3232(SB), Y1, Y9
 	VADDPD      Y9, Y5, Y5
 	VADDPD      actkernconst<>+3392(SB), Y5, Y5
 	VMULPD      actkernconst<>+3360(SB), Y5, Y9
-	VFMADD213PD Y6, Y6, Y9
+	VFMADD213PD Y7, Y7, Y9
 	VMOVUPD     actkernconst<>+3168(SB), Y10
 	VFMADD213PD actkernconst<>+3200(SB), Y9, Y10
 	VFMADD213PD actkernconst<>+3424(SB), Y9, Y10
@@ -8965,10 +8891,10 @@ tail:
 	VFMADD213PD actkernconst<>+3584(SB), Y9, Y10
 	VMULPD      Y10, Y9, Y9
 	VMULPD      actkernconst<>+3616(SB), Y5, Y5
-	VFMADD213PD Y6, Y6, Y5
+	VFMADD213PD Y7, Y7, Y5
 	VFMADD132PD actkernconst<>+3296(SB), Y5, Y9
-	VMULPD      Y9, Y7, Y7
-	VBLENDVPD   Y3, Y8, Y7, Y3
+	VMULPD      Y9, Y6, Y6
+	VBLENDVPD   Y3, Y8, Y6, Y3
 	VBLENDVPD   Y4, Y0, Y3, Y4
 	VBLENDVPD   Y2, actkernconst<>+160(SB), Y4, Y2
 	VMASKMOVPS  (DX), X15, X3
@@ -8999,6 +8925,10 @@ TEXT ·gegluTanhBackwardBAVX512(SB), NOSPLIT, $16-96
 	VBROADCASTSD actkernconst<>+728(SB), Z5
 	VBROADCASTSD actkernconst<>+2832(SB), Z6
 	VBROADCASTSD actkernconst<>+1088(SB), Z7
+	VBROADCASTSD actkernconst<>+8(SB), Z8
+	VBROADCASTSD actkernconst<>+80(SB), Z9
+	VBROADCASTSD actkernconst<>+88(SB), Z10
+	VBROADCASTSD actkernconst<>+104(SB), Z11
 	MOVQ         dst_base+0(FP), AX
 	MOVQ         in0_base+24(FP), CX
 	MOVQ         in1_base+48(FP), DX
@@ -9008,154 +8938,146 @@ TEXT ·gegluTanhBackwardBAVX512(SB), NOSPLIT, $16-96
 loop:
 	CMPQ             SI, $0x00000020
 	JB               single
-	VCVTPS2PD        (CX), Z8
-	VCVTPS2PD        32(CX), Z9
-	VCVTPS2PD        64(CX), Z10
-	VCVTPS2PD        96(CX), Z11
-	VMULPD           Z8, Z8, Z12
-	VMULPD           Z9, Z9, Z13
-	VMULPD           Z10, Z10, Z14
-	VMULPD           Z11, Z11, Z15
-	VFMADD213PD      Z2, Z1, Z12
-	VFMADD213PD      Z2, Z1, Z13
-	VFMADD213PD      Z2, Z1, Z14
-	VFMADD213PD      Z2, Z1, Z15
-	VMULPD           Z12, Z8, Z12
-	VMULPD           Z13, Z9, Z13
-	VMULPD           Z14, Z10, Z14
-	VMULPD           Z15, Z11, Z15
-	VORPD.BCST       actkernconst<>+0(SB), Z12, Z16
-	VORPD.BCST       actkernconst<>+0(SB), Z13, Z17
-	VORPD.BCST       actkernconst<>+0(SB), Z14, Z18
-	VORPD.BCST       actkernconst<>+0(SB), Z15, Z19
-	VCMPPD           $0x11, Z7, Z12, K2
-	VCMPPD           $0x11, Z7, Z13, K3
-	VCMPPD           $0x11, Z7, Z14, K4
-	VCMPPD           $0x11, Z7, Z15, K5
-	VMAXPD           Z5, Z16, Z20
-	VMAXPD           Z5, Z17, Z21
-	VMAXPD           Z5, Z18, Z22
-	VMAXPD           Z5, Z19, Z23
-	VMULPD.BCST      actkernconst<>+80(SB), Z20, Z24
-	VMULPD.BCST      actkernconst<>+80(SB), Z21, Z25
-	VMULPD.BCST      actkernconst<>+80(SB), Z22, Z26
-	VMULPD.BCST      actkernconst<>+80(SB), Z23, Z27
+	VCVTPS2PD        (CX), Z12
+	VCVTPS2PD        32(CX), Z13
+	VCVTPS2PD        64(CX), Z14
+	VCVTPS2PD        96(CX), Z15
+	VMULPD           Z12, Z12, Z16
+	VMULPD           Z13, Z13, Z17
+	VMULPD           Z14, Z14, Z18
+	VMULPD           Z15, Z15, Z19
+	VFMADD213PD      Z2, Z1, Z16
+	VFMADD213PD      Z2, Z1, Z17
+	VFMADD213PD      Z2, Z1, Z18
+	VFMADD213PD      Z2, Z1, Z19
+	VMULPD           Z16, Z12, Z16
+	VMULPD           Z17, Z13, Z17
+	VMULPD           Z18, Z14, Z18
+	VMULPD           Z19, Z15, Z19
+	VORPD.BCST       actkernconst<>+0(SB), Z16, Z20
+	VORPD.BCST       actkernconst<>+0(SB), Z17, Z21
+	VORPD.BCST       actkernconst<>+0(SB), Z18, Z22
+	VORPD.BCST       actkernconst<>+0(SB), Z19, Z23
+	VCMPPD           $0x11, Z7, Z16, K2
+	VCMPPD           $0x11, Z7, Z17, K3
+	VCMPPD           $0x11, Z7, Z18, K4
+	VCMPPD           $0x11, Z7, Z19, K5
+	VMAXPD           Z5, Z20, Z16
+	VMAXPD           Z5, Z21, Z17
+	VMAXPD           Z5, Z22, Z18
+	VMAXPD           Z5, Z23, Z19
+	VMULPD           Z9, Z16, Z24
+	VMULPD           Z9, Z17, Z25
+	VMULPD           Z9, Z18, Z26
+	VMULPD           Z9, Z19, Z27
 	VRNDSCALEPD      $0x08, Z24, Z24
 	VRNDSCALEPD      $0x08, Z25, Z25
 	VRNDSCALEPD      $0x08, Z26, Z26
 	VRNDSCALEPD      $0x08, Z27, Z27
-	VFMADD231PD.BCST actkernconst<>+88(SB), Z24, Z20
-	VFMADD231PD.BCST actkernconst<>+88(SB), Z25, Z21
-	VFMADD231PD.BCST actkernconst<>+88(SB), Z26, Z22
-	VFMADD231PD.BCST actkernconst<>+88(SB), Z27, Z23
+	VFMADD231PD      Z10, Z24, Z16
+	VFMADD231PD      Z10, Z25, Z17
+	VFMADD231PD      Z10, Z26, Z18
+	VFMADD231PD      Z10, Z27, Z19
 	VMOVAPD          Z3, Z28
-	VFMADD213PD      Z4, Z20, Z28
+	VFMADD213PD      Z4, Z16, Z28
 	VMOVAPD          Z3, Z29
-	VFMADD213PD      Z4, Z21, Z29
+	VFMADD213PD      Z4, Z17, Z29
 	VMOVAPD          Z3, Z30
-	VFMADD213PD      Z4, Z22, Z30
+	VFMADD213PD      Z4, Z18, Z30
 	VMOVAPD          Z3, Z31
-	VFMADD213PD      Z4, Z23, Z31
-	VFMADD213PD.BCST actkernconst<>+104(SB), Z20, Z28
-	VFMADD213PD.BCST actkernconst<>+104(SB), Z21, Z29
-	VFMADD213PD.BCST actkernconst<>+104(SB), Z22, Z30
-	VFMADD213PD.BCST actkernconst<>+104(SB), Z23, Z31
-	VFMADD213PD.BCST actkernconst<>+744(SB), Z20, Z28
-	VFMADD213PD.BCST actkernconst<>+744(SB), Z21, Z29
-	VFMADD213PD.BCST actkernconst<>+744(SB), Z22, Z30
-	VFMADD213PD.BCST actkernconst<>+744(SB), Z23, Z31
-	VFMADD213PD.BCST actkernconst<>+16(SB), Z20, Z28
-	VFMADD213PD.BCST actkernconst<>+16(SB), Z21, Z29
-	VFMADD213PD.BCST actkernconst<>+16(SB), Z22, Z30
-	VFMADD213PD.BCST actkernconst<>+16(SB), Z23, Z31
-	VFMADD213PD.BCST actkernconst<>+752(SB), Z20, Z28
-	VFMADD213PD.BCST actkernconst<>+752(SB), Z21, Z29
-	VFMADD213PD.BCST actkernconst<>+752(SB), Z22, Z30
-	VFMADD213PD.BCST actkernconst<>+752(SB), Z23, Z31
-	VFMADD213PD.BCST actkernconst<>+32(SB), Z20, Z28
-	VFMADD213PD.BCST actkernconst<>+32(SB), Z21, Z29
-	VFMADD213PD.BCST actkernconst<>+32(SB), Z22, Z30
-	VFMADD213PD.BCST actkernconst<>+32(SB), Z23, Z31
-	VFMADD213PD.BCST actkernconst<>+704(SB), Z20, Z28
-	VFMADD213PD.BCST actkernconst<>+704(SB), Z21, Z29
-	VFMADD213PD.BCST actkernconst<>+704(SB), Z22, Z30
-	VFMADD213PD.BCST actkernconst<>+704(SB), Z23, Z31
-	VCMPPD           $0x15, Z5, Z16, K6
-	VCMPPD           $0x15, Z5, Z17, K7
+	VFMADD213PD      Z4, Z19, Z31
+	VFMADD213PD      Z11, Z16, Z28
+	VFMADD213PD      Z11, Z17, Z29
+	VFMADD213PD      Z11, Z18, Z30
+	VFMADD213PD      Z11, Z19, Z31
+	VFMADD213PD.BCST actkernconst<>+744(SB), Z16, Z28
+	VFMADD213PD.BCST actkernconst<>+744(SB), Z17, Z29
+	VFMADD213PD.BCST actkernconst<>+744(SB), Z18, Z30
+	VFMADD213PD.BCST actkernconst<>+744(SB), Z19, Z31
+	VFMADD213PD.BCST actkernconst<>+16(SB), Z16, Z28
+	VFMADD213PD.BCST actkernconst<>+16(SB), Z17, Z29
+	VFMADD213PD.BCST actkernconst<>+16(SB), Z18, Z30
+	VFMADD213PD.BCST actkernconst<>+16(SB), Z19, Z31
+	VFMADD213PD.BCST actkernconst<>+752(SB), Z16, Z28
+	VFMADD213PD.BCST actkernconst<>+752(SB), Z17, Z29
+	VFMADD213PD.BCST actkernconst<>+752(SB), Z18, Z30
+	VFMADD213PD.BCST actkernconst<>+752(SB), Z19, Z31
+	VFMADD213PD.BCST actkernconst<>+32(SB), Z16, Z28
+	VFMADD213PD.BCST actkernconst<>+32(SB), Z17, Z29
+	VFMADD213PD.BCST actkernconst<>+32(SB), Z18, Z30
+	VFMADD213PD.BCST actkernconst<>+32(SB), Z19, Z31
+	VFMADD213PD.BCST actkernconst<>+704(SB), Z16, Z28
+	VFMADD213PD.BCST actkernconst<>+704(SB), Z17, Z29
+	VFMADD213PD.BCST actkernconst<>+704(SB), Z18, Z30
+	VFMADD213PD.BCST actkernconst<>+704(SB), Z19, Z31
+	VCMPPD           $0x15, Z5, Z20, K6
+	VCMPPD           $0x15, Z5, Z21, K7
 	KMOVW            K5, (SP)
-	VCMPPD           $0x15, Z5, Z18, K5
+	VCMPPD           $0x15, Z5, Z22, K5
 	KMOVW            K4, 8(SP)
-	VCMPPD           $0x15, Z5, Z19, K4
+	VCMPPD           $0x15, Z5, Z23, K4
 	VSCALEFPD.Z      Z24, Z28, K6, Z28
 	VSCALEFPD.Z      Z25, Z29, K7, Z29
 	VSCALEFPD.Z      Z26, Z30, K5, Z30
 	VSCALEFPD.Z      Z27, Z31, K4, Z31
-	VMOVAPD          Z8, Z16
-	VFIXUPIMMPD.BCST $0x00, actkernconst<>+3648(SB), Z8, Z16
-	VMOVAPD          Z9, Z17
-	VFIXUPIMMPD.BCST $0x00, actkernconst<>+3648(SB), Z9, Z17
-	VMOVAPD          Z10, Z18
-	VFIXUPIMMPD.BCST $0x00, actkernconst<>+3648(SB), Z10, Z18
-	VMOVAPD          Z11, Z19
-	VFIXUPIMMPD.BCST $0x00, actkernconst<>+3648(SB), Z11, Z19
+	VMOVAPD          Z12, Z16
+	VFIXUPIMMPD.BCST $0x00, actkernconst<>+3648(SB), Z12, Z16
+	VMOVAPD          Z13, Z17
+	VFIXUPIMMPD.BCST $0x00, actkernconst<>+3648(SB), Z13, Z17
+	VMOVAPD          Z14, Z18
+	VFIXUPIMMPD.BCST $0x00, actkernconst<>+3648(SB), Z14, Z18
+	VMOVAPD          Z15, Z19
+	VFIXUPIMMPD.BCST $0x00, actkernconst<>+3648(SB), Z15, Z19
 	VBLENDMPD        Z28, Z16, K2, Z16
 	VBLENDMPD        Z29, Z17, K3, Z17
 	KMOVW            8(SP), K2
 	VBLENDMPD        Z30, Z18, K2, Z18
 	KMOVW            (SP), K2
 	VBLENDMPD        Z31, Z19, K2, Z19
-	VADDPD.BCST      actkernconst<>+8(SB), Z28, Z28
-	VADDPD.BCST      actkernconst<>+8(SB), Z29, Z29
-	VADDPD.BCST      actkernconst<>+8(SB), Z30, Z30
-	VADDPD.BCST      actkernconst<>+8(SB), Z31, Z31
+	VADDPD           Z28, Z8, Z28
+	VADDPD           Z29, Z8, Z29
+	VADDPD           Z30, Z8, Z30
+	VADDPD           Z31, Z8, Z31
 	VDIVPD           Z28, Z16, Z16
 	VDIVPD           Z29, Z17, Z17
 	VDIVPD           Z30, Z18, Z18
 	VDIVPD           Z31, Z19, Z19
-	VCMPPD           $0x03, Z12, Z12, K2
-	VCMPPD           $0x03, Z13, Z13, K3
-	VCMPPD           $0x03, Z14, Z14, K4
-	VCMPPD           $0x03, Z15, Z15, K5
-	VBLENDMPD        Z12, Z16, K2, Z12
-	VBLENDMPD        Z13, Z17, K3, Z13
-	VBLENDMPD        Z14, Z18, K4, Z14
-	VBLENDMPD        Z15, Z19, K5, Z15
-	VCMPPD           $0x15, Z8, Z0, K2
-	VCMPPD           $0x15, Z9, Z0, K3
-	VCMPPD           $0x15, Z10, Z0, K4
-	VCMPPD           $0x15, Z11, Z0, K5
-	VMOVAPD          Z8, Z16
-	VMULPD           Z12, Z8, K2, Z16
-	VMOVAPD          Z9, Z12
-	VMULPD           Z13, Z9, K3, Z12
-	VMOVAPD          Z10, Z13
-	VMULPD           Z14, Z10, K4, Z13
-	VMOVAPD          Z11, Z14
-	VMULPD           Z15, Z11, K5, Z14
-	VSUBPD           Z6, Z8, Z8
-	VSUBPD           Z6, Z9, Z9
-	VSUBPD           Z6, Z10, Z10
-	VSUBPD           Z6, Z11, Z11
-	VFIXUPIMMPD.BCST $0x00, actkernconst<>+1272(SB), Z8, Z16
-	VFIXUPIMMPD.BCST $0x00, actkernconst<>+1272(SB), Z9, Z12
-	VFIXUPIMMPD.BCST $0x00, actkernconst<>+1272(SB), Z10, Z13
-	VFIXUPIMMPD.BCST $0x00, actkernconst<>+1272(SB), Z11, Z14
-	VCVTPS2PD        (BX), Z8
-	VCVTPS2PD        32(BX), Z9
-	VCVTPS2PD        64(BX), Z10
-	VCVTPS2PD        96(BX), Z11
-	VMULPD           Z8, Z16, Z16
-	VMULPD           Z9, Z12, Z12
-	VMULPD           Z10, Z13, Z13
-	VMULPD           Z11, Z14, Z14
+	VCMPPD           $0x15, Z12, Z0, K2
+	VCMPPD           $0x15, Z13, Z0, K3
+	VCMPPD           $0x15, Z14, Z0, K4
+	VCMPPD           $0x15, Z15, Z0, K5
+	VMOVAPD          Z12, Z20
+	VMULPD           Z16, Z12, K2, Z20
+	VMOVAPD          Z13, Z16
+	VMULPD           Z17, Z13, K3, Z16
+	VMOVAPD          Z14, Z17
+	VMULPD           Z18, Z14, K4, Z17
+	VMOVAPD          Z15, Z18
+	VMULPD           Z19, Z15, K5, Z18
+	VSUBPD           Z6, Z12, Z12
+	VSUBPD           Z6, Z13, Z13
+	VSUBPD           Z6, Z14, Z14
+	VSUBPD           Z6, Z15, Z15
+	VFIXUPIMMPD.BCST $0x00, actkernconst<>+1272(SB), Z12, Z20
+	VFIXUPIMMPD.BCST $0x00, actkernconst<>+1272(SB), Z13, Z16
+	VFIXUPIMMPD.BCST $0x00, actkernconst<>+1272(SB), Z14, Z17
+	VFIXUPIMMPD.BCST $0x00, actkernconst<>+1272(SB), Z15, Z18
+	VCVTPS2PD        (BX), Z12
+	VCVTPS2PD        32(BX), Z13
+	VCVTPS2PD        64(BX), Z14
+	VCVTPS2PD        96(BX), Z15
+	VMULPD           Z12, Z20, Z20
+	VMULPD           Z13, Z16, Z16
+	VMULPD           Z14, Z17, Z17
+	VMULPD           Z15, Z18, Z18
+	VCVTPD2PS        Z20, Y20
+	VMOVUPS          Y20, (AX)
 	VCVTPD2PS        Z16, Y16
-	VMOVUPS          Y16, (AX)
-	VCVTPD2PS        Z12, Y12
-	VMOVUPS          Y12, 32(AX)
-	VCVTPD2PS        Z13, Y13
-	VMOVUPS          Y13, 64(AX)
-	VCVTPD2PS        Z14, Y14
-	VMOVUPS          Y14, 96(AX)
+	VMOVUPS          Y16, 32(AX)
+	VCVTPD2PS        Z17, Y17
+	VMOVUPS          Y17, 64(AX)
+	VCVTPD2PS        Z18, Y18
+	VMOVUPS          Y18, 96(AX)
 	ADDQ             $0x00000080, AX
 	ADDQ             $0x00000080, CX
 	ADDQ             $0x00000080, DX
@@ -9166,42 +9088,40 @@ loop:
 single:
 	CMPQ             SI, $0x00000008
 	JB               tail
-	VCVTPS2PD        (CX), Z8
-	VMULPD           Z8, Z8, Z9
-	VFMADD213PD      Z2, Z1, Z9
-	VMULPD           Z9, Z8, Z9
-	VORPD.BCST       actkernconst<>+0(SB), Z9, Z10
-	VCMPPD           $0x11, Z7, Z9, K2
-	VMAXPD           Z5, Z10, Z11
-	VMULPD.BCST      actkernconst<>+80(SB), Z11, Z12
-	VRNDSCALEPD      $0x08, Z12, Z12
-	VFMADD231PD.BCST actkernconst<>+88(SB), Z12, Z11
-	VMOVAPD          Z3, Z13
-	VFMADD213PD      Z4, Z11, Z13
-	VFMADD213PD.BCST actkernconst<>+104(SB), Z11, Z13
-	VFMADD213PD.BCST actkernconst<>+744(SB), Z11, Z13
-	VFMADD213PD.BCST actkernconst<>+16(SB), Z11, Z13
-	VFMADD213PD.BCST actkernconst<>+752(SB), Z11, Z13
-	VFMADD213PD.BCST actkernconst<>+32(SB), Z11, Z13
-	VFMADD213PD.BCST actkernconst<>+704(SB), Z11, Z13
-	VCMPPD           $0x15, Z5, Z10, K3
-	VSCALEFPD.Z      Z12, Z13, K3, Z13
-	VMOVAPD          Z8, Z10
-	VFIXUPIMMPD.BCST $0x00, actkernconst<>+3648(SB), Z8, Z10
-	VBLENDMPD        Z13, Z10, K2, Z10
-	VADDPD.BCST      actkernconst<>+8(SB), Z13, Z13
-	VDIVPD           Z13, Z10, Z10
-	VCMPPD           $0x03, Z9, Z9, K2
-	VBLENDMPD        Z9, Z10, K2, Z9
-	VCMPPD           $0x15, Z8, Z0, K2
-	VMOVAPD          Z8, Z10
-	VMULPD           Z9, Z8, K2, Z10
-	VSUBPD           Z6, Z8, Z8
-	VFIXUPIMMPD.BCST $0x00, actkernconst<>+1272(SB), Z8, Z10
-	VCVTPS2PD        (BX), Z8
-	VMULPD           Z8, Z10, Z10
-	VCVTPD2PS        Z10, Y10
-	VMOVUPS          Y10, (AX)
+	VCVTPS2PD        (CX), Z12
+	VMULPD           Z12, Z12, Z13
+	VFMADD213PD      Z2, Z1, Z13
+	VMULPD           Z13, Z12, Z13
+	VORPD.BCST       actkernconst<>+0(SB), Z13, Z14
+	VCMPPD           $0x11, Z7, Z13, K2
+	VMAXPD           Z5, Z14, Z13
+	VMULPD           Z9, Z13, Z15
+	VRNDSCALEPD      $0x08, Z15, Z15
+	VFMADD231PD      Z10, Z15, Z13
+	VMOVAPD          Z3, Z16
+	VFMADD213PD      Z4, Z13, Z16
+	VFMADD213PD      Z11, Z13, Z16
+	VFMADD213PD.BCST actkernconst<>+744(SB), Z13, Z16
+	VFMADD213PD.BCST actkernconst<>+16(SB), Z13, Z16
+	VFMADD213PD.BCST actkernconst<>+752(SB), Z13, Z16
+	VFMADD213PD.BCST actkernconst<>+32(SB), Z13, Z16
+	VFMADD213PD.BCST actkernconst<>+704(SB), Z13, Z16
+	VCMPPD           $0x15, Z5, Z14, K3
+	VSCALEFPD.Z      Z15, Z16, K3, Z16
+	VMOVAPD          Z12, Z13
+	VFIXUPIMMPD.BCST $0x00, actkernconst<>+3648(SB), Z12, Z13
+	VBLENDMPD        Z16, Z13, K2, Z13
+	VADDPD           Z16, Z8, Z16
+	VDIVPD           Z16, Z13, Z13
+	VCMPPD           $0x15, Z12, Z0, K2
+	VMOVAPD          Z12, Z14
+	VMULPD           Z13, Z12, K2, Z14
+	VSUBPD           Z6, Z12, Z12
+	VFIXUPIMMPD.BCST $0x00, actkernconst<>+1272(SB), Z12, Z14
+	VCVTPS2PD        (BX), Z12
+	VMULPD           Z12, Z14, Z14
+	VCVTPD2PS        Z14, Y14
+	VMOVUPS          Y14, (AX)
 	ADDQ             $0x00000020, AX
 	ADDQ             $0x00000020, CX
 	ADDQ             $0x00000020, DX
@@ -9215,44 +9135,42 @@ tail:
 	MOVL             $-1, DX
 	BZHIL            SI, DX, DX
 	KMOVW            DX, K1
-	VMOVUPS.Z        (CX), K1, Y8
-	VCVTPS2PD        Y8, Z8
-	VMULPD           Z8, Z8, Z9
-	VFMADD213PD      Z2, Z1, Z9
-	VMULPD           Z9, Z8, Z9
-	VORPD.BCST       actkernconst<>+0(SB), Z9, Z10
-	VCMPPD           $0x11, Z7, Z9, K2
-	VMAXPD           Z5, Z10, Z11
-	VMULPD.BCST      actkernconst<>+80(SB), Z11, Z12
-	VRNDSCALEPD      $0x08, Z12, Z12
-	VFMADD231PD.BCST actkernconst<>+88(SB), Z12, Z11
-	VMOVAPD          Z3, Z13
-	VFMADD213PD      Z4, Z11, Z13
-	VFMADD213PD.BCST actkernconst<>+104(SB), Z11, Z13
-	VFMADD213PD.BCST actkernconst<>+744(SB), Z11, Z13
-	VFMADD213PD.BCST actkernconst<>+16(SB), Z11, Z13
-	VFMADD213PD.BCST actkernconst<>+752(SB), Z11, Z13
-	VFMADD213PD.BCST actkernconst<>+32(SB), Z11, Z13
-	VFMADD213PD.BCST actkernconst<>+704(SB), Z11, Z13
-	VCMPPD           $0x15, Z5, Z10, K3
-	VSCALEFPD.Z      Z12, Z13, K3, Z13
-	VMOVAPD          Z8, Z10
-	VFIXUPIMMPD.BCST $0x00, actkernconst<>+3648(SB), Z8, Z10
-	VBLENDMPD        Z13, Z10, K2, Z10
-	VADDPD.BCST      actkernconst<>+8(SB), Z13, Z13
-	VDIVPD           Z13, Z10, Z10
-	VCMPPD           $0x03, Z9, Z9, K2
-	VBLENDMPD        Z9, Z10, K2, Z9
-	VCMPPD           $0x15, Z8, Z0, K2
-	VMOVAPD          Z8, Z10
-	VMULPD           Z9, Z8, K2, Z10
-	VSUBPD           Z6, Z8, Z8
-	VFIXUPIMMPD.BCST $0x00, actkernconst<>+1272(SB), Z8, Z10
-	VMOVUPS.Z        (BX), K1, Y8
-	VCVTPS2PD        Y8, Z8
-	VMULPD           Z8, Z10, Z10
-	VCVTPD2PS        Z10, Y10
-	VMOVUPS          Y10, K1, (AX)
+	VMOVUPS.Z        (CX), K1, Y12
+	VCVTPS2PD        Y12, Z12
+	VMULPD           Z12, Z12, Z13
+	VFMADD213PD      Z2, Z1, Z13
+	VMULPD           Z13, Z12, Z13
+	VORPD.BCST       actkernconst<>+0(SB), Z13, Z14
+	VCMPPD           $0x11, Z7, Z13, K2
+	VMAXPD           Z5, Z14, Z13
+	VMULPD           Z9, Z13, Z15
+	VRNDSCALEPD      $0x08, Z15, Z15
+	VFMADD231PD      Z10, Z15, Z13
+	VMOVAPD          Z3, Z16
+	VFMADD213PD      Z4, Z13, Z16
+	VFMADD213PD      Z11, Z13, Z16
+	VFMADD213PD.BCST actkernconst<>+744(SB), Z13, Z16
+	VFMADD213PD.BCST actkernconst<>+16(SB), Z13, Z16
+	VFMADD213PD.BCST actkernconst<>+752(SB), Z13, Z16
+	VFMADD213PD.BCST actkernconst<>+32(SB), Z13, Z16
+	VFMADD213PD.BCST actkernconst<>+704(SB), Z13, Z16
+	VCMPPD           $0x15, Z5, Z14, K3
+	VSCALEFPD.Z      Z15, Z16, K3, Z16
+	VMOVAPD          Z12, Z13
+	VFIXUPIMMPD.BCST $0x00, actkernconst<>+3648(SB), Z12, Z13
+	VBLENDMPD        Z16, Z13, K2, Z13
+	VADDPD           Z16, Z8, Z16
+	VDIVPD           Z16, Z13, Z13
+	VCMPPD           $0x15, Z12, Z0, K2
+	VMOVAPD          Z12, Z14
+	VMULPD           Z13, Z12, K2, Z14
+	VSUBPD           Z6, Z12, Z12
+	VFIXUPIMMPD.BCST $0x00, actkernconst<>+1272(SB), Z12, Z14
+	VMOVUPS.Z        (BX), K1, Y12
+	VCVTPS2PD        Y12, Z12
+	VMULPD           Z12, Z14, Z14
+	VCVTPD2PS        Z14, Y14
+	VMOVUPS          Y14, K1, (AX)
 
 done:
 	VZEROUPPER
@@ -9260,7 +9178,7 @@ done:
 
 // func gegluTanhBackwardBAVX2(dst []float32, in0 []float32, in1 []float32, in2 []float32)
 // Requires: AVX, AVX2, FMA3
-TEXT ·gegluTanhBackwardBAVX2(SB), $480-96
+TEXT ·gegluTanhBackwardBAVX2(SB), $384-96
 	VMOVUPD actkernconst<>+192(SB), Y0
 	VMOVUPD actkernconst<>+2368(SB), Y1
 	VMOVUPD actkernconst<>+2912(SB), Y2
@@ -9297,77 +9215,74 @@ loop:
 	VORPD       actkernconst<>+160(SB), Y13, Y7
 	VMOVUPD     Y6, 64(SP)
 	VORPD       actkernconst<>+160(SB), Y14, Y6
+	VCMPPD      $0x11, actkernconst<>+608(SB), Y12, Y12
+	VCMPPD      $0x11, actkernconst<>+608(SB), Y13, Y13
+	VCMPPD      $0x11, actkernconst<>+608(SB), Y14, Y14
 	VMOVUPD     Y11, 96(SP)
-	VCMPPD      $0x11, actkernconst<>+608(SB), Y12, Y11
+	VMAXPD      actkernconst<>+864(SB), Y8, Y11
 	VMOVUPD     Y10, 128(SP)
-	VCMPPD      $0x11, actkernconst<>+608(SB), Y13, Y10
+	VMAXPD      actkernconst<>+864(SB), Y7, Y10
 	VMOVUPD     Y9, 160(SP)
-	VCMPPD      $0x11, actkernconst<>+608(SB), Y14, Y9
+	VMAXPD      actkernconst<>+864(SB), Y6, Y9
 	VMOVUPD     Y5, 192(SP)
-	VMAXPD      actkernconst<>+864(SB), Y8, Y5
+	VMULPD      actkernconst<>+352(SB), Y11, Y5
 	VMOVUPD     Y4, 224(SP)
-	VMAXPD      actkernconst<>+864(SB), Y7, Y4
+	VMULPD      actkernconst<>+352(SB), Y10, Y4
 	VMOVUPD     Y3, 256(SP)
-	VMAXPD      actkernconst<>+864(SB), Y6, Y3
+	VMULPD      actkernconst<>+352(SB), Y9, Y3
+	VROUNDPD    $0x08, Y5, Y5
+	VROUNDPD    $0x08, Y4, Y4
+	VROUNDPD    $0x08, Y3, Y3
+	VFMADD231PD actkernconst<>+384(SB), Y5, Y11
+	VFMADD231PD actkernconst<>+384(SB), Y4, Y10
+	VFMADD231PD actkernconst<>+384(SB), Y3, Y9
 	VMOVUPD     Y14, 288(SP)
-	VMULPD      actkernconst<>+352(SB), Y5, Y14
+	VMOVUPD     actkernconst<>+256(SB), Y14
+	VFMADD213PD actkernconst<>+832(SB), Y11, Y14
 	VMOVUPD     Y13, 320(SP)
-	VMULPD      actkernconst<>+352(SB), Y4, Y13
+	VMOVUPD     actkernconst<>+256(SB), Y13
+	VFMADD213PD actkernconst<>+832(SB), Y10, Y13
 	VMOVUPD     Y12, 352(SP)
-	VMULPD      actkernconst<>+352(SB), Y3, Y12
-	VROUNDPD    $0x08, Y14, Y14
-	VROUNDPD    $0x08, Y13, Y13
-	VROUNDPD    $0x08, Y12, Y12
-	VFMADD231PD actkernconst<>+384(SB), Y14, Y5
-	VFMADD231PD actkernconst<>+384(SB), Y13, Y4
-	VFMADD231PD actkernconst<>+384(SB), Y12, Y3
-	VMOVUPD     Y9, 384(SP)
-	VMOVUPD     actkernconst<>+256(SB), Y9
-	VFMADD213PD actkernconst<>+832(SB), Y5, Y9
-	VMOVUPD     Y10, 416(SP)
-	VMOVUPD     actkernconst<>+256(SB), Y10
-	VFMADD213PD actkernconst<>+832(SB), Y4, Y10
-	VMOVUPD     Y11, 448(SP)
-	VMOVUPD     actkernconst<>+256(SB), Y11
-	VFMADD213PD actkernconst<>+832(SB), Y3, Y11
-	VFMADD213PD actkernconst<>+448(SB), Y5, Y9
-	VFMADD213PD actkernconst<>+448(SB), Y4, Y10
-	VFMADD213PD actkernconst<>+448(SB), Y3, Y11
-	VFMADD213PD actkernconst<>+928(SB), Y5, Y9
-	VFMADD213PD actkernconst<>+928(SB), Y4, Y10
-	VFMADD213PD actkernconst<>+928(SB), Y3, Y11
-	VFMADD213PD actkernconst<>+512(SB), Y5, Y9
-	VFMADD213PD actkernconst<>+512(SB), Y4, Y10
-	VFMADD213PD actkernconst<>+512(SB), Y3, Y11
-	VFMADD213PD actkernconst<>+960(SB), Y5, Y9
-	VFMADD213PD actkernconst<>+960(SB), Y4, Y10
-	VFMADD213PD actkernconst<>+960(SB), Y3, Y11
-	VFMADD213PD actkernconst<>+576(SB), Y5, Y9
-	VFMADD213PD actkernconst<>+576(SB), Y4, Y10
-	VFMADD213PD actkernconst<>+576(SB), Y3, Y11
-	VFMADD213PD actkernconst<>+992(SB), Y5, Y9
-	VFMADD213PD actkernconst<>+992(SB), Y4, Y10
-	VFMADD213PD actkernconst<>+992(SB), Y3, Y11
-	VADDPD      actkernconst<>+128(SB), Y14, Y3
-	VPSLLQ      $0x34, Y3, Y3
-	VMULPD      Y9, Y3, Y9
-	VADDPD      actkernconst<>+128(SB), Y13, Y3
-	VPSLLQ      $0x34, Y3, Y3
-	VMULPD      Y10, Y3, Y10
-	VADDPD      actkernconst<>+128(SB), Y12, Y3
-	VPSLLQ      $0x34, Y3, Y3
-	VMULPD      Y11, Y3, Y11
+	VMOVUPD     actkernconst<>+256(SB), Y12
+	VFMADD213PD actkernconst<>+832(SB), Y9, Y12
+	VFMADD213PD actkernconst<>+448(SB), Y11, Y14
+	VFMADD213PD actkernconst<>+448(SB), Y10, Y13
+	VFMADD213PD actkernconst<>+448(SB), Y9, Y12
+	VFMADD213PD actkernconst<>+928(SB), Y11, Y14
+	VFMADD213PD actkernconst<>+928(SB), Y10, Y13
+	VFMADD213PD actkernconst<>+928(SB), Y9, Y12
+	VFMADD213PD actkernconst<>+512(SB), Y11, Y14
+	VFMADD213PD actkernconst<>+512(SB), Y10, Y13
+	VFMADD213PD actkernconst<>+512(SB), Y9, Y12
+	VFMADD213PD actkernconst<>+960(SB), Y11, Y14
+	VFMADD213PD actkernconst<>+960(SB), Y10, Y13
+	VFMADD213PD actkernconst<>+960(SB), Y9, Y12
+	VFMADD213PD actkernconst<>+576(SB), Y11, Y14
+	VFMADD213PD actkernconst<>+576(SB), Y10, Y13
+	VFMADD213PD actkernconst<>+576(SB), Y9, Y12
+	VFMADD213PD actkernconst<>+992(SB), Y11, Y14
+	VFMADD213PD actkernconst<>+992(SB), Y10, Y13
+	VFMADD213PD actkernconst<>+992(SB), Y9, Y12
+	VADDPD      actkernconst<>+128(SB), Y5, Y9
+	VPSLLQ      $0x34, Y9, Y9
+	VMULPD      Y14, Y9, Y14
+	VADDPD      actkernconst<>+128(SB), Y4, Y5
+	VPSLLQ      $0x34, Y5, Y5
+	VMULPD      Y13, Y5, Y13
+	VADDPD      actkernconst<>+128(SB), Y3, Y4
+	VPSLLQ      $0x34, Y4, Y4
+	VMULPD      Y12, Y4, Y12
 	VCMPPD      $0x11, actkernconst<>+864(SB), Y8, Y8
 	VCMPPD      $0x11, actkernconst<>+864(SB), Y7, Y7
 	VCMPPD      $0x11, actkernconst<>+864(SB), Y6, Y6
-	VBLENDVPD   Y8, actkernconst<>+608(SB), Y9, Y8
-	VBLENDVPD   Y7, actkernconst<>+608(SB), Y10, Y7
-	VBLENDVPD   Y6, actkernconst<>+608(SB), Y11, Y6
-	VMOVUPD     448(SP), Y3
+	VBLENDVPD   Y8, actkernconst<>+608(SB), Y14, Y8
+	VBLENDVPD   Y7, actkernconst<>+608(SB), Y13, Y7
+	VBLENDVPD   Y6, actkernconst<>+608(SB), Y12, Y6
+	VMOVUPD     352(SP), Y3
 	VBLENDVPD   Y3, Y8, Y0, Y3
-	VMOVUPD     416(SP), Y4
+	VMOVUPD     320(SP), Y4
 	VBLENDVPD   Y4, Y7, Y0, Y4
-	VMOVUPD     384(SP), Y5
+	VMOVUPD     288(SP), Y5
 	VBLENDVPD   Y5, Y6, Y0, Y5
 	VADDPD      Y8, Y0, Y8
 	VADDPD      Y7, Y0, Y7
@@ -9375,29 +9290,20 @@ loop:
 	VDIVPD      Y8, Y3, Y3
 	VDIVPD      Y7, Y4, Y4
 	VDIVPD      Y6, Y5, Y5
-	VMOVUPD     352(SP), Y6
-	VCMPPD      $0x03, Y6, Y6, Y7
-	VMOVUPD     320(SP), Y8
-	VCMPPD      $0x03, Y8, Y8, Y9
-	VMOVUPD     288(SP), Y10
-	VCMPPD      $0x03, Y10, Y10, Y11
-	VBLENDVPD   Y7, Y6, Y3, Y7
-	VBLENDVPD   Y9, Y8, Y4, Y9
-	VBLENDVPD   Y11, Y10, Y5, Y11
-	VMOVUPD     256(SP), Y3
-	VMULPD      Y7, Y3, Y7
-	VMOVUPD     224(SP), Y4
-	VMULPD      Y9, Y4, Y9
-	VMOVUPD     192(SP), Y5
-	VMULPD      Y11, Y5, Y11
-	VMOVUPD     160(SP), Y6
-	VBLENDVPD   Y6, Y3, Y7, Y6
+	VMOVUPD     256(SP), Y6
+	VMULPD      Y3, Y6, Y3
+	VMOVUPD     224(SP), Y7
+	VMULPD      Y4, Y7, Y4
+	VMOVUPD     192(SP), Y8
+	VMULPD      Y5, Y8, Y5
+	VMOVUPD     160(SP), Y9
+	VBLENDVPD   Y9, Y6, Y3, Y9
 	VMOVUPD     128(SP), Y3
-	VBLENDVPD   Y3, Y4, Y9, Y3
+	VBLENDVPD   Y3, Y7, Y4, Y3
 	VMOVUPD     96(SP), Y4
-	VBLENDVPD   Y4, Y5, Y11, Y4
+	VBLENDVPD   Y4, Y8, Y5, Y4
 	VMOVUPD     64(SP), Y5
-	VBLENDVPD   Y5, actkernconst<>+160(SB), Y6, Y5
+	VBLENDVPD   Y5, actkernconst<>+160(SB), Y9, Y5
 	VMOVUPD     32(SP), Y6
 	VBLENDVPD   Y6, actkernconst<>+160(SB), Y3, Y6
 	VMOVUPD     (SP), Y3
@@ -9431,31 +9337,29 @@ single:
 	VFMADD213PD actkernconst<>+2848(SB), Y2, Y6
 	VMULPD      Y6, Y3, Y6
 	VORPD       actkernconst<>+160(SB), Y6, Y7
-	VCMPPD      $0x11, actkernconst<>+608(SB), Y6, Y8
-	VMAXPD      actkernconst<>+864(SB), Y7, Y9
-	VMULPD      actkernconst<>+352(SB), Y9, Y10
-	VROUNDPD    $0x08, Y10, Y10
-	VFMADD231PD actkernconst<>+384(SB), Y10, Y9
-	VMOVUPD     actkernconst<>+256(SB), Y11
-	VFMADD213PD actkernconst<>+832(SB), Y9, Y11
-	VFMADD213PD actkernconst<>+448(SB), Y9, Y11
-	VFMADD213PD actkernconst<>+928(SB), Y9, Y11
-	VFMADD213PD actkernconst<>+512(SB), Y9, Y11
-	VFMADD213PD actkernconst<>+960(SB), Y9, Y11
-	VFMADD213PD actkernconst<>+576(SB), Y9, Y11
-	VFMADD213PD actkernconst<>+992(SB), Y9, Y11
-	VADDPD      actkernconst<>+128(SB), Y10, Y9
-	VPSLLQ      $0x34, Y9, Y9
-	VMULPD      Y11, Y9, Y11
+	VCMPPD      $0x11, actkernconst<>+608(SB), Y6, Y6
+	VMAXPD      actkernconst<>+864(SB), Y7, Y8
+	VMULPD      actkernconst<>+352(SB), Y8, Y9
+	VROUNDPD    $0x08, Y9, Y9
+	VFMADD231PD actkernconst<>+384(SB), Y9, Y8
+	VMOVUPD     actkernconst<>+256(SB), Y10
+	VFMADD213PD actkernconst<>+832(SB), Y8, Y10
+	VFMADD213PD actkernconst<>+448(SB), Y8, Y10
+	VFMADD213PD actkernconst<>+928(SB), Y8, Y10
+	VFMADD213PD actkernconst<>+512(SB), Y8, Y10
+	VFMADD213PD actkernconst<>+960(SB), Y8, Y10
+	VFMADD213PD actkernconst<>+576(SB), Y8, Y10
+	VFMADD213PD actkernconst<>+992(SB), Y8, Y10
+	VADDPD      actkernconst<>+128(SB), Y9, Y8
+	VPSLLQ      $0x34, Y8, Y8
+	VMULPD      Y10, Y8, Y10
 	VCMPPD      $0x11, actkernconst<>+864(SB), Y7, Y7
-	VBLENDVPD   Y7, actkernconst<>+608(SB), Y11, Y7
-	VBLENDVPD   Y8, Y7, Y0, Y8
+	VBLENDVPD   Y7, actkernconst<>+608(SB), Y10, Y7
+	VBLENDVPD   Y6, Y7, Y0, Y6
 	VADDPD      Y7, Y0, Y7
-	VDIVPD      Y7, Y8, Y8
-	VCMPPD      $0x03, Y6, Y6, Y7
-	VBLENDVPD   Y7, Y6, Y8, Y7
-	VMULPD      Y7, Y3, Y7
-	VBLENDVPD   Y5, Y3, Y7, Y5
+	VDIVPD      Y7, Y6, Y6
+	VMULPD      Y6, Y3, Y6
+	VBLENDVPD   Y5, Y3, Y6, Y5
 	VBLENDVPD   Y4, actkernconst<>+160(SB), Y5, Y4
 	VCVTPS2PD   (BX), Y3
 	VMULPD      Y3, Y4, Y4
@@ -9482,31 +9386,29 @@ tail:
 	VFMADD213PD actkernconst<>+2848(SB), Y2, Y6
 	VMULPD      Y6, Y3, Y6
 	VORPD       actkernconst<>+160(SB), Y6, Y7
-	VCMPPD      $0x11, actkernconst<>+608(SB), Y6, Y8
-	VMAXPD      actkernconst<>+864(SB), Y7, Y9
-	VMULPD      actkernconst<>+352(SB), Y9, Y10
-	VROUNDPD    $0x08, Y10, Y10
-	VFMADD231PD actkernconst<>+384(SB), Y10, Y9
-	VMOVUPD     actkernconst<>+256(SB), Y11
-	VFMADD213PD actkernconst<>+832(SB), Y9, Y11
-	VFMADD213PD actkernconst<>+448(SB), Y9, Y11
-	VFMADD213PD actkernconst<>+928(SB), Y9, Y11
-	VFMADD213PD actkernconst<>+512(SB), Y9, Y11
-	VFMADD213PD actkernconst<>+960(SB), Y9, Y11
-	VFMADD213PD actkernconst<>+576(SB), Y9, Y11
-	VFMADD213PD actkernconst<>+992(SB), Y9, Y11
-	VADDPD      actkernconst<>+128(SB), Y10, Y9
-	VPSLLQ      $0x34, Y9, Y9
-	VMULPD      Y11, Y9, Y11
+	VCMPPD      $0x11, actkernconst<>+608(SB), Y6, Y6
+	VMAXPD      actkernconst<>+864(SB), Y7, Y8
+	VMULPD      actkernconst<>+352(SB), Y8, Y9
+	VROUNDPD    $0x08, Y9, Y9
+	VFMADD231PD actkernconst<>+384(SB), Y9, Y8
+	VMOVUPD     actkernconst<>+256(SB), Y10
+	VFMADD213PD actkernconst<>+832(SB), Y8, Y10
+	VFMADD213PD actkernconst<>+448(SB), Y8, Y10
+	VFMADD213PD actkernconst<>+928(SB), Y8, Y10
+	VFMADD213PD actkernconst<>+512(SB), Y8, Y10
+	VFMADD213PD actkernconst<>+960(SB), Y8, Y10
+	VFMADD213PD actkernconst<>+576(SB), Y8, Y10
+	VFMADD213PD actkernconst<>+992(SB), Y8, Y10
+	VADDPD      actkernconst<>+128(SB), Y9, Y8
+	VPSLLQ      $0x34, Y8, Y8
+	VMULPD      Y10, Y8, Y10
 	VCMPPD      $0x11, actkernconst<>+864(SB), Y7, Y7
-	VBLENDVPD   Y7, actkernconst<>+608(SB), Y11, Y7
-	VBLENDVPD   Y8, Y7, Y0, Y8
+	VBLENDVPD   Y7, actkernconst<>+608(SB), Y10, Y7
+	VBLENDVPD   Y6, Y7, Y0, Y6
 	VADDPD      Y7, Y0, Y7
-	VDIVPD      Y7, Y8, Y8
-	VCMPPD      $0x03, Y6, Y6, Y7
-	VBLENDVPD   Y7, Y6, Y8, Y7
-	VMULPD      Y7, Y3, Y7
-	VBLENDVPD   Y5, Y3, Y7, Y5
+	VDIVPD      Y7, Y6, Y6
+	VMULPD      Y6, Y3, Y6
+	VBLENDVPD   Y5, Y3, Y6, Y5
 	VBLENDVPD   Y4, actkernconst<>+160(SB), Y5, Y4
 	VMASKMOVPS  (BX), X15, X3
 	VCVTPS2PD   X3, Y3
@@ -11801,18 +11703,10 @@ loop:
 	VSCALEFPD.Z      Z26, Z30, K3, Z30
 	VSCALEFPD.Z      Z27, Z31, K4, Z31
 	VSCALEFPD.Z      Z28, Z11, K5, Z11
-	VCMPPD           $0x03, Z13, Z13, K2
-	VCMPPD           $0x03, Z14, Z14, K3
-	VCMPPD           $0x03, Z15, Z15, K4
-	VCMPPD           $0x03, Z16, Z16, K5
-	VBLENDMPD        Z13, Z29, K2, Z13
-	VBLENDMPD        Z14, Z30, K3, Z14
-	VBLENDMPD        Z15, Z31, K4, Z15
-	VBLENDMPD        Z16, Z11, K5, Z16
-	VMULPD           Z13, Z6, Z6
-	VMULPD           Z14, Z8, Z8
-	VMULPD           Z15, Z10, Z10
-	VMULPD           Z16, Z12, Z12
+	VMULPD           Z29, Z6, Z6
+	VMULPD           Z30, Z8, Z8
+	VMULPD           Z31, Z10, Z10
+	VMULPD           Z11, Z12, Z12
 	VADDPD           Z6, Z21, Z21
 	VADDPD           Z8, Z22, Z22
 	VADDPD           Z10, Z23, Z23
@@ -11962,9 +11856,7 @@ single:
 	VFMADD213PD.BCST actkernconst<>+704(SB), Z11, Z13
 	VCMPPD.BCST      $0x15, actkernconst<>+728(SB), Z10, K3
 	VSCALEFPD.Z      Z12, Z13, K3, Z13
-	VCMPPD           $0x03, Z10, Z10, K3
-	VBLENDMPD        Z10, Z13, K3, Z10
-	VMULPD           Z10, Z8, Z8
+	VMULPD           Z13, Z8, Z8
 	VADDPD           Z8, Z9, Z9
 	VMULPD           Z7, Z6, K2, Z9
 	VSUBPD.BCST      actkernconst<>+1296(SB), Z5, Z6
@@ -12079,9 +11971,7 @@ tail:
 	VFMADD213PD.BCST actkernconst<>+704(SB), Z11, Z13
 	VCMPPD.BCST      $0x15, actkernconst<>+728(SB), Z10, K3
 	VSCALEFPD.Z      Z12, Z13, K3, Z13
-	VCMPPD           $0x03, Z10, Z10, K3
-	VBLENDMPD        Z10, Z13, K3, Z10
-	VMULPD           Z10, Z8, Z8
+	VMULPD           Z13, Z8, Z8
 	VADDPD           Z8, Z9, Z9
 	VMULPD           Z7, Z6, K2, Z9
 	VSUBPD.BCST      actkernconst<>+1296(SB), Z5, Z6
@@ -12507,18 +12397,10 @@ loop:
 	VSCALEFPD.Z      Z26, Z30, K3, Z30
 	VSCALEFPD.Z      Z27, Z31, K4, Z31
 	VSCALEFPD.Z      Z28, Z11, K5, Z11
-	VCMPPD           $0x03, Z13, Z13, K2
-	VCMPPD           $0x03, Z14, Z14, K3
-	VCMPPD           $0x03, Z15, Z15, K4
-	VCMPPD           $0x03, Z16, Z16, K5
-	VBLENDMPD        Z13, Z29, K2, Z13
-	VBLENDMPD        Z14, Z30, K3, Z14
-	VBLENDMPD        Z15, Z31, K4, Z15
-	VBLENDMPD        Z16, Z11, K5, Z16
-	VMULPD           Z13, Z6, Z6
-	VMULPD           Z14, Z8, Z8
-	VMULPD           Z15, Z10, Z10
-	VMULPD           Z16, Z12, Z12
+	VMULPD           Z29, Z6, Z6
+	VMULPD           Z30, Z8, Z8
+	VMULPD           Z31, Z10, Z10
+	VMULPD           Z11, Z12, Z12
 	VADDPD           Z6, Z21, Z21
 	VADDPD           Z8, Z22, Z22
 	VADDPD           Z10, Z23, Z23
@@ -12668,9 +12550,7 @@ single:
 	VFMADD213PD.BCST actkernconst<>+704(SB), Z11, Z13
 	VCMPPD.BCST      $0x15, actkernconst<>+728(SB), Z10, K3
 	VSCALEFPD.Z      Z12, Z13, K3, Z13
-	VCMPPD           $0x03, Z10, Z10, K3
-	VBLENDMPD        Z10, Z13, K3, Z10
-	VMULPD           Z10, Z8, Z8
+	VMULPD           Z13, Z8, Z8
 	VADDPD           Z8, Z9, Z9
 	VMULPD           Z7, Z6, K2, Z9
 	VSUBPD.BCST      actkernconst<>+1296(SB), Z5, Z6
@@ -12785,9 +12665,7 @@ tail:
 	VFMADD213PD.BCST actkernconst<>+704(SB), Z11, Z13
 	VCMPPD.BCST      $0x15, actkernconst<>+728(SB), Z10, K3
 	VSCALEFPD.Z      Z12, Z13, K3, Z13
-	VCMPPD           $0x03, Z10, Z10, K3
-	VBLENDMPD        Z10, Z13, K3, Z10
-	VMULPD           Z10, Z8, Z8
+	VMULPD           Z13, Z8, Z8
 	VADDPD           Z8, Z9, Z9
 	VMULPD           Z7, Z6, K2, Z9
 	VSUBPD.BCST      actkernconst<>+1296(SB), Z5, Z6
@@ -13190,22 +13068,16 @@ loop:
 	VADDPD      actkernconst<>+128(SB), Y6, Y6
 	VPSLLQ      $0x34, Y6, Y6
 	VMULPD      Y6, Y3, Y3
-	VCMPPD      $0x11, actkernconst<>+864(SB), Y10, Y1
-	VCMPPD      $0x11, actkernconst<>+864(SB), Y11, Y4
-	VCMPPD      $0x11, actkernconst<>+864(SB), Y12, Y6
-	VBLENDVPD   Y1, actkernconst<>+608(SB), Y8, Y1
-	VBLENDVPD   Y4, actkernconst<>+608(SB), Y2, Y4
-	VBLENDVPD   Y6, actkernconst<>+608(SB), Y3, Y6
-	VCMPPD      $0x03, Y10, Y10, Y2
-	VCMPPD      $0x03, Y11, Y11, Y3
-	VCMPPD      $0x03, Y12, Y12, Y8
-	VBLENDVPD   Y2, Y10, Y1, Y2
-	VBLENDVPD   Y3, Y11, Y4, Y3
-	VBLENDVPD   Y8, Y12, Y6, Y8
-	VMULPD      Y2, Y5, Y5
-	VMULPD      Y3, Y7, Y7
+	VCMPPD      $0x11, actkernconst<>+864(SB), Y10, Y10
+	VCMPPD      $0x11, actkernconst<>+864(SB), Y11, Y11
+	VCMPPD      $0x11, actkernconst<>+864(SB), Y12, Y12
+	VBLENDVPD   Y10, actkernconst<>+608(SB), Y8, Y10
+	VBLENDVPD   Y11, actkernconst<>+608(SB), Y2, Y11
+	VBLENDVPD   Y12, actkernconst<>+608(SB), Y3, Y12
+	VMULPD      Y10, Y5, Y5
+	VMULPD      Y11, Y7, Y7
 	VMOVUPD     864(SP), Y1
-	VMULPD      Y8, Y1, Y1
+	VMULPD      Y12, Y1, Y1
 	VMOVUPD     832(SP), Y2
 	VADDPD      Y5, Y2, Y2
 	VMOVUPD     800(SP), Y3
@@ -13368,11 +13240,9 @@ single:
 	VADDPD      actkernconst<>+128(SB), Y13, Y13
 	VPSLLQ      $0x34, Y13, Y13
 	VMULPD      Y13, Y9, Y9
-	VCMPPD      $0x11, actkernconst<>+864(SB), Y7, Y10
-	VBLENDVPD   Y10, actkernconst<>+608(SB), Y9, Y10
-	VCMPPD      $0x03, Y7, Y7, Y9
-	VBLENDVPD   Y9, Y7, Y10, Y9
-	VMULPD      Y9, Y6, Y6
+	VCMPPD      $0x11, actkernconst<>+864(SB), Y7, Y7
+	VBLENDVPD   Y7, actkernconst<>+608(SB), Y9, Y7
+	VMULPD      Y7, Y6, Y6
 	VADDPD      Y6, Y8, Y8
 	VBLENDVPD   Y5, Y3, Y8, Y5
 	VBLENDVPD   Y4, actkernconst<>+192(SB), Y5, Y4
@@ -13504,11 +13374,9 @@ tail:
 	VADDPD      actkernconst<>+128(SB), Y13, Y13
 	VPSLLQ      $0x34, Y13, Y13
 	VMULPD      Y13, Y9, Y9
-	VCMPPD      $0x11, actkernconst<>+864(SB), Y7, Y10
-	VBLENDVPD   Y10, actkernconst<>+608(SB), Y9, Y10
-	VCMPPD      $0x03, Y7, Y7, Y9
-	VBLENDVPD   Y9, Y7, Y10, Y9
-	VMULPD      Y9, Y6, Y6
+	VCMPPD      $0x11, actkernconst<>+864(SB), Y7, Y7
+	VBLENDVPD   Y7, actkernconst<>+608(SB), Y9, Y7
+	VMULPD      Y7, Y6, Y6
 	VADDPD      Y6, Y8, Y8
 	VBLENDVPD   Y5, Y3, Y8, Y5
 	VBLENDVPD   Y4, actkernconst<>+192(SB), Y5, Y4
@@ -13910,22 +13778,16 @@ loop:
 	VADDPD      actkernconst<>+128(SB), Y6, Y6
 	VPSLLQ      $0x34, Y6, Y6
 	VMULPD      Y6, Y3, Y3
-	VCMPPD      $0x11, actkernconst<>+864(SB), Y10, Y1
-	VCMPPD      $0x11, actkernconst<>+864(SB), Y11, Y4
-	VCMPPD      $0x11, actkernconst<>+864(SB), Y12, Y6
-	VBLENDVPD   Y1, actkernconst<>+608(SB), Y8, Y1
-	VBLENDVPD   Y4, actkernconst<>+608(SB), Y2, Y4
-	VBLENDVPD   Y6, actkernconst<>+608(SB), Y3, Y6
-	VCMPPD      $0x03, Y10, Y10, Y2
-	VCMPPD      $0x03, Y11, Y11, Y3
-	VCMPPD      $0x03, Y12, Y12, Y8
-	VBLENDVPD   Y2, Y10, Y1, Y2
-	VBLENDVPD   Y3, Y11, Y4, Y3
-	VBLENDVPD   Y8, Y12, Y6, Y8
-	VMULPD      Y2, Y5, Y5
-	VMULPD      Y3, Y7, Y7
+	VCMPPD      $0x11, actkernconst<>+864(SB), Y10, Y10
+	VCMPPD      $0x11, actkernconst<>+864(SB), Y11, Y11
+	VCMPPD      $0x11, actkernconst<>+864(SB), Y12, Y12
+	VBLENDVPD   Y10, actkernconst<>+608(SB), Y8, Y10
+	VBLENDVPD   Y11, actkernconst<>+608(SB), Y2, Y11
+	VBLENDVPD   Y12, actkernconst<>+608(SB), Y3, Y12
+	VMULPD      Y10, Y5, Y5
+	VMULPD      Y11, Y7, Y7
 	VMOVUPD     864(SP), Y1
-	VMULPD      Y8, Y1, Y1
+	VMULPD      Y12, Y1, Y1
 	VMOVUPD     832(SP), Y2
 	VADDPD      Y5, Y2, Y2
 	VMOVUPD     800(SP), Y3
@@ -14088,11 +13950,9 @@ single:
 	VADDPD      actkernconst<>+128(SB), Y13, Y13
 	VPSLLQ      $0x34, Y13, Y13
 	VMULPD      Y13, Y9, Y9
-	VCMPPD      $0x11, actkernconst<>+864(SB), Y7, Y10
-	VBLENDVPD   Y10, actkernconst<>+608(SB), Y9, Y10
-	VCMPPD      $0x03, Y7, Y7, Y9
-	VBLENDVPD   Y9, Y7, Y10, Y9
-	VMULPD      Y9, Y6, Y6
+	VCMPPD      $0x11, actkernconst<>+864(SB), Y7, Y7
+	VBLENDVPD   Y7, actkernconst<>+608(SB), Y9, Y7
+	VMULPD      Y7, Y6, Y6
 	VADDPD      Y6, Y8, Y8
 	VBLENDVPD   Y5, Y3, Y8, Y5
 	VBLENDVPD   Y4, actkernconst<>+192(SB), Y5, Y4
@@ -14224,11 +14084,9 @@ tail:
 	VADDPD      actkernconst<>+128(SB), Y13, Y13
 	VPSLLQ      $0x34, Y13, Y13
 	VMULPD      Y13, Y9, Y9
-	VCMPPD      $0x11, actkernconst<>+864(SB), Y7, Y10
-	VBLENDVPD   Y10, actkernconst<>+608(SB), Y9, Y10
-	VCMPPD      $0x03, Y7, Y7, Y9
-	VBLENDVPD   Y9, Y7, Y10, Y9
-	VMULPD      Y9, Y6, Y6
+	VCMPPD      $0x11, actkernconst<>+864(SB), Y7, Y7
+	VBLENDVPD   Y7, actkernconst<>+608(SB), Y9, Y7
+	VMULPD      Y7, Y6, Y6
 	VADDPD      Y6, Y8, Y8
 	VBLENDVPD   Y5, Y3, Y8, Y5
 	VBLENDVPD   Y4, actkernconst<>+192(SB), Y5, Y4
@@ -14257,6 +14115,10 @@ TEXT ·geluTanhAVX512(SB), NOSPLIT, $16-48
 	VBROADCASTSD actkernconst<>+728(SB), Z5
 	VBROADCASTSD actkernconst<>+2832(SB), Z6
 	VBROADCASTSD actkernconst<>+1088(SB), Z7
+	VBROADCASTSD actkernconst<>+8(SB), Z8
+	VBROADCASTSD actkernconst<>+80(SB), Z9
+	VBROADCASTSD actkernconst<>+88(SB), Z10
+	VBROADCASTSD actkernconst<>+104(SB), Z11
 	MOVQ         dst_base+0(FP), AX
 	MOVQ         in0_base+24(FP), CX
 	MOVQ         dst_len+8(FP), DX
@@ -14264,146 +14126,138 @@ TEXT ·geluTanhAVX512(SB), NOSPLIT, $16-48
 loop:
 	CMPQ             DX, $0x00000020
 	JB               single
-	VCVTPS2PD        (CX), Z8
-	VCVTPS2PD        32(CX), Z9
-	VCVTPS2PD        64(CX), Z10
-	VCVTPS2PD        96(CX), Z11
-	VMULPD           Z8, Z8, Z12
-	VMULPD           Z9, Z9, Z13
-	VMULPD           Z10, Z10, Z14
-	VMULPD           Z11, Z11, Z15
-	VFMADD213PD      Z2, Z1, Z12
-	VFMADD213PD      Z2, Z1, Z13
-	VFMADD213PD      Z2, Z1, Z14
-	VFMADD213PD      Z2, Z1, Z15
-	VMULPD           Z12, Z8, Z12
-	VMULPD           Z13, Z9, Z13
-	VMULPD           Z14, Z10, Z14
-	VMULPD           Z15, Z11, Z15
-	VORPD.BCST       actkernconst<>+0(SB), Z12, Z16
-	VORPD.BCST       actkernconst<>+0(SB), Z13, Z17
-	VORPD.BCST       actkernconst<>+0(SB), Z14, Z18
-	VORPD.BCST       actkernconst<>+0(SB), Z15, Z19
-	VCMPPD           $0x11, Z7, Z12, K2
-	VCMPPD           $0x11, Z7, Z13, K3
-	VCMPPD           $0x11, Z7, Z14, K4
-	VCMPPD           $0x11, Z7, Z15, K5
-	VMAXPD           Z5, Z16, Z20
-	VMAXPD           Z5, Z17, Z21
-	VMAXPD           Z5, Z18, Z22
-	VMAXPD           Z5, Z19, Z23
-	VMULPD.BCST      actkernconst<>+80(SB), Z20, Z24
-	VMULPD.BCST      actkernconst<>+80(SB), Z21, Z25
-	VMULPD.BCST      actkernconst<>+80(SB), Z22, Z26
-	VMULPD.BCST      actkernconst<>+80(SB), Z23, Z27
+	VCVTPS2PD        (CX), Z12
+	VCVTPS2PD        32(CX), Z13
+	VCVTPS2PD        64(CX), Z14
+	VCVTPS2PD        96(CX), Z15
+	VMULPD           Z12, Z12, Z16
+	VMULPD           Z13, Z13, Z17
+	VMULPD           Z14, Z14, Z18
+	VMULPD           Z15, Z15, Z19
+	VFMADD213PD      Z2, Z1, Z16
+	VFMADD213PD      Z2, Z1, Z17
+	VFMADD213PD      Z2, Z1, Z18
+	VFMADD213PD      Z2, Z1, Z19
+	VMULPD           Z16, Z12, Z16
+	VMULPD           Z17, Z13, Z17
+	VMULPD           Z18, Z14, Z18
+	VMULPD           Z19, Z15, Z19
+	VORPD.BCST       actkernconst<>+0(SB), Z16, Z20
+	VORPD.BCST       actkernconst<>+0(SB), Z17, Z21
+	VORPD.BCST       actkernconst<>+0(SB), Z18, Z22
+	VORPD.BCST       actkernconst<>+0(SB), Z19, Z23
+	VCMPPD           $0x11, Z7, Z16, K2
+	VCMPPD           $0x11, Z7, Z17, K3
+	VCMPPD           $0x11, Z7, Z18, K4
+	VCMPPD           $0x11, Z7, Z19, K5
+	VMAXPD           Z5, Z20, Z16
+	VMAXPD           Z5, Z21, Z17
+	VMAXPD           Z5, Z22, Z18
+	VMAXPD           Z5, Z23, Z19
+	VMULPD           Z9, Z16, Z24
+	VMULPD           Z9, Z17, Z25
+	VMULPD           Z9, Z18, Z26
+	VMULPD           Z9, Z19, Z27
 	VRNDSCALEPD      $0x08, Z24, Z24
 	VRNDSCALEPD      $0x08, Z25, Z25
 	VRNDSCALEPD      $0x08, Z26, Z26
 	VRNDSCALEPD      $0x08, Z27, Z27
-	VFMADD231PD.BCST actkernconst<>+88(SB), Z24, Z20
-	VFMADD231PD.BCST actkernconst<>+88(SB), Z25, Z21
-	VFMADD231PD.BCST actkernconst<>+88(SB), Z26, Z22
-	VFMADD231PD.BCST actkernconst<>+88(SB), Z27, Z23
+	VFMADD231PD      Z10, Z24, Z16
+	VFMADD231PD      Z10, Z25, Z17
+	VFMADD231PD      Z10, Z26, Z18
+	VFMADD231PD      Z10, Z27, Z19
 	VMOVAPD          Z3, Z28
-	VFMADD213PD      Z4, Z20, Z28
+	VFMADD213PD      Z4, Z16, Z28
 	VMOVAPD          Z3, Z29
-	VFMADD213PD      Z4, Z21, Z29
+	VFMADD213PD      Z4, Z17, Z29
 	VMOVAPD          Z3, Z30
-	VFMADD213PD      Z4, Z22, Z30
+	VFMADD213PD      Z4, Z18, Z30
 	VMOVAPD          Z3, Z31
-	VFMADD213PD      Z4, Z23, Z31
-	VFMADD213PD.BCST actkernconst<>+104(SB), Z20, Z28
-	VFMADD213PD.BCST actkernconst<>+104(SB), Z21, Z29
-	VFMADD213PD.BCST actkernconst<>+104(SB), Z22, Z30
-	VFMADD213PD.BCST actkernconst<>+104(SB), Z23, Z31
-	VFMADD213PD.BCST actkernconst<>+744(SB), Z20, Z28
-	VFMADD213PD.BCST actkernconst<>+744(SB), Z21, Z29
-	VFMADD213PD.BCST actkernconst<>+744(SB), Z22, Z30
-	VFMADD213PD.BCST actkernconst<>+744(SB), Z23, Z31
-	VFMADD213PD.BCST actkernconst<>+16(SB), Z20, Z28
-	VFMADD213PD.BCST actkernconst<>+16(SB), Z21, Z29
-	VFMADD213PD.BCST actkernconst<>+16(SB), Z22, Z30
-	VFMADD213PD.BCST actkernconst<>+16(SB), Z23, Z31
-	VFMADD213PD.BCST actkernconst<>+752(SB), Z20, Z28
-	VFMADD213PD.BCST actkernconst<>+752(SB), Z21, Z29
-	VFMADD213PD.BCST actkernconst<>+752(SB), Z22, Z30
-	VFMADD213PD.BCST actkernconst<>+752(SB), Z23, Z31
-	VFMADD213PD.BCST actkernconst<>+32(SB), Z20, Z28
-	VFMADD213PD.BCST actkernconst<>+32(SB), Z21, Z29
-	VFMADD213PD.BCST actkernconst<>+32(SB), Z22, Z30
-	VFMADD213PD.BCST actkernconst<>+32(SB), Z23, Z31
-	VFMADD213PD.BCST actkernconst<>+704(SB), Z20, Z28
-	VFMADD213PD.BCST actkernconst<>+704(SB), Z21, Z29
-	VFMADD213PD.BCST actkernconst<>+704(SB), Z22, Z30
-	VFMADD213PD.BCST actkernconst<>+704(SB), Z23, Z31
-	VCMPPD           $0x15, Z5, Z16, K6
-	VCMPPD           $0x15, Z5, Z17, K7
+	VFMADD213PD      Z4, Z19, Z31
+	VFMADD213PD      Z11, Z16, Z28
+	VFMADD213PD      Z11, Z17, Z29
+	VFMADD213PD      Z11, Z18, Z30
+	VFMADD213PD      Z11, Z19, Z31
+	VFMADD213PD.BCST actkernconst<>+744(SB), Z16, Z28
+	VFMADD213PD.BCST actkernconst<>+744(SB), Z17, Z29
+	VFMADD213PD.BCST actkernconst<>+744(SB), Z18, Z30
+	VFMADD213PD.BCST actkernconst<>+744(SB), Z19, Z31
+	VFMADD213PD.BCST actkernconst<>+16(SB), Z16, Z28
+	VFMADD213PD.BCST actkernconst<>+16(SB), Z17, Z29
+	VFMADD213PD.BCST actkernconst<>+16(SB), Z18, Z30
+	VFMADD213PD.BCST actkernconst<>+16(SB), Z19, Z31
+	VFMADD213PD.BCST actkernconst<>+752(SB), Z16, Z28
+	VFMADD213PD.BCST actkernconst<>+752(SB), Z17, Z29
+	VFMADD213PD.BCST actkernconst<>+752(SB), Z18, Z30
+	VFMADD213PD.BCST actkernconst<>+752(SB), Z19, Z31
+	VFMADD213PD.BCST actkernconst<>+32(SB), Z16, Z28
+	VFMADD213PD.BCST actkernconst<>+32(SB), Z17, Z29
+	VFMADD213PD.BCST actkernconst<>+32(SB), Z18, Z30
+	VFMADD213PD.BCST actkernconst<>+32(SB), Z19, Z31
+	VFMADD213PD.BCST actkernconst<>+704(SB), Z16, Z28
+	VFMADD213PD.BCST actkernconst<>+704(SB), Z17, Z29
+	VFMADD213PD.BCST actkernconst<>+704(SB), Z18, Z30
+	VFMADD213PD.BCST actkernconst<>+704(SB), Z19, Z31
+	VCMPPD           $0x15, Z5, Z20, K6
+	VCMPPD           $0x15, Z5, Z21, K7
 	KMOVW            K5, (SP)
-	VCMPPD           $0x15, Z5, Z18, K5
+	VCMPPD           $0x15, Z5, Z22, K5
 	KMOVW            K4, 8(SP)
-	VCMPPD           $0x15, Z5, Z19, K4
+	VCMPPD           $0x15, Z5, Z23, K4
 	VSCALEFPD.Z      Z24, Z28, K6, Z28
 	VSCALEFPD.Z      Z25, Z29, K7, Z29
 	VSCALEFPD.Z      Z26, Z30, K5, Z30
 	VSCALEFPD.Z      Z27, Z31, K4, Z31
-	VMOVAPD          Z8, Z16
-	VFIXUPIMMPD.BCST $0x00, actkernconst<>+3648(SB), Z8, Z16
-	VMOVAPD          Z9, Z17
-	VFIXUPIMMPD.BCST $0x00, actkernconst<>+3648(SB), Z9, Z17
-	VMOVAPD          Z10, Z18
-	VFIXUPIMMPD.BCST $0x00, actkernconst<>+3648(SB), Z10, Z18
-	VMOVAPD          Z11, Z19
-	VFIXUPIMMPD.BCST $0x00, actkernconst<>+3648(SB), Z11, Z19
+	VMOVAPD          Z12, Z16
+	VFIXUPIMMPD.BCST $0x00, actkernconst<>+3648(SB), Z12, Z16
+	VMOVAPD          Z13, Z17
+	VFIXUPIMMPD.BCST $0x00, actkernconst<>+3648(SB), Z13, Z17
+	VMOVAPD          Z14, Z18
+	VFIXUPIMMPD.BCST $0x00, actkernconst<>+3648(SB), Z14, Z18
+	VMOVAPD          Z15, Z19
+	VFIXUPIMMPD.BCST $0x00, actkernconst<>+3648(SB), Z15, Z19
 	VBLENDMPD        Z28, Z16, K2, Z16
 	VBLENDMPD        Z29, Z17, K3, Z17
 	KMOVW            8(SP), K2
 	VBLENDMPD        Z30, Z18, K2, Z18
 	KMOVW            (SP), K2
 	VBLENDMPD        Z31, Z19, K2, Z19
-	VADDPD.BCST      actkernconst<>+8(SB), Z28, Z28
-	VADDPD.BCST      actkernconst<>+8(SB), Z29, Z29
-	VADDPD.BCST      actkernconst<>+8(SB), Z30, Z30
-	VADDPD.BCST      actkernconst<>+8(SB), Z31, Z31
+	VADDPD           Z28, Z8, Z28
+	VADDPD           Z29, Z8, Z29
+	VADDPD           Z30, Z8, Z30
+	VADDPD           Z31, Z8, Z31
 	VDIVPD           Z28, Z16, Z16
 	VDIVPD           Z29, Z17, Z17
 	VDIVPD           Z30, Z18, Z18
 	VDIVPD           Z31, Z19, Z19
-	VCMPPD           $0x03, Z12, Z12, K2
-	VCMPPD           $0x03, Z13, Z13, K3
-	VCMPPD           $0x03, Z14, Z14, K4
-	VCMPPD           $0x03, Z15, Z15, K5
-	VBLENDMPD        Z12, Z16, K2, Z12
-	VBLENDMPD        Z13, Z17, K3, Z13
-	VBLENDMPD        Z14, Z18, K4, Z14
-	VBLENDMPD        Z15, Z19, K5, Z15
-	VCMPPD           $0x15, Z8, Z0, K2
-	VCMPPD           $0x15, Z9, Z0, K3
-	VCMPPD           $0x15, Z10, Z0, K4
-	VCMPPD           $0x15, Z11, Z0, K5
-	VMOVAPD          Z8, Z16
-	VMULPD           Z12, Z8, K2, Z16
-	VMOVAPD          Z9, Z12
-	VMULPD           Z13, Z9, K3, Z12
-	VMOVAPD          Z10, Z13
-	VMULPD           Z14, Z10, K4, Z13
-	VMOVAPD          Z11, Z14
-	VMULPD           Z15, Z11, K5, Z14
-	VSUBPD           Z6, Z8, Z8
-	VSUBPD           Z6, Z9, Z9
-	VSUBPD           Z6, Z10, Z10
-	VSUBPD           Z6, Z11, Z11
-	VFIXUPIMMPD.BCST $0x00, actkernconst<>+1272(SB), Z8, Z16
-	VFIXUPIMMPD.BCST $0x00, actkernconst<>+1272(SB), Z9, Z12
-	VFIXUPIMMPD.BCST $0x00, actkernconst<>+1272(SB), Z10, Z13
-	VFIXUPIMMPD.BCST $0x00, actkernconst<>+1272(SB), Z11, Z14
+	VCMPPD           $0x15, Z12, Z0, K2
+	VCMPPD           $0x15, Z13, Z0, K3
+	VCMPPD           $0x15, Z14, Z0, K4
+	VCMPPD           $0x15, Z15, Z0, K5
+	VMOVAPD          Z12, Z20
+	VMULPD           Z16, Z12, K2, Z20
+	VMOVAPD          Z13, Z16
+	VMULPD           Z17, Z13, K3, Z16
+	VMOVAPD          Z14, Z17
+	VMULPD           Z18, Z14, K4, Z17
+	VMOVAPD          Z15, Z18
+	VMULPD           Z19, Z15, K5, Z18
+	VSUBPD           Z6, Z12, Z12
+	VSUBPD           Z6, Z13, Z13
+	VSUBPD           Z6, Z14, Z14
+	VSUBPD           Z6, Z15, Z15
+	VFIXUPIMMPD.BCST $0x00, actkernconst<>+1272(SB), Z12, Z20
+	VFIXUPIMMPD.BCST $0x00, actkernconst<>+1272(SB), Z13, Z16
+	VFIXUPIMMPD.BCST $0x00, actkernconst<>+1272(SB), Z14, Z17
+	VFIXUPIMMPD.BCST $0x00, actkernconst<>+1272(SB), Z15, Z18
+	VCVTPD2PS        Z20, Y20
+	VMOVUPS          Y20, (AX)
 	VCVTPD2PS        Z16, Y16
-	VMOVUPS          Y16, (AX)
-	VCVTPD2PS        Z12, Y12
-	VMOVUPS          Y12, 32(AX)
-	VCVTPD2PS        Z13, Y13
-	VMOVUPS          Y13, 64(AX)
-	VCVTPD2PS        Z14, Y14
-	VMOVUPS          Y14, 96(AX)
+	VMOVUPS          Y16, 32(AX)
+	VCVTPD2PS        Z17, Y17
+	VMOVUPS          Y17, 64(AX)
+	VCVTPD2PS        Z18, Y18
+	VMOVUPS          Y18, 96(AX)
 	ADDQ             $0x00000080, AX
 	ADDQ             $0x00000080, CX
 	SUBQ             $0x00000020, DX
@@ -14412,40 +14266,38 @@ loop:
 single:
 	CMPQ             DX, $0x00000008
 	JB               tail
-	VCVTPS2PD        (CX), Z8
-	VMULPD           Z8, Z8, Z9
-	VFMADD213PD      Z2, Z1, Z9
-	VMULPD           Z9, Z8, Z9
-	VORPD.BCST       actkernconst<>+0(SB), Z9, Z10
-	VCMPPD           $0x11, Z7, Z9, K2
-	VMAXPD           Z5, Z10, Z11
-	VMULPD.BCST      actkernconst<>+80(SB), Z11, Z12
-	VRNDSCALEPD      $0x08, Z12, Z12
-	VFMADD231PD.BCST actkernconst<>+88(SB), Z12, Z11
-	VMOVAPD          Z3, Z13
-	VFMADD213PD      Z4, Z11, Z13
-	VFMADD213PD.BCST actkernconst<>+104(SB), Z11, Z13
-	VFMADD213PD.BCST actkernconst<>+744(SB), Z11, Z13
-	VFMADD213PD.BCST actkernconst<>+16(SB), Z11, Z13
-	VFMADD213PD.BCST actkernconst<>+752(SB), Z11, Z13
-	VFMADD213PD.BCST actkernconst<>+32(SB), Z11, Z13
-	VFMADD213PD.BCST actkernconst<>+704(SB), Z11, Z13
-	VCMPPD           $0x15, Z5, Z10, K3
-	VSCALEFPD.Z      Z12, Z13, K3, Z13
-	VMOVAPD          Z8, Z10
-	VFIXUPIMMPD.BCST $0x00, actkernconst<>+3648(SB), Z8, Z10
-	VBLENDMPD        Z13, Z10, K2, Z10
-	VADDPD.BCST      actkernconst<>+8(SB), Z13, Z13
-	VDIVPD           Z13, Z10, Z10
-	VCMPPD           $0x03, Z9, Z9, K2
-	VBLENDMPD        Z9, Z10, K2, Z9
-	VCMPPD           $0x15, Z8, Z0, K2
-	VMOVAPD          Z8, Z10
-	VMULPD           Z9, Z8, K2, Z10
-	VSUBPD           Z6, Z8, Z8
-	VFIXUPIMMPD.BCST $0x00, actkernconst<>+1272(SB), Z8, Z10
-	VCVTPD2PS        Z10, Y10
-	VMOVUPS          Y10, (AX)
+	VCVTPS2PD        (CX), Z12
+	VMULPD           Z12, Z12, Z13
+	VFMADD213PD      Z2, Z1, Z13
+	VMULPD           Z13, Z12, Z13
+	VORPD.BCST       actkernconst<>+0(SB), Z13, Z14
+	VCMPPD           $0x11, Z7, Z13, K2
+	VMAXPD           Z5, Z14, Z13
+	VMULPD           Z9, Z13, Z15
+	VRNDSCALEPD      $0x08, Z15, Z15
+	VFMADD231PD      Z10, Z15, Z13
+	VMOVAPD          Z3, Z16
+	VFMADD213PD      Z4, Z13, Z16
+	VFMADD213PD      Z11, Z13, Z16
+	VFMADD213PD.BCST actkernconst<>+744(SB), Z13, Z16
+	VFMADD213PD.BCST actkernconst<>+16(SB), Z13, Z16
+	VFMADD213PD.BCST actkernconst<>+752(SB), Z13, Z16
+	VFMADD213PD.BCST actkernconst<>+32(SB), Z13, Z16
+	VFMADD213PD.BCST actkernconst<>+704(SB), Z13, Z16
+	VCMPPD           $0x15, Z5, Z14, K3
+	VSCALEFPD.Z      Z15, Z16, K3, Z16
+	VMOVAPD          Z12, Z13
+	VFIXUPIMMPD.BCST $0x00, actkernconst<>+3648(SB), Z12, Z13
+	VBLENDMPD        Z16, Z13, K2, Z13
+	VADDPD           Z16, Z8, Z16
+	VDIVPD           Z16, Z13, Z13
+	VCMPPD           $0x15, Z12, Z0, K2
+	VMOVAPD          Z12, Z14
+	VMULPD           Z13, Z12, K2, Z14
+	VSUBPD           Z6, Z12, Z12
+	VFIXUPIMMPD.BCST $0x00, actkernconst<>+1272(SB), Z12, Z14
+	VCVTPD2PS        Z14, Y14
+	VMOVUPS          Y14, (AX)
 	ADDQ             $0x00000020, AX
 	ADDQ             $0x00000020, CX
 	SUBQ             $0x00000008, DX
@@ -14457,41 +14309,39 @@ tail:
 	MOVL             $-1, BX
 	BZHIL            DX, BX, BX
 	KMOVW            BX, K1
-	VMOVUPS.Z        (CX), K1, Y8
-	VCVTPS2PD        Y8, Z8
-	VMULPD           Z8, Z8, Z9
-	VFMADD213PD      Z2, Z1, Z9
-	VMULPD           Z9, Z8, Z9
-	VORPD.BCST       actkernconst<>+0(SB), Z9, Z10
-	VCMPPD           $0x11, Z7, Z9, K2
-	VMAXPD           Z5, Z10, Z11
-	VMULPD.BCST      actkernconst<>+80(SB), Z11, Z12
-	VRNDSCALEPD      $0x08, Z12, Z12
-	VFMADD231PD.BCST actkernconst<>+88(SB), Z12, Z11
-	VMOVAPD          Z3, Z13
-	VFMADD213PD      Z4, Z11, Z13
-	VFMADD213PD.BCST actkernconst<>+104(SB), Z11, Z13
-	VFMADD213PD.BCST actkernconst<>+744(SB), Z11, Z13
-	VFMADD213PD.BCST actkernconst<>+16(SB), Z11, Z13
-	VFMADD213PD.BCST actkernconst<>+752(SB), Z11, Z13
-	VFMADD213PD.BCST actkernconst<>+32(SB), Z11, Z13
-	VFMADD213PD.BCST actkernconst<>+704(SB), Z11, Z13
-	VCMPPD           $0x15, Z5, Z10, K3
-	VSCALEFPD.Z      Z12, Z13, K3, Z13
-	VMOVAPD          Z8, Z10
-	VFIXUPIMMPD.BCST $0x00, actkernconst<>+3648(SB), Z8, Z10
-	VBLENDMPD        Z13, Z10, K2, Z10
-	VADDPD.BCST      actkernconst<>+8(SB), Z13, Z13
-	VDIVPD           Z13, Z10, Z10
-	VCMPPD           $0x03, Z9, Z9, K2
-	VBLENDMPD        Z9, Z10, K2, Z9
-	VCMPPD           $0x15, Z8, Z0, K2
-	VMOVAPD          Z8, Z10
-	VMULPD           Z9, Z8, K2, Z10
-	VSUBPD           Z6, Z8, Z8
-	VFIXUPIMMPD.BCST $0x00, actkernconst<>+1272(SB), Z8, Z10
-	VCVTPD2PS        Z10, Y10
-	VMOVUPS          Y10, K1, (AX)
+	VMOVUPS.Z        (CX), K1, Y12
+	VCVTPS2PD        Y12, Z12
+	VMULPD           Z12, Z12, Z13
+	VFMADD213PD      Z2, Z1, Z13
+	VMULPD           Z13, Z12, Z13
+	VORPD.BCST       actkernconst<>+0(SB), Z13, Z14
+	VCMPPD           $0x11, Z7, Z13, K2
+	VMAXPD           Z5, Z14, Z13
+	VMULPD           Z9, Z13, Z15
+	VRNDSCALEPD      $0x08, Z15, Z15
+	VFMADD231PD      Z10, Z15, Z13
+	VMOVAPD          Z3, Z16
+	VFMADD213PD      Z4, Z13, Z16
+	VFMADD213PD      Z11, Z13, Z16
+	VFMADD213PD.BCST actkernconst<>+744(SB), Z13, Z16
+	VFMADD213PD.BCST actkernconst<>+16(SB), Z13, Z16
+	VFMADD213PD.BCST actkernconst<>+752(SB), Z13, Z16
+	VFMADD213PD.BCST actkernconst<>+32(SB), Z13, Z16
+	VFMADD213PD.BCST actkernconst<>+704(SB), Z13, Z16
+	VCMPPD           $0x15, Z5, Z14, K3
+	VSCALEFPD.Z      Z15, Z16, K3, Z16
+	VMOVAPD          Z12, Z13
+	VFIXUPIMMPD.BCST $0x00, actkernconst<>+3648(SB), Z12, Z13
+	VBLENDMPD        Z16, Z13, K2, Z13
+	VADDPD           Z16, Z8, Z16
+	VDIVPD           Z16, Z13, Z13
+	VCMPPD           $0x15, Z12, Z0, K2
+	VMOVAPD          Z12, Z14
+	VMULPD           Z13, Z12, K2, Z14
+	VSUBPD           Z6, Z12, Z12
+	VFIXUPIMMPD.BCST $0x00, actkernconst<>+1272(SB), Z12, Z14
+	VCVTPD2PS        Z14, Y14
+	VMOVUPS          Y14, K1, (AX)
 
 done:
 	VZEROUPPER
@@ -14508,6 +14358,10 @@ TEXT ·geluTanhAVX512Stream(SB), NOSPLIT, $16-48
 	VBROADCASTSD actkernconst<>+728(SB), Z5
 	VBROADCASTSD actkernconst<>+2832(SB), Z6
 	VBROADCASTSD actkernconst<>+1088(SB), Z7
+	VBROADCASTSD actkernconst<>+8(SB), Z8
+	VBROADCASTSD actkernconst<>+80(SB), Z9
+	VBROADCASTSD actkernconst<>+88(SB), Z10
+	VBROADCASTSD actkernconst<>+104(SB), Z11
 	MOVQ         dst_base+0(FP), AX
 	MOVQ         in0_base+24(FP), CX
 	MOVQ         dst_len+8(FP), DX
@@ -14515,146 +14369,138 @@ TEXT ·geluTanhAVX512Stream(SB), NOSPLIT, $16-48
 loop:
 	CMPQ             DX, $0x00000020
 	JB               single
-	VCVTPS2PD        (CX), Z8
-	VCVTPS2PD        32(CX), Z9
-	VCVTPS2PD        64(CX), Z10
-	VCVTPS2PD        96(CX), Z11
-	VMULPD           Z8, Z8, Z12
-	VMULPD           Z9, Z9, Z13
-	VMULPD           Z10, Z10, Z14
-	VMULPD           Z11, Z11, Z15
-	VFMADD213PD      Z2, Z1, Z12
-	VFMADD213PD      Z2, Z1, Z13
-	VFMADD213PD      Z2, Z1, Z14
-	VFMADD213PD      Z2, Z1, Z15
-	VMULPD           Z12, Z8, Z12
-	VMULPD           Z13, Z9, Z13
-	VMULPD           Z14, Z10, Z14
-	VMULPD           Z15, Z11, Z15
-	VORPD.BCST       actkernconst<>+0(SB), Z12, Z16
-	VORPD.BCST       actkernconst<>+0(SB), Z13, Z17
-	VORPD.BCST       actkernconst<>+0(SB), Z14, Z18
-	VORPD.BCST       actkernconst<>+0(SB), Z15, Z19
-	VCMPPD           $0x11, Z7, Z12, K2
-	VCMPPD           $0x11, Z7, Z13, K3
-	VCMPPD           $0x11, Z7, Z14, K4
-	VCMPPD           $0x11, Z7, Z15, K5
-	VMAXPD           Z5, Z16, Z20
-	VMAXPD           Z5, Z17, Z21
-	VMAXPD           Z5, Z18, Z22
-	VMAXPD           Z5, Z19, Z23
-	VMULPD.BCST      actkernconst<>+80(SB), Z20, Z24
-	VMULPD.BCST      actkernconst<>+80(SB), Z21, Z25
-	VMULPD.BCST      actkernconst<>+80(SB), Z22, Z26
-	VMULPD.BCST      actkernconst<>+80(SB), Z23, Z27
+	VCVTPS2PD        (CX), Z12
+	VCVTPS2PD        32(CX), Z13
+	VCVTPS2PD        64(CX), Z14
+	VCVTPS2PD        96(CX), Z15
+	VMULPD           Z12, Z12, Z16
+	VMULPD           Z13, Z13, Z17
+	VMULPD           Z14, Z14, Z18
+	VMULPD           Z15, Z15, Z19
+	VFMADD213PD      Z2, Z1, Z16
+	VFMADD213PD      Z2, Z1, Z17
+	VFMADD213PD      Z2, Z1, Z18
+	VFMADD213PD      Z2, Z1, Z19
+	VMULPD           Z16, Z12, Z16
+	VMULPD           Z17, Z13, Z17
+	VMULPD           Z18, Z14, Z18
+	VMULPD           Z19, Z15, Z19
+	VORPD.BCST       actkernconst<>+0(SB), Z16, Z20
+	VORPD.BCST       actkernconst<>+0(SB), Z17, Z21
+	VORPD.BCST       actkernconst<>+0(SB), Z18, Z22
+	VORPD.BCST       actkernconst<>+0(SB), Z19, Z23
+	VCMPPD           $0x11, Z7, Z16, K2
+	VCMPPD           $0x11, Z7, Z17, K3
+	VCMPPD           $0x11, Z7, Z18, K4
+	VCMPPD           $0x11, Z7, Z19, K5
+	VMAXPD           Z5, Z20, Z16
+	VMAXPD           Z5, Z21, Z17
+	VMAXPD           Z5, Z22, Z18
+	VMAXPD           Z5, Z23, Z19
+	VMULPD           Z9, Z16, Z24
+	VMULPD           Z9, Z17, Z25
+	VMULPD           Z9, Z18, Z26
+	VMULPD           Z9, Z19, Z27
 	VRNDSCALEPD      $0x08, Z24, Z24
 	VRNDSCALEPD      $0x08, Z25, Z25
 	VRNDSCALEPD      $0x08, Z26, Z26
 	VRNDSCALEPD      $0x08, Z27, Z27
-	VFMADD231PD.BCST actkernconst<>+88(SB), Z24, Z20
-	VFMADD231PD.BCST actkernconst<>+88(SB), Z25, Z21
-	VFMADD231PD.BCST actkernconst<>+88(SB), Z26, Z22
-	VFMADD231PD.BCST actkernconst<>+88(SB), Z27, Z23
+	VFMADD231PD      Z10, Z24, Z16
+	VFMADD231PD      Z10, Z25, Z17
+	VFMADD231PD      Z10, Z26, Z18
+	VFMADD231PD      Z10, Z27, Z19
 	VMOVAPD          Z3, Z28
-	VFMADD213PD      Z4, Z20, Z28
+	VFMADD213PD      Z4, Z16, Z28
 	VMOVAPD          Z3, Z29
-	VFMADD213PD      Z4, Z21, Z29
+	VFMADD213PD      Z4, Z17, Z29
 	VMOVAPD          Z3, Z30
-	VFMADD213PD      Z4, Z22, Z30
+	VFMADD213PD      Z4, Z18, Z30
 	VMOVAPD          Z3, Z31
-	VFMADD213PD      Z4, Z23, Z31
-	VFMADD213PD.BCST actkernconst<>+104(SB), Z20, Z28
-	VFMADD213PD.BCST actkernconst<>+104(SB), Z21, Z29
-	VFMADD213PD.BCST actkernconst<>+104(SB), Z22, Z30
-	VFMADD213PD.BCST actkernconst<>+104(SB), Z23, Z31
-	VFMADD213PD.BCST actkernconst<>+744(SB), Z20, Z28
-	VFMADD213PD.BCST actkernconst<>+744(SB), Z21, Z29
-	VFMADD213PD.BCST actkernconst<>+744(SB), Z22, Z30
-	VFMADD213PD.BCST actkernconst<>+744(SB), Z23, Z31
-	VFMADD213PD.BCST actkernconst<>+16(SB), Z20, Z28
-	VFMADD213PD.BCST actkernconst<>+16(SB), Z21, Z29
-	VFMADD213PD.BCST actkernconst<>+16(SB), Z22, Z30
-	VFMADD213PD.BCST actkernconst<>+16(SB), Z23, Z31
-	VFMADD213PD.BCST actkernconst<>+752(SB), Z20, Z28
-	VFMADD213PD.BCST actkernconst<>+752(SB), Z21, Z29
-	VFMADD213PD.BCST actkernconst<>+752(SB), Z22, Z30
-	VFMADD213PD.BCST actkernconst<>+752(SB), Z23, Z31
-	VFMADD213PD.BCST actkernconst<>+32(SB), Z20, Z28
-	VFMADD213PD.BCST actkernconst<>+32(SB), Z21, Z29
-	VFMADD213PD.BCST actkernconst<>+32(SB), Z22, Z30
-	VFMADD213PD.BCST actkernconst<>+32(SB), Z23, Z31
-	VFMADD213PD.BCST actkernconst<>+704(SB), Z20, Z28
-	VFMADD213PD.BCST actkernconst<>+704(SB), Z21, Z29
-	VFMADD213PD.BCST actkernconst<>+704(SB), Z22, Z30
-	VFMADD213PD.BCST actkernconst<>+704(SB), Z23, Z31
-	VCMPPD           $0x15, Z5, Z16, K6
-	VCMPPD           $0x15, Z5, Z17, K7
+	VFMADD213PD      Z4, Z19, Z31
+	VFMADD213PD      Z11, Z16, Z28
+	VFMADD213PD      Z11, Z17, Z29
+	VFMADD213PD      Z11, Z18, Z30
+	VFMADD213PD      Z11, Z19, Z31
+	VFMADD213PD.BCST actkernconst<>+744(SB), Z16, Z28
+	VFMADD213PD.BCST actkernconst<>+744(SB), Z17, Z29
+	VFMADD213PD.BCST actkernconst<>+744(SB), Z18, Z30
+	VFMADD213PD.BCST actkernconst<>+744(SB), Z19, Z31
+	VFMADD213PD.BCST actkernconst<>+16(SB), Z16, Z28
+	VFMADD213PD.BCST actkernconst<>+16(SB), Z17, Z29
+	VFMADD213PD.BCST actkernconst<>+16(SB), Z18, Z30
+	VFMADD213PD.BCST actkernconst<>+16(SB), Z19, Z31
+	VFMADD213PD.BCST actkernconst<>+752(SB), Z16, Z28
+	VFMADD213PD.BCST actkernconst<>+752(SB), Z17, Z29
+	VFMADD213PD.BCST actkernconst<>+752(SB), Z18, Z30
+	VFMADD213PD.BCST actkernconst<>+752(SB), Z19, Z31
+	VFMADD213PD.BCST actkernconst<>+32(SB), Z16, Z28
+	VFMADD213PD.BCST actkernconst<>+32(SB), Z17, Z29
+	VFMADD213PD.BCST actkernconst<>+32(SB), Z18, Z30
+	VFMADD213PD.BCST actkernconst<>+32(SB), Z19, Z31
+	VFMADD213PD.BCST actkernconst<>+704(SB), Z16, Z28
+	VFMADD213PD.BCST actkernconst<>+704(SB), Z17, Z29
+	VFMADD213PD.BCST actkernconst<>+704(SB), Z18, Z30
+	VFMADD213PD.BCST actkernconst<>+704(SB), Z19, Z31
+	VCMPPD           $0x15, Z5, Z20, K6
+	VCMPPD           $0x15, Z5, Z21, K7
 	KMOVW            K5, (SP)
-	VCMPPD           $0x15, Z5, Z18, K5
+	VCMPPD           $0x15, Z5, Z22, K5
 	KMOVW            K4, 8(SP)
-	VCMPPD           $0x15, Z5, Z19, K4
+	VCMPPD           $0x15, Z5, Z23, K4
 	VSCALEFPD.Z      Z24, Z28, K6, Z28
 	VSCALEFPD.Z      Z25, Z29, K7, Z29
 	VSCALEFPD.Z      Z26, Z30, K5, Z30
 	VSCALEFPD.Z      Z27, Z31, K4, Z31
-	VMOVAPD          Z8, Z16
-	VFIXUPIMMPD.BCST $0x00, actkernconst<>+3648(SB), Z8, Z16
-	VMOVAPD          Z9, Z17
-	VFIXUPIMMPD.BCST $0x00, actkernconst<>+3648(SB), Z9, Z17
-	VMOVAPD          Z10, Z18
-	VFIXUPIMMPD.BCST $0x00, actkernconst<>+3648(SB), Z10, Z18
-	VMOVAPD          Z11, Z19
-	VFIXUPIMMPD.BCST $0x00, actkernconst<>+3648(SB), Z11, Z19
+	VMOVAPD          Z12, Z16
+	VFIXUPIMMPD.BCST $0x00, actkernconst<>+3648(SB), Z12, Z16
+	VMOVAPD          Z13, Z17
+	VFIXUPIMMPD.BCST $0x00, actkernconst<>+3648(SB), Z13, Z17
+	VMOVAPD          Z14, Z18
+	VFIXUPIMMPD.BCST $0x00, actkernconst<>+3648(SB), Z14, Z18
+	VMOVAPD          Z15, Z19
+	VFIXUPIMMPD.BCST $0x00, actkernconst<>+3648(SB), Z15, Z19
 	VBLENDMPD        Z28, Z16, K2, Z16
 	VBLENDMPD        Z29, Z17, K3, Z17
 	KMOVW            8(SP), K2
 	VBLENDMPD        Z30, Z18, K2, Z18
 	KMOVW            (SP), K2
 	VBLENDMPD        Z31, Z19, K2, Z19
-	VADDPD.BCST      actkernconst<>+8(SB), Z28, Z28
-	VADDPD.BCST      actkernconst<>+8(SB), Z29, Z29
-	VADDPD.BCST      actkernconst<>+8(SB), Z30, Z30
-	VADDPD.BCST      actkernconst<>+8(SB), Z31, Z31
+	VADDPD           Z28, Z8, Z28
+	VADDPD           Z29, Z8, Z29
+	VADDPD           Z30, Z8, Z30
+	VADDPD           Z31, Z8, Z31
 	VDIVPD           Z28, Z16, Z16
 	VDIVPD           Z29, Z17, Z17
 	VDIVPD           Z30, Z18, Z18
 	VDIVPD           Z31, Z19, Z19
-	VCMPPD           $0x03, Z12, Z12, K2
-	VCMPPD           $0x03, Z13, Z13, K3
-	VCMPPD           $0x03, Z14, Z14, K4
-	VCMPPD           $0x03, Z15, Z15, K5
-	VBLENDMPD        Z12, Z16, K2, Z12
-	VBLENDMPD        Z13, Z17, K3, Z13
-	VBLENDMPD        Z14, Z18, K4, Z14
-	VBLENDMPD        Z15, Z19, K5, Z15
-	VCMPPD           $0x15, Z8, Z0, K2
-	VCMPPD           $0x15, Z9, Z0, K3
-	VCMPPD           $0x15, Z10, Z0, K4
-	VCMPPD           $0x15, Z11, Z0, K5
-	VMOVAPD          Z8, Z16
-	VMULPD           Z12, Z8, K2, Z16
-	VMOVAPD          Z9, Z12
-	VMULPD           Z13, Z9, K3, Z12
-	VMOVAPD          Z10, Z13
-	VMULPD           Z14, Z10, K4, Z13
-	VMOVAPD          Z11, Z14
-	VMULPD           Z15, Z11, K5, Z14
-	VSUBPD           Z6, Z8, Z8
-	VSUBPD           Z6, Z9, Z9
-	VSUBPD           Z6, Z10, Z10
-	VSUBPD           Z6, Z11, Z11
-	VFIXUPIMMPD.BCST $0x00, actkernconst<>+1272(SB), Z8, Z16
-	VFIXUPIMMPD.BCST $0x00, actkernconst<>+1272(SB), Z9, Z12
-	VFIXUPIMMPD.BCST $0x00, actkernconst<>+1272(SB), Z10, Z13
-	VFIXUPIMMPD.BCST $0x00, actkernconst<>+1272(SB), Z11, Z14
+	VCMPPD           $0x15, Z12, Z0, K2
+	VCMPPD           $0x15, Z13, Z0, K3
+	VCMPPD           $0x15, Z14, Z0, K4
+	VCMPPD           $0x15, Z15, Z0, K5
+	VMOVAPD          Z12, Z20
+	VMULPD           Z16, Z12, K2, Z20
+	VMOVAPD          Z13, Z16
+	VMULPD           Z17, Z13, K3, Z16
+	VMOVAPD          Z14, Z17
+	VMULPD           Z18, Z14, K4, Z17
+	VMOVAPD          Z15, Z18
+	VMULPD           Z19, Z15, K5, Z18
+	VSUBPD           Z6, Z12, Z12
+	VSUBPD           Z6, Z13, Z13
+	VSUBPD           Z6, Z14, Z14
+	VSUBPD           Z6, Z15, Z15
+	VFIXUPIMMPD.BCST $0x00, actkernconst<>+1272(SB), Z12, Z20
+	VFIXUPIMMPD.BCST $0x00, actkernconst<>+1272(SB), Z13, Z16
+	VFIXUPIMMPD.BCST $0x00, actkernconst<>+1272(SB), Z14, Z17
+	VFIXUPIMMPD.BCST $0x00, actkernconst<>+1272(SB), Z15, Z18
+	VCVTPD2PS        Z20, Y20
+	VMOVNTPS         Y20, (AX)
 	VCVTPD2PS        Z16, Y16
-	VMOVNTPS         Y16, (AX)
-	VCVTPD2PS        Z12, Y12
-	VMOVNTPS         Y12, 32(AX)
-	VCVTPD2PS        Z13, Y13
-	VMOVNTPS         Y13, 64(AX)
-	VCVTPD2PS        Z14, Y14
-	VMOVNTPS         Y14, 96(AX)
+	VMOVNTPS         Y16, 32(AX)
+	VCVTPD2PS        Z17, Y17
+	VMOVNTPS         Y17, 64(AX)
+	VCVTPD2PS        Z18, Y18
+	VMOVNTPS         Y18, 96(AX)
 	ADDQ             $0x00000080, AX
 	ADDQ             $0x00000080, CX
 	SUBQ             $0x00000020, DX
@@ -14663,40 +14509,38 @@ loop:
 single:
 	CMPQ             DX, $0x00000008
 	JB               tail
-	VCVTPS2PD        (CX), Z8
-	VMULPD           Z8, Z8, Z9
-	VFMADD213PD      Z2, Z1, Z9
-	VMULPD           Z9, Z8, Z9
-	VORPD.BCST       actkernconst<>+0(SB), Z9, Z10
-	VCMPPD           $0x11, Z7, Z9, K2
-	VMAXPD           Z5, Z10, Z11
-	VMULPD.BCST      actkernconst<>+80(SB), Z11, Z12
-	VRNDSCALEPD      $0x08, Z12, Z12
-	VFMADD231PD.BCST actkernconst<>+88(SB), Z12, Z11
-	VMOVAPD          Z3, Z13
-	VFMADD213PD      Z4, Z11, Z13
-	VFMADD213PD.BCST actkernconst<>+104(SB), Z11, Z13
-	VFMADD213PD.BCST actkernconst<>+744(SB), Z11, Z13
-	VFMADD213PD.BCST actkernconst<>+16(SB), Z11, Z13
-	VFMADD213PD.BCST actkernconst<>+752(SB), Z11, Z13
-	VFMADD213PD.BCST actkernconst<>+32(SB), Z11, Z13
-	VFMADD213PD.BCST actkernconst<>+704(SB), Z11, Z13
-	VCMPPD           $0x15, Z5, Z10, K3
-	VSCALEFPD.Z      Z12, Z13, K3, Z13
-	VMOVAPD          Z8, Z10
-	VFIXUPIMMPD.BCST $0x00, actkernconst<>+3648(SB), Z8, Z10
-	VBLENDMPD        Z13, Z10, K2, Z10
-	VADDPD.BCST      actkernconst<>+8(SB), Z13, Z13
-	VDIVPD           Z13, Z10, Z10
-	VCMPPD           $0x03, Z9, Z9, K2
-	VBLENDMPD        Z9, Z10, K2, Z9
-	VCMPPD           $0x15, Z8, Z0, K2
-	VMOVAPD          Z8, Z10
-	VMULPD           Z9, Z8, K2, Z10
-	VSUBPD           Z6, Z8, Z8
-	VFIXUPIMMPD.BCST $0x00, actkernconst<>+1272(SB), Z8, Z10
-	VCVTPD2PS        Z10, Y10
-	VMOVNTPS         Y10, (AX)
+	VCVTPS2PD        (CX), Z12
+	VMULPD           Z12, Z12, Z13
+	VFMADD213PD      Z2, Z1, Z13
+	VMULPD           Z13, Z12, Z13
+	VORPD.BCST       actkernconst<>+0(SB), Z13, Z14
+	VCMPPD           $0x11, Z7, Z13, K2
+	VMAXPD           Z5, Z14, Z13
+	VMULPD           Z9, Z13, Z15
+	VRNDSCALEPD      $0x08, Z15, Z15
+	VFMADD231PD      Z10, Z15, Z13
+	VMOVAPD          Z3, Z16
+	VFMADD213PD      Z4, Z13, Z16
+	VFMADD213PD      Z11, Z13, Z16
+	VFMADD213PD.BCST actkernconst<>+744(SB), Z13, Z16
+	VFMADD213PD.BCST actkernconst<>+16(SB), Z13, Z16
+	VFMADD213PD.BCST actkernconst<>+752(SB), Z13, Z16
+	VFMADD213PD.BCST actkernconst<>+32(SB), Z13, Z16
+	VFMADD213PD.BCST actkernconst<>+704(SB), Z13, Z16
+	VCMPPD           $0x15, Z5, Z14, K3
+	VSCALEFPD.Z      Z15, Z16, K3, Z16
+	VMOVAPD          Z12, Z13
+	VFIXUPIMMPD.BCST $0x00, actkernconst<>+3648(SB), Z12, Z13
+	VBLENDMPD        Z16, Z13, K2, Z13
+	VADDPD           Z16, Z8, Z16
+	VDIVPD           Z16, Z13, Z13
+	VCMPPD           $0x15, Z12, Z0, K2
+	VMOVAPD          Z12, Z14
+	VMULPD           Z13, Z12, K2, Z14
+	VSUBPD           Z6, Z12, Z12
+	VFIXUPIMMPD.BCST $0x00, actkernconst<>+1272(SB), Z12, Z14
+	VCVTPD2PS        Z14, Y14
+	VMOVNTPS         Y14, (AX)
 	ADDQ             $0x00000020, AX
 	ADDQ             $0x00000020, CX
 	SUBQ             $0x00000008, DX
@@ -14708,41 +14552,39 @@ tail:
 	MOVL             $-1, BX
 	BZHIL            DX, BX, BX
 	KMOVW            BX, K1
-	VMOVUPS.Z        (CX), K1, Y8
-	VCVTPS2PD        Y8, Z8
-	VMULPD           Z8, Z8, Z9
-	VFMADD213PD      Z2, Z1, Z9
-	VMULPD           Z9, Z8, Z9
-	VORPD.BCST       actkernconst<>+0(SB), Z9, Z10
-	VCMPPD           $0x11, Z7, Z9, K2
-	VMAXPD           Z5, Z10, Z11
-	VMULPD.BCST      actkernconst<>+80(SB), Z11, Z12
-	VRNDSCALEPD      $0x08, Z12, Z12
-	VFMADD231PD.BCST actkernconst<>+88(SB), Z12, Z11
-	VMOVAPD          Z3, Z13
-	VFMADD213PD      Z4, Z11, Z13
-	VFMADD213PD.BCST actkernconst<>+104(SB), Z11, Z13
-	VFMADD213PD.BCST actkernconst<>+744(SB), Z11, Z13
-	VFMADD213PD.BCST actkernconst<>+16(SB), Z11, Z13
-	VFMADD213PD.BCST actkernconst<>+752(SB), Z11, Z13
-	VFMADD213PD.BCST actkernconst<>+32(SB), Z11, Z13
-	VFMADD213PD.BCST actkernconst<>+704(SB), Z11, Z13
-	VCMPPD           $0x15, Z5, Z10, K3
-	VSCALEFPD.Z      Z12, Z13, K3, Z13
-	VMOVAPD          Z8, Z10
-	VFIXUPIMMPD.BCST $0x00, actkernconst<>+3648(SB), Z8, Z10
-	VBLENDMPD        Z13, Z10, K2, Z10
-	VADDPD.BCST      actkernconst<>+8(SB), Z13, Z13
-	VDIVPD           Z13, Z10, Z10
-	VCMPPD           $0x03, Z9, Z9, K2
-	VBLENDMPD        Z9, Z10, K2, Z9
-	VCMPPD           $0x15, Z8, Z0, K2
-	VMOVAPD          Z8, Z10
-	VMULPD           Z9, Z8, K2, Z10
-	VSUBPD           Z6, Z8, Z8
-	VFIXUPIMMPD.BCST $0x00, actkernconst<>+1272(SB), Z8, Z10
-	VCVTPD2PS        Z10, Y10
-	VMOVUPS          Y10, K1, (AX)
+	VMOVUPS.Z        (CX), K1, Y12
+	VCVTPS2PD        Y12, Z12
+	VMULPD           Z12, Z12, Z13
+	VFMADD213PD      Z2, Z1, Z13
+	VMULPD           Z13, Z12, Z13
+	VORPD.BCST       actkernconst<>+0(SB), Z13, Z14
+	VCMPPD           $0x11, Z7, Z13, K2
+	VMAXPD           Z5, Z14, Z13
+	VMULPD           Z9, Z13, Z15
+	VRNDSCALEPD      $0x08, Z15, Z15
+	VFMADD231PD      Z10, Z15, Z13
+	VMOVAPD          Z3, Z16
+	VFMADD213PD      Z4, Z13, Z16
+	VFMADD213PD      Z11, Z13, Z16
+	VFMADD213PD.BCST actkernconst<>+744(SB), Z13, Z16
+	VFMADD213PD.BCST actkernconst<>+16(SB), Z13, Z16
+	VFMADD213PD.BCST actkernconst<>+752(SB), Z13, Z16
+	VFMADD213PD.BCST actkernconst<>+32(SB), Z13, Z16
+	VFMADD213PD.BCST actkernconst<>+704(SB), Z13, Z16
+	VCMPPD           $0x15, Z5, Z14, K3
+	VSCALEFPD.Z      Z15, Z16, K3, Z16
+	VMOVAPD          Z12, Z13
+	VFIXUPIMMPD.BCST $0x00, actkernconst<>+3648(SB), Z12, Z13
+	VBLENDMPD        Z16, Z13, K2, Z13
+	VADDPD           Z16, Z8, Z16
+	VDIVPD           Z16, Z13, Z13
+	VCMPPD           $0x15, Z12, Z0, K2
+	VMOVAPD          Z12, Z14
+	VMULPD           Z13, Z12, K2, Z14
+	VSUBPD           Z6, Z12, Z12
+	VFIXUPIMMPD.BCST $0x00, actkernconst<>+1272(SB), Z12, Z14
+	VCVTPD2PS        Z14, Y14
+	VMOVUPS          Y14, K1, (AX)
 
 done:
 	SFENCE
@@ -14751,7 +14593,7 @@ done:
 
 // func geluTanhAVX2(dst []float32, in0 []float32)
 // Requires: AVX, AVX2, FMA3
-TEXT ·geluTanhAVX2(SB), $480-48
+TEXT ·geluTanhAVX2(SB), $384-48
 	VMOVUPD actkernconst<>+192(SB), Y0
 	VMOVUPD actkernconst<>+2368(SB), Y1
 	VMOVUPD actkernconst<>+2912(SB), Y2
@@ -14786,77 +14628,74 @@ loop:
 	VORPD       actkernconst<>+160(SB), Y13, Y7
 	VMOVUPD     Y6, 64(SP)
 	VORPD       actkernconst<>+160(SB), Y14, Y6
+	VCMPPD      $0x11, actkernconst<>+608(SB), Y12, Y12
+	VCMPPD      $0x11, actkernconst<>+608(SB), Y13, Y13
+	VCMPPD      $0x11, actkernconst<>+608(SB), Y14, Y14
 	VMOVUPD     Y11, 96(SP)
-	VCMPPD      $0x11, actkernconst<>+608(SB), Y12, Y11
+	VMAXPD      actkernconst<>+864(SB), Y8, Y11
 	VMOVUPD     Y10, 128(SP)
-	VCMPPD      $0x11, actkernconst<>+608(SB), Y13, Y10
+	VMAXPD      actkernconst<>+864(SB), Y7, Y10
 	VMOVUPD     Y9, 160(SP)
-	VCMPPD      $0x11, actkernconst<>+608(SB), Y14, Y9
+	VMAXPD      actkernconst<>+864(SB), Y6, Y9
 	VMOVUPD     Y5, 192(SP)
-	VMAXPD      actkernconst<>+864(SB), Y8, Y5
+	VMULPD      actkernconst<>+352(SB), Y11, Y5
 	VMOVUPD     Y4, 224(SP)
-	VMAXPD      actkernconst<>+864(SB), Y7, Y4
+	VMULPD      actkernconst<>+352(SB), Y10, Y4
 	VMOVUPD     Y3, 256(SP)
-	VMAXPD      actkernconst<>+864(SB), Y6, Y3
+	VMULPD      actkernconst<>+352(SB), Y9, Y3
+	VROUNDPD    $0x08, Y5, Y5
+	VROUNDPD    $0x08, Y4, Y4
+	VROUNDPD    $0x08, Y3, Y3
+	VFMADD231PD actkernconst<>+384(SB), Y5, Y11
+	VFMADD231PD actkernconst<>+384(SB), Y4, Y10
+	VFMADD231PD actkernconst<>+384(SB), Y3, Y9
 	VMOVUPD     Y14, 288(SP)
-	VMULPD      actkernconst<>+352(SB), Y5, Y14
+	VMOVUPD     actkernconst<>+256(SB), Y14
+	VFMADD213PD actkernconst<>+832(SB), Y11, Y14
 	VMOVUPD     Y13, 320(SP)
-	VMULPD      actkernconst<>+352(SB), Y4, Y13
+	VMOVUPD     actkernconst<>+256(SB), Y13
+	VFMADD213PD actkernconst<>+832(SB), Y10, Y13
 	VMOVUPD     Y12, 352(SP)
-	VMULPD      actkernconst<>+352(SB), Y3, Y12
-	VROUNDPD    $0x08, Y14, Y14
-	VROUNDPD    $0x08, Y13, Y13
-	VROUNDPD    $0x08, Y12, Y12
-	VFMADD231PD actkernconst<>+384(SB), Y14, Y5
-	VFMADD231PD actkernconst<>+384(SB), Y13, Y4
-	VFMADD231PD actkernconst<>+384(SB), Y12, Y3
-	VMOVUPD     Y9, 384(SP)
-	VMOVUPD     actkernconst<>+256(SB), Y9
-	VFMADD213PD actkernconst<>+832(SB), Y5, Y9
-	VMOVUPD     Y10, 416(SP)
-	VMOVUPD     actkernconst<>+256(SB), Y10
-	VFMADD213PD actkernconst<>+832(SB), Y4, Y10
-	VMOVUPD     Y11, 448(SP)
-	VMOVUPD     actkernconst<>+256(SB), Y11
-	VFMADD213PD actkernconst<>+832(SB), Y3, Y11
-	VFMADD213PD actkernconst<>+448(SB), Y5, Y9
-	VFMADD213PD actkernconst<>+448(SB), Y4, Y10
-	VFMADD213PD actkernconst<>+448(SB), Y3, Y11
-	VFMADD213PD actkernconst<>+928(SB), Y5, Y9
-	VFMADD213PD actkernconst<>+928(SB), Y4, Y10
-	VFMADD213PD actkernconst<>+928(SB), Y3, Y11
-	VFMADD213PD actkernconst<>+512(SB), Y5, Y9
-	VFMADD213PD actkernconst<>+512(SB), Y4, Y10
-	VFMADD213PD actkernconst<>+512(SB), Y3, Y11
-	VFMADD213PD actkernconst<>+960(SB), Y5, Y9
-	VFMADD213PD actkernconst<>+960(SB), Y4, Y10
-	VFMADD213PD actkernconst<>+960(SB), Y3, Y11
-	VFMADD213PD actkernconst<>+576(SB), Y5, Y9
-	VFMADD213PD actkernconst<>+576(SB), Y4, Y10
-	VFMADD213PD actkernconst<>+576(SB), Y3, Y11
-	VFMADD213PD actkernconst<>+992(SB), Y5, Y9
-	VFMADD213PD actkernconst<>+992(SB), Y4, Y10
-	VFMADD213PD actkernconst<>+992(SB), Y3, Y11
-	VADDPD      actkernconst<>+128(SB), Y14, Y3
-	VPSLLQ      $0x34, Y3, Y3
-	VMULPD      Y9, Y3, Y9
-	VADDPD      actkernconst<>+128(SB), Y13, Y3
-	VPSLLQ      $0x34, Y3, Y3
-	VMULPD      Y10, Y3, Y10
-	VADDPD      actkernconst<>+128(SB), Y12, Y3
-	VPSLLQ      $0x34, Y3, Y3
-	VMULPD      Y11, Y3, Y11
+	VMOVUPD     actkernconst<>+256(SB), Y12
+	VFMADD213PD actkernconst<>+832(SB), Y9, Y12
+	VFMADD213PD actkernconst<>+448(SB), Y11, Y14
+	VFMADD213PD actkernconst<>+448(SB), Y10, Y13
+	VFMADD213PD actkernconst<>+448(SB), Y9, Y12
+	VFMADD213PD actkernconst<>+928(SB), Y11, Y14
+	VFMADD213PD actkernconst<>+928(SB), Y10, Y13
+	VFMADD213PD actkernconst<>+928(SB), Y9, Y12
+	VFMADD213PD actkernconst<>+512(SB), Y11, Y14
+	VFMADD213PD actkernconst<>+512(SB), Y10, Y13
+	VFMADD213PD actkernconst<>+512(SB), Y9, Y12
+	VFMADD213PD actkernconst<>+960(SB), Y11, Y14
+	VFMADD213PD actkernconst<>+960(SB), Y10, Y13
+	VFMADD213PD actkernconst<>+960(SB), Y9, Y12
+	VFMADD213PD actkernconst<>+576(SB), Y11, Y14
+	VFMADD213PD actkernconst<>+576(SB), Y10, Y13
+	VFMADD213PD actkernconst<>+576(SB), Y9, Y12
+	VFMADD213PD actkernconst<>+992(SB), Y11, Y14
+	VFMADD213PD actkernconst<>+992(SB), Y10, Y13
+	VFMADD213PD actkernconst<>+992(SB), Y9, Y12
+	VADDPD      actkernconst<>+128(SB), Y5, Y9
+	VPSLLQ      $0x34, Y9, Y9
+	VMULPD      Y14, Y9, Y14
+	VADDPD      actkernconst<>+128(SB), Y4, Y5
+	VPSLLQ      $0x34, Y5, Y5
+	VMULPD      Y13, Y5, Y13
+	VADDPD      actkernconst<>+128(SB), Y3, Y4
+	VPSLLQ      $0x34, Y4, Y4
+	VMULPD      Y12, Y4, Y12
 	VCMPPD      $0x11, actkernconst<>+864(SB), Y8, Y8
 	VCMPPD      $0x11, actkernconst<>+864(SB), Y7, Y7
 	VCMPPD      $0x11, actkernconst<>+864(SB), Y6, Y6
-	VBLENDVPD   Y8, actkernconst<>+608(SB), Y9, Y8
-	VBLENDVPD   Y7, actkernconst<>+608(SB), Y10, Y7
-	VBLENDVPD   Y6, actkernconst<>+608(SB), Y11, Y6
-	VMOVUPD     448(SP), Y3
+	VBLENDVPD   Y8, actkernconst<>+608(SB), Y14, Y8
+	VBLENDVPD   Y7, actkernconst<>+608(SB), Y13, Y7
+	VBLENDVPD   Y6, actkernconst<>+608(SB), Y12, Y6
+	VMOVUPD     352(SP), Y3
 	VBLENDVPD   Y3, Y8, Y0, Y3
-	VMOVUPD     416(SP), Y4
+	VMOVUPD     320(SP), Y4
 	VBLENDVPD   Y4, Y7, Y0, Y4
-	VMOVUPD     384(SP), Y5
+	VMOVUPD     288(SP), Y5
 	VBLENDVPD   Y5, Y6, Y0, Y5
 	VADDPD      Y8, Y0, Y8
 	VADDPD      Y7, Y0, Y7
@@ -14864,29 +14703,20 @@ loop:
 	VDIVPD      Y8, Y3, Y3
 	VDIVPD      Y7, Y4, Y4
 	VDIVPD      Y6, Y5, Y5
-	VMOVUPD     352(SP), Y6
-	VCMPPD      $0x03, Y6, Y6, Y7
-	VMOVUPD     320(SP), Y8
-	VCMPPD      $0x03, Y8, Y8, Y9
-	VMOVUPD     288(SP), Y10
-	VCMPPD      $0x03, Y10, Y10, Y11
-	VBLENDVPD   Y7, Y6, Y3, Y7
-	VBLENDVPD   Y9, Y8, Y4, Y9
-	VBLENDVPD   Y11, Y10, Y5, Y11
-	VMOVUPD     256(SP), Y3
-	VMULPD      Y7, Y3, Y7
-	VMOVUPD     224(SP), Y4
-	VMULPD      Y9, Y4, Y9
-	VMOVUPD     192(SP), Y5
-	VMULPD      Y11, Y5, Y11
-	VMOVUPD     160(SP), Y6
-	VBLENDVPD   Y6, Y3, Y7, Y6
+	VMOVUPD     256(SP), Y6
+	VMULPD      Y3, Y6, Y3
+	VMOVUPD     224(SP), Y7
+	VMULPD      Y4, Y7, Y4
+	VMOVUPD     192(SP), Y8
+	VMULPD      Y5, Y8, Y5
+	VMOVUPD     160(SP), Y9
+	VBLENDVPD   Y9, Y6, Y3, Y9
 	VMOVUPD     128(SP), Y3
-	VBLENDVPD   Y3, Y4, Y9, Y3
+	VBLENDVPD   Y3, Y7, Y4, Y3
 	VMOVUPD     96(SP), Y4
-	VBLENDVPD   Y4, Y5, Y11, Y4
+	VBLENDVPD   Y4, Y8, Y5, Y4
 	VMOVUPD     64(SP), Y5
-	VBLENDVPD   Y5, actkernconst<>+160(SB), Y6, Y5
+	VBLENDVPD   Y5, actkernconst<>+160(SB), Y9, Y5
 	VMOVUPD     32(SP), Y6
 	VBLENDVPD   Y6, actkernconst<>+160(SB), Y3, Y6
 	VMOVUPD     (SP), Y3
@@ -14912,31 +14742,29 @@ single:
 	VFMADD213PD actkernconst<>+2848(SB), Y2, Y6
 	VMULPD      Y6, Y3, Y6
 	VORPD       actkernconst<>+160(SB), Y6, Y7
-	VCMPPD      $0x11, actkernconst<>+608(SB), Y6, Y8
-	VMAXPD      actkernconst<>+864(SB), Y7, Y9
-	VMULPD      actkernconst<>+352(SB), Y9, Y10
-	VROUNDPD    $0x08, Y10, Y10
-	VFMADD231PD actkernconst<>+384(SB), Y10, Y9
-	VMOVUPD     actkernconst<>+256(SB), Y11
-	VFMADD213PD actkernconst<>+832(SB), Y9, Y11
-	VFMADD213PD actkernconst<>+448(SB), Y9, Y11
-	VFMADD213PD actkernconst<>+928(SB), Y9, Y11
-	VFMADD213PD actkernconst<>+512(SB), Y9, Y11
-	VFMADD213PD actkernconst<>+960(SB), Y9, Y11
-	VFMADD213PD actkernconst<>+576(SB), Y9, Y11
-	VFMADD213PD actkernconst<>+992(SB), Y9, Y11
-	VADDPD      actkernconst<>+128(SB), Y10, Y9
-	VPSLLQ      $0x34, Y9, Y9
-	VMULPD      Y11, Y9, Y11
+	VCMPPD      $0x11, actkernconst<>+608(SB), Y6, Y6
+	VMAXPD      actkernconst<>+864(SB), Y7, Y8
+	VMULPD      actkernconst<>+352(SB), Y8, Y9
+	VROUNDPD    $0x08, Y9, Y9
+	VFMADD231PD actkernconst<>+384(SB), Y9, Y8
+	VMOVUPD     actkernconst<>+256(SB), Y10
+	VFMADD213PD actkernconst<>+832(SB), Y8, Y10
+	VFMADD213PD actkernconst<>+448(SB), Y8, Y10
+	VFMADD213PD actkernconst<>+928(SB), Y8, Y10
+	VFMADD213PD actkernconst<>+512(SB), Y8, Y10
+	VFMADD213PD actkernconst<>+960(SB), Y8, Y10
+	VFMADD213PD actkernconst<>+576(SB), Y8, Y10
+	VFMADD213PD actkernconst<>+992(SB), Y8, Y10
+	VADDPD      actkernconst<>+128(SB), Y9, Y8
+	VPSLLQ      $0x34, Y8, Y8
+	VMULPD      Y10, Y8, Y10
 	VCMPPD      $0x11, actkernconst<>+864(SB), Y7, Y7
-	VBLENDVPD   Y7, actkernconst<>+608(SB), Y11, Y7
-	VBLENDVPD   Y8, Y7, Y0, Y8
+	VBLENDVPD   Y7, actkernconst<>+608(SB), Y10, Y7
+	VBLENDVPD   Y6, Y7, Y0, Y6
 	VADDPD      Y7, Y0, Y7
-	VDIVPD      Y7, Y8, Y8
-	VCMPPD      $0x03, Y6, Y6, Y7
-	VBLENDVPD   Y7, Y6, Y8, Y7
-	VMULPD      Y7, Y3, Y7
-	VBLENDVPD   Y5, Y3, Y7, Y5
+	VDIVPD      Y7, Y6, Y6
+	VMULPD      Y6, Y3, Y6
+	VBLENDVPD   Y5, Y3, Y6, Y5
 	VBLENDVPD   Y4, actkernconst<>+160(SB), Y5, Y4
 	VCVTPD2PSY  Y4, X4
 	VMOVUPS     X4, (AX)
@@ -14959,31 +14787,29 @@ tail:
 	VFMADD213PD actkernconst<>+2848(SB), Y2, Y6
 	VMULPD      Y6, Y3, Y6
 	VORPD       actkernconst<>+160(SB), Y6, Y7
-	VCMPPD      $0x11, actkernconst<>+608(SB), Y6, Y8
-	VMAXPD      actkernconst<>+864(SB), Y7, Y9
-	VMULPD      actkernconst<>+352(SB), Y9, Y10
-	VROUNDPD    $0x08, Y10, Y10
-	VFMADD231PD actkernconst<>+384(SB), Y10, Y9
-	VMOVUPD     actkernconst<>+256(SB), Y11
-	VFMADD213PD actkernconst<>+832(SB), Y9, Y11
-	VFMADD213PD actkernconst<>+448(SB), Y9, Y11
-	VFMADD213PD actkernconst<>+928(SB), Y9, Y11
-	VFMADD213PD actkernconst<>+512(SB), Y9, Y11
-	VFMADD213PD actkernconst<>+960(SB), Y9, Y11
-	VFMADD213PD actkernconst<>+576(SB), Y9, Y11
-	VFMADD213PD actkernconst<>+992(SB), Y9, Y11
-	VADDPD      actkernconst<>+128(SB), Y10, Y9
-	VPSLLQ      $0x34, Y9, Y9
-	VMULPD      Y11, Y9, Y11
+	VCMPPD      $0x11, actkernconst<>+608(SB), Y6, Y6
+	VMAXPD      actkernconst<>+864(SB), Y7, Y8
+	VMULPD      actkernconst<>+352(SB), Y8, Y9
+	VROUNDPD    $0x08, Y9, Y9
+	VFMADD231PD actkernconst<>+384(SB), Y9, Y8
+	VMOVUPD     actkernconst<>+256(SB), Y10
+	VFMADD213PD actkernconst<>+832(SB), Y8, Y10
+	VFMADD213PD actkernconst<>+448(SB), Y8, Y10
+	VFMADD213PD actkernconst<>+928(SB), Y8, Y10
+	VFMADD213PD actkernconst<>+512(SB), Y8, Y10
+	VFMADD213PD actkernconst<>+960(SB), Y8, Y10
+	VFMADD213PD actkernconst<>+576(SB), Y8, Y10
+	VFMADD213PD actkernconst<>+992(SB), Y8, Y10
+	VADDPD      actkernconst<>+128(SB), Y9, Y8
+	VPSLLQ      $0x34, Y8, Y8
+	VMULPD      Y10, Y8, Y10
 	VCMPPD      $0x11, actkernconst<>+864(SB), Y7, Y7
-	VBLENDVPD   Y7, actkernconst<>+608(SB), Y11, Y7
-	VBLENDVPD   Y8, Y7, Y0, Y8
+	VBLENDVPD   Y7, actkernconst<>+608(SB), Y10, Y7
+	VBLENDVPD   Y6, Y7, Y0, Y6
 	VADDPD      Y7, Y0, Y7
-	VDIVPD      Y7, Y8, Y8
-	VCMPPD      $0x03, Y6, Y6, Y7
-	VBLENDVPD   Y7, Y6, Y8, Y7
-	VMULPD      Y7, Y3, Y7
-	VBLENDVPD   Y5, Y3, Y7, Y5
+	VDIVPD      Y7, Y6, Y6
+	VMULPD      Y6, Y3, Y6
+	VBLENDVPD   Y5, Y3, Y6, Y5
 	VBLENDVPD   Y4, actkernconst<>+160(SB), Y5, Y4
 	VCVTPD2PSY  Y4, X4
 	VMASKMOVPS  X4, X15, (AX)
@@ -14994,7 +14820,7 @@ done:
 
 // func geluTanhAVX2Stream(dst []float32, in0 []float32)
 // Requires: AVX, AVX2, FMA3, MMX+
-TEXT ·geluTanhAVX2Stream(SB), $480-48
+TEXT ·geluTanhAVX2Stream(SB), $384-48
 	VMOVUPD actkernconst<>+192(SB), Y0
 	VMOVUPD actkernconst<>+2368(SB), Y1
 	VMOVUPD actkernconst<>+2912(SB), Y2
@@ -15029,77 +14855,74 @@ loop:
 	VORPD       actkernconst<>+160(SB), Y13, Y7
 	VMOVUPD     Y6, 64(SP)
 	VORPD       actkernconst<>+160(SB), Y14, Y6
+	VCMPPD      $0x11, actkernconst<>+608(SB), Y12, Y12
+	VCMPPD      $0x11, actkernconst<>+608(SB), Y13, Y13
+	VCMPPD      $0x11, actkernconst<>+608(SB), Y14, Y14
 	VMOVUPD     Y11, 96(SP)
-	VCMPPD      $0x11, actkernconst<>+608(SB), Y12, Y11
+	VMAXPD      actkernconst<>+864(SB), Y8, Y11
 	VMOVUPD     Y10, 128(SP)
-	VCMPPD      $0x11, actkernconst<>+608(SB), Y13, Y10
+	VMAXPD      actkernconst<>+864(SB), Y7, Y10
 	VMOVUPD     Y9, 160(SP)
-	VCMPPD      $0x11, actkernconst<>+608(SB), Y14, Y9
+	VMAXPD      actkernconst<>+864(SB), Y6, Y9
 	VMOVUPD     Y5, 192(SP)
-	VMAXPD      actkernconst<>+864(SB), Y8, Y5
+	VMULPD      actkernconst<>+352(SB), Y11, Y5
 	VMOVUPD     Y4, 224(SP)
-	VMAXPD      actkernconst<>+864(SB), Y7, Y4
+	VMULPD      actkernconst<>+352(SB), Y10, Y4
 	VMOVUPD     Y3, 256(SP)
-	VMAXPD      actkernconst<>+864(SB), Y6, Y3
+	VMULPD      actkernconst<>+352(SB), Y9, Y3
+	VROUNDPD    $0x08, Y5, Y5
+	VROUNDPD    $0x08, Y4, Y4
+	VROUNDPD    $0x08, Y3, Y3
+	VFMADD231PD actkernconst<>+384(SB), Y5, Y11
+	VFMADD231PD actkernconst<>+384(SB), Y4, Y10
+	VFMADD231PD actkernconst<>+384(SB), Y3, Y9
 	VMOVUPD     Y14, 288(SP)
-	VMULPD      actkernconst<>+352(SB), Y5, Y14
+	VMOVUPD     actkernconst<>+256(SB), Y14
+	VFMADD213PD actkernconst<>+832(SB), Y11, Y14
 	VMOVUPD     Y13, 320(SP)
-	VMULPD      actkernconst<>+352(SB), Y4, Y13
+	VMOVUPD     actkernconst<>+256(SB), Y13
+	VFMADD213PD actkernconst<>+832(SB), Y10, Y13
 	VMOVUPD     Y12, 352(SP)
-	VMULPD      actkernconst<>+352(SB), Y3, Y12
-	VROUNDPD    $0x08, Y14, Y14
-	VROUNDPD    $0x08, Y13, Y13
-	VROUNDPD    $0x08, Y12, Y12
-	VFMADD231PD actkernconst<>+384(SB), Y14, Y5
-	VFMADD231PD actkernconst<>+384(SB), Y13, Y4
-	VFMADD231PD actkernconst<>+384(SB), Y12, Y3
-	VMOVUPD     Y9, 384(SP)
-	VMOVUPD     actkernconst<>+256(SB), Y9
-	VFMADD213PD actkernconst<>+832(SB), Y5, Y9
-	VMOVUPD     Y10, 416(SP)
-	VMOVUPD     actkernconst<>+256(SB), Y10
-	VFMADD213PD actkernconst<>+832(SB), Y4, Y10
-	VMOVUPD     Y11, 448(SP)
-	VMOVUPD     actkernconst<>+256(SB), Y11
-	VFMADD213PD actkernconst<>+832(SB), Y3, Y11
-	VFMADD213PD actkernconst<>+448(SB), Y5, Y9
-	VFMADD213PD actkernconst<>+448(SB), Y4, Y10
-	VFMADD213PD actkernconst<>+448(SB), Y3, Y11
-	VFMADD213PD actkernconst<>+928(SB), Y5, Y9
-	VFMADD213PD actkernconst<>+928(SB), Y4, Y10
-	VFMADD213PD actkernconst<>+928(SB), Y3, Y11
-	VFMADD213PD actkernconst<>+512(SB), Y5, Y9
-	VFMADD213PD actkernconst<>+512(SB), Y4, Y10
-	VFMADD213PD actkernconst<>+512(SB), Y3, Y11
-	VFMADD213PD actkernconst<>+960(SB), Y5, Y9
-	VFMADD213PD actkernconst<>+960(SB), Y4, Y10
-	VFMADD213PD actkernconst<>+960(SB), Y3, Y11
-	VFMADD213PD actkernconst<>+576(SB), Y5, Y9
-	VFMADD213PD actkernconst<>+576(SB), Y4, Y10
-	VFMADD213PD actkernconst<>+576(SB), Y3, Y11
-	VFMADD213PD actkernconst<>+992(SB), Y5, Y9
-	VFMADD213PD actkernconst<>+992(SB), Y4, Y10
-	VFMADD213PD actkernconst<>+992(SB), Y3, Y11
-	VADDPD      actkernconst<>+128(SB), Y14, Y3
-	VPSLLQ      $0x34, Y3, Y3
-	VMULPD      Y9, Y3, Y9
-	VADDPD      actkernconst<>+128(SB), Y13, Y3
-	VPSLLQ      $0x34, Y3, Y3
-	VMULPD      Y10, Y3, Y10
-	VADDPD      actkernconst<>+128(SB), Y12, Y3
-	VPSLLQ      $0x34, Y3, Y3
-	VMULPD      Y11, Y3, Y11
+	VMOVUPD     actkernconst<>+256(SB), Y12
+	VFMADD213PD actkernconst<>+832(SB), Y9, Y12
+	VFMADD213PD actkernconst<>+448(SB), Y11, Y14
+	VFMADD213PD actkernconst<>+448(SB), Y10, Y13
+	VFMADD213PD actkernconst<>+448(SB), Y9, Y12
+	VFMADD213PD actkernconst<>+928(SB), Y11, Y14
+	VFMADD213PD actkernconst<>+928(SB), Y10, Y13
+	VFMADD213PD actkernconst<>+928(SB), Y9, Y12
+	VFMADD213PD actkernconst<>+512(SB), Y11, Y14
+	VFMADD213PD actkernconst<>+512(SB), Y10, Y13
+	VFMADD213PD actkernconst<>+512(SB), Y9, Y12
+	VFMADD213PD actkernconst<>+960(SB), Y11, Y14
+	VFMADD213PD actkernconst<>+960(SB), Y10, Y13
+	VFMADD213PD actkernconst<>+960(SB), Y9, Y12
+	VFMADD213PD actkernconst<>+576(SB), Y11, Y14
+	VFMADD213PD actkernconst<>+576(SB), Y10, Y13
+	VFMADD213PD actkernconst<>+576(SB), Y9, Y12
+	VFMADD213PD actkernconst<>+992(SB), Y11, Y14
+	VFMADD213PD actkernconst<>+992(SB), Y10, Y13
+	VFMADD213PD actkernconst<>+992(SB), Y9, Y12
+	VADDPD      actkernconst<>+128(SB), Y5, Y9
+	VPSLLQ      $0x34, Y9, Y9
+	VMULPD      Y14, Y9, Y14
+	VADDPD      actkernconst<>+128(SB), Y4, Y5
+	VPSLLQ      $0x34, Y5, Y5
+	VMULPD      Y13, Y5, Y13
+	VADDPD      actkernconst<>+128(SB), Y3, Y4
+	VPSLLQ      $0x34, Y4, Y4
+	VMULPD      Y12, Y4, Y12
 	VCMPPD      $0x11, actkernconst<>+864(SB), Y8, Y8
 	VCMPPD      $0x11, actkernconst<>+864(SB), Y7, Y7
 	VCMPPD      $0x11, actkernconst<>+864(SB), Y6, Y6
-	VBLENDVPD   Y8, actkernconst<>+608(SB), Y9, Y8
-	VBLENDVPD   Y7, actkernconst<>+608(SB), Y10, Y7
-	VBLENDVPD   Y6, actkernconst<>+608(SB), Y11, Y6
-	VMOVUPD     448(SP), Y3
+	VBLENDVPD   Y8, actkernconst<>+608(SB), Y14, Y8
+	VBLENDVPD   Y7, actkernconst<>+608(SB), Y13, Y7
+	VBLENDVPD   Y6, actkernconst<>+608(SB), Y12, Y6
+	VMOVUPD     352(SP), Y3
 	VBLENDVPD   Y3, Y8, Y0, Y3
-	VMOVUPD     416(SP), Y4
+	VMOVUPD     320(SP), Y4
 	VBLENDVPD   Y4, Y7, Y0, Y4
-	VMOVUPD     384(SP), Y5
+	VMOVUPD     288(SP), Y5
 	VBLENDVPD   Y5, Y6, Y0, Y5
 	VADDPD      Y8, Y0, Y8
 	VADDPD      Y7, Y0, Y7
@@ -15107,29 +14930,20 @@ loop:
 	VDIVPD      Y8, Y3, Y3
 	VDIVPD      Y7, Y4, Y4
 	VDIVPD      Y6, Y5, Y5
-	VMOVUPD     352(SP), Y6
-	VCMPPD      $0x03, Y6, Y6, Y7
-	VMOVUPD     320(SP), Y8
-	VCMPPD      $0x03, Y8, Y8, Y9
-	VMOVUPD     288(SP), Y10
-	VCMPPD      $0x03, Y10, Y10, Y11
-	VBLENDVPD   Y7, Y6, Y3, Y7
-	VBLENDVPD   Y9, Y8, Y4, Y9
-	VBLENDVPD   Y11, Y10, Y5, Y11
-	VMOVUPD     256(SP), Y3
-	VMULPD      Y7, Y3, Y7
-	VMOVUPD     224(SP), Y4
-	VMULPD      Y9, Y4, Y9
-	VMOVUPD     192(SP), Y5
-	VMULPD      Y11, Y5, Y11
-	VMOVUPD     160(SP), Y6
-	VBLENDVPD   Y6, Y3, Y7, Y6
+	VMOVUPD     256(SP), Y6
+	VMULPD      Y3, Y6, Y3
+	VMOVUPD     224(SP), Y7
+	VMULPD      Y4, Y7, Y4
+	VMOVUPD     192(SP), Y8
+	VMULPD      Y5, Y8, Y5
+	VMOVUPD     160(SP), Y9
+	VBLENDVPD   Y9, Y6, Y3, Y9
 	VMOVUPD     128(SP), Y3
-	VBLENDVPD   Y3, Y4, Y9, Y3
+	VBLENDVPD   Y3, Y7, Y4, Y3
 	VMOVUPD     96(SP), Y4
-	VBLENDVPD   Y4, Y5, Y11, Y4
+	VBLENDVPD   Y4, Y8, Y5, Y4
 	VMOVUPD     64(SP), Y5
-	VBLENDVPD   Y5, actkernconst<>+160(SB), Y6, Y5
+	VBLENDVPD   Y5, actkernconst<>+160(SB), Y9, Y5
 	VMOVUPD     32(SP), Y6
 	VBLENDVPD   Y6, actkernconst<>+160(SB), Y3, Y6
 	VMOVUPD     (SP), Y3
@@ -15155,31 +14969,29 @@ single:
 	VFMADD213PD actkernconst<>+2848(SB), Y2, Y6
 	VMULPD      Y6, Y3, Y6
 	VORPD       actkernconst<>+160(SB), Y6, Y7
-	VCMPPD      $0x11, actkernconst<>+608(SB), Y6, Y8
-	VMAXPD      actkernconst<>+864(SB), Y7, Y9
-	VMULPD      actkernconst<>+352(SB), Y9, Y10
-	VROUNDPD    $0x08, Y10, Y10
-	VFMADD231PD actkernconst<>+384(SB), Y10, Y9
-	VMOVUPD     actkernconst<>+256(SB), Y11
-	VFMADD213PD actkernconst<>+832(SB), Y9, Y11
-	VFMADD213PD actkernconst<>+448(SB), Y9, Y11
-	VFMADD213PD actkernconst<>+928(SB), Y9, Y11
-	VFMADD213PD actkernconst<>+512(SB), Y9, Y11
-	VFMADD213PD actkernconst<>+960(SB), Y9, Y11
-	VFMADD213PD actkernconst<>+576(SB), Y9, Y11
-	VFMADD213PD actkernconst<>+992(SB), Y9, Y11
-	VADDPD      actkernconst<>+128(SB), Y10, Y9
-	VPSLLQ      $0x34, Y9, Y9
-	VMULPD      Y11, Y9, Y11
+	VCMPPD      $0x11, actkernconst<>+608(SB), Y6, Y6
+	VMAXPD      actkernconst<>+864(SB), Y7, Y8
+	VMULPD      actkernconst<>+352(SB), Y8, Y9
+	VROUNDPD    $0x08, Y9, Y9
+	VFMADD231PD actkernconst<>+384(SB), Y9, Y8
+	VMOVUPD     actkernconst<>+256(SB), Y10
+	VFMADD213PD actkernconst<>+832(SB), Y8, Y10
+	VFMADD213PD actkernconst<>+448(SB), Y8, Y10
+	VFMADD213PD actkernconst<>+928(SB), Y8, Y10
+	VFMADD213PD actkernconst<>+512(SB), Y8, Y10
+	VFMADD213PD actkernconst<>+960(SB), Y8, Y10
+	VFMADD213PD actkernconst<>+576(SB), Y8, Y10
+	VFMADD213PD actkernconst<>+992(SB), Y8, Y10
+	VADDPD      actkernconst<>+128(SB), Y9, Y8
+	VPSLLQ      $0x34, Y8, Y8
+	VMULPD      Y10, Y8, Y10
 	VCMPPD      $0x11, actkernconst<>+864(SB), Y7, Y7
-	VBLENDVPD   Y7, actkernconst<>+608(SB), Y11, Y7
-	VBLENDVPD   Y8, Y7, Y0, Y8
+	VBLENDVPD   Y7, actkernconst<>+608(SB), Y10, Y7
+	VBLENDVPD   Y6, Y7, Y0, Y6
 	VADDPD      Y7, Y0, Y7
-	VDIVPD      Y7, Y8, Y8
-	VCMPPD      $0x03, Y6, Y6, Y7
-	VBLENDVPD   Y7, Y6, Y8, Y7
-	VMULPD      Y7, Y3, Y7
-	VBLENDVPD   Y5, Y3, Y7, Y5
+	VDIVPD      Y7, Y6, Y6
+	VMULPD      Y6, Y3, Y6
+	VBLENDVPD   Y5, Y3, Y6, Y5
 	VBLENDVPD   Y4, actkernconst<>+160(SB), Y5, Y4
 	VCVTPD2PSY  Y4, X4
 	VMOVNTPS    X4, (AX)
@@ -15202,31 +15014,29 @@ tail:
 	VFMADD213PD actkernconst<>+2848(SB), Y2, Y6
 	VMULPD      Y6, Y3, Y6
 	VORPD       actkernconst<>+160(SB), Y6, Y7
-	VCMPPD      $0x11, actkernconst<>+608(SB), Y6, Y8
-	VMAXPD      actkernconst<>+864(SB), Y7, Y9
-	VMULPD      actkernconst<>+352(SB), Y9, Y10
-	VROUNDPD    $0x08, Y10, Y10
-	VFMADD231PD actkernconst<>+384(SB), Y10, Y9
-	VMOVUPD     actkernconst<>+256(SB), Y11
-	VFMADD213PD actkernconst<>+832(SB), Y9, Y11
-	VFMADD213PD actkernconst<>+448(SB), Y9, Y11
-	VFMADD213PD actkernconst<>+928(SB), Y9, Y11
-	VFMADD213PD actkernconst<>+512(SB), Y9, Y11
-	VFMADD213PD actkernconst<>+960(SB), Y9, Y11
-	VFMADD213PD actkernconst<>+576(SB), Y9, Y11
-	VFMADD213PD actkernconst<>+992(SB), Y9, Y11
-	VADDPD      actkernconst<>+128(SB), Y10, Y9
-	VPSLLQ      $0x34, Y9, Y9
-	VMULPD      Y11, Y9, Y11
+	VCMPPD      $0x11, actkernconst<>+608(SB), Y6, Y6
+	VMAXPD      actkernconst<>+864(SB), Y7, Y8
+	VMULPD      actkernconst<>+352(SB), Y8, Y9
+	VROUNDPD    $0x08, Y9, Y9
+	VFMADD231PD actkernconst<>+384(SB), Y9, Y8
+	VMOVUPD     actkernconst<>+256(SB), Y10
+	VFMADD213PD actkernconst<>+832(SB), Y8, Y10
+	VFMADD213PD actkernconst<>+448(SB), Y8, Y10
+	VFMADD213PD actkernconst<>+928(SB), Y8, Y10
+	VFMADD213PD actkernconst<>+512(SB), Y8, Y10
+	VFMADD213PD actkernconst<>+960(SB), Y8, Y10
+	VFMADD213PD actkernconst<>+576(SB), Y8, Y10
+	VFMADD213PD actkernconst<>+992(SB), Y8, Y10
+	VADDPD      actkernconst<>+128(SB), Y9, Y8
+	VPSLLQ      $0x34, Y8, Y8
+	VMULPD      Y10, Y8, Y10
 	VCMPPD      $0x11, actkernconst<>+864(SB), Y7, Y7
-	VBLENDVPD   Y7, actkernconst<>+608(SB), Y11, Y7
-	VBLENDVPD   Y8, Y7, Y0, Y8
+	VBLENDVPD   Y7, actkernconst<>+608(SB), Y10, Y7
+	VBLENDVPD   Y6, Y7, Y0, Y6
 	VADDPD      Y7, Y0, Y7
-	VDIVPD      Y7, Y8, Y8
-	VCMPPD      $0x03, Y6, Y6, Y7
-	VBLENDVPD   Y7, Y6, Y8, Y7
-	VMULPD      Y7, Y3, Y7
-	VBLENDVPD   Y5, Y3, Y7, Y5
+	VDIVPD      Y7, Y6, Y6
+	VMULPD      Y6, Y3, Y6
+	VBLENDVPD   Y5, Y3, Y6, Y5
 	VBLENDVPD   Y4, actkernconst<>+160(SB), Y5, Y4
 	VCVTPD2PSY  Y4, X4
 	VMASKMOVPS  X4, X15, (AX)
@@ -15297,54 +15107,54 @@ loop:
 	VCMPPD.BCST      $0x11, actkernconst<>+1088(SB), Z14, K5
 	KMOVW            K6, 8(SP)
 	VCMPPD.BCST      $0x11, actkernconst<>+1088(SB), Z15, K6
-	VMAXPD.BCST      actkernconst<>+728(SB), Z16, Z20
-	VMAXPD.BCST      actkernconst<>+728(SB), Z17, Z21
-	VMAXPD.BCST      actkernconst<>+728(SB), Z18, Z22
-	VMAXPD.BCST      actkernconst<>+728(SB), Z19, Z23
-	VMULPD.BCST      actkernconst<>+80(SB), Z20, Z24
-	VMULPD.BCST      actkernconst<>+80(SB), Z21, Z25
-	VMULPD.BCST      actkernconst<>+80(SB), Z22, Z26
-	VMULPD.BCST      actkernconst<>+80(SB), Z23, Z27
-	VRNDSCALEPD      $0x08, Z24, Z24
-	VRNDSCALEPD      $0x08, Z25, Z25
-	VRNDSCALEPD      $0x08, Z26, Z26
-	VRNDSCALEPD      $0x08, Z27, Z27
-	VFMADD231PD.BCST actkernconst<>+88(SB), Z24, Z20
-	VFMADD231PD.BCST actkernconst<>+88(SB), Z25, Z21
-	VFMADD231PD.BCST actkernconst<>+88(SB), Z26, Z22
-	VFMADD231PD.BCST actkernconst<>+88(SB), Z27, Z23
-	VBROADCASTSD     actkernconst<>+56(SB), Z28
-	VFMADD213PD.BCST actkernconst<>+720(SB), Z20, Z28
-	VBROADCASTSD     actkernconst<>+56(SB), Z29
-	VFMADD213PD.BCST actkernconst<>+720(SB), Z21, Z29
-	VBROADCASTSD     actkernconst<>+56(SB), Z30
-	VFMADD213PD.BCST actkernconst<>+720(SB), Z22, Z30
-	VBROADCASTSD     actkernconst<>+56(SB), Z31
-	VFMADD213PD.BCST actkernconst<>+720(SB), Z23, Z31
-	VFMADD213PD.BCST actkernconst<>+104(SB), Z20, Z28
-	VFMADD213PD.BCST actkernconst<>+104(SB), Z21, Z29
-	VFMADD213PD.BCST actkernconst<>+104(SB), Z22, Z30
-	VFMADD213PD.BCST actkernconst<>+104(SB), Z23, Z31
-	VFMADD213PD.BCST actkernconst<>+744(SB), Z20, Z28
-	VFMADD213PD.BCST actkernconst<>+744(SB), Z21, Z29
-	VFMADD213PD.BCST actkernconst<>+744(SB), Z22, Z30
-	VFMADD213PD.BCST actkernconst<>+744(SB), Z23, Z31
-	VFMADD213PD.BCST actkernconst<>+16(SB), Z20, Z28
-	VFMADD213PD.BCST actkernconst<>+16(SB), Z21, Z29
-	VFMADD213PD.BCST actkernconst<>+16(SB), Z22, Z30
-	VFMADD213PD.BCST actkernconst<>+16(SB), Z23, Z31
-	VFMADD213PD.BCST actkernconst<>+752(SB), Z20, Z28
-	VFMADD213PD.BCST actkernconst<>+752(SB), Z21, Z29
-	VFMADD213PD.BCST actkernconst<>+752(SB), Z22, Z30
-	VFMADD213PD.BCST actkernconst<>+752(SB), Z23, Z31
-	VFMADD213PD.BCST actkernconst<>+32(SB), Z20, Z28
-	VFMADD213PD.BCST actkernconst<>+32(SB), Z21, Z29
-	VFMADD213PD.BCST actkernconst<>+32(SB), Z22, Z30
-	VFMADD213PD.BCST actkernconst<>+32(SB), Z23, Z31
-	VFMADD213PD.BCST actkernconst<>+704(SB), Z20, Z28
-	VFMADD213PD.BCST actkernconst<>+704(SB), Z21, Z29
-	VFMADD213PD.BCST actkernconst<>+704(SB), Z22, Z30
-	VFMADD213PD.BCST actkernconst<>+704(SB), Z23, Z31
+	VMAXPD.BCST      actkernconst<>+728(SB), Z16, Z12
+	VMAXPD.BCST      actkernconst<>+728(SB), Z17, Z13
+	VMAXPD.BCST      actkernconst<>+728(SB), Z18, Z14
+	VMAXPD.BCST      actkernconst<>+728(SB), Z19, Z15
+	VMULPD.BCST      actkernconst<>+80(SB), Z12, Z20
+	VMULPD.BCST      actkernconst<>+80(SB), Z13, Z21
+	VMULPD.BCST      actkernconst<>+80(SB), Z14, Z22
+	VMULPD.BCST      actkernconst<>+80(SB), Z15, Z23
+	VRNDSCALEPD      $0x08, Z20, Z20
+	VRNDSCALEPD      $0x08, Z21, Z21
+	VRNDSCALEPD      $0x08, Z22, Z22
+	VRNDSCALEPD      $0x08, Z23, Z23
+	VFMADD231PD.BCST actkernconst<>+88(SB), Z20, Z12
+	VFMADD231PD.BCST actkernconst<>+88(SB), Z21, Z13
+	VFMADD231PD.BCST actkernconst<>+88(SB), Z22, Z14
+	VFMADD231PD.BCST actkernconst<>+88(SB), Z23, Z15
+	VBROADCASTSD     actkernconst<>+56(SB), Z24
+	VFMADD213PD.BCST actkernconst<>+720(SB), Z12, Z24
+	VBROADCASTSD     actkernconst<>+56(SB), Z25
+	VFMADD213PD.BCST actkernconst<>+720(SB), Z13, Z25
+	VBROADCASTSD     actkernconst<>+56(SB), Z26
+	VFMADD213PD.BCST actkernconst<>+720(SB), Z14, Z26
+	VBROADCASTSD     actkernconst<>+56(SB), Z27
+	VFMADD213PD.BCST actkernconst<>+720(SB), Z15, Z27
+	VFMADD213PD.BCST actkernconst<>+104(SB), Z12, Z24
+	VFMADD213PD.BCST actkernconst<>+104(SB), Z13, Z25
+	VFMADD213PD.BCST actkernconst<>+104(SB), Z14, Z26
+	VFMADD213PD.BCST actkernconst<>+104(SB), Z15, Z27
+	VFMADD213PD.BCST actkernconst<>+744(SB), Z12, Z24
+	VFMADD213PD.BCST actkernconst<>+744(SB), Z13, Z25
+	VFMADD213PD.BCST actkernconst<>+744(SB), Z14, Z26
+	VFMADD213PD.BCST actkernconst<>+744(SB), Z15, Z27
+	VFMADD213PD.BCST actkernconst<>+16(SB), Z12, Z24
+	VFMADD213PD.BCST actkernconst<>+16(SB), Z13, Z25
+	VFMADD213PD.BCST actkernconst<>+16(SB), Z14, Z26
+	VFMADD213PD.BCST actkernconst<>+16(SB), Z15, Z27
+	VFMADD213PD.BCST actkernconst<>+752(SB), Z12, Z24
+	VFMADD213PD.BCST actkernconst<>+752(SB), Z13, Z25
+	VFMADD213PD.BCST actkernconst<>+752(SB), Z14, Z26
+	VFMADD213PD.BCST actkernconst<>+752(SB), Z15, Z27
+	VFMADD213PD.BCST actkernconst<>+32(SB), Z12, Z24
+	VFMADD213PD.BCST actkernconst<>+32(SB), Z13, Z25
+	VFMADD213PD.BCST actkernconst<>+32(SB), Z14, Z26
+	VFMADD213PD.BCST actkernconst<>+32(SB), Z15, Z27
+	VFMADD213PD.BCST actkernconst<>+704(SB), Z12, Z24
+	VFMADD213PD.BCST actkernconst<>+704(SB), Z13, Z25
+	VFMADD213PD.BCST actkernconst<>+704(SB), Z14, Z26
+	VFMADD213PD.BCST actkernconst<>+704(SB), Z15, Z27
 	KMOVW            K3, 16(SP)
 	VCMPPD.BCST      $0x15, actkernconst<>+728(SB), Z16, K3
 	KMOVW            K2, 24(SP)
@@ -15353,40 +15163,32 @@ loop:
 	VCMPPD.BCST      $0x15, actkernconst<>+728(SB), Z18, K6
 	KMOVW            K5, 40(SP)
 	VCMPPD.BCST      $0x15, actkernconst<>+728(SB), Z19, K5
-	VSCALEFPD.Z      Z24, Z28, K3, Z28
-	VSCALEFPD.Z      Z25, Z29, K2, Z29
-	VSCALEFPD.Z      Z26, Z30, K6, Z30
-	VSCALEFPD.Z      Z27, Z31, K5, Z31
-	VMOVAPD          Z4, Z16
-	VFIXUPIMMPD.BCST $0x00, actkernconst<>+3648(SB), Z4, Z16
-	VMOVAPD          Z5, Z17
-	VFIXUPIMMPD.BCST $0x00, actkernconst<>+3648(SB), Z5, Z17
-	VMOVAPD          Z6, Z18
-	VFIXUPIMMPD.BCST $0x00, actkernconst<>+3648(SB), Z6, Z18
-	VMOVAPD          Z7, Z19
-	VFIXUPIMMPD.BCST $0x00, actkernconst<>+3648(SB), Z7, Z19
-	VBLENDMPD        Z28, Z16, K4, Z16
-	VBLENDMPD        Z29, Z17, K7, Z17
+	VSCALEFPD.Z      Z20, Z24, K3, Z24
+	VSCALEFPD.Z      Z21, Z25, K2, Z25
+	VSCALEFPD.Z      Z22, Z26, K6, Z26
+	VSCALEFPD.Z      Z23, Z27, K5, Z27
+	VMOVAPD          Z4, Z12
+	VFIXUPIMMPD.BCST $0x00, actkernconst<>+3648(SB), Z4, Z12
+	VMOVAPD          Z5, Z13
+	VFIXUPIMMPD.BCST $0x00, actkernconst<>+3648(SB), Z5, Z13
+	VMOVAPD          Z6, Z14
+	VFIXUPIMMPD.BCST $0x00, actkernconst<>+3648(SB), Z6, Z14
+	VMOVAPD          Z7, Z15
+	VFIXUPIMMPD.BCST $0x00, actkernconst<>+3648(SB), Z7, Z15
+	VBLENDMPD        Z24, Z12, K4, Z12
+	VBLENDMPD        Z25, Z13, K7, Z13
 	KMOVW            40(SP), K2
-	VBLENDMPD        Z30, Z18, K2, Z18
+	VBLENDMPD        Z26, Z14, K2, Z14
 	KMOVW            32(SP), K2
-	VBLENDMPD        Z31, Z19, K2, Z19
-	VADDPD           Z28, Z1, Z28
-	VADDPD           Z29, Z1, Z29
-	VADDPD           Z30, Z1, Z30
-	VADDPD           Z31, Z1, Z31
-	VDIVPD           Z28, Z16, Z16
-	VDIVPD           Z29, Z17, Z17
-	VDIVPD           Z30, Z18, Z18
-	VDIVPD           Z31, Z19, Z19
-	VCMPPD           $0x03, Z12, Z12, K2
-	VCMPPD           $0x03, Z13, Z13, K3
-	VCMPPD           $0x03, Z14, Z14, K4
-	VCMPPD           $0x03, Z15, Z15, K5
-	VBLENDMPD        Z12, Z16, K2, Z12
-	VBLENDMPD        Z13, Z17, K3, Z13
-	VBLENDMPD        Z14, Z18, K4, Z14
-	VBLENDMPD        Z15, Z19, K5, Z15
+	VBLENDMPD        Z27, Z15, K2, Z15
+	VADDPD           Z24, Z1, Z24
+	VADDPD           Z25, Z1, Z25
+	VADDPD           Z26, Z1, Z26
+	VADDPD           Z27, Z1, Z27
+	VDIVPD           Z24, Z12, Z12
+	VDIVPD           Z25, Z13, Z13
+	VDIVPD           Z26, Z14, Z14
+	VDIVPD           Z27, Z15, Z15
 	VSUBPD           Z12, Z1, Z16
 	VSUBPD           Z13, Z1, Z17
 	VSUBPD           Z14, Z1, Z18
@@ -15558,27 +15360,25 @@ single:
 	VMULPD           Z6, Z4, Z6
 	VORPD.BCST       actkernconst<>+0(SB), Z6, Z7
 	VCMPPD.BCST      $0x11, actkernconst<>+1088(SB), Z6, K3
-	VMAXPD.BCST      actkernconst<>+728(SB), Z7, Z8
-	VMULPD.BCST      actkernconst<>+80(SB), Z8, Z9
-	VRNDSCALEPD      $0x08, Z9, Z9
-	VFMADD231PD.BCST actkernconst<>+88(SB), Z9, Z8
-	VBROADCASTSD     actkernconst<>+56(SB), Z10
-	VFMADD213PD.BCST actkernconst<>+720(SB), Z8, Z10
-	VFMADD213PD.BCST actkernconst<>+104(SB), Z8, Z10
-	VFMADD213PD.BCST actkernconst<>+744(SB), Z8, Z10
-	VFMADD213PD.BCST actkernconst<>+16(SB), Z8, Z10
-	VFMADD213PD.BCST actkernconst<>+752(SB), Z8, Z10
-	VFMADD213PD.BCST actkernconst<>+32(SB), Z8, Z10
-	VFMADD213PD.BCST actkernconst<>+704(SB), Z8, Z10
+	VMAXPD.BCST      actkernconst<>+728(SB), Z7, Z6
+	VMULPD.BCST      actkernconst<>+80(SB), Z6, Z8
+	VRNDSCALEPD      $0x08, Z8, Z8
+	VFMADD231PD.BCST actkernconst<>+88(SB), Z8, Z6
+	VBROADCASTSD     actkernconst<>+56(SB), Z9
+	VFMADD213PD.BCST actkernconst<>+720(SB), Z6, Z9
+	VFMADD213PD.BCST actkernconst<>+104(SB), Z6, Z9
+	VFMADD213PD.BCST actkernconst<>+744(SB), Z6, Z9
+	VFMADD213PD.BCST actkernconst<>+16(SB), Z6, Z9
+	VFMADD213PD.BCST actkernconst<>+752(SB), Z6, Z9
+	VFMADD213PD.BCST actkernconst<>+32(SB), Z6, Z9
+	VFMADD213PD.BCST actkernconst<>+704(SB), Z6, Z9
 	VCMPPD.BCST      $0x15, actkernconst<>+728(SB), Z7, K4
-	VSCALEFPD.Z      Z9, Z10, K4, Z10
-	VMOVAPD          Z4, Z7
-	VFIXUPIMMPD.BCST $0x00, actkernconst<>+3648(SB), Z4, Z7
-	VBLENDMPD        Z10, Z7, K3, Z7
-	VADDPD           Z10, Z1, Z10
-	VDIVPD           Z10, Z7, Z7
-	VCMPPD           $0x03, Z6, Z6, K3
-	VBLENDMPD        Z6, Z7, K3, Z6
+	VSCALEFPD.Z      Z8, Z9, K4, Z9
+	VMOVAPD          Z4, Z6
+	VFIXUPIMMPD.BCST $0x00, actkernconst<>+3648(SB), Z4, Z6
+	VBLENDMPD        Z9, Z6, K3, Z6
+	VADDPD           Z9, Z1, Z9
+	VDIVPD           Z9, Z6, Z6
 	VSUBPD           Z6, Z1, Z7
 	VBROADCASTSD     actkernconst<>+2944(SB), Z8
 	VFMADD213PD      Z0, Z5, Z8
@@ -15639,27 +15439,25 @@ tail:
 	VMULPD           Z6, Z4, Z6
 	VORPD.BCST       actkernconst<>+0(SB), Z6, Z7
 	VCMPPD.BCST      $0x11, actkernconst<>+1088(SB), Z6, K3
-	VMAXPD.BCST      actkernconst<>+728(SB), Z7, Z8
-	VMULPD.BCST      actkernconst<>+80(SB), Z8, Z9
-	VRNDSCALEPD      $0x08, Z9, Z9
-	VFMADD231PD.BCST actkernconst<>+88(SB), Z9, Z8
-	VBROADCASTSD     actkernconst<>+56(SB), Z10
-	VFMADD213PD.BCST actkernconst<>+720(SB), Z8, Z10
-	VFMADD213PD.BCST actkernconst<>+104(SB), Z8, Z10
-	VFMADD213PD.BCST actkernconst<>+744(SB), Z8, Z10
-	VFMADD213PD.BCST actkernconst<>+16(SB), Z8, Z10
-	VFMADD213PD.BCST actkernconst<>+752(SB), Z8, Z10
-	VFMADD213PD.BCST actkernconst<>+32(SB), Z8, Z10
-	VFMADD213PD.BCST actkernconst<>+704(SB), Z8, Z10
+	VMAXPD.BCST      actkernconst<>+728(SB), Z7, Z6
+	VMULPD.BCST      actkernconst<>+80(SB), Z6, Z8
+	VRNDSCALEPD      $0x08, Z8, Z8
+	VFMADD231PD.BCST actkernconst<>+88(SB), Z8, Z6
+	VBROADCASTSD     actkernconst<>+56(SB), Z9
+	VFMADD213PD.BCST actkernconst<>+720(SB), Z6, Z9
+	VFMADD213PD.BCST actkernconst<>+104(SB), Z6, Z9
+	VFMADD213PD.BCST actkernconst<>+744(SB), Z6, Z9
+	VFMADD213PD.BCST actkernconst<>+16(SB), Z6, Z9
+	VFMADD213PD.BCST actkernconst<>+752(SB), Z6, Z9
+	VFMADD213PD.BCST actkernconst<>+32(SB), Z6, Z9
+	VFMADD213PD.BCST actkernconst<>+704(SB), Z6, Z9
 	VCMPPD.BCST      $0x15, actkernconst<>+728(SB), Z7, K4
-	VSCALEFPD.Z      Z9, Z10, K4, Z10
-	VMOVAPD          Z4, Z7
-	VFIXUPIMMPD.BCST $0x00, actkernconst<>+3648(SB), Z4, Z7
-	VBLENDMPD        Z10, Z7, K3, Z7
-	VADDPD           Z10, Z1, Z10
-	VDIVPD           Z10, Z7, Z7
-	VCMPPD           $0x03, Z6, Z6, K3
-	VBLENDMPD        Z6, Z7, K3, Z6
+	VSCALEFPD.Z      Z8, Z9, K4, Z9
+	VMOVAPD          Z4, Z6
+	VFIXUPIMMPD.BCST $0x00, actkernconst<>+3648(SB), Z4, Z6
+	VBLENDMPD        Z9, Z6, K3, Z6
+	VADDPD           Z9, Z1, Z9
+	VDIVPD           Z9, Z6, Z6
 	VSUBPD           Z6, Z1, Z7
 	VBROADCASTSD     actkernconst<>+2944(SB), Z8
 	VFMADD213PD      Z0, Z5, Z8
@@ -15764,54 +15562,54 @@ loop:
 	VCMPPD.BCST      $0x11, actkernconst<>+1088(SB), Z14, K5
 	KMOVW            K6, 8(SP)
 	VCMPPD.BCST      $0x11, actkernconst<>+1088(SB), Z15, K6
-	VMAXPD.BCST      actkernconst<>+728(SB), Z16, Z20
-	VMAXPD.BCST      actkernconst<>+728(SB), Z17, Z21
-	VMAXPD.BCST      actkernconst<>+728(SB), Z18, Z22
-	VMAXPD.BCST      actkernconst<>+728(SB), Z19, Z23
-	VMULPD.BCST      actkernconst<>+80(SB), Z20, Z24
-	VMULPD.BCST      actkernconst<>+80(SB), Z21, Z25
-	VMULPD.BCST      actkernconst<>+80(SB), Z22, Z26
-	VMULPD.BCST      actkernconst<>+80(SB), Z23, Z27
-	VRNDSCALEPD      $0x08, Z24, Z24
-	VRNDSCALEPD      $0x08, Z25, Z25
-	VRNDSCALEPD      $0x08, Z26, Z26
-	VRNDSCALEPD      $0x08, Z27, Z27
-	VFMADD231PD.BCST actkernconst<>+88(SB), Z24, Z20
-	VFMADD231PD.BCST actkernconst<>+88(SB), Z25, Z21
-	VFMADD231PD.BCST actkernconst<>+88(SB), Z26, Z22
-	VFMADD231PD.BCST actkernconst<>+88(SB), Z27, Z23
-	VBROADCASTSD     actkernconst<>+56(SB), Z28
-	VFMADD213PD.BCST actkernconst<>+720(SB), Z20, Z28
-	VBROADCASTSD     actkernconst<>+56(SB), Z29
-	VFMADD213PD.BCST actkernconst<>+720(SB), Z21, Z29
-	VBROADCASTSD     actkernconst<>+56(SB), Z30
-	VFMADD213PD.BCST actkernconst<>+720(SB), Z22, Z30
-	VBROADCASTSD     actkernconst<>+56(SB), Z31
-	VFMADD213PD.BCST actkernconst<>+720(SB), Z23, Z31
-	VFMADD213PD.BCST actkernconst<>+104(SB), Z20, Z28
-	VFMADD213PD.BCST actkernconst<>+104(SB), Z21, Z29
-	VFMADD213PD.BCST actkernconst<>+104(SB), Z22, Z30
-	VFMADD213PD.BCST actkernconst<>+104(SB), Z23, Z31
-	VFMADD213PD.BCST actkernconst<>+744(SB), Z20, Z28
-	VFMADD213PD.BCST actkernconst<>+744(SB), Z21, Z29
-	VFMADD213PD.BCST actkernconst<>+744(SB), Z22, Z30
-	VFMADD213PD.BCST actkernconst<>+744(SB), Z23, Z31
-	VFMADD213PD.BCST actkernconst<>+16(SB), Z20, Z28
-	VFMADD213PD.BCST actkernconst<>+16(SB), Z21, Z29
-	VFMADD213PD.BCST actkernconst<>+16(SB), Z22, Z30
-	VFMADD213PD.BCST actkernconst<>+16(SB), Z23, Z31
-	VFMADD213PD.BCST actkernconst<>+752(SB), Z20, Z28
-	VFMADD213PD.BCST actkernconst<>+752(SB), Z21, Z29
-	VFMADD213PD.BCST actkernconst<>+752(SB), Z22, Z30
-	VFMADD213PD.BCST actkernconst<>+752(SB), Z23, Z31
-	VFMADD213PD.BCST actkernconst<>+32(SB), Z20, Z28
-	VFMADD213PD.BCST actkernconst<>+32(SB), Z21, Z29
-	VFMADD213PD.BCST actkernconst<>+32(SB), Z22, Z30
-	VFMADD213PD.BCST actkernconst<>+32(SB), Z23, Z31
-	VFMADD213PD.BCST actkernconst<>+704(SB), Z20, Z28
-	VFMADD213PD.BCST actkernconst<>+704(SB), Z21, Z29
-	VFMADD213PD.BCST actkernconst<>+704(SB), Z22, Z30
-	VFMADD213PD.BCST actkernconst<>+704(SB), Z23, Z31
+	VMAXPD.BCST      actkernconst<>+728(SB), Z16, Z12
+	VMAXPD.BCST      actkernconst<>+728(SB), Z17, Z13
+	VMAXPD.BCST      actkernconst<>+728(SB), Z18, Z14
+	VMAXPD.BCST      actkernconst<>+728(SB), Z19, Z15
+	VMULPD.BCST      actkernconst<>+80(SB), Z12, Z20
+	VMULPD.BCST      actkernconst<>+80(SB), Z13, Z21
+	VMULPD.BCST      actkernconst<>+80(SB), Z14, Z22
+	VMULPD.BCST      actkernconst<>+80(SB), Z15, Z23
+	VRNDSCALEPD      $0x08, Z20, Z20
+	VRNDSCALEPD      $0x08, Z21, Z21
+	VRNDSCALEPD      $0x08, Z22, Z22
+	VRNDSCALEPD      $0x08, Z23, Z23
+	VFMADD231PD.BCST actkernconst<>+88(SB), Z20, Z12
+	VFMADD231PD.BCST actkernconst<>+88(SB), Z21, Z13
+	VFMADD231PD.BCST actkernconst<>+88(SB), Z22, Z14
+	VFMADD231PD.BCST actkernconst<>+88(SB), Z23, Z15
+	VBROADCASTSD     actkernconst<>+56(SB), Z24
+	VFMADD213PD.BCST actkernconst<>+720(SB), Z12, Z24
+	VBROADCASTSD     actkernconst<>+56(SB), Z25
+	VFMADD213PD.BCST actkernconst<>+720(SB), Z13, Z25
+	VBROADCASTSD     actkernconst<>+56(SB), Z26
+	VFMADD213PD.BCST actkernconst<>+720(SB), Z14, Z26
+	VBROADCASTSD     actkernconst<>+56(SB), Z27
+	VFMADD213PD.BCST actkernconst<>+720(SB), Z15, Z27
+	VFMADD213PD.BCST actkernconst<>+104(SB), Z12, Z24
+	VFMADD213PD.BCST actkernconst<>+104(SB), Z13, Z25
+	VFMADD213PD.BCST actkernconst<>+104(SB), Z14, Z26
+	VFMADD213PD.BCST actkernconst<>+104(SB), Z15, Z27
+	VFMADD213PD.BCST actkernconst<>+744(SB), Z12, Z24
+	VFMADD213PD.BCST actkernconst<>+744(SB), Z13, Z25
+	VFMADD213PD.BCST actkernconst<>+744(SB), Z14, Z26
+	VFMADD213PD.BCST actkernconst<>+744(SB), Z15, Z27
+	VFMADD213PD.BCST actkernconst<>+16(SB), Z12, Z24
+	VFMADD213PD.BCST actkernconst<>+16(SB), Z13, Z25
+	VFMADD213PD.BCST actkernconst<>+16(SB), Z14, Z26
+	VFMADD213PD.BCST actkernconst<>+16(SB), Z15, Z27
+	VFMADD213PD.BCST actkernconst<>+752(SB), Z12, Z24
+	VFMADD213PD.BCST actkernconst<>+752(SB), Z13, Z25
+	VFMADD213PD.BCST actkernconst<>+752(SB), Z14, Z26
+	VFMADD213PD.BCST actkernconst<>+752(SB), Z15, Z27
+	VFMADD213PD.BCST actkernconst<>+32(SB), Z12, Z24
+	VFMADD213PD.BCST actkernconst<>+32(SB), Z13, Z25
+	VFMADD213PD.BCST actkernconst<>+32(SB), Z14, Z26
+	VFMADD213PD.BCST actkernconst<>+32(SB), Z15, Z27
+	VFMADD213PD.BCST actkernconst<>+704(SB), Z12, Z24
+	VFMADD213PD.BCST actkernconst<>+704(SB), Z13, Z25
+	VFMADD213PD.BCST actkernconst<>+704(SB), Z14, Z26
+	VFMADD213PD.BCST actkernconst<>+704(SB), Z15, Z27
 	KMOVW            K3, 16(SP)
 	VCMPPD.BCST      $0x15, actkernconst<>+728(SB), Z16, K3
 	KMOVW            K2, 24(SP)
@@ -15820,40 +15618,32 @@ loop:
 	VCMPPD.BCST      $0x15, actkernconst<>+728(SB), Z18, K6
 	KMOVW            K5, 40(SP)
 	VCMPPD.BCST      $0x15, actkernconst<>+728(SB), Z19, K5
-	VSCALEFPD.Z      Z24, Z28, K3, Z28
-	VSCALEFPD.Z      Z25, Z29, K2, Z29
-	VSCALEFPD.Z      Z26, Z30, K6, Z30
-	VSCALEFPD.Z      Z27, Z31, K5, Z31
-	VMOVAPD          Z4, Z16
-	VFIXUPIMMPD.BCST $0x00, actkernconst<>+3648(SB), Z4, Z16
-	VMOVAPD          Z5, Z17
-	VFIXUPIMMPD.BCST $0x00, actkernconst<>+3648(SB), Z5, Z17
-	VMOVAPD          Z6, Z18
-	VFIXUPIMMPD.BCST $0x00, actkernconst<>+3648(SB), Z6, Z18
-	VMOVAPD          Z7, Z19
-	VFIXUPIMMPD.BCST $0x00, actkernconst<>+3648(SB), Z7, Z19
-	VBLENDMPD        Z28, Z16, K4, Z16
-	VBLENDMPD        Z29, Z17, K7, Z17
+	VSCALEFPD.Z      Z20, Z24, K3, Z24
+	VSCALEFPD.Z      Z21, Z25, K2, Z25
+	VSCALEFPD.Z      Z22, Z26, K6, Z26
+	VSCALEFPD.Z      Z23, Z27, K5, Z27
+	VMOVAPD          Z4, Z12
+	VFIXUPIMMPD.BCST $0x00, actkernconst<>+3648(SB), Z4, Z12
+	VMOVAPD          Z5, Z13
+	VFIXUPIMMPD.BCST $0x00, actkernconst<>+3648(SB), Z5, Z13
+	VMOVAPD          Z6, Z14
+	VFIXUPIMMPD.BCST $0x00, actkernconst<>+3648(SB), Z6, Z14
+	VMOVAPD          Z7, Z15
+	VFIXUPIMMPD.BCST $0x00, actkernconst<>+3648(SB), Z7, Z15
+	VBLENDMPD        Z24, Z12, K4, Z12
+	VBLENDMPD        Z25, Z13, K7, Z13
 	KMOVW            40(SP), K2
-	VBLENDMPD        Z30, Z18, K2, Z18
+	VBLENDMPD        Z26, Z14, K2, Z14
 	KMOVW            32(SP), K2
-	VBLENDMPD        Z31, Z19, K2, Z19
-	VADDPD           Z28, Z1, Z28
-	VADDPD           Z29, Z1, Z29
-	VADDPD           Z30, Z1, Z30
-	VADDPD           Z31, Z1, Z31
-	VDIVPD           Z28, Z16, Z16
-	VDIVPD           Z29, Z17, Z17
-	VDIVPD           Z30, Z18, Z18
-	VDIVPD           Z31, Z19, Z19
-	VCMPPD           $0x03, Z12, Z12, K2
-	VCMPPD           $0x03, Z13, Z13, K3
-	VCMPPD           $0x03, Z14, Z14, K4
-	VCMPPD           $0x03, Z15, Z15, K5
-	VBLENDMPD        Z12, Z16, K2, Z12
-	VBLENDMPD        Z13, Z17, K3, Z13
-	VBLENDMPD        Z14, Z18, K4, Z14
-	VBLENDMPD        Z15, Z19, K5, Z15
+	VBLENDMPD        Z27, Z15, K2, Z15
+	VADDPD           Z24, Z1, Z24
+	VADDPD           Z25, Z1, Z25
+	VADDPD           Z26, Z1, Z26
+	VADDPD           Z27, Z1, Z27
+	VDIVPD           Z24, Z12, Z12
+	VDIVPD           Z25, Z13, Z13
+	VDIVPD           Z26, Z14, Z14
+	VDIVPD           Z27, Z15, Z15
 	VSUBPD           Z12, Z1, Z16
 	VSUBPD           Z13, Z1, Z17
 	VSUBPD           Z14, Z1, Z18
@@ -16025,27 +15815,25 @@ single:
 	VMULPD           Z6, Z4, Z6
 	VORPD.BCST       actkernconst<>+0(SB), Z6, Z7
 	VCMPPD.BCST      $0x11, actkernconst<>+1088(SB), Z6, K3
-	VMAXPD.BCST      actkernconst<>+728(SB), Z7, Z8
-	VMULPD.BCST      actkernconst<>+80(SB), Z8, Z9
-	VRNDSCALEPD      $0x08, Z9, Z9
-	VFMADD231PD.BCST actkernconst<>+88(SB), Z9, Z8
-	VBROADCASTSD     actkernconst<>+56(SB), Z10
-	VFMADD213PD.BCST actkernconst<>+720(SB), Z8, Z10
-	VFMADD213PD.BCST actkernconst<>+104(SB), Z8, Z10
-	VFMADD213PD.BCST actkernconst<>+744(SB), Z8, Z10
-	VFMADD213PD.BCST actkernconst<>+16(SB), Z8, Z10
-	VFMADD213PD.BCST actkernconst<>+752(SB), Z8, Z10
-	VFMADD213PD.BCST actkernconst<>+32(SB), Z8, Z10
-	VFMADD213PD.BCST actkernconst<>+704(SB), Z8, Z10
+	VMAXPD.BCST      actkernconst<>+728(SB), Z7, Z6
+	VMULPD.BCST      actkernconst<>+80(SB), Z6, Z8
+	VRNDSCALEPD      $0x08, Z8, Z8
+	VFMADD231PD.BCST actkernconst<>+88(SB), Z8, Z6
+	VBROADCASTSD     actkernconst<>+56(SB), Z9
+	VFMADD213PD.BCST actkernconst<>+720(SB), Z6, Z9
+	VFMADD213PD.BCST actkernconst<>+104(SB), Z6, Z9
+	VFMADD213PD.BCST actkernconst<>+744(SB), Z6, Z9
+	VFMADD213PD.BCST actkernconst<>+16(SB), Z6, Z9
+	VFMADD213PD.BCST actkernconst<>+752(SB), Z6, Z9
+	VFMADD213PD.BCST actkernconst<>+32(SB), Z6, Z9
+	VFMADD213PD.BCST actkernconst<>+704(SB), Z6, Z9
 	VCMPPD.BCST      $0x15, actkernconst<>+728(SB), Z7, K4
-	VSCALEFPD.Z      Z9, Z10, K4, Z10
-	VMOVAPD          Z4, Z7
-	VFIXUPIMMPD.BCST $0x00, actkernconst<>+3648(SB), Z4, Z7
-	VBLENDMPD        Z10, Z7, K3, Z7
-	VADDPD           Z10, Z1, Z10
-	VDIVPD           Z10, Z7, Z7
-	VCMPPD           $0x03, Z6, Z6, K3
-	VBLENDMPD        Z6, Z7, K3, Z6
+	VSCALEFPD.Z      Z8, Z9, K4, Z9
+	VMOVAPD          Z4, Z6
+	VFIXUPIMMPD.BCST $0x00, actkernconst<>+3648(SB), Z4, Z6
+	VBLENDMPD        Z9, Z6, K3, Z6
+	VADDPD           Z9, Z1, Z9
+	VDIVPD           Z9, Z6, Z6
 	VSUBPD           Z6, Z1, Z7
 	VBROADCASTSD     actkernconst<>+2944(SB), Z8
 	VFMADD213PD      Z0, Z5, Z8
@@ -16106,27 +15894,25 @@ tail:
 	VMULPD           Z6, Z4, Z6
 	VORPD.BCST       actkernconst<>+0(SB), Z6, Z7
 	VCMPPD.BCST      $0x11, actkernconst<>+1088(SB), Z6, K3
-	VMAXPD.BCST      actkernconst<>+728(SB), Z7, Z8
-	VMULPD.BCST      actkernconst<>+80(SB), Z8, Z9
-	VRNDSCALEPD      $0x08, Z9, Z9
-	VFMADD231PD.BCST actkernconst<>+88(SB), Z9, Z8
-	VBROADCASTSD     actkernconst<>+56(SB), Z10
-	VFMADD213PD.BCST actkernconst<>+720(SB), Z8, Z10
-	VFMADD213PD.BCST actkernconst<>+104(SB), Z8, Z10
-	VFMADD213PD.BCST actkernconst<>+744(SB), Z8, Z10
-	VFMADD213PD.BCST actkernconst<>+16(SB), Z8, Z10
-	VFMADD213PD.BCST actkernconst<>+752(SB), Z8, Z10
-	VFMADD213PD.BCST actkernconst<>+32(SB), Z8, Z10
-	VFMADD213PD.BCST actkernconst<>+704(SB), Z8, Z10
+	VMAXPD.BCST      actkernconst<>+728(SB), Z7, Z6
+	VMULPD.BCST      actkernconst<>+80(SB), Z6, Z8
+	VRNDSCALEPD      $0x08, Z8, Z8
+	VFMADD231PD.BCST actkernconst<>+88(SB), Z8, Z6
+	VBROADCASTSD     actkernconst<>+56(SB), Z9
+	VFMADD213PD.BCST actkernconst<>+720(SB), Z6, Z9
+	VFMADD213PD.BCST actkernconst<>+104(SB), Z6, Z9
+	VFMADD213PD.BCST actkernconst<>+744(SB), Z6, Z9
+	VFMADD213PD.BCST actkernconst<>+16(SB), Z6, Z9
+	VFMADD213PD.BCST actkernconst<>+752(SB), Z6, Z9
+	VFMADD213PD.BCST actkernconst<>+32(SB), Z6, Z9
+	VFMADD213PD.BCST actkernconst<>+704(SB), Z6, Z9
 	VCMPPD.BCST      $0x15, actkernconst<>+728(SB), Z7, K4
-	VSCALEFPD.Z      Z9, Z10, K4, Z10
-	VMOVAPD          Z4, Z7
-	VFIXUPIMMPD.BCST $0x00, actkernconst<>+3648(SB), Z4, Z7
-	VBLENDMPD        Z10, Z7, K3, Z7
-	VADDPD           Z10, Z1, Z10
-	VDIVPD           Z10, Z7, Z7
-	VCMPPD           $0x03, Z6, Z6, K3
-	VBLENDMPD        Z6, Z7, K3, Z6
+	VSCALEFPD.Z      Z8, Z9, K4, Z9
+	VMOVAPD          Z4, Z6
+	VFIXUPIMMPD.BCST $0x00, actkernconst<>+3648(SB), Z4, Z6
+	VBLENDMPD        Z9, Z6, K3, Z6
+	VADDPD           Z9, Z1, Z9
+	VDIVPD           Z9, Z6, Z6
 	VSUBPD           Z6, Z1, Z7
 	VBROADCASTSD     actkernconst<>+2944(SB), Z8
 	VFMADD213PD      Z0, Z5, Z8
@@ -16173,7 +15959,7 @@ done:
 
 // func geluTanhBackwardAVX2(dst []float32, in0 []float32, in1 []float32)
 // Requires: AVX, AVX2, FMA3
-TEXT ·geluTanhBackwardAVX2(SB), $608-72
+TEXT ·geluTanhBackwardAVX2(SB), $512-72
 	VMOVUPD actkernconst<>+192(SB), Y0
 	MOVQ    dst_base+0(FP), AX
 	MOVQ    in0_base+24(FP), CX
@@ -16229,193 +16015,181 @@ loop:
 	VORPD       actkernconst<>+160(SB), Y4, Y8
 	VMOVUPD     Y12, 192(SP)
 	VORPD       actkernconst<>+160(SB), Y10, Y12
+	VCMPPD      $0x11, actkernconst<>+608(SB), Y14, Y14
+	VCMPPD      $0x11, actkernconst<>+608(SB), Y4, Y4
+	VCMPPD      $0x11, actkernconst<>+608(SB), Y10, Y10
 	VMOVUPD     Y11, 224(SP)
-	VCMPPD      $0x11, actkernconst<>+608(SB), Y14, Y11
+	VMAXPD      actkernconst<>+864(SB), Y9, Y11
 	VMOVUPD     Y7, 256(SP)
-	VCMPPD      $0x11, actkernconst<>+608(SB), Y4, Y7
+	VMAXPD      actkernconst<>+864(SB), Y8, Y7
 	VMOVUPD     Y3, 288(SP)
-	VCMPPD      $0x11, actkernconst<>+608(SB), Y10, Y3
+	VMAXPD      actkernconst<>+864(SB), Y12, Y3
 	VMOVUPD     Y2, 320(SP)
-	VMAXPD      actkernconst<>+864(SB), Y9, Y2
+	VMULPD      actkernconst<>+352(SB), Y11, Y2
 	VMOVUPD     Y1, 352(SP)
-	VMAXPD      actkernconst<>+864(SB), Y8, Y1
+	VMULPD      actkernconst<>+352(SB), Y7, Y1
 	VMOVUPD     Y13, 384(SP)
-	VMAXPD      actkernconst<>+864(SB), Y12, Y13
+	VMULPD      actkernconst<>+352(SB), Y3, Y13
+	VROUNDPD    $0x08, Y2, Y2
+	VROUNDPD    $0x08, Y1, Y1
+	VROUNDPD    $0x08, Y13, Y13
+	VFMADD231PD actkernconst<>+384(SB), Y2, Y11
+	VFMADD231PD actkernconst<>+384(SB), Y1, Y7
+	VFMADD231PD actkernconst<>+384(SB), Y13, Y3
 	VMOVUPD     Y6, 416(SP)
-	VMULPD      actkernconst<>+352(SB), Y2, Y6
+	VMOVUPD     actkernconst<>+256(SB), Y6
+	VFMADD213PD actkernconst<>+832(SB), Y11, Y6
 	VMOVUPD     Y5, 448(SP)
-	VMULPD      actkernconst<>+352(SB), Y1, Y5
+	VMOVUPD     actkernconst<>+256(SB), Y5
+	VFMADD213PD actkernconst<>+832(SB), Y7, Y5
 	VMOVUPD     Y10, 480(SP)
-	VMULPD      actkernconst<>+352(SB), Y13, Y10
-	VROUNDPD    $0x08, Y6, Y6
-	VROUNDPD    $0x08, Y5, Y5
-	VROUNDPD    $0x08, Y10, Y10
-	VFMADD231PD actkernconst<>+384(SB), Y6, Y2
-	VFMADD231PD actkernconst<>+384(SB), Y5, Y1
-	VFMADD231PD actkernconst<>+384(SB), Y10, Y13
-	VMOVUPD     Y4, 512(SP)
-	VMOVUPD     actkernconst<>+256(SB), Y4
-	VFMADD213PD actkernconst<>+832(SB), Y2, Y4
-	VMOVUPD     Y14, 544(SP)
-	VMOVUPD     actkernconst<>+256(SB), Y14
-	VFMADD213PD actkernconst<>+832(SB), Y1, Y14
-	VMOVUPD     Y3, 576(SP)
-	VMOVUPD     actkernconst<>+256(SB), Y3
-	VFMADD213PD actkernconst<>+832(SB), Y13, Y3
-	VFMADD213PD actkernconst<>+448(SB), Y2, Y4
-	VFMADD213PD actkernconst<>+448(SB), Y1, Y14
-	VFMADD213PD actkernconst<>+448(SB), Y13, Y3
-	VFMADD213PD actkernconst<>+928(SB), Y2, Y4
-	VFMADD213PD actkernconst<>+928(SB), Y1, Y14
-	VFMADD213PD actkernconst<>+928(SB), Y13, Y3
-	VFMADD213PD actkernconst<>+512(SB), Y2, Y4
-	VFMADD213PD actkernconst<>+512(SB), Y1, Y14
-	VFMADD213PD actkernconst<>+512(SB), Y13, Y3
-	VFMADD213PD actkernconst<>+960(SB), Y2, Y4
-	VFMADD213PD actkernconst<>+960(SB), Y1, Y14
-	VFMADD213PD actkernconst<>+960(SB), Y13, Y3
-	VFMADD213PD actkernconst<>+576(SB), Y2, Y4
-	VFMADD213PD actkernconst<>+576(SB), Y1, Y14
-	VFMADD213PD actkernconst<>+576(SB), Y13, Y3
-	VFMADD213PD actkernconst<>+992(SB), Y2, Y4
-	VFMADD213PD actkernconst<>+992(SB), Y1, Y14
-	VFMADD213PD actkernconst<>+992(SB), Y13, Y3
-	VADDPD      actkernconst<>+128(SB), Y6, Y1
+	VMOVUPD     actkernconst<>+256(SB), Y10
+	VFMADD213PD actkernconst<>+832(SB), Y3, Y10
+	VFMADD213PD actkernconst<>+448(SB), Y11, Y6
+	VFMADD213PD actkernconst<>+448(SB), Y7, Y5
+	VFMADD213PD actkernconst<>+448(SB), Y3, Y10
+	VFMADD213PD actkernconst<>+928(SB), Y11, Y6
+	VFMADD213PD actkernconst<>+928(SB), Y7, Y5
+	VFMADD213PD actkernconst<>+928(SB), Y3, Y10
+	VFMADD213PD actkernconst<>+512(SB), Y11, Y6
+	VFMADD213PD actkernconst<>+512(SB), Y7, Y5
+	VFMADD213PD actkernconst<>+512(SB), Y3, Y10
+	VFMADD213PD actkernconst<>+960(SB), Y11, Y6
+	VFMADD213PD actkernconst<>+960(SB), Y7, Y5
+	VFMADD213PD actkernconst<>+960(SB), Y3, Y10
+	VFMADD213PD actkernconst<>+576(SB), Y11, Y6
+	VFMADD213PD actkernconst<>+576(SB), Y7, Y5
+	VFMADD213PD actkernconst<>+576(SB), Y3, Y10
+	VFMADD213PD actkernconst<>+992(SB), Y11, Y6
+	VFMADD213PD actkernconst<>+992(SB), Y7, Y5
+	VFMADD213PD actkernconst<>+992(SB), Y3, Y10
+	VADDPD      actkernconst<>+128(SB), Y2, Y3
+	VPSLLQ      $0x34, Y3, Y3
+	VMULPD      Y6, Y3, Y6
+	VADDPD      actkernconst<>+128(SB), Y1, Y2
+	VPSLLQ      $0x34, Y2, Y2
+	VMULPD      Y5, Y2, Y5
+	VADDPD      actkernconst<>+128(SB), Y13, Y1
 	VPSLLQ      $0x34, Y1, Y1
-	VMULPD      Y4, Y1, Y4
-	VADDPD      actkernconst<>+128(SB), Y5, Y1
-	VPSLLQ      $0x34, Y1, Y1
-	VMULPD      Y14, Y1, Y14
-	VADDPD      actkernconst<>+128(SB), Y10, Y1
-	VPSLLQ      $0x34, Y1, Y1
-	VMULPD      Y3, Y1, Y3
+	VMULPD      Y10, Y1, Y10
 	VCMPPD      $0x11, actkernconst<>+864(SB), Y9, Y9
 	VCMPPD      $0x11, actkernconst<>+864(SB), Y8, Y8
 	VCMPPD      $0x11, actkernconst<>+864(SB), Y12, Y12
-	VBLENDVPD   Y9, actkernconst<>+608(SB), Y4, Y9
-	VBLENDVPD   Y8, actkernconst<>+608(SB), Y14, Y8
-	VBLENDVPD   Y12, actkernconst<>+608(SB), Y3, Y12
-	VBLENDVPD   Y11, Y9, Y0, Y11
-	VBLENDVPD   Y7, Y8, Y0, Y7
-	VMOVUPD     576(SP), Y1
+	VBLENDVPD   Y9, actkernconst<>+608(SB), Y6, Y9
+	VBLENDVPD   Y8, actkernconst<>+608(SB), Y5, Y8
+	VBLENDVPD   Y12, actkernconst<>+608(SB), Y10, Y12
+	VBLENDVPD   Y14, Y9, Y0, Y14
+	VBLENDVPD   Y4, Y8, Y0, Y4
+	VMOVUPD     480(SP), Y1
 	VBLENDVPD   Y1, Y12, Y0, Y1
 	VADDPD      Y9, Y0, Y9
 	VADDPD      Y8, Y0, Y8
 	VADDPD      Y12, Y0, Y12
-	VDIVPD      Y9, Y11, Y11
-	VDIVPD      Y8, Y7, Y7
+	VDIVPD      Y9, Y14, Y14
+	VDIVPD      Y8, Y4, Y4
 	VDIVPD      Y12, Y1, Y1
-	VMOVUPD     544(SP), Y2
-	VCMPPD      $0x03, Y2, Y2, Y3
-	VMOVUPD     512(SP), Y4
-	VCMPPD      $0x03, Y4, Y4, Y5
-	VMOVUPD     480(SP), Y6
-	VCMPPD      $0x03, Y6, Y6, Y8
-	VBLENDVPD   Y3, Y2, Y11, Y3
-	VBLENDVPD   Y5, Y4, Y7, Y5
-	VBLENDVPD   Y8, Y6, Y1, Y8
-	VSUBPD      Y3, Y0, Y1
-	VSUBPD      Y5, Y0, Y2
-	VSUBPD      Y8, Y0, Y4
+	VSUBPD      Y14, Y0, Y2
+	VSUBPD      Y4, Y0, Y3
+	VSUBPD      Y1, Y0, Y5
 	VMOVUPD     448(SP), Y6
 	VMOVUPD     actkernconst<>+3136(SB), Y7
 	VFMADD213PD actkernconst<>+2848(SB), Y6, Y7
-	VMOVUPD     416(SP), Y9
-	VMOVUPD     actkernconst<>+3136(SB), Y10
-	VFMADD213PD actkernconst<>+2848(SB), Y9, Y10
-	VMOVUPD     384(SP), Y11
-	VMOVUPD     actkernconst<>+3136(SB), Y12
-	VFMADD213PD actkernconst<>+2848(SB), Y11, Y12
-	VMOVUPD     352(SP), Y13
-	VMULPD      Y7, Y13, Y7
-	VMOVUPD     320(SP), Y14
-	VMULPD      Y10, Y14, Y10
-	VMOVUPD     288(SP), Y11
-	VMULPD      Y12, Y11, Y12
-	VMULPD      Y7, Y1, Y7
-	VMULPD      Y10, Y2, Y10
-	VMULPD      Y12, Y4, Y12
-	VFMADD213PD Y3, Y3, Y7
-	VFMADD213PD Y5, Y5, Y10
-	VFMADD213PD Y8, Y8, Y12
-	VMULPD      Y1, Y3, Y3
-	VMULPD      Y2, Y5, Y5
-	VMULPD      Y4, Y8, Y8
-	VSUBPD      actkernconst<>+3232(SB), Y13, Y1
-	VSUBPD      actkernconst<>+3232(SB), Y14, Y2
-	VSUBPD      actkernconst<>+3232(SB), Y11, Y4
-	VSUBPD      actkernconst<>+3328(SB), Y1, Y1
-	VSUBPD      actkernconst<>+3328(SB), Y2, Y2
-	VSUBPD      actkernconst<>+3328(SB), Y4, Y4
-	VMULPD      actkernconst<>+2848(SB), Y1, Y1
-	VMULPD      actkernconst<>+2848(SB), Y2, Y2
-	VMULPD      actkernconst<>+2848(SB), Y4, Y4
-	VMULPD      actkernconst<>+3232(SB), Y13, Y13
-	VMULPD      actkernconst<>+3232(SB), Y14, Y14
-	VMULPD      actkernconst<>+3232(SB), Y11, Y11
-	VADDPD      Y13, Y6, Y6
-	VADDPD      Y14, Y9, Y9
-	VMOVUPD     384(SP), Y13
-	VADDPD      Y11, Y13, Y13
-	VADDPD      actkernconst<>+3392(SB), Y6, Y6
-	VADDPD      actkernconst<>+3392(SB), Y9, Y9
-	VADDPD      actkernconst<>+3392(SB), Y13, Y13
-	VMULPD      actkernconst<>+3360(SB), Y6, Y11
-	VMULPD      actkernconst<>+3360(SB), Y9, Y14
-	VMOVUPD     Y12, 384(SP)
-	VMULPD      actkernconst<>+3360(SB), Y13, Y12
+	VMOVUPD     416(SP), Y8
+	VMOVUPD     actkernconst<>+3136(SB), Y9
+	VFMADD213PD actkernconst<>+2848(SB), Y8, Y9
+	VMOVUPD     384(SP), Y10
+	VMOVUPD     actkernconst<>+3136(SB), Y11
+	VFMADD213PD actkernconst<>+2848(SB), Y10, Y11
+	VMOVUPD     352(SP), Y12
+	VMULPD      Y7, Y12, Y7
+	VMOVUPD     320(SP), Y13
+	VMULPD      Y9, Y13, Y9
+	VMOVUPD     288(SP), Y10
+	VMULPD      Y11, Y10, Y11
+	VMULPD      Y7, Y2, Y7
+	VMULPD      Y9, Y3, Y9
+	VMULPD      Y11, Y5, Y11
+	VFMADD213PD Y14, Y14, Y7
+	VFMADD213PD Y4, Y4, Y9
 	VFMADD213PD Y1, Y1, Y11
-	VFMADD213PD Y2, Y2, Y14
-	VFMADD213PD Y4, Y4, Y12
-	VMOVUPD     Y10, 416(SP)
-	VMOVUPD     actkernconst<>+3168(SB), Y10
-	VFMADD213PD actkernconst<>+3200(SB), Y11, Y10
-	VMOVUPD     Y7, 448(SP)
+	VMULPD      Y2, Y14, Y14
+	VMULPD      Y3, Y4, Y4
+	VMULPD      Y5, Y1, Y1
+	VSUBPD      actkernconst<>+3232(SB), Y12, Y2
+	VSUBPD      actkernconst<>+3232(SB), Y13, Y3
+	VSUBPD      actkernconst<>+3232(SB), Y10, Y5
+	VSUBPD      actkernconst<>+3328(SB), Y2, Y2
+	VSUBPD      actkernconst<>+3328(SB), Y3, Y3
+	VSUBPD      actkernconst<>+3328(SB), Y5, Y5
+	VMULPD      actkernconst<>+2848(SB), Y2, Y2
+	VMULPD      actkernconst<>+2848(SB), Y3, Y3
+	VMULPD      actkernconst<>+2848(SB), Y5, Y5
+	VMOVUPD     Y11, 480(SP)
+	VMULPD      actkernconst<>+3232(SB), Y12, Y11
+	VMULPD      actkernconst<>+3232(SB), Y13, Y12
+	VMULPD      actkernconst<>+3232(SB), Y10, Y13
+	VADDPD      Y11, Y6, Y6
+	VADDPD      Y12, Y8, Y8
+	VMOVUPD     384(SP), Y11
+	VADDPD      Y13, Y11, Y11
+	VADDPD      actkernconst<>+3392(SB), Y6, Y6
+	VADDPD      actkernconst<>+3392(SB), Y8, Y8
+	VADDPD      actkernconst<>+3392(SB), Y11, Y11
+	VMULPD      actkernconst<>+3360(SB), Y6, Y12
+	VMULPD      actkernconst<>+3360(SB), Y8, Y13
+	VMULPD      actkernconst<>+3360(SB), Y11, Y10
+	VFMADD213PD Y2, Y2, Y12
+	VFMADD213PD Y3, Y3, Y13
+	VFMADD213PD Y5, Y5, Y10
+	VMOVUPD     Y9, 384(SP)
+	VMOVUPD     actkernconst<>+3168(SB), Y9
+	VFMADD213PD actkernconst<>+3200(SB), Y12, Y9
+	VMOVUPD     Y7, 416(SP)
 	VMOVUPD     actkernconst<>+3168(SB), Y7
-	VFMADD213PD actkernconst<>+3200(SB), Y14, Y7
-	VMOVUPD     Y8, 288(SP)
-	VMOVUPD     actkernconst<>+3168(SB), Y8
-	VFMADD213PD actkernconst<>+3200(SB), Y12, Y8
-	VFMADD213PD actkernconst<>+3424(SB), Y11, Y10
-	VFMADD213PD actkernconst<>+3424(SB), Y14, Y7
-	VFMADD213PD actkernconst<>+3424(SB), Y12, Y8
-	VFMADD213PD actkernconst<>+3456(SB), Y11, Y10
-	VFMADD213PD actkernconst<>+3456(SB), Y14, Y7
-	VFMADD213PD actkernconst<>+3456(SB), Y12, Y8
-	VFMADD213PD actkernconst<>+3488(SB), Y11, Y10
-	VFMADD213PD actkernconst<>+3488(SB), Y14, Y7
-	VFMADD213PD actkernconst<>+3488(SB), Y12, Y8
-	VFMADD213PD actkernconst<>+3520(SB), Y11, Y10
-	VFMADD213PD actkernconst<>+3520(SB), Y14, Y7
-	VFMADD213PD actkernconst<>+3520(SB), Y12, Y8
-	VFMADD213PD actkernconst<>+3552(SB), Y11, Y10
-	VFMADD213PD actkernconst<>+3552(SB), Y14, Y7
-	VFMADD213PD actkernconst<>+3552(SB), Y12, Y8
-	VFMADD213PD actkernconst<>+3584(SB), Y11, Y10
-	VFMADD213PD actkernconst<>+3584(SB), Y14, Y7
-	VFMADD213PD actkernconst<>+3584(SB), Y12, Y8
-	VMULPD      Y10, Y11, Y11
-	VMULPD      Y7, Y14, Y14
-	VMULPD      Y8, Y12, Y12
+	VFMADD213PD actkernconst<>+3200(SB), Y13, Y7
+	VMOVUPD     Y1, 448(SP)
+	VMOVUPD     actkernconst<>+3168(SB), Y1
+	VFMADD213PD actkernconst<>+3200(SB), Y10, Y1
+	VFMADD213PD actkernconst<>+3424(SB), Y12, Y9
+	VFMADD213PD actkernconst<>+3424(SB), Y13, Y7
+	VFMADD213PD actkernconst<>+3424(SB), Y10, Y1
+	VFMADD213PD actkernconst<>+3456(SB), Y12, Y9
+	VFMADD213PD actkernconst<>+3456(SB), Y13, Y7
+	VFMADD213PD actkernconst<>+3456(SB), Y10, Y1
+	VFMADD213PD actkernconst<>+3488(SB), Y12, Y9
+	VFMADD213PD actkernconst<>+3488(SB), Y13, Y7
+	VFMADD213PD actkernconst<>+3488(SB), Y10, Y1
+	VFMADD213PD actkernconst<>+3520(SB), Y12, Y9
+	VFMADD213PD actkernconst<>+3520(SB), Y13, Y7
+	VFMADD213PD actkernconst<>+3520(SB), Y10, Y1
+	VFMADD213PD actkernconst<>+3552(SB), Y12, Y9
+	VFMADD213PD actkernconst<>+3552(SB), Y13, Y7
+	VFMADD213PD actkernconst<>+3552(SB), Y10, Y1
+	VFMADD213PD actkernconst<>+3584(SB), Y12, Y9
+	VFMADD213PD actkernconst<>+3584(SB), Y13, Y7
+	VFMADD213PD actkernconst<>+3584(SB), Y10, Y1
+	VMULPD      Y9, Y12, Y12
+	VMULPD      Y7, Y13, Y13
+	VMULPD      Y1, Y10, Y10
 	VMULPD      actkernconst<>+3616(SB), Y6, Y6
-	VMULPD      actkernconst<>+3616(SB), Y9, Y9
-	VMULPD      actkernconst<>+3616(SB), Y13, Y13
-	VFMADD213PD Y1, Y1, Y6
-	VFMADD213PD Y2, Y2, Y9
-	VFMADD213PD Y4, Y4, Y13
-	VFMADD132PD actkernconst<>+3296(SB), Y6, Y11
-	VFMADD132PD actkernconst<>+3296(SB), Y9, Y14
-	VFMADD132PD actkernconst<>+3296(SB), Y13, Y12
-	VMULPD      Y11, Y3, Y3
-	VMULPD      Y14, Y5, Y5
-	VMOVUPD     288(SP), Y1
-	VMULPD      Y12, Y1, Y1
+	VMULPD      actkernconst<>+3616(SB), Y8, Y8
+	VMULPD      actkernconst<>+3616(SB), Y11, Y11
+	VFMADD213PD Y2, Y2, Y6
+	VFMADD213PD Y3, Y3, Y8
+	VFMADD213PD Y5, Y5, Y11
+	VFMADD132PD actkernconst<>+3296(SB), Y6, Y12
+	VFMADD132PD actkernconst<>+3296(SB), Y8, Y13
+	VFMADD132PD actkernconst<>+3296(SB), Y11, Y10
+	VMULPD      Y12, Y14, Y14
+	VMULPD      Y13, Y4, Y4
+	VMOVUPD     448(SP), Y1
+	VMULPD      Y10, Y1, Y1
 	VMOVUPD     256(SP), Y2
-	VBLENDVPD   Y2, 448(SP), Y3, Y2
+	VBLENDVPD   Y2, 416(SP), Y14, Y2
 	VMOVUPD     224(SP), Y3
-	VBLENDVPD   Y3, 416(SP), Y5, Y3
+	VBLENDVPD   Y3, 384(SP), Y4, Y3
 	VMOVUPD     192(SP), Y4
-	VBLENDVPD   Y4, 384(SP), Y1, Y4
+	VBLENDVPD   Y4, 480(SP), Y1, Y4
 	VMOVUPD     160(SP), Y1
 	VBLENDVPD   Y1, Y0, Y2, Y1
 	VMOVUPD     128(SP), Y2
@@ -16434,12 +16208,21 @@ loop:
 	VMULPD      Y3, Y4, Y4
 	VMULPD      Y5, Y1, Y1
 	VMULPD      Y6, Y2, Y2
-	VCVTPD2PSY  Y4, X4
-	VMOVUPS     X4, (AX)
-	VCVTPD2PSY  Y1, X1
-	VMOVUPS     X1, 16(AX)
-	VCVTPD2PSY  Y2, X2
-	VMOVUPS     X2, 32(AX)
+	VMOVUPD     352(SP), Y3
+	VCMPPD      $0x03, Y3, Y3, Y5
+	VMOVUPD     320(SP), Y6
+	VCMPPD      $0x03, Y6, Y6, Y7
+	VMOVUPD     288(SP), Y8
+	VCMPPD      $0x03, Y8, Y8, Y9
+	VBLENDVPD   Y5, Y3, Y4, Y5
+	VBLENDVPD   Y7, Y6, Y1, Y7
+	VBLENDVPD   Y9, Y8, Y2, Y9
+	VCVTPD2PSY  Y5, X5
+	VMOVUPS     X5, (AX)
+	VCVTPD2PSY  Y7, X7
+	VMOVUPS     X7, 16(AX)
+	VCVTPD2PSY  Y9, X9
+	VMOVUPS     X9, 32(AX)
 	ADDQ        $0x00000030, AX
 	ADDQ        $0x00000030, CX
 	ADDQ        $0x00000030, DX
@@ -16462,64 +16245,64 @@ single:
 	VFMADD213PD actkernconst<>+2848(SB), Y5, Y6
 	VMULPD      Y6, Y1, Y6
 	VORPD       actkernconst<>+160(SB), Y6, Y7
-	VCMPPD      $0x11, actkernconst<>+608(SB), Y6, Y8
-	VMAXPD      actkernconst<>+864(SB), Y7, Y9
-	VMULPD      actkernconst<>+352(SB), Y9, Y10
-	VROUNDPD    $0x08, Y10, Y10
-	VFMADD231PD actkernconst<>+384(SB), Y10, Y9
-	VMOVUPD     actkernconst<>+256(SB), Y11
-	VFMADD213PD actkernconst<>+832(SB), Y9, Y11
-	VFMADD213PD actkernconst<>+448(SB), Y9, Y11
-	VFMADD213PD actkernconst<>+928(SB), Y9, Y11
-	VFMADD213PD actkernconst<>+512(SB), Y9, Y11
-	VFMADD213PD actkernconst<>+960(SB), Y9, Y11
-	VFMADD213PD actkernconst<>+576(SB), Y9, Y11
-	VFMADD213PD actkernconst<>+992(SB), Y9, Y11
-	VADDPD      actkernconst<>+128(SB), Y10, Y9
-	VPSLLQ      $0x34, Y9, Y9
-	VMULPD      Y11, Y9, Y11
+	VCMPPD      $0x11, actkernconst<>+608(SB), Y6, Y6
+	VMAXPD      actkernconst<>+864(SB), Y7, Y8
+	VMULPD      actkernconst<>+352(SB), Y8, Y9
+	VROUNDPD    $0x08, Y9, Y9
+	VFMADD231PD actkernconst<>+384(SB), Y9, Y8
+	VMOVUPD     actkernconst<>+256(SB), Y10
+	VFMADD213PD actkernconst<>+832(SB), Y8, Y10
+	VFMADD213PD actkernconst<>+448(SB), Y8, Y10
+	VFMADD213PD actkernconst<>+928(SB), Y8, Y10
+	VFMADD213PD actkernconst<>+512(SB), Y8, Y10
+	VFMADD213PD actkernconst<>+960(SB), Y8, Y10
+	VFMADD213PD actkernconst<>+576(SB), Y8, Y10
+	VFMADD213PD actkernconst<>+992(SB), Y8, Y10
+	VADDPD      actkernconst<>+128(SB), Y9, Y8
+	VPSLLQ      $0x34, Y8, Y8
+	VMULPD      Y10, Y8, Y10
 	VCMPPD      $0x11, actkernconst<>+864(SB), Y7, Y7
-	VBLENDVPD   Y7, actkernconst<>+608(SB), Y11, Y7
-	VBLENDVPD   Y8, Y7, Y0, Y8
+	VBLENDVPD   Y7, actkernconst<>+608(SB), Y10, Y7
+	VBLENDVPD   Y6, Y7, Y0, Y6
 	VADDPD      Y7, Y0, Y7
-	VDIVPD      Y7, Y8, Y8
-	VCMPPD      $0x03, Y6, Y6, Y7
-	VBLENDVPD   Y7, Y6, Y8, Y7
-	VSUBPD      Y7, Y0, Y6
+	VDIVPD      Y7, Y6, Y6
+	VSUBPD      Y6, Y0, Y7
 	VMOVUPD     actkernconst<>+3136(SB), Y8
 	VFMADD213PD actkernconst<>+2848(SB), Y5, Y8
 	VMULPD      Y8, Y1, Y8
-	VMULPD      Y8, Y6, Y8
-	VFMADD213PD Y7, Y7, Y8
-	VMULPD      Y6, Y7, Y7
-	VSUBPD      actkernconst<>+3232(SB), Y1, Y6
-	VSUBPD      actkernconst<>+3328(SB), Y6, Y6
-	VMULPD      actkernconst<>+2848(SB), Y6, Y6
-	VMULPD      actkernconst<>+3232(SB), Y1, Y1
-	VADDPD      Y1, Y5, Y5
+	VMULPD      Y8, Y7, Y8
+	VFMADD213PD Y6, Y6, Y8
+	VMULPD      Y7, Y6, Y6
+	VSUBPD      actkernconst<>+3232(SB), Y1, Y7
+	VSUBPD      actkernconst<>+3328(SB), Y7, Y7
+	VMULPD      actkernconst<>+2848(SB), Y7, Y7
+	VMULPD      actkernconst<>+3232(SB), Y1, Y9
+	VADDPD      Y9, Y5, Y5
 	VADDPD      actkernconst<>+3392(SB), Y5, Y5
-	VMULPD      actkernconst<>+3360(SB), Y5, Y1
-	VFMADD213PD Y6, Y6, Y1
-	VMOVUPD     actkernconst<>+3168(SB), Y9
-	VFMADD213PD actkernconst<>+3200(SB), Y1, Y9
-	VFMADD213PD actkernconst<>+3424(SB), Y1, Y9
-	VFMADD213PD actkernconst<>+3456(SB), Y1, Y9
-	VFMADD213PD actkernconst<>+3488(SB), Y1, Y9
-	VFMADD213PD actkernconst<>+3520(SB), Y1, Y9
-	VFMADD213PD actkernconst<>+3552(SB), Y1, Y9
-	VFMADD213PD actkernconst<>+3584(SB), Y1, Y9
-	VMULPD      Y9, Y1, Y1
+	VMULPD      actkernconst<>+3360(SB), Y5, Y9
+	VFMADD213PD Y7, Y7, Y9
+	VMOVUPD     actkernconst<>+3168(SB), Y10
+	VFMADD213PD actkernconst<>+3200(SB), Y9, Y10
+	VFMADD213PD actkernconst<>+3424(SB), Y9, Y10
+	VFMADD213PD actkernconst<>+3456(SB), Y9, Y10
+	VFMADD213PD actkernconst<>+3488(SB), Y9, Y10
+	VFMADD213PD actkernconst<>+3520(SB), Y9, Y10
+	VFMADD213PD actkernconst<>+3552(SB), Y9, Y10
+	VFMADD213PD actkernconst<>+3584(SB), Y9, Y10
+	VMULPD      Y10, Y9, Y9
 	VMULPD      actkernconst<>+3616(SB), Y5, Y5
-	VFMADD213PD Y6, Y6, Y5
-	VFMADD132PD actkernconst<>+3296(SB), Y5, Y1
-	VMULPD      Y1, Y7, Y7
-	VBLENDVPD   Y3, Y8, Y7, Y3
+	VFMADD213PD Y7, Y7, Y5
+	VFMADD132PD actkernconst<>+3296(SB), Y5, Y9
+	VMULPD      Y9, Y6, Y6
+	VBLENDVPD   Y3, Y8, Y6, Y3
 	VBLENDVPD   Y4, Y0, Y3, Y4
 	VBLENDVPD   Y2, actkernconst<>+160(SB), Y4, Y2
-	VCVTPS2PD   (DX), Y1
-	VMULPD      Y1, Y2, Y2
-	VCVTPD2PSY  Y2, X2
-	VMOVUPS     X2, (AX)
+	VCVTPS2PD   (DX), Y3
+	VMULPD      Y3, Y2, Y2
+	VCMPPD      $0x03, Y1, Y1, Y3
+	VBLENDVPD   Y3, Y1, Y2, Y3
+	VCVTPD2PSY  Y3, X3
+	VMOVUPS     X3, (AX)
 	ADDQ        $0x00000010, AX
 	ADDQ        $0x00000010, CX
 	ADDQ        $0x00000010, DX
@@ -16546,65 +16329,65 @@ tail:
 	VFMADD213PD actkernconst<>+2848(SB), Y5, Y6
 	VMULPD      Y6, Y1, Y6
 	VORPD       actkernconst<>+160(SB), Y6, Y7
-	VCMPPD      $0x11, actkernconst<>+608(SB), Y6, Y8
-	VMAXPD      actkernconst<>+864(SB), Y7, Y9
-	VMULPD      actkernconst<>+352(SB), Y9, Y10
-	VROUNDPD    $0x08, Y10, Y10
-	VFMADD231PD actkernconst<>+384(SB), Y10, Y9
-	VMOVUPD     actkernconst<>+256(SB), Y11
-	VFMADD213PD actkernconst<>+832(SB), Y9, Y11
-	VFMADD213PD actkernconst<>+448(SB), Y9, Y11
-	VFMADD213PD actkernconst<>+928(SB), Y9, Y11
-	VFMADD213PD actkernconst<>+512(SB), Y9, Y11
-	VFMADD213PD actkernconst<>+960(SB), Y9, Y11
-	VFMADD213PD actkernconst<>+576(SB), Y9, Y11
-	VFMADD213PD actkernconst<>+992(SB), Y9, Y11
-	VADDPD      actkernconst<>+128(SB), Y10, Y9
-	VPSLLQ      $0x34, Y9, Y9
-	VMULPD      Y11, Y9, Y11
+	VCMPPD      $0x11, actkernconst<>+608(SB), Y6, Y6
+	VMAXPD      actkernconst<>+864(SB), Y7, Y8
+	VMULPD      actkernconst<>+352(SB), Y8, Y9
+	VROUNDPD    $0x08, Y9, Y9
+	VFMADD231PD actkernconst<>+384(SB), Y9, Y8
+	VMOVUPD     actkernconst<>+256(SB), Y10
+	VFMADD213PD actkernconst<>+832(SB), Y8, Y10
+	VFMADD213PD actkernconst<>+448(SB), Y8, Y10
+	VFMADD213PD actkernconst<>+928(SB), Y8, Y10
+	VFMADD213PD actkernconst<>+512(SB), Y8, Y10
+	VFMADD213PD actkernconst<>+960(SB), Y8, Y10
+	VFMADD213PD actkernconst<>+576(SB), Y8, Y10
+	VFMADD213PD actkernconst<>+992(SB), Y8, Y10
+	VADDPD      actkernconst<>+128(SB), Y9, Y8
+	VPSLLQ      $0x34, Y8, Y8
+	VMULPD      Y10, Y8, Y10
 	VCMPPD      $0x11, actkernconst<>+864(SB), Y7, Y7
-	VBLENDVPD   Y7, actkernconst<>+608(SB), Y11, Y7
-	VBLENDVPD   Y8, Y7, Y0, Y8
+	VBLENDVPD   Y7, actkernconst<>+608(SB), Y10, Y7
+	VBLENDVPD   Y6, Y7, Y0, Y6
 	VADDPD      Y7, Y0, Y7
-	VDIVPD      Y7, Y8, Y8
-	VCMPPD      $0x03, Y6, Y6, Y7
-	VBLENDVPD   Y7, Y6, Y8, Y7
-	VSUBPD      Y7, Y0, Y6
+	VDIVPD      Y7, Y6, Y6
+	VSUBPD      Y6, Y0, Y7
 	VMOVUPD     actkernconst<>+3136(SB), Y8
 	VFMADD213PD actkernconst<>+2848(SB), Y5, Y8
 	VMULPD      Y8, Y1, Y8
-	VMULPD      Y8, Y6, Y8
-	VFMADD213PD Y7, Y7, Y8
-	VMULPD      Y6, Y7, Y7
-	VSUBPD      actkernconst<>+3232(SB), Y1, Y6
-	VSUBPD      actkernconst<>+3328(SB), Y6, Y6
-	VMULPD      actkernconst<>+2848(SB), Y6, Y6
-	VMULPD      actkernconst<>+3232(SB), Y1, Y1
-	VADDPD      Y1, Y5, Y5
+	VMULPD      Y8, Y7, Y8
+	VFMADD213PD Y6, Y6, Y8
+	VMULPD      Y7, Y6, Y6
+	VSUBPD      actkernconst<>+3232(SB), Y1, Y7
+	VSUBPD      actkernconst<>+3328(SB), Y7, Y7
+	VMULPD      actkernconst<>+2848(SB), Y7, Y7
+	VMULPD      actkernconst<>+3232(SB), Y1, Y9
+	VADDPD      Y9, Y5, Y5
 	VADDPD      actkernconst<>+3392(SB), Y5, Y5
-	VMULPD      actkernconst<>+3360(SB), Y5, Y1
-	VFMADD213PD Y6, Y6, Y1
-	VMOVUPD     actkernconst<>+3168(SB), Y9
-	VFMADD213PD actkernconst<>+3200(SB), Y1, Y9
-	VFMADD213PD actkernconst<>+3424(SB), Y1, Y9
-	VFMADD213PD actkernconst<>+3456(SB), Y1, Y9
-	VFMADD213PD actkernconst<>+3488(SB), Y1, Y9
-	VFMADD213PD actkernconst<>+3520(SB), Y1, Y9
-	VFMADD213PD actkernconst<>+3552(SB), Y1, Y9
-	VFMADD213PD actkernconst<>+3584(SB), Y1, Y9
-	VMULPD      Y9, Y1, Y1
+	VMULPD      actkernconst<>+3360(SB), Y5, Y9
+	VFMADD213PD Y7, Y7, Y9
+	VMOVUPD     actkernconst<>+3168(SB), Y10
+	VFMADD213PD actkernconst<>+3200(SB), Y9, Y10
+	VFMADD213PD actkernconst<>+3424(SB), Y9, Y10
+	VFMADD213PD actkernconst<>+3456(SB), Y9, Y10
+	VFMADD213PD actkernconst<>+3488(SB), Y9, Y10
+	VFMADD213PD actkernconst<>+3520(SB), Y9, Y10
+	VFMADD213PD actkernconst<>+3552(SB), Y9, Y10
+	VFMADD213PD actkernconst<>+3584(SB), Y9, Y10
+	VMULPD      Y10, Y9, Y9
 	VMULPD      actkernconst<>+3616(SB), Y5, Y5
-	VFMADD213PD Y6, Y6, Y5
-	VFMADD132PD actkernconst<>+3296(SB), Y5, Y1
-	VMULPD      Y1, Y7, Y7
-	VBLENDVPD   Y3, Y8, Y7, Y3
+	VFMADD213PD Y7, Y7, Y5
+	VFMADD132PD actkernconst<>+3296(SB), Y5, Y9
+	VMULPD      Y9, Y6, Y6
+	VBLENDVPD   Y3, Y8, Y6, Y3
 	VBLENDVPD   Y4, Y0, Y3, Y4
 	VBLENDVPD   Y2, actkernconst<>+160(SB), Y4, Y2
-	VMASKMOVPS  (DX), X15, X1
-	VCVTPS2PD   X1, Y1
-	VMULPD      Y1, Y2, Y2
-	VCVTPD2PSY  Y2, X2
-	VMASKMOVPS  X2, X15, (AX)
+	VMASKMOVPS  (DX), X15, X3
+	VCVTPS2PD   X3, Y3
+	VMULPD      Y3, Y2, Y2
+	VCMPPD      $0x03, Y1, Y1, Y3
+	VBLENDVPD   Y3, Y1, Y2, Y3
+	VCVTPD2PSY  Y3, X3
+	VMASKMOVPS  X3, X15, (AX)
 
 done:
 	VZEROUPPER
@@ -16612,7 +16395,7 @@ done:
 
 // func geluTanhBackwardAVX2Stream(dst []float32, in0 []float32, in1 []float32)
 // Requires: AVX, AVX2, FMA3, MMX+
-TEXT ·geluTanhBackwardAVX2Stream(SB), $608-72
+TEXT ·geluTanhBackwardAVX2Stream(SB), $512-72
 	VMOVUPD actkernconst<>+192(SB), Y0
 	MOVQ    dst_base+0(FP), AX
 	MOVQ    in0_base+24(FP), CX
@@ -16668,193 +16451,181 @@ loop:
 	VORPD       actkernconst<>+160(SB), Y4, Y8
 	VMOVUPD     Y12, 192(SP)
 	VORPD       actkernconst<>+160(SB), Y10, Y12
+	VCMPPD      $0x11, actkernconst<>+608(SB), Y14, Y14
+	VCMPPD      $0x11, actkernconst<>+608(SB), Y4, Y4
+	VCMPPD      $0x11, actkernconst<>+608(SB), Y10, Y10
 	VMOVUPD     Y11, 224(SP)
-	VCMPPD      $0x11, actkernconst<>+608(SB), Y14, Y11
+	VMAXPD      actkernconst<>+864(SB), Y9, Y11
 	VMOVUPD     Y7, 256(SP)
-	VCMPPD      $0x11, actkernconst<>+608(SB), Y4, Y7
+	VMAXPD      actkernconst<>+864(SB), Y8, Y7
 	VMOVUPD     Y3, 288(SP)
-	VCMPPD      $0x11, actkernconst<>+608(SB), Y10, Y3
+	VMAXPD      actkernconst<>+864(SB), Y12, Y3
 	VMOVUPD     Y2, 320(SP)
-	VMAXPD      actkernconst<>+864(SB), Y9, Y2
+	VMULPD      actkernconst<>+352(SB), Y11, Y2
 	VMOVUPD     Y1, 352(SP)
-	VMAXPD      actkernconst<>+864(SB), Y8, Y1
+	VMULPD      actkernconst<>+352(SB), Y7, Y1
 	VMOVUPD     Y13, 384(SP)
-	VMAXPD      actkernconst<>+864(SB), Y12, Y13
+	VMULPD      actkernconst<>+352(SB), Y3, Y13
+	VROUNDPD    $0x08, Y2, Y2
+	VROUNDPD    $0x08, Y1, Y1
+	VROUNDPD    $0x08, Y13, Y13
+	VFMADD231PD actkernconst<>+384(SB), Y2, Y11
+	VFMADD231PD actkernconst<>+384(SB), Y1, Y7
+	VFMADD231PD actkernconst<>+384(SB), Y13, Y3
 	VMOVUPD     Y6, 416(SP)
-	VMULPD      actkernconst<>+352(SB), Y2, Y6
+	VMOVUPD     actkernconst<>+256(SB), Y6
+	VFMADD213PD actkernconst<>+832(SB), Y11, Y6
 	VMOVUPD     Y5, 448(SP)
-	VMULPD      actkernconst<>+352(SB), Y1, Y5
+	VMOVUPD     actkernconst<>+256(SB), Y5
+	VFMADD213PD actkernconst<>+832(SB), Y7, Y5
 	VMOVUPD     Y10, 480(SP)
-	VMULPD      actkernconst<>+352(SB), Y13, Y10
-	VROUNDPD    $0x08, Y6, Y6
-	VROUNDPD    $0x08, Y5, Y5
-	VROUNDPD    $0x08, Y10, Y10
-	VFMADD231PD actkernconst<>+384(SB), Y6, Y2
-	VFMADD231PD actkernconst<>+384(SB), Y5, Y1
-	VFMADD231PD actkernconst<>+384(SB), Y10, Y13
-	VMOVUPD     Y4, 512(SP)
-	VMOVUPD     actkernconst<>+256(SB), Y4
-	VFMADD213PD actkernconst<>+832(SB), Y2, Y4
-	VMOVUPD     Y14, 544(SP)
-	VMOVUPD     actkernconst<>+256(SB), Y14
-	VFMADD213PD actkernconst<>+832(SB), Y1, Y14
-	VMOVUPD     Y3, 576(SP)
-	VMOVUPD     actkernconst<>+256(SB), Y3
-	VFMADD213PD actkernconst<>+832(SB), Y13, Y3
-	VFMADD213PD actkernconst<>+448(SB), Y2, Y4
-	VFMADD213PD actkernconst<>+448(SB), Y1, Y14
-	VFMADD213PD actkernconst<>+448(SB), Y13, Y3
-	VFMADD213PD actkernconst<>+928(SB), Y2, Y4
-	VFMADD213PD actkernconst<>+928(SB), Y1, Y14
-	VFMADD213PD actkernconst<>+928(SB), Y13, Y3
-	VFMADD213PD actkernconst<>+512(SB), Y2, Y4
-	VFMADD213PD actkernconst<>+512(SB), Y1, Y14
-	VFMADD213PD actkernconst<>+512(SB), Y13, Y3
-	VFMADD213PD actkernconst<>+960(SB), Y2, Y4
-	VFMADD213PD actkernconst<>+960(SB), Y1, Y14
-	VFMADD213PD actkernconst<>+960(SB), Y13, Y3
-	VFMADD213PD actkernconst<>+576(SB), Y2, Y4
-	VFMADD213PD actkernconst<>+576(SB), Y1, Y14
-	VFMADD213PD actkernconst<>+576(SB), Y13, Y3
-	VFMADD213PD actkernconst<>+992(SB), Y2, Y4
-	VFMADD213PD actkernconst<>+992(SB), Y1, Y14
-	VFMADD213PD actkernconst<>+992(SB), Y13, Y3
-	VADDPD      actkernconst<>+128(SB), Y6, Y1
+	VMOVUPD     actkernconst<>+256(SB), Y10
+	VFMADD213PD actkernconst<>+832(SB), Y3, Y10
+	VFMADD213PD actkernconst<>+448(SB), Y11, Y6
+	VFMADD213PD actkernconst<>+448(SB), Y7, Y5
+	VFMADD213PD actkernconst<>+448(SB), Y3, Y10
+	VFMADD213PD actkernconst<>+928(SB), Y11, Y6
+	VFMADD213PD actkernconst<>+928(SB), Y7, Y5
+	VFMADD213PD actkernconst<>+928(SB), Y3, Y10
+	VFMADD213PD actkernconst<>+512(SB), Y11, Y6
+	VFMADD213PD actkernconst<>+512(SB), Y7, Y5
+	VFMADD213PD actkernconst<>+512(SB), Y3, Y10
+	VFMADD213PD actkernconst<>+960(SB), Y11, Y6
+	VFMADD213PD actkernconst<>+960(SB), Y7, Y5
+	VFMADD213PD actkernconst<>+960(SB), Y3, Y10
+	VFMADD213PD actkernconst<>+576(SB), Y11, Y6
+	VFMADD213PD actkernconst<>+576(SB), Y7, Y5
+	VFMADD213PD actkernconst<>+576(SB), Y3, Y10
+	VFMADD213PD actkernconst<>+992(SB), Y11, Y6
+	VFMADD213PD actkernconst<>+992(SB), Y7, Y5
+	VFMADD213PD actkernconst<>+992(SB), Y3, Y10
+	VADDPD      actkernconst<>+128(SB), Y2, Y3
+	VPSLLQ      $0x34, Y3, Y3
+	VMULPD      Y6, Y3, Y6
+	VADDPD      actkernconst<>+128(SB), Y1, Y2
+	VPSLLQ      $0x34, Y2, Y2
+	VMULPD      Y5, Y2, Y5
+	VADDPD      actkernconst<>+128(SB), Y13, Y1
 	VPSLLQ      $0x34, Y1, Y1
-	VMULPD      Y4, Y1, Y4
-	VADDPD      actkernconst<>+128(SB), Y5, Y1
-	VPSLLQ      $0x34, Y1, Y1
-	VMULPD      Y14, Y1, Y14
-	VADDPD      actkernconst<>+128(SB), Y10, Y1
-	VPSLLQ      $0x34, Y1, Y1
-	VMULPD      Y3, Y1, Y3
+	VMULPD      Y10, Y1, Y10
 	VCMPPD      $0x11, actkernconst<>+864(SB), Y9, Y9
 	VCMPPD      $0x11, actkernconst<>+864(SB), Y8, Y8
 	VCMPPD      $0x11, actkernconst<>+864(SB), Y12, Y12
-	VBLENDVPD   Y9, actkernconst<>+608(SB), Y4, Y9
-	VBLENDVPD   Y8, actkernconst<>+608(SB), Y14, Y8
-	VBLENDVPD   Y12, actkernconst<>+608(SB), Y3, Y12
-	VBLENDVPD   Y11, Y9, Y0, Y11
-	VBLENDVPD   Y7, Y8, Y0, Y7
-	VMOVUPD     576(SP), Y1
+	VBLENDVPD   Y9, actkernconst<>+608(SB), Y6, Y9
+	VBLENDVPD   Y8, actkernconst<>+608(SB), Y5, Y8
+	VBLENDVPD   Y12, actkernconst<>+608(SB), Y10, Y12
+	VBLENDVPD   Y14, Y9, Y0, Y14
+	VBLENDVPD   Y4, Y8, Y0, Y4
+	VMOVUPD     480(SP), Y1
 	VBLENDVPD   Y1, Y12, Y0, Y1
 	VADDPD      Y9, Y0, Y9
 	VADDPD      Y8, Y0, Y8
 	VADDPD      Y12, Y0, Y12
-	VDIVPD      Y9, Y11, Y11
-	VDIVPD      Y8, Y7, Y7
+	VDIVPD      Y9, Y14, Y14
+	VDIVPD      Y8, Y4, Y4
 	VDIVPD      Y12, Y1, Y1
-	VMOVUPD     544(SP), Y2
-	VCMPPD      $0x03, Y2, Y2, Y3
-	VMOVUPD     512(SP), Y4
-	VCMPPD      $0x03, Y4, Y4, Y5
-	VMOVUPD     480(SP), Y6
-	VCMPPD      $0x03, Y6, Y6, Y8
-	VBLENDVPD   Y3, Y2, Y11, Y3
-	VBLENDVPD   Y5, Y4, Y7, Y5
-	VBLENDVPD   Y8, Y6, Y1, Y8
-	VSUBPD      Y3, Y0, Y1
-	VSUBPD      Y5, Y0, Y2
-	VSUBPD      Y8, Y0, Y4
+	VSUBPD      Y14, Y0, Y2
+	VSUBPD      Y4, Y0, Y3
+	VSUBPD      Y1, Y0, Y5
 	VMOVUPD     448(SP), Y6
 	VMOVUPD     actkernconst<>+3136(SB), Y7
 	VFMADD213PD actkernconst<>+2848(SB), Y6, Y7
-	VMOVUPD     416(SP), Y9
-	VMOVUPD     actkernconst<>+3136(SB), Y10
-	VFMADD213PD actkernconst<>+2848(SB), Y9, Y10
-	VMOVUPD     384(SP), Y11
-	VMOVUPD     actkernconst<>+3136(SB), Y12
-	VFMADD213PD actkernconst<>+2848(SB), Y11, Y12
-	VMOVUPD     352(SP), Y13
-	VMULPD      Y7, Y13, Y7
-	VMOVUPD     320(SP), Y14
-	VMULPD      Y10, Y14, Y10
-	VMOVUPD     288(SP), Y11
-	VMULPD      Y12, Y11, Y12
-	VMULPD      Y7, Y1, Y7
-	VMULPD      Y10, Y2, Y10
-	VMULPD      Y12, Y4, Y12
-	VFMADD213PD Y3, Y3, Y7
-	VFMADD213PD Y5, Y5, Y10
-	VFMADD213PD Y8, Y8, Y12
-	VMULPD      Y1, Y3, Y3
-	VMULPD      Y2, Y5, Y5
-	VMULPD      Y4, Y8, Y8
-	VSUBPD      actkernconst<>+3232(SB), Y13, Y1
-	VSUBPD      actkernconst<>+3232(SB), Y14, Y2
-	VSUBPD      actkernconst<>+3232(SB), Y11, Y4
-	VSUBPD      actkernconst<>+3328(SB), Y1, Y1
-	VSUBPD      actkernconst<>+3328(SB), Y2, Y2
-	VSUBPD      actkernconst<>+3328(SB), Y4, Y4
-	VMULPD      actkernconst<>+2848(SB), Y1, Y1
-	VMULPD      actkernconst<>+2848(SB), Y2, Y2
-	VMULPD      actkernconst<>+2848(SB), Y4, Y4
-	VMULPD      actkernconst<>+3232(SB), Y13, Y13
-	VMULPD      actkernconst<>+3232(SB), Y14, Y14
-	VMULPD      actkernconst<>+3232(SB), Y11, Y11
-	VADDPD      Y13, Y6, Y6
-	VADDPD      Y14, Y9, Y9
-	VMOVUPD     384(SP), Y13
-	VADDPD      Y11, Y13, Y13
-	VADDPD      actkernconst<>+3392(SB), Y6, Y6
-	VADDPD      actkernconst<>+3392(SB), Y9, Y9
-	VADDPD      actkernconst<>+3392(SB), Y13, Y13
-	VMULPD      actkernconst<>+3360(SB), Y6, Y11
-	VMULPD      actkernconst<>+3360(SB), Y9, Y14
-	VMOVUPD     Y12, 384(SP)
-	VMULPD      actkernconst<>+3360(SB), Y13, Y12
+	VMOVUPD     416(SP), Y8
+	VMOVUPD     actkernconst<>+3136(SB), Y9
+	VFMADD213PD actkernconst<>+2848(SB), Y8, Y9
+	VMOVUPD     384(SP), Y10
+	VMOVUPD     actkernconst<>+3136(SB), Y11
+	VFMADD213PD actkernconst<>+2848(SB), Y10, Y11
+	VMOVUPD     352(SP), Y12
+	VMULPD      Y7, Y12, Y7
+	VMOVUPD     320(SP), Y13
+	VMULPD      Y9, Y13, Y9
+	VMOVUPD     288(SP), Y10
+	VMULPD      Y11, Y10, Y11
+	VMULPD      Y7, Y2, Y7
+	VMULPD      Y9, Y3, Y9
+	VMULPD      Y11, Y5, Y11
+	VFMADD213PD Y14, Y14, Y7
+	VFMADD213PD Y4, Y4, Y9
 	VFMADD213PD Y1, Y1, Y11
-	VFMADD213PD Y2, Y2, Y14
-	VFMADD213PD Y4, Y4, Y12
-	VMOVUPD     Y10, 416(SP)
-	VMOVUPD     actkernconst<>+3168(SB), Y10
-	VFMADD213PD actkernconst<>+3200(SB), Y11, Y10
-	VMOVUPD     Y7, 448(SP)
+	VMULPD      Y2, Y14, Y14
+	VMULPD      Y3, Y4, Y4
+	VMULPD      Y5, Y1, Y1
+	VSUBPD      actkernconst<>+3232(SB), Y12, Y2
+	VSUBPD      actkernconst<>+3232(SB), Y13, Y3
+	VSUBPD      actkernconst<>+3232(SB), Y10, Y5
+	VSUBPD      actkernconst<>+3328(SB), Y2, Y2
+	VSUBPD      actkernconst<>+3328(SB), Y3, Y3
+	VSUBPD      actkernconst<>+3328(SB), Y5, Y5
+	VMULPD      actkernconst<>+2848(SB), Y2, Y2
+	VMULPD      actkernconst<>+2848(SB), Y3, Y3
+	VMULPD      actkernconst<>+2848(SB), Y5, Y5
+	VMOVUPD     Y11, 480(SP)
+	VMULPD      actkernconst<>+3232(SB), Y12, Y11
+	VMULPD      actkernconst<>+3232(SB), Y13, Y12
+	VMULPD      actkernconst<>+3232(SB), Y10, Y13
+	VADDPD      Y11, Y6, Y6
+	VADDPD      Y12, Y8, Y8
+	VMOVUPD     384(SP), Y11
+	VADDPD      Y13, Y11, Y11
+	VADDPD      actkernconst<>+3392(SB), Y6, Y6
+	VADDPD      actkernconst<>+3392(SB), Y8, Y8
+	VADDPD      actkernconst<>+3392(SB), Y11, Y11
+	VMULPD      actkernconst<>+3360(SB), Y6, Y12
+	VMULPD      actkernconst<>+3360(SB), Y8, Y13
+	VMULPD      actkernconst<>+3360(SB), Y11, Y10
+	VFMADD213PD Y2, Y2, Y12
+	VFMADD213PD Y3, Y3, Y13
+	VFMADD213PD Y5, Y5, Y10
+	VMOVUPD     Y9, 384(SP)
+	VMOVUPD     actkernconst<>+3168(SB), Y9
+	VFMADD213PD actkernconst<>+3200(SB), Y12, Y9
+	VMOVUPD     Y7, 416(SP)
 	VMOVUPD     actkernconst<>+3168(SB), Y7
-	VFMADD213PD actkernconst<>+3200(SB), Y14, Y7
-	VMOVUPD     Y8, 288(SP)
-	VMOVUPD     actkernconst<>+3168(SB), Y8
-	VFMADD213PD actkernconst<>+3200(SB), Y12, Y8
-	VFMADD213PD actkernconst<>+3424(SB), Y11, Y10
-	VFMADD213PD actkernconst<>+3424(SB), Y14, Y7
-	VFMADD213PD actkernconst<>+3424(SB), Y12, Y8
-	VFMADD213PD actkernconst<>+3456(SB), Y11, Y10
-	VFMADD213PD actkernconst<>+3456(SB), Y14, Y7
-	VFMADD213PD actkernconst<>+3456(SB), Y12, Y8
-	VFMADD213PD actkernconst<>+3488(SB), Y11, Y10
-	VFMADD213PD actkernconst<>+3488(SB), Y14, Y7
-	VFMADD213PD actkernconst<>+3488(SB), Y12, Y8
-	VFMADD213PD actkernconst<>+3520(SB), Y11, Y10
-	VFMADD213PD actkernconst<>+3520(SB), Y14, Y7
-	VFMADD213PD actkernconst<>+3520(SB), Y12, Y8
-	VFMADD213PD actkernconst<>+3552(SB), Y11, Y10
-	VFMADD213PD actkernconst<>+3552(SB), Y14, Y7
-	VFMADD213PD actkernconst<>+3552(SB), Y12, Y8
-	VFMADD213PD actkernconst<>+3584(SB), Y11, Y10
-	VFMADD213PD actkernconst<>+3584(SB), Y14, Y7
-	VFMADD213PD actkernconst<>+3584(SB), Y12, Y8
-	VMULPD      Y10, Y11, Y11
-	VMULPD      Y7, Y14, Y14
-	VMULPD      Y8, Y12, Y12
+	VFMADD213PD actkernconst<>+3200(SB), Y13, Y7
+	VMOVUPD     Y1, 448(SP)
+	VMOVUPD     actkernconst<>+3168(SB), Y1
+	VFMADD213PD actkernconst<>+3200(SB), Y10, Y1
+	VFMADD213PD actkernconst<>+3424(SB), Y12, Y9
+	VFMADD213PD actkernconst<>+3424(SB), Y13, Y7
+	VFMADD213PD actkernconst<>+3424(SB), Y10, Y1
+	VFMADD213PD actkernconst<>+3456(SB), Y12, Y9
+	VFMADD213PD actkernconst<>+3456(SB), Y13, Y7
+	VFMADD213PD actkernconst<>+3456(SB), Y10, Y1
+	VFMADD213PD actkernconst<>+3488(SB), Y12, Y9
+	VFMADD213PD actkernconst<>+3488(SB), Y13, Y7
+	VFMADD213PD actkernconst<>+3488(SB), Y10, Y1
+	VFMADD213PD actkernconst<>+3520(SB), Y12, Y9
+	VFMADD213PD actkernconst<>+3520(SB), Y13, Y7
+	VFMADD213PD actkernconst<>+3520(SB), Y10, Y1
+	VFMADD213PD actkernconst<>+3552(SB), Y12, Y9
+	VFMADD213PD actkernconst<>+3552(SB), Y13, Y7
+	VFMADD213PD actkernconst<>+3552(SB), Y10, Y1
+	VFMADD213PD actkernconst<>+3584(SB), Y12, Y9
+	VFMADD213PD actkernconst<>+3584(SB), Y13, Y7
+	VFMADD213PD actkernconst<>+3584(SB), Y10, Y1
+	VMULPD      Y9, Y12, Y12
+	VMULPD      Y7, Y13, Y13
+	VMULPD      Y1, Y10, Y10
 	VMULPD      actkernconst<>+3616(SB), Y6, Y6
-	VMULPD      actkernconst<>+3616(SB), Y9, Y9
-	VMULPD      actkernconst<>+3616(SB), Y13, Y13
-	VFMADD213PD Y1, Y1, Y6
-	VFMADD213PD Y2, Y2, Y9
-	VFMADD213PD Y4, Y4, Y13
-	VFMADD132PD actkernconst<>+3296(SB), Y6, Y11
-	VFMADD132PD actkernconst<>+3296(SB), Y9, Y14
-	VFMADD132PD actkernconst<>+3296(SB), Y13, Y12
-	VMULPD      Y11, Y3, Y3
-	VMULPD      Y14, Y5, Y5
-	VMOVUPD     288(SP), Y1
-	VMULPD      Y12, Y1, Y1
+	VMULPD      actkernconst<>+3616(SB), Y8, Y8
+	VMULPD      actkernconst<>+3616(SB), Y11, Y11
+	VFMADD213PD Y2, Y2, Y6
+	VFMADD213PD Y3, Y3, Y8
+	VFMADD213PD Y5, Y5, Y11
+	VFMADD132PD actkernconst<>+3296(SB), Y6, Y12
+	VFMADD132PD actkernconst<>+3296(SB), Y8, Y13
+	VFMADD132PD actkernconst<>+3296(SB), Y11, Y10
+	VMULPD      Y12, Y14, Y14
+	VMULPD      Y13, Y4, Y4
+	VMOVUPD     448(SP), Y1
+	VMULPD      Y10, Y1, Y1
 	VMOVUPD     256(SP), Y2
-	VBLENDVPD   Y2, 448(SP), Y3, Y2
+	VBLENDVPD   Y2, 416(SP), Y14, Y2
 	VMOVUPD     224(SP), Y3
-	VBLENDVPD   Y3, 416(SP), Y5, Y3
+	VBLENDVPD   Y3, 384(SP), Y4, Y3
 	VMOVUPD     192(SP), Y4
-	VBLENDVPD   Y4, 384(SP), Y1, Y4
+	VBLENDVPD   Y4, 480(SP), Y1, Y4
 	VMOVUPD     160(SP), Y1
 	VBLENDVPD   Y1, Y0, Y2, Y1
 	VMOVUPD     128(SP), Y2
@@ -16873,12 +16644,21 @@ loop:
 	VMULPD      Y3, Y4, Y4
 	VMULPD      Y5, Y1, Y1
 	VMULPD      Y6, Y2, Y2
-	VCVTPD2PSY  Y4, X4
-	VMOVNTPS    X4, (AX)
-	VCVTPD2PSY  Y1, X1
-	VMOVNTPS    X1, 16(AX)
-	VCVTPD2PSY  Y2, X2
-	VMOVNTPS    X2, 32(AX)
+	VMOVUPD     352(SP), Y3
+	VCMPPD      $0x03, Y3, Y3, Y5
+	VMOVUPD     320(SP), Y6
+	VCMPPD      $0x03, Y6, Y6, Y7
+	VMOVUPD     288(SP), Y8
+	VCMPPD      $0x03, Y8, Y8, Y9
+	VBLENDVPD   Y5, Y3, Y4, Y5
+	VBLENDVPD   Y7, Y6, Y1, Y7
+	VBLENDVPD   Y9, Y8, Y2, Y9
+	VCVTPD2PSY  Y5, X5
+	VMOVNTPS    X5, (AX)
+	VCVTPD2PSY  Y7, X7
+	VMOVNTPS    X7, 16(AX)
+	VCVTPD2PSY  Y9, X9
+	VMOVNTPS    X9, 32(AX)
 	ADDQ        $0x00000030, AX
 	ADDQ        $0x00000030, CX
 	ADDQ        $0x00000030, DX
@@ -16901,64 +16681,64 @@ single:
 	VFMADD213PD actkernconst<>+2848(SB), Y5, Y6
 	VMULPD      Y6, Y1, Y6
 	VORPD       actkernconst<>+160(SB), Y6, Y7
-	VCMPPD      $0x11, actkernconst<>+608(SB), Y6, Y8
-	VMAXPD      actkernconst<>+864(SB), Y7, Y9
-	VMULPD      actkernconst<>+352(SB), Y9, Y10
-	VROUNDPD    $0x08, Y10, Y10
-	VFMADD231PD actkernconst<>+384(SB), Y10, Y9
-	VMOVUPD     actkernconst<>+256(SB), Y11
-	VFMADD213PD actkernconst<>+832(SB), Y9, Y11
-	VFMADD213PD actkernconst<>+448(SB), Y9, Y11
-	VFMADD213PD actkernconst<>+928(SB), Y9, Y11
-	VFMADD213PD actkernconst<>+512(SB), Y9, Y11
-	VFMADD213PD actkernconst<>+960(SB), Y9, Y11
-	VFMADD213PD actkernconst<>+576(SB), Y9, Y11
-	VFMADD213PD actkernconst<>+992(SB), Y9, Y11
-	VADDPD      actkernconst<>+128(SB), Y10, Y9
-	VPSLLQ      $0x34, Y9, Y9
-	VMULPD      Y11, Y9, Y11
+	VCMPPD      $0x11, actkernconst<>+608(SB), Y6, Y6
+	VMAXPD      actkernconst<>+864(SB), Y7, Y8
+	VMULPD      actkernconst<>+352(SB), Y8, Y9
+	VROUNDPD    $0x08, Y9, Y9
+	VFMADD231PD actkernconst<>+384(SB), Y9, Y8
+	VMOVUPD     actkernconst<>+256(SB), Y10
+	VFMADD213PD actkernconst<>+832(SB), Y8, Y10
+	VFMADD213PD actkernconst<>+448(SB), Y8, Y10
+	VFMADD213PD actkernconst<>+928(SB), Y8, Y10
+	VFMADD213PD actkernconst<>+512(SB), Y8, Y10
+	VFMADD213PD actkernconst<>+960(SB), Y8, Y10
+	VFMADD213PD actkernconst<>+576(SB), Y8, Y10
+	VFMADD213PD actkernconst<>+992(SB), Y8, Y10
+	VADDPD      actkernconst<>+128(SB), Y9, Y8
+	VPSLLQ      $0x34, Y8, Y8
+	VMULPD      Y10, Y8, Y10
 	VCMPPD      $0x11, actkernconst<>+864(SB), Y7, Y7
-	VBLENDVPD   Y7, actkernconst<>+608(SB), Y11, Y7
-	VBLENDVPD   Y8, Y7, Y0, Y8
+	VBLENDVPD   Y7, actkernconst<>+608(SB), Y10, Y7
+	VBLENDVPD   Y6, Y7, Y0, Y6
 	VADDPD      Y7, Y0, Y7
-	VDIVPD      Y7, Y8, Y8
-	VCMPPD      $0x03, Y6, Y6, Y7
-	VBLENDVPD   Y7, Y6, Y8, Y7
-	VSUBPD      Y7, Y0, Y6
+	VDIVPD      Y7, Y6, Y6
+	VSUBPD      Y6, Y0, Y7
 	VMOVUPD     actkernconst<>+3136(SB), Y8
 	VFMADD213PD actkernconst<>+2848(SB), Y5, Y8
 	VMULPD      Y8, Y1, Y8
-	VMULPD      Y8, Y6, Y8
-	VFMADD213PD Y7, Y7, Y8
-	VMULPD      Y6, Y7, Y7
-	VSUBPD      actkernconst<>+3232(SB), Y1, Y6
-	VSUBPD      actkernconst<>+3328(SB), Y6, Y6
-	VMULPD      actkernconst<>+2848(SB), Y6, Y6
-	VMULPD      actkernconst<>+3232(SB), Y1, Y1
-	VADDPD      Y1, Y5, Y5
+	VMULPD      Y8, Y7, Y8
+	VFMADD213PD Y6, Y6, Y8
+	VMULPD      Y7, Y6, Y6
+	VSUBPD      actkernconst<>+3232(SB), Y1, Y7
+	VSUBPD      actkernconst<>+3328(SB), Y7, Y7
+	VMULPD      actkernconst<>+2848(SB), Y7, Y7
+	VMULPD      actkernconst<>+3232(SB), Y1, Y9
+	VADDPD      Y9, Y5, Y5
 	VADDPD      actkernconst<>+3392(SB), Y5, Y5
-	VMULPD      actkernconst<>+3360(SB), Y5, Y1
-	VFMADD213PD Y6, Y6, Y1
-	VMOVUPD     actkernconst<>+3168(SB), Y9
-	VFMADD213PD actkernconst<>+3200(SB), Y1, Y9
-	VFMADD213PD actkernconst<>+3424(SB), Y1, Y9
-	VFMADD213PD actkernconst<>+3456(SB), Y1, Y9
-	VFMADD213PD actkernconst<>+3488(SB), Y1, Y9
-	VFMADD213PD actkernconst<>+3520(SB), Y1, Y9
-	VFMADD213PD actkernconst<>+3552(SB), Y1, Y9
-	VFMADD213PD actkernconst<>+3584(SB), Y1, Y9
-	VMULPD      Y9, Y1, Y1
+	VMULPD      actkernconst<>+3360(SB), Y5, Y9
+	VFMADD213PD Y7, Y7, Y9
+	VMOVUPD     actkernconst<>+3168(SB), Y10
+	VFMADD213PD actkernconst<>+3200(SB), Y9, Y10
+	VFMADD213PD actkernconst<>+3424(SB), Y9, Y10
+	VFMADD213PD actkernconst<>+3456(SB), Y9, Y10
+	VFMADD213PD actkernconst<>+3488(SB), Y9, Y10
+	VFMADD213PD actkernconst<>+3520(SB), Y9, Y10
+	VFMADD213PD actkernconst<>+3552(SB), Y9, Y10
+	VFMADD213PD actkernconst<>+3584(SB), Y9, Y10
+	VMULPD      Y10, Y9, Y9
 	VMULPD      actkernconst<>+3616(SB), Y5, Y5
-	VFMADD213PD Y6, Y6, Y5
-	VFMADD132PD actkernconst<>+3296(SB), Y5, Y1
-	VMULPD      Y1, Y7, Y7
-	VBLENDVPD   Y3, Y8, Y7, Y3
+	VFMADD213PD Y7, Y7, Y5
+	VFMADD132PD actkernconst<>+3296(SB), Y5, Y9
+	VMULPD      Y9, Y6, Y6
+	VBLENDVPD   Y3, Y8, Y6, Y3
 	VBLENDVPD   Y4, Y0, Y3, Y4
 	VBLENDVPD   Y2, actkernconst<>+160(SB), Y4, Y2
-	VCVTPS2PD   (DX), Y1
-	VMULPD      Y1, Y2, Y2
-	VCVTPD2PSY  Y2, X2
-	VMOVNTPS    X2, (AX)
+	VCVTPS2PD   (DX), Y3
+	VMULPD      Y3, Y2, Y2
+	VCMPPD      $0x03, Y1, Y1, Y3
+	VBLENDVPD   Y3, Y1, Y2, Y3
+	VCVTPD2PSY  Y3, X3
+	VMOVNTPS    X3, (AX)
 	ADDQ        $0x00000010, AX
 	ADDQ        $0x00000010, CX
 	ADDQ        $0x00000010, DX
@@ -16985,65 +16765,65 @@ tail:
 	VFMADD213PD actkernconst<>+2848(SB), Y5, Y6
 	VMULPD      Y6, Y1, Y6
 	VORPD       actkernconst<>+160(SB), Y6, Y7
-	VCMPPD      $0x11, actkernconst<>+608(SB), Y6, Y8
-	VMAXPD      actkernconst<>+864(SB), Y7, Y9
-	VMULPD      actkernconst<>+352(SB), Y9, Y10
-	VROUNDPD    $0x08, Y10, Y10
-	VFMADD231PD actkernconst<>+384(SB), Y10, Y9
-	VMOVUPD     actkernconst<>+256(SB), Y11
-	VFMADD213PD actkernconst<>+832(SB), Y9, Y11
-	VFMADD213PD actkernconst<>+448(SB), Y9, Y11
-	VFMADD213PD actkernconst<>+928(SB), Y9, Y11
-	VFMADD213PD actkernconst<>+512(SB), Y9, Y11
-	VFMADD213PD actkernconst<>+960(SB), Y9, Y11
-	VFMADD213PD actkernconst<>+576(SB), Y9, Y11
-	VFMADD213PD actkernconst<>+992(SB), Y9, Y11
-	VADDPD      actkernconst<>+128(SB), Y10, Y9
-	VPSLLQ      $0x34, Y9, Y9
-	VMULPD      Y11, Y9, Y11
+	VCMPPD      $0x11, actkernconst<>+608(SB), Y6, Y6
+	VMAXPD      actkernconst<>+864(SB), Y7, Y8
+	VMULPD      actkernconst<>+352(SB), Y8, Y9
+	VROUNDPD    $0x08, Y9, Y9
+	VFMADD231PD actkernconst<>+384(SB), Y9, Y8
+	VMOVUPD     actkernconst<>+256(SB), Y10
+	VFMADD213PD actkernconst<>+832(SB), Y8, Y10
+	VFMADD213PD actkernconst<>+448(SB), Y8, Y10
+	VFMADD213PD actkernconst<>+928(SB), Y8, Y10
+	VFMADD213PD actkernconst<>+512(SB), Y8, Y10
+	VFMADD213PD actkernconst<>+960(SB), Y8, Y10
+	VFMADD213PD actkernconst<>+576(SB), Y8, Y10
+	VFMADD213PD actkernconst<>+992(SB), Y8, Y10
+	VADDPD      actkernconst<>+128(SB), Y9, Y8
+	VPSLLQ      $0x34, Y8, Y8
+	VMULPD      Y10, Y8, Y10
 	VCMPPD      $0x11, actkernconst<>+864(SB), Y7, Y7
-	VBLENDVPD   Y7, actkernconst<>+608(SB), Y11, Y7
-	VBLENDVPD   Y8, Y7, Y0, Y8
+	VBLENDVPD   Y7, actkernconst<>+608(SB), Y10, Y7
+	VBLENDVPD   Y6, Y7, Y0, Y6
 	VADDPD      Y7, Y0, Y7
-	VDIVPD      Y7, Y8, Y8
-	VCMPPD      $0x03, Y6, Y6, Y7
-	VBLENDVPD   Y7, Y6, Y8, Y7
-	VSUBPD      Y7, Y0, Y6
+	VDIVPD      Y7, Y6, Y6
+	VSUBPD      Y6, Y0, Y7
 	VMOVUPD     actkernconst<>+3136(SB), Y8
 	VFMADD213PD actkernconst<>+2848(SB), Y5, Y8
 	VMULPD      Y8, Y1, Y8
-	VMULPD      Y8, Y6, Y8
-	VFMADD213PD Y7, Y7, Y8
-	VMULPD      Y6, Y7, Y7
-	VSUBPD      actkernconst<>+3232(SB), Y1, Y6
-	VSUBPD      actkernconst<>+3328(SB), Y6, Y6
-	VMULPD      actkernconst<>+2848(SB), Y6, Y6
-	VMULPD      actkernconst<>+3232(SB), Y1, Y1
-	VADDPD      Y1, Y5, Y5
+	VMULPD      Y8, Y7, Y8
+	VFMADD213PD Y6, Y6, Y8
+	VMULPD      Y7, Y6, Y6
+	VSUBPD      actkernconst<>+3232(SB), Y1, Y7
+	VSUBPD      actkernconst<>+3328(SB), Y7, Y7
+	VMULPD      actkernconst<>+2848(SB), Y7, Y7
+	VMULPD      actkernconst<>+3232(SB), Y1, Y9
+	VADDPD      Y9, Y5, Y5
 	VADDPD      actkernconst<>+3392(SB), Y5, Y5
-	VMULPD      actkernconst<>+3360(SB), Y5, Y1
-	VFMADD213PD Y6, Y6, Y1
-	VMOVUPD     actkernconst<>+3168(SB), Y9
-	VFMADD213PD actkernconst<>+3200(SB), Y1, Y9
-	VFMADD213PD actkernconst<>+3424(SB), Y1, Y9
-	VFMADD213PD actkernconst<>+3456(SB), Y1, Y9
-	VFMADD213PD actkernconst<>+3488(SB), Y1, Y9
-	VFMADD213PD actkernconst<>+3520(SB), Y1, Y9
-	VFMADD213PD actkernconst<>+3552(SB), Y1, Y9
-	VFMADD213PD actkernconst<>+3584(SB), Y1, Y9
-	VMULPD      Y9, Y1, Y1
+	VMULPD      actkernconst<>+3360(SB), Y5, Y9
+	VFMADD213PD Y7, Y7, Y9
+	VMOVUPD     actkernconst<>+3168(SB), Y10
+	VFMADD213PD actkernconst<>+3200(SB), Y9, Y10
+	VFMADD213PD actkernconst<>+3424(SB), Y9, Y10
+	VFMADD213PD actkernconst<>+3456(SB), Y9, Y10
+	VFMADD213PD actkernconst<>+3488(SB), Y9, Y10
+	VFMADD213PD actkernconst<>+3520(SB), Y9, Y10
+	VFMADD213PD actkernconst<>+3552(SB), Y9, Y10
+	VFMADD213PD actkernconst<>+3584(SB), Y9, Y10
+	VMULPD      Y10, Y9, Y9
 	VMULPD      actkernconst<>+3616(SB), Y5, Y5
-	VFMADD213PD Y6, Y6, Y5
-	VFMADD132PD actkernconst<>+3296(SB), Y5, Y1
-	VMULPD      Y1, Y7, Y7
-	VBLENDVPD   Y3, Y8, Y7, Y3
+	VFMADD213PD Y7, Y7, Y5
+	VFMADD132PD actkernconst<>+3296(SB), Y5, Y9
+	VMULPD      Y9, Y6, Y6
+	VBLENDVPD   Y3, Y8, Y6, Y3
 	VBLENDVPD   Y4, Y0, Y3, Y4
 	VBLENDVPD   Y2, actkernconst<>+160(SB), Y4, Y2
-	VMASKMOVPS  (DX), X15, X1
-	VCVTPS2PD   X1, Y1
-	VMULPD      Y1, Y2, Y2
-	VCVTPD2PSY  Y2, X2
-	VMASKMOVPS  X2, X15, (AX)
+	VMASKMOVPS  (DX), X15, X3
+	VCVTPS2PD   X3, Y3
+	VMULPD      Y3, Y2, Y2
+	VCMPPD      $0x03, Y1, Y1, Y3
+	VBLENDVPD   Y3, Y1, Y2, Y3
+	VCVTPD2PSY  Y3, X3
+	VMASKMOVPS  X3, X15, (AX)
 
 done:
 	SFENCE
@@ -70662,6 +70442,10 @@ TEXT ·tanhBackwardAVX512(SB), NOSPLIT, $16-72
 	VBROADCASTSD actkernconst<>+6704(SB), Z5
 	VBROADCASTSD actkernconst<>+1088(SB), Z6
 	VBROADCASTSD actkernconst<>+80(SB), Z7
+	VBROADCASTSD actkernconst<>+88(SB), Z8
+	VBROADCASTSD actkernconst<>+104(SB), Z9
+	VBROADCASTSD actkernconst<>+744(SB), Z10
+	VBROADCASTSD actkernconst<>+16(SB), Z11
 	MOVQ         dst_base+0(FP), AX
 	MOVQ         in0_base+24(FP), CX
 	MOVQ         in1_base+48(FP), DX
@@ -70670,80 +70454,80 @@ TEXT ·tanhBackwardAVX512(SB), NOSPLIT, $16-72
 loop:
 	CMPQ             BX, $0x00000020
 	JB               single
-	VCVTPS2PD        (CX), Z8
-	VCVTPS2PD        32(CX), Z9
-	VCVTPS2PD        64(CX), Z10
-	VCVTPS2PD        96(CX), Z11
-	VANDPD.BCST      actkernconst<>+1040(SB), Z8, Z12
-	VANDPD.BCST      actkernconst<>+1040(SB), Z9, Z13
-	VANDPD.BCST      actkernconst<>+1040(SB), Z10, Z14
-	VANDPD.BCST      actkernconst<>+1040(SB), Z11, Z15
-	VMULPD           Z12, Z5, Z12
-	VMULPD           Z13, Z5, Z13
-	VMULPD           Z14, Z5, Z14
-	VMULPD           Z15, Z5, Z15
-	VORPD.BCST       actkernconst<>+0(SB), Z12, Z16
-	VORPD.BCST       actkernconst<>+0(SB), Z13, Z17
-	VORPD.BCST       actkernconst<>+0(SB), Z14, Z18
-	VORPD.BCST       actkernconst<>+0(SB), Z15, Z19
-	VCMPPD           $0x11, Z6, Z12, K2
-	VCMPPD           $0x11, Z6, Z13, K3
-	VCMPPD           $0x11, Z6, Z14, K4
-	VCMPPD           $0x11, Z6, Z15, K5
-	VMAXPD           Z3, Z16, Z20
-	VMAXPD           Z3, Z17, Z21
-	VMAXPD           Z3, Z18, Z22
-	VMAXPD           Z3, Z19, Z23
-	VMULPD           Z7, Z20, Z24
-	VMULPD           Z7, Z21, Z25
-	VMULPD           Z7, Z22, Z26
-	VMULPD           Z7, Z23, Z27
+	VCVTPS2PD        (CX), Z12
+	VCVTPS2PD        32(CX), Z13
+	VCVTPS2PD        64(CX), Z14
+	VCVTPS2PD        96(CX), Z15
+	VANDPD.BCST      actkernconst<>+1040(SB), Z12, Z16
+	VANDPD.BCST      actkernconst<>+1040(SB), Z13, Z17
+	VANDPD.BCST      actkernconst<>+1040(SB), Z14, Z18
+	VANDPD.BCST      actkernconst<>+1040(SB), Z15, Z19
+	VMULPD           Z16, Z5, Z16
+	VMULPD           Z17, Z5, Z17
+	VMULPD           Z18, Z5, Z18
+	VMULPD           Z19, Z5, Z19
+	VORPD.BCST       actkernconst<>+0(SB), Z16, Z20
+	VORPD.BCST       actkernconst<>+0(SB), Z17, Z21
+	VORPD.BCST       actkernconst<>+0(SB), Z18, Z22
+	VORPD.BCST       actkernconst<>+0(SB), Z19, Z23
+	VCMPPD           $0x11, Z6, Z16, K2
+	VCMPPD           $0x11, Z6, Z17, K3
+	VCMPPD           $0x11, Z6, Z18, K4
+	VCMPPD           $0x11, Z6, Z19, K5
+	VMAXPD           Z3, Z20, Z16
+	VMAXPD           Z3, Z21, Z17
+	VMAXPD           Z3, Z22, Z18
+	VMAXPD           Z3, Z23, Z19
+	VMULPD           Z7, Z16, Z24
+	VMULPD           Z7, Z17, Z25
+	VMULPD           Z7, Z18, Z26
+	VMULPD           Z7, Z19, Z27
 	VRNDSCALEPD      $0x08, Z24, Z24
 	VRNDSCALEPD      $0x08, Z25, Z25
 	VRNDSCALEPD      $0x08, Z26, Z26
 	VRNDSCALEPD      $0x08, Z27, Z27
-	VFMADD231PD.BCST actkernconst<>+88(SB), Z24, Z20
-	VFMADD231PD.BCST actkernconst<>+88(SB), Z25, Z21
-	VFMADD231PD.BCST actkernconst<>+88(SB), Z26, Z22
-	VFMADD231PD.BCST actkernconst<>+88(SB), Z27, Z23
+	VFMADD231PD      Z8, Z24, Z16
+	VFMADD231PD      Z8, Z25, Z17
+	VFMADD231PD      Z8, Z26, Z18
+	VFMADD231PD      Z8, Z27, Z19
 	VMOVAPD          Z1, Z28
-	VFMADD213PD      Z2, Z20, Z28
+	VFMADD213PD      Z2, Z16, Z28
 	VMOVAPD          Z1, Z29
-	VFMADD213PD      Z2, Z21, Z29
+	VFMADD213PD      Z2, Z17, Z29
 	VMOVAPD          Z1, Z30
-	VFMADD213PD      Z2, Z22, Z30
+	VFMADD213PD      Z2, Z18, Z30
 	VMOVAPD          Z1, Z31
-	VFMADD213PD      Z2, Z23, Z31
-	VFMADD213PD.BCST actkernconst<>+104(SB), Z20, Z28
-	VFMADD213PD.BCST actkernconst<>+104(SB), Z21, Z29
-	VFMADD213PD.BCST actkernconst<>+104(SB), Z22, Z30
-	VFMADD213PD.BCST actkernconst<>+104(SB), Z23, Z31
-	VFMADD213PD.BCST actkernconst<>+744(SB), Z20, Z28
-	VFMADD213PD.BCST actkernconst<>+744(SB), Z21, Z29
-	VFMADD213PD.BCST actkernconst<>+744(SB), Z22, Z30
-	VFMADD213PD.BCST actkernconst<>+744(SB), Z23, Z31
-	VFMADD213PD.BCST actkernconst<>+16(SB), Z20, Z28
-	VFMADD213PD.BCST actkernconst<>+16(SB), Z21, Z29
-	VFMADD213PD.BCST actkernconst<>+16(SB), Z22, Z30
-	VFMADD213PD.BCST actkernconst<>+16(SB), Z23, Z31
-	VFMADD213PD.BCST actkernconst<>+752(SB), Z20, Z28
-	VFMADD213PD.BCST actkernconst<>+752(SB), Z21, Z29
-	VFMADD213PD.BCST actkernconst<>+752(SB), Z22, Z30
-	VFMADD213PD.BCST actkernconst<>+752(SB), Z23, Z31
-	VFMADD213PD.BCST actkernconst<>+32(SB), Z20, Z28
-	VFMADD213PD.BCST actkernconst<>+32(SB), Z21, Z29
-	VFMADD213PD.BCST actkernconst<>+32(SB), Z22, Z30
-	VFMADD213PD.BCST actkernconst<>+32(SB), Z23, Z31
-	VFMADD213PD.BCST actkernconst<>+704(SB), Z20, Z28
-	VFMADD213PD.BCST actkernconst<>+704(SB), Z21, Z29
-	VFMADD213PD.BCST actkernconst<>+704(SB), Z22, Z30
-	VFMADD213PD.BCST actkernconst<>+704(SB), Z23, Z31
-	VCMPPD           $0x15, Z3, Z16, K6
-	VCMPPD           $0x15, Z3, Z17, K7
+	VFMADD213PD      Z2, Z19, Z31
+	VFMADD213PD      Z9, Z16, Z28
+	VFMADD213PD      Z9, Z17, Z29
+	VFMADD213PD      Z9, Z18, Z30
+	VFMADD213PD      Z9, Z19, Z31
+	VFMADD213PD      Z10, Z16, Z28
+	VFMADD213PD      Z10, Z17, Z29
+	VFMADD213PD      Z10, Z18, Z30
+	VFMADD213PD      Z10, Z19, Z31
+	VFMADD213PD      Z11, Z16, Z28
+	VFMADD213PD      Z11, Z17, Z29
+	VFMADD213PD      Z11, Z18, Z30
+	VFMADD213PD      Z11, Z19, Z31
+	VFMADD213PD.BCST actkernconst<>+752(SB), Z16, Z28
+	VFMADD213PD.BCST actkernconst<>+752(SB), Z17, Z29
+	VFMADD213PD.BCST actkernconst<>+752(SB), Z18, Z30
+	VFMADD213PD.BCST actkernconst<>+752(SB), Z19, Z31
+	VFMADD213PD.BCST actkernconst<>+32(SB), Z16, Z28
+	VFMADD213PD.BCST actkernconst<>+32(SB), Z17, Z29
+	VFMADD213PD.BCST actkernconst<>+32(SB), Z18, Z30
+	VFMADD213PD.BCST actkernconst<>+32(SB), Z19, Z31
+	VFMADD213PD.BCST actkernconst<>+704(SB), Z16, Z28
+	VFMADD213PD.BCST actkernconst<>+704(SB), Z17, Z29
+	VFMADD213PD.BCST actkernconst<>+704(SB), Z18, Z30
+	VFMADD213PD.BCST actkernconst<>+704(SB), Z19, Z31
+	VCMPPD           $0x15, Z3, Z20, K6
+	VCMPPD           $0x15, Z3, Z21, K7
 	KMOVW            K5, (SP)
-	VCMPPD           $0x15, Z3, Z18, K5
+	VCMPPD           $0x15, Z3, Z22, K5
 	KMOVW            K4, 8(SP)
-	VCMPPD           $0x15, Z3, Z19, K4
+	VCMPPD           $0x15, Z3, Z23, K4
 	VSCALEFPD.Z      Z24, Z28, K6, Z28
 	VSCALEFPD.Z      Z25, Z29, K7, Z29
 	VSCALEFPD.Z      Z26, Z30, K5, Z30
@@ -70762,46 +70546,38 @@ loop:
 	VDIVPD           Z29, Z17, Z17
 	VDIVPD           Z30, Z18, Z18
 	VDIVPD           Z31, Z19, Z19
-	VCMPPD           $0x03, Z12, Z12, K2
-	VCMPPD           $0x03, Z13, Z13, K3
-	VCMPPD           $0x03, Z14, Z14, K4
-	VCMPPD           $0x03, Z15, Z15, K5
-	VBLENDMPD        Z12, Z16, K2, Z12
-	VBLENDMPD        Z13, Z17, K3, Z13
-	VBLENDMPD        Z14, Z18, K4, Z14
-	VBLENDMPD        Z15, Z19, K5, Z15
-	VXORPD.BCST      actkernconst<>+0(SB), Z12, Z16
-	VXORPD.BCST      actkernconst<>+0(SB), Z13, Z17
-	VXORPD.BCST      actkernconst<>+0(SB), Z14, Z18
-	VXORPD.BCST      actkernconst<>+0(SB), Z15, Z19
-	VFMADD132PD      Z12, Z12, Z16
-	VFMADD132PD      Z13, Z13, Z17
-	VFMADD132PD      Z14, Z14, Z18
-	VFMADD132PD      Z15, Z15, Z19
-	VMULPD           Z16, Z4, Z16
-	VMULPD           Z17, Z4, Z17
-	VMULPD           Z18, Z4, Z18
-	VMULPD           Z19, Z4, Z19
-	VCVTPS2PD        (DX), Z12
-	VCVTPS2PD        32(DX), Z13
-	VCVTPS2PD        64(DX), Z14
-	VCVTPS2PD        96(DX), Z15
-	VMULPD           Z12, Z16, Z16
-	VMULPD           Z13, Z17, Z17
-	VMULPD           Z14, Z18, Z18
-	VMULPD           Z15, Z19, Z19
-	VFIXUPIMMPD.BCST $0x00, actkernconst<>+1280(SB), Z8, Z16
-	VFIXUPIMMPD.BCST $0x00, actkernconst<>+1280(SB), Z9, Z17
-	VFIXUPIMMPD.BCST $0x00, actkernconst<>+1280(SB), Z10, Z18
-	VFIXUPIMMPD.BCST $0x00, actkernconst<>+1280(SB), Z11, Z19
-	VCVTPD2PS        Z16, Y16
-	VMOVUPS          Y16, (AX)
-	VCVTPD2PS        Z17, Y17
-	VMOVUPS          Y17, 32(AX)
-	VCVTPD2PS        Z18, Y18
-	VMOVUPS          Y18, 64(AX)
-	VCVTPD2PS        Z19, Y19
-	VMOVUPS          Y19, 96(AX)
+	VXORPD.BCST      actkernconst<>+0(SB), Z16, Z20
+	VXORPD.BCST      actkernconst<>+0(SB), Z17, Z21
+	VXORPD.BCST      actkernconst<>+0(SB), Z18, Z22
+	VXORPD.BCST      actkernconst<>+0(SB), Z19, Z23
+	VFMADD132PD      Z16, Z16, Z20
+	VFMADD132PD      Z17, Z17, Z21
+	VFMADD132PD      Z18, Z18, Z22
+	VFMADD132PD      Z19, Z19, Z23
+	VMULPD           Z20, Z4, Z20
+	VMULPD           Z21, Z4, Z21
+	VMULPD           Z22, Z4, Z22
+	VMULPD           Z23, Z4, Z23
+	VCVTPS2PD        (DX), Z16
+	VCVTPS2PD        32(DX), Z17
+	VCVTPS2PD        64(DX), Z18
+	VCVTPS2PD        96(DX), Z19
+	VMULPD           Z16, Z20, Z20
+	VMULPD           Z17, Z21, Z21
+	VMULPD           Z18, Z22, Z22
+	VMULPD           Z19, Z23, Z23
+	VFIXUPIMMPD.BCST $0x00, actkernconst<>+1280(SB), Z12, Z20
+	VFIXUPIMMPD.BCST $0x00, actkernconst<>+1280(SB), Z13, Z21
+	VFIXUPIMMPD.BCST $0x00, actkernconst<>+1280(SB), Z14, Z22
+	VFIXUPIMMPD.BCST $0x00, actkernconst<>+1280(SB), Z15, Z23
+	VCVTPD2PS        Z20, Y20
+	VMOVUPS          Y20, (AX)
+	VCVTPD2PS        Z21, Y21
+	VMOVUPS          Y21, 32(AX)
+	VCVTPD2PS        Z22, Y22
+	VMOVUPS          Y22, 64(AX)
+	VCVTPD2PS        Z23, Y23
+	VMOVUPS          Y23, 96(AX)
 	ADDQ             $0x00000080, AX
 	ADDQ             $0x00000080, CX
 	ADDQ             $0x00000080, DX
@@ -70811,38 +70587,36 @@ loop:
 single:
 	CMPQ             BX, $0x00000008
 	JB               tail
-	VCVTPS2PD        (CX), Z8
-	VANDPD.BCST      actkernconst<>+1040(SB), Z8, Z9
-	VMULPD           Z9, Z5, Z9
-	VORPD.BCST       actkernconst<>+0(SB), Z9, Z10
-	VCMPPD           $0x11, Z6, Z9, K2
-	VMAXPD           Z3, Z10, Z11
-	VMULPD           Z7, Z11, Z12
-	VRNDSCALEPD      $0x08, Z12, Z12
-	VFMADD231PD.BCST actkernconst<>+88(SB), Z12, Z11
-	VMOVAPD          Z1, Z13
-	VFMADD213PD      Z2, Z11, Z13
-	VFMADD213PD.BCST actkernconst<>+104(SB), Z11, Z13
-	VFMADD213PD.BCST actkernconst<>+744(SB), Z11, Z13
-	VFMADD213PD.BCST actkernconst<>+16(SB), Z11, Z13
-	VFMADD213PD.BCST actkernconst<>+752(SB), Z11, Z13
-	VFMADD213PD.BCST actkernconst<>+32(SB), Z11, Z13
-	VFMADD213PD.BCST actkernconst<>+704(SB), Z11, Z13
-	VCMPPD           $0x15, Z3, Z10, K3
-	VSCALEFPD.Z      Z12, Z13, K3, Z13
-	VBLENDMPD        Z13, Z0, K2, Z10
-	VADDPD           Z13, Z0, Z13
-	VDIVPD           Z13, Z10, Z10
-	VCMPPD           $0x03, Z9, Z9, K2
-	VBLENDMPD        Z9, Z10, K2, Z9
-	VXORPD.BCST      actkernconst<>+0(SB), Z9, Z10
-	VFMADD132PD      Z9, Z9, Z10
-	VMULPD           Z10, Z4, Z10
-	VCVTPS2PD        (DX), Z9
-	VMULPD           Z9, Z10, Z10
-	VFIXUPIMMPD.BCST $0x00, actkernconst<>+1280(SB), Z8, Z10
-	VCVTPD2PS        Z10, Y10
-	VMOVUPS          Y10, (AX)
+	VCVTPS2PD        (CX), Z12
+	VANDPD.BCST      actkernconst<>+1040(SB), Z12, Z13
+	VMULPD           Z13, Z5, Z13
+	VORPD.BCST       actkernconst<>+0(SB), Z13, Z14
+	VCMPPD           $0x11, Z6, Z13, K2
+	VMAXPD           Z3, Z14, Z13
+	VMULPD           Z7, Z13, Z15
+	VRNDSCALEPD      $0x08, Z15, Z15
+	VFMADD231PD      Z8, Z15, Z13
+	VMOVAPD          Z1, Z16
+	VFMADD213PD      Z2, Z13, Z16
+	VFMADD213PD      Z9, Z13, Z16
+	VFMADD213PD      Z10, Z13, Z16
+	VFMADD213PD      Z11, Z13, Z16
+	VFMADD213PD.BCST actkernconst<>+752(SB), Z13, Z16
+	VFMADD213PD.BCST actkernconst<>+32(SB), Z13, Z16
+	VFMADD213PD.BCST actkernconst<>+704(SB), Z13, Z16
+	VCMPPD           $0x15, Z3, Z14, K3
+	VSCALEFPD.Z      Z15, Z16, K3, Z16
+	VBLENDMPD        Z16, Z0, K2, Z13
+	VADDPD           Z16, Z0, Z16
+	VDIVPD           Z16, Z13, Z13
+	VXORPD.BCST      actkernconst<>+0(SB), Z13, Z14
+	VFMADD132PD      Z13, Z13, Z14
+	VMULPD           Z14, Z4, Z14
+	VCVTPS2PD        (DX), Z13
+	VMULPD           Z13, Z14, Z14
+	VFIXUPIMMPD.BCST $0x00, actkernconst<>+1280(SB), Z12, Z14
+	VCVTPD2PS        Z14, Y14
+	VMOVUPS          Y14, (AX)
 	ADDQ             $0x00000020, AX
 	ADDQ             $0x00000020, CX
 	ADDQ             $0x00000020, DX
@@ -70855,40 +70629,38 @@ tail:
 	MOVL             $-1, SI
 	BZHIL            BX, SI, SI
 	KMOVW            SI, K1
-	VMOVUPS.Z        (CX), K1, Y8
-	VCVTPS2PD        Y8, Z8
-	VANDPD.BCST      actkernconst<>+1040(SB), Z8, Z9
-	VMULPD           Z9, Z5, Z9
-	VORPD.BCST       actkernconst<>+0(SB), Z9, Z10
-	VCMPPD           $0x11, Z6, Z9, K2
-	VMAXPD           Z3, Z10, Z11
-	VMULPD           Z7, Z11, Z12
-	VRNDSCALEPD      $0x08, Z12, Z12
-	VFMADD231PD.BCST actkernconst<>+88(SB), Z12, Z11
-	VMOVAPD          Z1, Z13
-	VFMADD213PD      Z2, Z11, Z13
-	VFMADD213PD.BCST actkernconst<>+104(SB), Z11, Z13
-	VFMADD213PD.BCST actkernconst<>+744(SB), Z11, Z13
-	VFMADD213PD.BCST actkernconst<>+16(SB), Z11, Z13
-	VFMADD213PD.BCST actkernconst<>+752(SB), Z11, Z13
-	VFMADD213PD.BCST actkernconst<>+32(SB), Z11, Z13
-	VFMADD213PD.BCST actkernconst<>+704(SB), Z11, Z13
-	VCMPPD           $0x15, Z3, Z10, K3
-	VSCALEFPD.Z      Z12, Z13, K3, Z13
-	VBLENDMPD        Z13, Z0, K2, Z10
-	VADDPD           Z13, Z0, Z13
-	VDIVPD           Z13, Z10, Z10
-	VCMPPD           $0x03, Z9, Z9, K2
-	VBLENDMPD        Z9, Z10, K2, Z9
-	VXORPD.BCST      actkernconst<>+0(SB), Z9, Z10
-	VFMADD132PD      Z9, Z9, Z10
-	VMULPD           Z10, Z4, Z10
-	VMOVUPS.Z        (DX), K1, Y9
-	VCVTPS2PD        Y9, Z9
-	VMULPD           Z9, Z10, Z10
-	VFIXUPIMMPD.BCST $0x00, actkernconst<>+1280(SB), Z8, Z10
-	VCVTPD2PS        Z10, Y10
-	VMOVUPS          Y10, K1, (AX)
+	VMOVUPS.Z        (CX), K1, Y12
+	VCVTPS2PD        Y12, Z12
+	VANDPD.BCST      actkernconst<>+1040(SB), Z12, Z13
+	VMULPD           Z13, Z5, Z13
+	VORPD.BCST       actkernconst<>+0(SB), Z13, Z14
+	VCMPPD           $0x11, Z6, Z13, K2
+	VMAXPD           Z3, Z14, Z13
+	VMULPD           Z7, Z13, Z15
+	VRNDSCALEPD      $0x08, Z15, Z15
+	VFMADD231PD      Z8, Z15, Z13
+	VMOVAPD          Z1, Z16
+	VFMADD213PD      Z2, Z13, Z16
+	VFMADD213PD      Z9, Z13, Z16
+	VFMADD213PD      Z10, Z13, Z16
+	VFMADD213PD      Z11, Z13, Z16
+	VFMADD213PD.BCST actkernconst<>+752(SB), Z13, Z16
+	VFMADD213PD.BCST actkernconst<>+32(SB), Z13, Z16
+	VFMADD213PD.BCST actkernconst<>+704(SB), Z13, Z16
+	VCMPPD           $0x15, Z3, Z14, K3
+	VSCALEFPD.Z      Z15, Z16, K3, Z16
+	VBLENDMPD        Z16, Z0, K2, Z13
+	VADDPD           Z16, Z0, Z16
+	VDIVPD           Z16, Z13, Z13
+	VXORPD.BCST      actkernconst<>+0(SB), Z13, Z14
+	VFMADD132PD      Z13, Z13, Z14
+	VMULPD           Z14, Z4, Z14
+	VMOVUPS.Z        (DX), K1, Y13
+	VCVTPS2PD        Y13, Z13
+	VMULPD           Z13, Z14, Z14
+	VFIXUPIMMPD.BCST $0x00, actkernconst<>+1280(SB), Z12, Z14
+	VCVTPD2PS        Z14, Y14
+	VMOVUPS          Y14, K1, (AX)
 
 done:
 	VZEROUPPER
@@ -70905,6 +70677,10 @@ TEXT ·tanhBackwardAVX512Stream(SB), NOSPLIT, $16-72
 	VBROADCASTSD actkernconst<>+6704(SB), Z5
 	VBROADCASTSD actkernconst<>+1088(SB), Z6
 	VBROADCASTSD actkernconst<>+80(SB), Z7
+	VBROADCASTSD actkernconst<>+88(SB), Z8
+	VBROADCASTSD actkernconst<>+104(SB), Z9
+	VBROADCASTSD actkernconst<>+744(SB), Z10
+	VBROADCASTSD actkernconst<>+16(SB), Z11
 	MOVQ         dst_base+0(FP), AX
 	MOVQ         in0_base+24(FP), CX
 	MOVQ         in1_base+48(FP), DX
@@ -70913,80 +70689,80 @@ TEXT ·tanhBackwardAVX512Stream(SB), NOSPLIT, $16-72
 loop:
 	CMPQ             BX, $0x00000020
 	JB               single
-	VCVTPS2PD        (CX), Z8
-	VCVTPS2PD        32(CX), Z9
-	VCVTPS2PD        64(CX), Z10
-	VCVTPS2PD        96(CX), Z11
-	VANDPD.BCST      actkernconst<>+1040(SB), Z8, Z12
-	VANDPD.BCST      actkernconst<>+1040(SB), Z9, Z13
-	VANDPD.BCST      actkernconst<>+1040(SB), Z10, Z14
-	VANDPD.BCST      actkernconst<>+1040(SB), Z11, Z15
-	VMULPD           Z12, Z5, Z12
-	VMULPD           Z13, Z5, Z13
-	VMULPD           Z14, Z5, Z14
-	VMULPD           Z15, Z5, Z15
-	VORPD.BCST       actkernconst<>+0(SB), Z12, Z16
-	VORPD.BCST       actkernconst<>+0(SB), Z13, Z17
-	VORPD.BCST       actkernconst<>+0(SB), Z14, Z18
-	VORPD.BCST       actkernconst<>+0(SB), Z15, Z19
-	VCMPPD           $0x11, Z6, Z12, K2
-	VCMPPD           $0x11, Z6, Z13, K3
-	VCMPPD           $0x11, Z6, Z14, K4
-	VCMPPD           $0x11, Z6, Z15, K5
-	VMAXPD           Z3, Z16, Z20
-	VMAXPD           Z3, Z17, Z21
-	VMAXPD           Z3, Z18, Z22
-	VMAXPD           Z3, Z19, Z23
-	VMULPD           Z7, Z20, Z24
-	VMULPD           Z7, Z21, Z25
-	VMULPD           Z7, Z22, Z26
-	VMULPD           Z7, Z23, Z27
+	VCVTPS2PD        (CX), Z12
+	VCVTPS2PD        32(CX), Z13
+	VCVTPS2PD        64(CX), Z14
+	VCVTPS2PD        96(CX), Z15
+	VANDPD.BCST      actkernconst<>+1040(SB), Z12, Z16
+	VANDPD.BCST      actkernconst<>+1040(SB), Z13, Z17
+	VANDPD.BCST      actkernconst<>+1040(SB), Z14, Z18
+	VANDPD.BCST      actkernconst<>+1040(SB), Z15, Z19
+	VMULPD           Z16, Z5, Z16
+	VMULPD           Z17, Z5, Z17
+	VMULPD           Z18, Z5, Z18
+	VMULPD           Z19, Z5, Z19
+	VORPD.BCST       actkernconst<>+0(SB), Z16, Z20
+	VORPD.BCST       actkernconst<>+0(SB), Z17, Z21
+	VORPD.BCST       actkernconst<>+0(SB), Z18, Z22
+	VORPD.BCST       actkernconst<>+0(SB), Z19, Z23
+	VCMPPD           $0x11, Z6, Z16, K2
+	VCMPPD           $0x11, Z6, Z17, K3
+	VCMPPD           $0x11, Z6, Z18, K4
+	VCMPPD           $0x11, Z6, Z19, K5
+	VMAXPD           Z3, Z20, Z16
+	VMAXPD           Z3, Z21, Z17
+	VMAXPD           Z3, Z22, Z18
+	VMAXPD           Z3, Z23, Z19
+	VMULPD           Z7, Z16, Z24
+	VMULPD           Z7, Z17, Z25
+	VMULPD           Z7, Z18, Z26
+	VMULPD           Z7, Z19, Z27
 	VRNDSCALEPD      $0x08, Z24, Z24
 	VRNDSCALEPD      $0x08, Z25, Z25
 	VRNDSCALEPD      $0x08, Z26, Z26
 	VRNDSCALEPD      $0x08, Z27, Z27
-	VFMADD231PD.BCST actkernconst<>+88(SB), Z24, Z20
-	VFMADD231PD.BCST actkernconst<>+88(SB), Z25, Z21
-	VFMADD231PD.BCST actkernconst<>+88(SB), Z26, Z22
-	VFMADD231PD.BCST actkernconst<>+88(SB), Z27, Z23
+	VFMADD231PD      Z8, Z24, Z16
+	VFMADD231PD      Z8, Z25, Z17
+	VFMADD231PD      Z8, Z26, Z18
+	VFMADD231PD      Z8, Z27, Z19
 	VMOVAPD          Z1, Z28
-	VFMADD213PD      Z2, Z20, Z28
+	VFMADD213PD      Z2, Z16, Z28
 	VMOVAPD          Z1, Z29
-	VFMADD213PD      Z2, Z21, Z29
+	VFMADD213PD      Z2, Z17, Z29
 	VMOVAPD          Z1, Z30
-	VFMADD213PD      Z2, Z22, Z30
+	VFMADD213PD      Z2, Z18, Z30
 	VMOVAPD          Z1, Z31
-	VFMADD213PD      Z2, Z23, Z31
-	VFMADD213PD.BCST actkernconst<>+104(SB), Z20, Z28
-	VFMADD213PD.BCST actkernconst<>+104(SB), Z21, Z29
-	VFMADD213PD.BCST actkernconst<>+104(SB), Z22, Z30
-	VFMADD213PD.BCST actkernconst<>+104(SB), Z23, Z31
-	VFMADD213PD.BCST actkernconst<>+744(SB), Z20, Z28
-	VFMADD213PD.BCST actkernconst<>+744(SB), Z21, Z29
-	VFMADD213PD.BCST actkernconst<>+744(SB), Z22, Z30
-	VFMADD213PD.BCST actkernconst<>+744(SB), Z23, Z31
-	VFMADD213PD.BCST actkernconst<>+16(SB), Z20, Z28
-	VFMADD213PD.BCST actkernconst<>+16(SB), Z21, Z29
-	VFMADD213PD.BCST actkernconst<>+16(SB), Z22, Z30
-	VFMADD213PD.BCST actkernconst<>+16(SB), Z23, Z31
-	VFMADD213PD.BCST actkernconst<>+752(SB), Z20, Z28
-	VFMADD213PD.BCST actkernconst<>+752(SB), Z21, Z29
-	VFMADD213PD.BCST actkernconst<>+752(SB), Z22, Z30
-	VFMADD213PD.BCST actkernconst<>+752(SB), Z23, Z31
-	VFMADD213PD.BCST actkernconst<>+32(SB), Z20, Z28
-	VFMADD213PD.BCST actkernconst<>+32(SB), Z21, Z29
-	VFMADD213PD.BCST actkernconst<>+32(SB), Z22, Z30
-	VFMADD213PD.BCST actkernconst<>+32(SB), Z23, Z31
-	VFMADD213PD.BCST actkernconst<>+704(SB), Z20, Z28
-	VFMADD213PD.BCST actkernconst<>+704(SB), Z21, Z29
-	VFMADD213PD.BCST actkernconst<>+704(SB), Z22, Z30
-	VFMADD213PD.BCST actkernconst<>+704(SB), Z23, Z31
-	VCMPPD           $0x15, Z3, Z16, K6
-	VCMPPD           $0x15, Z3, Z17, K7
+	VFMADD213PD      Z2, Z19, Z31
+	VFMADD213PD      Z9, Z16, Z28
+	VFMADD213PD      Z9, Z17, Z29
+	VFMADD213PD      Z9, Z18, Z30
+	VFMADD213PD      Z9, Z19, Z31
+	VFMADD213PD      Z10, Z16, Z28
+	VFMADD213PD      Z10, Z17, Z29
+	VFMADD213PD      Z10, Z18, Z30
+	VFMADD213PD      Z10, Z19, Z31
+	VFMADD213PD      Z11, Z16, Z28
+	VFMADD213PD      Z11, Z17, Z29
+	VFMADD213PD      Z11, Z18, Z30
+	VFMADD213PD      Z11, Z19, Z31
+	VFMADD213PD.BCST actkernconst<>+752(SB), Z16, Z28
+	VFMADD213PD.BCST actkernconst<>+752(SB), Z17, Z29
+	VFMADD213PD.BCST actkernconst<>+752(SB), Z18, Z30
+	VFMADD213PD.BCST actkernconst<>+752(SB), Z19, Z31
+	VFMADD213PD.BCST actkernconst<>+32(SB), Z16, Z28
+	VFMADD213PD.BCST actkernconst<>+32(SB), Z17, Z29
+	VFMADD213PD.BCST actkernconst<>+32(SB), Z18, Z30
+	VFMADD213PD.BCST actkernconst<>+32(SB), Z19, Z31
+	VFMADD213PD.BCST actkernconst<>+704(SB), Z16, Z28
+	VFMADD213PD.BCST actkernconst<>+704(SB), Z17, Z29
+	VFMADD213PD.BCST actkernconst<>+704(SB), Z18, Z30
+	VFMADD213PD.BCST actkernconst<>+704(SB), Z19, Z31
+	VCMPPD           $0x15, Z3, Z20, K6
+	VCMPPD           $0x15, Z3, Z21, K7
 	KMOVW            K5, (SP)
-	VCMPPD           $0x15, Z3, Z18, K5
+	VCMPPD           $0x15, Z3, Z22, K5
 	KMOVW            K4, 8(SP)
-	VCMPPD           $0x15, Z3, Z19, K4
+	VCMPPD           $0x15, Z3, Z23, K4
 	VSCALEFPD.Z      Z24, Z28, K6, Z28
 	VSCALEFPD.Z      Z25, Z29, K7, Z29
 	VSCALEFPD.Z      Z26, Z30, K5, Z30
@@ -71005,46 +70781,38 @@ loop:
 	VDIVPD           Z29, Z17, Z17
 	VDIVPD           Z30, Z18, Z18
 	VDIVPD           Z31, Z19, Z19
-	VCMPPD           $0x03, Z12, Z12, K2
-	VCMPPD           $0x03, Z13, Z13, K3
-	VCMPPD           $0x03, Z14, Z14, K4
-	VCMPPD           $0x03, Z15, Z15, K5
-	VBLENDMPD        Z12, Z16, K2, Z12
-	VBLENDMPD        Z13, Z17, K3, Z13
-	VBLENDMPD        Z14, Z18, K4, Z14
-	VBLENDMPD        Z15, Z19, K5, Z15
-	VXORPD.BCST      actkernconst<>+0(SB), Z12, Z16
-	VXORPD.BCST      actkernconst<>+0(SB), Z13, Z17
-	VXORPD.BCST      actkernconst<>+0(SB), Z14, Z18
-	VXORPD.BCST      actkernconst<>+0(SB), Z15, Z19
-	VFMADD132PD      Z12, Z12, Z16
-	VFMADD132PD      Z13, Z13, Z17
-	VFMADD132PD      Z14, Z14, Z18
-	VFMADD132PD      Z15, Z15, Z19
-	VMULPD           Z16, Z4, Z16
-	VMULPD           Z17, Z4, Z17
-	VMULPD           Z18, Z4, Z18
-	VMULPD           Z19, Z4, Z19
-	VCVTPS2PD        (DX), Z12
-	VCVTPS2PD        32(DX), Z13
-	VCVTPS2PD        64(DX), Z14
-	VCVTPS2PD        96(DX), Z15
-	VMULPD           Z12, Z16, Z16
-	VMULPD           Z13, Z17, Z17
-	VMULPD           Z14, Z18, Z18
-	VMULPD           Z15, Z19, Z19
-	VFIXUPIMMPD.BCST $0x00, actkernconst<>+1280(SB), Z8, Z16
-	VFIXUPIMMPD.BCST $0x00, actkernconst<>+1280(SB), Z9, Z17
-	VFIXUPIMMPD.BCST $0x00, actkernconst<>+1280(SB), Z10, Z18
-	VFIXUPIMMPD.BCST $0x00, actkernconst<>+1280(SB), Z11, Z19
-	VCVTPD2PS        Z16, Y16
-	VMOVNTPS         Y16, (AX)
-	VCVTPD2PS        Z17, Y17
-	VMOVNTPS         Y17, 32(AX)
-	VCVTPD2PS        Z18, Y18
-	VMOVNTPS         Y18, 64(AX)
-	VCVTPD2PS        Z19, Y19
-	VMOVNTPS         Y19, 96(AX)
+	VXORPD.BCST      actkernconst<>+0(SB), Z16, Z20
+	VXORPD.BCST      actkernconst<>+0(SB), Z17, Z21
+	VXORPD.BCST      actkernconst<>+0(SB), Z18, Z22
+	VXORPD.BCST      actkernconst<>+0(SB), Z19, Z23
+	VFMADD132PD      Z16, Z16, Z20
+	VFMADD132PD      Z17, Z17, Z21
+	VFMADD132PD      Z18, Z18, Z22
+	VFMADD132PD      Z19, Z19, Z23
+	VMULPD           Z20, Z4, Z20
+	VMULPD           Z21, Z4, Z21
+	VMULPD           Z22, Z4, Z22
+	VMULPD           Z23, Z4, Z23
+	VCVTPS2PD        (DX), Z16
+	VCVTPS2PD        32(DX), Z17
+	VCVTPS2PD        64(DX), Z18
+	VCVTPS2PD        96(DX), Z19
+	VMULPD           Z16, Z20, Z20
+	VMULPD           Z17, Z21, Z21
+	VMULPD           Z18, Z22, Z22
+	VMULPD           Z19, Z23, Z23
+	VFIXUPIMMPD.BCST $0x00, actkernconst<>+1280(SB), Z12, Z20
+	VFIXUPIMMPD.BCST $0x00, actkernconst<>+1280(SB), Z13, Z21
+	VFIXUPIMMPD.BCST $0x00, actkernconst<>+1280(SB), Z14, Z22
+	VFIXUPIMMPD.BCST $0x00, actkernconst<>+1280(SB), Z15, Z23
+	VCVTPD2PS        Z20, Y20
+	VMOVNTPS         Y20, (AX)
+	VCVTPD2PS        Z21, Y21
+	VMOVNTPS         Y21, 32(AX)
+	VCVTPD2PS        Z22, Y22
+	VMOVNTPS         Y22, 64(AX)
+	VCVTPD2PS        Z23, Y23
+	VMOVNTPS         Y23, 96(AX)
 	ADDQ             $0x00000080, AX
 	ADDQ             $0x00000080, CX
 	ADDQ             $0x00000080, DX
@@ -71054,38 +70822,36 @@ loop:
 single:
 	CMPQ             BX, $0x00000008
 	JB               tail
-	VCVTPS2PD        (CX), Z8
-	VANDPD.BCST      actkernconst<>+1040(SB), Z8, Z9
-	VMULPD           Z9, Z5, Z9
-	VORPD.BCST       actkernconst<>+0(SB), Z9, Z10
-	VCMPPD           $0x11, Z6, Z9, K2
-	VMAXPD           Z3, Z10, Z11
-	VMULPD           Z7, Z11, Z12
-	VRNDSCALEPD      $0x08, Z12, Z12
-	VFMADD231PD.BCST actkernconst<>+88(SB), Z12, Z11
-	VMOVAPD          Z1, Z13
-	VFMADD213PD      Z2, Z11, Z13
-	VFMADD213PD.BCST actkernconst<>+104(SB), Z11, Z13
-	VFMADD213PD.BCST actkernconst<>+744(SB), Z11, Z13
-	VFMADD213PD.BCST actkernconst<>+16(SB), Z11, Z13
-	VFMADD213PD.BCST actkernconst<>+752(SB), Z11, Z13
-	VFMADD213PD.BCST actkernconst<>+32(SB), Z11, Z13
-	VFMADD213PD.BCST actkernconst<>+704(SB), Z11, Z13
-	VCMPPD           $0x15, Z3, Z10, K3
-	VSCALEFPD.Z      Z12, Z13, K3, Z13
-	VBLENDMPD        Z13, Z0, K2, Z10
-	VADDPD           Z13, Z0, Z13
-	VDIVPD           Z13, Z10, Z10
-	VCMPPD           $0x03, Z9, Z9, K2
-	VBLENDMPD        Z9, Z10, K2, Z9
-	VXORPD.BCST      actkernconst<>+0(SB), Z9, Z10
-	VFMADD132PD      Z9, Z9, Z10
-	VMULPD           Z10, Z4, Z10
-	VCVTPS2PD        (DX), Z9
-	VMULPD           Z9, Z10, Z10
-	VFIXUPIMMPD.BCST $0x00, actkernconst<>+1280(SB), Z8, Z10
-	VCVTPD2PS        Z10, Y10
-	VMOVNTPS         Y10, (AX)
+	VCVTPS2PD        (CX), Z12
+	VANDPD.BCST      actkernconst<>+1040(SB), Z12, Z13
+	VMULPD           Z13, Z5, Z13
+	VORPD.BCST       actkernconst<>+0(SB), Z13, Z14
+	VCMPPD           $0x11, Z6, Z13, K2
+	VMAXPD           Z3, Z14, Z13
+	VMULPD           Z7, Z13, Z15
+	VRNDSCALEPD      $0x08, Z15, Z15
+	VFMADD231PD      Z8, Z15, Z13
+	VMOVAPD          Z1, Z16
+	VFMADD213PD      Z2, Z13, Z16
+	VFMADD213PD      Z9, Z13, Z16
+	VFMADD213PD      Z10, Z13, Z16
+	VFMADD213PD      Z11, Z13, Z16
+	VFMADD213PD.BCST actkernconst<>+752(SB), Z13, Z16
+	VFMADD213PD.BCST actkernconst<>+32(SB), Z13, Z16
+	VFMADD213PD.BCST actkernconst<>+704(SB), Z13, Z16
+	VCMPPD           $0x15, Z3, Z14, K3
+	VSCALEFPD.Z      Z15, Z16, K3, Z16
+	VBLENDMPD        Z16, Z0, K2, Z13
+	VADDPD           Z16, Z0, Z16
+	VDIVPD           Z16, Z13, Z13
+	VXORPD.BCST      actkernconst<>+0(SB), Z13, Z14
+	VFMADD132PD      Z13, Z13, Z14
+	VMULPD           Z14, Z4, Z14
+	VCVTPS2PD        (DX), Z13
+	VMULPD           Z13, Z14, Z14
+	VFIXUPIMMPD.BCST $0x00, actkernconst<>+1280(SB), Z12, Z14
+	VCVTPD2PS        Z14, Y14
+	VMOVNTPS         Y14, (AX)
 	ADDQ             $0x00000020, AX
 	ADDQ             $0x00000020, CX
 	ADDQ             $0x00000020, DX
@@ -71098,40 +70864,38 @@ tail:
 	MOVL             $-1, SI
 	BZHIL            BX, SI, SI
 	KMOVW            SI, K1
-	VMOVUPS.Z        (CX), K1, Y8
-	VCVTPS2PD        Y8, Z8
-	VANDPD.BCST      actkernconst<>+1040(SB), Z8, Z9
-	VMULPD           Z9, Z5, Z9
-	VORPD.BCST       actkernconst<>+0(SB), Z9, Z10
-	VCMPPD           $0x11, Z6, Z9, K2
-	VMAXPD           Z3, Z10, Z11
-	VMULPD           Z7, Z11, Z12
-	VRNDSCALEPD      $0x08, Z12, Z12
-	VFMADD231PD.BCST actkernconst<>+88(SB), Z12, Z11
-	VMOVAPD          Z1, Z13
-	VFMADD213PD      Z2, Z11, Z13
-	VFMADD213PD.BCST actkernconst<>+104(SB), Z11, Z13
-	VFMADD213PD.BCST actkernconst<>+744(SB), Z11, Z13
-	VFMADD213PD.BCST actkernconst<>+16(SB), Z11, Z13
-	VFMADD213PD.BCST actkernconst<>+752(SB), Z11, Z13
-	VFMADD213PD.BCST actkernconst<>+32(SB), Z11, Z13
-	VFMADD213PD.BCST actkernconst<>+704(SB), Z11, Z13
-	VCMPPD           $0x15, Z3, Z10, K3
-	VSCALEFPD.Z      Z12, Z13, K3, Z13
-	VBLENDMPD        Z13, Z0, K2, Z10
-	VADDPD           Z13, Z0, Z13
-	VDIVPD           Z13, Z10, Z10
-	VCMPPD           $0x03, Z9, Z9, K2
-	VBLENDMPD        Z9, Z10, K2, Z9
-	VXORPD.BCST      actkernconst<>+0(SB), Z9, Z10
-	VFMADD132PD      Z9, Z9, Z10
-	VMULPD           Z10, Z4, Z10
-	VMOVUPS.Z        (DX), K1, Y9
-	VCVTPS2PD        Y9, Z9
-	VMULPD           Z9, Z10, Z10
-	VFIXUPIMMPD.BCST $0x00, actkernconst<>+1280(SB), Z8, Z10
-	VCVTPD2PS        Z10, Y10
-	VMOVUPS          Y10, K1, (AX)
+	VMOVUPS.Z        (CX), K1, Y12
+	VCVTPS2PD        Y12, Z12
+	VANDPD.BCST      actkernconst<>+1040(SB), Z12, Z13
+	VMULPD           Z13, Z5, Z13
+	VORPD.BCST       actkernconst<>+0(SB), Z13, Z14
+	VCMPPD           $0x11, Z6, Z13, K2
+	VMAXPD           Z3, Z14, Z13
+	VMULPD           Z7, Z13, Z15
+	VRNDSCALEPD      $0x08, Z15, Z15
+	VFMADD231PD      Z8, Z15, Z13
+	VMOVAPD          Z1, Z16
+	VFMADD213PD      Z2, Z13, Z16
+	VFMADD213PD      Z9, Z13, Z16
+	VFMADD213PD      Z10, Z13, Z16
+	VFMADD213PD      Z11, Z13, Z16
+	VFMADD213PD.BCST actkernconst<>+752(SB), Z13, Z16
+	VFMADD213PD.BCST actkernconst<>+32(SB), Z13, Z16
+	VFMADD213PD.BCST actkernconst<>+704(SB), Z13, Z16
+	VCMPPD           $0x15, Z3, Z14, K3
+	VSCALEFPD.Z      Z15, Z16, K3, Z16
+	VBLENDMPD        Z16, Z0, K2, Z13
+	VADDPD           Z16, Z0, Z16
+	VDIVPD           Z16, Z13, Z13
+	VXORPD.BCST      actkernconst<>+0(SB), Z13, Z14
+	VFMADD132PD      Z13, Z13, Z14
+	VMULPD           Z14, Z4, Z14
+	VMOVUPS.Z        (DX), K1, Y13
+	VCVTPS2PD        Y13, Z13
+	VMULPD           Z13, Z14, Z14
+	VFIXUPIMMPD.BCST $0x00, actkernconst<>+1280(SB), Z12, Z14
+	VCVTPD2PS        Z14, Y14
+	VMOVUPS          Y14, K1, (AX)
 
 done:
 	SFENCE
@@ -71140,7 +70904,7 @@ done:
 
 // func tanhBackwardAVX2(dst []float32, in0 []float32, in1 []float32)
 // Requires: AVX, AVX2, FMA3
-TEXT ·tanhBackwardAVX2(SB), NOSPLIT, $224-72
+TEXT ·tanhBackwardAVX2(SB), NOSPLIT, $128-72
 	VMOVUPD actkernconst<>+192(SB), Y0
 	MOVQ    dst_base+0(FP), AX
 	MOVQ    in0_base+24(FP), CX
@@ -71162,112 +70926,100 @@ loop:
 	VORPD       actkernconst<>+160(SB), Y4, Y7
 	VORPD       actkernconst<>+160(SB), Y5, Y8
 	VORPD       actkernconst<>+160(SB), Y6, Y9
-	VCMPPD      $0x11, actkernconst<>+608(SB), Y4, Y10
-	VCMPPD      $0x11, actkernconst<>+608(SB), Y5, Y11
-	VCMPPD      $0x11, actkernconst<>+608(SB), Y6, Y12
-	VMAXPD      actkernconst<>+864(SB), Y7, Y13
-	VMAXPD      actkernconst<>+864(SB), Y8, Y14
+	VCMPPD      $0x11, actkernconst<>+608(SB), Y4, Y4
+	VCMPPD      $0x11, actkernconst<>+608(SB), Y5, Y5
+	VCMPPD      $0x11, actkernconst<>+608(SB), Y6, Y6
+	VMAXPD      actkernconst<>+864(SB), Y7, Y10
+	VMAXPD      actkernconst<>+864(SB), Y8, Y11
+	VMAXPD      actkernconst<>+864(SB), Y9, Y12
+	VMULPD      actkernconst<>+352(SB), Y10, Y13
+	VMULPD      actkernconst<>+352(SB), Y11, Y14
 	VMOVUPD     Y3, (SP)
-	VMAXPD      actkernconst<>+864(SB), Y9, Y3
+	VMULPD      actkernconst<>+352(SB), Y12, Y3
+	VROUNDPD    $0x08, Y13, Y13
+	VROUNDPD    $0x08, Y14, Y14
+	VROUNDPD    $0x08, Y3, Y3
+	VFMADD231PD actkernconst<>+384(SB), Y13, Y10
+	VFMADD231PD actkernconst<>+384(SB), Y14, Y11
+	VFMADD231PD actkernconst<>+384(SB), Y3, Y12
 	VMOVUPD     Y2, 32(SP)
-	VMULPD      actkernconst<>+352(SB), Y13, Y2
+	VMOVUPD     actkernconst<>+256(SB), Y2
+	VFMADD213PD actkernconst<>+832(SB), Y10, Y2
 	VMOVUPD     Y1, 64(SP)
-	VMULPD      actkernconst<>+352(SB), Y14, Y1
+	VMOVUPD     actkernconst<>+256(SB), Y1
+	VFMADD213PD actkernconst<>+832(SB), Y11, Y1
 	VMOVUPD     Y6, 96(SP)
-	VMULPD      actkernconst<>+352(SB), Y3, Y6
-	VROUNDPD    $0x08, Y2, Y2
-	VROUNDPD    $0x08, Y1, Y1
-	VROUNDPD    $0x08, Y6, Y6
-	VFMADD231PD actkernconst<>+384(SB), Y2, Y13
-	VFMADD231PD actkernconst<>+384(SB), Y1, Y14
-	VFMADD231PD actkernconst<>+384(SB), Y6, Y3
-	VMOVUPD     Y5, 128(SP)
-	VMOVUPD     actkernconst<>+256(SB), Y5
-	VFMADD213PD actkernconst<>+832(SB), Y13, Y5
-	VMOVUPD     Y4, 160(SP)
-	VMOVUPD     actkernconst<>+256(SB), Y4
-	VFMADD213PD actkernconst<>+832(SB), Y14, Y4
-	VMOVUPD     Y12, 192(SP)
-	VMOVUPD     actkernconst<>+256(SB), Y12
-	VFMADD213PD actkernconst<>+832(SB), Y3, Y12
-	VFMADD213PD actkernconst<>+448(SB), Y13, Y5
-	VFMADD213PD actkernconst<>+448(SB), Y14, Y4
-	VFMADD213PD actkernconst<>+448(SB), Y3, Y12
-	VFMADD213PD actkernconst<>+928(SB), Y13, Y5
-	VFMADD213PD actkernconst<>+928(SB), Y14, Y4
-	VFMADD213PD actkernconst<>+928(SB), Y3, Y12
-	VFMADD213PD actkernconst<>+512(SB), Y13, Y5
-	VFMADD213PD actkernconst<>+512(SB), Y14, Y4
-	VFMADD213PD actkernconst<>+512(SB), Y3, Y12
-	VFMADD213PD actkernconst<>+960(SB), Y13, Y5
-	VFMADD213PD actkernconst<>+960(SB), Y14, Y4
-	VFMADD213PD actkernconst<>+960(SB), Y3, Y12
-	VFMADD213PD actkernconst<>+576(SB), Y13, Y5
-	VFMADD213PD actkernconst<>+576(SB), Y14, Y4
-	VFMADD213PD actkernconst<>+576(SB), Y3, Y12
-	VFMADD213PD actkernconst<>+992(SB), Y13, Y5
-	VFMADD213PD actkernconst<>+992(SB), Y14, Y4
-	VFMADD213PD actkernconst<>+992(SB), Y3, Y12
-	VADDPD      actkernconst<>+128(SB), Y2, Y3
-	VPSLLQ      $0x34, Y3, Y3
-	VMULPD      Y5, Y3, Y5
-	VADDPD      actkernconst<>+128(SB), Y1, Y2
-	VPSLLQ      $0x34, Y2, Y2
-	VMULPD      Y4, Y2, Y4
-	VADDPD      actkernconst<>+128(SB), Y6, Y1
-	VPSLLQ      $0x34, Y1, Y1
-	VMULPD      Y12, Y1, Y12
+	VMOVUPD     actkernconst<>+256(SB), Y6
+	VFMADD213PD actkernconst<>+832(SB), Y12, Y6
+	VFMADD213PD actkernconst<>+448(SB), Y10, Y2
+	VFMADD213PD actkernconst<>+448(SB), Y11, Y1
+	VFMADD213PD actkernconst<>+448(SB), Y12, Y6
+	VFMADD213PD actkernconst<>+928(SB), Y10, Y2
+	VFMADD213PD actkernconst<>+928(SB), Y11, Y1
+	VFMADD213PD actkernconst<>+928(SB), Y12, Y6
+	VFMADD213PD actkernconst<>+512(SB), Y10, Y2
+	VFMADD213PD actkernconst<>+512(SB), Y11, Y1
+	VFMADD213PD actkernconst<>+512(SB), Y12, Y6
+	VFMADD213PD actkernconst<>+960(SB), Y10, Y2
+	VFMADD213PD actkernconst<>+960(SB), Y11, Y1
+	VFMADD213PD actkernconst<>+960(SB), Y12, Y6
+	VFMADD213PD actkernconst<>+576(SB), Y10, Y2
+	VFMADD213PD actkernconst<>+576(SB), Y11, Y1
+	VFMADD213PD actkernconst<>+576(SB), Y12, Y6
+	VFMADD213PD actkernconst<>+992(SB), Y10, Y2
+	VFMADD213PD actkernconst<>+992(SB), Y11, Y1
+	VFMADD213PD actkernconst<>+992(SB), Y12, Y6
+	VADDPD      actkernconst<>+128(SB), Y13, Y10
+	VPSLLQ      $0x34, Y10, Y10
+	VMULPD      Y2, Y10, Y2
+	VADDPD      actkernconst<>+128(SB), Y14, Y10
+	VPSLLQ      $0x34, Y10, Y10
+	VMULPD      Y1, Y10, Y1
+	VADDPD      actkernconst<>+128(SB), Y3, Y10
+	VPSLLQ      $0x34, Y10, Y10
+	VMULPD      Y6, Y10, Y6
 	VCMPPD      $0x11, actkernconst<>+864(SB), Y7, Y7
 	VCMPPD      $0x11, actkernconst<>+864(SB), Y8, Y8
 	VCMPPD      $0x11, actkernconst<>+864(SB), Y9, Y9
-	VBLENDVPD   Y7, actkernconst<>+608(SB), Y5, Y7
-	VBLENDVPD   Y8, actkernconst<>+608(SB), Y4, Y8
-	VBLENDVPD   Y9, actkernconst<>+608(SB), Y12, Y9
-	VBLENDVPD   Y10, Y7, Y0, Y10
-	VBLENDVPD   Y11, Y8, Y0, Y11
-	VMOVUPD     192(SP), Y1
+	VBLENDVPD   Y7, actkernconst<>+608(SB), Y2, Y7
+	VBLENDVPD   Y8, actkernconst<>+608(SB), Y1, Y8
+	VBLENDVPD   Y9, actkernconst<>+608(SB), Y6, Y9
+	VBLENDVPD   Y4, Y7, Y0, Y4
+	VBLENDVPD   Y5, Y8, Y0, Y5
+	VMOVUPD     96(SP), Y1
 	VBLENDVPD   Y1, Y9, Y0, Y1
 	VADDPD      Y7, Y0, Y7
 	VADDPD      Y8, Y0, Y8
 	VADDPD      Y9, Y0, Y9
-	VDIVPD      Y7, Y10, Y10
-	VDIVPD      Y8, Y11, Y11
+	VDIVPD      Y7, Y4, Y4
+	VDIVPD      Y8, Y5, Y5
 	VDIVPD      Y9, Y1, Y1
-	VMOVUPD     160(SP), Y2
-	VCMPPD      $0x03, Y2, Y2, Y3
-	VMOVUPD     128(SP), Y4
-	VCMPPD      $0x03, Y4, Y4, Y5
-	VMOVUPD     96(SP), Y6
-	VCMPPD      $0x03, Y6, Y6, Y7
-	VBLENDVPD   Y3, Y2, Y10, Y3
-	VBLENDVPD   Y5, Y4, Y11, Y5
-	VBLENDVPD   Y7, Y6, Y1, Y7
-	VXORPD      actkernconst<>+160(SB), Y3, Y1
-	VXORPD      actkernconst<>+160(SB), Y5, Y2
-	VXORPD      actkernconst<>+160(SB), Y7, Y4
-	VFMADD132PD Y3, Y3, Y1
-	VFMADD132PD Y5, Y5, Y2
-	VFMADD132PD Y7, Y7, Y4
-	VMULPD      actkernconst<>+1632(SB), Y1, Y1
+	VXORPD      actkernconst<>+160(SB), Y4, Y2
+	VXORPD      actkernconst<>+160(SB), Y5, Y3
+	VXORPD      actkernconst<>+160(SB), Y1, Y6
+	VFMADD132PD Y4, Y4, Y2
+	VFMADD132PD Y5, Y5, Y3
+	VFMADD132PD Y1, Y1, Y6
 	VMULPD      actkernconst<>+1632(SB), Y2, Y2
-	VMULPD      actkernconst<>+1632(SB), Y4, Y4
-	VCVTPS2PD   (DX), Y3
-	VCVTPS2PD   16(DX), Y5
-	VCVTPS2PD   32(DX), Y6
-	VMULPD      Y3, Y1, Y1
-	VMULPD      Y5, Y2, Y2
-	VMULPD      Y6, Y4, Y4
-	VMOVUPD     64(SP), Y3
-	VCMPPD      $0x03, Y3, Y3, Y5
-	VMOVUPD     32(SP), Y6
-	VCMPPD      $0x03, Y6, Y6, Y7
+	VMULPD      actkernconst<>+1632(SB), Y3, Y3
+	VMULPD      actkernconst<>+1632(SB), Y6, Y6
+	VCVTPS2PD   (DX), Y1
+	VCVTPS2PD   16(DX), Y4
+	VCVTPS2PD   32(DX), Y5
+	VMULPD      Y1, Y2, Y2
+	VMULPD      Y4, Y3, Y3
+	VMULPD      Y5, Y6, Y6
+	VMOVUPD     64(SP), Y1
+	VCMPPD      $0x03, Y1, Y1, Y4
+	VMOVUPD     32(SP), Y5
+	VCMPPD      $0x03, Y5, Y5, Y7
 	VMOVUPD     (SP), Y8
 	VCMPPD      $0x03, Y8, Y8, Y9
-	VBLENDVPD   Y5, Y3, Y1, Y5
-	VBLENDVPD   Y7, Y6, Y2, Y7
-	VBLENDVPD   Y9, Y8, Y4, Y9
-	VCVTPD2PSY  Y5, X5
-	VMOVUPS     X5, (AX)
+	VBLENDVPD   Y4, Y1, Y2, Y4
+	VBLENDVPD   Y7, Y5, Y3, Y7
+	VBLENDVPD   Y9, Y8, Y6, Y9
+	VCVTPD2PSY  Y4, X4
+	VMOVUPS     X4, (AX)
 	VCVTPD2PSY  Y7, X7
 	VMOVUPS     X7, 16(AX)
 	VCVTPD2PSY  Y9, X9
@@ -71285,38 +71037,36 @@ single:
 	VANDPD      actkernconst<>+1344(SB), Y1, Y2
 	VMULPD      actkernconst<>+7392(SB), Y2, Y2
 	VORPD       actkernconst<>+160(SB), Y2, Y3
-	VCMPPD      $0x11, actkernconst<>+608(SB), Y2, Y4
-	VMAXPD      actkernconst<>+864(SB), Y3, Y5
-	VMULPD      actkernconst<>+352(SB), Y5, Y6
-	VROUNDPD    $0x08, Y6, Y6
-	VFMADD231PD actkernconst<>+384(SB), Y6, Y5
-	VMOVUPD     actkernconst<>+256(SB), Y7
-	VFMADD213PD actkernconst<>+832(SB), Y5, Y7
-	VFMADD213PD actkernconst<>+448(SB), Y5, Y7
-	VFMADD213PD actkernconst<>+928(SB), Y5, Y7
-	VFMADD213PD actkernconst<>+512(SB), Y5, Y7
-	VFMADD213PD actkernconst<>+960(SB), Y5, Y7
-	VFMADD213PD actkernconst<>+576(SB), Y5, Y7
-	VFMADD213PD actkernconst<>+992(SB), Y5, Y7
-	VADDPD      actkernconst<>+128(SB), Y6, Y5
-	VPSLLQ      $0x34, Y5, Y5
-	VMULPD      Y7, Y5, Y7
+	VCMPPD      $0x11, actkernconst<>+608(SB), Y2, Y2
+	VMAXPD      actkernconst<>+864(SB), Y3, Y4
+	VMULPD      actkernconst<>+352(SB), Y4, Y5
+	VROUNDPD    $0x08, Y5, Y5
+	VFMADD231PD actkernconst<>+384(SB), Y5, Y4
+	VMOVUPD     actkernconst<>+256(SB), Y6
+	VFMADD213PD actkernconst<>+832(SB), Y4, Y6
+	VFMADD213PD actkernconst<>+448(SB), Y4, Y6
+	VFMADD213PD actkernconst<>+928(SB), Y4, Y6
+	VFMADD213PD actkernconst<>+512(SB), Y4, Y6
+	VFMADD213PD actkernconst<>+960(SB), Y4, Y6
+	VFMADD213PD actkernconst<>+576(SB), Y4, Y6
+	VFMADD213PD actkernconst<>+992(SB), Y4, Y6
+	VADDPD      actkernconst<>+128(SB), Y5, Y4
+	VPSLLQ      $0x34, Y4, Y4
+	VMULPD      Y6, Y4, Y6
 	VCMPPD      $0x11, actkernconst<>+864(SB), Y3, Y3
-	VBLENDVPD   Y3, actkernconst<>+608(SB), Y7, Y3
-	VBLENDVPD   Y4, Y3, Y0, Y4
+	VBLENDVPD   Y3, actkernconst<>+608(SB), Y6, Y3
+	VBLENDVPD   Y2, Y3, Y0, Y2
 	VADDPD      Y3, Y0, Y3
-	VDIVPD      Y3, Y4, Y4
-	VCMPPD      $0x03, Y2, Y2, Y3
-	VBLENDVPD   Y3, Y2, Y4, Y3
-	VXORPD      actkernconst<>+160(SB), Y3, Y2
-	VFMADD132PD Y3, Y3, Y2
-	VMULPD      actkernconst<>+1632(SB), Y2, Y2
-	VCVTPS2PD   (DX), Y3
-	VMULPD      Y3, Y2, Y2
-	VCMPPD      $0x03, Y1, Y1, Y3
-	VBLENDVPD   Y3, Y1, Y2, Y3
-	VCVTPD2PSY  Y3, X3
-	VMOVUPS     X3, (AX)
+	VDIVPD      Y3, Y2, Y2
+	VXORPD      actkernconst<>+160(SB), Y2, Y3
+	VFMADD132PD Y2, Y2, Y3
+	VMULPD      actkernconst<>+1632(SB), Y3, Y3
+	VCVTPS2PD   (DX), Y2
+	VMULPD      Y2, Y3, Y3
+	VCMPPD      $0x03, Y1, Y1, Y2
+	VBLENDVPD   Y2, Y1, Y3, Y2
+	VCVTPD2PSY  Y2, X2
+	VMOVUPS     X2, (AX)
 	ADDQ        $0x00000010, AX
 	ADDQ        $0x00000010, CX
 	ADDQ        $0x00000010, DX
@@ -71334,39 +71084,37 @@ tail:
 	VANDPD      actkernconst<>+1344(SB), Y1, Y2
 	VMULPD      actkernconst<>+7392(SB), Y2, Y2
 	VORPD       actkernconst<>+160(SB), Y2, Y3
-	VCMPPD      $0x11, actkernconst<>+608(SB), Y2, Y4
-	VMAXPD      actkernconst<>+864(SB), Y3, Y5
-	VMULPD      actkernconst<>+352(SB), Y5, Y6
-	VROUNDPD    $0x08, Y6, Y6
-	VFMADD231PD actkernconst<>+384(SB), Y6, Y5
-	VMOVUPD     actkernconst<>+256(SB), Y7
-	VFMADD213PD actkernconst<>+832(SB), Y5, Y7
-	VFMADD213PD actkernconst<>+448(SB), Y5, Y7
-	VFMADD213PD actkernconst<>+928(SB), Y5, Y7
-	VFMADD213PD actkernconst<>+512(SB), Y5, Y7
-	VFMADD213PD actkernconst<>+960(SB), Y5, Y7
-	VFMADD213PD actkernconst<>+576(SB), Y5, Y7
-	VFMADD213PD actkernconst<>+992(SB), Y5, Y7
-	VADDPD      actkernconst<>+128(SB), Y6, Y5
-	VPSLLQ      $0x34, Y5, Y5
-	VMULPD      Y7, Y5, Y7
+	VCMPPD      $0x11, actkernconst<>+608(SB), Y2, Y2
+	VMAXPD      actkernconst<>+864(SB), Y3, Y4
+	VMULPD      actkernconst<>+352(SB), Y4, Y5
+	VROUNDPD    $0x08, Y5, Y5
+	VFMADD231PD actkernconst<>+384(SB), Y5, Y4
+	VMOVUPD     actkernconst<>+256(SB), Y6
+	VFMADD213PD actkernconst<>+832(SB), Y4, Y6
+	VFMADD213PD actkernconst<>+448(SB), Y4, Y6
+	VFMADD213PD actkernconst<>+928(SB), Y4, Y6
+	VFMADD213PD actkernconst<>+512(SB), Y4, Y6
+	VFMADD213PD actkernconst<>+960(SB), Y4, Y6
+	VFMADD213PD actkernconst<>+576(SB), Y4, Y6
+	VFMADD213PD actkernconst<>+992(SB), Y4, Y6
+	VADDPD      actkernconst<>+128(SB), Y5, Y4
+	VPSLLQ      $0x34, Y4, Y4
+	VMULPD      Y6, Y4, Y6
 	VCMPPD      $0x11, actkernconst<>+864(SB), Y3, Y3
-	VBLENDVPD   Y3, actkernconst<>+608(SB), Y7, Y3
-	VBLENDVPD   Y4, Y3, Y0, Y4
+	VBLENDVPD   Y3, actkernconst<>+608(SB), Y6, Y3
+	VBLENDVPD   Y2, Y3, Y0, Y2
 	VADDPD      Y3, Y0, Y3
-	VDIVPD      Y3, Y4, Y4
-	VCMPPD      $0x03, Y2, Y2, Y3
-	VBLENDVPD   Y3, Y2, Y4, Y3
-	VXORPD      actkernconst<>+160(SB), Y3, Y2
-	VFMADD132PD Y3, Y3, Y2
-	VMULPD      actkernconst<>+1632(SB), Y2, Y2
-	VMASKMOVPS  (DX), X15, X3
-	VCVTPS2PD   X3, Y3
-	VMULPD      Y3, Y2, Y2
-	VCMPPD      $0x03, Y1, Y1, Y3
-	VBLENDVPD   Y3, Y1, Y2, Y3
-	VCVTPD2PSY  Y3, X3
-	VMASKMOVPS  X3, X15, (AX)
+	VDIVPD      Y3, Y2, Y2
+	VXORPD      actkernconst<>+160(SB), Y2, Y3
+	VFMADD132PD Y2, Y2, Y3
+	VMULPD      actkernconst<>+1632(SB), Y3, Y3
+	VMASKMOVPS  (DX), X15, X2
+	VCVTPS2PD   X2, Y2
+	VMULPD      Y2, Y3, Y3
+	VCMPPD      $0x03, Y1, Y1, Y2
+	VBLENDVPD   Y2, Y1, Y3, Y2
+	VCVTPD2PSY  Y2, X2
+	VMASKMOVPS  X2, X15, (AX)
 
 done:
 	VZEROUPPER
@@ -71374,7 +71122,7 @@ done:
 
 // func tanhBackwardAVX2Stream(dst []float32, in0 []float32, in1 []float32)
 // Requires: AVX, AVX2, FMA3, MMX+
-TEXT ·tanhBackwardAVX2Stream(SB), NOSPLIT, $224-72
+TEXT ·tanhBackwardAVX2Stream(SB), NOSPLIT, $128-72
 	VMOVUPD actkernconst<>+192(SB), Y0
 	MOVQ    dst_base+0(FP), AX
 	MOVQ    in0_base+24(FP), CX
@@ -71396,112 +71144,100 @@ loop:
 	VORPD       actkernconst<>+160(SB), Y4, Y7
 	VORPD       actkernconst<>+160(SB), Y5, Y8
 	VORPD       actkernconst<>+160(SB), Y6, Y9
-	VCMPPD      $0x11, actkernconst<>+608(SB), Y4, Y10
-	VCMPPD      $0x11, actkernconst<>+608(SB), Y5, Y11
-	VCMPPD      $0x11, actkernconst<>+608(SB), Y6, Y12
-	VMAXPD      actkernconst<>+864(SB), Y7, Y13
-	VMAXPD      actkernconst<>+864(SB), Y8, Y14
+	VCMPPD      $0x11, actkernconst<>+608(SB), Y4, Y4
+	VCMPPD      $0x11, actkernconst<>+608(SB), Y5, Y5
+	VCMPPD      $0x11, actkernconst<>+608(SB), Y6, Y6
+	VMAXPD      actkernconst<>+864(SB), Y7, Y10
+	VMAXPD      actkernconst<>+864(SB), Y8, Y11
+	VMAXPD      actkernconst<>+864(SB), Y9, Y12
+	VMULPD      actkernconst<>+352(SB), Y10, Y13
+	VMULPD      actkernconst<>+352(SB), Y11, Y14
 	VMOVUPD     Y3, (SP)
-	VMAXPD      actkernconst<>+864(SB), Y9, Y3
+	VMULPD      actkernconst<>+352(SB), Y12, Y3
+	VROUNDPD    $0x08, Y13, Y13
+	VROUNDPD    $0x08, Y14, Y14
+	VROUNDPD    $0x08, Y3, Y3
+	VFMADD231PD actkernconst<>+384(SB), Y13, Y10
+	VFMADD231PD actkernconst<>+384(SB), Y14, Y11
+	VFMADD231PD actkernconst<>+384(SB), Y3, Y12
 	VMOVUPD     Y2, 32(SP)
-	VMULPD      actkernconst<>+352(SB), Y13, Y2
+	VMOVUPD     actkernconst<>+256(SB), Y2
+	VFMADD213PD actkernconst<>+832(SB), Y10, Y2
 	VMOVUPD     Y1, 64(SP)
-	VMULPD      actkernconst<>+352(SB), Y14, Y1
+	VMOVUPD     actkernconst<>+256(SB), Y1
+	VFMADD213PD actkernconst<>+832(SB), Y11, Y1
 	VMOVUPD     Y6, 96(SP)
-	VMULPD      actkernconst<>+352(SB), Y3, Y6
-	VROUNDPD    $0x08, Y2, Y2
-	VROUNDPD    $0x08, Y1, Y1
-	VROUNDPD    $0x08, Y6, Y6
-	VFMADD231PD actkernconst<>+384(SB), Y2, Y13
-	VFMADD231PD actkernconst<>+384(SB), Y1, Y14
-	VFMADD231PD actkernconst<>+384(SB), Y6, Y3
-	VMOVUPD     Y5, 128(SP)
-	VMOVUPD     actkernconst<>+256(SB), Y5
-	VFMADD213PD actkernconst<>+832(SB), Y13, Y5
-	VMOVUPD     Y4, 160(SP)
-	VMOVUPD     actkernconst<>+256(SB), Y4
-	VFMADD213PD actkernconst<>+832(SB), Y14, Y4
-	VMOVUPD     Y12, 192(SP)
-	VMOVUPD     actkernconst<>+256(SB), Y12
-	VFMADD213PD actkernconst<>+832(SB), Y3, Y12
-	VFMADD213PD actkernconst<>+448(SB), Y13, Y5
-	VFMADD213PD actkernconst<>+448(SB), Y14, Y4
-	VFMADD213PD actkernconst<>+448(SB), Y3, Y12
-	VFMADD213PD actkernconst<>+928(SB), Y13, Y5
-	VFMADD213PD actkernconst<>+928(SB), Y14, Y4
-	VFMADD213PD actkernconst<>+928(SB), Y3, Y12
-	VFMADD213PD actkernconst<>+512(SB), Y13, Y5
-	VFMADD213PD actkernconst<>+512(SB), Y14, Y4
-	VFMADD213PD actkernconst<>+512(SB), Y3, Y12
-	VFMADD213PD actkernconst<>+960(SB), Y13, Y5
-	VFMADD213PD actkernconst<>+960(SB), Y14, Y4
-	VFMADD213PD actkernconst<>+960(SB), Y3, Y12
-	VFMADD213PD actkernconst<>+576(SB), Y13, Y5
-	VFMADD213PD actkernconst<>+576(SB), Y14, Y4
-	VFMADD213PD actkernconst<>+576(SB), Y3, Y12
-	VFMADD213PD actkernconst<>+992(SB), Y13, Y5
-	VFMADD213PD actkernconst<>+992(SB), Y14, Y4
-	VFMADD213PD actkernconst<>+992(SB), Y3, Y12
-	VADDPD      actkernconst<>+128(SB), Y2, Y3
-	VPSLLQ      $0x34, Y3, Y3
-	VMULPD      Y5, Y3, Y5
-	VADDPD      actkernconst<>+128(SB), Y1, Y2
-	VPSLLQ      $0x34, Y2, Y2
-	VMULPD      Y4, Y2, Y4
-	VADDPD      actkernconst<>+128(SB), Y6, Y1
-	VPSLLQ      $0x34, Y1, Y1
-	VMULPD      Y12, Y1, Y12
+	VMOVUPD     actkernconst<>+256(SB), Y6
+	VFMADD213PD actkernconst<>+832(SB), Y12, Y6
+	VFMADD213PD actkernconst<>+448(SB), Y10, Y2
+	VFMADD213PD actkernconst<>+448(SB), Y11, Y1
+	VFMADD213PD actkernconst<>+448(SB), Y12, Y6
+	VFMADD213PD actkernconst<>+928(SB), Y10, Y2
+	VFMADD213PD actkernconst<>+928(SB), Y11, Y1
+	VFMADD213PD actkernconst<>+928(SB), Y12, Y6
+	VFMADD213PD actkernconst<>+512(SB), Y10, Y2
+	VFMADD213PD actkernconst<>+512(SB), Y11, Y1
+	VFMADD213PD actkernconst<>+512(SB), Y12, Y6
+	VFMADD213PD actkernconst<>+960(SB), Y10, Y2
+	VFMADD213PD actkernconst<>+960(SB), Y11, Y1
+	VFMADD213PD actkernconst<>+960(SB), Y12, Y6
+	VFMADD213PD actkernconst<>+576(SB), Y10, Y2
+	VFMADD213PD actkernconst<>+576(SB), Y11, Y1
+	VFMADD213PD actkernconst<>+576(SB), Y12, Y6
+	VFMADD213PD actkernconst<>+992(SB), Y10, Y2
+	VFMADD213PD actkernconst<>+992(SB), Y11, Y1
+	VFMADD213PD actkernconst<>+992(SB), Y12, Y6
+	VADDPD      actkernconst<>+128(SB), Y13, Y10
+	VPSLLQ      $0x34, Y10, Y10
+	VMULPD      Y2, Y10, Y2
+	VADDPD      actkernconst<>+128(SB), Y14, Y10
+	VPSLLQ      $0x34, Y10, Y10
+	VMULPD      Y1, Y10, Y1
+	VADDPD      actkernconst<>+128(SB), Y3, Y10
+	VPSLLQ      $0x34, Y10, Y10
+	VMULPD      Y6, Y10, Y6
 	VCMPPD      $0x11, actkernconst<>+864(SB), Y7, Y7
 	VCMPPD      $0x11, actkernconst<>+864(SB), Y8, Y8
 	VCMPPD      $0x11, actkernconst<>+864(SB), Y9, Y9
-	VBLENDVPD   Y7, actkernconst<>+608(SB), Y5, Y7
-	VBLENDVPD   Y8, actkernconst<>+608(SB), Y4, Y8
-	VBLENDVPD   Y9, actkernconst<>+608(SB), Y12, Y9
-	VBLENDVPD   Y10, Y7, Y0, Y10
-	VBLENDVPD   Y11, Y8, Y0, Y11
-	VMOVUPD     192(SP), Y1
+	VBLENDVPD   Y7, actkernconst<>+608(SB), Y2, Y7
+	VBLENDVPD   Y8, actkernconst<>+608(SB), Y1, Y8
+	VBLENDVPD   Y9, actkernconst<>+608(SB), Y6, Y9
+	VBLENDVPD   Y4, Y7, Y0, Y4
+	VBLENDVPD   Y5, Y8, Y0, Y5
+	VMOVUPD     96(SP), Y1
 	VBLENDVPD   Y1, Y9, Y0, Y1
 	VADDPD      Y7, Y0, Y7
 	VADDPD      Y8, Y0, Y8
 	VADDPD      Y9, Y0, Y9
-	VDIVPD      Y7, Y10, Y10
-	VDIVPD      Y8, Y11, Y11
+	VDIVPD      Y7, Y4, Y4
+	VDIVPD      Y8, Y5, Y5
 	VDIVPD      Y9, Y1, Y1
-	VMOVUPD     160(SP), Y2
-	VCMPPD      $0x03, Y2, Y2, Y3
-	VMOVUPD     128(SP), Y4
-	VCMPPD      $0x03, Y4, Y4, Y5
-	VMOVUPD     96(SP), Y6
-	VCMPPD      $0x03, Y6, Y6, Y7
-	VBLENDVPD   Y3, Y2, Y10, Y3
-	VBLENDVPD   Y5, Y4, Y11, Y5
-	VBLENDVPD   Y7, Y6, Y1, Y7
-	VXORPD      actkernconst<>+160(SB), Y3, Y1
-	VXORPD      actkernconst<>+160(SB), Y5, Y2
-	VXORPD      actkernconst<>+160(SB), Y7, Y4
-	VFMADD132PD Y3, Y3, Y1
-	VFMADD132PD Y5, Y5, Y2
-	VFMADD132PD Y7, Y7, Y4
-	VMULPD      actkernconst<>+1632(SB), Y1, Y1
+	VXORPD      actkernconst<>+160(SB), Y4, Y2
+	VXORPD      actkernconst<>+160(SB), Y5, Y3
+	VXORPD      actkernconst<>+160(SB), Y1, Y6
+	VFMADD132PD Y4, Y4, Y2
+	VFMADD132PD Y5, Y5, Y3
+	VFMADD132PD Y1, Y1, Y6
 	VMULPD      actkernconst<>+1632(SB), Y2, Y2
-	VMULPD      actkernconst<>+1632(SB), Y4, Y4
-	VCVTPS2PD   (DX), Y3
-	VCVTPS2PD   16(DX), Y5
-	VCVTPS2PD   32(DX), Y6
-	VMULPD      Y3, Y1, Y1
-	VMULPD      Y5, Y2, Y2
-	VMULPD      Y6, Y4, Y4
-	VMOVUPD     64(SP), Y3
-	VCMPPD      $0x03, Y3, Y3, Y5
-	VMOVUPD     32(SP), Y6
-	VCMPPD      $0x03, Y6, Y6, Y7
+	VMULPD      actkernconst<>+1632(SB), Y3, Y3
+	VMULPD      actkernconst<>+1632(SB), Y6, Y6
+	VCVTPS2PD   (DX), Y1
+	VCVTPS2PD   16(DX), Y4
+	VCVTPS2PD   32(DX), Y5
+	VMULPD      Y1, Y2, Y2
+	VMULPD      Y4, Y3, Y3
+	VMULPD      Y5, Y6, Y6
+	VMOVUPD     64(SP), Y1
+	VCMPPD      $0x03, Y1, Y1, Y4
+	VMOVUPD     32(SP), Y5
+	VCMPPD      $0x03, Y5, Y5, Y7
 	VMOVUPD     (SP), Y8
 	VCMPPD      $0x03, Y8, Y8, Y9
-	VBLENDVPD   Y5, Y3, Y1, Y5
-	VBLENDVPD   Y7, Y6, Y2, Y7
-	VBLENDVPD   Y9, Y8, Y4, Y9
-	VCVTPD2PSY  Y5, X5
-	VMOVNTPS    X5, (AX)
+	VBLENDVPD   Y4, Y1, Y2, Y4
+	VBLENDVPD   Y7, Y5, Y3, Y7
+	VBLENDVPD   Y9, Y8, Y6, Y9
+	VCVTPD2PSY  Y4, X4
+	VMOVNTPS    X4, (AX)
 	VCVTPD2PSY  Y7, X7
 	VMOVNTPS    X7, 16(AX)
 	VCVTPD2PSY  Y9, X9
@@ -71519,38 +71255,36 @@ single:
 	VANDPD      actkernconst<>+1344(SB), Y1, Y2
 	VMULPD      actkernconst<>+7392(SB), Y2, Y2
 	VORPD       actkernconst<>+160(SB), Y2, Y3
-	VCMPPD      $0x11, actkernconst<>+608(SB), Y2, Y4
-	VMAXPD      actkernconst<>+864(SB), Y3, Y5
-	VMULPD      actkernconst<>+352(SB), Y5, Y6
-	VROUNDPD    $0x08, Y6, Y6
-	VFMADD231PD actkernconst<>+384(SB), Y6, Y5
-	VMOVUPD     actkernconst<>+256(SB), Y7
-	VFMADD213PD actkernconst<>+832(SB), Y5, Y7
-	VFMADD213PD actkernconst<>+448(SB), Y5, Y7
-	VFMADD213PD actkernconst<>+928(SB), Y5, Y7
-	VFMADD213PD actkernconst<>+512(SB), Y5, Y7
-	VFMADD213PD actkernconst<>+960(SB), Y5, Y7
-	VFMADD213PD actkernconst<>+576(SB), Y5, Y7
-	VFMADD213PD actkernconst<>+992(SB), Y5, Y7
-	VADDPD      actkernconst<>+128(SB), Y6, Y5
-	VPSLLQ      $0x34, Y5, Y5
-	VMULPD      Y7, Y5, Y7
+	VCMPPD      $0x11, actkernconst<>+608(SB), Y2, Y2
+	VMAXPD      actkernconst<>+864(SB), Y3, Y4
+	VMULPD      actkernconst<>+352(SB), Y4, Y5
+	VROUNDPD    $0x08, Y5, Y5
+	VFMADD231PD actkernconst<>+384(SB), Y5, Y4
+	VMOVUPD     actkernconst<>+256(SB), Y6
+	VFMADD213PD actkernconst<>+832(SB), Y4, Y6
+	VFMADD213PD actkernconst<>+448(SB), Y4, Y6
+	VFMADD213PD actkernconst<>+928(SB), Y4, Y6
+	VFMADD213PD actkernconst<>+512(SB), Y4, Y6
+	VFMADD213PD actkernconst<>+960(SB), Y4, Y6
+	VFMADD213PD actkernconst<>+576(SB), Y4, Y6
+	VFMADD213PD actkernconst<>+992(SB), Y4, Y6
+	VADDPD      actkernconst<>+128(SB), Y5, Y4
+	VPSLLQ      $0x34, Y4, Y4
+	VMULPD      Y6, Y4, Y6
 	VCMPPD      $0x11, actkernconst<>+864(SB), Y3, Y3
-	VBLENDVPD   Y3, actkernconst<>+608(SB), Y7, Y3
-	VBLENDVPD   Y4, Y3, Y0, Y4
+	VBLENDVPD   Y3, actkernconst<>+608(SB), Y6, Y3
+	VBLENDVPD   Y2, Y3, Y0, Y2
 	VADDPD      Y3, Y0, Y3
-	VDIVPD      Y3, Y4, Y4
-	VCMPPD      $0x03, Y2, Y2, Y3
-	VBLENDVPD   Y3, Y2, Y4, Y3
-	VXORPD      actkernconst<>+160(SB), Y3, Y2
-	VFMADD132PD Y3, Y3, Y2
-	VMULPD      actkernconst<>+1632(SB), Y2, Y2
-	VCVTPS2PD   (DX), Y3
-	VMULPD      Y3, Y2, Y2
-	VCMPPD      $0x03, Y1, Y1, Y3
-	VBLENDVPD   Y3, Y1, Y2, Y3
-	VCVTPD2PSY  Y3, X3
-	VMOVNTPS    X3, (AX)
+	VDIVPD      Y3, Y2, Y2
+	VXORPD      actkernconst<>+160(SB), Y2, Y3
+	VFMADD132PD Y2, Y2, Y3
+	VMULPD      actkernconst<>+1632(SB), Y3, Y3
+	VCVTPS2PD   (DX), Y2
+	VMULPD      Y2, Y3, Y3
+	VCMPPD      $0x03, Y1, Y1, Y2
+	VBLENDVPD   Y2, Y1, Y3, Y2
+	VCVTPD2PSY  Y2, X2
+	VMOVNTPS    X2, (AX)
 	ADDQ        $0x00000010, AX
 	ADDQ        $0x00000010, CX
 	ADDQ        $0x00000010, DX
@@ -71568,39 +71302,37 @@ tail:
 	VANDPD      actkernconst<>+1344(SB), Y1, Y2
 	VMULPD      actkernconst<>+7392(SB), Y2, Y2
 	VORPD       actkernconst<>+160(SB), Y2, Y3
-	VCMPPD      $0x11, actkernconst<>+608(SB), Y2, Y4
-	VMAXPD      actkernconst<>+864(SB), Y3, Y5
-	VMULPD      actkernconst<>+352(SB), Y5, Y6
-	VROUNDPD    $0x08, Y6, Y6
-	VFMADD231PD actkernconst<>+384(SB), Y6, Y5
-	VMOVUPD     actkernconst<>+256(SB), Y7
-	VFMADD213PD actkernconst<>+832(SB), Y5, Y7
-	VFMADD213PD actkernconst<>+448(SB), Y5, Y7
-	VFMADD213PD actkernconst<>+928(SB), Y5, Y7
-	VFMADD213PD actkernconst<>+512(SB), Y5, Y7
-	VFMADD213PD actkernconst<>+960(SB), Y5, Y7
-	VFMADD213PD actkernconst<>+576(SB), Y5, Y7
-	VFMADD213PD actkernconst<>+992(SB), Y5, Y7
-	VADDPD      actkernconst<>+128(SB), Y6, Y5
-	VPSLLQ      $0x34, Y5, Y5
-	VMULPD      Y7, Y5, Y7
+	VCMPPD      $0x11, actkernconst<>+608(SB), Y2, Y2
+	VMAXPD      actkernconst<>+864(SB), Y3, Y4
+	VMULPD      actkernconst<>+352(SB), Y4, Y5
+	VROUNDPD    $0x08, Y5, Y5
+	VFMADD231PD actkernconst<>+384(SB), Y5, Y4
+	VMOVUPD     actkernconst<>+256(SB), Y6
+	VFMADD213PD actkernconst<>+832(SB), Y4, Y6
+	VFMADD213PD actkernconst<>+448(SB), Y4, Y6
+	VFMADD213PD actkernconst<>+928(SB), Y4, Y6
+	VFMADD213PD actkernconst<>+512(SB), Y4, Y6
+	VFMADD213PD actkernconst<>+960(SB), Y4, Y6
+	VFMADD213PD actkernconst<>+576(SB), Y4, Y6
+	VFMADD213PD actkernconst<>+992(SB), Y4, Y6
+	VADDPD      actkernconst<>+128(SB), Y5, Y4
+	VPSLLQ      $0x34, Y4, Y4
+	VMULPD      Y6, Y4, Y6
 	VCMPPD      $0x11, actkernconst<>+864(SB), Y3, Y3
-	VBLENDVPD   Y3, actkernconst<>+608(SB), Y7, Y3
-	VBLENDVPD   Y4, Y3, Y0, Y4
+	VBLENDVPD   Y3, actkernconst<>+608(SB), Y6, Y3
+	VBLENDVPD   Y2, Y3, Y0, Y2
 	VADDPD      Y3, Y0, Y3
-	VDIVPD      Y3, Y4, Y4
-	VCMPPD      $0x03, Y2, Y2, Y3
-	VBLENDVPD   Y3, Y2, Y4, Y3
-	VXORPD      actkernconst<>+160(SB), Y3, Y2
-	VFMADD132PD Y3, Y3, Y2
-	VMULPD      actkernconst<>+1632(SB), Y2, Y2
-	VMASKMOVPS  (DX), X15, X3
-	VCVTPS2PD   X3, Y3
-	VMULPD      Y3, Y2, Y2
-	VCMPPD      $0x03, Y1, Y1, Y3
-	VBLENDVPD   Y3, Y1, Y2, Y3
-	VCVTPD2PSY  Y3, X3
-	VMASKMOVPS  X3, X15, (AX)
+	VDIVPD      Y3, Y2, Y2
+	VXORPD      actkernconst<>+160(SB), Y2, Y3
+	VFMADD132PD Y2, Y2, Y3
+	VMULPD      actkernconst<>+1632(SB), Y3, Y3
+	VMASKMOVPS  (DX), X15, X2
+	VCVTPS2PD   X2, Y2
+	VMULPD      Y2, Y3, Y3
+	VCMPPD      $0x03, Y1, Y1, Y2
+	VBLENDVPD   Y2, Y1, Y3, Y2
+	VCVTPD2PSY  Y2, X2
+	VMASKMOVPS  X2, X15, (AX)
 
 done:
 	SFENCE

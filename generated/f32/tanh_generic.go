@@ -78,7 +78,7 @@ func tanhGeneric(dst, x []float32) {
 }
 
 // tanhBackwardGeneric is the pure-Go kernel of tanhBackward (f32 memory, f64
-// compute, 47 operations): the scalar twin of the vector program the assembly
+// compute, 45 operations): the scalar twin of the vector program the assembly
 // kernels run, with exactly the semantics of vprog.Program.Eval, so every
 // backend gives the same bits. The caller guarantees equal lengths; dx may be
 // the same slice as an input.
@@ -86,69 +86,64 @@ func tanhBackwardGeneric(dx, x, dy []float32) {
 	x = x[:len(dx)]
 	dy = dy[:len(dx)]
 	v1 := math.Float64frombits(0x4010000000000000)  // 4
-	v3 := math.Float64frombits(0xc000000000000000)  // -2
-	v8 := math.Float64frombits(0x0000000000000000)  // 0
-	v10 := math.Float64frombits(0xc085f80000000000) // -703
-	v12 := math.Float64frombits(0x3ff0000000000000) // 1
-	v13 := math.Float64frombits(0x3ff71547652b82fe) // 1.4426950408889634
-	v18 := math.Float64frombits(0xbfe62e42fefa39ef) // -0.6931471805599453
-	v20 := math.Float64frombits(0x3f2a17e35818933c) // 0.0001990761775668928
-	v21 := math.Float64frombits(0x3f56da79e0d30050) // 0.0013948621956814296
-	v23 := math.Float64frombits(0x3f81110a5fa2e975) // 0.008333283465948619
-	v25 := math.Float64frombits(0x3fa55546446e1464) // 0.0416662176640237
-	v27 := math.Float64frombits(0x3fc5555557e88376) // 0.16666666786570844
-	v29 := math.Float64frombits(0x3fe0000005cbdd4b) // 0.5000000107965347
-	v31 := math.Float64frombits(0x3fefffffffff6187) // 0.9999999999954959
-	v33 := math.Float64frombits(0x3feffffffffa6d0c) // 0.9999999999594436
+	v2 := math.Float64frombits(0xc000000000000000)  // -2
+	v7 := math.Float64frombits(0x0000000000000000)  // 0
+	v9 := math.Float64frombits(0xc085f80000000000)  // -703
+	v11 := math.Float64frombits(0x3ff0000000000000) // 1
+	v12 := math.Float64frombits(0x3ff71547652b82fe) // 1.4426950408889634
+	v15 := math.Float64frombits(0xbfe62e42fefa39ef) // -0.6931471805599453
+	v17 := math.Float64frombits(0x3f2a17e35818933c) // 0.0001990761775668928
+	v18 := math.Float64frombits(0x3f56da79e0d30050) // 0.0013948621956814296
+	v20 := math.Float64frombits(0x3f81110a5fa2e975) // 0.008333283465948619
+	v22 := math.Float64frombits(0x3fa55546446e1464) // 0.0416662176640237
+	v24 := math.Float64frombits(0x3fc5555557e88376) // 0.16666666786570844
+	v26 := math.Float64frombits(0x3fe0000005cbdd4b) // 0.5000000107965347
+	v28 := math.Float64frombits(0x3fefffffffff6187) // 0.9999999999954959
+	v30 := math.Float64frombits(0x3feffffffffa6d0c) // 0.9999999999594436
 	for i := range dx {
 		v0 := float64(x[i])
-		v4 := math.Abs(v0)
-		v5 := float64(v3 * v4)
-		v6 := math.Abs(v5)
-		v7 := -v6
-		v9 := v5 < v8
-		v11 := v10
-		if v7 > v10 {
-			v11 = v7
+		v3 := math.Abs(v0)
+		v4 := float64(v2 * v3)
+		v5 := math.Abs(v4)
+		v6 := -v5
+		v8 := v4 < v7
+		v10 := v9
+		if v6 > v9 {
+			v10 = v6
 		}
-		v14 := float64(v11 * v13)
-		v15 := math.RoundToEven(v14)
-		v19 := math.FMA(v15, v18, v11)
-		v22 := math.FMA(v19, v20, v21)
-		v24 := math.FMA(v19, v22, v23)
-		v26 := math.FMA(v19, v24, v25)
-		v28 := math.FMA(v19, v26, v27)
-		v30 := math.FMA(v19, v28, v29)
-		v32 := math.FMA(v19, v30, v31)
-		v34 := math.FMA(v19, v32, v33)
-		v35 := ldexpNormal(v34, v15)
-		v36 := v7 < v10
-		v37 := v35
-		if v36 {
-			v37 = v8
+		v13 := float64(v10 * v12)
+		v14 := math.RoundToEven(v13)
+		v16 := math.FMA(v14, v15, v10)
+		v19 := math.FMA(v16, v17, v18)
+		v21 := math.FMA(v16, v19, v20)
+		v23 := math.FMA(v16, v21, v22)
+		v25 := math.FMA(v16, v23, v24)
+		v27 := math.FMA(v16, v25, v26)
+		v29 := math.FMA(v16, v27, v28)
+		v31 := math.FMA(v16, v29, v30)
+		v32 := ldexpNormal(v31, v14)
+		v33 := v6 < v9
+		v34 := v32
+		if v33 {
+			v34 = v7
 		}
-		v38 := v12
-		if v9 {
-			v38 = v37
+		v35 := v11
+		if v8 {
+			v35 = v34
 		}
-		v39 := float64(v12 + v37)
-		v40 := float64(v38 / v39)
-		v41 := math.IsNaN(v5)
-		v42 := v40
-		if v41 {
-			v42 = v5
+		v36 := float64(v11 + v34)
+		v37 := float64(v35 / v36)
+		v38 := -v37
+		v39 := math.FMA(v38, v37, v37)
+		v40 := float64(v1 * v39)
+		v41 := float64(dy[i])
+		v42 := float64(v40 * v41)
+		v43 := math.IsNaN(v0)
+		v44 := v42
+		if v43 {
+			v44 = v0
 		}
-		v43 := -v42
-		v44 := math.FMA(v43, v42, v42)
-		v45 := float64(v1 * v44)
-		v46 := float64(dy[i])
-		v47 := float64(v45 * v46)
-		v48 := math.IsNaN(v0)
-		v49 := v47
-		if v48 {
-			v49 = v0
-		}
-		dx[i] = float32(v49)
+		dx[i] = float32(v44)
 	}
 }
 

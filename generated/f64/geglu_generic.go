@@ -18,7 +18,7 @@ var (
 	gegluBackwardBRareImpl  = gegluBackwardBRareGeneric
 )
 
-// gegluGeneric is the pure-Go kernel of geglu (f64 memory, f64 compute, 495
+// gegluGeneric is the pure-Go kernel of geglu (f64 memory, f64 compute, 491
 // operations): the scalar twin of the vector program the assembly kernels run,
 // with exactly the semantics of vprog.Program.Eval, so every backend gives the
 // same bits. The caller guarantees equal lengths; dst may be the same slice as
@@ -26,598 +26,588 @@ var (
 func gegluGeneric(dst, a, b []float64) {
 	a = a[:len(dst)]
 	b = b[:len(dst)]
-	v2 := math.Float64frombits(0xc044000000000000)   // -40
-	v4 := math.Float64frombits(0x0000000000000000)   // 0
-	v5 := math.Float64frombits(0x8000000000000000)   // -0
-	v6 := math.Float64frombits(0x4024000000000000)   // 10
-	v9 := math.Float64frombits(0xc042800000000000)   // -37
-	v11 := math.Float64frombits(0x3fe0000000000000)  // 0.5
-	v13 := math.Float64frombits(0x3fe6a09e667f3bcd)  // 0.7071067811865476
-	v16 := math.Float64frombits(0x3ff0000000000000)  // 1
-	v19 := math.Float64frombits(0xbe839fb524e9c1f7)  // -1.462091340945175e-07
-	v20 := math.Float64frombits(0x3ebb776442df3041)  // 1.637123442577e-06
-	v22 := math.Float64frombits(0xbeef4bb9f7301ded)  // -1.4923003368152099e-05
-	v24 := math.Float64frombits(0x3f1f9a2a6635fe79)  // 0.00012055286202005714
-	v26 := math.Float64frombits(0xbf4c02db23d41138)  // -0.0008548326510724796
-	v28 := math.Float64frombits(0x3f7565bcd0aa6349)  // 0.0052239776220169365
-	v30 := math.Float64frombits(0xbf9b82ce3127f739)  // -0.02686617064499972
-	v32 := math.Float64frombits(0x3fbce2f21a042b29)  // 0.1128379167095487
-	v34 := math.Float64frombits(0xbfd812746b0379e6)  // -0.3761263890318375
-	v36 := math.Float64frombits(0x3fc06eba8214db69)  // 0.1283791670955126
-	v38 := math.Float64frombits(0x403c000000000000)  // 28
-	v43 := math.Float64frombits(0x3ff71547652b82fe)  // 1.4426950408889634
-	v48 := math.Float64frombits(0xbfe62e42fefa39ef)  // -0.6931471805599453
-	v51 := math.Float64frombits(0xbc7abc9e3b39803f)  // -2.3190468138462996e-17
-	v68 := math.Float64frombits(0x3e5af39c20098071)  // 2.5100634461878497e-08
-	v69 := math.Float64frombits(0xbe21f677fa3c3901)  // -2.0911414421956654e-09
-	v71 := math.Float64frombits(0x3e927e4e1b1031a7)  // 2.755728259480407e-07
-	v73 := math.Float64frombits(0x3ec71de0d383914a)  // 2.7557267935231926e-06
-	v75 := math.Float64frombits(0x3efa01a01a48c71b)  // 2.48015873173863e-05
-	v77 := math.Float64frombits(0x3f2a01a01a7e29cd)  // 0.00019841269863392214
-	v79 := math.Float64frombits(0x3f56c16c16c167cb)  // 0.0013888888888886504
-	v81 := math.Float64frombits(0x3f8111111111098c)  // 0.008333333333329994
-	v83 := math.Float64frombits(0x3fa5555555555555)  // 0.041666666666666664
-	v85 := math.Float64frombits(0x3fc5555555555556)  // 0.16666666666666669
-	v93 := math.Float64frombits(0x4010000000000000)  // 4
-	v100 := math.Float64frombits(0xc010000000000000) // -4
-	v114 := math.Float64frombits(0xbdb5f4b8c246486f) // -1.996881491945952e-11
-	v115 := math.Float64frombits(0x3e1e355dd0130064) // 1.7583639546980303e-09
-	v117 := math.Float64frombits(0x3e034da2b35f3757) // 5.617989187952126e-10
-	v119 := math.Float64frombits(0xbe52cc0b1e91f571) // -1.7506112036111487e-08
-	v121 := math.Float64frombits(0xbde4f76ab5e7ec44) // -1.5255116176616932e-10
-	v123 := math.Float64frombits(0x3e80fb2af4b5713b) // 1.2651923451512515e-07
-	v125 := math.Float64frombits(0xbe73f96c67f250ea) // -7.441010473264668e-08
-	v127 := math.Float64frombits(0xbeac724e6b653b58) // -8.477720346097271e-07
-	v129 := math.Float64frombits(0x3eb7e1ced4652933) // 1.4234818351438602e-06
-	v131 := math.Float64frombits(0x3ed3b14cea249e00) // 4.695076912398632e-06
-	v133 := math.Float64frombits(0xbef3c6dac0b6e8da) // -1.88606027628845e-05
-	v135 := math.Float64frombits(0xbece7edcb9eae1a1) // -3.6353535074163213e-06
-	v137 := math.Float64frombits(0x3f272cd9ecf5d766) // 0.0001768127462857219
-	v139 := math.Float64frombits(0xbf3dd28442183e3f) // -0.0004550526519730736
-	v141 := math.Float64frombits(0xbf3269b516efba52) // -0.0002809588540334851
-	v143 := math.Float64frombits(0x3f7908f47235a7f4) // 0.006112055652332405
-	v145 := math.Float64frombits(0xbf9b00c052c7c6a9) // -0.02637005334140122
-	v147 := math.Float64frombits(0x3fb38dbd2c8e22e1) // 0.07638151490949553
-	v149 := math.Float64frombits(0xbfc645fd8a4bb963) // -0.17401093723988045
-	v151 := math.Float64frombits(0x3fd52cac23710172) // 0.3308515878780077
-	v158 := math.Float64frombits(0xbfe14eacb1ad0348) // -0.5408538313132363
-	v165 := math.Float64frombits(0x3c538fa75e5f7c87) // 4.241647743293825e-18
-	v173 := math.Float64frombits(0x3fe8be202d26c705) // 0.7732087022652371
-	v180 := math.Float64frombits(0x3c84a7a8afa02902) // 3.5830570619305056e-17
-	v188 := math.Float64frombits(0xbfef3fe31ecb49bf) // -0.976548729080882
-	v195 := math.Float64frombits(0xbc71e64549d60f44) // -1.5525336881913618e-17
-	v203 := math.Float64frombits(0x3ff18932bf08e154) // 1.095995661000491
-	v210 := math.Float64frombits(0x3c909bb31b4706c7) // 5.762127476238976e-17
-	v232 := math.Float64frombits(0x4000000000000000) // 2
-	v246 := math.Float64frombits(0x3ff20dd750429b6d) // 1.1283791670955126
-	v248 := math.Float64frombits(0xc096d00000000000) // -1460
-	v250 := math.Float64frombits(0x4086300000000000) // 710
-	v271 := math.Float64frombits(0x3e21f2a265956fb2) // 2.0893978046591626e-09
-	v272 := math.Float64frombits(0x3e5af38930c76304) // 2.5100365384992085e-08
-	v274 := math.Float64frombits(0x3e927e502c598216) // 2.755732960487844e-07
-	v276 := math.Float64frombits(0x3ec71de0db91cbba) // 2.7557268507615253e-06
-	v278 := math.Float64frombits(0x3efa01a0198a8804) // 2.4801587275143102e-05
-	v280 := math.Float64frombits(0x3f2a01a01a7c0f12) // 0.00019841269863018395
-	v282 := math.Float64frombits(0x3f56c16c16c1811d) // 0.001388888888890056
-	v284 := math.Float64frombits(0x3f811111111109b8) // 0.00833333333333007
-	v286 := math.Float64frombits(0x3fa5555555555554) // 0.04166666666666666
-	v295 := math.Float64frombits(0xc08ff00000000000) // -1022
-	v297 := math.Float64frombits(0x408f400000000000) // 1000
-	v300 := math.Float64frombits(0xc08fe80000000000) // -1021
-	v302 := math.Float64frombits(0x3ff8000000000000) // 1.5
-	v312 := math.Float64frombits(0xc091300000000000) // -1100
-	v318 := math.Float64frombits(0xbc8bdd3413b26456) // -4.833646656726457e-17
-	v325 := math.Float64frombits(0x407bb9d3beb8c86b) // 443.614195558365
-	v382 := math.Float64frombits(0x3fd9884533d43651) // 0.3989422804014327
-	v386 := math.Float64frombits(0x4008000000000000) // 3
-	v388 := math.Float64frombits(0x4014000000000000) // 5
-	v390 := math.Float64frombits(0x401c000000000000) // 7
-	v392 := math.Float64frombits(0x4022000000000000) // 9
-	v394 := math.Float64frombits(0x4026000000000000) // 11
-	v396 := math.Float64frombits(0x402a000000000000) // 13
-	v398 := math.Float64frombits(0x402e000000000000) // 15
-	v415 := math.Float64frombits(0xbc7cbc0d30ebfd15) // -2.49232720227773e-17
-	v418 := math.Float64frombits(0x3cc6bc5ca07e04f0) // 6.310448934143139e-16
-	v443 := math.Float64frombits(0x17f0000000000000) // 2.191809349008403e-193
-	v501 := math.Float64frombits(0x3cc0000000000000) // 4.440892098500626e-16
-	v507 := math.Float64frombits(0x6570000000000000) // 4.149515568880993e+180
-	v509 := math.Float64frombits(0x2270000000000000) // 8.200532357869981e-143
-	v510 := math.Float64frombits(0x2260000000000000) // 4.100266178934991e-143
+	v1 := math.Float64frombits(0xc044000000000000)   // -40
+	v3 := math.Float64frombits(0x0000000000000000)   // 0
+	v4 := math.Float64frombits(0x8000000000000000)   // -0
+	v5 := math.Float64frombits(0x4024000000000000)   // 10
+	v7 := math.Float64frombits(0xc042800000000000)   // -37
+	v9 := math.Float64frombits(0x3fe0000000000000)   // 0.5
+	v11 := math.Float64frombits(0x3fe6a09e667f3bcd)  // 0.7071067811865476
+	v14 := math.Float64frombits(0x3ff0000000000000)  // 1
+	v17 := math.Float64frombits(0xbe839fb524e9c1f7)  // -1.462091340945175e-07
+	v18 := math.Float64frombits(0x3ebb776442df3041)  // 1.637123442577e-06
+	v20 := math.Float64frombits(0xbeef4bb9f7301ded)  // -1.4923003368152099e-05
+	v22 := math.Float64frombits(0x3f1f9a2a6635fe79)  // 0.00012055286202005714
+	v24 := math.Float64frombits(0xbf4c02db23d41138)  // -0.0008548326510724796
+	v26 := math.Float64frombits(0x3f7565bcd0aa6349)  // 0.0052239776220169365
+	v28 := math.Float64frombits(0xbf9b82ce3127f739)  // -0.02686617064499972
+	v30 := math.Float64frombits(0x3fbce2f21a042b29)  // 0.1128379167095487
+	v32 := math.Float64frombits(0xbfd812746b0379e6)  // -0.3761263890318375
+	v34 := math.Float64frombits(0x3fc06eba8214db69)  // 0.1283791670955126
+	v36 := math.Float64frombits(0x403c000000000000)  // 28
+	v41 := math.Float64frombits(0x3ff71547652b82fe)  // 1.4426950408889634
+	v45 := math.Float64frombits(0xbfe62e42fefa39ef)  // -0.6931471805599453
+	v47 := math.Float64frombits(0xbc7abc9e3b39803f)  // -2.3190468138462996e-17
+	v63 := math.Float64frombits(0x3e5af39c20098071)  // 2.5100634461878497e-08
+	v64 := math.Float64frombits(0xbe21f677fa3c3901)  // -2.0911414421956654e-09
+	v66 := math.Float64frombits(0x3e927e4e1b1031a7)  // 2.755728259480407e-07
+	v68 := math.Float64frombits(0x3ec71de0d383914a)  // 2.7557267935231926e-06
+	v70 := math.Float64frombits(0x3efa01a01a48c71b)  // 2.48015873173863e-05
+	v72 := math.Float64frombits(0x3f2a01a01a7e29cd)  // 0.00019841269863392214
+	v74 := math.Float64frombits(0x3f56c16c16c167cb)  // 0.0013888888888886504
+	v76 := math.Float64frombits(0x3f8111111111098c)  // 0.008333333333329994
+	v78 := math.Float64frombits(0x3fa5555555555555)  // 0.041666666666666664
+	v80 := math.Float64frombits(0x3fc5555555555556)  // 0.16666666666666669
+	v88 := math.Float64frombits(0x4010000000000000)  // 4
+	v95 := math.Float64frombits(0xc010000000000000)  // -4
+	v109 := math.Float64frombits(0xbdb5f4b8c246486f) // -1.996881491945952e-11
+	v110 := math.Float64frombits(0x3e1e355dd0130064) // 1.7583639546980303e-09
+	v112 := math.Float64frombits(0x3e034da2b35f3757) // 5.617989187952126e-10
+	v114 := math.Float64frombits(0xbe52cc0b1e91f571) // -1.7506112036111487e-08
+	v116 := math.Float64frombits(0xbde4f76ab5e7ec44) // -1.5255116176616932e-10
+	v118 := math.Float64frombits(0x3e80fb2af4b5713b) // 1.2651923451512515e-07
+	v120 := math.Float64frombits(0xbe73f96c67f250ea) // -7.441010473264668e-08
+	v122 := math.Float64frombits(0xbeac724e6b653b58) // -8.477720346097271e-07
+	v124 := math.Float64frombits(0x3eb7e1ced4652933) // 1.4234818351438602e-06
+	v126 := math.Float64frombits(0x3ed3b14cea249e00) // 4.695076912398632e-06
+	v128 := math.Float64frombits(0xbef3c6dac0b6e8da) // -1.88606027628845e-05
+	v130 := math.Float64frombits(0xbece7edcb9eae1a1) // -3.6353535074163213e-06
+	v132 := math.Float64frombits(0x3f272cd9ecf5d766) // 0.0001768127462857219
+	v134 := math.Float64frombits(0xbf3dd28442183e3f) // -0.0004550526519730736
+	v136 := math.Float64frombits(0xbf3269b516efba52) // -0.0002809588540334851
+	v138 := math.Float64frombits(0x3f7908f47235a7f4) // 0.006112055652332405
+	v140 := math.Float64frombits(0xbf9b00c052c7c6a9) // -0.02637005334140122
+	v142 := math.Float64frombits(0x3fb38dbd2c8e22e1) // 0.07638151490949553
+	v144 := math.Float64frombits(0xbfc645fd8a4bb963) // -0.17401093723988045
+	v146 := math.Float64frombits(0x3fd52cac23710172) // 0.3308515878780077
+	v153 := math.Float64frombits(0xbfe14eacb1ad0348) // -0.5408538313132363
+	v160 := math.Float64frombits(0x3c538fa75e5f7c87) // 4.241647743293825e-18
+	v168 := math.Float64frombits(0x3fe8be202d26c705) // 0.7732087022652371
+	v175 := math.Float64frombits(0x3c84a7a8afa02902) // 3.5830570619305056e-17
+	v183 := math.Float64frombits(0xbfef3fe31ecb49bf) // -0.976548729080882
+	v190 := math.Float64frombits(0xbc71e64549d60f44) // -1.5525336881913618e-17
+	v198 := math.Float64frombits(0x3ff18932bf08e154) // 1.095995661000491
+	v205 := math.Float64frombits(0x3c909bb31b4706c7) // 5.762127476238976e-17
+	v227 := math.Float64frombits(0x4000000000000000) // 2
+	v240 := math.Float64frombits(0x3ff20dd750429b6d) // 1.1283791670955126
+	v242 := math.Float64frombits(0xc096d00000000000) // -1460
+	v244 := math.Float64frombits(0x4086300000000000) // 710
+	v264 := math.Float64frombits(0x3e21f2a265956fb2) // 2.0893978046591626e-09
+	v265 := math.Float64frombits(0x3e5af38930c76304) // 2.5100365384992085e-08
+	v267 := math.Float64frombits(0x3e927e502c598216) // 2.755732960487844e-07
+	v269 := math.Float64frombits(0x3ec71de0db91cbba) // 2.7557268507615253e-06
+	v271 := math.Float64frombits(0x3efa01a0198a8804) // 2.4801587275143102e-05
+	v273 := math.Float64frombits(0x3f2a01a01a7c0f12) // 0.00019841269863018395
+	v275 := math.Float64frombits(0x3f56c16c16c1811d) // 0.001388888888890056
+	v277 := math.Float64frombits(0x3f811111111109b8) // 0.00833333333333007
+	v279 := math.Float64frombits(0x3fa5555555555554) // 0.04166666666666666
+	v287 := math.Float64frombits(0xc08ff00000000000) // -1022
+	v289 := math.Float64frombits(0x408f400000000000) // 1000
+	v292 := math.Float64frombits(0xc08fe80000000000) // -1021
+	v294 := math.Float64frombits(0x3ff8000000000000) // 1.5
+	v304 := math.Float64frombits(0xc091300000000000) // -1100
+	v308 := math.Float64frombits(0xbc8bdd3413b26456) // -4.833646656726457e-17
+	v315 := math.Float64frombits(0x407bb9d3beb8c86b) // 443.614195558365
+	v368 := math.Float64frombits(0x3fd9884533d43651) // 0.3989422804014327
+	v372 := math.Float64frombits(0x4008000000000000) // 3
+	v374 := math.Float64frombits(0x4014000000000000) // 5
+	v376 := math.Float64frombits(0x401c000000000000) // 7
+	v378 := math.Float64frombits(0x4022000000000000) // 9
+	v380 := math.Float64frombits(0x4026000000000000) // 11
+	v382 := math.Float64frombits(0x402a000000000000) // 13
+	v384 := math.Float64frombits(0x402e000000000000) // 15
+	v401 := math.Float64frombits(0xbc7cbc0d30ebfd15) // -2.49232720227773e-17
+	v404 := math.Float64frombits(0x3cc6bc5ca07e04f0) // 6.310448934143139e-16
+	v413 := math.Float64frombits(0x17f0000000000000) // 2.191809349008403e-193
+	v471 := math.Float64frombits(0x3cc0000000000000) // 4.440892098500626e-16
+	v477 := math.Float64frombits(0x6570000000000000) // 4.149515568880993e+180
+	v479 := math.Float64frombits(0x2270000000000000) // 8.200532357869981e-143
+	v480 := math.Float64frombits(0x2260000000000000) // 4.100266178934991e-143
 	for i := range dst {
 		v0 := a[i]
-		v3 := v0 < v2
-		v7 := v6 < v0
-		v10 := v0 < v9
-		v12 := float64(v11 * v0)
-		v14 := float64(v0 * v13)
-		v15 := -v14
-		v17 := math.Abs(v15)
-		v18 := float64(v15 * v15)
-		v21 := math.FMA(v18, v19, v20)
-		v23 := math.FMA(v18, v21, v22)
-		v25 := math.FMA(v18, v23, v24)
-		v27 := math.FMA(v18, v25, v26)
-		v29 := math.FMA(v18, v27, v28)
-		v31 := math.FMA(v18, v29, v30)
-		v33 := math.FMA(v18, v31, v32)
-		v35 := math.FMA(v18, v33, v34)
-		v37 := math.FMA(v18, v35, v36)
-		v39 := v17
-		if v38 < v17 {
-			v39 = v38
+		v2 := v0 < v1
+		v6 := v5 < v0
+		v8 := v0 < v7
+		v10 := float64(v9 * v0)
+		v12 := float64(v0 * v11)
+		v13 := -v12
+		v15 := math.Abs(v13)
+		v16 := float64(v13 * v13)
+		v19 := math.FMA(v16, v17, v18)
+		v21 := math.FMA(v16, v19, v20)
+		v23 := math.FMA(v16, v21, v22)
+		v25 := math.FMA(v16, v23, v24)
+		v27 := math.FMA(v16, v25, v26)
+		v29 := math.FMA(v16, v27, v28)
+		v31 := math.FMA(v16, v29, v30)
+		v33 := math.FMA(v16, v31, v32)
+		v35 := math.FMA(v16, v33, v34)
+		v37 := v15
+		if v36 < v15 {
+			v37 = v36
 		}
-		v40 := float64(v39 * v39)
-		v41 := -v40
-		v42 := math.FMA(v39, v39, v41)
-		v44 := float64(v40 * v43)
-		v45 := math.RoundToEven(v44)
-		v46 := -v45
-		v49 := math.FMA(v45, v48, v40)
-		v52 := math.FMA(v45, v51, v42)
-		v53 := -v49
-		v54 := float64(v16 + v53)
-		v55 := float64(v54 - v16)
-		v56 := float64(v53 - v55)
-		v57 := float64(v53 * v53)
-		v58 := -v57
-		v59 := math.FMA(v53, v53, v58)
-		v60 := float64(v11 * v57)
-		v61 := float64(v54 + v60)
-		v62 := float64(v61 - v54)
-		v63 := float64(v60 - v62)
-		v64 := float64(v56 + v63)
-		v65 := math.FMA(v11, v59, v64)
-		v66 := float64(v57 * v53)
-		v70 := math.FMA(v49, v69, v68)
-		v72 := math.FMA(v53, v70, v71)
-		v74 := math.FMA(v53, v72, v73)
-		v76 := math.FMA(v53, v74, v75)
-		v78 := math.FMA(v53, v76, v77)
-		v80 := math.FMA(v53, v78, v79)
-		v82 := math.FMA(v53, v80, v81)
-		v84 := math.FMA(v53, v82, v83)
-		v86 := math.FMA(v53, v84, v85)
-		v87 := math.FMA(v66, v86, v65)
-		v88 := float64(v61 + v87)
-		v89 := float64(v88 - v61)
-		v90 := float64(v87 - v89)
-		v91 := -v88
-		v92 := math.FMA(v91, v52, v90)
-		v94 := float64(v39 + v93)
-		v95 := float64(v94 - v39)
-		v96 := float64(v94 - v95)
-		v97 := float64(v39 - v96)
-		v98 := float64(v93 - v95)
-		v99 := float64(v97 + v98)
-		v101 := float64(v39 + v100)
-		v102 := float64(v101 - v39)
-		v103 := float64(v101 - v102)
-		v104 := float64(v39 - v103)
-		v105 := float64(v100 - v102)
-		v106 := float64(v104 + v105)
-		v107 := float64(v16 / v94)
-		v108 := float64(v101 * v107)
-		v109 := -v108
-		v110 := math.FMA(v109, v94, v101)
-		v111 := math.FMA(v109, v99, v106)
-		v112 := float64(v110 + v111)
-		v113 := float64(v112 * v107)
-		v116 := math.FMA(v108, v114, v115)
-		v118 := math.FMA(v108, v116, v117)
-		v120 := math.FMA(v108, v118, v119)
-		v122 := math.FMA(v108, v120, v121)
-		v124 := math.FMA(v108, v122, v123)
-		v126 := math.FMA(v108, v124, v125)
-		v128 := math.FMA(v108, v126, v127)
-		v130 := math.FMA(v108, v128, v129)
-		v132 := math.FMA(v108, v130, v131)
-		v134 := math.FMA(v108, v132, v133)
-		v136 := math.FMA(v108, v134, v135)
-		v138 := math.FMA(v108, v136, v137)
-		v140 := math.FMA(v108, v138, v139)
-		v142 := math.FMA(v108, v140, v141)
-		v144 := math.FMA(v108, v142, v143)
-		v146 := math.FMA(v108, v144, v145)
-		v148 := math.FMA(v108, v146, v147)
-		v150 := math.FMA(v108, v148, v149)
-		v152 := math.FMA(v108, v150, v151)
-		v153 := float64(v108 * v152)
-		v154 := -v153
-		v155 := math.FMA(v108, v152, v154)
-		v156 := math.FMA(v108, v4, v155)
-		v157 := math.FMA(v113, v152, v156)
-		v159 := float64(v158 + v153)
-		v160 := float64(v159 - v158)
-		v161 := float64(v159 - v160)
-		v162 := float64(v158 - v161)
-		v163 := float64(v153 - v160)
-		v164 := float64(v162 + v163)
-		v166 := float64(v157 + v165)
-		v167 := float64(v164 + v166)
-		v168 := float64(v108 * v159)
-		v169 := -v168
-		v170 := math.FMA(v108, v159, v169)
-		v171 := math.FMA(v108, v167, v170)
-		v172 := math.FMA(v113, v159, v171)
-		v174 := float64(v173 + v168)
-		v175 := float64(v174 - v173)
-		v176 := float64(v174 - v175)
-		v177 := float64(v173 - v176)
-		v178 := float64(v168 - v175)
-		v179 := float64(v177 + v178)
-		v181 := float64(v172 + v180)
-		v182 := float64(v179 + v181)
-		v183 := float64(v108 * v174)
-		v184 := -v183
-		v185 := math.FMA(v108, v174, v184)
-		v186 := math.FMA(v108, v182, v185)
-		v187 := math.FMA(v113, v174, v186)
-		v189 := float64(v188 + v183)
-		v190 := float64(v189 - v188)
-		v191 := float64(v189 - v190)
-		v192 := float64(v188 - v191)
-		v193 := float64(v183 - v190)
-		v194 := float64(v192 + v193)
-		v196 := float64(v187 + v195)
-		v197 := float64(v194 + v196)
-		v198 := float64(v108 * v189)
-		v199 := -v198
-		v200 := math.FMA(v108, v189, v199)
-		v201 := math.FMA(v108, v197, v200)
-		v202 := math.FMA(v113, v189, v201)
-		v204 := float64(v203 + v198)
-		v205 := float64(v204 - v203)
-		v206 := float64(v204 - v205)
-		v207 := float64(v203 - v206)
-		v208 := float64(v198 - v205)
-		v209 := float64(v207 + v208)
-		v211 := float64(v202 + v210)
-		v212 := float64(v209 + v211)
-		v213 := float64(v88 * v204)
+		v38 := float64(v37 * v37)
+		v39 := -v38
+		v40 := math.FMA(v37, v37, v39)
+		v42 := float64(v38 * v41)
+		v43 := math.RoundToEven(v42)
+		v44 := -v43
+		v46 := math.FMA(v43, v45, v38)
+		v48 := math.FMA(v43, v47, v40)
+		v49 := -v46
+		v50 := float64(v14 + v49)
+		v51 := float64(v50 - v14)
+		v52 := float64(v49 - v51)
+		v53 := float64(v49 * v49)
+		v54 := -v53
+		v55 := math.FMA(v49, v49, v54)
+		v56 := float64(v9 * v53)
+		v57 := float64(v50 + v56)
+		v58 := float64(v57 - v50)
+		v59 := float64(v56 - v58)
+		v60 := float64(v52 + v59)
+		v61 := math.FMA(v9, v55, v60)
+		v62 := float64(v53 * v49)
+		v65 := math.FMA(v46, v64, v63)
+		v67 := math.FMA(v49, v65, v66)
+		v69 := math.FMA(v49, v67, v68)
+		v71 := math.FMA(v49, v69, v70)
+		v73 := math.FMA(v49, v71, v72)
+		v75 := math.FMA(v49, v73, v74)
+		v77 := math.FMA(v49, v75, v76)
+		v79 := math.FMA(v49, v77, v78)
+		v81 := math.FMA(v49, v79, v80)
+		v82 := math.FMA(v62, v81, v61)
+		v83 := float64(v57 + v82)
+		v84 := float64(v83 - v57)
+		v85 := float64(v82 - v84)
+		v86 := -v83
+		v87 := math.FMA(v86, v48, v85)
+		v89 := float64(v37 + v88)
+		v90 := float64(v89 - v37)
+		v91 := float64(v89 - v90)
+		v92 := float64(v37 - v91)
+		v93 := float64(v88 - v90)
+		v94 := float64(v92 + v93)
+		v96 := float64(v37 + v95)
+		v97 := float64(v96 - v37)
+		v98 := float64(v96 - v97)
+		v99 := float64(v37 - v98)
+		v100 := float64(v95 - v97)
+		v101 := float64(v99 + v100)
+		v102 := float64(v14 / v89)
+		v103 := float64(v96 * v102)
+		v104 := -v103
+		v105 := math.FMA(v104, v89, v96)
+		v106 := math.FMA(v104, v94, v101)
+		v107 := float64(v105 + v106)
+		v108 := float64(v107 * v102)
+		v111 := math.FMA(v103, v109, v110)
+		v113 := math.FMA(v103, v111, v112)
+		v115 := math.FMA(v103, v113, v114)
+		v117 := math.FMA(v103, v115, v116)
+		v119 := math.FMA(v103, v117, v118)
+		v121 := math.FMA(v103, v119, v120)
+		v123 := math.FMA(v103, v121, v122)
+		v125 := math.FMA(v103, v123, v124)
+		v127 := math.FMA(v103, v125, v126)
+		v129 := math.FMA(v103, v127, v128)
+		v131 := math.FMA(v103, v129, v130)
+		v133 := math.FMA(v103, v131, v132)
+		v135 := math.FMA(v103, v133, v134)
+		v137 := math.FMA(v103, v135, v136)
+		v139 := math.FMA(v103, v137, v138)
+		v141 := math.FMA(v103, v139, v140)
+		v143 := math.FMA(v103, v141, v142)
+		v145 := math.FMA(v103, v143, v144)
+		v147 := math.FMA(v103, v145, v146)
+		v148 := float64(v103 * v147)
+		v149 := -v148
+		v150 := math.FMA(v103, v147, v149)
+		v151 := math.FMA(v103, v3, v150)
+		v152 := math.FMA(v108, v147, v151)
+		v154 := float64(v153 + v148)
+		v155 := float64(v154 - v153)
+		v156 := float64(v154 - v155)
+		v157 := float64(v153 - v156)
+		v158 := float64(v148 - v155)
+		v159 := float64(v157 + v158)
+		v161 := float64(v152 + v160)
+		v162 := float64(v159 + v161)
+		v163 := float64(v103 * v154)
+		v164 := -v163
+		v165 := math.FMA(v103, v154, v164)
+		v166 := math.FMA(v103, v162, v165)
+		v167 := math.FMA(v108, v154, v166)
+		v169 := float64(v168 + v163)
+		v170 := float64(v169 - v168)
+		v171 := float64(v169 - v170)
+		v172 := float64(v168 - v171)
+		v173 := float64(v163 - v170)
+		v174 := float64(v172 + v173)
+		v176 := float64(v167 + v175)
+		v177 := float64(v174 + v176)
+		v178 := float64(v103 * v169)
+		v179 := -v178
+		v180 := math.FMA(v103, v169, v179)
+		v181 := math.FMA(v103, v177, v180)
+		v182 := math.FMA(v108, v169, v181)
+		v184 := float64(v183 + v178)
+		v185 := float64(v184 - v183)
+		v186 := float64(v184 - v185)
+		v187 := float64(v183 - v186)
+		v188 := float64(v178 - v185)
+		v189 := float64(v187 + v188)
+		v191 := float64(v182 + v190)
+		v192 := float64(v189 + v191)
+		v193 := float64(v103 * v184)
+		v194 := -v193
+		v195 := math.FMA(v103, v184, v194)
+		v196 := math.FMA(v103, v192, v195)
+		v197 := math.FMA(v108, v184, v196)
+		v199 := float64(v198 + v193)
+		v200 := float64(v199 - v198)
+		v201 := float64(v199 - v200)
+		v202 := float64(v198 - v201)
+		v203 := float64(v193 - v200)
+		v204 := float64(v202 + v203)
+		v206 := float64(v197 + v205)
+		v207 := float64(v204 + v206)
+		v208 := float64(v83 * v199)
+		v209 := -v208
+		v210 := math.FMA(v83, v199, v209)
+		v211 := math.FMA(v83, v207, v210)
+		v212 := math.FMA(v87, v199, v211)
+		v213 := float64(v208 * v102)
 		v214 := -v213
-		v215 := math.FMA(v88, v204, v214)
-		v216 := math.FMA(v88, v212, v215)
-		v217 := math.FMA(v92, v204, v216)
-		v218 := float64(v213 * v107)
-		v219 := -v218
-		v220 := math.FMA(v219, v94, v213)
-		v221 := math.FMA(v219, v99, v217)
-		v222 := float64(v220 + v221)
-		v223 := float64(v222 * v107)
-		v224 := v17 < v11
-		v225 := -v15
-		v226 := float64(v16 + v225)
-		v227 := float64(v226 - v16)
-		v228 := float64(v225 - v227)
-		v229 := float64(v15 * v37)
-		v230 := float64(v228 - v229)
-		v231 := float64(v226 + v230)
-		v233 := float64(v218 + v223)
-		v234 := math.Ldexp(v233, int(v46))
-		v235 := math.Ldexp(v218, int(v46))
-		v236 := math.Ldexp(v223, int(v46))
-		v237 := float64(v232 - v235)
-		v238 := float64(v232 - v237)
-		v239 := float64(v238 - v235)
-		v240 := float64(v239 - v236)
-		v241 := float64(v237 + v240)
-		v242 := v15 < v4
-		v243 := v234
-		if v242 {
+		v215 := math.FMA(v214, v89, v208)
+		v216 := math.FMA(v214, v94, v212)
+		v217 := float64(v215 + v216)
+		v218 := float64(v217 * v102)
+		v219 := v15 < v9
+		v220 := -v13
+		v221 := float64(v14 + v220)
+		v222 := float64(v221 - v14)
+		v223 := float64(v220 - v222)
+		v224 := float64(v13 * v35)
+		v225 := float64(v223 - v224)
+		v226 := float64(v221 + v225)
+		v228 := float64(v213 + v218)
+		v229 := math.Ldexp(v228, int(v44))
+		v230 := math.Ldexp(v213, int(v44))
+		v231 := math.Ldexp(v218, int(v44))
+		v232 := float64(v227 - v230)
+		v233 := float64(v227 - v232)
+		v234 := float64(v233 - v230)
+		v235 := float64(v234 - v231)
+		v236 := float64(v232 + v235)
+		v237 := v13 < v3
+		v238 := v229
+		if v237 {
+			v238 = v236
+		}
+		v239 := v238
+		if v219 {
+			v239 = v226
+		}
+		v241 := float64(v13 * v12)
+		v243 := v242
+		if v241 > v242 {
 			v243 = v241
 		}
-		v244 := v243
-		if v224 {
-			v244 = v231
+		v245 := v244
+		if v243 < v244 {
+			v245 = v243
 		}
-		v247 := float64(v15 * v14)
-		v249 := v248
-		if v247 > v248 {
-			v249 = v247
+		v246 := float64(v245 * v41)
+		v247 := math.RoundToEven(v246)
+		v248 := math.FMA(v247, v45, v245)
+		v249 := math.FMA(v247, v47, v248)
+		v250 := float64(v248 - v249)
+		v251 := math.FMA(v247, v47, v250)
+		v252 := float64(v249 * v249)
+		v253 := -v252
+		v254 := math.FMA(v249, v249, v253)
+		v255 := float64(v9 * v252)
+		v256 := float64(v9 * v254)
+		v257 := float64(v249 + v255)
+		v258 := float64(v249 - v257)
+		v259 := float64(v258 + v255)
+		v260 := float64(v259 + v256)
+		v261 := math.FMA(v251, v249, v251)
+		v262 := float64(v260 + v261)
+		v263 := float64(v252 * v249)
+		v266 := math.FMA(v249, v264, v265)
+		v268 := math.FMA(v249, v266, v267)
+		v270 := math.FMA(v249, v268, v269)
+		v272 := math.FMA(v249, v270, v271)
+		v274 := math.FMA(v249, v272, v273)
+		v276 := math.FMA(v249, v274, v275)
+		v278 := math.FMA(v249, v276, v277)
+		v280 := math.FMA(v249, v278, v279)
+		v281 := math.FMA(v249, v280, v80)
+		v282 := math.FMA(v263, v281, v262)
+		v283 := float64(v14 + v257)
+		v284 := float64(v14 - v283)
+		v285 := float64(v284 + v257)
+		v286 := float64(v285 + v282)
+		v288 := float64(v287 - v247)
+		v290 := v289
+		if v288 < v289 {
+			v290 = v288
 		}
-		v251 := v250
-		if v249 < v250 {
-			v251 = v249
+		v291 := v3
+		if v290 > v3 {
+			v291 = v290
 		}
-		v252 := float64(v251 * v43)
-		v253 := math.RoundToEven(v252)
-		v255 := math.FMA(v253, v48, v251)
-		v256 := math.FMA(v253, v51, v255)
-		v257 := float64(v255 - v256)
-		v258 := math.FMA(v253, v51, v257)
-		v259 := float64(v256 * v256)
-		v260 := -v259
-		v261 := math.FMA(v256, v256, v260)
-		v262 := float64(v11 * v259)
-		v263 := float64(v11 * v261)
-		v264 := float64(v256 + v262)
-		v265 := float64(v256 - v264)
-		v266 := float64(v265 + v262)
-		v267 := float64(v266 + v263)
-		v268 := math.FMA(v258, v256, v258)
-		v269 := float64(v267 + v268)
-		v270 := float64(v259 * v256)
-		v273 := math.FMA(v256, v271, v272)
-		v275 := math.FMA(v256, v273, v274)
-		v277 := math.FMA(v256, v275, v276)
-		v279 := math.FMA(v256, v277, v278)
-		v281 := math.FMA(v256, v279, v280)
-		v283 := math.FMA(v256, v281, v282)
-		v285 := math.FMA(v256, v283, v284)
-		v287 := math.FMA(v256, v285, v286)
-		v288 := math.FMA(v256, v287, v85)
-		v289 := math.FMA(v270, v288, v269)
-		v290 := float64(v16 + v264)
-		v291 := float64(v16 - v290)
-		v292 := float64(v291 + v264)
-		v293 := float64(v292 + v289)
-		v296 := float64(v295 - v253)
-		v298 := v297
-		if v296 < v297 {
-			v298 = v296
+		v293 := v247 < v292
+		v295 := ldexpNormal(v294, v291)
+		v296 := v3
+		if v293 {
+			v296 = v295
 		}
-		v299 := v4
-		if v298 > v4 {
-			v299 = v298
+		v297 := float64(v283 + v296)
+		v298 := float64(v297 - v296)
+		v299 := float64(v283 - v298)
+		v300 := float64(v299 + v286)
+		v301 := float64(v300 + v296)
+		v302 := float64(v301 - v296)
+		v303 := float64(v298 + v302)
+		v305 := v304
+		if v247 > v304 {
+			v305 = v247
 		}
-		v301 := v253 < v300
-		v303 := ldexpNormal(v302, v299)
-		v304 := v4
-		if v301 {
-			v304 = v303
+		v306 := ldexpMid(v303, v305)
+		v307 := float64(v240 * v306)
+		v309 := float64(v0 * v308)
+		v310 := math.FMA(v0, v11, v13)
+		v311 := float64(v309 + v310)
+		v312 := float64(v307 * v311)
+		v313 := float64(v10 * v312)
+		v314 := math.FMA(v10, v239, v313)
+		v316 := float64(v0 * v0)
+		v317 := float64(v9 * v316)
+		v318 := float64(v315 - v317)
+		v319 := v242
+		if v318 > v242 {
+			v319 = v318
 		}
-		v305 := float64(v290 + v304)
-		v306 := float64(v305 - v304)
-		v307 := float64(v290 - v306)
-		v308 := float64(v307 + v293)
-		v309 := float64(v308 + v304)
-		v310 := float64(v309 - v304)
-		v311 := float64(v306 + v310)
-		v313 := v312
-		if v253 > v312 {
-			v313 = v253
+		v320 := v244
+		if v319 < v244 {
+			v320 = v319
 		}
-		v314 := ldexpMid(v311, v313)
-		v315 := math.IsNaN(v247)
-		v316 := v314
-		if v315 {
-			v316 = v247
+		v321 := float64(v320 * v41)
+		v322 := math.RoundToEven(v321)
+		v323 := math.FMA(v322, v45, v320)
+		v324 := math.FMA(v322, v47, v323)
+		v325 := float64(v323 - v324)
+		v326 := math.FMA(v322, v47, v325)
+		v327 := float64(v324 * v324)
+		v328 := -v327
+		v329 := math.FMA(v324, v324, v328)
+		v330 := float64(v9 * v327)
+		v331 := float64(v9 * v329)
+		v332 := float64(v324 + v330)
+		v333 := float64(v324 - v332)
+		v334 := float64(v333 + v330)
+		v335 := float64(v334 + v331)
+		v336 := math.FMA(v326, v324, v326)
+		v337 := float64(v335 + v336)
+		v338 := float64(v327 * v324)
+		v339 := math.FMA(v324, v264, v265)
+		v340 := math.FMA(v324, v339, v267)
+		v341 := math.FMA(v324, v340, v269)
+		v342 := math.FMA(v324, v341, v271)
+		v343 := math.FMA(v324, v342, v273)
+		v344 := math.FMA(v324, v343, v275)
+		v345 := math.FMA(v324, v344, v277)
+		v346 := math.FMA(v324, v345, v279)
+		v347 := math.FMA(v324, v346, v80)
+		v348 := math.FMA(v338, v347, v337)
+		v349 := float64(v14 + v332)
+		v350 := float64(v14 - v349)
+		v351 := float64(v350 + v332)
+		v352 := float64(v351 + v348)
+		v353 := float64(v287 - v322)
+		v354 := v289
+		if v353 < v289 {
+			v354 = v353
 		}
-		v317 := float64(v246 * v316)
-		v319 := float64(v0 * v318)
-		v320 := math.FMA(v0, v13, v15)
-		v321 := float64(v319 + v320)
-		v322 := float64(v317 * v321)
-		v323 := float64(v12 * v322)
-		v324 := math.FMA(v12, v244, v323)
-		v326 := float64(v0 * v0)
-		v327 := float64(v11 * v326)
-		v328 := float64(v325 - v327)
-		v329 := v248
-		if v328 > v248 {
-			v329 = v328
+		v355 := v3
+		if v354 > v3 {
+			v355 = v354
 		}
-		v330 := v250
-		if v329 < v250 {
-			v330 = v329
+		v356 := v322 < v292
+		v357 := ldexpNormal(v294, v355)
+		v358 := v3
+		if v356 {
+			v358 = v357
 		}
-		v331 := float64(v330 * v43)
-		v332 := math.RoundToEven(v331)
-		v334 := math.FMA(v332, v48, v330)
-		v335 := math.FMA(v332, v51, v334)
-		v336 := float64(v334 - v335)
-		v337 := math.FMA(v332, v51, v336)
-		v338 := float64(v335 * v335)
-		v339 := -v338
-		v340 := math.FMA(v335, v335, v339)
-		v341 := float64(v11 * v338)
-		v342 := float64(v11 * v340)
-		v343 := float64(v335 + v341)
-		v344 := float64(v335 - v343)
-		v345 := float64(v344 + v341)
-		v346 := float64(v345 + v342)
-		v347 := math.FMA(v337, v335, v337)
-		v348 := float64(v346 + v347)
-		v349 := float64(v338 * v335)
-		v350 := math.FMA(v335, v271, v272)
-		v351 := math.FMA(v335, v350, v274)
-		v352 := math.FMA(v335, v351, v276)
-		v353 := math.FMA(v335, v352, v278)
-		v354 := math.FMA(v335, v353, v280)
-		v355 := math.FMA(v335, v354, v282)
-		v356 := math.FMA(v335, v355, v284)
-		v357 := math.FMA(v335, v356, v286)
-		v358 := math.FMA(v335, v357, v85)
-		v359 := math.FMA(v349, v358, v348)
-		v360 := float64(v16 + v343)
-		v361 := float64(v16 - v360)
-		v362 := float64(v361 + v343)
-		v363 := float64(v362 + v359)
-		v365 := float64(v295 - v332)
-		v366 := v297
-		if v365 < v297 {
-			v366 = v365
+		v359 := float64(v349 + v358)
+		v360 := float64(v359 - v358)
+		v361 := float64(v349 - v360)
+		v362 := float64(v361 + v352)
+		v363 := float64(v362 + v358)
+		v364 := float64(v363 - v358)
+		v365 := float64(v360 + v364)
+		v366 := v304
+		if v322 > v304 {
+			v366 = v322
 		}
-		v367 := v4
-		if v366 > v4 {
-			v367 = v366
+		v367 := ldexpMid(v365, v366)
+		v369 := float64(v367 * v368)
+		v370 := -v369
+		v371 := float64(v14 / v316)
+		v373 := float64(v372 * v371)
+		v375 := float64(v374 * v371)
+		v377 := float64(v376 * v371)
+		v379 := float64(v378 * v371)
+		v381 := float64(v380 * v371)
+		v383 := float64(v382 * v371)
+		v385 := float64(v384 * v371)
+		v386 := float64(v14 - v385)
+		v387 := float64(v383 * v386)
+		v388 := float64(v14 - v387)
+		v389 := float64(v381 * v388)
+		v390 := float64(v14 - v389)
+		v391 := float64(v379 * v390)
+		v392 := float64(v14 - v391)
+		v393 := float64(v377 * v392)
+		v394 := float64(v14 - v393)
+		v395 := float64(v375 * v394)
+		v396 := float64(v14 - v395)
+		v397 := float64(v373 * v396)
+		v398 := float64(v14 - v397)
+		v399 := float64(v371 * v398)
+		v400 := math.FMA(v367, v368, v370)
+		v402 := float64(v367 * v401)
+		v403 := float64(v400 + v402)
+		v405 := -v316
+		v406 := math.FMA(v0, v0, v405)
+		v407 := float64(v9 * v406)
+		v408 := float64(v404 - v407)
+		v409 := float64(v369 * v408)
+		v410 := float64(v403 + v409)
+		v411 := math.FMA(v370, v399, v410)
+		v412 := float64(v369 + v411)
+		v414 := float64(v412 * v413)
+		v415 := -v414
+		v416 := v314
+		if v8 {
+			v416 = v415
 		}
-		v368 := v332 < v300
-		v369 := ldexpNormal(v302, v367)
-		v370 := v4
-		if v368 {
-			v370 = v369
+		v417 := v416
+		if v6 {
+			v417 = v0
 		}
-		v371 := float64(v360 + v370)
-		v372 := float64(v371 - v370)
-		v373 := float64(v360 - v372)
-		v374 := float64(v373 + v363)
-		v375 := float64(v374 + v370)
-		v376 := float64(v375 - v370)
-		v377 := float64(v372 + v376)
-		v378 := v312
-		if v332 > v312 {
-			v378 = v332
+		v418 := v417
+		if v2 {
+			v418 = v4
 		}
-		v379 := ldexpMid(v377, v378)
-		v380 := math.IsNaN(v328)
-		v381 := v379
-		if v380 {
-			v381 = v328
-		}
-		v383 := float64(v381 * v382)
-		v384 := -v383
-		v385 := float64(v16 / v326)
-		v387 := float64(v386 * v385)
-		v389 := float64(v388 * v385)
-		v391 := float64(v390 * v385)
-		v393 := float64(v392 * v385)
-		v395 := float64(v394 * v385)
-		v397 := float64(v396 * v385)
-		v399 := float64(v398 * v385)
-		v400 := float64(v16 - v399)
-		v401 := float64(v397 * v400)
-		v402 := float64(v16 - v401)
-		v403 := float64(v395 * v402)
-		v404 := float64(v16 - v403)
-		v405 := float64(v393 * v404)
-		v406 := float64(v16 - v405)
-		v407 := float64(v391 * v406)
-		v408 := float64(v16 - v407)
-		v409 := float64(v389 * v408)
-		v410 := float64(v16 - v409)
-		v411 := float64(v387 * v410)
-		v412 := float64(v16 - v411)
-		v413 := float64(v385 * v412)
-		v414 := math.FMA(v381, v382, v384)
-		v416 := float64(v381 * v415)
-		v417 := float64(v414 + v416)
-		v419 := -v326
-		v420 := math.FMA(v0, v0, v419)
-		v421 := float64(v11 * v420)
-		v422 := float64(v418 - v421)
-		v423 := float64(v383 * v422)
-		v424 := float64(v417 + v423)
-		v425 := math.FMA(v384, v413, v424)
-		v426 := float64(v383 + v425)
-		v444 := float64(v426 * v443)
+		v419 := b[i]
+		v420 := float64(v419 * v4)
+		v421 := float64(v419 * v0)
+		v422 := -v421
+		v423 := math.FMA(v419, v0, v422)
+		v424 := float64(v419 * v413)
+		v425 := float64(v424 * v369)
+		v426 := -v425
+		v427 := math.FMA(v424, v369, v426)
+		v428 := float64(v424 * v411)
+		v429 := -v428
+		v430 := math.FMA(v424, v411, v429)
+		v431 := float64(v425 + v428)
+		v432 := float64(v431 - v425)
+		v433 := float64(v431 - v432)
+		v434 := float64(v425 - v433)
+		v435 := float64(v428 - v432)
+		v436 := float64(v434 + v435)
+		v437 := float64(v436 + v427)
+		v438 := float64(v437 + v430)
+		v439 := -v431
+		v440 := -v438
+		v441 := float64(v419 * v10)
+		v442 := -v441
+		v443 := math.FMA(v419, v10, v442)
+		v444 := float64(v441 * v239)
 		v445 := -v444
-		v446 := v324
-		if v10 {
-			v446 = v445
+		v446 := math.FMA(v441, v239, v445)
+		v447 := math.FMA(v443, v239, v446)
+		v448 := float64(v441 * v312)
+		v449 := -v448
+		v450 := math.FMA(v441, v312, v449)
+		v451 := math.FMA(v443, v312, v450)
+		v452 := float64(v444 + v448)
+		v453 := float64(v452 - v444)
+		v454 := float64(v452 - v453)
+		v455 := float64(v444 - v454)
+		v456 := float64(v448 - v453)
+		v457 := float64(v455 + v456)
+		v458 := float64(v457 + v447)
+		v459 := float64(v458 + v451)
+		v460 := v452
+		if v8 {
+			v460 = v439
 		}
-		v447 := v446
-		if v7 {
-			v447 = v0
+		v461 := v459
+		if v8 {
+			v461 = v440
 		}
-		v448 := v447
-		if v3 {
-			v448 = v5
+		v462 := v460
+		if v6 {
+			v462 = v421
 		}
-		v449 := b[i]
-		v450 := float64(v449 * v5)
-		v451 := float64(v449 * v0)
-		v452 := -v451
-		v453 := math.FMA(v449, v0, v452)
-		v454 := float64(v449 * v443)
-		v455 := float64(v454 * v383)
-		v456 := -v455
-		v457 := math.FMA(v454, v383, v456)
-		v458 := float64(v454 * v425)
-		v459 := -v458
-		v460 := math.FMA(v454, v425, v459)
-		v461 := float64(v455 + v458)
-		v462 := float64(v461 - v455)
-		v463 := float64(v461 - v462)
-		v464 := float64(v455 - v463)
-		v465 := float64(v458 - v462)
+		v463 := v461
+		if v6 {
+			v463 = v423
+		}
+		v464 := v462
+		if v2 {
+			v464 = v420
+		}
+		v465 := v463
+		if v2 {
+			v465 = v3
+		}
 		v466 := float64(v464 + v465)
-		v467 := float64(v466 + v457)
-		v468 := float64(v467 + v460)
-		v469 := -v461
-		v470 := -v468
-		v471 := float64(v449 * v12)
-		v472 := -v471
-		v473 := math.FMA(v449, v12, v472)
-		v474 := float64(v471 * v244)
-		v475 := -v474
-		v476 := math.FMA(v471, v244, v475)
-		v477 := math.FMA(v473, v244, v476)
-		v478 := float64(v471 * v322)
-		v479 := -v478
-		v480 := math.FMA(v471, v322, v479)
-		v481 := math.FMA(v473, v322, v480)
-		v482 := float64(v474 + v478)
-		v483 := float64(v482 - v474)
-		v484 := float64(v482 - v483)
-		v485 := float64(v474 - v484)
-		v486 := float64(v478 - v483)
-		v487 := float64(v485 + v486)
-		v488 := float64(v487 + v477)
-		v489 := float64(v488 + v481)
-		v490 := v482
-		if v10 {
-			v490 = v469
+		v467 := float64(v418 * v419)
+		v468 := float64(v466 - v467)
+		v469 := math.Abs(v468)
+		v470 := math.Abs(v467)
+		v472 := float64(v470 * v471)
+		v473 := v469 <= v472
+		v474 := math.Abs(v419)
+		v475 := math.Abs(v424)
+		v476 := v474
+		if v475 > v474 {
+			v476 = v475
 		}
-		v491 := v489
-		if v10 {
-			v491 = v470
+		v478 := float64(v469 * v477)
+		v481 := math.FMA(v476, v479, v480)
+		v482 := v478 <= v481
+		v483 := v473 || v482
+		v484 := v466 == v3
+		v485 := v483 && !v484
+		v486 := v467
+		if v485 {
+			v486 = v466
 		}
-		v492 := v490
-		if v7 {
-			v492 = v451
+		v487 := math.IsNaN(v419)
+		v488 := v486
+		if v487 {
+			v488 = v419
 		}
-		v493 := v491
-		if v7 {
-			v493 = v453
+		v489 := math.IsNaN(v0)
+		v490 := v488
+		if v489 {
+			v490 = v0
 		}
-		v494 := v492
-		if v3 {
-			v494 = v450
-		}
-		v495 := v493
-		if v3 {
-			v495 = v4
-		}
-		v496 := float64(v494 + v495)
-		v497 := float64(v448 * v449)
-		v498 := float64(v496 - v497)
-		v499 := math.Abs(v498)
-		v500 := math.Abs(v497)
-		v502 := float64(v500 * v501)
-		v503 := v499 <= v502
-		v504 := math.Abs(v449)
-		v505 := math.Abs(v454)
-		v506 := v504
-		if v505 > v504 {
-			v506 = v505
-		}
-		v508 := float64(v499 * v507)
-		v511 := math.FMA(v506, v509, v510)
-		v512 := v508 <= v511
-		v513 := v503 || v512
-		v514 := v496 == v4
-		v515 := v513 && !v514
-		v516 := v497
-		if v515 {
-			v516 = v496
-		}
-		v517 := math.IsNaN(v449)
-		v518 := v516
-		if v517 {
-			v518 = v449
-		}
-		v519 := math.IsNaN(v0)
-		v520 := v518
-		if v519 {
-			v520 = v0
-		}
-		dst[i] = v520
+		dst[i] = v490
 	}
 }
 
 // gegluUsualGeneric is the pure-Go kernel of gegluUsual (f64 memory, f64
-// compute, 372 operations): the scalar twin of the vector program the assembly
+// compute, 370 operations): the scalar twin of the vector program the assembly
 // kernels run, with exactly the semantics of vprog.Program.Eval, so every
 // backend gives the same bits. The caller guarantees equal lengths; dst may be
 // the same slice as an input.
@@ -703,12 +693,12 @@ func gegluUsualGeneric(dst, a, b []float64) {
 	v290 := math.Float64frombits(0xc08fe80000000000) // -1021
 	v292 := math.Float64frombits(0x3ff8000000000000) // 1.5
 	v302 := math.Float64frombits(0xc091300000000000) // -1100
-	v308 := math.Float64frombits(0xbc8bdd3413b26456) // -4.833646656726457e-17
-	v315 := math.Float64frombits(0x17f0000000000000) // 2.191809349008403e-193
-	v352 := math.Float64frombits(0x3cc0000000000000) // 4.440892098500626e-16
-	v358 := math.Float64frombits(0x6570000000000000) // 4.149515568880993e+180
-	v360 := math.Float64frombits(0x2270000000000000) // 8.200532357869981e-143
-	v361 := math.Float64frombits(0x2260000000000000) // 4.100266178934991e-143
+	v306 := math.Float64frombits(0xbc8bdd3413b26456) // -4.833646656726457e-17
+	v313 := math.Float64frombits(0x17f0000000000000) // 2.191809349008403e-193
+	v350 := math.Float64frombits(0x3cc0000000000000) // 4.440892098500626e-16
+	v356 := math.Float64frombits(0x6570000000000000) // 4.149515568880993e+180
+	v358 := math.Float64frombits(0x2270000000000000) // 8.200532357869981e-143
+	v359 := math.Float64frombits(0x2260000000000000) // 4.100266178934991e-143
 	for i := range dst {
 		v0 := a[i]
 		v2 := v0 < v1
@@ -963,101 +953,96 @@ func gegluUsualGeneric(dst, a, b []float64) {
 			v303 = v245
 		}
 		v304 := ldexpMid(v301, v303)
-		v305 := math.IsNaN(v239)
-		v306 := v304
-		if v305 {
-			v306 = v239
-		}
-		v307 := float64(v238 * v306)
-		v309 := float64(v0 * v308)
-		v310 := math.FMA(v0, v9, v11)
-		v311 := float64(v309 + v310)
-		v312 := float64(v307 * v311)
-		v313 := float64(v8 * v312)
-		v314 := math.FMA(v8, v237, v313)
-		v316 := v314
+		v305 := float64(v238 * v304)
+		v307 := float64(v0 * v306)
+		v308 := math.FMA(v0, v9, v11)
+		v309 := float64(v307 + v308)
+		v310 := float64(v305 * v309)
+		v311 := float64(v8 * v310)
+		v312 := math.FMA(v8, v237, v311)
+		v314 := v312
 		if v6 {
-			v316 = v0
+			v314 = v0
 		}
-		v317 := v316
+		v315 := v314
 		if v2 {
-			v317 = v4
+			v315 = v4
 		}
-		v318 := b[i]
-		v319 := float64(v318 * v4)
-		v320 := float64(v318 * v0)
-		v321 := -v320
-		v322 := math.FMA(v318, v0, v321)
-		v323 := float64(v318 * v315)
-		v324 := float64(v318 * v8)
-		v325 := -v324
-		v326 := math.FMA(v318, v8, v325)
-		v327 := float64(v324 * v237)
-		v328 := -v327
-		v329 := math.FMA(v324, v237, v328)
-		v330 := math.FMA(v326, v237, v329)
-		v331 := float64(v324 * v312)
-		v332 := -v331
-		v333 := math.FMA(v324, v312, v332)
-		v334 := math.FMA(v326, v312, v333)
-		v335 := float64(v327 + v331)
-		v336 := float64(v335 - v327)
-		v337 := float64(v335 - v336)
-		v338 := float64(v327 - v337)
-		v339 := float64(v331 - v336)
-		v340 := float64(v338 + v339)
-		v341 := float64(v340 + v330)
-		v342 := float64(v341 + v334)
-		v343 := v335
+		v316 := b[i]
+		v317 := float64(v316 * v4)
+		v318 := float64(v316 * v0)
+		v319 := -v318
+		v320 := math.FMA(v316, v0, v319)
+		v321 := float64(v316 * v313)
+		v322 := float64(v316 * v8)
+		v323 := -v322
+		v324 := math.FMA(v316, v8, v323)
+		v325 := float64(v322 * v237)
+		v326 := -v325
+		v327 := math.FMA(v322, v237, v326)
+		v328 := math.FMA(v324, v237, v327)
+		v329 := float64(v322 * v310)
+		v330 := -v329
+		v331 := math.FMA(v322, v310, v330)
+		v332 := math.FMA(v324, v310, v331)
+		v333 := float64(v325 + v329)
+		v334 := float64(v333 - v325)
+		v335 := float64(v333 - v334)
+		v336 := float64(v325 - v335)
+		v337 := float64(v329 - v334)
+		v338 := float64(v336 + v337)
+		v339 := float64(v338 + v328)
+		v340 := float64(v339 + v332)
+		v341 := v333
 		if v6 {
-			v343 = v320
+			v341 = v318
+		}
+		v342 := v340
+		if v6 {
+			v342 = v320
+		}
+		v343 := v341
+		if v2 {
+			v343 = v317
 		}
 		v344 := v342
-		if v6 {
-			v344 = v322
-		}
-		v345 := v343
 		if v2 {
-			v345 = v319
+			v344 = v3
 		}
-		v346 := v344
-		if v2 {
-			v346 = v3
+		v345 := float64(v343 + v344)
+		v346 := float64(v315 * v316)
+		v347 := float64(v345 - v346)
+		v348 := math.Abs(v347)
+		v349 := math.Abs(v346)
+		v351 := float64(v349 * v350)
+		v352 := v348 <= v351
+		v353 := math.Abs(v316)
+		v354 := math.Abs(v321)
+		v355 := v353
+		if v354 > v353 {
+			v355 = v354
 		}
-		v347 := float64(v345 + v346)
-		v348 := float64(v317 * v318)
-		v349 := float64(v347 - v348)
-		v350 := math.Abs(v349)
-		v351 := math.Abs(v348)
-		v353 := float64(v351 * v352)
-		v354 := v350 <= v353
-		v355 := math.Abs(v318)
-		v356 := math.Abs(v323)
-		v357 := v355
-		if v356 > v355 {
-			v357 = v356
+		v357 := float64(v348 * v356)
+		v360 := math.FMA(v355, v358, v359)
+		v361 := v357 <= v360
+		v362 := v352 || v361
+		v363 := v345 == v3
+		v364 := v362 && !v363
+		v365 := v346
+		if v364 {
+			v365 = v345
 		}
-		v359 := float64(v350 * v358)
-		v362 := math.FMA(v357, v360, v361)
-		v363 := v359 <= v362
-		v364 := v354 || v363
-		v365 := v347 == v3
-		v366 := v364 && !v365
-		v367 := v348
+		v366 := math.IsNaN(v316)
+		v367 := v365
 		if v366 {
-			v367 = v347
+			v367 = v316
 		}
-		v368 := math.IsNaN(v318)
+		v368 := math.IsNaN(v0)
 		v369 := v367
 		if v368 {
-			v369 = v318
+			v369 = v0
 		}
-		v370 := math.IsNaN(v0)
-		v371 := v369
-		if v370 {
-			v371 = v0
-		}
-		dst[i] = v371
+		dst[i] = v369
 	}
 }
 
@@ -1097,7 +1082,7 @@ func gegluRun(dst, a, b []float64) {
 }
 
 // gegluBackwardAGeneric is the pure-Go kernel of gegluBackwardA (f64 memory,
-// f64 compute, 913 operations): the scalar twin of the vector program the
+// f64 compute, 906 operations): the scalar twin of the vector program the
 // assembly kernels run, with exactly the semantics of vprog.Program.Eval, so
 // every backend gives the same bits. The caller guarantees equal lengths; da
 // may be the same slice as an input.
@@ -1105,959 +1090,990 @@ func gegluBackwardAGeneric(da, a, b, dy []float64) {
 	a = a[:len(da)]
 	b = b[:len(da)]
 	dy = dy[:len(da)]
-	v2 := math.Float64frombits(0xc044000000000000)   // -40
-	v4 := math.Float64frombits(0x0000000000000000)   // 0
-	v5 := math.Float64frombits(0x8000000000000000)   // -0
-	v6 := math.Float64frombits(0x4024000000000000)   // 10
-	v8 := math.Float64frombits(0x3ff0000000000000)   // 1
-	v10 := math.Float64frombits(0xc042800000000000)  // -37
-	v13 := math.Float64frombits(0xbff999999999999a)  // -1.6
-	v16 := math.Float64frombits(0xbfd0000000000000)  // -0.25
-	v19 := math.Float64frombits(0xbfe80ead197f00b4)  // -0.7517915246935645
-	v21 := math.Float64frombits(0x3fdb9d98fa5a3215)  // 0.4314939923140469
-	v22 := math.Float64frombits(0x3fd8d9a941de3ac5)  // 0.388284982990552
-	v24 := math.Float64frombits(0xbf92a2ef9bb865ae)  // -0.018199676398671087
-	v28 := math.Float64frombits(0x3fe80ead197f00b4)  // 0.7517915246935645
-	v31 := math.Float64frombits(0x3c713e74c58cada8)  // 1.4956759177009883e-17
-	v35 := math.Float64frombits(0xbfbd2fa4c17c7e84)  // -0.1140082332972217
-	v37 := math.Float64frombits(0xbf8e4088244f901d)  // -0.014771522148244337
-	v38 := math.Float64frombits(0x3f93e346def42057)  // 0.019421679838189067
-	v39 := math.Float64frombits(0x3f7297b9d6ffaac2)  // 0.004539228379125406
-	v41 := math.Float64frombits(0xbf6258a6d85633b4)  // -0.002239538068073499
-	v43 := math.Float64frombits(0xbf48680f74e6b145)  // -0.0007448268386745302
-	v44 := math.Float64frombits(0x3f286c863b660e56)  // 0.00018633974623237748
-	v45 := math.Float64frombits(0x3f169610924c4be8)  // 8.615947860972329e-05
-	v47 := math.Float64frombits(0xbee784acad4fe4c1)  // -1.12143801889057e-05
-	v49 := math.Float64frombits(0xbee03fec696f1401)  // -7.748461298260139e-06
-	v50 := math.Float64frombits(0x3e9d0c38bb6eb84e)  // 4.328450659518699e-07
-	v51 := math.Float64frombits(0x3ea322a33432fdaf)  // 5.702764628508977e-07
-	v53 := math.Float64frombits(0xbe1b90690c3a8698)  // -1.6044419550880493e-09
-	v55 := math.Float64frombits(0xbe63098dcf6aa2f2)  // -3.5459771942808343e-08
-	v57 := math.Float64frombits(0xbe17ff9cf80c0948)  // -1.3968959046672135e-09
-	v58 := math.Float64frombits(0x3e2058cdbf42e525)  // 1.9030283964029738e-09
-	v59 := math.Float64frombits(0x3de3eccf6c96973d)  // 1.4497374680431473e-10
-	v61 := math.Float64frombits(0xbdd88c22dbd733d9)  // -8.930294607981004e-11
-	v63 := math.Float64frombits(0xbda5a2aec341816d)  // -9.83867683655913e-12
-	v64 := math.Float64frombits(0x3d8f91bd87b689a1)  // 3.589013687162629e-12
-	v65 := math.Float64frombits(0x3d607dcf71ad5bf5)  // 4.687151032108015e-13
-	v67 := math.Float64frombits(0xbd3993a89901913a)  // -9.086701647631679e-14
-	v127 := math.Float64frombits(0x3c7aea2fe5943148) // 2.3344861935098912e-17
-	v134 := math.Float64frombits(0x3c7f7c19986ac3a4) // 2.7308680971500346e-17
-	v140 := math.Float64frombits(0x3fd9884533d43651) // 0.3989422804014327
-	v142 := math.Float64frombits(0x3fe0000000000000) // 0.5
-	v143 := math.Float64frombits(0xbfe0000000000000) // -0.5
-	v146 := math.Float64frombits(0xc096d00000000000) // -1460
-	v148 := math.Float64frombits(0x4086300000000000) // 710
-	v150 := math.Float64frombits(0x3ff71547652b82fe) // 1.4426950408889634
-	v155 := math.Float64frombits(0xbfe62e42fefa39ef) // -0.6931471805599453
-	v158 := math.Float64frombits(0xbc7abc9e3b39803f) // -2.3190468138462996e-17
-	v174 := math.Float64frombits(0x3e21f2a265956fb2) // 2.0893978046591626e-09
-	v175 := math.Float64frombits(0x3e5af38930c76304) // 2.5100365384992085e-08
-	v177 := math.Float64frombits(0x3e927e502c598216) // 2.755732960487844e-07
-	v179 := math.Float64frombits(0x3ec71de0db91cbba) // 2.7557268507615253e-06
-	v181 := math.Float64frombits(0x3efa01a0198a8804) // 2.4801587275143102e-05
-	v183 := math.Float64frombits(0x3f2a01a01a7c0f12) // 0.00019841269863018395
-	v185 := math.Float64frombits(0x3f56c16c16c1811d) // 0.001388888888890056
-	v187 := math.Float64frombits(0x3f811111111109b8) // 0.00833333333333007
-	v189 := math.Float64frombits(0x3fa5555555555554) // 0.04166666666666666
-	v191 := math.Float64frombits(0x3fc5555555555556) // 0.16666666666666669
-	v199 := math.Float64frombits(0xc08ff00000000000) // -1022
-	v201 := math.Float64frombits(0x408f400000000000) // 1000
-	v204 := math.Float64frombits(0xc08fe80000000000) // -1021
-	v206 := math.Float64frombits(0x3ff8000000000000) // 1.5
-	v216 := math.Float64frombits(0xc091300000000000) // -1100
-	v221 := math.Float64frombits(0x3fe6a09e667f3bcd) // 0.7071067811865476
-	v226 := math.Float64frombits(0xbe839fb524e9c1f7) // -1.462091340945175e-07
-	v227 := math.Float64frombits(0x3ebb776442df3041) // 1.637123442577e-06
-	v229 := math.Float64frombits(0xbeef4bb9f7301ded) // -1.4923003368152099e-05
-	v231 := math.Float64frombits(0x3f1f9a2a6635fe79) // 0.00012055286202005714
-	v233 := math.Float64frombits(0xbf4c02db23d41138) // -0.0008548326510724796
-	v235 := math.Float64frombits(0x3f7565bcd0aa6349) // 0.0052239776220169365
-	v237 := math.Float64frombits(0xbf9b82ce3127f739) // -0.02686617064499972
-	v239 := math.Float64frombits(0x3fbce2f21a042b29) // 0.1128379167095487
-	v241 := math.Float64frombits(0xbfd812746b0379e6) // -0.3761263890318375
-	v243 := math.Float64frombits(0x3fc06eba8214db69) // 0.1283791670955126
-	v245 := math.Float64frombits(0x403c000000000000) // 28
-	v270 := math.Float64frombits(0x3e5af39c20098071) // 2.5100634461878497e-08
-	v271 := math.Float64frombits(0xbe21f677fa3c3901) // -2.0911414421956654e-09
-	v273 := math.Float64frombits(0x3e927e4e1b1031a7) // 2.755728259480407e-07
-	v275 := math.Float64frombits(0x3ec71de0d383914a) // 2.7557267935231926e-06
-	v277 := math.Float64frombits(0x3efa01a01a48c71b) // 2.48015873173863e-05
-	v279 := math.Float64frombits(0x3f2a01a01a7e29cd) // 0.00019841269863392214
-	v281 := math.Float64frombits(0x3f56c16c16c167cb) // 0.0013888888888886504
-	v283 := math.Float64frombits(0x3f8111111111098c) // 0.008333333333329994
-	v285 := math.Float64frombits(0x3fa5555555555555) // 0.041666666666666664
-	v294 := math.Float64frombits(0x4010000000000000) // 4
-	v301 := math.Float64frombits(0xc010000000000000) // -4
-	v315 := math.Float64frombits(0xbdb5f4b8c246486f) // -1.996881491945952e-11
-	v316 := math.Float64frombits(0x3e1e355dd0130064) // 1.7583639546980303e-09
-	v318 := math.Float64frombits(0x3e034da2b35f3757) // 5.617989187952126e-10
-	v320 := math.Float64frombits(0xbe52cc0b1e91f571) // -1.7506112036111487e-08
-	v322 := math.Float64frombits(0xbde4f76ab5e7ec44) // -1.5255116176616932e-10
-	v324 := math.Float64frombits(0x3e80fb2af4b5713b) // 1.2651923451512515e-07
-	v326 := math.Float64frombits(0xbe73f96c67f250ea) // -7.441010473264668e-08
-	v328 := math.Float64frombits(0xbeac724e6b653b58) // -8.477720346097271e-07
-	v330 := math.Float64frombits(0x3eb7e1ced4652933) // 1.4234818351438602e-06
-	v332 := math.Float64frombits(0x3ed3b14cea249e00) // 4.695076912398632e-06
-	v334 := math.Float64frombits(0xbef3c6dac0b6e8da) // -1.88606027628845e-05
-	v336 := math.Float64frombits(0xbece7edcb9eae1a1) // -3.6353535074163213e-06
-	v338 := math.Float64frombits(0x3f272cd9ecf5d766) // 0.0001768127462857219
-	v340 := math.Float64frombits(0xbf3dd28442183e3f) // -0.0004550526519730736
-	v342 := math.Float64frombits(0xbf3269b516efba52) // -0.0002809588540334851
-	v344 := math.Float64frombits(0x3f7908f47235a7f4) // 0.006112055652332405
-	v346 := math.Float64frombits(0xbf9b00c052c7c6a9) // -0.02637005334140122
-	v348 := math.Float64frombits(0x3fb38dbd2c8e22e1) // 0.07638151490949553
-	v350 := math.Float64frombits(0xbfc645fd8a4bb963) // -0.17401093723988045
-	v352 := math.Float64frombits(0x3fd52cac23710172) // 0.3308515878780077
-	v359 := math.Float64frombits(0xbfe14eacb1ad0348) // -0.5408538313132363
-	v366 := math.Float64frombits(0x3c538fa75e5f7c87) // 4.241647743293825e-18
-	v374 := math.Float64frombits(0x3fe8be202d26c705) // 0.7732087022652371
-	v381 := math.Float64frombits(0x3c84a7a8afa02902) // 3.5830570619305056e-17
-	v389 := math.Float64frombits(0xbfef3fe31ecb49bf) // -0.976548729080882
-	v396 := math.Float64frombits(0xbc71e64549d60f44) // -1.5525336881913618e-17
-	v404 := math.Float64frombits(0x3ff18932bf08e154) // 1.095995661000491
-	v411 := math.Float64frombits(0x3c909bb31b4706c7) // 5.762127476238976e-17
-	v433 := math.Float64frombits(0x4000000000000000) // 2
-	v447 := math.Float64frombits(0x3ff20dd750429b6d) // 1.1283791670955126
-	v503 := math.Float64frombits(0xbc8bdd3413b26456) // -4.833646656726457e-17
-	v512 := math.Float64frombits(0xbc7cbc0d30ebfd15) // -2.49232720227773e-17
-	v550 := math.Float64frombits(0xbff0000000000000) // -1
-	v573 := math.Float64frombits(0x4086280000000000) // 709
-	v577 := math.Float64frombits(0x408ff80000000000) // 1023
-	v588 := math.Float64frombits(0x407bb9d3beb8c86b) // 443.614195558365
-	v648 := math.Float64frombits(0x4008000000000000) // 3
-	v650 := math.Float64frombits(0x4014000000000000) // 5
-	v652 := math.Float64frombits(0x401c000000000000) // 7
-	v654 := math.Float64frombits(0x4022000000000000) // 9
-	v656 := math.Float64frombits(0x4026000000000000) // 11
-	v658 := math.Float64frombits(0x402a000000000000) // 13
-	v660 := math.Float64frombits(0x402e000000000000) // 15
-	v683 := math.Float64frombits(0x3cc6bc5ca07e04f0) // 6.310448934143139e-16
-	v708 := math.Float64frombits(0x17f0000000000000) // 2.191809349008403e-193
-	v823 := math.Float64frombits(0x3cc0000000000000) // 4.440892098500626e-16
-	v829 := math.Float64frombits(0x6570000000000000) // 4.149515568880993e+180
-	v831 := math.Float64frombits(0x2270000000000000) // 8.200532357869981e-143
-	v832 := math.Float64frombits(0x2260000000000000) // 4.100266178934991e-143
-	v945 := math.Float64frombits(0x7ff0000000000000) // +Inf
+	v1 := math.Float64frombits(0xc044000000000000)   // -40
+	v3 := math.Float64frombits(0x0000000000000000)   // 0
+	v4 := math.Float64frombits(0x8000000000000000)   // -0
+	v5 := math.Float64frombits(0x4024000000000000)   // 10
+	v7 := math.Float64frombits(0x3ff0000000000000)   // 1
+	v8 := math.Float64frombits(0xc042800000000000)   // -37
+	v10 := math.Float64frombits(0xbff999999999999a)  // -1.6
+	v12 := math.Float64frombits(0xbfd0000000000000)  // -0.25
+	v15 := math.Float64frombits(0xbfe80ead197f00b4)  // -0.7517915246935645
+	v17 := math.Float64frombits(0x3fdb9d98fa5a3215)  // 0.4314939923140469
+	v18 := math.Float64frombits(0x3fd8d9a941de3ac5)  // 0.388284982990552
+	v19 := math.Float64frombits(0xbf92a2ef9bb865ae)  // -0.018199676398671087
+	v23 := math.Float64frombits(0x3fe80ead197f00b4)  // 0.7517915246935645
+	v26 := math.Float64frombits(0x3c713e74c58cada8)  // 1.4956759177009883e-17
+	v29 := math.Float64frombits(0xbfbd2fa4c17c7e84)  // -0.1140082332972217
+	v30 := math.Float64frombits(0xbf8e4088244f901d)  // -0.014771522148244337
+	v31 := math.Float64frombits(0x3f93e346def42057)  // 0.019421679838189067
+	v32 := math.Float64frombits(0x3f7297b9d6ffaac2)  // 0.004539228379125406
+	v33 := math.Float64frombits(0xbf6258a6d85633b4)  // -0.002239538068073499
+	v34 := math.Float64frombits(0xbf48680f74e6b145)  // -0.0007448268386745302
+	v35 := math.Float64frombits(0x3f286c863b660e56)  // 0.00018633974623237748
+	v36 := math.Float64frombits(0x3f169610924c4be8)  // 8.615947860972329e-05
+	v37 := math.Float64frombits(0xbee784acad4fe4c1)  // -1.12143801889057e-05
+	v38 := math.Float64frombits(0xbee03fec696f1401)  // -7.748461298260139e-06
+	v39 := math.Float64frombits(0x3e9d0c38bb6eb84e)  // 4.328450659518699e-07
+	v40 := math.Float64frombits(0x3ea322a33432fdaf)  // 5.702764628508977e-07
+	v41 := math.Float64frombits(0xbe1b90690c3a8698)  // -1.6044419550880493e-09
+	v42 := math.Float64frombits(0xbe63098dcf6aa2f2)  // -3.5459771942808343e-08
+	v43 := math.Float64frombits(0xbe17ff9cf80c0948)  // -1.3968959046672135e-09
+	v44 := math.Float64frombits(0x3e2058cdbf42e525)  // 1.9030283964029738e-09
+	v45 := math.Float64frombits(0x3de3eccf6c96973d)  // 1.4497374680431473e-10
+	v46 := math.Float64frombits(0xbdd88c22dbd733d9)  // -8.930294607981004e-11
+	v47 := math.Float64frombits(0xbda5a2aec341816d)  // -9.83867683655913e-12
+	v48 := math.Float64frombits(0x3d8f91bd87b689a1)  // 3.589013687162629e-12
+	v49 := math.Float64frombits(0x3d607dcf71ad5bf5)  // 4.687151032108015e-13
+	v50 := math.Float64frombits(0xbd3993a89901913a)  // -9.086701647631679e-14
+	v110 := math.Float64frombits(0x3c7aea2fe5943148) // 2.3344861935098912e-17
+	v117 := math.Float64frombits(0x3c7f7c19986ac3a4) // 2.7308680971500346e-17
+	v123 := math.Float64frombits(0x3fd9884533d43651) // 0.3989422804014327
+	v125 := math.Float64frombits(0x3fe0000000000000) // 0.5
+	v126 := math.Float64frombits(0xbfe0000000000000) // -0.5
+	v129 := math.Float64frombits(0xc096d00000000000) // -1460
+	v131 := math.Float64frombits(0x4086300000000000) // 710
+	v133 := math.Float64frombits(0x3ff71547652b82fe) // 1.4426950408889634
+	v136 := math.Float64frombits(0xbfe62e42fefa39ef) // -0.6931471805599453
+	v138 := math.Float64frombits(0xbc7abc9e3b39803f) // -2.3190468138462996e-17
+	v154 := math.Float64frombits(0x3e21f2a265956fb2) // 2.0893978046591626e-09
+	v155 := math.Float64frombits(0x3e5af38930c76304) // 2.5100365384992085e-08
+	v157 := math.Float64frombits(0x3e927e502c598216) // 2.755732960487844e-07
+	v159 := math.Float64frombits(0x3ec71de0db91cbba) // 2.7557268507615253e-06
+	v161 := math.Float64frombits(0x3efa01a0198a8804) // 2.4801587275143102e-05
+	v163 := math.Float64frombits(0x3f2a01a01a7c0f12) // 0.00019841269863018395
+	v165 := math.Float64frombits(0x3f56c16c16c1811d) // 0.001388888888890056
+	v167 := math.Float64frombits(0x3f811111111109b8) // 0.00833333333333007
+	v169 := math.Float64frombits(0x3fa5555555555554) // 0.04166666666666666
+	v171 := math.Float64frombits(0x3fc5555555555556) // 0.16666666666666669
+	v178 := math.Float64frombits(0xc08ff00000000000) // -1022
+	v180 := math.Float64frombits(0x408f400000000000) // 1000
+	v183 := math.Float64frombits(0xc08fe80000000000) // -1021
+	v185 := math.Float64frombits(0x3ff8000000000000) // 1.5
+	v195 := math.Float64frombits(0xc091300000000000) // -1100
+	v198 := math.Float64frombits(0x3fe6a09e667f3bcd) // 0.7071067811865476
+	v203 := math.Float64frombits(0xbe839fb524e9c1f7) // -1.462091340945175e-07
+	v204 := math.Float64frombits(0x3ebb776442df3041) // 1.637123442577e-06
+	v206 := math.Float64frombits(0xbeef4bb9f7301ded) // -1.4923003368152099e-05
+	v208 := math.Float64frombits(0x3f1f9a2a6635fe79) // 0.00012055286202005714
+	v210 := math.Float64frombits(0xbf4c02db23d41138) // -0.0008548326510724796
+	v212 := math.Float64frombits(0x3f7565bcd0aa6349) // 0.0052239776220169365
+	v214 := math.Float64frombits(0xbf9b82ce3127f739) // -0.02686617064499972
+	v216 := math.Float64frombits(0x3fbce2f21a042b29) // 0.1128379167095487
+	v218 := math.Float64frombits(0xbfd812746b0379e6) // -0.3761263890318375
+	v220 := math.Float64frombits(0x3fc06eba8214db69) // 0.1283791670955126
+	v222 := math.Float64frombits(0x403c000000000000) // 28
+	v246 := math.Float64frombits(0x3e5af39c20098071) // 2.5100634461878497e-08
+	v247 := math.Float64frombits(0xbe21f677fa3c3901) // -2.0911414421956654e-09
+	v249 := math.Float64frombits(0x3e927e4e1b1031a7) // 2.755728259480407e-07
+	v251 := math.Float64frombits(0x3ec71de0d383914a) // 2.7557267935231926e-06
+	v253 := math.Float64frombits(0x3efa01a01a48c71b) // 2.48015873173863e-05
+	v255 := math.Float64frombits(0x3f2a01a01a7e29cd) // 0.00019841269863392214
+	v257 := math.Float64frombits(0x3f56c16c16c167cb) // 0.0013888888888886504
+	v259 := math.Float64frombits(0x3f8111111111098c) // 0.008333333333329994
+	v261 := math.Float64frombits(0x3fa5555555555555) // 0.041666666666666664
+	v270 := math.Float64frombits(0x4010000000000000) // 4
+	v277 := math.Float64frombits(0xc010000000000000) // -4
+	v291 := math.Float64frombits(0xbdb5f4b8c246486f) // -1.996881491945952e-11
+	v292 := math.Float64frombits(0x3e1e355dd0130064) // 1.7583639546980303e-09
+	v294 := math.Float64frombits(0x3e034da2b35f3757) // 5.617989187952126e-10
+	v296 := math.Float64frombits(0xbe52cc0b1e91f571) // -1.7506112036111487e-08
+	v298 := math.Float64frombits(0xbde4f76ab5e7ec44) // -1.5255116176616932e-10
+	v300 := math.Float64frombits(0x3e80fb2af4b5713b) // 1.2651923451512515e-07
+	v302 := math.Float64frombits(0xbe73f96c67f250ea) // -7.441010473264668e-08
+	v304 := math.Float64frombits(0xbeac724e6b653b58) // -8.477720346097271e-07
+	v306 := math.Float64frombits(0x3eb7e1ced4652933) // 1.4234818351438602e-06
+	v308 := math.Float64frombits(0x3ed3b14cea249e00) // 4.695076912398632e-06
+	v310 := math.Float64frombits(0xbef3c6dac0b6e8da) // -1.88606027628845e-05
+	v312 := math.Float64frombits(0xbece7edcb9eae1a1) // -3.6353535074163213e-06
+	v314 := math.Float64frombits(0x3f272cd9ecf5d766) // 0.0001768127462857219
+	v316 := math.Float64frombits(0xbf3dd28442183e3f) // -0.0004550526519730736
+	v318 := math.Float64frombits(0xbf3269b516efba52) // -0.0002809588540334851
+	v320 := math.Float64frombits(0x3f7908f47235a7f4) // 0.006112055652332405
+	v322 := math.Float64frombits(0xbf9b00c052c7c6a9) // -0.02637005334140122
+	v324 := math.Float64frombits(0x3fb38dbd2c8e22e1) // 0.07638151490949553
+	v326 := math.Float64frombits(0xbfc645fd8a4bb963) // -0.17401093723988045
+	v328 := math.Float64frombits(0x3fd52cac23710172) // 0.3308515878780077
+	v335 := math.Float64frombits(0xbfe14eacb1ad0348) // -0.5408538313132363
+	v342 := math.Float64frombits(0x3c538fa75e5f7c87) // 4.241647743293825e-18
+	v350 := math.Float64frombits(0x3fe8be202d26c705) // 0.7732087022652371
+	v357 := math.Float64frombits(0x3c84a7a8afa02902) // 3.5830570619305056e-17
+	v365 := math.Float64frombits(0xbfef3fe31ecb49bf) // -0.976548729080882
+	v372 := math.Float64frombits(0xbc71e64549d60f44) // -1.5525336881913618e-17
+	v380 := math.Float64frombits(0x3ff18932bf08e154) // 1.095995661000491
+	v387 := math.Float64frombits(0x3c909bb31b4706c7) // 5.762127476238976e-17
+	v409 := math.Float64frombits(0x4000000000000000) // 2
+	v422 := math.Float64frombits(0x3ff20dd750429b6d) // 1.1283791670955126
+	v474 := math.Float64frombits(0xbc8bdd3413b26456) // -4.833646656726457e-17
+	v483 := math.Float64frombits(0xbc7cbc0d30ebfd15) // -2.49232720227773e-17
+	v521 := math.Float64frombits(0xbff0000000000000) // -1
+	v544 := math.Float64frombits(0x4086280000000000) // 709
+	v548 := math.Float64frombits(0x408ff80000000000) // 1023
+	v558 := math.Float64frombits(0x407bb9d3beb8c86b) // 443.614195558365
+	v614 := math.Float64frombits(0x4008000000000000) // 3
+	v616 := math.Float64frombits(0x4014000000000000) // 5
+	v618 := math.Float64frombits(0x401c000000000000) // 7
+	v620 := math.Float64frombits(0x4022000000000000) // 9
+	v622 := math.Float64frombits(0x4026000000000000) // 11
+	v624 := math.Float64frombits(0x402a000000000000) // 13
+	v626 := math.Float64frombits(0x402e000000000000) // 15
+	v649 := math.Float64frombits(0x3cc6bc5ca07e04f0) // 6.310448934143139e-16
+	v658 := math.Float64frombits(0x17f0000000000000) // 2.191809349008403e-193
+	v773 := math.Float64frombits(0x3cc0000000000000) // 4.440892098500626e-16
+	v779 := math.Float64frombits(0x6570000000000000) // 4.149515568880993e+180
+	v781 := math.Float64frombits(0x2270000000000000) // 8.200532357869981e-143
+	v782 := math.Float64frombits(0x2260000000000000) // 4.100266178934991e-143
+	v895 := math.Float64frombits(0x7ff0000000000000) // +Inf
 	for i := range da {
 		v0 := a[i]
-		v3 := v0 < v2
-		v7 := v6 < v0
-		v11 := v0 < v10
-		v14 := v13 < v0
-		v17 := v0 < v16
-		v18 := v14 && v17
-		v20 := float64(v0 - v19)
-		v25 := float64(v20 - v0)
-		v26 := float64(v20 - v25)
-		v27 := float64(v0 - v26)
-		v29 := float64(v28 - v25)
-		v30 := float64(v27 + v29)
-		v32 := float64(v30 - v31)
-		v33 := float64(v20 + v32)
-		v68 := float64(v33 * v67)
-		v69 := float64(v65 + v68)
-		v70 := float64(v33 * v69)
-		v71 := float64(v64 + v70)
-		v72 := float64(v33 * v71)
-		v73 := float64(v63 + v72)
-		v74 := float64(v33 * v73)
-		v75 := float64(v61 + v74)
-		v76 := float64(v33 * v75)
-		v77 := float64(v59 + v76)
-		v78 := float64(v33 * v77)
-		v79 := float64(v58 + v78)
-		v80 := float64(v33 * v79)
-		v81 := float64(v57 + v80)
-		v82 := float64(v33 * v81)
-		v83 := float64(v55 + v82)
-		v84 := float64(v33 * v83)
-		v85 := float64(v53 + v84)
-		v86 := float64(v33 * v85)
-		v87 := float64(v51 + v86)
-		v88 := float64(v33 * v87)
-		v89 := float64(v50 + v88)
-		v90 := float64(v33 * v89)
-		v91 := float64(v49 + v90)
-		v92 := float64(v33 * v91)
-		v93 := float64(v47 + v92)
-		v94 := float64(v33 * v93)
-		v95 := float64(v45 + v94)
-		v96 := float64(v33 * v95)
-		v97 := float64(v44 + v96)
-		v98 := float64(v33 * v97)
-		v99 := float64(v43 + v98)
-		v100 := float64(v33 * v99)
-		v101 := float64(v41 + v100)
-		v102 := float64(v33 * v101)
-		v103 := float64(v39 + v102)
-		v104 := float64(v33 * v103)
-		v105 := float64(v38 + v104)
-		v106 := float64(v33 * v105)
-		v107 := float64(v37 + v106)
-		v108 := float64(v33 * v107)
-		v109 := float64(v35 + v108)
-		v110 := float64(v33 * v109)
-		v111 := float64(v24 + v110)
-		v112 := float64(v20 * v111)
-		v113 := float64(v22 + v112)
-		v114 := float64(v20 * v113)
-		v115 := float64(v21 + v114)
-		v116 := float64(v21 - v115)
-		v117 := float64(v116 + v114)
-		v118 := -v114
-		v119 := math.FMA(v20, v113, v118)
-		v120 := float64(v22 - v113)
-		v121 := float64(v120 + v112)
-		v122 := -v112
-		v123 := math.FMA(v20, v111, v122)
-		v124 := float64(v32 * v111)
-		v125 := float64(v123 + v124)
-		v126 := float64(v121 + v125)
-		v128 := float64(v126 + v127)
-		v129 := float64(v20 * v128)
-		v130 := float64(v119 + v129)
-		v131 := float64(v32 * v113)
-		v132 := float64(v130 + v131)
-		v133 := float64(v117 + v132)
-		v135 := float64(v133 + v134)
-		v136 := float64(v20 * v135)
-		v137 := float64(v32 * v115)
-		v138 := float64(v136 + v137)
-		v139 := math.FMA(v20, v115, v138)
-		v141 := float64(v0 * v140)
-		v144 := float64(v0 * v0)
-		v145 := float64(v143 * v144)
-		v147 := v146
-		if v145 > v146 {
-			v147 = v145
+		v2 := v0 < v1
+		v6 := v5 < v0
+		v9 := v0 < v8
+		v11 := v10 < v0
+		v13 := v0 < v12
+		v14 := v11 && v13
+		v16 := float64(v0 - v15)
+		v20 := float64(v16 - v0)
+		v21 := float64(v16 - v20)
+		v22 := float64(v0 - v21)
+		v24 := float64(v23 - v20)
+		v25 := float64(v22 + v24)
+		v27 := float64(v25 - v26)
+		v28 := float64(v16 + v27)
+		v51 := float64(v28 * v50)
+		v52 := float64(v49 + v51)
+		v53 := float64(v28 * v52)
+		v54 := float64(v48 + v53)
+		v55 := float64(v28 * v54)
+		v56 := float64(v47 + v55)
+		v57 := float64(v28 * v56)
+		v58 := float64(v46 + v57)
+		v59 := float64(v28 * v58)
+		v60 := float64(v45 + v59)
+		v61 := float64(v28 * v60)
+		v62 := float64(v44 + v61)
+		v63 := float64(v28 * v62)
+		v64 := float64(v43 + v63)
+		v65 := float64(v28 * v64)
+		v66 := float64(v42 + v65)
+		v67 := float64(v28 * v66)
+		v68 := float64(v41 + v67)
+		v69 := float64(v28 * v68)
+		v70 := float64(v40 + v69)
+		v71 := float64(v28 * v70)
+		v72 := float64(v39 + v71)
+		v73 := float64(v28 * v72)
+		v74 := float64(v38 + v73)
+		v75 := float64(v28 * v74)
+		v76 := float64(v37 + v75)
+		v77 := float64(v28 * v76)
+		v78 := float64(v36 + v77)
+		v79 := float64(v28 * v78)
+		v80 := float64(v35 + v79)
+		v81 := float64(v28 * v80)
+		v82 := float64(v34 + v81)
+		v83 := float64(v28 * v82)
+		v84 := float64(v33 + v83)
+		v85 := float64(v28 * v84)
+		v86 := float64(v32 + v85)
+		v87 := float64(v28 * v86)
+		v88 := float64(v31 + v87)
+		v89 := float64(v28 * v88)
+		v90 := float64(v30 + v89)
+		v91 := float64(v28 * v90)
+		v92 := float64(v29 + v91)
+		v93 := float64(v28 * v92)
+		v94 := float64(v19 + v93)
+		v95 := float64(v16 * v94)
+		v96 := float64(v18 + v95)
+		v97 := float64(v16 * v96)
+		v98 := float64(v17 + v97)
+		v99 := float64(v17 - v98)
+		v100 := float64(v99 + v97)
+		v101 := -v97
+		v102 := math.FMA(v16, v96, v101)
+		v103 := float64(v18 - v96)
+		v104 := float64(v103 + v95)
+		v105 := -v95
+		v106 := math.FMA(v16, v94, v105)
+		v107 := float64(v27 * v94)
+		v108 := float64(v106 + v107)
+		v109 := float64(v104 + v108)
+		v111 := float64(v109 + v110)
+		v112 := float64(v16 * v111)
+		v113 := float64(v102 + v112)
+		v114 := float64(v27 * v96)
+		v115 := float64(v113 + v114)
+		v116 := float64(v100 + v115)
+		v118 := float64(v116 + v117)
+		v119 := float64(v16 * v118)
+		v120 := float64(v27 * v98)
+		v121 := float64(v119 + v120)
+		v122 := math.FMA(v16, v98, v121)
+		v124 := float64(v0 * v123)
+		v127 := float64(v0 * v0)
+		v128 := float64(v126 * v127)
+		v130 := v129
+		if v128 > v129 {
+			v130 = v128
 		}
-		v149 := v148
-		if v147 < v148 {
-			v149 = v147
+		v132 := v131
+		if v130 < v131 {
+			v132 = v130
 		}
-		v151 := float64(v149 * v150)
-		v152 := math.RoundToEven(v151)
-		v156 := math.FMA(v152, v155, v149)
-		v159 := math.FMA(v152, v158, v156)
-		v160 := float64(v156 - v159)
-		v161 := math.FMA(v152, v158, v160)
-		v162 := float64(v159 * v159)
-		v163 := -v162
-		v164 := math.FMA(v159, v159, v163)
-		v165 := float64(v142 * v162)
-		v166 := float64(v142 * v164)
-		v167 := float64(v159 + v165)
-		v168 := float64(v159 - v167)
-		v169 := float64(v168 + v165)
-		v170 := float64(v169 + v166)
-		v171 := math.FMA(v161, v159, v161)
-		v172 := float64(v170 + v171)
-		v173 := float64(v162 * v159)
-		v176 := math.FMA(v159, v174, v175)
-		v178 := math.FMA(v159, v176, v177)
-		v180 := math.FMA(v159, v178, v179)
-		v182 := math.FMA(v159, v180, v181)
-		v184 := math.FMA(v159, v182, v183)
-		v186 := math.FMA(v159, v184, v185)
-		v188 := math.FMA(v159, v186, v187)
-		v190 := math.FMA(v159, v188, v189)
-		v192 := math.FMA(v159, v190, v191)
-		v193 := math.FMA(v173, v192, v172)
-		v194 := float64(v8 + v167)
-		v195 := float64(v8 - v194)
-		v196 := float64(v195 + v167)
-		v197 := float64(v196 + v193)
-		v200 := float64(v199 - v152)
-		v202 := v201
-		if v200 < v201 {
-			v202 = v200
+		v134 := float64(v132 * v133)
+		v135 := math.RoundToEven(v134)
+		v137 := math.FMA(v135, v136, v132)
+		v139 := math.FMA(v135, v138, v137)
+		v140 := float64(v137 - v139)
+		v141 := math.FMA(v135, v138, v140)
+		v142 := float64(v139 * v139)
+		v143 := -v142
+		v144 := math.FMA(v139, v139, v143)
+		v145 := float64(v125 * v142)
+		v146 := float64(v125 * v144)
+		v147 := float64(v139 + v145)
+		v148 := float64(v139 - v147)
+		v149 := float64(v148 + v145)
+		v150 := float64(v149 + v146)
+		v151 := math.FMA(v141, v139, v141)
+		v152 := float64(v150 + v151)
+		v153 := float64(v142 * v139)
+		v156 := math.FMA(v139, v154, v155)
+		v158 := math.FMA(v139, v156, v157)
+		v160 := math.FMA(v139, v158, v159)
+		v162 := math.FMA(v139, v160, v161)
+		v164 := math.FMA(v139, v162, v163)
+		v166 := math.FMA(v139, v164, v165)
+		v168 := math.FMA(v139, v166, v167)
+		v170 := math.FMA(v139, v168, v169)
+		v172 := math.FMA(v139, v170, v171)
+		v173 := math.FMA(v153, v172, v152)
+		v174 := float64(v7 + v147)
+		v175 := float64(v7 - v174)
+		v176 := float64(v175 + v147)
+		v177 := float64(v176 + v173)
+		v179 := float64(v178 - v135)
+		v181 := v180
+		if v179 < v180 {
+			v181 = v179
 		}
-		v203 := v4
-		if v202 > v4 {
-			v203 = v202
+		v182 := v3
+		if v181 > v3 {
+			v182 = v181
 		}
-		v205 := v152 < v204
-		v207 := ldexpNormal(v206, v203)
-		v208 := v4
-		if v205 {
-			v208 = v207
+		v184 := v135 < v183
+		v186 := ldexpNormal(v185, v182)
+		v187 := v3
+		if v184 {
+			v187 = v186
 		}
-		v209 := float64(v194 + v208)
-		v210 := float64(v209 - v208)
-		v211 := float64(v194 - v210)
-		v212 := float64(v211 + v197)
-		v213 := float64(v212 + v208)
-		v214 := float64(v213 - v208)
-		v215 := float64(v210 + v214)
-		v217 := v216
-		if v152 > v216 {
-			v217 = v152
+		v188 := float64(v174 + v187)
+		v189 := float64(v188 - v187)
+		v190 := float64(v174 - v189)
+		v191 := float64(v190 + v177)
+		v192 := float64(v191 + v187)
+		v193 := float64(v192 - v187)
+		v194 := float64(v189 + v193)
+		v196 := v195
+		if v135 > v195 {
+			v196 = v135
 		}
-		v218 := ldexpMid(v215, v217)
-		v219 := math.IsNaN(v145)
-		v220 := v218
-		if v219 {
-			v220 = v145
+		v197 := ldexpMid(v194, v196)
+		v199 := float64(v0 * v198)
+		v200 := -v199
+		v201 := math.Abs(v200)
+		v202 := float64(v200 * v200)
+		v205 := math.FMA(v202, v203, v204)
+		v207 := math.FMA(v202, v205, v206)
+		v209 := math.FMA(v202, v207, v208)
+		v211 := math.FMA(v202, v209, v210)
+		v213 := math.FMA(v202, v211, v212)
+		v215 := math.FMA(v202, v213, v214)
+		v217 := math.FMA(v202, v215, v216)
+		v219 := math.FMA(v202, v217, v218)
+		v221 := math.FMA(v202, v219, v220)
+		v223 := v201
+		if v222 < v201 {
+			v223 = v222
 		}
-		v222 := float64(v0 * v221)
-		v223 := -v222
-		v224 := math.Abs(v223)
-		v225 := float64(v223 * v223)
-		v228 := math.FMA(v225, v226, v227)
-		v230 := math.FMA(v225, v228, v229)
-		v232 := math.FMA(v225, v230, v231)
-		v234 := math.FMA(v225, v232, v233)
-		v236 := math.FMA(v225, v234, v235)
-		v238 := math.FMA(v225, v236, v237)
-		v240 := math.FMA(v225, v238, v239)
-		v242 := math.FMA(v225, v240, v241)
-		v244 := math.FMA(v225, v242, v243)
-		v246 := v224
-		if v245 < v224 {
-			v246 = v245
-		}
-		v247 := float64(v246 * v246)
-		v248 := -v247
-		v249 := math.FMA(v246, v246, v248)
-		v250 := float64(v247 * v150)
-		v251 := math.RoundToEven(v250)
-		v252 := -v251
-		v253 := math.FMA(v251, v155, v247)
-		v254 := math.FMA(v251, v158, v249)
-		v255 := -v253
-		v256 := float64(v8 + v255)
-		v257 := float64(v256 - v8)
-		v258 := float64(v255 - v257)
-		v259 := float64(v255 * v255)
-		v260 := -v259
-		v261 := math.FMA(v255, v255, v260)
-		v262 := float64(v142 * v259)
-		v263 := float64(v256 + v262)
-		v264 := float64(v263 - v256)
-		v265 := float64(v262 - v264)
-		v266 := float64(v258 + v265)
-		v267 := math.FMA(v142, v261, v266)
-		v268 := float64(v259 * v255)
-		v272 := math.FMA(v253, v271, v270)
-		v274 := math.FMA(v255, v272, v273)
-		v276 := math.FMA(v255, v274, v275)
-		v278 := math.FMA(v255, v276, v277)
-		v280 := math.FMA(v255, v278, v279)
-		v282 := math.FMA(v255, v280, v281)
-		v284 := math.FMA(v255, v282, v283)
-		v286 := math.FMA(v255, v284, v285)
-		v287 := math.FMA(v255, v286, v191)
-		v288 := math.FMA(v268, v287, v267)
-		v289 := float64(v263 + v288)
-		v290 := float64(v289 - v263)
-		v291 := float64(v288 - v290)
-		v292 := -v289
-		v293 := math.FMA(v292, v254, v291)
-		v295 := float64(v246 + v294)
-		v296 := float64(v295 - v246)
-		v297 := float64(v295 - v296)
-		v298 := float64(v246 - v297)
-		v299 := float64(v294 - v296)
-		v300 := float64(v298 + v299)
-		v302 := float64(v246 + v301)
-		v303 := float64(v302 - v246)
-		v304 := float64(v302 - v303)
-		v305 := float64(v246 - v304)
-		v306 := float64(v301 - v303)
-		v307 := float64(v305 + v306)
-		v308 := float64(v8 / v295)
-		v309 := float64(v302 * v308)
-		v310 := -v309
-		v311 := math.FMA(v310, v295, v302)
-		v312 := math.FMA(v310, v300, v307)
-		v313 := float64(v311 + v312)
-		v314 := float64(v313 * v308)
-		v317 := math.FMA(v309, v315, v316)
-		v319 := math.FMA(v309, v317, v318)
-		v321 := math.FMA(v309, v319, v320)
-		v323 := math.FMA(v309, v321, v322)
-		v325 := math.FMA(v309, v323, v324)
-		v327 := math.FMA(v309, v325, v326)
-		v329 := math.FMA(v309, v327, v328)
-		v331 := math.FMA(v309, v329, v330)
-		v333 := math.FMA(v309, v331, v332)
-		v335 := math.FMA(v309, v333, v334)
-		v337 := math.FMA(v309, v335, v336)
-		v339 := math.FMA(v309, v337, v338)
-		v341 := math.FMA(v309, v339, v340)
-		v343 := math.FMA(v309, v341, v342)
-		v345 := math.FMA(v309, v343, v344)
-		v347 := math.FMA(v309, v345, v346)
-		v349 := math.FMA(v309, v347, v348)
-		v351 := math.FMA(v309, v349, v350)
-		v353 := math.FMA(v309, v351, v352)
-		v354 := float64(v309 * v353)
-		v355 := -v354
-		v356 := math.FMA(v309, v353, v355)
-		v357 := math.FMA(v309, v4, v356)
-		v358 := math.FMA(v314, v353, v357)
-		v360 := float64(v359 + v354)
-		v361 := float64(v360 - v359)
-		v362 := float64(v360 - v361)
-		v363 := float64(v359 - v362)
-		v364 := float64(v354 - v361)
-		v365 := float64(v363 + v364)
-		v367 := float64(v358 + v366)
-		v368 := float64(v365 + v367)
-		v369 := float64(v309 * v360)
-		v370 := -v369
-		v371 := math.FMA(v309, v360, v370)
-		v372 := math.FMA(v309, v368, v371)
-		v373 := math.FMA(v314, v360, v372)
-		v375 := float64(v374 + v369)
-		v376 := float64(v375 - v374)
-		v377 := float64(v375 - v376)
-		v378 := float64(v374 - v377)
-		v379 := float64(v369 - v376)
-		v380 := float64(v378 + v379)
-		v382 := float64(v373 + v381)
-		v383 := float64(v380 + v382)
-		v384 := float64(v309 * v375)
-		v385 := -v384
-		v386 := math.FMA(v309, v375, v385)
-		v387 := math.FMA(v309, v383, v386)
-		v388 := math.FMA(v314, v375, v387)
-		v390 := float64(v389 + v384)
-		v391 := float64(v390 - v389)
-		v392 := float64(v390 - v391)
-		v393 := float64(v389 - v392)
-		v394 := float64(v384 - v391)
-		v395 := float64(v393 + v394)
-		v397 := float64(v388 + v396)
-		v398 := float64(v395 + v397)
-		v399 := float64(v309 * v390)
-		v400 := -v399
-		v401 := math.FMA(v309, v390, v400)
-		v402 := math.FMA(v309, v398, v401)
-		v403 := math.FMA(v314, v390, v402)
-		v405 := float64(v404 + v399)
-		v406 := float64(v405 - v404)
+		v224 := float64(v223 * v223)
+		v225 := -v224
+		v226 := math.FMA(v223, v223, v225)
+		v227 := float64(v224 * v133)
+		v228 := math.RoundToEven(v227)
+		v229 := -v228
+		v230 := math.FMA(v228, v136, v224)
+		v231 := math.FMA(v228, v138, v226)
+		v232 := -v230
+		v233 := float64(v7 + v232)
+		v234 := float64(v233 - v7)
+		v235 := float64(v232 - v234)
+		v236 := float64(v232 * v232)
+		v237 := -v236
+		v238 := math.FMA(v232, v232, v237)
+		v239 := float64(v125 * v236)
+		v240 := float64(v233 + v239)
+		v241 := float64(v240 - v233)
+		v242 := float64(v239 - v241)
+		v243 := float64(v235 + v242)
+		v244 := math.FMA(v125, v238, v243)
+		v245 := float64(v236 * v232)
+		v248 := math.FMA(v230, v247, v246)
+		v250 := math.FMA(v232, v248, v249)
+		v252 := math.FMA(v232, v250, v251)
+		v254 := math.FMA(v232, v252, v253)
+		v256 := math.FMA(v232, v254, v255)
+		v258 := math.FMA(v232, v256, v257)
+		v260 := math.FMA(v232, v258, v259)
+		v262 := math.FMA(v232, v260, v261)
+		v263 := math.FMA(v232, v262, v171)
+		v264 := math.FMA(v245, v263, v244)
+		v265 := float64(v240 + v264)
+		v266 := float64(v265 - v240)
+		v267 := float64(v264 - v266)
+		v268 := -v265
+		v269 := math.FMA(v268, v231, v267)
+		v271 := float64(v223 + v270)
+		v272 := float64(v271 - v223)
+		v273 := float64(v271 - v272)
+		v274 := float64(v223 - v273)
+		v275 := float64(v270 - v272)
+		v276 := float64(v274 + v275)
+		v278 := float64(v223 + v277)
+		v279 := float64(v278 - v223)
+		v280 := float64(v278 - v279)
+		v281 := float64(v223 - v280)
+		v282 := float64(v277 - v279)
+		v283 := float64(v281 + v282)
+		v284 := float64(v7 / v271)
+		v285 := float64(v278 * v284)
+		v286 := -v285
+		v287 := math.FMA(v286, v271, v278)
+		v288 := math.FMA(v286, v276, v283)
+		v289 := float64(v287 + v288)
+		v290 := float64(v289 * v284)
+		v293 := math.FMA(v285, v291, v292)
+		v295 := math.FMA(v285, v293, v294)
+		v297 := math.FMA(v285, v295, v296)
+		v299 := math.FMA(v285, v297, v298)
+		v301 := math.FMA(v285, v299, v300)
+		v303 := math.FMA(v285, v301, v302)
+		v305 := math.FMA(v285, v303, v304)
+		v307 := math.FMA(v285, v305, v306)
+		v309 := math.FMA(v285, v307, v308)
+		v311 := math.FMA(v285, v309, v310)
+		v313 := math.FMA(v285, v311, v312)
+		v315 := math.FMA(v285, v313, v314)
+		v317 := math.FMA(v285, v315, v316)
+		v319 := math.FMA(v285, v317, v318)
+		v321 := math.FMA(v285, v319, v320)
+		v323 := math.FMA(v285, v321, v322)
+		v325 := math.FMA(v285, v323, v324)
+		v327 := math.FMA(v285, v325, v326)
+		v329 := math.FMA(v285, v327, v328)
+		v330 := float64(v285 * v329)
+		v331 := -v330
+		v332 := math.FMA(v285, v329, v331)
+		v333 := math.FMA(v285, v3, v332)
+		v334 := math.FMA(v290, v329, v333)
+		v336 := float64(v335 + v330)
+		v337 := float64(v336 - v335)
+		v338 := float64(v336 - v337)
+		v339 := float64(v335 - v338)
+		v340 := float64(v330 - v337)
+		v341 := float64(v339 + v340)
+		v343 := float64(v334 + v342)
+		v344 := float64(v341 + v343)
+		v345 := float64(v285 * v336)
+		v346 := -v345
+		v347 := math.FMA(v285, v336, v346)
+		v348 := math.FMA(v285, v344, v347)
+		v349 := math.FMA(v290, v336, v348)
+		v351 := float64(v350 + v345)
+		v352 := float64(v351 - v350)
+		v353 := float64(v351 - v352)
+		v354 := float64(v350 - v353)
+		v355 := float64(v345 - v352)
+		v356 := float64(v354 + v355)
+		v358 := float64(v349 + v357)
+		v359 := float64(v356 + v358)
+		v360 := float64(v285 * v351)
+		v361 := -v360
+		v362 := math.FMA(v285, v351, v361)
+		v363 := math.FMA(v285, v359, v362)
+		v364 := math.FMA(v290, v351, v363)
+		v366 := float64(v365 + v360)
+		v367 := float64(v366 - v365)
+		v368 := float64(v366 - v367)
+		v369 := float64(v365 - v368)
+		v370 := float64(v360 - v367)
+		v371 := float64(v369 + v370)
+		v373 := float64(v364 + v372)
+		v374 := float64(v371 + v373)
+		v375 := float64(v285 * v366)
+		v376 := -v375
+		v377 := math.FMA(v285, v366, v376)
+		v378 := math.FMA(v285, v374, v377)
+		v379 := math.FMA(v290, v366, v378)
+		v381 := float64(v380 + v375)
+		v382 := float64(v381 - v380)
+		v383 := float64(v381 - v382)
+		v384 := float64(v380 - v383)
+		v385 := float64(v375 - v382)
+		v386 := float64(v384 + v385)
+		v388 := float64(v379 + v387)
+		v389 := float64(v386 + v388)
+		v390 := float64(v265 * v381)
+		v391 := -v390
+		v392 := math.FMA(v265, v381, v391)
+		v393 := math.FMA(v265, v389, v392)
+		v394 := math.FMA(v269, v381, v393)
+		v395 := float64(v390 * v284)
+		v396 := -v395
+		v397 := math.FMA(v396, v271, v390)
+		v398 := math.FMA(v396, v276, v394)
+		v399 := float64(v397 + v398)
+		v400 := float64(v399 * v284)
+		v401 := v201 < v125
+		v402 := -v200
+		v403 := float64(v7 + v402)
+		v404 := float64(v403 - v7)
+		v405 := float64(v402 - v404)
+		v406 := float64(v200 * v221)
 		v407 := float64(v405 - v406)
-		v408 := float64(v404 - v407)
-		v409 := float64(v399 - v406)
-		v410 := float64(v408 + v409)
-		v412 := float64(v403 + v411)
-		v413 := float64(v410 + v412)
-		v414 := float64(v289 * v405)
-		v415 := -v414
-		v416 := math.FMA(v289, v405, v415)
-		v417 := math.FMA(v289, v413, v416)
-		v418 := math.FMA(v293, v405, v417)
-		v419 := float64(v414 * v308)
-		v420 := -v419
-		v421 := math.FMA(v420, v295, v414)
-		v422 := math.FMA(v420, v300, v418)
-		v423 := float64(v421 + v422)
-		v424 := float64(v423 * v308)
-		v425 := v224 < v142
-		v426 := -v223
-		v427 := float64(v8 + v426)
-		v428 := float64(v427 - v8)
-		v429 := float64(v426 - v428)
-		v430 := float64(v223 * v244)
-		v431 := float64(v429 - v430)
-		v432 := float64(v427 + v431)
-		v434 := float64(v419 + v424)
-		v435 := math.Ldexp(v434, int(v252))
-		v436 := math.Ldexp(v419, int(v252))
-		v437 := math.Ldexp(v424, int(v252))
-		v438 := float64(v433 - v436)
-		v439 := float64(v433 - v438)
-		v440 := float64(v439 - v436)
-		v441 := float64(v440 - v437)
-		v442 := float64(v438 + v441)
-		v443 := v223 < v4
-		v444 := v435
-		if v443 {
-			v444 = v442
+		v408 := float64(v403 + v407)
+		v410 := float64(v395 + v400)
+		v411 := math.Ldexp(v410, int(v229))
+		v412 := math.Ldexp(v395, int(v229))
+		v413 := math.Ldexp(v400, int(v229))
+		v414 := float64(v409 - v412)
+		v415 := float64(v409 - v414)
+		v416 := float64(v415 - v412)
+		v417 := float64(v416 - v413)
+		v418 := float64(v414 + v417)
+		v419 := v200 < v3
+		v420 := v411
+		if v419 {
+			v420 = v418
 		}
-		v445 := v444
-		if v425 {
-			v445 = v432
+		v421 := v420
+		if v401 {
+			v421 = v408
 		}
-		v448 := float64(v223 * v222)
-		v449 := v146
-		if v448 > v146 {
-			v449 = v448
+		v423 := float64(v200 * v199)
+		v424 := v129
+		if v423 > v129 {
+			v424 = v423
 		}
-		v450 := v148
-		if v449 < v148 {
-			v450 = v449
+		v425 := v131
+		if v424 < v131 {
+			v425 = v424
 		}
-		v451 := float64(v450 * v150)
-		v452 := math.RoundToEven(v451)
-		v454 := math.FMA(v452, v155, v450)
-		v455 := math.FMA(v452, v158, v454)
-		v456 := float64(v454 - v455)
-		v457 := math.FMA(v452, v158, v456)
-		v458 := float64(v455 * v455)
-		v459 := -v458
-		v460 := math.FMA(v455, v455, v459)
-		v461 := float64(v142 * v458)
-		v462 := float64(v142 * v460)
-		v463 := float64(v455 + v461)
-		v464 := float64(v455 - v463)
-		v465 := float64(v464 + v461)
-		v466 := float64(v465 + v462)
-		v467 := math.FMA(v457, v455, v457)
-		v468 := float64(v466 + v467)
-		v469 := float64(v458 * v455)
-		v470 := math.FMA(v455, v174, v175)
-		v471 := math.FMA(v455, v470, v177)
-		v472 := math.FMA(v455, v471, v179)
-		v473 := math.FMA(v455, v472, v181)
-		v474 := math.FMA(v455, v473, v183)
-		v475 := math.FMA(v455, v474, v185)
-		v476 := math.FMA(v455, v475, v187)
-		v477 := math.FMA(v455, v476, v189)
-		v478 := math.FMA(v455, v477, v191)
-		v479 := math.FMA(v469, v478, v468)
-		v480 := float64(v8 + v463)
-		v481 := float64(v8 - v480)
-		v482 := float64(v481 + v463)
-		v483 := float64(v482 + v479)
-		v485 := float64(v199 - v452)
-		v486 := v201
-		if v485 < v201 {
-			v486 = v485
+		v426 := float64(v425 * v133)
+		v427 := math.RoundToEven(v426)
+		v428 := math.FMA(v427, v136, v425)
+		v429 := math.FMA(v427, v138, v428)
+		v430 := float64(v428 - v429)
+		v431 := math.FMA(v427, v138, v430)
+		v432 := float64(v429 * v429)
+		v433 := -v432
+		v434 := math.FMA(v429, v429, v433)
+		v435 := float64(v125 * v432)
+		v436 := float64(v125 * v434)
+		v437 := float64(v429 + v435)
+		v438 := float64(v429 - v437)
+		v439 := float64(v438 + v435)
+		v440 := float64(v439 + v436)
+		v441 := math.FMA(v431, v429, v431)
+		v442 := float64(v440 + v441)
+		v443 := float64(v432 * v429)
+		v444 := math.FMA(v429, v154, v155)
+		v445 := math.FMA(v429, v444, v157)
+		v446 := math.FMA(v429, v445, v159)
+		v447 := math.FMA(v429, v446, v161)
+		v448 := math.FMA(v429, v447, v163)
+		v449 := math.FMA(v429, v448, v165)
+		v450 := math.FMA(v429, v449, v167)
+		v451 := math.FMA(v429, v450, v169)
+		v452 := math.FMA(v429, v451, v171)
+		v453 := math.FMA(v443, v452, v442)
+		v454 := float64(v7 + v437)
+		v455 := float64(v7 - v454)
+		v456 := float64(v455 + v437)
+		v457 := float64(v456 + v453)
+		v458 := float64(v178 - v427)
+		v459 := v180
+		if v458 < v180 {
+			v459 = v458
 		}
-		v487 := v4
-		if v486 > v4 {
-			v487 = v486
+		v460 := v3
+		if v459 > v3 {
+			v460 = v459
 		}
-		v488 := v452 < v204
-		v489 := ldexpNormal(v206, v487)
-		v490 := v4
-		if v488 {
+		v461 := v427 < v183
+		v462 := ldexpNormal(v185, v460)
+		v463 := v3
+		if v461 {
+			v463 = v462
+		}
+		v464 := float64(v454 + v463)
+		v465 := float64(v464 - v463)
+		v466 := float64(v454 - v465)
+		v467 := float64(v466 + v457)
+		v468 := float64(v467 + v463)
+		v469 := float64(v468 - v463)
+		v470 := float64(v465 + v469)
+		v471 := v195
+		if v427 > v195 {
+			v471 = v427
+		}
+		v472 := ldexpMid(v470, v471)
+		v473 := float64(v422 * v472)
+		v475 := float64(v0 * v474)
+		v476 := math.FMA(v0, v198, v200)
+		v477 := float64(v475 + v476)
+		v478 := float64(v473 * v477)
+		v479 := float64(v421 + v478)
+		v480 := float64(v125 * v479)
+		v481 := -v124
+		v482 := math.FMA(v0, v123, v481)
+		v484 := float64(v0 * v483)
+		v485 := float64(v482 + v484)
+		v486 := float64(v485 * v197)
+		v487 := -v127
+		v488 := math.FMA(v0, v0, v487)
+		v489 := float64(v126 * v488)
+		v490 := v1
+		if v489 > v1 {
 			v490 = v489
 		}
-		v491 := float64(v480 + v490)
-		v492 := float64(v491 - v490)
-		v493 := float64(v480 - v492)
-		v494 := float64(v493 + v483)
-		v495 := float64(v494 + v490)
-		v496 := float64(v495 - v490)
-		v497 := float64(v492 + v496)
-		v498 := v216
-		if v452 > v216 {
-			v498 = v452
+		v491 := v131
+		if v490 < v131 {
+			v491 = v490
 		}
-		v499 := ldexpMid(v497, v498)
-		v500 := math.IsNaN(v448)
-		v501 := v499
-		if v500 {
-			v501 = v448
+		v492 := float64(v491 * v133)
+		v493 := math.RoundToEven(v492)
+		v494 := -v493
+		v495 := math.FMA(v493, v136, v491)
+		v496 := math.FMA(v493, v138, v495)
+		v497 := float64(v495 - v496)
+		v498 := math.FMA(v493, v138, v497)
+		v499 := float64(v496 * v496)
+		v500 := -v499
+		v501 := math.FMA(v496, v496, v500)
+		v502 := float64(v125 * v499)
+		v503 := float64(v125 * v501)
+		v504 := float64(v496 + v502)
+		v505 := float64(v496 - v504)
+		v506 := float64(v505 + v502)
+		v507 := float64(v506 + v503)
+		v508 := math.FMA(v498, v496, v498)
+		v509 := float64(v507 + v508)
+		v510 := float64(v499 * v496)
+		v511 := math.FMA(v496, v154, v155)
+		v512 := math.FMA(v496, v511, v157)
+		v513 := math.FMA(v496, v512, v159)
+		v514 := math.FMA(v496, v513, v161)
+		v515 := math.FMA(v496, v514, v163)
+		v516 := math.FMA(v496, v515, v165)
+		v517 := math.FMA(v496, v516, v167)
+		v518 := math.FMA(v496, v517, v169)
+		v519 := math.FMA(v496, v518, v171)
+		v520 := math.FMA(v510, v519, v509)
+		v522 := ldexpMid(v521, v494)
+		v523 := float64(v7 + v522)
+		v524 := float64(v523 - v7)
+		v525 := float64(v523 - v524)
+		v526 := float64(v7 - v525)
+		v527 := float64(v522 - v524)
+		v528 := float64(v526 + v527)
+		v529 := float64(v520 + v528)
+		v530 := float64(v523 + v504)
+		v531 := float64(v523 - v530)
+		v532 := float64(v531 + v504)
+		v533 := float64(v532 + v529)
+		v534 := float64(v530 + v533)
+		v535 := ldexpMid(v534, v493)
+		v536 := math.Copysign(v535, v489)
+		v537 := math.IsNaN(v489)
+		v538 := v536
+		if v537 {
+			v538 = v489
 		}
-		v502 := float64(v447 * v501)
-		v504 := float64(v0 * v503)
-		v505 := math.FMA(v0, v221, v223)
-		v506 := float64(v504 + v505)
-		v507 := float64(v502 * v506)
-		v508 := float64(v445 + v507)
-		v509 := float64(v142 * v508)
-		v510 := -v141
-		v511 := math.FMA(v0, v140, v510)
-		v513 := float64(v0 * v512)
-		v514 := float64(v511 + v513)
-		v515 := float64(v514 * v220)
-		v516 := -v144
-		v517 := math.FMA(v0, v0, v516)
-		v518 := float64(v143 * v517)
-		v519 := v2
-		if v518 > v2 {
-			v519 = v518
+		v539 := float64(v197 * v538)
+		v540 := float64(v174 + v177)
+		v541 := float64(v174 - v540)
+		v542 := float64(v541 + v177)
+		v543 := v183 <= v135
+		v545 := v544 < v128
+		v546 := v543 && !v545
+		v547 := v183
+		if v135 > v183 {
+			v547 = v135
 		}
-		v520 := v148
-		if v519 < v148 {
-			v520 = v519
+		v549 := v548
+		if v547 < v548 {
+			v549 = v547
 		}
-		v521 := float64(v520 * v150)
-		v522 := math.RoundToEven(v521)
-		v523 := -v522
-		v524 := math.FMA(v522, v155, v520)
-		v525 := math.FMA(v522, v158, v524)
-		v526 := float64(v524 - v525)
-		v527 := math.FMA(v522, v158, v526)
-		v528 := float64(v525 * v525)
-		v529 := -v528
-		v530 := math.FMA(v525, v525, v529)
-		v531 := float64(v142 * v528)
-		v532 := float64(v142 * v530)
-		v533 := float64(v525 + v531)
-		v534 := float64(v525 - v533)
-		v535 := float64(v534 + v531)
-		v536 := float64(v535 + v532)
-		v537 := math.FMA(v527, v525, v527)
-		v538 := float64(v536 + v537)
-		v539 := float64(v528 * v525)
-		v540 := math.FMA(v525, v174, v175)
-		v541 := math.FMA(v525, v540, v177)
-		v542 := math.FMA(v525, v541, v179)
-		v543 := math.FMA(v525, v542, v181)
-		v544 := math.FMA(v525, v543, v183)
-		v545 := math.FMA(v525, v544, v185)
-		v546 := math.FMA(v525, v545, v187)
-		v547 := math.FMA(v525, v546, v189)
-		v548 := math.FMA(v525, v547, v191)
-		v549 := math.FMA(v539, v548, v538)
-		v551 := ldexpMid(v550, v523)
-		v552 := float64(v8 + v551)
-		v553 := float64(v552 - v8)
-		v554 := float64(v552 - v553)
-		v555 := float64(v8 - v554)
-		v556 := float64(v551 - v553)
-		v557 := float64(v555 + v556)
-		v558 := float64(v549 + v557)
-		v559 := float64(v552 + v533)
-		v560 := float64(v552 - v559)
-		v561 := float64(v560 + v533)
-		v562 := float64(v561 + v558)
-		v563 := float64(v559 + v562)
-		v564 := ldexpMid(v563, v522)
-		v565 := math.Copysign(v564, v518)
-		v566 := math.IsNaN(v518)
-		v567 := v565
-		if v566 {
-			v567 = v518
+		v550 := ldexpNormal(v542, v549)
+		v551 := v3
+		if v546 {
+			v551 = v550
 		}
-		v568 := float64(v220 * v567)
-		v569 := float64(v194 + v197)
-		v570 := float64(v194 - v569)
-		v571 := float64(v570 + v197)
-		v572 := v204 <= v152
-		v574 := v573 < v145
-		v575 := v572 && !v574
-		v576 := v204
-		if v152 > v204 {
-			v576 = v152
+		v552 := float64(v539 + v551)
+		v553 := float64(v124 * v552)
+		v554 := float64(v486 + v553)
+		v555 := float64(v480 + v554)
+		v556 := math.FMA(v124, v197, v555)
+		v557 := v556
+		if v14 {
+			v557 = v122
 		}
-		v578 := v577
-		if v576 < v577 {
-			v578 = v576
+		v559 := float64(v125 * v127)
+		v560 := float64(v558 - v559)
+		v561 := v129
+		if v560 > v129 {
+			v561 = v560
 		}
-		v579 := ldexpNormal(v571, v578)
-		v580 := v4
-		if v575 {
-			v580 = v579
+		v562 := v131
+		if v561 < v131 {
+			v562 = v561
 		}
-		v581 := v580
-		if v219 {
-			v581 = v145
+		v563 := float64(v562 * v133)
+		v564 := math.RoundToEven(v563)
+		v565 := math.FMA(v564, v136, v562)
+		v566 := math.FMA(v564, v138, v565)
+		v567 := float64(v565 - v566)
+		v568 := math.FMA(v564, v138, v567)
+		v569 := float64(v566 * v566)
+		v570 := -v569
+		v571 := math.FMA(v566, v566, v570)
+		v572 := float64(v125 * v569)
+		v573 := float64(v125 * v571)
+		v574 := float64(v566 + v572)
+		v575 := float64(v566 - v574)
+		v576 := float64(v575 + v572)
+		v577 := float64(v576 + v573)
+		v578 := math.FMA(v568, v566, v568)
+		v579 := float64(v577 + v578)
+		v580 := float64(v569 * v566)
+		v581 := math.FMA(v566, v154, v155)
+		v582 := math.FMA(v566, v581, v157)
+		v583 := math.FMA(v566, v582, v159)
+		v584 := math.FMA(v566, v583, v161)
+		v585 := math.FMA(v566, v584, v163)
+		v586 := math.FMA(v566, v585, v165)
+		v587 := math.FMA(v566, v586, v167)
+		v588 := math.FMA(v566, v587, v169)
+		v589 := math.FMA(v566, v588, v171)
+		v590 := math.FMA(v580, v589, v579)
+		v591 := float64(v7 + v574)
+		v592 := float64(v7 - v591)
+		v593 := float64(v592 + v574)
+		v594 := float64(v593 + v590)
+		v595 := float64(v178 - v564)
+		v596 := v180
+		if v595 < v180 {
+			v596 = v595
 		}
-		v582 := float64(v568 + v581)
-		v583 := float64(v141 * v582)
-		v584 := float64(v515 + v583)
-		v585 := float64(v509 + v584)
-		v586 := math.FMA(v141, v220, v585)
-		v587 := v586
-		if v18 {
-			v587 = v139
+		v597 := v3
+		if v596 > v3 {
+			v597 = v596
 		}
-		v589 := float64(v142 * v144)
-		v590 := float64(v588 - v589)
-		v591 := v146
-		if v590 > v146 {
-			v591 = v590
+		v598 := v564 < v183
+		v599 := ldexpNormal(v185, v597)
+		v600 := v3
+		if v598 {
+			v600 = v599
 		}
-		v592 := v148
-		if v591 < v148 {
-			v592 = v591
+		v601 := float64(v591 + v600)
+		v602 := float64(v601 - v600)
+		v603 := float64(v591 - v602)
+		v604 := float64(v603 + v594)
+		v605 := float64(v604 + v600)
+		v606 := float64(v605 - v600)
+		v607 := float64(v602 + v606)
+		v608 := v195
+		if v564 > v195 {
+			v608 = v564
 		}
-		v593 := float64(v592 * v150)
-		v594 := math.RoundToEven(v593)
-		v596 := math.FMA(v594, v155, v592)
-		v597 := math.FMA(v594, v158, v596)
-		v598 := float64(v596 - v597)
-		v599 := math.FMA(v594, v158, v598)
-		v600 := float64(v597 * v597)
-		v601 := -v600
-		v602 := math.FMA(v597, v597, v601)
-		v603 := float64(v142 * v600)
-		v604 := float64(v142 * v602)
-		v605 := float64(v597 + v603)
-		v606 := float64(v597 - v605)
-		v607 := float64(v606 + v603)
-		v608 := float64(v607 + v604)
-		v609 := math.FMA(v599, v597, v599)
-		v610 := float64(v608 + v609)
-		v611 := float64(v600 * v597)
-		v612 := math.FMA(v597, v174, v175)
-		v613 := math.FMA(v597, v612, v177)
-		v614 := math.FMA(v597, v613, v179)
-		v615 := math.FMA(v597, v614, v181)
-		v616 := math.FMA(v597, v615, v183)
-		v617 := math.FMA(v597, v616, v185)
-		v618 := math.FMA(v597, v617, v187)
-		v619 := math.FMA(v597, v618, v189)
-		v620 := math.FMA(v597, v619, v191)
-		v621 := math.FMA(v611, v620, v610)
-		v622 := float64(v8 + v605)
-		v623 := float64(v8 - v622)
-		v624 := float64(v623 + v605)
-		v625 := float64(v624 + v621)
-		v627 := float64(v199 - v594)
-		v628 := v201
-		if v627 < v201 {
-			v628 = v627
+		v609 := ldexpMid(v607, v608)
+		v610 := float64(v609 * v123)
+		v611 := float64(v0 * v610)
+		v612 := -v611
+		v613 := float64(v7 / v127)
+		v615 := float64(v614 * v613)
+		v617 := float64(v616 * v613)
+		v619 := float64(v618 * v613)
+		v621 := float64(v620 * v613)
+		v623 := float64(v622 * v613)
+		v625 := float64(v624 * v613)
+		v627 := float64(v626 * v613)
+		v628 := float64(v7 - v627)
+		v629 := float64(v625 * v628)
+		v630 := float64(v7 - v629)
+		v631 := float64(v623 * v630)
+		v632 := float64(v7 - v631)
+		v633 := float64(v621 * v632)
+		v634 := float64(v7 - v633)
+		v635 := float64(v619 * v634)
+		v636 := float64(v7 - v635)
+		v637 := float64(v617 * v636)
+		v638 := float64(v7 - v637)
+		v639 := float64(v615 * v638)
+		v640 := float64(v7 - v639)
+		v641 := float64(v613 * v640)
+		v642 := float64(v7 - v641)
+		v643 := float64(v613 * v642)
+		v644 := math.FMA(v0, v610, v612)
+		v645 := -v610
+		v646 := math.FMA(v609, v123, v645)
+		v647 := float64(v609 * v483)
+		v648 := float64(v646 + v647)
+		v650 := float64(v125 * v488)
+		v651 := float64(v649 - v650)
+		v652 := float64(v610 * v651)
+		v653 := float64(v648 + v652)
+		v654 := float64(v0 * v653)
+		v655 := float64(v644 + v654)
+		v656 := math.FMA(v612, v643, v655)
+		v657 := float64(v611 + v656)
+		v659 := float64(v657 * v658)
+		v660 := v557
+		if v9 {
+			v660 = v659
 		}
-		v629 := v4
-		if v628 > v4 {
-			v629 = v628
+		v661 := v660
+		if v6 {
+			v661 = v7
 		}
-		v630 := v594 < v204
-		v631 := ldexpNormal(v206, v629)
-		v632 := v4
-		if v630 {
-			v632 = v631
+		v662 := v661
+		if v2 {
+			v662 = v4
 		}
-		v633 := float64(v622 + v632)
-		v634 := float64(v633 - v632)
-		v635 := float64(v622 - v634)
-		v636 := float64(v635 + v625)
-		v637 := float64(v636 + v632)
-		v638 := float64(v637 - v632)
-		v639 := float64(v634 + v638)
-		v640 := v216
-		if v594 > v216 {
-			v640 = v594
+		v663 := b[i]
+		v664 := dy[i]
+		v665 := float64(v663 * v664)
+		v666 := -v665
+		v667 := math.FMA(v663, v664, v666)
+		v668 := float64(v665 * v4)
+		v669 := -v668
+		v670 := math.FMA(v665, v4, v669)
+		v671 := math.FMA(v667, v4, v670)
+		v672 := float64(v665 * v7)
+		v673 := -v672
+		v674 := math.FMA(v665, v7, v673)
+		v675 := math.FMA(v667, v7, v674)
+		v676 := float64(v665 * v658)
+		v677 := -v676
+		v678 := math.FMA(v665, v658, v677)
+		v679 := math.FMA(v667, v658, v678)
+		v680 := float64(v676 * v611)
+		v681 := -v680
+		v682 := math.FMA(v676, v611, v681)
+		v683 := math.FMA(v679, v611, v682)
+		v684 := float64(v676 * v656)
+		v685 := -v684
+		v686 := math.FMA(v676, v656, v685)
+		v687 := math.FMA(v679, v656, v686)
+		v688 := float64(v680 + v684)
+		v689 := float64(v688 - v680)
+		v690 := float64(v688 - v689)
+		v691 := float64(v680 - v690)
+		v692 := float64(v684 - v689)
+		v693 := float64(v691 + v692)
+		v694 := float64(v693 + v683)
+		v695 := float64(v694 + v687)
+		v696 := float64(v665 * v16)
+		v697 := -v696
+		v698 := math.FMA(v665, v16, v697)
+		v699 := math.FMA(v667, v16, v698)
+		v700 := float64(v696 * v98)
+		v701 := -v700
+		v702 := math.FMA(v696, v98, v701)
+		v703 := math.FMA(v699, v98, v702)
+		v704 := float64(v665 * v119)
+		v705 := -v704
+		v706 := math.FMA(v665, v119, v705)
+		v707 := math.FMA(v667, v119, v706)
+		v708 := float64(v665 * v120)
+		v709 := -v708
+		v710 := math.FMA(v665, v120, v709)
+		v711 := math.FMA(v667, v120, v710)
+		v712 := float64(v704 + v708)
+		v713 := float64(v712 - v704)
+		v714 := float64(v712 - v713)
+		v715 := float64(v704 - v714)
+		v716 := float64(v708 - v713)
+		v717 := float64(v715 + v716)
+		v718 := float64(v717 + v707)
+		v719 := float64(v718 + v711)
+		v720 := float64(v700 + v712)
+		v721 := float64(v720 - v700)
+		v722 := float64(v720 - v721)
+		v723 := float64(v700 - v722)
+		v724 := float64(v712 - v721)
+		v725 := float64(v723 + v724)
+		v726 := float64(v725 + v703)
+		v727 := float64(v726 + v719)
+		v728 := float64(v665 * v124)
+		v729 := -v728
+		v730 := math.FMA(v665, v124, v729)
+		v731 := math.FMA(v667, v124, v730)
+		v732 := float64(v728 * v197)
+		v733 := -v732
+		v734 := math.FMA(v728, v197, v733)
+		v735 := math.FMA(v731, v197, v734)
+		v736 := float64(v665 * v480)
+		v737 := -v736
+		v738 := math.FMA(v665, v480, v737)
+		v739 := math.FMA(v667, v480, v738)
+		v740 := float64(v665 * v554)
+		v741 := -v740
+		v742 := math.FMA(v665, v554, v741)
+		v743 := math.FMA(v667, v554, v742)
+		v744 := float64(v736 + v740)
+		v745 := float64(v744 - v736)
+		v746 := float64(v744 - v745)
+		v747 := float64(v736 - v746)
+		v748 := float64(v740 - v745)
+		v749 := float64(v747 + v748)
+		v750 := float64(v749 + v739)
+		v751 := float64(v750 + v743)
+		v752 := float64(v732 + v744)
+		v753 := float64(v752 - v732)
+		v754 := float64(v752 - v753)
+		v755 := float64(v732 - v754)
+		v756 := float64(v744 - v753)
+		v757 := float64(v755 + v756)
+		v758 := float64(v757 + v735)
+		v759 := float64(v758 + v751)
+		v760 := v752
+		if v14 {
+			v760 = v720
 		}
-		v641 := ldexpMid(v639, v640)
-		v642 := math.IsNaN(v590)
-		v643 := v641
-		if v642 {
-			v643 = v590
+		v761 := v759
+		if v14 {
+			v761 = v727
 		}
-		v644 := float64(v643 * v140)
-		v645 := float64(v0 * v644)
-		v646 := -v645
-		v647 := float64(v8 / v144)
-		v649 := float64(v648 * v647)
-		v651 := float64(v650 * v647)
-		v653 := float64(v652 * v647)
-		v655 := float64(v654 * v647)
-		v657 := float64(v656 * v647)
-		v659 := float64(v658 * v647)
-		v661 := float64(v660 * v647)
-		v662 := float64(v8 - v661)
-		v663 := float64(v659 * v662)
-		v664 := float64(v8 - v663)
-		v665 := float64(v657 * v664)
-		v666 := float64(v8 - v665)
-		v667 := float64(v655 * v666)
-		v668 := float64(v8 - v667)
-		v669 := float64(v653 * v668)
-		v670 := float64(v8 - v669)
-		v671 := float64(v651 * v670)
-		v672 := float64(v8 - v671)
-		v673 := float64(v649 * v672)
-		v674 := float64(v8 - v673)
-		v675 := float64(v647 * v674)
-		v676 := float64(v8 - v675)
-		v677 := float64(v647 * v676)
-		v678 := math.FMA(v0, v644, v646)
-		v679 := -v644
-		v680 := math.FMA(v643, v140, v679)
-		v681 := float64(v643 * v512)
-		v682 := float64(v680 + v681)
-		v684 := float64(v142 * v517)
-		v685 := float64(v683 - v684)
-		v686 := float64(v644 * v685)
-		v687 := float64(v682 + v686)
-		v688 := float64(v0 * v687)
-		v689 := float64(v678 + v688)
-		v690 := math.FMA(v646, v677, v689)
-		v691 := float64(v645 + v690)
-		v709 := float64(v691 * v708)
-		v710 := v587
-		if v11 {
-			v710 = v709
+		v762 := v760
+		if v9 {
+			v762 = v688
 		}
-		v711 := v710
-		if v7 {
-			v711 = v8
+		v763 := v761
+		if v9 {
+			v763 = v695
 		}
-		v712 := v711
-		if v3 {
-			v712 = v5
+		v764 := v762
+		if v6 {
+			v764 = v672
 		}
-		v713 := b[i]
-		v714 := dy[i]
-		v715 := float64(v713 * v714)
-		v716 := -v715
-		v717 := math.FMA(v713, v714, v716)
-		v718 := float64(v715 * v5)
-		v719 := -v718
-		v720 := math.FMA(v715, v5, v719)
-		v721 := math.FMA(v717, v5, v720)
-		v722 := float64(v715 * v8)
-		v723 := -v722
-		v724 := math.FMA(v715, v8, v723)
-		v725 := math.FMA(v717, v8, v724)
-		v726 := float64(v715 * v708)
-		v727 := -v726
-		v728 := math.FMA(v715, v708, v727)
-		v729 := math.FMA(v717, v708, v728)
-		v730 := float64(v726 * v645)
-		v731 := -v730
-		v732 := math.FMA(v726, v645, v731)
-		v733 := math.FMA(v729, v645, v732)
-		v734 := float64(v726 * v690)
-		v735 := -v734
-		v736 := math.FMA(v726, v690, v735)
-		v737 := math.FMA(v729, v690, v736)
-		v738 := float64(v730 + v734)
-		v739 := float64(v738 - v730)
-		v740 := float64(v738 - v739)
-		v741 := float64(v730 - v740)
-		v742 := float64(v734 - v739)
-		v743 := float64(v741 + v742)
-		v744 := float64(v743 + v733)
-		v745 := float64(v744 + v737)
-		v746 := float64(v715 * v20)
-		v747 := -v746
-		v748 := math.FMA(v715, v20, v747)
-		v749 := math.FMA(v717, v20, v748)
-		v750 := float64(v746 * v115)
-		v751 := -v750
-		v752 := math.FMA(v746, v115, v751)
-		v753 := math.FMA(v749, v115, v752)
-		v754 := float64(v715 * v136)
-		v755 := -v754
-		v756 := math.FMA(v715, v136, v755)
-		v757 := math.FMA(v717, v136, v756)
-		v758 := float64(v715 * v137)
-		v759 := -v758
-		v760 := math.FMA(v715, v137, v759)
-		v761 := math.FMA(v717, v137, v760)
-		v762 := float64(v754 + v758)
-		v763 := float64(v762 - v754)
-		v764 := float64(v762 - v763)
-		v765 := float64(v754 - v764)
-		v766 := float64(v758 - v763)
-		v767 := float64(v765 + v766)
-		v768 := float64(v767 + v757)
-		v769 := float64(v768 + v761)
-		v770 := float64(v750 + v762)
-		v771 := float64(v770 - v750)
-		v772 := float64(v770 - v771)
-		v773 := float64(v750 - v772)
-		v774 := float64(v762 - v771)
-		v775 := float64(v773 + v774)
-		v776 := float64(v775 + v753)
-		v777 := float64(v776 + v769)
-		v778 := float64(v715 * v141)
-		v779 := -v778
-		v780 := math.FMA(v715, v141, v779)
-		v781 := math.FMA(v717, v141, v780)
-		v782 := float64(v778 * v220)
-		v783 := -v782
-		v784 := math.FMA(v778, v220, v783)
-		v785 := math.FMA(v781, v220, v784)
-		v786 := float64(v715 * v509)
-		v787 := -v786
-		v788 := math.FMA(v715, v509, v787)
-		v789 := math.FMA(v717, v509, v788)
-		v790 := float64(v715 * v584)
-		v791 := -v790
-		v792 := math.FMA(v715, v584, v791)
-		v793 := math.FMA(v717, v584, v792)
-		v794 := float64(v786 + v790)
-		v795 := float64(v794 - v786)
-		v796 := float64(v794 - v795)
-		v797 := float64(v786 - v796)
-		v798 := float64(v790 - v795)
-		v799 := float64(v797 + v798)
-		v800 := float64(v799 + v789)
-		v801 := float64(v800 + v793)
-		v802 := float64(v782 + v794)
-		v803 := float64(v802 - v782)
-		v804 := float64(v802 - v803)
-		v805 := float64(v782 - v804)
-		v806 := float64(v794 - v803)
-		v807 := float64(v805 + v806)
-		v808 := float64(v807 + v785)
-		v809 := float64(v808 + v801)
-		v810 := v802
-		if v18 {
-			v810 = v770
+		v765 := v763
+		if v6 {
+			v765 = v675
 		}
-		v811 := v809
-		if v18 {
-			v811 = v777
+		v766 := v764
+		if v2 {
+			v766 = v668
 		}
-		v812 := v810
-		if v11 {
-			v812 = v738
+		v767 := v765
+		if v2 {
+			v767 = v671
 		}
-		v813 := v811
-		if v11 {
-			v813 = v745
+		v768 := float64(v766 + v767)
+		v769 := float64(v662 * v665)
+		v770 := float64(v768 - v769)
+		v771 := math.Abs(v770)
+		v772 := math.Abs(v769)
+		v774 := float64(v772 * v773)
+		v775 := v771 <= v774
+		v776 := math.Abs(v665)
+		v777 := math.Abs(v676)
+		v778 := v776
+		if v777 > v776 {
+			v778 = v777
 		}
-		v814 := v812
-		if v7 {
-			v814 = v722
+		v780 := float64(v771 * v779)
+		v783 := math.FMA(v778, v781, v782)
+		v784 := v780 <= v783
+		v785 := v775 || v784
+		v786 := v768 == v3
+		v787 := v785 && !v786
+		v788 := v769
+		if v787 {
+			v788 = v768
 		}
-		v815 := v813
-		if v7 {
-			v815 = v725
+		v789 := math.Abs(v664)
+		v790 := math.Abs(v663)
+		v791 := v789 < v790
+		v792 := v664
+		if v791 {
+			v792 = v663
 		}
-		v816 := v814
-		if v3 {
-			v816 = v718
+		v793 := v663
+		if v791 {
+			v793 = v664
 		}
-		v817 := v815
-		if v3 {
-			v817 = v721
-		}
-		v818 := float64(v816 + v817)
-		v819 := float64(v712 * v715)
-		v820 := float64(v818 - v819)
-		v821 := math.Abs(v820)
-		v822 := math.Abs(v819)
-		v824 := float64(v822 * v823)
-		v825 := v821 <= v824
-		v826 := math.Abs(v715)
-		v827 := math.Abs(v726)
-		v828 := v826
-		if v827 > v826 {
-			v828 = v827
-		}
-		v830 := float64(v821 * v829)
-		v833 := math.FMA(v828, v831, v832)
-		v834 := v830 <= v833
-		v835 := v825 || v834
-		v836 := v818 == v4
-		v837 := v835 && !v836
-		v838 := v819
-		if v837 {
-			v838 = v818
-		}
-		v839 := math.Abs(v714)
-		v840 := math.Abs(v713)
-		v841 := v839 < v840
-		v842 := v714
-		if v841 {
-			v842 = v713
-		}
-		v843 := v713
-		if v841 {
-			v843 = v714
-		}
-		v844 := float64(v842 * v5)
-		v845 := float64(v842 * v8)
-		v846 := float64(v842 * v708)
-		v847 := float64(v846 * v645)
+		v794 := float64(v792 * v4)
+		v795 := float64(v792 * v7)
+		v796 := float64(v792 * v658)
+		v797 := float64(v796 * v611)
+		v798 := -v797
+		v799 := math.FMA(v796, v611, v798)
+		v800 := float64(v796 * v656)
+		v801 := -v800
+		v802 := math.FMA(v796, v656, v801)
+		v803 := float64(v797 + v800)
+		v804 := float64(v803 - v797)
+		v805 := float64(v803 - v804)
+		v806 := float64(v797 - v805)
+		v807 := float64(v800 - v804)
+		v808 := float64(v806 + v807)
+		v809 := float64(v808 + v799)
+		v810 := float64(v809 + v802)
+		v811 := float64(v792 * v16)
+		v812 := -v811
+		v813 := math.FMA(v792, v16, v812)
+		v814 := float64(v811 * v98)
+		v815 := -v814
+		v816 := math.FMA(v811, v98, v815)
+		v817 := math.FMA(v813, v98, v816)
+		v818 := float64(v792 * v119)
+		v819 := -v818
+		v820 := math.FMA(v792, v119, v819)
+		v821 := float64(v792 * v120)
+		v822 := -v821
+		v823 := math.FMA(v792, v120, v822)
+		v824 := float64(v818 + v821)
+		v825 := float64(v824 - v818)
+		v826 := float64(v824 - v825)
+		v827 := float64(v818 - v826)
+		v828 := float64(v821 - v825)
+		v829 := float64(v827 + v828)
+		v830 := float64(v829 + v820)
+		v831 := float64(v830 + v823)
+		v832 := float64(v814 + v824)
+		v833 := float64(v832 - v814)
+		v834 := float64(v832 - v833)
+		v835 := float64(v814 - v834)
+		v836 := float64(v824 - v833)
+		v837 := float64(v835 + v836)
+		v838 := float64(v837 + v817)
+		v839 := float64(v838 + v831)
+		v840 := float64(v792 * v124)
+		v841 := -v840
+		v842 := math.FMA(v792, v124, v841)
+		v843 := float64(v840 * v197)
+		v844 := -v843
+		v845 := math.FMA(v840, v197, v844)
+		v846 := math.FMA(v842, v197, v845)
+		v847 := float64(v792 * v480)
 		v848 := -v847
-		v849 := math.FMA(v846, v645, v848)
-		v850 := float64(v846 * v690)
+		v849 := math.FMA(v792, v480, v848)
+		v850 := float64(v792 * v554)
 		v851 := -v850
-		v852 := math.FMA(v846, v690, v851)
+		v852 := math.FMA(v792, v554, v851)
 		v853 := float64(v847 + v850)
 		v854 := float64(v853 - v847)
 		v855 := float64(v853 - v854)
@@ -2066,145 +2082,95 @@ func gegluBackwardAGeneric(da, a, b, dy []float64) {
 		v858 := float64(v856 + v857)
 		v859 := float64(v858 + v849)
 		v860 := float64(v859 + v852)
-		v861 := float64(v842 * v20)
-		v862 := -v861
-		v863 := math.FMA(v842, v20, v862)
-		v864 := float64(v861 * v115)
-		v865 := -v864
-		v866 := math.FMA(v861, v115, v865)
-		v867 := math.FMA(v863, v115, v866)
-		v868 := float64(v842 * v136)
-		v869 := -v868
-		v870 := math.FMA(v842, v136, v869)
-		v871 := float64(v842 * v137)
-		v872 := -v871
-		v873 := math.FMA(v842, v137, v872)
-		v874 := float64(v868 + v871)
-		v875 := float64(v874 - v868)
-		v876 := float64(v874 - v875)
-		v877 := float64(v868 - v876)
-		v878 := float64(v871 - v875)
-		v879 := float64(v877 + v878)
-		v880 := float64(v879 + v870)
-		v881 := float64(v880 + v873)
-		v882 := float64(v864 + v874)
-		v883 := float64(v882 - v864)
-		v884 := float64(v882 - v883)
-		v885 := float64(v864 - v884)
-		v886 := float64(v874 - v883)
-		v887 := float64(v885 + v886)
-		v888 := float64(v887 + v867)
-		v889 := float64(v888 + v881)
-		v890 := float64(v842 * v141)
-		v891 := -v890
-		v892 := math.FMA(v842, v141, v891)
-		v893 := float64(v890 * v220)
-		v894 := -v893
-		v895 := math.FMA(v890, v220, v894)
-		v896 := math.FMA(v892, v220, v895)
-		v897 := float64(v842 * v509)
-		v898 := -v897
-		v899 := math.FMA(v842, v509, v898)
-		v900 := float64(v842 * v584)
-		v901 := -v900
-		v902 := math.FMA(v842, v584, v901)
-		v903 := float64(v897 + v900)
-		v904 := float64(v903 - v897)
-		v905 := float64(v903 - v904)
-		v906 := float64(v897 - v905)
-		v907 := float64(v900 - v904)
-		v908 := float64(v906 + v907)
-		v909 := float64(v908 + v899)
-		v910 := float64(v909 + v902)
-		v911 := float64(v893 + v903)
-		v912 := float64(v911 - v893)
-		v913 := float64(v911 - v912)
-		v914 := float64(v893 - v913)
-		v915 := float64(v903 - v912)
-		v916 := float64(v914 + v915)
-		v917 := float64(v916 + v896)
-		v918 := float64(v917 + v910)
-		v919 := v911
-		if v18 {
-			v919 = v882
+		v861 := float64(v843 + v853)
+		v862 := float64(v861 - v843)
+		v863 := float64(v861 - v862)
+		v864 := float64(v843 - v863)
+		v865 := float64(v853 - v862)
+		v866 := float64(v864 + v865)
+		v867 := float64(v866 + v846)
+		v868 := float64(v867 + v860)
+		v869 := v861
+		if v14 {
+			v869 = v832
 		}
-		v920 := v918
-		if v18 {
-			v920 = v889
+		v870 := v868
+		if v14 {
+			v870 = v839
 		}
-		v921 := v919
-		if v11 {
-			v921 = v853
+		v871 := v869
+		if v9 {
+			v871 = v803
 		}
-		v922 := v920
-		if v11 {
-			v922 = v860
+		v872 := v870
+		if v9 {
+			v872 = v810
 		}
-		v923 := v921
-		if v7 {
-			v923 = v845
+		v873 := v871
+		if v6 {
+			v873 = v795
 		}
-		v924 := v922
-		if v7 {
-			v924 = v4
+		v874 := v872
+		if v6 {
+			v874 = v3
 		}
-		v925 := v923
-		if v3 {
-			v925 = v844
+		v875 := v873
+		if v2 {
+			v875 = v794
 		}
-		v926 := v924
-		if v3 {
-			v926 = v4
+		v876 := v874
+		if v2 {
+			v876 = v3
 		}
-		v927 := float64(v925 + v926)
-		v928 := float64(v712 * v842)
-		v929 := float64(v927 - v928)
-		v930 := math.Abs(v929)
-		v931 := math.Abs(v928)
-		v932 := float64(v931 * v823)
-		v933 := v930 <= v932
-		v934 := math.Abs(v842)
-		v935 := math.Abs(v846)
-		v936 := v934
-		if v935 > v934 {
-			v936 = v935
+		v877 := float64(v875 + v876)
+		v878 := float64(v662 * v792)
+		v879 := float64(v877 - v878)
+		v880 := math.Abs(v879)
+		v881 := math.Abs(v878)
+		v882 := float64(v881 * v773)
+		v883 := v880 <= v882
+		v884 := math.Abs(v792)
+		v885 := math.Abs(v796)
+		v886 := v884
+		if v885 > v884 {
+			v886 = v885
 		}
-		v937 := float64(v930 * v829)
-		v938 := math.FMA(v936, v831, v832)
-		v939 := v937 <= v938
-		v940 := v933 || v939
-		v941 := v927 == v4
-		v942 := v940 && !v941
-		v943 := v928
-		if v942 {
-			v943 = v927
+		v887 := float64(v880 * v779)
+		v888 := math.FMA(v886, v781, v782)
+		v889 := v887 <= v888
+		v890 := v883 || v889
+		v891 := v877 == v3
+		v892 := v890 && !v891
+		v893 := v878
+		if v892 {
+			v893 = v877
 		}
-		v944 := float64(v843 * v943)
-		v946 := v826 == v945
-		v947 := v840 == v945
-		v948 := v839 == v945
-		v949 := v947 || v948
-		v950 := v946 && !v949
-		v951 := v838
-		if v950 {
-			v951 = v944
+		v894 := float64(v793 * v893)
+		v896 := v776 == v895
+		v897 := v790 == v895
+		v898 := v789 == v895
+		v899 := v897 || v898
+		v900 := v896 && !v899
+		v901 := v788
+		if v900 {
+			v901 = v894
 		}
-		v952 := math.IsNaN(v713)
-		v953 := v951
-		if v952 {
-			v953 = v713
+		v902 := math.IsNaN(v663)
+		v903 := v901
+		if v902 {
+			v903 = v663
 		}
-		v954 := math.IsNaN(v0)
-		v955 := v953
-		if v954 {
-			v955 = v0
+		v904 := math.IsNaN(v0)
+		v905 := v903
+		if v904 {
+			v905 = v0
 		}
-		da[i] = v955
+		da[i] = v905
 	}
 }
 
 // gegluBackwardAUsualGeneric is the pure-Go kernel of gegluBackwardAUsual (f64
-// memory, f64 compute, 770 operations): the scalar twin of the vector program
+// memory, f64 compute, 765 operations): the scalar twin of the vector program
 // the assembly kernels run, with exactly the semantics of vprog.Program.Eval,
 // so every backend gives the same bits. The caller guarantees equal lengths;
 // da may be the same slice as an input.
@@ -2272,70 +2238,70 @@ func gegluBackwardAUsualGeneric(da, a, b, dy []float64) {
 	v181 := math.Float64frombits(0xc08fe80000000000) // -1021
 	v183 := math.Float64frombits(0x3ff8000000000000) // 1.5
 	v193 := math.Float64frombits(0xc091300000000000) // -1100
-	v198 := math.Float64frombits(0x3fe6a09e667f3bcd) // 0.7071067811865476
-	v203 := math.Float64frombits(0xbe839fb524e9c1f7) // -1.462091340945175e-07
-	v204 := math.Float64frombits(0x3ebb776442df3041) // 1.637123442577e-06
-	v206 := math.Float64frombits(0xbeef4bb9f7301ded) // -1.4923003368152099e-05
-	v208 := math.Float64frombits(0x3f1f9a2a6635fe79) // 0.00012055286202005714
-	v210 := math.Float64frombits(0xbf4c02db23d41138) // -0.0008548326510724796
-	v212 := math.Float64frombits(0x3f7565bcd0aa6349) // 0.0052239776220169365
-	v214 := math.Float64frombits(0xbf9b82ce3127f739) // -0.02686617064499972
-	v216 := math.Float64frombits(0x3fbce2f21a042b29) // 0.1128379167095487
-	v218 := math.Float64frombits(0xbfd812746b0379e6) // -0.3761263890318375
-	v220 := math.Float64frombits(0x3fc06eba8214db69) // 0.1283791670955126
-	v222 := math.Float64frombits(0x403c000000000000) // 28
-	v246 := math.Float64frombits(0x3e5af39c20098071) // 2.5100634461878497e-08
-	v247 := math.Float64frombits(0xbe21f677fa3c3901) // -2.0911414421956654e-09
-	v249 := math.Float64frombits(0x3e927e4e1b1031a7) // 2.755728259480407e-07
-	v251 := math.Float64frombits(0x3ec71de0d383914a) // 2.7557267935231926e-06
-	v253 := math.Float64frombits(0x3efa01a01a48c71b) // 2.48015873173863e-05
-	v255 := math.Float64frombits(0x3f2a01a01a7e29cd) // 0.00019841269863392214
-	v257 := math.Float64frombits(0x3f56c16c16c167cb) // 0.0013888888888886504
-	v259 := math.Float64frombits(0x3f8111111111098c) // 0.008333333333329994
-	v261 := math.Float64frombits(0x3fa5555555555555) // 0.041666666666666664
-	v270 := math.Float64frombits(0x4010000000000000) // 4
-	v277 := math.Float64frombits(0xc010000000000000) // -4
-	v291 := math.Float64frombits(0xbdb5f4b8c246486f) // -1.996881491945952e-11
-	v292 := math.Float64frombits(0x3e1e355dd0130064) // 1.7583639546980303e-09
-	v294 := math.Float64frombits(0x3e034da2b35f3757) // 5.617989187952126e-10
-	v296 := math.Float64frombits(0xbe52cc0b1e91f571) // -1.7506112036111487e-08
-	v298 := math.Float64frombits(0xbde4f76ab5e7ec44) // -1.5255116176616932e-10
-	v300 := math.Float64frombits(0x3e80fb2af4b5713b) // 1.2651923451512515e-07
-	v302 := math.Float64frombits(0xbe73f96c67f250ea) // -7.441010473264668e-08
-	v304 := math.Float64frombits(0xbeac724e6b653b58) // -8.477720346097271e-07
-	v306 := math.Float64frombits(0x3eb7e1ced4652933) // 1.4234818351438602e-06
-	v308 := math.Float64frombits(0x3ed3b14cea249e00) // 4.695076912398632e-06
-	v310 := math.Float64frombits(0xbef3c6dac0b6e8da) // -1.88606027628845e-05
-	v312 := math.Float64frombits(0xbece7edcb9eae1a1) // -3.6353535074163213e-06
-	v314 := math.Float64frombits(0x3f272cd9ecf5d766) // 0.0001768127462857219
-	v316 := math.Float64frombits(0xbf3dd28442183e3f) // -0.0004550526519730736
-	v318 := math.Float64frombits(0xbf3269b516efba52) // -0.0002809588540334851
-	v320 := math.Float64frombits(0x3f7908f47235a7f4) // 0.006112055652332405
-	v322 := math.Float64frombits(0xbf9b00c052c7c6a9) // -0.02637005334140122
-	v324 := math.Float64frombits(0x3fb38dbd2c8e22e1) // 0.07638151490949553
-	v326 := math.Float64frombits(0xbfc645fd8a4bb963) // -0.17401093723988045
-	v328 := math.Float64frombits(0x3fd52cac23710172) // 0.3308515878780077
-	v335 := math.Float64frombits(0xbfe14eacb1ad0348) // -0.5408538313132363
-	v342 := math.Float64frombits(0x3c538fa75e5f7c87) // 4.241647743293825e-18
-	v350 := math.Float64frombits(0x3fe8be202d26c705) // 0.7732087022652371
-	v357 := math.Float64frombits(0x3c84a7a8afa02902) // 3.5830570619305056e-17
-	v365 := math.Float64frombits(0xbfef3fe31ecb49bf) // -0.976548729080882
-	v372 := math.Float64frombits(0xbc71e64549d60f44) // -1.5525336881913618e-17
-	v380 := math.Float64frombits(0x3ff18932bf08e154) // 1.095995661000491
-	v387 := math.Float64frombits(0x3c909bb31b4706c7) // 5.762127476238976e-17
-	v409 := math.Float64frombits(0x4000000000000000) // 2
-	v422 := math.Float64frombits(0x3ff20dd750429b6d) // 1.1283791670955126
-	v476 := math.Float64frombits(0xbc8bdd3413b26456) // -4.833646656726457e-17
-	v485 := math.Float64frombits(0xbc7cbc0d30ebfd15) // -2.49232720227773e-17
-	v523 := math.Float64frombits(0xbff0000000000000) // -1
-	v546 := math.Float64frombits(0x4086280000000000) // 709
-	v550 := math.Float64frombits(0x408ff80000000000) // 1023
-	v561 := math.Float64frombits(0x17f0000000000000) // 2.191809349008403e-193
-	v653 := math.Float64frombits(0x3cc0000000000000) // 4.440892098500626e-16
-	v659 := math.Float64frombits(0x6570000000000000) // 4.149515568880993e+180
-	v661 := math.Float64frombits(0x2270000000000000) // 8.200532357869981e-143
-	v662 := math.Float64frombits(0x2260000000000000) // 4.100266178934991e-143
-	v759 := math.Float64frombits(0x7ff0000000000000) // +Inf
+	v196 := math.Float64frombits(0x3fe6a09e667f3bcd) // 0.7071067811865476
+	v201 := math.Float64frombits(0xbe839fb524e9c1f7) // -1.462091340945175e-07
+	v202 := math.Float64frombits(0x3ebb776442df3041) // 1.637123442577e-06
+	v204 := math.Float64frombits(0xbeef4bb9f7301ded) // -1.4923003368152099e-05
+	v206 := math.Float64frombits(0x3f1f9a2a6635fe79) // 0.00012055286202005714
+	v208 := math.Float64frombits(0xbf4c02db23d41138) // -0.0008548326510724796
+	v210 := math.Float64frombits(0x3f7565bcd0aa6349) // 0.0052239776220169365
+	v212 := math.Float64frombits(0xbf9b82ce3127f739) // -0.02686617064499972
+	v214 := math.Float64frombits(0x3fbce2f21a042b29) // 0.1128379167095487
+	v216 := math.Float64frombits(0xbfd812746b0379e6) // -0.3761263890318375
+	v218 := math.Float64frombits(0x3fc06eba8214db69) // 0.1283791670955126
+	v220 := math.Float64frombits(0x403c000000000000) // 28
+	v244 := math.Float64frombits(0x3e5af39c20098071) // 2.5100634461878497e-08
+	v245 := math.Float64frombits(0xbe21f677fa3c3901) // -2.0911414421956654e-09
+	v247 := math.Float64frombits(0x3e927e4e1b1031a7) // 2.755728259480407e-07
+	v249 := math.Float64frombits(0x3ec71de0d383914a) // 2.7557267935231926e-06
+	v251 := math.Float64frombits(0x3efa01a01a48c71b) // 2.48015873173863e-05
+	v253 := math.Float64frombits(0x3f2a01a01a7e29cd) // 0.00019841269863392214
+	v255 := math.Float64frombits(0x3f56c16c16c167cb) // 0.0013888888888886504
+	v257 := math.Float64frombits(0x3f8111111111098c) // 0.008333333333329994
+	v259 := math.Float64frombits(0x3fa5555555555555) // 0.041666666666666664
+	v268 := math.Float64frombits(0x4010000000000000) // 4
+	v275 := math.Float64frombits(0xc010000000000000) // -4
+	v289 := math.Float64frombits(0xbdb5f4b8c246486f) // -1.996881491945952e-11
+	v290 := math.Float64frombits(0x3e1e355dd0130064) // 1.7583639546980303e-09
+	v292 := math.Float64frombits(0x3e034da2b35f3757) // 5.617989187952126e-10
+	v294 := math.Float64frombits(0xbe52cc0b1e91f571) // -1.7506112036111487e-08
+	v296 := math.Float64frombits(0xbde4f76ab5e7ec44) // -1.5255116176616932e-10
+	v298 := math.Float64frombits(0x3e80fb2af4b5713b) // 1.2651923451512515e-07
+	v300 := math.Float64frombits(0xbe73f96c67f250ea) // -7.441010473264668e-08
+	v302 := math.Float64frombits(0xbeac724e6b653b58) // -8.477720346097271e-07
+	v304 := math.Float64frombits(0x3eb7e1ced4652933) // 1.4234818351438602e-06
+	v306 := math.Float64frombits(0x3ed3b14cea249e00) // 4.695076912398632e-06
+	v308 := math.Float64frombits(0xbef3c6dac0b6e8da) // -1.88606027628845e-05
+	v310 := math.Float64frombits(0xbece7edcb9eae1a1) // -3.6353535074163213e-06
+	v312 := math.Float64frombits(0x3f272cd9ecf5d766) // 0.0001768127462857219
+	v314 := math.Float64frombits(0xbf3dd28442183e3f) // -0.0004550526519730736
+	v316 := math.Float64frombits(0xbf3269b516efba52) // -0.0002809588540334851
+	v318 := math.Float64frombits(0x3f7908f47235a7f4) // 0.006112055652332405
+	v320 := math.Float64frombits(0xbf9b00c052c7c6a9) // -0.02637005334140122
+	v322 := math.Float64frombits(0x3fb38dbd2c8e22e1) // 0.07638151490949553
+	v324 := math.Float64frombits(0xbfc645fd8a4bb963) // -0.17401093723988045
+	v326 := math.Float64frombits(0x3fd52cac23710172) // 0.3308515878780077
+	v333 := math.Float64frombits(0xbfe14eacb1ad0348) // -0.5408538313132363
+	v340 := math.Float64frombits(0x3c538fa75e5f7c87) // 4.241647743293825e-18
+	v348 := math.Float64frombits(0x3fe8be202d26c705) // 0.7732087022652371
+	v355 := math.Float64frombits(0x3c84a7a8afa02902) // 3.5830570619305056e-17
+	v363 := math.Float64frombits(0xbfef3fe31ecb49bf) // -0.976548729080882
+	v370 := math.Float64frombits(0xbc71e64549d60f44) // -1.5525336881913618e-17
+	v378 := math.Float64frombits(0x3ff18932bf08e154) // 1.095995661000491
+	v385 := math.Float64frombits(0x3c909bb31b4706c7) // 5.762127476238976e-17
+	v407 := math.Float64frombits(0x4000000000000000) // 2
+	v420 := math.Float64frombits(0x3ff20dd750429b6d) // 1.1283791670955126
+	v472 := math.Float64frombits(0xbc8bdd3413b26456) // -4.833646656726457e-17
+	v481 := math.Float64frombits(0xbc7cbc0d30ebfd15) // -2.49232720227773e-17
+	v519 := math.Float64frombits(0xbff0000000000000) // -1
+	v542 := math.Float64frombits(0x4086280000000000) // 709
+	v546 := math.Float64frombits(0x408ff80000000000) // 1023
+	v556 := math.Float64frombits(0x17f0000000000000) // 2.191809349008403e-193
+	v648 := math.Float64frombits(0x3cc0000000000000) // 4.440892098500626e-16
+	v654 := math.Float64frombits(0x6570000000000000) // 4.149515568880993e+180
+	v656 := math.Float64frombits(0x2270000000000000) // 8.200532357869981e-143
+	v657 := math.Float64frombits(0x2260000000000000) // 4.100266178934991e-143
+	v754 := math.Float64frombits(0x7ff0000000000000) // +Inf
 	for i := range da {
 		v0 := a[i]
 		v2 := v0 < v1
@@ -2491,643 +2457,629 @@ func gegluBackwardAUsualGeneric(da, a, b, dy []float64) {
 			v194 = v133
 		}
 		v195 := ldexpMid(v192, v194)
-		v196 := math.IsNaN(v126)
-		v197 := v195
-		if v196 {
-			v197 = v126
+		v197 := float64(v0 * v196)
+		v198 := -v197
+		v199 := math.Abs(v198)
+		v200 := float64(v198 * v198)
+		v203 := math.FMA(v200, v201, v202)
+		v205 := math.FMA(v200, v203, v204)
+		v207 := math.FMA(v200, v205, v206)
+		v209 := math.FMA(v200, v207, v208)
+		v211 := math.FMA(v200, v209, v210)
+		v213 := math.FMA(v200, v211, v212)
+		v215 := math.FMA(v200, v213, v214)
+		v217 := math.FMA(v200, v215, v216)
+		v219 := math.FMA(v200, v217, v218)
+		v221 := v199
+		if v220 < v199 {
+			v221 = v220
 		}
-		v199 := float64(v0 * v198)
-		v200 := -v199
-		v201 := math.Abs(v200)
-		v202 := float64(v200 * v200)
-		v205 := math.FMA(v202, v203, v204)
-		v207 := math.FMA(v202, v205, v206)
-		v209 := math.FMA(v202, v207, v208)
-		v211 := math.FMA(v202, v209, v210)
-		v213 := math.FMA(v202, v211, v212)
-		v215 := math.FMA(v202, v213, v214)
-		v217 := math.FMA(v202, v215, v216)
-		v219 := math.FMA(v202, v217, v218)
-		v221 := math.FMA(v202, v219, v220)
-		v223 := v201
-		if v222 < v201 {
-			v223 = v222
+		v222 := float64(v221 * v221)
+		v223 := -v222
+		v224 := math.FMA(v221, v221, v223)
+		v225 := float64(v222 * v131)
+		v226 := math.RoundToEven(v225)
+		v227 := -v226
+		v228 := math.FMA(v226, v134, v222)
+		v229 := math.FMA(v226, v136, v224)
+		v230 := -v228
+		v231 := float64(v7 + v230)
+		v232 := float64(v231 - v7)
+		v233 := float64(v230 - v232)
+		v234 := float64(v230 * v230)
+		v235 := -v234
+		v236 := math.FMA(v230, v230, v235)
+		v237 := float64(v123 * v234)
+		v238 := float64(v231 + v237)
+		v239 := float64(v238 - v231)
+		v240 := float64(v237 - v239)
+		v241 := float64(v233 + v240)
+		v242 := math.FMA(v123, v236, v241)
+		v243 := float64(v234 * v230)
+		v246 := math.FMA(v228, v245, v244)
+		v248 := math.FMA(v230, v246, v247)
+		v250 := math.FMA(v230, v248, v249)
+		v252 := math.FMA(v230, v250, v251)
+		v254 := math.FMA(v230, v252, v253)
+		v256 := math.FMA(v230, v254, v255)
+		v258 := math.FMA(v230, v256, v257)
+		v260 := math.FMA(v230, v258, v259)
+		v261 := math.FMA(v230, v260, v169)
+		v262 := math.FMA(v243, v261, v242)
+		v263 := float64(v238 + v262)
+		v264 := float64(v263 - v238)
+		v265 := float64(v262 - v264)
+		v266 := -v263
+		v267 := math.FMA(v266, v229, v265)
+		v269 := float64(v221 + v268)
+		v270 := float64(v269 - v221)
+		v271 := float64(v269 - v270)
+		v272 := float64(v221 - v271)
+		v273 := float64(v268 - v270)
+		v274 := float64(v272 + v273)
+		v276 := float64(v221 + v275)
+		v277 := float64(v276 - v221)
+		v278 := float64(v276 - v277)
+		v279 := float64(v221 - v278)
+		v280 := float64(v275 - v277)
+		v281 := float64(v279 + v280)
+		v282 := float64(v7 / v269)
+		v283 := float64(v276 * v282)
+		v284 := -v283
+		v285 := math.FMA(v284, v269, v276)
+		v286 := math.FMA(v284, v274, v281)
+		v287 := float64(v285 + v286)
+		v288 := float64(v287 * v282)
+		v291 := math.FMA(v283, v289, v290)
+		v293 := math.FMA(v283, v291, v292)
+		v295 := math.FMA(v283, v293, v294)
+		v297 := math.FMA(v283, v295, v296)
+		v299 := math.FMA(v283, v297, v298)
+		v301 := math.FMA(v283, v299, v300)
+		v303 := math.FMA(v283, v301, v302)
+		v305 := math.FMA(v283, v303, v304)
+		v307 := math.FMA(v283, v305, v306)
+		v309 := math.FMA(v283, v307, v308)
+		v311 := math.FMA(v283, v309, v310)
+		v313 := math.FMA(v283, v311, v312)
+		v315 := math.FMA(v283, v313, v314)
+		v317 := math.FMA(v283, v315, v316)
+		v319 := math.FMA(v283, v317, v318)
+		v321 := math.FMA(v283, v319, v320)
+		v323 := math.FMA(v283, v321, v322)
+		v325 := math.FMA(v283, v323, v324)
+		v327 := math.FMA(v283, v325, v326)
+		v328 := float64(v283 * v327)
+		v329 := -v328
+		v330 := math.FMA(v283, v327, v329)
+		v331 := math.FMA(v283, v3, v330)
+		v332 := math.FMA(v288, v327, v331)
+		v334 := float64(v333 + v328)
+		v335 := float64(v334 - v333)
+		v336 := float64(v334 - v335)
+		v337 := float64(v333 - v336)
+		v338 := float64(v328 - v335)
+		v339 := float64(v337 + v338)
+		v341 := float64(v332 + v340)
+		v342 := float64(v339 + v341)
+		v343 := float64(v283 * v334)
+		v344 := -v343
+		v345 := math.FMA(v283, v334, v344)
+		v346 := math.FMA(v283, v342, v345)
+		v347 := math.FMA(v288, v334, v346)
+		v349 := float64(v348 + v343)
+		v350 := float64(v349 - v348)
+		v351 := float64(v349 - v350)
+		v352 := float64(v348 - v351)
+		v353 := float64(v343 - v350)
+		v354 := float64(v352 + v353)
+		v356 := float64(v347 + v355)
+		v357 := float64(v354 + v356)
+		v358 := float64(v283 * v349)
+		v359 := -v358
+		v360 := math.FMA(v283, v349, v359)
+		v361 := math.FMA(v283, v357, v360)
+		v362 := math.FMA(v288, v349, v361)
+		v364 := float64(v363 + v358)
+		v365 := float64(v364 - v363)
+		v366 := float64(v364 - v365)
+		v367 := float64(v363 - v366)
+		v368 := float64(v358 - v365)
+		v369 := float64(v367 + v368)
+		v371 := float64(v362 + v370)
+		v372 := float64(v369 + v371)
+		v373 := float64(v283 * v364)
+		v374 := -v373
+		v375 := math.FMA(v283, v364, v374)
+		v376 := math.FMA(v283, v372, v375)
+		v377 := math.FMA(v288, v364, v376)
+		v379 := float64(v378 + v373)
+		v380 := float64(v379 - v378)
+		v381 := float64(v379 - v380)
+		v382 := float64(v378 - v381)
+		v383 := float64(v373 - v380)
+		v384 := float64(v382 + v383)
+		v386 := float64(v377 + v385)
+		v387 := float64(v384 + v386)
+		v388 := float64(v263 * v379)
+		v389 := -v388
+		v390 := math.FMA(v263, v379, v389)
+		v391 := math.FMA(v263, v387, v390)
+		v392 := math.FMA(v267, v379, v391)
+		v393 := float64(v388 * v282)
+		v394 := -v393
+		v395 := math.FMA(v394, v269, v388)
+		v396 := math.FMA(v394, v274, v392)
+		v397 := float64(v395 + v396)
+		v398 := float64(v397 * v282)
+		v399 := v199 < v123
+		v400 := -v198
+		v401 := float64(v7 + v400)
+		v402 := float64(v401 - v7)
+		v403 := float64(v400 - v402)
+		v404 := float64(v198 * v219)
+		v405 := float64(v403 - v404)
+		v406 := float64(v401 + v405)
+		v408 := float64(v393 + v398)
+		v409 := math.Ldexp(v408, int(v227))
+		v410 := math.Ldexp(v393, int(v227))
+		v411 := math.Ldexp(v398, int(v227))
+		v412 := float64(v407 - v410)
+		v413 := float64(v407 - v412)
+		v414 := float64(v413 - v410)
+		v415 := float64(v414 - v411)
+		v416 := float64(v412 + v415)
+		v417 := v198 < v3
+		v418 := v409
+		if v417 {
+			v418 = v416
 		}
-		v224 := float64(v223 * v223)
-		v225 := -v224
-		v226 := math.FMA(v223, v223, v225)
-		v227 := float64(v224 * v131)
-		v228 := math.RoundToEven(v227)
-		v229 := -v228
-		v230 := math.FMA(v228, v134, v224)
-		v231 := math.FMA(v228, v136, v226)
-		v232 := -v230
-		v233 := float64(v7 + v232)
-		v234 := float64(v233 - v7)
-		v235 := float64(v232 - v234)
-		v236 := float64(v232 * v232)
-		v237 := -v236
-		v238 := math.FMA(v232, v232, v237)
-		v239 := float64(v123 * v236)
-		v240 := float64(v233 + v239)
-		v241 := float64(v240 - v233)
-		v242 := float64(v239 - v241)
-		v243 := float64(v235 + v242)
-		v244 := math.FMA(v123, v238, v243)
-		v245 := float64(v236 * v232)
-		v248 := math.FMA(v230, v247, v246)
-		v250 := math.FMA(v232, v248, v249)
-		v252 := math.FMA(v232, v250, v251)
-		v254 := math.FMA(v232, v252, v253)
-		v256 := math.FMA(v232, v254, v255)
-		v258 := math.FMA(v232, v256, v257)
-		v260 := math.FMA(v232, v258, v259)
-		v262 := math.FMA(v232, v260, v261)
-		v263 := math.FMA(v232, v262, v169)
-		v264 := math.FMA(v245, v263, v244)
-		v265 := float64(v240 + v264)
-		v266 := float64(v265 - v240)
-		v267 := float64(v264 - v266)
-		v268 := -v265
-		v269 := math.FMA(v268, v231, v267)
-		v271 := float64(v223 + v270)
-		v272 := float64(v271 - v223)
-		v273 := float64(v271 - v272)
-		v274 := float64(v223 - v273)
-		v275 := float64(v270 - v272)
-		v276 := float64(v274 + v275)
-		v278 := float64(v223 + v277)
-		v279 := float64(v278 - v223)
-		v280 := float64(v278 - v279)
-		v281 := float64(v223 - v280)
-		v282 := float64(v277 - v279)
-		v283 := float64(v281 + v282)
-		v284 := float64(v7 / v271)
-		v285 := float64(v278 * v284)
-		v286 := -v285
-		v287 := math.FMA(v286, v271, v278)
-		v288 := math.FMA(v286, v276, v283)
-		v289 := float64(v287 + v288)
-		v290 := float64(v289 * v284)
-		v293 := math.FMA(v285, v291, v292)
-		v295 := math.FMA(v285, v293, v294)
-		v297 := math.FMA(v285, v295, v296)
-		v299 := math.FMA(v285, v297, v298)
-		v301 := math.FMA(v285, v299, v300)
-		v303 := math.FMA(v285, v301, v302)
-		v305 := math.FMA(v285, v303, v304)
-		v307 := math.FMA(v285, v305, v306)
-		v309 := math.FMA(v285, v307, v308)
-		v311 := math.FMA(v285, v309, v310)
-		v313 := math.FMA(v285, v311, v312)
-		v315 := math.FMA(v285, v313, v314)
-		v317 := math.FMA(v285, v315, v316)
-		v319 := math.FMA(v285, v317, v318)
-		v321 := math.FMA(v285, v319, v320)
-		v323 := math.FMA(v285, v321, v322)
-		v325 := math.FMA(v285, v323, v324)
-		v327 := math.FMA(v285, v325, v326)
-		v329 := math.FMA(v285, v327, v328)
-		v330 := float64(v285 * v329)
-		v331 := -v330
-		v332 := math.FMA(v285, v329, v331)
-		v333 := math.FMA(v285, v3, v332)
-		v334 := math.FMA(v290, v329, v333)
-		v336 := float64(v335 + v330)
-		v337 := float64(v336 - v335)
-		v338 := float64(v336 - v337)
-		v339 := float64(v335 - v338)
-		v340 := float64(v330 - v337)
-		v341 := float64(v339 + v340)
-		v343 := float64(v334 + v342)
-		v344 := float64(v341 + v343)
-		v345 := float64(v285 * v336)
-		v346 := -v345
-		v347 := math.FMA(v285, v336, v346)
-		v348 := math.FMA(v285, v344, v347)
-		v349 := math.FMA(v290, v336, v348)
-		v351 := float64(v350 + v345)
-		v352 := float64(v351 - v350)
-		v353 := float64(v351 - v352)
-		v354 := float64(v350 - v353)
-		v355 := float64(v345 - v352)
-		v356 := float64(v354 + v355)
-		v358 := float64(v349 + v357)
-		v359 := float64(v356 + v358)
-		v360 := float64(v285 * v351)
-		v361 := -v360
-		v362 := math.FMA(v285, v351, v361)
-		v363 := math.FMA(v285, v359, v362)
-		v364 := math.FMA(v290, v351, v363)
-		v366 := float64(v365 + v360)
-		v367 := float64(v366 - v365)
-		v368 := float64(v366 - v367)
-		v369 := float64(v365 - v368)
-		v370 := float64(v360 - v367)
-		v371 := float64(v369 + v370)
-		v373 := float64(v364 + v372)
-		v374 := float64(v371 + v373)
-		v375 := float64(v285 * v366)
-		v376 := -v375
-		v377 := math.FMA(v285, v366, v376)
-		v378 := math.FMA(v285, v374, v377)
-		v379 := math.FMA(v290, v366, v378)
-		v381 := float64(v380 + v375)
-		v382 := float64(v381 - v380)
-		v383 := float64(v381 - v382)
-		v384 := float64(v380 - v383)
-		v385 := float64(v375 - v382)
-		v386 := float64(v384 + v385)
-		v388 := float64(v379 + v387)
-		v389 := float64(v386 + v388)
-		v390 := float64(v265 * v381)
-		v391 := -v390
-		v392 := math.FMA(v265, v381, v391)
-		v393 := math.FMA(v265, v389, v392)
-		v394 := math.FMA(v269, v381, v393)
-		v395 := float64(v390 * v284)
-		v396 := -v395
-		v397 := math.FMA(v396, v271, v390)
-		v398 := math.FMA(v396, v276, v394)
-		v399 := float64(v397 + v398)
-		v400 := float64(v399 * v284)
-		v401 := v201 < v123
-		v402 := -v200
-		v403 := float64(v7 + v402)
-		v404 := float64(v403 - v7)
-		v405 := float64(v402 - v404)
-		v406 := float64(v200 * v221)
-		v407 := float64(v405 - v406)
-		v408 := float64(v403 + v407)
-		v410 := float64(v395 + v400)
-		v411 := math.Ldexp(v410, int(v229))
-		v412 := math.Ldexp(v395, int(v229))
-		v413 := math.Ldexp(v400, int(v229))
-		v414 := float64(v409 - v412)
-		v415 := float64(v409 - v414)
-		v416 := float64(v415 - v412)
-		v417 := float64(v416 - v413)
-		v418 := float64(v414 + v417)
-		v419 := v200 < v3
-		v420 := v411
-		if v419 {
-			v420 = v418
+		v419 := v418
+		if v399 {
+			v419 = v406
 		}
-		v421 := v420
-		if v401 {
-			v421 = v408
+		v421 := float64(v198 * v197)
+		v422 := v127
+		if v421 > v127 {
+			v422 = v421
 		}
-		v423 := float64(v200 * v199)
-		v424 := v127
-		if v423 > v127 {
-			v424 = v423
+		v423 := v129
+		if v422 < v129 {
+			v423 = v422
 		}
-		v425 := v129
-		if v424 < v129 {
-			v425 = v424
+		v424 := float64(v423 * v131)
+		v425 := math.RoundToEven(v424)
+		v426 := math.FMA(v425, v134, v423)
+		v427 := math.FMA(v425, v136, v426)
+		v428 := float64(v426 - v427)
+		v429 := math.FMA(v425, v136, v428)
+		v430 := float64(v427 * v427)
+		v431 := -v430
+		v432 := math.FMA(v427, v427, v431)
+		v433 := float64(v123 * v430)
+		v434 := float64(v123 * v432)
+		v435 := float64(v427 + v433)
+		v436 := float64(v427 - v435)
+		v437 := float64(v436 + v433)
+		v438 := float64(v437 + v434)
+		v439 := math.FMA(v429, v427, v429)
+		v440 := float64(v438 + v439)
+		v441 := float64(v430 * v427)
+		v442 := math.FMA(v427, v152, v153)
+		v443 := math.FMA(v427, v442, v155)
+		v444 := math.FMA(v427, v443, v157)
+		v445 := math.FMA(v427, v444, v159)
+		v446 := math.FMA(v427, v445, v161)
+		v447 := math.FMA(v427, v446, v163)
+		v448 := math.FMA(v427, v447, v165)
+		v449 := math.FMA(v427, v448, v167)
+		v450 := math.FMA(v427, v449, v169)
+		v451 := math.FMA(v441, v450, v440)
+		v452 := float64(v7 + v435)
+		v453 := float64(v7 - v452)
+		v454 := float64(v453 + v435)
+		v455 := float64(v454 + v451)
+		v456 := float64(v176 - v425)
+		v457 := v178
+		if v456 < v178 {
+			v457 = v456
 		}
-		v426 := float64(v425 * v131)
-		v427 := math.RoundToEven(v426)
-		v428 := math.FMA(v427, v134, v425)
-		v429 := math.FMA(v427, v136, v428)
-		v430 := float64(v428 - v429)
-		v431 := math.FMA(v427, v136, v430)
-		v432 := float64(v429 * v429)
-		v433 := -v432
-		v434 := math.FMA(v429, v429, v433)
-		v435 := float64(v123 * v432)
-		v436 := float64(v123 * v434)
-		v437 := float64(v429 + v435)
-		v438 := float64(v429 - v437)
-		v439 := float64(v438 + v435)
-		v440 := float64(v439 + v436)
-		v441 := math.FMA(v431, v429, v431)
-		v442 := float64(v440 + v441)
-		v443 := float64(v432 * v429)
-		v444 := math.FMA(v429, v152, v153)
-		v445 := math.FMA(v429, v444, v155)
-		v446 := math.FMA(v429, v445, v157)
-		v447 := math.FMA(v429, v446, v159)
-		v448 := math.FMA(v429, v447, v161)
-		v449 := math.FMA(v429, v448, v163)
-		v450 := math.FMA(v429, v449, v165)
-		v451 := math.FMA(v429, v450, v167)
-		v452 := math.FMA(v429, v451, v169)
-		v453 := math.FMA(v443, v452, v442)
-		v454 := float64(v7 + v437)
-		v455 := float64(v7 - v454)
-		v456 := float64(v455 + v437)
-		v457 := float64(v456 + v453)
-		v458 := float64(v176 - v427)
-		v459 := v178
-		if v458 < v178 {
-			v459 = v458
+		v458 := v3
+		if v457 > v3 {
+			v458 = v457
 		}
-		v460 := v3
-		if v459 > v3 {
-			v460 = v459
+		v459 := v425 < v181
+		v460 := ldexpNormal(v183, v458)
+		v461 := v3
+		if v459 {
+			v461 = v460
 		}
-		v461 := v427 < v181
-		v462 := ldexpNormal(v183, v460)
-		v463 := v3
-		if v461 {
-			v463 = v462
+		v462 := float64(v452 + v461)
+		v463 := float64(v462 - v461)
+		v464 := float64(v452 - v463)
+		v465 := float64(v464 + v455)
+		v466 := float64(v465 + v461)
+		v467 := float64(v466 - v461)
+		v468 := float64(v463 + v467)
+		v469 := v193
+		if v425 > v193 {
+			v469 = v425
 		}
-		v464 := float64(v454 + v463)
-		v465 := float64(v464 - v463)
-		v466 := float64(v454 - v465)
-		v467 := float64(v466 + v457)
-		v468 := float64(v467 + v463)
-		v469 := float64(v468 - v463)
-		v470 := float64(v465 + v469)
-		v471 := v193
-		if v427 > v193 {
-			v471 = v427
+		v470 := ldexpMid(v468, v469)
+		v471 := float64(v420 * v470)
+		v473 := float64(v0 * v472)
+		v474 := math.FMA(v0, v196, v198)
+		v475 := float64(v473 + v474)
+		v476 := float64(v471 * v475)
+		v477 := float64(v419 + v476)
+		v478 := float64(v123 * v477)
+		v479 := -v122
+		v480 := math.FMA(v0, v121, v479)
+		v482 := float64(v0 * v481)
+		v483 := float64(v480 + v482)
+		v484 := float64(v483 * v195)
+		v485 := -v125
+		v486 := math.FMA(v0, v0, v485)
+		v487 := float64(v124 * v486)
+		v488 := v1
+		if v487 > v1 {
+			v488 = v487
 		}
-		v472 := ldexpMid(v470, v471)
-		v473 := math.IsNaN(v423)
-		v474 := v472
-		if v473 {
-			v474 = v423
+		v489 := v129
+		if v488 < v129 {
+			v489 = v488
 		}
-		v475 := float64(v422 * v474)
-		v477 := float64(v0 * v476)
-		v478 := math.FMA(v0, v198, v200)
-		v479 := float64(v477 + v478)
-		v480 := float64(v475 * v479)
-		v481 := float64(v421 + v480)
-		v482 := float64(v123 * v481)
-		v483 := -v122
-		v484 := math.FMA(v0, v121, v483)
-		v486 := float64(v0 * v485)
-		v487 := float64(v484 + v486)
-		v488 := float64(v487 * v197)
-		v489 := -v125
-		v490 := math.FMA(v0, v0, v489)
-		v491 := float64(v124 * v490)
-		v492 := v1
-		if v491 > v1 {
-			v492 = v491
+		v490 := float64(v489 * v131)
+		v491 := math.RoundToEven(v490)
+		v492 := -v491
+		v493 := math.FMA(v491, v134, v489)
+		v494 := math.FMA(v491, v136, v493)
+		v495 := float64(v493 - v494)
+		v496 := math.FMA(v491, v136, v495)
+		v497 := float64(v494 * v494)
+		v498 := -v497
+		v499 := math.FMA(v494, v494, v498)
+		v500 := float64(v123 * v497)
+		v501 := float64(v123 * v499)
+		v502 := float64(v494 + v500)
+		v503 := float64(v494 - v502)
+		v504 := float64(v503 + v500)
+		v505 := float64(v504 + v501)
+		v506 := math.FMA(v496, v494, v496)
+		v507 := float64(v505 + v506)
+		v508 := float64(v497 * v494)
+		v509 := math.FMA(v494, v152, v153)
+		v510 := math.FMA(v494, v509, v155)
+		v511 := math.FMA(v494, v510, v157)
+		v512 := math.FMA(v494, v511, v159)
+		v513 := math.FMA(v494, v512, v161)
+		v514 := math.FMA(v494, v513, v163)
+		v515 := math.FMA(v494, v514, v165)
+		v516 := math.FMA(v494, v515, v167)
+		v517 := math.FMA(v494, v516, v169)
+		v518 := math.FMA(v508, v517, v507)
+		v520 := ldexpMid(v519, v492)
+		v521 := float64(v7 + v520)
+		v522 := float64(v521 - v7)
+		v523 := float64(v521 - v522)
+		v524 := float64(v7 - v523)
+		v525 := float64(v520 - v522)
+		v526 := float64(v524 + v525)
+		v527 := float64(v518 + v526)
+		v528 := float64(v521 + v502)
+		v529 := float64(v521 - v528)
+		v530 := float64(v529 + v502)
+		v531 := float64(v530 + v527)
+		v532 := float64(v528 + v531)
+		v533 := ldexpMid(v532, v491)
+		v534 := math.Copysign(v533, v487)
+		v535 := math.IsNaN(v487)
+		v536 := v534
+		if v535 {
+			v536 = v487
 		}
-		v493 := v129
-		if v492 < v129 {
-			v493 = v492
-		}
-		v494 := float64(v493 * v131)
-		v495 := math.RoundToEven(v494)
-		v496 := -v495
-		v497 := math.FMA(v495, v134, v493)
-		v498 := math.FMA(v495, v136, v497)
-		v499 := float64(v497 - v498)
-		v500 := math.FMA(v495, v136, v499)
-		v501 := float64(v498 * v498)
-		v502 := -v501
-		v503 := math.FMA(v498, v498, v502)
-		v504 := float64(v123 * v501)
-		v505 := float64(v123 * v503)
-		v506 := float64(v498 + v504)
-		v507 := float64(v498 - v506)
-		v508 := float64(v507 + v504)
-		v509 := float64(v508 + v505)
-		v510 := math.FMA(v500, v498, v500)
-		v511 := float64(v509 + v510)
-		v512 := float64(v501 * v498)
-		v513 := math.FMA(v498, v152, v153)
-		v514 := math.FMA(v498, v513, v155)
-		v515 := math.FMA(v498, v514, v157)
-		v516 := math.FMA(v498, v515, v159)
-		v517 := math.FMA(v498, v516, v161)
-		v518 := math.FMA(v498, v517, v163)
-		v519 := math.FMA(v498, v518, v165)
-		v520 := math.FMA(v498, v519, v167)
-		v521 := math.FMA(v498, v520, v169)
-		v522 := math.FMA(v512, v521, v511)
-		v524 := ldexpMid(v523, v496)
-		v525 := float64(v7 + v524)
-		v526 := float64(v525 - v7)
-		v527 := float64(v525 - v526)
-		v528 := float64(v7 - v527)
-		v529 := float64(v524 - v526)
-		v530 := float64(v528 + v529)
-		v531 := float64(v522 + v530)
-		v532 := float64(v525 + v506)
-		v533 := float64(v525 - v532)
-		v534 := float64(v533 + v506)
-		v535 := float64(v534 + v531)
-		v536 := float64(v532 + v535)
-		v537 := ldexpMid(v536, v495)
-		v538 := math.Copysign(v537, v491)
-		v539 := math.IsNaN(v491)
-		v540 := v538
-		if v539 {
-			v540 = v491
-		}
-		v541 := float64(v197 * v540)
-		v542 := float64(v172 + v175)
-		v543 := float64(v172 - v542)
-		v544 := float64(v543 + v175)
-		v545 := v181 <= v133
-		v547 := v546 < v126
-		v548 := v545 && !v547
-		v549 := v181
+		v537 := float64(v195 * v536)
+		v538 := float64(v172 + v175)
+		v539 := float64(v172 - v538)
+		v540 := float64(v539 + v175)
+		v541 := v181 <= v133
+		v543 := v542 < v126
+		v544 := v541 && !v543
+		v545 := v181
 		if v133 > v181 {
-			v549 = v133
+			v545 = v133
 		}
-		v551 := v550
-		if v549 < v550 {
-			v551 = v549
+		v547 := v546
+		if v545 < v546 {
+			v547 = v545
 		}
-		v552 := ldexpNormal(v544, v551)
-		v553 := v3
-		if v548 {
-			v553 = v552
+		v548 := ldexpNormal(v540, v547)
+		v549 := v3
+		if v544 {
+			v549 = v548
 		}
-		v554 := v553
-		if v196 {
-			v554 = v126
-		}
-		v555 := float64(v541 + v554)
-		v556 := float64(v122 * v555)
-		v557 := float64(v488 + v556)
-		v558 := float64(v482 + v557)
-		v559 := math.FMA(v122, v197, v558)
-		v560 := v559
+		v550 := float64(v537 + v549)
+		v551 := float64(v122 * v550)
+		v552 := float64(v484 + v551)
+		v553 := float64(v478 + v552)
+		v554 := math.FMA(v122, v195, v553)
+		v555 := v554
 		if v12 {
-			v560 = v120
+			v555 = v120
 		}
-		v562 := v560
+		v557 := v555
 		if v6 {
-			v562 = v7
+			v557 = v7
 		}
-		v563 := v562
+		v558 := v557
 		if v2 {
-			v563 = v4
+			v558 = v4
 		}
-		v564 := b[i]
-		v565 := dy[i]
-		v566 := float64(v564 * v565)
-		v567 := -v566
-		v568 := math.FMA(v564, v565, v567)
-		v569 := float64(v566 * v4)
-		v570 := -v569
-		v571 := math.FMA(v566, v4, v570)
-		v572 := math.FMA(v568, v4, v571)
-		v573 := float64(v566 * v7)
+		v559 := b[i]
+		v560 := dy[i]
+		v561 := float64(v559 * v560)
+		v562 := -v561
+		v563 := math.FMA(v559, v560, v562)
+		v564 := float64(v561 * v4)
+		v565 := -v564
+		v566 := math.FMA(v561, v4, v565)
+		v567 := math.FMA(v563, v4, v566)
+		v568 := float64(v561 * v7)
+		v569 := -v568
+		v570 := math.FMA(v561, v7, v569)
+		v571 := math.FMA(v563, v7, v570)
+		v572 := float64(v561 * v556)
+		v573 := float64(v561 * v14)
 		v574 := -v573
-		v575 := math.FMA(v566, v7, v574)
-		v576 := math.FMA(v568, v7, v575)
-		v577 := float64(v566 * v561)
-		v578 := float64(v566 * v14)
-		v579 := -v578
-		v580 := math.FMA(v566, v14, v579)
-		v581 := math.FMA(v568, v14, v580)
-		v582 := float64(v578 * v96)
-		v583 := -v582
-		v584 := math.FMA(v578, v96, v583)
-		v585 := math.FMA(v581, v96, v584)
-		v586 := float64(v566 * v117)
-		v587 := -v586
-		v588 := math.FMA(v566, v117, v587)
-		v589 := math.FMA(v568, v117, v588)
-		v590 := float64(v566 * v118)
-		v591 := -v590
-		v592 := math.FMA(v566, v118, v591)
-		v593 := math.FMA(v568, v118, v592)
-		v594 := float64(v586 + v590)
-		v595 := float64(v594 - v586)
-		v596 := float64(v594 - v595)
-		v597 := float64(v586 - v596)
-		v598 := float64(v590 - v595)
-		v599 := float64(v597 + v598)
-		v600 := float64(v599 + v589)
-		v601 := float64(v600 + v593)
-		v602 := float64(v582 + v594)
-		v603 := float64(v602 - v582)
-		v604 := float64(v602 - v603)
-		v605 := float64(v582 - v604)
-		v606 := float64(v594 - v603)
-		v607 := float64(v605 + v606)
-		v608 := float64(v607 + v585)
-		v609 := float64(v608 + v601)
-		v610 := float64(v566 * v122)
-		v611 := -v610
-		v612 := math.FMA(v566, v122, v611)
-		v613 := math.FMA(v568, v122, v612)
-		v614 := float64(v610 * v197)
-		v615 := -v614
-		v616 := math.FMA(v610, v197, v615)
-		v617 := math.FMA(v613, v197, v616)
-		v618 := float64(v566 * v482)
-		v619 := -v618
-		v620 := math.FMA(v566, v482, v619)
-		v621 := math.FMA(v568, v482, v620)
-		v622 := float64(v566 * v557)
-		v623 := -v622
-		v624 := math.FMA(v566, v557, v623)
-		v625 := math.FMA(v568, v557, v624)
-		v626 := float64(v618 + v622)
-		v627 := float64(v626 - v618)
-		v628 := float64(v626 - v627)
-		v629 := float64(v618 - v628)
-		v630 := float64(v622 - v627)
-		v631 := float64(v629 + v630)
-		v632 := float64(v631 + v621)
-		v633 := float64(v632 + v625)
-		v634 := float64(v614 + v626)
-		v635 := float64(v634 - v614)
-		v636 := float64(v634 - v635)
-		v637 := float64(v614 - v636)
-		v638 := float64(v626 - v635)
-		v639 := float64(v637 + v638)
-		v640 := float64(v639 + v617)
-		v641 := float64(v640 + v633)
-		v642 := v634
+		v575 := math.FMA(v561, v14, v574)
+		v576 := math.FMA(v563, v14, v575)
+		v577 := float64(v573 * v96)
+		v578 := -v577
+		v579 := math.FMA(v573, v96, v578)
+		v580 := math.FMA(v576, v96, v579)
+		v581 := float64(v561 * v117)
+		v582 := -v581
+		v583 := math.FMA(v561, v117, v582)
+		v584 := math.FMA(v563, v117, v583)
+		v585 := float64(v561 * v118)
+		v586 := -v585
+		v587 := math.FMA(v561, v118, v586)
+		v588 := math.FMA(v563, v118, v587)
+		v589 := float64(v581 + v585)
+		v590 := float64(v589 - v581)
+		v591 := float64(v589 - v590)
+		v592 := float64(v581 - v591)
+		v593 := float64(v585 - v590)
+		v594 := float64(v592 + v593)
+		v595 := float64(v594 + v584)
+		v596 := float64(v595 + v588)
+		v597 := float64(v577 + v589)
+		v598 := float64(v597 - v577)
+		v599 := float64(v597 - v598)
+		v600 := float64(v577 - v599)
+		v601 := float64(v589 - v598)
+		v602 := float64(v600 + v601)
+		v603 := float64(v602 + v580)
+		v604 := float64(v603 + v596)
+		v605 := float64(v561 * v122)
+		v606 := -v605
+		v607 := math.FMA(v561, v122, v606)
+		v608 := math.FMA(v563, v122, v607)
+		v609 := float64(v605 * v195)
+		v610 := -v609
+		v611 := math.FMA(v605, v195, v610)
+		v612 := math.FMA(v608, v195, v611)
+		v613 := float64(v561 * v478)
+		v614 := -v613
+		v615 := math.FMA(v561, v478, v614)
+		v616 := math.FMA(v563, v478, v615)
+		v617 := float64(v561 * v552)
+		v618 := -v617
+		v619 := math.FMA(v561, v552, v618)
+		v620 := math.FMA(v563, v552, v619)
+		v621 := float64(v613 + v617)
+		v622 := float64(v621 - v613)
+		v623 := float64(v621 - v622)
+		v624 := float64(v613 - v623)
+		v625 := float64(v617 - v622)
+		v626 := float64(v624 + v625)
+		v627 := float64(v626 + v616)
+		v628 := float64(v627 + v620)
+		v629 := float64(v609 + v621)
+		v630 := float64(v629 - v609)
+		v631 := float64(v629 - v630)
+		v632 := float64(v609 - v631)
+		v633 := float64(v621 - v630)
+		v634 := float64(v632 + v633)
+		v635 := float64(v634 + v612)
+		v636 := float64(v635 + v628)
+		v637 := v629
 		if v12 {
-			v642 = v602
+			v637 = v597
 		}
-		v643 := v641
+		v638 := v636
 		if v12 {
-			v643 = v609
+			v638 = v604
 		}
-		v644 := v642
+		v639 := v637
 		if v6 {
-			v644 = v573
+			v639 = v568
 		}
-		v645 := v643
+		v640 := v638
 		if v6 {
-			v645 = v576
+			v640 = v571
 		}
-		v646 := v644
+		v641 := v639
 		if v2 {
-			v646 = v569
+			v641 = v564
 		}
-		v647 := v645
+		v642 := v640
 		if v2 {
-			v647 = v572
+			v642 = v567
 		}
-		v648 := float64(v646 + v647)
-		v649 := float64(v563 * v566)
-		v650 := float64(v648 - v649)
-		v651 := math.Abs(v650)
-		v652 := math.Abs(v649)
-		v654 := float64(v652 * v653)
-		v655 := v651 <= v654
-		v656 := math.Abs(v566)
-		v657 := math.Abs(v577)
-		v658 := v656
-		if v657 > v656 {
-			v658 = v657
+		v643 := float64(v641 + v642)
+		v644 := float64(v558 * v561)
+		v645 := float64(v643 - v644)
+		v646 := math.Abs(v645)
+		v647 := math.Abs(v644)
+		v649 := float64(v647 * v648)
+		v650 := v646 <= v649
+		v651 := math.Abs(v561)
+		v652 := math.Abs(v572)
+		v653 := v651
+		if v652 > v651 {
+			v653 = v652
 		}
-		v660 := float64(v651 * v659)
-		v663 := math.FMA(v658, v661, v662)
-		v664 := v660 <= v663
-		v665 := v655 || v664
-		v666 := v648 == v3
-		v667 := v665 && !v666
-		v668 := v649
-		if v667 {
-			v668 = v648
+		v655 := float64(v646 * v654)
+		v658 := math.FMA(v653, v656, v657)
+		v659 := v655 <= v658
+		v660 := v650 || v659
+		v661 := v643 == v3
+		v662 := v660 && !v661
+		v663 := v644
+		if v662 {
+			v663 = v643
 		}
-		v669 := math.Abs(v565)
-		v670 := math.Abs(v564)
-		v671 := v669 < v670
-		v672 := v565
-		if v671 {
-			v672 = v564
+		v664 := math.Abs(v560)
+		v665 := math.Abs(v559)
+		v666 := v664 < v665
+		v667 := v560
+		if v666 {
+			v667 = v559
 		}
-		v673 := v564
-		if v671 {
-			v673 = v565
+		v668 := v559
+		if v666 {
+			v668 = v560
 		}
-		v674 := float64(v672 * v4)
-		v675 := float64(v672 * v7)
-		v676 := float64(v672 * v561)
-		v677 := float64(v672 * v14)
-		v678 := -v677
-		v679 := math.FMA(v672, v14, v678)
-		v680 := float64(v677 * v96)
-		v681 := -v680
-		v682 := math.FMA(v677, v96, v681)
-		v683 := math.FMA(v679, v96, v682)
-		v684 := float64(v672 * v117)
-		v685 := -v684
-		v686 := math.FMA(v672, v117, v685)
-		v687 := float64(v672 * v118)
-		v688 := -v687
-		v689 := math.FMA(v672, v118, v688)
-		v690 := float64(v684 + v687)
-		v691 := float64(v690 - v684)
-		v692 := float64(v690 - v691)
-		v693 := float64(v684 - v692)
-		v694 := float64(v687 - v691)
-		v695 := float64(v693 + v694)
-		v696 := float64(v695 + v686)
-		v697 := float64(v696 + v689)
-		v698 := float64(v680 + v690)
-		v699 := float64(v698 - v680)
-		v700 := float64(v698 - v699)
-		v701 := float64(v680 - v700)
-		v702 := float64(v690 - v699)
-		v703 := float64(v701 + v702)
-		v704 := float64(v703 + v683)
-		v705 := float64(v704 + v697)
-		v706 := float64(v672 * v122)
-		v707 := -v706
-		v708 := math.FMA(v672, v122, v707)
-		v709 := float64(v706 * v197)
-		v710 := -v709
-		v711 := math.FMA(v706, v197, v710)
-		v712 := math.FMA(v708, v197, v711)
-		v713 := float64(v672 * v482)
-		v714 := -v713
-		v715 := math.FMA(v672, v482, v714)
-		v716 := float64(v672 * v557)
-		v717 := -v716
-		v718 := math.FMA(v672, v557, v717)
-		v719 := float64(v713 + v716)
-		v720 := float64(v719 - v713)
-		v721 := float64(v719 - v720)
-		v722 := float64(v713 - v721)
-		v723 := float64(v716 - v720)
-		v724 := float64(v722 + v723)
-		v725 := float64(v724 + v715)
-		v726 := float64(v725 + v718)
-		v727 := float64(v709 + v719)
-		v728 := float64(v727 - v709)
-		v729 := float64(v727 - v728)
-		v730 := float64(v709 - v729)
-		v731 := float64(v719 - v728)
-		v732 := float64(v730 + v731)
-		v733 := float64(v732 + v712)
-		v734 := float64(v733 + v726)
-		v735 := v727
+		v669 := float64(v667 * v4)
+		v670 := float64(v667 * v7)
+		v671 := float64(v667 * v556)
+		v672 := float64(v667 * v14)
+		v673 := -v672
+		v674 := math.FMA(v667, v14, v673)
+		v675 := float64(v672 * v96)
+		v676 := -v675
+		v677 := math.FMA(v672, v96, v676)
+		v678 := math.FMA(v674, v96, v677)
+		v679 := float64(v667 * v117)
+		v680 := -v679
+		v681 := math.FMA(v667, v117, v680)
+		v682 := float64(v667 * v118)
+		v683 := -v682
+		v684 := math.FMA(v667, v118, v683)
+		v685 := float64(v679 + v682)
+		v686 := float64(v685 - v679)
+		v687 := float64(v685 - v686)
+		v688 := float64(v679 - v687)
+		v689 := float64(v682 - v686)
+		v690 := float64(v688 + v689)
+		v691 := float64(v690 + v681)
+		v692 := float64(v691 + v684)
+		v693 := float64(v675 + v685)
+		v694 := float64(v693 - v675)
+		v695 := float64(v693 - v694)
+		v696 := float64(v675 - v695)
+		v697 := float64(v685 - v694)
+		v698 := float64(v696 + v697)
+		v699 := float64(v698 + v678)
+		v700 := float64(v699 + v692)
+		v701 := float64(v667 * v122)
+		v702 := -v701
+		v703 := math.FMA(v667, v122, v702)
+		v704 := float64(v701 * v195)
+		v705 := -v704
+		v706 := math.FMA(v701, v195, v705)
+		v707 := math.FMA(v703, v195, v706)
+		v708 := float64(v667 * v478)
+		v709 := -v708
+		v710 := math.FMA(v667, v478, v709)
+		v711 := float64(v667 * v552)
+		v712 := -v711
+		v713 := math.FMA(v667, v552, v712)
+		v714 := float64(v708 + v711)
+		v715 := float64(v714 - v708)
+		v716 := float64(v714 - v715)
+		v717 := float64(v708 - v716)
+		v718 := float64(v711 - v715)
+		v719 := float64(v717 + v718)
+		v720 := float64(v719 + v710)
+		v721 := float64(v720 + v713)
+		v722 := float64(v704 + v714)
+		v723 := float64(v722 - v704)
+		v724 := float64(v722 - v723)
+		v725 := float64(v704 - v724)
+		v726 := float64(v714 - v723)
+		v727 := float64(v725 + v726)
+		v728 := float64(v727 + v707)
+		v729 := float64(v728 + v721)
+		v730 := v722
 		if v12 {
-			v735 = v698
+			v730 = v693
 		}
-		v736 := v734
+		v731 := v729
 		if v12 {
-			v736 = v705
+			v731 = v700
 		}
-		v737 := v735
+		v732 := v730
 		if v6 {
-			v737 = v675
+			v732 = v670
 		}
-		v738 := v736
+		v733 := v731
 		if v6 {
-			v738 = v3
+			v733 = v3
 		}
-		v739 := v737
+		v734 := v732
 		if v2 {
-			v739 = v674
+			v734 = v669
 		}
-		v740 := v738
+		v735 := v733
 		if v2 {
-			v740 = v3
+			v735 = v3
 		}
-		v741 := float64(v739 + v740)
-		v742 := float64(v563 * v672)
-		v743 := float64(v741 - v742)
-		v744 := math.Abs(v743)
-		v745 := math.Abs(v742)
-		v746 := float64(v745 * v653)
-		v747 := v744 <= v746
-		v748 := math.Abs(v672)
-		v749 := math.Abs(v676)
-		v750 := v748
-		if v749 > v748 {
-			v750 = v749
+		v736 := float64(v734 + v735)
+		v737 := float64(v558 * v667)
+		v738 := float64(v736 - v737)
+		v739 := math.Abs(v738)
+		v740 := math.Abs(v737)
+		v741 := float64(v740 * v648)
+		v742 := v739 <= v741
+		v743 := math.Abs(v667)
+		v744 := math.Abs(v671)
+		v745 := v743
+		if v744 > v743 {
+			v745 = v744
 		}
-		v751 := float64(v744 * v659)
-		v752 := math.FMA(v750, v661, v662)
-		v753 := v751 <= v752
-		v754 := v747 || v753
-		v755 := v741 == v3
-		v756 := v754 && !v755
-		v757 := v742
-		if v756 {
-			v757 = v741
+		v746 := float64(v739 * v654)
+		v747 := math.FMA(v745, v656, v657)
+		v748 := v746 <= v747
+		v749 := v742 || v748
+		v750 := v736 == v3
+		v751 := v749 && !v750
+		v752 := v737
+		if v751 {
+			v752 = v736
 		}
-		v758 := float64(v673 * v757)
-		v760 := v656 == v759
-		v761 := v670 == v759
-		v762 := v669 == v759
-		v763 := v761 || v762
-		v764 := v760 && !v763
-		v765 := v668
-		if v764 {
-			v765 = v758
+		v753 := float64(v668 * v752)
+		v755 := v651 == v754
+		v756 := v665 == v754
+		v757 := v664 == v754
+		v758 := v756 || v757
+		v759 := v755 && !v758
+		v760 := v663
+		if v759 {
+			v760 = v753
 		}
-		v766 := math.IsNaN(v564)
-		v767 := v765
-		if v766 {
-			v767 = v564
+		v761 := math.IsNaN(v559)
+		v762 := v760
+		if v761 {
+			v762 = v559
 		}
-		v768 := math.IsNaN(v0)
-		v769 := v767
-		if v768 {
-			v769 = v0
+		v763 := math.IsNaN(v0)
+		v764 := v762
+		if v763 {
+			v764 = v0
 		}
-		da[i] = v769
+		da[i] = v764
 	}
 }
 
@@ -3168,7 +3120,7 @@ func gegluBackwardARun(da, a, b, dy []float64) {
 }
 
 // gegluBackwardBGeneric is the pure-Go kernel of gegluBackwardB (f64 memory,
-// f64 compute, 493 operations): the scalar twin of the vector program the
+// f64 compute, 489 operations): the scalar twin of the vector program the
 // assembly kernels run, with exactly the semantics of vprog.Program.Eval, so
 // every backend gives the same bits. The caller guarantees equal lengths; db
 // may be the same slice as an input.
@@ -3176,593 +3128,583 @@ func gegluBackwardBGeneric(db, a, b, dy []float64) {
 	a = a[:len(db)]
 	b = b[:len(db)]
 	dy = dy[:len(db)]
-	v2 := math.Float64frombits(0xc044000000000000)   // -40
-	v4 := math.Float64frombits(0x0000000000000000)   // 0
-	v5 := math.Float64frombits(0x8000000000000000)   // -0
-	v6 := math.Float64frombits(0x4024000000000000)   // 10
-	v9 := math.Float64frombits(0xc042800000000000)   // -37
-	v11 := math.Float64frombits(0x3fe0000000000000)  // 0.5
-	v13 := math.Float64frombits(0x3fe6a09e667f3bcd)  // 0.7071067811865476
-	v16 := math.Float64frombits(0x3ff0000000000000)  // 1
-	v19 := math.Float64frombits(0xbe839fb524e9c1f7)  // -1.462091340945175e-07
-	v20 := math.Float64frombits(0x3ebb776442df3041)  // 1.637123442577e-06
-	v22 := math.Float64frombits(0xbeef4bb9f7301ded)  // -1.4923003368152099e-05
-	v24 := math.Float64frombits(0x3f1f9a2a6635fe79)  // 0.00012055286202005714
-	v26 := math.Float64frombits(0xbf4c02db23d41138)  // -0.0008548326510724796
-	v28 := math.Float64frombits(0x3f7565bcd0aa6349)  // 0.0052239776220169365
-	v30 := math.Float64frombits(0xbf9b82ce3127f739)  // -0.02686617064499972
-	v32 := math.Float64frombits(0x3fbce2f21a042b29)  // 0.1128379167095487
-	v34 := math.Float64frombits(0xbfd812746b0379e6)  // -0.3761263890318375
-	v36 := math.Float64frombits(0x3fc06eba8214db69)  // 0.1283791670955126
-	v38 := math.Float64frombits(0x403c000000000000)  // 28
-	v43 := math.Float64frombits(0x3ff71547652b82fe)  // 1.4426950408889634
-	v48 := math.Float64frombits(0xbfe62e42fefa39ef)  // -0.6931471805599453
-	v51 := math.Float64frombits(0xbc7abc9e3b39803f)  // -2.3190468138462996e-17
-	v68 := math.Float64frombits(0x3e5af39c20098071)  // 2.5100634461878497e-08
-	v69 := math.Float64frombits(0xbe21f677fa3c3901)  // -2.0911414421956654e-09
-	v71 := math.Float64frombits(0x3e927e4e1b1031a7)  // 2.755728259480407e-07
-	v73 := math.Float64frombits(0x3ec71de0d383914a)  // 2.7557267935231926e-06
-	v75 := math.Float64frombits(0x3efa01a01a48c71b)  // 2.48015873173863e-05
-	v77 := math.Float64frombits(0x3f2a01a01a7e29cd)  // 0.00019841269863392214
-	v79 := math.Float64frombits(0x3f56c16c16c167cb)  // 0.0013888888888886504
-	v81 := math.Float64frombits(0x3f8111111111098c)  // 0.008333333333329994
-	v83 := math.Float64frombits(0x3fa5555555555555)  // 0.041666666666666664
-	v85 := math.Float64frombits(0x3fc5555555555556)  // 0.16666666666666669
-	v93 := math.Float64frombits(0x4010000000000000)  // 4
-	v100 := math.Float64frombits(0xc010000000000000) // -4
-	v114 := math.Float64frombits(0xbdb5f4b8c246486f) // -1.996881491945952e-11
-	v115 := math.Float64frombits(0x3e1e355dd0130064) // 1.7583639546980303e-09
-	v117 := math.Float64frombits(0x3e034da2b35f3757) // 5.617989187952126e-10
-	v119 := math.Float64frombits(0xbe52cc0b1e91f571) // -1.7506112036111487e-08
-	v121 := math.Float64frombits(0xbde4f76ab5e7ec44) // -1.5255116176616932e-10
-	v123 := math.Float64frombits(0x3e80fb2af4b5713b) // 1.2651923451512515e-07
-	v125 := math.Float64frombits(0xbe73f96c67f250ea) // -7.441010473264668e-08
-	v127 := math.Float64frombits(0xbeac724e6b653b58) // -8.477720346097271e-07
-	v129 := math.Float64frombits(0x3eb7e1ced4652933) // 1.4234818351438602e-06
-	v131 := math.Float64frombits(0x3ed3b14cea249e00) // 4.695076912398632e-06
-	v133 := math.Float64frombits(0xbef3c6dac0b6e8da) // -1.88606027628845e-05
-	v135 := math.Float64frombits(0xbece7edcb9eae1a1) // -3.6353535074163213e-06
-	v137 := math.Float64frombits(0x3f272cd9ecf5d766) // 0.0001768127462857219
-	v139 := math.Float64frombits(0xbf3dd28442183e3f) // -0.0004550526519730736
-	v141 := math.Float64frombits(0xbf3269b516efba52) // -0.0002809588540334851
-	v143 := math.Float64frombits(0x3f7908f47235a7f4) // 0.006112055652332405
-	v145 := math.Float64frombits(0xbf9b00c052c7c6a9) // -0.02637005334140122
-	v147 := math.Float64frombits(0x3fb38dbd2c8e22e1) // 0.07638151490949553
-	v149 := math.Float64frombits(0xbfc645fd8a4bb963) // -0.17401093723988045
-	v151 := math.Float64frombits(0x3fd52cac23710172) // 0.3308515878780077
-	v158 := math.Float64frombits(0xbfe14eacb1ad0348) // -0.5408538313132363
-	v165 := math.Float64frombits(0x3c538fa75e5f7c87) // 4.241647743293825e-18
-	v173 := math.Float64frombits(0x3fe8be202d26c705) // 0.7732087022652371
-	v180 := math.Float64frombits(0x3c84a7a8afa02902) // 3.5830570619305056e-17
-	v188 := math.Float64frombits(0xbfef3fe31ecb49bf) // -0.976548729080882
-	v195 := math.Float64frombits(0xbc71e64549d60f44) // -1.5525336881913618e-17
-	v203 := math.Float64frombits(0x3ff18932bf08e154) // 1.095995661000491
-	v210 := math.Float64frombits(0x3c909bb31b4706c7) // 5.762127476238976e-17
-	v232 := math.Float64frombits(0x4000000000000000) // 2
-	v246 := math.Float64frombits(0x3ff20dd750429b6d) // 1.1283791670955126
-	v248 := math.Float64frombits(0xc096d00000000000) // -1460
-	v250 := math.Float64frombits(0x4086300000000000) // 710
-	v271 := math.Float64frombits(0x3e21f2a265956fb2) // 2.0893978046591626e-09
-	v272 := math.Float64frombits(0x3e5af38930c76304) // 2.5100365384992085e-08
-	v274 := math.Float64frombits(0x3e927e502c598216) // 2.755732960487844e-07
-	v276 := math.Float64frombits(0x3ec71de0db91cbba) // 2.7557268507615253e-06
-	v278 := math.Float64frombits(0x3efa01a0198a8804) // 2.4801587275143102e-05
-	v280 := math.Float64frombits(0x3f2a01a01a7c0f12) // 0.00019841269863018395
-	v282 := math.Float64frombits(0x3f56c16c16c1811d) // 0.001388888888890056
-	v284 := math.Float64frombits(0x3f811111111109b8) // 0.00833333333333007
-	v286 := math.Float64frombits(0x3fa5555555555554) // 0.04166666666666666
-	v295 := math.Float64frombits(0xc08ff00000000000) // -1022
-	v297 := math.Float64frombits(0x408f400000000000) // 1000
-	v300 := math.Float64frombits(0xc08fe80000000000) // -1021
-	v302 := math.Float64frombits(0x3ff8000000000000) // 1.5
-	v312 := math.Float64frombits(0xc091300000000000) // -1100
-	v318 := math.Float64frombits(0xbc8bdd3413b26456) // -4.833646656726457e-17
-	v325 := math.Float64frombits(0x407bb9d3beb8c86b) // 443.614195558365
-	v382 := math.Float64frombits(0x3fd9884533d43651) // 0.3989422804014327
-	v386 := math.Float64frombits(0x4008000000000000) // 3
-	v388 := math.Float64frombits(0x4014000000000000) // 5
-	v390 := math.Float64frombits(0x401c000000000000) // 7
-	v392 := math.Float64frombits(0x4022000000000000) // 9
-	v394 := math.Float64frombits(0x4026000000000000) // 11
-	v396 := math.Float64frombits(0x402a000000000000) // 13
-	v398 := math.Float64frombits(0x402e000000000000) // 15
-	v415 := math.Float64frombits(0xbc7cbc0d30ebfd15) // -2.49232720227773e-17
-	v418 := math.Float64frombits(0x3cc6bc5ca07e04f0) // 6.310448934143139e-16
-	v443 := math.Float64frombits(0x17f0000000000000) // 2.191809349008403e-193
-	v501 := math.Float64frombits(0x3cc0000000000000) // 4.440892098500626e-16
-	v507 := math.Float64frombits(0x6570000000000000) // 4.149515568880993e+180
-	v509 := math.Float64frombits(0x2270000000000000) // 8.200532357869981e-143
-	v510 := math.Float64frombits(0x2260000000000000) // 4.100266178934991e-143
+	v1 := math.Float64frombits(0xc044000000000000)   // -40
+	v3 := math.Float64frombits(0x0000000000000000)   // 0
+	v4 := math.Float64frombits(0x8000000000000000)   // -0
+	v5 := math.Float64frombits(0x4024000000000000)   // 10
+	v7 := math.Float64frombits(0xc042800000000000)   // -37
+	v9 := math.Float64frombits(0x3fe0000000000000)   // 0.5
+	v11 := math.Float64frombits(0x3fe6a09e667f3bcd)  // 0.7071067811865476
+	v14 := math.Float64frombits(0x3ff0000000000000)  // 1
+	v17 := math.Float64frombits(0xbe839fb524e9c1f7)  // -1.462091340945175e-07
+	v18 := math.Float64frombits(0x3ebb776442df3041)  // 1.637123442577e-06
+	v20 := math.Float64frombits(0xbeef4bb9f7301ded)  // -1.4923003368152099e-05
+	v22 := math.Float64frombits(0x3f1f9a2a6635fe79)  // 0.00012055286202005714
+	v24 := math.Float64frombits(0xbf4c02db23d41138)  // -0.0008548326510724796
+	v26 := math.Float64frombits(0x3f7565bcd0aa6349)  // 0.0052239776220169365
+	v28 := math.Float64frombits(0xbf9b82ce3127f739)  // -0.02686617064499972
+	v30 := math.Float64frombits(0x3fbce2f21a042b29)  // 0.1128379167095487
+	v32 := math.Float64frombits(0xbfd812746b0379e6)  // -0.3761263890318375
+	v34 := math.Float64frombits(0x3fc06eba8214db69)  // 0.1283791670955126
+	v36 := math.Float64frombits(0x403c000000000000)  // 28
+	v41 := math.Float64frombits(0x3ff71547652b82fe)  // 1.4426950408889634
+	v45 := math.Float64frombits(0xbfe62e42fefa39ef)  // -0.6931471805599453
+	v47 := math.Float64frombits(0xbc7abc9e3b39803f)  // -2.3190468138462996e-17
+	v63 := math.Float64frombits(0x3e5af39c20098071)  // 2.5100634461878497e-08
+	v64 := math.Float64frombits(0xbe21f677fa3c3901)  // -2.0911414421956654e-09
+	v66 := math.Float64frombits(0x3e927e4e1b1031a7)  // 2.755728259480407e-07
+	v68 := math.Float64frombits(0x3ec71de0d383914a)  // 2.7557267935231926e-06
+	v70 := math.Float64frombits(0x3efa01a01a48c71b)  // 2.48015873173863e-05
+	v72 := math.Float64frombits(0x3f2a01a01a7e29cd)  // 0.00019841269863392214
+	v74 := math.Float64frombits(0x3f56c16c16c167cb)  // 0.0013888888888886504
+	v76 := math.Float64frombits(0x3f8111111111098c)  // 0.008333333333329994
+	v78 := math.Float64frombits(0x3fa5555555555555)  // 0.041666666666666664
+	v80 := math.Float64frombits(0x3fc5555555555556)  // 0.16666666666666669
+	v88 := math.Float64frombits(0x4010000000000000)  // 4
+	v95 := math.Float64frombits(0xc010000000000000)  // -4
+	v109 := math.Float64frombits(0xbdb5f4b8c246486f) // -1.996881491945952e-11
+	v110 := math.Float64frombits(0x3e1e355dd0130064) // 1.7583639546980303e-09
+	v112 := math.Float64frombits(0x3e034da2b35f3757) // 5.617989187952126e-10
+	v114 := math.Float64frombits(0xbe52cc0b1e91f571) // -1.7506112036111487e-08
+	v116 := math.Float64frombits(0xbde4f76ab5e7ec44) // -1.5255116176616932e-10
+	v118 := math.Float64frombits(0x3e80fb2af4b5713b) // 1.2651923451512515e-07
+	v120 := math.Float64frombits(0xbe73f96c67f250ea) // -7.441010473264668e-08
+	v122 := math.Float64frombits(0xbeac724e6b653b58) // -8.477720346097271e-07
+	v124 := math.Float64frombits(0x3eb7e1ced4652933) // 1.4234818351438602e-06
+	v126 := math.Float64frombits(0x3ed3b14cea249e00) // 4.695076912398632e-06
+	v128 := math.Float64frombits(0xbef3c6dac0b6e8da) // -1.88606027628845e-05
+	v130 := math.Float64frombits(0xbece7edcb9eae1a1) // -3.6353535074163213e-06
+	v132 := math.Float64frombits(0x3f272cd9ecf5d766) // 0.0001768127462857219
+	v134 := math.Float64frombits(0xbf3dd28442183e3f) // -0.0004550526519730736
+	v136 := math.Float64frombits(0xbf3269b516efba52) // -0.0002809588540334851
+	v138 := math.Float64frombits(0x3f7908f47235a7f4) // 0.006112055652332405
+	v140 := math.Float64frombits(0xbf9b00c052c7c6a9) // -0.02637005334140122
+	v142 := math.Float64frombits(0x3fb38dbd2c8e22e1) // 0.07638151490949553
+	v144 := math.Float64frombits(0xbfc645fd8a4bb963) // -0.17401093723988045
+	v146 := math.Float64frombits(0x3fd52cac23710172) // 0.3308515878780077
+	v153 := math.Float64frombits(0xbfe14eacb1ad0348) // -0.5408538313132363
+	v160 := math.Float64frombits(0x3c538fa75e5f7c87) // 4.241647743293825e-18
+	v168 := math.Float64frombits(0x3fe8be202d26c705) // 0.7732087022652371
+	v175 := math.Float64frombits(0x3c84a7a8afa02902) // 3.5830570619305056e-17
+	v183 := math.Float64frombits(0xbfef3fe31ecb49bf) // -0.976548729080882
+	v190 := math.Float64frombits(0xbc71e64549d60f44) // -1.5525336881913618e-17
+	v198 := math.Float64frombits(0x3ff18932bf08e154) // 1.095995661000491
+	v205 := math.Float64frombits(0x3c909bb31b4706c7) // 5.762127476238976e-17
+	v227 := math.Float64frombits(0x4000000000000000) // 2
+	v240 := math.Float64frombits(0x3ff20dd750429b6d) // 1.1283791670955126
+	v242 := math.Float64frombits(0xc096d00000000000) // -1460
+	v244 := math.Float64frombits(0x4086300000000000) // 710
+	v264 := math.Float64frombits(0x3e21f2a265956fb2) // 2.0893978046591626e-09
+	v265 := math.Float64frombits(0x3e5af38930c76304) // 2.5100365384992085e-08
+	v267 := math.Float64frombits(0x3e927e502c598216) // 2.755732960487844e-07
+	v269 := math.Float64frombits(0x3ec71de0db91cbba) // 2.7557268507615253e-06
+	v271 := math.Float64frombits(0x3efa01a0198a8804) // 2.4801587275143102e-05
+	v273 := math.Float64frombits(0x3f2a01a01a7c0f12) // 0.00019841269863018395
+	v275 := math.Float64frombits(0x3f56c16c16c1811d) // 0.001388888888890056
+	v277 := math.Float64frombits(0x3f811111111109b8) // 0.00833333333333007
+	v279 := math.Float64frombits(0x3fa5555555555554) // 0.04166666666666666
+	v287 := math.Float64frombits(0xc08ff00000000000) // -1022
+	v289 := math.Float64frombits(0x408f400000000000) // 1000
+	v292 := math.Float64frombits(0xc08fe80000000000) // -1021
+	v294 := math.Float64frombits(0x3ff8000000000000) // 1.5
+	v304 := math.Float64frombits(0xc091300000000000) // -1100
+	v308 := math.Float64frombits(0xbc8bdd3413b26456) // -4.833646656726457e-17
+	v315 := math.Float64frombits(0x407bb9d3beb8c86b) // 443.614195558365
+	v368 := math.Float64frombits(0x3fd9884533d43651) // 0.3989422804014327
+	v372 := math.Float64frombits(0x4008000000000000) // 3
+	v374 := math.Float64frombits(0x4014000000000000) // 5
+	v376 := math.Float64frombits(0x401c000000000000) // 7
+	v378 := math.Float64frombits(0x4022000000000000) // 9
+	v380 := math.Float64frombits(0x4026000000000000) // 11
+	v382 := math.Float64frombits(0x402a000000000000) // 13
+	v384 := math.Float64frombits(0x402e000000000000) // 15
+	v401 := math.Float64frombits(0xbc7cbc0d30ebfd15) // -2.49232720227773e-17
+	v404 := math.Float64frombits(0x3cc6bc5ca07e04f0) // 6.310448934143139e-16
+	v413 := math.Float64frombits(0x17f0000000000000) // 2.191809349008403e-193
+	v471 := math.Float64frombits(0x3cc0000000000000) // 4.440892098500626e-16
+	v477 := math.Float64frombits(0x6570000000000000) // 4.149515568880993e+180
+	v479 := math.Float64frombits(0x2270000000000000) // 8.200532357869981e-143
+	v480 := math.Float64frombits(0x2260000000000000) // 4.100266178934991e-143
 	for i := range db {
 		v0 := a[i]
-		v3 := v0 < v2
-		v7 := v6 < v0
-		v10 := v0 < v9
-		v12 := float64(v11 * v0)
-		v14 := float64(v0 * v13)
-		v15 := -v14
-		v17 := math.Abs(v15)
-		v18 := float64(v15 * v15)
-		v21 := math.FMA(v18, v19, v20)
-		v23 := math.FMA(v18, v21, v22)
-		v25 := math.FMA(v18, v23, v24)
-		v27 := math.FMA(v18, v25, v26)
-		v29 := math.FMA(v18, v27, v28)
-		v31 := math.FMA(v18, v29, v30)
-		v33 := math.FMA(v18, v31, v32)
-		v35 := math.FMA(v18, v33, v34)
-		v37 := math.FMA(v18, v35, v36)
-		v39 := v17
-		if v38 < v17 {
-			v39 = v38
+		v2 := v0 < v1
+		v6 := v5 < v0
+		v8 := v0 < v7
+		v10 := float64(v9 * v0)
+		v12 := float64(v0 * v11)
+		v13 := -v12
+		v15 := math.Abs(v13)
+		v16 := float64(v13 * v13)
+		v19 := math.FMA(v16, v17, v18)
+		v21 := math.FMA(v16, v19, v20)
+		v23 := math.FMA(v16, v21, v22)
+		v25 := math.FMA(v16, v23, v24)
+		v27 := math.FMA(v16, v25, v26)
+		v29 := math.FMA(v16, v27, v28)
+		v31 := math.FMA(v16, v29, v30)
+		v33 := math.FMA(v16, v31, v32)
+		v35 := math.FMA(v16, v33, v34)
+		v37 := v15
+		if v36 < v15 {
+			v37 = v36
 		}
-		v40 := float64(v39 * v39)
-		v41 := -v40
-		v42 := math.FMA(v39, v39, v41)
-		v44 := float64(v40 * v43)
-		v45 := math.RoundToEven(v44)
-		v46 := -v45
-		v49 := math.FMA(v45, v48, v40)
-		v52 := math.FMA(v45, v51, v42)
-		v53 := -v49
-		v54 := float64(v16 + v53)
-		v55 := float64(v54 - v16)
-		v56 := float64(v53 - v55)
-		v57 := float64(v53 * v53)
-		v58 := -v57
-		v59 := math.FMA(v53, v53, v58)
-		v60 := float64(v11 * v57)
-		v61 := float64(v54 + v60)
-		v62 := float64(v61 - v54)
-		v63 := float64(v60 - v62)
-		v64 := float64(v56 + v63)
-		v65 := math.FMA(v11, v59, v64)
-		v66 := float64(v57 * v53)
-		v70 := math.FMA(v49, v69, v68)
-		v72 := math.FMA(v53, v70, v71)
-		v74 := math.FMA(v53, v72, v73)
-		v76 := math.FMA(v53, v74, v75)
-		v78 := math.FMA(v53, v76, v77)
-		v80 := math.FMA(v53, v78, v79)
-		v82 := math.FMA(v53, v80, v81)
-		v84 := math.FMA(v53, v82, v83)
-		v86 := math.FMA(v53, v84, v85)
-		v87 := math.FMA(v66, v86, v65)
-		v88 := float64(v61 + v87)
-		v89 := float64(v88 - v61)
-		v90 := float64(v87 - v89)
-		v91 := -v88
-		v92 := math.FMA(v91, v52, v90)
-		v94 := float64(v39 + v93)
-		v95 := float64(v94 - v39)
-		v96 := float64(v94 - v95)
-		v97 := float64(v39 - v96)
-		v98 := float64(v93 - v95)
-		v99 := float64(v97 + v98)
-		v101 := float64(v39 + v100)
-		v102 := float64(v101 - v39)
-		v103 := float64(v101 - v102)
-		v104 := float64(v39 - v103)
-		v105 := float64(v100 - v102)
-		v106 := float64(v104 + v105)
-		v107 := float64(v16 / v94)
-		v108 := float64(v101 * v107)
-		v109 := -v108
-		v110 := math.FMA(v109, v94, v101)
-		v111 := math.FMA(v109, v99, v106)
-		v112 := float64(v110 + v111)
-		v113 := float64(v112 * v107)
-		v116 := math.FMA(v108, v114, v115)
-		v118 := math.FMA(v108, v116, v117)
-		v120 := math.FMA(v108, v118, v119)
-		v122 := math.FMA(v108, v120, v121)
-		v124 := math.FMA(v108, v122, v123)
-		v126 := math.FMA(v108, v124, v125)
-		v128 := math.FMA(v108, v126, v127)
-		v130 := math.FMA(v108, v128, v129)
-		v132 := math.FMA(v108, v130, v131)
-		v134 := math.FMA(v108, v132, v133)
-		v136 := math.FMA(v108, v134, v135)
-		v138 := math.FMA(v108, v136, v137)
-		v140 := math.FMA(v108, v138, v139)
-		v142 := math.FMA(v108, v140, v141)
-		v144 := math.FMA(v108, v142, v143)
-		v146 := math.FMA(v108, v144, v145)
-		v148 := math.FMA(v108, v146, v147)
-		v150 := math.FMA(v108, v148, v149)
-		v152 := math.FMA(v108, v150, v151)
-		v153 := float64(v108 * v152)
-		v154 := -v153
-		v155 := math.FMA(v108, v152, v154)
-		v156 := math.FMA(v108, v4, v155)
-		v157 := math.FMA(v113, v152, v156)
-		v159 := float64(v158 + v153)
-		v160 := float64(v159 - v158)
-		v161 := float64(v159 - v160)
-		v162 := float64(v158 - v161)
-		v163 := float64(v153 - v160)
-		v164 := float64(v162 + v163)
-		v166 := float64(v157 + v165)
-		v167 := float64(v164 + v166)
-		v168 := float64(v108 * v159)
-		v169 := -v168
-		v170 := math.FMA(v108, v159, v169)
-		v171 := math.FMA(v108, v167, v170)
-		v172 := math.FMA(v113, v159, v171)
-		v174 := float64(v173 + v168)
-		v175 := float64(v174 - v173)
-		v176 := float64(v174 - v175)
-		v177 := float64(v173 - v176)
-		v178 := float64(v168 - v175)
-		v179 := float64(v177 + v178)
-		v181 := float64(v172 + v180)
-		v182 := float64(v179 + v181)
-		v183 := float64(v108 * v174)
-		v184 := -v183
-		v185 := math.FMA(v108, v174, v184)
-		v186 := math.FMA(v108, v182, v185)
-		v187 := math.FMA(v113, v174, v186)
-		v189 := float64(v188 + v183)
-		v190 := float64(v189 - v188)
-		v191 := float64(v189 - v190)
-		v192 := float64(v188 - v191)
-		v193 := float64(v183 - v190)
-		v194 := float64(v192 + v193)
-		v196 := float64(v187 + v195)
-		v197 := float64(v194 + v196)
-		v198 := float64(v108 * v189)
-		v199 := -v198
-		v200 := math.FMA(v108, v189, v199)
-		v201 := math.FMA(v108, v197, v200)
-		v202 := math.FMA(v113, v189, v201)
-		v204 := float64(v203 + v198)
-		v205 := float64(v204 - v203)
-		v206 := float64(v204 - v205)
-		v207 := float64(v203 - v206)
-		v208 := float64(v198 - v205)
-		v209 := float64(v207 + v208)
-		v211 := float64(v202 + v210)
-		v212 := float64(v209 + v211)
-		v213 := float64(v88 * v204)
+		v38 := float64(v37 * v37)
+		v39 := -v38
+		v40 := math.FMA(v37, v37, v39)
+		v42 := float64(v38 * v41)
+		v43 := math.RoundToEven(v42)
+		v44 := -v43
+		v46 := math.FMA(v43, v45, v38)
+		v48 := math.FMA(v43, v47, v40)
+		v49 := -v46
+		v50 := float64(v14 + v49)
+		v51 := float64(v50 - v14)
+		v52 := float64(v49 - v51)
+		v53 := float64(v49 * v49)
+		v54 := -v53
+		v55 := math.FMA(v49, v49, v54)
+		v56 := float64(v9 * v53)
+		v57 := float64(v50 + v56)
+		v58 := float64(v57 - v50)
+		v59 := float64(v56 - v58)
+		v60 := float64(v52 + v59)
+		v61 := math.FMA(v9, v55, v60)
+		v62 := float64(v53 * v49)
+		v65 := math.FMA(v46, v64, v63)
+		v67 := math.FMA(v49, v65, v66)
+		v69 := math.FMA(v49, v67, v68)
+		v71 := math.FMA(v49, v69, v70)
+		v73 := math.FMA(v49, v71, v72)
+		v75 := math.FMA(v49, v73, v74)
+		v77 := math.FMA(v49, v75, v76)
+		v79 := math.FMA(v49, v77, v78)
+		v81 := math.FMA(v49, v79, v80)
+		v82 := math.FMA(v62, v81, v61)
+		v83 := float64(v57 + v82)
+		v84 := float64(v83 - v57)
+		v85 := float64(v82 - v84)
+		v86 := -v83
+		v87 := math.FMA(v86, v48, v85)
+		v89 := float64(v37 + v88)
+		v90 := float64(v89 - v37)
+		v91 := float64(v89 - v90)
+		v92 := float64(v37 - v91)
+		v93 := float64(v88 - v90)
+		v94 := float64(v92 + v93)
+		v96 := float64(v37 + v95)
+		v97 := float64(v96 - v37)
+		v98 := float64(v96 - v97)
+		v99 := float64(v37 - v98)
+		v100 := float64(v95 - v97)
+		v101 := float64(v99 + v100)
+		v102 := float64(v14 / v89)
+		v103 := float64(v96 * v102)
+		v104 := -v103
+		v105 := math.FMA(v104, v89, v96)
+		v106 := math.FMA(v104, v94, v101)
+		v107 := float64(v105 + v106)
+		v108 := float64(v107 * v102)
+		v111 := math.FMA(v103, v109, v110)
+		v113 := math.FMA(v103, v111, v112)
+		v115 := math.FMA(v103, v113, v114)
+		v117 := math.FMA(v103, v115, v116)
+		v119 := math.FMA(v103, v117, v118)
+		v121 := math.FMA(v103, v119, v120)
+		v123 := math.FMA(v103, v121, v122)
+		v125 := math.FMA(v103, v123, v124)
+		v127 := math.FMA(v103, v125, v126)
+		v129 := math.FMA(v103, v127, v128)
+		v131 := math.FMA(v103, v129, v130)
+		v133 := math.FMA(v103, v131, v132)
+		v135 := math.FMA(v103, v133, v134)
+		v137 := math.FMA(v103, v135, v136)
+		v139 := math.FMA(v103, v137, v138)
+		v141 := math.FMA(v103, v139, v140)
+		v143 := math.FMA(v103, v141, v142)
+		v145 := math.FMA(v103, v143, v144)
+		v147 := math.FMA(v103, v145, v146)
+		v148 := float64(v103 * v147)
+		v149 := -v148
+		v150 := math.FMA(v103, v147, v149)
+		v151 := math.FMA(v103, v3, v150)
+		v152 := math.FMA(v108, v147, v151)
+		v154 := float64(v153 + v148)
+		v155 := float64(v154 - v153)
+		v156 := float64(v154 - v155)
+		v157 := float64(v153 - v156)
+		v158 := float64(v148 - v155)
+		v159 := float64(v157 + v158)
+		v161 := float64(v152 + v160)
+		v162 := float64(v159 + v161)
+		v163 := float64(v103 * v154)
+		v164 := -v163
+		v165 := math.FMA(v103, v154, v164)
+		v166 := math.FMA(v103, v162, v165)
+		v167 := math.FMA(v108, v154, v166)
+		v169 := float64(v168 + v163)
+		v170 := float64(v169 - v168)
+		v171 := float64(v169 - v170)
+		v172 := float64(v168 - v171)
+		v173 := float64(v163 - v170)
+		v174 := float64(v172 + v173)
+		v176 := float64(v167 + v175)
+		v177 := float64(v174 + v176)
+		v178 := float64(v103 * v169)
+		v179 := -v178
+		v180 := math.FMA(v103, v169, v179)
+		v181 := math.FMA(v103, v177, v180)
+		v182 := math.FMA(v108, v169, v181)
+		v184 := float64(v183 + v178)
+		v185 := float64(v184 - v183)
+		v186 := float64(v184 - v185)
+		v187 := float64(v183 - v186)
+		v188 := float64(v178 - v185)
+		v189 := float64(v187 + v188)
+		v191 := float64(v182 + v190)
+		v192 := float64(v189 + v191)
+		v193 := float64(v103 * v184)
+		v194 := -v193
+		v195 := math.FMA(v103, v184, v194)
+		v196 := math.FMA(v103, v192, v195)
+		v197 := math.FMA(v108, v184, v196)
+		v199 := float64(v198 + v193)
+		v200 := float64(v199 - v198)
+		v201 := float64(v199 - v200)
+		v202 := float64(v198 - v201)
+		v203 := float64(v193 - v200)
+		v204 := float64(v202 + v203)
+		v206 := float64(v197 + v205)
+		v207 := float64(v204 + v206)
+		v208 := float64(v83 * v199)
+		v209 := -v208
+		v210 := math.FMA(v83, v199, v209)
+		v211 := math.FMA(v83, v207, v210)
+		v212 := math.FMA(v87, v199, v211)
+		v213 := float64(v208 * v102)
 		v214 := -v213
-		v215 := math.FMA(v88, v204, v214)
-		v216 := math.FMA(v88, v212, v215)
-		v217 := math.FMA(v92, v204, v216)
-		v218 := float64(v213 * v107)
-		v219 := -v218
-		v220 := math.FMA(v219, v94, v213)
-		v221 := math.FMA(v219, v99, v217)
-		v222 := float64(v220 + v221)
-		v223 := float64(v222 * v107)
-		v224 := v17 < v11
-		v225 := -v15
-		v226 := float64(v16 + v225)
-		v227 := float64(v226 - v16)
-		v228 := float64(v225 - v227)
-		v229 := float64(v15 * v37)
-		v230 := float64(v228 - v229)
-		v231 := float64(v226 + v230)
-		v233 := float64(v218 + v223)
-		v234 := math.Ldexp(v233, int(v46))
-		v235 := math.Ldexp(v218, int(v46))
-		v236 := math.Ldexp(v223, int(v46))
-		v237 := float64(v232 - v235)
-		v238 := float64(v232 - v237)
-		v239 := float64(v238 - v235)
-		v240 := float64(v239 - v236)
-		v241 := float64(v237 + v240)
-		v242 := v15 < v4
-		v243 := v234
-		if v242 {
+		v215 := math.FMA(v214, v89, v208)
+		v216 := math.FMA(v214, v94, v212)
+		v217 := float64(v215 + v216)
+		v218 := float64(v217 * v102)
+		v219 := v15 < v9
+		v220 := -v13
+		v221 := float64(v14 + v220)
+		v222 := float64(v221 - v14)
+		v223 := float64(v220 - v222)
+		v224 := float64(v13 * v35)
+		v225 := float64(v223 - v224)
+		v226 := float64(v221 + v225)
+		v228 := float64(v213 + v218)
+		v229 := math.Ldexp(v228, int(v44))
+		v230 := math.Ldexp(v213, int(v44))
+		v231 := math.Ldexp(v218, int(v44))
+		v232 := float64(v227 - v230)
+		v233 := float64(v227 - v232)
+		v234 := float64(v233 - v230)
+		v235 := float64(v234 - v231)
+		v236 := float64(v232 + v235)
+		v237 := v13 < v3
+		v238 := v229
+		if v237 {
+			v238 = v236
+		}
+		v239 := v238
+		if v219 {
+			v239 = v226
+		}
+		v241 := float64(v13 * v12)
+		v243 := v242
+		if v241 > v242 {
 			v243 = v241
 		}
-		v244 := v243
-		if v224 {
-			v244 = v231
+		v245 := v244
+		if v243 < v244 {
+			v245 = v243
 		}
-		v247 := float64(v15 * v14)
-		v249 := v248
-		if v247 > v248 {
-			v249 = v247
+		v246 := float64(v245 * v41)
+		v247 := math.RoundToEven(v246)
+		v248 := math.FMA(v247, v45, v245)
+		v249 := math.FMA(v247, v47, v248)
+		v250 := float64(v248 - v249)
+		v251 := math.FMA(v247, v47, v250)
+		v252 := float64(v249 * v249)
+		v253 := -v252
+		v254 := math.FMA(v249, v249, v253)
+		v255 := float64(v9 * v252)
+		v256 := float64(v9 * v254)
+		v257 := float64(v249 + v255)
+		v258 := float64(v249 - v257)
+		v259 := float64(v258 + v255)
+		v260 := float64(v259 + v256)
+		v261 := math.FMA(v251, v249, v251)
+		v262 := float64(v260 + v261)
+		v263 := float64(v252 * v249)
+		v266 := math.FMA(v249, v264, v265)
+		v268 := math.FMA(v249, v266, v267)
+		v270 := math.FMA(v249, v268, v269)
+		v272 := math.FMA(v249, v270, v271)
+		v274 := math.FMA(v249, v272, v273)
+		v276 := math.FMA(v249, v274, v275)
+		v278 := math.FMA(v249, v276, v277)
+		v280 := math.FMA(v249, v278, v279)
+		v281 := math.FMA(v249, v280, v80)
+		v282 := math.FMA(v263, v281, v262)
+		v283 := float64(v14 + v257)
+		v284 := float64(v14 - v283)
+		v285 := float64(v284 + v257)
+		v286 := float64(v285 + v282)
+		v288 := float64(v287 - v247)
+		v290 := v289
+		if v288 < v289 {
+			v290 = v288
 		}
-		v251 := v250
-		if v249 < v250 {
-			v251 = v249
+		v291 := v3
+		if v290 > v3 {
+			v291 = v290
 		}
-		v252 := float64(v251 * v43)
-		v253 := math.RoundToEven(v252)
-		v255 := math.FMA(v253, v48, v251)
-		v256 := math.FMA(v253, v51, v255)
-		v257 := float64(v255 - v256)
-		v258 := math.FMA(v253, v51, v257)
-		v259 := float64(v256 * v256)
-		v260 := -v259
-		v261 := math.FMA(v256, v256, v260)
-		v262 := float64(v11 * v259)
-		v263 := float64(v11 * v261)
-		v264 := float64(v256 + v262)
-		v265 := float64(v256 - v264)
-		v266 := float64(v265 + v262)
-		v267 := float64(v266 + v263)
-		v268 := math.FMA(v258, v256, v258)
-		v269 := float64(v267 + v268)
-		v270 := float64(v259 * v256)
-		v273 := math.FMA(v256, v271, v272)
-		v275 := math.FMA(v256, v273, v274)
-		v277 := math.FMA(v256, v275, v276)
-		v279 := math.FMA(v256, v277, v278)
-		v281 := math.FMA(v256, v279, v280)
-		v283 := math.FMA(v256, v281, v282)
-		v285 := math.FMA(v256, v283, v284)
-		v287 := math.FMA(v256, v285, v286)
-		v288 := math.FMA(v256, v287, v85)
-		v289 := math.FMA(v270, v288, v269)
-		v290 := float64(v16 + v264)
-		v291 := float64(v16 - v290)
-		v292 := float64(v291 + v264)
-		v293 := float64(v292 + v289)
-		v296 := float64(v295 - v253)
-		v298 := v297
-		if v296 < v297 {
-			v298 = v296
+		v293 := v247 < v292
+		v295 := ldexpNormal(v294, v291)
+		v296 := v3
+		if v293 {
+			v296 = v295
 		}
-		v299 := v4
-		if v298 > v4 {
-			v299 = v298
+		v297 := float64(v283 + v296)
+		v298 := float64(v297 - v296)
+		v299 := float64(v283 - v298)
+		v300 := float64(v299 + v286)
+		v301 := float64(v300 + v296)
+		v302 := float64(v301 - v296)
+		v303 := float64(v298 + v302)
+		v305 := v304
+		if v247 > v304 {
+			v305 = v247
 		}
-		v301 := v253 < v300
-		v303 := ldexpNormal(v302, v299)
-		v304 := v4
-		if v301 {
-			v304 = v303
+		v306 := ldexpMid(v303, v305)
+		v307 := float64(v240 * v306)
+		v309 := float64(v0 * v308)
+		v310 := math.FMA(v0, v11, v13)
+		v311 := float64(v309 + v310)
+		v312 := float64(v307 * v311)
+		v313 := float64(v10 * v312)
+		v314 := math.FMA(v10, v239, v313)
+		v316 := float64(v0 * v0)
+		v317 := float64(v9 * v316)
+		v318 := float64(v315 - v317)
+		v319 := v242
+		if v318 > v242 {
+			v319 = v318
 		}
-		v305 := float64(v290 + v304)
-		v306 := float64(v305 - v304)
-		v307 := float64(v290 - v306)
-		v308 := float64(v307 + v293)
-		v309 := float64(v308 + v304)
-		v310 := float64(v309 - v304)
-		v311 := float64(v306 + v310)
-		v313 := v312
-		if v253 > v312 {
-			v313 = v253
+		v320 := v244
+		if v319 < v244 {
+			v320 = v319
 		}
-		v314 := ldexpMid(v311, v313)
-		v315 := math.IsNaN(v247)
-		v316 := v314
-		if v315 {
-			v316 = v247
+		v321 := float64(v320 * v41)
+		v322 := math.RoundToEven(v321)
+		v323 := math.FMA(v322, v45, v320)
+		v324 := math.FMA(v322, v47, v323)
+		v325 := float64(v323 - v324)
+		v326 := math.FMA(v322, v47, v325)
+		v327 := float64(v324 * v324)
+		v328 := -v327
+		v329 := math.FMA(v324, v324, v328)
+		v330 := float64(v9 * v327)
+		v331 := float64(v9 * v329)
+		v332 := float64(v324 + v330)
+		v333 := float64(v324 - v332)
+		v334 := float64(v333 + v330)
+		v335 := float64(v334 + v331)
+		v336 := math.FMA(v326, v324, v326)
+		v337 := float64(v335 + v336)
+		v338 := float64(v327 * v324)
+		v339 := math.FMA(v324, v264, v265)
+		v340 := math.FMA(v324, v339, v267)
+		v341 := math.FMA(v324, v340, v269)
+		v342 := math.FMA(v324, v341, v271)
+		v343 := math.FMA(v324, v342, v273)
+		v344 := math.FMA(v324, v343, v275)
+		v345 := math.FMA(v324, v344, v277)
+		v346 := math.FMA(v324, v345, v279)
+		v347 := math.FMA(v324, v346, v80)
+		v348 := math.FMA(v338, v347, v337)
+		v349 := float64(v14 + v332)
+		v350 := float64(v14 - v349)
+		v351 := float64(v350 + v332)
+		v352 := float64(v351 + v348)
+		v353 := float64(v287 - v322)
+		v354 := v289
+		if v353 < v289 {
+			v354 = v353
 		}
-		v317 := float64(v246 * v316)
-		v319 := float64(v0 * v318)
-		v320 := math.FMA(v0, v13, v15)
-		v321 := float64(v319 + v320)
-		v322 := float64(v317 * v321)
-		v323 := float64(v12 * v322)
-		v324 := math.FMA(v12, v244, v323)
-		v326 := float64(v0 * v0)
-		v327 := float64(v11 * v326)
-		v328 := float64(v325 - v327)
-		v329 := v248
-		if v328 > v248 {
-			v329 = v328
+		v355 := v3
+		if v354 > v3 {
+			v355 = v354
 		}
-		v330 := v250
-		if v329 < v250 {
-			v330 = v329
+		v356 := v322 < v292
+		v357 := ldexpNormal(v294, v355)
+		v358 := v3
+		if v356 {
+			v358 = v357
 		}
-		v331 := float64(v330 * v43)
-		v332 := math.RoundToEven(v331)
-		v334 := math.FMA(v332, v48, v330)
-		v335 := math.FMA(v332, v51, v334)
-		v336 := float64(v334 - v335)
-		v337 := math.FMA(v332, v51, v336)
-		v338 := float64(v335 * v335)
-		v339 := -v338
-		v340 := math.FMA(v335, v335, v339)
-		v341 := float64(v11 * v338)
-		v342 := float64(v11 * v340)
-		v343 := float64(v335 + v341)
-		v344 := float64(v335 - v343)
-		v345 := float64(v344 + v341)
-		v346 := float64(v345 + v342)
-		v347 := math.FMA(v337, v335, v337)
-		v348 := float64(v346 + v347)
-		v349 := float64(v338 * v335)
-		v350 := math.FMA(v335, v271, v272)
-		v351 := math.FMA(v335, v350, v274)
-		v352 := math.FMA(v335, v351, v276)
-		v353 := math.FMA(v335, v352, v278)
-		v354 := math.FMA(v335, v353, v280)
-		v355 := math.FMA(v335, v354, v282)
-		v356 := math.FMA(v335, v355, v284)
-		v357 := math.FMA(v335, v356, v286)
-		v358 := math.FMA(v335, v357, v85)
-		v359 := math.FMA(v349, v358, v348)
-		v360 := float64(v16 + v343)
-		v361 := float64(v16 - v360)
-		v362 := float64(v361 + v343)
-		v363 := float64(v362 + v359)
-		v365 := float64(v295 - v332)
-		v366 := v297
-		if v365 < v297 {
-			v366 = v365
+		v359 := float64(v349 + v358)
+		v360 := float64(v359 - v358)
+		v361 := float64(v349 - v360)
+		v362 := float64(v361 + v352)
+		v363 := float64(v362 + v358)
+		v364 := float64(v363 - v358)
+		v365 := float64(v360 + v364)
+		v366 := v304
+		if v322 > v304 {
+			v366 = v322
 		}
-		v367 := v4
-		if v366 > v4 {
-			v367 = v366
+		v367 := ldexpMid(v365, v366)
+		v369 := float64(v367 * v368)
+		v370 := -v369
+		v371 := float64(v14 / v316)
+		v373 := float64(v372 * v371)
+		v375 := float64(v374 * v371)
+		v377 := float64(v376 * v371)
+		v379 := float64(v378 * v371)
+		v381 := float64(v380 * v371)
+		v383 := float64(v382 * v371)
+		v385 := float64(v384 * v371)
+		v386 := float64(v14 - v385)
+		v387 := float64(v383 * v386)
+		v388 := float64(v14 - v387)
+		v389 := float64(v381 * v388)
+		v390 := float64(v14 - v389)
+		v391 := float64(v379 * v390)
+		v392 := float64(v14 - v391)
+		v393 := float64(v377 * v392)
+		v394 := float64(v14 - v393)
+		v395 := float64(v375 * v394)
+		v396 := float64(v14 - v395)
+		v397 := float64(v373 * v396)
+		v398 := float64(v14 - v397)
+		v399 := float64(v371 * v398)
+		v400 := math.FMA(v367, v368, v370)
+		v402 := float64(v367 * v401)
+		v403 := float64(v400 + v402)
+		v405 := -v316
+		v406 := math.FMA(v0, v0, v405)
+		v407 := float64(v9 * v406)
+		v408 := float64(v404 - v407)
+		v409 := float64(v369 * v408)
+		v410 := float64(v403 + v409)
+		v411 := math.FMA(v370, v399, v410)
+		v412 := float64(v369 + v411)
+		v414 := float64(v412 * v413)
+		v415 := -v414
+		v416 := v314
+		if v8 {
+			v416 = v415
 		}
-		v368 := v332 < v300
-		v369 := ldexpNormal(v302, v367)
-		v370 := v4
-		if v368 {
-			v370 = v369
+		v417 := v416
+		if v6 {
+			v417 = v0
 		}
-		v371 := float64(v360 + v370)
-		v372 := float64(v371 - v370)
-		v373 := float64(v360 - v372)
-		v374 := float64(v373 + v363)
-		v375 := float64(v374 + v370)
-		v376 := float64(v375 - v370)
-		v377 := float64(v372 + v376)
-		v378 := v312
-		if v332 > v312 {
-			v378 = v332
+		v418 := v417
+		if v2 {
+			v418 = v4
 		}
-		v379 := ldexpMid(v377, v378)
-		v380 := math.IsNaN(v328)
-		v381 := v379
-		if v380 {
-			v381 = v328
-		}
-		v383 := float64(v381 * v382)
-		v384 := -v383
-		v385 := float64(v16 / v326)
-		v387 := float64(v386 * v385)
-		v389 := float64(v388 * v385)
-		v391 := float64(v390 * v385)
-		v393 := float64(v392 * v385)
-		v395 := float64(v394 * v385)
-		v397 := float64(v396 * v385)
-		v399 := float64(v398 * v385)
-		v400 := float64(v16 - v399)
-		v401 := float64(v397 * v400)
-		v402 := float64(v16 - v401)
-		v403 := float64(v395 * v402)
-		v404 := float64(v16 - v403)
-		v405 := float64(v393 * v404)
-		v406 := float64(v16 - v405)
-		v407 := float64(v391 * v406)
-		v408 := float64(v16 - v407)
-		v409 := float64(v389 * v408)
-		v410 := float64(v16 - v409)
-		v411 := float64(v387 * v410)
-		v412 := float64(v16 - v411)
-		v413 := float64(v385 * v412)
-		v414 := math.FMA(v381, v382, v384)
-		v416 := float64(v381 * v415)
-		v417 := float64(v414 + v416)
-		v419 := -v326
-		v420 := math.FMA(v0, v0, v419)
-		v421 := float64(v11 * v420)
-		v422 := float64(v418 - v421)
-		v423 := float64(v383 * v422)
-		v424 := float64(v417 + v423)
-		v425 := math.FMA(v384, v413, v424)
-		v426 := float64(v383 + v425)
-		v444 := float64(v426 * v443)
+		v419 := dy[i]
+		v420 := float64(v419 * v4)
+		v421 := float64(v419 * v0)
+		v422 := -v421
+		v423 := math.FMA(v419, v0, v422)
+		v424 := float64(v419 * v413)
+		v425 := float64(v424 * v369)
+		v426 := -v425
+		v427 := math.FMA(v424, v369, v426)
+		v428 := float64(v424 * v411)
+		v429 := -v428
+		v430 := math.FMA(v424, v411, v429)
+		v431 := float64(v425 + v428)
+		v432 := float64(v431 - v425)
+		v433 := float64(v431 - v432)
+		v434 := float64(v425 - v433)
+		v435 := float64(v428 - v432)
+		v436 := float64(v434 + v435)
+		v437 := float64(v436 + v427)
+		v438 := float64(v437 + v430)
+		v439 := -v431
+		v440 := -v438
+		v441 := float64(v419 * v10)
+		v442 := -v441
+		v443 := math.FMA(v419, v10, v442)
+		v444 := float64(v441 * v239)
 		v445 := -v444
-		v446 := v324
-		if v10 {
-			v446 = v445
+		v446 := math.FMA(v441, v239, v445)
+		v447 := math.FMA(v443, v239, v446)
+		v448 := float64(v441 * v312)
+		v449 := -v448
+		v450 := math.FMA(v441, v312, v449)
+		v451 := math.FMA(v443, v312, v450)
+		v452 := float64(v444 + v448)
+		v453 := float64(v452 - v444)
+		v454 := float64(v452 - v453)
+		v455 := float64(v444 - v454)
+		v456 := float64(v448 - v453)
+		v457 := float64(v455 + v456)
+		v458 := float64(v457 + v447)
+		v459 := float64(v458 + v451)
+		v460 := v452
+		if v8 {
+			v460 = v439
 		}
-		v447 := v446
-		if v7 {
-			v447 = v0
+		v461 := v459
+		if v8 {
+			v461 = v440
 		}
-		v448 := v447
-		if v3 {
-			v448 = v5
+		v462 := v460
+		if v6 {
+			v462 = v421
 		}
-		v449 := dy[i]
-		v450 := float64(v449 * v5)
-		v451 := float64(v449 * v0)
-		v452 := -v451
-		v453 := math.FMA(v449, v0, v452)
-		v454 := float64(v449 * v443)
-		v455 := float64(v454 * v383)
-		v456 := -v455
-		v457 := math.FMA(v454, v383, v456)
-		v458 := float64(v454 * v425)
-		v459 := -v458
-		v460 := math.FMA(v454, v425, v459)
-		v461 := float64(v455 + v458)
-		v462 := float64(v461 - v455)
-		v463 := float64(v461 - v462)
-		v464 := float64(v455 - v463)
-		v465 := float64(v458 - v462)
+		v463 := v461
+		if v6 {
+			v463 = v423
+		}
+		v464 := v462
+		if v2 {
+			v464 = v420
+		}
+		v465 := v463
+		if v2 {
+			v465 = v3
+		}
 		v466 := float64(v464 + v465)
-		v467 := float64(v466 + v457)
-		v468 := float64(v467 + v460)
-		v469 := -v461
-		v470 := -v468
-		v471 := float64(v449 * v12)
-		v472 := -v471
-		v473 := math.FMA(v449, v12, v472)
-		v474 := float64(v471 * v244)
-		v475 := -v474
-		v476 := math.FMA(v471, v244, v475)
-		v477 := math.FMA(v473, v244, v476)
-		v478 := float64(v471 * v322)
-		v479 := -v478
-		v480 := math.FMA(v471, v322, v479)
-		v481 := math.FMA(v473, v322, v480)
-		v482 := float64(v474 + v478)
-		v483 := float64(v482 - v474)
-		v484 := float64(v482 - v483)
-		v485 := float64(v474 - v484)
-		v486 := float64(v478 - v483)
-		v487 := float64(v485 + v486)
-		v488 := float64(v487 + v477)
-		v489 := float64(v488 + v481)
-		v490 := v482
-		if v10 {
-			v490 = v469
+		v467 := float64(v418 * v419)
+		v468 := float64(v466 - v467)
+		v469 := math.Abs(v468)
+		v470 := math.Abs(v467)
+		v472 := float64(v470 * v471)
+		v473 := v469 <= v472
+		v474 := math.Abs(v419)
+		v475 := math.Abs(v424)
+		v476 := v474
+		if v475 > v474 {
+			v476 = v475
 		}
-		v491 := v489
-		if v10 {
-			v491 = v470
+		v478 := float64(v469 * v477)
+		v481 := math.FMA(v476, v479, v480)
+		v482 := v478 <= v481
+		v483 := v473 || v482
+		v484 := v466 == v3
+		v485 := v483 && !v484
+		v486 := v467
+		if v485 {
+			v486 = v466
 		}
-		v492 := v490
-		if v7 {
-			v492 = v451
+		v487 := math.IsNaN(v0)
+		v488 := v486
+		if v487 {
+			v488 = v0
 		}
-		v493 := v491
-		if v7 {
-			v493 = v453
-		}
-		v494 := v492
-		if v3 {
-			v494 = v450
-		}
-		v495 := v493
-		if v3 {
-			v495 = v4
-		}
-		v496 := float64(v494 + v495)
-		v497 := float64(v448 * v449)
-		v498 := float64(v496 - v497)
-		v499 := math.Abs(v498)
-		v500 := math.Abs(v497)
-		v502 := float64(v500 * v501)
-		v503 := v499 <= v502
-		v504 := math.Abs(v449)
-		v505 := math.Abs(v454)
-		v506 := v504
-		if v505 > v504 {
-			v506 = v505
-		}
-		v508 := float64(v499 * v507)
-		v511 := math.FMA(v506, v509, v510)
-		v512 := v508 <= v511
-		v513 := v503 || v512
-		v514 := v496 == v4
-		v515 := v513 && !v514
-		v516 := v497
-		if v515 {
-			v516 = v496
-		}
-		v517 := math.IsNaN(v0)
-		v518 := v516
-		if v517 {
-			v518 = v0
-		}
-		db[i] = v518
+		db[i] = v488
 	}
 }
 
 // gegluBackwardBUsualGeneric is the pure-Go kernel of gegluBackwardBUsual (f64
-// memory, f64 compute, 370 operations): the scalar twin of the vector program
+// memory, f64 compute, 368 operations): the scalar twin of the vector program
 // the assembly kernels run, with exactly the semantics of vprog.Program.Eval,
 // so every backend gives the same bits. The caller guarantees equal lengths;
 // db may be the same slice as an input.
@@ -3849,12 +3791,12 @@ func gegluBackwardBUsualGeneric(db, a, b, dy []float64) {
 	v290 := math.Float64frombits(0xc08fe80000000000) // -1021
 	v292 := math.Float64frombits(0x3ff8000000000000) // 1.5
 	v302 := math.Float64frombits(0xc091300000000000) // -1100
-	v308 := math.Float64frombits(0xbc8bdd3413b26456) // -4.833646656726457e-17
-	v315 := math.Float64frombits(0x17f0000000000000) // 2.191809349008403e-193
-	v352 := math.Float64frombits(0x3cc0000000000000) // 4.440892098500626e-16
-	v358 := math.Float64frombits(0x6570000000000000) // 4.149515568880993e+180
-	v360 := math.Float64frombits(0x2270000000000000) // 8.200532357869981e-143
-	v361 := math.Float64frombits(0x2260000000000000) // 4.100266178934991e-143
+	v306 := math.Float64frombits(0xbc8bdd3413b26456) // -4.833646656726457e-17
+	v313 := math.Float64frombits(0x17f0000000000000) // 2.191809349008403e-193
+	v350 := math.Float64frombits(0x3cc0000000000000) // 4.440892098500626e-16
+	v356 := math.Float64frombits(0x6570000000000000) // 4.149515568880993e+180
+	v358 := math.Float64frombits(0x2270000000000000) // 8.200532357869981e-143
+	v359 := math.Float64frombits(0x2260000000000000) // 4.100266178934991e-143
 	for i := range db {
 		v0 := a[i]
 		v2 := v0 < v1
@@ -4109,96 +4051,91 @@ func gegluBackwardBUsualGeneric(db, a, b, dy []float64) {
 			v303 = v245
 		}
 		v304 := ldexpMid(v301, v303)
-		v305 := math.IsNaN(v239)
-		v306 := v304
-		if v305 {
-			v306 = v239
-		}
-		v307 := float64(v238 * v306)
-		v309 := float64(v0 * v308)
-		v310 := math.FMA(v0, v9, v11)
-		v311 := float64(v309 + v310)
-		v312 := float64(v307 * v311)
-		v313 := float64(v8 * v312)
-		v314 := math.FMA(v8, v237, v313)
-		v316 := v314
+		v305 := float64(v238 * v304)
+		v307 := float64(v0 * v306)
+		v308 := math.FMA(v0, v9, v11)
+		v309 := float64(v307 + v308)
+		v310 := float64(v305 * v309)
+		v311 := float64(v8 * v310)
+		v312 := math.FMA(v8, v237, v311)
+		v314 := v312
 		if v6 {
-			v316 = v0
+			v314 = v0
 		}
-		v317 := v316
+		v315 := v314
 		if v2 {
-			v317 = v4
+			v315 = v4
 		}
-		v318 := dy[i]
-		v319 := float64(v318 * v4)
-		v320 := float64(v318 * v0)
-		v321 := -v320
-		v322 := math.FMA(v318, v0, v321)
-		v323 := float64(v318 * v315)
-		v324 := float64(v318 * v8)
-		v325 := -v324
-		v326 := math.FMA(v318, v8, v325)
-		v327 := float64(v324 * v237)
-		v328 := -v327
-		v329 := math.FMA(v324, v237, v328)
-		v330 := math.FMA(v326, v237, v329)
-		v331 := float64(v324 * v312)
-		v332 := -v331
-		v333 := math.FMA(v324, v312, v332)
-		v334 := math.FMA(v326, v312, v333)
-		v335 := float64(v327 + v331)
-		v336 := float64(v335 - v327)
-		v337 := float64(v335 - v336)
-		v338 := float64(v327 - v337)
-		v339 := float64(v331 - v336)
-		v340 := float64(v338 + v339)
-		v341 := float64(v340 + v330)
-		v342 := float64(v341 + v334)
-		v343 := v335
+		v316 := dy[i]
+		v317 := float64(v316 * v4)
+		v318 := float64(v316 * v0)
+		v319 := -v318
+		v320 := math.FMA(v316, v0, v319)
+		v321 := float64(v316 * v313)
+		v322 := float64(v316 * v8)
+		v323 := -v322
+		v324 := math.FMA(v316, v8, v323)
+		v325 := float64(v322 * v237)
+		v326 := -v325
+		v327 := math.FMA(v322, v237, v326)
+		v328 := math.FMA(v324, v237, v327)
+		v329 := float64(v322 * v310)
+		v330 := -v329
+		v331 := math.FMA(v322, v310, v330)
+		v332 := math.FMA(v324, v310, v331)
+		v333 := float64(v325 + v329)
+		v334 := float64(v333 - v325)
+		v335 := float64(v333 - v334)
+		v336 := float64(v325 - v335)
+		v337 := float64(v329 - v334)
+		v338 := float64(v336 + v337)
+		v339 := float64(v338 + v328)
+		v340 := float64(v339 + v332)
+		v341 := v333
 		if v6 {
-			v343 = v320
+			v341 = v318
+		}
+		v342 := v340
+		if v6 {
+			v342 = v320
+		}
+		v343 := v341
+		if v2 {
+			v343 = v317
 		}
 		v344 := v342
-		if v6 {
-			v344 = v322
-		}
-		v345 := v343
 		if v2 {
-			v345 = v319
+			v344 = v3
 		}
-		v346 := v344
-		if v2 {
-			v346 = v3
+		v345 := float64(v343 + v344)
+		v346 := float64(v315 * v316)
+		v347 := float64(v345 - v346)
+		v348 := math.Abs(v347)
+		v349 := math.Abs(v346)
+		v351 := float64(v349 * v350)
+		v352 := v348 <= v351
+		v353 := math.Abs(v316)
+		v354 := math.Abs(v321)
+		v355 := v353
+		if v354 > v353 {
+			v355 = v354
 		}
-		v347 := float64(v345 + v346)
-		v348 := float64(v317 * v318)
-		v349 := float64(v347 - v348)
-		v350 := math.Abs(v349)
-		v351 := math.Abs(v348)
-		v353 := float64(v351 * v352)
-		v354 := v350 <= v353
-		v355 := math.Abs(v318)
-		v356 := math.Abs(v323)
-		v357 := v355
-		if v356 > v355 {
-			v357 = v356
+		v357 := float64(v348 * v356)
+		v360 := math.FMA(v355, v358, v359)
+		v361 := v357 <= v360
+		v362 := v352 || v361
+		v363 := v345 == v3
+		v364 := v362 && !v363
+		v365 := v346
+		if v364 {
+			v365 = v345
 		}
-		v359 := float64(v350 * v358)
-		v362 := math.FMA(v357, v360, v361)
-		v363 := v359 <= v362
-		v364 := v354 || v363
-		v365 := v347 == v3
-		v366 := v364 && !v365
-		v367 := v348
+		v366 := math.IsNaN(v0)
+		v367 := v365
 		if v366 {
-			v367 = v347
+			v367 = v0
 		}
-		v368 := math.IsNaN(v0)
-		v369 := v367
-		if v368 {
-			v369 = v0
-		}
-		db[i] = v369
+		db[i] = v367
 	}
 }
 

@@ -19,500 +19,486 @@ var (
 )
 
 // gegluTanhGeneric is the pure-Go kernel of gegluTanh (f64 memory, f64
-// compute, 357 operations): the scalar twin of the vector program the assembly
+// compute, 352 operations): the scalar twin of the vector program the assembly
 // kernels run, with exactly the semantics of vprog.Program.Eval, so every
 // backend gives the same bits. The caller guarantees equal lengths; dst may be
 // the same slice as an input.
 func gegluTanhGeneric(dst, a, b []float64) {
 	a = a[:len(dst)]
 	b = b[:len(dst)]
-	v2 := math.Float64frombits(0xc03e000000000000)   // -30
-	v4 := math.Float64frombits(0x0000000000000000)   // 0
-	v5 := math.Float64frombits(0x8000000000000000)   // -0
-	v6 := math.Float64frombits(0x4024000000000000)   // 10
-	v8 := math.Float64frombits(0x3ff9884533d43651)   // 1.5957691216057308
-	v9 := math.Float64frombits(0x3fa6e4e26d4801f7)   // 0.044715
-	v16 := math.Float64frombits(0xc085e00000000000)  // -700
-	v21 := math.Float64frombits(0xc096d00000000000)  // -1460
-	v23 := math.Float64frombits(0x3ff0000000000000)  // 1
-	v24 := math.Float64frombits(0x3ff71547652b82fe)  // 1.4426950408889634
-	v29 := math.Float64frombits(0xbfe62e42fefa39ef)  // -0.6931471805599453
-	v32 := math.Float64frombits(0xbc7abc9e3b39803f)  // -2.3190468138462996e-17
-	v36 := math.Float64frombits(0x3fe0000000000000)  // 0.5
-	v49 := math.Float64frombits(0x3e21f2a265956fb2)  // 2.0893978046591626e-09
-	v50 := math.Float64frombits(0x3e5af38930c76304)  // 2.5100365384992085e-08
-	v52 := math.Float64frombits(0x3e927e502c598216)  // 2.755732960487844e-07
-	v54 := math.Float64frombits(0x3ec71de0db91cbba)  // 2.7557268507615253e-06
-	v56 := math.Float64frombits(0x3efa01a0198a8804)  // 2.4801587275143102e-05
-	v58 := math.Float64frombits(0x3f2a01a01a7c0f12)  // 0.00019841269863018395
-	v60 := math.Float64frombits(0x3f56c16c16c1811d)  // 0.001388888888890056
-	v62 := math.Float64frombits(0x3f811111111109b8)  // 0.00833333333333007
-	v64 := math.Float64frombits(0x3fa5555555555554)  // 0.04166666666666666
-	v66 := math.Float64frombits(0x3fc5555555555556)  // 0.16666666666666669
-	v76 := math.Float64frombits(0xc091300000000000)  // -1100
-	v96 := math.Float64frombits(0xc08ff00000000000)  // -1022
-	v98 := math.Float64frombits(0x408f400000000000)  // 1000
-	v101 := math.Float64frombits(0xc08fe80000000000) // -1021
-	v103 := math.Float64frombits(0x3ff8000000000000) // 1.5
-	v134 := math.Float64frombits(0x3c4441355475a31a) // 2.1960211427085595e-18
-	v140 := math.Float64frombits(0xbc9cbc0d30ebfd15) // -9.96930880911092e-17
-	v222 := math.Float64frombits(0x407bb9d3beb8c86b) // 443.614195558365
-	v225 := math.Float64frombits(0x4086300000000000) // 710
-	v295 := math.Float64frombits(0x17f0000000000000) // 2.191809349008403e-193
-	v296 := math.Float64frombits(0x3cc6bc5ca07e04f0) // 6.310448934143139e-16
-	v361 := math.Float64frombits(0x3cc0000000000000) // 4.440892098500626e-16
-	v369 := math.Float64frombits(0x6570000000000000) // 4.149515568880993e+180
-	v371 := math.Float64frombits(0x2270000000000000) // 8.200532357869981e-143
-	v372 := math.Float64frombits(0x2260000000000000) // 4.100266178934991e-143
+	v1 := math.Float64frombits(0xc03e000000000000)   // -30
+	v3 := math.Float64frombits(0x0000000000000000)   // 0
+	v4 := math.Float64frombits(0x8000000000000000)   // -0
+	v5 := math.Float64frombits(0x4024000000000000)   // 10
+	v7 := math.Float64frombits(0x3ff9884533d43651)   // 1.5957691216057308
+	v8 := math.Float64frombits(0x3fa6e4e26d4801f7)   // 0.044715
+	v14 := math.Float64frombits(0xc085e00000000000)  // -700
+	v19 := math.Float64frombits(0xc096d00000000000)  // -1460
+	v21 := math.Float64frombits(0x3ff0000000000000)  // 1
+	v22 := math.Float64frombits(0x3ff71547652b82fe)  // 1.4426950408889634
+	v25 := math.Float64frombits(0xbfe62e42fefa39ef)  // -0.6931471805599453
+	v27 := math.Float64frombits(0xbc7abc9e3b39803f)  // -2.3190468138462996e-17
+	v31 := math.Float64frombits(0x3fe0000000000000)  // 0.5
+	v44 := math.Float64frombits(0x3e21f2a265956fb2)  // 2.0893978046591626e-09
+	v45 := math.Float64frombits(0x3e5af38930c76304)  // 2.5100365384992085e-08
+	v47 := math.Float64frombits(0x3e927e502c598216)  // 2.755732960487844e-07
+	v49 := math.Float64frombits(0x3ec71de0db91cbba)  // 2.7557268507615253e-06
+	v51 := math.Float64frombits(0x3efa01a0198a8804)  // 2.4801587275143102e-05
+	v53 := math.Float64frombits(0x3f2a01a01a7c0f12)  // 0.00019841269863018395
+	v55 := math.Float64frombits(0x3f56c16c16c1811d)  // 0.001388888888890056
+	v57 := math.Float64frombits(0x3f811111111109b8)  // 0.00833333333333007
+	v59 := math.Float64frombits(0x3fa5555555555554)  // 0.04166666666666666
+	v61 := math.Float64frombits(0x3fc5555555555556)  // 0.16666666666666669
+	v71 := math.Float64frombits(0xc091300000000000)  // -1100
+	v90 := math.Float64frombits(0xc08ff00000000000)  // -1022
+	v92 := math.Float64frombits(0x408f400000000000)  // 1000
+	v95 := math.Float64frombits(0xc08fe80000000000)  // -1021
+	v97 := math.Float64frombits(0x3ff8000000000000)  // 1.5
+	v126 := math.Float64frombits(0x3c4441355475a31a) // 2.1960211427085595e-18
+	v132 := math.Float64frombits(0xbc9cbc0d30ebfd15) // -9.96930880911092e-17
+	v211 := math.Float64frombits(0x407bb9d3beb8c86b) // 443.614195558365
+	v214 := math.Float64frombits(0x4086300000000000) // 710
+	v264 := math.Float64frombits(0x17f0000000000000) // 2.191809349008403e-193
+	v265 := math.Float64frombits(0x3cc6bc5ca07e04f0) // 6.310448934143139e-16
+	v330 := math.Float64frombits(0x3cc0000000000000) // 4.440892098500626e-16
+	v338 := math.Float64frombits(0x6570000000000000) // 4.149515568880993e+180
+	v340 := math.Float64frombits(0x2270000000000000) // 8.200532357869981e-143
+	v341 := math.Float64frombits(0x2260000000000000) // 4.100266178934991e-143
 	for i := range dst {
 		v0 := a[i]
-		v3 := v0 < v2
-		v7 := v6 < v0
-		v10 := float64(v0 * v0)
-		v11 := float64(v10 * v0)
-		v12 := float64(v9 * v11)
-		v13 := float64(v0 + v12)
-		v14 := float64(v8 * v13)
-		v17 := v14 < v16
-		v18 := math.Abs(v14)
-		v19 := -v18
-		v20 := v14 < v4
-		v22 := v21
-		if v19 > v21 {
-			v22 = v19
+		v2 := v0 < v1
+		v6 := v5 < v0
+		v9 := float64(v0 * v0)
+		v10 := float64(v9 * v0)
+		v11 := float64(v8 * v10)
+		v12 := float64(v0 + v11)
+		v13 := float64(v7 * v12)
+		v15 := v13 < v14
+		v16 := math.Abs(v13)
+		v17 := -v16
+		v18 := v13 < v3
+		v20 := v19
+		if v17 > v19 {
+			v20 = v17
 		}
-		v25 := float64(v22 * v24)
-		v26 := math.RoundToEven(v25)
-		v30 := math.FMA(v26, v29, v22)
-		v33 := math.FMA(v26, v32, v30)
-		v34 := float64(v30 - v33)
-		v35 := math.FMA(v26, v32, v34)
-		v37 := float64(v33 * v33)
-		v38 := -v37
-		v39 := math.FMA(v33, v33, v38)
-		v40 := float64(v36 * v37)
-		v41 := float64(v36 * v39)
-		v42 := float64(v33 + v40)
-		v43 := float64(v33 - v42)
-		v44 := float64(v43 + v40)
-		v45 := float64(v44 + v41)
-		v46 := math.FMA(v35, v33, v35)
-		v47 := float64(v45 + v46)
-		v48 := float64(v37 * v33)
-		v51 := math.FMA(v33, v49, v50)
-		v53 := math.FMA(v33, v51, v52)
-		v55 := math.FMA(v33, v53, v54)
-		v57 := math.FMA(v33, v55, v56)
-		v59 := math.FMA(v33, v57, v58)
-		v61 := math.FMA(v33, v59, v60)
-		v63 := math.FMA(v33, v61, v62)
-		v65 := math.FMA(v33, v63, v64)
-		v67 := math.FMA(v33, v65, v66)
-		v68 := math.FMA(v48, v67, v47)
-		v69 := float64(v23 + v42)
-		v70 := float64(v23 - v69)
-		v71 := float64(v70 + v42)
-		v72 := float64(v71 + v68)
-		v73 := float64(v69 + v72)
-		v74 := float64(v69 - v73)
-		v75 := float64(v74 + v72)
-		v77 := v76
-		if v26 > v76 {
-			v77 = v26
+		v23 := float64(v20 * v22)
+		v24 := math.RoundToEven(v23)
+		v26 := math.FMA(v24, v25, v20)
+		v28 := math.FMA(v24, v27, v26)
+		v29 := float64(v26 - v28)
+		v30 := math.FMA(v24, v27, v29)
+		v32 := float64(v28 * v28)
+		v33 := -v32
+		v34 := math.FMA(v28, v28, v33)
+		v35 := float64(v31 * v32)
+		v36 := float64(v31 * v34)
+		v37 := float64(v28 + v35)
+		v38 := float64(v28 - v37)
+		v39 := float64(v38 + v35)
+		v40 := float64(v39 + v36)
+		v41 := math.FMA(v30, v28, v30)
+		v42 := float64(v40 + v41)
+		v43 := float64(v32 * v28)
+		v46 := math.FMA(v28, v44, v45)
+		v48 := math.FMA(v28, v46, v47)
+		v50 := math.FMA(v28, v48, v49)
+		v52 := math.FMA(v28, v50, v51)
+		v54 := math.FMA(v28, v52, v53)
+		v56 := math.FMA(v28, v54, v55)
+		v58 := math.FMA(v28, v56, v57)
+		v60 := math.FMA(v28, v58, v59)
+		v62 := math.FMA(v28, v60, v61)
+		v63 := math.FMA(v43, v62, v42)
+		v64 := float64(v21 + v37)
+		v65 := float64(v21 - v64)
+		v66 := float64(v65 + v37)
+		v67 := float64(v66 + v63)
+		v68 := float64(v64 + v67)
+		v69 := float64(v64 - v68)
+		v70 := float64(v69 + v67)
+		v72 := v71
+		if v24 > v71 {
+			v72 = v24
 		}
-		v78 := ldexpMid(v23, v77)
-		v79 := float64(v73 * v78)
-		v80 := float64(v75 * v78)
-		v81 := float64(v23 + v79)
-		v82 := float64(v23 - v81)
-		v83 := float64(v82 + v79)
-		v84 := float64(v83 + v80)
-		v85 := v23
-		if v20 {
-			v85 = v73
+		v73 := ldexpMid(v21, v72)
+		v74 := float64(v68 * v73)
+		v75 := float64(v70 * v73)
+		v76 := float64(v21 + v74)
+		v77 := float64(v21 - v76)
+		v78 := float64(v77 + v74)
+		v79 := float64(v78 + v75)
+		v80 := v21
+		if v18 {
+			v80 = v68
 		}
-		v86 := v4
-		if v20 {
-			v86 = v75
+		v81 := v3
+		if v18 {
+			v81 = v70
 		}
-		v87 := float64(v23 / v81)
-		v88 := float64(v85 * v87)
-		v89 := -v88
-		v90 := math.FMA(v89, v81, v85)
-		v91 := math.FMA(v89, v84, v90)
-		v92 := float64(v91 + v86)
-		v94 := float64(v92 * v87)
-		v95 := v4
-		if v20 {
-			v95 = v26
+		v82 := float64(v21 / v76)
+		v83 := float64(v80 * v82)
+		v84 := -v83
+		v85 := math.FMA(v84, v76, v80)
+		v86 := math.FMA(v84, v79, v85)
+		v87 := float64(v86 + v81)
+		v88 := float64(v87 * v82)
+		v89 := v3
+		if v18 {
+			v89 = v24
 		}
-		v97 := float64(v96 - v95)
-		v99 := v98
-		if v97 < v98 {
-			v99 = v97
+		v91 := float64(v90 - v89)
+		v93 := v92
+		if v91 < v92 {
+			v93 = v91
 		}
-		v100 := v4
-		if v99 > v4 {
-			v100 = v99
+		v94 := v3
+		if v93 > v3 {
+			v94 = v93
 		}
-		v102 := v95 < v101
-		v104 := ldexpNormal(v103, v100)
-		v105 := v4
-		if v102 {
-			v105 = v104
+		v96 := v89 < v95
+		v98 := ldexpNormal(v97, v94)
+		v99 := v3
+		if v96 {
+			v99 = v98
 		}
-		v106 := float64(v88 + v105)
-		v107 := float64(v106 - v105)
-		v108 := float64(v88 - v107)
-		v109 := float64(v108 + v94)
-		v110 := float64(v109 + v105)
-		v111 := float64(v110 - v105)
-		v112 := float64(v107 + v111)
-		v113 := v76
-		if v95 > v76 {
-			v113 = v95
+		v100 := float64(v83 + v99)
+		v101 := float64(v100 - v99)
+		v102 := float64(v83 - v101)
+		v103 := float64(v102 + v88)
+		v104 := float64(v103 + v99)
+		v105 := float64(v104 - v99)
+		v106 := float64(v101 + v105)
+		v107 := v71
+		if v89 > v71 {
+			v107 = v89
 		}
-		v114 := ldexpMid(v112, v113)
-		v115 := math.IsNaN(v14)
-		v116 := v114
-		if v115 {
-			v116 = v14
+		v108 := ldexpMid(v106, v107)
+		v109 := -v13
+		v110 := math.FMA(v7, v12, v109)
+		v111 := float64(v12 - v0)
+		v112 := float64(v12 - v111)
+		v113 := float64(v0 - v112)
+		v114 := float64(v11 - v111)
+		v115 := float64(v113 + v114)
+		v116 := -v11
+		v117 := math.FMA(v8, v10, v116)
+		v118 := -v10
+		v119 := math.FMA(v9, v0, v118)
+		v120 := -v9
+		v121 := math.FMA(v0, v0, v120)
+		v122 := float64(v121 * v0)
+		v123 := float64(v119 + v122)
+		v124 := float64(v8 * v123)
+		v125 := float64(v117 + v124)
+		v127 := float64(v126 * v10)
+		v128 := float64(v125 + v127)
+		v129 := float64(v115 + v128)
+		v130 := float64(v7 * v129)
+		v131 := float64(v110 + v130)
+		v133 := float64(v132 * v12)
+		v134 := float64(v131 + v133)
+		v135 := math.Abs(v109)
+		v136 := -v135
+		v137 := v109 < v3
+		v138 := v19
+		if v136 > v19 {
+			v138 = v136
 		}
-		v117 := -v14
-		v118 := math.FMA(v8, v13, v117)
-		v119 := float64(v13 - v0)
-		v120 := float64(v13 - v119)
-		v121 := float64(v0 - v120)
-		v122 := float64(v12 - v119)
-		v123 := float64(v121 + v122)
-		v124 := -v12
-		v125 := math.FMA(v9, v11, v124)
-		v126 := -v11
-		v127 := math.FMA(v10, v0, v126)
-		v128 := -v10
-		v129 := math.FMA(v0, v0, v128)
-		v130 := float64(v129 * v0)
-		v131 := float64(v127 + v130)
-		v132 := float64(v9 * v131)
-		v133 := float64(v125 + v132)
-		v135 := float64(v134 * v11)
-		v136 := float64(v133 + v135)
-		v137 := float64(v123 + v136)
-		v138 := float64(v8 * v137)
-		v139 := float64(v118 + v138)
-		v141 := float64(v140 * v13)
-		v142 := float64(v139 + v141)
-		v143 := math.Abs(v117)
-		v144 := -v143
-		v145 := v117 < v4
-		v146 := v21
-		if v144 > v21 {
-			v146 = v144
+		v139 := float64(v138 * v22)
+		v140 := math.RoundToEven(v139)
+		v141 := math.FMA(v140, v25, v138)
+		v142 := math.FMA(v140, v27, v141)
+		v143 := float64(v141 - v142)
+		v144 := math.FMA(v140, v27, v143)
+		v145 := float64(v142 * v142)
+		v146 := -v145
+		v147 := math.FMA(v142, v142, v146)
+		v148 := float64(v31 * v145)
+		v149 := float64(v31 * v147)
+		v150 := float64(v142 + v148)
+		v151 := float64(v142 - v150)
+		v152 := float64(v151 + v148)
+		v153 := float64(v152 + v149)
+		v154 := math.FMA(v144, v142, v144)
+		v155 := float64(v153 + v154)
+		v156 := float64(v145 * v142)
+		v157 := math.FMA(v142, v44, v45)
+		v158 := math.FMA(v142, v157, v47)
+		v159 := math.FMA(v142, v158, v49)
+		v160 := math.FMA(v142, v159, v51)
+		v161 := math.FMA(v142, v160, v53)
+		v162 := math.FMA(v142, v161, v55)
+		v163 := math.FMA(v142, v162, v57)
+		v164 := math.FMA(v142, v163, v59)
+		v165 := math.FMA(v142, v164, v61)
+		v166 := math.FMA(v156, v165, v155)
+		v167 := float64(v21 + v150)
+		v168 := float64(v21 - v167)
+		v169 := float64(v168 + v150)
+		v170 := float64(v169 + v166)
+		v171 := float64(v167 + v170)
+		v172 := float64(v167 - v171)
+		v173 := float64(v172 + v170)
+		v174 := v71
+		if v140 > v71 {
+			v174 = v140
 		}
-		v147 := float64(v146 * v24)
-		v148 := math.RoundToEven(v147)
-		v150 := math.FMA(v148, v29, v146)
-		v151 := math.FMA(v148, v32, v150)
-		v152 := float64(v150 - v151)
-		v153 := math.FMA(v148, v32, v152)
-		v154 := float64(v151 * v151)
-		v155 := -v154
-		v156 := math.FMA(v151, v151, v155)
-		v157 := float64(v36 * v154)
-		v158 := float64(v36 * v156)
-		v159 := float64(v151 + v157)
-		v160 := float64(v151 - v159)
-		v161 := float64(v160 + v157)
-		v162 := float64(v161 + v158)
-		v163 := math.FMA(v153, v151, v153)
-		v164 := float64(v162 + v163)
-		v165 := float64(v154 * v151)
-		v166 := math.FMA(v151, v49, v50)
-		v167 := math.FMA(v151, v166, v52)
-		v168 := math.FMA(v151, v167, v54)
-		v169 := math.FMA(v151, v168, v56)
-		v170 := math.FMA(v151, v169, v58)
-		v171 := math.FMA(v151, v170, v60)
-		v172 := math.FMA(v151, v171, v62)
-		v173 := math.FMA(v151, v172, v64)
-		v174 := math.FMA(v151, v173, v66)
-		v175 := math.FMA(v165, v174, v164)
-		v176 := float64(v23 + v159)
-		v177 := float64(v23 - v176)
-		v178 := float64(v177 + v159)
-		v179 := float64(v178 + v175)
-		v180 := float64(v176 + v179)
-		v181 := float64(v176 - v180)
-		v182 := float64(v181 + v179)
-		v183 := v76
-		if v148 > v76 {
-			v183 = v148
+		v175 := ldexpMid(v21, v174)
+		v176 := float64(v171 * v175)
+		v177 := float64(v173 * v175)
+		v178 := float64(v21 + v176)
+		v179 := float64(v21 - v178)
+		v180 := float64(v179 + v176)
+		v181 := float64(v180 + v177)
+		v182 := v21
+		if v137 {
+			v182 = v171
 		}
-		v184 := ldexpMid(v23, v183)
-		v185 := float64(v180 * v184)
-		v186 := float64(v182 * v184)
-		v187 := float64(v23 + v185)
-		v188 := float64(v23 - v187)
-		v189 := float64(v188 + v185)
-		v190 := float64(v189 + v186)
-		v191 := v23
-		if v145 {
-			v191 = v180
+		v183 := v3
+		if v137 {
+			v183 = v173
 		}
-		v192 := v4
-		if v145 {
-			v192 = v182
+		v184 := float64(v21 / v178)
+		v185 := float64(v182 * v184)
+		v186 := -v185
+		v187 := math.FMA(v186, v178, v182)
+		v188 := math.FMA(v186, v181, v187)
+		v189 := float64(v188 + v183)
+		v190 := float64(v189 * v184)
+		v191 := v3
+		if v137 {
+			v191 = v140
 		}
-		v193 := float64(v23 / v187)
-		v194 := float64(v191 * v193)
-		v195 := -v194
-		v196 := math.FMA(v195, v187, v191)
-		v197 := math.FMA(v195, v190, v196)
-		v198 := float64(v197 + v192)
-		v200 := float64(v198 * v193)
-		v201 := v4
-		if v145 {
-			v201 = v148
+		v192 := float64(v90 - v191)
+		v193 := v92
+		if v192 < v92 {
+			v193 = v192
 		}
-		v202 := float64(v96 - v201)
-		v203 := v98
-		if v202 < v98 {
-			v203 = v202
+		v194 := v3
+		if v193 > v3 {
+			v194 = v193
 		}
-		v204 := v4
-		if v203 > v4 {
-			v204 = v203
+		v195 := v191 < v95
+		v196 := ldexpNormal(v97, v194)
+		v197 := v3
+		if v195 {
+			v197 = v196
 		}
-		v205 := v201 < v101
-		v206 := ldexpNormal(v103, v204)
-		v207 := v4
-		if v205 {
-			v207 = v206
+		v198 := float64(v185 + v197)
+		v199 := float64(v198 - v197)
+		v200 := float64(v185 - v199)
+		v201 := float64(v200 + v190)
+		v202 := float64(v201 + v197)
+		v203 := float64(v202 - v197)
+		v204 := float64(v199 + v203)
+		v205 := v71
+		if v191 > v71 {
+			v205 = v191
 		}
-		v208 := float64(v194 + v207)
-		v209 := float64(v208 - v207)
-		v210 := float64(v194 - v209)
-		v211 := float64(v210 + v200)
-		v212 := float64(v211 + v207)
-		v213 := float64(v212 - v207)
-		v214 := float64(v209 + v213)
-		v215 := v76
-		if v201 > v76 {
-			v215 = v201
+		v206 := ldexpMid(v204, v205)
+		v207 := float64(v134 * v206)
+		v208 := float64(v108 * v207)
+		v209 := float64(v108 + v208)
+		v210 := float64(v0 * v209)
+		v212 := float64(v13 + v211)
+		v213 := v19
+		if v212 > v19 {
+			v213 = v212
 		}
-		v216 := ldexpMid(v214, v215)
-		v217 := v216
-		if v115 {
-			v217 = v117
+		v215 := v214
+		if v213 < v214 {
+			v215 = v213
 		}
-		v218 := float64(v142 * v217)
-		v219 := float64(v116 * v218)
-		v220 := float64(v116 + v219)
-		v221 := float64(v0 * v220)
-		v223 := float64(v14 + v222)
-		v224 := v21
-		if v223 > v21 {
-			v224 = v223
+		v216 := float64(v215 * v22)
+		v217 := math.RoundToEven(v216)
+		v218 := math.FMA(v217, v25, v215)
+		v219 := math.FMA(v217, v27, v218)
+		v220 := float64(v218 - v219)
+		v221 := math.FMA(v217, v27, v220)
+		v222 := float64(v219 * v219)
+		v223 := -v222
+		v224 := math.FMA(v219, v219, v223)
+		v225 := float64(v31 * v222)
+		v226 := float64(v31 * v224)
+		v227 := float64(v219 + v225)
+		v228 := float64(v219 - v227)
+		v229 := float64(v228 + v225)
+		v230 := float64(v229 + v226)
+		v231 := math.FMA(v221, v219, v221)
+		v232 := float64(v230 + v231)
+		v233 := float64(v222 * v219)
+		v234 := math.FMA(v219, v44, v45)
+		v235 := math.FMA(v219, v234, v47)
+		v236 := math.FMA(v219, v235, v49)
+		v237 := math.FMA(v219, v236, v51)
+		v238 := math.FMA(v219, v237, v53)
+		v239 := math.FMA(v219, v238, v55)
+		v240 := math.FMA(v219, v239, v57)
+		v241 := math.FMA(v219, v240, v59)
+		v242 := math.FMA(v219, v241, v61)
+		v243 := math.FMA(v233, v242, v232)
+		v244 := float64(v21 + v227)
+		v245 := float64(v21 - v244)
+		v246 := float64(v245 + v227)
+		v247 := float64(v246 + v243)
+		v248 := float64(v90 - v217)
+		v249 := v92
+		if v248 < v92 {
+			v249 = v248
 		}
-		v226 := v225
-		if v224 < v225 {
-			v226 = v224
+		v250 := v3
+		if v249 > v3 {
+			v250 = v249
 		}
-		v227 := float64(v226 * v24)
-		v228 := math.RoundToEven(v227)
-		v230 := math.FMA(v228, v29, v226)
-		v231 := math.FMA(v228, v32, v230)
-		v232 := float64(v230 - v231)
-		v233 := math.FMA(v228, v32, v232)
-		v234 := float64(v231 * v231)
-		v235 := -v234
-		v236 := math.FMA(v231, v231, v235)
-		v237 := float64(v36 * v234)
-		v238 := float64(v36 * v236)
-		v239 := float64(v231 + v237)
-		v240 := float64(v231 - v239)
-		v241 := float64(v240 + v237)
-		v242 := float64(v241 + v238)
-		v243 := math.FMA(v233, v231, v233)
-		v244 := float64(v242 + v243)
-		v245 := float64(v234 * v231)
-		v246 := math.FMA(v231, v49, v50)
-		v247 := math.FMA(v231, v246, v52)
-		v248 := math.FMA(v231, v247, v54)
-		v249 := math.FMA(v231, v248, v56)
-		v250 := math.FMA(v231, v249, v58)
-		v251 := math.FMA(v231, v250, v60)
-		v252 := math.FMA(v231, v251, v62)
-		v253 := math.FMA(v231, v252, v64)
-		v254 := math.FMA(v231, v253, v66)
-		v255 := math.FMA(v245, v254, v244)
-		v256 := float64(v23 + v239)
-		v257 := float64(v23 - v256)
-		v258 := float64(v257 + v239)
-		v259 := float64(v258 + v255)
-		v261 := float64(v96 - v228)
-		v262 := v98
-		if v261 < v98 {
-			v262 = v261
+		v251 := v217 < v95
+		v252 := ldexpNormal(v97, v250)
+		v253 := v3
+		if v251 {
+			v253 = v252
 		}
-		v263 := v4
-		if v262 > v4 {
-			v263 = v262
+		v254 := float64(v244 + v253)
+		v255 := float64(v254 - v253)
+		v256 := float64(v244 - v255)
+		v257 := float64(v256 + v247)
+		v258 := float64(v257 + v253)
+		v259 := float64(v258 - v253)
+		v260 := float64(v255 + v259)
+		v261 := v71
+		if v217 > v71 {
+			v261 = v217
 		}
-		v264 := v228 < v101
-		v265 := ldexpNormal(v103, v263)
-		v266 := v4
-		if v264 {
-			v266 = v265
+		v262 := ldexpMid(v260, v261)
+		v263 := float64(v0 * v262)
+		v266 := float64(v265 + v134)
+		v267 := float64(v212 - v13)
+		v268 := float64(v212 - v267)
+		v269 := float64(v13 - v268)
+		v270 := float64(v211 - v267)
+		v271 := float64(v269 + v270)
+		v272 := float64(v266 + v271)
+		v273 := float64(v272 * v264)
+		v274 := float64(v263 * v273)
+		v275 := math.FMA(v263, v264, v274)
+		v276 := v210
+		if v15 {
+			v276 = v275
 		}
-		v267 := float64(v256 + v266)
-		v268 := float64(v267 - v266)
-		v269 := float64(v256 - v268)
-		v270 := float64(v269 + v259)
-		v271 := float64(v270 + v266)
-		v272 := float64(v271 - v266)
-		v273 := float64(v268 + v272)
-		v274 := v76
-		if v228 > v76 {
-			v274 = v228
+		v277 := v276
+		if v6 {
+			v277 = v0
 		}
-		v275 := ldexpMid(v273, v274)
-		v276 := math.IsNaN(v223)
-		v277 := v275
-		if v276 {
-			v277 = v223
+		v278 := v277
+		if v2 {
+			v278 = v4
 		}
-		v278 := float64(v0 * v277)
-		v297 := float64(v296 + v142)
-		v298 := float64(v223 - v14)
-		v299 := float64(v223 - v298)
-		v300 := float64(v14 - v299)
-		v301 := float64(v222 - v298)
-		v302 := float64(v300 + v301)
-		v303 := float64(v297 + v302)
-		v304 := float64(v303 * v295)
-		v305 := float64(v278 * v304)
-		v306 := math.FMA(v278, v295, v305)
-		v307 := v221
-		if v17 {
-			v307 = v306
+		v279 := b[i]
+		v280 := float64(v279 * v4)
+		v281 := float64(v279 * v0)
+		v282 := -v281
+		v283 := math.FMA(v279, v0, v282)
+		v284 := float64(v279 * v264)
+		v285 := float64(v284 * v263)
+		v286 := -v285
+		v287 := math.FMA(v284, v263, v286)
+		v288 := float64(v279 * v263)
+		v289 := -v288
+		v290 := math.FMA(v279, v263, v289)
+		v291 := float64(v288 * v273)
+		v292 := -v291
+		v293 := math.FMA(v288, v273, v292)
+		v294 := math.FMA(v290, v273, v293)
+		v295 := float64(v285 + v291)
+		v296 := float64(v295 - v285)
+		v297 := float64(v295 - v296)
+		v298 := float64(v285 - v297)
+		v299 := float64(v291 - v296)
+		v300 := float64(v298 + v299)
+		v301 := float64(v300 + v287)
+		v302 := float64(v301 + v294)
+		v303 := float64(v281 * v108)
+		v304 := -v303
+		v305 := math.FMA(v281, v108, v304)
+		v306 := math.FMA(v283, v108, v305)
+		v307 := float64(v281 * v208)
+		v308 := -v307
+		v309 := math.FMA(v281, v208, v308)
+		v310 := math.FMA(v283, v208, v309)
+		v311 := float64(v303 + v307)
+		v312 := float64(v311 - v303)
+		v313 := float64(v311 - v312)
+		v314 := float64(v303 - v313)
+		v315 := float64(v307 - v312)
+		v316 := float64(v314 + v315)
+		v317 := float64(v316 + v306)
+		v318 := float64(v317 + v310)
+		v319 := v311
+		if v15 {
+			v319 = v295
 		}
-		v308 := v307
-		if v7 {
-			v308 = v0
+		v320 := v318
+		if v15 {
+			v320 = v302
 		}
-		v309 := v308
-		if v3 {
-			v309 = v5
+		v321 := v319
+		if v6 {
+			v321 = v281
 		}
-		v310 := b[i]
-		v311 := float64(v310 * v5)
-		v312 := float64(v310 * v0)
-		v313 := -v312
-		v314 := math.FMA(v310, v0, v313)
-		v315 := float64(v310 * v295)
-		v316 := float64(v315 * v278)
-		v317 := -v316
-		v318 := math.FMA(v315, v278, v317)
-		v319 := float64(v310 * v278)
-		v320 := -v319
-		v321 := math.FMA(v310, v278, v320)
-		v322 := float64(v319 * v304)
-		v323 := -v322
-		v324 := math.FMA(v319, v304, v323)
-		v325 := math.FMA(v321, v304, v324)
-		v326 := float64(v316 + v322)
-		v327 := float64(v326 - v316)
-		v328 := float64(v326 - v327)
-		v329 := float64(v316 - v328)
-		v330 := float64(v322 - v327)
-		v331 := float64(v329 + v330)
-		v332 := float64(v331 + v318)
-		v333 := float64(v332 + v325)
-		v334 := float64(v312 * v116)
-		v335 := -v334
-		v336 := math.FMA(v312, v116, v335)
-		v337 := math.FMA(v314, v116, v336)
-		v338 := float64(v312 * v219)
-		v339 := -v338
-		v340 := math.FMA(v312, v219, v339)
-		v341 := math.FMA(v314, v219, v340)
-		v342 := float64(v334 + v338)
-		v343 := float64(v342 - v334)
-		v344 := float64(v342 - v343)
-		v345 := float64(v334 - v344)
-		v346 := float64(v338 - v343)
-		v347 := float64(v345 + v346)
-		v348 := float64(v347 + v337)
-		v349 := float64(v348 + v341)
-		v350 := v342
-		if v17 {
-			v350 = v326
+		v322 := v320
+		if v6 {
+			v322 = v283
 		}
+		v323 := v321
+		if v2 {
+			v323 = v280
+		}
+		v324 := v322
+		if v2 {
+			v324 = v3
+		}
+		v325 := float64(v323 + v324)
+		v326 := float64(v278 * v279)
+		v327 := float64(v325 - v326)
+		v328 := math.Abs(v327)
+		v329 := math.Abs(v326)
+		v331 := float64(v329 * v330)
+		v332 := v328 <= v331
+		v333 := math.Abs(v279)
+		v334 := math.Abs(v284)
+		v335 := v333
+		if v334 > v333 {
+			v335 = v334
+		}
+		v336 := math.Abs(v281)
+		v337 := v335
+		if v336 > v335 {
+			v337 = v336
+		}
+		v339 := float64(v328 * v338)
+		v342 := math.FMA(v337, v340, v341)
+		v343 := v339 <= v342
+		v344 := v332 || v343
+		v345 := v325 == v3
+		v346 := v344 && !v345
+		v347 := v326
+		if v346 {
+			v347 = v325
+		}
+		v348 := math.IsNaN(v279)
+		v349 := v347
+		if v348 {
+			v349 = v279
+		}
+		v350 := math.IsNaN(v0)
 		v351 := v349
-		if v17 {
-			v351 = v333
+		if v350 {
+			v351 = v0
 		}
-		v352 := v350
-		if v7 {
-			v352 = v312
-		}
-		v353 := v351
-		if v7 {
-			v353 = v314
-		}
-		v354 := v352
-		if v3 {
-			v354 = v311
-		}
-		v355 := v353
-		if v3 {
-			v355 = v4
-		}
-		v356 := float64(v354 + v355)
-		v357 := float64(v309 * v310)
-		v358 := float64(v356 - v357)
-		v359 := math.Abs(v358)
-		v360 := math.Abs(v357)
-		v362 := float64(v360 * v361)
-		v363 := v359 <= v362
-		v364 := math.Abs(v310)
-		v365 := math.Abs(v315)
-		v366 := v364
-		if v365 > v364 {
-			v366 = v365
-		}
-		v367 := math.Abs(v312)
-		v368 := v366
-		if v367 > v366 {
-			v368 = v367
-		}
-		v370 := float64(v359 * v369)
-		v373 := math.FMA(v368, v371, v372)
-		v374 := v370 <= v373
-		v375 := v363 || v374
-		v376 := v356 == v4
-		v377 := v375 && !v376
-		v378 := v357
-		if v377 {
-			v378 = v356
-		}
-		v379 := math.IsNaN(v310)
-		v380 := v378
-		if v379 {
-			v380 = v310
-		}
-		v381 := math.IsNaN(v0)
-		v382 := v380
-		if v381 {
-			v382 = v0
-		}
-		dst[i] = v382
+		dst[i] = v351
 	}
 }
 
 // gegluTanhUsualGeneric is the pure-Go kernel of gegluTanhUsual (f64 memory,
-// f64 compute, 268 operations): the scalar twin of the vector program the
+// f64 compute, 265 operations): the scalar twin of the vector program the
 // assembly kernels run, with exactly the semantics of vprog.Program.Eval, so
 // every backend gives the same bits. The caller guarantees equal lengths; dst
 // may be the same slice as an input.
@@ -546,13 +532,13 @@ func gegluTanhUsualGeneric(dst, a, b []float64) {
 	v90 := math.Float64frombits(0x408f400000000000)  // 1000
 	v93 := math.Float64frombits(0xc08fe80000000000)  // -1021
 	v95 := math.Float64frombits(0x3ff8000000000000)  // 1.5
-	v126 := math.Float64frombits(0x3c4441355475a31a) // 2.1960211427085595e-18
-	v132 := math.Float64frombits(0xbc9cbc0d30ebfd15) // -9.96930880911092e-17
-	v212 := math.Float64frombits(0x17f0000000000000) // 2.191809349008403e-193
-	v246 := math.Float64frombits(0x3cc0000000000000) // 4.440892098500626e-16
-	v254 := math.Float64frombits(0x6570000000000000) // 4.149515568880993e+180
-	v256 := math.Float64frombits(0x2270000000000000) // 8.200532357869981e-143
-	v257 := math.Float64frombits(0x2260000000000000) // 4.100266178934991e-143
+	v124 := math.Float64frombits(0x3c4441355475a31a) // 2.1960211427085595e-18
+	v130 := math.Float64frombits(0xbc9cbc0d30ebfd15) // -9.96930880911092e-17
+	v209 := math.Float64frombits(0x17f0000000000000) // 2.191809349008403e-193
+	v243 := math.Float64frombits(0x3cc0000000000000) // 4.440892098500626e-16
+	v251 := math.Float64frombits(0x6570000000000000) // 4.149515568880993e+180
+	v253 := math.Float64frombits(0x2270000000000000) // 8.200532357869981e-143
+	v254 := math.Float64frombits(0x2260000000000000) // 4.100266178934991e-143
 	for i := range dst {
 		v0 := a[i]
 		v2 := v0 < v1
@@ -661,227 +647,218 @@ func gegluTanhUsualGeneric(dst, a, b []float64) {
 			v105 = v87
 		}
 		v106 := ldexpMid(v104, v105)
-		v107 := math.IsNaN(v13)
-		v108 := v106
-		if v107 {
-			v108 = v13
+		v107 := -v13
+		v108 := math.FMA(v7, v12, v107)
+		v109 := float64(v12 - v0)
+		v110 := float64(v12 - v109)
+		v111 := float64(v0 - v110)
+		v112 := float64(v11 - v109)
+		v113 := float64(v111 + v112)
+		v114 := -v11
+		v115 := math.FMA(v8, v10, v114)
+		v116 := -v10
+		v117 := math.FMA(v9, v0, v116)
+		v118 := -v9
+		v119 := math.FMA(v0, v0, v118)
+		v120 := float64(v119 * v0)
+		v121 := float64(v117 + v120)
+		v122 := float64(v8 * v121)
+		v123 := float64(v115 + v122)
+		v125 := float64(v124 * v10)
+		v126 := float64(v123 + v125)
+		v127 := float64(v113 + v126)
+		v128 := float64(v7 * v127)
+		v129 := float64(v108 + v128)
+		v131 := float64(v130 * v12)
+		v132 := float64(v129 + v131)
+		v133 := math.Abs(v107)
+		v134 := -v133
+		v135 := v107 < v3
+		v136 := v17
+		if v134 > v17 {
+			v136 = v134
 		}
-		v109 := -v13
-		v110 := math.FMA(v7, v12, v109)
-		v111 := float64(v12 - v0)
-		v112 := float64(v12 - v111)
-		v113 := float64(v0 - v112)
-		v114 := float64(v11 - v111)
-		v115 := float64(v113 + v114)
-		v116 := -v11
-		v117 := math.FMA(v8, v10, v116)
-		v118 := -v10
-		v119 := math.FMA(v9, v0, v118)
-		v120 := -v9
-		v121 := math.FMA(v0, v0, v120)
-		v122 := float64(v121 * v0)
-		v123 := float64(v119 + v122)
-		v124 := float64(v8 * v123)
-		v125 := float64(v117 + v124)
-		v127 := float64(v126 * v10)
-		v128 := float64(v125 + v127)
-		v129 := float64(v115 + v128)
-		v130 := float64(v7 * v129)
-		v131 := float64(v110 + v130)
-		v133 := float64(v132 * v12)
-		v134 := float64(v131 + v133)
-		v135 := math.Abs(v109)
-		v136 := -v135
-		v137 := v109 < v3
-		v138 := v17
-		if v136 > v17 {
-			v138 = v136
+		v137 := float64(v136 * v20)
+		v138 := math.RoundToEven(v137)
+		v139 := math.FMA(v138, v23, v136)
+		v140 := math.FMA(v138, v25, v139)
+		v141 := float64(v139 - v140)
+		v142 := math.FMA(v138, v25, v141)
+		v143 := float64(v140 * v140)
+		v144 := -v143
+		v145 := math.FMA(v140, v140, v144)
+		v146 := float64(v29 * v143)
+		v147 := float64(v29 * v145)
+		v148 := float64(v140 + v146)
+		v149 := float64(v140 - v148)
+		v150 := float64(v149 + v146)
+		v151 := float64(v150 + v147)
+		v152 := math.FMA(v142, v140, v142)
+		v153 := float64(v151 + v152)
+		v154 := float64(v143 * v140)
+		v155 := math.FMA(v140, v42, v43)
+		v156 := math.FMA(v140, v155, v45)
+		v157 := math.FMA(v140, v156, v47)
+		v158 := math.FMA(v140, v157, v49)
+		v159 := math.FMA(v140, v158, v51)
+		v160 := math.FMA(v140, v159, v53)
+		v161 := math.FMA(v140, v160, v55)
+		v162 := math.FMA(v140, v161, v57)
+		v163 := math.FMA(v140, v162, v59)
+		v164 := math.FMA(v154, v163, v153)
+		v165 := float64(v19 + v148)
+		v166 := float64(v19 - v165)
+		v167 := float64(v166 + v148)
+		v168 := float64(v167 + v164)
+		v169 := float64(v165 + v168)
+		v170 := float64(v165 - v169)
+		v171 := float64(v170 + v168)
+		v172 := v69
+		if v138 > v69 {
+			v172 = v138
 		}
-		v139 := float64(v138 * v20)
-		v140 := math.RoundToEven(v139)
-		v141 := math.FMA(v140, v23, v138)
-		v142 := math.FMA(v140, v25, v141)
-		v143 := float64(v141 - v142)
-		v144 := math.FMA(v140, v25, v143)
-		v145 := float64(v142 * v142)
-		v146 := -v145
-		v147 := math.FMA(v142, v142, v146)
-		v148 := float64(v29 * v145)
-		v149 := float64(v29 * v147)
-		v150 := float64(v142 + v148)
-		v151 := float64(v142 - v150)
-		v152 := float64(v151 + v148)
-		v153 := float64(v152 + v149)
-		v154 := math.FMA(v144, v142, v144)
-		v155 := float64(v153 + v154)
-		v156 := float64(v145 * v142)
-		v157 := math.FMA(v142, v42, v43)
-		v158 := math.FMA(v142, v157, v45)
-		v159 := math.FMA(v142, v158, v47)
-		v160 := math.FMA(v142, v159, v49)
-		v161 := math.FMA(v142, v160, v51)
-		v162 := math.FMA(v142, v161, v53)
-		v163 := math.FMA(v142, v162, v55)
-		v164 := math.FMA(v142, v163, v57)
-		v165 := math.FMA(v142, v164, v59)
-		v166 := math.FMA(v156, v165, v155)
-		v167 := float64(v19 + v150)
-		v168 := float64(v19 - v167)
-		v169 := float64(v168 + v150)
-		v170 := float64(v169 + v166)
-		v171 := float64(v167 + v170)
-		v172 := float64(v167 - v171)
-		v173 := float64(v172 + v170)
-		v174 := v69
-		if v140 > v69 {
-			v174 = v140
+		v173 := ldexpMid(v19, v172)
+		v174 := float64(v169 * v173)
+		v175 := float64(v171 * v173)
+		v176 := float64(v19 + v174)
+		v177 := float64(v19 - v176)
+		v178 := float64(v177 + v174)
+		v179 := float64(v178 + v175)
+		v180 := v19
+		if v135 {
+			v180 = v169
 		}
-		v175 := ldexpMid(v19, v174)
-		v176 := float64(v171 * v175)
-		v177 := float64(v173 * v175)
-		v178 := float64(v19 + v176)
-		v179 := float64(v19 - v178)
-		v180 := float64(v179 + v176)
-		v181 := float64(v180 + v177)
-		v182 := v19
-		if v137 {
-			v182 = v171
+		v181 := v3
+		if v135 {
+			v181 = v171
 		}
-		v183 := v3
-		if v137 {
-			v183 = v173
+		v182 := float64(v19 / v176)
+		v183 := float64(v180 * v182)
+		v184 := -v183
+		v185 := math.FMA(v184, v176, v180)
+		v186 := math.FMA(v184, v179, v185)
+		v187 := float64(v186 + v181)
+		v188 := float64(v187 * v182)
+		v189 := v3
+		if v135 {
+			v189 = v138
 		}
-		v184 := float64(v19 / v178)
-		v185 := float64(v182 * v184)
-		v186 := -v185
-		v187 := math.FMA(v186, v178, v182)
-		v188 := math.FMA(v186, v181, v187)
-		v189 := float64(v188 + v183)
-		v190 := float64(v189 * v184)
-		v191 := v3
-		if v137 {
-			v191 = v140
+		v190 := float64(v88 - v189)
+		v191 := v90
+		if v190 < v90 {
+			v191 = v190
 		}
-		v192 := float64(v88 - v191)
-		v193 := v90
-		if v192 < v90 {
-			v193 = v192
+		v192 := v3
+		if v191 > v3 {
+			v192 = v191
 		}
-		v194 := v3
-		if v193 > v3 {
-			v194 = v193
+		v193 := v189 < v93
+		v194 := ldexpNormal(v95, v192)
+		v195 := v3
+		if v193 {
+			v195 = v194
 		}
-		v195 := v191 < v93
-		v196 := ldexpNormal(v95, v194)
-		v197 := v3
-		if v195 {
-			v197 = v196
+		v196 := float64(v183 + v195)
+		v197 := float64(v196 - v195)
+		v198 := float64(v183 - v197)
+		v199 := float64(v198 + v188)
+		v200 := float64(v199 + v195)
+		v201 := float64(v200 - v195)
+		v202 := float64(v197 + v201)
+		v203 := v69
+		if v189 > v69 {
+			v203 = v189
 		}
-		v198 := float64(v185 + v197)
-		v199 := float64(v198 - v197)
-		v200 := float64(v185 - v199)
-		v201 := float64(v200 + v190)
-		v202 := float64(v201 + v197)
-		v203 := float64(v202 - v197)
-		v204 := float64(v199 + v203)
-		v205 := v69
-		if v191 > v69 {
-			v205 = v191
-		}
-		v206 := ldexpMid(v204, v205)
-		v207 := v206
-		if v107 {
-			v207 = v109
-		}
-		v208 := float64(v134 * v207)
-		v209 := float64(v108 * v208)
-		v210 := float64(v108 + v209)
-		v211 := float64(v0 * v210)
-		v213 := v211
+		v204 := ldexpMid(v202, v203)
+		v205 := float64(v132 * v204)
+		v206 := float64(v106 * v205)
+		v207 := float64(v106 + v206)
+		v208 := float64(v0 * v207)
+		v210 := v208
 		if v6 {
-			v213 = v0
+			v210 = v0
 		}
-		v214 := v213
+		v211 := v210
 		if v2 {
-			v214 = v4
+			v211 = v4
 		}
-		v215 := b[i]
-		v216 := float64(v215 * v4)
-		v217 := float64(v215 * v0)
-		v218 := -v217
-		v219 := math.FMA(v215, v0, v218)
-		v220 := float64(v215 * v212)
-		v221 := float64(v217 * v108)
-		v222 := -v221
-		v223 := math.FMA(v217, v108, v222)
-		v224 := math.FMA(v219, v108, v223)
-		v225 := float64(v217 * v209)
-		v226 := -v225
-		v227 := math.FMA(v217, v209, v226)
-		v228 := math.FMA(v219, v209, v227)
-		v229 := float64(v221 + v225)
-		v230 := float64(v229 - v221)
-		v231 := float64(v229 - v230)
-		v232 := float64(v221 - v231)
-		v233 := float64(v225 - v230)
-		v234 := float64(v232 + v233)
-		v235 := float64(v234 + v224)
-		v236 := float64(v235 + v228)
-		v237 := v229
+		v212 := b[i]
+		v213 := float64(v212 * v4)
+		v214 := float64(v212 * v0)
+		v215 := -v214
+		v216 := math.FMA(v212, v0, v215)
+		v217 := float64(v212 * v209)
+		v218 := float64(v214 * v106)
+		v219 := -v218
+		v220 := math.FMA(v214, v106, v219)
+		v221 := math.FMA(v216, v106, v220)
+		v222 := float64(v214 * v206)
+		v223 := -v222
+		v224 := math.FMA(v214, v206, v223)
+		v225 := math.FMA(v216, v206, v224)
+		v226 := float64(v218 + v222)
+		v227 := float64(v226 - v218)
+		v228 := float64(v226 - v227)
+		v229 := float64(v218 - v228)
+		v230 := float64(v222 - v227)
+		v231 := float64(v229 + v230)
+		v232 := float64(v231 + v221)
+		v233 := float64(v232 + v225)
+		v234 := v226
 		if v6 {
-			v237 = v217
+			v234 = v214
 		}
-		v238 := v236
+		v235 := v233
 		if v6 {
-			v238 = v219
+			v235 = v216
 		}
-		v239 := v237
+		v236 := v234
 		if v2 {
-			v239 = v216
+			v236 = v213
 		}
-		v240 := v238
+		v237 := v235
 		if v2 {
-			v240 = v3
+			v237 = v3
 		}
-		v241 := float64(v239 + v240)
-		v242 := float64(v214 * v215)
-		v243 := float64(v241 - v242)
-		v244 := math.Abs(v243)
-		v245 := math.Abs(v242)
-		v247 := float64(v245 * v246)
-		v248 := v244 <= v247
-		v249 := math.Abs(v215)
-		v250 := math.Abs(v220)
-		v251 := v249
-		if v250 > v249 {
-			v251 = v250
+		v238 := float64(v236 + v237)
+		v239 := float64(v211 * v212)
+		v240 := float64(v238 - v239)
+		v241 := math.Abs(v240)
+		v242 := math.Abs(v239)
+		v244 := float64(v242 * v243)
+		v245 := v241 <= v244
+		v246 := math.Abs(v212)
+		v247 := math.Abs(v217)
+		v248 := v246
+		if v247 > v246 {
+			v248 = v247
 		}
-		v252 := math.Abs(v217)
-		v253 := v251
-		if v252 > v251 {
-			v253 = v252
+		v249 := math.Abs(v214)
+		v250 := v248
+		if v249 > v248 {
+			v250 = v249
 		}
-		v255 := float64(v244 * v254)
-		v258 := math.FMA(v253, v256, v257)
-		v259 := v255 <= v258
-		v260 := v248 || v259
-		v261 := v241 == v3
-		v262 := v260 && !v261
-		v263 := v242
-		if v262 {
-			v263 = v241
+		v252 := float64(v241 * v251)
+		v255 := math.FMA(v250, v253, v254)
+		v256 := v252 <= v255
+		v257 := v245 || v256
+		v258 := v238 == v3
+		v259 := v257 && !v258
+		v260 := v239
+		if v259 {
+			v260 = v238
 		}
-		v264 := math.IsNaN(v215)
-		v265 := v263
-		if v264 {
-			v265 = v215
+		v261 := math.IsNaN(v212)
+		v262 := v260
+		if v261 {
+			v262 = v212
 		}
-		v266 := math.IsNaN(v0)
-		v267 := v265
-		if v266 {
-			v267 = v0
+		v263 := math.IsNaN(v0)
+		v264 := v262
+		if v263 {
+			v264 = v0
 		}
-		dst[i] = v267
+		dst[i] = v264
 	}
 }
 
@@ -928,7 +905,7 @@ func gegluTanhRun(dst, a, b []float64) {
 }
 
 // gegluTanhBackwardAGeneric is the pure-Go kernel of gegluTanhBackwardA (f64
-// memory, f64 compute, 913 operations): the scalar twin of the vector program
+// memory, f64 compute, 891 operations): the scalar twin of the vector program
 // the assembly kernels run, with exactly the semantics of vprog.Program.Eval,
 // so every backend gives the same bits. The caller guarantees equal lengths;
 // da may be the same slice as an input.
@@ -936,1238 +913,1180 @@ func gegluTanhBackwardAGeneric(da, a, b, dy []float64) {
 	a = a[:len(da)]
 	b = b[:len(da)]
 	dy = dy[:len(da)]
-	v2 := math.Float64frombits(0xc03e000000000000)   // -30
-	v4 := math.Float64frombits(0x0000000000000000)   // 0
-	v5 := math.Float64frombits(0x8000000000000000)   // -0
-	v6 := math.Float64frombits(0x4024000000000000)   // 10
-	v8 := math.Float64frombits(0x3ff0000000000000)   // 1
-	v9 := math.Float64frombits(0x3ff9884533d43651)   // 1.5957691216057308
-	v10 := math.Float64frombits(0x3fa6e4e26d4801f7)  // 0.044715
-	v17 := math.Float64frombits(0xc091300000000000)  // -1100
-	v20 := math.Float64frombits(0xc085e00000000000)  // -700
-	v22 := math.Float64frombits(0xbff0000000000000)  // -1
-	v25 := math.Float64frombits(0xbfe199999999999a)  // -0.55
-	v31 := math.Float64frombits(0xc096d00000000000)  // -1460
-	v33 := math.Float64frombits(0x3ff71547652b82fe)  // 1.4426950408889634
-	v38 := math.Float64frombits(0xbfe62e42fefa39ef)  // -0.6931471805599453
-	v41 := math.Float64frombits(0xbc7abc9e3b39803f)  // -2.3190468138462996e-17
-	v45 := math.Float64frombits(0x3fe0000000000000)  // 0.5
-	v58 := math.Float64frombits(0x3e21f2a265956fb2)  // 2.0893978046591626e-09
-	v59 := math.Float64frombits(0x3e5af38930c76304)  // 2.5100365384992085e-08
-	v61 := math.Float64frombits(0x3e927e502c598216)  // 2.755732960487844e-07
-	v63 := math.Float64frombits(0x3ec71de0db91cbba)  // 2.7557268507615253e-06
-	v65 := math.Float64frombits(0x3efa01a0198a8804)  // 2.4801587275143102e-05
-	v67 := math.Float64frombits(0x3f2a01a01a7c0f12)  // 0.00019841269863018395
-	v69 := math.Float64frombits(0x3f56c16c16c1811d)  // 0.001388888888890056
-	v71 := math.Float64frombits(0x3f811111111109b8)  // 0.00833333333333007
-	v73 := math.Float64frombits(0x3fa5555555555554)  // 0.04166666666666666
-	v75 := math.Float64frombits(0x3fc5555555555556)  // 0.16666666666666669
-	v104 := math.Float64frombits(0xc08ff00000000000) // -1022
-	v106 := math.Float64frombits(0x408f400000000000) // 1000
-	v109 := math.Float64frombits(0xc08fe80000000000) // -1021
-	v111 := math.Float64frombits(0x3ff8000000000000) // 1.5
-	v201 := math.Float64frombits(0x4000000000000000) // 2
-	v236 := math.Float64frombits(0x3c4441355475a31a) // 2.1960211427085595e-18
-	v245 := math.Float64frombits(0xbc9cbc0d30ebfd15) // -9.96930880911092e-17
-	v252 := math.Float64frombits(0x4086300000000000) // 710
-	v315 := math.Float64frombits(0x4086280000000000) // 709
-	v319 := math.Float64frombits(0x408ff80000000000) // 1023
-	v345 := math.Float64frombits(0xbfe81429f9e97e4d) // -0.7524614220710163
-	v347 := math.Float64frombits(0x3c84f523ed77dbdc) // 3.635560509207687e-17
-	v350 := math.Float64frombits(0x3fc12ba9d1f60179) // 0.134145
-	v353 := math.Float64frombits(0x3fe21e4bab8db157) // 0.5661981917051361
-	v358 := math.Float64frombits(0x3fd2af64e9c485ee) // 0.29195521191476714
-	v362 := math.Float64frombits(0xc044000000000000) // -40
-	v466 := math.Float64frombits(0x407bb9d3beb8c86b) // 443.614195558365
-	v543 := math.Float64frombits(0x3cc6bc5ca07e04f0) // 6.310448934143139e-16
-	v570 := math.Float64frombits(0x17f0000000000000) // 2.191809349008403e-193
-	v573 := math.Float64frombits(0x408bb9d3beb8c86b) // 887.22839111673
-	v646 := math.Float64frombits(0x3cd6bc5ca07e04f0) // 1.2620897868286277e-15
-	v792 := math.Float64frombits(0x3cc0000000000000) // 4.440892098500626e-16
-	v801 := math.Float64frombits(0x6570000000000000) // 4.149515568880993e+180
-	v803 := math.Float64frombits(0x2270000000000000) // 8.200532357869981e-143
-	v804 := math.Float64frombits(0x2260000000000000) // 4.100266178934991e-143
-	v933 := math.Float64frombits(0x7ff0000000000000) // +Inf
+	v1 := math.Float64frombits(0xc03e000000000000)   // -30
+	v3 := math.Float64frombits(0x0000000000000000)   // 0
+	v4 := math.Float64frombits(0x8000000000000000)   // -0
+	v5 := math.Float64frombits(0x4024000000000000)   // 10
+	v7 := math.Float64frombits(0x3ff0000000000000)   // 1
+	v8 := math.Float64frombits(0x3ff9884533d43651)   // 1.5957691216057308
+	v9 := math.Float64frombits(0x3fa6e4e26d4801f7)   // 0.044715
+	v15 := math.Float64frombits(0xc091300000000000)  // -1100
+	v17 := math.Float64frombits(0xc085e00000000000)  // -700
+	v19 := math.Float64frombits(0xbff0000000000000)  // -1
+	v21 := math.Float64frombits(0xbfe199999999999a)  // -0.55
+	v27 := math.Float64frombits(0xc096d00000000000)  // -1460
+	v29 := math.Float64frombits(0x3ff71547652b82fe)  // 1.4426950408889634
+	v32 := math.Float64frombits(0xbfe62e42fefa39ef)  // -0.6931471805599453
+	v34 := math.Float64frombits(0xbc7abc9e3b39803f)  // -2.3190468138462996e-17
+	v38 := math.Float64frombits(0x3fe0000000000000)  // 0.5
+	v51 := math.Float64frombits(0x3e21f2a265956fb2)  // 2.0893978046591626e-09
+	v52 := math.Float64frombits(0x3e5af38930c76304)  // 2.5100365384992085e-08
+	v54 := math.Float64frombits(0x3e927e502c598216)  // 2.755732960487844e-07
+	v56 := math.Float64frombits(0x3ec71de0db91cbba)  // 2.7557268507615253e-06
+	v58 := math.Float64frombits(0x3efa01a0198a8804)  // 2.4801587275143102e-05
+	v60 := math.Float64frombits(0x3f2a01a01a7c0f12)  // 0.00019841269863018395
+	v62 := math.Float64frombits(0x3f56c16c16c1811d)  // 0.001388888888890056
+	v64 := math.Float64frombits(0x3f811111111109b8)  // 0.00833333333333007
+	v66 := math.Float64frombits(0x3fa5555555555554)  // 0.04166666666666666
+	v68 := math.Float64frombits(0x3fc5555555555556)  // 0.16666666666666669
+	v97 := math.Float64frombits(0xc08ff00000000000)  // -1022
+	v99 := math.Float64frombits(0x408f400000000000)  // 1000
+	v102 := math.Float64frombits(0xc08fe80000000000) // -1021
+	v104 := math.Float64frombits(0x3ff8000000000000) // 1.5
+	v189 := math.Float64frombits(0x4000000000000000) // 2
+	v224 := math.Float64frombits(0x3c4441355475a31a) // 2.1960211427085595e-18
+	v233 := math.Float64frombits(0xbc9cbc0d30ebfd15) // -9.96930880911092e-17
+	v240 := math.Float64frombits(0x4086300000000000) // 710
+	v300 := math.Float64frombits(0x4086280000000000) // 709
+	v304 := math.Float64frombits(0x408ff80000000000) // 1023
+	v329 := math.Float64frombits(0xbfe81429f9e97e4d) // -0.7524614220710163
+	v331 := math.Float64frombits(0x3c84f523ed77dbdc) // 3.635560509207687e-17
+	v334 := math.Float64frombits(0x3fc12ba9d1f60179) // 0.134145
+	v337 := math.Float64frombits(0x3fe21e4bab8db157) // 0.5661981917051361
+	v342 := math.Float64frombits(0x3fd2af64e9c485ee) // 0.29195521191476714
+	v346 := math.Float64frombits(0xc044000000000000) // -40
+	v450 := math.Float64frombits(0x407bb9d3beb8c86b) // 443.614195558365
+	v522 := math.Float64frombits(0x3cc6bc5ca07e04f0) // 6.310448934143139e-16
+	v533 := math.Float64frombits(0x17f0000000000000) // 2.191809349008403e-193
+	v536 := math.Float64frombits(0x408bb9d3beb8c86b) // 887.22839111673
+	v604 := math.Float64frombits(0x3cd6bc5ca07e04f0) // 1.2620897868286277e-15
+	v744 := math.Float64frombits(0x3cc0000000000000) // 4.440892098500626e-16
+	v753 := math.Float64frombits(0x6570000000000000) // 4.149515568880993e+180
+	v755 := math.Float64frombits(0x2270000000000000) // 8.200532357869981e-143
+	v756 := math.Float64frombits(0x2260000000000000) // 4.100266178934991e-143
+	v880 := math.Float64frombits(0x7ff0000000000000) // +Inf
 	for i := range da {
 		v0 := a[i]
-		v3 := v0 < v2
-		v7 := v6 < v0
-		v11 := float64(v0 * v0)
-		v12 := float64(v11 * v0)
-		v13 := float64(v10 * v12)
-		v14 := float64(v0 + v13)
-		v15 := float64(v9 * v14)
-		v18 := v15 < v17
-		v21 := v15 < v20
-		v23 := v0 < v22
-		v26 := v25 < v0
-		v27 := v23 || v26
-		v28 := math.Abs(v15)
-		v29 := -v28
-		v30 := v15 < v4
-		v32 := v31
-		if v29 > v31 {
-			v32 = v29
+		v2 := v0 < v1
+		v6 := v5 < v0
+		v10 := float64(v0 * v0)
+		v11 := float64(v10 * v0)
+		v12 := float64(v9 * v11)
+		v13 := float64(v0 + v12)
+		v14 := float64(v8 * v13)
+		v16 := v14 < v15
+		v18 := v14 < v17
+		v20 := v0 < v19
+		v22 := v21 < v0
+		v23 := v20 || v22
+		v24 := math.Abs(v14)
+		v25 := -v24
+		v26 := v14 < v3
+		v28 := v27
+		if v25 > v27 {
+			v28 = v25
 		}
-		v34 := float64(v32 * v33)
-		v35 := math.RoundToEven(v34)
-		v39 := math.FMA(v35, v38, v32)
-		v42 := math.FMA(v35, v41, v39)
-		v43 := float64(v39 - v42)
-		v44 := math.FMA(v35, v41, v43)
-		v46 := float64(v42 * v42)
-		v47 := -v46
-		v48 := math.FMA(v42, v42, v47)
-		v49 := float64(v45 * v46)
-		v50 := float64(v45 * v48)
-		v51 := float64(v42 + v49)
-		v52 := float64(v42 - v51)
-		v53 := float64(v52 + v49)
-		v54 := float64(v53 + v50)
-		v55 := math.FMA(v44, v42, v44)
-		v56 := float64(v54 + v55)
-		v57 := float64(v46 * v42)
-		v60 := math.FMA(v42, v58, v59)
-		v62 := math.FMA(v42, v60, v61)
-		v64 := math.FMA(v42, v62, v63)
-		v66 := math.FMA(v42, v64, v65)
-		v68 := math.FMA(v42, v66, v67)
-		v70 := math.FMA(v42, v68, v69)
-		v72 := math.FMA(v42, v70, v71)
-		v74 := math.FMA(v42, v72, v73)
-		v76 := math.FMA(v42, v74, v75)
-		v77 := math.FMA(v57, v76, v56)
-		v78 := float64(v8 + v51)
-		v79 := float64(v8 - v78)
-		v80 := float64(v79 + v51)
-		v81 := float64(v80 + v77)
-		v82 := float64(v78 + v81)
-		v83 := float64(v78 - v82)
-		v84 := float64(v83 + v81)
-		v85 := v17
-		if v35 > v17 {
-			v85 = v35
+		v30 := float64(v28 * v29)
+		v31 := math.RoundToEven(v30)
+		v33 := math.FMA(v31, v32, v28)
+		v35 := math.FMA(v31, v34, v33)
+		v36 := float64(v33 - v35)
+		v37 := math.FMA(v31, v34, v36)
+		v39 := float64(v35 * v35)
+		v40 := -v39
+		v41 := math.FMA(v35, v35, v40)
+		v42 := float64(v38 * v39)
+		v43 := float64(v38 * v41)
+		v44 := float64(v35 + v42)
+		v45 := float64(v35 - v44)
+		v46 := float64(v45 + v42)
+		v47 := float64(v46 + v43)
+		v48 := math.FMA(v37, v35, v37)
+		v49 := float64(v47 + v48)
+		v50 := float64(v39 * v35)
+		v53 := math.FMA(v35, v51, v52)
+		v55 := math.FMA(v35, v53, v54)
+		v57 := math.FMA(v35, v55, v56)
+		v59 := math.FMA(v35, v57, v58)
+		v61 := math.FMA(v35, v59, v60)
+		v63 := math.FMA(v35, v61, v62)
+		v65 := math.FMA(v35, v63, v64)
+		v67 := math.FMA(v35, v65, v66)
+		v69 := math.FMA(v35, v67, v68)
+		v70 := math.FMA(v50, v69, v49)
+		v71 := float64(v7 + v44)
+		v72 := float64(v7 - v71)
+		v73 := float64(v72 + v44)
+		v74 := float64(v73 + v70)
+		v75 := float64(v71 + v74)
+		v76 := float64(v71 - v75)
+		v77 := float64(v76 + v74)
+		v78 := v15
+		if v31 > v15 {
+			v78 = v31
 		}
-		v86 := ldexpMid(v8, v85)
-		v87 := float64(v82 * v86)
-		v88 := float64(v84 * v86)
-		v89 := float64(v8 + v87)
-		v90 := float64(v8 - v89)
-		v91 := float64(v90 + v87)
-		v92 := float64(v91 + v88)
-		v93 := v8
-		if v30 {
-			v93 = v82
+		v79 := ldexpMid(v7, v78)
+		v80 := float64(v75 * v79)
+		v81 := float64(v77 * v79)
+		v82 := float64(v7 + v80)
+		v83 := float64(v7 - v82)
+		v84 := float64(v83 + v80)
+		v85 := float64(v84 + v81)
+		v86 := v7
+		if v26 {
+			v86 = v75
 		}
-		v94 := v4
-		if v30 {
-			v94 = v84
+		v87 := v3
+		if v26 {
+			v87 = v77
 		}
-		v95 := float64(v8 / v89)
-		v96 := float64(v93 * v95)
-		v97 := -v96
-		v98 := math.FMA(v97, v89, v93)
-		v99 := math.FMA(v97, v92, v98)
-		v100 := float64(v99 + v94)
-		v101 := v31 <= v29
-		v102 := float64(v100 * v95)
-		v103 := v4
-		if v30 {
-			v103 = v35
+		v88 := float64(v7 / v82)
+		v89 := float64(v86 * v88)
+		v90 := -v89
+		v91 := math.FMA(v90, v82, v86)
+		v92 := math.FMA(v90, v85, v91)
+		v93 := float64(v92 + v87)
+		v94 := v27 <= v25
+		v95 := float64(v93 * v88)
+		v96 := v3
+		if v26 {
+			v96 = v31
 		}
-		v105 := float64(v104 - v103)
-		v107 := v106
-		if v105 < v106 {
-			v107 = v105
+		v98 := float64(v97 - v96)
+		v100 := v99
+		if v98 < v99 {
+			v100 = v98
 		}
-		v108 := v4
-		if v107 > v4 {
-			v108 = v107
+		v101 := v3
+		if v100 > v3 {
+			v101 = v100
 		}
-		v110 := v103 < v109
-		v112 := ldexpNormal(v111, v108)
-		v113 := v4
-		if v110 {
-			v113 = v112
+		v103 := v96 < v102
+		v105 := ldexpNormal(v104, v101)
+		v106 := v3
+		if v103 {
+			v106 = v105
 		}
-		v114 := float64(v96 + v113)
-		v115 := float64(v114 - v113)
-		v116 := float64(v96 - v115)
-		v117 := float64(v116 + v102)
-		v118 := float64(v117 + v113)
-		v119 := float64(v118 - v113)
-		v120 := float64(v115 + v119)
-		v121 := v17
-		if v103 > v17 {
-			v121 = v103
+		v107 := float64(v89 + v106)
+		v108 := float64(v107 - v106)
+		v109 := float64(v89 - v108)
+		v110 := float64(v109 + v95)
+		v111 := float64(v110 + v106)
+		v112 := float64(v111 - v106)
+		v113 := float64(v108 + v112)
+		v114 := v15
+		if v96 > v15 {
+			v114 = v96
 		}
-		v122 := ldexpMid(v120, v121)
-		v123 := math.IsNaN(v15)
-		v124 := v122
-		if v123 {
-			v124 = v15
+		v115 := ldexpMid(v113, v114)
+		v116 := -v14
+		v117 := math.Abs(v116)
+		v118 := -v117
+		v119 := v116 < v3
+		v120 := v27
+		if v118 > v27 {
+			v120 = v118
 		}
-		v125 := -v15
-		v126 := math.Abs(v125)
-		v127 := -v126
-		v128 := v125 < v4
-		v129 := v31
-		if v127 > v31 {
-			v129 = v127
+		v121 := float64(v120 * v29)
+		v122 := math.RoundToEven(v121)
+		v123 := math.FMA(v122, v32, v120)
+		v124 := math.FMA(v122, v34, v123)
+		v125 := float64(v123 - v124)
+		v126 := math.FMA(v122, v34, v125)
+		v127 := float64(v124 * v124)
+		v128 := -v127
+		v129 := math.FMA(v124, v124, v128)
+		v130 := float64(v38 * v127)
+		v131 := float64(v38 * v129)
+		v132 := float64(v124 + v130)
+		v133 := float64(v124 - v132)
+		v134 := float64(v133 + v130)
+		v135 := float64(v134 + v131)
+		v136 := math.FMA(v126, v124, v126)
+		v137 := float64(v135 + v136)
+		v138 := float64(v127 * v124)
+		v139 := math.FMA(v124, v51, v52)
+		v140 := math.FMA(v124, v139, v54)
+		v141 := math.FMA(v124, v140, v56)
+		v142 := math.FMA(v124, v141, v58)
+		v143 := math.FMA(v124, v142, v60)
+		v144 := math.FMA(v124, v143, v62)
+		v145 := math.FMA(v124, v144, v64)
+		v146 := math.FMA(v124, v145, v66)
+		v147 := math.FMA(v124, v146, v68)
+		v148 := math.FMA(v138, v147, v137)
+		v149 := float64(v7 + v132)
+		v150 := float64(v7 - v149)
+		v151 := float64(v150 + v132)
+		v152 := float64(v151 + v148)
+		v153 := float64(v149 + v152)
+		v154 := float64(v149 - v153)
+		v155 := float64(v154 + v152)
+		v156 := v15
+		if v122 > v15 {
+			v156 = v122
 		}
-		v130 := float64(v129 * v33)
-		v131 := math.RoundToEven(v130)
-		v133 := math.FMA(v131, v38, v129)
-		v134 := math.FMA(v131, v41, v133)
-		v135 := float64(v133 - v134)
-		v136 := math.FMA(v131, v41, v135)
-		v137 := float64(v134 * v134)
-		v138 := -v137
-		v139 := math.FMA(v134, v134, v138)
-		v140 := float64(v45 * v137)
-		v141 := float64(v45 * v139)
-		v142 := float64(v134 + v140)
-		v143 := float64(v134 - v142)
-		v144 := float64(v143 + v140)
-		v145 := float64(v144 + v141)
-		v146 := math.FMA(v136, v134, v136)
-		v147 := float64(v145 + v146)
-		v148 := float64(v137 * v134)
-		v149 := math.FMA(v134, v58, v59)
-		v150 := math.FMA(v134, v149, v61)
-		v151 := math.FMA(v134, v150, v63)
-		v152 := math.FMA(v134, v151, v65)
-		v153 := math.FMA(v134, v152, v67)
-		v154 := math.FMA(v134, v153, v69)
-		v155 := math.FMA(v134, v154, v71)
-		v156 := math.FMA(v134, v155, v73)
-		v157 := math.FMA(v134, v156, v75)
-		v158 := math.FMA(v148, v157, v147)
-		v159 := float64(v8 + v142)
-		v160 := float64(v8 - v159)
-		v161 := float64(v160 + v142)
+		v157 := ldexpMid(v7, v156)
+		v158 := float64(v153 * v157)
+		v159 := float64(v155 * v157)
+		v160 := float64(v7 + v158)
+		v161 := float64(v7 - v160)
 		v162 := float64(v161 + v158)
-		v163 := float64(v159 + v162)
-		v164 := float64(v159 - v163)
-		v165 := float64(v164 + v162)
-		v166 := v17
-		if v131 > v17 {
-			v166 = v131
+		v163 := float64(v162 + v159)
+		v164 := v7
+		if v119 {
+			v164 = v153
 		}
-		v167 := ldexpMid(v8, v166)
-		v168 := float64(v163 * v167)
-		v169 := float64(v165 * v167)
-		v170 := float64(v8 + v168)
-		v171 := float64(v8 - v170)
-		v172 := float64(v171 + v168)
-		v173 := float64(v172 + v169)
-		v174 := v8
-		if v128 {
-			v174 = v163
+		v165 := v3
+		if v119 {
+			v165 = v155
 		}
-		v175 := v4
-		if v128 {
-			v175 = v165
+		v166 := float64(v7 / v160)
+		v167 := float64(v164 * v166)
+		v168 := -v167
+		v169 := math.FMA(v168, v160, v164)
+		v170 := math.FMA(v168, v163, v169)
+		v171 := float64(v170 + v165)
+		v172 := float64(v171 * v166)
+		v173 := v3
+		if v119 {
+			v173 = v122
 		}
-		v176 := float64(v8 / v170)
-		v177 := float64(v174 * v176)
-		v178 := -v177
-		v179 := math.FMA(v178, v170, v174)
-		v180 := math.FMA(v178, v173, v179)
-		v181 := float64(v180 + v175)
-		v183 := float64(v181 * v176)
-		v184 := v4
-		if v128 {
-			v184 = v131
+		v174 := float64(v97 - v173)
+		v175 := v99
+		if v174 < v99 {
+			v175 = v174
 		}
-		v185 := float64(v104 - v184)
-		v186 := v106
-		if v185 < v106 {
-			v186 = v185
+		v176 := v3
+		if v175 > v3 {
+			v176 = v175
 		}
-		v187 := v4
-		if v186 > v4 {
-			v187 = v186
+		v177 := v173 < v102
+		v178 := ldexpNormal(v104, v176)
+		v179 := v3
+		if v177 {
+			v179 = v178
 		}
-		v188 := v184 < v109
-		v189 := ldexpNormal(v111, v187)
-		v190 := v4
-		if v188 {
-			v190 = v189
+		v180 := float64(v167 + v179)
+		v181 := float64(v180 - v179)
+		v182 := float64(v167 - v181)
+		v183 := float64(v182 + v172)
+		v184 := float64(v183 + v179)
+		v185 := float64(v184 - v179)
+		v186 := float64(v181 + v185)
+		v187 := v15
+		if v173 > v15 {
+			v187 = v173
 		}
-		v191 := float64(v177 + v190)
-		v192 := float64(v191 - v190)
-		v193 := float64(v177 - v192)
-		v194 := float64(v193 + v183)
-		v195 := float64(v194 + v190)
-		v196 := float64(v195 - v190)
-		v197 := float64(v192 + v196)
-		v198 := v17
-		if v184 > v17 {
-			v198 = v184
+		v188 := ldexpMid(v186, v187)
+		v190 := float64(v189 * v12)
+		v191 := float64(v13 + v190)
+		v192 := float64(v8 * v191)
+		v193 := float64(v188 * v192)
+		v194 := float64(v7 + v193)
+		v195 := float64(v194 - v193)
+		v196 := float64(v194 - v195)
+		v197 := float64(v193 - v196)
+		v198 := float64(v7 - v195)
+		v199 := float64(v197 + v198)
+		v200 := -v193
+		v201 := math.FMA(v188, v192, v200)
+		v202 := -v192
+		v203 := math.FMA(v8, v191, v202)
+		v204 := float64(v191 - v13)
+		v205 := float64(v191 - v204)
+		v206 := float64(v13 - v205)
+		v207 := float64(v190 - v204)
+		v208 := float64(v206 + v207)
+		v209 := float64(v13 - v0)
+		v210 := float64(v13 - v209)
+		v211 := float64(v0 - v210)
+		v212 := float64(v12 - v209)
+		v213 := float64(v211 + v212)
+		v214 := -v12
+		v215 := math.FMA(v9, v11, v214)
+		v216 := -v11
+		v217 := math.FMA(v10, v0, v216)
+		v218 := -v10
+		v219 := math.FMA(v0, v0, v218)
+		v220 := float64(v219 * v0)
+		v221 := float64(v217 + v220)
+		v222 := float64(v9 * v221)
+		v223 := float64(v215 + v222)
+		v225 := float64(v224 * v11)
+		v226 := float64(v223 + v225)
+		v227 := float64(v213 + v226)
+		v228 := float64(v208 + v227)
+		v229 := float64(v189 * v226)
+		v230 := float64(v228 + v229)
+		v231 := float64(v8 * v230)
+		v232 := float64(v203 + v231)
+		v234 := float64(v233 * v191)
+		v235 := float64(v232 + v234)
+		v236 := float64(v188 * v235)
+		v237 := float64(v201 + v236)
+		v238 := -v188
+		v239 := v27
+		if v14 > v27 {
+			v239 = v14
 		}
-		v199 := ldexpMid(v197, v198)
-		v200 := v199
-		if v123 {
-			v200 = v125
+		v241 := v240
+		if v239 < v240 {
+			v241 = v239
 		}
-		v202 := float64(v201 * v13)
-		v203 := float64(v14 + v202)
-		v204 := float64(v9 * v203)
-		v205 := float64(v200 * v204)
-		v206 := float64(v8 + v205)
-		v207 := float64(v206 - v205)
-		v208 := float64(v206 - v207)
-		v209 := float64(v205 - v208)
-		v210 := float64(v8 - v207)
-		v211 := float64(v209 + v210)
-		v212 := -v205
-		v213 := math.FMA(v200, v204, v212)
-		v214 := -v204
-		v215 := math.FMA(v9, v203, v214)
-		v216 := float64(v203 - v14)
-		v217 := float64(v203 - v216)
-		v218 := float64(v14 - v217)
-		v219 := float64(v202 - v216)
-		v220 := float64(v218 + v219)
-		v221 := float64(v14 - v0)
-		v222 := float64(v14 - v221)
-		v223 := float64(v0 - v222)
-		v224 := float64(v13 - v221)
-		v225 := float64(v223 + v224)
-		v226 := -v13
-		v227 := math.FMA(v10, v12, v226)
-		v228 := -v12
-		v229 := math.FMA(v11, v0, v228)
-		v230 := -v11
-		v231 := math.FMA(v0, v0, v230)
-		v232 := float64(v231 * v0)
-		v233 := float64(v229 + v232)
-		v234 := float64(v10 * v233)
-		v235 := float64(v227 + v234)
-		v237 := float64(v236 * v12)
-		v238 := float64(v235 + v237)
-		v239 := float64(v225 + v238)
-		v240 := float64(v220 + v239)
-		v241 := float64(v201 * v238)
-		v242 := float64(v240 + v241)
-		v243 := float64(v9 * v242)
-		v244 := float64(v215 + v243)
-		v246 := float64(v245 * v203)
-		v247 := float64(v244 + v246)
-		v248 := float64(v200 * v247)
-		v249 := float64(v213 + v248)
-		v250 := -v200
-		v251 := v31
-		if v15 > v31 {
-			v251 = v15
+		v242 := float64(v241 * v29)
+		v243 := math.RoundToEven(v242)
+		v244 := math.FMA(v243, v32, v241)
+		v245 := math.FMA(v243, v34, v244)
+		v246 := float64(v244 - v245)
+		v247 := math.FMA(v243, v34, v246)
+		v248 := float64(v245 * v245)
+		v249 := -v248
+		v250 := math.FMA(v245, v245, v249)
+		v251 := float64(v38 * v248)
+		v252 := float64(v38 * v250)
+		v253 := float64(v245 + v251)
+		v254 := float64(v245 - v253)
+		v255 := float64(v254 + v251)
+		v256 := float64(v255 + v252)
+		v257 := math.FMA(v247, v245, v247)
+		v258 := float64(v256 + v257)
+		v259 := float64(v248 * v245)
+		v260 := math.FMA(v245, v51, v52)
+		v261 := math.FMA(v245, v260, v54)
+		v262 := math.FMA(v245, v261, v56)
+		v263 := math.FMA(v245, v262, v58)
+		v264 := math.FMA(v245, v263, v60)
+		v265 := math.FMA(v245, v264, v62)
+		v266 := math.FMA(v245, v265, v64)
+		v267 := math.FMA(v245, v266, v66)
+		v268 := math.FMA(v245, v267, v68)
+		v269 := math.FMA(v259, v268, v258)
+		v270 := float64(v7 + v253)
+		v271 := float64(v7 - v270)
+		v272 := float64(v271 + v253)
+		v273 := float64(v272 + v269)
+		v274 := float64(v97 - v243)
+		v275 := v99
+		if v274 < v99 {
+			v275 = v274
 		}
-		v253 := v252
-		if v251 < v252 {
-			v253 = v251
+		v276 := v3
+		if v275 > v3 {
+			v276 = v275
 		}
-		v254 := float64(v253 * v33)
-		v255 := math.RoundToEven(v254)
-		v257 := math.FMA(v255, v38, v253)
-		v258 := math.FMA(v255, v41, v257)
-		v259 := float64(v257 - v258)
-		v260 := math.FMA(v255, v41, v259)
-		v261 := float64(v258 * v258)
-		v262 := -v261
-		v263 := math.FMA(v258, v258, v262)
-		v264 := float64(v45 * v261)
-		v265 := float64(v45 * v263)
-		v266 := float64(v258 + v264)
-		v267 := float64(v258 - v266)
-		v268 := float64(v267 + v264)
-		v269 := float64(v268 + v265)
-		v270 := math.FMA(v260, v258, v260)
-		v271 := float64(v269 + v270)
-		v272 := float64(v261 * v258)
-		v273 := math.FMA(v258, v58, v59)
-		v274 := math.FMA(v258, v273, v61)
-		v275 := math.FMA(v258, v274, v63)
-		v276 := math.FMA(v258, v275, v65)
-		v277 := math.FMA(v258, v276, v67)
-		v278 := math.FMA(v258, v277, v69)
-		v279 := math.FMA(v258, v278, v71)
-		v280 := math.FMA(v258, v279, v73)
-		v281 := math.FMA(v258, v280, v75)
-		v282 := math.FMA(v272, v281, v271)
-		v283 := float64(v8 + v266)
-		v284 := float64(v8 - v283)
-		v285 := float64(v284 + v266)
-		v286 := float64(v285 + v282)
-		v288 := float64(v104 - v255)
-		v289 := v106
-		if v288 < v106 {
-			v289 = v288
+		v277 := v243 < v102
+		v278 := ldexpNormal(v104, v276)
+		v279 := v3
+		if v277 {
+			v279 = v278
 		}
-		v290 := v4
-		if v289 > v4 {
-			v290 = v289
+		v280 := float64(v270 + v279)
+		v281 := float64(v280 - v279)
+		v282 := float64(v270 - v281)
+		v283 := float64(v282 + v273)
+		v284 := float64(v283 + v279)
+		v285 := float64(v284 - v279)
+		v286 := float64(v281 + v285)
+		v287 := v15
+		if v243 > v15 {
+			v287 = v243
 		}
-		v291 := v255 < v109
-		v292 := ldexpNormal(v111, v290)
-		v293 := v4
-		if v291 {
-			v293 = v292
+		v288 := ldexpMid(v286, v287)
+		v289 := float64(v7 + v288)
+		v290 := math.FMA(v238, v289, v7)
+		v291 := float64(v289 - v7)
+		v292 := float64(v289 - v291)
+		v293 := float64(v7 - v292)
+		v294 := float64(v288 - v291)
+		v295 := float64(v293 + v294)
+		v296 := float64(v270 + v273)
+		v297 := float64(v270 - v296)
+		v298 := float64(v297 + v273)
+		v299 := v102 <= v243
+		v301 := v300 < v14
+		v302 := v299 && !v301
+		v303 := v102
+		if v243 > v102 {
+			v303 = v243
 		}
-		v294 := float64(v283 + v293)
-		v295 := float64(v294 - v293)
-		v296 := float64(v283 - v295)
-		v297 := float64(v296 + v286)
-		v298 := float64(v297 + v293)
-		v299 := float64(v298 - v293)
-		v300 := float64(v295 + v299)
-		v301 := v17
-		if v255 > v17 {
-			v301 = v255
+		v305 := v304
+		if v303 < v304 {
+			v305 = v303
 		}
-		v302 := ldexpMid(v300, v301)
-		v303 := v302
-		if v123 {
-			v303 = v15
+		v306 := ldexpNormal(v298, v305)
+		v307 := v3
+		if v302 {
+			v307 = v306
 		}
-		v304 := float64(v8 + v303)
-		v305 := math.FMA(v250, v304, v8)
-		v306 := float64(v304 - v8)
-		v307 := float64(v304 - v306)
-		v308 := float64(v8 - v307)
-		v309 := float64(v303 - v306)
-		v310 := float64(v308 + v309)
-		v311 := float64(v283 + v286)
-		v312 := float64(v283 - v311)
-		v313 := float64(v312 + v286)
-		v314 := v109 <= v255
-		v316 := v315 < v15
-		v317 := v314 && !v316
-		v318 := v109
-		if v255 > v109 {
-			v318 = v255
+		v308 := float64(v295 + v307)
+		v309 := float64(v188 * v308)
+		v310 := float64(v290 - v309)
+		v311 := float64(v310 / v289)
+		v312 := math.FMA(v8, v13, v116)
+		v313 := float64(v8 * v227)
+		v314 := float64(v312 + v313)
+		v315 := float64(v233 * v13)
+		v316 := float64(v314 + v315)
+		v317 := float64(v316 * v115)
+		v318 := float64(v188 * v317)
+		v319 := float64(v311 - v318)
+		v320 := float64(v192 * v319)
+		v321 := float64(v237 + v320)
+		v322 := float64(v199 + v321)
+		v323 := float64(v316 * v188)
+		v324 := float64(v194 * v323)
+		v325 := float64(v322 + v324)
+		v326 := float64(v115 * v325)
+		v327 := math.FMA(v115, v194, v326)
+		v328 := float64(v115 * v188)
+		v330 := float64(v0 - v329)
+		v332 := float64(v330 - v331)
+		v333 := float64(v8 * v332)
+		v335 := float64(v0 * v329)
+		v336 := float64(v10 + v335)
+		v338 := float64(v336 + v337)
+		v339 := float64(v334 * v338)
+		v340 := float64(v333 * v339)
+		v341 := float64(v333 + v340)
+		v343 := float64(v9 * v338)
+		v344 := float64(v333 * v343)
+		v345 := float64(v333 + v344)
+		v347 := v346
+		if v345 > v346 {
+			v347 = v345
 		}
-		v320 := v319
-		if v318 < v319 {
-			v320 = v318
+		v348 := v240
+		if v347 < v240 {
+			v348 = v347
 		}
-		v321 := ldexpNormal(v313, v320)
-		v322 := v4
-		if v317 {
-			v322 = v321
+		v349 := float64(v348 * v29)
+		v350 := math.RoundToEven(v349)
+		v351 := -v350
+		v352 := math.FMA(v350, v32, v348)
+		v353 := math.FMA(v350, v34, v352)
+		v354 := float64(v352 - v353)
+		v355 := math.FMA(v350, v34, v354)
+		v356 := float64(v353 * v353)
+		v357 := -v356
+		v358 := math.FMA(v353, v353, v357)
+		v359 := float64(v38 * v356)
+		v360 := float64(v38 * v358)
+		v361 := float64(v353 + v359)
+		v362 := float64(v353 - v361)
+		v363 := float64(v362 + v359)
+		v364 := float64(v363 + v360)
+		v365 := math.FMA(v355, v353, v355)
+		v366 := float64(v364 + v365)
+		v367 := float64(v356 * v353)
+		v368 := math.FMA(v353, v51, v52)
+		v369 := math.FMA(v353, v368, v54)
+		v370 := math.FMA(v353, v369, v56)
+		v371 := math.FMA(v353, v370, v58)
+		v372 := math.FMA(v353, v371, v60)
+		v373 := math.FMA(v353, v372, v62)
+		v374 := math.FMA(v353, v373, v64)
+		v375 := math.FMA(v353, v374, v66)
+		v376 := math.FMA(v353, v375, v68)
+		v377 := math.FMA(v367, v376, v366)
+		v378 := ldexpMid(v19, v351)
+		v379 := float64(v7 + v378)
+		v380 := float64(v379 - v7)
+		v381 := float64(v379 - v380)
+		v382 := float64(v7 - v381)
+		v383 := float64(v378 - v380)
+		v384 := float64(v382 + v383)
+		v385 := float64(v377 + v384)
+		v386 := float64(v379 + v361)
+		v387 := float64(v379 - v386)
+		v388 := float64(v387 + v361)
+		v389 := float64(v388 + v385)
+		v390 := float64(v386 + v389)
+		v391 := ldexpMid(v390, v350)
+		v392 := math.Copysign(v391, v345)
+		v393 := math.IsNaN(v345)
+		v394 := v392
+		if v393 {
+			v394 = v345
 		}
-		v323 := v322
-		if v123 {
-			v323 = v15
+		v395 := float64(v342 * v394)
+		v396 := float64(v341 + v395)
+		v397 := float64(v341 - v396)
+		v398 := float64(v397 + v395)
+		v399 := float64(v333 - v341)
+		v400 := float64(v399 + v340)
+		v401 := -v340
+		v402 := math.FMA(v333, v339, v401)
+		v403 := -v333
+		v404 := math.FMA(v8, v332, v403)
+		v405 := float64(v330 - v332)
+		v406 := float64(v405 - v331)
+		v407 := float64(v8 * v406)
+		v408 := float64(v404 + v407)
+		v409 := float64(v233 * v332)
+		v410 := float64(v408 + v409)
+		v411 := float64(v7 + v339)
+		v412 := float64(v410 * v411)
+		v413 := float64(v402 + v412)
+		v414 := float64(v400 + v413)
+		v415 := -v395
+		v416 := math.FMA(v342, v394, v415)
+		v417 := float64(v7 + v394)
+		v418 := float64(v342 * v417)
+		v419 := float64(v333 - v345)
+		v420 := float64(v419 + v344)
+		v421 := -v344
+		v422 := math.FMA(v333, v343, v421)
+		v423 := float64(v7 + v343)
+		v424 := float64(v410 * v423)
+		v425 := float64(v422 + v424)
+		v426 := float64(v420 + v425)
+		v427 := float64(v418 * v426)
+		v428 := float64(v416 + v427)
+		v429 := float64(v414 + v428)
+		v430 := float64(v398 + v429)
+		v431 := float64(v328 * v430)
+		v432 := -v328
+		v433 := math.FMA(v115, v188, v432)
+		v434 := -v115
+		v435 := math.FMA(v434, v289, v288)
+		v436 := float64(v435 + v307)
+		v437 := float64(v115 * v308)
+		v438 := float64(v436 - v437)
+		v439 := float64(v438 / v289)
+		v440 := float64(v115 * v323)
+		v441 := float64(v439 + v440)
+		v442 := float64(v188 * v441)
+		v443 := float64(v433 + v442)
+		v444 := float64(v115 * v319)
+		v445 := float64(v443 + v444)
+		v446 := float64(v445 * v396)
+		v447 := float64(v431 + v446)
+		v448 := math.FMA(v328, v396, v447)
+		v449 := v448
+		if v23 {
+			v449 = v327
 		}
-		v324 := float64(v310 + v323)
-		v325 := float64(v200 * v324)
-		v326 := float64(v305 - v325)
-		v327 := float64(v326 / v304)
-		v328 := math.FMA(v9, v14, v125)
-		v329 := float64(v9 * v239)
-		v330 := float64(v328 + v329)
-		v331 := float64(v245 * v14)
-		v332 := float64(v330 + v331)
-		v333 := float64(v332 * v124)
-		v334 := float64(v200 * v333)
-		v335 := float64(v327 - v334)
-		v336 := float64(v204 * v335)
-		v337 := float64(v249 + v336)
-		v338 := float64(v211 + v337)
-		v339 := float64(v332 * v200)
-		v340 := float64(v206 * v339)
-		v341 := float64(v338 + v340)
-		v342 := float64(v124 * v341)
-		v343 := math.FMA(v124, v206, v342)
-		v344 := float64(v124 * v200)
-		v346 := float64(v0 - v345)
-		v348 := float64(v346 - v347)
-		v349 := float64(v9 * v348)
-		v351 := float64(v0 * v345)
-		v352 := float64(v11 + v351)
-		v354 := float64(v352 + v353)
-		v355 := float64(v350 * v354)
-		v356 := float64(v349 * v355)
-		v357 := float64(v349 + v356)
-		v359 := float64(v10 * v354)
-		v360 := float64(v349 * v359)
-		v361 := float64(v349 + v360)
-		v363 := v362
-		if v361 > v362 {
-			v363 = v361
+		v451 := float64(v14 + v450)
+		v452 := v27
+		if v451 > v27 {
+			v452 = v451
 		}
-		v364 := v252
-		if v363 < v252 {
-			v364 = v363
+		v453 := v240
+		if v452 < v240 {
+			v453 = v452
 		}
-		v365 := float64(v364 * v33)
-		v366 := math.RoundToEven(v365)
-		v367 := -v366
-		v368 := math.FMA(v366, v38, v364)
-		v369 := math.FMA(v366, v41, v368)
-		v370 := float64(v368 - v369)
-		v371 := math.FMA(v366, v41, v370)
-		v372 := float64(v369 * v369)
-		v373 := -v372
-		v374 := math.FMA(v369, v369, v373)
-		v375 := float64(v45 * v372)
-		v376 := float64(v45 * v374)
-		v377 := float64(v369 + v375)
-		v378 := float64(v369 - v377)
-		v379 := float64(v378 + v375)
-		v380 := float64(v379 + v376)
-		v381 := math.FMA(v371, v369, v371)
-		v382 := float64(v380 + v381)
-		v383 := float64(v372 * v369)
-		v384 := math.FMA(v369, v58, v59)
-		v385 := math.FMA(v369, v384, v61)
-		v386 := math.FMA(v369, v385, v63)
-		v387 := math.FMA(v369, v386, v65)
-		v388 := math.FMA(v369, v387, v67)
-		v389 := math.FMA(v369, v388, v69)
-		v390 := math.FMA(v369, v389, v71)
-		v391 := math.FMA(v369, v390, v73)
-		v392 := math.FMA(v369, v391, v75)
-		v393 := math.FMA(v383, v392, v382)
-		v394 := ldexpMid(v22, v367)
-		v395 := float64(v8 + v394)
-		v396 := float64(v395 - v8)
-		v397 := float64(v395 - v396)
-		v398 := float64(v8 - v397)
-		v399 := float64(v394 - v396)
-		v400 := float64(v398 + v399)
-		v401 := float64(v393 + v400)
-		v402 := float64(v395 + v377)
-		v403 := float64(v395 - v402)
-		v404 := float64(v403 + v377)
-		v405 := float64(v404 + v401)
-		v406 := float64(v402 + v405)
-		v407 := ldexpMid(v406, v366)
-		v408 := math.Copysign(v407, v361)
-		v409 := math.IsNaN(v361)
-		v410 := v408
-		if v409 {
-			v410 = v361
-		}
-		v411 := float64(v358 * v410)
-		v412 := float64(v357 + v411)
-		v413 := float64(v357 - v412)
-		v414 := float64(v413 + v411)
-		v415 := float64(v349 - v357)
-		v416 := float64(v415 + v356)
-		v417 := -v356
-		v418 := math.FMA(v349, v355, v417)
-		v419 := -v349
-		v420 := math.FMA(v9, v348, v419)
-		v421 := float64(v346 - v348)
-		v422 := float64(v421 - v347)
-		v423 := float64(v9 * v422)
-		v424 := float64(v420 + v423)
-		v425 := float64(v245 * v348)
-		v426 := float64(v424 + v425)
-		v427 := float64(v8 + v355)
-		v428 := float64(v426 * v427)
-		v429 := float64(v418 + v428)
-		v430 := float64(v416 + v429)
-		v431 := -v411
-		v432 := math.FMA(v358, v410, v431)
-		v433 := float64(v8 + v410)
-		v434 := float64(v358 * v433)
-		v435 := float64(v349 - v361)
-		v436 := float64(v435 + v360)
-		v437 := -v360
-		v438 := math.FMA(v349, v359, v437)
-		v439 := float64(v8 + v359)
-		v440 := float64(v426 * v439)
-		v441 := float64(v438 + v440)
-		v442 := float64(v436 + v441)
-		v443 := float64(v434 * v442)
-		v444 := float64(v432 + v443)
-		v445 := float64(v430 + v444)
-		v446 := float64(v414 + v445)
-		v447 := float64(v344 * v446)
-		v448 := -v344
-		v449 := math.FMA(v124, v200, v448)
-		v450 := -v124
-		v451 := math.FMA(v450, v304, v303)
-		v452 := float64(v451 + v323)
-		v453 := float64(v124 * v324)
-		v454 := float64(v452 - v453)
-		v455 := float64(v454 / v304)
-		v456 := float64(v124 * v339)
-		v457 := float64(v455 + v456)
-		v458 := float64(v200 * v457)
-		v459 := float64(v449 + v458)
-		v460 := float64(v124 * v335)
-		v461 := float64(v459 + v460)
-		v462 := float64(v461 * v412)
-		v463 := float64(v447 + v462)
-		v464 := math.FMA(v344, v412, v463)
-		v465 := v464
-		if v27 {
-			v465 = v343
-		}
-		v467 := float64(v15 + v466)
-		v468 := v31
-		if v467 > v31 {
-			v468 = v467
-		}
-		v469 := v252
-		if v468 < v252 {
-			v469 = v468
-		}
-		v470 := float64(v469 * v33)
-		v471 := math.RoundToEven(v470)
-		v473 := math.FMA(v471, v38, v469)
-		v474 := math.FMA(v471, v41, v473)
-		v475 := float64(v473 - v474)
-		v476 := math.FMA(v471, v41, v475)
-		v477 := float64(v474 * v474)
-		v478 := -v477
-		v479 := math.FMA(v474, v474, v478)
-		v480 := float64(v45 * v477)
-		v481 := float64(v45 * v479)
-		v482 := float64(v474 + v480)
-		v483 := float64(v474 - v482)
-		v484 := float64(v483 + v480)
+		v454 := float64(v453 * v29)
+		v455 := math.RoundToEven(v454)
+		v456 := math.FMA(v455, v32, v453)
+		v457 := math.FMA(v455, v34, v456)
+		v458 := float64(v456 - v457)
+		v459 := math.FMA(v455, v34, v458)
+		v460 := float64(v457 * v457)
+		v461 := -v460
+		v462 := math.FMA(v457, v457, v461)
+		v463 := float64(v38 * v460)
+		v464 := float64(v38 * v462)
+		v465 := float64(v457 + v463)
+		v466 := float64(v457 - v465)
+		v467 := float64(v466 + v463)
+		v468 := float64(v467 + v464)
+		v469 := math.FMA(v459, v457, v459)
+		v470 := float64(v468 + v469)
+		v471 := float64(v460 * v457)
+		v472 := math.FMA(v457, v51, v52)
+		v473 := math.FMA(v457, v472, v54)
+		v474 := math.FMA(v457, v473, v56)
+		v475 := math.FMA(v457, v474, v58)
+		v476 := math.FMA(v457, v475, v60)
+		v477 := math.FMA(v457, v476, v62)
+		v478 := math.FMA(v457, v477, v64)
+		v479 := math.FMA(v457, v478, v66)
+		v480 := math.FMA(v457, v479, v68)
+		v481 := math.FMA(v471, v480, v470)
+		v482 := float64(v7 + v465)
+		v483 := float64(v7 - v482)
+		v484 := float64(v483 + v465)
 		v485 := float64(v484 + v481)
-		v486 := math.FMA(v476, v474, v476)
-		v487 := float64(v485 + v486)
-		v488 := float64(v477 * v474)
-		v489 := math.FMA(v474, v58, v59)
-		v490 := math.FMA(v474, v489, v61)
-		v491 := math.FMA(v474, v490, v63)
-		v492 := math.FMA(v474, v491, v65)
-		v493 := math.FMA(v474, v492, v67)
-		v494 := math.FMA(v474, v493, v69)
-		v495 := math.FMA(v474, v494, v71)
-		v496 := math.FMA(v474, v495, v73)
-		v497 := math.FMA(v474, v496, v75)
-		v498 := math.FMA(v488, v497, v487)
-		v499 := float64(v8 + v482)
-		v500 := float64(v8 - v499)
-		v501 := float64(v500 + v482)
-		v502 := float64(v501 + v498)
-		v504 := float64(v104 - v471)
-		v505 := v106
-		if v504 < v106 {
-			v505 = v504
+		v486 := float64(v97 - v455)
+		v487 := v99
+		if v486 < v99 {
+			v487 = v486
 		}
-		v506 := v4
-		if v505 > v4 {
-			v506 = v505
+		v488 := v3
+		if v487 > v3 {
+			v488 = v487
 		}
-		v507 := v471 < v109
-		v508 := ldexpNormal(v111, v506)
-		v509 := v4
-		if v507 {
-			v509 = v508
+		v489 := v455 < v102
+		v490 := ldexpNormal(v104, v488)
+		v491 := v3
+		if v489 {
+			v491 = v490
 		}
-		v510 := float64(v499 + v509)
-		v511 := float64(v510 - v509)
-		v512 := float64(v499 - v511)
-		v513 := float64(v512 + v502)
-		v514 := float64(v513 + v509)
-		v515 := float64(v514 - v509)
-		v516 := float64(v511 + v515)
-		v517 := v17
-		if v471 > v17 {
-			v517 = v471
+		v492 := float64(v482 + v491)
+		v493 := float64(v492 - v491)
+		v494 := float64(v482 - v493)
+		v495 := float64(v494 + v485)
+		v496 := float64(v495 + v491)
+		v497 := float64(v496 - v491)
+		v498 := float64(v493 + v497)
+		v499 := v15
+		if v455 > v15 {
+			v499 = v455
 		}
-		v518 := ldexpMid(v516, v517)
-		v519 := math.IsNaN(v467)
-		v520 := v518
-		if v519 {
-			v520 = v467
+		v500 := ldexpMid(v498, v499)
+		v501 := float64(v7 + v192)
+		v502 := float64(v500 * v501)
+		v503 := -v502
+		v504 := math.FMA(v500, v501, v503)
+		v505 := float64(v482 + v485)
+		v506 := float64(v482 - v505)
+		v507 := float64(v506 + v485)
+		v508 := v102 <= v455
+		v509 := v300 < v451
+		v510 := v508 && !v509
+		v511 := v102
+		if v455 > v102 {
+			v511 = v455
 		}
-		v521 := float64(v8 + v204)
-		v522 := float64(v520 * v521)
-		v523 := -v522
-		v524 := math.FMA(v520, v521, v523)
-		v525 := float64(v499 + v502)
-		v526 := float64(v499 - v525)
-		v527 := float64(v526 + v502)
-		v528 := v109 <= v471
-		v529 := v315 < v467
-		v530 := v528 && !v529
-		v531 := v109
-		if v471 > v109 {
-			v531 = v471
+		v512 := v304
+		if v511 < v304 {
+			v512 = v511
 		}
-		v532 := v319
-		if v531 < v319 {
-			v532 = v531
+		v513 := ldexpNormal(v507, v512)
+		v514 := v3
+		if v510 {
+			v514 = v513
 		}
-		v533 := ldexpNormal(v527, v532)
-		v534 := v4
-		if v530 {
-			v534 = v533
-		}
-		v535 := v534
-		if v519 {
-			v535 = v467
-		}
-		v536 := float64(v535 * v521)
-		v537 := float64(v204 - v521)
-		v538 := float64(v537 + v8)
-		v539 := float64(v538 + v247)
-		v540 := float64(v520 * v539)
-		v541 := float64(v536 + v540)
-		v542 := float64(v524 + v541)
-		v544 := float64(v543 + v332)
-		v545 := float64(v467 - v15)
-		v546 := float64(v467 - v545)
-		v547 := float64(v15 - v546)
-		v548 := float64(v466 - v545)
-		v549 := float64(v547 + v548)
-		v550 := float64(v544 + v549)
-		v551 := float64(v522 * v550)
-		v552 := float64(v542 + v551)
-		v553 := float64(v522 + v552)
-		v571 := float64(v553 * v570)
-		v572 := v465
-		if v21 {
-			v572 = v571
-		}
-		v574 := float64(v15 + v573)
-		v575 := v31
-		if v574 > v31 {
-			v575 = v574
-		}
-		v576 := v252
-		if v575 < v252 {
-			v576 = v575
-		}
-		v577 := float64(v576 * v33)
-		v578 := math.RoundToEven(v577)
-		v580 := math.FMA(v578, v38, v576)
-		v581 := math.FMA(v578, v41, v580)
-		v582 := float64(v580 - v581)
-		v583 := math.FMA(v578, v41, v582)
-		v584 := float64(v581 * v581)
-		v585 := -v584
-		v586 := math.FMA(v581, v581, v585)
-		v587 := float64(v45 * v584)
-		v588 := float64(v45 * v586)
-		v589 := float64(v581 + v587)
-		v590 := float64(v581 - v589)
-		v591 := float64(v590 + v587)
-		v592 := float64(v591 + v588)
-		v593 := math.FMA(v583, v581, v583)
-		v594 := float64(v592 + v593)
-		v595 := float64(v584 * v581)
-		v596 := math.FMA(v581, v58, v59)
-		v597 := math.FMA(v581, v596, v61)
-		v598 := math.FMA(v581, v597, v63)
-		v599 := math.FMA(v581, v598, v65)
-		v600 := math.FMA(v581, v599, v67)
-		v601 := math.FMA(v581, v600, v69)
-		v602 := math.FMA(v581, v601, v71)
-		v603 := math.FMA(v581, v602, v73)
-		v604 := math.FMA(v581, v603, v75)
-		v605 := math.FMA(v595, v604, v594)
-		v606 := float64(v8 + v589)
-		v607 := float64(v8 - v606)
-		v608 := float64(v607 + v589)
-		v609 := float64(v608 + v605)
-		v611 := float64(v104 - v578)
-		v612 := v106
-		if v611 < v106 {
-			v612 = v611
-		}
-		v613 := v4
-		if v612 > v4 {
-			v613 = v612
-		}
-		v614 := v578 < v109
-		v615 := ldexpNormal(v111, v613)
-		v616 := v4
-		if v614 {
-			v616 = v615
-		}
-		v617 := float64(v606 + v616)
-		v618 := float64(v617 - v616)
-		v619 := float64(v606 - v618)
-		v620 := float64(v619 + v609)
-		v621 := float64(v620 + v616)
-		v622 := float64(v621 - v616)
-		v623 := float64(v618 + v622)
-		v624 := v17
-		if v578 > v17 {
-			v624 = v578
-		}
-		v625 := ldexpMid(v623, v624)
-		v626 := math.IsNaN(v574)
-		v627 := v625
-		if v626 {
-			v627 = v574
-		}
-		v628 := float64(v627 * v521)
-		v629 := -v628
-		v630 := math.FMA(v627, v521, v629)
-		v631 := float64(v606 + v609)
-		v632 := float64(v606 - v631)
-		v633 := float64(v632 + v609)
-		v634 := v109 <= v578
-		v635 := v315 < v574
-		v636 := v634 && !v635
-		v637 := v109
-		if v578 > v109 {
-			v637 = v578
-		}
-		v638 := v319
-		if v637 < v319 {
-			v638 = v637
-		}
-		v639 := ldexpNormal(v633, v638)
-		v640 := v4
-		if v636 {
-			v640 = v639
-		}
-		v641 := v640
-		if v626 {
-			v641 = v574
-		}
-		v642 := float64(v641 * v521)
-		v643 := float64(v627 * v539)
-		v644 := float64(v642 + v643)
-		v645 := float64(v630 + v644)
-		v647 := float64(v646 + v332)
-		v648 := float64(v574 - v15)
-		v649 := float64(v574 - v648)
-		v650 := float64(v15 - v649)
-		v651 := float64(v573 - v648)
-		v652 := float64(v650 + v651)
-		v653 := float64(v647 + v652)
-		v654 := float64(v628 * v653)
-		v655 := float64(v645 + v654)
-		v656 := float64(v628 + v655)
-		v657 := float64(v656 * v570)
-		v658 := float64(v657 * v570)
-		v659 := v572
+		v515 := float64(v514 * v501)
+		v516 := float64(v192 - v501)
+		v517 := float64(v516 + v7)
+		v518 := float64(v517 + v235)
+		v519 := float64(v500 * v518)
+		v520 := float64(v515 + v519)
+		v521 := float64(v504 + v520)
+		v523 := float64(v522 + v316)
+		v524 := float64(v451 - v14)
+		v525 := float64(v451 - v524)
+		v526 := float64(v14 - v525)
+		v527 := float64(v450 - v524)
+		v528 := float64(v526 + v527)
+		v529 := float64(v523 + v528)
+		v530 := float64(v502 * v529)
+		v531 := float64(v521 + v530)
+		v532 := float64(v502 + v531)
+		v534 := float64(v532 * v533)
+		v535 := v449
 		if v18 {
-			v659 = v658
+			v535 = v534
 		}
-		v660 := v659
-		if v7 {
-			v660 = v8
+		v537 := float64(v14 + v536)
+		v538 := v27
+		if v537 > v27 {
+			v538 = v537
 		}
-		v661 := v660
-		if v3 {
-			v661 = v5
+		v539 := v240
+		if v538 < v240 {
+			v539 = v538
 		}
-		v662 := b[i]
-		v663 := dy[i]
-		v664 := float64(v662 * v663)
-		v665 := -v664
-		v666 := math.FMA(v662, v663, v665)
-		v667 := float64(v664 * v5)
-		v668 := -v667
-		v669 := math.FMA(v664, v5, v668)
-		v670 := math.FMA(v666, v5, v669)
-		v671 := float64(v664 * v8)
+		v540 := float64(v539 * v29)
+		v541 := math.RoundToEven(v540)
+		v542 := math.FMA(v541, v32, v539)
+		v543 := math.FMA(v541, v34, v542)
+		v544 := float64(v542 - v543)
+		v545 := math.FMA(v541, v34, v544)
+		v546 := float64(v543 * v543)
+		v547 := -v546
+		v548 := math.FMA(v543, v543, v547)
+		v549 := float64(v38 * v546)
+		v550 := float64(v38 * v548)
+		v551 := float64(v543 + v549)
+		v552 := float64(v543 - v551)
+		v553 := float64(v552 + v549)
+		v554 := float64(v553 + v550)
+		v555 := math.FMA(v545, v543, v545)
+		v556 := float64(v554 + v555)
+		v557 := float64(v546 * v543)
+		v558 := math.FMA(v543, v51, v52)
+		v559 := math.FMA(v543, v558, v54)
+		v560 := math.FMA(v543, v559, v56)
+		v561 := math.FMA(v543, v560, v58)
+		v562 := math.FMA(v543, v561, v60)
+		v563 := math.FMA(v543, v562, v62)
+		v564 := math.FMA(v543, v563, v64)
+		v565 := math.FMA(v543, v564, v66)
+		v566 := math.FMA(v543, v565, v68)
+		v567 := math.FMA(v557, v566, v556)
+		v568 := float64(v7 + v551)
+		v569 := float64(v7 - v568)
+		v570 := float64(v569 + v551)
+		v571 := float64(v570 + v567)
+		v572 := float64(v97 - v541)
+		v573 := v99
+		if v572 < v99 {
+			v573 = v572
+		}
+		v574 := v3
+		if v573 > v3 {
+			v574 = v573
+		}
+		v575 := v541 < v102
+		v576 := ldexpNormal(v104, v574)
+		v577 := v3
+		if v575 {
+			v577 = v576
+		}
+		v578 := float64(v568 + v577)
+		v579 := float64(v578 - v577)
+		v580 := float64(v568 - v579)
+		v581 := float64(v580 + v571)
+		v582 := float64(v581 + v577)
+		v583 := float64(v582 - v577)
+		v584 := float64(v579 + v583)
+		v585 := v15
+		if v541 > v15 {
+			v585 = v541
+		}
+		v586 := ldexpMid(v584, v585)
+		v587 := float64(v586 * v501)
+		v588 := -v587
+		v589 := math.FMA(v586, v501, v588)
+		v590 := float64(v568 + v571)
+		v591 := float64(v568 - v590)
+		v592 := float64(v591 + v571)
+		v593 := v102 <= v541
+		v594 := v300 < v537
+		v595 := v593 && !v594
+		v596 := v102
+		if v541 > v102 {
+			v596 = v541
+		}
+		v597 := v304
+		if v596 < v304 {
+			v597 = v596
+		}
+		v598 := ldexpNormal(v592, v597)
+		v599 := v3
+		if v595 {
+			v599 = v598
+		}
+		v600 := float64(v599 * v501)
+		v601 := float64(v586 * v518)
+		v602 := float64(v600 + v601)
+		v603 := float64(v589 + v602)
+		v605 := float64(v604 + v316)
+		v606 := float64(v537 - v14)
+		v607 := float64(v537 - v606)
+		v608 := float64(v14 - v607)
+		v609 := float64(v536 - v606)
+		v610 := float64(v608 + v609)
+		v611 := float64(v605 + v610)
+		v612 := float64(v587 * v611)
+		v613 := float64(v603 + v612)
+		v614 := float64(v587 + v613)
+		v615 := float64(v614 * v533)
+		v616 := float64(v615 * v533)
+		v617 := v535
+		if v16 {
+			v617 = v616
+		}
+		v618 := v617
+		if v6 {
+			v618 = v7
+		}
+		v619 := v618
+		if v2 {
+			v619 = v4
+		}
+		v620 := b[i]
+		v621 := dy[i]
+		v622 := float64(v620 * v621)
+		v623 := -v622
+		v624 := math.FMA(v620, v621, v623)
+		v625 := float64(v622 * v4)
+		v626 := -v625
+		v627 := math.FMA(v622, v4, v626)
+		v628 := math.FMA(v624, v4, v627)
+		v629 := float64(v622 * v7)
+		v630 := -v629
+		v631 := math.FMA(v622, v7, v630)
+		v632 := math.FMA(v624, v7, v631)
+		v633 := float64(v622 * v533)
+		v634 := -v633
+		v635 := math.FMA(v622, v533, v634)
+		v636 := math.FMA(v624, v533, v635)
+		v637 := float64(v633 * v533)
+		v638 := -v637
+		v639 := math.FMA(v633, v533, v638)
+		v640 := math.FMA(v636, v533, v639)
+		v641 := float64(v637 * v614)
+		v642 := -v641
+		v643 := math.FMA(v637, v614, v642)
+		v644 := math.FMA(v640, v614, v643)
+		v645 := float64(v633 * v502)
+		v646 := -v645
+		v647 := math.FMA(v633, v502, v646)
+		v648 := math.FMA(v636, v502, v647)
+		v649 := float64(v633 * v531)
+		v650 := -v649
+		v651 := math.FMA(v633, v531, v650)
+		v652 := math.FMA(v636, v531, v651)
+		v653 := float64(v645 + v649)
+		v654 := float64(v653 - v645)
+		v655 := float64(v653 - v654)
+		v656 := float64(v645 - v655)
+		v657 := float64(v649 - v654)
+		v658 := float64(v656 + v657)
+		v659 := float64(v658 + v648)
+		v660 := float64(v659 + v652)
+		v661 := v3
+		if v94 {
+			v661 = v89
+		}
+		v662 := float64(v622 * v661)
+		v663 := -v662
+		v664 := math.FMA(v622, v661, v663)
+		v665 := math.FMA(v624, v661, v664)
+		v666 := v3
+		if v94 {
+			v666 = v95
+		}
+		v667 := float64(v622 * v666)
+		v668 := float64(v665 + v667)
+		v669 := float64(v662 + v668)
+		v670 := math.Ldexp(v669, int(v96))
+		v671 := float64(v622 * v115)
 		v672 := -v671
-		v673 := math.FMA(v664, v8, v672)
-		v674 := math.FMA(v666, v8, v673)
-		v675 := float64(v664 * v570)
-		v676 := -v675
-		v677 := math.FMA(v664, v570, v676)
-		v678 := math.FMA(v666, v570, v677)
-		v679 := float64(v675 * v570)
-		v680 := -v679
-		v681 := math.FMA(v675, v570, v680)
-		v682 := math.FMA(v678, v570, v681)
-		v683 := float64(v679 * v656)
-		v684 := -v683
-		v685 := math.FMA(v679, v656, v684)
-		v686 := math.FMA(v682, v656, v685)
-		v687 := float64(v675 * v522)
-		v688 := -v687
-		v689 := math.FMA(v675, v522, v688)
-		v690 := math.FMA(v678, v522, v689)
-		v691 := float64(v675 * v552)
-		v692 := -v691
-		v693 := math.FMA(v675, v552, v692)
-		v694 := math.FMA(v678, v552, v693)
-		v695 := float64(v687 + v691)
-		v696 := float64(v695 - v687)
-		v697 := float64(v695 - v696)
-		v698 := float64(v687 - v697)
-		v699 := float64(v691 - v696)
-		v700 := float64(v698 + v699)
-		v701 := float64(v700 + v690)
-		v702 := float64(v701 + v694)
-		v703 := float64(v664 * v15)
-		v704 := -v703
-		v705 := math.FMA(v664, v15, v704)
-		v706 := math.FMA(v666, v15, v705)
-		v707 := v4
-		if v101 {
-			v707 = v96
+		v673 := math.FMA(v622, v115, v672)
+		v674 := math.FMA(v624, v115, v673)
+		v675 := v671
+		if v103 {
+			v675 = v670
 		}
-		v708 := float64(v664 * v707)
-		v709 := -v708
-		v710 := math.FMA(v664, v707, v709)
-		v711 := math.FMA(v666, v707, v710)
-		v712 := v4
-		if v101 {
-			v712 = v102
+		v676 := v674
+		if v103 {
+			v676 = v3
 		}
-		v713 := float64(v664 * v712)
-		v714 := float64(v711 + v713)
-		v715 := float64(v708 + v714)
-		v716 := math.Ldexp(v715, int(v103))
-		v717 := float64(v664 * v122)
-		v718 := -v717
-		v719 := math.FMA(v664, v122, v718)
-		v720 := math.FMA(v666, v122, v719)
-		v721 := v717
-		if v110 {
-			v721 = v716
+		v677 := float64(v675 * v194)
+		v678 := -v677
+		v679 := math.FMA(v675, v194, v678)
+		v680 := math.FMA(v676, v194, v679)
+		v681 := float64(v622 * v115)
+		v682 := -v681
+		v683 := math.FMA(v622, v115, v682)
+		v684 := math.FMA(v624, v115, v683)
+		v685 := float64(v681 * v325)
+		v686 := -v685
+		v687 := math.FMA(v681, v325, v686)
+		v688 := math.FMA(v684, v325, v687)
+		v689 := float64(v677 + v685)
+		v690 := float64(v689 - v677)
+		v691 := float64(v689 - v690)
+		v692 := float64(v677 - v691)
+		v693 := float64(v685 - v690)
+		v694 := float64(v692 + v693)
+		v695 := float64(v694 + v680)
+		v696 := float64(v695 + v688)
+		v697 := float64(v622 * v328)
+		v698 := -v697
+		v699 := math.FMA(v622, v328, v698)
+		v700 := math.FMA(v624, v328, v699)
+		v701 := float64(v697 * v396)
+		v702 := -v701
+		v703 := math.FMA(v697, v396, v702)
+		v704 := math.FMA(v700, v396, v703)
+		v705 := float64(v622 * v431)
+		v706 := -v705
+		v707 := math.FMA(v622, v431, v706)
+		v708 := math.FMA(v624, v431, v707)
+		v709 := float64(v622 * v446)
+		v710 := -v709
+		v711 := math.FMA(v622, v446, v710)
+		v712 := math.FMA(v624, v446, v711)
+		v713 := float64(v705 + v709)
+		v714 := float64(v713 - v705)
+		v715 := float64(v713 - v714)
+		v716 := float64(v705 - v715)
+		v717 := float64(v709 - v714)
+		v718 := float64(v716 + v717)
+		v719 := float64(v718 + v708)
+		v720 := float64(v719 + v712)
+		v721 := float64(v701 + v713)
+		v722 := float64(v721 - v701)
+		v723 := float64(v721 - v722)
+		v724 := float64(v701 - v723)
+		v725 := float64(v713 - v722)
+		v726 := float64(v724 + v725)
+		v727 := float64(v726 + v704)
+		v728 := float64(v727 + v720)
+		v729 := v721
+		if v23 {
+			v729 = v689
 		}
-		v722 := v720
-		if v110 {
-			v722 = v4
+		v730 := v728
+		if v23 {
+			v730 = v696
 		}
-		v723 := v721
-		if v123 {
-			v723 = v703
-		}
-		v724 := v722
-		if v123 {
-			v724 = v706
-		}
-		v725 := float64(v723 * v206)
-		v726 := -v725
-		v727 := math.FMA(v723, v206, v726)
-		v728 := math.FMA(v724, v206, v727)
-		v729 := float64(v664 * v124)
-		v730 := -v729
-		v731 := math.FMA(v664, v124, v730)
-		v732 := math.FMA(v666, v124, v731)
-		v733 := float64(v729 * v341)
-		v734 := -v733
-		v735 := math.FMA(v729, v341, v734)
-		v736 := math.FMA(v732, v341, v735)
-		v737 := float64(v725 + v733)
-		v738 := float64(v737 - v725)
-		v739 := float64(v737 - v738)
-		v740 := float64(v725 - v739)
-		v741 := float64(v733 - v738)
-		v742 := float64(v740 + v741)
-		v743 := float64(v742 + v728)
-		v744 := float64(v743 + v736)
-		v745 := float64(v664 * v344)
-		v746 := -v745
-		v747 := math.FMA(v664, v344, v746)
-		v748 := math.FMA(v666, v344, v747)
-		v749 := float64(v745 * v412)
-		v750 := -v749
-		v751 := math.FMA(v745, v412, v750)
-		v752 := math.FMA(v748, v412, v751)
-		v753 := float64(v664 * v447)
-		v754 := -v753
-		v755 := math.FMA(v664, v447, v754)
-		v756 := math.FMA(v666, v447, v755)
-		v757 := float64(v664 * v462)
-		v758 := -v757
-		v759 := math.FMA(v664, v462, v758)
-		v760 := math.FMA(v666, v462, v759)
-		v761 := float64(v753 + v757)
-		v762 := float64(v761 - v753)
-		v763 := float64(v761 - v762)
-		v764 := float64(v753 - v763)
-		v765 := float64(v757 - v762)
-		v766 := float64(v764 + v765)
-		v767 := float64(v766 + v756)
-		v768 := float64(v767 + v760)
-		v769 := float64(v749 + v761)
-		v770 := float64(v769 - v749)
-		v771 := float64(v769 - v770)
-		v772 := float64(v749 - v771)
-		v773 := float64(v761 - v770)
-		v774 := float64(v772 + v773)
-		v775 := float64(v774 + v752)
-		v776 := float64(v775 + v768)
-		v777 := v769
-		if v27 {
-			v777 = v737
-		}
-		v778 := v776
-		if v27 {
-			v778 = v744
-		}
-		v779 := v777
-		if v21 {
-			v779 = v695
-		}
-		v780 := v778
-		if v21 {
-			v780 = v702
-		}
-		v781 := v779
+		v731 := v729
 		if v18 {
-			v781 = v683
+			v731 = v653
 		}
-		v782 := v780
+		v732 := v730
 		if v18 {
-			v782 = v686
+			v732 = v660
 		}
-		v783 := v781
-		if v7 {
-			v783 = v671
+		v733 := v731
+		if v16 {
+			v733 = v641
 		}
-		v784 := v782
-		if v7 {
-			v784 = v674
+		v734 := v732
+		if v16 {
+			v734 = v644
 		}
-		v785 := v783
-		if v3 {
-			v785 = v667
+		v735 := v733
+		if v6 {
+			v735 = v629
 		}
-		v786 := v784
-		if v3 {
-			v786 = v670
+		v736 := v734
+		if v6 {
+			v736 = v632
 		}
-		v787 := float64(v785 + v786)
-		v788 := float64(v661 * v664)
-		v789 := float64(v787 - v788)
-		v790 := math.Abs(v789)
-		v791 := math.Abs(v788)
-		v793 := float64(v791 * v792)
-		v794 := v790 <= v793
-		v795 := math.Abs(v664)
-		v796 := math.Abs(v675)
-		v797 := v795
-		if v796 > v795 {
-			v797 = v796
+		v737 := v735
+		if v2 {
+			v737 = v625
 		}
-		v798 := math.Abs(v679)
-		v799 := v797
-		if v798 > v797 {
-			v799 = v798
+		v738 := v736
+		if v2 {
+			v738 = v628
 		}
-		v800 := v799
-		if v796 > v799 {
-			v800 = v796
+		v739 := float64(v737 + v738)
+		v740 := float64(v619 * v622)
+		v741 := float64(v739 - v740)
+		v742 := math.Abs(v741)
+		v743 := math.Abs(v740)
+		v745 := float64(v743 * v744)
+		v746 := v742 <= v745
+		v747 := math.Abs(v622)
+		v748 := math.Abs(v633)
+		v749 := v747
+		if v748 > v747 {
+			v749 = v748
 		}
-		v802 := float64(v790 * v801)
-		v805 := math.FMA(v800, v803, v804)
-		v806 := v802 <= v805
-		v807 := v794 || v806
-		v808 := v787 == v4
-		v809 := v807 && !v808
-		v810 := v788
-		if v809 {
-			v810 = v787
+		v750 := math.Abs(v637)
+		v751 := v749
+		if v750 > v749 {
+			v751 = v750
 		}
-		v811 := math.Abs(v663)
-		v812 := math.Abs(v662)
-		v813 := v811 < v812
-		v814 := v663
-		if v813 {
-			v814 = v662
+		v752 := v751
+		if v748 > v751 {
+			v752 = v748
 		}
-		v815 := v662
-		if v813 {
-			v815 = v663
+		v754 := float64(v742 * v753)
+		v757 := math.FMA(v752, v755, v756)
+		v758 := v754 <= v757
+		v759 := v746 || v758
+		v760 := v739 == v3
+		v761 := v759 && !v760
+		v762 := v740
+		if v761 {
+			v762 = v739
 		}
-		v816 := float64(v814 * v5)
-		v817 := float64(v814 * v8)
-		v818 := float64(v814 * v570)
-		v819 := float64(v818 * v570)
-		v820 := float64(v819 * v656)
+		v763 := math.Abs(v621)
+		v764 := math.Abs(v620)
+		v765 := v763 < v764
+		v766 := v621
+		if v765 {
+			v766 = v620
+		}
+		v767 := v620
+		if v765 {
+			v767 = v621
+		}
+		v768 := float64(v766 * v4)
+		v769 := float64(v766 * v7)
+		v770 := float64(v766 * v533)
+		v771 := float64(v770 * v533)
+		v772 := float64(v771 * v614)
+		v773 := -v772
+		v774 := math.FMA(v771, v614, v773)
+		v775 := float64(v770 * v502)
+		v776 := -v775
+		v777 := math.FMA(v770, v502, v776)
+		v778 := float64(v770 * v531)
+		v779 := -v778
+		v780 := math.FMA(v770, v531, v779)
+		v781 := float64(v775 + v778)
+		v782 := float64(v781 - v775)
+		v783 := float64(v781 - v782)
+		v784 := float64(v775 - v783)
+		v785 := float64(v778 - v782)
+		v786 := float64(v784 + v785)
+		v787 := float64(v786 + v777)
+		v788 := float64(v787 + v780)
+		v789 := float64(v766 * v661)
+		v790 := -v789
+		v791 := math.FMA(v766, v661, v790)
+		v792 := float64(v766 * v666)
+		v793 := float64(v791 + v792)
+		v794 := float64(v789 + v793)
+		v795 := math.Ldexp(v794, int(v96))
+		v796 := float64(v766 * v115)
+		v797 := -v796
+		v798 := math.FMA(v766, v115, v797)
+		v799 := v796
+		if v103 {
+			v799 = v795
+		}
+		v800 := v798
+		if v103 {
+			v800 = v3
+		}
+		v801 := float64(v799 * v194)
+		v802 := -v801
+		v803 := math.FMA(v799, v194, v802)
+		v804 := math.FMA(v800, v194, v803)
+		v805 := float64(v766 * v115)
+		v806 := -v805
+		v807 := math.FMA(v766, v115, v806)
+		v808 := float64(v805 * v325)
+		v809 := -v808
+		v810 := math.FMA(v805, v325, v809)
+		v811 := math.FMA(v807, v325, v810)
+		v812 := float64(v801 + v808)
+		v813 := float64(v812 - v801)
+		v814 := float64(v812 - v813)
+		v815 := float64(v801 - v814)
+		v816 := float64(v808 - v813)
+		v817 := float64(v815 + v816)
+		v818 := float64(v817 + v804)
+		v819 := float64(v818 + v811)
+		v820 := float64(v766 * v328)
 		v821 := -v820
-		v822 := math.FMA(v819, v656, v821)
-		v823 := float64(v818 * v522)
+		v822 := math.FMA(v766, v328, v821)
+		v823 := float64(v820 * v396)
 		v824 := -v823
-		v825 := math.FMA(v818, v522, v824)
-		v826 := float64(v818 * v552)
-		v827 := -v826
-		v828 := math.FMA(v818, v552, v827)
-		v829 := float64(v823 + v826)
-		v830 := float64(v829 - v823)
-		v831 := float64(v829 - v830)
-		v832 := float64(v823 - v831)
-		v833 := float64(v826 - v830)
-		v834 := float64(v832 + v833)
-		v835 := float64(v834 + v825)
-		v836 := float64(v835 + v828)
-		v837 := float64(v814 * v15)
-		v838 := -v837
-		v839 := math.FMA(v814, v15, v838)
-		v840 := float64(v814 * v707)
-		v841 := -v840
-		v842 := math.FMA(v814, v707, v841)
-		v843 := float64(v814 * v712)
-		v844 := float64(v842 + v843)
-		v845 := float64(v840 + v844)
-		v846 := math.Ldexp(v845, int(v103))
-		v847 := float64(v814 * v122)
-		v848 := -v847
-		v849 := math.FMA(v814, v122, v848)
-		v850 := v847
-		if v110 {
-			v850 = v846
+		v825 := math.FMA(v820, v396, v824)
+		v826 := math.FMA(v822, v396, v825)
+		v827 := float64(v766 * v431)
+		v828 := -v827
+		v829 := math.FMA(v766, v431, v828)
+		v830 := float64(v766 * v446)
+		v831 := -v830
+		v832 := math.FMA(v766, v446, v831)
+		v833 := float64(v827 + v830)
+		v834 := float64(v833 - v827)
+		v835 := float64(v833 - v834)
+		v836 := float64(v827 - v835)
+		v837 := float64(v830 - v834)
+		v838 := float64(v836 + v837)
+		v839 := float64(v838 + v829)
+		v840 := float64(v839 + v832)
+		v841 := float64(v823 + v833)
+		v842 := float64(v841 - v823)
+		v843 := float64(v841 - v842)
+		v844 := float64(v823 - v843)
+		v845 := float64(v833 - v842)
+		v846 := float64(v844 + v845)
+		v847 := float64(v846 + v826)
+		v848 := float64(v847 + v840)
+		v849 := v841
+		if v23 {
+			v849 = v812
+		}
+		v850 := v848
+		if v23 {
+			v850 = v819
 		}
 		v851 := v849
-		if v110 {
-			v851 = v4
+		if v18 {
+			v851 = v781
 		}
 		v852 := v850
-		if v123 {
-			v852 = v837
+		if v18 {
+			v852 = v788
 		}
 		v853 := v851
-		if v123 {
-			v853 = v839
+		if v16 {
+			v853 = v772
 		}
-		v854 := float64(v852 * v206)
-		v855 := -v854
-		v856 := math.FMA(v852, v206, v855)
-		v857 := math.FMA(v853, v206, v856)
-		v858 := float64(v814 * v124)
-		v859 := -v858
-		v860 := math.FMA(v814, v124, v859)
-		v861 := float64(v858 * v341)
-		v862 := -v861
-		v863 := math.FMA(v858, v341, v862)
-		v864 := math.FMA(v860, v341, v863)
-		v865 := float64(v854 + v861)
-		v866 := float64(v865 - v854)
-		v867 := float64(v865 - v866)
-		v868 := float64(v854 - v867)
-		v869 := float64(v861 - v866)
-		v870 := float64(v868 + v869)
-		v871 := float64(v870 + v857)
-		v872 := float64(v871 + v864)
-		v873 := float64(v814 * v344)
-		v874 := -v873
-		v875 := math.FMA(v814, v344, v874)
-		v876 := float64(v873 * v412)
-		v877 := -v876
-		v878 := math.FMA(v873, v412, v877)
-		v879 := math.FMA(v875, v412, v878)
-		v880 := float64(v814 * v447)
-		v881 := -v880
-		v882 := math.FMA(v814, v447, v881)
-		v883 := float64(v814 * v462)
-		v884 := -v883
-		v885 := math.FMA(v814, v462, v884)
-		v886 := float64(v880 + v883)
-		v887 := float64(v886 - v880)
-		v888 := float64(v886 - v887)
-		v889 := float64(v880 - v888)
-		v890 := float64(v883 - v887)
-		v891 := float64(v889 + v890)
-		v892 := float64(v891 + v882)
-		v893 := float64(v892 + v885)
-		v894 := float64(v876 + v886)
-		v895 := float64(v894 - v876)
-		v896 := float64(v894 - v895)
-		v897 := float64(v876 - v896)
-		v898 := float64(v886 - v895)
-		v899 := float64(v897 + v898)
-		v900 := float64(v899 + v879)
-		v901 := float64(v900 + v893)
-		v902 := v894
-		if v27 {
-			v902 = v865
+		v854 := v852
+		if v16 {
+			v854 = v774
 		}
-		v903 := v901
-		if v27 {
-			v903 = v872
+		v855 := v853
+		if v6 {
+			v855 = v769
 		}
-		v904 := v902
-		if v21 {
-			v904 = v829
+		v856 := v854
+		if v6 {
+			v856 = v3
 		}
-		v905 := v903
-		if v21 {
-			v905 = v836
+		v857 := v855
+		if v2 {
+			v857 = v768
 		}
-		v906 := v904
-		if v18 {
-			v906 = v820
+		v858 := v856
+		if v2 {
+			v858 = v3
 		}
-		v907 := v905
-		if v18 {
-			v907 = v822
+		v859 := float64(v857 + v858)
+		v860 := float64(v619 * v766)
+		v861 := float64(v859 - v860)
+		v862 := math.Abs(v861)
+		v863 := math.Abs(v860)
+		v864 := float64(v863 * v744)
+		v865 := v862 <= v864
+		v866 := math.Abs(v766)
+		v867 := math.Abs(v770)
+		v868 := v866
+		if v867 > v866 {
+			v868 = v867
 		}
-		v908 := v906
-		if v7 {
-			v908 = v817
+		v869 := math.Abs(v771)
+		v870 := v868
+		if v869 > v868 {
+			v870 = v869
 		}
-		v909 := v907
-		if v7 {
-			v909 = v4
+		v871 := v870
+		if v867 > v870 {
+			v871 = v867
 		}
-		v910 := v908
-		if v3 {
-			v910 = v816
+		v872 := float64(v862 * v753)
+		v873 := math.FMA(v871, v755, v756)
+		v874 := v872 <= v873
+		v875 := v865 || v874
+		v876 := v859 == v3
+		v877 := v875 && !v876
+		v878 := v860
+		if v877 {
+			v878 = v859
 		}
-		v911 := v909
-		if v3 {
-			v911 = v4
+		v879 := float64(v767 * v878)
+		v881 := v747 == v880
+		v882 := v764 == v880
+		v883 := v763 == v880
+		v884 := v882 || v883
+		v885 := v881 && !v884
+		v886 := v762
+		if v885 {
+			v886 = v879
 		}
-		v912 := float64(v910 + v911)
-		v913 := float64(v661 * v814)
-		v914 := float64(v912 - v913)
-		v915 := math.Abs(v914)
-		v916 := math.Abs(v913)
-		v917 := float64(v916 * v792)
-		v918 := v915 <= v917
-		v919 := math.Abs(v814)
-		v920 := math.Abs(v818)
-		v921 := v919
-		if v920 > v919 {
-			v921 = v920
+		v887 := math.IsNaN(v620)
+		v888 := v886
+		if v887 {
+			v888 = v620
 		}
-		v922 := math.Abs(v819)
-		v923 := v921
-		if v922 > v921 {
-			v923 = v922
+		v889 := math.IsNaN(v0)
+		v890 := v888
+		if v889 {
+			v890 = v0
 		}
-		v924 := v923
-		if v920 > v923 {
-			v924 = v920
-		}
-		v925 := float64(v915 * v801)
-		v926 := math.FMA(v924, v803, v804)
-		v927 := v925 <= v926
-		v928 := v918 || v927
-		v929 := v912 == v4
-		v930 := v928 && !v929
-		v931 := v913
-		if v930 {
-			v931 = v912
-		}
-		v932 := float64(v815 * v931)
-		v934 := v795 == v933
-		v935 := v812 == v933
-		v936 := v811 == v933
-		v937 := v935 || v936
-		v938 := v934 && !v937
-		v939 := v810
-		if v938 {
-			v939 = v932
-		}
-		v940 := math.IsNaN(v662)
-		v941 := v939
-		if v940 {
-			v941 = v662
-		}
-		v942 := math.IsNaN(v0)
-		v943 := v941
-		if v942 {
-			v943 = v0
-		}
-		da[i] = v943
+		da[i] = v890
 	}
 }
 
 // gegluTanhBackwardAUsualGeneric is the pure-Go kernel of
-// gegluTanhBackwardAUsual (f64 memory, f64 compute, 686 operations): the
+// gegluTanhBackwardAUsual (f64 memory, f64 compute, 670 operations): the
 // scalar twin of the vector program the assembly kernels run, with exactly the
 // semantics of vprog.Program.Eval, so every backend gives the same bits. The
 // caller guarantees equal lengths; da may be the same slice as an input.
@@ -2204,24 +2123,24 @@ func gegluTanhBackwardAUsualGeneric(da, a, b, dy []float64) {
 	v96 := math.Float64frombits(0x408f400000000000)  // 1000
 	v99 := math.Float64frombits(0xc08fe80000000000)  // -1021
 	v101 := math.Float64frombits(0x3ff8000000000000) // 1.5
-	v189 := math.Float64frombits(0x4000000000000000) // 2
-	v224 := math.Float64frombits(0x3c4441355475a31a) // 2.1960211427085595e-18
-	v233 := math.Float64frombits(0xbc9cbc0d30ebfd15) // -9.96930880911092e-17
-	v240 := math.Float64frombits(0x4086300000000000) // 710
-	v301 := math.Float64frombits(0x4086280000000000) // 709
-	v305 := math.Float64frombits(0x408ff80000000000) // 1023
-	v331 := math.Float64frombits(0xbfe81429f9e97e4d) // -0.7524614220710163
-	v333 := math.Float64frombits(0x3c84f523ed77dbdc) // 3.635560509207687e-17
-	v336 := math.Float64frombits(0x3fc12ba9d1f60179) // 0.134145
-	v339 := math.Float64frombits(0x3fe21e4bab8db157) // 0.5661981917051361
-	v344 := math.Float64frombits(0x3fd2af64e9c485ee) // 0.29195521191476714
-	v348 := math.Float64frombits(0xc044000000000000) // -40
-	v452 := math.Float64frombits(0x17f0000000000000) // 2.191809349008403e-193
-	v555 := math.Float64frombits(0x3cc0000000000000) // 4.440892098500626e-16
-	v564 := math.Float64frombits(0x6570000000000000) // 4.149515568880993e+180
-	v566 := math.Float64frombits(0x2270000000000000) // 8.200532357869981e-143
-	v567 := math.Float64frombits(0x2260000000000000) // 4.100266178934991e-143
-	v675 := math.Float64frombits(0x7ff0000000000000) // +Inf
+	v186 := math.Float64frombits(0x4000000000000000) // 2
+	v221 := math.Float64frombits(0x3c4441355475a31a) // 2.1960211427085595e-18
+	v230 := math.Float64frombits(0xbc9cbc0d30ebfd15) // -9.96930880911092e-17
+	v237 := math.Float64frombits(0x4086300000000000) // 710
+	v297 := math.Float64frombits(0x4086280000000000) // 709
+	v301 := math.Float64frombits(0x408ff80000000000) // 1023
+	v326 := math.Float64frombits(0xbfe81429f9e97e4d) // -0.7524614220710163
+	v328 := math.Float64frombits(0x3c84f523ed77dbdc) // 3.635560509207687e-17
+	v331 := math.Float64frombits(0x3fc12ba9d1f60179) // 0.134145
+	v334 := math.Float64frombits(0x3fe21e4bab8db157) // 0.5661981917051361
+	v339 := math.Float64frombits(0x3fd2af64e9c485ee) // 0.29195521191476714
+	v343 := math.Float64frombits(0xc044000000000000) // -40
+	v447 := math.Float64frombits(0x17f0000000000000) // 2.191809349008403e-193
+	v544 := math.Float64frombits(0x3cc0000000000000) // 4.440892098500626e-16
+	v553 := math.Float64frombits(0x6570000000000000) // 4.149515568880993e+180
+	v555 := math.Float64frombits(0x2270000000000000) // 8.200532357869981e-143
+	v556 := math.Float64frombits(0x2260000000000000) // 4.100266178934991e-143
+	v659 := math.Float64frombits(0x7ff0000000000000) // +Inf
 	for i := range da {
 		v0 := a[i]
 		v2 := v0 < v1
@@ -2334,751 +2253,711 @@ func gegluTanhBackwardAUsualGeneric(da, a, b, dy []float64) {
 			v111 = v93
 		}
 		v112 := ldexpMid(v110, v111)
-		v113 := math.IsNaN(v14)
-		v114 := v112
-		if v113 {
-			v114 = v14
+		v113 := -v14
+		v114 := math.Abs(v113)
+		v115 := -v114
+		v116 := v113 < v3
+		v117 := v24
+		if v115 > v24 {
+			v117 = v115
 		}
-		v115 := -v14
-		v116 := math.Abs(v115)
-		v117 := -v116
-		v118 := v115 < v3
-		v119 := v24
-		if v117 > v24 {
-			v119 = v117
+		v118 := float64(v117 * v26)
+		v119 := math.RoundToEven(v118)
+		v120 := math.FMA(v119, v29, v117)
+		v121 := math.FMA(v119, v31, v120)
+		v122 := float64(v120 - v121)
+		v123 := math.FMA(v119, v31, v122)
+		v124 := float64(v121 * v121)
+		v125 := -v124
+		v126 := math.FMA(v121, v121, v125)
+		v127 := float64(v35 * v124)
+		v128 := float64(v35 * v126)
+		v129 := float64(v121 + v127)
+		v130 := float64(v121 - v129)
+		v131 := float64(v130 + v127)
+		v132 := float64(v131 + v128)
+		v133 := math.FMA(v123, v121, v123)
+		v134 := float64(v132 + v133)
+		v135 := float64(v124 * v121)
+		v136 := math.FMA(v121, v48, v49)
+		v137 := math.FMA(v121, v136, v51)
+		v138 := math.FMA(v121, v137, v53)
+		v139 := math.FMA(v121, v138, v55)
+		v140 := math.FMA(v121, v139, v57)
+		v141 := math.FMA(v121, v140, v59)
+		v142 := math.FMA(v121, v141, v61)
+		v143 := math.FMA(v121, v142, v63)
+		v144 := math.FMA(v121, v143, v65)
+		v145 := math.FMA(v135, v144, v134)
+		v146 := float64(v7 + v129)
+		v147 := float64(v7 - v146)
+		v148 := float64(v147 + v129)
+		v149 := float64(v148 + v145)
+		v150 := float64(v146 + v149)
+		v151 := float64(v146 - v150)
+		v152 := float64(v151 + v149)
+		v153 := v15
+		if v119 > v15 {
+			v153 = v119
 		}
-		v120 := float64(v119 * v26)
-		v121 := math.RoundToEven(v120)
-		v122 := math.FMA(v121, v29, v119)
-		v123 := math.FMA(v121, v31, v122)
-		v124 := float64(v122 - v123)
-		v125 := math.FMA(v121, v31, v124)
-		v126 := float64(v123 * v123)
-		v127 := -v126
-		v128 := math.FMA(v123, v123, v127)
-		v129 := float64(v35 * v126)
-		v130 := float64(v35 * v128)
-		v131 := float64(v123 + v129)
-		v132 := float64(v123 - v131)
-		v133 := float64(v132 + v129)
-		v134 := float64(v133 + v130)
-		v135 := math.FMA(v125, v123, v125)
-		v136 := float64(v134 + v135)
-		v137 := float64(v126 * v123)
-		v138 := math.FMA(v123, v48, v49)
-		v139 := math.FMA(v123, v138, v51)
-		v140 := math.FMA(v123, v139, v53)
-		v141 := math.FMA(v123, v140, v55)
-		v142 := math.FMA(v123, v141, v57)
-		v143 := math.FMA(v123, v142, v59)
-		v144 := math.FMA(v123, v143, v61)
-		v145 := math.FMA(v123, v144, v63)
-		v146 := math.FMA(v123, v145, v65)
-		v147 := math.FMA(v137, v146, v136)
-		v148 := float64(v7 + v131)
-		v149 := float64(v7 - v148)
-		v150 := float64(v149 + v131)
-		v151 := float64(v150 + v147)
-		v152 := float64(v148 + v151)
-		v153 := float64(v148 - v152)
-		v154 := float64(v153 + v151)
-		v155 := v15
-		if v121 > v15 {
-			v155 = v121
+		v154 := ldexpMid(v7, v153)
+		v155 := float64(v150 * v154)
+		v156 := float64(v152 * v154)
+		v157 := float64(v7 + v155)
+		v158 := float64(v7 - v157)
+		v159 := float64(v158 + v155)
+		v160 := float64(v159 + v156)
+		v161 := v7
+		if v116 {
+			v161 = v150
 		}
-		v156 := ldexpMid(v7, v155)
-		v157 := float64(v152 * v156)
-		v158 := float64(v154 * v156)
-		v159 := float64(v7 + v157)
-		v160 := float64(v7 - v159)
-		v161 := float64(v160 + v157)
-		v162 := float64(v161 + v158)
-		v163 := v7
-		if v118 {
-			v163 = v152
+		v162 := v3
+		if v116 {
+			v162 = v152
 		}
-		v164 := v3
-		if v118 {
-			v164 = v154
+		v163 := float64(v7 / v157)
+		v164 := float64(v161 * v163)
+		v165 := -v164
+		v166 := math.FMA(v165, v157, v161)
+		v167 := math.FMA(v165, v160, v166)
+		v168 := float64(v167 + v162)
+		v169 := float64(v168 * v163)
+		v170 := v3
+		if v116 {
+			v170 = v119
 		}
-		v165 := float64(v7 / v159)
-		v166 := float64(v163 * v165)
-		v167 := -v166
-		v168 := math.FMA(v167, v159, v163)
-		v169 := math.FMA(v167, v162, v168)
-		v170 := float64(v169 + v164)
-		v171 := float64(v170 * v165)
-		v172 := v3
-		if v118 {
-			v172 = v121
+		v171 := float64(v94 - v170)
+		v172 := v96
+		if v171 < v96 {
+			v172 = v171
 		}
-		v173 := float64(v94 - v172)
-		v174 := v96
-		if v173 < v96 {
-			v174 = v173
+		v173 := v3
+		if v172 > v3 {
+			v173 = v172
 		}
-		v175 := v3
-		if v174 > v3 {
-			v175 = v174
+		v174 := v170 < v99
+		v175 := ldexpNormal(v101, v173)
+		v176 := v3
+		if v174 {
+			v176 = v175
 		}
-		v176 := v172 < v99
-		v177 := ldexpNormal(v101, v175)
-		v178 := v3
-		if v176 {
-			v178 = v177
+		v177 := float64(v164 + v176)
+		v178 := float64(v177 - v176)
+		v179 := float64(v164 - v178)
+		v180 := float64(v179 + v169)
+		v181 := float64(v180 + v176)
+		v182 := float64(v181 - v176)
+		v183 := float64(v178 + v182)
+		v184 := v15
+		if v170 > v15 {
+			v184 = v170
 		}
-		v179 := float64(v166 + v178)
-		v180 := float64(v179 - v178)
-		v181 := float64(v166 - v180)
-		v182 := float64(v181 + v171)
-		v183 := float64(v182 + v178)
-		v184 := float64(v183 - v178)
-		v185 := float64(v180 + v184)
-		v186 := v15
-		if v172 > v15 {
-			v186 = v172
-		}
-		v187 := ldexpMid(v185, v186)
-		v188 := v187
-		if v113 {
-			v188 = v115
-		}
-		v190 := float64(v189 * v12)
-		v191 := float64(v13 + v190)
-		v192 := float64(v8 * v191)
-		v193 := float64(v188 * v192)
-		v194 := float64(v7 + v193)
-		v195 := float64(v194 - v193)
-		v196 := float64(v194 - v195)
-		v197 := float64(v193 - v196)
-		v198 := float64(v7 - v195)
-		v199 := float64(v197 + v198)
-		v200 := -v193
-		v201 := math.FMA(v188, v192, v200)
-		v202 := -v192
-		v203 := math.FMA(v8, v191, v202)
-		v204 := float64(v191 - v13)
-		v205 := float64(v191 - v204)
-		v206 := float64(v13 - v205)
-		v207 := float64(v190 - v204)
-		v208 := float64(v206 + v207)
-		v209 := float64(v13 - v0)
-		v210 := float64(v13 - v209)
-		v211 := float64(v0 - v210)
-		v212 := float64(v12 - v209)
-		v213 := float64(v211 + v212)
-		v214 := -v12
-		v215 := math.FMA(v9, v11, v214)
-		v216 := -v11
-		v217 := math.FMA(v10, v0, v216)
-		v218 := -v10
-		v219 := math.FMA(v0, v0, v218)
-		v220 := float64(v219 * v0)
-		v221 := float64(v217 + v220)
-		v222 := float64(v9 * v221)
-		v223 := float64(v215 + v222)
-		v225 := float64(v224 * v11)
-		v226 := float64(v223 + v225)
-		v227 := float64(v213 + v226)
-		v228 := float64(v208 + v227)
-		v229 := float64(v189 * v226)
-		v230 := float64(v228 + v229)
-		v231 := float64(v8 * v230)
-		v232 := float64(v203 + v231)
-		v234 := float64(v233 * v191)
-		v235 := float64(v232 + v234)
-		v236 := float64(v188 * v235)
-		v237 := float64(v201 + v236)
-		v238 := -v188
-		v239 := v24
+		v185 := ldexpMid(v183, v184)
+		v187 := float64(v186 * v12)
+		v188 := float64(v13 + v187)
+		v189 := float64(v8 * v188)
+		v190 := float64(v185 * v189)
+		v191 := float64(v7 + v190)
+		v192 := float64(v191 - v190)
+		v193 := float64(v191 - v192)
+		v194 := float64(v190 - v193)
+		v195 := float64(v7 - v192)
+		v196 := float64(v194 + v195)
+		v197 := -v190
+		v198 := math.FMA(v185, v189, v197)
+		v199 := -v189
+		v200 := math.FMA(v8, v188, v199)
+		v201 := float64(v188 - v13)
+		v202 := float64(v188 - v201)
+		v203 := float64(v13 - v202)
+		v204 := float64(v187 - v201)
+		v205 := float64(v203 + v204)
+		v206 := float64(v13 - v0)
+		v207 := float64(v13 - v206)
+		v208 := float64(v0 - v207)
+		v209 := float64(v12 - v206)
+		v210 := float64(v208 + v209)
+		v211 := -v12
+		v212 := math.FMA(v9, v11, v211)
+		v213 := -v11
+		v214 := math.FMA(v10, v0, v213)
+		v215 := -v10
+		v216 := math.FMA(v0, v0, v215)
+		v217 := float64(v216 * v0)
+		v218 := float64(v214 + v217)
+		v219 := float64(v9 * v218)
+		v220 := float64(v212 + v219)
+		v222 := float64(v221 * v11)
+		v223 := float64(v220 + v222)
+		v224 := float64(v210 + v223)
+		v225 := float64(v205 + v224)
+		v226 := float64(v186 * v223)
+		v227 := float64(v225 + v226)
+		v228 := float64(v8 * v227)
+		v229 := float64(v200 + v228)
+		v231 := float64(v230 * v188)
+		v232 := float64(v229 + v231)
+		v233 := float64(v185 * v232)
+		v234 := float64(v198 + v233)
+		v235 := -v185
+		v236 := v24
 		if v14 > v24 {
-			v239 = v14
+			v236 = v14
 		}
-		v241 := v240
-		if v239 < v240 {
-			v241 = v239
+		v238 := v237
+		if v236 < v237 {
+			v238 = v236
 		}
-		v242 := float64(v241 * v26)
-		v243 := math.RoundToEven(v242)
-		v244 := math.FMA(v243, v29, v241)
-		v245 := math.FMA(v243, v31, v244)
-		v246 := float64(v244 - v245)
-		v247 := math.FMA(v243, v31, v246)
-		v248 := float64(v245 * v245)
-		v249 := -v248
-		v250 := math.FMA(v245, v245, v249)
-		v251 := float64(v35 * v248)
-		v252 := float64(v35 * v250)
-		v253 := float64(v245 + v251)
-		v254 := float64(v245 - v253)
-		v255 := float64(v254 + v251)
-		v256 := float64(v255 + v252)
-		v257 := math.FMA(v247, v245, v247)
-		v258 := float64(v256 + v257)
-		v259 := float64(v248 * v245)
-		v260 := math.FMA(v245, v48, v49)
-		v261 := math.FMA(v245, v260, v51)
-		v262 := math.FMA(v245, v261, v53)
-		v263 := math.FMA(v245, v262, v55)
-		v264 := math.FMA(v245, v263, v57)
-		v265 := math.FMA(v245, v264, v59)
-		v266 := math.FMA(v245, v265, v61)
-		v267 := math.FMA(v245, v266, v63)
-		v268 := math.FMA(v245, v267, v65)
-		v269 := math.FMA(v259, v268, v258)
-		v270 := float64(v7 + v253)
-		v271 := float64(v7 - v270)
-		v272 := float64(v271 + v253)
-		v273 := float64(v272 + v269)
-		v274 := float64(v94 - v243)
-		v275 := v96
-		if v274 < v96 {
-			v275 = v274
+		v239 := float64(v238 * v26)
+		v240 := math.RoundToEven(v239)
+		v241 := math.FMA(v240, v29, v238)
+		v242 := math.FMA(v240, v31, v241)
+		v243 := float64(v241 - v242)
+		v244 := math.FMA(v240, v31, v243)
+		v245 := float64(v242 * v242)
+		v246 := -v245
+		v247 := math.FMA(v242, v242, v246)
+		v248 := float64(v35 * v245)
+		v249 := float64(v35 * v247)
+		v250 := float64(v242 + v248)
+		v251 := float64(v242 - v250)
+		v252 := float64(v251 + v248)
+		v253 := float64(v252 + v249)
+		v254 := math.FMA(v244, v242, v244)
+		v255 := float64(v253 + v254)
+		v256 := float64(v245 * v242)
+		v257 := math.FMA(v242, v48, v49)
+		v258 := math.FMA(v242, v257, v51)
+		v259 := math.FMA(v242, v258, v53)
+		v260 := math.FMA(v242, v259, v55)
+		v261 := math.FMA(v242, v260, v57)
+		v262 := math.FMA(v242, v261, v59)
+		v263 := math.FMA(v242, v262, v61)
+		v264 := math.FMA(v242, v263, v63)
+		v265 := math.FMA(v242, v264, v65)
+		v266 := math.FMA(v256, v265, v255)
+		v267 := float64(v7 + v250)
+		v268 := float64(v7 - v267)
+		v269 := float64(v268 + v250)
+		v270 := float64(v269 + v266)
+		v271 := float64(v94 - v240)
+		v272 := v96
+		if v271 < v96 {
+			v272 = v271
 		}
+		v273 := v3
+		if v272 > v3 {
+			v273 = v272
+		}
+		v274 := v240 < v99
+		v275 := ldexpNormal(v101, v273)
 		v276 := v3
-		if v275 > v3 {
+		if v274 {
 			v276 = v275
 		}
-		v277 := v243 < v99
-		v278 := ldexpNormal(v101, v276)
-		v279 := v3
-		if v277 {
-			v279 = v278
+		v277 := float64(v267 + v276)
+		v278 := float64(v277 - v276)
+		v279 := float64(v267 - v278)
+		v280 := float64(v279 + v270)
+		v281 := float64(v280 + v276)
+		v282 := float64(v281 - v276)
+		v283 := float64(v278 + v282)
+		v284 := v15
+		if v240 > v15 {
+			v284 = v240
 		}
-		v280 := float64(v270 + v279)
-		v281 := float64(v280 - v279)
-		v282 := float64(v270 - v281)
-		v283 := float64(v282 + v273)
-		v284 := float64(v283 + v279)
-		v285 := float64(v284 - v279)
-		v286 := float64(v281 + v285)
-		v287 := v15
-		if v243 > v15 {
-			v287 = v243
+		v285 := ldexpMid(v283, v284)
+		v286 := float64(v7 + v285)
+		v287 := math.FMA(v235, v286, v7)
+		v288 := float64(v286 - v7)
+		v289 := float64(v286 - v288)
+		v290 := float64(v7 - v289)
+		v291 := float64(v285 - v288)
+		v292 := float64(v290 + v291)
+		v293 := float64(v267 + v270)
+		v294 := float64(v267 - v293)
+		v295 := float64(v294 + v270)
+		v296 := v99 <= v240
+		v298 := v297 < v14
+		v299 := v296 && !v298
+		v300 := v99
+		if v240 > v99 {
+			v300 = v240
 		}
-		v288 := ldexpMid(v286, v287)
-		v289 := v288
-		if v113 {
-			v289 = v14
+		v302 := v301
+		if v300 < v301 {
+			v302 = v300
 		}
-		v290 := float64(v7 + v289)
-		v291 := math.FMA(v238, v290, v7)
-		v292 := float64(v290 - v7)
-		v293 := float64(v290 - v292)
-		v294 := float64(v7 - v293)
-		v295 := float64(v289 - v292)
-		v296 := float64(v294 + v295)
-		v297 := float64(v270 + v273)
-		v298 := float64(v270 - v297)
-		v299 := float64(v298 + v273)
-		v300 := v99 <= v243
-		v302 := v301 < v14
-		v303 := v300 && !v302
-		v304 := v99
-		if v243 > v99 {
-			v304 = v243
+		v303 := ldexpNormal(v295, v302)
+		v304 := v3
+		if v299 {
+			v304 = v303
 		}
-		v306 := v305
-		if v304 < v305 {
-			v306 = v304
+		v305 := float64(v292 + v304)
+		v306 := float64(v185 * v305)
+		v307 := float64(v287 - v306)
+		v308 := float64(v307 / v286)
+		v309 := math.FMA(v8, v13, v113)
+		v310 := float64(v8 * v224)
+		v311 := float64(v309 + v310)
+		v312 := float64(v230 * v13)
+		v313 := float64(v311 + v312)
+		v314 := float64(v313 * v112)
+		v315 := float64(v185 * v314)
+		v316 := float64(v308 - v315)
+		v317 := float64(v189 * v316)
+		v318 := float64(v234 + v317)
+		v319 := float64(v196 + v318)
+		v320 := float64(v313 * v185)
+		v321 := float64(v191 * v320)
+		v322 := float64(v319 + v321)
+		v323 := float64(v112 * v322)
+		v324 := math.FMA(v112, v191, v323)
+		v325 := float64(v112 * v185)
+		v327 := float64(v0 - v326)
+		v329 := float64(v327 - v328)
+		v330 := float64(v8 * v329)
+		v332 := float64(v0 * v326)
+		v333 := float64(v10 + v332)
+		v335 := float64(v333 + v334)
+		v336 := float64(v331 * v335)
+		v337 := float64(v330 * v336)
+		v338 := float64(v330 + v337)
+		v340 := float64(v9 * v335)
+		v341 := float64(v330 * v340)
+		v342 := float64(v330 + v341)
+		v344 := v343
+		if v342 > v343 {
+			v344 = v342
 		}
-		v307 := ldexpNormal(v299, v306)
-		v308 := v3
-		if v303 {
-			v308 = v307
+		v345 := v237
+		if v344 < v237 {
+			v345 = v344
 		}
-		v309 := v308
-		if v113 {
-			v309 = v14
+		v346 := float64(v345 * v26)
+		v347 := math.RoundToEven(v346)
+		v348 := -v347
+		v349 := math.FMA(v347, v29, v345)
+		v350 := math.FMA(v347, v31, v349)
+		v351 := float64(v349 - v350)
+		v352 := math.FMA(v347, v31, v351)
+		v353 := float64(v350 * v350)
+		v354 := -v353
+		v355 := math.FMA(v350, v350, v354)
+		v356 := float64(v35 * v353)
+		v357 := float64(v35 * v355)
+		v358 := float64(v350 + v356)
+		v359 := float64(v350 - v358)
+		v360 := float64(v359 + v356)
+		v361 := float64(v360 + v357)
+		v362 := math.FMA(v352, v350, v352)
+		v363 := float64(v361 + v362)
+		v364 := float64(v353 * v350)
+		v365 := math.FMA(v350, v48, v49)
+		v366 := math.FMA(v350, v365, v51)
+		v367 := math.FMA(v350, v366, v53)
+		v368 := math.FMA(v350, v367, v55)
+		v369 := math.FMA(v350, v368, v57)
+		v370 := math.FMA(v350, v369, v59)
+		v371 := math.FMA(v350, v370, v61)
+		v372 := math.FMA(v350, v371, v63)
+		v373 := math.FMA(v350, v372, v65)
+		v374 := math.FMA(v364, v373, v363)
+		v375 := ldexpMid(v16, v348)
+		v376 := float64(v7 + v375)
+		v377 := float64(v376 - v7)
+		v378 := float64(v376 - v377)
+		v379 := float64(v7 - v378)
+		v380 := float64(v375 - v377)
+		v381 := float64(v379 + v380)
+		v382 := float64(v374 + v381)
+		v383 := float64(v376 + v358)
+		v384 := float64(v376 - v383)
+		v385 := float64(v384 + v358)
+		v386 := float64(v385 + v382)
+		v387 := float64(v383 + v386)
+		v388 := ldexpMid(v387, v347)
+		v389 := math.Copysign(v388, v342)
+		v390 := math.IsNaN(v342)
+		v391 := v389
+		if v390 {
+			v391 = v342
 		}
-		v310 := float64(v296 + v309)
-		v311 := float64(v188 * v310)
-		v312 := float64(v291 - v311)
-		v313 := float64(v312 / v290)
-		v314 := math.FMA(v8, v13, v115)
-		v315 := float64(v8 * v227)
-		v316 := float64(v314 + v315)
-		v317 := float64(v233 * v13)
-		v318 := float64(v316 + v317)
-		v319 := float64(v318 * v114)
-		v320 := float64(v188 * v319)
-		v321 := float64(v313 - v320)
-		v322 := float64(v192 * v321)
-		v323 := float64(v237 + v322)
-		v324 := float64(v199 + v323)
-		v325 := float64(v318 * v188)
-		v326 := float64(v194 * v325)
-		v327 := float64(v324 + v326)
-		v328 := float64(v114 * v327)
-		v329 := math.FMA(v114, v194, v328)
-		v330 := float64(v114 * v188)
-		v332 := float64(v0 - v331)
-		v334 := float64(v332 - v333)
-		v335 := float64(v8 * v334)
-		v337 := float64(v0 * v331)
-		v338 := float64(v10 + v337)
-		v340 := float64(v338 + v339)
-		v341 := float64(v336 * v340)
-		v342 := float64(v335 * v341)
-		v343 := float64(v335 + v342)
-		v345 := float64(v9 * v340)
-		v346 := float64(v335 * v345)
-		v347 := float64(v335 + v346)
-		v349 := v348
-		if v347 > v348 {
-			v349 = v347
-		}
-		v350 := v240
-		if v349 < v240 {
-			v350 = v349
-		}
-		v351 := float64(v350 * v26)
-		v352 := math.RoundToEven(v351)
-		v353 := -v352
-		v354 := math.FMA(v352, v29, v350)
-		v355 := math.FMA(v352, v31, v354)
-		v356 := float64(v354 - v355)
-		v357 := math.FMA(v352, v31, v356)
-		v358 := float64(v355 * v355)
-		v359 := -v358
-		v360 := math.FMA(v355, v355, v359)
-		v361 := float64(v35 * v358)
-		v362 := float64(v35 * v360)
-		v363 := float64(v355 + v361)
-		v364 := float64(v355 - v363)
-		v365 := float64(v364 + v361)
-		v366 := float64(v365 + v362)
-		v367 := math.FMA(v357, v355, v357)
-		v368 := float64(v366 + v367)
-		v369 := float64(v358 * v355)
-		v370 := math.FMA(v355, v48, v49)
-		v371 := math.FMA(v355, v370, v51)
-		v372 := math.FMA(v355, v371, v53)
-		v373 := math.FMA(v355, v372, v55)
-		v374 := math.FMA(v355, v373, v57)
-		v375 := math.FMA(v355, v374, v59)
-		v376 := math.FMA(v355, v375, v61)
-		v377 := math.FMA(v355, v376, v63)
-		v378 := math.FMA(v355, v377, v65)
-		v379 := math.FMA(v369, v378, v368)
-		v380 := ldexpMid(v16, v353)
-		v381 := float64(v7 + v380)
-		v382 := float64(v381 - v7)
-		v383 := float64(v381 - v382)
-		v384 := float64(v7 - v383)
-		v385 := float64(v380 - v382)
-		v386 := float64(v384 + v385)
-		v387 := float64(v379 + v386)
-		v388 := float64(v381 + v363)
-		v389 := float64(v381 - v388)
-		v390 := float64(v389 + v363)
-		v391 := float64(v390 + v387)
-		v392 := float64(v388 + v391)
-		v393 := ldexpMid(v392, v352)
-		v394 := math.Copysign(v393, v347)
-		v395 := math.IsNaN(v347)
-		v396 := v394
-		if v395 {
-			v396 = v347
-		}
-		v397 := float64(v344 * v396)
-		v398 := float64(v343 + v397)
-		v399 := float64(v343 - v398)
-		v400 := float64(v399 + v397)
-		v401 := float64(v335 - v343)
-		v402 := float64(v401 + v342)
-		v403 := -v342
-		v404 := math.FMA(v335, v341, v403)
-		v405 := -v335
-		v406 := math.FMA(v8, v334, v405)
-		v407 := float64(v332 - v334)
-		v408 := float64(v407 - v333)
-		v409 := float64(v8 * v408)
-		v410 := float64(v406 + v409)
-		v411 := float64(v233 * v334)
-		v412 := float64(v410 + v411)
-		v413 := float64(v7 + v341)
-		v414 := float64(v412 * v413)
-		v415 := float64(v404 + v414)
-		v416 := float64(v402 + v415)
-		v417 := -v397
-		v418 := math.FMA(v344, v396, v417)
-		v419 := float64(v7 + v396)
-		v420 := float64(v344 * v419)
-		v421 := float64(v335 - v347)
-		v422 := float64(v421 + v346)
-		v423 := -v346
-		v424 := math.FMA(v335, v345, v423)
-		v425 := float64(v7 + v345)
-		v426 := float64(v412 * v425)
-		v427 := float64(v424 + v426)
-		v428 := float64(v422 + v427)
-		v429 := float64(v420 * v428)
-		v430 := float64(v418 + v429)
-		v431 := float64(v416 + v430)
-		v432 := float64(v400 + v431)
-		v433 := float64(v330 * v432)
-		v434 := -v330
-		v435 := math.FMA(v114, v188, v434)
-		v436 := -v114
-		v437 := math.FMA(v436, v290, v289)
-		v438 := float64(v437 + v309)
-		v439 := float64(v114 * v310)
-		v440 := float64(v438 - v439)
-		v441 := float64(v440 / v290)
-		v442 := float64(v114 * v325)
-		v443 := float64(v441 + v442)
-		v444 := float64(v188 * v443)
-		v445 := float64(v435 + v444)
-		v446 := float64(v114 * v321)
-		v447 := float64(v445 + v446)
-		v448 := float64(v447 * v398)
-		v449 := float64(v433 + v448)
-		v450 := math.FMA(v330, v398, v449)
-		v451 := v450
+		v392 := float64(v339 * v391)
+		v393 := float64(v338 + v392)
+		v394 := float64(v338 - v393)
+		v395 := float64(v394 + v392)
+		v396 := float64(v330 - v338)
+		v397 := float64(v396 + v337)
+		v398 := -v337
+		v399 := math.FMA(v330, v336, v398)
+		v400 := -v330
+		v401 := math.FMA(v8, v329, v400)
+		v402 := float64(v327 - v329)
+		v403 := float64(v402 - v328)
+		v404 := float64(v8 * v403)
+		v405 := float64(v401 + v404)
+		v406 := float64(v230 * v329)
+		v407 := float64(v405 + v406)
+		v408 := float64(v7 + v336)
+		v409 := float64(v407 * v408)
+		v410 := float64(v399 + v409)
+		v411 := float64(v397 + v410)
+		v412 := -v392
+		v413 := math.FMA(v339, v391, v412)
+		v414 := float64(v7 + v391)
+		v415 := float64(v339 * v414)
+		v416 := float64(v330 - v342)
+		v417 := float64(v416 + v341)
+		v418 := -v341
+		v419 := math.FMA(v330, v340, v418)
+		v420 := float64(v7 + v340)
+		v421 := float64(v407 * v420)
+		v422 := float64(v419 + v421)
+		v423 := float64(v417 + v422)
+		v424 := float64(v415 * v423)
+		v425 := float64(v413 + v424)
+		v426 := float64(v411 + v425)
+		v427 := float64(v395 + v426)
+		v428 := float64(v325 * v427)
+		v429 := -v325
+		v430 := math.FMA(v112, v185, v429)
+		v431 := -v112
+		v432 := math.FMA(v431, v286, v285)
+		v433 := float64(v432 + v304)
+		v434 := float64(v112 * v305)
+		v435 := float64(v433 - v434)
+		v436 := float64(v435 / v286)
+		v437 := float64(v112 * v320)
+		v438 := float64(v436 + v437)
+		v439 := float64(v185 * v438)
+		v440 := float64(v430 + v439)
+		v441 := float64(v112 * v316)
+		v442 := float64(v440 + v441)
+		v443 := float64(v442 * v393)
+		v444 := float64(v428 + v443)
+		v445 := math.FMA(v325, v393, v444)
+		v446 := v445
 		if v20 {
-			v451 = v329
+			v446 = v324
 		}
-		v453 := v451
+		v448 := v446
 		if v6 {
-			v453 = v7
+			v448 = v7
 		}
-		v454 := v453
+		v449 := v448
 		if v2 {
-			v454 = v4
+			v449 = v4
 		}
-		v455 := b[i]
-		v456 := dy[i]
-		v457 := float64(v455 * v456)
-		v458 := -v457
-		v459 := math.FMA(v455, v456, v458)
-		v460 := float64(v457 * v4)
-		v461 := -v460
-		v462 := math.FMA(v457, v4, v461)
-		v463 := math.FMA(v459, v4, v462)
-		v464 := float64(v457 * v7)
-		v465 := -v464
-		v466 := math.FMA(v457, v7, v465)
-		v467 := math.FMA(v459, v7, v466)
-		v468 := float64(v457 * v452)
-		v469 := float64(v468 * v452)
-		v470 := float64(v457 * v14)
-		v471 := -v470
-		v472 := math.FMA(v457, v14, v471)
-		v473 := math.FMA(v459, v14, v472)
-		v474 := v3
+		v450 := b[i]
+		v451 := dy[i]
+		v452 := float64(v450 * v451)
+		v453 := -v452
+		v454 := math.FMA(v450, v451, v453)
+		v455 := float64(v452 * v4)
+		v456 := -v455
+		v457 := math.FMA(v452, v4, v456)
+		v458 := math.FMA(v454, v4, v457)
+		v459 := float64(v452 * v7)
+		v460 := -v459
+		v461 := math.FMA(v452, v7, v460)
+		v462 := math.FMA(v454, v7, v461)
+		v463 := float64(v452 * v447)
+		v464 := float64(v463 * v447)
+		v465 := v3
 		if v91 {
-			v474 = v86
+			v465 = v86
 		}
-		v475 := float64(v457 * v474)
+		v466 := float64(v452 * v465)
+		v467 := -v466
+		v468 := math.FMA(v452, v465, v467)
+		v469 := math.FMA(v454, v465, v468)
+		v470 := v3
+		if v91 {
+			v470 = v92
+		}
+		v471 := float64(v452 * v470)
+		v472 := float64(v469 + v471)
+		v473 := float64(v466 + v472)
+		v474 := math.Ldexp(v473, int(v93))
+		v475 := float64(v452 * v112)
 		v476 := -v475
-		v477 := math.FMA(v457, v474, v476)
-		v478 := math.FMA(v459, v474, v477)
-		v479 := v3
-		if v91 {
-			v479 = v92
-		}
-		v480 := float64(v457 * v479)
-		v481 := float64(v478 + v480)
-		v482 := float64(v475 + v481)
-		v483 := math.Ldexp(v482, int(v93))
-		v484 := float64(v457 * v112)
-		v485 := -v484
-		v486 := math.FMA(v457, v112, v485)
-		v487 := math.FMA(v459, v112, v486)
-		v488 := v484
+		v477 := math.FMA(v452, v112, v476)
+		v478 := math.FMA(v454, v112, v477)
+		v479 := v475
 		if v100 {
-			v488 = v483
+			v479 = v474
 		}
-		v489 := v487
+		v480 := v478
 		if v100 {
-			v489 = v3
+			v480 = v3
 		}
-		v490 := v488
-		if v113 {
-			v490 = v470
-		}
-		v491 := v489
-		if v113 {
-			v491 = v473
-		}
-		v492 := float64(v490 * v194)
-		v493 := -v492
-		v494 := math.FMA(v490, v194, v493)
-		v495 := math.FMA(v491, v194, v494)
-		v496 := float64(v457 * v114)
-		v497 := -v496
-		v498 := math.FMA(v457, v114, v497)
-		v499 := math.FMA(v459, v114, v498)
-		v500 := float64(v496 * v327)
-		v501 := -v500
-		v502 := math.FMA(v496, v327, v501)
-		v503 := math.FMA(v499, v327, v502)
-		v504 := float64(v492 + v500)
-		v505 := float64(v504 - v492)
-		v506 := float64(v504 - v505)
-		v507 := float64(v492 - v506)
-		v508 := float64(v500 - v505)
-		v509 := float64(v507 + v508)
-		v510 := float64(v509 + v495)
-		v511 := float64(v510 + v503)
-		v512 := float64(v457 * v330)
-		v513 := -v512
-		v514 := math.FMA(v457, v330, v513)
-		v515 := math.FMA(v459, v330, v514)
-		v516 := float64(v512 * v398)
-		v517 := -v516
-		v518 := math.FMA(v512, v398, v517)
-		v519 := math.FMA(v515, v398, v518)
-		v520 := float64(v457 * v433)
-		v521 := -v520
-		v522 := math.FMA(v457, v433, v521)
-		v523 := math.FMA(v459, v433, v522)
-		v524 := float64(v457 * v448)
-		v525 := -v524
-		v526 := math.FMA(v457, v448, v525)
-		v527 := math.FMA(v459, v448, v526)
-		v528 := float64(v520 + v524)
-		v529 := float64(v528 - v520)
-		v530 := float64(v528 - v529)
-		v531 := float64(v520 - v530)
-		v532 := float64(v524 - v529)
-		v533 := float64(v531 + v532)
-		v534 := float64(v533 + v523)
-		v535 := float64(v534 + v527)
-		v536 := float64(v516 + v528)
-		v537 := float64(v536 - v516)
-		v538 := float64(v536 - v537)
-		v539 := float64(v516 - v538)
-		v540 := float64(v528 - v537)
-		v541 := float64(v539 + v540)
-		v542 := float64(v541 + v519)
-		v543 := float64(v542 + v535)
-		v544 := v536
+		v481 := float64(v479 * v191)
+		v482 := -v481
+		v483 := math.FMA(v479, v191, v482)
+		v484 := math.FMA(v480, v191, v483)
+		v485 := float64(v452 * v112)
+		v486 := -v485
+		v487 := math.FMA(v452, v112, v486)
+		v488 := math.FMA(v454, v112, v487)
+		v489 := float64(v485 * v322)
+		v490 := -v489
+		v491 := math.FMA(v485, v322, v490)
+		v492 := math.FMA(v488, v322, v491)
+		v493 := float64(v481 + v489)
+		v494 := float64(v493 - v481)
+		v495 := float64(v493 - v494)
+		v496 := float64(v481 - v495)
+		v497 := float64(v489 - v494)
+		v498 := float64(v496 + v497)
+		v499 := float64(v498 + v484)
+		v500 := float64(v499 + v492)
+		v501 := float64(v452 * v325)
+		v502 := -v501
+		v503 := math.FMA(v452, v325, v502)
+		v504 := math.FMA(v454, v325, v503)
+		v505 := float64(v501 * v393)
+		v506 := -v505
+		v507 := math.FMA(v501, v393, v506)
+		v508 := math.FMA(v504, v393, v507)
+		v509 := float64(v452 * v428)
+		v510 := -v509
+		v511 := math.FMA(v452, v428, v510)
+		v512 := math.FMA(v454, v428, v511)
+		v513 := float64(v452 * v443)
+		v514 := -v513
+		v515 := math.FMA(v452, v443, v514)
+		v516 := math.FMA(v454, v443, v515)
+		v517 := float64(v509 + v513)
+		v518 := float64(v517 - v509)
+		v519 := float64(v517 - v518)
+		v520 := float64(v509 - v519)
+		v521 := float64(v513 - v518)
+		v522 := float64(v520 + v521)
+		v523 := float64(v522 + v512)
+		v524 := float64(v523 + v516)
+		v525 := float64(v505 + v517)
+		v526 := float64(v525 - v505)
+		v527 := float64(v525 - v526)
+		v528 := float64(v505 - v527)
+		v529 := float64(v517 - v526)
+		v530 := float64(v528 + v529)
+		v531 := float64(v530 + v508)
+		v532 := float64(v531 + v524)
+		v533 := v525
 		if v20 {
-			v544 = v504
+			v533 = v493
 		}
-		v545 := v543
+		v534 := v532
 		if v20 {
-			v545 = v511
+			v534 = v500
 		}
-		v546 := v544
+		v535 := v533
 		if v6 {
-			v546 = v464
+			v535 = v459
 		}
-		v547 := v545
+		v536 := v534
 		if v6 {
-			v547 = v467
+			v536 = v462
 		}
-		v548 := v546
+		v537 := v535
 		if v2 {
-			v548 = v460
+			v537 = v455
 		}
+		v538 := v536
+		if v2 {
+			v538 = v458
+		}
+		v539 := float64(v537 + v538)
+		v540 := float64(v449 * v452)
+		v541 := float64(v539 - v540)
+		v542 := math.Abs(v541)
+		v543 := math.Abs(v540)
+		v545 := float64(v543 * v544)
+		v546 := v542 <= v545
+		v547 := math.Abs(v452)
+		v548 := math.Abs(v463)
 		v549 := v547
-		if v2 {
-			v549 = v463
+		if v548 > v547 {
+			v549 = v548
 		}
-		v550 := float64(v548 + v549)
-		v551 := float64(v454 * v457)
-		v552 := float64(v550 - v551)
-		v553 := math.Abs(v552)
-		v554 := math.Abs(v551)
-		v556 := float64(v554 * v555)
-		v557 := v553 <= v556
-		v558 := math.Abs(v457)
-		v559 := math.Abs(v468)
-		v560 := v558
-		if v559 > v558 {
-			v560 = v559
+		v550 := math.Abs(v464)
+		v551 := v549
+		if v550 > v549 {
+			v551 = v550
 		}
-		v561 := math.Abs(v469)
-		v562 := v560
-		if v561 > v560 {
-			v562 = v561
+		v552 := v551
+		if v548 > v551 {
+			v552 = v548
 		}
-		v563 := v562
-		if v559 > v562 {
-			v563 = v559
+		v554 := float64(v542 * v553)
+		v557 := math.FMA(v552, v555, v556)
+		v558 := v554 <= v557
+		v559 := v546 || v558
+		v560 := v539 == v3
+		v561 := v559 && !v560
+		v562 := v540
+		if v561 {
+			v562 = v539
 		}
-		v565 := float64(v553 * v564)
-		v568 := math.FMA(v563, v566, v567)
-		v569 := v565 <= v568
-		v570 := v557 || v569
-		v571 := v550 == v3
-		v572 := v570 && !v571
-		v573 := v551
-		if v572 {
-			v573 = v550
+		v563 := math.Abs(v451)
+		v564 := math.Abs(v450)
+		v565 := v563 < v564
+		v566 := v451
+		if v565 {
+			v566 = v450
 		}
-		v574 := math.Abs(v456)
-		v575 := math.Abs(v455)
-		v576 := v574 < v575
-		v577 := v456
-		if v576 {
-			v577 = v455
+		v567 := v450
+		if v565 {
+			v567 = v451
 		}
-		v578 := v455
-		if v576 {
-			v578 = v456
-		}
-		v579 := float64(v577 * v4)
-		v580 := float64(v577 * v7)
-		v581 := float64(v577 * v452)
-		v582 := float64(v581 * v452)
-		v583 := float64(v577 * v14)
-		v584 := -v583
-		v585 := math.FMA(v577, v14, v584)
-		v586 := float64(v577 * v474)
-		v587 := -v586
-		v588 := math.FMA(v577, v474, v587)
-		v589 := float64(v577 * v479)
-		v590 := float64(v588 + v589)
-		v591 := float64(v586 + v590)
-		v592 := math.Ldexp(v591, int(v93))
-		v593 := float64(v577 * v112)
-		v594 := -v593
-		v595 := math.FMA(v577, v112, v594)
-		v596 := v593
+		v568 := float64(v566 * v4)
+		v569 := float64(v566 * v7)
+		v570 := float64(v566 * v447)
+		v571 := float64(v570 * v447)
+		v572 := float64(v566 * v465)
+		v573 := -v572
+		v574 := math.FMA(v566, v465, v573)
+		v575 := float64(v566 * v470)
+		v576 := float64(v574 + v575)
+		v577 := float64(v572 + v576)
+		v578 := math.Ldexp(v577, int(v93))
+		v579 := float64(v566 * v112)
+		v580 := -v579
+		v581 := math.FMA(v566, v112, v580)
+		v582 := v579
 		if v100 {
-			v596 = v592
+			v582 = v578
 		}
-		v597 := v595
+		v583 := v581
 		if v100 {
-			v597 = v3
+			v583 = v3
 		}
-		v598 := v596
-		if v113 {
-			v598 = v583
-		}
-		v599 := v597
-		if v113 {
-			v599 = v585
-		}
-		v600 := float64(v598 * v194)
-		v601 := -v600
-		v602 := math.FMA(v598, v194, v601)
-		v603 := math.FMA(v599, v194, v602)
-		v604 := float64(v577 * v114)
-		v605 := -v604
-		v606 := math.FMA(v577, v114, v605)
-		v607 := float64(v604 * v327)
-		v608 := -v607
-		v609 := math.FMA(v604, v327, v608)
-		v610 := math.FMA(v606, v327, v609)
-		v611 := float64(v600 + v607)
-		v612 := float64(v611 - v600)
-		v613 := float64(v611 - v612)
-		v614 := float64(v600 - v613)
-		v615 := float64(v607 - v612)
-		v616 := float64(v614 + v615)
-		v617 := float64(v616 + v603)
-		v618 := float64(v617 + v610)
-		v619 := float64(v577 * v330)
-		v620 := -v619
-		v621 := math.FMA(v577, v330, v620)
-		v622 := float64(v619 * v398)
-		v623 := -v622
-		v624 := math.FMA(v619, v398, v623)
-		v625 := math.FMA(v621, v398, v624)
-		v626 := float64(v577 * v433)
-		v627 := -v626
-		v628 := math.FMA(v577, v433, v627)
-		v629 := float64(v577 * v448)
-		v630 := -v629
-		v631 := math.FMA(v577, v448, v630)
-		v632 := float64(v626 + v629)
-		v633 := float64(v632 - v626)
-		v634 := float64(v632 - v633)
-		v635 := float64(v626 - v634)
-		v636 := float64(v629 - v633)
-		v637 := float64(v635 + v636)
-		v638 := float64(v637 + v628)
-		v639 := float64(v638 + v631)
-		v640 := float64(v622 + v632)
-		v641 := float64(v640 - v622)
-		v642 := float64(v640 - v641)
-		v643 := float64(v622 - v642)
-		v644 := float64(v632 - v641)
-		v645 := float64(v643 + v644)
-		v646 := float64(v645 + v625)
-		v647 := float64(v646 + v639)
-		v648 := v640
+		v584 := float64(v582 * v191)
+		v585 := -v584
+		v586 := math.FMA(v582, v191, v585)
+		v587 := math.FMA(v583, v191, v586)
+		v588 := float64(v566 * v112)
+		v589 := -v588
+		v590 := math.FMA(v566, v112, v589)
+		v591 := float64(v588 * v322)
+		v592 := -v591
+		v593 := math.FMA(v588, v322, v592)
+		v594 := math.FMA(v590, v322, v593)
+		v595 := float64(v584 + v591)
+		v596 := float64(v595 - v584)
+		v597 := float64(v595 - v596)
+		v598 := float64(v584 - v597)
+		v599 := float64(v591 - v596)
+		v600 := float64(v598 + v599)
+		v601 := float64(v600 + v587)
+		v602 := float64(v601 + v594)
+		v603 := float64(v566 * v325)
+		v604 := -v603
+		v605 := math.FMA(v566, v325, v604)
+		v606 := float64(v603 * v393)
+		v607 := -v606
+		v608 := math.FMA(v603, v393, v607)
+		v609 := math.FMA(v605, v393, v608)
+		v610 := float64(v566 * v428)
+		v611 := -v610
+		v612 := math.FMA(v566, v428, v611)
+		v613 := float64(v566 * v443)
+		v614 := -v613
+		v615 := math.FMA(v566, v443, v614)
+		v616 := float64(v610 + v613)
+		v617 := float64(v616 - v610)
+		v618 := float64(v616 - v617)
+		v619 := float64(v610 - v618)
+		v620 := float64(v613 - v617)
+		v621 := float64(v619 + v620)
+		v622 := float64(v621 + v612)
+		v623 := float64(v622 + v615)
+		v624 := float64(v606 + v616)
+		v625 := float64(v624 - v606)
+		v626 := float64(v624 - v625)
+		v627 := float64(v606 - v626)
+		v628 := float64(v616 - v625)
+		v629 := float64(v627 + v628)
+		v630 := float64(v629 + v609)
+		v631 := float64(v630 + v623)
+		v632 := v624
 		if v20 {
-			v648 = v611
+			v632 = v595
 		}
+		v633 := v631
+		if v20 {
+			v633 = v602
+		}
+		v634 := v632
+		if v6 {
+			v634 = v569
+		}
+		v635 := v633
+		if v6 {
+			v635 = v3
+		}
+		v636 := v634
+		if v2 {
+			v636 = v568
+		}
+		v637 := v635
+		if v2 {
+			v637 = v3
+		}
+		v638 := float64(v636 + v637)
+		v639 := float64(v449 * v566)
+		v640 := float64(v638 - v639)
+		v641 := math.Abs(v640)
+		v642 := math.Abs(v639)
+		v643 := float64(v642 * v544)
+		v644 := v641 <= v643
+		v645 := math.Abs(v566)
+		v646 := math.Abs(v570)
+		v647 := v645
+		if v646 > v645 {
+			v647 = v646
+		}
+		v648 := math.Abs(v571)
 		v649 := v647
-		if v20 {
-			v649 = v618
+		if v648 > v647 {
+			v649 = v648
 		}
-		v650 := v648
-		if v6 {
-			v650 = v580
+		v650 := v649
+		if v646 > v649 {
+			v650 = v646
 		}
-		v651 := v649
-		if v6 {
-			v651 = v3
+		v651 := float64(v641 * v553)
+		v652 := math.FMA(v650, v555, v556)
+		v653 := v651 <= v652
+		v654 := v644 || v653
+		v655 := v638 == v3
+		v656 := v654 && !v655
+		v657 := v639
+		if v656 {
+			v657 = v638
 		}
-		v652 := v650
-		if v2 {
-			v652 = v579
+		v658 := float64(v567 * v657)
+		v660 := v547 == v659
+		v661 := v564 == v659
+		v662 := v563 == v659
+		v663 := v661 || v662
+		v664 := v660 && !v663
+		v665 := v562
+		if v664 {
+			v665 = v658
 		}
-		v653 := v651
-		if v2 {
-			v653 = v3
+		v666 := math.IsNaN(v450)
+		v667 := v665
+		if v666 {
+			v667 = v450
 		}
-		v654 := float64(v652 + v653)
-		v655 := float64(v454 * v577)
-		v656 := float64(v654 - v655)
-		v657 := math.Abs(v656)
-		v658 := math.Abs(v655)
-		v659 := float64(v658 * v555)
-		v660 := v657 <= v659
-		v661 := math.Abs(v577)
-		v662 := math.Abs(v581)
-		v663 := v661
-		if v662 > v661 {
-			v663 = v662
+		v668 := math.IsNaN(v0)
+		v669 := v667
+		if v668 {
+			v669 = v0
 		}
-		v664 := math.Abs(v582)
-		v665 := v663
-		if v664 > v663 {
-			v665 = v664
-		}
-		v666 := v665
-		if v662 > v665 {
-			v666 = v662
-		}
-		v667 := float64(v657 * v564)
-		v668 := math.FMA(v666, v566, v567)
-		v669 := v667 <= v668
-		v670 := v660 || v669
-		v671 := v654 == v3
-		v672 := v670 && !v671
-		v673 := v655
-		if v672 {
-			v673 = v654
-		}
-		v674 := float64(v578 * v673)
-		v676 := v558 == v675
-		v677 := v575 == v675
-		v678 := v574 == v675
-		v679 := v677 || v678
-		v680 := v676 && !v679
-		v681 := v573
-		if v680 {
-			v681 = v674
-		}
-		v682 := math.IsNaN(v455)
-		v683 := v681
-		if v682 {
-			v683 = v455
-		}
-		v684 := math.IsNaN(v0)
-		v685 := v683
-		if v684 {
-			v685 = v0
-		}
-		da[i] = v685
+		da[i] = v669
 	}
 }
 
@@ -3129,7 +3008,7 @@ func gegluTanhBackwardARun(da, a, b, dy []float64) {
 }
 
 // gegluTanhBackwardBGeneric is the pure-Go kernel of gegluTanhBackwardB (f64
-// memory, f64 compute, 355 operations): the scalar twin of the vector program
+// memory, f64 compute, 350 operations): the scalar twin of the vector program
 // the assembly kernels run, with exactly the semantics of vprog.Program.Eval,
 // so every backend gives the same bits. The caller guarantees equal lengths;
 // db may be the same slice as an input.
@@ -3137,488 +3016,474 @@ func gegluTanhBackwardBGeneric(db, a, b, dy []float64) {
 	a = a[:len(db)]
 	b = b[:len(db)]
 	dy = dy[:len(db)]
-	v2 := math.Float64frombits(0xc03e000000000000)   // -30
-	v4 := math.Float64frombits(0x0000000000000000)   // 0
-	v5 := math.Float64frombits(0x8000000000000000)   // -0
-	v6 := math.Float64frombits(0x4024000000000000)   // 10
-	v8 := math.Float64frombits(0x3ff9884533d43651)   // 1.5957691216057308
-	v9 := math.Float64frombits(0x3fa6e4e26d4801f7)   // 0.044715
-	v16 := math.Float64frombits(0xc085e00000000000)  // -700
-	v21 := math.Float64frombits(0xc096d00000000000)  // -1460
-	v23 := math.Float64frombits(0x3ff0000000000000)  // 1
-	v24 := math.Float64frombits(0x3ff71547652b82fe)  // 1.4426950408889634
-	v29 := math.Float64frombits(0xbfe62e42fefa39ef)  // -0.6931471805599453
-	v32 := math.Float64frombits(0xbc7abc9e3b39803f)  // -2.3190468138462996e-17
-	v36 := math.Float64frombits(0x3fe0000000000000)  // 0.5
-	v49 := math.Float64frombits(0x3e21f2a265956fb2)  // 2.0893978046591626e-09
-	v50 := math.Float64frombits(0x3e5af38930c76304)  // 2.5100365384992085e-08
-	v52 := math.Float64frombits(0x3e927e502c598216)  // 2.755732960487844e-07
-	v54 := math.Float64frombits(0x3ec71de0db91cbba)  // 2.7557268507615253e-06
-	v56 := math.Float64frombits(0x3efa01a0198a8804)  // 2.4801587275143102e-05
-	v58 := math.Float64frombits(0x3f2a01a01a7c0f12)  // 0.00019841269863018395
-	v60 := math.Float64frombits(0x3f56c16c16c1811d)  // 0.001388888888890056
-	v62 := math.Float64frombits(0x3f811111111109b8)  // 0.00833333333333007
-	v64 := math.Float64frombits(0x3fa5555555555554)  // 0.04166666666666666
-	v66 := math.Float64frombits(0x3fc5555555555556)  // 0.16666666666666669
-	v76 := math.Float64frombits(0xc091300000000000)  // -1100
-	v96 := math.Float64frombits(0xc08ff00000000000)  // -1022
-	v98 := math.Float64frombits(0x408f400000000000)  // 1000
-	v101 := math.Float64frombits(0xc08fe80000000000) // -1021
-	v103 := math.Float64frombits(0x3ff8000000000000) // 1.5
-	v134 := math.Float64frombits(0x3c4441355475a31a) // 2.1960211427085595e-18
-	v140 := math.Float64frombits(0xbc9cbc0d30ebfd15) // -9.96930880911092e-17
-	v222 := math.Float64frombits(0x407bb9d3beb8c86b) // 443.614195558365
-	v225 := math.Float64frombits(0x4086300000000000) // 710
-	v295 := math.Float64frombits(0x17f0000000000000) // 2.191809349008403e-193
-	v296 := math.Float64frombits(0x3cc6bc5ca07e04f0) // 6.310448934143139e-16
-	v361 := math.Float64frombits(0x3cc0000000000000) // 4.440892098500626e-16
-	v369 := math.Float64frombits(0x6570000000000000) // 4.149515568880993e+180
-	v371 := math.Float64frombits(0x2270000000000000) // 8.200532357869981e-143
-	v372 := math.Float64frombits(0x2260000000000000) // 4.100266178934991e-143
+	v1 := math.Float64frombits(0xc03e000000000000)   // -30
+	v3 := math.Float64frombits(0x0000000000000000)   // 0
+	v4 := math.Float64frombits(0x8000000000000000)   // -0
+	v5 := math.Float64frombits(0x4024000000000000)   // 10
+	v7 := math.Float64frombits(0x3ff9884533d43651)   // 1.5957691216057308
+	v8 := math.Float64frombits(0x3fa6e4e26d4801f7)   // 0.044715
+	v14 := math.Float64frombits(0xc085e00000000000)  // -700
+	v19 := math.Float64frombits(0xc096d00000000000)  // -1460
+	v21 := math.Float64frombits(0x3ff0000000000000)  // 1
+	v22 := math.Float64frombits(0x3ff71547652b82fe)  // 1.4426950408889634
+	v25 := math.Float64frombits(0xbfe62e42fefa39ef)  // -0.6931471805599453
+	v27 := math.Float64frombits(0xbc7abc9e3b39803f)  // -2.3190468138462996e-17
+	v31 := math.Float64frombits(0x3fe0000000000000)  // 0.5
+	v44 := math.Float64frombits(0x3e21f2a265956fb2)  // 2.0893978046591626e-09
+	v45 := math.Float64frombits(0x3e5af38930c76304)  // 2.5100365384992085e-08
+	v47 := math.Float64frombits(0x3e927e502c598216)  // 2.755732960487844e-07
+	v49 := math.Float64frombits(0x3ec71de0db91cbba)  // 2.7557268507615253e-06
+	v51 := math.Float64frombits(0x3efa01a0198a8804)  // 2.4801587275143102e-05
+	v53 := math.Float64frombits(0x3f2a01a01a7c0f12)  // 0.00019841269863018395
+	v55 := math.Float64frombits(0x3f56c16c16c1811d)  // 0.001388888888890056
+	v57 := math.Float64frombits(0x3f811111111109b8)  // 0.00833333333333007
+	v59 := math.Float64frombits(0x3fa5555555555554)  // 0.04166666666666666
+	v61 := math.Float64frombits(0x3fc5555555555556)  // 0.16666666666666669
+	v71 := math.Float64frombits(0xc091300000000000)  // -1100
+	v90 := math.Float64frombits(0xc08ff00000000000)  // -1022
+	v92 := math.Float64frombits(0x408f400000000000)  // 1000
+	v95 := math.Float64frombits(0xc08fe80000000000)  // -1021
+	v97 := math.Float64frombits(0x3ff8000000000000)  // 1.5
+	v126 := math.Float64frombits(0x3c4441355475a31a) // 2.1960211427085595e-18
+	v132 := math.Float64frombits(0xbc9cbc0d30ebfd15) // -9.96930880911092e-17
+	v211 := math.Float64frombits(0x407bb9d3beb8c86b) // 443.614195558365
+	v214 := math.Float64frombits(0x4086300000000000) // 710
+	v264 := math.Float64frombits(0x17f0000000000000) // 2.191809349008403e-193
+	v265 := math.Float64frombits(0x3cc6bc5ca07e04f0) // 6.310448934143139e-16
+	v330 := math.Float64frombits(0x3cc0000000000000) // 4.440892098500626e-16
+	v338 := math.Float64frombits(0x6570000000000000) // 4.149515568880993e+180
+	v340 := math.Float64frombits(0x2270000000000000) // 8.200532357869981e-143
+	v341 := math.Float64frombits(0x2260000000000000) // 4.100266178934991e-143
 	for i := range db {
 		v0 := a[i]
-		v3 := v0 < v2
-		v7 := v6 < v0
-		v10 := float64(v0 * v0)
-		v11 := float64(v10 * v0)
-		v12 := float64(v9 * v11)
-		v13 := float64(v0 + v12)
-		v14 := float64(v8 * v13)
-		v17 := v14 < v16
-		v18 := math.Abs(v14)
-		v19 := -v18
-		v20 := v14 < v4
-		v22 := v21
-		if v19 > v21 {
-			v22 = v19
+		v2 := v0 < v1
+		v6 := v5 < v0
+		v9 := float64(v0 * v0)
+		v10 := float64(v9 * v0)
+		v11 := float64(v8 * v10)
+		v12 := float64(v0 + v11)
+		v13 := float64(v7 * v12)
+		v15 := v13 < v14
+		v16 := math.Abs(v13)
+		v17 := -v16
+		v18 := v13 < v3
+		v20 := v19
+		if v17 > v19 {
+			v20 = v17
 		}
-		v25 := float64(v22 * v24)
-		v26 := math.RoundToEven(v25)
-		v30 := math.FMA(v26, v29, v22)
-		v33 := math.FMA(v26, v32, v30)
-		v34 := float64(v30 - v33)
-		v35 := math.FMA(v26, v32, v34)
-		v37 := float64(v33 * v33)
-		v38 := -v37
-		v39 := math.FMA(v33, v33, v38)
-		v40 := float64(v36 * v37)
-		v41 := float64(v36 * v39)
-		v42 := float64(v33 + v40)
-		v43 := float64(v33 - v42)
-		v44 := float64(v43 + v40)
-		v45 := float64(v44 + v41)
-		v46 := math.FMA(v35, v33, v35)
-		v47 := float64(v45 + v46)
-		v48 := float64(v37 * v33)
-		v51 := math.FMA(v33, v49, v50)
-		v53 := math.FMA(v33, v51, v52)
-		v55 := math.FMA(v33, v53, v54)
-		v57 := math.FMA(v33, v55, v56)
-		v59 := math.FMA(v33, v57, v58)
-		v61 := math.FMA(v33, v59, v60)
-		v63 := math.FMA(v33, v61, v62)
-		v65 := math.FMA(v33, v63, v64)
-		v67 := math.FMA(v33, v65, v66)
-		v68 := math.FMA(v48, v67, v47)
-		v69 := float64(v23 + v42)
-		v70 := float64(v23 - v69)
-		v71 := float64(v70 + v42)
-		v72 := float64(v71 + v68)
-		v73 := float64(v69 + v72)
-		v74 := float64(v69 - v73)
-		v75 := float64(v74 + v72)
-		v77 := v76
-		if v26 > v76 {
-			v77 = v26
+		v23 := float64(v20 * v22)
+		v24 := math.RoundToEven(v23)
+		v26 := math.FMA(v24, v25, v20)
+		v28 := math.FMA(v24, v27, v26)
+		v29 := float64(v26 - v28)
+		v30 := math.FMA(v24, v27, v29)
+		v32 := float64(v28 * v28)
+		v33 := -v32
+		v34 := math.FMA(v28, v28, v33)
+		v35 := float64(v31 * v32)
+		v36 := float64(v31 * v34)
+		v37 := float64(v28 + v35)
+		v38 := float64(v28 - v37)
+		v39 := float64(v38 + v35)
+		v40 := float64(v39 + v36)
+		v41 := math.FMA(v30, v28, v30)
+		v42 := float64(v40 + v41)
+		v43 := float64(v32 * v28)
+		v46 := math.FMA(v28, v44, v45)
+		v48 := math.FMA(v28, v46, v47)
+		v50 := math.FMA(v28, v48, v49)
+		v52 := math.FMA(v28, v50, v51)
+		v54 := math.FMA(v28, v52, v53)
+		v56 := math.FMA(v28, v54, v55)
+		v58 := math.FMA(v28, v56, v57)
+		v60 := math.FMA(v28, v58, v59)
+		v62 := math.FMA(v28, v60, v61)
+		v63 := math.FMA(v43, v62, v42)
+		v64 := float64(v21 + v37)
+		v65 := float64(v21 - v64)
+		v66 := float64(v65 + v37)
+		v67 := float64(v66 + v63)
+		v68 := float64(v64 + v67)
+		v69 := float64(v64 - v68)
+		v70 := float64(v69 + v67)
+		v72 := v71
+		if v24 > v71 {
+			v72 = v24
 		}
-		v78 := ldexpMid(v23, v77)
-		v79 := float64(v73 * v78)
-		v80 := float64(v75 * v78)
-		v81 := float64(v23 + v79)
-		v82 := float64(v23 - v81)
-		v83 := float64(v82 + v79)
-		v84 := float64(v83 + v80)
-		v85 := v23
-		if v20 {
-			v85 = v73
+		v73 := ldexpMid(v21, v72)
+		v74 := float64(v68 * v73)
+		v75 := float64(v70 * v73)
+		v76 := float64(v21 + v74)
+		v77 := float64(v21 - v76)
+		v78 := float64(v77 + v74)
+		v79 := float64(v78 + v75)
+		v80 := v21
+		if v18 {
+			v80 = v68
 		}
-		v86 := v4
-		if v20 {
-			v86 = v75
+		v81 := v3
+		if v18 {
+			v81 = v70
 		}
-		v87 := float64(v23 / v81)
-		v88 := float64(v85 * v87)
-		v89 := -v88
-		v90 := math.FMA(v89, v81, v85)
-		v91 := math.FMA(v89, v84, v90)
-		v92 := float64(v91 + v86)
-		v94 := float64(v92 * v87)
-		v95 := v4
-		if v20 {
-			v95 = v26
+		v82 := float64(v21 / v76)
+		v83 := float64(v80 * v82)
+		v84 := -v83
+		v85 := math.FMA(v84, v76, v80)
+		v86 := math.FMA(v84, v79, v85)
+		v87 := float64(v86 + v81)
+		v88 := float64(v87 * v82)
+		v89 := v3
+		if v18 {
+			v89 = v24
 		}
-		v97 := float64(v96 - v95)
-		v99 := v98
-		if v97 < v98 {
-			v99 = v97
+		v91 := float64(v90 - v89)
+		v93 := v92
+		if v91 < v92 {
+			v93 = v91
 		}
-		v100 := v4
-		if v99 > v4 {
-			v100 = v99
+		v94 := v3
+		if v93 > v3 {
+			v94 = v93
 		}
-		v102 := v95 < v101
-		v104 := ldexpNormal(v103, v100)
-		v105 := v4
-		if v102 {
-			v105 = v104
+		v96 := v89 < v95
+		v98 := ldexpNormal(v97, v94)
+		v99 := v3
+		if v96 {
+			v99 = v98
 		}
-		v106 := float64(v88 + v105)
-		v107 := float64(v106 - v105)
-		v108 := float64(v88 - v107)
-		v109 := float64(v108 + v94)
-		v110 := float64(v109 + v105)
-		v111 := float64(v110 - v105)
-		v112 := float64(v107 + v111)
-		v113 := v76
-		if v95 > v76 {
-			v113 = v95
+		v100 := float64(v83 + v99)
+		v101 := float64(v100 - v99)
+		v102 := float64(v83 - v101)
+		v103 := float64(v102 + v88)
+		v104 := float64(v103 + v99)
+		v105 := float64(v104 - v99)
+		v106 := float64(v101 + v105)
+		v107 := v71
+		if v89 > v71 {
+			v107 = v89
 		}
-		v114 := ldexpMid(v112, v113)
-		v115 := math.IsNaN(v14)
-		v116 := v114
-		if v115 {
-			v116 = v14
+		v108 := ldexpMid(v106, v107)
+		v109 := -v13
+		v110 := math.FMA(v7, v12, v109)
+		v111 := float64(v12 - v0)
+		v112 := float64(v12 - v111)
+		v113 := float64(v0 - v112)
+		v114 := float64(v11 - v111)
+		v115 := float64(v113 + v114)
+		v116 := -v11
+		v117 := math.FMA(v8, v10, v116)
+		v118 := -v10
+		v119 := math.FMA(v9, v0, v118)
+		v120 := -v9
+		v121 := math.FMA(v0, v0, v120)
+		v122 := float64(v121 * v0)
+		v123 := float64(v119 + v122)
+		v124 := float64(v8 * v123)
+		v125 := float64(v117 + v124)
+		v127 := float64(v126 * v10)
+		v128 := float64(v125 + v127)
+		v129 := float64(v115 + v128)
+		v130 := float64(v7 * v129)
+		v131 := float64(v110 + v130)
+		v133 := float64(v132 * v12)
+		v134 := float64(v131 + v133)
+		v135 := math.Abs(v109)
+		v136 := -v135
+		v137 := v109 < v3
+		v138 := v19
+		if v136 > v19 {
+			v138 = v136
 		}
-		v117 := -v14
-		v118 := math.FMA(v8, v13, v117)
-		v119 := float64(v13 - v0)
-		v120 := float64(v13 - v119)
-		v121 := float64(v0 - v120)
-		v122 := float64(v12 - v119)
-		v123 := float64(v121 + v122)
-		v124 := -v12
-		v125 := math.FMA(v9, v11, v124)
-		v126 := -v11
-		v127 := math.FMA(v10, v0, v126)
-		v128 := -v10
-		v129 := math.FMA(v0, v0, v128)
-		v130 := float64(v129 * v0)
-		v131 := float64(v127 + v130)
-		v132 := float64(v9 * v131)
-		v133 := float64(v125 + v132)
-		v135 := float64(v134 * v11)
-		v136 := float64(v133 + v135)
-		v137 := float64(v123 + v136)
-		v138 := float64(v8 * v137)
-		v139 := float64(v118 + v138)
-		v141 := float64(v140 * v13)
-		v142 := float64(v139 + v141)
-		v143 := math.Abs(v117)
-		v144 := -v143
-		v145 := v117 < v4
-		v146 := v21
-		if v144 > v21 {
-			v146 = v144
+		v139 := float64(v138 * v22)
+		v140 := math.RoundToEven(v139)
+		v141 := math.FMA(v140, v25, v138)
+		v142 := math.FMA(v140, v27, v141)
+		v143 := float64(v141 - v142)
+		v144 := math.FMA(v140, v27, v143)
+		v145 := float64(v142 * v142)
+		v146 := -v145
+		v147 := math.FMA(v142, v142, v146)
+		v148 := float64(v31 * v145)
+		v149 := float64(v31 * v147)
+		v150 := float64(v142 + v148)
+		v151 := float64(v142 - v150)
+		v152 := float64(v151 + v148)
+		v153 := float64(v152 + v149)
+		v154 := math.FMA(v144, v142, v144)
+		v155 := float64(v153 + v154)
+		v156 := float64(v145 * v142)
+		v157 := math.FMA(v142, v44, v45)
+		v158 := math.FMA(v142, v157, v47)
+		v159 := math.FMA(v142, v158, v49)
+		v160 := math.FMA(v142, v159, v51)
+		v161 := math.FMA(v142, v160, v53)
+		v162 := math.FMA(v142, v161, v55)
+		v163 := math.FMA(v142, v162, v57)
+		v164 := math.FMA(v142, v163, v59)
+		v165 := math.FMA(v142, v164, v61)
+		v166 := math.FMA(v156, v165, v155)
+		v167 := float64(v21 + v150)
+		v168 := float64(v21 - v167)
+		v169 := float64(v168 + v150)
+		v170 := float64(v169 + v166)
+		v171 := float64(v167 + v170)
+		v172 := float64(v167 - v171)
+		v173 := float64(v172 + v170)
+		v174 := v71
+		if v140 > v71 {
+			v174 = v140
 		}
-		v147 := float64(v146 * v24)
-		v148 := math.RoundToEven(v147)
-		v150 := math.FMA(v148, v29, v146)
-		v151 := math.FMA(v148, v32, v150)
-		v152 := float64(v150 - v151)
-		v153 := math.FMA(v148, v32, v152)
-		v154 := float64(v151 * v151)
-		v155 := -v154
-		v156 := math.FMA(v151, v151, v155)
-		v157 := float64(v36 * v154)
-		v158 := float64(v36 * v156)
-		v159 := float64(v151 + v157)
-		v160 := float64(v151 - v159)
-		v161 := float64(v160 + v157)
-		v162 := float64(v161 + v158)
-		v163 := math.FMA(v153, v151, v153)
-		v164 := float64(v162 + v163)
-		v165 := float64(v154 * v151)
-		v166 := math.FMA(v151, v49, v50)
-		v167 := math.FMA(v151, v166, v52)
-		v168 := math.FMA(v151, v167, v54)
-		v169 := math.FMA(v151, v168, v56)
-		v170 := math.FMA(v151, v169, v58)
-		v171 := math.FMA(v151, v170, v60)
-		v172 := math.FMA(v151, v171, v62)
-		v173 := math.FMA(v151, v172, v64)
-		v174 := math.FMA(v151, v173, v66)
-		v175 := math.FMA(v165, v174, v164)
-		v176 := float64(v23 + v159)
-		v177 := float64(v23 - v176)
-		v178 := float64(v177 + v159)
-		v179 := float64(v178 + v175)
-		v180 := float64(v176 + v179)
-		v181 := float64(v176 - v180)
-		v182 := float64(v181 + v179)
-		v183 := v76
-		if v148 > v76 {
-			v183 = v148
+		v175 := ldexpMid(v21, v174)
+		v176 := float64(v171 * v175)
+		v177 := float64(v173 * v175)
+		v178 := float64(v21 + v176)
+		v179 := float64(v21 - v178)
+		v180 := float64(v179 + v176)
+		v181 := float64(v180 + v177)
+		v182 := v21
+		if v137 {
+			v182 = v171
 		}
-		v184 := ldexpMid(v23, v183)
-		v185 := float64(v180 * v184)
-		v186 := float64(v182 * v184)
-		v187 := float64(v23 + v185)
-		v188 := float64(v23 - v187)
-		v189 := float64(v188 + v185)
-		v190 := float64(v189 + v186)
-		v191 := v23
-		if v145 {
-			v191 = v180
+		v183 := v3
+		if v137 {
+			v183 = v173
 		}
-		v192 := v4
-		if v145 {
-			v192 = v182
+		v184 := float64(v21 / v178)
+		v185 := float64(v182 * v184)
+		v186 := -v185
+		v187 := math.FMA(v186, v178, v182)
+		v188 := math.FMA(v186, v181, v187)
+		v189 := float64(v188 + v183)
+		v190 := float64(v189 * v184)
+		v191 := v3
+		if v137 {
+			v191 = v140
 		}
-		v193 := float64(v23 / v187)
-		v194 := float64(v191 * v193)
-		v195 := -v194
-		v196 := math.FMA(v195, v187, v191)
-		v197 := math.FMA(v195, v190, v196)
-		v198 := float64(v197 + v192)
-		v200 := float64(v198 * v193)
-		v201 := v4
-		if v145 {
-			v201 = v148
+		v192 := float64(v90 - v191)
+		v193 := v92
+		if v192 < v92 {
+			v193 = v192
 		}
-		v202 := float64(v96 - v201)
-		v203 := v98
-		if v202 < v98 {
-			v203 = v202
+		v194 := v3
+		if v193 > v3 {
+			v194 = v193
 		}
-		v204 := v4
-		if v203 > v4 {
-			v204 = v203
+		v195 := v191 < v95
+		v196 := ldexpNormal(v97, v194)
+		v197 := v3
+		if v195 {
+			v197 = v196
 		}
-		v205 := v201 < v101
-		v206 := ldexpNormal(v103, v204)
-		v207 := v4
-		if v205 {
-			v207 = v206
+		v198 := float64(v185 + v197)
+		v199 := float64(v198 - v197)
+		v200 := float64(v185 - v199)
+		v201 := float64(v200 + v190)
+		v202 := float64(v201 + v197)
+		v203 := float64(v202 - v197)
+		v204 := float64(v199 + v203)
+		v205 := v71
+		if v191 > v71 {
+			v205 = v191
 		}
-		v208 := float64(v194 + v207)
-		v209 := float64(v208 - v207)
-		v210 := float64(v194 - v209)
-		v211 := float64(v210 + v200)
-		v212 := float64(v211 + v207)
-		v213 := float64(v212 - v207)
-		v214 := float64(v209 + v213)
-		v215 := v76
-		if v201 > v76 {
-			v215 = v201
+		v206 := ldexpMid(v204, v205)
+		v207 := float64(v134 * v206)
+		v208 := float64(v108 * v207)
+		v209 := float64(v108 + v208)
+		v210 := float64(v0 * v209)
+		v212 := float64(v13 + v211)
+		v213 := v19
+		if v212 > v19 {
+			v213 = v212
 		}
-		v216 := ldexpMid(v214, v215)
-		v217 := v216
-		if v115 {
-			v217 = v117
+		v215 := v214
+		if v213 < v214 {
+			v215 = v213
 		}
-		v218 := float64(v142 * v217)
-		v219 := float64(v116 * v218)
-		v220 := float64(v116 + v219)
-		v221 := float64(v0 * v220)
-		v223 := float64(v14 + v222)
-		v224 := v21
-		if v223 > v21 {
-			v224 = v223
+		v216 := float64(v215 * v22)
+		v217 := math.RoundToEven(v216)
+		v218 := math.FMA(v217, v25, v215)
+		v219 := math.FMA(v217, v27, v218)
+		v220 := float64(v218 - v219)
+		v221 := math.FMA(v217, v27, v220)
+		v222 := float64(v219 * v219)
+		v223 := -v222
+		v224 := math.FMA(v219, v219, v223)
+		v225 := float64(v31 * v222)
+		v226 := float64(v31 * v224)
+		v227 := float64(v219 + v225)
+		v228 := float64(v219 - v227)
+		v229 := float64(v228 + v225)
+		v230 := float64(v229 + v226)
+		v231 := math.FMA(v221, v219, v221)
+		v232 := float64(v230 + v231)
+		v233 := float64(v222 * v219)
+		v234 := math.FMA(v219, v44, v45)
+		v235 := math.FMA(v219, v234, v47)
+		v236 := math.FMA(v219, v235, v49)
+		v237 := math.FMA(v219, v236, v51)
+		v238 := math.FMA(v219, v237, v53)
+		v239 := math.FMA(v219, v238, v55)
+		v240 := math.FMA(v219, v239, v57)
+		v241 := math.FMA(v219, v240, v59)
+		v242 := math.FMA(v219, v241, v61)
+		v243 := math.FMA(v233, v242, v232)
+		v244 := float64(v21 + v227)
+		v245 := float64(v21 - v244)
+		v246 := float64(v245 + v227)
+		v247 := float64(v246 + v243)
+		v248 := float64(v90 - v217)
+		v249 := v92
+		if v248 < v92 {
+			v249 = v248
 		}
-		v226 := v225
-		if v224 < v225 {
-			v226 = v224
+		v250 := v3
+		if v249 > v3 {
+			v250 = v249
 		}
-		v227 := float64(v226 * v24)
-		v228 := math.RoundToEven(v227)
-		v230 := math.FMA(v228, v29, v226)
-		v231 := math.FMA(v228, v32, v230)
-		v232 := float64(v230 - v231)
-		v233 := math.FMA(v228, v32, v232)
-		v234 := float64(v231 * v231)
-		v235 := -v234
-		v236 := math.FMA(v231, v231, v235)
-		v237 := float64(v36 * v234)
-		v238 := float64(v36 * v236)
-		v239 := float64(v231 + v237)
-		v240 := float64(v231 - v239)
-		v241 := float64(v240 + v237)
-		v242 := float64(v241 + v238)
-		v243 := math.FMA(v233, v231, v233)
-		v244 := float64(v242 + v243)
-		v245 := float64(v234 * v231)
-		v246 := math.FMA(v231, v49, v50)
-		v247 := math.FMA(v231, v246, v52)
-		v248 := math.FMA(v231, v247, v54)
-		v249 := math.FMA(v231, v248, v56)
-		v250 := math.FMA(v231, v249, v58)
-		v251 := math.FMA(v231, v250, v60)
-		v252 := math.FMA(v231, v251, v62)
-		v253 := math.FMA(v231, v252, v64)
-		v254 := math.FMA(v231, v253, v66)
-		v255 := math.FMA(v245, v254, v244)
-		v256 := float64(v23 + v239)
-		v257 := float64(v23 - v256)
-		v258 := float64(v257 + v239)
-		v259 := float64(v258 + v255)
-		v261 := float64(v96 - v228)
-		v262 := v98
-		if v261 < v98 {
-			v262 = v261
+		v251 := v217 < v95
+		v252 := ldexpNormal(v97, v250)
+		v253 := v3
+		if v251 {
+			v253 = v252
 		}
-		v263 := v4
-		if v262 > v4 {
-			v263 = v262
+		v254 := float64(v244 + v253)
+		v255 := float64(v254 - v253)
+		v256 := float64(v244 - v255)
+		v257 := float64(v256 + v247)
+		v258 := float64(v257 + v253)
+		v259 := float64(v258 - v253)
+		v260 := float64(v255 + v259)
+		v261 := v71
+		if v217 > v71 {
+			v261 = v217
 		}
-		v264 := v228 < v101
-		v265 := ldexpNormal(v103, v263)
-		v266 := v4
-		if v264 {
-			v266 = v265
+		v262 := ldexpMid(v260, v261)
+		v263 := float64(v0 * v262)
+		v266 := float64(v265 + v134)
+		v267 := float64(v212 - v13)
+		v268 := float64(v212 - v267)
+		v269 := float64(v13 - v268)
+		v270 := float64(v211 - v267)
+		v271 := float64(v269 + v270)
+		v272 := float64(v266 + v271)
+		v273 := float64(v272 * v264)
+		v274 := float64(v263 * v273)
+		v275 := math.FMA(v263, v264, v274)
+		v276 := v210
+		if v15 {
+			v276 = v275
 		}
-		v267 := float64(v256 + v266)
-		v268 := float64(v267 - v266)
-		v269 := float64(v256 - v268)
-		v270 := float64(v269 + v259)
-		v271 := float64(v270 + v266)
-		v272 := float64(v271 - v266)
-		v273 := float64(v268 + v272)
-		v274 := v76
-		if v228 > v76 {
-			v274 = v228
+		v277 := v276
+		if v6 {
+			v277 = v0
 		}
-		v275 := ldexpMid(v273, v274)
-		v276 := math.IsNaN(v223)
-		v277 := v275
-		if v276 {
-			v277 = v223
+		v278 := v277
+		if v2 {
+			v278 = v4
 		}
-		v278 := float64(v0 * v277)
-		v297 := float64(v296 + v142)
-		v298 := float64(v223 - v14)
-		v299 := float64(v223 - v298)
-		v300 := float64(v14 - v299)
-		v301 := float64(v222 - v298)
-		v302 := float64(v300 + v301)
-		v303 := float64(v297 + v302)
-		v304 := float64(v303 * v295)
-		v305 := float64(v278 * v304)
-		v306 := math.FMA(v278, v295, v305)
-		v307 := v221
-		if v17 {
-			v307 = v306
+		v279 := dy[i]
+		v280 := float64(v279 * v4)
+		v281 := float64(v279 * v0)
+		v282 := -v281
+		v283 := math.FMA(v279, v0, v282)
+		v284 := float64(v279 * v264)
+		v285 := float64(v284 * v263)
+		v286 := -v285
+		v287 := math.FMA(v284, v263, v286)
+		v288 := float64(v279 * v263)
+		v289 := -v288
+		v290 := math.FMA(v279, v263, v289)
+		v291 := float64(v288 * v273)
+		v292 := -v291
+		v293 := math.FMA(v288, v273, v292)
+		v294 := math.FMA(v290, v273, v293)
+		v295 := float64(v285 + v291)
+		v296 := float64(v295 - v285)
+		v297 := float64(v295 - v296)
+		v298 := float64(v285 - v297)
+		v299 := float64(v291 - v296)
+		v300 := float64(v298 + v299)
+		v301 := float64(v300 + v287)
+		v302 := float64(v301 + v294)
+		v303 := float64(v281 * v108)
+		v304 := -v303
+		v305 := math.FMA(v281, v108, v304)
+		v306 := math.FMA(v283, v108, v305)
+		v307 := float64(v281 * v208)
+		v308 := -v307
+		v309 := math.FMA(v281, v208, v308)
+		v310 := math.FMA(v283, v208, v309)
+		v311 := float64(v303 + v307)
+		v312 := float64(v311 - v303)
+		v313 := float64(v311 - v312)
+		v314 := float64(v303 - v313)
+		v315 := float64(v307 - v312)
+		v316 := float64(v314 + v315)
+		v317 := float64(v316 + v306)
+		v318 := float64(v317 + v310)
+		v319 := v311
+		if v15 {
+			v319 = v295
 		}
-		v308 := v307
-		if v7 {
-			v308 = v0
+		v320 := v318
+		if v15 {
+			v320 = v302
 		}
-		v309 := v308
-		if v3 {
-			v309 = v5
+		v321 := v319
+		if v6 {
+			v321 = v281
 		}
-		v310 := dy[i]
-		v311 := float64(v310 * v5)
-		v312 := float64(v310 * v0)
-		v313 := -v312
-		v314 := math.FMA(v310, v0, v313)
-		v315 := float64(v310 * v295)
-		v316 := float64(v315 * v278)
-		v317 := -v316
-		v318 := math.FMA(v315, v278, v317)
-		v319 := float64(v310 * v278)
-		v320 := -v319
-		v321 := math.FMA(v310, v278, v320)
-		v322 := float64(v319 * v304)
-		v323 := -v322
-		v324 := math.FMA(v319, v304, v323)
-		v325 := math.FMA(v321, v304, v324)
-		v326 := float64(v316 + v322)
-		v327 := float64(v326 - v316)
-		v328 := float64(v326 - v327)
-		v329 := float64(v316 - v328)
-		v330 := float64(v322 - v327)
-		v331 := float64(v329 + v330)
-		v332 := float64(v331 + v318)
-		v333 := float64(v332 + v325)
-		v334 := float64(v312 * v116)
-		v335 := -v334
-		v336 := math.FMA(v312, v116, v335)
-		v337 := math.FMA(v314, v116, v336)
-		v338 := float64(v312 * v219)
-		v339 := -v338
-		v340 := math.FMA(v312, v219, v339)
-		v341 := math.FMA(v314, v219, v340)
-		v342 := float64(v334 + v338)
-		v343 := float64(v342 - v334)
-		v344 := float64(v342 - v343)
-		v345 := float64(v334 - v344)
-		v346 := float64(v338 - v343)
-		v347 := float64(v345 + v346)
-		v348 := float64(v347 + v337)
-		v349 := float64(v348 + v341)
-		v350 := v342
-		if v17 {
-			v350 = v326
+		v322 := v320
+		if v6 {
+			v322 = v283
 		}
-		v351 := v349
-		if v17 {
-			v351 = v333
+		v323 := v321
+		if v2 {
+			v323 = v280
 		}
-		v352 := v350
-		if v7 {
-			v352 = v312
+		v324 := v322
+		if v2 {
+			v324 = v3
 		}
-		v353 := v351
-		if v7 {
-			v353 = v314
+		v325 := float64(v323 + v324)
+		v326 := float64(v278 * v279)
+		v327 := float64(v325 - v326)
+		v328 := math.Abs(v327)
+		v329 := math.Abs(v326)
+		v331 := float64(v329 * v330)
+		v332 := v328 <= v331
+		v333 := math.Abs(v279)
+		v334 := math.Abs(v284)
+		v335 := v333
+		if v334 > v333 {
+			v335 = v334
 		}
-		v354 := v352
-		if v3 {
-			v354 = v311
+		v336 := math.Abs(v281)
+		v337 := v335
+		if v336 > v335 {
+			v337 = v336
 		}
-		v355 := v353
-		if v3 {
-			v355 = v4
+		v339 := float64(v328 * v338)
+		v342 := math.FMA(v337, v340, v341)
+		v343 := v339 <= v342
+		v344 := v332 || v343
+		v345 := v325 == v3
+		v346 := v344 && !v345
+		v347 := v326
+		if v346 {
+			v347 = v325
 		}
-		v356 := float64(v354 + v355)
-		v357 := float64(v309 * v310)
-		v358 := float64(v356 - v357)
-		v359 := math.Abs(v358)
-		v360 := math.Abs(v357)
-		v362 := float64(v360 * v361)
-		v363 := v359 <= v362
-		v364 := math.Abs(v310)
-		v365 := math.Abs(v315)
-		v366 := v364
-		if v365 > v364 {
-			v366 = v365
+		v348 := math.IsNaN(v0)
+		v349 := v347
+		if v348 {
+			v349 = v0
 		}
-		v367 := math.Abs(v312)
-		v368 := v366
-		if v367 > v366 {
-			v368 = v367
-		}
-		v370 := float64(v359 * v369)
-		v373 := math.FMA(v368, v371, v372)
-		v374 := v370 <= v373
-		v375 := v363 || v374
-		v376 := v356 == v4
-		v377 := v375 && !v376
-		v378 := v357
-		if v377 {
-			v378 = v356
-		}
-		v379 := math.IsNaN(v0)
-		v380 := v378
-		if v379 {
-			v380 = v0
-		}
-		db[i] = v380
+		db[i] = v349
 	}
 }
 
 // gegluTanhBackwardBUsualGeneric is the pure-Go kernel of
-// gegluTanhBackwardBUsual (f64 memory, f64 compute, 266 operations): the
+// gegluTanhBackwardBUsual (f64 memory, f64 compute, 263 operations): the
 // scalar twin of the vector program the assembly kernels run, with exactly the
 // semantics of vprog.Program.Eval, so every backend gives the same bits. The
 // caller guarantees equal lengths; db may be the same slice as an input.
@@ -3653,13 +3518,13 @@ func gegluTanhBackwardBUsualGeneric(db, a, b, dy []float64) {
 	v90 := math.Float64frombits(0x408f400000000000)  // 1000
 	v93 := math.Float64frombits(0xc08fe80000000000)  // -1021
 	v95 := math.Float64frombits(0x3ff8000000000000)  // 1.5
-	v126 := math.Float64frombits(0x3c4441355475a31a) // 2.1960211427085595e-18
-	v132 := math.Float64frombits(0xbc9cbc0d30ebfd15) // -9.96930880911092e-17
-	v212 := math.Float64frombits(0x17f0000000000000) // 2.191809349008403e-193
-	v246 := math.Float64frombits(0x3cc0000000000000) // 4.440892098500626e-16
-	v254 := math.Float64frombits(0x6570000000000000) // 4.149515568880993e+180
-	v256 := math.Float64frombits(0x2270000000000000) // 8.200532357869981e-143
-	v257 := math.Float64frombits(0x2260000000000000) // 4.100266178934991e-143
+	v124 := math.Float64frombits(0x3c4441355475a31a) // 2.1960211427085595e-18
+	v130 := math.Float64frombits(0xbc9cbc0d30ebfd15) // -9.96930880911092e-17
+	v209 := math.Float64frombits(0x17f0000000000000) // 2.191809349008403e-193
+	v243 := math.Float64frombits(0x3cc0000000000000) // 4.440892098500626e-16
+	v251 := math.Float64frombits(0x6570000000000000) // 4.149515568880993e+180
+	v253 := math.Float64frombits(0x2270000000000000) // 8.200532357869981e-143
+	v254 := math.Float64frombits(0x2260000000000000) // 4.100266178934991e-143
 	for i := range db {
 		v0 := a[i]
 		v2 := v0 < v1
@@ -3768,222 +3633,213 @@ func gegluTanhBackwardBUsualGeneric(db, a, b, dy []float64) {
 			v105 = v87
 		}
 		v106 := ldexpMid(v104, v105)
-		v107 := math.IsNaN(v13)
-		v108 := v106
-		if v107 {
-			v108 = v13
+		v107 := -v13
+		v108 := math.FMA(v7, v12, v107)
+		v109 := float64(v12 - v0)
+		v110 := float64(v12 - v109)
+		v111 := float64(v0 - v110)
+		v112 := float64(v11 - v109)
+		v113 := float64(v111 + v112)
+		v114 := -v11
+		v115 := math.FMA(v8, v10, v114)
+		v116 := -v10
+		v117 := math.FMA(v9, v0, v116)
+		v118 := -v9
+		v119 := math.FMA(v0, v0, v118)
+		v120 := float64(v119 * v0)
+		v121 := float64(v117 + v120)
+		v122 := float64(v8 * v121)
+		v123 := float64(v115 + v122)
+		v125 := float64(v124 * v10)
+		v126 := float64(v123 + v125)
+		v127 := float64(v113 + v126)
+		v128 := float64(v7 * v127)
+		v129 := float64(v108 + v128)
+		v131 := float64(v130 * v12)
+		v132 := float64(v129 + v131)
+		v133 := math.Abs(v107)
+		v134 := -v133
+		v135 := v107 < v3
+		v136 := v17
+		if v134 > v17 {
+			v136 = v134
 		}
-		v109 := -v13
-		v110 := math.FMA(v7, v12, v109)
-		v111 := float64(v12 - v0)
-		v112 := float64(v12 - v111)
-		v113 := float64(v0 - v112)
-		v114 := float64(v11 - v111)
-		v115 := float64(v113 + v114)
-		v116 := -v11
-		v117 := math.FMA(v8, v10, v116)
-		v118 := -v10
-		v119 := math.FMA(v9, v0, v118)
-		v120 := -v9
-		v121 := math.FMA(v0, v0, v120)
-		v122 := float64(v121 * v0)
-		v123 := float64(v119 + v122)
-		v124 := float64(v8 * v123)
-		v125 := float64(v117 + v124)
-		v127 := float64(v126 * v10)
-		v128 := float64(v125 + v127)
-		v129 := float64(v115 + v128)
-		v130 := float64(v7 * v129)
-		v131 := float64(v110 + v130)
-		v133 := float64(v132 * v12)
-		v134 := float64(v131 + v133)
-		v135 := math.Abs(v109)
-		v136 := -v135
-		v137 := v109 < v3
-		v138 := v17
-		if v136 > v17 {
-			v138 = v136
+		v137 := float64(v136 * v20)
+		v138 := math.RoundToEven(v137)
+		v139 := math.FMA(v138, v23, v136)
+		v140 := math.FMA(v138, v25, v139)
+		v141 := float64(v139 - v140)
+		v142 := math.FMA(v138, v25, v141)
+		v143 := float64(v140 * v140)
+		v144 := -v143
+		v145 := math.FMA(v140, v140, v144)
+		v146 := float64(v29 * v143)
+		v147 := float64(v29 * v145)
+		v148 := float64(v140 + v146)
+		v149 := float64(v140 - v148)
+		v150 := float64(v149 + v146)
+		v151 := float64(v150 + v147)
+		v152 := math.FMA(v142, v140, v142)
+		v153 := float64(v151 + v152)
+		v154 := float64(v143 * v140)
+		v155 := math.FMA(v140, v42, v43)
+		v156 := math.FMA(v140, v155, v45)
+		v157 := math.FMA(v140, v156, v47)
+		v158 := math.FMA(v140, v157, v49)
+		v159 := math.FMA(v140, v158, v51)
+		v160 := math.FMA(v140, v159, v53)
+		v161 := math.FMA(v140, v160, v55)
+		v162 := math.FMA(v140, v161, v57)
+		v163 := math.FMA(v140, v162, v59)
+		v164 := math.FMA(v154, v163, v153)
+		v165 := float64(v19 + v148)
+		v166 := float64(v19 - v165)
+		v167 := float64(v166 + v148)
+		v168 := float64(v167 + v164)
+		v169 := float64(v165 + v168)
+		v170 := float64(v165 - v169)
+		v171 := float64(v170 + v168)
+		v172 := v69
+		if v138 > v69 {
+			v172 = v138
 		}
-		v139 := float64(v138 * v20)
-		v140 := math.RoundToEven(v139)
-		v141 := math.FMA(v140, v23, v138)
-		v142 := math.FMA(v140, v25, v141)
-		v143 := float64(v141 - v142)
-		v144 := math.FMA(v140, v25, v143)
-		v145 := float64(v142 * v142)
-		v146 := -v145
-		v147 := math.FMA(v142, v142, v146)
-		v148 := float64(v29 * v145)
-		v149 := float64(v29 * v147)
-		v150 := float64(v142 + v148)
-		v151 := float64(v142 - v150)
-		v152 := float64(v151 + v148)
-		v153 := float64(v152 + v149)
-		v154 := math.FMA(v144, v142, v144)
-		v155 := float64(v153 + v154)
-		v156 := float64(v145 * v142)
-		v157 := math.FMA(v142, v42, v43)
-		v158 := math.FMA(v142, v157, v45)
-		v159 := math.FMA(v142, v158, v47)
-		v160 := math.FMA(v142, v159, v49)
-		v161 := math.FMA(v142, v160, v51)
-		v162 := math.FMA(v142, v161, v53)
-		v163 := math.FMA(v142, v162, v55)
-		v164 := math.FMA(v142, v163, v57)
-		v165 := math.FMA(v142, v164, v59)
-		v166 := math.FMA(v156, v165, v155)
-		v167 := float64(v19 + v150)
-		v168 := float64(v19 - v167)
-		v169 := float64(v168 + v150)
-		v170 := float64(v169 + v166)
-		v171 := float64(v167 + v170)
-		v172 := float64(v167 - v171)
-		v173 := float64(v172 + v170)
-		v174 := v69
-		if v140 > v69 {
-			v174 = v140
+		v173 := ldexpMid(v19, v172)
+		v174 := float64(v169 * v173)
+		v175 := float64(v171 * v173)
+		v176 := float64(v19 + v174)
+		v177 := float64(v19 - v176)
+		v178 := float64(v177 + v174)
+		v179 := float64(v178 + v175)
+		v180 := v19
+		if v135 {
+			v180 = v169
 		}
-		v175 := ldexpMid(v19, v174)
-		v176 := float64(v171 * v175)
-		v177 := float64(v173 * v175)
-		v178 := float64(v19 + v176)
-		v179 := float64(v19 - v178)
-		v180 := float64(v179 + v176)
-		v181 := float64(v180 + v177)
-		v182 := v19
-		if v137 {
-			v182 = v171
+		v181 := v3
+		if v135 {
+			v181 = v171
 		}
-		v183 := v3
-		if v137 {
-			v183 = v173
+		v182 := float64(v19 / v176)
+		v183 := float64(v180 * v182)
+		v184 := -v183
+		v185 := math.FMA(v184, v176, v180)
+		v186 := math.FMA(v184, v179, v185)
+		v187 := float64(v186 + v181)
+		v188 := float64(v187 * v182)
+		v189 := v3
+		if v135 {
+			v189 = v138
 		}
-		v184 := float64(v19 / v178)
-		v185 := float64(v182 * v184)
-		v186 := -v185
-		v187 := math.FMA(v186, v178, v182)
-		v188 := math.FMA(v186, v181, v187)
-		v189 := float64(v188 + v183)
-		v190 := float64(v189 * v184)
-		v191 := v3
-		if v137 {
-			v191 = v140
+		v190 := float64(v88 - v189)
+		v191 := v90
+		if v190 < v90 {
+			v191 = v190
 		}
-		v192 := float64(v88 - v191)
-		v193 := v90
-		if v192 < v90 {
-			v193 = v192
+		v192 := v3
+		if v191 > v3 {
+			v192 = v191
 		}
-		v194 := v3
-		if v193 > v3 {
-			v194 = v193
+		v193 := v189 < v93
+		v194 := ldexpNormal(v95, v192)
+		v195 := v3
+		if v193 {
+			v195 = v194
 		}
-		v195 := v191 < v93
-		v196 := ldexpNormal(v95, v194)
-		v197 := v3
-		if v195 {
-			v197 = v196
+		v196 := float64(v183 + v195)
+		v197 := float64(v196 - v195)
+		v198 := float64(v183 - v197)
+		v199 := float64(v198 + v188)
+		v200 := float64(v199 + v195)
+		v201 := float64(v200 - v195)
+		v202 := float64(v197 + v201)
+		v203 := v69
+		if v189 > v69 {
+			v203 = v189
 		}
-		v198 := float64(v185 + v197)
-		v199 := float64(v198 - v197)
-		v200 := float64(v185 - v199)
-		v201 := float64(v200 + v190)
-		v202 := float64(v201 + v197)
-		v203 := float64(v202 - v197)
-		v204 := float64(v199 + v203)
-		v205 := v69
-		if v191 > v69 {
-			v205 = v191
-		}
-		v206 := ldexpMid(v204, v205)
-		v207 := v206
-		if v107 {
-			v207 = v109
-		}
-		v208 := float64(v134 * v207)
-		v209 := float64(v108 * v208)
-		v210 := float64(v108 + v209)
-		v211 := float64(v0 * v210)
-		v213 := v211
+		v204 := ldexpMid(v202, v203)
+		v205 := float64(v132 * v204)
+		v206 := float64(v106 * v205)
+		v207 := float64(v106 + v206)
+		v208 := float64(v0 * v207)
+		v210 := v208
 		if v6 {
-			v213 = v0
+			v210 = v0
 		}
-		v214 := v213
+		v211 := v210
 		if v2 {
-			v214 = v4
+			v211 = v4
 		}
-		v215 := dy[i]
-		v216 := float64(v215 * v4)
-		v217 := float64(v215 * v0)
-		v218 := -v217
-		v219 := math.FMA(v215, v0, v218)
-		v220 := float64(v215 * v212)
-		v221 := float64(v217 * v108)
-		v222 := -v221
-		v223 := math.FMA(v217, v108, v222)
-		v224 := math.FMA(v219, v108, v223)
-		v225 := float64(v217 * v209)
-		v226 := -v225
-		v227 := math.FMA(v217, v209, v226)
-		v228 := math.FMA(v219, v209, v227)
-		v229 := float64(v221 + v225)
-		v230 := float64(v229 - v221)
-		v231 := float64(v229 - v230)
-		v232 := float64(v221 - v231)
-		v233 := float64(v225 - v230)
-		v234 := float64(v232 + v233)
-		v235 := float64(v234 + v224)
-		v236 := float64(v235 + v228)
-		v237 := v229
+		v212 := dy[i]
+		v213 := float64(v212 * v4)
+		v214 := float64(v212 * v0)
+		v215 := -v214
+		v216 := math.FMA(v212, v0, v215)
+		v217 := float64(v212 * v209)
+		v218 := float64(v214 * v106)
+		v219 := -v218
+		v220 := math.FMA(v214, v106, v219)
+		v221 := math.FMA(v216, v106, v220)
+		v222 := float64(v214 * v206)
+		v223 := -v222
+		v224 := math.FMA(v214, v206, v223)
+		v225 := math.FMA(v216, v206, v224)
+		v226 := float64(v218 + v222)
+		v227 := float64(v226 - v218)
+		v228 := float64(v226 - v227)
+		v229 := float64(v218 - v228)
+		v230 := float64(v222 - v227)
+		v231 := float64(v229 + v230)
+		v232 := float64(v231 + v221)
+		v233 := float64(v232 + v225)
+		v234 := v226
 		if v6 {
-			v237 = v217
+			v234 = v214
 		}
-		v238 := v236
+		v235 := v233
 		if v6 {
-			v238 = v219
+			v235 = v216
 		}
-		v239 := v237
+		v236 := v234
 		if v2 {
-			v239 = v216
+			v236 = v213
 		}
-		v240 := v238
+		v237 := v235
 		if v2 {
-			v240 = v3
+			v237 = v3
 		}
-		v241 := float64(v239 + v240)
-		v242 := float64(v214 * v215)
-		v243 := float64(v241 - v242)
-		v244 := math.Abs(v243)
-		v245 := math.Abs(v242)
-		v247 := float64(v245 * v246)
-		v248 := v244 <= v247
-		v249 := math.Abs(v215)
-		v250 := math.Abs(v220)
-		v251 := v249
-		if v250 > v249 {
-			v251 = v250
+		v238 := float64(v236 + v237)
+		v239 := float64(v211 * v212)
+		v240 := float64(v238 - v239)
+		v241 := math.Abs(v240)
+		v242 := math.Abs(v239)
+		v244 := float64(v242 * v243)
+		v245 := v241 <= v244
+		v246 := math.Abs(v212)
+		v247 := math.Abs(v217)
+		v248 := v246
+		if v247 > v246 {
+			v248 = v247
 		}
-		v252 := math.Abs(v217)
-		v253 := v251
-		if v252 > v251 {
-			v253 = v252
+		v249 := math.Abs(v214)
+		v250 := v248
+		if v249 > v248 {
+			v250 = v249
 		}
-		v255 := float64(v244 * v254)
-		v258 := math.FMA(v253, v256, v257)
-		v259 := v255 <= v258
-		v260 := v248 || v259
-		v261 := v241 == v3
-		v262 := v260 && !v261
-		v263 := v242
-		if v262 {
-			v263 = v241
+		v252 := float64(v241 * v251)
+		v255 := math.FMA(v250, v253, v254)
+		v256 := v252 <= v255
+		v257 := v245 || v256
+		v258 := v238 == v3
+		v259 := v257 && !v258
+		v260 := v239
+		if v259 {
+			v260 = v238
 		}
-		v264 := math.IsNaN(v0)
-		v265 := v263
-		if v264 {
-			v265 = v0
+		v261 := math.IsNaN(v0)
+		v262 := v260
+		if v261 {
+			v262 = v0
 		}
-		db[i] = v265
+		db[i] = v262
 	}
 }
 

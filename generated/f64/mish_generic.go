@@ -26,7 +26,7 @@ var (
 	mishBackwardUsualStreamImpl func(dx, x, dy []float64)
 )
 
-// mishGeneric is the pure-Go kernel of mish (f64 memory, f64 compute, 190
+// mishGeneric is the pure-Go kernel of mish (f64 memory, f64 compute, 187
 // operations): the scalar twin of the vector program the assembly kernels run,
 // with exactly the semantics of vprog.Program.Eval, so every backend gives the
 // same bits. The caller guarantees equal lengths; dst may be the same slice as
@@ -62,8 +62,8 @@ func mishGeneric(dst, x []float64) {
 	v69 := math.Float64frombits(0x3ff8000000000000)  // 1.5
 	v79 := math.Float64frombits(0xc091300000000000)  // -1100
 	v83 := math.Float64frombits(0x4000000000000000)  // 2
-	v172 := math.Float64frombits(0x4086280000000000) // 709
-	v176 := math.Float64frombits(0x408ff80000000000) // 1023
+	v170 := math.Float64frombits(0x4086280000000000) // 709
+	v174 := math.Float64frombits(0x408ff80000000000) // 1023
 	for i := range dst {
 		v0 := x[i]
 		v2 := v0 < v1
@@ -233,64 +233,55 @@ func mishGeneric(dst, x []float64) {
 			v159 = v115
 		}
 		v160 := ldexpMid(v158, v159)
-		v161 := math.IsNaN(v111)
-		v162 := v160
-		if v161 {
-			v162 = v111
-		}
-		v163 := float64(v0 * v162)
-		v164 := -v163
-		v165 := math.FMA(v0, v162, v164)
-		v166 := float64(v165 * v162)
-		v167 := float64(v83 * v163)
-		v168 := float64(v142 + v145)
-		v169 := float64(v142 - v168)
-		v170 := float64(v169 + v145)
-		v171 := v67 <= v115
-		v173 := v172 < v111
-		v174 := v171 && !v173
-		v175 := v67
+		v161 := float64(v0 * v160)
+		v162 := -v161
+		v163 := math.FMA(v0, v160, v162)
+		v164 := float64(v163 * v160)
+		v165 := float64(v83 * v161)
+		v166 := float64(v142 + v145)
+		v167 := float64(v142 - v166)
+		v168 := float64(v167 + v145)
+		v169 := v67 <= v115
+		v171 := v170 < v111
+		v172 := v169 && !v171
+		v173 := v67
 		if v115 > v67 {
-			v175 = v115
+			v173 = v115
 		}
-		v177 := v176
-		if v175 < v176 {
-			v177 = v175
+		v175 := v174
+		if v173 < v174 {
+			v175 = v173
 		}
-		v178 := ldexpNormal(v170, v177)
-		v179 := v3
-		if v174 {
-			v179 = v178
+		v176 := ldexpNormal(v168, v175)
+		v177 := v3
+		if v172 {
+			v177 = v176
 		}
-		v180 := v179
-		if v161 {
-			v180 = v111
-		}
-		v181 := float64(v167 * v180)
-		v182 := float64(v166 + v181)
-		v183 := math.FMA(v163, v162, v182)
-		v184 := v110
+		v178 := float64(v165 * v177)
+		v179 := float64(v164 + v178)
+		v180 := math.FMA(v161, v160, v179)
+		v181 := v110
 		if v10 {
-			v184 = v183
+			v181 = v180
 		}
-		v185 := float64(v163 * v162)
-		v186 := v184
+		v182 := float64(v161 * v160)
+		v183 := v181
 		if v8 {
-			v186 = v185
+			v183 = v182
 		}
-		v187 := v186
+		v184 := v183
 		if v6 {
-			v187 = v0
+			v184 = v0
 		}
-		v188 := v187
+		v185 := v184
 		if v2 {
-			v188 = v4
+			v185 = v4
 		}
-		v189 := v188
+		v186 := v185
 		if v82 {
-			v189 = v0
+			v186 = v0
 		}
-		dst[i] = v189
+		dst[i] = v186
 	}
 }
 
@@ -470,7 +461,7 @@ func mishRareGeneric(acc *[16]float64, x []float64) {
 }
 
 // mishBackwardGeneric is the pure-Go kernel of mishBackward (f64 memory, f64
-// compute, 415 operations): the scalar twin of the vector program the assembly
+// compute, 410 operations): the scalar twin of the vector program the assembly
 // kernels run, with exactly the semantics of vprog.Program.Eval, so every
 // backend gives the same bits. The caller guarantees equal lengths; dx may be
 // the same slice as an input.
@@ -509,22 +500,22 @@ func mishBackwardGeneric(dx, x, dy []float64) {
 	v85 := math.Float64frombits(0xbc8bf319154da210)  // -4.8484829848031044e-17
 	v87 := math.Float64frombits(0xc044000000000000)  // -40
 	v119 := math.Float64frombits(0xbff0000000000000) // -1
-	v137 := math.Float64frombits(0x3f9c9f40193f744c) // 0.027951242009170138
-	v139 := math.Float64frombits(0x4008000000000000) // 3
-	v144 := math.Float64frombits(0x3fd793f9434fbb17) // 0.3684065968836178
-	v145 := math.Float64frombits(0x4000000000000000) // 2
-	v149 := math.Float64frombits(0x3fd7e53ec82f25e8) // 0.3733670191691929
-	v152 := math.Float64frombits(0x4010000000000000) // 4
-	v175 := math.Float64frombits(0x3ff31432c0d12d84) // 1.1924312145154952
-	v243 := math.Float64frombits(0x407bb9d3beb8c86b) // 443.614195558365
-	v300 := math.Float64frombits(0x4086280000000000) // 709
-	v304 := math.Float64frombits(0x408ff80000000000) // 1023
-	v309 := math.Float64frombits(0x3cc6bc5ca07e04f0) // 6.310448934143139e-16
-	v314 := math.Float64frombits(0x17f0000000000000) // 2.191809349008403e-193
-	v398 := math.Float64frombits(0x3cc0000000000000) // 4.440892098500626e-16
-	v404 := math.Float64frombits(0x6570000000000000) // 4.149515568880993e+180
-	v406 := math.Float64frombits(0x2270000000000000) // 8.200532357869981e-143
-	v407 := math.Float64frombits(0x2260000000000000) // 4.100266178934991e-143
+	v135 := math.Float64frombits(0x3f9c9f40193f744c) // 0.027951242009170138
+	v137 := math.Float64frombits(0x4008000000000000) // 3
+	v142 := math.Float64frombits(0x3fd793f9434fbb17) // 0.3684065968836178
+	v143 := math.Float64frombits(0x4000000000000000) // 2
+	v147 := math.Float64frombits(0x3fd7e53ec82f25e8) // 0.3733670191691929
+	v150 := math.Float64frombits(0x4010000000000000) // 4
+	v173 := math.Float64frombits(0x3ff31432c0d12d84) // 1.1924312145154952
+	v241 := math.Float64frombits(0x407bb9d3beb8c86b) // 443.614195558365
+	v296 := math.Float64frombits(0x4086280000000000) // 709
+	v300 := math.Float64frombits(0x408ff80000000000) // 1023
+	v304 := math.Float64frombits(0x3cc6bc5ca07e04f0) // 6.310448934143139e-16
+	v309 := math.Float64frombits(0x17f0000000000000) // 2.191809349008403e-193
+	v393 := math.Float64frombits(0x3cc0000000000000) // 4.440892098500626e-16
+	v399 := math.Float64frombits(0x6570000000000000) // 4.149515568880993e+180
+	v401 := math.Float64frombits(0x2270000000000000) // 8.200532357869981e-143
+	v402 := math.Float64frombits(0x2260000000000000) // 4.100266178934991e-143
 	for i := range dx {
 		v0 := x[i]
 		v2 := v0 < v1
@@ -653,357 +644,343 @@ func mishBackwardGeneric(dx, x, dy []float64) {
 		v132 := float64(v128 + v131)
 		v133 := ldexpMid(v132, v91)
 		v134 := math.Copysign(v133, v86)
-		v135 := math.IsNaN(v86)
-		v136 := v134
-		if v135 {
-			v136 = v86
-		}
-		v138 := float64(v136 * v136)
-		v140 := float64(v139 * v136)
-		v141 := float64(v138 + v140)
-		v142 := float64(v141 + v139)
-		v143 := float64(v137 * v142)
-		v146 := float64(v136 + v145)
-		v147 := float64(v144 * v146)
-		v148 := float64(v143 + v147)
-		v150 := float64(v148 + v149)
-		v151 := float64(v136 * v150)
-		v153 := float64(v152 * v86)
-		v154 := float64(v7 + v81)
-		v155 := float64(v153 * v154)
-		v156 := float64(v151 + v155)
+		v136 := float64(v134 * v134)
+		v138 := float64(v137 * v134)
+		v139 := float64(v136 + v138)
+		v140 := float64(v139 + v137)
+		v141 := float64(v135 * v140)
+		v144 := float64(v134 + v143)
+		v145 := float64(v142 * v144)
+		v146 := float64(v141 + v145)
+		v148 := float64(v146 + v147)
+		v149 := float64(v134 * v148)
+		v151 := float64(v150 * v86)
+		v152 := float64(v7 + v81)
+		v153 := float64(v151 * v152)
+		v154 := float64(v149 + v153)
+		v155 := float64(v81 * v154)
+		v156 := float64(v81 + v143)
 		v157 := float64(v81 * v156)
-		v158 := float64(v81 + v145)
-		v159 := float64(v81 * v158)
-		v160 := float64(v159 + v145)
-		v161 := float64(v160 * v160)
-		v162 := float64(v157 / v161)
-		v163 := -v162
-		v164 := math.FMA(v163, v161, v157)
-		v165 := -v157
-		v166 := math.FMA(v81, v156, v165)
-		v167 := float64(v156 - v155)
-		v168 := float64(v151 - v167)
-		v169 := -v151
-		v170 := math.FMA(v136, v150, v169)
-		v171 := float64(v7 + v136)
-		v172 := float64(v84 - v0)
-		v173 := float64(v84 - v172)
-		v174 := float64(v0 - v173)
-		v176 := float64(v175 - v172)
-		v177 := float64(v174 + v176)
-		v178 := float64(v84 - v86)
-		v179 := float64(v178 - v85)
-		v180 := float64(v177 + v179)
-		v181 := float64(v171 * v180)
-		v182 := float64(v145 * v136)
-		v183 := float64(v182 + v139)
-		v184 := float64(v137 * v183)
-		v185 := float64(v184 + v144)
-		v186 := float64(v136 * v185)
-		v187 := float64(v150 + v186)
-		v188 := float64(v181 * v187)
-		v189 := float64(v170 + v188)
-		v190 := float64(v168 + v189)
-		v191 := -v155
-		v192 := math.FMA(v153, v154, v191)
-		v193 := float64(v180 * v154)
-		v194 := float64(v154 - v7)
-		v195 := float64(v81 - v194)
-		v196 := float64(v86 * v195)
-		v197 := float64(v193 + v196)
-		v198 := float64(v152 * v197)
-		v199 := float64(v192 + v198)
-		v200 := float64(v190 + v199)
-		v201 := float64(v81 * v200)
-		v202 := float64(v166 + v201)
-		v203 := float64(v164 + v202)
-		v204 := -v161
-		v205 := math.FMA(v160, v160, v204)
-		v206 := float64(v145 * v160)
-		v207 := float64(v160 - v159)
-		v208 := float64(v160 - v207)
-		v209 := float64(v159 - v208)
-		v210 := float64(v145 - v207)
-		v211 := float64(v209 + v210)
-		v212 := -v159
-		v213 := math.FMA(v81, v158, v212)
-		v214 := float64(v158 - v81)
-		v215 := float64(v158 - v214)
-		v216 := float64(v81 - v215)
-		v217 := float64(v145 - v214)
-		v218 := float64(v216 + v217)
-		v219 := float64(v81 * v218)
-		v220 := float64(v213 + v219)
-		v221 := float64(v211 + v220)
-		v222 := float64(v206 * v221)
-		v223 := float64(v205 + v222)
-		v224 := float64(v162 * v223)
-		v225 := float64(v203 - v224)
-		v226 := float64(v225 / v161)
-		v227 := float64(v162 + v226)
-		v228 := float64(v159 / v160)
-		v229 := -v228
-		v230 := math.FMA(v229, v160, v159)
-		v231 := float64(v230 + v220)
-		v232 := float64(v228 * v221)
-		v233 := float64(v231 - v232)
-		v234 := float64(v233 / v160)
-		v235 := float64(v152 * v0)
-		v236 := float64(v235 * v81)
-		v237 := float64(v236 * v154)
-		v238 := float64(v237 / v161)
-		v239 := float64(v234 + v238)
-		v240 := float64(v228 + v239)
-		v241 := v240
+		v158 := float64(v157 + v143)
+		v159 := float64(v158 * v158)
+		v160 := float64(v155 / v159)
+		v161 := -v160
+		v162 := math.FMA(v161, v159, v155)
+		v163 := -v155
+		v164 := math.FMA(v81, v154, v163)
+		v165 := float64(v154 - v153)
+		v166 := float64(v149 - v165)
+		v167 := -v149
+		v168 := math.FMA(v134, v148, v167)
+		v169 := float64(v7 + v134)
+		v170 := float64(v84 - v0)
+		v171 := float64(v84 - v170)
+		v172 := float64(v0 - v171)
+		v174 := float64(v173 - v170)
+		v175 := float64(v172 + v174)
+		v176 := float64(v84 - v86)
+		v177 := float64(v176 - v85)
+		v178 := float64(v175 + v177)
+		v179 := float64(v169 * v178)
+		v180 := float64(v143 * v134)
+		v181 := float64(v180 + v137)
+		v182 := float64(v135 * v181)
+		v183 := float64(v182 + v142)
+		v184 := float64(v134 * v183)
+		v185 := float64(v148 + v184)
+		v186 := float64(v179 * v185)
+		v187 := float64(v168 + v186)
+		v188 := float64(v166 + v187)
+		v189 := -v153
+		v190 := math.FMA(v151, v152, v189)
+		v191 := float64(v178 * v152)
+		v192 := float64(v152 - v7)
+		v193 := float64(v81 - v192)
+		v194 := float64(v86 * v193)
+		v195 := float64(v191 + v194)
+		v196 := float64(v150 * v195)
+		v197 := float64(v190 + v196)
+		v198 := float64(v188 + v197)
+		v199 := float64(v81 * v198)
+		v200 := float64(v164 + v199)
+		v201 := float64(v162 + v200)
+		v202 := -v159
+		v203 := math.FMA(v158, v158, v202)
+		v204 := float64(v143 * v158)
+		v205 := float64(v158 - v157)
+		v206 := float64(v158 - v205)
+		v207 := float64(v157 - v206)
+		v208 := float64(v143 - v205)
+		v209 := float64(v207 + v208)
+		v210 := -v157
+		v211 := math.FMA(v81, v156, v210)
+		v212 := float64(v156 - v81)
+		v213 := float64(v156 - v212)
+		v214 := float64(v81 - v213)
+		v215 := float64(v143 - v212)
+		v216 := float64(v214 + v215)
+		v217 := float64(v81 * v216)
+		v218 := float64(v211 + v217)
+		v219 := float64(v209 + v218)
+		v220 := float64(v204 * v219)
+		v221 := float64(v203 + v220)
+		v222 := float64(v160 * v221)
+		v223 := float64(v201 - v222)
+		v224 := float64(v223 / v159)
+		v225 := float64(v160 + v224)
+		v226 := float64(v157 / v158)
+		v227 := -v226
+		v228 := math.FMA(v227, v158, v157)
+		v229 := float64(v228 + v218)
+		v230 := float64(v226 * v219)
+		v231 := float64(v229 - v230)
+		v232 := float64(v231 / v158)
+		v233 := float64(v150 * v0)
+		v234 := float64(v233 * v81)
+		v235 := float64(v234 * v152)
+		v236 := float64(v235 / v159)
+		v237 := float64(v232 + v236)
+		v238 := float64(v226 + v237)
+		v239 := v238
 		if v11 {
-			v241 = v227
+			v239 = v225
 		}
-		v242 := float64(v7 + v0)
-		v244 := float64(v0 + v243)
-		v245 := v12
-		if v244 > v12 {
-			v245 = v244
+		v240 := float64(v7 + v0)
+		v242 := float64(v0 + v241)
+		v243 := v12
+		if v242 > v12 {
+			v243 = v242
 		}
-		v246 := v14
-		if v245 < v14 {
-			v246 = v245
+		v244 := v14
+		if v243 < v14 {
+			v244 = v243
 		}
-		v247 := float64(v246 * v16)
-		v248 := math.RoundToEven(v247)
-		v249 := math.FMA(v248, v19, v246)
-		v250 := math.FMA(v248, v21, v249)
-		v251 := float64(v249 - v250)
-		v252 := math.FMA(v248, v21, v251)
-		v253 := float64(v250 * v250)
-		v254 := -v253
-		v255 := math.FMA(v250, v250, v254)
-		v256 := float64(v25 * v253)
-		v257 := float64(v25 * v255)
-		v258 := float64(v250 + v256)
-		v259 := float64(v250 - v258)
-		v260 := float64(v259 + v256)
-		v261 := float64(v260 + v257)
-		v262 := math.FMA(v252, v250, v252)
-		v263 := float64(v261 + v262)
-		v264 := float64(v253 * v250)
-		v265 := math.FMA(v250, v38, v39)
-		v266 := math.FMA(v250, v265, v41)
-		v267 := math.FMA(v250, v266, v43)
-		v268 := math.FMA(v250, v267, v45)
-		v269 := math.FMA(v250, v268, v47)
-		v270 := math.FMA(v250, v269, v49)
-		v271 := math.FMA(v250, v270, v51)
-		v272 := math.FMA(v250, v271, v53)
-		v273 := math.FMA(v250, v272, v55)
-		v274 := math.FMA(v264, v273, v263)
-		v275 := float64(v7 + v258)
-		v276 := float64(v7 - v275)
-		v277 := float64(v276 + v258)
-		v278 := float64(v277 + v274)
-		v279 := float64(v62 - v248)
-		v280 := v64
-		if v279 < v64 {
-			v280 = v279
+		v245 := float64(v244 * v16)
+		v246 := math.RoundToEven(v245)
+		v247 := math.FMA(v246, v19, v244)
+		v248 := math.FMA(v246, v21, v247)
+		v249 := float64(v247 - v248)
+		v250 := math.FMA(v246, v21, v249)
+		v251 := float64(v248 * v248)
+		v252 := -v251
+		v253 := math.FMA(v248, v248, v252)
+		v254 := float64(v25 * v251)
+		v255 := float64(v25 * v253)
+		v256 := float64(v248 + v254)
+		v257 := float64(v248 - v256)
+		v258 := float64(v257 + v254)
+		v259 := float64(v258 + v255)
+		v260 := math.FMA(v250, v248, v250)
+		v261 := float64(v259 + v260)
+		v262 := float64(v251 * v248)
+		v263 := math.FMA(v248, v38, v39)
+		v264 := math.FMA(v248, v263, v41)
+		v265 := math.FMA(v248, v264, v43)
+		v266 := math.FMA(v248, v265, v45)
+		v267 := math.FMA(v248, v266, v47)
+		v268 := math.FMA(v248, v267, v49)
+		v269 := math.FMA(v248, v268, v51)
+		v270 := math.FMA(v248, v269, v53)
+		v271 := math.FMA(v248, v270, v55)
+		v272 := math.FMA(v262, v271, v261)
+		v273 := float64(v7 + v256)
+		v274 := float64(v7 - v273)
+		v275 := float64(v274 + v256)
+		v276 := float64(v275 + v272)
+		v277 := float64(v62 - v246)
+		v278 := v64
+		if v277 < v64 {
+			v278 = v277
 		}
-		v281 := v3
-		if v280 > v3 {
-			v281 = v280
+		v279 := v3
+		if v278 > v3 {
+			v279 = v278
 		}
-		v282 := v248 < v67
-		v283 := ldexpNormal(v69, v281)
-		v284 := v3
-		if v282 {
-			v284 = v283
+		v280 := v246 < v67
+		v281 := ldexpNormal(v69, v279)
+		v282 := v3
+		if v280 {
+			v282 = v281
 		}
-		v285 := float64(v275 + v284)
-		v286 := float64(v285 - v284)
-		v287 := float64(v275 - v286)
-		v288 := float64(v287 + v278)
-		v289 := float64(v288 + v284)
-		v290 := float64(v289 - v284)
-		v291 := float64(v286 + v290)
-		v292 := v79
-		if v248 > v79 {
-			v292 = v248
+		v283 := float64(v273 + v282)
+		v284 := float64(v283 - v282)
+		v285 := float64(v273 - v284)
+		v286 := float64(v285 + v276)
+		v287 := float64(v286 + v282)
+		v288 := float64(v287 - v282)
+		v289 := float64(v284 + v288)
+		v290 := v79
+		if v246 > v79 {
+			v290 = v246
 		}
-		v293 := ldexpMid(v291, v292)
-		v294 := math.IsNaN(v244)
-		v295 := v293
-		if v294 {
-			v295 = v244
+		v291 := ldexpMid(v289, v290)
+		v292 := float64(v273 + v276)
+		v293 := float64(v273 - v292)
+		v294 := float64(v293 + v276)
+		v295 := v67 <= v246
+		v297 := v296 < v242
+		v298 := v295 && !v297
+		v299 := v67
+		if v246 > v67 {
+			v299 = v246
 		}
-		v296 := float64(v275 + v278)
-		v297 := float64(v275 - v296)
-		v298 := float64(v297 + v278)
-		v299 := v67 <= v248
-		v301 := v300 < v244
-		v302 := v299 && !v301
-		v303 := v67
-		if v248 > v67 {
-			v303 = v248
+		v301 := v300
+		if v299 < v300 {
+			v301 = v299
 		}
-		v305 := v304
-		if v303 < v304 {
-			v305 = v303
+		v302 := ldexpNormal(v294, v301)
+		v303 := v3
+		if v298 {
+			v303 = v302
 		}
-		v306 := ldexpNormal(v298, v305)
-		v307 := v3
-		if v302 {
-			v307 = v306
-		}
-		v308 := v307
-		if v294 {
-			v308 = v244
-		}
-		v310 := float64(v295 * v309)
-		v311 := float64(v308 + v310)
-		v312 := float64(v242 * v311)
-		v313 := math.FMA(v242, v295, v312)
-		v315 := float64(v313 * v314)
-		v316 := v241
+		v305 := float64(v291 * v304)
+		v306 := float64(v303 + v305)
+		v307 := float64(v240 * v306)
+		v308 := math.FMA(v240, v291, v307)
+		v310 := float64(v308 * v309)
+		v311 := v239
 		if v9 {
-			v316 = v315
+			v311 = v310
 		}
-		v317 := v316
+		v312 := v311
 		if v6 {
-			v317 = v7
+			v312 = v7
 		}
-		v318 := v317
+		v313 := v312
 		if v2 {
-			v318 = v4
+			v313 = v4
 		}
-		v319 := dy[i]
-		v320 := float64(v319 * v4)
-		v321 := float64(v319 * v7)
-		v322 := float64(v319 * v314)
-		v323 := float64(v322 * v242)
-		v324 := -v323
-		v325 := math.FMA(v322, v242, v324)
-		v326 := float64(v323 * v295)
-		v327 := -v326
-		v328 := math.FMA(v323, v295, v327)
-		v329 := math.FMA(v325, v295, v328)
-		v330 := float64(v322 * v312)
-		v331 := -v330
-		v332 := math.FMA(v322, v312, v331)
-		v333 := float64(v326 + v330)
-		v334 := float64(v333 - v326)
-		v335 := float64(v333 - v334)
-		v336 := float64(v326 - v335)
-		v337 := float64(v330 - v334)
-		v338 := float64(v336 + v337)
-		v339 := float64(v338 + v329)
-		v340 := float64(v339 + v332)
-		v341 := float64(v319 * v162)
-		v342 := -v341
-		v343 := math.FMA(v319, v162, v342)
-		v344 := float64(v319 * v225)
-		v345 := -v344
-		v346 := math.FMA(v319, v225, v345)
-		v347 := float64(v344 / v161)
-		v348 := -v347
-		v349 := math.FMA(v348, v161, v344)
-		v350 := float64(v349 + v346)
-		v351 := float64(v350 / v161)
-		v352 := float64(v341 + v347)
-		v353 := float64(v352 - v341)
-		v354 := float64(v352 - v353)
-		v355 := float64(v341 - v354)
-		v356 := float64(v347 - v353)
-		v357 := float64(v355 + v356)
-		v358 := float64(v357 + v343)
-		v359 := float64(v358 + v351)
-		v360 := float64(v319 * v228)
-		v361 := -v360
-		v362 := math.FMA(v319, v228, v361)
-		v363 := float64(v319 * v234)
-		v364 := -v363
-		v365 := math.FMA(v319, v234, v364)
-		v366 := float64(v319 * v238)
-		v367 := -v366
-		v368 := math.FMA(v319, v238, v367)
-		v369 := float64(v363 + v366)
-		v370 := float64(v369 - v363)
-		v371 := float64(v369 - v370)
-		v372 := float64(v363 - v371)
-		v373 := float64(v366 - v370)
-		v374 := float64(v372 + v373)
-		v375 := float64(v374 + v365)
-		v376 := float64(v375 + v368)
-		v377 := float64(v360 + v369)
-		v378 := float64(v377 - v360)
-		v379 := float64(v377 - v378)
-		v380 := float64(v360 - v379)
-		v381 := float64(v369 - v378)
-		v382 := float64(v380 + v381)
-		v383 := float64(v382 + v362)
-		v384 := float64(v383 + v376)
-		v385 := v377
+		v314 := dy[i]
+		v315 := float64(v314 * v4)
+		v316 := float64(v314 * v7)
+		v317 := float64(v314 * v309)
+		v318 := float64(v317 * v240)
+		v319 := -v318
+		v320 := math.FMA(v317, v240, v319)
+		v321 := float64(v318 * v291)
+		v322 := -v321
+		v323 := math.FMA(v318, v291, v322)
+		v324 := math.FMA(v320, v291, v323)
+		v325 := float64(v317 * v307)
+		v326 := -v325
+		v327 := math.FMA(v317, v307, v326)
+		v328 := float64(v321 + v325)
+		v329 := float64(v328 - v321)
+		v330 := float64(v328 - v329)
+		v331 := float64(v321 - v330)
+		v332 := float64(v325 - v329)
+		v333 := float64(v331 + v332)
+		v334 := float64(v333 + v324)
+		v335 := float64(v334 + v327)
+		v336 := float64(v314 * v160)
+		v337 := -v336
+		v338 := math.FMA(v314, v160, v337)
+		v339 := float64(v314 * v223)
+		v340 := -v339
+		v341 := math.FMA(v314, v223, v340)
+		v342 := float64(v339 / v159)
+		v343 := -v342
+		v344 := math.FMA(v343, v159, v339)
+		v345 := float64(v344 + v341)
+		v346 := float64(v345 / v159)
+		v347 := float64(v336 + v342)
+		v348 := float64(v347 - v336)
+		v349 := float64(v347 - v348)
+		v350 := float64(v336 - v349)
+		v351 := float64(v342 - v348)
+		v352 := float64(v350 + v351)
+		v353 := float64(v352 + v338)
+		v354 := float64(v353 + v346)
+		v355 := float64(v314 * v226)
+		v356 := -v355
+		v357 := math.FMA(v314, v226, v356)
+		v358 := float64(v314 * v232)
+		v359 := -v358
+		v360 := math.FMA(v314, v232, v359)
+		v361 := float64(v314 * v236)
+		v362 := -v361
+		v363 := math.FMA(v314, v236, v362)
+		v364 := float64(v358 + v361)
+		v365 := float64(v364 - v358)
+		v366 := float64(v364 - v365)
+		v367 := float64(v358 - v366)
+		v368 := float64(v361 - v365)
+		v369 := float64(v367 + v368)
+		v370 := float64(v369 + v360)
+		v371 := float64(v370 + v363)
+		v372 := float64(v355 + v364)
+		v373 := float64(v372 - v355)
+		v374 := float64(v372 - v373)
+		v375 := float64(v355 - v374)
+		v376 := float64(v364 - v373)
+		v377 := float64(v375 + v376)
+		v378 := float64(v377 + v357)
+		v379 := float64(v378 + v371)
+		v380 := v372
 		if v11 {
-			v385 = v352
+			v380 = v347
+		}
+		v381 := v379
+		if v11 {
+			v381 = v354
+		}
+		v382 := v380
+		if v9 {
+			v382 = v328
+		}
+		v383 := v381
+		if v9 {
+			v383 = v335
+		}
+		v384 := v382
+		if v6 {
+			v384 = v316
+		}
+		v385 := v383
+		if v6 {
+			v385 = v3
 		}
 		v386 := v384
-		if v11 {
-			v386 = v359
+		if v2 {
+			v386 = v315
 		}
 		v387 := v385
-		if v9 {
-			v387 = v333
-		}
-		v388 := v386
-		if v9 {
-			v388 = v340
-		}
-		v389 := v387
-		if v6 {
-			v389 = v321
-		}
-		v390 := v388
-		if v6 {
-			v390 = v3
-		}
-		v391 := v389
 		if v2 {
-			v391 = v320
+			v387 = v3
 		}
-		v392 := v390
-		if v2 {
-			v392 = v3
+		v388 := float64(v386 + v387)
+		v389 := float64(v313 * v314)
+		v390 := float64(v388 - v389)
+		v391 := math.Abs(v390)
+		v392 := math.Abs(v389)
+		v394 := float64(v392 * v393)
+		v395 := v391 <= v394
+		v396 := math.Abs(v314)
+		v397 := math.Abs(v317)
+		v398 := v396
+		if v397 > v396 {
+			v398 = v397
 		}
-		v393 := float64(v391 + v392)
-		v394 := float64(v318 * v319)
-		v395 := float64(v393 - v394)
-		v396 := math.Abs(v395)
-		v397 := math.Abs(v394)
-		v399 := float64(v397 * v398)
-		v400 := v396 <= v399
-		v401 := math.Abs(v319)
-		v402 := math.Abs(v322)
-		v403 := v401
-		if v402 > v401 {
-			v403 = v402
+		v400 := float64(v391 * v399)
+		v403 := math.FMA(v398, v401, v402)
+		v404 := v400 <= v403
+		v405 := v395 || v404
+		v406 := v388 == v3
+		v407 := v405 && !v406
+		v408 := v389
+		if v407 {
+			v408 = v388
 		}
-		v405 := float64(v396 * v404)
-		v408 := math.FMA(v403, v406, v407)
-		v409 := v405 <= v408
-		v410 := v400 || v409
-		v411 := v393 == v3
-		v412 := v410 && !v411
-		v413 := v394
-		if v412 {
-			v413 = v393
-		}
-		v414 := v413
+		v409 := v408
 		if v82 {
-			v414 = v0
+			v409 = v0
 		}
-		dx[i] = v414
+		dx[i] = v409
 	}
 }
 
 // mishBackwardUsualGeneric is the pure-Go kernel of mishBackwardUsual (f64
-// memory, f64 compute, 319 operations): the scalar twin of the vector program
+// memory, f64 compute, 317 operations): the scalar twin of the vector program
 // the assembly kernels run, with exactly the semantics of vprog.Program.Eval,
 // so every backend gives the same bits. The caller guarantees equal lengths;
 // dx may be the same slice as an input.
@@ -1041,18 +1018,18 @@ func mishBackwardUsualGeneric(dx, x, dy []float64) {
 	v83 := math.Float64frombits(0xbc8bf319154da210)  // -4.8484829848031044e-17
 	v85 := math.Float64frombits(0xc044000000000000)  // -40
 	v117 := math.Float64frombits(0xbff0000000000000) // -1
-	v135 := math.Float64frombits(0x3f9c9f40193f744c) // 0.027951242009170138
-	v137 := math.Float64frombits(0x4008000000000000) // 3
-	v142 := math.Float64frombits(0x3fd793f9434fbb17) // 0.3684065968836178
-	v143 := math.Float64frombits(0x4000000000000000) // 2
-	v147 := math.Float64frombits(0x3fd7e53ec82f25e8) // 0.3733670191691929
-	v150 := math.Float64frombits(0x4010000000000000) // 4
-	v173 := math.Float64frombits(0x3ff31432c0d12d84) // 1.1924312145154952
-	v240 := math.Float64frombits(0x17f0000000000000) // 2.191809349008403e-193
-	v302 := math.Float64frombits(0x3cc0000000000000) // 4.440892098500626e-16
-	v308 := math.Float64frombits(0x6570000000000000) // 4.149515568880993e+180
-	v310 := math.Float64frombits(0x2270000000000000) // 8.200532357869981e-143
-	v311 := math.Float64frombits(0x2260000000000000) // 4.100266178934991e-143
+	v133 := math.Float64frombits(0x3f9c9f40193f744c) // 0.027951242009170138
+	v135 := math.Float64frombits(0x4008000000000000) // 3
+	v140 := math.Float64frombits(0x3fd793f9434fbb17) // 0.3684065968836178
+	v141 := math.Float64frombits(0x4000000000000000) // 2
+	v145 := math.Float64frombits(0x3fd7e53ec82f25e8) // 0.3733670191691929
+	v148 := math.Float64frombits(0x4010000000000000) // 4
+	v171 := math.Float64frombits(0x3ff31432c0d12d84) // 1.1924312145154952
+	v238 := math.Float64frombits(0x17f0000000000000) // 2.191809349008403e-193
+	v300 := math.Float64frombits(0x3cc0000000000000) // 4.440892098500626e-16
+	v306 := math.Float64frombits(0x6570000000000000) // 4.149515568880993e+180
+	v308 := math.Float64frombits(0x2270000000000000) // 8.200532357869981e-143
+	v309 := math.Float64frombits(0x2260000000000000) // 4.100266178934991e-143
 	for i := range dx {
 		v0 := x[i]
 		v2 := v0 < v1
@@ -1180,220 +1157,215 @@ func mishBackwardUsualGeneric(dx, x, dy []float64) {
 		v130 := float64(v126 + v129)
 		v131 := ldexpMid(v130, v89)
 		v132 := math.Copysign(v131, v84)
-		v133 := math.IsNaN(v84)
-		v134 := v132
-		if v133 {
-			v134 = v84
-		}
-		v136 := float64(v134 * v134)
-		v138 := float64(v137 * v134)
-		v139 := float64(v136 + v138)
-		v140 := float64(v139 + v137)
-		v141 := float64(v135 * v140)
-		v144 := float64(v134 + v143)
-		v145 := float64(v142 * v144)
-		v146 := float64(v141 + v145)
-		v148 := float64(v146 + v147)
-		v149 := float64(v134 * v148)
-		v151 := float64(v150 * v84)
-		v152 := float64(v7 + v79)
-		v153 := float64(v151 * v152)
-		v154 := float64(v149 + v153)
+		v134 := float64(v132 * v132)
+		v136 := float64(v135 * v132)
+		v137 := float64(v134 + v136)
+		v138 := float64(v137 + v135)
+		v139 := float64(v133 * v138)
+		v142 := float64(v132 + v141)
+		v143 := float64(v140 * v142)
+		v144 := float64(v139 + v143)
+		v146 := float64(v144 + v145)
+		v147 := float64(v132 * v146)
+		v149 := float64(v148 * v84)
+		v150 := float64(v7 + v79)
+		v151 := float64(v149 * v150)
+		v152 := float64(v147 + v151)
+		v153 := float64(v79 * v152)
+		v154 := float64(v79 + v141)
 		v155 := float64(v79 * v154)
-		v156 := float64(v79 + v143)
-		v157 := float64(v79 * v156)
-		v158 := float64(v157 + v143)
-		v159 := float64(v158 * v158)
-		v160 := float64(v155 / v159)
-		v161 := -v160
-		v162 := math.FMA(v161, v159, v155)
-		v163 := -v155
-		v164 := math.FMA(v79, v154, v163)
-		v165 := float64(v154 - v153)
-		v166 := float64(v149 - v165)
-		v167 := -v149
-		v168 := math.FMA(v134, v148, v167)
-		v169 := float64(v7 + v134)
-		v170 := float64(v82 - v0)
-		v171 := float64(v82 - v170)
-		v172 := float64(v0 - v171)
-		v174 := float64(v173 - v170)
-		v175 := float64(v172 + v174)
-		v176 := float64(v82 - v84)
-		v177 := float64(v176 - v83)
-		v178 := float64(v175 + v177)
-		v179 := float64(v169 * v178)
-		v180 := float64(v143 * v134)
-		v181 := float64(v180 + v137)
-		v182 := float64(v135 * v181)
-		v183 := float64(v182 + v142)
-		v184 := float64(v134 * v183)
-		v185 := float64(v148 + v184)
-		v186 := float64(v179 * v185)
-		v187 := float64(v168 + v186)
-		v188 := float64(v166 + v187)
-		v189 := -v153
-		v190 := math.FMA(v151, v152, v189)
-		v191 := float64(v178 * v152)
-		v192 := float64(v152 - v7)
-		v193 := float64(v79 - v192)
-		v194 := float64(v84 * v193)
-		v195 := float64(v191 + v194)
-		v196 := float64(v150 * v195)
-		v197 := float64(v190 + v196)
-		v198 := float64(v188 + v197)
-		v199 := float64(v79 * v198)
-		v200 := float64(v164 + v199)
-		v201 := float64(v162 + v200)
-		v202 := -v159
-		v203 := math.FMA(v158, v158, v202)
-		v204 := float64(v143 * v158)
-		v205 := float64(v158 - v157)
-		v206 := float64(v158 - v205)
-		v207 := float64(v157 - v206)
-		v208 := float64(v143 - v205)
-		v209 := float64(v207 + v208)
-		v210 := -v157
-		v211 := math.FMA(v79, v156, v210)
-		v212 := float64(v156 - v79)
-		v213 := float64(v156 - v212)
-		v214 := float64(v79 - v213)
-		v215 := float64(v143 - v212)
-		v216 := float64(v214 + v215)
-		v217 := float64(v79 * v216)
-		v218 := float64(v211 + v217)
-		v219 := float64(v209 + v218)
-		v220 := float64(v204 * v219)
-		v221 := float64(v203 + v220)
-		v222 := float64(v160 * v221)
-		v223 := float64(v201 - v222)
-		v224 := float64(v223 / v159)
-		v225 := float64(v160 + v224)
-		v226 := float64(v157 / v158)
-		v227 := -v226
-		v228 := math.FMA(v227, v158, v157)
-		v229 := float64(v228 + v218)
-		v230 := float64(v226 * v219)
-		v231 := float64(v229 - v230)
-		v232 := float64(v231 / v158)
-		v233 := float64(v150 * v0)
-		v234 := float64(v233 * v79)
-		v235 := float64(v234 * v152)
-		v236 := float64(v235 / v159)
-		v237 := float64(v232 + v236)
-		v238 := float64(v226 + v237)
-		v239 := v238
+		v156 := float64(v155 + v141)
+		v157 := float64(v156 * v156)
+		v158 := float64(v153 / v157)
+		v159 := -v158
+		v160 := math.FMA(v159, v157, v153)
+		v161 := -v153
+		v162 := math.FMA(v79, v152, v161)
+		v163 := float64(v152 - v151)
+		v164 := float64(v147 - v163)
+		v165 := -v147
+		v166 := math.FMA(v132, v146, v165)
+		v167 := float64(v7 + v132)
+		v168 := float64(v82 - v0)
+		v169 := float64(v82 - v168)
+		v170 := float64(v0 - v169)
+		v172 := float64(v171 - v168)
+		v173 := float64(v170 + v172)
+		v174 := float64(v82 - v84)
+		v175 := float64(v174 - v83)
+		v176 := float64(v173 + v175)
+		v177 := float64(v167 * v176)
+		v178 := float64(v141 * v132)
+		v179 := float64(v178 + v135)
+		v180 := float64(v133 * v179)
+		v181 := float64(v180 + v140)
+		v182 := float64(v132 * v181)
+		v183 := float64(v146 + v182)
+		v184 := float64(v177 * v183)
+		v185 := float64(v166 + v184)
+		v186 := float64(v164 + v185)
+		v187 := -v151
+		v188 := math.FMA(v149, v150, v187)
+		v189 := float64(v176 * v150)
+		v190 := float64(v150 - v7)
+		v191 := float64(v79 - v190)
+		v192 := float64(v84 * v191)
+		v193 := float64(v189 + v192)
+		v194 := float64(v148 * v193)
+		v195 := float64(v188 + v194)
+		v196 := float64(v186 + v195)
+		v197 := float64(v79 * v196)
+		v198 := float64(v162 + v197)
+		v199 := float64(v160 + v198)
+		v200 := -v157
+		v201 := math.FMA(v156, v156, v200)
+		v202 := float64(v141 * v156)
+		v203 := float64(v156 - v155)
+		v204 := float64(v156 - v203)
+		v205 := float64(v155 - v204)
+		v206 := float64(v141 - v203)
+		v207 := float64(v205 + v206)
+		v208 := -v155
+		v209 := math.FMA(v79, v154, v208)
+		v210 := float64(v154 - v79)
+		v211 := float64(v154 - v210)
+		v212 := float64(v79 - v211)
+		v213 := float64(v141 - v210)
+		v214 := float64(v212 + v213)
+		v215 := float64(v79 * v214)
+		v216 := float64(v209 + v215)
+		v217 := float64(v207 + v216)
+		v218 := float64(v202 * v217)
+		v219 := float64(v201 + v218)
+		v220 := float64(v158 * v219)
+		v221 := float64(v199 - v220)
+		v222 := float64(v221 / v157)
+		v223 := float64(v158 + v222)
+		v224 := float64(v155 / v156)
+		v225 := -v224
+		v226 := math.FMA(v225, v156, v155)
+		v227 := float64(v226 + v216)
+		v228 := float64(v224 * v217)
+		v229 := float64(v227 - v228)
+		v230 := float64(v229 / v156)
+		v231 := float64(v148 * v0)
+		v232 := float64(v231 * v79)
+		v233 := float64(v232 * v150)
+		v234 := float64(v233 / v157)
+		v235 := float64(v230 + v234)
+		v236 := float64(v224 + v235)
+		v237 := v236
 		if v9 {
-			v239 = v225
+			v237 = v223
 		}
-		v241 := v239
+		v239 := v237
 		if v6 {
-			v241 = v7
+			v239 = v7
 		}
-		v242 := v241
+		v240 := v239
 		if v2 {
-			v242 = v4
+			v240 = v4
 		}
-		v243 := dy[i]
-		v244 := float64(v243 * v4)
-		v245 := float64(v243 * v7)
-		v246 := float64(v243 * v240)
-		v247 := float64(v243 * v160)
-		v248 := -v247
-		v249 := math.FMA(v243, v160, v248)
-		v250 := float64(v243 * v223)
-		v251 := -v250
-		v252 := math.FMA(v243, v223, v251)
-		v253 := float64(v250 / v159)
-		v254 := -v253
-		v255 := math.FMA(v254, v159, v250)
-		v256 := float64(v255 + v252)
-		v257 := float64(v256 / v159)
-		v258 := float64(v247 + v253)
-		v259 := float64(v258 - v247)
-		v260 := float64(v258 - v259)
-		v261 := float64(v247 - v260)
-		v262 := float64(v253 - v259)
-		v263 := float64(v261 + v262)
-		v264 := float64(v263 + v249)
-		v265 := float64(v264 + v257)
-		v266 := float64(v243 * v226)
-		v267 := -v266
-		v268 := math.FMA(v243, v226, v267)
-		v269 := float64(v243 * v232)
-		v270 := -v269
-		v271 := math.FMA(v243, v232, v270)
-		v272 := float64(v243 * v236)
-		v273 := -v272
-		v274 := math.FMA(v243, v236, v273)
-		v275 := float64(v269 + v272)
-		v276 := float64(v275 - v269)
-		v277 := float64(v275 - v276)
-		v278 := float64(v269 - v277)
-		v279 := float64(v272 - v276)
-		v280 := float64(v278 + v279)
-		v281 := float64(v280 + v271)
-		v282 := float64(v281 + v274)
-		v283 := float64(v266 + v275)
-		v284 := float64(v283 - v266)
-		v285 := float64(v283 - v284)
-		v286 := float64(v266 - v285)
-		v287 := float64(v275 - v284)
-		v288 := float64(v286 + v287)
-		v289 := float64(v288 + v268)
-		v290 := float64(v289 + v282)
-		v291 := v283
+		v241 := dy[i]
+		v242 := float64(v241 * v4)
+		v243 := float64(v241 * v7)
+		v244 := float64(v241 * v238)
+		v245 := float64(v241 * v158)
+		v246 := -v245
+		v247 := math.FMA(v241, v158, v246)
+		v248 := float64(v241 * v221)
+		v249 := -v248
+		v250 := math.FMA(v241, v221, v249)
+		v251 := float64(v248 / v157)
+		v252 := -v251
+		v253 := math.FMA(v252, v157, v248)
+		v254 := float64(v253 + v250)
+		v255 := float64(v254 / v157)
+		v256 := float64(v245 + v251)
+		v257 := float64(v256 - v245)
+		v258 := float64(v256 - v257)
+		v259 := float64(v245 - v258)
+		v260 := float64(v251 - v257)
+		v261 := float64(v259 + v260)
+		v262 := float64(v261 + v247)
+		v263 := float64(v262 + v255)
+		v264 := float64(v241 * v224)
+		v265 := -v264
+		v266 := math.FMA(v241, v224, v265)
+		v267 := float64(v241 * v230)
+		v268 := -v267
+		v269 := math.FMA(v241, v230, v268)
+		v270 := float64(v241 * v234)
+		v271 := -v270
+		v272 := math.FMA(v241, v234, v271)
+		v273 := float64(v267 + v270)
+		v274 := float64(v273 - v267)
+		v275 := float64(v273 - v274)
+		v276 := float64(v267 - v275)
+		v277 := float64(v270 - v274)
+		v278 := float64(v276 + v277)
+		v279 := float64(v278 + v269)
+		v280 := float64(v279 + v272)
+		v281 := float64(v264 + v273)
+		v282 := float64(v281 - v264)
+		v283 := float64(v281 - v282)
+		v284 := float64(v264 - v283)
+		v285 := float64(v273 - v282)
+		v286 := float64(v284 + v285)
+		v287 := float64(v286 + v266)
+		v288 := float64(v287 + v280)
+		v289 := v281
 		if v9 {
-			v291 = v258
+			v289 = v256
+		}
+		v290 := v288
+		if v9 {
+			v290 = v263
+		}
+		v291 := v289
+		if v6 {
+			v291 = v243
 		}
 		v292 := v290
-		if v9 {
-			v292 = v265
+		if v6 {
+			v292 = v3
 		}
 		v293 := v291
-		if v6 {
-			v293 = v245
+		if v2 {
+			v293 = v242
 		}
 		v294 := v292
-		if v6 {
+		if v2 {
 			v294 = v3
 		}
-		v295 := v293
-		if v2 {
-			v295 = v244
+		v295 := float64(v293 + v294)
+		v296 := float64(v240 * v241)
+		v297 := float64(v295 - v296)
+		v298 := math.Abs(v297)
+		v299 := math.Abs(v296)
+		v301 := float64(v299 * v300)
+		v302 := v298 <= v301
+		v303 := math.Abs(v241)
+		v304 := math.Abs(v244)
+		v305 := v303
+		if v304 > v303 {
+			v305 = v304
 		}
-		v296 := v294
-		if v2 {
-			v296 = v3
+		v307 := float64(v298 * v306)
+		v310 := math.FMA(v305, v308, v309)
+		v311 := v307 <= v310
+		v312 := v302 || v311
+		v313 := v295 == v3
+		v314 := v312 && !v313
+		v315 := v296
+		if v314 {
+			v315 = v295
 		}
-		v297 := float64(v295 + v296)
-		v298 := float64(v242 * v243)
-		v299 := float64(v297 - v298)
-		v300 := math.Abs(v299)
-		v301 := math.Abs(v298)
-		v303 := float64(v301 * v302)
-		v304 := v300 <= v303
-		v305 := math.Abs(v243)
-		v306 := math.Abs(v246)
-		v307 := v305
-		if v306 > v305 {
-			v307 = v306
-		}
-		v309 := float64(v300 * v308)
-		v312 := math.FMA(v307, v310, v311)
-		v313 := v309 <= v312
-		v314 := v304 || v313
-		v315 := v297 == v3
-		v316 := v314 && !v315
-		v317 := v298
-		if v316 {
-			v317 = v297
-		}
-		v318 := v317
+		v316 := v315
 		if v80 {
-			v318 = v0
+			v316 = v0
 		}
-		dx[i] = v318
+		dx[i] = v316
 	}
 }
 

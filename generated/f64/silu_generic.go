@@ -26,7 +26,7 @@ var (
 	siluBackwardUsualStreamImpl func(dx, x, dy []float64)
 )
 
-// siluGeneric is the pure-Go kernel of silu (f64 memory, f64 compute, 199
+// siluGeneric is the pure-Go kernel of silu (f64 memory, f64 compute, 197
 // operations): the scalar twin of the vector program the assembly kernels run,
 // with exactly the semantics of vprog.Program.Eval, so every backend gives the
 // same bits. The caller guarantees equal lengths; dst may be the same slice as
@@ -59,10 +59,10 @@ func siluGeneric(dst, x []float64) {
 	v87 := math.Float64frombits(0xc08fe80000000000)  // -1021
 	v89 := math.Float64frombits(0x3ff8000000000000)  // 1.5
 	v105 := math.Float64frombits(0x4086300000000000) // 710
-	v183 := math.Float64frombits(0x3cc0000000000000) // 4.440892098500626e-16
-	v188 := math.Float64frombits(0x6570000000000000) // 4.149515568880993e+180
-	v190 := math.Float64frombits(0x2270000000000000) // 8.200532357869981e-143
-	v191 := math.Float64frombits(0x2260000000000000) // 4.100266178934991e-143
+	v181 := math.Float64frombits(0x3cc0000000000000) // 4.440892098500626e-16
+	v186 := math.Float64frombits(0x6570000000000000) // 4.149515568880993e+180
+	v188 := math.Float64frombits(0x2270000000000000) // 8.200532357869981e-143
+	v189 := math.Float64frombits(0x2260000000000000) // 4.100266178934991e-143
 	for i := range dst {
 		v0 := x[i]
 		v2 := v0 < v1
@@ -237,87 +237,82 @@ func siluGeneric(dst, x []float64) {
 			v152 = v108
 		}
 		v153 := ldexpMid(v151, v152)
-		v154 := math.IsNaN(v103)
-		v155 := v153
-		if v154 {
-			v155 = v103
-		}
-		v156 := float64(v0 * v155)
-		v157 := float64(v156 * v155)
-		v158 := v102
+		v154 := float64(v0 * v153)
+		v155 := float64(v154 * v153)
+		v156 := v102
 		if v6 {
-			v158 = v157
+			v156 = v155
 		}
-		v159 := v158
+		v157 := v156
 		if v2 {
-			v159 = v4
+			v157 = v4
 		}
-		v160 := -v156
-		v161 := math.FMA(v0, v155, v160)
-		v162 := -v157
-		v163 := math.FMA(v156, v155, v162)
-		v164 := math.FMA(v161, v155, v163)
-		v165 := v3
+		v158 := -v154
+		v159 := math.FMA(v0, v153, v158)
+		v160 := -v155
+		v161 := math.FMA(v154, v153, v160)
+		v162 := math.FMA(v159, v153, v161)
+		v163 := v3
 		if v79 {
-			v165 = v74
+			v163 = v74
 		}
-		v166 := float64(v0 * v165)
-		v167 := -v166
-		v168 := math.FMA(v0, v165, v167)
-		v169 := v3
+		v164 := float64(v0 * v163)
+		v165 := -v164
+		v166 := math.FMA(v0, v163, v165)
+		v167 := v3
 		if v79 {
-			v169 = v80
+			v167 = v80
 		}
-		v170 := float64(v0 * v169)
-		v171 := float64(v168 + v170)
-		v172 := float64(v166 + v171)
-		v173 := math.Ldexp(v172, int(v81))
-		v174 := v173
+		v168 := float64(v0 * v167)
+		v169 := float64(v166 + v168)
+		v170 := float64(v164 + v169)
+		v171 := math.Ldexp(v170, int(v81))
+		v172 := v171
 		if v6 {
-			v174 = v157
+			v172 = v155
 		}
-		v175 := v3
+		v173 := v3
 		if v6 {
-			v175 = v164
+			v173 = v162
 		}
-		v176 := v174
+		v174 := v172
 		if v2 {
-			v176 = v4
+			v174 = v4
 		}
-		v177 := v175
+		v175 := v173
 		if v2 {
-			v177 = v3
+			v175 = v3
 		}
-		v178 := float64(v176 + v177)
-		v179 := float64(v159 * v12)
-		v180 := float64(v178 - v179)
-		v181 := math.Abs(v180)
-		v182 := math.Abs(v179)
-		v184 := float64(v182 * v183)
-		v185 := v181 <= v184
-		v186 := v12
+		v176 := float64(v174 + v175)
+		v177 := float64(v157 * v12)
+		v178 := float64(v176 - v177)
+		v179 := math.Abs(v178)
+		v180 := math.Abs(v177)
+		v182 := float64(v180 * v181)
+		v183 := v179 <= v182
+		v184 := v12
 		if v7 > v12 {
-			v186 = v7
+			v184 = v7
 		}
-		v187 := v186
-		if v7 > v186 {
-			v187 = v7
+		v185 := v184
+		if v7 > v184 {
+			v185 = v7
 		}
-		v189 := float64(v181 * v188)
-		v192 := math.FMA(v187, v190, v191)
-		v193 := v189 <= v192
-		v194 := v185 || v193
-		v195 := v178 == v3
-		v196 := v194 && !v195
-		v197 := v179
-		if v196 {
-			v197 = v178
+		v187 := float64(v179 * v186)
+		v190 := math.FMA(v185, v188, v189)
+		v191 := v187 <= v190
+		v192 := v183 || v191
+		v193 := v176 == v3
+		v194 := v192 && !v193
+		v195 := v177
+		if v194 {
+			v195 = v176
 		}
-		v198 := v197
+		v196 := v195
 		if v101 {
-			v198 = v0
+			v196 = v0
 		}
-		dst[i] = v198
+		dst[i] = v196
 	}
 }
 
@@ -545,7 +540,7 @@ func siluRareGeneric(acc *[16]float64, x []float64) {
 }
 
 // siluBackwardGeneric is the pure-Go kernel of siluBackward (f64 memory, f64
-// compute, 614 operations): the scalar twin of the vector program the assembly
+// compute, 609 operations): the scalar twin of the vector program the assembly
 // kernels run, with exactly the semantics of vprog.Program.Eval, so every
 // backend gives the same bits. The caller guarantees equal lengths; dx may be
 // the same slice as an input.
@@ -586,17 +581,17 @@ func siluBackwardGeneric(dx, x, dy []float64) {
 	v276 := math.Float64frombits(0xbff0000000000000) // -1
 	v277 := math.Float64frombits(0x3fd1d25cf210482c) // 0.2784645427610737
 	v278 := math.Float64frombits(0xc044000000000000) // -40
-	v340 := math.Float64frombits(0x3ff474973c84120b) // 1.2784645427610737
-	v344 := math.Float64frombits(0x3fd1d25cf210482e) // 0.2784645427610738
-	v362 := math.Float64frombits(0x4086280000000000) // 709
-	v366 := math.Float64frombits(0x408ff80000000000) // 1023
-	v388 := math.Float64frombits(0x407bb9d3beb8c86b) // 443.614195558365
-	v452 := math.Float64frombits(0x3cc6bc5ca07e04f0) // 6.310448934143139e-16
-	v457 := math.Float64frombits(0x17f0000000000000) // 2.191809349008403e-193
-	v595 := math.Float64frombits(0x3cc0000000000000) // 4.440892098500626e-16
-	v603 := math.Float64frombits(0x6570000000000000) // 4.149515568880993e+180
-	v605 := math.Float64frombits(0x2270000000000000) // 8.200532357869981e-143
-	v606 := math.Float64frombits(0x2260000000000000) // 4.100266178934991e-143
+	v338 := math.Float64frombits(0x3ff474973c84120b) // 1.2784645427610737
+	v342 := math.Float64frombits(0x3fd1d25cf210482e) // 0.2784645427610738
+	v360 := math.Float64frombits(0x4086280000000000) // 709
+	v364 := math.Float64frombits(0x408ff80000000000) // 1023
+	v386 := math.Float64frombits(0x407bb9d3beb8c86b) // 443.614195558365
+	v447 := math.Float64frombits(0x3cc6bc5ca07e04f0) // 6.310448934143139e-16
+	v452 := math.Float64frombits(0x17f0000000000000) // 2.191809349008403e-193
+	v590 := math.Float64frombits(0x3cc0000000000000) // 4.440892098500626e-16
+	v598 := math.Float64frombits(0x6570000000000000) // 4.149515568880993e+180
+	v600 := math.Float64frombits(0x2270000000000000) // 8.200532357869981e-143
+	v601 := math.Float64frombits(0x2260000000000000) // 4.100266178934991e-143
 	for i := range dx {
 		v0 := x[i]
 		v2 := v0 < v1
@@ -976,404 +971,390 @@ func siluBackwardGeneric(dx, x, dy []float64) {
 		v322 := float64(v318 + v321)
 		v323 := ldexpMid(v322, v282)
 		v324 := math.Copysign(v323, v275)
-		v325 := math.IsNaN(v275)
-		v326 := v324
-		if v325 {
-			v326 = v275
-		}
-		v327 := float64(v277 * v326)
-		v328 := float64(v275 + v327)
-		v329 := float64(v275 - v328)
-		v330 := float64(v329 + v327)
-		v331 := -v327
-		v332 := math.FMA(v277, v326, v331)
-		v333 := float64(v274 * v326)
-		v334 := float64(v332 - v333)
-		v335 := float64(v273 - v275)
-		v336 := float64(v335 - v274)
-		v337 := float64(v273 - v0)
-		v338 := float64(v273 - v337)
-		v339 := float64(v0 - v338)
-		v341 := float64(v340 - v337)
-		v342 := float64(v339 + v341)
-		v343 := float64(v336 + v342)
-		v345 := float64(v7 + v326)
-		v346 := float64(v344 * v345)
-		v347 := float64(v7 + v346)
-		v348 := float64(v343 * v347)
-		v349 := float64(v334 + v348)
-		v350 := float64(v330 + v349)
-		v351 := float64(v271 * v350)
-		v352 := -v271
-		v353 := math.FMA(v269, v270, v352)
-		v354 := float64(v7 - v270)
-		v355 := float64(v354 - v269)
-		v356 := -v269
-		v357 := math.FMA(v356, v236, v235)
-		v358 := float64(v217 + v220)
-		v359 := float64(v217 - v358)
-		v360 := float64(v359 + v220)
-		v361 := v91 <= v190
-		v363 := v362 < v0
-		v364 := v361 && !v363
-		v365 := v91
+		v325 := float64(v277 * v324)
+		v326 := float64(v275 + v325)
+		v327 := float64(v275 - v326)
+		v328 := float64(v327 + v325)
+		v329 := -v325
+		v330 := math.FMA(v277, v324, v329)
+		v331 := float64(v274 * v324)
+		v332 := float64(v330 - v331)
+		v333 := float64(v273 - v275)
+		v334 := float64(v333 - v274)
+		v335 := float64(v273 - v0)
+		v336 := float64(v273 - v335)
+		v337 := float64(v0 - v336)
+		v339 := float64(v338 - v335)
+		v340 := float64(v337 + v339)
+		v341 := float64(v334 + v340)
+		v343 := float64(v7 + v324)
+		v344 := float64(v342 * v343)
+		v345 := float64(v7 + v344)
+		v346 := float64(v341 * v345)
+		v347 := float64(v332 + v346)
+		v348 := float64(v328 + v347)
+		v349 := float64(v271 * v348)
+		v350 := -v271
+		v351 := math.FMA(v269, v270, v350)
+		v352 := float64(v7 - v270)
+		v353 := float64(v352 - v269)
+		v354 := -v269
+		v355 := math.FMA(v354, v236, v235)
+		v356 := float64(v217 + v220)
+		v357 := float64(v217 - v356)
+		v358 := float64(v357 + v220)
+		v359 := v91 <= v190
+		v361 := v360 < v0
+		v362 := v359 && !v361
+		v363 := v91
 		if v190 > v91 {
-			v365 = v190
+			v363 = v190
 		}
-		v367 := v366
-		if v365 < v366 {
-			v367 = v365
+		v365 := v364
+		if v363 < v364 {
+			v365 = v363
 		}
-		v368 := ldexpNormal(v360, v367)
-		v369 := v3
-		if v364 {
-			v369 = v368
+		v366 := ldexpNormal(v358, v365)
+		v367 := v3
+		if v362 {
+			v367 = v366
 		}
-		v370 := float64(v357 + v369)
-		v371 := float64(v239 + v369)
-		v372 := float64(v269 * v371)
-		v373 := float64(v370 - v372)
-		v374 := float64(v373 / v236)
-		v375 := float64(v355 - v374)
-		v376 := float64(v269 * v375)
-		v377 := float64(v374 * v270)
-		v378 := float64(v376 + v377)
-		v379 := float64(v353 + v378)
-		v380 := float64(v379 * v328)
-		v381 := float64(v351 + v380)
-		v382 := math.FMA(v271, v328, v381)
-		v383 := math.FMA(v356, v269, v269)
-		v384 := math.FMA(v0, v383, v180)
-		v385 := v384
+		v368 := float64(v355 + v367)
+		v369 := float64(v239 + v367)
+		v370 := float64(v269 * v369)
+		v371 := float64(v368 - v370)
+		v372 := float64(v371 / v236)
+		v373 := float64(v353 - v372)
+		v374 := float64(v269 * v373)
+		v375 := float64(v372 * v270)
+		v376 := float64(v374 + v375)
+		v377 := float64(v351 + v376)
+		v378 := float64(v377 * v326)
+		v379 := float64(v349 + v378)
+		v380 := math.FMA(v271, v326, v379)
+		v381 := math.FMA(v354, v269, v269)
+		v382 := math.FMA(v0, v381, v180)
+		v383 := v382
 		if v249 {
-			v385 = v382
+			v383 = v380
 		}
-		v386 := v385
+		v384 := v383
 		if v11 {
-			v386 = v247
+			v384 = v247
 		}
-		v387 := float64(v7 + v0)
-		v389 := float64(v0 + v388)
-		v390 := v16
-		if v389 > v16 {
-			v390 = v389
+		v385 := float64(v7 + v0)
+		v387 := float64(v0 + v386)
+		v388 := v16
+		if v387 > v16 {
+			v388 = v387
 		}
-		v391 := v187
-		if v390 < v187 {
-			v391 = v390
+		v389 := v187
+		if v388 < v187 {
+			v389 = v388
 		}
-		v392 := float64(v391 * v18)
-		v393 := math.RoundToEven(v392)
-		v394 := math.FMA(v393, v21, v391)
-		v395 := math.FMA(v393, v23, v394)
-		v396 := float64(v394 - v395)
-		v397 := math.FMA(v393, v23, v396)
-		v398 := float64(v395 * v395)
-		v399 := -v398
-		v400 := math.FMA(v395, v395, v399)
-		v401 := float64(v27 * v398)
-		v402 := float64(v27 * v400)
-		v403 := float64(v395 + v401)
-		v404 := float64(v395 - v403)
-		v405 := float64(v404 + v401)
-		v406 := float64(v405 + v402)
-		v407 := math.FMA(v397, v395, v397)
-		v408 := float64(v406 + v407)
-		v409 := float64(v398 * v395)
-		v410 := math.FMA(v395, v40, v41)
-		v411 := math.FMA(v395, v410, v43)
-		v412 := math.FMA(v395, v411, v45)
-		v413 := math.FMA(v395, v412, v47)
-		v414 := math.FMA(v395, v413, v49)
-		v415 := math.FMA(v395, v414, v51)
-		v416 := math.FMA(v395, v415, v53)
-		v417 := math.FMA(v395, v416, v55)
-		v418 := math.FMA(v395, v417, v57)
-		v419 := math.FMA(v409, v418, v408)
-		v420 := float64(v7 + v403)
-		v421 := float64(v7 - v420)
-		v422 := float64(v421 + v403)
-		v423 := float64(v422 + v419)
-		v424 := float64(v86 - v393)
-		v425 := v88
-		if v424 < v88 {
-			v425 = v424
+		v390 := float64(v389 * v18)
+		v391 := math.RoundToEven(v390)
+		v392 := math.FMA(v391, v21, v389)
+		v393 := math.FMA(v391, v23, v392)
+		v394 := float64(v392 - v393)
+		v395 := math.FMA(v391, v23, v394)
+		v396 := float64(v393 * v393)
+		v397 := -v396
+		v398 := math.FMA(v393, v393, v397)
+		v399 := float64(v27 * v396)
+		v400 := float64(v27 * v398)
+		v401 := float64(v393 + v399)
+		v402 := float64(v393 - v401)
+		v403 := float64(v402 + v399)
+		v404 := float64(v403 + v400)
+		v405 := math.FMA(v395, v393, v395)
+		v406 := float64(v404 + v405)
+		v407 := float64(v396 * v393)
+		v408 := math.FMA(v393, v40, v41)
+		v409 := math.FMA(v393, v408, v43)
+		v410 := math.FMA(v393, v409, v45)
+		v411 := math.FMA(v393, v410, v47)
+		v412 := math.FMA(v393, v411, v49)
+		v413 := math.FMA(v393, v412, v51)
+		v414 := math.FMA(v393, v413, v53)
+		v415 := math.FMA(v393, v414, v55)
+		v416 := math.FMA(v393, v415, v57)
+		v417 := math.FMA(v407, v416, v406)
+		v418 := float64(v7 + v401)
+		v419 := float64(v7 - v418)
+		v420 := float64(v419 + v401)
+		v421 := float64(v420 + v417)
+		v422 := float64(v86 - v391)
+		v423 := v88
+		if v422 < v88 {
+			v423 = v422
 		}
-		v426 := v3
-		if v425 > v3 {
-			v426 = v425
+		v424 := v3
+		if v423 > v3 {
+			v424 = v423
 		}
-		v427 := v393 < v91
-		v428 := ldexpNormal(v93, v426)
-		v429 := v3
-		if v427 {
-			v429 = v428
+		v425 := v391 < v91
+		v426 := ldexpNormal(v93, v424)
+		v427 := v3
+		if v425 {
+			v427 = v426
 		}
-		v430 := float64(v420 + v429)
-		v431 := float64(v430 - v429)
-		v432 := float64(v420 - v431)
-		v433 := float64(v432 + v423)
-		v434 := float64(v433 + v429)
-		v435 := float64(v434 - v429)
-		v436 := float64(v431 + v435)
-		v437 := v67
-		if v393 > v67 {
-			v437 = v393
+		v428 := float64(v418 + v427)
+		v429 := float64(v428 - v427)
+		v430 := float64(v418 - v429)
+		v431 := float64(v430 + v421)
+		v432 := float64(v431 + v427)
+		v433 := float64(v432 - v427)
+		v434 := float64(v429 + v433)
+		v435 := v67
+		if v391 > v67 {
+			v435 = v391
 		}
-		v438 := ldexpMid(v436, v437)
-		v439 := math.IsNaN(v389)
-		v440 := v438
-		if v439 {
-			v440 = v389
+		v436 := ldexpMid(v434, v435)
+		v437 := float64(v418 + v421)
+		v438 := float64(v418 - v437)
+		v439 := float64(v438 + v421)
+		v440 := v91 <= v391
+		v441 := v360 < v387
+		v442 := v440 && !v441
+		v443 := v91
+		if v391 > v91 {
+			v443 = v391
 		}
-		v441 := float64(v420 + v423)
-		v442 := float64(v420 - v441)
-		v443 := float64(v442 + v423)
-		v444 := v91 <= v393
-		v445 := v362 < v389
-		v446 := v444 && !v445
-		v447 := v91
-		if v393 > v91 {
-			v447 = v393
+		v444 := v364
+		if v443 < v364 {
+			v444 = v443
 		}
-		v448 := v366
-		if v447 < v366 {
-			v448 = v447
+		v445 := ldexpNormal(v439, v444)
+		v446 := v3
+		if v442 {
+			v446 = v445
 		}
-		v449 := ldexpNormal(v443, v448)
-		v450 := v3
-		if v446 {
-			v450 = v449
-		}
-		v451 := v450
-		if v439 {
-			v451 = v389
-		}
-		v453 := float64(v440 * v452)
-		v454 := float64(v451 + v453)
-		v455 := float64(v387 * v454)
-		v456 := math.FMA(v387, v440, v455)
-		v458 := float64(v456 * v457)
-		v459 := v386
+		v448 := float64(v436 * v447)
+		v449 := float64(v446 + v448)
+		v450 := float64(v385 * v449)
+		v451 := math.FMA(v385, v436, v450)
+		v453 := float64(v451 * v452)
+		v454 := v384
 		if v9 {
-			v459 = v458
+			v454 = v453
 		}
-		v460 := v459
+		v455 := v454
 		if v6 {
-			v460 = v7
+			v455 = v7
 		}
-		v461 := v460
+		v456 := v455
 		if v2 {
-			v461 = v4
+			v456 = v4
 		}
-		v462 := dy[i]
-		v463 := float64(v462 * v4)
-		v464 := float64(v462 * v7)
-		v465 := float64(v462 * v457)
-		v466 := float64(v465 * v387)
-		v467 := -v466
-		v468 := math.FMA(v465, v387, v467)
-		v469 := float64(v466 * v440)
-		v470 := -v469
-		v471 := math.FMA(v466, v440, v470)
-		v472 := math.FMA(v468, v440, v471)
-		v473 := float64(v465 * v455)
-		v474 := -v473
-		v475 := math.FMA(v465, v455, v474)
-		v476 := float64(v469 + v473)
-		v477 := float64(v476 - v469)
-		v478 := float64(v476 - v477)
-		v479 := float64(v469 - v478)
-		v480 := float64(v473 - v477)
-		v481 := float64(v479 + v480)
-		v482 := float64(v481 + v472)
-		v483 := float64(v482 + v475)
-		v484 := float64(v462 * v107)
-		v485 := -v484
-		v486 := math.FMA(v462, v107, v485)
-		v487 := float64(v484 * v180)
-		v488 := -v487
-		v489 := math.FMA(v484, v180, v488)
-		v490 := math.FMA(v486, v180, v489)
-		v491 := float64(v462 * v245)
-		v492 := -v491
-		v493 := math.FMA(v462, v245, v492)
-		v494 := float64(v491 * v180)
-		v495 := -v494
-		v496 := math.FMA(v491, v180, v495)
-		v497 := math.FMA(v493, v180, v496)
-		v498 := float64(v487 + v494)
-		v499 := float64(v498 - v487)
-		v500 := float64(v498 - v499)
-		v501 := float64(v487 - v500)
-		v502 := float64(v494 - v499)
-		v503 := float64(v501 + v502)
-		v504 := float64(v503 + v490)
-		v505 := float64(v504 + v497)
-		v506 := float64(v462 * v271)
-		v507 := -v506
-		v508 := math.FMA(v462, v271, v507)
-		v509 := float64(v506 * v328)
-		v510 := -v509
-		v511 := math.FMA(v506, v328, v510)
-		v512 := math.FMA(v508, v328, v511)
-		v513 := float64(v462 * v351)
-		v514 := -v513
-		v515 := math.FMA(v462, v351, v514)
-		v516 := float64(v462 * v380)
-		v517 := -v516
-		v518 := math.FMA(v462, v380, v517)
-		v519 := float64(v513 + v516)
-		v520 := float64(v519 - v513)
-		v521 := float64(v519 - v520)
-		v522 := float64(v513 - v521)
-		v523 := float64(v516 - v520)
-		v524 := float64(v522 + v523)
-		v525 := float64(v524 + v515)
-		v526 := float64(v525 + v518)
-		v527 := float64(v509 + v519)
-		v528 := float64(v527 - v509)
-		v529 := float64(v527 - v528)
-		v530 := float64(v509 - v529)
-		v531 := float64(v519 - v528)
-		v532 := float64(v530 + v531)
-		v533 := float64(v532 + v512)
-		v534 := float64(v533 + v526)
-		v535 := float64(v462 * v0)
-		v536 := -v535
-		v537 := math.FMA(v462, v0, v536)
-		v538 := float64(v535 * v356)
-		v539 := -v538
-		v540 := math.FMA(v535, v356, v539)
-		v541 := math.FMA(v537, v356, v540)
-		v542 := float64(v538 * v269)
-		v543 := -v542
-		v544 := math.FMA(v538, v269, v543)
-		v545 := math.FMA(v541, v269, v544)
-		v546 := float64(v535 * v269)
-		v547 := -v546
-		v548 := math.FMA(v535, v269, v547)
-		v549 := math.FMA(v537, v269, v548)
-		v550 := float64(v542 + v546)
-		v551 := float64(v550 - v542)
-		v552 := float64(v550 - v551)
-		v553 := float64(v542 - v552)
-		v554 := float64(v546 - v551)
-		v555 := float64(v553 + v554)
-		v556 := float64(v555 + v545)
-		v557 := float64(v556 + v549)
-		v558 := v3
+		v457 := dy[i]
+		v458 := float64(v457 * v4)
+		v459 := float64(v457 * v7)
+		v460 := float64(v457 * v452)
+		v461 := float64(v460 * v385)
+		v462 := -v461
+		v463 := math.FMA(v460, v385, v462)
+		v464 := float64(v461 * v436)
+		v465 := -v464
+		v466 := math.FMA(v461, v436, v465)
+		v467 := math.FMA(v463, v436, v466)
+		v468 := float64(v460 * v450)
+		v469 := -v468
+		v470 := math.FMA(v460, v450, v469)
+		v471 := float64(v464 + v468)
+		v472 := float64(v471 - v464)
+		v473 := float64(v471 - v472)
+		v474 := float64(v464 - v473)
+		v475 := float64(v468 - v472)
+		v476 := float64(v474 + v475)
+		v477 := float64(v476 + v467)
+		v478 := float64(v477 + v470)
+		v479 := float64(v457 * v107)
+		v480 := -v479
+		v481 := math.FMA(v457, v107, v480)
+		v482 := float64(v479 * v180)
+		v483 := -v482
+		v484 := math.FMA(v479, v180, v483)
+		v485 := math.FMA(v481, v180, v484)
+		v486 := float64(v457 * v245)
+		v487 := -v486
+		v488 := math.FMA(v457, v245, v487)
+		v489 := float64(v486 * v180)
+		v490 := -v489
+		v491 := math.FMA(v486, v180, v490)
+		v492 := math.FMA(v488, v180, v491)
+		v493 := float64(v482 + v489)
+		v494 := float64(v493 - v482)
+		v495 := float64(v493 - v494)
+		v496 := float64(v482 - v495)
+		v497 := float64(v489 - v494)
+		v498 := float64(v496 + v497)
+		v499 := float64(v498 + v485)
+		v500 := float64(v499 + v492)
+		v501 := float64(v457 * v271)
+		v502 := -v501
+		v503 := math.FMA(v457, v271, v502)
+		v504 := float64(v501 * v326)
+		v505 := -v504
+		v506 := math.FMA(v501, v326, v505)
+		v507 := math.FMA(v503, v326, v506)
+		v508 := float64(v457 * v349)
+		v509 := -v508
+		v510 := math.FMA(v457, v349, v509)
+		v511 := float64(v457 * v378)
+		v512 := -v511
+		v513 := math.FMA(v457, v378, v512)
+		v514 := float64(v508 + v511)
+		v515 := float64(v514 - v508)
+		v516 := float64(v514 - v515)
+		v517 := float64(v508 - v516)
+		v518 := float64(v511 - v515)
+		v519 := float64(v517 + v518)
+		v520 := float64(v519 + v510)
+		v521 := float64(v520 + v513)
+		v522 := float64(v504 + v514)
+		v523 := float64(v522 - v504)
+		v524 := float64(v522 - v523)
+		v525 := float64(v504 - v524)
+		v526 := float64(v514 - v523)
+		v527 := float64(v525 + v526)
+		v528 := float64(v527 + v507)
+		v529 := float64(v528 + v521)
+		v530 := float64(v457 * v0)
+		v531 := -v530
+		v532 := math.FMA(v457, v0, v531)
+		v533 := float64(v530 * v354)
+		v534 := -v533
+		v535 := math.FMA(v530, v354, v534)
+		v536 := math.FMA(v532, v354, v535)
+		v537 := float64(v533 * v269)
+		v538 := -v537
+		v539 := math.FMA(v533, v269, v538)
+		v540 := math.FMA(v536, v269, v539)
+		v541 := float64(v530 * v269)
+		v542 := -v541
+		v543 := math.FMA(v530, v269, v542)
+		v544 := math.FMA(v532, v269, v543)
+		v545 := float64(v537 + v541)
+		v546 := float64(v545 - v537)
+		v547 := float64(v545 - v546)
+		v548 := float64(v537 - v547)
+		v549 := float64(v541 - v546)
+		v550 := float64(v548 + v549)
+		v551 := float64(v550 + v540)
+		v552 := float64(v551 + v544)
+		v553 := v3
 		if v163 {
-			v558 = v158
+			v553 = v158
 		}
-		v559 := float64(v462 * v558)
-		v560 := -v559
-		v561 := math.FMA(v462, v558, v560)
-		v562 := v3
+		v554 := float64(v457 * v553)
+		v555 := -v554
+		v556 := math.FMA(v457, v553, v555)
+		v557 := v3
 		if v163 {
-			v562 = v164
+			v557 = v164
 		}
-		v563 := float64(v462 * v562)
-		v564 := float64(v561 + v563)
-		v565 := float64(v559 + v564)
-		v566 := math.Ldexp(v565, int(v165))
-		v567 := float64(v462 * v180)
-		v568 := -v567
-		v569 := math.FMA(v462, v180, v568)
-		v570 := v567
+		v558 := float64(v457 * v557)
+		v559 := float64(v556 + v558)
+		v560 := float64(v554 + v559)
+		v561 := math.Ldexp(v560, int(v165))
+		v562 := float64(v457 * v180)
+		v563 := -v562
+		v564 := math.FMA(v457, v180, v563)
+		v565 := v562
 		if v169 {
-			v570 = v566
+			v565 = v561
 		}
-		v571 := v569
+		v566 := v564
 		if v169 {
-			v571 = v3
+			v566 = v3
 		}
-		v572 := float64(v550 + v570)
-		v573 := float64(v572 - v550)
-		v574 := float64(v572 - v573)
-		v575 := float64(v550 - v574)
-		v576 := float64(v570 - v573)
-		v577 := float64(v575 + v576)
-		v578 := float64(v577 + v557)
-		v579 := float64(v578 + v571)
-		v580 := v572
+		v567 := float64(v545 + v565)
+		v568 := float64(v567 - v545)
+		v569 := float64(v567 - v568)
+		v570 := float64(v545 - v569)
+		v571 := float64(v565 - v568)
+		v572 := float64(v570 + v571)
+		v573 := float64(v572 + v552)
+		v574 := float64(v573 + v566)
+		v575 := v567
 		if v249 {
-			v580 = v527
+			v575 = v522
+		}
+		v576 := v574
+		if v249 {
+			v576 = v529
+		}
+		v577 := v575
+		if v11 {
+			v577 = v493
+		}
+		v578 := v576
+		if v11 {
+			v578 = v500
+		}
+		v579 := v577
+		if v9 {
+			v579 = v471
+		}
+		v580 := v578
+		if v9 {
+			v580 = v478
 		}
 		v581 := v579
-		if v249 {
-			v581 = v534
+		if v6 {
+			v581 = v459
 		}
 		v582 := v580
-		if v11 {
-			v582 = v498
+		if v6 {
+			v582 = v3
 		}
 		v583 := v581
-		if v11 {
-			v583 = v505
+		if v2 {
+			v583 = v458
 		}
 		v584 := v582
-		if v9 {
-			v584 = v476
-		}
-		v585 := v583
-		if v9 {
-			v585 = v483
-		}
-		v586 := v584
-		if v6 {
-			v586 = v464
-		}
-		v587 := v585
-		if v6 {
-			v587 = v3
-		}
-		v588 := v586
 		if v2 {
-			v588 = v463
+			v584 = v3
 		}
-		v589 := v587
-		if v2 {
-			v589 = v3
+		v585 := float64(v583 + v584)
+		v586 := float64(v456 * v457)
+		v587 := float64(v585 - v586)
+		v588 := math.Abs(v587)
+		v589 := math.Abs(v586)
+		v591 := float64(v589 * v590)
+		v592 := v588 <= v591
+		v593 := math.Abs(v457)
+		v594 := math.Abs(v460)
+		v595 := v593
+		if v594 > v593 {
+			v595 = v594
 		}
-		v590 := float64(v588 + v589)
-		v591 := float64(v461 * v462)
-		v592 := float64(v590 - v591)
-		v593 := math.Abs(v592)
-		v594 := math.Abs(v591)
-		v596 := float64(v594 * v595)
-		v597 := v593 <= v596
-		v598 := math.Abs(v462)
-		v599 := math.Abs(v465)
-		v600 := v598
-		if v599 > v598 {
-			v600 = v599
+		v596 := math.Abs(v530)
+		v597 := v595
+		if v596 > v595 {
+			v597 = v596
 		}
-		v601 := math.Abs(v535)
-		v602 := v600
-		if v601 > v600 {
-			v602 = v601
+		v599 := float64(v588 * v598)
+		v602 := math.FMA(v597, v600, v601)
+		v603 := v599 <= v602
+		v604 := v592 || v603
+		v605 := v585 == v3
+		v606 := v604 && !v605
+		v607 := v586
+		if v606 {
+			v607 = v585
 		}
-		v604 := float64(v593 * v603)
-		v607 := math.FMA(v602, v605, v606)
-		v608 := v604 <= v607
-		v609 := v597 || v608
-		v610 := v590 == v3
-		v611 := v609 && !v610
-		v612 := v591
-		if v611 {
-			v612 = v590
-		}
-		v613 := v612
+		v608 := v607
 		if v105 {
-			v613 = v0
+			v608 = v0
 		}
-		dx[i] = v613
+		dx[i] = v608
 	}
 }
 
 // siluBackwardUsualGeneric is the pure-Go kernel of siluBackwardUsual (f64
-// memory, f64 compute, 520 operations): the scalar twin of the vector program
+// memory, f64 compute, 518 operations): the scalar twin of the vector program
 // the assembly kernels run, with exactly the semantics of vprog.Program.Eval,
 // so every backend gives the same bits. The caller guarantees equal lengths;
 // dx may be the same slice as an input.
@@ -1413,15 +1394,15 @@ func siluBackwardUsualGeneric(dx, x, dy []float64) {
 	v274 := math.Float64frombits(0xbff0000000000000) // -1
 	v275 := math.Float64frombits(0x3fd1d25cf210482c) // 0.2784645427610737
 	v276 := math.Float64frombits(0xc044000000000000) // -40
-	v338 := math.Float64frombits(0x3ff474973c84120b) // 1.2784645427610737
-	v342 := math.Float64frombits(0x3fd1d25cf210482e) // 0.2784645427610738
-	v360 := math.Float64frombits(0x4086280000000000) // 709
-	v364 := math.Float64frombits(0x408ff80000000000) // 1023
-	v385 := math.Float64frombits(0x17f0000000000000) // 2.191809349008403e-193
-	v501 := math.Float64frombits(0x3cc0000000000000) // 4.440892098500626e-16
-	v509 := math.Float64frombits(0x6570000000000000) // 4.149515568880993e+180
-	v511 := math.Float64frombits(0x2270000000000000) // 8.200532357869981e-143
-	v512 := math.Float64frombits(0x2260000000000000) // 4.100266178934991e-143
+	v336 := math.Float64frombits(0x3ff474973c84120b) // 1.2784645427610737
+	v340 := math.Float64frombits(0x3fd1d25cf210482e) // 0.2784645427610738
+	v358 := math.Float64frombits(0x4086280000000000) // 709
+	v362 := math.Float64frombits(0x408ff80000000000) // 1023
+	v383 := math.Float64frombits(0x17f0000000000000) // 2.191809349008403e-193
+	v499 := math.Float64frombits(0x3cc0000000000000) // 4.440892098500626e-16
+	v507 := math.Float64frombits(0x6570000000000000) // 4.149515568880993e+180
+	v509 := math.Float64frombits(0x2270000000000000) // 8.200532357869981e-143
+	v510 := math.Float64frombits(0x2260000000000000) // 4.100266178934991e-143
 	for i := range dx {
 		v0 := x[i]
 		v2 := v0 < v1
@@ -1800,267 +1781,262 @@ func siluBackwardUsualGeneric(dx, x, dy []float64) {
 		v320 := float64(v316 + v319)
 		v321 := ldexpMid(v320, v280)
 		v322 := math.Copysign(v321, v273)
-		v323 := math.IsNaN(v273)
-		v324 := v322
-		if v323 {
-			v324 = v273
-		}
-		v325 := float64(v275 * v324)
-		v326 := float64(v273 + v325)
-		v327 := float64(v273 - v326)
-		v328 := float64(v327 + v325)
-		v329 := -v325
-		v330 := math.FMA(v275, v324, v329)
-		v331 := float64(v272 * v324)
-		v332 := float64(v330 - v331)
-		v333 := float64(v271 - v273)
-		v334 := float64(v333 - v272)
-		v335 := float64(v271 - v0)
-		v336 := float64(v271 - v335)
-		v337 := float64(v0 - v336)
-		v339 := float64(v338 - v335)
-		v340 := float64(v337 + v339)
-		v341 := float64(v334 + v340)
-		v343 := float64(v7 + v324)
-		v344 := float64(v342 * v343)
-		v345 := float64(v7 + v344)
-		v346 := float64(v341 * v345)
-		v347 := float64(v332 + v346)
-		v348 := float64(v328 + v347)
-		v349 := float64(v269 * v348)
-		v350 := -v269
-		v351 := math.FMA(v267, v268, v350)
-		v352 := float64(v7 - v268)
-		v353 := float64(v352 - v267)
-		v354 := -v267
-		v355 := math.FMA(v354, v234, v233)
-		v356 := float64(v215 + v218)
-		v357 := float64(v215 - v356)
-		v358 := float64(v357 + v218)
-		v359 := v89 <= v188
-		v361 := v360 < v0
-		v362 := v359 && !v361
-		v363 := v89
+		v323 := float64(v275 * v322)
+		v324 := float64(v273 + v323)
+		v325 := float64(v273 - v324)
+		v326 := float64(v325 + v323)
+		v327 := -v323
+		v328 := math.FMA(v275, v322, v327)
+		v329 := float64(v272 * v322)
+		v330 := float64(v328 - v329)
+		v331 := float64(v271 - v273)
+		v332 := float64(v331 - v272)
+		v333 := float64(v271 - v0)
+		v334 := float64(v271 - v333)
+		v335 := float64(v0 - v334)
+		v337 := float64(v336 - v333)
+		v338 := float64(v335 + v337)
+		v339 := float64(v332 + v338)
+		v341 := float64(v7 + v322)
+		v342 := float64(v340 * v341)
+		v343 := float64(v7 + v342)
+		v344 := float64(v339 * v343)
+		v345 := float64(v330 + v344)
+		v346 := float64(v326 + v345)
+		v347 := float64(v269 * v346)
+		v348 := -v269
+		v349 := math.FMA(v267, v268, v348)
+		v350 := float64(v7 - v268)
+		v351 := float64(v350 - v267)
+		v352 := -v267
+		v353 := math.FMA(v352, v234, v233)
+		v354 := float64(v215 + v218)
+		v355 := float64(v215 - v354)
+		v356 := float64(v355 + v218)
+		v357 := v89 <= v188
+		v359 := v358 < v0
+		v360 := v357 && !v359
+		v361 := v89
 		if v188 > v89 {
-			v363 = v188
+			v361 = v188
 		}
-		v365 := v364
-		if v363 < v364 {
-			v365 = v363
+		v363 := v362
+		if v361 < v362 {
+			v363 = v361
 		}
-		v366 := ldexpNormal(v358, v365)
-		v367 := v3
-		if v362 {
-			v367 = v366
+		v364 := ldexpNormal(v356, v363)
+		v365 := v3
+		if v360 {
+			v365 = v364
 		}
-		v368 := float64(v355 + v367)
-		v369 := float64(v237 + v367)
-		v370 := float64(v267 * v369)
-		v371 := float64(v368 - v370)
-		v372 := float64(v371 / v234)
-		v373 := float64(v353 - v372)
-		v374 := float64(v267 * v373)
-		v375 := float64(v372 * v268)
-		v376 := float64(v374 + v375)
-		v377 := float64(v351 + v376)
-		v378 := float64(v377 * v326)
-		v379 := float64(v349 + v378)
-		v380 := math.FMA(v269, v326, v379)
-		v381 := math.FMA(v354, v267, v267)
-		v382 := math.FMA(v0, v381, v178)
-		v383 := v382
+		v366 := float64(v353 + v365)
+		v367 := float64(v237 + v365)
+		v368 := float64(v267 * v367)
+		v369 := float64(v366 - v368)
+		v370 := float64(v369 / v234)
+		v371 := float64(v351 - v370)
+		v372 := float64(v267 * v371)
+		v373 := float64(v370 * v268)
+		v374 := float64(v372 + v373)
+		v375 := float64(v349 + v374)
+		v376 := float64(v375 * v324)
+		v377 := float64(v347 + v376)
+		v378 := math.FMA(v269, v324, v377)
+		v379 := math.FMA(v352, v267, v267)
+		v380 := math.FMA(v0, v379, v178)
+		v381 := v380
 		if v247 {
-			v383 = v380
+			v381 = v378
 		}
-		v384 := v383
+		v382 := v381
 		if v9 {
-			v384 = v245
+			v382 = v245
 		}
-		v386 := v384
+		v384 := v382
 		if v6 {
-			v386 = v7
+			v384 = v7
 		}
-		v387 := v386
+		v385 := v384
 		if v2 {
-			v387 = v4
+			v385 = v4
 		}
-		v388 := dy[i]
-		v389 := float64(v388 * v4)
-		v390 := float64(v388 * v7)
-		v391 := float64(v388 * v385)
-		v392 := float64(v388 * v105)
-		v393 := -v392
-		v394 := math.FMA(v388, v105, v393)
-		v395 := float64(v392 * v178)
-		v396 := -v395
-		v397 := math.FMA(v392, v178, v396)
-		v398 := math.FMA(v394, v178, v397)
-		v399 := float64(v388 * v243)
-		v400 := -v399
-		v401 := math.FMA(v388, v243, v400)
-		v402 := float64(v399 * v178)
-		v403 := -v402
-		v404 := math.FMA(v399, v178, v403)
-		v405 := math.FMA(v401, v178, v404)
-		v406 := float64(v395 + v402)
-		v407 := float64(v406 - v395)
-		v408 := float64(v406 - v407)
-		v409 := float64(v395 - v408)
-		v410 := float64(v402 - v407)
-		v411 := float64(v409 + v410)
-		v412 := float64(v411 + v398)
-		v413 := float64(v412 + v405)
-		v414 := float64(v388 * v269)
-		v415 := -v414
-		v416 := math.FMA(v388, v269, v415)
-		v417 := float64(v414 * v326)
-		v418 := -v417
-		v419 := math.FMA(v414, v326, v418)
-		v420 := math.FMA(v416, v326, v419)
-		v421 := float64(v388 * v349)
-		v422 := -v421
-		v423 := math.FMA(v388, v349, v422)
-		v424 := float64(v388 * v378)
-		v425 := -v424
-		v426 := math.FMA(v388, v378, v425)
-		v427 := float64(v421 + v424)
-		v428 := float64(v427 - v421)
-		v429 := float64(v427 - v428)
-		v430 := float64(v421 - v429)
-		v431 := float64(v424 - v428)
-		v432 := float64(v430 + v431)
-		v433 := float64(v432 + v423)
-		v434 := float64(v433 + v426)
-		v435 := float64(v417 + v427)
-		v436 := float64(v435 - v417)
-		v437 := float64(v435 - v436)
-		v438 := float64(v417 - v437)
-		v439 := float64(v427 - v436)
-		v440 := float64(v438 + v439)
-		v441 := float64(v440 + v420)
-		v442 := float64(v441 + v434)
-		v443 := float64(v388 * v0)
-		v444 := -v443
-		v445 := math.FMA(v388, v0, v444)
-		v446 := float64(v443 * v354)
-		v447 := -v446
-		v448 := math.FMA(v443, v354, v447)
-		v449 := math.FMA(v445, v354, v448)
-		v450 := float64(v446 * v267)
-		v451 := -v450
-		v452 := math.FMA(v446, v267, v451)
-		v453 := math.FMA(v449, v267, v452)
-		v454 := float64(v443 * v267)
-		v455 := -v454
-		v456 := math.FMA(v443, v267, v455)
-		v457 := math.FMA(v445, v267, v456)
-		v458 := float64(v450 + v454)
-		v459 := float64(v458 - v450)
-		v460 := float64(v458 - v459)
-		v461 := float64(v450 - v460)
-		v462 := float64(v454 - v459)
-		v463 := float64(v461 + v462)
-		v464 := float64(v463 + v453)
-		v465 := float64(v464 + v457)
-		v466 := v3
+		v386 := dy[i]
+		v387 := float64(v386 * v4)
+		v388 := float64(v386 * v7)
+		v389 := float64(v386 * v383)
+		v390 := float64(v386 * v105)
+		v391 := -v390
+		v392 := math.FMA(v386, v105, v391)
+		v393 := float64(v390 * v178)
+		v394 := -v393
+		v395 := math.FMA(v390, v178, v394)
+		v396 := math.FMA(v392, v178, v395)
+		v397 := float64(v386 * v243)
+		v398 := -v397
+		v399 := math.FMA(v386, v243, v398)
+		v400 := float64(v397 * v178)
+		v401 := -v400
+		v402 := math.FMA(v397, v178, v401)
+		v403 := math.FMA(v399, v178, v402)
+		v404 := float64(v393 + v400)
+		v405 := float64(v404 - v393)
+		v406 := float64(v404 - v405)
+		v407 := float64(v393 - v406)
+		v408 := float64(v400 - v405)
+		v409 := float64(v407 + v408)
+		v410 := float64(v409 + v396)
+		v411 := float64(v410 + v403)
+		v412 := float64(v386 * v269)
+		v413 := -v412
+		v414 := math.FMA(v386, v269, v413)
+		v415 := float64(v412 * v324)
+		v416 := -v415
+		v417 := math.FMA(v412, v324, v416)
+		v418 := math.FMA(v414, v324, v417)
+		v419 := float64(v386 * v347)
+		v420 := -v419
+		v421 := math.FMA(v386, v347, v420)
+		v422 := float64(v386 * v376)
+		v423 := -v422
+		v424 := math.FMA(v386, v376, v423)
+		v425 := float64(v419 + v422)
+		v426 := float64(v425 - v419)
+		v427 := float64(v425 - v426)
+		v428 := float64(v419 - v427)
+		v429 := float64(v422 - v426)
+		v430 := float64(v428 + v429)
+		v431 := float64(v430 + v421)
+		v432 := float64(v431 + v424)
+		v433 := float64(v415 + v425)
+		v434 := float64(v433 - v415)
+		v435 := float64(v433 - v434)
+		v436 := float64(v415 - v435)
+		v437 := float64(v425 - v434)
+		v438 := float64(v436 + v437)
+		v439 := float64(v438 + v418)
+		v440 := float64(v439 + v432)
+		v441 := float64(v386 * v0)
+		v442 := -v441
+		v443 := math.FMA(v386, v0, v442)
+		v444 := float64(v441 * v352)
+		v445 := -v444
+		v446 := math.FMA(v441, v352, v445)
+		v447 := math.FMA(v443, v352, v446)
+		v448 := float64(v444 * v267)
+		v449 := -v448
+		v450 := math.FMA(v444, v267, v449)
+		v451 := math.FMA(v447, v267, v450)
+		v452 := float64(v441 * v267)
+		v453 := -v452
+		v454 := math.FMA(v441, v267, v453)
+		v455 := math.FMA(v443, v267, v454)
+		v456 := float64(v448 + v452)
+		v457 := float64(v456 - v448)
+		v458 := float64(v456 - v457)
+		v459 := float64(v448 - v458)
+		v460 := float64(v452 - v457)
+		v461 := float64(v459 + v460)
+		v462 := float64(v461 + v451)
+		v463 := float64(v462 + v455)
+		v464 := v3
 		if v161 {
-			v466 = v156
+			v464 = v156
 		}
-		v467 := float64(v388 * v466)
-		v468 := -v467
-		v469 := math.FMA(v388, v466, v468)
-		v470 := v3
+		v465 := float64(v386 * v464)
+		v466 := -v465
+		v467 := math.FMA(v386, v464, v466)
+		v468 := v3
 		if v161 {
-			v470 = v162
+			v468 = v162
 		}
-		v471 := float64(v388 * v470)
-		v472 := float64(v469 + v471)
-		v473 := float64(v467 + v472)
-		v474 := math.Ldexp(v473, int(v163))
-		v475 := float64(v388 * v178)
-		v476 := -v475
-		v477 := math.FMA(v388, v178, v476)
-		v478 := v475
+		v469 := float64(v386 * v468)
+		v470 := float64(v467 + v469)
+		v471 := float64(v465 + v470)
+		v472 := math.Ldexp(v471, int(v163))
+		v473 := float64(v386 * v178)
+		v474 := -v473
+		v475 := math.FMA(v386, v178, v474)
+		v476 := v473
 		if v167 {
-			v478 = v474
+			v476 = v472
 		}
-		v479 := v477
+		v477 := v475
 		if v167 {
-			v479 = v3
+			v477 = v3
 		}
-		v480 := float64(v458 + v478)
-		v481 := float64(v480 - v458)
-		v482 := float64(v480 - v481)
-		v483 := float64(v458 - v482)
-		v484 := float64(v478 - v481)
-		v485 := float64(v483 + v484)
-		v486 := float64(v485 + v465)
-		v487 := float64(v486 + v479)
-		v488 := v480
+		v478 := float64(v456 + v476)
+		v479 := float64(v478 - v456)
+		v480 := float64(v478 - v479)
+		v481 := float64(v456 - v480)
+		v482 := float64(v476 - v479)
+		v483 := float64(v481 + v482)
+		v484 := float64(v483 + v463)
+		v485 := float64(v484 + v477)
+		v486 := v478
 		if v247 {
-			v488 = v435
+			v486 = v433
+		}
+		v487 := v485
+		if v247 {
+			v487 = v440
+		}
+		v488 := v486
+		if v9 {
+			v488 = v404
 		}
 		v489 := v487
-		if v247 {
-			v489 = v442
+		if v9 {
+			v489 = v411
 		}
 		v490 := v488
-		if v9 {
-			v490 = v406
+		if v6 {
+			v490 = v388
 		}
 		v491 := v489
-		if v9 {
-			v491 = v413
+		if v6 {
+			v491 = v3
 		}
 		v492 := v490
-		if v6 {
-			v492 = v390
+		if v2 {
+			v492 = v387
 		}
 		v493 := v491
-		if v6 {
+		if v2 {
 			v493 = v3
 		}
-		v494 := v492
-		if v2 {
-			v494 = v389
+		v494 := float64(v492 + v493)
+		v495 := float64(v385 * v386)
+		v496 := float64(v494 - v495)
+		v497 := math.Abs(v496)
+		v498 := math.Abs(v495)
+		v500 := float64(v498 * v499)
+		v501 := v497 <= v500
+		v502 := math.Abs(v386)
+		v503 := math.Abs(v389)
+		v504 := v502
+		if v503 > v502 {
+			v504 = v503
 		}
-		v495 := v493
-		if v2 {
-			v495 = v3
-		}
-		v496 := float64(v494 + v495)
-		v497 := float64(v387 * v388)
-		v498 := float64(v496 - v497)
-		v499 := math.Abs(v498)
-		v500 := math.Abs(v497)
-		v502 := float64(v500 * v501)
-		v503 := v499 <= v502
-		v504 := math.Abs(v388)
-		v505 := math.Abs(v391)
+		v505 := math.Abs(v441)
 		v506 := v504
 		if v505 > v504 {
 			v506 = v505
 		}
-		v507 := math.Abs(v443)
-		v508 := v506
-		if v507 > v506 {
-			v508 = v507
+		v508 := float64(v497 * v507)
+		v511 := math.FMA(v506, v509, v510)
+		v512 := v508 <= v511
+		v513 := v501 || v512
+		v514 := v494 == v3
+		v515 := v513 && !v514
+		v516 := v495
+		if v515 {
+			v516 = v494
 		}
-		v510 := float64(v499 * v509)
-		v513 := math.FMA(v508, v511, v512)
-		v514 := v510 <= v513
-		v515 := v503 || v514
-		v516 := v496 == v3
-		v517 := v515 && !v516
-		v518 := v497
-		if v517 {
-			v518 = v496
-		}
-		v519 := v518
+		v517 := v516
 		if v103 {
-			v519 = v0
+			v517 = v0
 		}
-		dx[i] = v519
+		dx[i] = v517
 	}
 }
 

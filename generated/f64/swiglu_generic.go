@@ -18,7 +18,7 @@ var (
 	swigluBackwardBRareImpl  = swigluBackwardBRareGeneric
 )
 
-// swigluGeneric is the pure-Go kernel of swiglu (f64 memory, f64 compute, 212
+// swigluGeneric is the pure-Go kernel of swiglu (f64 memory, f64 compute, 210
 // operations): the scalar twin of the vector program the assembly kernels run,
 // with exactly the semantics of vprog.Program.Eval, so every backend gives the
 // same bits. The caller guarantees equal lengths; dst may be the same slice as
@@ -52,10 +52,10 @@ func swigluGeneric(dst, a, b []float64) {
 	v87 := math.Float64frombits(0xc08fe80000000000)  // -1021
 	v89 := math.Float64frombits(0x3ff8000000000000)  // 1.5
 	v105 := math.Float64frombits(0x4086300000000000) // 710
-	v192 := math.Float64frombits(0x3cc0000000000000) // 4.440892098500626e-16
-	v199 := math.Float64frombits(0x6570000000000000) // 4.149515568880993e+180
-	v201 := math.Float64frombits(0x2270000000000000) // 8.200532357869981e-143
-	v202 := math.Float64frombits(0x2260000000000000) // 4.100266178934991e-143
+	v190 := math.Float64frombits(0x3cc0000000000000) // 4.440892098500626e-16
+	v197 := math.Float64frombits(0x6570000000000000) // 4.149515568880993e+180
+	v199 := math.Float64frombits(0x2270000000000000) // 8.200532357869981e-143
+	v200 := math.Float64frombits(0x2260000000000000) // 4.100266178934991e-143
 	for i := range dst {
 		v0 := a[i]
 		v2 := v0 < v1
@@ -230,103 +230,98 @@ func swigluGeneric(dst, a, b []float64) {
 			v152 = v108
 		}
 		v153 := ldexpMid(v151, v152)
-		v154 := math.IsNaN(v103)
-		v155 := v153
-		if v154 {
-			v155 = v103
-		}
-		v156 := float64(v0 * v155)
-		v157 := float64(v156 * v155)
-		v158 := v102
+		v154 := float64(v0 * v153)
+		v155 := float64(v154 * v153)
+		v156 := v102
 		if v6 {
-			v158 = v157
+			v156 = v155
 		}
-		v159 := v158
+		v157 := v156
 		if v2 {
-			v159 = v4
+			v157 = v4
 		}
-		v160 := b[i]
-		v161 := float64(v160 * v4)
-		v162 := float64(v160 * v0)
-		v163 := -v162
-		v164 := math.FMA(v160, v0, v163)
-		v165 := float64(v162 * v155)
-		v166 := -v165
-		v167 := math.FMA(v162, v155, v166)
-		v168 := math.FMA(v164, v155, v167)
-		v169 := float64(v165 * v155)
-		v170 := -v169
-		v171 := math.FMA(v165, v155, v170)
-		v172 := math.FMA(v168, v155, v171)
-		v173 := v3
+		v158 := b[i]
+		v159 := float64(v158 * v4)
+		v160 := float64(v158 * v0)
+		v161 := -v160
+		v162 := math.FMA(v158, v0, v161)
+		v163 := float64(v160 * v153)
+		v164 := -v163
+		v165 := math.FMA(v160, v153, v164)
+		v166 := math.FMA(v162, v153, v165)
+		v167 := float64(v163 * v153)
+		v168 := -v167
+		v169 := math.FMA(v163, v153, v168)
+		v170 := math.FMA(v166, v153, v169)
+		v171 := v3
 		if v79 {
-			v173 = v74
+			v171 = v74
 		}
-		v174 := float64(v162 * v173)
-		v175 := -v174
-		v176 := math.FMA(v162, v173, v175)
-		v177 := math.FMA(v164, v173, v176)
-		v178 := v3
+		v172 := float64(v160 * v171)
+		v173 := -v172
+		v174 := math.FMA(v160, v171, v173)
+		v175 := math.FMA(v162, v171, v174)
+		v176 := v3
 		if v79 {
-			v178 = v80
+			v176 = v80
 		}
-		v179 := float64(v162 * v178)
-		v180 := float64(v177 + v179)
-		v181 := float64(v174 + v180)
-		v182 := math.Ldexp(v181, int(v81))
-		v183 := v182
+		v177 := float64(v160 * v176)
+		v178 := float64(v175 + v177)
+		v179 := float64(v172 + v178)
+		v180 := math.Ldexp(v179, int(v81))
+		v181 := v180
 		if v6 {
-			v183 = v169
+			v181 = v167
 		}
-		v184 := v3
+		v182 := v3
 		if v6 {
-			v184 = v172
+			v182 = v170
 		}
-		v185 := v183
+		v183 := v181
 		if v2 {
-			v185 = v161
+			v183 = v159
 		}
-		v186 := v184
+		v184 := v182
 		if v2 {
-			v186 = v3
+			v184 = v3
 		}
-		v187 := float64(v185 + v186)
-		v188 := float64(v159 * v160)
-		v189 := float64(v187 - v188)
-		v190 := math.Abs(v189)
-		v191 := math.Abs(v188)
-		v193 := float64(v191 * v192)
-		v194 := v190 <= v193
-		v195 := math.Abs(v160)
-		v196 := math.Abs(v162)
-		v197 := v195
-		if v196 > v195 {
-			v197 = v196
+		v185 := float64(v183 + v184)
+		v186 := float64(v157 * v158)
+		v187 := float64(v185 - v186)
+		v188 := math.Abs(v187)
+		v189 := math.Abs(v186)
+		v191 := float64(v189 * v190)
+		v192 := v188 <= v191
+		v193 := math.Abs(v158)
+		v194 := math.Abs(v160)
+		v195 := v193
+		if v194 > v193 {
+			v195 = v194
 		}
-		v198 := v197
-		if v196 > v197 {
-			v198 = v196
+		v196 := v195
+		if v194 > v195 {
+			v196 = v194
 		}
-		v200 := float64(v190 * v199)
-		v203 := math.FMA(v198, v201, v202)
-		v204 := v200 <= v203
-		v205 := v194 || v204
-		v206 := v187 == v3
-		v207 := v205 && !v206
-		v208 := v188
+		v198 := float64(v188 * v197)
+		v201 := math.FMA(v196, v199, v200)
+		v202 := v198 <= v201
+		v203 := v192 || v202
+		v204 := v185 == v3
+		v205 := v203 && !v204
+		v206 := v186
+		if v205 {
+			v206 = v185
+		}
+		v207 := math.IsNaN(v158)
+		v208 := v206
 		if v207 {
-			v208 = v187
+			v208 = v158
 		}
-		v209 := math.IsNaN(v160)
-		v210 := v208
-		if v209 {
-			v210 = v160
-		}
-		v211 := v210
+		v209 := v208
 		if v101 {
-			v211 = v0
+			v209 = v0
 		}
-		dst[i] = v211
+		dst[i] = v209
 	}
 }
 
@@ -580,7 +575,7 @@ func swigluRun(dst, a, b []float64) {
 }
 
 // swigluBackwardAGeneric is the pure-Go kernel of swigluBackwardA (f64 memory,
-// f64 compute, 796 operations): the scalar twin of the vector program the
+// f64 compute, 791 operations): the scalar twin of the vector program the
 // assembly kernels run, with exactly the semantics of vprog.Program.Eval, so
 // every backend gives the same bits. The caller guarantees equal lengths; da
 // may be the same slice as an input.
@@ -622,18 +617,18 @@ func swigluBackwardAGeneric(da, a, b, dy []float64) {
 	v276 := math.Float64frombits(0xbff0000000000000) // -1
 	v277 := math.Float64frombits(0x3fd1d25cf210482c) // 0.2784645427610737
 	v278 := math.Float64frombits(0xc044000000000000) // -40
-	v340 := math.Float64frombits(0x3ff474973c84120b) // 1.2784645427610737
-	v344 := math.Float64frombits(0x3fd1d25cf210482e) // 0.2784645427610738
-	v362 := math.Float64frombits(0x4086280000000000) // 709
-	v366 := math.Float64frombits(0x408ff80000000000) // 1023
-	v388 := math.Float64frombits(0x407bb9d3beb8c86b) // 443.614195558365
-	v452 := math.Float64frombits(0x3cc6bc5ca07e04f0) // 6.310448934143139e-16
-	v457 := math.Float64frombits(0x17f0000000000000) // 2.191809349008403e-193
-	v618 := math.Float64frombits(0x3cc0000000000000) // 4.440892098500626e-16
-	v626 := math.Float64frombits(0x6570000000000000) // 4.149515568880993e+180
-	v628 := math.Float64frombits(0x2270000000000000) // 8.200532357869981e-143
-	v629 := math.Float64frombits(0x2260000000000000) // 4.100266178934991e-143
-	v786 := math.Float64frombits(0x7ff0000000000000) // +Inf
+	v338 := math.Float64frombits(0x3ff474973c84120b) // 1.2784645427610737
+	v342 := math.Float64frombits(0x3fd1d25cf210482e) // 0.2784645427610738
+	v360 := math.Float64frombits(0x4086280000000000) // 709
+	v364 := math.Float64frombits(0x408ff80000000000) // 1023
+	v386 := math.Float64frombits(0x407bb9d3beb8c86b) // 443.614195558365
+	v447 := math.Float64frombits(0x3cc6bc5ca07e04f0) // 6.310448934143139e-16
+	v452 := math.Float64frombits(0x17f0000000000000) // 2.191809349008403e-193
+	v613 := math.Float64frombits(0x3cc0000000000000) // 4.440892098500626e-16
+	v621 := math.Float64frombits(0x6570000000000000) // 4.149515568880993e+180
+	v623 := math.Float64frombits(0x2270000000000000) // 8.200532357869981e-143
+	v624 := math.Float64frombits(0x2260000000000000) // 4.100266178934991e-143
+	v781 := math.Float64frombits(0x7ff0000000000000) // +Inf
 	for i := range da {
 		v0 := a[i]
 		v2 := v0 < v1
@@ -1013,642 +1008,628 @@ func swigluBackwardAGeneric(da, a, b, dy []float64) {
 		v322 := float64(v318 + v321)
 		v323 := ldexpMid(v322, v282)
 		v324 := math.Copysign(v323, v275)
-		v325 := math.IsNaN(v275)
-		v326 := v324
-		if v325 {
-			v326 = v275
-		}
-		v327 := float64(v277 * v326)
-		v328 := float64(v275 + v327)
-		v329 := float64(v275 - v328)
-		v330 := float64(v329 + v327)
-		v331 := -v327
-		v332 := math.FMA(v277, v326, v331)
-		v333 := float64(v274 * v326)
-		v334 := float64(v332 - v333)
-		v335 := float64(v273 - v275)
-		v336 := float64(v335 - v274)
-		v337 := float64(v273 - v0)
-		v338 := float64(v273 - v337)
-		v339 := float64(v0 - v338)
-		v341 := float64(v340 - v337)
-		v342 := float64(v339 + v341)
-		v343 := float64(v336 + v342)
-		v345 := float64(v7 + v326)
-		v346 := float64(v344 * v345)
-		v347 := float64(v7 + v346)
-		v348 := float64(v343 * v347)
-		v349 := float64(v334 + v348)
-		v350 := float64(v330 + v349)
-		v351 := float64(v271 * v350)
-		v352 := -v271
-		v353 := math.FMA(v269, v270, v352)
-		v354 := float64(v7 - v270)
-		v355 := float64(v354 - v269)
-		v356 := -v269
-		v357 := math.FMA(v356, v236, v235)
-		v358 := float64(v217 + v220)
-		v359 := float64(v217 - v358)
-		v360 := float64(v359 + v220)
-		v361 := v91 <= v190
-		v363 := v362 < v0
-		v364 := v361 && !v363
-		v365 := v91
+		v325 := float64(v277 * v324)
+		v326 := float64(v275 + v325)
+		v327 := float64(v275 - v326)
+		v328 := float64(v327 + v325)
+		v329 := -v325
+		v330 := math.FMA(v277, v324, v329)
+		v331 := float64(v274 * v324)
+		v332 := float64(v330 - v331)
+		v333 := float64(v273 - v275)
+		v334 := float64(v333 - v274)
+		v335 := float64(v273 - v0)
+		v336 := float64(v273 - v335)
+		v337 := float64(v0 - v336)
+		v339 := float64(v338 - v335)
+		v340 := float64(v337 + v339)
+		v341 := float64(v334 + v340)
+		v343 := float64(v7 + v324)
+		v344 := float64(v342 * v343)
+		v345 := float64(v7 + v344)
+		v346 := float64(v341 * v345)
+		v347 := float64(v332 + v346)
+		v348 := float64(v328 + v347)
+		v349 := float64(v271 * v348)
+		v350 := -v271
+		v351 := math.FMA(v269, v270, v350)
+		v352 := float64(v7 - v270)
+		v353 := float64(v352 - v269)
+		v354 := -v269
+		v355 := math.FMA(v354, v236, v235)
+		v356 := float64(v217 + v220)
+		v357 := float64(v217 - v356)
+		v358 := float64(v357 + v220)
+		v359 := v91 <= v190
+		v361 := v360 < v0
+		v362 := v359 && !v361
+		v363 := v91
 		if v190 > v91 {
-			v365 = v190
+			v363 = v190
 		}
-		v367 := v366
-		if v365 < v366 {
-			v367 = v365
+		v365 := v364
+		if v363 < v364 {
+			v365 = v363
 		}
-		v368 := ldexpNormal(v360, v367)
-		v369 := v3
-		if v364 {
-			v369 = v368
+		v366 := ldexpNormal(v358, v365)
+		v367 := v3
+		if v362 {
+			v367 = v366
 		}
-		v370 := float64(v357 + v369)
-		v371 := float64(v239 + v369)
-		v372 := float64(v269 * v371)
-		v373 := float64(v370 - v372)
-		v374 := float64(v373 / v236)
-		v375 := float64(v355 - v374)
-		v376 := float64(v269 * v375)
-		v377 := float64(v374 * v270)
-		v378 := float64(v376 + v377)
-		v379 := float64(v353 + v378)
-		v380 := float64(v379 * v328)
-		v381 := float64(v351 + v380)
-		v382 := math.FMA(v271, v328, v381)
-		v383 := math.FMA(v356, v269, v269)
-		v384 := math.FMA(v0, v383, v180)
-		v385 := v384
+		v368 := float64(v355 + v367)
+		v369 := float64(v239 + v367)
+		v370 := float64(v269 * v369)
+		v371 := float64(v368 - v370)
+		v372 := float64(v371 / v236)
+		v373 := float64(v353 - v372)
+		v374 := float64(v269 * v373)
+		v375 := float64(v372 * v270)
+		v376 := float64(v374 + v375)
+		v377 := float64(v351 + v376)
+		v378 := float64(v377 * v326)
+		v379 := float64(v349 + v378)
+		v380 := math.FMA(v271, v326, v379)
+		v381 := math.FMA(v354, v269, v269)
+		v382 := math.FMA(v0, v381, v180)
+		v383 := v382
 		if v249 {
-			v385 = v382
+			v383 = v380
 		}
-		v386 := v385
+		v384 := v383
 		if v11 {
-			v386 = v247
+			v384 = v247
 		}
-		v387 := float64(v7 + v0)
-		v389 := float64(v0 + v388)
-		v390 := v16
-		if v389 > v16 {
-			v390 = v389
+		v385 := float64(v7 + v0)
+		v387 := float64(v0 + v386)
+		v388 := v16
+		if v387 > v16 {
+			v388 = v387
 		}
-		v391 := v187
-		if v390 < v187 {
-			v391 = v390
+		v389 := v187
+		if v388 < v187 {
+			v389 = v388
 		}
-		v392 := float64(v391 * v18)
-		v393 := math.RoundToEven(v392)
-		v394 := math.FMA(v393, v21, v391)
-		v395 := math.FMA(v393, v23, v394)
-		v396 := float64(v394 - v395)
-		v397 := math.FMA(v393, v23, v396)
-		v398 := float64(v395 * v395)
-		v399 := -v398
-		v400 := math.FMA(v395, v395, v399)
-		v401 := float64(v27 * v398)
-		v402 := float64(v27 * v400)
-		v403 := float64(v395 + v401)
-		v404 := float64(v395 - v403)
-		v405 := float64(v404 + v401)
-		v406 := float64(v405 + v402)
-		v407 := math.FMA(v397, v395, v397)
-		v408 := float64(v406 + v407)
-		v409 := float64(v398 * v395)
-		v410 := math.FMA(v395, v40, v41)
-		v411 := math.FMA(v395, v410, v43)
-		v412 := math.FMA(v395, v411, v45)
-		v413 := math.FMA(v395, v412, v47)
-		v414 := math.FMA(v395, v413, v49)
-		v415 := math.FMA(v395, v414, v51)
-		v416 := math.FMA(v395, v415, v53)
-		v417 := math.FMA(v395, v416, v55)
-		v418 := math.FMA(v395, v417, v57)
-		v419 := math.FMA(v409, v418, v408)
-		v420 := float64(v7 + v403)
-		v421 := float64(v7 - v420)
-		v422 := float64(v421 + v403)
-		v423 := float64(v422 + v419)
-		v424 := float64(v86 - v393)
-		v425 := v88
-		if v424 < v88 {
-			v425 = v424
+		v390 := float64(v389 * v18)
+		v391 := math.RoundToEven(v390)
+		v392 := math.FMA(v391, v21, v389)
+		v393 := math.FMA(v391, v23, v392)
+		v394 := float64(v392 - v393)
+		v395 := math.FMA(v391, v23, v394)
+		v396 := float64(v393 * v393)
+		v397 := -v396
+		v398 := math.FMA(v393, v393, v397)
+		v399 := float64(v27 * v396)
+		v400 := float64(v27 * v398)
+		v401 := float64(v393 + v399)
+		v402 := float64(v393 - v401)
+		v403 := float64(v402 + v399)
+		v404 := float64(v403 + v400)
+		v405 := math.FMA(v395, v393, v395)
+		v406 := float64(v404 + v405)
+		v407 := float64(v396 * v393)
+		v408 := math.FMA(v393, v40, v41)
+		v409 := math.FMA(v393, v408, v43)
+		v410 := math.FMA(v393, v409, v45)
+		v411 := math.FMA(v393, v410, v47)
+		v412 := math.FMA(v393, v411, v49)
+		v413 := math.FMA(v393, v412, v51)
+		v414 := math.FMA(v393, v413, v53)
+		v415 := math.FMA(v393, v414, v55)
+		v416 := math.FMA(v393, v415, v57)
+		v417 := math.FMA(v407, v416, v406)
+		v418 := float64(v7 + v401)
+		v419 := float64(v7 - v418)
+		v420 := float64(v419 + v401)
+		v421 := float64(v420 + v417)
+		v422 := float64(v86 - v391)
+		v423 := v88
+		if v422 < v88 {
+			v423 = v422
 		}
-		v426 := v3
-		if v425 > v3 {
-			v426 = v425
+		v424 := v3
+		if v423 > v3 {
+			v424 = v423
 		}
-		v427 := v393 < v91
-		v428 := ldexpNormal(v93, v426)
-		v429 := v3
-		if v427 {
-			v429 = v428
+		v425 := v391 < v91
+		v426 := ldexpNormal(v93, v424)
+		v427 := v3
+		if v425 {
+			v427 = v426
 		}
-		v430 := float64(v420 + v429)
-		v431 := float64(v430 - v429)
-		v432 := float64(v420 - v431)
-		v433 := float64(v432 + v423)
-		v434 := float64(v433 + v429)
-		v435 := float64(v434 - v429)
-		v436 := float64(v431 + v435)
-		v437 := v67
-		if v393 > v67 {
-			v437 = v393
+		v428 := float64(v418 + v427)
+		v429 := float64(v428 - v427)
+		v430 := float64(v418 - v429)
+		v431 := float64(v430 + v421)
+		v432 := float64(v431 + v427)
+		v433 := float64(v432 - v427)
+		v434 := float64(v429 + v433)
+		v435 := v67
+		if v391 > v67 {
+			v435 = v391
 		}
-		v438 := ldexpMid(v436, v437)
-		v439 := math.IsNaN(v389)
-		v440 := v438
-		if v439 {
-			v440 = v389
+		v436 := ldexpMid(v434, v435)
+		v437 := float64(v418 + v421)
+		v438 := float64(v418 - v437)
+		v439 := float64(v438 + v421)
+		v440 := v91 <= v391
+		v441 := v360 < v387
+		v442 := v440 && !v441
+		v443 := v91
+		if v391 > v91 {
+			v443 = v391
 		}
-		v441 := float64(v420 + v423)
-		v442 := float64(v420 - v441)
-		v443 := float64(v442 + v423)
-		v444 := v91 <= v393
-		v445 := v362 < v389
-		v446 := v444 && !v445
-		v447 := v91
-		if v393 > v91 {
-			v447 = v393
+		v444 := v364
+		if v443 < v364 {
+			v444 = v443
 		}
-		v448 := v366
-		if v447 < v366 {
-			v448 = v447
+		v445 := ldexpNormal(v439, v444)
+		v446 := v3
+		if v442 {
+			v446 = v445
 		}
-		v449 := ldexpNormal(v443, v448)
-		v450 := v3
-		if v446 {
-			v450 = v449
-		}
-		v451 := v450
-		if v439 {
-			v451 = v389
-		}
-		v453 := float64(v440 * v452)
-		v454 := float64(v451 + v453)
-		v455 := float64(v387 * v454)
-		v456 := math.FMA(v387, v440, v455)
-		v458 := float64(v456 * v457)
-		v459 := v386
+		v448 := float64(v436 * v447)
+		v449 := float64(v446 + v448)
+		v450 := float64(v385 * v449)
+		v451 := math.FMA(v385, v436, v450)
+		v453 := float64(v451 * v452)
+		v454 := v384
 		if v9 {
-			v459 = v458
+			v454 = v453
 		}
-		v460 := v459
+		v455 := v454
 		if v6 {
-			v460 = v7
+			v455 = v7
 		}
-		v461 := v460
+		v456 := v455
 		if v2 {
-			v461 = v4
+			v456 = v4
 		}
-		v462 := b[i]
-		v463 := dy[i]
-		v464 := float64(v462 * v463)
-		v465 := -v464
-		v466 := math.FMA(v462, v463, v465)
-		v467 := float64(v464 * v4)
-		v468 := -v467
-		v469 := math.FMA(v464, v4, v468)
-		v470 := math.FMA(v466, v4, v469)
-		v471 := float64(v464 * v7)
-		v472 := -v471
-		v473 := math.FMA(v464, v7, v472)
-		v474 := math.FMA(v466, v7, v473)
-		v475 := float64(v464 * v457)
-		v476 := -v475
-		v477 := math.FMA(v464, v457, v476)
-		v478 := math.FMA(v466, v457, v477)
-		v479 := float64(v475 * v387)
-		v480 := -v479
-		v481 := math.FMA(v475, v387, v480)
-		v482 := math.FMA(v478, v387, v481)
-		v483 := float64(v479 * v440)
-		v484 := -v483
-		v485 := math.FMA(v479, v440, v484)
-		v486 := math.FMA(v482, v440, v485)
-		v487 := float64(v475 * v455)
-		v488 := -v487
-		v489 := math.FMA(v475, v455, v488)
-		v490 := math.FMA(v478, v455, v489)
-		v491 := float64(v483 + v487)
-		v492 := float64(v491 - v483)
-		v493 := float64(v491 - v492)
-		v494 := float64(v483 - v493)
-		v495 := float64(v487 - v492)
-		v496 := float64(v494 + v495)
-		v497 := float64(v496 + v486)
-		v498 := float64(v497 + v490)
-		v499 := float64(v464 * v107)
-		v500 := -v499
-		v501 := math.FMA(v464, v107, v500)
-		v502 := math.FMA(v466, v107, v501)
-		v503 := float64(v499 * v180)
-		v504 := -v503
-		v505 := math.FMA(v499, v180, v504)
-		v506 := math.FMA(v502, v180, v505)
-		v507 := float64(v464 * v245)
-		v508 := -v507
-		v509 := math.FMA(v464, v245, v508)
-		v510 := math.FMA(v466, v245, v509)
-		v511 := float64(v507 * v180)
-		v512 := -v511
-		v513 := math.FMA(v507, v180, v512)
-		v514 := math.FMA(v510, v180, v513)
-		v515 := float64(v503 + v511)
-		v516 := float64(v515 - v503)
-		v517 := float64(v515 - v516)
-		v518 := float64(v503 - v517)
-		v519 := float64(v511 - v516)
-		v520 := float64(v518 + v519)
-		v521 := float64(v520 + v506)
-		v522 := float64(v521 + v514)
-		v523 := float64(v464 * v271)
-		v524 := -v523
-		v525 := math.FMA(v464, v271, v524)
-		v526 := math.FMA(v466, v271, v525)
-		v527 := float64(v523 * v328)
-		v528 := -v527
-		v529 := math.FMA(v523, v328, v528)
-		v530 := math.FMA(v526, v328, v529)
-		v531 := float64(v464 * v351)
-		v532 := -v531
-		v533 := math.FMA(v464, v351, v532)
-		v534 := math.FMA(v466, v351, v533)
-		v535 := float64(v464 * v380)
-		v536 := -v535
-		v537 := math.FMA(v464, v380, v536)
-		v538 := math.FMA(v466, v380, v537)
-		v539 := float64(v531 + v535)
-		v540 := float64(v539 - v531)
-		v541 := float64(v539 - v540)
-		v542 := float64(v531 - v541)
-		v543 := float64(v535 - v540)
-		v544 := float64(v542 + v543)
-		v545 := float64(v544 + v534)
-		v546 := float64(v545 + v538)
-		v547 := float64(v527 + v539)
-		v548 := float64(v547 - v527)
-		v549 := float64(v547 - v548)
-		v550 := float64(v527 - v549)
-		v551 := float64(v539 - v548)
-		v552 := float64(v550 + v551)
-		v553 := float64(v552 + v530)
-		v554 := float64(v553 + v546)
-		v555 := float64(v464 * v0)
-		v556 := -v555
-		v557 := math.FMA(v464, v0, v556)
-		v558 := math.FMA(v466, v0, v557)
-		v559 := float64(v555 * v356)
-		v560 := -v559
-		v561 := math.FMA(v555, v356, v560)
-		v562 := math.FMA(v558, v356, v561)
-		v563 := float64(v559 * v269)
-		v564 := -v563
-		v565 := math.FMA(v559, v269, v564)
-		v566 := math.FMA(v562, v269, v565)
-		v567 := float64(v555 * v269)
-		v568 := -v567
-		v569 := math.FMA(v555, v269, v568)
-		v570 := math.FMA(v558, v269, v569)
-		v571 := float64(v563 + v567)
-		v572 := float64(v571 - v563)
-		v573 := float64(v571 - v572)
-		v574 := float64(v563 - v573)
-		v575 := float64(v567 - v572)
-		v576 := float64(v574 + v575)
-		v577 := float64(v576 + v566)
-		v578 := float64(v577 + v570)
+		v457 := b[i]
+		v458 := dy[i]
+		v459 := float64(v457 * v458)
+		v460 := -v459
+		v461 := math.FMA(v457, v458, v460)
+		v462 := float64(v459 * v4)
+		v463 := -v462
+		v464 := math.FMA(v459, v4, v463)
+		v465 := math.FMA(v461, v4, v464)
+		v466 := float64(v459 * v7)
+		v467 := -v466
+		v468 := math.FMA(v459, v7, v467)
+		v469 := math.FMA(v461, v7, v468)
+		v470 := float64(v459 * v452)
+		v471 := -v470
+		v472 := math.FMA(v459, v452, v471)
+		v473 := math.FMA(v461, v452, v472)
+		v474 := float64(v470 * v385)
+		v475 := -v474
+		v476 := math.FMA(v470, v385, v475)
+		v477 := math.FMA(v473, v385, v476)
+		v478 := float64(v474 * v436)
+		v479 := -v478
+		v480 := math.FMA(v474, v436, v479)
+		v481 := math.FMA(v477, v436, v480)
+		v482 := float64(v470 * v450)
+		v483 := -v482
+		v484 := math.FMA(v470, v450, v483)
+		v485 := math.FMA(v473, v450, v484)
+		v486 := float64(v478 + v482)
+		v487 := float64(v486 - v478)
+		v488 := float64(v486 - v487)
+		v489 := float64(v478 - v488)
+		v490 := float64(v482 - v487)
+		v491 := float64(v489 + v490)
+		v492 := float64(v491 + v481)
+		v493 := float64(v492 + v485)
+		v494 := float64(v459 * v107)
+		v495 := -v494
+		v496 := math.FMA(v459, v107, v495)
+		v497 := math.FMA(v461, v107, v496)
+		v498 := float64(v494 * v180)
+		v499 := -v498
+		v500 := math.FMA(v494, v180, v499)
+		v501 := math.FMA(v497, v180, v500)
+		v502 := float64(v459 * v245)
+		v503 := -v502
+		v504 := math.FMA(v459, v245, v503)
+		v505 := math.FMA(v461, v245, v504)
+		v506 := float64(v502 * v180)
+		v507 := -v506
+		v508 := math.FMA(v502, v180, v507)
+		v509 := math.FMA(v505, v180, v508)
+		v510 := float64(v498 + v506)
+		v511 := float64(v510 - v498)
+		v512 := float64(v510 - v511)
+		v513 := float64(v498 - v512)
+		v514 := float64(v506 - v511)
+		v515 := float64(v513 + v514)
+		v516 := float64(v515 + v501)
+		v517 := float64(v516 + v509)
+		v518 := float64(v459 * v271)
+		v519 := -v518
+		v520 := math.FMA(v459, v271, v519)
+		v521 := math.FMA(v461, v271, v520)
+		v522 := float64(v518 * v326)
+		v523 := -v522
+		v524 := math.FMA(v518, v326, v523)
+		v525 := math.FMA(v521, v326, v524)
+		v526 := float64(v459 * v349)
+		v527 := -v526
+		v528 := math.FMA(v459, v349, v527)
+		v529 := math.FMA(v461, v349, v528)
+		v530 := float64(v459 * v378)
+		v531 := -v530
+		v532 := math.FMA(v459, v378, v531)
+		v533 := math.FMA(v461, v378, v532)
+		v534 := float64(v526 + v530)
+		v535 := float64(v534 - v526)
+		v536 := float64(v534 - v535)
+		v537 := float64(v526 - v536)
+		v538 := float64(v530 - v535)
+		v539 := float64(v537 + v538)
+		v540 := float64(v539 + v529)
+		v541 := float64(v540 + v533)
+		v542 := float64(v522 + v534)
+		v543 := float64(v542 - v522)
+		v544 := float64(v542 - v543)
+		v545 := float64(v522 - v544)
+		v546 := float64(v534 - v543)
+		v547 := float64(v545 + v546)
+		v548 := float64(v547 + v525)
+		v549 := float64(v548 + v541)
+		v550 := float64(v459 * v0)
+		v551 := -v550
+		v552 := math.FMA(v459, v0, v551)
+		v553 := math.FMA(v461, v0, v552)
+		v554 := float64(v550 * v354)
+		v555 := -v554
+		v556 := math.FMA(v550, v354, v555)
+		v557 := math.FMA(v553, v354, v556)
+		v558 := float64(v554 * v269)
+		v559 := -v558
+		v560 := math.FMA(v554, v269, v559)
+		v561 := math.FMA(v557, v269, v560)
+		v562 := float64(v550 * v269)
+		v563 := -v562
+		v564 := math.FMA(v550, v269, v563)
+		v565 := math.FMA(v553, v269, v564)
+		v566 := float64(v558 + v562)
+		v567 := float64(v566 - v558)
+		v568 := float64(v566 - v567)
+		v569 := float64(v558 - v568)
+		v570 := float64(v562 - v567)
+		v571 := float64(v569 + v570)
+		v572 := float64(v571 + v561)
+		v573 := float64(v572 + v565)
+		v574 := v3
+		if v163 {
+			v574 = v158
+		}
+		v575 := float64(v459 * v574)
+		v576 := -v575
+		v577 := math.FMA(v459, v574, v576)
+		v578 := math.FMA(v461, v574, v577)
 		v579 := v3
 		if v163 {
-			v579 = v158
+			v579 = v164
 		}
-		v580 := float64(v464 * v579)
-		v581 := -v580
-		v582 := math.FMA(v464, v579, v581)
-		v583 := math.FMA(v466, v579, v582)
-		v584 := v3
-		if v163 {
-			v584 = v164
-		}
-		v585 := float64(v464 * v584)
-		v586 := float64(v583 + v585)
-		v587 := float64(v580 + v586)
-		v588 := math.Ldexp(v587, int(v165))
-		v589 := float64(v464 * v180)
-		v590 := -v589
-		v591 := math.FMA(v464, v180, v590)
-		v592 := math.FMA(v466, v180, v591)
-		v593 := v589
+		v580 := float64(v459 * v579)
+		v581 := float64(v578 + v580)
+		v582 := float64(v575 + v581)
+		v583 := math.Ldexp(v582, int(v165))
+		v584 := float64(v459 * v180)
+		v585 := -v584
+		v586 := math.FMA(v459, v180, v585)
+		v587 := math.FMA(v461, v180, v586)
+		v588 := v584
 		if v169 {
-			v593 = v588
+			v588 = v583
 		}
-		v594 := v592
+		v589 := v587
 		if v169 {
-			v594 = v3
+			v589 = v3
 		}
-		v595 := float64(v571 + v593)
-		v596 := float64(v595 - v571)
-		v597 := float64(v595 - v596)
-		v598 := float64(v571 - v597)
-		v599 := float64(v593 - v596)
-		v600 := float64(v598 + v599)
-		v601 := float64(v600 + v578)
-		v602 := float64(v601 + v594)
-		v603 := v595
+		v590 := float64(v566 + v588)
+		v591 := float64(v590 - v566)
+		v592 := float64(v590 - v591)
+		v593 := float64(v566 - v592)
+		v594 := float64(v588 - v591)
+		v595 := float64(v593 + v594)
+		v596 := float64(v595 + v573)
+		v597 := float64(v596 + v589)
+		v598 := v590
 		if v249 {
-			v603 = v547
+			v598 = v542
+		}
+		v599 := v597
+		if v249 {
+			v599 = v549
+		}
+		v600 := v598
+		if v11 {
+			v600 = v510
+		}
+		v601 := v599
+		if v11 {
+			v601 = v517
+		}
+		v602 := v600
+		if v9 {
+			v602 = v486
+		}
+		v603 := v601
+		if v9 {
+			v603 = v493
 		}
 		v604 := v602
-		if v249 {
-			v604 = v554
+		if v6 {
+			v604 = v466
 		}
 		v605 := v603
-		if v11 {
-			v605 = v515
+		if v6 {
+			v605 = v469
 		}
 		v606 := v604
-		if v11 {
-			v606 = v522
+		if v2 {
+			v606 = v462
 		}
 		v607 := v605
-		if v9 {
-			v607 = v491
-		}
-		v608 := v606
-		if v9 {
-			v608 = v498
-		}
-		v609 := v607
-		if v6 {
-			v609 = v471
-		}
-		v610 := v608
-		if v6 {
-			v610 = v474
-		}
-		v611 := v609
 		if v2 {
-			v611 = v467
+			v607 = v465
 		}
-		v612 := v610
-		if v2 {
-			v612 = v470
+		v608 := float64(v606 + v607)
+		v609 := float64(v456 * v459)
+		v610 := float64(v608 - v609)
+		v611 := math.Abs(v610)
+		v612 := math.Abs(v609)
+		v614 := float64(v612 * v613)
+		v615 := v611 <= v614
+		v616 := math.Abs(v459)
+		v617 := math.Abs(v470)
+		v618 := v616
+		if v617 > v616 {
+			v618 = v617
 		}
-		v613 := float64(v611 + v612)
-		v614 := float64(v461 * v464)
-		v615 := float64(v613 - v614)
-		v616 := math.Abs(v615)
-		v617 := math.Abs(v614)
-		v619 := float64(v617 * v618)
-		v620 := v616 <= v619
-		v621 := math.Abs(v464)
-		v622 := math.Abs(v475)
-		v623 := v621
-		if v622 > v621 {
-			v623 = v622
+		v619 := math.Abs(v550)
+		v620 := v618
+		if v619 > v618 {
+			v620 = v619
 		}
-		v624 := math.Abs(v555)
-		v625 := v623
-		if v624 > v623 {
-			v625 = v624
+		v622 := float64(v611 * v621)
+		v625 := math.FMA(v620, v623, v624)
+		v626 := v622 <= v625
+		v627 := v615 || v626
+		v628 := v608 == v3
+		v629 := v627 && !v628
+		v630 := v609
+		if v629 {
+			v630 = v608
 		}
-		v627 := float64(v616 * v626)
-		v630 := math.FMA(v625, v628, v629)
-		v631 := v627 <= v630
-		v632 := v620 || v631
-		v633 := v613 == v3
-		v634 := v632 && !v633
-		v635 := v614
-		if v634 {
-			v635 = v613
+		v631 := math.Abs(v458)
+		v632 := math.Abs(v457)
+		v633 := v631 < v632
+		v634 := v458
+		if v633 {
+			v634 = v457
 		}
-		v636 := math.Abs(v463)
-		v637 := math.Abs(v462)
-		v638 := v636 < v637
-		v639 := v463
-		if v638 {
-			v639 = v462
+		v635 := v457
+		if v633 {
+			v635 = v458
 		}
-		v640 := v462
-		if v638 {
-			v640 = v463
-		}
-		v641 := float64(v639 * v4)
-		v642 := float64(v639 * v7)
-		v643 := float64(v639 * v457)
-		v644 := float64(v643 * v387)
-		v645 := -v644
-		v646 := math.FMA(v643, v387, v645)
-		v647 := float64(v644 * v440)
-		v648 := -v647
-		v649 := math.FMA(v644, v440, v648)
-		v650 := math.FMA(v646, v440, v649)
-		v651 := float64(v643 * v455)
-		v652 := -v651
-		v653 := math.FMA(v643, v455, v652)
-		v654 := float64(v647 + v651)
-		v655 := float64(v654 - v647)
-		v656 := float64(v654 - v655)
-		v657 := float64(v647 - v656)
-		v658 := float64(v651 - v655)
-		v659 := float64(v657 + v658)
-		v660 := float64(v659 + v650)
-		v661 := float64(v660 + v653)
-		v662 := float64(v639 * v107)
-		v663 := -v662
-		v664 := math.FMA(v639, v107, v663)
-		v665 := float64(v662 * v180)
-		v666 := -v665
-		v667 := math.FMA(v662, v180, v666)
-		v668 := math.FMA(v664, v180, v667)
-		v669 := float64(v639 * v245)
-		v670 := -v669
-		v671 := math.FMA(v639, v245, v670)
-		v672 := float64(v669 * v180)
-		v673 := -v672
-		v674 := math.FMA(v669, v180, v673)
-		v675 := math.FMA(v671, v180, v674)
-		v676 := float64(v665 + v672)
-		v677 := float64(v676 - v665)
-		v678 := float64(v676 - v677)
-		v679 := float64(v665 - v678)
-		v680 := float64(v672 - v677)
-		v681 := float64(v679 + v680)
-		v682 := float64(v681 + v668)
-		v683 := float64(v682 + v675)
-		v684 := float64(v639 * v271)
-		v685 := -v684
-		v686 := math.FMA(v639, v271, v685)
-		v687 := float64(v684 * v328)
-		v688 := -v687
-		v689 := math.FMA(v684, v328, v688)
-		v690 := math.FMA(v686, v328, v689)
-		v691 := float64(v639 * v351)
-		v692 := -v691
-		v693 := math.FMA(v639, v351, v692)
-		v694 := float64(v639 * v380)
-		v695 := -v694
-		v696 := math.FMA(v639, v380, v695)
-		v697 := float64(v691 + v694)
-		v698 := float64(v697 - v691)
-		v699 := float64(v697 - v698)
-		v700 := float64(v691 - v699)
-		v701 := float64(v694 - v698)
-		v702 := float64(v700 + v701)
-		v703 := float64(v702 + v693)
-		v704 := float64(v703 + v696)
-		v705 := float64(v687 + v697)
-		v706 := float64(v705 - v687)
-		v707 := float64(v705 - v706)
-		v708 := float64(v687 - v707)
-		v709 := float64(v697 - v706)
-		v710 := float64(v708 + v709)
-		v711 := float64(v710 + v690)
-		v712 := float64(v711 + v704)
-		v713 := float64(v639 * v0)
-		v714 := -v713
-		v715 := math.FMA(v639, v0, v714)
-		v716 := float64(v713 * v356)
-		v717 := -v716
-		v718 := math.FMA(v713, v356, v717)
-		v719 := math.FMA(v715, v356, v718)
-		v720 := float64(v716 * v269)
-		v721 := -v720
-		v722 := math.FMA(v716, v269, v721)
-		v723 := math.FMA(v719, v269, v722)
-		v724 := float64(v713 * v269)
-		v725 := -v724
-		v726 := math.FMA(v713, v269, v725)
-		v727 := math.FMA(v715, v269, v726)
-		v728 := float64(v720 + v724)
-		v729 := float64(v728 - v720)
-		v730 := float64(v728 - v729)
-		v731 := float64(v720 - v730)
-		v732 := float64(v724 - v729)
-		v733 := float64(v731 + v732)
-		v734 := float64(v733 + v723)
-		v735 := float64(v734 + v727)
-		v736 := float64(v639 * v579)
-		v737 := -v736
-		v738 := math.FMA(v639, v579, v737)
-		v739 := float64(v639 * v584)
-		v740 := float64(v738 + v739)
-		v741 := float64(v736 + v740)
-		v742 := math.Ldexp(v741, int(v165))
-		v743 := float64(v639 * v180)
-		v744 := -v743
-		v745 := math.FMA(v639, v180, v744)
-		v746 := v743
+		v636 := float64(v634 * v4)
+		v637 := float64(v634 * v7)
+		v638 := float64(v634 * v452)
+		v639 := float64(v638 * v385)
+		v640 := -v639
+		v641 := math.FMA(v638, v385, v640)
+		v642 := float64(v639 * v436)
+		v643 := -v642
+		v644 := math.FMA(v639, v436, v643)
+		v645 := math.FMA(v641, v436, v644)
+		v646 := float64(v638 * v450)
+		v647 := -v646
+		v648 := math.FMA(v638, v450, v647)
+		v649 := float64(v642 + v646)
+		v650 := float64(v649 - v642)
+		v651 := float64(v649 - v650)
+		v652 := float64(v642 - v651)
+		v653 := float64(v646 - v650)
+		v654 := float64(v652 + v653)
+		v655 := float64(v654 + v645)
+		v656 := float64(v655 + v648)
+		v657 := float64(v634 * v107)
+		v658 := -v657
+		v659 := math.FMA(v634, v107, v658)
+		v660 := float64(v657 * v180)
+		v661 := -v660
+		v662 := math.FMA(v657, v180, v661)
+		v663 := math.FMA(v659, v180, v662)
+		v664 := float64(v634 * v245)
+		v665 := -v664
+		v666 := math.FMA(v634, v245, v665)
+		v667 := float64(v664 * v180)
+		v668 := -v667
+		v669 := math.FMA(v664, v180, v668)
+		v670 := math.FMA(v666, v180, v669)
+		v671 := float64(v660 + v667)
+		v672 := float64(v671 - v660)
+		v673 := float64(v671 - v672)
+		v674 := float64(v660 - v673)
+		v675 := float64(v667 - v672)
+		v676 := float64(v674 + v675)
+		v677 := float64(v676 + v663)
+		v678 := float64(v677 + v670)
+		v679 := float64(v634 * v271)
+		v680 := -v679
+		v681 := math.FMA(v634, v271, v680)
+		v682 := float64(v679 * v326)
+		v683 := -v682
+		v684 := math.FMA(v679, v326, v683)
+		v685 := math.FMA(v681, v326, v684)
+		v686 := float64(v634 * v349)
+		v687 := -v686
+		v688 := math.FMA(v634, v349, v687)
+		v689 := float64(v634 * v378)
+		v690 := -v689
+		v691 := math.FMA(v634, v378, v690)
+		v692 := float64(v686 + v689)
+		v693 := float64(v692 - v686)
+		v694 := float64(v692 - v693)
+		v695 := float64(v686 - v694)
+		v696 := float64(v689 - v693)
+		v697 := float64(v695 + v696)
+		v698 := float64(v697 + v688)
+		v699 := float64(v698 + v691)
+		v700 := float64(v682 + v692)
+		v701 := float64(v700 - v682)
+		v702 := float64(v700 - v701)
+		v703 := float64(v682 - v702)
+		v704 := float64(v692 - v701)
+		v705 := float64(v703 + v704)
+		v706 := float64(v705 + v685)
+		v707 := float64(v706 + v699)
+		v708 := float64(v634 * v0)
+		v709 := -v708
+		v710 := math.FMA(v634, v0, v709)
+		v711 := float64(v708 * v354)
+		v712 := -v711
+		v713 := math.FMA(v708, v354, v712)
+		v714 := math.FMA(v710, v354, v713)
+		v715 := float64(v711 * v269)
+		v716 := -v715
+		v717 := math.FMA(v711, v269, v716)
+		v718 := math.FMA(v714, v269, v717)
+		v719 := float64(v708 * v269)
+		v720 := -v719
+		v721 := math.FMA(v708, v269, v720)
+		v722 := math.FMA(v710, v269, v721)
+		v723 := float64(v715 + v719)
+		v724 := float64(v723 - v715)
+		v725 := float64(v723 - v724)
+		v726 := float64(v715 - v725)
+		v727 := float64(v719 - v724)
+		v728 := float64(v726 + v727)
+		v729 := float64(v728 + v718)
+		v730 := float64(v729 + v722)
+		v731 := float64(v634 * v574)
+		v732 := -v731
+		v733 := math.FMA(v634, v574, v732)
+		v734 := float64(v634 * v579)
+		v735 := float64(v733 + v734)
+		v736 := float64(v731 + v735)
+		v737 := math.Ldexp(v736, int(v165))
+		v738 := float64(v634 * v180)
+		v739 := -v738
+		v740 := math.FMA(v634, v180, v739)
+		v741 := v738
 		if v169 {
-			v746 = v742
+			v741 = v737
 		}
-		v747 := v745
+		v742 := v740
 		if v169 {
-			v747 = v3
+			v742 = v3
 		}
-		v748 := float64(v728 + v746)
-		v749 := float64(v748 - v728)
-		v750 := float64(v748 - v749)
-		v751 := float64(v728 - v750)
-		v752 := float64(v746 - v749)
-		v753 := float64(v751 + v752)
-		v754 := float64(v753 + v735)
-		v755 := float64(v754 + v747)
-		v756 := v748
+		v743 := float64(v723 + v741)
+		v744 := float64(v743 - v723)
+		v745 := float64(v743 - v744)
+		v746 := float64(v723 - v745)
+		v747 := float64(v741 - v744)
+		v748 := float64(v746 + v747)
+		v749 := float64(v748 + v730)
+		v750 := float64(v749 + v742)
+		v751 := v743
 		if v249 {
-			v756 = v705
+			v751 = v700
+		}
+		v752 := v750
+		if v249 {
+			v752 = v707
+		}
+		v753 := v751
+		if v11 {
+			v753 = v671
+		}
+		v754 := v752
+		if v11 {
+			v754 = v678
+		}
+		v755 := v753
+		if v9 {
+			v755 = v649
+		}
+		v756 := v754
+		if v9 {
+			v756 = v656
 		}
 		v757 := v755
-		if v249 {
-			v757 = v712
+		if v6 {
+			v757 = v637
 		}
 		v758 := v756
-		if v11 {
-			v758 = v676
+		if v6 {
+			v758 = v3
 		}
 		v759 := v757
-		if v11 {
-			v759 = v683
+		if v2 {
+			v759 = v636
 		}
 		v760 := v758
-		if v9 {
-			v760 = v654
-		}
-		v761 := v759
-		if v9 {
-			v761 = v661
-		}
-		v762 := v760
-		if v6 {
-			v762 = v642
-		}
-		v763 := v761
-		if v6 {
-			v763 = v3
-		}
-		v764 := v762
 		if v2 {
-			v764 = v641
+			v760 = v3
 		}
-		v765 := v763
-		if v2 {
-			v765 = v3
+		v761 := float64(v759 + v760)
+		v762 := float64(v456 * v634)
+		v763 := float64(v761 - v762)
+		v764 := math.Abs(v763)
+		v765 := math.Abs(v762)
+		v766 := float64(v765 * v613)
+		v767 := v764 <= v766
+		v768 := math.Abs(v634)
+		v769 := math.Abs(v638)
+		v770 := v768
+		if v769 > v768 {
+			v770 = v769
 		}
-		v766 := float64(v764 + v765)
-		v767 := float64(v461 * v639)
-		v768 := float64(v766 - v767)
-		v769 := math.Abs(v768)
-		v770 := math.Abs(v767)
-		v771 := float64(v770 * v618)
-		v772 := v769 <= v771
-		v773 := math.Abs(v639)
-		v774 := math.Abs(v643)
-		v775 := v773
-		if v774 > v773 {
-			v775 = v774
+		v771 := math.Abs(v708)
+		v772 := v770
+		if v771 > v770 {
+			v772 = v771
 		}
-		v776 := math.Abs(v713)
-		v777 := v775
-		if v776 > v775 {
-			v777 = v776
+		v773 := float64(v764 * v621)
+		v774 := math.FMA(v772, v623, v624)
+		v775 := v773 <= v774
+		v776 := v767 || v775
+		v777 := v761 == v3
+		v778 := v776 && !v777
+		v779 := v762
+		if v778 {
+			v779 = v761
 		}
-		v778 := float64(v769 * v626)
-		v779 := math.FMA(v777, v628, v629)
-		v780 := v778 <= v779
-		v781 := v772 || v780
-		v782 := v766 == v3
-		v783 := v781 && !v782
-		v784 := v767
-		if v783 {
-			v784 = v766
+		v780 := float64(v635 * v779)
+		v782 := v616 == v781
+		v783 := v632 == v781
+		v784 := v631 == v781
+		v785 := v783 || v784
+		v786 := v782 && !v785
+		v787 := v630
+		if v786 {
+			v787 = v780
 		}
-		v785 := float64(v640 * v784)
-		v787 := v621 == v786
-		v788 := v637 == v786
-		v789 := v636 == v786
-		v790 := v788 || v789
-		v791 := v787 && !v790
-		v792 := v635
-		if v791 {
-			v792 = v785
+		v788 := math.IsNaN(v457)
+		v789 := v787
+		if v788 {
+			v789 = v457
 		}
-		v793 := math.IsNaN(v462)
-		v794 := v792
-		if v793 {
-			v794 = v462
-		}
-		v795 := v794
+		v790 := v789
 		if v105 {
-			v795 = v0
+			v790 = v0
 		}
-		da[i] = v795
+		da[i] = v790
 	}
 }
 
 // swigluBackwardAUsualGeneric is the pure-Go kernel of swigluBackwardAUsual
-// (f64 memory, f64 compute, 677 operations): the scalar twin of the vector
+// (f64 memory, f64 compute, 675 operations): the scalar twin of the vector
 // program the assembly kernels run, with exactly the semantics of
 // vprog.Program.Eval, so every backend gives the same bits. The caller
 // guarantees equal lengths; da may be the same slice as an input.
@@ -1689,16 +1670,16 @@ func swigluBackwardAUsualGeneric(da, a, b, dy []float64) {
 	v274 := math.Float64frombits(0xbff0000000000000) // -1
 	v275 := math.Float64frombits(0x3fd1d25cf210482c) // 0.2784645427610737
 	v276 := math.Float64frombits(0xc044000000000000) // -40
-	v338 := math.Float64frombits(0x3ff474973c84120b) // 1.2784645427610737
-	v342 := math.Float64frombits(0x3fd1d25cf210482e) // 0.2784645427610738
-	v360 := math.Float64frombits(0x4086280000000000) // 709
-	v364 := math.Float64frombits(0x408ff80000000000) // 1023
-	v385 := math.Float64frombits(0x17f0000000000000) // 2.191809349008403e-193
-	v519 := math.Float64frombits(0x3cc0000000000000) // 4.440892098500626e-16
-	v527 := math.Float64frombits(0x6570000000000000) // 4.149515568880993e+180
-	v529 := math.Float64frombits(0x2270000000000000) // 8.200532357869981e-143
-	v530 := math.Float64frombits(0x2260000000000000) // 4.100266178934991e-143
-	v667 := math.Float64frombits(0x7ff0000000000000) // +Inf
+	v336 := math.Float64frombits(0x3ff474973c84120b) // 1.2784645427610737
+	v340 := math.Float64frombits(0x3fd1d25cf210482e) // 0.2784645427610738
+	v358 := math.Float64frombits(0x4086280000000000) // 709
+	v362 := math.Float64frombits(0x408ff80000000000) // 1023
+	v383 := math.Float64frombits(0x17f0000000000000) // 2.191809349008403e-193
+	v517 := math.Float64frombits(0x3cc0000000000000) // 4.440892098500626e-16
+	v525 := math.Float64frombits(0x6570000000000000) // 4.149515568880993e+180
+	v527 := math.Float64frombits(0x2270000000000000) // 8.200532357869981e-143
+	v528 := math.Float64frombits(0x2260000000000000) // 4.100266178934991e-143
+	v665 := math.Float64frombits(0x7ff0000000000000) // +Inf
 	for i := range da {
 		v0 := a[i]
 		v2 := v0 < v1
@@ -2077,474 +2058,469 @@ func swigluBackwardAUsualGeneric(da, a, b, dy []float64) {
 		v320 := float64(v316 + v319)
 		v321 := ldexpMid(v320, v280)
 		v322 := math.Copysign(v321, v273)
-		v323 := math.IsNaN(v273)
-		v324 := v322
-		if v323 {
-			v324 = v273
-		}
-		v325 := float64(v275 * v324)
-		v326 := float64(v273 + v325)
-		v327 := float64(v273 - v326)
-		v328 := float64(v327 + v325)
-		v329 := -v325
-		v330 := math.FMA(v275, v324, v329)
-		v331 := float64(v272 * v324)
-		v332 := float64(v330 - v331)
-		v333 := float64(v271 - v273)
-		v334 := float64(v333 - v272)
-		v335 := float64(v271 - v0)
-		v336 := float64(v271 - v335)
-		v337 := float64(v0 - v336)
-		v339 := float64(v338 - v335)
-		v340 := float64(v337 + v339)
-		v341 := float64(v334 + v340)
-		v343 := float64(v7 + v324)
-		v344 := float64(v342 * v343)
-		v345 := float64(v7 + v344)
-		v346 := float64(v341 * v345)
-		v347 := float64(v332 + v346)
-		v348 := float64(v328 + v347)
-		v349 := float64(v269 * v348)
-		v350 := -v269
-		v351 := math.FMA(v267, v268, v350)
-		v352 := float64(v7 - v268)
-		v353 := float64(v352 - v267)
-		v354 := -v267
-		v355 := math.FMA(v354, v234, v233)
-		v356 := float64(v215 + v218)
-		v357 := float64(v215 - v356)
-		v358 := float64(v357 + v218)
-		v359 := v89 <= v188
-		v361 := v360 < v0
-		v362 := v359 && !v361
-		v363 := v89
+		v323 := float64(v275 * v322)
+		v324 := float64(v273 + v323)
+		v325 := float64(v273 - v324)
+		v326 := float64(v325 + v323)
+		v327 := -v323
+		v328 := math.FMA(v275, v322, v327)
+		v329 := float64(v272 * v322)
+		v330 := float64(v328 - v329)
+		v331 := float64(v271 - v273)
+		v332 := float64(v331 - v272)
+		v333 := float64(v271 - v0)
+		v334 := float64(v271 - v333)
+		v335 := float64(v0 - v334)
+		v337 := float64(v336 - v333)
+		v338 := float64(v335 + v337)
+		v339 := float64(v332 + v338)
+		v341 := float64(v7 + v322)
+		v342 := float64(v340 * v341)
+		v343 := float64(v7 + v342)
+		v344 := float64(v339 * v343)
+		v345 := float64(v330 + v344)
+		v346 := float64(v326 + v345)
+		v347 := float64(v269 * v346)
+		v348 := -v269
+		v349 := math.FMA(v267, v268, v348)
+		v350 := float64(v7 - v268)
+		v351 := float64(v350 - v267)
+		v352 := -v267
+		v353 := math.FMA(v352, v234, v233)
+		v354 := float64(v215 + v218)
+		v355 := float64(v215 - v354)
+		v356 := float64(v355 + v218)
+		v357 := v89 <= v188
+		v359 := v358 < v0
+		v360 := v357 && !v359
+		v361 := v89
 		if v188 > v89 {
-			v363 = v188
+			v361 = v188
 		}
-		v365 := v364
-		if v363 < v364 {
-			v365 = v363
+		v363 := v362
+		if v361 < v362 {
+			v363 = v361
 		}
-		v366 := ldexpNormal(v358, v365)
-		v367 := v3
-		if v362 {
-			v367 = v366
+		v364 := ldexpNormal(v356, v363)
+		v365 := v3
+		if v360 {
+			v365 = v364
 		}
-		v368 := float64(v355 + v367)
-		v369 := float64(v237 + v367)
-		v370 := float64(v267 * v369)
-		v371 := float64(v368 - v370)
-		v372 := float64(v371 / v234)
-		v373 := float64(v353 - v372)
-		v374 := float64(v267 * v373)
-		v375 := float64(v372 * v268)
-		v376 := float64(v374 + v375)
-		v377 := float64(v351 + v376)
-		v378 := float64(v377 * v326)
-		v379 := float64(v349 + v378)
-		v380 := math.FMA(v269, v326, v379)
-		v381 := math.FMA(v354, v267, v267)
-		v382 := math.FMA(v0, v381, v178)
-		v383 := v382
+		v366 := float64(v353 + v365)
+		v367 := float64(v237 + v365)
+		v368 := float64(v267 * v367)
+		v369 := float64(v366 - v368)
+		v370 := float64(v369 / v234)
+		v371 := float64(v351 - v370)
+		v372 := float64(v267 * v371)
+		v373 := float64(v370 * v268)
+		v374 := float64(v372 + v373)
+		v375 := float64(v349 + v374)
+		v376 := float64(v375 * v324)
+		v377 := float64(v347 + v376)
+		v378 := math.FMA(v269, v324, v377)
+		v379 := math.FMA(v352, v267, v267)
+		v380 := math.FMA(v0, v379, v178)
+		v381 := v380
 		if v247 {
-			v383 = v380
+			v381 = v378
 		}
-		v384 := v383
+		v382 := v381
 		if v9 {
-			v384 = v245
+			v382 = v245
 		}
-		v386 := v384
+		v384 := v382
 		if v6 {
-			v386 = v7
+			v384 = v7
 		}
-		v387 := v386
+		v385 := v384
 		if v2 {
-			v387 = v4
+			v385 = v4
 		}
-		v388 := b[i]
-		v389 := dy[i]
-		v390 := float64(v388 * v389)
-		v391 := -v390
-		v392 := math.FMA(v388, v389, v391)
-		v393 := float64(v390 * v4)
-		v394 := -v393
-		v395 := math.FMA(v390, v4, v394)
-		v396 := math.FMA(v392, v4, v395)
-		v397 := float64(v390 * v7)
-		v398 := -v397
-		v399 := math.FMA(v390, v7, v398)
-		v400 := math.FMA(v392, v7, v399)
-		v401 := float64(v390 * v385)
-		v402 := float64(v390 * v105)
-		v403 := -v402
-		v404 := math.FMA(v390, v105, v403)
-		v405 := math.FMA(v392, v105, v404)
-		v406 := float64(v402 * v178)
-		v407 := -v406
-		v408 := math.FMA(v402, v178, v407)
-		v409 := math.FMA(v405, v178, v408)
-		v410 := float64(v390 * v243)
-		v411 := -v410
-		v412 := math.FMA(v390, v243, v411)
-		v413 := math.FMA(v392, v243, v412)
-		v414 := float64(v410 * v178)
-		v415 := -v414
-		v416 := math.FMA(v410, v178, v415)
-		v417 := math.FMA(v413, v178, v416)
-		v418 := float64(v406 + v414)
-		v419 := float64(v418 - v406)
-		v420 := float64(v418 - v419)
-		v421 := float64(v406 - v420)
-		v422 := float64(v414 - v419)
-		v423 := float64(v421 + v422)
-		v424 := float64(v423 + v409)
-		v425 := float64(v424 + v417)
-		v426 := float64(v390 * v269)
-		v427 := -v426
-		v428 := math.FMA(v390, v269, v427)
-		v429 := math.FMA(v392, v269, v428)
-		v430 := float64(v426 * v326)
-		v431 := -v430
-		v432 := math.FMA(v426, v326, v431)
-		v433 := math.FMA(v429, v326, v432)
-		v434 := float64(v390 * v349)
-		v435 := -v434
-		v436 := math.FMA(v390, v349, v435)
-		v437 := math.FMA(v392, v349, v436)
-		v438 := float64(v390 * v378)
-		v439 := -v438
-		v440 := math.FMA(v390, v378, v439)
-		v441 := math.FMA(v392, v378, v440)
-		v442 := float64(v434 + v438)
-		v443 := float64(v442 - v434)
-		v444 := float64(v442 - v443)
-		v445 := float64(v434 - v444)
-		v446 := float64(v438 - v443)
-		v447 := float64(v445 + v446)
-		v448 := float64(v447 + v437)
-		v449 := float64(v448 + v441)
-		v450 := float64(v430 + v442)
-		v451 := float64(v450 - v430)
-		v452 := float64(v450 - v451)
-		v453 := float64(v430 - v452)
-		v454 := float64(v442 - v451)
-		v455 := float64(v453 + v454)
-		v456 := float64(v455 + v433)
-		v457 := float64(v456 + v449)
-		v458 := float64(v390 * v0)
-		v459 := -v458
-		v460 := math.FMA(v390, v0, v459)
-		v461 := math.FMA(v392, v0, v460)
-		v462 := float64(v458 * v354)
-		v463 := -v462
-		v464 := math.FMA(v458, v354, v463)
-		v465 := math.FMA(v461, v354, v464)
-		v466 := float64(v462 * v267)
-		v467 := -v466
-		v468 := math.FMA(v462, v267, v467)
-		v469 := math.FMA(v465, v267, v468)
-		v470 := float64(v458 * v267)
-		v471 := -v470
-		v472 := math.FMA(v458, v267, v471)
-		v473 := math.FMA(v461, v267, v472)
-		v474 := float64(v466 + v470)
-		v475 := float64(v474 - v466)
-		v476 := float64(v474 - v475)
-		v477 := float64(v466 - v476)
-		v478 := float64(v470 - v475)
-		v479 := float64(v477 + v478)
-		v480 := float64(v479 + v469)
-		v481 := float64(v480 + v473)
-		v482 := v3
+		v386 := b[i]
+		v387 := dy[i]
+		v388 := float64(v386 * v387)
+		v389 := -v388
+		v390 := math.FMA(v386, v387, v389)
+		v391 := float64(v388 * v4)
+		v392 := -v391
+		v393 := math.FMA(v388, v4, v392)
+		v394 := math.FMA(v390, v4, v393)
+		v395 := float64(v388 * v7)
+		v396 := -v395
+		v397 := math.FMA(v388, v7, v396)
+		v398 := math.FMA(v390, v7, v397)
+		v399 := float64(v388 * v383)
+		v400 := float64(v388 * v105)
+		v401 := -v400
+		v402 := math.FMA(v388, v105, v401)
+		v403 := math.FMA(v390, v105, v402)
+		v404 := float64(v400 * v178)
+		v405 := -v404
+		v406 := math.FMA(v400, v178, v405)
+		v407 := math.FMA(v403, v178, v406)
+		v408 := float64(v388 * v243)
+		v409 := -v408
+		v410 := math.FMA(v388, v243, v409)
+		v411 := math.FMA(v390, v243, v410)
+		v412 := float64(v408 * v178)
+		v413 := -v412
+		v414 := math.FMA(v408, v178, v413)
+		v415 := math.FMA(v411, v178, v414)
+		v416 := float64(v404 + v412)
+		v417 := float64(v416 - v404)
+		v418 := float64(v416 - v417)
+		v419 := float64(v404 - v418)
+		v420 := float64(v412 - v417)
+		v421 := float64(v419 + v420)
+		v422 := float64(v421 + v407)
+		v423 := float64(v422 + v415)
+		v424 := float64(v388 * v269)
+		v425 := -v424
+		v426 := math.FMA(v388, v269, v425)
+		v427 := math.FMA(v390, v269, v426)
+		v428 := float64(v424 * v324)
+		v429 := -v428
+		v430 := math.FMA(v424, v324, v429)
+		v431 := math.FMA(v427, v324, v430)
+		v432 := float64(v388 * v347)
+		v433 := -v432
+		v434 := math.FMA(v388, v347, v433)
+		v435 := math.FMA(v390, v347, v434)
+		v436 := float64(v388 * v376)
+		v437 := -v436
+		v438 := math.FMA(v388, v376, v437)
+		v439 := math.FMA(v390, v376, v438)
+		v440 := float64(v432 + v436)
+		v441 := float64(v440 - v432)
+		v442 := float64(v440 - v441)
+		v443 := float64(v432 - v442)
+		v444 := float64(v436 - v441)
+		v445 := float64(v443 + v444)
+		v446 := float64(v445 + v435)
+		v447 := float64(v446 + v439)
+		v448 := float64(v428 + v440)
+		v449 := float64(v448 - v428)
+		v450 := float64(v448 - v449)
+		v451 := float64(v428 - v450)
+		v452 := float64(v440 - v449)
+		v453 := float64(v451 + v452)
+		v454 := float64(v453 + v431)
+		v455 := float64(v454 + v447)
+		v456 := float64(v388 * v0)
+		v457 := -v456
+		v458 := math.FMA(v388, v0, v457)
+		v459 := math.FMA(v390, v0, v458)
+		v460 := float64(v456 * v352)
+		v461 := -v460
+		v462 := math.FMA(v456, v352, v461)
+		v463 := math.FMA(v459, v352, v462)
+		v464 := float64(v460 * v267)
+		v465 := -v464
+		v466 := math.FMA(v460, v267, v465)
+		v467 := math.FMA(v463, v267, v466)
+		v468 := float64(v456 * v267)
+		v469 := -v468
+		v470 := math.FMA(v456, v267, v469)
+		v471 := math.FMA(v459, v267, v470)
+		v472 := float64(v464 + v468)
+		v473 := float64(v472 - v464)
+		v474 := float64(v472 - v473)
+		v475 := float64(v464 - v474)
+		v476 := float64(v468 - v473)
+		v477 := float64(v475 + v476)
+		v478 := float64(v477 + v467)
+		v479 := float64(v478 + v471)
+		v480 := v3
 		if v161 {
-			v482 = v156
+			v480 = v156
 		}
-		v483 := float64(v390 * v482)
-		v484 := -v483
-		v485 := math.FMA(v390, v482, v484)
-		v486 := math.FMA(v392, v482, v485)
-		v487 := v3
+		v481 := float64(v388 * v480)
+		v482 := -v481
+		v483 := math.FMA(v388, v480, v482)
+		v484 := math.FMA(v390, v480, v483)
+		v485 := v3
 		if v161 {
-			v487 = v162
+			v485 = v162
 		}
-		v488 := float64(v390 * v487)
-		v489 := float64(v486 + v488)
-		v490 := float64(v483 + v489)
-		v491 := math.Ldexp(v490, int(v163))
-		v492 := float64(v390 * v178)
-		v493 := -v492
-		v494 := math.FMA(v390, v178, v493)
-		v495 := math.FMA(v392, v178, v494)
-		v496 := v492
+		v486 := float64(v388 * v485)
+		v487 := float64(v484 + v486)
+		v488 := float64(v481 + v487)
+		v489 := math.Ldexp(v488, int(v163))
+		v490 := float64(v388 * v178)
+		v491 := -v490
+		v492 := math.FMA(v388, v178, v491)
+		v493 := math.FMA(v390, v178, v492)
+		v494 := v490
 		if v167 {
-			v496 = v491
+			v494 = v489
 		}
-		v497 := v495
+		v495 := v493
 		if v167 {
-			v497 = v3
+			v495 = v3
 		}
-		v498 := float64(v474 + v496)
-		v499 := float64(v498 - v474)
-		v500 := float64(v498 - v499)
-		v501 := float64(v474 - v500)
-		v502 := float64(v496 - v499)
-		v503 := float64(v501 + v502)
-		v504 := float64(v503 + v481)
-		v505 := float64(v504 + v497)
-		v506 := v498
+		v496 := float64(v472 + v494)
+		v497 := float64(v496 - v472)
+		v498 := float64(v496 - v497)
+		v499 := float64(v472 - v498)
+		v500 := float64(v494 - v497)
+		v501 := float64(v499 + v500)
+		v502 := float64(v501 + v479)
+		v503 := float64(v502 + v495)
+		v504 := v496
 		if v247 {
-			v506 = v450
+			v504 = v448
+		}
+		v505 := v503
+		if v247 {
+			v505 = v455
+		}
+		v506 := v504
+		if v9 {
+			v506 = v416
 		}
 		v507 := v505
-		if v247 {
-			v507 = v457
+		if v9 {
+			v507 = v423
 		}
 		v508 := v506
-		if v9 {
-			v508 = v418
+		if v6 {
+			v508 = v395
 		}
 		v509 := v507
-		if v9 {
-			v509 = v425
+		if v6 {
+			v509 = v398
 		}
 		v510 := v508
-		if v6 {
-			v510 = v397
+		if v2 {
+			v510 = v391
 		}
 		v511 := v509
-		if v6 {
-			v511 = v400
-		}
-		v512 := v510
 		if v2 {
-			v512 = v393
+			v511 = v394
 		}
-		v513 := v511
-		if v2 {
-			v513 = v396
+		v512 := float64(v510 + v511)
+		v513 := float64(v385 * v388)
+		v514 := float64(v512 - v513)
+		v515 := math.Abs(v514)
+		v516 := math.Abs(v513)
+		v518 := float64(v516 * v517)
+		v519 := v515 <= v518
+		v520 := math.Abs(v388)
+		v521 := math.Abs(v399)
+		v522 := v520
+		if v521 > v520 {
+			v522 = v521
 		}
-		v514 := float64(v512 + v513)
-		v515 := float64(v387 * v390)
-		v516 := float64(v514 - v515)
-		v517 := math.Abs(v516)
-		v518 := math.Abs(v515)
-		v520 := float64(v518 * v519)
-		v521 := v517 <= v520
-		v522 := math.Abs(v390)
-		v523 := math.Abs(v401)
+		v523 := math.Abs(v456)
 		v524 := v522
 		if v523 > v522 {
 			v524 = v523
 		}
-		v525 := math.Abs(v458)
-		v526 := v524
-		if v525 > v524 {
-			v526 = v525
+		v526 := float64(v515 * v525)
+		v529 := math.FMA(v524, v527, v528)
+		v530 := v526 <= v529
+		v531 := v519 || v530
+		v532 := v512 == v3
+		v533 := v531 && !v532
+		v534 := v513
+		if v533 {
+			v534 = v512
 		}
-		v528 := float64(v517 * v527)
-		v531 := math.FMA(v526, v529, v530)
-		v532 := v528 <= v531
-		v533 := v521 || v532
-		v534 := v514 == v3
-		v535 := v533 && !v534
-		v536 := v515
-		if v535 {
-			v536 = v514
+		v535 := math.Abs(v387)
+		v536 := math.Abs(v386)
+		v537 := v535 < v536
+		v538 := v387
+		if v537 {
+			v538 = v386
 		}
-		v537 := math.Abs(v389)
-		v538 := math.Abs(v388)
-		v539 := v537 < v538
-		v540 := v389
-		if v539 {
-			v540 = v388
+		v539 := v386
+		if v537 {
+			v539 = v387
 		}
-		v541 := v388
-		if v539 {
-			v541 = v389
-		}
-		v542 := float64(v540 * v4)
-		v543 := float64(v540 * v7)
-		v544 := float64(v540 * v385)
-		v545 := float64(v540 * v105)
-		v546 := -v545
-		v547 := math.FMA(v540, v105, v546)
-		v548 := float64(v545 * v178)
-		v549 := -v548
-		v550 := math.FMA(v545, v178, v549)
-		v551 := math.FMA(v547, v178, v550)
-		v552 := float64(v540 * v243)
-		v553 := -v552
-		v554 := math.FMA(v540, v243, v553)
-		v555 := float64(v552 * v178)
-		v556 := -v555
-		v557 := math.FMA(v552, v178, v556)
-		v558 := math.FMA(v554, v178, v557)
-		v559 := float64(v548 + v555)
-		v560 := float64(v559 - v548)
-		v561 := float64(v559 - v560)
-		v562 := float64(v548 - v561)
-		v563 := float64(v555 - v560)
-		v564 := float64(v562 + v563)
-		v565 := float64(v564 + v551)
-		v566 := float64(v565 + v558)
-		v567 := float64(v540 * v269)
-		v568 := -v567
-		v569 := math.FMA(v540, v269, v568)
-		v570 := float64(v567 * v326)
-		v571 := -v570
-		v572 := math.FMA(v567, v326, v571)
-		v573 := math.FMA(v569, v326, v572)
-		v574 := float64(v540 * v349)
-		v575 := -v574
-		v576 := math.FMA(v540, v349, v575)
-		v577 := float64(v540 * v378)
-		v578 := -v577
-		v579 := math.FMA(v540, v378, v578)
-		v580 := float64(v574 + v577)
-		v581 := float64(v580 - v574)
-		v582 := float64(v580 - v581)
-		v583 := float64(v574 - v582)
-		v584 := float64(v577 - v581)
-		v585 := float64(v583 + v584)
-		v586 := float64(v585 + v576)
-		v587 := float64(v586 + v579)
-		v588 := float64(v570 + v580)
-		v589 := float64(v588 - v570)
-		v590 := float64(v588 - v589)
-		v591 := float64(v570 - v590)
-		v592 := float64(v580 - v589)
-		v593 := float64(v591 + v592)
-		v594 := float64(v593 + v573)
-		v595 := float64(v594 + v587)
-		v596 := float64(v540 * v0)
-		v597 := -v596
-		v598 := math.FMA(v540, v0, v597)
-		v599 := float64(v596 * v354)
-		v600 := -v599
-		v601 := math.FMA(v596, v354, v600)
-		v602 := math.FMA(v598, v354, v601)
-		v603 := float64(v599 * v267)
-		v604 := -v603
-		v605 := math.FMA(v599, v267, v604)
-		v606 := math.FMA(v602, v267, v605)
-		v607 := float64(v596 * v267)
-		v608 := -v607
-		v609 := math.FMA(v596, v267, v608)
-		v610 := math.FMA(v598, v267, v609)
-		v611 := float64(v603 + v607)
-		v612 := float64(v611 - v603)
-		v613 := float64(v611 - v612)
-		v614 := float64(v603 - v613)
-		v615 := float64(v607 - v612)
-		v616 := float64(v614 + v615)
-		v617 := float64(v616 + v606)
-		v618 := float64(v617 + v610)
-		v619 := float64(v540 * v482)
-		v620 := -v619
-		v621 := math.FMA(v540, v482, v620)
-		v622 := float64(v540 * v487)
-		v623 := float64(v621 + v622)
-		v624 := float64(v619 + v623)
-		v625 := math.Ldexp(v624, int(v163))
-		v626 := float64(v540 * v178)
-		v627 := -v626
-		v628 := math.FMA(v540, v178, v627)
-		v629 := v626
+		v540 := float64(v538 * v4)
+		v541 := float64(v538 * v7)
+		v542 := float64(v538 * v383)
+		v543 := float64(v538 * v105)
+		v544 := -v543
+		v545 := math.FMA(v538, v105, v544)
+		v546 := float64(v543 * v178)
+		v547 := -v546
+		v548 := math.FMA(v543, v178, v547)
+		v549 := math.FMA(v545, v178, v548)
+		v550 := float64(v538 * v243)
+		v551 := -v550
+		v552 := math.FMA(v538, v243, v551)
+		v553 := float64(v550 * v178)
+		v554 := -v553
+		v555 := math.FMA(v550, v178, v554)
+		v556 := math.FMA(v552, v178, v555)
+		v557 := float64(v546 + v553)
+		v558 := float64(v557 - v546)
+		v559 := float64(v557 - v558)
+		v560 := float64(v546 - v559)
+		v561 := float64(v553 - v558)
+		v562 := float64(v560 + v561)
+		v563 := float64(v562 + v549)
+		v564 := float64(v563 + v556)
+		v565 := float64(v538 * v269)
+		v566 := -v565
+		v567 := math.FMA(v538, v269, v566)
+		v568 := float64(v565 * v324)
+		v569 := -v568
+		v570 := math.FMA(v565, v324, v569)
+		v571 := math.FMA(v567, v324, v570)
+		v572 := float64(v538 * v347)
+		v573 := -v572
+		v574 := math.FMA(v538, v347, v573)
+		v575 := float64(v538 * v376)
+		v576 := -v575
+		v577 := math.FMA(v538, v376, v576)
+		v578 := float64(v572 + v575)
+		v579 := float64(v578 - v572)
+		v580 := float64(v578 - v579)
+		v581 := float64(v572 - v580)
+		v582 := float64(v575 - v579)
+		v583 := float64(v581 + v582)
+		v584 := float64(v583 + v574)
+		v585 := float64(v584 + v577)
+		v586 := float64(v568 + v578)
+		v587 := float64(v586 - v568)
+		v588 := float64(v586 - v587)
+		v589 := float64(v568 - v588)
+		v590 := float64(v578 - v587)
+		v591 := float64(v589 + v590)
+		v592 := float64(v591 + v571)
+		v593 := float64(v592 + v585)
+		v594 := float64(v538 * v0)
+		v595 := -v594
+		v596 := math.FMA(v538, v0, v595)
+		v597 := float64(v594 * v352)
+		v598 := -v597
+		v599 := math.FMA(v594, v352, v598)
+		v600 := math.FMA(v596, v352, v599)
+		v601 := float64(v597 * v267)
+		v602 := -v601
+		v603 := math.FMA(v597, v267, v602)
+		v604 := math.FMA(v600, v267, v603)
+		v605 := float64(v594 * v267)
+		v606 := -v605
+		v607 := math.FMA(v594, v267, v606)
+		v608 := math.FMA(v596, v267, v607)
+		v609 := float64(v601 + v605)
+		v610 := float64(v609 - v601)
+		v611 := float64(v609 - v610)
+		v612 := float64(v601 - v611)
+		v613 := float64(v605 - v610)
+		v614 := float64(v612 + v613)
+		v615 := float64(v614 + v604)
+		v616 := float64(v615 + v608)
+		v617 := float64(v538 * v480)
+		v618 := -v617
+		v619 := math.FMA(v538, v480, v618)
+		v620 := float64(v538 * v485)
+		v621 := float64(v619 + v620)
+		v622 := float64(v617 + v621)
+		v623 := math.Ldexp(v622, int(v163))
+		v624 := float64(v538 * v178)
+		v625 := -v624
+		v626 := math.FMA(v538, v178, v625)
+		v627 := v624
 		if v167 {
-			v629 = v625
+			v627 = v623
 		}
-		v630 := v628
+		v628 := v626
 		if v167 {
-			v630 = v3
+			v628 = v3
 		}
-		v631 := float64(v611 + v629)
-		v632 := float64(v631 - v611)
-		v633 := float64(v631 - v632)
-		v634 := float64(v611 - v633)
-		v635 := float64(v629 - v632)
-		v636 := float64(v634 + v635)
-		v637 := float64(v636 + v618)
-		v638 := float64(v637 + v630)
-		v639 := v631
+		v629 := float64(v609 + v627)
+		v630 := float64(v629 - v609)
+		v631 := float64(v629 - v630)
+		v632 := float64(v609 - v631)
+		v633 := float64(v627 - v630)
+		v634 := float64(v632 + v633)
+		v635 := float64(v634 + v616)
+		v636 := float64(v635 + v628)
+		v637 := v629
 		if v247 {
-			v639 = v588
+			v637 = v586
+		}
+		v638 := v636
+		if v247 {
+			v638 = v593
+		}
+		v639 := v637
+		if v9 {
+			v639 = v557
 		}
 		v640 := v638
-		if v247 {
-			v640 = v595
+		if v9 {
+			v640 = v564
 		}
 		v641 := v639
-		if v9 {
-			v641 = v559
+		if v6 {
+			v641 = v541
 		}
 		v642 := v640
-		if v9 {
-			v642 = v566
+		if v6 {
+			v642 = v3
 		}
 		v643 := v641
-		if v6 {
-			v643 = v543
+		if v2 {
+			v643 = v540
 		}
 		v644 := v642
-		if v6 {
+		if v2 {
 			v644 = v3
 		}
-		v645 := v643
-		if v2 {
-			v645 = v542
+		v645 := float64(v643 + v644)
+		v646 := float64(v385 * v538)
+		v647 := float64(v645 - v646)
+		v648 := math.Abs(v647)
+		v649 := math.Abs(v646)
+		v650 := float64(v649 * v517)
+		v651 := v648 <= v650
+		v652 := math.Abs(v538)
+		v653 := math.Abs(v542)
+		v654 := v652
+		if v653 > v652 {
+			v654 = v653
 		}
-		v646 := v644
-		if v2 {
-			v646 = v3
-		}
-		v647 := float64(v645 + v646)
-		v648 := float64(v387 * v540)
-		v649 := float64(v647 - v648)
-		v650 := math.Abs(v649)
-		v651 := math.Abs(v648)
-		v652 := float64(v651 * v519)
-		v653 := v650 <= v652
-		v654 := math.Abs(v540)
-		v655 := math.Abs(v544)
+		v655 := math.Abs(v594)
 		v656 := v654
 		if v655 > v654 {
 			v656 = v655
 		}
-		v657 := math.Abs(v596)
-		v658 := v656
-		if v657 > v656 {
-			v658 = v657
+		v657 := float64(v648 * v525)
+		v658 := math.FMA(v656, v527, v528)
+		v659 := v657 <= v658
+		v660 := v651 || v659
+		v661 := v645 == v3
+		v662 := v660 && !v661
+		v663 := v646
+		if v662 {
+			v663 = v645
 		}
-		v659 := float64(v650 * v527)
-		v660 := math.FMA(v658, v529, v530)
-		v661 := v659 <= v660
-		v662 := v653 || v661
-		v663 := v647 == v3
-		v664 := v662 && !v663
-		v665 := v648
-		if v664 {
-			v665 = v647
+		v664 := float64(v539 * v663)
+		v666 := v520 == v665
+		v667 := v536 == v665
+		v668 := v535 == v665
+		v669 := v667 || v668
+		v670 := v666 && !v669
+		v671 := v534
+		if v670 {
+			v671 = v664
 		}
-		v666 := float64(v541 * v665)
-		v668 := v522 == v667
-		v669 := v538 == v667
-		v670 := v537 == v667
-		v671 := v669 || v670
-		v672 := v668 && !v671
-		v673 := v536
+		v672 := math.IsNaN(v386)
+		v673 := v671
 		if v672 {
-			v673 = v666
+			v673 = v386
 		}
-		v674 := math.IsNaN(v388)
-		v675 := v673
-		if v674 {
-			v675 = v388
-		}
-		v676 := v675
+		v674 := v673
 		if v103 {
-			v676 = v0
+			v674 = v0
 		}
-		da[i] = v676
+		da[i] = v674
 	}
 }
 
@@ -2585,7 +2561,7 @@ func swigluBackwardARun(da, a, b, dy []float64) {
 }
 
 // swigluBackwardBGeneric is the pure-Go kernel of swigluBackwardB (f64 memory,
-// f64 compute, 210 operations): the scalar twin of the vector program the
+// f64 compute, 208 operations): the scalar twin of the vector program the
 // assembly kernels run, with exactly the semantics of vprog.Program.Eval, so
 // every backend gives the same bits. The caller guarantees equal lengths; db
 // may be the same slice as an input.
@@ -2619,10 +2595,10 @@ func swigluBackwardBGeneric(db, a, b, dy []float64) {
 	v87 := math.Float64frombits(0xc08fe80000000000)  // -1021
 	v89 := math.Float64frombits(0x3ff8000000000000)  // 1.5
 	v105 := math.Float64frombits(0x4086300000000000) // 710
-	v192 := math.Float64frombits(0x3cc0000000000000) // 4.440892098500626e-16
-	v199 := math.Float64frombits(0x6570000000000000) // 4.149515568880993e+180
-	v201 := math.Float64frombits(0x2270000000000000) // 8.200532357869981e-143
-	v202 := math.Float64frombits(0x2260000000000000) // 4.100266178934991e-143
+	v190 := math.Float64frombits(0x3cc0000000000000) // 4.440892098500626e-16
+	v197 := math.Float64frombits(0x6570000000000000) // 4.149515568880993e+180
+	v199 := math.Float64frombits(0x2270000000000000) // 8.200532357869981e-143
+	v200 := math.Float64frombits(0x2260000000000000) // 4.100266178934991e-143
 	for i := range db {
 		v0 := a[i]
 		v2 := v0 < v1
@@ -2797,98 +2773,93 @@ func swigluBackwardBGeneric(db, a, b, dy []float64) {
 			v152 = v108
 		}
 		v153 := ldexpMid(v151, v152)
-		v154 := math.IsNaN(v103)
-		v155 := v153
-		if v154 {
-			v155 = v103
-		}
-		v156 := float64(v0 * v155)
-		v157 := float64(v156 * v155)
-		v158 := v102
+		v154 := float64(v0 * v153)
+		v155 := float64(v154 * v153)
+		v156 := v102
 		if v6 {
-			v158 = v157
+			v156 = v155
 		}
-		v159 := v158
+		v157 := v156
 		if v2 {
-			v159 = v4
+			v157 = v4
 		}
-		v160 := dy[i]
-		v161 := float64(v160 * v4)
-		v162 := float64(v160 * v0)
-		v163 := -v162
-		v164 := math.FMA(v160, v0, v163)
-		v165 := float64(v162 * v155)
-		v166 := -v165
-		v167 := math.FMA(v162, v155, v166)
-		v168 := math.FMA(v164, v155, v167)
-		v169 := float64(v165 * v155)
-		v170 := -v169
-		v171 := math.FMA(v165, v155, v170)
-		v172 := math.FMA(v168, v155, v171)
-		v173 := v3
+		v158 := dy[i]
+		v159 := float64(v158 * v4)
+		v160 := float64(v158 * v0)
+		v161 := -v160
+		v162 := math.FMA(v158, v0, v161)
+		v163 := float64(v160 * v153)
+		v164 := -v163
+		v165 := math.FMA(v160, v153, v164)
+		v166 := math.FMA(v162, v153, v165)
+		v167 := float64(v163 * v153)
+		v168 := -v167
+		v169 := math.FMA(v163, v153, v168)
+		v170 := math.FMA(v166, v153, v169)
+		v171 := v3
 		if v79 {
-			v173 = v74
+			v171 = v74
 		}
-		v174 := float64(v162 * v173)
-		v175 := -v174
-		v176 := math.FMA(v162, v173, v175)
-		v177 := math.FMA(v164, v173, v176)
-		v178 := v3
+		v172 := float64(v160 * v171)
+		v173 := -v172
+		v174 := math.FMA(v160, v171, v173)
+		v175 := math.FMA(v162, v171, v174)
+		v176 := v3
 		if v79 {
-			v178 = v80
+			v176 = v80
 		}
-		v179 := float64(v162 * v178)
-		v180 := float64(v177 + v179)
-		v181 := float64(v174 + v180)
-		v182 := math.Ldexp(v181, int(v81))
-		v183 := v182
+		v177 := float64(v160 * v176)
+		v178 := float64(v175 + v177)
+		v179 := float64(v172 + v178)
+		v180 := math.Ldexp(v179, int(v81))
+		v181 := v180
 		if v6 {
-			v183 = v169
+			v181 = v167
 		}
-		v184 := v3
+		v182 := v3
 		if v6 {
-			v184 = v172
+			v182 = v170
 		}
-		v185 := v183
+		v183 := v181
 		if v2 {
-			v185 = v161
+			v183 = v159
 		}
-		v186 := v184
+		v184 := v182
 		if v2 {
-			v186 = v3
+			v184 = v3
 		}
-		v187 := float64(v185 + v186)
-		v188 := float64(v159 * v160)
-		v189 := float64(v187 - v188)
-		v190 := math.Abs(v189)
-		v191 := math.Abs(v188)
-		v193 := float64(v191 * v192)
-		v194 := v190 <= v193
-		v195 := math.Abs(v160)
-		v196 := math.Abs(v162)
-		v197 := v195
-		if v196 > v195 {
-			v197 = v196
+		v185 := float64(v183 + v184)
+		v186 := float64(v157 * v158)
+		v187 := float64(v185 - v186)
+		v188 := math.Abs(v187)
+		v189 := math.Abs(v186)
+		v191 := float64(v189 * v190)
+		v192 := v188 <= v191
+		v193 := math.Abs(v158)
+		v194 := math.Abs(v160)
+		v195 := v193
+		if v194 > v193 {
+			v195 = v194
 		}
-		v198 := v197
-		if v196 > v197 {
-			v198 = v196
+		v196 := v195
+		if v194 > v195 {
+			v196 = v194
 		}
-		v200 := float64(v190 * v199)
-		v203 := math.FMA(v198, v201, v202)
-		v204 := v200 <= v203
-		v205 := v194 || v204
-		v206 := v187 == v3
-		v207 := v205 && !v206
-		v208 := v188
-		if v207 {
-			v208 = v187
+		v198 := float64(v188 * v197)
+		v201 := math.FMA(v196, v199, v200)
+		v202 := v198 <= v201
+		v203 := v192 || v202
+		v204 := v185 == v3
+		v205 := v203 && !v204
+		v206 := v186
+		if v205 {
+			v206 = v185
 		}
-		v209 := v208
+		v207 := v206
 		if v101 {
-			v209 = v0
+			v207 = v0
 		}
-		db[i] = v209
+		db[i] = v207
 	}
 }
 

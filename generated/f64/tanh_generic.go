@@ -130,7 +130,7 @@ func tanhGeneric(dst, x []float64) {
 }
 
 // tanhBackwardGeneric is the pure-Go kernel of tanhBackward (f64 memory, f64
-// compute, 260 operations): the scalar twin of the vector program the assembly
+// compute, 251 operations): the scalar twin of the vector program the assembly
 // kernels run, with exactly the semantics of vprog.Program.Eval, so every
 // backend gives the same bits. The caller guarantees equal lengths; dx may be
 // the same slice as an input.
@@ -145,33 +145,33 @@ func tanhBackwardGeneric(dx, x, dy []float64) {
 	v12 := math.Float64frombits(0xc096d00000000000)  // -1460
 	v14 := math.Float64frombits(0x3ff0000000000000)  // 1
 	v15 := math.Float64frombits(0x3ff71547652b82fe)  // 1.4426950408889634
-	v20 := math.Float64frombits(0xbfe62e42fefa39ef)  // -0.6931471805599453
-	v23 := math.Float64frombits(0xbc7abc9e3b39803f)  // -2.3190468138462996e-17
-	v27 := math.Float64frombits(0x3fe0000000000000)  // 0.5
-	v40 := math.Float64frombits(0x3e21f2a265956fb2)  // 2.0893978046591626e-09
-	v41 := math.Float64frombits(0x3e5af38930c76304)  // 2.5100365384992085e-08
-	v43 := math.Float64frombits(0x3e927e502c598216)  // 2.755732960487844e-07
-	v45 := math.Float64frombits(0x3ec71de0db91cbba)  // 2.7557268507615253e-06
-	v47 := math.Float64frombits(0x3efa01a0198a8804)  // 2.4801587275143102e-05
-	v49 := math.Float64frombits(0x3f2a01a01a7c0f12)  // 0.00019841269863018395
-	v51 := math.Float64frombits(0x3f56c16c16c1811d)  // 0.001388888888890056
-	v53 := math.Float64frombits(0x3f811111111109b8)  // 0.00833333333333007
-	v55 := math.Float64frombits(0x3fa5555555555554)  // 0.04166666666666666
-	v57 := math.Float64frombits(0x3fc5555555555556)  // 0.16666666666666669
-	v67 := math.Float64frombits(0xc091300000000000)  // -1100
-	v87 := math.Float64frombits(0xc08ff00000000000)  // -1022
-	v89 := math.Float64frombits(0x408f400000000000)  // 1000
-	v92 := math.Float64frombits(0xc08fe80000000000)  // -1021
-	v94 := math.Float64frombits(0x3ff8000000000000)  // 1.5
-	v111 := math.Float64frombits(0x407bb9d3beb8c86b) // 443.614195558365
-	v112 := math.Float64frombits(0x4089000000000000) // 800
-	v117 := math.Float64frombits(0x4086300000000000) // 710
-	v187 := math.Float64frombits(0x1810000000000000) // 8.767237396033612e-193
-	v188 := math.Float64frombits(0x3cc6bc5ca07e04f0) // 6.310448934143139e-16
-	v262 := math.Float64frombits(0x3cc0000000000000) // 4.440892098500626e-16
-	v270 := math.Float64frombits(0x6570000000000000) // 4.149515568880993e+180
-	v272 := math.Float64frombits(0x2270000000000000) // 8.200532357869981e-143
-	v273 := math.Float64frombits(0x2260000000000000) // 4.100266178934991e-143
+	v18 := math.Float64frombits(0xbfe62e42fefa39ef)  // -0.6931471805599453
+	v20 := math.Float64frombits(0xbc7abc9e3b39803f)  // -2.3190468138462996e-17
+	v24 := math.Float64frombits(0x3fe0000000000000)  // 0.5
+	v37 := math.Float64frombits(0x3e21f2a265956fb2)  // 2.0893978046591626e-09
+	v38 := math.Float64frombits(0x3e5af38930c76304)  // 2.5100365384992085e-08
+	v40 := math.Float64frombits(0x3e927e502c598216)  // 2.755732960487844e-07
+	v42 := math.Float64frombits(0x3ec71de0db91cbba)  // 2.7557268507615253e-06
+	v44 := math.Float64frombits(0x3efa01a0198a8804)  // 2.4801587275143102e-05
+	v46 := math.Float64frombits(0x3f2a01a01a7c0f12)  // 0.00019841269863018395
+	v48 := math.Float64frombits(0x3f56c16c16c1811d)  // 0.001388888888890056
+	v50 := math.Float64frombits(0x3f811111111109b8)  // 0.00833333333333007
+	v52 := math.Float64frombits(0x3fa5555555555554)  // 0.04166666666666666
+	v54 := math.Float64frombits(0x3fc5555555555556)  // 0.16666666666666669
+	v64 := math.Float64frombits(0xc091300000000000)  // -1100
+	v83 := math.Float64frombits(0xc08ff00000000000)  // -1022
+	v85 := math.Float64frombits(0x408f400000000000)  // 1000
+	v88 := math.Float64frombits(0xc08fe80000000000)  // -1021
+	v90 := math.Float64frombits(0x3ff8000000000000)  // 1.5
+	v105 := math.Float64frombits(0x407bb9d3beb8c86b) // 443.614195558365
+	v106 := math.Float64frombits(0x4089000000000000) // 800
+	v111 := math.Float64frombits(0x4086300000000000) // 710
+	v161 := math.Float64frombits(0x1810000000000000) // 8.767237396033612e-193
+	v162 := math.Float64frombits(0x3cc6bc5ca07e04f0) // 6.310448934143139e-16
+	v231 := math.Float64frombits(0x3cc0000000000000) // 4.440892098500626e-16
+	v239 := math.Float64frombits(0x6570000000000000) // 4.149515568880993e+180
+	v241 := math.Float64frombits(0x2270000000000000) // 8.200532357869981e-143
+	v242 := math.Float64frombits(0x2260000000000000) // 4.100266178934991e-143
 	for i := range dx {
 		v0 := x[i]
 		v1 := math.Abs(v0)
@@ -186,317 +186,296 @@ func tanhBackwardGeneric(dx, x, dy []float64) {
 		}
 		v16 := float64(v13 * v15)
 		v17 := math.RoundToEven(v16)
-		v21 := math.FMA(v17, v20, v13)
-		v24 := math.FMA(v17, v23, v21)
-		v25 := float64(v21 - v24)
-		v26 := math.FMA(v17, v23, v25)
-		v28 := float64(v24 * v24)
-		v29 := -v28
-		v30 := math.FMA(v24, v24, v29)
-		v31 := float64(v27 * v28)
-		v32 := float64(v27 * v30)
-		v33 := float64(v24 + v31)
-		v34 := float64(v24 - v33)
-		v35 := float64(v34 + v31)
-		v36 := float64(v35 + v32)
-		v37 := math.FMA(v26, v24, v26)
-		v38 := float64(v36 + v37)
-		v39 := float64(v28 * v24)
-		v42 := math.FMA(v24, v40, v41)
-		v44 := math.FMA(v24, v42, v43)
-		v46 := math.FMA(v24, v44, v45)
-		v48 := math.FMA(v24, v46, v47)
-		v50 := math.FMA(v24, v48, v49)
-		v52 := math.FMA(v24, v50, v51)
-		v54 := math.FMA(v24, v52, v53)
-		v56 := math.FMA(v24, v54, v55)
-		v58 := math.FMA(v24, v56, v57)
-		v59 := math.FMA(v39, v58, v38)
-		v60 := float64(v14 + v33)
-		v61 := float64(v14 - v60)
-		v62 := float64(v61 + v33)
-		v63 := float64(v62 + v59)
-		v64 := float64(v60 + v63)
-		v65 := float64(v60 - v64)
-		v66 := float64(v65 + v63)
-		v68 := v67
-		if v17 > v67 {
-			v68 = v17
+		v19 := math.FMA(v17, v18, v13)
+		v21 := math.FMA(v17, v20, v19)
+		v22 := float64(v19 - v21)
+		v23 := math.FMA(v17, v20, v22)
+		v25 := float64(v21 * v21)
+		v26 := -v25
+		v27 := math.FMA(v21, v21, v26)
+		v28 := float64(v24 * v25)
+		v29 := float64(v24 * v27)
+		v30 := float64(v21 + v28)
+		v31 := float64(v21 - v30)
+		v32 := float64(v31 + v28)
+		v33 := float64(v32 + v29)
+		v34 := math.FMA(v23, v21, v23)
+		v35 := float64(v33 + v34)
+		v36 := float64(v25 * v21)
+		v39 := math.FMA(v21, v37, v38)
+		v41 := math.FMA(v21, v39, v40)
+		v43 := math.FMA(v21, v41, v42)
+		v45 := math.FMA(v21, v43, v44)
+		v47 := math.FMA(v21, v45, v46)
+		v49 := math.FMA(v21, v47, v48)
+		v51 := math.FMA(v21, v49, v50)
+		v53 := math.FMA(v21, v51, v52)
+		v55 := math.FMA(v21, v53, v54)
+		v56 := math.FMA(v36, v55, v35)
+		v57 := float64(v14 + v30)
+		v58 := float64(v14 - v57)
+		v59 := float64(v58 + v30)
+		v60 := float64(v59 + v56)
+		v61 := float64(v57 + v60)
+		v62 := float64(v57 - v61)
+		v63 := float64(v62 + v60)
+		v65 := v64
+		if v17 > v64 {
+			v65 = v17
 		}
-		v69 := ldexpMid(v14, v68)
-		v70 := float64(v64 * v69)
-		v71 := float64(v66 * v69)
-		v72 := float64(v14 + v70)
-		v73 := float64(v14 - v72)
-		v74 := float64(v73 + v70)
-		v75 := float64(v74 + v71)
-		v76 := v14
+		v66 := ldexpMid(v14, v65)
+		v67 := float64(v61 * v66)
+		v68 := float64(v63 * v66)
+		v69 := float64(v14 + v67)
+		v70 := float64(v14 - v69)
+		v71 := float64(v70 + v67)
+		v72 := float64(v71 + v68)
+		v73 := v14
 		if v11 {
-			v76 = v64
+			v73 = v61
 		}
-		v77 := v10
+		v74 := v10
 		if v11 {
-			v77 = v66
+			v74 = v63
 		}
-		v78 := float64(v14 / v72)
-		v79 := float64(v76 * v78)
-		v80 := -v79
-		v81 := math.FMA(v80, v72, v76)
-		v82 := math.FMA(v80, v75, v81)
-		v83 := float64(v82 + v77)
-		v85 := float64(v83 * v78)
-		v86 := v10
+		v75 := float64(v14 / v69)
+		v76 := float64(v73 * v75)
+		v77 := -v76
+		v78 := math.FMA(v77, v69, v73)
+		v79 := math.FMA(v77, v72, v78)
+		v80 := float64(v79 + v74)
+		v81 := float64(v80 * v75)
+		v82 := v10
 		if v11 {
-			v86 = v17
+			v82 = v17
 		}
-		v88 := float64(v87 - v86)
-		v90 := v89
-		if v88 < v89 {
-			v90 = v88
+		v84 := float64(v83 - v82)
+		v86 := v85
+		if v84 < v85 {
+			v86 = v84
 		}
-		v91 := v10
-		if v90 > v10 {
-			v91 = v90
+		v87 := v10
+		if v86 > v10 {
+			v87 = v86
 		}
-		v93 := v86 < v92
-		v95 := ldexpNormal(v94, v91)
-		v96 := v10
-		if v93 {
-			v96 = v95
+		v89 := v82 < v88
+		v91 := ldexpNormal(v90, v87)
+		v92 := v10
+		if v89 {
+			v92 = v91
 		}
-		v97 := float64(v79 + v96)
-		v98 := float64(v97 - v96)
-		v99 := float64(v79 - v98)
-		v100 := float64(v99 + v85)
-		v101 := float64(v100 + v96)
-		v102 := float64(v101 - v96)
-		v103 := float64(v98 + v102)
-		v104 := v67
-		if v86 > v67 {
-			v104 = v86
+		v93 := float64(v76 + v92)
+		v94 := float64(v93 - v92)
+		v95 := float64(v76 - v94)
+		v96 := float64(v95 + v81)
+		v97 := float64(v96 + v92)
+		v98 := float64(v97 - v92)
+		v99 := float64(v94 + v98)
+		v100 := v64
+		if v82 > v64 {
+			v100 = v82
 		}
-		v105 := ldexpMid(v103, v104)
-		v106 := math.IsNaN(v7)
-		v107 := v105
-		if v106 {
-			v107 = v7
+		v101 := ldexpMid(v99, v100)
+		v102 := -v101
+		v103 := math.FMA(v102, v101, v101)
+		v104 := float64(v4 * v103)
+		v107 := v1
+		if v106 < v1 {
+			v107 = v106
 		}
-		v108 := -v107
-		v109 := math.FMA(v108, v107, v107)
-		v110 := float64(v4 * v109)
-		v113 := v1
-		if v112 < v1 {
-			v113 = v112
+		v108 := float64(v5 * v107)
+		v109 := float64(v105 - v108)
+		v110 := v12
+		if v109 > v12 {
+			v110 = v109
 		}
-		v114 := float64(v5 * v113)
-		v115 := float64(v111 - v114)
-		v116 := v12
-		if v115 > v12 {
-			v116 = v115
+		v112 := v111
+		if v110 < v111 {
+			v112 = v110
 		}
-		v118 := v117
-		if v116 < v117 {
-			v118 = v116
+		v113 := float64(v112 * v15)
+		v114 := math.RoundToEven(v113)
+		v115 := math.FMA(v114, v18, v112)
+		v116 := math.FMA(v114, v20, v115)
+		v117 := float64(v115 - v116)
+		v118 := math.FMA(v114, v20, v117)
+		v119 := float64(v116 * v116)
+		v120 := -v119
+		v121 := math.FMA(v116, v116, v120)
+		v122 := float64(v24 * v119)
+		v123 := float64(v24 * v121)
+		v124 := float64(v116 + v122)
+		v125 := float64(v116 - v124)
+		v126 := float64(v125 + v122)
+		v127 := float64(v126 + v123)
+		v128 := math.FMA(v118, v116, v118)
+		v129 := float64(v127 + v128)
+		v130 := float64(v119 * v116)
+		v131 := math.FMA(v116, v37, v38)
+		v132 := math.FMA(v116, v131, v40)
+		v133 := math.FMA(v116, v132, v42)
+		v134 := math.FMA(v116, v133, v44)
+		v135 := math.FMA(v116, v134, v46)
+		v136 := math.FMA(v116, v135, v48)
+		v137 := math.FMA(v116, v136, v50)
+		v138 := math.FMA(v116, v137, v52)
+		v139 := math.FMA(v116, v138, v54)
+		v140 := math.FMA(v130, v139, v129)
+		v141 := float64(v14 + v124)
+		v142 := float64(v14 - v141)
+		v143 := float64(v142 + v124)
+		v144 := float64(v143 + v140)
+		v145 := v12 <= v109
+		v146 := float64(v83 - v114)
+		v147 := v85
+		if v146 < v85 {
+			v147 = v146
 		}
-		v119 := float64(v118 * v15)
-		v120 := math.RoundToEven(v119)
-		v122 := math.FMA(v120, v20, v118)
-		v123 := math.FMA(v120, v23, v122)
-		v124 := float64(v122 - v123)
-		v125 := math.FMA(v120, v23, v124)
-		v126 := float64(v123 * v123)
-		v127 := -v126
-		v128 := math.FMA(v123, v123, v127)
-		v129 := float64(v27 * v126)
-		v130 := float64(v27 * v128)
-		v131 := float64(v123 + v129)
-		v132 := float64(v123 - v131)
-		v133 := float64(v132 + v129)
-		v134 := float64(v133 + v130)
-		v135 := math.FMA(v125, v123, v125)
-		v136 := float64(v134 + v135)
-		v137 := float64(v126 * v123)
-		v138 := math.FMA(v123, v40, v41)
-		v139 := math.FMA(v123, v138, v43)
-		v140 := math.FMA(v123, v139, v45)
-		v141 := math.FMA(v123, v140, v47)
-		v142 := math.FMA(v123, v141, v49)
-		v143 := math.FMA(v123, v142, v51)
-		v144 := math.FMA(v123, v143, v53)
-		v145 := math.FMA(v123, v144, v55)
-		v146 := math.FMA(v123, v145, v57)
-		v147 := math.FMA(v137, v146, v136)
-		v148 := float64(v14 + v131)
-		v149 := float64(v14 - v148)
-		v150 := float64(v149 + v131)
-		v151 := float64(v150 + v147)
-		v152 := v12 <= v115
-		v153 := float64(v87 - v120)
-		v154 := v89
-		if v153 < v89 {
-			v154 = v153
+		v148 := v10
+		if v147 > v10 {
+			v148 = v147
 		}
-		v155 := v10
-		if v154 > v10 {
-			v155 = v154
+		v149 := v114 < v88
+		v150 := ldexpNormal(v90, v148)
+		v151 := v10
+		if v149 {
+			v151 = v150
 		}
-		v156 := v120 < v92
-		v157 := ldexpNormal(v94, v155)
-		v158 := v10
-		if v156 {
-			v158 = v157
+		v152 := float64(v141 + v151)
+		v153 := float64(v152 - v151)
+		v154 := float64(v141 - v153)
+		v155 := float64(v154 + v144)
+		v156 := float64(v155 + v151)
+		v157 := float64(v156 - v151)
+		v158 := float64(v153 + v157)
+		v159 := v64
+		if v114 > v64 {
+			v159 = v114
 		}
-		v159 := float64(v148 + v158)
-		v160 := float64(v159 - v158)
-		v161 := float64(v148 - v160)
-		v162 := float64(v161 + v151)
-		v163 := float64(v162 + v158)
-		v164 := float64(v163 - v158)
-		v165 := float64(v160 + v164)
-		v166 := v67
-		if v120 > v67 {
-			v166 = v120
-		}
-		v167 := ldexpMid(v165, v166)
-		v168 := math.IsNaN(v115)
-		v169 := v167
-		if v168 {
-			v169 = v115
-		}
-		v189 := float64(v115 - v111)
-		v190 := float64(v115 - v189)
-		v191 := float64(v111 - v190)
-		v192 := float64(v6 * v113)
-		v193 := float64(v192 - v189)
-		v194 := float64(v191 + v193)
-		v195 := float64(v188 + v194)
-		v196 := float64(v187 * v195)
-		v197 := float64(v169 * v196)
-		v198 := math.FMA(v169, v187, v197)
-		v199 := v110
+		v160 := ldexpMid(v158, v159)
+		v163 := float64(v109 - v105)
+		v164 := float64(v109 - v163)
+		v165 := float64(v105 - v164)
+		v166 := float64(v6 * v107)
+		v167 := float64(v166 - v163)
+		v168 := float64(v165 + v167)
+		v169 := float64(v162 + v168)
+		v170 := float64(v161 * v169)
+		v171 := float64(v160 * v170)
+		v172 := math.FMA(v160, v161, v171)
+		v173 := v104
 		if v3 {
-			v199 = v198
+			v173 = v172
 		}
-		v200 := dy[i]
-		v201 := float64(v200 * v187)
-		v202 := float64(v201 * v115)
-		v203 := -v202
-		v204 := math.FMA(v201, v115, v203)
-		v205 := v10
-		if v152 {
-			v205 = v148
+		v174 := dy[i]
+		v175 := float64(v174 * v161)
+		v176 := v10
+		if v145 {
+			v176 = v141
 		}
-		v206 := float64(v201 * v205)
+		v177 := float64(v175 * v176)
+		v178 := -v177
+		v179 := math.FMA(v175, v176, v178)
+		v180 := v10
+		if v145 {
+			v180 = v144
+		}
+		v181 := float64(v175 * v180)
+		v182 := float64(v179 + v181)
+		v183 := float64(v177 + v182)
+		v184 := math.Ldexp(v183, int(v114))
+		v185 := float64(v175 * v160)
+		v186 := -v185
+		v187 := math.FMA(v175, v160, v186)
+		v188 := v185
+		if v149 {
+			v188 = v184
+		}
+		v189 := v187
+		if v149 {
+			v189 = v10
+		}
+		v190 := float64(v174 * v160)
+		v191 := -v190
+		v192 := math.FMA(v174, v160, v191)
+		v193 := float64(v190 * v170)
+		v194 := -v193
+		v195 := math.FMA(v190, v170, v194)
+		v196 := math.FMA(v192, v170, v195)
+		v197 := float64(v188 + v193)
+		v198 := float64(v197 - v188)
+		v199 := float64(v197 - v198)
+		v200 := float64(v188 - v199)
+		v201 := float64(v193 - v198)
+		v202 := float64(v200 + v201)
+		v203 := float64(v202 + v189)
+		v204 := float64(v203 + v196)
+		v205 := float64(v174 * v4)
+		v206 := float64(v205 * v102)
 		v207 := -v206
-		v208 := math.FMA(v201, v205, v207)
-		v209 := v10
-		if v152 {
-			v209 = v151
-		}
-		v210 := float64(v201 * v209)
-		v211 := float64(v208 + v210)
-		v212 := float64(v206 + v211)
-		v213 := math.Ldexp(v212, int(v120))
-		v214 := float64(v201 * v167)
-		v215 := -v214
-		v216 := math.FMA(v201, v167, v215)
-		v217 := v214
-		if v156 {
-			v217 = v213
-		}
-		v218 := v216
-		if v156 {
-			v218 = v10
-		}
-		v219 := v217
-		if v168 {
-			v219 = v202
-		}
-		v220 := v218
-		if v168 {
-			v220 = v204
-		}
-		v221 := float64(v200 * v169)
-		v222 := -v221
-		v223 := math.FMA(v200, v169, v222)
-		v224 := float64(v221 * v196)
-		v225 := -v224
-		v226 := math.FMA(v221, v196, v225)
-		v227 := math.FMA(v223, v196, v226)
-		v228 := float64(v219 + v224)
-		v229 := float64(v228 - v219)
-		v230 := float64(v228 - v229)
-		v231 := float64(v219 - v230)
-		v232 := float64(v224 - v229)
-		v233 := float64(v231 + v232)
-		v234 := float64(v233 + v220)
-		v235 := float64(v234 + v227)
-		v236 := float64(v200 * v4)
-		v237 := float64(v236 * v108)
-		v238 := -v237
-		v239 := math.FMA(v236, v108, v238)
-		v240 := float64(v237 * v107)
-		v241 := -v240
-		v242 := math.FMA(v237, v107, v241)
-		v243 := math.FMA(v239, v107, v242)
-		v244 := float64(v236 * v107)
-		v245 := -v244
-		v246 := math.FMA(v236, v107, v245)
-		v247 := float64(v240 + v244)
-		v248 := float64(v247 - v240)
-		v249 := float64(v247 - v248)
-		v250 := float64(v240 - v249)
-		v251 := float64(v244 - v248)
-		v252 := float64(v250 + v251)
-		v253 := float64(v252 + v243)
-		v254 := float64(v253 + v246)
-		v255 := v247
+		v208 := math.FMA(v205, v102, v207)
+		v209 := float64(v206 * v101)
+		v210 := -v209
+		v211 := math.FMA(v206, v101, v210)
+		v212 := math.FMA(v208, v101, v211)
+		v213 := float64(v205 * v101)
+		v214 := -v213
+		v215 := math.FMA(v205, v101, v214)
+		v216 := float64(v209 + v213)
+		v217 := float64(v216 - v209)
+		v218 := float64(v216 - v217)
+		v219 := float64(v209 - v218)
+		v220 := float64(v213 - v217)
+		v221 := float64(v219 + v220)
+		v222 := float64(v221 + v212)
+		v223 := float64(v222 + v215)
+		v224 := v216
 		if v3 {
-			v255 = v228
+			v224 = v197
 		}
-		v256 := v254
+		v225 := v223
 		if v3 {
-			v256 = v235
+			v225 = v204
 		}
-		v257 := float64(v255 + v256)
-		v258 := float64(v199 * v200)
-		v259 := float64(v257 - v258)
-		v260 := math.Abs(v259)
-		v261 := math.Abs(v258)
-		v263 := float64(v261 * v262)
-		v264 := v260 <= v263
-		v265 := math.Abs(v200)
-		v266 := math.Abs(v201)
-		v267 := v265
-		if v266 > v265 {
-			v267 = v266
+		v226 := float64(v224 + v225)
+		v227 := float64(v173 * v174)
+		v228 := float64(v226 - v227)
+		v229 := math.Abs(v228)
+		v230 := math.Abs(v227)
+		v232 := float64(v230 * v231)
+		v233 := v229 <= v232
+		v234 := math.Abs(v174)
+		v235 := math.Abs(v175)
+		v236 := v234
+		if v235 > v234 {
+			v236 = v235
 		}
-		v268 := math.Abs(v236)
-		v269 := v267
-		if v268 > v267 {
-			v269 = v268
+		v237 := math.Abs(v205)
+		v238 := v236
+		if v237 > v236 {
+			v238 = v237
 		}
-		v271 := float64(v260 * v270)
-		v274 := math.FMA(v269, v272, v273)
-		v275 := v271 <= v274
-		v276 := v264 || v275
-		v277 := v257 == v10
-		v278 := v276 && !v277
-		v279 := v258
-		if v278 {
-			v279 = v257
+		v240 := float64(v229 * v239)
+		v243 := math.FMA(v238, v241, v242)
+		v244 := v240 <= v243
+		v245 := v233 || v244
+		v246 := v226 == v10
+		v247 := v245 && !v246
+		v248 := v227
+		if v247 {
+			v248 = v226
 		}
-		v280 := math.IsNaN(v0)
-		v281 := v279
-		if v280 {
-			v281 = v0
+		v249 := math.IsNaN(v0)
+		v250 := v248
+		if v249 {
+			v250 = v0
 		}
-		dx[i] = v281
+		dx[i] = v250
 	}
 }
 
 // tanhBackwardUsualGeneric is the pure-Go kernel of tanhBackwardUsual (f64
-// memory, f64 compute, 151 operations): the scalar twin of the vector program
+// memory, f64 compute, 149 operations): the scalar twin of the vector program
 // the assembly kernels run, with exactly the semantics of vprog.Program.Eval,
 // so every backend gives the same bits. The caller guarantees equal lengths;
 // dx may be the same slice as an input.
@@ -527,11 +506,11 @@ func tanhBackwardUsualGeneric(dx, x, dy []float64) {
 	v82 := math.Float64frombits(0x408f400000000000)  // 1000
 	v85 := math.Float64frombits(0xc08fe80000000000)  // -1021
 	v87 := math.Float64frombits(0x3ff8000000000000)  // 1.5
-	v104 := math.Float64frombits(0x1810000000000000) // 8.767237396033612e-193
-	v131 := math.Float64frombits(0x3cc0000000000000) // 4.440892098500626e-16
-	v139 := math.Float64frombits(0x6570000000000000) // 4.149515568880993e+180
-	v141 := math.Float64frombits(0x2270000000000000) // 8.200532357869981e-143
-	v142 := math.Float64frombits(0x2260000000000000) // 4.100266178934991e-143
+	v102 := math.Float64frombits(0x1810000000000000) // 8.767237396033612e-193
+	v129 := math.Float64frombits(0x3cc0000000000000) // 4.440892098500626e-16
+	v137 := math.Float64frombits(0x6570000000000000) // 4.149515568880993e+180
+	v139 := math.Float64frombits(0x2270000000000000) // 8.200532357869981e-143
+	v140 := math.Float64frombits(0x2260000000000000) // 4.100266178934991e-143
 	for i := range dx {
 		v0 := x[i]
 		v1 := math.Abs(v0)
@@ -635,69 +614,64 @@ func tanhBackwardUsualGeneric(dx, x, dy []float64) {
 			v97 = v79
 		}
 		v98 := ldexpMid(v96, v97)
-		v99 := math.IsNaN(v4)
-		v100 := v98
-		if v99 {
-			v100 = v4
+		v99 := -v98
+		v100 := math.FMA(v99, v98, v98)
+		v101 := float64(v2 * v100)
+		v103 := dy[i]
+		v104 := float64(v103 * v102)
+		v105 := float64(v103 * v2)
+		v106 := float64(v105 * v99)
+		v107 := -v106
+		v108 := math.FMA(v105, v99, v107)
+		v109 := float64(v106 * v98)
+		v110 := -v109
+		v111 := math.FMA(v106, v98, v110)
+		v112 := math.FMA(v108, v98, v111)
+		v113 := float64(v105 * v98)
+		v114 := -v113
+		v115 := math.FMA(v105, v98, v114)
+		v116 := float64(v109 + v113)
+		v117 := float64(v116 - v109)
+		v118 := float64(v116 - v117)
+		v119 := float64(v109 - v118)
+		v120 := float64(v113 - v117)
+		v121 := float64(v119 + v120)
+		v122 := float64(v121 + v112)
+		v123 := float64(v122 + v115)
+		v124 := float64(v116 + v123)
+		v125 := float64(v101 * v103)
+		v126 := float64(v124 - v125)
+		v127 := math.Abs(v126)
+		v128 := math.Abs(v125)
+		v130 := float64(v128 * v129)
+		v131 := v127 <= v130
+		v132 := math.Abs(v103)
+		v133 := math.Abs(v104)
+		v134 := v132
+		if v133 > v132 {
+			v134 = v133
 		}
-		v101 := -v100
-		v102 := math.FMA(v101, v100, v100)
-		v103 := float64(v2 * v102)
-		v105 := dy[i]
-		v106 := float64(v105 * v104)
-		v107 := float64(v105 * v2)
-		v108 := float64(v107 * v101)
-		v109 := -v108
-		v110 := math.FMA(v107, v101, v109)
-		v111 := float64(v108 * v100)
-		v112 := -v111
-		v113 := math.FMA(v108, v100, v112)
-		v114 := math.FMA(v110, v100, v113)
-		v115 := float64(v107 * v100)
-		v116 := -v115
-		v117 := math.FMA(v107, v100, v116)
-		v118 := float64(v111 + v115)
-		v119 := float64(v118 - v111)
-		v120 := float64(v118 - v119)
-		v121 := float64(v111 - v120)
-		v122 := float64(v115 - v119)
-		v123 := float64(v121 + v122)
-		v124 := float64(v123 + v114)
-		v125 := float64(v124 + v117)
-		v126 := float64(v118 + v125)
-		v127 := float64(v103 * v105)
-		v128 := float64(v126 - v127)
-		v129 := math.Abs(v128)
-		v130 := math.Abs(v127)
-		v132 := float64(v130 * v131)
-		v133 := v129 <= v132
-		v134 := math.Abs(v105)
-		v135 := math.Abs(v106)
+		v135 := math.Abs(v105)
 		v136 := v134
 		if v135 > v134 {
 			v136 = v135
 		}
-		v137 := math.Abs(v107)
-		v138 := v136
-		if v137 > v136 {
-			v138 = v137
+		v138 := float64(v127 * v137)
+		v141 := math.FMA(v136, v139, v140)
+		v142 := v138 <= v141
+		v143 := v131 || v142
+		v144 := v124 == v7
+		v145 := v143 && !v144
+		v146 := v125
+		if v145 {
+			v146 = v124
 		}
-		v140 := float64(v129 * v139)
-		v143 := math.FMA(v138, v141, v142)
-		v144 := v140 <= v143
-		v145 := v133 || v144
-		v146 := v126 == v7
-		v147 := v145 && !v146
-		v148 := v127
+		v147 := math.IsNaN(v0)
+		v148 := v146
 		if v147 {
-			v148 = v126
+			v148 = v0
 		}
-		v149 := math.IsNaN(v0)
-		v150 := v148
-		if v149 {
-			v150 = v0
-		}
-		dx[i] = v150
+		dx[i] = v148
 	}
 }
 

@@ -240,7 +240,7 @@ func tanhshrinkGeneric(dst, x []float64) {
 }
 
 // tanhshrinkBackwardGeneric is the pure-Go kernel of tanhshrinkBackward (f64
-// memory, f64 compute, 292 operations): the scalar twin of the vector program
+// memory, f64 compute, 290 operations): the scalar twin of the vector program
 // the assembly kernels run, with exactly the semantics of vprog.Program.Eval,
 // so every backend gives the same bits. The caller guarantees equal lengths;
 // dx may be the same slice as an input.
@@ -280,27 +280,27 @@ func tanhshrinkBackwardGeneric(dx, x, dy []float64) {
 	v120 := math.Float64frombits(0x0000000000000000) // 0
 	v122 := math.Float64frombits(0xc096d00000000000) // -1460
 	v124 := math.Float64frombits(0x3ff71547652b82fe) // 1.4426950408889634
-	v129 := math.Float64frombits(0xbfe62e42fefa39ef) // -0.6931471805599453
-	v132 := math.Float64frombits(0xbc7abc9e3b39803f) // -2.3190468138462996e-17
-	v136 := math.Float64frombits(0x3fe0000000000000) // 0.5
-	v149 := math.Float64frombits(0x3e21f2a265956fb2) // 2.0893978046591626e-09
-	v150 := math.Float64frombits(0x3e5af38930c76304) // 2.5100365384992085e-08
-	v152 := math.Float64frombits(0x3e927e502c598216) // 2.755732960487844e-07
-	v154 := math.Float64frombits(0x3ec71de0db91cbba) // 2.7557268507615253e-06
-	v156 := math.Float64frombits(0x3efa01a0198a8804) // 2.4801587275143102e-05
-	v158 := math.Float64frombits(0x3f2a01a01a7c0f12) // 0.00019841269863018395
-	v160 := math.Float64frombits(0x3f56c16c16c1811d) // 0.001388888888890056
-	v162 := math.Float64frombits(0x3f811111111109b8) // 0.00833333333333007
-	v164 := math.Float64frombits(0x3fa5555555555554) // 0.04166666666666666
-	v166 := math.Float64frombits(0x3fc5555555555556) // 0.16666666666666669
-	v176 := math.Float64frombits(0xc091300000000000) // -1100
-	v196 := math.Float64frombits(0xc08ff00000000000) // -1022
-	v198 := math.Float64frombits(0x408f400000000000) // 1000
-	v201 := math.Float64frombits(0xc08fe80000000000) // -1021
-	v278 := math.Float64frombits(0x3cc0000000000000) // 4.440892098500626e-16
-	v284 := math.Float64frombits(0x6570000000000000) // 4.149515568880993e+180
-	v286 := math.Float64frombits(0x2270000000000000) // 8.200532357869981e-143
-	v287 := math.Float64frombits(0x2260000000000000) // 4.100266178934991e-143
+	v127 := math.Float64frombits(0xbfe62e42fefa39ef) // -0.6931471805599453
+	v129 := math.Float64frombits(0xbc7abc9e3b39803f) // -2.3190468138462996e-17
+	v133 := math.Float64frombits(0x3fe0000000000000) // 0.5
+	v146 := math.Float64frombits(0x3e21f2a265956fb2) // 2.0893978046591626e-09
+	v147 := math.Float64frombits(0x3e5af38930c76304) // 2.5100365384992085e-08
+	v149 := math.Float64frombits(0x3e927e502c598216) // 2.755732960487844e-07
+	v151 := math.Float64frombits(0x3ec71de0db91cbba) // 2.7557268507615253e-06
+	v153 := math.Float64frombits(0x3efa01a0198a8804) // 2.4801587275143102e-05
+	v155 := math.Float64frombits(0x3f2a01a01a7c0f12) // 0.00019841269863018395
+	v157 := math.Float64frombits(0x3f56c16c16c1811d) // 0.001388888888890056
+	v159 := math.Float64frombits(0x3f811111111109b8) // 0.00833333333333007
+	v161 := math.Float64frombits(0x3fa5555555555554) // 0.04166666666666666
+	v163 := math.Float64frombits(0x3fc5555555555556) // 0.16666666666666669
+	v173 := math.Float64frombits(0xc091300000000000) // -1100
+	v192 := math.Float64frombits(0xc08ff00000000000) // -1022
+	v194 := math.Float64frombits(0x408f400000000000) // 1000
+	v197 := math.Float64frombits(0xc08fe80000000000) // -1021
+	v272 := math.Float64frombits(0x3cc0000000000000) // 4.440892098500626e-16
+	v278 := math.Float64frombits(0x6570000000000000) // 4.149515568880993e+180
+	v280 := math.Float64frombits(0x2270000000000000) // 8.200532357869981e-143
+	v281 := math.Float64frombits(0x2260000000000000) // 4.100266178934991e-143
 	for i := range dx {
 		v0 := x[i]
 		v1 := math.Abs(v0)
@@ -399,204 +399,199 @@ func tanhshrinkBackwardGeneric(dx, x, dy []float64) {
 		}
 		v125 := float64(v123 * v124)
 		v126 := math.RoundToEven(v125)
-		v130 := math.FMA(v126, v129, v123)
-		v133 := math.FMA(v126, v132, v130)
-		v134 := float64(v130 - v133)
-		v135 := math.FMA(v126, v132, v134)
-		v137 := float64(v133 * v133)
-		v138 := -v137
-		v139 := math.FMA(v133, v133, v138)
-		v140 := float64(v136 * v137)
-		v141 := float64(v136 * v139)
-		v142 := float64(v133 + v140)
-		v143 := float64(v133 - v142)
-		v144 := float64(v143 + v140)
-		v145 := float64(v144 + v141)
-		v146 := math.FMA(v135, v133, v135)
-		v147 := float64(v145 + v146)
-		v148 := float64(v137 * v133)
-		v151 := math.FMA(v133, v149, v150)
-		v153 := math.FMA(v133, v151, v152)
-		v155 := math.FMA(v133, v153, v154)
-		v157 := math.FMA(v133, v155, v156)
-		v159 := math.FMA(v133, v157, v158)
-		v161 := math.FMA(v133, v159, v160)
-		v163 := math.FMA(v133, v161, v162)
-		v165 := math.FMA(v133, v163, v164)
-		v167 := math.FMA(v133, v165, v166)
-		v168 := math.FMA(v148, v167, v147)
-		v169 := float64(v5 + v142)
-		v170 := float64(v5 - v169)
-		v171 := float64(v170 + v142)
-		v172 := float64(v171 + v168)
-		v173 := float64(v169 + v172)
-		v174 := float64(v169 - v173)
-		v175 := float64(v174 + v172)
-		v177 := v176
-		if v126 > v176 {
-			v177 = v126
+		v128 := math.FMA(v126, v127, v123)
+		v130 := math.FMA(v126, v129, v128)
+		v131 := float64(v128 - v130)
+		v132 := math.FMA(v126, v129, v131)
+		v134 := float64(v130 * v130)
+		v135 := -v134
+		v136 := math.FMA(v130, v130, v135)
+		v137 := float64(v133 * v134)
+		v138 := float64(v133 * v136)
+		v139 := float64(v130 + v137)
+		v140 := float64(v130 - v139)
+		v141 := float64(v140 + v137)
+		v142 := float64(v141 + v138)
+		v143 := math.FMA(v132, v130, v132)
+		v144 := float64(v142 + v143)
+		v145 := float64(v134 * v130)
+		v148 := math.FMA(v130, v146, v147)
+		v150 := math.FMA(v130, v148, v149)
+		v152 := math.FMA(v130, v150, v151)
+		v154 := math.FMA(v130, v152, v153)
+		v156 := math.FMA(v130, v154, v155)
+		v158 := math.FMA(v130, v156, v157)
+		v160 := math.FMA(v130, v158, v159)
+		v162 := math.FMA(v130, v160, v161)
+		v164 := math.FMA(v130, v162, v163)
+		v165 := math.FMA(v145, v164, v144)
+		v166 := float64(v5 + v139)
+		v167 := float64(v5 - v166)
+		v168 := float64(v167 + v139)
+		v169 := float64(v168 + v165)
+		v170 := float64(v166 + v169)
+		v171 := float64(v166 - v170)
+		v172 := float64(v171 + v169)
+		v174 := v173
+		if v126 > v173 {
+			v174 = v126
 		}
-		v178 := ldexpMid(v5, v177)
-		v179 := float64(v173 * v178)
-		v180 := float64(v175 * v178)
-		v181 := float64(v5 + v179)
-		v182 := float64(v5 - v181)
-		v183 := float64(v182 + v179)
-		v184 := float64(v183 + v180)
-		v185 := v5
+		v175 := ldexpMid(v5, v174)
+		v176 := float64(v170 * v175)
+		v177 := float64(v172 * v175)
+		v178 := float64(v5 + v176)
+		v179 := float64(v5 - v178)
+		v180 := float64(v179 + v176)
+		v181 := float64(v180 + v177)
+		v182 := v5
 		if v121 {
-			v185 = v173
+			v182 = v170
 		}
-		v186 := v120
+		v183 := v120
 		if v121 {
-			v186 = v175
+			v183 = v172
 		}
-		v187 := float64(v5 / v181)
-		v188 := float64(v185 * v187)
-		v189 := -v188
-		v190 := math.FMA(v189, v181, v185)
-		v191 := math.FMA(v189, v184, v190)
-		v192 := float64(v191 + v186)
-		v194 := float64(v192 * v187)
-		v195 := v120
+		v184 := float64(v5 / v178)
+		v185 := float64(v182 * v184)
+		v186 := -v185
+		v187 := math.FMA(v186, v178, v182)
+		v188 := math.FMA(v186, v181, v187)
+		v189 := float64(v188 + v183)
+		v190 := float64(v189 * v184)
+		v191 := v120
 		if v121 {
-			v195 = v126
+			v191 = v126
 		}
-		v197 := float64(v196 - v195)
-		v199 := v198
-		if v197 < v198 {
-			v199 = v197
+		v193 := float64(v192 - v191)
+		v195 := v194
+		if v193 < v194 {
+			v195 = v193
 		}
+		v196 := v120
+		if v195 > v120 {
+			v196 = v195
+		}
+		v198 := v191 < v197
+		v199 := ldexpNormal(v53, v196)
 		v200 := v120
-		if v199 > v120 {
+		if v198 {
 			v200 = v199
 		}
-		v202 := v195 < v201
-		v203 := ldexpNormal(v53, v200)
-		v204 := v120
-		if v202 {
-			v204 = v203
+		v201 := float64(v185 + v200)
+		v202 := float64(v201 - v200)
+		v203 := float64(v185 - v202)
+		v204 := float64(v203 + v190)
+		v205 := float64(v204 + v200)
+		v206 := float64(v205 - v200)
+		v207 := float64(v202 + v206)
+		v208 := v173
+		if v191 > v173 {
+			v208 = v191
 		}
-		v205 := float64(v188 + v204)
-		v206 := float64(v205 - v204)
-		v207 := float64(v188 - v206)
-		v208 := float64(v207 + v194)
-		v209 := float64(v208 + v204)
-		v210 := float64(v209 - v204)
-		v211 := float64(v206 + v210)
-		v212 := v176
-		if v195 > v176 {
-			v212 = v195
-		}
-		v213 := ldexpMid(v211, v212)
-		v214 := math.IsNaN(v117)
-		v215 := v213
-		if v214 {
-			v215 = v117
-		}
-		v216 := -v215
-		v217 := math.FMA(v216, v215, v215)
-		v218 := float64(v115 * v217)
-		v219 := float64(v5 - v218)
-		v220 := v219
+		v209 := ldexpMid(v207, v208)
+		v210 := -v209
+		v211 := math.FMA(v210, v209, v209)
+		v212 := float64(v115 * v211)
+		v213 := float64(v5 - v212)
+		v214 := v213
 		if v6 {
-			v220 = v114
+			v214 = v114
 		}
-		v221 := v220
+		v215 := v214
 		if v3 {
-			v221 = v4
+			v215 = v4
 		}
-		v222 := dy[i]
-		v223 := float64(v222 * v1)
-		v224 := -v223
-		v225 := math.FMA(v222, v1, v224)
-		v226 := float64(v223 * v1)
-		v227 := -v226
-		v228 := math.FMA(v223, v1, v227)
-		v229 := math.FMA(v225, v1, v228)
-		v230 := float64(v222 * v7)
+		v216 := dy[i]
+		v217 := float64(v216 * v1)
+		v218 := -v217
+		v219 := math.FMA(v216, v1, v218)
+		v220 := float64(v217 * v1)
+		v221 := -v220
+		v222 := math.FMA(v217, v1, v221)
+		v223 := math.FMA(v219, v1, v222)
+		v224 := float64(v216 * v7)
+		v225 := -v224
+		v226 := math.FMA(v216, v7, v225)
+		v227 := float64(v216 * v9)
+		v228 := -v227
+		v229 := math.FMA(v216, v9, v228)
+		v230 := float64(v216 * v112)
 		v231 := -v230
-		v232 := math.FMA(v222, v7, v231)
-		v233 := float64(v222 * v9)
-		v234 := -v233
-		v235 := math.FMA(v222, v9, v234)
-		v236 := float64(v222 * v112)
-		v237 := -v236
-		v238 := math.FMA(v222, v112, v237)
-		v239 := -v238
-		v240 := float64(v233 + v237)
-		v241 := float64(v240 - v233)
-		v242 := float64(v240 - v241)
-		v243 := float64(v233 - v242)
-		v244 := float64(v237 - v241)
-		v245 := float64(v243 + v244)
-		v246 := float64(v245 + v235)
-		v247 := float64(v246 + v239)
-		v248 := float64(v230 + v240)
-		v249 := float64(v248 - v230)
-		v250 := float64(v248 - v249)
-		v251 := float64(v230 - v250)
-		v252 := float64(v240 - v249)
-		v253 := float64(v251 + v252)
-		v254 := float64(v253 + v232)
-		v255 := float64(v254 + v247)
-		v256 := float64(v222 * v5)
-		v257 := float64(v222 * v115)
-		v258 := float64(v257 * v217)
-		v259 := -v258
-		v260 := math.FMA(v257, v217, v259)
-		v261 := -v260
-		v262 := float64(v256 + v259)
-		v263 := float64(v262 - v256)
-		v264 := float64(v262 - v263)
-		v265 := float64(v256 - v264)
-		v266 := float64(v259 - v263)
+		v232 := math.FMA(v216, v112, v231)
+		v233 := -v232
+		v234 := float64(v227 + v231)
+		v235 := float64(v234 - v227)
+		v236 := float64(v234 - v235)
+		v237 := float64(v227 - v236)
+		v238 := float64(v231 - v235)
+		v239 := float64(v237 + v238)
+		v240 := float64(v239 + v229)
+		v241 := float64(v240 + v233)
+		v242 := float64(v224 + v234)
+		v243 := float64(v242 - v224)
+		v244 := float64(v242 - v243)
+		v245 := float64(v224 - v244)
+		v246 := float64(v234 - v243)
+		v247 := float64(v245 + v246)
+		v248 := float64(v247 + v226)
+		v249 := float64(v248 + v241)
+		v250 := float64(v216 * v5)
+		v251 := float64(v216 * v115)
+		v252 := float64(v251 * v211)
+		v253 := -v252
+		v254 := math.FMA(v251, v211, v253)
+		v255 := -v254
+		v256 := float64(v250 + v253)
+		v257 := float64(v256 - v250)
+		v258 := float64(v256 - v257)
+		v259 := float64(v250 - v258)
+		v260 := float64(v253 - v257)
+		v261 := float64(v259 + v260)
+		v262 := float64(v261 + v255)
+		v263 := v256
+		if v6 {
+			v263 = v242
+		}
+		v264 := v262
+		if v6 {
+			v264 = v249
+		}
+		v265 := v263
+		if v3 {
+			v265 = v220
+		}
+		v266 := v264
+		if v3 {
+			v266 = v223
+		}
 		v267 := float64(v265 + v266)
-		v268 := float64(v267 + v261)
-		v269 := v262
-		if v6 {
-			v269 = v248
+		v268 := float64(v215 * v216)
+		v269 := float64(v267 - v268)
+		v270 := math.Abs(v269)
+		v271 := math.Abs(v268)
+		v273 := float64(v271 * v272)
+		v274 := v270 <= v273
+		v275 := math.Abs(v216)
+		v276 := math.Abs(v251)
+		v277 := v275
+		if v276 > v275 {
+			v277 = v276
 		}
-		v270 := v268
-		if v6 {
-			v270 = v255
+		v279 := float64(v270 * v278)
+		v282 := math.FMA(v277, v280, v281)
+		v283 := v279 <= v282
+		v284 := v274 || v283
+		v285 := v267 == v120
+		v286 := v284 && !v285
+		v287 := v268
+		if v286 {
+			v287 = v267
 		}
-		v271 := v269
-		if v3 {
-			v271 = v226
+		v288 := math.IsNaN(v0)
+		v289 := v287
+		if v288 {
+			v289 = v0
 		}
-		v272 := v270
-		if v3 {
-			v272 = v229
-		}
-		v273 := float64(v271 + v272)
-		v274 := float64(v221 * v222)
-		v275 := float64(v273 - v274)
-		v276 := math.Abs(v275)
-		v277 := math.Abs(v274)
-		v279 := float64(v277 * v278)
-		v280 := v276 <= v279
-		v281 := math.Abs(v222)
-		v282 := math.Abs(v257)
-		v283 := v281
-		if v282 > v281 {
-			v283 = v282
-		}
-		v285 := float64(v276 * v284)
-		v288 := math.FMA(v283, v286, v287)
-		v289 := v285 <= v288
-		v290 := v280 || v289
-		v291 := v273 == v120
-		v292 := v290 && !v291
-		v293 := v274
-		if v292 {
-			v293 = v273
-		}
-		v294 := math.IsNaN(v0)
-		v295 := v293
-		if v294 {
-			v295 = v0
-		}
-		dx[i] = v295
+		dx[i] = v289
 	}
 }

@@ -52,12 +52,41 @@ func (p *Program) dropUnseenSelects() *Program {
 		}
 	}
 	// A select no lane uses has no conditions, and stays (compact drops it).
+	nanOnly := map[int][]bool{} // by input (nanOnlyWith), when needed
 	return p.dropSelects(func(i int, in Instr, _ *Program) int {
 		if in.Imm != 0 {
 			return 0 // a rare select stays for SplitRare
 		}
-		return unseenSide(unseen[i], p.Instrs[i].Args[0])
+		if s := unseenSide(unseen[i], p.Instrs[i].Args[0]); s != 0 {
+			return s
+		}
+		return p.unseenNaNSide(unseen[i], p.Instrs[i].Args[0], nanOnly)
 	})
+}
+
+// unseenNaNSide is 2 (the false side) for a select on mask m = isnan(a)
+// with a condition "unseen where input x is NaN", if a can be NaN only
+// where x is (nanonly.go): its true side is then taken only in unseen
+// lanes. It is 0 otherwise. cache holds nanOnlyWith's answers by input.
+func (p *Program) unseenNaNSide(conds []unseenWhen, m Value, cache map[int][]bool) int {
+	if p.Instrs[m].Op != OpIsNaN {
+		return 0
+	}
+	a := p.Instrs[m].Args[0]
+	for _, c := range conds {
+		cm := p.Instrs[c.m]
+		if !c.when || cm.Op != OpIsNaN || p.Instrs[cm.Args[0]].Op != OpInput {
+			continue
+		}
+		k := int(p.Instrs[cm.Args[0]].Imm)
+		if cache[k] == nil {
+			cache[k] = p.nanOnlyWith(k)
+		}
+		if cache[k][a] {
+			return 2
+		}
+	}
+	return 0
 }
 
 // unseenSide is the side (1: true, 2: false) a select on mask m may be
