@@ -175,7 +175,21 @@ func (p *Program) intervals(k int, x interval) []interval {
 		default:
 			r = anyValue
 		}
+		if p.Compute == F32 {
+			r = narrowed(r)
+		}
 		iv[i] = r
 	}
 	return iv
+}
+
+// narrowed is a with its bounds moved outward to float32 values: in
+// float32 lanes every operation rounds to float32, and overflows and
+// underflows there.
+func narrowed(a interval) interval {
+	return interval{
+		float64(math.Nextafter32(float32(a.lo), float32(math.Inf(-1)))),
+		float64(math.Nextafter32(float32(a.hi), float32(math.Inf(1)))),
+		a.nan,
+	}
 }

@@ -47,6 +47,19 @@ func TestNanOnlyWith(t *testing.T) {
 			return b.Mul(x16, b.Div(b.Const(1), x16))
 		}, false},
 	}
+	// t·(1/t) with t = s², s = min(x², MaxFloat32) + 1 in [1, MaxFloat32]:
+	// in float32 lanes t overflows to Inf and 1/t is 0 (x = 1e10), in
+	// float64 lanes t is finite and 1/t is not 0.
+	for _, compute := range []Type{F32, F64} {
+		b := NewBuilder("f", F32, compute, 1, nil)
+		x := b.Input(0)
+		s := b.Add(b.Min(b.Mul(x, x), b.Const(math.MaxFloat32)), b.Const(1))
+		tt := b.Mul(s, s)
+		v := b.Mul(tt, b.Div(b.Const(1), tt))
+		p := b.Finish(b.Add(v, b.Const(0)))
+		assert.Equal(t, compute == F64, p.nanOnlyWith(0)[v], "t·(1/t) in %s lanes", compute)
+		assert.Equal(t, compute == F32, math.IsNaN(p.Eval([]float64{1e10}, nil)), "%s lanes", compute)
+	}
 	for _, mem := range []Type{F32, F64} {
 		for _, c := range cases {
 			b := NewBuilder("f", mem, F64, 2, []string{"p"})
