@@ -126,7 +126,7 @@ func emitKernelNamed(p *vprog.Program, outName string, inNames []string, helpers
 
 	live := p.Live()
 	invariant := p.Invariant()
-	uses := make([]int, len(p.Instrs)) // by the live instructions
+	uses := make([]int, len(p.Instrs)) // by live instructions
 	for i, in := range p.Instrs {
 		if live[i] {
 			for _, a := range in.Args[:in.Op.Arity()] {
@@ -218,11 +218,11 @@ func emitKernelNamed(p *vprog.Program, outName string, inNames []string, helpers
 
 func val(v vprog.Value) string { return "v" + strconv.Itoa(int(v)) }
 
-// emitInstr renders instruction i, whose operands have uses[a] uses each.
-// Every arithmetic result is wrapped in an
-// explicit conversion to the compute type: the Go spec lets a compiler fuse
-// x*y + z into an FMA (arm64, ppc64le, s390x do) unless the product is
-// explicitly converted, and fusing would change the bits.
+// emitInstr renders instruction i; value a has uses[a] uses in the loop.
+// Every arithmetic result is wrapped in an explicit conversion to the
+// compute type: the Go spec lets a compiler fuse x*y + z into an FMA
+// (arm64, ppc64le, s390x do) unless the product is explicitly converted,
+// and fusing would change the bits.
 func emitInstr(p *vprog.Program, i int, in vprog.Instr, uses []int, inNames, params []string, helpers helperSet) ([]jen.Code, error) {
 	ct := goType(p.Compute)
 	f32 := p.Compute == vprog.F32

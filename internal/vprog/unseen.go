@@ -4,8 +4,9 @@ package vprog
 // with their own NaN rule (isnan(a) ? a : r), and the program ends with
 // the kernel's (isnan(x) ? x : f): where the primitive's argument is x,
 // the inner select decides lanes the outer one overwrites, an instruction
-// (two on AVX2) per vector for nothing. The same holds for any select on a
-// mask an enclosing select has already decided.
+// (two on AVX2) per vector for nothing; so it does where the argument is
+// computed from x but NaN only where x is (nanonly.go). The same holds for
+// any select on a mask an enclosing select has already decided.
 
 // unseenWhen is a condition under which a value's lanes do not reach the
 // result: where mask m is true (when true) or false (when false).
