@@ -51,6 +51,11 @@ var opCases = []opCase{
 	{name: "max", build: func(b *vprog.Builder, x, dy, al vprog.Value) vprog.Value { return b.Max(x, dy) }},
 	{name: "round_even", build: func(b *vprog.Builder, x, dy, al vprog.Value) vprog.Value { return b.Round(x, vprog.RoundNearestEven) }},
 	{name: "floor", build: func(b *vprog.Builder, x, dy, al vprog.Value) vprog.Value { return b.Round(x, vprog.RoundFloor) }},
+	// floor(x) beside x, which the kernel writes as math.Floor(x - 0)
+	// (TestRoundFromCopy).
+	{name: "floor_reused", build: func(b *vprog.Builder, x, dy, al vprog.Value) vprog.Value {
+		return b.Sub(x, b.Round(x, vprog.RoundFloor))
+	}},
 	{name: "ceil", build: func(b *vprog.Builder, x, dy, al vprog.Value) vprog.Value { return b.Round(x, vprog.RoundCeil) }},
 	{name: "trunc", build: func(b *vprog.Builder, x, dy, al vprog.Value) vprog.Value { return b.Round(x, vprog.RoundTrunc) }},
 	{name: "ldexp", build: func(b *vprog.Builder, x, dy, al vprog.Value) vprog.Value {
@@ -254,3 +259,29 @@ func load(t *testing.T, name string) (in0, in1, want []uint64) {
 	return vs[:n], vs[n : 2*n], vs[2*n:]
 }
 `
+
+// TestRoundFromCopy checks that a round whose operand is used again reads
+// it as a - 0, so that ROUNDSD rounds a register of its own in place (see
+// emitInstr), and that a round whose operand is not used again reads it
+// directly. TestKernelsMirrorEval checks the bits of both.
+func TestRoundFromCopy(t *testing.T) {
+	render := func(f func(b *vprog.Builder, x vprog.Value) vprog.Value) string {
+		b := vprog.NewBuilder("r", vprog.F64, vprog.F64, 1, nil)
+		p := b.Finish(f(b, b.Input(0)))
+		code, err := emitKernel(p, vprog.Forward, helperSet{})
+		require.NoError(t, err)
+		kf := jen.NewFile("kern")
+		for _, c := range code {
+			kf.Add(c)
+		}
+		return kf.GoString()
+	}
+	reused := render(func(b *vprog.Builder, x vprog.Value) vprog.Value {
+		return b.Sub(b.Mul(x, b.Const(3)), b.Round(b.Mul(x, b.Const(3)), vprog.RoundFloor))
+	})
+	require.Contains(t, reused, "math.Floor(v2 - 0)")
+	alone := render(func(b *vprog.Builder, x vprog.Value) vprog.Value {
+		return b.Round(b.Mul(x, b.Const(3)), vprog.RoundFloor)
+	})
+	require.Contains(t, alone, "math.Floor(v2)")
+}
