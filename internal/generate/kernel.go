@@ -218,7 +218,7 @@ func emitKernelNamed(p *vprog.Program, outName string, inNames []string, helpers
 
 func val(v vprog.Value) string { return "v" + strconv.Itoa(int(v)) }
 
-// emitInstr renders instruction i; value a has uses[a] uses in the loop.
+// emitInstr renders instruction i; value a has uses[a] live uses.
 // Every arithmetic result is wrapped in an explicit conversion to the
 // compute type: the Go spec lets a compiler fuse x*y + z into an FMA
 // (arm64, ppc64le, s390x do) unless the product is explicitly converted,
