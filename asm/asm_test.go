@@ -254,6 +254,17 @@ func opPrograms() []Kernel {
 				return b.LdexpMidRange(a, n)
 			})
 		}
+		// LdexpFlush: its contract, a positive finite and n in [-1023,
+		// 1023], where 2^-1023 is +0 (float64 compute only). The power
+		// tops a subnormal a; VSCALEF goes under a zeroing mask for it
+		// (vprog.ForX86).
+		if c.compute == vprog.F64 {
+			add("ldexpflush", c, 2, nil, nil, func(b *vprog.Builder) vprog.Value {
+				a := b.Min(b.Max(b.Abs(b.Input(0)), b.Const(0x1p-1074)), b.Const(math.MaxFloat64))
+				n := b.Round(b.Min(b.Max(b.Mul(b.Input(1), b.Const(17)), b.Const(-1023)), b.Const(1023)), vprog.RoundNearestEven)
+				return b.LdexpFlush(a, n)
+			})
+		}
 		// GetExp/GetMant on normal inputs; others selected away.
 		for _, name := range []string{"getexp", "getmant"} {
 			add(name, c, 1, nil, nil, func(b *vprog.Builder) vprog.Value {

@@ -62,7 +62,7 @@ func (a *avx2) shape(in vprog.Instr) shape {
 		}
 		return shape{memArg: -1, tie: -1, scratch: 1}
 	case vprog.OpLdexp:
-		if in.Imm == vprog.LdexpNormal {
+		if in.Imm == vprog.LdexpNormal || in.Imm == vprog.LdexpFlush {
 			// v·2^n is a product: v may be read from memory.
 			return shape{memArg: 0, tie: -1, scratch: 1}
 		}
@@ -139,10 +139,10 @@ func (a *avx2) emit(c *build.Context, in vprog.Instr, dst reg.Physical, args []l
 		}
 		f(operand.U8(uint8(in.Imm)|roundSuppress), x(0), dst)
 	case vprog.OpLdexp:
-		if in.Imm == vprog.LdexpNormal {
-			// dst = v·2^n: the power built in s[0] from n's bits, then one
-			// product (both operands read before dst is written), which
-			// v = 1 does without.
+		if in.Imm == vprog.LdexpNormal || in.Imm == vprog.LdexpFlush {
+			// dst = v·2^n: the power built in s[0] from n's bits (+0 for
+			// n = -1023: LdexpFlush), then one product (both operands
+			// read before dst is written), which v = 1 does without.
 			if v := a.prog.Instrs[in.Args[0]]; v.Op == vprog.OpConst && v.Imm == 1 {
 				a.pow2(c, args[1].r.(reg.VecPhysical), dst.(reg.VecPhysical))
 				break

@@ -121,6 +121,9 @@ func (a *avx512) emit(c *build.Context, in vprog.Instr, dst reg.Physical, args [
 	case vprog.OpMax:
 		a.three(c, c.VMAXPD, c.VMAXPS, c.VMAXPD_BCST, c.VMAXPS_BCST, args[0], args[1], dst)
 	case vprog.OpLdexp:
+		if in.Imm == vprog.LdexpFlush {
+			panic("asm: AVX512 needs LdexpFlush masked (vprog.Program.ForX86)")
+		}
 		// VSCALEF computes a·2^floor(b) with one rounding; b is integer-valued.
 		a.three(c, c.VSCALEFPD, c.VSCALEFPS, c.VSCALEFPD_BCST, c.VSCALEFPS_BCST, args[0], args[1], dst)
 	case vprog.OpNeg:

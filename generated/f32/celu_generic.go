@@ -92,7 +92,7 @@ func celuGeneric(dst, x []float32, alpha float32) {
 }
 
 // celuBackwardGeneric is the pure-Go kernel of celuBackward (f32 memory, f64
-// compute, 41 operations): the scalar twin of the vector program the assembly
+// compute, 39 operations): the scalar twin of the vector program the assembly
 // kernels run, with exactly the semantics of vprog.Program.Eval, so every
 // backend gives the same bits. The caller guarantees equal lengths; dx may be
 // the same slice as an input.
@@ -103,8 +103,8 @@ func celuBackwardGeneric(dx, x, dy []float32, alpha float32) {
 	v3 := math.Float64frombits(0x3ff0000000000000) // 1
 	v4 := float64(alpha)
 	v5 := float64(v3 / v4)
-	v7 := math.Float64frombits(0xc085f80000000000)  // -703
-	v9 := math.Float64frombits(0x4086300000000000)  // 710
+	v7 := math.Float64frombits(0xc086280000000000)  // -709
+	v9 := math.Float64frombits(0x40862b3333333333)  // 709.4
 	v11 := math.Float64frombits(0x3ff71547652b82fe) // 1.4426950408889634
 	v16 := math.Float64frombits(0xbfe62e42fefa39ef) // -0.6931471805599453
 	v18 := math.Float64frombits(0x3f2a17e35818933c) // 0.0001990761775668928
@@ -137,29 +137,24 @@ func celuBackwardGeneric(dx, x, dy []float32, alpha float32) {
 		v28 := math.FMA(v17, v26, v27)
 		v30 := math.FMA(v17, v28, v29)
 		v32 := math.FMA(v17, v30, v31)
-		v33 := ldexpMid(v32, v13)
-		v34 := v6 < v7
+		v33 := ldexpNormal(v32, v13)
+		v34 := math.IsNaN(v6)
 		v35 := v33
 		if v34 {
-			v35 = v1
+			v35 = v6
 		}
-		v36 := math.IsNaN(v6)
-		v37 := v35
-		if v36 {
-			v37 = v6
-		}
-		v38 := v37
+		v36 := v35
 		if v2 {
-			v38 = v3
+			v36 = v3
 		}
-		v39 := float64(dy[i])
-		v40 := float64(v38 * v39)
-		v41 := math.IsNaN(v0)
-		v42 := v40
-		if v41 {
-			v42 = v0
+		v37 := float64(dy[i])
+		v38 := float64(v36 * v37)
+		v39 := math.IsNaN(v0)
+		v40 := v38
+		if v39 {
+			v40 = v0
 		}
-		dx[i] = float32(v42)
+		dx[i] = float32(v40)
 	}
 }
 

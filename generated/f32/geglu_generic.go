@@ -159,7 +159,7 @@ func gegluGeneric(dst, a, b []float32) {
 }
 
 // gegluBackwardAGeneric is the pure-Go kernel of gegluBackwardA (f32 memory,
-// f64 compute, 164 operations): the scalar twin of the vector program the
+// f64 compute, 162 operations): the scalar twin of the vector program the
 // assembly kernels run, with exactly the semantics of vprog.Program.Eval, so
 // every backend gives the same bits. The caller guarantees equal lengths; da
 // may be the same slice as an input.
@@ -215,8 +215,8 @@ func gegluBackwardAGeneric(da, a, b, dy []float32) {
 	v112 := math.Float64frombits(0x4000000000000000) // 2
 	v121 := math.Float64frombits(0x3fd9884533d43651) // 0.3989422804014327
 	v123 := math.Float64frombits(0xbfe0000000000000) // -0.5
-	v126 := math.Float64frombits(0xc085f80000000000) // -703
-	v128 := math.Float64frombits(0x4086300000000000) // 710
+	v126 := math.Float64frombits(0xc086280000000000) // -709
+	v128 := math.Float64frombits(0x40862b3333333333) // 709.4
 	v133 := math.Float64frombits(0x3f2a17e35818933c) // 0.0001990761775668928
 	v134 := math.Float64frombits(0x3f56da79e0d30050) // 0.0013948621956814296
 	v136 := math.Float64frombits(0x3f81110a5fa2e975) // 0.008333283465948619
@@ -334,41 +334,36 @@ func gegluBackwardAGeneric(da, a, b, dy []float32) {
 		v143 := math.FMA(v132, v141, v142)
 		v145 := math.FMA(v132, v143, v144)
 		v147 := math.FMA(v132, v145, v146)
-		v148 := ldexpMid(v147, v131)
-		v149 := v125 < v126
-		v150 := v148
-		if v149 {
-			v150 = v3
-		}
-		v151 := float64(v122 * v150)
-		v152 := float64(v120 + v151)
-		v153 := v152
+		v148 := ldexpNormal(v147, v131)
+		v149 := float64(v122 * v148)
+		v150 := float64(v120 + v149)
+		v151 := v150
 		if v12 {
-			v153 = v28
+			v151 = v28
 		}
-		v154 := v153
+		v152 := v151
 		if v6 {
-			v154 = v7
+			v152 = v7
 		}
-		v155 := v154
+		v153 := v152
 		if v2 {
-			v155 = v4
+			v153 = v4
 		}
-		v156 := float64(b[i])
-		v157 := float64(dy[i])
-		v158 := float64(v155 * v156)
-		v159 := float64(v158 * v157)
-		v160 := math.IsNaN(v156)
+		v154 := float64(b[i])
+		v155 := float64(dy[i])
+		v156 := float64(v153 * v154)
+		v157 := float64(v156 * v155)
+		v158 := math.IsNaN(v154)
+		v159 := v157
+		if v158 {
+			v159 = v154
+		}
+		v160 := math.IsNaN(v0)
 		v161 := v159
 		if v160 {
-			v161 = v156
+			v161 = v0
 		}
-		v162 := math.IsNaN(v0)
-		v163 := v161
-		if v162 {
-			v163 = v0
-		}
-		da[i] = float32(v163)
+		da[i] = float32(v161)
 	}
 }
 

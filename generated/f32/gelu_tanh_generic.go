@@ -21,7 +21,7 @@ var (
 )
 
 // geluTanhGeneric is the pure-Go kernel of geluTanh (f32 memory, f64 compute,
-// 49 operations): the scalar twin of the vector program the assembly kernels
+// 47 operations): the scalar twin of the vector program the assembly kernels
 // run, with exactly the semantics of vprog.Program.Eval, so every backend
 // gives the same bits. The caller guarantees equal lengths; dst may be the
 // same slice as an input.
@@ -33,7 +33,7 @@ func geluTanhGeneric(dst, x []float32) {
 	v5 := math.Float64frombits(0x4024000000000000)  // 10
 	v8 := math.Float64frombits(0x3fb2444f2a4d8b4b)  // 0.07135481627260025
 	v9 := math.Float64frombits(0x3ff9884533d43651)  // 1.5957691216057308
-	v15 := math.Float64frombits(0xc085f80000000000) // -703
+	v15 := math.Float64frombits(0xc086280000000000) // -709
 	v17 := math.Float64frombits(0x3ff0000000000000) // 1
 	v18 := math.Float64frombits(0x3ff71547652b82fe) // 1.4426950408889634
 	v21 := math.Float64frombits(0xbfe62e42fefa39ef) // -0.6931471805599453
@@ -70,37 +70,32 @@ func geluTanhGeneric(dst, x []float32) {
 		v35 := math.FMA(v22, v33, v34)
 		v37 := math.FMA(v22, v35, v36)
 		v38 := ldexpNormal(v37, v20)
-		v39 := v13 < v15
-		v40 := v38
-		if v39 {
-			v40 = v3
-		}
-		v41 := v17
+		v39 := v17
 		if v14 {
-			v41 = v40
+			v39 = v38
 		}
-		v42 := float64(v17 + v40)
-		v43 := float64(v41 / v42)
-		v44 := float64(v0 * v43)
-		v45 := v44
+		v40 := float64(v17 + v38)
+		v41 := float64(v39 / v40)
+		v42 := float64(v0 * v41)
+		v43 := v42
 		if v6 {
-			v45 = v0
+			v43 = v0
 		}
-		v46 := v45
+		v44 := v43
 		if v2 {
-			v46 = v4
+			v44 = v4
 		}
-		v47 := math.IsNaN(v0)
-		v48 := v46
-		if v47 {
-			v48 = v0
+		v45 := math.IsNaN(v0)
+		v46 := v44
+		if v45 {
+			v46 = v0
 		}
-		dst[i] = float32(v48)
+		dst[i] = float32(v46)
 	}
 }
 
 // geluTanhBackwardGeneric is the pure-Go kernel of geluTanhBackward (f32
-// memory, f64 compute, 97 operations): the scalar twin of the vector program
+// memory, f64 compute, 95 operations): the scalar twin of the vector program
 // the assembly kernels run, with exactly the semantics of vprog.Program.Eval,
 // so every backend gives the same bits. The caller guarantees equal lengths;
 // dx may be the same slice as an input.
@@ -116,7 +111,7 @@ func geluTanhBackwardGeneric(dx, x, dy []float32) {
 	v10 := math.Float64frombits(0xbfe199999999999a) // -0.55
 	v14 := math.Float64frombits(0x3fb2444f2a4d8b4b) // 0.07135481627260025
 	v15 := math.Float64frombits(0x3ff9884533d43651) // 1.5957691216057308
-	v21 := math.Float64frombits(0xc085f80000000000) // -703
+	v21 := math.Float64frombits(0xc086280000000000) // -709
 	v23 := math.Float64frombits(0x3ff71547652b82fe) // 1.4426950408889634
 	v26 := math.Float64frombits(0xbfe62e42fefa39ef) // -0.6931471805599453
 	v28 := math.Float64frombits(0x3f2a17e35818933c) // 0.0001990761775668928
@@ -127,21 +122,21 @@ func geluTanhBackwardGeneric(dx, x, dy []float32) {
 	v37 := math.Float64frombits(0x3fe0000005cbdd4b) // 0.5000000107965347
 	v39 := math.Float64frombits(0x3fefffffffff6187) // 0.9999999999954959
 	v41 := math.Float64frombits(0x3feffffffffa6d0c) // 0.9999999999594436
-	v50 := math.Float64frombits(0x3fcb6676bf7450f0) // 0.21406444881780073
-	v56 := math.Float64frombits(0x3fd2af64e9c485ee) // 0.29195521191476714
-	v57 := math.Float64frombits(0xbfe81429f9e97e4d) // -0.7524614220710163
-	v59 := math.Float64frombits(0x3c84f523ed77dbdc) // 3.635560509207687e-17
-	v62 := math.Float64frombits(0x3fa6e4e26d4801f7) // 0.044715
-	v65 := math.Float64frombits(0x3fe21e4bab8db157) // 0.5661981917051361
-	v69 := math.Float64frombits(0x3ef912d5abced745) // 2.3912022459624737e-05
-	v70 := math.Float64frombits(0x3f2a1928c1bc5d88) // 0.00019911406058590827
-	v72 := math.Float64frombits(0x3f56c2486e0eb7b8) // 0.0013890940974578946
-	v74 := math.Float64frombits(0x3f8111094afe618d) // 0.008333275414586417
-	v76 := math.Float64frombits(0x3fa55554e614c6d5) // 0.04166665371520898
-	v78 := math.Float64frombits(0x3fc5555558cddd2a) // 0.1666666682828944
-	v80 := math.Float64frombits(0x3fe00000001b4514) // 0.5000000001984142
-	v82 := math.Float64frombits(0x3feffffffffef6a1) // 0.9999999999924577
-	v85 := math.Float64frombits(0x3fc12ba9d1f60179) // 0.134145
+	v48 := math.Float64frombits(0x3fcb6676bf7450f0) // 0.21406444881780073
+	v54 := math.Float64frombits(0x3fd2af64e9c485ee) // 0.29195521191476714
+	v55 := math.Float64frombits(0xbfe81429f9e97e4d) // -0.7524614220710163
+	v57 := math.Float64frombits(0x3c84f523ed77dbdc) // 3.635560509207687e-17
+	v60 := math.Float64frombits(0x3fa6e4e26d4801f7) // 0.044715
+	v63 := math.Float64frombits(0x3fe21e4bab8db157) // 0.5661981917051361
+	v67 := math.Float64frombits(0x3ef912d5abced745) // 2.3912022459624737e-05
+	v68 := math.Float64frombits(0x3f2a1928c1bc5d88) // 0.00019911406058590827
+	v70 := math.Float64frombits(0x3f56c2486e0eb7b8) // 0.0013890940974578946
+	v72 := math.Float64frombits(0x3f8111094afe618d) // 0.008333275414586417
+	v74 := math.Float64frombits(0x3fa55554e614c6d5) // 0.04166665371520898
+	v76 := math.Float64frombits(0x3fc5555558cddd2a) // 0.1666666682828944
+	v78 := math.Float64frombits(0x3fe00000001b4514) // 0.5000000001984142
+	v80 := math.Float64frombits(0x3feffffffffef6a1) // 0.9999999999924577
+	v83 := math.Float64frombits(0x3fc12ba9d1f60179) // 0.134145
 	for i := range dx {
 		v0 := float64(x[i])
 		v2 := v0 < v1
@@ -170,62 +165,57 @@ func geluTanhBackwardGeneric(dx, x, dy []float32) {
 		v40 := math.FMA(v27, v38, v39)
 		v42 := math.FMA(v27, v40, v41)
 		v43 := ldexpNormal(v42, v25)
-		v44 := v19 < v21
-		v45 := v43
-		if v44 {
-			v45 = v3
-		}
-		v46 := v7
+		v44 := v7
 		if v20 {
-			v46 = v45
+			v44 = v43
 		}
-		v47 := float64(v7 + v45)
-		v48 := float64(v46 / v47)
-		v49 := float64(v7 - v48)
-		v51 := math.FMA(v13, v50, v15)
-		v52 := float64(v0 * v51)
-		v53 := float64(v49 * v52)
-		v54 := math.FMA(v48, v53, v48)
-		v55 := float64(v48 * v49)
-		v58 := float64(v0 - v57)
-		v60 := float64(v58 - v59)
-		v61 := float64(v15 * v60)
-		v63 := float64(v0 * v57)
-		v64 := float64(v13 + v63)
-		v66 := float64(v64 + v65)
-		v67 := float64(v62 * v66)
-		v68 := math.FMA(v61, v67, v61)
-		v71 := math.FMA(v68, v69, v70)
-		v73 := math.FMA(v68, v71, v72)
-		v75 := math.FMA(v68, v73, v74)
-		v77 := math.FMA(v68, v75, v76)
-		v79 := math.FMA(v68, v77, v78)
-		v81 := math.FMA(v68, v79, v80)
-		v83 := math.FMA(v68, v81, v82)
-		v84 := float64(v68 * v83)
-		v86 := float64(v85 * v66)
-		v87 := math.FMA(v61, v86, v61)
-		v88 := math.FMA(v56, v84, v87)
-		v89 := float64(v55 * v88)
-		v90 := v89
+		v45 := float64(v7 + v43)
+		v46 := float64(v44 / v45)
+		v47 := float64(v7 - v46)
+		v49 := math.FMA(v13, v48, v15)
+		v50 := float64(v0 * v49)
+		v51 := float64(v47 * v50)
+		v52 := math.FMA(v46, v51, v46)
+		v53 := float64(v46 * v47)
+		v56 := float64(v0 - v55)
+		v58 := float64(v56 - v57)
+		v59 := float64(v15 * v58)
+		v61 := float64(v0 * v55)
+		v62 := float64(v13 + v61)
+		v64 := float64(v62 + v63)
+		v65 := float64(v60 * v64)
+		v66 := math.FMA(v59, v65, v59)
+		v69 := math.FMA(v66, v67, v68)
+		v71 := math.FMA(v66, v69, v70)
+		v73 := math.FMA(v66, v71, v72)
+		v75 := math.FMA(v66, v73, v74)
+		v77 := math.FMA(v66, v75, v76)
+		v79 := math.FMA(v66, v77, v78)
+		v81 := math.FMA(v66, v79, v80)
+		v82 := float64(v66 * v81)
+		v84 := float64(v83 * v64)
+		v85 := math.FMA(v59, v84, v59)
+		v86 := math.FMA(v54, v82, v85)
+		v87 := float64(v53 * v86)
+		v88 := v87
 		if v12 {
-			v90 = v54
+			v88 = v52
 		}
-		v91 := v90
+		v89 := v88
 		if v6 {
-			v91 = v7
+			v89 = v7
 		}
-		v92 := v91
+		v90 := v89
 		if v2 {
-			v92 = v4
+			v90 = v4
 		}
-		v93 := float64(dy[i])
-		v94 := float64(v92 * v93)
-		v95 := math.IsNaN(v0)
-		v96 := v94
-		if v95 {
-			v96 = v0
+		v91 := float64(dy[i])
+		v92 := float64(v90 * v91)
+		v93 := math.IsNaN(v0)
+		v94 := v92
+		if v93 {
+			v94 = v0
 		}
-		dx[i] = float32(v96)
+		dx[i] = float32(v94)
 	}
 }

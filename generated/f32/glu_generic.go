@@ -12,7 +12,7 @@ var (
 	gluBackwardBImpl = gluBackwardBGeneric
 )
 
-// gluGeneric is the pure-Go kernel of glu (f32 memory, f64 compute, 40
+// gluGeneric is the pure-Go kernel of glu (f32 memory, f64 compute, 38
 // operations): the scalar twin of the vector program the assembly kernels run,
 // with exactly the semantics of vprog.Program.Eval, so every backend gives the
 // same bits. The caller guarantees equal lengths; dst may be the same slice as
@@ -21,7 +21,7 @@ func gluGeneric(dst, a, b []float32) {
 	a = a[:len(dst)]
 	b = b[:len(dst)]
 	v3 := math.Float64frombits(0x0000000000000000)  // 0
-	v5 := math.Float64frombits(0xc085f80000000000)  // -703
+	v5 := math.Float64frombits(0xc086280000000000)  // -709
 	v7 := math.Float64frombits(0x3ff0000000000000)  // 1
 	v8 := math.Float64frombits(0x3ff71547652b82fe)  // 1.4426950408889634
 	v11 := math.Float64frombits(0xbfe62e42fefa39ef) // -0.6931471805599453
@@ -53,35 +53,30 @@ func gluGeneric(dst, a, b []float32) {
 		v25 := math.FMA(v12, v23, v24)
 		v27 := math.FMA(v12, v25, v26)
 		v28 := ldexpNormal(v27, v10)
-		v29 := v2 < v5
-		v30 := v28
-		if v29 {
-			v30 = v3
-		}
-		v31 := v7
+		v29 := v7
 		if v4 {
-			v31 = v30
+			v29 = v28
 		}
-		v32 := float64(v7 + v30)
-		v33 := float64(v31 / v32)
-		v34 := math.IsNaN(v0)
-		v35 := float64(a[i])
-		v36 := float64(v33 * v35)
-		v37 := v36
-		if v34 {
-			v37 = v0
+		v30 := float64(v7 + v28)
+		v31 := float64(v29 / v30)
+		v32 := math.IsNaN(v0)
+		v33 := float64(a[i])
+		v34 := float64(v31 * v33)
+		v35 := v34
+		if v32 {
+			v35 = v0
 		}
-		v38 := math.IsNaN(v35)
-		v39 := v37
-		if v38 {
-			v39 = v35
+		v36 := math.IsNaN(v33)
+		v37 := v35
+		if v36 {
+			v37 = v33
 		}
-		dst[i] = float32(v39)
+		dst[i] = float32(v37)
 	}
 }
 
 // gluBackwardAGeneric is the pure-Go kernel of gluBackwardA (f32 memory, f64
-// compute, 38 operations): the scalar twin of the vector program the assembly
+// compute, 36 operations): the scalar twin of the vector program the assembly
 // kernels run, with exactly the semantics of vprog.Program.Eval, so every
 // backend gives the same bits. The caller guarantees equal lengths; da may be
 // the same slice as an input.
@@ -90,7 +85,7 @@ func gluBackwardAGeneric(da, a, b, dy []float32) {
 	b = b[:len(da)]
 	dy = dy[:len(da)]
 	v3 := math.Float64frombits(0x0000000000000000)  // 0
-	v5 := math.Float64frombits(0xc085f80000000000)  // -703
+	v5 := math.Float64frombits(0xc086280000000000)  // -709
 	v7 := math.Float64frombits(0x3ff0000000000000)  // 1
 	v8 := math.Float64frombits(0x3ff71547652b82fe)  // 1.4426950408889634
 	v11 := math.Float64frombits(0xbfe62e42fefa39ef) // -0.6931471805599453
@@ -122,30 +117,25 @@ func gluBackwardAGeneric(da, a, b, dy []float32) {
 		v25 := math.FMA(v12, v23, v24)
 		v27 := math.FMA(v12, v25, v26)
 		v28 := ldexpNormal(v27, v10)
-		v29 := v2 < v5
-		v30 := v28
-		if v29 {
-			v30 = v3
-		}
-		v31 := v7
+		v29 := v7
 		if v4 {
-			v31 = v30
+			v29 = v28
 		}
-		v32 := float64(v7 + v30)
-		v33 := float64(v31 / v32)
-		v34 := math.IsNaN(v0)
-		v35 := float64(dy[i])
-		v36 := float64(v33 * v35)
-		v37 := v36
-		if v34 {
-			v37 = v0
+		v30 := float64(v7 + v28)
+		v31 := float64(v29 / v30)
+		v32 := math.IsNaN(v0)
+		v33 := float64(dy[i])
+		v34 := float64(v31 * v33)
+		v35 := v34
+		if v32 {
+			v35 = v0
 		}
-		da[i] = float32(v37)
+		da[i] = float32(v35)
 	}
 }
 
 // gluBackwardBGeneric is the pure-Go kernel of gluBackwardB (f32 memory, f64
-// compute, 42 operations): the scalar twin of the vector program the assembly
+// compute, 39 operations): the scalar twin of the vector program the assembly
 // kernels run, with exactly the semantics of vprog.Program.Eval, so every
 // backend gives the same bits. The caller guarantees equal lengths; db may be
 // the same slice as an input.
@@ -153,61 +143,55 @@ func gluBackwardBGeneric(db, a, b, dy []float32) {
 	a = a[:len(db)]
 	b = b[:len(db)]
 	dy = dy[:len(db)]
-	v3 := math.Float64frombits(0x0000000000000000)  // 0
-	v4 := math.Float64frombits(0xc085f80000000000)  // -703
-	v6 := math.Float64frombits(0x3ff0000000000000)  // 1
-	v7 := math.Float64frombits(0x3ff71547652b82fe)  // 1.4426950408889634
-	v10 := math.Float64frombits(0xbfe62e42fefa39ef) // -0.6931471805599453
-	v12 := math.Float64frombits(0x3f2a17e35818933c) // 0.0001990761775668928
-	v13 := math.Float64frombits(0x3f56da79e0d30050) // 0.0013948621956814296
-	v15 := math.Float64frombits(0x3f81110a5fa2e975) // 0.008333283465948619
-	v17 := math.Float64frombits(0x3fa55546446e1464) // 0.0416662176640237
-	v19 := math.Float64frombits(0x3fc5555557e88376) // 0.16666666786570844
-	v21 := math.Float64frombits(0x3fe0000005cbdd4b) // 0.5000000107965347
-	v23 := math.Float64frombits(0x3fefffffffff6187) // 0.9999999999954959
-	v25 := math.Float64frombits(0x3feffffffffa6d0c) // 0.9999999999594436
+	v3 := math.Float64frombits(0xc086280000000000)  // -709
+	v5 := math.Float64frombits(0x3ff0000000000000)  // 1
+	v6 := math.Float64frombits(0x3ff71547652b82fe)  // 1.4426950408889634
+	v9 := math.Float64frombits(0xbfe62e42fefa39ef)  // -0.6931471805599453
+	v11 := math.Float64frombits(0x3f2a17e35818933c) // 0.0001990761775668928
+	v12 := math.Float64frombits(0x3f56da79e0d30050) // 0.0013948621956814296
+	v14 := math.Float64frombits(0x3f81110a5fa2e975) // 0.008333283465948619
+	v16 := math.Float64frombits(0x3fa55546446e1464) // 0.0416662176640237
+	v18 := math.Float64frombits(0x3fc5555557e88376) // 0.16666666786570844
+	v20 := math.Float64frombits(0x3fe0000005cbdd4b) // 0.5000000107965347
+	v22 := math.Float64frombits(0x3fefffffffff6187) // 0.9999999999954959
+	v24 := math.Float64frombits(0x3feffffffffa6d0c) // 0.9999999999594436
 	for i := range db {
 		v0 := float64(b[i])
 		v1 := math.Abs(v0)
 		v2 := -v1
-		v5 := v4
-		if v2 > v4 {
-			v5 = v2
+		v4 := v3
+		if v2 > v3 {
+			v4 = v2
 		}
-		v8 := float64(v5 * v7)
-		v9 := math.RoundToEven(v8)
-		v11 := math.FMA(v9, v10, v5)
-		v14 := math.FMA(v11, v12, v13)
-		v16 := math.FMA(v11, v14, v15)
-		v18 := math.FMA(v11, v16, v17)
-		v20 := math.FMA(v11, v18, v19)
-		v22 := math.FMA(v11, v20, v21)
-		v24 := math.FMA(v11, v22, v23)
-		v26 := math.FMA(v11, v24, v25)
-		v27 := ldexpNormal(v26, v9)
-		v28 := v2 < v4
-		v29 := v27
-		if v28 {
-			v29 = v3
+		v7 := float64(v4 * v6)
+		v8 := math.RoundToEven(v7)
+		v10 := math.FMA(v8, v9, v4)
+		v13 := math.FMA(v10, v11, v12)
+		v15 := math.FMA(v10, v13, v14)
+		v17 := math.FMA(v10, v15, v16)
+		v19 := math.FMA(v10, v17, v18)
+		v21 := math.FMA(v10, v19, v20)
+		v23 := math.FMA(v10, v21, v22)
+		v25 := math.FMA(v10, v23, v24)
+		v26 := ldexpNormal(v25, v8)
+		v27 := float64(v5 + v26)
+		v28 := float64(v26 / v27)
+		v29 := math.IsNaN(v0)
+		v30 := -v28
+		v31 := math.FMA(v30, v28, v28)
+		v32 := float64(a[i])
+		v33 := float64(dy[i])
+		v34 := float64(v31 * v32)
+		v35 := float64(v34 * v33)
+		v36 := v35
+		if v29 {
+			v36 = v0
 		}
-		v30 := float64(v6 + v29)
-		v31 := float64(v29 / v30)
-		v32 := math.IsNaN(v0)
-		v33 := -v31
-		v34 := math.FMA(v33, v31, v31)
-		v35 := float64(a[i])
-		v36 := float64(dy[i])
-		v37 := float64(v34 * v35)
-		v38 := float64(v37 * v36)
-		v39 := v38
-		if v32 {
-			v39 = v0
+		v37 := math.IsNaN(v32)
+		v38 := v36
+		if v37 {
+			v38 = v32
 		}
-		v40 := math.IsNaN(v35)
-		v41 := v39
-		if v40 {
-			v41 = v35
-		}
-		db[i] = float32(v41)
+		db[i] = float32(v38)
 	}
 }

@@ -74,18 +74,9 @@ func getMant64(a float64) float64 {
 }
 
 /*
-ldexpMid is math.Ldexp(x, int(n)) for |x| in [2^-60, 2^60] (or 0, Inf, NaN) and n in [-1982, 1983]
-(vprog.LdexpMidRange): x*2^c is exact for c = n clamped to [-960, 960], and the product by 2^(n-c)
-rounds once, as the AVX2 kernels compute it.
-*/
-func ldexpMid(x, n float64) float64 {
-	c := min(max(n, -960.0), 960.0)
-	return x * math.Float64frombits(uint64(int64(c)+1023)<<52) * math.Float64frombits(uint64(int64(n-c)+1023)<<52)
-}
-
-/*
 ldexpNormal is math.Ldexp(x, int(n)) for n in [-1022, 1023] (vprog.LdexpNormal): one
-product by the normal power of two 2^n, as the AVX2 kernels compute it.
+product by the normal power of two 2^n, as the AVX2 kernels compute it. At n = -1023
+its power of two is +0 (vprog.LdexpFlush).
 */
 func ldexpNormal(x, n float64) float64 {
 	return x * math.Float64frombits(uint64(int64(n)+1023)<<52)

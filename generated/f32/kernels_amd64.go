@@ -1648,7 +1648,7 @@ func softmaxReduceMAVX512(acc *[16]float64, in0 []float32)
 //go:noescape
 func softmaxReduceMAVX2(acc *[16]float64, in0 []float32)
 
-// softmaxReduceSAVX512 folds softmaxReduceS into acc (sum; element i into lane i % 8) with AVX512 (3 vectors per iteration, masked tail).
+// softmaxReduceSAVX512 folds softmaxReduceS into acc (sum; element i into lane i % 8) with AVX512 (2 vectors per iteration, masked tail).
 // Requires: AVX, AVX512F, AVX512VL, BMI2, SSE, SSE2.
 //
 //go:noescape

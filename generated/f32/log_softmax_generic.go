@@ -31,7 +31,7 @@ func logSoftmaxReduceMGeneric(acc *[16]float64, x []float32) {
 }
 
 // logSoftmaxReduceS1Generic is the pure-Go kernel of logSoftmaxReduceS1 (f32
-// memory, f64 compute, 46 operations): the scalar twin of the vector program
+// memory, f64 compute, 44 operations): the scalar twin of the vector program
 // the assembly kernels run. It folds each element's value into acc by sum,
 // element i into lane i % 8, exactly as vprog.Acc.Add, so every backend gives
 // the same bits. The caller guarantees equal lengths.
@@ -39,8 +39,8 @@ func logSoftmaxReduceS1Generic(acc *[16]float64, x []float32, m float32) {
 	v1 := float64(m)
 	v3 := math.Float64frombits(0x0000000000000000)  // 0
 	v6 := math.Float64frombits(0xc087500000000000)  // -746
-	v8 := math.Float64frombits(0xc085f80000000000)  // -703
-	v10 := math.Float64frombits(0x4086300000000000) // 710
+	v8 := math.Float64frombits(0xc086280000000000)  // -709
+	v10 := math.Float64frombits(0x40862b3333333333) // 709.4
 	v12 := math.Float64frombits(0x3ff71547652b82fe) // 1.4426950408889634
 	v17 := math.Float64frombits(0xbfe62e42fefa39ef) // -0.6931471805599453
 	v19 := math.Float64frombits(0x3f2a17e35818933c) // 0.0001990761775668928
@@ -74,41 +74,36 @@ func logSoftmaxReduceS1Generic(acc *[16]float64, x []float32, m float32) {
 		v29 := math.FMA(v18, v27, v28)
 		v31 := math.FMA(v18, v29, v30)
 		v33 := math.FMA(v18, v31, v32)
-		v34 := ldexpMid(v33, v14)
-		v35 := v2 < v8
+		v34 := ldexpNormal(v33, v14)
+		v35 := math.IsNaN(v2)
 		v36 := v34
 		if v35 {
-			v36 = v3
+			v36 = v2
 		}
-		v37 := math.IsNaN(v2)
-		v38 := v36
-		if v37 {
-			v38 = v2
-		}
-		v39 := float64(v2 - v0)
-		v40 := float64(v2 - v39)
-		v41 := float64(v0 - v40)
-		v42 := float64(v1 + v39)
-		v43 := float64(v41 - v42)
-		v44 := math.FMA(v38, v43, v38)
-		v45 := v44
+		v37 := float64(v2 - v0)
+		v38 := float64(v2 - v37)
+		v39 := float64(v0 - v38)
+		v40 := float64(v1 + v37)
+		v41 := float64(v39 - v40)
+		v42 := math.FMA(v36, v41, v36)
+		v43 := v42
 		if v7 {
-			v45 = v3
+			v43 = v3
 		}
-		v46 := v45
+		v44 := v43
 		if v4 {
-			v46 = v3
+			v44 = v3
 		}
-		v47 := math.IsNaN(v0)
-		v48 := v46
-		if v47 {
-			v48 = v0
+		v45 := math.IsNaN(v0)
+		v46 := v44
+		if v45 {
+			v46 = v0
 		}
 		foldK := i & 7
 		foldS := acc[foldK]
-		foldT := foldS + v48
+		foldT := foldS + v46
 		foldBP := foldT - foldS
-		foldE := (foldS - (foldT - foldBP)) + (v48 - foldBP)
+		foldE := (foldS - (foldT - foldBP)) + (v46 - foldBP)
 		acc[foldK] = foldT
 		acc[8+foldK] = acc[8+foldK] + (foldE + 0.0)
 	}
@@ -288,15 +283,15 @@ func logSoftmaxBackwardReduceRGeneric(acc *[16]float64, y, dy []float32) {
 }
 
 // logSoftmaxBackwardGeneric is the pure-Go kernel of logSoftmaxBackward (f32
-// memory, f64 compute, 39 operations): the scalar twin of the vector program
+// memory, f64 compute, 36 operations): the scalar twin of the vector program
 // the assembly kernels run, with exactly the semantics of vprog.Program.Eval,
 // so every backend gives the same bits. The caller guarantees equal lengths;
 // dx may be the same slice as an input.
 func logSoftmaxBackwardGeneric(dx, y, dy []float32, r, rLo float32) {
 	y = y[:len(dx)]
 	dy = dy[:len(dx)]
-	v2 := math.Float64frombits(0xc085f80000000000)  // -703
-	v4 := math.Float64frombits(0x4086300000000000)  // 710
+	v2 := math.Float64frombits(0xc086280000000000)  // -709
+	v4 := math.Float64frombits(0x40862b3333333333)  // 709.4
 	v6 := math.Float64frombits(0x3ff71547652b82fe)  // 1.4426950408889634
 	v9 := math.Float64frombits(0xbfe62e42fefa39ef)  // -0.6931471805599453
 	v11 := math.Float64frombits(0x3f2a17e35818933c) // 0.0001990761775668928
@@ -307,10 +302,9 @@ func logSoftmaxBackwardGeneric(dx, y, dy []float32, r, rLo float32) {
 	v20 := math.Float64frombits(0x3fe0000005cbdd4b) // 0.5000000107965347
 	v22 := math.Float64frombits(0x3fefffffffff6187) // 0.9999999999954959
 	v24 := math.Float64frombits(0x3feffffffffa6d0c) // 0.9999999999594436
-	v28 := math.Float64frombits(0x0000000000000000) // 0
-	v31 := float64(r)
-	v32 := float64(rLo)
-	v33 := float64(v31 + v32)
+	v28 := float64(r)
+	v29 := float64(rLo)
+	v30 := float64(v28 + v29)
 	for i := range dx {
 		v0 := float64(dy[i])
 		v1 := float64(y[i])
@@ -332,24 +326,19 @@ func logSoftmaxBackwardGeneric(dx, y, dy []float32, r, rLo float32) {
 		v21 := math.FMA(v10, v19, v20)
 		v23 := math.FMA(v10, v21, v22)
 		v25 := math.FMA(v10, v23, v24)
-		v26 := ldexpMid(v25, v8)
-		v27 := v1 < v2
-		v29 := v26
+		v26 := ldexpNormal(v25, v8)
+		v27 := math.IsNaN(v1)
+		v31 := float64(v26 * v30)
+		v32 := float64(v0 - v31)
+		v33 := math.IsNaN(v0)
+		v34 := v32
+		if v33 {
+			v34 = v0
+		}
+		v35 := v34
 		if v27 {
-			v29 = v28
+			v35 = v1
 		}
-		v30 := math.IsNaN(v1)
-		v34 := float64(v29 * v33)
-		v35 := float64(v0 - v34)
-		v36 := math.IsNaN(v0)
-		v37 := v35
-		if v36 {
-			v37 = v0
-		}
-		v38 := v37
-		if v30 {
-			v38 = v1
-		}
-		dx[i] = float32(v38)
+		dx[i] = float32(v35)
 	}
 }

@@ -30,7 +30,7 @@ func logsumexpReduceMGeneric(acc *[16]float64, x []float32) {
 }
 
 // logsumexpReduceS1Generic is the pure-Go kernel of logsumexpReduceS1 (f32
-// memory, f64 compute, 46 operations): the scalar twin of the vector program
+// memory, f64 compute, 44 operations): the scalar twin of the vector program
 // the assembly kernels run. It folds each element's value into acc by sum,
 // element i into lane i % 8, exactly as vprog.Acc.Add, so every backend gives
 // the same bits. The caller guarantees equal lengths.
@@ -38,8 +38,8 @@ func logsumexpReduceS1Generic(acc *[16]float64, x []float32, m float32) {
 	v1 := float64(m)
 	v3 := math.Float64frombits(0x0000000000000000)  // 0
 	v6 := math.Float64frombits(0xc087500000000000)  // -746
-	v8 := math.Float64frombits(0xc085f80000000000)  // -703
-	v10 := math.Float64frombits(0x4086300000000000) // 710
+	v8 := math.Float64frombits(0xc086280000000000)  // -709
+	v10 := math.Float64frombits(0x40862b3333333333) // 709.4
 	v12 := math.Float64frombits(0x3ff71547652b82fe) // 1.4426950408889634
 	v17 := math.Float64frombits(0xbfe62e42fefa39ef) // -0.6931471805599453
 	v19 := math.Float64frombits(0x3f2a17e35818933c) // 0.0001990761775668928
@@ -73,41 +73,36 @@ func logsumexpReduceS1Generic(acc *[16]float64, x []float32, m float32) {
 		v29 := math.FMA(v18, v27, v28)
 		v31 := math.FMA(v18, v29, v30)
 		v33 := math.FMA(v18, v31, v32)
-		v34 := ldexpMid(v33, v14)
-		v35 := v2 < v8
+		v34 := ldexpNormal(v33, v14)
+		v35 := math.IsNaN(v2)
 		v36 := v34
 		if v35 {
-			v36 = v3
+			v36 = v2
 		}
-		v37 := math.IsNaN(v2)
-		v38 := v36
-		if v37 {
-			v38 = v2
-		}
-		v39 := float64(v2 - v0)
-		v40 := float64(v2 - v39)
-		v41 := float64(v0 - v40)
-		v42 := float64(v1 + v39)
-		v43 := float64(v41 - v42)
-		v44 := math.FMA(v38, v43, v38)
-		v45 := v44
+		v37 := float64(v2 - v0)
+		v38 := float64(v2 - v37)
+		v39 := float64(v0 - v38)
+		v40 := float64(v1 + v37)
+		v41 := float64(v39 - v40)
+		v42 := math.FMA(v36, v41, v36)
+		v43 := v42
 		if v7 {
-			v45 = v3
+			v43 = v3
 		}
-		v46 := v45
+		v44 := v43
 		if v4 {
-			v46 = v3
+			v44 = v3
 		}
-		v47 := math.IsNaN(v0)
-		v48 := v46
-		if v47 {
-			v48 = v0
+		v45 := math.IsNaN(v0)
+		v46 := v44
+		if v45 {
+			v46 = v0
 		}
 		foldK := i & 7
 		foldS := acc[foldK]
-		foldT := foldS + v48
+		foldT := foldS + v46
 		foldBP := foldT - foldS
-		foldE := (foldS - (foldT - foldBP)) + (v48 - foldBP)
+		foldE := (foldS - (foldT - foldBP)) + (v46 - foldBP)
 		acc[foldK] = foldT
 		acc[8+foldK] = acc[8+foldK] + (foldE + 0.0)
 	}
@@ -261,7 +256,7 @@ func logsumexpGeneric(dst, m, s1, s1_lo, n0 []float32) {
 }
 
 // logsumexpBackwardGeneric is the pure-Go kernel of logsumexpBackward (f32
-// memory, f64 compute, 46 operations): the scalar twin of the vector program
+// memory, f64 compute, 44 operations): the scalar twin of the vector program
 // the assembly kernels run, with exactly the semantics of vprog.Program.Eval,
 // so every backend gives the same bits. The caller guarantees equal lengths;
 // dx may be the same slice as an input.
@@ -271,8 +266,8 @@ func logsumexpBackwardGeneric(dx, x []float32, yParam, dyParam float32) {
 	v2 := float64(yParam)
 	v5 := math.Float64frombits(0xc087500000000000)  // -746
 	v7 := math.Float64frombits(0x0000000000000000)  // 0
-	v8 := math.Float64frombits(0xc085f80000000000)  // -703
-	v10 := math.Float64frombits(0x4086300000000000) // 710
+	v8 := math.Float64frombits(0xc086280000000000)  // -709
+	v10 := math.Float64frombits(0x40862b3333333333) // 709.4
 	v12 := math.Float64frombits(0x3ff71547652b82fe) // 1.4426950408889634
 	v17 := math.Float64frombits(0xbfe62e42fefa39ef) // -0.6931471805599453
 	v19 := math.Float64frombits(0x3f2a17e35818933c) // 0.0001990761775668928
@@ -305,33 +300,28 @@ func logsumexpBackwardGeneric(dx, x []float32, yParam, dyParam float32) {
 		v29 := math.FMA(v18, v27, v28)
 		v31 := math.FMA(v18, v29, v30)
 		v33 := math.FMA(v18, v31, v32)
-		v34 := ldexpMid(v33, v14)
-		v35 := v3 < v8
+		v34 := ldexpNormal(v33, v14)
+		v35 := math.IsNaN(v3)
 		v36 := v34
 		if v35 {
-			v36 = v7
+			v36 = v3
 		}
-		v37 := math.IsNaN(v3)
-		v38 := v36
-		if v37 {
-			v38 = v3
-		}
-		v39 := float64(v3 - v1)
-		v40 := float64(v3 - v39)
-		v41 := float64(v1 - v40)
-		v42 := float64(v2 + v39)
-		v43 := float64(v41 - v42)
-		v44 := math.FMA(v38, v43, v38)
-		v45 := v44
+		v37 := float64(v3 - v1)
+		v38 := float64(v3 - v37)
+		v39 := float64(v1 - v38)
+		v40 := float64(v2 + v37)
+		v41 := float64(v39 - v40)
+		v42 := math.FMA(v36, v41, v36)
+		v43 := v42
 		if v6 {
-			v45 = v7
+			v43 = v7
 		}
-		v46 := float64(v0 * v45)
-		v47 := math.IsNaN(v1)
-		v48 := v46
-		if v47 {
-			v48 = v1
+		v44 := float64(v0 * v43)
+		v45 := math.IsNaN(v1)
+		v46 := v44
+		if v45 {
+			v46 = v1
 		}
-		dx[i] = float32(v48)
+		dx[i] = float32(v46)
 	}
 }

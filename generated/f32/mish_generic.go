@@ -20,7 +20,7 @@ var (
 	mishBackwardStreamImpl func(dx, x, dy []float32)
 )
 
-// mishGeneric is the pure-Go kernel of mish (f32 memory, f64 compute, 44
+// mishGeneric is the pure-Go kernel of mish (f32 memory, f64 compute, 41
 // operations): the scalar twin of the vector program the assembly kernels run,
 // with exactly the semantics of vprog.Program.Eval, so every backend gives the
 // same bits. The caller guarantees equal lengths; dst may be the same slice as
@@ -28,74 +28,68 @@ var (
 func mishGeneric(dst, x []float32) {
 	x = x[:len(dst)]
 	v1 := math.Float64frombits(0xc089000000000000)  // -800
-	v3 := math.Float64frombits(0x0000000000000000)  // 0
-	v4 := math.Float64frombits(0x8000000000000000)  // -0
-	v5 := math.Float64frombits(0x4034000000000000)  // 20
-	v7 := math.Float64frombits(0xc085f80000000000)  // -703
-	v9 := math.Float64frombits(0x4086300000000000)  // 710
-	v11 := math.Float64frombits(0x3ff71547652b82fe) // 1.4426950408889634
-	v14 := math.Float64frombits(0xbfe62e42fefa39ef) // -0.6931471805599453
-	v16 := math.Float64frombits(0x3f2a17e35818933c) // 0.0001990761775668928
-	v17 := math.Float64frombits(0x3f56da79e0d30050) // 0.0013948621956814296
-	v19 := math.Float64frombits(0x3f81110a5fa2e975) // 0.008333283465948619
-	v21 := math.Float64frombits(0x3fa55546446e1464) // 0.0416662176640237
-	v23 := math.Float64frombits(0x3fc5555557e88376) // 0.16666666786570844
-	v25 := math.Float64frombits(0x3fe0000005cbdd4b) // 0.5000000107965347
-	v27 := math.Float64frombits(0x3fefffffffff6187) // 0.9999999999954959
-	v29 := math.Float64frombits(0x3feffffffffa6d0c) // 0.9999999999594436
-	v35 := math.Float64frombits(0x4000000000000000) // 2
+	v3 := math.Float64frombits(0x8000000000000000)  // -0
+	v4 := math.Float64frombits(0x4034000000000000)  // 20
+	v6 := math.Float64frombits(0xc086280000000000)  // -709
+	v8 := math.Float64frombits(0x40862b3333333333)  // 709.4
+	v10 := math.Float64frombits(0x3ff71547652b82fe) // 1.4426950408889634
+	v13 := math.Float64frombits(0xbfe62e42fefa39ef) // -0.6931471805599453
+	v15 := math.Float64frombits(0x3f2a17e35818933c) // 0.0001990761775668928
+	v16 := math.Float64frombits(0x3f56da79e0d30050) // 0.0013948621956814296
+	v18 := math.Float64frombits(0x3f81110a5fa2e975) // 0.008333283465948619
+	v20 := math.Float64frombits(0x3fa55546446e1464) // 0.0416662176640237
+	v22 := math.Float64frombits(0x3fc5555557e88376) // 0.16666666786570844
+	v24 := math.Float64frombits(0x3fe0000005cbdd4b) // 0.5000000107965347
+	v26 := math.Float64frombits(0x3fefffffffff6187) // 0.9999999999954959
+	v28 := math.Float64frombits(0x3feffffffffa6d0c) // 0.9999999999594436
+	v32 := math.Float64frombits(0x4000000000000000) // 2
 	for i := range dst {
 		v0 := float64(x[i])
 		v2 := v0 < v1
-		v6 := v5 < v0
-		v8 := v7
-		if v0 > v7 {
-			v8 = v0
+		v5 := v4 < v0
+		v7 := v6
+		if v0 > v6 {
+			v7 = v0
 		}
-		v10 := v9
-		if v8 < v9 {
-			v10 = v8
+		v9 := v8
+		if v7 < v8 {
+			v9 = v7
 		}
-		v12 := float64(v10 * v11)
-		v13 := math.RoundToEven(v12)
-		v15 := math.FMA(v13, v14, v10)
-		v18 := math.FMA(v15, v16, v17)
-		v20 := math.FMA(v15, v18, v19)
-		v22 := math.FMA(v15, v20, v21)
-		v24 := math.FMA(v15, v22, v23)
-		v26 := math.FMA(v15, v24, v25)
-		v28 := math.FMA(v15, v26, v27)
-		v30 := math.FMA(v15, v28, v29)
-		v31 := ldexpMid(v30, v13)
-		v32 := v0 < v7
-		v33 := v31
-		if v32 {
-			v33 = v3
+		v11 := float64(v9 * v10)
+		v12 := math.RoundToEven(v11)
+		v14 := math.FMA(v12, v13, v9)
+		v17 := math.FMA(v14, v15, v16)
+		v19 := math.FMA(v14, v17, v18)
+		v21 := math.FMA(v14, v19, v20)
+		v23 := math.FMA(v14, v21, v22)
+		v25 := math.FMA(v14, v23, v24)
+		v27 := math.FMA(v14, v25, v26)
+		v29 := math.FMA(v14, v27, v28)
+		v30 := ldexpNormal(v29, v12)
+		v31 := math.IsNaN(v0)
+		v33 := float64(v30 + v32)
+		v34 := float64(v30 * v33)
+		v35 := float64(v34 + v32)
+		v36 := float64(v34 / v35)
+		v37 := float64(v0 * v36)
+		v38 := v37
+		if v5 {
+			v38 = v0
 		}
-		v34 := math.IsNaN(v0)
-		v36 := float64(v33 + v35)
-		v37 := float64(v33 * v36)
-		v38 := float64(v37 + v35)
-		v39 := float64(v37 / v38)
-		v40 := float64(v0 * v39)
-		v41 := v40
-		if v6 {
-			v41 = v0
-		}
-		v42 := v41
+		v39 := v38
 		if v2 {
-			v42 = v4
+			v39 = v3
 		}
-		v43 := v42
-		if v34 {
-			v43 = v0
+		v40 := v39
+		if v31 {
+			v40 = v0
 		}
-		dst[i] = float32(v43)
+		dst[i] = float32(v40)
 	}
 }
 
 // mishBackwardGeneric is the pure-Go kernel of mishBackward (f32 memory, f64
-// compute, 76 operations): the scalar twin of the vector program the assembly
+// compute, 73 operations): the scalar twin of the vector program the assembly
 // kernels run, with exactly the semantics of vprog.Program.Eval, so every
 // backend gives the same bits. The caller guarantees equal lengths; dx may be
 // the same slice as an input.
@@ -103,103 +97,97 @@ func mishBackwardGeneric(dx, x, dy []float32) {
 	x = x[:len(dx)]
 	dy = dy[:len(dx)]
 	v1 := math.Float64frombits(0xc089000000000000)  // -800
-	v3 := math.Float64frombits(0x0000000000000000)  // 0
-	v4 := math.Float64frombits(0x8000000000000000)  // -0
-	v5 := math.Float64frombits(0x4039000000000000)  // 25
-	v7 := math.Float64frombits(0x3ff0000000000000)  // 1
-	v8 := math.Float64frombits(0xbff31432c0d12d84)  // -1.1924312145154952
-	v10 := math.Float64frombits(0xbc8bf319154da210) // -4.8484829848031044e-17
-	v13 := math.Float64frombits(0x3f90000000000000) // 0.015625
-	v15 := math.Float64frombits(0x3fd115acb42500bb) // 0.2669479140495345
-	v16 := math.Float64frombits(0x3fca34a251d8ad7b) // 0.20473126408010586
-	v17 := math.Float64frombits(0x3fa574f121a868db) // 0.04190782104360987
-	v18 := math.Float64frombits(0xbf94c222fe64d4fb) // -0.020271822716684245
-	v19 := math.Float64frombits(0xbf903369d4ac90fa) // -0.01582112656173338
-	v29 := math.Float64frombits(0xc085f80000000000) // -703
-	v31 := math.Float64frombits(0x4086300000000000) // 710
-	v33 := math.Float64frombits(0x3ff71547652b82fe) // 1.4426950408889634
-	v36 := math.Float64frombits(0xbfe62e42fefa39ef) // -0.6931471805599453
-	v38 := math.Float64frombits(0x3f2a17e35818933c) // 0.0001990761775668928
-	v39 := math.Float64frombits(0x3f56da79e0d30050) // 0.0013948621956814296
-	v41 := math.Float64frombits(0x3f81110a5fa2e975) // 0.008333283465948619
-	v43 := math.Float64frombits(0x3fa55546446e1464) // 0.0416662176640237
-	v45 := math.Float64frombits(0x3fc5555557e88376) // 0.16666666786570844
-	v47 := math.Float64frombits(0x3fe0000005cbdd4b) // 0.5000000107965347
-	v49 := math.Float64frombits(0x3fefffffffff6187) // 0.9999999999954959
-	v51 := math.Float64frombits(0x3feffffffffa6d0c) // 0.9999999999594436
-	v57 := math.Float64frombits(0x4000000000000000) // 2
-	v62 := math.Float64frombits(0x4010000000000000) // 4
+	v3 := math.Float64frombits(0x8000000000000000)  // -0
+	v4 := math.Float64frombits(0x4039000000000000)  // 25
+	v6 := math.Float64frombits(0x3ff0000000000000)  // 1
+	v7 := math.Float64frombits(0xbff31432c0d12d84)  // -1.1924312145154952
+	v9 := math.Float64frombits(0xbc8bf319154da210)  // -4.8484829848031044e-17
+	v12 := math.Float64frombits(0x3f90000000000000) // 0.015625
+	v14 := math.Float64frombits(0x3fd115acb42500bb) // 0.2669479140495345
+	v15 := math.Float64frombits(0x3fca34a251d8ad7b) // 0.20473126408010586
+	v16 := math.Float64frombits(0x3fa574f121a868db) // 0.04190782104360987
+	v17 := math.Float64frombits(0xbf94c222fe64d4fb) // -0.020271822716684245
+	v18 := math.Float64frombits(0xbf903369d4ac90fa) // -0.01582112656173338
+	v28 := math.Float64frombits(0xc086280000000000) // -709
+	v30 := math.Float64frombits(0x40862b3333333333) // 709.4
+	v32 := math.Float64frombits(0x3ff71547652b82fe) // 1.4426950408889634
+	v35 := math.Float64frombits(0xbfe62e42fefa39ef) // -0.6931471805599453
+	v37 := math.Float64frombits(0x3f2a17e35818933c) // 0.0001990761775668928
+	v38 := math.Float64frombits(0x3f56da79e0d30050) // 0.0013948621956814296
+	v40 := math.Float64frombits(0x3f81110a5fa2e975) // 0.008333283465948619
+	v42 := math.Float64frombits(0x3fa55546446e1464) // 0.0416662176640237
+	v44 := math.Float64frombits(0x3fc5555557e88376) // 0.16666666786570844
+	v46 := math.Float64frombits(0x3fe0000005cbdd4b) // 0.5000000107965347
+	v48 := math.Float64frombits(0x3fefffffffff6187) // 0.9999999999954959
+	v50 := math.Float64frombits(0x3feffffffffa6d0c) // 0.9999999999594436
+	v54 := math.Float64frombits(0x4000000000000000) // 2
+	v59 := math.Float64frombits(0x4010000000000000) // 4
 	for i := range dx {
 		v0 := float64(x[i])
 		v2 := v0 < v1
-		v6 := v5 < v0
-		v9 := float64(v0 - v8)
-		v11 := float64(v9 - v10)
-		v12 := math.Abs(v11)
-		v14 := v12 < v13
-		v20 := float64(v11 * v19)
-		v21 := float64(v18 + v20)
-		v22 := float64(v11 * v21)
-		v23 := float64(v17 + v22)
-		v24 := float64(v11 * v23)
-		v25 := float64(v16 + v24)
-		v26 := float64(v11 * v25)
-		v27 := float64(v15 + v26)
-		v28 := float64(v11 * v27)
-		v30 := v29
-		if v0 > v29 {
-			v30 = v0
+		v5 := v4 < v0
+		v8 := float64(v0 - v7)
+		v10 := float64(v8 - v9)
+		v11 := math.Abs(v10)
+		v13 := v11 < v12
+		v19 := float64(v10 * v18)
+		v20 := float64(v17 + v19)
+		v21 := float64(v10 * v20)
+		v22 := float64(v16 + v21)
+		v23 := float64(v10 * v22)
+		v24 := float64(v15 + v23)
+		v25 := float64(v10 * v24)
+		v26 := float64(v14 + v25)
+		v27 := float64(v10 * v26)
+		v29 := v28
+		if v0 > v28 {
+			v29 = v0
 		}
-		v32 := v31
-		if v30 < v31 {
-			v32 = v30
+		v31 := v30
+		if v29 < v30 {
+			v31 = v29
 		}
-		v34 := float64(v32 * v33)
-		v35 := math.RoundToEven(v34)
-		v37 := math.FMA(v35, v36, v32)
-		v40 := math.FMA(v37, v38, v39)
-		v42 := math.FMA(v37, v40, v41)
-		v44 := math.FMA(v37, v42, v43)
-		v46 := math.FMA(v37, v44, v45)
-		v48 := math.FMA(v37, v46, v47)
-		v50 := math.FMA(v37, v48, v49)
-		v52 := math.FMA(v37, v50, v51)
-		v53 := ldexpMid(v52, v35)
-		v54 := v0 < v29
-		v55 := v53
-		if v54 {
-			v55 = v3
+		v33 := float64(v31 * v32)
+		v34 := math.RoundToEven(v33)
+		v36 := math.FMA(v34, v35, v31)
+		v39 := math.FMA(v36, v37, v38)
+		v41 := math.FMA(v36, v39, v40)
+		v43 := math.FMA(v36, v41, v42)
+		v45 := math.FMA(v36, v43, v44)
+		v47 := math.FMA(v36, v45, v46)
+		v49 := math.FMA(v36, v47, v48)
+		v51 := math.FMA(v36, v49, v50)
+		v52 := ldexpNormal(v51, v34)
+		v53 := math.IsNaN(v0)
+		v55 := float64(v52 + v54)
+		v56 := float64(v52 * v55)
+		v57 := float64(v56 + v54)
+		v58 := float64(v56 / v57)
+		v60 := float64(v59 * v0)
+		v61 := float64(v60 * v52)
+		v62 := float64(v6 + v52)
+		v63 := float64(v61 * v62)
+		v64 := float64(v57 * v57)
+		v65 := float64(v63 / v64)
+		v66 := float64(v58 + v65)
+		v67 := v66
+		if v13 {
+			v67 = v27
 		}
-		v56 := math.IsNaN(v0)
-		v58 := float64(v55 + v57)
-		v59 := float64(v55 * v58)
-		v60 := float64(v59 + v57)
-		v61 := float64(v59 / v60)
-		v63 := float64(v62 * v0)
-		v64 := float64(v63 * v55)
-		v65 := float64(v7 + v55)
-		v66 := float64(v64 * v65)
-		v67 := float64(v60 * v60)
-		v68 := float64(v66 / v67)
-		v69 := float64(v61 + v68)
-		v70 := v69
-		if v14 {
-			v70 = v28
+		v68 := v67
+		if v5 {
+			v68 = v6
 		}
-		v71 := v70
-		if v6 {
-			v71 = v7
-		}
-		v72 := v71
+		v69 := v68
 		if v2 {
-			v72 = v4
+			v69 = v3
 		}
-		v73 := float64(dy[i])
-		v74 := float64(v72 * v73)
-		v75 := v74
-		if v56 {
-			v75 = v0
+		v70 := float64(dy[i])
+		v71 := float64(v69 * v70)
+		v72 := v71
+		if v53 {
+			v72 = v0
 		}
-		dx[i] = float32(v75)
+		dx[i] = float32(v72)
 	}
 }

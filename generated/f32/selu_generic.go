@@ -87,7 +87,7 @@ func seluGeneric(dst, x []float32) {
 }
 
 // seluBackwardGeneric is the pure-Go kernel of seluBackward (f32 memory, f64
-// compute, 38 operations): the scalar twin of the vector program the assembly
+// compute, 36 operations): the scalar twin of the vector program the assembly
 // kernels run, with exactly the semantics of vprog.Program.Eval, so every
 // backend gives the same bits. The caller guarantees equal lengths; dx may be
 // the same slice as an input.
@@ -97,8 +97,8 @@ func seluBackwardGeneric(dx, x, dy []float32) {
 	v1 := math.Float64frombits(0x0000000000000000)  // 0
 	v3 := math.Float64frombits(0x3ff0cfabd6a91132)  // 1.0507009873554805
 	v4 := math.Float64frombits(0x3ffc212cc640f031)  // 1.7580993408473768
-	v5 := math.Float64frombits(0xc085f80000000000)  // -703
-	v7 := math.Float64frombits(0x4086300000000000)  // 710
+	v5 := math.Float64frombits(0xc086280000000000)  // -709
+	v7 := math.Float64frombits(0x40862b3333333333)  // 709.4
 	v9 := math.Float64frombits(0x3ff71547652b82fe)  // 1.4426950408889634
 	v12 := math.Float64frombits(0xbfe62e42fefa39ef) // -0.6931471805599453
 	v14 := math.Float64frombits(0x3f2a17e35818933c) // 0.0001990761775668928
@@ -130,25 +130,20 @@ func seluBackwardGeneric(dx, x, dy []float32) {
 		v24 := math.FMA(v13, v22, v23)
 		v26 := math.FMA(v13, v24, v25)
 		v28 := math.FMA(v13, v26, v27)
-		v29 := ldexpMid(v28, v11)
-		v30 := v0 < v5
-		v31 := v29
-		if v30 {
-			v31 = v1
-		}
-		v32 := math.IsNaN(v0)
-		v33 := float64(v4 * v31)
-		v34 := v33
+		v29 := ldexpNormal(v28, v11)
+		v30 := math.IsNaN(v0)
+		v31 := float64(v4 * v29)
+		v32 := v31
 		if v2 {
-			v34 = v3
+			v32 = v3
 		}
-		v35 := float64(dy[i])
-		v36 := float64(v34 * v35)
-		v37 := v36
-		if v32 {
-			v37 = v0
+		v33 := float64(dy[i])
+		v34 := float64(v32 * v33)
+		v35 := v34
+		if v30 {
+			v35 = v0
 		}
-		dx[i] = float32(v37)
+		dx[i] = float32(v35)
 	}
 }
 

@@ -20,7 +20,7 @@ var (
 	siluBackwardStreamImpl func(dx, x, dy []float32)
 )
 
-// siluGeneric is the pure-Go kernel of silu (f32 memory, f64 compute, 41
+// siluGeneric is the pure-Go kernel of silu (f32 memory, f64 compute, 39
 // operations): the scalar twin of the vector program the assembly kernels run,
 // with exactly the semantics of vprog.Program.Eval, so every backend gives the
 // same bits. The caller guarantees equal lengths; dst may be the same slice as
@@ -30,7 +30,7 @@ func siluGeneric(dst, x []float32) {
 	v1 := math.Float64frombits(0xc089000000000000)  // -800
 	v3 := math.Float64frombits(0x0000000000000000)  // 0
 	v4 := math.Float64frombits(0x8000000000000000)  // -0
-	v8 := math.Float64frombits(0xc085f80000000000)  // -703
+	v8 := math.Float64frombits(0xc086280000000000)  // -709
 	v10 := math.Float64frombits(0x3ff0000000000000) // 1
 	v11 := math.Float64frombits(0x3ff71547652b82fe) // 1.4426950408889634
 	v14 := math.Float64frombits(0xbfe62e42fefa39ef) // -0.6931471805599453
@@ -63,33 +63,28 @@ func siluGeneric(dst, x []float32) {
 		v28 := math.FMA(v15, v26, v27)
 		v30 := math.FMA(v15, v28, v29)
 		v31 := ldexpNormal(v30, v13)
-		v32 := v6 < v8
-		v33 := v31
-		if v32 {
-			v33 = v3
-		}
-		v34 := v10
+		v32 := v10
 		if v7 {
-			v34 = v33
+			v32 = v31
 		}
-		v35 := float64(v10 + v33)
-		v36 := float64(v34 / v35)
-		v37 := math.IsNaN(v0)
-		v38 := float64(v0 * v36)
-		v39 := v38
+		v33 := float64(v10 + v31)
+		v34 := float64(v32 / v33)
+		v35 := math.IsNaN(v0)
+		v36 := float64(v0 * v34)
+		v37 := v36
 		if v2 {
-			v39 = v4
+			v37 = v4
 		}
-		v40 := v39
-		if v37 {
-			v40 = v0
+		v38 := v37
+		if v35 {
+			v38 = v0
 		}
-		dst[i] = float32(v40)
+		dst[i] = float32(v38)
 	}
 }
 
 // siluBackwardGeneric is the pure-Go kernel of siluBackward (f32 memory, f64
-// compute, 84 operations): the scalar twin of the vector program the assembly
+// compute, 82 operations): the scalar twin of the vector program the assembly
 // kernels run, with exactly the semantics of vprog.Program.Eval, so every
 // backend gives the same bits. The caller guarantees equal lengths; dx may be
 // the same slice as an input.
@@ -103,7 +98,7 @@ func siluBackwardGeneric(dx, x, dy []float32) {
 	v7 := math.Float64frombits(0x3ff0000000000000)  // 1
 	v8 := math.Float64frombits(0xc004000000000000)  // -2.5
 	v10 := math.Float64frombits(0xbfe0000000000000) // -0.5
-	v15 := math.Float64frombits(0xc085f80000000000) // -703
+	v15 := math.Float64frombits(0xc086280000000000) // -709
 	v17 := math.Float64frombits(0x3ff71547652b82fe) // 1.4426950408889634
 	v20 := math.Float64frombits(0xbfe62e42fefa39ef) // -0.6931471805599453
 	v22 := math.Float64frombits(0x3f2a17e35818933c) // 0.0001990761775668928
@@ -114,20 +109,20 @@ func siluBackwardGeneric(dx, x, dy []float32) {
 	v31 := math.Float64frombits(0x3fe0000005cbdd4b) // 0.5000000107965347
 	v33 := math.Float64frombits(0x3fefffffffff6187) // 0.9999999999954959
 	v35 := math.Float64frombits(0x3feffffffffa6d0c) // 0.9999999999594436
-	v49 := math.Float64frombits(0x3fd1d25cf210482e) // 0.2784645427610738
-	v50 := math.Float64frombits(0xbff474973c84120b) // -1.2784645427610737
-	v52 := math.Float64frombits(0xbc9f8d74bc9ac154) // -1.0946994183093437e-16
-	v54 := math.Float64frombits(0x3e56633e9ef4d9fc) // 2.085014644029055e-08
-	v55 := math.Float64frombits(0x3e928bc41d4eaf8c) // 2.763563576267868e-07
-	v57 := math.Float64frombits(0x3ec72c91037fdf55) // 2.7625665346384773e-06
-	v59 := math.Float64frombits(0x3efa0223099a790b) // 2.4803492670083044e-05
-	v61 := math.Float64frombits(0x3f2a017ed7ca8ace) // 0.00019840882659590556
-	v63 := math.Float64frombits(0x3f56c16a8c6a77cf) // 0.0013888874542895451
-	v65 := math.Float64frombits(0x3f81111130de0a22) // 0.0083333342588548
-	v67 := math.Float64frombits(0x3fa5555557f32749) // 0.041666666971265594
-	v69 := math.Float64frombits(0x3fc5555555281110) // 0.16666666658432705
-	v71 := math.Float64frombits(0x3fdffffffffba0ef) // 0.4999999999840971
-	v73 := math.Float64frombits(0x3ff0000000001667) // 1.0000000000012734
+	v47 := math.Float64frombits(0x3fd1d25cf210482e) // 0.2784645427610738
+	v48 := math.Float64frombits(0xbff474973c84120b) // -1.2784645427610737
+	v50 := math.Float64frombits(0xbc9f8d74bc9ac154) // -1.0946994183093437e-16
+	v52 := math.Float64frombits(0x3e56633e9ef4d9fc) // 2.085014644029055e-08
+	v53 := math.Float64frombits(0x3e928bc41d4eaf8c) // 2.763563576267868e-07
+	v55 := math.Float64frombits(0x3ec72c91037fdf55) // 2.7625665346384773e-06
+	v57 := math.Float64frombits(0x3efa0223099a790b) // 2.4803492670083044e-05
+	v59 := math.Float64frombits(0x3f2a017ed7ca8ace) // 0.00019840882659590556
+	v61 := math.Float64frombits(0x3f56c16a8c6a77cf) // 0.0013888874542895451
+	v63 := math.Float64frombits(0x3f81111130de0a22) // 0.0083333342588548
+	v65 := math.Float64frombits(0x3fa5555557f32749) // 0.041666666971265594
+	v67 := math.Float64frombits(0x3fc5555555281110) // 0.16666666658432705
+	v69 := math.Float64frombits(0x3fdffffffffba0ef) // 0.4999999999840971
+	v71 := math.Float64frombits(0x3ff0000000001667) // 1.0000000000012734
 	for i := range dx {
 		v0 := float64(x[i])
 		v2 := v0 < v1
@@ -152,56 +147,51 @@ func siluBackwardGeneric(dx, x, dy []float32) {
 		v34 := math.FMA(v21, v32, v33)
 		v36 := math.FMA(v21, v34, v35)
 		v37 := ldexpNormal(v36, v19)
-		v38 := v14 < v15
-		v39 := v37
-		if v38 {
-			v39 = v3
+		v38 := float64(v7 + v37)
+		v39 := float64(v37 / v38)
+		v40 := math.IsNaN(v0)
+		v41 := -v39
+		v42 := math.FMA(v41, v39, v39)
+		v43 := v0 < v3
+		v44 := float64(v7 - v39)
+		v45 := v44
+		if v43 {
+			v45 = v39
 		}
-		v40 := float64(v7 + v39)
-		v41 := float64(v39 / v40)
-		v42 := math.IsNaN(v0)
-		v43 := -v41
-		v44 := math.FMA(v43, v41, v41)
-		v45 := v0 < v3
-		v46 := float64(v7 - v41)
-		v47 := v46
-		if v45 {
-			v47 = v41
-		}
-		v48 := math.FMA(v0, v44, v47)
-		v51 := float64(v0 - v50)
-		v53 := float64(v51 - v52)
-		v56 := math.FMA(v53, v54, v55)
-		v58 := math.FMA(v53, v56, v57)
-		v60 := math.FMA(v53, v58, v59)
-		v62 := math.FMA(v53, v60, v61)
-		v64 := math.FMA(v53, v62, v63)
-		v66 := math.FMA(v53, v64, v65)
-		v68 := math.FMA(v53, v66, v67)
-		v70 := math.FMA(v53, v68, v69)
-		v72 := math.FMA(v53, v70, v71)
-		v74 := math.FMA(v53, v72, v73)
-		v75 := float64(v53 * v74)
-		v76 := math.FMA(v49, v75, v53)
-		v77 := float64(v44 * v76)
-		v78 := v77
+		v46 := math.FMA(v0, v42, v45)
+		v49 := float64(v0 - v48)
+		v51 := float64(v49 - v50)
+		v54 := math.FMA(v51, v52, v53)
+		v56 := math.FMA(v51, v54, v55)
+		v58 := math.FMA(v51, v56, v57)
+		v60 := math.FMA(v51, v58, v59)
+		v62 := math.FMA(v51, v60, v61)
+		v64 := math.FMA(v51, v62, v63)
+		v66 := math.FMA(v51, v64, v65)
+		v68 := math.FMA(v51, v66, v67)
+		v70 := math.FMA(v51, v68, v69)
+		v72 := math.FMA(v51, v70, v71)
+		v73 := float64(v51 * v72)
+		v74 := math.FMA(v47, v73, v51)
+		v75 := float64(v42 * v74)
+		v76 := v75
 		if v12 {
-			v78 = v48
+			v76 = v46
 		}
-		v79 := v78
+		v77 := v76
 		if v6 {
-			v79 = v7
+			v77 = v7
 		}
-		v80 := v79
+		v78 := v77
 		if v2 {
-			v80 = v4
+			v78 = v4
 		}
-		v81 := float64(dy[i])
-		v82 := float64(v80 * v81)
-		v83 := v82
-		if v42 {
-			v83 = v0
+		v79 := float64(dy[i])
+		v80 := float64(v78 * v79)
+		v81 := v80
+		if v40 {
+			v81 = v0
 		}
-		dx[i] = float32(v83)
+		dx[i] = float32(v81)
 	}
 }

@@ -1662,7 +1662,7 @@ var reduceCases32 = []reduceCase[float32]{
 		},
 	},
 	{
-		Name: "softmaxReduceS", Inputs: 1, MaxLen: 73,
+		Name: "softmaxReduceS", Inputs: 1, MaxLen: 49,
 		ParamSets: [][]float32{{float32(0x1p-01)}, {float32(0x1.4p+00)}},
 		Generic:   func(acc *[16]float64, in [][]float32, p []float32) { softmaxReduceSGeneric(acc, in[0], p[0]) },
 		Impls: []reduceImpl[float32]{

@@ -30,7 +30,7 @@ func softmaxReduceMGeneric(acc *[16]float64, x []float32) {
 }
 
 // softmaxReduceSGeneric is the pure-Go kernel of softmaxReduceS (f32 memory,
-// f64 compute, 44 operations): the scalar twin of the vector program the
+// f64 compute, 42 operations): the scalar twin of the vector program the
 // assembly kernels run. It folds each element's value into acc by sum, element
 // i into lane i % 8, exactly as vprog.Acc.Add, so every backend gives the same
 // bits. The caller guarantees equal lengths.
@@ -38,8 +38,8 @@ func softmaxReduceSGeneric(acc *[16]float64, x []float32, m float32) {
 	v1 := float64(m)
 	v4 := math.Float64frombits(0xc087500000000000)  // -746
 	v6 := math.Float64frombits(0x0000000000000000)  // 0
-	v7 := math.Float64frombits(0xc085f80000000000)  // -703
-	v9 := math.Float64frombits(0x4086300000000000)  // 710
+	v7 := math.Float64frombits(0xc086280000000000)  // -709
+	v9 := math.Float64frombits(0x40862b3333333333)  // 709.4
 	v11 := math.Float64frombits(0x3ff71547652b82fe) // 1.4426950408889634
 	v16 := math.Float64frombits(0xbfe62e42fefa39ef) // -0.6931471805599453
 	v18 := math.Float64frombits(0x3f2a17e35818933c) // 0.0001990761775668928
@@ -72,43 +72,38 @@ func softmaxReduceSGeneric(acc *[16]float64, x []float32, m float32) {
 		v28 := math.FMA(v17, v26, v27)
 		v30 := math.FMA(v17, v28, v29)
 		v32 := math.FMA(v17, v30, v31)
-		v33 := ldexpMid(v32, v13)
-		v34 := v2 < v7
+		v33 := ldexpNormal(v32, v13)
+		v34 := math.IsNaN(v2)
 		v35 := v33
 		if v34 {
-			v35 = v6
+			v35 = v2
 		}
-		v36 := math.IsNaN(v2)
-		v37 := v35
-		if v36 {
-			v37 = v2
-		}
-		v38 := float64(v2 - v0)
-		v39 := float64(v2 - v38)
-		v40 := float64(v0 - v39)
-		v41 := float64(v1 + v38)
-		v42 := float64(v40 - v41)
-		v43 := math.FMA(v37, v42, v37)
-		v44 := v43
+		v36 := float64(v2 - v0)
+		v37 := float64(v2 - v36)
+		v38 := float64(v0 - v37)
+		v39 := float64(v1 + v36)
+		v40 := float64(v38 - v39)
+		v41 := math.FMA(v35, v40, v35)
+		v42 := v41
 		if v5 {
-			v44 = v6
+			v42 = v6
 		}
-		v45 := math.IsNaN(v0)
-		v46 := v44
-		if v45 {
-			v46 = v0
+		v43 := math.IsNaN(v0)
+		v44 := v42
+		if v43 {
+			v44 = v0
 		}
 		foldK := i & 7
 		foldS := acc[foldK]
-		foldT := foldS + v46
+		foldT := foldS + v44
 		foldBP := foldT - foldS
-		foldE := (foldS - (foldT - foldBP)) + (v46 - foldBP)
+		foldE := (foldS - (foldT - foldBP)) + (v44 - foldBP)
 		acc[foldK] = foldT
 		acc[8+foldK] = acc[8+foldK] + (foldE + 0.0)
 	}
 }
 
-// softmaxGeneric is the pure-Go kernel of softmax (f32 memory, f64 compute, 46
+// softmaxGeneric is the pure-Go kernel of softmax (f32 memory, f64 compute, 44
 // operations): the scalar twin of the vector program the assembly kernels run,
 // with exactly the semantics of vprog.Program.Eval, so every backend gives the
 // same bits. The caller guarantees equal lengths; dst may be the same slice as
@@ -118,8 +113,8 @@ func softmaxGeneric(dst, x []float32, m, s, sLo float32) {
 	v1 := float64(m)
 	v4 := math.Float64frombits(0xc087500000000000)  // -746
 	v6 := math.Float64frombits(0x0000000000000000)  // 0
-	v7 := math.Float64frombits(0xc085f80000000000)  // -703
-	v9 := math.Float64frombits(0x4086300000000000)  // 710
+	v7 := math.Float64frombits(0xc086280000000000)  // -709
+	v9 := math.Float64frombits(0x40862b3333333333)  // 709.4
 	v11 := math.Float64frombits(0x3ff71547652b82fe) // 1.4426950408889634
 	v16 := math.Float64frombits(0xbfe62e42fefa39ef) // -0.6931471805599453
 	v18 := math.Float64frombits(0x3f2a17e35818933c) // 0.0001990761775668928
@@ -130,7 +125,7 @@ func softmaxGeneric(dst, x []float32, m, s, sLo float32) {
 	v27 := math.Float64frombits(0x3fe0000005cbdd4b) // 0.5000000107965347
 	v29 := math.Float64frombits(0x3fefffffffff6187) // 0.9999999999954959
 	v31 := math.Float64frombits(0x3feffffffffa6d0c) // 0.9999999999594436
-	v45 := float64(s)
+	v43 := float64(s)
 	for i := range dst {
 		v0 := float64(x[i])
 		v2 := float64(v0 - v1)
@@ -153,34 +148,29 @@ func softmaxGeneric(dst, x []float32, m, s, sLo float32) {
 		v28 := math.FMA(v17, v26, v27)
 		v30 := math.FMA(v17, v28, v29)
 		v32 := math.FMA(v17, v30, v31)
-		v33 := ldexpMid(v32, v13)
-		v34 := v2 < v7
+		v33 := ldexpNormal(v32, v13)
+		v34 := math.IsNaN(v2)
 		v35 := v33
 		if v34 {
-			v35 = v6
+			v35 = v2
 		}
-		v36 := math.IsNaN(v2)
-		v37 := v35
-		if v36 {
-			v37 = v2
-		}
-		v38 := float64(v2 - v0)
-		v39 := float64(v2 - v38)
-		v40 := float64(v0 - v39)
-		v41 := float64(v1 + v38)
-		v42 := float64(v40 - v41)
-		v43 := math.FMA(v37, v42, v37)
-		v44 := v43
+		v36 := float64(v2 - v0)
+		v37 := float64(v2 - v36)
+		v38 := float64(v0 - v37)
+		v39 := float64(v1 + v36)
+		v40 := float64(v38 - v39)
+		v41 := math.FMA(v35, v40, v35)
+		v42 := v41
 		if v5 {
-			v44 = v6
+			v42 = v6
 		}
-		v46 := float64(v44 / v45)
-		v47 := math.IsNaN(v0)
-		v48 := v46
-		if v47 {
-			v48 = v0
+		v44 := float64(v42 / v43)
+		v45 := math.IsNaN(v0)
+		v46 := v44
+		if v45 {
+			v46 = v0
 		}
-		dst[i] = float32(v48)
+		dst[i] = float32(v46)
 	}
 }
 

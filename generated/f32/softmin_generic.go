@@ -36,7 +36,7 @@ func softminReduceMGeneric(acc *[16]float64, x []float32) {
 }
 
 // softminReduceSGeneric is the pure-Go kernel of softminReduceS (f32 memory,
-// f64 compute, 45 operations): the scalar twin of the vector program the
+// f64 compute, 43 operations): the scalar twin of the vector program the
 // assembly kernels run. It folds each element's value into acc by sum, element
 // i into lane i % 8, exactly as vprog.Acc.Add, so every backend gives the same
 // bits. The caller guarantees equal lengths.
@@ -44,8 +44,8 @@ func softminReduceSGeneric(acc *[16]float64, x []float32, m float32) {
 	v2 := float64(m)
 	v5 := math.Float64frombits(0xc087500000000000)  // -746
 	v7 := math.Float64frombits(0x0000000000000000)  // 0
-	v8 := math.Float64frombits(0xc085f80000000000)  // -703
-	v10 := math.Float64frombits(0x4086300000000000) // 710
+	v8 := math.Float64frombits(0xc086280000000000)  // -709
+	v10 := math.Float64frombits(0x40862b3333333333) // 709.4
 	v12 := math.Float64frombits(0x3ff71547652b82fe) // 1.4426950408889634
 	v17 := math.Float64frombits(0xbfe62e42fefa39ef) // -0.6931471805599453
 	v19 := math.Float64frombits(0x3f2a17e35818933c) // 0.0001990761775668928
@@ -79,43 +79,38 @@ func softminReduceSGeneric(acc *[16]float64, x []float32, m float32) {
 		v29 := math.FMA(v18, v27, v28)
 		v31 := math.FMA(v18, v29, v30)
 		v33 := math.FMA(v18, v31, v32)
-		v34 := ldexpMid(v33, v14)
-		v35 := v3 < v8
+		v34 := ldexpNormal(v33, v14)
+		v35 := math.IsNaN(v3)
 		v36 := v34
 		if v35 {
-			v36 = v7
+			v36 = v3
 		}
-		v37 := math.IsNaN(v3)
-		v38 := v36
-		if v37 {
-			v38 = v3
-		}
-		v39 := float64(v3 + v0)
-		v40 := float64(v3 - v39)
-		v41 := float64(v1 - v40)
-		v42 := float64(v2 + v39)
-		v43 := float64(v41 - v42)
-		v44 := math.FMA(v38, v43, v38)
-		v45 := v44
+		v37 := float64(v3 + v0)
+		v38 := float64(v3 - v37)
+		v39 := float64(v1 - v38)
+		v40 := float64(v2 + v37)
+		v41 := float64(v39 - v40)
+		v42 := math.FMA(v36, v41, v36)
+		v43 := v42
 		if v6 {
-			v45 = v7
+			v43 = v7
 		}
-		v46 := math.IsNaN(v0)
-		v47 := v45
-		if v46 {
-			v47 = v0
+		v44 := math.IsNaN(v0)
+		v45 := v43
+		if v44 {
+			v45 = v0
 		}
 		foldK := i & 7
 		foldS := acc[foldK]
-		foldT := foldS + v47
+		foldT := foldS + v45
 		foldBP := foldT - foldS
-		foldE := (foldS - (foldT - foldBP)) + (v47 - foldBP)
+		foldE := (foldS - (foldT - foldBP)) + (v45 - foldBP)
 		acc[foldK] = foldT
 		acc[8+foldK] = acc[8+foldK] + (foldE + 0.0)
 	}
 }
 
-// softminGeneric is the pure-Go kernel of softmin (f32 memory, f64 compute, 47
+// softminGeneric is the pure-Go kernel of softmin (f32 memory, f64 compute, 45
 // operations): the scalar twin of the vector program the assembly kernels run,
 // with exactly the semantics of vprog.Program.Eval, so every backend gives the
 // same bits. The caller guarantees equal lengths; dst may be the same slice as
@@ -125,8 +120,8 @@ func softminGeneric(dst, x []float32, m, s, sLo float32) {
 	v2 := float64(m)
 	v5 := math.Float64frombits(0xc087500000000000)  // -746
 	v7 := math.Float64frombits(0x0000000000000000)  // 0
-	v8 := math.Float64frombits(0xc085f80000000000)  // -703
-	v10 := math.Float64frombits(0x4086300000000000) // 710
+	v8 := math.Float64frombits(0xc086280000000000)  // -709
+	v10 := math.Float64frombits(0x40862b3333333333) // 709.4
 	v12 := math.Float64frombits(0x3ff71547652b82fe) // 1.4426950408889634
 	v17 := math.Float64frombits(0xbfe62e42fefa39ef) // -0.6931471805599453
 	v19 := math.Float64frombits(0x3f2a17e35818933c) // 0.0001990761775668928
@@ -137,7 +132,7 @@ func softminGeneric(dst, x []float32, m, s, sLo float32) {
 	v28 := math.Float64frombits(0x3fe0000005cbdd4b) // 0.5000000107965347
 	v30 := math.Float64frombits(0x3fefffffffff6187) // 0.9999999999954959
 	v32 := math.Float64frombits(0x3feffffffffa6d0c) // 0.9999999999594436
-	v46 := float64(s)
+	v44 := float64(s)
 	for i := range dst {
 		v0 := float64(x[i])
 		v1 := -v0
@@ -161,34 +156,29 @@ func softminGeneric(dst, x []float32, m, s, sLo float32) {
 		v29 := math.FMA(v18, v27, v28)
 		v31 := math.FMA(v18, v29, v30)
 		v33 := math.FMA(v18, v31, v32)
-		v34 := ldexpMid(v33, v14)
-		v35 := v3 < v8
+		v34 := ldexpNormal(v33, v14)
+		v35 := math.IsNaN(v3)
 		v36 := v34
 		if v35 {
-			v36 = v7
+			v36 = v3
 		}
-		v37 := math.IsNaN(v3)
-		v38 := v36
-		if v37 {
-			v38 = v3
-		}
-		v39 := float64(v3 + v0)
-		v40 := float64(v3 - v39)
-		v41 := float64(v1 - v40)
-		v42 := float64(v2 + v39)
-		v43 := float64(v41 - v42)
-		v44 := math.FMA(v38, v43, v38)
-		v45 := v44
+		v37 := float64(v3 + v0)
+		v38 := float64(v3 - v37)
+		v39 := float64(v1 - v38)
+		v40 := float64(v2 + v37)
+		v41 := float64(v39 - v40)
+		v42 := math.FMA(v36, v41, v36)
+		v43 := v42
 		if v6 {
-			v45 = v7
+			v43 = v7
 		}
-		v47 := float64(v45 / v46)
-		v48 := math.IsNaN(v0)
-		v49 := v47
-		if v48 {
-			v49 = v0
+		v45 := float64(v43 / v44)
+		v46 := math.IsNaN(v0)
+		v47 := v45
+		if v46 {
+			v47 = v0
 		}
-		dst[i] = float32(v49)
+		dst[i] = float32(v47)
 	}
 }
 

@@ -21,7 +21,7 @@ var (
 )
 
 // softplusGeneric is the pure-Go kernel of softplus (f32 memory, f64 compute,
-// 69 operations): the scalar twin of the vector program the assembly kernels
+// 65 operations): the scalar twin of the vector program the assembly kernels
 // run, with exactly the semantics of vprog.Program.Eval, so every backend
 // gives the same bits. The caller guarantees equal lengths; dst may be the
 // same slice as an input.
@@ -30,31 +30,30 @@ func softplusGeneric(dst, x []float32, beta, threshold float32) {
 	v1 := float64(beta)
 	v3 := float64(threshold)
 	v5 := math.Float64frombits(0x0000000000000000)  // 0
-	v9 := math.Float64frombits(0xc085f80000000000)  // -703
-	v11 := math.Float64frombits(0x4086300000000000) // 710
-	v13 := math.Float64frombits(0x3ff71547652b82fe) // 1.4426950408889634
-	v18 := math.Float64frombits(0xbfe62e42fefa39ef) // -0.6931471805599453
-	v20 := math.Float64frombits(0x3f2a17e35818933c) // 0.0001990761775668928
-	v21 := math.Float64frombits(0x3f56da79e0d30050) // 0.0013948621956814296
-	v23 := math.Float64frombits(0x3f81110a5fa2e975) // 0.008333283465948619
-	v25 := math.Float64frombits(0x3fa55546446e1464) // 0.0416662176640237
-	v27 := math.Float64frombits(0x3fc5555557e88376) // 0.16666666786570844
-	v29 := math.Float64frombits(0x3fe0000005cbdd4b) // 0.5000000107965347
-	v31 := math.Float64frombits(0x3fefffffffff6187) // 0.9999999999954959
-	v33 := math.Float64frombits(0x3feffffffffa6d0c) // 0.9999999999594436
-	v40 := math.Float64frombits(0x3f4a0d0de7fa0aea) // 0.0007950132275741071
-	v41 := math.Float64frombits(0xbf78cc7aa9740b75) // -0.0060543815118333415
-	v43 := math.Float64frombits(0x3f962447f9e11576) // 0.02162277662889297
-	v45 := math.Float64frombits(0xbfa923f3d450e431) // -0.049102420489767325
-	v47 := math.Float64frombits(0x3fb5065a177b9a83) // 0.08212817261992637
-	v49 := math.Float64frombits(0xbfbcd9fcac54f9c7) // -0.11270121772120155
-	v51 := math.Float64frombits(0x3fc1cdfb9f191c54) // 0.13909859913312295
-	v53 := math.Float64frombits(0xbfc53b4260c5cffc) // -0.16587094998578766
-	v55 := math.Float64frombits(0x3fc995f95ec7abe6) // 0.19988934638908445
-	v57 := math.Float64frombits(0xbfcfffb1dd16699b) // -0.24999068541803812
-	v59 := math.Float64frombits(0x3fd5555399fff040) // 0.3333329204467681
-	v61 := math.Float64frombits(0xbfdffffff83090a7) // -0.499999992726098
-	v63 := math.Float64frombits(0x3feffffffffd0cdc) // 0.9999999999785376
+	v9 := math.Float64frombits(0xc086280000000000)  // -709
+	v11 := math.Float64frombits(0x3ff71547652b82fe) // 1.4426950408889634
+	v16 := math.Float64frombits(0xbfe62e42fefa39ef) // -0.6931471805599453
+	v18 := math.Float64frombits(0x3f2a17e35818933c) // 0.0001990761775668928
+	v19 := math.Float64frombits(0x3f56da79e0d30050) // 0.0013948621956814296
+	v21 := math.Float64frombits(0x3f81110a5fa2e975) // 0.008333283465948619
+	v23 := math.Float64frombits(0x3fa55546446e1464) // 0.0416662176640237
+	v25 := math.Float64frombits(0x3fc5555557e88376) // 0.16666666786570844
+	v27 := math.Float64frombits(0x3fe0000005cbdd4b) // 0.5000000107965347
+	v29 := math.Float64frombits(0x3fefffffffff6187) // 0.9999999999954959
+	v31 := math.Float64frombits(0x3feffffffffa6d0c) // 0.9999999999594436
+	v36 := math.Float64frombits(0x3f4a0d0de7fa0aea) // 0.0007950132275741071
+	v37 := math.Float64frombits(0xbf78cc7aa9740b75) // -0.0060543815118333415
+	v39 := math.Float64frombits(0x3f962447f9e11576) // 0.02162277662889297
+	v41 := math.Float64frombits(0xbfa923f3d450e431) // -0.049102420489767325
+	v43 := math.Float64frombits(0x3fb5065a177b9a83) // 0.08212817261992637
+	v45 := math.Float64frombits(0xbfbcd9fcac54f9c7) // -0.11270121772120155
+	v47 := math.Float64frombits(0x3fc1cdfb9f191c54) // 0.13909859913312295
+	v49 := math.Float64frombits(0xbfc53b4260c5cffc) // -0.16587094998578766
+	v51 := math.Float64frombits(0x3fc995f95ec7abe6) // 0.19988934638908445
+	v53 := math.Float64frombits(0xbfcfffb1dd16699b) // -0.24999068541803812
+	v55 := math.Float64frombits(0x3fd5555399fff040) // 0.3333329204467681
+	v57 := math.Float64frombits(0xbfdffffff83090a7) // -0.499999992726098
+	v59 := math.Float64frombits(0x3feffffffffd0cdc) // 0.9999999999785376
 	for i := range dst {
 		v0 := float64(x[i])
 		v2 := float64(v1 * v0)
@@ -69,61 +68,52 @@ func softplusGeneric(dst, x []float32, beta, threshold float32) {
 		if v8 > v9 {
 			v10 = v8
 		}
-		v12 := v11
-		if v10 < v11 {
-			v12 = v10
+		v12 := float64(v10 * v11)
+		v13 := math.RoundToEven(v12)
+		v17 := math.FMA(v13, v16, v10)
+		v20 := math.FMA(v17, v18, v19)
+		v22 := math.FMA(v17, v20, v21)
+		v24 := math.FMA(v17, v22, v23)
+		v26 := math.FMA(v17, v24, v25)
+		v28 := math.FMA(v17, v26, v27)
+		v30 := math.FMA(v17, v28, v29)
+		v32 := math.FMA(v17, v30, v31)
+		v33 := ldexpNormal(v32, v13)
+		v34 := math.IsNaN(v2)
+		v35 := v33
+		if v34 {
+			v35 = v8
 		}
-		v14 := float64(v12 * v13)
-		v15 := math.RoundToEven(v14)
-		v19 := math.FMA(v15, v18, v12)
-		v22 := math.FMA(v19, v20, v21)
-		v24 := math.FMA(v19, v22, v23)
-		v26 := math.FMA(v19, v24, v25)
-		v28 := math.FMA(v19, v26, v27)
-		v30 := math.FMA(v19, v28, v29)
-		v32 := math.FMA(v19, v30, v31)
-		v34 := math.FMA(v19, v32, v33)
-		v35 := ldexpMid(v34, v15)
-		v36 := v8 < v9
-		v37 := v35
-		if v36 {
-			v37 = v5
-		}
-		v38 := math.IsNaN(v2)
-		v39 := v37
-		if v38 {
-			v39 = v8
-		}
-		v42 := math.FMA(v39, v40, v41)
-		v44 := math.FMA(v39, v42, v43)
-		v46 := math.FMA(v39, v44, v45)
-		v48 := math.FMA(v39, v46, v47)
-		v50 := math.FMA(v39, v48, v49)
-		v52 := math.FMA(v39, v50, v51)
-		v54 := math.FMA(v39, v52, v53)
-		v56 := math.FMA(v39, v54, v55)
-		v58 := math.FMA(v39, v56, v57)
-		v60 := math.FMA(v39, v58, v59)
-		v62 := math.FMA(v39, v60, v61)
-		v64 := math.FMA(v39, v62, v63)
-		v65 := float64(v39 * v64)
-		v66 := float64(v6 + v65)
-		v67 := float64(v66 / v1)
-		v68 := v67
+		v38 := math.FMA(v35, v36, v37)
+		v40 := math.FMA(v35, v38, v39)
+		v42 := math.FMA(v35, v40, v41)
+		v44 := math.FMA(v35, v42, v43)
+		v46 := math.FMA(v35, v44, v45)
+		v48 := math.FMA(v35, v46, v47)
+		v50 := math.FMA(v35, v48, v49)
+		v52 := math.FMA(v35, v50, v51)
+		v54 := math.FMA(v35, v52, v53)
+		v56 := math.FMA(v35, v54, v55)
+		v58 := math.FMA(v35, v56, v57)
+		v60 := math.FMA(v35, v58, v59)
+		v61 := float64(v35 * v60)
+		v62 := float64(v6 + v61)
+		v63 := float64(v62 / v1)
+		v64 := v63
 		if v4 {
-			v68 = v0
+			v64 = v0
 		}
-		v69 := math.IsNaN(v0)
-		v70 := v68
-		if v69 {
-			v70 = v0
+		v65 := math.IsNaN(v0)
+		v66 := v64
+		if v65 {
+			v66 = v0
 		}
-		dst[i] = float32(v70)
+		dst[i] = float32(v66)
 	}
 }
 
 // softplusBackwardGeneric is the pure-Go kernel of softplusBackward (f32
-// memory, f64 compute, 45 operations): the scalar twin of the vector program
+// memory, f64 compute, 43 operations): the scalar twin of the vector program
 // the assembly kernels run, with exactly the semantics of vprog.Program.Eval,
 // so every backend gives the same bits. The caller guarantees equal lengths;
 // dx may be the same slice as an input.
@@ -134,7 +124,7 @@ func softplusBackwardGeneric(dx, x, dy []float32, beta, threshold float32) {
 	v3 := float64(threshold)
 	v5 := math.Float64frombits(0x3ff0000000000000)  // 1
 	v8 := math.Float64frombits(0x0000000000000000)  // 0
-	v10 := math.Float64frombits(0xc085f80000000000) // -703
+	v10 := math.Float64frombits(0xc086280000000000) // -709
 	v12 := math.Float64frombits(0x3ff71547652b82fe) // 1.4426950408889634
 	v17 := math.Float64frombits(0xbfe62e42fefa39ef) // -0.6931471805599453
 	v19 := math.Float64frombits(0x3f2a17e35818933c) // 0.0001990761775668928
@@ -167,33 +157,28 @@ func softplusBackwardGeneric(dx, x, dy []float32, beta, threshold float32) {
 		v31 := math.FMA(v18, v29, v30)
 		v33 := math.FMA(v18, v31, v32)
 		v34 := ldexpNormal(v33, v14)
-		v35 := v7 < v10
-		v36 := v34
-		if v35 {
-			v36 = v8
-		}
-		v37 := v5
+		v35 := v5
 		if v9 {
-			v37 = v36
+			v35 = v34
 		}
-		v38 := float64(v5 + v36)
-		v39 := float64(v37 / v38)
-		v40 := math.IsNaN(v2)
-		v41 := v39
-		if v40 {
-			v41 = v2
+		v36 := float64(v5 + v34)
+		v37 := float64(v35 / v36)
+		v38 := math.IsNaN(v2)
+		v39 := v37
+		if v38 {
+			v39 = v2
 		}
-		v42 := v41
+		v40 := v39
 		if v4 {
-			v42 = v5
+			v40 = v5
 		}
-		v43 := float64(dy[i])
-		v44 := float64(v42 * v43)
-		v45 := math.IsNaN(v0)
-		v46 := v44
-		if v45 {
-			v46 = v0
+		v41 := float64(dy[i])
+		v42 := float64(v40 * v41)
+		v43 := math.IsNaN(v0)
+		v44 := v42
+		if v43 {
+			v44 = v0
 		}
-		dx[i] = float32(v46)
+		dx[i] = float32(v44)
 	}
 }

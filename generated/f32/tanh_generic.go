@@ -78,7 +78,7 @@ func tanhGeneric(dst, x []float32) {
 }
 
 // tanhBackwardGeneric is the pure-Go kernel of tanhBackward (f32 memory, f64
-// compute, 45 operations): the scalar twin of the vector program the assembly
+// compute, 43 operations): the scalar twin of the vector program the assembly
 // kernels run, with exactly the semantics of vprog.Program.Eval, so every
 // backend gives the same bits. The caller guarantees equal lengths; dx may be
 // the same slice as an input.
@@ -88,7 +88,7 @@ func tanhBackwardGeneric(dx, x, dy []float32) {
 	v1 := math.Float64frombits(0x4010000000000000)  // 4
 	v2 := math.Float64frombits(0xc000000000000000)  // -2
 	v7 := math.Float64frombits(0x0000000000000000)  // 0
-	v9 := math.Float64frombits(0xc085f80000000000)  // -703
+	v9 := math.Float64frombits(0xc086280000000000)  // -709
 	v11 := math.Float64frombits(0x3ff0000000000000) // 1
 	v12 := math.Float64frombits(0x3ff71547652b82fe) // 1.4426950408889634
 	v15 := math.Float64frombits(0xbfe62e42fefa39ef) // -0.6931471805599453
@@ -122,28 +122,23 @@ func tanhBackwardGeneric(dx, x, dy []float32) {
 		v29 := math.FMA(v16, v27, v28)
 		v31 := math.FMA(v16, v29, v30)
 		v32 := ldexpNormal(v31, v14)
-		v33 := v6 < v9
-		v34 := v32
-		if v33 {
-			v34 = v7
-		}
-		v35 := v11
+		v33 := v11
 		if v8 {
-			v35 = v34
+			v33 = v32
 		}
-		v36 := float64(v11 + v34)
-		v37 := float64(v35 / v36)
-		v38 := -v37
-		v39 := math.FMA(v38, v37, v37)
-		v40 := float64(v1 * v39)
-		v41 := float64(dy[i])
-		v42 := float64(v40 * v41)
-		v43 := math.IsNaN(v0)
-		v44 := v42
-		if v43 {
-			v44 = v0
+		v34 := float64(v11 + v32)
+		v35 := float64(v33 / v34)
+		v36 := -v35
+		v37 := math.FMA(v36, v35, v35)
+		v38 := float64(v1 * v37)
+		v39 := float64(dy[i])
+		v40 := float64(v38 * v39)
+		v41 := math.IsNaN(v0)
+		v42 := v40
+		if v41 {
+			v42 = v0
 		}
-		dx[i] = float32(v44)
+		dx[i] = float32(v42)
 	}
 }
 

@@ -46,7 +46,8 @@ func ldexpMid(x, n float64) float64 {
 
 /*
 ldexpNormal is math.Ldexp(x, int(n)) for n in [-1022, 1023] (vprog.LdexpNormal): one
-product by the normal power of two 2^n, as the AVX2 kernels compute it.
+product by the normal power of two 2^n, as the AVX2 kernels compute it. At n = -1023
+its power of two is +0 (vprog.LdexpFlush).
 */
 func ldexpNormal(x, n float64) float64 {
 	return x * math.Float64frombits(uint64(int64(n)+1023)<<52)

@@ -352,7 +352,7 @@ func emitInstr(p *vprog.Program, i int, in vprog.Instr, uses []int, inNames, par
 		// without it.
 		return via64(fn, a(0).Op("-").Lit(0)), nil
 	case vprog.OpLdexp:
-		if in.Imm == vprog.LdexpNormal && !f32 {
+		if (in.Imm == vprog.LdexpNormal || in.Imm == vprog.LdexpFlush) && !f32 {
 			helpers["ldexpNormal"] = true
 			return def(jen.Id("ldexpNormal").Call(a(0), a(1))), nil
 		}
@@ -488,7 +488,8 @@ func emitHelpers(helpers helperSet) []jen.Code {
 		case "ldexpNormal":
 			out = append(out,
 				jen.Comment("ldexpNormal is math.Ldexp(x, int(n)) for n in [-1022, 1023] (vprog.LdexpNormal): one\n"+
-					"product by the normal power of two 2^n, as the AVX2 kernels compute it."),
+					"product by the normal power of two 2^n, as the AVX2 kernels compute it. At n = -1023\n"+
+					"its power of two is +0 (vprog.LdexpFlush)."),
 				jen.Func().Id("ldexpNormal").Params(jen.List(jen.Id("x"), jen.Id("n")).Float64()).Float64().Block(
 					jen.Return(jen.Id("x").Op("*").Qual("math", "Float64frombits").Call(jen.Uint64().Call(jen.Int64().Call(jen.Id("n")).Op("+").Lit(1023)).Op("<<").Lit(52))),
 				))

@@ -274,6 +274,18 @@ func (b *Builder) LdexpNormal(x, n Value) Value {
 	return b.emit(OpLdexp, LdexpNormal, x, n)
 }
 
+// LdexpFlush is LdexpNormal for positive finite x and n that the caller
+// guarantees to lie in [-1023, 1023], where n = -1023 gives +0 (see
+// OpLdexp): a float64 lanes operation only, whose power of two is built
+// from its bits.
+func (b *Builder) LdexpFlush(x, n Value) Value {
+	b.mustFloat(x, n)
+	if b.p.Compute != F64 {
+		panic("vprog: LdexpFlush is for float64 lanes")
+	}
+	return b.emit(OpLdexp, LdexpFlush, x, n)
+}
+
 // GetExp is floor(log2|x|) for normal x.
 func (b *Builder) GetExp(x Value) Value { return b.float(OpGetExp, x) }
 

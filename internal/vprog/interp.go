@@ -46,8 +46,13 @@ func (p *Program) run(inputs, params []float64) []float64 {
 			r = params[int(in.Imm)]
 		case OpConst:
 			r = in.Imm
-		case OpAdd, OpSub, OpMul, OpDiv, OpLdexp:
+		case OpAdd, OpSub, OpMul, OpDiv:
 			r = arith(in.Op, a(0), a(1))
+		case OpLdexp:
+			r = arith(in.Op, a(0), a(1))
+			if in.Imm == LdexpFlush && a(1) == -1023 {
+				r = 0
+			}
 		case OpFMA:
 			if narrow {
 				r = float64(FMA32(float32(a(0)), float32(a(1)), float32(a(2))))

@@ -85,7 +85,14 @@ const (
 	// round. AVX2 does that in 9 instructions instead of the 20 of the
 	// general case. With Imm = LdexpNormal the lowering promises b in
 	// [-1022, 1023], so 2^b is a normal float: the result, the same, is
-	// the single product a * 2^b (3 instructions on AVX2).
+	// the single product a * 2^b (3 instructions on AVX2). With Imm =
+	// LdexpFlush b may also be -1023, and there 2^b is read as +0, the
+	// float whose exponent field is 0: the lowering promises a positive
+	// finite a, so the result is +0. That is what
+	// the AVX2 and pure-Go kernels get for free when they build 2^b from
+	// its bits (b + 1023 in the exponent field), so an exp whose argument
+	// is clamped where k = -1023 flushes to 0 with no comparison and no
+	// blend (exp32Flush); AVX-512's VSCALEF needs a write mask for it (ForX86).
 	OpLdexp
 	// OpGetExp is floor(log2|a|) as a float, defined for normal finite a ≠ 0
 	// (the lowering guarantees it; other inputs give an unspecified value
@@ -148,6 +155,10 @@ const LdexpMidRange = 1
 // LdexpNormal is the Imm of an OpLdexp whose exponent is within the normal
 // range (see OpLdexp).
 const LdexpNormal = 2
+
+// LdexpFlush is the Imm of an OpLdexp that is an LdexpNormal whose
+// exponent may also be -1023, where the power of two is +0 (see OpLdexp).
+const LdexpFlush = 3
 
 // CmpNegated is the Imm of a comparison that gives its negation (see
 // OpLT).

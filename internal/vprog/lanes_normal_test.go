@@ -80,7 +80,9 @@ func underflow(in Instr, vals []float64, v float64) string {
 			return "underflows to 0"
 		}
 	case OpLdexp:
-		if nonzero(0) {
+		// LdexpFlush's 2^-1023 is +0: a product by an exact zero.
+		flushed := in.Imm == LdexpFlush && vals[in.Args[1]] == -1023
+		if nonzero(0) && !flushed {
 			return "underflows to 0"
 		}
 	}

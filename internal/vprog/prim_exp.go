@@ -38,17 +38,32 @@ const (
 	// x ≥ -1455. The reduction stays exact (x − k·expLn2Hi is a multiple of
 	// 2^-53 below 0.35) and k ≥ -2107 is within Ldexp's range.
 	expMinArgF64 = -1460.0
-	// A float32 target's exp is 0 below exp32MinArg, where e^x < 2^-1014
-	// (and above it 2^k·p stays normal, k ≥ -1014). Times the largest
-	// factors a float32 kernel meets (dy and a gated half, each below
-	// 2^128), e^x stays below 2^-758, far under float32's least subnormal
-	// 2^-149, so no finite float32 result changes. What it saves is the
-	// float64 subnormal range: an x86 core takes tens of cycles for each
-	// operation with a subnormal operand or result, which made the generic
-	// sigmoid' kernel 2.4 times slower for x < -708, and a softmax row of
-	// masked (-1e9) entries on AVX2 1.7 times slower. ±Inf times it is NaN,
-	// as with PyTorch's float32 exp, which is 0 below -103.97.
-	exp32MinArg = -703.0
+	// A float32 target's exp works in float64's normal range: its
+	// argument is clamped to [exp32MinArg, exp32MaxArg], where k =
+	// round(x·log2 e) is -1023 and 1023, and 2^k·p is scaled by
+	// LdexpFlush, whose 2^-1023 is +0. So e^x is +0 below about
+	// -1022.5·ln 2 = -708.74 (where k becomes -1023), and above about
+	// 1023.5·ln 2 = 709.44 it stays at e^exp32MaxArg ≈ 2^1023.5, which is
+	// +Inf in float32. Between, it is 2^k·p with k in [-1022, 1023].
+	//
+	// No finite float32 result changes: times the largest factors a
+	// float32 kernel meets (dy and a gated half, each below 2^128), the
+	// flushed e^x < 2^-1022.5 stays below 2^-766, far under float32's
+	// least subnormal 2^-149, and the capped one, over 2^1023, divided by
+	// them stays far above float32's largest finite value; the kernels'
+	// formulas select their large-argument forms long before exp nears
+	// either end. What the flush saves is the float64 subnormal range: an
+	// x86 core takes tens of cycles for each operation with a subnormal
+	// operand or result, which made the generic sigmoid' kernel 2.4 times
+	// slower for x < -708, and a softmax row of masked (-1e9) entries on
+	// AVX2 1.7 times slower. (Down to -708.74, 2^k·p may still be a
+	// subnormal when k = -1022, or after a product with a small factor: a
+	// window of rare inputs. The flush used to be a comparison at -703,
+	// which cost AVX2 a comparison and a blend per vector, 7-9% of
+	// sigmoid's, silu's and softplus's time.) ±Inf times the flushed 0 is
+	// NaN, as with PyTorch's float32 exp, which is 0 below -103.97.
+	exp32MinArg = -709.0
+	exp32MaxArg = 709.4
 	// expm1(x) rounds to -1 for x < -37.43 (e^x < 2^-54); -40 keeps k ≥ -58.
 	expm1MinArg = -40.0
 	// expm1 for a float32 target stops at 708, which keeps k ≤ 1022: then
@@ -232,10 +247,17 @@ func exp32Scaled(b *Builder, x Value) (k, p Value) {
 	return k, b.Horner(r, expP32...)
 }
 
-// exp32Flush is e, a float32 target's exp(x) computed from x clamped at
-// exp32MinArg, with 0 in place below it (NaN x keeps e).
-func exp32Flush(b *Builder, x, e Value) Value {
-	return b.Select(b.LT(x, b.Const(exp32MinArg)), b.Const(0), e)
+// exp32 is a float32 target's exp(x), relative error ~2^-34, from x
+// clamped to [exp32MinArg, exp32MaxArg] (only below where x is known to
+// be ≤ 0, as sigmoid's −|x|): +0 below about -708.74, e^x up to 709.44,
+// and about 2^1023.5 above (+Inf in float32). NaN x gives +0.
+func exp32(b *Builder, x Value) Value {
+	xc := b.Max(x, b.Const(exp32MinArg))
+	if !b.NonPositive(x) {
+		xc = b.Min(xc, b.Const(exp32MaxArg))
+	}
+	k, p := exp32Scaled(b, xc)
+	return b.LdexpFlush(p, k) // k in [-1023, 1023]
 }
 
 // expm132 is expm1(x) for finite x in [expm1MinArg, expm132MaxArg], relative
@@ -260,17 +282,16 @@ func expDD64(b *Builder, x Value) (k, y0, w Value) {
 }
 
 // expLower is exp(x): +Inf above the overflow threshold, gradual underflow
-// to +0 (one rounding, by Ldexp; a float32 target's is 0 below
-// exp32MinArg), exp(±Inf) = +Inf/+0, NaN → NaN.
+// to +0 (one rounding, by Ldexp), exp(±Inf) = +Inf/+0, NaN → NaN. A
+// float32 target's (exp32) is +0 below -708.74 and about 2^1023.5 above
+// 709.44, +Inf once rounded to float32.
 func expLower(b *Builder, x Value, target Type) Value {
 	var res Value
 	if target == F64 {
 		k, y0, w := expDD64(b, x)
 		res = expLdexpDD(b, y0, w, k, b.LE(b.Const(expMinArgF64), x))
 	} else {
-		xc := expClamp(b, x, exp32MinArg, expMaxArg)
-		k, p := exp32Scaled(b, xc)
-		res = exp32Flush(b, x, b.LdexpMidRange(p, k)) // p near 1
+		res = exp32(b, x)
 	}
 	return b.Select(b.IsNaN(x), x, res)
 }

@@ -379,3 +379,38 @@ func TestPrimExpErr(t *testing.T) {
 	require.True(t, math.IsNaN(expRun(expErr, math.NaN())))
 	require.Zero(t, expRun(expProgram(t, "exp_err", F32, F32), 1.5))
 }
+
+// TestExp32Ends: a float32 target's exp (exp32) is +0 exactly where its
+// k = round(x·log2 e) is -1023, e^x from the next float64 up, and stays at
+// e^exp32MaxArg (k = 1023) above it, finite in the float64 lanes and +Inf
+// once rounded to float32.
+func TestExp32Ends(t *testing.T) {
+	k := func(x float64) float64 { return math.RoundToEven(x * expLog2e) }
+	require.Equal(t, -1023.0, k(exp32MinArg))
+	require.Equal(t, 1023.0, k(exp32MaxArg))
+	p := expProgram(t, "exp", F32, F64) // the float64 lanes, not rounded to float32
+	near := func(x float64) {
+		t.Helper()
+		got, want := expRun(p, x), math.Exp(x)
+		require.InDelta(t, 1, got/want, 0x1p-30, "exp32(%v) = %v, want about %v", x, got, want)
+	}
+	// edge is the least float64 whose k is -1022.
+	edge := -1022.5 * math.Ln2
+	for k(edge) > -1023 {
+		edge = math.Nextafter(edge, math.Inf(-1))
+	}
+	for k(edge) == -1023 {
+		edge = math.Nextafter(edge, 0)
+	}
+	near(edge)
+	for _, x := range []float64{math.Nextafter(edge, math.Inf(-1)), exp32MinArg, -710, -1e9, -math.MaxFloat64, math.Inf(-1)} {
+		require.True(t, testutil.SameBits(0, expRun(p, x)), "exp32(%v) = %v, want +0", x, expRun(p, x))
+	}
+	near(exp32MaxArg)
+	top := expRun(p, exp32MaxArg)
+	require.Greater(t, top, 0x1p1023)
+	for _, x := range []float64{math.Nextafter(exp32MaxArg, 710), 709.8, 1e9, math.MaxFloat64, math.Inf(1)} {
+		require.Equal(t, top, expRun(p, x), "exp32(%v)", x)
+	}
+	require.True(t, math.IsInf(expRun(expProgram(t, "exp", F32, F32), 709.8), 1))
+}

@@ -5,8 +5,8 @@ package vprog
 // The smallest results (x ≲ −708) are e itself, subnormal down to
 // sigmoid(−745.13…) and then 0, rounded once by Ldexp; float64 targets
 // reduce down to −1460 all the same, for a scaled product (see
-// expMinArgF64). A float32 target's e is 0 below exp32MinArg, so that no
-// lane holds a subnormal.
+// expMinArgF64). A float32 target's e is exp32's, 0 below -708.74, so that
+// no lane holds a subnormal far below.
 //
 // Float64 targets keep e and 1+e as double-doubles and divide with one
 // correction step (sigmoidDivParts), about 0.5 ULP in all; float32 targets
@@ -41,8 +41,8 @@ func sigmoidDivParts(b *Builder, nh, nl, dh, dl Value) (y0, rem, q Value) {
 
 func sigmoidLower(b *Builder, x Value, target Type) Value {
 	// −|x| clamped below where exp is 0 (for a float64 target: where it
-	// stays 0 however it is scaled; for a float32 target: where it is
-	// flushed to 0, exp32MinArg); NaN → the clamp.
+	// stays 0 however it is scaled; for a float32 target: where exp32
+	// flushes it to 0, exp32MinArg); NaN → the clamp.
 	minArg := exp32MinArg
 	if target == F64 {
 		minArg = expMinArgF64
@@ -84,11 +84,11 @@ func sigmoidLower(b *Builder, x Value, target Type) Value {
 		unclamped := b.LE(b.Const(minArg), nax)
 		res = expLdexpDD(b, q0, b.Mul(rem, q), pick(k, b.Const(0)), unclamped)
 	} else {
-		// t is in [exp32MinArg, 0], so k is in [-1014, 0] and 2^k is a
-		// normal power of two: the scaling is one product (LdexpNormal;
+		// e = exp32(−|x|): t is in [exp32MinArg, 0], so k is in [-1023,
+		// 0] and the scaling is one product, +0 at k = -1023 (LdexpFlush;
 		// on AVX2 3 instructions instead of LdexpMidRange's 9).
 		k, p := exp32Scaled(b, t)
-		e := exp32Flush(b, nax, b.LdexpNormal(p, k))
+		e := b.LdexpFlush(p, k)
 		res = b.Div(pick(e, one), b.Add(one, e))
 	}
 	return b.Select(b.IsNaN(x), x, res)

@@ -18,18 +18,39 @@ import (
 // the quiet bit (nanpass.go). softshrink's x - min(max(x, -lambd), lambd)
 // is x's NaN on x86, where the portable program cannot count on it; so is
 // relu's fixup(x)·dy. A NaN rule that stays is a fix-up on AVX-512
-// (withNaNRuleFixUp). Last, AVX-512 fuses a comparison into the
+// (withNaNRuleFixUp). AVX-512 masks the VSCALEF of an LdexpFlush
+// (withFlushMasks). Last, AVX-512 fuses a comparison into the
 // conjunction that reads it (withMaskedCompares), and an operation into
 // the select that keeps it or gives another value (withKeepIfs).
 func (p *Program) ForX86(avx512 bool) *Program {
 	if p.Reduce != NoReduce {
+		if avx512 {
+			return p.withFlushMasks()
+		}
 		return p
 	}
 	p = p.withNegAbs()
 	if !avx512 {
 		return p.withoutNaNRule()
 	}
-	return p.withFixUps().withoutNaNRule().withNaNRuleFixUp().withMaskedCompares().withKeepIfs()
+	return p.withFlushMasks().withFixUps().withoutNaNRule().withNaNRuleFixUp().withMaskedCompares().withKeepIfs()
+}
+
+// withFlushMasks makes each LdexpFlush (whose 2^-1023 is +0) an
+// LdexpNormal where its exponent is above -1023 and +0 elsewhere: AVX-512's
+// VSCALEF gives a·2^-1023 there, where AVX2 and the pure-Go kernels, which
+// build the power from its bits, get 0. withKeepIfs then makes the select
+// a VSCALEF under a zeroing mask: a comparison more, where AVX2 has none.
+func (p *Program) withFlushMasks() *Program {
+	return p.rebuild(func(q *Program, _ int, in Instr, _ []Value) (Value, bool) {
+		if in.Op != OpLdexp || in.Imm != LdexpFlush {
+			return 0, false
+		}
+		in.Imm = LdexpNormal // in the lanes the select keeps
+		scaled := q.add(in)
+		above := q.add(Instr{Op: OpLT, Args: [4]Value{q.add(Instr{Op: OpConst, Imm: -1023}), in.Args[1]}})
+		return q.add(Instr{Op: OpSelect, Args: [4]Value{above, scaled, q.add(Instr{Op: OpConst, Imm: 0})}}), true
+	})
 }
 
 // withNaNRuleFixUp makes a NaN rule that is still there, isnan(a) ? a : y,
