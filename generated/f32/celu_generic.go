@@ -22,7 +22,7 @@ var (
 	celuBackwardFromOutputStreamImpl func(dx, y, dy []float32, alpha float32)
 )
 
-// celuGeneric is the pure-Go kernel of celu (f32 memory, f64 compute, 42
+// celuGeneric is the pure-Go kernel of celu (f32 memory, f64 compute, 40
 // operations): the scalar twin of the vector program the assembly kernels run,
 // with exactly the semantics of vprog.Program.Eval, so every backend gives the
 // same bits. The caller guarantees equal lengths; dst may be the same slice as
@@ -71,23 +71,21 @@ func celuGeneric(dst, x []float32, alpha float32) {
 		v34 := ldexpNormal(v4, v13)
 		v35 := float64(v34 - v4)
 		v36 := math.FMA(v33, v34, v35)
-		v37 := math.Float64frombits(math.Float64bits(v36) | math.Float64bits(v6)&(1<<63))
-		v38 := math.IsNaN(v6)
-		v39 := v37
-		if v38 {
-			v39 = v6
+		v37 := v6
+		if v36 > v6 {
+			v37 = v36
 		}
-		v40 := float64(v3 * v39)
-		v41 := v40
+		v39 := float64(v3 * v37)
+		v40 := v39
 		if v2 {
-			v41 = v0
+			v40 = v0
 		}
-		v42 := math.IsNaN(v0)
-		v43 := v41
-		if v42 {
-			v43 = v0
+		v41 := math.IsNaN(v0)
+		v42 := v40
+		if v41 {
+			v42 = v0
 		}
-		dst[i] = float32(v43)
+		dst[i] = float32(v42)
 	}
 }
 

@@ -34,16 +34,16 @@ func eluGeneric(dst, x []float32, alpha float32) {
 	v4 := math.Float64frombits(0xc044000000000000)  // -40
 	v6 := math.Float64frombits(0x4086200000000000)  // 708
 	v8 := math.Float64frombits(0x3ff71547652b82fe)  // 1.4426950408889634
-	v11 := math.Float64frombits(0xbfe62e42fefa39ef) // -0.6931471805599453
-	v13 := math.Float64frombits(0x3efa136e5a92400e) // 2.4867918601290165e-05
-	v14 := math.Float64frombits(0x3f2a17e35818933c) // 0.0001990761775668928
-	v16 := math.Float64frombits(0x3f56c166bc75e823) // 0.0013888839037847843
-	v18 := math.Float64frombits(0x3f81110a5fa2e975) // 0.008333283465948619
-	v20 := math.Float64frombits(0x3fa55555565ce931) // 0.04166666678652787
-	v22 := math.Float64frombits(0x3fc5555557e88376) // 0.16666666786570844
-	v24 := math.Float64frombits(0x3fdfffffffffe051) // 0.49999999999954975
-	v26 := math.Float64frombits(0x3fefffffffff6187) // 0.9999999999954959
-	v29 := math.Float64frombits(0x3ff0000000000000) // 1
+	v13 := math.Float64frombits(0xbfe62e42fefa39ef) // -0.6931471805599453
+	v15 := math.Float64frombits(0x3efa136e5a92400e) // 2.4867918601290165e-05
+	v16 := math.Float64frombits(0x3f2a17e35818933c) // 0.0001990761775668928
+	v18 := math.Float64frombits(0x3f56c166bc75e823) // 0.0013888839037847843
+	v20 := math.Float64frombits(0x3f81110a5fa2e975) // 0.008333283465948619
+	v22 := math.Float64frombits(0x3fa55555565ce931) // 0.04166666678652787
+	v24 := math.Float64frombits(0x3fc5555557e88376) // 0.16666666786570844
+	v26 := math.Float64frombits(0x3fdfffffffffe051) // 0.49999999999954975
+	v28 := math.Float64frombits(0x3fefffffffff6187) // 0.9999999999954959
+	v31 := math.Float64frombits(0x3ff0000000000000) // 1
 	for i := range dst {
 		v0 := float64(x[i])
 		v2 := v1 < v0
@@ -57,30 +57,33 @@ func eluGeneric(dst, x []float32, alpha float32) {
 		}
 		v9 := float64(v7 * v8)
 		v10 := math.RoundToEven(v9)
-		v12 := math.FMA(v10, v11, v7)
-		v15 := math.FMA(v12, v13, v14)
-		v17 := math.FMA(v12, v15, v16)
-		v19 := math.FMA(v12, v17, v18)
-		v21 := math.FMA(v12, v19, v20)
-		v23 := math.FMA(v12, v21, v22)
-		v25 := math.FMA(v12, v23, v24)
-		v27 := math.FMA(v12, v25, v26)
-		v28 := float64(v12 * v27)
-		v30 := ldexpNormal(v29, v10)
-		v31 := float64(v30 - v29)
-		v32 := math.FMA(v28, v30, v31)
-		v33 := math.Float64frombits(math.Float64bits(v32) | math.Float64bits(v0)&(1<<63))
-		v34 := math.IsNaN(v0)
-		v35 := float64(v3 * v33)
-		v36 := v35
+		v14 := math.FMA(v10, v13, v7)
+		v17 := math.FMA(v14, v15, v16)
+		v19 := math.FMA(v14, v17, v18)
+		v21 := math.FMA(v14, v19, v20)
+		v23 := math.FMA(v14, v21, v22)
+		v25 := math.FMA(v14, v23, v24)
+		v27 := math.FMA(v14, v25, v26)
+		v29 := math.FMA(v14, v27, v28)
+		v30 := float64(v14 * v29)
+		v32 := ldexpNormal(v31, v10)
+		v33 := float64(v32 - v31)
+		v34 := math.FMA(v30, v32, v33)
+		v35 := v0
+		if v34 > v0 {
+			v35 = v34
+		}
+		v36 := math.IsNaN(v0)
+		v37 := float64(v3 * v35)
+		v38 := v37
 		if v2 {
-			v36 = v0
+			v38 = v0
 		}
-		v37 := v36
-		if v34 {
-			v37 = v0
+		v39 := v38
+		if v36 {
+			v39 = v0
 		}
-		dst[i] = float32(v37)
+		dst[i] = float32(v39)
 	}
 }
 

@@ -171,16 +171,16 @@ func logsigmoidBackwardFromOutputGeneric(dx, y, dy []float32) {
 	v1 := math.Float64frombits(0xc044000000000000)  // -40
 	v3 := math.Float64frombits(0x4086200000000000)  // 708
 	v5 := math.Float64frombits(0x3ff71547652b82fe)  // 1.4426950408889634
-	v8 := math.Float64frombits(0xbfe62e42fefa39ef)  // -0.6931471805599453
-	v10 := math.Float64frombits(0x3efa136e5a92400e) // 2.4867918601290165e-05
-	v11 := math.Float64frombits(0x3f2a17e35818933c) // 0.0001990761775668928
-	v13 := math.Float64frombits(0x3f56c166bc75e823) // 0.0013888839037847843
-	v15 := math.Float64frombits(0x3f81110a5fa2e975) // 0.008333283465948619
-	v17 := math.Float64frombits(0x3fa55555565ce931) // 0.04166666678652787
-	v19 := math.Float64frombits(0x3fc5555557e88376) // 0.16666666786570844
-	v21 := math.Float64frombits(0x3fdfffffffffe051) // 0.49999999999954975
-	v23 := math.Float64frombits(0x3fefffffffff6187) // 0.9999999999954959
-	v26 := math.Float64frombits(0x3ff0000000000000) // 1
+	v10 := math.Float64frombits(0xbfe62e42fefa39ef) // -0.6931471805599453
+	v12 := math.Float64frombits(0x3efa136e5a92400e) // 2.4867918601290165e-05
+	v13 := math.Float64frombits(0x3f2a17e35818933c) // 0.0001990761775668928
+	v15 := math.Float64frombits(0x3f56c166bc75e823) // 0.0013888839037847843
+	v17 := math.Float64frombits(0x3f81110a5fa2e975) // 0.008333283465948619
+	v19 := math.Float64frombits(0x3fa55555565ce931) // 0.04166666678652787
+	v21 := math.Float64frombits(0x3fc5555557e88376) // 0.16666666786570844
+	v23 := math.Float64frombits(0x3fdfffffffffe051) // 0.49999999999954975
+	v25 := math.Float64frombits(0x3fefffffffff6187) // 0.9999999999954959
+	v28 := math.Float64frombits(0x3ff0000000000000) // 1
 	for i := range dx {
 		v0 := float64(y[i])
 		v2 := v1
@@ -193,27 +193,30 @@ func logsigmoidBackwardFromOutputGeneric(dx, y, dy []float32) {
 		}
 		v6 := float64(v4 * v5)
 		v7 := math.RoundToEven(v6)
-		v9 := math.FMA(v7, v8, v4)
-		v12 := math.FMA(v9, v10, v11)
-		v14 := math.FMA(v9, v12, v13)
-		v16 := math.FMA(v9, v14, v15)
-		v18 := math.FMA(v9, v16, v17)
-		v20 := math.FMA(v9, v18, v19)
-		v22 := math.FMA(v9, v20, v21)
-		v24 := math.FMA(v9, v22, v23)
-		v25 := float64(v9 * v24)
-		v27 := ldexpNormal(v26, v7)
-		v28 := float64(v27 - v26)
-		v29 := math.FMA(v25, v27, v28)
-		v30 := math.Float64frombits(math.Float64bits(v29) | math.Float64bits(v0)&(1<<63))
-		v31 := math.IsNaN(v0)
-		v32 := -v30
-		v33 := float64(dy[i])
-		v34 := float64(v32 * v33)
-		v35 := v34
-		if v31 {
-			v35 = v0
+		v11 := math.FMA(v7, v10, v4)
+		v14 := math.FMA(v11, v12, v13)
+		v16 := math.FMA(v11, v14, v15)
+		v18 := math.FMA(v11, v16, v17)
+		v20 := math.FMA(v11, v18, v19)
+		v22 := math.FMA(v11, v20, v21)
+		v24 := math.FMA(v11, v22, v23)
+		v26 := math.FMA(v11, v24, v25)
+		v27 := float64(v11 * v26)
+		v29 := ldexpNormal(v28, v7)
+		v30 := float64(v29 - v28)
+		v31 := math.FMA(v27, v29, v30)
+		v32 := v0
+		if v31 > v0 {
+			v32 = v31
 		}
-		dx[i] = float32(v35)
+		v33 := math.IsNaN(v0)
+		v34 := -v32
+		v35 := float64(dy[i])
+		v36 := float64(v34 * v35)
+		v37 := v36
+		if v33 {
+			v37 = v0
+		}
+		dx[i] = float32(v37)
 	}
 }

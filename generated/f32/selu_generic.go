@@ -35,16 +35,16 @@ func seluGeneric(dst, x []float32) {
 	v6 := math.Float64frombits(0xc044000000000000)  // -40
 	v8 := math.Float64frombits(0x4086200000000000)  // 708
 	v10 := math.Float64frombits(0x3ff71547652b82fe) // 1.4426950408889634
-	v13 := math.Float64frombits(0xbfe62e42fefa39ef) // -0.6931471805599453
-	v15 := math.Float64frombits(0x3efa136e5a92400e) // 2.4867918601290165e-05
-	v16 := math.Float64frombits(0x3f2a17e35818933c) // 0.0001990761775668928
-	v18 := math.Float64frombits(0x3f56c166bc75e823) // 0.0013888839037847843
-	v20 := math.Float64frombits(0x3f81110a5fa2e975) // 0.008333283465948619
-	v22 := math.Float64frombits(0x3fa55555565ce931) // 0.04166666678652787
-	v24 := math.Float64frombits(0x3fc5555557e88376) // 0.16666666786570844
-	v26 := math.Float64frombits(0x3fdfffffffffe051) // 0.49999999999954975
-	v28 := math.Float64frombits(0x3fefffffffff6187) // 0.9999999999954959
-	v31 := math.Float64frombits(0x3ff0000000000000) // 1
+	v15 := math.Float64frombits(0xbfe62e42fefa39ef) // -0.6931471805599453
+	v17 := math.Float64frombits(0x3efa136e5a92400e) // 2.4867918601290165e-05
+	v18 := math.Float64frombits(0x3f2a17e35818933c) // 0.0001990761775668928
+	v20 := math.Float64frombits(0x3f56c166bc75e823) // 0.0013888839037847843
+	v22 := math.Float64frombits(0x3f81110a5fa2e975) // 0.008333283465948619
+	v24 := math.Float64frombits(0x3fa55555565ce931) // 0.04166666678652787
+	v26 := math.Float64frombits(0x3fc5555557e88376) // 0.16666666786570844
+	v28 := math.Float64frombits(0x3fdfffffffffe051) // 0.49999999999954975
+	v30 := math.Float64frombits(0x3fefffffffff6187) // 0.9999999999954959
+	v33 := math.Float64frombits(0x3ff0000000000000) // 1
 	for i := range dst {
 		v0 := float64(x[i])
 		v2 := v1 < v0
@@ -59,30 +59,33 @@ func seluGeneric(dst, x []float32) {
 		}
 		v11 := float64(v9 * v10)
 		v12 := math.RoundToEven(v11)
-		v14 := math.FMA(v12, v13, v9)
-		v17 := math.FMA(v14, v15, v16)
-		v19 := math.FMA(v14, v17, v18)
-		v21 := math.FMA(v14, v19, v20)
-		v23 := math.FMA(v14, v21, v22)
-		v25 := math.FMA(v14, v23, v24)
-		v27 := math.FMA(v14, v25, v26)
-		v29 := math.FMA(v14, v27, v28)
-		v30 := float64(v14 * v29)
-		v32 := ldexpNormal(v31, v12)
-		v33 := float64(v32 - v31)
-		v34 := math.FMA(v30, v32, v33)
-		v35 := math.Float64frombits(math.Float64bits(v34) | math.Float64bits(v0)&(1<<63))
-		v36 := math.IsNaN(v0)
-		v37 := float64(v5 * v35)
-		v38 := v37
+		v16 := math.FMA(v12, v15, v9)
+		v19 := math.FMA(v16, v17, v18)
+		v21 := math.FMA(v16, v19, v20)
+		v23 := math.FMA(v16, v21, v22)
+		v25 := math.FMA(v16, v23, v24)
+		v27 := math.FMA(v16, v25, v26)
+		v29 := math.FMA(v16, v27, v28)
+		v31 := math.FMA(v16, v29, v30)
+		v32 := float64(v16 * v31)
+		v34 := ldexpNormal(v33, v12)
+		v35 := float64(v34 - v33)
+		v36 := math.FMA(v32, v34, v35)
+		v37 := v0
+		if v36 > v0 {
+			v37 = v36
+		}
+		v38 := math.IsNaN(v0)
+		v39 := float64(v5 * v37)
+		v40 := v39
 		if v2 {
-			v38 = v4
+			v40 = v4
 		}
-		v39 := v38
-		if v36 {
-			v39 = v0
+		v41 := v40
+		if v38 {
+			v41 = v0
 		}
-		dst[i] = float32(v39)
+		dst[i] = float32(v41)
 	}
 }
 

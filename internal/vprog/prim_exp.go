@@ -327,17 +327,23 @@ func expm1Lower(b *Builder, x Value, target Type) Value {
 		hi = expm132MaxArg
 	}
 	xc := expClamp(b, x, expm1MinArg, hi)
-	// expm1 has the sign of x: the copysigns restore expm1(-0) = -0, which
-	// the arithmetic turns into +0.
 	var res Value
 	if target == F64 {
 		k, y0, w := expm1DD(b, xc)
-		// |y0 + w| is in [0.2, 2^58] where k ≠ 0 (see expm1DD).
+		// |y0 + w| is in [0.2, 2^58] where k ≠ 0 (see expm1DD). expm1
+		// has the sign of x: the copysign restores expm1(-0) = -0, which
+		// the arithmetic turns into +0.
 		res = b.CopySign(b.LdexpMidRange(b.Add(y0, w), k), x)
 	} else {
-		// expm132 already has x's sign, except +0 for x = -0: ORing in
-		// x's sign bit is copysign here (on AVX2 one instruction fewer).
-		res = b.CopySignOr(expm132(b, xc), x)
+		// expm1(x) ≥ x, equal only at 0: max(y, x) is y but where the
+		// two are equal, and there it gives x (the second operand), so
+		// expm1(-0) = -0, which the arithmetic turns into +0. Where |x| <
+		// 2^-36 y may fall below x by its error; x is then the nearer
+		// to expm1(x) > x, and both round to x in float32. Above the
+		// clamp it gives +Inf for +Inf, and a NaN x itself, so the NaN
+		// rule below goes (on AVX2 three instructions fewer than a
+		// copysign and the rule).
+		res = b.Max(expm132(b, xc), x)
 	}
 	return b.Select(b.IsNaN(x), x, res)
 }

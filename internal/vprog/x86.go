@@ -29,7 +29,7 @@ func (p *Program) ForX86(avx512 bool) *Program {
 		}
 		return p
 	}
-	p = p.withNegAbs()
+	p = p.withNegAbs().withLeavesLast()
 	if !avx512 {
 		return p.withoutNaNRule()
 	}
@@ -67,6 +67,22 @@ func (p *Program) withNaNRuleFixUp() *Program {
 			return 0, false
 		}
 		return q.fixUpInto(remap[a], 0x11, in.Args[2]), true // NaN classes: a itself; the rest: y
+	})
+}
+
+// withLeavesLast puts a constant or parameter first operand of an addition
+// or product second. x86 arithmetic returns its first NaN operand, so a
+// NaN of an input then wins over a NaN parameter, and elu's alpha·expm1(x)
+// is x's NaN where x is: its NaN rule goes (withoutNaNRule). The assembly
+// keeps the order (asm/alloc.go moves only a leaf first operand).
+func (p *Program) withLeavesLast() *Program {
+	leaf := func(q *Program, v Value) bool { op := q.Instrs[v].Op; return op == OpConst || op == OpParam }
+	return p.rebuild(func(q *Program, _ int, in Instr, _ []Value) (Value, bool) {
+		if (in.Op != OpAdd && in.Op != OpMul) || !leaf(q, in.Args[0]) || leaf(q, in.Args[1]) {
+			return 0, false
+		}
+		in.Args[0], in.Args[1] = in.Args[1], in.Args[0]
+		return q.add(in), true
 	})
 }
 
