@@ -129,6 +129,23 @@ func opPrograms() []Kernel {
 			x, y := b.Input(0), b.Input(1)
 			return nanRule(b, x, b.Add(b.Mul(x, y), b.Mul(y, x)))
 		})
+		// A NaN rule inside whose lanes the result does not see on x86
+		// (vprog withoutShadowedNaNRules): max(0, a) is a's NaN where a =
+		// x·y is (0·Inf too), and comes first in the sum.
+		add("nanRuleX86Shadowed", c, 2, nil, nil, func(b *vprog.Builder) vprog.Value {
+			x := b.Input(0)
+			a := b.Mul(x, b.Input(1))
+			inner := nanRule(b, a, b.Sqrt(b.Abs(a)))
+			return nanRule(b, x, b.Add(b.Max(b.Const(0), a), inner))
+		})
+		// The same with the sum's operands the other way: the rule's
+		// lanes come first, and it stays.
+		add("nanRuleX86NotShadowed", c, 2, nil, nil, func(b *vprog.Builder) vprog.Value {
+			x := b.Input(0)
+			a := b.Mul(x, b.Input(1))
+			inner := nanRule(b, a, b.Sqrt(b.Abs(a)))
+			return nanRule(b, x, b.Add(inner, b.Max(b.Const(0), a)))
+		})
 		// Selects of constants that AVX-512 turns into VFIXUPIMM: by x's
 		// sign; and the constant taken where x is NaN, for the NaN rule.
 		add("fixUpSign", c, 2, nil, nil, func(b *vprog.Builder) vprog.Value {

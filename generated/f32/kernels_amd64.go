@@ -1114,7 +1114,7 @@ func preluBackwardAVX2(dst, in0, in1 []float32, negative_slope float32)
 //go:noescape
 func preluVecAVX512(dst, in0, in1 []float32)
 
-// preluVecAVX2 computes preluVec with AVX2 (2 vectors per iteration, masked tail).
+// preluVecAVX2 computes preluVec with AVX2 (3 vectors per iteration, masked tail).
 // Requires: AVX.
 //
 //go:noescape

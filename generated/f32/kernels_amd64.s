@@ -33584,12 +33584,6 @@ loop:
 	VMAXPS      Z9, Z3, Z9
 	VMAXPS      Z10, Z4, Z10
 	VMAXPS      Z11, Z5, Z11
-	VCMPPS      $0x03, Z3, Z3, K5
-	VCMPPS      $0x03, Z4, Z4, K6
-	VCMPPS      $0x03, Z5, Z5, K7
-	VBLENDMPS   Z3, Z9, K5, Z9
-	VBLENDMPS   Z4, Z10, K6, Z10
-	VBLENDMPS   Z5, Z11, K7, Z11
 	VMULPS      Z9, Z6, Z6
 	VMULPS      Z10, Z7, Z7
 	VMULPS      Z11, Z8, Z8
@@ -33615,8 +33609,6 @@ single:
 	VBLENDMPS   Z2, Z0, K3, Z5
 	VXORPS.BCST actkernconst<>+4172(SB), Z5, Z5
 	VMAXPS      Z5, Z3, Z5
-	VCMPPS      $0x03, Z3, Z3, K3
-	VBLENDMPS   Z3, Z5, K3, Z5
 	VMULPS      Z5, Z4, Z4
 	VBLENDMPS   Z4, Z3, K2, Z4
 	VMOVUPS     Z4, (AX)
@@ -33639,8 +33631,6 @@ tail:
 	VBLENDMPS   Z2, Z0, K3, Z5
 	VXORPS.BCST actkernconst<>+4172(SB), Z5, Z5
 	VMAXPS      Z5, Z3, Z5
-	VCMPPS      $0x03, Z3, Z3, K3
-	VBLENDMPS   Z3, Z5, K3, Z5
 	VMULPS      Z5, Z4, Z4
 	VBLENDMPS   Z4, Z3, K2, Z4
 	VMOVUPS     Z4, K1, (AX)
@@ -33661,36 +33651,42 @@ TEXT ·preluVecAVX2(SB), NOSPLIT, $0-72
 	MOVQ    dst_len+8(FP), BX
 
 loop:
-	CMPQ      BX, $0x00000010
+	CMPQ      BX, $0x00000018
 	JB        single
 	VMOVUPS   (CX), Y3
 	VMOVUPS   32(CX), Y4
-	VCMPPS    $0x12, Y1, Y3, Y5
-	VCMPPS    $0x12, Y1, Y4, Y6
-	VMOVUPS   (DX), Y7
-	VMOVUPS   32(DX), Y8
-	VCMPPS    $0x00, Y1, Y7, Y9
-	VCMPPS    $0x00, Y1, Y8, Y10
-	VBLENDVPS Y9, Y2, Y0, Y9
-	VBLENDVPS Y10, Y2, Y0, Y10
-	VXORPS    actkernconst<>+4000(SB), Y9, Y9
-	VXORPS    actkernconst<>+4000(SB), Y10, Y10
-	VMAXPS    Y9, Y3, Y9
-	VMAXPS    Y10, Y4, Y10
-	VCMPPS    $0x03, Y3, Y3, Y11
-	VCMPPS    $0x03, Y4, Y4, Y12
-	VBLENDVPS Y11, Y3, Y9, Y11
-	VBLENDVPS Y12, Y4, Y10, Y12
-	VMULPS    Y11, Y7, Y7
-	VMULPS    Y12, Y8, Y8
-	VBLENDVPS Y5, Y7, Y3, Y5
-	VBLENDVPS Y6, Y8, Y4, Y6
-	VMOVUPS   Y5, (AX)
-	VMOVUPS   Y6, 32(AX)
-	ADDQ      $0x00000040, AX
-	ADDQ      $0x00000040, CX
-	ADDQ      $0x00000040, DX
-	SUBQ      $0x00000010, BX
+	VMOVUPS   64(CX), Y5
+	VCMPPS    $0x12, Y1, Y3, Y6
+	VCMPPS    $0x12, Y1, Y4, Y7
+	VCMPPS    $0x12, Y1, Y5, Y8
+	VMOVUPS   (DX), Y9
+	VMOVUPS   32(DX), Y10
+	VMOVUPS   64(DX), Y11
+	VCMPPS    $0x00, Y1, Y9, Y12
+	VCMPPS    $0x00, Y1, Y10, Y13
+	VCMPPS    $0x00, Y1, Y11, Y14
+	VBLENDVPS Y12, Y2, Y0, Y12
+	VBLENDVPS Y13, Y2, Y0, Y13
+	VBLENDVPS Y14, Y2, Y0, Y14
+	VXORPS    actkernconst<>+4000(SB), Y12, Y12
+	VXORPS    actkernconst<>+4000(SB), Y13, Y13
+	VXORPS    actkernconst<>+4000(SB), Y14, Y14
+	VMAXPS    Y12, Y3, Y12
+	VMAXPS    Y13, Y4, Y13
+	VMAXPS    Y14, Y5, Y14
+	VMULPS    Y12, Y9, Y9
+	VMULPS    Y13, Y10, Y10
+	VMULPS    Y14, Y11, Y11
+	VBLENDVPS Y6, Y9, Y3, Y6
+	VBLENDVPS Y7, Y10, Y4, Y7
+	VBLENDVPS Y8, Y11, Y5, Y8
+	VMOVUPS   Y6, (AX)
+	VMOVUPS   Y7, 32(AX)
+	VMOVUPS   Y8, 64(AX)
+	ADDQ      $0x00000060, AX
+	ADDQ      $0x00000060, CX
+	ADDQ      $0x00000060, DX
+	SUBQ      $0x00000018, BX
 	JMP       loop
 
 single:
@@ -33703,9 +33699,7 @@ single:
 	VBLENDVPS Y6, Y2, Y0, Y6
 	VXORPS    actkernconst<>+4000(SB), Y6, Y6
 	VMAXPS    Y6, Y3, Y6
-	VCMPPS    $0x03, Y3, Y3, Y7
-	VBLENDVPS Y7, Y3, Y6, Y7
-	VMULPS    Y7, Y5, Y5
+	VMULPS    Y6, Y5, Y5
 	VBLENDVPS Y4, Y5, Y3, Y4
 	VMOVUPS   Y4, (AX)
 	ADDQ      $0x00000020, AX
@@ -33727,9 +33721,7 @@ tail:
 	VBLENDVPS  Y6, Y2, Y0, Y6
 	VXORPS     actkernconst<>+4000(SB), Y6, Y6
 	VMAXPS     Y6, Y3, Y6
-	VCMPPS     $0x03, Y3, Y3, Y7
-	VBLENDVPS  Y7, Y3, Y6, Y7
-	VMULPS     Y7, Y5, Y5
+	VMULPS     Y6, Y5, Y5
 	VBLENDVPS  Y4, Y5, Y3, Y4
 	VMASKMOVPS Y4, Y15, (AX)
 
@@ -61965,7 +61957,7 @@ done:
 
 // func softplusAVX512(dst []float32, in0 []float32, beta float32, threshold float32)
 // Requires: AVX, AVX512DQ, AVX512F, AVX512VL, BMI2, SSE, SSE2
-TEXT ·softplusAVX512(SB), NOSPLIT, $96-56
+TEXT ·softplusAVX512(SB), NOSPLIT, $32-56
 	MOVSS        beta+48(FP), X0
 	CVTSS2SD     X0, X0
 	MOVSD        X0, (SP)
@@ -61977,6 +61969,13 @@ TEXT ·softplusAVX512(SB), NOSPLIT, $96-56
 	VBROADCASTSD actkernconst<>+48(SB), Z2
 	VBROADCASTSD actkernconst<>+720(SB), Z3
 	VBROADCASTSD actkernconst<>+728(SB), Z4
+	VBROADCASTSD actkernconst<>+4944(SB), Z5
+	VBROADCASTSD actkernconst<>+4952(SB), Z6
+	VBROADCASTSD (SP), Z7
+	VBROADCASTSD actkernconst<>+736(SB), Z8
+	VBROADCASTSD actkernconst<>+72(SB), Z9
+	VBROADCASTSD actkernconst<>+80(SB), Z10
+	VBROADCASTSD actkernconst<>+96(SB), Z11
 	MOVQ         dst_base+0(FP), AX
 	MOVQ         in0_base+24(FP), CX
 	MOVQ         dst_len+8(FP), DX
@@ -61984,171 +61983,162 @@ TEXT ·softplusAVX512(SB), NOSPLIT, $96-56
 loop:
 	CMPQ             DX, $0x00000020
 	JB               single
-	VCVTPS2PD        (CX), Z5
-	VCVTPS2PD        32(CX), Z6
-	VCVTPS2PD        64(CX), Z7
-	VCVTPS2PD        96(CX), Z8
-	VMULPD.BCST      (SP), Z5, Z9
-	VMULPD.BCST      (SP), Z6, Z10
-	VMULPD.BCST      (SP), Z7, Z11
-	VMULPD.BCST      (SP), Z8, Z12
-	VCMPPD           $0x11, Z9, Z0, K2
-	VCMPPD           $0x11, Z10, Z0, K3
-	VCMPPD           $0x11, Z11, Z0, K4
-	VCMPPD           $0x11, Z12, Z0, K5
-	VMAXPD           Z9, Z1, Z13
-	VMAXPD           Z10, Z1, Z14
-	VMAXPD           Z11, Z1, Z15
-	VMAXPD           Z12, Z1, Z16
-	VORPD.BCST       actkernconst<>+976(SB), Z9, Z17
-	VORPD.BCST       actkernconst<>+976(SB), Z10, Z18
-	VORPD.BCST       actkernconst<>+976(SB), Z11, Z19
-	VORPD.BCST       actkernconst<>+976(SB), Z12, Z20
-	VMAXPD.BCST      actkernconst<>+736(SB), Z17, Z21
-	VMAXPD.BCST      actkernconst<>+736(SB), Z18, Z22
-	VMAXPD.BCST      actkernconst<>+736(SB), Z19, Z23
-	VMAXPD.BCST      actkernconst<>+736(SB), Z20, Z24
-	VMULPD.BCST      actkernconst<>+72(SB), Z21, Z25
-	VMULPD.BCST      actkernconst<>+72(SB), Z22, Z26
-	VMULPD.BCST      actkernconst<>+72(SB), Z23, Z27
-	VMULPD.BCST      actkernconst<>+72(SB), Z24, Z28
+	VCVTPS2PD        (CX), Z12
+	VCVTPS2PD        32(CX), Z13
+	VCVTPS2PD        64(CX), Z14
+	VCVTPS2PD        96(CX), Z15
+	VMULPD           Z7, Z12, Z16
+	VMULPD           Z7, Z13, Z17
+	VMULPD           Z7, Z14, Z18
+	VMULPD           Z7, Z15, Z19
+	VCMPPD           $0x11, Z16, Z0, K2
+	VCMPPD           $0x11, Z17, Z0, K3
+	VCMPPD           $0x11, Z18, Z0, K4
+	VCMPPD           $0x11, Z19, Z0, K5
+	VMAXPD           Z16, Z1, Z20
+	VMAXPD           Z17, Z1, Z21
+	VMAXPD           Z18, Z1, Z22
+	VMAXPD           Z19, Z1, Z23
+	VORPD.BCST       actkernconst<>+976(SB), Z16, Z16
+	VORPD.BCST       actkernconst<>+976(SB), Z17, Z17
+	VORPD.BCST       actkernconst<>+976(SB), Z18, Z18
+	VORPD.BCST       actkernconst<>+976(SB), Z19, Z19
+	VMAXPD           Z8, Z16, Z16
+	VMAXPD           Z8, Z17, Z17
+	VMAXPD           Z8, Z18, Z18
+	VMAXPD           Z8, Z19, Z19
+	VMULPD           Z9, Z16, Z24
+	VMULPD           Z9, Z17, Z25
+	VMULPD           Z9, Z18, Z26
+	VMULPD           Z9, Z19, Z27
+	VRNDSCALEPD      $0x08, Z24, Z24
 	VRNDSCALEPD      $0x08, Z25, Z25
 	VRNDSCALEPD      $0x08, Z26, Z26
 	VRNDSCALEPD      $0x08, Z27, Z27
-	VRNDSCALEPD      $0x08, Z28, Z28
-	VFMADD231PD.BCST actkernconst<>+80(SB), Z25, Z21
-	VFMADD231PD.BCST actkernconst<>+80(SB), Z26, Z22
-	VFMADD231PD.BCST actkernconst<>+80(SB), Z27, Z23
-	VFMADD231PD.BCST actkernconst<>+80(SB), Z28, Z24
+	VFMADD231PD      Z10, Z24, Z16
+	VFMADD231PD      Z10, Z25, Z17
+	VFMADD231PD      Z10, Z26, Z18
+	VFMADD231PD      Z10, Z27, Z19
+	VMOVAPD          Z2, Z28
+	VFMADD213PD      Z3, Z16, Z28
 	VMOVAPD          Z2, Z29
-	VFMADD213PD      Z3, Z21, Z29
+	VFMADD213PD      Z3, Z17, Z29
 	VMOVAPD          Z2, Z30
-	VFMADD213PD      Z3, Z22, Z30
+	VFMADD213PD      Z3, Z18, Z30
 	VMOVAPD          Z2, Z31
-	VFMADD213PD      Z3, Z23, Z31
-	VMOVUPD          Z8, 16(SP)
-	VMOVAPD          Z2, Z8
-	VFMADD213PD      Z3, Z24, Z8
-	VFMADD213PD.BCST actkernconst<>+96(SB), Z21, Z29
-	VFMADD213PD.BCST actkernconst<>+96(SB), Z22, Z30
-	VFMADD213PD.BCST actkernconst<>+96(SB), Z23, Z31
-	VFMADD213PD.BCST actkernconst<>+96(SB), Z24, Z8
-	VFMADD213PD.BCST actkernconst<>+752(SB), Z21, Z29
-	VFMADD213PD.BCST actkernconst<>+752(SB), Z22, Z30
-	VFMADD213PD.BCST actkernconst<>+752(SB), Z23, Z31
-	VFMADD213PD.BCST actkernconst<>+752(SB), Z24, Z8
-	VFMADD213PD.BCST actkernconst<>+8(SB), Z21, Z29
-	VFMADD213PD.BCST actkernconst<>+8(SB), Z22, Z30
-	VFMADD213PD.BCST actkernconst<>+8(SB), Z23, Z31
-	VFMADD213PD.BCST actkernconst<>+8(SB), Z24, Z8
-	VFMADD213PD.BCST actkernconst<>+760(SB), Z21, Z29
-	VFMADD213PD.BCST actkernconst<>+760(SB), Z22, Z30
-	VFMADD213PD.BCST actkernconst<>+760(SB), Z23, Z31
-	VFMADD213PD.BCST actkernconst<>+760(SB), Z24, Z8
-	VFMADD213PD.BCST actkernconst<>+24(SB), Z21, Z29
-	VFMADD213PD.BCST actkernconst<>+24(SB), Z22, Z30
-	VFMADD213PD.BCST actkernconst<>+24(SB), Z23, Z31
-	VFMADD213PD.BCST actkernconst<>+24(SB), Z24, Z8
-	VFMADD213PD.BCST actkernconst<>+704(SB), Z21, Z29
-	VFMADD213PD.BCST actkernconst<>+704(SB), Z22, Z30
-	VFMADD213PD.BCST actkernconst<>+704(SB), Z23, Z31
-	VFMADD213PD.BCST actkernconst<>+704(SB), Z24, Z8
-	VCMPPD           $0x11, Z25, Z4, K6
-	VCMPPD           $0x11, Z26, Z4, K7
-	KMOVW            K5, 80(SP)
-	VCMPPD           $0x11, Z27, Z4, K5
-	KMOVW            K4, 88(SP)
-	VCMPPD           $0x11, Z28, Z4, K4
-	VSCALEFPD.Z      Z25, Z29, K6, Z29
-	VSCALEFPD.Z      Z26, Z30, K7, Z30
-	VSCALEFPD.Z      Z27, Z31, K5, Z31
-	VSCALEFPD.Z      Z28, Z8, K4, Z8
-	VCMPPD           $0x03, Z9, Z9, K4
-	VCMPPD           $0x03, Z10, Z10, K5
-	VCMPPD           $0x03, Z11, Z11, K6
-	VCMPPD           $0x03, Z12, Z12, K7
-	VBLENDMPD        Z17, Z29, K4, Z17
-	VBLENDMPD        Z18, Z30, K5, Z18
-	VBLENDMPD        Z19, Z31, K6, Z19
-	VBLENDMPD        Z20, Z8, K7, Z20
-	VBROADCASTSD     actkernconst<>+4944(SB), Z8
-	VFMADD213PD.BCST actkernconst<>+4952(SB), Z17, Z8
-	VBROADCASTSD     actkernconst<>+4944(SB), Z9
-	VFMADD213PD.BCST actkernconst<>+4952(SB), Z18, Z9
-	VBROADCASTSD     actkernconst<>+4944(SB), Z10
-	VFMADD213PD.BCST actkernconst<>+4952(SB), Z19, Z10
-	VBROADCASTSD     actkernconst<>+4944(SB), Z11
-	VFMADD213PD.BCST actkernconst<>+4952(SB), Z20, Z11
-	VFMADD213PD.BCST actkernconst<>+4960(SB), Z17, Z8
-	VFMADD213PD.BCST actkernconst<>+4960(SB), Z18, Z9
-	VFMADD213PD.BCST actkernconst<>+4960(SB), Z19, Z10
-	VFMADD213PD.BCST actkernconst<>+4960(SB), Z20, Z11
-	VFMADD213PD.BCST actkernconst<>+4864(SB), Z17, Z8
-	VFMADD213PD.BCST actkernconst<>+4864(SB), Z18, Z9
-	VFMADD213PD.BCST actkernconst<>+4864(SB), Z19, Z10
-	VFMADD213PD.BCST actkernconst<>+4864(SB), Z20, Z11
-	VFMADD213PD.BCST actkernconst<>+4872(SB), Z17, Z8
-	VFMADD213PD.BCST actkernconst<>+4872(SB), Z18, Z9
-	VFMADD213PD.BCST actkernconst<>+4872(SB), Z19, Z10
-	VFMADD213PD.BCST actkernconst<>+4872(SB), Z20, Z11
-	VFMADD213PD.BCST actkernconst<>+4880(SB), Z17, Z8
-	VFMADD213PD.BCST actkernconst<>+4880(SB), Z18, Z9
-	VFMADD213PD.BCST actkernconst<>+4880(SB), Z19, Z10
-	VFMADD213PD.BCST actkernconst<>+4880(SB), Z20, Z11
-	VFMADD213PD.BCST actkernconst<>+4888(SB), Z17, Z8
-	VFMADD213PD.BCST actkernconst<>+4888(SB), Z18, Z9
-	VFMADD213PD.BCST actkernconst<>+4888(SB), Z19, Z10
-	VFMADD213PD.BCST actkernconst<>+4888(SB), Z20, Z11
-	VFMADD213PD.BCST actkernconst<>+4896(SB), Z17, Z8
-	VFMADD213PD.BCST actkernconst<>+4896(SB), Z18, Z9
-	VFMADD213PD.BCST actkernconst<>+4896(SB), Z19, Z10
-	VFMADD213PD.BCST actkernconst<>+4896(SB), Z20, Z11
-	VFMADD213PD.BCST actkernconst<>+4904(SB), Z17, Z8
-	VFMADD213PD.BCST actkernconst<>+4904(SB), Z18, Z9
-	VFMADD213PD.BCST actkernconst<>+4904(SB), Z19, Z10
-	VFMADD213PD.BCST actkernconst<>+4904(SB), Z20, Z11
-	VFMADD213PD.BCST actkernconst<>+4912(SB), Z17, Z8
-	VFMADD213PD.BCST actkernconst<>+4912(SB), Z18, Z9
-	VFMADD213PD.BCST actkernconst<>+4912(SB), Z19, Z10
-	VFMADD213PD.BCST actkernconst<>+4912(SB), Z20, Z11
-	VFMADD213PD.BCST actkernconst<>+4920(SB), Z17, Z8
-	VFMADD213PD.BCST actkernconst<>+4920(SB), Z18, Z9
-	VFMADD213PD.BCST actkernconst<>+4920(SB), Z19, Z10
-	VFMADD213PD.BCST actkernconst<>+4920(SB), Z20, Z11
-	VFMADD213PD.BCST actkernconst<>+4928(SB), Z17, Z8
-	VFMADD213PD.BCST actkernconst<>+4928(SB), Z18, Z9
-	VFMADD213PD.BCST actkernconst<>+4928(SB), Z19, Z10
-	VFMADD213PD.BCST actkernconst<>+4928(SB), Z20, Z11
-	VFMADD213PD.BCST actkernconst<>+4936(SB), Z17, Z8
-	VFMADD213PD.BCST actkernconst<>+4936(SB), Z18, Z9
-	VFMADD213PD.BCST actkernconst<>+4936(SB), Z19, Z10
-	VFMADD213PD.BCST actkernconst<>+4936(SB), Z20, Z11
-	VMULPD           Z8, Z17, Z17
-	VMULPD           Z9, Z18, Z18
-	VMULPD           Z10, Z19, Z19
-	VMULPD           Z11, Z20, Z20
-	VADDPD           Z17, Z13, Z13
-	VADDPD           Z18, Z14, Z14
-	VADDPD           Z19, Z15, Z15
-	VADDPD           Z20, Z16, Z16
-	VDIVPD.BCST      (SP), Z13, Z13
-	VDIVPD.BCST      (SP), Z14, Z14
-	VDIVPD.BCST      (SP), Z15, Z15
-	VDIVPD.BCST      (SP), Z16, Z16
-	VBLENDMPD        Z5, Z13, K2, Z5
-	VBLENDMPD        Z6, Z14, K3, Z6
-	KMOVW            88(SP), K2
-	VBLENDMPD        Z7, Z15, K2, Z7
-	KMOVW            80(SP), K2
-	VBLENDMPD        16(SP), Z16, K2, Z16
-	VCVTPD2PS        Z5, Y5
-	VMOVUPS          Y5, (AX)
-	VCVTPD2PS        Z6, Y6
-	VMOVUPS          Y6, 32(AX)
-	VCVTPD2PS        Z7, Y7
-	VMOVUPS          Y7, 64(AX)
-	VCVTPD2PS        Z16, Y16
-	VMOVUPS          Y16, 96(AX)
+	VFMADD213PD      Z3, Z19, Z31
+	VFMADD213PD      Z11, Z16, Z28
+	VFMADD213PD      Z11, Z17, Z29
+	VFMADD213PD      Z11, Z18, Z30
+	VFMADD213PD      Z11, Z19, Z31
+	VFMADD213PD.BCST actkernconst<>+752(SB), Z16, Z28
+	VFMADD213PD.BCST actkernconst<>+752(SB), Z17, Z29
+	VFMADD213PD.BCST actkernconst<>+752(SB), Z18, Z30
+	VFMADD213PD.BCST actkernconst<>+752(SB), Z19, Z31
+	VFMADD213PD.BCST actkernconst<>+8(SB), Z16, Z28
+	VFMADD213PD.BCST actkernconst<>+8(SB), Z17, Z29
+	VFMADD213PD.BCST actkernconst<>+8(SB), Z18, Z30
+	VFMADD213PD.BCST actkernconst<>+8(SB), Z19, Z31
+	VFMADD213PD.BCST actkernconst<>+760(SB), Z16, Z28
+	VFMADD213PD.BCST actkernconst<>+760(SB), Z17, Z29
+	VFMADD213PD.BCST actkernconst<>+760(SB), Z18, Z30
+	VFMADD213PD.BCST actkernconst<>+760(SB), Z19, Z31
+	VFMADD213PD.BCST actkernconst<>+24(SB), Z16, Z28
+	VFMADD213PD.BCST actkernconst<>+24(SB), Z17, Z29
+	VFMADD213PD.BCST actkernconst<>+24(SB), Z18, Z30
+	VFMADD213PD.BCST actkernconst<>+24(SB), Z19, Z31
+	VFMADD213PD.BCST actkernconst<>+704(SB), Z16, Z28
+	VFMADD213PD.BCST actkernconst<>+704(SB), Z17, Z29
+	VFMADD213PD.BCST actkernconst<>+704(SB), Z18, Z30
+	VFMADD213PD.BCST actkernconst<>+704(SB), Z19, Z31
+	VCMPPD           $0x11, Z24, Z4, K6
+	VCMPPD           $0x11, Z25, Z4, K7
+	KMOVW            K5, 16(SP)
+	VCMPPD           $0x11, Z26, Z4, K5
+	KMOVW            K4, 24(SP)
+	VCMPPD           $0x11, Z27, Z4, K4
+	VSCALEFPD.Z      Z24, Z28, K6, Z28
+	VSCALEFPD.Z      Z25, Z29, K7, Z29
+	VSCALEFPD.Z      Z26, Z30, K5, Z30
+	VSCALEFPD.Z      Z27, Z31, K4, Z31
+	VMOVAPD          Z5, Z16
+	VFMADD213PD      Z6, Z28, Z16
+	VMOVAPD          Z5, Z17
+	VFMADD213PD      Z6, Z29, Z17
+	VMOVAPD          Z5, Z18
+	VFMADD213PD      Z6, Z30, Z18
+	VMOVAPD          Z5, Z19
+	VFMADD213PD      Z6, Z31, Z19
+	VFMADD213PD.BCST actkernconst<>+4960(SB), Z28, Z16
+	VFMADD213PD.BCST actkernconst<>+4960(SB), Z29, Z17
+	VFMADD213PD.BCST actkernconst<>+4960(SB), Z30, Z18
+	VFMADD213PD.BCST actkernconst<>+4960(SB), Z31, Z19
+	VFMADD213PD.BCST actkernconst<>+4864(SB), Z28, Z16
+	VFMADD213PD.BCST actkernconst<>+4864(SB), Z29, Z17
+	VFMADD213PD.BCST actkernconst<>+4864(SB), Z30, Z18
+	VFMADD213PD.BCST actkernconst<>+4864(SB), Z31, Z19
+	VFMADD213PD.BCST actkernconst<>+4872(SB), Z28, Z16
+	VFMADD213PD.BCST actkernconst<>+4872(SB), Z29, Z17
+	VFMADD213PD.BCST actkernconst<>+4872(SB), Z30, Z18
+	VFMADD213PD.BCST actkernconst<>+4872(SB), Z31, Z19
+	VFMADD213PD.BCST actkernconst<>+4880(SB), Z28, Z16
+	VFMADD213PD.BCST actkernconst<>+4880(SB), Z29, Z17
+	VFMADD213PD.BCST actkernconst<>+4880(SB), Z30, Z18
+	VFMADD213PD.BCST actkernconst<>+4880(SB), Z31, Z19
+	VFMADD213PD.BCST actkernconst<>+4888(SB), Z28, Z16
+	VFMADD213PD.BCST actkernconst<>+4888(SB), Z29, Z17
+	VFMADD213PD.BCST actkernconst<>+4888(SB), Z30, Z18
+	VFMADD213PD.BCST actkernconst<>+4888(SB), Z31, Z19
+	VFMADD213PD.BCST actkernconst<>+4896(SB), Z28, Z16
+	VFMADD213PD.BCST actkernconst<>+4896(SB), Z29, Z17
+	VFMADD213PD.BCST actkernconst<>+4896(SB), Z30, Z18
+	VFMADD213PD.BCST actkernconst<>+4896(SB), Z31, Z19
+	VFMADD213PD.BCST actkernconst<>+4904(SB), Z28, Z16
+	VFMADD213PD.BCST actkernconst<>+4904(SB), Z29, Z17
+	VFMADD213PD.BCST actkernconst<>+4904(SB), Z30, Z18
+	VFMADD213PD.BCST actkernconst<>+4904(SB), Z31, Z19
+	VFMADD213PD.BCST actkernconst<>+4912(SB), Z28, Z16
+	VFMADD213PD.BCST actkernconst<>+4912(SB), Z29, Z17
+	VFMADD213PD.BCST actkernconst<>+4912(SB), Z30, Z18
+	VFMADD213PD.BCST actkernconst<>+4912(SB), Z31, Z19
+	VFMADD213PD.BCST actkernconst<>+4920(SB), Z28, Z16
+	VFMADD213PD.BCST actkernconst<>+4920(SB), Z29, Z17
+	VFMADD213PD.BCST actkernconst<>+4920(SB), Z30, Z18
+	VFMADD213PD.BCST actkernconst<>+4920(SB), Z31, Z19
+	VFMADD213PD.BCST actkernconst<>+4928(SB), Z28, Z16
+	VFMADD213PD.BCST actkernconst<>+4928(SB), Z29, Z17
+	VFMADD213PD.BCST actkernconst<>+4928(SB), Z30, Z18
+	VFMADD213PD.BCST actkernconst<>+4928(SB), Z31, Z19
+	VFMADD213PD.BCST actkernconst<>+4936(SB), Z28, Z16
+	VFMADD213PD.BCST actkernconst<>+4936(SB), Z29, Z17
+	VFMADD213PD.BCST actkernconst<>+4936(SB), Z30, Z18
+	VFMADD213PD.BCST actkernconst<>+4936(SB), Z31, Z19
+	VMULPD           Z16, Z28, Z28
+	VMULPD           Z17, Z29, Z29
+	VMULPD           Z18, Z30, Z30
+	VMULPD           Z19, Z31, Z31
+	VADDPD           Z28, Z20, Z20
+	VADDPD           Z29, Z21, Z21
+	VADDPD           Z30, Z22, Z22
+	VADDPD           Z31, Z23, Z23
+	VDIVPD           Z7, Z20, Z20
+	VDIVPD           Z7, Z21, Z21
+	VDIVPD           Z7, Z22, Z22
+	VDIVPD           Z7, Z23, Z23
+	VBLENDMPD        Z12, Z20, K2, Z12
+	VBLENDMPD        Z13, Z21, K3, Z13
+	KMOVW            24(SP), K2
+	VBLENDMPD        Z14, Z22, K2, Z14
+	KMOVW            16(SP), K2
+	VBLENDMPD        Z15, Z23, K2, Z15
+	VCVTPD2PS        Z12, Y12
+	VMOVUPS          Y12, (AX)
+	VCVTPD2PS        Z13, Y13
+	VMOVUPS          Y13, 32(AX)
+	VCVTPD2PS        Z14, Y14
+	VMOVUPS          Y14, 64(AX)
+	VCVTPD2PS        Z15, Y15
+	VMOVUPS          Y15, 96(AX)
 	ADDQ             $0x00000080, AX
 	ADDQ             $0x00000080, CX
 	SUBQ             $0x00000020, DX
@@ -62157,46 +62147,44 @@ loop:
 single:
 	CMPQ             DX, $0x00000008
 	JB               tail
-	VCVTPS2PD        (CX), Z5
-	VMULPD.BCST      (SP), Z5, Z6
-	VCMPPD           $0x11, Z6, Z0, K2
-	VMAXPD           Z6, Z1, Z7
-	VORPD.BCST       actkernconst<>+976(SB), Z6, Z8
-	VMAXPD.BCST      actkernconst<>+736(SB), Z8, Z9
-	VMULPD.BCST      actkernconst<>+72(SB), Z9, Z10
-	VRNDSCALEPD      $0x08, Z10, Z10
-	VFMADD231PD.BCST actkernconst<>+80(SB), Z10, Z9
-	VMOVAPD          Z2, Z11
-	VFMADD213PD      Z3, Z9, Z11
-	VFMADD213PD.BCST actkernconst<>+96(SB), Z9, Z11
-	VFMADD213PD.BCST actkernconst<>+752(SB), Z9, Z11
-	VFMADD213PD.BCST actkernconst<>+8(SB), Z9, Z11
-	VFMADD213PD.BCST actkernconst<>+760(SB), Z9, Z11
-	VFMADD213PD.BCST actkernconst<>+24(SB), Z9, Z11
-	VFMADD213PD.BCST actkernconst<>+704(SB), Z9, Z11
-	VCMPPD           $0x11, Z10, Z4, K3
-	VSCALEFPD.Z      Z10, Z11, K3, Z11
-	VCMPPD           $0x03, Z6, Z6, K3
-	VBLENDMPD        Z8, Z11, K3, Z8
-	VBROADCASTSD     actkernconst<>+4944(SB), Z6
-	VFMADD213PD.BCST actkernconst<>+4952(SB), Z8, Z6
-	VFMADD213PD.BCST actkernconst<>+4960(SB), Z8, Z6
-	VFMADD213PD.BCST actkernconst<>+4864(SB), Z8, Z6
-	VFMADD213PD.BCST actkernconst<>+4872(SB), Z8, Z6
-	VFMADD213PD.BCST actkernconst<>+4880(SB), Z8, Z6
-	VFMADD213PD.BCST actkernconst<>+4888(SB), Z8, Z6
-	VFMADD213PD.BCST actkernconst<>+4896(SB), Z8, Z6
-	VFMADD213PD.BCST actkernconst<>+4904(SB), Z8, Z6
-	VFMADD213PD.BCST actkernconst<>+4912(SB), Z8, Z6
-	VFMADD213PD.BCST actkernconst<>+4920(SB), Z8, Z6
-	VFMADD213PD.BCST actkernconst<>+4928(SB), Z8, Z6
-	VFMADD213PD.BCST actkernconst<>+4936(SB), Z8, Z6
-	VMULPD           Z6, Z8, Z8
-	VADDPD           Z8, Z7, Z7
-	VDIVPD.BCST      (SP), Z7, Z7
-	VBLENDMPD        Z5, Z7, K2, Z5
-	VCVTPD2PS        Z5, Y5
-	VMOVUPS          Y5, (AX)
+	VCVTPS2PD        (CX), Z12
+	VMULPD           Z7, Z12, Z13
+	VCMPPD           $0x11, Z13, Z0, K2
+	VMAXPD           Z13, Z1, Z14
+	VORPD.BCST       actkernconst<>+976(SB), Z13, Z13
+	VMAXPD           Z8, Z13, Z13
+	VMULPD           Z9, Z13, Z15
+	VRNDSCALEPD      $0x08, Z15, Z15
+	VFMADD231PD      Z10, Z15, Z13
+	VMOVAPD          Z2, Z16
+	VFMADD213PD      Z3, Z13, Z16
+	VFMADD213PD      Z11, Z13, Z16
+	VFMADD213PD.BCST actkernconst<>+752(SB), Z13, Z16
+	VFMADD213PD.BCST actkernconst<>+8(SB), Z13, Z16
+	VFMADD213PD.BCST actkernconst<>+760(SB), Z13, Z16
+	VFMADD213PD.BCST actkernconst<>+24(SB), Z13, Z16
+	VFMADD213PD.BCST actkernconst<>+704(SB), Z13, Z16
+	VCMPPD           $0x11, Z15, Z4, K3
+	VSCALEFPD.Z      Z15, Z16, K3, Z16
+	VMOVAPD          Z5, Z13
+	VFMADD213PD      Z6, Z16, Z13
+	VFMADD213PD.BCST actkernconst<>+4960(SB), Z16, Z13
+	VFMADD213PD.BCST actkernconst<>+4864(SB), Z16, Z13
+	VFMADD213PD.BCST actkernconst<>+4872(SB), Z16, Z13
+	VFMADD213PD.BCST actkernconst<>+4880(SB), Z16, Z13
+	VFMADD213PD.BCST actkernconst<>+4888(SB), Z16, Z13
+	VFMADD213PD.BCST actkernconst<>+4896(SB), Z16, Z13
+	VFMADD213PD.BCST actkernconst<>+4904(SB), Z16, Z13
+	VFMADD213PD.BCST actkernconst<>+4912(SB), Z16, Z13
+	VFMADD213PD.BCST actkernconst<>+4920(SB), Z16, Z13
+	VFMADD213PD.BCST actkernconst<>+4928(SB), Z16, Z13
+	VFMADD213PD.BCST actkernconst<>+4936(SB), Z16, Z13
+	VMULPD           Z13, Z16, Z16
+	VADDPD           Z16, Z14, Z14
+	VDIVPD           Z7, Z14, Z14
+	VBLENDMPD        Z12, Z14, K2, Z12
+	VCVTPD2PS        Z12, Y12
+	VMOVUPS          Y12, (AX)
 	ADDQ             $0x00000020, AX
 	ADDQ             $0x00000020, CX
 	SUBQ             $0x00000008, DX
@@ -62208,47 +62196,45 @@ tail:
 	MOVL             $-1, BX
 	BZHIL            DX, BX, BX
 	KMOVW            BX, K1
-	VMOVUPS.Z        (CX), K1, Y5
-	VCVTPS2PD        Y5, Z5
-	VMULPD.BCST      (SP), Z5, Z6
-	VCMPPD           $0x11, Z6, Z0, K2
-	VMAXPD           Z6, Z1, Z7
-	VORPD.BCST       actkernconst<>+976(SB), Z6, Z8
-	VMAXPD.BCST      actkernconst<>+736(SB), Z8, Z9
-	VMULPD.BCST      actkernconst<>+72(SB), Z9, Z10
-	VRNDSCALEPD      $0x08, Z10, Z10
-	VFMADD231PD.BCST actkernconst<>+80(SB), Z10, Z9
-	VMOVAPD          Z2, Z11
-	VFMADD213PD      Z3, Z9, Z11
-	VFMADD213PD.BCST actkernconst<>+96(SB), Z9, Z11
-	VFMADD213PD.BCST actkernconst<>+752(SB), Z9, Z11
-	VFMADD213PD.BCST actkernconst<>+8(SB), Z9, Z11
-	VFMADD213PD.BCST actkernconst<>+760(SB), Z9, Z11
-	VFMADD213PD.BCST actkernconst<>+24(SB), Z9, Z11
-	VFMADD213PD.BCST actkernconst<>+704(SB), Z9, Z11
-	VCMPPD           $0x11, Z10, Z4, K3
-	VSCALEFPD.Z      Z10, Z11, K3, Z11
-	VCMPPD           $0x03, Z6, Z6, K3
-	VBLENDMPD        Z8, Z11, K3, Z8
-	VBROADCASTSD     actkernconst<>+4944(SB), Z6
-	VFMADD213PD.BCST actkernconst<>+4952(SB), Z8, Z6
-	VFMADD213PD.BCST actkernconst<>+4960(SB), Z8, Z6
-	VFMADD213PD.BCST actkernconst<>+4864(SB), Z8, Z6
-	VFMADD213PD.BCST actkernconst<>+4872(SB), Z8, Z6
-	VFMADD213PD.BCST actkernconst<>+4880(SB), Z8, Z6
-	VFMADD213PD.BCST actkernconst<>+4888(SB), Z8, Z6
-	VFMADD213PD.BCST actkernconst<>+4896(SB), Z8, Z6
-	VFMADD213PD.BCST actkernconst<>+4904(SB), Z8, Z6
-	VFMADD213PD.BCST actkernconst<>+4912(SB), Z8, Z6
-	VFMADD213PD.BCST actkernconst<>+4920(SB), Z8, Z6
-	VFMADD213PD.BCST actkernconst<>+4928(SB), Z8, Z6
-	VFMADD213PD.BCST actkernconst<>+4936(SB), Z8, Z6
-	VMULPD           Z6, Z8, Z8
-	VADDPD           Z8, Z7, Z7
-	VDIVPD.BCST      (SP), Z7, Z7
-	VBLENDMPD        Z5, Z7, K2, Z5
-	VCVTPD2PS        Z5, Y5
-	VMOVUPS          Y5, K1, (AX)
+	VMOVUPS.Z        (CX), K1, Y12
+	VCVTPS2PD        Y12, Z12
+	VMULPD           Z7, Z12, Z13
+	VCMPPD           $0x11, Z13, Z0, K2
+	VMAXPD           Z13, Z1, Z14
+	VORPD.BCST       actkernconst<>+976(SB), Z13, Z13
+	VMAXPD           Z8, Z13, Z13
+	VMULPD           Z9, Z13, Z15
+	VRNDSCALEPD      $0x08, Z15, Z15
+	VFMADD231PD      Z10, Z15, Z13
+	VMOVAPD          Z2, Z16
+	VFMADD213PD      Z3, Z13, Z16
+	VFMADD213PD      Z11, Z13, Z16
+	VFMADD213PD.BCST actkernconst<>+752(SB), Z13, Z16
+	VFMADD213PD.BCST actkernconst<>+8(SB), Z13, Z16
+	VFMADD213PD.BCST actkernconst<>+760(SB), Z13, Z16
+	VFMADD213PD.BCST actkernconst<>+24(SB), Z13, Z16
+	VFMADD213PD.BCST actkernconst<>+704(SB), Z13, Z16
+	VCMPPD           $0x11, Z15, Z4, K3
+	VSCALEFPD.Z      Z15, Z16, K3, Z16
+	VMOVAPD          Z5, Z13
+	VFMADD213PD      Z6, Z16, Z13
+	VFMADD213PD.BCST actkernconst<>+4960(SB), Z16, Z13
+	VFMADD213PD.BCST actkernconst<>+4864(SB), Z16, Z13
+	VFMADD213PD.BCST actkernconst<>+4872(SB), Z16, Z13
+	VFMADD213PD.BCST actkernconst<>+4880(SB), Z16, Z13
+	VFMADD213PD.BCST actkernconst<>+4888(SB), Z16, Z13
+	VFMADD213PD.BCST actkernconst<>+4896(SB), Z16, Z13
+	VFMADD213PD.BCST actkernconst<>+4904(SB), Z16, Z13
+	VFMADD213PD.BCST actkernconst<>+4912(SB), Z16, Z13
+	VFMADD213PD.BCST actkernconst<>+4920(SB), Z16, Z13
+	VFMADD213PD.BCST actkernconst<>+4928(SB), Z16, Z13
+	VFMADD213PD.BCST actkernconst<>+4936(SB), Z16, Z13
+	VMULPD           Z13, Z16, Z16
+	VADDPD           Z16, Z14, Z14
+	VDIVPD           Z7, Z14, Z14
+	VBLENDMPD        Z12, Z14, K2, Z12
+	VCVTPD2PS        Z12, Y12
+	VMOVUPS          Y12, K1, (AX)
 
 done:
 	VZEROUPPER
@@ -62256,7 +62242,7 @@ done:
 
 // func softplusAVX512Stream(dst []float32, in0 []float32, beta float32, threshold float32)
 // Requires: AVX, AVX512DQ, AVX512F, AVX512VL, BMI2, MMX+, SSE, SSE2
-TEXT ·softplusAVX512Stream(SB), NOSPLIT, $96-56
+TEXT ·softplusAVX512Stream(SB), NOSPLIT, $32-56
 	MOVSS        beta+48(FP), X0
 	CVTSS2SD     X0, X0
 	MOVSD        X0, (SP)
@@ -62268,6 +62254,13 @@ TEXT ·softplusAVX512Stream(SB), NOSPLIT, $96-56
 	VBROADCASTSD actkernconst<>+48(SB), Z2
 	VBROADCASTSD actkernconst<>+720(SB), Z3
 	VBROADCASTSD actkernconst<>+728(SB), Z4
+	VBROADCASTSD actkernconst<>+4944(SB), Z5
+	VBROADCASTSD actkernconst<>+4952(SB), Z6
+	VBROADCASTSD (SP), Z7
+	VBROADCASTSD actkernconst<>+736(SB), Z8
+	VBROADCASTSD actkernconst<>+72(SB), Z9
+	VBROADCASTSD actkernconst<>+80(SB), Z10
+	VBROADCASTSD actkernconst<>+96(SB), Z11
 	MOVQ         dst_base+0(FP), AX
 	MOVQ         in0_base+24(FP), CX
 	MOVQ         dst_len+8(FP), DX
@@ -62275,171 +62268,162 @@ TEXT ·softplusAVX512Stream(SB), NOSPLIT, $96-56
 loop:
 	CMPQ             DX, $0x00000020
 	JB               single
-	VCVTPS2PD        (CX), Z5
-	VCVTPS2PD        32(CX), Z6
-	VCVTPS2PD        64(CX), Z7
-	VCVTPS2PD        96(CX), Z8
-	VMULPD.BCST      (SP), Z5, Z9
-	VMULPD.BCST      (SP), Z6, Z10
-	VMULPD.BCST      (SP), Z7, Z11
-	VMULPD.BCST      (SP), Z8, Z12
-	VCMPPD           $0x11, Z9, Z0, K2
-	VCMPPD           $0x11, Z10, Z0, K3
-	VCMPPD           $0x11, Z11, Z0, K4
-	VCMPPD           $0x11, Z12, Z0, K5
-	VMAXPD           Z9, Z1, Z13
-	VMAXPD           Z10, Z1, Z14
-	VMAXPD           Z11, Z1, Z15
-	VMAXPD           Z12, Z1, Z16
-	VORPD.BCST       actkernconst<>+976(SB), Z9, Z17
-	VORPD.BCST       actkernconst<>+976(SB), Z10, Z18
-	VORPD.BCST       actkernconst<>+976(SB), Z11, Z19
-	VORPD.BCST       actkernconst<>+976(SB), Z12, Z20
-	VMAXPD.BCST      actkernconst<>+736(SB), Z17, Z21
-	VMAXPD.BCST      actkernconst<>+736(SB), Z18, Z22
-	VMAXPD.BCST      actkernconst<>+736(SB), Z19, Z23
-	VMAXPD.BCST      actkernconst<>+736(SB), Z20, Z24
-	VMULPD.BCST      actkernconst<>+72(SB), Z21, Z25
-	VMULPD.BCST      actkernconst<>+72(SB), Z22, Z26
-	VMULPD.BCST      actkernconst<>+72(SB), Z23, Z27
-	VMULPD.BCST      actkernconst<>+72(SB), Z24, Z28
+	VCVTPS2PD        (CX), Z12
+	VCVTPS2PD        32(CX), Z13
+	VCVTPS2PD        64(CX), Z14
+	VCVTPS2PD        96(CX), Z15
+	VMULPD           Z7, Z12, Z16
+	VMULPD           Z7, Z13, Z17
+	VMULPD           Z7, Z14, Z18
+	VMULPD           Z7, Z15, Z19
+	VCMPPD           $0x11, Z16, Z0, K2
+	VCMPPD           $0x11, Z17, Z0, K3
+	VCMPPD           $0x11, Z18, Z0, K4
+	VCMPPD           $0x11, Z19, Z0, K5
+	VMAXPD           Z16, Z1, Z20
+	VMAXPD           Z17, Z1, Z21
+	VMAXPD           Z18, Z1, Z22
+	VMAXPD           Z19, Z1, Z23
+	VORPD.BCST       actkernconst<>+976(SB), Z16, Z16
+	VORPD.BCST       actkernconst<>+976(SB), Z17, Z17
+	VORPD.BCST       actkernconst<>+976(SB), Z18, Z18
+	VORPD.BCST       actkernconst<>+976(SB), Z19, Z19
+	VMAXPD           Z8, Z16, Z16
+	VMAXPD           Z8, Z17, Z17
+	VMAXPD           Z8, Z18, Z18
+	VMAXPD           Z8, Z19, Z19
+	VMULPD           Z9, Z16, Z24
+	VMULPD           Z9, Z17, Z25
+	VMULPD           Z9, Z18, Z26
+	VMULPD           Z9, Z19, Z27
+	VRNDSCALEPD      $0x08, Z24, Z24
 	VRNDSCALEPD      $0x08, Z25, Z25
 	VRNDSCALEPD      $0x08, Z26, Z26
 	VRNDSCALEPD      $0x08, Z27, Z27
-	VRNDSCALEPD      $0x08, Z28, Z28
-	VFMADD231PD.BCST actkernconst<>+80(SB), Z25, Z21
-	VFMADD231PD.BCST actkernconst<>+80(SB), Z26, Z22
-	VFMADD231PD.BCST actkernconst<>+80(SB), Z27, Z23
-	VFMADD231PD.BCST actkernconst<>+80(SB), Z28, Z24
+	VFMADD231PD      Z10, Z24, Z16
+	VFMADD231PD      Z10, Z25, Z17
+	VFMADD231PD      Z10, Z26, Z18
+	VFMADD231PD      Z10, Z27, Z19
+	VMOVAPD          Z2, Z28
+	VFMADD213PD      Z3, Z16, Z28
 	VMOVAPD          Z2, Z29
-	VFMADD213PD      Z3, Z21, Z29
+	VFMADD213PD      Z3, Z17, Z29
 	VMOVAPD          Z2, Z30
-	VFMADD213PD      Z3, Z22, Z30
+	VFMADD213PD      Z3, Z18, Z30
 	VMOVAPD          Z2, Z31
-	VFMADD213PD      Z3, Z23, Z31
-	VMOVUPD          Z8, 16(SP)
-	VMOVAPD          Z2, Z8
-	VFMADD213PD      Z3, Z24, Z8
-	VFMADD213PD.BCST actkernconst<>+96(SB), Z21, Z29
-	VFMADD213PD.BCST actkernconst<>+96(SB), Z22, Z30
-	VFMADD213PD.BCST actkernconst<>+96(SB), Z23, Z31
-	VFMADD213PD.BCST actkernconst<>+96(SB), Z24, Z8
-	VFMADD213PD.BCST actkernconst<>+752(SB), Z21, Z29
-	VFMADD213PD.BCST actkernconst<>+752(SB), Z22, Z30
-	VFMADD213PD.BCST actkernconst<>+752(SB), Z23, Z31
-	VFMADD213PD.BCST actkernconst<>+752(SB), Z24, Z8
-	VFMADD213PD.BCST actkernconst<>+8(SB), Z21, Z29
-	VFMADD213PD.BCST actkernconst<>+8(SB), Z22, Z30
-	VFMADD213PD.BCST actkernconst<>+8(SB), Z23, Z31
-	VFMADD213PD.BCST actkernconst<>+8(SB), Z24, Z8
-	VFMADD213PD.BCST actkernconst<>+760(SB), Z21, Z29
-	VFMADD213PD.BCST actkernconst<>+760(SB), Z22, Z30
-	VFMADD213PD.BCST actkernconst<>+760(SB), Z23, Z31
-	VFMADD213PD.BCST actkernconst<>+760(SB), Z24, Z8
-	VFMADD213PD.BCST actkernconst<>+24(SB), Z21, Z29
-	VFMADD213PD.BCST actkernconst<>+24(SB), Z22, Z30
-	VFMADD213PD.BCST actkernconst<>+24(SB), Z23, Z31
-	VFMADD213PD.BCST actkernconst<>+24(SB), Z24, Z8
-	VFMADD213PD.BCST actkernconst<>+704(SB), Z21, Z29
-	VFMADD213PD.BCST actkernconst<>+704(SB), Z22, Z30
-	VFMADD213PD.BCST actkernconst<>+704(SB), Z23, Z31
-	VFMADD213PD.BCST actkernconst<>+704(SB), Z24, Z8
-	VCMPPD           $0x11, Z25, Z4, K6
-	VCMPPD           $0x11, Z26, Z4, K7
-	KMOVW            K5, 80(SP)
-	VCMPPD           $0x11, Z27, Z4, K5
-	KMOVW            K4, 88(SP)
-	VCMPPD           $0x11, Z28, Z4, K4
-	VSCALEFPD.Z      Z25, Z29, K6, Z29
-	VSCALEFPD.Z      Z26, Z30, K7, Z30
-	VSCALEFPD.Z      Z27, Z31, K5, Z31
-	VSCALEFPD.Z      Z28, Z8, K4, Z8
-	VCMPPD           $0x03, Z9, Z9, K4
-	VCMPPD           $0x03, Z10, Z10, K5
-	VCMPPD           $0x03, Z11, Z11, K6
-	VCMPPD           $0x03, Z12, Z12, K7
-	VBLENDMPD        Z17, Z29, K4, Z17
-	VBLENDMPD        Z18, Z30, K5, Z18
-	VBLENDMPD        Z19, Z31, K6, Z19
-	VBLENDMPD        Z20, Z8, K7, Z20
-	VBROADCASTSD     actkernconst<>+4944(SB), Z8
-	VFMADD213PD.BCST actkernconst<>+4952(SB), Z17, Z8
-	VBROADCASTSD     actkernconst<>+4944(SB), Z9
-	VFMADD213PD.BCST actkernconst<>+4952(SB), Z18, Z9
-	VBROADCASTSD     actkernconst<>+4944(SB), Z10
-	VFMADD213PD.BCST actkernconst<>+4952(SB), Z19, Z10
-	VBROADCASTSD     actkernconst<>+4944(SB), Z11
-	VFMADD213PD.BCST actkernconst<>+4952(SB), Z20, Z11
-	VFMADD213PD.BCST actkernconst<>+4960(SB), Z17, Z8
-	VFMADD213PD.BCST actkernconst<>+4960(SB), Z18, Z9
-	VFMADD213PD.BCST actkernconst<>+4960(SB), Z19, Z10
-	VFMADD213PD.BCST actkernconst<>+4960(SB), Z20, Z11
-	VFMADD213PD.BCST actkernconst<>+4864(SB), Z17, Z8
-	VFMADD213PD.BCST actkernconst<>+4864(SB), Z18, Z9
-	VFMADD213PD.BCST actkernconst<>+4864(SB), Z19, Z10
-	VFMADD213PD.BCST actkernconst<>+4864(SB), Z20, Z11
-	VFMADD213PD.BCST actkernconst<>+4872(SB), Z17, Z8
-	VFMADD213PD.BCST actkernconst<>+4872(SB), Z18, Z9
-	VFMADD213PD.BCST actkernconst<>+4872(SB), Z19, Z10
-	VFMADD213PD.BCST actkernconst<>+4872(SB), Z20, Z11
-	VFMADD213PD.BCST actkernconst<>+4880(SB), Z17, Z8
-	VFMADD213PD.BCST actkernconst<>+4880(SB), Z18, Z9
-	VFMADD213PD.BCST actkernconst<>+4880(SB), Z19, Z10
-	VFMADD213PD.BCST actkernconst<>+4880(SB), Z20, Z11
-	VFMADD213PD.BCST actkernconst<>+4888(SB), Z17, Z8
-	VFMADD213PD.BCST actkernconst<>+4888(SB), Z18, Z9
-	VFMADD213PD.BCST actkernconst<>+4888(SB), Z19, Z10
-	VFMADD213PD.BCST actkernconst<>+4888(SB), Z20, Z11
-	VFMADD213PD.BCST actkernconst<>+4896(SB), Z17, Z8
-	VFMADD213PD.BCST actkernconst<>+4896(SB), Z18, Z9
-	VFMADD213PD.BCST actkernconst<>+4896(SB), Z19, Z10
-	VFMADD213PD.BCST actkernconst<>+4896(SB), Z20, Z11
-	VFMADD213PD.BCST actkernconst<>+4904(SB), Z17, Z8
-	VFMADD213PD.BCST actkernconst<>+4904(SB), Z18, Z9
-	VFMADD213PD.BCST actkernconst<>+4904(SB), Z19, Z10
-	VFMADD213PD.BCST actkernconst<>+4904(SB), Z20, Z11
-	VFMADD213PD.BCST actkernconst<>+4912(SB), Z17, Z8
-	VFMADD213PD.BCST actkernconst<>+4912(SB), Z18, Z9
-	VFMADD213PD.BCST actkernconst<>+4912(SB), Z19, Z10
-	VFMADD213PD.BCST actkernconst<>+4912(SB), Z20, Z11
-	VFMADD213PD.BCST actkernconst<>+4920(SB), Z17, Z8
-	VFMADD213PD.BCST actkernconst<>+4920(SB), Z18, Z9
-	VFMADD213PD.BCST actkernconst<>+4920(SB), Z19, Z10
-	VFMADD213PD.BCST actkernconst<>+4920(SB), Z20, Z11
-	VFMADD213PD.BCST actkernconst<>+4928(SB), Z17, Z8
-	VFMADD213PD.BCST actkernconst<>+4928(SB), Z18, Z9
-	VFMADD213PD.BCST actkernconst<>+4928(SB), Z19, Z10
-	VFMADD213PD.BCST actkernconst<>+4928(SB), Z20, Z11
-	VFMADD213PD.BCST actkernconst<>+4936(SB), Z17, Z8
-	VFMADD213PD.BCST actkernconst<>+4936(SB), Z18, Z9
-	VFMADD213PD.BCST actkernconst<>+4936(SB), Z19, Z10
-	VFMADD213PD.BCST actkernconst<>+4936(SB), Z20, Z11
-	VMULPD           Z8, Z17, Z17
-	VMULPD           Z9, Z18, Z18
-	VMULPD           Z10, Z19, Z19
-	VMULPD           Z11, Z20, Z20
-	VADDPD           Z17, Z13, Z13
-	VADDPD           Z18, Z14, Z14
-	VADDPD           Z19, Z15, Z15
-	VADDPD           Z20, Z16, Z16
-	VDIVPD.BCST      (SP), Z13, Z13
-	VDIVPD.BCST      (SP), Z14, Z14
-	VDIVPD.BCST      (SP), Z15, Z15
-	VDIVPD.BCST      (SP), Z16, Z16
-	VBLENDMPD        Z5, Z13, K2, Z5
-	VBLENDMPD        Z6, Z14, K3, Z6
-	KMOVW            88(SP), K2
-	VBLENDMPD        Z7, Z15, K2, Z7
-	KMOVW            80(SP), K2
-	VBLENDMPD        16(SP), Z16, K2, Z16
-	VCVTPD2PS        Z5, Y5
-	VMOVNTPS         Y5, (AX)
-	VCVTPD2PS        Z6, Y6
-	VMOVNTPS         Y6, 32(AX)
-	VCVTPD2PS        Z7, Y7
-	VMOVNTPS         Y7, 64(AX)
-	VCVTPD2PS        Z16, Y16
-	VMOVNTPS         Y16, 96(AX)
+	VFMADD213PD      Z3, Z19, Z31
+	VFMADD213PD      Z11, Z16, Z28
+	VFMADD213PD      Z11, Z17, Z29
+	VFMADD213PD      Z11, Z18, Z30
+	VFMADD213PD      Z11, Z19, Z31
+	VFMADD213PD.BCST actkernconst<>+752(SB), Z16, Z28
+	VFMADD213PD.BCST actkernconst<>+752(SB), Z17, Z29
+	VFMADD213PD.BCST actkernconst<>+752(SB), Z18, Z30
+	VFMADD213PD.BCST actkernconst<>+752(SB), Z19, Z31
+	VFMADD213PD.BCST actkernconst<>+8(SB), Z16, Z28
+	VFMADD213PD.BCST actkernconst<>+8(SB), Z17, Z29
+	VFMADD213PD.BCST actkernconst<>+8(SB), Z18, Z30
+	VFMADD213PD.BCST actkernconst<>+8(SB), Z19, Z31
+	VFMADD213PD.BCST actkernconst<>+760(SB), Z16, Z28
+	VFMADD213PD.BCST actkernconst<>+760(SB), Z17, Z29
+	VFMADD213PD.BCST actkernconst<>+760(SB), Z18, Z30
+	VFMADD213PD.BCST actkernconst<>+760(SB), Z19, Z31
+	VFMADD213PD.BCST actkernconst<>+24(SB), Z16, Z28
+	VFMADD213PD.BCST actkernconst<>+24(SB), Z17, Z29
+	VFMADD213PD.BCST actkernconst<>+24(SB), Z18, Z30
+	VFMADD213PD.BCST actkernconst<>+24(SB), Z19, Z31
+	VFMADD213PD.BCST actkernconst<>+704(SB), Z16, Z28
+	VFMADD213PD.BCST actkernconst<>+704(SB), Z17, Z29
+	VFMADD213PD.BCST actkernconst<>+704(SB), Z18, Z30
+	VFMADD213PD.BCST actkernconst<>+704(SB), Z19, Z31
+	VCMPPD           $0x11, Z24, Z4, K6
+	VCMPPD           $0x11, Z25, Z4, K7
+	KMOVW            K5, 16(SP)
+	VCMPPD           $0x11, Z26, Z4, K5
+	KMOVW            K4, 24(SP)
+	VCMPPD           $0x11, Z27, Z4, K4
+	VSCALEFPD.Z      Z24, Z28, K6, Z28
+	VSCALEFPD.Z      Z25, Z29, K7, Z29
+	VSCALEFPD.Z      Z26, Z30, K5, Z30
+	VSCALEFPD.Z      Z27, Z31, K4, Z31
+	VMOVAPD          Z5, Z16
+	VFMADD213PD      Z6, Z28, Z16
+	VMOVAPD          Z5, Z17
+	VFMADD213PD      Z6, Z29, Z17
+	VMOVAPD          Z5, Z18
+	VFMADD213PD      Z6, Z30, Z18
+	VMOVAPD          Z5, Z19
+	VFMADD213PD      Z6, Z31, Z19
+	VFMADD213PD.BCST actkernconst<>+4960(SB), Z28, Z16
+	VFMADD213PD.BCST actkernconst<>+4960(SB), Z29, Z17
+	VFMADD213PD.BCST actkernconst<>+4960(SB), Z30, Z18
+	VFMADD213PD.BCST actkernconst<>+4960(SB), Z31, Z19
+	VFMADD213PD.BCST actkernconst<>+4864(SB), Z28, Z16
+	VFMADD213PD.BCST actkernconst<>+4864(SB), Z29, Z17
+	VFMADD213PD.BCST actkernconst<>+4864(SB), Z30, Z18
+	VFMADD213PD.BCST actkernconst<>+4864(SB), Z31, Z19
+	VFMADD213PD.BCST actkernconst<>+4872(SB), Z28, Z16
+	VFMADD213PD.BCST actkernconst<>+4872(SB), Z29, Z17
+	VFMADD213PD.BCST actkernconst<>+4872(SB), Z30, Z18
+	VFMADD213PD.BCST actkernconst<>+4872(SB), Z31, Z19
+	VFMADD213PD.BCST actkernconst<>+4880(SB), Z28, Z16
+	VFMADD213PD.BCST actkernconst<>+4880(SB), Z29, Z17
+	VFMADD213PD.BCST actkernconst<>+4880(SB), Z30, Z18
+	VFMADD213PD.BCST actkernconst<>+4880(SB), Z31, Z19
+	VFMADD213PD.BCST actkernconst<>+4888(SB), Z28, Z16
+	VFMADD213PD.BCST actkernconst<>+4888(SB), Z29, Z17
+	VFMADD213PD.BCST actkernconst<>+4888(SB), Z30, Z18
+	VFMADD213PD.BCST actkernconst<>+4888(SB), Z31, Z19
+	VFMADD213PD.BCST actkernconst<>+4896(SB), Z28, Z16
+	VFMADD213PD.BCST actkernconst<>+4896(SB), Z29, Z17
+	VFMADD213PD.BCST actkernconst<>+4896(SB), Z30, Z18
+	VFMADD213PD.BCST actkernconst<>+4896(SB), Z31, Z19
+	VFMADD213PD.BCST actkernconst<>+4904(SB), Z28, Z16
+	VFMADD213PD.BCST actkernconst<>+4904(SB), Z29, Z17
+	VFMADD213PD.BCST actkernconst<>+4904(SB), Z30, Z18
+	VFMADD213PD.BCST actkernconst<>+4904(SB), Z31, Z19
+	VFMADD213PD.BCST actkernconst<>+4912(SB), Z28, Z16
+	VFMADD213PD.BCST actkernconst<>+4912(SB), Z29, Z17
+	VFMADD213PD.BCST actkernconst<>+4912(SB), Z30, Z18
+	VFMADD213PD.BCST actkernconst<>+4912(SB), Z31, Z19
+	VFMADD213PD.BCST actkernconst<>+4920(SB), Z28, Z16
+	VFMADD213PD.BCST actkernconst<>+4920(SB), Z29, Z17
+	VFMADD213PD.BCST actkernconst<>+4920(SB), Z30, Z18
+	VFMADD213PD.BCST actkernconst<>+4920(SB), Z31, Z19
+	VFMADD213PD.BCST actkernconst<>+4928(SB), Z28, Z16
+	VFMADD213PD.BCST actkernconst<>+4928(SB), Z29, Z17
+	VFMADD213PD.BCST actkernconst<>+4928(SB), Z30, Z18
+	VFMADD213PD.BCST actkernconst<>+4928(SB), Z31, Z19
+	VFMADD213PD.BCST actkernconst<>+4936(SB), Z28, Z16
+	VFMADD213PD.BCST actkernconst<>+4936(SB), Z29, Z17
+	VFMADD213PD.BCST actkernconst<>+4936(SB), Z30, Z18
+	VFMADD213PD.BCST actkernconst<>+4936(SB), Z31, Z19
+	VMULPD           Z16, Z28, Z28
+	VMULPD           Z17, Z29, Z29
+	VMULPD           Z18, Z30, Z30
+	VMULPD           Z19, Z31, Z31
+	VADDPD           Z28, Z20, Z20
+	VADDPD           Z29, Z21, Z21
+	VADDPD           Z30, Z22, Z22
+	VADDPD           Z31, Z23, Z23
+	VDIVPD           Z7, Z20, Z20
+	VDIVPD           Z7, Z21, Z21
+	VDIVPD           Z7, Z22, Z22
+	VDIVPD           Z7, Z23, Z23
+	VBLENDMPD        Z12, Z20, K2, Z12
+	VBLENDMPD        Z13, Z21, K3, Z13
+	KMOVW            24(SP), K2
+	VBLENDMPD        Z14, Z22, K2, Z14
+	KMOVW            16(SP), K2
+	VBLENDMPD        Z15, Z23, K2, Z15
+	VCVTPD2PS        Z12, Y12
+	VMOVNTPS         Y12, (AX)
+	VCVTPD2PS        Z13, Y13
+	VMOVNTPS         Y13, 32(AX)
+	VCVTPD2PS        Z14, Y14
+	VMOVNTPS         Y14, 64(AX)
+	VCVTPD2PS        Z15, Y15
+	VMOVNTPS         Y15, 96(AX)
 	ADDQ             $0x00000080, AX
 	ADDQ             $0x00000080, CX
 	SUBQ             $0x00000020, DX
@@ -62448,46 +62432,44 @@ loop:
 single:
 	CMPQ             DX, $0x00000008
 	JB               tail
-	VCVTPS2PD        (CX), Z5
-	VMULPD.BCST      (SP), Z5, Z6
-	VCMPPD           $0x11, Z6, Z0, K2
-	VMAXPD           Z6, Z1, Z7
-	VORPD.BCST       actkernconst<>+976(SB), Z6, Z8
-	VMAXPD.BCST      actkernconst<>+736(SB), Z8, Z9
-	VMULPD.BCST      actkernconst<>+72(SB), Z9, Z10
-	VRNDSCALEPD      $0x08, Z10, Z10
-	VFMADD231PD.BCST actkernconst<>+80(SB), Z10, Z9
-	VMOVAPD          Z2, Z11
-	VFMADD213PD      Z3, Z9, Z11
-	VFMADD213PD.BCST actkernconst<>+96(SB), Z9, Z11
-	VFMADD213PD.BCST actkernconst<>+752(SB), Z9, Z11
-	VFMADD213PD.BCST actkernconst<>+8(SB), Z9, Z11
-	VFMADD213PD.BCST actkernconst<>+760(SB), Z9, Z11
-	VFMADD213PD.BCST actkernconst<>+24(SB), Z9, Z11
-	VFMADD213PD.BCST actkernconst<>+704(SB), Z9, Z11
-	VCMPPD           $0x11, Z10, Z4, K3
-	VSCALEFPD.Z      Z10, Z11, K3, Z11
-	VCMPPD           $0x03, Z6, Z6, K3
-	VBLENDMPD        Z8, Z11, K3, Z8
-	VBROADCASTSD     actkernconst<>+4944(SB), Z6
-	VFMADD213PD.BCST actkernconst<>+4952(SB), Z8, Z6
-	VFMADD213PD.BCST actkernconst<>+4960(SB), Z8, Z6
-	VFMADD213PD.BCST actkernconst<>+4864(SB), Z8, Z6
-	VFMADD213PD.BCST actkernconst<>+4872(SB), Z8, Z6
-	VFMADD213PD.BCST actkernconst<>+4880(SB), Z8, Z6
-	VFMADD213PD.BCST actkernconst<>+4888(SB), Z8, Z6
-	VFMADD213PD.BCST actkernconst<>+4896(SB), Z8, Z6
-	VFMADD213PD.BCST actkernconst<>+4904(SB), Z8, Z6
-	VFMADD213PD.BCST actkernconst<>+4912(SB), Z8, Z6
-	VFMADD213PD.BCST actkernconst<>+4920(SB), Z8, Z6
-	VFMADD213PD.BCST actkernconst<>+4928(SB), Z8, Z6
-	VFMADD213PD.BCST actkernconst<>+4936(SB), Z8, Z6
-	VMULPD           Z6, Z8, Z8
-	VADDPD           Z8, Z7, Z7
-	VDIVPD.BCST      (SP), Z7, Z7
-	VBLENDMPD        Z5, Z7, K2, Z5
-	VCVTPD2PS        Z5, Y5
-	VMOVNTPS         Y5, (AX)
+	VCVTPS2PD        (CX), Z12
+	VMULPD           Z7, Z12, Z13
+	VCMPPD           $0x11, Z13, Z0, K2
+	VMAXPD           Z13, Z1, Z14
+	VORPD.BCST       actkernconst<>+976(SB), Z13, Z13
+	VMAXPD           Z8, Z13, Z13
+	VMULPD           Z9, Z13, Z15
+	VRNDSCALEPD      $0x08, Z15, Z15
+	VFMADD231PD      Z10, Z15, Z13
+	VMOVAPD          Z2, Z16
+	VFMADD213PD      Z3, Z13, Z16
+	VFMADD213PD      Z11, Z13, Z16
+	VFMADD213PD.BCST actkernconst<>+752(SB), Z13, Z16
+	VFMADD213PD.BCST actkernconst<>+8(SB), Z13, Z16
+	VFMADD213PD.BCST actkernconst<>+760(SB), Z13, Z16
+	VFMADD213PD.BCST actkernconst<>+24(SB), Z13, Z16
+	VFMADD213PD.BCST actkernconst<>+704(SB), Z13, Z16
+	VCMPPD           $0x11, Z15, Z4, K3
+	VSCALEFPD.Z      Z15, Z16, K3, Z16
+	VMOVAPD          Z5, Z13
+	VFMADD213PD      Z6, Z16, Z13
+	VFMADD213PD.BCST actkernconst<>+4960(SB), Z16, Z13
+	VFMADD213PD.BCST actkernconst<>+4864(SB), Z16, Z13
+	VFMADD213PD.BCST actkernconst<>+4872(SB), Z16, Z13
+	VFMADD213PD.BCST actkernconst<>+4880(SB), Z16, Z13
+	VFMADD213PD.BCST actkernconst<>+4888(SB), Z16, Z13
+	VFMADD213PD.BCST actkernconst<>+4896(SB), Z16, Z13
+	VFMADD213PD.BCST actkernconst<>+4904(SB), Z16, Z13
+	VFMADD213PD.BCST actkernconst<>+4912(SB), Z16, Z13
+	VFMADD213PD.BCST actkernconst<>+4920(SB), Z16, Z13
+	VFMADD213PD.BCST actkernconst<>+4928(SB), Z16, Z13
+	VFMADD213PD.BCST actkernconst<>+4936(SB), Z16, Z13
+	VMULPD           Z13, Z16, Z16
+	VADDPD           Z16, Z14, Z14
+	VDIVPD           Z7, Z14, Z14
+	VBLENDMPD        Z12, Z14, K2, Z12
+	VCVTPD2PS        Z12, Y12
+	VMOVNTPS         Y12, (AX)
 	ADDQ             $0x00000020, AX
 	ADDQ             $0x00000020, CX
 	SUBQ             $0x00000008, DX
@@ -62499,47 +62481,45 @@ tail:
 	MOVL             $-1, BX
 	BZHIL            DX, BX, BX
 	KMOVW            BX, K1
-	VMOVUPS.Z        (CX), K1, Y5
-	VCVTPS2PD        Y5, Z5
-	VMULPD.BCST      (SP), Z5, Z6
-	VCMPPD           $0x11, Z6, Z0, K2
-	VMAXPD           Z6, Z1, Z7
-	VORPD.BCST       actkernconst<>+976(SB), Z6, Z8
-	VMAXPD.BCST      actkernconst<>+736(SB), Z8, Z9
-	VMULPD.BCST      actkernconst<>+72(SB), Z9, Z10
-	VRNDSCALEPD      $0x08, Z10, Z10
-	VFMADD231PD.BCST actkernconst<>+80(SB), Z10, Z9
-	VMOVAPD          Z2, Z11
-	VFMADD213PD      Z3, Z9, Z11
-	VFMADD213PD.BCST actkernconst<>+96(SB), Z9, Z11
-	VFMADD213PD.BCST actkernconst<>+752(SB), Z9, Z11
-	VFMADD213PD.BCST actkernconst<>+8(SB), Z9, Z11
-	VFMADD213PD.BCST actkernconst<>+760(SB), Z9, Z11
-	VFMADD213PD.BCST actkernconst<>+24(SB), Z9, Z11
-	VFMADD213PD.BCST actkernconst<>+704(SB), Z9, Z11
-	VCMPPD           $0x11, Z10, Z4, K3
-	VSCALEFPD.Z      Z10, Z11, K3, Z11
-	VCMPPD           $0x03, Z6, Z6, K3
-	VBLENDMPD        Z8, Z11, K3, Z8
-	VBROADCASTSD     actkernconst<>+4944(SB), Z6
-	VFMADD213PD.BCST actkernconst<>+4952(SB), Z8, Z6
-	VFMADD213PD.BCST actkernconst<>+4960(SB), Z8, Z6
-	VFMADD213PD.BCST actkernconst<>+4864(SB), Z8, Z6
-	VFMADD213PD.BCST actkernconst<>+4872(SB), Z8, Z6
-	VFMADD213PD.BCST actkernconst<>+4880(SB), Z8, Z6
-	VFMADD213PD.BCST actkernconst<>+4888(SB), Z8, Z6
-	VFMADD213PD.BCST actkernconst<>+4896(SB), Z8, Z6
-	VFMADD213PD.BCST actkernconst<>+4904(SB), Z8, Z6
-	VFMADD213PD.BCST actkernconst<>+4912(SB), Z8, Z6
-	VFMADD213PD.BCST actkernconst<>+4920(SB), Z8, Z6
-	VFMADD213PD.BCST actkernconst<>+4928(SB), Z8, Z6
-	VFMADD213PD.BCST actkernconst<>+4936(SB), Z8, Z6
-	VMULPD           Z6, Z8, Z8
-	VADDPD           Z8, Z7, Z7
-	VDIVPD.BCST      (SP), Z7, Z7
-	VBLENDMPD        Z5, Z7, K2, Z5
-	VCVTPD2PS        Z5, Y5
-	VMOVUPS          Y5, K1, (AX)
+	VMOVUPS.Z        (CX), K1, Y12
+	VCVTPS2PD        Y12, Z12
+	VMULPD           Z7, Z12, Z13
+	VCMPPD           $0x11, Z13, Z0, K2
+	VMAXPD           Z13, Z1, Z14
+	VORPD.BCST       actkernconst<>+976(SB), Z13, Z13
+	VMAXPD           Z8, Z13, Z13
+	VMULPD           Z9, Z13, Z15
+	VRNDSCALEPD      $0x08, Z15, Z15
+	VFMADD231PD      Z10, Z15, Z13
+	VMOVAPD          Z2, Z16
+	VFMADD213PD      Z3, Z13, Z16
+	VFMADD213PD      Z11, Z13, Z16
+	VFMADD213PD.BCST actkernconst<>+752(SB), Z13, Z16
+	VFMADD213PD.BCST actkernconst<>+8(SB), Z13, Z16
+	VFMADD213PD.BCST actkernconst<>+760(SB), Z13, Z16
+	VFMADD213PD.BCST actkernconst<>+24(SB), Z13, Z16
+	VFMADD213PD.BCST actkernconst<>+704(SB), Z13, Z16
+	VCMPPD           $0x11, Z15, Z4, K3
+	VSCALEFPD.Z      Z15, Z16, K3, Z16
+	VMOVAPD          Z5, Z13
+	VFMADD213PD      Z6, Z16, Z13
+	VFMADD213PD.BCST actkernconst<>+4960(SB), Z16, Z13
+	VFMADD213PD.BCST actkernconst<>+4864(SB), Z16, Z13
+	VFMADD213PD.BCST actkernconst<>+4872(SB), Z16, Z13
+	VFMADD213PD.BCST actkernconst<>+4880(SB), Z16, Z13
+	VFMADD213PD.BCST actkernconst<>+4888(SB), Z16, Z13
+	VFMADD213PD.BCST actkernconst<>+4896(SB), Z16, Z13
+	VFMADD213PD.BCST actkernconst<>+4904(SB), Z16, Z13
+	VFMADD213PD.BCST actkernconst<>+4912(SB), Z16, Z13
+	VFMADD213PD.BCST actkernconst<>+4920(SB), Z16, Z13
+	VFMADD213PD.BCST actkernconst<>+4928(SB), Z16, Z13
+	VFMADD213PD.BCST actkernconst<>+4936(SB), Z16, Z13
+	VMULPD           Z13, Z16, Z16
+	VADDPD           Z16, Z14, Z14
+	VDIVPD           Z7, Z14, Z14
+	VBLENDMPD        Z12, Z14, K2, Z12
+	VCVTPD2PS        Z12, Y12
+	VMOVUPS          Y12, K1, (AX)
 
 done:
 	SFENCE
@@ -62548,7 +62528,7 @@ done:
 
 // func softplusAVX2(dst []float32, in0 []float32, beta float32, threshold float32)
 // Requires: AVX, AVX2, FMA3, SSE, SSE2
-TEXT ·softplusAVX2(SB), $416-56
+TEXT ·softplusAVX2(SB), NOSPLIT, $224-56
 	MOVSS        beta+48(FP), X0
 	CVTSS2SD     X0, X0
 	VBROADCASTSD X0, Y0
@@ -62578,130 +62558,114 @@ loop:
 	VMAXPD      Y5, Y1, Y11
 	VMAXPD      Y6, Y1, Y12
 	VMAXPD      Y7, Y1, Y13
-	VORPD       actkernconst<>+1312(SB), Y5, Y14
+	VORPD       actkernconst<>+1312(SB), Y5, Y5
+	VORPD       actkernconst<>+1312(SB), Y6, Y6
+	VORPD       actkernconst<>+1312(SB), Y7, Y7
+	VMAXPD      actkernconst<>+800(SB), Y5, Y5
+	VMAXPD      actkernconst<>+800(SB), Y6, Y6
+	VMAXPD      actkernconst<>+800(SB), Y7, Y7
+	VMULPD      actkernconst<>+320(SB), Y5, Y14
 	VMOVUPD     Y4, 64(SP)
-	VORPD       actkernconst<>+1312(SB), Y6, Y4
+	VMULPD      actkernconst<>+320(SB), Y6, Y4
 	VMOVUPD     Y10, 96(SP)
-	VORPD       actkernconst<>+1312(SB), Y7, Y10
+	VMULPD      actkernconst<>+320(SB), Y7, Y10
+	VROUNDPD    $0x08, Y14, Y14
+	VROUNDPD    $0x08, Y4, Y4
+	VROUNDPD    $0x08, Y10, Y10
+	VFMADD231PD actkernconst<>+352(SB), Y14, Y5
+	VFMADD231PD actkernconst<>+352(SB), Y4, Y6
+	VFMADD231PD actkernconst<>+352(SB), Y10, Y7
 	VMOVUPD     Y3, 128(SP)
-	VMAXPD      actkernconst<>+800(SB), Y14, Y3
+	VMOVUPD     actkernconst<>+224(SB), Y3
+	VFMADD213PD actkernconst<>+768(SB), Y5, Y3
 	VMOVUPD     Y9, 160(SP)
-	VMAXPD      actkernconst<>+800(SB), Y4, Y9
+	VMOVUPD     actkernconst<>+224(SB), Y9
+	VFMADD213PD actkernconst<>+768(SB), Y6, Y9
 	VMOVUPD     Y2, 192(SP)
-	VMAXPD      actkernconst<>+800(SB), Y10, Y2
-	VMOVUPD     Y8, 224(SP)
-	VMULPD      actkernconst<>+320(SB), Y3, Y8
-	VMOVUPD     Y13, 256(SP)
-	VMULPD      actkernconst<>+320(SB), Y9, Y13
-	VMOVUPD     Y12, 288(SP)
-	VMULPD      actkernconst<>+320(SB), Y2, Y12
-	VROUNDPD    $0x08, Y8, Y8
-	VROUNDPD    $0x08, Y13, Y13
-	VROUNDPD    $0x08, Y12, Y12
-	VFMADD231PD actkernconst<>+352(SB), Y8, Y3
-	VFMADD231PD actkernconst<>+352(SB), Y13, Y9
-	VFMADD231PD actkernconst<>+352(SB), Y12, Y2
-	VMOVUPD     Y11, 320(SP)
-	VMOVUPD     actkernconst<>+224(SB), Y11
-	VFMADD213PD actkernconst<>+768(SB), Y3, Y11
-	VMOVUPD     Y10, 352(SP)
-	VMOVUPD     actkernconst<>+224(SB), Y10
-	VFMADD213PD actkernconst<>+768(SB), Y9, Y10
-	VMOVUPD     Y4, 384(SP)
-	VMOVUPD     actkernconst<>+224(SB), Y4
-	VFMADD213PD actkernconst<>+768(SB), Y2, Y4
-	VFMADD213PD actkernconst<>+416(SB), Y3, Y11
-	VFMADD213PD actkernconst<>+416(SB), Y9, Y10
-	VFMADD213PD actkernconst<>+416(SB), Y2, Y4
-	VFMADD213PD actkernconst<>+864(SB), Y3, Y11
-	VFMADD213PD actkernconst<>+864(SB), Y9, Y10
-	VFMADD213PD actkernconst<>+864(SB), Y2, Y4
-	VFMADD213PD actkernconst<>+480(SB), Y3, Y11
-	VFMADD213PD actkernconst<>+480(SB), Y9, Y10
-	VFMADD213PD actkernconst<>+480(SB), Y2, Y4
-	VFMADD213PD actkernconst<>+896(SB), Y3, Y11
-	VFMADD213PD actkernconst<>+896(SB), Y9, Y10
-	VFMADD213PD actkernconst<>+896(SB), Y2, Y4
-	VFMADD213PD actkernconst<>+544(SB), Y3, Y11
-	VFMADD213PD actkernconst<>+544(SB), Y9, Y10
-	VFMADD213PD actkernconst<>+544(SB), Y2, Y4
-	VFMADD213PD actkernconst<>+928(SB), Y3, Y11
-	VFMADD213PD actkernconst<>+928(SB), Y9, Y10
-	VFMADD213PD actkernconst<>+928(SB), Y2, Y4
-	VADDPD      actkernconst<>+128(SB), Y8, Y2
-	VPSLLQ      $0x34, Y2, Y2
-	VMULPD      Y11, Y2, Y11
-	VADDPD      actkernconst<>+128(SB), Y13, Y2
-	VPSLLQ      $0x34, Y2, Y2
-	VMULPD      Y10, Y2, Y10
-	VADDPD      actkernconst<>+128(SB), Y12, Y2
-	VPSLLQ      $0x34, Y2, Y2
-	VMULPD      Y4, Y2, Y4
-	VCMPPD      $0x03, Y5, Y5, Y5
-	VCMPPD      $0x03, Y6, Y6, Y6
-	VCMPPD      $0x03, Y7, Y7, Y7
-	VBLENDVPD   Y5, Y14, Y11, Y5
-	VBLENDVPD   Y6, 384(SP), Y10, Y6
-	VBLENDVPD   Y7, 352(SP), Y4, Y7
-	VMOVUPD     actkernconst<>+4992(SB), Y2
-	VFMADD213PD actkernconst<>+5024(SB), Y5, Y2
-	VMOVUPD     actkernconst<>+4992(SB), Y3
-	VFMADD213PD actkernconst<>+5024(SB), Y6, Y3
+	VMOVUPD     actkernconst<>+224(SB), Y2
+	VFMADD213PD actkernconst<>+768(SB), Y7, Y2
+	VFMADD213PD actkernconst<>+416(SB), Y5, Y3
+	VFMADD213PD actkernconst<>+416(SB), Y6, Y9
+	VFMADD213PD actkernconst<>+416(SB), Y7, Y2
+	VFMADD213PD actkernconst<>+864(SB), Y5, Y3
+	VFMADD213PD actkernconst<>+864(SB), Y6, Y9
+	VFMADD213PD actkernconst<>+864(SB), Y7, Y2
+	VFMADD213PD actkernconst<>+480(SB), Y5, Y3
+	VFMADD213PD actkernconst<>+480(SB), Y6, Y9
+	VFMADD213PD actkernconst<>+480(SB), Y7, Y2
+	VFMADD213PD actkernconst<>+896(SB), Y5, Y3
+	VFMADD213PD actkernconst<>+896(SB), Y6, Y9
+	VFMADD213PD actkernconst<>+896(SB), Y7, Y2
+	VFMADD213PD actkernconst<>+544(SB), Y5, Y3
+	VFMADD213PD actkernconst<>+544(SB), Y6, Y9
+	VFMADD213PD actkernconst<>+544(SB), Y7, Y2
+	VFMADD213PD actkernconst<>+928(SB), Y5, Y3
+	VFMADD213PD actkernconst<>+928(SB), Y6, Y9
+	VFMADD213PD actkernconst<>+928(SB), Y7, Y2
+	VADDPD      actkernconst<>+128(SB), Y14, Y5
+	VPSLLQ      $0x34, Y5, Y5
+	VMULPD      Y3, Y5, Y3
+	VADDPD      actkernconst<>+128(SB), Y4, Y5
+	VPSLLQ      $0x34, Y5, Y5
+	VMULPD      Y9, Y5, Y9
+	VADDPD      actkernconst<>+128(SB), Y10, Y4
+	VPSLLQ      $0x34, Y4, Y4
+	VMULPD      Y2, Y4, Y2
 	VMOVUPD     actkernconst<>+4992(SB), Y4
-	VFMADD213PD actkernconst<>+5024(SB), Y7, Y4
-	VFMADD213PD actkernconst<>+5056(SB), Y5, Y2
-	VFMADD213PD actkernconst<>+5056(SB), Y6, Y3
-	VFMADD213PD actkernconst<>+5056(SB), Y7, Y4
-	VFMADD213PD actkernconst<>+5088(SB), Y5, Y2
-	VFMADD213PD actkernconst<>+5088(SB), Y6, Y3
-	VFMADD213PD actkernconst<>+5088(SB), Y7, Y4
-	VFMADD213PD actkernconst<>+5120(SB), Y5, Y2
-	VFMADD213PD actkernconst<>+5120(SB), Y6, Y3
-	VFMADD213PD actkernconst<>+5120(SB), Y7, Y4
-	VFMADD213PD actkernconst<>+5152(SB), Y5, Y2
-	VFMADD213PD actkernconst<>+5152(SB), Y6, Y3
-	VFMADD213PD actkernconst<>+5152(SB), Y7, Y4
-	VFMADD213PD actkernconst<>+5184(SB), Y5, Y2
-	VFMADD213PD actkernconst<>+5184(SB), Y6, Y3
-	VFMADD213PD actkernconst<>+5184(SB), Y7, Y4
-	VFMADD213PD actkernconst<>+5216(SB), Y5, Y2
-	VFMADD213PD actkernconst<>+5216(SB), Y6, Y3
-	VFMADD213PD actkernconst<>+5216(SB), Y7, Y4
-	VFMADD213PD actkernconst<>+5248(SB), Y5, Y2
-	VFMADD213PD actkernconst<>+5248(SB), Y6, Y3
-	VFMADD213PD actkernconst<>+5248(SB), Y7, Y4
-	VFMADD213PD actkernconst<>+5280(SB), Y5, Y2
-	VFMADD213PD actkernconst<>+5280(SB), Y6, Y3
-	VFMADD213PD actkernconst<>+5280(SB), Y7, Y4
-	VFMADD213PD actkernconst<>+5312(SB), Y5, Y2
-	VFMADD213PD actkernconst<>+5312(SB), Y6, Y3
-	VFMADD213PD actkernconst<>+5312(SB), Y7, Y4
-	VFMADD213PD actkernconst<>+5344(SB), Y5, Y2
-	VFMADD213PD actkernconst<>+5344(SB), Y6, Y3
-	VFMADD213PD actkernconst<>+5344(SB), Y7, Y4
-	VFMADD213PD actkernconst<>+5376(SB), Y5, Y2
-	VFMADD213PD actkernconst<>+5376(SB), Y6, Y3
-	VFMADD213PD actkernconst<>+5376(SB), Y7, Y4
-	VMULPD      Y2, Y5, Y5
-	VMULPD      Y3, Y6, Y6
-	VMULPD      Y4, Y7, Y7
-	VMOVUPD     320(SP), Y2
-	VADDPD      Y5, Y2, Y2
-	VMOVUPD     288(SP), Y3
-	VADDPD      Y6, Y3, Y3
-	VMOVUPD     256(SP), Y4
-	VADDPD      Y7, Y4, Y4
-	VDIVPD      (SP), Y2, Y2
-	VDIVPD      (SP), Y3, Y3
-	VDIVPD      (SP), Y4, Y4
-	VMOVUPD     224(SP), Y5
-	VBLENDVPD   Y5, 192(SP), Y2, Y5
+	VFMADD213PD actkernconst<>+5024(SB), Y3, Y4
+	VMOVUPD     actkernconst<>+4992(SB), Y5
+	VFMADD213PD actkernconst<>+5024(SB), Y9, Y5
+	VMOVUPD     actkernconst<>+4992(SB), Y6
+	VFMADD213PD actkernconst<>+5024(SB), Y2, Y6
+	VFMADD213PD actkernconst<>+5056(SB), Y3, Y4
+	VFMADD213PD actkernconst<>+5056(SB), Y9, Y5
+	VFMADD213PD actkernconst<>+5056(SB), Y2, Y6
+	VFMADD213PD actkernconst<>+5088(SB), Y3, Y4
+	VFMADD213PD actkernconst<>+5088(SB), Y9, Y5
+	VFMADD213PD actkernconst<>+5088(SB), Y2, Y6
+	VFMADD213PD actkernconst<>+5120(SB), Y3, Y4
+	VFMADD213PD actkernconst<>+5120(SB), Y9, Y5
+	VFMADD213PD actkernconst<>+5120(SB), Y2, Y6
+	VFMADD213PD actkernconst<>+5152(SB), Y3, Y4
+	VFMADD213PD actkernconst<>+5152(SB), Y9, Y5
+	VFMADD213PD actkernconst<>+5152(SB), Y2, Y6
+	VFMADD213PD actkernconst<>+5184(SB), Y3, Y4
+	VFMADD213PD actkernconst<>+5184(SB), Y9, Y5
+	VFMADD213PD actkernconst<>+5184(SB), Y2, Y6
+	VFMADD213PD actkernconst<>+5216(SB), Y3, Y4
+	VFMADD213PD actkernconst<>+5216(SB), Y9, Y5
+	VFMADD213PD actkernconst<>+5216(SB), Y2, Y6
+	VFMADD213PD actkernconst<>+5248(SB), Y3, Y4
+	VFMADD213PD actkernconst<>+5248(SB), Y9, Y5
+	VFMADD213PD actkernconst<>+5248(SB), Y2, Y6
+	VFMADD213PD actkernconst<>+5280(SB), Y3, Y4
+	VFMADD213PD actkernconst<>+5280(SB), Y9, Y5
+	VFMADD213PD actkernconst<>+5280(SB), Y2, Y6
+	VFMADD213PD actkernconst<>+5312(SB), Y3, Y4
+	VFMADD213PD actkernconst<>+5312(SB), Y9, Y5
+	VFMADD213PD actkernconst<>+5312(SB), Y2, Y6
+	VFMADD213PD actkernconst<>+5344(SB), Y3, Y4
+	VFMADD213PD actkernconst<>+5344(SB), Y9, Y5
+	VFMADD213PD actkernconst<>+5344(SB), Y2, Y6
+	VFMADD213PD actkernconst<>+5376(SB), Y3, Y4
+	VFMADD213PD actkernconst<>+5376(SB), Y9, Y5
+	VFMADD213PD actkernconst<>+5376(SB), Y2, Y6
+	VMULPD      Y4, Y3, Y3
+	VMULPD      Y5, Y9, Y9
+	VMULPD      Y6, Y2, Y2
+	VADDPD      Y3, Y11, Y11
+	VADDPD      Y9, Y12, Y12
+	VADDPD      Y2, Y13, Y13
+	VDIVPD      (SP), Y11, Y11
+	VDIVPD      (SP), Y12, Y12
+	VDIVPD      (SP), Y13, Y13
+	VBLENDVPD   Y8, 192(SP), Y11, Y8
 	VMOVUPD     160(SP), Y2
-	VBLENDVPD   Y2, 128(SP), Y3, Y2
+	VBLENDVPD   Y2, 128(SP), Y12, Y2
 	VMOVUPD     96(SP), Y3
-	VBLENDVPD   Y3, 64(SP), Y4, Y3
-	VCVTPD2PSY  Y5, X5
-	VMOVUPS     X5, (AX)
+	VBLENDVPD   Y3, 64(SP), Y13, Y3
+	VCVTPD2PSY  Y8, X8
+	VMOVUPS     X8, (AX)
 	VCVTPD2PSY  Y2, X2
 	VMOVUPS     X2, 16(AX)
 	VCVTPD2PSY  Y3, X3
@@ -62718,39 +62682,37 @@ single:
 	VMULPD      (SP), Y2, Y3
 	VCMPPD      $0x11, Y3, Y0, Y4
 	VMAXPD      Y3, Y1, Y5
-	VORPD       actkernconst<>+1312(SB), Y3, Y6
-	VMAXPD      actkernconst<>+800(SB), Y6, Y7
-	VMULPD      actkernconst<>+320(SB), Y7, Y8
-	VROUNDPD    $0x08, Y8, Y8
-	VFMADD231PD actkernconst<>+352(SB), Y8, Y7
-	VMOVUPD     actkernconst<>+224(SB), Y9
-	VFMADD213PD actkernconst<>+768(SB), Y7, Y9
-	VFMADD213PD actkernconst<>+416(SB), Y7, Y9
-	VFMADD213PD actkernconst<>+864(SB), Y7, Y9
-	VFMADD213PD actkernconst<>+480(SB), Y7, Y9
-	VFMADD213PD actkernconst<>+896(SB), Y7, Y9
-	VFMADD213PD actkernconst<>+544(SB), Y7, Y9
-	VFMADD213PD actkernconst<>+928(SB), Y7, Y9
-	VADDPD      actkernconst<>+128(SB), Y8, Y7
-	VPSLLQ      $0x34, Y7, Y7
-	VMULPD      Y9, Y7, Y9
-	VCMPPD      $0x03, Y3, Y3, Y3
-	VBLENDVPD   Y3, Y6, Y9, Y3
-	VMOVUPD     actkernconst<>+4992(SB), Y6
-	VFMADD213PD actkernconst<>+5024(SB), Y3, Y6
-	VFMADD213PD actkernconst<>+5056(SB), Y3, Y6
-	VFMADD213PD actkernconst<>+5088(SB), Y3, Y6
-	VFMADD213PD actkernconst<>+5120(SB), Y3, Y6
-	VFMADD213PD actkernconst<>+5152(SB), Y3, Y6
-	VFMADD213PD actkernconst<>+5184(SB), Y3, Y6
-	VFMADD213PD actkernconst<>+5216(SB), Y3, Y6
-	VFMADD213PD actkernconst<>+5248(SB), Y3, Y6
-	VFMADD213PD actkernconst<>+5280(SB), Y3, Y6
-	VFMADD213PD actkernconst<>+5312(SB), Y3, Y6
-	VFMADD213PD actkernconst<>+5344(SB), Y3, Y6
-	VFMADD213PD actkernconst<>+5376(SB), Y3, Y6
-	VMULPD      Y6, Y3, Y3
-	VADDPD      Y3, Y5, Y5
+	VORPD       actkernconst<>+1312(SB), Y3, Y3
+	VMAXPD      actkernconst<>+800(SB), Y3, Y3
+	VMULPD      actkernconst<>+320(SB), Y3, Y6
+	VROUNDPD    $0x08, Y6, Y6
+	VFMADD231PD actkernconst<>+352(SB), Y6, Y3
+	VMOVUPD     actkernconst<>+224(SB), Y7
+	VFMADD213PD actkernconst<>+768(SB), Y3, Y7
+	VFMADD213PD actkernconst<>+416(SB), Y3, Y7
+	VFMADD213PD actkernconst<>+864(SB), Y3, Y7
+	VFMADD213PD actkernconst<>+480(SB), Y3, Y7
+	VFMADD213PD actkernconst<>+896(SB), Y3, Y7
+	VFMADD213PD actkernconst<>+544(SB), Y3, Y7
+	VFMADD213PD actkernconst<>+928(SB), Y3, Y7
+	VADDPD      actkernconst<>+128(SB), Y6, Y3
+	VPSLLQ      $0x34, Y3, Y3
+	VMULPD      Y7, Y3, Y7
+	VMOVUPD     actkernconst<>+4992(SB), Y3
+	VFMADD213PD actkernconst<>+5024(SB), Y7, Y3
+	VFMADD213PD actkernconst<>+5056(SB), Y7, Y3
+	VFMADD213PD actkernconst<>+5088(SB), Y7, Y3
+	VFMADD213PD actkernconst<>+5120(SB), Y7, Y3
+	VFMADD213PD actkernconst<>+5152(SB), Y7, Y3
+	VFMADD213PD actkernconst<>+5184(SB), Y7, Y3
+	VFMADD213PD actkernconst<>+5216(SB), Y7, Y3
+	VFMADD213PD actkernconst<>+5248(SB), Y7, Y3
+	VFMADD213PD actkernconst<>+5280(SB), Y7, Y3
+	VFMADD213PD actkernconst<>+5312(SB), Y7, Y3
+	VFMADD213PD actkernconst<>+5344(SB), Y7, Y3
+	VFMADD213PD actkernconst<>+5376(SB), Y7, Y3
+	VMULPD      Y3, Y7, Y7
+	VADDPD      Y7, Y5, Y5
 	VDIVPD      (SP), Y5, Y5
 	VBLENDVPD   Y4, Y2, Y5, Y4
 	VCVTPD2PSY  Y4, X4
@@ -62771,39 +62733,37 @@ tail:
 	VMULPD      (SP), Y2, Y3
 	VCMPPD      $0x11, Y3, Y0, Y4
 	VMAXPD      Y3, Y1, Y5
-	VORPD       actkernconst<>+1312(SB), Y3, Y6
-	VMAXPD      actkernconst<>+800(SB), Y6, Y7
-	VMULPD      actkernconst<>+320(SB), Y7, Y8
-	VROUNDPD    $0x08, Y8, Y8
-	VFMADD231PD actkernconst<>+352(SB), Y8, Y7
-	VMOVUPD     actkernconst<>+224(SB), Y9
-	VFMADD213PD actkernconst<>+768(SB), Y7, Y9
-	VFMADD213PD actkernconst<>+416(SB), Y7, Y9
-	VFMADD213PD actkernconst<>+864(SB), Y7, Y9
-	VFMADD213PD actkernconst<>+480(SB), Y7, Y9
-	VFMADD213PD actkernconst<>+896(SB), Y7, Y9
-	VFMADD213PD actkernconst<>+544(SB), Y7, Y9
-	VFMADD213PD actkernconst<>+928(SB), Y7, Y9
-	VADDPD      actkernconst<>+128(SB), Y8, Y7
-	VPSLLQ      $0x34, Y7, Y7
-	VMULPD      Y9, Y7, Y9
-	VCMPPD      $0x03, Y3, Y3, Y3
-	VBLENDVPD   Y3, Y6, Y9, Y3
-	VMOVUPD     actkernconst<>+4992(SB), Y6
-	VFMADD213PD actkernconst<>+5024(SB), Y3, Y6
-	VFMADD213PD actkernconst<>+5056(SB), Y3, Y6
-	VFMADD213PD actkernconst<>+5088(SB), Y3, Y6
-	VFMADD213PD actkernconst<>+5120(SB), Y3, Y6
-	VFMADD213PD actkernconst<>+5152(SB), Y3, Y6
-	VFMADD213PD actkernconst<>+5184(SB), Y3, Y6
-	VFMADD213PD actkernconst<>+5216(SB), Y3, Y6
-	VFMADD213PD actkernconst<>+5248(SB), Y3, Y6
-	VFMADD213PD actkernconst<>+5280(SB), Y3, Y6
-	VFMADD213PD actkernconst<>+5312(SB), Y3, Y6
-	VFMADD213PD actkernconst<>+5344(SB), Y3, Y6
-	VFMADD213PD actkernconst<>+5376(SB), Y3, Y6
-	VMULPD      Y6, Y3, Y3
-	VADDPD      Y3, Y5, Y5
+	VORPD       actkernconst<>+1312(SB), Y3, Y3
+	VMAXPD      actkernconst<>+800(SB), Y3, Y3
+	VMULPD      actkernconst<>+320(SB), Y3, Y6
+	VROUNDPD    $0x08, Y6, Y6
+	VFMADD231PD actkernconst<>+352(SB), Y6, Y3
+	VMOVUPD     actkernconst<>+224(SB), Y7
+	VFMADD213PD actkernconst<>+768(SB), Y3, Y7
+	VFMADD213PD actkernconst<>+416(SB), Y3, Y7
+	VFMADD213PD actkernconst<>+864(SB), Y3, Y7
+	VFMADD213PD actkernconst<>+480(SB), Y3, Y7
+	VFMADD213PD actkernconst<>+896(SB), Y3, Y7
+	VFMADD213PD actkernconst<>+544(SB), Y3, Y7
+	VFMADD213PD actkernconst<>+928(SB), Y3, Y7
+	VADDPD      actkernconst<>+128(SB), Y6, Y3
+	VPSLLQ      $0x34, Y3, Y3
+	VMULPD      Y7, Y3, Y7
+	VMOVUPD     actkernconst<>+4992(SB), Y3
+	VFMADD213PD actkernconst<>+5024(SB), Y7, Y3
+	VFMADD213PD actkernconst<>+5056(SB), Y7, Y3
+	VFMADD213PD actkernconst<>+5088(SB), Y7, Y3
+	VFMADD213PD actkernconst<>+5120(SB), Y7, Y3
+	VFMADD213PD actkernconst<>+5152(SB), Y7, Y3
+	VFMADD213PD actkernconst<>+5184(SB), Y7, Y3
+	VFMADD213PD actkernconst<>+5216(SB), Y7, Y3
+	VFMADD213PD actkernconst<>+5248(SB), Y7, Y3
+	VFMADD213PD actkernconst<>+5280(SB), Y7, Y3
+	VFMADD213PD actkernconst<>+5312(SB), Y7, Y3
+	VFMADD213PD actkernconst<>+5344(SB), Y7, Y3
+	VFMADD213PD actkernconst<>+5376(SB), Y7, Y3
+	VMULPD      Y3, Y7, Y7
+	VADDPD      Y7, Y5, Y5
 	VDIVPD      (SP), Y5, Y5
 	VBLENDVPD   Y4, Y2, Y5, Y4
 	VCVTPD2PSY  Y4, X4
@@ -62815,7 +62775,7 @@ done:
 
 // func softplusAVX2Stream(dst []float32, in0 []float32, beta float32, threshold float32)
 // Requires: AVX, AVX2, FMA3, MMX+, SSE, SSE2
-TEXT ·softplusAVX2Stream(SB), $416-56
+TEXT ·softplusAVX2Stream(SB), NOSPLIT, $224-56
 	MOVSS        beta+48(FP), X0
 	CVTSS2SD     X0, X0
 	VBROADCASTSD X0, Y0
@@ -62845,130 +62805,114 @@ loop:
 	VMAXPD      Y5, Y1, Y11
 	VMAXPD      Y6, Y1, Y12
 	VMAXPD      Y7, Y1, Y13
-	VORPD       actkernconst<>+1312(SB), Y5, Y14
+	VORPD       actkernconst<>+1312(SB), Y5, Y5
+	VORPD       actkernconst<>+1312(SB), Y6, Y6
+	VORPD       actkernconst<>+1312(SB), Y7, Y7
+	VMAXPD      actkernconst<>+800(SB), Y5, Y5
+	VMAXPD      actkernconst<>+800(SB), Y6, Y6
+	VMAXPD      actkernconst<>+800(SB), Y7, Y7
+	VMULPD      actkernconst<>+320(SB), Y5, Y14
 	VMOVUPD     Y4, 64(SP)
-	VORPD       actkernconst<>+1312(SB), Y6, Y4
+	VMULPD      actkernconst<>+320(SB), Y6, Y4
 	VMOVUPD     Y10, 96(SP)
-	VORPD       actkernconst<>+1312(SB), Y7, Y10
+	VMULPD      actkernconst<>+320(SB), Y7, Y10
+	VROUNDPD    $0x08, Y14, Y14
+	VROUNDPD    $0x08, Y4, Y4
+	VROUNDPD    $0x08, Y10, Y10
+	VFMADD231PD actkernconst<>+352(SB), Y14, Y5
+	VFMADD231PD actkernconst<>+352(SB), Y4, Y6
+	VFMADD231PD actkernconst<>+352(SB), Y10, Y7
 	VMOVUPD     Y3, 128(SP)
-	VMAXPD      actkernconst<>+800(SB), Y14, Y3
+	VMOVUPD     actkernconst<>+224(SB), Y3
+	VFMADD213PD actkernconst<>+768(SB), Y5, Y3
 	VMOVUPD     Y9, 160(SP)
-	VMAXPD      actkernconst<>+800(SB), Y4, Y9
+	VMOVUPD     actkernconst<>+224(SB), Y9
+	VFMADD213PD actkernconst<>+768(SB), Y6, Y9
 	VMOVUPD     Y2, 192(SP)
-	VMAXPD      actkernconst<>+800(SB), Y10, Y2
-	VMOVUPD     Y8, 224(SP)
-	VMULPD      actkernconst<>+320(SB), Y3, Y8
-	VMOVUPD     Y13, 256(SP)
-	VMULPD      actkernconst<>+320(SB), Y9, Y13
-	VMOVUPD     Y12, 288(SP)
-	VMULPD      actkernconst<>+320(SB), Y2, Y12
-	VROUNDPD    $0x08, Y8, Y8
-	VROUNDPD    $0x08, Y13, Y13
-	VROUNDPD    $0x08, Y12, Y12
-	VFMADD231PD actkernconst<>+352(SB), Y8, Y3
-	VFMADD231PD actkernconst<>+352(SB), Y13, Y9
-	VFMADD231PD actkernconst<>+352(SB), Y12, Y2
-	VMOVUPD     Y11, 320(SP)
-	VMOVUPD     actkernconst<>+224(SB), Y11
-	VFMADD213PD actkernconst<>+768(SB), Y3, Y11
-	VMOVUPD     Y10, 352(SP)
-	VMOVUPD     actkernconst<>+224(SB), Y10
-	VFMADD213PD actkernconst<>+768(SB), Y9, Y10
-	VMOVUPD     Y4, 384(SP)
-	VMOVUPD     actkernconst<>+224(SB), Y4
-	VFMADD213PD actkernconst<>+768(SB), Y2, Y4
-	VFMADD213PD actkernconst<>+416(SB), Y3, Y11
-	VFMADD213PD actkernconst<>+416(SB), Y9, Y10
-	VFMADD213PD actkernconst<>+416(SB), Y2, Y4
-	VFMADD213PD actkernconst<>+864(SB), Y3, Y11
-	VFMADD213PD actkernconst<>+864(SB), Y9, Y10
-	VFMADD213PD actkernconst<>+864(SB), Y2, Y4
-	VFMADD213PD actkernconst<>+480(SB), Y3, Y11
-	VFMADD213PD actkernconst<>+480(SB), Y9, Y10
-	VFMADD213PD actkernconst<>+480(SB), Y2, Y4
-	VFMADD213PD actkernconst<>+896(SB), Y3, Y11
-	VFMADD213PD actkernconst<>+896(SB), Y9, Y10
-	VFMADD213PD actkernconst<>+896(SB), Y2, Y4
-	VFMADD213PD actkernconst<>+544(SB), Y3, Y11
-	VFMADD213PD actkernconst<>+544(SB), Y9, Y10
-	VFMADD213PD actkernconst<>+544(SB), Y2, Y4
-	VFMADD213PD actkernconst<>+928(SB), Y3, Y11
-	VFMADD213PD actkernconst<>+928(SB), Y9, Y10
-	VFMADD213PD actkernconst<>+928(SB), Y2, Y4
-	VADDPD      actkernconst<>+128(SB), Y8, Y2
-	VPSLLQ      $0x34, Y2, Y2
-	VMULPD      Y11, Y2, Y11
-	VADDPD      actkernconst<>+128(SB), Y13, Y2
-	VPSLLQ      $0x34, Y2, Y2
-	VMULPD      Y10, Y2, Y10
-	VADDPD      actkernconst<>+128(SB), Y12, Y2
-	VPSLLQ      $0x34, Y2, Y2
-	VMULPD      Y4, Y2, Y4
-	VCMPPD      $0x03, Y5, Y5, Y5
-	VCMPPD      $0x03, Y6, Y6, Y6
-	VCMPPD      $0x03, Y7, Y7, Y7
-	VBLENDVPD   Y5, Y14, Y11, Y5
-	VBLENDVPD   Y6, 384(SP), Y10, Y6
-	VBLENDVPD   Y7, 352(SP), Y4, Y7
-	VMOVUPD     actkernconst<>+4992(SB), Y2
-	VFMADD213PD actkernconst<>+5024(SB), Y5, Y2
-	VMOVUPD     actkernconst<>+4992(SB), Y3
-	VFMADD213PD actkernconst<>+5024(SB), Y6, Y3
+	VMOVUPD     actkernconst<>+224(SB), Y2
+	VFMADD213PD actkernconst<>+768(SB), Y7, Y2
+	VFMADD213PD actkernconst<>+416(SB), Y5, Y3
+	VFMADD213PD actkernconst<>+416(SB), Y6, Y9
+	VFMADD213PD actkernconst<>+416(SB), Y7, Y2
+	VFMADD213PD actkernconst<>+864(SB), Y5, Y3
+	VFMADD213PD actkernconst<>+864(SB), Y6, Y9
+	VFMADD213PD actkernconst<>+864(SB), Y7, Y2
+	VFMADD213PD actkernconst<>+480(SB), Y5, Y3
+	VFMADD213PD actkernconst<>+480(SB), Y6, Y9
+	VFMADD213PD actkernconst<>+480(SB), Y7, Y2
+	VFMADD213PD actkernconst<>+896(SB), Y5, Y3
+	VFMADD213PD actkernconst<>+896(SB), Y6, Y9
+	VFMADD213PD actkernconst<>+896(SB), Y7, Y2
+	VFMADD213PD actkernconst<>+544(SB), Y5, Y3
+	VFMADD213PD actkernconst<>+544(SB), Y6, Y9
+	VFMADD213PD actkernconst<>+544(SB), Y7, Y2
+	VFMADD213PD actkernconst<>+928(SB), Y5, Y3
+	VFMADD213PD actkernconst<>+928(SB), Y6, Y9
+	VFMADD213PD actkernconst<>+928(SB), Y7, Y2
+	VADDPD      actkernconst<>+128(SB), Y14, Y5
+	VPSLLQ      $0x34, Y5, Y5
+	VMULPD      Y3, Y5, Y3
+	VADDPD      actkernconst<>+128(SB), Y4, Y5
+	VPSLLQ      $0x34, Y5, Y5
+	VMULPD      Y9, Y5, Y9
+	VADDPD      actkernconst<>+128(SB), Y10, Y4
+	VPSLLQ      $0x34, Y4, Y4
+	VMULPD      Y2, Y4, Y2
 	VMOVUPD     actkernconst<>+4992(SB), Y4
-	VFMADD213PD actkernconst<>+5024(SB), Y7, Y4
-	VFMADD213PD actkernconst<>+5056(SB), Y5, Y2
-	VFMADD213PD actkernconst<>+5056(SB), Y6, Y3
-	VFMADD213PD actkernconst<>+5056(SB), Y7, Y4
-	VFMADD213PD actkernconst<>+5088(SB), Y5, Y2
-	VFMADD213PD actkernconst<>+5088(SB), Y6, Y3
-	VFMADD213PD actkernconst<>+5088(SB), Y7, Y4
-	VFMADD213PD actkernconst<>+5120(SB), Y5, Y2
-	VFMADD213PD actkernconst<>+5120(SB), Y6, Y3
-	VFMADD213PD actkernconst<>+5120(SB), Y7, Y4
-	VFMADD213PD actkernconst<>+5152(SB), Y5, Y2
-	VFMADD213PD actkernconst<>+5152(SB), Y6, Y3
-	VFMADD213PD actkernconst<>+5152(SB), Y7, Y4
-	VFMADD213PD actkernconst<>+5184(SB), Y5, Y2
-	VFMADD213PD actkernconst<>+5184(SB), Y6, Y3
-	VFMADD213PD actkernconst<>+5184(SB), Y7, Y4
-	VFMADD213PD actkernconst<>+5216(SB), Y5, Y2
-	VFMADD213PD actkernconst<>+5216(SB), Y6, Y3
-	VFMADD213PD actkernconst<>+5216(SB), Y7, Y4
-	VFMADD213PD actkernconst<>+5248(SB), Y5, Y2
-	VFMADD213PD actkernconst<>+5248(SB), Y6, Y3
-	VFMADD213PD actkernconst<>+5248(SB), Y7, Y4
-	VFMADD213PD actkernconst<>+5280(SB), Y5, Y2
-	VFMADD213PD actkernconst<>+5280(SB), Y6, Y3
-	VFMADD213PD actkernconst<>+5280(SB), Y7, Y4
-	VFMADD213PD actkernconst<>+5312(SB), Y5, Y2
-	VFMADD213PD actkernconst<>+5312(SB), Y6, Y3
-	VFMADD213PD actkernconst<>+5312(SB), Y7, Y4
-	VFMADD213PD actkernconst<>+5344(SB), Y5, Y2
-	VFMADD213PD actkernconst<>+5344(SB), Y6, Y3
-	VFMADD213PD actkernconst<>+5344(SB), Y7, Y4
-	VFMADD213PD actkernconst<>+5376(SB), Y5, Y2
-	VFMADD213PD actkernconst<>+5376(SB), Y6, Y3
-	VFMADD213PD actkernconst<>+5376(SB), Y7, Y4
-	VMULPD      Y2, Y5, Y5
-	VMULPD      Y3, Y6, Y6
-	VMULPD      Y4, Y7, Y7
-	VMOVUPD     320(SP), Y2
-	VADDPD      Y5, Y2, Y2
-	VMOVUPD     288(SP), Y3
-	VADDPD      Y6, Y3, Y3
-	VMOVUPD     256(SP), Y4
-	VADDPD      Y7, Y4, Y4
-	VDIVPD      (SP), Y2, Y2
-	VDIVPD      (SP), Y3, Y3
-	VDIVPD      (SP), Y4, Y4
-	VMOVUPD     224(SP), Y5
-	VBLENDVPD   Y5, 192(SP), Y2, Y5
+	VFMADD213PD actkernconst<>+5024(SB), Y3, Y4
+	VMOVUPD     actkernconst<>+4992(SB), Y5
+	VFMADD213PD actkernconst<>+5024(SB), Y9, Y5
+	VMOVUPD     actkernconst<>+4992(SB), Y6
+	VFMADD213PD actkernconst<>+5024(SB), Y2, Y6
+	VFMADD213PD actkernconst<>+5056(SB), Y3, Y4
+	VFMADD213PD actkernconst<>+5056(SB), Y9, Y5
+	VFMADD213PD actkernconst<>+5056(SB), Y2, Y6
+	VFMADD213PD actkernconst<>+5088(SB), Y3, Y4
+	VFMADD213PD actkernconst<>+5088(SB), Y9, Y5
+	VFMADD213PD actkernconst<>+5088(SB), Y2, Y6
+	VFMADD213PD actkernconst<>+5120(SB), Y3, Y4
+	VFMADD213PD actkernconst<>+5120(SB), Y9, Y5
+	VFMADD213PD actkernconst<>+5120(SB), Y2, Y6
+	VFMADD213PD actkernconst<>+5152(SB), Y3, Y4
+	VFMADD213PD actkernconst<>+5152(SB), Y9, Y5
+	VFMADD213PD actkernconst<>+5152(SB), Y2, Y6
+	VFMADD213PD actkernconst<>+5184(SB), Y3, Y4
+	VFMADD213PD actkernconst<>+5184(SB), Y9, Y5
+	VFMADD213PD actkernconst<>+5184(SB), Y2, Y6
+	VFMADD213PD actkernconst<>+5216(SB), Y3, Y4
+	VFMADD213PD actkernconst<>+5216(SB), Y9, Y5
+	VFMADD213PD actkernconst<>+5216(SB), Y2, Y6
+	VFMADD213PD actkernconst<>+5248(SB), Y3, Y4
+	VFMADD213PD actkernconst<>+5248(SB), Y9, Y5
+	VFMADD213PD actkernconst<>+5248(SB), Y2, Y6
+	VFMADD213PD actkernconst<>+5280(SB), Y3, Y4
+	VFMADD213PD actkernconst<>+5280(SB), Y9, Y5
+	VFMADD213PD actkernconst<>+5280(SB), Y2, Y6
+	VFMADD213PD actkernconst<>+5312(SB), Y3, Y4
+	VFMADD213PD actkernconst<>+5312(SB), Y9, Y5
+	VFMADD213PD actkernconst<>+5312(SB), Y2, Y6
+	VFMADD213PD actkernconst<>+5344(SB), Y3, Y4
+	VFMADD213PD actkernconst<>+5344(SB), Y9, Y5
+	VFMADD213PD actkernconst<>+5344(SB), Y2, Y6
+	VFMADD213PD actkernconst<>+5376(SB), Y3, Y4
+	VFMADD213PD actkernconst<>+5376(SB), Y9, Y5
+	VFMADD213PD actkernconst<>+5376(SB), Y2, Y6
+	VMULPD      Y4, Y3, Y3
+	VMULPD      Y5, Y9, Y9
+	VMULPD      Y6, Y2, Y2
+	VADDPD      Y3, Y11, Y11
+	VADDPD      Y9, Y12, Y12
+	VADDPD      Y2, Y13, Y13
+	VDIVPD      (SP), Y11, Y11
+	VDIVPD      (SP), Y12, Y12
+	VDIVPD      (SP), Y13, Y13
+	VBLENDVPD   Y8, 192(SP), Y11, Y8
 	VMOVUPD     160(SP), Y2
-	VBLENDVPD   Y2, 128(SP), Y3, Y2
+	VBLENDVPD   Y2, 128(SP), Y12, Y2
 	VMOVUPD     96(SP), Y3
-	VBLENDVPD   Y3, 64(SP), Y4, Y3
-	VCVTPD2PSY  Y5, X5
-	VMOVNTPS    X5, (AX)
+	VBLENDVPD   Y3, 64(SP), Y13, Y3
+	VCVTPD2PSY  Y8, X8
+	VMOVNTPS    X8, (AX)
 	VCVTPD2PSY  Y2, X2
 	VMOVNTPS    X2, 16(AX)
 	VCVTPD2PSY  Y3, X3
@@ -62985,39 +62929,37 @@ single:
 	VMULPD      (SP), Y2, Y3
 	VCMPPD      $0x11, Y3, Y0, Y4
 	VMAXPD      Y3, Y1, Y5
-	VORPD       actkernconst<>+1312(SB), Y3, Y6
-	VMAXPD      actkernconst<>+800(SB), Y6, Y7
-	VMULPD      actkernconst<>+320(SB), Y7, Y8
-	VROUNDPD    $0x08, Y8, Y8
-	VFMADD231PD actkernconst<>+352(SB), Y8, Y7
-	VMOVUPD     actkernconst<>+224(SB), Y9
-	VFMADD213PD actkernconst<>+768(SB), Y7, Y9
-	VFMADD213PD actkernconst<>+416(SB), Y7, Y9
-	VFMADD213PD actkernconst<>+864(SB), Y7, Y9
-	VFMADD213PD actkernconst<>+480(SB), Y7, Y9
-	VFMADD213PD actkernconst<>+896(SB), Y7, Y9
-	VFMADD213PD actkernconst<>+544(SB), Y7, Y9
-	VFMADD213PD actkernconst<>+928(SB), Y7, Y9
-	VADDPD      actkernconst<>+128(SB), Y8, Y7
-	VPSLLQ      $0x34, Y7, Y7
-	VMULPD      Y9, Y7, Y9
-	VCMPPD      $0x03, Y3, Y3, Y3
-	VBLENDVPD   Y3, Y6, Y9, Y3
-	VMOVUPD     actkernconst<>+4992(SB), Y6
-	VFMADD213PD actkernconst<>+5024(SB), Y3, Y6
-	VFMADD213PD actkernconst<>+5056(SB), Y3, Y6
-	VFMADD213PD actkernconst<>+5088(SB), Y3, Y6
-	VFMADD213PD actkernconst<>+5120(SB), Y3, Y6
-	VFMADD213PD actkernconst<>+5152(SB), Y3, Y6
-	VFMADD213PD actkernconst<>+5184(SB), Y3, Y6
-	VFMADD213PD actkernconst<>+5216(SB), Y3, Y6
-	VFMADD213PD actkernconst<>+5248(SB), Y3, Y6
-	VFMADD213PD actkernconst<>+5280(SB), Y3, Y6
-	VFMADD213PD actkernconst<>+5312(SB), Y3, Y6
-	VFMADD213PD actkernconst<>+5344(SB), Y3, Y6
-	VFMADD213PD actkernconst<>+5376(SB), Y3, Y6
-	VMULPD      Y6, Y3, Y3
-	VADDPD      Y3, Y5, Y5
+	VORPD       actkernconst<>+1312(SB), Y3, Y3
+	VMAXPD      actkernconst<>+800(SB), Y3, Y3
+	VMULPD      actkernconst<>+320(SB), Y3, Y6
+	VROUNDPD    $0x08, Y6, Y6
+	VFMADD231PD actkernconst<>+352(SB), Y6, Y3
+	VMOVUPD     actkernconst<>+224(SB), Y7
+	VFMADD213PD actkernconst<>+768(SB), Y3, Y7
+	VFMADD213PD actkernconst<>+416(SB), Y3, Y7
+	VFMADD213PD actkernconst<>+864(SB), Y3, Y7
+	VFMADD213PD actkernconst<>+480(SB), Y3, Y7
+	VFMADD213PD actkernconst<>+896(SB), Y3, Y7
+	VFMADD213PD actkernconst<>+544(SB), Y3, Y7
+	VFMADD213PD actkernconst<>+928(SB), Y3, Y7
+	VADDPD      actkernconst<>+128(SB), Y6, Y3
+	VPSLLQ      $0x34, Y3, Y3
+	VMULPD      Y7, Y3, Y7
+	VMOVUPD     actkernconst<>+4992(SB), Y3
+	VFMADD213PD actkernconst<>+5024(SB), Y7, Y3
+	VFMADD213PD actkernconst<>+5056(SB), Y7, Y3
+	VFMADD213PD actkernconst<>+5088(SB), Y7, Y3
+	VFMADD213PD actkernconst<>+5120(SB), Y7, Y3
+	VFMADD213PD actkernconst<>+5152(SB), Y7, Y3
+	VFMADD213PD actkernconst<>+5184(SB), Y7, Y3
+	VFMADD213PD actkernconst<>+5216(SB), Y7, Y3
+	VFMADD213PD actkernconst<>+5248(SB), Y7, Y3
+	VFMADD213PD actkernconst<>+5280(SB), Y7, Y3
+	VFMADD213PD actkernconst<>+5312(SB), Y7, Y3
+	VFMADD213PD actkernconst<>+5344(SB), Y7, Y3
+	VFMADD213PD actkernconst<>+5376(SB), Y7, Y3
+	VMULPD      Y3, Y7, Y7
+	VADDPD      Y7, Y5, Y5
 	VDIVPD      (SP), Y5, Y5
 	VBLENDVPD   Y4, Y2, Y5, Y4
 	VCVTPD2PSY  Y4, X4
@@ -63038,39 +62980,37 @@ tail:
 	VMULPD      (SP), Y2, Y3
 	VCMPPD      $0x11, Y3, Y0, Y4
 	VMAXPD      Y3, Y1, Y5
-	VORPD       actkernconst<>+1312(SB), Y3, Y6
-	VMAXPD      actkernconst<>+800(SB), Y6, Y7
-	VMULPD      actkernconst<>+320(SB), Y7, Y8
-	VROUNDPD    $0x08, Y8, Y8
-	VFMADD231PD actkernconst<>+352(SB), Y8, Y7
-	VMOVUPD     actkernconst<>+224(SB), Y9
-	VFMADD213PD actkernconst<>+768(SB), Y7, Y9
-	VFMADD213PD actkernconst<>+416(SB), Y7, Y9
-	VFMADD213PD actkernconst<>+864(SB), Y7, Y9
-	VFMADD213PD actkernconst<>+480(SB), Y7, Y9
-	VFMADD213PD actkernconst<>+896(SB), Y7, Y9
-	VFMADD213PD actkernconst<>+544(SB), Y7, Y9
-	VFMADD213PD actkernconst<>+928(SB), Y7, Y9
-	VADDPD      actkernconst<>+128(SB), Y8, Y7
-	VPSLLQ      $0x34, Y7, Y7
-	VMULPD      Y9, Y7, Y9
-	VCMPPD      $0x03, Y3, Y3, Y3
-	VBLENDVPD   Y3, Y6, Y9, Y3
-	VMOVUPD     actkernconst<>+4992(SB), Y6
-	VFMADD213PD actkernconst<>+5024(SB), Y3, Y6
-	VFMADD213PD actkernconst<>+5056(SB), Y3, Y6
-	VFMADD213PD actkernconst<>+5088(SB), Y3, Y6
-	VFMADD213PD actkernconst<>+5120(SB), Y3, Y6
-	VFMADD213PD actkernconst<>+5152(SB), Y3, Y6
-	VFMADD213PD actkernconst<>+5184(SB), Y3, Y6
-	VFMADD213PD actkernconst<>+5216(SB), Y3, Y6
-	VFMADD213PD actkernconst<>+5248(SB), Y3, Y6
-	VFMADD213PD actkernconst<>+5280(SB), Y3, Y6
-	VFMADD213PD actkernconst<>+5312(SB), Y3, Y6
-	VFMADD213PD actkernconst<>+5344(SB), Y3, Y6
-	VFMADD213PD actkernconst<>+5376(SB), Y3, Y6
-	VMULPD      Y6, Y3, Y3
-	VADDPD      Y3, Y5, Y5
+	VORPD       actkernconst<>+1312(SB), Y3, Y3
+	VMAXPD      actkernconst<>+800(SB), Y3, Y3
+	VMULPD      actkernconst<>+320(SB), Y3, Y6
+	VROUNDPD    $0x08, Y6, Y6
+	VFMADD231PD actkernconst<>+352(SB), Y6, Y3
+	VMOVUPD     actkernconst<>+224(SB), Y7
+	VFMADD213PD actkernconst<>+768(SB), Y3, Y7
+	VFMADD213PD actkernconst<>+416(SB), Y3, Y7
+	VFMADD213PD actkernconst<>+864(SB), Y3, Y7
+	VFMADD213PD actkernconst<>+480(SB), Y3, Y7
+	VFMADD213PD actkernconst<>+896(SB), Y3, Y7
+	VFMADD213PD actkernconst<>+544(SB), Y3, Y7
+	VFMADD213PD actkernconst<>+928(SB), Y3, Y7
+	VADDPD      actkernconst<>+128(SB), Y6, Y3
+	VPSLLQ      $0x34, Y3, Y3
+	VMULPD      Y7, Y3, Y7
+	VMOVUPD     actkernconst<>+4992(SB), Y3
+	VFMADD213PD actkernconst<>+5024(SB), Y7, Y3
+	VFMADD213PD actkernconst<>+5056(SB), Y7, Y3
+	VFMADD213PD actkernconst<>+5088(SB), Y7, Y3
+	VFMADD213PD actkernconst<>+5120(SB), Y7, Y3
+	VFMADD213PD actkernconst<>+5152(SB), Y7, Y3
+	VFMADD213PD actkernconst<>+5184(SB), Y7, Y3
+	VFMADD213PD actkernconst<>+5216(SB), Y7, Y3
+	VFMADD213PD actkernconst<>+5248(SB), Y7, Y3
+	VFMADD213PD actkernconst<>+5280(SB), Y7, Y3
+	VFMADD213PD actkernconst<>+5312(SB), Y7, Y3
+	VFMADD213PD actkernconst<>+5344(SB), Y7, Y3
+	VFMADD213PD actkernconst<>+5376(SB), Y7, Y3
+	VMULPD      Y3, Y7, Y7
+	VADDPD      Y7, Y5, Y5
 	VDIVPD      (SP), Y5, Y5
 	VBLENDVPD   Y4, Y2, Y5, Y4
 	VCVTPD2PSY  Y4, X4
@@ -69901,13 +69841,17 @@ done:
 // Requires: AVX, AVX512DQ, AVX512F, AVX512VL, BMI2
 TEXT ·tanhshrinkAVX512(SB), NOSPLIT, $0-48
 	VBROADCASTSD actkernconst<>+0(SB), Z0
-	VBROADCASTSD actkernconst<>+9088(SB), Z1
-	VBROADCASTSD actkernconst<>+9096(SB), Z2
+	VBROADCASTSD actkernconst<>+9048(SB), Z1
+	VBROADCASTSD actkernconst<>+9056(SB), Z2
 	VBROADCASTSD actkernconst<>+40(SB), Z3
 	VBROADCASTSD actkernconst<>+48(SB), Z4
-	VBROADCASTSD actkernconst<>+9104(SB), Z5
-	VBROADCASTSD actkernconst<>+9112(SB), Z6
-	VBROADCASTSD actkernconst<>+9120(SB), Z7
+	VBROADCASTSD actkernconst<>+9064(SB), Z5
+	VBROADCASTSD actkernconst<>+9072(SB), Z6
+	VBROADCASTSD actkernconst<>+9080(SB), Z7
+	VBROADCASTSD actkernconst<>+9088(SB), Z8
+	VBROADCASTSD actkernconst<>+9096(SB), Z9
+	VBROADCASTSD actkernconst<>+9104(SB), Z10
+	VBROADCASTSD actkernconst<>+9112(SB), Z11
 	MOVQ         dst_base+0(FP), AX
 	MOVQ         in0_base+24(FP), CX
 	MOVQ         dst_len+8(FP), DX
@@ -69915,174 +69859,174 @@ TEXT ·tanhshrinkAVX512(SB), NOSPLIT, $0-48
 loop:
 	CMPQ             DX, $0x00000020
 	JB               single
-	VCVTPS2PD        (CX), Z8
-	VCVTPS2PD        32(CX), Z9
-	VCVTPS2PD        64(CX), Z10
-	VCVTPS2PD        96(CX), Z11
-	VANDPD.BCST      actkernconst<>+968(SB), Z8, Z12
-	VANDPD.BCST      actkernconst<>+968(SB), Z9, Z13
-	VANDPD.BCST      actkernconst<>+968(SB), Z10, Z14
-	VANDPD.BCST      actkernconst<>+968(SB), Z11, Z15
-	VCMPPD           $0x11, Z0, Z12, K2
-	VCMPPD           $0x11, Z0, Z13, K3
-	VCMPPD           $0x11, Z0, Z14, K4
-	VCMPPD           $0x11, Z0, Z15, K5
-	VMULPD           Z8, Z8, Z16
-	VMULPD           Z9, Z9, Z17
-	VMULPD           Z10, Z10, Z18
-	VMULPD           Z11, Z11, Z19
-	VMULPD           Z8, Z16, Z20
-	VMULPD           Z9, Z17, Z21
-	VMULPD           Z10, Z18, Z22
-	VMULPD           Z11, Z19, Z23
-	VMOVAPD          Z1, Z24
-	VFMADD213PD      Z2, Z16, Z24
-	VMOVAPD          Z1, Z25
-	VFMADD213PD      Z2, Z17, Z25
-	VMOVAPD          Z1, Z26
-	VFMADD213PD      Z2, Z18, Z26
-	VMOVAPD          Z1, Z27
-	VFMADD213PD      Z2, Z19, Z27
-	VFMADD213PD      Z5, Z16, Z24
-	VFMADD213PD      Z5, Z17, Z25
-	VFMADD213PD      Z5, Z18, Z26
-	VFMADD213PD      Z5, Z19, Z27
-	VFMADD213PD      Z6, Z16, Z24
-	VFMADD213PD      Z6, Z17, Z25
-	VFMADD213PD      Z6, Z18, Z26
-	VFMADD213PD      Z6, Z19, Z27
-	VFMADD213PD      Z7, Z16, Z24
-	VFMADD213PD      Z7, Z17, Z25
-	VFMADD213PD      Z7, Z18, Z26
-	VFMADD213PD      Z7, Z19, Z27
-	VFMADD213PD.BCST actkernconst<>+9024(SB), Z16, Z24
-	VFMADD213PD.BCST actkernconst<>+9024(SB), Z17, Z25
-	VFMADD213PD.BCST actkernconst<>+9024(SB), Z18, Z26
-	VFMADD213PD.BCST actkernconst<>+9024(SB), Z19, Z27
-	VFMADD213PD.BCST actkernconst<>+9032(SB), Z16, Z24
-	VFMADD213PD.BCST actkernconst<>+9032(SB), Z17, Z25
-	VFMADD213PD.BCST actkernconst<>+9032(SB), Z18, Z26
-	VFMADD213PD.BCST actkernconst<>+9032(SB), Z19, Z27
-	VFMADD213PD.BCST actkernconst<>+9040(SB), Z16, Z24
-	VFMADD213PD.BCST actkernconst<>+9040(SB), Z17, Z25
-	VFMADD213PD.BCST actkernconst<>+9040(SB), Z18, Z26
-	VFMADD213PD.BCST actkernconst<>+9040(SB), Z19, Z27
-	VFMADD213PD.BCST actkernconst<>+9048(SB), Z16, Z24
-	VFMADD213PD.BCST actkernconst<>+9048(SB), Z17, Z25
-	VFMADD213PD.BCST actkernconst<>+9048(SB), Z18, Z26
-	VFMADD213PD.BCST actkernconst<>+9048(SB), Z19, Z27
-	VFMADD213PD.BCST actkernconst<>+9056(SB), Z16, Z24
-	VFMADD213PD.BCST actkernconst<>+9056(SB), Z17, Z25
-	VFMADD213PD.BCST actkernconst<>+9056(SB), Z18, Z26
-	VFMADD213PD.BCST actkernconst<>+9056(SB), Z19, Z27
-	VFMADD213PD.BCST actkernconst<>+9064(SB), Z16, Z24
-	VFMADD213PD.BCST actkernconst<>+9064(SB), Z17, Z25
-	VFMADD213PD.BCST actkernconst<>+9064(SB), Z18, Z26
-	VFMADD213PD.BCST actkernconst<>+9064(SB), Z19, Z27
-	VFMADD213PD.BCST actkernconst<>+9072(SB), Z16, Z24
-	VFMADD213PD.BCST actkernconst<>+9072(SB), Z17, Z25
-	VFMADD213PD.BCST actkernconst<>+9072(SB), Z18, Z26
-	VFMADD213PD.BCST actkernconst<>+9072(SB), Z19, Z27
-	VMULPD.BCST      actkernconst<>+6672(SB), Z12, Z12
-	VMULPD.BCST      actkernconst<>+6672(SB), Z13, Z13
-	VMULPD.BCST      actkernconst<>+6672(SB), Z14, Z14
-	VMULPD.BCST      actkernconst<>+6672(SB), Z15, Z15
-	VMAXPD.BCST      actkernconst<>+56(SB), Z12, Z12
-	VMAXPD.BCST      actkernconst<>+56(SB), Z13, Z13
-	VMAXPD.BCST      actkernconst<>+56(SB), Z14, Z14
-	VMAXPD.BCST      actkernconst<>+56(SB), Z15, Z15
-	VMULPD.BCST      actkernconst<>+72(SB), Z12, Z16
-	VMULPD.BCST      actkernconst<>+72(SB), Z13, Z17
-	VMULPD.BCST      actkernconst<>+72(SB), Z14, Z18
-	VMULPD.BCST      actkernconst<>+72(SB), Z15, Z19
-	VRNDSCALEPD      $0x08, Z16, Z16
-	VRNDSCALEPD      $0x08, Z17, Z17
-	VRNDSCALEPD      $0x08, Z18, Z18
-	VRNDSCALEPD      $0x08, Z19, Z19
-	VFMADD231PD.BCST actkernconst<>+80(SB), Z16, Z12
-	VFMADD231PD.BCST actkernconst<>+80(SB), Z17, Z13
-	VFMADD231PD.BCST actkernconst<>+80(SB), Z18, Z14
-	VFMADD231PD.BCST actkernconst<>+80(SB), Z19, Z15
+	VCVTPS2PD        (CX), Z12
+	VCVTPS2PD        32(CX), Z13
+	VCVTPS2PD        64(CX), Z14
+	VCVTPS2PD        96(CX), Z15
+	VANDPD.BCST      actkernconst<>+968(SB), Z12, Z16
+	VANDPD.BCST      actkernconst<>+968(SB), Z13, Z17
+	VANDPD.BCST      actkernconst<>+968(SB), Z14, Z18
+	VANDPD.BCST      actkernconst<>+968(SB), Z15, Z19
+	VCMPPD           $0x11, Z0, Z16, K2
+	VCMPPD           $0x11, Z0, Z17, K3
+	VCMPPD           $0x11, Z0, Z18, K4
+	VCMPPD           $0x11, Z0, Z19, K5
+	VMULPD           Z12, Z12, Z20
+	VMULPD           Z13, Z13, Z21
+	VMULPD           Z14, Z14, Z22
+	VMULPD           Z15, Z15, Z23
+	VMULPD           Z12, Z20, Z24
+	VMULPD           Z13, Z21, Z25
+	VMULPD           Z14, Z22, Z26
+	VMULPD           Z15, Z23, Z27
+	VMOVAPD          Z1, Z28
+	VFMADD213PD      Z2, Z20, Z28
+	VMOVAPD          Z1, Z29
+	VFMADD213PD      Z2, Z21, Z29
+	VMOVAPD          Z1, Z30
+	VFMADD213PD      Z2, Z22, Z30
+	VMOVAPD          Z1, Z31
+	VFMADD213PD      Z2, Z23, Z31
+	VFMADD213PD      Z5, Z20, Z28
+	VFMADD213PD      Z5, Z21, Z29
+	VFMADD213PD      Z5, Z22, Z30
+	VFMADD213PD      Z5, Z23, Z31
+	VFMADD213PD      Z6, Z20, Z28
+	VFMADD213PD      Z6, Z21, Z29
+	VFMADD213PD      Z6, Z22, Z30
+	VFMADD213PD      Z6, Z23, Z31
+	VFMADD213PD      Z7, Z20, Z28
+	VFMADD213PD      Z7, Z21, Z29
+	VFMADD213PD      Z7, Z22, Z30
+	VFMADD213PD      Z7, Z23, Z31
+	VFMADD213PD      Z8, Z20, Z28
+	VFMADD213PD      Z8, Z21, Z29
+	VFMADD213PD      Z8, Z22, Z30
+	VFMADD213PD      Z8, Z23, Z31
+	VFMADD213PD      Z9, Z20, Z28
+	VFMADD213PD      Z9, Z21, Z29
+	VFMADD213PD      Z9, Z22, Z30
+	VFMADD213PD      Z9, Z23, Z31
+	VFMADD213PD      Z10, Z20, Z28
+	VFMADD213PD      Z10, Z21, Z29
+	VFMADD213PD      Z10, Z22, Z30
+	VFMADD213PD      Z10, Z23, Z31
+	VFMADD213PD      Z11, Z20, Z28
+	VFMADD213PD      Z11, Z21, Z29
+	VFMADD213PD      Z11, Z22, Z30
+	VFMADD213PD      Z11, Z23, Z31
+	VFMADD213PD.BCST actkernconst<>+9024(SB), Z20, Z28
+	VFMADD213PD.BCST actkernconst<>+9024(SB), Z21, Z29
+	VFMADD213PD.BCST actkernconst<>+9024(SB), Z22, Z30
+	VFMADD213PD.BCST actkernconst<>+9024(SB), Z23, Z31
+	VFMADD213PD.BCST actkernconst<>+9032(SB), Z20, Z28
+	VFMADD213PD.BCST actkernconst<>+9032(SB), Z21, Z29
+	VFMADD213PD.BCST actkernconst<>+9032(SB), Z22, Z30
+	VFMADD213PD.BCST actkernconst<>+9032(SB), Z23, Z31
+	VFMADD213PD.BCST actkernconst<>+9040(SB), Z20, Z28
+	VFMADD213PD.BCST actkernconst<>+9040(SB), Z21, Z29
+	VFMADD213PD.BCST actkernconst<>+9040(SB), Z22, Z30
+	VFMADD213PD.BCST actkernconst<>+9040(SB), Z23, Z31
+	VMULPD           Z28, Z24, Z24
+	VMULPD           Z29, Z25, Z25
+	VMULPD           Z30, Z26, Z26
+	VMULPD           Z31, Z27, Z27
+	VMULPD.BCST      actkernconst<>+6672(SB), Z16, Z16
+	VMULPD.BCST      actkernconst<>+6672(SB), Z17, Z17
+	VMULPD.BCST      actkernconst<>+6672(SB), Z18, Z18
+	VMULPD.BCST      actkernconst<>+6672(SB), Z19, Z19
+	VMAXPD.BCST      actkernconst<>+56(SB), Z16, Z16
+	VMAXPD.BCST      actkernconst<>+56(SB), Z17, Z17
+	VMAXPD.BCST      actkernconst<>+56(SB), Z18, Z18
+	VMAXPD.BCST      actkernconst<>+56(SB), Z19, Z19
+	VMULPD.BCST      actkernconst<>+72(SB), Z16, Z20
+	VMULPD.BCST      actkernconst<>+72(SB), Z17, Z21
+	VMULPD.BCST      actkernconst<>+72(SB), Z18, Z22
+	VMULPD.BCST      actkernconst<>+72(SB), Z19, Z23
+	VRNDSCALEPD      $0x08, Z20, Z20
+	VRNDSCALEPD      $0x08, Z21, Z21
+	VRNDSCALEPD      $0x08, Z22, Z22
+	VRNDSCALEPD      $0x08, Z23, Z23
+	VFMADD231PD.BCST actkernconst<>+80(SB), Z20, Z16
+	VFMADD231PD.BCST actkernconst<>+80(SB), Z21, Z17
+	VFMADD231PD.BCST actkernconst<>+80(SB), Z22, Z18
+	VFMADD231PD.BCST actkernconst<>+80(SB), Z23, Z19
 	VMOVAPD          Z3, Z28
-	VFMADD213PD      Z4, Z12, Z28
+	VFMADD213PD      Z4, Z16, Z28
 	VMOVAPD          Z3, Z29
-	VFMADD213PD      Z4, Z13, Z29
+	VFMADD213PD      Z4, Z17, Z29
 	VMOVAPD          Z3, Z30
-	VFMADD213PD      Z4, Z14, Z30
+	VFMADD213PD      Z4, Z18, Z30
 	VMOVAPD          Z3, Z31
-	VFMADD213PD      Z4, Z15, Z31
-	VFMADD213PD.BCST actkernconst<>+88(SB), Z12, Z28
-	VFMADD213PD.BCST actkernconst<>+88(SB), Z13, Z29
-	VFMADD213PD.BCST actkernconst<>+88(SB), Z14, Z30
-	VFMADD213PD.BCST actkernconst<>+88(SB), Z15, Z31
-	VFMADD213PD.BCST actkernconst<>+96(SB), Z12, Z28
-	VFMADD213PD.BCST actkernconst<>+96(SB), Z13, Z29
-	VFMADD213PD.BCST actkernconst<>+96(SB), Z14, Z30
-	VFMADD213PD.BCST actkernconst<>+96(SB), Z15, Z31
-	VFMADD213PD.BCST actkernconst<>+104(SB), Z12, Z28
-	VFMADD213PD.BCST actkernconst<>+104(SB), Z13, Z29
-	VFMADD213PD.BCST actkernconst<>+104(SB), Z14, Z30
-	VFMADD213PD.BCST actkernconst<>+104(SB), Z15, Z31
-	VFMADD213PD.BCST actkernconst<>+8(SB), Z12, Z28
-	VFMADD213PD.BCST actkernconst<>+8(SB), Z13, Z29
-	VFMADD213PD.BCST actkernconst<>+8(SB), Z14, Z30
-	VFMADD213PD.BCST actkernconst<>+8(SB), Z15, Z31
-	VFMADD213PD.BCST actkernconst<>+16(SB), Z12, Z28
-	VFMADD213PD.BCST actkernconst<>+16(SB), Z13, Z29
-	VFMADD213PD.BCST actkernconst<>+16(SB), Z14, Z30
-	VFMADD213PD.BCST actkernconst<>+16(SB), Z15, Z31
-	VFMADD213PD.BCST actkernconst<>+24(SB), Z12, Z28
-	VFMADD213PD.BCST actkernconst<>+24(SB), Z13, Z29
-	VFMADD213PD.BCST actkernconst<>+24(SB), Z14, Z30
-	VFMADD213PD.BCST actkernconst<>+24(SB), Z15, Z31
-	VMULPD           Z28, Z12, Z12
-	VMULPD           Z29, Z13, Z13
-	VMULPD           Z30, Z14, Z14
-	VMULPD           Z31, Z15, Z15
-	VSCALEFPD        Z16, Z0, Z16
-	VSCALEFPD        Z17, Z0, Z17
-	VSCALEFPD        Z18, Z0, Z18
-	VSCALEFPD        Z19, Z0, Z19
-	VSUBPD           Z0, Z16, Z28
-	VSUBPD           Z0, Z17, Z29
-	VSUBPD           Z0, Z18, Z30
-	VSUBPD           Z0, Z19, Z31
-	VFMADD213PD      Z28, Z12, Z16
-	VFMADD213PD      Z29, Z13, Z17
-	VFMADD213PD      Z30, Z14, Z18
-	VFMADD213PD      Z31, Z15, Z19
-	VADDPD.BCST      actkernconst<>+1008(SB), Z16, Z12
-	VADDPD.BCST      actkernconst<>+1008(SB), Z17, Z13
-	VADDPD.BCST      actkernconst<>+1008(SB), Z18, Z14
-	VADDPD.BCST      actkernconst<>+1008(SB), Z19, Z15
-	VDIVPD           Z12, Z16, Z16
-	VDIVPD           Z13, Z17, Z17
-	VDIVPD           Z14, Z18, Z18
-	VDIVPD           Z15, Z19, Z19
-	VPTERNLOGQ.BCST  $0xd8, actkernconst<>+976(SB), Z8, Z16
-	VPTERNLOGQ.BCST  $0xd8, actkernconst<>+976(SB), Z9, Z17
-	VPTERNLOGQ.BCST  $0xd8, actkernconst<>+976(SB), Z10, Z18
-	VPTERNLOGQ.BCST  $0xd8, actkernconst<>+976(SB), Z11, Z19
-	VSUBPD           Z16, Z8, Z16
-	VSUBPD           Z17, Z9, Z17
-	VSUBPD           Z18, Z10, Z18
-	VSUBPD           Z19, Z11, Z19
-	VMULPD           Z24, Z20, K2, Z16
-	VMULPD           Z25, Z21, K3, Z17
-	VMULPD           Z26, Z22, K4, Z18
-	VMULPD           Z27, Z23, K5, Z19
-	VFIXUPIMMPD.BCST $0x00, actkernconst<>+9080(SB), Z8, Z16
-	VFIXUPIMMPD.BCST $0x00, actkernconst<>+9080(SB), Z9, Z17
-	VFIXUPIMMPD.BCST $0x00, actkernconst<>+9080(SB), Z10, Z18
-	VFIXUPIMMPD.BCST $0x00, actkernconst<>+9080(SB), Z11, Z19
-	VCVTPD2PS        Z16, Y16
-	VMOVUPS          Y16, (AX)
-	VCVTPD2PS        Z17, Y17
-	VMOVUPS          Y17, 32(AX)
-	VCVTPD2PS        Z18, Y18
-	VMOVUPS          Y18, 64(AX)
-	VCVTPD2PS        Z19, Y19
-	VMOVUPS          Y19, 96(AX)
+	VFMADD213PD      Z4, Z19, Z31
+	VFMADD213PD.BCST actkernconst<>+88(SB), Z16, Z28
+	VFMADD213PD.BCST actkernconst<>+88(SB), Z17, Z29
+	VFMADD213PD.BCST actkernconst<>+88(SB), Z18, Z30
+	VFMADD213PD.BCST actkernconst<>+88(SB), Z19, Z31
+	VFMADD213PD.BCST actkernconst<>+96(SB), Z16, Z28
+	VFMADD213PD.BCST actkernconst<>+96(SB), Z17, Z29
+	VFMADD213PD.BCST actkernconst<>+96(SB), Z18, Z30
+	VFMADD213PD.BCST actkernconst<>+96(SB), Z19, Z31
+	VFMADD213PD.BCST actkernconst<>+104(SB), Z16, Z28
+	VFMADD213PD.BCST actkernconst<>+104(SB), Z17, Z29
+	VFMADD213PD.BCST actkernconst<>+104(SB), Z18, Z30
+	VFMADD213PD.BCST actkernconst<>+104(SB), Z19, Z31
+	VFMADD213PD.BCST actkernconst<>+8(SB), Z16, Z28
+	VFMADD213PD.BCST actkernconst<>+8(SB), Z17, Z29
+	VFMADD213PD.BCST actkernconst<>+8(SB), Z18, Z30
+	VFMADD213PD.BCST actkernconst<>+8(SB), Z19, Z31
+	VFMADD213PD.BCST actkernconst<>+16(SB), Z16, Z28
+	VFMADD213PD.BCST actkernconst<>+16(SB), Z17, Z29
+	VFMADD213PD.BCST actkernconst<>+16(SB), Z18, Z30
+	VFMADD213PD.BCST actkernconst<>+16(SB), Z19, Z31
+	VFMADD213PD.BCST actkernconst<>+24(SB), Z16, Z28
+	VFMADD213PD.BCST actkernconst<>+24(SB), Z17, Z29
+	VFMADD213PD.BCST actkernconst<>+24(SB), Z18, Z30
+	VFMADD213PD.BCST actkernconst<>+24(SB), Z19, Z31
+	VMULPD           Z28, Z16, Z16
+	VMULPD           Z29, Z17, Z17
+	VMULPD           Z30, Z18, Z18
+	VMULPD           Z31, Z19, Z19
+	VSCALEFPD        Z20, Z0, Z20
+	VSCALEFPD        Z21, Z0, Z21
+	VSCALEFPD        Z22, Z0, Z22
+	VSCALEFPD        Z23, Z0, Z23
+	VSUBPD           Z0, Z20, Z28
+	VSUBPD           Z0, Z21, Z29
+	VSUBPD           Z0, Z22, Z30
+	VSUBPD           Z0, Z23, Z31
+	VFMADD213PD      Z28, Z16, Z20
+	VFMADD213PD      Z29, Z17, Z21
+	VFMADD213PD      Z30, Z18, Z22
+	VFMADD213PD      Z31, Z19, Z23
+	VADDPD.BCST      actkernconst<>+1008(SB), Z20, Z16
+	VADDPD.BCST      actkernconst<>+1008(SB), Z21, Z17
+	VADDPD.BCST      actkernconst<>+1008(SB), Z22, Z18
+	VADDPD.BCST      actkernconst<>+1008(SB), Z23, Z19
+	VDIVPD           Z16, Z20, Z20
+	VDIVPD           Z17, Z21, Z21
+	VDIVPD           Z18, Z22, Z22
+	VDIVPD           Z19, Z23, Z23
+	VPTERNLOGQ.BCST  $0xd8, actkernconst<>+976(SB), Z12, Z20
+	VPTERNLOGQ.BCST  $0xd8, actkernconst<>+976(SB), Z13, Z21
+	VPTERNLOGQ.BCST  $0xd8, actkernconst<>+976(SB), Z14, Z22
+	VPTERNLOGQ.BCST  $0xd8, actkernconst<>+976(SB), Z15, Z23
+	VSUBPD           Z20, Z12, Z12
+	VSUBPD           Z21, Z13, Z13
+	VSUBPD           Z22, Z14, Z14
+	VSUBPD           Z23, Z15, Z15
+	VBLENDMPD        Z24, Z12, K2, Z24
+	VBLENDMPD        Z25, Z13, K3, Z25
+	VBLENDMPD        Z26, Z14, K4, Z26
+	VBLENDMPD        Z27, Z15, K5, Z27
+	VCVTPD2PS        Z24, Y24
+	VMOVUPS          Y24, (AX)
+	VCVTPD2PS        Z25, Y25
+	VMOVUPS          Y25, 32(AX)
+	VCVTPD2PS        Z26, Y26
+	VMOVUPS          Y26, 64(AX)
+	VCVTPD2PS        Z27, Y27
+	VMOVUPS          Y27, 96(AX)
 	ADDQ             $0x00000080, AX
 	ADDQ             $0x00000080, CX
 	SUBQ             $0x00000020, DX
@@ -70091,48 +70035,48 @@ loop:
 single:
 	CMPQ             DX, $0x00000008
 	JB               tail
-	VCVTPS2PD        (CX), Z8
-	VANDPD.BCST      actkernconst<>+968(SB), Z8, Z9
-	VCMPPD           $0x11, Z0, Z9, K2
-	VMULPD           Z8, Z8, Z10
-	VMULPD           Z8, Z10, Z11
-	VMOVAPD          Z1, Z12
-	VFMADD213PD      Z2, Z10, Z12
-	VFMADD213PD      Z5, Z10, Z12
-	VFMADD213PD      Z6, Z10, Z12
-	VFMADD213PD      Z7, Z10, Z12
-	VFMADD213PD.BCST actkernconst<>+9024(SB), Z10, Z12
-	VFMADD213PD.BCST actkernconst<>+9032(SB), Z10, Z12
-	VFMADD213PD.BCST actkernconst<>+9040(SB), Z10, Z12
-	VFMADD213PD.BCST actkernconst<>+9048(SB), Z10, Z12
-	VFMADD213PD.BCST actkernconst<>+9056(SB), Z10, Z12
-	VFMADD213PD.BCST actkernconst<>+9064(SB), Z10, Z12
-	VFMADD213PD.BCST actkernconst<>+9072(SB), Z10, Z12
-	VMULPD.BCST      actkernconst<>+6672(SB), Z9, Z9
-	VMAXPD.BCST      actkernconst<>+56(SB), Z9, Z9
-	VMULPD.BCST      actkernconst<>+72(SB), Z9, Z10
-	VRNDSCALEPD      $0x08, Z10, Z10
-	VFMADD231PD.BCST actkernconst<>+80(SB), Z10, Z9
-	VMOVAPD          Z3, Z13
-	VFMADD213PD      Z4, Z9, Z13
-	VFMADD213PD.BCST actkernconst<>+88(SB), Z9, Z13
-	VFMADD213PD.BCST actkernconst<>+96(SB), Z9, Z13
-	VFMADD213PD.BCST actkernconst<>+104(SB), Z9, Z13
-	VFMADD213PD.BCST actkernconst<>+8(SB), Z9, Z13
-	VFMADD213PD.BCST actkernconst<>+16(SB), Z9, Z13
-	VFMADD213PD.BCST actkernconst<>+24(SB), Z9, Z13
-	VMULPD           Z13, Z9, Z9
-	VSCALEFPD        Z10, Z0, Z10
-	VSUBPD           Z0, Z10, Z13
-	VFMADD213PD      Z13, Z9, Z10
-	VADDPD.BCST      actkernconst<>+1008(SB), Z10, Z9
-	VDIVPD           Z9, Z10, Z10
-	VPTERNLOGQ.BCST  $0xd8, actkernconst<>+976(SB), Z8, Z10
-	VSUBPD           Z10, Z8, Z10
-	VMULPD           Z12, Z11, K2, Z10
-	VFIXUPIMMPD.BCST $0x00, actkernconst<>+9080(SB), Z8, Z10
-	VCVTPD2PS        Z10, Y10
-	VMOVUPS          Y10, (AX)
+	VCVTPS2PD        (CX), Z12
+	VANDPD.BCST      actkernconst<>+968(SB), Z12, Z13
+	VCMPPD           $0x11, Z0, Z13, K2
+	VMULPD           Z12, Z12, Z14
+	VMULPD           Z12, Z14, Z15
+	VMOVAPD          Z1, Z16
+	VFMADD213PD      Z2, Z14, Z16
+	VFMADD213PD      Z5, Z14, Z16
+	VFMADD213PD      Z6, Z14, Z16
+	VFMADD213PD      Z7, Z14, Z16
+	VFMADD213PD      Z8, Z14, Z16
+	VFMADD213PD      Z9, Z14, Z16
+	VFMADD213PD      Z10, Z14, Z16
+	VFMADD213PD      Z11, Z14, Z16
+	VFMADD213PD.BCST actkernconst<>+9024(SB), Z14, Z16
+	VFMADD213PD.BCST actkernconst<>+9032(SB), Z14, Z16
+	VFMADD213PD.BCST actkernconst<>+9040(SB), Z14, Z16
+	VMULPD           Z16, Z15, Z15
+	VMULPD.BCST      actkernconst<>+6672(SB), Z13, Z13
+	VMAXPD.BCST      actkernconst<>+56(SB), Z13, Z13
+	VMULPD.BCST      actkernconst<>+72(SB), Z13, Z14
+	VRNDSCALEPD      $0x08, Z14, Z14
+	VFMADD231PD.BCST actkernconst<>+80(SB), Z14, Z13
+	VMOVAPD          Z3, Z16
+	VFMADD213PD      Z4, Z13, Z16
+	VFMADD213PD.BCST actkernconst<>+88(SB), Z13, Z16
+	VFMADD213PD.BCST actkernconst<>+96(SB), Z13, Z16
+	VFMADD213PD.BCST actkernconst<>+104(SB), Z13, Z16
+	VFMADD213PD.BCST actkernconst<>+8(SB), Z13, Z16
+	VFMADD213PD.BCST actkernconst<>+16(SB), Z13, Z16
+	VFMADD213PD.BCST actkernconst<>+24(SB), Z13, Z16
+	VMULPD           Z16, Z13, Z13
+	VSCALEFPD        Z14, Z0, Z14
+	VSUBPD           Z0, Z14, Z16
+	VFMADD213PD      Z16, Z13, Z14
+	VADDPD.BCST      actkernconst<>+1008(SB), Z14, Z13
+	VDIVPD           Z13, Z14, Z14
+	VPTERNLOGQ.BCST  $0xd8, actkernconst<>+976(SB), Z12, Z14
+	VSUBPD           Z14, Z12, Z12
+	VBLENDMPD        Z15, Z12, K2, Z15
+	VCVTPD2PS        Z15, Y15
+	VMOVUPS          Y15, (AX)
 	ADDQ             $0x00000020, AX
 	ADDQ             $0x00000020, CX
 	SUBQ             $0x00000008, DX
@@ -70144,49 +70088,49 @@ tail:
 	MOVL             $-1, BX
 	BZHIL            DX, BX, BX
 	KMOVW            BX, K1
-	VMOVUPS.Z        (CX), K1, Y8
-	VCVTPS2PD        Y8, Z8
-	VANDPD.BCST      actkernconst<>+968(SB), Z8, Z9
-	VCMPPD           $0x11, Z0, Z9, K2
-	VMULPD           Z8, Z8, Z10
-	VMULPD           Z8, Z10, Z11
-	VMOVAPD          Z1, Z12
-	VFMADD213PD      Z2, Z10, Z12
-	VFMADD213PD      Z5, Z10, Z12
-	VFMADD213PD      Z6, Z10, Z12
-	VFMADD213PD      Z7, Z10, Z12
-	VFMADD213PD.BCST actkernconst<>+9024(SB), Z10, Z12
-	VFMADD213PD.BCST actkernconst<>+9032(SB), Z10, Z12
-	VFMADD213PD.BCST actkernconst<>+9040(SB), Z10, Z12
-	VFMADD213PD.BCST actkernconst<>+9048(SB), Z10, Z12
-	VFMADD213PD.BCST actkernconst<>+9056(SB), Z10, Z12
-	VFMADD213PD.BCST actkernconst<>+9064(SB), Z10, Z12
-	VFMADD213PD.BCST actkernconst<>+9072(SB), Z10, Z12
-	VMULPD.BCST      actkernconst<>+6672(SB), Z9, Z9
-	VMAXPD.BCST      actkernconst<>+56(SB), Z9, Z9
-	VMULPD.BCST      actkernconst<>+72(SB), Z9, Z10
-	VRNDSCALEPD      $0x08, Z10, Z10
-	VFMADD231PD.BCST actkernconst<>+80(SB), Z10, Z9
-	VMOVAPD          Z3, Z13
-	VFMADD213PD      Z4, Z9, Z13
-	VFMADD213PD.BCST actkernconst<>+88(SB), Z9, Z13
-	VFMADD213PD.BCST actkernconst<>+96(SB), Z9, Z13
-	VFMADD213PD.BCST actkernconst<>+104(SB), Z9, Z13
-	VFMADD213PD.BCST actkernconst<>+8(SB), Z9, Z13
-	VFMADD213PD.BCST actkernconst<>+16(SB), Z9, Z13
-	VFMADD213PD.BCST actkernconst<>+24(SB), Z9, Z13
-	VMULPD           Z13, Z9, Z9
-	VSCALEFPD        Z10, Z0, Z10
-	VSUBPD           Z0, Z10, Z13
-	VFMADD213PD      Z13, Z9, Z10
-	VADDPD.BCST      actkernconst<>+1008(SB), Z10, Z9
-	VDIVPD           Z9, Z10, Z10
-	VPTERNLOGQ.BCST  $0xd8, actkernconst<>+976(SB), Z8, Z10
-	VSUBPD           Z10, Z8, Z10
-	VMULPD           Z12, Z11, K2, Z10
-	VFIXUPIMMPD.BCST $0x00, actkernconst<>+9080(SB), Z8, Z10
-	VCVTPD2PS        Z10, Y10
-	VMOVUPS          Y10, K1, (AX)
+	VMOVUPS.Z        (CX), K1, Y12
+	VCVTPS2PD        Y12, Z12
+	VANDPD.BCST      actkernconst<>+968(SB), Z12, Z13
+	VCMPPD           $0x11, Z0, Z13, K2
+	VMULPD           Z12, Z12, Z14
+	VMULPD           Z12, Z14, Z15
+	VMOVAPD          Z1, Z16
+	VFMADD213PD      Z2, Z14, Z16
+	VFMADD213PD      Z5, Z14, Z16
+	VFMADD213PD      Z6, Z14, Z16
+	VFMADD213PD      Z7, Z14, Z16
+	VFMADD213PD      Z8, Z14, Z16
+	VFMADD213PD      Z9, Z14, Z16
+	VFMADD213PD      Z10, Z14, Z16
+	VFMADD213PD      Z11, Z14, Z16
+	VFMADD213PD.BCST actkernconst<>+9024(SB), Z14, Z16
+	VFMADD213PD.BCST actkernconst<>+9032(SB), Z14, Z16
+	VFMADD213PD.BCST actkernconst<>+9040(SB), Z14, Z16
+	VMULPD           Z16, Z15, Z15
+	VMULPD.BCST      actkernconst<>+6672(SB), Z13, Z13
+	VMAXPD.BCST      actkernconst<>+56(SB), Z13, Z13
+	VMULPD.BCST      actkernconst<>+72(SB), Z13, Z14
+	VRNDSCALEPD      $0x08, Z14, Z14
+	VFMADD231PD.BCST actkernconst<>+80(SB), Z14, Z13
+	VMOVAPD          Z3, Z16
+	VFMADD213PD      Z4, Z13, Z16
+	VFMADD213PD.BCST actkernconst<>+88(SB), Z13, Z16
+	VFMADD213PD.BCST actkernconst<>+96(SB), Z13, Z16
+	VFMADD213PD.BCST actkernconst<>+104(SB), Z13, Z16
+	VFMADD213PD.BCST actkernconst<>+8(SB), Z13, Z16
+	VFMADD213PD.BCST actkernconst<>+16(SB), Z13, Z16
+	VFMADD213PD.BCST actkernconst<>+24(SB), Z13, Z16
+	VMULPD           Z16, Z13, Z13
+	VSCALEFPD        Z14, Z0, Z14
+	VSUBPD           Z0, Z14, Z16
+	VFMADD213PD      Z16, Z13, Z14
+	VADDPD.BCST      actkernconst<>+1008(SB), Z14, Z13
+	VDIVPD           Z13, Z14, Z14
+	VPTERNLOGQ.BCST  $0xd8, actkernconst<>+976(SB), Z12, Z14
+	VSUBPD           Z14, Z12, Z12
+	VBLENDMPD        Z15, Z12, K2, Z15
+	VCVTPD2PS        Z15, Y15
+	VMOVUPS          Y15, K1, (AX)
 
 done:
 	VZEROUPPER
@@ -70196,13 +70140,17 @@ done:
 // Requires: AVX, AVX512DQ, AVX512F, AVX512VL, BMI2, MMX+
 TEXT ·tanhshrinkAVX512Stream(SB), NOSPLIT, $0-48
 	VBROADCASTSD actkernconst<>+0(SB), Z0
-	VBROADCASTSD actkernconst<>+9088(SB), Z1
-	VBROADCASTSD actkernconst<>+9096(SB), Z2
+	VBROADCASTSD actkernconst<>+9048(SB), Z1
+	VBROADCASTSD actkernconst<>+9056(SB), Z2
 	VBROADCASTSD actkernconst<>+40(SB), Z3
 	VBROADCASTSD actkernconst<>+48(SB), Z4
-	VBROADCASTSD actkernconst<>+9104(SB), Z5
-	VBROADCASTSD actkernconst<>+9112(SB), Z6
-	VBROADCASTSD actkernconst<>+9120(SB), Z7
+	VBROADCASTSD actkernconst<>+9064(SB), Z5
+	VBROADCASTSD actkernconst<>+9072(SB), Z6
+	VBROADCASTSD actkernconst<>+9080(SB), Z7
+	VBROADCASTSD actkernconst<>+9088(SB), Z8
+	VBROADCASTSD actkernconst<>+9096(SB), Z9
+	VBROADCASTSD actkernconst<>+9104(SB), Z10
+	VBROADCASTSD actkernconst<>+9112(SB), Z11
 	MOVQ         dst_base+0(FP), AX
 	MOVQ         in0_base+24(FP), CX
 	MOVQ         dst_len+8(FP), DX
@@ -70210,174 +70158,174 @@ TEXT ·tanhshrinkAVX512Stream(SB), NOSPLIT, $0-48
 loop:
 	CMPQ             DX, $0x00000020
 	JB               single
-	VCVTPS2PD        (CX), Z8
-	VCVTPS2PD        32(CX), Z9
-	VCVTPS2PD        64(CX), Z10
-	VCVTPS2PD        96(CX), Z11
-	VANDPD.BCST      actkernconst<>+968(SB), Z8, Z12
-	VANDPD.BCST      actkernconst<>+968(SB), Z9, Z13
-	VANDPD.BCST      actkernconst<>+968(SB), Z10, Z14
-	VANDPD.BCST      actkernconst<>+968(SB), Z11, Z15
-	VCMPPD           $0x11, Z0, Z12, K2
-	VCMPPD           $0x11, Z0, Z13, K3
-	VCMPPD           $0x11, Z0, Z14, K4
-	VCMPPD           $0x11, Z0, Z15, K5
-	VMULPD           Z8, Z8, Z16
-	VMULPD           Z9, Z9, Z17
-	VMULPD           Z10, Z10, Z18
-	VMULPD           Z11, Z11, Z19
-	VMULPD           Z8, Z16, Z20
-	VMULPD           Z9, Z17, Z21
-	VMULPD           Z10, Z18, Z22
-	VMULPD           Z11, Z19, Z23
-	VMOVAPD          Z1, Z24
-	VFMADD213PD      Z2, Z16, Z24
-	VMOVAPD          Z1, Z25
-	VFMADD213PD      Z2, Z17, Z25
-	VMOVAPD          Z1, Z26
-	VFMADD213PD      Z2, Z18, Z26
-	VMOVAPD          Z1, Z27
-	VFMADD213PD      Z2, Z19, Z27
-	VFMADD213PD      Z5, Z16, Z24
-	VFMADD213PD      Z5, Z17, Z25
-	VFMADD213PD      Z5, Z18, Z26
-	VFMADD213PD      Z5, Z19, Z27
-	VFMADD213PD      Z6, Z16, Z24
-	VFMADD213PD      Z6, Z17, Z25
-	VFMADD213PD      Z6, Z18, Z26
-	VFMADD213PD      Z6, Z19, Z27
-	VFMADD213PD      Z7, Z16, Z24
-	VFMADD213PD      Z7, Z17, Z25
-	VFMADD213PD      Z7, Z18, Z26
-	VFMADD213PD      Z7, Z19, Z27
-	VFMADD213PD.BCST actkernconst<>+9024(SB), Z16, Z24
-	VFMADD213PD.BCST actkernconst<>+9024(SB), Z17, Z25
-	VFMADD213PD.BCST actkernconst<>+9024(SB), Z18, Z26
-	VFMADD213PD.BCST actkernconst<>+9024(SB), Z19, Z27
-	VFMADD213PD.BCST actkernconst<>+9032(SB), Z16, Z24
-	VFMADD213PD.BCST actkernconst<>+9032(SB), Z17, Z25
-	VFMADD213PD.BCST actkernconst<>+9032(SB), Z18, Z26
-	VFMADD213PD.BCST actkernconst<>+9032(SB), Z19, Z27
-	VFMADD213PD.BCST actkernconst<>+9040(SB), Z16, Z24
-	VFMADD213PD.BCST actkernconst<>+9040(SB), Z17, Z25
-	VFMADD213PD.BCST actkernconst<>+9040(SB), Z18, Z26
-	VFMADD213PD.BCST actkernconst<>+9040(SB), Z19, Z27
-	VFMADD213PD.BCST actkernconst<>+9048(SB), Z16, Z24
-	VFMADD213PD.BCST actkernconst<>+9048(SB), Z17, Z25
-	VFMADD213PD.BCST actkernconst<>+9048(SB), Z18, Z26
-	VFMADD213PD.BCST actkernconst<>+9048(SB), Z19, Z27
-	VFMADD213PD.BCST actkernconst<>+9056(SB), Z16, Z24
-	VFMADD213PD.BCST actkernconst<>+9056(SB), Z17, Z25
-	VFMADD213PD.BCST actkernconst<>+9056(SB), Z18, Z26
-	VFMADD213PD.BCST actkernconst<>+9056(SB), Z19, Z27
-	VFMADD213PD.BCST actkernconst<>+9064(SB), Z16, Z24
-	VFMADD213PD.BCST actkernconst<>+9064(SB), Z17, Z25
-	VFMADD213PD.BCST actkernconst<>+9064(SB), Z18, Z26
-	VFMADD213PD.BCST actkernconst<>+9064(SB), Z19, Z27
-	VFMADD213PD.BCST actkernconst<>+9072(SB), Z16, Z24
-	VFMADD213PD.BCST actkernconst<>+9072(SB), Z17, Z25
-	VFMADD213PD.BCST actkernconst<>+9072(SB), Z18, Z26
-	VFMADD213PD.BCST actkernconst<>+9072(SB), Z19, Z27
-	VMULPD.BCST      actkernconst<>+6672(SB), Z12, Z12
-	VMULPD.BCST      actkernconst<>+6672(SB), Z13, Z13
-	VMULPD.BCST      actkernconst<>+6672(SB), Z14, Z14
-	VMULPD.BCST      actkernconst<>+6672(SB), Z15, Z15
-	VMAXPD.BCST      actkernconst<>+56(SB), Z12, Z12
-	VMAXPD.BCST      actkernconst<>+56(SB), Z13, Z13
-	VMAXPD.BCST      actkernconst<>+56(SB), Z14, Z14
-	VMAXPD.BCST      actkernconst<>+56(SB), Z15, Z15
-	VMULPD.BCST      actkernconst<>+72(SB), Z12, Z16
-	VMULPD.BCST      actkernconst<>+72(SB), Z13, Z17
-	VMULPD.BCST      actkernconst<>+72(SB), Z14, Z18
-	VMULPD.BCST      actkernconst<>+72(SB), Z15, Z19
-	VRNDSCALEPD      $0x08, Z16, Z16
-	VRNDSCALEPD      $0x08, Z17, Z17
-	VRNDSCALEPD      $0x08, Z18, Z18
-	VRNDSCALEPD      $0x08, Z19, Z19
-	VFMADD231PD.BCST actkernconst<>+80(SB), Z16, Z12
-	VFMADD231PD.BCST actkernconst<>+80(SB), Z17, Z13
-	VFMADD231PD.BCST actkernconst<>+80(SB), Z18, Z14
-	VFMADD231PD.BCST actkernconst<>+80(SB), Z19, Z15
+	VCVTPS2PD        (CX), Z12
+	VCVTPS2PD        32(CX), Z13
+	VCVTPS2PD        64(CX), Z14
+	VCVTPS2PD        96(CX), Z15
+	VANDPD.BCST      actkernconst<>+968(SB), Z12, Z16
+	VANDPD.BCST      actkernconst<>+968(SB), Z13, Z17
+	VANDPD.BCST      actkernconst<>+968(SB), Z14, Z18
+	VANDPD.BCST      actkernconst<>+968(SB), Z15, Z19
+	VCMPPD           $0x11, Z0, Z16, K2
+	VCMPPD           $0x11, Z0, Z17, K3
+	VCMPPD           $0x11, Z0, Z18, K4
+	VCMPPD           $0x11, Z0, Z19, K5
+	VMULPD           Z12, Z12, Z20
+	VMULPD           Z13, Z13, Z21
+	VMULPD           Z14, Z14, Z22
+	VMULPD           Z15, Z15, Z23
+	VMULPD           Z12, Z20, Z24
+	VMULPD           Z13, Z21, Z25
+	VMULPD           Z14, Z22, Z26
+	VMULPD           Z15, Z23, Z27
+	VMOVAPD          Z1, Z28
+	VFMADD213PD      Z2, Z20, Z28
+	VMOVAPD          Z1, Z29
+	VFMADD213PD      Z2, Z21, Z29
+	VMOVAPD          Z1, Z30
+	VFMADD213PD      Z2, Z22, Z30
+	VMOVAPD          Z1, Z31
+	VFMADD213PD      Z2, Z23, Z31
+	VFMADD213PD      Z5, Z20, Z28
+	VFMADD213PD      Z5, Z21, Z29
+	VFMADD213PD      Z5, Z22, Z30
+	VFMADD213PD      Z5, Z23, Z31
+	VFMADD213PD      Z6, Z20, Z28
+	VFMADD213PD      Z6, Z21, Z29
+	VFMADD213PD      Z6, Z22, Z30
+	VFMADD213PD      Z6, Z23, Z31
+	VFMADD213PD      Z7, Z20, Z28
+	VFMADD213PD      Z7, Z21, Z29
+	VFMADD213PD      Z7, Z22, Z30
+	VFMADD213PD      Z7, Z23, Z31
+	VFMADD213PD      Z8, Z20, Z28
+	VFMADD213PD      Z8, Z21, Z29
+	VFMADD213PD      Z8, Z22, Z30
+	VFMADD213PD      Z8, Z23, Z31
+	VFMADD213PD      Z9, Z20, Z28
+	VFMADD213PD      Z9, Z21, Z29
+	VFMADD213PD      Z9, Z22, Z30
+	VFMADD213PD      Z9, Z23, Z31
+	VFMADD213PD      Z10, Z20, Z28
+	VFMADD213PD      Z10, Z21, Z29
+	VFMADD213PD      Z10, Z22, Z30
+	VFMADD213PD      Z10, Z23, Z31
+	VFMADD213PD      Z11, Z20, Z28
+	VFMADD213PD      Z11, Z21, Z29
+	VFMADD213PD      Z11, Z22, Z30
+	VFMADD213PD      Z11, Z23, Z31
+	VFMADD213PD.BCST actkernconst<>+9024(SB), Z20, Z28
+	VFMADD213PD.BCST actkernconst<>+9024(SB), Z21, Z29
+	VFMADD213PD.BCST actkernconst<>+9024(SB), Z22, Z30
+	VFMADD213PD.BCST actkernconst<>+9024(SB), Z23, Z31
+	VFMADD213PD.BCST actkernconst<>+9032(SB), Z20, Z28
+	VFMADD213PD.BCST actkernconst<>+9032(SB), Z21, Z29
+	VFMADD213PD.BCST actkernconst<>+9032(SB), Z22, Z30
+	VFMADD213PD.BCST actkernconst<>+9032(SB), Z23, Z31
+	VFMADD213PD.BCST actkernconst<>+9040(SB), Z20, Z28
+	VFMADD213PD.BCST actkernconst<>+9040(SB), Z21, Z29
+	VFMADD213PD.BCST actkernconst<>+9040(SB), Z22, Z30
+	VFMADD213PD.BCST actkernconst<>+9040(SB), Z23, Z31
+	VMULPD           Z28, Z24, Z24
+	VMULPD           Z29, Z25, Z25
+	VMULPD           Z30, Z26, Z26
+	VMULPD           Z31, Z27, Z27
+	VMULPD.BCST      actkernconst<>+6672(SB), Z16, Z16
+	VMULPD.BCST      actkernconst<>+6672(SB), Z17, Z17
+	VMULPD.BCST      actkernconst<>+6672(SB), Z18, Z18
+	VMULPD.BCST      actkernconst<>+6672(SB), Z19, Z19
+	VMAXPD.BCST      actkernconst<>+56(SB), Z16, Z16
+	VMAXPD.BCST      actkernconst<>+56(SB), Z17, Z17
+	VMAXPD.BCST      actkernconst<>+56(SB), Z18, Z18
+	VMAXPD.BCST      actkernconst<>+56(SB), Z19, Z19
+	VMULPD.BCST      actkernconst<>+72(SB), Z16, Z20
+	VMULPD.BCST      actkernconst<>+72(SB), Z17, Z21
+	VMULPD.BCST      actkernconst<>+72(SB), Z18, Z22
+	VMULPD.BCST      actkernconst<>+72(SB), Z19, Z23
+	VRNDSCALEPD      $0x08, Z20, Z20
+	VRNDSCALEPD      $0x08, Z21, Z21
+	VRNDSCALEPD      $0x08, Z22, Z22
+	VRNDSCALEPD      $0x08, Z23, Z23
+	VFMADD231PD.BCST actkernconst<>+80(SB), Z20, Z16
+	VFMADD231PD.BCST actkernconst<>+80(SB), Z21, Z17
+	VFMADD231PD.BCST actkernconst<>+80(SB), Z22, Z18
+	VFMADD231PD.BCST actkernconst<>+80(SB), Z23, Z19
 	VMOVAPD          Z3, Z28
-	VFMADD213PD      Z4, Z12, Z28
+	VFMADD213PD      Z4, Z16, Z28
 	VMOVAPD          Z3, Z29
-	VFMADD213PD      Z4, Z13, Z29
+	VFMADD213PD      Z4, Z17, Z29
 	VMOVAPD          Z3, Z30
-	VFMADD213PD      Z4, Z14, Z30
+	VFMADD213PD      Z4, Z18, Z30
 	VMOVAPD          Z3, Z31
-	VFMADD213PD      Z4, Z15, Z31
-	VFMADD213PD.BCST actkernconst<>+88(SB), Z12, Z28
-	VFMADD213PD.BCST actkernconst<>+88(SB), Z13, Z29
-	VFMADD213PD.BCST actkernconst<>+88(SB), Z14, Z30
-	VFMADD213PD.BCST actkernconst<>+88(SB), Z15, Z31
-	VFMADD213PD.BCST actkernconst<>+96(SB), Z12, Z28
-	VFMADD213PD.BCST actkernconst<>+96(SB), Z13, Z29
-	VFMADD213PD.BCST actkernconst<>+96(SB), Z14, Z30
-	VFMADD213PD.BCST actkernconst<>+96(SB), Z15, Z31
-	VFMADD213PD.BCST actkernconst<>+104(SB), Z12, Z28
-	VFMADD213PD.BCST actkernconst<>+104(SB), Z13, Z29
-	VFMADD213PD.BCST actkernconst<>+104(SB), Z14, Z30
-	VFMADD213PD.BCST actkernconst<>+104(SB), Z15, Z31
-	VFMADD213PD.BCST actkernconst<>+8(SB), Z12, Z28
-	VFMADD213PD.BCST actkernconst<>+8(SB), Z13, Z29
-	VFMADD213PD.BCST actkernconst<>+8(SB), Z14, Z30
-	VFMADD213PD.BCST actkernconst<>+8(SB), Z15, Z31
-	VFMADD213PD.BCST actkernconst<>+16(SB), Z12, Z28
-	VFMADD213PD.BCST actkernconst<>+16(SB), Z13, Z29
-	VFMADD213PD.BCST actkernconst<>+16(SB), Z14, Z30
-	VFMADD213PD.BCST actkernconst<>+16(SB), Z15, Z31
-	VFMADD213PD.BCST actkernconst<>+24(SB), Z12, Z28
-	VFMADD213PD.BCST actkernconst<>+24(SB), Z13, Z29
-	VFMADD213PD.BCST actkernconst<>+24(SB), Z14, Z30
-	VFMADD213PD.BCST actkernconst<>+24(SB), Z15, Z31
-	VMULPD           Z28, Z12, Z12
-	VMULPD           Z29, Z13, Z13
-	VMULPD           Z30, Z14, Z14
-	VMULPD           Z31, Z15, Z15
-	VSCALEFPD        Z16, Z0, Z16
-	VSCALEFPD        Z17, Z0, Z17
-	VSCALEFPD        Z18, Z0, Z18
-	VSCALEFPD        Z19, Z0, Z19
-	VSUBPD           Z0, Z16, Z28
-	VSUBPD           Z0, Z17, Z29
-	VSUBPD           Z0, Z18, Z30
-	VSUBPD           Z0, Z19, Z31
-	VFMADD213PD      Z28, Z12, Z16
-	VFMADD213PD      Z29, Z13, Z17
-	VFMADD213PD      Z30, Z14, Z18
-	VFMADD213PD      Z31, Z15, Z19
-	VADDPD.BCST      actkernconst<>+1008(SB), Z16, Z12
-	VADDPD.BCST      actkernconst<>+1008(SB), Z17, Z13
-	VADDPD.BCST      actkernconst<>+1008(SB), Z18, Z14
-	VADDPD.BCST      actkernconst<>+1008(SB), Z19, Z15
-	VDIVPD           Z12, Z16, Z16
-	VDIVPD           Z13, Z17, Z17
-	VDIVPD           Z14, Z18, Z18
-	VDIVPD           Z15, Z19, Z19
-	VPTERNLOGQ.BCST  $0xd8, actkernconst<>+976(SB), Z8, Z16
-	VPTERNLOGQ.BCST  $0xd8, actkernconst<>+976(SB), Z9, Z17
-	VPTERNLOGQ.BCST  $0xd8, actkernconst<>+976(SB), Z10, Z18
-	VPTERNLOGQ.BCST  $0xd8, actkernconst<>+976(SB), Z11, Z19
-	VSUBPD           Z16, Z8, Z16
-	VSUBPD           Z17, Z9, Z17
-	VSUBPD           Z18, Z10, Z18
-	VSUBPD           Z19, Z11, Z19
-	VMULPD           Z24, Z20, K2, Z16
-	VMULPD           Z25, Z21, K3, Z17
-	VMULPD           Z26, Z22, K4, Z18
-	VMULPD           Z27, Z23, K5, Z19
-	VFIXUPIMMPD.BCST $0x00, actkernconst<>+9080(SB), Z8, Z16
-	VFIXUPIMMPD.BCST $0x00, actkernconst<>+9080(SB), Z9, Z17
-	VFIXUPIMMPD.BCST $0x00, actkernconst<>+9080(SB), Z10, Z18
-	VFIXUPIMMPD.BCST $0x00, actkernconst<>+9080(SB), Z11, Z19
-	VCVTPD2PS        Z16, Y16
-	VMOVNTPS         Y16, (AX)
-	VCVTPD2PS        Z17, Y17
-	VMOVNTPS         Y17, 32(AX)
-	VCVTPD2PS        Z18, Y18
-	VMOVNTPS         Y18, 64(AX)
-	VCVTPD2PS        Z19, Y19
-	VMOVNTPS         Y19, 96(AX)
+	VFMADD213PD      Z4, Z19, Z31
+	VFMADD213PD.BCST actkernconst<>+88(SB), Z16, Z28
+	VFMADD213PD.BCST actkernconst<>+88(SB), Z17, Z29
+	VFMADD213PD.BCST actkernconst<>+88(SB), Z18, Z30
+	VFMADD213PD.BCST actkernconst<>+88(SB), Z19, Z31
+	VFMADD213PD.BCST actkernconst<>+96(SB), Z16, Z28
+	VFMADD213PD.BCST actkernconst<>+96(SB), Z17, Z29
+	VFMADD213PD.BCST actkernconst<>+96(SB), Z18, Z30
+	VFMADD213PD.BCST actkernconst<>+96(SB), Z19, Z31
+	VFMADD213PD.BCST actkernconst<>+104(SB), Z16, Z28
+	VFMADD213PD.BCST actkernconst<>+104(SB), Z17, Z29
+	VFMADD213PD.BCST actkernconst<>+104(SB), Z18, Z30
+	VFMADD213PD.BCST actkernconst<>+104(SB), Z19, Z31
+	VFMADD213PD.BCST actkernconst<>+8(SB), Z16, Z28
+	VFMADD213PD.BCST actkernconst<>+8(SB), Z17, Z29
+	VFMADD213PD.BCST actkernconst<>+8(SB), Z18, Z30
+	VFMADD213PD.BCST actkernconst<>+8(SB), Z19, Z31
+	VFMADD213PD.BCST actkernconst<>+16(SB), Z16, Z28
+	VFMADD213PD.BCST actkernconst<>+16(SB), Z17, Z29
+	VFMADD213PD.BCST actkernconst<>+16(SB), Z18, Z30
+	VFMADD213PD.BCST actkernconst<>+16(SB), Z19, Z31
+	VFMADD213PD.BCST actkernconst<>+24(SB), Z16, Z28
+	VFMADD213PD.BCST actkernconst<>+24(SB), Z17, Z29
+	VFMADD213PD.BCST actkernconst<>+24(SB), Z18, Z30
+	VFMADD213PD.BCST actkernconst<>+24(SB), Z19, Z31
+	VMULPD           Z28, Z16, Z16
+	VMULPD           Z29, Z17, Z17
+	VMULPD           Z30, Z18, Z18
+	VMULPD           Z31, Z19, Z19
+	VSCALEFPD        Z20, Z0, Z20
+	VSCALEFPD        Z21, Z0, Z21
+	VSCALEFPD        Z22, Z0, Z22
+	VSCALEFPD        Z23, Z0, Z23
+	VSUBPD           Z0, Z20, Z28
+	VSUBPD           Z0, Z21, Z29
+	VSUBPD           Z0, Z22, Z30
+	VSUBPD           Z0, Z23, Z31
+	VFMADD213PD      Z28, Z16, Z20
+	VFMADD213PD      Z29, Z17, Z21
+	VFMADD213PD      Z30, Z18, Z22
+	VFMADD213PD      Z31, Z19, Z23
+	VADDPD.BCST      actkernconst<>+1008(SB), Z20, Z16
+	VADDPD.BCST      actkernconst<>+1008(SB), Z21, Z17
+	VADDPD.BCST      actkernconst<>+1008(SB), Z22, Z18
+	VADDPD.BCST      actkernconst<>+1008(SB), Z23, Z19
+	VDIVPD           Z16, Z20, Z20
+	VDIVPD           Z17, Z21, Z21
+	VDIVPD           Z18, Z22, Z22
+	VDIVPD           Z19, Z23, Z23
+	VPTERNLOGQ.BCST  $0xd8, actkernconst<>+976(SB), Z12, Z20
+	VPTERNLOGQ.BCST  $0xd8, actkernconst<>+976(SB), Z13, Z21
+	VPTERNLOGQ.BCST  $0xd8, actkernconst<>+976(SB), Z14, Z22
+	VPTERNLOGQ.BCST  $0xd8, actkernconst<>+976(SB), Z15, Z23
+	VSUBPD           Z20, Z12, Z12
+	VSUBPD           Z21, Z13, Z13
+	VSUBPD           Z22, Z14, Z14
+	VSUBPD           Z23, Z15, Z15
+	VBLENDMPD        Z24, Z12, K2, Z24
+	VBLENDMPD        Z25, Z13, K3, Z25
+	VBLENDMPD        Z26, Z14, K4, Z26
+	VBLENDMPD        Z27, Z15, K5, Z27
+	VCVTPD2PS        Z24, Y24
+	VMOVNTPS         Y24, (AX)
+	VCVTPD2PS        Z25, Y25
+	VMOVNTPS         Y25, 32(AX)
+	VCVTPD2PS        Z26, Y26
+	VMOVNTPS         Y26, 64(AX)
+	VCVTPD2PS        Z27, Y27
+	VMOVNTPS         Y27, 96(AX)
 	ADDQ             $0x00000080, AX
 	ADDQ             $0x00000080, CX
 	SUBQ             $0x00000020, DX
@@ -70386,48 +70334,48 @@ loop:
 single:
 	CMPQ             DX, $0x00000008
 	JB               tail
-	VCVTPS2PD        (CX), Z8
-	VANDPD.BCST      actkernconst<>+968(SB), Z8, Z9
-	VCMPPD           $0x11, Z0, Z9, K2
-	VMULPD           Z8, Z8, Z10
-	VMULPD           Z8, Z10, Z11
-	VMOVAPD          Z1, Z12
-	VFMADD213PD      Z2, Z10, Z12
-	VFMADD213PD      Z5, Z10, Z12
-	VFMADD213PD      Z6, Z10, Z12
-	VFMADD213PD      Z7, Z10, Z12
-	VFMADD213PD.BCST actkernconst<>+9024(SB), Z10, Z12
-	VFMADD213PD.BCST actkernconst<>+9032(SB), Z10, Z12
-	VFMADD213PD.BCST actkernconst<>+9040(SB), Z10, Z12
-	VFMADD213PD.BCST actkernconst<>+9048(SB), Z10, Z12
-	VFMADD213PD.BCST actkernconst<>+9056(SB), Z10, Z12
-	VFMADD213PD.BCST actkernconst<>+9064(SB), Z10, Z12
-	VFMADD213PD.BCST actkernconst<>+9072(SB), Z10, Z12
-	VMULPD.BCST      actkernconst<>+6672(SB), Z9, Z9
-	VMAXPD.BCST      actkernconst<>+56(SB), Z9, Z9
-	VMULPD.BCST      actkernconst<>+72(SB), Z9, Z10
-	VRNDSCALEPD      $0x08, Z10, Z10
-	VFMADD231PD.BCST actkernconst<>+80(SB), Z10, Z9
-	VMOVAPD          Z3, Z13
-	VFMADD213PD      Z4, Z9, Z13
-	VFMADD213PD.BCST actkernconst<>+88(SB), Z9, Z13
-	VFMADD213PD.BCST actkernconst<>+96(SB), Z9, Z13
-	VFMADD213PD.BCST actkernconst<>+104(SB), Z9, Z13
-	VFMADD213PD.BCST actkernconst<>+8(SB), Z9, Z13
-	VFMADD213PD.BCST actkernconst<>+16(SB), Z9, Z13
-	VFMADD213PD.BCST actkernconst<>+24(SB), Z9, Z13
-	VMULPD           Z13, Z9, Z9
-	VSCALEFPD        Z10, Z0, Z10
-	VSUBPD           Z0, Z10, Z13
-	VFMADD213PD      Z13, Z9, Z10
-	VADDPD.BCST      actkernconst<>+1008(SB), Z10, Z9
-	VDIVPD           Z9, Z10, Z10
-	VPTERNLOGQ.BCST  $0xd8, actkernconst<>+976(SB), Z8, Z10
-	VSUBPD           Z10, Z8, Z10
-	VMULPD           Z12, Z11, K2, Z10
-	VFIXUPIMMPD.BCST $0x00, actkernconst<>+9080(SB), Z8, Z10
-	VCVTPD2PS        Z10, Y10
-	VMOVNTPS         Y10, (AX)
+	VCVTPS2PD        (CX), Z12
+	VANDPD.BCST      actkernconst<>+968(SB), Z12, Z13
+	VCMPPD           $0x11, Z0, Z13, K2
+	VMULPD           Z12, Z12, Z14
+	VMULPD           Z12, Z14, Z15
+	VMOVAPD          Z1, Z16
+	VFMADD213PD      Z2, Z14, Z16
+	VFMADD213PD      Z5, Z14, Z16
+	VFMADD213PD      Z6, Z14, Z16
+	VFMADD213PD      Z7, Z14, Z16
+	VFMADD213PD      Z8, Z14, Z16
+	VFMADD213PD      Z9, Z14, Z16
+	VFMADD213PD      Z10, Z14, Z16
+	VFMADD213PD      Z11, Z14, Z16
+	VFMADD213PD.BCST actkernconst<>+9024(SB), Z14, Z16
+	VFMADD213PD.BCST actkernconst<>+9032(SB), Z14, Z16
+	VFMADD213PD.BCST actkernconst<>+9040(SB), Z14, Z16
+	VMULPD           Z16, Z15, Z15
+	VMULPD.BCST      actkernconst<>+6672(SB), Z13, Z13
+	VMAXPD.BCST      actkernconst<>+56(SB), Z13, Z13
+	VMULPD.BCST      actkernconst<>+72(SB), Z13, Z14
+	VRNDSCALEPD      $0x08, Z14, Z14
+	VFMADD231PD.BCST actkernconst<>+80(SB), Z14, Z13
+	VMOVAPD          Z3, Z16
+	VFMADD213PD      Z4, Z13, Z16
+	VFMADD213PD.BCST actkernconst<>+88(SB), Z13, Z16
+	VFMADD213PD.BCST actkernconst<>+96(SB), Z13, Z16
+	VFMADD213PD.BCST actkernconst<>+104(SB), Z13, Z16
+	VFMADD213PD.BCST actkernconst<>+8(SB), Z13, Z16
+	VFMADD213PD.BCST actkernconst<>+16(SB), Z13, Z16
+	VFMADD213PD.BCST actkernconst<>+24(SB), Z13, Z16
+	VMULPD           Z16, Z13, Z13
+	VSCALEFPD        Z14, Z0, Z14
+	VSUBPD           Z0, Z14, Z16
+	VFMADD213PD      Z16, Z13, Z14
+	VADDPD.BCST      actkernconst<>+1008(SB), Z14, Z13
+	VDIVPD           Z13, Z14, Z14
+	VPTERNLOGQ.BCST  $0xd8, actkernconst<>+976(SB), Z12, Z14
+	VSUBPD           Z14, Z12, Z12
+	VBLENDMPD        Z15, Z12, K2, Z15
+	VCVTPD2PS        Z15, Y15
+	VMOVNTPS         Y15, (AX)
 	ADDQ             $0x00000020, AX
 	ADDQ             $0x00000020, CX
 	SUBQ             $0x00000008, DX
@@ -70439,49 +70387,49 @@ tail:
 	MOVL             $-1, BX
 	BZHIL            DX, BX, BX
 	KMOVW            BX, K1
-	VMOVUPS.Z        (CX), K1, Y8
-	VCVTPS2PD        Y8, Z8
-	VANDPD.BCST      actkernconst<>+968(SB), Z8, Z9
-	VCMPPD           $0x11, Z0, Z9, K2
-	VMULPD           Z8, Z8, Z10
-	VMULPD           Z8, Z10, Z11
-	VMOVAPD          Z1, Z12
-	VFMADD213PD      Z2, Z10, Z12
-	VFMADD213PD      Z5, Z10, Z12
-	VFMADD213PD      Z6, Z10, Z12
-	VFMADD213PD      Z7, Z10, Z12
-	VFMADD213PD.BCST actkernconst<>+9024(SB), Z10, Z12
-	VFMADD213PD.BCST actkernconst<>+9032(SB), Z10, Z12
-	VFMADD213PD.BCST actkernconst<>+9040(SB), Z10, Z12
-	VFMADD213PD.BCST actkernconst<>+9048(SB), Z10, Z12
-	VFMADD213PD.BCST actkernconst<>+9056(SB), Z10, Z12
-	VFMADD213PD.BCST actkernconst<>+9064(SB), Z10, Z12
-	VFMADD213PD.BCST actkernconst<>+9072(SB), Z10, Z12
-	VMULPD.BCST      actkernconst<>+6672(SB), Z9, Z9
-	VMAXPD.BCST      actkernconst<>+56(SB), Z9, Z9
-	VMULPD.BCST      actkernconst<>+72(SB), Z9, Z10
-	VRNDSCALEPD      $0x08, Z10, Z10
-	VFMADD231PD.BCST actkernconst<>+80(SB), Z10, Z9
-	VMOVAPD          Z3, Z13
-	VFMADD213PD      Z4, Z9, Z13
-	VFMADD213PD.BCST actkernconst<>+88(SB), Z9, Z13
-	VFMADD213PD.BCST actkernconst<>+96(SB), Z9, Z13
-	VFMADD213PD.BCST actkernconst<>+104(SB), Z9, Z13
-	VFMADD213PD.BCST actkernconst<>+8(SB), Z9, Z13
-	VFMADD213PD.BCST actkernconst<>+16(SB), Z9, Z13
-	VFMADD213PD.BCST actkernconst<>+24(SB), Z9, Z13
-	VMULPD           Z13, Z9, Z9
-	VSCALEFPD        Z10, Z0, Z10
-	VSUBPD           Z0, Z10, Z13
-	VFMADD213PD      Z13, Z9, Z10
-	VADDPD.BCST      actkernconst<>+1008(SB), Z10, Z9
-	VDIVPD           Z9, Z10, Z10
-	VPTERNLOGQ.BCST  $0xd8, actkernconst<>+976(SB), Z8, Z10
-	VSUBPD           Z10, Z8, Z10
-	VMULPD           Z12, Z11, K2, Z10
-	VFIXUPIMMPD.BCST $0x00, actkernconst<>+9080(SB), Z8, Z10
-	VCVTPD2PS        Z10, Y10
-	VMOVUPS          Y10, K1, (AX)
+	VMOVUPS.Z        (CX), K1, Y12
+	VCVTPS2PD        Y12, Z12
+	VANDPD.BCST      actkernconst<>+968(SB), Z12, Z13
+	VCMPPD           $0x11, Z0, Z13, K2
+	VMULPD           Z12, Z12, Z14
+	VMULPD           Z12, Z14, Z15
+	VMOVAPD          Z1, Z16
+	VFMADD213PD      Z2, Z14, Z16
+	VFMADD213PD      Z5, Z14, Z16
+	VFMADD213PD      Z6, Z14, Z16
+	VFMADD213PD      Z7, Z14, Z16
+	VFMADD213PD      Z8, Z14, Z16
+	VFMADD213PD      Z9, Z14, Z16
+	VFMADD213PD      Z10, Z14, Z16
+	VFMADD213PD      Z11, Z14, Z16
+	VFMADD213PD.BCST actkernconst<>+9024(SB), Z14, Z16
+	VFMADD213PD.BCST actkernconst<>+9032(SB), Z14, Z16
+	VFMADD213PD.BCST actkernconst<>+9040(SB), Z14, Z16
+	VMULPD           Z16, Z15, Z15
+	VMULPD.BCST      actkernconst<>+6672(SB), Z13, Z13
+	VMAXPD.BCST      actkernconst<>+56(SB), Z13, Z13
+	VMULPD.BCST      actkernconst<>+72(SB), Z13, Z14
+	VRNDSCALEPD      $0x08, Z14, Z14
+	VFMADD231PD.BCST actkernconst<>+80(SB), Z14, Z13
+	VMOVAPD          Z3, Z16
+	VFMADD213PD      Z4, Z13, Z16
+	VFMADD213PD.BCST actkernconst<>+88(SB), Z13, Z16
+	VFMADD213PD.BCST actkernconst<>+96(SB), Z13, Z16
+	VFMADD213PD.BCST actkernconst<>+104(SB), Z13, Z16
+	VFMADD213PD.BCST actkernconst<>+8(SB), Z13, Z16
+	VFMADD213PD.BCST actkernconst<>+16(SB), Z13, Z16
+	VFMADD213PD.BCST actkernconst<>+24(SB), Z13, Z16
+	VMULPD           Z16, Z13, Z13
+	VSCALEFPD        Z14, Z0, Z14
+	VSUBPD           Z0, Z14, Z16
+	VFMADD213PD      Z16, Z13, Z14
+	VADDPD.BCST      actkernconst<>+1008(SB), Z14, Z13
+	VDIVPD           Z13, Z14, Z14
+	VPTERNLOGQ.BCST  $0xd8, actkernconst<>+976(SB), Z12, Z14
+	VSUBPD           Z14, Z12, Z12
+	VBLENDMPD        Z15, Z12, K2, Z15
+	VCVTPD2PS        Z15, Y15
+	VMOVUPS          Y15, K1, (AX)
 
 done:
 	SFENCE
@@ -70490,7 +70438,7 @@ done:
 
 // func tanhshrinkAVX2(dst []float32, in0 []float32)
 // Requires: AVX, AVX2, FMA3
-TEXT ·tanhshrinkAVX2(SB), NOSPLIT, $192-48
+TEXT ·tanhshrinkAVX2(SB), NOSPLIT, $96-48
 	MOVQ dst_base+0(FP), AX
 	MOVQ in0_base+24(FP), CX
 	MOVQ dst_len+8(FP), DX
@@ -70501,150 +70449,138 @@ loop:
 	VCVTPS2PD   (CX), Y0
 	VCVTPS2PD   16(CX), Y1
 	VCVTPS2PD   32(CX), Y2
-	VCMPPD      $0x00, actkernconst<>+576(SB), Y0, Y3
-	VCMPPD      $0x00, actkernconst<>+576(SB), Y1, Y4
-	VCMPPD      $0x00, actkernconst<>+576(SB), Y2, Y5
-	VANDPD      actkernconst<>+1280(SB), Y0, Y6
-	VANDPD      actkernconst<>+1280(SB), Y1, Y7
-	VANDPD      actkernconst<>+1280(SB), Y2, Y8
-	VCMPPD      $0x11, actkernconst<>+160(SB), Y6, Y9
-	VCMPPD      $0x11, actkernconst<>+160(SB), Y7, Y10
-	VCMPPD      $0x11, actkernconst<>+160(SB), Y8, Y11
-	VMULPD      Y0, Y0, Y12
-	VMULPD      Y1, Y1, Y13
-	VMULPD      Y2, Y2, Y14
-	VMOVUPD     Y5, (SP)
-	VMULPD      Y0, Y12, Y5
-	VMOVUPD     Y4, 32(SP)
-	VMULPD      Y1, Y13, Y4
-	VMOVUPD     Y3, 64(SP)
-	VMULPD      Y2, Y14, Y3
-	VMOVUPD     Y11, 96(SP)
-	VMOVUPD     actkernconst<>+9152(SB), Y11
-	VFMADD213PD actkernconst<>+9184(SB), Y12, Y11
-	VMOVUPD     Y10, 128(SP)
-	VMOVUPD     actkernconst<>+9152(SB), Y10
-	VFMADD213PD actkernconst<>+9184(SB), Y13, Y10
-	VMOVUPD     Y9, 160(SP)
-	VMOVUPD     actkernconst<>+9152(SB), Y9
-	VFMADD213PD actkernconst<>+9184(SB), Y14, Y9
-	VFMADD213PD actkernconst<>+9216(SB), Y12, Y11
-	VFMADD213PD actkernconst<>+9216(SB), Y13, Y10
-	VFMADD213PD actkernconst<>+9216(SB), Y14, Y9
-	VFMADD213PD actkernconst<>+9248(SB), Y12, Y11
-	VFMADD213PD actkernconst<>+9248(SB), Y13, Y10
-	VFMADD213PD actkernconst<>+9248(SB), Y14, Y9
-	VFMADD213PD actkernconst<>+9280(SB), Y12, Y11
-	VFMADD213PD actkernconst<>+9280(SB), Y13, Y10
-	VFMADD213PD actkernconst<>+9280(SB), Y14, Y9
-	VFMADD213PD actkernconst<>+9312(SB), Y12, Y11
-	VFMADD213PD actkernconst<>+9312(SB), Y13, Y10
-	VFMADD213PD actkernconst<>+9312(SB), Y14, Y9
-	VFMADD213PD actkernconst<>+9344(SB), Y12, Y11
-	VFMADD213PD actkernconst<>+9344(SB), Y13, Y10
-	VFMADD213PD actkernconst<>+9344(SB), Y14, Y9
-	VFMADD213PD actkernconst<>+9376(SB), Y12, Y11
-	VFMADD213PD actkernconst<>+9376(SB), Y13, Y10
-	VFMADD213PD actkernconst<>+9376(SB), Y14, Y9
-	VFMADD213PD actkernconst<>+9408(SB), Y12, Y11
-	VFMADD213PD actkernconst<>+9408(SB), Y13, Y10
-	VFMADD213PD actkernconst<>+9408(SB), Y14, Y9
-	VFMADD213PD actkernconst<>+9440(SB), Y12, Y11
-	VFMADD213PD actkernconst<>+9440(SB), Y13, Y10
-	VFMADD213PD actkernconst<>+9440(SB), Y14, Y9
-	VFMADD213PD actkernconst<>+9472(SB), Y12, Y11
-	VFMADD213PD actkernconst<>+9472(SB), Y13, Y10
-	VFMADD213PD actkernconst<>+9472(SB), Y14, Y9
-	VFMADD213PD actkernconst<>+9504(SB), Y12, Y11
-	VFMADD213PD actkernconst<>+9504(SB), Y13, Y10
-	VFMADD213PD actkernconst<>+9504(SB), Y14, Y9
-	VMULPD      Y11, Y5, Y5
-	VMULPD      Y10, Y4, Y4
+	VANDPD      actkernconst<>+1280(SB), Y0, Y3
+	VANDPD      actkernconst<>+1280(SB), Y1, Y4
+	VANDPD      actkernconst<>+1280(SB), Y2, Y5
+	VCMPPD      $0x11, actkernconst<>+160(SB), Y3, Y6
+	VCMPPD      $0x11, actkernconst<>+160(SB), Y4, Y7
+	VCMPPD      $0x11, actkernconst<>+160(SB), Y5, Y8
+	VMULPD      Y0, Y0, Y9
+	VMULPD      Y1, Y1, Y10
+	VMULPD      Y2, Y2, Y11
+	VMULPD      Y0, Y9, Y12
+	VMULPD      Y1, Y10, Y13
+	VMULPD      Y2, Y11, Y14
+	VMOVUPD     Y8, (SP)
+	VMOVUPD     actkernconst<>+9120(SB), Y8
+	VFMADD213PD actkernconst<>+9152(SB), Y9, Y8
+	VMOVUPD     Y7, 32(SP)
+	VMOVUPD     actkernconst<>+9120(SB), Y7
+	VFMADD213PD actkernconst<>+9152(SB), Y10, Y7
+	VMOVUPD     Y6, 64(SP)
+	VMOVUPD     actkernconst<>+9120(SB), Y6
+	VFMADD213PD actkernconst<>+9152(SB), Y11, Y6
+	VFMADD213PD actkernconst<>+9184(SB), Y9, Y8
+	VFMADD213PD actkernconst<>+9184(SB), Y10, Y7
+	VFMADD213PD actkernconst<>+9184(SB), Y11, Y6
+	VFMADD213PD actkernconst<>+9216(SB), Y9, Y8
+	VFMADD213PD actkernconst<>+9216(SB), Y10, Y7
+	VFMADD213PD actkernconst<>+9216(SB), Y11, Y6
+	VFMADD213PD actkernconst<>+9248(SB), Y9, Y8
+	VFMADD213PD actkernconst<>+9248(SB), Y10, Y7
+	VFMADD213PD actkernconst<>+9248(SB), Y11, Y6
+	VFMADD213PD actkernconst<>+9280(SB), Y9, Y8
+	VFMADD213PD actkernconst<>+9280(SB), Y10, Y7
+	VFMADD213PD actkernconst<>+9280(SB), Y11, Y6
+	VFMADD213PD actkernconst<>+9312(SB), Y9, Y8
+	VFMADD213PD actkernconst<>+9312(SB), Y10, Y7
+	VFMADD213PD actkernconst<>+9312(SB), Y11, Y6
+	VFMADD213PD actkernconst<>+9344(SB), Y9, Y8
+	VFMADD213PD actkernconst<>+9344(SB), Y10, Y7
+	VFMADD213PD actkernconst<>+9344(SB), Y11, Y6
+	VFMADD213PD actkernconst<>+9376(SB), Y9, Y8
+	VFMADD213PD actkernconst<>+9376(SB), Y10, Y7
+	VFMADD213PD actkernconst<>+9376(SB), Y11, Y6
+	VFMADD213PD actkernconst<>+9408(SB), Y9, Y8
+	VFMADD213PD actkernconst<>+9408(SB), Y10, Y7
+	VFMADD213PD actkernconst<>+9408(SB), Y11, Y6
+	VFMADD213PD actkernconst<>+9440(SB), Y9, Y8
+	VFMADD213PD actkernconst<>+9440(SB), Y10, Y7
+	VFMADD213PD actkernconst<>+9440(SB), Y11, Y6
+	VFMADD213PD actkernconst<>+9472(SB), Y9, Y8
+	VFMADD213PD actkernconst<>+9472(SB), Y10, Y7
+	VFMADD213PD actkernconst<>+9472(SB), Y11, Y6
+	VMULPD      Y8, Y12, Y12
+	VMULPD      Y7, Y13, Y13
+	VMULPD      Y6, Y14, Y14
+	VMULPD      actkernconst<>+7360(SB), Y3, Y3
+	VMULPD      actkernconst<>+7360(SB), Y4, Y4
+	VMULPD      actkernconst<>+7360(SB), Y5, Y5
+	VMAXPD      actkernconst<>+256(SB), Y3, Y3
+	VMAXPD      actkernconst<>+256(SB), Y4, Y4
+	VMAXPD      actkernconst<>+256(SB), Y5, Y5
+	VMULPD      actkernconst<>+320(SB), Y3, Y6
+	VMULPD      actkernconst<>+320(SB), Y4, Y7
+	VMULPD      actkernconst<>+320(SB), Y5, Y8
+	VROUNDPD    $0x08, Y6, Y6
+	VROUNDPD    $0x08, Y7, Y7
+	VROUNDPD    $0x08, Y8, Y8
+	VFMADD231PD actkernconst<>+352(SB), Y6, Y3
+	VFMADD231PD actkernconst<>+352(SB), Y7, Y4
+	VFMADD231PD actkernconst<>+352(SB), Y8, Y5
+	VMOVUPD     actkernconst<>+192(SB), Y9
+	VFMADD213PD actkernconst<>+224(SB), Y3, Y9
+	VMOVUPD     actkernconst<>+192(SB), Y10
+	VFMADD213PD actkernconst<>+224(SB), Y4, Y10
+	VMOVUPD     actkernconst<>+192(SB), Y11
+	VFMADD213PD actkernconst<>+224(SB), Y5, Y11
+	VFMADD213PD actkernconst<>+384(SB), Y3, Y9
+	VFMADD213PD actkernconst<>+384(SB), Y4, Y10
+	VFMADD213PD actkernconst<>+384(SB), Y5, Y11
+	VFMADD213PD actkernconst<>+416(SB), Y3, Y9
+	VFMADD213PD actkernconst<>+416(SB), Y4, Y10
+	VFMADD213PD actkernconst<>+416(SB), Y5, Y11
+	VFMADD213PD actkernconst<>+448(SB), Y3, Y9
+	VFMADD213PD actkernconst<>+448(SB), Y4, Y10
+	VFMADD213PD actkernconst<>+448(SB), Y5, Y11
+	VFMADD213PD actkernconst<>+480(SB), Y3, Y9
+	VFMADD213PD actkernconst<>+480(SB), Y4, Y10
+	VFMADD213PD actkernconst<>+480(SB), Y5, Y11
+	VFMADD213PD actkernconst<>+512(SB), Y3, Y9
+	VFMADD213PD actkernconst<>+512(SB), Y4, Y10
+	VFMADD213PD actkernconst<>+512(SB), Y5, Y11
+	VFMADD213PD actkernconst<>+544(SB), Y3, Y9
+	VFMADD213PD actkernconst<>+544(SB), Y4, Y10
+	VFMADD213PD actkernconst<>+544(SB), Y5, Y11
 	VMULPD      Y9, Y3, Y3
-	VMULPD      actkernconst<>+7360(SB), Y6, Y6
-	VMULPD      actkernconst<>+7360(SB), Y7, Y7
-	VMULPD      actkernconst<>+7360(SB), Y8, Y8
-	VMAXPD      actkernconst<>+256(SB), Y6, Y6
-	VMAXPD      actkernconst<>+256(SB), Y7, Y7
-	VMAXPD      actkernconst<>+256(SB), Y8, Y8
-	VMULPD      actkernconst<>+320(SB), Y6, Y9
-	VMULPD      actkernconst<>+320(SB), Y7, Y10
-	VMULPD      actkernconst<>+320(SB), Y8, Y11
-	VROUNDPD    $0x08, Y9, Y9
-	VROUNDPD    $0x08, Y10, Y10
-	VROUNDPD    $0x08, Y11, Y11
-	VFMADD231PD actkernconst<>+352(SB), Y9, Y6
-	VFMADD231PD actkernconst<>+352(SB), Y10, Y7
-	VFMADD231PD actkernconst<>+352(SB), Y11, Y8
-	VMOVUPD     actkernconst<>+192(SB), Y12
-	VFMADD213PD actkernconst<>+224(SB), Y6, Y12
-	VMOVUPD     actkernconst<>+192(SB), Y13
-	VFMADD213PD actkernconst<>+224(SB), Y7, Y13
-	VMOVUPD     actkernconst<>+192(SB), Y14
-	VFMADD213PD actkernconst<>+224(SB), Y8, Y14
-	VFMADD213PD actkernconst<>+384(SB), Y6, Y12
-	VFMADD213PD actkernconst<>+384(SB), Y7, Y13
-	VFMADD213PD actkernconst<>+384(SB), Y8, Y14
-	VFMADD213PD actkernconst<>+416(SB), Y6, Y12
-	VFMADD213PD actkernconst<>+416(SB), Y7, Y13
-	VFMADD213PD actkernconst<>+416(SB), Y8, Y14
-	VFMADD213PD actkernconst<>+448(SB), Y6, Y12
-	VFMADD213PD actkernconst<>+448(SB), Y7, Y13
-	VFMADD213PD actkernconst<>+448(SB), Y8, Y14
-	VFMADD213PD actkernconst<>+480(SB), Y6, Y12
-	VFMADD213PD actkernconst<>+480(SB), Y7, Y13
-	VFMADD213PD actkernconst<>+480(SB), Y8, Y14
-	VFMADD213PD actkernconst<>+512(SB), Y6, Y12
-	VFMADD213PD actkernconst<>+512(SB), Y7, Y13
-	VFMADD213PD actkernconst<>+512(SB), Y8, Y14
-	VFMADD213PD actkernconst<>+544(SB), Y6, Y12
-	VFMADD213PD actkernconst<>+544(SB), Y7, Y13
-	VFMADD213PD actkernconst<>+544(SB), Y8, Y14
-	VMULPD      Y12, Y6, Y6
-	VMULPD      Y13, Y7, Y7
-	VMULPD      Y14, Y8, Y8
-	VADDPD      actkernconst<>+128(SB), Y9, Y9
-	VPSLLQ      $0x34, Y9, Y9
-	VADDPD      actkernconst<>+128(SB), Y10, Y10
-	VPSLLQ      $0x34, Y10, Y10
-	VADDPD      actkernconst<>+128(SB), Y11, Y11
-	VPSLLQ      $0x34, Y11, Y11
-	VSUBPD      actkernconst<>+160(SB), Y9, Y12
-	VSUBPD      actkernconst<>+160(SB), Y10, Y13
-	VSUBPD      actkernconst<>+160(SB), Y11, Y14
-	VFMADD213PD Y12, Y6, Y9
-	VFMADD213PD Y13, Y7, Y10
-	VFMADD213PD Y14, Y8, Y11
-	VADDPD      actkernconst<>+1536(SB), Y9, Y6
-	VADDPD      actkernconst<>+1536(SB), Y10, Y7
-	VADDPD      actkernconst<>+1536(SB), Y11, Y8
-	VDIVPD      Y6, Y9, Y9
-	VDIVPD      Y7, Y10, Y10
-	VDIVPD      Y8, Y11, Y11
-	VANDPD      actkernconst<>+1312(SB), Y0, Y6
-	VANDPD      actkernconst<>+1280(SB), Y9, Y9
-	VORPD       Y6, Y9, Y9
-	VANDPD      actkernconst<>+1312(SB), Y1, Y6
-	VANDPD      actkernconst<>+1280(SB), Y10, Y10
-	VORPD       Y6, Y10, Y10
-	VANDPD      actkernconst<>+1312(SB), Y2, Y6
-	VANDPD      actkernconst<>+1280(SB), Y11, Y11
-	VORPD       Y6, Y11, Y11
-	VSUBPD      Y9, Y0, Y9
-	VSUBPD      Y10, Y1, Y10
-	VSUBPD      Y11, Y2, Y11
-	VMOVUPD     160(SP), Y6
-	VBLENDVPD   Y6, Y5, Y9, Y6
-	VMOVUPD     128(SP), Y5
-	VBLENDVPD   Y5, Y4, Y10, Y5
-	VMOVUPD     96(SP), Y4
-	VBLENDVPD   Y4, Y3, Y11, Y4
+	VMULPD      Y10, Y4, Y4
+	VMULPD      Y11, Y5, Y5
+	VADDPD      actkernconst<>+128(SB), Y6, Y6
+	VPSLLQ      $0x34, Y6, Y6
+	VADDPD      actkernconst<>+128(SB), Y7, Y7
+	VPSLLQ      $0x34, Y7, Y7
+	VADDPD      actkernconst<>+128(SB), Y8, Y8
+	VPSLLQ      $0x34, Y8, Y8
+	VSUBPD      actkernconst<>+160(SB), Y6, Y9
+	VSUBPD      actkernconst<>+160(SB), Y7, Y10
+	VSUBPD      actkernconst<>+160(SB), Y8, Y11
+	VFMADD213PD Y9, Y3, Y6
+	VFMADD213PD Y10, Y4, Y7
+	VFMADD213PD Y11, Y5, Y8
+	VADDPD      actkernconst<>+1536(SB), Y6, Y3
+	VADDPD      actkernconst<>+1536(SB), Y7, Y4
+	VADDPD      actkernconst<>+1536(SB), Y8, Y5
+	VDIVPD      Y3, Y6, Y6
+	VDIVPD      Y4, Y7, Y7
+	VDIVPD      Y5, Y8, Y8
+	VANDPD      actkernconst<>+1312(SB), Y0, Y3
+	VANDPD      actkernconst<>+1280(SB), Y6, Y6
+	VORPD       Y3, Y6, Y6
+	VANDPD      actkernconst<>+1312(SB), Y1, Y3
+	VANDPD      actkernconst<>+1280(SB), Y7, Y7
+	VORPD       Y3, Y7, Y7
+	VANDPD      actkernconst<>+1312(SB), Y2, Y3
+	VANDPD      actkernconst<>+1280(SB), Y8, Y8
+	VORPD       Y3, Y8, Y8
+	VSUBPD      Y6, Y0, Y0
+	VSUBPD      Y7, Y1, Y1
+	VSUBPD      Y8, Y2, Y2
 	VMOVUPD     64(SP), Y3
-	VBLENDVPD   Y3, Y0, Y6, Y3
+	VBLENDVPD   Y3, Y12, Y0, Y3
 	VMOVUPD     32(SP), Y0
-	VBLENDVPD   Y0, Y1, Y5, Y0
+	VBLENDVPD   Y0, Y13, Y1, Y0
 	VMOVUPD     (SP), Y1
-	VBLENDVPD   Y1, Y2, Y4, Y1
+	VBLENDVPD   Y1, Y14, Y2, Y1
 	VCVTPD2PSY  Y3, X3
 	VMOVUPS     X3, (AX)
 	VCVTPD2PSY  Y0, X0
@@ -70660,52 +70596,50 @@ single:
 	CMPQ        DX, $0x00000004
 	JB          tail
 	VCVTPS2PD   (CX), Y0
-	VCMPPD      $0x00, actkernconst<>+576(SB), Y0, Y1
-	VANDPD      actkernconst<>+1280(SB), Y0, Y2
-	VCMPPD      $0x11, actkernconst<>+160(SB), Y2, Y3
-	VMULPD      Y0, Y0, Y4
-	VMULPD      Y0, Y4, Y5
-	VMOVUPD     actkernconst<>+9152(SB), Y6
-	VFMADD213PD actkernconst<>+9184(SB), Y4, Y6
-	VFMADD213PD actkernconst<>+9216(SB), Y4, Y6
-	VFMADD213PD actkernconst<>+9248(SB), Y4, Y6
-	VFMADD213PD actkernconst<>+9280(SB), Y4, Y6
-	VFMADD213PD actkernconst<>+9312(SB), Y4, Y6
-	VFMADD213PD actkernconst<>+9344(SB), Y4, Y6
-	VFMADD213PD actkernconst<>+9376(SB), Y4, Y6
-	VFMADD213PD actkernconst<>+9408(SB), Y4, Y6
-	VFMADD213PD actkernconst<>+9440(SB), Y4, Y6
-	VFMADD213PD actkernconst<>+9472(SB), Y4, Y6
-	VFMADD213PD actkernconst<>+9504(SB), Y4, Y6
-	VMULPD      Y6, Y5, Y5
-	VMULPD      actkernconst<>+7360(SB), Y2, Y2
-	VMAXPD      actkernconst<>+256(SB), Y2, Y2
-	VMULPD      actkernconst<>+320(SB), Y2, Y4
-	VROUNDPD    $0x08, Y4, Y4
-	VFMADD231PD actkernconst<>+352(SB), Y4, Y2
-	VMOVUPD     actkernconst<>+192(SB), Y6
-	VFMADD213PD actkernconst<>+224(SB), Y2, Y6
-	VFMADD213PD actkernconst<>+384(SB), Y2, Y6
-	VFMADD213PD actkernconst<>+416(SB), Y2, Y6
-	VFMADD213PD actkernconst<>+448(SB), Y2, Y6
-	VFMADD213PD actkernconst<>+480(SB), Y2, Y6
-	VFMADD213PD actkernconst<>+512(SB), Y2, Y6
-	VFMADD213PD actkernconst<>+544(SB), Y2, Y6
-	VMULPD      Y6, Y2, Y2
-	VADDPD      actkernconst<>+128(SB), Y4, Y4
-	VPSLLQ      $0x34, Y4, Y4
-	VSUBPD      actkernconst<>+160(SB), Y4, Y6
-	VFMADD213PD Y6, Y2, Y4
-	VADDPD      actkernconst<>+1536(SB), Y4, Y2
-	VDIVPD      Y2, Y4, Y4
-	VANDPD      actkernconst<>+1312(SB), Y0, Y2
-	VANDPD      actkernconst<>+1280(SB), Y4, Y4
-	VORPD       Y2, Y4, Y4
-	VSUBPD      Y4, Y0, Y4
-	VBLENDVPD   Y3, Y5, Y4, Y3
-	VBLENDVPD   Y1, Y0, Y3, Y1
-	VCVTPD2PSY  Y1, X1
-	VMOVUPS     X1, (AX)
+	VANDPD      actkernconst<>+1280(SB), Y0, Y1
+	VCMPPD      $0x11, actkernconst<>+160(SB), Y1, Y2
+	VMULPD      Y0, Y0, Y3
+	VMULPD      Y0, Y3, Y4
+	VMOVUPD     actkernconst<>+9120(SB), Y5
+	VFMADD213PD actkernconst<>+9152(SB), Y3, Y5
+	VFMADD213PD actkernconst<>+9184(SB), Y3, Y5
+	VFMADD213PD actkernconst<>+9216(SB), Y3, Y5
+	VFMADD213PD actkernconst<>+9248(SB), Y3, Y5
+	VFMADD213PD actkernconst<>+9280(SB), Y3, Y5
+	VFMADD213PD actkernconst<>+9312(SB), Y3, Y5
+	VFMADD213PD actkernconst<>+9344(SB), Y3, Y5
+	VFMADD213PD actkernconst<>+9376(SB), Y3, Y5
+	VFMADD213PD actkernconst<>+9408(SB), Y3, Y5
+	VFMADD213PD actkernconst<>+9440(SB), Y3, Y5
+	VFMADD213PD actkernconst<>+9472(SB), Y3, Y5
+	VMULPD      Y5, Y4, Y4
+	VMULPD      actkernconst<>+7360(SB), Y1, Y1
+	VMAXPD      actkernconst<>+256(SB), Y1, Y1
+	VMULPD      actkernconst<>+320(SB), Y1, Y3
+	VROUNDPD    $0x08, Y3, Y3
+	VFMADD231PD actkernconst<>+352(SB), Y3, Y1
+	VMOVUPD     actkernconst<>+192(SB), Y5
+	VFMADD213PD actkernconst<>+224(SB), Y1, Y5
+	VFMADD213PD actkernconst<>+384(SB), Y1, Y5
+	VFMADD213PD actkernconst<>+416(SB), Y1, Y5
+	VFMADD213PD actkernconst<>+448(SB), Y1, Y5
+	VFMADD213PD actkernconst<>+480(SB), Y1, Y5
+	VFMADD213PD actkernconst<>+512(SB), Y1, Y5
+	VFMADD213PD actkernconst<>+544(SB), Y1, Y5
+	VMULPD      Y5, Y1, Y1
+	VADDPD      actkernconst<>+128(SB), Y3, Y3
+	VPSLLQ      $0x34, Y3, Y3
+	VSUBPD      actkernconst<>+160(SB), Y3, Y5
+	VFMADD213PD Y5, Y1, Y3
+	VADDPD      actkernconst<>+1536(SB), Y3, Y1
+	VDIVPD      Y1, Y3, Y3
+	VANDPD      actkernconst<>+1312(SB), Y0, Y1
+	VANDPD      actkernconst<>+1280(SB), Y3, Y3
+	VORPD       Y1, Y3, Y3
+	VSUBPD      Y3, Y0, Y0
+	VBLENDVPD   Y2, Y4, Y0, Y2
+	VCVTPD2PSY  Y2, X2
+	VMOVUPS     X2, (AX)
 	ADDQ        $0x00000010, AX
 	ADDQ        $0x00000010, CX
 	SUBQ        $0x00000004, DX
@@ -70719,52 +70653,50 @@ tail:
 	VMOVDQU     32(BX)(DX*4), X15
 	VMASKMOVPS  (CX), X15, X0
 	VCVTPS2PD   X0, Y0
-	VCMPPD      $0x00, actkernconst<>+576(SB), Y0, Y1
-	VANDPD      actkernconst<>+1280(SB), Y0, Y2
-	VCMPPD      $0x11, actkernconst<>+160(SB), Y2, Y3
-	VMULPD      Y0, Y0, Y4
-	VMULPD      Y0, Y4, Y5
-	VMOVUPD     actkernconst<>+9152(SB), Y6
-	VFMADD213PD actkernconst<>+9184(SB), Y4, Y6
-	VFMADD213PD actkernconst<>+9216(SB), Y4, Y6
-	VFMADD213PD actkernconst<>+9248(SB), Y4, Y6
-	VFMADD213PD actkernconst<>+9280(SB), Y4, Y6
-	VFMADD213PD actkernconst<>+9312(SB), Y4, Y6
-	VFMADD213PD actkernconst<>+9344(SB), Y4, Y6
-	VFMADD213PD actkernconst<>+9376(SB), Y4, Y6
-	VFMADD213PD actkernconst<>+9408(SB), Y4, Y6
-	VFMADD213PD actkernconst<>+9440(SB), Y4, Y6
-	VFMADD213PD actkernconst<>+9472(SB), Y4, Y6
-	VFMADD213PD actkernconst<>+9504(SB), Y4, Y6
-	VMULPD      Y6, Y5, Y5
-	VMULPD      actkernconst<>+7360(SB), Y2, Y2
-	VMAXPD      actkernconst<>+256(SB), Y2, Y2
-	VMULPD      actkernconst<>+320(SB), Y2, Y4
-	VROUNDPD    $0x08, Y4, Y4
-	VFMADD231PD actkernconst<>+352(SB), Y4, Y2
-	VMOVUPD     actkernconst<>+192(SB), Y6
-	VFMADD213PD actkernconst<>+224(SB), Y2, Y6
-	VFMADD213PD actkernconst<>+384(SB), Y2, Y6
-	VFMADD213PD actkernconst<>+416(SB), Y2, Y6
-	VFMADD213PD actkernconst<>+448(SB), Y2, Y6
-	VFMADD213PD actkernconst<>+480(SB), Y2, Y6
-	VFMADD213PD actkernconst<>+512(SB), Y2, Y6
-	VFMADD213PD actkernconst<>+544(SB), Y2, Y6
-	VMULPD      Y6, Y2, Y2
-	VADDPD      actkernconst<>+128(SB), Y4, Y4
-	VPSLLQ      $0x34, Y4, Y4
-	VSUBPD      actkernconst<>+160(SB), Y4, Y6
-	VFMADD213PD Y6, Y2, Y4
-	VADDPD      actkernconst<>+1536(SB), Y4, Y2
-	VDIVPD      Y2, Y4, Y4
-	VANDPD      actkernconst<>+1312(SB), Y0, Y2
-	VANDPD      actkernconst<>+1280(SB), Y4, Y4
-	VORPD       Y2, Y4, Y4
-	VSUBPD      Y4, Y0, Y4
-	VBLENDVPD   Y3, Y5, Y4, Y3
-	VBLENDVPD   Y1, Y0, Y3, Y1
-	VCVTPD2PSY  Y1, X1
-	VMASKMOVPS  X1, X15, (AX)
+	VANDPD      actkernconst<>+1280(SB), Y0, Y1
+	VCMPPD      $0x11, actkernconst<>+160(SB), Y1, Y2
+	VMULPD      Y0, Y0, Y3
+	VMULPD      Y0, Y3, Y4
+	VMOVUPD     actkernconst<>+9120(SB), Y5
+	VFMADD213PD actkernconst<>+9152(SB), Y3, Y5
+	VFMADD213PD actkernconst<>+9184(SB), Y3, Y5
+	VFMADD213PD actkernconst<>+9216(SB), Y3, Y5
+	VFMADD213PD actkernconst<>+9248(SB), Y3, Y5
+	VFMADD213PD actkernconst<>+9280(SB), Y3, Y5
+	VFMADD213PD actkernconst<>+9312(SB), Y3, Y5
+	VFMADD213PD actkernconst<>+9344(SB), Y3, Y5
+	VFMADD213PD actkernconst<>+9376(SB), Y3, Y5
+	VFMADD213PD actkernconst<>+9408(SB), Y3, Y5
+	VFMADD213PD actkernconst<>+9440(SB), Y3, Y5
+	VFMADD213PD actkernconst<>+9472(SB), Y3, Y5
+	VMULPD      Y5, Y4, Y4
+	VMULPD      actkernconst<>+7360(SB), Y1, Y1
+	VMAXPD      actkernconst<>+256(SB), Y1, Y1
+	VMULPD      actkernconst<>+320(SB), Y1, Y3
+	VROUNDPD    $0x08, Y3, Y3
+	VFMADD231PD actkernconst<>+352(SB), Y3, Y1
+	VMOVUPD     actkernconst<>+192(SB), Y5
+	VFMADD213PD actkernconst<>+224(SB), Y1, Y5
+	VFMADD213PD actkernconst<>+384(SB), Y1, Y5
+	VFMADD213PD actkernconst<>+416(SB), Y1, Y5
+	VFMADD213PD actkernconst<>+448(SB), Y1, Y5
+	VFMADD213PD actkernconst<>+480(SB), Y1, Y5
+	VFMADD213PD actkernconst<>+512(SB), Y1, Y5
+	VFMADD213PD actkernconst<>+544(SB), Y1, Y5
+	VMULPD      Y5, Y1, Y1
+	VADDPD      actkernconst<>+128(SB), Y3, Y3
+	VPSLLQ      $0x34, Y3, Y3
+	VSUBPD      actkernconst<>+160(SB), Y3, Y5
+	VFMADD213PD Y5, Y1, Y3
+	VADDPD      actkernconst<>+1536(SB), Y3, Y1
+	VDIVPD      Y1, Y3, Y3
+	VANDPD      actkernconst<>+1312(SB), Y0, Y1
+	VANDPD      actkernconst<>+1280(SB), Y3, Y3
+	VORPD       Y1, Y3, Y3
+	VSUBPD      Y3, Y0, Y0
+	VBLENDVPD   Y2, Y4, Y0, Y2
+	VCVTPD2PSY  Y2, X2
+	VMASKMOVPS  X2, X15, (AX)
 
 done:
 	VZEROUPPER
@@ -70772,7 +70704,7 @@ done:
 
 // func tanhshrinkAVX2Stream(dst []float32, in0 []float32)
 // Requires: AVX, AVX2, FMA3, MMX+
-TEXT ·tanhshrinkAVX2Stream(SB), NOSPLIT, $192-48
+TEXT ·tanhshrinkAVX2Stream(SB), NOSPLIT, $96-48
 	MOVQ dst_base+0(FP), AX
 	MOVQ in0_base+24(FP), CX
 	MOVQ dst_len+8(FP), DX
@@ -70783,150 +70715,138 @@ loop:
 	VCVTPS2PD   (CX), Y0
 	VCVTPS2PD   16(CX), Y1
 	VCVTPS2PD   32(CX), Y2
-	VCMPPD      $0x00, actkernconst<>+576(SB), Y0, Y3
-	VCMPPD      $0x00, actkernconst<>+576(SB), Y1, Y4
-	VCMPPD      $0x00, actkernconst<>+576(SB), Y2, Y5
-	VANDPD      actkernconst<>+1280(SB), Y0, Y6
-	VANDPD      actkernconst<>+1280(SB), Y1, Y7
-	VANDPD      actkernconst<>+1280(SB), Y2, Y8
-	VCMPPD      $0x11, actkernconst<>+160(SB), Y6, Y9
-	VCMPPD      $0x11, actkernconst<>+160(SB), Y7, Y10
-	VCMPPD      $0x11, actkernconst<>+160(SB), Y8, Y11
-	VMULPD      Y0, Y0, Y12
-	VMULPD      Y1, Y1, Y13
-	VMULPD      Y2, Y2, Y14
-	VMOVUPD     Y5, (SP)
-	VMULPD      Y0, Y12, Y5
-	VMOVUPD     Y4, 32(SP)
-	VMULPD      Y1, Y13, Y4
-	VMOVUPD     Y3, 64(SP)
-	VMULPD      Y2, Y14, Y3
-	VMOVUPD     Y11, 96(SP)
-	VMOVUPD     actkernconst<>+9152(SB), Y11
-	VFMADD213PD actkernconst<>+9184(SB), Y12, Y11
-	VMOVUPD     Y10, 128(SP)
-	VMOVUPD     actkernconst<>+9152(SB), Y10
-	VFMADD213PD actkernconst<>+9184(SB), Y13, Y10
-	VMOVUPD     Y9, 160(SP)
-	VMOVUPD     actkernconst<>+9152(SB), Y9
-	VFMADD213PD actkernconst<>+9184(SB), Y14, Y9
-	VFMADD213PD actkernconst<>+9216(SB), Y12, Y11
-	VFMADD213PD actkernconst<>+9216(SB), Y13, Y10
-	VFMADD213PD actkernconst<>+9216(SB), Y14, Y9
-	VFMADD213PD actkernconst<>+9248(SB), Y12, Y11
-	VFMADD213PD actkernconst<>+9248(SB), Y13, Y10
-	VFMADD213PD actkernconst<>+9248(SB), Y14, Y9
-	VFMADD213PD actkernconst<>+9280(SB), Y12, Y11
-	VFMADD213PD actkernconst<>+9280(SB), Y13, Y10
-	VFMADD213PD actkernconst<>+9280(SB), Y14, Y9
-	VFMADD213PD actkernconst<>+9312(SB), Y12, Y11
-	VFMADD213PD actkernconst<>+9312(SB), Y13, Y10
-	VFMADD213PD actkernconst<>+9312(SB), Y14, Y9
-	VFMADD213PD actkernconst<>+9344(SB), Y12, Y11
-	VFMADD213PD actkernconst<>+9344(SB), Y13, Y10
-	VFMADD213PD actkernconst<>+9344(SB), Y14, Y9
-	VFMADD213PD actkernconst<>+9376(SB), Y12, Y11
-	VFMADD213PD actkernconst<>+9376(SB), Y13, Y10
-	VFMADD213PD actkernconst<>+9376(SB), Y14, Y9
-	VFMADD213PD actkernconst<>+9408(SB), Y12, Y11
-	VFMADD213PD actkernconst<>+9408(SB), Y13, Y10
-	VFMADD213PD actkernconst<>+9408(SB), Y14, Y9
-	VFMADD213PD actkernconst<>+9440(SB), Y12, Y11
-	VFMADD213PD actkernconst<>+9440(SB), Y13, Y10
-	VFMADD213PD actkernconst<>+9440(SB), Y14, Y9
-	VFMADD213PD actkernconst<>+9472(SB), Y12, Y11
-	VFMADD213PD actkernconst<>+9472(SB), Y13, Y10
-	VFMADD213PD actkernconst<>+9472(SB), Y14, Y9
-	VFMADD213PD actkernconst<>+9504(SB), Y12, Y11
-	VFMADD213PD actkernconst<>+9504(SB), Y13, Y10
-	VFMADD213PD actkernconst<>+9504(SB), Y14, Y9
-	VMULPD      Y11, Y5, Y5
-	VMULPD      Y10, Y4, Y4
+	VANDPD      actkernconst<>+1280(SB), Y0, Y3
+	VANDPD      actkernconst<>+1280(SB), Y1, Y4
+	VANDPD      actkernconst<>+1280(SB), Y2, Y5
+	VCMPPD      $0x11, actkernconst<>+160(SB), Y3, Y6
+	VCMPPD      $0x11, actkernconst<>+160(SB), Y4, Y7
+	VCMPPD      $0x11, actkernconst<>+160(SB), Y5, Y8
+	VMULPD      Y0, Y0, Y9
+	VMULPD      Y1, Y1, Y10
+	VMULPD      Y2, Y2, Y11
+	VMULPD      Y0, Y9, Y12
+	VMULPD      Y1, Y10, Y13
+	VMULPD      Y2, Y11, Y14
+	VMOVUPD     Y8, (SP)
+	VMOVUPD     actkernconst<>+9120(SB), Y8
+	VFMADD213PD actkernconst<>+9152(SB), Y9, Y8
+	VMOVUPD     Y7, 32(SP)
+	VMOVUPD     actkernconst<>+9120(SB), Y7
+	VFMADD213PD actkernconst<>+9152(SB), Y10, Y7
+	VMOVUPD     Y6, 64(SP)
+	VMOVUPD     actkernconst<>+9120(SB), Y6
+	VFMADD213PD actkernconst<>+9152(SB), Y11, Y6
+	VFMADD213PD actkernconst<>+9184(SB), Y9, Y8
+	VFMADD213PD actkernconst<>+9184(SB), Y10, Y7
+	VFMADD213PD actkernconst<>+9184(SB), Y11, Y6
+	VFMADD213PD actkernconst<>+9216(SB), Y9, Y8
+	VFMADD213PD actkernconst<>+9216(SB), Y10, Y7
+	VFMADD213PD actkernconst<>+9216(SB), Y11, Y6
+	VFMADD213PD actkernconst<>+9248(SB), Y9, Y8
+	VFMADD213PD actkernconst<>+9248(SB), Y10, Y7
+	VFMADD213PD actkernconst<>+9248(SB), Y11, Y6
+	VFMADD213PD actkernconst<>+9280(SB), Y9, Y8
+	VFMADD213PD actkernconst<>+9280(SB), Y10, Y7
+	VFMADD213PD actkernconst<>+9280(SB), Y11, Y6
+	VFMADD213PD actkernconst<>+9312(SB), Y9, Y8
+	VFMADD213PD actkernconst<>+9312(SB), Y10, Y7
+	VFMADD213PD actkernconst<>+9312(SB), Y11, Y6
+	VFMADD213PD actkernconst<>+9344(SB), Y9, Y8
+	VFMADD213PD actkernconst<>+9344(SB), Y10, Y7
+	VFMADD213PD actkernconst<>+9344(SB), Y11, Y6
+	VFMADD213PD actkernconst<>+9376(SB), Y9, Y8
+	VFMADD213PD actkernconst<>+9376(SB), Y10, Y7
+	VFMADD213PD actkernconst<>+9376(SB), Y11, Y6
+	VFMADD213PD actkernconst<>+9408(SB), Y9, Y8
+	VFMADD213PD actkernconst<>+9408(SB), Y10, Y7
+	VFMADD213PD actkernconst<>+9408(SB), Y11, Y6
+	VFMADD213PD actkernconst<>+9440(SB), Y9, Y8
+	VFMADD213PD actkernconst<>+9440(SB), Y10, Y7
+	VFMADD213PD actkernconst<>+9440(SB), Y11, Y6
+	VFMADD213PD actkernconst<>+9472(SB), Y9, Y8
+	VFMADD213PD actkernconst<>+9472(SB), Y10, Y7
+	VFMADD213PD actkernconst<>+9472(SB), Y11, Y6
+	VMULPD      Y8, Y12, Y12
+	VMULPD      Y7, Y13, Y13
+	VMULPD      Y6, Y14, Y14
+	VMULPD      actkernconst<>+7360(SB), Y3, Y3
+	VMULPD      actkernconst<>+7360(SB), Y4, Y4
+	VMULPD      actkernconst<>+7360(SB), Y5, Y5
+	VMAXPD      actkernconst<>+256(SB), Y3, Y3
+	VMAXPD      actkernconst<>+256(SB), Y4, Y4
+	VMAXPD      actkernconst<>+256(SB), Y5, Y5
+	VMULPD      actkernconst<>+320(SB), Y3, Y6
+	VMULPD      actkernconst<>+320(SB), Y4, Y7
+	VMULPD      actkernconst<>+320(SB), Y5, Y8
+	VROUNDPD    $0x08, Y6, Y6
+	VROUNDPD    $0x08, Y7, Y7
+	VROUNDPD    $0x08, Y8, Y8
+	VFMADD231PD actkernconst<>+352(SB), Y6, Y3
+	VFMADD231PD actkernconst<>+352(SB), Y7, Y4
+	VFMADD231PD actkernconst<>+352(SB), Y8, Y5
+	VMOVUPD     actkernconst<>+192(SB), Y9
+	VFMADD213PD actkernconst<>+224(SB), Y3, Y9
+	VMOVUPD     actkernconst<>+192(SB), Y10
+	VFMADD213PD actkernconst<>+224(SB), Y4, Y10
+	VMOVUPD     actkernconst<>+192(SB), Y11
+	VFMADD213PD actkernconst<>+224(SB), Y5, Y11
+	VFMADD213PD actkernconst<>+384(SB), Y3, Y9
+	VFMADD213PD actkernconst<>+384(SB), Y4, Y10
+	VFMADD213PD actkernconst<>+384(SB), Y5, Y11
+	VFMADD213PD actkernconst<>+416(SB), Y3, Y9
+	VFMADD213PD actkernconst<>+416(SB), Y4, Y10
+	VFMADD213PD actkernconst<>+416(SB), Y5, Y11
+	VFMADD213PD actkernconst<>+448(SB), Y3, Y9
+	VFMADD213PD actkernconst<>+448(SB), Y4, Y10
+	VFMADD213PD actkernconst<>+448(SB), Y5, Y11
+	VFMADD213PD actkernconst<>+480(SB), Y3, Y9
+	VFMADD213PD actkernconst<>+480(SB), Y4, Y10
+	VFMADD213PD actkernconst<>+480(SB), Y5, Y11
+	VFMADD213PD actkernconst<>+512(SB), Y3, Y9
+	VFMADD213PD actkernconst<>+512(SB), Y4, Y10
+	VFMADD213PD actkernconst<>+512(SB), Y5, Y11
+	VFMADD213PD actkernconst<>+544(SB), Y3, Y9
+	VFMADD213PD actkernconst<>+544(SB), Y4, Y10
+	VFMADD213PD actkernconst<>+544(SB), Y5, Y11
 	VMULPD      Y9, Y3, Y3
-	VMULPD      actkernconst<>+7360(SB), Y6, Y6
-	VMULPD      actkernconst<>+7360(SB), Y7, Y7
-	VMULPD      actkernconst<>+7360(SB), Y8, Y8
-	VMAXPD      actkernconst<>+256(SB), Y6, Y6
-	VMAXPD      actkernconst<>+256(SB), Y7, Y7
-	VMAXPD      actkernconst<>+256(SB), Y8, Y8
-	VMULPD      actkernconst<>+320(SB), Y6, Y9
-	VMULPD      actkernconst<>+320(SB), Y7, Y10
-	VMULPD      actkernconst<>+320(SB), Y8, Y11
-	VROUNDPD    $0x08, Y9, Y9
-	VROUNDPD    $0x08, Y10, Y10
-	VROUNDPD    $0x08, Y11, Y11
-	VFMADD231PD actkernconst<>+352(SB), Y9, Y6
-	VFMADD231PD actkernconst<>+352(SB), Y10, Y7
-	VFMADD231PD actkernconst<>+352(SB), Y11, Y8
-	VMOVUPD     actkernconst<>+192(SB), Y12
-	VFMADD213PD actkernconst<>+224(SB), Y6, Y12
-	VMOVUPD     actkernconst<>+192(SB), Y13
-	VFMADD213PD actkernconst<>+224(SB), Y7, Y13
-	VMOVUPD     actkernconst<>+192(SB), Y14
-	VFMADD213PD actkernconst<>+224(SB), Y8, Y14
-	VFMADD213PD actkernconst<>+384(SB), Y6, Y12
-	VFMADD213PD actkernconst<>+384(SB), Y7, Y13
-	VFMADD213PD actkernconst<>+384(SB), Y8, Y14
-	VFMADD213PD actkernconst<>+416(SB), Y6, Y12
-	VFMADD213PD actkernconst<>+416(SB), Y7, Y13
-	VFMADD213PD actkernconst<>+416(SB), Y8, Y14
-	VFMADD213PD actkernconst<>+448(SB), Y6, Y12
-	VFMADD213PD actkernconst<>+448(SB), Y7, Y13
-	VFMADD213PD actkernconst<>+448(SB), Y8, Y14
-	VFMADD213PD actkernconst<>+480(SB), Y6, Y12
-	VFMADD213PD actkernconst<>+480(SB), Y7, Y13
-	VFMADD213PD actkernconst<>+480(SB), Y8, Y14
-	VFMADD213PD actkernconst<>+512(SB), Y6, Y12
-	VFMADD213PD actkernconst<>+512(SB), Y7, Y13
-	VFMADD213PD actkernconst<>+512(SB), Y8, Y14
-	VFMADD213PD actkernconst<>+544(SB), Y6, Y12
-	VFMADD213PD actkernconst<>+544(SB), Y7, Y13
-	VFMADD213PD actkernconst<>+544(SB), Y8, Y14
-	VMULPD      Y12, Y6, Y6
-	VMULPD      Y13, Y7, Y7
-	VMULPD      Y14, Y8, Y8
-	VADDPD      actkernconst<>+128(SB), Y9, Y9
-	VPSLLQ      $0x34, Y9, Y9
-	VADDPD      actkernconst<>+128(SB), Y10, Y10
-	VPSLLQ      $0x34, Y10, Y10
-	VADDPD      actkernconst<>+128(SB), Y11, Y11
-	VPSLLQ      $0x34, Y11, Y11
-	VSUBPD      actkernconst<>+160(SB), Y9, Y12
-	VSUBPD      actkernconst<>+160(SB), Y10, Y13
-	VSUBPD      actkernconst<>+160(SB), Y11, Y14
-	VFMADD213PD Y12, Y6, Y9
-	VFMADD213PD Y13, Y7, Y10
-	VFMADD213PD Y14, Y8, Y11
-	VADDPD      actkernconst<>+1536(SB), Y9, Y6
-	VADDPD      actkernconst<>+1536(SB), Y10, Y7
-	VADDPD      actkernconst<>+1536(SB), Y11, Y8
-	VDIVPD      Y6, Y9, Y9
-	VDIVPD      Y7, Y10, Y10
-	VDIVPD      Y8, Y11, Y11
-	VANDPD      actkernconst<>+1312(SB), Y0, Y6
-	VANDPD      actkernconst<>+1280(SB), Y9, Y9
-	VORPD       Y6, Y9, Y9
-	VANDPD      actkernconst<>+1312(SB), Y1, Y6
-	VANDPD      actkernconst<>+1280(SB), Y10, Y10
-	VORPD       Y6, Y10, Y10
-	VANDPD      actkernconst<>+1312(SB), Y2, Y6
-	VANDPD      actkernconst<>+1280(SB), Y11, Y11
-	VORPD       Y6, Y11, Y11
-	VSUBPD      Y9, Y0, Y9
-	VSUBPD      Y10, Y1, Y10
-	VSUBPD      Y11, Y2, Y11
-	VMOVUPD     160(SP), Y6
-	VBLENDVPD   Y6, Y5, Y9, Y6
-	VMOVUPD     128(SP), Y5
-	VBLENDVPD   Y5, Y4, Y10, Y5
-	VMOVUPD     96(SP), Y4
-	VBLENDVPD   Y4, Y3, Y11, Y4
+	VMULPD      Y10, Y4, Y4
+	VMULPD      Y11, Y5, Y5
+	VADDPD      actkernconst<>+128(SB), Y6, Y6
+	VPSLLQ      $0x34, Y6, Y6
+	VADDPD      actkernconst<>+128(SB), Y7, Y7
+	VPSLLQ      $0x34, Y7, Y7
+	VADDPD      actkernconst<>+128(SB), Y8, Y8
+	VPSLLQ      $0x34, Y8, Y8
+	VSUBPD      actkernconst<>+160(SB), Y6, Y9
+	VSUBPD      actkernconst<>+160(SB), Y7, Y10
+	VSUBPD      actkernconst<>+160(SB), Y8, Y11
+	VFMADD213PD Y9, Y3, Y6
+	VFMADD213PD Y10, Y4, Y7
+	VFMADD213PD Y11, Y5, Y8
+	VADDPD      actkernconst<>+1536(SB), Y6, Y3
+	VADDPD      actkernconst<>+1536(SB), Y7, Y4
+	VADDPD      actkernconst<>+1536(SB), Y8, Y5
+	VDIVPD      Y3, Y6, Y6
+	VDIVPD      Y4, Y7, Y7
+	VDIVPD      Y5, Y8, Y8
+	VANDPD      actkernconst<>+1312(SB), Y0, Y3
+	VANDPD      actkernconst<>+1280(SB), Y6, Y6
+	VORPD       Y3, Y6, Y6
+	VANDPD      actkernconst<>+1312(SB), Y1, Y3
+	VANDPD      actkernconst<>+1280(SB), Y7, Y7
+	VORPD       Y3, Y7, Y7
+	VANDPD      actkernconst<>+1312(SB), Y2, Y3
+	VANDPD      actkernconst<>+1280(SB), Y8, Y8
+	VORPD       Y3, Y8, Y8
+	VSUBPD      Y6, Y0, Y0
+	VSUBPD      Y7, Y1, Y1
+	VSUBPD      Y8, Y2, Y2
 	VMOVUPD     64(SP), Y3
-	VBLENDVPD   Y3, Y0, Y6, Y3
+	VBLENDVPD   Y3, Y12, Y0, Y3
 	VMOVUPD     32(SP), Y0
-	VBLENDVPD   Y0, Y1, Y5, Y0
+	VBLENDVPD   Y0, Y13, Y1, Y0
 	VMOVUPD     (SP), Y1
-	VBLENDVPD   Y1, Y2, Y4, Y1
+	VBLENDVPD   Y1, Y14, Y2, Y1
 	VCVTPD2PSY  Y3, X3
 	VMOVNTPS    X3, (AX)
 	VCVTPD2PSY  Y0, X0
@@ -70942,52 +70862,50 @@ single:
 	CMPQ        DX, $0x00000004
 	JB          tail
 	VCVTPS2PD   (CX), Y0
-	VCMPPD      $0x00, actkernconst<>+576(SB), Y0, Y1
-	VANDPD      actkernconst<>+1280(SB), Y0, Y2
-	VCMPPD      $0x11, actkernconst<>+160(SB), Y2, Y3
-	VMULPD      Y0, Y0, Y4
-	VMULPD      Y0, Y4, Y5
-	VMOVUPD     actkernconst<>+9152(SB), Y6
-	VFMADD213PD actkernconst<>+9184(SB), Y4, Y6
-	VFMADD213PD actkernconst<>+9216(SB), Y4, Y6
-	VFMADD213PD actkernconst<>+9248(SB), Y4, Y6
-	VFMADD213PD actkernconst<>+9280(SB), Y4, Y6
-	VFMADD213PD actkernconst<>+9312(SB), Y4, Y6
-	VFMADD213PD actkernconst<>+9344(SB), Y4, Y6
-	VFMADD213PD actkernconst<>+9376(SB), Y4, Y6
-	VFMADD213PD actkernconst<>+9408(SB), Y4, Y6
-	VFMADD213PD actkernconst<>+9440(SB), Y4, Y6
-	VFMADD213PD actkernconst<>+9472(SB), Y4, Y6
-	VFMADD213PD actkernconst<>+9504(SB), Y4, Y6
-	VMULPD      Y6, Y5, Y5
-	VMULPD      actkernconst<>+7360(SB), Y2, Y2
-	VMAXPD      actkernconst<>+256(SB), Y2, Y2
-	VMULPD      actkernconst<>+320(SB), Y2, Y4
-	VROUNDPD    $0x08, Y4, Y4
-	VFMADD231PD actkernconst<>+352(SB), Y4, Y2
-	VMOVUPD     actkernconst<>+192(SB), Y6
-	VFMADD213PD actkernconst<>+224(SB), Y2, Y6
-	VFMADD213PD actkernconst<>+384(SB), Y2, Y6
-	VFMADD213PD actkernconst<>+416(SB), Y2, Y6
-	VFMADD213PD actkernconst<>+448(SB), Y2, Y6
-	VFMADD213PD actkernconst<>+480(SB), Y2, Y6
-	VFMADD213PD actkernconst<>+512(SB), Y2, Y6
-	VFMADD213PD actkernconst<>+544(SB), Y2, Y6
-	VMULPD      Y6, Y2, Y2
-	VADDPD      actkernconst<>+128(SB), Y4, Y4
-	VPSLLQ      $0x34, Y4, Y4
-	VSUBPD      actkernconst<>+160(SB), Y4, Y6
-	VFMADD213PD Y6, Y2, Y4
-	VADDPD      actkernconst<>+1536(SB), Y4, Y2
-	VDIVPD      Y2, Y4, Y4
-	VANDPD      actkernconst<>+1312(SB), Y0, Y2
-	VANDPD      actkernconst<>+1280(SB), Y4, Y4
-	VORPD       Y2, Y4, Y4
-	VSUBPD      Y4, Y0, Y4
-	VBLENDVPD   Y3, Y5, Y4, Y3
-	VBLENDVPD   Y1, Y0, Y3, Y1
-	VCVTPD2PSY  Y1, X1
-	VMOVNTPS    X1, (AX)
+	VANDPD      actkernconst<>+1280(SB), Y0, Y1
+	VCMPPD      $0x11, actkernconst<>+160(SB), Y1, Y2
+	VMULPD      Y0, Y0, Y3
+	VMULPD      Y0, Y3, Y4
+	VMOVUPD     actkernconst<>+9120(SB), Y5
+	VFMADD213PD actkernconst<>+9152(SB), Y3, Y5
+	VFMADD213PD actkernconst<>+9184(SB), Y3, Y5
+	VFMADD213PD actkernconst<>+9216(SB), Y3, Y5
+	VFMADD213PD actkernconst<>+9248(SB), Y3, Y5
+	VFMADD213PD actkernconst<>+9280(SB), Y3, Y5
+	VFMADD213PD actkernconst<>+9312(SB), Y3, Y5
+	VFMADD213PD actkernconst<>+9344(SB), Y3, Y5
+	VFMADD213PD actkernconst<>+9376(SB), Y3, Y5
+	VFMADD213PD actkernconst<>+9408(SB), Y3, Y5
+	VFMADD213PD actkernconst<>+9440(SB), Y3, Y5
+	VFMADD213PD actkernconst<>+9472(SB), Y3, Y5
+	VMULPD      Y5, Y4, Y4
+	VMULPD      actkernconst<>+7360(SB), Y1, Y1
+	VMAXPD      actkernconst<>+256(SB), Y1, Y1
+	VMULPD      actkernconst<>+320(SB), Y1, Y3
+	VROUNDPD    $0x08, Y3, Y3
+	VFMADD231PD actkernconst<>+352(SB), Y3, Y1
+	VMOVUPD     actkernconst<>+192(SB), Y5
+	VFMADD213PD actkernconst<>+224(SB), Y1, Y5
+	VFMADD213PD actkernconst<>+384(SB), Y1, Y5
+	VFMADD213PD actkernconst<>+416(SB), Y1, Y5
+	VFMADD213PD actkernconst<>+448(SB), Y1, Y5
+	VFMADD213PD actkernconst<>+480(SB), Y1, Y5
+	VFMADD213PD actkernconst<>+512(SB), Y1, Y5
+	VFMADD213PD actkernconst<>+544(SB), Y1, Y5
+	VMULPD      Y5, Y1, Y1
+	VADDPD      actkernconst<>+128(SB), Y3, Y3
+	VPSLLQ      $0x34, Y3, Y3
+	VSUBPD      actkernconst<>+160(SB), Y3, Y5
+	VFMADD213PD Y5, Y1, Y3
+	VADDPD      actkernconst<>+1536(SB), Y3, Y1
+	VDIVPD      Y1, Y3, Y3
+	VANDPD      actkernconst<>+1312(SB), Y0, Y1
+	VANDPD      actkernconst<>+1280(SB), Y3, Y3
+	VORPD       Y1, Y3, Y3
+	VSUBPD      Y3, Y0, Y0
+	VBLENDVPD   Y2, Y4, Y0, Y2
+	VCVTPD2PSY  Y2, X2
+	VMOVNTPS    X2, (AX)
 	ADDQ        $0x00000010, AX
 	ADDQ        $0x00000010, CX
 	SUBQ        $0x00000004, DX
@@ -71001,52 +70919,50 @@ tail:
 	VMOVDQU     32(BX)(DX*4), X15
 	VMASKMOVPS  (CX), X15, X0
 	VCVTPS2PD   X0, Y0
-	VCMPPD      $0x00, actkernconst<>+576(SB), Y0, Y1
-	VANDPD      actkernconst<>+1280(SB), Y0, Y2
-	VCMPPD      $0x11, actkernconst<>+160(SB), Y2, Y3
-	VMULPD      Y0, Y0, Y4
-	VMULPD      Y0, Y4, Y5
-	VMOVUPD     actkernconst<>+9152(SB), Y6
-	VFMADD213PD actkernconst<>+9184(SB), Y4, Y6
-	VFMADD213PD actkernconst<>+9216(SB), Y4, Y6
-	VFMADD213PD actkernconst<>+9248(SB), Y4, Y6
-	VFMADD213PD actkernconst<>+9280(SB), Y4, Y6
-	VFMADD213PD actkernconst<>+9312(SB), Y4, Y6
-	VFMADD213PD actkernconst<>+9344(SB), Y4, Y6
-	VFMADD213PD actkernconst<>+9376(SB), Y4, Y6
-	VFMADD213PD actkernconst<>+9408(SB), Y4, Y6
-	VFMADD213PD actkernconst<>+9440(SB), Y4, Y6
-	VFMADD213PD actkernconst<>+9472(SB), Y4, Y6
-	VFMADD213PD actkernconst<>+9504(SB), Y4, Y6
-	VMULPD      Y6, Y5, Y5
-	VMULPD      actkernconst<>+7360(SB), Y2, Y2
-	VMAXPD      actkernconst<>+256(SB), Y2, Y2
-	VMULPD      actkernconst<>+320(SB), Y2, Y4
-	VROUNDPD    $0x08, Y4, Y4
-	VFMADD231PD actkernconst<>+352(SB), Y4, Y2
-	VMOVUPD     actkernconst<>+192(SB), Y6
-	VFMADD213PD actkernconst<>+224(SB), Y2, Y6
-	VFMADD213PD actkernconst<>+384(SB), Y2, Y6
-	VFMADD213PD actkernconst<>+416(SB), Y2, Y6
-	VFMADD213PD actkernconst<>+448(SB), Y2, Y6
-	VFMADD213PD actkernconst<>+480(SB), Y2, Y6
-	VFMADD213PD actkernconst<>+512(SB), Y2, Y6
-	VFMADD213PD actkernconst<>+544(SB), Y2, Y6
-	VMULPD      Y6, Y2, Y2
-	VADDPD      actkernconst<>+128(SB), Y4, Y4
-	VPSLLQ      $0x34, Y4, Y4
-	VSUBPD      actkernconst<>+160(SB), Y4, Y6
-	VFMADD213PD Y6, Y2, Y4
-	VADDPD      actkernconst<>+1536(SB), Y4, Y2
-	VDIVPD      Y2, Y4, Y4
-	VANDPD      actkernconst<>+1312(SB), Y0, Y2
-	VANDPD      actkernconst<>+1280(SB), Y4, Y4
-	VORPD       Y2, Y4, Y4
-	VSUBPD      Y4, Y0, Y4
-	VBLENDVPD   Y3, Y5, Y4, Y3
-	VBLENDVPD   Y1, Y0, Y3, Y1
-	VCVTPD2PSY  Y1, X1
-	VMASKMOVPS  X1, X15, (AX)
+	VANDPD      actkernconst<>+1280(SB), Y0, Y1
+	VCMPPD      $0x11, actkernconst<>+160(SB), Y1, Y2
+	VMULPD      Y0, Y0, Y3
+	VMULPD      Y0, Y3, Y4
+	VMOVUPD     actkernconst<>+9120(SB), Y5
+	VFMADD213PD actkernconst<>+9152(SB), Y3, Y5
+	VFMADD213PD actkernconst<>+9184(SB), Y3, Y5
+	VFMADD213PD actkernconst<>+9216(SB), Y3, Y5
+	VFMADD213PD actkernconst<>+9248(SB), Y3, Y5
+	VFMADD213PD actkernconst<>+9280(SB), Y3, Y5
+	VFMADD213PD actkernconst<>+9312(SB), Y3, Y5
+	VFMADD213PD actkernconst<>+9344(SB), Y3, Y5
+	VFMADD213PD actkernconst<>+9376(SB), Y3, Y5
+	VFMADD213PD actkernconst<>+9408(SB), Y3, Y5
+	VFMADD213PD actkernconst<>+9440(SB), Y3, Y5
+	VFMADD213PD actkernconst<>+9472(SB), Y3, Y5
+	VMULPD      Y5, Y4, Y4
+	VMULPD      actkernconst<>+7360(SB), Y1, Y1
+	VMAXPD      actkernconst<>+256(SB), Y1, Y1
+	VMULPD      actkernconst<>+320(SB), Y1, Y3
+	VROUNDPD    $0x08, Y3, Y3
+	VFMADD231PD actkernconst<>+352(SB), Y3, Y1
+	VMOVUPD     actkernconst<>+192(SB), Y5
+	VFMADD213PD actkernconst<>+224(SB), Y1, Y5
+	VFMADD213PD actkernconst<>+384(SB), Y1, Y5
+	VFMADD213PD actkernconst<>+416(SB), Y1, Y5
+	VFMADD213PD actkernconst<>+448(SB), Y1, Y5
+	VFMADD213PD actkernconst<>+480(SB), Y1, Y5
+	VFMADD213PD actkernconst<>+512(SB), Y1, Y5
+	VFMADD213PD actkernconst<>+544(SB), Y1, Y5
+	VMULPD      Y5, Y1, Y1
+	VADDPD      actkernconst<>+128(SB), Y3, Y3
+	VPSLLQ      $0x34, Y3, Y3
+	VSUBPD      actkernconst<>+160(SB), Y3, Y5
+	VFMADD213PD Y5, Y1, Y3
+	VADDPD      actkernconst<>+1536(SB), Y3, Y1
+	VDIVPD      Y1, Y3, Y3
+	VANDPD      actkernconst<>+1312(SB), Y0, Y1
+	VANDPD      actkernconst<>+1280(SB), Y3, Y3
+	VORPD       Y1, Y3, Y3
+	VSUBPD      Y3, Y0, Y0
+	VBLENDVPD   Y2, Y4, Y0, Y2
+	VCVTPD2PSY  Y2, X2
+	VMASKMOVPS  X2, X15, (AX)
 
 done:
 	SFENCE
@@ -71073,10 +70989,10 @@ loop:
 	VANDPD.BCST      actkernconst<>+968(SB), Z2, Z6
 	VANDPD.BCST      actkernconst<>+968(SB), Z3, Z7
 	VANDPD.BCST      actkernconst<>+968(SB), Z4, Z8
-	VCMPPD.BCST      $0x11, actkernconst<>+9536(SB), Z5, K2
-	VCMPPD.BCST      $0x11, actkernconst<>+9536(SB), Z6, K3
-	VCMPPD.BCST      $0x11, actkernconst<>+9536(SB), Z7, K4
-	VCMPPD.BCST      $0x11, actkernconst<>+9536(SB), Z8, K5
+	VCMPPD.BCST      $0x11, actkernconst<>+9504(SB), Z5, K2
+	VCMPPD.BCST      $0x11, actkernconst<>+9504(SB), Z6, K3
+	VCMPPD.BCST      $0x11, actkernconst<>+9504(SB), Z7, K4
+	VCMPPD.BCST      $0x11, actkernconst<>+9504(SB), Z8, K5
 	VCMPPD           $0x11, Z0, Z5, K6
 	VCMPPD           $0x11, Z0, Z6, K7
 	KMOVW            K5, (SP)
@@ -71099,13 +71015,33 @@ loop:
 	VMULPD           Z2, Z10, Z18
 	VMULPD           Z3, Z11, Z19
 	VMULPD           Z4, Z12, Z20
-	VBROADCASTSD     actkernconst<>+9088(SB), Z21
+	VBROADCASTSD     actkernconst<>+9048(SB), Z21
+	VFMADD213PD.BCST actkernconst<>+9056(SB), Z9, Z21
+	VBROADCASTSD     actkernconst<>+9048(SB), Z22
+	VFMADD213PD.BCST actkernconst<>+9056(SB), Z10, Z22
+	VBROADCASTSD     actkernconst<>+9048(SB), Z23
+	VFMADD213PD.BCST actkernconst<>+9056(SB), Z11, Z23
+	VBROADCASTSD     actkernconst<>+9048(SB), Z24
+	VFMADD213PD.BCST actkernconst<>+9056(SB), Z12, Z24
+	VFMADD213PD.BCST actkernconst<>+9064(SB), Z9, Z21
+	VFMADD213PD.BCST actkernconst<>+9064(SB), Z10, Z22
+	VFMADD213PD.BCST actkernconst<>+9064(SB), Z11, Z23
+	VFMADD213PD.BCST actkernconst<>+9064(SB), Z12, Z24
+	VFMADD213PD.BCST actkernconst<>+9072(SB), Z9, Z21
+	VFMADD213PD.BCST actkernconst<>+9072(SB), Z10, Z22
+	VFMADD213PD.BCST actkernconst<>+9072(SB), Z11, Z23
+	VFMADD213PD.BCST actkernconst<>+9072(SB), Z12, Z24
+	VFMADD213PD.BCST actkernconst<>+9080(SB), Z9, Z21
+	VFMADD213PD.BCST actkernconst<>+9080(SB), Z10, Z22
+	VFMADD213PD.BCST actkernconst<>+9080(SB), Z11, Z23
+	VFMADD213PD.BCST actkernconst<>+9080(SB), Z12, Z24
+	VFMADD213PD.BCST actkernconst<>+9088(SB), Z9, Z21
+	VFMADD213PD.BCST actkernconst<>+9088(SB), Z10, Z22
+	VFMADD213PD.BCST actkernconst<>+9088(SB), Z11, Z23
+	VFMADD213PD.BCST actkernconst<>+9088(SB), Z12, Z24
 	VFMADD213PD.BCST actkernconst<>+9096(SB), Z9, Z21
-	VBROADCASTSD     actkernconst<>+9088(SB), Z22
 	VFMADD213PD.BCST actkernconst<>+9096(SB), Z10, Z22
-	VBROADCASTSD     actkernconst<>+9088(SB), Z23
 	VFMADD213PD.BCST actkernconst<>+9096(SB), Z11, Z23
-	VBROADCASTSD     actkernconst<>+9088(SB), Z24
 	VFMADD213PD.BCST actkernconst<>+9096(SB), Z12, Z24
 	VFMADD213PD.BCST actkernconst<>+9104(SB), Z9, Z21
 	VFMADD213PD.BCST actkernconst<>+9104(SB), Z10, Z22
@@ -71115,10 +71051,6 @@ loop:
 	VFMADD213PD.BCST actkernconst<>+9112(SB), Z10, Z22
 	VFMADD213PD.BCST actkernconst<>+9112(SB), Z11, Z23
 	VFMADD213PD.BCST actkernconst<>+9112(SB), Z12, Z24
-	VFMADD213PD.BCST actkernconst<>+9120(SB), Z9, Z21
-	VFMADD213PD.BCST actkernconst<>+9120(SB), Z10, Z22
-	VFMADD213PD.BCST actkernconst<>+9120(SB), Z11, Z23
-	VFMADD213PD.BCST actkernconst<>+9120(SB), Z12, Z24
 	VFMADD213PD.BCST actkernconst<>+9024(SB), Z9, Z21
 	VFMADD213PD.BCST actkernconst<>+9024(SB), Z10, Z22
 	VFMADD213PD.BCST actkernconst<>+9024(SB), Z11, Z23
@@ -71131,22 +71063,6 @@ loop:
 	VFMADD213PD.BCST actkernconst<>+9040(SB), Z10, Z22
 	VFMADD213PD.BCST actkernconst<>+9040(SB), Z11, Z23
 	VFMADD213PD.BCST actkernconst<>+9040(SB), Z12, Z24
-	VFMADD213PD.BCST actkernconst<>+9048(SB), Z9, Z21
-	VFMADD213PD.BCST actkernconst<>+9048(SB), Z10, Z22
-	VFMADD213PD.BCST actkernconst<>+9048(SB), Z11, Z23
-	VFMADD213PD.BCST actkernconst<>+9048(SB), Z12, Z24
-	VFMADD213PD.BCST actkernconst<>+9056(SB), Z9, Z21
-	VFMADD213PD.BCST actkernconst<>+9056(SB), Z10, Z22
-	VFMADD213PD.BCST actkernconst<>+9056(SB), Z11, Z23
-	VFMADD213PD.BCST actkernconst<>+9056(SB), Z12, Z24
-	VFMADD213PD.BCST actkernconst<>+9064(SB), Z9, Z21
-	VFMADD213PD.BCST actkernconst<>+9064(SB), Z10, Z22
-	VFMADD213PD.BCST actkernconst<>+9064(SB), Z11, Z23
-	VFMADD213PD.BCST actkernconst<>+9064(SB), Z12, Z24
-	VFMADD213PD.BCST actkernconst<>+9072(SB), Z9, Z21
-	VFMADD213PD.BCST actkernconst<>+9072(SB), Z10, Z22
-	VFMADD213PD.BCST actkernconst<>+9072(SB), Z11, Z23
-	VFMADD213PD.BCST actkernconst<>+9072(SB), Z12, Z24
 	VMULPD           Z21, Z17, Z17
 	VMULPD           Z22, Z18, Z18
 	VMULPD           Z23, Z19, Z19
@@ -71294,24 +71210,24 @@ single:
 	JB               tail
 	VCVTPS2PD        (CX), Z1
 	VANDPD.BCST      actkernconst<>+968(SB), Z1, Z2
-	VCMPPD.BCST      $0x11, actkernconst<>+9536(SB), Z2, K2
+	VCMPPD.BCST      $0x11, actkernconst<>+9504(SB), Z2, K2
 	VCMPPD           $0x11, Z0, Z2, K3
 	VMULPD           Z1, Z1, Z3
 	VXORPD.BCST      actkernconst<>+976(SB), Z3, Z4
 	VFMADD231PD      Z1, Z1, Z4
 	VMULPD           Z1, Z3, Z5
-	VBROADCASTSD     actkernconst<>+9088(SB), Z6
-	VFMADD213PD.BCST actkernconst<>+9096(SB), Z3, Z6
-	VFMADD213PD.BCST actkernconst<>+9104(SB), Z3, Z6
-	VFMADD213PD.BCST actkernconst<>+9112(SB), Z3, Z6
-	VFMADD213PD.BCST actkernconst<>+9120(SB), Z3, Z6
-	VFMADD213PD.BCST actkernconst<>+9024(SB), Z3, Z6
-	VFMADD213PD.BCST actkernconst<>+9032(SB), Z3, Z6
-	VFMADD213PD.BCST actkernconst<>+9040(SB), Z3, Z6
-	VFMADD213PD.BCST actkernconst<>+9048(SB), Z3, Z6
+	VBROADCASTSD     actkernconst<>+9048(SB), Z6
 	VFMADD213PD.BCST actkernconst<>+9056(SB), Z3, Z6
 	VFMADD213PD.BCST actkernconst<>+9064(SB), Z3, Z6
 	VFMADD213PD.BCST actkernconst<>+9072(SB), Z3, Z6
+	VFMADD213PD.BCST actkernconst<>+9080(SB), Z3, Z6
+	VFMADD213PD.BCST actkernconst<>+9088(SB), Z3, Z6
+	VFMADD213PD.BCST actkernconst<>+9096(SB), Z3, Z6
+	VFMADD213PD.BCST actkernconst<>+9104(SB), Z3, Z6
+	VFMADD213PD.BCST actkernconst<>+9112(SB), Z3, Z6
+	VFMADD213PD.BCST actkernconst<>+9024(SB), Z3, Z6
+	VFMADD213PD.BCST actkernconst<>+9032(SB), Z3, Z6
+	VFMADD213PD.BCST actkernconst<>+9040(SB), Z3, Z6
 	VMULPD           Z6, Z5, Z5
 	VMULPD.BCST      actkernconst<>+6672(SB), Z2, Z6
 	VMAXPD.BCST      actkernconst<>+56(SB), Z6, Z6
@@ -71360,24 +71276,24 @@ tail:
 	VMOVUPS.Z        (CX), K1, Y1
 	VCVTPS2PD        Y1, Z1
 	VANDPD.BCST      actkernconst<>+968(SB), Z1, Z2
-	VCMPPD.BCST      $0x11, actkernconst<>+9536(SB), Z2, K2
+	VCMPPD.BCST      $0x11, actkernconst<>+9504(SB), Z2, K2
 	VCMPPD           $0x11, Z0, Z2, K3
 	VMULPD           Z1, Z1, Z3
 	VXORPD.BCST      actkernconst<>+976(SB), Z3, Z4
 	VFMADD231PD      Z1, Z1, Z4
 	VMULPD           Z1, Z3, Z5
-	VBROADCASTSD     actkernconst<>+9088(SB), Z6
-	VFMADD213PD.BCST actkernconst<>+9096(SB), Z3, Z6
-	VFMADD213PD.BCST actkernconst<>+9104(SB), Z3, Z6
-	VFMADD213PD.BCST actkernconst<>+9112(SB), Z3, Z6
-	VFMADD213PD.BCST actkernconst<>+9120(SB), Z3, Z6
-	VFMADD213PD.BCST actkernconst<>+9024(SB), Z3, Z6
-	VFMADD213PD.BCST actkernconst<>+9032(SB), Z3, Z6
-	VFMADD213PD.BCST actkernconst<>+9040(SB), Z3, Z6
-	VFMADD213PD.BCST actkernconst<>+9048(SB), Z3, Z6
+	VBROADCASTSD     actkernconst<>+9048(SB), Z6
 	VFMADD213PD.BCST actkernconst<>+9056(SB), Z3, Z6
 	VFMADD213PD.BCST actkernconst<>+9064(SB), Z3, Z6
 	VFMADD213PD.BCST actkernconst<>+9072(SB), Z3, Z6
+	VFMADD213PD.BCST actkernconst<>+9080(SB), Z3, Z6
+	VFMADD213PD.BCST actkernconst<>+9088(SB), Z3, Z6
+	VFMADD213PD.BCST actkernconst<>+9096(SB), Z3, Z6
+	VFMADD213PD.BCST actkernconst<>+9104(SB), Z3, Z6
+	VFMADD213PD.BCST actkernconst<>+9112(SB), Z3, Z6
+	VFMADD213PD.BCST actkernconst<>+9024(SB), Z3, Z6
+	VFMADD213PD.BCST actkernconst<>+9032(SB), Z3, Z6
+	VFMADD213PD.BCST actkernconst<>+9040(SB), Z3, Z6
 	VMULPD           Z6, Z5, Z5
 	VMULPD.BCST      actkernconst<>+6672(SB), Z2, Z6
 	VMAXPD.BCST      actkernconst<>+56(SB), Z6, Z6
@@ -71437,10 +71353,10 @@ loop:
 	VANDPD.BCST      actkernconst<>+968(SB), Z2, Z6
 	VANDPD.BCST      actkernconst<>+968(SB), Z3, Z7
 	VANDPD.BCST      actkernconst<>+968(SB), Z4, Z8
-	VCMPPD.BCST      $0x11, actkernconst<>+9536(SB), Z5, K2
-	VCMPPD.BCST      $0x11, actkernconst<>+9536(SB), Z6, K3
-	VCMPPD.BCST      $0x11, actkernconst<>+9536(SB), Z7, K4
-	VCMPPD.BCST      $0x11, actkernconst<>+9536(SB), Z8, K5
+	VCMPPD.BCST      $0x11, actkernconst<>+9504(SB), Z5, K2
+	VCMPPD.BCST      $0x11, actkernconst<>+9504(SB), Z6, K3
+	VCMPPD.BCST      $0x11, actkernconst<>+9504(SB), Z7, K4
+	VCMPPD.BCST      $0x11, actkernconst<>+9504(SB), Z8, K5
 	VCMPPD           $0x11, Z0, Z5, K6
 	VCMPPD           $0x11, Z0, Z6, K7
 	KMOVW            K5, (SP)
@@ -71463,13 +71379,33 @@ loop:
 	VMULPD           Z2, Z10, Z18
 	VMULPD           Z3, Z11, Z19
 	VMULPD           Z4, Z12, Z20
-	VBROADCASTSD     actkernconst<>+9088(SB), Z21
+	VBROADCASTSD     actkernconst<>+9048(SB), Z21
+	VFMADD213PD.BCST actkernconst<>+9056(SB), Z9, Z21
+	VBROADCASTSD     actkernconst<>+9048(SB), Z22
+	VFMADD213PD.BCST actkernconst<>+9056(SB), Z10, Z22
+	VBROADCASTSD     actkernconst<>+9048(SB), Z23
+	VFMADD213PD.BCST actkernconst<>+9056(SB), Z11, Z23
+	VBROADCASTSD     actkernconst<>+9048(SB), Z24
+	VFMADD213PD.BCST actkernconst<>+9056(SB), Z12, Z24
+	VFMADD213PD.BCST actkernconst<>+9064(SB), Z9, Z21
+	VFMADD213PD.BCST actkernconst<>+9064(SB), Z10, Z22
+	VFMADD213PD.BCST actkernconst<>+9064(SB), Z11, Z23
+	VFMADD213PD.BCST actkernconst<>+9064(SB), Z12, Z24
+	VFMADD213PD.BCST actkernconst<>+9072(SB), Z9, Z21
+	VFMADD213PD.BCST actkernconst<>+9072(SB), Z10, Z22
+	VFMADD213PD.BCST actkernconst<>+9072(SB), Z11, Z23
+	VFMADD213PD.BCST actkernconst<>+9072(SB), Z12, Z24
+	VFMADD213PD.BCST actkernconst<>+9080(SB), Z9, Z21
+	VFMADD213PD.BCST actkernconst<>+9080(SB), Z10, Z22
+	VFMADD213PD.BCST actkernconst<>+9080(SB), Z11, Z23
+	VFMADD213PD.BCST actkernconst<>+9080(SB), Z12, Z24
+	VFMADD213PD.BCST actkernconst<>+9088(SB), Z9, Z21
+	VFMADD213PD.BCST actkernconst<>+9088(SB), Z10, Z22
+	VFMADD213PD.BCST actkernconst<>+9088(SB), Z11, Z23
+	VFMADD213PD.BCST actkernconst<>+9088(SB), Z12, Z24
 	VFMADD213PD.BCST actkernconst<>+9096(SB), Z9, Z21
-	VBROADCASTSD     actkernconst<>+9088(SB), Z22
 	VFMADD213PD.BCST actkernconst<>+9096(SB), Z10, Z22
-	VBROADCASTSD     actkernconst<>+9088(SB), Z23
 	VFMADD213PD.BCST actkernconst<>+9096(SB), Z11, Z23
-	VBROADCASTSD     actkernconst<>+9088(SB), Z24
 	VFMADD213PD.BCST actkernconst<>+9096(SB), Z12, Z24
 	VFMADD213PD.BCST actkernconst<>+9104(SB), Z9, Z21
 	VFMADD213PD.BCST actkernconst<>+9104(SB), Z10, Z22
@@ -71479,10 +71415,6 @@ loop:
 	VFMADD213PD.BCST actkernconst<>+9112(SB), Z10, Z22
 	VFMADD213PD.BCST actkernconst<>+9112(SB), Z11, Z23
 	VFMADD213PD.BCST actkernconst<>+9112(SB), Z12, Z24
-	VFMADD213PD.BCST actkernconst<>+9120(SB), Z9, Z21
-	VFMADD213PD.BCST actkernconst<>+9120(SB), Z10, Z22
-	VFMADD213PD.BCST actkernconst<>+9120(SB), Z11, Z23
-	VFMADD213PD.BCST actkernconst<>+9120(SB), Z12, Z24
 	VFMADD213PD.BCST actkernconst<>+9024(SB), Z9, Z21
 	VFMADD213PD.BCST actkernconst<>+9024(SB), Z10, Z22
 	VFMADD213PD.BCST actkernconst<>+9024(SB), Z11, Z23
@@ -71495,22 +71427,6 @@ loop:
 	VFMADD213PD.BCST actkernconst<>+9040(SB), Z10, Z22
 	VFMADD213PD.BCST actkernconst<>+9040(SB), Z11, Z23
 	VFMADD213PD.BCST actkernconst<>+9040(SB), Z12, Z24
-	VFMADD213PD.BCST actkernconst<>+9048(SB), Z9, Z21
-	VFMADD213PD.BCST actkernconst<>+9048(SB), Z10, Z22
-	VFMADD213PD.BCST actkernconst<>+9048(SB), Z11, Z23
-	VFMADD213PD.BCST actkernconst<>+9048(SB), Z12, Z24
-	VFMADD213PD.BCST actkernconst<>+9056(SB), Z9, Z21
-	VFMADD213PD.BCST actkernconst<>+9056(SB), Z10, Z22
-	VFMADD213PD.BCST actkernconst<>+9056(SB), Z11, Z23
-	VFMADD213PD.BCST actkernconst<>+9056(SB), Z12, Z24
-	VFMADD213PD.BCST actkernconst<>+9064(SB), Z9, Z21
-	VFMADD213PD.BCST actkernconst<>+9064(SB), Z10, Z22
-	VFMADD213PD.BCST actkernconst<>+9064(SB), Z11, Z23
-	VFMADD213PD.BCST actkernconst<>+9064(SB), Z12, Z24
-	VFMADD213PD.BCST actkernconst<>+9072(SB), Z9, Z21
-	VFMADD213PD.BCST actkernconst<>+9072(SB), Z10, Z22
-	VFMADD213PD.BCST actkernconst<>+9072(SB), Z11, Z23
-	VFMADD213PD.BCST actkernconst<>+9072(SB), Z12, Z24
 	VMULPD           Z21, Z17, Z17
 	VMULPD           Z22, Z18, Z18
 	VMULPD           Z23, Z19, Z19
@@ -71658,24 +71574,24 @@ single:
 	JB               tail
 	VCVTPS2PD        (CX), Z1
 	VANDPD.BCST      actkernconst<>+968(SB), Z1, Z2
-	VCMPPD.BCST      $0x11, actkernconst<>+9536(SB), Z2, K2
+	VCMPPD.BCST      $0x11, actkernconst<>+9504(SB), Z2, K2
 	VCMPPD           $0x11, Z0, Z2, K3
 	VMULPD           Z1, Z1, Z3
 	VXORPD.BCST      actkernconst<>+976(SB), Z3, Z4
 	VFMADD231PD      Z1, Z1, Z4
 	VMULPD           Z1, Z3, Z5
-	VBROADCASTSD     actkernconst<>+9088(SB), Z6
-	VFMADD213PD.BCST actkernconst<>+9096(SB), Z3, Z6
-	VFMADD213PD.BCST actkernconst<>+9104(SB), Z3, Z6
-	VFMADD213PD.BCST actkernconst<>+9112(SB), Z3, Z6
-	VFMADD213PD.BCST actkernconst<>+9120(SB), Z3, Z6
-	VFMADD213PD.BCST actkernconst<>+9024(SB), Z3, Z6
-	VFMADD213PD.BCST actkernconst<>+9032(SB), Z3, Z6
-	VFMADD213PD.BCST actkernconst<>+9040(SB), Z3, Z6
-	VFMADD213PD.BCST actkernconst<>+9048(SB), Z3, Z6
+	VBROADCASTSD     actkernconst<>+9048(SB), Z6
 	VFMADD213PD.BCST actkernconst<>+9056(SB), Z3, Z6
 	VFMADD213PD.BCST actkernconst<>+9064(SB), Z3, Z6
 	VFMADD213PD.BCST actkernconst<>+9072(SB), Z3, Z6
+	VFMADD213PD.BCST actkernconst<>+9080(SB), Z3, Z6
+	VFMADD213PD.BCST actkernconst<>+9088(SB), Z3, Z6
+	VFMADD213PD.BCST actkernconst<>+9096(SB), Z3, Z6
+	VFMADD213PD.BCST actkernconst<>+9104(SB), Z3, Z6
+	VFMADD213PD.BCST actkernconst<>+9112(SB), Z3, Z6
+	VFMADD213PD.BCST actkernconst<>+9024(SB), Z3, Z6
+	VFMADD213PD.BCST actkernconst<>+9032(SB), Z3, Z6
+	VFMADD213PD.BCST actkernconst<>+9040(SB), Z3, Z6
 	VMULPD           Z6, Z5, Z5
 	VMULPD.BCST      actkernconst<>+6672(SB), Z2, Z6
 	VMAXPD.BCST      actkernconst<>+56(SB), Z6, Z6
@@ -71724,24 +71640,24 @@ tail:
 	VMOVUPS.Z        (CX), K1, Y1
 	VCVTPS2PD        Y1, Z1
 	VANDPD.BCST      actkernconst<>+968(SB), Z1, Z2
-	VCMPPD.BCST      $0x11, actkernconst<>+9536(SB), Z2, K2
+	VCMPPD.BCST      $0x11, actkernconst<>+9504(SB), Z2, K2
 	VCMPPD           $0x11, Z0, Z2, K3
 	VMULPD           Z1, Z1, Z3
 	VXORPD.BCST      actkernconst<>+976(SB), Z3, Z4
 	VFMADD231PD      Z1, Z1, Z4
 	VMULPD           Z1, Z3, Z5
-	VBROADCASTSD     actkernconst<>+9088(SB), Z6
-	VFMADD213PD.BCST actkernconst<>+9096(SB), Z3, Z6
-	VFMADD213PD.BCST actkernconst<>+9104(SB), Z3, Z6
-	VFMADD213PD.BCST actkernconst<>+9112(SB), Z3, Z6
-	VFMADD213PD.BCST actkernconst<>+9120(SB), Z3, Z6
-	VFMADD213PD.BCST actkernconst<>+9024(SB), Z3, Z6
-	VFMADD213PD.BCST actkernconst<>+9032(SB), Z3, Z6
-	VFMADD213PD.BCST actkernconst<>+9040(SB), Z3, Z6
-	VFMADD213PD.BCST actkernconst<>+9048(SB), Z3, Z6
+	VBROADCASTSD     actkernconst<>+9048(SB), Z6
 	VFMADD213PD.BCST actkernconst<>+9056(SB), Z3, Z6
 	VFMADD213PD.BCST actkernconst<>+9064(SB), Z3, Z6
 	VFMADD213PD.BCST actkernconst<>+9072(SB), Z3, Z6
+	VFMADD213PD.BCST actkernconst<>+9080(SB), Z3, Z6
+	VFMADD213PD.BCST actkernconst<>+9088(SB), Z3, Z6
+	VFMADD213PD.BCST actkernconst<>+9096(SB), Z3, Z6
+	VFMADD213PD.BCST actkernconst<>+9104(SB), Z3, Z6
+	VFMADD213PD.BCST actkernconst<>+9112(SB), Z3, Z6
+	VFMADD213PD.BCST actkernconst<>+9024(SB), Z3, Z6
+	VFMADD213PD.BCST actkernconst<>+9032(SB), Z3, Z6
+	VFMADD213PD.BCST actkernconst<>+9040(SB), Z3, Z6
 	VMULPD           Z6, Z5, Z5
 	VMULPD.BCST      actkernconst<>+6672(SB), Z2, Z6
 	VMAXPD.BCST      actkernconst<>+56(SB), Z6, Z6
@@ -71799,9 +71715,9 @@ loop:
 	VANDPD      actkernconst<>+1280(SB), Y0, Y3
 	VANDPD      actkernconst<>+1280(SB), Y1, Y4
 	VANDPD      actkernconst<>+1280(SB), Y2, Y5
-	VCMPPD      $0x11, actkernconst<>+9568(SB), Y3, Y6
-	VCMPPD      $0x11, actkernconst<>+9568(SB), Y4, Y7
-	VCMPPD      $0x11, actkernconst<>+9568(SB), Y5, Y8
+	VCMPPD      $0x11, actkernconst<>+9536(SB), Y3, Y6
+	VCMPPD      $0x11, actkernconst<>+9536(SB), Y4, Y7
+	VCMPPD      $0x11, actkernconst<>+9536(SB), Y5, Y8
 	VMULPD      Y3, Y3, Y9
 	VMULPD      Y4, Y4, Y10
 	VMULPD      Y5, Y5, Y11
@@ -71830,13 +71746,16 @@ loop:
 	VMOVUPD     Y12, 256(SP)
 	VMULPD      Y2, Y7, Y12
 	VMOVUPD     Y9, 288(SP)
-	VMOVUPD     actkernconst<>+9152(SB), Y9
-	VFMADD213PD actkernconst<>+9184(SB), Y8, Y9
+	VMOVUPD     actkernconst<>+9120(SB), Y9
+	VFMADD213PD actkernconst<>+9152(SB), Y8, Y9
 	VMOVUPD     Y6, 320(SP)
-	VMOVUPD     actkernconst<>+9152(SB), Y6
-	VFMADD213PD actkernconst<>+9184(SB), Y11, Y6
+	VMOVUPD     actkernconst<>+9120(SB), Y6
+	VFMADD213PD actkernconst<>+9152(SB), Y11, Y6
 	VMOVUPD     Y10, 352(SP)
-	VMOVUPD     actkernconst<>+9152(SB), Y10
+	VMOVUPD     actkernconst<>+9120(SB), Y10
+	VFMADD213PD actkernconst<>+9152(SB), Y7, Y10
+	VFMADD213PD actkernconst<>+9184(SB), Y8, Y9
+	VFMADD213PD actkernconst<>+9184(SB), Y11, Y6
 	VFMADD213PD actkernconst<>+9184(SB), Y7, Y10
 	VFMADD213PD actkernconst<>+9216(SB), Y8, Y9
 	VFMADD213PD actkernconst<>+9216(SB), Y11, Y6
@@ -71865,9 +71784,6 @@ loop:
 	VFMADD213PD actkernconst<>+9472(SB), Y8, Y9
 	VFMADD213PD actkernconst<>+9472(SB), Y11, Y6
 	VFMADD213PD actkernconst<>+9472(SB), Y7, Y10
-	VFMADD213PD actkernconst<>+9504(SB), Y8, Y9
-	VFMADD213PD actkernconst<>+9504(SB), Y11, Y6
-	VFMADD213PD actkernconst<>+9504(SB), Y7, Y10
 	VMULPD      Y9, Y14, Y14
 	VMULPD      Y6, Y13, Y13
 	VMULPD      Y10, Y12, Y12
@@ -72008,14 +71924,15 @@ single:
 	JB          tail
 	VCVTPS2PD   (CX), Y0
 	VANDPD      actkernconst<>+1280(SB), Y0, Y1
-	VCMPPD      $0x11, actkernconst<>+9568(SB), Y1, Y2
+	VCMPPD      $0x11, actkernconst<>+9536(SB), Y1, Y2
 	VMULPD      Y1, Y1, Y3
 	VCMPPD      $0x11, actkernconst<>+160(SB), Y1, Y4
 	VMULPD      Y0, Y0, Y5
 	VXORPD      actkernconst<>+1312(SB), Y5, Y6
 	VFMADD231PD Y0, Y0, Y6
 	VMULPD      Y0, Y5, Y7
-	VMOVUPD     actkernconst<>+9152(SB), Y8
+	VMOVUPD     actkernconst<>+9120(SB), Y8
+	VFMADD213PD actkernconst<>+9152(SB), Y5, Y8
 	VFMADD213PD actkernconst<>+9184(SB), Y5, Y8
 	VFMADD213PD actkernconst<>+9216(SB), Y5, Y8
 	VFMADD213PD actkernconst<>+9248(SB), Y5, Y8
@@ -72026,7 +71943,6 @@ single:
 	VFMADD213PD actkernconst<>+9408(SB), Y5, Y8
 	VFMADD213PD actkernconst<>+9440(SB), Y5, Y8
 	VFMADD213PD actkernconst<>+9472(SB), Y5, Y8
-	VFMADD213PD actkernconst<>+9504(SB), Y5, Y8
 	VMULPD      Y8, Y7, Y7
 	VMULPD      actkernconst<>+7360(SB), Y1, Y1
 	VMAXPD      actkernconst<>+256(SB), Y1, Y1
@@ -72080,14 +71996,15 @@ tail:
 	VMASKMOVPS  (CX), X15, X0
 	VCVTPS2PD   X0, Y0
 	VANDPD      actkernconst<>+1280(SB), Y0, Y1
-	VCMPPD      $0x11, actkernconst<>+9568(SB), Y1, Y2
+	VCMPPD      $0x11, actkernconst<>+9536(SB), Y1, Y2
 	VMULPD      Y1, Y1, Y3
 	VCMPPD      $0x11, actkernconst<>+160(SB), Y1, Y4
 	VMULPD      Y0, Y0, Y5
 	VXORPD      actkernconst<>+1312(SB), Y5, Y6
 	VFMADD231PD Y0, Y0, Y6
 	VMULPD      Y0, Y5, Y7
-	VMOVUPD     actkernconst<>+9152(SB), Y8
+	VMOVUPD     actkernconst<>+9120(SB), Y8
+	VFMADD213PD actkernconst<>+9152(SB), Y5, Y8
 	VFMADD213PD actkernconst<>+9184(SB), Y5, Y8
 	VFMADD213PD actkernconst<>+9216(SB), Y5, Y8
 	VFMADD213PD actkernconst<>+9248(SB), Y5, Y8
@@ -72098,7 +72015,6 @@ tail:
 	VFMADD213PD actkernconst<>+9408(SB), Y5, Y8
 	VFMADD213PD actkernconst<>+9440(SB), Y5, Y8
 	VFMADD213PD actkernconst<>+9472(SB), Y5, Y8
-	VFMADD213PD actkernconst<>+9504(SB), Y5, Y8
 	VMULPD      Y8, Y7, Y7
 	VMULPD      actkernconst<>+7360(SB), Y1, Y1
 	VMAXPD      actkernconst<>+256(SB), Y1, Y1
@@ -72160,9 +72076,9 @@ loop:
 	VANDPD      actkernconst<>+1280(SB), Y0, Y3
 	VANDPD      actkernconst<>+1280(SB), Y1, Y4
 	VANDPD      actkernconst<>+1280(SB), Y2, Y5
-	VCMPPD      $0x11, actkernconst<>+9568(SB), Y3, Y6
-	VCMPPD      $0x11, actkernconst<>+9568(SB), Y4, Y7
-	VCMPPD      $0x11, actkernconst<>+9568(SB), Y5, Y8
+	VCMPPD      $0x11, actkernconst<>+9536(SB), Y3, Y6
+	VCMPPD      $0x11, actkernconst<>+9536(SB), Y4, Y7
+	VCMPPD      $0x11, actkernconst<>+9536(SB), Y5, Y8
 	VMULPD      Y3, Y3, Y9
 	VMULPD      Y4, Y4, Y10
 	VMULPD      Y5, Y5, Y11
@@ -72191,13 +72107,16 @@ loop:
 	VMOVUPD     Y12, 256(SP)
 	VMULPD      Y2, Y7, Y12
 	VMOVUPD     Y9, 288(SP)
-	VMOVUPD     actkernconst<>+9152(SB), Y9
-	VFMADD213PD actkernconst<>+9184(SB), Y8, Y9
+	VMOVUPD     actkernconst<>+9120(SB), Y9
+	VFMADD213PD actkernconst<>+9152(SB), Y8, Y9
 	VMOVUPD     Y6, 320(SP)
-	VMOVUPD     actkernconst<>+9152(SB), Y6
-	VFMADD213PD actkernconst<>+9184(SB), Y11, Y6
+	VMOVUPD     actkernconst<>+9120(SB), Y6
+	VFMADD213PD actkernconst<>+9152(SB), Y11, Y6
 	VMOVUPD     Y10, 352(SP)
-	VMOVUPD     actkernconst<>+9152(SB), Y10
+	VMOVUPD     actkernconst<>+9120(SB), Y10
+	VFMADD213PD actkernconst<>+9152(SB), Y7, Y10
+	VFMADD213PD actkernconst<>+9184(SB), Y8, Y9
+	VFMADD213PD actkernconst<>+9184(SB), Y11, Y6
 	VFMADD213PD actkernconst<>+9184(SB), Y7, Y10
 	VFMADD213PD actkernconst<>+9216(SB), Y8, Y9
 	VFMADD213PD actkernconst<>+9216(SB), Y11, Y6
@@ -72226,9 +72145,6 @@ loop:
 	VFMADD213PD actkernconst<>+9472(SB), Y8, Y9
 	VFMADD213PD actkernconst<>+9472(SB), Y11, Y6
 	VFMADD213PD actkernconst<>+9472(SB), Y7, Y10
-	VFMADD213PD actkernconst<>+9504(SB), Y8, Y9
-	VFMADD213PD actkernconst<>+9504(SB), Y11, Y6
-	VFMADD213PD actkernconst<>+9504(SB), Y7, Y10
 	VMULPD      Y9, Y14, Y14
 	VMULPD      Y6, Y13, Y13
 	VMULPD      Y10, Y12, Y12
@@ -72369,14 +72285,15 @@ single:
 	JB          tail
 	VCVTPS2PD   (CX), Y0
 	VANDPD      actkernconst<>+1280(SB), Y0, Y1
-	VCMPPD      $0x11, actkernconst<>+9568(SB), Y1, Y2
+	VCMPPD      $0x11, actkernconst<>+9536(SB), Y1, Y2
 	VMULPD      Y1, Y1, Y3
 	VCMPPD      $0x11, actkernconst<>+160(SB), Y1, Y4
 	VMULPD      Y0, Y0, Y5
 	VXORPD      actkernconst<>+1312(SB), Y5, Y6
 	VFMADD231PD Y0, Y0, Y6
 	VMULPD      Y0, Y5, Y7
-	VMOVUPD     actkernconst<>+9152(SB), Y8
+	VMOVUPD     actkernconst<>+9120(SB), Y8
+	VFMADD213PD actkernconst<>+9152(SB), Y5, Y8
 	VFMADD213PD actkernconst<>+9184(SB), Y5, Y8
 	VFMADD213PD actkernconst<>+9216(SB), Y5, Y8
 	VFMADD213PD actkernconst<>+9248(SB), Y5, Y8
@@ -72387,7 +72304,6 @@ single:
 	VFMADD213PD actkernconst<>+9408(SB), Y5, Y8
 	VFMADD213PD actkernconst<>+9440(SB), Y5, Y8
 	VFMADD213PD actkernconst<>+9472(SB), Y5, Y8
-	VFMADD213PD actkernconst<>+9504(SB), Y5, Y8
 	VMULPD      Y8, Y7, Y7
 	VMULPD      actkernconst<>+7360(SB), Y1, Y1
 	VMAXPD      actkernconst<>+256(SB), Y1, Y1
@@ -72441,14 +72357,15 @@ tail:
 	VMASKMOVPS  (CX), X15, X0
 	VCVTPS2PD   X0, Y0
 	VANDPD      actkernconst<>+1280(SB), Y0, Y1
-	VCMPPD      $0x11, actkernconst<>+9568(SB), Y1, Y2
+	VCMPPD      $0x11, actkernconst<>+9536(SB), Y1, Y2
 	VMULPD      Y1, Y1, Y3
 	VCMPPD      $0x11, actkernconst<>+160(SB), Y1, Y4
 	VMULPD      Y0, Y0, Y5
 	VXORPD      actkernconst<>+1312(SB), Y5, Y6
 	VFMADD231PD Y0, Y0, Y6
 	VMULPD      Y0, Y5, Y7
-	VMOVUPD     actkernconst<>+9152(SB), Y8
+	VMOVUPD     actkernconst<>+9120(SB), Y8
+	VFMADD213PD actkernconst<>+9152(SB), Y5, Y8
 	VFMADD213PD actkernconst<>+9184(SB), Y5, Y8
 	VFMADD213PD actkernconst<>+9216(SB), Y5, Y8
 	VFMADD213PD actkernconst<>+9248(SB), Y5, Y8
@@ -72459,7 +72376,6 @@ tail:
 	VFMADD213PD actkernconst<>+9408(SB), Y5, Y8
 	VFMADD213PD actkernconst<>+9440(SB), Y5, Y8
 	VFMADD213PD actkernconst<>+9472(SB), Y5, Y8
-	VFMADD213PD actkernconst<>+9504(SB), Y5, Y8
 	VMULPD      Y8, Y7, Y7
 	VMULPD      actkernconst<>+7360(SB), Y1, Y1
 	VMAXPD      actkernconst<>+256(SB), Y1, Y1
@@ -74619,76 +74535,72 @@ DATA actkernconst<>+8992(SB)/8, $0xc376345785d8a000
 DATA actkernconst<>+9000(SB)/8, $0xc376345785d8a000
 DATA actkernconst<>+9008(SB)/8, $0xc376345785d8a000
 DATA actkernconst<>+9016(SB)/8, $0xc376345785d8a000
-DATA actkernconst<>+9024(SB)/8, $0x3f57c4648492ca7b
-DATA actkernconst<>+9032(SB)/8, $0xbf6d6a56a6f2f6f3
-DATA actkernconst<>+9040(SB)/8, $0x3f8226c3a99b757d
-DATA actkernconst<>+9048(SB)/8, $0xbf9664f2ec3a9f0d
-DATA actkernconst<>+9056(SB)/8, $0x3faba1ba10bdf714
-DATA actkernconst<>+9064(SB)/8, $0xbfc1111111028c6f
-DATA actkernconst<>+9072(SB)/8, $0x3fd5555555554ee4
-DATA actkernconst<>+9080(SB)/8, $0x0000000000000111
-DATA actkernconst<>+9088(SB)/8, $0xbebfcc078193c27d
-DATA actkernconst<>+9096(SB)/8, $0x3ef0d3ce4aaa45fc
-DATA actkernconst<>+9104(SB)/8, $0xbf12347b46ddb8b5
-DATA actkernconst<>+9112(SB)/8, $0x3f2c5bfee363a8b2
-DATA actkernconst<>+9120(SB)/8, $0xbf42e76669b584c5
-DATA actkernconst<>+9128(SB)/8, $0x0000000000000000
-DATA actkernconst<>+9136(SB)/8, $0x0000000000000000
-DATA actkernconst<>+9144(SB)/8, $0x0000000000000000
-DATA actkernconst<>+9152(SB)/8, $0xbebfcc078193c27d
-DATA actkernconst<>+9160(SB)/8, $0xbebfcc078193c27d
-DATA actkernconst<>+9168(SB)/8, $0xbebfcc078193c27d
-DATA actkernconst<>+9176(SB)/8, $0xbebfcc078193c27d
-DATA actkernconst<>+9184(SB)/8, $0x3ef0d3ce4aaa45fc
-DATA actkernconst<>+9192(SB)/8, $0x3ef0d3ce4aaa45fc
-DATA actkernconst<>+9200(SB)/8, $0x3ef0d3ce4aaa45fc
-DATA actkernconst<>+9208(SB)/8, $0x3ef0d3ce4aaa45fc
-DATA actkernconst<>+9216(SB)/8, $0xbf12347b46ddb8b5
-DATA actkernconst<>+9224(SB)/8, $0xbf12347b46ddb8b5
-DATA actkernconst<>+9232(SB)/8, $0xbf12347b46ddb8b5
-DATA actkernconst<>+9240(SB)/8, $0xbf12347b46ddb8b5
-DATA actkernconst<>+9248(SB)/8, $0x3f2c5bfee363a8b2
-DATA actkernconst<>+9256(SB)/8, $0x3f2c5bfee363a8b2
-DATA actkernconst<>+9264(SB)/8, $0x3f2c5bfee363a8b2
-DATA actkernconst<>+9272(SB)/8, $0x3f2c5bfee363a8b2
-DATA actkernconst<>+9280(SB)/8, $0xbf42e76669b584c5
-DATA actkernconst<>+9288(SB)/8, $0xbf42e76669b584c5
-DATA actkernconst<>+9296(SB)/8, $0xbf42e76669b584c5
-DATA actkernconst<>+9304(SB)/8, $0xbf42e76669b584c5
-DATA actkernconst<>+9312(SB)/8, $0x3f57c4648492ca7b
-DATA actkernconst<>+9320(SB)/8, $0x3f57c4648492ca7b
-DATA actkernconst<>+9328(SB)/8, $0x3f57c4648492ca7b
-DATA actkernconst<>+9336(SB)/8, $0x3f57c4648492ca7b
-DATA actkernconst<>+9344(SB)/8, $0xbf6d6a56a6f2f6f3
-DATA actkernconst<>+9352(SB)/8, $0xbf6d6a56a6f2f6f3
-DATA actkernconst<>+9360(SB)/8, $0xbf6d6a56a6f2f6f3
-DATA actkernconst<>+9368(SB)/8, $0xbf6d6a56a6f2f6f3
-DATA actkernconst<>+9376(SB)/8, $0x3f8226c3a99b757d
-DATA actkernconst<>+9384(SB)/8, $0x3f8226c3a99b757d
-DATA actkernconst<>+9392(SB)/8, $0x3f8226c3a99b757d
-DATA actkernconst<>+9400(SB)/8, $0x3f8226c3a99b757d
-DATA actkernconst<>+9408(SB)/8, $0xbf9664f2ec3a9f0d
-DATA actkernconst<>+9416(SB)/8, $0xbf9664f2ec3a9f0d
-DATA actkernconst<>+9424(SB)/8, $0xbf9664f2ec3a9f0d
-DATA actkernconst<>+9432(SB)/8, $0xbf9664f2ec3a9f0d
-DATA actkernconst<>+9440(SB)/8, $0x3faba1ba10bdf714
-DATA actkernconst<>+9448(SB)/8, $0x3faba1ba10bdf714
-DATA actkernconst<>+9456(SB)/8, $0x3faba1ba10bdf714
-DATA actkernconst<>+9464(SB)/8, $0x3faba1ba10bdf714
-DATA actkernconst<>+9472(SB)/8, $0xbfc1111111028c6f
-DATA actkernconst<>+9480(SB)/8, $0xbfc1111111028c6f
-DATA actkernconst<>+9488(SB)/8, $0xbfc1111111028c6f
-DATA actkernconst<>+9496(SB)/8, $0xbfc1111111028c6f
-DATA actkernconst<>+9504(SB)/8, $0x3fd5555555554ee4
-DATA actkernconst<>+9512(SB)/8, $0x3fd5555555554ee4
-DATA actkernconst<>+9520(SB)/8, $0x3fd5555555554ee4
-DATA actkernconst<>+9528(SB)/8, $0x3fd5555555554ee4
+DATA actkernconst<>+9024(SB)/8, $0x3faba1ba10bdf714
+DATA actkernconst<>+9032(SB)/8, $0xbfc1111111028c6f
+DATA actkernconst<>+9040(SB)/8, $0x3fd5555555554ee4
+DATA actkernconst<>+9048(SB)/8, $0xbebfcc078193c27d
+DATA actkernconst<>+9056(SB)/8, $0x3ef0d3ce4aaa45fc
+DATA actkernconst<>+9064(SB)/8, $0xbf12347b46ddb8b5
+DATA actkernconst<>+9072(SB)/8, $0x3f2c5bfee363a8b2
+DATA actkernconst<>+9080(SB)/8, $0xbf42e76669b584c5
+DATA actkernconst<>+9088(SB)/8, $0x3f57c4648492ca7b
+DATA actkernconst<>+9096(SB)/8, $0xbf6d6a56a6f2f6f3
+DATA actkernconst<>+9104(SB)/8, $0x3f8226c3a99b757d
+DATA actkernconst<>+9112(SB)/8, $0xbf9664f2ec3a9f0d
+DATA actkernconst<>+9120(SB)/8, $0xbebfcc078193c27d
+DATA actkernconst<>+9128(SB)/8, $0xbebfcc078193c27d
+DATA actkernconst<>+9136(SB)/8, $0xbebfcc078193c27d
+DATA actkernconst<>+9144(SB)/8, $0xbebfcc078193c27d
+DATA actkernconst<>+9152(SB)/8, $0x3ef0d3ce4aaa45fc
+DATA actkernconst<>+9160(SB)/8, $0x3ef0d3ce4aaa45fc
+DATA actkernconst<>+9168(SB)/8, $0x3ef0d3ce4aaa45fc
+DATA actkernconst<>+9176(SB)/8, $0x3ef0d3ce4aaa45fc
+DATA actkernconst<>+9184(SB)/8, $0xbf12347b46ddb8b5
+DATA actkernconst<>+9192(SB)/8, $0xbf12347b46ddb8b5
+DATA actkernconst<>+9200(SB)/8, $0xbf12347b46ddb8b5
+DATA actkernconst<>+9208(SB)/8, $0xbf12347b46ddb8b5
+DATA actkernconst<>+9216(SB)/8, $0x3f2c5bfee363a8b2
+DATA actkernconst<>+9224(SB)/8, $0x3f2c5bfee363a8b2
+DATA actkernconst<>+9232(SB)/8, $0x3f2c5bfee363a8b2
+DATA actkernconst<>+9240(SB)/8, $0x3f2c5bfee363a8b2
+DATA actkernconst<>+9248(SB)/8, $0xbf42e76669b584c5
+DATA actkernconst<>+9256(SB)/8, $0xbf42e76669b584c5
+DATA actkernconst<>+9264(SB)/8, $0xbf42e76669b584c5
+DATA actkernconst<>+9272(SB)/8, $0xbf42e76669b584c5
+DATA actkernconst<>+9280(SB)/8, $0x3f57c4648492ca7b
+DATA actkernconst<>+9288(SB)/8, $0x3f57c4648492ca7b
+DATA actkernconst<>+9296(SB)/8, $0x3f57c4648492ca7b
+DATA actkernconst<>+9304(SB)/8, $0x3f57c4648492ca7b
+DATA actkernconst<>+9312(SB)/8, $0xbf6d6a56a6f2f6f3
+DATA actkernconst<>+9320(SB)/8, $0xbf6d6a56a6f2f6f3
+DATA actkernconst<>+9328(SB)/8, $0xbf6d6a56a6f2f6f3
+DATA actkernconst<>+9336(SB)/8, $0xbf6d6a56a6f2f6f3
+DATA actkernconst<>+9344(SB)/8, $0x3f8226c3a99b757d
+DATA actkernconst<>+9352(SB)/8, $0x3f8226c3a99b757d
+DATA actkernconst<>+9360(SB)/8, $0x3f8226c3a99b757d
+DATA actkernconst<>+9368(SB)/8, $0x3f8226c3a99b757d
+DATA actkernconst<>+9376(SB)/8, $0xbf9664f2ec3a9f0d
+DATA actkernconst<>+9384(SB)/8, $0xbf9664f2ec3a9f0d
+DATA actkernconst<>+9392(SB)/8, $0xbf9664f2ec3a9f0d
+DATA actkernconst<>+9400(SB)/8, $0xbf9664f2ec3a9f0d
+DATA actkernconst<>+9408(SB)/8, $0x3faba1ba10bdf714
+DATA actkernconst<>+9416(SB)/8, $0x3faba1ba10bdf714
+DATA actkernconst<>+9424(SB)/8, $0x3faba1ba10bdf714
+DATA actkernconst<>+9432(SB)/8, $0x3faba1ba10bdf714
+DATA actkernconst<>+9440(SB)/8, $0xbfc1111111028c6f
+DATA actkernconst<>+9448(SB)/8, $0xbfc1111111028c6f
+DATA actkernconst<>+9456(SB)/8, $0xbfc1111111028c6f
+DATA actkernconst<>+9464(SB)/8, $0xbfc1111111028c6f
+DATA actkernconst<>+9472(SB)/8, $0x3fd5555555554ee4
+DATA actkernconst<>+9480(SB)/8, $0x3fd5555555554ee4
+DATA actkernconst<>+9488(SB)/8, $0x3fd5555555554ee4
+DATA actkernconst<>+9496(SB)/8, $0x3fd5555555554ee4
+DATA actkernconst<>+9504(SB)/8, $0x2b2bff2ee48e0530
+DATA actkernconst<>+9512(SB)/8, $0x0000000000000000
+DATA actkernconst<>+9520(SB)/8, $0x0000000000000000
+DATA actkernconst<>+9528(SB)/8, $0x0000000000000000
 DATA actkernconst<>+9536(SB)/8, $0x2b2bff2ee48e0530
-DATA actkernconst<>+9544(SB)/8, $0x0000000000000000
-DATA actkernconst<>+9552(SB)/8, $0x0000000000000000
-DATA actkernconst<>+9560(SB)/8, $0x0000000000000000
-DATA actkernconst<>+9568(SB)/8, $0x2b2bff2ee48e0530
-DATA actkernconst<>+9576(SB)/8, $0x2b2bff2ee48e0530
-DATA actkernconst<>+9584(SB)/8, $0x2b2bff2ee48e0530
-DATA actkernconst<>+9592(SB)/8, $0x2b2bff2ee48e0530
-GLOBL actkernconst<>(SB), RODATA|TLSBSS, $9600
+DATA actkernconst<>+9544(SB)/8, $0x2b2bff2ee48e0530
+DATA actkernconst<>+9552(SB)/8, $0x2b2bff2ee48e0530
+DATA actkernconst<>+9560(SB)/8, $0x2b2bff2ee48e0530
+GLOBL actkernconst<>(SB), RODATA|TLSBSS, $9568

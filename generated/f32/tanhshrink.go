@@ -33,7 +33,7 @@ import "fmt"
 // The float32 kernels compute the same function from a formula without the
 // corrections only a float64 result needs:
 //
-//	f(x) = where(x == 0, x, ts32)
+//	f(x) = ts32
 //
 // PyTorch equivalent: torch.nn.Tanhshrink.
 //

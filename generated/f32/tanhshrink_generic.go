@@ -21,95 +21,89 @@ var (
 )
 
 // tanhshrinkGeneric is the pure-Go kernel of tanhshrink (f32 memory, f64
-// compute, 69 operations): the scalar twin of the vector program the assembly
+// compute, 66 operations): the scalar twin of the vector program the assembly
 // kernels run, with exactly the semantics of vprog.Program.Eval, so every
 // backend gives the same bits. The caller guarantees equal lengths; dst may be
 // the same slice as an input.
 func tanhshrinkGeneric(dst, x []float32) {
 	x = x[:len(dst)]
-	v1 := math.Float64frombits(0x0000000000000000)  // 0
-	v4 := math.Float64frombits(0x3ff0000000000000)  // 1
-	v8 := math.Float64frombits(0xbebfcc078193c27d)  // -1.8952482661560538e-06
-	v9 := math.Float64frombits(0x3ef0d3ce4aaa45fc)  // 1.6047827254233788e-05
-	v11 := math.Float64frombits(0xbf12347b46ddb8b5) // -6.944658681870798e-05
-	v13 := math.Float64frombits(0x3f2c5bfee363a8b2) // 0.00021636473110870285
-	v15 := math.Float64frombits(0xbf42e76669b584c5) // -0.0005769014418711907
-	v17 := math.Float64frombits(0x3f57c4648492ca7b) // 0.001450632249810595
-	v19 := math.Float64frombits(0xbf6d6a56a6f2f6f3) // -0.0035907452034667996
-	v21 := math.Float64frombits(0x3f8226c3a99b757d) // 0.008862999547484257
-	v23 := math.Float64frombits(0xbf9664f2ec3a9f0d) // -0.021869464557908325
-	v25 := math.Float64frombits(0x3faba1ba10bdf714) // 0.05396825270052666
-	v27 := math.Float64frombits(0xbfc1111111028c6f) // -0.13333333330692507
-	v29 := math.Float64frombits(0x3fd5555555554ee4) // 0.3333333333332418
-	v32 := math.Float64frombits(0xc000000000000000) // -2
-	v34 := math.Float64frombits(0xc044000000000000) // -40
-	v36 := math.Float64frombits(0x4000000000000000) // 2
-	v37 := math.Float64frombits(0x3ff71547652b82fe) // 1.4426950408889634
-	v40 := math.Float64frombits(0xbfe62e42fefa39ef) // -0.6931471805599453
-	v42 := math.Float64frombits(0x3efa136e5a92400e) // 2.4867918601290165e-05
-	v43 := math.Float64frombits(0x3f2a17e35818933c) // 0.0001990761775668928
-	v45 := math.Float64frombits(0x3f56c166bc75e823) // 0.0013888839037847843
-	v47 := math.Float64frombits(0x3f81110a5fa2e975) // 0.008333283465948619
-	v49 := math.Float64frombits(0x3fa55555565ce931) // 0.04166666678652787
-	v51 := math.Float64frombits(0x3fc5555557e88376) // 0.16666666786570844
-	v53 := math.Float64frombits(0x3fdfffffffffe051) // 0.49999999999954975
-	v55 := math.Float64frombits(0x3fefffffffff6187) // 0.9999999999954959
+	v2 := math.Float64frombits(0x3ff0000000000000)  // 1
+	v6 := math.Float64frombits(0xbebfcc078193c27d)  // -1.8952482661560538e-06
+	v7 := math.Float64frombits(0x3ef0d3ce4aaa45fc)  // 1.6047827254233788e-05
+	v9 := math.Float64frombits(0xbf12347b46ddb8b5)  // -6.944658681870798e-05
+	v11 := math.Float64frombits(0x3f2c5bfee363a8b2) // 0.00021636473110870285
+	v13 := math.Float64frombits(0xbf42e76669b584c5) // -0.0005769014418711907
+	v15 := math.Float64frombits(0x3f57c4648492ca7b) // 0.001450632249810595
+	v17 := math.Float64frombits(0xbf6d6a56a6f2f6f3) // -0.0035907452034667996
+	v19 := math.Float64frombits(0x3f8226c3a99b757d) // 0.008862999547484257
+	v21 := math.Float64frombits(0xbf9664f2ec3a9f0d) // -0.021869464557908325
+	v23 := math.Float64frombits(0x3faba1ba10bdf714) // 0.05396825270052666
+	v25 := math.Float64frombits(0xbfc1111111028c6f) // -0.13333333330692507
+	v27 := math.Float64frombits(0x3fd5555555554ee4) // 0.3333333333332418
+	v30 := math.Float64frombits(0xc000000000000000) // -2
+	v32 := math.Float64frombits(0xc044000000000000) // -40
+	v34 := math.Float64frombits(0x4000000000000000) // 2
+	v35 := math.Float64frombits(0x3ff71547652b82fe) // 1.4426950408889634
+	v38 := math.Float64frombits(0xbfe62e42fefa39ef) // -0.6931471805599453
+	v40 := math.Float64frombits(0x3efa136e5a92400e) // 2.4867918601290165e-05
+	v41 := math.Float64frombits(0x3f2a17e35818933c) // 0.0001990761775668928
+	v43 := math.Float64frombits(0x3f56c166bc75e823) // 0.0013888839037847843
+	v45 := math.Float64frombits(0x3f81110a5fa2e975) // 0.008333283465948619
+	v47 := math.Float64frombits(0x3fa55555565ce931) // 0.04166666678652787
+	v49 := math.Float64frombits(0x3fc5555557e88376) // 0.16666666786570844
+	v51 := math.Float64frombits(0x3fdfffffffffe051) // 0.49999999999954975
+	v53 := math.Float64frombits(0x3fefffffffff6187) // 0.9999999999954959
 	for i := range dst {
 		v0 := float64(x[i])
-		v2 := v0 == v1
-		v3 := math.Abs(v0)
-		v5 := v3 < v4
-		v6 := float64(v0 * v0)
-		v7 := float64(v6 * v0)
-		v10 := math.FMA(v6, v8, v9)
-		v12 := math.FMA(v6, v10, v11)
-		v14 := math.FMA(v6, v12, v13)
-		v16 := math.FMA(v6, v14, v15)
-		v18 := math.FMA(v6, v16, v17)
-		v20 := math.FMA(v6, v18, v19)
-		v22 := math.FMA(v6, v20, v21)
-		v24 := math.FMA(v6, v22, v23)
-		v26 := math.FMA(v6, v24, v25)
-		v28 := math.FMA(v6, v26, v27)
-		v30 := math.FMA(v6, v28, v29)
-		v31 := float64(v7 * v30)
-		v33 := float64(v3 * v32)
-		v35 := v34
-		if v33 > v34 {
-			v35 = v33
+		v1 := math.Abs(v0)
+		v3 := v1 < v2
+		v4 := float64(v0 * v0)
+		v5 := float64(v4 * v0)
+		v8 := math.FMA(v4, v6, v7)
+		v10 := math.FMA(v4, v8, v9)
+		v12 := math.FMA(v4, v10, v11)
+		v14 := math.FMA(v4, v12, v13)
+		v16 := math.FMA(v4, v14, v15)
+		v18 := math.FMA(v4, v16, v17)
+		v20 := math.FMA(v4, v18, v19)
+		v22 := math.FMA(v4, v20, v21)
+		v24 := math.FMA(v4, v22, v23)
+		v26 := math.FMA(v4, v24, v25)
+		v28 := math.FMA(v4, v26, v27)
+		v29 := float64(v5 * v28)
+		v31 := float64(v1 * v30)
+		v33 := v32
+		if v31 > v32 {
+			v33 = v31
 		}
-		v38 := float64(v35 * v37)
-		v39 := math.RoundToEven(v38)
-		v41 := math.FMA(v39, v40, v35)
-		v44 := math.FMA(v41, v42, v43)
-		v46 := math.FMA(v41, v44, v45)
-		v48 := math.FMA(v41, v46, v47)
-		v50 := math.FMA(v41, v48, v49)
-		v52 := math.FMA(v41, v50, v51)
-		v54 := math.FMA(v41, v52, v53)
-		v56 := math.FMA(v41, v54, v55)
-		v57 := float64(v41 * v56)
-		v58 := ldexpNormal(v4, v39)
-		v59 := float64(v58 - v4)
-		v60 := math.FMA(v57, v58, v59)
-		v61 := float64(v36 + v60)
-		v62 := float64(v60 / v61)
-		v63 := math.Copysign(v62, v0)
-		v64 := math.IsNaN(v0)
-		v65 := float64(v0 - v63)
-		v66 := v65
-		if v5 {
-			v66 = v31
+		v36 := float64(v33 * v35)
+		v37 := math.RoundToEven(v36)
+		v39 := math.FMA(v37, v38, v33)
+		v42 := math.FMA(v39, v40, v41)
+		v44 := math.FMA(v39, v42, v43)
+		v46 := math.FMA(v39, v44, v45)
+		v48 := math.FMA(v39, v46, v47)
+		v50 := math.FMA(v39, v48, v49)
+		v52 := math.FMA(v39, v50, v51)
+		v54 := math.FMA(v39, v52, v53)
+		v55 := float64(v39 * v54)
+		v56 := ldexpNormal(v2, v37)
+		v57 := float64(v56 - v2)
+		v58 := math.FMA(v55, v56, v57)
+		v59 := float64(v34 + v58)
+		v60 := float64(v58 / v59)
+		v61 := math.Copysign(v60, v0)
+		v62 := math.IsNaN(v0)
+		v63 := float64(v0 - v61)
+		v64 := v63
+		if v3 {
+			v64 = v29
 		}
-		v67 := v66
-		if v2 {
-			v67 = v0
+		v65 := v64
+		if v62 {
+			v65 = v0
 		}
-		v68 := v67
-		if v64 {
-			v68 = v0
-		}
-		dst[i] = float32(v68)
+		dst[i] = float32(v65)
 	}
 }
 

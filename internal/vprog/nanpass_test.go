@@ -373,3 +373,50 @@ func TestForX86NaNRuleFixUp(t *testing.T) {
 		})
 	}
 }
+
+// TestForX86DropsShadowedNaNRules checks that an x86 program drops a
+// primitive's NaN rule isnan(a) ? a : r where its result is a's NaN
+// wherever a is NaN however that rule decides, and keeps it where the
+// rule's lanes reach the result. a = b*x may be NaN where x is not (0·Inf,
+// a NaN b), so the portable program keeps each of these rules.
+func TestForX86DropsShadowedNaNRules(t *testing.T) {
+	b := spec.Param{Name: "b", Default: 1}
+	cases := []struct {
+		forward string
+		dropped bool
+	}{
+		{"max(0, b*x) + exp(-abs(b*x))", true},  // softplus's shape: max gives b*x's NaN first
+		{"exp(-abs(b*x)) + max(0, b*x)", false}, // the exp's NaN comes first
+		{"max(0, b*x)*exp(-abs(b*x))", true},
+		{"exp(-abs(b*x))", false}, // the rule is the result
+	}
+	rules := func(p *Program) int {
+		n, live := 0, p.Live()
+		for i, in := range p.Instrs {
+			if live[i] && in.Op == OpSelect && p.Instrs[in.Args[0]].Op == OpIsNaN && Value(i) != p.Result {
+				n++
+			}
+		}
+		return n
+	}
+	for _, c := range cases {
+		t.Run(c.forward, func(t *testing.T) {
+			p, err := Lower(activation(t, "f", c.forward, "1", b), Forward, F64)
+			require.NoError(t, err)
+			for _, avx512 := range []bool{false, true} {
+				q := p.ForX86(avx512)
+				inner := rules(q)
+				if !avx512 {
+					require.Positive(t, rules(p), "the portable program keeps the exp's rule")
+					assert.Equal(t, c.dropped, inner < rules(p), "dropped for x86")
+				}
+				for _, x := range []float64{-7, -0.5, 0, 3, math.Inf(1), math.Inf(-1)} {
+					for _, bv := range []float64{1, 0, -2, math.Inf(1)} {
+						want, got := p.Eval([]float64{x}, []float64{bv}), q.Eval([]float64{x}, []float64{bv})
+						assert.True(t, math.Float64bits(want) == math.Float64bits(got) || want != want && got != got, "x = %v, b = %v: %v, want %v", x, bv, got, want)
+					}
+				}
+			}
+		})
+	}
+}

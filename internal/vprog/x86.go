@@ -31,9 +31,9 @@ func (p *Program) ForX86(avx512 bool) *Program {
 	}
 	p = p.withNegAbs().withLeavesLast()
 	if !avx512 {
-		return p.withoutNaNRule()
+		return p.withoutNaNRule().withoutShadowedNaNRules()
 	}
-	return p.withFlushMasks().withFixUps().withoutNaNRule().withNaNRuleFixUp().withMaskedCompares().withKeepIfs()
+	return p.withFlushMasks().withFixUps().withoutNaNRule().withoutShadowedNaNRules().withNaNRuleFixUp().withMaskedCompares().withKeepIfs()
 }
 
 // withFlushMasks makes each LdexpFlush (whose 2^-1023 is +0) an
@@ -186,6 +186,40 @@ func (p *Program) withoutNaNRule() *Program {
 		}
 		return 0
 	})
+}
+
+// withoutShadowedNaNRules drops a NaN rule within the program, isnan(a) ?
+// t : y, whose lanes where a is NaN the result does not see: x86
+// arithmetic makes the result a's NaN wherever a is NaN, with the rule and
+// with y in its place (nanpass.go). softplus's max(0, βx) + log1p(exp(−|βx|))
+// is βx's NaN there whatever the exp gives. (βx may be NaN where x is not,
+// at 0·Inf or for a NaN β, so dropUnseenSelects keeps the rule.)
+func (p *Program) withoutShadowedNaNRules() *Program {
+	for i := 0; i < len(p.Instrs); i++ {
+		in := p.Instrs[i]
+		if in.Op != OpSelect || in.Imm != 0 || Value(i) == p.Result || p.Instrs[in.Args[0]].Op != OpIsNaN {
+			continue
+		}
+		a := p.Instrs[in.Args[0]].Args[0]
+		if !passesNaN(p, p.Result, a, true) {
+			continue
+		}
+		// The same program with y on both sides: y wherever a is NaN.
+		q := *p
+		q.Instrs = append([]Instr(nil), p.Instrs...)
+		q.Instrs[i].Args[1] = in.Args[2]
+		if !passesNaN(&q, q.Result, a, true) {
+			continue
+		}
+		p = p.dropSelects(func(j int, _ Instr, _ *Program) int {
+			if j == i {
+				return 2
+			}
+			return 0
+		})
+		i = -1 // the values are renumbered: from the start again
+	}
+	return p
 }
 
 // nanRuleInput is the input a of p's NaN rule isnan(a) ? a : y, if p ends
