@@ -194,6 +194,9 @@ func (a *avx512) emit(c *build.Context, in vprog.Instr, dst reg.Physical, args [
 	case vprog.OpNot:
 		c.KNOTW(args[0].r, dst)
 	case vprog.OpSelect:
+		if in.Imm == vprog.SelectSign {
+			panic("asm: AVX512 selects by an opmask, not a sign (vprog.SelectSign is for AVX2)")
+		}
 		// VBLENDMPD t, f, k, dst is dst = k ? t : f.
 		if args[1].bcst {
 			a.pick(c.VBLENDMPD_BCST, c.VBLENDMPS_BCST)(args[1].m, args[2].r, args[0].r, dst)

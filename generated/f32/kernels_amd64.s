@@ -26253,12 +26253,12 @@ done:
 // func logsigmoidAVX512(dst []float32, in0 []float32)
 // Requires: AVX, AVX512DQ, AVX512F, AVX512VL, BMI2
 TEXT ·logsigmoidAVX512(SB), NOSPLIT, $0-48
-	VBROADCASTSD actkernconst<>+48(SB), Z0
-	VBROADCASTSD actkernconst<>+720(SB), Z1
-	VBROADCASTSD actkernconst<>+728(SB), Z2
-	VBROADCASTSD actkernconst<>+4944(SB), Z3
-	VBROADCASTSD actkernconst<>+4952(SB), Z4
-	VBROADCASTSD actkernconst<>+1024(SB), Z5
+	VBROADCASTSD actkernconst<>+976(SB), Z0
+	VBROADCASTSD actkernconst<>+48(SB), Z1
+	VBROADCASTSD actkernconst<>+720(SB), Z2
+	VBROADCASTSD actkernconst<>+728(SB), Z3
+	VBROADCASTSD actkernconst<>+4944(SB), Z4
+	VBROADCASTSD actkernconst<>+4952(SB), Z5
 	VBROADCASTSD actkernconst<>+736(SB), Z6
 	VBROADCASTSD actkernconst<>+72(SB), Z7
 	VBROADCASTSD actkernconst<>+80(SB), Z8
@@ -26280,146 +26280,138 @@ loop:
 	VCVTPS2PD        32(CX), Z17
 	VCVTPS2PD        64(CX), Z18
 	VCVTPS2PD        96(CX), Z19
-	VORPD.BCST       actkernconst<>+976(SB), Z16, Z20
-	VORPD.BCST       actkernconst<>+976(SB), Z17, Z21
-	VORPD.BCST       actkernconst<>+976(SB), Z18, Z22
-	VORPD.BCST       actkernconst<>+976(SB), Z19, Z23
-	VMAXPD           Z6, Z20, Z20
-	VMAXPD           Z6, Z21, Z21
-	VMAXPD           Z6, Z22, Z22
-	VMAXPD           Z6, Z23, Z23
-	VMULPD           Z7, Z20, Z24
-	VMULPD           Z7, Z21, Z25
-	VMULPD           Z7, Z22, Z26
-	VMULPD           Z7, Z23, Z27
+	VMINPD           Z16, Z0, Z20
+	VMINPD           Z17, Z0, Z21
+	VMINPD           Z18, Z0, Z22
+	VMINPD           Z19, Z0, Z23
+	VORPD.BCST       actkernconst<>+976(SB), Z16, Z16
+	VORPD.BCST       actkernconst<>+976(SB), Z17, Z17
+	VORPD.BCST       actkernconst<>+976(SB), Z18, Z18
+	VORPD.BCST       actkernconst<>+976(SB), Z19, Z19
+	VMAXPD           Z6, Z16, Z16
+	VMAXPD           Z6, Z17, Z17
+	VMAXPD           Z6, Z18, Z18
+	VMAXPD           Z6, Z19, Z19
+	VMULPD           Z7, Z16, Z24
+	VMULPD           Z7, Z17, Z25
+	VMULPD           Z7, Z18, Z26
+	VMULPD           Z7, Z19, Z27
 	VRNDSCALEPD      $0x08, Z24, Z24
 	VRNDSCALEPD      $0x08, Z25, Z25
 	VRNDSCALEPD      $0x08, Z26, Z26
 	VRNDSCALEPD      $0x08, Z27, Z27
-	VFMADD231PD      Z8, Z24, Z20
-	VFMADD231PD      Z8, Z25, Z21
-	VFMADD231PD      Z8, Z26, Z22
-	VFMADD231PD      Z8, Z27, Z23
-	VMOVAPD          Z0, Z28
-	VFMADD213PD      Z1, Z20, Z28
-	VMOVAPD          Z0, Z29
-	VFMADD213PD      Z1, Z21, Z29
-	VMOVAPD          Z0, Z30
-	VFMADD213PD      Z1, Z22, Z30
-	VMOVAPD          Z0, Z31
-	VFMADD213PD      Z1, Z23, Z31
-	VFMADD213PD      Z9, Z20, Z28
-	VFMADD213PD      Z9, Z21, Z29
-	VFMADD213PD      Z9, Z22, Z30
-	VFMADD213PD      Z9, Z23, Z31
-	VFMADD213PD      Z10, Z20, Z28
-	VFMADD213PD      Z10, Z21, Z29
-	VFMADD213PD      Z10, Z22, Z30
-	VFMADD213PD      Z10, Z23, Z31
-	VFMADD213PD      Z11, Z20, Z28
-	VFMADD213PD      Z11, Z21, Z29
-	VFMADD213PD      Z11, Z22, Z30
-	VFMADD213PD      Z11, Z23, Z31
-	VFMADD213PD      Z12, Z20, Z28
-	VFMADD213PD      Z12, Z21, Z29
-	VFMADD213PD      Z12, Z22, Z30
-	VFMADD213PD      Z12, Z23, Z31
-	VFMADD213PD      Z13, Z20, Z28
-	VFMADD213PD      Z13, Z21, Z29
-	VFMADD213PD      Z13, Z22, Z30
-	VFMADD213PD      Z13, Z23, Z31
-	VFMADD213PD      Z14, Z20, Z28
-	VFMADD213PD      Z14, Z21, Z29
-	VFMADD213PD      Z14, Z22, Z30
-	VFMADD213PD      Z14, Z23, Z31
-	VCMPPD           $0x11, Z24, Z2, K2
-	VCMPPD           $0x11, Z25, Z2, K3
-	VCMPPD           $0x11, Z26, Z2, K4
-	VCMPPD           $0x11, Z27, Z2, K5
+	VFMADD231PD      Z8, Z24, Z16
+	VFMADD231PD      Z8, Z25, Z17
+	VFMADD231PD      Z8, Z26, Z18
+	VFMADD231PD      Z8, Z27, Z19
+	VMOVAPD          Z1, Z28
+	VFMADD213PD      Z2, Z16, Z28
+	VMOVAPD          Z1, Z29
+	VFMADD213PD      Z2, Z17, Z29
+	VMOVAPD          Z1, Z30
+	VFMADD213PD      Z2, Z18, Z30
+	VMOVAPD          Z1, Z31
+	VFMADD213PD      Z2, Z19, Z31
+	VFMADD213PD      Z9, Z16, Z28
+	VFMADD213PD      Z9, Z17, Z29
+	VFMADD213PD      Z9, Z18, Z30
+	VFMADD213PD      Z9, Z19, Z31
+	VFMADD213PD      Z10, Z16, Z28
+	VFMADD213PD      Z10, Z17, Z29
+	VFMADD213PD      Z10, Z18, Z30
+	VFMADD213PD      Z10, Z19, Z31
+	VFMADD213PD      Z11, Z16, Z28
+	VFMADD213PD      Z11, Z17, Z29
+	VFMADD213PD      Z11, Z18, Z30
+	VFMADD213PD      Z11, Z19, Z31
+	VFMADD213PD      Z12, Z16, Z28
+	VFMADD213PD      Z12, Z17, Z29
+	VFMADD213PD      Z12, Z18, Z30
+	VFMADD213PD      Z12, Z19, Z31
+	VFMADD213PD      Z13, Z16, Z28
+	VFMADD213PD      Z13, Z17, Z29
+	VFMADD213PD      Z13, Z18, Z30
+	VFMADD213PD      Z13, Z19, Z31
+	VFMADD213PD      Z14, Z16, Z28
+	VFMADD213PD      Z14, Z17, Z29
+	VFMADD213PD      Z14, Z18, Z30
+	VFMADD213PD      Z14, Z19, Z31
+	VCMPPD           $0x11, Z24, Z3, K2
+	VCMPPD           $0x11, Z25, Z3, K3
+	VCMPPD           $0x11, Z26, Z3, K4
+	VCMPPD           $0x11, Z27, Z3, K5
 	VSCALEFPD.Z      Z24, Z28, K2, Z28
 	VSCALEFPD.Z      Z25, Z29, K3, Z29
 	VSCALEFPD.Z      Z26, Z30, K4, Z30
 	VSCALEFPD.Z      Z27, Z31, K5, Z31
-	VMOVAPD          Z3, Z20
-	VFMADD213PD      Z4, Z28, Z20
-	VMOVAPD          Z3, Z21
-	VFMADD213PD      Z4, Z29, Z21
-	VMOVAPD          Z3, Z22
-	VFMADD213PD      Z4, Z30, Z22
-	VMOVAPD          Z3, Z23
-	VFMADD213PD      Z4, Z31, Z23
-	VFMADD213PD      Z15, Z28, Z20
-	VFMADD213PD      Z15, Z29, Z21
-	VFMADD213PD      Z15, Z30, Z22
-	VFMADD213PD      Z15, Z31, Z23
-	VFMADD213PD.BCST actkernconst<>+4864(SB), Z28, Z20
-	VFMADD213PD.BCST actkernconst<>+4864(SB), Z29, Z21
-	VFMADD213PD.BCST actkernconst<>+4864(SB), Z30, Z22
-	VFMADD213PD.BCST actkernconst<>+4864(SB), Z31, Z23
-	VFMADD213PD.BCST actkernconst<>+4872(SB), Z28, Z20
-	VFMADD213PD.BCST actkernconst<>+4872(SB), Z29, Z21
-	VFMADD213PD.BCST actkernconst<>+4872(SB), Z30, Z22
-	VFMADD213PD.BCST actkernconst<>+4872(SB), Z31, Z23
-	VFMADD213PD.BCST actkernconst<>+4880(SB), Z28, Z20
-	VFMADD213PD.BCST actkernconst<>+4880(SB), Z29, Z21
-	VFMADD213PD.BCST actkernconst<>+4880(SB), Z30, Z22
-	VFMADD213PD.BCST actkernconst<>+4880(SB), Z31, Z23
-	VFMADD213PD.BCST actkernconst<>+4888(SB), Z28, Z20
-	VFMADD213PD.BCST actkernconst<>+4888(SB), Z29, Z21
-	VFMADD213PD.BCST actkernconst<>+4888(SB), Z30, Z22
-	VFMADD213PD.BCST actkernconst<>+4888(SB), Z31, Z23
-	VFMADD213PD.BCST actkernconst<>+4896(SB), Z28, Z20
-	VFMADD213PD.BCST actkernconst<>+4896(SB), Z29, Z21
-	VFMADD213PD.BCST actkernconst<>+4896(SB), Z30, Z22
-	VFMADD213PD.BCST actkernconst<>+4896(SB), Z31, Z23
-	VFMADD213PD.BCST actkernconst<>+4904(SB), Z28, Z20
-	VFMADD213PD.BCST actkernconst<>+4904(SB), Z29, Z21
-	VFMADD213PD.BCST actkernconst<>+4904(SB), Z30, Z22
-	VFMADD213PD.BCST actkernconst<>+4904(SB), Z31, Z23
-	VFMADD213PD.BCST actkernconst<>+4912(SB), Z28, Z20
-	VFMADD213PD.BCST actkernconst<>+4912(SB), Z29, Z21
-	VFMADD213PD.BCST actkernconst<>+4912(SB), Z30, Z22
-	VFMADD213PD.BCST actkernconst<>+4912(SB), Z31, Z23
-	VFMADD213PD.BCST actkernconst<>+4920(SB), Z28, Z20
-	VFMADD213PD.BCST actkernconst<>+4920(SB), Z29, Z21
-	VFMADD213PD.BCST actkernconst<>+4920(SB), Z30, Z22
-	VFMADD213PD.BCST actkernconst<>+4920(SB), Z31, Z23
-	VFMADD213PD.BCST actkernconst<>+4928(SB), Z28, Z20
-	VFMADD213PD.BCST actkernconst<>+4928(SB), Z29, Z21
-	VFMADD213PD.BCST actkernconst<>+4928(SB), Z30, Z22
-	VFMADD213PD.BCST actkernconst<>+4928(SB), Z31, Z23
-	VFMADD213PD.BCST actkernconst<>+4936(SB), Z28, Z20
-	VFMADD213PD.BCST actkernconst<>+4936(SB), Z29, Z21
-	VFMADD213PD.BCST actkernconst<>+4936(SB), Z30, Z22
-	VFMADD213PD.BCST actkernconst<>+4936(SB), Z31, Z23
-	VMULPD           Z20, Z28, Z28
-	VMULPD           Z21, Z29, Z29
-	VMULPD           Z22, Z30, Z30
-	VMULPD           Z23, Z31, Z31
-	VMINPD           Z16, Z5, Z20
-	VMINPD           Z17, Z5, Z21
-	VMINPD           Z18, Z5, Z22
-	VMINPD           Z19, Z5, Z23
-	VSUBPD           Z20, Z28, Z28
-	VSUBPD           Z21, Z29, Z29
-	VSUBPD           Z22, Z30, Z30
-	VSUBPD           Z23, Z31, Z31
-	VXORPD.BCST      actkernconst<>+976(SB), Z28, Z28
-	VXORPD.BCST      actkernconst<>+976(SB), Z29, Z29
-	VXORPD.BCST      actkernconst<>+976(SB), Z30, Z30
-	VXORPD.BCST      actkernconst<>+976(SB), Z31, Z31
-	VFIXUPIMMPD.BCST $0x00, actkernconst<>+1216(SB), Z16, Z28
-	VFIXUPIMMPD.BCST $0x00, actkernconst<>+1216(SB), Z17, Z29
-	VFIXUPIMMPD.BCST $0x00, actkernconst<>+1216(SB), Z18, Z30
-	VFIXUPIMMPD.BCST $0x00, actkernconst<>+1216(SB), Z19, Z31
-	VCVTPD2PS        Z28, Y28
-	VMOVUPS          Y28, (AX)
-	VCVTPD2PS        Z29, Y29
-	VMOVUPS          Y29, 32(AX)
-	VCVTPD2PS        Z30, Y30
-	VMOVUPS          Y30, 64(AX)
-	VCVTPD2PS        Z31, Y31
-	VMOVUPS          Y31, 96(AX)
+	VMOVAPD          Z4, Z16
+	VFMADD213PD      Z5, Z28, Z16
+	VMOVAPD          Z4, Z17
+	VFMADD213PD      Z5, Z29, Z17
+	VMOVAPD          Z4, Z18
+	VFMADD213PD      Z5, Z30, Z18
+	VMOVAPD          Z4, Z19
+	VFMADD213PD      Z5, Z31, Z19
+	VFMADD213PD      Z15, Z28, Z16
+	VFMADD213PD      Z15, Z29, Z17
+	VFMADD213PD      Z15, Z30, Z18
+	VFMADD213PD      Z15, Z31, Z19
+	VFMADD213PD.BCST actkernconst<>+4864(SB), Z28, Z16
+	VFMADD213PD.BCST actkernconst<>+4864(SB), Z29, Z17
+	VFMADD213PD.BCST actkernconst<>+4864(SB), Z30, Z18
+	VFMADD213PD.BCST actkernconst<>+4864(SB), Z31, Z19
+	VFMADD213PD.BCST actkernconst<>+4872(SB), Z28, Z16
+	VFMADD213PD.BCST actkernconst<>+4872(SB), Z29, Z17
+	VFMADD213PD.BCST actkernconst<>+4872(SB), Z30, Z18
+	VFMADD213PD.BCST actkernconst<>+4872(SB), Z31, Z19
+	VFMADD213PD.BCST actkernconst<>+4880(SB), Z28, Z16
+	VFMADD213PD.BCST actkernconst<>+4880(SB), Z29, Z17
+	VFMADD213PD.BCST actkernconst<>+4880(SB), Z30, Z18
+	VFMADD213PD.BCST actkernconst<>+4880(SB), Z31, Z19
+	VFMADD213PD.BCST actkernconst<>+4888(SB), Z28, Z16
+	VFMADD213PD.BCST actkernconst<>+4888(SB), Z29, Z17
+	VFMADD213PD.BCST actkernconst<>+4888(SB), Z30, Z18
+	VFMADD213PD.BCST actkernconst<>+4888(SB), Z31, Z19
+	VFMADD213PD.BCST actkernconst<>+4896(SB), Z28, Z16
+	VFMADD213PD.BCST actkernconst<>+4896(SB), Z29, Z17
+	VFMADD213PD.BCST actkernconst<>+4896(SB), Z30, Z18
+	VFMADD213PD.BCST actkernconst<>+4896(SB), Z31, Z19
+	VFMADD213PD.BCST actkernconst<>+4904(SB), Z28, Z16
+	VFMADD213PD.BCST actkernconst<>+4904(SB), Z29, Z17
+	VFMADD213PD.BCST actkernconst<>+4904(SB), Z30, Z18
+	VFMADD213PD.BCST actkernconst<>+4904(SB), Z31, Z19
+	VFMADD213PD.BCST actkernconst<>+4912(SB), Z28, Z16
+	VFMADD213PD.BCST actkernconst<>+4912(SB), Z29, Z17
+	VFMADD213PD.BCST actkernconst<>+4912(SB), Z30, Z18
+	VFMADD213PD.BCST actkernconst<>+4912(SB), Z31, Z19
+	VFMADD213PD.BCST actkernconst<>+4920(SB), Z28, Z16
+	VFMADD213PD.BCST actkernconst<>+4920(SB), Z29, Z17
+	VFMADD213PD.BCST actkernconst<>+4920(SB), Z30, Z18
+	VFMADD213PD.BCST actkernconst<>+4920(SB), Z31, Z19
+	VFMADD213PD.BCST actkernconst<>+4928(SB), Z28, Z16
+	VFMADD213PD.BCST actkernconst<>+4928(SB), Z29, Z17
+	VFMADD213PD.BCST actkernconst<>+4928(SB), Z30, Z18
+	VFMADD213PD.BCST actkernconst<>+4928(SB), Z31, Z19
+	VFMADD213PD.BCST actkernconst<>+4936(SB), Z28, Z16
+	VFMADD213PD.BCST actkernconst<>+4936(SB), Z29, Z17
+	VFMADD213PD.BCST actkernconst<>+4936(SB), Z30, Z18
+	VFMADD213PD.BCST actkernconst<>+4936(SB), Z31, Z19
+	VMULPD           Z16, Z28, Z28
+	VMULPD           Z17, Z29, Z29
+	VMULPD           Z18, Z30, Z30
+	VMULPD           Z19, Z31, Z31
+	VSUBPD           Z28, Z20, Z20
+	VSUBPD           Z29, Z21, Z21
+	VSUBPD           Z30, Z22, Z22
+	VSUBPD           Z31, Z23, Z23
+	VCVTPD2PS        Z20, Y20
+	VMOVUPS          Y20, (AX)
+	VCVTPD2PS        Z21, Y21
+	VMOVUPS          Y21, 32(AX)
+	VCVTPD2PS        Z22, Y22
+	VMOVUPS          Y22, 64(AX)
+	VCVTPD2PS        Z23, Y23
+	VMOVUPS          Y23, 96(AX)
 	ADDQ             $0x00000080, AX
 	ADDQ             $0x00000080, CX
 	SUBQ             $0x00000020, DX
@@ -26429,41 +26421,39 @@ single:
 	CMPQ             DX, $0x00000008
 	JB               tail
 	VCVTPS2PD        (CX), Z16
-	VORPD.BCST       actkernconst<>+976(SB), Z16, Z17
-	VMAXPD           Z6, Z17, Z17
-	VMULPD           Z7, Z17, Z18
+	VMINPD           Z16, Z0, Z17
+	VORPD.BCST       actkernconst<>+976(SB), Z16, Z16
+	VMAXPD           Z6, Z16, Z16
+	VMULPD           Z7, Z16, Z18
 	VRNDSCALEPD      $0x08, Z18, Z18
-	VFMADD231PD      Z8, Z18, Z17
-	VMOVAPD          Z0, Z19
-	VFMADD213PD      Z1, Z17, Z19
-	VFMADD213PD      Z9, Z17, Z19
-	VFMADD213PD      Z10, Z17, Z19
-	VFMADD213PD      Z11, Z17, Z19
-	VFMADD213PD      Z12, Z17, Z19
-	VFMADD213PD      Z13, Z17, Z19
-	VFMADD213PD      Z14, Z17, Z19
-	VCMPPD           $0x11, Z18, Z2, K2
+	VFMADD231PD      Z8, Z18, Z16
+	VMOVAPD          Z1, Z19
+	VFMADD213PD      Z2, Z16, Z19
+	VFMADD213PD      Z9, Z16, Z19
+	VFMADD213PD      Z10, Z16, Z19
+	VFMADD213PD      Z11, Z16, Z19
+	VFMADD213PD      Z12, Z16, Z19
+	VFMADD213PD      Z13, Z16, Z19
+	VFMADD213PD      Z14, Z16, Z19
+	VCMPPD           $0x11, Z18, Z3, K2
 	VSCALEFPD.Z      Z18, Z19, K2, Z19
-	VMOVAPD          Z3, Z17
-	VFMADD213PD      Z4, Z19, Z17
-	VFMADD213PD      Z15, Z19, Z17
-	VFMADD213PD.BCST actkernconst<>+4864(SB), Z19, Z17
-	VFMADD213PD.BCST actkernconst<>+4872(SB), Z19, Z17
-	VFMADD213PD.BCST actkernconst<>+4880(SB), Z19, Z17
-	VFMADD213PD.BCST actkernconst<>+4888(SB), Z19, Z17
-	VFMADD213PD.BCST actkernconst<>+4896(SB), Z19, Z17
-	VFMADD213PD.BCST actkernconst<>+4904(SB), Z19, Z17
-	VFMADD213PD.BCST actkernconst<>+4912(SB), Z19, Z17
-	VFMADD213PD.BCST actkernconst<>+4920(SB), Z19, Z17
-	VFMADD213PD.BCST actkernconst<>+4928(SB), Z19, Z17
-	VFMADD213PD.BCST actkernconst<>+4936(SB), Z19, Z17
-	VMULPD           Z17, Z19, Z19
-	VMINPD           Z16, Z5, Z17
-	VSUBPD           Z17, Z19, Z19
-	VXORPD.BCST      actkernconst<>+976(SB), Z19, Z19
-	VFIXUPIMMPD.BCST $0x00, actkernconst<>+1216(SB), Z16, Z19
-	VCVTPD2PS        Z19, Y19
-	VMOVUPS          Y19, (AX)
+	VMOVAPD          Z4, Z16
+	VFMADD213PD      Z5, Z19, Z16
+	VFMADD213PD      Z15, Z19, Z16
+	VFMADD213PD.BCST actkernconst<>+4864(SB), Z19, Z16
+	VFMADD213PD.BCST actkernconst<>+4872(SB), Z19, Z16
+	VFMADD213PD.BCST actkernconst<>+4880(SB), Z19, Z16
+	VFMADD213PD.BCST actkernconst<>+4888(SB), Z19, Z16
+	VFMADD213PD.BCST actkernconst<>+4896(SB), Z19, Z16
+	VFMADD213PD.BCST actkernconst<>+4904(SB), Z19, Z16
+	VFMADD213PD.BCST actkernconst<>+4912(SB), Z19, Z16
+	VFMADD213PD.BCST actkernconst<>+4920(SB), Z19, Z16
+	VFMADD213PD.BCST actkernconst<>+4928(SB), Z19, Z16
+	VFMADD213PD.BCST actkernconst<>+4936(SB), Z19, Z16
+	VMULPD           Z16, Z19, Z19
+	VSUBPD           Z19, Z17, Z17
+	VCVTPD2PS        Z17, Y17
+	VMOVUPS          Y17, (AX)
 	ADDQ             $0x00000020, AX
 	ADDQ             $0x00000020, CX
 	SUBQ             $0x00000008, DX
@@ -26477,41 +26467,39 @@ tail:
 	KMOVW            BX, K1
 	VMOVUPS.Z        (CX), K1, Y16
 	VCVTPS2PD        Y16, Z16
-	VORPD.BCST       actkernconst<>+976(SB), Z16, Z17
-	VMAXPD           Z6, Z17, Z17
-	VMULPD           Z7, Z17, Z18
+	VMINPD           Z16, Z0, Z17
+	VORPD.BCST       actkernconst<>+976(SB), Z16, Z16
+	VMAXPD           Z6, Z16, Z16
+	VMULPD           Z7, Z16, Z18
 	VRNDSCALEPD      $0x08, Z18, Z18
-	VFMADD231PD      Z8, Z18, Z17
-	VMOVAPD          Z0, Z19
-	VFMADD213PD      Z1, Z17, Z19
-	VFMADD213PD      Z9, Z17, Z19
-	VFMADD213PD      Z10, Z17, Z19
-	VFMADD213PD      Z11, Z17, Z19
-	VFMADD213PD      Z12, Z17, Z19
-	VFMADD213PD      Z13, Z17, Z19
-	VFMADD213PD      Z14, Z17, Z19
-	VCMPPD           $0x11, Z18, Z2, K2
+	VFMADD231PD      Z8, Z18, Z16
+	VMOVAPD          Z1, Z19
+	VFMADD213PD      Z2, Z16, Z19
+	VFMADD213PD      Z9, Z16, Z19
+	VFMADD213PD      Z10, Z16, Z19
+	VFMADD213PD      Z11, Z16, Z19
+	VFMADD213PD      Z12, Z16, Z19
+	VFMADD213PD      Z13, Z16, Z19
+	VFMADD213PD      Z14, Z16, Z19
+	VCMPPD           $0x11, Z18, Z3, K2
 	VSCALEFPD.Z      Z18, Z19, K2, Z19
-	VMOVAPD          Z3, Z17
-	VFMADD213PD      Z4, Z19, Z17
-	VFMADD213PD      Z15, Z19, Z17
-	VFMADD213PD.BCST actkernconst<>+4864(SB), Z19, Z17
-	VFMADD213PD.BCST actkernconst<>+4872(SB), Z19, Z17
-	VFMADD213PD.BCST actkernconst<>+4880(SB), Z19, Z17
-	VFMADD213PD.BCST actkernconst<>+4888(SB), Z19, Z17
-	VFMADD213PD.BCST actkernconst<>+4896(SB), Z19, Z17
-	VFMADD213PD.BCST actkernconst<>+4904(SB), Z19, Z17
-	VFMADD213PD.BCST actkernconst<>+4912(SB), Z19, Z17
-	VFMADD213PD.BCST actkernconst<>+4920(SB), Z19, Z17
-	VFMADD213PD.BCST actkernconst<>+4928(SB), Z19, Z17
-	VFMADD213PD.BCST actkernconst<>+4936(SB), Z19, Z17
-	VMULPD           Z17, Z19, Z19
-	VMINPD           Z16, Z5, Z17
-	VSUBPD           Z17, Z19, Z19
-	VXORPD.BCST      actkernconst<>+976(SB), Z19, Z19
-	VFIXUPIMMPD.BCST $0x00, actkernconst<>+1216(SB), Z16, Z19
-	VCVTPD2PS        Z19, Y19
-	VMOVUPS          Y19, K1, (AX)
+	VMOVAPD          Z4, Z16
+	VFMADD213PD      Z5, Z19, Z16
+	VFMADD213PD      Z15, Z19, Z16
+	VFMADD213PD.BCST actkernconst<>+4864(SB), Z19, Z16
+	VFMADD213PD.BCST actkernconst<>+4872(SB), Z19, Z16
+	VFMADD213PD.BCST actkernconst<>+4880(SB), Z19, Z16
+	VFMADD213PD.BCST actkernconst<>+4888(SB), Z19, Z16
+	VFMADD213PD.BCST actkernconst<>+4896(SB), Z19, Z16
+	VFMADD213PD.BCST actkernconst<>+4904(SB), Z19, Z16
+	VFMADD213PD.BCST actkernconst<>+4912(SB), Z19, Z16
+	VFMADD213PD.BCST actkernconst<>+4920(SB), Z19, Z16
+	VFMADD213PD.BCST actkernconst<>+4928(SB), Z19, Z16
+	VFMADD213PD.BCST actkernconst<>+4936(SB), Z19, Z16
+	VMULPD           Z16, Z19, Z19
+	VSUBPD           Z19, Z17, Z17
+	VCVTPD2PS        Z17, Y17
+	VMOVUPS          Y17, K1, (AX)
 
 done:
 	VZEROUPPER
@@ -26520,12 +26508,12 @@ done:
 // func logsigmoidAVX512Stream(dst []float32, in0 []float32)
 // Requires: AVX, AVX512DQ, AVX512F, AVX512VL, BMI2, MMX+
 TEXT ·logsigmoidAVX512Stream(SB), NOSPLIT, $0-48
-	VBROADCASTSD actkernconst<>+48(SB), Z0
-	VBROADCASTSD actkernconst<>+720(SB), Z1
-	VBROADCASTSD actkernconst<>+728(SB), Z2
-	VBROADCASTSD actkernconst<>+4944(SB), Z3
-	VBROADCASTSD actkernconst<>+4952(SB), Z4
-	VBROADCASTSD actkernconst<>+1024(SB), Z5
+	VBROADCASTSD actkernconst<>+976(SB), Z0
+	VBROADCASTSD actkernconst<>+48(SB), Z1
+	VBROADCASTSD actkernconst<>+720(SB), Z2
+	VBROADCASTSD actkernconst<>+728(SB), Z3
+	VBROADCASTSD actkernconst<>+4944(SB), Z4
+	VBROADCASTSD actkernconst<>+4952(SB), Z5
 	VBROADCASTSD actkernconst<>+736(SB), Z6
 	VBROADCASTSD actkernconst<>+72(SB), Z7
 	VBROADCASTSD actkernconst<>+80(SB), Z8
@@ -26547,146 +26535,138 @@ loop:
 	VCVTPS2PD        32(CX), Z17
 	VCVTPS2PD        64(CX), Z18
 	VCVTPS2PD        96(CX), Z19
-	VORPD.BCST       actkernconst<>+976(SB), Z16, Z20
-	VORPD.BCST       actkernconst<>+976(SB), Z17, Z21
-	VORPD.BCST       actkernconst<>+976(SB), Z18, Z22
-	VORPD.BCST       actkernconst<>+976(SB), Z19, Z23
-	VMAXPD           Z6, Z20, Z20
-	VMAXPD           Z6, Z21, Z21
-	VMAXPD           Z6, Z22, Z22
-	VMAXPD           Z6, Z23, Z23
-	VMULPD           Z7, Z20, Z24
-	VMULPD           Z7, Z21, Z25
-	VMULPD           Z7, Z22, Z26
-	VMULPD           Z7, Z23, Z27
+	VMINPD           Z16, Z0, Z20
+	VMINPD           Z17, Z0, Z21
+	VMINPD           Z18, Z0, Z22
+	VMINPD           Z19, Z0, Z23
+	VORPD.BCST       actkernconst<>+976(SB), Z16, Z16
+	VORPD.BCST       actkernconst<>+976(SB), Z17, Z17
+	VORPD.BCST       actkernconst<>+976(SB), Z18, Z18
+	VORPD.BCST       actkernconst<>+976(SB), Z19, Z19
+	VMAXPD           Z6, Z16, Z16
+	VMAXPD           Z6, Z17, Z17
+	VMAXPD           Z6, Z18, Z18
+	VMAXPD           Z6, Z19, Z19
+	VMULPD           Z7, Z16, Z24
+	VMULPD           Z7, Z17, Z25
+	VMULPD           Z7, Z18, Z26
+	VMULPD           Z7, Z19, Z27
 	VRNDSCALEPD      $0x08, Z24, Z24
 	VRNDSCALEPD      $0x08, Z25, Z25
 	VRNDSCALEPD      $0x08, Z26, Z26
 	VRNDSCALEPD      $0x08, Z27, Z27
-	VFMADD231PD      Z8, Z24, Z20
-	VFMADD231PD      Z8, Z25, Z21
-	VFMADD231PD      Z8, Z26, Z22
-	VFMADD231PD      Z8, Z27, Z23
-	VMOVAPD          Z0, Z28
-	VFMADD213PD      Z1, Z20, Z28
-	VMOVAPD          Z0, Z29
-	VFMADD213PD      Z1, Z21, Z29
-	VMOVAPD          Z0, Z30
-	VFMADD213PD      Z1, Z22, Z30
-	VMOVAPD          Z0, Z31
-	VFMADD213PD      Z1, Z23, Z31
-	VFMADD213PD      Z9, Z20, Z28
-	VFMADD213PD      Z9, Z21, Z29
-	VFMADD213PD      Z9, Z22, Z30
-	VFMADD213PD      Z9, Z23, Z31
-	VFMADD213PD      Z10, Z20, Z28
-	VFMADD213PD      Z10, Z21, Z29
-	VFMADD213PD      Z10, Z22, Z30
-	VFMADD213PD      Z10, Z23, Z31
-	VFMADD213PD      Z11, Z20, Z28
-	VFMADD213PD      Z11, Z21, Z29
-	VFMADD213PD      Z11, Z22, Z30
-	VFMADD213PD      Z11, Z23, Z31
-	VFMADD213PD      Z12, Z20, Z28
-	VFMADD213PD      Z12, Z21, Z29
-	VFMADD213PD      Z12, Z22, Z30
-	VFMADD213PD      Z12, Z23, Z31
-	VFMADD213PD      Z13, Z20, Z28
-	VFMADD213PD      Z13, Z21, Z29
-	VFMADD213PD      Z13, Z22, Z30
-	VFMADD213PD      Z13, Z23, Z31
-	VFMADD213PD      Z14, Z20, Z28
-	VFMADD213PD      Z14, Z21, Z29
-	VFMADD213PD      Z14, Z22, Z30
-	VFMADD213PD      Z14, Z23, Z31
-	VCMPPD           $0x11, Z24, Z2, K2
-	VCMPPD           $0x11, Z25, Z2, K3
-	VCMPPD           $0x11, Z26, Z2, K4
-	VCMPPD           $0x11, Z27, Z2, K5
+	VFMADD231PD      Z8, Z24, Z16
+	VFMADD231PD      Z8, Z25, Z17
+	VFMADD231PD      Z8, Z26, Z18
+	VFMADD231PD      Z8, Z27, Z19
+	VMOVAPD          Z1, Z28
+	VFMADD213PD      Z2, Z16, Z28
+	VMOVAPD          Z1, Z29
+	VFMADD213PD      Z2, Z17, Z29
+	VMOVAPD          Z1, Z30
+	VFMADD213PD      Z2, Z18, Z30
+	VMOVAPD          Z1, Z31
+	VFMADD213PD      Z2, Z19, Z31
+	VFMADD213PD      Z9, Z16, Z28
+	VFMADD213PD      Z9, Z17, Z29
+	VFMADD213PD      Z9, Z18, Z30
+	VFMADD213PD      Z9, Z19, Z31
+	VFMADD213PD      Z10, Z16, Z28
+	VFMADD213PD      Z10, Z17, Z29
+	VFMADD213PD      Z10, Z18, Z30
+	VFMADD213PD      Z10, Z19, Z31
+	VFMADD213PD      Z11, Z16, Z28
+	VFMADD213PD      Z11, Z17, Z29
+	VFMADD213PD      Z11, Z18, Z30
+	VFMADD213PD      Z11, Z19, Z31
+	VFMADD213PD      Z12, Z16, Z28
+	VFMADD213PD      Z12, Z17, Z29
+	VFMADD213PD      Z12, Z18, Z30
+	VFMADD213PD      Z12, Z19, Z31
+	VFMADD213PD      Z13, Z16, Z28
+	VFMADD213PD      Z13, Z17, Z29
+	VFMADD213PD      Z13, Z18, Z30
+	VFMADD213PD      Z13, Z19, Z31
+	VFMADD213PD      Z14, Z16, Z28
+	VFMADD213PD      Z14, Z17, Z29
+	VFMADD213PD      Z14, Z18, Z30
+	VFMADD213PD      Z14, Z19, Z31
+	VCMPPD           $0x11, Z24, Z3, K2
+	VCMPPD           $0x11, Z25, Z3, K3
+	VCMPPD           $0x11, Z26, Z3, K4
+	VCMPPD           $0x11, Z27, Z3, K5
 	VSCALEFPD.Z      Z24, Z28, K2, Z28
 	VSCALEFPD.Z      Z25, Z29, K3, Z29
 	VSCALEFPD.Z      Z26, Z30, K4, Z30
 	VSCALEFPD.Z      Z27, Z31, K5, Z31
-	VMOVAPD          Z3, Z20
-	VFMADD213PD      Z4, Z28, Z20
-	VMOVAPD          Z3, Z21
-	VFMADD213PD      Z4, Z29, Z21
-	VMOVAPD          Z3, Z22
-	VFMADD213PD      Z4, Z30, Z22
-	VMOVAPD          Z3, Z23
-	VFMADD213PD      Z4, Z31, Z23
-	VFMADD213PD      Z15, Z28, Z20
-	VFMADD213PD      Z15, Z29, Z21
-	VFMADD213PD      Z15, Z30, Z22
-	VFMADD213PD      Z15, Z31, Z23
-	VFMADD213PD.BCST actkernconst<>+4864(SB), Z28, Z20
-	VFMADD213PD.BCST actkernconst<>+4864(SB), Z29, Z21
-	VFMADD213PD.BCST actkernconst<>+4864(SB), Z30, Z22
-	VFMADD213PD.BCST actkernconst<>+4864(SB), Z31, Z23
-	VFMADD213PD.BCST actkernconst<>+4872(SB), Z28, Z20
-	VFMADD213PD.BCST actkernconst<>+4872(SB), Z29, Z21
-	VFMADD213PD.BCST actkernconst<>+4872(SB), Z30, Z22
-	VFMADD213PD.BCST actkernconst<>+4872(SB), Z31, Z23
-	VFMADD213PD.BCST actkernconst<>+4880(SB), Z28, Z20
-	VFMADD213PD.BCST actkernconst<>+4880(SB), Z29, Z21
-	VFMADD213PD.BCST actkernconst<>+4880(SB), Z30, Z22
-	VFMADD213PD.BCST actkernconst<>+4880(SB), Z31, Z23
-	VFMADD213PD.BCST actkernconst<>+4888(SB), Z28, Z20
-	VFMADD213PD.BCST actkernconst<>+4888(SB), Z29, Z21
-	VFMADD213PD.BCST actkernconst<>+4888(SB), Z30, Z22
-	VFMADD213PD.BCST actkernconst<>+4888(SB), Z31, Z23
-	VFMADD213PD.BCST actkernconst<>+4896(SB), Z28, Z20
-	VFMADD213PD.BCST actkernconst<>+4896(SB), Z29, Z21
-	VFMADD213PD.BCST actkernconst<>+4896(SB), Z30, Z22
-	VFMADD213PD.BCST actkernconst<>+4896(SB), Z31, Z23
-	VFMADD213PD.BCST actkernconst<>+4904(SB), Z28, Z20
-	VFMADD213PD.BCST actkernconst<>+4904(SB), Z29, Z21
-	VFMADD213PD.BCST actkernconst<>+4904(SB), Z30, Z22
-	VFMADD213PD.BCST actkernconst<>+4904(SB), Z31, Z23
-	VFMADD213PD.BCST actkernconst<>+4912(SB), Z28, Z20
-	VFMADD213PD.BCST actkernconst<>+4912(SB), Z29, Z21
-	VFMADD213PD.BCST actkernconst<>+4912(SB), Z30, Z22
-	VFMADD213PD.BCST actkernconst<>+4912(SB), Z31, Z23
-	VFMADD213PD.BCST actkernconst<>+4920(SB), Z28, Z20
-	VFMADD213PD.BCST actkernconst<>+4920(SB), Z29, Z21
-	VFMADD213PD.BCST actkernconst<>+4920(SB), Z30, Z22
-	VFMADD213PD.BCST actkernconst<>+4920(SB), Z31, Z23
-	VFMADD213PD.BCST actkernconst<>+4928(SB), Z28, Z20
-	VFMADD213PD.BCST actkernconst<>+4928(SB), Z29, Z21
-	VFMADD213PD.BCST actkernconst<>+4928(SB), Z30, Z22
-	VFMADD213PD.BCST actkernconst<>+4928(SB), Z31, Z23
-	VFMADD213PD.BCST actkernconst<>+4936(SB), Z28, Z20
-	VFMADD213PD.BCST actkernconst<>+4936(SB), Z29, Z21
-	VFMADD213PD.BCST actkernconst<>+4936(SB), Z30, Z22
-	VFMADD213PD.BCST actkernconst<>+4936(SB), Z31, Z23
-	VMULPD           Z20, Z28, Z28
-	VMULPD           Z21, Z29, Z29
-	VMULPD           Z22, Z30, Z30
-	VMULPD           Z23, Z31, Z31
-	VMINPD           Z16, Z5, Z20
-	VMINPD           Z17, Z5, Z21
-	VMINPD           Z18, Z5, Z22
-	VMINPD           Z19, Z5, Z23
-	VSUBPD           Z20, Z28, Z28
-	VSUBPD           Z21, Z29, Z29
-	VSUBPD           Z22, Z30, Z30
-	VSUBPD           Z23, Z31, Z31
-	VXORPD.BCST      actkernconst<>+976(SB), Z28, Z28
-	VXORPD.BCST      actkernconst<>+976(SB), Z29, Z29
-	VXORPD.BCST      actkernconst<>+976(SB), Z30, Z30
-	VXORPD.BCST      actkernconst<>+976(SB), Z31, Z31
-	VFIXUPIMMPD.BCST $0x00, actkernconst<>+1216(SB), Z16, Z28
-	VFIXUPIMMPD.BCST $0x00, actkernconst<>+1216(SB), Z17, Z29
-	VFIXUPIMMPD.BCST $0x00, actkernconst<>+1216(SB), Z18, Z30
-	VFIXUPIMMPD.BCST $0x00, actkernconst<>+1216(SB), Z19, Z31
-	VCVTPD2PS        Z28, Y28
-	VMOVNTPS         Y28, (AX)
-	VCVTPD2PS        Z29, Y29
-	VMOVNTPS         Y29, 32(AX)
-	VCVTPD2PS        Z30, Y30
-	VMOVNTPS         Y30, 64(AX)
-	VCVTPD2PS        Z31, Y31
-	VMOVNTPS         Y31, 96(AX)
+	VMOVAPD          Z4, Z16
+	VFMADD213PD      Z5, Z28, Z16
+	VMOVAPD          Z4, Z17
+	VFMADD213PD      Z5, Z29, Z17
+	VMOVAPD          Z4, Z18
+	VFMADD213PD      Z5, Z30, Z18
+	VMOVAPD          Z4, Z19
+	VFMADD213PD      Z5, Z31, Z19
+	VFMADD213PD      Z15, Z28, Z16
+	VFMADD213PD      Z15, Z29, Z17
+	VFMADD213PD      Z15, Z30, Z18
+	VFMADD213PD      Z15, Z31, Z19
+	VFMADD213PD.BCST actkernconst<>+4864(SB), Z28, Z16
+	VFMADD213PD.BCST actkernconst<>+4864(SB), Z29, Z17
+	VFMADD213PD.BCST actkernconst<>+4864(SB), Z30, Z18
+	VFMADD213PD.BCST actkernconst<>+4864(SB), Z31, Z19
+	VFMADD213PD.BCST actkernconst<>+4872(SB), Z28, Z16
+	VFMADD213PD.BCST actkernconst<>+4872(SB), Z29, Z17
+	VFMADD213PD.BCST actkernconst<>+4872(SB), Z30, Z18
+	VFMADD213PD.BCST actkernconst<>+4872(SB), Z31, Z19
+	VFMADD213PD.BCST actkernconst<>+4880(SB), Z28, Z16
+	VFMADD213PD.BCST actkernconst<>+4880(SB), Z29, Z17
+	VFMADD213PD.BCST actkernconst<>+4880(SB), Z30, Z18
+	VFMADD213PD.BCST actkernconst<>+4880(SB), Z31, Z19
+	VFMADD213PD.BCST actkernconst<>+4888(SB), Z28, Z16
+	VFMADD213PD.BCST actkernconst<>+4888(SB), Z29, Z17
+	VFMADD213PD.BCST actkernconst<>+4888(SB), Z30, Z18
+	VFMADD213PD.BCST actkernconst<>+4888(SB), Z31, Z19
+	VFMADD213PD.BCST actkernconst<>+4896(SB), Z28, Z16
+	VFMADD213PD.BCST actkernconst<>+4896(SB), Z29, Z17
+	VFMADD213PD.BCST actkernconst<>+4896(SB), Z30, Z18
+	VFMADD213PD.BCST actkernconst<>+4896(SB), Z31, Z19
+	VFMADD213PD.BCST actkernconst<>+4904(SB), Z28, Z16
+	VFMADD213PD.BCST actkernconst<>+4904(SB), Z29, Z17
+	VFMADD213PD.BCST actkernconst<>+4904(SB), Z30, Z18
+	VFMADD213PD.BCST actkernconst<>+4904(SB), Z31, Z19
+	VFMADD213PD.BCST actkernconst<>+4912(SB), Z28, Z16
+	VFMADD213PD.BCST actkernconst<>+4912(SB), Z29, Z17
+	VFMADD213PD.BCST actkernconst<>+4912(SB), Z30, Z18
+	VFMADD213PD.BCST actkernconst<>+4912(SB), Z31, Z19
+	VFMADD213PD.BCST actkernconst<>+4920(SB), Z28, Z16
+	VFMADD213PD.BCST actkernconst<>+4920(SB), Z29, Z17
+	VFMADD213PD.BCST actkernconst<>+4920(SB), Z30, Z18
+	VFMADD213PD.BCST actkernconst<>+4920(SB), Z31, Z19
+	VFMADD213PD.BCST actkernconst<>+4928(SB), Z28, Z16
+	VFMADD213PD.BCST actkernconst<>+4928(SB), Z29, Z17
+	VFMADD213PD.BCST actkernconst<>+4928(SB), Z30, Z18
+	VFMADD213PD.BCST actkernconst<>+4928(SB), Z31, Z19
+	VFMADD213PD.BCST actkernconst<>+4936(SB), Z28, Z16
+	VFMADD213PD.BCST actkernconst<>+4936(SB), Z29, Z17
+	VFMADD213PD.BCST actkernconst<>+4936(SB), Z30, Z18
+	VFMADD213PD.BCST actkernconst<>+4936(SB), Z31, Z19
+	VMULPD           Z16, Z28, Z28
+	VMULPD           Z17, Z29, Z29
+	VMULPD           Z18, Z30, Z30
+	VMULPD           Z19, Z31, Z31
+	VSUBPD           Z28, Z20, Z20
+	VSUBPD           Z29, Z21, Z21
+	VSUBPD           Z30, Z22, Z22
+	VSUBPD           Z31, Z23, Z23
+	VCVTPD2PS        Z20, Y20
+	VMOVNTPS         Y20, (AX)
+	VCVTPD2PS        Z21, Y21
+	VMOVNTPS         Y21, 32(AX)
+	VCVTPD2PS        Z22, Y22
+	VMOVNTPS         Y22, 64(AX)
+	VCVTPD2PS        Z23, Y23
+	VMOVNTPS         Y23, 96(AX)
 	ADDQ             $0x00000080, AX
 	ADDQ             $0x00000080, CX
 	SUBQ             $0x00000020, DX
@@ -26696,41 +26676,39 @@ single:
 	CMPQ             DX, $0x00000008
 	JB               tail
 	VCVTPS2PD        (CX), Z16
-	VORPD.BCST       actkernconst<>+976(SB), Z16, Z17
-	VMAXPD           Z6, Z17, Z17
-	VMULPD           Z7, Z17, Z18
+	VMINPD           Z16, Z0, Z17
+	VORPD.BCST       actkernconst<>+976(SB), Z16, Z16
+	VMAXPD           Z6, Z16, Z16
+	VMULPD           Z7, Z16, Z18
 	VRNDSCALEPD      $0x08, Z18, Z18
-	VFMADD231PD      Z8, Z18, Z17
-	VMOVAPD          Z0, Z19
-	VFMADD213PD      Z1, Z17, Z19
-	VFMADD213PD      Z9, Z17, Z19
-	VFMADD213PD      Z10, Z17, Z19
-	VFMADD213PD      Z11, Z17, Z19
-	VFMADD213PD      Z12, Z17, Z19
-	VFMADD213PD      Z13, Z17, Z19
-	VFMADD213PD      Z14, Z17, Z19
-	VCMPPD           $0x11, Z18, Z2, K2
+	VFMADD231PD      Z8, Z18, Z16
+	VMOVAPD          Z1, Z19
+	VFMADD213PD      Z2, Z16, Z19
+	VFMADD213PD      Z9, Z16, Z19
+	VFMADD213PD      Z10, Z16, Z19
+	VFMADD213PD      Z11, Z16, Z19
+	VFMADD213PD      Z12, Z16, Z19
+	VFMADD213PD      Z13, Z16, Z19
+	VFMADD213PD      Z14, Z16, Z19
+	VCMPPD           $0x11, Z18, Z3, K2
 	VSCALEFPD.Z      Z18, Z19, K2, Z19
-	VMOVAPD          Z3, Z17
-	VFMADD213PD      Z4, Z19, Z17
-	VFMADD213PD      Z15, Z19, Z17
-	VFMADD213PD.BCST actkernconst<>+4864(SB), Z19, Z17
-	VFMADD213PD.BCST actkernconst<>+4872(SB), Z19, Z17
-	VFMADD213PD.BCST actkernconst<>+4880(SB), Z19, Z17
-	VFMADD213PD.BCST actkernconst<>+4888(SB), Z19, Z17
-	VFMADD213PD.BCST actkernconst<>+4896(SB), Z19, Z17
-	VFMADD213PD.BCST actkernconst<>+4904(SB), Z19, Z17
-	VFMADD213PD.BCST actkernconst<>+4912(SB), Z19, Z17
-	VFMADD213PD.BCST actkernconst<>+4920(SB), Z19, Z17
-	VFMADD213PD.BCST actkernconst<>+4928(SB), Z19, Z17
-	VFMADD213PD.BCST actkernconst<>+4936(SB), Z19, Z17
-	VMULPD           Z17, Z19, Z19
-	VMINPD           Z16, Z5, Z17
-	VSUBPD           Z17, Z19, Z19
-	VXORPD.BCST      actkernconst<>+976(SB), Z19, Z19
-	VFIXUPIMMPD.BCST $0x00, actkernconst<>+1216(SB), Z16, Z19
-	VCVTPD2PS        Z19, Y19
-	VMOVNTPS         Y19, (AX)
+	VMOVAPD          Z4, Z16
+	VFMADD213PD      Z5, Z19, Z16
+	VFMADD213PD      Z15, Z19, Z16
+	VFMADD213PD.BCST actkernconst<>+4864(SB), Z19, Z16
+	VFMADD213PD.BCST actkernconst<>+4872(SB), Z19, Z16
+	VFMADD213PD.BCST actkernconst<>+4880(SB), Z19, Z16
+	VFMADD213PD.BCST actkernconst<>+4888(SB), Z19, Z16
+	VFMADD213PD.BCST actkernconst<>+4896(SB), Z19, Z16
+	VFMADD213PD.BCST actkernconst<>+4904(SB), Z19, Z16
+	VFMADD213PD.BCST actkernconst<>+4912(SB), Z19, Z16
+	VFMADD213PD.BCST actkernconst<>+4920(SB), Z19, Z16
+	VFMADD213PD.BCST actkernconst<>+4928(SB), Z19, Z16
+	VFMADD213PD.BCST actkernconst<>+4936(SB), Z19, Z16
+	VMULPD           Z16, Z19, Z19
+	VSUBPD           Z19, Z17, Z17
+	VCVTPD2PS        Z17, Y17
+	VMOVNTPS         Y17, (AX)
 	ADDQ             $0x00000020, AX
 	ADDQ             $0x00000020, CX
 	SUBQ             $0x00000008, DX
@@ -26744,41 +26722,39 @@ tail:
 	KMOVW            BX, K1
 	VMOVUPS.Z        (CX), K1, Y16
 	VCVTPS2PD        Y16, Z16
-	VORPD.BCST       actkernconst<>+976(SB), Z16, Z17
-	VMAXPD           Z6, Z17, Z17
-	VMULPD           Z7, Z17, Z18
+	VMINPD           Z16, Z0, Z17
+	VORPD.BCST       actkernconst<>+976(SB), Z16, Z16
+	VMAXPD           Z6, Z16, Z16
+	VMULPD           Z7, Z16, Z18
 	VRNDSCALEPD      $0x08, Z18, Z18
-	VFMADD231PD      Z8, Z18, Z17
-	VMOVAPD          Z0, Z19
-	VFMADD213PD      Z1, Z17, Z19
-	VFMADD213PD      Z9, Z17, Z19
-	VFMADD213PD      Z10, Z17, Z19
-	VFMADD213PD      Z11, Z17, Z19
-	VFMADD213PD      Z12, Z17, Z19
-	VFMADD213PD      Z13, Z17, Z19
-	VFMADD213PD      Z14, Z17, Z19
-	VCMPPD           $0x11, Z18, Z2, K2
+	VFMADD231PD      Z8, Z18, Z16
+	VMOVAPD          Z1, Z19
+	VFMADD213PD      Z2, Z16, Z19
+	VFMADD213PD      Z9, Z16, Z19
+	VFMADD213PD      Z10, Z16, Z19
+	VFMADD213PD      Z11, Z16, Z19
+	VFMADD213PD      Z12, Z16, Z19
+	VFMADD213PD      Z13, Z16, Z19
+	VFMADD213PD      Z14, Z16, Z19
+	VCMPPD           $0x11, Z18, Z3, K2
 	VSCALEFPD.Z      Z18, Z19, K2, Z19
-	VMOVAPD          Z3, Z17
-	VFMADD213PD      Z4, Z19, Z17
-	VFMADD213PD      Z15, Z19, Z17
-	VFMADD213PD.BCST actkernconst<>+4864(SB), Z19, Z17
-	VFMADD213PD.BCST actkernconst<>+4872(SB), Z19, Z17
-	VFMADD213PD.BCST actkernconst<>+4880(SB), Z19, Z17
-	VFMADD213PD.BCST actkernconst<>+4888(SB), Z19, Z17
-	VFMADD213PD.BCST actkernconst<>+4896(SB), Z19, Z17
-	VFMADD213PD.BCST actkernconst<>+4904(SB), Z19, Z17
-	VFMADD213PD.BCST actkernconst<>+4912(SB), Z19, Z17
-	VFMADD213PD.BCST actkernconst<>+4920(SB), Z19, Z17
-	VFMADD213PD.BCST actkernconst<>+4928(SB), Z19, Z17
-	VFMADD213PD.BCST actkernconst<>+4936(SB), Z19, Z17
-	VMULPD           Z17, Z19, Z19
-	VMINPD           Z16, Z5, Z17
-	VSUBPD           Z17, Z19, Z19
-	VXORPD.BCST      actkernconst<>+976(SB), Z19, Z19
-	VFIXUPIMMPD.BCST $0x00, actkernconst<>+1216(SB), Z16, Z19
-	VCVTPD2PS        Z19, Y19
-	VMOVUPS          Y19, K1, (AX)
+	VMOVAPD          Z4, Z16
+	VFMADD213PD      Z5, Z19, Z16
+	VFMADD213PD      Z15, Z19, Z16
+	VFMADD213PD.BCST actkernconst<>+4864(SB), Z19, Z16
+	VFMADD213PD.BCST actkernconst<>+4872(SB), Z19, Z16
+	VFMADD213PD.BCST actkernconst<>+4880(SB), Z19, Z16
+	VFMADD213PD.BCST actkernconst<>+4888(SB), Z19, Z16
+	VFMADD213PD.BCST actkernconst<>+4896(SB), Z19, Z16
+	VFMADD213PD.BCST actkernconst<>+4904(SB), Z19, Z16
+	VFMADD213PD.BCST actkernconst<>+4912(SB), Z19, Z16
+	VFMADD213PD.BCST actkernconst<>+4920(SB), Z19, Z16
+	VFMADD213PD.BCST actkernconst<>+4928(SB), Z19, Z16
+	VFMADD213PD.BCST actkernconst<>+4936(SB), Z19, Z16
+	VMULPD           Z16, Z19, Z19
+	VSUBPD           Z19, Z17, Z17
+	VCVTPD2PS        Z17, Y17
+	VMOVUPS          Y17, K1, (AX)
 
 done:
 	SFENCE
@@ -26788,8 +26764,9 @@ done:
 // func logsigmoidAVX2(dst []float32, in0 []float32)
 // Requires: AVX, AVX2, FMA3
 TEXT ·logsigmoidAVX2(SB), NOSPLIT, $0-48
-	VMOVUPD actkernconst<>+224(SB), Y0
-	VMOVUPD actkernconst<>+768(SB), Y1
+	VMOVUPD actkernconst<>+1312(SB), Y0
+	VMOVUPD actkernconst<>+224(SB), Y1
+	VMOVUPD actkernconst<>+768(SB), Y2
 	MOVQ    dst_base+0(FP), AX
 	MOVQ    in0_base+24(FP), CX
 	MOVQ    dst_len+8(FP), DX
@@ -26797,123 +26774,111 @@ TEXT ·logsigmoidAVX2(SB), NOSPLIT, $0-48
 loop:
 	CMPQ        DX, $0x0000000c
 	JB          single
-	VCVTPS2PD   (CX), Y2
-	VCVTPS2PD   16(CX), Y3
-	VCVTPS2PD   32(CX), Y4
-	VORPD       actkernconst<>+1312(SB), Y2, Y5
-	VORPD       actkernconst<>+1312(SB), Y3, Y6
-	VORPD       actkernconst<>+1312(SB), Y4, Y7
+	VCVTPS2PD   (CX), Y3
+	VCVTPS2PD   16(CX), Y4
+	VCVTPS2PD   32(CX), Y5
+	VMINPD      Y3, Y0, Y6
+	VMINPD      Y4, Y0, Y7
+	VMINPD      Y5, Y0, Y8
+	VORPD       actkernconst<>+1312(SB), Y3, Y3
+	VORPD       actkernconst<>+1312(SB), Y4, Y4
+	VORPD       actkernconst<>+1312(SB), Y5, Y5
+	VMAXPD      actkernconst<>+800(SB), Y3, Y3
+	VMAXPD      actkernconst<>+800(SB), Y4, Y4
 	VMAXPD      actkernconst<>+800(SB), Y5, Y5
-	VMAXPD      actkernconst<>+800(SB), Y6, Y6
-	VMAXPD      actkernconst<>+800(SB), Y7, Y7
-	VMULPD      actkernconst<>+320(SB), Y5, Y8
-	VMULPD      actkernconst<>+320(SB), Y6, Y9
-	VMULPD      actkernconst<>+320(SB), Y7, Y10
-	VROUNDPD    $0x08, Y8, Y8
+	VMULPD      actkernconst<>+320(SB), Y3, Y9
+	VMULPD      actkernconst<>+320(SB), Y4, Y10
+	VMULPD      actkernconst<>+320(SB), Y5, Y11
 	VROUNDPD    $0x08, Y9, Y9
 	VROUNDPD    $0x08, Y10, Y10
-	VFMADD231PD actkernconst<>+352(SB), Y8, Y5
-	VFMADD231PD actkernconst<>+352(SB), Y9, Y6
-	VFMADD231PD actkernconst<>+352(SB), Y10, Y7
-	VMOVAPD     Y0, Y11
-	VFMADD213PD Y1, Y5, Y11
-	VMOVAPD     Y0, Y12
-	VFMADD213PD Y1, Y6, Y12
-	VMOVAPD     Y0, Y13
-	VFMADD213PD Y1, Y7, Y13
-	VFMADD213PD actkernconst<>+416(SB), Y5, Y11
-	VFMADD213PD actkernconst<>+416(SB), Y6, Y12
-	VFMADD213PD actkernconst<>+416(SB), Y7, Y13
-	VFMADD213PD actkernconst<>+864(SB), Y5, Y11
-	VFMADD213PD actkernconst<>+864(SB), Y6, Y12
-	VFMADD213PD actkernconst<>+864(SB), Y7, Y13
-	VFMADD213PD actkernconst<>+480(SB), Y5, Y11
-	VFMADD213PD actkernconst<>+480(SB), Y6, Y12
-	VFMADD213PD actkernconst<>+480(SB), Y7, Y13
-	VFMADD213PD actkernconst<>+896(SB), Y5, Y11
-	VFMADD213PD actkernconst<>+896(SB), Y6, Y12
-	VFMADD213PD actkernconst<>+896(SB), Y7, Y13
-	VFMADD213PD actkernconst<>+544(SB), Y5, Y11
-	VFMADD213PD actkernconst<>+544(SB), Y6, Y12
-	VFMADD213PD actkernconst<>+544(SB), Y7, Y13
-	VFMADD213PD actkernconst<>+928(SB), Y5, Y11
-	VFMADD213PD actkernconst<>+928(SB), Y6, Y12
-	VFMADD213PD actkernconst<>+928(SB), Y7, Y13
-	VADDPD      actkernconst<>+128(SB), Y8, Y5
-	VPSLLQ      $0x34, Y5, Y5
-	VMULPD      Y11, Y5, Y11
-	VADDPD      actkernconst<>+128(SB), Y9, Y5
-	VPSLLQ      $0x34, Y5, Y5
-	VMULPD      Y12, Y5, Y12
-	VADDPD      actkernconst<>+128(SB), Y10, Y5
-	VPSLLQ      $0x34, Y5, Y5
-	VMULPD      Y13, Y5, Y13
-	VCMPPD      $0x03, Y2, Y2, Y5
-	VCMPPD      $0x03, Y3, Y3, Y6
-	VCMPPD      $0x03, Y4, Y4, Y7
-	VMOVUPD     actkernconst<>+4992(SB), Y8
-	VFMADD213PD actkernconst<>+5024(SB), Y11, Y8
-	VMOVUPD     actkernconst<>+4992(SB), Y9
-	VFMADD213PD actkernconst<>+5024(SB), Y12, Y9
-	VMOVUPD     actkernconst<>+4992(SB), Y10
-	VFMADD213PD actkernconst<>+5024(SB), Y13, Y10
-	VFMADD213PD actkernconst<>+5056(SB), Y11, Y8
-	VFMADD213PD actkernconst<>+5056(SB), Y12, Y9
-	VFMADD213PD actkernconst<>+5056(SB), Y13, Y10
-	VFMADD213PD actkernconst<>+5088(SB), Y11, Y8
-	VFMADD213PD actkernconst<>+5088(SB), Y12, Y9
-	VFMADD213PD actkernconst<>+5088(SB), Y13, Y10
-	VFMADD213PD actkernconst<>+5120(SB), Y11, Y8
-	VFMADD213PD actkernconst<>+5120(SB), Y12, Y9
-	VFMADD213PD actkernconst<>+5120(SB), Y13, Y10
-	VFMADD213PD actkernconst<>+5152(SB), Y11, Y8
-	VFMADD213PD actkernconst<>+5152(SB), Y12, Y9
-	VFMADD213PD actkernconst<>+5152(SB), Y13, Y10
-	VFMADD213PD actkernconst<>+5184(SB), Y11, Y8
-	VFMADD213PD actkernconst<>+5184(SB), Y12, Y9
-	VFMADD213PD actkernconst<>+5184(SB), Y13, Y10
-	VFMADD213PD actkernconst<>+5216(SB), Y11, Y8
-	VFMADD213PD actkernconst<>+5216(SB), Y12, Y9
-	VFMADD213PD actkernconst<>+5216(SB), Y13, Y10
-	VFMADD213PD actkernconst<>+5248(SB), Y11, Y8
-	VFMADD213PD actkernconst<>+5248(SB), Y12, Y9
-	VFMADD213PD actkernconst<>+5248(SB), Y13, Y10
-	VFMADD213PD actkernconst<>+5280(SB), Y11, Y8
-	VFMADD213PD actkernconst<>+5280(SB), Y12, Y9
-	VFMADD213PD actkernconst<>+5280(SB), Y13, Y10
-	VFMADD213PD actkernconst<>+5312(SB), Y11, Y8
-	VFMADD213PD actkernconst<>+5312(SB), Y12, Y9
-	VFMADD213PD actkernconst<>+5312(SB), Y13, Y10
-	VFMADD213PD actkernconst<>+5344(SB), Y11, Y8
-	VFMADD213PD actkernconst<>+5344(SB), Y12, Y9
-	VFMADD213PD actkernconst<>+5344(SB), Y13, Y10
-	VFMADD213PD actkernconst<>+5376(SB), Y11, Y8
-	VFMADD213PD actkernconst<>+5376(SB), Y12, Y9
-	VFMADD213PD actkernconst<>+5376(SB), Y13, Y10
-	VMULPD      Y8, Y11, Y11
-	VMULPD      Y9, Y12, Y12
-	VMULPD      Y10, Y13, Y13
-	VMOVUPD     actkernconst<>+576(SB), Y8
-	VMINPD      Y2, Y8, Y9
-	VMOVUPD     actkernconst<>+576(SB), Y8
-	VMINPD      Y3, Y8, Y10
-	VMOVUPD     actkernconst<>+576(SB), Y8
-	VMINPD      Y4, Y8, Y14
-	VSUBPD      Y9, Y11, Y11
-	VSUBPD      Y10, Y12, Y12
-	VSUBPD      Y14, Y13, Y13
-	VXORPD      actkernconst<>+1312(SB), Y11, Y11
-	VXORPD      actkernconst<>+1312(SB), Y12, Y12
-	VXORPD      actkernconst<>+1312(SB), Y13, Y13
-	VBLENDVPD   Y5, Y2, Y11, Y5
-	VBLENDVPD   Y6, Y3, Y12, Y6
-	VBLENDVPD   Y7, Y4, Y13, Y7
-	VCVTPD2PSY  Y5, X5
-	VMOVUPS     X5, (AX)
+	VROUNDPD    $0x08, Y11, Y11
+	VFMADD231PD actkernconst<>+352(SB), Y9, Y3
+	VFMADD231PD actkernconst<>+352(SB), Y10, Y4
+	VFMADD231PD actkernconst<>+352(SB), Y11, Y5
+	VMOVAPD     Y1, Y12
+	VFMADD213PD Y2, Y3, Y12
+	VMOVAPD     Y1, Y13
+	VFMADD213PD Y2, Y4, Y13
+	VMOVAPD     Y1, Y14
+	VFMADD213PD Y2, Y5, Y14
+	VFMADD213PD actkernconst<>+416(SB), Y3, Y12
+	VFMADD213PD actkernconst<>+416(SB), Y4, Y13
+	VFMADD213PD actkernconst<>+416(SB), Y5, Y14
+	VFMADD213PD actkernconst<>+864(SB), Y3, Y12
+	VFMADD213PD actkernconst<>+864(SB), Y4, Y13
+	VFMADD213PD actkernconst<>+864(SB), Y5, Y14
+	VFMADD213PD actkernconst<>+480(SB), Y3, Y12
+	VFMADD213PD actkernconst<>+480(SB), Y4, Y13
+	VFMADD213PD actkernconst<>+480(SB), Y5, Y14
+	VFMADD213PD actkernconst<>+896(SB), Y3, Y12
+	VFMADD213PD actkernconst<>+896(SB), Y4, Y13
+	VFMADD213PD actkernconst<>+896(SB), Y5, Y14
+	VFMADD213PD actkernconst<>+544(SB), Y3, Y12
+	VFMADD213PD actkernconst<>+544(SB), Y4, Y13
+	VFMADD213PD actkernconst<>+544(SB), Y5, Y14
+	VFMADD213PD actkernconst<>+928(SB), Y3, Y12
+	VFMADD213PD actkernconst<>+928(SB), Y4, Y13
+	VFMADD213PD actkernconst<>+928(SB), Y5, Y14
+	VADDPD      actkernconst<>+128(SB), Y9, Y3
+	VPSLLQ      $0x34, Y3, Y3
+	VMULPD      Y12, Y3, Y12
+	VADDPD      actkernconst<>+128(SB), Y10, Y3
+	VPSLLQ      $0x34, Y3, Y3
+	VMULPD      Y13, Y3, Y13
+	VADDPD      actkernconst<>+128(SB), Y11, Y3
+	VPSLLQ      $0x34, Y3, Y3
+	VMULPD      Y14, Y3, Y14
+	VMOVUPD     actkernconst<>+4992(SB), Y3
+	VFMADD213PD actkernconst<>+5024(SB), Y12, Y3
+	VMOVUPD     actkernconst<>+4992(SB), Y4
+	VFMADD213PD actkernconst<>+5024(SB), Y13, Y4
+	VMOVUPD     actkernconst<>+4992(SB), Y5
+	VFMADD213PD actkernconst<>+5024(SB), Y14, Y5
+	VFMADD213PD actkernconst<>+5056(SB), Y12, Y3
+	VFMADD213PD actkernconst<>+5056(SB), Y13, Y4
+	VFMADD213PD actkernconst<>+5056(SB), Y14, Y5
+	VFMADD213PD actkernconst<>+5088(SB), Y12, Y3
+	VFMADD213PD actkernconst<>+5088(SB), Y13, Y4
+	VFMADD213PD actkernconst<>+5088(SB), Y14, Y5
+	VFMADD213PD actkernconst<>+5120(SB), Y12, Y3
+	VFMADD213PD actkernconst<>+5120(SB), Y13, Y4
+	VFMADD213PD actkernconst<>+5120(SB), Y14, Y5
+	VFMADD213PD actkernconst<>+5152(SB), Y12, Y3
+	VFMADD213PD actkernconst<>+5152(SB), Y13, Y4
+	VFMADD213PD actkernconst<>+5152(SB), Y14, Y5
+	VFMADD213PD actkernconst<>+5184(SB), Y12, Y3
+	VFMADD213PD actkernconst<>+5184(SB), Y13, Y4
+	VFMADD213PD actkernconst<>+5184(SB), Y14, Y5
+	VFMADD213PD actkernconst<>+5216(SB), Y12, Y3
+	VFMADD213PD actkernconst<>+5216(SB), Y13, Y4
+	VFMADD213PD actkernconst<>+5216(SB), Y14, Y5
+	VFMADD213PD actkernconst<>+5248(SB), Y12, Y3
+	VFMADD213PD actkernconst<>+5248(SB), Y13, Y4
+	VFMADD213PD actkernconst<>+5248(SB), Y14, Y5
+	VFMADD213PD actkernconst<>+5280(SB), Y12, Y3
+	VFMADD213PD actkernconst<>+5280(SB), Y13, Y4
+	VFMADD213PD actkernconst<>+5280(SB), Y14, Y5
+	VFMADD213PD actkernconst<>+5312(SB), Y12, Y3
+	VFMADD213PD actkernconst<>+5312(SB), Y13, Y4
+	VFMADD213PD actkernconst<>+5312(SB), Y14, Y5
+	VFMADD213PD actkernconst<>+5344(SB), Y12, Y3
+	VFMADD213PD actkernconst<>+5344(SB), Y13, Y4
+	VFMADD213PD actkernconst<>+5344(SB), Y14, Y5
+	VFMADD213PD actkernconst<>+5376(SB), Y12, Y3
+	VFMADD213PD actkernconst<>+5376(SB), Y13, Y4
+	VFMADD213PD actkernconst<>+5376(SB), Y14, Y5
+	VMULPD      Y3, Y12, Y12
+	VMULPD      Y4, Y13, Y13
+	VMULPD      Y5, Y14, Y14
+	VSUBPD      Y12, Y6, Y6
+	VSUBPD      Y13, Y7, Y7
+	VSUBPD      Y14, Y8, Y8
 	VCVTPD2PSY  Y6, X6
-	VMOVUPS     X6, 16(AX)
+	VMOVUPS     X6, (AX)
 	VCVTPD2PSY  Y7, X7
-	VMOVUPS     X7, 32(AX)
+	VMOVUPS     X7, 16(AX)
+	VCVTPD2PSY  Y8, X8
+	VMOVUPS     X8, 32(AX)
 	ADDQ        $0x00000030, AX
 	ADDQ        $0x00000030, CX
 	SUBQ        $0x0000000c, DX
@@ -26922,45 +26887,41 @@ loop:
 single:
 	CMPQ        DX, $0x00000004
 	JB          tail
-	VCVTPS2PD   (CX), Y2
-	VORPD       actkernconst<>+1312(SB), Y2, Y3
+	VCVTPS2PD   (CX), Y3
+	VMINPD      Y3, Y0, Y4
+	VORPD       actkernconst<>+1312(SB), Y3, Y3
 	VMAXPD      actkernconst<>+800(SB), Y3, Y3
-	VMULPD      actkernconst<>+320(SB), Y3, Y4
-	VROUNDPD    $0x08, Y4, Y4
-	VFMADD231PD actkernconst<>+352(SB), Y4, Y3
-	VMOVAPD     Y0, Y5
-	VFMADD213PD Y1, Y3, Y5
-	VFMADD213PD actkernconst<>+416(SB), Y3, Y5
-	VFMADD213PD actkernconst<>+864(SB), Y3, Y5
-	VFMADD213PD actkernconst<>+480(SB), Y3, Y5
-	VFMADD213PD actkernconst<>+896(SB), Y3, Y5
-	VFMADD213PD actkernconst<>+544(SB), Y3, Y5
-	VFMADD213PD actkernconst<>+928(SB), Y3, Y5
-	VADDPD      actkernconst<>+128(SB), Y4, Y3
+	VMULPD      actkernconst<>+320(SB), Y3, Y5
+	VROUNDPD    $0x08, Y5, Y5
+	VFMADD231PD actkernconst<>+352(SB), Y5, Y3
+	VMOVAPD     Y1, Y6
+	VFMADD213PD Y2, Y3, Y6
+	VFMADD213PD actkernconst<>+416(SB), Y3, Y6
+	VFMADD213PD actkernconst<>+864(SB), Y3, Y6
+	VFMADD213PD actkernconst<>+480(SB), Y3, Y6
+	VFMADD213PD actkernconst<>+896(SB), Y3, Y6
+	VFMADD213PD actkernconst<>+544(SB), Y3, Y6
+	VFMADD213PD actkernconst<>+928(SB), Y3, Y6
+	VADDPD      actkernconst<>+128(SB), Y5, Y3
 	VPSLLQ      $0x34, Y3, Y3
-	VMULPD      Y5, Y3, Y5
-	VCMPPD      $0x03, Y2, Y2, Y3
-	VMOVUPD     actkernconst<>+4992(SB), Y4
-	VFMADD213PD actkernconst<>+5024(SB), Y5, Y4
-	VFMADD213PD actkernconst<>+5056(SB), Y5, Y4
-	VFMADD213PD actkernconst<>+5088(SB), Y5, Y4
-	VFMADD213PD actkernconst<>+5120(SB), Y5, Y4
-	VFMADD213PD actkernconst<>+5152(SB), Y5, Y4
-	VFMADD213PD actkernconst<>+5184(SB), Y5, Y4
-	VFMADD213PD actkernconst<>+5216(SB), Y5, Y4
-	VFMADD213PD actkernconst<>+5248(SB), Y5, Y4
-	VFMADD213PD actkernconst<>+5280(SB), Y5, Y4
-	VFMADD213PD actkernconst<>+5312(SB), Y5, Y4
-	VFMADD213PD actkernconst<>+5344(SB), Y5, Y4
-	VFMADD213PD actkernconst<>+5376(SB), Y5, Y4
-	VMULPD      Y4, Y5, Y5
-	VMOVUPD     actkernconst<>+576(SB), Y4
-	VMINPD      Y2, Y4, Y6
-	VSUBPD      Y6, Y5, Y5
-	VXORPD      actkernconst<>+1312(SB), Y5, Y5
-	VBLENDVPD   Y3, Y2, Y5, Y3
-	VCVTPD2PSY  Y3, X3
-	VMOVUPS     X3, (AX)
+	VMULPD      Y6, Y3, Y6
+	VMOVUPD     actkernconst<>+4992(SB), Y3
+	VFMADD213PD actkernconst<>+5024(SB), Y6, Y3
+	VFMADD213PD actkernconst<>+5056(SB), Y6, Y3
+	VFMADD213PD actkernconst<>+5088(SB), Y6, Y3
+	VFMADD213PD actkernconst<>+5120(SB), Y6, Y3
+	VFMADD213PD actkernconst<>+5152(SB), Y6, Y3
+	VFMADD213PD actkernconst<>+5184(SB), Y6, Y3
+	VFMADD213PD actkernconst<>+5216(SB), Y6, Y3
+	VFMADD213PD actkernconst<>+5248(SB), Y6, Y3
+	VFMADD213PD actkernconst<>+5280(SB), Y6, Y3
+	VFMADD213PD actkernconst<>+5312(SB), Y6, Y3
+	VFMADD213PD actkernconst<>+5344(SB), Y6, Y3
+	VFMADD213PD actkernconst<>+5376(SB), Y6, Y3
+	VMULPD      Y3, Y6, Y6
+	VSUBPD      Y6, Y4, Y4
+	VCVTPD2PSY  Y4, X4
+	VMOVUPS     X4, (AX)
 	ADDQ        $0x00000010, AX
 	ADDQ        $0x00000010, CX
 	SUBQ        $0x00000004, DX
@@ -26972,46 +26933,42 @@ tail:
 	LEAQ        actkernconst<>+640(SB), BX
 	NEGQ        DX
 	VMOVDQU     32(BX)(DX*4), X15
-	VMASKMOVPS  (CX), X15, X2
-	VCVTPS2PD   X2, Y2
-	VORPD       actkernconst<>+1312(SB), Y2, Y3
+	VMASKMOVPS  (CX), X15, X3
+	VCVTPS2PD   X3, Y3
+	VMINPD      Y3, Y0, Y4
+	VORPD       actkernconst<>+1312(SB), Y3, Y3
 	VMAXPD      actkernconst<>+800(SB), Y3, Y3
-	VMULPD      actkernconst<>+320(SB), Y3, Y4
-	VROUNDPD    $0x08, Y4, Y4
-	VFMADD231PD actkernconst<>+352(SB), Y4, Y3
-	VMOVAPD     Y0, Y5
-	VFMADD213PD Y1, Y3, Y5
-	VFMADD213PD actkernconst<>+416(SB), Y3, Y5
-	VFMADD213PD actkernconst<>+864(SB), Y3, Y5
-	VFMADD213PD actkernconst<>+480(SB), Y3, Y5
-	VFMADD213PD actkernconst<>+896(SB), Y3, Y5
-	VFMADD213PD actkernconst<>+544(SB), Y3, Y5
-	VFMADD213PD actkernconst<>+928(SB), Y3, Y5
-	VADDPD      actkernconst<>+128(SB), Y4, Y3
+	VMULPD      actkernconst<>+320(SB), Y3, Y5
+	VROUNDPD    $0x08, Y5, Y5
+	VFMADD231PD actkernconst<>+352(SB), Y5, Y3
+	VMOVAPD     Y1, Y6
+	VFMADD213PD Y2, Y3, Y6
+	VFMADD213PD actkernconst<>+416(SB), Y3, Y6
+	VFMADD213PD actkernconst<>+864(SB), Y3, Y6
+	VFMADD213PD actkernconst<>+480(SB), Y3, Y6
+	VFMADD213PD actkernconst<>+896(SB), Y3, Y6
+	VFMADD213PD actkernconst<>+544(SB), Y3, Y6
+	VFMADD213PD actkernconst<>+928(SB), Y3, Y6
+	VADDPD      actkernconst<>+128(SB), Y5, Y3
 	VPSLLQ      $0x34, Y3, Y3
-	VMULPD      Y5, Y3, Y5
-	VCMPPD      $0x03, Y2, Y2, Y3
-	VMOVUPD     actkernconst<>+4992(SB), Y4
-	VFMADD213PD actkernconst<>+5024(SB), Y5, Y4
-	VFMADD213PD actkernconst<>+5056(SB), Y5, Y4
-	VFMADD213PD actkernconst<>+5088(SB), Y5, Y4
-	VFMADD213PD actkernconst<>+5120(SB), Y5, Y4
-	VFMADD213PD actkernconst<>+5152(SB), Y5, Y4
-	VFMADD213PD actkernconst<>+5184(SB), Y5, Y4
-	VFMADD213PD actkernconst<>+5216(SB), Y5, Y4
-	VFMADD213PD actkernconst<>+5248(SB), Y5, Y4
-	VFMADD213PD actkernconst<>+5280(SB), Y5, Y4
-	VFMADD213PD actkernconst<>+5312(SB), Y5, Y4
-	VFMADD213PD actkernconst<>+5344(SB), Y5, Y4
-	VFMADD213PD actkernconst<>+5376(SB), Y5, Y4
-	VMULPD      Y4, Y5, Y5
-	VMOVUPD     actkernconst<>+576(SB), Y4
-	VMINPD      Y2, Y4, Y6
-	VSUBPD      Y6, Y5, Y5
-	VXORPD      actkernconst<>+1312(SB), Y5, Y5
-	VBLENDVPD   Y3, Y2, Y5, Y3
-	VCVTPD2PSY  Y3, X3
-	VMASKMOVPS  X3, X15, (AX)
+	VMULPD      Y6, Y3, Y6
+	VMOVUPD     actkernconst<>+4992(SB), Y3
+	VFMADD213PD actkernconst<>+5024(SB), Y6, Y3
+	VFMADD213PD actkernconst<>+5056(SB), Y6, Y3
+	VFMADD213PD actkernconst<>+5088(SB), Y6, Y3
+	VFMADD213PD actkernconst<>+5120(SB), Y6, Y3
+	VFMADD213PD actkernconst<>+5152(SB), Y6, Y3
+	VFMADD213PD actkernconst<>+5184(SB), Y6, Y3
+	VFMADD213PD actkernconst<>+5216(SB), Y6, Y3
+	VFMADD213PD actkernconst<>+5248(SB), Y6, Y3
+	VFMADD213PD actkernconst<>+5280(SB), Y6, Y3
+	VFMADD213PD actkernconst<>+5312(SB), Y6, Y3
+	VFMADD213PD actkernconst<>+5344(SB), Y6, Y3
+	VFMADD213PD actkernconst<>+5376(SB), Y6, Y3
+	VMULPD      Y3, Y6, Y6
+	VSUBPD      Y6, Y4, Y4
+	VCVTPD2PSY  Y4, X4
+	VMASKMOVPS  X4, X15, (AX)
 
 done:
 	VZEROUPPER
@@ -27020,8 +26977,9 @@ done:
 // func logsigmoidAVX2Stream(dst []float32, in0 []float32)
 // Requires: AVX, AVX2, FMA3, MMX+
 TEXT ·logsigmoidAVX2Stream(SB), NOSPLIT, $0-48
-	VMOVUPD actkernconst<>+224(SB), Y0
-	VMOVUPD actkernconst<>+768(SB), Y1
+	VMOVUPD actkernconst<>+1312(SB), Y0
+	VMOVUPD actkernconst<>+224(SB), Y1
+	VMOVUPD actkernconst<>+768(SB), Y2
 	MOVQ    dst_base+0(FP), AX
 	MOVQ    in0_base+24(FP), CX
 	MOVQ    dst_len+8(FP), DX
@@ -27029,123 +26987,111 @@ TEXT ·logsigmoidAVX2Stream(SB), NOSPLIT, $0-48
 loop:
 	CMPQ        DX, $0x0000000c
 	JB          single
-	VCVTPS2PD   (CX), Y2
-	VCVTPS2PD   16(CX), Y3
-	VCVTPS2PD   32(CX), Y4
-	VORPD       actkernconst<>+1312(SB), Y2, Y5
-	VORPD       actkernconst<>+1312(SB), Y3, Y6
-	VORPD       actkernconst<>+1312(SB), Y4, Y7
+	VCVTPS2PD   (CX), Y3
+	VCVTPS2PD   16(CX), Y4
+	VCVTPS2PD   32(CX), Y5
+	VMINPD      Y3, Y0, Y6
+	VMINPD      Y4, Y0, Y7
+	VMINPD      Y5, Y0, Y8
+	VORPD       actkernconst<>+1312(SB), Y3, Y3
+	VORPD       actkernconst<>+1312(SB), Y4, Y4
+	VORPD       actkernconst<>+1312(SB), Y5, Y5
+	VMAXPD      actkernconst<>+800(SB), Y3, Y3
+	VMAXPD      actkernconst<>+800(SB), Y4, Y4
 	VMAXPD      actkernconst<>+800(SB), Y5, Y5
-	VMAXPD      actkernconst<>+800(SB), Y6, Y6
-	VMAXPD      actkernconst<>+800(SB), Y7, Y7
-	VMULPD      actkernconst<>+320(SB), Y5, Y8
-	VMULPD      actkernconst<>+320(SB), Y6, Y9
-	VMULPD      actkernconst<>+320(SB), Y7, Y10
-	VROUNDPD    $0x08, Y8, Y8
+	VMULPD      actkernconst<>+320(SB), Y3, Y9
+	VMULPD      actkernconst<>+320(SB), Y4, Y10
+	VMULPD      actkernconst<>+320(SB), Y5, Y11
 	VROUNDPD    $0x08, Y9, Y9
 	VROUNDPD    $0x08, Y10, Y10
-	VFMADD231PD actkernconst<>+352(SB), Y8, Y5
-	VFMADD231PD actkernconst<>+352(SB), Y9, Y6
-	VFMADD231PD actkernconst<>+352(SB), Y10, Y7
-	VMOVAPD     Y0, Y11
-	VFMADD213PD Y1, Y5, Y11
-	VMOVAPD     Y0, Y12
-	VFMADD213PD Y1, Y6, Y12
-	VMOVAPD     Y0, Y13
-	VFMADD213PD Y1, Y7, Y13
-	VFMADD213PD actkernconst<>+416(SB), Y5, Y11
-	VFMADD213PD actkernconst<>+416(SB), Y6, Y12
-	VFMADD213PD actkernconst<>+416(SB), Y7, Y13
-	VFMADD213PD actkernconst<>+864(SB), Y5, Y11
-	VFMADD213PD actkernconst<>+864(SB), Y6, Y12
-	VFMADD213PD actkernconst<>+864(SB), Y7, Y13
-	VFMADD213PD actkernconst<>+480(SB), Y5, Y11
-	VFMADD213PD actkernconst<>+480(SB), Y6, Y12
-	VFMADD213PD actkernconst<>+480(SB), Y7, Y13
-	VFMADD213PD actkernconst<>+896(SB), Y5, Y11
-	VFMADD213PD actkernconst<>+896(SB), Y6, Y12
-	VFMADD213PD actkernconst<>+896(SB), Y7, Y13
-	VFMADD213PD actkernconst<>+544(SB), Y5, Y11
-	VFMADD213PD actkernconst<>+544(SB), Y6, Y12
-	VFMADD213PD actkernconst<>+544(SB), Y7, Y13
-	VFMADD213PD actkernconst<>+928(SB), Y5, Y11
-	VFMADD213PD actkernconst<>+928(SB), Y6, Y12
-	VFMADD213PD actkernconst<>+928(SB), Y7, Y13
-	VADDPD      actkernconst<>+128(SB), Y8, Y5
-	VPSLLQ      $0x34, Y5, Y5
-	VMULPD      Y11, Y5, Y11
-	VADDPD      actkernconst<>+128(SB), Y9, Y5
-	VPSLLQ      $0x34, Y5, Y5
-	VMULPD      Y12, Y5, Y12
-	VADDPD      actkernconst<>+128(SB), Y10, Y5
-	VPSLLQ      $0x34, Y5, Y5
-	VMULPD      Y13, Y5, Y13
-	VCMPPD      $0x03, Y2, Y2, Y5
-	VCMPPD      $0x03, Y3, Y3, Y6
-	VCMPPD      $0x03, Y4, Y4, Y7
-	VMOVUPD     actkernconst<>+4992(SB), Y8
-	VFMADD213PD actkernconst<>+5024(SB), Y11, Y8
-	VMOVUPD     actkernconst<>+4992(SB), Y9
-	VFMADD213PD actkernconst<>+5024(SB), Y12, Y9
-	VMOVUPD     actkernconst<>+4992(SB), Y10
-	VFMADD213PD actkernconst<>+5024(SB), Y13, Y10
-	VFMADD213PD actkernconst<>+5056(SB), Y11, Y8
-	VFMADD213PD actkernconst<>+5056(SB), Y12, Y9
-	VFMADD213PD actkernconst<>+5056(SB), Y13, Y10
-	VFMADD213PD actkernconst<>+5088(SB), Y11, Y8
-	VFMADD213PD actkernconst<>+5088(SB), Y12, Y9
-	VFMADD213PD actkernconst<>+5088(SB), Y13, Y10
-	VFMADD213PD actkernconst<>+5120(SB), Y11, Y8
-	VFMADD213PD actkernconst<>+5120(SB), Y12, Y9
-	VFMADD213PD actkernconst<>+5120(SB), Y13, Y10
-	VFMADD213PD actkernconst<>+5152(SB), Y11, Y8
-	VFMADD213PD actkernconst<>+5152(SB), Y12, Y9
-	VFMADD213PD actkernconst<>+5152(SB), Y13, Y10
-	VFMADD213PD actkernconst<>+5184(SB), Y11, Y8
-	VFMADD213PD actkernconst<>+5184(SB), Y12, Y9
-	VFMADD213PD actkernconst<>+5184(SB), Y13, Y10
-	VFMADD213PD actkernconst<>+5216(SB), Y11, Y8
-	VFMADD213PD actkernconst<>+5216(SB), Y12, Y9
-	VFMADD213PD actkernconst<>+5216(SB), Y13, Y10
-	VFMADD213PD actkernconst<>+5248(SB), Y11, Y8
-	VFMADD213PD actkernconst<>+5248(SB), Y12, Y9
-	VFMADD213PD actkernconst<>+5248(SB), Y13, Y10
-	VFMADD213PD actkernconst<>+5280(SB), Y11, Y8
-	VFMADD213PD actkernconst<>+5280(SB), Y12, Y9
-	VFMADD213PD actkernconst<>+5280(SB), Y13, Y10
-	VFMADD213PD actkernconst<>+5312(SB), Y11, Y8
-	VFMADD213PD actkernconst<>+5312(SB), Y12, Y9
-	VFMADD213PD actkernconst<>+5312(SB), Y13, Y10
-	VFMADD213PD actkernconst<>+5344(SB), Y11, Y8
-	VFMADD213PD actkernconst<>+5344(SB), Y12, Y9
-	VFMADD213PD actkernconst<>+5344(SB), Y13, Y10
-	VFMADD213PD actkernconst<>+5376(SB), Y11, Y8
-	VFMADD213PD actkernconst<>+5376(SB), Y12, Y9
-	VFMADD213PD actkernconst<>+5376(SB), Y13, Y10
-	VMULPD      Y8, Y11, Y11
-	VMULPD      Y9, Y12, Y12
-	VMULPD      Y10, Y13, Y13
-	VMOVUPD     actkernconst<>+576(SB), Y8
-	VMINPD      Y2, Y8, Y9
-	VMOVUPD     actkernconst<>+576(SB), Y8
-	VMINPD      Y3, Y8, Y10
-	VMOVUPD     actkernconst<>+576(SB), Y8
-	VMINPD      Y4, Y8, Y14
-	VSUBPD      Y9, Y11, Y11
-	VSUBPD      Y10, Y12, Y12
-	VSUBPD      Y14, Y13, Y13
-	VXORPD      actkernconst<>+1312(SB), Y11, Y11
-	VXORPD      actkernconst<>+1312(SB), Y12, Y12
-	VXORPD      actkernconst<>+1312(SB), Y13, Y13
-	VBLENDVPD   Y5, Y2, Y11, Y5
-	VBLENDVPD   Y6, Y3, Y12, Y6
-	VBLENDVPD   Y7, Y4, Y13, Y7
-	VCVTPD2PSY  Y5, X5
-	VMOVNTPS    X5, (AX)
+	VROUNDPD    $0x08, Y11, Y11
+	VFMADD231PD actkernconst<>+352(SB), Y9, Y3
+	VFMADD231PD actkernconst<>+352(SB), Y10, Y4
+	VFMADD231PD actkernconst<>+352(SB), Y11, Y5
+	VMOVAPD     Y1, Y12
+	VFMADD213PD Y2, Y3, Y12
+	VMOVAPD     Y1, Y13
+	VFMADD213PD Y2, Y4, Y13
+	VMOVAPD     Y1, Y14
+	VFMADD213PD Y2, Y5, Y14
+	VFMADD213PD actkernconst<>+416(SB), Y3, Y12
+	VFMADD213PD actkernconst<>+416(SB), Y4, Y13
+	VFMADD213PD actkernconst<>+416(SB), Y5, Y14
+	VFMADD213PD actkernconst<>+864(SB), Y3, Y12
+	VFMADD213PD actkernconst<>+864(SB), Y4, Y13
+	VFMADD213PD actkernconst<>+864(SB), Y5, Y14
+	VFMADD213PD actkernconst<>+480(SB), Y3, Y12
+	VFMADD213PD actkernconst<>+480(SB), Y4, Y13
+	VFMADD213PD actkernconst<>+480(SB), Y5, Y14
+	VFMADD213PD actkernconst<>+896(SB), Y3, Y12
+	VFMADD213PD actkernconst<>+896(SB), Y4, Y13
+	VFMADD213PD actkernconst<>+896(SB), Y5, Y14
+	VFMADD213PD actkernconst<>+544(SB), Y3, Y12
+	VFMADD213PD actkernconst<>+544(SB), Y4, Y13
+	VFMADD213PD actkernconst<>+544(SB), Y5, Y14
+	VFMADD213PD actkernconst<>+928(SB), Y3, Y12
+	VFMADD213PD actkernconst<>+928(SB), Y4, Y13
+	VFMADD213PD actkernconst<>+928(SB), Y5, Y14
+	VADDPD      actkernconst<>+128(SB), Y9, Y3
+	VPSLLQ      $0x34, Y3, Y3
+	VMULPD      Y12, Y3, Y12
+	VADDPD      actkernconst<>+128(SB), Y10, Y3
+	VPSLLQ      $0x34, Y3, Y3
+	VMULPD      Y13, Y3, Y13
+	VADDPD      actkernconst<>+128(SB), Y11, Y3
+	VPSLLQ      $0x34, Y3, Y3
+	VMULPD      Y14, Y3, Y14
+	VMOVUPD     actkernconst<>+4992(SB), Y3
+	VFMADD213PD actkernconst<>+5024(SB), Y12, Y3
+	VMOVUPD     actkernconst<>+4992(SB), Y4
+	VFMADD213PD actkernconst<>+5024(SB), Y13, Y4
+	VMOVUPD     actkernconst<>+4992(SB), Y5
+	VFMADD213PD actkernconst<>+5024(SB), Y14, Y5
+	VFMADD213PD actkernconst<>+5056(SB), Y12, Y3
+	VFMADD213PD actkernconst<>+5056(SB), Y13, Y4
+	VFMADD213PD actkernconst<>+5056(SB), Y14, Y5
+	VFMADD213PD actkernconst<>+5088(SB), Y12, Y3
+	VFMADD213PD actkernconst<>+5088(SB), Y13, Y4
+	VFMADD213PD actkernconst<>+5088(SB), Y14, Y5
+	VFMADD213PD actkernconst<>+5120(SB), Y12, Y3
+	VFMADD213PD actkernconst<>+5120(SB), Y13, Y4
+	VFMADD213PD actkernconst<>+5120(SB), Y14, Y5
+	VFMADD213PD actkernconst<>+5152(SB), Y12, Y3
+	VFMADD213PD actkernconst<>+5152(SB), Y13, Y4
+	VFMADD213PD actkernconst<>+5152(SB), Y14, Y5
+	VFMADD213PD actkernconst<>+5184(SB), Y12, Y3
+	VFMADD213PD actkernconst<>+5184(SB), Y13, Y4
+	VFMADD213PD actkernconst<>+5184(SB), Y14, Y5
+	VFMADD213PD actkernconst<>+5216(SB), Y12, Y3
+	VFMADD213PD actkernconst<>+5216(SB), Y13, Y4
+	VFMADD213PD actkernconst<>+5216(SB), Y14, Y5
+	VFMADD213PD actkernconst<>+5248(SB), Y12, Y3
+	VFMADD213PD actkernconst<>+5248(SB), Y13, Y4
+	VFMADD213PD actkernconst<>+5248(SB), Y14, Y5
+	VFMADD213PD actkernconst<>+5280(SB), Y12, Y3
+	VFMADD213PD actkernconst<>+5280(SB), Y13, Y4
+	VFMADD213PD actkernconst<>+5280(SB), Y14, Y5
+	VFMADD213PD actkernconst<>+5312(SB), Y12, Y3
+	VFMADD213PD actkernconst<>+5312(SB), Y13, Y4
+	VFMADD213PD actkernconst<>+5312(SB), Y14, Y5
+	VFMADD213PD actkernconst<>+5344(SB), Y12, Y3
+	VFMADD213PD actkernconst<>+5344(SB), Y13, Y4
+	VFMADD213PD actkernconst<>+5344(SB), Y14, Y5
+	VFMADD213PD actkernconst<>+5376(SB), Y12, Y3
+	VFMADD213PD actkernconst<>+5376(SB), Y13, Y4
+	VFMADD213PD actkernconst<>+5376(SB), Y14, Y5
+	VMULPD      Y3, Y12, Y12
+	VMULPD      Y4, Y13, Y13
+	VMULPD      Y5, Y14, Y14
+	VSUBPD      Y12, Y6, Y6
+	VSUBPD      Y13, Y7, Y7
+	VSUBPD      Y14, Y8, Y8
 	VCVTPD2PSY  Y6, X6
-	VMOVNTPS    X6, 16(AX)
+	VMOVNTPS    X6, (AX)
 	VCVTPD2PSY  Y7, X7
-	VMOVNTPS    X7, 32(AX)
+	VMOVNTPS    X7, 16(AX)
+	VCVTPD2PSY  Y8, X8
+	VMOVNTPS    X8, 32(AX)
 	ADDQ        $0x00000030, AX
 	ADDQ        $0x00000030, CX
 	SUBQ        $0x0000000c, DX
@@ -27154,45 +27100,41 @@ loop:
 single:
 	CMPQ        DX, $0x00000004
 	JB          tail
-	VCVTPS2PD   (CX), Y2
-	VORPD       actkernconst<>+1312(SB), Y2, Y3
+	VCVTPS2PD   (CX), Y3
+	VMINPD      Y3, Y0, Y4
+	VORPD       actkernconst<>+1312(SB), Y3, Y3
 	VMAXPD      actkernconst<>+800(SB), Y3, Y3
-	VMULPD      actkernconst<>+320(SB), Y3, Y4
-	VROUNDPD    $0x08, Y4, Y4
-	VFMADD231PD actkernconst<>+352(SB), Y4, Y3
-	VMOVAPD     Y0, Y5
-	VFMADD213PD Y1, Y3, Y5
-	VFMADD213PD actkernconst<>+416(SB), Y3, Y5
-	VFMADD213PD actkernconst<>+864(SB), Y3, Y5
-	VFMADD213PD actkernconst<>+480(SB), Y3, Y5
-	VFMADD213PD actkernconst<>+896(SB), Y3, Y5
-	VFMADD213PD actkernconst<>+544(SB), Y3, Y5
-	VFMADD213PD actkernconst<>+928(SB), Y3, Y5
-	VADDPD      actkernconst<>+128(SB), Y4, Y3
+	VMULPD      actkernconst<>+320(SB), Y3, Y5
+	VROUNDPD    $0x08, Y5, Y5
+	VFMADD231PD actkernconst<>+352(SB), Y5, Y3
+	VMOVAPD     Y1, Y6
+	VFMADD213PD Y2, Y3, Y6
+	VFMADD213PD actkernconst<>+416(SB), Y3, Y6
+	VFMADD213PD actkernconst<>+864(SB), Y3, Y6
+	VFMADD213PD actkernconst<>+480(SB), Y3, Y6
+	VFMADD213PD actkernconst<>+896(SB), Y3, Y6
+	VFMADD213PD actkernconst<>+544(SB), Y3, Y6
+	VFMADD213PD actkernconst<>+928(SB), Y3, Y6
+	VADDPD      actkernconst<>+128(SB), Y5, Y3
 	VPSLLQ      $0x34, Y3, Y3
-	VMULPD      Y5, Y3, Y5
-	VCMPPD      $0x03, Y2, Y2, Y3
-	VMOVUPD     actkernconst<>+4992(SB), Y4
-	VFMADD213PD actkernconst<>+5024(SB), Y5, Y4
-	VFMADD213PD actkernconst<>+5056(SB), Y5, Y4
-	VFMADD213PD actkernconst<>+5088(SB), Y5, Y4
-	VFMADD213PD actkernconst<>+5120(SB), Y5, Y4
-	VFMADD213PD actkernconst<>+5152(SB), Y5, Y4
-	VFMADD213PD actkernconst<>+5184(SB), Y5, Y4
-	VFMADD213PD actkernconst<>+5216(SB), Y5, Y4
-	VFMADD213PD actkernconst<>+5248(SB), Y5, Y4
-	VFMADD213PD actkernconst<>+5280(SB), Y5, Y4
-	VFMADD213PD actkernconst<>+5312(SB), Y5, Y4
-	VFMADD213PD actkernconst<>+5344(SB), Y5, Y4
-	VFMADD213PD actkernconst<>+5376(SB), Y5, Y4
-	VMULPD      Y4, Y5, Y5
-	VMOVUPD     actkernconst<>+576(SB), Y4
-	VMINPD      Y2, Y4, Y6
-	VSUBPD      Y6, Y5, Y5
-	VXORPD      actkernconst<>+1312(SB), Y5, Y5
-	VBLENDVPD   Y3, Y2, Y5, Y3
-	VCVTPD2PSY  Y3, X3
-	VMOVNTPS    X3, (AX)
+	VMULPD      Y6, Y3, Y6
+	VMOVUPD     actkernconst<>+4992(SB), Y3
+	VFMADD213PD actkernconst<>+5024(SB), Y6, Y3
+	VFMADD213PD actkernconst<>+5056(SB), Y6, Y3
+	VFMADD213PD actkernconst<>+5088(SB), Y6, Y3
+	VFMADD213PD actkernconst<>+5120(SB), Y6, Y3
+	VFMADD213PD actkernconst<>+5152(SB), Y6, Y3
+	VFMADD213PD actkernconst<>+5184(SB), Y6, Y3
+	VFMADD213PD actkernconst<>+5216(SB), Y6, Y3
+	VFMADD213PD actkernconst<>+5248(SB), Y6, Y3
+	VFMADD213PD actkernconst<>+5280(SB), Y6, Y3
+	VFMADD213PD actkernconst<>+5312(SB), Y6, Y3
+	VFMADD213PD actkernconst<>+5344(SB), Y6, Y3
+	VFMADD213PD actkernconst<>+5376(SB), Y6, Y3
+	VMULPD      Y3, Y6, Y6
+	VSUBPD      Y6, Y4, Y4
+	VCVTPD2PSY  Y4, X4
+	VMOVNTPS    X4, (AX)
 	ADDQ        $0x00000010, AX
 	ADDQ        $0x00000010, CX
 	SUBQ        $0x00000004, DX
@@ -27204,46 +27146,42 @@ tail:
 	LEAQ        actkernconst<>+640(SB), BX
 	NEGQ        DX
 	VMOVDQU     32(BX)(DX*4), X15
-	VMASKMOVPS  (CX), X15, X2
-	VCVTPS2PD   X2, Y2
-	VORPD       actkernconst<>+1312(SB), Y2, Y3
+	VMASKMOVPS  (CX), X15, X3
+	VCVTPS2PD   X3, Y3
+	VMINPD      Y3, Y0, Y4
+	VORPD       actkernconst<>+1312(SB), Y3, Y3
 	VMAXPD      actkernconst<>+800(SB), Y3, Y3
-	VMULPD      actkernconst<>+320(SB), Y3, Y4
-	VROUNDPD    $0x08, Y4, Y4
-	VFMADD231PD actkernconst<>+352(SB), Y4, Y3
-	VMOVAPD     Y0, Y5
-	VFMADD213PD Y1, Y3, Y5
-	VFMADD213PD actkernconst<>+416(SB), Y3, Y5
-	VFMADD213PD actkernconst<>+864(SB), Y3, Y5
-	VFMADD213PD actkernconst<>+480(SB), Y3, Y5
-	VFMADD213PD actkernconst<>+896(SB), Y3, Y5
-	VFMADD213PD actkernconst<>+544(SB), Y3, Y5
-	VFMADD213PD actkernconst<>+928(SB), Y3, Y5
-	VADDPD      actkernconst<>+128(SB), Y4, Y3
+	VMULPD      actkernconst<>+320(SB), Y3, Y5
+	VROUNDPD    $0x08, Y5, Y5
+	VFMADD231PD actkernconst<>+352(SB), Y5, Y3
+	VMOVAPD     Y1, Y6
+	VFMADD213PD Y2, Y3, Y6
+	VFMADD213PD actkernconst<>+416(SB), Y3, Y6
+	VFMADD213PD actkernconst<>+864(SB), Y3, Y6
+	VFMADD213PD actkernconst<>+480(SB), Y3, Y6
+	VFMADD213PD actkernconst<>+896(SB), Y3, Y6
+	VFMADD213PD actkernconst<>+544(SB), Y3, Y6
+	VFMADD213PD actkernconst<>+928(SB), Y3, Y6
+	VADDPD      actkernconst<>+128(SB), Y5, Y3
 	VPSLLQ      $0x34, Y3, Y3
-	VMULPD      Y5, Y3, Y5
-	VCMPPD      $0x03, Y2, Y2, Y3
-	VMOVUPD     actkernconst<>+4992(SB), Y4
-	VFMADD213PD actkernconst<>+5024(SB), Y5, Y4
-	VFMADD213PD actkernconst<>+5056(SB), Y5, Y4
-	VFMADD213PD actkernconst<>+5088(SB), Y5, Y4
-	VFMADD213PD actkernconst<>+5120(SB), Y5, Y4
-	VFMADD213PD actkernconst<>+5152(SB), Y5, Y4
-	VFMADD213PD actkernconst<>+5184(SB), Y5, Y4
-	VFMADD213PD actkernconst<>+5216(SB), Y5, Y4
-	VFMADD213PD actkernconst<>+5248(SB), Y5, Y4
-	VFMADD213PD actkernconst<>+5280(SB), Y5, Y4
-	VFMADD213PD actkernconst<>+5312(SB), Y5, Y4
-	VFMADD213PD actkernconst<>+5344(SB), Y5, Y4
-	VFMADD213PD actkernconst<>+5376(SB), Y5, Y4
-	VMULPD      Y4, Y5, Y5
-	VMOVUPD     actkernconst<>+576(SB), Y4
-	VMINPD      Y2, Y4, Y6
-	VSUBPD      Y6, Y5, Y5
-	VXORPD      actkernconst<>+1312(SB), Y5, Y5
-	VBLENDVPD   Y3, Y2, Y5, Y3
-	VCVTPD2PSY  Y3, X3
-	VMASKMOVPS  X3, X15, (AX)
+	VMULPD      Y6, Y3, Y6
+	VMOVUPD     actkernconst<>+4992(SB), Y3
+	VFMADD213PD actkernconst<>+5024(SB), Y6, Y3
+	VFMADD213PD actkernconst<>+5056(SB), Y6, Y3
+	VFMADD213PD actkernconst<>+5088(SB), Y6, Y3
+	VFMADD213PD actkernconst<>+5120(SB), Y6, Y3
+	VFMADD213PD actkernconst<>+5152(SB), Y6, Y3
+	VFMADD213PD actkernconst<>+5184(SB), Y6, Y3
+	VFMADD213PD actkernconst<>+5216(SB), Y6, Y3
+	VFMADD213PD actkernconst<>+5248(SB), Y6, Y3
+	VFMADD213PD actkernconst<>+5280(SB), Y6, Y3
+	VFMADD213PD actkernconst<>+5312(SB), Y6, Y3
+	VFMADD213PD actkernconst<>+5344(SB), Y6, Y3
+	VFMADD213PD actkernconst<>+5376(SB), Y6, Y3
+	VMULPD      Y3, Y6, Y6
+	VSUBPD      Y6, Y4, Y4
+	VCVTPD2PSY  Y4, X4
+	VMASKMOVPS  X4, X15, (AX)
 
 done:
 	SFENCE
@@ -37057,95 +36995,85 @@ done:
 
 // func seluAVX2(dst []float32, in0 []float32)
 // Requires: AVX, AVX2, FMA3
-TEXT ·seluAVX2(SB), NOSPLIT, $128-48
-	VMOVUPD actkernconst<>+576(SB), Y0
-	MOVQ    dst_base+0(FP), AX
-	MOVQ    in0_base+24(FP), CX
-	MOVQ    dst_len+8(FP), DX
+TEXT ·seluAVX2(SB), NOSPLIT, $0-48
+	MOVQ dst_base+0(FP), AX
+	MOVQ in0_base+24(FP), CX
+	MOVQ dst_len+8(FP), DX
 
 loop:
 	CMPQ        DX, $0x0000000c
 	JB          single
-	VCVTPS2PD   (CX), Y1
-	VCVTPS2PD   16(CX), Y2
-	VCVTPS2PD   32(CX), Y3
-	VCMPPD      $0x11, Y1, Y0, Y4
-	VCMPPD      $0x11, Y2, Y0, Y5
-	VCMPPD      $0x11, Y3, Y0, Y6
-	VMULPD      actkernconst<>+5920(SB), Y1, Y7
-	VMULPD      actkernconst<>+5920(SB), Y2, Y8
-	VMULPD      actkernconst<>+5920(SB), Y3, Y9
-	VMAXPD      actkernconst<>+256(SB), Y1, Y10
-	VMAXPD      actkernconst<>+256(SB), Y2, Y11
-	VMAXPD      actkernconst<>+256(SB), Y3, Y12
-	VMINPD      actkernconst<>+288(SB), Y10, Y10
-	VMINPD      actkernconst<>+288(SB), Y11, Y11
-	VMINPD      actkernconst<>+288(SB), Y12, Y12
-	VMULPD      actkernconst<>+320(SB), Y10, Y13
-	VMULPD      actkernconst<>+320(SB), Y11, Y14
-	VMOVUPD     Y6, (SP)
-	VMULPD      actkernconst<>+320(SB), Y12, Y6
-	VROUNDPD    $0x08, Y13, Y13
-	VROUNDPD    $0x08, Y14, Y14
-	VROUNDPD    $0x08, Y6, Y6
-	VFMADD231PD actkernconst<>+352(SB), Y13, Y10
-	VFMADD231PD actkernconst<>+352(SB), Y14, Y11
-	VFMADD231PD actkernconst<>+352(SB), Y6, Y12
-	VMOVUPD     Y9, 32(SP)
-	VMOVUPD     actkernconst<>+192(SB), Y9
-	VFMADD213PD actkernconst<>+224(SB), Y10, Y9
-	VMOVUPD     Y5, 64(SP)
-	VMOVUPD     actkernconst<>+192(SB), Y5
-	VFMADD213PD actkernconst<>+224(SB), Y11, Y5
-	VMOVUPD     Y8, 96(SP)
-	VMOVUPD     actkernconst<>+192(SB), Y8
-	VFMADD213PD actkernconst<>+224(SB), Y12, Y8
-	VFMADD213PD actkernconst<>+384(SB), Y10, Y9
-	VFMADD213PD actkernconst<>+384(SB), Y11, Y5
-	VFMADD213PD actkernconst<>+384(SB), Y12, Y8
-	VFMADD213PD actkernconst<>+416(SB), Y10, Y9
-	VFMADD213PD actkernconst<>+416(SB), Y11, Y5
-	VFMADD213PD actkernconst<>+416(SB), Y12, Y8
-	VFMADD213PD actkernconst<>+448(SB), Y10, Y9
-	VFMADD213PD actkernconst<>+448(SB), Y11, Y5
-	VFMADD213PD actkernconst<>+448(SB), Y12, Y8
-	VFMADD213PD actkernconst<>+480(SB), Y10, Y9
-	VFMADD213PD actkernconst<>+480(SB), Y11, Y5
-	VFMADD213PD actkernconst<>+480(SB), Y12, Y8
-	VFMADD213PD actkernconst<>+512(SB), Y10, Y9
-	VFMADD213PD actkernconst<>+512(SB), Y11, Y5
-	VFMADD213PD actkernconst<>+512(SB), Y12, Y8
-	VFMADD213PD actkernconst<>+544(SB), Y10, Y9
-	VFMADD213PD actkernconst<>+544(SB), Y11, Y5
-	VFMADD213PD actkernconst<>+544(SB), Y12, Y8
-	VMULPD      Y9, Y10, Y10
-	VMULPD      Y5, Y11, Y11
-	VMULPD      Y8, Y12, Y12
-	VADDPD      actkernconst<>+128(SB), Y13, Y13
-	VPSLLQ      $0x34, Y13, Y13
-	VADDPD      actkernconst<>+128(SB), Y14, Y14
-	VPSLLQ      $0x34, Y14, Y14
-	VADDPD      actkernconst<>+128(SB), Y6, Y6
-	VPSLLQ      $0x34, Y6, Y6
-	VSUBPD      actkernconst<>+160(SB), Y13, Y5
-	VSUBPD      actkernconst<>+160(SB), Y14, Y8
-	VSUBPD      actkernconst<>+160(SB), Y6, Y9
-	VFMADD213PD Y5, Y10, Y13
-	VFMADD213PD Y8, Y11, Y14
-	VFMADD213PD Y9, Y12, Y6
-	VMAXPD      Y1, Y13, Y13
-	VMAXPD      Y2, Y14, Y14
-	VMAXPD      Y3, Y6, Y6
-	VMULPD      actkernconst<>+5952(SB), Y13, Y13
-	VMULPD      actkernconst<>+5952(SB), Y14, Y14
-	VMULPD      actkernconst<>+5952(SB), Y6, Y6
-	VBLENDVPD   Y4, Y7, Y13, Y4
-	VMOVUPD     64(SP), Y1
-	VBLENDVPD   Y1, 96(SP), Y14, Y1
-	VMOVUPD     (SP), Y2
-	VBLENDVPD   Y2, 32(SP), Y6, Y2
-	VCVTPD2PSY  Y4, X4
-	VMOVUPS     X4, (AX)
+	VCVTPS2PD   (CX), Y0
+	VCVTPS2PD   16(CX), Y1
+	VCVTPS2PD   32(CX), Y2
+	VMULPD      actkernconst<>+5920(SB), Y0, Y3
+	VMULPD      actkernconst<>+5920(SB), Y1, Y4
+	VMULPD      actkernconst<>+5920(SB), Y2, Y5
+	VMAXPD      actkernconst<>+256(SB), Y0, Y6
+	VMAXPD      actkernconst<>+256(SB), Y1, Y7
+	VMAXPD      actkernconst<>+256(SB), Y2, Y8
+	VMINPD      actkernconst<>+288(SB), Y6, Y6
+	VMINPD      actkernconst<>+288(SB), Y7, Y7
+	VMINPD      actkernconst<>+288(SB), Y8, Y8
+	VMULPD      actkernconst<>+320(SB), Y6, Y9
+	VMULPD      actkernconst<>+320(SB), Y7, Y10
+	VMULPD      actkernconst<>+320(SB), Y8, Y11
+	VROUNDPD    $0x08, Y9, Y9
+	VROUNDPD    $0x08, Y10, Y10
+	VROUNDPD    $0x08, Y11, Y11
+	VFMADD231PD actkernconst<>+352(SB), Y9, Y6
+	VFMADD231PD actkernconst<>+352(SB), Y10, Y7
+	VFMADD231PD actkernconst<>+352(SB), Y11, Y8
+	VMOVUPD     actkernconst<>+192(SB), Y12
+	VFMADD213PD actkernconst<>+224(SB), Y6, Y12
+	VMOVUPD     actkernconst<>+192(SB), Y13
+	VFMADD213PD actkernconst<>+224(SB), Y7, Y13
+	VMOVUPD     actkernconst<>+192(SB), Y14
+	VFMADD213PD actkernconst<>+224(SB), Y8, Y14
+	VFMADD213PD actkernconst<>+384(SB), Y6, Y12
+	VFMADD213PD actkernconst<>+384(SB), Y7, Y13
+	VFMADD213PD actkernconst<>+384(SB), Y8, Y14
+	VFMADD213PD actkernconst<>+416(SB), Y6, Y12
+	VFMADD213PD actkernconst<>+416(SB), Y7, Y13
+	VFMADD213PD actkernconst<>+416(SB), Y8, Y14
+	VFMADD213PD actkernconst<>+448(SB), Y6, Y12
+	VFMADD213PD actkernconst<>+448(SB), Y7, Y13
+	VFMADD213PD actkernconst<>+448(SB), Y8, Y14
+	VFMADD213PD actkernconst<>+480(SB), Y6, Y12
+	VFMADD213PD actkernconst<>+480(SB), Y7, Y13
+	VFMADD213PD actkernconst<>+480(SB), Y8, Y14
+	VFMADD213PD actkernconst<>+512(SB), Y6, Y12
+	VFMADD213PD actkernconst<>+512(SB), Y7, Y13
+	VFMADD213PD actkernconst<>+512(SB), Y8, Y14
+	VFMADD213PD actkernconst<>+544(SB), Y6, Y12
+	VFMADD213PD actkernconst<>+544(SB), Y7, Y13
+	VFMADD213PD actkernconst<>+544(SB), Y8, Y14
+	VMULPD      Y12, Y6, Y6
+	VMULPD      Y13, Y7, Y7
+	VMULPD      Y14, Y8, Y8
+	VADDPD      actkernconst<>+128(SB), Y9, Y9
+	VPSLLQ      $0x34, Y9, Y9
+	VADDPD      actkernconst<>+128(SB), Y10, Y10
+	VPSLLQ      $0x34, Y10, Y10
+	VADDPD      actkernconst<>+128(SB), Y11, Y11
+	VPSLLQ      $0x34, Y11, Y11
+	VSUBPD      actkernconst<>+160(SB), Y9, Y12
+	VSUBPD      actkernconst<>+160(SB), Y10, Y13
+	VSUBPD      actkernconst<>+160(SB), Y11, Y14
+	VFMADD213PD Y12, Y6, Y9
+	VFMADD213PD Y13, Y7, Y10
+	VFMADD213PD Y14, Y8, Y11
+	VMAXPD      Y0, Y9, Y9
+	VMAXPD      Y1, Y10, Y10
+	VMAXPD      Y2, Y11, Y11
+	VMULPD      actkernconst<>+5952(SB), Y9, Y9
+	VMULPD      actkernconst<>+5952(SB), Y10, Y10
+	VMULPD      actkernconst<>+5952(SB), Y11, Y11
+	VBLENDVPD   Y0, Y9, Y3, Y0
+	VBLENDVPD   Y1, Y10, Y4, Y1
+	VBLENDVPD   Y2, Y11, Y5, Y2
+	VCVTPD2PSY  Y0, X0
+	VMOVUPS     X0, (AX)
 	VCVTPD2PSY  Y1, X1
 	VMOVUPS     X1, 16(AX)
 	VCVTPD2PSY  Y2, X2
@@ -37158,32 +37086,31 @@ loop:
 single:
 	CMPQ        DX, $0x00000004
 	JB          tail
-	VCVTPS2PD   (CX), Y1
-	VCMPPD      $0x11, Y1, Y0, Y2
-	VMULPD      actkernconst<>+5920(SB), Y1, Y3
-	VMAXPD      actkernconst<>+256(SB), Y1, Y4
-	VMINPD      actkernconst<>+288(SB), Y4, Y4
-	VMULPD      actkernconst<>+320(SB), Y4, Y5
-	VROUNDPD    $0x08, Y5, Y5
-	VFMADD231PD actkernconst<>+352(SB), Y5, Y4
-	VMOVUPD     actkernconst<>+192(SB), Y6
-	VFMADD213PD actkernconst<>+224(SB), Y4, Y6
-	VFMADD213PD actkernconst<>+384(SB), Y4, Y6
-	VFMADD213PD actkernconst<>+416(SB), Y4, Y6
-	VFMADD213PD actkernconst<>+448(SB), Y4, Y6
-	VFMADD213PD actkernconst<>+480(SB), Y4, Y6
-	VFMADD213PD actkernconst<>+512(SB), Y4, Y6
-	VFMADD213PD actkernconst<>+544(SB), Y4, Y6
-	VMULPD      Y6, Y4, Y4
-	VADDPD      actkernconst<>+128(SB), Y5, Y5
-	VPSLLQ      $0x34, Y5, Y5
-	VSUBPD      actkernconst<>+160(SB), Y5, Y6
-	VFMADD213PD Y6, Y4, Y5
-	VMAXPD      Y1, Y5, Y5
-	VMULPD      actkernconst<>+5952(SB), Y5, Y5
-	VBLENDVPD   Y2, Y3, Y5, Y2
-	VCVTPD2PSY  Y2, X2
-	VMOVUPS     X2, (AX)
+	VCVTPS2PD   (CX), Y0
+	VMULPD      actkernconst<>+5920(SB), Y0, Y1
+	VMAXPD      actkernconst<>+256(SB), Y0, Y2
+	VMINPD      actkernconst<>+288(SB), Y2, Y2
+	VMULPD      actkernconst<>+320(SB), Y2, Y3
+	VROUNDPD    $0x08, Y3, Y3
+	VFMADD231PD actkernconst<>+352(SB), Y3, Y2
+	VMOVUPD     actkernconst<>+192(SB), Y4
+	VFMADD213PD actkernconst<>+224(SB), Y2, Y4
+	VFMADD213PD actkernconst<>+384(SB), Y2, Y4
+	VFMADD213PD actkernconst<>+416(SB), Y2, Y4
+	VFMADD213PD actkernconst<>+448(SB), Y2, Y4
+	VFMADD213PD actkernconst<>+480(SB), Y2, Y4
+	VFMADD213PD actkernconst<>+512(SB), Y2, Y4
+	VFMADD213PD actkernconst<>+544(SB), Y2, Y4
+	VMULPD      Y4, Y2, Y2
+	VADDPD      actkernconst<>+128(SB), Y3, Y3
+	VPSLLQ      $0x34, Y3, Y3
+	VSUBPD      actkernconst<>+160(SB), Y3, Y4
+	VFMADD213PD Y4, Y2, Y3
+	VMAXPD      Y0, Y3, Y3
+	VMULPD      actkernconst<>+5952(SB), Y3, Y3
+	VBLENDVPD   Y0, Y3, Y1, Y0
+	VCVTPD2PSY  Y0, X0
+	VMOVUPS     X0, (AX)
 	ADDQ        $0x00000010, AX
 	ADDQ        $0x00000010, CX
 	SUBQ        $0x00000004, DX
@@ -37195,33 +37122,32 @@ tail:
 	LEAQ        actkernconst<>+640(SB), BX
 	NEGQ        DX
 	VMOVDQU     32(BX)(DX*4), X15
-	VMASKMOVPS  (CX), X15, X1
-	VCVTPS2PD   X1, Y1
-	VCMPPD      $0x11, Y1, Y0, Y2
-	VMULPD      actkernconst<>+5920(SB), Y1, Y3
-	VMAXPD      actkernconst<>+256(SB), Y1, Y4
-	VMINPD      actkernconst<>+288(SB), Y4, Y4
-	VMULPD      actkernconst<>+320(SB), Y4, Y5
-	VROUNDPD    $0x08, Y5, Y5
-	VFMADD231PD actkernconst<>+352(SB), Y5, Y4
-	VMOVUPD     actkernconst<>+192(SB), Y6
-	VFMADD213PD actkernconst<>+224(SB), Y4, Y6
-	VFMADD213PD actkernconst<>+384(SB), Y4, Y6
-	VFMADD213PD actkernconst<>+416(SB), Y4, Y6
-	VFMADD213PD actkernconst<>+448(SB), Y4, Y6
-	VFMADD213PD actkernconst<>+480(SB), Y4, Y6
-	VFMADD213PD actkernconst<>+512(SB), Y4, Y6
-	VFMADD213PD actkernconst<>+544(SB), Y4, Y6
-	VMULPD      Y6, Y4, Y4
-	VADDPD      actkernconst<>+128(SB), Y5, Y5
-	VPSLLQ      $0x34, Y5, Y5
-	VSUBPD      actkernconst<>+160(SB), Y5, Y6
-	VFMADD213PD Y6, Y4, Y5
-	VMAXPD      Y1, Y5, Y5
-	VMULPD      actkernconst<>+5952(SB), Y5, Y5
-	VBLENDVPD   Y2, Y3, Y5, Y2
-	VCVTPD2PSY  Y2, X2
-	VMASKMOVPS  X2, X15, (AX)
+	VMASKMOVPS  (CX), X15, X0
+	VCVTPS2PD   X0, Y0
+	VMULPD      actkernconst<>+5920(SB), Y0, Y1
+	VMAXPD      actkernconst<>+256(SB), Y0, Y2
+	VMINPD      actkernconst<>+288(SB), Y2, Y2
+	VMULPD      actkernconst<>+320(SB), Y2, Y3
+	VROUNDPD    $0x08, Y3, Y3
+	VFMADD231PD actkernconst<>+352(SB), Y3, Y2
+	VMOVUPD     actkernconst<>+192(SB), Y4
+	VFMADD213PD actkernconst<>+224(SB), Y2, Y4
+	VFMADD213PD actkernconst<>+384(SB), Y2, Y4
+	VFMADD213PD actkernconst<>+416(SB), Y2, Y4
+	VFMADD213PD actkernconst<>+448(SB), Y2, Y4
+	VFMADD213PD actkernconst<>+480(SB), Y2, Y4
+	VFMADD213PD actkernconst<>+512(SB), Y2, Y4
+	VFMADD213PD actkernconst<>+544(SB), Y2, Y4
+	VMULPD      Y4, Y2, Y2
+	VADDPD      actkernconst<>+128(SB), Y3, Y3
+	VPSLLQ      $0x34, Y3, Y3
+	VSUBPD      actkernconst<>+160(SB), Y3, Y4
+	VFMADD213PD Y4, Y2, Y3
+	VMAXPD      Y0, Y3, Y3
+	VMULPD      actkernconst<>+5952(SB), Y3, Y3
+	VBLENDVPD   Y0, Y3, Y1, Y0
+	VCVTPD2PSY  Y0, X0
+	VMASKMOVPS  X0, X15, (AX)
 
 done:
 	VZEROUPPER
@@ -37229,95 +37155,85 @@ done:
 
 // func seluAVX2Stream(dst []float32, in0 []float32)
 // Requires: AVX, AVX2, FMA3, MMX+
-TEXT ·seluAVX2Stream(SB), NOSPLIT, $128-48
-	VMOVUPD actkernconst<>+576(SB), Y0
-	MOVQ    dst_base+0(FP), AX
-	MOVQ    in0_base+24(FP), CX
-	MOVQ    dst_len+8(FP), DX
+TEXT ·seluAVX2Stream(SB), NOSPLIT, $0-48
+	MOVQ dst_base+0(FP), AX
+	MOVQ in0_base+24(FP), CX
+	MOVQ dst_len+8(FP), DX
 
 loop:
 	CMPQ        DX, $0x0000000c
 	JB          single
-	VCVTPS2PD   (CX), Y1
-	VCVTPS2PD   16(CX), Y2
-	VCVTPS2PD   32(CX), Y3
-	VCMPPD      $0x11, Y1, Y0, Y4
-	VCMPPD      $0x11, Y2, Y0, Y5
-	VCMPPD      $0x11, Y3, Y0, Y6
-	VMULPD      actkernconst<>+5920(SB), Y1, Y7
-	VMULPD      actkernconst<>+5920(SB), Y2, Y8
-	VMULPD      actkernconst<>+5920(SB), Y3, Y9
-	VMAXPD      actkernconst<>+256(SB), Y1, Y10
-	VMAXPD      actkernconst<>+256(SB), Y2, Y11
-	VMAXPD      actkernconst<>+256(SB), Y3, Y12
-	VMINPD      actkernconst<>+288(SB), Y10, Y10
-	VMINPD      actkernconst<>+288(SB), Y11, Y11
-	VMINPD      actkernconst<>+288(SB), Y12, Y12
-	VMULPD      actkernconst<>+320(SB), Y10, Y13
-	VMULPD      actkernconst<>+320(SB), Y11, Y14
-	VMOVUPD     Y6, (SP)
-	VMULPD      actkernconst<>+320(SB), Y12, Y6
-	VROUNDPD    $0x08, Y13, Y13
-	VROUNDPD    $0x08, Y14, Y14
-	VROUNDPD    $0x08, Y6, Y6
-	VFMADD231PD actkernconst<>+352(SB), Y13, Y10
-	VFMADD231PD actkernconst<>+352(SB), Y14, Y11
-	VFMADD231PD actkernconst<>+352(SB), Y6, Y12
-	VMOVUPD     Y9, 32(SP)
-	VMOVUPD     actkernconst<>+192(SB), Y9
-	VFMADD213PD actkernconst<>+224(SB), Y10, Y9
-	VMOVUPD     Y5, 64(SP)
-	VMOVUPD     actkernconst<>+192(SB), Y5
-	VFMADD213PD actkernconst<>+224(SB), Y11, Y5
-	VMOVUPD     Y8, 96(SP)
-	VMOVUPD     actkernconst<>+192(SB), Y8
-	VFMADD213PD actkernconst<>+224(SB), Y12, Y8
-	VFMADD213PD actkernconst<>+384(SB), Y10, Y9
-	VFMADD213PD actkernconst<>+384(SB), Y11, Y5
-	VFMADD213PD actkernconst<>+384(SB), Y12, Y8
-	VFMADD213PD actkernconst<>+416(SB), Y10, Y9
-	VFMADD213PD actkernconst<>+416(SB), Y11, Y5
-	VFMADD213PD actkernconst<>+416(SB), Y12, Y8
-	VFMADD213PD actkernconst<>+448(SB), Y10, Y9
-	VFMADD213PD actkernconst<>+448(SB), Y11, Y5
-	VFMADD213PD actkernconst<>+448(SB), Y12, Y8
-	VFMADD213PD actkernconst<>+480(SB), Y10, Y9
-	VFMADD213PD actkernconst<>+480(SB), Y11, Y5
-	VFMADD213PD actkernconst<>+480(SB), Y12, Y8
-	VFMADD213PD actkernconst<>+512(SB), Y10, Y9
-	VFMADD213PD actkernconst<>+512(SB), Y11, Y5
-	VFMADD213PD actkernconst<>+512(SB), Y12, Y8
-	VFMADD213PD actkernconst<>+544(SB), Y10, Y9
-	VFMADD213PD actkernconst<>+544(SB), Y11, Y5
-	VFMADD213PD actkernconst<>+544(SB), Y12, Y8
-	VMULPD      Y9, Y10, Y10
-	VMULPD      Y5, Y11, Y11
-	VMULPD      Y8, Y12, Y12
-	VADDPD      actkernconst<>+128(SB), Y13, Y13
-	VPSLLQ      $0x34, Y13, Y13
-	VADDPD      actkernconst<>+128(SB), Y14, Y14
-	VPSLLQ      $0x34, Y14, Y14
-	VADDPD      actkernconst<>+128(SB), Y6, Y6
-	VPSLLQ      $0x34, Y6, Y6
-	VSUBPD      actkernconst<>+160(SB), Y13, Y5
-	VSUBPD      actkernconst<>+160(SB), Y14, Y8
-	VSUBPD      actkernconst<>+160(SB), Y6, Y9
-	VFMADD213PD Y5, Y10, Y13
-	VFMADD213PD Y8, Y11, Y14
-	VFMADD213PD Y9, Y12, Y6
-	VMAXPD      Y1, Y13, Y13
-	VMAXPD      Y2, Y14, Y14
-	VMAXPD      Y3, Y6, Y6
-	VMULPD      actkernconst<>+5952(SB), Y13, Y13
-	VMULPD      actkernconst<>+5952(SB), Y14, Y14
-	VMULPD      actkernconst<>+5952(SB), Y6, Y6
-	VBLENDVPD   Y4, Y7, Y13, Y4
-	VMOVUPD     64(SP), Y1
-	VBLENDVPD   Y1, 96(SP), Y14, Y1
-	VMOVUPD     (SP), Y2
-	VBLENDVPD   Y2, 32(SP), Y6, Y2
-	VCVTPD2PSY  Y4, X4
-	VMOVNTPS    X4, (AX)
+	VCVTPS2PD   (CX), Y0
+	VCVTPS2PD   16(CX), Y1
+	VCVTPS2PD   32(CX), Y2
+	VMULPD      actkernconst<>+5920(SB), Y0, Y3
+	VMULPD      actkernconst<>+5920(SB), Y1, Y4
+	VMULPD      actkernconst<>+5920(SB), Y2, Y5
+	VMAXPD      actkernconst<>+256(SB), Y0, Y6
+	VMAXPD      actkernconst<>+256(SB), Y1, Y7
+	VMAXPD      actkernconst<>+256(SB), Y2, Y8
+	VMINPD      actkernconst<>+288(SB), Y6, Y6
+	VMINPD      actkernconst<>+288(SB), Y7, Y7
+	VMINPD      actkernconst<>+288(SB), Y8, Y8
+	VMULPD      actkernconst<>+320(SB), Y6, Y9
+	VMULPD      actkernconst<>+320(SB), Y7, Y10
+	VMULPD      actkernconst<>+320(SB), Y8, Y11
+	VROUNDPD    $0x08, Y9, Y9
+	VROUNDPD    $0x08, Y10, Y10
+	VROUNDPD    $0x08, Y11, Y11
+	VFMADD231PD actkernconst<>+352(SB), Y9, Y6
+	VFMADD231PD actkernconst<>+352(SB), Y10, Y7
+	VFMADD231PD actkernconst<>+352(SB), Y11, Y8
+	VMOVUPD     actkernconst<>+192(SB), Y12
+	VFMADD213PD actkernconst<>+224(SB), Y6, Y12
+	VMOVUPD     actkernconst<>+192(SB), Y13
+	VFMADD213PD actkernconst<>+224(SB), Y7, Y13
+	VMOVUPD     actkernconst<>+192(SB), Y14
+	VFMADD213PD actkernconst<>+224(SB), Y8, Y14
+	VFMADD213PD actkernconst<>+384(SB), Y6, Y12
+	VFMADD213PD actkernconst<>+384(SB), Y7, Y13
+	VFMADD213PD actkernconst<>+384(SB), Y8, Y14
+	VFMADD213PD actkernconst<>+416(SB), Y6, Y12
+	VFMADD213PD actkernconst<>+416(SB), Y7, Y13
+	VFMADD213PD actkernconst<>+416(SB), Y8, Y14
+	VFMADD213PD actkernconst<>+448(SB), Y6, Y12
+	VFMADD213PD actkernconst<>+448(SB), Y7, Y13
+	VFMADD213PD actkernconst<>+448(SB), Y8, Y14
+	VFMADD213PD actkernconst<>+480(SB), Y6, Y12
+	VFMADD213PD actkernconst<>+480(SB), Y7, Y13
+	VFMADD213PD actkernconst<>+480(SB), Y8, Y14
+	VFMADD213PD actkernconst<>+512(SB), Y6, Y12
+	VFMADD213PD actkernconst<>+512(SB), Y7, Y13
+	VFMADD213PD actkernconst<>+512(SB), Y8, Y14
+	VFMADD213PD actkernconst<>+544(SB), Y6, Y12
+	VFMADD213PD actkernconst<>+544(SB), Y7, Y13
+	VFMADD213PD actkernconst<>+544(SB), Y8, Y14
+	VMULPD      Y12, Y6, Y6
+	VMULPD      Y13, Y7, Y7
+	VMULPD      Y14, Y8, Y8
+	VADDPD      actkernconst<>+128(SB), Y9, Y9
+	VPSLLQ      $0x34, Y9, Y9
+	VADDPD      actkernconst<>+128(SB), Y10, Y10
+	VPSLLQ      $0x34, Y10, Y10
+	VADDPD      actkernconst<>+128(SB), Y11, Y11
+	VPSLLQ      $0x34, Y11, Y11
+	VSUBPD      actkernconst<>+160(SB), Y9, Y12
+	VSUBPD      actkernconst<>+160(SB), Y10, Y13
+	VSUBPD      actkernconst<>+160(SB), Y11, Y14
+	VFMADD213PD Y12, Y6, Y9
+	VFMADD213PD Y13, Y7, Y10
+	VFMADD213PD Y14, Y8, Y11
+	VMAXPD      Y0, Y9, Y9
+	VMAXPD      Y1, Y10, Y10
+	VMAXPD      Y2, Y11, Y11
+	VMULPD      actkernconst<>+5952(SB), Y9, Y9
+	VMULPD      actkernconst<>+5952(SB), Y10, Y10
+	VMULPD      actkernconst<>+5952(SB), Y11, Y11
+	VBLENDVPD   Y0, Y9, Y3, Y0
+	VBLENDVPD   Y1, Y10, Y4, Y1
+	VBLENDVPD   Y2, Y11, Y5, Y2
+	VCVTPD2PSY  Y0, X0
+	VMOVNTPS    X0, (AX)
 	VCVTPD2PSY  Y1, X1
 	VMOVNTPS    X1, 16(AX)
 	VCVTPD2PSY  Y2, X2
@@ -37330,32 +37246,31 @@ loop:
 single:
 	CMPQ        DX, $0x00000004
 	JB          tail
-	VCVTPS2PD   (CX), Y1
-	VCMPPD      $0x11, Y1, Y0, Y2
-	VMULPD      actkernconst<>+5920(SB), Y1, Y3
-	VMAXPD      actkernconst<>+256(SB), Y1, Y4
-	VMINPD      actkernconst<>+288(SB), Y4, Y4
-	VMULPD      actkernconst<>+320(SB), Y4, Y5
-	VROUNDPD    $0x08, Y5, Y5
-	VFMADD231PD actkernconst<>+352(SB), Y5, Y4
-	VMOVUPD     actkernconst<>+192(SB), Y6
-	VFMADD213PD actkernconst<>+224(SB), Y4, Y6
-	VFMADD213PD actkernconst<>+384(SB), Y4, Y6
-	VFMADD213PD actkernconst<>+416(SB), Y4, Y6
-	VFMADD213PD actkernconst<>+448(SB), Y4, Y6
-	VFMADD213PD actkernconst<>+480(SB), Y4, Y6
-	VFMADD213PD actkernconst<>+512(SB), Y4, Y6
-	VFMADD213PD actkernconst<>+544(SB), Y4, Y6
-	VMULPD      Y6, Y4, Y4
-	VADDPD      actkernconst<>+128(SB), Y5, Y5
-	VPSLLQ      $0x34, Y5, Y5
-	VSUBPD      actkernconst<>+160(SB), Y5, Y6
-	VFMADD213PD Y6, Y4, Y5
-	VMAXPD      Y1, Y5, Y5
-	VMULPD      actkernconst<>+5952(SB), Y5, Y5
-	VBLENDVPD   Y2, Y3, Y5, Y2
-	VCVTPD2PSY  Y2, X2
-	VMOVNTPS    X2, (AX)
+	VCVTPS2PD   (CX), Y0
+	VMULPD      actkernconst<>+5920(SB), Y0, Y1
+	VMAXPD      actkernconst<>+256(SB), Y0, Y2
+	VMINPD      actkernconst<>+288(SB), Y2, Y2
+	VMULPD      actkernconst<>+320(SB), Y2, Y3
+	VROUNDPD    $0x08, Y3, Y3
+	VFMADD231PD actkernconst<>+352(SB), Y3, Y2
+	VMOVUPD     actkernconst<>+192(SB), Y4
+	VFMADD213PD actkernconst<>+224(SB), Y2, Y4
+	VFMADD213PD actkernconst<>+384(SB), Y2, Y4
+	VFMADD213PD actkernconst<>+416(SB), Y2, Y4
+	VFMADD213PD actkernconst<>+448(SB), Y2, Y4
+	VFMADD213PD actkernconst<>+480(SB), Y2, Y4
+	VFMADD213PD actkernconst<>+512(SB), Y2, Y4
+	VFMADD213PD actkernconst<>+544(SB), Y2, Y4
+	VMULPD      Y4, Y2, Y2
+	VADDPD      actkernconst<>+128(SB), Y3, Y3
+	VPSLLQ      $0x34, Y3, Y3
+	VSUBPD      actkernconst<>+160(SB), Y3, Y4
+	VFMADD213PD Y4, Y2, Y3
+	VMAXPD      Y0, Y3, Y3
+	VMULPD      actkernconst<>+5952(SB), Y3, Y3
+	VBLENDVPD   Y0, Y3, Y1, Y0
+	VCVTPD2PSY  Y0, X0
+	VMOVNTPS    X0, (AX)
 	ADDQ        $0x00000010, AX
 	ADDQ        $0x00000010, CX
 	SUBQ        $0x00000004, DX
@@ -37367,33 +37282,32 @@ tail:
 	LEAQ        actkernconst<>+640(SB), BX
 	NEGQ        DX
 	VMOVDQU     32(BX)(DX*4), X15
-	VMASKMOVPS  (CX), X15, X1
-	VCVTPS2PD   X1, Y1
-	VCMPPD      $0x11, Y1, Y0, Y2
-	VMULPD      actkernconst<>+5920(SB), Y1, Y3
-	VMAXPD      actkernconst<>+256(SB), Y1, Y4
-	VMINPD      actkernconst<>+288(SB), Y4, Y4
-	VMULPD      actkernconst<>+320(SB), Y4, Y5
-	VROUNDPD    $0x08, Y5, Y5
-	VFMADD231PD actkernconst<>+352(SB), Y5, Y4
-	VMOVUPD     actkernconst<>+192(SB), Y6
-	VFMADD213PD actkernconst<>+224(SB), Y4, Y6
-	VFMADD213PD actkernconst<>+384(SB), Y4, Y6
-	VFMADD213PD actkernconst<>+416(SB), Y4, Y6
-	VFMADD213PD actkernconst<>+448(SB), Y4, Y6
-	VFMADD213PD actkernconst<>+480(SB), Y4, Y6
-	VFMADD213PD actkernconst<>+512(SB), Y4, Y6
-	VFMADD213PD actkernconst<>+544(SB), Y4, Y6
-	VMULPD      Y6, Y4, Y4
-	VADDPD      actkernconst<>+128(SB), Y5, Y5
-	VPSLLQ      $0x34, Y5, Y5
-	VSUBPD      actkernconst<>+160(SB), Y5, Y6
-	VFMADD213PD Y6, Y4, Y5
-	VMAXPD      Y1, Y5, Y5
-	VMULPD      actkernconst<>+5952(SB), Y5, Y5
-	VBLENDVPD   Y2, Y3, Y5, Y2
-	VCVTPD2PSY  Y2, X2
-	VMASKMOVPS  X2, X15, (AX)
+	VMASKMOVPS  (CX), X15, X0
+	VCVTPS2PD   X0, Y0
+	VMULPD      actkernconst<>+5920(SB), Y0, Y1
+	VMAXPD      actkernconst<>+256(SB), Y0, Y2
+	VMINPD      actkernconst<>+288(SB), Y2, Y2
+	VMULPD      actkernconst<>+320(SB), Y2, Y3
+	VROUNDPD    $0x08, Y3, Y3
+	VFMADD231PD actkernconst<>+352(SB), Y3, Y2
+	VMOVUPD     actkernconst<>+192(SB), Y4
+	VFMADD213PD actkernconst<>+224(SB), Y2, Y4
+	VFMADD213PD actkernconst<>+384(SB), Y2, Y4
+	VFMADD213PD actkernconst<>+416(SB), Y2, Y4
+	VFMADD213PD actkernconst<>+448(SB), Y2, Y4
+	VFMADD213PD actkernconst<>+480(SB), Y2, Y4
+	VFMADD213PD actkernconst<>+512(SB), Y2, Y4
+	VFMADD213PD actkernconst<>+544(SB), Y2, Y4
+	VMULPD      Y4, Y2, Y2
+	VADDPD      actkernconst<>+128(SB), Y3, Y3
+	VPSLLQ      $0x34, Y3, Y3
+	VSUBPD      actkernconst<>+160(SB), Y3, Y4
+	VFMADD213PD Y4, Y2, Y3
+	VMAXPD      Y0, Y3, Y3
+	VMULPD      actkernconst<>+5952(SB), Y3, Y3
+	VBLENDVPD   Y0, Y3, Y1, Y0
+	VCVTPD2PSY  Y0, X0
+	VMASKMOVPS  X0, X15, (AX)
 
 done:
 	SFENCE
@@ -38876,91 +38790,88 @@ done:
 // func sigmoidAVX2(dst []float32, in0 []float32)
 // Requires: AVX, AVX2, FMA3
 TEXT ·sigmoidAVX2(SB), NOSPLIT, $0-48
-	MOVQ dst_base+0(FP), AX
-	MOVQ in0_base+24(FP), CX
-	MOVQ dst_len+8(FP), DX
+	VMOVUPD actkernconst<>+160(SB), Y0
+	VMOVUPD actkernconst<>+224(SB), Y1
+	VMOVUPD actkernconst<>+768(SB), Y2
+	MOVQ    dst_base+0(FP), AX
+	MOVQ    in0_base+24(FP), CX
+	MOVQ    dst_len+8(FP), DX
 
 loop:
 	CMPQ        DX, $0x0000000c
 	JB          single
-	VCVTPS2PD   (CX), Y0
-	VCVTPS2PD   16(CX), Y1
-	VCVTPS2PD   32(CX), Y2
-	VORPD       actkernconst<>+1312(SB), Y0, Y3
-	VORPD       actkernconst<>+1312(SB), Y1, Y4
-	VORPD       actkernconst<>+1312(SB), Y2, Y5
-	VCMPPD      $0x11, actkernconst<>+576(SB), Y0, Y6
-	VCMPPD      $0x11, actkernconst<>+576(SB), Y1, Y7
-	VCMPPD      $0x11, actkernconst<>+576(SB), Y2, Y8
-	VMAXPD      actkernconst<>+800(SB), Y3, Y3
-	VMAXPD      actkernconst<>+800(SB), Y4, Y4
-	VMAXPD      actkernconst<>+800(SB), Y5, Y5
-	VMULPD      actkernconst<>+320(SB), Y3, Y9
-	VMULPD      actkernconst<>+320(SB), Y4, Y10
-	VMULPD      actkernconst<>+320(SB), Y5, Y11
+	VCVTPS2PD   (CX), Y3
+	VCVTPS2PD   16(CX), Y4
+	VCVTPS2PD   32(CX), Y5
+	VORPD       actkernconst<>+1312(SB), Y3, Y6
+	VORPD       actkernconst<>+1312(SB), Y4, Y7
+	VORPD       actkernconst<>+1312(SB), Y5, Y8
+	VMAXPD      actkernconst<>+800(SB), Y6, Y6
+	VMAXPD      actkernconst<>+800(SB), Y7, Y7
+	VMAXPD      actkernconst<>+800(SB), Y8, Y8
+	VMULPD      actkernconst<>+320(SB), Y6, Y9
+	VMULPD      actkernconst<>+320(SB), Y7, Y10
+	VMULPD      actkernconst<>+320(SB), Y8, Y11
 	VROUNDPD    $0x08, Y9, Y9
 	VROUNDPD    $0x08, Y10, Y10
 	VROUNDPD    $0x08, Y11, Y11
-	VFMADD231PD actkernconst<>+352(SB), Y9, Y3
-	VFMADD231PD actkernconst<>+352(SB), Y10, Y4
-	VFMADD231PD actkernconst<>+352(SB), Y11, Y5
-	VMOVUPD     actkernconst<>+224(SB), Y12
-	VFMADD213PD actkernconst<>+768(SB), Y3, Y12
-	VMOVUPD     actkernconst<>+224(SB), Y13
-	VFMADD213PD actkernconst<>+768(SB), Y4, Y13
-	VMOVUPD     actkernconst<>+224(SB), Y14
-	VFMADD213PD actkernconst<>+768(SB), Y5, Y14
-	VFMADD213PD actkernconst<>+416(SB), Y3, Y12
-	VFMADD213PD actkernconst<>+416(SB), Y4, Y13
-	VFMADD213PD actkernconst<>+416(SB), Y5, Y14
-	VFMADD213PD actkernconst<>+864(SB), Y3, Y12
-	VFMADD213PD actkernconst<>+864(SB), Y4, Y13
-	VFMADD213PD actkernconst<>+864(SB), Y5, Y14
-	VFMADD213PD actkernconst<>+480(SB), Y3, Y12
-	VFMADD213PD actkernconst<>+480(SB), Y4, Y13
-	VFMADD213PD actkernconst<>+480(SB), Y5, Y14
-	VFMADD213PD actkernconst<>+896(SB), Y3, Y12
-	VFMADD213PD actkernconst<>+896(SB), Y4, Y13
-	VFMADD213PD actkernconst<>+896(SB), Y5, Y14
-	VFMADD213PD actkernconst<>+544(SB), Y3, Y12
-	VFMADD213PD actkernconst<>+544(SB), Y4, Y13
-	VFMADD213PD actkernconst<>+544(SB), Y5, Y14
-	VFMADD213PD actkernconst<>+928(SB), Y3, Y12
-	VFMADD213PD actkernconst<>+928(SB), Y4, Y13
-	VFMADD213PD actkernconst<>+928(SB), Y5, Y14
-	VADDPD      actkernconst<>+128(SB), Y9, Y3
-	VPSLLQ      $0x34, Y3, Y3
-	VMULPD      Y12, Y3, Y12
-	VADDPD      actkernconst<>+128(SB), Y10, Y3
-	VPSLLQ      $0x34, Y3, Y3
-	VMULPD      Y13, Y3, Y13
-	VADDPD      actkernconst<>+128(SB), Y11, Y3
-	VPSLLQ      $0x34, Y3, Y3
-	VMULPD      Y14, Y3, Y14
-	VMOVUPD     actkernconst<>+160(SB), Y3
-	VBLENDVPD   Y6, Y12, Y3, Y6
-	VMOVUPD     actkernconst<>+160(SB), Y3
-	VBLENDVPD   Y7, Y13, Y3, Y7
-	VMOVUPD     actkernconst<>+160(SB), Y3
-	VBLENDVPD   Y8, Y14, Y3, Y8
-	VADDPD      actkernconst<>+160(SB), Y12, Y12
-	VADDPD      actkernconst<>+160(SB), Y13, Y13
-	VADDPD      actkernconst<>+160(SB), Y14, Y14
+	VFMADD231PD actkernconst<>+352(SB), Y9, Y6
+	VFMADD231PD actkernconst<>+352(SB), Y10, Y7
+	VFMADD231PD actkernconst<>+352(SB), Y11, Y8
+	VMOVAPD     Y1, Y12
+	VFMADD213PD Y2, Y6, Y12
+	VMOVAPD     Y1, Y13
+	VFMADD213PD Y2, Y7, Y13
+	VMOVAPD     Y1, Y14
+	VFMADD213PD Y2, Y8, Y14
+	VFMADD213PD actkernconst<>+416(SB), Y6, Y12
+	VFMADD213PD actkernconst<>+416(SB), Y7, Y13
+	VFMADD213PD actkernconst<>+416(SB), Y8, Y14
+	VFMADD213PD actkernconst<>+864(SB), Y6, Y12
+	VFMADD213PD actkernconst<>+864(SB), Y7, Y13
+	VFMADD213PD actkernconst<>+864(SB), Y8, Y14
+	VFMADD213PD actkernconst<>+480(SB), Y6, Y12
+	VFMADD213PD actkernconst<>+480(SB), Y7, Y13
+	VFMADD213PD actkernconst<>+480(SB), Y8, Y14
+	VFMADD213PD actkernconst<>+896(SB), Y6, Y12
+	VFMADD213PD actkernconst<>+896(SB), Y7, Y13
+	VFMADD213PD actkernconst<>+896(SB), Y8, Y14
+	VFMADD213PD actkernconst<>+544(SB), Y6, Y12
+	VFMADD213PD actkernconst<>+544(SB), Y7, Y13
+	VFMADD213PD actkernconst<>+544(SB), Y8, Y14
+	VFMADD213PD actkernconst<>+928(SB), Y6, Y12
+	VFMADD213PD actkernconst<>+928(SB), Y7, Y13
+	VFMADD213PD actkernconst<>+928(SB), Y8, Y14
+	VADDPD      actkernconst<>+128(SB), Y9, Y6
+	VPSLLQ      $0x34, Y6, Y6
+	VMULPD      Y12, Y6, Y12
+	VADDPD      actkernconst<>+128(SB), Y10, Y6
+	VPSLLQ      $0x34, Y6, Y6
+	VMULPD      Y13, Y6, Y13
+	VADDPD      actkernconst<>+128(SB), Y11, Y6
+	VPSLLQ      $0x34, Y6, Y6
+	VMULPD      Y14, Y6, Y14
+	VBLENDVPD   Y3, Y12, Y0, Y6
+	VBLENDVPD   Y4, Y13, Y0, Y7
+	VBLENDVPD   Y5, Y14, Y0, Y8
+	VADDPD      Y0, Y12, Y12
+	VADDPD      Y0, Y13, Y13
+	VADDPD      Y0, Y14, Y14
 	VDIVPD      Y12, Y6, Y6
 	VDIVPD      Y13, Y7, Y7
 	VDIVPD      Y14, Y8, Y8
-	VCMPPD      $0x03, Y0, Y0, Y3
-	VCMPPD      $0x03, Y1, Y1, Y4
-	VCMPPD      $0x03, Y2, Y2, Y5
-	VBLENDVPD   Y3, Y0, Y6, Y3
-	VBLENDVPD   Y4, Y1, Y7, Y4
-	VBLENDVPD   Y5, Y2, Y8, Y5
-	VCVTPD2PSY  Y3, X3
-	VMOVUPS     X3, (AX)
-	VCVTPD2PSY  Y4, X4
-	VMOVUPS     X4, 16(AX)
-	VCVTPD2PSY  Y5, X5
-	VMOVUPS     X5, 32(AX)
+	VCMPPD      $0x03, Y3, Y3, Y9
+	VCMPPD      $0x03, Y4, Y4, Y10
+	VCMPPD      $0x03, Y5, Y5, Y11
+	VBLENDVPD   Y9, Y3, Y6, Y9
+	VBLENDVPD   Y10, Y4, Y7, Y10
+	VBLENDVPD   Y11, Y5, Y8, Y11
+	VCVTPD2PSY  Y9, X9
+	VMOVUPS     X9, (AX)
+	VCVTPD2PSY  Y10, X10
+	VMOVUPS     X10, 16(AX)
+	VCVTPD2PSY  Y11, X11
+	VMOVUPS     X11, 32(AX)
 	ADDQ        $0x00000030, AX
 	ADDQ        $0x00000030, CX
 	SUBQ        $0x0000000c, DX
@@ -38969,32 +38880,30 @@ loop:
 single:
 	CMPQ        DX, $0x00000004
 	JB          tail
-	VCVTPS2PD   (CX), Y0
-	VORPD       actkernconst<>+1312(SB), Y0, Y1
-	VCMPPD      $0x11, actkernconst<>+576(SB), Y0, Y2
-	VMAXPD      actkernconst<>+800(SB), Y1, Y1
-	VMULPD      actkernconst<>+320(SB), Y1, Y3
-	VROUNDPD    $0x08, Y3, Y3
-	VFMADD231PD actkernconst<>+352(SB), Y3, Y1
-	VMOVUPD     actkernconst<>+224(SB), Y4
-	VFMADD213PD actkernconst<>+768(SB), Y1, Y4
-	VFMADD213PD actkernconst<>+416(SB), Y1, Y4
-	VFMADD213PD actkernconst<>+864(SB), Y1, Y4
-	VFMADD213PD actkernconst<>+480(SB), Y1, Y4
-	VFMADD213PD actkernconst<>+896(SB), Y1, Y4
-	VFMADD213PD actkernconst<>+544(SB), Y1, Y4
-	VFMADD213PD actkernconst<>+928(SB), Y1, Y4
-	VADDPD      actkernconst<>+128(SB), Y3, Y1
-	VPSLLQ      $0x34, Y1, Y1
-	VMULPD      Y4, Y1, Y4
-	VMOVUPD     actkernconst<>+160(SB), Y1
-	VBLENDVPD   Y2, Y4, Y1, Y2
-	VADDPD      actkernconst<>+160(SB), Y4, Y4
-	VDIVPD      Y4, Y2, Y2
-	VCMPPD      $0x03, Y0, Y0, Y1
-	VBLENDVPD   Y1, Y0, Y2, Y1
-	VCVTPD2PSY  Y1, X1
-	VMOVUPS     X1, (AX)
+	VCVTPS2PD   (CX), Y3
+	VORPD       actkernconst<>+1312(SB), Y3, Y4
+	VMAXPD      actkernconst<>+800(SB), Y4, Y4
+	VMULPD      actkernconst<>+320(SB), Y4, Y5
+	VROUNDPD    $0x08, Y5, Y5
+	VFMADD231PD actkernconst<>+352(SB), Y5, Y4
+	VMOVAPD     Y1, Y6
+	VFMADD213PD Y2, Y4, Y6
+	VFMADD213PD actkernconst<>+416(SB), Y4, Y6
+	VFMADD213PD actkernconst<>+864(SB), Y4, Y6
+	VFMADD213PD actkernconst<>+480(SB), Y4, Y6
+	VFMADD213PD actkernconst<>+896(SB), Y4, Y6
+	VFMADD213PD actkernconst<>+544(SB), Y4, Y6
+	VFMADD213PD actkernconst<>+928(SB), Y4, Y6
+	VADDPD      actkernconst<>+128(SB), Y5, Y4
+	VPSLLQ      $0x34, Y4, Y4
+	VMULPD      Y6, Y4, Y6
+	VBLENDVPD   Y3, Y6, Y0, Y4
+	VADDPD      Y0, Y6, Y6
+	VDIVPD      Y6, Y4, Y4
+	VCMPPD      $0x03, Y3, Y3, Y5
+	VBLENDVPD   Y5, Y3, Y4, Y5
+	VCVTPD2PSY  Y5, X5
+	VMOVUPS     X5, (AX)
 	ADDQ        $0x00000010, AX
 	ADDQ        $0x00000010, CX
 	SUBQ        $0x00000004, DX
@@ -39006,33 +38915,31 @@ tail:
 	LEAQ        actkernconst<>+640(SB), BX
 	NEGQ        DX
 	VMOVDQU     32(BX)(DX*4), X15
-	VMASKMOVPS  (CX), X15, X0
-	VCVTPS2PD   X0, Y0
-	VORPD       actkernconst<>+1312(SB), Y0, Y1
-	VCMPPD      $0x11, actkernconst<>+576(SB), Y0, Y2
-	VMAXPD      actkernconst<>+800(SB), Y1, Y1
-	VMULPD      actkernconst<>+320(SB), Y1, Y3
-	VROUNDPD    $0x08, Y3, Y3
-	VFMADD231PD actkernconst<>+352(SB), Y3, Y1
-	VMOVUPD     actkernconst<>+224(SB), Y4
-	VFMADD213PD actkernconst<>+768(SB), Y1, Y4
-	VFMADD213PD actkernconst<>+416(SB), Y1, Y4
-	VFMADD213PD actkernconst<>+864(SB), Y1, Y4
-	VFMADD213PD actkernconst<>+480(SB), Y1, Y4
-	VFMADD213PD actkernconst<>+896(SB), Y1, Y4
-	VFMADD213PD actkernconst<>+544(SB), Y1, Y4
-	VFMADD213PD actkernconst<>+928(SB), Y1, Y4
-	VADDPD      actkernconst<>+128(SB), Y3, Y1
-	VPSLLQ      $0x34, Y1, Y1
-	VMULPD      Y4, Y1, Y4
-	VMOVUPD     actkernconst<>+160(SB), Y1
-	VBLENDVPD   Y2, Y4, Y1, Y2
-	VADDPD      actkernconst<>+160(SB), Y4, Y4
-	VDIVPD      Y4, Y2, Y2
-	VCMPPD      $0x03, Y0, Y0, Y1
-	VBLENDVPD   Y1, Y0, Y2, Y1
-	VCVTPD2PSY  Y1, X1
-	VMASKMOVPS  X1, X15, (AX)
+	VMASKMOVPS  (CX), X15, X3
+	VCVTPS2PD   X3, Y3
+	VORPD       actkernconst<>+1312(SB), Y3, Y4
+	VMAXPD      actkernconst<>+800(SB), Y4, Y4
+	VMULPD      actkernconst<>+320(SB), Y4, Y5
+	VROUNDPD    $0x08, Y5, Y5
+	VFMADD231PD actkernconst<>+352(SB), Y5, Y4
+	VMOVAPD     Y1, Y6
+	VFMADD213PD Y2, Y4, Y6
+	VFMADD213PD actkernconst<>+416(SB), Y4, Y6
+	VFMADD213PD actkernconst<>+864(SB), Y4, Y6
+	VFMADD213PD actkernconst<>+480(SB), Y4, Y6
+	VFMADD213PD actkernconst<>+896(SB), Y4, Y6
+	VFMADD213PD actkernconst<>+544(SB), Y4, Y6
+	VFMADD213PD actkernconst<>+928(SB), Y4, Y6
+	VADDPD      actkernconst<>+128(SB), Y5, Y4
+	VPSLLQ      $0x34, Y4, Y4
+	VMULPD      Y6, Y4, Y6
+	VBLENDVPD   Y3, Y6, Y0, Y4
+	VADDPD      Y0, Y6, Y6
+	VDIVPD      Y6, Y4, Y4
+	VCMPPD      $0x03, Y3, Y3, Y5
+	VBLENDVPD   Y5, Y3, Y4, Y5
+	VCVTPD2PSY  Y5, X5
+	VMASKMOVPS  X5, X15, (AX)
 
 done:
 	VZEROUPPER
@@ -39041,91 +38948,88 @@ done:
 // func sigmoidAVX2Stream(dst []float32, in0 []float32)
 // Requires: AVX, AVX2, FMA3, MMX+
 TEXT ·sigmoidAVX2Stream(SB), NOSPLIT, $0-48
-	MOVQ dst_base+0(FP), AX
-	MOVQ in0_base+24(FP), CX
-	MOVQ dst_len+8(FP), DX
+	VMOVUPD actkernconst<>+160(SB), Y0
+	VMOVUPD actkernconst<>+224(SB), Y1
+	VMOVUPD actkernconst<>+768(SB), Y2
+	MOVQ    dst_base+0(FP), AX
+	MOVQ    in0_base+24(FP), CX
+	MOVQ    dst_len+8(FP), DX
 
 loop:
 	CMPQ        DX, $0x0000000c
 	JB          single
-	VCVTPS2PD   (CX), Y0
-	VCVTPS2PD   16(CX), Y1
-	VCVTPS2PD   32(CX), Y2
-	VORPD       actkernconst<>+1312(SB), Y0, Y3
-	VORPD       actkernconst<>+1312(SB), Y1, Y4
-	VORPD       actkernconst<>+1312(SB), Y2, Y5
-	VCMPPD      $0x11, actkernconst<>+576(SB), Y0, Y6
-	VCMPPD      $0x11, actkernconst<>+576(SB), Y1, Y7
-	VCMPPD      $0x11, actkernconst<>+576(SB), Y2, Y8
-	VMAXPD      actkernconst<>+800(SB), Y3, Y3
-	VMAXPD      actkernconst<>+800(SB), Y4, Y4
-	VMAXPD      actkernconst<>+800(SB), Y5, Y5
-	VMULPD      actkernconst<>+320(SB), Y3, Y9
-	VMULPD      actkernconst<>+320(SB), Y4, Y10
-	VMULPD      actkernconst<>+320(SB), Y5, Y11
+	VCVTPS2PD   (CX), Y3
+	VCVTPS2PD   16(CX), Y4
+	VCVTPS2PD   32(CX), Y5
+	VORPD       actkernconst<>+1312(SB), Y3, Y6
+	VORPD       actkernconst<>+1312(SB), Y4, Y7
+	VORPD       actkernconst<>+1312(SB), Y5, Y8
+	VMAXPD      actkernconst<>+800(SB), Y6, Y6
+	VMAXPD      actkernconst<>+800(SB), Y7, Y7
+	VMAXPD      actkernconst<>+800(SB), Y8, Y8
+	VMULPD      actkernconst<>+320(SB), Y6, Y9
+	VMULPD      actkernconst<>+320(SB), Y7, Y10
+	VMULPD      actkernconst<>+320(SB), Y8, Y11
 	VROUNDPD    $0x08, Y9, Y9
 	VROUNDPD    $0x08, Y10, Y10
 	VROUNDPD    $0x08, Y11, Y11
-	VFMADD231PD actkernconst<>+352(SB), Y9, Y3
-	VFMADD231PD actkernconst<>+352(SB), Y10, Y4
-	VFMADD231PD actkernconst<>+352(SB), Y11, Y5
-	VMOVUPD     actkernconst<>+224(SB), Y12
-	VFMADD213PD actkernconst<>+768(SB), Y3, Y12
-	VMOVUPD     actkernconst<>+224(SB), Y13
-	VFMADD213PD actkernconst<>+768(SB), Y4, Y13
-	VMOVUPD     actkernconst<>+224(SB), Y14
-	VFMADD213PD actkernconst<>+768(SB), Y5, Y14
-	VFMADD213PD actkernconst<>+416(SB), Y3, Y12
-	VFMADD213PD actkernconst<>+416(SB), Y4, Y13
-	VFMADD213PD actkernconst<>+416(SB), Y5, Y14
-	VFMADD213PD actkernconst<>+864(SB), Y3, Y12
-	VFMADD213PD actkernconst<>+864(SB), Y4, Y13
-	VFMADD213PD actkernconst<>+864(SB), Y5, Y14
-	VFMADD213PD actkernconst<>+480(SB), Y3, Y12
-	VFMADD213PD actkernconst<>+480(SB), Y4, Y13
-	VFMADD213PD actkernconst<>+480(SB), Y5, Y14
-	VFMADD213PD actkernconst<>+896(SB), Y3, Y12
-	VFMADD213PD actkernconst<>+896(SB), Y4, Y13
-	VFMADD213PD actkernconst<>+896(SB), Y5, Y14
-	VFMADD213PD actkernconst<>+544(SB), Y3, Y12
-	VFMADD213PD actkernconst<>+544(SB), Y4, Y13
-	VFMADD213PD actkernconst<>+544(SB), Y5, Y14
-	VFMADD213PD actkernconst<>+928(SB), Y3, Y12
-	VFMADD213PD actkernconst<>+928(SB), Y4, Y13
-	VFMADD213PD actkernconst<>+928(SB), Y5, Y14
-	VADDPD      actkernconst<>+128(SB), Y9, Y3
-	VPSLLQ      $0x34, Y3, Y3
-	VMULPD      Y12, Y3, Y12
-	VADDPD      actkernconst<>+128(SB), Y10, Y3
-	VPSLLQ      $0x34, Y3, Y3
-	VMULPD      Y13, Y3, Y13
-	VADDPD      actkernconst<>+128(SB), Y11, Y3
-	VPSLLQ      $0x34, Y3, Y3
-	VMULPD      Y14, Y3, Y14
-	VMOVUPD     actkernconst<>+160(SB), Y3
-	VBLENDVPD   Y6, Y12, Y3, Y6
-	VMOVUPD     actkernconst<>+160(SB), Y3
-	VBLENDVPD   Y7, Y13, Y3, Y7
-	VMOVUPD     actkernconst<>+160(SB), Y3
-	VBLENDVPD   Y8, Y14, Y3, Y8
-	VADDPD      actkernconst<>+160(SB), Y12, Y12
-	VADDPD      actkernconst<>+160(SB), Y13, Y13
-	VADDPD      actkernconst<>+160(SB), Y14, Y14
+	VFMADD231PD actkernconst<>+352(SB), Y9, Y6
+	VFMADD231PD actkernconst<>+352(SB), Y10, Y7
+	VFMADD231PD actkernconst<>+352(SB), Y11, Y8
+	VMOVAPD     Y1, Y12
+	VFMADD213PD Y2, Y6, Y12
+	VMOVAPD     Y1, Y13
+	VFMADD213PD Y2, Y7, Y13
+	VMOVAPD     Y1, Y14
+	VFMADD213PD Y2, Y8, Y14
+	VFMADD213PD actkernconst<>+416(SB), Y6, Y12
+	VFMADD213PD actkernconst<>+416(SB), Y7, Y13
+	VFMADD213PD actkernconst<>+416(SB), Y8, Y14
+	VFMADD213PD actkernconst<>+864(SB), Y6, Y12
+	VFMADD213PD actkernconst<>+864(SB), Y7, Y13
+	VFMADD213PD actkernconst<>+864(SB), Y8, Y14
+	VFMADD213PD actkernconst<>+480(SB), Y6, Y12
+	VFMADD213PD actkernconst<>+480(SB), Y7, Y13
+	VFMADD213PD actkernconst<>+480(SB), Y8, Y14
+	VFMADD213PD actkernconst<>+896(SB), Y6, Y12
+	VFMADD213PD actkernconst<>+896(SB), Y7, Y13
+	VFMADD213PD actkernconst<>+896(SB), Y8, Y14
+	VFMADD213PD actkernconst<>+544(SB), Y6, Y12
+	VFMADD213PD actkernconst<>+544(SB), Y7, Y13
+	VFMADD213PD actkernconst<>+544(SB), Y8, Y14
+	VFMADD213PD actkernconst<>+928(SB), Y6, Y12
+	VFMADD213PD actkernconst<>+928(SB), Y7, Y13
+	VFMADD213PD actkernconst<>+928(SB), Y8, Y14
+	VADDPD      actkernconst<>+128(SB), Y9, Y6
+	VPSLLQ      $0x34, Y6, Y6
+	VMULPD      Y12, Y6, Y12
+	VADDPD      actkernconst<>+128(SB), Y10, Y6
+	VPSLLQ      $0x34, Y6, Y6
+	VMULPD      Y13, Y6, Y13
+	VADDPD      actkernconst<>+128(SB), Y11, Y6
+	VPSLLQ      $0x34, Y6, Y6
+	VMULPD      Y14, Y6, Y14
+	VBLENDVPD   Y3, Y12, Y0, Y6
+	VBLENDVPD   Y4, Y13, Y0, Y7
+	VBLENDVPD   Y5, Y14, Y0, Y8
+	VADDPD      Y0, Y12, Y12
+	VADDPD      Y0, Y13, Y13
+	VADDPD      Y0, Y14, Y14
 	VDIVPD      Y12, Y6, Y6
 	VDIVPD      Y13, Y7, Y7
 	VDIVPD      Y14, Y8, Y8
-	VCMPPD      $0x03, Y0, Y0, Y3
-	VCMPPD      $0x03, Y1, Y1, Y4
-	VCMPPD      $0x03, Y2, Y2, Y5
-	VBLENDVPD   Y3, Y0, Y6, Y3
-	VBLENDVPD   Y4, Y1, Y7, Y4
-	VBLENDVPD   Y5, Y2, Y8, Y5
-	VCVTPD2PSY  Y3, X3
-	VMOVNTPS    X3, (AX)
-	VCVTPD2PSY  Y4, X4
-	VMOVNTPS    X4, 16(AX)
-	VCVTPD2PSY  Y5, X5
-	VMOVNTPS    X5, 32(AX)
+	VCMPPD      $0x03, Y3, Y3, Y9
+	VCMPPD      $0x03, Y4, Y4, Y10
+	VCMPPD      $0x03, Y5, Y5, Y11
+	VBLENDVPD   Y9, Y3, Y6, Y9
+	VBLENDVPD   Y10, Y4, Y7, Y10
+	VBLENDVPD   Y11, Y5, Y8, Y11
+	VCVTPD2PSY  Y9, X9
+	VMOVNTPS    X9, (AX)
+	VCVTPD2PSY  Y10, X10
+	VMOVNTPS    X10, 16(AX)
+	VCVTPD2PSY  Y11, X11
+	VMOVNTPS    X11, 32(AX)
 	ADDQ        $0x00000030, AX
 	ADDQ        $0x00000030, CX
 	SUBQ        $0x0000000c, DX
@@ -39134,32 +39038,30 @@ loop:
 single:
 	CMPQ        DX, $0x00000004
 	JB          tail
-	VCVTPS2PD   (CX), Y0
-	VORPD       actkernconst<>+1312(SB), Y0, Y1
-	VCMPPD      $0x11, actkernconst<>+576(SB), Y0, Y2
-	VMAXPD      actkernconst<>+800(SB), Y1, Y1
-	VMULPD      actkernconst<>+320(SB), Y1, Y3
-	VROUNDPD    $0x08, Y3, Y3
-	VFMADD231PD actkernconst<>+352(SB), Y3, Y1
-	VMOVUPD     actkernconst<>+224(SB), Y4
-	VFMADD213PD actkernconst<>+768(SB), Y1, Y4
-	VFMADD213PD actkernconst<>+416(SB), Y1, Y4
-	VFMADD213PD actkernconst<>+864(SB), Y1, Y4
-	VFMADD213PD actkernconst<>+480(SB), Y1, Y4
-	VFMADD213PD actkernconst<>+896(SB), Y1, Y4
-	VFMADD213PD actkernconst<>+544(SB), Y1, Y4
-	VFMADD213PD actkernconst<>+928(SB), Y1, Y4
-	VADDPD      actkernconst<>+128(SB), Y3, Y1
-	VPSLLQ      $0x34, Y1, Y1
-	VMULPD      Y4, Y1, Y4
-	VMOVUPD     actkernconst<>+160(SB), Y1
-	VBLENDVPD   Y2, Y4, Y1, Y2
-	VADDPD      actkernconst<>+160(SB), Y4, Y4
-	VDIVPD      Y4, Y2, Y2
-	VCMPPD      $0x03, Y0, Y0, Y1
-	VBLENDVPD   Y1, Y0, Y2, Y1
-	VCVTPD2PSY  Y1, X1
-	VMOVNTPS    X1, (AX)
+	VCVTPS2PD   (CX), Y3
+	VORPD       actkernconst<>+1312(SB), Y3, Y4
+	VMAXPD      actkernconst<>+800(SB), Y4, Y4
+	VMULPD      actkernconst<>+320(SB), Y4, Y5
+	VROUNDPD    $0x08, Y5, Y5
+	VFMADD231PD actkernconst<>+352(SB), Y5, Y4
+	VMOVAPD     Y1, Y6
+	VFMADD213PD Y2, Y4, Y6
+	VFMADD213PD actkernconst<>+416(SB), Y4, Y6
+	VFMADD213PD actkernconst<>+864(SB), Y4, Y6
+	VFMADD213PD actkernconst<>+480(SB), Y4, Y6
+	VFMADD213PD actkernconst<>+896(SB), Y4, Y6
+	VFMADD213PD actkernconst<>+544(SB), Y4, Y6
+	VFMADD213PD actkernconst<>+928(SB), Y4, Y6
+	VADDPD      actkernconst<>+128(SB), Y5, Y4
+	VPSLLQ      $0x34, Y4, Y4
+	VMULPD      Y6, Y4, Y6
+	VBLENDVPD   Y3, Y6, Y0, Y4
+	VADDPD      Y0, Y6, Y6
+	VDIVPD      Y6, Y4, Y4
+	VCMPPD      $0x03, Y3, Y3, Y5
+	VBLENDVPD   Y5, Y3, Y4, Y5
+	VCVTPD2PSY  Y5, X5
+	VMOVNTPS    X5, (AX)
 	ADDQ        $0x00000010, AX
 	ADDQ        $0x00000010, CX
 	SUBQ        $0x00000004, DX
@@ -39171,33 +39073,31 @@ tail:
 	LEAQ        actkernconst<>+640(SB), BX
 	NEGQ        DX
 	VMOVDQU     32(BX)(DX*4), X15
-	VMASKMOVPS  (CX), X15, X0
-	VCVTPS2PD   X0, Y0
-	VORPD       actkernconst<>+1312(SB), Y0, Y1
-	VCMPPD      $0x11, actkernconst<>+576(SB), Y0, Y2
-	VMAXPD      actkernconst<>+800(SB), Y1, Y1
-	VMULPD      actkernconst<>+320(SB), Y1, Y3
-	VROUNDPD    $0x08, Y3, Y3
-	VFMADD231PD actkernconst<>+352(SB), Y3, Y1
-	VMOVUPD     actkernconst<>+224(SB), Y4
-	VFMADD213PD actkernconst<>+768(SB), Y1, Y4
-	VFMADD213PD actkernconst<>+416(SB), Y1, Y4
-	VFMADD213PD actkernconst<>+864(SB), Y1, Y4
-	VFMADD213PD actkernconst<>+480(SB), Y1, Y4
-	VFMADD213PD actkernconst<>+896(SB), Y1, Y4
-	VFMADD213PD actkernconst<>+544(SB), Y1, Y4
-	VFMADD213PD actkernconst<>+928(SB), Y1, Y4
-	VADDPD      actkernconst<>+128(SB), Y3, Y1
-	VPSLLQ      $0x34, Y1, Y1
-	VMULPD      Y4, Y1, Y4
-	VMOVUPD     actkernconst<>+160(SB), Y1
-	VBLENDVPD   Y2, Y4, Y1, Y2
-	VADDPD      actkernconst<>+160(SB), Y4, Y4
-	VDIVPD      Y4, Y2, Y2
-	VCMPPD      $0x03, Y0, Y0, Y1
-	VBLENDVPD   Y1, Y0, Y2, Y1
-	VCVTPD2PSY  Y1, X1
-	VMASKMOVPS  X1, X15, (AX)
+	VMASKMOVPS  (CX), X15, X3
+	VCVTPS2PD   X3, Y3
+	VORPD       actkernconst<>+1312(SB), Y3, Y4
+	VMAXPD      actkernconst<>+800(SB), Y4, Y4
+	VMULPD      actkernconst<>+320(SB), Y4, Y5
+	VROUNDPD    $0x08, Y5, Y5
+	VFMADD231PD actkernconst<>+352(SB), Y5, Y4
+	VMOVAPD     Y1, Y6
+	VFMADD213PD Y2, Y4, Y6
+	VFMADD213PD actkernconst<>+416(SB), Y4, Y6
+	VFMADD213PD actkernconst<>+864(SB), Y4, Y6
+	VFMADD213PD actkernconst<>+480(SB), Y4, Y6
+	VFMADD213PD actkernconst<>+896(SB), Y4, Y6
+	VFMADD213PD actkernconst<>+544(SB), Y4, Y6
+	VFMADD213PD actkernconst<>+928(SB), Y4, Y6
+	VADDPD      actkernconst<>+128(SB), Y5, Y4
+	VPSLLQ      $0x34, Y4, Y4
+	VMULPD      Y6, Y4, Y6
+	VBLENDVPD   Y3, Y6, Y0, Y4
+	VADDPD      Y0, Y6, Y6
+	VDIVPD      Y6, Y4, Y4
+	VCMPPD      $0x03, Y3, Y3, Y5
+	VBLENDVPD   Y5, Y3, Y4, Y5
+	VCVTPD2PSY  Y5, X5
+	VMASKMOVPS  X5, X15, (AX)
 
 done:
 	SFENCE
@@ -40735,101 +40635,92 @@ done:
 
 // func siluAVX2(dst []float32, in0 []float32)
 // Requires: AVX, AVX2, FMA3
-TEXT ·siluAVX2(SB), NOSPLIT, $128-48
-	VMOVUPD actkernconst<>+160(SB), Y0
-	MOVQ    dst_base+0(FP), AX
-	MOVQ    in0_base+24(FP), CX
-	MOVQ    dst_len+8(FP), DX
+TEXT ·siluAVX2(SB), NOSPLIT, $0-48
+	MOVQ dst_base+0(FP), AX
+	MOVQ in0_base+24(FP), CX
+	MOVQ dst_len+8(FP), DX
 
 loop:
 	CMPQ        DX, $0x0000000c
 	JB          single
-	VCVTPS2PD   (CX), Y1
-	VCVTPS2PD   16(CX), Y2
-	VCVTPS2PD   32(CX), Y3
+	VCVTPS2PD   (CX), Y0
+	VCVTPS2PD   16(CX), Y1
+	VCVTPS2PD   32(CX), Y2
+	VCMPPD      $0x11, actkernconst<>+5440(SB), Y0, Y3
 	VCMPPD      $0x11, actkernconst<>+5440(SB), Y1, Y4
 	VCMPPD      $0x11, actkernconst<>+5440(SB), Y2, Y5
-	VCMPPD      $0x11, actkernconst<>+5440(SB), Y3, Y6
+	VORPD       actkernconst<>+1312(SB), Y0, Y6
 	VORPD       actkernconst<>+1312(SB), Y1, Y7
 	VORPD       actkernconst<>+1312(SB), Y2, Y8
-	VORPD       actkernconst<>+1312(SB), Y3, Y9
-	VCMPPD      $0x11, actkernconst<>+576(SB), Y1, Y10
-	VCMPPD      $0x11, actkernconst<>+576(SB), Y2, Y11
-	VCMPPD      $0x11, actkernconst<>+576(SB), Y3, Y12
+	VMAXPD      actkernconst<>+800(SB), Y6, Y6
 	VMAXPD      actkernconst<>+800(SB), Y7, Y7
 	VMAXPD      actkernconst<>+800(SB), Y8, Y8
-	VMAXPD      actkernconst<>+800(SB), Y9, Y9
-	VMULPD      actkernconst<>+320(SB), Y7, Y13
-	VMULPD      actkernconst<>+320(SB), Y8, Y14
-	VMOVUPD     Y6, (SP)
-	VMULPD      actkernconst<>+320(SB), Y9, Y6
-	VROUNDPD    $0x08, Y13, Y13
-	VROUNDPD    $0x08, Y14, Y14
-	VROUNDPD    $0x08, Y6, Y6
-	VFMADD231PD actkernconst<>+352(SB), Y13, Y7
-	VFMADD231PD actkernconst<>+352(SB), Y14, Y8
-	VFMADD231PD actkernconst<>+352(SB), Y6, Y9
-	VMOVUPD     Y5, 32(SP)
-	VMOVUPD     actkernconst<>+224(SB), Y5
-	VFMADD213PD actkernconst<>+768(SB), Y7, Y5
-	VMOVUPD     Y4, 64(SP)
-	VMOVUPD     actkernconst<>+224(SB), Y4
-	VFMADD213PD actkernconst<>+768(SB), Y8, Y4
-	VMOVUPD     Y3, 96(SP)
-	VMOVUPD     actkernconst<>+224(SB), Y3
-	VFMADD213PD actkernconst<>+768(SB), Y9, Y3
-	VFMADD213PD actkernconst<>+416(SB), Y7, Y5
-	VFMADD213PD actkernconst<>+416(SB), Y8, Y4
-	VFMADD213PD actkernconst<>+416(SB), Y9, Y3
-	VFMADD213PD actkernconst<>+864(SB), Y7, Y5
-	VFMADD213PD actkernconst<>+864(SB), Y8, Y4
-	VFMADD213PD actkernconst<>+864(SB), Y9, Y3
-	VFMADD213PD actkernconst<>+480(SB), Y7, Y5
-	VFMADD213PD actkernconst<>+480(SB), Y8, Y4
-	VFMADD213PD actkernconst<>+480(SB), Y9, Y3
-	VFMADD213PD actkernconst<>+896(SB), Y7, Y5
-	VFMADD213PD actkernconst<>+896(SB), Y8, Y4
-	VFMADD213PD actkernconst<>+896(SB), Y9, Y3
-	VFMADD213PD actkernconst<>+544(SB), Y7, Y5
-	VFMADD213PD actkernconst<>+544(SB), Y8, Y4
-	VFMADD213PD actkernconst<>+544(SB), Y9, Y3
-	VFMADD213PD actkernconst<>+928(SB), Y7, Y5
-	VFMADD213PD actkernconst<>+928(SB), Y8, Y4
-	VFMADD213PD actkernconst<>+928(SB), Y9, Y3
-	VADDPD      actkernconst<>+128(SB), Y13, Y7
-	VPSLLQ      $0x34, Y7, Y7
-	VMULPD      Y5, Y7, Y5
-	VADDPD      actkernconst<>+128(SB), Y14, Y7
-	VPSLLQ      $0x34, Y7, Y7
-	VMULPD      Y4, Y7, Y4
-	VADDPD      actkernconst<>+128(SB), Y6, Y7
-	VPSLLQ      $0x34, Y7, Y7
-	VMULPD      Y3, Y7, Y3
-	VBLENDVPD   Y10, Y5, Y0, Y10
-	VBLENDVPD   Y11, Y4, Y0, Y11
-	VBLENDVPD   Y12, Y3, Y0, Y12
-	VADDPD      Y0, Y5, Y5
-	VADDPD      Y0, Y4, Y4
-	VADDPD      Y0, Y3, Y3
-	VDIVPD      Y5, Y10, Y10
-	VDIVPD      Y4, Y11, Y11
-	VDIVPD      Y3, Y12, Y12
-	VMULPD      Y10, Y1, Y1
-	VMULPD      Y11, Y2, Y2
-	VMOVUPD     96(SP), Y3
-	VMULPD      Y12, Y3, Y3
-	VMOVUPD     64(SP), Y4
+	VMULPD      actkernconst<>+320(SB), Y6, Y9
+	VMULPD      actkernconst<>+320(SB), Y7, Y10
+	VMULPD      actkernconst<>+320(SB), Y8, Y11
+	VROUNDPD    $0x08, Y9, Y9
+	VROUNDPD    $0x08, Y10, Y10
+	VROUNDPD    $0x08, Y11, Y11
+	VFMADD231PD actkernconst<>+352(SB), Y9, Y6
+	VFMADD231PD actkernconst<>+352(SB), Y10, Y7
+	VFMADD231PD actkernconst<>+352(SB), Y11, Y8
+	VMOVUPD     actkernconst<>+224(SB), Y12
+	VFMADD213PD actkernconst<>+768(SB), Y6, Y12
+	VMOVUPD     actkernconst<>+224(SB), Y13
+	VFMADD213PD actkernconst<>+768(SB), Y7, Y13
+	VMOVUPD     actkernconst<>+224(SB), Y14
+	VFMADD213PD actkernconst<>+768(SB), Y8, Y14
+	VFMADD213PD actkernconst<>+416(SB), Y6, Y12
+	VFMADD213PD actkernconst<>+416(SB), Y7, Y13
+	VFMADD213PD actkernconst<>+416(SB), Y8, Y14
+	VFMADD213PD actkernconst<>+864(SB), Y6, Y12
+	VFMADD213PD actkernconst<>+864(SB), Y7, Y13
+	VFMADD213PD actkernconst<>+864(SB), Y8, Y14
+	VFMADD213PD actkernconst<>+480(SB), Y6, Y12
+	VFMADD213PD actkernconst<>+480(SB), Y7, Y13
+	VFMADD213PD actkernconst<>+480(SB), Y8, Y14
+	VFMADD213PD actkernconst<>+896(SB), Y6, Y12
+	VFMADD213PD actkernconst<>+896(SB), Y7, Y13
+	VFMADD213PD actkernconst<>+896(SB), Y8, Y14
+	VFMADD213PD actkernconst<>+544(SB), Y6, Y12
+	VFMADD213PD actkernconst<>+544(SB), Y7, Y13
+	VFMADD213PD actkernconst<>+544(SB), Y8, Y14
+	VFMADD213PD actkernconst<>+928(SB), Y6, Y12
+	VFMADD213PD actkernconst<>+928(SB), Y7, Y13
+	VFMADD213PD actkernconst<>+928(SB), Y8, Y14
+	VADDPD      actkernconst<>+128(SB), Y9, Y6
+	VPSLLQ      $0x34, Y6, Y6
+	VMULPD      Y12, Y6, Y12
+	VADDPD      actkernconst<>+128(SB), Y10, Y6
+	VPSLLQ      $0x34, Y6, Y6
+	VMULPD      Y13, Y6, Y13
+	VADDPD      actkernconst<>+128(SB), Y11, Y6
+	VPSLLQ      $0x34, Y6, Y6
+	VMULPD      Y14, Y6, Y14
+	VMOVUPD     actkernconst<>+160(SB), Y6
+	VBLENDVPD   Y0, Y12, Y6, Y7
+	VMOVUPD     actkernconst<>+160(SB), Y6
+	VBLENDVPD   Y1, Y13, Y6, Y8
+	VMOVUPD     actkernconst<>+160(SB), Y6
+	VBLENDVPD   Y2, Y14, Y6, Y9
+	VADDPD      actkernconst<>+160(SB), Y12, Y12
+	VADDPD      actkernconst<>+160(SB), Y13, Y13
+	VADDPD      actkernconst<>+160(SB), Y14, Y14
+	VDIVPD      Y12, Y7, Y7
+	VDIVPD      Y13, Y8, Y8
+	VDIVPD      Y14, Y9, Y9
+	VMULPD      Y7, Y0, Y0
+	VMULPD      Y8, Y1, Y1
+	VMULPD      Y9, Y2, Y2
+	VBLENDVPD   Y3, actkernconst<>+1312(SB), Y0, Y3
 	VBLENDVPD   Y4, actkernconst<>+1312(SB), Y1, Y4
-	VMOVUPD     32(SP), Y1
-	VBLENDVPD   Y1, actkernconst<>+1312(SB), Y2, Y1
-	VMOVUPD     (SP), Y2
-	VBLENDVPD   Y2, actkernconst<>+1312(SB), Y3, Y2
+	VBLENDVPD   Y5, actkernconst<>+1312(SB), Y2, Y5
+	VCVTPD2PSY  Y3, X3
+	VMOVUPS     X3, (AX)
 	VCVTPD2PSY  Y4, X4
-	VMOVUPS     X4, (AX)
-	VCVTPD2PSY  Y1, X1
-	VMOVUPS     X1, 16(AX)
-	VCVTPD2PSY  Y2, X2
-	VMOVUPS     X2, 32(AX)
+	VMOVUPS     X4, 16(AX)
+	VCVTPD2PSY  Y5, X5
+	VMOVUPS     X5, 32(AX)
 	ADDQ        $0x00000030, AX
 	ADDQ        $0x00000030, CX
 	SUBQ        $0x0000000c, DX
@@ -40838,32 +40729,32 @@ loop:
 single:
 	CMPQ        DX, $0x00000004
 	JB          tail
-	VCVTPS2PD   (CX), Y1
-	VCMPPD      $0x11, actkernconst<>+5440(SB), Y1, Y2
-	VORPD       actkernconst<>+1312(SB), Y1, Y3
-	VCMPPD      $0x11, actkernconst<>+576(SB), Y1, Y4
-	VMAXPD      actkernconst<>+800(SB), Y3, Y3
-	VMULPD      actkernconst<>+320(SB), Y3, Y5
-	VROUNDPD    $0x08, Y5, Y5
-	VFMADD231PD actkernconst<>+352(SB), Y5, Y3
-	VMOVUPD     actkernconst<>+224(SB), Y6
-	VFMADD213PD actkernconst<>+768(SB), Y3, Y6
-	VFMADD213PD actkernconst<>+416(SB), Y3, Y6
-	VFMADD213PD actkernconst<>+864(SB), Y3, Y6
-	VFMADD213PD actkernconst<>+480(SB), Y3, Y6
-	VFMADD213PD actkernconst<>+896(SB), Y3, Y6
-	VFMADD213PD actkernconst<>+544(SB), Y3, Y6
-	VFMADD213PD actkernconst<>+928(SB), Y3, Y6
-	VADDPD      actkernconst<>+128(SB), Y5, Y3
-	VPSLLQ      $0x34, Y3, Y3
-	VMULPD      Y6, Y3, Y6
-	VBLENDVPD   Y4, Y6, Y0, Y4
-	VADDPD      Y0, Y6, Y6
-	VDIVPD      Y6, Y4, Y4
-	VMULPD      Y4, Y1, Y1
-	VBLENDVPD   Y2, actkernconst<>+1312(SB), Y1, Y2
-	VCVTPD2PSY  Y2, X2
-	VMOVUPS     X2, (AX)
+	VCVTPS2PD   (CX), Y0
+	VCMPPD      $0x11, actkernconst<>+5440(SB), Y0, Y1
+	VORPD       actkernconst<>+1312(SB), Y0, Y2
+	VMAXPD      actkernconst<>+800(SB), Y2, Y2
+	VMULPD      actkernconst<>+320(SB), Y2, Y3
+	VROUNDPD    $0x08, Y3, Y3
+	VFMADD231PD actkernconst<>+352(SB), Y3, Y2
+	VMOVUPD     actkernconst<>+224(SB), Y4
+	VFMADD213PD actkernconst<>+768(SB), Y2, Y4
+	VFMADD213PD actkernconst<>+416(SB), Y2, Y4
+	VFMADD213PD actkernconst<>+864(SB), Y2, Y4
+	VFMADD213PD actkernconst<>+480(SB), Y2, Y4
+	VFMADD213PD actkernconst<>+896(SB), Y2, Y4
+	VFMADD213PD actkernconst<>+544(SB), Y2, Y4
+	VFMADD213PD actkernconst<>+928(SB), Y2, Y4
+	VADDPD      actkernconst<>+128(SB), Y3, Y2
+	VPSLLQ      $0x34, Y2, Y2
+	VMULPD      Y4, Y2, Y4
+	VMOVUPD     actkernconst<>+160(SB), Y2
+	VBLENDVPD   Y0, Y4, Y2, Y3
+	VADDPD      actkernconst<>+160(SB), Y4, Y4
+	VDIVPD      Y4, Y3, Y3
+	VMULPD      Y3, Y0, Y0
+	VBLENDVPD   Y1, actkernconst<>+1312(SB), Y0, Y1
+	VCVTPD2PSY  Y1, X1
+	VMOVUPS     X1, (AX)
 	ADDQ        $0x00000010, AX
 	ADDQ        $0x00000010, CX
 	SUBQ        $0x00000004, DX
@@ -40875,33 +40766,33 @@ tail:
 	LEAQ        actkernconst<>+640(SB), BX
 	NEGQ        DX
 	VMOVDQU     32(BX)(DX*4), X15
-	VMASKMOVPS  (CX), X15, X1
-	VCVTPS2PD   X1, Y1
-	VCMPPD      $0x11, actkernconst<>+5440(SB), Y1, Y2
-	VORPD       actkernconst<>+1312(SB), Y1, Y3
-	VCMPPD      $0x11, actkernconst<>+576(SB), Y1, Y4
-	VMAXPD      actkernconst<>+800(SB), Y3, Y3
-	VMULPD      actkernconst<>+320(SB), Y3, Y5
-	VROUNDPD    $0x08, Y5, Y5
-	VFMADD231PD actkernconst<>+352(SB), Y5, Y3
-	VMOVUPD     actkernconst<>+224(SB), Y6
-	VFMADD213PD actkernconst<>+768(SB), Y3, Y6
-	VFMADD213PD actkernconst<>+416(SB), Y3, Y6
-	VFMADD213PD actkernconst<>+864(SB), Y3, Y6
-	VFMADD213PD actkernconst<>+480(SB), Y3, Y6
-	VFMADD213PD actkernconst<>+896(SB), Y3, Y6
-	VFMADD213PD actkernconst<>+544(SB), Y3, Y6
-	VFMADD213PD actkernconst<>+928(SB), Y3, Y6
-	VADDPD      actkernconst<>+128(SB), Y5, Y3
-	VPSLLQ      $0x34, Y3, Y3
-	VMULPD      Y6, Y3, Y6
-	VBLENDVPD   Y4, Y6, Y0, Y4
-	VADDPD      Y0, Y6, Y6
-	VDIVPD      Y6, Y4, Y4
-	VMULPD      Y4, Y1, Y1
-	VBLENDVPD   Y2, actkernconst<>+1312(SB), Y1, Y2
-	VCVTPD2PSY  Y2, X2
-	VMASKMOVPS  X2, X15, (AX)
+	VMASKMOVPS  (CX), X15, X0
+	VCVTPS2PD   X0, Y0
+	VCMPPD      $0x11, actkernconst<>+5440(SB), Y0, Y1
+	VORPD       actkernconst<>+1312(SB), Y0, Y2
+	VMAXPD      actkernconst<>+800(SB), Y2, Y2
+	VMULPD      actkernconst<>+320(SB), Y2, Y3
+	VROUNDPD    $0x08, Y3, Y3
+	VFMADD231PD actkernconst<>+352(SB), Y3, Y2
+	VMOVUPD     actkernconst<>+224(SB), Y4
+	VFMADD213PD actkernconst<>+768(SB), Y2, Y4
+	VFMADD213PD actkernconst<>+416(SB), Y2, Y4
+	VFMADD213PD actkernconst<>+864(SB), Y2, Y4
+	VFMADD213PD actkernconst<>+480(SB), Y2, Y4
+	VFMADD213PD actkernconst<>+896(SB), Y2, Y4
+	VFMADD213PD actkernconst<>+544(SB), Y2, Y4
+	VFMADD213PD actkernconst<>+928(SB), Y2, Y4
+	VADDPD      actkernconst<>+128(SB), Y3, Y2
+	VPSLLQ      $0x34, Y2, Y2
+	VMULPD      Y4, Y2, Y4
+	VMOVUPD     actkernconst<>+160(SB), Y2
+	VBLENDVPD   Y0, Y4, Y2, Y3
+	VADDPD      actkernconst<>+160(SB), Y4, Y4
+	VDIVPD      Y4, Y3, Y3
+	VMULPD      Y3, Y0, Y0
+	VBLENDVPD   Y1, actkernconst<>+1312(SB), Y0, Y1
+	VCVTPD2PSY  Y1, X1
+	VMASKMOVPS  X1, X15, (AX)
 
 done:
 	VZEROUPPER
@@ -40909,101 +40800,92 @@ done:
 
 // func siluAVX2Stream(dst []float32, in0 []float32)
 // Requires: AVX, AVX2, FMA3, MMX+
-TEXT ·siluAVX2Stream(SB), NOSPLIT, $128-48
-	VMOVUPD actkernconst<>+160(SB), Y0
-	MOVQ    dst_base+0(FP), AX
-	MOVQ    in0_base+24(FP), CX
-	MOVQ    dst_len+8(FP), DX
+TEXT ·siluAVX2Stream(SB), NOSPLIT, $0-48
+	MOVQ dst_base+0(FP), AX
+	MOVQ in0_base+24(FP), CX
+	MOVQ dst_len+8(FP), DX
 
 loop:
 	CMPQ        DX, $0x0000000c
 	JB          single
-	VCVTPS2PD   (CX), Y1
-	VCVTPS2PD   16(CX), Y2
-	VCVTPS2PD   32(CX), Y3
+	VCVTPS2PD   (CX), Y0
+	VCVTPS2PD   16(CX), Y1
+	VCVTPS2PD   32(CX), Y2
+	VCMPPD      $0x11, actkernconst<>+5440(SB), Y0, Y3
 	VCMPPD      $0x11, actkernconst<>+5440(SB), Y1, Y4
 	VCMPPD      $0x11, actkernconst<>+5440(SB), Y2, Y5
-	VCMPPD      $0x11, actkernconst<>+5440(SB), Y3, Y6
+	VORPD       actkernconst<>+1312(SB), Y0, Y6
 	VORPD       actkernconst<>+1312(SB), Y1, Y7
 	VORPD       actkernconst<>+1312(SB), Y2, Y8
-	VORPD       actkernconst<>+1312(SB), Y3, Y9
-	VCMPPD      $0x11, actkernconst<>+576(SB), Y1, Y10
-	VCMPPD      $0x11, actkernconst<>+576(SB), Y2, Y11
-	VCMPPD      $0x11, actkernconst<>+576(SB), Y3, Y12
+	VMAXPD      actkernconst<>+800(SB), Y6, Y6
 	VMAXPD      actkernconst<>+800(SB), Y7, Y7
 	VMAXPD      actkernconst<>+800(SB), Y8, Y8
-	VMAXPD      actkernconst<>+800(SB), Y9, Y9
-	VMULPD      actkernconst<>+320(SB), Y7, Y13
-	VMULPD      actkernconst<>+320(SB), Y8, Y14
-	VMOVUPD     Y6, (SP)
-	VMULPD      actkernconst<>+320(SB), Y9, Y6
-	VROUNDPD    $0x08, Y13, Y13
-	VROUNDPD    $0x08, Y14, Y14
-	VROUNDPD    $0x08, Y6, Y6
-	VFMADD231PD actkernconst<>+352(SB), Y13, Y7
-	VFMADD231PD actkernconst<>+352(SB), Y14, Y8
-	VFMADD231PD actkernconst<>+352(SB), Y6, Y9
-	VMOVUPD     Y5, 32(SP)
-	VMOVUPD     actkernconst<>+224(SB), Y5
-	VFMADD213PD actkernconst<>+768(SB), Y7, Y5
-	VMOVUPD     Y4, 64(SP)
-	VMOVUPD     actkernconst<>+224(SB), Y4
-	VFMADD213PD actkernconst<>+768(SB), Y8, Y4
-	VMOVUPD     Y3, 96(SP)
-	VMOVUPD     actkernconst<>+224(SB), Y3
-	VFMADD213PD actkernconst<>+768(SB), Y9, Y3
-	VFMADD213PD actkernconst<>+416(SB), Y7, Y5
-	VFMADD213PD actkernconst<>+416(SB), Y8, Y4
-	VFMADD213PD actkernconst<>+416(SB), Y9, Y3
-	VFMADD213PD actkernconst<>+864(SB), Y7, Y5
-	VFMADD213PD actkernconst<>+864(SB), Y8, Y4
-	VFMADD213PD actkernconst<>+864(SB), Y9, Y3
-	VFMADD213PD actkernconst<>+480(SB), Y7, Y5
-	VFMADD213PD actkernconst<>+480(SB), Y8, Y4
-	VFMADD213PD actkernconst<>+480(SB), Y9, Y3
-	VFMADD213PD actkernconst<>+896(SB), Y7, Y5
-	VFMADD213PD actkernconst<>+896(SB), Y8, Y4
-	VFMADD213PD actkernconst<>+896(SB), Y9, Y3
-	VFMADD213PD actkernconst<>+544(SB), Y7, Y5
-	VFMADD213PD actkernconst<>+544(SB), Y8, Y4
-	VFMADD213PD actkernconst<>+544(SB), Y9, Y3
-	VFMADD213PD actkernconst<>+928(SB), Y7, Y5
-	VFMADD213PD actkernconst<>+928(SB), Y8, Y4
-	VFMADD213PD actkernconst<>+928(SB), Y9, Y3
-	VADDPD      actkernconst<>+128(SB), Y13, Y7
-	VPSLLQ      $0x34, Y7, Y7
-	VMULPD      Y5, Y7, Y5
-	VADDPD      actkernconst<>+128(SB), Y14, Y7
-	VPSLLQ      $0x34, Y7, Y7
-	VMULPD      Y4, Y7, Y4
-	VADDPD      actkernconst<>+128(SB), Y6, Y7
-	VPSLLQ      $0x34, Y7, Y7
-	VMULPD      Y3, Y7, Y3
-	VBLENDVPD   Y10, Y5, Y0, Y10
-	VBLENDVPD   Y11, Y4, Y0, Y11
-	VBLENDVPD   Y12, Y3, Y0, Y12
-	VADDPD      Y0, Y5, Y5
-	VADDPD      Y0, Y4, Y4
-	VADDPD      Y0, Y3, Y3
-	VDIVPD      Y5, Y10, Y10
-	VDIVPD      Y4, Y11, Y11
-	VDIVPD      Y3, Y12, Y12
-	VMULPD      Y10, Y1, Y1
-	VMULPD      Y11, Y2, Y2
-	VMOVUPD     96(SP), Y3
-	VMULPD      Y12, Y3, Y3
-	VMOVUPD     64(SP), Y4
+	VMULPD      actkernconst<>+320(SB), Y6, Y9
+	VMULPD      actkernconst<>+320(SB), Y7, Y10
+	VMULPD      actkernconst<>+320(SB), Y8, Y11
+	VROUNDPD    $0x08, Y9, Y9
+	VROUNDPD    $0x08, Y10, Y10
+	VROUNDPD    $0x08, Y11, Y11
+	VFMADD231PD actkernconst<>+352(SB), Y9, Y6
+	VFMADD231PD actkernconst<>+352(SB), Y10, Y7
+	VFMADD231PD actkernconst<>+352(SB), Y11, Y8
+	VMOVUPD     actkernconst<>+224(SB), Y12
+	VFMADD213PD actkernconst<>+768(SB), Y6, Y12
+	VMOVUPD     actkernconst<>+224(SB), Y13
+	VFMADD213PD actkernconst<>+768(SB), Y7, Y13
+	VMOVUPD     actkernconst<>+224(SB), Y14
+	VFMADD213PD actkernconst<>+768(SB), Y8, Y14
+	VFMADD213PD actkernconst<>+416(SB), Y6, Y12
+	VFMADD213PD actkernconst<>+416(SB), Y7, Y13
+	VFMADD213PD actkernconst<>+416(SB), Y8, Y14
+	VFMADD213PD actkernconst<>+864(SB), Y6, Y12
+	VFMADD213PD actkernconst<>+864(SB), Y7, Y13
+	VFMADD213PD actkernconst<>+864(SB), Y8, Y14
+	VFMADD213PD actkernconst<>+480(SB), Y6, Y12
+	VFMADD213PD actkernconst<>+480(SB), Y7, Y13
+	VFMADD213PD actkernconst<>+480(SB), Y8, Y14
+	VFMADD213PD actkernconst<>+896(SB), Y6, Y12
+	VFMADD213PD actkernconst<>+896(SB), Y7, Y13
+	VFMADD213PD actkernconst<>+896(SB), Y8, Y14
+	VFMADD213PD actkernconst<>+544(SB), Y6, Y12
+	VFMADD213PD actkernconst<>+544(SB), Y7, Y13
+	VFMADD213PD actkernconst<>+544(SB), Y8, Y14
+	VFMADD213PD actkernconst<>+928(SB), Y6, Y12
+	VFMADD213PD actkernconst<>+928(SB), Y7, Y13
+	VFMADD213PD actkernconst<>+928(SB), Y8, Y14
+	VADDPD      actkernconst<>+128(SB), Y9, Y6
+	VPSLLQ      $0x34, Y6, Y6
+	VMULPD      Y12, Y6, Y12
+	VADDPD      actkernconst<>+128(SB), Y10, Y6
+	VPSLLQ      $0x34, Y6, Y6
+	VMULPD      Y13, Y6, Y13
+	VADDPD      actkernconst<>+128(SB), Y11, Y6
+	VPSLLQ      $0x34, Y6, Y6
+	VMULPD      Y14, Y6, Y14
+	VMOVUPD     actkernconst<>+160(SB), Y6
+	VBLENDVPD   Y0, Y12, Y6, Y7
+	VMOVUPD     actkernconst<>+160(SB), Y6
+	VBLENDVPD   Y1, Y13, Y6, Y8
+	VMOVUPD     actkernconst<>+160(SB), Y6
+	VBLENDVPD   Y2, Y14, Y6, Y9
+	VADDPD      actkernconst<>+160(SB), Y12, Y12
+	VADDPD      actkernconst<>+160(SB), Y13, Y13
+	VADDPD      actkernconst<>+160(SB), Y14, Y14
+	VDIVPD      Y12, Y7, Y7
+	VDIVPD      Y13, Y8, Y8
+	VDIVPD      Y14, Y9, Y9
+	VMULPD      Y7, Y0, Y0
+	VMULPD      Y8, Y1, Y1
+	VMULPD      Y9, Y2, Y2
+	VBLENDVPD   Y3, actkernconst<>+1312(SB), Y0, Y3
 	VBLENDVPD   Y4, actkernconst<>+1312(SB), Y1, Y4
-	VMOVUPD     32(SP), Y1
-	VBLENDVPD   Y1, actkernconst<>+1312(SB), Y2, Y1
-	VMOVUPD     (SP), Y2
-	VBLENDVPD   Y2, actkernconst<>+1312(SB), Y3, Y2
+	VBLENDVPD   Y5, actkernconst<>+1312(SB), Y2, Y5
+	VCVTPD2PSY  Y3, X3
+	VMOVNTPS    X3, (AX)
 	VCVTPD2PSY  Y4, X4
-	VMOVNTPS    X4, (AX)
-	VCVTPD2PSY  Y1, X1
-	VMOVNTPS    X1, 16(AX)
-	VCVTPD2PSY  Y2, X2
-	VMOVNTPS    X2, 32(AX)
+	VMOVNTPS    X4, 16(AX)
+	VCVTPD2PSY  Y5, X5
+	VMOVNTPS    X5, 32(AX)
 	ADDQ        $0x00000030, AX
 	ADDQ        $0x00000030, CX
 	SUBQ        $0x0000000c, DX
@@ -41012,32 +40894,32 @@ loop:
 single:
 	CMPQ        DX, $0x00000004
 	JB          tail
-	VCVTPS2PD   (CX), Y1
-	VCMPPD      $0x11, actkernconst<>+5440(SB), Y1, Y2
-	VORPD       actkernconst<>+1312(SB), Y1, Y3
-	VCMPPD      $0x11, actkernconst<>+576(SB), Y1, Y4
-	VMAXPD      actkernconst<>+800(SB), Y3, Y3
-	VMULPD      actkernconst<>+320(SB), Y3, Y5
-	VROUNDPD    $0x08, Y5, Y5
-	VFMADD231PD actkernconst<>+352(SB), Y5, Y3
-	VMOVUPD     actkernconst<>+224(SB), Y6
-	VFMADD213PD actkernconst<>+768(SB), Y3, Y6
-	VFMADD213PD actkernconst<>+416(SB), Y3, Y6
-	VFMADD213PD actkernconst<>+864(SB), Y3, Y6
-	VFMADD213PD actkernconst<>+480(SB), Y3, Y6
-	VFMADD213PD actkernconst<>+896(SB), Y3, Y6
-	VFMADD213PD actkernconst<>+544(SB), Y3, Y6
-	VFMADD213PD actkernconst<>+928(SB), Y3, Y6
-	VADDPD      actkernconst<>+128(SB), Y5, Y3
-	VPSLLQ      $0x34, Y3, Y3
-	VMULPD      Y6, Y3, Y6
-	VBLENDVPD   Y4, Y6, Y0, Y4
-	VADDPD      Y0, Y6, Y6
-	VDIVPD      Y6, Y4, Y4
-	VMULPD      Y4, Y1, Y1
-	VBLENDVPD   Y2, actkernconst<>+1312(SB), Y1, Y2
-	VCVTPD2PSY  Y2, X2
-	VMOVNTPS    X2, (AX)
+	VCVTPS2PD   (CX), Y0
+	VCMPPD      $0x11, actkernconst<>+5440(SB), Y0, Y1
+	VORPD       actkernconst<>+1312(SB), Y0, Y2
+	VMAXPD      actkernconst<>+800(SB), Y2, Y2
+	VMULPD      actkernconst<>+320(SB), Y2, Y3
+	VROUNDPD    $0x08, Y3, Y3
+	VFMADD231PD actkernconst<>+352(SB), Y3, Y2
+	VMOVUPD     actkernconst<>+224(SB), Y4
+	VFMADD213PD actkernconst<>+768(SB), Y2, Y4
+	VFMADD213PD actkernconst<>+416(SB), Y2, Y4
+	VFMADD213PD actkernconst<>+864(SB), Y2, Y4
+	VFMADD213PD actkernconst<>+480(SB), Y2, Y4
+	VFMADD213PD actkernconst<>+896(SB), Y2, Y4
+	VFMADD213PD actkernconst<>+544(SB), Y2, Y4
+	VFMADD213PD actkernconst<>+928(SB), Y2, Y4
+	VADDPD      actkernconst<>+128(SB), Y3, Y2
+	VPSLLQ      $0x34, Y2, Y2
+	VMULPD      Y4, Y2, Y4
+	VMOVUPD     actkernconst<>+160(SB), Y2
+	VBLENDVPD   Y0, Y4, Y2, Y3
+	VADDPD      actkernconst<>+160(SB), Y4, Y4
+	VDIVPD      Y4, Y3, Y3
+	VMULPD      Y3, Y0, Y0
+	VBLENDVPD   Y1, actkernconst<>+1312(SB), Y0, Y1
+	VCVTPD2PSY  Y1, X1
+	VMOVNTPS    X1, (AX)
 	ADDQ        $0x00000010, AX
 	ADDQ        $0x00000010, CX
 	SUBQ        $0x00000004, DX
@@ -41049,33 +40931,33 @@ tail:
 	LEAQ        actkernconst<>+640(SB), BX
 	NEGQ        DX
 	VMOVDQU     32(BX)(DX*4), X15
-	VMASKMOVPS  (CX), X15, X1
-	VCVTPS2PD   X1, Y1
-	VCMPPD      $0x11, actkernconst<>+5440(SB), Y1, Y2
-	VORPD       actkernconst<>+1312(SB), Y1, Y3
-	VCMPPD      $0x11, actkernconst<>+576(SB), Y1, Y4
-	VMAXPD      actkernconst<>+800(SB), Y3, Y3
-	VMULPD      actkernconst<>+320(SB), Y3, Y5
-	VROUNDPD    $0x08, Y5, Y5
-	VFMADD231PD actkernconst<>+352(SB), Y5, Y3
-	VMOVUPD     actkernconst<>+224(SB), Y6
-	VFMADD213PD actkernconst<>+768(SB), Y3, Y6
-	VFMADD213PD actkernconst<>+416(SB), Y3, Y6
-	VFMADD213PD actkernconst<>+864(SB), Y3, Y6
-	VFMADD213PD actkernconst<>+480(SB), Y3, Y6
-	VFMADD213PD actkernconst<>+896(SB), Y3, Y6
-	VFMADD213PD actkernconst<>+544(SB), Y3, Y6
-	VFMADD213PD actkernconst<>+928(SB), Y3, Y6
-	VADDPD      actkernconst<>+128(SB), Y5, Y3
-	VPSLLQ      $0x34, Y3, Y3
-	VMULPD      Y6, Y3, Y6
-	VBLENDVPD   Y4, Y6, Y0, Y4
-	VADDPD      Y0, Y6, Y6
-	VDIVPD      Y6, Y4, Y4
-	VMULPD      Y4, Y1, Y1
-	VBLENDVPD   Y2, actkernconst<>+1312(SB), Y1, Y2
-	VCVTPD2PSY  Y2, X2
-	VMASKMOVPS  X2, X15, (AX)
+	VMASKMOVPS  (CX), X15, X0
+	VCVTPS2PD   X0, Y0
+	VCMPPD      $0x11, actkernconst<>+5440(SB), Y0, Y1
+	VORPD       actkernconst<>+1312(SB), Y0, Y2
+	VMAXPD      actkernconst<>+800(SB), Y2, Y2
+	VMULPD      actkernconst<>+320(SB), Y2, Y3
+	VROUNDPD    $0x08, Y3, Y3
+	VFMADD231PD actkernconst<>+352(SB), Y3, Y2
+	VMOVUPD     actkernconst<>+224(SB), Y4
+	VFMADD213PD actkernconst<>+768(SB), Y2, Y4
+	VFMADD213PD actkernconst<>+416(SB), Y2, Y4
+	VFMADD213PD actkernconst<>+864(SB), Y2, Y4
+	VFMADD213PD actkernconst<>+480(SB), Y2, Y4
+	VFMADD213PD actkernconst<>+896(SB), Y2, Y4
+	VFMADD213PD actkernconst<>+544(SB), Y2, Y4
+	VFMADD213PD actkernconst<>+928(SB), Y2, Y4
+	VADDPD      actkernconst<>+128(SB), Y3, Y2
+	VPSLLQ      $0x34, Y2, Y2
+	VMULPD      Y4, Y2, Y4
+	VMOVUPD     actkernconst<>+160(SB), Y2
+	VBLENDVPD   Y0, Y4, Y2, Y3
+	VADDPD      actkernconst<>+160(SB), Y4, Y4
+	VDIVPD      Y4, Y3, Y3
+	VMULPD      Y3, Y0, Y0
+	VBLENDVPD   Y1, actkernconst<>+1312(SB), Y0, Y1
+	VCVTPD2PSY  Y1, X1
+	VMASKMOVPS  X1, X15, (AX)
 
 done:
 	SFENCE

@@ -12,7 +12,7 @@ import "fmt"
 // The float32 kernels compute the same function from a formula without the
 // corrections only a float64 result needs:
 //
-//	f(x) = -(log1p(exp(-abs(x))) - min(x, 0))
+//	f(x) = min(-0.0, x) - log1p(exp(-abs(x)))
 //
 // PyTorch equivalent: torch.nn.LogSigmoid.
 //

@@ -23,81 +23,80 @@ var (
 )
 
 // logsigmoidGeneric is the pure-Go kernel of logsigmoid (f32 memory, f64
-// compute, 58 operations): the scalar twin of the vector program the assembly
+// compute, 57 operations): the scalar twin of the vector program the assembly
 // kernels run, with exactly the semantics of vprog.Program.Eval, so every
 // backend gives the same bits. The caller guarantees equal lengths; dst may be
 // the same slice as an input.
 func logsigmoidGeneric(dst, x []float32) {
 	x = x[:len(dst)]
-	v3 := math.Float64frombits(0xc086280000000000)  // -709
-	v5 := math.Float64frombits(0x3ff71547652b82fe)  // 1.4426950408889634
-	v8 := math.Float64frombits(0xbfe62e42fefa39ef)  // -0.6931471805599453
-	v10 := math.Float64frombits(0x3f2a17e35818933c) // 0.0001990761775668928
-	v11 := math.Float64frombits(0x3f56da79e0d30050) // 0.0013948621956814296
-	v13 := math.Float64frombits(0x3f81110a5fa2e975) // 0.008333283465948619
-	v15 := math.Float64frombits(0x3fa55546446e1464) // 0.0416662176640237
-	v17 := math.Float64frombits(0x3fc5555557e88376) // 0.16666666786570844
-	v19 := math.Float64frombits(0x3fe0000005cbdd4b) // 0.5000000107965347
-	v21 := math.Float64frombits(0x3fefffffffff6187) // 0.9999999999954959
-	v23 := math.Float64frombits(0x3feffffffffa6d0c) // 0.9999999999594436
-	v27 := math.Float64frombits(0x3f4a0d0de7fa0aea) // 0.0007950132275741071
-	v28 := math.Float64frombits(0xbf78cc7aa9740b75) // -0.0060543815118333415
-	v30 := math.Float64frombits(0x3f962447f9e11576) // 0.02162277662889297
-	v32 := math.Float64frombits(0xbfa923f3d450e431) // -0.049102420489767325
-	v34 := math.Float64frombits(0x3fb5065a177b9a83) // 0.08212817261992637
-	v36 := math.Float64frombits(0xbfbcd9fcac54f9c7) // -0.11270121772120155
-	v38 := math.Float64frombits(0x3fc1cdfb9f191c54) // 0.13909859913312295
-	v40 := math.Float64frombits(0xbfc53b4260c5cffc) // -0.16587094998578766
-	v42 := math.Float64frombits(0x3fc995f95ec7abe6) // 0.19988934638908445
-	v44 := math.Float64frombits(0xbfcfffb1dd16699b) // -0.24999068541803812
-	v46 := math.Float64frombits(0x3fd5555399fff040) // 0.3333329204467681
-	v48 := math.Float64frombits(0xbfdffffff83090a7) // -0.499999992726098
-	v50 := math.Float64frombits(0x3feffffffffd0cdc) // 0.9999999999785376
-	v53 := math.Float64frombits(0x0000000000000000) // 0
+	v1 := math.Float64frombits(0x8000000000000000)  // -0
+	v5 := math.Float64frombits(0xc086280000000000)  // -709
+	v7 := math.Float64frombits(0x3ff71547652b82fe)  // 1.4426950408889634
+	v10 := math.Float64frombits(0xbfe62e42fefa39ef) // -0.6931471805599453
+	v12 := math.Float64frombits(0x3f2a17e35818933c) // 0.0001990761775668928
+	v13 := math.Float64frombits(0x3f56da79e0d30050) // 0.0013948621956814296
+	v15 := math.Float64frombits(0x3f81110a5fa2e975) // 0.008333283465948619
+	v17 := math.Float64frombits(0x3fa55546446e1464) // 0.0416662176640237
+	v19 := math.Float64frombits(0x3fc5555557e88376) // 0.16666666786570844
+	v21 := math.Float64frombits(0x3fe0000005cbdd4b) // 0.5000000107965347
+	v23 := math.Float64frombits(0x3fefffffffff6187) // 0.9999999999954959
+	v25 := math.Float64frombits(0x3feffffffffa6d0c) // 0.9999999999594436
+	v29 := math.Float64frombits(0x3f4a0d0de7fa0aea) // 0.0007950132275741071
+	v30 := math.Float64frombits(0xbf78cc7aa9740b75) // -0.0060543815118333415
+	v32 := math.Float64frombits(0x3f962447f9e11576) // 0.02162277662889297
+	v34 := math.Float64frombits(0xbfa923f3d450e431) // -0.049102420489767325
+	v36 := math.Float64frombits(0x3fb5065a177b9a83) // 0.08212817261992637
+	v38 := math.Float64frombits(0xbfbcd9fcac54f9c7) // -0.11270121772120155
+	v40 := math.Float64frombits(0x3fc1cdfb9f191c54) // 0.13909859913312295
+	v42 := math.Float64frombits(0xbfc53b4260c5cffc) // -0.16587094998578766
+	v44 := math.Float64frombits(0x3fc995f95ec7abe6) // 0.19988934638908445
+	v46 := math.Float64frombits(0xbfcfffb1dd16699b) // -0.24999068541803812
+	v48 := math.Float64frombits(0x3fd5555399fff040) // 0.3333329204467681
+	v50 := math.Float64frombits(0xbfdffffff83090a7) // -0.499999992726098
+	v52 := math.Float64frombits(0x3feffffffffd0cdc) // 0.9999999999785376
 	for i := range dst {
 		v0 := float64(x[i])
-		v1 := math.Abs(v0)
-		v2 := -v1
-		v4 := v3
-		if v2 > v3 {
-			v4 = v2
+		v2 := v0
+		if v1 < v0 {
+			v2 = v1
 		}
-		v6 := float64(v4 * v5)
-		v7 := math.RoundToEven(v6)
-		v9 := math.FMA(v7, v8, v4)
-		v12 := math.FMA(v9, v10, v11)
-		v14 := math.FMA(v9, v12, v13)
-		v16 := math.FMA(v9, v14, v15)
-		v18 := math.FMA(v9, v16, v17)
-		v20 := math.FMA(v9, v18, v19)
-		v22 := math.FMA(v9, v20, v21)
-		v24 := math.FMA(v9, v22, v23)
-		v25 := ldexpNormal(v24, v7)
-		v26 := math.IsNaN(v0)
-		v29 := math.FMA(v25, v27, v28)
-		v31 := math.FMA(v25, v29, v30)
-		v33 := math.FMA(v25, v31, v32)
-		v35 := math.FMA(v25, v33, v34)
-		v37 := math.FMA(v25, v35, v36)
-		v39 := math.FMA(v25, v37, v38)
-		v41 := math.FMA(v25, v39, v40)
-		v43 := math.FMA(v25, v41, v42)
-		v45 := math.FMA(v25, v43, v44)
-		v47 := math.FMA(v25, v45, v46)
-		v49 := math.FMA(v25, v47, v48)
-		v51 := math.FMA(v25, v49, v50)
-		v52 := float64(v25 * v51)
-		v54 := v0
-		if v53 < v0 {
-			v54 = v53
+		v3 := math.Abs(v0)
+		v4 := -v3
+		v6 := v5
+		if v4 > v5 {
+			v6 = v4
 		}
-		v55 := float64(v52 - v54)
-		v56 := -v55
-		v57 := v56
-		if v26 {
-			v57 = v0
+		v8 := float64(v6 * v7)
+		v9 := math.RoundToEven(v8)
+		v11 := math.FMA(v9, v10, v6)
+		v14 := math.FMA(v11, v12, v13)
+		v16 := math.FMA(v11, v14, v15)
+		v18 := math.FMA(v11, v16, v17)
+		v20 := math.FMA(v11, v18, v19)
+		v22 := math.FMA(v11, v20, v21)
+		v24 := math.FMA(v11, v22, v23)
+		v26 := math.FMA(v11, v24, v25)
+		v27 := ldexpNormal(v26, v9)
+		v28 := math.IsNaN(v0)
+		v31 := math.FMA(v27, v29, v30)
+		v33 := math.FMA(v27, v31, v32)
+		v35 := math.FMA(v27, v33, v34)
+		v37 := math.FMA(v27, v35, v36)
+		v39 := math.FMA(v27, v37, v38)
+		v41 := math.FMA(v27, v39, v40)
+		v43 := math.FMA(v27, v41, v42)
+		v45 := math.FMA(v27, v43, v44)
+		v47 := math.FMA(v27, v45, v46)
+		v49 := math.FMA(v27, v47, v48)
+		v51 := math.FMA(v27, v49, v50)
+		v53 := math.FMA(v27, v51, v52)
+		v54 := float64(v27 * v53)
+		v55 := float64(v2 - v54)
+		v56 := v55
+		if v28 {
+			v56 = v0
 		}
-		dst[i] = float32(v57)
+		dst[i] = float32(v56)
 	}
 }
 

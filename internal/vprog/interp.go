@@ -107,7 +107,7 @@ func (p *Program) run(inputs, params []float64) []float64 {
 		case OpNot:
 			masks[i] = !m(0)
 		case OpSelect:
-			if m(0) {
+			if in.Imm == SelectSign && math.Signbit(a(0)) || in.Imm != SelectSign && m(0) {
 				r = a(1)
 			} else {
 				r = a(2)

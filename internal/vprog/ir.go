@@ -129,7 +129,10 @@ const (
 	// makes it, for AVX-512.
 	OpAndCmp
 
-	// OpSelect is mask ? a : b, lane by lane. Args: mask, a, b.
+	// OpSelect is mask ? a : b, lane by lane. Args: mask, a, b. With Imm
+	// = SelectSign the first argument is a float value, not a mask: the
+	// lanes where its sign bit is set take a (AVX2's VBLENDVPD reads only
+	// that bit). Only ForX86 makes it, for AVX2.
 	OpSelect
 	// OpKeepIf is a ? (b OP c) : +0, with Imm the operation: OpAdd, OpSub,
 	// OpMul, OpDiv or OpLdexp (an Ldexp of any Imm: AVX-512 has one
@@ -159,6 +162,9 @@ const LdexpNormal = 2
 // LdexpFlush is the Imm of an OpLdexp that is an LdexpNormal whose
 // exponent may also be -1023, where the power of two is +0 (see OpLdexp).
 const LdexpFlush = 3
+
+// SelectSign is the Imm of an OpSelect on a value's sign bit (see OpSelect).
+const SelectSign = 2
 
 // CmpNegated is the Imm of a comparison that gives its negation (see
 // OpLT).

@@ -97,6 +97,8 @@ func atNaNOf(p *Program, a Value, onX86 bool) func(Value) atNaN {
 		case OpOr:
 			k = notAtNaN(andAtNaN(notAtNaN(arg(0)), notAtNaN(arg(1))))
 		case OpSelect:
+			// A SelectSign's first argument is a float: never a known
+			// mask, so only equal sides decide.
 			switch m, x, y := arg(0), arg(1), arg(2); {
 			case m == atNaNTrue:
 				k = x

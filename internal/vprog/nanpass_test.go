@@ -3,6 +3,7 @@ package vprog
 import (
 	"fmt"
 	"math"
+	"strings"
 	"testing"
 
 	"github.com/stretchr/testify/assert"
@@ -416,6 +417,47 @@ func TestForX86DropsShadowedNaNRules(t *testing.T) {
 						assert.True(t, math.Float64bits(want) == math.Float64bits(got) || want != want && got != got, "x = %v, b = %v: %v, want %v", x, bv, got, want)
 					}
 				}
+			}
+		})
+	}
+}
+
+// TestForX86SignSelects checks which selects on x < 0 or 0 < x the AVX2
+// programs make selects on x's sign bit: those whose choice at the zero
+// where the two differ (-0 for x < 0, +0 for 0 < x) does not change the
+// kernel's result, and whose sides read nothing but x.
+func TestForX86SignSelects(t *testing.T) {
+	b := spec.Param{Name: "b", Default: 2}
+	cases := []struct {
+		forward string
+		signed  bool
+	}{
+		{"where(x < 0, x*2, x*3)", true},   // -0 either way
+		{"where(x < 0, 1, 2)", false},      // 1 at -0 instead of 2
+		{"where(x > 0, x, 0)", true},       // +0 either way
+		{"where(x > 0, 1, 0)", false},      // 1 at +0 instead of 0
+		{"where(x < 0, x*b, x)", false},    // a parameter on one side
+		{"where(x < 0, 1 + x*x, 1)", true}, // 1 either way
+	}
+	for _, c := range cases {
+		t.Run(c.forward, func(t *testing.T) {
+			var params []spec.Param
+			if strings.Contains(c.forward, "b") {
+				params = append(params, b)
+			}
+			p, err := Lower(activation(t, "f", c.forward, "1", params...), Forward, F64)
+			require.NoError(t, err)
+			q := p.ForX86(false)
+			signed := false
+			for i, in := range q.Instrs {
+				if q.Live()[i] && in.Op == OpSelect && in.Imm == SelectSign {
+					signed = true
+				}
+			}
+			assert.Equal(t, c.signed, signed)
+			for _, x := range []float64{-7, -0.5, math.Copysign(0, -1), 0, 0.25, 3, math.Inf(1), math.Inf(-1)} {
+				params := []float64{2}[:len(p.Params)]
+				assert.Equal(t, math.Float64bits(p.Eval([]float64{x}, params)), math.Float64bits(q.Eval([]float64{x}, params)), "x = %v", x)
 			}
 		})
 	}

@@ -31,7 +31,7 @@ func (p *Program) ForX86(avx512 bool) *Program {
 	}
 	p = p.withNegAbs().withLeavesLast()
 	if !avx512 {
-		return p.withoutNaNRule().withoutShadowedNaNRules()
+		return p.withoutNaNRule().withoutShadowedNaNRules().withSignSelects()
 	}
 	return p.withFlushMasks().withFixUps().withoutNaNRule().withoutShadowedNaNRules().withNaNRuleFixUp().withMaskedCompares().withKeepIfs()
 }
@@ -220,6 +220,93 @@ func (p *Program) withoutShadowedNaNRules() *Program {
 		i = -1 // the values are renumbered: from the start again
 	}
 	return p
+}
+
+// withSignSelects makes a select on x < 0 (or 0 < x, its sides exchanged)
+// for an input x a select on x's sign bit (SelectSign), which AVX2's
+// VBLENDVPD reads directly: one comparison fewer per vector (sigmoid's
+// pick of e or 1, silu's, selu's). The two differ only where x is -0 (+0)
+// or NaN. So both sides must compute from x and constants alone, and the
+// choice must not matter at that zero, which evaluating there settles:
+// the kernel's result, where the program reads nothing but x, or else the
+// two sides, bit for bit. And the result must not see the NaN lanes'
+// choice: it is the kernel's NaN rule, or x86 arithmetic makes it x's NaN
+// with the new select as well.
+func (p *Program) withSignSelects() *Program {
+	_, ruled := p.nanRuleInput()
+	changed := false
+	for i, in := range p.Instrs {
+		if in.Op != OpSelect || in.Imm != 0 {
+			continue
+		}
+		c := p.Instrs[in.Args[0]]
+		if c.Op != OpLT || c.Imm != 0 {
+			continue
+		}
+		x, zero, t, f := c.Args[0], c.Args[1], in.Args[1], in.Args[2]
+		if isPosZero(p.Instrs[x]) {
+			x, zero, t, f = c.Args[1], c.Args[0], f, t // 0 < x: x's sign picks the false side
+		}
+		if p.Instrs[x].Op != OpInput || !isPosZero(p.Instrs[zero]) || !p.dependsOnlyOn(x, t, f) {
+			continue
+		}
+		inputs := make([]float64, p.Inputs)
+		inputs[int(p.Instrs[x].Imm)] = math.Copysign(0, -1)
+		if zero != c.Args[1] {
+			inputs[int(p.Instrs[x].Imm)] = 0
+		}
+		params := make([]float64, len(p.Params))
+		q := *p
+		q.Instrs = append([]Instr(nil), p.Instrs...)
+		q.Instrs[i] = Instr{Op: OpSelect, Imm: SelectSign, Args: [4]Value{x, t, f}}
+		same := func(a, b float64) bool { return math.Float64bits(a) == math.Float64bits(b) }
+		if p.Inputs == 1 && len(p.Params) == 0 {
+			if !same(p.Eval(inputs, params), q.Eval(inputs, params)) {
+				continue
+			}
+		} else if vals := p.run(inputs, params); !same(vals[t], vals[f]) {
+			continue
+		}
+		if ruled || passesNaN(&q, q.Result, x, true) {
+			p, changed = &q, true
+		}
+	}
+	if !changed {
+		return p
+	}
+	return p.compact() // without the comparisons
+}
+
+// dependsOnlyOn reports whether the values vs are computed from x and
+// constants alone.
+func (p *Program) dependsOnlyOn(x Value, vs ...Value) bool {
+	seen := map[Value]bool{}
+	var only func(v Value) bool
+	only = func(v Value) bool {
+		if v == x || seen[v] {
+			return true
+		}
+		seen[v] = true
+		in := p.Instrs[v]
+		switch in.Op {
+		case OpConst:
+			return true
+		case OpInput, OpParam:
+			return false
+		}
+		for _, a := range in.Args[:in.Op.Arity()] {
+			if !only(a) {
+				return false
+			}
+		}
+		return true
+	}
+	for _, v := range vs {
+		if !only(v) {
+			return false
+		}
+	}
+	return true
 }
 
 // nanRuleInput is the input a of p's NaN rule isnan(a) ? a : y, if p ends
