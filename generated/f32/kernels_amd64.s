@@ -31038,210 +31038,191 @@ done:
 // Requires: AVX, AVX512F, AVX512VL, BMI2
 TEXT ·mishAVX512(SB), NOSPLIT, $0-48
 	VBROADCASTSD actkernconst<>+5408(SB), Z0
-	VBROADCASTSD actkernconst<>+48(SB), Z1
-	VBROADCASTSD actkernconst<>+720(SB), Z2
-	VBROADCASTSD actkernconst<>+728(SB), Z3
-	VBROADCASTSD actkernconst<>+1008(SB), Z4
-	VBROADCASTSD actkernconst<>+5416(SB), Z5
+	VBROADCASTSD actkernconst<>+5416(SB), Z1
+	VBROADCASTSD actkernconst<>+48(SB), Z2
+	VBROADCASTSD actkernconst<>+720(SB), Z3
+	VBROADCASTSD actkernconst<>+728(SB), Z4
+	VBROADCASTSD actkernconst<>+1008(SB), Z5
 	VBROADCASTSD actkernconst<>+736(SB), Z6
-	VBROADCASTSD actkernconst<>+744(SB), Z7
-	VBROADCASTSD actkernconst<>+72(SB), Z8
-	VBROADCASTSD actkernconst<>+80(SB), Z9
-	VBROADCASTSD actkernconst<>+96(SB), Z10
-	VBROADCASTSD actkernconst<>+752(SB), Z11
-	VBROADCASTSD actkernconst<>+8(SB), Z12
-	VBROADCASTSD actkernconst<>+760(SB), Z13
-	VBROADCASTSD actkernconst<>+24(SB), Z14
-	VBROADCASTSD actkernconst<>+704(SB), Z15
+	VBROADCASTSD actkernconst<>+72(SB), Z7
+	VBROADCASTSD actkernconst<>+80(SB), Z8
+	VBROADCASTSD actkernconst<>+96(SB), Z9
+	VBROADCASTSD actkernconst<>+752(SB), Z10
+	VBROADCASTSD actkernconst<>+8(SB), Z11
+	VBROADCASTSD actkernconst<>+760(SB), Z12
+	VBROADCASTSD actkernconst<>+24(SB), Z13
+	VBROADCASTSD actkernconst<>+704(SB), Z14
 	MOVQ         dst_base+0(FP), AX
 	MOVQ         in0_base+24(FP), CX
 	MOVQ         dst_len+8(FP), DX
 
 loop:
-	CMPQ             DX, $0x00000020
-	JB               single
-	VCVTPS2PD        (CX), Z16
-	VCVTPS2PD        32(CX), Z17
-	VCVTPS2PD        64(CX), Z18
-	VCVTPS2PD        96(CX), Z19
-	VMAXPD           Z6, Z16, Z20
-	VMAXPD           Z6, Z17, Z21
-	VMAXPD           Z6, Z18, Z22
-	VMAXPD           Z6, Z19, Z23
-	VMINPD           Z7, Z20, Z20
-	VMINPD           Z7, Z21, Z21
-	VMINPD           Z7, Z22, Z22
-	VMINPD           Z7, Z23, Z23
-	VMULPD           Z8, Z20, Z24
-	VMULPD           Z8, Z21, Z25
-	VMULPD           Z8, Z22, Z26
-	VMULPD           Z8, Z23, Z27
-	VRNDSCALEPD      $0x08, Z24, Z24
-	VRNDSCALEPD      $0x08, Z25, Z25
-	VRNDSCALEPD      $0x08, Z26, Z26
-	VRNDSCALEPD      $0x08, Z27, Z27
-	VFMADD231PD      Z9, Z24, Z20
-	VFMADD231PD      Z9, Z25, Z21
-	VFMADD231PD      Z9, Z26, Z22
-	VFMADD231PD      Z9, Z27, Z23
-	VMOVAPD          Z1, Z28
-	VFMADD213PD      Z2, Z20, Z28
-	VMOVAPD          Z1, Z29
-	VFMADD213PD      Z2, Z21, Z29
-	VMOVAPD          Z1, Z30
-	VFMADD213PD      Z2, Z22, Z30
-	VMOVAPD          Z1, Z31
-	VFMADD213PD      Z2, Z23, Z31
-	VFMADD213PD      Z10, Z20, Z28
-	VFMADD213PD      Z10, Z21, Z29
-	VFMADD213PD      Z10, Z22, Z30
-	VFMADD213PD      Z10, Z23, Z31
-	VFMADD213PD      Z11, Z20, Z28
-	VFMADD213PD      Z11, Z21, Z29
-	VFMADD213PD      Z11, Z22, Z30
-	VFMADD213PD      Z11, Z23, Z31
-	VFMADD213PD      Z12, Z20, Z28
-	VFMADD213PD      Z12, Z21, Z29
-	VFMADD213PD      Z12, Z22, Z30
-	VFMADD213PD      Z12, Z23, Z31
-	VFMADD213PD      Z13, Z20, Z28
-	VFMADD213PD      Z13, Z21, Z29
-	VFMADD213PD      Z13, Z22, Z30
-	VFMADD213PD      Z13, Z23, Z31
-	VFMADD213PD      Z14, Z20, Z28
-	VFMADD213PD      Z14, Z21, Z29
-	VFMADD213PD      Z14, Z22, Z30
-	VFMADD213PD      Z14, Z23, Z31
-	VFMADD213PD      Z15, Z20, Z28
-	VFMADD213PD      Z15, Z21, Z29
-	VFMADD213PD      Z15, Z22, Z30
-	VFMADD213PD      Z15, Z23, Z31
-	VCMPPD           $0x11, Z24, Z3, K2
-	VCMPPD           $0x11, Z25, Z3, K3
-	VCMPPD           $0x11, Z26, Z3, K4
-	VCMPPD           $0x11, Z27, Z3, K5
-	VSCALEFPD.Z      Z24, Z28, K2, Z28
-	VSCALEFPD.Z      Z25, Z29, K3, Z29
-	VSCALEFPD.Z      Z26, Z30, K4, Z30
-	VSCALEFPD.Z      Z27, Z31, K5, Z31
-	VADDPD           Z4, Z28, Z20
-	VADDPD           Z4, Z29, Z21
-	VADDPD           Z4, Z30, Z22
-	VADDPD           Z4, Z31, Z23
-	VMULPD           Z20, Z28, Z28
-	VMULPD           Z21, Z29, Z29
-	VMULPD           Z22, Z30, Z30
-	VMULPD           Z23, Z31, Z31
-	VADDPD           Z4, Z28, Z20
-	VADDPD           Z4, Z29, Z21
-	VADDPD           Z4, Z30, Z22
-	VADDPD           Z4, Z31, Z23
-	VDIVPD           Z20, Z28, Z28
-	VDIVPD           Z21, Z29, Z29
-	VDIVPD           Z22, Z30, Z30
-	VDIVPD           Z23, Z31, Z31
-	VCMPPD           $0x15, Z16, Z0, K2
-	VCMPPD           $0x15, Z17, Z0, K3
-	VCMPPD           $0x15, Z18, Z0, K4
-	VCMPPD           $0x15, Z19, Z0, K5
-	VMOVAPD          Z16, Z20
-	VMULPD           Z28, Z16, K2, Z20
-	VMOVAPD          Z17, Z21
-	VMULPD           Z29, Z17, K3, Z21
-	VMOVAPD          Z18, Z22
-	VMULPD           Z30, Z18, K4, Z22
-	VMOVAPD          Z19, Z23
-	VMULPD           Z31, Z19, K5, Z23
-	VSUBPD           Z5, Z16, Z16
-	VSUBPD           Z5, Z17, Z17
-	VSUBPD           Z5, Z18, Z18
-	VSUBPD           Z5, Z19, Z19
-	VFIXUPIMMPD.BCST $0x00, actkernconst<>+1208(SB), Z16, Z20
-	VFIXUPIMMPD.BCST $0x00, actkernconst<>+1208(SB), Z17, Z21
-	VFIXUPIMMPD.BCST $0x00, actkernconst<>+1208(SB), Z18, Z22
-	VFIXUPIMMPD.BCST $0x00, actkernconst<>+1208(SB), Z19, Z23
-	VCVTPD2PS        Z20, Y20
-	VMOVUPS          Y20, (AX)
-	VCVTPD2PS        Z21, Y21
-	VMOVUPS          Y21, 32(AX)
-	VCVTPD2PS        Z22, Y22
-	VMOVUPS          Y22, 64(AX)
-	VCVTPD2PS        Z23, Y23
-	VMOVUPS          Y23, 96(AX)
-	ADDQ             $0x00000080, AX
-	ADDQ             $0x00000080, CX
-	SUBQ             $0x00000020, DX
-	JMP              loop
+	CMPQ        DX, $0x00000020
+	JB          single
+	VCVTPS2PD   (CX), Z15
+	VCVTPS2PD   32(CX), Z16
+	VCVTPS2PD   64(CX), Z17
+	VCVTPS2PD   96(CX), Z18
+	VMAXPD      Z15, Z0, Z19
+	VMAXPD      Z16, Z0, Z20
+	VMAXPD      Z17, Z0, Z21
+	VMAXPD      Z18, Z0, Z22
+	VMINPD      Z15, Z1, Z15
+	VMINPD      Z16, Z1, Z16
+	VMINPD      Z17, Z1, Z17
+	VMINPD      Z18, Z1, Z18
+	VMAXPD      Z6, Z15, Z15
+	VMAXPD      Z6, Z16, Z16
+	VMAXPD      Z6, Z17, Z17
+	VMAXPD      Z6, Z18, Z18
+	VMULPD      Z7, Z15, Z23
+	VMULPD      Z7, Z16, Z24
+	VMULPD      Z7, Z17, Z25
+	VMULPD      Z7, Z18, Z26
+	VRNDSCALEPD $0x08, Z23, Z23
+	VRNDSCALEPD $0x08, Z24, Z24
+	VRNDSCALEPD $0x08, Z25, Z25
+	VRNDSCALEPD $0x08, Z26, Z26
+	VFMADD231PD Z8, Z23, Z15
+	VFMADD231PD Z8, Z24, Z16
+	VFMADD231PD Z8, Z25, Z17
+	VFMADD231PD Z8, Z26, Z18
+	VMOVAPD     Z2, Z27
+	VFMADD213PD Z3, Z15, Z27
+	VMOVAPD     Z2, Z28
+	VFMADD213PD Z3, Z16, Z28
+	VMOVAPD     Z2, Z29
+	VFMADD213PD Z3, Z17, Z29
+	VMOVAPD     Z2, Z30
+	VFMADD213PD Z3, Z18, Z30
+	VFMADD213PD Z9, Z15, Z27
+	VFMADD213PD Z9, Z16, Z28
+	VFMADD213PD Z9, Z17, Z29
+	VFMADD213PD Z9, Z18, Z30
+	VFMADD213PD Z10, Z15, Z27
+	VFMADD213PD Z10, Z16, Z28
+	VFMADD213PD Z10, Z17, Z29
+	VFMADD213PD Z10, Z18, Z30
+	VFMADD213PD Z11, Z15, Z27
+	VFMADD213PD Z11, Z16, Z28
+	VFMADD213PD Z11, Z17, Z29
+	VFMADD213PD Z11, Z18, Z30
+	VFMADD213PD Z12, Z15, Z27
+	VFMADD213PD Z12, Z16, Z28
+	VFMADD213PD Z12, Z17, Z29
+	VFMADD213PD Z12, Z18, Z30
+	VFMADD213PD Z13, Z15, Z27
+	VFMADD213PD Z13, Z16, Z28
+	VFMADD213PD Z13, Z17, Z29
+	VFMADD213PD Z13, Z18, Z30
+	VFMADD213PD Z14, Z15, Z27
+	VFMADD213PD Z14, Z16, Z28
+	VFMADD213PD Z14, Z17, Z29
+	VFMADD213PD Z14, Z18, Z30
+	VCMPPD      $0x11, Z23, Z4, K2
+	VCMPPD      $0x11, Z24, Z4, K3
+	VCMPPD      $0x11, Z25, Z4, K4
+	VCMPPD      $0x11, Z26, Z4, K5
+	VSCALEFPD.Z Z23, Z27, K2, Z27
+	VSCALEFPD.Z Z24, Z28, K3, Z28
+	VSCALEFPD.Z Z25, Z29, K4, Z29
+	VSCALEFPD.Z Z26, Z30, K5, Z30
+	VADDPD      Z5, Z27, Z15
+	VADDPD      Z5, Z28, Z16
+	VADDPD      Z5, Z29, Z17
+	VADDPD      Z5, Z30, Z18
+	VMULPD      Z15, Z27, Z27
+	VMULPD      Z16, Z28, Z28
+	VMULPD      Z17, Z29, Z29
+	VMULPD      Z18, Z30, Z30
+	VADDPD      Z5, Z27, Z15
+	VADDPD      Z5, Z28, Z16
+	VADDPD      Z5, Z29, Z17
+	VADDPD      Z5, Z30, Z18
+	VDIVPD      Z15, Z27, Z27
+	VDIVPD      Z16, Z28, Z28
+	VDIVPD      Z17, Z29, Z29
+	VDIVPD      Z18, Z30, Z30
+	VMULPD      Z27, Z19, Z19
+	VMULPD      Z28, Z20, Z20
+	VMULPD      Z29, Z21, Z21
+	VMULPD      Z30, Z22, Z22
+	VCVTPD2PS   Z19, Y19
+	VMOVUPS     Y19, (AX)
+	VCVTPD2PS   Z20, Y20
+	VMOVUPS     Y20, 32(AX)
+	VCVTPD2PS   Z21, Y21
+	VMOVUPS     Y21, 64(AX)
+	VCVTPD2PS   Z22, Y22
+	VMOVUPS     Y22, 96(AX)
+	ADDQ        $0x00000080, AX
+	ADDQ        $0x00000080, CX
+	SUBQ        $0x00000020, DX
+	JMP         loop
 
 single:
-	CMPQ             DX, $0x00000008
-	JB               tail
-	VCVTPS2PD        (CX), Z16
-	VMAXPD           Z6, Z16, Z17
-	VMINPD           Z7, Z17, Z17
-	VMULPD           Z8, Z17, Z18
-	VRNDSCALEPD      $0x08, Z18, Z18
-	VFMADD231PD      Z9, Z18, Z17
-	VMOVAPD          Z1, Z19
-	VFMADD213PD      Z2, Z17, Z19
-	VFMADD213PD      Z10, Z17, Z19
-	VFMADD213PD      Z11, Z17, Z19
-	VFMADD213PD      Z12, Z17, Z19
-	VFMADD213PD      Z13, Z17, Z19
-	VFMADD213PD      Z14, Z17, Z19
-	VFMADD213PD      Z15, Z17, Z19
-	VCMPPD           $0x11, Z18, Z3, K2
-	VSCALEFPD.Z      Z18, Z19, K2, Z19
-	VADDPD           Z4, Z19, Z17
-	VMULPD           Z17, Z19, Z19
-	VADDPD           Z4, Z19, Z17
-	VDIVPD           Z17, Z19, Z19
-	VCMPPD           $0x15, Z16, Z0, K2
-	VMOVAPD          Z16, Z17
-	VMULPD           Z19, Z16, K2, Z17
-	VSUBPD           Z5, Z16, Z16
-	VFIXUPIMMPD.BCST $0x00, actkernconst<>+1208(SB), Z16, Z17
-	VCVTPD2PS        Z17, Y17
-	VMOVUPS          Y17, (AX)
-	ADDQ             $0x00000020, AX
-	ADDQ             $0x00000020, CX
-	SUBQ             $0x00000008, DX
-	JMP              single
+	CMPQ        DX, $0x00000008
+	JB          tail
+	VCVTPS2PD   (CX), Z15
+	VMAXPD      Z15, Z0, Z16
+	VMINPD      Z15, Z1, Z15
+	VMAXPD      Z6, Z15, Z15
+	VMULPD      Z7, Z15, Z17
+	VRNDSCALEPD $0x08, Z17, Z17
+	VFMADD231PD Z8, Z17, Z15
+	VMOVAPD     Z2, Z18
+	VFMADD213PD Z3, Z15, Z18
+	VFMADD213PD Z9, Z15, Z18
+	VFMADD213PD Z10, Z15, Z18
+	VFMADD213PD Z11, Z15, Z18
+	VFMADD213PD Z12, Z15, Z18
+	VFMADD213PD Z13, Z15, Z18
+	VFMADD213PD Z14, Z15, Z18
+	VCMPPD      $0x11, Z17, Z4, K2
+	VSCALEFPD.Z Z17, Z18, K2, Z18
+	VADDPD      Z5, Z18, Z15
+	VMULPD      Z15, Z18, Z18
+	VADDPD      Z5, Z18, Z15
+	VDIVPD      Z15, Z18, Z18
+	VMULPD      Z18, Z16, Z16
+	VCVTPD2PS   Z16, Y16
+	VMOVUPS     Y16, (AX)
+	ADDQ        $0x00000020, AX
+	ADDQ        $0x00000020, CX
+	SUBQ        $0x00000008, DX
+	JMP         single
 
 tail:
-	TESTQ            DX, DX
-	JZ               done
-	MOVL             $-1, BX
-	BZHIL            DX, BX, BX
-	KMOVW            BX, K1
-	VMOVUPS.Z        (CX), K1, Y16
-	VCVTPS2PD        Y16, Z16
-	VMAXPD           Z6, Z16, Z17
-	VMINPD           Z7, Z17, Z17
-	VMULPD           Z8, Z17, Z18
-	VRNDSCALEPD      $0x08, Z18, Z18
-	VFMADD231PD      Z9, Z18, Z17
-	VMOVAPD          Z1, Z19
-	VFMADD213PD      Z2, Z17, Z19
-	VFMADD213PD      Z10, Z17, Z19
-	VFMADD213PD      Z11, Z17, Z19
-	VFMADD213PD      Z12, Z17, Z19
-	VFMADD213PD      Z13, Z17, Z19
-	VFMADD213PD      Z14, Z17, Z19
-	VFMADD213PD      Z15, Z17, Z19
-	VCMPPD           $0x11, Z18, Z3, K2
-	VSCALEFPD.Z      Z18, Z19, K2, Z19
-	VADDPD           Z4, Z19, Z17
-	VMULPD           Z17, Z19, Z19
-	VADDPD           Z4, Z19, Z17
-	VDIVPD           Z17, Z19, Z19
-	VCMPPD           $0x15, Z16, Z0, K2
-	VMOVAPD          Z16, Z17
-	VMULPD           Z19, Z16, K2, Z17
-	VSUBPD           Z5, Z16, Z16
-	VFIXUPIMMPD.BCST $0x00, actkernconst<>+1208(SB), Z16, Z17
-	VCVTPD2PS        Z17, Y17
-	VMOVUPS          Y17, K1, (AX)
+	TESTQ       DX, DX
+	JZ          done
+	MOVL        $-1, BX
+	BZHIL       DX, BX, BX
+	KMOVW       BX, K1
+	VMOVUPS.Z   (CX), K1, Y15
+	VCVTPS2PD   Y15, Z15
+	VMAXPD      Z15, Z0, Z16
+	VMINPD      Z15, Z1, Z15
+	VMAXPD      Z6, Z15, Z15
+	VMULPD      Z7, Z15, Z17
+	VRNDSCALEPD $0x08, Z17, Z17
+	VFMADD231PD Z8, Z17, Z15
+	VMOVAPD     Z2, Z18
+	VFMADD213PD Z3, Z15, Z18
+	VFMADD213PD Z9, Z15, Z18
+	VFMADD213PD Z10, Z15, Z18
+	VFMADD213PD Z11, Z15, Z18
+	VFMADD213PD Z12, Z15, Z18
+	VFMADD213PD Z13, Z15, Z18
+	VFMADD213PD Z14, Z15, Z18
+	VCMPPD      $0x11, Z17, Z4, K2
+	VSCALEFPD.Z Z17, Z18, K2, Z18
+	VADDPD      Z5, Z18, Z15
+	VMULPD      Z15, Z18, Z18
+	VADDPD      Z5, Z18, Z15
+	VDIVPD      Z15, Z18, Z18
+	VMULPD      Z18, Z16, Z16
+	VCVTPD2PS   Z16, Y16
+	VMOVUPS     Y16, K1, (AX)
 
 done:
 	VZEROUPPER
@@ -31251,210 +31232,191 @@ done:
 // Requires: AVX, AVX512F, AVX512VL, BMI2, MMX+
 TEXT ·mishAVX512Stream(SB), NOSPLIT, $0-48
 	VBROADCASTSD actkernconst<>+5408(SB), Z0
-	VBROADCASTSD actkernconst<>+48(SB), Z1
-	VBROADCASTSD actkernconst<>+720(SB), Z2
-	VBROADCASTSD actkernconst<>+728(SB), Z3
-	VBROADCASTSD actkernconst<>+1008(SB), Z4
-	VBROADCASTSD actkernconst<>+5416(SB), Z5
+	VBROADCASTSD actkernconst<>+5416(SB), Z1
+	VBROADCASTSD actkernconst<>+48(SB), Z2
+	VBROADCASTSD actkernconst<>+720(SB), Z3
+	VBROADCASTSD actkernconst<>+728(SB), Z4
+	VBROADCASTSD actkernconst<>+1008(SB), Z5
 	VBROADCASTSD actkernconst<>+736(SB), Z6
-	VBROADCASTSD actkernconst<>+744(SB), Z7
-	VBROADCASTSD actkernconst<>+72(SB), Z8
-	VBROADCASTSD actkernconst<>+80(SB), Z9
-	VBROADCASTSD actkernconst<>+96(SB), Z10
-	VBROADCASTSD actkernconst<>+752(SB), Z11
-	VBROADCASTSD actkernconst<>+8(SB), Z12
-	VBROADCASTSD actkernconst<>+760(SB), Z13
-	VBROADCASTSD actkernconst<>+24(SB), Z14
-	VBROADCASTSD actkernconst<>+704(SB), Z15
+	VBROADCASTSD actkernconst<>+72(SB), Z7
+	VBROADCASTSD actkernconst<>+80(SB), Z8
+	VBROADCASTSD actkernconst<>+96(SB), Z9
+	VBROADCASTSD actkernconst<>+752(SB), Z10
+	VBROADCASTSD actkernconst<>+8(SB), Z11
+	VBROADCASTSD actkernconst<>+760(SB), Z12
+	VBROADCASTSD actkernconst<>+24(SB), Z13
+	VBROADCASTSD actkernconst<>+704(SB), Z14
 	MOVQ         dst_base+0(FP), AX
 	MOVQ         in0_base+24(FP), CX
 	MOVQ         dst_len+8(FP), DX
 
 loop:
-	CMPQ             DX, $0x00000020
-	JB               single
-	VCVTPS2PD        (CX), Z16
-	VCVTPS2PD        32(CX), Z17
-	VCVTPS2PD        64(CX), Z18
-	VCVTPS2PD        96(CX), Z19
-	VMAXPD           Z6, Z16, Z20
-	VMAXPD           Z6, Z17, Z21
-	VMAXPD           Z6, Z18, Z22
-	VMAXPD           Z6, Z19, Z23
-	VMINPD           Z7, Z20, Z20
-	VMINPD           Z7, Z21, Z21
-	VMINPD           Z7, Z22, Z22
-	VMINPD           Z7, Z23, Z23
-	VMULPD           Z8, Z20, Z24
-	VMULPD           Z8, Z21, Z25
-	VMULPD           Z8, Z22, Z26
-	VMULPD           Z8, Z23, Z27
-	VRNDSCALEPD      $0x08, Z24, Z24
-	VRNDSCALEPD      $0x08, Z25, Z25
-	VRNDSCALEPD      $0x08, Z26, Z26
-	VRNDSCALEPD      $0x08, Z27, Z27
-	VFMADD231PD      Z9, Z24, Z20
-	VFMADD231PD      Z9, Z25, Z21
-	VFMADD231PD      Z9, Z26, Z22
-	VFMADD231PD      Z9, Z27, Z23
-	VMOVAPD          Z1, Z28
-	VFMADD213PD      Z2, Z20, Z28
-	VMOVAPD          Z1, Z29
-	VFMADD213PD      Z2, Z21, Z29
-	VMOVAPD          Z1, Z30
-	VFMADD213PD      Z2, Z22, Z30
-	VMOVAPD          Z1, Z31
-	VFMADD213PD      Z2, Z23, Z31
-	VFMADD213PD      Z10, Z20, Z28
-	VFMADD213PD      Z10, Z21, Z29
-	VFMADD213PD      Z10, Z22, Z30
-	VFMADD213PD      Z10, Z23, Z31
-	VFMADD213PD      Z11, Z20, Z28
-	VFMADD213PD      Z11, Z21, Z29
-	VFMADD213PD      Z11, Z22, Z30
-	VFMADD213PD      Z11, Z23, Z31
-	VFMADD213PD      Z12, Z20, Z28
-	VFMADD213PD      Z12, Z21, Z29
-	VFMADD213PD      Z12, Z22, Z30
-	VFMADD213PD      Z12, Z23, Z31
-	VFMADD213PD      Z13, Z20, Z28
-	VFMADD213PD      Z13, Z21, Z29
-	VFMADD213PD      Z13, Z22, Z30
-	VFMADD213PD      Z13, Z23, Z31
-	VFMADD213PD      Z14, Z20, Z28
-	VFMADD213PD      Z14, Z21, Z29
-	VFMADD213PD      Z14, Z22, Z30
-	VFMADD213PD      Z14, Z23, Z31
-	VFMADD213PD      Z15, Z20, Z28
-	VFMADD213PD      Z15, Z21, Z29
-	VFMADD213PD      Z15, Z22, Z30
-	VFMADD213PD      Z15, Z23, Z31
-	VCMPPD           $0x11, Z24, Z3, K2
-	VCMPPD           $0x11, Z25, Z3, K3
-	VCMPPD           $0x11, Z26, Z3, K4
-	VCMPPD           $0x11, Z27, Z3, K5
-	VSCALEFPD.Z      Z24, Z28, K2, Z28
-	VSCALEFPD.Z      Z25, Z29, K3, Z29
-	VSCALEFPD.Z      Z26, Z30, K4, Z30
-	VSCALEFPD.Z      Z27, Z31, K5, Z31
-	VADDPD           Z4, Z28, Z20
-	VADDPD           Z4, Z29, Z21
-	VADDPD           Z4, Z30, Z22
-	VADDPD           Z4, Z31, Z23
-	VMULPD           Z20, Z28, Z28
-	VMULPD           Z21, Z29, Z29
-	VMULPD           Z22, Z30, Z30
-	VMULPD           Z23, Z31, Z31
-	VADDPD           Z4, Z28, Z20
-	VADDPD           Z4, Z29, Z21
-	VADDPD           Z4, Z30, Z22
-	VADDPD           Z4, Z31, Z23
-	VDIVPD           Z20, Z28, Z28
-	VDIVPD           Z21, Z29, Z29
-	VDIVPD           Z22, Z30, Z30
-	VDIVPD           Z23, Z31, Z31
-	VCMPPD           $0x15, Z16, Z0, K2
-	VCMPPD           $0x15, Z17, Z0, K3
-	VCMPPD           $0x15, Z18, Z0, K4
-	VCMPPD           $0x15, Z19, Z0, K5
-	VMOVAPD          Z16, Z20
-	VMULPD           Z28, Z16, K2, Z20
-	VMOVAPD          Z17, Z21
-	VMULPD           Z29, Z17, K3, Z21
-	VMOVAPD          Z18, Z22
-	VMULPD           Z30, Z18, K4, Z22
-	VMOVAPD          Z19, Z23
-	VMULPD           Z31, Z19, K5, Z23
-	VSUBPD           Z5, Z16, Z16
-	VSUBPD           Z5, Z17, Z17
-	VSUBPD           Z5, Z18, Z18
-	VSUBPD           Z5, Z19, Z19
-	VFIXUPIMMPD.BCST $0x00, actkernconst<>+1208(SB), Z16, Z20
-	VFIXUPIMMPD.BCST $0x00, actkernconst<>+1208(SB), Z17, Z21
-	VFIXUPIMMPD.BCST $0x00, actkernconst<>+1208(SB), Z18, Z22
-	VFIXUPIMMPD.BCST $0x00, actkernconst<>+1208(SB), Z19, Z23
-	VCVTPD2PS        Z20, Y20
-	VMOVNTPS         Y20, (AX)
-	VCVTPD2PS        Z21, Y21
-	VMOVNTPS         Y21, 32(AX)
-	VCVTPD2PS        Z22, Y22
-	VMOVNTPS         Y22, 64(AX)
-	VCVTPD2PS        Z23, Y23
-	VMOVNTPS         Y23, 96(AX)
-	ADDQ             $0x00000080, AX
-	ADDQ             $0x00000080, CX
-	SUBQ             $0x00000020, DX
-	JMP              loop
+	CMPQ        DX, $0x00000020
+	JB          single
+	VCVTPS2PD   (CX), Z15
+	VCVTPS2PD   32(CX), Z16
+	VCVTPS2PD   64(CX), Z17
+	VCVTPS2PD   96(CX), Z18
+	VMAXPD      Z15, Z0, Z19
+	VMAXPD      Z16, Z0, Z20
+	VMAXPD      Z17, Z0, Z21
+	VMAXPD      Z18, Z0, Z22
+	VMINPD      Z15, Z1, Z15
+	VMINPD      Z16, Z1, Z16
+	VMINPD      Z17, Z1, Z17
+	VMINPD      Z18, Z1, Z18
+	VMAXPD      Z6, Z15, Z15
+	VMAXPD      Z6, Z16, Z16
+	VMAXPD      Z6, Z17, Z17
+	VMAXPD      Z6, Z18, Z18
+	VMULPD      Z7, Z15, Z23
+	VMULPD      Z7, Z16, Z24
+	VMULPD      Z7, Z17, Z25
+	VMULPD      Z7, Z18, Z26
+	VRNDSCALEPD $0x08, Z23, Z23
+	VRNDSCALEPD $0x08, Z24, Z24
+	VRNDSCALEPD $0x08, Z25, Z25
+	VRNDSCALEPD $0x08, Z26, Z26
+	VFMADD231PD Z8, Z23, Z15
+	VFMADD231PD Z8, Z24, Z16
+	VFMADD231PD Z8, Z25, Z17
+	VFMADD231PD Z8, Z26, Z18
+	VMOVAPD     Z2, Z27
+	VFMADD213PD Z3, Z15, Z27
+	VMOVAPD     Z2, Z28
+	VFMADD213PD Z3, Z16, Z28
+	VMOVAPD     Z2, Z29
+	VFMADD213PD Z3, Z17, Z29
+	VMOVAPD     Z2, Z30
+	VFMADD213PD Z3, Z18, Z30
+	VFMADD213PD Z9, Z15, Z27
+	VFMADD213PD Z9, Z16, Z28
+	VFMADD213PD Z9, Z17, Z29
+	VFMADD213PD Z9, Z18, Z30
+	VFMADD213PD Z10, Z15, Z27
+	VFMADD213PD Z10, Z16, Z28
+	VFMADD213PD Z10, Z17, Z29
+	VFMADD213PD Z10, Z18, Z30
+	VFMADD213PD Z11, Z15, Z27
+	VFMADD213PD Z11, Z16, Z28
+	VFMADD213PD Z11, Z17, Z29
+	VFMADD213PD Z11, Z18, Z30
+	VFMADD213PD Z12, Z15, Z27
+	VFMADD213PD Z12, Z16, Z28
+	VFMADD213PD Z12, Z17, Z29
+	VFMADD213PD Z12, Z18, Z30
+	VFMADD213PD Z13, Z15, Z27
+	VFMADD213PD Z13, Z16, Z28
+	VFMADD213PD Z13, Z17, Z29
+	VFMADD213PD Z13, Z18, Z30
+	VFMADD213PD Z14, Z15, Z27
+	VFMADD213PD Z14, Z16, Z28
+	VFMADD213PD Z14, Z17, Z29
+	VFMADD213PD Z14, Z18, Z30
+	VCMPPD      $0x11, Z23, Z4, K2
+	VCMPPD      $0x11, Z24, Z4, K3
+	VCMPPD      $0x11, Z25, Z4, K4
+	VCMPPD      $0x11, Z26, Z4, K5
+	VSCALEFPD.Z Z23, Z27, K2, Z27
+	VSCALEFPD.Z Z24, Z28, K3, Z28
+	VSCALEFPD.Z Z25, Z29, K4, Z29
+	VSCALEFPD.Z Z26, Z30, K5, Z30
+	VADDPD      Z5, Z27, Z15
+	VADDPD      Z5, Z28, Z16
+	VADDPD      Z5, Z29, Z17
+	VADDPD      Z5, Z30, Z18
+	VMULPD      Z15, Z27, Z27
+	VMULPD      Z16, Z28, Z28
+	VMULPD      Z17, Z29, Z29
+	VMULPD      Z18, Z30, Z30
+	VADDPD      Z5, Z27, Z15
+	VADDPD      Z5, Z28, Z16
+	VADDPD      Z5, Z29, Z17
+	VADDPD      Z5, Z30, Z18
+	VDIVPD      Z15, Z27, Z27
+	VDIVPD      Z16, Z28, Z28
+	VDIVPD      Z17, Z29, Z29
+	VDIVPD      Z18, Z30, Z30
+	VMULPD      Z27, Z19, Z19
+	VMULPD      Z28, Z20, Z20
+	VMULPD      Z29, Z21, Z21
+	VMULPD      Z30, Z22, Z22
+	VCVTPD2PS   Z19, Y19
+	VMOVNTPS    Y19, (AX)
+	VCVTPD2PS   Z20, Y20
+	VMOVNTPS    Y20, 32(AX)
+	VCVTPD2PS   Z21, Y21
+	VMOVNTPS    Y21, 64(AX)
+	VCVTPD2PS   Z22, Y22
+	VMOVNTPS    Y22, 96(AX)
+	ADDQ        $0x00000080, AX
+	ADDQ        $0x00000080, CX
+	SUBQ        $0x00000020, DX
+	JMP         loop
 
 single:
-	CMPQ             DX, $0x00000008
-	JB               tail
-	VCVTPS2PD        (CX), Z16
-	VMAXPD           Z6, Z16, Z17
-	VMINPD           Z7, Z17, Z17
-	VMULPD           Z8, Z17, Z18
-	VRNDSCALEPD      $0x08, Z18, Z18
-	VFMADD231PD      Z9, Z18, Z17
-	VMOVAPD          Z1, Z19
-	VFMADD213PD      Z2, Z17, Z19
-	VFMADD213PD      Z10, Z17, Z19
-	VFMADD213PD      Z11, Z17, Z19
-	VFMADD213PD      Z12, Z17, Z19
-	VFMADD213PD      Z13, Z17, Z19
-	VFMADD213PD      Z14, Z17, Z19
-	VFMADD213PD      Z15, Z17, Z19
-	VCMPPD           $0x11, Z18, Z3, K2
-	VSCALEFPD.Z      Z18, Z19, K2, Z19
-	VADDPD           Z4, Z19, Z17
-	VMULPD           Z17, Z19, Z19
-	VADDPD           Z4, Z19, Z17
-	VDIVPD           Z17, Z19, Z19
-	VCMPPD           $0x15, Z16, Z0, K2
-	VMOVAPD          Z16, Z17
-	VMULPD           Z19, Z16, K2, Z17
-	VSUBPD           Z5, Z16, Z16
-	VFIXUPIMMPD.BCST $0x00, actkernconst<>+1208(SB), Z16, Z17
-	VCVTPD2PS        Z17, Y17
-	VMOVNTPS         Y17, (AX)
-	ADDQ             $0x00000020, AX
-	ADDQ             $0x00000020, CX
-	SUBQ             $0x00000008, DX
-	JMP              single
+	CMPQ        DX, $0x00000008
+	JB          tail
+	VCVTPS2PD   (CX), Z15
+	VMAXPD      Z15, Z0, Z16
+	VMINPD      Z15, Z1, Z15
+	VMAXPD      Z6, Z15, Z15
+	VMULPD      Z7, Z15, Z17
+	VRNDSCALEPD $0x08, Z17, Z17
+	VFMADD231PD Z8, Z17, Z15
+	VMOVAPD     Z2, Z18
+	VFMADD213PD Z3, Z15, Z18
+	VFMADD213PD Z9, Z15, Z18
+	VFMADD213PD Z10, Z15, Z18
+	VFMADD213PD Z11, Z15, Z18
+	VFMADD213PD Z12, Z15, Z18
+	VFMADD213PD Z13, Z15, Z18
+	VFMADD213PD Z14, Z15, Z18
+	VCMPPD      $0x11, Z17, Z4, K2
+	VSCALEFPD.Z Z17, Z18, K2, Z18
+	VADDPD      Z5, Z18, Z15
+	VMULPD      Z15, Z18, Z18
+	VADDPD      Z5, Z18, Z15
+	VDIVPD      Z15, Z18, Z18
+	VMULPD      Z18, Z16, Z16
+	VCVTPD2PS   Z16, Y16
+	VMOVNTPS    Y16, (AX)
+	ADDQ        $0x00000020, AX
+	ADDQ        $0x00000020, CX
+	SUBQ        $0x00000008, DX
+	JMP         single
 
 tail:
-	TESTQ            DX, DX
-	JZ               done
-	MOVL             $-1, BX
-	BZHIL            DX, BX, BX
-	KMOVW            BX, K1
-	VMOVUPS.Z        (CX), K1, Y16
-	VCVTPS2PD        Y16, Z16
-	VMAXPD           Z6, Z16, Z17
-	VMINPD           Z7, Z17, Z17
-	VMULPD           Z8, Z17, Z18
-	VRNDSCALEPD      $0x08, Z18, Z18
-	VFMADD231PD      Z9, Z18, Z17
-	VMOVAPD          Z1, Z19
-	VFMADD213PD      Z2, Z17, Z19
-	VFMADD213PD      Z10, Z17, Z19
-	VFMADD213PD      Z11, Z17, Z19
-	VFMADD213PD      Z12, Z17, Z19
-	VFMADD213PD      Z13, Z17, Z19
-	VFMADD213PD      Z14, Z17, Z19
-	VFMADD213PD      Z15, Z17, Z19
-	VCMPPD           $0x11, Z18, Z3, K2
-	VSCALEFPD.Z      Z18, Z19, K2, Z19
-	VADDPD           Z4, Z19, Z17
-	VMULPD           Z17, Z19, Z19
-	VADDPD           Z4, Z19, Z17
-	VDIVPD           Z17, Z19, Z19
-	VCMPPD           $0x15, Z16, Z0, K2
-	VMOVAPD          Z16, Z17
-	VMULPD           Z19, Z16, K2, Z17
-	VSUBPD           Z5, Z16, Z16
-	VFIXUPIMMPD.BCST $0x00, actkernconst<>+1208(SB), Z16, Z17
-	VCVTPD2PS        Z17, Y17
-	VMOVUPS          Y17, K1, (AX)
+	TESTQ       DX, DX
+	JZ          done
+	MOVL        $-1, BX
+	BZHIL       DX, BX, BX
+	KMOVW       BX, K1
+	VMOVUPS.Z   (CX), K1, Y15
+	VCVTPS2PD   Y15, Z15
+	VMAXPD      Z15, Z0, Z16
+	VMINPD      Z15, Z1, Z15
+	VMAXPD      Z6, Z15, Z15
+	VMULPD      Z7, Z15, Z17
+	VRNDSCALEPD $0x08, Z17, Z17
+	VFMADD231PD Z8, Z17, Z15
+	VMOVAPD     Z2, Z18
+	VFMADD213PD Z3, Z15, Z18
+	VFMADD213PD Z9, Z15, Z18
+	VFMADD213PD Z10, Z15, Z18
+	VFMADD213PD Z11, Z15, Z18
+	VFMADD213PD Z12, Z15, Z18
+	VFMADD213PD Z13, Z15, Z18
+	VFMADD213PD Z14, Z15, Z18
+	VCMPPD      $0x11, Z17, Z4, K2
+	VSCALEFPD.Z Z17, Z18, K2, Z18
+	VADDPD      Z5, Z18, Z15
+	VMULPD      Z15, Z18, Z18
+	VADDPD      Z5, Z18, Z15
+	VDIVPD      Z15, Z18, Z18
+	VMULPD      Z18, Z16, Z16
+	VCVTPD2PS   Z16, Y16
+	VMOVUPS     Y16, K1, (AX)
 
 done:
 	SFENCE
@@ -31463,8 +31425,10 @@ done:
 
 // func mishAVX2(dst []float32, in0 []float32)
 // Requires: AVX, AVX2, FMA3
-TEXT ·mishAVX2(SB), NOSPLIT, $128-48
-	VMOVUPD actkernconst<>+5472(SB), Y0
+TEXT ·mishAVX2(SB), NOSPLIT, $0-48
+	VMOVUPD actkernconst<>+5440(SB), Y0
+	VMOVUPD actkernconst<>+5472(SB), Y1
+	VMOVUPD actkernconst<>+224(SB), Y2
 	MOVQ    dst_base+0(FP), AX
 	MOVQ    in0_base+24(FP), CX
 	MOVQ    dst_len+8(FP), DX
@@ -31472,98 +31436,81 @@ TEXT ·mishAVX2(SB), NOSPLIT, $128-48
 loop:
 	CMPQ        DX, $0x0000000c
 	JB          single
-	VCVTPS2PD   (CX), Y1
-	VCVTPS2PD   16(CX), Y2
-	VCVTPS2PD   32(CX), Y3
-	VCMPPD      $0x11, actkernconst<>+5440(SB), Y1, Y4
-	VCMPPD      $0x11, actkernconst<>+5440(SB), Y2, Y5
-	VCMPPD      $0x11, actkernconst<>+5440(SB), Y3, Y6
-	VCMPPD      $0x11, Y1, Y0, Y7
-	VCMPPD      $0x11, Y2, Y0, Y8
-	VCMPPD      $0x11, Y3, Y0, Y9
-	VMAXPD      actkernconst<>+800(SB), Y1, Y10
-	VMAXPD      actkernconst<>+800(SB), Y2, Y11
-	VMAXPD      actkernconst<>+800(SB), Y3, Y12
-	VMINPD      actkernconst<>+832(SB), Y10, Y10
-	VMINPD      actkernconst<>+832(SB), Y11, Y11
-	VMINPD      actkernconst<>+832(SB), Y12, Y12
-	VMULPD      actkernconst<>+320(SB), Y10, Y13
-	VMULPD      actkernconst<>+320(SB), Y11, Y14
-	VMOVUPD     Y6, (SP)
-	VMULPD      actkernconst<>+320(SB), Y12, Y6
-	VROUNDPD    $0x08, Y13, Y13
-	VROUNDPD    $0x08, Y14, Y14
-	VROUNDPD    $0x08, Y6, Y6
-	VFMADD231PD actkernconst<>+352(SB), Y13, Y10
-	VFMADD231PD actkernconst<>+352(SB), Y14, Y11
-	VFMADD231PD actkernconst<>+352(SB), Y6, Y12
-	VMOVUPD     Y5, 32(SP)
-	VMOVUPD     actkernconst<>+224(SB), Y5
-	VFMADD213PD actkernconst<>+768(SB), Y10, Y5
-	VMOVUPD     Y4, 64(SP)
-	VMOVUPD     actkernconst<>+224(SB), Y4
-	VFMADD213PD actkernconst<>+768(SB), Y11, Y4
-	VMOVUPD     Y9, 96(SP)
-	VMOVUPD     actkernconst<>+224(SB), Y9
-	VFMADD213PD actkernconst<>+768(SB), Y12, Y9
-	VFMADD213PD actkernconst<>+416(SB), Y10, Y5
-	VFMADD213PD actkernconst<>+416(SB), Y11, Y4
-	VFMADD213PD actkernconst<>+416(SB), Y12, Y9
-	VFMADD213PD actkernconst<>+864(SB), Y10, Y5
-	VFMADD213PD actkernconst<>+864(SB), Y11, Y4
-	VFMADD213PD actkernconst<>+864(SB), Y12, Y9
-	VFMADD213PD actkernconst<>+480(SB), Y10, Y5
-	VFMADD213PD actkernconst<>+480(SB), Y11, Y4
-	VFMADD213PD actkernconst<>+480(SB), Y12, Y9
-	VFMADD213PD actkernconst<>+896(SB), Y10, Y5
-	VFMADD213PD actkernconst<>+896(SB), Y11, Y4
-	VFMADD213PD actkernconst<>+896(SB), Y12, Y9
-	VFMADD213PD actkernconst<>+544(SB), Y10, Y5
-	VFMADD213PD actkernconst<>+544(SB), Y11, Y4
-	VFMADD213PD actkernconst<>+544(SB), Y12, Y9
-	VFMADD213PD actkernconst<>+928(SB), Y10, Y5
-	VFMADD213PD actkernconst<>+928(SB), Y11, Y4
-	VFMADD213PD actkernconst<>+928(SB), Y12, Y9
-	VADDPD      actkernconst<>+128(SB), Y13, Y10
-	VPSLLQ      $0x34, Y10, Y10
-	VMULPD      Y5, Y10, Y5
-	VADDPD      actkernconst<>+128(SB), Y14, Y10
-	VPSLLQ      $0x34, Y10, Y10
-	VMULPD      Y4, Y10, Y4
-	VADDPD      actkernconst<>+128(SB), Y6, Y10
-	VPSLLQ      $0x34, Y10, Y10
-	VMULPD      Y9, Y10, Y9
-	VADDPD      actkernconst<>+1536(SB), Y5, Y6
-	VADDPD      actkernconst<>+1536(SB), Y4, Y10
-	VADDPD      actkernconst<>+1536(SB), Y9, Y11
-	VMULPD      Y6, Y5, Y5
-	VMULPD      Y10, Y4, Y4
-	VMULPD      Y11, Y9, Y9
-	VADDPD      actkernconst<>+1536(SB), Y5, Y6
-	VADDPD      actkernconst<>+1536(SB), Y4, Y10
-	VADDPD      actkernconst<>+1536(SB), Y9, Y11
-	VDIVPD      Y6, Y5, Y5
-	VDIVPD      Y10, Y4, Y4
-	VDIVPD      Y11, Y9, Y9
-	VMULPD      Y5, Y1, Y5
-	VMULPD      Y4, Y2, Y4
-	VMULPD      Y9, Y3, Y9
-	VBLENDVPD   Y7, Y1, Y5, Y7
-	VBLENDVPD   Y8, Y2, Y4, Y8
-	VMOVUPD     96(SP), Y1
-	VBLENDVPD   Y1, Y3, Y9, Y1
-	VMOVUPD     64(SP), Y2
-	VBLENDVPD   Y2, actkernconst<>+1312(SB), Y7, Y2
-	VMOVUPD     32(SP), Y3
-	VBLENDVPD   Y3, actkernconst<>+1312(SB), Y8, Y3
-	VMOVUPD     (SP), Y4
-	VBLENDVPD   Y4, actkernconst<>+1312(SB), Y1, Y4
-	VCVTPD2PSY  Y2, X2
-	VMOVUPS     X2, (AX)
-	VCVTPD2PSY  Y3, X3
-	VMOVUPS     X3, 16(AX)
-	VCVTPD2PSY  Y4, X4
-	VMOVUPS     X4, 32(AX)
+	VCVTPS2PD   (CX), Y3
+	VCVTPS2PD   16(CX), Y4
+	VCVTPS2PD   32(CX), Y5
+	VMAXPD      Y3, Y0, Y6
+	VMAXPD      Y4, Y0, Y7
+	VMAXPD      Y5, Y0, Y8
+	VMINPD      Y3, Y1, Y3
+	VMINPD      Y4, Y1, Y4
+	VMINPD      Y5, Y1, Y5
+	VMAXPD      actkernconst<>+800(SB), Y3, Y3
+	VMAXPD      actkernconst<>+800(SB), Y4, Y4
+	VMAXPD      actkernconst<>+800(SB), Y5, Y5
+	VMULPD      actkernconst<>+320(SB), Y3, Y9
+	VMULPD      actkernconst<>+320(SB), Y4, Y10
+	VMULPD      actkernconst<>+320(SB), Y5, Y11
+	VROUNDPD    $0x08, Y9, Y9
+	VROUNDPD    $0x08, Y10, Y10
+	VROUNDPD    $0x08, Y11, Y11
+	VFMADD231PD actkernconst<>+352(SB), Y9, Y3
+	VFMADD231PD actkernconst<>+352(SB), Y10, Y4
+	VFMADD231PD actkernconst<>+352(SB), Y11, Y5
+	VMOVAPD     Y2, Y12
+	VFMADD213PD actkernconst<>+768(SB), Y3, Y12
+	VMOVAPD     Y2, Y13
+	VFMADD213PD actkernconst<>+768(SB), Y4, Y13
+	VMOVAPD     Y2, Y14
+	VFMADD213PD actkernconst<>+768(SB), Y5, Y14
+	VFMADD213PD actkernconst<>+416(SB), Y3, Y12
+	VFMADD213PD actkernconst<>+416(SB), Y4, Y13
+	VFMADD213PD actkernconst<>+416(SB), Y5, Y14
+	VFMADD213PD actkernconst<>+864(SB), Y3, Y12
+	VFMADD213PD actkernconst<>+864(SB), Y4, Y13
+	VFMADD213PD actkernconst<>+864(SB), Y5, Y14
+	VFMADD213PD actkernconst<>+480(SB), Y3, Y12
+	VFMADD213PD actkernconst<>+480(SB), Y4, Y13
+	VFMADD213PD actkernconst<>+480(SB), Y5, Y14
+	VFMADD213PD actkernconst<>+896(SB), Y3, Y12
+	VFMADD213PD actkernconst<>+896(SB), Y4, Y13
+	VFMADD213PD actkernconst<>+896(SB), Y5, Y14
+	VFMADD213PD actkernconst<>+544(SB), Y3, Y12
+	VFMADD213PD actkernconst<>+544(SB), Y4, Y13
+	VFMADD213PD actkernconst<>+544(SB), Y5, Y14
+	VFMADD213PD actkernconst<>+928(SB), Y3, Y12
+	VFMADD213PD actkernconst<>+928(SB), Y4, Y13
+	VFMADD213PD actkernconst<>+928(SB), Y5, Y14
+	VADDPD      actkernconst<>+128(SB), Y9, Y3
+	VPSLLQ      $0x34, Y3, Y3
+	VMULPD      Y12, Y3, Y12
+	VADDPD      actkernconst<>+128(SB), Y10, Y3
+	VPSLLQ      $0x34, Y3, Y3
+	VMULPD      Y13, Y3, Y13
+	VADDPD      actkernconst<>+128(SB), Y11, Y3
+	VPSLLQ      $0x34, Y3, Y3
+	VMULPD      Y14, Y3, Y14
+	VADDPD      actkernconst<>+1536(SB), Y12, Y3
+	VADDPD      actkernconst<>+1536(SB), Y13, Y4
+	VADDPD      actkernconst<>+1536(SB), Y14, Y5
+	VMULPD      Y3, Y12, Y12
+	VMULPD      Y4, Y13, Y13
+	VMULPD      Y5, Y14, Y14
+	VADDPD      actkernconst<>+1536(SB), Y12, Y3
+	VADDPD      actkernconst<>+1536(SB), Y13, Y4
+	VADDPD      actkernconst<>+1536(SB), Y14, Y5
+	VDIVPD      Y3, Y12, Y12
+	VDIVPD      Y4, Y13, Y13
+	VDIVPD      Y5, Y14, Y14
+	VMULPD      Y12, Y6, Y6
+	VMULPD      Y13, Y7, Y7
+	VMULPD      Y14, Y8, Y8
+	VCVTPD2PSY  Y6, X6
+	VMOVUPS     X6, (AX)
+	VCVTPD2PSY  Y7, X7
+	VMOVUPS     X7, 16(AX)
+	VCVTPD2PSY  Y8, X8
+	VMOVUPS     X8, 32(AX)
 	ADDQ        $0x00000030, AX
 	ADDQ        $0x00000030, CX
 	SUBQ        $0x0000000c, DX
@@ -31572,34 +31519,31 @@ loop:
 single:
 	CMPQ        DX, $0x00000004
 	JB          tail
-	VCVTPS2PD   (CX), Y1
-	VCMPPD      $0x11, actkernconst<>+5440(SB), Y1, Y2
-	VCMPPD      $0x11, Y1, Y0, Y3
-	VMAXPD      actkernconst<>+800(SB), Y1, Y4
-	VMINPD      actkernconst<>+832(SB), Y4, Y4
-	VMULPD      actkernconst<>+320(SB), Y4, Y5
+	VCVTPS2PD   (CX), Y3
+	VMAXPD      Y3, Y0, Y4
+	VMINPD      Y3, Y1, Y3
+	VMAXPD      actkernconst<>+800(SB), Y3, Y3
+	VMULPD      actkernconst<>+320(SB), Y3, Y5
 	VROUNDPD    $0x08, Y5, Y5
-	VFMADD231PD actkernconst<>+352(SB), Y5, Y4
-	VMOVUPD     actkernconst<>+224(SB), Y6
-	VFMADD213PD actkernconst<>+768(SB), Y4, Y6
-	VFMADD213PD actkernconst<>+416(SB), Y4, Y6
-	VFMADD213PD actkernconst<>+864(SB), Y4, Y6
-	VFMADD213PD actkernconst<>+480(SB), Y4, Y6
-	VFMADD213PD actkernconst<>+896(SB), Y4, Y6
-	VFMADD213PD actkernconst<>+544(SB), Y4, Y6
-	VFMADD213PD actkernconst<>+928(SB), Y4, Y6
-	VADDPD      actkernconst<>+128(SB), Y5, Y4
-	VPSLLQ      $0x34, Y4, Y4
-	VMULPD      Y6, Y4, Y6
-	VADDPD      actkernconst<>+1536(SB), Y6, Y4
-	VMULPD      Y4, Y6, Y6
-	VADDPD      actkernconst<>+1536(SB), Y6, Y4
-	VDIVPD      Y4, Y6, Y6
-	VMULPD      Y6, Y1, Y6
-	VBLENDVPD   Y3, Y1, Y6, Y3
-	VBLENDVPD   Y2, actkernconst<>+1312(SB), Y3, Y2
-	VCVTPD2PSY  Y2, X2
-	VMOVUPS     X2, (AX)
+	VFMADD231PD actkernconst<>+352(SB), Y5, Y3
+	VMOVAPD     Y2, Y6
+	VFMADD213PD actkernconst<>+768(SB), Y3, Y6
+	VFMADD213PD actkernconst<>+416(SB), Y3, Y6
+	VFMADD213PD actkernconst<>+864(SB), Y3, Y6
+	VFMADD213PD actkernconst<>+480(SB), Y3, Y6
+	VFMADD213PD actkernconst<>+896(SB), Y3, Y6
+	VFMADD213PD actkernconst<>+544(SB), Y3, Y6
+	VFMADD213PD actkernconst<>+928(SB), Y3, Y6
+	VADDPD      actkernconst<>+128(SB), Y5, Y3
+	VPSLLQ      $0x34, Y3, Y3
+	VMULPD      Y6, Y3, Y6
+	VADDPD      actkernconst<>+1536(SB), Y6, Y3
+	VMULPD      Y3, Y6, Y6
+	VADDPD      actkernconst<>+1536(SB), Y6, Y3
+	VDIVPD      Y3, Y6, Y6
+	VMULPD      Y6, Y4, Y4
+	VCVTPD2PSY  Y4, X4
+	VMOVUPS     X4, (AX)
 	ADDQ        $0x00000010, AX
 	ADDQ        $0x00000010, CX
 	SUBQ        $0x00000004, DX
@@ -31611,35 +31555,32 @@ tail:
 	LEAQ        actkernconst<>+640(SB), BX
 	NEGQ        DX
 	VMOVDQU     32(BX)(DX*4), X15
-	VMASKMOVPS  (CX), X15, X1
-	VCVTPS2PD   X1, Y1
-	VCMPPD      $0x11, actkernconst<>+5440(SB), Y1, Y2
-	VCMPPD      $0x11, Y1, Y0, Y3
-	VMAXPD      actkernconst<>+800(SB), Y1, Y4
-	VMINPD      actkernconst<>+832(SB), Y4, Y4
-	VMULPD      actkernconst<>+320(SB), Y4, Y5
+	VMASKMOVPS  (CX), X15, X3
+	VCVTPS2PD   X3, Y3
+	VMAXPD      Y3, Y0, Y4
+	VMINPD      Y3, Y1, Y3
+	VMAXPD      actkernconst<>+800(SB), Y3, Y3
+	VMULPD      actkernconst<>+320(SB), Y3, Y5
 	VROUNDPD    $0x08, Y5, Y5
-	VFMADD231PD actkernconst<>+352(SB), Y5, Y4
-	VMOVUPD     actkernconst<>+224(SB), Y6
-	VFMADD213PD actkernconst<>+768(SB), Y4, Y6
-	VFMADD213PD actkernconst<>+416(SB), Y4, Y6
-	VFMADD213PD actkernconst<>+864(SB), Y4, Y6
-	VFMADD213PD actkernconst<>+480(SB), Y4, Y6
-	VFMADD213PD actkernconst<>+896(SB), Y4, Y6
-	VFMADD213PD actkernconst<>+544(SB), Y4, Y6
-	VFMADD213PD actkernconst<>+928(SB), Y4, Y6
-	VADDPD      actkernconst<>+128(SB), Y5, Y4
-	VPSLLQ      $0x34, Y4, Y4
-	VMULPD      Y6, Y4, Y6
-	VADDPD      actkernconst<>+1536(SB), Y6, Y4
-	VMULPD      Y4, Y6, Y6
-	VADDPD      actkernconst<>+1536(SB), Y6, Y4
-	VDIVPD      Y4, Y6, Y6
-	VMULPD      Y6, Y1, Y6
-	VBLENDVPD   Y3, Y1, Y6, Y3
-	VBLENDVPD   Y2, actkernconst<>+1312(SB), Y3, Y2
-	VCVTPD2PSY  Y2, X2
-	VMASKMOVPS  X2, X15, (AX)
+	VFMADD231PD actkernconst<>+352(SB), Y5, Y3
+	VMOVAPD     Y2, Y6
+	VFMADD213PD actkernconst<>+768(SB), Y3, Y6
+	VFMADD213PD actkernconst<>+416(SB), Y3, Y6
+	VFMADD213PD actkernconst<>+864(SB), Y3, Y6
+	VFMADD213PD actkernconst<>+480(SB), Y3, Y6
+	VFMADD213PD actkernconst<>+896(SB), Y3, Y6
+	VFMADD213PD actkernconst<>+544(SB), Y3, Y6
+	VFMADD213PD actkernconst<>+928(SB), Y3, Y6
+	VADDPD      actkernconst<>+128(SB), Y5, Y3
+	VPSLLQ      $0x34, Y3, Y3
+	VMULPD      Y6, Y3, Y6
+	VADDPD      actkernconst<>+1536(SB), Y6, Y3
+	VMULPD      Y3, Y6, Y6
+	VADDPD      actkernconst<>+1536(SB), Y6, Y3
+	VDIVPD      Y3, Y6, Y6
+	VMULPD      Y6, Y4, Y4
+	VCVTPD2PSY  Y4, X4
+	VMASKMOVPS  X4, X15, (AX)
 
 done:
 	VZEROUPPER
@@ -31647,8 +31588,10 @@ done:
 
 // func mishAVX2Stream(dst []float32, in0 []float32)
 // Requires: AVX, AVX2, FMA3, MMX+
-TEXT ·mishAVX2Stream(SB), NOSPLIT, $128-48
-	VMOVUPD actkernconst<>+5472(SB), Y0
+TEXT ·mishAVX2Stream(SB), NOSPLIT, $0-48
+	VMOVUPD actkernconst<>+5440(SB), Y0
+	VMOVUPD actkernconst<>+5472(SB), Y1
+	VMOVUPD actkernconst<>+224(SB), Y2
 	MOVQ    dst_base+0(FP), AX
 	MOVQ    in0_base+24(FP), CX
 	MOVQ    dst_len+8(FP), DX
@@ -31656,98 +31599,81 @@ TEXT ·mishAVX2Stream(SB), NOSPLIT, $128-48
 loop:
 	CMPQ        DX, $0x0000000c
 	JB          single
-	VCVTPS2PD   (CX), Y1
-	VCVTPS2PD   16(CX), Y2
-	VCVTPS2PD   32(CX), Y3
-	VCMPPD      $0x11, actkernconst<>+5440(SB), Y1, Y4
-	VCMPPD      $0x11, actkernconst<>+5440(SB), Y2, Y5
-	VCMPPD      $0x11, actkernconst<>+5440(SB), Y3, Y6
-	VCMPPD      $0x11, Y1, Y0, Y7
-	VCMPPD      $0x11, Y2, Y0, Y8
-	VCMPPD      $0x11, Y3, Y0, Y9
-	VMAXPD      actkernconst<>+800(SB), Y1, Y10
-	VMAXPD      actkernconst<>+800(SB), Y2, Y11
-	VMAXPD      actkernconst<>+800(SB), Y3, Y12
-	VMINPD      actkernconst<>+832(SB), Y10, Y10
-	VMINPD      actkernconst<>+832(SB), Y11, Y11
-	VMINPD      actkernconst<>+832(SB), Y12, Y12
-	VMULPD      actkernconst<>+320(SB), Y10, Y13
-	VMULPD      actkernconst<>+320(SB), Y11, Y14
-	VMOVUPD     Y6, (SP)
-	VMULPD      actkernconst<>+320(SB), Y12, Y6
-	VROUNDPD    $0x08, Y13, Y13
-	VROUNDPD    $0x08, Y14, Y14
-	VROUNDPD    $0x08, Y6, Y6
-	VFMADD231PD actkernconst<>+352(SB), Y13, Y10
-	VFMADD231PD actkernconst<>+352(SB), Y14, Y11
-	VFMADD231PD actkernconst<>+352(SB), Y6, Y12
-	VMOVUPD     Y5, 32(SP)
-	VMOVUPD     actkernconst<>+224(SB), Y5
-	VFMADD213PD actkernconst<>+768(SB), Y10, Y5
-	VMOVUPD     Y4, 64(SP)
-	VMOVUPD     actkernconst<>+224(SB), Y4
-	VFMADD213PD actkernconst<>+768(SB), Y11, Y4
-	VMOVUPD     Y9, 96(SP)
-	VMOVUPD     actkernconst<>+224(SB), Y9
-	VFMADD213PD actkernconst<>+768(SB), Y12, Y9
-	VFMADD213PD actkernconst<>+416(SB), Y10, Y5
-	VFMADD213PD actkernconst<>+416(SB), Y11, Y4
-	VFMADD213PD actkernconst<>+416(SB), Y12, Y9
-	VFMADD213PD actkernconst<>+864(SB), Y10, Y5
-	VFMADD213PD actkernconst<>+864(SB), Y11, Y4
-	VFMADD213PD actkernconst<>+864(SB), Y12, Y9
-	VFMADD213PD actkernconst<>+480(SB), Y10, Y5
-	VFMADD213PD actkernconst<>+480(SB), Y11, Y4
-	VFMADD213PD actkernconst<>+480(SB), Y12, Y9
-	VFMADD213PD actkernconst<>+896(SB), Y10, Y5
-	VFMADD213PD actkernconst<>+896(SB), Y11, Y4
-	VFMADD213PD actkernconst<>+896(SB), Y12, Y9
-	VFMADD213PD actkernconst<>+544(SB), Y10, Y5
-	VFMADD213PD actkernconst<>+544(SB), Y11, Y4
-	VFMADD213PD actkernconst<>+544(SB), Y12, Y9
-	VFMADD213PD actkernconst<>+928(SB), Y10, Y5
-	VFMADD213PD actkernconst<>+928(SB), Y11, Y4
-	VFMADD213PD actkernconst<>+928(SB), Y12, Y9
-	VADDPD      actkernconst<>+128(SB), Y13, Y10
-	VPSLLQ      $0x34, Y10, Y10
-	VMULPD      Y5, Y10, Y5
-	VADDPD      actkernconst<>+128(SB), Y14, Y10
-	VPSLLQ      $0x34, Y10, Y10
-	VMULPD      Y4, Y10, Y4
-	VADDPD      actkernconst<>+128(SB), Y6, Y10
-	VPSLLQ      $0x34, Y10, Y10
-	VMULPD      Y9, Y10, Y9
-	VADDPD      actkernconst<>+1536(SB), Y5, Y6
-	VADDPD      actkernconst<>+1536(SB), Y4, Y10
-	VADDPD      actkernconst<>+1536(SB), Y9, Y11
-	VMULPD      Y6, Y5, Y5
-	VMULPD      Y10, Y4, Y4
-	VMULPD      Y11, Y9, Y9
-	VADDPD      actkernconst<>+1536(SB), Y5, Y6
-	VADDPD      actkernconst<>+1536(SB), Y4, Y10
-	VADDPD      actkernconst<>+1536(SB), Y9, Y11
-	VDIVPD      Y6, Y5, Y5
-	VDIVPD      Y10, Y4, Y4
-	VDIVPD      Y11, Y9, Y9
-	VMULPD      Y5, Y1, Y5
-	VMULPD      Y4, Y2, Y4
-	VMULPD      Y9, Y3, Y9
-	VBLENDVPD   Y7, Y1, Y5, Y7
-	VBLENDVPD   Y8, Y2, Y4, Y8
-	VMOVUPD     96(SP), Y1
-	VBLENDVPD   Y1, Y3, Y9, Y1
-	VMOVUPD     64(SP), Y2
-	VBLENDVPD   Y2, actkernconst<>+1312(SB), Y7, Y2
-	VMOVUPD     32(SP), Y3
-	VBLENDVPD   Y3, actkernconst<>+1312(SB), Y8, Y3
-	VMOVUPD     (SP), Y4
-	VBLENDVPD   Y4, actkernconst<>+1312(SB), Y1, Y4
-	VCVTPD2PSY  Y2, X2
-	VMOVNTPS    X2, (AX)
-	VCVTPD2PSY  Y3, X3
-	VMOVNTPS    X3, 16(AX)
-	VCVTPD2PSY  Y4, X4
-	VMOVNTPS    X4, 32(AX)
+	VCVTPS2PD   (CX), Y3
+	VCVTPS2PD   16(CX), Y4
+	VCVTPS2PD   32(CX), Y5
+	VMAXPD      Y3, Y0, Y6
+	VMAXPD      Y4, Y0, Y7
+	VMAXPD      Y5, Y0, Y8
+	VMINPD      Y3, Y1, Y3
+	VMINPD      Y4, Y1, Y4
+	VMINPD      Y5, Y1, Y5
+	VMAXPD      actkernconst<>+800(SB), Y3, Y3
+	VMAXPD      actkernconst<>+800(SB), Y4, Y4
+	VMAXPD      actkernconst<>+800(SB), Y5, Y5
+	VMULPD      actkernconst<>+320(SB), Y3, Y9
+	VMULPD      actkernconst<>+320(SB), Y4, Y10
+	VMULPD      actkernconst<>+320(SB), Y5, Y11
+	VROUNDPD    $0x08, Y9, Y9
+	VROUNDPD    $0x08, Y10, Y10
+	VROUNDPD    $0x08, Y11, Y11
+	VFMADD231PD actkernconst<>+352(SB), Y9, Y3
+	VFMADD231PD actkernconst<>+352(SB), Y10, Y4
+	VFMADD231PD actkernconst<>+352(SB), Y11, Y5
+	VMOVAPD     Y2, Y12
+	VFMADD213PD actkernconst<>+768(SB), Y3, Y12
+	VMOVAPD     Y2, Y13
+	VFMADD213PD actkernconst<>+768(SB), Y4, Y13
+	VMOVAPD     Y2, Y14
+	VFMADD213PD actkernconst<>+768(SB), Y5, Y14
+	VFMADD213PD actkernconst<>+416(SB), Y3, Y12
+	VFMADD213PD actkernconst<>+416(SB), Y4, Y13
+	VFMADD213PD actkernconst<>+416(SB), Y5, Y14
+	VFMADD213PD actkernconst<>+864(SB), Y3, Y12
+	VFMADD213PD actkernconst<>+864(SB), Y4, Y13
+	VFMADD213PD actkernconst<>+864(SB), Y5, Y14
+	VFMADD213PD actkernconst<>+480(SB), Y3, Y12
+	VFMADD213PD actkernconst<>+480(SB), Y4, Y13
+	VFMADD213PD actkernconst<>+480(SB), Y5, Y14
+	VFMADD213PD actkernconst<>+896(SB), Y3, Y12
+	VFMADD213PD actkernconst<>+896(SB), Y4, Y13
+	VFMADD213PD actkernconst<>+896(SB), Y5, Y14
+	VFMADD213PD actkernconst<>+544(SB), Y3, Y12
+	VFMADD213PD actkernconst<>+544(SB), Y4, Y13
+	VFMADD213PD actkernconst<>+544(SB), Y5, Y14
+	VFMADD213PD actkernconst<>+928(SB), Y3, Y12
+	VFMADD213PD actkernconst<>+928(SB), Y4, Y13
+	VFMADD213PD actkernconst<>+928(SB), Y5, Y14
+	VADDPD      actkernconst<>+128(SB), Y9, Y3
+	VPSLLQ      $0x34, Y3, Y3
+	VMULPD      Y12, Y3, Y12
+	VADDPD      actkernconst<>+128(SB), Y10, Y3
+	VPSLLQ      $0x34, Y3, Y3
+	VMULPD      Y13, Y3, Y13
+	VADDPD      actkernconst<>+128(SB), Y11, Y3
+	VPSLLQ      $0x34, Y3, Y3
+	VMULPD      Y14, Y3, Y14
+	VADDPD      actkernconst<>+1536(SB), Y12, Y3
+	VADDPD      actkernconst<>+1536(SB), Y13, Y4
+	VADDPD      actkernconst<>+1536(SB), Y14, Y5
+	VMULPD      Y3, Y12, Y12
+	VMULPD      Y4, Y13, Y13
+	VMULPD      Y5, Y14, Y14
+	VADDPD      actkernconst<>+1536(SB), Y12, Y3
+	VADDPD      actkernconst<>+1536(SB), Y13, Y4
+	VADDPD      actkernconst<>+1536(SB), Y14, Y5
+	VDIVPD      Y3, Y12, Y12
+	VDIVPD      Y4, Y13, Y13
+	VDIVPD      Y5, Y14, Y14
+	VMULPD      Y12, Y6, Y6
+	VMULPD      Y13, Y7, Y7
+	VMULPD      Y14, Y8, Y8
+	VCVTPD2PSY  Y6, X6
+	VMOVNTPS    X6, (AX)
+	VCVTPD2PSY  Y7, X7
+	VMOVNTPS    X7, 16(AX)
+	VCVTPD2PSY  Y8, X8
+	VMOVNTPS    X8, 32(AX)
 	ADDQ        $0x00000030, AX
 	ADDQ        $0x00000030, CX
 	SUBQ        $0x0000000c, DX
@@ -31756,34 +31682,31 @@ loop:
 single:
 	CMPQ        DX, $0x00000004
 	JB          tail
-	VCVTPS2PD   (CX), Y1
-	VCMPPD      $0x11, actkernconst<>+5440(SB), Y1, Y2
-	VCMPPD      $0x11, Y1, Y0, Y3
-	VMAXPD      actkernconst<>+800(SB), Y1, Y4
-	VMINPD      actkernconst<>+832(SB), Y4, Y4
-	VMULPD      actkernconst<>+320(SB), Y4, Y5
+	VCVTPS2PD   (CX), Y3
+	VMAXPD      Y3, Y0, Y4
+	VMINPD      Y3, Y1, Y3
+	VMAXPD      actkernconst<>+800(SB), Y3, Y3
+	VMULPD      actkernconst<>+320(SB), Y3, Y5
 	VROUNDPD    $0x08, Y5, Y5
-	VFMADD231PD actkernconst<>+352(SB), Y5, Y4
-	VMOVUPD     actkernconst<>+224(SB), Y6
-	VFMADD213PD actkernconst<>+768(SB), Y4, Y6
-	VFMADD213PD actkernconst<>+416(SB), Y4, Y6
-	VFMADD213PD actkernconst<>+864(SB), Y4, Y6
-	VFMADD213PD actkernconst<>+480(SB), Y4, Y6
-	VFMADD213PD actkernconst<>+896(SB), Y4, Y6
-	VFMADD213PD actkernconst<>+544(SB), Y4, Y6
-	VFMADD213PD actkernconst<>+928(SB), Y4, Y6
-	VADDPD      actkernconst<>+128(SB), Y5, Y4
-	VPSLLQ      $0x34, Y4, Y4
-	VMULPD      Y6, Y4, Y6
-	VADDPD      actkernconst<>+1536(SB), Y6, Y4
-	VMULPD      Y4, Y6, Y6
-	VADDPD      actkernconst<>+1536(SB), Y6, Y4
-	VDIVPD      Y4, Y6, Y6
-	VMULPD      Y6, Y1, Y6
-	VBLENDVPD   Y3, Y1, Y6, Y3
-	VBLENDVPD   Y2, actkernconst<>+1312(SB), Y3, Y2
-	VCVTPD2PSY  Y2, X2
-	VMOVNTPS    X2, (AX)
+	VFMADD231PD actkernconst<>+352(SB), Y5, Y3
+	VMOVAPD     Y2, Y6
+	VFMADD213PD actkernconst<>+768(SB), Y3, Y6
+	VFMADD213PD actkernconst<>+416(SB), Y3, Y6
+	VFMADD213PD actkernconst<>+864(SB), Y3, Y6
+	VFMADD213PD actkernconst<>+480(SB), Y3, Y6
+	VFMADD213PD actkernconst<>+896(SB), Y3, Y6
+	VFMADD213PD actkernconst<>+544(SB), Y3, Y6
+	VFMADD213PD actkernconst<>+928(SB), Y3, Y6
+	VADDPD      actkernconst<>+128(SB), Y5, Y3
+	VPSLLQ      $0x34, Y3, Y3
+	VMULPD      Y6, Y3, Y6
+	VADDPD      actkernconst<>+1536(SB), Y6, Y3
+	VMULPD      Y3, Y6, Y6
+	VADDPD      actkernconst<>+1536(SB), Y6, Y3
+	VDIVPD      Y3, Y6, Y6
+	VMULPD      Y6, Y4, Y4
+	VCVTPD2PSY  Y4, X4
+	VMOVNTPS    X4, (AX)
 	ADDQ        $0x00000010, AX
 	ADDQ        $0x00000010, CX
 	SUBQ        $0x00000004, DX
@@ -31795,35 +31718,32 @@ tail:
 	LEAQ        actkernconst<>+640(SB), BX
 	NEGQ        DX
 	VMOVDQU     32(BX)(DX*4), X15
-	VMASKMOVPS  (CX), X15, X1
-	VCVTPS2PD   X1, Y1
-	VCMPPD      $0x11, actkernconst<>+5440(SB), Y1, Y2
-	VCMPPD      $0x11, Y1, Y0, Y3
-	VMAXPD      actkernconst<>+800(SB), Y1, Y4
-	VMINPD      actkernconst<>+832(SB), Y4, Y4
-	VMULPD      actkernconst<>+320(SB), Y4, Y5
+	VMASKMOVPS  (CX), X15, X3
+	VCVTPS2PD   X3, Y3
+	VMAXPD      Y3, Y0, Y4
+	VMINPD      Y3, Y1, Y3
+	VMAXPD      actkernconst<>+800(SB), Y3, Y3
+	VMULPD      actkernconst<>+320(SB), Y3, Y5
 	VROUNDPD    $0x08, Y5, Y5
-	VFMADD231PD actkernconst<>+352(SB), Y5, Y4
-	VMOVUPD     actkernconst<>+224(SB), Y6
-	VFMADD213PD actkernconst<>+768(SB), Y4, Y6
-	VFMADD213PD actkernconst<>+416(SB), Y4, Y6
-	VFMADD213PD actkernconst<>+864(SB), Y4, Y6
-	VFMADD213PD actkernconst<>+480(SB), Y4, Y6
-	VFMADD213PD actkernconst<>+896(SB), Y4, Y6
-	VFMADD213PD actkernconst<>+544(SB), Y4, Y6
-	VFMADD213PD actkernconst<>+928(SB), Y4, Y6
-	VADDPD      actkernconst<>+128(SB), Y5, Y4
-	VPSLLQ      $0x34, Y4, Y4
-	VMULPD      Y6, Y4, Y6
-	VADDPD      actkernconst<>+1536(SB), Y6, Y4
-	VMULPD      Y4, Y6, Y6
-	VADDPD      actkernconst<>+1536(SB), Y6, Y4
-	VDIVPD      Y4, Y6, Y6
-	VMULPD      Y6, Y1, Y6
-	VBLENDVPD   Y3, Y1, Y6, Y3
-	VBLENDVPD   Y2, actkernconst<>+1312(SB), Y3, Y2
-	VCVTPD2PSY  Y2, X2
-	VMASKMOVPS  X2, X15, (AX)
+	VFMADD231PD actkernconst<>+352(SB), Y5, Y3
+	VMOVAPD     Y2, Y6
+	VFMADD213PD actkernconst<>+768(SB), Y3, Y6
+	VFMADD213PD actkernconst<>+416(SB), Y3, Y6
+	VFMADD213PD actkernconst<>+864(SB), Y3, Y6
+	VFMADD213PD actkernconst<>+480(SB), Y3, Y6
+	VFMADD213PD actkernconst<>+896(SB), Y3, Y6
+	VFMADD213PD actkernconst<>+544(SB), Y3, Y6
+	VFMADD213PD actkernconst<>+928(SB), Y3, Y6
+	VADDPD      actkernconst<>+128(SB), Y5, Y3
+	VPSLLQ      $0x34, Y3, Y3
+	VMULPD      Y6, Y3, Y6
+	VADDPD      actkernconst<>+1536(SB), Y6, Y3
+	VMULPD      Y3, Y6, Y6
+	VADDPD      actkernconst<>+1536(SB), Y6, Y3
+	VDIVPD      Y3, Y6, Y6
+	VMULPD      Y6, Y4, Y4
+	VCVTPD2PSY  Y4, X4
+	VMASKMOVPS  X4, X15, (AX)
 
 done:
 	SFENCE
@@ -32017,10 +31937,10 @@ loop:
 	VFIXUPIMMPD.BCST $0x00, actkernconst<>+712(SB), Z9, Z17
 	VFIXUPIMMPD.BCST $0x00, actkernconst<>+712(SB), Z10, Z18
 	VFIXUPIMMPD.BCST $0x00, actkernconst<>+712(SB), Z11, Z19
-	VSUBPD.BCST      actkernconst<>+5416(SB), Z4, Z4
-	VSUBPD.BCST      actkernconst<>+5416(SB), Z5, Z5
-	VSUBPD.BCST      actkernconst<>+5416(SB), Z6, Z6
-	VSUBPD.BCST      actkernconst<>+5416(SB), Z7, Z7
+	VSUBPD.BCST      actkernconst<>+5408(SB), Z4, Z4
+	VSUBPD.BCST      actkernconst<>+5408(SB), Z5, Z5
+	VSUBPD.BCST      actkernconst<>+5408(SB), Z6, Z6
+	VSUBPD.BCST      actkernconst<>+5408(SB), Z7, Z7
 	VFIXUPIMMPD.BCST $0x00, actkernconst<>+1208(SB), Z4, Z16
 	VFIXUPIMMPD.BCST $0x00, actkernconst<>+1208(SB), Z5, Z17
 	VFIXUPIMMPD.BCST $0x00, actkernconst<>+1208(SB), Z6, Z18
@@ -32092,7 +32012,7 @@ single:
 	VMULPD           Z6, Z5, K2, Z7
 	VSUBPD.BCST      actkernconst<>+5504(SB), Z4, Z5
 	VFIXUPIMMPD.BCST $0x00, actkernconst<>+712(SB), Z5, Z7
-	VSUBPD.BCST      actkernconst<>+5416(SB), Z4, Z4
+	VSUBPD.BCST      actkernconst<>+5408(SB), Z4, Z4
 	VFIXUPIMMPD.BCST $0x00, actkernconst<>+1208(SB), Z4, Z7
 	VCVTPS2PD        (DX), Z4
 	VMULPD           Z4, Z7, Z7
@@ -32153,7 +32073,7 @@ tail:
 	VMULPD           Z6, Z5, K2, Z7
 	VSUBPD.BCST      actkernconst<>+5504(SB), Z4, Z5
 	VFIXUPIMMPD.BCST $0x00, actkernconst<>+712(SB), Z5, Z7
-	VSUBPD.BCST      actkernconst<>+5416(SB), Z4, Z4
+	VSUBPD.BCST      actkernconst<>+5408(SB), Z4, Z4
 	VFIXUPIMMPD.BCST $0x00, actkernconst<>+1208(SB), Z4, Z7
 	VMOVUPS.Z        (DX), K1, Y4
 	VCVTPS2PD        Y4, Z4
@@ -32352,10 +32272,10 @@ loop:
 	VFIXUPIMMPD.BCST $0x00, actkernconst<>+712(SB), Z9, Z17
 	VFIXUPIMMPD.BCST $0x00, actkernconst<>+712(SB), Z10, Z18
 	VFIXUPIMMPD.BCST $0x00, actkernconst<>+712(SB), Z11, Z19
-	VSUBPD.BCST      actkernconst<>+5416(SB), Z4, Z4
-	VSUBPD.BCST      actkernconst<>+5416(SB), Z5, Z5
-	VSUBPD.BCST      actkernconst<>+5416(SB), Z6, Z6
-	VSUBPD.BCST      actkernconst<>+5416(SB), Z7, Z7
+	VSUBPD.BCST      actkernconst<>+5408(SB), Z4, Z4
+	VSUBPD.BCST      actkernconst<>+5408(SB), Z5, Z5
+	VSUBPD.BCST      actkernconst<>+5408(SB), Z6, Z6
+	VSUBPD.BCST      actkernconst<>+5408(SB), Z7, Z7
 	VFIXUPIMMPD.BCST $0x00, actkernconst<>+1208(SB), Z4, Z16
 	VFIXUPIMMPD.BCST $0x00, actkernconst<>+1208(SB), Z5, Z17
 	VFIXUPIMMPD.BCST $0x00, actkernconst<>+1208(SB), Z6, Z18
@@ -32427,7 +32347,7 @@ single:
 	VMULPD           Z6, Z5, K2, Z7
 	VSUBPD.BCST      actkernconst<>+5504(SB), Z4, Z5
 	VFIXUPIMMPD.BCST $0x00, actkernconst<>+712(SB), Z5, Z7
-	VSUBPD.BCST      actkernconst<>+5416(SB), Z4, Z4
+	VSUBPD.BCST      actkernconst<>+5408(SB), Z4, Z4
 	VFIXUPIMMPD.BCST $0x00, actkernconst<>+1208(SB), Z4, Z7
 	VCVTPS2PD        (DX), Z4
 	VMULPD           Z4, Z7, Z7
@@ -32488,7 +32408,7 @@ tail:
 	VMULPD           Z6, Z5, K2, Z7
 	VSUBPD.BCST      actkernconst<>+5504(SB), Z4, Z5
 	VFIXUPIMMPD.BCST $0x00, actkernconst<>+712(SB), Z5, Z7
-	VSUBPD.BCST      actkernconst<>+5416(SB), Z4, Z4
+	VSUBPD.BCST      actkernconst<>+5408(SB), Z4, Z4
 	VFIXUPIMMPD.BCST $0x00, actkernconst<>+1208(SB), Z4, Z7
 	VMOVUPS.Z        (DX), K1, Y4
 	VCVTPS2PD        Y4, Z4
@@ -40236,7 +40156,7 @@ TEXT ·siluAVX512(SB), NOSPLIT, $0-48
 	VBROADCASTSD actkernconst<>+48(SB), Z0
 	VBROADCASTSD actkernconst<>+720(SB), Z1
 	VBROADCASTSD actkernconst<>+728(SB), Z2
-	VBROADCASTSD actkernconst<>+5416(SB), Z3
+	VBROADCASTSD actkernconst<>+5408(SB), Z3
 	VBROADCASTSD actkernconst<>+736(SB), Z4
 	VBROADCASTSD actkernconst<>+0(SB), Z5
 	VBROADCASTSD actkernconst<>+72(SB), Z6
@@ -40437,7 +40357,7 @@ TEXT ·siluAVX512Stream(SB), NOSPLIT, $0-48
 	VBROADCASTSD actkernconst<>+48(SB), Z0
 	VBROADCASTSD actkernconst<>+720(SB), Z1
 	VBROADCASTSD actkernconst<>+728(SB), Z2
-	VBROADCASTSD actkernconst<>+5416(SB), Z3
+	VBROADCASTSD actkernconst<>+5408(SB), Z3
 	VBROADCASTSD actkernconst<>+736(SB), Z4
 	VBROADCASTSD actkernconst<>+0(SB), Z5
 	VBROADCASTSD actkernconst<>+72(SB), Z6
@@ -40974,7 +40894,7 @@ TEXT ·siluBackwardAVX512(SB), NOSPLIT, $16-72
 	VBROADCASTSD actkernconst<>+728(SB), Z4
 	VBROADCASTSD actkernconst<>+6080(SB), Z5
 	VBROADCASTSD actkernconst<>+6088(SB), Z6
-	VBROADCASTSD actkernconst<>+5416(SB), Z7
+	VBROADCASTSD actkernconst<>+5408(SB), Z7
 	VBROADCASTSD actkernconst<>+1024(SB), Z8
 	VBROADCASTSD actkernconst<>+6096(SB), Z9
 	VBROADCASTSD actkernconst<>+6104(SB), Z10
@@ -41339,7 +41259,7 @@ TEXT ·siluBackwardAVX512Stream(SB), NOSPLIT, $16-72
 	VBROADCASTSD actkernconst<>+728(SB), Z4
 	VBROADCASTSD actkernconst<>+6080(SB), Z5
 	VBROADCASTSD actkernconst<>+6088(SB), Z6
-	VBROADCASTSD actkernconst<>+5416(SB), Z7
+	VBROADCASTSD actkernconst<>+5408(SB), Z7
 	VBROADCASTSD actkernconst<>+1024(SB), Z8
 	VBROADCASTSD actkernconst<>+6096(SB), Z9
 	VBROADCASTSD actkernconst<>+6104(SB), Z10
@@ -66075,7 +65995,7 @@ TEXT ·swigluAVX512(SB), NOSPLIT, $0-72
 	VBROADCASTSD actkernconst<>+48(SB), Z0
 	VBROADCASTSD actkernconst<>+720(SB), Z1
 	VBROADCASTSD actkernconst<>+728(SB), Z2
-	VBROADCASTSD actkernconst<>+5416(SB), Z3
+	VBROADCASTSD actkernconst<>+5408(SB), Z3
 	VBROADCASTSD actkernconst<>+736(SB), Z4
 	VBROADCASTSD actkernconst<>+0(SB), Z5
 	VBROADCASTSD actkernconst<>+72(SB), Z6
@@ -66522,7 +66442,7 @@ TEXT ·swigluBackwardAAVX512(SB), NOSPLIT, $16-96
 	VBROADCASTSD actkernconst<>+728(SB), Z4
 	VBROADCASTSD actkernconst<>+6080(SB), Z5
 	VBROADCASTSD actkernconst<>+6088(SB), Z6
-	VBROADCASTSD actkernconst<>+5416(SB), Z7
+	VBROADCASTSD actkernconst<>+5408(SB), Z7
 	VBROADCASTSD actkernconst<>+1024(SB), Z8
 	VBROADCASTSD actkernconst<>+6096(SB), Z9
 	VBROADCASTSD actkernconst<>+6104(SB), Z10
@@ -67290,7 +67210,7 @@ TEXT ·swigluBackwardBAVX512(SB), NOSPLIT, $0-96
 	VBROADCASTSD actkernconst<>+48(SB), Z0
 	VBROADCASTSD actkernconst<>+720(SB), Z1
 	VBROADCASTSD actkernconst<>+728(SB), Z2
-	VBROADCASTSD actkernconst<>+5416(SB), Z3
+	VBROADCASTSD actkernconst<>+5408(SB), Z3
 	VBROADCASTSD actkernconst<>+736(SB), Z4
 	VBROADCASTSD actkernconst<>+0(SB), Z5
 	VBROADCASTSD actkernconst<>+72(SB), Z6
@@ -73965,8 +73885,8 @@ DATA actkernconst<>+5376(SB)/8, $0x3feffffffffd0cdc
 DATA actkernconst<>+5384(SB)/8, $0x3feffffffffd0cdc
 DATA actkernconst<>+5392(SB)/8, $0x3feffffffffd0cdc
 DATA actkernconst<>+5400(SB)/8, $0x3feffffffffd0cdc
-DATA actkernconst<>+5408(SB)/8, $0x4034000000000000
-DATA actkernconst<>+5416(SB)/8, $0xc089000000000000
+DATA actkernconst<>+5408(SB)/8, $0xc089000000000000
+DATA actkernconst<>+5416(SB)/8, $0x4034000000000000
 DATA actkernconst<>+5424(SB)/8, $0x0000000000000000
 DATA actkernconst<>+5432(SB)/8, $0x0000000000000000
 DATA actkernconst<>+5440(SB)/8, $0xc089000000000000

@@ -20,7 +20,7 @@ var (
 	mishBackwardStreamImpl func(dx, x, dy []float32)
 )
 
-// mishGeneric is the pure-Go kernel of mish (f32 memory, f64 compute, 41
+// mishGeneric is the pure-Go kernel of mish (f32 memory, f64 compute, 36
 // operations): the scalar twin of the vector program the assembly kernels run,
 // with exactly the semantics of vprog.Program.Eval, so every backend gives the
 // same bits. The caller guarantees equal lengths; dst may be the same slice as
@@ -28,63 +28,55 @@ var (
 func mishGeneric(dst, x []float32) {
 	x = x[:len(dst)]
 	v1 := math.Float64frombits(0xc089000000000000)  // -800
-	v3 := math.Float64frombits(0x8000000000000000)  // -0
-	v4 := math.Float64frombits(0x4034000000000000)  // 20
-	v6 := math.Float64frombits(0xc086280000000000)  // -709
-	v8 := math.Float64frombits(0x40862b3333333333)  // 709.4
-	v10 := math.Float64frombits(0x3ff71547652b82fe) // 1.4426950408889634
-	v13 := math.Float64frombits(0xbfe62e42fefa39ef) // -0.6931471805599453
-	v15 := math.Float64frombits(0x3f2a17e35818933c) // 0.0001990761775668928
-	v16 := math.Float64frombits(0x3f56da79e0d30050) // 0.0013948621956814296
-	v18 := math.Float64frombits(0x3f81110a5fa2e975) // 0.008333283465948619
-	v20 := math.Float64frombits(0x3fa55546446e1464) // 0.0416662176640237
-	v22 := math.Float64frombits(0x3fc5555557e88376) // 0.16666666786570844
-	v24 := math.Float64frombits(0x3fe0000005cbdd4b) // 0.5000000107965347
-	v26 := math.Float64frombits(0x3fefffffffff6187) // 0.9999999999954959
-	v28 := math.Float64frombits(0x3feffffffffa6d0c) // 0.9999999999594436
-	v32 := math.Float64frombits(0x4000000000000000) // 2
+	v3 := math.Float64frombits(0x4034000000000000)  // 20
+	v5 := math.Float64frombits(0xc086280000000000)  // -709
+	v7 := math.Float64frombits(0x3ff71547652b82fe)  // 1.4426950408889634
+	v10 := math.Float64frombits(0xbfe62e42fefa39ef) // -0.6931471805599453
+	v12 := math.Float64frombits(0x3f2a17e35818933c) // 0.0001990761775668928
+	v13 := math.Float64frombits(0x3f56da79e0d30050) // 0.0013948621956814296
+	v15 := math.Float64frombits(0x3f81110a5fa2e975) // 0.008333283465948619
+	v17 := math.Float64frombits(0x3fa55546446e1464) // 0.0416662176640237
+	v19 := math.Float64frombits(0x3fc5555557e88376) // 0.16666666786570844
+	v21 := math.Float64frombits(0x3fe0000005cbdd4b) // 0.5000000107965347
+	v23 := math.Float64frombits(0x3fefffffffff6187) // 0.9999999999954959
+	v25 := math.Float64frombits(0x3feffffffffa6d0c) // 0.9999999999594436
+	v28 := math.Float64frombits(0x4000000000000000) // 2
 	for i := range dst {
 		v0 := float64(x[i])
-		v2 := v0 < v1
-		v5 := v4 < v0
-		v7 := v6
-		if v0 > v6 {
-			v7 = v0
+		v2 := v0
+		if v1 > v0 {
+			v2 = v1
 		}
-		v9 := v8
-		if v7 < v8 {
-			v9 = v7
+		v4 := v0
+		if v3 < v0 {
+			v4 = v3
 		}
-		v11 := float64(v9 * v10)
-		v12 := math.RoundToEven(v11)
-		v14 := math.FMA(v12, v13, v9)
-		v17 := math.FMA(v14, v15, v16)
-		v19 := math.FMA(v14, v17, v18)
-		v21 := math.FMA(v14, v19, v20)
-		v23 := math.FMA(v14, v21, v22)
-		v25 := math.FMA(v14, v23, v24)
-		v27 := math.FMA(v14, v25, v26)
-		v29 := math.FMA(v14, v27, v28)
-		v30 := ldexpNormal(v29, v12)
-		v31 := math.IsNaN(v0)
-		v33 := float64(v30 + v32)
-		v34 := float64(v30 * v33)
-		v35 := float64(v34 + v32)
-		v36 := float64(v34 / v35)
-		v37 := float64(v0 * v36)
-		v38 := v37
-		if v5 {
-			v38 = v0
+		v6 := v5
+		if v4 > v5 {
+			v6 = v4
 		}
-		v39 := v38
-		if v2 {
-			v39 = v3
+		v8 := float64(v6 * v7)
+		v9 := math.RoundToEven(v8)
+		v11 := math.FMA(v9, v10, v6)
+		v14 := math.FMA(v11, v12, v13)
+		v16 := math.FMA(v11, v14, v15)
+		v18 := math.FMA(v11, v16, v17)
+		v20 := math.FMA(v11, v18, v19)
+		v22 := math.FMA(v11, v20, v21)
+		v24 := math.FMA(v11, v22, v23)
+		v26 := math.FMA(v11, v24, v25)
+		v27 := ldexpNormal(v26, v9)
+		v29 := float64(v27 + v28)
+		v30 := float64(v27 * v29)
+		v31 := float64(v30 + v28)
+		v32 := float64(v30 / v31)
+		v33 := float64(v2 * v32)
+		v34 := math.IsNaN(v0)
+		v35 := v33
+		if v34 {
+			v35 = v0
 		}
-		v40 := v39
-		if v31 {
-			v40 = v0
-		}
-		dst[i] = float32(v40)
+		dst[i] = float32(v35)
 	}
 }
 

@@ -51,17 +51,7 @@ func FuzzMish(f *testing.F) {
 
 // plainMish is f(x) written directly over package math: the benchmarks' baseline.
 func plainMish(x float64) float64 {
-	return func() float64 {
-		if x < -(800.0) {
-			return -(0.0)
-		}
-		return func() float64 {
-			if x > 20.0 {
-				return x
-			}
-			return x * (((math.Exp(x)) * ((math.Exp(x)) + 2.0)) / (((math.Exp(x)) * ((math.Exp(x)) + 2.0)) + 2.0))
-		}()
-	}()
+	return math.Max(-(800.0), x) * (((math.Exp(math.Min(20.0, x))) * ((math.Exp(math.Min(20.0, x))) + 2.0)) / (((math.Exp(math.Min(20.0, x))) * ((math.Exp(math.Min(20.0, x))) + 2.0)) + 2.0))
 }
 
 // plainMishDerivative is f'(x) written directly over package math.

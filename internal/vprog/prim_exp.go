@@ -249,11 +249,12 @@ func exp32Scaled(b *Builder, x Value) (k, p Value) {
 
 // exp32 is a float32 target's exp(x), relative error ~2^-34, from x
 // clamped to [exp32MinArg, exp32MaxArg] (only below where x is known to
-// be ≤ 0, as sigmoid's −|x|): +0 below about -708.74, e^x up to 709.44,
-// and about 2^1023.5 above (+Inf in float32). NaN x gives +0.
+// be at most exp32MaxArg, as sigmoid's −|x|): +0 below about -708.74, e^x
+// up to 709.44, and about 2^1023.5 above (+Inf in float32). NaN x gives
+// +0.
 func exp32(b *Builder, x Value) Value {
 	xc := b.Max(x, b.Const(exp32MinArg))
-	if !b.NonPositive(x) {
+	if !b.AtMost(x, exp32MaxArg) {
 		xc = b.Min(xc, b.Const(exp32MaxArg))
 	}
 	k, p := exp32Scaled(b, xc)
