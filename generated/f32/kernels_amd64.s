@@ -40153,10 +40153,10 @@ done:
 // func siluAVX512(dst []float32, in0 []float32)
 // Requires: AVX, AVX512DQ, AVX512F, AVX512VL, BMI2
 TEXT ·siluAVX512(SB), NOSPLIT, $0-48
-	VBROADCASTSD actkernconst<>+48(SB), Z0
-	VBROADCASTSD actkernconst<>+720(SB), Z1
-	VBROADCASTSD actkernconst<>+728(SB), Z2
-	VBROADCASTSD actkernconst<>+5408(SB), Z3
+	VBROADCASTSD actkernconst<>+5408(SB), Z0
+	VBROADCASTSD actkernconst<>+48(SB), Z1
+	VBROADCASTSD actkernconst<>+720(SB), Z2
+	VBROADCASTSD actkernconst<>+728(SB), Z3
 	VBROADCASTSD actkernconst<>+736(SB), Z4
 	VBROADCASTSD actkernconst<>+0(SB), Z5
 	VBROADCASTSD actkernconst<>+72(SB), Z6
@@ -40165,187 +40165,177 @@ TEXT ·siluAVX512(SB), NOSPLIT, $0-48
 	VBROADCASTSD actkernconst<>+752(SB), Z9
 	VBROADCASTSD actkernconst<>+8(SB), Z10
 	VBROADCASTSD actkernconst<>+760(SB), Z11
-	VBROADCASTSD actkernconst<>+24(SB), Z12
-	VBROADCASTSD actkernconst<>+704(SB), Z13
-	VBROADCASTSD actkernconst<>+3624(SB), Z14
-	VBROADCASTSD actkernconst<>+1208(SB), Z15
 	MOVQ         dst_base+0(FP), AX
 	MOVQ         in0_base+24(FP), CX
 	MOVQ         dst_len+8(FP), DX
 
 loop:
-	CMPQ        DX, $0x00000020
-	JB          single
-	VCVTPS2PD   (CX), Z16
-	VCVTPS2PD   32(CX), Z17
-	VCVTPS2PD   64(CX), Z18
-	VCVTPS2PD   96(CX), Z19
-	VORPD.BCST  actkernconst<>+976(SB), Z16, Z20
-	VORPD.BCST  actkernconst<>+976(SB), Z17, Z21
-	VORPD.BCST  actkernconst<>+976(SB), Z18, Z22
-	VORPD.BCST  actkernconst<>+976(SB), Z19, Z23
-	VMAXPD      Z4, Z20, Z20
-	VMAXPD      Z4, Z21, Z21
-	VMAXPD      Z4, Z22, Z22
-	VMAXPD      Z4, Z23, Z23
-	VMULPD      Z6, Z20, Z24
-	VMULPD      Z6, Z21, Z25
-	VMULPD      Z6, Z22, Z26
-	VMULPD      Z6, Z23, Z27
-	VRNDSCALEPD $0x08, Z24, Z24
-	VRNDSCALEPD $0x08, Z25, Z25
-	VRNDSCALEPD $0x08, Z26, Z26
-	VRNDSCALEPD $0x08, Z27, Z27
-	VFMADD231PD Z7, Z24, Z20
-	VFMADD231PD Z7, Z25, Z21
-	VFMADD231PD Z7, Z26, Z22
-	VFMADD231PD Z7, Z27, Z23
-	VMOVAPD     Z0, Z28
-	VFMADD213PD Z1, Z20, Z28
-	VMOVAPD     Z0, Z29
-	VFMADD213PD Z1, Z21, Z29
-	VMOVAPD     Z0, Z30
-	VFMADD213PD Z1, Z22, Z30
-	VMOVAPD     Z0, Z31
-	VFMADD213PD Z1, Z23, Z31
-	VFMADD213PD Z8, Z20, Z28
-	VFMADD213PD Z8, Z21, Z29
-	VFMADD213PD Z8, Z22, Z30
-	VFMADD213PD Z8, Z23, Z31
-	VFMADD213PD Z9, Z20, Z28
-	VFMADD213PD Z9, Z21, Z29
-	VFMADD213PD Z9, Z22, Z30
-	VFMADD213PD Z9, Z23, Z31
-	VFMADD213PD Z10, Z20, Z28
-	VFMADD213PD Z10, Z21, Z29
-	VFMADD213PD Z10, Z22, Z30
-	VFMADD213PD Z10, Z23, Z31
-	VFMADD213PD Z11, Z20, Z28
-	VFMADD213PD Z11, Z21, Z29
-	VFMADD213PD Z11, Z22, Z30
-	VFMADD213PD Z11, Z23, Z31
-	VFMADD213PD Z12, Z20, Z28
-	VFMADD213PD Z12, Z21, Z29
-	VFMADD213PD Z12, Z22, Z30
-	VFMADD213PD Z12, Z23, Z31
-	VFMADD213PD Z13, Z20, Z28
-	VFMADD213PD Z13, Z21, Z29
-	VFMADD213PD Z13, Z22, Z30
-	VFMADD213PD Z13, Z23, Z31
-	VCMPPD      $0x11, Z24, Z2, K2
-	VCMPPD      $0x11, Z25, Z2, K3
-	VCMPPD      $0x11, Z26, Z2, K4
-	VCMPPD      $0x11, Z27, Z2, K5
-	VSCALEFPD.Z Z24, Z28, K2, Z28
-	VSCALEFPD.Z Z25, Z29, K3, Z29
-	VSCALEFPD.Z Z26, Z30, K4, Z30
-	VSCALEFPD.Z Z27, Z31, K5, Z31
-	VMOVAPD     Z28, Z20
-	VFIXUPIMMPD $0x00, Z14, Z16, Z20
-	VMOVAPD     Z29, Z21
-	VFIXUPIMMPD $0x00, Z14, Z17, Z21
-	VMOVAPD     Z30, Z22
-	VFIXUPIMMPD $0x00, Z14, Z18, Z22
-	VMOVAPD     Z31, Z23
-	VFIXUPIMMPD $0x00, Z14, Z19, Z23
-	VADDPD      Z5, Z28, Z28
-	VADDPD      Z5, Z29, Z29
-	VADDPD      Z5, Z30, Z30
-	VADDPD      Z5, Z31, Z31
-	VDIVPD      Z28, Z20, Z20
-	VDIVPD      Z29, Z21, Z21
-	VDIVPD      Z30, Z22, Z22
-	VDIVPD      Z31, Z23, Z23
-	VMULPD      Z20, Z16, Z20
-	VMULPD      Z21, Z17, Z21
-	VMULPD      Z22, Z18, Z22
-	VMULPD      Z23, Z19, Z23
-	VSUBPD      Z3, Z16, Z16
-	VSUBPD      Z3, Z17, Z17
-	VSUBPD      Z3, Z18, Z18
-	VSUBPD      Z3, Z19, Z19
-	VFIXUPIMMPD $0x00, Z15, Z16, Z20
-	VFIXUPIMMPD $0x00, Z15, Z17, Z21
-	VFIXUPIMMPD $0x00, Z15, Z18, Z22
-	VFIXUPIMMPD $0x00, Z15, Z19, Z23
-	VCVTPD2PS   Z20, Y20
-	VMOVUPS     Y20, (AX)
-	VCVTPD2PS   Z21, Y21
-	VMOVUPS     Y21, 32(AX)
-	VCVTPD2PS   Z22, Y22
-	VMOVUPS     Y22, 64(AX)
-	VCVTPD2PS   Z23, Y23
-	VMOVUPS     Y23, 96(AX)
-	ADDQ        $0x00000080, AX
-	ADDQ        $0x00000080, CX
-	SUBQ        $0x00000020, DX
-	JMP         loop
+	CMPQ             DX, $0x00000020
+	JB               single
+	VCVTPS2PD        (CX), Z12
+	VCVTPS2PD        32(CX), Z13
+	VCVTPS2PD        64(CX), Z14
+	VCVTPS2PD        96(CX), Z15
+	VMAXPD           Z12, Z0, Z16
+	VMAXPD           Z13, Z0, Z17
+	VMAXPD           Z14, Z0, Z18
+	VMAXPD           Z15, Z0, Z19
+	VORPD.BCST       actkernconst<>+976(SB), Z12, Z20
+	VORPD.BCST       actkernconst<>+976(SB), Z13, Z21
+	VORPD.BCST       actkernconst<>+976(SB), Z14, Z22
+	VORPD.BCST       actkernconst<>+976(SB), Z15, Z23
+	VMAXPD           Z4, Z20, Z20
+	VMAXPD           Z4, Z21, Z21
+	VMAXPD           Z4, Z22, Z22
+	VMAXPD           Z4, Z23, Z23
+	VMULPD           Z6, Z20, Z24
+	VMULPD           Z6, Z21, Z25
+	VMULPD           Z6, Z22, Z26
+	VMULPD           Z6, Z23, Z27
+	VRNDSCALEPD      $0x08, Z24, Z24
+	VRNDSCALEPD      $0x08, Z25, Z25
+	VRNDSCALEPD      $0x08, Z26, Z26
+	VRNDSCALEPD      $0x08, Z27, Z27
+	VFMADD231PD      Z7, Z24, Z20
+	VFMADD231PD      Z7, Z25, Z21
+	VFMADD231PD      Z7, Z26, Z22
+	VFMADD231PD      Z7, Z27, Z23
+	VMOVAPD          Z1, Z28
+	VFMADD213PD      Z2, Z20, Z28
+	VMOVAPD          Z1, Z29
+	VFMADD213PD      Z2, Z21, Z29
+	VMOVAPD          Z1, Z30
+	VFMADD213PD      Z2, Z22, Z30
+	VMOVAPD          Z1, Z31
+	VFMADD213PD      Z2, Z23, Z31
+	VFMADD213PD      Z8, Z20, Z28
+	VFMADD213PD      Z8, Z21, Z29
+	VFMADD213PD      Z8, Z22, Z30
+	VFMADD213PD      Z8, Z23, Z31
+	VFMADD213PD      Z9, Z20, Z28
+	VFMADD213PD      Z9, Z21, Z29
+	VFMADD213PD      Z9, Z22, Z30
+	VFMADD213PD      Z9, Z23, Z31
+	VFMADD213PD      Z10, Z20, Z28
+	VFMADD213PD      Z10, Z21, Z29
+	VFMADD213PD      Z10, Z22, Z30
+	VFMADD213PD      Z10, Z23, Z31
+	VFMADD213PD      Z11, Z20, Z28
+	VFMADD213PD      Z11, Z21, Z29
+	VFMADD213PD      Z11, Z22, Z30
+	VFMADD213PD      Z11, Z23, Z31
+	VFMADD213PD.BCST actkernconst<>+24(SB), Z20, Z28
+	VFMADD213PD.BCST actkernconst<>+24(SB), Z21, Z29
+	VFMADD213PD.BCST actkernconst<>+24(SB), Z22, Z30
+	VFMADD213PD.BCST actkernconst<>+24(SB), Z23, Z31
+	VFMADD213PD.BCST actkernconst<>+704(SB), Z20, Z28
+	VFMADD213PD.BCST actkernconst<>+704(SB), Z21, Z29
+	VFMADD213PD.BCST actkernconst<>+704(SB), Z22, Z30
+	VFMADD213PD.BCST actkernconst<>+704(SB), Z23, Z31
+	VCMPPD           $0x11, Z24, Z3, K2
+	VCMPPD           $0x11, Z25, Z3, K3
+	VCMPPD           $0x11, Z26, Z3, K4
+	VCMPPD           $0x11, Z27, Z3, K5
+	VSCALEFPD.Z      Z24, Z28, K2, Z28
+	VSCALEFPD.Z      Z25, Z29, K3, Z29
+	VSCALEFPD.Z      Z26, Z30, K4, Z30
+	VSCALEFPD.Z      Z27, Z31, K5, Z31
+	VMOVAPD          Z28, Z20
+	VFIXUPIMMPD.BCST $0x00, actkernconst<>+3624(SB), Z12, Z20
+	VMOVAPD          Z29, Z12
+	VFIXUPIMMPD.BCST $0x00, actkernconst<>+3624(SB), Z13, Z12
+	VMOVAPD          Z30, Z13
+	VFIXUPIMMPD.BCST $0x00, actkernconst<>+3624(SB), Z14, Z13
+	VMOVAPD          Z31, Z14
+	VFIXUPIMMPD.BCST $0x00, actkernconst<>+3624(SB), Z15, Z14
+	VADDPD           Z5, Z28, Z28
+	VADDPD           Z5, Z29, Z29
+	VADDPD           Z5, Z30, Z30
+	VADDPD           Z5, Z31, Z31
+	VDIVPD           Z28, Z20, Z20
+	VDIVPD           Z29, Z12, Z12
+	VDIVPD           Z30, Z13, Z13
+	VDIVPD           Z31, Z14, Z14
+	VMULPD           Z20, Z16, Z16
+	VMULPD           Z12, Z17, Z17
+	VMULPD           Z13, Z18, Z18
+	VMULPD           Z14, Z19, Z19
+	VCVTPD2PS        Z16, Y16
+	VMOVUPS          Y16, (AX)
+	VCVTPD2PS        Z17, Y17
+	VMOVUPS          Y17, 32(AX)
+	VCVTPD2PS        Z18, Y18
+	VMOVUPS          Y18, 64(AX)
+	VCVTPD2PS        Z19, Y19
+	VMOVUPS          Y19, 96(AX)
+	ADDQ             $0x00000080, AX
+	ADDQ             $0x00000080, CX
+	SUBQ             $0x00000020, DX
+	JMP              loop
 
 single:
-	CMPQ        DX, $0x00000008
-	JB          tail
-	VCVTPS2PD   (CX), Z16
-	VORPD.BCST  actkernconst<>+976(SB), Z16, Z17
-	VMAXPD      Z4, Z17, Z17
-	VMULPD      Z6, Z17, Z18
-	VRNDSCALEPD $0x08, Z18, Z18
-	VFMADD231PD Z7, Z18, Z17
-	VMOVAPD     Z0, Z19
-	VFMADD213PD Z1, Z17, Z19
-	VFMADD213PD Z8, Z17, Z19
-	VFMADD213PD Z9, Z17, Z19
-	VFMADD213PD Z10, Z17, Z19
-	VFMADD213PD Z11, Z17, Z19
-	VFMADD213PD Z12, Z17, Z19
-	VFMADD213PD Z13, Z17, Z19
-	VCMPPD      $0x11, Z18, Z2, K2
-	VSCALEFPD.Z Z18, Z19, K2, Z19
-	VMOVAPD     Z19, Z17
-	VFIXUPIMMPD $0x00, Z14, Z16, Z17
-	VADDPD      Z5, Z19, Z19
-	VDIVPD      Z19, Z17, Z17
-	VMULPD      Z17, Z16, Z17
-	VSUBPD      Z3, Z16, Z16
-	VFIXUPIMMPD $0x00, Z15, Z16, Z17
-	VCVTPD2PS   Z17, Y17
-	VMOVUPS     Y17, (AX)
-	ADDQ        $0x00000020, AX
-	ADDQ        $0x00000020, CX
-	SUBQ        $0x00000008, DX
-	JMP         single
+	CMPQ             DX, $0x00000008
+	JB               tail
+	VCVTPS2PD        (CX), Z12
+	VMAXPD           Z12, Z0, Z13
+	VORPD.BCST       actkernconst<>+976(SB), Z12, Z14
+	VMAXPD           Z4, Z14, Z14
+	VMULPD           Z6, Z14, Z15
+	VRNDSCALEPD      $0x08, Z15, Z15
+	VFMADD231PD      Z7, Z15, Z14
+	VMOVAPD          Z1, Z16
+	VFMADD213PD      Z2, Z14, Z16
+	VFMADD213PD      Z8, Z14, Z16
+	VFMADD213PD      Z9, Z14, Z16
+	VFMADD213PD      Z10, Z14, Z16
+	VFMADD213PD      Z11, Z14, Z16
+	VFMADD213PD.BCST actkernconst<>+24(SB), Z14, Z16
+	VFMADD213PD.BCST actkernconst<>+704(SB), Z14, Z16
+	VCMPPD           $0x11, Z15, Z3, K2
+	VSCALEFPD.Z      Z15, Z16, K2, Z16
+	VMOVAPD          Z16, Z14
+	VFIXUPIMMPD.BCST $0x00, actkernconst<>+3624(SB), Z12, Z14
+	VADDPD           Z5, Z16, Z16
+	VDIVPD           Z16, Z14, Z14
+	VMULPD           Z14, Z13, Z13
+	VCVTPD2PS        Z13, Y13
+	VMOVUPS          Y13, (AX)
+	ADDQ             $0x00000020, AX
+	ADDQ             $0x00000020, CX
+	SUBQ             $0x00000008, DX
+	JMP              single
 
 tail:
-	TESTQ       DX, DX
-	JZ          done
-	MOVL        $-1, BX
-	BZHIL       DX, BX, BX
-	KMOVW       BX, K1
-	VMOVUPS.Z   (CX), K1, Y16
-	VCVTPS2PD   Y16, Z16
-	VORPD.BCST  actkernconst<>+976(SB), Z16, Z17
-	VMAXPD      Z4, Z17, Z17
-	VMULPD      Z6, Z17, Z18
-	VRNDSCALEPD $0x08, Z18, Z18
-	VFMADD231PD Z7, Z18, Z17
-	VMOVAPD     Z0, Z19
-	VFMADD213PD Z1, Z17, Z19
-	VFMADD213PD Z8, Z17, Z19
-	VFMADD213PD Z9, Z17, Z19
-	VFMADD213PD Z10, Z17, Z19
-	VFMADD213PD Z11, Z17, Z19
-	VFMADD213PD Z12, Z17, Z19
-	VFMADD213PD Z13, Z17, Z19
-	VCMPPD      $0x11, Z18, Z2, K2
-	VSCALEFPD.Z Z18, Z19, K2, Z19
-	VMOVAPD     Z19, Z17
-	VFIXUPIMMPD $0x00, Z14, Z16, Z17
-	VADDPD      Z5, Z19, Z19
-	VDIVPD      Z19, Z17, Z17
-	VMULPD      Z17, Z16, Z17
-	VSUBPD      Z3, Z16, Z16
-	VFIXUPIMMPD $0x00, Z15, Z16, Z17
-	VCVTPD2PS   Z17, Y17
-	VMOVUPS     Y17, K1, (AX)
+	TESTQ            DX, DX
+	JZ               done
+	MOVL             $-1, BX
+	BZHIL            DX, BX, BX
+	KMOVW            BX, K1
+	VMOVUPS.Z        (CX), K1, Y12
+	VCVTPS2PD        Y12, Z12
+	VMAXPD           Z12, Z0, Z13
+	VORPD.BCST       actkernconst<>+976(SB), Z12, Z14
+	VMAXPD           Z4, Z14, Z14
+	VMULPD           Z6, Z14, Z15
+	VRNDSCALEPD      $0x08, Z15, Z15
+	VFMADD231PD      Z7, Z15, Z14
+	VMOVAPD          Z1, Z16
+	VFMADD213PD      Z2, Z14, Z16
+	VFMADD213PD      Z8, Z14, Z16
+	VFMADD213PD      Z9, Z14, Z16
+	VFMADD213PD      Z10, Z14, Z16
+	VFMADD213PD      Z11, Z14, Z16
+	VFMADD213PD.BCST actkernconst<>+24(SB), Z14, Z16
+	VFMADD213PD.BCST actkernconst<>+704(SB), Z14, Z16
+	VCMPPD           $0x11, Z15, Z3, K2
+	VSCALEFPD.Z      Z15, Z16, K2, Z16
+	VMOVAPD          Z16, Z14
+	VFIXUPIMMPD.BCST $0x00, actkernconst<>+3624(SB), Z12, Z14
+	VADDPD           Z5, Z16, Z16
+	VDIVPD           Z16, Z14, Z14
+	VMULPD           Z14, Z13, Z13
+	VCVTPD2PS        Z13, Y13
+	VMOVUPS          Y13, K1, (AX)
 
 done:
 	VZEROUPPER
@@ -40354,10 +40344,10 @@ done:
 // func siluAVX512Stream(dst []float32, in0 []float32)
 // Requires: AVX, AVX512DQ, AVX512F, AVX512VL, BMI2, MMX+
 TEXT ·siluAVX512Stream(SB), NOSPLIT, $0-48
-	VBROADCASTSD actkernconst<>+48(SB), Z0
-	VBROADCASTSD actkernconst<>+720(SB), Z1
-	VBROADCASTSD actkernconst<>+728(SB), Z2
-	VBROADCASTSD actkernconst<>+5408(SB), Z3
+	VBROADCASTSD actkernconst<>+5408(SB), Z0
+	VBROADCASTSD actkernconst<>+48(SB), Z1
+	VBROADCASTSD actkernconst<>+720(SB), Z2
+	VBROADCASTSD actkernconst<>+728(SB), Z3
 	VBROADCASTSD actkernconst<>+736(SB), Z4
 	VBROADCASTSD actkernconst<>+0(SB), Z5
 	VBROADCASTSD actkernconst<>+72(SB), Z6
@@ -40366,187 +40356,177 @@ TEXT ·siluAVX512Stream(SB), NOSPLIT, $0-48
 	VBROADCASTSD actkernconst<>+752(SB), Z9
 	VBROADCASTSD actkernconst<>+8(SB), Z10
 	VBROADCASTSD actkernconst<>+760(SB), Z11
-	VBROADCASTSD actkernconst<>+24(SB), Z12
-	VBROADCASTSD actkernconst<>+704(SB), Z13
-	VBROADCASTSD actkernconst<>+3624(SB), Z14
-	VBROADCASTSD actkernconst<>+1208(SB), Z15
 	MOVQ         dst_base+0(FP), AX
 	MOVQ         in0_base+24(FP), CX
 	MOVQ         dst_len+8(FP), DX
 
 loop:
-	CMPQ        DX, $0x00000020
-	JB          single
-	VCVTPS2PD   (CX), Z16
-	VCVTPS2PD   32(CX), Z17
-	VCVTPS2PD   64(CX), Z18
-	VCVTPS2PD   96(CX), Z19
-	VORPD.BCST  actkernconst<>+976(SB), Z16, Z20
-	VORPD.BCST  actkernconst<>+976(SB), Z17, Z21
-	VORPD.BCST  actkernconst<>+976(SB), Z18, Z22
-	VORPD.BCST  actkernconst<>+976(SB), Z19, Z23
-	VMAXPD      Z4, Z20, Z20
-	VMAXPD      Z4, Z21, Z21
-	VMAXPD      Z4, Z22, Z22
-	VMAXPD      Z4, Z23, Z23
-	VMULPD      Z6, Z20, Z24
-	VMULPD      Z6, Z21, Z25
-	VMULPD      Z6, Z22, Z26
-	VMULPD      Z6, Z23, Z27
-	VRNDSCALEPD $0x08, Z24, Z24
-	VRNDSCALEPD $0x08, Z25, Z25
-	VRNDSCALEPD $0x08, Z26, Z26
-	VRNDSCALEPD $0x08, Z27, Z27
-	VFMADD231PD Z7, Z24, Z20
-	VFMADD231PD Z7, Z25, Z21
-	VFMADD231PD Z7, Z26, Z22
-	VFMADD231PD Z7, Z27, Z23
-	VMOVAPD     Z0, Z28
-	VFMADD213PD Z1, Z20, Z28
-	VMOVAPD     Z0, Z29
-	VFMADD213PD Z1, Z21, Z29
-	VMOVAPD     Z0, Z30
-	VFMADD213PD Z1, Z22, Z30
-	VMOVAPD     Z0, Z31
-	VFMADD213PD Z1, Z23, Z31
-	VFMADD213PD Z8, Z20, Z28
-	VFMADD213PD Z8, Z21, Z29
-	VFMADD213PD Z8, Z22, Z30
-	VFMADD213PD Z8, Z23, Z31
-	VFMADD213PD Z9, Z20, Z28
-	VFMADD213PD Z9, Z21, Z29
-	VFMADD213PD Z9, Z22, Z30
-	VFMADD213PD Z9, Z23, Z31
-	VFMADD213PD Z10, Z20, Z28
-	VFMADD213PD Z10, Z21, Z29
-	VFMADD213PD Z10, Z22, Z30
-	VFMADD213PD Z10, Z23, Z31
-	VFMADD213PD Z11, Z20, Z28
-	VFMADD213PD Z11, Z21, Z29
-	VFMADD213PD Z11, Z22, Z30
-	VFMADD213PD Z11, Z23, Z31
-	VFMADD213PD Z12, Z20, Z28
-	VFMADD213PD Z12, Z21, Z29
-	VFMADD213PD Z12, Z22, Z30
-	VFMADD213PD Z12, Z23, Z31
-	VFMADD213PD Z13, Z20, Z28
-	VFMADD213PD Z13, Z21, Z29
-	VFMADD213PD Z13, Z22, Z30
-	VFMADD213PD Z13, Z23, Z31
-	VCMPPD      $0x11, Z24, Z2, K2
-	VCMPPD      $0x11, Z25, Z2, K3
-	VCMPPD      $0x11, Z26, Z2, K4
-	VCMPPD      $0x11, Z27, Z2, K5
-	VSCALEFPD.Z Z24, Z28, K2, Z28
-	VSCALEFPD.Z Z25, Z29, K3, Z29
-	VSCALEFPD.Z Z26, Z30, K4, Z30
-	VSCALEFPD.Z Z27, Z31, K5, Z31
-	VMOVAPD     Z28, Z20
-	VFIXUPIMMPD $0x00, Z14, Z16, Z20
-	VMOVAPD     Z29, Z21
-	VFIXUPIMMPD $0x00, Z14, Z17, Z21
-	VMOVAPD     Z30, Z22
-	VFIXUPIMMPD $0x00, Z14, Z18, Z22
-	VMOVAPD     Z31, Z23
-	VFIXUPIMMPD $0x00, Z14, Z19, Z23
-	VADDPD      Z5, Z28, Z28
-	VADDPD      Z5, Z29, Z29
-	VADDPD      Z5, Z30, Z30
-	VADDPD      Z5, Z31, Z31
-	VDIVPD      Z28, Z20, Z20
-	VDIVPD      Z29, Z21, Z21
-	VDIVPD      Z30, Z22, Z22
-	VDIVPD      Z31, Z23, Z23
-	VMULPD      Z20, Z16, Z20
-	VMULPD      Z21, Z17, Z21
-	VMULPD      Z22, Z18, Z22
-	VMULPD      Z23, Z19, Z23
-	VSUBPD      Z3, Z16, Z16
-	VSUBPD      Z3, Z17, Z17
-	VSUBPD      Z3, Z18, Z18
-	VSUBPD      Z3, Z19, Z19
-	VFIXUPIMMPD $0x00, Z15, Z16, Z20
-	VFIXUPIMMPD $0x00, Z15, Z17, Z21
-	VFIXUPIMMPD $0x00, Z15, Z18, Z22
-	VFIXUPIMMPD $0x00, Z15, Z19, Z23
-	VCVTPD2PS   Z20, Y20
-	VMOVNTPS    Y20, (AX)
-	VCVTPD2PS   Z21, Y21
-	VMOVNTPS    Y21, 32(AX)
-	VCVTPD2PS   Z22, Y22
-	VMOVNTPS    Y22, 64(AX)
-	VCVTPD2PS   Z23, Y23
-	VMOVNTPS    Y23, 96(AX)
-	ADDQ        $0x00000080, AX
-	ADDQ        $0x00000080, CX
-	SUBQ        $0x00000020, DX
-	JMP         loop
+	CMPQ             DX, $0x00000020
+	JB               single
+	VCVTPS2PD        (CX), Z12
+	VCVTPS2PD        32(CX), Z13
+	VCVTPS2PD        64(CX), Z14
+	VCVTPS2PD        96(CX), Z15
+	VMAXPD           Z12, Z0, Z16
+	VMAXPD           Z13, Z0, Z17
+	VMAXPD           Z14, Z0, Z18
+	VMAXPD           Z15, Z0, Z19
+	VORPD.BCST       actkernconst<>+976(SB), Z12, Z20
+	VORPD.BCST       actkernconst<>+976(SB), Z13, Z21
+	VORPD.BCST       actkernconst<>+976(SB), Z14, Z22
+	VORPD.BCST       actkernconst<>+976(SB), Z15, Z23
+	VMAXPD           Z4, Z20, Z20
+	VMAXPD           Z4, Z21, Z21
+	VMAXPD           Z4, Z22, Z22
+	VMAXPD           Z4, Z23, Z23
+	VMULPD           Z6, Z20, Z24
+	VMULPD           Z6, Z21, Z25
+	VMULPD           Z6, Z22, Z26
+	VMULPD           Z6, Z23, Z27
+	VRNDSCALEPD      $0x08, Z24, Z24
+	VRNDSCALEPD      $0x08, Z25, Z25
+	VRNDSCALEPD      $0x08, Z26, Z26
+	VRNDSCALEPD      $0x08, Z27, Z27
+	VFMADD231PD      Z7, Z24, Z20
+	VFMADD231PD      Z7, Z25, Z21
+	VFMADD231PD      Z7, Z26, Z22
+	VFMADD231PD      Z7, Z27, Z23
+	VMOVAPD          Z1, Z28
+	VFMADD213PD      Z2, Z20, Z28
+	VMOVAPD          Z1, Z29
+	VFMADD213PD      Z2, Z21, Z29
+	VMOVAPD          Z1, Z30
+	VFMADD213PD      Z2, Z22, Z30
+	VMOVAPD          Z1, Z31
+	VFMADD213PD      Z2, Z23, Z31
+	VFMADD213PD      Z8, Z20, Z28
+	VFMADD213PD      Z8, Z21, Z29
+	VFMADD213PD      Z8, Z22, Z30
+	VFMADD213PD      Z8, Z23, Z31
+	VFMADD213PD      Z9, Z20, Z28
+	VFMADD213PD      Z9, Z21, Z29
+	VFMADD213PD      Z9, Z22, Z30
+	VFMADD213PD      Z9, Z23, Z31
+	VFMADD213PD      Z10, Z20, Z28
+	VFMADD213PD      Z10, Z21, Z29
+	VFMADD213PD      Z10, Z22, Z30
+	VFMADD213PD      Z10, Z23, Z31
+	VFMADD213PD      Z11, Z20, Z28
+	VFMADD213PD      Z11, Z21, Z29
+	VFMADD213PD      Z11, Z22, Z30
+	VFMADD213PD      Z11, Z23, Z31
+	VFMADD213PD.BCST actkernconst<>+24(SB), Z20, Z28
+	VFMADD213PD.BCST actkernconst<>+24(SB), Z21, Z29
+	VFMADD213PD.BCST actkernconst<>+24(SB), Z22, Z30
+	VFMADD213PD.BCST actkernconst<>+24(SB), Z23, Z31
+	VFMADD213PD.BCST actkernconst<>+704(SB), Z20, Z28
+	VFMADD213PD.BCST actkernconst<>+704(SB), Z21, Z29
+	VFMADD213PD.BCST actkernconst<>+704(SB), Z22, Z30
+	VFMADD213PD.BCST actkernconst<>+704(SB), Z23, Z31
+	VCMPPD           $0x11, Z24, Z3, K2
+	VCMPPD           $0x11, Z25, Z3, K3
+	VCMPPD           $0x11, Z26, Z3, K4
+	VCMPPD           $0x11, Z27, Z3, K5
+	VSCALEFPD.Z      Z24, Z28, K2, Z28
+	VSCALEFPD.Z      Z25, Z29, K3, Z29
+	VSCALEFPD.Z      Z26, Z30, K4, Z30
+	VSCALEFPD.Z      Z27, Z31, K5, Z31
+	VMOVAPD          Z28, Z20
+	VFIXUPIMMPD.BCST $0x00, actkernconst<>+3624(SB), Z12, Z20
+	VMOVAPD          Z29, Z12
+	VFIXUPIMMPD.BCST $0x00, actkernconst<>+3624(SB), Z13, Z12
+	VMOVAPD          Z30, Z13
+	VFIXUPIMMPD.BCST $0x00, actkernconst<>+3624(SB), Z14, Z13
+	VMOVAPD          Z31, Z14
+	VFIXUPIMMPD.BCST $0x00, actkernconst<>+3624(SB), Z15, Z14
+	VADDPD           Z5, Z28, Z28
+	VADDPD           Z5, Z29, Z29
+	VADDPD           Z5, Z30, Z30
+	VADDPD           Z5, Z31, Z31
+	VDIVPD           Z28, Z20, Z20
+	VDIVPD           Z29, Z12, Z12
+	VDIVPD           Z30, Z13, Z13
+	VDIVPD           Z31, Z14, Z14
+	VMULPD           Z20, Z16, Z16
+	VMULPD           Z12, Z17, Z17
+	VMULPD           Z13, Z18, Z18
+	VMULPD           Z14, Z19, Z19
+	VCVTPD2PS        Z16, Y16
+	VMOVNTPS         Y16, (AX)
+	VCVTPD2PS        Z17, Y17
+	VMOVNTPS         Y17, 32(AX)
+	VCVTPD2PS        Z18, Y18
+	VMOVNTPS         Y18, 64(AX)
+	VCVTPD2PS        Z19, Y19
+	VMOVNTPS         Y19, 96(AX)
+	ADDQ             $0x00000080, AX
+	ADDQ             $0x00000080, CX
+	SUBQ             $0x00000020, DX
+	JMP              loop
 
 single:
-	CMPQ        DX, $0x00000008
-	JB          tail
-	VCVTPS2PD   (CX), Z16
-	VORPD.BCST  actkernconst<>+976(SB), Z16, Z17
-	VMAXPD      Z4, Z17, Z17
-	VMULPD      Z6, Z17, Z18
-	VRNDSCALEPD $0x08, Z18, Z18
-	VFMADD231PD Z7, Z18, Z17
-	VMOVAPD     Z0, Z19
-	VFMADD213PD Z1, Z17, Z19
-	VFMADD213PD Z8, Z17, Z19
-	VFMADD213PD Z9, Z17, Z19
-	VFMADD213PD Z10, Z17, Z19
-	VFMADD213PD Z11, Z17, Z19
-	VFMADD213PD Z12, Z17, Z19
-	VFMADD213PD Z13, Z17, Z19
-	VCMPPD      $0x11, Z18, Z2, K2
-	VSCALEFPD.Z Z18, Z19, K2, Z19
-	VMOVAPD     Z19, Z17
-	VFIXUPIMMPD $0x00, Z14, Z16, Z17
-	VADDPD      Z5, Z19, Z19
-	VDIVPD      Z19, Z17, Z17
-	VMULPD      Z17, Z16, Z17
-	VSUBPD      Z3, Z16, Z16
-	VFIXUPIMMPD $0x00, Z15, Z16, Z17
-	VCVTPD2PS   Z17, Y17
-	VMOVNTPS    Y17, (AX)
-	ADDQ        $0x00000020, AX
-	ADDQ        $0x00000020, CX
-	SUBQ        $0x00000008, DX
-	JMP         single
+	CMPQ             DX, $0x00000008
+	JB               tail
+	VCVTPS2PD        (CX), Z12
+	VMAXPD           Z12, Z0, Z13
+	VORPD.BCST       actkernconst<>+976(SB), Z12, Z14
+	VMAXPD           Z4, Z14, Z14
+	VMULPD           Z6, Z14, Z15
+	VRNDSCALEPD      $0x08, Z15, Z15
+	VFMADD231PD      Z7, Z15, Z14
+	VMOVAPD          Z1, Z16
+	VFMADD213PD      Z2, Z14, Z16
+	VFMADD213PD      Z8, Z14, Z16
+	VFMADD213PD      Z9, Z14, Z16
+	VFMADD213PD      Z10, Z14, Z16
+	VFMADD213PD      Z11, Z14, Z16
+	VFMADD213PD.BCST actkernconst<>+24(SB), Z14, Z16
+	VFMADD213PD.BCST actkernconst<>+704(SB), Z14, Z16
+	VCMPPD           $0x11, Z15, Z3, K2
+	VSCALEFPD.Z      Z15, Z16, K2, Z16
+	VMOVAPD          Z16, Z14
+	VFIXUPIMMPD.BCST $0x00, actkernconst<>+3624(SB), Z12, Z14
+	VADDPD           Z5, Z16, Z16
+	VDIVPD           Z16, Z14, Z14
+	VMULPD           Z14, Z13, Z13
+	VCVTPD2PS        Z13, Y13
+	VMOVNTPS         Y13, (AX)
+	ADDQ             $0x00000020, AX
+	ADDQ             $0x00000020, CX
+	SUBQ             $0x00000008, DX
+	JMP              single
 
 tail:
-	TESTQ       DX, DX
-	JZ          done
-	MOVL        $-1, BX
-	BZHIL       DX, BX, BX
-	KMOVW       BX, K1
-	VMOVUPS.Z   (CX), K1, Y16
-	VCVTPS2PD   Y16, Z16
-	VORPD.BCST  actkernconst<>+976(SB), Z16, Z17
-	VMAXPD      Z4, Z17, Z17
-	VMULPD      Z6, Z17, Z18
-	VRNDSCALEPD $0x08, Z18, Z18
-	VFMADD231PD Z7, Z18, Z17
-	VMOVAPD     Z0, Z19
-	VFMADD213PD Z1, Z17, Z19
-	VFMADD213PD Z8, Z17, Z19
-	VFMADD213PD Z9, Z17, Z19
-	VFMADD213PD Z10, Z17, Z19
-	VFMADD213PD Z11, Z17, Z19
-	VFMADD213PD Z12, Z17, Z19
-	VFMADD213PD Z13, Z17, Z19
-	VCMPPD      $0x11, Z18, Z2, K2
-	VSCALEFPD.Z Z18, Z19, K2, Z19
-	VMOVAPD     Z19, Z17
-	VFIXUPIMMPD $0x00, Z14, Z16, Z17
-	VADDPD      Z5, Z19, Z19
-	VDIVPD      Z19, Z17, Z17
-	VMULPD      Z17, Z16, Z17
-	VSUBPD      Z3, Z16, Z16
-	VFIXUPIMMPD $0x00, Z15, Z16, Z17
-	VCVTPD2PS   Z17, Y17
-	VMOVUPS     Y17, K1, (AX)
+	TESTQ            DX, DX
+	JZ               done
+	MOVL             $-1, BX
+	BZHIL            DX, BX, BX
+	KMOVW            BX, K1
+	VMOVUPS.Z        (CX), K1, Y12
+	VCVTPS2PD        Y12, Z12
+	VMAXPD           Z12, Z0, Z13
+	VORPD.BCST       actkernconst<>+976(SB), Z12, Z14
+	VMAXPD           Z4, Z14, Z14
+	VMULPD           Z6, Z14, Z15
+	VRNDSCALEPD      $0x08, Z15, Z15
+	VFMADD231PD      Z7, Z15, Z14
+	VMOVAPD          Z1, Z16
+	VFMADD213PD      Z2, Z14, Z16
+	VFMADD213PD      Z8, Z14, Z16
+	VFMADD213PD      Z9, Z14, Z16
+	VFMADD213PD      Z10, Z14, Z16
+	VFMADD213PD      Z11, Z14, Z16
+	VFMADD213PD.BCST actkernconst<>+24(SB), Z14, Z16
+	VFMADD213PD.BCST actkernconst<>+704(SB), Z14, Z16
+	VCMPPD           $0x11, Z15, Z3, K2
+	VSCALEFPD.Z      Z15, Z16, K2, Z16
+	VMOVAPD          Z16, Z14
+	VFIXUPIMMPD.BCST $0x00, actkernconst<>+3624(SB), Z12, Z14
+	VADDPD           Z5, Z16, Z16
+	VDIVPD           Z16, Z14, Z14
+	VMULPD           Z14, Z13, Z13
+	VCVTPD2PS        Z13, Y13
+	VMOVUPS          Y13, K1, (AX)
 
 done:
 	SFENCE
@@ -40566,81 +40546,81 @@ loop:
 	VCVTPS2PD   (CX), Y0
 	VCVTPS2PD   16(CX), Y1
 	VCVTPS2PD   32(CX), Y2
-	VCMPPD      $0x11, actkernconst<>+5440(SB), Y0, Y3
-	VCMPPD      $0x11, actkernconst<>+5440(SB), Y1, Y4
-	VCMPPD      $0x11, actkernconst<>+5440(SB), Y2, Y5
-	VORPD       actkernconst<>+1312(SB), Y0, Y6
+	VMOVUPD     actkernconst<>+5440(SB), Y3
+	VMAXPD      Y0, Y3, Y4
+	VMOVUPD     actkernconst<>+5440(SB), Y3
+	VMAXPD      Y1, Y3, Y5
+	VMOVUPD     actkernconst<>+5440(SB), Y3
+	VMAXPD      Y2, Y3, Y6
+	VORPD       actkernconst<>+1312(SB), Y0, Y3
 	VORPD       actkernconst<>+1312(SB), Y1, Y7
 	VORPD       actkernconst<>+1312(SB), Y2, Y8
-	VMAXPD      actkernconst<>+800(SB), Y6, Y6
+	VMAXPD      actkernconst<>+800(SB), Y3, Y3
 	VMAXPD      actkernconst<>+800(SB), Y7, Y7
 	VMAXPD      actkernconst<>+800(SB), Y8, Y8
-	VMULPD      actkernconst<>+320(SB), Y6, Y9
+	VMULPD      actkernconst<>+320(SB), Y3, Y9
 	VMULPD      actkernconst<>+320(SB), Y7, Y10
 	VMULPD      actkernconst<>+320(SB), Y8, Y11
 	VROUNDPD    $0x08, Y9, Y9
 	VROUNDPD    $0x08, Y10, Y10
 	VROUNDPD    $0x08, Y11, Y11
-	VFMADD231PD actkernconst<>+352(SB), Y9, Y6
+	VFMADD231PD actkernconst<>+352(SB), Y9, Y3
 	VFMADD231PD actkernconst<>+352(SB), Y10, Y7
 	VFMADD231PD actkernconst<>+352(SB), Y11, Y8
 	VMOVUPD     actkernconst<>+224(SB), Y12
-	VFMADD213PD actkernconst<>+768(SB), Y6, Y12
+	VFMADD213PD actkernconst<>+768(SB), Y3, Y12
 	VMOVUPD     actkernconst<>+224(SB), Y13
 	VFMADD213PD actkernconst<>+768(SB), Y7, Y13
 	VMOVUPD     actkernconst<>+224(SB), Y14
 	VFMADD213PD actkernconst<>+768(SB), Y8, Y14
-	VFMADD213PD actkernconst<>+416(SB), Y6, Y12
+	VFMADD213PD actkernconst<>+416(SB), Y3, Y12
 	VFMADD213PD actkernconst<>+416(SB), Y7, Y13
 	VFMADD213PD actkernconst<>+416(SB), Y8, Y14
-	VFMADD213PD actkernconst<>+864(SB), Y6, Y12
+	VFMADD213PD actkernconst<>+864(SB), Y3, Y12
 	VFMADD213PD actkernconst<>+864(SB), Y7, Y13
 	VFMADD213PD actkernconst<>+864(SB), Y8, Y14
-	VFMADD213PD actkernconst<>+480(SB), Y6, Y12
+	VFMADD213PD actkernconst<>+480(SB), Y3, Y12
 	VFMADD213PD actkernconst<>+480(SB), Y7, Y13
 	VFMADD213PD actkernconst<>+480(SB), Y8, Y14
-	VFMADD213PD actkernconst<>+896(SB), Y6, Y12
+	VFMADD213PD actkernconst<>+896(SB), Y3, Y12
 	VFMADD213PD actkernconst<>+896(SB), Y7, Y13
 	VFMADD213PD actkernconst<>+896(SB), Y8, Y14
-	VFMADD213PD actkernconst<>+544(SB), Y6, Y12
+	VFMADD213PD actkernconst<>+544(SB), Y3, Y12
 	VFMADD213PD actkernconst<>+544(SB), Y7, Y13
 	VFMADD213PD actkernconst<>+544(SB), Y8, Y14
-	VFMADD213PD actkernconst<>+928(SB), Y6, Y12
+	VFMADD213PD actkernconst<>+928(SB), Y3, Y12
 	VFMADD213PD actkernconst<>+928(SB), Y7, Y13
 	VFMADD213PD actkernconst<>+928(SB), Y8, Y14
-	VADDPD      actkernconst<>+128(SB), Y9, Y6
-	VPSLLQ      $0x34, Y6, Y6
-	VMULPD      Y12, Y6, Y12
-	VADDPD      actkernconst<>+128(SB), Y10, Y6
-	VPSLLQ      $0x34, Y6, Y6
-	VMULPD      Y13, Y6, Y13
-	VADDPD      actkernconst<>+128(SB), Y11, Y6
-	VPSLLQ      $0x34, Y6, Y6
-	VMULPD      Y14, Y6, Y14
-	VMOVUPD     actkernconst<>+160(SB), Y6
-	VBLENDVPD   Y0, Y12, Y6, Y7
-	VMOVUPD     actkernconst<>+160(SB), Y6
-	VBLENDVPD   Y1, Y13, Y6, Y8
-	VMOVUPD     actkernconst<>+160(SB), Y6
-	VBLENDVPD   Y2, Y14, Y6, Y9
+	VADDPD      actkernconst<>+128(SB), Y9, Y3
+	VPSLLQ      $0x34, Y3, Y3
+	VMULPD      Y12, Y3, Y12
+	VADDPD      actkernconst<>+128(SB), Y10, Y3
+	VPSLLQ      $0x34, Y3, Y3
+	VMULPD      Y13, Y3, Y13
+	VADDPD      actkernconst<>+128(SB), Y11, Y3
+	VPSLLQ      $0x34, Y3, Y3
+	VMULPD      Y14, Y3, Y14
+	VMOVUPD     actkernconst<>+160(SB), Y3
+	VBLENDVPD   Y0, Y12, Y3, Y0
+	VMOVUPD     actkernconst<>+160(SB), Y3
+	VBLENDVPD   Y1, Y13, Y3, Y1
+	VMOVUPD     actkernconst<>+160(SB), Y3
+	VBLENDVPD   Y2, Y14, Y3, Y2
 	VADDPD      actkernconst<>+160(SB), Y12, Y12
 	VADDPD      actkernconst<>+160(SB), Y13, Y13
 	VADDPD      actkernconst<>+160(SB), Y14, Y14
-	VDIVPD      Y12, Y7, Y7
-	VDIVPD      Y13, Y8, Y8
-	VDIVPD      Y14, Y9, Y9
-	VMULPD      Y7, Y0, Y0
-	VMULPD      Y8, Y1, Y1
-	VMULPD      Y9, Y2, Y2
-	VBLENDVPD   Y3, actkernconst<>+1312(SB), Y0, Y3
-	VBLENDVPD   Y4, actkernconst<>+1312(SB), Y1, Y4
-	VBLENDVPD   Y5, actkernconst<>+1312(SB), Y2, Y5
-	VCVTPD2PSY  Y3, X3
-	VMOVUPS     X3, (AX)
+	VDIVPD      Y12, Y0, Y0
+	VDIVPD      Y13, Y1, Y1
+	VDIVPD      Y14, Y2, Y2
+	VMULPD      Y0, Y4, Y4
+	VMULPD      Y1, Y5, Y5
+	VMULPD      Y2, Y6, Y6
 	VCVTPD2PSY  Y4, X4
-	VMOVUPS     X4, 16(AX)
+	VMOVUPS     X4, (AX)
 	VCVTPD2PSY  Y5, X5
-	VMOVUPS     X5, 32(AX)
+	VMOVUPS     X5, 16(AX)
+	VCVTPD2PSY  Y6, X6
+	VMOVUPS     X6, 32(AX)
 	ADDQ        $0x00000030, AX
 	ADDQ        $0x00000030, CX
 	SUBQ        $0x0000000c, DX
@@ -40650,31 +40630,31 @@ single:
 	CMPQ        DX, $0x00000004
 	JB          tail
 	VCVTPS2PD   (CX), Y0
-	VCMPPD      $0x11, actkernconst<>+5440(SB), Y0, Y1
-	VORPD       actkernconst<>+1312(SB), Y0, Y2
-	VMAXPD      actkernconst<>+800(SB), Y2, Y2
-	VMULPD      actkernconst<>+320(SB), Y2, Y3
+	VMOVUPD     actkernconst<>+5440(SB), Y1
+	VMAXPD      Y0, Y1, Y2
+	VORPD       actkernconst<>+1312(SB), Y0, Y1
+	VMAXPD      actkernconst<>+800(SB), Y1, Y1
+	VMULPD      actkernconst<>+320(SB), Y1, Y3
 	VROUNDPD    $0x08, Y3, Y3
-	VFMADD231PD actkernconst<>+352(SB), Y3, Y2
+	VFMADD231PD actkernconst<>+352(SB), Y3, Y1
 	VMOVUPD     actkernconst<>+224(SB), Y4
-	VFMADD213PD actkernconst<>+768(SB), Y2, Y4
-	VFMADD213PD actkernconst<>+416(SB), Y2, Y4
-	VFMADD213PD actkernconst<>+864(SB), Y2, Y4
-	VFMADD213PD actkernconst<>+480(SB), Y2, Y4
-	VFMADD213PD actkernconst<>+896(SB), Y2, Y4
-	VFMADD213PD actkernconst<>+544(SB), Y2, Y4
-	VFMADD213PD actkernconst<>+928(SB), Y2, Y4
-	VADDPD      actkernconst<>+128(SB), Y3, Y2
-	VPSLLQ      $0x34, Y2, Y2
-	VMULPD      Y4, Y2, Y4
-	VMOVUPD     actkernconst<>+160(SB), Y2
-	VBLENDVPD   Y0, Y4, Y2, Y3
+	VFMADD213PD actkernconst<>+768(SB), Y1, Y4
+	VFMADD213PD actkernconst<>+416(SB), Y1, Y4
+	VFMADD213PD actkernconst<>+864(SB), Y1, Y4
+	VFMADD213PD actkernconst<>+480(SB), Y1, Y4
+	VFMADD213PD actkernconst<>+896(SB), Y1, Y4
+	VFMADD213PD actkernconst<>+544(SB), Y1, Y4
+	VFMADD213PD actkernconst<>+928(SB), Y1, Y4
+	VADDPD      actkernconst<>+128(SB), Y3, Y1
+	VPSLLQ      $0x34, Y1, Y1
+	VMULPD      Y4, Y1, Y4
+	VMOVUPD     actkernconst<>+160(SB), Y1
+	VBLENDVPD   Y0, Y4, Y1, Y0
 	VADDPD      actkernconst<>+160(SB), Y4, Y4
-	VDIVPD      Y4, Y3, Y3
-	VMULPD      Y3, Y0, Y0
-	VBLENDVPD   Y1, actkernconst<>+1312(SB), Y0, Y1
-	VCVTPD2PSY  Y1, X1
-	VMOVUPS     X1, (AX)
+	VDIVPD      Y4, Y0, Y0
+	VMULPD      Y0, Y2, Y2
+	VCVTPD2PSY  Y2, X2
+	VMOVUPS     X2, (AX)
 	ADDQ        $0x00000010, AX
 	ADDQ        $0x00000010, CX
 	SUBQ        $0x00000004, DX
@@ -40688,31 +40668,31 @@ tail:
 	VMOVDQU     32(BX)(DX*4), X15
 	VMASKMOVPS  (CX), X15, X0
 	VCVTPS2PD   X0, Y0
-	VCMPPD      $0x11, actkernconst<>+5440(SB), Y0, Y1
-	VORPD       actkernconst<>+1312(SB), Y0, Y2
-	VMAXPD      actkernconst<>+800(SB), Y2, Y2
-	VMULPD      actkernconst<>+320(SB), Y2, Y3
+	VMOVUPD     actkernconst<>+5440(SB), Y1
+	VMAXPD      Y0, Y1, Y2
+	VORPD       actkernconst<>+1312(SB), Y0, Y1
+	VMAXPD      actkernconst<>+800(SB), Y1, Y1
+	VMULPD      actkernconst<>+320(SB), Y1, Y3
 	VROUNDPD    $0x08, Y3, Y3
-	VFMADD231PD actkernconst<>+352(SB), Y3, Y2
+	VFMADD231PD actkernconst<>+352(SB), Y3, Y1
 	VMOVUPD     actkernconst<>+224(SB), Y4
-	VFMADD213PD actkernconst<>+768(SB), Y2, Y4
-	VFMADD213PD actkernconst<>+416(SB), Y2, Y4
-	VFMADD213PD actkernconst<>+864(SB), Y2, Y4
-	VFMADD213PD actkernconst<>+480(SB), Y2, Y4
-	VFMADD213PD actkernconst<>+896(SB), Y2, Y4
-	VFMADD213PD actkernconst<>+544(SB), Y2, Y4
-	VFMADD213PD actkernconst<>+928(SB), Y2, Y4
-	VADDPD      actkernconst<>+128(SB), Y3, Y2
-	VPSLLQ      $0x34, Y2, Y2
-	VMULPD      Y4, Y2, Y4
-	VMOVUPD     actkernconst<>+160(SB), Y2
-	VBLENDVPD   Y0, Y4, Y2, Y3
+	VFMADD213PD actkernconst<>+768(SB), Y1, Y4
+	VFMADD213PD actkernconst<>+416(SB), Y1, Y4
+	VFMADD213PD actkernconst<>+864(SB), Y1, Y4
+	VFMADD213PD actkernconst<>+480(SB), Y1, Y4
+	VFMADD213PD actkernconst<>+896(SB), Y1, Y4
+	VFMADD213PD actkernconst<>+544(SB), Y1, Y4
+	VFMADD213PD actkernconst<>+928(SB), Y1, Y4
+	VADDPD      actkernconst<>+128(SB), Y3, Y1
+	VPSLLQ      $0x34, Y1, Y1
+	VMULPD      Y4, Y1, Y4
+	VMOVUPD     actkernconst<>+160(SB), Y1
+	VBLENDVPD   Y0, Y4, Y1, Y0
 	VADDPD      actkernconst<>+160(SB), Y4, Y4
-	VDIVPD      Y4, Y3, Y3
-	VMULPD      Y3, Y0, Y0
-	VBLENDVPD   Y1, actkernconst<>+1312(SB), Y0, Y1
-	VCVTPD2PSY  Y1, X1
-	VMASKMOVPS  X1, X15, (AX)
+	VDIVPD      Y4, Y0, Y0
+	VMULPD      Y0, Y2, Y2
+	VCVTPD2PSY  Y2, X2
+	VMASKMOVPS  X2, X15, (AX)
 
 done:
 	VZEROUPPER
@@ -40731,81 +40711,81 @@ loop:
 	VCVTPS2PD   (CX), Y0
 	VCVTPS2PD   16(CX), Y1
 	VCVTPS2PD   32(CX), Y2
-	VCMPPD      $0x11, actkernconst<>+5440(SB), Y0, Y3
-	VCMPPD      $0x11, actkernconst<>+5440(SB), Y1, Y4
-	VCMPPD      $0x11, actkernconst<>+5440(SB), Y2, Y5
-	VORPD       actkernconst<>+1312(SB), Y0, Y6
+	VMOVUPD     actkernconst<>+5440(SB), Y3
+	VMAXPD      Y0, Y3, Y4
+	VMOVUPD     actkernconst<>+5440(SB), Y3
+	VMAXPD      Y1, Y3, Y5
+	VMOVUPD     actkernconst<>+5440(SB), Y3
+	VMAXPD      Y2, Y3, Y6
+	VORPD       actkernconst<>+1312(SB), Y0, Y3
 	VORPD       actkernconst<>+1312(SB), Y1, Y7
 	VORPD       actkernconst<>+1312(SB), Y2, Y8
-	VMAXPD      actkernconst<>+800(SB), Y6, Y6
+	VMAXPD      actkernconst<>+800(SB), Y3, Y3
 	VMAXPD      actkernconst<>+800(SB), Y7, Y7
 	VMAXPD      actkernconst<>+800(SB), Y8, Y8
-	VMULPD      actkernconst<>+320(SB), Y6, Y9
+	VMULPD      actkernconst<>+320(SB), Y3, Y9
 	VMULPD      actkernconst<>+320(SB), Y7, Y10
 	VMULPD      actkernconst<>+320(SB), Y8, Y11
 	VROUNDPD    $0x08, Y9, Y9
 	VROUNDPD    $0x08, Y10, Y10
 	VROUNDPD    $0x08, Y11, Y11
-	VFMADD231PD actkernconst<>+352(SB), Y9, Y6
+	VFMADD231PD actkernconst<>+352(SB), Y9, Y3
 	VFMADD231PD actkernconst<>+352(SB), Y10, Y7
 	VFMADD231PD actkernconst<>+352(SB), Y11, Y8
 	VMOVUPD     actkernconst<>+224(SB), Y12
-	VFMADD213PD actkernconst<>+768(SB), Y6, Y12
+	VFMADD213PD actkernconst<>+768(SB), Y3, Y12
 	VMOVUPD     actkernconst<>+224(SB), Y13
 	VFMADD213PD actkernconst<>+768(SB), Y7, Y13
 	VMOVUPD     actkernconst<>+224(SB), Y14
 	VFMADD213PD actkernconst<>+768(SB), Y8, Y14
-	VFMADD213PD actkernconst<>+416(SB), Y6, Y12
+	VFMADD213PD actkernconst<>+416(SB), Y3, Y12
 	VFMADD213PD actkernconst<>+416(SB), Y7, Y13
 	VFMADD213PD actkernconst<>+416(SB), Y8, Y14
-	VFMADD213PD actkernconst<>+864(SB), Y6, Y12
+	VFMADD213PD actkernconst<>+864(SB), Y3, Y12
 	VFMADD213PD actkernconst<>+864(SB), Y7, Y13
 	VFMADD213PD actkernconst<>+864(SB), Y8, Y14
-	VFMADD213PD actkernconst<>+480(SB), Y6, Y12
+	VFMADD213PD actkernconst<>+480(SB), Y3, Y12
 	VFMADD213PD actkernconst<>+480(SB), Y7, Y13
 	VFMADD213PD actkernconst<>+480(SB), Y8, Y14
-	VFMADD213PD actkernconst<>+896(SB), Y6, Y12
+	VFMADD213PD actkernconst<>+896(SB), Y3, Y12
 	VFMADD213PD actkernconst<>+896(SB), Y7, Y13
 	VFMADD213PD actkernconst<>+896(SB), Y8, Y14
-	VFMADD213PD actkernconst<>+544(SB), Y6, Y12
+	VFMADD213PD actkernconst<>+544(SB), Y3, Y12
 	VFMADD213PD actkernconst<>+544(SB), Y7, Y13
 	VFMADD213PD actkernconst<>+544(SB), Y8, Y14
-	VFMADD213PD actkernconst<>+928(SB), Y6, Y12
+	VFMADD213PD actkernconst<>+928(SB), Y3, Y12
 	VFMADD213PD actkernconst<>+928(SB), Y7, Y13
 	VFMADD213PD actkernconst<>+928(SB), Y8, Y14
-	VADDPD      actkernconst<>+128(SB), Y9, Y6
-	VPSLLQ      $0x34, Y6, Y6
-	VMULPD      Y12, Y6, Y12
-	VADDPD      actkernconst<>+128(SB), Y10, Y6
-	VPSLLQ      $0x34, Y6, Y6
-	VMULPD      Y13, Y6, Y13
-	VADDPD      actkernconst<>+128(SB), Y11, Y6
-	VPSLLQ      $0x34, Y6, Y6
-	VMULPD      Y14, Y6, Y14
-	VMOVUPD     actkernconst<>+160(SB), Y6
-	VBLENDVPD   Y0, Y12, Y6, Y7
-	VMOVUPD     actkernconst<>+160(SB), Y6
-	VBLENDVPD   Y1, Y13, Y6, Y8
-	VMOVUPD     actkernconst<>+160(SB), Y6
-	VBLENDVPD   Y2, Y14, Y6, Y9
+	VADDPD      actkernconst<>+128(SB), Y9, Y3
+	VPSLLQ      $0x34, Y3, Y3
+	VMULPD      Y12, Y3, Y12
+	VADDPD      actkernconst<>+128(SB), Y10, Y3
+	VPSLLQ      $0x34, Y3, Y3
+	VMULPD      Y13, Y3, Y13
+	VADDPD      actkernconst<>+128(SB), Y11, Y3
+	VPSLLQ      $0x34, Y3, Y3
+	VMULPD      Y14, Y3, Y14
+	VMOVUPD     actkernconst<>+160(SB), Y3
+	VBLENDVPD   Y0, Y12, Y3, Y0
+	VMOVUPD     actkernconst<>+160(SB), Y3
+	VBLENDVPD   Y1, Y13, Y3, Y1
+	VMOVUPD     actkernconst<>+160(SB), Y3
+	VBLENDVPD   Y2, Y14, Y3, Y2
 	VADDPD      actkernconst<>+160(SB), Y12, Y12
 	VADDPD      actkernconst<>+160(SB), Y13, Y13
 	VADDPD      actkernconst<>+160(SB), Y14, Y14
-	VDIVPD      Y12, Y7, Y7
-	VDIVPD      Y13, Y8, Y8
-	VDIVPD      Y14, Y9, Y9
-	VMULPD      Y7, Y0, Y0
-	VMULPD      Y8, Y1, Y1
-	VMULPD      Y9, Y2, Y2
-	VBLENDVPD   Y3, actkernconst<>+1312(SB), Y0, Y3
-	VBLENDVPD   Y4, actkernconst<>+1312(SB), Y1, Y4
-	VBLENDVPD   Y5, actkernconst<>+1312(SB), Y2, Y5
-	VCVTPD2PSY  Y3, X3
-	VMOVNTPS    X3, (AX)
+	VDIVPD      Y12, Y0, Y0
+	VDIVPD      Y13, Y1, Y1
+	VDIVPD      Y14, Y2, Y2
+	VMULPD      Y0, Y4, Y4
+	VMULPD      Y1, Y5, Y5
+	VMULPD      Y2, Y6, Y6
 	VCVTPD2PSY  Y4, X4
-	VMOVNTPS    X4, 16(AX)
+	VMOVNTPS    X4, (AX)
 	VCVTPD2PSY  Y5, X5
-	VMOVNTPS    X5, 32(AX)
+	VMOVNTPS    X5, 16(AX)
+	VCVTPD2PSY  Y6, X6
+	VMOVNTPS    X6, 32(AX)
 	ADDQ        $0x00000030, AX
 	ADDQ        $0x00000030, CX
 	SUBQ        $0x0000000c, DX
@@ -40815,31 +40795,31 @@ single:
 	CMPQ        DX, $0x00000004
 	JB          tail
 	VCVTPS2PD   (CX), Y0
-	VCMPPD      $0x11, actkernconst<>+5440(SB), Y0, Y1
-	VORPD       actkernconst<>+1312(SB), Y0, Y2
-	VMAXPD      actkernconst<>+800(SB), Y2, Y2
-	VMULPD      actkernconst<>+320(SB), Y2, Y3
+	VMOVUPD     actkernconst<>+5440(SB), Y1
+	VMAXPD      Y0, Y1, Y2
+	VORPD       actkernconst<>+1312(SB), Y0, Y1
+	VMAXPD      actkernconst<>+800(SB), Y1, Y1
+	VMULPD      actkernconst<>+320(SB), Y1, Y3
 	VROUNDPD    $0x08, Y3, Y3
-	VFMADD231PD actkernconst<>+352(SB), Y3, Y2
+	VFMADD231PD actkernconst<>+352(SB), Y3, Y1
 	VMOVUPD     actkernconst<>+224(SB), Y4
-	VFMADD213PD actkernconst<>+768(SB), Y2, Y4
-	VFMADD213PD actkernconst<>+416(SB), Y2, Y4
-	VFMADD213PD actkernconst<>+864(SB), Y2, Y4
-	VFMADD213PD actkernconst<>+480(SB), Y2, Y4
-	VFMADD213PD actkernconst<>+896(SB), Y2, Y4
-	VFMADD213PD actkernconst<>+544(SB), Y2, Y4
-	VFMADD213PD actkernconst<>+928(SB), Y2, Y4
-	VADDPD      actkernconst<>+128(SB), Y3, Y2
-	VPSLLQ      $0x34, Y2, Y2
-	VMULPD      Y4, Y2, Y4
-	VMOVUPD     actkernconst<>+160(SB), Y2
-	VBLENDVPD   Y0, Y4, Y2, Y3
+	VFMADD213PD actkernconst<>+768(SB), Y1, Y4
+	VFMADD213PD actkernconst<>+416(SB), Y1, Y4
+	VFMADD213PD actkernconst<>+864(SB), Y1, Y4
+	VFMADD213PD actkernconst<>+480(SB), Y1, Y4
+	VFMADD213PD actkernconst<>+896(SB), Y1, Y4
+	VFMADD213PD actkernconst<>+544(SB), Y1, Y4
+	VFMADD213PD actkernconst<>+928(SB), Y1, Y4
+	VADDPD      actkernconst<>+128(SB), Y3, Y1
+	VPSLLQ      $0x34, Y1, Y1
+	VMULPD      Y4, Y1, Y4
+	VMOVUPD     actkernconst<>+160(SB), Y1
+	VBLENDVPD   Y0, Y4, Y1, Y0
 	VADDPD      actkernconst<>+160(SB), Y4, Y4
-	VDIVPD      Y4, Y3, Y3
-	VMULPD      Y3, Y0, Y0
-	VBLENDVPD   Y1, actkernconst<>+1312(SB), Y0, Y1
-	VCVTPD2PSY  Y1, X1
-	VMOVNTPS    X1, (AX)
+	VDIVPD      Y4, Y0, Y0
+	VMULPD      Y0, Y2, Y2
+	VCVTPD2PSY  Y2, X2
+	VMOVNTPS    X2, (AX)
 	ADDQ        $0x00000010, AX
 	ADDQ        $0x00000010, CX
 	SUBQ        $0x00000004, DX
@@ -40853,31 +40833,31 @@ tail:
 	VMOVDQU     32(BX)(DX*4), X15
 	VMASKMOVPS  (CX), X15, X0
 	VCVTPS2PD   X0, Y0
-	VCMPPD      $0x11, actkernconst<>+5440(SB), Y0, Y1
-	VORPD       actkernconst<>+1312(SB), Y0, Y2
-	VMAXPD      actkernconst<>+800(SB), Y2, Y2
-	VMULPD      actkernconst<>+320(SB), Y2, Y3
+	VMOVUPD     actkernconst<>+5440(SB), Y1
+	VMAXPD      Y0, Y1, Y2
+	VORPD       actkernconst<>+1312(SB), Y0, Y1
+	VMAXPD      actkernconst<>+800(SB), Y1, Y1
+	VMULPD      actkernconst<>+320(SB), Y1, Y3
 	VROUNDPD    $0x08, Y3, Y3
-	VFMADD231PD actkernconst<>+352(SB), Y3, Y2
+	VFMADD231PD actkernconst<>+352(SB), Y3, Y1
 	VMOVUPD     actkernconst<>+224(SB), Y4
-	VFMADD213PD actkernconst<>+768(SB), Y2, Y4
-	VFMADD213PD actkernconst<>+416(SB), Y2, Y4
-	VFMADD213PD actkernconst<>+864(SB), Y2, Y4
-	VFMADD213PD actkernconst<>+480(SB), Y2, Y4
-	VFMADD213PD actkernconst<>+896(SB), Y2, Y4
-	VFMADD213PD actkernconst<>+544(SB), Y2, Y4
-	VFMADD213PD actkernconst<>+928(SB), Y2, Y4
-	VADDPD      actkernconst<>+128(SB), Y3, Y2
-	VPSLLQ      $0x34, Y2, Y2
-	VMULPD      Y4, Y2, Y4
-	VMOVUPD     actkernconst<>+160(SB), Y2
-	VBLENDVPD   Y0, Y4, Y2, Y3
+	VFMADD213PD actkernconst<>+768(SB), Y1, Y4
+	VFMADD213PD actkernconst<>+416(SB), Y1, Y4
+	VFMADD213PD actkernconst<>+864(SB), Y1, Y4
+	VFMADD213PD actkernconst<>+480(SB), Y1, Y4
+	VFMADD213PD actkernconst<>+896(SB), Y1, Y4
+	VFMADD213PD actkernconst<>+544(SB), Y1, Y4
+	VFMADD213PD actkernconst<>+928(SB), Y1, Y4
+	VADDPD      actkernconst<>+128(SB), Y3, Y1
+	VPSLLQ      $0x34, Y1, Y1
+	VMULPD      Y4, Y1, Y4
+	VMOVUPD     actkernconst<>+160(SB), Y1
+	VBLENDVPD   Y0, Y4, Y1, Y0
 	VADDPD      actkernconst<>+160(SB), Y4, Y4
-	VDIVPD      Y4, Y3, Y3
-	VMULPD      Y3, Y0, Y0
-	VBLENDVPD   Y1, actkernconst<>+1312(SB), Y0, Y1
-	VCVTPD2PSY  Y1, X1
-	VMASKMOVPS  X1, X15, (AX)
+	VDIVPD      Y4, Y0, Y0
+	VMULPD      Y0, Y2, Y2
+	VCVTPD2PSY  Y2, X2
+	VMASKMOVPS  X2, X15, (AX)
 
 done:
 	SFENCE
@@ -65992,10 +65972,10 @@ done:
 // func swigluAVX512(dst []float32, in0 []float32, in1 []float32)
 // Requires: AVX, AVX512DQ, AVX512F, AVX512VL, BMI2
 TEXT ·swigluAVX512(SB), NOSPLIT, $0-72
-	VBROADCASTSD actkernconst<>+48(SB), Z0
-	VBROADCASTSD actkernconst<>+720(SB), Z1
-	VBROADCASTSD actkernconst<>+728(SB), Z2
-	VBROADCASTSD actkernconst<>+5408(SB), Z3
+	VBROADCASTSD actkernconst<>+5408(SB), Z0
+	VBROADCASTSD actkernconst<>+48(SB), Z1
+	VBROADCASTSD actkernconst<>+720(SB), Z2
+	VBROADCASTSD actkernconst<>+728(SB), Z3
 	VBROADCASTSD actkernconst<>+736(SB), Z4
 	VBROADCASTSD actkernconst<>+0(SB), Z5
 	VBROADCASTSD actkernconst<>+72(SB), Z6
@@ -66004,10 +65984,6 @@ TEXT ·swigluAVX512(SB), NOSPLIT, $0-72
 	VBROADCASTSD actkernconst<>+752(SB), Z9
 	VBROADCASTSD actkernconst<>+8(SB), Z10
 	VBROADCASTSD actkernconst<>+760(SB), Z11
-	VBROADCASTSD actkernconst<>+24(SB), Z12
-	VBROADCASTSD actkernconst<>+704(SB), Z13
-	VBROADCASTSD actkernconst<>+3624(SB), Z14
-	VBROADCASTSD actkernconst<>+1208(SB), Z15
 	MOVQ         dst_base+0(FP), AX
 	MOVQ         in0_base+24(FP), CX
 	MOVQ         in1_base+48(FP), DX
@@ -66016,14 +65992,18 @@ TEXT ·swigluAVX512(SB), NOSPLIT, $0-72
 loop:
 	CMPQ             BX, $0x00000020
 	JB               single
-	VCVTPS2PD        (CX), Z16
-	VCVTPS2PD        32(CX), Z17
-	VCVTPS2PD        64(CX), Z18
-	VCVTPS2PD        96(CX), Z19
-	VORPD.BCST       actkernconst<>+976(SB), Z16, Z20
-	VORPD.BCST       actkernconst<>+976(SB), Z17, Z21
-	VORPD.BCST       actkernconst<>+976(SB), Z18, Z22
-	VORPD.BCST       actkernconst<>+976(SB), Z19, Z23
+	VCVTPS2PD        (CX), Z12
+	VCVTPS2PD        32(CX), Z13
+	VCVTPS2PD        64(CX), Z14
+	VCVTPS2PD        96(CX), Z15
+	VMAXPD           Z12, Z0, Z16
+	VMAXPD           Z13, Z0, Z17
+	VMAXPD           Z14, Z0, Z18
+	VMAXPD           Z15, Z0, Z19
+	VORPD.BCST       actkernconst<>+976(SB), Z12, Z20
+	VORPD.BCST       actkernconst<>+976(SB), Z13, Z21
+	VORPD.BCST       actkernconst<>+976(SB), Z14, Z22
+	VORPD.BCST       actkernconst<>+976(SB), Z15, Z23
 	VMAXPD           Z4, Z20, Z20
 	VMAXPD           Z4, Z21, Z21
 	VMAXPD           Z4, Z22, Z22
@@ -66040,14 +66020,14 @@ loop:
 	VFMADD231PD      Z7, Z25, Z21
 	VFMADD231PD      Z7, Z26, Z22
 	VFMADD231PD      Z7, Z27, Z23
-	VMOVAPD          Z0, Z28
-	VFMADD213PD      Z1, Z20, Z28
-	VMOVAPD          Z0, Z29
-	VFMADD213PD      Z1, Z21, Z29
-	VMOVAPD          Z0, Z30
-	VFMADD213PD      Z1, Z22, Z30
-	VMOVAPD          Z0, Z31
-	VFMADD213PD      Z1, Z23, Z31
+	VMOVAPD          Z1, Z28
+	VFMADD213PD      Z2, Z20, Z28
+	VMOVAPD          Z1, Z29
+	VFMADD213PD      Z2, Z21, Z29
+	VMOVAPD          Z1, Z30
+	VFMADD213PD      Z2, Z22, Z30
+	VMOVAPD          Z1, Z31
+	VFMADD213PD      Z2, Z23, Z31
 	VFMADD213PD      Z8, Z20, Z28
 	VFMADD213PD      Z8, Z21, Z29
 	VFMADD213PD      Z8, Z22, Z30
@@ -66064,30 +66044,30 @@ loop:
 	VFMADD213PD      Z11, Z21, Z29
 	VFMADD213PD      Z11, Z22, Z30
 	VFMADD213PD      Z11, Z23, Z31
-	VFMADD213PD      Z12, Z20, Z28
-	VFMADD213PD      Z12, Z21, Z29
-	VFMADD213PD      Z12, Z22, Z30
-	VFMADD213PD      Z12, Z23, Z31
-	VFMADD213PD      Z13, Z20, Z28
-	VFMADD213PD      Z13, Z21, Z29
-	VFMADD213PD      Z13, Z22, Z30
-	VFMADD213PD      Z13, Z23, Z31
-	VCMPPD           $0x11, Z24, Z2, K2
-	VCMPPD           $0x11, Z25, Z2, K3
-	VCMPPD           $0x11, Z26, Z2, K4
-	VCMPPD           $0x11, Z27, Z2, K5
+	VFMADD213PD.BCST actkernconst<>+24(SB), Z20, Z28
+	VFMADD213PD.BCST actkernconst<>+24(SB), Z21, Z29
+	VFMADD213PD.BCST actkernconst<>+24(SB), Z22, Z30
+	VFMADD213PD.BCST actkernconst<>+24(SB), Z23, Z31
+	VFMADD213PD.BCST actkernconst<>+704(SB), Z20, Z28
+	VFMADD213PD.BCST actkernconst<>+704(SB), Z21, Z29
+	VFMADD213PD.BCST actkernconst<>+704(SB), Z22, Z30
+	VFMADD213PD.BCST actkernconst<>+704(SB), Z23, Z31
+	VCMPPD           $0x11, Z24, Z3, K2
+	VCMPPD           $0x11, Z25, Z3, K3
+	VCMPPD           $0x11, Z26, Z3, K4
+	VCMPPD           $0x11, Z27, Z3, K5
 	VSCALEFPD.Z      Z24, Z28, K2, Z28
 	VSCALEFPD.Z      Z25, Z29, K3, Z29
 	VSCALEFPD.Z      Z26, Z30, K4, Z30
 	VSCALEFPD.Z      Z27, Z31, K5, Z31
 	VMOVAPD          Z28, Z20
-	VFIXUPIMMPD      $0x00, Z14, Z16, Z20
+	VFIXUPIMMPD.BCST $0x00, actkernconst<>+3624(SB), Z12, Z20
 	VMOVAPD          Z29, Z21
-	VFIXUPIMMPD      $0x00, Z14, Z17, Z21
+	VFIXUPIMMPD.BCST $0x00, actkernconst<>+3624(SB), Z13, Z21
 	VMOVAPD          Z30, Z22
-	VFIXUPIMMPD      $0x00, Z14, Z18, Z22
+	VFIXUPIMMPD.BCST $0x00, actkernconst<>+3624(SB), Z14, Z22
 	VMOVAPD          Z31, Z23
-	VFIXUPIMMPD      $0x00, Z14, Z19, Z23
+	VFIXUPIMMPD.BCST $0x00, actkernconst<>+3624(SB), Z15, Z23
 	VADDPD           Z5, Z28, Z28
 	VADDPD           Z5, Z29, Z29
 	VADDPD           Z5, Z30, Z30
@@ -66096,46 +66076,38 @@ loop:
 	VDIVPD           Z29, Z21, Z21
 	VDIVPD           Z30, Z22, Z22
 	VDIVPD           Z31, Z23, Z23
-	VMULPD           Z20, Z16, Z20
-	VMULPD           Z21, Z17, Z21
-	VMULPD           Z22, Z18, Z22
-	VMULPD           Z23, Z19, Z23
-	VSUBPD           Z3, Z16, Z24
-	VSUBPD           Z3, Z17, Z25
-	VSUBPD           Z3, Z18, Z26
-	VSUBPD           Z3, Z19, Z27
-	VFIXUPIMMPD      $0x00, Z15, Z24, Z20
-	VFIXUPIMMPD      $0x00, Z15, Z25, Z21
-	VFIXUPIMMPD      $0x00, Z15, Z26, Z22
-	VFIXUPIMMPD      $0x00, Z15, Z27, Z23
-	VCVTPS2PD        (DX), Z24
-	VCVTPS2PD        32(DX), Z25
-	VCVTPS2PD        64(DX), Z26
-	VCVTPS2PD        96(DX), Z27
-	VMULPD           Z24, Z20, Z20
-	VMULPD           Z25, Z21, Z21
-	VMULPD           Z26, Z22, Z22
-	VMULPD           Z27, Z23, Z23
-	VCMPPD           $0x03, Z24, Z24, K2
-	VCMPPD           $0x03, Z25, Z25, K3
-	VCMPPD           $0x03, Z26, Z26, K4
-	VCMPPD           $0x03, Z27, Z27, K5
-	VBLENDMPD        Z24, Z20, K2, Z24
-	VBLENDMPD        Z25, Z21, K3, Z25
-	VBLENDMPD        Z26, Z22, K4, Z26
-	VBLENDMPD        Z27, Z23, K5, Z27
-	VFIXUPIMMPD.BCST $0x00, actkernconst<>+1216(SB), Z16, Z24
-	VFIXUPIMMPD.BCST $0x00, actkernconst<>+1216(SB), Z17, Z25
-	VFIXUPIMMPD.BCST $0x00, actkernconst<>+1216(SB), Z18, Z26
-	VFIXUPIMMPD.BCST $0x00, actkernconst<>+1216(SB), Z19, Z27
-	VCVTPD2PS        Z24, Y24
-	VMOVUPS          Y24, (AX)
-	VCVTPD2PS        Z25, Y25
-	VMOVUPS          Y25, 32(AX)
-	VCVTPD2PS        Z26, Y26
-	VMOVUPS          Y26, 64(AX)
-	VCVTPD2PS        Z27, Y27
-	VMOVUPS          Y27, 96(AX)
+	VMULPD           Z20, Z16, Z16
+	VMULPD           Z21, Z17, Z17
+	VMULPD           Z22, Z18, Z18
+	VMULPD           Z23, Z19, Z19
+	VCVTPS2PD        (DX), Z20
+	VCVTPS2PD        32(DX), Z21
+	VCVTPS2PD        64(DX), Z22
+	VCVTPS2PD        96(DX), Z23
+	VMULPD           Z20, Z16, Z16
+	VMULPD           Z21, Z17, Z17
+	VMULPD           Z22, Z18, Z18
+	VMULPD           Z23, Z19, Z19
+	VCMPPD           $0x03, Z20, Z20, K2
+	VCMPPD           $0x03, Z21, Z21, K3
+	VCMPPD           $0x03, Z22, Z22, K4
+	VCMPPD           $0x03, Z23, Z23, K5
+	VBLENDMPD        Z20, Z16, K2, Z20
+	VBLENDMPD        Z21, Z17, K3, Z21
+	VBLENDMPD        Z22, Z18, K4, Z22
+	VBLENDMPD        Z23, Z19, K5, Z23
+	VFIXUPIMMPD.BCST $0x00, actkernconst<>+1216(SB), Z12, Z20
+	VFIXUPIMMPD.BCST $0x00, actkernconst<>+1216(SB), Z13, Z21
+	VFIXUPIMMPD.BCST $0x00, actkernconst<>+1216(SB), Z14, Z22
+	VFIXUPIMMPD.BCST $0x00, actkernconst<>+1216(SB), Z15, Z23
+	VCVTPD2PS        Z20, Y20
+	VMOVUPS          Y20, (AX)
+	VCVTPD2PS        Z21, Y21
+	VMOVUPS          Y21, 32(AX)
+	VCVTPD2PS        Z22, Y22
+	VMOVUPS          Y22, 64(AX)
+	VCVTPD2PS        Z23, Y23
+	VMOVUPS          Y23, 96(AX)
 	ADDQ             $0x00000080, AX
 	ADDQ             $0x00000080, CX
 	ADDQ             $0x00000080, DX
@@ -66145,36 +66117,35 @@ loop:
 single:
 	CMPQ             BX, $0x00000008
 	JB               tail
-	VCVTPS2PD        (CX), Z16
-	VORPD.BCST       actkernconst<>+976(SB), Z16, Z17
-	VMAXPD           Z4, Z17, Z17
-	VMULPD           Z6, Z17, Z18
-	VRNDSCALEPD      $0x08, Z18, Z18
-	VFMADD231PD      Z7, Z18, Z17
-	VMOVAPD          Z0, Z19
-	VFMADD213PD      Z1, Z17, Z19
-	VFMADD213PD      Z8, Z17, Z19
-	VFMADD213PD      Z9, Z17, Z19
-	VFMADD213PD      Z10, Z17, Z19
-	VFMADD213PD      Z11, Z17, Z19
-	VFMADD213PD      Z12, Z17, Z19
-	VFMADD213PD      Z13, Z17, Z19
-	VCMPPD           $0x11, Z18, Z2, K2
-	VSCALEFPD.Z      Z18, Z19, K2, Z19
-	VMOVAPD          Z19, Z17
-	VFIXUPIMMPD      $0x00, Z14, Z16, Z17
-	VADDPD           Z5, Z19, Z19
-	VDIVPD           Z19, Z17, Z17
-	VMULPD           Z17, Z16, Z17
-	VSUBPD           Z3, Z16, Z18
-	VFIXUPIMMPD      $0x00, Z15, Z18, Z17
-	VCVTPS2PD        (DX), Z18
-	VMULPD           Z18, Z17, Z17
-	VCMPPD           $0x03, Z18, Z18, K2
-	VBLENDMPD        Z18, Z17, K2, Z18
-	VFIXUPIMMPD.BCST $0x00, actkernconst<>+1216(SB), Z16, Z18
-	VCVTPD2PS        Z18, Y18
-	VMOVUPS          Y18, (AX)
+	VCVTPS2PD        (CX), Z12
+	VMAXPD           Z12, Z0, Z13
+	VORPD.BCST       actkernconst<>+976(SB), Z12, Z14
+	VMAXPD           Z4, Z14, Z14
+	VMULPD           Z6, Z14, Z15
+	VRNDSCALEPD      $0x08, Z15, Z15
+	VFMADD231PD      Z7, Z15, Z14
+	VMOVAPD          Z1, Z16
+	VFMADD213PD      Z2, Z14, Z16
+	VFMADD213PD      Z8, Z14, Z16
+	VFMADD213PD      Z9, Z14, Z16
+	VFMADD213PD      Z10, Z14, Z16
+	VFMADD213PD      Z11, Z14, Z16
+	VFMADD213PD.BCST actkernconst<>+24(SB), Z14, Z16
+	VFMADD213PD.BCST actkernconst<>+704(SB), Z14, Z16
+	VCMPPD           $0x11, Z15, Z3, K2
+	VSCALEFPD.Z      Z15, Z16, K2, Z16
+	VMOVAPD          Z16, Z14
+	VFIXUPIMMPD.BCST $0x00, actkernconst<>+3624(SB), Z12, Z14
+	VADDPD           Z5, Z16, Z16
+	VDIVPD           Z16, Z14, Z14
+	VMULPD           Z14, Z13, Z13
+	VCVTPS2PD        (DX), Z14
+	VMULPD           Z14, Z13, Z13
+	VCMPPD           $0x03, Z14, Z14, K2
+	VBLENDMPD        Z14, Z13, K2, Z14
+	VFIXUPIMMPD.BCST $0x00, actkernconst<>+1216(SB), Z12, Z14
+	VCVTPD2PS        Z14, Y14
+	VMOVUPS          Y14, (AX)
 	ADDQ             $0x00000020, AX
 	ADDQ             $0x00000020, CX
 	ADDQ             $0x00000020, DX
@@ -66187,38 +66158,37 @@ tail:
 	MOVL             $-1, SI
 	BZHIL            BX, SI, SI
 	KMOVW            SI, K1
-	VMOVUPS.Z        (CX), K1, Y16
-	VCVTPS2PD        Y16, Z16
-	VORPD.BCST       actkernconst<>+976(SB), Z16, Z17
-	VMAXPD           Z4, Z17, Z17
-	VMULPD           Z6, Z17, Z18
-	VRNDSCALEPD      $0x08, Z18, Z18
-	VFMADD231PD      Z7, Z18, Z17
-	VMOVAPD          Z0, Z19
-	VFMADD213PD      Z1, Z17, Z19
-	VFMADD213PD      Z8, Z17, Z19
-	VFMADD213PD      Z9, Z17, Z19
-	VFMADD213PD      Z10, Z17, Z19
-	VFMADD213PD      Z11, Z17, Z19
-	VFMADD213PD      Z12, Z17, Z19
-	VFMADD213PD      Z13, Z17, Z19
-	VCMPPD           $0x11, Z18, Z2, K2
-	VSCALEFPD.Z      Z18, Z19, K2, Z19
-	VMOVAPD          Z19, Z17
-	VFIXUPIMMPD      $0x00, Z14, Z16, Z17
-	VADDPD           Z5, Z19, Z19
-	VDIVPD           Z19, Z17, Z17
-	VMULPD           Z17, Z16, Z17
-	VSUBPD           Z3, Z16, Z18
-	VFIXUPIMMPD      $0x00, Z15, Z18, Z17
-	VMOVUPS.Z        (DX), K1, Y18
-	VCVTPS2PD        Y18, Z18
-	VMULPD           Z18, Z17, Z17
-	VCMPPD           $0x03, Z18, Z18, K2
-	VBLENDMPD        Z18, Z17, K2, Z18
-	VFIXUPIMMPD.BCST $0x00, actkernconst<>+1216(SB), Z16, Z18
-	VCVTPD2PS        Z18, Y18
-	VMOVUPS          Y18, K1, (AX)
+	VMOVUPS.Z        (CX), K1, Y12
+	VCVTPS2PD        Y12, Z12
+	VMAXPD           Z12, Z0, Z13
+	VORPD.BCST       actkernconst<>+976(SB), Z12, Z14
+	VMAXPD           Z4, Z14, Z14
+	VMULPD           Z6, Z14, Z15
+	VRNDSCALEPD      $0x08, Z15, Z15
+	VFMADD231PD      Z7, Z15, Z14
+	VMOVAPD          Z1, Z16
+	VFMADD213PD      Z2, Z14, Z16
+	VFMADD213PD      Z8, Z14, Z16
+	VFMADD213PD      Z9, Z14, Z16
+	VFMADD213PD      Z10, Z14, Z16
+	VFMADD213PD      Z11, Z14, Z16
+	VFMADD213PD.BCST actkernconst<>+24(SB), Z14, Z16
+	VFMADD213PD.BCST actkernconst<>+704(SB), Z14, Z16
+	VCMPPD           $0x11, Z15, Z3, K2
+	VSCALEFPD.Z      Z15, Z16, K2, Z16
+	VMOVAPD          Z16, Z14
+	VFIXUPIMMPD.BCST $0x00, actkernconst<>+3624(SB), Z12, Z14
+	VADDPD           Z5, Z16, Z16
+	VDIVPD           Z16, Z14, Z14
+	VMULPD           Z14, Z13, Z13
+	VMOVUPS.Z        (DX), K1, Y14
+	VCVTPS2PD        Y14, Z14
+	VMULPD           Z14, Z13, Z13
+	VCMPPD           $0x03, Z14, Z14, K2
+	VBLENDMPD        Z14, Z13, K2, Z14
+	VFIXUPIMMPD.BCST $0x00, actkernconst<>+1216(SB), Z12, Z14
+	VCVTPD2PS        Z14, Y14
+	VMOVUPS          Y14, K1, (AX)
 
 done:
 	VZEROUPPER
@@ -66239,86 +66209,86 @@ loop:
 	VCVTPS2PD   (CX), Y1
 	VCVTPS2PD   16(CX), Y2
 	VCVTPS2PD   32(CX), Y3
-	VCMPPD      $0x11, actkernconst<>+5440(SB), Y1, Y4
-	VCMPPD      $0x11, actkernconst<>+5440(SB), Y2, Y5
-	VCMPPD      $0x11, actkernconst<>+5440(SB), Y3, Y6
-	VORPD       actkernconst<>+1312(SB), Y1, Y7
+	VMOVUPD     actkernconst<>+5440(SB), Y4
+	VMAXPD      Y1, Y4, Y5
+	VMOVUPD     actkernconst<>+5440(SB), Y4
+	VMAXPD      Y2, Y4, Y6
+	VMOVUPD     actkernconst<>+5440(SB), Y4
+	VMAXPD      Y3, Y4, Y7
+	VORPD       actkernconst<>+1312(SB), Y1, Y4
 	VORPD       actkernconst<>+1312(SB), Y2, Y8
 	VORPD       actkernconst<>+1312(SB), Y3, Y9
 	VCMPPD      $0x11, actkernconst<>+576(SB), Y1, Y10
 	VCMPPD      $0x11, actkernconst<>+576(SB), Y2, Y11
 	VCMPPD      $0x11, actkernconst<>+576(SB), Y3, Y12
-	VMAXPD      actkernconst<>+800(SB), Y7, Y7
+	VMAXPD      actkernconst<>+800(SB), Y4, Y4
 	VMAXPD      actkernconst<>+800(SB), Y8, Y8
 	VMAXPD      actkernconst<>+800(SB), Y9, Y9
-	VMULPD      actkernconst<>+320(SB), Y7, Y13
+	VMULPD      actkernconst<>+320(SB), Y4, Y13
 	VMULPD      actkernconst<>+320(SB), Y8, Y14
-	VMOVUPD     Y6, (SP)
-	VMULPD      actkernconst<>+320(SB), Y9, Y6
+	VMOVUPD     Y7, (SP)
+	VMULPD      actkernconst<>+320(SB), Y9, Y7
 	VROUNDPD    $0x08, Y13, Y13
 	VROUNDPD    $0x08, Y14, Y14
-	VROUNDPD    $0x08, Y6, Y6
-	VFMADD231PD actkernconst<>+352(SB), Y13, Y7
+	VROUNDPD    $0x08, Y7, Y7
+	VFMADD231PD actkernconst<>+352(SB), Y13, Y4
 	VFMADD231PD actkernconst<>+352(SB), Y14, Y8
-	VFMADD231PD actkernconst<>+352(SB), Y6, Y9
-	VMOVUPD     Y5, 32(SP)
+	VFMADD231PD actkernconst<>+352(SB), Y7, Y9
+	VMOVUPD     Y6, 32(SP)
+	VMOVUPD     actkernconst<>+224(SB), Y6
+	VFMADD213PD actkernconst<>+768(SB), Y4, Y6
+	VMOVUPD     Y5, 64(SP)
 	VMOVUPD     actkernconst<>+224(SB), Y5
-	VFMADD213PD actkernconst<>+768(SB), Y7, Y5
-	VMOVUPD     Y4, 64(SP)
-	VMOVUPD     actkernconst<>+224(SB), Y4
-	VFMADD213PD actkernconst<>+768(SB), Y8, Y4
+	VFMADD213PD actkernconst<>+768(SB), Y8, Y5
 	VMOVUPD     Y3, 96(SP)
 	VMOVUPD     actkernconst<>+224(SB), Y3
 	VFMADD213PD actkernconst<>+768(SB), Y9, Y3
-	VFMADD213PD actkernconst<>+416(SB), Y7, Y5
-	VFMADD213PD actkernconst<>+416(SB), Y8, Y4
+	VFMADD213PD actkernconst<>+416(SB), Y4, Y6
+	VFMADD213PD actkernconst<>+416(SB), Y8, Y5
 	VFMADD213PD actkernconst<>+416(SB), Y9, Y3
-	VFMADD213PD actkernconst<>+864(SB), Y7, Y5
-	VFMADD213PD actkernconst<>+864(SB), Y8, Y4
+	VFMADD213PD actkernconst<>+864(SB), Y4, Y6
+	VFMADD213PD actkernconst<>+864(SB), Y8, Y5
 	VFMADD213PD actkernconst<>+864(SB), Y9, Y3
-	VFMADD213PD actkernconst<>+480(SB), Y7, Y5
-	VFMADD213PD actkernconst<>+480(SB), Y8, Y4
+	VFMADD213PD actkernconst<>+480(SB), Y4, Y6
+	VFMADD213PD actkernconst<>+480(SB), Y8, Y5
 	VFMADD213PD actkernconst<>+480(SB), Y9, Y3
-	VFMADD213PD actkernconst<>+896(SB), Y7, Y5
-	VFMADD213PD actkernconst<>+896(SB), Y8, Y4
+	VFMADD213PD actkernconst<>+896(SB), Y4, Y6
+	VFMADD213PD actkernconst<>+896(SB), Y8, Y5
 	VFMADD213PD actkernconst<>+896(SB), Y9, Y3
-	VFMADD213PD actkernconst<>+544(SB), Y7, Y5
-	VFMADD213PD actkernconst<>+544(SB), Y8, Y4
+	VFMADD213PD actkernconst<>+544(SB), Y4, Y6
+	VFMADD213PD actkernconst<>+544(SB), Y8, Y5
 	VFMADD213PD actkernconst<>+544(SB), Y9, Y3
-	VFMADD213PD actkernconst<>+928(SB), Y7, Y5
-	VFMADD213PD actkernconst<>+928(SB), Y8, Y4
+	VFMADD213PD actkernconst<>+928(SB), Y4, Y6
+	VFMADD213PD actkernconst<>+928(SB), Y8, Y5
 	VFMADD213PD actkernconst<>+928(SB), Y9, Y3
-	VADDPD      actkernconst<>+128(SB), Y13, Y7
-	VPSLLQ      $0x34, Y7, Y7
-	VMULPD      Y5, Y7, Y5
-	VADDPD      actkernconst<>+128(SB), Y14, Y7
-	VPSLLQ      $0x34, Y7, Y7
-	VMULPD      Y4, Y7, Y4
-	VADDPD      actkernconst<>+128(SB), Y6, Y7
-	VPSLLQ      $0x34, Y7, Y7
-	VMULPD      Y3, Y7, Y3
-	VBLENDVPD   Y10, Y5, Y0, Y10
-	VBLENDVPD   Y11, Y4, Y0, Y11
+	VADDPD      actkernconst<>+128(SB), Y13, Y4
+	VPSLLQ      $0x34, Y4, Y4
+	VMULPD      Y6, Y4, Y6
+	VADDPD      actkernconst<>+128(SB), Y14, Y4
+	VPSLLQ      $0x34, Y4, Y4
+	VMULPD      Y5, Y4, Y5
+	VADDPD      actkernconst<>+128(SB), Y7, Y4
+	VPSLLQ      $0x34, Y4, Y4
+	VMULPD      Y3, Y4, Y3
+	VBLENDVPD   Y10, Y6, Y0, Y10
+	VBLENDVPD   Y11, Y5, Y0, Y11
 	VBLENDVPD   Y12, Y3, Y0, Y12
+	VADDPD      Y0, Y6, Y6
 	VADDPD      Y0, Y5, Y5
-	VADDPD      Y0, Y4, Y4
 	VADDPD      Y0, Y3, Y3
-	VDIVPD      Y5, Y10, Y10
-	VDIVPD      Y4, Y11, Y11
+	VDIVPD      Y6, Y10, Y10
+	VDIVPD      Y5, Y11, Y11
 	VDIVPD      Y3, Y12, Y12
 	VCMPPD      $0x03, Y1, Y1, Y3
 	VCMPPD      $0x03, Y2, Y2, Y4
 	VMOVUPD     96(SP), Y5
 	VCMPPD      $0x03, Y5, Y5, Y6
-	VMULPD      Y10, Y1, Y10
-	VMULPD      Y11, Y2, Y11
-	VMULPD      Y12, Y5, Y12
 	VMOVUPD     64(SP), Y7
-	VBLENDVPD   Y7, actkernconst<>+1312(SB), Y10, Y7
+	VMULPD      Y10, Y7, Y7
 	VMOVUPD     32(SP), Y8
-	VBLENDVPD   Y8, actkernconst<>+1312(SB), Y11, Y8
+	VMULPD      Y11, Y8, Y8
 	VMOVUPD     (SP), Y9
-	VBLENDVPD   Y9, actkernconst<>+1312(SB), Y12, Y9
+	VMULPD      Y12, Y9, Y9
 	VCVTPS2PD   (DX), Y10
 	VCVTPS2PD   16(DX), Y11
 	VCVTPS2PD   32(DX), Y12
@@ -66350,37 +66320,37 @@ single:
 	CMPQ        BX, $0x00000004
 	JB          tail
 	VCVTPS2PD   (CX), Y1
-	VCMPPD      $0x11, actkernconst<>+5440(SB), Y1, Y2
-	VORPD       actkernconst<>+1312(SB), Y1, Y3
+	VMOVUPD     actkernconst<>+5440(SB), Y2
+	VMAXPD      Y1, Y2, Y3
+	VORPD       actkernconst<>+1312(SB), Y1, Y2
 	VCMPPD      $0x11, actkernconst<>+576(SB), Y1, Y4
-	VMAXPD      actkernconst<>+800(SB), Y3, Y3
-	VMULPD      actkernconst<>+320(SB), Y3, Y5
+	VMAXPD      actkernconst<>+800(SB), Y2, Y2
+	VMULPD      actkernconst<>+320(SB), Y2, Y5
 	VROUNDPD    $0x08, Y5, Y5
-	VFMADD231PD actkernconst<>+352(SB), Y5, Y3
+	VFMADD231PD actkernconst<>+352(SB), Y5, Y2
 	VMOVUPD     actkernconst<>+224(SB), Y6
-	VFMADD213PD actkernconst<>+768(SB), Y3, Y6
-	VFMADD213PD actkernconst<>+416(SB), Y3, Y6
-	VFMADD213PD actkernconst<>+864(SB), Y3, Y6
-	VFMADD213PD actkernconst<>+480(SB), Y3, Y6
-	VFMADD213PD actkernconst<>+896(SB), Y3, Y6
-	VFMADD213PD actkernconst<>+544(SB), Y3, Y6
-	VFMADD213PD actkernconst<>+928(SB), Y3, Y6
-	VADDPD      actkernconst<>+128(SB), Y5, Y3
-	VPSLLQ      $0x34, Y3, Y3
-	VMULPD      Y6, Y3, Y6
+	VFMADD213PD actkernconst<>+768(SB), Y2, Y6
+	VFMADD213PD actkernconst<>+416(SB), Y2, Y6
+	VFMADD213PD actkernconst<>+864(SB), Y2, Y6
+	VFMADD213PD actkernconst<>+480(SB), Y2, Y6
+	VFMADD213PD actkernconst<>+896(SB), Y2, Y6
+	VFMADD213PD actkernconst<>+544(SB), Y2, Y6
+	VFMADD213PD actkernconst<>+928(SB), Y2, Y6
+	VADDPD      actkernconst<>+128(SB), Y5, Y2
+	VPSLLQ      $0x34, Y2, Y2
+	VMULPD      Y6, Y2, Y6
 	VBLENDVPD   Y4, Y6, Y0, Y4
 	VADDPD      Y0, Y6, Y6
 	VDIVPD      Y6, Y4, Y4
-	VCMPPD      $0x03, Y1, Y1, Y3
-	VMULPD      Y4, Y1, Y4
-	VBLENDVPD   Y2, actkernconst<>+1312(SB), Y4, Y2
+	VCMPPD      $0x03, Y1, Y1, Y2
+	VMULPD      Y4, Y3, Y3
 	VCVTPS2PD   (DX), Y4
-	VMULPD      Y4, Y2, Y2
+	VMULPD      Y4, Y3, Y3
 	VCMPPD      $0x03, Y4, Y4, Y5
-	VBLENDVPD   Y5, Y4, Y2, Y5
-	VBLENDVPD   Y3, Y1, Y5, Y3
-	VCVTPD2PSY  Y3, X3
-	VMOVUPS     X3, (AX)
+	VBLENDVPD   Y5, Y4, Y3, Y5
+	VBLENDVPD   Y2, Y1, Y5, Y2
+	VCVTPD2PSY  Y2, X2
+	VMOVUPS     X2, (AX)
 	ADDQ        $0x00000010, AX
 	ADDQ        $0x00000010, CX
 	ADDQ        $0x00000010, DX
@@ -66395,38 +66365,38 @@ tail:
 	VMOVDQU     32(SI)(BX*4), X15
 	VMASKMOVPS  (CX), X15, X1
 	VCVTPS2PD   X1, Y1
-	VCMPPD      $0x11, actkernconst<>+5440(SB), Y1, Y2
-	VORPD       actkernconst<>+1312(SB), Y1, Y3
+	VMOVUPD     actkernconst<>+5440(SB), Y2
+	VMAXPD      Y1, Y2, Y3
+	VORPD       actkernconst<>+1312(SB), Y1, Y2
 	VCMPPD      $0x11, actkernconst<>+576(SB), Y1, Y4
-	VMAXPD      actkernconst<>+800(SB), Y3, Y3
-	VMULPD      actkernconst<>+320(SB), Y3, Y5
+	VMAXPD      actkernconst<>+800(SB), Y2, Y2
+	VMULPD      actkernconst<>+320(SB), Y2, Y5
 	VROUNDPD    $0x08, Y5, Y5
-	VFMADD231PD actkernconst<>+352(SB), Y5, Y3
+	VFMADD231PD actkernconst<>+352(SB), Y5, Y2
 	VMOVUPD     actkernconst<>+224(SB), Y6
-	VFMADD213PD actkernconst<>+768(SB), Y3, Y6
-	VFMADD213PD actkernconst<>+416(SB), Y3, Y6
-	VFMADD213PD actkernconst<>+864(SB), Y3, Y6
-	VFMADD213PD actkernconst<>+480(SB), Y3, Y6
-	VFMADD213PD actkernconst<>+896(SB), Y3, Y6
-	VFMADD213PD actkernconst<>+544(SB), Y3, Y6
-	VFMADD213PD actkernconst<>+928(SB), Y3, Y6
-	VADDPD      actkernconst<>+128(SB), Y5, Y3
-	VPSLLQ      $0x34, Y3, Y3
-	VMULPD      Y6, Y3, Y6
+	VFMADD213PD actkernconst<>+768(SB), Y2, Y6
+	VFMADD213PD actkernconst<>+416(SB), Y2, Y6
+	VFMADD213PD actkernconst<>+864(SB), Y2, Y6
+	VFMADD213PD actkernconst<>+480(SB), Y2, Y6
+	VFMADD213PD actkernconst<>+896(SB), Y2, Y6
+	VFMADD213PD actkernconst<>+544(SB), Y2, Y6
+	VFMADD213PD actkernconst<>+928(SB), Y2, Y6
+	VADDPD      actkernconst<>+128(SB), Y5, Y2
+	VPSLLQ      $0x34, Y2, Y2
+	VMULPD      Y6, Y2, Y6
 	VBLENDVPD   Y4, Y6, Y0, Y4
 	VADDPD      Y0, Y6, Y6
 	VDIVPD      Y6, Y4, Y4
-	VCMPPD      $0x03, Y1, Y1, Y3
-	VMULPD      Y4, Y1, Y4
-	VBLENDVPD   Y2, actkernconst<>+1312(SB), Y4, Y2
+	VCMPPD      $0x03, Y1, Y1, Y2
+	VMULPD      Y4, Y3, Y3
 	VMASKMOVPS  (DX), X15, X4
 	VCVTPS2PD   X4, Y4
-	VMULPD      Y4, Y2, Y2
+	VMULPD      Y4, Y3, Y3
 	VCMPPD      $0x03, Y4, Y4, Y5
-	VBLENDVPD   Y5, Y4, Y2, Y5
-	VBLENDVPD   Y3, Y1, Y5, Y3
-	VCVTPD2PSY  Y3, X3
-	VMASKMOVPS  X3, X15, (AX)
+	VBLENDVPD   Y5, Y4, Y3, Y5
+	VBLENDVPD   Y2, Y1, Y5, Y2
+	VCVTPD2PSY  Y2, X2
+	VMASKMOVPS  X2, X15, (AX)
 
 done:
 	VZEROUPPER
@@ -67207,10 +67177,10 @@ done:
 // func swigluBackwardBAVX512(dst []float32, in0 []float32, in1 []float32, in2 []float32)
 // Requires: AVX, AVX512DQ, AVX512F, AVX512VL, BMI2
 TEXT ·swigluBackwardBAVX512(SB), NOSPLIT, $0-96
-	VBROADCASTSD actkernconst<>+48(SB), Z0
-	VBROADCASTSD actkernconst<>+720(SB), Z1
-	VBROADCASTSD actkernconst<>+728(SB), Z2
-	VBROADCASTSD actkernconst<>+5408(SB), Z3
+	VBROADCASTSD actkernconst<>+5408(SB), Z0
+	VBROADCASTSD actkernconst<>+48(SB), Z1
+	VBROADCASTSD actkernconst<>+720(SB), Z2
+	VBROADCASTSD actkernconst<>+728(SB), Z3
 	VBROADCASTSD actkernconst<>+736(SB), Z4
 	VBROADCASTSD actkernconst<>+0(SB), Z5
 	VBROADCASTSD actkernconst<>+72(SB), Z6
@@ -67219,10 +67189,6 @@ TEXT ·swigluBackwardBAVX512(SB), NOSPLIT, $0-96
 	VBROADCASTSD actkernconst<>+752(SB), Z9
 	VBROADCASTSD actkernconst<>+8(SB), Z10
 	VBROADCASTSD actkernconst<>+760(SB), Z11
-	VBROADCASTSD actkernconst<>+24(SB), Z12
-	VBROADCASTSD actkernconst<>+704(SB), Z13
-	VBROADCASTSD actkernconst<>+3624(SB), Z14
-	VBROADCASTSD actkernconst<>+1208(SB), Z15
 	MOVQ         dst_base+0(FP), AX
 	MOVQ         in0_base+24(FP), CX
 	MOVQ         in1_base+48(FP), DX
@@ -67230,195 +67196,189 @@ TEXT ·swigluBackwardBAVX512(SB), NOSPLIT, $0-96
 	MOVQ         dst_len+8(FP), SI
 
 loop:
-	CMPQ        SI, $0x00000020
-	JB          single
-	VCVTPS2PD   (CX), Z16
-	VCVTPS2PD   32(CX), Z17
-	VCVTPS2PD   64(CX), Z18
-	VCVTPS2PD   96(CX), Z19
-	VORPD.BCST  actkernconst<>+976(SB), Z16, Z20
-	VORPD.BCST  actkernconst<>+976(SB), Z17, Z21
-	VORPD.BCST  actkernconst<>+976(SB), Z18, Z22
-	VORPD.BCST  actkernconst<>+976(SB), Z19, Z23
-	VMAXPD      Z4, Z20, Z20
-	VMAXPD      Z4, Z21, Z21
-	VMAXPD      Z4, Z22, Z22
-	VMAXPD      Z4, Z23, Z23
-	VMULPD      Z6, Z20, Z24
-	VMULPD      Z6, Z21, Z25
-	VMULPD      Z6, Z22, Z26
-	VMULPD      Z6, Z23, Z27
-	VRNDSCALEPD $0x08, Z24, Z24
-	VRNDSCALEPD $0x08, Z25, Z25
-	VRNDSCALEPD $0x08, Z26, Z26
-	VRNDSCALEPD $0x08, Z27, Z27
-	VFMADD231PD Z7, Z24, Z20
-	VFMADD231PD Z7, Z25, Z21
-	VFMADD231PD Z7, Z26, Z22
-	VFMADD231PD Z7, Z27, Z23
-	VMOVAPD     Z0, Z28
-	VFMADD213PD Z1, Z20, Z28
-	VMOVAPD     Z0, Z29
-	VFMADD213PD Z1, Z21, Z29
-	VMOVAPD     Z0, Z30
-	VFMADD213PD Z1, Z22, Z30
-	VMOVAPD     Z0, Z31
-	VFMADD213PD Z1, Z23, Z31
-	VFMADD213PD Z8, Z20, Z28
-	VFMADD213PD Z8, Z21, Z29
-	VFMADD213PD Z8, Z22, Z30
-	VFMADD213PD Z8, Z23, Z31
-	VFMADD213PD Z9, Z20, Z28
-	VFMADD213PD Z9, Z21, Z29
-	VFMADD213PD Z9, Z22, Z30
-	VFMADD213PD Z9, Z23, Z31
-	VFMADD213PD Z10, Z20, Z28
-	VFMADD213PD Z10, Z21, Z29
-	VFMADD213PD Z10, Z22, Z30
-	VFMADD213PD Z10, Z23, Z31
-	VFMADD213PD Z11, Z20, Z28
-	VFMADD213PD Z11, Z21, Z29
-	VFMADD213PD Z11, Z22, Z30
-	VFMADD213PD Z11, Z23, Z31
-	VFMADD213PD Z12, Z20, Z28
-	VFMADD213PD Z12, Z21, Z29
-	VFMADD213PD Z12, Z22, Z30
-	VFMADD213PD Z12, Z23, Z31
-	VFMADD213PD Z13, Z20, Z28
-	VFMADD213PD Z13, Z21, Z29
-	VFMADD213PD Z13, Z22, Z30
-	VFMADD213PD Z13, Z23, Z31
-	VCMPPD      $0x11, Z24, Z2, K2
-	VCMPPD      $0x11, Z25, Z2, K3
-	VCMPPD      $0x11, Z26, Z2, K4
-	VCMPPD      $0x11, Z27, Z2, K5
-	VSCALEFPD.Z Z24, Z28, K2, Z28
-	VSCALEFPD.Z Z25, Z29, K3, Z29
-	VSCALEFPD.Z Z26, Z30, K4, Z30
-	VSCALEFPD.Z Z27, Z31, K5, Z31
-	VMOVAPD     Z28, Z20
-	VFIXUPIMMPD $0x00, Z14, Z16, Z20
-	VMOVAPD     Z29, Z21
-	VFIXUPIMMPD $0x00, Z14, Z17, Z21
-	VMOVAPD     Z30, Z22
-	VFIXUPIMMPD $0x00, Z14, Z18, Z22
-	VMOVAPD     Z31, Z23
-	VFIXUPIMMPD $0x00, Z14, Z19, Z23
-	VADDPD      Z5, Z28, Z28
-	VADDPD      Z5, Z29, Z29
-	VADDPD      Z5, Z30, Z30
-	VADDPD      Z5, Z31, Z31
-	VDIVPD      Z28, Z20, Z20
-	VDIVPD      Z29, Z21, Z21
-	VDIVPD      Z30, Z22, Z22
-	VDIVPD      Z31, Z23, Z23
-	VMULPD      Z20, Z16, Z20
-	VMULPD      Z21, Z17, Z21
-	VMULPD      Z22, Z18, Z22
-	VMULPD      Z23, Z19, Z23
-	VSUBPD      Z3, Z16, Z16
-	VSUBPD      Z3, Z17, Z17
-	VSUBPD      Z3, Z18, Z18
-	VSUBPD      Z3, Z19, Z19
-	VFIXUPIMMPD $0x00, Z15, Z16, Z20
-	VFIXUPIMMPD $0x00, Z15, Z17, Z21
-	VFIXUPIMMPD $0x00, Z15, Z18, Z22
-	VFIXUPIMMPD $0x00, Z15, Z19, Z23
-	VCVTPS2PD   (BX), Z16
-	VCVTPS2PD   32(BX), Z17
-	VCVTPS2PD   64(BX), Z18
-	VCVTPS2PD   96(BX), Z19
-	VMULPD      Z16, Z20, Z20
-	VMULPD      Z17, Z21, Z21
-	VMULPD      Z18, Z22, Z22
-	VMULPD      Z19, Z23, Z23
-	VCVTPD2PS   Z20, Y20
-	VMOVUPS     Y20, (AX)
-	VCVTPD2PS   Z21, Y21
-	VMOVUPS     Y21, 32(AX)
-	VCVTPD2PS   Z22, Y22
-	VMOVUPS     Y22, 64(AX)
-	VCVTPD2PS   Z23, Y23
-	VMOVUPS     Y23, 96(AX)
-	ADDQ        $0x00000080, AX
-	ADDQ        $0x00000080, CX
-	ADDQ        $0x00000080, DX
-	ADDQ        $0x00000080, BX
-	SUBQ        $0x00000020, SI
-	JMP         loop
+	CMPQ             SI, $0x00000020
+	JB               single
+	VCVTPS2PD        (CX), Z12
+	VCVTPS2PD        32(CX), Z13
+	VCVTPS2PD        64(CX), Z14
+	VCVTPS2PD        96(CX), Z15
+	VMAXPD           Z12, Z0, Z16
+	VMAXPD           Z13, Z0, Z17
+	VMAXPD           Z14, Z0, Z18
+	VMAXPD           Z15, Z0, Z19
+	VORPD.BCST       actkernconst<>+976(SB), Z12, Z20
+	VORPD.BCST       actkernconst<>+976(SB), Z13, Z21
+	VORPD.BCST       actkernconst<>+976(SB), Z14, Z22
+	VORPD.BCST       actkernconst<>+976(SB), Z15, Z23
+	VMAXPD           Z4, Z20, Z20
+	VMAXPD           Z4, Z21, Z21
+	VMAXPD           Z4, Z22, Z22
+	VMAXPD           Z4, Z23, Z23
+	VMULPD           Z6, Z20, Z24
+	VMULPD           Z6, Z21, Z25
+	VMULPD           Z6, Z22, Z26
+	VMULPD           Z6, Z23, Z27
+	VRNDSCALEPD      $0x08, Z24, Z24
+	VRNDSCALEPD      $0x08, Z25, Z25
+	VRNDSCALEPD      $0x08, Z26, Z26
+	VRNDSCALEPD      $0x08, Z27, Z27
+	VFMADD231PD      Z7, Z24, Z20
+	VFMADD231PD      Z7, Z25, Z21
+	VFMADD231PD      Z7, Z26, Z22
+	VFMADD231PD      Z7, Z27, Z23
+	VMOVAPD          Z1, Z28
+	VFMADD213PD      Z2, Z20, Z28
+	VMOVAPD          Z1, Z29
+	VFMADD213PD      Z2, Z21, Z29
+	VMOVAPD          Z1, Z30
+	VFMADD213PD      Z2, Z22, Z30
+	VMOVAPD          Z1, Z31
+	VFMADD213PD      Z2, Z23, Z31
+	VFMADD213PD      Z8, Z20, Z28
+	VFMADD213PD      Z8, Z21, Z29
+	VFMADD213PD      Z8, Z22, Z30
+	VFMADD213PD      Z8, Z23, Z31
+	VFMADD213PD      Z9, Z20, Z28
+	VFMADD213PD      Z9, Z21, Z29
+	VFMADD213PD      Z9, Z22, Z30
+	VFMADD213PD      Z9, Z23, Z31
+	VFMADD213PD      Z10, Z20, Z28
+	VFMADD213PD      Z10, Z21, Z29
+	VFMADD213PD      Z10, Z22, Z30
+	VFMADD213PD      Z10, Z23, Z31
+	VFMADD213PD      Z11, Z20, Z28
+	VFMADD213PD      Z11, Z21, Z29
+	VFMADD213PD      Z11, Z22, Z30
+	VFMADD213PD      Z11, Z23, Z31
+	VFMADD213PD.BCST actkernconst<>+24(SB), Z20, Z28
+	VFMADD213PD.BCST actkernconst<>+24(SB), Z21, Z29
+	VFMADD213PD.BCST actkernconst<>+24(SB), Z22, Z30
+	VFMADD213PD.BCST actkernconst<>+24(SB), Z23, Z31
+	VFMADD213PD.BCST actkernconst<>+704(SB), Z20, Z28
+	VFMADD213PD.BCST actkernconst<>+704(SB), Z21, Z29
+	VFMADD213PD.BCST actkernconst<>+704(SB), Z22, Z30
+	VFMADD213PD.BCST actkernconst<>+704(SB), Z23, Z31
+	VCMPPD           $0x11, Z24, Z3, K2
+	VCMPPD           $0x11, Z25, Z3, K3
+	VCMPPD           $0x11, Z26, Z3, K4
+	VCMPPD           $0x11, Z27, Z3, K5
+	VSCALEFPD.Z      Z24, Z28, K2, Z28
+	VSCALEFPD.Z      Z25, Z29, K3, Z29
+	VSCALEFPD.Z      Z26, Z30, K4, Z30
+	VSCALEFPD.Z      Z27, Z31, K5, Z31
+	VMOVAPD          Z28, Z20
+	VFIXUPIMMPD.BCST $0x00, actkernconst<>+3624(SB), Z12, Z20
+	VMOVAPD          Z29, Z12
+	VFIXUPIMMPD.BCST $0x00, actkernconst<>+3624(SB), Z13, Z12
+	VMOVAPD          Z30, Z13
+	VFIXUPIMMPD.BCST $0x00, actkernconst<>+3624(SB), Z14, Z13
+	VMOVAPD          Z31, Z14
+	VFIXUPIMMPD.BCST $0x00, actkernconst<>+3624(SB), Z15, Z14
+	VADDPD           Z5, Z28, Z28
+	VADDPD           Z5, Z29, Z29
+	VADDPD           Z5, Z30, Z30
+	VADDPD           Z5, Z31, Z31
+	VDIVPD           Z28, Z20, Z20
+	VDIVPD           Z29, Z12, Z12
+	VDIVPD           Z30, Z13, Z13
+	VDIVPD           Z31, Z14, Z14
+	VMULPD           Z20, Z16, Z16
+	VMULPD           Z12, Z17, Z17
+	VMULPD           Z13, Z18, Z18
+	VMULPD           Z14, Z19, Z19
+	VCVTPS2PD        (BX), Z12
+	VCVTPS2PD        32(BX), Z13
+	VCVTPS2PD        64(BX), Z14
+	VCVTPS2PD        96(BX), Z15
+	VMULPD           Z12, Z16, Z16
+	VMULPD           Z13, Z17, Z17
+	VMULPD           Z14, Z18, Z18
+	VMULPD           Z15, Z19, Z19
+	VCVTPD2PS        Z16, Y16
+	VMOVUPS          Y16, (AX)
+	VCVTPD2PS        Z17, Y17
+	VMOVUPS          Y17, 32(AX)
+	VCVTPD2PS        Z18, Y18
+	VMOVUPS          Y18, 64(AX)
+	VCVTPD2PS        Z19, Y19
+	VMOVUPS          Y19, 96(AX)
+	ADDQ             $0x00000080, AX
+	ADDQ             $0x00000080, CX
+	ADDQ             $0x00000080, DX
+	ADDQ             $0x00000080, BX
+	SUBQ             $0x00000020, SI
+	JMP              loop
 
 single:
-	CMPQ        SI, $0x00000008
-	JB          tail
-	VCVTPS2PD   (CX), Z16
-	VORPD.BCST  actkernconst<>+976(SB), Z16, Z17
-	VMAXPD      Z4, Z17, Z17
-	VMULPD      Z6, Z17, Z18
-	VRNDSCALEPD $0x08, Z18, Z18
-	VFMADD231PD Z7, Z18, Z17
-	VMOVAPD     Z0, Z19
-	VFMADD213PD Z1, Z17, Z19
-	VFMADD213PD Z8, Z17, Z19
-	VFMADD213PD Z9, Z17, Z19
-	VFMADD213PD Z10, Z17, Z19
-	VFMADD213PD Z11, Z17, Z19
-	VFMADD213PD Z12, Z17, Z19
-	VFMADD213PD Z13, Z17, Z19
-	VCMPPD      $0x11, Z18, Z2, K2
-	VSCALEFPD.Z Z18, Z19, K2, Z19
-	VMOVAPD     Z19, Z17
-	VFIXUPIMMPD $0x00, Z14, Z16, Z17
-	VADDPD      Z5, Z19, Z19
-	VDIVPD      Z19, Z17, Z17
-	VMULPD      Z17, Z16, Z17
-	VSUBPD      Z3, Z16, Z16
-	VFIXUPIMMPD $0x00, Z15, Z16, Z17
-	VCVTPS2PD   (BX), Z16
-	VMULPD      Z16, Z17, Z17
-	VCVTPD2PS   Z17, Y17
-	VMOVUPS     Y17, (AX)
-	ADDQ        $0x00000020, AX
-	ADDQ        $0x00000020, CX
-	ADDQ        $0x00000020, DX
-	ADDQ        $0x00000020, BX
-	SUBQ        $0x00000008, SI
-	JMP         single
+	CMPQ             SI, $0x00000008
+	JB               tail
+	VCVTPS2PD        (CX), Z12
+	VMAXPD           Z12, Z0, Z13
+	VORPD.BCST       actkernconst<>+976(SB), Z12, Z14
+	VMAXPD           Z4, Z14, Z14
+	VMULPD           Z6, Z14, Z15
+	VRNDSCALEPD      $0x08, Z15, Z15
+	VFMADD231PD      Z7, Z15, Z14
+	VMOVAPD          Z1, Z16
+	VFMADD213PD      Z2, Z14, Z16
+	VFMADD213PD      Z8, Z14, Z16
+	VFMADD213PD      Z9, Z14, Z16
+	VFMADD213PD      Z10, Z14, Z16
+	VFMADD213PD      Z11, Z14, Z16
+	VFMADD213PD.BCST actkernconst<>+24(SB), Z14, Z16
+	VFMADD213PD.BCST actkernconst<>+704(SB), Z14, Z16
+	VCMPPD           $0x11, Z15, Z3, K2
+	VSCALEFPD.Z      Z15, Z16, K2, Z16
+	VMOVAPD          Z16, Z14
+	VFIXUPIMMPD.BCST $0x00, actkernconst<>+3624(SB), Z12, Z14
+	VADDPD           Z5, Z16, Z16
+	VDIVPD           Z16, Z14, Z14
+	VMULPD           Z14, Z13, Z13
+	VCVTPS2PD        (BX), Z12
+	VMULPD           Z12, Z13, Z13
+	VCVTPD2PS        Z13, Y13
+	VMOVUPS          Y13, (AX)
+	ADDQ             $0x00000020, AX
+	ADDQ             $0x00000020, CX
+	ADDQ             $0x00000020, DX
+	ADDQ             $0x00000020, BX
+	SUBQ             $0x00000008, SI
+	JMP              single
 
 tail:
-	TESTQ       SI, SI
-	JZ          done
-	MOVL        $-1, DX
-	BZHIL       SI, DX, DX
-	KMOVW       DX, K1
-	VMOVUPS.Z   (CX), K1, Y16
-	VCVTPS2PD   Y16, Z16
-	VORPD.BCST  actkernconst<>+976(SB), Z16, Z17
-	VMAXPD      Z4, Z17, Z17
-	VMULPD      Z6, Z17, Z18
-	VRNDSCALEPD $0x08, Z18, Z18
-	VFMADD231PD Z7, Z18, Z17
-	VMOVAPD     Z0, Z19
-	VFMADD213PD Z1, Z17, Z19
-	VFMADD213PD Z8, Z17, Z19
-	VFMADD213PD Z9, Z17, Z19
-	VFMADD213PD Z10, Z17, Z19
-	VFMADD213PD Z11, Z17, Z19
-	VFMADD213PD Z12, Z17, Z19
-	VFMADD213PD Z13, Z17, Z19
-	VCMPPD      $0x11, Z18, Z2, K2
-	VSCALEFPD.Z Z18, Z19, K2, Z19
-	VMOVAPD     Z19, Z17
-	VFIXUPIMMPD $0x00, Z14, Z16, Z17
-	VADDPD      Z5, Z19, Z19
-	VDIVPD      Z19, Z17, Z17
-	VMULPD      Z17, Z16, Z17
-	VSUBPD      Z3, Z16, Z16
-	VFIXUPIMMPD $0x00, Z15, Z16, Z17
-	VMOVUPS.Z   (BX), K1, Y16
-	VCVTPS2PD   Y16, Z16
-	VMULPD      Z16, Z17, Z17
-	VCVTPD2PS   Z17, Y17
-	VMOVUPS     Y17, K1, (AX)
+	TESTQ            SI, SI
+	JZ               done
+	MOVL             $-1, DX
+	BZHIL            SI, DX, DX
+	KMOVW            DX, K1
+	VMOVUPS.Z        (CX), K1, Y12
+	VCVTPS2PD        Y12, Z12
+	VMAXPD           Z12, Z0, Z13
+	VORPD.BCST       actkernconst<>+976(SB), Z12, Z14
+	VMAXPD           Z4, Z14, Z14
+	VMULPD           Z6, Z14, Z15
+	VRNDSCALEPD      $0x08, Z15, Z15
+	VFMADD231PD      Z7, Z15, Z14
+	VMOVAPD          Z1, Z16
+	VFMADD213PD      Z2, Z14, Z16
+	VFMADD213PD      Z8, Z14, Z16
+	VFMADD213PD      Z9, Z14, Z16
+	VFMADD213PD      Z10, Z14, Z16
+	VFMADD213PD      Z11, Z14, Z16
+	VFMADD213PD.BCST actkernconst<>+24(SB), Z14, Z16
+	VFMADD213PD.BCST actkernconst<>+704(SB), Z14, Z16
+	VCMPPD           $0x11, Z15, Z3, K2
+	VSCALEFPD.Z      Z15, Z16, K2, Z16
+	VMOVAPD          Z16, Z14
+	VFIXUPIMMPD.BCST $0x00, actkernconst<>+3624(SB), Z12, Z14
+	VADDPD           Z5, Z16, Z16
+	VDIVPD           Z16, Z14, Z14
+	VMULPD           Z14, Z13, Z13
+	VMOVUPS.Z        (BX), K1, Y12
+	VCVTPS2PD        Y12, Z12
+	VMULPD           Z12, Z13, Z13
+	VCVTPD2PS        Z13, Y13
+	VMOVUPS          Y13, K1, (AX)
 
 done:
 	VZEROUPPER
@@ -67426,109 +67386,103 @@ done:
 
 // func swigluBackwardBAVX2(dst []float32, in0 []float32, in1 []float32, in2 []float32)
 // Requires: AVX, AVX2, FMA3
-TEXT ·swigluBackwardBAVX2(SB), NOSPLIT, $128-96
-	VMOVUPD actkernconst<>+160(SB), Y0
-	MOVQ    dst_base+0(FP), AX
-	MOVQ    in0_base+24(FP), CX
-	MOVQ    in1_base+48(FP), DX
-	MOVQ    in2_base+72(FP), BX
-	MOVQ    dst_len+8(FP), SI
+TEXT ·swigluBackwardBAVX2(SB), NOSPLIT, $0-96
+	MOVQ dst_base+0(FP), AX
+	MOVQ in0_base+24(FP), CX
+	MOVQ in1_base+48(FP), DX
+	MOVQ in2_base+72(FP), BX
+	MOVQ dst_len+8(FP), SI
 
 loop:
 	CMPQ        SI, $0x0000000c
 	JB          single
-	VCVTPS2PD   (CX), Y1
-	VCVTPS2PD   16(CX), Y2
-	VCVTPS2PD   32(CX), Y3
-	VCMPPD      $0x11, actkernconst<>+5440(SB), Y1, Y4
-	VCMPPD      $0x11, actkernconst<>+5440(SB), Y2, Y5
-	VCMPPD      $0x11, actkernconst<>+5440(SB), Y3, Y6
+	VCVTPS2PD   (CX), Y0
+	VCVTPS2PD   16(CX), Y1
+	VCVTPS2PD   32(CX), Y2
+	VMOVUPD     actkernconst<>+5440(SB), Y3
+	VMAXPD      Y0, Y3, Y4
+	VMOVUPD     actkernconst<>+5440(SB), Y3
+	VMAXPD      Y1, Y3, Y5
+	VMOVUPD     actkernconst<>+5440(SB), Y3
+	VMAXPD      Y2, Y3, Y6
+	VORPD       actkernconst<>+1312(SB), Y0, Y3
 	VORPD       actkernconst<>+1312(SB), Y1, Y7
 	VORPD       actkernconst<>+1312(SB), Y2, Y8
-	VORPD       actkernconst<>+1312(SB), Y3, Y9
-	VCMPPD      $0x11, actkernconst<>+576(SB), Y1, Y10
-	VCMPPD      $0x11, actkernconst<>+576(SB), Y2, Y11
-	VCMPPD      $0x11, actkernconst<>+576(SB), Y3, Y12
+	VCMPPD      $0x11, actkernconst<>+576(SB), Y0, Y0
+	VCMPPD      $0x11, actkernconst<>+576(SB), Y1, Y1
+	VCMPPD      $0x11, actkernconst<>+576(SB), Y2, Y2
+	VMAXPD      actkernconst<>+800(SB), Y3, Y3
 	VMAXPD      actkernconst<>+800(SB), Y7, Y7
 	VMAXPD      actkernconst<>+800(SB), Y8, Y8
-	VMAXPD      actkernconst<>+800(SB), Y9, Y9
-	VMULPD      actkernconst<>+320(SB), Y7, Y13
-	VMULPD      actkernconst<>+320(SB), Y8, Y14
-	VMOVUPD     Y6, (SP)
-	VMULPD      actkernconst<>+320(SB), Y9, Y6
-	VROUNDPD    $0x08, Y13, Y13
-	VROUNDPD    $0x08, Y14, Y14
-	VROUNDPD    $0x08, Y6, Y6
-	VFMADD231PD actkernconst<>+352(SB), Y13, Y7
-	VFMADD231PD actkernconst<>+352(SB), Y14, Y8
-	VFMADD231PD actkernconst<>+352(SB), Y6, Y9
-	VMOVUPD     Y5, 32(SP)
-	VMOVUPD     actkernconst<>+224(SB), Y5
-	VFMADD213PD actkernconst<>+768(SB), Y7, Y5
-	VMOVUPD     Y4, 64(SP)
-	VMOVUPD     actkernconst<>+224(SB), Y4
-	VFMADD213PD actkernconst<>+768(SB), Y8, Y4
-	VMOVUPD     Y3, 96(SP)
-	VMOVUPD     actkernconst<>+224(SB), Y3
-	VFMADD213PD actkernconst<>+768(SB), Y9, Y3
-	VFMADD213PD actkernconst<>+416(SB), Y7, Y5
-	VFMADD213PD actkernconst<>+416(SB), Y8, Y4
-	VFMADD213PD actkernconst<>+416(SB), Y9, Y3
-	VFMADD213PD actkernconst<>+864(SB), Y7, Y5
-	VFMADD213PD actkernconst<>+864(SB), Y8, Y4
-	VFMADD213PD actkernconst<>+864(SB), Y9, Y3
-	VFMADD213PD actkernconst<>+480(SB), Y7, Y5
-	VFMADD213PD actkernconst<>+480(SB), Y8, Y4
-	VFMADD213PD actkernconst<>+480(SB), Y9, Y3
-	VFMADD213PD actkernconst<>+896(SB), Y7, Y5
-	VFMADD213PD actkernconst<>+896(SB), Y8, Y4
-	VFMADD213PD actkernconst<>+896(SB), Y9, Y3
-	VFMADD213PD actkernconst<>+544(SB), Y7, Y5
-	VFMADD213PD actkernconst<>+544(SB), Y8, Y4
-	VFMADD213PD actkernconst<>+544(SB), Y9, Y3
-	VFMADD213PD actkernconst<>+928(SB), Y7, Y5
-	VFMADD213PD actkernconst<>+928(SB), Y8, Y4
-	VFMADD213PD actkernconst<>+928(SB), Y9, Y3
-	VADDPD      actkernconst<>+128(SB), Y13, Y7
-	VPSLLQ      $0x34, Y7, Y7
-	VMULPD      Y5, Y7, Y5
-	VADDPD      actkernconst<>+128(SB), Y14, Y7
-	VPSLLQ      $0x34, Y7, Y7
-	VMULPD      Y4, Y7, Y4
-	VADDPD      actkernconst<>+128(SB), Y6, Y7
-	VPSLLQ      $0x34, Y7, Y7
-	VMULPD      Y3, Y7, Y3
-	VBLENDVPD   Y10, Y5, Y0, Y10
-	VBLENDVPD   Y11, Y4, Y0, Y11
-	VBLENDVPD   Y12, Y3, Y0, Y12
-	VADDPD      Y0, Y5, Y5
-	VADDPD      Y0, Y4, Y4
-	VADDPD      Y0, Y3, Y3
-	VDIVPD      Y5, Y10, Y10
-	VDIVPD      Y4, Y11, Y11
-	VDIVPD      Y3, Y12, Y12
-	VMULPD      Y10, Y1, Y1
-	VMULPD      Y11, Y2, Y2
-	VMOVUPD     96(SP), Y3
-	VMULPD      Y12, Y3, Y3
-	VMOVUPD     64(SP), Y4
-	VBLENDVPD   Y4, actkernconst<>+1312(SB), Y1, Y4
-	VMOVUPD     32(SP), Y1
-	VBLENDVPD   Y1, actkernconst<>+1312(SB), Y2, Y1
-	VMOVUPD     (SP), Y2
-	VBLENDVPD   Y2, actkernconst<>+1312(SB), Y3, Y2
-	VCVTPS2PD   (BX), Y3
-	VCVTPS2PD   16(BX), Y5
-	VCVTPS2PD   32(BX), Y6
-	VMULPD      Y3, Y4, Y4
-	VMULPD      Y5, Y1, Y1
-	VMULPD      Y6, Y2, Y2
+	VMULPD      actkernconst<>+320(SB), Y3, Y9
+	VMULPD      actkernconst<>+320(SB), Y7, Y10
+	VMULPD      actkernconst<>+320(SB), Y8, Y11
+	VROUNDPD    $0x08, Y9, Y9
+	VROUNDPD    $0x08, Y10, Y10
+	VROUNDPD    $0x08, Y11, Y11
+	VFMADD231PD actkernconst<>+352(SB), Y9, Y3
+	VFMADD231PD actkernconst<>+352(SB), Y10, Y7
+	VFMADD231PD actkernconst<>+352(SB), Y11, Y8
+	VMOVUPD     actkernconst<>+224(SB), Y12
+	VFMADD213PD actkernconst<>+768(SB), Y3, Y12
+	VMOVUPD     actkernconst<>+224(SB), Y13
+	VFMADD213PD actkernconst<>+768(SB), Y7, Y13
+	VMOVUPD     actkernconst<>+224(SB), Y14
+	VFMADD213PD actkernconst<>+768(SB), Y8, Y14
+	VFMADD213PD actkernconst<>+416(SB), Y3, Y12
+	VFMADD213PD actkernconst<>+416(SB), Y7, Y13
+	VFMADD213PD actkernconst<>+416(SB), Y8, Y14
+	VFMADD213PD actkernconst<>+864(SB), Y3, Y12
+	VFMADD213PD actkernconst<>+864(SB), Y7, Y13
+	VFMADD213PD actkernconst<>+864(SB), Y8, Y14
+	VFMADD213PD actkernconst<>+480(SB), Y3, Y12
+	VFMADD213PD actkernconst<>+480(SB), Y7, Y13
+	VFMADD213PD actkernconst<>+480(SB), Y8, Y14
+	VFMADD213PD actkernconst<>+896(SB), Y3, Y12
+	VFMADD213PD actkernconst<>+896(SB), Y7, Y13
+	VFMADD213PD actkernconst<>+896(SB), Y8, Y14
+	VFMADD213PD actkernconst<>+544(SB), Y3, Y12
+	VFMADD213PD actkernconst<>+544(SB), Y7, Y13
+	VFMADD213PD actkernconst<>+544(SB), Y8, Y14
+	VFMADD213PD actkernconst<>+928(SB), Y3, Y12
+	VFMADD213PD actkernconst<>+928(SB), Y7, Y13
+	VFMADD213PD actkernconst<>+928(SB), Y8, Y14
+	VADDPD      actkernconst<>+128(SB), Y9, Y3
+	VPSLLQ      $0x34, Y3, Y3
+	VMULPD      Y12, Y3, Y12
+	VADDPD      actkernconst<>+128(SB), Y10, Y3
+	VPSLLQ      $0x34, Y3, Y3
+	VMULPD      Y13, Y3, Y13
+	VADDPD      actkernconst<>+128(SB), Y11, Y3
+	VPSLLQ      $0x34, Y3, Y3
+	VMULPD      Y14, Y3, Y14
+	VMOVUPD     actkernconst<>+160(SB), Y3
+	VBLENDVPD   Y0, Y12, Y3, Y0
+	VMOVUPD     actkernconst<>+160(SB), Y3
+	VBLENDVPD   Y1, Y13, Y3, Y1
+	VMOVUPD     actkernconst<>+160(SB), Y3
+	VBLENDVPD   Y2, Y14, Y3, Y2
+	VADDPD      actkernconst<>+160(SB), Y12, Y12
+	VADDPD      actkernconst<>+160(SB), Y13, Y13
+	VADDPD      actkernconst<>+160(SB), Y14, Y14
+	VDIVPD      Y12, Y0, Y0
+	VDIVPD      Y13, Y1, Y1
+	VDIVPD      Y14, Y2, Y2
+	VMULPD      Y0, Y4, Y4
+	VMULPD      Y1, Y5, Y5
+	VMULPD      Y2, Y6, Y6
+	VCVTPS2PD   (BX), Y0
+	VCVTPS2PD   16(BX), Y1
+	VCVTPS2PD   32(BX), Y2
+	VMULPD      Y0, Y4, Y4
+	VMULPD      Y1, Y5, Y5
+	VMULPD      Y2, Y6, Y6
 	VCVTPD2PSY  Y4, X4
 	VMOVUPS     X4, (AX)
-	VCVTPD2PSY  Y1, X1
-	VMOVUPS     X1, 16(AX)
-	VCVTPD2PSY  Y2, X2
-	VMOVUPS     X2, 32(AX)
+	VCVTPD2PSY  Y5, X5
+	VMOVUPS     X5, 16(AX)
+	VCVTPD2PSY  Y6, X6
+	VMOVUPS     X6, 32(AX)
 	ADDQ        $0x00000030, AX
 	ADDQ        $0x00000030, CX
 	ADDQ        $0x00000030, DX
@@ -67539,32 +67493,33 @@ loop:
 single:
 	CMPQ        SI, $0x00000004
 	JB          tail
-	VCVTPS2PD   (CX), Y1
-	VCMPPD      $0x11, actkernconst<>+5440(SB), Y1, Y2
-	VORPD       actkernconst<>+1312(SB), Y1, Y3
-	VCMPPD      $0x11, actkernconst<>+576(SB), Y1, Y4
-	VMAXPD      actkernconst<>+800(SB), Y3, Y3
-	VMULPD      actkernconst<>+320(SB), Y3, Y5
-	VROUNDPD    $0x08, Y5, Y5
-	VFMADD231PD actkernconst<>+352(SB), Y5, Y3
-	VMOVUPD     actkernconst<>+224(SB), Y6
-	VFMADD213PD actkernconst<>+768(SB), Y3, Y6
-	VFMADD213PD actkernconst<>+416(SB), Y3, Y6
-	VFMADD213PD actkernconst<>+864(SB), Y3, Y6
-	VFMADD213PD actkernconst<>+480(SB), Y3, Y6
-	VFMADD213PD actkernconst<>+896(SB), Y3, Y6
-	VFMADD213PD actkernconst<>+544(SB), Y3, Y6
-	VFMADD213PD actkernconst<>+928(SB), Y3, Y6
-	VADDPD      actkernconst<>+128(SB), Y5, Y3
-	VPSLLQ      $0x34, Y3, Y3
-	VMULPD      Y6, Y3, Y6
-	VBLENDVPD   Y4, Y6, Y0, Y4
-	VADDPD      Y0, Y6, Y6
-	VDIVPD      Y6, Y4, Y4
-	VMULPD      Y4, Y1, Y1
-	VBLENDVPD   Y2, actkernconst<>+1312(SB), Y1, Y2
-	VCVTPS2PD   (BX), Y1
-	VMULPD      Y1, Y2, Y2
+	VCVTPS2PD   (CX), Y0
+	VMOVUPD     actkernconst<>+5440(SB), Y1
+	VMAXPD      Y0, Y1, Y2
+	VORPD       actkernconst<>+1312(SB), Y0, Y1
+	VCMPPD      $0x11, actkernconst<>+576(SB), Y0, Y0
+	VMAXPD      actkernconst<>+800(SB), Y1, Y1
+	VMULPD      actkernconst<>+320(SB), Y1, Y3
+	VROUNDPD    $0x08, Y3, Y3
+	VFMADD231PD actkernconst<>+352(SB), Y3, Y1
+	VMOVUPD     actkernconst<>+224(SB), Y4
+	VFMADD213PD actkernconst<>+768(SB), Y1, Y4
+	VFMADD213PD actkernconst<>+416(SB), Y1, Y4
+	VFMADD213PD actkernconst<>+864(SB), Y1, Y4
+	VFMADD213PD actkernconst<>+480(SB), Y1, Y4
+	VFMADD213PD actkernconst<>+896(SB), Y1, Y4
+	VFMADD213PD actkernconst<>+544(SB), Y1, Y4
+	VFMADD213PD actkernconst<>+928(SB), Y1, Y4
+	VADDPD      actkernconst<>+128(SB), Y3, Y1
+	VPSLLQ      $0x34, Y1, Y1
+	VMULPD      Y4, Y1, Y4
+	VMOVUPD     actkernconst<>+160(SB), Y1
+	VBLENDVPD   Y0, Y4, Y1, Y0
+	VADDPD      actkernconst<>+160(SB), Y4, Y4
+	VDIVPD      Y4, Y0, Y0
+	VMULPD      Y0, Y2, Y2
+	VCVTPS2PD   (BX), Y0
+	VMULPD      Y0, Y2, Y2
 	VCVTPD2PSY  Y2, X2
 	VMOVUPS     X2, (AX)
 	ADDQ        $0x00000010, AX
@@ -67580,34 +67535,35 @@ tail:
 	LEAQ        actkernconst<>+640(SB), DX
 	NEGQ        SI
 	VMOVDQU     32(DX)(SI*4), X15
-	VMASKMOVPS  (CX), X15, X1
-	VCVTPS2PD   X1, Y1
-	VCMPPD      $0x11, actkernconst<>+5440(SB), Y1, Y2
-	VORPD       actkernconst<>+1312(SB), Y1, Y3
-	VCMPPD      $0x11, actkernconst<>+576(SB), Y1, Y4
-	VMAXPD      actkernconst<>+800(SB), Y3, Y3
-	VMULPD      actkernconst<>+320(SB), Y3, Y5
-	VROUNDPD    $0x08, Y5, Y5
-	VFMADD231PD actkernconst<>+352(SB), Y5, Y3
-	VMOVUPD     actkernconst<>+224(SB), Y6
-	VFMADD213PD actkernconst<>+768(SB), Y3, Y6
-	VFMADD213PD actkernconst<>+416(SB), Y3, Y6
-	VFMADD213PD actkernconst<>+864(SB), Y3, Y6
-	VFMADD213PD actkernconst<>+480(SB), Y3, Y6
-	VFMADD213PD actkernconst<>+896(SB), Y3, Y6
-	VFMADD213PD actkernconst<>+544(SB), Y3, Y6
-	VFMADD213PD actkernconst<>+928(SB), Y3, Y6
-	VADDPD      actkernconst<>+128(SB), Y5, Y3
-	VPSLLQ      $0x34, Y3, Y3
-	VMULPD      Y6, Y3, Y6
-	VBLENDVPD   Y4, Y6, Y0, Y4
-	VADDPD      Y0, Y6, Y6
-	VDIVPD      Y6, Y4, Y4
-	VMULPD      Y4, Y1, Y1
-	VBLENDVPD   Y2, actkernconst<>+1312(SB), Y1, Y2
-	VMASKMOVPS  (BX), X15, X1
-	VCVTPS2PD   X1, Y1
-	VMULPD      Y1, Y2, Y2
+	VMASKMOVPS  (CX), X15, X0
+	VCVTPS2PD   X0, Y0
+	VMOVUPD     actkernconst<>+5440(SB), Y1
+	VMAXPD      Y0, Y1, Y2
+	VORPD       actkernconst<>+1312(SB), Y0, Y1
+	VCMPPD      $0x11, actkernconst<>+576(SB), Y0, Y0
+	VMAXPD      actkernconst<>+800(SB), Y1, Y1
+	VMULPD      actkernconst<>+320(SB), Y1, Y3
+	VROUNDPD    $0x08, Y3, Y3
+	VFMADD231PD actkernconst<>+352(SB), Y3, Y1
+	VMOVUPD     actkernconst<>+224(SB), Y4
+	VFMADD213PD actkernconst<>+768(SB), Y1, Y4
+	VFMADD213PD actkernconst<>+416(SB), Y1, Y4
+	VFMADD213PD actkernconst<>+864(SB), Y1, Y4
+	VFMADD213PD actkernconst<>+480(SB), Y1, Y4
+	VFMADD213PD actkernconst<>+896(SB), Y1, Y4
+	VFMADD213PD actkernconst<>+544(SB), Y1, Y4
+	VFMADD213PD actkernconst<>+928(SB), Y1, Y4
+	VADDPD      actkernconst<>+128(SB), Y3, Y1
+	VPSLLQ      $0x34, Y1, Y1
+	VMULPD      Y4, Y1, Y4
+	VMOVUPD     actkernconst<>+160(SB), Y1
+	VBLENDVPD   Y0, Y4, Y1, Y0
+	VADDPD      actkernconst<>+160(SB), Y4, Y4
+	VDIVPD      Y4, Y0, Y0
+	VMULPD      Y0, Y2, Y2
+	VMASKMOVPS  (BX), X15, X0
+	VCVTPS2PD   X0, Y0
+	VMULPD      Y0, Y2, Y2
 	VCVTPD2PSY  Y2, X2
 	VMASKMOVPS  X2, X15, (AX)
 

@@ -45,7 +45,7 @@ import "fmt"
 // The float32 kernels compute the same function from a formula without the
 // corrections only a float64 result needs:
 //
-//	f(x) = where(x < -800, -0.0, x*sigmoid(x))
+//	f(x) = max(-800, x)*sigmoid(x)
 //
 // PyTorch equivalent: torch.nn.SiLU.
 //

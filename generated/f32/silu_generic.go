@@ -20,7 +20,7 @@ var (
 	siluBackwardStreamImpl func(dx, x, dy []float32)
 )
 
-// siluGeneric is the pure-Go kernel of silu (f32 memory, f64 compute, 39
+// siluGeneric is the pure-Go kernel of silu (f32 memory, f64 compute, 37
 // operations): the scalar twin of the vector program the assembly kernels run,
 // with exactly the semantics of vprog.Program.Eval, so every backend gives the
 // same bits. The caller guarantees equal lengths; dst may be the same slice as
@@ -28,58 +28,56 @@ var (
 func siluGeneric(dst, x []float32) {
 	x = x[:len(dst)]
 	v1 := math.Float64frombits(0xc089000000000000)  // -800
-	v3 := math.Float64frombits(0x0000000000000000)  // 0
-	v4 := math.Float64frombits(0x8000000000000000)  // -0
-	v8 := math.Float64frombits(0xc086280000000000)  // -709
-	v10 := math.Float64frombits(0x3ff0000000000000) // 1
-	v11 := math.Float64frombits(0x3ff71547652b82fe) // 1.4426950408889634
-	v14 := math.Float64frombits(0xbfe62e42fefa39ef) // -0.6931471805599453
-	v16 := math.Float64frombits(0x3f2a17e35818933c) // 0.0001990761775668928
-	v17 := math.Float64frombits(0x3f56da79e0d30050) // 0.0013948621956814296
-	v19 := math.Float64frombits(0x3f81110a5fa2e975) // 0.008333283465948619
-	v21 := math.Float64frombits(0x3fa55546446e1464) // 0.0416662176640237
-	v23 := math.Float64frombits(0x3fc5555557e88376) // 0.16666666786570844
-	v25 := math.Float64frombits(0x3fe0000005cbdd4b) // 0.5000000107965347
-	v27 := math.Float64frombits(0x3fefffffffff6187) // 0.9999999999954959
-	v29 := math.Float64frombits(0x3feffffffffa6d0c) // 0.9999999999594436
+	v5 := math.Float64frombits(0x0000000000000000)  // 0
+	v7 := math.Float64frombits(0xc086280000000000)  // -709
+	v9 := math.Float64frombits(0x3ff0000000000000)  // 1
+	v10 := math.Float64frombits(0x3ff71547652b82fe) // 1.4426950408889634
+	v13 := math.Float64frombits(0xbfe62e42fefa39ef) // -0.6931471805599453
+	v15 := math.Float64frombits(0x3f2a17e35818933c) // 0.0001990761775668928
+	v16 := math.Float64frombits(0x3f56da79e0d30050) // 0.0013948621956814296
+	v18 := math.Float64frombits(0x3f81110a5fa2e975) // 0.008333283465948619
+	v20 := math.Float64frombits(0x3fa55546446e1464) // 0.0416662176640237
+	v22 := math.Float64frombits(0x3fc5555557e88376) // 0.16666666786570844
+	v24 := math.Float64frombits(0x3fe0000005cbdd4b) // 0.5000000107965347
+	v26 := math.Float64frombits(0x3fefffffffff6187) // 0.9999999999954959
+	v28 := math.Float64frombits(0x3feffffffffa6d0c) // 0.9999999999594436
 	for i := range dst {
 		v0 := float64(x[i])
-		v2 := v0 < v1
-		v5 := math.Abs(v0)
-		v6 := -v5
-		v7 := v0 < v3
-		v9 := v8
-		if v6 > v8 {
-			v9 = v6
+		v2 := v0
+		if v1 > v0 {
+			v2 = v1
 		}
-		v12 := float64(v9 * v11)
-		v13 := math.RoundToEven(v12)
-		v15 := math.FMA(v13, v14, v9)
-		v18 := math.FMA(v15, v16, v17)
-		v20 := math.FMA(v15, v18, v19)
-		v22 := math.FMA(v15, v20, v21)
-		v24 := math.FMA(v15, v22, v23)
-		v26 := math.FMA(v15, v24, v25)
-		v28 := math.FMA(v15, v26, v27)
-		v30 := math.FMA(v15, v28, v29)
-		v31 := ldexpNormal(v30, v13)
-		v32 := v10
-		if v7 {
-			v32 = v31
+		v3 := math.Abs(v0)
+		v4 := -v3
+		v6 := v0 < v5
+		v8 := v7
+		if v4 > v7 {
+			v8 = v4
 		}
-		v33 := float64(v10 + v31)
-		v34 := float64(v32 / v33)
-		v35 := math.IsNaN(v0)
-		v36 := float64(v0 * v34)
-		v37 := v36
-		if v2 {
-			v37 = v4
+		v11 := float64(v8 * v10)
+		v12 := math.RoundToEven(v11)
+		v14 := math.FMA(v12, v13, v8)
+		v17 := math.FMA(v14, v15, v16)
+		v19 := math.FMA(v14, v17, v18)
+		v21 := math.FMA(v14, v19, v20)
+		v23 := math.FMA(v14, v21, v22)
+		v25 := math.FMA(v14, v23, v24)
+		v27 := math.FMA(v14, v25, v26)
+		v29 := math.FMA(v14, v27, v28)
+		v30 := ldexpNormal(v29, v12)
+		v31 := v9
+		if v6 {
+			v31 = v30
 		}
-		v38 := v37
-		if v35 {
-			v38 = v0
+		v32 := float64(v9 + v30)
+		v33 := float64(v31 / v32)
+		v34 := math.IsNaN(v0)
+		v35 := float64(v2 * v33)
+		v36 := v35
+		if v34 {
+			v36 = v0
 		}
-		dst[i] = float32(v38)
+		dst[i] = float32(v36)
 	}
 }
 
