@@ -57,9 +57,6 @@ func (a *avx2) shape(in vprog.Instr) shape {
 	case vprog.OpNot, vprog.OpGetExp, vprog.OpGetMant:
 		return shape{memArg: -1, tie: -1}
 	case vprog.OpCopySign:
-		if in.Imm == vprog.CopySignOr {
-			return shape{memArg: 0, tie: -1, scratch: 1}
-		}
 		return shape{memArg: -1, tie: -1, scratch: 1}
 	case vprog.OpLdexp:
 		if in.Imm == vprog.LdexpNormal || in.Imm == vprog.LdexpFlush {
@@ -119,12 +116,6 @@ func (a *avx2) emit(c *build.Context, in vprog.Instr, dst reg.Physical, args []l
 	case vprog.OpNegAbs:
 		a.pick(c.VORPD, c.VORPS)(a.constLoc(a.sign()).m, x(0), dst)
 	case vprog.OpCopySign:
-		if in.Imm == vprog.CopySignOr {
-			// s0 = sign of args[1]; dst = args[0] | s0.
-			a.pick(c.VANDPD, c.VANDPS)(a.constLoc(a.sign()).m, x(1), s[0])
-			a.pick(c.VORPD, c.VORPS)(x(0), s[0], dst)
-			break
-		}
 		// s0 = sign of args[1]; dst = |args[0]| | s0. Both operands are read
 		// before dst is written.
 		a.pick(c.VANDPD, c.VANDPS)(a.constLoc(a.sign()).m, x(1), s[0])

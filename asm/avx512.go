@@ -134,13 +134,9 @@ func (a *avx512) emit(c *build.Context, in vprog.Instr, dst reg.Physical, args [
 		a.three(c, c.VORPD, c.VORPS, c.VORPD_BCST, c.VORPS_BCST, args[0], a.constLoc(a.sign()), dst)
 	case vprog.OpCopySign:
 		// dst holds args[0]; take the bits selected by the sign mask from
-		// args[1] and the rest from dst: imm 0xD8 is "z3 ? z2 : z1"; for
-		// CopySignOr, 0xF8 is "z1 | (z2 & z3)".
+		// args[1] and the rest from dst: imm 0xD8 is "z3 ? z2 : z1".
 		m := a.constLoc(a.sign())
 		imm := operand.U8(0xD8)
-		if in.Imm == vprog.CopySignOr {
-			imm = 0xF8
-		}
 		if a.f32 {
 			c.VPTERNLOGD_BCST(imm, m.m, args[1].r, dst)
 		} else {

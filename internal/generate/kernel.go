@@ -312,15 +312,6 @@ func emitInstr(p *vprog.Program, i int, in vprog.Instr, uses []int, inNames, par
 		}
 		return def(jen.Qual("math", "Abs").Call(a(0))), nil
 	case vprog.OpCopySign:
-		if in.Imm == vprog.CopySignOr {
-			// a with s's sign bit ORed in.
-			if f32 {
-				return def(jen.Qual("math", "Float32frombits").Call(jen.Qual("math", "Float32bits").Call(a(0)).Op("|").
-					Qual("math", "Float32bits").Call(a(1)).Op("&").Op("0x80000000"))), nil
-			}
-			return def(jen.Qual("math", "Float64frombits").Call(jen.Qual("math", "Float64bits").Call(a(0)).Op("|").
-				Qual("math", "Float64bits").Call(a(1)).Op("&").Op("(1 << 63)"))), nil
-		}
 		if f32 {
 			helpers["copysign32"] = true
 			return def(jen.Id("copysign32").Call(a(0), a(1))), nil

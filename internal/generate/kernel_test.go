@@ -45,7 +45,6 @@ var opCases = []opCase{
 	{name: "neg", build: func(b *vprog.Builder, x, dy, al vprog.Value) vprog.Value { return b.Neg(x) }},
 	{name: "abs", build: func(b *vprog.Builder, x, dy, al vprog.Value) vprog.Value { return b.Abs(x) }},
 	{name: "copysign", build: func(b *vprog.Builder, x, dy, al vprog.Value) vprog.Value { return b.CopySign(x, dy) }},
-	{name: "copysignor", build: func(b *vprog.Builder, x, dy, al vprog.Value) vprog.Value { return b.CopySignOr(x, dy) }},
 	{name: "sqrt", build: func(b *vprog.Builder, x, dy, al vprog.Value) vprog.Value { return b.Sqrt(x) }},
 	{name: "min", build: func(b *vprog.Builder, x, dy, al vprog.Value) vprog.Value { return b.Min(x, dy) }},
 	{name: "max", build: func(b *vprog.Builder, x, dy, al vprog.Value) vprog.Value { return b.Max(x, dy) }},

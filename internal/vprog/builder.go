@@ -204,13 +204,6 @@ func (b *Builder) Abs(x Value) Value         { return b.float(OpAbs, x) }
 func (b *Builder) CopySign(x, s Value) Value { return b.float(OpCopySign, x, s) }
 func (b *Builder) Sqrt(x Value) Value        { return b.float(OpSqrt, x) }
 
-// CopySignOr is CopySign(x, s) for x that the caller guarantees to have s's
-// sign already, or to be +0: s's sign bit ORed into x (OpCopySign).
-func (b *Builder) CopySignOr(x, s Value) Value {
-	b.mustFloat(x, s)
-	return b.emit(OpCopySign, CopySignOr, x, s)
-}
-
 // Min is x86 MINPD: x < y ? x : y, so y passes through when either is NaN.
 // Put the operand whose NaN must survive second.
 func (b *Builder) Min(x, y Value) Value { return b.float(OpMin, x, y) }

@@ -67,9 +67,6 @@ func (p *Program) run(inputs, params []float64) []float64 {
 			r = -math.Abs(a(0))
 		case OpCopySign:
 			r = math.Copysign(a(0), a(1))
-			if in.Imm == CopySignOr {
-				r = math.Float64frombits(math.Float64bits(a(0)) | math.Float64bits(a(1))&(1<<63))
-			}
 		case OpSqrt:
 			r = math.Sqrt(a(0))
 		case OpMin:

@@ -64,10 +64,7 @@ const (
 	// OpNegAbs is -|a|: sets the sign bit. Only ForX86 makes it, from
 	// neg(abs(a)): one OR where those take an AND and an XOR.
 	OpNegAbs
-	// OpCopySign gives |a| with the sign bit of b. With Imm = CopySignOr
-	// it gives a with b's sign bit ORed in: the same where the lowering
-	// promises that a already has b's sign or is +0, and one instruction
-	// fewer on AVX2.
+	// OpCopySign gives |a| with the sign bit of b.
 	OpCopySign
 	OpSqrt // correctly rounded square root
 	// OpMin is x86 MINPD: a < b ? a : b. If either is NaN, or both are zero, it gives b.
@@ -88,11 +85,11 @@ const (
 	// the single product a * 2^b (3 instructions on AVX2). With Imm =
 	// LdexpFlush b may also be -1023, and there 2^b is read as +0, the
 	// float whose exponent field is 0: the lowering promises a positive
-	// finite a, so the result is +0. That is what
-	// the AVX2 and pure-Go kernels get for free when they build 2^b from
-	// its bits (b + 1023 in the exponent field), so an exp whose argument
-	// is clamped where k = -1023 flushes to 0 with no comparison and no
-	// blend (exp32Flush); AVX-512's VSCALEF needs a write mask for it (ForX86).
+	// finite a, so the result is +0. That is what the AVX2 and pure-Go
+	// kernels get for free when they build 2^b from its bits (b + 1023 in
+	// the exponent field), so an exp whose argument is clamped where k =
+	// -1023 flushes to 0 with no comparison and no blend (exp32); AVX-512's
+	// VSCALEF needs a write mask for it (ForX86).
 	OpLdexp
 	// OpGetExp is floor(log2|a|) as a float, defined for normal finite a ≠ 0
 	// (the lowering guarantees it; other inputs give an unspecified value
@@ -169,10 +166,6 @@ const SelectSign = 2
 // CmpNegated is the Imm of a comparison that gives its negation (see
 // OpLT).
 const CmpNegated = 1
-
-// CopySignOr is the Imm of an OpCopySign that ORs b's sign bit into a
-// (see OpCopySign).
-const CopySignOr = 1
 
 // RoundMode is the Imm of OpRound; the numbers are the x86 ROUND/RNDSCALE immediates.
 type RoundMode int

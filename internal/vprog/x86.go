@@ -230,10 +230,10 @@ func (p *Program) withoutShadowedNaNRules() *Program {
 // choice must not matter at that zero, which evaluating there settles:
 // the kernel's result, where the program reads nothing but x, or else the
 // two sides, bit for bit. And the result must not see the NaN lanes'
-// choice: it is the kernel's NaN rule, or x86 arithmetic makes it x's NaN
-// with the new select as well.
+// choice: it is the kernel's NaN rule on x, or x86 arithmetic makes it
+// x's NaN with the new select as well.
 func (p *Program) withSignSelects() *Program {
-	_, ruled := p.nanRuleInput()
+	ruleInput, ruled := p.nanRuleInput()
 	changed := false
 	for i, in := range p.Instrs {
 		if in.Op != OpSelect || in.Imm != 0 {
@@ -267,7 +267,7 @@ func (p *Program) withSignSelects() *Program {
 		} else if vals := p.run(inputs, params); !same(vals[t], vals[f]) {
 			continue
 		}
-		if ruled || passesNaN(&q, q.Result, x, true) {
+		if ruled && ruleInput == x || passesNaN(&q, q.Result, x, true) {
 			p, changed = &q, true
 		}
 	}
