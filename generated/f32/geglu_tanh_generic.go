@@ -26,8 +26,8 @@ func gegluTanhGeneric(dst, a, b []float32) {
 	v5 := math.Float64frombits(0x4024000000000000)  // 10
 	v8 := math.Float64frombits(0x3fb2444f2a4d8b4b)  // 0.07135481627260025
 	v9 := math.Float64frombits(0x3ff9884533d43651)  // 1.5957691216057308
-	v15 := math.Float64frombits(0xc086280000000000) // -709
-	v17 := math.Float64frombits(0x3ff0000000000000) // 1
+	v15 := math.Float64frombits(0x3ff0000000000000) // 1
+	v16 := math.Float64frombits(0xc086280000000000) // -709
 	v18 := math.Float64frombits(0x3ff71547652b82fe) // 1.4426950408889634
 	v21 := math.Float64frombits(0xbfe62e42fefa39ef) // -0.6931471805599453
 	v23 := math.Float64frombits(0x3f2a17e35818933c) // 0.0001990761775668928
@@ -48,13 +48,13 @@ func gegluTanhGeneric(dst, a, b []float32) {
 		v12 := math.Abs(v11)
 		v13 := -v12
 		v14 := v11 < v3
-		v16 := v15
-		if v13 > v15 {
-			v16 = v13
+		v17 := v16
+		if v13 > v16 {
+			v17 = v13
 		}
-		v19 := float64(v16 * v18)
+		v19 := float64(v17 * v18)
 		v20 := math.RoundToEven(v19)
-		v22 := math.FMA(v20, v21, v16)
+		v22 := math.FMA(v20, v21, v17)
 		v25 := math.FMA(v22, v23, v24)
 		v27 := math.FMA(v22, v25, v26)
 		v29 := math.FMA(v22, v27, v28)
@@ -63,11 +63,11 @@ func gegluTanhGeneric(dst, a, b []float32) {
 		v35 := math.FMA(v22, v33, v34)
 		v37 := math.FMA(v22, v35, v36)
 		v38 := ldexpNormal(v37, v20)
-		v39 := v17
+		v39 := v15
 		if v14 {
 			v39 = v38
 		}
-		v40 := float64(v17 + v38)
+		v40 := float64(v15 + v38)
 		v41 := float64(v39 / v40)
 		v42 := float64(v0 * v41)
 		v43 := v42
@@ -243,8 +243,8 @@ func gegluTanhBackwardBGeneric(db, a, b, dy []float32) {
 	v5 := math.Float64frombits(0x4024000000000000)  // 10
 	v8 := math.Float64frombits(0x3fb2444f2a4d8b4b)  // 0.07135481627260025
 	v9 := math.Float64frombits(0x3ff9884533d43651)  // 1.5957691216057308
-	v15 := math.Float64frombits(0xc086280000000000) // -709
-	v17 := math.Float64frombits(0x3ff0000000000000) // 1
+	v15 := math.Float64frombits(0x3ff0000000000000) // 1
+	v16 := math.Float64frombits(0xc086280000000000) // -709
 	v18 := math.Float64frombits(0x3ff71547652b82fe) // 1.4426950408889634
 	v21 := math.Float64frombits(0xbfe62e42fefa39ef) // -0.6931471805599453
 	v23 := math.Float64frombits(0x3f2a17e35818933c) // 0.0001990761775668928
@@ -265,13 +265,13 @@ func gegluTanhBackwardBGeneric(db, a, b, dy []float32) {
 		v12 := math.Abs(v11)
 		v13 := -v12
 		v14 := v11 < v3
-		v16 := v15
-		if v13 > v15 {
-			v16 = v13
+		v17 := v16
+		if v13 > v16 {
+			v17 = v13
 		}
-		v19 := float64(v16 * v18)
+		v19 := float64(v17 * v18)
 		v20 := math.RoundToEven(v19)
-		v22 := math.FMA(v20, v21, v16)
+		v22 := math.FMA(v20, v21, v17)
 		v25 := math.FMA(v22, v23, v24)
 		v27 := math.FMA(v22, v25, v26)
 		v29 := math.FMA(v22, v27, v28)
@@ -280,11 +280,11 @@ func gegluTanhBackwardBGeneric(db, a, b, dy []float32) {
 		v35 := math.FMA(v22, v33, v34)
 		v37 := math.FMA(v22, v35, v36)
 		v38 := ldexpNormal(v37, v20)
-		v39 := v17
+		v39 := v15
 		if v14 {
 			v39 = v38
 		}
-		v40 := float64(v17 + v38)
+		v40 := float64(v15 + v38)
 		v41 := float64(v39 / v40)
 		v42 := float64(v0 * v41)
 		v43 := v42

@@ -21,8 +21,8 @@ func gluGeneric(dst, a, b []float32) {
 	a = a[:len(dst)]
 	b = b[:len(dst)]
 	v3 := math.Float64frombits(0x0000000000000000)  // 0
-	v5 := math.Float64frombits(0xc086280000000000)  // -709
-	v7 := math.Float64frombits(0x3ff0000000000000)  // 1
+	v5 := math.Float64frombits(0x3ff0000000000000)  // 1
+	v6 := math.Float64frombits(0xc086280000000000)  // -709
 	v8 := math.Float64frombits(0x3ff71547652b82fe)  // 1.4426950408889634
 	v11 := math.Float64frombits(0xbfe62e42fefa39ef) // -0.6931471805599453
 	v13 := math.Float64frombits(0x3f2a17e35818933c) // 0.0001990761775668928
@@ -38,13 +38,13 @@ func gluGeneric(dst, a, b []float32) {
 		v1 := math.Abs(v0)
 		v2 := -v1
 		v4 := v0 < v3
-		v6 := v5
-		if v2 > v5 {
-			v6 = v2
+		v7 := v6
+		if v2 > v6 {
+			v7 = v2
 		}
-		v9 := float64(v6 * v8)
+		v9 := float64(v7 * v8)
 		v10 := math.RoundToEven(v9)
-		v12 := math.FMA(v10, v11, v6)
+		v12 := math.FMA(v10, v11, v7)
 		v15 := math.FMA(v12, v13, v14)
 		v17 := math.FMA(v12, v15, v16)
 		v19 := math.FMA(v12, v17, v18)
@@ -53,11 +53,11 @@ func gluGeneric(dst, a, b []float32) {
 		v25 := math.FMA(v12, v23, v24)
 		v27 := math.FMA(v12, v25, v26)
 		v28 := ldexpNormal(v27, v10)
-		v29 := v7
+		v29 := v5
 		if v4 {
 			v29 = v28
 		}
-		v30 := float64(v7 + v28)
+		v30 := float64(v5 + v28)
 		v31 := float64(v29 / v30)
 		v32 := math.IsNaN(v0)
 		v33 := float64(a[i])
@@ -85,8 +85,8 @@ func gluBackwardAGeneric(da, a, b, dy []float32) {
 	b = b[:len(da)]
 	dy = dy[:len(da)]
 	v3 := math.Float64frombits(0x0000000000000000)  // 0
-	v5 := math.Float64frombits(0xc086280000000000)  // -709
-	v7 := math.Float64frombits(0x3ff0000000000000)  // 1
+	v5 := math.Float64frombits(0x3ff0000000000000)  // 1
+	v6 := math.Float64frombits(0xc086280000000000)  // -709
 	v8 := math.Float64frombits(0x3ff71547652b82fe)  // 1.4426950408889634
 	v11 := math.Float64frombits(0xbfe62e42fefa39ef) // -0.6931471805599453
 	v13 := math.Float64frombits(0x3f2a17e35818933c) // 0.0001990761775668928
@@ -102,13 +102,13 @@ func gluBackwardAGeneric(da, a, b, dy []float32) {
 		v1 := math.Abs(v0)
 		v2 := -v1
 		v4 := v0 < v3
-		v6 := v5
-		if v2 > v5 {
-			v6 = v2
+		v7 := v6
+		if v2 > v6 {
+			v7 = v2
 		}
-		v9 := float64(v6 * v8)
+		v9 := float64(v7 * v8)
 		v10 := math.RoundToEven(v9)
-		v12 := math.FMA(v10, v11, v6)
+		v12 := math.FMA(v10, v11, v7)
 		v15 := math.FMA(v12, v13, v14)
 		v17 := math.FMA(v12, v15, v16)
 		v19 := math.FMA(v12, v17, v18)
@@ -117,11 +117,11 @@ func gluBackwardAGeneric(da, a, b, dy []float32) {
 		v25 := math.FMA(v12, v23, v24)
 		v27 := math.FMA(v12, v25, v26)
 		v28 := ldexpNormal(v27, v10)
-		v29 := v7
+		v29 := v5
 		if v4 {
 			v29 = v28
 		}
-		v30 := float64(v7 + v28)
+		v30 := float64(v5 + v28)
 		v31 := float64(v29 / v30)
 		v32 := math.IsNaN(v0)
 		v33 := float64(dy[i])
@@ -143,8 +143,8 @@ func gluBackwardBGeneric(db, a, b, dy []float32) {
 	a = a[:len(db)]
 	b = b[:len(db)]
 	dy = dy[:len(db)]
-	v3 := math.Float64frombits(0xc086280000000000)  // -709
-	v5 := math.Float64frombits(0x3ff0000000000000)  // 1
+	v3 := math.Float64frombits(0x3ff0000000000000)  // 1
+	v4 := math.Float64frombits(0xc086280000000000)  // -709
 	v6 := math.Float64frombits(0x3ff71547652b82fe)  // 1.4426950408889634
 	v9 := math.Float64frombits(0xbfe62e42fefa39ef)  // -0.6931471805599453
 	v11 := math.Float64frombits(0x3f2a17e35818933c) // 0.0001990761775668928
@@ -159,13 +159,13 @@ func gluBackwardBGeneric(db, a, b, dy []float32) {
 		v0 := float64(b[i])
 		v1 := math.Abs(v0)
 		v2 := -v1
-		v4 := v3
-		if v2 > v3 {
-			v4 = v2
+		v5 := v4
+		if v2 > v4 {
+			v5 = v2
 		}
-		v7 := float64(v4 * v6)
+		v7 := float64(v5 * v6)
 		v8 := math.RoundToEven(v7)
-		v10 := math.FMA(v8, v9, v4)
+		v10 := math.FMA(v8, v9, v5)
 		v13 := math.FMA(v10, v11, v12)
 		v15 := math.FMA(v10, v13, v14)
 		v17 := math.FMA(v10, v15, v16)
@@ -174,7 +174,7 @@ func gluBackwardBGeneric(db, a, b, dy []float32) {
 		v23 := math.FMA(v10, v21, v22)
 		v25 := math.FMA(v10, v23, v24)
 		v26 := ldexpNormal(v25, v8)
-		v27 := float64(v5 + v26)
+		v27 := float64(v3 + v26)
 		v28 := float64(v26 / v27)
 		v29 := math.IsNaN(v0)
 		v30 := -v28

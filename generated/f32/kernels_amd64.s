@@ -8582,8 +8582,8 @@ TEXT ·gegluTanhBackwardBAVX512(SB), NOSPLIT, $16-96
 	VBROADCASTSD actkernconst<>+728(SB), Z5
 	VBROADCASTSD actkernconst<>+2800(SB), Z6
 	VBROADCASTSD actkernconst<>+1024(SB), Z7
-	VBROADCASTSD actkernconst<>+736(SB), Z8
-	VBROADCASTSD actkernconst<>+0(SB), Z9
+	VBROADCASTSD actkernconst<>+0(SB), Z8
+	VBROADCASTSD actkernconst<>+736(SB), Z9
 	VBROADCASTSD actkernconst<>+72(SB), Z10
 	VBROADCASTSD actkernconst<>+80(SB), Z11
 	VBROADCASTSD actkernconst<>+96(SB), Z12
@@ -8623,10 +8623,10 @@ loop:
 	VCMPPD           $0x11, Z7, Z21, K3
 	VCMPPD           $0x11, Z7, Z22, K4
 	VCMPPD           $0x11, Z7, Z23, K5
-	VMAXPD           Z8, Z24, Z24
-	VMAXPD           Z8, Z25, Z25
-	VMAXPD           Z8, Z26, Z26
-	VMAXPD           Z8, Z27, Z27
+	VMAXPD           Z9, Z24, Z24
+	VMAXPD           Z9, Z25, Z25
+	VMAXPD           Z9, Z26, Z26
+	VMAXPD           Z9, Z27, Z27
 	VMULPD           Z10, Z24, Z20
 	VMULPD           Z10, Z25, Z21
 	VMULPD           Z10, Z26, Z22
@@ -8695,10 +8695,10 @@ loop:
 	VBLENDMPD        Z30, Z22, K2, Z22
 	KMOVW            (SP), K2
 	VBLENDMPD        Z31, Z23, K2, Z23
-	VADDPD           Z9, Z28, Z28
-	VADDPD           Z9, Z29, Z29
-	VADDPD           Z9, Z30, Z30
-	VADDPD           Z9, Z31, Z31
+	VADDPD           Z8, Z28, Z28
+	VADDPD           Z8, Z29, Z29
+	VADDPD           Z8, Z30, Z30
+	VADDPD           Z8, Z31, Z31
 	VDIVPD           Z28, Z20, Z20
 	VDIVPD           Z29, Z21, Z21
 	VDIVPD           Z30, Z22, Z22
@@ -8755,7 +8755,7 @@ single:
 	VMULPD           Z17, Z16, Z17
 	VORPD.BCST       actkernconst<>+976(SB), Z17, Z18
 	VCMPPD           $0x11, Z7, Z17, K2
-	VMAXPD           Z8, Z18, Z18
+	VMAXPD           Z9, Z18, Z18
 	VMULPD           Z10, Z18, Z17
 	VRNDSCALEPD      $0x08, Z17, Z17
 	VFMADD231PD      Z11, Z17, Z18
@@ -8772,7 +8772,7 @@ single:
 	VMOVAPD          Z16, Z17
 	VFIXUPIMMPD.BCST $0x00, actkernconst<>+3616(SB), Z16, Z17
 	VBLENDMPD        Z19, Z17, K2, Z17
-	VADDPD           Z9, Z19, Z19
+	VADDPD           Z8, Z19, Z19
 	VDIVPD           Z19, Z17, Z17
 	VCMPPD           $0x15, Z16, Z0, K2
 	VMOVAPD          Z16, Z18
@@ -8803,7 +8803,7 @@ tail:
 	VMULPD           Z17, Z16, Z17
 	VORPD.BCST       actkernconst<>+976(SB), Z17, Z18
 	VCMPPD           $0x11, Z7, Z17, K2
-	VMAXPD           Z8, Z18, Z18
+	VMAXPD           Z9, Z18, Z18
 	VMULPD           Z10, Z18, Z17
 	VRNDSCALEPD      $0x08, Z17, Z17
 	VFMADD231PD      Z11, Z17, Z18
@@ -8820,7 +8820,7 @@ tail:
 	VMOVAPD          Z16, Z17
 	VFIXUPIMMPD.BCST $0x00, actkernconst<>+3616(SB), Z16, Z17
 	VBLENDMPD        Z19, Z17, K2, Z17
-	VADDPD           Z9, Z19, Z19
+	VADDPD           Z8, Z19, Z19
 	VDIVPD           Z19, Z17, Z17
 	VCMPPD           $0x15, Z16, Z0, K2
 	VMOVAPD          Z16, Z18
@@ -13678,8 +13678,8 @@ TEXT ·geluTanhAVX512(SB), NOSPLIT, $16-48
 	VBROADCASTSD actkernconst<>+728(SB), Z5
 	VBROADCASTSD actkernconst<>+2800(SB), Z6
 	VBROADCASTSD actkernconst<>+1024(SB), Z7
-	VBROADCASTSD actkernconst<>+736(SB), Z8
-	VBROADCASTSD actkernconst<>+0(SB), Z9
+	VBROADCASTSD actkernconst<>+0(SB), Z8
+	VBROADCASTSD actkernconst<>+736(SB), Z9
 	VBROADCASTSD actkernconst<>+72(SB), Z10
 	VBROADCASTSD actkernconst<>+80(SB), Z11
 	VBROADCASTSD actkernconst<>+96(SB), Z12
@@ -13717,10 +13717,10 @@ loop:
 	VCMPPD           $0x11, Z7, Z21, K3
 	VCMPPD           $0x11, Z7, Z22, K4
 	VCMPPD           $0x11, Z7, Z23, K5
-	VMAXPD           Z8, Z24, Z24
-	VMAXPD           Z8, Z25, Z25
-	VMAXPD           Z8, Z26, Z26
-	VMAXPD           Z8, Z27, Z27
+	VMAXPD           Z9, Z24, Z24
+	VMAXPD           Z9, Z25, Z25
+	VMAXPD           Z9, Z26, Z26
+	VMAXPD           Z9, Z27, Z27
 	VMULPD           Z10, Z24, Z20
 	VMULPD           Z10, Z25, Z21
 	VMULPD           Z10, Z26, Z22
@@ -13789,10 +13789,10 @@ loop:
 	VBLENDMPD        Z30, Z22, K2, Z22
 	KMOVW            (SP), K2
 	VBLENDMPD        Z31, Z23, K2, Z23
-	VADDPD           Z9, Z28, Z28
-	VADDPD           Z9, Z29, Z29
-	VADDPD           Z9, Z30, Z30
-	VADDPD           Z9, Z31, Z31
+	VADDPD           Z8, Z28, Z28
+	VADDPD           Z8, Z29, Z29
+	VADDPD           Z8, Z30, Z30
+	VADDPD           Z8, Z31, Z31
 	VDIVPD           Z28, Z20, Z20
 	VDIVPD           Z29, Z21, Z21
 	VDIVPD           Z30, Z22, Z22
@@ -13839,7 +13839,7 @@ single:
 	VMULPD           Z17, Z16, Z17
 	VORPD.BCST       actkernconst<>+976(SB), Z17, Z18
 	VCMPPD           $0x11, Z7, Z17, K2
-	VMAXPD           Z8, Z18, Z18
+	VMAXPD           Z9, Z18, Z18
 	VMULPD           Z10, Z18, Z17
 	VRNDSCALEPD      $0x08, Z17, Z17
 	VFMADD231PD      Z11, Z17, Z18
@@ -13856,7 +13856,7 @@ single:
 	VMOVAPD          Z16, Z17
 	VFIXUPIMMPD.BCST $0x00, actkernconst<>+3616(SB), Z16, Z17
 	VBLENDMPD        Z19, Z17, K2, Z17
-	VADDPD           Z9, Z19, Z19
+	VADDPD           Z8, Z19, Z19
 	VDIVPD           Z19, Z17, Z17
 	VCMPPD           $0x15, Z16, Z0, K2
 	VMOVAPD          Z16, Z18
@@ -13883,7 +13883,7 @@ tail:
 	VMULPD           Z17, Z16, Z17
 	VORPD.BCST       actkernconst<>+976(SB), Z17, Z18
 	VCMPPD           $0x11, Z7, Z17, K2
-	VMAXPD           Z8, Z18, Z18
+	VMAXPD           Z9, Z18, Z18
 	VMULPD           Z10, Z18, Z17
 	VRNDSCALEPD      $0x08, Z17, Z17
 	VFMADD231PD      Z11, Z17, Z18
@@ -13900,7 +13900,7 @@ tail:
 	VMOVAPD          Z16, Z17
 	VFIXUPIMMPD.BCST $0x00, actkernconst<>+3616(SB), Z16, Z17
 	VBLENDMPD        Z19, Z17, K2, Z17
-	VADDPD           Z9, Z19, Z19
+	VADDPD           Z8, Z19, Z19
 	VDIVPD           Z19, Z17, Z17
 	VCMPPD           $0x15, Z16, Z0, K2
 	VMOVAPD          Z16, Z18
@@ -13925,8 +13925,8 @@ TEXT ·geluTanhAVX512Stream(SB), NOSPLIT, $16-48
 	VBROADCASTSD actkernconst<>+728(SB), Z5
 	VBROADCASTSD actkernconst<>+2800(SB), Z6
 	VBROADCASTSD actkernconst<>+1024(SB), Z7
-	VBROADCASTSD actkernconst<>+736(SB), Z8
-	VBROADCASTSD actkernconst<>+0(SB), Z9
+	VBROADCASTSD actkernconst<>+0(SB), Z8
+	VBROADCASTSD actkernconst<>+736(SB), Z9
 	VBROADCASTSD actkernconst<>+72(SB), Z10
 	VBROADCASTSD actkernconst<>+80(SB), Z11
 	VBROADCASTSD actkernconst<>+96(SB), Z12
@@ -13964,10 +13964,10 @@ loop:
 	VCMPPD           $0x11, Z7, Z21, K3
 	VCMPPD           $0x11, Z7, Z22, K4
 	VCMPPD           $0x11, Z7, Z23, K5
-	VMAXPD           Z8, Z24, Z24
-	VMAXPD           Z8, Z25, Z25
-	VMAXPD           Z8, Z26, Z26
-	VMAXPD           Z8, Z27, Z27
+	VMAXPD           Z9, Z24, Z24
+	VMAXPD           Z9, Z25, Z25
+	VMAXPD           Z9, Z26, Z26
+	VMAXPD           Z9, Z27, Z27
 	VMULPD           Z10, Z24, Z20
 	VMULPD           Z10, Z25, Z21
 	VMULPD           Z10, Z26, Z22
@@ -14036,10 +14036,10 @@ loop:
 	VBLENDMPD        Z30, Z22, K2, Z22
 	KMOVW            (SP), K2
 	VBLENDMPD        Z31, Z23, K2, Z23
-	VADDPD           Z9, Z28, Z28
-	VADDPD           Z9, Z29, Z29
-	VADDPD           Z9, Z30, Z30
-	VADDPD           Z9, Z31, Z31
+	VADDPD           Z8, Z28, Z28
+	VADDPD           Z8, Z29, Z29
+	VADDPD           Z8, Z30, Z30
+	VADDPD           Z8, Z31, Z31
 	VDIVPD           Z28, Z20, Z20
 	VDIVPD           Z29, Z21, Z21
 	VDIVPD           Z30, Z22, Z22
@@ -14086,7 +14086,7 @@ single:
 	VMULPD           Z17, Z16, Z17
 	VORPD.BCST       actkernconst<>+976(SB), Z17, Z18
 	VCMPPD           $0x11, Z7, Z17, K2
-	VMAXPD           Z8, Z18, Z18
+	VMAXPD           Z9, Z18, Z18
 	VMULPD           Z10, Z18, Z17
 	VRNDSCALEPD      $0x08, Z17, Z17
 	VFMADD231PD      Z11, Z17, Z18
@@ -14103,7 +14103,7 @@ single:
 	VMOVAPD          Z16, Z17
 	VFIXUPIMMPD.BCST $0x00, actkernconst<>+3616(SB), Z16, Z17
 	VBLENDMPD        Z19, Z17, K2, Z17
-	VADDPD           Z9, Z19, Z19
+	VADDPD           Z8, Z19, Z19
 	VDIVPD           Z19, Z17, Z17
 	VCMPPD           $0x15, Z16, Z0, K2
 	VMOVAPD          Z16, Z18
@@ -14130,7 +14130,7 @@ tail:
 	VMULPD           Z17, Z16, Z17
 	VORPD.BCST       actkernconst<>+976(SB), Z17, Z18
 	VCMPPD           $0x11, Z7, Z17, K2
-	VMAXPD           Z8, Z18, Z18
+	VMAXPD           Z9, Z18, Z18
 	VMULPD           Z10, Z18, Z17
 	VRNDSCALEPD      $0x08, Z17, Z17
 	VFMADD231PD      Z11, Z17, Z18
@@ -14147,7 +14147,7 @@ tail:
 	VMOVAPD          Z16, Z17
 	VFIXUPIMMPD.BCST $0x00, actkernconst<>+3616(SB), Z16, Z17
 	VBLENDMPD        Z19, Z17, K2, Z17
-	VADDPD           Z9, Z19, Z19
+	VADDPD           Z8, Z19, Z19
 	VDIVPD           Z19, Z17, Z17
 	VCMPPD           $0x15, Z16, Z0, K2
 	VMOVAPD          Z16, Z18
@@ -16355,8 +16355,8 @@ TEXT ·gluAVX512(SB), NOSPLIT, $0-72
 	VBROADCASTSD actkernconst<>+48(SB), Z0
 	VBROADCASTSD actkernconst<>+720(SB), Z1
 	VBROADCASTSD actkernconst<>+728(SB), Z2
-	VBROADCASTSD actkernconst<>+736(SB), Z3
-	VBROADCASTSD actkernconst<>+0(SB), Z4
+	VBROADCASTSD actkernconst<>+0(SB), Z3
+	VBROADCASTSD actkernconst<>+736(SB), Z4
 	VBROADCASTSD actkernconst<>+72(SB), Z5
 	VBROADCASTSD actkernconst<>+80(SB), Z6
 	VBROADCASTSD actkernconst<>+96(SB), Z7
@@ -16383,10 +16383,10 @@ loop:
 	VORPD.BCST  actkernconst<>+976(SB), Z16, Z20
 	VORPD.BCST  actkernconst<>+976(SB), Z17, Z21
 	VORPD.BCST  actkernconst<>+976(SB), Z18, Z22
-	VMAXPD      Z3, Z19, Z19
-	VMAXPD      Z3, Z20, Z20
-	VMAXPD      Z3, Z21, Z21
-	VMAXPD      Z3, Z22, Z22
+	VMAXPD      Z4, Z19, Z19
+	VMAXPD      Z4, Z20, Z20
+	VMAXPD      Z4, Z21, Z21
+	VMAXPD      Z4, Z22, Z22
 	VMULPD      Z5, Z19, Z23
 	VMULPD      Z5, Z20, Z24
 	VMULPD      Z5, Z21, Z25
@@ -16447,10 +16447,10 @@ loop:
 	VFIXUPIMMPD $0x00, Z13, Z17, Z16
 	VMOVAPD     Z30, Z17
 	VFIXUPIMMPD $0x00, Z13, Z18, Z17
-	VADDPD      Z4, Z27, Z27
-	VADDPD      Z4, Z28, Z28
-	VADDPD      Z4, Z29, Z29
-	VADDPD      Z4, Z30, Z30
+	VADDPD      Z3, Z27, Z27
+	VADDPD      Z3, Z28, Z28
+	VADDPD      Z3, Z29, Z29
+	VADDPD      Z3, Z30, Z30
 	VDIVPD      Z27, Z19, Z19
 	VDIVPD      Z28, Z15, Z15
 	VDIVPD      Z29, Z16, Z16
@@ -16486,7 +16486,7 @@ single:
 	JB          tail
 	VCVTPS2PD   (DX), Z15
 	VORPD.BCST  actkernconst<>+976(SB), Z15, Z16
-	VMAXPD      Z3, Z16, Z16
+	VMAXPD      Z4, Z16, Z16
 	VMULPD      Z5, Z16, Z17
 	VRNDSCALEPD $0x08, Z17, Z17
 	VFMADD231PD Z6, Z17, Z16
@@ -16502,7 +16502,7 @@ single:
 	VSCALEFPD.Z Z17, Z18, K2, Z18
 	VMOVAPD     Z18, Z16
 	VFIXUPIMMPD $0x00, Z13, Z15, Z16
-	VADDPD      Z4, Z18, Z18
+	VADDPD      Z3, Z18, Z18
 	VDIVPD      Z18, Z16, Z16
 	VCVTPS2PD   (CX), Z15
 	VMULPD      Z15, Z16, Z16
@@ -16524,7 +16524,7 @@ tail:
 	VMOVUPS.Z   (DX), K1, Y15
 	VCVTPS2PD   Y15, Z15
 	VORPD.BCST  actkernconst<>+976(SB), Z15, Z16
-	VMAXPD      Z3, Z16, Z16
+	VMAXPD      Z4, Z16, Z16
 	VMULPD      Z5, Z16, Z17
 	VRNDSCALEPD $0x08, Z17, Z17
 	VFMADD231PD Z6, Z17, Z16
@@ -16540,7 +16540,7 @@ tail:
 	VSCALEFPD.Z Z17, Z18, K2, Z18
 	VMOVAPD     Z18, Z16
 	VFIXUPIMMPD $0x00, Z13, Z15, Z16
-	VADDPD      Z4, Z18, Z18
+	VADDPD      Z3, Z18, Z18
 	VDIVPD      Z18, Z16, Z16
 	VMOVUPS.Z   (CX), K1, Y15
 	VCVTPS2PD   Y15, Z15
@@ -16748,8 +16748,8 @@ TEXT ·gluBackwardAAVX512(SB), NOSPLIT, $0-96
 	VBROADCASTSD actkernconst<>+48(SB), Z0
 	VBROADCASTSD actkernconst<>+720(SB), Z1
 	VBROADCASTSD actkernconst<>+728(SB), Z2
-	VBROADCASTSD actkernconst<>+736(SB), Z3
-	VBROADCASTSD actkernconst<>+0(SB), Z4
+	VBROADCASTSD actkernconst<>+0(SB), Z3
+	VBROADCASTSD actkernconst<>+736(SB), Z4
 	VBROADCASTSD actkernconst<>+72(SB), Z5
 	VBROADCASTSD actkernconst<>+80(SB), Z6
 	VBROADCASTSD actkernconst<>+96(SB), Z7
@@ -16776,10 +16776,10 @@ loop:
 	VORPD.BCST  actkernconst<>+976(SB), Z15, Z19
 	VORPD.BCST  actkernconst<>+976(SB), Z16, Z20
 	VORPD.BCST  actkernconst<>+976(SB), Z17, Z21
-	VMAXPD      Z3, Z18, Z18
-	VMAXPD      Z3, Z19, Z19
-	VMAXPD      Z3, Z20, Z20
-	VMAXPD      Z3, Z21, Z21
+	VMAXPD      Z4, Z18, Z18
+	VMAXPD      Z4, Z19, Z19
+	VMAXPD      Z4, Z20, Z20
+	VMAXPD      Z4, Z21, Z21
 	VMULPD      Z5, Z18, Z22
 	VMULPD      Z5, Z19, Z23
 	VMULPD      Z5, Z20, Z24
@@ -16840,10 +16840,10 @@ loop:
 	VFIXUPIMMPD $0x00, Z13, Z16, Z15
 	VMOVAPD     Z29, Z16
 	VFIXUPIMMPD $0x00, Z13, Z17, Z16
-	VADDPD      Z4, Z26, Z26
-	VADDPD      Z4, Z27, Z27
-	VADDPD      Z4, Z28, Z28
-	VADDPD      Z4, Z29, Z29
+	VADDPD      Z3, Z26, Z26
+	VADDPD      Z3, Z27, Z27
+	VADDPD      Z3, Z28, Z28
+	VADDPD      Z3, Z29, Z29
 	VDIVPD      Z26, Z18, Z18
 	VDIVPD      Z27, Z14, Z14
 	VDIVPD      Z28, Z15, Z15
@@ -16876,7 +16876,7 @@ single:
 	JB          tail
 	VCVTPS2PD   (DX), Z14
 	VORPD.BCST  actkernconst<>+976(SB), Z14, Z15
-	VMAXPD      Z3, Z15, Z15
+	VMAXPD      Z4, Z15, Z15
 	VMULPD      Z5, Z15, Z16
 	VRNDSCALEPD $0x08, Z16, Z16
 	VFMADD231PD Z6, Z16, Z15
@@ -16892,7 +16892,7 @@ single:
 	VSCALEFPD.Z Z16, Z17, K2, Z17
 	VMOVAPD     Z17, Z15
 	VFIXUPIMMPD $0x00, Z13, Z14, Z15
-	VADDPD      Z4, Z17, Z17
+	VADDPD      Z3, Z17, Z17
 	VDIVPD      Z17, Z15, Z15
 	VCVTPS2PD   (BX), Z14
 	VMULPD      Z14, Z15, Z15
@@ -16914,7 +16914,7 @@ tail:
 	VMOVUPS.Z   (DX), K1, Y14
 	VCVTPS2PD   Y14, Z14
 	VORPD.BCST  actkernconst<>+976(SB), Z14, Z15
-	VMAXPD      Z3, Z15, Z15
+	VMAXPD      Z4, Z15, Z15
 	VMULPD      Z5, Z15, Z16
 	VRNDSCALEPD $0x08, Z16, Z16
 	VFMADD231PD Z6, Z16, Z15
@@ -16930,7 +16930,7 @@ tail:
 	VSCALEFPD.Z Z16, Z17, K2, Z17
 	VMOVAPD     Z17, Z15
 	VFIXUPIMMPD $0x00, Z13, Z14, Z15
-	VADDPD      Z4, Z17, Z17
+	VADDPD      Z3, Z17, Z17
 	VDIVPD      Z17, Z15, Z15
 	VMOVUPS.Z   (BX), K1, Y14
 	VCVTPS2PD   Y14, Z14
@@ -17130,8 +17130,8 @@ TEXT ·gluBackwardBAVX512(SB), NOSPLIT, $0-96
 	VBROADCASTSD actkernconst<>+48(SB), Z0
 	VBROADCASTSD actkernconst<>+720(SB), Z1
 	VBROADCASTSD actkernconst<>+728(SB), Z2
-	VBROADCASTSD actkernconst<>+736(SB), Z3
-	VBROADCASTSD actkernconst<>+0(SB), Z4
+	VBROADCASTSD actkernconst<>+0(SB), Z3
+	VBROADCASTSD actkernconst<>+736(SB), Z4
 	VBROADCASTSD actkernconst<>+72(SB), Z5
 	VBROADCASTSD actkernconst<>+80(SB), Z6
 	VBROADCASTSD actkernconst<>+96(SB), Z7
@@ -17158,10 +17158,10 @@ loop:
 	VORPD.BCST  actkernconst<>+976(SB), Z15, Z19
 	VORPD.BCST  actkernconst<>+976(SB), Z16, Z20
 	VORPD.BCST  actkernconst<>+976(SB), Z17, Z21
-	VMAXPD      Z3, Z18, Z18
-	VMAXPD      Z3, Z19, Z19
-	VMAXPD      Z3, Z20, Z20
-	VMAXPD      Z3, Z21, Z21
+	VMAXPD      Z4, Z18, Z18
+	VMAXPD      Z4, Z19, Z19
+	VMAXPD      Z4, Z20, Z20
+	VMAXPD      Z4, Z21, Z21
 	VMULPD      Z5, Z18, Z22
 	VMULPD      Z5, Z19, Z23
 	VMULPD      Z5, Z20, Z24
@@ -17214,10 +17214,10 @@ loop:
 	VSCALEFPD.Z Z23, Z27, K3, Z27
 	VSCALEFPD.Z Z24, Z28, K4, Z28
 	VSCALEFPD.Z Z25, Z29, K5, Z29
-	VADDPD      Z4, Z26, Z18
-	VADDPD      Z4, Z27, Z19
-	VADDPD      Z4, Z28, Z20
-	VADDPD      Z4, Z29, Z21
+	VADDPD      Z3, Z26, Z18
+	VADDPD      Z3, Z27, Z19
+	VADDPD      Z3, Z28, Z20
+	VADDPD      Z3, Z29, Z21
 	VDIVPD      Z18, Z26, Z26
 	VDIVPD      Z19, Z27, Z27
 	VDIVPD      Z20, Z28, Z28
@@ -17278,7 +17278,7 @@ single:
 	JB          tail
 	VCVTPS2PD   (DX), Z14
 	VORPD.BCST  actkernconst<>+976(SB), Z14, Z15
-	VMAXPD      Z3, Z15, Z15
+	VMAXPD      Z4, Z15, Z15
 	VMULPD      Z5, Z15, Z16
 	VRNDSCALEPD $0x08, Z16, Z16
 	VFMADD231PD Z6, Z16, Z15
@@ -17292,7 +17292,7 @@ single:
 	VFMADD213PD Z12, Z15, Z17
 	VCMPPD      $0x11, Z16, Z2, K2
 	VSCALEFPD.Z Z16, Z17, K2, Z17
-	VADDPD      Z4, Z17, Z15
+	VADDPD      Z3, Z17, Z15
 	VDIVPD      Z15, Z17, Z17
 	VCMPPD      $0x03, Z14, Z14, K2
 	VXORPD.BCST actkernconst<>+976(SB), Z17, Z15
@@ -17321,7 +17321,7 @@ tail:
 	VMOVUPS.Z   (DX), K1, Y14
 	VCVTPS2PD   Y14, Z14
 	VORPD.BCST  actkernconst<>+976(SB), Z14, Z15
-	VMAXPD      Z3, Z15, Z15
+	VMAXPD      Z4, Z15, Z15
 	VMULPD      Z5, Z15, Z16
 	VRNDSCALEPD $0x08, Z16, Z16
 	VFMADD231PD Z6, Z16, Z15
@@ -17335,7 +17335,7 @@ tail:
 	VFMADD213PD Z12, Z15, Z17
 	VCMPPD      $0x11, Z16, Z2, K2
 	VSCALEFPD.Z Z16, Z17, K2, Z17
-	VADDPD      Z4, Z17, Z15
+	VADDPD      Z3, Z17, Z15
 	VDIVPD      Z15, Z17, Z17
 	VCMPPD      $0x03, Z14, Z14, K2
 	VXORPD.BCST actkernconst<>+976(SB), Z17, Z15
@@ -27195,8 +27195,8 @@ TEXT ·logsigmoidBackwardAVX512(SB), NOSPLIT, $16-72
 	VBROADCASTSD actkernconst<>+720(SB), Z1
 	VBROADCASTSD actkernconst<>+728(SB), Z2
 	VBROADCASTSD actkernconst<>+1024(SB), Z3
-	VBROADCASTSD actkernconst<>+736(SB), Z4
-	VBROADCASTSD actkernconst<>+0(SB), Z5
+	VBROADCASTSD actkernconst<>+0(SB), Z4
+	VBROADCASTSD actkernconst<>+736(SB), Z5
 	VBROADCASTSD actkernconst<>+72(SB), Z6
 	VBROADCASTSD actkernconst<>+80(SB), Z7
 	VBROADCASTSD actkernconst<>+96(SB), Z8
@@ -27230,10 +27230,10 @@ loop:
 	VCMPPD      $0x11, Z3, Z20, K3
 	VCMPPD      $0x11, Z3, Z21, K4
 	VCMPPD      $0x11, Z3, Z22, K5
-	VMAXPD      Z4, Z23, Z23
-	VMAXPD      Z4, Z24, Z24
-	VMAXPD      Z4, Z25, Z25
-	VMAXPD      Z4, Z26, Z26
+	VMAXPD      Z5, Z23, Z23
+	VMAXPD      Z5, Z24, Z24
+	VMAXPD      Z5, Z25, Z25
+	VMAXPD      Z5, Z26, Z26
 	VMULPD      Z6, Z23, Z19
 	VMULPD      Z6, Z24, Z20
 	VMULPD      Z6, Z25, Z21
@@ -27298,10 +27298,10 @@ loop:
 	VBLENDMPD   Z29, Z17, K2, Z17
 	KMOVW       (SP), K2
 	VBLENDMPD   Z30, Z18, K2, Z18
-	VADDPD      Z5, Z27, Z27
-	VADDPD      Z5, Z28, Z28
-	VADDPD      Z5, Z29, Z29
-	VADDPD      Z5, Z30, Z30
+	VADDPD      Z4, Z27, Z27
+	VADDPD      Z4, Z28, Z28
+	VADDPD      Z4, Z29, Z29
+	VADDPD      Z4, Z30, Z30
 	VDIVPD      Z27, Z15, Z15
 	VDIVPD      Z28, Z16, Z16
 	VDIVPD      Z29, Z17, Z17
@@ -27335,7 +27335,7 @@ single:
 	VXORPD.BCST actkernconst<>+976(SB), Z15, Z16
 	VORPD.BCST  actkernconst<>+976(SB), Z16, Z17
 	VCMPPD      $0x11, Z3, Z16, K2
-	VMAXPD      Z4, Z17, Z17
+	VMAXPD      Z5, Z17, Z17
 	VMULPD      Z6, Z17, Z16
 	VRNDSCALEPD $0x08, Z16, Z16
 	VFMADD231PD Z7, Z16, Z17
@@ -27351,7 +27351,7 @@ single:
 	VSCALEFPD.Z Z16, Z18, K3, Z18
 	VFIXUPIMMPD $0x00, Z14, Z15, Z15
 	VBLENDMPD   Z18, Z15, K2, Z15
-	VADDPD      Z5, Z18, Z18
+	VADDPD      Z4, Z18, Z18
 	VDIVPD      Z18, Z15, Z15
 	VCVTPS2PD   (DX), Z16
 	VMULPD      Z16, Z15, Z15
@@ -27374,7 +27374,7 @@ tail:
 	VXORPD.BCST actkernconst<>+976(SB), Z15, Z16
 	VORPD.BCST  actkernconst<>+976(SB), Z16, Z17
 	VCMPPD      $0x11, Z3, Z16, K2
-	VMAXPD      Z4, Z17, Z17
+	VMAXPD      Z5, Z17, Z17
 	VMULPD      Z6, Z17, Z16
 	VRNDSCALEPD $0x08, Z16, Z16
 	VFMADD231PD Z7, Z16, Z17
@@ -27390,7 +27390,7 @@ tail:
 	VSCALEFPD.Z Z16, Z18, K3, Z18
 	VFIXUPIMMPD $0x00, Z14, Z15, Z15
 	VBLENDMPD   Z18, Z15, K2, Z15
-	VADDPD      Z5, Z18, Z18
+	VADDPD      Z4, Z18, Z18
 	VDIVPD      Z18, Z15, Z15
 	VMOVUPS.Z   (DX), K1, Y16
 	VCVTPS2PD   Y16, Z16
@@ -27409,8 +27409,8 @@ TEXT ·logsigmoidBackwardAVX512Stream(SB), NOSPLIT, $16-72
 	VBROADCASTSD actkernconst<>+720(SB), Z1
 	VBROADCASTSD actkernconst<>+728(SB), Z2
 	VBROADCASTSD actkernconst<>+1024(SB), Z3
-	VBROADCASTSD actkernconst<>+736(SB), Z4
-	VBROADCASTSD actkernconst<>+0(SB), Z5
+	VBROADCASTSD actkernconst<>+0(SB), Z4
+	VBROADCASTSD actkernconst<>+736(SB), Z5
 	VBROADCASTSD actkernconst<>+72(SB), Z6
 	VBROADCASTSD actkernconst<>+80(SB), Z7
 	VBROADCASTSD actkernconst<>+96(SB), Z8
@@ -27444,10 +27444,10 @@ loop:
 	VCMPPD      $0x11, Z3, Z20, K3
 	VCMPPD      $0x11, Z3, Z21, K4
 	VCMPPD      $0x11, Z3, Z22, K5
-	VMAXPD      Z4, Z23, Z23
-	VMAXPD      Z4, Z24, Z24
-	VMAXPD      Z4, Z25, Z25
-	VMAXPD      Z4, Z26, Z26
+	VMAXPD      Z5, Z23, Z23
+	VMAXPD      Z5, Z24, Z24
+	VMAXPD      Z5, Z25, Z25
+	VMAXPD      Z5, Z26, Z26
 	VMULPD      Z6, Z23, Z19
 	VMULPD      Z6, Z24, Z20
 	VMULPD      Z6, Z25, Z21
@@ -27512,10 +27512,10 @@ loop:
 	VBLENDMPD   Z29, Z17, K2, Z17
 	KMOVW       (SP), K2
 	VBLENDMPD   Z30, Z18, K2, Z18
-	VADDPD      Z5, Z27, Z27
-	VADDPD      Z5, Z28, Z28
-	VADDPD      Z5, Z29, Z29
-	VADDPD      Z5, Z30, Z30
+	VADDPD      Z4, Z27, Z27
+	VADDPD      Z4, Z28, Z28
+	VADDPD      Z4, Z29, Z29
+	VADDPD      Z4, Z30, Z30
 	VDIVPD      Z27, Z15, Z15
 	VDIVPD      Z28, Z16, Z16
 	VDIVPD      Z29, Z17, Z17
@@ -27549,7 +27549,7 @@ single:
 	VXORPD.BCST actkernconst<>+976(SB), Z15, Z16
 	VORPD.BCST  actkernconst<>+976(SB), Z16, Z17
 	VCMPPD      $0x11, Z3, Z16, K2
-	VMAXPD      Z4, Z17, Z17
+	VMAXPD      Z5, Z17, Z17
 	VMULPD      Z6, Z17, Z16
 	VRNDSCALEPD $0x08, Z16, Z16
 	VFMADD231PD Z7, Z16, Z17
@@ -27565,7 +27565,7 @@ single:
 	VSCALEFPD.Z Z16, Z18, K3, Z18
 	VFIXUPIMMPD $0x00, Z14, Z15, Z15
 	VBLENDMPD   Z18, Z15, K2, Z15
-	VADDPD      Z5, Z18, Z18
+	VADDPD      Z4, Z18, Z18
 	VDIVPD      Z18, Z15, Z15
 	VCVTPS2PD   (DX), Z16
 	VMULPD      Z16, Z15, Z15
@@ -27588,7 +27588,7 @@ tail:
 	VXORPD.BCST actkernconst<>+976(SB), Z15, Z16
 	VORPD.BCST  actkernconst<>+976(SB), Z16, Z17
 	VCMPPD      $0x11, Z3, Z16, K2
-	VMAXPD      Z4, Z17, Z17
+	VMAXPD      Z5, Z17, Z17
 	VMULPD      Z6, Z17, Z16
 	VRNDSCALEPD $0x08, Z16, Z16
 	VFMADD231PD Z7, Z16, Z17
@@ -27604,7 +27604,7 @@ tail:
 	VSCALEFPD.Z Z16, Z18, K3, Z18
 	VFIXUPIMMPD $0x00, Z14, Z15, Z15
 	VBLENDMPD   Z18, Z15, K2, Z15
-	VADDPD      Z5, Z18, Z18
+	VADDPD      Z4, Z18, Z18
 	VDIVPD      Z18, Z15, Z15
 	VMOVUPS.Z   (DX), K1, Y16
 	VCVTPS2PD   Y16, Z16
@@ -38350,8 +38350,8 @@ TEXT ·sigmoidAVX512(SB), NOSPLIT, $0-48
 	VBROADCASTSD actkernconst<>+48(SB), Z0
 	VBROADCASTSD actkernconst<>+720(SB), Z1
 	VBROADCASTSD actkernconst<>+728(SB), Z2
-	VBROADCASTSD actkernconst<>+736(SB), Z3
-	VBROADCASTSD actkernconst<>+0(SB), Z4
+	VBROADCASTSD actkernconst<>+0(SB), Z3
+	VBROADCASTSD actkernconst<>+736(SB), Z4
 	VBROADCASTSD actkernconst<>+72(SB), Z5
 	VBROADCASTSD actkernconst<>+80(SB), Z6
 	VBROADCASTSD actkernconst<>+96(SB), Z7
@@ -38376,10 +38376,10 @@ loop:
 	VORPD.BCST  actkernconst<>+976(SB), Z15, Z19
 	VORPD.BCST  actkernconst<>+976(SB), Z16, Z20
 	VORPD.BCST  actkernconst<>+976(SB), Z17, Z21
-	VMAXPD      Z3, Z18, Z18
-	VMAXPD      Z3, Z19, Z19
-	VMAXPD      Z3, Z20, Z20
-	VMAXPD      Z3, Z21, Z21
+	VMAXPD      Z4, Z18, Z18
+	VMAXPD      Z4, Z19, Z19
+	VMAXPD      Z4, Z20, Z20
+	VMAXPD      Z4, Z21, Z21
 	VMULPD      Z5, Z18, Z22
 	VMULPD      Z5, Z19, Z23
 	VMULPD      Z5, Z20, Z24
@@ -38440,10 +38440,10 @@ loop:
 	VFIXUPIMMPD $0x00, Z13, Z16, Z15
 	VMOVAPD     Z29, Z16
 	VFIXUPIMMPD $0x00, Z13, Z17, Z16
-	VADDPD      Z4, Z26, Z26
-	VADDPD      Z4, Z27, Z27
-	VADDPD      Z4, Z28, Z28
-	VADDPD      Z4, Z29, Z29
+	VADDPD      Z3, Z26, Z26
+	VADDPD      Z3, Z27, Z27
+	VADDPD      Z3, Z28, Z28
+	VADDPD      Z3, Z29, Z29
 	VDIVPD      Z26, Z18, Z18
 	VDIVPD      Z27, Z14, Z14
 	VDIVPD      Z28, Z15, Z15
@@ -38466,7 +38466,7 @@ single:
 	JB          tail
 	VCVTPS2PD   (CX), Z14
 	VORPD.BCST  actkernconst<>+976(SB), Z14, Z15
-	VMAXPD      Z3, Z15, Z15
+	VMAXPD      Z4, Z15, Z15
 	VMULPD      Z5, Z15, Z16
 	VRNDSCALEPD $0x08, Z16, Z16
 	VFMADD231PD Z6, Z16, Z15
@@ -38482,7 +38482,7 @@ single:
 	VSCALEFPD.Z Z16, Z17, K2, Z17
 	VMOVAPD     Z17, Z15
 	VFIXUPIMMPD $0x00, Z13, Z14, Z15
-	VADDPD      Z4, Z17, Z17
+	VADDPD      Z3, Z17, Z17
 	VDIVPD      Z17, Z15, Z15
 	VCVTPD2PS   Z15, Y15
 	VMOVUPS     Y15, (AX)
@@ -38500,7 +38500,7 @@ tail:
 	VMOVUPS.Z   (CX), K1, Y14
 	VCVTPS2PD   Y14, Z14
 	VORPD.BCST  actkernconst<>+976(SB), Z14, Z15
-	VMAXPD      Z3, Z15, Z15
+	VMAXPD      Z4, Z15, Z15
 	VMULPD      Z5, Z15, Z16
 	VRNDSCALEPD $0x08, Z16, Z16
 	VFMADD231PD Z6, Z16, Z15
@@ -38516,7 +38516,7 @@ tail:
 	VSCALEFPD.Z Z16, Z17, K2, Z17
 	VMOVAPD     Z17, Z15
 	VFIXUPIMMPD $0x00, Z13, Z14, Z15
-	VADDPD      Z4, Z17, Z17
+	VADDPD      Z3, Z17, Z17
 	VDIVPD      Z17, Z15, Z15
 	VCVTPD2PS   Z15, Y15
 	VMOVUPS     Y15, K1, (AX)
@@ -38531,8 +38531,8 @@ TEXT ·sigmoidAVX512Stream(SB), NOSPLIT, $0-48
 	VBROADCASTSD actkernconst<>+48(SB), Z0
 	VBROADCASTSD actkernconst<>+720(SB), Z1
 	VBROADCASTSD actkernconst<>+728(SB), Z2
-	VBROADCASTSD actkernconst<>+736(SB), Z3
-	VBROADCASTSD actkernconst<>+0(SB), Z4
+	VBROADCASTSD actkernconst<>+0(SB), Z3
+	VBROADCASTSD actkernconst<>+736(SB), Z4
 	VBROADCASTSD actkernconst<>+72(SB), Z5
 	VBROADCASTSD actkernconst<>+80(SB), Z6
 	VBROADCASTSD actkernconst<>+96(SB), Z7
@@ -38557,10 +38557,10 @@ loop:
 	VORPD.BCST  actkernconst<>+976(SB), Z15, Z19
 	VORPD.BCST  actkernconst<>+976(SB), Z16, Z20
 	VORPD.BCST  actkernconst<>+976(SB), Z17, Z21
-	VMAXPD      Z3, Z18, Z18
-	VMAXPD      Z3, Z19, Z19
-	VMAXPD      Z3, Z20, Z20
-	VMAXPD      Z3, Z21, Z21
+	VMAXPD      Z4, Z18, Z18
+	VMAXPD      Z4, Z19, Z19
+	VMAXPD      Z4, Z20, Z20
+	VMAXPD      Z4, Z21, Z21
 	VMULPD      Z5, Z18, Z22
 	VMULPD      Z5, Z19, Z23
 	VMULPD      Z5, Z20, Z24
@@ -38621,10 +38621,10 @@ loop:
 	VFIXUPIMMPD $0x00, Z13, Z16, Z15
 	VMOVAPD     Z29, Z16
 	VFIXUPIMMPD $0x00, Z13, Z17, Z16
-	VADDPD      Z4, Z26, Z26
-	VADDPD      Z4, Z27, Z27
-	VADDPD      Z4, Z28, Z28
-	VADDPD      Z4, Z29, Z29
+	VADDPD      Z3, Z26, Z26
+	VADDPD      Z3, Z27, Z27
+	VADDPD      Z3, Z28, Z28
+	VADDPD      Z3, Z29, Z29
 	VDIVPD      Z26, Z18, Z18
 	VDIVPD      Z27, Z14, Z14
 	VDIVPD      Z28, Z15, Z15
@@ -38647,7 +38647,7 @@ single:
 	JB          tail
 	VCVTPS2PD   (CX), Z14
 	VORPD.BCST  actkernconst<>+976(SB), Z14, Z15
-	VMAXPD      Z3, Z15, Z15
+	VMAXPD      Z4, Z15, Z15
 	VMULPD      Z5, Z15, Z16
 	VRNDSCALEPD $0x08, Z16, Z16
 	VFMADD231PD Z6, Z16, Z15
@@ -38663,7 +38663,7 @@ single:
 	VSCALEFPD.Z Z16, Z17, K2, Z17
 	VMOVAPD     Z17, Z15
 	VFIXUPIMMPD $0x00, Z13, Z14, Z15
-	VADDPD      Z4, Z17, Z17
+	VADDPD      Z3, Z17, Z17
 	VDIVPD      Z17, Z15, Z15
 	VCVTPD2PS   Z15, Y15
 	VMOVNTPS    Y15, (AX)
@@ -38681,7 +38681,7 @@ tail:
 	VMOVUPS.Z   (CX), K1, Y14
 	VCVTPS2PD   Y14, Z14
 	VORPD.BCST  actkernconst<>+976(SB), Z14, Z15
-	VMAXPD      Z3, Z15, Z15
+	VMAXPD      Z4, Z15, Z15
 	VMULPD      Z5, Z15, Z16
 	VRNDSCALEPD $0x08, Z16, Z16
 	VFMADD231PD Z6, Z16, Z15
@@ -38697,7 +38697,7 @@ tail:
 	VSCALEFPD.Z Z16, Z17, K2, Z17
 	VMOVAPD     Z17, Z15
 	VFIXUPIMMPD $0x00, Z13, Z14, Z15
-	VADDPD      Z4, Z17, Z17
+	VADDPD      Z3, Z17, Z17
 	VDIVPD      Z17, Z15, Z15
 	VCVTPD2PS   Z15, Y15
 	VMOVUPS     Y15, K1, (AX)
@@ -39030,8 +39030,8 @@ TEXT ·sigmoidBackwardAVX512(SB), NOSPLIT, $0-72
 	VBROADCASTSD actkernconst<>+48(SB), Z0
 	VBROADCASTSD actkernconst<>+720(SB), Z1
 	VBROADCASTSD actkernconst<>+728(SB), Z2
-	VBROADCASTSD actkernconst<>+736(SB), Z3
-	VBROADCASTSD actkernconst<>+0(SB), Z4
+	VBROADCASTSD actkernconst<>+0(SB), Z3
+	VBROADCASTSD actkernconst<>+736(SB), Z4
 	VBROADCASTSD actkernconst<>+72(SB), Z5
 	VBROADCASTSD actkernconst<>+80(SB), Z6
 	VBROADCASTSD actkernconst<>+96(SB), Z7
@@ -39057,10 +39057,10 @@ loop:
 	VORPD.BCST  actkernconst<>+976(SB), Z15, Z19
 	VORPD.BCST  actkernconst<>+976(SB), Z16, Z20
 	VORPD.BCST  actkernconst<>+976(SB), Z17, Z21
-	VMAXPD      Z3, Z18, Z18
-	VMAXPD      Z3, Z19, Z19
-	VMAXPD      Z3, Z20, Z20
-	VMAXPD      Z3, Z21, Z21
+	VMAXPD      Z4, Z18, Z18
+	VMAXPD      Z4, Z19, Z19
+	VMAXPD      Z4, Z20, Z20
+	VMAXPD      Z4, Z21, Z21
 	VMULPD      Z5, Z18, Z22
 	VMULPD      Z5, Z19, Z23
 	VMULPD      Z5, Z20, Z24
@@ -39113,10 +39113,10 @@ loop:
 	VSCALEFPD.Z Z23, Z27, K3, Z27
 	VSCALEFPD.Z Z24, Z28, K4, Z28
 	VSCALEFPD.Z Z25, Z29, K5, Z29
-	VADDPD      Z4, Z26, Z18
-	VADDPD      Z4, Z27, Z19
-	VADDPD      Z4, Z28, Z20
-	VADDPD      Z4, Z29, Z21
+	VADDPD      Z3, Z26, Z18
+	VADDPD      Z3, Z27, Z19
+	VADDPD      Z3, Z28, Z20
+	VADDPD      Z3, Z29, Z21
 	VDIVPD      Z18, Z26, Z26
 	VDIVPD      Z19, Z27, Z27
 	VDIVPD      Z20, Z28, Z28
@@ -39160,7 +39160,7 @@ single:
 	JB          tail
 	VCVTPS2PD   (CX), Z14
 	VORPD.BCST  actkernconst<>+976(SB), Z14, Z15
-	VMAXPD      Z3, Z15, Z15
+	VMAXPD      Z4, Z15, Z15
 	VMULPD      Z5, Z15, Z16
 	VRNDSCALEPD $0x08, Z16, Z16
 	VFMADD231PD Z6, Z16, Z15
@@ -39174,7 +39174,7 @@ single:
 	VFMADD213PD Z12, Z15, Z17
 	VCMPPD      $0x11, Z16, Z2, K2
 	VSCALEFPD.Z Z16, Z17, K2, Z17
-	VADDPD      Z4, Z17, Z15
+	VADDPD      Z3, Z17, Z15
 	VDIVPD      Z15, Z17, Z17
 	VXORPD.BCST actkernconst<>+976(SB), Z17, Z15
 	VFMADD132PD Z17, Z17, Z15
@@ -39198,7 +39198,7 @@ tail:
 	VMOVUPS.Z   (CX), K1, Y14
 	VCVTPS2PD   Y14, Z14
 	VORPD.BCST  actkernconst<>+976(SB), Z14, Z15
-	VMAXPD      Z3, Z15, Z15
+	VMAXPD      Z4, Z15, Z15
 	VMULPD      Z5, Z15, Z16
 	VRNDSCALEPD $0x08, Z16, Z16
 	VFMADD231PD Z6, Z16, Z15
@@ -39212,7 +39212,7 @@ tail:
 	VFMADD213PD Z12, Z15, Z17
 	VCMPPD      $0x11, Z16, Z2, K2
 	VSCALEFPD.Z Z16, Z17, K2, Z17
-	VADDPD      Z4, Z17, Z15
+	VADDPD      Z3, Z17, Z15
 	VDIVPD      Z15, Z17, Z17
 	VXORPD.BCST actkernconst<>+976(SB), Z17, Z15
 	VFMADD132PD Z17, Z17, Z15
@@ -39233,8 +39233,8 @@ TEXT ·sigmoidBackwardAVX512Stream(SB), NOSPLIT, $0-72
 	VBROADCASTSD actkernconst<>+48(SB), Z0
 	VBROADCASTSD actkernconst<>+720(SB), Z1
 	VBROADCASTSD actkernconst<>+728(SB), Z2
-	VBROADCASTSD actkernconst<>+736(SB), Z3
-	VBROADCASTSD actkernconst<>+0(SB), Z4
+	VBROADCASTSD actkernconst<>+0(SB), Z3
+	VBROADCASTSD actkernconst<>+736(SB), Z4
 	VBROADCASTSD actkernconst<>+72(SB), Z5
 	VBROADCASTSD actkernconst<>+80(SB), Z6
 	VBROADCASTSD actkernconst<>+96(SB), Z7
@@ -39260,10 +39260,10 @@ loop:
 	VORPD.BCST  actkernconst<>+976(SB), Z15, Z19
 	VORPD.BCST  actkernconst<>+976(SB), Z16, Z20
 	VORPD.BCST  actkernconst<>+976(SB), Z17, Z21
-	VMAXPD      Z3, Z18, Z18
-	VMAXPD      Z3, Z19, Z19
-	VMAXPD      Z3, Z20, Z20
-	VMAXPD      Z3, Z21, Z21
+	VMAXPD      Z4, Z18, Z18
+	VMAXPD      Z4, Z19, Z19
+	VMAXPD      Z4, Z20, Z20
+	VMAXPD      Z4, Z21, Z21
 	VMULPD      Z5, Z18, Z22
 	VMULPD      Z5, Z19, Z23
 	VMULPD      Z5, Z20, Z24
@@ -39316,10 +39316,10 @@ loop:
 	VSCALEFPD.Z Z23, Z27, K3, Z27
 	VSCALEFPD.Z Z24, Z28, K4, Z28
 	VSCALEFPD.Z Z25, Z29, K5, Z29
-	VADDPD      Z4, Z26, Z18
-	VADDPD      Z4, Z27, Z19
-	VADDPD      Z4, Z28, Z20
-	VADDPD      Z4, Z29, Z21
+	VADDPD      Z3, Z26, Z18
+	VADDPD      Z3, Z27, Z19
+	VADDPD      Z3, Z28, Z20
+	VADDPD      Z3, Z29, Z21
 	VDIVPD      Z18, Z26, Z26
 	VDIVPD      Z19, Z27, Z27
 	VDIVPD      Z20, Z28, Z28
@@ -39363,7 +39363,7 @@ single:
 	JB          tail
 	VCVTPS2PD   (CX), Z14
 	VORPD.BCST  actkernconst<>+976(SB), Z14, Z15
-	VMAXPD      Z3, Z15, Z15
+	VMAXPD      Z4, Z15, Z15
 	VMULPD      Z5, Z15, Z16
 	VRNDSCALEPD $0x08, Z16, Z16
 	VFMADD231PD Z6, Z16, Z15
@@ -39377,7 +39377,7 @@ single:
 	VFMADD213PD Z12, Z15, Z17
 	VCMPPD      $0x11, Z16, Z2, K2
 	VSCALEFPD.Z Z16, Z17, K2, Z17
-	VADDPD      Z4, Z17, Z15
+	VADDPD      Z3, Z17, Z15
 	VDIVPD      Z15, Z17, Z17
 	VXORPD.BCST actkernconst<>+976(SB), Z17, Z15
 	VFMADD132PD Z17, Z17, Z15
@@ -39401,7 +39401,7 @@ tail:
 	VMOVUPS.Z   (CX), K1, Y14
 	VCVTPS2PD   Y14, Z14
 	VORPD.BCST  actkernconst<>+976(SB), Z14, Z15
-	VMAXPD      Z3, Z15, Z15
+	VMAXPD      Z4, Z15, Z15
 	VMULPD      Z5, Z15, Z16
 	VRNDSCALEPD $0x08, Z16, Z16
 	VFMADD231PD Z6, Z16, Z15
@@ -39415,7 +39415,7 @@ tail:
 	VFMADD213PD Z12, Z15, Z17
 	VCMPPD      $0x11, Z16, Z2, K2
 	VSCALEFPD.Z Z16, Z17, K2, Z17
-	VADDPD      Z4, Z17, Z15
+	VADDPD      Z3, Z17, Z15
 	VDIVPD      Z15, Z17, Z17
 	VXORPD.BCST actkernconst<>+976(SB), Z17, Z15
 	VFMADD132PD Z17, Z17, Z15
@@ -39436,7 +39436,7 @@ done:
 TEXT ·sigmoidBackwardAVX2(SB), NOSPLIT, $0-72
 	VMOVUPD actkernconst<>+224(SB), Y0
 	VMOVUPD actkernconst<>+768(SB), Y1
-	VMOVUPD actkernconst<>+800(SB), Y2
+	VMOVUPD actkernconst<>+160(SB), Y2
 	MOVQ    dst_base+0(FP), AX
 	MOVQ    in0_base+24(FP), CX
 	MOVQ    in1_base+48(FP), DX
@@ -39451,9 +39451,9 @@ loop:
 	VORPD       actkernconst<>+1312(SB), Y3, Y6
 	VORPD       actkernconst<>+1312(SB), Y4, Y7
 	VORPD       actkernconst<>+1312(SB), Y5, Y8
-	VMAXPD      Y2, Y6, Y6
-	VMAXPD      Y2, Y7, Y7
-	VMAXPD      Y2, Y8, Y8
+	VMAXPD      actkernconst<>+800(SB), Y6, Y6
+	VMAXPD      actkernconst<>+800(SB), Y7, Y7
+	VMAXPD      actkernconst<>+800(SB), Y8, Y8
 	VMULPD      actkernconst<>+320(SB), Y6, Y9
 	VMULPD      actkernconst<>+320(SB), Y7, Y10
 	VMULPD      actkernconst<>+320(SB), Y8, Y11
@@ -39496,9 +39496,9 @@ loop:
 	VADDPD      actkernconst<>+128(SB), Y11, Y6
 	VPSLLQ      $0x34, Y6, Y6
 	VMULPD      Y14, Y6, Y14
-	VADDPD      actkernconst<>+160(SB), Y12, Y6
-	VADDPD      actkernconst<>+160(SB), Y13, Y7
-	VADDPD      actkernconst<>+160(SB), Y14, Y8
+	VADDPD      Y2, Y12, Y6
+	VADDPD      Y2, Y13, Y7
+	VADDPD      Y2, Y14, Y8
 	VDIVPD      Y6, Y12, Y12
 	VDIVPD      Y7, Y13, Y13
 	VDIVPD      Y8, Y14, Y14
@@ -39537,7 +39537,7 @@ single:
 	JB          tail
 	VCVTPS2PD   (CX), Y3
 	VORPD       actkernconst<>+1312(SB), Y3, Y4
-	VMAXPD      Y2, Y4, Y4
+	VMAXPD      actkernconst<>+800(SB), Y4, Y4
 	VMULPD      actkernconst<>+320(SB), Y4, Y5
 	VROUNDPD    $0x08, Y5, Y5
 	VFMADD231PD actkernconst<>+352(SB), Y5, Y4
@@ -39552,7 +39552,7 @@ single:
 	VADDPD      actkernconst<>+128(SB), Y5, Y4
 	VPSLLQ      $0x34, Y4, Y4
 	VMULPD      Y6, Y4, Y6
-	VADDPD      actkernconst<>+160(SB), Y6, Y4
+	VADDPD      Y2, Y6, Y4
 	VDIVPD      Y4, Y6, Y6
 	VCMPPD      $0x03, Y3, Y3, Y4
 	VXORPD      actkernconst<>+1312(SB), Y6, Y5
@@ -39577,7 +39577,7 @@ tail:
 	VMASKMOVPS  (CX), X15, X3
 	VCVTPS2PD   X3, Y3
 	VORPD       actkernconst<>+1312(SB), Y3, Y4
-	VMAXPD      Y2, Y4, Y4
+	VMAXPD      actkernconst<>+800(SB), Y4, Y4
 	VMULPD      actkernconst<>+320(SB), Y4, Y5
 	VROUNDPD    $0x08, Y5, Y5
 	VFMADD231PD actkernconst<>+352(SB), Y5, Y4
@@ -39592,7 +39592,7 @@ tail:
 	VADDPD      actkernconst<>+128(SB), Y5, Y4
 	VPSLLQ      $0x34, Y4, Y4
 	VMULPD      Y6, Y4, Y6
-	VADDPD      actkernconst<>+160(SB), Y6, Y4
+	VADDPD      Y2, Y6, Y4
 	VDIVPD      Y4, Y6, Y6
 	VCMPPD      $0x03, Y3, Y3, Y4
 	VXORPD      actkernconst<>+1312(SB), Y6, Y5
@@ -39613,7 +39613,7 @@ done:
 TEXT ·sigmoidBackwardAVX2Stream(SB), NOSPLIT, $0-72
 	VMOVUPD actkernconst<>+224(SB), Y0
 	VMOVUPD actkernconst<>+768(SB), Y1
-	VMOVUPD actkernconst<>+800(SB), Y2
+	VMOVUPD actkernconst<>+160(SB), Y2
 	MOVQ    dst_base+0(FP), AX
 	MOVQ    in0_base+24(FP), CX
 	MOVQ    in1_base+48(FP), DX
@@ -39628,9 +39628,9 @@ loop:
 	VORPD       actkernconst<>+1312(SB), Y3, Y6
 	VORPD       actkernconst<>+1312(SB), Y4, Y7
 	VORPD       actkernconst<>+1312(SB), Y5, Y8
-	VMAXPD      Y2, Y6, Y6
-	VMAXPD      Y2, Y7, Y7
-	VMAXPD      Y2, Y8, Y8
+	VMAXPD      actkernconst<>+800(SB), Y6, Y6
+	VMAXPD      actkernconst<>+800(SB), Y7, Y7
+	VMAXPD      actkernconst<>+800(SB), Y8, Y8
 	VMULPD      actkernconst<>+320(SB), Y6, Y9
 	VMULPD      actkernconst<>+320(SB), Y7, Y10
 	VMULPD      actkernconst<>+320(SB), Y8, Y11
@@ -39673,9 +39673,9 @@ loop:
 	VADDPD      actkernconst<>+128(SB), Y11, Y6
 	VPSLLQ      $0x34, Y6, Y6
 	VMULPD      Y14, Y6, Y14
-	VADDPD      actkernconst<>+160(SB), Y12, Y6
-	VADDPD      actkernconst<>+160(SB), Y13, Y7
-	VADDPD      actkernconst<>+160(SB), Y14, Y8
+	VADDPD      Y2, Y12, Y6
+	VADDPD      Y2, Y13, Y7
+	VADDPD      Y2, Y14, Y8
 	VDIVPD      Y6, Y12, Y12
 	VDIVPD      Y7, Y13, Y13
 	VDIVPD      Y8, Y14, Y14
@@ -39714,7 +39714,7 @@ single:
 	JB          tail
 	VCVTPS2PD   (CX), Y3
 	VORPD       actkernconst<>+1312(SB), Y3, Y4
-	VMAXPD      Y2, Y4, Y4
+	VMAXPD      actkernconst<>+800(SB), Y4, Y4
 	VMULPD      actkernconst<>+320(SB), Y4, Y5
 	VROUNDPD    $0x08, Y5, Y5
 	VFMADD231PD actkernconst<>+352(SB), Y5, Y4
@@ -39729,7 +39729,7 @@ single:
 	VADDPD      actkernconst<>+128(SB), Y5, Y4
 	VPSLLQ      $0x34, Y4, Y4
 	VMULPD      Y6, Y4, Y6
-	VADDPD      actkernconst<>+160(SB), Y6, Y4
+	VADDPD      Y2, Y6, Y4
 	VDIVPD      Y4, Y6, Y6
 	VCMPPD      $0x03, Y3, Y3, Y4
 	VXORPD      actkernconst<>+1312(SB), Y6, Y5
@@ -39754,7 +39754,7 @@ tail:
 	VMASKMOVPS  (CX), X15, X3
 	VCVTPS2PD   X3, Y3
 	VORPD       actkernconst<>+1312(SB), Y3, Y4
-	VMAXPD      Y2, Y4, Y4
+	VMAXPD      actkernconst<>+800(SB), Y4, Y4
 	VMULPD      actkernconst<>+320(SB), Y4, Y5
 	VROUNDPD    $0x08, Y5, Y5
 	VFMADD231PD actkernconst<>+352(SB), Y5, Y4
@@ -39769,7 +39769,7 @@ tail:
 	VADDPD      actkernconst<>+128(SB), Y5, Y4
 	VPSLLQ      $0x34, Y4, Y4
 	VMULPD      Y6, Y4, Y6
-	VADDPD      actkernconst<>+160(SB), Y6, Y4
+	VADDPD      Y2, Y6, Y4
 	VDIVPD      Y4, Y6, Y6
 	VCMPPD      $0x03, Y3, Y3, Y4
 	VXORPD      actkernconst<>+1312(SB), Y6, Y5
@@ -40157,8 +40157,8 @@ TEXT ·siluAVX512(SB), NOSPLIT, $0-48
 	VBROADCASTSD actkernconst<>+48(SB), Z1
 	VBROADCASTSD actkernconst<>+720(SB), Z2
 	VBROADCASTSD actkernconst<>+728(SB), Z3
-	VBROADCASTSD actkernconst<>+736(SB), Z4
-	VBROADCASTSD actkernconst<>+0(SB), Z5
+	VBROADCASTSD actkernconst<>+0(SB), Z4
+	VBROADCASTSD actkernconst<>+736(SB), Z5
 	VBROADCASTSD actkernconst<>+72(SB), Z6
 	VBROADCASTSD actkernconst<>+80(SB), Z7
 	VBROADCASTSD actkernconst<>+96(SB), Z8
@@ -40184,10 +40184,10 @@ loop:
 	VORPD.BCST       actkernconst<>+976(SB), Z13, Z21
 	VORPD.BCST       actkernconst<>+976(SB), Z14, Z22
 	VORPD.BCST       actkernconst<>+976(SB), Z15, Z23
-	VMAXPD           Z4, Z20, Z20
-	VMAXPD           Z4, Z21, Z21
-	VMAXPD           Z4, Z22, Z22
-	VMAXPD           Z4, Z23, Z23
+	VMAXPD           Z5, Z20, Z20
+	VMAXPD           Z5, Z21, Z21
+	VMAXPD           Z5, Z22, Z22
+	VMAXPD           Z5, Z23, Z23
 	VMULPD           Z6, Z20, Z24
 	VMULPD           Z6, Z21, Z25
 	VMULPD           Z6, Z22, Z26
@@ -40248,10 +40248,10 @@ loop:
 	VFIXUPIMMPD.BCST $0x00, actkernconst<>+3624(SB), Z14, Z13
 	VMOVAPD          Z31, Z14
 	VFIXUPIMMPD.BCST $0x00, actkernconst<>+3624(SB), Z15, Z14
-	VADDPD           Z5, Z28, Z28
-	VADDPD           Z5, Z29, Z29
-	VADDPD           Z5, Z30, Z30
-	VADDPD           Z5, Z31, Z31
+	VADDPD           Z4, Z28, Z28
+	VADDPD           Z4, Z29, Z29
+	VADDPD           Z4, Z30, Z30
+	VADDPD           Z4, Z31, Z31
 	VDIVPD           Z28, Z20, Z20
 	VDIVPD           Z29, Z12, Z12
 	VDIVPD           Z30, Z13, Z13
@@ -40279,7 +40279,7 @@ single:
 	VCVTPS2PD        (CX), Z12
 	VMAXPD           Z12, Z0, Z13
 	VORPD.BCST       actkernconst<>+976(SB), Z12, Z14
-	VMAXPD           Z4, Z14, Z14
+	VMAXPD           Z5, Z14, Z14
 	VMULPD           Z6, Z14, Z15
 	VRNDSCALEPD      $0x08, Z15, Z15
 	VFMADD231PD      Z7, Z15, Z14
@@ -40295,7 +40295,7 @@ single:
 	VSCALEFPD.Z      Z15, Z16, K2, Z16
 	VMOVAPD          Z16, Z14
 	VFIXUPIMMPD.BCST $0x00, actkernconst<>+3624(SB), Z12, Z14
-	VADDPD           Z5, Z16, Z16
+	VADDPD           Z4, Z16, Z16
 	VDIVPD           Z16, Z14, Z14
 	VMULPD           Z14, Z13, Z13
 	VCVTPD2PS        Z13, Y13
@@ -40315,7 +40315,7 @@ tail:
 	VCVTPS2PD        Y12, Z12
 	VMAXPD           Z12, Z0, Z13
 	VORPD.BCST       actkernconst<>+976(SB), Z12, Z14
-	VMAXPD           Z4, Z14, Z14
+	VMAXPD           Z5, Z14, Z14
 	VMULPD           Z6, Z14, Z15
 	VRNDSCALEPD      $0x08, Z15, Z15
 	VFMADD231PD      Z7, Z15, Z14
@@ -40331,7 +40331,7 @@ tail:
 	VSCALEFPD.Z      Z15, Z16, K2, Z16
 	VMOVAPD          Z16, Z14
 	VFIXUPIMMPD.BCST $0x00, actkernconst<>+3624(SB), Z12, Z14
-	VADDPD           Z5, Z16, Z16
+	VADDPD           Z4, Z16, Z16
 	VDIVPD           Z16, Z14, Z14
 	VMULPD           Z14, Z13, Z13
 	VCVTPD2PS        Z13, Y13
@@ -40348,8 +40348,8 @@ TEXT ·siluAVX512Stream(SB), NOSPLIT, $0-48
 	VBROADCASTSD actkernconst<>+48(SB), Z1
 	VBROADCASTSD actkernconst<>+720(SB), Z2
 	VBROADCASTSD actkernconst<>+728(SB), Z3
-	VBROADCASTSD actkernconst<>+736(SB), Z4
-	VBROADCASTSD actkernconst<>+0(SB), Z5
+	VBROADCASTSD actkernconst<>+0(SB), Z4
+	VBROADCASTSD actkernconst<>+736(SB), Z5
 	VBROADCASTSD actkernconst<>+72(SB), Z6
 	VBROADCASTSD actkernconst<>+80(SB), Z7
 	VBROADCASTSD actkernconst<>+96(SB), Z8
@@ -40375,10 +40375,10 @@ loop:
 	VORPD.BCST       actkernconst<>+976(SB), Z13, Z21
 	VORPD.BCST       actkernconst<>+976(SB), Z14, Z22
 	VORPD.BCST       actkernconst<>+976(SB), Z15, Z23
-	VMAXPD           Z4, Z20, Z20
-	VMAXPD           Z4, Z21, Z21
-	VMAXPD           Z4, Z22, Z22
-	VMAXPD           Z4, Z23, Z23
+	VMAXPD           Z5, Z20, Z20
+	VMAXPD           Z5, Z21, Z21
+	VMAXPD           Z5, Z22, Z22
+	VMAXPD           Z5, Z23, Z23
 	VMULPD           Z6, Z20, Z24
 	VMULPD           Z6, Z21, Z25
 	VMULPD           Z6, Z22, Z26
@@ -40439,10 +40439,10 @@ loop:
 	VFIXUPIMMPD.BCST $0x00, actkernconst<>+3624(SB), Z14, Z13
 	VMOVAPD          Z31, Z14
 	VFIXUPIMMPD.BCST $0x00, actkernconst<>+3624(SB), Z15, Z14
-	VADDPD           Z5, Z28, Z28
-	VADDPD           Z5, Z29, Z29
-	VADDPD           Z5, Z30, Z30
-	VADDPD           Z5, Z31, Z31
+	VADDPD           Z4, Z28, Z28
+	VADDPD           Z4, Z29, Z29
+	VADDPD           Z4, Z30, Z30
+	VADDPD           Z4, Z31, Z31
 	VDIVPD           Z28, Z20, Z20
 	VDIVPD           Z29, Z12, Z12
 	VDIVPD           Z30, Z13, Z13
@@ -40470,7 +40470,7 @@ single:
 	VCVTPS2PD        (CX), Z12
 	VMAXPD           Z12, Z0, Z13
 	VORPD.BCST       actkernconst<>+976(SB), Z12, Z14
-	VMAXPD           Z4, Z14, Z14
+	VMAXPD           Z5, Z14, Z14
 	VMULPD           Z6, Z14, Z15
 	VRNDSCALEPD      $0x08, Z15, Z15
 	VFMADD231PD      Z7, Z15, Z14
@@ -40486,7 +40486,7 @@ single:
 	VSCALEFPD.Z      Z15, Z16, K2, Z16
 	VMOVAPD          Z16, Z14
 	VFIXUPIMMPD.BCST $0x00, actkernconst<>+3624(SB), Z12, Z14
-	VADDPD           Z5, Z16, Z16
+	VADDPD           Z4, Z16, Z16
 	VDIVPD           Z16, Z14, Z14
 	VMULPD           Z14, Z13, Z13
 	VCVTPD2PS        Z13, Y13
@@ -40506,7 +40506,7 @@ tail:
 	VCVTPS2PD        Y12, Z12
 	VMAXPD           Z12, Z0, Z13
 	VORPD.BCST       actkernconst<>+976(SB), Z12, Z14
-	VMAXPD           Z4, Z14, Z14
+	VMAXPD           Z5, Z14, Z14
 	VMULPD           Z6, Z14, Z15
 	VRNDSCALEPD      $0x08, Z15, Z15
 	VFMADD231PD      Z7, Z15, Z14
@@ -40522,7 +40522,7 @@ tail:
 	VSCALEFPD.Z      Z15, Z16, K2, Z16
 	VMOVAPD          Z16, Z14
 	VFIXUPIMMPD.BCST $0x00, actkernconst<>+3624(SB), Z12, Z14
-	VADDPD           Z5, Z16, Z16
+	VADDPD           Z4, Z16, Z16
 	VDIVPD           Z16, Z14, Z14
 	VMULPD           Z14, Z13, Z13
 	VCVTPD2PS        Z13, Y13
@@ -65976,8 +65976,8 @@ TEXT ·swigluAVX512(SB), NOSPLIT, $0-72
 	VBROADCASTSD actkernconst<>+48(SB), Z1
 	VBROADCASTSD actkernconst<>+720(SB), Z2
 	VBROADCASTSD actkernconst<>+728(SB), Z3
-	VBROADCASTSD actkernconst<>+736(SB), Z4
-	VBROADCASTSD actkernconst<>+0(SB), Z5
+	VBROADCASTSD actkernconst<>+0(SB), Z4
+	VBROADCASTSD actkernconst<>+736(SB), Z5
 	VBROADCASTSD actkernconst<>+72(SB), Z6
 	VBROADCASTSD actkernconst<>+80(SB), Z7
 	VBROADCASTSD actkernconst<>+96(SB), Z8
@@ -66004,10 +66004,10 @@ loop:
 	VORPD.BCST       actkernconst<>+976(SB), Z13, Z21
 	VORPD.BCST       actkernconst<>+976(SB), Z14, Z22
 	VORPD.BCST       actkernconst<>+976(SB), Z15, Z23
-	VMAXPD           Z4, Z20, Z20
-	VMAXPD           Z4, Z21, Z21
-	VMAXPD           Z4, Z22, Z22
-	VMAXPD           Z4, Z23, Z23
+	VMAXPD           Z5, Z20, Z20
+	VMAXPD           Z5, Z21, Z21
+	VMAXPD           Z5, Z22, Z22
+	VMAXPD           Z5, Z23, Z23
 	VMULPD           Z6, Z20, Z24
 	VMULPD           Z6, Z21, Z25
 	VMULPD           Z6, Z22, Z26
@@ -66068,10 +66068,10 @@ loop:
 	VFIXUPIMMPD.BCST $0x00, actkernconst<>+3624(SB), Z14, Z22
 	VMOVAPD          Z31, Z23
 	VFIXUPIMMPD.BCST $0x00, actkernconst<>+3624(SB), Z15, Z23
-	VADDPD           Z5, Z28, Z28
-	VADDPD           Z5, Z29, Z29
-	VADDPD           Z5, Z30, Z30
-	VADDPD           Z5, Z31, Z31
+	VADDPD           Z4, Z28, Z28
+	VADDPD           Z4, Z29, Z29
+	VADDPD           Z4, Z30, Z30
+	VADDPD           Z4, Z31, Z31
 	VDIVPD           Z28, Z20, Z20
 	VDIVPD           Z29, Z21, Z21
 	VDIVPD           Z30, Z22, Z22
@@ -66120,7 +66120,7 @@ single:
 	VCVTPS2PD        (CX), Z12
 	VMAXPD           Z12, Z0, Z13
 	VORPD.BCST       actkernconst<>+976(SB), Z12, Z14
-	VMAXPD           Z4, Z14, Z14
+	VMAXPD           Z5, Z14, Z14
 	VMULPD           Z6, Z14, Z15
 	VRNDSCALEPD      $0x08, Z15, Z15
 	VFMADD231PD      Z7, Z15, Z14
@@ -66136,7 +66136,7 @@ single:
 	VSCALEFPD.Z      Z15, Z16, K2, Z16
 	VMOVAPD          Z16, Z14
 	VFIXUPIMMPD.BCST $0x00, actkernconst<>+3624(SB), Z12, Z14
-	VADDPD           Z5, Z16, Z16
+	VADDPD           Z4, Z16, Z16
 	VDIVPD           Z16, Z14, Z14
 	VMULPD           Z14, Z13, Z13
 	VCVTPS2PD        (DX), Z14
@@ -66162,7 +66162,7 @@ tail:
 	VCVTPS2PD        Y12, Z12
 	VMAXPD           Z12, Z0, Z13
 	VORPD.BCST       actkernconst<>+976(SB), Z12, Z14
-	VMAXPD           Z4, Z14, Z14
+	VMAXPD           Z5, Z14, Z14
 	VMULPD           Z6, Z14, Z15
 	VRNDSCALEPD      $0x08, Z15, Z15
 	VFMADD231PD      Z7, Z15, Z14
@@ -66178,7 +66178,7 @@ tail:
 	VSCALEFPD.Z      Z15, Z16, K2, Z16
 	VMOVAPD          Z16, Z14
 	VFIXUPIMMPD.BCST $0x00, actkernconst<>+3624(SB), Z12, Z14
-	VADDPD           Z5, Z16, Z16
+	VADDPD           Z4, Z16, Z16
 	VDIVPD           Z16, Z14, Z14
 	VMULPD           Z14, Z13, Z13
 	VMOVUPS.Z        (DX), K1, Y14
@@ -67181,8 +67181,8 @@ TEXT ·swigluBackwardBAVX512(SB), NOSPLIT, $0-96
 	VBROADCASTSD actkernconst<>+48(SB), Z1
 	VBROADCASTSD actkernconst<>+720(SB), Z2
 	VBROADCASTSD actkernconst<>+728(SB), Z3
-	VBROADCASTSD actkernconst<>+736(SB), Z4
-	VBROADCASTSD actkernconst<>+0(SB), Z5
+	VBROADCASTSD actkernconst<>+0(SB), Z4
+	VBROADCASTSD actkernconst<>+736(SB), Z5
 	VBROADCASTSD actkernconst<>+72(SB), Z6
 	VBROADCASTSD actkernconst<>+80(SB), Z7
 	VBROADCASTSD actkernconst<>+96(SB), Z8
@@ -67210,10 +67210,10 @@ loop:
 	VORPD.BCST       actkernconst<>+976(SB), Z13, Z21
 	VORPD.BCST       actkernconst<>+976(SB), Z14, Z22
 	VORPD.BCST       actkernconst<>+976(SB), Z15, Z23
-	VMAXPD           Z4, Z20, Z20
-	VMAXPD           Z4, Z21, Z21
-	VMAXPD           Z4, Z22, Z22
-	VMAXPD           Z4, Z23, Z23
+	VMAXPD           Z5, Z20, Z20
+	VMAXPD           Z5, Z21, Z21
+	VMAXPD           Z5, Z22, Z22
+	VMAXPD           Z5, Z23, Z23
 	VMULPD           Z6, Z20, Z24
 	VMULPD           Z6, Z21, Z25
 	VMULPD           Z6, Z22, Z26
@@ -67274,10 +67274,10 @@ loop:
 	VFIXUPIMMPD.BCST $0x00, actkernconst<>+3624(SB), Z14, Z13
 	VMOVAPD          Z31, Z14
 	VFIXUPIMMPD.BCST $0x00, actkernconst<>+3624(SB), Z15, Z14
-	VADDPD           Z5, Z28, Z28
-	VADDPD           Z5, Z29, Z29
-	VADDPD           Z5, Z30, Z30
-	VADDPD           Z5, Z31, Z31
+	VADDPD           Z4, Z28, Z28
+	VADDPD           Z4, Z29, Z29
+	VADDPD           Z4, Z30, Z30
+	VADDPD           Z4, Z31, Z31
 	VDIVPD           Z28, Z20, Z20
 	VDIVPD           Z29, Z12, Z12
 	VDIVPD           Z30, Z13, Z13
@@ -67315,7 +67315,7 @@ single:
 	VCVTPS2PD        (CX), Z12
 	VMAXPD           Z12, Z0, Z13
 	VORPD.BCST       actkernconst<>+976(SB), Z12, Z14
-	VMAXPD           Z4, Z14, Z14
+	VMAXPD           Z5, Z14, Z14
 	VMULPD           Z6, Z14, Z15
 	VRNDSCALEPD      $0x08, Z15, Z15
 	VFMADD231PD      Z7, Z15, Z14
@@ -67331,7 +67331,7 @@ single:
 	VSCALEFPD.Z      Z15, Z16, K2, Z16
 	VMOVAPD          Z16, Z14
 	VFIXUPIMMPD.BCST $0x00, actkernconst<>+3624(SB), Z12, Z14
-	VADDPD           Z5, Z16, Z16
+	VADDPD           Z4, Z16, Z16
 	VDIVPD           Z16, Z14, Z14
 	VMULPD           Z14, Z13, Z13
 	VCVTPS2PD        (BX), Z12
@@ -67355,7 +67355,7 @@ tail:
 	VCVTPS2PD        Y12, Z12
 	VMAXPD           Z12, Z0, Z13
 	VORPD.BCST       actkernconst<>+976(SB), Z12, Z14
-	VMAXPD           Z4, Z14, Z14
+	VMAXPD           Z5, Z14, Z14
 	VMULPD           Z6, Z14, Z15
 	VRNDSCALEPD      $0x08, Z15, Z15
 	VFMADD231PD      Z7, Z15, Z14
@@ -67371,7 +67371,7 @@ tail:
 	VSCALEFPD.Z      Z15, Z16, K2, Z16
 	VMOVAPD          Z16, Z14
 	VFIXUPIMMPD.BCST $0x00, actkernconst<>+3624(SB), Z12, Z14
-	VADDPD           Z5, Z16, Z16
+	VADDPD           Z4, Z16, Z16
 	VDIVPD           Z16, Z14, Z14
 	VMULPD           Z14, Z13, Z13
 	VMOVUPS.Z        (BX), K1, Y12

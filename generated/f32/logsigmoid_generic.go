@@ -109,8 +109,8 @@ func logsigmoidBackwardGeneric(dx, x, dy []float32) {
 	x = x[:len(dx)]
 	dy = dy[:len(dx)]
 	v4 := math.Float64frombits(0x0000000000000000)  // 0
-	v6 := math.Float64frombits(0xc086280000000000)  // -709
-	v8 := math.Float64frombits(0x3ff0000000000000)  // 1
+	v6 := math.Float64frombits(0x3ff0000000000000)  // 1
+	v7 := math.Float64frombits(0xc086280000000000)  // -709
 	v9 := math.Float64frombits(0x3ff71547652b82fe)  // 1.4426950408889634
 	v12 := math.Float64frombits(0xbfe62e42fefa39ef) // -0.6931471805599453
 	v14 := math.Float64frombits(0x3f2a17e35818933c) // 0.0001990761775668928
@@ -127,13 +127,13 @@ func logsigmoidBackwardGeneric(dx, x, dy []float32) {
 		v2 := math.Abs(v1)
 		v3 := -v2
 		v5 := v1 < v4
-		v7 := v6
-		if v3 > v6 {
-			v7 = v3
+		v8 := v7
+		if v3 > v7 {
+			v8 = v3
 		}
-		v10 := float64(v7 * v9)
+		v10 := float64(v8 * v9)
 		v11 := math.RoundToEven(v10)
-		v13 := math.FMA(v11, v12, v7)
+		v13 := math.FMA(v11, v12, v8)
 		v16 := math.FMA(v13, v14, v15)
 		v18 := math.FMA(v13, v16, v17)
 		v20 := math.FMA(v13, v18, v19)
@@ -142,11 +142,11 @@ func logsigmoidBackwardGeneric(dx, x, dy []float32) {
 		v26 := math.FMA(v13, v24, v25)
 		v28 := math.FMA(v13, v26, v27)
 		v29 := ldexpNormal(v28, v11)
-		v30 := v8
+		v30 := v6
 		if v5 {
 			v30 = v29
 		}
-		v31 := float64(v8 + v29)
+		v31 := float64(v6 + v29)
 		v32 := float64(v30 / v31)
 		v33 := math.IsNaN(v0)
 		v34 := float64(dy[i])

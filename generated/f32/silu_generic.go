@@ -29,8 +29,8 @@ func siluGeneric(dst, x []float32) {
 	x = x[:len(dst)]
 	v1 := math.Float64frombits(0xc089000000000000)  // -800
 	v5 := math.Float64frombits(0x0000000000000000)  // 0
-	v7 := math.Float64frombits(0xc086280000000000)  // -709
-	v9 := math.Float64frombits(0x3ff0000000000000)  // 1
+	v7 := math.Float64frombits(0x3ff0000000000000)  // 1
+	v8 := math.Float64frombits(0xc086280000000000)  // -709
 	v10 := math.Float64frombits(0x3ff71547652b82fe) // 1.4426950408889634
 	v13 := math.Float64frombits(0xbfe62e42fefa39ef) // -0.6931471805599453
 	v15 := math.Float64frombits(0x3f2a17e35818933c) // 0.0001990761775668928
@@ -50,13 +50,13 @@ func siluGeneric(dst, x []float32) {
 		v3 := math.Abs(v0)
 		v4 := -v3
 		v6 := v0 < v5
-		v8 := v7
-		if v4 > v7 {
-			v8 = v4
+		v9 := v8
+		if v4 > v8 {
+			v9 = v4
 		}
-		v11 := float64(v8 * v10)
+		v11 := float64(v9 * v10)
 		v12 := math.RoundToEven(v11)
-		v14 := math.FMA(v12, v13, v8)
+		v14 := math.FMA(v12, v13, v9)
 		v17 := math.FMA(v14, v15, v16)
 		v19 := math.FMA(v14, v17, v18)
 		v21 := math.FMA(v14, v19, v20)
@@ -65,11 +65,11 @@ func siluGeneric(dst, x []float32) {
 		v27 := math.FMA(v14, v25, v26)
 		v29 := math.FMA(v14, v27, v28)
 		v30 := ldexpNormal(v29, v12)
-		v31 := v9
+		v31 := v7
 		if v6 {
 			v31 = v30
 		}
-		v32 := float64(v9 + v30)
+		v32 := float64(v7 + v30)
 		v33 := float64(v31 / v32)
 		v34 := math.IsNaN(v0)
 		v35 := float64(v2 * v33)

@@ -88,8 +88,8 @@ func tanhBackwardGeneric(dx, x, dy []float32) {
 	v1 := math.Float64frombits(0x4010000000000000)  // 4
 	v2 := math.Float64frombits(0xc000000000000000)  // -2
 	v7 := math.Float64frombits(0x0000000000000000)  // 0
-	v9 := math.Float64frombits(0xc086280000000000)  // -709
-	v11 := math.Float64frombits(0x3ff0000000000000) // 1
+	v9 := math.Float64frombits(0x3ff0000000000000)  // 1
+	v10 := math.Float64frombits(0xc086280000000000) // -709
 	v12 := math.Float64frombits(0x3ff71547652b82fe) // 1.4426950408889634
 	v15 := math.Float64frombits(0xbfe62e42fefa39ef) // -0.6931471805599453
 	v17 := math.Float64frombits(0x3f2a17e35818933c) // 0.0001990761775668928
@@ -107,13 +107,13 @@ func tanhBackwardGeneric(dx, x, dy []float32) {
 		v5 := math.Abs(v4)
 		v6 := -v5
 		v8 := v4 < v7
-		v10 := v9
-		if v6 > v9 {
-			v10 = v6
+		v11 := v10
+		if v6 > v10 {
+			v11 = v6
 		}
-		v13 := float64(v10 * v12)
+		v13 := float64(v11 * v12)
 		v14 := math.RoundToEven(v13)
-		v16 := math.FMA(v14, v15, v10)
+		v16 := math.FMA(v14, v15, v11)
 		v19 := math.FMA(v16, v17, v18)
 		v21 := math.FMA(v16, v19, v20)
 		v23 := math.FMA(v16, v21, v22)
@@ -122,11 +122,11 @@ func tanhBackwardGeneric(dx, x, dy []float32) {
 		v29 := math.FMA(v16, v27, v28)
 		v31 := math.FMA(v16, v29, v30)
 		v32 := ldexpNormal(v31, v14)
-		v33 := v11
+		v33 := v9
 		if v8 {
 			v33 = v32
 		}
-		v34 := float64(v11 + v32)
+		v34 := float64(v9 + v32)
 		v35 := float64(v33 / v34)
 		v36 := -v35
 		v37 := math.FMA(v36, v35, v35)

@@ -40,8 +40,8 @@ func geluTanhGeneric(dst, x []float64) {
 	v7 := math.Float64frombits(0x3ff9884533d43651)   // 1.5957691216057308
 	v8 := math.Float64frombits(0x3fa6e4e26d4801f7)   // 0.044715
 	v14 := math.Float64frombits(0xc085e00000000000)  // -700
-	v19 := math.Float64frombits(0xc096d00000000000)  // -1460
-	v21 := math.Float64frombits(0x3ff0000000000000)  // 1
+	v19 := math.Float64frombits(0x3ff0000000000000)  // 1
+	v20 := math.Float64frombits(0xc096d00000000000)  // -1460
 	v22 := math.Float64frombits(0x3ff71547652b82fe)  // 1.4426950408889634
 	v25 := math.Float64frombits(0xbfe62e42fefa39ef)  // -0.6931471805599453
 	v27 := math.Float64frombits(0xbc7abc9e3b39803f)  // -2.3190468138462996e-17
@@ -84,13 +84,13 @@ func geluTanhGeneric(dst, x []float64) {
 		v16 := math.Abs(v13)
 		v17 := -v16
 		v18 := v13 < v3
-		v20 := v19
-		if v17 > v19 {
-			v20 = v17
+		v21 := v20
+		if v17 > v20 {
+			v21 = v17
 		}
-		v23 := float64(v20 * v22)
+		v23 := float64(v21 * v22)
 		v24 := math.RoundToEven(v23)
-		v26 := math.FMA(v24, v25, v20)
+		v26 := math.FMA(v24, v25, v21)
 		v28 := math.FMA(v24, v27, v26)
 		v29 := float64(v26 - v28)
 		v30 := math.FMA(v24, v27, v29)
@@ -116,8 +116,8 @@ func geluTanhGeneric(dst, x []float64) {
 		v60 := math.FMA(v28, v58, v59)
 		v62 := math.FMA(v28, v60, v61)
 		v63 := math.FMA(v43, v62, v42)
-		v64 := float64(v21 + v37)
-		v65 := float64(v21 - v64)
+		v64 := float64(v19 + v37)
+		v65 := float64(v19 - v64)
 		v66 := float64(v65 + v37)
 		v67 := float64(v66 + v63)
 		v68 := float64(v64 + v67)
@@ -127,14 +127,14 @@ func geluTanhGeneric(dst, x []float64) {
 		if v24 > v71 {
 			v72 = v24
 		}
-		v73 := ldexpMid(v21, v72)
+		v73 := ldexpMid(v19, v72)
 		v74 := float64(v68 * v73)
 		v75 := float64(v70 * v73)
-		v76 := float64(v21 + v74)
-		v77 := float64(v21 - v76)
+		v76 := float64(v19 + v74)
+		v77 := float64(v19 - v76)
 		v78 := float64(v77 + v74)
 		v79 := float64(v78 + v75)
-		v80 := v21
+		v80 := v19
 		if v18 {
 			v80 = v68
 		}
@@ -142,7 +142,7 @@ func geluTanhGeneric(dst, x []float64) {
 		if v18 {
 			v81 = v70
 		}
-		v82 := float64(v21 / v76)
+		v82 := float64(v19 / v76)
 		v83 := float64(v80 * v82)
 		v84 := -v83
 		v85 := math.FMA(v84, v76, v80)
@@ -207,8 +207,8 @@ func geluTanhGeneric(dst, x []float64) {
 		v135 := math.Abs(v109)
 		v136 := -v135
 		v137 := v109 < v3
-		v138 := v19
-		if v136 > v19 {
+		v138 := v20
+		if v136 > v20 {
 			v138 = v136
 		}
 		v139 := float64(v138 * v22)
@@ -239,8 +239,8 @@ func geluTanhGeneric(dst, x []float64) {
 		v164 := math.FMA(v142, v163, v59)
 		v165 := math.FMA(v142, v164, v61)
 		v166 := math.FMA(v156, v165, v155)
-		v167 := float64(v21 + v150)
-		v168 := float64(v21 - v167)
+		v167 := float64(v19 + v150)
+		v168 := float64(v19 - v167)
 		v169 := float64(v168 + v150)
 		v170 := float64(v169 + v166)
 		v171 := float64(v167 + v170)
@@ -250,14 +250,14 @@ func geluTanhGeneric(dst, x []float64) {
 		if v140 > v71 {
 			v174 = v140
 		}
-		v175 := ldexpMid(v21, v174)
+		v175 := ldexpMid(v19, v174)
 		v176 := float64(v171 * v175)
 		v177 := float64(v173 * v175)
-		v178 := float64(v21 + v176)
-		v179 := float64(v21 - v178)
+		v178 := float64(v19 + v176)
+		v179 := float64(v19 - v178)
 		v180 := float64(v179 + v176)
 		v181 := float64(v180 + v177)
-		v182 := v21
+		v182 := v19
 		if v137 {
 			v182 = v171
 		}
@@ -265,7 +265,7 @@ func geluTanhGeneric(dst, x []float64) {
 		if v137 {
 			v183 = v173
 		}
-		v184 := float64(v21 / v178)
+		v184 := float64(v19 / v178)
 		v185 := float64(v182 * v184)
 		v186 := -v185
 		v187 := math.FMA(v186, v178, v182)
@@ -308,8 +308,8 @@ func geluTanhGeneric(dst, x []float64) {
 		v209 := float64(v108 + v208)
 		v210 := float64(v0 * v209)
 		v212 := float64(v13 + v211)
-		v213 := v19
-		if v212 > v19 {
+		v213 := v20
+		if v212 > v20 {
 			v213 = v212
 		}
 		v215 := v214
@@ -344,8 +344,8 @@ func geluTanhGeneric(dst, x []float64) {
 		v241 := math.FMA(v219, v240, v59)
 		v242 := math.FMA(v219, v241, v61)
 		v243 := math.FMA(v233, v242, v232)
-		v244 := float64(v21 + v227)
-		v245 := float64(v21 - v244)
+		v244 := float64(v19 + v227)
+		v245 := float64(v19 - v244)
 		v246 := float64(v245 + v227)
 		v247 := float64(v246 + v243)
 		v248 := float64(v90 - v217)
@@ -437,15 +437,15 @@ func geluTanhGeneric(dst, x []float64) {
 			v298 = v3
 		}
 		v299 := float64(v297 + v298)
-		v300 := float64(v278 * v21)
+		v300 := float64(v278 * v19)
 		v301 := float64(v299 - v300)
 		v302 := math.Abs(v301)
 		v303 := math.Abs(v300)
 		v305 := float64(v303 * v304)
 		v306 := v302 <= v305
 		v307 := math.Abs(v0)
-		v308 := v21
-		if v307 > v21 {
+		v308 := v19
+		if v307 > v19 {
 			v308 = v307
 		}
 		v310 := float64(v302 * v309)
@@ -480,8 +480,8 @@ func geluTanhUsualGeneric(dst, x []float64) {
 	v5 := math.Float64frombits(0x4024000000000000)   // 10
 	v7 := math.Float64frombits(0x3ff9884533d43651)   // 1.5957691216057308
 	v8 := math.Float64frombits(0x3fa6e4e26d4801f7)   // 0.044715
-	v17 := math.Float64frombits(0xc096d00000000000)  // -1460
-	v19 := math.Float64frombits(0x3ff0000000000000)  // 1
+	v17 := math.Float64frombits(0x3ff0000000000000)  // 1
+	v18 := math.Float64frombits(0xc096d00000000000)  // -1460
 	v20 := math.Float64frombits(0x3ff71547652b82fe)  // 1.4426950408889634
 	v23 := math.Float64frombits(0xbfe62e42fefa39ef)  // -0.6931471805599453
 	v25 := math.Float64frombits(0xbc7abc9e3b39803f)  // -2.3190468138462996e-17
@@ -519,13 +519,13 @@ func geluTanhUsualGeneric(dst, x []float64) {
 		v14 := math.Abs(v13)
 		v15 := -v14
 		v16 := v13 < v3
-		v18 := v17
-		if v15 > v17 {
-			v18 = v15
+		v19 := v18
+		if v15 > v18 {
+			v19 = v15
 		}
-		v21 := float64(v18 * v20)
+		v21 := float64(v19 * v20)
 		v22 := math.RoundToEven(v21)
-		v24 := math.FMA(v22, v23, v18)
+		v24 := math.FMA(v22, v23, v19)
 		v26 := math.FMA(v22, v25, v24)
 		v27 := float64(v24 - v26)
 		v28 := math.FMA(v22, v25, v27)
@@ -551,8 +551,8 @@ func geluTanhUsualGeneric(dst, x []float64) {
 		v58 := math.FMA(v26, v56, v57)
 		v60 := math.FMA(v26, v58, v59)
 		v61 := math.FMA(v41, v60, v40)
-		v62 := float64(v19 + v35)
-		v63 := float64(v19 - v62)
+		v62 := float64(v17 + v35)
+		v63 := float64(v17 - v62)
 		v64 := float64(v63 + v35)
 		v65 := float64(v64 + v61)
 		v66 := float64(v62 + v65)
@@ -562,14 +562,14 @@ func geluTanhUsualGeneric(dst, x []float64) {
 		if v22 > v69 {
 			v70 = v22
 		}
-		v71 := ldexpMid(v19, v70)
+		v71 := ldexpMid(v17, v70)
 		v72 := float64(v66 * v71)
 		v73 := float64(v68 * v71)
-		v74 := float64(v19 + v72)
-		v75 := float64(v19 - v74)
+		v74 := float64(v17 + v72)
+		v75 := float64(v17 - v74)
 		v76 := float64(v75 + v72)
 		v77 := float64(v76 + v73)
-		v78 := v19
+		v78 := v17
 		if v16 {
 			v78 = v66
 		}
@@ -577,7 +577,7 @@ func geluTanhUsualGeneric(dst, x []float64) {
 		if v16 {
 			v79 = v68
 		}
-		v80 := float64(v19 / v74)
+		v80 := float64(v17 / v74)
 		v81 := float64(v78 * v80)
 		v82 := -v81
 		v83 := math.FMA(v82, v74, v78)
@@ -642,8 +642,8 @@ func geluTanhUsualGeneric(dst, x []float64) {
 		v133 := math.Abs(v107)
 		v134 := -v133
 		v135 := v107 < v3
-		v136 := v17
-		if v134 > v17 {
+		v136 := v18
+		if v134 > v18 {
 			v136 = v134
 		}
 		v137 := float64(v136 * v20)
@@ -674,8 +674,8 @@ func geluTanhUsualGeneric(dst, x []float64) {
 		v162 := math.FMA(v140, v161, v57)
 		v163 := math.FMA(v140, v162, v59)
 		v164 := math.FMA(v154, v163, v153)
-		v165 := float64(v19 + v148)
-		v166 := float64(v19 - v165)
+		v165 := float64(v17 + v148)
+		v166 := float64(v17 - v165)
 		v167 := float64(v166 + v148)
 		v168 := float64(v167 + v164)
 		v169 := float64(v165 + v168)
@@ -685,14 +685,14 @@ func geluTanhUsualGeneric(dst, x []float64) {
 		if v138 > v69 {
 			v172 = v138
 		}
-		v173 := ldexpMid(v19, v172)
+		v173 := ldexpMid(v17, v172)
 		v174 := float64(v169 * v173)
 		v175 := float64(v171 * v173)
-		v176 := float64(v19 + v174)
-		v177 := float64(v19 - v176)
+		v176 := float64(v17 + v174)
+		v177 := float64(v17 - v176)
 		v178 := float64(v177 + v174)
 		v179 := float64(v178 + v175)
-		v180 := v19
+		v180 := v17
 		if v135 {
 			v180 = v169
 		}
@@ -700,7 +700,7 @@ func geluTanhUsualGeneric(dst, x []float64) {
 		if v135 {
 			v181 = v171
 		}
-		v182 := float64(v19 / v176)
+		v182 := float64(v17 / v176)
 		v183 := float64(v180 * v182)
 		v184 := -v183
 		v185 := math.FMA(v184, v176, v180)
@@ -781,15 +781,15 @@ func geluTanhUsualGeneric(dst, x []float64) {
 			v228 = v3
 		}
 		v229 := float64(v227 + v228)
-		v230 := float64(v210 * v19)
+		v230 := float64(v210 * v17)
 		v231 := float64(v229 - v230)
 		v232 := math.Abs(v231)
 		v233 := math.Abs(v230)
 		v235 := float64(v233 * v234)
 		v236 := v232 <= v235
 		v237 := math.Abs(v0)
-		v238 := v19
-		if v237 > v19 {
+		v238 := v17
+		if v237 > v17 {
 			v238 = v237
 		}
 		v240 := float64(v232 * v239)

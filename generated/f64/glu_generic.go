@@ -21,8 +21,8 @@ func gluGeneric(dst, a, b []float64) {
 	a = a[:len(dst)]
 	b = b[:len(dst)]
 	v3 := math.Float64frombits(0x0000000000000000)   // 0
-	v5 := math.Float64frombits(0xc096d00000000000)   // -1460
-	v7 := math.Float64frombits(0x3ff0000000000000)   // 1
+	v5 := math.Float64frombits(0x3ff0000000000000)   // 1
+	v6 := math.Float64frombits(0xc096d00000000000)   // -1460
 	v8 := math.Float64frombits(0x3ff71547652b82fe)   // 1.4426950408889634
 	v11 := math.Float64frombits(0xbfe62e42fefa39ef)  // -0.6931471805599453
 	v13 := math.Float64frombits(0xbc7abc9e3b39803f)  // -2.3190468138462996e-17
@@ -51,13 +51,13 @@ func gluGeneric(dst, a, b []float64) {
 		v1 := math.Abs(v0)
 		v2 := -v1
 		v4 := v0 < v3
-		v6 := v5
-		if v2 > v5 {
-			v6 = v2
+		v7 := v6
+		if v2 > v6 {
+			v7 = v2
 		}
-		v9 := float64(v6 * v8)
+		v9 := float64(v7 * v8)
 		v10 := math.RoundToEven(v9)
-		v12 := math.FMA(v10, v11, v6)
+		v12 := math.FMA(v10, v11, v7)
 		v14 := math.FMA(v10, v13, v12)
 		v15 := float64(v12 - v14)
 		v16 := math.FMA(v10, v13, v15)
@@ -83,8 +83,8 @@ func gluGeneric(dst, a, b []float64) {
 		v46 := math.FMA(v14, v44, v45)
 		v48 := math.FMA(v14, v46, v47)
 		v49 := math.FMA(v29, v48, v28)
-		v50 := float64(v7 + v23)
-		v51 := float64(v7 - v50)
+		v50 := float64(v5 + v23)
+		v51 := float64(v5 - v50)
 		v52 := float64(v51 + v23)
 		v53 := float64(v52 + v49)
 		v54 := float64(v50 + v53)
@@ -94,14 +94,14 @@ func gluGeneric(dst, a, b []float64) {
 		if v10 > v57 {
 			v58 = v10
 		}
-		v59 := ldexpMid(v7, v58)
+		v59 := ldexpMid(v5, v58)
 		v60 := float64(v54 * v59)
 		v61 := float64(v56 * v59)
-		v62 := float64(v7 + v60)
-		v63 := float64(v7 - v62)
+		v62 := float64(v5 + v60)
+		v63 := float64(v5 - v62)
 		v64 := float64(v63 + v60)
 		v65 := float64(v64 + v61)
-		v66 := v7
+		v66 := v5
 		if v4 {
 			v66 = v54
 		}
@@ -109,13 +109,13 @@ func gluGeneric(dst, a, b []float64) {
 		if v4 {
 			v67 = v56
 		}
-		v68 := float64(v7 / v62)
+		v68 := float64(v5 / v62)
 		v69 := float64(v66 * v68)
 		v70 := -v69
 		v71 := math.FMA(v70, v62, v66)
 		v72 := math.FMA(v70, v65, v71)
 		v73 := float64(v72 + v67)
-		v74 := v5 <= v2
+		v74 := v6 <= v2
 		v75 := float64(v73 * v68)
 		v76 := v3
 		if v4 {
@@ -206,8 +206,8 @@ func gluBackwardAGeneric(da, a, b, dy []float64) {
 	b = b[:len(da)]
 	dy = dy[:len(da)]
 	v3 := math.Float64frombits(0x0000000000000000)   // 0
-	v5 := math.Float64frombits(0xc096d00000000000)   // -1460
-	v7 := math.Float64frombits(0x3ff0000000000000)   // 1
+	v5 := math.Float64frombits(0x3ff0000000000000)   // 1
+	v6 := math.Float64frombits(0xc096d00000000000)   // -1460
 	v8 := math.Float64frombits(0x3ff71547652b82fe)   // 1.4426950408889634
 	v11 := math.Float64frombits(0xbfe62e42fefa39ef)  // -0.6931471805599453
 	v13 := math.Float64frombits(0xbc7abc9e3b39803f)  // -2.3190468138462996e-17
@@ -236,13 +236,13 @@ func gluBackwardAGeneric(da, a, b, dy []float64) {
 		v1 := math.Abs(v0)
 		v2 := -v1
 		v4 := v0 < v3
-		v6 := v5
-		if v2 > v5 {
-			v6 = v2
+		v7 := v6
+		if v2 > v6 {
+			v7 = v2
 		}
-		v9 := float64(v6 * v8)
+		v9 := float64(v7 * v8)
 		v10 := math.RoundToEven(v9)
-		v12 := math.FMA(v10, v11, v6)
+		v12 := math.FMA(v10, v11, v7)
 		v14 := math.FMA(v10, v13, v12)
 		v15 := float64(v12 - v14)
 		v16 := math.FMA(v10, v13, v15)
@@ -268,8 +268,8 @@ func gluBackwardAGeneric(da, a, b, dy []float64) {
 		v46 := math.FMA(v14, v44, v45)
 		v48 := math.FMA(v14, v46, v47)
 		v49 := math.FMA(v29, v48, v28)
-		v50 := float64(v7 + v23)
-		v51 := float64(v7 - v50)
+		v50 := float64(v5 + v23)
+		v51 := float64(v5 - v50)
 		v52 := float64(v51 + v23)
 		v53 := float64(v52 + v49)
 		v54 := float64(v50 + v53)
@@ -279,14 +279,14 @@ func gluBackwardAGeneric(da, a, b, dy []float64) {
 		if v10 > v57 {
 			v58 = v10
 		}
-		v59 := ldexpMid(v7, v58)
+		v59 := ldexpMid(v5, v58)
 		v60 := float64(v54 * v59)
 		v61 := float64(v56 * v59)
-		v62 := float64(v7 + v60)
-		v63 := float64(v7 - v62)
+		v62 := float64(v5 + v60)
+		v63 := float64(v5 - v62)
 		v64 := float64(v63 + v60)
 		v65 := float64(v64 + v61)
-		v66 := v7
+		v66 := v5
 		if v4 {
 			v66 = v54
 		}
@@ -294,13 +294,13 @@ func gluBackwardAGeneric(da, a, b, dy []float64) {
 		if v4 {
 			v67 = v56
 		}
-		v68 := float64(v7 / v62)
+		v68 := float64(v5 / v62)
 		v69 := float64(v66 * v68)
 		v70 := -v69
 		v71 := math.FMA(v70, v62, v66)
 		v72 := math.FMA(v70, v65, v71)
 		v73 := float64(v72 + v67)
-		v74 := v5 <= v2
+		v74 := v6 <= v2
 		v75 := float64(v73 * v68)
 		v76 := v3
 		if v4 {
@@ -386,8 +386,8 @@ func gluBackwardBGeneric(db, a, b, dy []float64) {
 	b = b[:len(db)]
 	dy = dy[:len(db)]
 	v3 := math.Float64frombits(0x0000000000000000)   // 0
-	v4 := math.Float64frombits(0xc096d00000000000)   // -1460
-	v6 := math.Float64frombits(0x3ff0000000000000)   // 1
+	v4 := math.Float64frombits(0x3ff0000000000000)   // 1
+	v5 := math.Float64frombits(0xc096d00000000000)   // -1460
 	v7 := math.Float64frombits(0x3ff71547652b82fe)   // 1.4426950408889634
 	v10 := math.Float64frombits(0xbfe62e42fefa39ef)  // -0.6931471805599453
 	v12 := math.Float64frombits(0xbc7abc9e3b39803f)  // -2.3190468138462996e-17
@@ -416,13 +416,13 @@ func gluBackwardBGeneric(db, a, b, dy []float64) {
 		v0 := b[i]
 		v1 := math.Abs(v0)
 		v2 := -v1
-		v5 := v4
-		if v2 > v4 {
-			v5 = v2
+		v6 := v5
+		if v2 > v5 {
+			v6 = v2
 		}
-		v8 := float64(v5 * v7)
+		v8 := float64(v6 * v7)
 		v9 := math.RoundToEven(v8)
-		v11 := math.FMA(v9, v10, v5)
+		v11 := math.FMA(v9, v10, v6)
 		v13 := math.FMA(v9, v12, v11)
 		v14 := float64(v11 - v13)
 		v15 := math.FMA(v9, v12, v14)
@@ -448,8 +448,8 @@ func gluBackwardBGeneric(db, a, b, dy []float64) {
 		v45 := math.FMA(v13, v43, v44)
 		v47 := math.FMA(v13, v45, v46)
 		v48 := math.FMA(v28, v47, v27)
-		v49 := float64(v6 + v22)
-		v50 := float64(v6 - v49)
+		v49 := float64(v4 + v22)
+		v50 := float64(v4 - v49)
 		v51 := float64(v50 + v22)
 		v52 := float64(v51 + v48)
 		v53 := float64(v49 + v52)
@@ -459,20 +459,20 @@ func gluBackwardBGeneric(db, a, b, dy []float64) {
 		if v9 > v56 {
 			v57 = v9
 		}
-		v58 := ldexpMid(v6, v57)
+		v58 := ldexpMid(v4, v57)
 		v59 := float64(v53 * v58)
 		v60 := float64(v55 * v58)
-		v61 := float64(v6 + v59)
-		v62 := float64(v6 - v61)
+		v61 := float64(v4 + v59)
+		v62 := float64(v4 - v61)
 		v63 := float64(v62 + v59)
 		v64 := float64(v63 + v60)
-		v65 := float64(v6 / v61)
+		v65 := float64(v4 / v61)
 		v66 := float64(v53 * v65)
 		v67 := -v66
 		v68 := math.FMA(v67, v61, v53)
 		v69 := math.FMA(v67, v64, v68)
 		v70 := float64(v69 + v55)
-		v71 := v4 <= v2
+		v71 := v5 <= v2
 		v72 := float64(v70 * v65)
 		v74 := float64(v73 - v9)
 		v76 := v75

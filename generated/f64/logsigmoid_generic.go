@@ -428,8 +428,8 @@ func logsigmoidBackwardGeneric(dx, x, dy []float64) {
 	x = x[:len(dx)]
 	dy = dy[:len(dx)]
 	v4 := math.Float64frombits(0x0000000000000000)   // 0
-	v6 := math.Float64frombits(0xc096d00000000000)   // -1460
-	v8 := math.Float64frombits(0x3ff0000000000000)   // 1
+	v6 := math.Float64frombits(0x3ff0000000000000)   // 1
+	v7 := math.Float64frombits(0xc096d00000000000)   // -1460
 	v9 := math.Float64frombits(0x3ff71547652b82fe)   // 1.4426950408889634
 	v12 := math.Float64frombits(0xbfe62e42fefa39ef)  // -0.6931471805599453
 	v14 := math.Float64frombits(0xbc7abc9e3b39803f)  // -2.3190468138462996e-17
@@ -459,13 +459,13 @@ func logsigmoidBackwardGeneric(dx, x, dy []float64) {
 		v2 := math.Abs(v1)
 		v3 := -v2
 		v5 := v1 < v4
-		v7 := v6
-		if v3 > v6 {
-			v7 = v3
+		v8 := v7
+		if v3 > v7 {
+			v8 = v3
 		}
-		v10 := float64(v7 * v9)
+		v10 := float64(v8 * v9)
 		v11 := math.RoundToEven(v10)
-		v13 := math.FMA(v11, v12, v7)
+		v13 := math.FMA(v11, v12, v8)
 		v15 := math.FMA(v11, v14, v13)
 		v16 := float64(v13 - v15)
 		v17 := math.FMA(v11, v14, v16)
@@ -491,8 +491,8 @@ func logsigmoidBackwardGeneric(dx, x, dy []float64) {
 		v47 := math.FMA(v15, v45, v46)
 		v49 := math.FMA(v15, v47, v48)
 		v50 := math.FMA(v30, v49, v29)
-		v51 := float64(v8 + v24)
-		v52 := float64(v8 - v51)
+		v51 := float64(v6 + v24)
+		v52 := float64(v6 - v51)
 		v53 := float64(v52 + v24)
 		v54 := float64(v53 + v50)
 		v55 := float64(v51 + v54)
@@ -502,14 +502,14 @@ func logsigmoidBackwardGeneric(dx, x, dy []float64) {
 		if v11 > v58 {
 			v59 = v11
 		}
-		v60 := ldexpMid(v8, v59)
+		v60 := ldexpMid(v6, v59)
 		v61 := float64(v55 * v60)
 		v62 := float64(v57 * v60)
-		v63 := float64(v8 + v61)
-		v64 := float64(v8 - v63)
+		v63 := float64(v6 + v61)
+		v64 := float64(v6 - v63)
 		v65 := float64(v64 + v61)
 		v66 := float64(v65 + v62)
-		v67 := v8
+		v67 := v6
 		if v5 {
 			v67 = v55
 		}
@@ -517,13 +517,13 @@ func logsigmoidBackwardGeneric(dx, x, dy []float64) {
 		if v5 {
 			v68 = v57
 		}
-		v69 := float64(v8 / v63)
+		v69 := float64(v6 / v63)
 		v70 := float64(v67 * v69)
 		v71 := -v70
 		v72 := math.FMA(v71, v63, v67)
 		v73 := math.FMA(v71, v66, v72)
 		v74 := float64(v73 + v68)
-		v75 := v6 <= v3
+		v75 := v7 <= v3
 		v76 := float64(v74 * v69)
 		v77 := v4
 		if v5 {

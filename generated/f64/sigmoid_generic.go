@@ -30,8 +30,8 @@ var (
 func sigmoidGeneric(dst, x []float64) {
 	x = x[:len(dst)]
 	v3 := math.Float64frombits(0x0000000000000000)  // 0
-	v5 := math.Float64frombits(0xc096d00000000000)  // -1460
-	v7 := math.Float64frombits(0x3ff0000000000000)  // 1
+	v5 := math.Float64frombits(0x3ff0000000000000)  // 1
+	v6 := math.Float64frombits(0xc096d00000000000)  // -1460
 	v8 := math.Float64frombits(0x3ff71547652b82fe)  // 1.4426950408889634
 	v13 := math.Float64frombits(0xbfe62e42fefa39ef) // -0.6931471805599453
 	v16 := math.Float64frombits(0xbc7abc9e3b39803f) // -2.3190468138462996e-17
@@ -56,13 +56,13 @@ func sigmoidGeneric(dst, x []float64) {
 		v1 := math.Abs(v0)
 		v2 := -v1
 		v4 := v0 < v3
-		v6 := v5
-		if v2 > v5 {
-			v6 = v2
+		v7 := v6
+		if v2 > v6 {
+			v7 = v2
 		}
-		v9 := float64(v6 * v8)
+		v9 := float64(v7 * v8)
 		v10 := math.RoundToEven(v9)
-		v14 := math.FMA(v10, v13, v6)
+		v14 := math.FMA(v10, v13, v7)
 		v17 := math.FMA(v10, v16, v14)
 		v18 := float64(v14 - v17)
 		v19 := math.FMA(v10, v16, v18)
@@ -88,8 +88,8 @@ func sigmoidGeneric(dst, x []float64) {
 		v49 := math.FMA(v17, v47, v48)
 		v51 := math.FMA(v17, v49, v50)
 		v52 := math.FMA(v32, v51, v31)
-		v53 := float64(v7 + v26)
-		v54 := float64(v7 - v53)
+		v53 := float64(v5 + v26)
+		v54 := float64(v5 - v53)
 		v55 := float64(v54 + v26)
 		v56 := float64(v55 + v52)
 		v57 := float64(v53 + v56)
@@ -99,14 +99,14 @@ func sigmoidGeneric(dst, x []float64) {
 		if v10 > v60 {
 			v61 = v10
 		}
-		v62 := ldexpMid(v7, v61)
+		v62 := ldexpMid(v5, v61)
 		v63 := float64(v57 * v62)
 		v64 := float64(v59 * v62)
-		v65 := float64(v7 + v63)
-		v66 := float64(v7 - v65)
+		v65 := float64(v5 + v63)
+		v66 := float64(v5 - v65)
 		v67 := float64(v66 + v63)
 		v68 := float64(v67 + v64)
-		v69 := v7
+		v69 := v5
 		if v4 {
 			v69 = v57
 		}
@@ -114,7 +114,7 @@ func sigmoidGeneric(dst, x []float64) {
 		if v4 {
 			v70 = v59
 		}
-		v71 := float64(v7 / v65)
+		v71 := float64(v5 / v65)
 		v72 := float64(v69 * v71)
 		v73 := -v72
 		v74 := math.FMA(v73, v65, v69)
@@ -170,8 +170,8 @@ func sigmoidBackwardGeneric(dx, x, dy []float64) {
 	x = x[:len(dx)]
 	dy = dy[:len(dx)]
 	v3 := math.Float64frombits(0x0000000000000000)   // 0
-	v4 := math.Float64frombits(0xc096d00000000000)   // -1460
-	v6 := math.Float64frombits(0x3ff0000000000000)   // 1
+	v4 := math.Float64frombits(0x3ff0000000000000)   // 1
+	v5 := math.Float64frombits(0xc096d00000000000)   // -1460
 	v7 := math.Float64frombits(0x3ff71547652b82fe)   // 1.4426950408889634
 	v10 := math.Float64frombits(0xbfe62e42fefa39ef)  // -0.6931471805599453
 	v12 := math.Float64frombits(0xbc7abc9e3b39803f)  // -2.3190468138462996e-17
@@ -199,13 +199,13 @@ func sigmoidBackwardGeneric(dx, x, dy []float64) {
 		v0 := x[i]
 		v1 := math.Abs(v0)
 		v2 := -v1
-		v5 := v4
-		if v2 > v4 {
-			v5 = v2
+		v6 := v5
+		if v2 > v5 {
+			v6 = v2
 		}
-		v8 := float64(v5 * v7)
+		v8 := float64(v6 * v7)
 		v9 := math.RoundToEven(v8)
-		v11 := math.FMA(v9, v10, v5)
+		v11 := math.FMA(v9, v10, v6)
 		v13 := math.FMA(v9, v12, v11)
 		v14 := float64(v11 - v13)
 		v15 := math.FMA(v9, v12, v14)
@@ -231,8 +231,8 @@ func sigmoidBackwardGeneric(dx, x, dy []float64) {
 		v45 := math.FMA(v13, v43, v44)
 		v47 := math.FMA(v13, v45, v46)
 		v48 := math.FMA(v28, v47, v27)
-		v49 := float64(v6 + v22)
-		v50 := float64(v6 - v49)
+		v49 := float64(v4 + v22)
+		v50 := float64(v4 - v49)
 		v51 := float64(v50 + v22)
 		v52 := float64(v51 + v48)
 		v53 := float64(v49 + v52)
@@ -242,20 +242,20 @@ func sigmoidBackwardGeneric(dx, x, dy []float64) {
 		if v9 > v56 {
 			v57 = v9
 		}
-		v58 := ldexpMid(v6, v57)
+		v58 := ldexpMid(v4, v57)
 		v59 := float64(v53 * v58)
 		v60 := float64(v55 * v58)
-		v61 := float64(v6 + v59)
-		v62 := float64(v6 - v61)
+		v61 := float64(v4 + v59)
+		v62 := float64(v4 - v61)
 		v63 := float64(v62 + v59)
 		v64 := float64(v63 + v60)
-		v65 := float64(v6 / v61)
+		v65 := float64(v4 / v61)
 		v66 := float64(v53 * v65)
 		v67 := -v66
 		v68 := math.FMA(v67, v61, v53)
 		v69 := math.FMA(v67, v64, v68)
 		v70 := float64(v69 + v55)
-		v71 := v4 <= v2
+		v71 := v5 <= v2
 		v72 := float64(v70 * v65)
 		v74 := float64(v73 - v9)
 		v76 := v75

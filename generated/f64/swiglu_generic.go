@@ -30,8 +30,8 @@ func swigluGeneric(dst, a, b []float64) {
 	v3 := math.Float64frombits(0x0000000000000000)   // 0
 	v4 := math.Float64frombits(0x8000000000000000)   // -0
 	v5 := math.Float64frombits(0xc087480000000000)   // -745
-	v10 := math.Float64frombits(0xc096d00000000000)  // -1460
-	v12 := math.Float64frombits(0x3ff0000000000000)  // 1
+	v10 := math.Float64frombits(0x3ff0000000000000)  // 1
+	v11 := math.Float64frombits(0xc096d00000000000)  // -1460
 	v13 := math.Float64frombits(0x3ff71547652b82fe)  // 1.4426950408889634
 	v16 := math.Float64frombits(0xbfe62e42fefa39ef)  // -0.6931471805599453
 	v18 := math.Float64frombits(0xbc7abc9e3b39803f)  // -2.3190468138462996e-17
@@ -63,13 +63,13 @@ func swigluGeneric(dst, a, b []float64) {
 		v7 := math.Abs(v0)
 		v8 := -v7
 		v9 := v0 < v3
-		v11 := v10
-		if v8 > v10 {
-			v11 = v8
+		v12 := v11
+		if v8 > v11 {
+			v12 = v8
 		}
-		v14 := float64(v11 * v13)
+		v14 := float64(v12 * v13)
 		v15 := math.RoundToEven(v14)
-		v17 := math.FMA(v15, v16, v11)
+		v17 := math.FMA(v15, v16, v12)
 		v19 := math.FMA(v15, v18, v17)
 		v20 := float64(v17 - v19)
 		v21 := math.FMA(v15, v18, v20)
@@ -95,8 +95,8 @@ func swigluGeneric(dst, a, b []float64) {
 		v51 := math.FMA(v19, v49, v50)
 		v53 := math.FMA(v19, v51, v52)
 		v54 := math.FMA(v34, v53, v33)
-		v55 := float64(v12 + v28)
-		v56 := float64(v12 - v55)
+		v55 := float64(v10 + v28)
+		v56 := float64(v10 - v55)
 		v57 := float64(v56 + v28)
 		v58 := float64(v57 + v54)
 		v59 := float64(v55 + v58)
@@ -106,14 +106,14 @@ func swigluGeneric(dst, a, b []float64) {
 		if v15 > v62 {
 			v63 = v15
 		}
-		v64 := ldexpMid(v12, v63)
+		v64 := ldexpMid(v10, v63)
 		v65 := float64(v59 * v64)
 		v66 := float64(v61 * v64)
-		v67 := float64(v12 + v65)
-		v68 := float64(v12 - v67)
+		v67 := float64(v10 + v65)
+		v68 := float64(v10 - v67)
 		v69 := float64(v68 + v65)
 		v70 := float64(v69 + v66)
-		v71 := v12
+		v71 := v10
 		if v9 {
 			v71 = v59
 		}
@@ -121,13 +121,13 @@ func swigluGeneric(dst, a, b []float64) {
 		if v9 {
 			v72 = v61
 		}
-		v73 := float64(v12 / v67)
+		v73 := float64(v10 / v67)
 		v74 := float64(v71 * v73)
 		v75 := -v74
 		v76 := math.FMA(v75, v67, v71)
 		v77 := math.FMA(v75, v70, v76)
 		v78 := float64(v77 + v72)
-		v79 := v10 <= v8
+		v79 := v11 <= v8
 		v80 := float64(v78 * v73)
 		v81 := v3
 		if v9 {
@@ -163,8 +163,8 @@ func swigluGeneric(dst, a, b []float64) {
 		v101 := math.IsNaN(v0)
 		v102 := float64(v0 * v100)
 		v103 := float64(v22 * v0)
-		v104 := v10
-		if v103 > v10 {
+		v104 := v11
+		if v103 > v11 {
 			v104 = v103
 		}
 		v106 := v105
@@ -199,8 +199,8 @@ func swigluGeneric(dst, a, b []float64) {
 		v132 := math.FMA(v110, v131, v50)
 		v133 := math.FMA(v110, v132, v52)
 		v134 := math.FMA(v124, v133, v123)
-		v135 := float64(v12 + v118)
-		v136 := float64(v12 - v135)
+		v135 := float64(v10 + v118)
+		v136 := float64(v10 - v135)
 		v137 := float64(v136 + v118)
 		v138 := float64(v137 + v134)
 		v139 := float64(v82 - v108)
@@ -336,8 +336,8 @@ func swigluUsualGeneric(dst, a, b []float64) {
 	v1 := math.Float64frombits(0xc089000000000000)   // -800
 	v3 := math.Float64frombits(0x0000000000000000)   // 0
 	v4 := math.Float64frombits(0x8000000000000000)   // -0
-	v8 := math.Float64frombits(0xc096d00000000000)   // -1460
-	v10 := math.Float64frombits(0x3ff0000000000000)  // 1
+	v8 := math.Float64frombits(0x3ff0000000000000)   // 1
+	v9 := math.Float64frombits(0xc096d00000000000)   // -1460
 	v11 := math.Float64frombits(0x3ff71547652b82fe)  // 1.4426950408889634
 	v14 := math.Float64frombits(0xbfe62e42fefa39ef)  // -0.6931471805599453
 	v16 := math.Float64frombits(0xbc7abc9e3b39803f)  // -2.3190468138462996e-17
@@ -367,13 +367,13 @@ func swigluUsualGeneric(dst, a, b []float64) {
 		v5 := math.Abs(v0)
 		v6 := -v5
 		v7 := v0 < v3
-		v9 := v8
-		if v6 > v8 {
-			v9 = v6
+		v10 := v9
+		if v6 > v9 {
+			v10 = v6
 		}
-		v12 := float64(v9 * v11)
+		v12 := float64(v10 * v11)
 		v13 := math.RoundToEven(v12)
-		v15 := math.FMA(v13, v14, v9)
+		v15 := math.FMA(v13, v14, v10)
 		v17 := math.FMA(v13, v16, v15)
 		v18 := float64(v15 - v17)
 		v19 := math.FMA(v13, v16, v18)
@@ -399,8 +399,8 @@ func swigluUsualGeneric(dst, a, b []float64) {
 		v49 := math.FMA(v17, v47, v48)
 		v51 := math.FMA(v17, v49, v50)
 		v52 := math.FMA(v32, v51, v31)
-		v53 := float64(v10 + v26)
-		v54 := float64(v10 - v53)
+		v53 := float64(v8 + v26)
+		v54 := float64(v8 - v53)
 		v55 := float64(v54 + v26)
 		v56 := float64(v55 + v52)
 		v57 := float64(v53 + v56)
@@ -410,14 +410,14 @@ func swigluUsualGeneric(dst, a, b []float64) {
 		if v13 > v60 {
 			v61 = v13
 		}
-		v62 := ldexpMid(v10, v61)
+		v62 := ldexpMid(v8, v61)
 		v63 := float64(v57 * v62)
 		v64 := float64(v59 * v62)
-		v65 := float64(v10 + v63)
-		v66 := float64(v10 - v65)
+		v65 := float64(v8 + v63)
+		v66 := float64(v8 - v65)
 		v67 := float64(v66 + v63)
 		v68 := float64(v67 + v64)
-		v69 := v10
+		v69 := v8
 		if v7 {
 			v69 = v57
 		}
@@ -425,13 +425,13 @@ func swigluUsualGeneric(dst, a, b []float64) {
 		if v7 {
 			v70 = v59
 		}
-		v71 := float64(v10 / v65)
+		v71 := float64(v8 / v65)
 		v72 := float64(v69 * v71)
 		v73 := -v72
 		v74 := math.FMA(v73, v65, v69)
 		v75 := math.FMA(v73, v68, v74)
 		v76 := float64(v75 + v70)
-		v77 := v8 <= v6
+		v77 := v9 <= v6
 		v78 := float64(v76 * v71)
 		v79 := v3
 		if v7 {
@@ -2573,8 +2573,8 @@ func swigluBackwardBGeneric(db, a, b, dy []float64) {
 	v3 := math.Float64frombits(0x0000000000000000)   // 0
 	v4 := math.Float64frombits(0x8000000000000000)   // -0
 	v5 := math.Float64frombits(0xc087480000000000)   // -745
-	v10 := math.Float64frombits(0xc096d00000000000)  // -1460
-	v12 := math.Float64frombits(0x3ff0000000000000)  // 1
+	v10 := math.Float64frombits(0x3ff0000000000000)  // 1
+	v11 := math.Float64frombits(0xc096d00000000000)  // -1460
 	v13 := math.Float64frombits(0x3ff71547652b82fe)  // 1.4426950408889634
 	v16 := math.Float64frombits(0xbfe62e42fefa39ef)  // -0.6931471805599453
 	v18 := math.Float64frombits(0xbc7abc9e3b39803f)  // -2.3190468138462996e-17
@@ -2606,13 +2606,13 @@ func swigluBackwardBGeneric(db, a, b, dy []float64) {
 		v7 := math.Abs(v0)
 		v8 := -v7
 		v9 := v0 < v3
-		v11 := v10
-		if v8 > v10 {
-			v11 = v8
+		v12 := v11
+		if v8 > v11 {
+			v12 = v8
 		}
-		v14 := float64(v11 * v13)
+		v14 := float64(v12 * v13)
 		v15 := math.RoundToEven(v14)
-		v17 := math.FMA(v15, v16, v11)
+		v17 := math.FMA(v15, v16, v12)
 		v19 := math.FMA(v15, v18, v17)
 		v20 := float64(v17 - v19)
 		v21 := math.FMA(v15, v18, v20)
@@ -2638,8 +2638,8 @@ func swigluBackwardBGeneric(db, a, b, dy []float64) {
 		v51 := math.FMA(v19, v49, v50)
 		v53 := math.FMA(v19, v51, v52)
 		v54 := math.FMA(v34, v53, v33)
-		v55 := float64(v12 + v28)
-		v56 := float64(v12 - v55)
+		v55 := float64(v10 + v28)
+		v56 := float64(v10 - v55)
 		v57 := float64(v56 + v28)
 		v58 := float64(v57 + v54)
 		v59 := float64(v55 + v58)
@@ -2649,14 +2649,14 @@ func swigluBackwardBGeneric(db, a, b, dy []float64) {
 		if v15 > v62 {
 			v63 = v15
 		}
-		v64 := ldexpMid(v12, v63)
+		v64 := ldexpMid(v10, v63)
 		v65 := float64(v59 * v64)
 		v66 := float64(v61 * v64)
-		v67 := float64(v12 + v65)
-		v68 := float64(v12 - v67)
+		v67 := float64(v10 + v65)
+		v68 := float64(v10 - v67)
 		v69 := float64(v68 + v65)
 		v70 := float64(v69 + v66)
-		v71 := v12
+		v71 := v10
 		if v9 {
 			v71 = v59
 		}
@@ -2664,13 +2664,13 @@ func swigluBackwardBGeneric(db, a, b, dy []float64) {
 		if v9 {
 			v72 = v61
 		}
-		v73 := float64(v12 / v67)
+		v73 := float64(v10 / v67)
 		v74 := float64(v71 * v73)
 		v75 := -v74
 		v76 := math.FMA(v75, v67, v71)
 		v77 := math.FMA(v75, v70, v76)
 		v78 := float64(v77 + v72)
-		v79 := v10 <= v8
+		v79 := v11 <= v8
 		v80 := float64(v78 * v73)
 		v81 := v3
 		if v9 {
@@ -2706,8 +2706,8 @@ func swigluBackwardBGeneric(db, a, b, dy []float64) {
 		v101 := math.IsNaN(v0)
 		v102 := float64(v0 * v100)
 		v103 := float64(v22 * v0)
-		v104 := v10
-		if v103 > v10 {
+		v104 := v11
+		if v103 > v11 {
 			v104 = v103
 		}
 		v106 := v105
@@ -2742,8 +2742,8 @@ func swigluBackwardBGeneric(db, a, b, dy []float64) {
 		v132 := math.FMA(v110, v131, v50)
 		v133 := math.FMA(v110, v132, v52)
 		v134 := math.FMA(v124, v133, v123)
-		v135 := float64(v12 + v118)
-		v136 := float64(v12 - v135)
+		v135 := float64(v10 + v118)
+		v136 := float64(v10 - v135)
 		v137 := float64(v136 + v118)
 		v138 := float64(v137 + v134)
 		v139 := float64(v82 - v108)
@@ -2875,8 +2875,8 @@ func swigluBackwardBUsualGeneric(db, a, b, dy []float64) {
 	v1 := math.Float64frombits(0xc089000000000000)   // -800
 	v3 := math.Float64frombits(0x0000000000000000)   // 0
 	v4 := math.Float64frombits(0x8000000000000000)   // -0
-	v8 := math.Float64frombits(0xc096d00000000000)   // -1460
-	v10 := math.Float64frombits(0x3ff0000000000000)  // 1
+	v8 := math.Float64frombits(0x3ff0000000000000)   // 1
+	v9 := math.Float64frombits(0xc096d00000000000)   // -1460
 	v11 := math.Float64frombits(0x3ff71547652b82fe)  // 1.4426950408889634
 	v14 := math.Float64frombits(0xbfe62e42fefa39ef)  // -0.6931471805599453
 	v16 := math.Float64frombits(0xbc7abc9e3b39803f)  // -2.3190468138462996e-17
@@ -2906,13 +2906,13 @@ func swigluBackwardBUsualGeneric(db, a, b, dy []float64) {
 		v5 := math.Abs(v0)
 		v6 := -v5
 		v7 := v0 < v3
-		v9 := v8
-		if v6 > v8 {
-			v9 = v6
+		v10 := v9
+		if v6 > v9 {
+			v10 = v6
 		}
-		v12 := float64(v9 * v11)
+		v12 := float64(v10 * v11)
 		v13 := math.RoundToEven(v12)
-		v15 := math.FMA(v13, v14, v9)
+		v15 := math.FMA(v13, v14, v10)
 		v17 := math.FMA(v13, v16, v15)
 		v18 := float64(v15 - v17)
 		v19 := math.FMA(v13, v16, v18)
@@ -2938,8 +2938,8 @@ func swigluBackwardBUsualGeneric(db, a, b, dy []float64) {
 		v49 := math.FMA(v17, v47, v48)
 		v51 := math.FMA(v17, v49, v50)
 		v52 := math.FMA(v32, v51, v31)
-		v53 := float64(v10 + v26)
-		v54 := float64(v10 - v53)
+		v53 := float64(v8 + v26)
+		v54 := float64(v8 - v53)
 		v55 := float64(v54 + v26)
 		v56 := float64(v55 + v52)
 		v57 := float64(v53 + v56)
@@ -2949,14 +2949,14 @@ func swigluBackwardBUsualGeneric(db, a, b, dy []float64) {
 		if v13 > v60 {
 			v61 = v13
 		}
-		v62 := ldexpMid(v10, v61)
+		v62 := ldexpMid(v8, v61)
 		v63 := float64(v57 * v62)
 		v64 := float64(v59 * v62)
-		v65 := float64(v10 + v63)
-		v66 := float64(v10 - v65)
+		v65 := float64(v8 + v63)
+		v66 := float64(v8 - v65)
 		v67 := float64(v66 + v63)
 		v68 := float64(v67 + v64)
-		v69 := v10
+		v69 := v8
 		if v7 {
 			v69 = v57
 		}
@@ -2964,13 +2964,13 @@ func swigluBackwardBUsualGeneric(db, a, b, dy []float64) {
 		if v7 {
 			v70 = v59
 		}
-		v71 := float64(v10 / v65)
+		v71 := float64(v8 / v65)
 		v72 := float64(v69 * v71)
 		v73 := -v72
 		v74 := math.FMA(v73, v65, v69)
 		v75 := math.FMA(v73, v68, v74)
 		v76 := float64(v75 + v70)
-		v77 := v8 <= v6
+		v77 := v9 <= v6
 		v78 := float64(v76 * v71)
 		v79 := v3
 		if v7 {

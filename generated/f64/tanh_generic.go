@@ -142,8 +142,8 @@ func tanhBackwardGeneric(dx, x, dy []float64) {
 	v5 := math.Float64frombits(0x4000000000000000)   // 2
 	v6 := math.Float64frombits(0xc000000000000000)   // -2
 	v10 := math.Float64frombits(0x0000000000000000)  // 0
-	v12 := math.Float64frombits(0xc096d00000000000)  // -1460
-	v14 := math.Float64frombits(0x3ff0000000000000)  // 1
+	v12 := math.Float64frombits(0x3ff0000000000000)  // 1
+	v13 := math.Float64frombits(0xc096d00000000000)  // -1460
 	v15 := math.Float64frombits(0x3ff71547652b82fe)  // 1.4426950408889634
 	v18 := math.Float64frombits(0xbfe62e42fefa39ef)  // -0.6931471805599453
 	v20 := math.Float64frombits(0xbc7abc9e3b39803f)  // -2.3190468138462996e-17
@@ -180,13 +180,13 @@ func tanhBackwardGeneric(dx, x, dy []float64) {
 		v8 := math.Abs(v7)
 		v9 := -v8
 		v11 := v7 < v10
-		v13 := v12
-		if v9 > v12 {
-			v13 = v9
+		v14 := v13
+		if v9 > v13 {
+			v14 = v9
 		}
-		v16 := float64(v13 * v15)
+		v16 := float64(v14 * v15)
 		v17 := math.RoundToEven(v16)
-		v19 := math.FMA(v17, v18, v13)
+		v19 := math.FMA(v17, v18, v14)
 		v21 := math.FMA(v17, v20, v19)
 		v22 := float64(v19 - v21)
 		v23 := math.FMA(v17, v20, v22)
@@ -212,8 +212,8 @@ func tanhBackwardGeneric(dx, x, dy []float64) {
 		v53 := math.FMA(v21, v51, v52)
 		v55 := math.FMA(v21, v53, v54)
 		v56 := math.FMA(v36, v55, v35)
-		v57 := float64(v14 + v30)
-		v58 := float64(v14 - v57)
+		v57 := float64(v12 + v30)
+		v58 := float64(v12 - v57)
 		v59 := float64(v58 + v30)
 		v60 := float64(v59 + v56)
 		v61 := float64(v57 + v60)
@@ -223,14 +223,14 @@ func tanhBackwardGeneric(dx, x, dy []float64) {
 		if v17 > v64 {
 			v65 = v17
 		}
-		v66 := ldexpMid(v14, v65)
+		v66 := ldexpMid(v12, v65)
 		v67 := float64(v61 * v66)
 		v68 := float64(v63 * v66)
-		v69 := float64(v14 + v67)
-		v70 := float64(v14 - v69)
+		v69 := float64(v12 + v67)
+		v70 := float64(v12 - v69)
 		v71 := float64(v70 + v67)
 		v72 := float64(v71 + v68)
-		v73 := v14
+		v73 := v12
 		if v11 {
 			v73 = v61
 		}
@@ -238,7 +238,7 @@ func tanhBackwardGeneric(dx, x, dy []float64) {
 		if v11 {
 			v74 = v63
 		}
-		v75 := float64(v14 / v69)
+		v75 := float64(v12 / v69)
 		v76 := float64(v73 * v75)
 		v77 := -v76
 		v78 := math.FMA(v77, v69, v73)
@@ -285,8 +285,8 @@ func tanhBackwardGeneric(dx, x, dy []float64) {
 		}
 		v108 := float64(v5 * v107)
 		v109 := float64(v105 - v108)
-		v110 := v12
-		if v109 > v12 {
+		v110 := v13
+		if v109 > v13 {
 			v110 = v109
 		}
 		v112 := v111
@@ -321,11 +321,11 @@ func tanhBackwardGeneric(dx, x, dy []float64) {
 		v138 := math.FMA(v116, v137, v52)
 		v139 := math.FMA(v116, v138, v54)
 		v140 := math.FMA(v130, v139, v129)
-		v141 := float64(v14 + v124)
-		v142 := float64(v14 - v141)
+		v141 := float64(v12 + v124)
+		v142 := float64(v12 - v141)
 		v143 := float64(v142 + v124)
 		v144 := float64(v143 + v140)
-		v145 := v12 <= v109
+		v145 := v13 <= v109
 		v146 := float64(v83 - v114)
 		v147 := v85
 		if v146 < v85 {
@@ -485,8 +485,8 @@ func tanhBackwardUsualGeneric(dx, x, dy []float64) {
 	v2 := math.Float64frombits(0x4010000000000000)   // 4
 	v3 := math.Float64frombits(0xc000000000000000)   // -2
 	v7 := math.Float64frombits(0x0000000000000000)   // 0
-	v9 := math.Float64frombits(0xc096d00000000000)   // -1460
-	v11 := math.Float64frombits(0x3ff0000000000000)  // 1
+	v9 := math.Float64frombits(0x3ff0000000000000)   // 1
+	v10 := math.Float64frombits(0xc096d00000000000)  // -1460
 	v12 := math.Float64frombits(0x3ff71547652b82fe)  // 1.4426950408889634
 	v15 := math.Float64frombits(0xbfe62e42fefa39ef)  // -0.6931471805599453
 	v17 := math.Float64frombits(0xbc7abc9e3b39803f)  // -2.3190468138462996e-17
@@ -518,13 +518,13 @@ func tanhBackwardUsualGeneric(dx, x, dy []float64) {
 		v5 := math.Abs(v4)
 		v6 := -v5
 		v8 := v4 < v7
-		v10 := v9
-		if v6 > v9 {
-			v10 = v6
+		v11 := v10
+		if v6 > v10 {
+			v11 = v6
 		}
-		v13 := float64(v10 * v12)
+		v13 := float64(v11 * v12)
 		v14 := math.RoundToEven(v13)
-		v16 := math.FMA(v14, v15, v10)
+		v16 := math.FMA(v14, v15, v11)
 		v18 := math.FMA(v14, v17, v16)
 		v19 := float64(v16 - v18)
 		v20 := math.FMA(v14, v17, v19)
@@ -550,8 +550,8 @@ func tanhBackwardUsualGeneric(dx, x, dy []float64) {
 		v50 := math.FMA(v18, v48, v49)
 		v52 := math.FMA(v18, v50, v51)
 		v53 := math.FMA(v33, v52, v32)
-		v54 := float64(v11 + v27)
-		v55 := float64(v11 - v54)
+		v54 := float64(v9 + v27)
+		v55 := float64(v9 - v54)
 		v56 := float64(v55 + v27)
 		v57 := float64(v56 + v53)
 		v58 := float64(v54 + v57)
@@ -561,14 +561,14 @@ func tanhBackwardUsualGeneric(dx, x, dy []float64) {
 		if v14 > v61 {
 			v62 = v14
 		}
-		v63 := ldexpMid(v11, v62)
+		v63 := ldexpMid(v9, v62)
 		v64 := float64(v58 * v63)
 		v65 := float64(v60 * v63)
-		v66 := float64(v11 + v64)
-		v67 := float64(v11 - v66)
+		v66 := float64(v9 + v64)
+		v67 := float64(v9 - v66)
 		v68 := float64(v67 + v64)
 		v69 := float64(v68 + v65)
-		v70 := v11
+		v70 := v9
 		if v8 {
 			v70 = v58
 		}
@@ -576,7 +576,7 @@ func tanhBackwardUsualGeneric(dx, x, dy []float64) {
 		if v8 {
 			v71 = v60
 		}
-		v72 := float64(v11 / v66)
+		v72 := float64(v9 / v66)
 		v73 := float64(v70 * v72)
 		v74 := -v73
 		v75 := math.FMA(v74, v66, v70)

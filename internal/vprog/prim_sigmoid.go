@@ -40,13 +40,6 @@ func sigmoidDivParts(b *Builder, nh, nl, dh, dl Value) (y0, rem, q Value) {
 }
 
 func sigmoidLower(b *Builder, x Value, target Type) Value {
-	// −|x| clamped below where exp is 0 (for a float64 target: where it
-	// stays 0 however it is scaled; for a float32 target: where exp32
-	// flushes it to 0, exp32MinArg); NaN → the clamp.
-	minArg := exp32MinArg
-	if target == F64 {
-		minArg = expMinArgF64
-	}
 	nax := b.Neg(b.Abs(x))
 	neg := b.LT(x, b.Const(0))
 	// pick is neg ? t : f. Where x is known ≤ 0 (silu's sigmoid(-|x|)) it
@@ -56,10 +49,13 @@ func sigmoidLower(b *Builder, x Value, target Type) Value {
 		nax = x
 		pick = func(t, _ Value) Value { return t }
 	}
-	t := b.Max(nax, b.Const(minArg))
 	one := b.Const(1)
 	var res Value
 	if target == F64 {
+		// −|x| clamped below where exp stays 0 however it is scaled; NaN
+		// → the clamp.
+		minArg := expMinArgF64
+		t := b.Max(nax, b.Const(minArg))
 		k, y0, w := expDD(b, t)
 		// e = 2^k·(y + ylo).
 		y, ylo := expSplit(b, y0, w)
@@ -84,11 +80,10 @@ func sigmoidLower(b *Builder, x Value, target Type) Value {
 		unclamped := b.LE(b.Const(minArg), nax)
 		res = expLdexpDD(b, q0, b.Mul(rem, q), pick(k, b.Const(0)), unclamped)
 	} else {
-		// e = exp32(−|x|): t is in [exp32MinArg, 0], so k is in [-1023,
-		// 0] and the scaling is one product, +0 at k = -1023 (LdexpFlush;
-		// on AVX2 3 instructions instead of LdexpMidRange's 9).
-		k, p := exp32Scaled(b, t)
-		e := b.LdexpFlush(p, k)
+		// e = exp32(−|x|): −|x| ≤ 0 needs no upper clamp, and the scaling
+		// is one product, +0 below -708.74 (LdexpFlush; on AVX2 3
+		// instructions instead of LdexpMidRange's 9).
+		e := exp32(b, nax)
 		res = b.Div(pick(e, one), b.Add(one, e))
 	}
 	return b.Select(b.IsNaN(x), x, res)
