@@ -1564,7 +1564,7 @@ func sinUsualAVX2(dst, in0 []float32, w0 float32)
 //go:noescape
 func sinUsualAVX2Stream(dst, in0 []float32, w0 float32)
 
-// sinRareAVX512 folds sinRare into acc (max; element i into lane i % 8) with AVX512 (3 vectors per iteration, masked tail).
+// sinRareAVX512 folds sinRare into acc (max; element i into lane i % 8) with AVX512 (4 vectors per iteration, masked tail).
 // Requires: AVX, AVX512DQ, AVX512F, AVX512VL, BMI2, SSE, SSE2.
 //
 //go:noescape
@@ -1624,7 +1624,7 @@ func sinBackwardUsualAVX2(dst, in0, in1 []float32, w0 float32)
 //go:noescape
 func sinBackwardUsualAVX2Stream(dst, in0, in1 []float32, w0 float32)
 
-// sinBackwardRareAVX512 folds sinBackwardRare into acc (max; element i into lane i % 8) with AVX512 (3 vectors per iteration, masked tail).
+// sinBackwardRareAVX512 folds sinBackwardRare into acc (max; element i into lane i % 8) with AVX512 (4 vectors per iteration, masked tail).
 // Requires: AVX, AVX512DQ, AVX512F, AVX512VL, BMI2, SSE, SSE2.
 //
 //go:noescape

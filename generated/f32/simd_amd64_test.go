@@ -1633,7 +1633,7 @@ var reduceCases32 = []reduceCase[float32]{
 		},
 	},
 	{
-		Name: "sinRare", Inputs: 1, MaxLen: 73,
+		Name: "sinRare", Inputs: 1, MaxLen: 97,
 		Max:       true,
 		ParamSets: [][]float32{{float32(0x1p+00)}, {float32(0x1.ep+04)}},
 		Generic:   func(acc *[16]float64, in [][]float32, p []float32) { sinRareGeneric(acc, in[0], p[0]) },
@@ -1643,7 +1643,7 @@ var reduceCases32 = []reduceCase[float32]{
 		},
 	},
 	{
-		Name: "sinBackwardRare", Inputs: 2, MaxLen: 73,
+		Name: "sinBackwardRare", Inputs: 2, MaxLen: 97,
 		Max:       true,
 		ParamSets: [][]float32{{float32(0x1p+00)}, {float32(0x1.ep+04)}},
 		Generic:   func(acc *[16]float64, in [][]float32, p []float32) { sinBackwardRareGeneric(acc, in[0], in[1], p[0]) },

@@ -26,7 +26,7 @@ var (
 	sinBackwardUsualStreamImpl func(dx, x, dy []float32, w0 float32)
 )
 
-// sinGeneric is the pure-Go kernel of sin (f32 memory, f64 compute, 240
+// sinGeneric is the pure-Go kernel of sin (f32 memory, f64 compute, 238
 // operations): the scalar twin of the vector program the assembly kernels run,
 // with exactly the semantics of vprog.Program.Eval, so every backend gives the
 // same bits. The caller guarantees equal lengths; dst may be the same slice as
@@ -79,23 +79,18 @@ func sinGeneric(dst, x []float32, w0 float32) {
 	v128 := math.Float64frombits(0x3960000000000000) // 2.465190328815662e-32
 	v176 := math.Float64frombits(0x3ff921fb54442d18) // 1.5707963267948966
 	v180 := math.Float64frombits(0x3c91a62633145c07) // 6.123233995736766e-17
-	v187 := math.Float64frombits(0x3fe45f306dc9c883) // 0.6366197723675814
-	v190 := math.Float64frombits(0xbff921fb54442d18) // -1.5707963267948966
-	v192 := math.Float64frombits(0xbc91a62633145c07) // -6.123233995736766e-17
-	v194 := math.Float64frombits(0x391f1976b7ed8fbc) // 1.4973849048591698e-33
-	v201 := math.Float64frombits(0xbe5aa28522b0d7d9) // -2.480563147615431e-08
-	v202 := math.Float64frombits(0x3ec71d9a9e8866a0) // 2.7555990878114467e-06
-	v204 := math.Float64frombits(0xbf2a019fd9b269d4) // -0.00019841266916815917
-	v206 := math.Float64frombits(0x3f81111110fd3cde) // 0.008333333331079048
-	v208 := math.Float64frombits(0xbfc555555555516b) // -0.16666666666663885
-	v212 := math.Float64frombits(0x3e21c81c04143c96) // 2.0700597075307794e-09
-	v213 := math.Float64frombits(0xbe927e25f4514139) // -2.7556369658778965e-07
-	v215 := math.Float64frombits(0x3efa019ff539dde9) // 2.4801585210868912e-05
-	v217 := math.Float64frombits(0xbf56c16c16b614c3) // -0.0013888888887277219
-	v219 := math.Float64frombits(0x3fa5555555555437) // 0.04166666666666468
-	v221 := math.Float64frombits(0xbfe0000000000000) // -0.5
-	v227 := math.Float64frombits(0x3fe0000000000000) // 0.5
-	v230 := math.Float64frombits(0xc000000000000000) // -2
+	v191 := math.Float64frombits(0x3fe0000000000000) // 0.5
+	v194 := math.Float64frombits(0xc000000000000000) // -2
+	v202 := math.Float64frombits(0x3fd45f306dc9c883) // 0.3183098861837907
+	v205 := math.Float64frombits(0xc00921fb54442d18) // -3.141592653589793
+	v207 := math.Float64frombits(0xbca1a62633145c07) // -1.2246467991473532e-16
+	v209 := math.Float64frombits(0x392f1976b7ed8fbc) // 2.9947698097183397e-33
+	v221 := math.Float64frombits(0x3de54a9cf2ed37cd) // 1.5491574122751917e-10
+	v222 := math.Float64frombits(0xbe5ae1e125ddf887) // -2.503613171595384e-08
+	v224 := math.Float64frombits(0x3ec71dd836d41b39) // 2.75571112829127e-06
+	v226 := math.Float64frombits(0xbf2a019fff123fbe) // -0.00019841268616404938
+	v228 := math.Float64frombits(0x3f81111110f9d729) // 0.00833333333069282
+	v230 := math.Float64frombits(0xbfc5555555554858) // -0.16666666666657437
 	for i := range dst {
 		v0 := float64(x[i])
 		v2 := float64(v1 * v0)
@@ -364,63 +359,72 @@ func sinGeneric(dst, x []float32, w0 float32) {
 		v184 := float64(v177 + v183)
 		v185 := float64(v184 - v177)
 		v186 := float64(v183 - v185)
-		v188 := float64(v2 * v187)
-		v189 := math.RoundToEven(v188)
-		v191 := math.FMA(v189, v190, v2)
-		v193 := math.FMA(v189, v192, v191)
-		v195 := math.FMA(v189, v194, v193)
-		v196 := v189
+		v187 := float64(v184 + v186)
+		v188 := float64(v172 * v115)
+		v189 := math.Floor(v188)
+		v190 := math.FMA(v114, v189, v172)
+		v192 := float64(v190 * v191)
+		v193 := math.Floor(v192)
+		v195 := math.FMA(v194, v193, v190)
+		v196 := v191 < v195
+		v197 := math.Abs(v187)
+		v198 := float64(v176 - v197)
+		v199 := float64(v198 + v180)
+		v200 := v187
+		if v196 {
+			v200 = v199
+		}
+		v201 := math.FMA(v194, v193, v93)
+		v203 := float64(v2 * v202)
+		v204 := math.RoundToEven(v203)
+		v206 := math.FMA(v204, v205, v2)
+		v208 := math.FMA(v204, v207, v206)
+		v210 := math.FMA(v204, v209, v208)
+		v211 := float64(v204 * v191)
+		v212 := math.Floor(v211)
+		v213 := math.FMA(v194, v212, v204)
+		v214 := math.FMA(v194, v213, v93)
+		v215 := v210
 		if v8 {
-			v196 = v172
+			v215 = v200
 		}
-		v197 := float64(v184 + v186)
-		v198 := v195
+		v216 := v210
+		if v5 {
+			v216 = v215
+		}
+		v217 := v214
 		if v8 {
-			v198 = v197
+			v217 = v201
 		}
-		v199 := float64(v198 * v198)
-		v200 := float64(v198 * v199)
-		v203 := math.FMA(v199, v201, v202)
-		v205 := math.FMA(v199, v203, v204)
-		v207 := math.FMA(v199, v205, v206)
-		v209 := math.FMA(v199, v207, v208)
-		v210 := math.FMA(v200, v209, v198)
-		v211 := float64(v199 * v199)
-		v214 := math.FMA(v199, v212, v213)
-		v216 := math.FMA(v199, v214, v215)
-		v218 := math.FMA(v199, v216, v217)
-		v220 := math.FMA(v199, v218, v219)
-		v222 := math.FMA(v221, v199, v93)
-		v223 := math.FMA(v211, v220, v222)
-		v224 := float64(v196 * v115)
-		v225 := math.Floor(v224)
-		v226 := math.FMA(v114, v225, v196)
-		v228 := float64(v226 * v227)
-		v229 := math.Floor(v228)
-		v231 := math.FMA(v230, v229, v226)
-		v232 := v227 < v231
-		v233 := v210
-		if v232 {
-			v233 = v223
+		v218 := v214
+		if v5 {
+			v218 = v217
 		}
-		v234 := math.FMA(v230, v229, v93)
-		v235 := float64(v233 * v234)
-		v236 := v2 == v100
+		v219 := float64(v216 * v216)
+		v220 := float64(v216 * v219)
+		v223 := math.FMA(v219, v221, v222)
+		v225 := math.FMA(v219, v223, v224)
+		v227 := math.FMA(v219, v225, v226)
+		v229 := math.FMA(v219, v227, v228)
+		v231 := math.FMA(v219, v229, v230)
+		v232 := math.FMA(v220, v231, v216)
+		v233 := float64(v232 * v218)
+		v234 := v2 == v100
+		v235 := v233
+		if v234 {
+			v235 = v2
+		}
+		v236 := math.IsNaN(v0)
 		v237 := v235
 		if v236 {
-			v237 = v2
+			v237 = v0
 		}
-		v238 := math.IsNaN(v0)
-		v239 := v237
-		if v238 {
-			v239 = v0
-		}
-		dst[i] = float32(v239)
+		dst[i] = float32(v237)
 	}
 }
 
 // sinUsualGeneric is the pure-Go kernel of sinUsual (f32 memory, f64 compute,
-// 57 operations): the scalar twin of the vector program the assembly kernels
+// 39 operations): the scalar twin of the vector program the assembly kernels
 // run, with exactly the semantics of vprog.Program.Eval, so every backend
 // gives the same bits. The caller guarantees equal lengths; dst may be the
 // same slice as an input.
@@ -429,25 +433,18 @@ func sinUsualGeneric(dst, x []float32, w0 float32) {
 	v1 := float64(w0)
 	v3 := math.Float64frombits(0x3ff0000000000000)  // 1
 	v4 := math.Float64frombits(0x0000000000000000)  // 0
-	v5 := math.Float64frombits(0xc010000000000000)  // -4
-	v6 := math.Float64frombits(0x3fd0000000000000)  // 0.25
-	v7 := math.Float64frombits(0x3fe45f306dc9c883)  // 0.6366197723675814
-	v10 := math.Float64frombits(0xbff921fb54442d18) // -1.5707963267948966
-	v12 := math.Float64frombits(0xbc91a62633145c07) // -6.123233995736766e-17
-	v14 := math.Float64frombits(0x391f1976b7ed8fbc) // 1.4973849048591698e-33
-	v18 := math.Float64frombits(0xbe5aa28522b0d7d9) // -2.480563147615431e-08
-	v19 := math.Float64frombits(0x3ec71d9a9e8866a0) // 2.7555990878114467e-06
-	v21 := math.Float64frombits(0xbf2a019fd9b269d4) // -0.00019841266916815917
-	v23 := math.Float64frombits(0x3f81111110fd3cde) // 0.008333333331079048
-	v25 := math.Float64frombits(0xbfc555555555516b) // -0.16666666666663885
-	v29 := math.Float64frombits(0x3e21c81c04143c96) // 2.0700597075307794e-09
-	v30 := math.Float64frombits(0xbe927e25f4514139) // -2.7556369658778965e-07
-	v32 := math.Float64frombits(0x3efa019ff539dde9) // 2.4801585210868912e-05
-	v34 := math.Float64frombits(0xbf56c16c16b614c3) // -0.0013888888887277219
-	v36 := math.Float64frombits(0x3fa5555555555437) // 0.04166666666666468
-	v38 := math.Float64frombits(0xbfe0000000000000) // -0.5
-	v44 := math.Float64frombits(0x3fe0000000000000) // 0.5
-	v47 := math.Float64frombits(0xc000000000000000) // -2
+	v5 := math.Float64frombits(0x3fe0000000000000)  // 0.5
+	v6 := math.Float64frombits(0xc000000000000000)  // -2
+	v7 := math.Float64frombits(0x3fd45f306dc9c883)  // 0.3183098861837907
+	v10 := math.Float64frombits(0xc00921fb54442d18) // -3.141592653589793
+	v12 := math.Float64frombits(0xbca1a62633145c07) // -1.2246467991473532e-16
+	v14 := math.Float64frombits(0x392f1976b7ed8fbc) // 2.9947698097183397e-33
+	v22 := math.Float64frombits(0x3de54a9cf2ed37cd) // 1.5491574122751917e-10
+	v23 := math.Float64frombits(0xbe5ae1e125ddf887) // -2.503613171595384e-08
+	v25 := math.Float64frombits(0x3ec71dd836d41b39) // 2.75571112829127e-06
+	v27 := math.Float64frombits(0xbf2a019fff123fbe) // -0.00019841268616404938
+	v29 := math.Float64frombits(0x3f81111110f9d729) // 0.00833333333069282
+	v31 := math.Float64frombits(0xbfc5555555554858) // -0.16666666666657437
 	for i := range dst {
 		v0 := float64(x[i])
 		v2 := float64(v1 * v0)
@@ -456,78 +453,61 @@ func sinUsualGeneric(dst, x []float32, w0 float32) {
 		v11 := math.FMA(v9, v10, v2)
 		v13 := math.FMA(v9, v12, v11)
 		v15 := math.FMA(v9, v14, v13)
-		v16 := float64(v15 * v15)
-		v17 := float64(v15 * v16)
-		v20 := math.FMA(v16, v18, v19)
-		v22 := math.FMA(v16, v20, v21)
-		v24 := math.FMA(v16, v22, v23)
-		v26 := math.FMA(v16, v24, v25)
-		v27 := math.FMA(v17, v26, v15)
-		v28 := float64(v16 * v16)
-		v31 := math.FMA(v16, v29, v30)
-		v33 := math.FMA(v16, v31, v32)
-		v35 := math.FMA(v16, v33, v34)
-		v37 := math.FMA(v16, v35, v36)
-		v39 := math.FMA(v38, v16, v3)
-		v40 := math.FMA(v28, v37, v39)
-		v41 := float64(v9 * v6)
-		v42 := math.Floor(v41)
-		v43 := math.FMA(v5, v42, v9)
-		v45 := float64(v43 * v44)
-		v46 := math.Floor(v45)
-		v48 := math.FMA(v47, v46, v43)
-		v49 := v44 < v48
-		v50 := v27
-		if v49 {
-			v50 = v40
+		v16 := float64(v9 * v5)
+		v17 := math.Floor(v16)
+		v18 := math.FMA(v6, v17, v9)
+		v19 := math.FMA(v6, v18, v3)
+		v20 := float64(v15 * v15)
+		v21 := float64(v15 * v20)
+		v24 := math.FMA(v20, v22, v23)
+		v26 := math.FMA(v20, v24, v25)
+		v28 := math.FMA(v20, v26, v27)
+		v30 := math.FMA(v20, v28, v29)
+		v32 := math.FMA(v20, v30, v31)
+		v33 := math.FMA(v21, v32, v15)
+		v34 := float64(v33 * v19)
+		v35 := v2 == v4
+		v36 := v34
+		if v35 {
+			v36 = v2
 		}
-		v51 := math.FMA(v47, v46, v3)
-		v52 := float64(v50 * v51)
-		v53 := v2 == v4
-		v54 := v52
-		if v53 {
-			v54 = v2
+		v37 := math.IsNaN(v0)
+		v38 := v36
+		if v37 {
+			v38 = v0
 		}
-		v55 := math.IsNaN(v0)
-		v56 := v54
-		if v55 {
-			v56 = v0
-		}
-		dst[i] = float32(v56)
+		dst[i] = float32(v38)
 	}
 }
 
-// sinRareGeneric is the pure-Go kernel of sinRare (f32 memory, f64 compute, 12
+// sinRareGeneric is the pure-Go kernel of sinRare (f32 memory, f64 compute, 9
 // operations): the scalar twin of the vector program the assembly kernels run.
 // It folds each element's value into acc by max, element i into lane i % 8,
 // exactly as vprog.Acc.Add, so every backend gives the same bits. The caller
 // guarantees equal lengths.
 func sinRareGeneric(acc *[16]float64, x []float32, w0 float32) {
 	v1 := float64(w0)
-	v4 := math.Float64frombits(0x42b921fb54442d18)  // 2.7633741218861094e+13
-	v6 := math.Float64frombits(0x7ff0000000000000)  // +Inf
-	v9 := math.Float64frombits(0x3ff0000000000000)  // 1
-	v10 := math.Float64frombits(0x0000000000000000) // 0
+	v4 := math.Float64frombits(0x42b921fb54442d18) // 2.7633741218861094e+13
+	v6 := math.Float64frombits(0x3ff0000000000000) // 1
+	v7 := math.Float64frombits(0x0000000000000000) // 0
 	for i := range x {
 		v0 := float64(x[i])
 		v2 := float64(v1 * v0)
 		v3 := math.Abs(v2)
 		v5 := v4 < v3
-		v7 := v3 < v6
-		v8 := v5 && v7
-		v11 := v10
-		if v8 {
-			v11 = v9
+		v8 := v7
+		if v5 {
+			v8 = v6
 		}
 		foldK := i & 7
-		if foldS := acc[foldK]; foldS == foldS && (v11 > foldS || v11 != v11) {
-			acc[foldK] = v11
+		if foldS := acc[foldK]; foldS == foldS && (v8 > foldS || v8 != v8) {
+			acc[foldK] = v8
 		}
 	}
 }
 
 // sinBackwardGeneric is the pure-Go kernel of sinBackward (f32 memory, f64
-// compute, 242 operations): the scalar twin of the vector program the assembly
+// compute, 243 operations): the scalar twin of the vector program the assembly
 // kernels run, with exactly the semantics of vprog.Program.Eval, so every
 // backend gives the same bits. The caller guarantees equal lengths; dx may be
 // the same slice as an input.
@@ -580,23 +560,20 @@ func sinBackwardGeneric(dx, x, dy []float32, w0 float32) {
 	v128 := math.Float64frombits(0x3960000000000000) // 2.465190328815662e-32
 	v176 := math.Float64frombits(0x3ff921fb54442d18) // 1.5707963267948966
 	v180 := math.Float64frombits(0x3c91a62633145c07) // 6.123233995736766e-17
-	v187 := math.Float64frombits(0x3fe45f306dc9c883) // 0.6366197723675814
-	v190 := math.Float64frombits(0xbff921fb54442d18) // -1.5707963267948966
-	v192 := math.Float64frombits(0xbc91a62633145c07) // -6.123233995736766e-17
-	v194 := math.Float64frombits(0x391f1976b7ed8fbc) // 1.4973849048591698e-33
-	v201 := math.Float64frombits(0xbe5aa28522b0d7d9) // -2.480563147615431e-08
-	v202 := math.Float64frombits(0x3ec71d9a9e8866a0) // 2.7555990878114467e-06
-	v204 := math.Float64frombits(0xbf2a019fd9b269d4) // -0.00019841266916815917
-	v206 := math.Float64frombits(0x3f81111110fd3cde) // 0.008333333331079048
-	v208 := math.Float64frombits(0xbfc555555555516b) // -0.16666666666663885
-	v212 := math.Float64frombits(0x3e21c81c04143c96) // 2.0700597075307794e-09
-	v213 := math.Float64frombits(0xbe927e25f4514139) // -2.7556369658778965e-07
-	v215 := math.Float64frombits(0x3efa019ff539dde9) // 2.4801585210868912e-05
-	v217 := math.Float64frombits(0xbf56c16c16b614c3) // -0.0013888888887277219
-	v219 := math.Float64frombits(0x3fa5555555555437) // 0.04166666666666468
-	v221 := math.Float64frombits(0xbfe0000000000000) // -0.5
-	v228 := math.Float64frombits(0x3fe0000000000000) // 0.5
-	v231 := math.Float64frombits(0xc000000000000000) // -2
+	v192 := math.Float64frombits(0x3fe0000000000000) // 0.5
+	v195 := math.Float64frombits(0xc000000000000000) // -2
+	v203 := math.Float64frombits(0x3fd45f306dc9c883) // 0.3183098861837907
+	v204 := math.Float64frombits(0xbfe0000000000000) // -0.5
+	v208 := math.Float64frombits(0xbff921fb54442d18) // -1.5707963267948966
+	v210 := math.Float64frombits(0xbc91a62633145c07) // -6.123233995736766e-17
+	v212 := math.Float64frombits(0x391f1976b7ed8fbc) // 1.4973849048591698e-33
+	v217 := math.Float64frombits(0xbff0000000000000) // -1
+	v225 := math.Float64frombits(0x3de54a9cf2ed37cd) // 1.5491574122751917e-10
+	v226 := math.Float64frombits(0xbe5ae1e125ddf887) // -2.503613171595384e-08
+	v228 := math.Float64frombits(0x3ec71dd836d41b39) // 2.75571112829127e-06
+	v230 := math.Float64frombits(0xbf2a019fff123fbe) // -0.00019841268616404938
+	v232 := math.Float64frombits(0x3f81111110f9d729) // 0.00833333333069282
+	v234 := math.Float64frombits(0xbfc5555555554858) // -0.16666666666657437
 	for i := range dx {
 		v0 := float64(x[i])
 		v2 := float64(v1 * v0)
@@ -865,62 +842,72 @@ func sinBackwardGeneric(dx, x, dy []float32, w0 float32) {
 		v184 := float64(v177 + v183)
 		v185 := float64(v184 - v177)
 		v186 := float64(v183 - v185)
-		v188 := float64(v2 * v187)
-		v189 := math.RoundToEven(v188)
-		v191 := math.FMA(v189, v190, v2)
-		v193 := math.FMA(v189, v192, v191)
-		v195 := math.FMA(v189, v194, v193)
-		v196 := v189
+		v187 := float64(v184 + v186)
+		v188 := float64(v172 + v93)
+		v189 := float64(v188 * v115)
+		v190 := math.Floor(v189)
+		v191 := math.FMA(v114, v190, v188)
+		v193 := float64(v191 * v192)
+		v194 := math.Floor(v193)
+		v196 := math.FMA(v195, v194, v191)
+		v197 := v192 < v196
+		v198 := math.Abs(v187)
+		v199 := float64(v176 - v198)
+		v200 := float64(v199 + v180)
+		v201 := v187
+		if v197 {
+			v201 = v200
+		}
+		v202 := math.FMA(v195, v194, v93)
+		v205 := math.FMA(v2, v203, v204)
+		v206 := math.RoundToEven(v205)
+		v207 := math.FMA(v83, v206, v93)
+		v209 := math.FMA(v207, v208, v2)
+		v211 := math.FMA(v207, v210, v209)
+		v213 := math.FMA(v207, v212, v211)
+		v214 := float64(v206 * v192)
+		v215 := math.Floor(v214)
+		v216 := math.FMA(v195, v215, v206)
+		v218 := math.FMA(v83, v216, v217)
+		v219 := v213
 		if v8 {
-			v196 = v172
+			v219 = v201
 		}
-		v197 := float64(v184 + v186)
-		v198 := v195
+		v220 := v213
+		if v5 {
+			v220 = v219
+		}
+		v221 := v218
 		if v8 {
-			v198 = v197
+			v221 = v202
 		}
-		v199 := float64(v198 * v198)
-		v200 := float64(v198 * v199)
-		v203 := math.FMA(v199, v201, v202)
-		v205 := math.FMA(v199, v203, v204)
-		v207 := math.FMA(v199, v205, v206)
-		v209 := math.FMA(v199, v207, v208)
-		v210 := math.FMA(v200, v209, v198)
-		v211 := float64(v199 * v199)
-		v214 := math.FMA(v199, v212, v213)
-		v216 := math.FMA(v199, v214, v215)
-		v218 := math.FMA(v199, v216, v217)
-		v220 := math.FMA(v199, v218, v219)
-		v222 := math.FMA(v221, v199, v93)
-		v223 := math.FMA(v211, v220, v222)
-		v224 := float64(v196 + v93)
-		v225 := float64(v224 * v115)
-		v226 := math.Floor(v225)
-		v227 := math.FMA(v114, v226, v224)
-		v229 := float64(v227 * v228)
-		v230 := math.Floor(v229)
-		v232 := math.FMA(v231, v230, v227)
-		v233 := v228 < v232
-		v234 := v210
-		if v233 {
-			v234 = v223
+		v222 := v218
+		if v5 {
+			v222 = v221
 		}
-		v235 := math.FMA(v231, v230, v93)
-		v236 := float64(v234 * v235)
-		v237 := float64(v1 * v236)
-		v238 := float64(dy[i])
-		v239 := float64(v237 * v238)
-		v240 := math.IsNaN(v0)
-		v241 := v239
-		if v240 {
-			v241 = v0
+		v223 := float64(v220 * v220)
+		v224 := float64(v220 * v223)
+		v227 := math.FMA(v223, v225, v226)
+		v229 := math.FMA(v223, v227, v228)
+		v231 := math.FMA(v223, v229, v230)
+		v233 := math.FMA(v223, v231, v232)
+		v235 := math.FMA(v223, v233, v234)
+		v236 := math.FMA(v224, v235, v220)
+		v237 := float64(v236 * v222)
+		v238 := float64(v1 * v237)
+		v239 := float64(dy[i])
+		v240 := float64(v238 * v239)
+		v241 := math.IsNaN(v0)
+		v242 := v240
+		if v241 {
+			v242 = v0
 		}
-		dx[i] = float32(v241)
+		dx[i] = float32(v242)
 	}
 }
 
 // sinBackwardUsualGeneric is the pure-Go kernel of sinBackwardUsual (f32
-// memory, f64 compute, 58 operations): the scalar twin of the vector program
+// memory, f64 compute, 43 operations): the scalar twin of the vector program
 // the assembly kernels run, with exactly the semantics of vprog.Program.Eval,
 // so every backend gives the same bits. The caller guarantees equal lengths;
 // dx may be the same slice as an input.
@@ -928,100 +915,79 @@ func sinBackwardUsualGeneric(dx, x, dy []float32, w0 float32) {
 	x = x[:len(dx)]
 	dy = dy[:len(dx)]
 	v1 := float64(w0)
-	v3 := math.Float64frombits(0x3ff0000000000000)  // 1
-	v4 := math.Float64frombits(0xc010000000000000)  // -4
-	v5 := math.Float64frombits(0x3fd0000000000000)  // 0.25
-	v6 := math.Float64frombits(0x3fe45f306dc9c883)  // 0.6366197723675814
-	v9 := math.Float64frombits(0xbff921fb54442d18)  // -1.5707963267948966
-	v11 := math.Float64frombits(0xbc91a62633145c07) // -6.123233995736766e-17
-	v13 := math.Float64frombits(0x391f1976b7ed8fbc) // 1.4973849048591698e-33
-	v17 := math.Float64frombits(0xbe5aa28522b0d7d9) // -2.480563147615431e-08
-	v18 := math.Float64frombits(0x3ec71d9a9e8866a0) // 2.7555990878114467e-06
-	v20 := math.Float64frombits(0xbf2a019fd9b269d4) // -0.00019841266916815917
-	v22 := math.Float64frombits(0x3f81111110fd3cde) // 0.008333333331079048
-	v24 := math.Float64frombits(0xbfc555555555516b) // -0.16666666666663885
-	v28 := math.Float64frombits(0x3e21c81c04143c96) // 2.0700597075307794e-09
-	v29 := math.Float64frombits(0xbe927e25f4514139) // -2.7556369658778965e-07
-	v31 := math.Float64frombits(0x3efa019ff539dde9) // 2.4801585210868912e-05
-	v33 := math.Float64frombits(0xbf56c16c16b614c3) // -0.0013888888887277219
-	v35 := math.Float64frombits(0x3fa5555555555437) // 0.04166666666666468
-	v37 := math.Float64frombits(0xbfe0000000000000) // -0.5
-	v44 := math.Float64frombits(0x3fe0000000000000) // 0.5
-	v47 := math.Float64frombits(0xc000000000000000) // -2
+	v3 := math.Float64frombits(0x4000000000000000)  // 2
+	v4 := math.Float64frombits(0x3ff0000000000000)  // 1
+	v5 := math.Float64frombits(0x3fe0000000000000)  // 0.5
+	v6 := math.Float64frombits(0xc000000000000000)  // -2
+	v7 := math.Float64frombits(0x3fd45f306dc9c883)  // 0.3183098861837907
+	v8 := math.Float64frombits(0xbfe0000000000000)  // -0.5
+	v12 := math.Float64frombits(0xbff921fb54442d18) // -1.5707963267948966
+	v14 := math.Float64frombits(0xbc91a62633145c07) // -6.123233995736766e-17
+	v16 := math.Float64frombits(0x391f1976b7ed8fbc) // 1.4973849048591698e-33
+	v21 := math.Float64frombits(0xbff0000000000000) // -1
+	v25 := math.Float64frombits(0x3de54a9cf2ed37cd) // 1.5491574122751917e-10
+	v26 := math.Float64frombits(0xbe5ae1e125ddf887) // -2.503613171595384e-08
+	v28 := math.Float64frombits(0x3ec71dd836d41b39) // 2.75571112829127e-06
+	v30 := math.Float64frombits(0xbf2a019fff123fbe) // -0.00019841268616404938
+	v32 := math.Float64frombits(0x3f81111110f9d729) // 0.00833333333069282
+	v34 := math.Float64frombits(0xbfc5555555554858) // -0.16666666666657437
 	for i := range dx {
 		v0 := float64(x[i])
 		v2 := float64(v1 * v0)
-		v7 := float64(v2 * v6)
-		v8 := math.RoundToEven(v7)
-		v10 := math.FMA(v8, v9, v2)
-		v12 := math.FMA(v8, v11, v10)
-		v14 := math.FMA(v8, v13, v12)
-		v15 := float64(v14 * v14)
-		v16 := float64(v14 * v15)
-		v19 := math.FMA(v15, v17, v18)
-		v21 := math.FMA(v15, v19, v20)
-		v23 := math.FMA(v15, v21, v22)
-		v25 := math.FMA(v15, v23, v24)
-		v26 := math.FMA(v16, v25, v14)
-		v27 := float64(v15 * v15)
-		v30 := math.FMA(v15, v28, v29)
-		v32 := math.FMA(v15, v30, v31)
-		v34 := math.FMA(v15, v32, v33)
-		v36 := math.FMA(v15, v34, v35)
-		v38 := math.FMA(v37, v15, v3)
-		v39 := math.FMA(v27, v36, v38)
-		v40 := float64(v8 + v3)
-		v41 := float64(v40 * v5)
-		v42 := math.Floor(v41)
-		v43 := math.FMA(v4, v42, v40)
-		v45 := float64(v43 * v44)
-		v46 := math.Floor(v45)
-		v48 := math.FMA(v47, v46, v43)
-		v49 := v44 < v48
-		v50 := v26
-		if v49 {
-			v50 = v39
+		v9 := math.FMA(v2, v7, v8)
+		v10 := math.RoundToEven(v9)
+		v11 := math.FMA(v3, v10, v4)
+		v13 := math.FMA(v11, v12, v2)
+		v15 := math.FMA(v11, v14, v13)
+		v17 := math.FMA(v11, v16, v15)
+		v18 := float64(v10 * v5)
+		v19 := math.Floor(v18)
+		v20 := math.FMA(v6, v19, v10)
+		v22 := math.FMA(v3, v20, v21)
+		v23 := float64(v17 * v17)
+		v24 := float64(v17 * v23)
+		v27 := math.FMA(v23, v25, v26)
+		v29 := math.FMA(v23, v27, v28)
+		v31 := math.FMA(v23, v29, v30)
+		v33 := math.FMA(v23, v31, v32)
+		v35 := math.FMA(v23, v33, v34)
+		v36 := math.FMA(v24, v35, v17)
+		v37 := float64(v36 * v22)
+		v38 := float64(v1 * v37)
+		v39 := float64(dy[i])
+		v40 := float64(v38 * v39)
+		v41 := math.IsNaN(v0)
+		v42 := v40
+		if v41 {
+			v42 = v0
 		}
-		v51 := math.FMA(v47, v46, v3)
-		v52 := float64(v50 * v51)
-		v53 := float64(v1 * v52)
-		v54 := float64(dy[i])
-		v55 := float64(v53 * v54)
-		v56 := math.IsNaN(v0)
-		v57 := v55
-		if v56 {
-			v57 = v0
-		}
-		dx[i] = float32(v57)
+		dx[i] = float32(v42)
 	}
 }
 
 // sinBackwardRareGeneric is the pure-Go kernel of sinBackwardRare (f32 memory,
-// f64 compute, 12 operations): the scalar twin of the vector program the
+// f64 compute, 9 operations): the scalar twin of the vector program the
 // assembly kernels run. It folds each element's value into acc by max, element
 // i into lane i % 8, exactly as vprog.Acc.Add, so every backend gives the same
 // bits. The caller guarantees equal lengths.
 func sinBackwardRareGeneric(acc *[16]float64, x, dy []float32, w0 float32) {
 	dy = dy[:len(x)]
 	v1 := float64(w0)
-	v4 := math.Float64frombits(0x42b921fb54442d18)  // 2.7633741218861094e+13
-	v6 := math.Float64frombits(0x7ff0000000000000)  // +Inf
-	v9 := math.Float64frombits(0x3ff0000000000000)  // 1
-	v10 := math.Float64frombits(0x0000000000000000) // 0
+	v4 := math.Float64frombits(0x42b921fb54442d18) // 2.7633741218861094e+13
+	v6 := math.Float64frombits(0x3ff0000000000000) // 1
+	v7 := math.Float64frombits(0x0000000000000000) // 0
 	for i := range x {
 		v0 := float64(x[i])
 		v2 := float64(v1 * v0)
 		v3 := math.Abs(v2)
 		v5 := v4 < v3
-		v7 := v3 < v6
-		v8 := v5 && v7
-		v11 := v10
-		if v8 {
-			v11 = v9
+		v8 := v7
+		if v5 {
+			v8 = v6
 		}
 		foldK := i & 7
-		if foldS := acc[foldK]; foldS == foldS && (v11 > foldS || v11 != v11) {
-			acc[foldK] = v11
+		if foldS := acc[foldK]; foldS == foldS && (v8 > foldS || v8 != v8) {
+			acc[foldK] = v8
 		}
 	}
 }

@@ -2068,7 +2068,7 @@ func sinUsualAVX2(dst, in0 []float64, w0 float64)
 //go:noescape
 func sinUsualAVX2Stream(dst, in0 []float64, w0 float64)
 
-// sinRareAVX512 folds sinRare into acc (max; element i into lane i % 8) with AVX512 (2 vectors per iteration, masked tail).
+// sinRareAVX512 folds sinRare into acc (max; element i into lane i % 8) with AVX512 (3 vectors per iteration, masked tail).
 // Requires: AVX, AVX512DQ, AVX512F, BMI2, SSE2.
 //
 //go:noescape
@@ -2128,7 +2128,7 @@ func sinBackwardUsualAVX2(dst, in0, in1 []float64, w0 float64)
 //go:noescape
 func sinBackwardUsualAVX2Stream(dst, in0, in1 []float64, w0 float64)
 
-// sinBackwardRareAVX512 folds sinBackwardRare into acc (max; element i into lane i % 8) with AVX512 (2 vectors per iteration, masked tail).
+// sinBackwardRareAVX512 folds sinBackwardRare into acc (max; element i into lane i % 8) with AVX512 (3 vectors per iteration, masked tail).
 // Requires: AVX, AVX512DQ, AVX512F, BMI2, SSE2.
 //
 //go:noescape

@@ -2177,7 +2177,7 @@ var reduceCases64 = []reduceCase[float64]{
 		},
 	},
 	{
-		Name: "sinRare", Inputs: 1, MaxLen: 49,
+		Name: "sinRare", Inputs: 1, MaxLen: 73,
 		Max:       true,
 		ParamSets: [][]float64{{0x1p+00}, {0x1.ep+04}},
 		Generic:   func(acc *[16]float64, in [][]float64, p []float64) { sinRareGeneric(acc, in[0], p[0]) },
@@ -2187,7 +2187,7 @@ var reduceCases64 = []reduceCase[float64]{
 		},
 	},
 	{
-		Name: "sinBackwardRare", Inputs: 2, MaxLen: 49,
+		Name: "sinBackwardRare", Inputs: 2, MaxLen: 73,
 		Max:       true,
 		ParamSets: [][]float64{{0x1p+00}, {0x1.ep+04}},
 		Generic:   func(acc *[16]float64, in [][]float64, p []float64) { sinBackwardRareGeneric(acc, in[0], in[1], p[0]) },

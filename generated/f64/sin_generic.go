@@ -26,7 +26,7 @@ var (
 	sinBackwardUsualStreamImpl func(dx, x, dy []float64, w0 float64)
 )
 
-// sinGeneric is the pure-Go kernel of sin (f64 memory, f64 compute, 547
+// sinGeneric is the pure-Go kernel of sin (f64 memory, f64 compute, 555
 // operations): the scalar twin of the vector program the assembly kernels run,
 // with exactly the semantics of vprog.Program.Eval, so every backend gives the
 // same bits. The caller guarantees equal lengths; dst may be the same slice as
@@ -87,21 +87,21 @@ func sinGeneric(dst, x []float64, w0 float64) {
 	v215 := math.Float64frombits(0xbff921fb54442d18) // -1.5707963267948966
 	v217 := math.Float64frombits(0xbc91a62633145c07) // -6.123233995736766e-17
 	v221 := math.Float64frombits(0x391f1976b7ed8fbc) // 1.4973849048591698e-33
-	v489 := math.Float64frombits(0xbfe0000000000000) // -0.5
-	v493 := math.Float64frombits(0xbd6ab0679474a338) // -7.585492910470085e-13
-	v494 := math.Float64frombits(0x3de6121614f75118) // 1.605851098650251e-10
-	v496 := math.Float64frombits(0xbe5ae6453ece0280) // -2.5052106100971508e-08
-	v498 := math.Float64frombits(0x3ec71de3a544a8be) // 2.7557319218956863e-06
-	v500 := math.Float64frombits(0xbf2a01a01a019881) // -0.0001984126984126457
-	v502 := math.Float64frombits(0x3f81111111111110) // 0.008333333333333331
-	v504 := math.Float64frombits(0xbfc5555555555555) // -0.16666666666666666
-	v512 := math.Float64frombits(0xbda906dd4e716301) // -1.1380877534950292e-11
-	v513 := math.Float64frombits(0x3e21eeb52c09367f) // 2.087612166717849e-09
-	v515 := math.Float64frombits(0xbe927e4fa025fe3d) // -2.75573171525077e-07
-	v517 := math.Float64frombits(0x3efa01a019f3df59) // 2.4801587298533534e-05
-	v519 := math.Float64frombits(0xbf56c16c16c1691f) // -0.0013888888888887241
-	v521 := math.Float64frombits(0x3fa5555555555555) // 0.041666666666666664
-	v533 := math.Float64frombits(0xc000000000000000) // -2
+	v497 := math.Float64frombits(0xbfe0000000000000) // -0.5
+	v501 := math.Float64frombits(0xbd6ab0679474a338) // -7.585492910470085e-13
+	v502 := math.Float64frombits(0x3de6121614f75118) // 1.605851098650251e-10
+	v504 := math.Float64frombits(0xbe5ae6453ece0280) // -2.5052106100971508e-08
+	v506 := math.Float64frombits(0x3ec71de3a544a8be) // 2.7557319218956863e-06
+	v508 := math.Float64frombits(0xbf2a01a01a019881) // -0.0001984126984126457
+	v510 := math.Float64frombits(0x3f81111111111110) // 0.008333333333333331
+	v512 := math.Float64frombits(0xbfc5555555555555) // -0.16666666666666666
+	v520 := math.Float64frombits(0xbda906dd4e716301) // -1.1380877534950292e-11
+	v521 := math.Float64frombits(0x3e21eeb52c09367f) // 2.087612166717849e-09
+	v523 := math.Float64frombits(0xbe927e4fa025fe3d) // -2.75573171525077e-07
+	v525 := math.Float64frombits(0x3efa01a019f3df59) // 2.4801587298533534e-05
+	v527 := math.Float64frombits(0xbf56c16c16c1691f) // -0.0013888888888887241
+	v529 := math.Float64frombits(0x3fa5555555555555) // 0.041666666666666664
+	v541 := math.Float64frombits(0xc000000000000000) // -2
 	for i := range dst {
 		v0 := x[i]
 		v2 := float64(v1 * v0)
@@ -424,455 +424,487 @@ func sinGeneric(dst, x []float64, w0 float64) {
 		if v15 {
 			v245 = v179
 		}
-		v246 := v225
+		v246 := v214
+		if v12 {
+			v246 = v245
+		}
+		v247 := v225
 		if v15 {
-			v246 = v184
+			v247 = v184
 		}
-		v247 := v237
+		v248 := v225
+		if v12 {
+			v248 = v247
+		}
+		v249 := v237
 		if v15 {
-			v247 = v199
+			v249 = v199
 		}
-		v248 := v244
+		v250 := v237
+		if v12 {
+			v250 = v249
+		}
+		v251 := v244
 		if v15 {
-			v248 = v211
+			v251 = v211
 		}
-		v249 := math.Abs(v10)
-		v250 := v11 < v249
-		v251 := v249 < v13
-		v252 := v250 && v251
-		v253 := getExp64(v10)
-		v254 := math.FMA(v253, v17, v18)
-		v255 := math.Floor(v254)
-		v256 := float64(v253 - v22)
-		v257 := math.FMA(v255, v21, v256)
-		v258 := float64(v25 - v253)
-		v259 := math.Ldexp(v10, int(v258))
-		v260 := v51 <= v255
-		v261 := float64(v255 - v51)
-		v262 := v255
-		if v260 {
-			v262 = v261
+		v252 := v244
+		if v12 {
+			v252 = v251
 		}
-		v263 := v28
-		if v260 {
-			v263 = v44
+		v253 := math.Abs(v10)
+		v254 := v11 < v253
+		v255 := v253 < v13
+		v256 := v254 && v255
+		v257 := getExp64(v10)
+		v258 := math.FMA(v257, v17, v18)
+		v259 := math.Floor(v258)
+		v260 := float64(v257 - v22)
+		v261 := math.FMA(v259, v21, v260)
+		v262 := float64(v25 - v257)
+		v263 := math.Ldexp(v10, int(v262))
+		v264 := v51 <= v259
+		v265 := float64(v259 - v51)
+		v266 := v259
+		if v264 {
+			v266 = v265
 		}
-		v264 := v29
-		if v260 {
-			v264 = v45
+		v267 := v28
+		if v264 {
+			v267 = v44
 		}
-		v265 := v30
-		if v260 {
-			v265 = v46
+		v268 := v29
+		if v264 {
+			v268 = v45
 		}
-		v266 := v31
-		if v260 {
-			v266 = v47
+		v269 := v30
+		if v264 {
+			v269 = v46
 		}
-		v267 := v32
-		if v260 {
-			v267 = v48
+		v270 := v31
+		if v264 {
+			v270 = v47
 		}
-		v268 := v33
-		if v260 {
-			v268 = v49
+		v271 := v32
+		if v264 {
+			v271 = v48
 		}
-		v269 := v34
-		if v260 {
-			v269 = v50
+		v272 := v33
+		if v264 {
+			v272 = v49
 		}
-		v270 := v62 <= v262
-		v271 := float64(v262 - v62)
-		v272 := v262
-		if v270 {
-			v272 = v271
+		v273 := v34
+		if v264 {
+			v273 = v50
 		}
-		v273 := v263
-		if v270 {
-			v273 = v36
-		}
-		v274 := v264
-		if v270 {
-			v274 = v37
-		}
-		v275 := v265
-		if v270 {
-			v275 = v38
-		}
+		v274 := v62 <= v266
+		v275 := float64(v266 - v62)
 		v276 := v266
-		if v270 {
-			v276 = v39
+		if v274 {
+			v276 = v275
 		}
 		v277 := v267
-		if v270 {
-			v277 = v40
+		if v274 {
+			v277 = v36
 		}
 		v278 := v268
-		if v270 {
-			v278 = v41
+		if v274 {
+			v278 = v37
 		}
 		v279 := v269
-		if v270 {
-			v279 = v42
+		if v274 {
+			v279 = v38
 		}
-		v280 := v35
-		if v270 {
-			v280 = v43
+		v280 := v270
+		if v274 {
+			v280 = v39
 		}
-		v281 := v36
-		if v270 {
-			v281 = v44
+		v281 := v271
+		if v274 {
+			v281 = v40
 		}
-		v282 := v37
-		if v270 {
-			v282 = v45
+		v282 := v272
+		if v274 {
+			v282 = v41
 		}
-		v283 := v38
-		if v270 {
-			v283 = v46
+		v283 := v273
+		if v274 {
+			v283 = v42
 		}
-		v284 := v39
-		if v270 {
-			v284 = v47
+		v284 := v35
+		if v274 {
+			v284 = v43
 		}
-		v285 := v78 <= v272
-		v286 := float64(v272 - v78)
-		v287 := v272
-		if v285 {
-			v287 = v286
+		v285 := v36
+		if v274 {
+			v285 = v44
 		}
-		v288 := v273
-		if v285 {
-			v288 = v277
+		v286 := v37
+		if v274 {
+			v286 = v45
 		}
-		v289 := v274
-		if v285 {
-			v289 = v278
+		v287 := v38
+		if v274 {
+			v287 = v46
 		}
-		v290 := v275
-		if v285 {
-			v290 = v279
+		v288 := v39
+		if v274 {
+			v288 = v47
 		}
+		v289 := v78 <= v276
+		v290 := float64(v276 - v78)
 		v291 := v276
-		if v285 {
-			v291 = v280
+		if v289 {
+			v291 = v290
 		}
 		v292 := v277
-		if v285 {
+		if v289 {
 			v292 = v281
 		}
 		v293 := v278
-		if v285 {
+		if v289 {
 			v293 = v282
 		}
 		v294 := v279
-		if v285 {
+		if v289 {
 			v294 = v283
 		}
 		v295 := v280
-		if v285 {
+		if v289 {
 			v295 = v284
 		}
-		v296 := v90 <= v287
-		v297 := float64(v287 - v90)
-		v298 := v287
-		if v296 {
-			v298 = v297
+		v296 := v281
+		if v289 {
+			v296 = v285
 		}
-		v299 := v288
-		if v296 {
-			v299 = v290
+		v297 := v282
+		if v289 {
+			v297 = v286
 		}
-		v300 := v289
-		if v296 {
-			v300 = v291
+		v298 := v283
+		if v289 {
+			v298 = v287
 		}
-		v301 := v290
-		if v296 {
-			v301 = v292
+		v299 := v284
+		if v289 {
+			v299 = v288
 		}
+		v300 := v90 <= v291
+		v301 := float64(v291 - v90)
 		v302 := v291
-		if v296 {
-			v302 = v293
+		if v300 {
+			v302 = v301
 		}
 		v303 := v292
-		if v296 {
+		if v300 {
 			v303 = v294
 		}
 		v304 := v293
-		if v296 {
+		if v300 {
 			v304 = v295
 		}
-		v305 := v100 <= v298
-		v306 := v299
-		if v305 {
-			v306 = v300
+		v305 := v294
+		if v300 {
+			v305 = v296
 		}
-		v307 := v300
-		if v305 {
-			v307 = v301
+		v306 := v295
+		if v300 {
+			v306 = v297
 		}
-		v308 := v301
-		if v305 {
-			v308 = v302
+		v307 := v296
+		if v300 {
+			v307 = v298
 		}
-		v309 := v302
-		if v305 {
-			v309 = v303
+		v308 := v297
+		if v300 {
+			v308 = v299
 		}
+		v309 := v100 <= v302
 		v310 := v303
-		if v305 {
+		if v309 {
 			v310 = v304
 		}
-		v311 := float64(v257 + v107)
-		v312 := math.Ldexp(v306, int(v311))
-		v313 := float64(v257 + v21)
-		v314 := math.Ldexp(v307, int(v313))
-		v315 := float64(v257 + v112)
-		v316 := math.Ldexp(v308, int(v315))
-		v317 := float64(v257 + v115)
-		v318 := math.Ldexp(v309, int(v317))
-		v319 := float64(v257 + v118)
-		v320 := math.Ldexp(v310, int(v319))
-		v321 := float64(v312 * v122)
-		v322 := math.RoundToEven(v321)
-		v323 := math.FMA(v121, v322, v312)
-		v324 := float64(v314 + v90)
-		v325 := float64(v324 - v90)
-		v326 := float64(v314 - v325)
-		v327 := float64(v323 + v325)
-		v328 := float64(v316 + v130)
-		v329 := float64(v328 - v130)
-		v330 := float64(v316 - v329)
-		v331 := float64(v326 + v329)
-		v332 := float64(v318 + v135)
-		v333 := float64(v332 - v135)
-		v334 := float64(v318 - v333)
+		v311 := v304
+		if v309 {
+			v311 = v305
+		}
+		v312 := v305
+		if v309 {
+			v312 = v306
+		}
+		v313 := v306
+		if v309 {
+			v313 = v307
+		}
+		v314 := v307
+		if v309 {
+			v314 = v308
+		}
+		v315 := float64(v261 + v107)
+		v316 := math.Ldexp(v310, int(v315))
+		v317 := float64(v261 + v21)
+		v318 := math.Ldexp(v311, int(v317))
+		v319 := float64(v261 + v112)
+		v320 := math.Ldexp(v312, int(v319))
+		v321 := float64(v261 + v115)
+		v322 := math.Ldexp(v313, int(v321))
+		v323 := float64(v261 + v118)
+		v324 := math.Ldexp(v314, int(v323))
+		v325 := float64(v316 * v122)
+		v326 := math.RoundToEven(v325)
+		v327 := math.FMA(v121, v326, v316)
+		v328 := float64(v318 + v90)
+		v329 := float64(v328 - v90)
+		v330 := float64(v318 - v329)
+		v331 := float64(v327 + v329)
+		v332 := float64(v320 + v130)
+		v333 := float64(v332 - v130)
+		v334 := float64(v320 - v333)
 		v335 := float64(v330 + v333)
-		v336 := float64(v334 + v320)
-		v337 := float64(v259 * v327)
-		v338 := -v337
-		v339 := math.FMA(v259, v327, v338)
-		v340 := float64(v337 * v122)
-		v341 := math.RoundToEven(v340)
-		v342 := math.FMA(v121, v341, v337)
-		v343 := float64(v342 + v339)
-		v344 := float64(v259 * v331)
-		v345 := -v344
-		v346 := math.FMA(v259, v331, v345)
-		v347 := math.RoundToEven(v344 - 0)
-		v348 := float64(v344 - v347)
-		v349 := float64(v259 * v335)
-		v350 := -v349
-		v351 := math.FMA(v259, v335, v350)
-		v352 := float64(v259 * v336)
-		v353 := float64(v343 + v348)
-		v354 := math.RoundToEven(v353)
-		v355 := float64(v343 - v354)
-		v356 := float64(v355 + v348)
-		v357 := float64(v356 - v355)
-		v358 := float64(v356 - v357)
-		v359 := float64(v355 - v358)
-		v360 := float64(v348 - v357)
-		v361 := float64(v359 + v360)
-		v362 := float64(v361 + v346)
-		v363 := float64(v362 + v349)
-		v364 := float64(v363 - v362)
-		v365 := float64(v363 - v364)
-		v366 := float64(v362 - v365)
-		v367 := float64(v349 - v364)
-		v368 := float64(v366 + v367)
-		v369 := float64(v356 + v363)
-		v370 := float64(v369 - v356)
-		v371 := float64(v369 - v370)
-		v372 := float64(v356 - v371)
-		v373 := float64(v363 - v370)
-		v374 := float64(v372 + v373)
-		v375 := float64(v347 + v354)
-		v376 := float64(v368 + v351)
-		v377 := float64(v376 + v352)
-		v378 := float64(v369 * v182)
-		v379 := -v378
-		v380 := math.FMA(v369, v182, v379)
-		v381 := float64(v369 * v183)
-		v382 := -v381
-		v383 := math.FMA(v369, v183, v382)
-		v384 := float64(v374 * v182)
-		v385 := -v384
-		v386 := math.FMA(v374, v182, v385)
-		v387 := float64(v380 + v381)
-		v388 := float64(v387 - v380)
-		v389 := float64(v387 - v388)
-		v390 := float64(v380 - v389)
-		v391 := float64(v381 - v388)
-		v392 := float64(v390 + v391)
-		v393 := float64(v387 + v384)
-		v394 := float64(v393 - v387)
-		v395 := float64(v393 - v394)
-		v396 := float64(v387 - v395)
-		v397 := float64(v384 - v394)
-		v398 := float64(v396 + v397)
-		v399 := float64(v383 + v386)
-		v400 := math.FMA(v369, v205, v399)
-		v401 := math.FMA(v374, v183, v400)
-		v402 := math.FMA(v377, v182, v401)
-		v403 := float64(v392 + v398)
-		v404 := float64(v403 + v402)
-		v405 := float64(v10 * v212)
-		v406 := math.RoundToEven(v405)
-		v407 := math.FMA(v406, v215, v10)
-		v408 := float64(v406 * v217)
-		v409 := -v408
-		v410 := math.FMA(v406, v217, v409)
-		v411 := float64(v406 * v221)
-		v412 := -v411
-		v413 := math.FMA(v406, v221, v412)
-		v414 := float64(v407 + v408)
-		v415 := float64(v414 - v407)
-		v416 := float64(v414 - v415)
-		v417 := float64(v407 - v416)
-		v418 := float64(v408 - v415)
-		v419 := float64(v417 + v418)
-		v420 := float64(v419 + v410)
-		v421 := float64(v420 - v419)
-		v422 := float64(v420 - v421)
-		v423 := float64(v419 - v422)
-		v424 := float64(v410 - v421)
-		v425 := float64(v423 + v424)
-		v426 := float64(v420 + v411)
-		v427 := float64(v426 - v420)
-		v428 := float64(v426 - v427)
-		v429 := float64(v420 - v428)
-		v430 := float64(v411 - v427)
-		v431 := float64(v429 + v430)
-		v432 := float64(v425 + v431)
-		v433 := float64(v432 + v413)
-		v434 := v406
-		if v252 {
-			v434 = v375
+		v336 := float64(v322 + v135)
+		v337 := float64(v336 - v135)
+		v338 := float64(v322 - v337)
+		v339 := float64(v334 + v337)
+		v340 := float64(v338 + v324)
+		v341 := float64(v263 * v331)
+		v342 := -v341
+		v343 := math.FMA(v263, v331, v342)
+		v344 := float64(v341 * v122)
+		v345 := math.RoundToEven(v344)
+		v346 := math.FMA(v121, v345, v341)
+		v347 := float64(v346 + v343)
+		v348 := float64(v263 * v335)
+		v349 := -v348
+		v350 := math.FMA(v263, v335, v349)
+		v351 := math.RoundToEven(v348 - 0)
+		v352 := float64(v348 - v351)
+		v353 := float64(v263 * v339)
+		v354 := -v353
+		v355 := math.FMA(v263, v339, v354)
+		v356 := float64(v263 * v340)
+		v357 := float64(v347 + v352)
+		v358 := math.RoundToEven(v357)
+		v359 := float64(v347 - v358)
+		v360 := float64(v359 + v352)
+		v361 := float64(v360 - v359)
+		v362 := float64(v360 - v361)
+		v363 := float64(v359 - v362)
+		v364 := float64(v352 - v361)
+		v365 := float64(v363 + v364)
+		v366 := float64(v365 + v350)
+		v367 := float64(v366 + v353)
+		v368 := float64(v367 - v366)
+		v369 := float64(v367 - v368)
+		v370 := float64(v366 - v369)
+		v371 := float64(v353 - v368)
+		v372 := float64(v370 + v371)
+		v373 := float64(v360 + v367)
+		v374 := float64(v373 - v360)
+		v375 := float64(v373 - v374)
+		v376 := float64(v360 - v375)
+		v377 := float64(v367 - v374)
+		v378 := float64(v376 + v377)
+		v379 := float64(v351 + v358)
+		v380 := float64(v372 + v355)
+		v381 := float64(v380 + v356)
+		v382 := float64(v373 * v182)
+		v383 := -v382
+		v384 := math.FMA(v373, v182, v383)
+		v385 := float64(v373 * v183)
+		v386 := -v385
+		v387 := math.FMA(v373, v183, v386)
+		v388 := float64(v378 * v182)
+		v389 := -v388
+		v390 := math.FMA(v378, v182, v389)
+		v391 := float64(v384 + v385)
+		v392 := float64(v391 - v384)
+		v393 := float64(v391 - v392)
+		v394 := float64(v384 - v393)
+		v395 := float64(v385 - v392)
+		v396 := float64(v394 + v395)
+		v397 := float64(v391 + v388)
+		v398 := float64(v397 - v391)
+		v399 := float64(v397 - v398)
+		v400 := float64(v391 - v399)
+		v401 := float64(v388 - v398)
+		v402 := float64(v400 + v401)
+		v403 := float64(v387 + v390)
+		v404 := math.FMA(v373, v205, v403)
+		v405 := math.FMA(v378, v183, v404)
+		v406 := math.FMA(v381, v182, v405)
+		v407 := float64(v396 + v402)
+		v408 := float64(v407 + v406)
+		v409 := float64(v10 * v212)
+		v410 := math.RoundToEven(v409)
+		v411 := math.FMA(v410, v215, v10)
+		v412 := float64(v410 * v217)
+		v413 := -v412
+		v414 := math.FMA(v410, v217, v413)
+		v415 := float64(v410 * v221)
+		v416 := -v415
+		v417 := math.FMA(v410, v221, v416)
+		v418 := float64(v411 + v412)
+		v419 := float64(v418 - v411)
+		v420 := float64(v418 - v419)
+		v421 := float64(v411 - v420)
+		v422 := float64(v412 - v419)
+		v423 := float64(v421 + v422)
+		v424 := float64(v423 + v414)
+		v425 := float64(v424 - v423)
+		v426 := float64(v424 - v425)
+		v427 := float64(v423 - v426)
+		v428 := float64(v414 - v425)
+		v429 := float64(v427 + v428)
+		v430 := float64(v424 + v415)
+		v431 := float64(v430 - v424)
+		v432 := float64(v430 - v431)
+		v433 := float64(v424 - v432)
+		v434 := float64(v415 - v431)
+		v435 := float64(v433 + v434)
+		v436 := float64(v429 + v435)
+		v437 := float64(v436 + v417)
+		v438 := v410
+		if v256 {
+			v438 = v379
 		}
-		v435 := v414
-		if v252 {
-			v435 = v378
+		v439 := v410
+		if v254 {
+			v439 = v438
 		}
-		v436 := v426
-		if v252 {
-			v436 = v393
+		v440 := v418
+		if v256 {
+			v440 = v382
 		}
-		v437 := v433
-		if v252 {
-			v437 = v404
+		v441 := v418
+		if v254 {
+			v441 = v440
 		}
-		v438 := float64(v246 + v435)
-		v439 := float64(v438 - v246)
-		v440 := float64(v438 - v439)
-		v441 := float64(v246 - v440)
-		v442 := float64(v435 - v439)
-		v443 := float64(v441 + v442)
-		v444 := float64(v247 + v436)
-		v445 := float64(v444 - v247)
-		v446 := float64(v444 - v445)
-		v447 := float64(v247 - v446)
-		v448 := float64(v436 - v445)
-		v449 := float64(v447 + v448)
-		v450 := float64(v248 + v437)
-		v451 := float64(v450 + v449)
-		v452 := float64(v438 * v212)
-		v453 := math.RoundToEven(v452)
-		v454 := math.FMA(v453, v215, v438)
-		v455 := float64(v453 * v217)
-		v456 := float64(v454 + v455)
-		v457 := float64(v456 - v454)
-		v458 := float64(v456 - v457)
-		v459 := float64(v454 - v458)
-		v460 := float64(v455 - v457)
-		v461 := float64(v459 + v460)
-		v462 := float64(v443 + v444)
-		v463 := float64(v462 - v443)
-		v464 := float64(v462 - v463)
-		v465 := float64(v443 - v464)
-		v466 := float64(v444 - v463)
-		v467 := float64(v465 + v466)
-		v468 := float64(v461 + v467)
-		v469 := float64(v468 + v451)
-		v470 := math.FMA(v453, v221, v469)
-		v471 := float64(v456 + v462)
-		v472 := float64(v471 - v456)
-		v473 := float64(v471 - v472)
-		v474 := float64(v456 - v473)
-		v475 := float64(v462 - v472)
-		v476 := float64(v474 + v475)
-		v477 := float64(v476 + v470)
-		v478 := float64(v471 + v477)
-		v479 := float64(v478 - v471)
-		v480 := float64(v478 - v479)
-		v481 := float64(v471 - v480)
-		v482 := float64(v477 - v479)
-		v483 := float64(v481 + v482)
-		v484 := float64(v245 + v434)
-		v485 := float64(v484 + v453)
-		v486 := float64(v478 * v478)
-		v487 := -v486
-		v488 := math.FMA(v478, v478, v487)
-		v490 := float64(v489 * v486)
-		v491 := math.FMA(v490, v483, v483)
-		v492 := float64(v478 * v486)
-		v495 := math.FMA(v486, v493, v494)
-		v497 := math.FMA(v486, v495, v496)
-		v499 := math.FMA(v486, v497, v498)
-		v501 := math.FMA(v486, v499, v500)
-		v503 := math.FMA(v486, v501, v502)
-		v505 := math.FMA(v486, v503, v504)
-		v506 := math.FMA(v492, v505, v491)
-		v507 := float64(v4 * v486)
-		v508 := float64(v100 - v507)
-		v509 := float64(v100 - v508)
-		v510 := float64(v509 - v507)
-		v511 := float64(v486 * v486)
-		v514 := math.FMA(v486, v512, v513)
-		v516 := math.FMA(v486, v514, v515)
-		v518 := math.FMA(v486, v516, v517)
-		v520 := math.FMA(v486, v518, v519)
-		v522 := math.FMA(v486, v520, v521)
-		v523 := float64(v478 * v483)
-		v524 := math.FMA(v4, v488, v523)
-		v525 := -v524
-		v526 := math.FMA(v511, v522, v525)
-		v527 := float64(v510 + v526)
-		v528 := float64(v485 * v122)
-		v529 := math.Floor(v528)
-		v530 := math.FMA(v121, v529, v485)
-		v531 := float64(v530 * v4)
-		v532 := math.Floor(v531)
-		v534 := math.FMA(v533, v532, v530)
-		v535 := v4 < v534
-		v536 := v478
-		if v535 {
-			v536 = v508
+		v442 := v430
+		if v256 {
+			v442 = v397
 		}
-		v537 := math.FMA(v533, v532, v100)
-		v538 := float64(v536 * v537)
-		v539 := v506
-		if v535 {
-			v539 = v527
+		v443 := v430
+		if v254 {
+			v443 = v442
 		}
-		v540 := float64(v539 * v537)
-		v541 := float64(v538 + v540)
-		v542 := v2 == v107
-		v543 := v541
-		if v542 {
-			v543 = v2
+		v444 := v437
+		if v256 {
+			v444 = v408
 		}
-		v544 := v543
+		v445 := v437
+		if v254 {
+			v445 = v444
+		}
+		v446 := float64(v248 + v441)
+		v447 := float64(v446 - v248)
+		v448 := float64(v446 - v447)
+		v449 := float64(v248 - v448)
+		v450 := float64(v441 - v447)
+		v451 := float64(v449 + v450)
+		v452 := float64(v250 + v443)
+		v453 := float64(v452 - v250)
+		v454 := float64(v452 - v453)
+		v455 := float64(v250 - v454)
+		v456 := float64(v443 - v453)
+		v457 := float64(v455 + v456)
+		v458 := float64(v252 + v445)
+		v459 := float64(v458 + v457)
+		v460 := float64(v446 * v212)
+		v461 := math.RoundToEven(v460)
+		v462 := math.FMA(v461, v215, v446)
+		v463 := float64(v461 * v217)
+		v464 := float64(v462 + v463)
+		v465 := float64(v464 - v462)
+		v466 := float64(v464 - v465)
+		v467 := float64(v462 - v466)
+		v468 := float64(v463 - v465)
+		v469 := float64(v467 + v468)
+		v470 := float64(v451 + v452)
+		v471 := float64(v470 - v451)
+		v472 := float64(v470 - v471)
+		v473 := float64(v451 - v472)
+		v474 := float64(v452 - v471)
+		v475 := float64(v473 + v474)
+		v476 := float64(v469 + v475)
+		v477 := float64(v476 + v459)
+		v478 := math.FMA(v461, v221, v477)
+		v479 := float64(v464 + v470)
+		v480 := float64(v479 - v464)
+		v481 := float64(v479 - v480)
+		v482 := float64(v464 - v481)
+		v483 := float64(v470 - v480)
+		v484 := float64(v482 + v483)
+		v485 := float64(v484 + v478)
+		v486 := float64(v479 + v485)
+		v487 := float64(v486 - v479)
+		v488 := float64(v486 - v487)
+		v489 := float64(v479 - v488)
+		v490 := float64(v485 - v487)
+		v491 := float64(v489 + v490)
+		v492 := float64(v246 + v439)
+		v493 := float64(v492 + v461)
+		v494 := float64(v486 * v486)
+		v495 := -v494
+		v496 := math.FMA(v486, v486, v495)
+		v498 := float64(v497 * v494)
+		v499 := math.FMA(v498, v491, v491)
+		v500 := float64(v486 * v494)
+		v503 := math.FMA(v494, v501, v502)
+		v505 := math.FMA(v494, v503, v504)
+		v507 := math.FMA(v494, v505, v506)
+		v509 := math.FMA(v494, v507, v508)
+		v511 := math.FMA(v494, v509, v510)
+		v513 := math.FMA(v494, v511, v512)
+		v514 := math.FMA(v500, v513, v499)
+		v515 := float64(v4 * v494)
+		v516 := float64(v100 - v515)
+		v517 := float64(v100 - v516)
+		v518 := float64(v517 - v515)
+		v519 := float64(v494 * v494)
+		v522 := math.FMA(v494, v520, v521)
+		v524 := math.FMA(v494, v522, v523)
+		v526 := math.FMA(v494, v524, v525)
+		v528 := math.FMA(v494, v526, v527)
+		v530 := math.FMA(v494, v528, v529)
+		v531 := float64(v486 * v491)
+		v532 := math.FMA(v4, v496, v531)
+		v533 := -v532
+		v534 := math.FMA(v519, v530, v533)
+		v535 := float64(v518 + v534)
+		v536 := float64(v493 * v122)
+		v537 := math.Floor(v536)
+		v538 := math.FMA(v121, v537, v493)
+		v539 := float64(v538 * v4)
+		v540 := math.Floor(v539)
+		v542 := math.FMA(v541, v540, v538)
+		v543 := v4 < v542
+		v544 := v486
+		if v543 {
+			v544 = v516
+		}
+		v545 := math.FMA(v541, v540, v100)
+		v546 := float64(v544 * v545)
+		v547 := v514
+		if v543 {
+			v547 = v535
+		}
+		v548 := float64(v547 * v545)
+		v549 := float64(v546 + v548)
+		v550 := v2 == v107
+		v551 := v549
+		if v550 {
+			v551 = v2
+		}
+		v552 := v551
 		if v7 {
-			v544 = v8
+			v552 = v8
 		}
-		v545 := math.IsNaN(v0)
-		v546 := v544
-		if v545 {
-			v546 = v0
+		v553 := math.IsNaN(v0)
+		v554 := v552
+		if v553 {
+			v554 = v0
 		}
-		dst[i] = v546
+		dst[i] = v554
 	}
 }
 
@@ -1089,7 +1121,7 @@ func sinUsualGeneric(dst, x []float64, w0 float64) {
 	}
 }
 
-// sinRareGeneric is the pure-Go kernel of sinRare (f64 memory, f64 compute, 19
+// sinRareGeneric is the pure-Go kernel of sinRare (f64 memory, f64 compute, 14
 // operations): the scalar twin of the vector program the assembly kernels run.
 // It folds each element's value into acc by max, element i into lane i % 8,
 // exactly as vprog.Acc.Add, so every backend gives the same bits. The caller
@@ -1097,9 +1129,8 @@ func sinUsualGeneric(dst, x []float64, w0 float64) {
 func sinRareGeneric(acc *[16]float64, x []float64, w0 float64) {
 	v1 := w0
 	v6 := math.Float64frombits(0x42b921fb54442d18)  // 2.7633741218861094e+13
-	v8 := math.Float64frombits(0x7ff0000000000000)  // +Inf
-	v16 := math.Float64frombits(0x3ff0000000000000) // 1
-	v17 := math.Float64frombits(0x0000000000000000) // 0
+	v11 := math.Float64frombits(0x3ff0000000000000) // 1
+	v12 := math.Float64frombits(0x0000000000000000) // 0
 	for i := range x {
 		v0 := x[i]
 		v2 := float64(v1 * v0)
@@ -1107,26 +1138,22 @@ func sinRareGeneric(acc *[16]float64, x []float64, w0 float64) {
 		v4 := -v2
 		v5 := math.FMA(v1, v0, v4)
 		v7 := v6 < v3
-		v9 := v3 < v8
-		v10 := v7 && v9
-		v11 := math.Abs(v5)
-		v12 := v6 < v11
-		v13 := v11 < v8
-		v14 := v12 && v13
-		v15 := v10 || v14
-		v18 := v17
-		if v15 {
-			v18 = v16
+		v8 := math.Abs(v5)
+		v9 := v6 < v8
+		v10 := v7 || v9
+		v13 := v12
+		if v10 {
+			v13 = v11
 		}
 		foldK := i & 7
-		if foldS := acc[foldK]; foldS == foldS && (v18 > foldS || v18 != v18) {
-			acc[foldK] = v18
+		if foldS := acc[foldK]; foldS == foldS && (v13 > foldS || v13 != v13) {
+			acc[foldK] = v13
 		}
 	}
 }
 
 // sinBackwardGeneric is the pure-Go kernel of sinBackward (f64 memory, f64
-// compute, 593 operations): the scalar twin of the vector program the assembly
+// compute, 601 operations): the scalar twin of the vector program the assembly
 // kernels run, with exactly the semantics of vprog.Program.Eval, so every
 // backend gives the same bits. The caller guarantees equal lengths; dx may be
 // the same slice as an input.
@@ -1187,25 +1214,25 @@ func sinBackwardGeneric(dx, x, dy []float64, w0 float64) {
 	v215 := math.Float64frombits(0xbff921fb54442d18) // -1.5707963267948966
 	v217 := math.Float64frombits(0xbc91a62633145c07) // -6.123233995736766e-17
 	v221 := math.Float64frombits(0x391f1976b7ed8fbc) // 1.4973849048591698e-33
-	v489 := math.Float64frombits(0xbfe0000000000000) // -0.5
-	v493 := math.Float64frombits(0xbd6ab0679474a338) // -7.585492910470085e-13
-	v494 := math.Float64frombits(0x3de6121614f75118) // 1.605851098650251e-10
-	v496 := math.Float64frombits(0xbe5ae6453ece0280) // -2.5052106100971508e-08
-	v498 := math.Float64frombits(0x3ec71de3a544a8be) // 2.7557319218956863e-06
-	v500 := math.Float64frombits(0xbf2a01a01a019881) // -0.0001984126984126457
-	v502 := math.Float64frombits(0x3f81111111111110) // 0.008333333333333331
-	v504 := math.Float64frombits(0xbfc5555555555555) // -0.16666666666666666
-	v512 := math.Float64frombits(0xbda906dd4e716301) // -1.1380877534950292e-11
-	v513 := math.Float64frombits(0x3e21eeb52c09367f) // 2.087612166717849e-09
-	v515 := math.Float64frombits(0xbe927e4fa025fe3d) // -2.75573171525077e-07
-	v517 := math.Float64frombits(0x3efa01a019f3df59) // 2.4801587298533534e-05
-	v519 := math.Float64frombits(0xbf56c16c16c1691f) // -0.0013888888888887241
-	v521 := math.Float64frombits(0x3fa5555555555555) // 0.041666666666666664
-	v534 := math.Float64frombits(0xc000000000000000) // -2
-	v575 := math.Float64frombits(0x3cc0000000000000) // 4.440892098500626e-16
-	v581 := math.Float64frombits(0x6570000000000000) // 4.149515568880993e+180
-	v583 := math.Float64frombits(0x2270000000000000) // 8.200532357869981e-143
-	v584 := math.Float64frombits(0x2260000000000000) // 4.100266178934991e-143
+	v497 := math.Float64frombits(0xbfe0000000000000) // -0.5
+	v501 := math.Float64frombits(0xbd6ab0679474a338) // -7.585492910470085e-13
+	v502 := math.Float64frombits(0x3de6121614f75118) // 1.605851098650251e-10
+	v504 := math.Float64frombits(0xbe5ae6453ece0280) // -2.5052106100971508e-08
+	v506 := math.Float64frombits(0x3ec71de3a544a8be) // 2.7557319218956863e-06
+	v508 := math.Float64frombits(0xbf2a01a01a019881) // -0.0001984126984126457
+	v510 := math.Float64frombits(0x3f81111111111110) // 0.008333333333333331
+	v512 := math.Float64frombits(0xbfc5555555555555) // -0.16666666666666666
+	v520 := math.Float64frombits(0xbda906dd4e716301) // -1.1380877534950292e-11
+	v521 := math.Float64frombits(0x3e21eeb52c09367f) // 2.087612166717849e-09
+	v523 := math.Float64frombits(0xbe927e4fa025fe3d) // -2.75573171525077e-07
+	v525 := math.Float64frombits(0x3efa01a019f3df59) // 2.4801587298533534e-05
+	v527 := math.Float64frombits(0xbf56c16c16c1691f) // -0.0013888888888887241
+	v529 := math.Float64frombits(0x3fa5555555555555) // 0.041666666666666664
+	v542 := math.Float64frombits(0xc000000000000000) // -2
+	v583 := math.Float64frombits(0x3cc0000000000000) // 4.440892098500626e-16
+	v589 := math.Float64frombits(0x6570000000000000) // 4.149515568880993e+180
+	v591 := math.Float64frombits(0x2270000000000000) // 8.200532357869981e-143
+	v592 := math.Float64frombits(0x2260000000000000) // 4.100266178934991e-143
 	for i := range dx {
 		v0 := x[i]
 		v2 := float64(v1 * v0)
@@ -1528,506 +1555,538 @@ func sinBackwardGeneric(dx, x, dy []float64, w0 float64) {
 		if v15 {
 			v245 = v179
 		}
-		v246 := v225
+		v246 := v214
+		if v12 {
+			v246 = v245
+		}
+		v247 := v225
 		if v15 {
-			v246 = v184
+			v247 = v184
 		}
-		v247 := v237
+		v248 := v225
+		if v12 {
+			v248 = v247
+		}
+		v249 := v237
 		if v15 {
-			v247 = v199
+			v249 = v199
 		}
-		v248 := v244
+		v250 := v237
+		if v12 {
+			v250 = v249
+		}
+		v251 := v244
 		if v15 {
-			v248 = v211
+			v251 = v211
 		}
-		v249 := math.Abs(v10)
-		v250 := v11 < v249
-		v251 := v249 < v13
-		v252 := v250 && v251
-		v253 := getExp64(v10)
-		v254 := math.FMA(v253, v17, v18)
-		v255 := math.Floor(v254)
-		v256 := float64(v253 - v22)
-		v257 := math.FMA(v255, v21, v256)
-		v258 := float64(v25 - v253)
-		v259 := math.Ldexp(v10, int(v258))
-		v260 := v51 <= v255
-		v261 := float64(v255 - v51)
-		v262 := v255
-		if v260 {
-			v262 = v261
+		v252 := v244
+		if v12 {
+			v252 = v251
 		}
-		v263 := v28
-		if v260 {
-			v263 = v44
+		v253 := math.Abs(v10)
+		v254 := v11 < v253
+		v255 := v253 < v13
+		v256 := v254 && v255
+		v257 := getExp64(v10)
+		v258 := math.FMA(v257, v17, v18)
+		v259 := math.Floor(v258)
+		v260 := float64(v257 - v22)
+		v261 := math.FMA(v259, v21, v260)
+		v262 := float64(v25 - v257)
+		v263 := math.Ldexp(v10, int(v262))
+		v264 := v51 <= v259
+		v265 := float64(v259 - v51)
+		v266 := v259
+		if v264 {
+			v266 = v265
 		}
-		v264 := v29
-		if v260 {
-			v264 = v45
+		v267 := v28
+		if v264 {
+			v267 = v44
 		}
-		v265 := v30
-		if v260 {
-			v265 = v46
+		v268 := v29
+		if v264 {
+			v268 = v45
 		}
-		v266 := v31
-		if v260 {
-			v266 = v47
+		v269 := v30
+		if v264 {
+			v269 = v46
 		}
-		v267 := v32
-		if v260 {
-			v267 = v48
+		v270 := v31
+		if v264 {
+			v270 = v47
 		}
-		v268 := v33
-		if v260 {
-			v268 = v49
+		v271 := v32
+		if v264 {
+			v271 = v48
 		}
-		v269 := v34
-		if v260 {
-			v269 = v50
+		v272 := v33
+		if v264 {
+			v272 = v49
 		}
-		v270 := v62 <= v262
-		v271 := float64(v262 - v62)
-		v272 := v262
-		if v270 {
-			v272 = v271
+		v273 := v34
+		if v264 {
+			v273 = v50
 		}
-		v273 := v263
-		if v270 {
-			v273 = v36
-		}
-		v274 := v264
-		if v270 {
-			v274 = v37
-		}
-		v275 := v265
-		if v270 {
-			v275 = v38
-		}
+		v274 := v62 <= v266
+		v275 := float64(v266 - v62)
 		v276 := v266
-		if v270 {
-			v276 = v39
+		if v274 {
+			v276 = v275
 		}
 		v277 := v267
-		if v270 {
-			v277 = v40
+		if v274 {
+			v277 = v36
 		}
 		v278 := v268
-		if v270 {
-			v278 = v41
+		if v274 {
+			v278 = v37
 		}
 		v279 := v269
-		if v270 {
-			v279 = v42
+		if v274 {
+			v279 = v38
 		}
-		v280 := v35
-		if v270 {
-			v280 = v43
+		v280 := v270
+		if v274 {
+			v280 = v39
 		}
-		v281 := v36
-		if v270 {
-			v281 = v44
+		v281 := v271
+		if v274 {
+			v281 = v40
 		}
-		v282 := v37
-		if v270 {
-			v282 = v45
+		v282 := v272
+		if v274 {
+			v282 = v41
 		}
-		v283 := v38
-		if v270 {
-			v283 = v46
+		v283 := v273
+		if v274 {
+			v283 = v42
 		}
-		v284 := v39
-		if v270 {
-			v284 = v47
+		v284 := v35
+		if v274 {
+			v284 = v43
 		}
-		v285 := v78 <= v272
-		v286 := float64(v272 - v78)
-		v287 := v272
-		if v285 {
-			v287 = v286
+		v285 := v36
+		if v274 {
+			v285 = v44
 		}
-		v288 := v273
-		if v285 {
-			v288 = v277
+		v286 := v37
+		if v274 {
+			v286 = v45
 		}
-		v289 := v274
-		if v285 {
-			v289 = v278
+		v287 := v38
+		if v274 {
+			v287 = v46
 		}
-		v290 := v275
-		if v285 {
-			v290 = v279
+		v288 := v39
+		if v274 {
+			v288 = v47
 		}
+		v289 := v78 <= v276
+		v290 := float64(v276 - v78)
 		v291 := v276
-		if v285 {
-			v291 = v280
+		if v289 {
+			v291 = v290
 		}
 		v292 := v277
-		if v285 {
+		if v289 {
 			v292 = v281
 		}
 		v293 := v278
-		if v285 {
+		if v289 {
 			v293 = v282
 		}
 		v294 := v279
-		if v285 {
+		if v289 {
 			v294 = v283
 		}
 		v295 := v280
-		if v285 {
+		if v289 {
 			v295 = v284
 		}
-		v296 := v90 <= v287
-		v297 := float64(v287 - v90)
-		v298 := v287
-		if v296 {
-			v298 = v297
+		v296 := v281
+		if v289 {
+			v296 = v285
 		}
-		v299 := v288
-		if v296 {
-			v299 = v290
+		v297 := v282
+		if v289 {
+			v297 = v286
 		}
-		v300 := v289
-		if v296 {
-			v300 = v291
+		v298 := v283
+		if v289 {
+			v298 = v287
 		}
-		v301 := v290
-		if v296 {
-			v301 = v292
+		v299 := v284
+		if v289 {
+			v299 = v288
 		}
+		v300 := v90 <= v291
+		v301 := float64(v291 - v90)
 		v302 := v291
-		if v296 {
-			v302 = v293
+		if v300 {
+			v302 = v301
 		}
 		v303 := v292
-		if v296 {
+		if v300 {
 			v303 = v294
 		}
 		v304 := v293
-		if v296 {
+		if v300 {
 			v304 = v295
 		}
-		v305 := v100 <= v298
-		v306 := v299
-		if v305 {
-			v306 = v300
+		v305 := v294
+		if v300 {
+			v305 = v296
 		}
-		v307 := v300
-		if v305 {
-			v307 = v301
+		v306 := v295
+		if v300 {
+			v306 = v297
 		}
-		v308 := v301
-		if v305 {
-			v308 = v302
+		v307 := v296
+		if v300 {
+			v307 = v298
 		}
-		v309 := v302
-		if v305 {
-			v309 = v303
+		v308 := v297
+		if v300 {
+			v308 = v299
 		}
+		v309 := v100 <= v302
 		v310 := v303
-		if v305 {
+		if v309 {
 			v310 = v304
 		}
-		v311 := float64(v257 + v107)
-		v312 := math.Ldexp(v306, int(v311))
-		v313 := float64(v257 + v21)
-		v314 := math.Ldexp(v307, int(v313))
-		v315 := float64(v257 + v112)
-		v316 := math.Ldexp(v308, int(v315))
-		v317 := float64(v257 + v115)
-		v318 := math.Ldexp(v309, int(v317))
-		v319 := float64(v257 + v118)
-		v320 := math.Ldexp(v310, int(v319))
-		v321 := float64(v312 * v122)
-		v322 := math.RoundToEven(v321)
-		v323 := math.FMA(v121, v322, v312)
-		v324 := float64(v314 + v90)
-		v325 := float64(v324 - v90)
-		v326 := float64(v314 - v325)
-		v327 := float64(v323 + v325)
-		v328 := float64(v316 + v130)
-		v329 := float64(v328 - v130)
-		v330 := float64(v316 - v329)
-		v331 := float64(v326 + v329)
-		v332 := float64(v318 + v135)
-		v333 := float64(v332 - v135)
-		v334 := float64(v318 - v333)
+		v311 := v304
+		if v309 {
+			v311 = v305
+		}
+		v312 := v305
+		if v309 {
+			v312 = v306
+		}
+		v313 := v306
+		if v309 {
+			v313 = v307
+		}
+		v314 := v307
+		if v309 {
+			v314 = v308
+		}
+		v315 := float64(v261 + v107)
+		v316 := math.Ldexp(v310, int(v315))
+		v317 := float64(v261 + v21)
+		v318 := math.Ldexp(v311, int(v317))
+		v319 := float64(v261 + v112)
+		v320 := math.Ldexp(v312, int(v319))
+		v321 := float64(v261 + v115)
+		v322 := math.Ldexp(v313, int(v321))
+		v323 := float64(v261 + v118)
+		v324 := math.Ldexp(v314, int(v323))
+		v325 := float64(v316 * v122)
+		v326 := math.RoundToEven(v325)
+		v327 := math.FMA(v121, v326, v316)
+		v328 := float64(v318 + v90)
+		v329 := float64(v328 - v90)
+		v330 := float64(v318 - v329)
+		v331 := float64(v327 + v329)
+		v332 := float64(v320 + v130)
+		v333 := float64(v332 - v130)
+		v334 := float64(v320 - v333)
 		v335 := float64(v330 + v333)
-		v336 := float64(v334 + v320)
-		v337 := float64(v259 * v327)
-		v338 := -v337
-		v339 := math.FMA(v259, v327, v338)
-		v340 := float64(v337 * v122)
-		v341 := math.RoundToEven(v340)
-		v342 := math.FMA(v121, v341, v337)
-		v343 := float64(v342 + v339)
-		v344 := float64(v259 * v331)
-		v345 := -v344
-		v346 := math.FMA(v259, v331, v345)
-		v347 := math.RoundToEven(v344 - 0)
-		v348 := float64(v344 - v347)
-		v349 := float64(v259 * v335)
-		v350 := -v349
-		v351 := math.FMA(v259, v335, v350)
-		v352 := float64(v259 * v336)
-		v353 := float64(v343 + v348)
-		v354 := math.RoundToEven(v353)
-		v355 := float64(v343 - v354)
-		v356 := float64(v355 + v348)
-		v357 := float64(v356 - v355)
-		v358 := float64(v356 - v357)
-		v359 := float64(v355 - v358)
-		v360 := float64(v348 - v357)
-		v361 := float64(v359 + v360)
-		v362 := float64(v361 + v346)
-		v363 := float64(v362 + v349)
-		v364 := float64(v363 - v362)
-		v365 := float64(v363 - v364)
-		v366 := float64(v362 - v365)
-		v367 := float64(v349 - v364)
-		v368 := float64(v366 + v367)
-		v369 := float64(v356 + v363)
-		v370 := float64(v369 - v356)
-		v371 := float64(v369 - v370)
-		v372 := float64(v356 - v371)
-		v373 := float64(v363 - v370)
-		v374 := float64(v372 + v373)
-		v375 := float64(v347 + v354)
-		v376 := float64(v368 + v351)
-		v377 := float64(v376 + v352)
-		v378 := float64(v369 * v182)
-		v379 := -v378
-		v380 := math.FMA(v369, v182, v379)
-		v381 := float64(v369 * v183)
-		v382 := -v381
-		v383 := math.FMA(v369, v183, v382)
-		v384 := float64(v374 * v182)
-		v385 := -v384
-		v386 := math.FMA(v374, v182, v385)
-		v387 := float64(v380 + v381)
-		v388 := float64(v387 - v380)
-		v389 := float64(v387 - v388)
-		v390 := float64(v380 - v389)
-		v391 := float64(v381 - v388)
-		v392 := float64(v390 + v391)
-		v393 := float64(v387 + v384)
-		v394 := float64(v393 - v387)
-		v395 := float64(v393 - v394)
-		v396 := float64(v387 - v395)
-		v397 := float64(v384 - v394)
-		v398 := float64(v396 + v397)
-		v399 := float64(v383 + v386)
-		v400 := math.FMA(v369, v205, v399)
-		v401 := math.FMA(v374, v183, v400)
-		v402 := math.FMA(v377, v182, v401)
-		v403 := float64(v392 + v398)
-		v404 := float64(v403 + v402)
-		v405 := float64(v10 * v212)
-		v406 := math.RoundToEven(v405)
-		v407 := math.FMA(v406, v215, v10)
-		v408 := float64(v406 * v217)
-		v409 := -v408
-		v410 := math.FMA(v406, v217, v409)
-		v411 := float64(v406 * v221)
-		v412 := -v411
-		v413 := math.FMA(v406, v221, v412)
-		v414 := float64(v407 + v408)
-		v415 := float64(v414 - v407)
-		v416 := float64(v414 - v415)
-		v417 := float64(v407 - v416)
-		v418 := float64(v408 - v415)
-		v419 := float64(v417 + v418)
-		v420 := float64(v419 + v410)
-		v421 := float64(v420 - v419)
-		v422 := float64(v420 - v421)
-		v423 := float64(v419 - v422)
-		v424 := float64(v410 - v421)
-		v425 := float64(v423 + v424)
-		v426 := float64(v420 + v411)
-		v427 := float64(v426 - v420)
-		v428 := float64(v426 - v427)
-		v429 := float64(v420 - v428)
-		v430 := float64(v411 - v427)
-		v431 := float64(v429 + v430)
-		v432 := float64(v425 + v431)
-		v433 := float64(v432 + v413)
-		v434 := v406
-		if v252 {
-			v434 = v375
+		v336 := float64(v322 + v135)
+		v337 := float64(v336 - v135)
+		v338 := float64(v322 - v337)
+		v339 := float64(v334 + v337)
+		v340 := float64(v338 + v324)
+		v341 := float64(v263 * v331)
+		v342 := -v341
+		v343 := math.FMA(v263, v331, v342)
+		v344 := float64(v341 * v122)
+		v345 := math.RoundToEven(v344)
+		v346 := math.FMA(v121, v345, v341)
+		v347 := float64(v346 + v343)
+		v348 := float64(v263 * v335)
+		v349 := -v348
+		v350 := math.FMA(v263, v335, v349)
+		v351 := math.RoundToEven(v348 - 0)
+		v352 := float64(v348 - v351)
+		v353 := float64(v263 * v339)
+		v354 := -v353
+		v355 := math.FMA(v263, v339, v354)
+		v356 := float64(v263 * v340)
+		v357 := float64(v347 + v352)
+		v358 := math.RoundToEven(v357)
+		v359 := float64(v347 - v358)
+		v360 := float64(v359 + v352)
+		v361 := float64(v360 - v359)
+		v362 := float64(v360 - v361)
+		v363 := float64(v359 - v362)
+		v364 := float64(v352 - v361)
+		v365 := float64(v363 + v364)
+		v366 := float64(v365 + v350)
+		v367 := float64(v366 + v353)
+		v368 := float64(v367 - v366)
+		v369 := float64(v367 - v368)
+		v370 := float64(v366 - v369)
+		v371 := float64(v353 - v368)
+		v372 := float64(v370 + v371)
+		v373 := float64(v360 + v367)
+		v374 := float64(v373 - v360)
+		v375 := float64(v373 - v374)
+		v376 := float64(v360 - v375)
+		v377 := float64(v367 - v374)
+		v378 := float64(v376 + v377)
+		v379 := float64(v351 + v358)
+		v380 := float64(v372 + v355)
+		v381 := float64(v380 + v356)
+		v382 := float64(v373 * v182)
+		v383 := -v382
+		v384 := math.FMA(v373, v182, v383)
+		v385 := float64(v373 * v183)
+		v386 := -v385
+		v387 := math.FMA(v373, v183, v386)
+		v388 := float64(v378 * v182)
+		v389 := -v388
+		v390 := math.FMA(v378, v182, v389)
+		v391 := float64(v384 + v385)
+		v392 := float64(v391 - v384)
+		v393 := float64(v391 - v392)
+		v394 := float64(v384 - v393)
+		v395 := float64(v385 - v392)
+		v396 := float64(v394 + v395)
+		v397 := float64(v391 + v388)
+		v398 := float64(v397 - v391)
+		v399 := float64(v397 - v398)
+		v400 := float64(v391 - v399)
+		v401 := float64(v388 - v398)
+		v402 := float64(v400 + v401)
+		v403 := float64(v387 + v390)
+		v404 := math.FMA(v373, v205, v403)
+		v405 := math.FMA(v378, v183, v404)
+		v406 := math.FMA(v381, v182, v405)
+		v407 := float64(v396 + v402)
+		v408 := float64(v407 + v406)
+		v409 := float64(v10 * v212)
+		v410 := math.RoundToEven(v409)
+		v411 := math.FMA(v410, v215, v10)
+		v412 := float64(v410 * v217)
+		v413 := -v412
+		v414 := math.FMA(v410, v217, v413)
+		v415 := float64(v410 * v221)
+		v416 := -v415
+		v417 := math.FMA(v410, v221, v416)
+		v418 := float64(v411 + v412)
+		v419 := float64(v418 - v411)
+		v420 := float64(v418 - v419)
+		v421 := float64(v411 - v420)
+		v422 := float64(v412 - v419)
+		v423 := float64(v421 + v422)
+		v424 := float64(v423 + v414)
+		v425 := float64(v424 - v423)
+		v426 := float64(v424 - v425)
+		v427 := float64(v423 - v426)
+		v428 := float64(v414 - v425)
+		v429 := float64(v427 + v428)
+		v430 := float64(v424 + v415)
+		v431 := float64(v430 - v424)
+		v432 := float64(v430 - v431)
+		v433 := float64(v424 - v432)
+		v434 := float64(v415 - v431)
+		v435 := float64(v433 + v434)
+		v436 := float64(v429 + v435)
+		v437 := float64(v436 + v417)
+		v438 := v410
+		if v256 {
+			v438 = v379
 		}
-		v435 := v414
-		if v252 {
-			v435 = v378
+		v439 := v410
+		if v254 {
+			v439 = v438
 		}
-		v436 := v426
-		if v252 {
-			v436 = v393
+		v440 := v418
+		if v256 {
+			v440 = v382
 		}
-		v437 := v433
-		if v252 {
-			v437 = v404
+		v441 := v418
+		if v254 {
+			v441 = v440
 		}
-		v438 := float64(v246 + v435)
-		v439 := float64(v438 - v246)
-		v440 := float64(v438 - v439)
-		v441 := float64(v246 - v440)
-		v442 := float64(v435 - v439)
-		v443 := float64(v441 + v442)
-		v444 := float64(v247 + v436)
-		v445 := float64(v444 - v247)
-		v446 := float64(v444 - v445)
-		v447 := float64(v247 - v446)
-		v448 := float64(v436 - v445)
-		v449 := float64(v447 + v448)
-		v450 := float64(v248 + v437)
-		v451 := float64(v450 + v449)
-		v452 := float64(v438 * v212)
-		v453 := math.RoundToEven(v452)
-		v454 := math.FMA(v453, v215, v438)
-		v455 := float64(v453 * v217)
-		v456 := float64(v454 + v455)
-		v457 := float64(v456 - v454)
-		v458 := float64(v456 - v457)
-		v459 := float64(v454 - v458)
-		v460 := float64(v455 - v457)
-		v461 := float64(v459 + v460)
-		v462 := float64(v443 + v444)
-		v463 := float64(v462 - v443)
-		v464 := float64(v462 - v463)
-		v465 := float64(v443 - v464)
-		v466 := float64(v444 - v463)
-		v467 := float64(v465 + v466)
-		v468 := float64(v461 + v467)
-		v469 := float64(v468 + v451)
-		v470 := math.FMA(v453, v221, v469)
-		v471 := float64(v456 + v462)
-		v472 := float64(v471 - v456)
-		v473 := float64(v471 - v472)
-		v474 := float64(v456 - v473)
-		v475 := float64(v462 - v472)
-		v476 := float64(v474 + v475)
-		v477 := float64(v476 + v470)
-		v478 := float64(v471 + v477)
-		v479 := float64(v478 - v471)
-		v480 := float64(v478 - v479)
-		v481 := float64(v471 - v480)
-		v482 := float64(v477 - v479)
-		v483 := float64(v481 + v482)
-		v484 := float64(v245 + v434)
-		v485 := float64(v484 + v453)
-		v486 := float64(v478 * v478)
-		v487 := -v486
-		v488 := math.FMA(v478, v478, v487)
-		v490 := float64(v489 * v486)
-		v491 := math.FMA(v490, v483, v483)
-		v492 := float64(v478 * v486)
-		v495 := math.FMA(v486, v493, v494)
-		v497 := math.FMA(v486, v495, v496)
-		v499 := math.FMA(v486, v497, v498)
-		v501 := math.FMA(v486, v499, v500)
-		v503 := math.FMA(v486, v501, v502)
-		v505 := math.FMA(v486, v503, v504)
-		v506 := math.FMA(v492, v505, v491)
-		v507 := float64(v4 * v486)
-		v508 := float64(v100 - v507)
-		v509 := float64(v100 - v508)
-		v510 := float64(v509 - v507)
-		v511 := float64(v486 * v486)
-		v514 := math.FMA(v486, v512, v513)
-		v516 := math.FMA(v486, v514, v515)
-		v518 := math.FMA(v486, v516, v517)
-		v520 := math.FMA(v486, v518, v519)
-		v522 := math.FMA(v486, v520, v521)
-		v523 := float64(v478 * v483)
-		v524 := math.FMA(v4, v488, v523)
-		v525 := -v524
-		v526 := math.FMA(v511, v522, v525)
-		v527 := float64(v510 + v526)
-		v528 := float64(v485 + v100)
-		v529 := float64(v528 * v122)
-		v530 := math.Floor(v529)
-		v531 := math.FMA(v121, v530, v528)
-		v532 := float64(v531 * v4)
-		v533 := math.Floor(v532)
-		v535 := math.FMA(v534, v533, v531)
-		v536 := v4 < v535
-		v537 := v478
-		if v536 {
-			v537 = v508
+		v442 := v430
+		if v256 {
+			v442 = v397
 		}
-		v538 := math.FMA(v534, v533, v100)
-		v539 := float64(v537 * v538)
-		v540 := v506
-		if v536 {
-			v540 = v527
+		v443 := v430
+		if v254 {
+			v443 = v442
 		}
-		v541 := float64(v540 * v538)
-		v542 := float64(v539 + v541)
-		v543 := float64(v1 * v542)
-		v544 := v543
+		v444 := v437
+		if v256 {
+			v444 = v408
+		}
+		v445 := v437
+		if v254 {
+			v445 = v444
+		}
+		v446 := float64(v248 + v441)
+		v447 := float64(v446 - v248)
+		v448 := float64(v446 - v447)
+		v449 := float64(v248 - v448)
+		v450 := float64(v441 - v447)
+		v451 := float64(v449 + v450)
+		v452 := float64(v250 + v443)
+		v453 := float64(v452 - v250)
+		v454 := float64(v452 - v453)
+		v455 := float64(v250 - v454)
+		v456 := float64(v443 - v453)
+		v457 := float64(v455 + v456)
+		v458 := float64(v252 + v445)
+		v459 := float64(v458 + v457)
+		v460 := float64(v446 * v212)
+		v461 := math.RoundToEven(v460)
+		v462 := math.FMA(v461, v215, v446)
+		v463 := float64(v461 * v217)
+		v464 := float64(v462 + v463)
+		v465 := float64(v464 - v462)
+		v466 := float64(v464 - v465)
+		v467 := float64(v462 - v466)
+		v468 := float64(v463 - v465)
+		v469 := float64(v467 + v468)
+		v470 := float64(v451 + v452)
+		v471 := float64(v470 - v451)
+		v472 := float64(v470 - v471)
+		v473 := float64(v451 - v472)
+		v474 := float64(v452 - v471)
+		v475 := float64(v473 + v474)
+		v476 := float64(v469 + v475)
+		v477 := float64(v476 + v459)
+		v478 := math.FMA(v461, v221, v477)
+		v479 := float64(v464 + v470)
+		v480 := float64(v479 - v464)
+		v481 := float64(v479 - v480)
+		v482 := float64(v464 - v481)
+		v483 := float64(v470 - v480)
+		v484 := float64(v482 + v483)
+		v485 := float64(v484 + v478)
+		v486 := float64(v479 + v485)
+		v487 := float64(v486 - v479)
+		v488 := float64(v486 - v487)
+		v489 := float64(v479 - v488)
+		v490 := float64(v485 - v487)
+		v491 := float64(v489 + v490)
+		v492 := float64(v246 + v439)
+		v493 := float64(v492 + v461)
+		v494 := float64(v486 * v486)
+		v495 := -v494
+		v496 := math.FMA(v486, v486, v495)
+		v498 := float64(v497 * v494)
+		v499 := math.FMA(v498, v491, v491)
+		v500 := float64(v486 * v494)
+		v503 := math.FMA(v494, v501, v502)
+		v505 := math.FMA(v494, v503, v504)
+		v507 := math.FMA(v494, v505, v506)
+		v509 := math.FMA(v494, v507, v508)
+		v511 := math.FMA(v494, v509, v510)
+		v513 := math.FMA(v494, v511, v512)
+		v514 := math.FMA(v500, v513, v499)
+		v515 := float64(v4 * v494)
+		v516 := float64(v100 - v515)
+		v517 := float64(v100 - v516)
+		v518 := float64(v517 - v515)
+		v519 := float64(v494 * v494)
+		v522 := math.FMA(v494, v520, v521)
+		v524 := math.FMA(v494, v522, v523)
+		v526 := math.FMA(v494, v524, v525)
+		v528 := math.FMA(v494, v526, v527)
+		v530 := math.FMA(v494, v528, v529)
+		v531 := float64(v486 * v491)
+		v532 := math.FMA(v4, v496, v531)
+		v533 := -v532
+		v534 := math.FMA(v519, v530, v533)
+		v535 := float64(v518 + v534)
+		v536 := float64(v493 + v100)
+		v537 := float64(v536 * v122)
+		v538 := math.Floor(v537)
+		v539 := math.FMA(v121, v538, v536)
+		v540 := float64(v539 * v4)
+		v541 := math.Floor(v540)
+		v543 := math.FMA(v542, v541, v539)
+		v544 := v4 < v543
+		v545 := v486
+		if v544 {
+			v545 = v516
+		}
+		v546 := math.FMA(v542, v541, v100)
+		v547 := float64(v545 * v546)
+		v548 := v514
+		if v544 {
+			v548 = v535
+		}
+		v549 := float64(v548 * v546)
+		v550 := float64(v547 + v549)
+		v551 := float64(v1 * v550)
+		v552 := v551
 		if v7 {
-			v544 = v8
+			v552 = v8
 		}
-		v545 := dy[i]
-		v546 := float64(v545 * v8)
-		v547 := -v546
-		v548 := math.FMA(v545, v8, v547)
-		v549 := float64(v545 * v1)
-		v550 := -v549
-		v551 := math.FMA(v545, v1, v550)
-		v552 := float64(v549 * v539)
-		v553 := -v552
-		v554 := math.FMA(v549, v539, v553)
-		v555 := math.FMA(v551, v539, v554)
-		v556 := float64(v549 * v541)
-		v557 := -v556
-		v558 := math.FMA(v549, v541, v557)
-		v559 := math.FMA(v551, v541, v558)
-		v560 := float64(v552 + v556)
-		v561 := float64(v560 - v552)
-		v562 := float64(v560 - v561)
-		v563 := float64(v552 - v562)
-		v564 := float64(v556 - v561)
-		v565 := float64(v563 + v564)
-		v566 := float64(v565 + v555)
-		v567 := float64(v566 + v559)
-		v568 := v560
+		v553 := dy[i]
+		v554 := float64(v553 * v8)
+		v555 := -v554
+		v556 := math.FMA(v553, v8, v555)
+		v557 := float64(v553 * v1)
+		v558 := -v557
+		v559 := math.FMA(v553, v1, v558)
+		v560 := float64(v557 * v547)
+		v561 := -v560
+		v562 := math.FMA(v557, v547, v561)
+		v563 := math.FMA(v559, v547, v562)
+		v564 := float64(v557 * v549)
+		v565 := -v564
+		v566 := math.FMA(v557, v549, v565)
+		v567 := math.FMA(v559, v549, v566)
+		v568 := float64(v560 + v564)
+		v569 := float64(v568 - v560)
+		v570 := float64(v568 - v569)
+		v571 := float64(v560 - v570)
+		v572 := float64(v564 - v569)
+		v573 := float64(v571 + v572)
+		v574 := float64(v573 + v563)
+		v575 := float64(v574 + v567)
+		v576 := v568
 		if v7 {
-			v568 = v546
+			v576 = v554
 		}
-		v569 := v567
+		v577 := v575
 		if v7 {
-			v569 = v548
+			v577 = v556
 		}
-		v570 := float64(v568 + v569)
-		v571 := float64(v544 * v545)
-		v572 := float64(v570 - v571)
-		v573 := math.Abs(v572)
-		v574 := math.Abs(v571)
-		v576 := float64(v574 * v575)
-		v577 := v573 <= v576
-		v578 := math.Abs(v545)
-		v579 := math.Abs(v549)
-		v580 := v578
-		if v579 > v578 {
-			v580 = v579
+		v578 := float64(v576 + v577)
+		v579 := float64(v552 * v553)
+		v580 := float64(v578 - v579)
+		v581 := math.Abs(v580)
+		v582 := math.Abs(v579)
+		v584 := float64(v582 * v583)
+		v585 := v581 <= v584
+		v586 := math.Abs(v553)
+		v587 := math.Abs(v557)
+		v588 := v586
+		if v587 > v586 {
+			v588 = v587
 		}
-		v582 := float64(v573 * v581)
-		v585 := math.FMA(v580, v583, v584)
-		v586 := v582 <= v585
-		v587 := v577 || v586
-		v588 := v570 == v107
-		v589 := v587 && !v588
-		v590 := v571
-		if v589 {
-			v590 = v570
+		v590 := float64(v581 * v589)
+		v593 := math.FMA(v588, v591, v592)
+		v594 := v590 <= v593
+		v595 := v585 || v594
+		v596 := v578 == v107
+		v597 := v595 && !v596
+		v598 := v579
+		if v597 {
+			v598 = v578
 		}
-		v591 := math.IsNaN(v0)
-		v592 := v590
-		if v591 {
-			v592 = v0
+		v599 := math.IsNaN(v0)
+		v600 := v598
+		if v599 {
+			v600 = v0
 		}
-		dx[i] = v592
+		dx[i] = v600
 	}
 }
 
@@ -2301,7 +2360,7 @@ func sinBackwardUsualGeneric(dx, x, dy []float64, w0 float64) {
 }
 
 // sinBackwardRareGeneric is the pure-Go kernel of sinBackwardRare (f64 memory,
-// f64 compute, 19 operations): the scalar twin of the vector program the
+// f64 compute, 14 operations): the scalar twin of the vector program the
 // assembly kernels run. It folds each element's value into acc by max, element
 // i into lane i % 8, exactly as vprog.Acc.Add, so every backend gives the same
 // bits. The caller guarantees equal lengths.
@@ -2309,9 +2368,8 @@ func sinBackwardRareGeneric(acc *[16]float64, x, dy []float64, w0 float64) {
 	dy = dy[:len(x)]
 	v1 := w0
 	v6 := math.Float64frombits(0x42b921fb54442d18)  // 2.7633741218861094e+13
-	v8 := math.Float64frombits(0x7ff0000000000000)  // +Inf
-	v16 := math.Float64frombits(0x3ff0000000000000) // 1
-	v17 := math.Float64frombits(0x0000000000000000) // 0
+	v11 := math.Float64frombits(0x3ff0000000000000) // 1
+	v12 := math.Float64frombits(0x0000000000000000) // 0
 	for i := range x {
 		v0 := x[i]
 		v2 := float64(v1 * v0)
@@ -2319,20 +2377,16 @@ func sinBackwardRareGeneric(acc *[16]float64, x, dy []float64, w0 float64) {
 		v4 := -v2
 		v5 := math.FMA(v1, v0, v4)
 		v7 := v6 < v3
-		v9 := v3 < v8
-		v10 := v7 && v9
-		v11 := math.Abs(v5)
-		v12 := v6 < v11
-		v13 := v11 < v8
-		v14 := v12 && v13
-		v15 := v10 || v14
-		v18 := v17
-		if v15 {
-			v18 = v16
+		v8 := math.Abs(v5)
+		v9 := v6 < v8
+		v10 := v7 || v9
+		v13 := v12
+		if v10 {
+			v13 = v11
 		}
 		foldK := i & 7
-		if foldS := acc[foldK]; foldS == foldS && (v18 > foldS || v18 != v18) {
-			acc[foldK] = v18
+		if foldS := acc[foldK]; foldS == foldS && (v13 > foldS || v13 != v13) {
+			acc[foldK] = v13
 		}
 	}
 }

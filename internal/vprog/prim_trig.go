@@ -27,8 +27,11 @@ import "math"
 // Target F32 (relative error < 2^-40) reduces in float64 too: the
 // argument of sin in a float32 kernel is a float64 value (w0*x, computed in
 // float64 lanes), not a float32, so nothing narrower would be exact. But r
-// needs only float64's precision, not a double-double's: Cody–Waite is
-// three FMAs (trigReduce32), and the polynomials are shorter.
+// needs only float64's precision, not a double-double's, so Cody–Waite is
+// three FMAs (trigHalfTurn32), and the budget lets one polynomial, the
+// sine's on |r| ≤ π/2, do the work of both: the usual path removes a
+// multiple of π (an odd multiple of π/2 for cos) instead of π/2, which
+// leaves sin(x) = ±sin r with no choice between two polynomials.
 
 func init() {
 	register("sin", func(b *Builder, args []Value, target Type) Value {
@@ -65,22 +68,16 @@ var trigCos64 = [...]float64{
 	-1.1380877534950292e-11,
 }
 
-// trigSin32 and trigCos32 hold on |r| ≤ π/4 + 2^-17; errors 2.8e-14 and
-// 2.0e-15 (degree 4), i.e. below 2^-45 of the result.
+// trigSin32 holds sin r = r + r³·S(z) on |r| ≤ π/2 + 2^-6 for the F32
+// target (the slack covers k one off, see trigHalfTurn32): degree 5,
+// relative error 2^-41.3 (mpmath chebyfit), within the target's 2^-40.
 var trigSin32 = [...]float64{
-	-0.16666666666663885,
-	0.008333333331079048,
-	-0.00019841266916815917,
-	2.7555990878114467e-06,
-	-2.480563147615431e-08,
-}
-
-var trigCos32 = [...]float64{
-	0.04166666666666468,
-	-0.0013888888887277219,
-	2.4801585210868912e-05,
-	-2.7556369658778965e-07,
-	2.0700597075307794e-09,
+	-0.16666666666657437,
+	0.00833333333069282,
+	-0.00019841268616404938,
+	2.75571112829127e-06,
+	-2.503613171595384e-08,
+	1.5491574122751917e-10,
 }
 
 const (
@@ -97,8 +94,7 @@ const (
 // trigLower builds sin(x) (quadrant offset 0) or cos(x) (offset 1).
 func trigLower(b *Builder, x Value, target Type, offset float64) Value {
 	if target == F32 {
-		n, r := trigReduceFull32(b, x)
-		return trigFinish(b, x, n, r, NoLow, target, offset)
+		return trigLower32(b, x, offset)
 	}
 	n, rh, rl := trigReduceFull64(b, x)
 	return trigFinish(b, x, n, rh, rl, target, offset)
@@ -145,7 +141,7 @@ func trigLowerDD(b *Builder, xh, xl Value, target Type, offset float64) Value {
 // 2^-140 absolute, for every x (±Inf and NaN give NaN): the two reductions
 // of trigReduceFull64 without rounding r to a double-double.
 func trigReduce3(b *Builder, x Value) (n, ra, rb, rc Value) {
-	huge, xh := trigHuge(b, x)
+	xh, pick := trigHuge(b, x)
 
 	// Payne–Hanek: R = (hf + he + tail)·(P1 + P2 + P3). hf·P1, hf·P2 and
 	// he·P1 are split exactly; the rest is below 2^-100.
@@ -180,8 +176,7 @@ func trigReduce3(b *Builder, x Value) (n, ra, rb, rc Value) {
 
 	// Payne–Hanek is the rare path (rare.go): calls without an argument
 	// beyond the Cody–Waite bound skip it.
-	n = b.SelectRare(huge, f.n, nc)
-	return n, b.SelectRare(huge, ph, s), b.SelectRare(huge, mh, t), b.SelectRare(huge, mlo, clo)
+	return pick(f.n, nc), pick(ph, s), pick(mh, t), pick(mlo, clo)
 }
 
 // trigReduceFull64 returns n and r = rh + rl with x = n·π/2 + r (mod 2π),
@@ -191,55 +186,127 @@ func trigReduceFull64(b *Builder, x Value) (n, rh, rl Value) {
 	// float32 even in a float32 kernel), so the reduction is always the
 	// float64 one: both reductions run on every lane; Select keeps
 	// Cody–Waite up to its bound and Payne–Hanek beyond.
-	huge, xh := trigHuge(b, x)
+	xh, pick := trigHuge(b, x)
 	nh, rhh, rlh := trigReduceHuge64(b, xh)
 	nc, rhc, rlc := trigReduce64(b, x)
 	// Payne–Hanek is the rare path (rare.go): calls without an argument
 	// beyond the Cody–Waite bound skip it.
-	n = b.SelectRare(huge, nh, nc)
-	rh, rl = b.SelectRare(huge, rhh, rhc), b.SelectRare(huge, rlh, rlc)
-	return n, rh, rl
+	return pick(nh, nc), pick(rhh, rhc), pick(rlh, rlc)
 }
 
-// trigHuge returns the mask of x's lanes beyond the Cody–Waite bound
-// (finite ones: ±Inf stays on the Cody–Waite path, which turns it into
-// NaN; NaN fails both comparisons) and the argument for Payne–Hanek:
-// x there, and elsewhere a harmless stand-in, so that GetExp and Ldexp
-// only ever see normal finite values.
-func trigHuge(b *Builder, x Value) (huge, xh Value) {
+// trigHuge returns the argument for Payne–Hanek, xh: x on the lanes where
+// |x| is finite and beyond the Cody–Waite bound, and elsewhere a harmless
+// stand-in, so that GetExp and Ldexp only ever see normal finite values;
+// and pick, which keeps Payne–Hanek's value (huge) on those lanes and
+// Cody–Waite's (usual) elsewhere: ±Inf stays on Cody–Waite's path, which
+// turns it into NaN, and NaN fails every comparison.
+//
+// pick is a rare select (rare.go) on the wider mask bound < |x|, which
+// holds at ±Inf too: the guard that tells whether a call needs Payne–Hanek
+// then tests one comparison instead of two, and a call with an infinite
+// argument runs the full program, whose inner select still sends ±Inf to
+// Cody–Waite.
+func trigHuge(b *Builder, x Value) (xh Value, pick func(huge, usual Value) Value) {
 	ax := b.Abs(x)
-	huge = b.And(b.LT(b.Const(trigBoundCW), ax), b.LT(ax, b.Const(math.Inf(1))))
-	return huge, b.Select(huge, x, b.Const(0x1p46))
+	beyond := b.LT(b.Const(trigBoundCW), ax)
+	finite := b.And(beyond, b.LT(ax, b.Const(math.Inf(1))))
+	pick = func(huge, usual Value) Value {
+		return b.SelectRare(beyond, b.Select(finite, huge, usual), usual)
+	}
+	return b.Select(finite, x, b.Const(0x1p46)), pick
 }
 
-// trigReduceFull32 is trigReduceFull64 for an F32 target: n and r with
-// x = n·π/2 + r (mod 2π), r to 2^-52 relative, for every x; ±Inf and NaN
-// give NaN. Payne–Hanek's double-double is rounded once, on its rare path.
-func trigReduceFull32(b *Builder, x Value) (n, r Value) {
-	huge, xh := trigHuge(b, x)
-	nh, rhh, rlh := trigReduceHuge64(b, xh)
-	nc, rc := trigReduce32(b, x)
-	return b.SelectRare(huge, nh, nc), b.SelectRare(huge, b.Add(rhh, rlh), rc)
+// trigLower32 is sin (offset 0) or cos (offset 1) of x for an F32 target,
+// for every x; ±Inf and NaN give NaN. Up to trigBoundCW the reduction is
+// trigHalfTurn32's; beyond, Payne–Hanek's quadrant and remainder (rounded
+// once to a double) are turned into the same sign·sin(arg) form, on the
+// rare path.
+func trigLower32(b *Builder, x Value, offset float64) Value {
+	xh, pick := trigHuge(b, x)
+	nh, rh, rl := trigReduceHuge64(b, xh)
+	argH, signH := trigQuadrant32(b, nh, b.Add(rh, rl), offset)
+	arg, sign := trigHalfTurn32(b, x, offset)
+	return trigFinish32(b, x, pick(argH, arg), pick(signH, sign), offset)
 }
 
-// trigReduce32 returns n and r with x = n·π/2 + r, |x| ≤ trigBoundCW, for
-// an F32 target: r = ((x - n·P1) - n·P2) - n·P3, each step one FMA. The
-// first is exact (see trigReduce64); the second and third round by 2^-53
-// relative to their results, which are r to within n·P3 ≤ 2^-65, while
-// |r| ≳ 2^-56 for every double there (trigHard): r is within 2^-52
-// relative, where the F32 target's budget is 2^-40. Five operations;
-// trigReduce64's double-double takes about three times as many.
-func trigReduce32(b *Builder, x Value) (n, r Value) {
-	n = b.Round(b.Mul(x, b.Const(trigTwoOverPi)), RoundNearestEven)
-	nn := b.Neg(n)
-	r = b.FMA(nn, b.Const(trigPio2a), x) // exact
-	r = b.FMA(nn, b.Const(trigPio2b), r)
-	return n, b.FMA(nn, b.Const(trigPio2c), r)
+// trigHalfTurn32 returns arg and sign = ±1 with sin(x + offset·π/2) =
+// sign·sin(arg), |arg| ≤ π/2 + 2^-6, for |x| ≤ trigBoundCW: x = m·π/2 +
+// arg with m = 2k (sin, k = round(x/π)) or m = 2k + 1 (cos, k = round(x/π
+// - 1/2)), where sin x = (-1)^k sin(arg) and cos x = (-1)^(k+1) sin(arg).
+// k can be one off where x/π (or x/π - 1/2, |k| ≤ 2^43) rounds across a
+// half-integer, by at most 2^-8.4: |arg| ≤ π/2 + 2^-6.
+//
+// arg = ((x - m·P1) - m·P2) - m·P3, each step one FMA. The first is exact
+// (see trigReduce64: m·P1 and x are multiples of 2^-52 and the difference
+// is below 2); the second and third round by 2^-53 relative to their
+// results, which are arg to within m·P3 ≤ 2^-65, while |arg| ≳ 2^-56 for
+// every double there (trigHard: multiples of π are multiples of π/2): arg
+// is within 2^-52 relative. Near a zero of sin or cos, arg is near 0, where
+// the polynomial is relatively accurate too.
+func trigHalfTurn32(b *Builder, x Value, offset float64) (arg, sign Value) {
+	var k, m Value
+	var scale float64 // m·Pi = k·(scale·Pi) for sin, exact
+	if offset == 0 {
+		k = b.Round(b.Mul(x, b.Const(1/math.Pi)), RoundNearestEven)
+		m, scale = k, 2
+	} else {
+		k = b.Round(b.FMA(x, b.Const(1/math.Pi), b.Const(-0.5)), RoundNearestEven)
+		m, scale = b.FMA(b.Const(2), k, b.Const(1)), 1
+	}
+	nm := b.Neg(m)
+	arg = b.FMA(nm, b.Const(scale*trigPio2a), x) // exact
+	arg = b.FMA(nm, b.Const(scale*trigPio2b), arg)
+	arg = b.FMA(nm, b.Const(scale*trigPio2c), arg)
+	// (-1)^k from k's parity k - 2·floor(k/2) (exact: |k| ≤ 2^43); cos
+	// takes the opposite sign.
+	odd := b.FMA(b.Const(-2), b.Round(b.Mul(k, b.Const(0.5)), RoundFloor), k)
+	if offset == 0 {
+		return arg, b.FMA(b.Const(-2), odd, b.Const(1))
+	}
+	return arg, b.FMA(b.Const(2), odd, b.Const(-1))
+}
+
+// trigQuadrant32 returns arg and sign = ±1 with sin(x + offset·π/2) =
+// sign·sin(arg), |arg| ≤ π/2, from x = n·π/2 + r, |r| ≤ π/4 + 2^-7.5 (a
+// reduction by quadrants): the quadrants that need cos r take it as
+// sin(π/2 - |r|), where π/2 - |r| ≥ π/4 - 2^-7.5 rounds by 2^-52 relative.
+func trigQuadrant32(b *Builder, n, r Value, offset float64) (arg, sign Value) {
+	odd, h := trigQuadrant(b, n, offset)
+	cosArg := b.Add(b.Sub(b.Const(trigPio2a), b.Abs(r)), b.Const(trigPio2b))
+	return b.Select(odd, cosArg, r), b.FMA(b.Const(-2), h, b.Const(1))
+}
+
+// trigQuadrant splits q = (n + offset) mod 4 ∈ {0, 1, 2, 3}: h = floor(q/2)
+// gives the sign (-1)^h, odd = (q - 2h > 1/2) whether the quadrant takes
+// the other function.
+func trigQuadrant(b *Builder, n Value, offset float64) (odd, h Value) {
+	if offset != 0 {
+		n = b.Add(n, b.Const(offset))
+	}
+	q := b.FMA(b.Const(-4), b.Round(b.Mul(n, b.Const(0.25)), RoundFloor), n)
+	h = b.Round(b.Mul(q, b.Const(0.5)), RoundFloor)
+	return b.LT(b.Const(0.5), b.FMA(b.Const(-2), h, q)), h
+}
+
+// trigKeepZero gives sin(±0) = ±0 (offset 0): the reductions compute
+// -0 - 0·c = +0.
+func trigKeepZero(b *Builder, x0, res Value, offset float64) Value {
+	if offset != 0 {
+		return res
+	}
+	return b.Select(b.EQ(x0, b.Const(0)), x0, res)
+}
+
+// trigFinish32 is sign·sin(arg) for an F32 target, |arg| ≤ π/2 + 2^-6; x0
+// is the argument, for the sign of a zero.
+func trigFinish32(b *Builder, x0, arg, sign Value, offset float64) Value {
+	z := b.Mul(arg, arg)
+	res := b.Mul(b.FMA(b.Mul(arg, z), b.Horner(z, trigSin32[:]...), arg), sign)
+	return trigKeepZero(b, x0, res, offset)
 }
 
 // trigFinish evaluates sin (offset 0) or cos (offset 1) of n·π/2 + rh + rl;
-// x0 is the argument's leading part, for the sign of a zero. The target
-// only sets the polynomials' degree.
+// x0 is the argument's leading part, for the sign of a zero.
 //
 // Float64 keeps each polynomial as an unevaluated head + tail and picks
 // and signs those (exactly) before the one addition that rounds: a scaled
@@ -248,42 +315,22 @@ func trigReduce32(b *Builder, x Value) (n, r Value) {
 // twice: up to 2 ULP where cos is 0.55 ULP off near the bottom of its
 // binade and the product lands near the top of its own.
 func trigFinish(b *Builder, x0, n, rh, rl Value, target Type, offset float64) Value {
-	var sinHead, sinTail, cosHead, cosTail Value
 	if target == F32 {
-		// The polynomials' errors (2^-45) dwarf a tail: heads only.
-		r := rh
-		if rl != NoLow {
-			r = b.Add(rh, rl)
-		}
-		z := b.Mul(r, r)
-		sinHead = b.FMA(b.Mul(r, z), b.Horner(z, trigSin32[:]...), r)
-		cosHead = b.FMA(b.Mul(z, z), b.Horner(z, trigCos32[:]...), b.FMA(b.Const(-0.5), z, b.Const(1)))
-	} else {
-		sinHead, sinTail, cosHead, cosTail = trigPoly64(b, rh, rl)
+		// The polynomial's error (2^-41) dwarfs a tail.
+		arg, sign := trigQuadrant32(b, n, b.Add(rh, rl), offset)
+		return trigFinish32(b, x0, arg, sign, offset)
 	}
-	// q = (n + offset) mod 4 ∈ {0, 1, 2, 3}; h = floor(q/2) says the sign,
-	// q - 2h whether the other function is needed.
-	if offset != 0 {
-		n = b.Add(n, b.Const(offset))
-	}
-	q := b.FMA(b.Const(-4), b.Round(b.Mul(n, b.Const(0.25)), RoundFloor), n)
-	h := b.Round(b.Mul(q, b.Const(0.5)), RoundFloor)
-	odd := b.LT(b.Const(0.5), b.FMA(b.Const(-2), h, q))
+	sinHead, sinTail, cosHead, cosTail := trigPoly64(b, rh, rl)
+	odd, h := trigQuadrant(b, n, offset)
 	head := b.Select(odd, cosHead, sinHead)
 	sign := b.FMA(b.Const(-2), h, b.Const(1)) // 1 - 2h = ±1
 	res := b.Mul(head, sign)
-	if target != F32 {
-		// No clamp to [-1, 1] is needed: |sin r| ≤ 0.72 on |r| ≤ π/4 +
-		// 2^-7.5, and cos r's head is 1 - z/2 rounded (≤ 1) with a tail
-		// below 0 wherever the head is 1 (-z/2 dominates), so the rounded
-		// sum never passes 1 (TestPrimSinCosBounded).
-		res = b.Add(res, b.Mul(b.Select(odd, cosTail, sinTail), sign))
-	}
-	if offset == 0 {
-		// sin(-0) = -0: the reductions compute -0 - 0·c = +0.
-		res = b.Select(b.EQ(x0, b.Const(0)), x0, res)
-	}
-	return res
+	// No clamp to [-1, 1] is needed: |sin r| ≤ 0.72 on |r| ≤ π/4 +
+	// 2^-7.5, and cos r's head is 1 - z/2 rounded (≤ 1) with a tail
+	// below 0 wherever the head is 1 (-z/2 dominates), so the rounded
+	// sum never passes 1 (TestPrimSinCosBounded).
+	res = b.Add(res, b.Mul(b.Select(odd, cosTail, sinTail), sign))
+	return trigKeepZero(b, x0, res, offset)
 }
 
 // trigReduce64 returns n and r = rh + rl with x = n·π/2 + r.

@@ -449,10 +449,10 @@ func TestTrigDDOpCount(t *testing.T) {
 	}
 }
 
-// TestTrigReduce32 checks the F32 target's three-FMA Cody–Waite
-// (trigReduce32) where it is hardest: sin and cos of doubles, not float32
-// values (the argument of sin(w0*x) is a float64 product of two float32
-// values), next to multiples of π/2. The inputs are the hard doubles of
+// TestTrigReduce32 checks the F32 target's three-FMA Cody–Waite by
+// multiples of π (trigHalfTurn32) where it is hardest: sin and cos of
+// doubles, not float32 values (the argument of sin(w0*x) is a float64
+// product of two float32 values), next to multiples of π/2. The inputs are the hard doubles of
 // every binade up to the bound (trigHard), the products of float32 pairs
 // nearest to k·π/2 and random doubles up to the bound; each result must be
 // within the F32 target's 2^-40 relative error of the exact value.
