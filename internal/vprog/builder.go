@@ -318,23 +318,12 @@ func (b *Builder) NonPositive(x Value) bool {
 	return in.Op == OpNegAbs || in.Op == OpNeg && b.p.Instrs[in.Args[0]].Op == OpAbs
 }
 
-// AtMost reports whether x is known to be ≤ c or NaN in every lane: -|a|
-// for c ≥ 0, or the min of a constant ≤ c and anything (mish's
-// exp(min(20, x))).
+// AtMost reports whether x is known to be ≤ c or NaN in every lane, from
+// interval evaluation of the program so far (nanonly.go), inputs and
+// parameters anything: -|a| for c ≥ 0, the min of a constant ≤ c and
+// anything (mish's exp(min(20, x))), -a² (gelu's exp(-0.5*a*a)).
 func (b *Builder) AtMost(x Value, c float64) bool {
-	if b.NonPositive(x) {
-		return c >= 0
-	}
-	in := b.p.Instrs[x]
-	if in.Op != OpMin {
-		return false
-	}
-	for _, a := range in.Args[:2] {
-		if k := b.p.Instrs[a]; k.Op == OpConst && k.Imm <= c {
-			return true
-		}
-	}
-	return false
+	return b.p.intervals(-1, anyValue)[x].hi <= c
 }
 
 func (b *Builder) And(m, n Value) Value {
