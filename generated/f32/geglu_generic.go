@@ -12,7 +12,7 @@ var (
 	gegluBackwardBImpl = gegluBackwardBGeneric
 )
 
-// gegluGeneric is the pure-Go kernel of geglu (f32 memory, f64 compute, 109
+// gegluGeneric is the pure-Go kernel of geglu (f32 memory, f64 compute, 85
 // operations): the scalar twin of the vector program the assembly kernels run,
 // with exactly the semantics of vprog.Program.Eval, so every backend gives the
 // same bits. The caller guarantees equal lengths; dst may be the same slice as
@@ -20,146 +20,119 @@ var (
 func gegluGeneric(dst, a, b []float32) {
 	a = a[:len(dst)]
 	b = b[:len(dst)]
-	v2 := math.Float64frombits(0xc044000000000000)  // -40
-	v4 := math.Float64frombits(0x0000000000000000)  // 0
-	v5 := math.Float64frombits(0x8000000000000000)  // -0
-	v6 := math.Float64frombits(0x4024000000000000)  // 10
-	v8 := math.Float64frombits(0x3fe0000000000000)  // 0.5
-	v12 := math.Float64frombits(0xbfe6a09e667f3bcd) // -0.7071067811865476
-	v14 := math.Float64frombits(0x3ff0000000000000) // 1
-	v17 := math.Float64frombits(0xbf4936a4a7830bd8) // -0.0007694534279142308
-	v18 := math.Float64frombits(0x3f754d076df271bd) // 0.005200413724335493
-	v20 := math.Float64frombits(0xbf9b8203032a45ab) // -0.026863143032249386
-	v22 := math.Float64frombits(0x3fbce2ef239ee029) // 0.11283774013179539
-	v24 := math.Float64frombits(0xbfd8127466f5b8a1) // -0.37612638525650693
-	v26 := math.Float64frombits(0x3fc06eba820da750) // 0.12837916708240948
-	v28 := math.Float64frombits(0x403a000000000000) // 26
-	v31 := math.Float64frombits(0x3ff71547652b82fe) // 1.4426950408889634
-	v36 := math.Float64frombits(0xbfe62e42fefa39ef) // -0.6931471805599453
-	v40 := math.Float64frombits(0x3f2a126522421ce2) // 0.00019891247314183293
-	v41 := math.Float64frombits(0xbefa0f09d203b0da) // -2.4851554486213973e-05
-	v43 := math.Float64frombits(0x3f56c169a89bfb68) // 0.0013888866255340141
-	v45 := math.Float64frombits(0x3f81110e072da4bd) // 0.008333310693802049
-	v47 := math.Float64frombits(0x3fa555555576b9ac) // 0.041666666681851566
-	v49 := math.Float64frombits(0x3fc5555555a8d60a) // 0.1666666668185573
-	v55 := math.Float64frombits(0x4010000000000000) // 4
-	v60 := math.Float64frombits(0xbef18646ff715d6e) // -1.671268543321002e-05
-	v61 := math.Float64frombits(0x3ed09d6ea34beac6) // 3.9613174080919735e-06
-	v63 := math.Float64frombits(0x3f2706b56ca18d9b) // 0.00017567600872601678
-	v65 := math.Float64frombits(0xbf3e2f8f0b2a9b1c) // -0.00046059839511729413
-	v67 := math.Float64frombits(0xbf3266c47c8fa827) // -0.00028078362498596066
-	v69 := math.Float64frombits(0x3f790b24fd7210e0) // 0.006114143841049663
-	v71 := math.Float64frombits(0xbf9b00bd97c3de34) // -0.026370012653357658
-	v73 := math.Float64frombits(0x3fb38db648cbbae6) // 0.07638110425225939
-	v75 := math.Float64frombits(0xbfc645fdac4bd163) // -0.17401095307253475
-	v77 := math.Float64frombits(0x3fd52cac4d2489f0) // 0.33085162671537116
-	v79 := math.Float64frombits(0xbfe14eacb0de8a9c) // -0.5408538298109593
-	v81 := math.Float64frombits(0x3fe8be202c682690) // 0.7732087008782447
-	v83 := math.Float64frombits(0xbfef3fe31ed01a2c) // -0.9765487291159096
-	v85 := math.Float64frombits(0x3ff18932bf097075) // 1.095995661008627
-	v97 := math.Float64frombits(0x4000000000000000) // 2
+	v0 := math.Float64frombits(0xc044000000000000)  // -40
+	v3 := math.Float64frombits(0x0000000000000000)  // 0
+	v5 := math.Float64frombits(0xbfe0000000000000)  // -0.5
+	v6 := math.Float64frombits(0x4034000000000000)  // 20
+	v7 := math.Float64frombits(0xc034000000000000)  // -20
+	v13 := math.Float64frombits(0xc086280000000000) // -709
+	v15 := math.Float64frombits(0x3ff71547652b82fe) // 1.4426950408889634
+	v18 := math.Float64frombits(0xbfe62e42fefa39ef) // -0.6931471805599453
+	v20 := math.Float64frombits(0x3f2a17e35818933c) // 0.0001990761775668928
+	v21 := math.Float64frombits(0x3f56da79e0d30050) // 0.0013948621956814296
+	v23 := math.Float64frombits(0x3f81110a5fa2e975) // 0.008333283465948619
+	v25 := math.Float64frombits(0x3fa55546446e1464) // 0.0416662176640237
+	v27 := math.Float64frombits(0x3fc5555557e88376) // 0.16666666786570844
+	v29 := math.Float64frombits(0x3fe0000005cbdd4b) // 0.5000000107965347
+	v31 := math.Float64frombits(0x3fefffffffff6187) // 0.9999999999954959
+	v33 := math.Float64frombits(0x3feffffffffa6d0c) // 0.9999999999594436
+	v36 := math.Float64frombits(0x4014000000000000) // 5
+	v38 := math.Float64frombits(0x3ff0000000000000) // 1
+	v43 := math.Float64frombits(0xbeab32b8603c8580) // -8.10567315021892e-07
+	v44 := math.Float64frombits(0x3ed31a3246f01e93) // 4.554350296899181e-06
+	v46 := math.Float64frombits(0xbf0a3843a1711dea) // -5.001026527700818e-05
+	v48 := math.Float64frombits(0x3f41db54497c3862) // 0.0005449449117536193
+	v50 := math.Float64frombits(0xbf6885924dad883e) // -0.0029933793534136213
+	v52 := math.Float64frombits(0xbfb1b1c255b743ab) // -0.06911863892243157
+	v54 := math.Float64frombits(0xbfd410ed5f8039ce) // -0.3135331566453744
+	v56 := math.Float64frombits(0xbfe54ad03f27dc21) // -0.6653825028905694
+	v58 := math.Float64frombits(0xbec5a18b82bc45d0) // -2.578620316281219e-06
+	v59 := math.Float64frombits(0x3ef1a26252d0499c) // 1.681739120235893e-05
+	v61 := math.Float64frombits(0xbf0f31cde68ea6d7) // -5.949887856300316e-05
+	v63 := math.Float64frombits(0xbf4a24b639cc8a4e) // -0.00079783342116386
+	v65 := math.Float64frombits(0x3f954b4cfc53120a) // 0.020795061970391195
+	v67 := math.Float64frombits(0x3fc51f632a90aca9) // 0.1650203664624759
+	v69 := math.Float64frombits(0x3fdfb3165385afc0) // 0.49530561596361267
+	v71 := math.Float64frombits(0x3fe89d3abe1f9674) // 0.769193049750085
 	for i := range dst {
-		v0 := float64(a[i])
-		v3 := v0 < v2
-		v7 := v6 < v0
-		v9 := float64(v8 * v0)
-		v13 := float64(v0 * v12)
-		v15 := math.Abs(v13)
-		v16 := float64(v13 * v13)
-		v19 := math.FMA(v16, v17, v18)
-		v21 := math.FMA(v16, v19, v20)
-		v23 := math.FMA(v16, v21, v22)
-		v25 := math.FMA(v16, v23, v24)
-		v27 := math.FMA(v16, v25, v26)
-		v29 := v15
-		if v28 < v15 {
-			v29 = v28
+		v1 := float64(a[i])
+		v2 := v1
+		if v0 > v1 {
+			v2 = v0
 		}
-		v30 := float64(v29 * v29)
-		v32 := float64(v30 * v31)
-		v33 := math.RoundToEven(v32)
-		v34 := -v33
-		v37 := math.FMA(v33, v36, v30)
-		v38 := -v37
-		v42 := math.FMA(v37, v41, v40)
-		v44 := math.FMA(v38, v42, v43)
-		v46 := math.FMA(v38, v44, v45)
-		v48 := math.FMA(v38, v46, v47)
-		v50 := math.FMA(v38, v48, v49)
-		v51 := math.FMA(v38, v50, v8)
-		v52 := float64(v38 * v38)
-		v53 := float64(v14 + v38)
-		v54 := math.FMA(v52, v51, v53)
-		v56 := float64(v29 + v55)
-		v57 := float64(v14 / v56)
-		v58 := float64(v29 - v55)
-		v59 := float64(v58 * v57)
-		v62 := math.FMA(v59, v60, v61)
-		v64 := math.FMA(v59, v62, v63)
-		v66 := math.FMA(v59, v64, v65)
-		v68 := math.FMA(v59, v66, v67)
-		v70 := math.FMA(v59, v68, v69)
-		v72 := math.FMA(v59, v70, v71)
-		v74 := math.FMA(v59, v72, v73)
-		v76 := math.FMA(v59, v74, v75)
-		v78 := math.FMA(v59, v76, v77)
-		v80 := math.FMA(v59, v78, v79)
-		v82 := math.FMA(v59, v80, v81)
-		v84 := math.FMA(v59, v82, v83)
-		v86 := math.FMA(v59, v84, v85)
-		v87 := float64(v54 * v86)
-		v88 := float64(v87 * v57)
-		v89 := v15 < v8
-		v90 := -v13
-		v91 := float64(v14 + v90)
-		v92 := float64(v91 - v14)
-		v93 := float64(v90 - v92)
-		v94 := float64(v13 * v27)
-		v95 := float64(v93 - v94)
-		v96 := float64(v91 + v95)
-		v98 := ldexpNormal(v88, v34)
-		v99 := float64(v97 - v98)
-		v100 := v28 < v15
-		v101 := v98
-		if v100 {
-			v101 = v4
+		v4 := v1 < v3
+		v8 := v1
+		if v6 < v1 {
+			v8 = v6
 		}
-		v102 := v13 < v4
-		v103 := v101
-		if v102 {
-			v103 = v99
+		v9 := v8
+		if v7 > v8 {
+			v9 = v7
 		}
-		v104 := v103
-		if v89 {
-			v104 = v96
+		v10 := math.Abs(v9)
+		v11 := float64(v5 * v10)
+		v12 := float64(v11 * v10)
+		v14 := v13
+		if v12 > v13 {
+			v14 = v12
 		}
-		v105 := float64(v9 * v104)
-		v106 := v105
-		if v7 {
-			v106 = v0
+		v16 := float64(v14 * v15)
+		v17 := math.RoundToEven(v16)
+		v19 := math.FMA(v17, v18, v14)
+		v22 := math.FMA(v19, v20, v21)
+		v24 := math.FMA(v19, v22, v23)
+		v26 := math.FMA(v19, v24, v25)
+		v28 := math.FMA(v19, v26, v27)
+		v30 := math.FMA(v19, v28, v29)
+		v32 := math.FMA(v19, v30, v31)
+		v34 := math.FMA(v19, v32, v33)
+		v35 := ldexpNormal(v34, v17)
+		v37 := float64(v10 - v36)
+		v39 := float64(v10 + v36)
+		v40 := float64(v38 / v39)
+		v41 := float64(v37 * v40)
+		v42 := float64(v41 * v41)
+		v45 := math.FMA(v42, v43, v44)
+		v47 := math.FMA(v42, v45, v46)
+		v49 := math.FMA(v42, v47, v48)
+		v51 := math.FMA(v42, v49, v50)
+		v53 := math.FMA(v42, v51, v52)
+		v55 := math.FMA(v42, v53, v54)
+		v57 := math.FMA(v42, v55, v56)
+		v60 := math.FMA(v42, v58, v59)
+		v62 := math.FMA(v42, v60, v61)
+		v64 := math.FMA(v42, v62, v63)
+		v66 := math.FMA(v42, v64, v65)
+		v68 := math.FMA(v42, v66, v67)
+		v70 := math.FMA(v42, v68, v69)
+		v72 := math.FMA(v42, v70, v71)
+		v73 := math.FMA(v41, v57, v72)
+		v74 := float64(v35 * v73)
+		v75 := float64(v74 * v40)
+		v76 := float64(v38 - v75)
+		v77 := v76
+		if v4 {
+			v77 = v75
 		}
-		v107 := v106
-		if v3 {
-			v107 = v5
+		v78 := float64(v2 * v77)
+		v79 := float64(b[i])
+		v80 := float64(v78 * v79)
+		v81 := math.IsNaN(v79)
+		v82 := v80
+		if v81 {
+			v82 = v79
 		}
-		v108 := float64(b[i])
-		v109 := float64(v107 * v108)
-		v110 := math.IsNaN(v108)
-		v111 := v109
-		if v110 {
-			v111 = v108
+		v83 := math.IsNaN(v1)
+		v84 := v82
+		if v83 {
+			v84 = v1
 		}
-		v112 := math.IsNaN(v0)
-		v113 := v111
-		if v112 {
-			v113 = v0
-		}
-		dst[i] = float32(v113)
+		dst[i] = float32(v84)
 	}
 }
 
 // gegluBackwardAGeneric is the pure-Go kernel of gegluBackwardA (f32 memory,
-// f64 compute, 162 operations): the scalar twin of the vector program the
+// f64 compute, 111 operations): the scalar twin of the vector program the
 // assembly kernels run, with exactly the semantics of vprog.Program.Eval, so
 // every backend gives the same bits. The caller guarantees equal lengths; da
 // may be the same slice as an input.
@@ -167,208 +140,145 @@ func gegluBackwardAGeneric(da, a, b, dy []float32) {
 	a = a[:len(da)]
 	b = b[:len(da)]
 	dy = dy[:len(da)]
-	v1 := math.Float64frombits(0xc044000000000000)   // -40
-	v3 := math.Float64frombits(0x0000000000000000)   // 0
-	v4 := math.Float64frombits(0x8000000000000000)   // -0
-	v5 := math.Float64frombits(0x4024000000000000)   // 10
-	v7 := math.Float64frombits(0x3ff0000000000000)   // 1
-	v8 := math.Float64frombits(0xbfe80ead197f00b4)   // -0.7517915246935645
-	v11 := math.Float64frombits(0x3f90000000000000)  // 0.015625
-	v13 := math.Float64frombits(0x3c713e74c58cada8)  // 1.4956759177009883e-17
-	v15 := math.Float64frombits(0x3fdb9d98fa5a3215)  // 0.4314939923140469
-	v16 := math.Float64frombits(0x3fd8d9a941de3ac5)  // 0.388284982990552
-	v17 := math.Float64frombits(0xbf92a2ef9bb865ae)  // -0.018199676398671087
-	v18 := math.Float64frombits(0xbfbd2fa4c17c7e84)  // -0.1140082332972217
-	v19 := math.Float64frombits(0xbf8e4088244f901d)  // -0.014771522148244337
-	v29 := math.Float64frombits(0x3fe0000000000000)  // 0.5
-	v30 := math.Float64frombits(0xbfe6a09e667f3bcd)  // -0.7071067811865476
-	v34 := math.Float64frombits(0xbf4936a4a7830bd8)  // -0.0007694534279142308
-	v35 := math.Float64frombits(0x3f754d076df271bd)  // 0.005200413724335493
-	v37 := math.Float64frombits(0xbf9b8203032a45ab)  // -0.026863143032249386
-	v39 := math.Float64frombits(0x3fbce2ef239ee029)  // 0.11283774013179539
-	v41 := math.Float64frombits(0xbfd8127466f5b8a1)  // -0.37612638525650693
-	v43 := math.Float64frombits(0x3fc06eba820da750)  // 0.12837916708240948
-	v45 := math.Float64frombits(0x403a000000000000)  // 26
-	v48 := math.Float64frombits(0x3ff71547652b82fe)  // 1.4426950408889634
-	v52 := math.Float64frombits(0xbfe62e42fefa39ef)  // -0.6931471805599453
-	v55 := math.Float64frombits(0x3f2a126522421ce2)  // 0.00019891247314183293
-	v56 := math.Float64frombits(0xbefa0f09d203b0da)  // -2.4851554486213973e-05
-	v58 := math.Float64frombits(0x3f56c169a89bfb68)  // 0.0013888866255340141
-	v60 := math.Float64frombits(0x3f81110e072da4bd)  // 0.008333310693802049
-	v62 := math.Float64frombits(0x3fa555555576b9ac)  // 0.041666666681851566
-	v64 := math.Float64frombits(0x3fc5555555a8d60a)  // 0.1666666668185573
-	v70 := math.Float64frombits(0x4010000000000000)  // 4
-	v75 := math.Float64frombits(0xbef18646ff715d6e)  // -1.671268543321002e-05
-	v76 := math.Float64frombits(0x3ed09d6ea34beac6)  // 3.9613174080919735e-06
-	v78 := math.Float64frombits(0x3f2706b56ca18d9b)  // 0.00017567600872601678
-	v80 := math.Float64frombits(0xbf3e2f8f0b2a9b1c)  // -0.00046059839511729413
-	v82 := math.Float64frombits(0xbf3266c47c8fa827)  // -0.00028078362498596066
-	v84 := math.Float64frombits(0x3f790b24fd7210e0)  // 0.006114143841049663
-	v86 := math.Float64frombits(0xbf9b00bd97c3de34)  // -0.026370012653357658
-	v88 := math.Float64frombits(0x3fb38db648cbbae6)  // 0.07638110425225939
-	v90 := math.Float64frombits(0xbfc645fdac4bd163)  // -0.17401095307253475
-	v92 := math.Float64frombits(0x3fd52cac4d2489f0)  // 0.33085162671537116
-	v94 := math.Float64frombits(0xbfe14eacb0de8a9c)  // -0.5408538298109593
-	v96 := math.Float64frombits(0x3fe8be202c682690)  // 0.7732087008782447
-	v98 := math.Float64frombits(0xbfef3fe31ed01a2c)  // -0.9765487291159096
-	v100 := math.Float64frombits(0x3ff18932bf097075) // 1.095995661008627
-	v112 := math.Float64frombits(0x4000000000000000) // 2
-	v121 := math.Float64frombits(0x3fd9884533d43651) // 0.3989422804014327
-	v123 := math.Float64frombits(0xbfe0000000000000) // -0.5
-	v126 := math.Float64frombits(0xc086280000000000) // -709
-	v128 := math.Float64frombits(0x40862b3333333333) // 709.4
-	v133 := math.Float64frombits(0x3f2a17e35818933c) // 0.0001990761775668928
-	v134 := math.Float64frombits(0x3f56da79e0d30050) // 0.0013948621956814296
-	v136 := math.Float64frombits(0x3f81110a5fa2e975) // 0.008333283465948619
-	v138 := math.Float64frombits(0x3fa55546446e1464) // 0.0416662176640237
-	v140 := math.Float64frombits(0x3fc5555557e88376) // 0.16666666786570844
-	v142 := math.Float64frombits(0x3fe0000005cbdd4b) // 0.5000000107965347
-	v144 := math.Float64frombits(0x3fefffffffff6187) // 0.9999999999954959
-	v146 := math.Float64frombits(0x3feffffffffa6d0c) // 0.9999999999594436
+	v1 := math.Float64frombits(0xbfe80ead197f00b4)  // -0.7517915246935645
+	v4 := math.Float64frombits(0x3f90000000000000)  // 0.015625
+	v6 := math.Float64frombits(0x3c713e74c58cada8)  // 1.4956759177009883e-17
+	v8 := math.Float64frombits(0x3fdb9d98fa5a3215)  // 0.4314939923140469
+	v9 := math.Float64frombits(0x3fd8d9a941de3ac5)  // 0.388284982990552
+	v10 := math.Float64frombits(0xbf92a2ef9bb865ae) // -0.018199676398671087
+	v11 := math.Float64frombits(0xbfbd2fa4c17c7e84) // -0.1140082332972217
+	v12 := math.Float64frombits(0xbf8e4088244f901d) // -0.014771522148244337
+	v22 := math.Float64frombits(0x0000000000000000) // 0
+	v24 := math.Float64frombits(0xbfe0000000000000) // -0.5
+	v25 := math.Float64frombits(0x4034000000000000) // 20
+	v26 := math.Float64frombits(0xc034000000000000) // -20
+	v32 := math.Float64frombits(0xc086280000000000) // -709
+	v34 := math.Float64frombits(0x3ff71547652b82fe) // 1.4426950408889634
+	v37 := math.Float64frombits(0xbfe62e42fefa39ef) // -0.6931471805599453
+	v39 := math.Float64frombits(0x3f2a17e35818933c) // 0.0001990761775668928
+	v40 := math.Float64frombits(0x3f56da79e0d30050) // 0.0013948621956814296
+	v42 := math.Float64frombits(0x3f81110a5fa2e975) // 0.008333283465948619
+	v44 := math.Float64frombits(0x3fa55546446e1464) // 0.0416662176640237
+	v46 := math.Float64frombits(0x3fc5555557e88376) // 0.16666666786570844
+	v48 := math.Float64frombits(0x3fe0000005cbdd4b) // 0.5000000107965347
+	v50 := math.Float64frombits(0x3fefffffffff6187) // 0.9999999999954959
+	v52 := math.Float64frombits(0x3feffffffffa6d0c) // 0.9999999999594436
+	v55 := math.Float64frombits(0x4014000000000000) // 5
+	v57 := math.Float64frombits(0x3ff0000000000000) // 1
+	v62 := math.Float64frombits(0xbeab32b8603c8580) // -8.10567315021892e-07
+	v63 := math.Float64frombits(0x3ed31a3246f01e93) // 4.554350296899181e-06
+	v65 := math.Float64frombits(0xbf0a3843a1711dea) // -5.001026527700818e-05
+	v67 := math.Float64frombits(0x3f41db54497c3862) // 0.0005449449117536193
+	v69 := math.Float64frombits(0xbf6885924dad883e) // -0.0029933793534136213
+	v71 := math.Float64frombits(0xbfb1b1c255b743ab) // -0.06911863892243157
+	v73 := math.Float64frombits(0xbfd410ed5f8039ce) // -0.3135331566453744
+	v75 := math.Float64frombits(0xbfe54ad03f27dc21) // -0.6653825028905694
+	v77 := math.Float64frombits(0xbec5a18b82bc45d0) // -2.578620316281219e-06
+	v78 := math.Float64frombits(0x3ef1a26252d0499c) // 1.681739120235893e-05
+	v80 := math.Float64frombits(0xbf0f31cde68ea6d7) // -5.949887856300316e-05
+	v82 := math.Float64frombits(0xbf4a24b639cc8a4e) // -0.00079783342116386
+	v84 := math.Float64frombits(0x3f954b4cfc53120a) // 0.020795061970391195
+	v86 := math.Float64frombits(0x3fc51f632a90aca9) // 0.1650203664624759
+	v88 := math.Float64frombits(0x3fdfb3165385afc0) // 0.49530561596361267
+	v90 := math.Float64frombits(0x3fe89d3abe1f9674) // 0.769193049750085
+	v93 := math.Float64frombits(0x3fd9884533d43651) // 0.3989422804014327
 	for i := range da {
 		v0 := float64(a[i])
-		v2 := v0 < v1
-		v6 := v5 < v0
-		v9 := float64(v0 - v8)
-		v10 := math.Abs(v9)
-		v12 := v10 < v11
-		v14 := float64(v9 - v13)
-		v20 := float64(v14 * v19)
-		v21 := float64(v18 + v20)
-		v22 := float64(v14 * v21)
-		v23 := float64(v17 + v22)
-		v24 := float64(v14 * v23)
-		v25 := float64(v16 + v24)
-		v26 := float64(v14 * v25)
-		v27 := float64(v15 + v26)
-		v28 := float64(v14 * v27)
-		v31 := float64(v0 * v30)
-		v32 := math.Abs(v31)
-		v33 := float64(v31 * v31)
-		v36 := math.FMA(v33, v34, v35)
-		v38 := math.FMA(v33, v36, v37)
-		v40 := math.FMA(v33, v38, v39)
-		v42 := math.FMA(v33, v40, v41)
-		v44 := math.FMA(v33, v42, v43)
-		v46 := v32
-		if v45 < v32 {
-			v46 = v45
+		v2 := float64(v0 - v1)
+		v3 := math.Abs(v2)
+		v5 := v3 < v4
+		v7 := float64(v2 - v6)
+		v13 := float64(v7 * v12)
+		v14 := float64(v11 + v13)
+		v15 := float64(v7 * v14)
+		v16 := float64(v10 + v15)
+		v17 := float64(v7 * v16)
+		v18 := float64(v9 + v17)
+		v19 := float64(v7 * v18)
+		v20 := float64(v8 + v19)
+		v21 := float64(v7 * v20)
+		v23 := v0 < v22
+		v27 := v0
+		if v25 < v0 {
+			v27 = v25
 		}
-		v47 := float64(v46 * v46)
-		v49 := float64(v47 * v48)
-		v50 := math.RoundToEven(v49)
-		v51 := -v50
-		v53 := math.FMA(v50, v52, v47)
-		v54 := -v53
-		v57 := math.FMA(v53, v56, v55)
-		v59 := math.FMA(v54, v57, v58)
-		v61 := math.FMA(v54, v59, v60)
-		v63 := math.FMA(v54, v61, v62)
-		v65 := math.FMA(v54, v63, v64)
-		v66 := math.FMA(v54, v65, v29)
-		v67 := float64(v54 * v54)
-		v68 := float64(v7 + v54)
-		v69 := math.FMA(v67, v66, v68)
-		v71 := float64(v46 + v70)
-		v72 := float64(v7 / v71)
-		v73 := float64(v46 - v70)
-		v74 := float64(v73 * v72)
-		v77 := math.FMA(v74, v75, v76)
-		v79 := math.FMA(v74, v77, v78)
-		v81 := math.FMA(v74, v79, v80)
-		v83 := math.FMA(v74, v81, v82)
-		v85 := math.FMA(v74, v83, v84)
-		v87 := math.FMA(v74, v85, v86)
-		v89 := math.FMA(v74, v87, v88)
-		v91 := math.FMA(v74, v89, v90)
-		v93 := math.FMA(v74, v91, v92)
-		v95 := math.FMA(v74, v93, v94)
-		v97 := math.FMA(v74, v95, v96)
-		v99 := math.FMA(v74, v97, v98)
-		v101 := math.FMA(v74, v99, v100)
-		v102 := float64(v69 * v101)
-		v103 := float64(v102 * v72)
-		v104 := v32 < v29
-		v105 := -v31
-		v106 := float64(v7 + v105)
-		v107 := float64(v106 - v7)
-		v108 := float64(v105 - v107)
-		v109 := float64(v31 * v44)
-		v110 := float64(v108 - v109)
-		v111 := float64(v106 + v110)
-		v113 := ldexpNormal(v103, v51)
-		v114 := float64(v112 - v113)
-		v115 := v45 < v32
-		v116 := v113
-		if v115 {
-			v116 = v3
+		v28 := v27
+		if v26 > v27 {
+			v28 = v26
 		}
-		v117 := v31 < v3
-		v118 := v116
-		if v117 {
-			v118 = v114
+		v29 := math.Abs(v28)
+		v30 := float64(v24 * v29)
+		v31 := float64(v30 * v29)
+		v33 := v32
+		if v31 > v32 {
+			v33 = v31
 		}
-		v119 := v118
-		if v104 {
-			v119 = v111
+		v35 := float64(v33 * v34)
+		v36 := math.RoundToEven(v35)
+		v38 := math.FMA(v36, v37, v33)
+		v41 := math.FMA(v38, v39, v40)
+		v43 := math.FMA(v38, v41, v42)
+		v45 := math.FMA(v38, v43, v44)
+		v47 := math.FMA(v38, v45, v46)
+		v49 := math.FMA(v38, v47, v48)
+		v51 := math.FMA(v38, v49, v50)
+		v53 := math.FMA(v38, v51, v52)
+		v54 := ldexpNormal(v53, v36)
+		v56 := float64(v29 - v55)
+		v58 := float64(v29 + v55)
+		v59 := float64(v57 / v58)
+		v60 := float64(v56 * v59)
+		v61 := float64(v60 * v60)
+		v64 := math.FMA(v61, v62, v63)
+		v66 := math.FMA(v61, v64, v65)
+		v68 := math.FMA(v61, v66, v67)
+		v70 := math.FMA(v61, v68, v69)
+		v72 := math.FMA(v61, v70, v71)
+		v74 := math.FMA(v61, v72, v73)
+		v76 := math.FMA(v61, v74, v75)
+		v79 := math.FMA(v61, v77, v78)
+		v81 := math.FMA(v61, v79, v80)
+		v83 := math.FMA(v61, v81, v82)
+		v85 := math.FMA(v61, v83, v84)
+		v87 := math.FMA(v61, v85, v86)
+		v89 := math.FMA(v61, v87, v88)
+		v91 := math.FMA(v61, v89, v90)
+		v92 := math.FMA(v60, v76, v91)
+		v94 := float64(v28 * v93)
+		v95 := math.FMA(v92, v59, v94)
+		v96 := float64(v54 * v95)
+		v97 := float64(v54 * v92)
+		v98 := float64(v97 * v59)
+		v99 := float64(v57 - v98)
+		v100 := math.FMA(v94, v54, v99)
+		v101 := v100
+		if v23 {
+			v101 = v96
 		}
-		v120 := float64(v29 * v119)
-		v122 := float64(v0 * v121)
-		v124 := float64(v123 * v0)
-		v125 := float64(v124 * v0)
-		v127 := v126
-		if v125 > v126 {
-			v127 = v125
+		v102 := v101
+		if v5 {
+			v102 = v21
 		}
-		v129 := v128
-		if v127 < v128 {
-			v129 = v127
+		v103 := float64(b[i])
+		v104 := float64(dy[i])
+		v105 := float64(v102 * v103)
+		v106 := float64(v105 * v104)
+		v107 := math.IsNaN(v103)
+		v108 := v106
+		if v107 {
+			v108 = v103
 		}
-		v130 := float64(v129 * v48)
-		v131 := math.RoundToEven(v130)
-		v132 := math.FMA(v131, v52, v129)
-		v135 := math.FMA(v132, v133, v134)
-		v137 := math.FMA(v132, v135, v136)
-		v139 := math.FMA(v132, v137, v138)
-		v141 := math.FMA(v132, v139, v140)
-		v143 := math.FMA(v132, v141, v142)
-		v145 := math.FMA(v132, v143, v144)
-		v147 := math.FMA(v132, v145, v146)
-		v148 := ldexpNormal(v147, v131)
-		v149 := float64(v122 * v148)
-		v150 := float64(v120 + v149)
-		v151 := v150
-		if v12 {
-			v151 = v28
+		v109 := math.IsNaN(v0)
+		v110 := v108
+		if v109 {
+			v110 = v0
 		}
-		v152 := v151
-		if v6 {
-			v152 = v7
-		}
-		v153 := v152
-		if v2 {
-			v153 = v4
-		}
-		v154 := float64(b[i])
-		v155 := float64(dy[i])
-		v156 := float64(v153 * v154)
-		v157 := float64(v156 * v155)
-		v158 := math.IsNaN(v154)
-		v159 := v157
-		if v158 {
-			v159 = v154
-		}
-		v160 := math.IsNaN(v0)
-		v161 := v159
-		if v160 {
-			v161 = v0
-		}
-		da[i] = float32(v161)
+		da[i] = float32(v110)
 	}
 }
 
 // gegluBackwardBGeneric is the pure-Go kernel of gegluBackwardB (f32 memory,
-// f64 compute, 107 operations): the scalar twin of the vector program the
+// f64 compute, 83 operations): the scalar twin of the vector program the
 // assembly kernels run, with exactly the semantics of vprog.Program.Eval, so
 // every backend gives the same bits. The caller guarantees equal lengths; db
 // may be the same slice as an input.
@@ -376,135 +286,108 @@ func gegluBackwardBGeneric(db, a, b, dy []float32) {
 	a = a[:len(db)]
 	b = b[:len(db)]
 	dy = dy[:len(db)]
-	v2 := math.Float64frombits(0xc044000000000000)  // -40
-	v4 := math.Float64frombits(0x0000000000000000)  // 0
-	v5 := math.Float64frombits(0x8000000000000000)  // -0
-	v6 := math.Float64frombits(0x4024000000000000)  // 10
-	v8 := math.Float64frombits(0x3fe0000000000000)  // 0.5
-	v12 := math.Float64frombits(0xbfe6a09e667f3bcd) // -0.7071067811865476
-	v14 := math.Float64frombits(0x3ff0000000000000) // 1
-	v17 := math.Float64frombits(0xbf4936a4a7830bd8) // -0.0007694534279142308
-	v18 := math.Float64frombits(0x3f754d076df271bd) // 0.005200413724335493
-	v20 := math.Float64frombits(0xbf9b8203032a45ab) // -0.026863143032249386
-	v22 := math.Float64frombits(0x3fbce2ef239ee029) // 0.11283774013179539
-	v24 := math.Float64frombits(0xbfd8127466f5b8a1) // -0.37612638525650693
-	v26 := math.Float64frombits(0x3fc06eba820da750) // 0.12837916708240948
-	v28 := math.Float64frombits(0x403a000000000000) // 26
-	v31 := math.Float64frombits(0x3ff71547652b82fe) // 1.4426950408889634
-	v36 := math.Float64frombits(0xbfe62e42fefa39ef) // -0.6931471805599453
-	v40 := math.Float64frombits(0x3f2a126522421ce2) // 0.00019891247314183293
-	v41 := math.Float64frombits(0xbefa0f09d203b0da) // -2.4851554486213973e-05
-	v43 := math.Float64frombits(0x3f56c169a89bfb68) // 0.0013888866255340141
-	v45 := math.Float64frombits(0x3f81110e072da4bd) // 0.008333310693802049
-	v47 := math.Float64frombits(0x3fa555555576b9ac) // 0.041666666681851566
-	v49 := math.Float64frombits(0x3fc5555555a8d60a) // 0.1666666668185573
-	v55 := math.Float64frombits(0x4010000000000000) // 4
-	v60 := math.Float64frombits(0xbef18646ff715d6e) // -1.671268543321002e-05
-	v61 := math.Float64frombits(0x3ed09d6ea34beac6) // 3.9613174080919735e-06
-	v63 := math.Float64frombits(0x3f2706b56ca18d9b) // 0.00017567600872601678
-	v65 := math.Float64frombits(0xbf3e2f8f0b2a9b1c) // -0.00046059839511729413
-	v67 := math.Float64frombits(0xbf3266c47c8fa827) // -0.00028078362498596066
-	v69 := math.Float64frombits(0x3f790b24fd7210e0) // 0.006114143841049663
-	v71 := math.Float64frombits(0xbf9b00bd97c3de34) // -0.026370012653357658
-	v73 := math.Float64frombits(0x3fb38db648cbbae6) // 0.07638110425225939
-	v75 := math.Float64frombits(0xbfc645fdac4bd163) // -0.17401095307253475
-	v77 := math.Float64frombits(0x3fd52cac4d2489f0) // 0.33085162671537116
-	v79 := math.Float64frombits(0xbfe14eacb0de8a9c) // -0.5408538298109593
-	v81 := math.Float64frombits(0x3fe8be202c682690) // 0.7732087008782447
-	v83 := math.Float64frombits(0xbfef3fe31ed01a2c) // -0.9765487291159096
-	v85 := math.Float64frombits(0x3ff18932bf097075) // 1.095995661008627
-	v97 := math.Float64frombits(0x4000000000000000) // 2
+	v0 := math.Float64frombits(0xc044000000000000)  // -40
+	v3 := math.Float64frombits(0x0000000000000000)  // 0
+	v5 := math.Float64frombits(0xbfe0000000000000)  // -0.5
+	v6 := math.Float64frombits(0x4034000000000000)  // 20
+	v7 := math.Float64frombits(0xc034000000000000)  // -20
+	v13 := math.Float64frombits(0xc086280000000000) // -709
+	v15 := math.Float64frombits(0x3ff71547652b82fe) // 1.4426950408889634
+	v18 := math.Float64frombits(0xbfe62e42fefa39ef) // -0.6931471805599453
+	v20 := math.Float64frombits(0x3f2a17e35818933c) // 0.0001990761775668928
+	v21 := math.Float64frombits(0x3f56da79e0d30050) // 0.0013948621956814296
+	v23 := math.Float64frombits(0x3f81110a5fa2e975) // 0.008333283465948619
+	v25 := math.Float64frombits(0x3fa55546446e1464) // 0.0416662176640237
+	v27 := math.Float64frombits(0x3fc5555557e88376) // 0.16666666786570844
+	v29 := math.Float64frombits(0x3fe0000005cbdd4b) // 0.5000000107965347
+	v31 := math.Float64frombits(0x3fefffffffff6187) // 0.9999999999954959
+	v33 := math.Float64frombits(0x3feffffffffa6d0c) // 0.9999999999594436
+	v36 := math.Float64frombits(0x4014000000000000) // 5
+	v38 := math.Float64frombits(0x3ff0000000000000) // 1
+	v43 := math.Float64frombits(0xbeab32b8603c8580) // -8.10567315021892e-07
+	v44 := math.Float64frombits(0x3ed31a3246f01e93) // 4.554350296899181e-06
+	v46 := math.Float64frombits(0xbf0a3843a1711dea) // -5.001026527700818e-05
+	v48 := math.Float64frombits(0x3f41db54497c3862) // 0.0005449449117536193
+	v50 := math.Float64frombits(0xbf6885924dad883e) // -0.0029933793534136213
+	v52 := math.Float64frombits(0xbfb1b1c255b743ab) // -0.06911863892243157
+	v54 := math.Float64frombits(0xbfd410ed5f8039ce) // -0.3135331566453744
+	v56 := math.Float64frombits(0xbfe54ad03f27dc21) // -0.6653825028905694
+	v58 := math.Float64frombits(0xbec5a18b82bc45d0) // -2.578620316281219e-06
+	v59 := math.Float64frombits(0x3ef1a26252d0499c) // 1.681739120235893e-05
+	v61 := math.Float64frombits(0xbf0f31cde68ea6d7) // -5.949887856300316e-05
+	v63 := math.Float64frombits(0xbf4a24b639cc8a4e) // -0.00079783342116386
+	v65 := math.Float64frombits(0x3f954b4cfc53120a) // 0.020795061970391195
+	v67 := math.Float64frombits(0x3fc51f632a90aca9) // 0.1650203664624759
+	v69 := math.Float64frombits(0x3fdfb3165385afc0) // 0.49530561596361267
+	v71 := math.Float64frombits(0x3fe89d3abe1f9674) // 0.769193049750085
 	for i := range db {
-		v0 := float64(a[i])
-		v3 := v0 < v2
-		v7 := v6 < v0
-		v9 := float64(v8 * v0)
-		v13 := float64(v0 * v12)
-		v15 := math.Abs(v13)
-		v16 := float64(v13 * v13)
-		v19 := math.FMA(v16, v17, v18)
-		v21 := math.FMA(v16, v19, v20)
-		v23 := math.FMA(v16, v21, v22)
-		v25 := math.FMA(v16, v23, v24)
-		v27 := math.FMA(v16, v25, v26)
-		v29 := v15
-		if v28 < v15 {
-			v29 = v28
+		v1 := float64(a[i])
+		v2 := v1
+		if v0 > v1 {
+			v2 = v0
 		}
-		v30 := float64(v29 * v29)
-		v32 := float64(v30 * v31)
-		v33 := math.RoundToEven(v32)
-		v34 := -v33
-		v37 := math.FMA(v33, v36, v30)
-		v38 := -v37
-		v42 := math.FMA(v37, v41, v40)
-		v44 := math.FMA(v38, v42, v43)
-		v46 := math.FMA(v38, v44, v45)
-		v48 := math.FMA(v38, v46, v47)
-		v50 := math.FMA(v38, v48, v49)
-		v51 := math.FMA(v38, v50, v8)
-		v52 := float64(v38 * v38)
-		v53 := float64(v14 + v38)
-		v54 := math.FMA(v52, v51, v53)
-		v56 := float64(v29 + v55)
-		v57 := float64(v14 / v56)
-		v58 := float64(v29 - v55)
-		v59 := float64(v58 * v57)
-		v62 := math.FMA(v59, v60, v61)
-		v64 := math.FMA(v59, v62, v63)
-		v66 := math.FMA(v59, v64, v65)
-		v68 := math.FMA(v59, v66, v67)
-		v70 := math.FMA(v59, v68, v69)
-		v72 := math.FMA(v59, v70, v71)
-		v74 := math.FMA(v59, v72, v73)
-		v76 := math.FMA(v59, v74, v75)
-		v78 := math.FMA(v59, v76, v77)
-		v80 := math.FMA(v59, v78, v79)
-		v82 := math.FMA(v59, v80, v81)
-		v84 := math.FMA(v59, v82, v83)
-		v86 := math.FMA(v59, v84, v85)
-		v87 := float64(v54 * v86)
-		v88 := float64(v87 * v57)
-		v89 := v15 < v8
-		v90 := -v13
-		v91 := float64(v14 + v90)
-		v92 := float64(v91 - v14)
-		v93 := float64(v90 - v92)
-		v94 := float64(v13 * v27)
-		v95 := float64(v93 - v94)
-		v96 := float64(v91 + v95)
-		v98 := ldexpNormal(v88, v34)
-		v99 := float64(v97 - v98)
-		v100 := v28 < v15
-		v101 := v98
-		if v100 {
-			v101 = v4
+		v4 := v1 < v3
+		v8 := v1
+		if v6 < v1 {
+			v8 = v6
 		}
-		v102 := v13 < v4
-		v103 := v101
-		if v102 {
-			v103 = v99
+		v9 := v8
+		if v7 > v8 {
+			v9 = v7
 		}
-		v104 := v103
-		if v89 {
-			v104 = v96
+		v10 := math.Abs(v9)
+		v11 := float64(v5 * v10)
+		v12 := float64(v11 * v10)
+		v14 := v13
+		if v12 > v13 {
+			v14 = v12
 		}
-		v105 := float64(v9 * v104)
-		v106 := v105
-		if v7 {
-			v106 = v0
+		v16 := float64(v14 * v15)
+		v17 := math.RoundToEven(v16)
+		v19 := math.FMA(v17, v18, v14)
+		v22 := math.FMA(v19, v20, v21)
+		v24 := math.FMA(v19, v22, v23)
+		v26 := math.FMA(v19, v24, v25)
+		v28 := math.FMA(v19, v26, v27)
+		v30 := math.FMA(v19, v28, v29)
+		v32 := math.FMA(v19, v30, v31)
+		v34 := math.FMA(v19, v32, v33)
+		v35 := ldexpNormal(v34, v17)
+		v37 := float64(v10 - v36)
+		v39 := float64(v10 + v36)
+		v40 := float64(v38 / v39)
+		v41 := float64(v37 * v40)
+		v42 := float64(v41 * v41)
+		v45 := math.FMA(v42, v43, v44)
+		v47 := math.FMA(v42, v45, v46)
+		v49 := math.FMA(v42, v47, v48)
+		v51 := math.FMA(v42, v49, v50)
+		v53 := math.FMA(v42, v51, v52)
+		v55 := math.FMA(v42, v53, v54)
+		v57 := math.FMA(v42, v55, v56)
+		v60 := math.FMA(v42, v58, v59)
+		v62 := math.FMA(v42, v60, v61)
+		v64 := math.FMA(v42, v62, v63)
+		v66 := math.FMA(v42, v64, v65)
+		v68 := math.FMA(v42, v66, v67)
+		v70 := math.FMA(v42, v68, v69)
+		v72 := math.FMA(v42, v70, v71)
+		v73 := math.FMA(v41, v57, v72)
+		v74 := float64(v35 * v73)
+		v75 := float64(v74 * v40)
+		v76 := float64(v38 - v75)
+		v77 := v76
+		if v4 {
+			v77 = v75
 		}
-		v107 := v106
-		if v3 {
-			v107 = v5
+		v78 := float64(v2 * v77)
+		v79 := float64(dy[i])
+		v80 := float64(v78 * v79)
+		v81 := math.IsNaN(v1)
+		v82 := v80
+		if v81 {
+			v82 = v1
 		}
-		v108 := float64(dy[i])
-		v109 := float64(v107 * v108)
-		v110 := math.IsNaN(v0)
-		v111 := v109
-		if v110 {
-			v111 = v0
-		}
-		db[i] = float32(v111)
+		db[i] = float32(v82)
 	}
 }

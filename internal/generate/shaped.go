@@ -1036,7 +1036,7 @@ func plainCode(sp *shapedPlan, prec, t string) (string, error) {
 		}
 		p("for i := lo; i < hi; i++ {\ndx[i] = %s(%s)\n}\n}\n}\n", t, call(pn+"BackwardElem", append(elemExprs(elem), goNames(done)...)))
 	case "gated":
-		if err := scalar(a.Gate, pn+"Gate", []string{"x"}, &a.Gate.Forward); err != nil {
+		if err := scalar(a.Gate, pn+"Gate", []string{"x"}, a.Gate.PlainFormulas(false).Forward); err != nil {
 			return "", err
 		}
 		u, v := "a", "b"
@@ -1059,7 +1059,7 @@ func plainCode(sp *shapedPlan, prec, t string) (string, error) {
 				args = append(args, fmtFloat(prm.Default))
 			}
 		}
-		if err := scalar(of, pn+"Elem", names, &of.Forward); err != nil {
+		if err := scalar(of, pn+"Elem", names, of.PlainFormulas(false).Forward); err != nil {
 			return "", err
 		}
 		p("// %s is %s over package math in float64.\n", pn, a.GoName)

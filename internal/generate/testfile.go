@@ -155,8 +155,9 @@ func emitTestFile(f *jen.File, a *spec.Activation, k kernels, prec, t string) er
 	}
 	// A float32 package's baseline computes what its kernels compute: the
 	// float32 formulas where the spec has them, without the corrections a
-	// float64 result needs (and a Go programmer would not write).
-	kf := a.Kernels(t == "float32")
+	// float64 result needs (and a Go programmer would not write); the
+	// spec's baseline formulas where it has them instead.
+	kf := a.PlainFormulas(t == "float32")
 	fwd, err := env.translate(kf.Forward)
 	if err != nil {
 		return fmt.Errorf("forward: %v", err)

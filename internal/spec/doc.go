@@ -46,6 +46,12 @@
 //	                               #   the same function without the corrections
 //	                               #   only a float64 result needs; checked
 //	                               #   against the main formula to 1 float32 ULP
+//	    baseline:                  # optional, elementwise only; f and f' as a
+//	      forward: ...             #   Go programmer would write them over package
+//	                               #   math (forward, derivative), for the
+//	                               #   benchmarks' plain-Go loop where the kernels'
+//	                               #   formulas are approximations; checked as
+//	                               #   float32: is
 //	    rare: ["abs(x) > 1e150"]   # optional; conditions of where() calls in
 //	                               #   these formulas (lets allowed) whose first
 //	                               #   branch, a costly far tail, the kernels

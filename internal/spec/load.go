@@ -278,7 +278,7 @@ var snakeRE = regexp.MustCompile(`^[a-z][a-z0-9_]*$`)
 var activationFields = []string{
 	"name", "go_name", "kind", "doc", "torch", "params", "constants", "thresholds",
 	"let", "let_output", "forward", "derivative", "derivative_output", "output_requires", "float32",
-	"kinks", "special", "deviations", "test_params", "accuracy_gaps", "rare",
+	"baseline", "kinks", "special", "deviations", "test_params", "accuracy_gaps", "rare",
 }
 
 func (l *loader) spec(doc *yaml.Node) *Spec {
@@ -630,6 +630,25 @@ func (l *loader) float32Formulas(f field, a *Activation, withVar func(string) ma
 	}
 }
 
+// baselineFormulas reads baseline:, the formulas the benchmarks' plain-Go
+// loop evaluates instead of the kernels' (Activation.Baseline).
+func (l *loader) baselineFormulas(f field, a *Activation, withVar func(string) map[string]bool) {
+	if a.Kind != "elementwise" {
+		l.errorf(f.key, "baseline: only elementwise entries have baseline formulas (a %s entry's baseline uses its gate's or its of's)", a.Kind)
+		return
+	}
+	fm, ok := l.mapping(f.val, "baseline", "forward", "derivative")
+	if !ok {
+		return
+	}
+	if ff, ok := fm["forward"]; ok {
+		a.Baseline.Forward = l.formula(ff, withVar("x"), false)
+	}
+	if ff, ok := fm["derivative"]; ok {
+		a.Baseline.Derivative = l.formula(ff, withVar("x"), false)
+	}
+}
+
 // float32Lanes reads the float32 block's float32_lanes: the names of the
 // formulas the float32 kernels compute in float32 lanes
 // (Formula.Float32Lanes). A name the block gives a formula for marks that
@@ -944,6 +963,9 @@ func (l *loader) activation(n *yaml.Node) *Activation {
 	}
 	if f, ok := m["float32"]; ok {
 		l.float32Formulas(f, a, withVar)
+	}
+	if f, ok := m["baseline"]; ok {
+		l.baselineFormulas(f, a, withVar)
 	}
 	if f, ok := m["output_requires"]; ok {
 		if _, has := m["derivative_output"]; !has {

@@ -206,8 +206,8 @@ func semantic(a *Activation, at *entryPos) ErrorList {
 	return append(errs, float32Agree(a, sets, fwd, der, derOut, compile)...)
 }
 
-// float32Agree checks each of a's float32 formulas against the formula it
-// replaces at the probe points and parameter sets: rounded to float32, the
+// float32Agree checks each of a's float32 and baseline formulas against
+// the formula it replaces at the probe points and parameter sets: rounded to float32, the
 // two exact values may differ by one ULP at most (where the exact value
 // lies near a rounding boundary). A typo shows here, with its position;
 // the kernels' tests then measure the float32 kernels against the main
@@ -215,6 +215,7 @@ func semantic(a *Activation, at *entryPos) ErrorList {
 func float32Agree(a *Activation, sets []paramSet, fwd, der, derOut *reference.Func,
 	compile func(f *Formula, vars []string, what string) *reference.Func) ErrorList {
 	var errs ErrorList
+	block := "float32"
 	check := func(f *Formula, main *reference.Func, what string, onOutput bool) {
 		if f == nil || main == nil {
 			return
@@ -223,7 +224,7 @@ func float32Agree(a *Activation, sets []paramSet, fwd, der, derOut *reference.Fu
 		if onOutput {
 			vars[0] = "y"
 		}
-		alt := compile(f, vars, "float32: "+what)
+		alt := compile(f, vars, block+": "+what)
 		if alt == nil {
 			return
 		}
@@ -236,8 +237,8 @@ func float32Agree(a *Activation, sets []paramSet, fwd, der, derOut *reference.Fu
 				args := append([]float64{v}, set.vals...)
 				want, got := main.Float32(args...), alt.Float32(args...)
 				if testutil.ULP(got, want) > 1 {
-					errs.add(f.Pos, "float32: %s gives %v at %s = %v, %s%s; the entry's %s gives %v",
-						what, got, vars[0], v, set.label, a.describe(set.vals), what, want)
+					errs.add(f.Pos, "%s: %s gives %v at %s = %v, %s%s; the entry's %s gives %v",
+						block, what, got, vars[0], v, set.label, a.describe(set.vals), what, want)
 					return
 				}
 			}
@@ -246,6 +247,9 @@ func float32Agree(a *Activation, sets []paramSet, fwd, der, derOut *reference.Fu
 	check(a.Float32.Forward, fwd, "forward", false)
 	check(a.Float32.Derivative, der, "derivative", false)
 	check(a.Float32.DerivativeOutput, derOut, "derivative_output", true)
+	block = "baseline"
+	check(a.Baseline.Forward, fwd, "forward", false)
+	check(a.Baseline.Derivative, der, "derivative", false)
 	return errs
 }
 

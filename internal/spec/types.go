@@ -80,6 +80,13 @@ type Activation struct {
 	// The main formulas stay the definition the reference evaluates, so
 	// the float32 tests measure these against it.
 	Float32 KernelFormulas
+	// Baseline (YAML baseline:) holds the forward and derivative the
+	// benchmarks' plain-Go loop evaluates instead of the kernels' (nil: the
+	// kernels' own, see PlainFormulas): f as a Go programmer would write it
+	// over package math, where the kernels evaluate an approximation no one
+	// would write by hand (gelu's float32 tail polynomial), which would
+	// make the baseline, and so every speedup, something else.
+	Baseline KernelFormulas
 
 	Kinks      []Kink
 	Special    []Special
@@ -143,6 +150,20 @@ func (a *Activation) Kernels(float32 bool) KernelFormulas {
 	}
 	if a.Float32.DerivativeOutput != nil {
 		k.DerivativeOutput = a.Float32.DerivativeOutput
+	}
+	return k
+}
+
+// PlainFormulas returns the forward and derivative of the benchmarks'
+// plain-Go baseline for one precision: Baseline's where the spec has them,
+// else those Kernels gives.
+func (a *Activation) PlainFormulas(float32 bool) KernelFormulas {
+	k := a.Kernels(float32)
+	if a.Baseline.Forward != nil {
+		k.Forward = a.Baseline.Forward
+	}
+	if a.Baseline.Derivative != nil {
+		k.Derivative = a.Baseline.Derivative
 	}
 	return k
 }
