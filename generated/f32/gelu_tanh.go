@@ -82,7 +82,7 @@ import "fmt"
 // The float32 kernels compute the same function from a formula without the
 // corrections only a float64 result needs:
 //
-//	f(x) = where(x < -30, -0.0, where(x > 10, x, x*sv32))
+//	f(x) = max(-30, x)*sv32
 //
 // PyTorch equivalent: torch.nn.GELU(approximate='tanh').
 //

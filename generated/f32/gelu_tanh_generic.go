@@ -21,76 +21,68 @@ var (
 )
 
 // geluTanhGeneric is the pure-Go kernel of geluTanh (f32 memory, f64 compute,
-// 47 operations): the scalar twin of the vector program the assembly kernels
+// 42 operations): the scalar twin of the vector program the assembly kernels
 // run, with exactly the semantics of vprog.Program.Eval, so every backend
 // gives the same bits. The caller guarantees equal lengths; dst may be the
 // same slice as an input.
 func geluTanhGeneric(dst, x []float32) {
 	x = x[:len(dst)]
 	v1 := math.Float64frombits(0xc03e000000000000)  // -30
-	v3 := math.Float64frombits(0x0000000000000000)  // 0
-	v4 := math.Float64frombits(0x8000000000000000)  // -0
-	v5 := math.Float64frombits(0x4024000000000000)  // 10
-	v8 := math.Float64frombits(0x3fb2444f2a4d8b4b)  // 0.07135481627260025
-	v9 := math.Float64frombits(0x3ff9884533d43651)  // 1.5957691216057308
-	v15 := math.Float64frombits(0x3ff0000000000000) // 1
-	v16 := math.Float64frombits(0xc086280000000000) // -709
-	v18 := math.Float64frombits(0x3ff71547652b82fe) // 1.4426950408889634
-	v21 := math.Float64frombits(0xbfe62e42fefa39ef) // -0.6931471805599453
-	v23 := math.Float64frombits(0x3f2a17e35818933c) // 0.0001990761775668928
-	v24 := math.Float64frombits(0x3f56da79e0d30050) // 0.0013948621956814296
-	v26 := math.Float64frombits(0x3f81110a5fa2e975) // 0.008333283465948619
-	v28 := math.Float64frombits(0x3fa55546446e1464) // 0.0416662176640237
-	v30 := math.Float64frombits(0x3fc5555557e88376) // 0.16666666786570844
-	v32 := math.Float64frombits(0x3fe0000005cbdd4b) // 0.5000000107965347
-	v34 := math.Float64frombits(0x3fefffffffff6187) // 0.9999999999954959
-	v36 := math.Float64frombits(0x3feffffffffa6d0c) // 0.9999999999594436
+	v4 := math.Float64frombits(0x3fb2444f2a4d8b4b)  // 0.07135481627260025
+	v5 := math.Float64frombits(0x3ff9884533d43651)  // 1.5957691216057308
+	v10 := math.Float64frombits(0x0000000000000000) // 0
+	v12 := math.Float64frombits(0x3ff0000000000000) // 1
+	v13 := math.Float64frombits(0xc086280000000000) // -709
+	v15 := math.Float64frombits(0x3ff71547652b82fe) // 1.4426950408889634
+	v18 := math.Float64frombits(0xbfe62e42fefa39ef) // -0.6931471805599453
+	v20 := math.Float64frombits(0x3f2a17e35818933c) // 0.0001990761775668928
+	v21 := math.Float64frombits(0x3f56da79e0d30050) // 0.0013948621956814296
+	v23 := math.Float64frombits(0x3f81110a5fa2e975) // 0.008333283465948619
+	v25 := math.Float64frombits(0x3fa55546446e1464) // 0.0416662176640237
+	v27 := math.Float64frombits(0x3fc5555557e88376) // 0.16666666786570844
+	v29 := math.Float64frombits(0x3fe0000005cbdd4b) // 0.5000000107965347
+	v31 := math.Float64frombits(0x3fefffffffff6187) // 0.9999999999954959
+	v33 := math.Float64frombits(0x3feffffffffa6d0c) // 0.9999999999594436
 	for i := range dst {
 		v0 := float64(x[i])
-		v2 := v0 < v1
-		v6 := v5 < v0
-		v7 := float64(v0 * v0)
-		v10 := math.FMA(v7, v8, v9)
-		v11 := float64(v0 * v10)
-		v12 := math.Abs(v11)
-		v13 := -v12
-		v14 := v11 < v3
-		v17 := v16
-		if v13 > v16 {
-			v17 = v13
+		v2 := v0
+		if v1 > v0 {
+			v2 = v1
 		}
-		v19 := float64(v17 * v18)
-		v20 := math.RoundToEven(v19)
-		v22 := math.FMA(v20, v21, v17)
-		v25 := math.FMA(v22, v23, v24)
-		v27 := math.FMA(v22, v25, v26)
-		v29 := math.FMA(v22, v27, v28)
-		v31 := math.FMA(v22, v29, v30)
-		v33 := math.FMA(v22, v31, v32)
-		v35 := math.FMA(v22, v33, v34)
-		v37 := math.FMA(v22, v35, v36)
-		v38 := ldexpNormal(v37, v20)
-		v39 := v15
-		if v14 {
-			v39 = v38
+		v3 := float64(v0 * v0)
+		v6 := math.FMA(v3, v4, v5)
+		v7 := float64(v0 * v6)
+		v8 := math.Abs(v7)
+		v9 := -v8
+		v11 := v7 < v10
+		v14 := v13
+		if v9 > v13 {
+			v14 = v9
 		}
-		v40 := float64(v15 + v38)
-		v41 := float64(v39 / v40)
-		v42 := float64(v0 * v41)
-		v43 := v42
-		if v6 {
-			v43 = v0
+		v16 := float64(v14 * v15)
+		v17 := math.RoundToEven(v16)
+		v19 := math.FMA(v17, v18, v14)
+		v22 := math.FMA(v19, v20, v21)
+		v24 := math.FMA(v19, v22, v23)
+		v26 := math.FMA(v19, v24, v25)
+		v28 := math.FMA(v19, v26, v27)
+		v30 := math.FMA(v19, v28, v29)
+		v32 := math.FMA(v19, v30, v31)
+		v34 := math.FMA(v19, v32, v33)
+		v35 := ldexpNormal(v34, v17)
+		v36 := v12
+		if v11 {
+			v36 = v35
 		}
-		v44 := v43
-		if v2 {
-			v44 = v4
+		v37 := float64(v12 + v35)
+		v38 := float64(v36 / v37)
+		v39 := float64(v2 * v38)
+		v40 := math.IsNaN(v0)
+		v41 := v39
+		if v40 {
+			v41 = v0
 		}
-		v45 := math.IsNaN(v0)
-		v46 := v44
-		if v45 {
-			v46 = v0
-		}
-		dst[i] = float32(v46)
+		dst[i] = float32(v41)
 	}
 }
 

@@ -334,7 +334,7 @@ func (a *Activation) formulas() []*Formula {
 	if a.DerivativeOutput != nil {
 		out = append(out, a.DerivativeOutput)
 	}
-	for _, f := range []*Formula{a.Float32.Forward, a.Float32.Derivative, a.Float32.DerivativeOutput} {
+	for _, f := range []*Formula{a.Float32.Forward, a.Float32.Derivative, a.Float32.DerivativeOutput, a.Baseline.Forward, a.Baseline.Derivative} {
 		if f != nil {
 			out = append(out, f)
 		}
