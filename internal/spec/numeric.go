@@ -207,9 +207,9 @@ func semantic(a *Activation, at *entryPos) ErrorList {
 }
 
 // float32Agree checks each of a's float32 and baseline formulas against
-// the formula it replaces at the probe points and parameter sets: rounded to float32, the
-// two exact values may differ by one ULP at most (where the exact value
-// lies near a rounding boundary). A typo shows here, with its position;
+// the formula it replaces at the probe points and parameter sets: rounded
+// to float32, the two exact values may differ by one ULP at most (where
+// the exact value lies near a rounding boundary). A typo shows here, with its position;
 // the kernels' tests then measure the float32 kernels against the main
 // formulas over many more inputs.
 func float32Agree(a *Activation, sets []paramSet, fwd, der, derOut *reference.Func,
