@@ -311,13 +311,6 @@ func (b *Builder) IsNaN(x Value) Value {
 	}
 }
 
-// NonPositive reports whether x is known to be ≤ 0 or NaN in every lane:
-// -|a|.
-func (b *Builder) NonPositive(x Value) bool {
-	in := b.p.Instrs[x]
-	return in.Op == OpNegAbs || in.Op == OpNeg && b.p.Instrs[in.Args[0]].Op == OpAbs
-}
-
 // AtMost reports whether x is known to be ≤ c or NaN in every lane, from
 // interval evaluation of the program so far (nanonly.go), inputs and
 // parameters anything: -|a| for c ≥ 0, the min of a constant ≤ c and

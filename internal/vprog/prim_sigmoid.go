@@ -43,9 +43,9 @@ func sigmoidLower(b *Builder, x Value, target Type) Value {
 	nax := b.Neg(b.Abs(x))
 	neg := b.LT(x, b.Const(0))
 	// pick is neg ? t : f. Where x is known ≤ 0 (silu's sigmoid(-|x|)) it
-	// is t: neg is false only for x = -0, where both sides give 1/2.
+	// is t: neg is false only for x = ±0, where both sides give 1/2.
 	pick := func(t, f Value) Value { return b.Select(neg, t, f) }
-	if b.NonPositive(x) {
+	if b.AtMost(x, 0) {
 		nax = x
 		pick = func(t, _ Value) Value { return t }
 	}
