@@ -44,7 +44,10 @@ type item struct {
 	// combine (a max reduction's tree): vector u's result becomes the
 	// max-fold of itself and vector with's, which come later in the slice.
 	combine bool
-	with    int
+	// stop: leave the kernel (label "stop") if any lane of the program's
+	// Stops is set in any of the u vectors.
+	stop bool
+	with int
 	// isHome (the prologue): write invariant v to its stack home.
 	isHome bool
 	home   operand.Mem
@@ -78,18 +81,21 @@ type frame struct {
 
 type allocator struct {
 	*frame
-	c      *build.Context
-	u      int
-	tail   bool
-	pair0  int
-	seq    []item
-	uses   map[vkey][]int
-	state  map[vkey]*valState
-	owner  map[reg.Physical]*vkey // nil entry: a temporary of the current item
-	free   map[reg.Physical]bool
-	pinned map[reg.Physical]bool
-	pos    int
-	cost   bodyCost
+	c *build.Context
+	// stopAfter is the last of the program's Stops (-1 when it has none,
+	// and in the prologue): the body tests them once that is computed.
+	stopAfter vprog.Value
+	u         int
+	tail      bool
+	pair0     int
+	seq       []item
+	uses      map[vkey][]int
+	state     map[vkey]*valState
+	owner     map[reg.Physical]*vkey // nil entry: a temporary of the current item
+	free      map[reg.Physical]bool
+	pinned    map[reg.Physical]bool
+	pos       int
+	cost      bodyCost
 }
 
 // bodyCost is what register pressure cost a body: values evicted from
@@ -114,6 +120,9 @@ func hasResultErr(p *vprog.Program) bool {
 // register pressure cost it.
 func (f *frame) body(c *build.Context, u int, tail bool, pair0 int) bodyCost {
 	a := newAllocator(f, c, u, tail, pair0)
+	for _, v := range f.p.Stops {
+		a.stopAfter = max(a.stopAfter, v)
+	}
 	a.computeItems(u)
 	reduce := f.p.Reduce != vprog.NoReduce
 	groups := len(f.accS)
@@ -164,7 +173,7 @@ func (f *frame) body(c *build.Context, u int, tail bool, pair0 int) bodyCost {
 
 // newAllocator starts the register allocation of straight-line code in f.
 func newAllocator(f *frame, c *build.Context, u int, tail bool, pair0 int) *allocator {
-	a := &allocator{frame: f, c: c, u: u, tail: tail, pair0: pair0,
+	a := &allocator{frame: f, c: c, stopAfter: -1, u: u, tail: tail, pair0: pair0,
 		uses: map[vkey][]int{}, state: map[vkey]*valState{},
 		owner: map[reg.Physical]*vkey{}, free: map[reg.Physical]bool{}, pinned: map[reg.Physical]bool{}}
 	for _, i := range f.vecFree {
@@ -178,6 +187,8 @@ func newAllocator(f *frame, c *build.Context, u int, tail bool, pair0 int) *allo
 
 // computeItems appends to the sequence every live value f does not hold
 // fixed, for vectors 0 to u-1, and records the uses of their arguments.
+// The stop test comes as soon as the stops are computed: before any store,
+// and before the rest of the program holds registers.
 func (a *allocator) computeItems(u int) {
 	for i, in := range a.p.Instrs {
 		if !a.live[i] || a.fixed[i] {
@@ -189,6 +200,16 @@ func (a *allocator) computeItems(u int) {
 			for _, arg := range in.Args[:in.Op.Arity()] {
 				if !a.fixed[arg] {
 					key := vkey{arg, k}
+					a.uses[key] = append(a.uses[key], pos)
+				}
+			}
+		}
+		if vprog.Value(i) == a.stopAfter {
+			pos := len(a.seq)
+			a.seq = append(a.seq, item{stop: true})
+			for k := 0; k < u; k++ {
+				for _, s := range a.p.Stops {
+					key := vkey{s, k}
 					a.uses[key] = append(a.uses[key], pos)
 				}
 			}
@@ -209,6 +230,8 @@ func (a *allocator) run() {
 			a.fold(it)
 		case it.combine:
 			a.combine(it)
+		case it.stop:
+			a.stopTest()
 		default:
 			a.compute(it)
 		}
@@ -611,6 +634,31 @@ func (a *allocator) fold(it item) {
 		a.release(r)
 	}
 	a.retire(outs, it.u)
+	for r := range a.pinned {
+		delete(a.pinned, r)
+	}
+}
+
+// stopTest leaves the kernel, before this iteration stores anything, if
+// any element of its vectors is one to stop at (Program.Stops).
+func (a *allocator) stopTest() {
+	var temps, masks []reg.Physical
+	for k := 0; k < a.u; k++ {
+		for _, s := range a.p.Stops {
+			masks = append(masks, a.operand(s, k, true, &temps).r)
+		}
+	}
+	scratch := a.alloc(true)
+	a.pinned[scratch] = true
+	temps = append(temps, scratch)
+	a.is.anyStop(a.c, masks, scratch, a.tail)
+	a.c.JNE(operand.LabelRef("stop"))
+	for _, r := range temps {
+		a.release(r)
+	}
+	for k := 0; k < a.u; k++ {
+		a.retire(a.p.Stops, k)
+	}
 	for r := range a.pinned {
 		delete(a.pinned, r)
 	}

@@ -34,11 +34,6 @@ type Kernel struct {
 	// stores for outputs too large for the caches (elementwise kernels
 	// only); the dispatch sets <Name>StreamImpl to it.
 	Stream bool
-	// Guard is set for the usual program of a rare path (vprog.SplitRare):
-	// its guard. The usual kernel only runs for calls where the guard
-	// flags no element, so the generated tests compare its results only
-	// at the elements the guard does not flag.
-	Guard *vprog.Program
 }
 
 // Level is one ISA level: the kernel-name suffix, the ACTKERN_ISA name and
@@ -78,6 +73,8 @@ func (fn *compiled) name() string { return kernelName(fn.prog, fn.level.suffix, 
 // func(dst, in0[, in1] []T[, params T]); a reduction kernel's (Program.Reduce
 // set) is func(acc *[16]float64, in0[, in1] []T[, params T]), folding each
 // element's value into acc as vprog.Acc.Add does, element i into lane i % 8.
+// A program with stops (vprog.Program.Stops) returns int, the number of
+// elements it stored.
 func Generate(pkg string, kernels []Kernel) (map[string][]byte, error) {
 	if len(kernels) == 0 {
 		return nil, fmt.Errorf("asm: no kernels for package %s", pkg)
@@ -206,12 +203,23 @@ func check(p *vprog.Program) error {
 	if p.Instrs[p.Result].Op.GivesMask() {
 		return fmt.Errorf("asm: %s: result v%d is a mask", p.Name, p.Result)
 	}
+	for _, v := range p.Stops {
+		if int(v) < 0 || int(v) >= len(p.Instrs) || !p.Instrs[v].Op.GivesMask() {
+			return fmt.Errorf("asm: %s: stop v%d is not a mask of the program", p.Name, v)
+		}
+		if p.Invariant()[v] {
+			return fmt.Errorf("asm: %s: stop v%d is the same for every element", p.Name, v)
+		}
+	}
 	switch p.Reduce {
 	case vprog.NoReduce:
 	case vprog.ReduceSum, vprog.ReduceMax:
 		// The accumulator is float64 lanes: the terms must be too.
 		if p.Compute != vprog.F64 {
 			return fmt.Errorf("asm: %s: a reduction computes in f64, not %s", p.Name, p.Compute)
+		}
+		if len(p.Stops) > 0 {
+			return fmt.Errorf("asm: %s: a reduction has no stops", p.Name)
 		}
 		if p.ResultErr >= 0 {
 			if p.Reduce != vprog.ReduceSum {

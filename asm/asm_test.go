@@ -344,6 +344,7 @@ func opPrograms() []Kernel {
 		add("constant", c, 1, nil, nil, func(b *vprog.Builder) vprog.Value { return b.Const(-0.0) })
 		add("param", c, 2, []string{"p", "q"}, [][]float64{{2, 3}}, func(b *vprog.Builder) vprog.Value { return b.Param(1) })
 		ks = append(ks, bigProgram(c, 300, 40))
+		ks = append(ks, stopPrograms(c)...)
 	}
 	for i, k := range ks {
 		if masksProgram(k.Program.Name) {
@@ -353,6 +354,34 @@ func opPrograms() []Kernel {
 		}
 	}
 	return ks
+}
+
+// stopPrograms are kernels with stops (vprog.Program.Stops, a rare path's
+// usual kernel): one stop; two, one of them a negation (whose KNOT sets
+// the opmask bits above float64 lanes) and one a parameter's comparison;
+// and a stop in a program with more live values than registers.
+func stopPrograms(c combo) []Kernel {
+	b := vprog.NewBuilder("stopAbs"+c.suffix(), c.mem, c.compute, 1, nil)
+	x := b.Input(0)
+	b.StopAt(b.LT(b.Const(3), b.Abs(x)))
+	ks := []Kernel{{Program: b.Finish(b.Add(b.Mul(x, x), b.Const(1))), Stream: true, Thresholds: []float64{-3, 3}}}
+
+	b = vprog.NewBuilder("stopTwo"+c.suffix(), c.mem, c.compute, 2, []string{"p"})
+	x, y := b.Input(0), b.Input(1)
+	b.StopAt(b.Not(b.LT(x, b.Param(0))))
+	b.StopAt(b.LT(y, b.Const(-4)))
+	ks = append(ks, Kernel{Program: b.Finish(b.Sub(b.Mul(x, b.Param(0)), y)), ParamSets: [][]float64{{5}, {-1}}, Thresholds: []float64{-4, -1, 5}})
+
+	big := bigProgram(c, 300, 40)
+	big.Program.Name = "stopBig" + c.suffix()
+	inv := big.Program.Invariant()
+	for i, in := range big.Program.Instrs {
+		if in.Op == vprog.OpLT && !inv[i] {
+			big.Program.Stops = []vprog.Value{vprog.Value(i)}
+			break
+		}
+	}
+	return append(ks, big)
 }
 
 // invariantSelect picks between two values of the parameters p and q by
@@ -459,8 +488,8 @@ func genericFile(pkg string, ks []Kernel) string {
 	for _, k := range ks {
 		p := k.Program
 		t := sigType(p)
-		fmt.Fprintf(&s, "var %sProg = &vprog.Program{Name: %q, Mem: %d, Compute: %d, Inputs: %d, Params: %#v, Result: %d, Reduce: %d, ResultErr: %d, Instrs: []vprog.Instr{\n",
-			p.Name, p.Name, p.Mem, p.Compute, p.Inputs, p.Params, p.Result, p.Reduce, p.ResultErr)
+		fmt.Fprintf(&s, "var %sProg = &vprog.Program{Name: %q, Mem: %d, Compute: %d, Inputs: %d, Params: %#v, Result: %d, Reduce: %d, ResultErr: %d, Stops: %#v, Instrs: []vprog.Instr{\n",
+			p.Name, p.Name, p.Mem, p.Compute, p.Inputs, p.Params, p.Result, p.Reduce, p.ResultErr, p.Stops)
 		for _, in := range p.Instrs {
 			fmt.Fprintf(&s, "\t{Op: %d, Args: %#v, Imm: math.Float64frombits(%#x)},\n", in.Op, in.Args, math.Float64bits(in.Imm))
 		}
@@ -491,6 +520,13 @@ func genericFile(pkg string, ks []Kernel) string {
 		s.WriteString("}\n\tfor i := range dst {\n")
 		for i := 0; i < p.Inputs; i++ {
 			fmt.Fprintf(&s, "\t\tin[%d] = float64(in%d[i])\n", i, i)
+		}
+		if len(p.Stops) > 0 {
+			// A kernel with stops stores nothing from the first element
+			// it stops at, and returns how many it stored.
+			fmt.Fprintf(&s, "\t\tif %sProg.StopsAt(in, ps) {\n\t\t\treturn i\n\t\t}\n", p.Name)
+			fmt.Fprintf(&s, "\t\tdst[i] = %s(%sProg.Eval(in, ps))\n\t}\n\treturn len(dst)\n}\n\n", t, p.Name)
+			continue
 		}
 		fmt.Fprintf(&s, "\t\tdst[i] = %s(%sProg.Eval(in, ps))\n\t}\n}\n\n", t, p.Name)
 	}
@@ -720,8 +756,8 @@ func reducePrograms(t *testing.T) []Kernel {
 		b = vprog.NewBuilder("maxParam"+sfx, mem, vprog.F64, 1, []string{"p"})
 		b.Input(0)
 		ks = append(ks, Kernel{Program: b.FinishReduce(b.Param(0), -1, vprog.ReduceMax), ParamSets: [][]float64{{2.5}}})
-		// A max of a value that is never NaN (a rare-path guard's 1 or 0,
-		// without the NaN rule) folds by a plain maximum. The flag is 1 at
+		// A max of a value that is never NaN (a flag of 1 or 0, without
+		// the NaN rule) folds by a plain maximum. The flag is 1 at
 		// the zeros a tail load puts in the lanes past the end (and seldom
 		// elsewhere), so a fold that let those lanes in would differ.
 		b = vprog.NewBuilder("maxFlag"+sfx, mem, vprog.F64, 1, nil)

@@ -84,7 +84,8 @@ func sigType(p *vprog.Program) string {
 }
 
 // signature is the Go signature of the kernel's assembly and generic twins:
-// func(dst, in0[, in1] []T[, params T]) for an elementwise kernel, and
+// func(dst, in0[, in1] []T[, params T]) for an elementwise kernel, returning
+// int (how many elements it stored) where the program has stops, and
 // func(acc *[16]float64, in0[, in1] []T[, params T]) for a reduction, whose
 // length is len(in0).
 func signature(p *vprog.Program) string {
@@ -102,6 +103,9 @@ func signature(p *vprog.Program) string {
 	}
 	if len(p.Params) > 0 {
 		s += ", " + strings.Join(p.Params, ", ") + " " + t
+	}
+	if len(p.Stops) > 0 {
+		return "func(" + s + ") int"
 	}
 	return "func(" + s + ")"
 }
@@ -381,6 +385,11 @@ func kernelName(p *vprog.Program, level string, stream bool) string {
 // loop, a one-step loop, and a masked tail that runs the very same body on
 // the last len%lanes elements.
 //
+// A kernel whose program has stops tests them in each iteration before it
+// stores anything (allocator.stopTest) and leaves at the first iteration
+// with an element to stop at, returning how many elements it stored (all
+// of them where it reaches the end).
+//
 // A reduction kernel keeps its accumulator in registers from entry to exit
 // (read from and written back to *acc). Its step is accGroups vectors, one
 // per group of accumulator lanes; in the tail, whole vectors go to their
@@ -538,6 +547,27 @@ func emitKernel(c *build.Context, is isa, p *vprog.Program, pl plan, pool *pool,
 		f.body(c, 1, true, g)
 	}
 
+	// ret returns, for a program with stops, how many elements were
+	// stored: the length less the rest (all of them at done).
+	ret := func(rest reg.GPVirtual) {
+		if len(p.Stops) == 0 {
+			return
+		}
+		r := c.GP64()
+		c.Load(c.Param("dst").Len(), r)
+		if rest != nil {
+			c.SUBQ(rest, r)
+		}
+		c.Store(r, c.ReturnIndex(0))
+	}
+	exit := func() {
+		if stream {
+			c.SFENCE()
+		}
+		// Leave the upper halves clean for SSE code after us.
+		c.VZEROUPPER()
+		c.RET()
+	}
 	c.Label("done")
 	if reduce {
 		for g := range f.accS {
@@ -547,12 +577,13 @@ func emitKernel(c *build.Context, is isa, p *vprog.Program, pl plan, pool *pool,
 			}
 		}
 	}
-	if stream {
-		c.SFENCE()
+	ret(nil)
+	exit()
+	if len(p.Stops) > 0 {
+		c.Label("stop")
+		ret(n)
+		exit()
 	}
-	// Leave the upper halves clean for SSE code after us.
-	c.VZEROUPPER()
-	c.RET()
 	if frameBytes > nosplitFrame {
 		// Spill slots made the frame too big to run on the caller's
 		// stack margin: let the assembler add the stack check.

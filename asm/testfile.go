@@ -53,6 +53,11 @@ func streamCall(p *vprog.Program, t, suffix string) string {
 		head = append(head, fmt.Sprintf("p[%d]", i))
 		rest = append(rest, fmt.Sprintf("p[%d]", i))
 	}
+	if len(p.Stops) > 0 {
+		// Where the head stops, the streaming kernel does not run.
+		return fmt.Sprintf("func(d []%s, in [][]%s, p []%s) int { h := streamHead(d); if n := %s%s(%s); n < h { return n }; return h + %s%sStream(%s) }",
+			t, t, t, p.Name, suffix, strings.Join(head, ", "), p.Name, suffix, strings.Join(rest, ", "))
+	}
 	return fmt.Sprintf("func(d []%s, in [][]%s, p []%s) { h := streamHead(d); %s%s(%s); %s%sStream(%s) }",
 		t, t, t, p.Name, suffix, strings.Join(head, ", "), p.Name, suffix, strings.Join(rest, ", "))
 }
@@ -104,6 +109,9 @@ func tests(pkg string, ks []Kernel, fns []*compiled) (string, error) {
 					if reduce {
 						return fmt.Sprintf("func(acc *[16]float64, in [][]%s, p []%s) { %s(%s) }", t, t, fn, strings.Join(args, ", "))
 					}
+					if len(p.Stops) > 0 {
+						return fmt.Sprintf("func(d []%s, in [][]%s, p []%s) int { return %s(%s) }", t, t, t, fn, strings.Join(args, ", "))
+					}
 					return fmt.Sprintf("func(d []%s, in [][]%s, p []%s) { %s(%s) }", t, t, t, fn, strings.Join(args, ", "))
 				}
 				fmt.Fprintf(&b, "\t{\n\t\tName: %q, Inputs: %d, MaxLen: %d,\n", p.Name, p.Inputs, maxLen[p.Name])
@@ -134,22 +142,14 @@ func tests(pkg string, ks []Kernel, fns []*compiled) (string, error) {
 					}
 					fmt.Fprintf(&b, "\t\tThresholds: []float64{%s},\n", strings.Join(vs, ", "))
 				}
-				// A usual kernel runs through usualOnly (see usualOnlyHelper).
+				// A kernel with stops runs through untilStop (see untilStopHelper).
 				usual := func(run string) string {
-					if k.Guard == nil {
+					if len(p.Stops) == 0 {
 						return run
 					}
-					args := []string{"acc"}
-					for i := 0; i < k.Guard.Inputs; i++ {
-						args = append(args, fmt.Sprintf("in[%d]", i))
-					}
-					for i := range k.Guard.Params {
-						args = append(args, fmt.Sprintf("p[%d]", i))
-					}
-					return fmt.Sprintf("usualOnly(%s, func(acc *[16]float64, in [][]%s, p []%s) { %sGeneric(%s) })",
-						run, t, t, k.Guard.Name, strings.Join(args, ", "))
+					return fmt.Sprintf("untilStop(%s)", run)
 				}
-				if k.Guard != nil {
+				if len(p.Stops) > 0 {
 					hasUsual = true
 				}
 				fmt.Fprintf(&b, "\t\tGeneric: %s,\n", usual(call(p.Name+"Generic")))
@@ -199,7 +199,7 @@ func TestSIMDAgreement(t *testing.T) {
 		b.WriteString(reduceHarness)
 	}
 	if hasUsual {
-		b.WriteString(usualOnlyHelper)
+		b.WriteString(untilStopHelper)
 	}
 	// The benchmarks themselves are generated with the rest of the package
 	// (kerneltest.Bench); on amd64 they learn the levels from here.
@@ -219,31 +219,30 @@ func TestSIMDAgreement(t *testing.T) {
 	return fmt.Sprintf("%s\n\n//go:build !purego\n\npackage %s\n\nimport (\n%s)\n\n", Header, pkg, imports) + b.String(), nil
 }
 
-// usualOnlyHelper is the test adapter of a rare path's usual kernel. The
-// usual kernel serves only calls where the guard flags no element; where
-// it does (sin beyond the Cody–Waite bound), the usual branch alone may
-// give anything, a NaN whose payload depends on operand order among them.
-// Each element's result depends on that element alone, so the adapter
-// compares every element the guard does not flag, and zeroes the others
-// after the kernel has run (in place, the flags are taken first).
-const usualOnlyHelper = `// usualOnly adapts a rare path's usual kernel to the tests: it runs the
-// kernel, then zeroes dst where guard flags the element, so that only the
-// elements the usual kernel is for are compared.
-func usualOnly[T float32 | float64](run func(d []T, in [][]T, p []T), guard func(acc *[16]float64, in [][]T, p []T)) func(d []T, in [][]T, p []T) {
+// untilStopHelper is the test adapter of a kernel with stops (a rare
+// path's usual kernel). Such a kernel stores the elements before the first
+// it stops at; a vector kernel may stop up to an iteration earlier than
+// the generic one, so the adapter restarts it after each stop, and runs
+// the element it stopped at alone: a kernel that stops at that element
+// alone is not for it (sin beyond the Cody–Waite bound, where the usual
+// branch may give anything), and the adapter zeroes it. Each element's
+// result depends on that element alone, so every backend then gives the
+// same slice, which the tests compare as for any kernel.
+const untilStopHelper = `// untilStop adapts a kernel with stops to the tests: it runs the kernel
+// over the slices, restarting it after every element it stops at, and
+// zeroes those elements (after the kernel has read them, in place too).
+func untilStop[T float32 | float64](run func(d []T, in [][]T, p []T) int) func(d []T, in [][]T, p []T) {
 	return func(d []T, in [][]T, p []T) {
-		rare := make([]bool, len(d))
-		one := make([][]T, len(in))
-		for i := range d {
+		sub := make([][]T, len(in))
+		from := func(i, j int) [][]T {
 			for k := range in {
-				one[k] = in[k][i : i+1]
+				sub[k] = in[k][i:j]
 			}
-			acc := rareAcc()
-			guard(&acc, one, p)
-			rare[i] = !noneRare(&acc)
+			return sub
 		}
-		run(d, in, p)
-		for i, r := range rare {
-			if r {
+		for i := 0; i < len(d); i++ {
+			i += run(d[i:], from(i, len(d)), p)
+			if i < len(d) && run(d[i:i+1], from(i, i+1), p) == 0 {
 				d[i] = 0
 			}
 		}

@@ -8,12 +8,13 @@ import (
 )
 
 // RarePath checks a function whose kernels have a rare path
-// (vprog.SplitRare): through the API, which runs the guard and then the
-// usual or the full kernels, the results must be the full generic
-// kernel's bits, both on inputs of moderate size (where the usual kernels
-// run, for sin) and on the same inputs with one huge element, which sends
-// the whole call to the full kernels. api and full take the inputs in the
-// same order (the caller adapts the API's).
+// (vprog.SplitRare): through the API, which runs the usual kernel until
+// the first element that needs the rare branch and the full kernel from
+// there, the results must be the full generic kernel's bits, both on
+// inputs of moderate size (where the usual kernels run, for sin) and on
+// the same inputs with huge elements in the middle and at the end, where
+// the full kernels take over. api and full take the inputs in the same order (the
+// caller adapts the API's).
 func RarePath[T float32 | float64](t *testing.T, inputs int, api, full func(dst []T, in [][]T)) {
 	t.Helper()
 	r := rand.New(rand.NewPCG(7, 11))
@@ -28,7 +29,7 @@ func RarePath[T float32 | float64](t *testing.T, inputs int, api, full func(dst 
 		got, want := make([]T, n), make([]T, n)
 		for _, huge := range []bool{false, true} {
 			if huge {
-				in[0][n-1] = 1e30
+				in[0][n/2], in[0][n-1] = 1e30, 1e30
 			}
 			api(got, in)
 			full(want, in)

@@ -1541,40 +1541,28 @@ func sinAVX2(dst, in0 []float32, w0 float32)
 func sinAVX2Stream(dst, in0 []float32, w0 float32)
 
 // sinUsualAVX512 computes sinUsual with AVX512 (4 vectors per iteration, masked tail).
-// Requires: AVX, AVX512F, AVX512VL, BMI2, SSE, SSE2.
+// Requires: AVX, AVX512DQ, AVX512F, AVX512VL, BMI2, SSE, SSE2.
 //
 //go:noescape
-func sinUsualAVX512(dst, in0 []float32, w0 float32)
+func sinUsualAVX512(dst, in0 []float32, w0 float32) int
 
 // sinUsualAVX512Stream computes sinUsual with non-temporal stores (dst aligned to 64 bytes) with AVX512 (4 vectors per iteration, masked tail).
-// Requires: AVX, AVX512F, AVX512VL, BMI2, MMX+, SSE, SSE2.
+// Requires: AVX, AVX512DQ, AVX512F, AVX512VL, BMI2, MMX+, SSE, SSE2.
 //
 //go:noescape
-func sinUsualAVX512Stream(dst, in0 []float32, w0 float32)
+func sinUsualAVX512Stream(dst, in0 []float32, w0 float32) int
 
 // sinUsualAVX2 computes sinUsual with AVX2 (3 vectors per iteration, masked tail).
 // Requires: AVX, AVX2, FMA3, SSE, SSE2.
 //
 //go:noescape
-func sinUsualAVX2(dst, in0 []float32, w0 float32)
+func sinUsualAVX2(dst, in0 []float32, w0 float32) int
 
 // sinUsualAVX2Stream computes sinUsual with non-temporal stores (dst aligned to 64 bytes) with AVX2 (3 vectors per iteration, masked tail).
 // Requires: AVX, AVX2, FMA3, MMX+, SSE, SSE2.
 //
 //go:noescape
-func sinUsualAVX2Stream(dst, in0 []float32, w0 float32)
-
-// sinRareAVX512 folds sinRare into acc (max; element i into lane i % 8) with AVX512 (4 vectors per iteration, masked tail).
-// Requires: AVX, AVX512DQ, AVX512F, AVX512VL, BMI2, SSE, SSE2.
-//
-//go:noescape
-func sinRareAVX512(acc *[16]float64, in0 []float32, w0 float32)
-
-// sinRareAVX2 folds sinRare into acc (max; element i into lane i % 8) with AVX2 (4 vectors per iteration, masked tail).
-// Requires: AVX, AVX2, SSE, SSE2.
-//
-//go:noescape
-func sinRareAVX2(acc *[16]float64, in0 []float32, w0 float32)
+func sinUsualAVX2Stream(dst, in0 []float32, w0 float32) int
 
 // sinBackwardAVX512 computes sinBackward with AVX512 (4 vectors per iteration, masked tail).
 // Requires: AVX, AVX512DQ, AVX512F, AVX512VL, BMI2, SSE, SSE2.
@@ -1601,40 +1589,28 @@ func sinBackwardAVX2(dst, in0, in1 []float32, w0 float32)
 func sinBackwardAVX2Stream(dst, in0, in1 []float32, w0 float32)
 
 // sinBackwardUsualAVX512 computes sinBackwardUsual with AVX512 (4 vectors per iteration, masked tail).
-// Requires: AVX, AVX512F, AVX512VL, BMI2, SSE, SSE2.
+// Requires: AVX, AVX512DQ, AVX512F, AVX512VL, BMI2, SSE, SSE2.
 //
 //go:noescape
-func sinBackwardUsualAVX512(dst, in0, in1 []float32, w0 float32)
+func sinBackwardUsualAVX512(dst, in0, in1 []float32, w0 float32) int
 
 // sinBackwardUsualAVX512Stream computes sinBackwardUsual with non-temporal stores (dst aligned to 64 bytes) with AVX512 (4 vectors per iteration, masked tail).
-// Requires: AVX, AVX512F, AVX512VL, BMI2, MMX+, SSE, SSE2.
+// Requires: AVX, AVX512DQ, AVX512F, AVX512VL, BMI2, MMX+, SSE, SSE2.
 //
 //go:noescape
-func sinBackwardUsualAVX512Stream(dst, in0, in1 []float32, w0 float32)
+func sinBackwardUsualAVX512Stream(dst, in0, in1 []float32, w0 float32) int
 
 // sinBackwardUsualAVX2 computes sinBackwardUsual with AVX2 (3 vectors per iteration, masked tail).
 // Requires: AVX, AVX2, FMA3, SSE, SSE2.
 //
 //go:noescape
-func sinBackwardUsualAVX2(dst, in0, in1 []float32, w0 float32)
+func sinBackwardUsualAVX2(dst, in0, in1 []float32, w0 float32) int
 
 // sinBackwardUsualAVX2Stream computes sinBackwardUsual with non-temporal stores (dst aligned to 64 bytes) with AVX2 (3 vectors per iteration, masked tail).
 // Requires: AVX, AVX2, FMA3, MMX+, SSE, SSE2.
 //
 //go:noescape
-func sinBackwardUsualAVX2Stream(dst, in0, in1 []float32, w0 float32)
-
-// sinBackwardRareAVX512 folds sinBackwardRare into acc (max; element i into lane i % 8) with AVX512 (4 vectors per iteration, masked tail).
-// Requires: AVX, AVX512DQ, AVX512F, AVX512VL, BMI2, SSE, SSE2.
-//
-//go:noescape
-func sinBackwardRareAVX512(acc *[16]float64, in0, in1 []float32, w0 float32)
-
-// sinBackwardRareAVX2 folds sinBackwardRare into acc (max; element i into lane i % 8) with AVX2 (4 vectors per iteration, masked tail).
-// Requires: AVX, AVX2, SSE, SSE2.
-//
-//go:noescape
-func sinBackwardRareAVX2(acc *[16]float64, in0, in1 []float32, w0 float32)
+func sinBackwardUsualAVX2Stream(dst, in0, in1 []float32, w0 float32) int
 
 // softmaxReduceMAVX512 folds softmaxReduceM into acc (max; element i into lane i % 8) with AVX512 (4 vectors per iteration, masked tail).
 // Requires: AVX, AVX512F, AVX512VL, BMI2.

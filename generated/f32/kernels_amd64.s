@@ -46410,16 +46410,16 @@ done:
 	VZEROUPPER
 	RET
 
-// func sinUsualAVX512(dst []float32, in0 []float32, w0 float32)
-// Requires: AVX, AVX512F, AVX512VL, BMI2, SSE, SSE2
-TEXT ·sinUsualAVX512(SB), NOSPLIT, $8-52
+// func sinUsualAVX512(dst []float32, in0 []float32, w0 float32) int
+// Requires: AVX, AVX512DQ, AVX512F, AVX512VL, BMI2, SSE, SSE2
+TEXT ·sinUsualAVX512(SB), NOSPLIT, $8-64
 	MOVSS        w0+48(FP), X0
 	CVTSS2SD     X0, X0
 	MOVSD        X0, (SP)
 	VBROADCASTSD actkernconst<>+6272(SB), Z0
-	VBROADCASTSD actkernconst<>+0(SB), Z1
-	VBROADCASTSD actkernconst<>+6432(SB), Z2
-	VBROADCASTSD actkernconst<>+6440(SB), Z3
+	VBROADCASTSD actkernconst<>+6336(SB), Z1
+	VBROADCASTSD actkernconst<>+0(SB), Z2
+	VBROADCASTSD actkernconst<>+6432(SB), Z3
 	MOVQ         dst_base+0(FP), AX
 	MOVQ         in0_base+24(FP), CX
 	MOVQ         dst_len+8(FP), DX
@@ -46435,6 +46435,18 @@ loop:
 	VMULPD.BCST      (SP), Z5, Z9
 	VMULPD.BCST      (SP), Z6, Z10
 	VMULPD.BCST      (SP), Z7, Z11
+	VANDPD.BCST      actkernconst<>+968(SB), Z8, Z12
+	VANDPD.BCST      actkernconst<>+968(SB), Z9, Z13
+	VANDPD.BCST      actkernconst<>+968(SB), Z10, Z14
+	VANDPD.BCST      actkernconst<>+968(SB), Z11, Z15
+	VCMPPD           $0x11, Z12, Z1, K2
+	VCMPPD           $0x11, Z13, Z1, K3
+	VCMPPD           $0x11, Z14, Z1, K4
+	VCMPPD           $0x11, Z15, Z1, K5
+	KORB             K2, K3, K6
+	KORB             K6, K4, K6
+	KORTESTB         K6, K5
+	JNE              stop
 	VMULPD.BCST      actkernconst<>+6616(SB), Z8, Z12
 	VMULPD.BCST      actkernconst<>+6616(SB), Z9, Z13
 	VMULPD.BCST      actkernconst<>+6616(SB), Z10, Z14
@@ -46471,10 +46483,10 @@ loop:
 	VFMADD213PD      Z13, Z0, Z21
 	VFMADD213PD      Z14, Z0, Z22
 	VFMADD213PD      Z15, Z0, Z23
-	VFMADD213PD      Z1, Z0, Z20
-	VFMADD213PD      Z1, Z0, Z21
-	VFMADD213PD      Z1, Z0, Z22
-	VFMADD213PD      Z1, Z0, Z23
+	VFMADD213PD      Z2, Z0, Z20
+	VFMADD213PD      Z2, Z0, Z21
+	VFMADD213PD      Z2, Z0, Z22
+	VFMADD213PD      Z2, Z0, Z23
 	VMULPD           Z16, Z16, Z12
 	VMULPD           Z17, Z17, Z13
 	VMULPD           Z18, Z18, Z14
@@ -46483,14 +46495,14 @@ loop:
 	VMULPD           Z13, Z17, Z25
 	VMULPD           Z14, Z18, Z26
 	VMULPD           Z15, Z19, Z27
-	VMOVAPD          Z2, Z28
-	VFMADD213PD      Z3, Z12, Z28
-	VMOVAPD          Z2, Z29
-	VFMADD213PD      Z3, Z13, Z29
-	VMOVAPD          Z2, Z30
-	VFMADD213PD      Z3, Z14, Z30
-	VMOVAPD          Z2, Z31
-	VFMADD213PD      Z3, Z15, Z31
+	VMOVAPD          Z3, Z28
+	VFMADD213PD.BCST actkernconst<>+6440(SB), Z12, Z28
+	VMOVAPD          Z3, Z29
+	VFMADD213PD.BCST actkernconst<>+6440(SB), Z13, Z29
+	VMOVAPD          Z3, Z30
+	VFMADD213PD.BCST actkernconst<>+6440(SB), Z14, Z30
+	VMOVAPD          Z3, Z31
+	VFMADD213PD.BCST actkernconst<>+6440(SB), Z15, Z31
 	VFMADD213PD.BCST actkernconst<>+6648(SB), Z12, Z28
 	VFMADD213PD.BCST actkernconst<>+6648(SB), Z13, Z29
 	VFMADD213PD.BCST actkernconst<>+6648(SB), Z14, Z30
@@ -46541,6 +46553,10 @@ single:
 	JB               tail
 	VCVTPS2PD        (CX), Z4
 	VMULPD.BCST      (SP), Z4, Z5
+	VANDPD.BCST      actkernconst<>+968(SB), Z5, Z6
+	VCMPPD           $0x11, Z6, Z1, K2
+	KORTESTB         K2, K2
+	JNE              stop
 	VMULPD.BCST      actkernconst<>+6616(SB), Z5, Z6
 	VRNDSCALEPD      $0x08, Z6, Z6
 	VBROADCASTSD     actkernconst<>+6624(SB), Z7
@@ -46550,11 +46566,11 @@ single:
 	VMULPD.BCST      actkernconst<>+3896(SB), Z6, Z8
 	VRNDSCALEPD      $0x09, Z8, Z8
 	VFMADD213PD      Z6, Z0, Z8
-	VFMADD213PD      Z1, Z0, Z8
+	VFMADD213PD      Z2, Z0, Z8
 	VMULPD           Z7, Z7, Z6
 	VMULPD           Z6, Z7, Z9
-	VMOVAPD          Z2, Z10
-	VFMADD213PD      Z3, Z6, Z10
+	VMOVAPD          Z3, Z10
+	VFMADD213PD.BCST actkernconst<>+6440(SB), Z6, Z10
 	VFMADD213PD.BCST actkernconst<>+6648(SB), Z6, Z10
 	VFMADD213PD.BCST actkernconst<>+6656(SB), Z6, Z10
 	VFMADD213PD.BCST actkernconst<>+6664(SB), Z6, Z10
@@ -46579,6 +46595,10 @@ tail:
 	VMOVUPS.Z        (CX), K1, Y4
 	VCVTPS2PD        Y4, Z4
 	VMULPD.BCST      (SP), Z4, Z5
+	VANDPD.BCST      actkernconst<>+968(SB), Z5, Z6
+	VCMPPD           $0x11, Z6, Z1, K2
+	KTESTB           K1, K2
+	JNE              stop
 	VMULPD.BCST      actkernconst<>+6616(SB), Z5, Z6
 	VRNDSCALEPD      $0x08, Z6, Z6
 	VBROADCASTSD     actkernconst<>+6624(SB), Z7
@@ -46588,11 +46608,11 @@ tail:
 	VMULPD.BCST      actkernconst<>+3896(SB), Z6, Z8
 	VRNDSCALEPD      $0x09, Z8, Z8
 	VFMADD213PD      Z6, Z0, Z8
-	VFMADD213PD      Z1, Z0, Z8
+	VFMADD213PD      Z2, Z0, Z8
 	VMULPD           Z7, Z7, Z6
 	VMULPD           Z6, Z7, Z9
-	VMOVAPD          Z2, Z10
-	VFMADD213PD      Z3, Z6, Z10
+	VMOVAPD          Z3, Z10
+	VFMADD213PD.BCST actkernconst<>+6440(SB), Z6, Z10
 	VFMADD213PD.BCST actkernconst<>+6648(SB), Z6, Z10
 	VFMADD213PD.BCST actkernconst<>+6656(SB), Z6, Z10
 	VFMADD213PD.BCST actkernconst<>+6664(SB), Z6, Z10
@@ -46605,19 +46625,28 @@ tail:
 	VMOVUPS          Y5, K1, (AX)
 
 done:
+	MOVQ dst_len+8(FP), AX
+	MOVQ AX, ret+56(FP)
 	VZEROUPPER
 	RET
 
-// func sinUsualAVX512Stream(dst []float32, in0 []float32, w0 float32)
-// Requires: AVX, AVX512F, AVX512VL, BMI2, MMX+, SSE, SSE2
-TEXT ·sinUsualAVX512Stream(SB), NOSPLIT, $8-52
+stop:
+	MOVQ dst_len+8(FP), AX
+	SUBQ DX, AX
+	MOVQ AX, ret+56(FP)
+	VZEROUPPER
+	RET
+
+// func sinUsualAVX512Stream(dst []float32, in0 []float32, w0 float32) int
+// Requires: AVX, AVX512DQ, AVX512F, AVX512VL, BMI2, MMX+, SSE, SSE2
+TEXT ·sinUsualAVX512Stream(SB), NOSPLIT, $8-64
 	MOVSS        w0+48(FP), X0
 	CVTSS2SD     X0, X0
 	MOVSD        X0, (SP)
 	VBROADCASTSD actkernconst<>+6272(SB), Z0
-	VBROADCASTSD actkernconst<>+0(SB), Z1
-	VBROADCASTSD actkernconst<>+6432(SB), Z2
-	VBROADCASTSD actkernconst<>+6440(SB), Z3
+	VBROADCASTSD actkernconst<>+6336(SB), Z1
+	VBROADCASTSD actkernconst<>+0(SB), Z2
+	VBROADCASTSD actkernconst<>+6432(SB), Z3
 	MOVQ         dst_base+0(FP), AX
 	MOVQ         in0_base+24(FP), CX
 	MOVQ         dst_len+8(FP), DX
@@ -46633,6 +46662,18 @@ loop:
 	VMULPD.BCST      (SP), Z5, Z9
 	VMULPD.BCST      (SP), Z6, Z10
 	VMULPD.BCST      (SP), Z7, Z11
+	VANDPD.BCST      actkernconst<>+968(SB), Z8, Z12
+	VANDPD.BCST      actkernconst<>+968(SB), Z9, Z13
+	VANDPD.BCST      actkernconst<>+968(SB), Z10, Z14
+	VANDPD.BCST      actkernconst<>+968(SB), Z11, Z15
+	VCMPPD           $0x11, Z12, Z1, K2
+	VCMPPD           $0x11, Z13, Z1, K3
+	VCMPPD           $0x11, Z14, Z1, K4
+	VCMPPD           $0x11, Z15, Z1, K5
+	KORB             K2, K3, K6
+	KORB             K6, K4, K6
+	KORTESTB         K6, K5
+	JNE              stop
 	VMULPD.BCST      actkernconst<>+6616(SB), Z8, Z12
 	VMULPD.BCST      actkernconst<>+6616(SB), Z9, Z13
 	VMULPD.BCST      actkernconst<>+6616(SB), Z10, Z14
@@ -46669,10 +46710,10 @@ loop:
 	VFMADD213PD      Z13, Z0, Z21
 	VFMADD213PD      Z14, Z0, Z22
 	VFMADD213PD      Z15, Z0, Z23
-	VFMADD213PD      Z1, Z0, Z20
-	VFMADD213PD      Z1, Z0, Z21
-	VFMADD213PD      Z1, Z0, Z22
-	VFMADD213PD      Z1, Z0, Z23
+	VFMADD213PD      Z2, Z0, Z20
+	VFMADD213PD      Z2, Z0, Z21
+	VFMADD213PD      Z2, Z0, Z22
+	VFMADD213PD      Z2, Z0, Z23
 	VMULPD           Z16, Z16, Z12
 	VMULPD           Z17, Z17, Z13
 	VMULPD           Z18, Z18, Z14
@@ -46681,14 +46722,14 @@ loop:
 	VMULPD           Z13, Z17, Z25
 	VMULPD           Z14, Z18, Z26
 	VMULPD           Z15, Z19, Z27
-	VMOVAPD          Z2, Z28
-	VFMADD213PD      Z3, Z12, Z28
-	VMOVAPD          Z2, Z29
-	VFMADD213PD      Z3, Z13, Z29
-	VMOVAPD          Z2, Z30
-	VFMADD213PD      Z3, Z14, Z30
-	VMOVAPD          Z2, Z31
-	VFMADD213PD      Z3, Z15, Z31
+	VMOVAPD          Z3, Z28
+	VFMADD213PD.BCST actkernconst<>+6440(SB), Z12, Z28
+	VMOVAPD          Z3, Z29
+	VFMADD213PD.BCST actkernconst<>+6440(SB), Z13, Z29
+	VMOVAPD          Z3, Z30
+	VFMADD213PD.BCST actkernconst<>+6440(SB), Z14, Z30
+	VMOVAPD          Z3, Z31
+	VFMADD213PD.BCST actkernconst<>+6440(SB), Z15, Z31
 	VFMADD213PD.BCST actkernconst<>+6648(SB), Z12, Z28
 	VFMADD213PD.BCST actkernconst<>+6648(SB), Z13, Z29
 	VFMADD213PD.BCST actkernconst<>+6648(SB), Z14, Z30
@@ -46739,6 +46780,10 @@ single:
 	JB               tail
 	VCVTPS2PD        (CX), Z4
 	VMULPD.BCST      (SP), Z4, Z5
+	VANDPD.BCST      actkernconst<>+968(SB), Z5, Z6
+	VCMPPD           $0x11, Z6, Z1, K2
+	KORTESTB         K2, K2
+	JNE              stop
 	VMULPD.BCST      actkernconst<>+6616(SB), Z5, Z6
 	VRNDSCALEPD      $0x08, Z6, Z6
 	VBROADCASTSD     actkernconst<>+6624(SB), Z7
@@ -46748,11 +46793,11 @@ single:
 	VMULPD.BCST      actkernconst<>+3896(SB), Z6, Z8
 	VRNDSCALEPD      $0x09, Z8, Z8
 	VFMADD213PD      Z6, Z0, Z8
-	VFMADD213PD      Z1, Z0, Z8
+	VFMADD213PD      Z2, Z0, Z8
 	VMULPD           Z7, Z7, Z6
 	VMULPD           Z6, Z7, Z9
-	VMOVAPD          Z2, Z10
-	VFMADD213PD      Z3, Z6, Z10
+	VMOVAPD          Z3, Z10
+	VFMADD213PD.BCST actkernconst<>+6440(SB), Z6, Z10
 	VFMADD213PD.BCST actkernconst<>+6648(SB), Z6, Z10
 	VFMADD213PD.BCST actkernconst<>+6656(SB), Z6, Z10
 	VFMADD213PD.BCST actkernconst<>+6664(SB), Z6, Z10
@@ -46777,6 +46822,10 @@ tail:
 	VMOVUPS.Z        (CX), K1, Y4
 	VCVTPS2PD        Y4, Z4
 	VMULPD.BCST      (SP), Z4, Z5
+	VANDPD.BCST      actkernconst<>+968(SB), Z5, Z6
+	VCMPPD           $0x11, Z6, Z1, K2
+	KTESTB           K1, K2
+	JNE              stop
 	VMULPD.BCST      actkernconst<>+6616(SB), Z5, Z6
 	VRNDSCALEPD      $0x08, Z6, Z6
 	VBROADCASTSD     actkernconst<>+6624(SB), Z7
@@ -46786,11 +46835,11 @@ tail:
 	VMULPD.BCST      actkernconst<>+3896(SB), Z6, Z8
 	VRNDSCALEPD      $0x09, Z8, Z8
 	VFMADD213PD      Z6, Z0, Z8
-	VFMADD213PD      Z1, Z0, Z8
+	VFMADD213PD      Z2, Z0, Z8
 	VMULPD           Z7, Z7, Z6
 	VMULPD           Z6, Z7, Z9
-	VMOVAPD          Z2, Z10
-	VFMADD213PD      Z3, Z6, Z10
+	VMOVAPD          Z3, Z10
+	VFMADD213PD.BCST actkernconst<>+6440(SB), Z6, Z10
 	VFMADD213PD.BCST actkernconst<>+6648(SB), Z6, Z10
 	VFMADD213PD.BCST actkernconst<>+6656(SB), Z6, Z10
 	VFMADD213PD.BCST actkernconst<>+6664(SB), Z6, Z10
@@ -46803,18 +46852,29 @@ tail:
 	VMOVUPS          Y5, K1, (AX)
 
 done:
+	MOVQ dst_len+8(FP), AX
+	MOVQ AX, ret+56(FP)
 	SFENCE
 	VZEROUPPER
 	RET
 
-// func sinUsualAVX2(dst []float32, in0 []float32, w0 float32)
+stop:
+	MOVQ dst_len+8(FP), AX
+	SUBQ DX, AX
+	MOVQ AX, ret+56(FP)
+	SFENCE
+	VZEROUPPER
+	RET
+
+// func sinUsualAVX2(dst []float32, in0 []float32, w0 float32) int
 // Requires: AVX, AVX2, FMA3, SSE, SSE2
-TEXT ·sinUsualAVX2(SB), NOSPLIT, $256-52
+TEXT ·sinUsualAVX2(SB), $288-64
 	MOVSS        w0+48(FP), X0
 	CVTSS2SD     X0, X0
 	VBROADCASTSD X0, Y0
 	VMOVUPD      Y0, (SP)
 	VMOVUPD      actkernconst<>+6784(SB), Y0
+	VMOVUPD      actkernconst<>+7040(SB), Y1
 	MOVQ         dst_base+0(FP), AX
 	MOVQ         in0_base+24(FP), CX
 	MOVQ         dst_len+8(FP), DX
@@ -46822,103 +46882,114 @@ TEXT ·sinUsualAVX2(SB), NOSPLIT, $256-52
 loop:
 	CMPQ        DX, $0x0000000c
 	JB          single
-	VCVTPS2PD   (CX), Y1
-	VCVTPS2PD   16(CX), Y2
-	VCVTPS2PD   32(CX), Y3
-	VMULPD      (SP), Y1, Y4
+	VCVTPS2PD   (CX), Y2
+	VCVTPS2PD   16(CX), Y3
+	VCVTPS2PD   32(CX), Y4
 	VMULPD      (SP), Y2, Y5
 	VMULPD      (SP), Y3, Y6
-	VMULPD      actkernconst<>+8160(SB), Y4, Y7
+	VMULPD      (SP), Y4, Y7
+	VANDPD      actkernconst<>+1152(SB), Y5, Y8
+	VANDPD      actkernconst<>+1152(SB), Y6, Y9
+	VANDPD      actkernconst<>+1152(SB), Y7, Y10
+	VCMPPD      $0x11, Y8, Y1, Y8
+	VCMPPD      $0x11, Y9, Y1, Y9
+	VCMPPD      $0x11, Y10, Y1, Y10
+	VORPD       Y9, Y8, Y11
+	VORPD       Y10, Y11, Y11
+	VTESTPD     Y11, Y11
+	JNE         stop
 	VMULPD      actkernconst<>+8160(SB), Y5, Y8
 	VMULPD      actkernconst<>+8160(SB), Y6, Y9
-	VROUNDPD    $0x08, Y7, Y7
+	VMULPD      actkernconst<>+8160(SB), Y7, Y10
 	VROUNDPD    $0x08, Y8, Y8
 	VROUNDPD    $0x08, Y9, Y9
-	VMOVUPD     actkernconst<>+8192(SB), Y10
-	VFMADD213PD Y4, Y7, Y10
+	VROUNDPD    $0x08, Y10, Y10
 	VMOVUPD     actkernconst<>+8192(SB), Y11
 	VFMADD213PD Y5, Y8, Y11
 	VMOVUPD     actkernconst<>+8192(SB), Y12
 	VFMADD213PD Y6, Y9, Y12
-	VFMADD231PD actkernconst<>+8224(SB), Y7, Y10
+	VMOVUPD     actkernconst<>+8192(SB), Y13
+	VFMADD213PD Y7, Y10, Y13
 	VFMADD231PD actkernconst<>+8224(SB), Y8, Y11
 	VFMADD231PD actkernconst<>+8224(SB), Y9, Y12
-	VFMADD231PD actkernconst<>+8256(SB), Y7, Y10
+	VFMADD231PD actkernconst<>+8224(SB), Y10, Y13
 	VFMADD231PD actkernconst<>+8256(SB), Y8, Y11
 	VFMADD231PD actkernconst<>+8256(SB), Y9, Y12
-	VMULPD      actkernconst<>+4192(SB), Y7, Y13
+	VFMADD231PD actkernconst<>+8256(SB), Y10, Y13
 	VMULPD      actkernconst<>+4192(SB), Y8, Y14
-	VMOVUPD     Y3, 32(SP)
-	VMULPD      actkernconst<>+4192(SB), Y9, Y3
-	VROUNDPD    $0x09, Y13, Y13
+	VMOVUPD     Y4, 32(SP)
+	VMULPD      actkernconst<>+4192(SB), Y9, Y4
+	VMOVUPD     Y3, 64(SP)
+	VMULPD      actkernconst<>+4192(SB), Y10, Y3
 	VROUNDPD    $0x09, Y14, Y14
+	VROUNDPD    $0x09, Y4, Y4
 	VROUNDPD    $0x09, Y3, Y3
-	VFMADD213PD Y7, Y0, Y13
 	VFMADD213PD Y8, Y0, Y14
-	VFMADD213PD Y9, Y0, Y3
-	VFMADD213PD actkernconst<>+160(SB), Y0, Y13
+	VFMADD213PD Y9, Y0, Y4
+	VFMADD213PD Y10, Y0, Y3
 	VFMADD213PD actkernconst<>+160(SB), Y0, Y14
+	VFMADD213PD actkernconst<>+160(SB), Y0, Y4
 	VFMADD213PD actkernconst<>+160(SB), Y0, Y3
-	VMULPD      Y10, Y10, Y7
 	VMULPD      Y11, Y11, Y8
 	VMULPD      Y12, Y12, Y9
-	VMOVUPD     Y2, 64(SP)
-	VMULPD      Y7, Y10, Y2
-	VMOVUPD     Y1, 96(SP)
-	VMULPD      Y8, Y11, Y1
-	VMOVUPD     Y6, 128(SP)
-	VMULPD      Y9, Y12, Y6
-	VMOVUPD     Y5, 160(SP)
+	VMULPD      Y13, Y13, Y10
+	VMOVUPD     Y2, 96(SP)
+	VMULPD      Y8, Y11, Y2
+	VMOVUPD     Y7, 128(SP)
+	VMULPD      Y9, Y12, Y7
+	VMOVUPD     Y6, 160(SP)
+	VMULPD      Y10, Y13, Y6
+	VMOVUPD     Y5, 192(SP)
 	VMOVUPD     actkernconst<>+7424(SB), Y5
-	VFMADD213PD actkernconst<>+7456(SB), Y7, Y5
-	VMOVUPD     Y4, 192(SP)
-	VMOVUPD     actkernconst<>+7424(SB), Y4
-	VFMADD213PD actkernconst<>+7456(SB), Y8, Y4
+	VFMADD213PD actkernconst<>+7456(SB), Y8, Y5
 	VMOVUPD     Y3, 224(SP)
 	VMOVUPD     actkernconst<>+7424(SB), Y3
 	VFMADD213PD actkernconst<>+7456(SB), Y9, Y3
-	VFMADD213PD actkernconst<>+8288(SB), Y7, Y5
-	VFMADD213PD actkernconst<>+8288(SB), Y8, Y4
+	VMOVUPD     Y4, 256(SP)
+	VMOVUPD     actkernconst<>+7424(SB), Y4
+	VFMADD213PD actkernconst<>+7456(SB), Y10, Y4
+	VFMADD213PD actkernconst<>+8288(SB), Y8, Y5
 	VFMADD213PD actkernconst<>+8288(SB), Y9, Y3
-	VFMADD213PD actkernconst<>+8320(SB), Y7, Y5
-	VFMADD213PD actkernconst<>+8320(SB), Y8, Y4
+	VFMADD213PD actkernconst<>+8288(SB), Y10, Y4
+	VFMADD213PD actkernconst<>+8320(SB), Y8, Y5
 	VFMADD213PD actkernconst<>+8320(SB), Y9, Y3
-	VFMADD213PD actkernconst<>+8352(SB), Y7, Y5
-	VFMADD213PD actkernconst<>+8352(SB), Y8, Y4
+	VFMADD213PD actkernconst<>+8320(SB), Y10, Y4
+	VFMADD213PD actkernconst<>+8352(SB), Y8, Y5
 	VFMADD213PD actkernconst<>+8352(SB), Y9, Y3
-	VFMADD213PD actkernconst<>+8384(SB), Y7, Y5
-	VFMADD213PD actkernconst<>+8384(SB), Y8, Y4
+	VFMADD213PD actkernconst<>+8352(SB), Y10, Y4
+	VFMADD213PD actkernconst<>+8384(SB), Y8, Y5
 	VFMADD213PD actkernconst<>+8384(SB), Y9, Y3
-	VFMADD213PD Y10, Y2, Y5
-	VFMADD213PD Y11, Y1, Y4
-	VFMADD213PD Y12, Y6, Y3
-	VMULPD      Y13, Y5, Y5
-	VMULPD      Y14, Y4, Y4
-	VMULPD      224(SP), Y3, Y3
-	VMOVUPD     192(SP), Y1
-	VCMPPD      $0x00, actkernconst<>+576(SB), Y1, Y2
-	VMOVUPD     160(SP), Y6
-	VCMPPD      $0x00, actkernconst<>+576(SB), Y6, Y7
-	VMOVUPD     128(SP), Y8
-	VCMPPD      $0x00, actkernconst<>+576(SB), Y8, Y9
-	VBLENDVPD   Y2, Y1, Y5, Y2
-	VBLENDVPD   Y7, Y6, Y4, Y7
-	VBLENDVPD   Y9, Y8, Y3, Y9
-	VMOVUPD     96(SP), Y1
-	VCMPPD      $0x03, Y1, Y1, Y3
+	VFMADD213PD actkernconst<>+8384(SB), Y10, Y4
+	VFMADD213PD Y11, Y2, Y5
+	VFMADD213PD Y12, Y7, Y3
+	VFMADD213PD Y13, Y6, Y4
+	VMULPD      Y14, Y5, Y5
+	VMULPD      256(SP), Y3, Y3
+	VMULPD      224(SP), Y4, Y4
+	VMOVUPD     192(SP), Y2
+	VCMPPD      $0x00, actkernconst<>+576(SB), Y2, Y6
+	VMOVUPD     160(SP), Y7
+	VCMPPD      $0x00, actkernconst<>+576(SB), Y7, Y8
+	VMOVUPD     128(SP), Y9
+	VCMPPD      $0x00, actkernconst<>+576(SB), Y9, Y10
+	VBLENDVPD   Y6, Y2, Y5, Y6
+	VBLENDVPD   Y8, Y7, Y3, Y8
+	VBLENDVPD   Y10, Y9, Y4, Y10
+	VMOVUPD     96(SP), Y2
+	VCMPPD      $0x03, Y2, Y2, Y3
 	VMOVUPD     64(SP), Y4
 	VCMPPD      $0x03, Y4, Y4, Y5
-	VMOVUPD     32(SP), Y6
-	VCMPPD      $0x03, Y6, Y6, Y8
-	VBLENDVPD   Y3, Y1, Y2, Y3
-	VBLENDVPD   Y5, Y4, Y7, Y5
-	VBLENDVPD   Y8, Y6, Y9, Y8
+	VMOVUPD     32(SP), Y7
+	VCMPPD      $0x03, Y7, Y7, Y9
+	VBLENDVPD   Y3, Y2, Y6, Y3
+	VBLENDVPD   Y5, Y4, Y8, Y5
+	VBLENDVPD   Y9, Y7, Y10, Y9
 	VCVTPD2PSY  Y3, X3
 	VMOVUPS     X3, (AX)
 	VCVTPD2PSY  Y5, X5
 	VMOVUPS     X5, 16(AX)
-	VCVTPD2PSY  Y8, X8
-	VMOVUPS     X8, 32(AX)
+	VCVTPD2PSY  Y9, X9
+	VMOVUPS     X9, 32(AX)
 	ADDQ        $0x00000030, AX
 	ADDQ        $0x00000030, CX
 	SUBQ        $0x0000000c, DX
@@ -46927,34 +46998,38 @@ loop:
 single:
 	CMPQ        DX, $0x00000004
 	JB          tail
-	VCVTPS2PD   (CX), Y1
-	VMULPD      (SP), Y1, Y2
-	VMULPD      actkernconst<>+8160(SB), Y2, Y3
-	VROUNDPD    $0x08, Y3, Y3
-	VMOVUPD     actkernconst<>+8192(SB), Y4
-	VFMADD213PD Y2, Y3, Y4
-	VFMADD231PD actkernconst<>+8224(SB), Y3, Y4
-	VFMADD231PD actkernconst<>+8256(SB), Y3, Y4
-	VMULPD      actkernconst<>+4192(SB), Y3, Y5
-	VROUNDPD    $0x09, Y5, Y5
-	VFMADD213PD Y3, Y0, Y5
-	VFMADD213PD actkernconst<>+160(SB), Y0, Y5
-	VMULPD      Y4, Y4, Y3
-	VMULPD      Y3, Y4, Y6
-	VMOVUPD     actkernconst<>+7424(SB), Y7
-	VFMADD213PD actkernconst<>+7456(SB), Y3, Y7
-	VFMADD213PD actkernconst<>+8288(SB), Y3, Y7
-	VFMADD213PD actkernconst<>+8320(SB), Y3, Y7
-	VFMADD213PD actkernconst<>+8352(SB), Y3, Y7
-	VFMADD213PD actkernconst<>+8384(SB), Y3, Y7
-	VFMADD213PD Y4, Y6, Y7
-	VMULPD      Y5, Y7, Y7
-	VCMPPD      $0x00, actkernconst<>+576(SB), Y2, Y3
-	VBLENDVPD   Y3, Y2, Y7, Y3
-	VCMPPD      $0x03, Y1, Y1, Y2
-	VBLENDVPD   Y2, Y1, Y3, Y2
-	VCVTPD2PSY  Y2, X2
-	VMOVUPS     X2, (AX)
+	VCVTPS2PD   (CX), Y2
+	VMULPD      (SP), Y2, Y3
+	VANDPD      actkernconst<>+1152(SB), Y3, Y4
+	VCMPPD      $0x11, Y4, Y1, Y4
+	VTESTPD     Y4, Y4
+	JNE         stop
+	VMULPD      actkernconst<>+8160(SB), Y3, Y4
+	VROUNDPD    $0x08, Y4, Y4
+	VMOVUPD     actkernconst<>+8192(SB), Y5
+	VFMADD213PD Y3, Y4, Y5
+	VFMADD231PD actkernconst<>+8224(SB), Y4, Y5
+	VFMADD231PD actkernconst<>+8256(SB), Y4, Y5
+	VMULPD      actkernconst<>+4192(SB), Y4, Y6
+	VROUNDPD    $0x09, Y6, Y6
+	VFMADD213PD Y4, Y0, Y6
+	VFMADD213PD actkernconst<>+160(SB), Y0, Y6
+	VMULPD      Y5, Y5, Y4
+	VMULPD      Y4, Y5, Y7
+	VMOVUPD     actkernconst<>+7424(SB), Y8
+	VFMADD213PD actkernconst<>+7456(SB), Y4, Y8
+	VFMADD213PD actkernconst<>+8288(SB), Y4, Y8
+	VFMADD213PD actkernconst<>+8320(SB), Y4, Y8
+	VFMADD213PD actkernconst<>+8352(SB), Y4, Y8
+	VFMADD213PD actkernconst<>+8384(SB), Y4, Y8
+	VFMADD213PD Y5, Y7, Y8
+	VMULPD      Y6, Y8, Y8
+	VCMPPD      $0x00, actkernconst<>+576(SB), Y3, Y4
+	VBLENDVPD   Y4, Y3, Y8, Y4
+	VCMPPD      $0x03, Y2, Y2, Y3
+	VBLENDVPD   Y3, Y2, Y4, Y3
+	VCVTPD2PSY  Y3, X3
+	VMOVUPS     X3, (AX)
 	ADDQ        $0x00000010, AX
 	ADDQ        $0x00000010, CX
 	SUBQ        $0x00000004, DX
@@ -46964,50 +47039,67 @@ tail:
 	TESTQ       DX, DX
 	JZ          done
 	LEAQ        actkernconst<>+640(SB), BX
-	NEGQ        DX
-	VMOVDQU     32(BX)(DX*4), X15
-	VMASKMOVPS  (CX), X15, X1
-	VCVTPS2PD   X1, Y1
-	VMULPD      (SP), Y1, Y2
-	VMULPD      actkernconst<>+8160(SB), Y2, Y3
-	VROUNDPD    $0x08, Y3, Y3
-	VMOVUPD     actkernconst<>+8192(SB), Y4
-	VFMADD213PD Y2, Y3, Y4
-	VFMADD231PD actkernconst<>+8224(SB), Y3, Y4
-	VFMADD231PD actkernconst<>+8256(SB), Y3, Y4
-	VMULPD      actkernconst<>+4192(SB), Y3, Y5
-	VROUNDPD    $0x09, Y5, Y5
-	VFMADD213PD Y3, Y0, Y5
-	VFMADD213PD actkernconst<>+160(SB), Y0, Y5
-	VMULPD      Y4, Y4, Y3
-	VMULPD      Y3, Y4, Y6
-	VMOVUPD     actkernconst<>+7424(SB), Y7
-	VFMADD213PD actkernconst<>+7456(SB), Y3, Y7
-	VFMADD213PD actkernconst<>+8288(SB), Y3, Y7
-	VFMADD213PD actkernconst<>+8320(SB), Y3, Y7
-	VFMADD213PD actkernconst<>+8352(SB), Y3, Y7
-	VFMADD213PD actkernconst<>+8384(SB), Y3, Y7
-	VFMADD213PD Y4, Y6, Y7
-	VMULPD      Y5, Y7, Y7
-	VCMPPD      $0x00, actkernconst<>+576(SB), Y2, Y3
-	VBLENDVPD   Y3, Y2, Y7, Y3
-	VCMPPD      $0x03, Y1, Y1, Y2
-	VBLENDVPD   Y2, Y1, Y3, Y2
-	VCVTPD2PSY  Y2, X2
-	VMASKMOVPS  X2, X15, (AX)
+	MOVQ        DX, SI
+	NEGQ        SI
+	VMOVDQU     32(BX)(SI*4), X15
+	VMASKMOVPS  (CX), X15, X2
+	VCVTPS2PD   X2, Y2
+	VMULPD      (SP), Y2, Y3
+	VANDPD      actkernconst<>+1152(SB), Y3, Y4
+	VCMPPD      $0x11, Y4, Y1, Y4
+	VMOVMSKPD   Y4, CX
+	VMOVMSKPS   X15, BX
+	ANDL        BX, CX
+	JNE         stop
+	VMULPD      actkernconst<>+8160(SB), Y3, Y4
+	VROUNDPD    $0x08, Y4, Y4
+	VMOVUPD     actkernconst<>+8192(SB), Y5
+	VFMADD213PD Y3, Y4, Y5
+	VFMADD231PD actkernconst<>+8224(SB), Y4, Y5
+	VFMADD231PD actkernconst<>+8256(SB), Y4, Y5
+	VMULPD      actkernconst<>+4192(SB), Y4, Y6
+	VROUNDPD    $0x09, Y6, Y6
+	VFMADD213PD Y4, Y0, Y6
+	VFMADD213PD actkernconst<>+160(SB), Y0, Y6
+	VMULPD      Y5, Y5, Y4
+	VMULPD      Y4, Y5, Y7
+	VMOVUPD     actkernconst<>+7424(SB), Y8
+	VFMADD213PD actkernconst<>+7456(SB), Y4, Y8
+	VFMADD213PD actkernconst<>+8288(SB), Y4, Y8
+	VFMADD213PD actkernconst<>+8320(SB), Y4, Y8
+	VFMADD213PD actkernconst<>+8352(SB), Y4, Y8
+	VFMADD213PD actkernconst<>+8384(SB), Y4, Y8
+	VFMADD213PD Y5, Y7, Y8
+	VMULPD      Y6, Y8, Y8
+	VCMPPD      $0x00, actkernconst<>+576(SB), Y3, Y4
+	VBLENDVPD   Y4, Y3, Y8, Y4
+	VCMPPD      $0x03, Y2, Y2, Y3
+	VBLENDVPD   Y3, Y2, Y4, Y3
+	VCVTPD2PSY  Y3, X3
+	VMASKMOVPS  X3, X15, (AX)
 
 done:
+	MOVQ dst_len+8(FP), AX
+	MOVQ AX, ret+56(FP)
 	VZEROUPPER
 	RET
 
-// func sinUsualAVX2Stream(dst []float32, in0 []float32, w0 float32)
+stop:
+	MOVQ dst_len+8(FP), AX
+	SUBQ DX, AX
+	MOVQ AX, ret+56(FP)
+	VZEROUPPER
+	RET
+
+// func sinUsualAVX2Stream(dst []float32, in0 []float32, w0 float32) int
 // Requires: AVX, AVX2, FMA3, MMX+, SSE, SSE2
-TEXT ·sinUsualAVX2Stream(SB), NOSPLIT, $256-52
+TEXT ·sinUsualAVX2Stream(SB), $288-64
 	MOVSS        w0+48(FP), X0
 	CVTSS2SD     X0, X0
 	VBROADCASTSD X0, Y0
 	VMOVUPD      Y0, (SP)
 	VMOVUPD      actkernconst<>+6784(SB), Y0
+	VMOVUPD      actkernconst<>+7040(SB), Y1
 	MOVQ         dst_base+0(FP), AX
 	MOVQ         in0_base+24(FP), CX
 	MOVQ         dst_len+8(FP), DX
@@ -47015,103 +47107,114 @@ TEXT ·sinUsualAVX2Stream(SB), NOSPLIT, $256-52
 loop:
 	CMPQ        DX, $0x0000000c
 	JB          single
-	VCVTPS2PD   (CX), Y1
-	VCVTPS2PD   16(CX), Y2
-	VCVTPS2PD   32(CX), Y3
-	VMULPD      (SP), Y1, Y4
+	VCVTPS2PD   (CX), Y2
+	VCVTPS2PD   16(CX), Y3
+	VCVTPS2PD   32(CX), Y4
 	VMULPD      (SP), Y2, Y5
 	VMULPD      (SP), Y3, Y6
-	VMULPD      actkernconst<>+8160(SB), Y4, Y7
+	VMULPD      (SP), Y4, Y7
+	VANDPD      actkernconst<>+1152(SB), Y5, Y8
+	VANDPD      actkernconst<>+1152(SB), Y6, Y9
+	VANDPD      actkernconst<>+1152(SB), Y7, Y10
+	VCMPPD      $0x11, Y8, Y1, Y8
+	VCMPPD      $0x11, Y9, Y1, Y9
+	VCMPPD      $0x11, Y10, Y1, Y10
+	VORPD       Y9, Y8, Y11
+	VORPD       Y10, Y11, Y11
+	VTESTPD     Y11, Y11
+	JNE         stop
 	VMULPD      actkernconst<>+8160(SB), Y5, Y8
 	VMULPD      actkernconst<>+8160(SB), Y6, Y9
-	VROUNDPD    $0x08, Y7, Y7
+	VMULPD      actkernconst<>+8160(SB), Y7, Y10
 	VROUNDPD    $0x08, Y8, Y8
 	VROUNDPD    $0x08, Y9, Y9
-	VMOVUPD     actkernconst<>+8192(SB), Y10
-	VFMADD213PD Y4, Y7, Y10
+	VROUNDPD    $0x08, Y10, Y10
 	VMOVUPD     actkernconst<>+8192(SB), Y11
 	VFMADD213PD Y5, Y8, Y11
 	VMOVUPD     actkernconst<>+8192(SB), Y12
 	VFMADD213PD Y6, Y9, Y12
-	VFMADD231PD actkernconst<>+8224(SB), Y7, Y10
+	VMOVUPD     actkernconst<>+8192(SB), Y13
+	VFMADD213PD Y7, Y10, Y13
 	VFMADD231PD actkernconst<>+8224(SB), Y8, Y11
 	VFMADD231PD actkernconst<>+8224(SB), Y9, Y12
-	VFMADD231PD actkernconst<>+8256(SB), Y7, Y10
+	VFMADD231PD actkernconst<>+8224(SB), Y10, Y13
 	VFMADD231PD actkernconst<>+8256(SB), Y8, Y11
 	VFMADD231PD actkernconst<>+8256(SB), Y9, Y12
-	VMULPD      actkernconst<>+4192(SB), Y7, Y13
+	VFMADD231PD actkernconst<>+8256(SB), Y10, Y13
 	VMULPD      actkernconst<>+4192(SB), Y8, Y14
-	VMOVUPD     Y3, 32(SP)
-	VMULPD      actkernconst<>+4192(SB), Y9, Y3
-	VROUNDPD    $0x09, Y13, Y13
+	VMOVUPD     Y4, 32(SP)
+	VMULPD      actkernconst<>+4192(SB), Y9, Y4
+	VMOVUPD     Y3, 64(SP)
+	VMULPD      actkernconst<>+4192(SB), Y10, Y3
 	VROUNDPD    $0x09, Y14, Y14
+	VROUNDPD    $0x09, Y4, Y4
 	VROUNDPD    $0x09, Y3, Y3
-	VFMADD213PD Y7, Y0, Y13
 	VFMADD213PD Y8, Y0, Y14
-	VFMADD213PD Y9, Y0, Y3
-	VFMADD213PD actkernconst<>+160(SB), Y0, Y13
+	VFMADD213PD Y9, Y0, Y4
+	VFMADD213PD Y10, Y0, Y3
 	VFMADD213PD actkernconst<>+160(SB), Y0, Y14
+	VFMADD213PD actkernconst<>+160(SB), Y0, Y4
 	VFMADD213PD actkernconst<>+160(SB), Y0, Y3
-	VMULPD      Y10, Y10, Y7
 	VMULPD      Y11, Y11, Y8
 	VMULPD      Y12, Y12, Y9
-	VMOVUPD     Y2, 64(SP)
-	VMULPD      Y7, Y10, Y2
-	VMOVUPD     Y1, 96(SP)
-	VMULPD      Y8, Y11, Y1
-	VMOVUPD     Y6, 128(SP)
-	VMULPD      Y9, Y12, Y6
-	VMOVUPD     Y5, 160(SP)
+	VMULPD      Y13, Y13, Y10
+	VMOVUPD     Y2, 96(SP)
+	VMULPD      Y8, Y11, Y2
+	VMOVUPD     Y7, 128(SP)
+	VMULPD      Y9, Y12, Y7
+	VMOVUPD     Y6, 160(SP)
+	VMULPD      Y10, Y13, Y6
+	VMOVUPD     Y5, 192(SP)
 	VMOVUPD     actkernconst<>+7424(SB), Y5
-	VFMADD213PD actkernconst<>+7456(SB), Y7, Y5
-	VMOVUPD     Y4, 192(SP)
-	VMOVUPD     actkernconst<>+7424(SB), Y4
-	VFMADD213PD actkernconst<>+7456(SB), Y8, Y4
+	VFMADD213PD actkernconst<>+7456(SB), Y8, Y5
 	VMOVUPD     Y3, 224(SP)
 	VMOVUPD     actkernconst<>+7424(SB), Y3
 	VFMADD213PD actkernconst<>+7456(SB), Y9, Y3
-	VFMADD213PD actkernconst<>+8288(SB), Y7, Y5
-	VFMADD213PD actkernconst<>+8288(SB), Y8, Y4
+	VMOVUPD     Y4, 256(SP)
+	VMOVUPD     actkernconst<>+7424(SB), Y4
+	VFMADD213PD actkernconst<>+7456(SB), Y10, Y4
+	VFMADD213PD actkernconst<>+8288(SB), Y8, Y5
 	VFMADD213PD actkernconst<>+8288(SB), Y9, Y3
-	VFMADD213PD actkernconst<>+8320(SB), Y7, Y5
-	VFMADD213PD actkernconst<>+8320(SB), Y8, Y4
+	VFMADD213PD actkernconst<>+8288(SB), Y10, Y4
+	VFMADD213PD actkernconst<>+8320(SB), Y8, Y5
 	VFMADD213PD actkernconst<>+8320(SB), Y9, Y3
-	VFMADD213PD actkernconst<>+8352(SB), Y7, Y5
-	VFMADD213PD actkernconst<>+8352(SB), Y8, Y4
+	VFMADD213PD actkernconst<>+8320(SB), Y10, Y4
+	VFMADD213PD actkernconst<>+8352(SB), Y8, Y5
 	VFMADD213PD actkernconst<>+8352(SB), Y9, Y3
-	VFMADD213PD actkernconst<>+8384(SB), Y7, Y5
-	VFMADD213PD actkernconst<>+8384(SB), Y8, Y4
+	VFMADD213PD actkernconst<>+8352(SB), Y10, Y4
+	VFMADD213PD actkernconst<>+8384(SB), Y8, Y5
 	VFMADD213PD actkernconst<>+8384(SB), Y9, Y3
-	VFMADD213PD Y10, Y2, Y5
-	VFMADD213PD Y11, Y1, Y4
-	VFMADD213PD Y12, Y6, Y3
-	VMULPD      Y13, Y5, Y5
-	VMULPD      Y14, Y4, Y4
-	VMULPD      224(SP), Y3, Y3
-	VMOVUPD     192(SP), Y1
-	VCMPPD      $0x00, actkernconst<>+576(SB), Y1, Y2
-	VMOVUPD     160(SP), Y6
-	VCMPPD      $0x00, actkernconst<>+576(SB), Y6, Y7
-	VMOVUPD     128(SP), Y8
-	VCMPPD      $0x00, actkernconst<>+576(SB), Y8, Y9
-	VBLENDVPD   Y2, Y1, Y5, Y2
-	VBLENDVPD   Y7, Y6, Y4, Y7
-	VBLENDVPD   Y9, Y8, Y3, Y9
-	VMOVUPD     96(SP), Y1
-	VCMPPD      $0x03, Y1, Y1, Y3
+	VFMADD213PD actkernconst<>+8384(SB), Y10, Y4
+	VFMADD213PD Y11, Y2, Y5
+	VFMADD213PD Y12, Y7, Y3
+	VFMADD213PD Y13, Y6, Y4
+	VMULPD      Y14, Y5, Y5
+	VMULPD      256(SP), Y3, Y3
+	VMULPD      224(SP), Y4, Y4
+	VMOVUPD     192(SP), Y2
+	VCMPPD      $0x00, actkernconst<>+576(SB), Y2, Y6
+	VMOVUPD     160(SP), Y7
+	VCMPPD      $0x00, actkernconst<>+576(SB), Y7, Y8
+	VMOVUPD     128(SP), Y9
+	VCMPPD      $0x00, actkernconst<>+576(SB), Y9, Y10
+	VBLENDVPD   Y6, Y2, Y5, Y6
+	VBLENDVPD   Y8, Y7, Y3, Y8
+	VBLENDVPD   Y10, Y9, Y4, Y10
+	VMOVUPD     96(SP), Y2
+	VCMPPD      $0x03, Y2, Y2, Y3
 	VMOVUPD     64(SP), Y4
 	VCMPPD      $0x03, Y4, Y4, Y5
-	VMOVUPD     32(SP), Y6
-	VCMPPD      $0x03, Y6, Y6, Y8
-	VBLENDVPD   Y3, Y1, Y2, Y3
-	VBLENDVPD   Y5, Y4, Y7, Y5
-	VBLENDVPD   Y8, Y6, Y9, Y8
+	VMOVUPD     32(SP), Y7
+	VCMPPD      $0x03, Y7, Y7, Y9
+	VBLENDVPD   Y3, Y2, Y6, Y3
+	VBLENDVPD   Y5, Y4, Y8, Y5
+	VBLENDVPD   Y9, Y7, Y10, Y9
 	VCVTPD2PSY  Y3, X3
 	VMOVNTPS    X3, (AX)
 	VCVTPD2PSY  Y5, X5
 	VMOVNTPS    X5, 16(AX)
-	VCVTPD2PSY  Y8, X8
-	VMOVNTPS    X8, 32(AX)
+	VCVTPD2PSY  Y9, X9
+	VMOVNTPS    X9, 32(AX)
 	ADDQ        $0x00000030, AX
 	ADDQ        $0x00000030, CX
 	SUBQ        $0x0000000c, DX
@@ -47120,34 +47223,38 @@ loop:
 single:
 	CMPQ        DX, $0x00000004
 	JB          tail
-	VCVTPS2PD   (CX), Y1
-	VMULPD      (SP), Y1, Y2
-	VMULPD      actkernconst<>+8160(SB), Y2, Y3
-	VROUNDPD    $0x08, Y3, Y3
-	VMOVUPD     actkernconst<>+8192(SB), Y4
-	VFMADD213PD Y2, Y3, Y4
-	VFMADD231PD actkernconst<>+8224(SB), Y3, Y4
-	VFMADD231PD actkernconst<>+8256(SB), Y3, Y4
-	VMULPD      actkernconst<>+4192(SB), Y3, Y5
-	VROUNDPD    $0x09, Y5, Y5
-	VFMADD213PD Y3, Y0, Y5
-	VFMADD213PD actkernconst<>+160(SB), Y0, Y5
-	VMULPD      Y4, Y4, Y3
-	VMULPD      Y3, Y4, Y6
-	VMOVUPD     actkernconst<>+7424(SB), Y7
-	VFMADD213PD actkernconst<>+7456(SB), Y3, Y7
-	VFMADD213PD actkernconst<>+8288(SB), Y3, Y7
-	VFMADD213PD actkernconst<>+8320(SB), Y3, Y7
-	VFMADD213PD actkernconst<>+8352(SB), Y3, Y7
-	VFMADD213PD actkernconst<>+8384(SB), Y3, Y7
-	VFMADD213PD Y4, Y6, Y7
-	VMULPD      Y5, Y7, Y7
-	VCMPPD      $0x00, actkernconst<>+576(SB), Y2, Y3
-	VBLENDVPD   Y3, Y2, Y7, Y3
-	VCMPPD      $0x03, Y1, Y1, Y2
-	VBLENDVPD   Y2, Y1, Y3, Y2
-	VCVTPD2PSY  Y2, X2
-	VMOVNTPS    X2, (AX)
+	VCVTPS2PD   (CX), Y2
+	VMULPD      (SP), Y2, Y3
+	VANDPD      actkernconst<>+1152(SB), Y3, Y4
+	VCMPPD      $0x11, Y4, Y1, Y4
+	VTESTPD     Y4, Y4
+	JNE         stop
+	VMULPD      actkernconst<>+8160(SB), Y3, Y4
+	VROUNDPD    $0x08, Y4, Y4
+	VMOVUPD     actkernconst<>+8192(SB), Y5
+	VFMADD213PD Y3, Y4, Y5
+	VFMADD231PD actkernconst<>+8224(SB), Y4, Y5
+	VFMADD231PD actkernconst<>+8256(SB), Y4, Y5
+	VMULPD      actkernconst<>+4192(SB), Y4, Y6
+	VROUNDPD    $0x09, Y6, Y6
+	VFMADD213PD Y4, Y0, Y6
+	VFMADD213PD actkernconst<>+160(SB), Y0, Y6
+	VMULPD      Y5, Y5, Y4
+	VMULPD      Y4, Y5, Y7
+	VMOVUPD     actkernconst<>+7424(SB), Y8
+	VFMADD213PD actkernconst<>+7456(SB), Y4, Y8
+	VFMADD213PD actkernconst<>+8288(SB), Y4, Y8
+	VFMADD213PD actkernconst<>+8320(SB), Y4, Y8
+	VFMADD213PD actkernconst<>+8352(SB), Y4, Y8
+	VFMADD213PD actkernconst<>+8384(SB), Y4, Y8
+	VFMADD213PD Y5, Y7, Y8
+	VMULPD      Y6, Y8, Y8
+	VCMPPD      $0x00, actkernconst<>+576(SB), Y3, Y4
+	VBLENDVPD   Y4, Y3, Y8, Y4
+	VCMPPD      $0x03, Y2, Y2, Y3
+	VBLENDVPD   Y3, Y2, Y4, Y3
+	VCVTPD2PSY  Y3, X3
+	VMOVNTPS    X3, (AX)
 	ADDQ        $0x00000010, AX
 	ADDQ        $0x00000010, CX
 	SUBQ        $0x00000004, DX
@@ -47157,234 +47264,57 @@ tail:
 	TESTQ       DX, DX
 	JZ          done
 	LEAQ        actkernconst<>+640(SB), BX
-	NEGQ        DX
-	VMOVDQU     32(BX)(DX*4), X15
-	VMASKMOVPS  (CX), X15, X1
-	VCVTPS2PD   X1, Y1
-	VMULPD      (SP), Y1, Y2
-	VMULPD      actkernconst<>+8160(SB), Y2, Y3
-	VROUNDPD    $0x08, Y3, Y3
-	VMOVUPD     actkernconst<>+8192(SB), Y4
-	VFMADD213PD Y2, Y3, Y4
-	VFMADD231PD actkernconst<>+8224(SB), Y3, Y4
-	VFMADD231PD actkernconst<>+8256(SB), Y3, Y4
-	VMULPD      actkernconst<>+4192(SB), Y3, Y5
-	VROUNDPD    $0x09, Y5, Y5
-	VFMADD213PD Y3, Y0, Y5
-	VFMADD213PD actkernconst<>+160(SB), Y0, Y5
-	VMULPD      Y4, Y4, Y3
-	VMULPD      Y3, Y4, Y6
-	VMOVUPD     actkernconst<>+7424(SB), Y7
-	VFMADD213PD actkernconst<>+7456(SB), Y3, Y7
-	VFMADD213PD actkernconst<>+8288(SB), Y3, Y7
-	VFMADD213PD actkernconst<>+8320(SB), Y3, Y7
-	VFMADD213PD actkernconst<>+8352(SB), Y3, Y7
-	VFMADD213PD actkernconst<>+8384(SB), Y3, Y7
-	VFMADD213PD Y4, Y6, Y7
-	VMULPD      Y5, Y7, Y7
-	VCMPPD      $0x00, actkernconst<>+576(SB), Y2, Y3
-	VBLENDVPD   Y3, Y2, Y7, Y3
-	VCMPPD      $0x03, Y1, Y1, Y2
-	VBLENDVPD   Y2, Y1, Y3, Y2
-	VCVTPD2PSY  Y2, X2
-	VMASKMOVPS  X2, X15, (AX)
+	MOVQ        DX, SI
+	NEGQ        SI
+	VMOVDQU     32(BX)(SI*4), X15
+	VMASKMOVPS  (CX), X15, X2
+	VCVTPS2PD   X2, Y2
+	VMULPD      (SP), Y2, Y3
+	VANDPD      actkernconst<>+1152(SB), Y3, Y4
+	VCMPPD      $0x11, Y4, Y1, Y4
+	VMOVMSKPD   Y4, CX
+	VMOVMSKPS   X15, BX
+	ANDL        BX, CX
+	JNE         stop
+	VMULPD      actkernconst<>+8160(SB), Y3, Y4
+	VROUNDPD    $0x08, Y4, Y4
+	VMOVUPD     actkernconst<>+8192(SB), Y5
+	VFMADD213PD Y3, Y4, Y5
+	VFMADD231PD actkernconst<>+8224(SB), Y4, Y5
+	VFMADD231PD actkernconst<>+8256(SB), Y4, Y5
+	VMULPD      actkernconst<>+4192(SB), Y4, Y6
+	VROUNDPD    $0x09, Y6, Y6
+	VFMADD213PD Y4, Y0, Y6
+	VFMADD213PD actkernconst<>+160(SB), Y0, Y6
+	VMULPD      Y5, Y5, Y4
+	VMULPD      Y4, Y5, Y7
+	VMOVUPD     actkernconst<>+7424(SB), Y8
+	VFMADD213PD actkernconst<>+7456(SB), Y4, Y8
+	VFMADD213PD actkernconst<>+8288(SB), Y4, Y8
+	VFMADD213PD actkernconst<>+8320(SB), Y4, Y8
+	VFMADD213PD actkernconst<>+8352(SB), Y4, Y8
+	VFMADD213PD actkernconst<>+8384(SB), Y4, Y8
+	VFMADD213PD Y5, Y7, Y8
+	VMULPD      Y6, Y8, Y8
+	VCMPPD      $0x00, actkernconst<>+576(SB), Y3, Y4
+	VBLENDVPD   Y4, Y3, Y8, Y4
+	VCMPPD      $0x03, Y2, Y2, Y3
+	VBLENDVPD   Y3, Y2, Y4, Y3
+	VCVTPD2PSY  Y3, X3
+	VMASKMOVPS  X3, X15, (AX)
 
 done:
+	MOVQ dst_len+8(FP), AX
+	MOVQ AX, ret+56(FP)
 	SFENCE
 	VZEROUPPER
 	RET
 
-// func sinRareAVX512(acc *[16]float64, in0 []float32, w0 float32)
-// Requires: AVX, AVX512DQ, AVX512F, AVX512VL, BMI2, SSE, SSE2
-TEXT ·sinRareAVX512(SB), NOSPLIT, $8-36
-	MOVSS        w0+32(FP), X0
-	CVTSS2SD     X0, X0
-	MOVSD        X0, (SP)
-	VBROADCASTSD actkernconst<>+6336(SB), Z0
-	VBROADCASTSD actkernconst<>+1032(SB), Z1
-	VBROADCASTSD (SP), Z2
-	VBROADCASTSD actkernconst<>+0(SB), Z3
-	MOVQ         acc+0(FP), AX
-	VMOVUPD      (AX), Z31
-	MOVQ         in0_base+8(FP), CX
-	MOVQ         in0_len+16(FP), DX
-
-loop:
-	CMPQ        DX, $0x00000020
-	JB          single
-	VCVTPS2PD   (CX), Z4
-	VCVTPS2PD   32(CX), Z5
-	VCVTPS2PD   64(CX), Z6
-	VCVTPS2PD   96(CX), Z7
-	VMULPD      Z4, Z2, Z4
-	VMULPD      Z5, Z2, Z5
-	VMULPD      Z6, Z2, Z6
-	VMULPD      Z7, Z2, Z7
-	VANDPD.BCST actkernconst<>+968(SB), Z4, Z4
-	VANDPD.BCST actkernconst<>+968(SB), Z5, Z5
-	VANDPD.BCST actkernconst<>+968(SB), Z6, Z6
-	VANDPD.BCST actkernconst<>+968(SB), Z7, Z7
-	VCMPPD      $0x11, Z4, Z0, K2
-	VCMPPD      $0x11, Z5, Z0, K3
-	VCMPPD      $0x11, Z6, Z0, K4
-	VCMPPD      $0x11, Z7, Z0, K5
-	VBLENDMPD   Z3, Z1, K2, Z4
-	VBLENDMPD   Z3, Z1, K3, Z5
-	VBLENDMPD   Z3, Z1, K4, Z6
-	VBLENDMPD   Z3, Z1, K5, Z7
-	VMAXPD      Z4, Z5, Z4
-	VMAXPD      Z6, Z7, Z6
-	VMAXPD      Z4, Z6, Z4
-	VMAXPD      Z31, Z4, Z31
-	ADDQ        $0x00000080, CX
-	SUBQ        $0x00000020, DX
-	JMP         loop
-
-single:
-	CMPQ        DX, $0x00000008
-	JB          tail
-	VCVTPS2PD   (CX), Z4
-	VMULPD      Z4, Z2, Z4
-	VANDPD.BCST actkernconst<>+968(SB), Z4, Z4
-	VCMPPD      $0x11, Z4, Z0, K2
-	VBLENDMPD   Z3, Z1, K2, Z4
-	VMAXPD      Z31, Z4, Z31
-	ADDQ        $0x00000020, CX
-	SUBQ        $0x00000008, DX
-	JMP         single
-
-tail:
-	TESTQ       DX, DX
-	JZ          done
-	MOVL        $-1, BX
-	BZHIL       DX, BX, BX
-	KMOVW       BX, K1
-	VMOVUPS.Z   (CX), K1, Y4
-	VCVTPS2PD   Y4, Z4
-	VMULPD      Z4, Z2, Z4
-	VANDPD.BCST actkernconst<>+968(SB), Z4, Z4
-	VCMPPD      $0x11, Z4, Z0, K2
-	VBLENDMPD   Z3, Z1, K2, Z4
-	VMAXPD      Z31, Z4, K1, Z31
-
-done:
-	VMOVUPD Z31, (AX)
-	VZEROUPPER
-	RET
-
-// func sinRareAVX2(acc *[16]float64, in0 []float32, w0 float32)
-// Requires: AVX, AVX2, SSE, SSE2
-TEXT ·sinRareAVX2(SB), NOSPLIT, $32-36
-	MOVSS        w0+32(FP), X0
-	CVTSS2SD     X0, X0
-	VBROADCASTSD X0, Y0
-	VMOVUPD      Y0, (SP)
-	VMOVUPD      actkernconst<>+7040(SB), Y0
-	VMOVUPD      actkernconst<>+576(SB), Y1
-	VMOVUPD      (SP), Y2
-	VMOVUPD      actkernconst<>+160(SB), Y3
-	MOVQ         acc+0(FP), AX
-	VMOVUPD      (AX), Y13
-	VMOVUPD      32(AX), Y14
-	MOVQ         in0_base+8(FP), CX
-	MOVQ         in0_len+16(FP), DX
-
-loop:
-	CMPQ      DX, $0x00000010
-	JB        single
-	VCVTPS2PD (CX), Y4
-	VCVTPS2PD 16(CX), Y5
-	VCVTPS2PD 32(CX), Y6
-	VCVTPS2PD 48(CX), Y7
-	VMULPD    Y4, Y2, Y4
-	VMULPD    Y5, Y2, Y5
-	VMULPD    Y6, Y2, Y6
-	VMULPD    Y7, Y2, Y7
-	VANDPD    actkernconst<>+1152(SB), Y4, Y4
-	VANDPD    actkernconst<>+1152(SB), Y5, Y5
-	VANDPD    actkernconst<>+1152(SB), Y6, Y6
-	VANDPD    actkernconst<>+1152(SB), Y7, Y7
-	VCMPPD    $0x11, Y4, Y0, Y4
-	VCMPPD    $0x11, Y5, Y0, Y5
-	VCMPPD    $0x11, Y6, Y0, Y6
-	VCMPPD    $0x11, Y7, Y0, Y7
-	VBLENDVPD Y4, Y3, Y1, Y4
-	VBLENDVPD Y5, Y3, Y1, Y5
-	VBLENDVPD Y6, Y3, Y1, Y6
-	VBLENDVPD Y7, Y3, Y1, Y7
-	VMAXPD    Y4, Y6, Y4
-	VMAXPD    Y13, Y4, Y13
-	VMAXPD    Y5, Y7, Y5
-	VMAXPD    Y14, Y5, Y14
-	ADDQ      $0x00000040, CX
-	SUBQ      $0x00000010, DX
-	JMP       loop
-
-single:
-	CMPQ      DX, $0x00000008
-	JB        tail
-	VCVTPS2PD (CX), Y4
-	VCVTPS2PD 16(CX), Y5
-	VMULPD    Y4, Y2, Y4
-	VMULPD    Y5, Y2, Y5
-	VANDPD    actkernconst<>+1152(SB), Y4, Y4
-	VANDPD    actkernconst<>+1152(SB), Y5, Y5
-	VCMPPD    $0x11, Y4, Y0, Y4
-	VCMPPD    $0x11, Y5, Y0, Y5
-	VBLENDVPD Y4, Y3, Y1, Y4
-	VBLENDVPD Y5, Y3, Y1, Y5
-	VMAXPD    Y13, Y4, Y13
-	VMAXPD    Y14, Y5, Y14
-	ADDQ      $0x00000020, CX
-	SUBQ      $0x00000008, DX
-	JMP       single
-
-tail:
-	TESTQ      DX, DX
-	JZ         done
-	CMPQ       DX, $0x00000004
-	JB         masked0
-	VCVTPS2PD  (CX), Y4
-	VMULPD     Y4, Y2, Y4
-	VANDPD     actkernconst<>+1152(SB), Y4, Y4
-	VCMPPD     $0x11, Y4, Y0, Y4
-	VBLENDVPD  Y4, Y3, Y1, Y4
-	VMAXPD     Y13, Y4, Y13
-	ADDQ       $0x00000010, CX
-	SUBQ       $0x00000004, DX
-	TESTQ      DX, DX
-	JZ         done
-	LEAQ       actkernconst<>+640(SB), BX
-	NEGQ       DX
-	VMOVDQU    32(BX)(DX*4), X15
-	VMASKMOVPS (CX), X15, X4
-	VCVTPS2PD  X4, Y4
-	VMULPD     Y4, Y2, Y4
-	VANDPD     actkernconst<>+1152(SB), Y4, Y4
-	VCMPPD     $0x11, Y4, Y0, Y4
-	VBLENDVPD  Y4, Y3, Y1, Y4
-	VMAXPD     Y14, Y4, Y5
-	VPMOVSXDQ  X15, Y6
-	VBLENDVPD  Y6, Y5, Y14, Y14
-	JMP        done
-
-masked0:
-	LEAQ       actkernconst<>+640(SB), BX
-	NEGQ       DX
-	VMOVDQU    32(BX)(DX*4), X15
-	VMASKMOVPS (CX), X15, X4
-	VCVTPS2PD  X4, Y4
-	VMULPD     Y4, Y2, Y4
-	VANDPD     actkernconst<>+1152(SB), Y4, Y4
-	VCMPPD     $0x11, Y4, Y0, Y4
-	VBLENDVPD  Y4, Y3, Y1, Y4
-	VMAXPD     Y13, Y4, Y5
-	VPMOVSXDQ  X15, Y6
-	VBLENDVPD  Y6, Y5, Y13, Y13
-
-done:
-	VMOVUPD Y13, (AX)
-	VMOVUPD Y14, 32(AX)
+stop:
+	MOVQ dst_len+8(FP), AX
+	SUBQ DX, AX
+	MOVQ AX, ret+56(FP)
+	SFENCE
 	VZEROUPPER
 	RET
 
@@ -54076,20 +54006,20 @@ done:
 	VZEROUPPER
 	RET
 
-// func sinBackwardUsualAVX512(dst []float32, in0 []float32, in1 []float32, w0 float32)
-// Requires: AVX, AVX512F, AVX512VL, BMI2, SSE, SSE2
-TEXT ·sinBackwardUsualAVX512(SB), NOSPLIT, $8-76
+// func sinBackwardUsualAVX512(dst []float32, in0 []float32, in1 []float32, w0 float32) int
+// Requires: AVX, AVX512DQ, AVX512F, AVX512VL, BMI2, SSE, SSE2
+TEXT ·sinBackwardUsualAVX512(SB), NOSPLIT, $8-88
 	MOVSS        w0+72(FP), X0
 	CVTSS2SD     X0, X0
 	MOVSD        X0, (SP)
 	VBROADCASTSD actkernconst<>+3528(SB), Z0
-	VBROADCASTSD actkernconst<>+0(SB), Z1
-	VBROADCASTSD actkernconst<>+6616(SB), Z2
-	VBROADCASTSD actkernconst<>+1040(SB), Z3
-	VBROADCASTSD actkernconst<>+2408(SB), Z4
-	VBROADCASTSD actkernconst<>+6432(SB), Z5
-	VBROADCASTSD actkernconst<>+6440(SB), Z6
-	VBROADCASTSD (SP), Z7
+	VBROADCASTSD actkernconst<>+6336(SB), Z1
+	VBROADCASTSD actkernconst<>+0(SB), Z2
+	VBROADCASTSD actkernconst<>+6616(SB), Z3
+	VBROADCASTSD actkernconst<>+1040(SB), Z4
+	VBROADCASTSD actkernconst<>+2408(SB), Z5
+	VBROADCASTSD actkernconst<>+6432(SB), Z6
+	VBROADCASTSD actkernconst<>+6440(SB), Z7
 	MOVQ         dst_base+0(FP), AX
 	MOVQ         in0_base+24(FP), CX
 	MOVQ         in1_base+48(FP), DX
@@ -54102,30 +54032,42 @@ loop:
 	VCVTPS2PD        32(CX), Z9
 	VCVTPS2PD        64(CX), Z10
 	VCVTPS2PD        96(CX), Z11
-	VMULPD           Z7, Z8, Z12
-	VMULPD           Z7, Z9, Z13
-	VMULPD           Z7, Z10, Z14
-	VMULPD           Z7, Z11, Z15
-	VMOVAPD          Z2, Z16
-	VFMADD213PD      Z3, Z12, Z16
-	VMOVAPD          Z2, Z17
-	VFMADD213PD      Z3, Z13, Z17
-	VMOVAPD          Z2, Z18
-	VFMADD213PD      Z3, Z14, Z18
-	VMOVAPD          Z2, Z19
-	VFMADD213PD      Z3, Z15, Z19
+	VMULPD.BCST      (SP), Z8, Z12
+	VMULPD.BCST      (SP), Z9, Z13
+	VMULPD.BCST      (SP), Z10, Z14
+	VMULPD.BCST      (SP), Z11, Z15
+	VANDPD.BCST      actkernconst<>+968(SB), Z12, Z16
+	VANDPD.BCST      actkernconst<>+968(SB), Z13, Z17
+	VANDPD.BCST      actkernconst<>+968(SB), Z14, Z18
+	VANDPD.BCST      actkernconst<>+968(SB), Z15, Z19
+	VCMPPD           $0x11, Z16, Z1, K2
+	VCMPPD           $0x11, Z17, Z1, K3
+	VCMPPD           $0x11, Z18, Z1, K4
+	VCMPPD           $0x11, Z19, Z1, K5
+	KORB             K2, K3, K6
+	KORB             K6, K4, K6
+	KORTESTB         K6, K5
+	JNE              stop
+	VMOVAPD          Z3, Z16
+	VFMADD213PD      Z4, Z12, Z16
+	VMOVAPD          Z3, Z17
+	VFMADD213PD      Z4, Z13, Z17
+	VMOVAPD          Z3, Z18
+	VFMADD213PD      Z4, Z14, Z18
+	VMOVAPD          Z3, Z19
+	VFMADD213PD      Z4, Z15, Z19
 	VRNDSCALEPD      $0x08, Z16, Z16
 	VRNDSCALEPD      $0x08, Z17, Z17
 	VRNDSCALEPD      $0x08, Z18, Z18
 	VRNDSCALEPD      $0x08, Z19, Z19
 	VMOVAPD          Z16, Z20
-	VFMADD213PD      Z1, Z0, Z20
+	VFMADD213PD      Z2, Z0, Z20
 	VMOVAPD          Z17, Z21
-	VFMADD213PD      Z1, Z0, Z21
+	VFMADD213PD      Z2, Z0, Z21
 	VMOVAPD          Z18, Z22
-	VFMADD213PD      Z1, Z0, Z22
+	VFMADD213PD      Z2, Z0, Z22
 	VMOVAPD          Z19, Z23
-	VFMADD213PD      Z1, Z0, Z23
+	VFMADD213PD      Z2, Z0, Z23
 	VFMADD231PD.BCST actkernconst<>+8416(SB), Z20, Z12
 	VFMADD231PD.BCST actkernconst<>+8416(SB), Z21, Z13
 	VFMADD231PD.BCST actkernconst<>+8416(SB), Z22, Z14
@@ -54150,10 +54092,10 @@ loop:
 	VFMADD132PD.BCST actkernconst<>+6272(SB), Z17, Z13
 	VFMADD132PD.BCST actkernconst<>+6272(SB), Z18, Z14
 	VFMADD132PD.BCST actkernconst<>+6272(SB), Z19, Z15
-	VFMADD213PD      Z4, Z0, Z12
-	VFMADD213PD      Z4, Z0, Z13
-	VFMADD213PD      Z4, Z0, Z14
-	VFMADD213PD      Z4, Z0, Z15
+	VFMADD213PD      Z5, Z0, Z12
+	VFMADD213PD      Z5, Z0, Z13
+	VFMADD213PD      Z5, Z0, Z14
+	VFMADD213PD      Z5, Z0, Z15
 	VMULPD           Z20, Z20, Z16
 	VMULPD           Z21, Z21, Z17
 	VMULPD           Z22, Z22, Z18
@@ -54162,14 +54104,14 @@ loop:
 	VMULPD           Z17, Z21, Z25
 	VMULPD           Z18, Z22, Z26
 	VMULPD           Z19, Z23, Z27
-	VMOVAPD          Z5, Z28
-	VFMADD213PD      Z6, Z16, Z28
-	VMOVAPD          Z5, Z29
-	VFMADD213PD      Z6, Z17, Z29
-	VMOVAPD          Z5, Z30
-	VFMADD213PD      Z6, Z18, Z30
-	VMOVAPD          Z5, Z31
-	VFMADD213PD      Z6, Z19, Z31
+	VMOVAPD          Z6, Z28
+	VFMADD213PD      Z7, Z16, Z28
+	VMOVAPD          Z6, Z29
+	VFMADD213PD      Z7, Z17, Z29
+	VMOVAPD          Z6, Z30
+	VFMADD213PD      Z7, Z18, Z30
+	VMOVAPD          Z6, Z31
+	VFMADD213PD      Z7, Z19, Z31
 	VFMADD213PD.BCST actkernconst<>+6648(SB), Z16, Z28
 	VFMADD213PD.BCST actkernconst<>+6648(SB), Z17, Z29
 	VFMADD213PD.BCST actkernconst<>+6648(SB), Z18, Z30
@@ -54194,10 +54136,10 @@ loop:
 	VMULPD           Z13, Z29, Z29
 	VMULPD           Z14, Z30, Z30
 	VMULPD           Z15, Z31, Z31
-	VMULPD           Z7, Z28, Z28
-	VMULPD           Z7, Z29, Z29
-	VMULPD           Z7, Z30, Z30
-	VMULPD           Z7, Z31, Z31
+	VMULPD.BCST      (SP), Z28, Z28
+	VMULPD.BCST      (SP), Z29, Z29
+	VMULPD.BCST      (SP), Z30, Z30
+	VMULPD.BCST      (SP), Z31, Z31
 	VCVTPS2PD        (DX), Z12
 	VCVTPS2PD        32(DX), Z13
 	VCVTPS2PD        64(DX), Z14
@@ -54228,30 +54170,34 @@ single:
 	CMPQ             BX, $0x00000008
 	JB               tail
 	VCVTPS2PD        (CX), Z8
-	VMULPD           Z7, Z8, Z9
-	VMOVAPD          Z2, Z10
-	VFMADD213PD      Z3, Z9, Z10
+	VMULPD.BCST      (SP), Z8, Z9
+	VANDPD.BCST      actkernconst<>+968(SB), Z9, Z10
+	VCMPPD           $0x11, Z10, Z1, K2
+	KORTESTB         K2, K2
+	JNE              stop
+	VMOVAPD          Z3, Z10
+	VFMADD213PD      Z4, Z9, Z10
 	VRNDSCALEPD      $0x08, Z10, Z10
 	VMOVAPD          Z10, Z11
-	VFMADD213PD      Z1, Z0, Z11
+	VFMADD213PD      Z2, Z0, Z11
 	VFMADD231PD.BCST actkernconst<>+8416(SB), Z11, Z9
 	VFMADD231PD.BCST actkernconst<>+8424(SB), Z11, Z9
 	VFMADD132PD.BCST actkernconst<>+8432(SB), Z9, Z11
 	VMULPD.BCST      actkernconst<>+3896(SB), Z10, Z9
 	VRNDSCALEPD      $0x09, Z9, Z9
 	VFMADD132PD.BCST actkernconst<>+6272(SB), Z10, Z9
-	VFMADD213PD      Z4, Z0, Z9
+	VFMADD213PD      Z5, Z0, Z9
 	VMULPD           Z11, Z11, Z10
 	VMULPD           Z10, Z11, Z12
-	VMOVAPD          Z5, Z13
-	VFMADD213PD      Z6, Z10, Z13
+	VMOVAPD          Z6, Z13
+	VFMADD213PD      Z7, Z10, Z13
 	VFMADD213PD.BCST actkernconst<>+6648(SB), Z10, Z13
 	VFMADD213PD.BCST actkernconst<>+6656(SB), Z10, Z13
 	VFMADD213PD.BCST actkernconst<>+6664(SB), Z10, Z13
 	VFMADD213PD.BCST actkernconst<>+6672(SB), Z10, Z13
 	VFMADD213PD      Z11, Z12, Z13
 	VMULPD           Z9, Z13, Z13
-	VMULPD           Z7, Z13, Z13
+	VMULPD.BCST      (SP), Z13, Z13
 	VCVTPS2PD        (DX), Z9
 	VMULPD           Z9, Z13, Z13
 	VFIXUPIMMPD.BCST $0x00, actkernconst<>+1144(SB), Z8, Z13
@@ -54271,30 +54217,34 @@ tail:
 	KMOVW            SI, K1
 	VMOVUPS.Z        (CX), K1, Y8
 	VCVTPS2PD        Y8, Z8
-	VMULPD           Z7, Z8, Z9
-	VMOVAPD          Z2, Z10
-	VFMADD213PD      Z3, Z9, Z10
+	VMULPD.BCST      (SP), Z8, Z9
+	VANDPD.BCST      actkernconst<>+968(SB), Z9, Z10
+	VCMPPD           $0x11, Z10, Z1, K2
+	KTESTB           K1, K2
+	JNE              stop
+	VMOVAPD          Z3, Z10
+	VFMADD213PD      Z4, Z9, Z10
 	VRNDSCALEPD      $0x08, Z10, Z10
 	VMOVAPD          Z10, Z11
-	VFMADD213PD      Z1, Z0, Z11
+	VFMADD213PD      Z2, Z0, Z11
 	VFMADD231PD.BCST actkernconst<>+8416(SB), Z11, Z9
 	VFMADD231PD.BCST actkernconst<>+8424(SB), Z11, Z9
 	VFMADD132PD.BCST actkernconst<>+8432(SB), Z9, Z11
 	VMULPD.BCST      actkernconst<>+3896(SB), Z10, Z9
 	VRNDSCALEPD      $0x09, Z9, Z9
 	VFMADD132PD.BCST actkernconst<>+6272(SB), Z10, Z9
-	VFMADD213PD      Z4, Z0, Z9
+	VFMADD213PD      Z5, Z0, Z9
 	VMULPD           Z11, Z11, Z10
 	VMULPD           Z10, Z11, Z12
-	VMOVAPD          Z5, Z13
-	VFMADD213PD      Z6, Z10, Z13
+	VMOVAPD          Z6, Z13
+	VFMADD213PD      Z7, Z10, Z13
 	VFMADD213PD.BCST actkernconst<>+6648(SB), Z10, Z13
 	VFMADD213PD.BCST actkernconst<>+6656(SB), Z10, Z13
 	VFMADD213PD.BCST actkernconst<>+6664(SB), Z10, Z13
 	VFMADD213PD.BCST actkernconst<>+6672(SB), Z10, Z13
 	VFMADD213PD      Z11, Z12, Z13
 	VMULPD           Z9, Z13, Z13
-	VMULPD           Z7, Z13, Z13
+	VMULPD.BCST      (SP), Z13, Z13
 	VMOVUPS.Z        (DX), K1, Y9
 	VCVTPS2PD        Y9, Z9
 	VMULPD           Z9, Z13, Z13
@@ -54303,23 +54253,32 @@ tail:
 	VMOVUPS          Y13, K1, (AX)
 
 done:
+	MOVQ dst_len+8(FP), AX
+	MOVQ AX, ret+80(FP)
 	VZEROUPPER
 	RET
 
-// func sinBackwardUsualAVX512Stream(dst []float32, in0 []float32, in1 []float32, w0 float32)
-// Requires: AVX, AVX512F, AVX512VL, BMI2, MMX+, SSE, SSE2
-TEXT ·sinBackwardUsualAVX512Stream(SB), NOSPLIT, $8-76
+stop:
+	MOVQ dst_len+8(FP), AX
+	SUBQ BX, AX
+	MOVQ AX, ret+80(FP)
+	VZEROUPPER
+	RET
+
+// func sinBackwardUsualAVX512Stream(dst []float32, in0 []float32, in1 []float32, w0 float32) int
+// Requires: AVX, AVX512DQ, AVX512F, AVX512VL, BMI2, MMX+, SSE, SSE2
+TEXT ·sinBackwardUsualAVX512Stream(SB), NOSPLIT, $8-88
 	MOVSS        w0+72(FP), X0
 	CVTSS2SD     X0, X0
 	MOVSD        X0, (SP)
 	VBROADCASTSD actkernconst<>+3528(SB), Z0
-	VBROADCASTSD actkernconst<>+0(SB), Z1
-	VBROADCASTSD actkernconst<>+6616(SB), Z2
-	VBROADCASTSD actkernconst<>+1040(SB), Z3
-	VBROADCASTSD actkernconst<>+2408(SB), Z4
-	VBROADCASTSD actkernconst<>+6432(SB), Z5
-	VBROADCASTSD actkernconst<>+6440(SB), Z6
-	VBROADCASTSD (SP), Z7
+	VBROADCASTSD actkernconst<>+6336(SB), Z1
+	VBROADCASTSD actkernconst<>+0(SB), Z2
+	VBROADCASTSD actkernconst<>+6616(SB), Z3
+	VBROADCASTSD actkernconst<>+1040(SB), Z4
+	VBROADCASTSD actkernconst<>+2408(SB), Z5
+	VBROADCASTSD actkernconst<>+6432(SB), Z6
+	VBROADCASTSD actkernconst<>+6440(SB), Z7
 	MOVQ         dst_base+0(FP), AX
 	MOVQ         in0_base+24(FP), CX
 	MOVQ         in1_base+48(FP), DX
@@ -54332,30 +54291,42 @@ loop:
 	VCVTPS2PD        32(CX), Z9
 	VCVTPS2PD        64(CX), Z10
 	VCVTPS2PD        96(CX), Z11
-	VMULPD           Z7, Z8, Z12
-	VMULPD           Z7, Z9, Z13
-	VMULPD           Z7, Z10, Z14
-	VMULPD           Z7, Z11, Z15
-	VMOVAPD          Z2, Z16
-	VFMADD213PD      Z3, Z12, Z16
-	VMOVAPD          Z2, Z17
-	VFMADD213PD      Z3, Z13, Z17
-	VMOVAPD          Z2, Z18
-	VFMADD213PD      Z3, Z14, Z18
-	VMOVAPD          Z2, Z19
-	VFMADD213PD      Z3, Z15, Z19
+	VMULPD.BCST      (SP), Z8, Z12
+	VMULPD.BCST      (SP), Z9, Z13
+	VMULPD.BCST      (SP), Z10, Z14
+	VMULPD.BCST      (SP), Z11, Z15
+	VANDPD.BCST      actkernconst<>+968(SB), Z12, Z16
+	VANDPD.BCST      actkernconst<>+968(SB), Z13, Z17
+	VANDPD.BCST      actkernconst<>+968(SB), Z14, Z18
+	VANDPD.BCST      actkernconst<>+968(SB), Z15, Z19
+	VCMPPD           $0x11, Z16, Z1, K2
+	VCMPPD           $0x11, Z17, Z1, K3
+	VCMPPD           $0x11, Z18, Z1, K4
+	VCMPPD           $0x11, Z19, Z1, K5
+	KORB             K2, K3, K6
+	KORB             K6, K4, K6
+	KORTESTB         K6, K5
+	JNE              stop
+	VMOVAPD          Z3, Z16
+	VFMADD213PD      Z4, Z12, Z16
+	VMOVAPD          Z3, Z17
+	VFMADD213PD      Z4, Z13, Z17
+	VMOVAPD          Z3, Z18
+	VFMADD213PD      Z4, Z14, Z18
+	VMOVAPD          Z3, Z19
+	VFMADD213PD      Z4, Z15, Z19
 	VRNDSCALEPD      $0x08, Z16, Z16
 	VRNDSCALEPD      $0x08, Z17, Z17
 	VRNDSCALEPD      $0x08, Z18, Z18
 	VRNDSCALEPD      $0x08, Z19, Z19
 	VMOVAPD          Z16, Z20
-	VFMADD213PD      Z1, Z0, Z20
+	VFMADD213PD      Z2, Z0, Z20
 	VMOVAPD          Z17, Z21
-	VFMADD213PD      Z1, Z0, Z21
+	VFMADD213PD      Z2, Z0, Z21
 	VMOVAPD          Z18, Z22
-	VFMADD213PD      Z1, Z0, Z22
+	VFMADD213PD      Z2, Z0, Z22
 	VMOVAPD          Z19, Z23
-	VFMADD213PD      Z1, Z0, Z23
+	VFMADD213PD      Z2, Z0, Z23
 	VFMADD231PD.BCST actkernconst<>+8416(SB), Z20, Z12
 	VFMADD231PD.BCST actkernconst<>+8416(SB), Z21, Z13
 	VFMADD231PD.BCST actkernconst<>+8416(SB), Z22, Z14
@@ -54380,10 +54351,10 @@ loop:
 	VFMADD132PD.BCST actkernconst<>+6272(SB), Z17, Z13
 	VFMADD132PD.BCST actkernconst<>+6272(SB), Z18, Z14
 	VFMADD132PD.BCST actkernconst<>+6272(SB), Z19, Z15
-	VFMADD213PD      Z4, Z0, Z12
-	VFMADD213PD      Z4, Z0, Z13
-	VFMADD213PD      Z4, Z0, Z14
-	VFMADD213PD      Z4, Z0, Z15
+	VFMADD213PD      Z5, Z0, Z12
+	VFMADD213PD      Z5, Z0, Z13
+	VFMADD213PD      Z5, Z0, Z14
+	VFMADD213PD      Z5, Z0, Z15
 	VMULPD           Z20, Z20, Z16
 	VMULPD           Z21, Z21, Z17
 	VMULPD           Z22, Z22, Z18
@@ -54392,14 +54363,14 @@ loop:
 	VMULPD           Z17, Z21, Z25
 	VMULPD           Z18, Z22, Z26
 	VMULPD           Z19, Z23, Z27
-	VMOVAPD          Z5, Z28
-	VFMADD213PD      Z6, Z16, Z28
-	VMOVAPD          Z5, Z29
-	VFMADD213PD      Z6, Z17, Z29
-	VMOVAPD          Z5, Z30
-	VFMADD213PD      Z6, Z18, Z30
-	VMOVAPD          Z5, Z31
-	VFMADD213PD      Z6, Z19, Z31
+	VMOVAPD          Z6, Z28
+	VFMADD213PD      Z7, Z16, Z28
+	VMOVAPD          Z6, Z29
+	VFMADD213PD      Z7, Z17, Z29
+	VMOVAPD          Z6, Z30
+	VFMADD213PD      Z7, Z18, Z30
+	VMOVAPD          Z6, Z31
+	VFMADD213PD      Z7, Z19, Z31
 	VFMADD213PD.BCST actkernconst<>+6648(SB), Z16, Z28
 	VFMADD213PD.BCST actkernconst<>+6648(SB), Z17, Z29
 	VFMADD213PD.BCST actkernconst<>+6648(SB), Z18, Z30
@@ -54424,10 +54395,10 @@ loop:
 	VMULPD           Z13, Z29, Z29
 	VMULPD           Z14, Z30, Z30
 	VMULPD           Z15, Z31, Z31
-	VMULPD           Z7, Z28, Z28
-	VMULPD           Z7, Z29, Z29
-	VMULPD           Z7, Z30, Z30
-	VMULPD           Z7, Z31, Z31
+	VMULPD.BCST      (SP), Z28, Z28
+	VMULPD.BCST      (SP), Z29, Z29
+	VMULPD.BCST      (SP), Z30, Z30
+	VMULPD.BCST      (SP), Z31, Z31
 	VCVTPS2PD        (DX), Z12
 	VCVTPS2PD        32(DX), Z13
 	VCVTPS2PD        64(DX), Z14
@@ -54458,30 +54429,34 @@ single:
 	CMPQ             BX, $0x00000008
 	JB               tail
 	VCVTPS2PD        (CX), Z8
-	VMULPD           Z7, Z8, Z9
-	VMOVAPD          Z2, Z10
-	VFMADD213PD      Z3, Z9, Z10
+	VMULPD.BCST      (SP), Z8, Z9
+	VANDPD.BCST      actkernconst<>+968(SB), Z9, Z10
+	VCMPPD           $0x11, Z10, Z1, K2
+	KORTESTB         K2, K2
+	JNE              stop
+	VMOVAPD          Z3, Z10
+	VFMADD213PD      Z4, Z9, Z10
 	VRNDSCALEPD      $0x08, Z10, Z10
 	VMOVAPD          Z10, Z11
-	VFMADD213PD      Z1, Z0, Z11
+	VFMADD213PD      Z2, Z0, Z11
 	VFMADD231PD.BCST actkernconst<>+8416(SB), Z11, Z9
 	VFMADD231PD.BCST actkernconst<>+8424(SB), Z11, Z9
 	VFMADD132PD.BCST actkernconst<>+8432(SB), Z9, Z11
 	VMULPD.BCST      actkernconst<>+3896(SB), Z10, Z9
 	VRNDSCALEPD      $0x09, Z9, Z9
 	VFMADD132PD.BCST actkernconst<>+6272(SB), Z10, Z9
-	VFMADD213PD      Z4, Z0, Z9
+	VFMADD213PD      Z5, Z0, Z9
 	VMULPD           Z11, Z11, Z10
 	VMULPD           Z10, Z11, Z12
-	VMOVAPD          Z5, Z13
-	VFMADD213PD      Z6, Z10, Z13
+	VMOVAPD          Z6, Z13
+	VFMADD213PD      Z7, Z10, Z13
 	VFMADD213PD.BCST actkernconst<>+6648(SB), Z10, Z13
 	VFMADD213PD.BCST actkernconst<>+6656(SB), Z10, Z13
 	VFMADD213PD.BCST actkernconst<>+6664(SB), Z10, Z13
 	VFMADD213PD.BCST actkernconst<>+6672(SB), Z10, Z13
 	VFMADD213PD      Z11, Z12, Z13
 	VMULPD           Z9, Z13, Z13
-	VMULPD           Z7, Z13, Z13
+	VMULPD.BCST      (SP), Z13, Z13
 	VCVTPS2PD        (DX), Z9
 	VMULPD           Z9, Z13, Z13
 	VFIXUPIMMPD.BCST $0x00, actkernconst<>+1144(SB), Z8, Z13
@@ -54501,30 +54476,34 @@ tail:
 	KMOVW            SI, K1
 	VMOVUPS.Z        (CX), K1, Y8
 	VCVTPS2PD        Y8, Z8
-	VMULPD           Z7, Z8, Z9
-	VMOVAPD          Z2, Z10
-	VFMADD213PD      Z3, Z9, Z10
+	VMULPD.BCST      (SP), Z8, Z9
+	VANDPD.BCST      actkernconst<>+968(SB), Z9, Z10
+	VCMPPD           $0x11, Z10, Z1, K2
+	KTESTB           K1, K2
+	JNE              stop
+	VMOVAPD          Z3, Z10
+	VFMADD213PD      Z4, Z9, Z10
 	VRNDSCALEPD      $0x08, Z10, Z10
 	VMOVAPD          Z10, Z11
-	VFMADD213PD      Z1, Z0, Z11
+	VFMADD213PD      Z2, Z0, Z11
 	VFMADD231PD.BCST actkernconst<>+8416(SB), Z11, Z9
 	VFMADD231PD.BCST actkernconst<>+8424(SB), Z11, Z9
 	VFMADD132PD.BCST actkernconst<>+8432(SB), Z9, Z11
 	VMULPD.BCST      actkernconst<>+3896(SB), Z10, Z9
 	VRNDSCALEPD      $0x09, Z9, Z9
 	VFMADD132PD.BCST actkernconst<>+6272(SB), Z10, Z9
-	VFMADD213PD      Z4, Z0, Z9
+	VFMADD213PD      Z5, Z0, Z9
 	VMULPD           Z11, Z11, Z10
 	VMULPD           Z10, Z11, Z12
-	VMOVAPD          Z5, Z13
-	VFMADD213PD      Z6, Z10, Z13
+	VMOVAPD          Z6, Z13
+	VFMADD213PD      Z7, Z10, Z13
 	VFMADD213PD.BCST actkernconst<>+6648(SB), Z10, Z13
 	VFMADD213PD.BCST actkernconst<>+6656(SB), Z10, Z13
 	VFMADD213PD.BCST actkernconst<>+6664(SB), Z10, Z13
 	VFMADD213PD.BCST actkernconst<>+6672(SB), Z10, Z13
 	VFMADD213PD      Z11, Z12, Z13
 	VMULPD           Z9, Z13, Z13
-	VMULPD           Z7, Z13, Z13
+	VMULPD.BCST      (SP), Z13, Z13
 	VMOVUPS.Z        (DX), K1, Y9
 	VCVTPS2PD        Y9, Z9
 	VMULPD           Z9, Z13, Z13
@@ -54533,18 +54512,29 @@ tail:
 	VMOVUPS          Y13, K1, (AX)
 
 done:
+	MOVQ dst_len+8(FP), AX
+	MOVQ AX, ret+80(FP)
 	SFENCE
 	VZEROUPPER
 	RET
 
-// func sinBackwardUsualAVX2(dst []float32, in0 []float32, in1 []float32, w0 float32)
+stop:
+	MOVQ dst_len+8(FP), AX
+	SUBQ BX, AX
+	MOVQ AX, ret+80(FP)
+	SFENCE
+	VZEROUPPER
+	RET
+
+// func sinBackwardUsualAVX2(dst []float32, in0 []float32, in1 []float32, w0 float32) int
 // Requires: AVX, AVX2, FMA3, SSE, SSE2
-TEXT ·sinBackwardUsualAVX2(SB), NOSPLIT, $160-76
+TEXT ·sinBackwardUsualAVX2(SB), NOSPLIT, $192-88
 	MOVSS        w0+72(FP), X0
 	CVTSS2SD     X0, X0
 	VBROADCASTSD X0, Y0
 	VMOVUPD      Y0, (SP)
 	VMOVUPD      actkernconst<>+3616(SB), Y0
+	VMOVUPD      actkernconst<>+7040(SB), Y1
 	MOVQ         dst_base+0(FP), AX
 	MOVQ         in0_base+24(FP), CX
 	MOVQ         in1_base+48(FP), DX
@@ -54553,106 +54543,117 @@ TEXT ·sinBackwardUsualAVX2(SB), NOSPLIT, $160-76
 loop:
 	CMPQ        BX, $0x0000000c
 	JB          single
-	VCVTPS2PD   (CX), Y1
-	VCVTPS2PD   16(CX), Y2
-	VCVTPS2PD   32(CX), Y3
-	VMULPD      (SP), Y1, Y4
+	VCVTPS2PD   (CX), Y2
+	VCVTPS2PD   16(CX), Y3
+	VCVTPS2PD   32(CX), Y4
 	VMULPD      (SP), Y2, Y5
 	VMULPD      (SP), Y3, Y6
-	VMOVUPD     actkernconst<>+8160(SB), Y7
-	VFMADD213PD actkernconst<>+1344(SB), Y4, Y7
+	VMULPD      (SP), Y4, Y7
+	VANDPD      actkernconst<>+1152(SB), Y5, Y8
+	VANDPD      actkernconst<>+1152(SB), Y6, Y9
+	VANDPD      actkernconst<>+1152(SB), Y7, Y10
+	VCMPPD      $0x11, Y8, Y1, Y8
+	VCMPPD      $0x11, Y9, Y1, Y9
+	VCMPPD      $0x11, Y10, Y1, Y10
+	VORPD       Y9, Y8, Y11
+	VORPD       Y10, Y11, Y11
+	VTESTPD     Y11, Y11
+	JNE         stop
 	VMOVUPD     actkernconst<>+8160(SB), Y8
 	VFMADD213PD actkernconst<>+1344(SB), Y5, Y8
 	VMOVUPD     actkernconst<>+8160(SB), Y9
 	VFMADD213PD actkernconst<>+1344(SB), Y6, Y9
-	VROUNDPD    $0x08, Y7, Y7
+	VMOVUPD     actkernconst<>+8160(SB), Y10
+	VFMADD213PD actkernconst<>+1344(SB), Y7, Y10
 	VROUNDPD    $0x08, Y8, Y8
 	VROUNDPD    $0x08, Y9, Y9
-	VMOVAPD     Y7, Y10
-	VFMADD213PD actkernconst<>+160(SB), Y0, Y10
+	VROUNDPD    $0x08, Y10, Y10
 	VMOVAPD     Y8, Y11
 	VFMADD213PD actkernconst<>+160(SB), Y0, Y11
 	VMOVAPD     Y9, Y12
 	VFMADD213PD actkernconst<>+160(SB), Y0, Y12
-	VFMADD231PD actkernconst<>+8448(SB), Y10, Y4
+	VMOVAPD     Y10, Y13
+	VFMADD213PD actkernconst<>+160(SB), Y0, Y13
 	VFMADD231PD actkernconst<>+8448(SB), Y11, Y5
 	VFMADD231PD actkernconst<>+8448(SB), Y12, Y6
-	VFMADD231PD actkernconst<>+8480(SB), Y10, Y4
+	VFMADD231PD actkernconst<>+8448(SB), Y13, Y7
 	VFMADD231PD actkernconst<>+8480(SB), Y11, Y5
 	VFMADD231PD actkernconst<>+8480(SB), Y12, Y6
-	VFMADD132PD actkernconst<>+8512(SB), Y4, Y10
+	VFMADD231PD actkernconst<>+8480(SB), Y13, Y7
 	VFMADD132PD actkernconst<>+8512(SB), Y5, Y11
 	VFMADD132PD actkernconst<>+8512(SB), Y6, Y12
-	VMULPD      actkernconst<>+4192(SB), Y7, Y4
+	VFMADD132PD actkernconst<>+8512(SB), Y7, Y13
 	VMULPD      actkernconst<>+4192(SB), Y8, Y5
 	VMULPD      actkernconst<>+4192(SB), Y9, Y6
-	VROUNDPD    $0x09, Y4, Y4
+	VMULPD      actkernconst<>+4192(SB), Y10, Y7
 	VROUNDPD    $0x09, Y5, Y5
 	VROUNDPD    $0x09, Y6, Y6
-	VFMADD132PD actkernconst<>+6784(SB), Y7, Y4
+	VROUNDPD    $0x09, Y7, Y7
 	VFMADD132PD actkernconst<>+6784(SB), Y8, Y5
 	VFMADD132PD actkernconst<>+6784(SB), Y9, Y6
-	VFMADD213PD actkernconst<>+2720(SB), Y0, Y4
+	VFMADD132PD actkernconst<>+6784(SB), Y10, Y7
 	VFMADD213PD actkernconst<>+2720(SB), Y0, Y5
 	VFMADD213PD actkernconst<>+2720(SB), Y0, Y6
-	VMULPD      Y10, Y10, Y7
+	VFMADD213PD actkernconst<>+2720(SB), Y0, Y7
 	VMULPD      Y11, Y11, Y8
 	VMULPD      Y12, Y12, Y9
-	VMULPD      Y7, Y10, Y13
+	VMULPD      Y13, Y13, Y10
 	VMULPD      Y8, Y11, Y14
-	VMOVUPD     Y3, 32(SP)
-	VMULPD      Y9, Y12, Y3
-	VMOVUPD     Y2, 64(SP)
+	VMOVUPD     Y4, 32(SP)
+	VMULPD      Y9, Y12, Y4
+	VMOVUPD     Y3, 64(SP)
+	VMULPD      Y10, Y13, Y3
+	VMOVUPD     Y2, 96(SP)
 	VMOVUPD     actkernconst<>+7424(SB), Y2
-	VFMADD213PD actkernconst<>+7456(SB), Y7, Y2
-	VMOVUPD     Y1, 96(SP)
-	VMOVUPD     actkernconst<>+7424(SB), Y1
-	VFMADD213PD actkernconst<>+7456(SB), Y8, Y1
-	VMOVUPD     Y6, 128(SP)
+	VFMADD213PD actkernconst<>+7456(SB), Y8, Y2
+	VMOVUPD     Y7, 128(SP)
+	VMOVUPD     actkernconst<>+7424(SB), Y7
+	VFMADD213PD actkernconst<>+7456(SB), Y9, Y7
+	VMOVUPD     Y6, 160(SP)
 	VMOVUPD     actkernconst<>+7424(SB), Y6
-	VFMADD213PD actkernconst<>+7456(SB), Y9, Y6
-	VFMADD213PD actkernconst<>+8288(SB), Y7, Y2
-	VFMADD213PD actkernconst<>+8288(SB), Y8, Y1
-	VFMADD213PD actkernconst<>+8288(SB), Y9, Y6
-	VFMADD213PD actkernconst<>+8320(SB), Y7, Y2
-	VFMADD213PD actkernconst<>+8320(SB), Y8, Y1
-	VFMADD213PD actkernconst<>+8320(SB), Y9, Y6
-	VFMADD213PD actkernconst<>+8352(SB), Y7, Y2
-	VFMADD213PD actkernconst<>+8352(SB), Y8, Y1
-	VFMADD213PD actkernconst<>+8352(SB), Y9, Y6
-	VFMADD213PD actkernconst<>+8384(SB), Y7, Y2
-	VFMADD213PD actkernconst<>+8384(SB), Y8, Y1
-	VFMADD213PD actkernconst<>+8384(SB), Y9, Y6
-	VFMADD213PD Y10, Y13, Y2
-	VFMADD213PD Y11, Y14, Y1
-	VFMADD213PD Y12, Y3, Y6
-	VMULPD      Y4, Y2, Y2
-	VMULPD      Y5, Y1, Y1
+	VFMADD213PD actkernconst<>+7456(SB), Y10, Y6
+	VFMADD213PD actkernconst<>+8288(SB), Y8, Y2
+	VFMADD213PD actkernconst<>+8288(SB), Y9, Y7
+	VFMADD213PD actkernconst<>+8288(SB), Y10, Y6
+	VFMADD213PD actkernconst<>+8320(SB), Y8, Y2
+	VFMADD213PD actkernconst<>+8320(SB), Y9, Y7
+	VFMADD213PD actkernconst<>+8320(SB), Y10, Y6
+	VFMADD213PD actkernconst<>+8352(SB), Y8, Y2
+	VFMADD213PD actkernconst<>+8352(SB), Y9, Y7
+	VFMADD213PD actkernconst<>+8352(SB), Y10, Y6
+	VFMADD213PD actkernconst<>+8384(SB), Y8, Y2
+	VFMADD213PD actkernconst<>+8384(SB), Y9, Y7
+	VFMADD213PD actkernconst<>+8384(SB), Y10, Y6
+	VFMADD213PD Y11, Y14, Y2
+	VFMADD213PD Y12, Y4, Y7
+	VFMADD213PD Y13, Y3, Y6
+	VMULPD      Y5, Y2, Y2
+	VMULPD      160(SP), Y7, Y7
 	VMULPD      128(SP), Y6, Y6
 	VMULPD      (SP), Y2, Y2
-	VMULPD      (SP), Y1, Y1
+	VMULPD      (SP), Y7, Y7
 	VMULPD      (SP), Y6, Y6
 	VCVTPS2PD   (DX), Y3
 	VCVTPS2PD   16(DX), Y4
 	VCVTPS2PD   32(DX), Y5
 	VMULPD      Y3, Y2, Y2
-	VMULPD      Y4, Y1, Y1
+	VMULPD      Y4, Y7, Y7
 	VMULPD      Y5, Y6, Y6
 	VMOVUPD     96(SP), Y3
 	VCMPPD      $0x03, Y3, Y3, Y4
 	VMOVUPD     64(SP), Y5
-	VCMPPD      $0x03, Y5, Y5, Y7
-	VMOVUPD     32(SP), Y8
-	VCMPPD      $0x03, Y8, Y8, Y9
+	VCMPPD      $0x03, Y5, Y5, Y8
+	VMOVUPD     32(SP), Y9
+	VCMPPD      $0x03, Y9, Y9, Y10
 	VBLENDVPD   Y4, Y3, Y2, Y4
-	VBLENDVPD   Y7, Y5, Y1, Y7
-	VBLENDVPD   Y9, Y8, Y6, Y9
+	VBLENDVPD   Y8, Y5, Y7, Y8
+	VBLENDVPD   Y10, Y9, Y6, Y10
 	VCVTPD2PSY  Y4, X4
 	VMOVUPS     X4, (AX)
-	VCVTPD2PSY  Y7, X7
-	VMOVUPS     X7, 16(AX)
-	VCVTPD2PSY  Y9, X9
-	VMOVUPS     X9, 32(AX)
+	VCVTPD2PSY  Y8, X8
+	VMOVUPS     X8, 16(AX)
+	VCVTPD2PSY  Y10, X10
+	VMOVUPS     X10, 32(AX)
 	ADDQ        $0x00000030, AX
 	ADDQ        $0x00000030, CX
 	ADDQ        $0x00000030, DX
@@ -54662,37 +54663,41 @@ loop:
 single:
 	CMPQ        BX, $0x00000004
 	JB          tail
-	VCVTPS2PD   (CX), Y1
-	VMULPD      (SP), Y1, Y2
-	VMOVUPD     actkernconst<>+8160(SB), Y3
-	VFMADD213PD actkernconst<>+1344(SB), Y2, Y3
-	VROUNDPD    $0x08, Y3, Y3
-	VMOVAPD     Y3, Y4
-	VFMADD213PD actkernconst<>+160(SB), Y0, Y4
-	VFMADD231PD actkernconst<>+8448(SB), Y4, Y2
-	VFMADD231PD actkernconst<>+8480(SB), Y4, Y2
-	VFMADD132PD actkernconst<>+8512(SB), Y2, Y4
-	VMULPD      actkernconst<>+4192(SB), Y3, Y2
-	VROUNDPD    $0x09, Y2, Y2
-	VFMADD132PD actkernconst<>+6784(SB), Y3, Y2
-	VFMADD213PD actkernconst<>+2720(SB), Y0, Y2
-	VMULPD      Y4, Y4, Y3
-	VMULPD      Y3, Y4, Y5
-	VMOVUPD     actkernconst<>+7424(SB), Y6
-	VFMADD213PD actkernconst<>+7456(SB), Y3, Y6
-	VFMADD213PD actkernconst<>+8288(SB), Y3, Y6
-	VFMADD213PD actkernconst<>+8320(SB), Y3, Y6
-	VFMADD213PD actkernconst<>+8352(SB), Y3, Y6
-	VFMADD213PD actkernconst<>+8384(SB), Y3, Y6
-	VFMADD213PD Y4, Y5, Y6
-	VMULPD      Y2, Y6, Y6
-	VMULPD      (SP), Y6, Y6
-	VCVTPS2PD   (DX), Y2
-	VMULPD      Y2, Y6, Y6
-	VCMPPD      $0x03, Y1, Y1, Y2
-	VBLENDVPD   Y2, Y1, Y6, Y2
-	VCVTPD2PSY  Y2, X2
-	VMOVUPS     X2, (AX)
+	VCVTPS2PD   (CX), Y2
+	VMULPD      (SP), Y2, Y3
+	VANDPD      actkernconst<>+1152(SB), Y3, Y4
+	VCMPPD      $0x11, Y4, Y1, Y4
+	VTESTPD     Y4, Y4
+	JNE         stop
+	VMOVUPD     actkernconst<>+8160(SB), Y4
+	VFMADD213PD actkernconst<>+1344(SB), Y3, Y4
+	VROUNDPD    $0x08, Y4, Y4
+	VMOVAPD     Y4, Y5
+	VFMADD213PD actkernconst<>+160(SB), Y0, Y5
+	VFMADD231PD actkernconst<>+8448(SB), Y5, Y3
+	VFMADD231PD actkernconst<>+8480(SB), Y5, Y3
+	VFMADD132PD actkernconst<>+8512(SB), Y3, Y5
+	VMULPD      actkernconst<>+4192(SB), Y4, Y3
+	VROUNDPD    $0x09, Y3, Y3
+	VFMADD132PD actkernconst<>+6784(SB), Y4, Y3
+	VFMADD213PD actkernconst<>+2720(SB), Y0, Y3
+	VMULPD      Y5, Y5, Y4
+	VMULPD      Y4, Y5, Y6
+	VMOVUPD     actkernconst<>+7424(SB), Y7
+	VFMADD213PD actkernconst<>+7456(SB), Y4, Y7
+	VFMADD213PD actkernconst<>+8288(SB), Y4, Y7
+	VFMADD213PD actkernconst<>+8320(SB), Y4, Y7
+	VFMADD213PD actkernconst<>+8352(SB), Y4, Y7
+	VFMADD213PD actkernconst<>+8384(SB), Y4, Y7
+	VFMADD213PD Y5, Y6, Y7
+	VMULPD      Y3, Y7, Y7
+	VMULPD      (SP), Y7, Y7
+	VCVTPS2PD   (DX), Y3
+	VMULPD      Y3, Y7, Y7
+	VCMPPD      $0x03, Y2, Y2, Y3
+	VBLENDVPD   Y3, Y2, Y7, Y3
+	VCVTPD2PSY  Y3, X3
+	VMOVUPS     X3, (AX)
 	ADDQ        $0x00000010, AX
 	ADDQ        $0x00000010, CX
 	ADDQ        $0x00000010, DX
@@ -54703,54 +54708,71 @@ tail:
 	TESTQ       BX, BX
 	JZ          done
 	LEAQ        actkernconst<>+640(SB), SI
-	NEGQ        BX
-	VMOVDQU     32(SI)(BX*4), X15
-	VMASKMOVPS  (CX), X15, X1
-	VCVTPS2PD   X1, Y1
-	VMULPD      (SP), Y1, Y2
-	VMOVUPD     actkernconst<>+8160(SB), Y3
-	VFMADD213PD actkernconst<>+1344(SB), Y2, Y3
-	VROUNDPD    $0x08, Y3, Y3
-	VMOVAPD     Y3, Y4
-	VFMADD213PD actkernconst<>+160(SB), Y0, Y4
-	VFMADD231PD actkernconst<>+8448(SB), Y4, Y2
-	VFMADD231PD actkernconst<>+8480(SB), Y4, Y2
-	VFMADD132PD actkernconst<>+8512(SB), Y2, Y4
-	VMULPD      actkernconst<>+4192(SB), Y3, Y2
-	VROUNDPD    $0x09, Y2, Y2
-	VFMADD132PD actkernconst<>+6784(SB), Y3, Y2
-	VFMADD213PD actkernconst<>+2720(SB), Y0, Y2
-	VMULPD      Y4, Y4, Y3
-	VMULPD      Y3, Y4, Y5
-	VMOVUPD     actkernconst<>+7424(SB), Y6
-	VFMADD213PD actkernconst<>+7456(SB), Y3, Y6
-	VFMADD213PD actkernconst<>+8288(SB), Y3, Y6
-	VFMADD213PD actkernconst<>+8320(SB), Y3, Y6
-	VFMADD213PD actkernconst<>+8352(SB), Y3, Y6
-	VFMADD213PD actkernconst<>+8384(SB), Y3, Y6
-	VFMADD213PD Y4, Y5, Y6
-	VMULPD      Y2, Y6, Y6
-	VMULPD      (SP), Y6, Y6
-	VMASKMOVPS  (DX), X15, X2
+	MOVQ        BX, DI
+	NEGQ        DI
+	VMOVDQU     32(SI)(DI*4), X15
+	VMASKMOVPS  (CX), X15, X2
 	VCVTPS2PD   X2, Y2
-	VMULPD      Y2, Y6, Y6
-	VCMPPD      $0x03, Y1, Y1, Y2
-	VBLENDVPD   Y2, Y1, Y6, Y2
-	VCVTPD2PSY  Y2, X2
-	VMASKMOVPS  X2, X15, (AX)
+	VMULPD      (SP), Y2, Y3
+	VANDPD      actkernconst<>+1152(SB), Y3, Y4
+	VCMPPD      $0x11, Y4, Y1, Y4
+	VMOVMSKPD   Y4, CX
+	VMOVMSKPS   X15, SI
+	ANDL        SI, CX
+	JNE         stop
+	VMOVUPD     actkernconst<>+8160(SB), Y4
+	VFMADD213PD actkernconst<>+1344(SB), Y3, Y4
+	VROUNDPD    $0x08, Y4, Y4
+	VMOVAPD     Y4, Y5
+	VFMADD213PD actkernconst<>+160(SB), Y0, Y5
+	VFMADD231PD actkernconst<>+8448(SB), Y5, Y3
+	VFMADD231PD actkernconst<>+8480(SB), Y5, Y3
+	VFMADD132PD actkernconst<>+8512(SB), Y3, Y5
+	VMULPD      actkernconst<>+4192(SB), Y4, Y3
+	VROUNDPD    $0x09, Y3, Y3
+	VFMADD132PD actkernconst<>+6784(SB), Y4, Y3
+	VFMADD213PD actkernconst<>+2720(SB), Y0, Y3
+	VMULPD      Y5, Y5, Y4
+	VMULPD      Y4, Y5, Y6
+	VMOVUPD     actkernconst<>+7424(SB), Y7
+	VFMADD213PD actkernconst<>+7456(SB), Y4, Y7
+	VFMADD213PD actkernconst<>+8288(SB), Y4, Y7
+	VFMADD213PD actkernconst<>+8320(SB), Y4, Y7
+	VFMADD213PD actkernconst<>+8352(SB), Y4, Y7
+	VFMADD213PD actkernconst<>+8384(SB), Y4, Y7
+	VFMADD213PD Y5, Y6, Y7
+	VMULPD      Y3, Y7, Y7
+	VMULPD      (SP), Y7, Y7
+	VMASKMOVPS  (DX), X15, X3
+	VCVTPS2PD   X3, Y3
+	VMULPD      Y3, Y7, Y7
+	VCMPPD      $0x03, Y2, Y2, Y3
+	VBLENDVPD   Y3, Y2, Y7, Y3
+	VCVTPD2PSY  Y3, X3
+	VMASKMOVPS  X3, X15, (AX)
 
 done:
+	MOVQ dst_len+8(FP), AX
+	MOVQ AX, ret+80(FP)
 	VZEROUPPER
 	RET
 
-// func sinBackwardUsualAVX2Stream(dst []float32, in0 []float32, in1 []float32, w0 float32)
+stop:
+	MOVQ dst_len+8(FP), AX
+	SUBQ BX, AX
+	MOVQ AX, ret+80(FP)
+	VZEROUPPER
+	RET
+
+// func sinBackwardUsualAVX2Stream(dst []float32, in0 []float32, in1 []float32, w0 float32) int
 // Requires: AVX, AVX2, FMA3, MMX+, SSE, SSE2
-TEXT ·sinBackwardUsualAVX2Stream(SB), NOSPLIT, $160-76
+TEXT ·sinBackwardUsualAVX2Stream(SB), NOSPLIT, $192-88
 	MOVSS        w0+72(FP), X0
 	CVTSS2SD     X0, X0
 	VBROADCASTSD X0, Y0
 	VMOVUPD      Y0, (SP)
 	VMOVUPD      actkernconst<>+3616(SB), Y0
+	VMOVUPD      actkernconst<>+7040(SB), Y1
 	MOVQ         dst_base+0(FP), AX
 	MOVQ         in0_base+24(FP), CX
 	MOVQ         in1_base+48(FP), DX
@@ -54759,106 +54781,117 @@ TEXT ·sinBackwardUsualAVX2Stream(SB), NOSPLIT, $160-76
 loop:
 	CMPQ        BX, $0x0000000c
 	JB          single
-	VCVTPS2PD   (CX), Y1
-	VCVTPS2PD   16(CX), Y2
-	VCVTPS2PD   32(CX), Y3
-	VMULPD      (SP), Y1, Y4
+	VCVTPS2PD   (CX), Y2
+	VCVTPS2PD   16(CX), Y3
+	VCVTPS2PD   32(CX), Y4
 	VMULPD      (SP), Y2, Y5
 	VMULPD      (SP), Y3, Y6
-	VMOVUPD     actkernconst<>+8160(SB), Y7
-	VFMADD213PD actkernconst<>+1344(SB), Y4, Y7
+	VMULPD      (SP), Y4, Y7
+	VANDPD      actkernconst<>+1152(SB), Y5, Y8
+	VANDPD      actkernconst<>+1152(SB), Y6, Y9
+	VANDPD      actkernconst<>+1152(SB), Y7, Y10
+	VCMPPD      $0x11, Y8, Y1, Y8
+	VCMPPD      $0x11, Y9, Y1, Y9
+	VCMPPD      $0x11, Y10, Y1, Y10
+	VORPD       Y9, Y8, Y11
+	VORPD       Y10, Y11, Y11
+	VTESTPD     Y11, Y11
+	JNE         stop
 	VMOVUPD     actkernconst<>+8160(SB), Y8
 	VFMADD213PD actkernconst<>+1344(SB), Y5, Y8
 	VMOVUPD     actkernconst<>+8160(SB), Y9
 	VFMADD213PD actkernconst<>+1344(SB), Y6, Y9
-	VROUNDPD    $0x08, Y7, Y7
+	VMOVUPD     actkernconst<>+8160(SB), Y10
+	VFMADD213PD actkernconst<>+1344(SB), Y7, Y10
 	VROUNDPD    $0x08, Y8, Y8
 	VROUNDPD    $0x08, Y9, Y9
-	VMOVAPD     Y7, Y10
-	VFMADD213PD actkernconst<>+160(SB), Y0, Y10
+	VROUNDPD    $0x08, Y10, Y10
 	VMOVAPD     Y8, Y11
 	VFMADD213PD actkernconst<>+160(SB), Y0, Y11
 	VMOVAPD     Y9, Y12
 	VFMADD213PD actkernconst<>+160(SB), Y0, Y12
-	VFMADD231PD actkernconst<>+8448(SB), Y10, Y4
+	VMOVAPD     Y10, Y13
+	VFMADD213PD actkernconst<>+160(SB), Y0, Y13
 	VFMADD231PD actkernconst<>+8448(SB), Y11, Y5
 	VFMADD231PD actkernconst<>+8448(SB), Y12, Y6
-	VFMADD231PD actkernconst<>+8480(SB), Y10, Y4
+	VFMADD231PD actkernconst<>+8448(SB), Y13, Y7
 	VFMADD231PD actkernconst<>+8480(SB), Y11, Y5
 	VFMADD231PD actkernconst<>+8480(SB), Y12, Y6
-	VFMADD132PD actkernconst<>+8512(SB), Y4, Y10
+	VFMADD231PD actkernconst<>+8480(SB), Y13, Y7
 	VFMADD132PD actkernconst<>+8512(SB), Y5, Y11
 	VFMADD132PD actkernconst<>+8512(SB), Y6, Y12
-	VMULPD      actkernconst<>+4192(SB), Y7, Y4
+	VFMADD132PD actkernconst<>+8512(SB), Y7, Y13
 	VMULPD      actkernconst<>+4192(SB), Y8, Y5
 	VMULPD      actkernconst<>+4192(SB), Y9, Y6
-	VROUNDPD    $0x09, Y4, Y4
+	VMULPD      actkernconst<>+4192(SB), Y10, Y7
 	VROUNDPD    $0x09, Y5, Y5
 	VROUNDPD    $0x09, Y6, Y6
-	VFMADD132PD actkernconst<>+6784(SB), Y7, Y4
+	VROUNDPD    $0x09, Y7, Y7
 	VFMADD132PD actkernconst<>+6784(SB), Y8, Y5
 	VFMADD132PD actkernconst<>+6784(SB), Y9, Y6
-	VFMADD213PD actkernconst<>+2720(SB), Y0, Y4
+	VFMADD132PD actkernconst<>+6784(SB), Y10, Y7
 	VFMADD213PD actkernconst<>+2720(SB), Y0, Y5
 	VFMADD213PD actkernconst<>+2720(SB), Y0, Y6
-	VMULPD      Y10, Y10, Y7
+	VFMADD213PD actkernconst<>+2720(SB), Y0, Y7
 	VMULPD      Y11, Y11, Y8
 	VMULPD      Y12, Y12, Y9
-	VMULPD      Y7, Y10, Y13
+	VMULPD      Y13, Y13, Y10
 	VMULPD      Y8, Y11, Y14
-	VMOVUPD     Y3, 32(SP)
-	VMULPD      Y9, Y12, Y3
-	VMOVUPD     Y2, 64(SP)
+	VMOVUPD     Y4, 32(SP)
+	VMULPD      Y9, Y12, Y4
+	VMOVUPD     Y3, 64(SP)
+	VMULPD      Y10, Y13, Y3
+	VMOVUPD     Y2, 96(SP)
 	VMOVUPD     actkernconst<>+7424(SB), Y2
-	VFMADD213PD actkernconst<>+7456(SB), Y7, Y2
-	VMOVUPD     Y1, 96(SP)
-	VMOVUPD     actkernconst<>+7424(SB), Y1
-	VFMADD213PD actkernconst<>+7456(SB), Y8, Y1
-	VMOVUPD     Y6, 128(SP)
+	VFMADD213PD actkernconst<>+7456(SB), Y8, Y2
+	VMOVUPD     Y7, 128(SP)
+	VMOVUPD     actkernconst<>+7424(SB), Y7
+	VFMADD213PD actkernconst<>+7456(SB), Y9, Y7
+	VMOVUPD     Y6, 160(SP)
 	VMOVUPD     actkernconst<>+7424(SB), Y6
-	VFMADD213PD actkernconst<>+7456(SB), Y9, Y6
-	VFMADD213PD actkernconst<>+8288(SB), Y7, Y2
-	VFMADD213PD actkernconst<>+8288(SB), Y8, Y1
-	VFMADD213PD actkernconst<>+8288(SB), Y9, Y6
-	VFMADD213PD actkernconst<>+8320(SB), Y7, Y2
-	VFMADD213PD actkernconst<>+8320(SB), Y8, Y1
-	VFMADD213PD actkernconst<>+8320(SB), Y9, Y6
-	VFMADD213PD actkernconst<>+8352(SB), Y7, Y2
-	VFMADD213PD actkernconst<>+8352(SB), Y8, Y1
-	VFMADD213PD actkernconst<>+8352(SB), Y9, Y6
-	VFMADD213PD actkernconst<>+8384(SB), Y7, Y2
-	VFMADD213PD actkernconst<>+8384(SB), Y8, Y1
-	VFMADD213PD actkernconst<>+8384(SB), Y9, Y6
-	VFMADD213PD Y10, Y13, Y2
-	VFMADD213PD Y11, Y14, Y1
-	VFMADD213PD Y12, Y3, Y6
-	VMULPD      Y4, Y2, Y2
-	VMULPD      Y5, Y1, Y1
+	VFMADD213PD actkernconst<>+7456(SB), Y10, Y6
+	VFMADD213PD actkernconst<>+8288(SB), Y8, Y2
+	VFMADD213PD actkernconst<>+8288(SB), Y9, Y7
+	VFMADD213PD actkernconst<>+8288(SB), Y10, Y6
+	VFMADD213PD actkernconst<>+8320(SB), Y8, Y2
+	VFMADD213PD actkernconst<>+8320(SB), Y9, Y7
+	VFMADD213PD actkernconst<>+8320(SB), Y10, Y6
+	VFMADD213PD actkernconst<>+8352(SB), Y8, Y2
+	VFMADD213PD actkernconst<>+8352(SB), Y9, Y7
+	VFMADD213PD actkernconst<>+8352(SB), Y10, Y6
+	VFMADD213PD actkernconst<>+8384(SB), Y8, Y2
+	VFMADD213PD actkernconst<>+8384(SB), Y9, Y7
+	VFMADD213PD actkernconst<>+8384(SB), Y10, Y6
+	VFMADD213PD Y11, Y14, Y2
+	VFMADD213PD Y12, Y4, Y7
+	VFMADD213PD Y13, Y3, Y6
+	VMULPD      Y5, Y2, Y2
+	VMULPD      160(SP), Y7, Y7
 	VMULPD      128(SP), Y6, Y6
 	VMULPD      (SP), Y2, Y2
-	VMULPD      (SP), Y1, Y1
+	VMULPD      (SP), Y7, Y7
 	VMULPD      (SP), Y6, Y6
 	VCVTPS2PD   (DX), Y3
 	VCVTPS2PD   16(DX), Y4
 	VCVTPS2PD   32(DX), Y5
 	VMULPD      Y3, Y2, Y2
-	VMULPD      Y4, Y1, Y1
+	VMULPD      Y4, Y7, Y7
 	VMULPD      Y5, Y6, Y6
 	VMOVUPD     96(SP), Y3
 	VCMPPD      $0x03, Y3, Y3, Y4
 	VMOVUPD     64(SP), Y5
-	VCMPPD      $0x03, Y5, Y5, Y7
-	VMOVUPD     32(SP), Y8
-	VCMPPD      $0x03, Y8, Y8, Y9
+	VCMPPD      $0x03, Y5, Y5, Y8
+	VMOVUPD     32(SP), Y9
+	VCMPPD      $0x03, Y9, Y9, Y10
 	VBLENDVPD   Y4, Y3, Y2, Y4
-	VBLENDVPD   Y7, Y5, Y1, Y7
-	VBLENDVPD   Y9, Y8, Y6, Y9
+	VBLENDVPD   Y8, Y5, Y7, Y8
+	VBLENDVPD   Y10, Y9, Y6, Y10
 	VCVTPD2PSY  Y4, X4
 	VMOVNTPS    X4, (AX)
-	VCVTPD2PSY  Y7, X7
-	VMOVNTPS    X7, 16(AX)
-	VCVTPD2PSY  Y9, X9
-	VMOVNTPS    X9, 32(AX)
+	VCVTPD2PSY  Y8, X8
+	VMOVNTPS    X8, 16(AX)
+	VCVTPD2PSY  Y10, X10
+	VMOVNTPS    X10, 32(AX)
 	ADDQ        $0x00000030, AX
 	ADDQ        $0x00000030, CX
 	ADDQ        $0x00000030, DX
@@ -54868,37 +54901,41 @@ loop:
 single:
 	CMPQ        BX, $0x00000004
 	JB          tail
-	VCVTPS2PD   (CX), Y1
-	VMULPD      (SP), Y1, Y2
-	VMOVUPD     actkernconst<>+8160(SB), Y3
-	VFMADD213PD actkernconst<>+1344(SB), Y2, Y3
-	VROUNDPD    $0x08, Y3, Y3
-	VMOVAPD     Y3, Y4
-	VFMADD213PD actkernconst<>+160(SB), Y0, Y4
-	VFMADD231PD actkernconst<>+8448(SB), Y4, Y2
-	VFMADD231PD actkernconst<>+8480(SB), Y4, Y2
-	VFMADD132PD actkernconst<>+8512(SB), Y2, Y4
-	VMULPD      actkernconst<>+4192(SB), Y3, Y2
-	VROUNDPD    $0x09, Y2, Y2
-	VFMADD132PD actkernconst<>+6784(SB), Y3, Y2
-	VFMADD213PD actkernconst<>+2720(SB), Y0, Y2
-	VMULPD      Y4, Y4, Y3
-	VMULPD      Y3, Y4, Y5
-	VMOVUPD     actkernconst<>+7424(SB), Y6
-	VFMADD213PD actkernconst<>+7456(SB), Y3, Y6
-	VFMADD213PD actkernconst<>+8288(SB), Y3, Y6
-	VFMADD213PD actkernconst<>+8320(SB), Y3, Y6
-	VFMADD213PD actkernconst<>+8352(SB), Y3, Y6
-	VFMADD213PD actkernconst<>+8384(SB), Y3, Y6
-	VFMADD213PD Y4, Y5, Y6
-	VMULPD      Y2, Y6, Y6
-	VMULPD      (SP), Y6, Y6
-	VCVTPS2PD   (DX), Y2
-	VMULPD      Y2, Y6, Y6
-	VCMPPD      $0x03, Y1, Y1, Y2
-	VBLENDVPD   Y2, Y1, Y6, Y2
-	VCVTPD2PSY  Y2, X2
-	VMOVNTPS    X2, (AX)
+	VCVTPS2PD   (CX), Y2
+	VMULPD      (SP), Y2, Y3
+	VANDPD      actkernconst<>+1152(SB), Y3, Y4
+	VCMPPD      $0x11, Y4, Y1, Y4
+	VTESTPD     Y4, Y4
+	JNE         stop
+	VMOVUPD     actkernconst<>+8160(SB), Y4
+	VFMADD213PD actkernconst<>+1344(SB), Y3, Y4
+	VROUNDPD    $0x08, Y4, Y4
+	VMOVAPD     Y4, Y5
+	VFMADD213PD actkernconst<>+160(SB), Y0, Y5
+	VFMADD231PD actkernconst<>+8448(SB), Y5, Y3
+	VFMADD231PD actkernconst<>+8480(SB), Y5, Y3
+	VFMADD132PD actkernconst<>+8512(SB), Y3, Y5
+	VMULPD      actkernconst<>+4192(SB), Y4, Y3
+	VROUNDPD    $0x09, Y3, Y3
+	VFMADD132PD actkernconst<>+6784(SB), Y4, Y3
+	VFMADD213PD actkernconst<>+2720(SB), Y0, Y3
+	VMULPD      Y5, Y5, Y4
+	VMULPD      Y4, Y5, Y6
+	VMOVUPD     actkernconst<>+7424(SB), Y7
+	VFMADD213PD actkernconst<>+7456(SB), Y4, Y7
+	VFMADD213PD actkernconst<>+8288(SB), Y4, Y7
+	VFMADD213PD actkernconst<>+8320(SB), Y4, Y7
+	VFMADD213PD actkernconst<>+8352(SB), Y4, Y7
+	VFMADD213PD actkernconst<>+8384(SB), Y4, Y7
+	VFMADD213PD Y5, Y6, Y7
+	VMULPD      Y3, Y7, Y7
+	VMULPD      (SP), Y7, Y7
+	VCVTPS2PD   (DX), Y3
+	VMULPD      Y3, Y7, Y7
+	VCMPPD      $0x03, Y2, Y2, Y3
+	VBLENDVPD   Y3, Y2, Y7, Y3
+	VCVTPD2PSY  Y3, X3
+	VMOVNTPS    X3, (AX)
 	ADDQ        $0x00000010, AX
 	ADDQ        $0x00000010, CX
 	ADDQ        $0x00000010, DX
@@ -54909,245 +54946,61 @@ tail:
 	TESTQ       BX, BX
 	JZ          done
 	LEAQ        actkernconst<>+640(SB), SI
-	NEGQ        BX
-	VMOVDQU     32(SI)(BX*4), X15
-	VMASKMOVPS  (CX), X15, X1
-	VCVTPS2PD   X1, Y1
-	VMULPD      (SP), Y1, Y2
-	VMOVUPD     actkernconst<>+8160(SB), Y3
-	VFMADD213PD actkernconst<>+1344(SB), Y2, Y3
-	VROUNDPD    $0x08, Y3, Y3
-	VMOVAPD     Y3, Y4
-	VFMADD213PD actkernconst<>+160(SB), Y0, Y4
-	VFMADD231PD actkernconst<>+8448(SB), Y4, Y2
-	VFMADD231PD actkernconst<>+8480(SB), Y4, Y2
-	VFMADD132PD actkernconst<>+8512(SB), Y2, Y4
-	VMULPD      actkernconst<>+4192(SB), Y3, Y2
-	VROUNDPD    $0x09, Y2, Y2
-	VFMADD132PD actkernconst<>+6784(SB), Y3, Y2
-	VFMADD213PD actkernconst<>+2720(SB), Y0, Y2
-	VMULPD      Y4, Y4, Y3
-	VMULPD      Y3, Y4, Y5
-	VMOVUPD     actkernconst<>+7424(SB), Y6
-	VFMADD213PD actkernconst<>+7456(SB), Y3, Y6
-	VFMADD213PD actkernconst<>+8288(SB), Y3, Y6
-	VFMADD213PD actkernconst<>+8320(SB), Y3, Y6
-	VFMADD213PD actkernconst<>+8352(SB), Y3, Y6
-	VFMADD213PD actkernconst<>+8384(SB), Y3, Y6
-	VFMADD213PD Y4, Y5, Y6
-	VMULPD      Y2, Y6, Y6
-	VMULPD      (SP), Y6, Y6
-	VMASKMOVPS  (DX), X15, X2
+	MOVQ        BX, DI
+	NEGQ        DI
+	VMOVDQU     32(SI)(DI*4), X15
+	VMASKMOVPS  (CX), X15, X2
 	VCVTPS2PD   X2, Y2
-	VMULPD      Y2, Y6, Y6
-	VCMPPD      $0x03, Y1, Y1, Y2
-	VBLENDVPD   Y2, Y1, Y6, Y2
-	VCVTPD2PSY  Y2, X2
-	VMASKMOVPS  X2, X15, (AX)
+	VMULPD      (SP), Y2, Y3
+	VANDPD      actkernconst<>+1152(SB), Y3, Y4
+	VCMPPD      $0x11, Y4, Y1, Y4
+	VMOVMSKPD   Y4, CX
+	VMOVMSKPS   X15, SI
+	ANDL        SI, CX
+	JNE         stop
+	VMOVUPD     actkernconst<>+8160(SB), Y4
+	VFMADD213PD actkernconst<>+1344(SB), Y3, Y4
+	VROUNDPD    $0x08, Y4, Y4
+	VMOVAPD     Y4, Y5
+	VFMADD213PD actkernconst<>+160(SB), Y0, Y5
+	VFMADD231PD actkernconst<>+8448(SB), Y5, Y3
+	VFMADD231PD actkernconst<>+8480(SB), Y5, Y3
+	VFMADD132PD actkernconst<>+8512(SB), Y3, Y5
+	VMULPD      actkernconst<>+4192(SB), Y4, Y3
+	VROUNDPD    $0x09, Y3, Y3
+	VFMADD132PD actkernconst<>+6784(SB), Y4, Y3
+	VFMADD213PD actkernconst<>+2720(SB), Y0, Y3
+	VMULPD      Y5, Y5, Y4
+	VMULPD      Y4, Y5, Y6
+	VMOVUPD     actkernconst<>+7424(SB), Y7
+	VFMADD213PD actkernconst<>+7456(SB), Y4, Y7
+	VFMADD213PD actkernconst<>+8288(SB), Y4, Y7
+	VFMADD213PD actkernconst<>+8320(SB), Y4, Y7
+	VFMADD213PD actkernconst<>+8352(SB), Y4, Y7
+	VFMADD213PD actkernconst<>+8384(SB), Y4, Y7
+	VFMADD213PD Y5, Y6, Y7
+	VMULPD      Y3, Y7, Y7
+	VMULPD      (SP), Y7, Y7
+	VMASKMOVPS  (DX), X15, X3
+	VCVTPS2PD   X3, Y3
+	VMULPD      Y3, Y7, Y7
+	VCMPPD      $0x03, Y2, Y2, Y3
+	VBLENDVPD   Y3, Y2, Y7, Y3
+	VCVTPD2PSY  Y3, X3
+	VMASKMOVPS  X3, X15, (AX)
 
 done:
+	MOVQ dst_len+8(FP), AX
+	MOVQ AX, ret+80(FP)
 	SFENCE
 	VZEROUPPER
 	RET
 
-// func sinBackwardRareAVX512(acc *[16]float64, in0 []float32, in1 []float32, w0 float32)
-// Requires: AVX, AVX512DQ, AVX512F, AVX512VL, BMI2, SSE, SSE2
-TEXT ·sinBackwardRareAVX512(SB), NOSPLIT, $8-60
-	MOVSS        w0+56(FP), X0
-	CVTSS2SD     X0, X0
-	MOVSD        X0, (SP)
-	VBROADCASTSD actkernconst<>+6336(SB), Z0
-	VBROADCASTSD actkernconst<>+1032(SB), Z1
-	VBROADCASTSD (SP), Z2
-	VBROADCASTSD actkernconst<>+0(SB), Z3
-	MOVQ         acc+0(FP), AX
-	VMOVUPD      (AX), Z31
-	MOVQ         in0_base+8(FP), CX
-	MOVQ         in1_base+32(FP), DX
-	MOVQ         in0_len+16(FP), BX
-
-loop:
-	CMPQ        BX, $0x00000020
-	JB          single
-	VCVTPS2PD   (CX), Z4
-	VCVTPS2PD   32(CX), Z5
-	VCVTPS2PD   64(CX), Z6
-	VCVTPS2PD   96(CX), Z7
-	VMULPD      Z4, Z2, Z4
-	VMULPD      Z5, Z2, Z5
-	VMULPD      Z6, Z2, Z6
-	VMULPD      Z7, Z2, Z7
-	VANDPD.BCST actkernconst<>+968(SB), Z4, Z4
-	VANDPD.BCST actkernconst<>+968(SB), Z5, Z5
-	VANDPD.BCST actkernconst<>+968(SB), Z6, Z6
-	VANDPD.BCST actkernconst<>+968(SB), Z7, Z7
-	VCMPPD      $0x11, Z4, Z0, K2
-	VCMPPD      $0x11, Z5, Z0, K3
-	VCMPPD      $0x11, Z6, Z0, K4
-	VCMPPD      $0x11, Z7, Z0, K5
-	VBLENDMPD   Z3, Z1, K2, Z4
-	VBLENDMPD   Z3, Z1, K3, Z5
-	VBLENDMPD   Z3, Z1, K4, Z6
-	VBLENDMPD   Z3, Z1, K5, Z7
-	VMAXPD      Z4, Z5, Z4
-	VMAXPD      Z6, Z7, Z6
-	VMAXPD      Z4, Z6, Z4
-	VMAXPD      Z31, Z4, Z31
-	ADDQ        $0x00000080, CX
-	ADDQ        $0x00000080, DX
-	SUBQ        $0x00000020, BX
-	JMP         loop
-
-single:
-	CMPQ        BX, $0x00000008
-	JB          tail
-	VCVTPS2PD   (CX), Z4
-	VMULPD      Z4, Z2, Z4
-	VANDPD.BCST actkernconst<>+968(SB), Z4, Z4
-	VCMPPD      $0x11, Z4, Z0, K2
-	VBLENDMPD   Z3, Z1, K2, Z4
-	VMAXPD      Z31, Z4, Z31
-	ADDQ        $0x00000020, CX
-	ADDQ        $0x00000020, DX
-	SUBQ        $0x00000008, BX
-	JMP         single
-
-tail:
-	TESTQ       BX, BX
-	JZ          done
-	MOVL        $-1, DX
-	BZHIL       BX, DX, DX
-	KMOVW       DX, K1
-	VMOVUPS.Z   (CX), K1, Y4
-	VCVTPS2PD   Y4, Z4
-	VMULPD      Z4, Z2, Z4
-	VANDPD.BCST actkernconst<>+968(SB), Z4, Z4
-	VCMPPD      $0x11, Z4, Z0, K2
-	VBLENDMPD   Z3, Z1, K2, Z4
-	VMAXPD      Z31, Z4, K1, Z31
-
-done:
-	VMOVUPD Z31, (AX)
-	VZEROUPPER
-	RET
-
-// func sinBackwardRareAVX2(acc *[16]float64, in0 []float32, in1 []float32, w0 float32)
-// Requires: AVX, AVX2, SSE, SSE2
-TEXT ·sinBackwardRareAVX2(SB), NOSPLIT, $32-60
-	MOVSS        w0+56(FP), X0
-	CVTSS2SD     X0, X0
-	VBROADCASTSD X0, Y0
-	VMOVUPD      Y0, (SP)
-	VMOVUPD      actkernconst<>+7040(SB), Y0
-	VMOVUPD      actkernconst<>+576(SB), Y1
-	VMOVUPD      (SP), Y2
-	VMOVUPD      actkernconst<>+160(SB), Y3
-	MOVQ         acc+0(FP), AX
-	VMOVUPD      (AX), Y13
-	VMOVUPD      32(AX), Y14
-	MOVQ         in0_base+8(FP), CX
-	MOVQ         in1_base+32(FP), DX
-	MOVQ         in0_len+16(FP), BX
-
-loop:
-	CMPQ      BX, $0x00000010
-	JB        single
-	VCVTPS2PD (CX), Y4
-	VCVTPS2PD 16(CX), Y5
-	VCVTPS2PD 32(CX), Y6
-	VCVTPS2PD 48(CX), Y7
-	VMULPD    Y4, Y2, Y4
-	VMULPD    Y5, Y2, Y5
-	VMULPD    Y6, Y2, Y6
-	VMULPD    Y7, Y2, Y7
-	VANDPD    actkernconst<>+1152(SB), Y4, Y4
-	VANDPD    actkernconst<>+1152(SB), Y5, Y5
-	VANDPD    actkernconst<>+1152(SB), Y6, Y6
-	VANDPD    actkernconst<>+1152(SB), Y7, Y7
-	VCMPPD    $0x11, Y4, Y0, Y4
-	VCMPPD    $0x11, Y5, Y0, Y5
-	VCMPPD    $0x11, Y6, Y0, Y6
-	VCMPPD    $0x11, Y7, Y0, Y7
-	VBLENDVPD Y4, Y3, Y1, Y4
-	VBLENDVPD Y5, Y3, Y1, Y5
-	VBLENDVPD Y6, Y3, Y1, Y6
-	VBLENDVPD Y7, Y3, Y1, Y7
-	VMAXPD    Y4, Y6, Y4
-	VMAXPD    Y13, Y4, Y13
-	VMAXPD    Y5, Y7, Y5
-	VMAXPD    Y14, Y5, Y14
-	ADDQ      $0x00000040, CX
-	ADDQ      $0x00000040, DX
-	SUBQ      $0x00000010, BX
-	JMP       loop
-
-single:
-	CMPQ      BX, $0x00000008
-	JB        tail
-	VCVTPS2PD (CX), Y4
-	VCVTPS2PD 16(CX), Y5
-	VMULPD    Y4, Y2, Y4
-	VMULPD    Y5, Y2, Y5
-	VANDPD    actkernconst<>+1152(SB), Y4, Y4
-	VANDPD    actkernconst<>+1152(SB), Y5, Y5
-	VCMPPD    $0x11, Y4, Y0, Y4
-	VCMPPD    $0x11, Y5, Y0, Y5
-	VBLENDVPD Y4, Y3, Y1, Y4
-	VBLENDVPD Y5, Y3, Y1, Y5
-	VMAXPD    Y13, Y4, Y13
-	VMAXPD    Y14, Y5, Y14
-	ADDQ      $0x00000020, CX
-	ADDQ      $0x00000020, DX
-	SUBQ      $0x00000008, BX
-	JMP       single
-
-tail:
-	TESTQ      BX, BX
-	JZ         done
-	CMPQ       BX, $0x00000004
-	JB         masked0
-	VCVTPS2PD  (CX), Y4
-	VMULPD     Y4, Y2, Y4
-	VANDPD     actkernconst<>+1152(SB), Y4, Y4
-	VCMPPD     $0x11, Y4, Y0, Y4
-	VBLENDVPD  Y4, Y3, Y1, Y4
-	VMAXPD     Y13, Y4, Y13
-	ADDQ       $0x00000010, CX
-	ADDQ       $0x00000010, DX
-	SUBQ       $0x00000004, BX
-	TESTQ      BX, BX
-	JZ         done
-	LEAQ       actkernconst<>+640(SB), DX
-	NEGQ       BX
-	VMOVDQU    32(DX)(BX*4), X15
-	VMASKMOVPS (CX), X15, X4
-	VCVTPS2PD  X4, Y4
-	VMULPD     Y4, Y2, Y4
-	VANDPD     actkernconst<>+1152(SB), Y4, Y4
-	VCMPPD     $0x11, Y4, Y0, Y4
-	VBLENDVPD  Y4, Y3, Y1, Y4
-	VMAXPD     Y14, Y4, Y5
-	VPMOVSXDQ  X15, Y6
-	VBLENDVPD  Y6, Y5, Y14, Y14
-	JMP        done
-
-masked0:
-	LEAQ       actkernconst<>+640(SB), DX
-	NEGQ       BX
-	VMOVDQU    32(DX)(BX*4), X15
-	VMASKMOVPS (CX), X15, X4
-	VCVTPS2PD  X4, Y4
-	VMULPD     Y4, Y2, Y4
-	VANDPD     actkernconst<>+1152(SB), Y4, Y4
-	VCMPPD     $0x11, Y4, Y0, Y4
-	VBLENDVPD  Y4, Y3, Y1, Y4
-	VMAXPD     Y13, Y4, Y5
-	VPMOVSXDQ  X15, Y6
-	VBLENDVPD  Y6, Y5, Y13, Y13
-
-done:
-	VMOVUPD Y13, (AX)
-	VMOVUPD Y14, 32(AX)
+stop:
+	MOVQ dst_len+8(FP), AX
+	SUBQ BX, AX
+	MOVQ AX, ret+80(FP)
+	SFENCE
 	VZEROUPPER
 	RET
 

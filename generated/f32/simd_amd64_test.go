@@ -1116,20 +1116,24 @@ var simdCases32 = []kerneltest.SIMDCase[float32]{
 	{
 		Name: "sinUsual", Inputs: 1, MaxLen: 97,
 		ParamSets: [][]float32{{float32(0x1p+00)}, {float32(0x1.ep+04)}},
-		Generic:   usualOnly(func(d []float32, in [][]float32, p []float32) { sinUsualGeneric(d, in[0], p[0]) }, func(acc *[16]float64, in [][]float32, p []float32) { sinRareGeneric(acc, in[0], p[0]) }),
+		Generic:   untilStop(func(d []float32, in [][]float32, p []float32) int { return sinUsualGeneric(d, in[0], p[0]) }),
 		Impls: []kerneltest.SIMDImpl[float32]{
-			{ISA: "avx512", Available: hasAVX512, Run: usualOnly(func(d []float32, in [][]float32, p []float32) { sinUsualAVX512(d, in[0], p[0]) }, func(acc *[16]float64, in [][]float32, p []float32) { sinRareGeneric(acc, in[0], p[0]) })},
-			{ISA: "avx512-stream", Available: hasAVX512, Run: usualOnly(func(d []float32, in [][]float32, p []float32) {
+			{ISA: "avx512", Available: hasAVX512, Run: untilStop(func(d []float32, in [][]float32, p []float32) int { return sinUsualAVX512(d, in[0], p[0]) })},
+			{ISA: "avx512-stream", Available: hasAVX512, Run: untilStop(func(d []float32, in [][]float32, p []float32) int {
 				h := streamHead(d)
-				sinUsualAVX512(d[:h], in[0][:h], p[0])
-				sinUsualAVX512Stream(d[h:], in[0][h:], p[0])
-			}, func(acc *[16]float64, in [][]float32, p []float32) { sinRareGeneric(acc, in[0], p[0]) })},
-			{ISA: "avx2", Available: hasAVX2, Run: usualOnly(func(d []float32, in [][]float32, p []float32) { sinUsualAVX2(d, in[0], p[0]) }, func(acc *[16]float64, in [][]float32, p []float32) { sinRareGeneric(acc, in[0], p[0]) })},
-			{ISA: "avx2-stream", Available: hasAVX2, Run: usualOnly(func(d []float32, in [][]float32, p []float32) {
+				if n := sinUsualAVX512(d[:h], in[0][:h], p[0]); n < h {
+					return n
+				}
+				return h + sinUsualAVX512Stream(d[h:], in[0][h:], p[0])
+			})},
+			{ISA: "avx2", Available: hasAVX2, Run: untilStop(func(d []float32, in [][]float32, p []float32) int { return sinUsualAVX2(d, in[0], p[0]) })},
+			{ISA: "avx2-stream", Available: hasAVX2, Run: untilStop(func(d []float32, in [][]float32, p []float32) int {
 				h := streamHead(d)
-				sinUsualAVX2(d[:h], in[0][:h], p[0])
-				sinUsualAVX2Stream(d[h:], in[0][h:], p[0])
-			}, func(acc *[16]float64, in [][]float32, p []float32) { sinRareGeneric(acc, in[0], p[0]) })},
+				if n := sinUsualAVX2(d[:h], in[0][:h], p[0]); n < h {
+					return n
+				}
+				return h + sinUsualAVX2Stream(d[h:], in[0][h:], p[0])
+			})},
 		},
 	},
 	{
@@ -1154,20 +1158,28 @@ var simdCases32 = []kerneltest.SIMDCase[float32]{
 	{
 		Name: "sinBackwardUsual", Inputs: 2, MaxLen: 97,
 		ParamSets: [][]float32{{float32(0x1p+00)}, {float32(0x1.ep+04)}},
-		Generic:   usualOnly(func(d []float32, in [][]float32, p []float32) { sinBackwardUsualGeneric(d, in[0], in[1], p[0]) }, func(acc *[16]float64, in [][]float32, p []float32) { sinBackwardRareGeneric(acc, in[0], in[1], p[0]) }),
+		Generic: untilStop(func(d []float32, in [][]float32, p []float32) int {
+			return sinBackwardUsualGeneric(d, in[0], in[1], p[0])
+		}),
 		Impls: []kerneltest.SIMDImpl[float32]{
-			{ISA: "avx512", Available: hasAVX512, Run: usualOnly(func(d []float32, in [][]float32, p []float32) { sinBackwardUsualAVX512(d, in[0], in[1], p[0]) }, func(acc *[16]float64, in [][]float32, p []float32) { sinBackwardRareGeneric(acc, in[0], in[1], p[0]) })},
-			{ISA: "avx512-stream", Available: hasAVX512, Run: usualOnly(func(d []float32, in [][]float32, p []float32) {
+			{ISA: "avx512", Available: hasAVX512, Run: untilStop(func(d []float32, in [][]float32, p []float32) int {
+				return sinBackwardUsualAVX512(d, in[0], in[1], p[0])
+			})},
+			{ISA: "avx512-stream", Available: hasAVX512, Run: untilStop(func(d []float32, in [][]float32, p []float32) int {
 				h := streamHead(d)
-				sinBackwardUsualAVX512(d[:h], in[0][:h], in[1][:h], p[0])
-				sinBackwardUsualAVX512Stream(d[h:], in[0][h:], in[1][h:], p[0])
-			}, func(acc *[16]float64, in [][]float32, p []float32) { sinBackwardRareGeneric(acc, in[0], in[1], p[0]) })},
-			{ISA: "avx2", Available: hasAVX2, Run: usualOnly(func(d []float32, in [][]float32, p []float32) { sinBackwardUsualAVX2(d, in[0], in[1], p[0]) }, func(acc *[16]float64, in [][]float32, p []float32) { sinBackwardRareGeneric(acc, in[0], in[1], p[0]) })},
-			{ISA: "avx2-stream", Available: hasAVX2, Run: usualOnly(func(d []float32, in [][]float32, p []float32) {
+				if n := sinBackwardUsualAVX512(d[:h], in[0][:h], in[1][:h], p[0]); n < h {
+					return n
+				}
+				return h + sinBackwardUsualAVX512Stream(d[h:], in[0][h:], in[1][h:], p[0])
+			})},
+			{ISA: "avx2", Available: hasAVX2, Run: untilStop(func(d []float32, in [][]float32, p []float32) int { return sinBackwardUsualAVX2(d, in[0], in[1], p[0]) })},
+			{ISA: "avx2-stream", Available: hasAVX2, Run: untilStop(func(d []float32, in [][]float32, p []float32) int {
 				h := streamHead(d)
-				sinBackwardUsualAVX2(d[:h], in[0][:h], in[1][:h], p[0])
-				sinBackwardUsualAVX2Stream(d[h:], in[0][h:], in[1][h:], p[0])
-			}, func(acc *[16]float64, in [][]float32, p []float32) { sinBackwardRareGeneric(acc, in[0], in[1], p[0]) })},
+				if n := sinBackwardUsualAVX2(d[:h], in[0][:h], in[1][:h], p[0]); n < h {
+					return n
+				}
+				return h + sinBackwardUsualAVX2Stream(d[h:], in[0][h:], in[1][h:], p[0])
+			})},
 		},
 	},
 	{
@@ -1633,26 +1645,6 @@ var reduceCases32 = []reduceCase[float32]{
 		},
 	},
 	{
-		Name: "sinRare", Inputs: 1, MaxLen: 97,
-		Max:       true,
-		ParamSets: [][]float32{{float32(0x1p+00)}, {float32(0x1.ep+04)}},
-		Generic:   func(acc *[16]float64, in [][]float32, p []float32) { sinRareGeneric(acc, in[0], p[0]) },
-		Impls: []reduceImpl[float32]{
-			{ISA: "avx512", Available: hasAVX512, Run: func(acc *[16]float64, in [][]float32, p []float32) { sinRareAVX512(acc, in[0], p[0]) }},
-			{ISA: "avx2", Available: hasAVX2, Run: func(acc *[16]float64, in [][]float32, p []float32) { sinRareAVX2(acc, in[0], p[0]) }},
-		},
-	},
-	{
-		Name: "sinBackwardRare", Inputs: 2, MaxLen: 97,
-		Max:       true,
-		ParamSets: [][]float32{{float32(0x1p+00)}, {float32(0x1.ep+04)}},
-		Generic:   func(acc *[16]float64, in [][]float32, p []float32) { sinBackwardRareGeneric(acc, in[0], in[1], p[0]) },
-		Impls: []reduceImpl[float32]{
-			{ISA: "avx512", Available: hasAVX512, Run: func(acc *[16]float64, in [][]float32, p []float32) { sinBackwardRareAVX512(acc, in[0], in[1], p[0]) }},
-			{ISA: "avx2", Available: hasAVX2, Run: func(acc *[16]float64, in [][]float32, p []float32) { sinBackwardRareAVX2(acc, in[0], in[1], p[0]) }},
-		},
-	},
-	{
 		Name: "softmaxReduceM", Inputs: 1, MaxLen: 97,
 		Max:     true,
 		Generic: func(acc *[16]float64, in [][]float32, p []float32) { softmaxReduceMGeneric(acc, in[0]) },
@@ -1974,24 +1966,21 @@ func (c reduceCase[T]) asSIMD(t *testing.T, strictNaN bool) kerneltest.SIMDCase[
 	return sc
 }
 
-// usualOnly adapts a rare path's usual kernel to the tests: it runs the
-// kernel, then zeroes dst where guard flags the element, so that only the
-// elements the usual kernel is for are compared.
-func usualOnly[T float32 | float64](run func(d []T, in [][]T, p []T), guard func(acc *[16]float64, in [][]T, p []T)) func(d []T, in [][]T, p []T) {
+// untilStop adapts a kernel with stops to the tests: it runs the kernel
+// over the slices, restarting it after every element it stops at, and
+// zeroes those elements (after the kernel has read them, in place too).
+func untilStop[T float32 | float64](run func(d []T, in [][]T, p []T) int) func(d []T, in [][]T, p []T) {
 	return func(d []T, in [][]T, p []T) {
-		rare := make([]bool, len(d))
-		one := make([][]T, len(in))
-		for i := range d {
+		sub := make([][]T, len(in))
+		from := func(i, j int) [][]T {
 			for k := range in {
-				one[k] = in[k][i : i+1]
+				sub[k] = in[k][i:j]
 			}
-			acc := rareAcc()
-			guard(&acc, one, p)
-			rare[i] = !noneRare(&acc)
+			return sub
 		}
-		run(d, in, p)
-		for i, r := range rare {
-			if r {
+		for i := 0; i < len(d); i++ {
+			i += run(d[i:], from(i, len(d)), p)
+			if i < len(d) && run(d[i:i+1], from(i, i+1), p) == 0 {
 				d[i] = 0
 			}
 		}

@@ -10,10 +10,8 @@ import "math"
 var (
 	sinImpl              = sinGeneric
 	sinUsualImpl         = sinUsualGeneric
-	sinRareImpl          = sinRareGeneric
 	sinBackwardImpl      = sinBackwardGeneric
 	sinBackwardUsualImpl = sinBackwardUsualGeneric
-	sinBackwardRareImpl  = sinBackwardRareGeneric
 )
 
 // Their streaming twins, for outputs too large for the caches (see
@@ -21,9 +19,9 @@ var (
 // stores.
 var (
 	sinStreamImpl              func(dst, x []float32, w0 float32)
-	sinUsualStreamImpl         func(dst, x []float32, w0 float32)
+	sinUsualStreamImpl         func(dst, x []float32, w0 float32) int
 	sinBackwardStreamImpl      func(dx, x, dy []float32, w0 float32)
-	sinBackwardUsualStreamImpl func(dx, x, dy []float32, w0 float32)
+	sinBackwardUsualStreamImpl func(dx, x, dy []float32, w0 float32) int
 )
 
 // sinGeneric is the pure-Go kernel of sin (f32 memory, f64 compute, 238
@@ -424,86 +422,68 @@ func sinGeneric(dst, x []float32, w0 float32) {
 }
 
 // sinUsualGeneric is the pure-Go kernel of sinUsual (f32 memory, f64 compute,
-// 39 operations): the scalar twin of the vector program the assembly kernels
+// 42 operations): the scalar twin of the vector program the assembly kernels
 // run, with exactly the semantics of vprog.Program.Eval, so every backend
 // gives the same bits. The caller guarantees equal lengths; dst may be the
-// same slice as an input.
-func sinUsualGeneric(dst, x []float32, w0 float32) {
+// same slice as an input. It stops before the first element that needs a rare
+// branch (vprog.Program.Stops) and returns how many elements it stored.
+func sinUsualGeneric(dst, x []float32, w0 float32) int {
 	x = x[:len(dst)]
 	v1 := float64(w0)
-	v3 := math.Float64frombits(0x3ff0000000000000)  // 1
-	v4 := math.Float64frombits(0x0000000000000000)  // 0
-	v5 := math.Float64frombits(0x3fe0000000000000)  // 0.5
-	v6 := math.Float64frombits(0xc000000000000000)  // -2
-	v7 := math.Float64frombits(0x3fd45f306dc9c883)  // 0.3183098861837907
-	v10 := math.Float64frombits(0xc00921fb54442d18) // -3.141592653589793
-	v12 := math.Float64frombits(0xbca1a62633145c07) // -1.2246467991473532e-16
-	v14 := math.Float64frombits(0x392f1976b7ed8fbc) // 2.9947698097183397e-33
-	v22 := math.Float64frombits(0x3de54a9cf2ed37cd) // 1.5491574122751917e-10
-	v23 := math.Float64frombits(0xbe5ae1e125ddf887) // -2.503613171595384e-08
-	v25 := math.Float64frombits(0x3ec71dd836d41b39) // 2.75571112829127e-06
-	v27 := math.Float64frombits(0xbf2a019fff123fbe) // -0.00019841268616404938
-	v29 := math.Float64frombits(0x3f81111110f9d729) // 0.00833333333069282
-	v31 := math.Float64frombits(0xbfc5555555554858) // -0.16666666666657437
+	v4 := math.Float64frombits(0x42b921fb54442d18)  // 2.7633741218861094e+13
+	v6 := math.Float64frombits(0x3ff0000000000000)  // 1
+	v7 := math.Float64frombits(0x0000000000000000)  // 0
+	v8 := math.Float64frombits(0x3fe0000000000000)  // 0.5
+	v9 := math.Float64frombits(0xc000000000000000)  // -2
+	v10 := math.Float64frombits(0x3fd45f306dc9c883) // 0.3183098861837907
+	v13 := math.Float64frombits(0xc00921fb54442d18) // -3.141592653589793
+	v15 := math.Float64frombits(0xbca1a62633145c07) // -1.2246467991473532e-16
+	v17 := math.Float64frombits(0x392f1976b7ed8fbc) // 2.9947698097183397e-33
+	v25 := math.Float64frombits(0x3de54a9cf2ed37cd) // 1.5491574122751917e-10
+	v26 := math.Float64frombits(0xbe5ae1e125ddf887) // -2.503613171595384e-08
+	v28 := math.Float64frombits(0x3ec71dd836d41b39) // 2.75571112829127e-06
+	v30 := math.Float64frombits(0xbf2a019fff123fbe) // -0.00019841268616404938
+	v32 := math.Float64frombits(0x3f81111110f9d729) // 0.00833333333069282
+	v34 := math.Float64frombits(0xbfc5555555554858) // -0.16666666666657437
 	for i := range dst {
-		v0 := float64(x[i])
-		v2 := float64(v1 * v0)
-		v8 := float64(v2 * v7)
-		v9 := math.RoundToEven(v8)
-		v11 := math.FMA(v9, v10, v2)
-		v13 := math.FMA(v9, v12, v11)
-		v15 := math.FMA(v9, v14, v13)
-		v16 := float64(v9 * v5)
-		v17 := math.Floor(v16)
-		v18 := math.FMA(v6, v17, v9)
-		v19 := math.FMA(v6, v18, v3)
-		v20 := float64(v15 * v15)
-		v21 := float64(v15 * v20)
-		v24 := math.FMA(v20, v22, v23)
-		v26 := math.FMA(v20, v24, v25)
-		v28 := math.FMA(v20, v26, v27)
-		v30 := math.FMA(v20, v28, v29)
-		v32 := math.FMA(v20, v30, v31)
-		v33 := math.FMA(v21, v32, v15)
-		v34 := float64(v33 * v19)
-		v35 := v2 == v4
-		v36 := v34
-		if v35 {
-			v36 = v2
-		}
-		v37 := math.IsNaN(v0)
-		v38 := v36
-		if v37 {
-			v38 = v0
-		}
-		dst[i] = float32(v38)
-	}
-}
-
-// sinRareGeneric is the pure-Go kernel of sinRare (f32 memory, f64 compute, 9
-// operations): the scalar twin of the vector program the assembly kernels run.
-// It folds each element's value into acc by max, element i into lane i % 8,
-// exactly as vprog.Acc.Add, so every backend gives the same bits. The caller
-// guarantees equal lengths.
-func sinRareGeneric(acc *[16]float64, x []float32, w0 float32) {
-	v1 := float64(w0)
-	v4 := math.Float64frombits(0x42b921fb54442d18) // 2.7633741218861094e+13
-	v6 := math.Float64frombits(0x3ff0000000000000) // 1
-	v7 := math.Float64frombits(0x0000000000000000) // 0
-	for i := range x {
 		v0 := float64(x[i])
 		v2 := float64(v1 * v0)
 		v3 := math.Abs(v2)
 		v5 := v4 < v3
-		v8 := v7
+		v11 := float64(v2 * v10)
+		v12 := math.RoundToEven(v11)
+		v14 := math.FMA(v12, v13, v2)
+		v16 := math.FMA(v12, v15, v14)
+		v18 := math.FMA(v12, v17, v16)
+		v19 := float64(v12 * v8)
+		v20 := math.Floor(v19)
+		v21 := math.FMA(v9, v20, v12)
+		v22 := math.FMA(v9, v21, v6)
+		v23 := float64(v18 * v18)
+		v24 := float64(v18 * v23)
+		v27 := math.FMA(v23, v25, v26)
+		v29 := math.FMA(v23, v27, v28)
+		v31 := math.FMA(v23, v29, v30)
+		v33 := math.FMA(v23, v31, v32)
+		v35 := math.FMA(v23, v33, v34)
+		v36 := math.FMA(v24, v35, v18)
+		v37 := float64(v36 * v22)
+		v38 := v2 == v7
+		v39 := v37
+		if v38 {
+			v39 = v2
+		}
+		v40 := math.IsNaN(v0)
+		v41 := v39
+		if v40 {
+			v41 = v0
+		}
 		if v5 {
-			v8 = v6
+			return i
 		}
-		foldK := i & 7
-		if foldS := acc[foldK]; foldS == foldS && (v8 > foldS || v8 != v8) {
-			acc[foldK] = v8
-		}
+		dst[i] = float32(v41)
 	}
+	return len(dst)
 }
 
 // sinBackwardGeneric is the pure-Go kernel of sinBackward (f32 memory, f64
@@ -907,87 +887,69 @@ func sinBackwardGeneric(dx, x, dy []float32, w0 float32) {
 }
 
 // sinBackwardUsualGeneric is the pure-Go kernel of sinBackwardUsual (f32
-// memory, f64 compute, 43 operations): the scalar twin of the vector program
+// memory, f64 compute, 46 operations): the scalar twin of the vector program
 // the assembly kernels run, with exactly the semantics of vprog.Program.Eval,
 // so every backend gives the same bits. The caller guarantees equal lengths;
-// dx may be the same slice as an input.
-func sinBackwardUsualGeneric(dx, x, dy []float32, w0 float32) {
+// dx may be the same slice as an input. It stops before the first element that
+// needs a rare branch (vprog.Program.Stops) and returns how many elements it
+// stored.
+func sinBackwardUsualGeneric(dx, x, dy []float32, w0 float32) int {
 	x = x[:len(dx)]
 	dy = dy[:len(dx)]
 	v1 := float64(w0)
-	v3 := math.Float64frombits(0x4000000000000000)  // 2
-	v4 := math.Float64frombits(0x3ff0000000000000)  // 1
-	v5 := math.Float64frombits(0x3fe0000000000000)  // 0.5
-	v6 := math.Float64frombits(0xc000000000000000)  // -2
-	v7 := math.Float64frombits(0x3fd45f306dc9c883)  // 0.3183098861837907
-	v8 := math.Float64frombits(0xbfe0000000000000)  // -0.5
-	v12 := math.Float64frombits(0xbff921fb54442d18) // -1.5707963267948966
-	v14 := math.Float64frombits(0xbc91a62633145c07) // -6.123233995736766e-17
-	v16 := math.Float64frombits(0x391f1976b7ed8fbc) // 1.4973849048591698e-33
-	v21 := math.Float64frombits(0xbff0000000000000) // -1
-	v25 := math.Float64frombits(0x3de54a9cf2ed37cd) // 1.5491574122751917e-10
-	v26 := math.Float64frombits(0xbe5ae1e125ddf887) // -2.503613171595384e-08
-	v28 := math.Float64frombits(0x3ec71dd836d41b39) // 2.75571112829127e-06
-	v30 := math.Float64frombits(0xbf2a019fff123fbe) // -0.00019841268616404938
-	v32 := math.Float64frombits(0x3f81111110f9d729) // 0.00833333333069282
-	v34 := math.Float64frombits(0xbfc5555555554858) // -0.16666666666657437
+	v4 := math.Float64frombits(0x42b921fb54442d18)  // 2.7633741218861094e+13
+	v6 := math.Float64frombits(0x4000000000000000)  // 2
+	v7 := math.Float64frombits(0x3ff0000000000000)  // 1
+	v8 := math.Float64frombits(0x3fe0000000000000)  // 0.5
+	v9 := math.Float64frombits(0xc000000000000000)  // -2
+	v10 := math.Float64frombits(0x3fd45f306dc9c883) // 0.3183098861837907
+	v11 := math.Float64frombits(0xbfe0000000000000) // -0.5
+	v15 := math.Float64frombits(0xbff921fb54442d18) // -1.5707963267948966
+	v17 := math.Float64frombits(0xbc91a62633145c07) // -6.123233995736766e-17
+	v19 := math.Float64frombits(0x391f1976b7ed8fbc) // 1.4973849048591698e-33
+	v24 := math.Float64frombits(0xbff0000000000000) // -1
+	v28 := math.Float64frombits(0x3de54a9cf2ed37cd) // 1.5491574122751917e-10
+	v29 := math.Float64frombits(0xbe5ae1e125ddf887) // -2.503613171595384e-08
+	v31 := math.Float64frombits(0x3ec71dd836d41b39) // 2.75571112829127e-06
+	v33 := math.Float64frombits(0xbf2a019fff123fbe) // -0.00019841268616404938
+	v35 := math.Float64frombits(0x3f81111110f9d729) // 0.00833333333069282
+	v37 := math.Float64frombits(0xbfc5555555554858) // -0.16666666666657437
 	for i := range dx {
-		v0 := float64(x[i])
-		v2 := float64(v1 * v0)
-		v9 := math.FMA(v2, v7, v8)
-		v10 := math.RoundToEven(v9)
-		v11 := math.FMA(v3, v10, v4)
-		v13 := math.FMA(v11, v12, v2)
-		v15 := math.FMA(v11, v14, v13)
-		v17 := math.FMA(v11, v16, v15)
-		v18 := float64(v10 * v5)
-		v19 := math.Floor(v18)
-		v20 := math.FMA(v6, v19, v10)
-		v22 := math.FMA(v3, v20, v21)
-		v23 := float64(v17 * v17)
-		v24 := float64(v17 * v23)
-		v27 := math.FMA(v23, v25, v26)
-		v29 := math.FMA(v23, v27, v28)
-		v31 := math.FMA(v23, v29, v30)
-		v33 := math.FMA(v23, v31, v32)
-		v35 := math.FMA(v23, v33, v34)
-		v36 := math.FMA(v24, v35, v17)
-		v37 := float64(v36 * v22)
-		v38 := float64(v1 * v37)
-		v39 := float64(dy[i])
-		v40 := float64(v38 * v39)
-		v41 := math.IsNaN(v0)
-		v42 := v40
-		if v41 {
-			v42 = v0
-		}
-		dx[i] = float32(v42)
-	}
-}
-
-// sinBackwardRareGeneric is the pure-Go kernel of sinBackwardRare (f32 memory,
-// f64 compute, 9 operations): the scalar twin of the vector program the
-// assembly kernels run. It folds each element's value into acc by max, element
-// i into lane i % 8, exactly as vprog.Acc.Add, so every backend gives the same
-// bits. The caller guarantees equal lengths.
-func sinBackwardRareGeneric(acc *[16]float64, x, dy []float32, w0 float32) {
-	dy = dy[:len(x)]
-	v1 := float64(w0)
-	v4 := math.Float64frombits(0x42b921fb54442d18) // 2.7633741218861094e+13
-	v6 := math.Float64frombits(0x3ff0000000000000) // 1
-	v7 := math.Float64frombits(0x0000000000000000) // 0
-	for i := range x {
 		v0 := float64(x[i])
 		v2 := float64(v1 * v0)
 		v3 := math.Abs(v2)
 		v5 := v4 < v3
-		v8 := v7
+		v12 := math.FMA(v2, v10, v11)
+		v13 := math.RoundToEven(v12)
+		v14 := math.FMA(v6, v13, v7)
+		v16 := math.FMA(v14, v15, v2)
+		v18 := math.FMA(v14, v17, v16)
+		v20 := math.FMA(v14, v19, v18)
+		v21 := float64(v13 * v8)
+		v22 := math.Floor(v21)
+		v23 := math.FMA(v9, v22, v13)
+		v25 := math.FMA(v6, v23, v24)
+		v26 := float64(v20 * v20)
+		v27 := float64(v20 * v26)
+		v30 := math.FMA(v26, v28, v29)
+		v32 := math.FMA(v26, v30, v31)
+		v34 := math.FMA(v26, v32, v33)
+		v36 := math.FMA(v26, v34, v35)
+		v38 := math.FMA(v26, v36, v37)
+		v39 := math.FMA(v27, v38, v20)
+		v40 := float64(v39 * v25)
+		v41 := float64(v1 * v40)
+		v42 := float64(dy[i])
+		v43 := float64(v41 * v42)
+		v44 := math.IsNaN(v0)
+		v45 := v43
+		if v44 {
+			v45 = v0
+		}
 		if v5 {
-			v8 = v6
+			return i
 		}
-		foldK := i & 7
-		if foldS := acc[foldK]; foldS == foldS && (v8 > foldS || v8 != v8) {
-			acc[foldK] = v8
-		}
+		dx[i] = float32(v45)
 	}
+	return len(dx)
 }

@@ -79,19 +79,22 @@ func CELU(dst, x []float64, alpha float64) {
 	if err := celuCheck(alpha); err != nil {
 		panic("actkern: CELU: " + err.Error())
 	}
-	// Few inputs need celu's rare branch: skip it where none does (same bits).
-	acc := rareAcc()
-	celuRareImpl(&acc, x, alpha)
-	if noneRare(&acc) {
-		if celuUsualStreamImpl != nil && streams(dst, x) {
-			h := streamHead(dst)
-			celuUsualImpl(dst[:h], x[:h], alpha)
-			celuUsualStreamImpl(dst[h:], x[h:], alpha)
-			return
+	// Few inputs need celu's rare branch: the usual kernel, without it, stops before the
+	// first that does, and the full kernel takes the rest (same bits).
+	var done int
+	if celuUsualStreamImpl != nil && streams(dst, x) {
+		h := streamHead(dst)
+		done = celuUsualImpl(dst[:h], x[:h], alpha)
+		if done == h {
+			done += celuUsualStreamImpl(dst[h:], x[h:], alpha)
 		}
-		celuUsualImpl(dst, x, alpha)
+	} else {
+		done = celuUsualImpl(dst, x, alpha)
+	}
+	if done == len(dst) {
 		return
 	}
+	dst, x = dst[done:], x[done:]
 	if celuStreamImpl != nil && streams(dst, x) {
 		h := streamHead(dst)
 		celuImpl(dst[:h], x[:h], alpha)
@@ -173,19 +176,22 @@ func CELUBackward(dx, dy, x []float64, alpha float64) {
 	if err := celuCheck(alpha); err != nil {
 		panic("actkern: CELUBackward: " + err.Error())
 	}
-	// Few inputs need celuBackward's rare branch: skip it where none does (same bits).
-	acc := rareAcc()
-	celuBackwardRareImpl(&acc, x, dy, alpha)
-	if noneRare(&acc) {
-		if celuBackwardUsualStreamImpl != nil && streams(dx, x, dy) {
-			h := streamHead(dx)
-			celuBackwardUsualImpl(dx[:h], x[:h], dy[:h], alpha)
-			celuBackwardUsualStreamImpl(dx[h:], x[h:], dy[h:], alpha)
-			return
+	// Few inputs need celuBackward's rare branch: the usual kernel, without it, stops before the
+	// first that does, and the full kernel takes the rest (same bits).
+	var done int
+	if celuBackwardUsualStreamImpl != nil && streams(dx, x, dy) {
+		h := streamHead(dx)
+		done = celuBackwardUsualImpl(dx[:h], x[:h], dy[:h], alpha)
+		if done == h {
+			done += celuBackwardUsualStreamImpl(dx[h:], x[h:], dy[h:], alpha)
 		}
-		celuBackwardUsualImpl(dx, x, dy, alpha)
+	} else {
+		done = celuBackwardUsualImpl(dx, x, dy, alpha)
+	}
+	if done == len(dx) {
 		return
 	}
+	dx, x, dy = dx[done:], x[done:], dy[done:]
 	if celuBackwardStreamImpl != nil && streams(dx, x, dy) {
 		h := streamHead(dx)
 		celuBackwardImpl(dx[:h], x[:h], dy[:h], alpha)

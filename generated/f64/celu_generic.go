@@ -10,10 +10,8 @@ import "math"
 var (
 	celuImpl                   = celuGeneric
 	celuUsualImpl              = celuUsualGeneric
-	celuRareImpl               = celuRareGeneric
 	celuBackwardImpl           = celuBackwardGeneric
 	celuBackwardUsualImpl      = celuBackwardUsualGeneric
-	celuBackwardRareImpl       = celuBackwardRareGeneric
 	celuBackwardFromOutputImpl = celuBackwardFromOutputGeneric
 )
 
@@ -22,9 +20,9 @@ var (
 // stores.
 var (
 	celuStreamImpl                   func(dst, x []float64, alpha float64)
-	celuUsualStreamImpl              func(dst, x []float64, alpha float64)
+	celuUsualStreamImpl              func(dst, x []float64, alpha float64) int
 	celuBackwardStreamImpl           func(dx, x, dy []float64, alpha float64)
-	celuBackwardUsualStreamImpl      func(dx, x, dy []float64, alpha float64)
+	celuBackwardUsualStreamImpl      func(dx, x, dy []float64, alpha float64) int
 	celuBackwardFromOutputStreamImpl func(dx, y, dy []float64, alpha float64)
 )
 
@@ -379,11 +377,12 @@ func celuGeneric(dst, x []float64, alpha float64) {
 }
 
 // celuUsualGeneric is the pure-Go kernel of celuUsual (f64 memory, f64
-// compute, 97 operations): the scalar twin of the vector program the assembly
+// compute, 99 operations): the scalar twin of the vector program the assembly
 // kernels run, with exactly the semantics of vprog.Program.Eval, so every
 // backend gives the same bits. The caller guarantees equal lengths; dst may be
-// the same slice as an input.
-func celuUsualGeneric(dst, x []float64, alpha float64) {
+// the same slice as an input. It stops before the first element that needs a
+// rare branch (vprog.Program.Stops) and returns how many elements it stored.
+func celuUsualGeneric(dst, x []float64, alpha float64) int {
 	x = x[:len(dst)]
 	v1 := math.Float64frombits(0x0000000000000000) // 0
 	v3 := math.Float64frombits(0x3ff0000000000000) // 1
@@ -397,154 +396,124 @@ func celuUsualGeneric(dst, x []float64, alpha float64) {
 	}
 	v9 := float64(v4 * v8)
 	v10 := float64(v3 / v9)
-	v13 := math.Float64frombits(0xc044000000000000) // -40
-	v15 := math.Float64frombits(0x4086300000000000) // 710
-	v17 := math.Float64frombits(0x3ff71547652b82fe) // 1.4426950408889634
-	v21 := math.Float64frombits(0xbfe62e42fefa39ef) // -0.6931471805599453
-	v23 := math.Float64frombits(0xbc7abc9e3b39803f) // -2.3190468138462996e-17
-	v27 := math.Float64frombits(0x3fe0000000000000) // 0.5
-	v40 := math.Float64frombits(0x3e21f2a265956fb2) // 2.0893978046591626e-09
-	v41 := math.Float64frombits(0x3e5af38930c76304) // 2.5100365384992085e-08
-	v43 := math.Float64frombits(0x3e927e502c598216) // 2.755732960487844e-07
-	v45 := math.Float64frombits(0x3ec71de0db91cbba) // 2.7557268507615253e-06
-	v47 := math.Float64frombits(0x3efa01a0198a8804) // 2.4801587275143102e-05
-	v49 := math.Float64frombits(0x3f2a01a01a7c0f12) // 0.00019841269863018395
-	v51 := math.Float64frombits(0x3f56c16c16c1811d) // 0.001388888888890056
-	v53 := math.Float64frombits(0x3f811111111109b8) // 0.00833333333333007
-	v55 := math.Float64frombits(0x3fa5555555555554) // 0.04166666666666666
-	v57 := math.Float64frombits(0x3fc5555555555556) // 0.16666666666666669
-	v60 := math.Float64frombits(0xbff0000000000000) // -1
-	v79 := float64(v3 / v8)
-	v81 := math.Float64frombits(0x40c3880000000000) // 10000
-	v82 := math.Float64frombits(0xc0c3880000000000) // -10000
-	v91 := math.Float64frombits(0x7fe1ccf385ebc8a0) // 1e+308
+	v13 := math.Float64frombits(0x4085e00000000000) // 700
+	v15 := math.Float64frombits(0xc044000000000000) // -40
+	v17 := math.Float64frombits(0x4086300000000000) // 710
+	v19 := math.Float64frombits(0x3ff71547652b82fe) // 1.4426950408889634
+	v23 := math.Float64frombits(0xbfe62e42fefa39ef) // -0.6931471805599453
+	v25 := math.Float64frombits(0xbc7abc9e3b39803f) // -2.3190468138462996e-17
+	v29 := math.Float64frombits(0x3fe0000000000000) // 0.5
+	v42 := math.Float64frombits(0x3e21f2a265956fb2) // 2.0893978046591626e-09
+	v43 := math.Float64frombits(0x3e5af38930c76304) // 2.5100365384992085e-08
+	v45 := math.Float64frombits(0x3e927e502c598216) // 2.755732960487844e-07
+	v47 := math.Float64frombits(0x3ec71de0db91cbba) // 2.7557268507615253e-06
+	v49 := math.Float64frombits(0x3efa01a0198a8804) // 2.4801587275143102e-05
+	v51 := math.Float64frombits(0x3f2a01a01a7c0f12) // 0.00019841269863018395
+	v53 := math.Float64frombits(0x3f56c16c16c1811d) // 0.001388888888890056
+	v55 := math.Float64frombits(0x3f811111111109b8) // 0.00833333333333007
+	v57 := math.Float64frombits(0x3fa5555555555554) // 0.04166666666666666
+	v59 := math.Float64frombits(0x3fc5555555555556) // 0.16666666666666669
+	v62 := math.Float64frombits(0xbff0000000000000) // -1
+	v81 := float64(v3 / v8)
+	v83 := math.Float64frombits(0x40c3880000000000) // 10000
+	v84 := math.Float64frombits(0xc0c3880000000000) // -10000
+	v93 := math.Float64frombits(0x7fe1ccf385ebc8a0) // 1e+308
 	for i := range dst {
 		v0 := x[i]
 		v2 := v1 <= v0
 		v11 := float64(v0 * v10)
 		v12 := float64(v11 * v8)
-		v14 := v13
-		if v12 > v13 {
-			v14 = v12
-		}
+		v14 := v13 < v12
 		v16 := v15
-		if v14 < v15 {
-			v16 = v14
+		if v12 > v15 {
+			v16 = v12
 		}
-		v18 := float64(v16 * v17)
-		v19 := math.RoundToEven(v18)
-		v20 := -v19
-		v22 := math.FMA(v19, v21, v16)
-		v24 := math.FMA(v19, v23, v22)
-		v25 := float64(v22 - v24)
-		v26 := math.FMA(v19, v23, v25)
-		v28 := float64(v24 * v24)
-		v29 := -v28
-		v30 := math.FMA(v24, v24, v29)
-		v31 := float64(v27 * v28)
-		v32 := float64(v27 * v30)
-		v33 := float64(v24 + v31)
-		v34 := float64(v24 - v33)
-		v35 := float64(v34 + v31)
-		v36 := float64(v35 + v32)
-		v37 := math.FMA(v26, v24, v26)
-		v38 := float64(v36 + v37)
-		v39 := float64(v28 * v24)
-		v42 := math.FMA(v24, v40, v41)
-		v44 := math.FMA(v24, v42, v43)
-		v46 := math.FMA(v24, v44, v45)
-		v48 := math.FMA(v24, v46, v47)
-		v50 := math.FMA(v24, v48, v49)
-		v52 := math.FMA(v24, v50, v51)
-		v54 := math.FMA(v24, v52, v53)
-		v56 := math.FMA(v24, v54, v55)
-		v58 := math.FMA(v24, v56, v57)
-		v59 := math.FMA(v39, v58, v38)
-		v61 := ldexpMid(v60, v20)
-		v62 := float64(v3 + v61)
-		v63 := float64(v62 - v3)
-		v64 := float64(v62 - v63)
-		v65 := float64(v3 - v64)
-		v66 := float64(v61 - v63)
-		v67 := float64(v65 + v66)
-		v68 := float64(v59 + v67)
-		v69 := float64(v62 + v33)
-		v70 := float64(v62 - v69)
-		v71 := float64(v70 + v33)
-		v72 := float64(v71 + v68)
-		v73 := float64(v69 + v72)
-		v74 := ldexpMid(v73, v19)
-		v75 := math.Copysign(v74, v12)
-		v76 := math.IsNaN(v12)
-		v77 := v75
-		if v76 {
-			v77 = v12
+		v18 := v17
+		if v16 < v17 {
+			v18 = v16
 		}
-		v78 := float64(v3 + v77)
-		v80 := float64(v78 * v79)
-		v83 := v82 < v12
-		v84 := v12 < v81
-		v85 := v83 && v84
-		v86 := -v12
-		v87 := float64(v0 * v8)
-		v88 := math.FMA(v86, v9, v87)
-		v89 := v1
-		if v85 {
-			v89 = v88
+		v20 := float64(v18 * v19)
+		v21 := math.RoundToEven(v20)
+		v22 := -v21
+		v24 := math.FMA(v21, v23, v18)
+		v26 := math.FMA(v21, v25, v24)
+		v27 := float64(v24 - v26)
+		v28 := math.FMA(v21, v25, v27)
+		v30 := float64(v26 * v26)
+		v31 := -v30
+		v32 := math.FMA(v26, v26, v31)
+		v33 := float64(v29 * v30)
+		v34 := float64(v29 * v32)
+		v35 := float64(v26 + v33)
+		v36 := float64(v26 - v35)
+		v37 := float64(v36 + v33)
+		v38 := float64(v37 + v34)
+		v39 := math.FMA(v28, v26, v28)
+		v40 := float64(v38 + v39)
+		v41 := float64(v30 * v26)
+		v44 := math.FMA(v26, v42, v43)
+		v46 := math.FMA(v26, v44, v45)
+		v48 := math.FMA(v26, v46, v47)
+		v50 := math.FMA(v26, v48, v49)
+		v52 := math.FMA(v26, v50, v51)
+		v54 := math.FMA(v26, v52, v53)
+		v56 := math.FMA(v26, v54, v55)
+		v58 := math.FMA(v26, v56, v57)
+		v60 := math.FMA(v26, v58, v59)
+		v61 := math.FMA(v41, v60, v40)
+		v63 := ldexpMid(v62, v22)
+		v64 := float64(v3 + v63)
+		v65 := float64(v64 - v3)
+		v66 := float64(v64 - v65)
+		v67 := float64(v3 - v66)
+		v68 := float64(v63 - v65)
+		v69 := float64(v67 + v68)
+		v70 := float64(v61 + v69)
+		v71 := float64(v64 + v35)
+		v72 := float64(v64 - v71)
+		v73 := float64(v72 + v35)
+		v74 := float64(v73 + v70)
+		v75 := float64(v71 + v74)
+		v76 := ldexpMid(v75, v21)
+		v77 := math.Copysign(v76, v12)
+		v78 := math.IsNaN(v12)
+		v79 := v77
+		if v78 {
+			v79 = v12
 		}
-		v90 := float64(v80 * v89)
-		v92 := v90
-		if v91 < v90 {
-			v92 = v91
+		v80 := float64(v3 + v79)
+		v82 := float64(v80 * v81)
+		v85 := v84 < v12
+		v86 := v12 < v83
+		v87 := v85 && v86
+		v88 := -v12
+		v89 := float64(v0 * v8)
+		v90 := math.FMA(v88, v9, v89)
+		v91 := v1
+		if v87 {
+			v91 = v90
 		}
-		v93 := math.FMA(v4, v77, v92)
-		v94 := v93
+		v92 := float64(v82 * v91)
+		v94 := v92
+		if v93 < v92 {
+			v94 = v93
+		}
+		v95 := math.FMA(v4, v79, v94)
+		v96 := v95
 		if v2 {
-			v94 = v0
-		}
-		v95 := math.IsNaN(v0)
-		v96 := v94
-		if v95 {
 			v96 = v0
 		}
-		dst[i] = v96
-	}
-}
-
-// celuRareGeneric is the pure-Go kernel of celuRare (f64 memory, f64 compute,
-// 16 operations): the scalar twin of the vector program the assembly kernels
-// run. It folds each element's value into acc by max, element i into lane i %
-// 8, exactly as vprog.Acc.Add, so every backend gives the same bits. The
-// caller guarantees equal lengths.
-func celuRareGeneric(acc *[16]float64, x []float64, alpha float64) {
-	v1 := math.Float64frombits(0x3ff0000000000000) // 1
-	v2 := alpha
-	v3 := math.Abs(v2)
-	v4 := v3 < v1
-	v5 := math.Float64frombits(0x43f0000000000000) // 1.8446744073709552e+19
-	v6 := v1
-	if v4 {
-		v6 = v5
-	}
-	v7 := float64(v2 * v6)
-	v8 := float64(v1 / v7)
-	v11 := math.Float64frombits(0x4085e00000000000) // 700
-	v13 := math.Float64frombits(0x3ff0000000000000) // 1
-	v14 := math.Float64frombits(0x0000000000000000) // 0
-	for i := range x {
-		v0 := x[i]
-		v9 := float64(v0 * v8)
-		v10 := float64(v9 * v6)
-		v12 := v11 < v10
-		v15 := v14
-		if v12 {
-			v15 = v13
+		v97 := math.IsNaN(v0)
+		v98 := v96
+		if v97 {
+			v98 = v0
 		}
-		foldK := i & 7
-		if foldS := acc[foldK]; foldS == foldS && (v15 > foldS || v15 != v15) {
-			acc[foldK] = v15
+		if v14 {
+			return i
 		}
+		dst[i] = v98
 	}
+	return len(dst)
 }
 
 // celuBackwardGeneric is the pure-Go kernel of celuBackward (f64 memory, f64
@@ -1319,11 +1288,13 @@ func celuBackwardGeneric(dx, x, dy []float64, alpha float64) {
 }
 
 // celuBackwardUsualGeneric is the pure-Go kernel of celuBackwardUsual (f64
-// memory, f64 compute, 170 operations): the scalar twin of the vector program
+// memory, f64 compute, 177 operations): the scalar twin of the vector program
 // the assembly kernels run, with exactly the semantics of vprog.Program.Eval,
 // so every backend gives the same bits. The caller guarantees equal lengths;
-// dx may be the same slice as an input.
-func celuBackwardUsualGeneric(dx, x, dy []float64, alpha float64) {
+// dx may be the same slice as an input. It stops before the first element that
+// needs a rare branch (vprog.Program.Stops) and returns how many elements it
+// stored.
+func celuBackwardUsualGeneric(dx, x, dy []float64, alpha float64) int {
 	x = x[:len(dx)]
 	dy = dy[:len(dx)]
 	v1 := math.Float64frombits(0x0000000000000000) // 0
@@ -1338,291 +1309,256 @@ func celuBackwardUsualGeneric(dx, x, dy []float64, alpha float64) {
 	}
 	v9 := float64(v4 * v8)
 	v10 := float64(v3 / v9)
-	v13 := math.Float64frombits(0xc091300000000000)  // -1100
-	v14 := math.Float64frombits(0xc096d00000000000)  // -1460
-	v16 := math.Float64frombits(0x4086300000000000)  // 710
-	v18 := math.Float64frombits(0x3ff71547652b82fe)  // 1.4426950408889634
-	v21 := math.Float64frombits(0xbfe62e42fefa39ef)  // -0.6931471805599453
-	v23 := math.Float64frombits(0xbc7abc9e3b39803f)  // -2.3190468138462996e-17
-	v27 := math.Float64frombits(0x3fe0000000000000)  // 0.5
-	v40 := math.Float64frombits(0x3e21f2a265956fb2)  // 2.0893978046591626e-09
-	v41 := math.Float64frombits(0x3e5af38930c76304)  // 2.5100365384992085e-08
-	v43 := math.Float64frombits(0x3e927e502c598216)  // 2.755732960487844e-07
-	v45 := math.Float64frombits(0x3ec71de0db91cbba)  // 2.7557268507615253e-06
-	v47 := math.Float64frombits(0x3efa01a0198a8804)  // 2.4801587275143102e-05
-	v49 := math.Float64frombits(0x3f2a01a01a7c0f12)  // 0.00019841269863018395
-	v51 := math.Float64frombits(0x3f56c16c16c1811d)  // 0.001388888888890056
-	v53 := math.Float64frombits(0x3f811111111109b8)  // 0.00833333333333007
-	v55 := math.Float64frombits(0x3fa5555555555554)  // 0.04166666666666666
-	v57 := math.Float64frombits(0x3fc5555555555556)  // 0.16666666666666669
-	v65 := math.Float64frombits(0xc08ff00000000000)  // -1022
-	v67 := math.Float64frombits(0x408f400000000000)  // 1000
-	v70 := math.Float64frombits(0xc08fe80000000000)  // -1021
-	v72 := math.Float64frombits(0x3ff8000000000000)  // 1.5
-	v86 := math.Float64frombits(0x40c3880000000000)  // 10000
-	v87 := math.Float64frombits(0xc0c3880000000000)  // -10000
-	v97 := math.Float64frombits(0x17f0000000000000)  // 2.191809349008403e-193
-	v98 := math.Float64frombits(0x67f0000000000000)  // 4.562440617622195e+192
-	v144 := math.Float64frombits(0x3cc0000000000000) // 4.440892098500626e-16
-	v158 := math.Float64frombits(0x6570000000000000) // 4.149515568880993e+180
-	v160 := math.Float64frombits(0x2270000000000000) // 8.200532357869981e-143
-	v161 := math.Float64frombits(0x2260000000000000) // 4.100266178934991e-143
+	v13 := math.Float64frombits(0xc097700000000000)  // -1500
+	v15 := math.Float64frombits(0xc091300000000000)  // -1100
+	v17 := math.Float64frombits(0x4085e00000000000)  // 700
+	v18 := math.Float64frombits(0xc085e00000000000)  // -700
+	v21 := math.Float64frombits(0xc096d00000000000)  // -1460
+	v23 := math.Float64frombits(0x4086300000000000)  // 710
+	v25 := math.Float64frombits(0x3ff71547652b82fe)  // 1.4426950408889634
+	v28 := math.Float64frombits(0xbfe62e42fefa39ef)  // -0.6931471805599453
+	v30 := math.Float64frombits(0xbc7abc9e3b39803f)  // -2.3190468138462996e-17
+	v34 := math.Float64frombits(0x3fe0000000000000)  // 0.5
+	v47 := math.Float64frombits(0x3e21f2a265956fb2)  // 2.0893978046591626e-09
+	v48 := math.Float64frombits(0x3e5af38930c76304)  // 2.5100365384992085e-08
+	v50 := math.Float64frombits(0x3e927e502c598216)  // 2.755732960487844e-07
+	v52 := math.Float64frombits(0x3ec71de0db91cbba)  // 2.7557268507615253e-06
+	v54 := math.Float64frombits(0x3efa01a0198a8804)  // 2.4801587275143102e-05
+	v56 := math.Float64frombits(0x3f2a01a01a7c0f12)  // 0.00019841269863018395
+	v58 := math.Float64frombits(0x3f56c16c16c1811d)  // 0.001388888888890056
+	v60 := math.Float64frombits(0x3f811111111109b8)  // 0.00833333333333007
+	v62 := math.Float64frombits(0x3fa5555555555554)  // 0.04166666666666666
+	v64 := math.Float64frombits(0x3fc5555555555556)  // 0.16666666666666669
+	v72 := math.Float64frombits(0xc08ff00000000000)  // -1022
+	v74 := math.Float64frombits(0x408f400000000000)  // 1000
+	v77 := math.Float64frombits(0xc08fe80000000000)  // -1021
+	v79 := math.Float64frombits(0x3ff8000000000000)  // 1.5
+	v93 := math.Float64frombits(0x40c3880000000000)  // 10000
+	v94 := math.Float64frombits(0xc0c3880000000000)  // -10000
+	v104 := math.Float64frombits(0x17f0000000000000) // 2.191809349008403e-193
+	v105 := math.Float64frombits(0x67f0000000000000) // 4.562440617622195e+192
+	v151 := math.Float64frombits(0x3cc0000000000000) // 4.440892098500626e-16
+	v165 := math.Float64frombits(0x6570000000000000) // 4.149515568880993e+180
+	v167 := math.Float64frombits(0x2270000000000000) // 8.200532357869981e-143
+	v168 := math.Float64frombits(0x2260000000000000) // 4.100266178934991e-143
 	for i := range dx {
 		v0 := x[i]
 		v2 := v1 < v0
 		v11 := float64(v0 * v10)
 		v12 := float64(v11 * v8)
-		v15 := v14
-		if v12 > v14 {
-			v15 = v12
+		v14 := v12 < v13
+		v16 := v12 < v15
+		v19 := v12 < v18
+		v20 := v17 < v12
+		v22 := v21
+		if v12 > v21 {
+			v22 = v12
 		}
-		v17 := v16
-		if v15 < v16 {
-			v17 = v15
+		v24 := v23
+		if v22 < v23 {
+			v24 = v22
 		}
-		v19 := float64(v17 * v18)
-		v20 := math.RoundToEven(v19)
-		v22 := math.FMA(v20, v21, v17)
-		v24 := math.FMA(v20, v23, v22)
-		v25 := float64(v22 - v24)
-		v26 := math.FMA(v20, v23, v25)
-		v28 := float64(v24 * v24)
-		v29 := -v28
-		v30 := math.FMA(v24, v24, v29)
-		v31 := float64(v27 * v28)
-		v32 := float64(v27 * v30)
-		v33 := float64(v24 + v31)
-		v34 := float64(v24 - v33)
-		v35 := float64(v34 + v31)
-		v36 := float64(v35 + v32)
-		v37 := math.FMA(v26, v24, v26)
-		v38 := float64(v36 + v37)
-		v39 := float64(v28 * v24)
-		v42 := math.FMA(v24, v40, v41)
-		v44 := math.FMA(v24, v42, v43)
-		v46 := math.FMA(v24, v44, v45)
-		v48 := math.FMA(v24, v46, v47)
-		v50 := math.FMA(v24, v48, v49)
-		v52 := math.FMA(v24, v50, v51)
-		v54 := math.FMA(v24, v52, v53)
-		v56 := math.FMA(v24, v54, v55)
-		v58 := math.FMA(v24, v56, v57)
-		v59 := math.FMA(v39, v58, v38)
-		v60 := float64(v3 + v33)
-		v61 := float64(v3 - v60)
-		v62 := float64(v61 + v33)
-		v63 := float64(v62 + v59)
-		v64 := v14 <= v12
-		v66 := float64(v65 - v20)
-		v68 := v67
-		if v66 < v67 {
-			v68 = v66
+		v26 := float64(v24 * v25)
+		v27 := math.RoundToEven(v26)
+		v29 := math.FMA(v27, v28, v24)
+		v31 := math.FMA(v27, v30, v29)
+		v32 := float64(v29 - v31)
+		v33 := math.FMA(v27, v30, v32)
+		v35 := float64(v31 * v31)
+		v36 := -v35
+		v37 := math.FMA(v31, v31, v36)
+		v38 := float64(v34 * v35)
+		v39 := float64(v34 * v37)
+		v40 := float64(v31 + v38)
+		v41 := float64(v31 - v40)
+		v42 := float64(v41 + v38)
+		v43 := float64(v42 + v39)
+		v44 := math.FMA(v33, v31, v33)
+		v45 := float64(v43 + v44)
+		v46 := float64(v35 * v31)
+		v49 := math.FMA(v31, v47, v48)
+		v51 := math.FMA(v31, v49, v50)
+		v53 := math.FMA(v31, v51, v52)
+		v55 := math.FMA(v31, v53, v54)
+		v57 := math.FMA(v31, v55, v56)
+		v59 := math.FMA(v31, v57, v58)
+		v61 := math.FMA(v31, v59, v60)
+		v63 := math.FMA(v31, v61, v62)
+		v65 := math.FMA(v31, v63, v64)
+		v66 := math.FMA(v46, v65, v45)
+		v67 := float64(v3 + v40)
+		v68 := float64(v3 - v67)
+		v69 := float64(v68 + v40)
+		v70 := float64(v69 + v66)
+		v71 := v21 <= v12
+		v73 := float64(v72 - v27)
+		v75 := v74
+		if v73 < v74 {
+			v75 = v73
 		}
-		v69 := v1
-		if v68 > v1 {
-			v69 = v68
+		v76 := v1
+		if v75 > v1 {
+			v76 = v75
 		}
-		v71 := v20 < v70
-		v73 := ldexpNormal(v72, v69)
-		v74 := v1
-		if v71 {
-			v74 = v73
+		v78 := v27 < v77
+		v80 := ldexpNormal(v79, v76)
+		v81 := v1
+		if v78 {
+			v81 = v80
 		}
-		v75 := float64(v60 + v74)
-		v76 := float64(v75 - v74)
-		v77 := float64(v60 - v76)
-		v78 := float64(v77 + v63)
-		v79 := float64(v78 + v74)
-		v80 := float64(v79 - v74)
-		v81 := float64(v76 + v80)
-		v82 := v13
-		if v20 > v13 {
-			v82 = v20
+		v82 := float64(v67 + v81)
+		v83 := float64(v82 - v81)
+		v84 := float64(v67 - v83)
+		v85 := float64(v84 + v70)
+		v86 := float64(v85 + v81)
+		v87 := float64(v86 - v81)
+		v88 := float64(v83 + v87)
+		v89 := v15
+		if v27 > v15 {
+			v89 = v27
 		}
-		v83 := ldexpMid(v81, v82)
-		v84 := math.IsNaN(v12)
-		v85 := v83
-		if v84 {
-			v85 = v12
+		v90 := ldexpMid(v88, v89)
+		v91 := math.IsNaN(v12)
+		v92 := v90
+		if v91 {
+			v92 = v12
 		}
-		v88 := v87 < v12
-		v89 := v12 < v86
-		v90 := v88 && v89
-		v91 := -v12
-		v92 := float64(v0 * v8)
-		v93 := math.FMA(v91, v9, v92)
-		v94 := v1
-		if v90 {
-			v94 = v93
+		v95 := v94 < v12
+		v96 := v12 < v93
+		v97 := v95 && v96
+		v98 := -v12
+		v99 := float64(v0 * v8)
+		v100 := math.FMA(v98, v9, v99)
+		v101 := v1
+		if v97 {
+			v101 = v100
 		}
-		v95 := float64(v94 * v10)
-		v96 := math.FMA(v85, v95, v85)
-		v99 := v96
+		v102 := float64(v101 * v10)
+		v103 := math.FMA(v92, v102, v92)
+		v106 := v103
 		if v2 {
-			v99 = v3
+			v106 = v3
 		}
-		v100 := dy[i]
-		v101 := float64(v100 * v3)
-		v102 := float64(v100 * v97)
-		v103 := float64(v102 * v97)
-		v104 := float64(v100 * v98)
-		v105 := float64(v104 * v98)
-		v106 := float64(v100 * v12)
-		v107 := -v106
-		v108 := math.FMA(v100, v12, v107)
-		v109 := v1
-		if v64 {
-			v109 = v60
-		}
-		v110 := float64(v100 * v109)
-		v111 := -v110
-		v112 := math.FMA(v100, v109, v111)
-		v113 := v1
-		if v64 {
-			v113 = v63
-		}
-		v114 := float64(v100 * v113)
-		v115 := float64(v112 + v114)
-		v116 := float64(v110 + v115)
-		v117 := math.Ldexp(v116, int(v20))
-		v118 := float64(v100 * v83)
-		v119 := -v118
-		v120 := math.FMA(v100, v83, v119)
-		v121 := v118
+		v107 := dy[i]
+		v108 := float64(v107 * v3)
+		v109 := float64(v107 * v104)
+		v110 := float64(v109 * v104)
+		v111 := float64(v107 * v105)
+		v112 := float64(v111 * v105)
+		v113 := float64(v107 * v12)
+		v114 := -v113
+		v115 := math.FMA(v107, v12, v114)
+		v116 := v1
 		if v71 {
-			v121 = v117
+			v116 = v67
 		}
-		v122 := v120
+		v117 := float64(v107 * v116)
+		v118 := -v117
+		v119 := math.FMA(v107, v116, v118)
+		v120 := v1
 		if v71 {
-			v122 = v1
+			v120 = v70
 		}
-		v123 := v121
-		if v84 {
-			v123 = v106
-		}
-		v124 := v122
-		if v84 {
-			v124 = v108
-		}
-		v125 := float64(v123 * v95)
+		v121 := float64(v107 * v120)
+		v122 := float64(v119 + v121)
+		v123 := float64(v117 + v122)
+		v124 := math.Ldexp(v123, int(v27))
+		v125 := float64(v107 * v90)
 		v126 := -v125
-		v127 := math.FMA(v123, v95, v126)
-		v128 := math.FMA(v124, v95, v127)
-		v129 := float64(v125 + v123)
-		v130 := float64(v129 - v125)
-		v131 := float64(v129 - v130)
-		v132 := float64(v125 - v131)
-		v133 := float64(v123 - v130)
-		v134 := float64(v132 + v133)
-		v135 := float64(v134 + v128)
-		v136 := float64(v135 + v124)
-		v137 := v129
+		v127 := math.FMA(v107, v90, v126)
+		v128 := v125
+		if v78 {
+			v128 = v124
+		}
+		v129 := v127
+		if v78 {
+			v129 = v1
+		}
+		v130 := v128
+		if v91 {
+			v130 = v113
+		}
+		v131 := v129
+		if v91 {
+			v131 = v115
+		}
+		v132 := float64(v130 * v102)
+		v133 := -v132
+		v134 := math.FMA(v130, v102, v133)
+		v135 := math.FMA(v131, v102, v134)
+		v136 := float64(v132 + v130)
+		v137 := float64(v136 - v132)
+		v138 := float64(v136 - v137)
+		v139 := float64(v132 - v138)
+		v140 := float64(v130 - v137)
+		v141 := float64(v139 + v140)
+		v142 := float64(v141 + v135)
+		v143 := float64(v142 + v131)
+		v144 := v136
 		if v2 {
-			v137 = v101
+			v144 = v108
 		}
-		v138 := v136
+		v145 := v143
 		if v2 {
-			v138 = v1
+			v145 = v1
 		}
-		v139 := float64(v137 + v138)
-		v140 := float64(v99 * v100)
-		v141 := float64(v139 - v140)
-		v142 := math.Abs(v141)
-		v143 := math.Abs(v140)
-		v145 := float64(v143 * v144)
-		v146 := v142 <= v145
-		v147 := math.Abs(v100)
-		v148 := math.Abs(v102)
-		v149 := v147
-		if v148 > v147 {
-			v149 = v148
-		}
-		v150 := math.Abs(v103)
-		v151 := v149
-		if v150 > v149 {
-			v151 = v150
-		}
-		v152 := v151
-		if v148 > v151 {
-			v152 = v148
-		}
-		v153 := math.Abs(v104)
-		v154 := v152
-		if v153 > v152 {
-			v154 = v153
-		}
-		v155 := math.Abs(v105)
+		v146 := float64(v144 + v145)
+		v147 := float64(v106 * v107)
+		v148 := float64(v146 - v147)
+		v149 := math.Abs(v148)
+		v150 := math.Abs(v147)
+		v152 := float64(v150 * v151)
+		v153 := v149 <= v152
+		v154 := math.Abs(v107)
+		v155 := math.Abs(v109)
 		v156 := v154
 		if v155 > v154 {
 			v156 = v155
 		}
-		v157 := v156
-		if v153 > v156 {
-			v157 = v153
+		v157 := math.Abs(v110)
+		v158 := v156
+		if v157 > v156 {
+			v158 = v157
 		}
-		v159 := float64(v142 * v158)
-		v162 := math.FMA(v157, v160, v161)
-		v163 := v159 <= v162
-		v164 := v146 || v163
-		v165 := v139 == v1
-		v166 := v164 && !v165
-		v167 := v140
-		if v166 {
-			v167 = v139
+		v159 := v158
+		if v155 > v158 {
+			v159 = v155
 		}
-		v168 := math.IsNaN(v0)
-		v169 := v167
-		if v168 {
-			v169 = v0
+		v160 := math.Abs(v111)
+		v161 := v159
+		if v160 > v159 {
+			v161 = v160
 		}
-		dx[i] = v169
+		v162 := math.Abs(v112)
+		v163 := v161
+		if v162 > v161 {
+			v163 = v162
+		}
+		v164 := v163
+		if v160 > v163 {
+			v164 = v160
+		}
+		v166 := float64(v149 * v165)
+		v169 := math.FMA(v164, v167, v168)
+		v170 := v166 <= v169
+		v171 := v153 || v170
+		v172 := v146 == v1
+		v173 := v171 && !v172
+		v174 := v147
+		if v173 {
+			v174 = v146
+		}
+		v175 := math.IsNaN(v0)
+		v176 := v174
+		if v175 {
+			v176 = v0
+		}
+		if v20 || v19 || v16 || v14 {
+			return i
+		}
+		dx[i] = v176
 	}
-}
-
-// celuBackwardRareGeneric is the pure-Go kernel of celuBackwardRare (f64
-// memory, f64 compute, 25 operations): the scalar twin of the vector program
-// the assembly kernels run. It folds each element's value into acc by max,
-// element i into lane i % 8, exactly as vprog.Acc.Add, so every backend gives
-// the same bits. The caller guarantees equal lengths.
-func celuBackwardRareGeneric(acc *[16]float64, x, dy []float64, alpha float64) {
-	dy = dy[:len(x)]
-	v1 := math.Float64frombits(0x3ff0000000000000) // 1
-	v2 := alpha
-	v3 := math.Abs(v2)
-	v4 := v3 < v1
-	v5 := math.Float64frombits(0x43f0000000000000) // 1.8446744073709552e+19
-	v6 := v1
-	if v4 {
-		v6 = v5
-	}
-	v7 := float64(v2 * v6)
-	v8 := float64(v1 / v7)
-	v11 := math.Float64frombits(0xc097700000000000) // -1500
-	v13 := math.Float64frombits(0xc091300000000000) // -1100
-	v15 := math.Float64frombits(0x4085e00000000000) // 700
-	v16 := math.Float64frombits(0xc085e00000000000) // -700
-	v22 := math.Float64frombits(0x3ff0000000000000) // 1
-	v23 := math.Float64frombits(0x0000000000000000) // 0
-	for i := range x {
-		v0 := x[i]
-		v9 := float64(v0 * v8)
-		v10 := float64(v9 * v6)
-		v12 := v10 < v11
-		v14 := v10 < v13
-		v17 := v10 < v16
-		v18 := v15 < v10
-		v19 := v18 || v17
-		v20 := v19 || v14
-		v21 := v20 || v12
-		v24 := v23
-		if v21 {
-			v24 = v22
-		}
-		foldK := i & 7
-		if foldS := acc[foldK]; foldS == foldS && (v24 > foldS || v24 != v24) {
-			acc[foldK] = v24
-		}
-	}
+	return len(dx)
 }
 
 // celuBackwardFromOutputGeneric is the pure-Go kernel of

@@ -9,13 +9,10 @@ import "math"
 var (
 	gegluImpl               = gegluGeneric
 	gegluUsualImpl          = gegluUsualGeneric
-	gegluRareImpl           = gegluRareGeneric
 	gegluBackwardAImpl      = gegluBackwardAGeneric
 	gegluBackwardAUsualImpl = gegluBackwardAUsualGeneric
-	gegluBackwardARareImpl  = gegluBackwardARareGeneric
 	gegluBackwardBImpl      = gegluBackwardBGeneric
 	gegluBackwardBUsualImpl = gegluBackwardBUsualGeneric
-	gegluBackwardBRareImpl  = gegluBackwardBRareGeneric
 )
 
 // gegluGeneric is the pure-Go kernel of geglu (f64 memory, f64 compute, 491
@@ -607,478 +604,457 @@ func gegluGeneric(dst, a, b []float64) {
 }
 
 // gegluUsualGeneric is the pure-Go kernel of gegluUsual (f64 memory, f64
-// compute, 370 operations): the scalar twin of the vector program the assembly
+// compute, 372 operations): the scalar twin of the vector program the assembly
 // kernels run, with exactly the semantics of vprog.Program.Eval, so every
 // backend gives the same bits. The caller guarantees equal lengths; dst may be
-// the same slice as an input.
-func gegluUsualGeneric(dst, a, b []float64) {
+// the same slice as an input. It stops before the first element that needs a
+// rare branch (vprog.Program.Stops) and returns how many elements it stored.
+func gegluUsualGeneric(dst, a, b []float64) int {
 	a = a[:len(dst)]
 	b = b[:len(dst)]
 	v1 := math.Float64frombits(0xc044000000000000)   // -40
 	v3 := math.Float64frombits(0x0000000000000000)   // 0
 	v4 := math.Float64frombits(0x8000000000000000)   // -0
 	v5 := math.Float64frombits(0x4024000000000000)   // 10
-	v7 := math.Float64frombits(0x3fe0000000000000)   // 0.5
-	v9 := math.Float64frombits(0x3fe6a09e667f3bcd)   // 0.7071067811865476
-	v12 := math.Float64frombits(0x3ff0000000000000)  // 1
-	v15 := math.Float64frombits(0xbe839fb524e9c1f7)  // -1.462091340945175e-07
-	v16 := math.Float64frombits(0x3ebb776442df3041)  // 1.637123442577e-06
-	v18 := math.Float64frombits(0xbeef4bb9f7301ded)  // -1.4923003368152099e-05
-	v20 := math.Float64frombits(0x3f1f9a2a6635fe79)  // 0.00012055286202005714
-	v22 := math.Float64frombits(0xbf4c02db23d41138)  // -0.0008548326510724796
-	v24 := math.Float64frombits(0x3f7565bcd0aa6349)  // 0.0052239776220169365
-	v26 := math.Float64frombits(0xbf9b82ce3127f739)  // -0.02686617064499972
-	v28 := math.Float64frombits(0x3fbce2f21a042b29)  // 0.1128379167095487
-	v30 := math.Float64frombits(0xbfd812746b0379e6)  // -0.3761263890318375
-	v32 := math.Float64frombits(0x3fc06eba8214db69)  // 0.1283791670955126
-	v34 := math.Float64frombits(0x403c000000000000)  // 28
-	v39 := math.Float64frombits(0x3ff71547652b82fe)  // 1.4426950408889634
-	v43 := math.Float64frombits(0xbfe62e42fefa39ef)  // -0.6931471805599453
-	v45 := math.Float64frombits(0xbc7abc9e3b39803f)  // -2.3190468138462996e-17
-	v61 := math.Float64frombits(0x3e5af39c20098071)  // 2.5100634461878497e-08
-	v62 := math.Float64frombits(0xbe21f677fa3c3901)  // -2.0911414421956654e-09
-	v64 := math.Float64frombits(0x3e927e4e1b1031a7)  // 2.755728259480407e-07
-	v66 := math.Float64frombits(0x3ec71de0d383914a)  // 2.7557267935231926e-06
-	v68 := math.Float64frombits(0x3efa01a01a48c71b)  // 2.48015873173863e-05
-	v70 := math.Float64frombits(0x3f2a01a01a7e29cd)  // 0.00019841269863392214
-	v72 := math.Float64frombits(0x3f56c16c16c167cb)  // 0.0013888888888886504
-	v74 := math.Float64frombits(0x3f8111111111098c)  // 0.008333333333329994
-	v76 := math.Float64frombits(0x3fa5555555555555)  // 0.041666666666666664
-	v78 := math.Float64frombits(0x3fc5555555555556)  // 0.16666666666666669
-	v86 := math.Float64frombits(0x4010000000000000)  // 4
-	v93 := math.Float64frombits(0xc010000000000000)  // -4
-	v107 := math.Float64frombits(0xbdb5f4b8c246486f) // -1.996881491945952e-11
-	v108 := math.Float64frombits(0x3e1e355dd0130064) // 1.7583639546980303e-09
-	v110 := math.Float64frombits(0x3e034da2b35f3757) // 5.617989187952126e-10
-	v112 := math.Float64frombits(0xbe52cc0b1e91f571) // -1.7506112036111487e-08
-	v114 := math.Float64frombits(0xbde4f76ab5e7ec44) // -1.5255116176616932e-10
-	v116 := math.Float64frombits(0x3e80fb2af4b5713b) // 1.2651923451512515e-07
-	v118 := math.Float64frombits(0xbe73f96c67f250ea) // -7.441010473264668e-08
-	v120 := math.Float64frombits(0xbeac724e6b653b58) // -8.477720346097271e-07
-	v122 := math.Float64frombits(0x3eb7e1ced4652933) // 1.4234818351438602e-06
-	v124 := math.Float64frombits(0x3ed3b14cea249e00) // 4.695076912398632e-06
-	v126 := math.Float64frombits(0xbef3c6dac0b6e8da) // -1.88606027628845e-05
-	v128 := math.Float64frombits(0xbece7edcb9eae1a1) // -3.6353535074163213e-06
-	v130 := math.Float64frombits(0x3f272cd9ecf5d766) // 0.0001768127462857219
-	v132 := math.Float64frombits(0xbf3dd28442183e3f) // -0.0004550526519730736
-	v134 := math.Float64frombits(0xbf3269b516efba52) // -0.0002809588540334851
-	v136 := math.Float64frombits(0x3f7908f47235a7f4) // 0.006112055652332405
-	v138 := math.Float64frombits(0xbf9b00c052c7c6a9) // -0.02637005334140122
-	v140 := math.Float64frombits(0x3fb38dbd2c8e22e1) // 0.07638151490949553
-	v142 := math.Float64frombits(0xbfc645fd8a4bb963) // -0.17401093723988045
-	v144 := math.Float64frombits(0x3fd52cac23710172) // 0.3308515878780077
-	v151 := math.Float64frombits(0xbfe14eacb1ad0348) // -0.5408538313132363
-	v158 := math.Float64frombits(0x3c538fa75e5f7c87) // 4.241647743293825e-18
-	v166 := math.Float64frombits(0x3fe8be202d26c705) // 0.7732087022652371
-	v173 := math.Float64frombits(0x3c84a7a8afa02902) // 3.5830570619305056e-17
-	v181 := math.Float64frombits(0xbfef3fe31ecb49bf) // -0.976548729080882
-	v188 := math.Float64frombits(0xbc71e64549d60f44) // -1.5525336881913618e-17
-	v196 := math.Float64frombits(0x3ff18932bf08e154) // 1.095995661000491
-	v203 := math.Float64frombits(0x3c909bb31b4706c7) // 5.762127476238976e-17
-	v225 := math.Float64frombits(0x4000000000000000) // 2
-	v238 := math.Float64frombits(0x3ff20dd750429b6d) // 1.1283791670955126
-	v240 := math.Float64frombits(0xc096d00000000000) // -1460
-	v242 := math.Float64frombits(0x4086300000000000) // 710
-	v262 := math.Float64frombits(0x3e21f2a265956fb2) // 2.0893978046591626e-09
-	v263 := math.Float64frombits(0x3e5af38930c76304) // 2.5100365384992085e-08
-	v265 := math.Float64frombits(0x3e927e502c598216) // 2.755732960487844e-07
-	v267 := math.Float64frombits(0x3ec71de0db91cbba) // 2.7557268507615253e-06
-	v269 := math.Float64frombits(0x3efa01a0198a8804) // 2.4801587275143102e-05
-	v271 := math.Float64frombits(0x3f2a01a01a7c0f12) // 0.00019841269863018395
-	v273 := math.Float64frombits(0x3f56c16c16c1811d) // 0.001388888888890056
-	v275 := math.Float64frombits(0x3f811111111109b8) // 0.00833333333333007
-	v277 := math.Float64frombits(0x3fa5555555555554) // 0.04166666666666666
-	v285 := math.Float64frombits(0xc08ff00000000000) // -1022
-	v287 := math.Float64frombits(0x408f400000000000) // 1000
-	v290 := math.Float64frombits(0xc08fe80000000000) // -1021
-	v292 := math.Float64frombits(0x3ff8000000000000) // 1.5
-	v302 := math.Float64frombits(0xc091300000000000) // -1100
-	v306 := math.Float64frombits(0xbc8bdd3413b26456) // -4.833646656726457e-17
-	v313 := math.Float64frombits(0x17f0000000000000) // 2.191809349008403e-193
-	v350 := math.Float64frombits(0x3cc0000000000000) // 4.440892098500626e-16
-	v356 := math.Float64frombits(0x6570000000000000) // 4.149515568880993e+180
-	v358 := math.Float64frombits(0x2270000000000000) // 8.200532357869981e-143
-	v359 := math.Float64frombits(0x2260000000000000) // 4.100266178934991e-143
+	v7 := math.Float64frombits(0xc042800000000000)   // -37
+	v9 := math.Float64frombits(0x3fe0000000000000)   // 0.5
+	v11 := math.Float64frombits(0x3fe6a09e667f3bcd)  // 0.7071067811865476
+	v14 := math.Float64frombits(0x3ff0000000000000)  // 1
+	v17 := math.Float64frombits(0xbe839fb524e9c1f7)  // -1.462091340945175e-07
+	v18 := math.Float64frombits(0x3ebb776442df3041)  // 1.637123442577e-06
+	v20 := math.Float64frombits(0xbeef4bb9f7301ded)  // -1.4923003368152099e-05
+	v22 := math.Float64frombits(0x3f1f9a2a6635fe79)  // 0.00012055286202005714
+	v24 := math.Float64frombits(0xbf4c02db23d41138)  // -0.0008548326510724796
+	v26 := math.Float64frombits(0x3f7565bcd0aa6349)  // 0.0052239776220169365
+	v28 := math.Float64frombits(0xbf9b82ce3127f739)  // -0.02686617064499972
+	v30 := math.Float64frombits(0x3fbce2f21a042b29)  // 0.1128379167095487
+	v32 := math.Float64frombits(0xbfd812746b0379e6)  // -0.3761263890318375
+	v34 := math.Float64frombits(0x3fc06eba8214db69)  // 0.1283791670955126
+	v36 := math.Float64frombits(0x403c000000000000)  // 28
+	v41 := math.Float64frombits(0x3ff71547652b82fe)  // 1.4426950408889634
+	v45 := math.Float64frombits(0xbfe62e42fefa39ef)  // -0.6931471805599453
+	v47 := math.Float64frombits(0xbc7abc9e3b39803f)  // -2.3190468138462996e-17
+	v63 := math.Float64frombits(0x3e5af39c20098071)  // 2.5100634461878497e-08
+	v64 := math.Float64frombits(0xbe21f677fa3c3901)  // -2.0911414421956654e-09
+	v66 := math.Float64frombits(0x3e927e4e1b1031a7)  // 2.755728259480407e-07
+	v68 := math.Float64frombits(0x3ec71de0d383914a)  // 2.7557267935231926e-06
+	v70 := math.Float64frombits(0x3efa01a01a48c71b)  // 2.48015873173863e-05
+	v72 := math.Float64frombits(0x3f2a01a01a7e29cd)  // 0.00019841269863392214
+	v74 := math.Float64frombits(0x3f56c16c16c167cb)  // 0.0013888888888886504
+	v76 := math.Float64frombits(0x3f8111111111098c)  // 0.008333333333329994
+	v78 := math.Float64frombits(0x3fa5555555555555)  // 0.041666666666666664
+	v80 := math.Float64frombits(0x3fc5555555555556)  // 0.16666666666666669
+	v88 := math.Float64frombits(0x4010000000000000)  // 4
+	v95 := math.Float64frombits(0xc010000000000000)  // -4
+	v109 := math.Float64frombits(0xbdb5f4b8c246486f) // -1.996881491945952e-11
+	v110 := math.Float64frombits(0x3e1e355dd0130064) // 1.7583639546980303e-09
+	v112 := math.Float64frombits(0x3e034da2b35f3757) // 5.617989187952126e-10
+	v114 := math.Float64frombits(0xbe52cc0b1e91f571) // -1.7506112036111487e-08
+	v116 := math.Float64frombits(0xbde4f76ab5e7ec44) // -1.5255116176616932e-10
+	v118 := math.Float64frombits(0x3e80fb2af4b5713b) // 1.2651923451512515e-07
+	v120 := math.Float64frombits(0xbe73f96c67f250ea) // -7.441010473264668e-08
+	v122 := math.Float64frombits(0xbeac724e6b653b58) // -8.477720346097271e-07
+	v124 := math.Float64frombits(0x3eb7e1ced4652933) // 1.4234818351438602e-06
+	v126 := math.Float64frombits(0x3ed3b14cea249e00) // 4.695076912398632e-06
+	v128 := math.Float64frombits(0xbef3c6dac0b6e8da) // -1.88606027628845e-05
+	v130 := math.Float64frombits(0xbece7edcb9eae1a1) // -3.6353535074163213e-06
+	v132 := math.Float64frombits(0x3f272cd9ecf5d766) // 0.0001768127462857219
+	v134 := math.Float64frombits(0xbf3dd28442183e3f) // -0.0004550526519730736
+	v136 := math.Float64frombits(0xbf3269b516efba52) // -0.0002809588540334851
+	v138 := math.Float64frombits(0x3f7908f47235a7f4) // 0.006112055652332405
+	v140 := math.Float64frombits(0xbf9b00c052c7c6a9) // -0.02637005334140122
+	v142 := math.Float64frombits(0x3fb38dbd2c8e22e1) // 0.07638151490949553
+	v144 := math.Float64frombits(0xbfc645fd8a4bb963) // -0.17401093723988045
+	v146 := math.Float64frombits(0x3fd52cac23710172) // 0.3308515878780077
+	v153 := math.Float64frombits(0xbfe14eacb1ad0348) // -0.5408538313132363
+	v160 := math.Float64frombits(0x3c538fa75e5f7c87) // 4.241647743293825e-18
+	v168 := math.Float64frombits(0x3fe8be202d26c705) // 0.7732087022652371
+	v175 := math.Float64frombits(0x3c84a7a8afa02902) // 3.5830570619305056e-17
+	v183 := math.Float64frombits(0xbfef3fe31ecb49bf) // -0.976548729080882
+	v190 := math.Float64frombits(0xbc71e64549d60f44) // -1.5525336881913618e-17
+	v198 := math.Float64frombits(0x3ff18932bf08e154) // 1.095995661000491
+	v205 := math.Float64frombits(0x3c909bb31b4706c7) // 5.762127476238976e-17
+	v227 := math.Float64frombits(0x4000000000000000) // 2
+	v240 := math.Float64frombits(0x3ff20dd750429b6d) // 1.1283791670955126
+	v242 := math.Float64frombits(0xc096d00000000000) // -1460
+	v244 := math.Float64frombits(0x4086300000000000) // 710
+	v264 := math.Float64frombits(0x3e21f2a265956fb2) // 2.0893978046591626e-09
+	v265 := math.Float64frombits(0x3e5af38930c76304) // 2.5100365384992085e-08
+	v267 := math.Float64frombits(0x3e927e502c598216) // 2.755732960487844e-07
+	v269 := math.Float64frombits(0x3ec71de0db91cbba) // 2.7557268507615253e-06
+	v271 := math.Float64frombits(0x3efa01a0198a8804) // 2.4801587275143102e-05
+	v273 := math.Float64frombits(0x3f2a01a01a7c0f12) // 0.00019841269863018395
+	v275 := math.Float64frombits(0x3f56c16c16c1811d) // 0.001388888888890056
+	v277 := math.Float64frombits(0x3f811111111109b8) // 0.00833333333333007
+	v279 := math.Float64frombits(0x3fa5555555555554) // 0.04166666666666666
+	v287 := math.Float64frombits(0xc08ff00000000000) // -1022
+	v289 := math.Float64frombits(0x408f400000000000) // 1000
+	v292 := math.Float64frombits(0xc08fe80000000000) // -1021
+	v294 := math.Float64frombits(0x3ff8000000000000) // 1.5
+	v304 := math.Float64frombits(0xc091300000000000) // -1100
+	v308 := math.Float64frombits(0xbc8bdd3413b26456) // -4.833646656726457e-17
+	v315 := math.Float64frombits(0x17f0000000000000) // 2.191809349008403e-193
+	v352 := math.Float64frombits(0x3cc0000000000000) // 4.440892098500626e-16
+	v358 := math.Float64frombits(0x6570000000000000) // 4.149515568880993e+180
+	v360 := math.Float64frombits(0x2270000000000000) // 8.200532357869981e-143
+	v361 := math.Float64frombits(0x2260000000000000) // 4.100266178934991e-143
 	for i := range dst {
 		v0 := a[i]
 		v2 := v0 < v1
 		v6 := v5 < v0
-		v8 := float64(v7 * v0)
-		v10 := float64(v0 * v9)
-		v11 := -v10
-		v13 := math.Abs(v11)
-		v14 := float64(v11 * v11)
-		v17 := math.FMA(v14, v15, v16)
-		v19 := math.FMA(v14, v17, v18)
-		v21 := math.FMA(v14, v19, v20)
-		v23 := math.FMA(v14, v21, v22)
-		v25 := math.FMA(v14, v23, v24)
-		v27 := math.FMA(v14, v25, v26)
-		v29 := math.FMA(v14, v27, v28)
-		v31 := math.FMA(v14, v29, v30)
-		v33 := math.FMA(v14, v31, v32)
-		v35 := v13
-		if v34 < v13 {
-			v35 = v34
+		v8 := v0 < v7
+		v10 := float64(v9 * v0)
+		v12 := float64(v0 * v11)
+		v13 := -v12
+		v15 := math.Abs(v13)
+		v16 := float64(v13 * v13)
+		v19 := math.FMA(v16, v17, v18)
+		v21 := math.FMA(v16, v19, v20)
+		v23 := math.FMA(v16, v21, v22)
+		v25 := math.FMA(v16, v23, v24)
+		v27 := math.FMA(v16, v25, v26)
+		v29 := math.FMA(v16, v27, v28)
+		v31 := math.FMA(v16, v29, v30)
+		v33 := math.FMA(v16, v31, v32)
+		v35 := math.FMA(v16, v33, v34)
+		v37 := v15
+		if v36 < v15 {
+			v37 = v36
 		}
-		v36 := float64(v35 * v35)
-		v37 := -v36
-		v38 := math.FMA(v35, v35, v37)
-		v40 := float64(v36 * v39)
-		v41 := math.RoundToEven(v40)
-		v42 := -v41
-		v44 := math.FMA(v41, v43, v36)
-		v46 := math.FMA(v41, v45, v38)
-		v47 := -v44
-		v48 := float64(v12 + v47)
-		v49 := float64(v48 - v12)
-		v50 := float64(v47 - v49)
-		v51 := float64(v47 * v47)
-		v52 := -v51
-		v53 := math.FMA(v47, v47, v52)
-		v54 := float64(v7 * v51)
-		v55 := float64(v48 + v54)
-		v56 := float64(v55 - v48)
-		v57 := float64(v54 - v56)
-		v58 := float64(v50 + v57)
-		v59 := math.FMA(v7, v53, v58)
-		v60 := float64(v51 * v47)
-		v63 := math.FMA(v44, v62, v61)
-		v65 := math.FMA(v47, v63, v64)
-		v67 := math.FMA(v47, v65, v66)
-		v69 := math.FMA(v47, v67, v68)
-		v71 := math.FMA(v47, v69, v70)
-		v73 := math.FMA(v47, v71, v72)
-		v75 := math.FMA(v47, v73, v74)
-		v77 := math.FMA(v47, v75, v76)
-		v79 := math.FMA(v47, v77, v78)
-		v80 := math.FMA(v60, v79, v59)
-		v81 := float64(v55 + v80)
-		v82 := float64(v81 - v55)
-		v83 := float64(v80 - v82)
-		v84 := -v81
-		v85 := math.FMA(v84, v46, v83)
-		v87 := float64(v35 + v86)
-		v88 := float64(v87 - v35)
-		v89 := float64(v87 - v88)
-		v90 := float64(v35 - v89)
-		v91 := float64(v86 - v88)
-		v92 := float64(v90 + v91)
-		v94 := float64(v35 + v93)
-		v95 := float64(v94 - v35)
-		v96 := float64(v94 - v95)
-		v97 := float64(v35 - v96)
-		v98 := float64(v93 - v95)
-		v99 := float64(v97 + v98)
-		v100 := float64(v12 / v87)
-		v101 := float64(v94 * v100)
-		v102 := -v101
-		v103 := math.FMA(v102, v87, v94)
-		v104 := math.FMA(v102, v92, v99)
-		v105 := float64(v103 + v104)
-		v106 := float64(v105 * v100)
-		v109 := math.FMA(v101, v107, v108)
-		v111 := math.FMA(v101, v109, v110)
-		v113 := math.FMA(v101, v111, v112)
-		v115 := math.FMA(v101, v113, v114)
-		v117 := math.FMA(v101, v115, v116)
-		v119 := math.FMA(v101, v117, v118)
-		v121 := math.FMA(v101, v119, v120)
-		v123 := math.FMA(v101, v121, v122)
-		v125 := math.FMA(v101, v123, v124)
-		v127 := math.FMA(v101, v125, v126)
-		v129 := math.FMA(v101, v127, v128)
-		v131 := math.FMA(v101, v129, v130)
-		v133 := math.FMA(v101, v131, v132)
-		v135 := math.FMA(v101, v133, v134)
-		v137 := math.FMA(v101, v135, v136)
-		v139 := math.FMA(v101, v137, v138)
-		v141 := math.FMA(v101, v139, v140)
-		v143 := math.FMA(v101, v141, v142)
-		v145 := math.FMA(v101, v143, v144)
-		v146 := float64(v101 * v145)
-		v147 := -v146
-		v148 := math.FMA(v101, v145, v147)
-		v149 := math.FMA(v101, v3, v148)
-		v150 := math.FMA(v106, v145, v149)
-		v152 := float64(v151 + v146)
-		v153 := float64(v152 - v151)
-		v154 := float64(v152 - v153)
-		v155 := float64(v151 - v154)
-		v156 := float64(v146 - v153)
-		v157 := float64(v155 + v156)
-		v159 := float64(v150 + v158)
-		v160 := float64(v157 + v159)
-		v161 := float64(v101 * v152)
-		v162 := -v161
-		v163 := math.FMA(v101, v152, v162)
-		v164 := math.FMA(v101, v160, v163)
-		v165 := math.FMA(v106, v152, v164)
-		v167 := float64(v166 + v161)
-		v168 := float64(v167 - v166)
-		v169 := float64(v167 - v168)
-		v170 := float64(v166 - v169)
-		v171 := float64(v161 - v168)
-		v172 := float64(v170 + v171)
-		v174 := float64(v165 + v173)
-		v175 := float64(v172 + v174)
-		v176 := float64(v101 * v167)
-		v177 := -v176
-		v178 := math.FMA(v101, v167, v177)
-		v179 := math.FMA(v101, v175, v178)
-		v180 := math.FMA(v106, v167, v179)
-		v182 := float64(v181 + v176)
-		v183 := float64(v182 - v181)
-		v184 := float64(v182 - v183)
-		v185 := float64(v181 - v184)
-		v186 := float64(v176 - v183)
-		v187 := float64(v185 + v186)
-		v189 := float64(v180 + v188)
-		v190 := float64(v187 + v189)
-		v191 := float64(v101 * v182)
-		v192 := -v191
-		v193 := math.FMA(v101, v182, v192)
-		v194 := math.FMA(v101, v190, v193)
-		v195 := math.FMA(v106, v182, v194)
-		v197 := float64(v196 + v191)
-		v198 := float64(v197 - v196)
-		v199 := float64(v197 - v198)
-		v200 := float64(v196 - v199)
-		v201 := float64(v191 - v198)
-		v202 := float64(v200 + v201)
-		v204 := float64(v195 + v203)
-		v205 := float64(v202 + v204)
-		v206 := float64(v81 * v197)
-		v207 := -v206
-		v208 := math.FMA(v81, v197, v207)
-		v209 := math.FMA(v81, v205, v208)
-		v210 := math.FMA(v85, v197, v209)
-		v211 := float64(v206 * v100)
-		v212 := -v211
-		v213 := math.FMA(v212, v87, v206)
-		v214 := math.FMA(v212, v92, v210)
-		v215 := float64(v213 + v214)
-		v216 := float64(v215 * v100)
-		v217 := v13 < v7
-		v218 := -v11
-		v219 := float64(v12 + v218)
-		v220 := float64(v219 - v12)
-		v221 := float64(v218 - v220)
-		v222 := float64(v11 * v33)
-		v223 := float64(v221 - v222)
-		v224 := float64(v219 + v223)
-		v226 := float64(v211 + v216)
-		v227 := math.Ldexp(v226, int(v42))
-		v228 := math.Ldexp(v211, int(v42))
-		v229 := math.Ldexp(v216, int(v42))
-		v230 := float64(v225 - v228)
-		v231 := float64(v225 - v230)
-		v232 := float64(v231 - v228)
-		v233 := float64(v232 - v229)
-		v234 := float64(v230 + v233)
-		v235 := v11 < v3
-		v236 := v227
-		if v235 {
-			v236 = v234
+		v38 := float64(v37 * v37)
+		v39 := -v38
+		v40 := math.FMA(v37, v37, v39)
+		v42 := float64(v38 * v41)
+		v43 := math.RoundToEven(v42)
+		v44 := -v43
+		v46 := math.FMA(v43, v45, v38)
+		v48 := math.FMA(v43, v47, v40)
+		v49 := -v46
+		v50 := float64(v14 + v49)
+		v51 := float64(v50 - v14)
+		v52 := float64(v49 - v51)
+		v53 := float64(v49 * v49)
+		v54 := -v53
+		v55 := math.FMA(v49, v49, v54)
+		v56 := float64(v9 * v53)
+		v57 := float64(v50 + v56)
+		v58 := float64(v57 - v50)
+		v59 := float64(v56 - v58)
+		v60 := float64(v52 + v59)
+		v61 := math.FMA(v9, v55, v60)
+		v62 := float64(v53 * v49)
+		v65 := math.FMA(v46, v64, v63)
+		v67 := math.FMA(v49, v65, v66)
+		v69 := math.FMA(v49, v67, v68)
+		v71 := math.FMA(v49, v69, v70)
+		v73 := math.FMA(v49, v71, v72)
+		v75 := math.FMA(v49, v73, v74)
+		v77 := math.FMA(v49, v75, v76)
+		v79 := math.FMA(v49, v77, v78)
+		v81 := math.FMA(v49, v79, v80)
+		v82 := math.FMA(v62, v81, v61)
+		v83 := float64(v57 + v82)
+		v84 := float64(v83 - v57)
+		v85 := float64(v82 - v84)
+		v86 := -v83
+		v87 := math.FMA(v86, v48, v85)
+		v89 := float64(v37 + v88)
+		v90 := float64(v89 - v37)
+		v91 := float64(v89 - v90)
+		v92 := float64(v37 - v91)
+		v93 := float64(v88 - v90)
+		v94 := float64(v92 + v93)
+		v96 := float64(v37 + v95)
+		v97 := float64(v96 - v37)
+		v98 := float64(v96 - v97)
+		v99 := float64(v37 - v98)
+		v100 := float64(v95 - v97)
+		v101 := float64(v99 + v100)
+		v102 := float64(v14 / v89)
+		v103 := float64(v96 * v102)
+		v104 := -v103
+		v105 := math.FMA(v104, v89, v96)
+		v106 := math.FMA(v104, v94, v101)
+		v107 := float64(v105 + v106)
+		v108 := float64(v107 * v102)
+		v111 := math.FMA(v103, v109, v110)
+		v113 := math.FMA(v103, v111, v112)
+		v115 := math.FMA(v103, v113, v114)
+		v117 := math.FMA(v103, v115, v116)
+		v119 := math.FMA(v103, v117, v118)
+		v121 := math.FMA(v103, v119, v120)
+		v123 := math.FMA(v103, v121, v122)
+		v125 := math.FMA(v103, v123, v124)
+		v127 := math.FMA(v103, v125, v126)
+		v129 := math.FMA(v103, v127, v128)
+		v131 := math.FMA(v103, v129, v130)
+		v133 := math.FMA(v103, v131, v132)
+		v135 := math.FMA(v103, v133, v134)
+		v137 := math.FMA(v103, v135, v136)
+		v139 := math.FMA(v103, v137, v138)
+		v141 := math.FMA(v103, v139, v140)
+		v143 := math.FMA(v103, v141, v142)
+		v145 := math.FMA(v103, v143, v144)
+		v147 := math.FMA(v103, v145, v146)
+		v148 := float64(v103 * v147)
+		v149 := -v148
+		v150 := math.FMA(v103, v147, v149)
+		v151 := math.FMA(v103, v3, v150)
+		v152 := math.FMA(v108, v147, v151)
+		v154 := float64(v153 + v148)
+		v155 := float64(v154 - v153)
+		v156 := float64(v154 - v155)
+		v157 := float64(v153 - v156)
+		v158 := float64(v148 - v155)
+		v159 := float64(v157 + v158)
+		v161 := float64(v152 + v160)
+		v162 := float64(v159 + v161)
+		v163 := float64(v103 * v154)
+		v164 := -v163
+		v165 := math.FMA(v103, v154, v164)
+		v166 := math.FMA(v103, v162, v165)
+		v167 := math.FMA(v108, v154, v166)
+		v169 := float64(v168 + v163)
+		v170 := float64(v169 - v168)
+		v171 := float64(v169 - v170)
+		v172 := float64(v168 - v171)
+		v173 := float64(v163 - v170)
+		v174 := float64(v172 + v173)
+		v176 := float64(v167 + v175)
+		v177 := float64(v174 + v176)
+		v178 := float64(v103 * v169)
+		v179 := -v178
+		v180 := math.FMA(v103, v169, v179)
+		v181 := math.FMA(v103, v177, v180)
+		v182 := math.FMA(v108, v169, v181)
+		v184 := float64(v183 + v178)
+		v185 := float64(v184 - v183)
+		v186 := float64(v184 - v185)
+		v187 := float64(v183 - v186)
+		v188 := float64(v178 - v185)
+		v189 := float64(v187 + v188)
+		v191 := float64(v182 + v190)
+		v192 := float64(v189 + v191)
+		v193 := float64(v103 * v184)
+		v194 := -v193
+		v195 := math.FMA(v103, v184, v194)
+		v196 := math.FMA(v103, v192, v195)
+		v197 := math.FMA(v108, v184, v196)
+		v199 := float64(v198 + v193)
+		v200 := float64(v199 - v198)
+		v201 := float64(v199 - v200)
+		v202 := float64(v198 - v201)
+		v203 := float64(v193 - v200)
+		v204 := float64(v202 + v203)
+		v206 := float64(v197 + v205)
+		v207 := float64(v204 + v206)
+		v208 := float64(v83 * v199)
+		v209 := -v208
+		v210 := math.FMA(v83, v199, v209)
+		v211 := math.FMA(v83, v207, v210)
+		v212 := math.FMA(v87, v199, v211)
+		v213 := float64(v208 * v102)
+		v214 := -v213
+		v215 := math.FMA(v214, v89, v208)
+		v216 := math.FMA(v214, v94, v212)
+		v217 := float64(v215 + v216)
+		v218 := float64(v217 * v102)
+		v219 := v15 < v9
+		v220 := -v13
+		v221 := float64(v14 + v220)
+		v222 := float64(v221 - v14)
+		v223 := float64(v220 - v222)
+		v224 := float64(v13 * v35)
+		v225 := float64(v223 - v224)
+		v226 := float64(v221 + v225)
+		v228 := float64(v213 + v218)
+		v229 := math.Ldexp(v228, int(v44))
+		v230 := math.Ldexp(v213, int(v44))
+		v231 := math.Ldexp(v218, int(v44))
+		v232 := float64(v227 - v230)
+		v233 := float64(v227 - v232)
+		v234 := float64(v233 - v230)
+		v235 := float64(v234 - v231)
+		v236 := float64(v232 + v235)
+		v237 := v13 < v3
+		v238 := v229
+		if v237 {
+			v238 = v236
 		}
-		v237 := v236
-		if v217 {
-			v237 = v224
+		v239 := v238
+		if v219 {
+			v239 = v226
 		}
-		v239 := float64(v11 * v10)
-		v241 := v240
-		if v239 > v240 {
-			v241 = v239
-		}
+		v241 := float64(v13 * v12)
 		v243 := v242
-		if v241 < v242 {
+		if v241 > v242 {
 			v243 = v241
 		}
-		v244 := float64(v243 * v39)
-		v245 := math.RoundToEven(v244)
-		v246 := math.FMA(v245, v43, v243)
-		v247 := math.FMA(v245, v45, v246)
-		v248 := float64(v246 - v247)
-		v249 := math.FMA(v245, v45, v248)
-		v250 := float64(v247 * v247)
-		v251 := -v250
-		v252 := math.FMA(v247, v247, v251)
-		v253 := float64(v7 * v250)
-		v254 := float64(v7 * v252)
-		v255 := float64(v247 + v253)
-		v256 := float64(v247 - v255)
-		v257 := float64(v256 + v253)
-		v258 := float64(v257 + v254)
-		v259 := math.FMA(v249, v247, v249)
-		v260 := float64(v258 + v259)
-		v261 := float64(v250 * v247)
-		v264 := math.FMA(v247, v262, v263)
-		v266 := math.FMA(v247, v264, v265)
-		v268 := math.FMA(v247, v266, v267)
-		v270 := math.FMA(v247, v268, v269)
-		v272 := math.FMA(v247, v270, v271)
-		v274 := math.FMA(v247, v272, v273)
-		v276 := math.FMA(v247, v274, v275)
-		v278 := math.FMA(v247, v276, v277)
-		v279 := math.FMA(v247, v278, v78)
-		v280 := math.FMA(v261, v279, v260)
-		v281 := float64(v12 + v255)
-		v282 := float64(v12 - v281)
-		v283 := float64(v282 + v255)
-		v284 := float64(v283 + v280)
-		v286 := float64(v285 - v245)
-		v288 := v287
-		if v286 < v287 {
-			v288 = v286
+		v245 := v244
+		if v243 < v244 {
+			v245 = v243
 		}
-		v289 := v3
-		if v288 > v3 {
-			v289 = v288
+		v246 := float64(v245 * v41)
+		v247 := math.RoundToEven(v246)
+		v248 := math.FMA(v247, v45, v245)
+		v249 := math.FMA(v247, v47, v248)
+		v250 := float64(v248 - v249)
+		v251 := math.FMA(v247, v47, v250)
+		v252 := float64(v249 * v249)
+		v253 := -v252
+		v254 := math.FMA(v249, v249, v253)
+		v255 := float64(v9 * v252)
+		v256 := float64(v9 * v254)
+		v257 := float64(v249 + v255)
+		v258 := float64(v249 - v257)
+		v259 := float64(v258 + v255)
+		v260 := float64(v259 + v256)
+		v261 := math.FMA(v251, v249, v251)
+		v262 := float64(v260 + v261)
+		v263 := float64(v252 * v249)
+		v266 := math.FMA(v249, v264, v265)
+		v268 := math.FMA(v249, v266, v267)
+		v270 := math.FMA(v249, v268, v269)
+		v272 := math.FMA(v249, v270, v271)
+		v274 := math.FMA(v249, v272, v273)
+		v276 := math.FMA(v249, v274, v275)
+		v278 := math.FMA(v249, v276, v277)
+		v280 := math.FMA(v249, v278, v279)
+		v281 := math.FMA(v249, v280, v80)
+		v282 := math.FMA(v263, v281, v262)
+		v283 := float64(v14 + v257)
+		v284 := float64(v14 - v283)
+		v285 := float64(v284 + v257)
+		v286 := float64(v285 + v282)
+		v288 := float64(v287 - v247)
+		v290 := v289
+		if v288 < v289 {
+			v290 = v288
 		}
-		v291 := v245 < v290
-		v293 := ldexpNormal(v292, v289)
-		v294 := v3
-		if v291 {
-			v294 = v293
+		v291 := v3
+		if v290 > v3 {
+			v291 = v290
 		}
-		v295 := float64(v281 + v294)
-		v296 := float64(v295 - v294)
-		v297 := float64(v281 - v296)
-		v298 := float64(v297 + v284)
-		v299 := float64(v298 + v294)
-		v300 := float64(v299 - v294)
-		v301 := float64(v296 + v300)
-		v303 := v302
-		if v245 > v302 {
-			v303 = v245
+		v293 := v247 < v292
+		v295 := ldexpNormal(v294, v291)
+		v296 := v3
+		if v293 {
+			v296 = v295
 		}
-		v304 := ldexpMid(v301, v303)
-		v305 := float64(v238 * v304)
-		v307 := float64(v0 * v306)
-		v308 := math.FMA(v0, v9, v11)
-		v309 := float64(v307 + v308)
-		v310 := float64(v305 * v309)
-		v311 := float64(v8 * v310)
-		v312 := math.FMA(v8, v237, v311)
-		v314 := v312
+		v297 := float64(v283 + v296)
+		v298 := float64(v297 - v296)
+		v299 := float64(v283 - v298)
+		v300 := float64(v299 + v286)
+		v301 := float64(v300 + v296)
+		v302 := float64(v301 - v296)
+		v303 := float64(v298 + v302)
+		v305 := v304
+		if v247 > v304 {
+			v305 = v247
+		}
+		v306 := ldexpMid(v303, v305)
+		v307 := float64(v240 * v306)
+		v309 := float64(v0 * v308)
+		v310 := math.FMA(v0, v11, v13)
+		v311 := float64(v309 + v310)
+		v312 := float64(v307 * v311)
+		v313 := float64(v10 * v312)
+		v314 := math.FMA(v10, v239, v313)
+		v316 := v314
 		if v6 {
-			v314 = v0
+			v316 = v0
 		}
-		v315 := v314
+		v317 := v316
 		if v2 {
-			v315 = v4
+			v317 = v4
 		}
-		v316 := b[i]
-		v317 := float64(v316 * v4)
-		v318 := float64(v316 * v0)
-		v319 := -v318
-		v320 := math.FMA(v316, v0, v319)
-		v321 := float64(v316 * v313)
-		v322 := float64(v316 * v8)
-		v323 := -v322
-		v324 := math.FMA(v316, v8, v323)
-		v325 := float64(v322 * v237)
-		v326 := -v325
-		v327 := math.FMA(v322, v237, v326)
-		v328 := math.FMA(v324, v237, v327)
-		v329 := float64(v322 * v310)
-		v330 := -v329
-		v331 := math.FMA(v322, v310, v330)
-		v332 := math.FMA(v324, v310, v331)
-		v333 := float64(v325 + v329)
-		v334 := float64(v333 - v325)
-		v335 := float64(v333 - v334)
-		v336 := float64(v325 - v335)
-		v337 := float64(v329 - v334)
-		v338 := float64(v336 + v337)
-		v339 := float64(v338 + v328)
-		v340 := float64(v339 + v332)
-		v341 := v333
+		v318 := b[i]
+		v319 := float64(v318 * v4)
+		v320 := float64(v318 * v0)
+		v321 := -v320
+		v322 := math.FMA(v318, v0, v321)
+		v323 := float64(v318 * v315)
+		v324 := float64(v318 * v10)
+		v325 := -v324
+		v326 := math.FMA(v318, v10, v325)
+		v327 := float64(v324 * v239)
+		v328 := -v327
+		v329 := math.FMA(v324, v239, v328)
+		v330 := math.FMA(v326, v239, v329)
+		v331 := float64(v324 * v312)
+		v332 := -v331
+		v333 := math.FMA(v324, v312, v332)
+		v334 := math.FMA(v326, v312, v333)
+		v335 := float64(v327 + v331)
+		v336 := float64(v335 - v327)
+		v337 := float64(v335 - v336)
+		v338 := float64(v327 - v337)
+		v339 := float64(v331 - v336)
+		v340 := float64(v338 + v339)
+		v341 := float64(v340 + v330)
+		v342 := float64(v341 + v334)
+		v343 := v335
 		if v6 {
-			v341 = v318
-		}
-		v342 := v340
-		if v6 {
-			v342 = v320
-		}
-		v343 := v341
-		if v2 {
-			v343 = v317
+			v343 = v320
 		}
 		v344 := v342
+		if v6 {
+			v344 = v322
+		}
+		v345 := v343
 		if v2 {
-			v344 = v3
+			v345 = v319
 		}
-		v345 := float64(v343 + v344)
-		v346 := float64(v315 * v316)
-		v347 := float64(v345 - v346)
-		v348 := math.Abs(v347)
-		v349 := math.Abs(v346)
-		v351 := float64(v349 * v350)
-		v352 := v348 <= v351
-		v353 := math.Abs(v316)
-		v354 := math.Abs(v321)
-		v355 := v353
-		if v354 > v353 {
-			v355 = v354
+		v346 := v344
+		if v2 {
+			v346 = v3
 		}
-		v357 := float64(v348 * v356)
-		v360 := math.FMA(v355, v358, v359)
-		v361 := v357 <= v360
-		v362 := v352 || v361
-		v363 := v345 == v3
-		v364 := v362 && !v363
-		v365 := v346
-		if v364 {
-			v365 = v345
+		v347 := float64(v345 + v346)
+		v348 := float64(v317 * v318)
+		v349 := float64(v347 - v348)
+		v350 := math.Abs(v349)
+		v351 := math.Abs(v348)
+		v353 := float64(v351 * v352)
+		v354 := v350 <= v353
+		v355 := math.Abs(v318)
+		v356 := math.Abs(v323)
+		v357 := v355
+		if v356 > v355 {
+			v357 = v356
 		}
-		v366 := math.IsNaN(v316)
-		v367 := v365
+		v359 := float64(v350 * v358)
+		v362 := math.FMA(v357, v360, v361)
+		v363 := v359 <= v362
+		v364 := v354 || v363
+		v365 := v347 == v3
+		v366 := v364 && !v365
+		v367 := v348
 		if v366 {
-			v367 = v316
+			v367 = v347
 		}
-		v368 := math.IsNaN(v0)
+		v368 := math.IsNaN(v318)
 		v369 := v367
 		if v368 {
-			v369 = v0
+			v369 = v318
 		}
-		dst[i] = v369
+		v370 := math.IsNaN(v0)
+		v371 := v369
+		if v370 {
+			v371 = v0
+		}
+		if v8 {
+			return i
+		}
+		dst[i] = v371
 	}
-}
-
-// gegluRareGeneric is the pure-Go kernel of gegluRare (f64 memory, f64
-// compute, 6 operations): the scalar twin of the vector program the assembly
-// kernels run. It folds each element's value into acc by max, element i into
-// lane i % 8, exactly as vprog.Acc.Add, so every backend gives the same bits.
-// The caller guarantees equal lengths.
-func gegluRareGeneric(acc *[16]float64, a, b []float64) {
-	b = b[:len(a)]
-	v1 := math.Float64frombits(0xc042800000000000) // -37
-	v3 := math.Float64frombits(0x3ff0000000000000) // 1
-	v4 := math.Float64frombits(0x0000000000000000) // 0
-	for i := range a {
-		v0 := a[i]
-		v2 := v0 < v1
-		v5 := v4
-		if v2 {
-			v5 = v3
-		}
-		foldK := i & 7
-		if foldS := acc[foldK]; foldS == foldS && (v5 > foldS || v5 != v5) {
-			acc[foldK] = v5
-		}
-	}
+	return len(dst)
 }
 
 func gegluRun(dst, a, b []float64) {
-	// Few inputs need geglu's rare branch: skip it where none does (same bits).
-	acc := rareAcc()
-	gegluRareImpl(&acc, a, b)
-	if noneRare(&acc) {
-		gegluUsualImpl(dst, a, b)
-		return
+	// Few inputs need the rare branch: the full kernel only from the first that does (same bits).
+	if done := gegluUsualImpl(dst, a, b); done < len(dst) {
+		gegluImpl(dst[done:], a[done:], b[done:])
 	}
-	gegluImpl(dst, a, b)
 }
 
 // gegluBackwardAGeneric is the pure-Go kernel of gegluBackwardA (f64 memory,
@@ -2170,11 +2146,13 @@ func gegluBackwardAGeneric(da, a, b, dy []float64) {
 }
 
 // gegluBackwardAUsualGeneric is the pure-Go kernel of gegluBackwardAUsual (f64
-// memory, f64 compute, 765 operations): the scalar twin of the vector program
+// memory, f64 compute, 767 operations): the scalar twin of the vector program
 // the assembly kernels run, with exactly the semantics of vprog.Program.Eval,
 // so every backend gives the same bits. The caller guarantees equal lengths;
-// da may be the same slice as an input.
-func gegluBackwardAUsualGeneric(da, a, b, dy []float64) {
+// da may be the same slice as an input. It stops before the first element that
+// needs a rare branch (vprog.Program.Stops) and returns how many elements it
+// stored.
+func gegluBackwardAUsualGeneric(da, a, b, dy []float64) int {
 	a = a[:len(da)]
 	b = b[:len(da)]
 	dy = dy[:len(da)]
@@ -2183,940 +2161,917 @@ func gegluBackwardAUsualGeneric(da, a, b, dy []float64) {
 	v4 := math.Float64frombits(0x8000000000000000)   // -0
 	v5 := math.Float64frombits(0x4024000000000000)   // 10
 	v7 := math.Float64frombits(0x3ff0000000000000)   // 1
-	v8 := math.Float64frombits(0xbff999999999999a)   // -1.6
-	v10 := math.Float64frombits(0xbfd0000000000000)  // -0.25
-	v13 := math.Float64frombits(0xbfe80ead197f00b4)  // -0.7517915246935645
-	v15 := math.Float64frombits(0x3fdb9d98fa5a3215)  // 0.4314939923140469
-	v16 := math.Float64frombits(0x3fd8d9a941de3ac5)  // 0.388284982990552
-	v17 := math.Float64frombits(0xbf92a2ef9bb865ae)  // -0.018199676398671087
-	v21 := math.Float64frombits(0x3fe80ead197f00b4)  // 0.7517915246935645
-	v24 := math.Float64frombits(0x3c713e74c58cada8)  // 1.4956759177009883e-17
-	v27 := math.Float64frombits(0xbfbd2fa4c17c7e84)  // -0.1140082332972217
-	v28 := math.Float64frombits(0xbf8e4088244f901d)  // -0.014771522148244337
-	v29 := math.Float64frombits(0x3f93e346def42057)  // 0.019421679838189067
-	v30 := math.Float64frombits(0x3f7297b9d6ffaac2)  // 0.004539228379125406
-	v31 := math.Float64frombits(0xbf6258a6d85633b4)  // -0.002239538068073499
-	v32 := math.Float64frombits(0xbf48680f74e6b145)  // -0.0007448268386745302
-	v33 := math.Float64frombits(0x3f286c863b660e56)  // 0.00018633974623237748
-	v34 := math.Float64frombits(0x3f169610924c4be8)  // 8.615947860972329e-05
-	v35 := math.Float64frombits(0xbee784acad4fe4c1)  // -1.12143801889057e-05
-	v36 := math.Float64frombits(0xbee03fec696f1401)  // -7.748461298260139e-06
-	v37 := math.Float64frombits(0x3e9d0c38bb6eb84e)  // 4.328450659518699e-07
-	v38 := math.Float64frombits(0x3ea322a33432fdaf)  // 5.702764628508977e-07
-	v39 := math.Float64frombits(0xbe1b90690c3a8698)  // -1.6044419550880493e-09
-	v40 := math.Float64frombits(0xbe63098dcf6aa2f2)  // -3.5459771942808343e-08
-	v41 := math.Float64frombits(0xbe17ff9cf80c0948)  // -1.3968959046672135e-09
-	v42 := math.Float64frombits(0x3e2058cdbf42e525)  // 1.9030283964029738e-09
-	v43 := math.Float64frombits(0x3de3eccf6c96973d)  // 1.4497374680431473e-10
-	v44 := math.Float64frombits(0xbdd88c22dbd733d9)  // -8.930294607981004e-11
-	v45 := math.Float64frombits(0xbda5a2aec341816d)  // -9.83867683655913e-12
-	v46 := math.Float64frombits(0x3d8f91bd87b689a1)  // 3.589013687162629e-12
-	v47 := math.Float64frombits(0x3d607dcf71ad5bf5)  // 4.687151032108015e-13
-	v48 := math.Float64frombits(0xbd3993a89901913a)  // -9.086701647631679e-14
-	v108 := math.Float64frombits(0x3c7aea2fe5943148) // 2.3344861935098912e-17
-	v115 := math.Float64frombits(0x3c7f7c19986ac3a4) // 2.7308680971500346e-17
-	v121 := math.Float64frombits(0x3fd9884533d43651) // 0.3989422804014327
-	v123 := math.Float64frombits(0x3fe0000000000000) // 0.5
-	v124 := math.Float64frombits(0xbfe0000000000000) // -0.5
-	v127 := math.Float64frombits(0xc096d00000000000) // -1460
-	v129 := math.Float64frombits(0x4086300000000000) // 710
-	v131 := math.Float64frombits(0x3ff71547652b82fe) // 1.4426950408889634
-	v134 := math.Float64frombits(0xbfe62e42fefa39ef) // -0.6931471805599453
-	v136 := math.Float64frombits(0xbc7abc9e3b39803f) // -2.3190468138462996e-17
-	v152 := math.Float64frombits(0x3e21f2a265956fb2) // 2.0893978046591626e-09
-	v153 := math.Float64frombits(0x3e5af38930c76304) // 2.5100365384992085e-08
-	v155 := math.Float64frombits(0x3e927e502c598216) // 2.755732960487844e-07
-	v157 := math.Float64frombits(0x3ec71de0db91cbba) // 2.7557268507615253e-06
-	v159 := math.Float64frombits(0x3efa01a0198a8804) // 2.4801587275143102e-05
-	v161 := math.Float64frombits(0x3f2a01a01a7c0f12) // 0.00019841269863018395
-	v163 := math.Float64frombits(0x3f56c16c16c1811d) // 0.001388888888890056
-	v165 := math.Float64frombits(0x3f811111111109b8) // 0.00833333333333007
-	v167 := math.Float64frombits(0x3fa5555555555554) // 0.04166666666666666
-	v169 := math.Float64frombits(0x3fc5555555555556) // 0.16666666666666669
-	v176 := math.Float64frombits(0xc08ff00000000000) // -1022
-	v178 := math.Float64frombits(0x408f400000000000) // 1000
-	v181 := math.Float64frombits(0xc08fe80000000000) // -1021
-	v183 := math.Float64frombits(0x3ff8000000000000) // 1.5
-	v193 := math.Float64frombits(0xc091300000000000) // -1100
-	v196 := math.Float64frombits(0x3fe6a09e667f3bcd) // 0.7071067811865476
-	v201 := math.Float64frombits(0xbe839fb524e9c1f7) // -1.462091340945175e-07
-	v202 := math.Float64frombits(0x3ebb776442df3041) // 1.637123442577e-06
-	v204 := math.Float64frombits(0xbeef4bb9f7301ded) // -1.4923003368152099e-05
-	v206 := math.Float64frombits(0x3f1f9a2a6635fe79) // 0.00012055286202005714
-	v208 := math.Float64frombits(0xbf4c02db23d41138) // -0.0008548326510724796
-	v210 := math.Float64frombits(0x3f7565bcd0aa6349) // 0.0052239776220169365
-	v212 := math.Float64frombits(0xbf9b82ce3127f739) // -0.02686617064499972
-	v214 := math.Float64frombits(0x3fbce2f21a042b29) // 0.1128379167095487
-	v216 := math.Float64frombits(0xbfd812746b0379e6) // -0.3761263890318375
-	v218 := math.Float64frombits(0x3fc06eba8214db69) // 0.1283791670955126
-	v220 := math.Float64frombits(0x403c000000000000) // 28
-	v244 := math.Float64frombits(0x3e5af39c20098071) // 2.5100634461878497e-08
-	v245 := math.Float64frombits(0xbe21f677fa3c3901) // -2.0911414421956654e-09
-	v247 := math.Float64frombits(0x3e927e4e1b1031a7) // 2.755728259480407e-07
-	v249 := math.Float64frombits(0x3ec71de0d383914a) // 2.7557267935231926e-06
-	v251 := math.Float64frombits(0x3efa01a01a48c71b) // 2.48015873173863e-05
-	v253 := math.Float64frombits(0x3f2a01a01a7e29cd) // 0.00019841269863392214
-	v255 := math.Float64frombits(0x3f56c16c16c167cb) // 0.0013888888888886504
-	v257 := math.Float64frombits(0x3f8111111111098c) // 0.008333333333329994
-	v259 := math.Float64frombits(0x3fa5555555555555) // 0.041666666666666664
-	v268 := math.Float64frombits(0x4010000000000000) // 4
-	v275 := math.Float64frombits(0xc010000000000000) // -4
-	v289 := math.Float64frombits(0xbdb5f4b8c246486f) // -1.996881491945952e-11
-	v290 := math.Float64frombits(0x3e1e355dd0130064) // 1.7583639546980303e-09
-	v292 := math.Float64frombits(0x3e034da2b35f3757) // 5.617989187952126e-10
-	v294 := math.Float64frombits(0xbe52cc0b1e91f571) // -1.7506112036111487e-08
-	v296 := math.Float64frombits(0xbde4f76ab5e7ec44) // -1.5255116176616932e-10
-	v298 := math.Float64frombits(0x3e80fb2af4b5713b) // 1.2651923451512515e-07
-	v300 := math.Float64frombits(0xbe73f96c67f250ea) // -7.441010473264668e-08
-	v302 := math.Float64frombits(0xbeac724e6b653b58) // -8.477720346097271e-07
-	v304 := math.Float64frombits(0x3eb7e1ced4652933) // 1.4234818351438602e-06
-	v306 := math.Float64frombits(0x3ed3b14cea249e00) // 4.695076912398632e-06
-	v308 := math.Float64frombits(0xbef3c6dac0b6e8da) // -1.88606027628845e-05
-	v310 := math.Float64frombits(0xbece7edcb9eae1a1) // -3.6353535074163213e-06
-	v312 := math.Float64frombits(0x3f272cd9ecf5d766) // 0.0001768127462857219
-	v314 := math.Float64frombits(0xbf3dd28442183e3f) // -0.0004550526519730736
-	v316 := math.Float64frombits(0xbf3269b516efba52) // -0.0002809588540334851
-	v318 := math.Float64frombits(0x3f7908f47235a7f4) // 0.006112055652332405
-	v320 := math.Float64frombits(0xbf9b00c052c7c6a9) // -0.02637005334140122
-	v322 := math.Float64frombits(0x3fb38dbd2c8e22e1) // 0.07638151490949553
-	v324 := math.Float64frombits(0xbfc645fd8a4bb963) // -0.17401093723988045
-	v326 := math.Float64frombits(0x3fd52cac23710172) // 0.3308515878780077
-	v333 := math.Float64frombits(0xbfe14eacb1ad0348) // -0.5408538313132363
-	v340 := math.Float64frombits(0x3c538fa75e5f7c87) // 4.241647743293825e-18
-	v348 := math.Float64frombits(0x3fe8be202d26c705) // 0.7732087022652371
-	v355 := math.Float64frombits(0x3c84a7a8afa02902) // 3.5830570619305056e-17
-	v363 := math.Float64frombits(0xbfef3fe31ecb49bf) // -0.976548729080882
-	v370 := math.Float64frombits(0xbc71e64549d60f44) // -1.5525336881913618e-17
-	v378 := math.Float64frombits(0x3ff18932bf08e154) // 1.095995661000491
-	v385 := math.Float64frombits(0x3c909bb31b4706c7) // 5.762127476238976e-17
-	v407 := math.Float64frombits(0x4000000000000000) // 2
-	v420 := math.Float64frombits(0x3ff20dd750429b6d) // 1.1283791670955126
-	v472 := math.Float64frombits(0xbc8bdd3413b26456) // -4.833646656726457e-17
-	v481 := math.Float64frombits(0xbc7cbc0d30ebfd15) // -2.49232720227773e-17
-	v519 := math.Float64frombits(0xbff0000000000000) // -1
-	v542 := math.Float64frombits(0x4086280000000000) // 709
-	v546 := math.Float64frombits(0x408ff80000000000) // 1023
-	v556 := math.Float64frombits(0x17f0000000000000) // 2.191809349008403e-193
-	v648 := math.Float64frombits(0x3cc0000000000000) // 4.440892098500626e-16
-	v654 := math.Float64frombits(0x6570000000000000) // 4.149515568880993e+180
-	v656 := math.Float64frombits(0x2270000000000000) // 8.200532357869981e-143
-	v657 := math.Float64frombits(0x2260000000000000) // 4.100266178934991e-143
-	v754 := math.Float64frombits(0x7ff0000000000000) // +Inf
+	v8 := math.Float64frombits(0xc042800000000000)   // -37
+	v10 := math.Float64frombits(0xbff999999999999a)  // -1.6
+	v12 := math.Float64frombits(0xbfd0000000000000)  // -0.25
+	v15 := math.Float64frombits(0xbfe80ead197f00b4)  // -0.7517915246935645
+	v17 := math.Float64frombits(0x3fdb9d98fa5a3215)  // 0.4314939923140469
+	v18 := math.Float64frombits(0x3fd8d9a941de3ac5)  // 0.388284982990552
+	v19 := math.Float64frombits(0xbf92a2ef9bb865ae)  // -0.018199676398671087
+	v23 := math.Float64frombits(0x3fe80ead197f00b4)  // 0.7517915246935645
+	v26 := math.Float64frombits(0x3c713e74c58cada8)  // 1.4956759177009883e-17
+	v29 := math.Float64frombits(0xbfbd2fa4c17c7e84)  // -0.1140082332972217
+	v30 := math.Float64frombits(0xbf8e4088244f901d)  // -0.014771522148244337
+	v31 := math.Float64frombits(0x3f93e346def42057)  // 0.019421679838189067
+	v32 := math.Float64frombits(0x3f7297b9d6ffaac2)  // 0.004539228379125406
+	v33 := math.Float64frombits(0xbf6258a6d85633b4)  // -0.002239538068073499
+	v34 := math.Float64frombits(0xbf48680f74e6b145)  // -0.0007448268386745302
+	v35 := math.Float64frombits(0x3f286c863b660e56)  // 0.00018633974623237748
+	v36 := math.Float64frombits(0x3f169610924c4be8)  // 8.615947860972329e-05
+	v37 := math.Float64frombits(0xbee784acad4fe4c1)  // -1.12143801889057e-05
+	v38 := math.Float64frombits(0xbee03fec696f1401)  // -7.748461298260139e-06
+	v39 := math.Float64frombits(0x3e9d0c38bb6eb84e)  // 4.328450659518699e-07
+	v40 := math.Float64frombits(0x3ea322a33432fdaf)  // 5.702764628508977e-07
+	v41 := math.Float64frombits(0xbe1b90690c3a8698)  // -1.6044419550880493e-09
+	v42 := math.Float64frombits(0xbe63098dcf6aa2f2)  // -3.5459771942808343e-08
+	v43 := math.Float64frombits(0xbe17ff9cf80c0948)  // -1.3968959046672135e-09
+	v44 := math.Float64frombits(0x3e2058cdbf42e525)  // 1.9030283964029738e-09
+	v45 := math.Float64frombits(0x3de3eccf6c96973d)  // 1.4497374680431473e-10
+	v46 := math.Float64frombits(0xbdd88c22dbd733d9)  // -8.930294607981004e-11
+	v47 := math.Float64frombits(0xbda5a2aec341816d)  // -9.83867683655913e-12
+	v48 := math.Float64frombits(0x3d8f91bd87b689a1)  // 3.589013687162629e-12
+	v49 := math.Float64frombits(0x3d607dcf71ad5bf5)  // 4.687151032108015e-13
+	v50 := math.Float64frombits(0xbd3993a89901913a)  // -9.086701647631679e-14
+	v110 := math.Float64frombits(0x3c7aea2fe5943148) // 2.3344861935098912e-17
+	v117 := math.Float64frombits(0x3c7f7c19986ac3a4) // 2.7308680971500346e-17
+	v123 := math.Float64frombits(0x3fd9884533d43651) // 0.3989422804014327
+	v125 := math.Float64frombits(0x3fe0000000000000) // 0.5
+	v126 := math.Float64frombits(0xbfe0000000000000) // -0.5
+	v129 := math.Float64frombits(0xc096d00000000000) // -1460
+	v131 := math.Float64frombits(0x4086300000000000) // 710
+	v133 := math.Float64frombits(0x3ff71547652b82fe) // 1.4426950408889634
+	v136 := math.Float64frombits(0xbfe62e42fefa39ef) // -0.6931471805599453
+	v138 := math.Float64frombits(0xbc7abc9e3b39803f) // -2.3190468138462996e-17
+	v154 := math.Float64frombits(0x3e21f2a265956fb2) // 2.0893978046591626e-09
+	v155 := math.Float64frombits(0x3e5af38930c76304) // 2.5100365384992085e-08
+	v157 := math.Float64frombits(0x3e927e502c598216) // 2.755732960487844e-07
+	v159 := math.Float64frombits(0x3ec71de0db91cbba) // 2.7557268507615253e-06
+	v161 := math.Float64frombits(0x3efa01a0198a8804) // 2.4801587275143102e-05
+	v163 := math.Float64frombits(0x3f2a01a01a7c0f12) // 0.00019841269863018395
+	v165 := math.Float64frombits(0x3f56c16c16c1811d) // 0.001388888888890056
+	v167 := math.Float64frombits(0x3f811111111109b8) // 0.00833333333333007
+	v169 := math.Float64frombits(0x3fa5555555555554) // 0.04166666666666666
+	v171 := math.Float64frombits(0x3fc5555555555556) // 0.16666666666666669
+	v178 := math.Float64frombits(0xc08ff00000000000) // -1022
+	v180 := math.Float64frombits(0x408f400000000000) // 1000
+	v183 := math.Float64frombits(0xc08fe80000000000) // -1021
+	v185 := math.Float64frombits(0x3ff8000000000000) // 1.5
+	v195 := math.Float64frombits(0xc091300000000000) // -1100
+	v198 := math.Float64frombits(0x3fe6a09e667f3bcd) // 0.7071067811865476
+	v203 := math.Float64frombits(0xbe839fb524e9c1f7) // -1.462091340945175e-07
+	v204 := math.Float64frombits(0x3ebb776442df3041) // 1.637123442577e-06
+	v206 := math.Float64frombits(0xbeef4bb9f7301ded) // -1.4923003368152099e-05
+	v208 := math.Float64frombits(0x3f1f9a2a6635fe79) // 0.00012055286202005714
+	v210 := math.Float64frombits(0xbf4c02db23d41138) // -0.0008548326510724796
+	v212 := math.Float64frombits(0x3f7565bcd0aa6349) // 0.0052239776220169365
+	v214 := math.Float64frombits(0xbf9b82ce3127f739) // -0.02686617064499972
+	v216 := math.Float64frombits(0x3fbce2f21a042b29) // 0.1128379167095487
+	v218 := math.Float64frombits(0xbfd812746b0379e6) // -0.3761263890318375
+	v220 := math.Float64frombits(0x3fc06eba8214db69) // 0.1283791670955126
+	v222 := math.Float64frombits(0x403c000000000000) // 28
+	v246 := math.Float64frombits(0x3e5af39c20098071) // 2.5100634461878497e-08
+	v247 := math.Float64frombits(0xbe21f677fa3c3901) // -2.0911414421956654e-09
+	v249 := math.Float64frombits(0x3e927e4e1b1031a7) // 2.755728259480407e-07
+	v251 := math.Float64frombits(0x3ec71de0d383914a) // 2.7557267935231926e-06
+	v253 := math.Float64frombits(0x3efa01a01a48c71b) // 2.48015873173863e-05
+	v255 := math.Float64frombits(0x3f2a01a01a7e29cd) // 0.00019841269863392214
+	v257 := math.Float64frombits(0x3f56c16c16c167cb) // 0.0013888888888886504
+	v259 := math.Float64frombits(0x3f8111111111098c) // 0.008333333333329994
+	v261 := math.Float64frombits(0x3fa5555555555555) // 0.041666666666666664
+	v270 := math.Float64frombits(0x4010000000000000) // 4
+	v277 := math.Float64frombits(0xc010000000000000) // -4
+	v291 := math.Float64frombits(0xbdb5f4b8c246486f) // -1.996881491945952e-11
+	v292 := math.Float64frombits(0x3e1e355dd0130064) // 1.7583639546980303e-09
+	v294 := math.Float64frombits(0x3e034da2b35f3757) // 5.617989187952126e-10
+	v296 := math.Float64frombits(0xbe52cc0b1e91f571) // -1.7506112036111487e-08
+	v298 := math.Float64frombits(0xbde4f76ab5e7ec44) // -1.5255116176616932e-10
+	v300 := math.Float64frombits(0x3e80fb2af4b5713b) // 1.2651923451512515e-07
+	v302 := math.Float64frombits(0xbe73f96c67f250ea) // -7.441010473264668e-08
+	v304 := math.Float64frombits(0xbeac724e6b653b58) // -8.477720346097271e-07
+	v306 := math.Float64frombits(0x3eb7e1ced4652933) // 1.4234818351438602e-06
+	v308 := math.Float64frombits(0x3ed3b14cea249e00) // 4.695076912398632e-06
+	v310 := math.Float64frombits(0xbef3c6dac0b6e8da) // -1.88606027628845e-05
+	v312 := math.Float64frombits(0xbece7edcb9eae1a1) // -3.6353535074163213e-06
+	v314 := math.Float64frombits(0x3f272cd9ecf5d766) // 0.0001768127462857219
+	v316 := math.Float64frombits(0xbf3dd28442183e3f) // -0.0004550526519730736
+	v318 := math.Float64frombits(0xbf3269b516efba52) // -0.0002809588540334851
+	v320 := math.Float64frombits(0x3f7908f47235a7f4) // 0.006112055652332405
+	v322 := math.Float64frombits(0xbf9b00c052c7c6a9) // -0.02637005334140122
+	v324 := math.Float64frombits(0x3fb38dbd2c8e22e1) // 0.07638151490949553
+	v326 := math.Float64frombits(0xbfc645fd8a4bb963) // -0.17401093723988045
+	v328 := math.Float64frombits(0x3fd52cac23710172) // 0.3308515878780077
+	v335 := math.Float64frombits(0xbfe14eacb1ad0348) // -0.5408538313132363
+	v342 := math.Float64frombits(0x3c538fa75e5f7c87) // 4.241647743293825e-18
+	v350 := math.Float64frombits(0x3fe8be202d26c705) // 0.7732087022652371
+	v357 := math.Float64frombits(0x3c84a7a8afa02902) // 3.5830570619305056e-17
+	v365 := math.Float64frombits(0xbfef3fe31ecb49bf) // -0.976548729080882
+	v372 := math.Float64frombits(0xbc71e64549d60f44) // -1.5525336881913618e-17
+	v380 := math.Float64frombits(0x3ff18932bf08e154) // 1.095995661000491
+	v387 := math.Float64frombits(0x3c909bb31b4706c7) // 5.762127476238976e-17
+	v409 := math.Float64frombits(0x4000000000000000) // 2
+	v422 := math.Float64frombits(0x3ff20dd750429b6d) // 1.1283791670955126
+	v474 := math.Float64frombits(0xbc8bdd3413b26456) // -4.833646656726457e-17
+	v483 := math.Float64frombits(0xbc7cbc0d30ebfd15) // -2.49232720227773e-17
+	v521 := math.Float64frombits(0xbff0000000000000) // -1
+	v544 := math.Float64frombits(0x4086280000000000) // 709
+	v548 := math.Float64frombits(0x408ff80000000000) // 1023
+	v558 := math.Float64frombits(0x17f0000000000000) // 2.191809349008403e-193
+	v650 := math.Float64frombits(0x3cc0000000000000) // 4.440892098500626e-16
+	v656 := math.Float64frombits(0x6570000000000000) // 4.149515568880993e+180
+	v658 := math.Float64frombits(0x2270000000000000) // 8.200532357869981e-143
+	v659 := math.Float64frombits(0x2260000000000000) // 4.100266178934991e-143
+	v756 := math.Float64frombits(0x7ff0000000000000) // +Inf
 	for i := range da {
 		v0 := a[i]
 		v2 := v0 < v1
 		v6 := v5 < v0
-		v9 := v8 < v0
-		v11 := v0 < v10
-		v12 := v9 && v11
-		v14 := float64(v0 - v13)
-		v18 := float64(v14 - v0)
-		v19 := float64(v14 - v18)
-		v20 := float64(v0 - v19)
-		v22 := float64(v21 - v18)
-		v23 := float64(v20 + v22)
-		v25 := float64(v23 - v24)
-		v26 := float64(v14 + v25)
-		v49 := float64(v26 * v48)
-		v50 := float64(v47 + v49)
-		v51 := float64(v26 * v50)
-		v52 := float64(v46 + v51)
-		v53 := float64(v26 * v52)
-		v54 := float64(v45 + v53)
-		v55 := float64(v26 * v54)
-		v56 := float64(v44 + v55)
-		v57 := float64(v26 * v56)
-		v58 := float64(v43 + v57)
-		v59 := float64(v26 * v58)
-		v60 := float64(v42 + v59)
-		v61 := float64(v26 * v60)
-		v62 := float64(v41 + v61)
-		v63 := float64(v26 * v62)
-		v64 := float64(v40 + v63)
-		v65 := float64(v26 * v64)
-		v66 := float64(v39 + v65)
-		v67 := float64(v26 * v66)
-		v68 := float64(v38 + v67)
-		v69 := float64(v26 * v68)
-		v70 := float64(v37 + v69)
-		v71 := float64(v26 * v70)
-		v72 := float64(v36 + v71)
-		v73 := float64(v26 * v72)
-		v74 := float64(v35 + v73)
-		v75 := float64(v26 * v74)
-		v76 := float64(v34 + v75)
-		v77 := float64(v26 * v76)
-		v78 := float64(v33 + v77)
-		v79 := float64(v26 * v78)
-		v80 := float64(v32 + v79)
-		v81 := float64(v26 * v80)
-		v82 := float64(v31 + v81)
-		v83 := float64(v26 * v82)
-		v84 := float64(v30 + v83)
-		v85 := float64(v26 * v84)
-		v86 := float64(v29 + v85)
-		v87 := float64(v26 * v86)
-		v88 := float64(v28 + v87)
-		v89 := float64(v26 * v88)
-		v90 := float64(v27 + v89)
-		v91 := float64(v26 * v90)
-		v92 := float64(v17 + v91)
-		v93 := float64(v14 * v92)
-		v94 := float64(v16 + v93)
-		v95 := float64(v14 * v94)
-		v96 := float64(v15 + v95)
-		v97 := float64(v15 - v96)
-		v98 := float64(v97 + v95)
-		v99 := -v95
-		v100 := math.FMA(v14, v94, v99)
-		v101 := float64(v16 - v94)
-		v102 := float64(v101 + v93)
-		v103 := -v93
-		v104 := math.FMA(v14, v92, v103)
-		v105 := float64(v25 * v92)
-		v106 := float64(v104 + v105)
-		v107 := float64(v102 + v106)
-		v109 := float64(v107 + v108)
-		v110 := float64(v14 * v109)
-		v111 := float64(v100 + v110)
-		v112 := float64(v25 * v94)
-		v113 := float64(v111 + v112)
-		v114 := float64(v98 + v113)
-		v116 := float64(v114 + v115)
-		v117 := float64(v14 * v116)
-		v118 := float64(v25 * v96)
-		v119 := float64(v117 + v118)
-		v120 := math.FMA(v14, v96, v119)
-		v122 := float64(v0 * v121)
-		v125 := float64(v0 * v0)
-		v126 := float64(v124 * v125)
-		v128 := v127
-		if v126 > v127 {
-			v128 = v126
-		}
+		v9 := v0 < v8
+		v11 := v10 < v0
+		v13 := v0 < v12
+		v14 := v11 && v13
+		v16 := float64(v0 - v15)
+		v20 := float64(v16 - v0)
+		v21 := float64(v16 - v20)
+		v22 := float64(v0 - v21)
+		v24 := float64(v23 - v20)
+		v25 := float64(v22 + v24)
+		v27 := float64(v25 - v26)
+		v28 := float64(v16 + v27)
+		v51 := float64(v28 * v50)
+		v52 := float64(v49 + v51)
+		v53 := float64(v28 * v52)
+		v54 := float64(v48 + v53)
+		v55 := float64(v28 * v54)
+		v56 := float64(v47 + v55)
+		v57 := float64(v28 * v56)
+		v58 := float64(v46 + v57)
+		v59 := float64(v28 * v58)
+		v60 := float64(v45 + v59)
+		v61 := float64(v28 * v60)
+		v62 := float64(v44 + v61)
+		v63 := float64(v28 * v62)
+		v64 := float64(v43 + v63)
+		v65 := float64(v28 * v64)
+		v66 := float64(v42 + v65)
+		v67 := float64(v28 * v66)
+		v68 := float64(v41 + v67)
+		v69 := float64(v28 * v68)
+		v70 := float64(v40 + v69)
+		v71 := float64(v28 * v70)
+		v72 := float64(v39 + v71)
+		v73 := float64(v28 * v72)
+		v74 := float64(v38 + v73)
+		v75 := float64(v28 * v74)
+		v76 := float64(v37 + v75)
+		v77 := float64(v28 * v76)
+		v78 := float64(v36 + v77)
+		v79 := float64(v28 * v78)
+		v80 := float64(v35 + v79)
+		v81 := float64(v28 * v80)
+		v82 := float64(v34 + v81)
+		v83 := float64(v28 * v82)
+		v84 := float64(v33 + v83)
+		v85 := float64(v28 * v84)
+		v86 := float64(v32 + v85)
+		v87 := float64(v28 * v86)
+		v88 := float64(v31 + v87)
+		v89 := float64(v28 * v88)
+		v90 := float64(v30 + v89)
+		v91 := float64(v28 * v90)
+		v92 := float64(v29 + v91)
+		v93 := float64(v28 * v92)
+		v94 := float64(v19 + v93)
+		v95 := float64(v16 * v94)
+		v96 := float64(v18 + v95)
+		v97 := float64(v16 * v96)
+		v98 := float64(v17 + v97)
+		v99 := float64(v17 - v98)
+		v100 := float64(v99 + v97)
+		v101 := -v97
+		v102 := math.FMA(v16, v96, v101)
+		v103 := float64(v18 - v96)
+		v104 := float64(v103 + v95)
+		v105 := -v95
+		v106 := math.FMA(v16, v94, v105)
+		v107 := float64(v27 * v94)
+		v108 := float64(v106 + v107)
+		v109 := float64(v104 + v108)
+		v111 := float64(v109 + v110)
+		v112 := float64(v16 * v111)
+		v113 := float64(v102 + v112)
+		v114 := float64(v27 * v96)
+		v115 := float64(v113 + v114)
+		v116 := float64(v100 + v115)
+		v118 := float64(v116 + v117)
+		v119 := float64(v16 * v118)
+		v120 := float64(v27 * v98)
+		v121 := float64(v119 + v120)
+		v122 := math.FMA(v16, v98, v121)
+		v124 := float64(v0 * v123)
+		v127 := float64(v0 * v0)
+		v128 := float64(v126 * v127)
 		v130 := v129
-		if v128 < v129 {
+		if v128 > v129 {
 			v130 = v128
 		}
-		v132 := float64(v130 * v131)
-		v133 := math.RoundToEven(v132)
-		v135 := math.FMA(v133, v134, v130)
-		v137 := math.FMA(v133, v136, v135)
-		v138 := float64(v135 - v137)
-		v139 := math.FMA(v133, v136, v138)
-		v140 := float64(v137 * v137)
-		v141 := -v140
-		v142 := math.FMA(v137, v137, v141)
-		v143 := float64(v123 * v140)
-		v144 := float64(v123 * v142)
-		v145 := float64(v137 + v143)
-		v146 := float64(v137 - v145)
-		v147 := float64(v146 + v143)
-		v148 := float64(v147 + v144)
-		v149 := math.FMA(v139, v137, v139)
-		v150 := float64(v148 + v149)
-		v151 := float64(v140 * v137)
-		v154 := math.FMA(v137, v152, v153)
-		v156 := math.FMA(v137, v154, v155)
-		v158 := math.FMA(v137, v156, v157)
-		v160 := math.FMA(v137, v158, v159)
-		v162 := math.FMA(v137, v160, v161)
-		v164 := math.FMA(v137, v162, v163)
-		v166 := math.FMA(v137, v164, v165)
-		v168 := math.FMA(v137, v166, v167)
-		v170 := math.FMA(v137, v168, v169)
-		v171 := math.FMA(v151, v170, v150)
-		v172 := float64(v7 + v145)
-		v173 := float64(v7 - v172)
-		v174 := float64(v173 + v145)
-		v175 := float64(v174 + v171)
-		v177 := float64(v176 - v133)
-		v179 := v178
-		if v177 < v178 {
-			v179 = v177
+		v132 := v131
+		if v130 < v131 {
+			v132 = v130
 		}
-		v180 := v3
-		if v179 > v3 {
-			v180 = v179
+		v134 := float64(v132 * v133)
+		v135 := math.RoundToEven(v134)
+		v137 := math.FMA(v135, v136, v132)
+		v139 := math.FMA(v135, v138, v137)
+		v140 := float64(v137 - v139)
+		v141 := math.FMA(v135, v138, v140)
+		v142 := float64(v139 * v139)
+		v143 := -v142
+		v144 := math.FMA(v139, v139, v143)
+		v145 := float64(v125 * v142)
+		v146 := float64(v125 * v144)
+		v147 := float64(v139 + v145)
+		v148 := float64(v139 - v147)
+		v149 := float64(v148 + v145)
+		v150 := float64(v149 + v146)
+		v151 := math.FMA(v141, v139, v141)
+		v152 := float64(v150 + v151)
+		v153 := float64(v142 * v139)
+		v156 := math.FMA(v139, v154, v155)
+		v158 := math.FMA(v139, v156, v157)
+		v160 := math.FMA(v139, v158, v159)
+		v162 := math.FMA(v139, v160, v161)
+		v164 := math.FMA(v139, v162, v163)
+		v166 := math.FMA(v139, v164, v165)
+		v168 := math.FMA(v139, v166, v167)
+		v170 := math.FMA(v139, v168, v169)
+		v172 := math.FMA(v139, v170, v171)
+		v173 := math.FMA(v153, v172, v152)
+		v174 := float64(v7 + v147)
+		v175 := float64(v7 - v174)
+		v176 := float64(v175 + v147)
+		v177 := float64(v176 + v173)
+		v179 := float64(v178 - v135)
+		v181 := v180
+		if v179 < v180 {
+			v181 = v179
 		}
-		v182 := v133 < v181
-		v184 := ldexpNormal(v183, v180)
-		v185 := v3
-		if v182 {
-			v185 = v184
+		v182 := v3
+		if v181 > v3 {
+			v182 = v181
 		}
-		v186 := float64(v172 + v185)
-		v187 := float64(v186 - v185)
-		v188 := float64(v172 - v187)
-		v189 := float64(v188 + v175)
-		v190 := float64(v189 + v185)
-		v191 := float64(v190 - v185)
-		v192 := float64(v187 + v191)
-		v194 := v193
-		if v133 > v193 {
-			v194 = v133
+		v184 := v135 < v183
+		v186 := ldexpNormal(v185, v182)
+		v187 := v3
+		if v184 {
+			v187 = v186
 		}
-		v195 := ldexpMid(v192, v194)
-		v197 := float64(v0 * v196)
-		v198 := -v197
-		v199 := math.Abs(v198)
-		v200 := float64(v198 * v198)
-		v203 := math.FMA(v200, v201, v202)
-		v205 := math.FMA(v200, v203, v204)
-		v207 := math.FMA(v200, v205, v206)
-		v209 := math.FMA(v200, v207, v208)
-		v211 := math.FMA(v200, v209, v210)
-		v213 := math.FMA(v200, v211, v212)
-		v215 := math.FMA(v200, v213, v214)
-		v217 := math.FMA(v200, v215, v216)
-		v219 := math.FMA(v200, v217, v218)
-		v221 := v199
-		if v220 < v199 {
-			v221 = v220
+		v188 := float64(v174 + v187)
+		v189 := float64(v188 - v187)
+		v190 := float64(v174 - v189)
+		v191 := float64(v190 + v177)
+		v192 := float64(v191 + v187)
+		v193 := float64(v192 - v187)
+		v194 := float64(v189 + v193)
+		v196 := v195
+		if v135 > v195 {
+			v196 = v135
 		}
-		v222 := float64(v221 * v221)
-		v223 := -v222
-		v224 := math.FMA(v221, v221, v223)
-		v225 := float64(v222 * v131)
-		v226 := math.RoundToEven(v225)
-		v227 := -v226
-		v228 := math.FMA(v226, v134, v222)
-		v229 := math.FMA(v226, v136, v224)
-		v230 := -v228
-		v231 := float64(v7 + v230)
-		v232 := float64(v231 - v7)
-		v233 := float64(v230 - v232)
-		v234 := float64(v230 * v230)
-		v235 := -v234
-		v236 := math.FMA(v230, v230, v235)
-		v237 := float64(v123 * v234)
-		v238 := float64(v231 + v237)
-		v239 := float64(v238 - v231)
-		v240 := float64(v237 - v239)
-		v241 := float64(v233 + v240)
-		v242 := math.FMA(v123, v236, v241)
-		v243 := float64(v234 * v230)
-		v246 := math.FMA(v228, v245, v244)
-		v248 := math.FMA(v230, v246, v247)
-		v250 := math.FMA(v230, v248, v249)
-		v252 := math.FMA(v230, v250, v251)
-		v254 := math.FMA(v230, v252, v253)
-		v256 := math.FMA(v230, v254, v255)
-		v258 := math.FMA(v230, v256, v257)
-		v260 := math.FMA(v230, v258, v259)
-		v261 := math.FMA(v230, v260, v169)
-		v262 := math.FMA(v243, v261, v242)
-		v263 := float64(v238 + v262)
-		v264 := float64(v263 - v238)
-		v265 := float64(v262 - v264)
-		v266 := -v263
-		v267 := math.FMA(v266, v229, v265)
-		v269 := float64(v221 + v268)
-		v270 := float64(v269 - v221)
-		v271 := float64(v269 - v270)
-		v272 := float64(v221 - v271)
-		v273 := float64(v268 - v270)
-		v274 := float64(v272 + v273)
-		v276 := float64(v221 + v275)
-		v277 := float64(v276 - v221)
-		v278 := float64(v276 - v277)
-		v279 := float64(v221 - v278)
-		v280 := float64(v275 - v277)
-		v281 := float64(v279 + v280)
-		v282 := float64(v7 / v269)
-		v283 := float64(v276 * v282)
-		v284 := -v283
-		v285 := math.FMA(v284, v269, v276)
-		v286 := math.FMA(v284, v274, v281)
-		v287 := float64(v285 + v286)
-		v288 := float64(v287 * v282)
-		v291 := math.FMA(v283, v289, v290)
-		v293 := math.FMA(v283, v291, v292)
-		v295 := math.FMA(v283, v293, v294)
-		v297 := math.FMA(v283, v295, v296)
-		v299 := math.FMA(v283, v297, v298)
-		v301 := math.FMA(v283, v299, v300)
-		v303 := math.FMA(v283, v301, v302)
-		v305 := math.FMA(v283, v303, v304)
-		v307 := math.FMA(v283, v305, v306)
-		v309 := math.FMA(v283, v307, v308)
-		v311 := math.FMA(v283, v309, v310)
-		v313 := math.FMA(v283, v311, v312)
-		v315 := math.FMA(v283, v313, v314)
-		v317 := math.FMA(v283, v315, v316)
-		v319 := math.FMA(v283, v317, v318)
-		v321 := math.FMA(v283, v319, v320)
-		v323 := math.FMA(v283, v321, v322)
-		v325 := math.FMA(v283, v323, v324)
-		v327 := math.FMA(v283, v325, v326)
-		v328 := float64(v283 * v327)
-		v329 := -v328
-		v330 := math.FMA(v283, v327, v329)
-		v331 := math.FMA(v283, v3, v330)
-		v332 := math.FMA(v288, v327, v331)
-		v334 := float64(v333 + v328)
-		v335 := float64(v334 - v333)
-		v336 := float64(v334 - v335)
-		v337 := float64(v333 - v336)
-		v338 := float64(v328 - v335)
-		v339 := float64(v337 + v338)
-		v341 := float64(v332 + v340)
-		v342 := float64(v339 + v341)
-		v343 := float64(v283 * v334)
-		v344 := -v343
-		v345 := math.FMA(v283, v334, v344)
-		v346 := math.FMA(v283, v342, v345)
-		v347 := math.FMA(v288, v334, v346)
-		v349 := float64(v348 + v343)
-		v350 := float64(v349 - v348)
-		v351 := float64(v349 - v350)
-		v352 := float64(v348 - v351)
-		v353 := float64(v343 - v350)
-		v354 := float64(v352 + v353)
-		v356 := float64(v347 + v355)
-		v357 := float64(v354 + v356)
-		v358 := float64(v283 * v349)
-		v359 := -v358
-		v360 := math.FMA(v283, v349, v359)
-		v361 := math.FMA(v283, v357, v360)
-		v362 := math.FMA(v288, v349, v361)
-		v364 := float64(v363 + v358)
-		v365 := float64(v364 - v363)
-		v366 := float64(v364 - v365)
-		v367 := float64(v363 - v366)
-		v368 := float64(v358 - v365)
-		v369 := float64(v367 + v368)
-		v371 := float64(v362 + v370)
-		v372 := float64(v369 + v371)
-		v373 := float64(v283 * v364)
-		v374 := -v373
-		v375 := math.FMA(v283, v364, v374)
-		v376 := math.FMA(v283, v372, v375)
-		v377 := math.FMA(v288, v364, v376)
-		v379 := float64(v378 + v373)
-		v380 := float64(v379 - v378)
-		v381 := float64(v379 - v380)
-		v382 := float64(v378 - v381)
-		v383 := float64(v373 - v380)
-		v384 := float64(v382 + v383)
-		v386 := float64(v377 + v385)
-		v387 := float64(v384 + v386)
-		v388 := float64(v263 * v379)
-		v389 := -v388
-		v390 := math.FMA(v263, v379, v389)
-		v391 := math.FMA(v263, v387, v390)
-		v392 := math.FMA(v267, v379, v391)
-		v393 := float64(v388 * v282)
-		v394 := -v393
-		v395 := math.FMA(v394, v269, v388)
-		v396 := math.FMA(v394, v274, v392)
-		v397 := float64(v395 + v396)
-		v398 := float64(v397 * v282)
-		v399 := v199 < v123
-		v400 := -v198
-		v401 := float64(v7 + v400)
-		v402 := float64(v401 - v7)
-		v403 := float64(v400 - v402)
-		v404 := float64(v198 * v219)
-		v405 := float64(v403 - v404)
-		v406 := float64(v401 + v405)
-		v408 := float64(v393 + v398)
-		v409 := math.Ldexp(v408, int(v227))
-		v410 := math.Ldexp(v393, int(v227))
-		v411 := math.Ldexp(v398, int(v227))
-		v412 := float64(v407 - v410)
-		v413 := float64(v407 - v412)
-		v414 := float64(v413 - v410)
-		v415 := float64(v414 - v411)
-		v416 := float64(v412 + v415)
-		v417 := v198 < v3
-		v418 := v409
-		if v417 {
-			v418 = v416
+		v197 := ldexpMid(v194, v196)
+		v199 := float64(v0 * v198)
+		v200 := -v199
+		v201 := math.Abs(v200)
+		v202 := float64(v200 * v200)
+		v205 := math.FMA(v202, v203, v204)
+		v207 := math.FMA(v202, v205, v206)
+		v209 := math.FMA(v202, v207, v208)
+		v211 := math.FMA(v202, v209, v210)
+		v213 := math.FMA(v202, v211, v212)
+		v215 := math.FMA(v202, v213, v214)
+		v217 := math.FMA(v202, v215, v216)
+		v219 := math.FMA(v202, v217, v218)
+		v221 := math.FMA(v202, v219, v220)
+		v223 := v201
+		if v222 < v201 {
+			v223 = v222
 		}
-		v419 := v418
-		if v399 {
-			v419 = v406
+		v224 := float64(v223 * v223)
+		v225 := -v224
+		v226 := math.FMA(v223, v223, v225)
+		v227 := float64(v224 * v133)
+		v228 := math.RoundToEven(v227)
+		v229 := -v228
+		v230 := math.FMA(v228, v136, v224)
+		v231 := math.FMA(v228, v138, v226)
+		v232 := -v230
+		v233 := float64(v7 + v232)
+		v234 := float64(v233 - v7)
+		v235 := float64(v232 - v234)
+		v236 := float64(v232 * v232)
+		v237 := -v236
+		v238 := math.FMA(v232, v232, v237)
+		v239 := float64(v125 * v236)
+		v240 := float64(v233 + v239)
+		v241 := float64(v240 - v233)
+		v242 := float64(v239 - v241)
+		v243 := float64(v235 + v242)
+		v244 := math.FMA(v125, v238, v243)
+		v245 := float64(v236 * v232)
+		v248 := math.FMA(v230, v247, v246)
+		v250 := math.FMA(v232, v248, v249)
+		v252 := math.FMA(v232, v250, v251)
+		v254 := math.FMA(v232, v252, v253)
+		v256 := math.FMA(v232, v254, v255)
+		v258 := math.FMA(v232, v256, v257)
+		v260 := math.FMA(v232, v258, v259)
+		v262 := math.FMA(v232, v260, v261)
+		v263 := math.FMA(v232, v262, v171)
+		v264 := math.FMA(v245, v263, v244)
+		v265 := float64(v240 + v264)
+		v266 := float64(v265 - v240)
+		v267 := float64(v264 - v266)
+		v268 := -v265
+		v269 := math.FMA(v268, v231, v267)
+		v271 := float64(v223 + v270)
+		v272 := float64(v271 - v223)
+		v273 := float64(v271 - v272)
+		v274 := float64(v223 - v273)
+		v275 := float64(v270 - v272)
+		v276 := float64(v274 + v275)
+		v278 := float64(v223 + v277)
+		v279 := float64(v278 - v223)
+		v280 := float64(v278 - v279)
+		v281 := float64(v223 - v280)
+		v282 := float64(v277 - v279)
+		v283 := float64(v281 + v282)
+		v284 := float64(v7 / v271)
+		v285 := float64(v278 * v284)
+		v286 := -v285
+		v287 := math.FMA(v286, v271, v278)
+		v288 := math.FMA(v286, v276, v283)
+		v289 := float64(v287 + v288)
+		v290 := float64(v289 * v284)
+		v293 := math.FMA(v285, v291, v292)
+		v295 := math.FMA(v285, v293, v294)
+		v297 := math.FMA(v285, v295, v296)
+		v299 := math.FMA(v285, v297, v298)
+		v301 := math.FMA(v285, v299, v300)
+		v303 := math.FMA(v285, v301, v302)
+		v305 := math.FMA(v285, v303, v304)
+		v307 := math.FMA(v285, v305, v306)
+		v309 := math.FMA(v285, v307, v308)
+		v311 := math.FMA(v285, v309, v310)
+		v313 := math.FMA(v285, v311, v312)
+		v315 := math.FMA(v285, v313, v314)
+		v317 := math.FMA(v285, v315, v316)
+		v319 := math.FMA(v285, v317, v318)
+		v321 := math.FMA(v285, v319, v320)
+		v323 := math.FMA(v285, v321, v322)
+		v325 := math.FMA(v285, v323, v324)
+		v327 := math.FMA(v285, v325, v326)
+		v329 := math.FMA(v285, v327, v328)
+		v330 := float64(v285 * v329)
+		v331 := -v330
+		v332 := math.FMA(v285, v329, v331)
+		v333 := math.FMA(v285, v3, v332)
+		v334 := math.FMA(v290, v329, v333)
+		v336 := float64(v335 + v330)
+		v337 := float64(v336 - v335)
+		v338 := float64(v336 - v337)
+		v339 := float64(v335 - v338)
+		v340 := float64(v330 - v337)
+		v341 := float64(v339 + v340)
+		v343 := float64(v334 + v342)
+		v344 := float64(v341 + v343)
+		v345 := float64(v285 * v336)
+		v346 := -v345
+		v347 := math.FMA(v285, v336, v346)
+		v348 := math.FMA(v285, v344, v347)
+		v349 := math.FMA(v290, v336, v348)
+		v351 := float64(v350 + v345)
+		v352 := float64(v351 - v350)
+		v353 := float64(v351 - v352)
+		v354 := float64(v350 - v353)
+		v355 := float64(v345 - v352)
+		v356 := float64(v354 + v355)
+		v358 := float64(v349 + v357)
+		v359 := float64(v356 + v358)
+		v360 := float64(v285 * v351)
+		v361 := -v360
+		v362 := math.FMA(v285, v351, v361)
+		v363 := math.FMA(v285, v359, v362)
+		v364 := math.FMA(v290, v351, v363)
+		v366 := float64(v365 + v360)
+		v367 := float64(v366 - v365)
+		v368 := float64(v366 - v367)
+		v369 := float64(v365 - v368)
+		v370 := float64(v360 - v367)
+		v371 := float64(v369 + v370)
+		v373 := float64(v364 + v372)
+		v374 := float64(v371 + v373)
+		v375 := float64(v285 * v366)
+		v376 := -v375
+		v377 := math.FMA(v285, v366, v376)
+		v378 := math.FMA(v285, v374, v377)
+		v379 := math.FMA(v290, v366, v378)
+		v381 := float64(v380 + v375)
+		v382 := float64(v381 - v380)
+		v383 := float64(v381 - v382)
+		v384 := float64(v380 - v383)
+		v385 := float64(v375 - v382)
+		v386 := float64(v384 + v385)
+		v388 := float64(v379 + v387)
+		v389 := float64(v386 + v388)
+		v390 := float64(v265 * v381)
+		v391 := -v390
+		v392 := math.FMA(v265, v381, v391)
+		v393 := math.FMA(v265, v389, v392)
+		v394 := math.FMA(v269, v381, v393)
+		v395 := float64(v390 * v284)
+		v396 := -v395
+		v397 := math.FMA(v396, v271, v390)
+		v398 := math.FMA(v396, v276, v394)
+		v399 := float64(v397 + v398)
+		v400 := float64(v399 * v284)
+		v401 := v201 < v125
+		v402 := -v200
+		v403 := float64(v7 + v402)
+		v404 := float64(v403 - v7)
+		v405 := float64(v402 - v404)
+		v406 := float64(v200 * v221)
+		v407 := float64(v405 - v406)
+		v408 := float64(v403 + v407)
+		v410 := float64(v395 + v400)
+		v411 := math.Ldexp(v410, int(v229))
+		v412 := math.Ldexp(v395, int(v229))
+		v413 := math.Ldexp(v400, int(v229))
+		v414 := float64(v409 - v412)
+		v415 := float64(v409 - v414)
+		v416 := float64(v415 - v412)
+		v417 := float64(v416 - v413)
+		v418 := float64(v414 + v417)
+		v419 := v200 < v3
+		v420 := v411
+		if v419 {
+			v420 = v418
 		}
-		v421 := float64(v198 * v197)
-		v422 := v127
-		if v421 > v127 {
-			v422 = v421
+		v421 := v420
+		if v401 {
+			v421 = v408
 		}
-		v423 := v129
-		if v422 < v129 {
-			v423 = v422
+		v423 := float64(v200 * v199)
+		v424 := v129
+		if v423 > v129 {
+			v424 = v423
 		}
-		v424 := float64(v423 * v131)
-		v425 := math.RoundToEven(v424)
-		v426 := math.FMA(v425, v134, v423)
-		v427 := math.FMA(v425, v136, v426)
-		v428 := float64(v426 - v427)
-		v429 := math.FMA(v425, v136, v428)
-		v430 := float64(v427 * v427)
-		v431 := -v430
-		v432 := math.FMA(v427, v427, v431)
-		v433 := float64(v123 * v430)
-		v434 := float64(v123 * v432)
-		v435 := float64(v427 + v433)
-		v436 := float64(v427 - v435)
-		v437 := float64(v436 + v433)
-		v438 := float64(v437 + v434)
-		v439 := math.FMA(v429, v427, v429)
-		v440 := float64(v438 + v439)
-		v441 := float64(v430 * v427)
-		v442 := math.FMA(v427, v152, v153)
-		v443 := math.FMA(v427, v442, v155)
-		v444 := math.FMA(v427, v443, v157)
-		v445 := math.FMA(v427, v444, v159)
-		v446 := math.FMA(v427, v445, v161)
-		v447 := math.FMA(v427, v446, v163)
-		v448 := math.FMA(v427, v447, v165)
-		v449 := math.FMA(v427, v448, v167)
-		v450 := math.FMA(v427, v449, v169)
-		v451 := math.FMA(v441, v450, v440)
-		v452 := float64(v7 + v435)
-		v453 := float64(v7 - v452)
-		v454 := float64(v453 + v435)
-		v455 := float64(v454 + v451)
-		v456 := float64(v176 - v425)
-		v457 := v178
-		if v456 < v178 {
-			v457 = v456
+		v425 := v131
+		if v424 < v131 {
+			v425 = v424
 		}
-		v458 := v3
-		if v457 > v3 {
-			v458 = v457
+		v426 := float64(v425 * v133)
+		v427 := math.RoundToEven(v426)
+		v428 := math.FMA(v427, v136, v425)
+		v429 := math.FMA(v427, v138, v428)
+		v430 := float64(v428 - v429)
+		v431 := math.FMA(v427, v138, v430)
+		v432 := float64(v429 * v429)
+		v433 := -v432
+		v434 := math.FMA(v429, v429, v433)
+		v435 := float64(v125 * v432)
+		v436 := float64(v125 * v434)
+		v437 := float64(v429 + v435)
+		v438 := float64(v429 - v437)
+		v439 := float64(v438 + v435)
+		v440 := float64(v439 + v436)
+		v441 := math.FMA(v431, v429, v431)
+		v442 := float64(v440 + v441)
+		v443 := float64(v432 * v429)
+		v444 := math.FMA(v429, v154, v155)
+		v445 := math.FMA(v429, v444, v157)
+		v446 := math.FMA(v429, v445, v159)
+		v447 := math.FMA(v429, v446, v161)
+		v448 := math.FMA(v429, v447, v163)
+		v449 := math.FMA(v429, v448, v165)
+		v450 := math.FMA(v429, v449, v167)
+		v451 := math.FMA(v429, v450, v169)
+		v452 := math.FMA(v429, v451, v171)
+		v453 := math.FMA(v443, v452, v442)
+		v454 := float64(v7 + v437)
+		v455 := float64(v7 - v454)
+		v456 := float64(v455 + v437)
+		v457 := float64(v456 + v453)
+		v458 := float64(v178 - v427)
+		v459 := v180
+		if v458 < v180 {
+			v459 = v458
 		}
-		v459 := v425 < v181
-		v460 := ldexpNormal(v183, v458)
-		v461 := v3
-		if v459 {
-			v461 = v460
+		v460 := v3
+		if v459 > v3 {
+			v460 = v459
 		}
-		v462 := float64(v452 + v461)
-		v463 := float64(v462 - v461)
-		v464 := float64(v452 - v463)
-		v465 := float64(v464 + v455)
-		v466 := float64(v465 + v461)
-		v467 := float64(v466 - v461)
-		v468 := float64(v463 + v467)
-		v469 := v193
-		if v425 > v193 {
-			v469 = v425
+		v461 := v427 < v183
+		v462 := ldexpNormal(v185, v460)
+		v463 := v3
+		if v461 {
+			v463 = v462
 		}
-		v470 := ldexpMid(v468, v469)
-		v471 := float64(v420 * v470)
-		v473 := float64(v0 * v472)
-		v474 := math.FMA(v0, v196, v198)
-		v475 := float64(v473 + v474)
-		v476 := float64(v471 * v475)
-		v477 := float64(v419 + v476)
-		v478 := float64(v123 * v477)
-		v479 := -v122
-		v480 := math.FMA(v0, v121, v479)
-		v482 := float64(v0 * v481)
-		v483 := float64(v480 + v482)
-		v484 := float64(v483 * v195)
-		v485 := -v125
-		v486 := math.FMA(v0, v0, v485)
-		v487 := float64(v124 * v486)
-		v488 := v1
-		if v487 > v1 {
-			v488 = v487
+		v464 := float64(v454 + v463)
+		v465 := float64(v464 - v463)
+		v466 := float64(v454 - v465)
+		v467 := float64(v466 + v457)
+		v468 := float64(v467 + v463)
+		v469 := float64(v468 - v463)
+		v470 := float64(v465 + v469)
+		v471 := v195
+		if v427 > v195 {
+			v471 = v427
 		}
-		v489 := v129
-		if v488 < v129 {
-			v489 = v488
+		v472 := ldexpMid(v470, v471)
+		v473 := float64(v422 * v472)
+		v475 := float64(v0 * v474)
+		v476 := math.FMA(v0, v198, v200)
+		v477 := float64(v475 + v476)
+		v478 := float64(v473 * v477)
+		v479 := float64(v421 + v478)
+		v480 := float64(v125 * v479)
+		v481 := -v124
+		v482 := math.FMA(v0, v123, v481)
+		v484 := float64(v0 * v483)
+		v485 := float64(v482 + v484)
+		v486 := float64(v485 * v197)
+		v487 := -v127
+		v488 := math.FMA(v0, v0, v487)
+		v489 := float64(v126 * v488)
+		v490 := v1
+		if v489 > v1 {
+			v490 = v489
 		}
-		v490 := float64(v489 * v131)
-		v491 := math.RoundToEven(v490)
-		v492 := -v491
-		v493 := math.FMA(v491, v134, v489)
-		v494 := math.FMA(v491, v136, v493)
-		v495 := float64(v493 - v494)
-		v496 := math.FMA(v491, v136, v495)
-		v497 := float64(v494 * v494)
-		v498 := -v497
-		v499 := math.FMA(v494, v494, v498)
-		v500 := float64(v123 * v497)
-		v501 := float64(v123 * v499)
-		v502 := float64(v494 + v500)
-		v503 := float64(v494 - v502)
-		v504 := float64(v503 + v500)
-		v505 := float64(v504 + v501)
-		v506 := math.FMA(v496, v494, v496)
-		v507 := float64(v505 + v506)
-		v508 := float64(v497 * v494)
-		v509 := math.FMA(v494, v152, v153)
-		v510 := math.FMA(v494, v509, v155)
-		v511 := math.FMA(v494, v510, v157)
-		v512 := math.FMA(v494, v511, v159)
-		v513 := math.FMA(v494, v512, v161)
-		v514 := math.FMA(v494, v513, v163)
-		v515 := math.FMA(v494, v514, v165)
-		v516 := math.FMA(v494, v515, v167)
-		v517 := math.FMA(v494, v516, v169)
-		v518 := math.FMA(v508, v517, v507)
-		v520 := ldexpMid(v519, v492)
-		v521 := float64(v7 + v520)
-		v522 := float64(v521 - v7)
-		v523 := float64(v521 - v522)
-		v524 := float64(v7 - v523)
-		v525 := float64(v520 - v522)
-		v526 := float64(v524 + v525)
-		v527 := float64(v518 + v526)
-		v528 := float64(v521 + v502)
-		v529 := float64(v521 - v528)
-		v530 := float64(v529 + v502)
-		v531 := float64(v530 + v527)
-		v532 := float64(v528 + v531)
-		v533 := ldexpMid(v532, v491)
-		v534 := math.Copysign(v533, v487)
-		v535 := math.IsNaN(v487)
-		v536 := v534
-		if v535 {
-			v536 = v487
+		v491 := v131
+		if v490 < v131 {
+			v491 = v490
 		}
-		v537 := float64(v195 * v536)
-		v538 := float64(v172 + v175)
-		v539 := float64(v172 - v538)
-		v540 := float64(v539 + v175)
-		v541 := v181 <= v133
-		v543 := v542 < v126
-		v544 := v541 && !v543
-		v545 := v181
-		if v133 > v181 {
-			v545 = v133
+		v492 := float64(v491 * v133)
+		v493 := math.RoundToEven(v492)
+		v494 := -v493
+		v495 := math.FMA(v493, v136, v491)
+		v496 := math.FMA(v493, v138, v495)
+		v497 := float64(v495 - v496)
+		v498 := math.FMA(v493, v138, v497)
+		v499 := float64(v496 * v496)
+		v500 := -v499
+		v501 := math.FMA(v496, v496, v500)
+		v502 := float64(v125 * v499)
+		v503 := float64(v125 * v501)
+		v504 := float64(v496 + v502)
+		v505 := float64(v496 - v504)
+		v506 := float64(v505 + v502)
+		v507 := float64(v506 + v503)
+		v508 := math.FMA(v498, v496, v498)
+		v509 := float64(v507 + v508)
+		v510 := float64(v499 * v496)
+		v511 := math.FMA(v496, v154, v155)
+		v512 := math.FMA(v496, v511, v157)
+		v513 := math.FMA(v496, v512, v159)
+		v514 := math.FMA(v496, v513, v161)
+		v515 := math.FMA(v496, v514, v163)
+		v516 := math.FMA(v496, v515, v165)
+		v517 := math.FMA(v496, v516, v167)
+		v518 := math.FMA(v496, v517, v169)
+		v519 := math.FMA(v496, v518, v171)
+		v520 := math.FMA(v510, v519, v509)
+		v522 := ldexpMid(v521, v494)
+		v523 := float64(v7 + v522)
+		v524 := float64(v523 - v7)
+		v525 := float64(v523 - v524)
+		v526 := float64(v7 - v525)
+		v527 := float64(v522 - v524)
+		v528 := float64(v526 + v527)
+		v529 := float64(v520 + v528)
+		v530 := float64(v523 + v504)
+		v531 := float64(v523 - v530)
+		v532 := float64(v531 + v504)
+		v533 := float64(v532 + v529)
+		v534 := float64(v530 + v533)
+		v535 := ldexpMid(v534, v493)
+		v536 := math.Copysign(v535, v489)
+		v537 := math.IsNaN(v489)
+		v538 := v536
+		if v537 {
+			v538 = v489
 		}
-		v547 := v546
-		if v545 < v546 {
-			v547 = v545
+		v539 := float64(v197 * v538)
+		v540 := float64(v174 + v177)
+		v541 := float64(v174 - v540)
+		v542 := float64(v541 + v177)
+		v543 := v183 <= v135
+		v545 := v544 < v128
+		v546 := v543 && !v545
+		v547 := v183
+		if v135 > v183 {
+			v547 = v135
 		}
-		v548 := ldexpNormal(v540, v547)
-		v549 := v3
-		if v544 {
-			v549 = v548
+		v549 := v548
+		if v547 < v548 {
+			v549 = v547
 		}
-		v550 := float64(v537 + v549)
-		v551 := float64(v122 * v550)
-		v552 := float64(v484 + v551)
-		v553 := float64(v478 + v552)
-		v554 := math.FMA(v122, v195, v553)
-		v555 := v554
-		if v12 {
-			v555 = v120
+		v550 := ldexpNormal(v542, v549)
+		v551 := v3
+		if v546 {
+			v551 = v550
 		}
-		v557 := v555
+		v552 := float64(v539 + v551)
+		v553 := float64(v124 * v552)
+		v554 := float64(v486 + v553)
+		v555 := float64(v480 + v554)
+		v556 := math.FMA(v124, v197, v555)
+		v557 := v556
+		if v14 {
+			v557 = v122
+		}
+		v559 := v557
 		if v6 {
-			v557 = v7
+			v559 = v7
 		}
-		v558 := v557
+		v560 := v559
 		if v2 {
-			v558 = v4
+			v560 = v4
 		}
-		v559 := b[i]
-		v560 := dy[i]
-		v561 := float64(v559 * v560)
-		v562 := -v561
-		v563 := math.FMA(v559, v560, v562)
-		v564 := float64(v561 * v4)
-		v565 := -v564
-		v566 := math.FMA(v561, v4, v565)
-		v567 := math.FMA(v563, v4, v566)
-		v568 := float64(v561 * v7)
-		v569 := -v568
-		v570 := math.FMA(v561, v7, v569)
-		v571 := math.FMA(v563, v7, v570)
-		v572 := float64(v561 * v556)
-		v573 := float64(v561 * v14)
-		v574 := -v573
-		v575 := math.FMA(v561, v14, v574)
-		v576 := math.FMA(v563, v14, v575)
-		v577 := float64(v573 * v96)
-		v578 := -v577
-		v579 := math.FMA(v573, v96, v578)
-		v580 := math.FMA(v576, v96, v579)
-		v581 := float64(v561 * v117)
-		v582 := -v581
-		v583 := math.FMA(v561, v117, v582)
-		v584 := math.FMA(v563, v117, v583)
-		v585 := float64(v561 * v118)
-		v586 := -v585
-		v587 := math.FMA(v561, v118, v586)
-		v588 := math.FMA(v563, v118, v587)
-		v589 := float64(v581 + v585)
-		v590 := float64(v589 - v581)
-		v591 := float64(v589 - v590)
-		v592 := float64(v581 - v591)
-		v593 := float64(v585 - v590)
-		v594 := float64(v592 + v593)
-		v595 := float64(v594 + v584)
-		v596 := float64(v595 + v588)
-		v597 := float64(v577 + v589)
-		v598 := float64(v597 - v577)
-		v599 := float64(v597 - v598)
-		v600 := float64(v577 - v599)
-		v601 := float64(v589 - v598)
-		v602 := float64(v600 + v601)
-		v603 := float64(v602 + v580)
-		v604 := float64(v603 + v596)
-		v605 := float64(v561 * v122)
-		v606 := -v605
-		v607 := math.FMA(v561, v122, v606)
-		v608 := math.FMA(v563, v122, v607)
-		v609 := float64(v605 * v195)
-		v610 := -v609
-		v611 := math.FMA(v605, v195, v610)
-		v612 := math.FMA(v608, v195, v611)
-		v613 := float64(v561 * v478)
-		v614 := -v613
-		v615 := math.FMA(v561, v478, v614)
-		v616 := math.FMA(v563, v478, v615)
-		v617 := float64(v561 * v552)
-		v618 := -v617
-		v619 := math.FMA(v561, v552, v618)
-		v620 := math.FMA(v563, v552, v619)
-		v621 := float64(v613 + v617)
-		v622 := float64(v621 - v613)
-		v623 := float64(v621 - v622)
-		v624 := float64(v613 - v623)
-		v625 := float64(v617 - v622)
-		v626 := float64(v624 + v625)
-		v627 := float64(v626 + v616)
-		v628 := float64(v627 + v620)
-		v629 := float64(v609 + v621)
-		v630 := float64(v629 - v609)
-		v631 := float64(v629 - v630)
-		v632 := float64(v609 - v631)
-		v633 := float64(v621 - v630)
-		v634 := float64(v632 + v633)
-		v635 := float64(v634 + v612)
-		v636 := float64(v635 + v628)
-		v637 := v629
-		if v12 {
-			v637 = v597
-		}
-		v638 := v636
-		if v12 {
-			v638 = v604
-		}
-		v639 := v637
-		if v6 {
-			v639 = v568
+		v561 := b[i]
+		v562 := dy[i]
+		v563 := float64(v561 * v562)
+		v564 := -v563
+		v565 := math.FMA(v561, v562, v564)
+		v566 := float64(v563 * v4)
+		v567 := -v566
+		v568 := math.FMA(v563, v4, v567)
+		v569 := math.FMA(v565, v4, v568)
+		v570 := float64(v563 * v7)
+		v571 := -v570
+		v572 := math.FMA(v563, v7, v571)
+		v573 := math.FMA(v565, v7, v572)
+		v574 := float64(v563 * v558)
+		v575 := float64(v563 * v16)
+		v576 := -v575
+		v577 := math.FMA(v563, v16, v576)
+		v578 := math.FMA(v565, v16, v577)
+		v579 := float64(v575 * v98)
+		v580 := -v579
+		v581 := math.FMA(v575, v98, v580)
+		v582 := math.FMA(v578, v98, v581)
+		v583 := float64(v563 * v119)
+		v584 := -v583
+		v585 := math.FMA(v563, v119, v584)
+		v586 := math.FMA(v565, v119, v585)
+		v587 := float64(v563 * v120)
+		v588 := -v587
+		v589 := math.FMA(v563, v120, v588)
+		v590 := math.FMA(v565, v120, v589)
+		v591 := float64(v583 + v587)
+		v592 := float64(v591 - v583)
+		v593 := float64(v591 - v592)
+		v594 := float64(v583 - v593)
+		v595 := float64(v587 - v592)
+		v596 := float64(v594 + v595)
+		v597 := float64(v596 + v586)
+		v598 := float64(v597 + v590)
+		v599 := float64(v579 + v591)
+		v600 := float64(v599 - v579)
+		v601 := float64(v599 - v600)
+		v602 := float64(v579 - v601)
+		v603 := float64(v591 - v600)
+		v604 := float64(v602 + v603)
+		v605 := float64(v604 + v582)
+		v606 := float64(v605 + v598)
+		v607 := float64(v563 * v124)
+		v608 := -v607
+		v609 := math.FMA(v563, v124, v608)
+		v610 := math.FMA(v565, v124, v609)
+		v611 := float64(v607 * v197)
+		v612 := -v611
+		v613 := math.FMA(v607, v197, v612)
+		v614 := math.FMA(v610, v197, v613)
+		v615 := float64(v563 * v480)
+		v616 := -v615
+		v617 := math.FMA(v563, v480, v616)
+		v618 := math.FMA(v565, v480, v617)
+		v619 := float64(v563 * v554)
+		v620 := -v619
+		v621 := math.FMA(v563, v554, v620)
+		v622 := math.FMA(v565, v554, v621)
+		v623 := float64(v615 + v619)
+		v624 := float64(v623 - v615)
+		v625 := float64(v623 - v624)
+		v626 := float64(v615 - v625)
+		v627 := float64(v619 - v624)
+		v628 := float64(v626 + v627)
+		v629 := float64(v628 + v618)
+		v630 := float64(v629 + v622)
+		v631 := float64(v611 + v623)
+		v632 := float64(v631 - v611)
+		v633 := float64(v631 - v632)
+		v634 := float64(v611 - v633)
+		v635 := float64(v623 - v632)
+		v636 := float64(v634 + v635)
+		v637 := float64(v636 + v614)
+		v638 := float64(v637 + v630)
+		v639 := v631
+		if v14 {
+			v639 = v599
 		}
 		v640 := v638
-		if v6 {
-			v640 = v571
+		if v14 {
+			v640 = v606
 		}
 		v641 := v639
-		if v2 {
-			v641 = v564
+		if v6 {
+			v641 = v570
 		}
 		v642 := v640
-		if v2 {
-			v642 = v567
-		}
-		v643 := float64(v641 + v642)
-		v644 := float64(v558 * v561)
-		v645 := float64(v643 - v644)
-		v646 := math.Abs(v645)
-		v647 := math.Abs(v644)
-		v649 := float64(v647 * v648)
-		v650 := v646 <= v649
-		v651 := math.Abs(v561)
-		v652 := math.Abs(v572)
-		v653 := v651
-		if v652 > v651 {
-			v653 = v652
-		}
-		v655 := float64(v646 * v654)
-		v658 := math.FMA(v653, v656, v657)
-		v659 := v655 <= v658
-		v660 := v650 || v659
-		v661 := v643 == v3
-		v662 := v660 && !v661
-		v663 := v644
-		if v662 {
-			v663 = v643
-		}
-		v664 := math.Abs(v560)
-		v665 := math.Abs(v559)
-		v666 := v664 < v665
-		v667 := v560
-		if v666 {
-			v667 = v559
-		}
-		v668 := v559
-		if v666 {
-			v668 = v560
-		}
-		v669 := float64(v667 * v4)
-		v670 := float64(v667 * v7)
-		v671 := float64(v667 * v556)
-		v672 := float64(v667 * v14)
-		v673 := -v672
-		v674 := math.FMA(v667, v14, v673)
-		v675 := float64(v672 * v96)
-		v676 := -v675
-		v677 := math.FMA(v672, v96, v676)
-		v678 := math.FMA(v674, v96, v677)
-		v679 := float64(v667 * v117)
-		v680 := -v679
-		v681 := math.FMA(v667, v117, v680)
-		v682 := float64(v667 * v118)
-		v683 := -v682
-		v684 := math.FMA(v667, v118, v683)
-		v685 := float64(v679 + v682)
-		v686 := float64(v685 - v679)
-		v687 := float64(v685 - v686)
-		v688 := float64(v679 - v687)
-		v689 := float64(v682 - v686)
-		v690 := float64(v688 + v689)
-		v691 := float64(v690 + v681)
-		v692 := float64(v691 + v684)
-		v693 := float64(v675 + v685)
-		v694 := float64(v693 - v675)
-		v695 := float64(v693 - v694)
-		v696 := float64(v675 - v695)
-		v697 := float64(v685 - v694)
-		v698 := float64(v696 + v697)
-		v699 := float64(v698 + v678)
-		v700 := float64(v699 + v692)
-		v701 := float64(v667 * v122)
-		v702 := -v701
-		v703 := math.FMA(v667, v122, v702)
-		v704 := float64(v701 * v195)
-		v705 := -v704
-		v706 := math.FMA(v701, v195, v705)
-		v707 := math.FMA(v703, v195, v706)
-		v708 := float64(v667 * v478)
-		v709 := -v708
-		v710 := math.FMA(v667, v478, v709)
-		v711 := float64(v667 * v552)
-		v712 := -v711
-		v713 := math.FMA(v667, v552, v712)
-		v714 := float64(v708 + v711)
-		v715 := float64(v714 - v708)
-		v716 := float64(v714 - v715)
-		v717 := float64(v708 - v716)
-		v718 := float64(v711 - v715)
-		v719 := float64(v717 + v718)
-		v720 := float64(v719 + v710)
-		v721 := float64(v720 + v713)
-		v722 := float64(v704 + v714)
-		v723 := float64(v722 - v704)
-		v724 := float64(v722 - v723)
-		v725 := float64(v704 - v724)
-		v726 := float64(v714 - v723)
-		v727 := float64(v725 + v726)
-		v728 := float64(v727 + v707)
-		v729 := float64(v728 + v721)
-		v730 := v722
-		if v12 {
-			v730 = v693
-		}
-		v731 := v729
-		if v12 {
-			v731 = v700
-		}
-		v732 := v730
 		if v6 {
-			v732 = v670
+			v642 = v573
+		}
+		v643 := v641
+		if v2 {
+			v643 = v566
+		}
+		v644 := v642
+		if v2 {
+			v644 = v569
+		}
+		v645 := float64(v643 + v644)
+		v646 := float64(v560 * v563)
+		v647 := float64(v645 - v646)
+		v648 := math.Abs(v647)
+		v649 := math.Abs(v646)
+		v651 := float64(v649 * v650)
+		v652 := v648 <= v651
+		v653 := math.Abs(v563)
+		v654 := math.Abs(v574)
+		v655 := v653
+		if v654 > v653 {
+			v655 = v654
+		}
+		v657 := float64(v648 * v656)
+		v660 := math.FMA(v655, v658, v659)
+		v661 := v657 <= v660
+		v662 := v652 || v661
+		v663 := v645 == v3
+		v664 := v662 && !v663
+		v665 := v646
+		if v664 {
+			v665 = v645
+		}
+		v666 := math.Abs(v562)
+		v667 := math.Abs(v561)
+		v668 := v666 < v667
+		v669 := v562
+		if v668 {
+			v669 = v561
+		}
+		v670 := v561
+		if v668 {
+			v670 = v562
+		}
+		v671 := float64(v669 * v4)
+		v672 := float64(v669 * v7)
+		v673 := float64(v669 * v558)
+		v674 := float64(v669 * v16)
+		v675 := -v674
+		v676 := math.FMA(v669, v16, v675)
+		v677 := float64(v674 * v98)
+		v678 := -v677
+		v679 := math.FMA(v674, v98, v678)
+		v680 := math.FMA(v676, v98, v679)
+		v681 := float64(v669 * v119)
+		v682 := -v681
+		v683 := math.FMA(v669, v119, v682)
+		v684 := float64(v669 * v120)
+		v685 := -v684
+		v686 := math.FMA(v669, v120, v685)
+		v687 := float64(v681 + v684)
+		v688 := float64(v687 - v681)
+		v689 := float64(v687 - v688)
+		v690 := float64(v681 - v689)
+		v691 := float64(v684 - v688)
+		v692 := float64(v690 + v691)
+		v693 := float64(v692 + v683)
+		v694 := float64(v693 + v686)
+		v695 := float64(v677 + v687)
+		v696 := float64(v695 - v677)
+		v697 := float64(v695 - v696)
+		v698 := float64(v677 - v697)
+		v699 := float64(v687 - v696)
+		v700 := float64(v698 + v699)
+		v701 := float64(v700 + v680)
+		v702 := float64(v701 + v694)
+		v703 := float64(v669 * v124)
+		v704 := -v703
+		v705 := math.FMA(v669, v124, v704)
+		v706 := float64(v703 * v197)
+		v707 := -v706
+		v708 := math.FMA(v703, v197, v707)
+		v709 := math.FMA(v705, v197, v708)
+		v710 := float64(v669 * v480)
+		v711 := -v710
+		v712 := math.FMA(v669, v480, v711)
+		v713 := float64(v669 * v554)
+		v714 := -v713
+		v715 := math.FMA(v669, v554, v714)
+		v716 := float64(v710 + v713)
+		v717 := float64(v716 - v710)
+		v718 := float64(v716 - v717)
+		v719 := float64(v710 - v718)
+		v720 := float64(v713 - v717)
+		v721 := float64(v719 + v720)
+		v722 := float64(v721 + v712)
+		v723 := float64(v722 + v715)
+		v724 := float64(v706 + v716)
+		v725 := float64(v724 - v706)
+		v726 := float64(v724 - v725)
+		v727 := float64(v706 - v726)
+		v728 := float64(v716 - v725)
+		v729 := float64(v727 + v728)
+		v730 := float64(v729 + v709)
+		v731 := float64(v730 + v723)
+		v732 := v724
+		if v14 {
+			v732 = v695
 		}
 		v733 := v731
-		if v6 {
-			v733 = v3
+		if v14 {
+			v733 = v702
 		}
 		v734 := v732
-		if v2 {
-			v734 = v669
+		if v6 {
+			v734 = v672
 		}
 		v735 := v733
-		if v2 {
+		if v6 {
 			v735 = v3
 		}
-		v736 := float64(v734 + v735)
-		v737 := float64(v558 * v667)
-		v738 := float64(v736 - v737)
-		v739 := math.Abs(v738)
-		v740 := math.Abs(v737)
-		v741 := float64(v740 * v648)
-		v742 := v739 <= v741
-		v743 := math.Abs(v667)
-		v744 := math.Abs(v671)
-		v745 := v743
-		if v744 > v743 {
-			v745 = v744
+		v736 := v734
+		if v2 {
+			v736 = v671
 		}
-		v746 := float64(v739 * v654)
-		v747 := math.FMA(v745, v656, v657)
-		v748 := v746 <= v747
-		v749 := v742 || v748
-		v750 := v736 == v3
-		v751 := v749 && !v750
-		v752 := v737
-		if v751 {
-			v752 = v736
+		v737 := v735
+		if v2 {
+			v737 = v3
 		}
-		v753 := float64(v668 * v752)
-		v755 := v651 == v754
-		v756 := v665 == v754
-		v757 := v664 == v754
-		v758 := v756 || v757
-		v759 := v755 && !v758
-		v760 := v663
-		if v759 {
-			v760 = v753
+		v738 := float64(v736 + v737)
+		v739 := float64(v560 * v669)
+		v740 := float64(v738 - v739)
+		v741 := math.Abs(v740)
+		v742 := math.Abs(v739)
+		v743 := float64(v742 * v650)
+		v744 := v741 <= v743
+		v745 := math.Abs(v669)
+		v746 := math.Abs(v673)
+		v747 := v745
+		if v746 > v745 {
+			v747 = v746
 		}
-		v761 := math.IsNaN(v559)
-		v762 := v760
+		v748 := float64(v741 * v656)
+		v749 := math.FMA(v747, v658, v659)
+		v750 := v748 <= v749
+		v751 := v744 || v750
+		v752 := v738 == v3
+		v753 := v751 && !v752
+		v754 := v739
+		if v753 {
+			v754 = v738
+		}
+		v755 := float64(v670 * v754)
+		v757 := v653 == v756
+		v758 := v667 == v756
+		v759 := v666 == v756
+		v760 := v758 || v759
+		v761 := v757 && !v760
+		v762 := v665
 		if v761 {
-			v762 = v559
+			v762 = v755
 		}
-		v763 := math.IsNaN(v0)
+		v763 := math.IsNaN(v561)
 		v764 := v762
 		if v763 {
-			v764 = v0
+			v764 = v561
 		}
-		da[i] = v764
+		v765 := math.IsNaN(v0)
+		v766 := v764
+		if v765 {
+			v766 = v0
+		}
+		if v9 {
+			return i
+		}
+		da[i] = v766
 	}
-}
-
-// gegluBackwardARareGeneric is the pure-Go kernel of gegluBackwardARare (f64
-// memory, f64 compute, 6 operations): the scalar twin of the vector program
-// the assembly kernels run. It folds each element's value into acc by max,
-// element i into lane i % 8, exactly as vprog.Acc.Add, so every backend gives
-// the same bits. The caller guarantees equal lengths.
-func gegluBackwardARareGeneric(acc *[16]float64, a, b, dy []float64) {
-	b = b[:len(a)]
-	dy = dy[:len(a)]
-	v1 := math.Float64frombits(0xc042800000000000) // -37
-	v3 := math.Float64frombits(0x3ff0000000000000) // 1
-	v4 := math.Float64frombits(0x0000000000000000) // 0
-	for i := range a {
-		v0 := a[i]
-		v2 := v0 < v1
-		v5 := v4
-		if v2 {
-			v5 = v3
-		}
-		foldK := i & 7
-		if foldS := acc[foldK]; foldS == foldS && (v5 > foldS || v5 != v5) {
-			acc[foldK] = v5
-		}
-	}
+	return len(da)
 }
 
 func gegluBackwardARun(da, a, b, dy []float64) {
-	// Few inputs need gegluBackwardA's rare branch: skip it where none does (same bits).
-	acc := rareAcc()
-	gegluBackwardARareImpl(&acc, a, b, dy)
-	if noneRare(&acc) {
-		gegluBackwardAUsualImpl(da, a, b, dy)
-		return
+	// Few inputs need the rare branch: the full kernel only from the first that does (same bits).
+	if done := gegluBackwardAUsualImpl(da, a, b, dy); done < len(da) {
+		gegluBackwardAImpl(da[done:], a[done:], b[done:], dy[done:])
 	}
-	gegluBackwardAImpl(da, a, b, dy)
 }
 
 // gegluBackwardBGeneric is the pure-Go kernel of gegluBackwardB (f64 memory,
@@ -3704,11 +3659,13 @@ func gegluBackwardBGeneric(db, a, b, dy []float64) {
 }
 
 // gegluBackwardBUsualGeneric is the pure-Go kernel of gegluBackwardBUsual (f64
-// memory, f64 compute, 368 operations): the scalar twin of the vector program
+// memory, f64 compute, 370 operations): the scalar twin of the vector program
 // the assembly kernels run, with exactly the semantics of vprog.Program.Eval,
 // so every backend gives the same bits. The caller guarantees equal lengths;
-// db may be the same slice as an input.
-func gegluBackwardBUsualGeneric(db, a, b, dy []float64) {
+// db may be the same slice as an input. It stops before the first element that
+// needs a rare branch (vprog.Program.Stops) and returns how many elements it
+// stored.
+func gegluBackwardBUsualGeneric(db, a, b, dy []float64) int {
 	a = a[:len(db)]
 	b = b[:len(db)]
 	dy = dy[:len(db)]
@@ -3716,461 +3673,438 @@ func gegluBackwardBUsualGeneric(db, a, b, dy []float64) {
 	v3 := math.Float64frombits(0x0000000000000000)   // 0
 	v4 := math.Float64frombits(0x8000000000000000)   // -0
 	v5 := math.Float64frombits(0x4024000000000000)   // 10
-	v7 := math.Float64frombits(0x3fe0000000000000)   // 0.5
-	v9 := math.Float64frombits(0x3fe6a09e667f3bcd)   // 0.7071067811865476
-	v12 := math.Float64frombits(0x3ff0000000000000)  // 1
-	v15 := math.Float64frombits(0xbe839fb524e9c1f7)  // -1.462091340945175e-07
-	v16 := math.Float64frombits(0x3ebb776442df3041)  // 1.637123442577e-06
-	v18 := math.Float64frombits(0xbeef4bb9f7301ded)  // -1.4923003368152099e-05
-	v20 := math.Float64frombits(0x3f1f9a2a6635fe79)  // 0.00012055286202005714
-	v22 := math.Float64frombits(0xbf4c02db23d41138)  // -0.0008548326510724796
-	v24 := math.Float64frombits(0x3f7565bcd0aa6349)  // 0.0052239776220169365
-	v26 := math.Float64frombits(0xbf9b82ce3127f739)  // -0.02686617064499972
-	v28 := math.Float64frombits(0x3fbce2f21a042b29)  // 0.1128379167095487
-	v30 := math.Float64frombits(0xbfd812746b0379e6)  // -0.3761263890318375
-	v32 := math.Float64frombits(0x3fc06eba8214db69)  // 0.1283791670955126
-	v34 := math.Float64frombits(0x403c000000000000)  // 28
-	v39 := math.Float64frombits(0x3ff71547652b82fe)  // 1.4426950408889634
-	v43 := math.Float64frombits(0xbfe62e42fefa39ef)  // -0.6931471805599453
-	v45 := math.Float64frombits(0xbc7abc9e3b39803f)  // -2.3190468138462996e-17
-	v61 := math.Float64frombits(0x3e5af39c20098071)  // 2.5100634461878497e-08
-	v62 := math.Float64frombits(0xbe21f677fa3c3901)  // -2.0911414421956654e-09
-	v64 := math.Float64frombits(0x3e927e4e1b1031a7)  // 2.755728259480407e-07
-	v66 := math.Float64frombits(0x3ec71de0d383914a)  // 2.7557267935231926e-06
-	v68 := math.Float64frombits(0x3efa01a01a48c71b)  // 2.48015873173863e-05
-	v70 := math.Float64frombits(0x3f2a01a01a7e29cd)  // 0.00019841269863392214
-	v72 := math.Float64frombits(0x3f56c16c16c167cb)  // 0.0013888888888886504
-	v74 := math.Float64frombits(0x3f8111111111098c)  // 0.008333333333329994
-	v76 := math.Float64frombits(0x3fa5555555555555)  // 0.041666666666666664
-	v78 := math.Float64frombits(0x3fc5555555555556)  // 0.16666666666666669
-	v86 := math.Float64frombits(0x4010000000000000)  // 4
-	v93 := math.Float64frombits(0xc010000000000000)  // -4
-	v107 := math.Float64frombits(0xbdb5f4b8c246486f) // -1.996881491945952e-11
-	v108 := math.Float64frombits(0x3e1e355dd0130064) // 1.7583639546980303e-09
-	v110 := math.Float64frombits(0x3e034da2b35f3757) // 5.617989187952126e-10
-	v112 := math.Float64frombits(0xbe52cc0b1e91f571) // -1.7506112036111487e-08
-	v114 := math.Float64frombits(0xbde4f76ab5e7ec44) // -1.5255116176616932e-10
-	v116 := math.Float64frombits(0x3e80fb2af4b5713b) // 1.2651923451512515e-07
-	v118 := math.Float64frombits(0xbe73f96c67f250ea) // -7.441010473264668e-08
-	v120 := math.Float64frombits(0xbeac724e6b653b58) // -8.477720346097271e-07
-	v122 := math.Float64frombits(0x3eb7e1ced4652933) // 1.4234818351438602e-06
-	v124 := math.Float64frombits(0x3ed3b14cea249e00) // 4.695076912398632e-06
-	v126 := math.Float64frombits(0xbef3c6dac0b6e8da) // -1.88606027628845e-05
-	v128 := math.Float64frombits(0xbece7edcb9eae1a1) // -3.6353535074163213e-06
-	v130 := math.Float64frombits(0x3f272cd9ecf5d766) // 0.0001768127462857219
-	v132 := math.Float64frombits(0xbf3dd28442183e3f) // -0.0004550526519730736
-	v134 := math.Float64frombits(0xbf3269b516efba52) // -0.0002809588540334851
-	v136 := math.Float64frombits(0x3f7908f47235a7f4) // 0.006112055652332405
-	v138 := math.Float64frombits(0xbf9b00c052c7c6a9) // -0.02637005334140122
-	v140 := math.Float64frombits(0x3fb38dbd2c8e22e1) // 0.07638151490949553
-	v142 := math.Float64frombits(0xbfc645fd8a4bb963) // -0.17401093723988045
-	v144 := math.Float64frombits(0x3fd52cac23710172) // 0.3308515878780077
-	v151 := math.Float64frombits(0xbfe14eacb1ad0348) // -0.5408538313132363
-	v158 := math.Float64frombits(0x3c538fa75e5f7c87) // 4.241647743293825e-18
-	v166 := math.Float64frombits(0x3fe8be202d26c705) // 0.7732087022652371
-	v173 := math.Float64frombits(0x3c84a7a8afa02902) // 3.5830570619305056e-17
-	v181 := math.Float64frombits(0xbfef3fe31ecb49bf) // -0.976548729080882
-	v188 := math.Float64frombits(0xbc71e64549d60f44) // -1.5525336881913618e-17
-	v196 := math.Float64frombits(0x3ff18932bf08e154) // 1.095995661000491
-	v203 := math.Float64frombits(0x3c909bb31b4706c7) // 5.762127476238976e-17
-	v225 := math.Float64frombits(0x4000000000000000) // 2
-	v238 := math.Float64frombits(0x3ff20dd750429b6d) // 1.1283791670955126
-	v240 := math.Float64frombits(0xc096d00000000000) // -1460
-	v242 := math.Float64frombits(0x4086300000000000) // 710
-	v262 := math.Float64frombits(0x3e21f2a265956fb2) // 2.0893978046591626e-09
-	v263 := math.Float64frombits(0x3e5af38930c76304) // 2.5100365384992085e-08
-	v265 := math.Float64frombits(0x3e927e502c598216) // 2.755732960487844e-07
-	v267 := math.Float64frombits(0x3ec71de0db91cbba) // 2.7557268507615253e-06
-	v269 := math.Float64frombits(0x3efa01a0198a8804) // 2.4801587275143102e-05
-	v271 := math.Float64frombits(0x3f2a01a01a7c0f12) // 0.00019841269863018395
-	v273 := math.Float64frombits(0x3f56c16c16c1811d) // 0.001388888888890056
-	v275 := math.Float64frombits(0x3f811111111109b8) // 0.00833333333333007
-	v277 := math.Float64frombits(0x3fa5555555555554) // 0.04166666666666666
-	v285 := math.Float64frombits(0xc08ff00000000000) // -1022
-	v287 := math.Float64frombits(0x408f400000000000) // 1000
-	v290 := math.Float64frombits(0xc08fe80000000000) // -1021
-	v292 := math.Float64frombits(0x3ff8000000000000) // 1.5
-	v302 := math.Float64frombits(0xc091300000000000) // -1100
-	v306 := math.Float64frombits(0xbc8bdd3413b26456) // -4.833646656726457e-17
-	v313 := math.Float64frombits(0x17f0000000000000) // 2.191809349008403e-193
-	v350 := math.Float64frombits(0x3cc0000000000000) // 4.440892098500626e-16
-	v356 := math.Float64frombits(0x6570000000000000) // 4.149515568880993e+180
-	v358 := math.Float64frombits(0x2270000000000000) // 8.200532357869981e-143
-	v359 := math.Float64frombits(0x2260000000000000) // 4.100266178934991e-143
+	v7 := math.Float64frombits(0xc042800000000000)   // -37
+	v9 := math.Float64frombits(0x3fe0000000000000)   // 0.5
+	v11 := math.Float64frombits(0x3fe6a09e667f3bcd)  // 0.7071067811865476
+	v14 := math.Float64frombits(0x3ff0000000000000)  // 1
+	v17 := math.Float64frombits(0xbe839fb524e9c1f7)  // -1.462091340945175e-07
+	v18 := math.Float64frombits(0x3ebb776442df3041)  // 1.637123442577e-06
+	v20 := math.Float64frombits(0xbeef4bb9f7301ded)  // -1.4923003368152099e-05
+	v22 := math.Float64frombits(0x3f1f9a2a6635fe79)  // 0.00012055286202005714
+	v24 := math.Float64frombits(0xbf4c02db23d41138)  // -0.0008548326510724796
+	v26 := math.Float64frombits(0x3f7565bcd0aa6349)  // 0.0052239776220169365
+	v28 := math.Float64frombits(0xbf9b82ce3127f739)  // -0.02686617064499972
+	v30 := math.Float64frombits(0x3fbce2f21a042b29)  // 0.1128379167095487
+	v32 := math.Float64frombits(0xbfd812746b0379e6)  // -0.3761263890318375
+	v34 := math.Float64frombits(0x3fc06eba8214db69)  // 0.1283791670955126
+	v36 := math.Float64frombits(0x403c000000000000)  // 28
+	v41 := math.Float64frombits(0x3ff71547652b82fe)  // 1.4426950408889634
+	v45 := math.Float64frombits(0xbfe62e42fefa39ef)  // -0.6931471805599453
+	v47 := math.Float64frombits(0xbc7abc9e3b39803f)  // -2.3190468138462996e-17
+	v63 := math.Float64frombits(0x3e5af39c20098071)  // 2.5100634461878497e-08
+	v64 := math.Float64frombits(0xbe21f677fa3c3901)  // -2.0911414421956654e-09
+	v66 := math.Float64frombits(0x3e927e4e1b1031a7)  // 2.755728259480407e-07
+	v68 := math.Float64frombits(0x3ec71de0d383914a)  // 2.7557267935231926e-06
+	v70 := math.Float64frombits(0x3efa01a01a48c71b)  // 2.48015873173863e-05
+	v72 := math.Float64frombits(0x3f2a01a01a7e29cd)  // 0.00019841269863392214
+	v74 := math.Float64frombits(0x3f56c16c16c167cb)  // 0.0013888888888886504
+	v76 := math.Float64frombits(0x3f8111111111098c)  // 0.008333333333329994
+	v78 := math.Float64frombits(0x3fa5555555555555)  // 0.041666666666666664
+	v80 := math.Float64frombits(0x3fc5555555555556)  // 0.16666666666666669
+	v88 := math.Float64frombits(0x4010000000000000)  // 4
+	v95 := math.Float64frombits(0xc010000000000000)  // -4
+	v109 := math.Float64frombits(0xbdb5f4b8c246486f) // -1.996881491945952e-11
+	v110 := math.Float64frombits(0x3e1e355dd0130064) // 1.7583639546980303e-09
+	v112 := math.Float64frombits(0x3e034da2b35f3757) // 5.617989187952126e-10
+	v114 := math.Float64frombits(0xbe52cc0b1e91f571) // -1.7506112036111487e-08
+	v116 := math.Float64frombits(0xbde4f76ab5e7ec44) // -1.5255116176616932e-10
+	v118 := math.Float64frombits(0x3e80fb2af4b5713b) // 1.2651923451512515e-07
+	v120 := math.Float64frombits(0xbe73f96c67f250ea) // -7.441010473264668e-08
+	v122 := math.Float64frombits(0xbeac724e6b653b58) // -8.477720346097271e-07
+	v124 := math.Float64frombits(0x3eb7e1ced4652933) // 1.4234818351438602e-06
+	v126 := math.Float64frombits(0x3ed3b14cea249e00) // 4.695076912398632e-06
+	v128 := math.Float64frombits(0xbef3c6dac0b6e8da) // -1.88606027628845e-05
+	v130 := math.Float64frombits(0xbece7edcb9eae1a1) // -3.6353535074163213e-06
+	v132 := math.Float64frombits(0x3f272cd9ecf5d766) // 0.0001768127462857219
+	v134 := math.Float64frombits(0xbf3dd28442183e3f) // -0.0004550526519730736
+	v136 := math.Float64frombits(0xbf3269b516efba52) // -0.0002809588540334851
+	v138 := math.Float64frombits(0x3f7908f47235a7f4) // 0.006112055652332405
+	v140 := math.Float64frombits(0xbf9b00c052c7c6a9) // -0.02637005334140122
+	v142 := math.Float64frombits(0x3fb38dbd2c8e22e1) // 0.07638151490949553
+	v144 := math.Float64frombits(0xbfc645fd8a4bb963) // -0.17401093723988045
+	v146 := math.Float64frombits(0x3fd52cac23710172) // 0.3308515878780077
+	v153 := math.Float64frombits(0xbfe14eacb1ad0348) // -0.5408538313132363
+	v160 := math.Float64frombits(0x3c538fa75e5f7c87) // 4.241647743293825e-18
+	v168 := math.Float64frombits(0x3fe8be202d26c705) // 0.7732087022652371
+	v175 := math.Float64frombits(0x3c84a7a8afa02902) // 3.5830570619305056e-17
+	v183 := math.Float64frombits(0xbfef3fe31ecb49bf) // -0.976548729080882
+	v190 := math.Float64frombits(0xbc71e64549d60f44) // -1.5525336881913618e-17
+	v198 := math.Float64frombits(0x3ff18932bf08e154) // 1.095995661000491
+	v205 := math.Float64frombits(0x3c909bb31b4706c7) // 5.762127476238976e-17
+	v227 := math.Float64frombits(0x4000000000000000) // 2
+	v240 := math.Float64frombits(0x3ff20dd750429b6d) // 1.1283791670955126
+	v242 := math.Float64frombits(0xc096d00000000000) // -1460
+	v244 := math.Float64frombits(0x4086300000000000) // 710
+	v264 := math.Float64frombits(0x3e21f2a265956fb2) // 2.0893978046591626e-09
+	v265 := math.Float64frombits(0x3e5af38930c76304) // 2.5100365384992085e-08
+	v267 := math.Float64frombits(0x3e927e502c598216) // 2.755732960487844e-07
+	v269 := math.Float64frombits(0x3ec71de0db91cbba) // 2.7557268507615253e-06
+	v271 := math.Float64frombits(0x3efa01a0198a8804) // 2.4801587275143102e-05
+	v273 := math.Float64frombits(0x3f2a01a01a7c0f12) // 0.00019841269863018395
+	v275 := math.Float64frombits(0x3f56c16c16c1811d) // 0.001388888888890056
+	v277 := math.Float64frombits(0x3f811111111109b8) // 0.00833333333333007
+	v279 := math.Float64frombits(0x3fa5555555555554) // 0.04166666666666666
+	v287 := math.Float64frombits(0xc08ff00000000000) // -1022
+	v289 := math.Float64frombits(0x408f400000000000) // 1000
+	v292 := math.Float64frombits(0xc08fe80000000000) // -1021
+	v294 := math.Float64frombits(0x3ff8000000000000) // 1.5
+	v304 := math.Float64frombits(0xc091300000000000) // -1100
+	v308 := math.Float64frombits(0xbc8bdd3413b26456) // -4.833646656726457e-17
+	v315 := math.Float64frombits(0x17f0000000000000) // 2.191809349008403e-193
+	v352 := math.Float64frombits(0x3cc0000000000000) // 4.440892098500626e-16
+	v358 := math.Float64frombits(0x6570000000000000) // 4.149515568880993e+180
+	v360 := math.Float64frombits(0x2270000000000000) // 8.200532357869981e-143
+	v361 := math.Float64frombits(0x2260000000000000) // 4.100266178934991e-143
 	for i := range db {
 		v0 := a[i]
 		v2 := v0 < v1
 		v6 := v5 < v0
-		v8 := float64(v7 * v0)
-		v10 := float64(v0 * v9)
-		v11 := -v10
-		v13 := math.Abs(v11)
-		v14 := float64(v11 * v11)
-		v17 := math.FMA(v14, v15, v16)
-		v19 := math.FMA(v14, v17, v18)
-		v21 := math.FMA(v14, v19, v20)
-		v23 := math.FMA(v14, v21, v22)
-		v25 := math.FMA(v14, v23, v24)
-		v27 := math.FMA(v14, v25, v26)
-		v29 := math.FMA(v14, v27, v28)
-		v31 := math.FMA(v14, v29, v30)
-		v33 := math.FMA(v14, v31, v32)
-		v35 := v13
-		if v34 < v13 {
-			v35 = v34
+		v8 := v0 < v7
+		v10 := float64(v9 * v0)
+		v12 := float64(v0 * v11)
+		v13 := -v12
+		v15 := math.Abs(v13)
+		v16 := float64(v13 * v13)
+		v19 := math.FMA(v16, v17, v18)
+		v21 := math.FMA(v16, v19, v20)
+		v23 := math.FMA(v16, v21, v22)
+		v25 := math.FMA(v16, v23, v24)
+		v27 := math.FMA(v16, v25, v26)
+		v29 := math.FMA(v16, v27, v28)
+		v31 := math.FMA(v16, v29, v30)
+		v33 := math.FMA(v16, v31, v32)
+		v35 := math.FMA(v16, v33, v34)
+		v37 := v15
+		if v36 < v15 {
+			v37 = v36
 		}
-		v36 := float64(v35 * v35)
-		v37 := -v36
-		v38 := math.FMA(v35, v35, v37)
-		v40 := float64(v36 * v39)
-		v41 := math.RoundToEven(v40)
-		v42 := -v41
-		v44 := math.FMA(v41, v43, v36)
-		v46 := math.FMA(v41, v45, v38)
-		v47 := -v44
-		v48 := float64(v12 + v47)
-		v49 := float64(v48 - v12)
-		v50 := float64(v47 - v49)
-		v51 := float64(v47 * v47)
-		v52 := -v51
-		v53 := math.FMA(v47, v47, v52)
-		v54 := float64(v7 * v51)
-		v55 := float64(v48 + v54)
-		v56 := float64(v55 - v48)
-		v57 := float64(v54 - v56)
-		v58 := float64(v50 + v57)
-		v59 := math.FMA(v7, v53, v58)
-		v60 := float64(v51 * v47)
-		v63 := math.FMA(v44, v62, v61)
-		v65 := math.FMA(v47, v63, v64)
-		v67 := math.FMA(v47, v65, v66)
-		v69 := math.FMA(v47, v67, v68)
-		v71 := math.FMA(v47, v69, v70)
-		v73 := math.FMA(v47, v71, v72)
-		v75 := math.FMA(v47, v73, v74)
-		v77 := math.FMA(v47, v75, v76)
-		v79 := math.FMA(v47, v77, v78)
-		v80 := math.FMA(v60, v79, v59)
-		v81 := float64(v55 + v80)
-		v82 := float64(v81 - v55)
-		v83 := float64(v80 - v82)
-		v84 := -v81
-		v85 := math.FMA(v84, v46, v83)
-		v87 := float64(v35 + v86)
-		v88 := float64(v87 - v35)
-		v89 := float64(v87 - v88)
-		v90 := float64(v35 - v89)
-		v91 := float64(v86 - v88)
-		v92 := float64(v90 + v91)
-		v94 := float64(v35 + v93)
-		v95 := float64(v94 - v35)
-		v96 := float64(v94 - v95)
-		v97 := float64(v35 - v96)
-		v98 := float64(v93 - v95)
-		v99 := float64(v97 + v98)
-		v100 := float64(v12 / v87)
-		v101 := float64(v94 * v100)
-		v102 := -v101
-		v103 := math.FMA(v102, v87, v94)
-		v104 := math.FMA(v102, v92, v99)
-		v105 := float64(v103 + v104)
-		v106 := float64(v105 * v100)
-		v109 := math.FMA(v101, v107, v108)
-		v111 := math.FMA(v101, v109, v110)
-		v113 := math.FMA(v101, v111, v112)
-		v115 := math.FMA(v101, v113, v114)
-		v117 := math.FMA(v101, v115, v116)
-		v119 := math.FMA(v101, v117, v118)
-		v121 := math.FMA(v101, v119, v120)
-		v123 := math.FMA(v101, v121, v122)
-		v125 := math.FMA(v101, v123, v124)
-		v127 := math.FMA(v101, v125, v126)
-		v129 := math.FMA(v101, v127, v128)
-		v131 := math.FMA(v101, v129, v130)
-		v133 := math.FMA(v101, v131, v132)
-		v135 := math.FMA(v101, v133, v134)
-		v137 := math.FMA(v101, v135, v136)
-		v139 := math.FMA(v101, v137, v138)
-		v141 := math.FMA(v101, v139, v140)
-		v143 := math.FMA(v101, v141, v142)
-		v145 := math.FMA(v101, v143, v144)
-		v146 := float64(v101 * v145)
-		v147 := -v146
-		v148 := math.FMA(v101, v145, v147)
-		v149 := math.FMA(v101, v3, v148)
-		v150 := math.FMA(v106, v145, v149)
-		v152 := float64(v151 + v146)
-		v153 := float64(v152 - v151)
-		v154 := float64(v152 - v153)
-		v155 := float64(v151 - v154)
-		v156 := float64(v146 - v153)
-		v157 := float64(v155 + v156)
-		v159 := float64(v150 + v158)
-		v160 := float64(v157 + v159)
-		v161 := float64(v101 * v152)
-		v162 := -v161
-		v163 := math.FMA(v101, v152, v162)
-		v164 := math.FMA(v101, v160, v163)
-		v165 := math.FMA(v106, v152, v164)
-		v167 := float64(v166 + v161)
-		v168 := float64(v167 - v166)
-		v169 := float64(v167 - v168)
-		v170 := float64(v166 - v169)
-		v171 := float64(v161 - v168)
-		v172 := float64(v170 + v171)
-		v174 := float64(v165 + v173)
-		v175 := float64(v172 + v174)
-		v176 := float64(v101 * v167)
-		v177 := -v176
-		v178 := math.FMA(v101, v167, v177)
-		v179 := math.FMA(v101, v175, v178)
-		v180 := math.FMA(v106, v167, v179)
-		v182 := float64(v181 + v176)
-		v183 := float64(v182 - v181)
-		v184 := float64(v182 - v183)
-		v185 := float64(v181 - v184)
-		v186 := float64(v176 - v183)
-		v187 := float64(v185 + v186)
-		v189 := float64(v180 + v188)
-		v190 := float64(v187 + v189)
-		v191 := float64(v101 * v182)
-		v192 := -v191
-		v193 := math.FMA(v101, v182, v192)
-		v194 := math.FMA(v101, v190, v193)
-		v195 := math.FMA(v106, v182, v194)
-		v197 := float64(v196 + v191)
-		v198 := float64(v197 - v196)
-		v199 := float64(v197 - v198)
-		v200 := float64(v196 - v199)
-		v201 := float64(v191 - v198)
-		v202 := float64(v200 + v201)
-		v204 := float64(v195 + v203)
-		v205 := float64(v202 + v204)
-		v206 := float64(v81 * v197)
-		v207 := -v206
-		v208 := math.FMA(v81, v197, v207)
-		v209 := math.FMA(v81, v205, v208)
-		v210 := math.FMA(v85, v197, v209)
-		v211 := float64(v206 * v100)
-		v212 := -v211
-		v213 := math.FMA(v212, v87, v206)
-		v214 := math.FMA(v212, v92, v210)
-		v215 := float64(v213 + v214)
-		v216 := float64(v215 * v100)
-		v217 := v13 < v7
-		v218 := -v11
-		v219 := float64(v12 + v218)
-		v220 := float64(v219 - v12)
-		v221 := float64(v218 - v220)
-		v222 := float64(v11 * v33)
-		v223 := float64(v221 - v222)
-		v224 := float64(v219 + v223)
-		v226 := float64(v211 + v216)
-		v227 := math.Ldexp(v226, int(v42))
-		v228 := math.Ldexp(v211, int(v42))
-		v229 := math.Ldexp(v216, int(v42))
-		v230 := float64(v225 - v228)
-		v231 := float64(v225 - v230)
-		v232 := float64(v231 - v228)
-		v233 := float64(v232 - v229)
-		v234 := float64(v230 + v233)
-		v235 := v11 < v3
-		v236 := v227
-		if v235 {
-			v236 = v234
+		v38 := float64(v37 * v37)
+		v39 := -v38
+		v40 := math.FMA(v37, v37, v39)
+		v42 := float64(v38 * v41)
+		v43 := math.RoundToEven(v42)
+		v44 := -v43
+		v46 := math.FMA(v43, v45, v38)
+		v48 := math.FMA(v43, v47, v40)
+		v49 := -v46
+		v50 := float64(v14 + v49)
+		v51 := float64(v50 - v14)
+		v52 := float64(v49 - v51)
+		v53 := float64(v49 * v49)
+		v54 := -v53
+		v55 := math.FMA(v49, v49, v54)
+		v56 := float64(v9 * v53)
+		v57 := float64(v50 + v56)
+		v58 := float64(v57 - v50)
+		v59 := float64(v56 - v58)
+		v60 := float64(v52 + v59)
+		v61 := math.FMA(v9, v55, v60)
+		v62 := float64(v53 * v49)
+		v65 := math.FMA(v46, v64, v63)
+		v67 := math.FMA(v49, v65, v66)
+		v69 := math.FMA(v49, v67, v68)
+		v71 := math.FMA(v49, v69, v70)
+		v73 := math.FMA(v49, v71, v72)
+		v75 := math.FMA(v49, v73, v74)
+		v77 := math.FMA(v49, v75, v76)
+		v79 := math.FMA(v49, v77, v78)
+		v81 := math.FMA(v49, v79, v80)
+		v82 := math.FMA(v62, v81, v61)
+		v83 := float64(v57 + v82)
+		v84 := float64(v83 - v57)
+		v85 := float64(v82 - v84)
+		v86 := -v83
+		v87 := math.FMA(v86, v48, v85)
+		v89 := float64(v37 + v88)
+		v90 := float64(v89 - v37)
+		v91 := float64(v89 - v90)
+		v92 := float64(v37 - v91)
+		v93 := float64(v88 - v90)
+		v94 := float64(v92 + v93)
+		v96 := float64(v37 + v95)
+		v97 := float64(v96 - v37)
+		v98 := float64(v96 - v97)
+		v99 := float64(v37 - v98)
+		v100 := float64(v95 - v97)
+		v101 := float64(v99 + v100)
+		v102 := float64(v14 / v89)
+		v103 := float64(v96 * v102)
+		v104 := -v103
+		v105 := math.FMA(v104, v89, v96)
+		v106 := math.FMA(v104, v94, v101)
+		v107 := float64(v105 + v106)
+		v108 := float64(v107 * v102)
+		v111 := math.FMA(v103, v109, v110)
+		v113 := math.FMA(v103, v111, v112)
+		v115 := math.FMA(v103, v113, v114)
+		v117 := math.FMA(v103, v115, v116)
+		v119 := math.FMA(v103, v117, v118)
+		v121 := math.FMA(v103, v119, v120)
+		v123 := math.FMA(v103, v121, v122)
+		v125 := math.FMA(v103, v123, v124)
+		v127 := math.FMA(v103, v125, v126)
+		v129 := math.FMA(v103, v127, v128)
+		v131 := math.FMA(v103, v129, v130)
+		v133 := math.FMA(v103, v131, v132)
+		v135 := math.FMA(v103, v133, v134)
+		v137 := math.FMA(v103, v135, v136)
+		v139 := math.FMA(v103, v137, v138)
+		v141 := math.FMA(v103, v139, v140)
+		v143 := math.FMA(v103, v141, v142)
+		v145 := math.FMA(v103, v143, v144)
+		v147 := math.FMA(v103, v145, v146)
+		v148 := float64(v103 * v147)
+		v149 := -v148
+		v150 := math.FMA(v103, v147, v149)
+		v151 := math.FMA(v103, v3, v150)
+		v152 := math.FMA(v108, v147, v151)
+		v154 := float64(v153 + v148)
+		v155 := float64(v154 - v153)
+		v156 := float64(v154 - v155)
+		v157 := float64(v153 - v156)
+		v158 := float64(v148 - v155)
+		v159 := float64(v157 + v158)
+		v161 := float64(v152 + v160)
+		v162 := float64(v159 + v161)
+		v163 := float64(v103 * v154)
+		v164 := -v163
+		v165 := math.FMA(v103, v154, v164)
+		v166 := math.FMA(v103, v162, v165)
+		v167 := math.FMA(v108, v154, v166)
+		v169 := float64(v168 + v163)
+		v170 := float64(v169 - v168)
+		v171 := float64(v169 - v170)
+		v172 := float64(v168 - v171)
+		v173 := float64(v163 - v170)
+		v174 := float64(v172 + v173)
+		v176 := float64(v167 + v175)
+		v177 := float64(v174 + v176)
+		v178 := float64(v103 * v169)
+		v179 := -v178
+		v180 := math.FMA(v103, v169, v179)
+		v181 := math.FMA(v103, v177, v180)
+		v182 := math.FMA(v108, v169, v181)
+		v184 := float64(v183 + v178)
+		v185 := float64(v184 - v183)
+		v186 := float64(v184 - v185)
+		v187 := float64(v183 - v186)
+		v188 := float64(v178 - v185)
+		v189 := float64(v187 + v188)
+		v191 := float64(v182 + v190)
+		v192 := float64(v189 + v191)
+		v193 := float64(v103 * v184)
+		v194 := -v193
+		v195 := math.FMA(v103, v184, v194)
+		v196 := math.FMA(v103, v192, v195)
+		v197 := math.FMA(v108, v184, v196)
+		v199 := float64(v198 + v193)
+		v200 := float64(v199 - v198)
+		v201 := float64(v199 - v200)
+		v202 := float64(v198 - v201)
+		v203 := float64(v193 - v200)
+		v204 := float64(v202 + v203)
+		v206 := float64(v197 + v205)
+		v207 := float64(v204 + v206)
+		v208 := float64(v83 * v199)
+		v209 := -v208
+		v210 := math.FMA(v83, v199, v209)
+		v211 := math.FMA(v83, v207, v210)
+		v212 := math.FMA(v87, v199, v211)
+		v213 := float64(v208 * v102)
+		v214 := -v213
+		v215 := math.FMA(v214, v89, v208)
+		v216 := math.FMA(v214, v94, v212)
+		v217 := float64(v215 + v216)
+		v218 := float64(v217 * v102)
+		v219 := v15 < v9
+		v220 := -v13
+		v221 := float64(v14 + v220)
+		v222 := float64(v221 - v14)
+		v223 := float64(v220 - v222)
+		v224 := float64(v13 * v35)
+		v225 := float64(v223 - v224)
+		v226 := float64(v221 + v225)
+		v228 := float64(v213 + v218)
+		v229 := math.Ldexp(v228, int(v44))
+		v230 := math.Ldexp(v213, int(v44))
+		v231 := math.Ldexp(v218, int(v44))
+		v232 := float64(v227 - v230)
+		v233 := float64(v227 - v232)
+		v234 := float64(v233 - v230)
+		v235 := float64(v234 - v231)
+		v236 := float64(v232 + v235)
+		v237 := v13 < v3
+		v238 := v229
+		if v237 {
+			v238 = v236
 		}
-		v237 := v236
-		if v217 {
-			v237 = v224
+		v239 := v238
+		if v219 {
+			v239 = v226
 		}
-		v239 := float64(v11 * v10)
-		v241 := v240
-		if v239 > v240 {
-			v241 = v239
-		}
+		v241 := float64(v13 * v12)
 		v243 := v242
-		if v241 < v242 {
+		if v241 > v242 {
 			v243 = v241
 		}
-		v244 := float64(v243 * v39)
-		v245 := math.RoundToEven(v244)
-		v246 := math.FMA(v245, v43, v243)
-		v247 := math.FMA(v245, v45, v246)
-		v248 := float64(v246 - v247)
-		v249 := math.FMA(v245, v45, v248)
-		v250 := float64(v247 * v247)
-		v251 := -v250
-		v252 := math.FMA(v247, v247, v251)
-		v253 := float64(v7 * v250)
-		v254 := float64(v7 * v252)
-		v255 := float64(v247 + v253)
-		v256 := float64(v247 - v255)
-		v257 := float64(v256 + v253)
-		v258 := float64(v257 + v254)
-		v259 := math.FMA(v249, v247, v249)
-		v260 := float64(v258 + v259)
-		v261 := float64(v250 * v247)
-		v264 := math.FMA(v247, v262, v263)
-		v266 := math.FMA(v247, v264, v265)
-		v268 := math.FMA(v247, v266, v267)
-		v270 := math.FMA(v247, v268, v269)
-		v272 := math.FMA(v247, v270, v271)
-		v274 := math.FMA(v247, v272, v273)
-		v276 := math.FMA(v247, v274, v275)
-		v278 := math.FMA(v247, v276, v277)
-		v279 := math.FMA(v247, v278, v78)
-		v280 := math.FMA(v261, v279, v260)
-		v281 := float64(v12 + v255)
-		v282 := float64(v12 - v281)
-		v283 := float64(v282 + v255)
-		v284 := float64(v283 + v280)
-		v286 := float64(v285 - v245)
-		v288 := v287
-		if v286 < v287 {
-			v288 = v286
+		v245 := v244
+		if v243 < v244 {
+			v245 = v243
 		}
-		v289 := v3
-		if v288 > v3 {
-			v289 = v288
+		v246 := float64(v245 * v41)
+		v247 := math.RoundToEven(v246)
+		v248 := math.FMA(v247, v45, v245)
+		v249 := math.FMA(v247, v47, v248)
+		v250 := float64(v248 - v249)
+		v251 := math.FMA(v247, v47, v250)
+		v252 := float64(v249 * v249)
+		v253 := -v252
+		v254 := math.FMA(v249, v249, v253)
+		v255 := float64(v9 * v252)
+		v256 := float64(v9 * v254)
+		v257 := float64(v249 + v255)
+		v258 := float64(v249 - v257)
+		v259 := float64(v258 + v255)
+		v260 := float64(v259 + v256)
+		v261 := math.FMA(v251, v249, v251)
+		v262 := float64(v260 + v261)
+		v263 := float64(v252 * v249)
+		v266 := math.FMA(v249, v264, v265)
+		v268 := math.FMA(v249, v266, v267)
+		v270 := math.FMA(v249, v268, v269)
+		v272 := math.FMA(v249, v270, v271)
+		v274 := math.FMA(v249, v272, v273)
+		v276 := math.FMA(v249, v274, v275)
+		v278 := math.FMA(v249, v276, v277)
+		v280 := math.FMA(v249, v278, v279)
+		v281 := math.FMA(v249, v280, v80)
+		v282 := math.FMA(v263, v281, v262)
+		v283 := float64(v14 + v257)
+		v284 := float64(v14 - v283)
+		v285 := float64(v284 + v257)
+		v286 := float64(v285 + v282)
+		v288 := float64(v287 - v247)
+		v290 := v289
+		if v288 < v289 {
+			v290 = v288
 		}
-		v291 := v245 < v290
-		v293 := ldexpNormal(v292, v289)
-		v294 := v3
-		if v291 {
-			v294 = v293
+		v291 := v3
+		if v290 > v3 {
+			v291 = v290
 		}
-		v295 := float64(v281 + v294)
-		v296 := float64(v295 - v294)
-		v297 := float64(v281 - v296)
-		v298 := float64(v297 + v284)
-		v299 := float64(v298 + v294)
-		v300 := float64(v299 - v294)
-		v301 := float64(v296 + v300)
-		v303 := v302
-		if v245 > v302 {
-			v303 = v245
+		v293 := v247 < v292
+		v295 := ldexpNormal(v294, v291)
+		v296 := v3
+		if v293 {
+			v296 = v295
 		}
-		v304 := ldexpMid(v301, v303)
-		v305 := float64(v238 * v304)
-		v307 := float64(v0 * v306)
-		v308 := math.FMA(v0, v9, v11)
-		v309 := float64(v307 + v308)
-		v310 := float64(v305 * v309)
-		v311 := float64(v8 * v310)
-		v312 := math.FMA(v8, v237, v311)
-		v314 := v312
+		v297 := float64(v283 + v296)
+		v298 := float64(v297 - v296)
+		v299 := float64(v283 - v298)
+		v300 := float64(v299 + v286)
+		v301 := float64(v300 + v296)
+		v302 := float64(v301 - v296)
+		v303 := float64(v298 + v302)
+		v305 := v304
+		if v247 > v304 {
+			v305 = v247
+		}
+		v306 := ldexpMid(v303, v305)
+		v307 := float64(v240 * v306)
+		v309 := float64(v0 * v308)
+		v310 := math.FMA(v0, v11, v13)
+		v311 := float64(v309 + v310)
+		v312 := float64(v307 * v311)
+		v313 := float64(v10 * v312)
+		v314 := math.FMA(v10, v239, v313)
+		v316 := v314
 		if v6 {
-			v314 = v0
+			v316 = v0
 		}
-		v315 := v314
+		v317 := v316
 		if v2 {
-			v315 = v4
+			v317 = v4
 		}
-		v316 := dy[i]
-		v317 := float64(v316 * v4)
-		v318 := float64(v316 * v0)
-		v319 := -v318
-		v320 := math.FMA(v316, v0, v319)
-		v321 := float64(v316 * v313)
-		v322 := float64(v316 * v8)
-		v323 := -v322
-		v324 := math.FMA(v316, v8, v323)
-		v325 := float64(v322 * v237)
-		v326 := -v325
-		v327 := math.FMA(v322, v237, v326)
-		v328 := math.FMA(v324, v237, v327)
-		v329 := float64(v322 * v310)
-		v330 := -v329
-		v331 := math.FMA(v322, v310, v330)
-		v332 := math.FMA(v324, v310, v331)
-		v333 := float64(v325 + v329)
-		v334 := float64(v333 - v325)
-		v335 := float64(v333 - v334)
-		v336 := float64(v325 - v335)
-		v337 := float64(v329 - v334)
-		v338 := float64(v336 + v337)
-		v339 := float64(v338 + v328)
-		v340 := float64(v339 + v332)
-		v341 := v333
+		v318 := dy[i]
+		v319 := float64(v318 * v4)
+		v320 := float64(v318 * v0)
+		v321 := -v320
+		v322 := math.FMA(v318, v0, v321)
+		v323 := float64(v318 * v315)
+		v324 := float64(v318 * v10)
+		v325 := -v324
+		v326 := math.FMA(v318, v10, v325)
+		v327 := float64(v324 * v239)
+		v328 := -v327
+		v329 := math.FMA(v324, v239, v328)
+		v330 := math.FMA(v326, v239, v329)
+		v331 := float64(v324 * v312)
+		v332 := -v331
+		v333 := math.FMA(v324, v312, v332)
+		v334 := math.FMA(v326, v312, v333)
+		v335 := float64(v327 + v331)
+		v336 := float64(v335 - v327)
+		v337 := float64(v335 - v336)
+		v338 := float64(v327 - v337)
+		v339 := float64(v331 - v336)
+		v340 := float64(v338 + v339)
+		v341 := float64(v340 + v330)
+		v342 := float64(v341 + v334)
+		v343 := v335
 		if v6 {
-			v341 = v318
-		}
-		v342 := v340
-		if v6 {
-			v342 = v320
-		}
-		v343 := v341
-		if v2 {
-			v343 = v317
+			v343 = v320
 		}
 		v344 := v342
+		if v6 {
+			v344 = v322
+		}
+		v345 := v343
 		if v2 {
-			v344 = v3
+			v345 = v319
 		}
-		v345 := float64(v343 + v344)
-		v346 := float64(v315 * v316)
-		v347 := float64(v345 - v346)
-		v348 := math.Abs(v347)
-		v349 := math.Abs(v346)
-		v351 := float64(v349 * v350)
-		v352 := v348 <= v351
-		v353 := math.Abs(v316)
-		v354 := math.Abs(v321)
-		v355 := v353
-		if v354 > v353 {
-			v355 = v354
+		v346 := v344
+		if v2 {
+			v346 = v3
 		}
-		v357 := float64(v348 * v356)
-		v360 := math.FMA(v355, v358, v359)
-		v361 := v357 <= v360
-		v362 := v352 || v361
-		v363 := v345 == v3
-		v364 := v362 && !v363
-		v365 := v346
-		if v364 {
-			v365 = v345
+		v347 := float64(v345 + v346)
+		v348 := float64(v317 * v318)
+		v349 := float64(v347 - v348)
+		v350 := math.Abs(v349)
+		v351 := math.Abs(v348)
+		v353 := float64(v351 * v352)
+		v354 := v350 <= v353
+		v355 := math.Abs(v318)
+		v356 := math.Abs(v323)
+		v357 := v355
+		if v356 > v355 {
+			v357 = v356
 		}
-		v366 := math.IsNaN(v0)
-		v367 := v365
+		v359 := float64(v350 * v358)
+		v362 := math.FMA(v357, v360, v361)
+		v363 := v359 <= v362
+		v364 := v354 || v363
+		v365 := v347 == v3
+		v366 := v364 && !v365
+		v367 := v348
 		if v366 {
-			v367 = v0
+			v367 = v347
 		}
-		db[i] = v367
+		v368 := math.IsNaN(v0)
+		v369 := v367
+		if v368 {
+			v369 = v0
+		}
+		if v8 {
+			return i
+		}
+		db[i] = v369
 	}
-}
-
-// gegluBackwardBRareGeneric is the pure-Go kernel of gegluBackwardBRare (f64
-// memory, f64 compute, 6 operations): the scalar twin of the vector program
-// the assembly kernels run. It folds each element's value into acc by max,
-// element i into lane i % 8, exactly as vprog.Acc.Add, so every backend gives
-// the same bits. The caller guarantees equal lengths.
-func gegluBackwardBRareGeneric(acc *[16]float64, a, b, dy []float64) {
-	b = b[:len(a)]
-	dy = dy[:len(a)]
-	v1 := math.Float64frombits(0xc042800000000000) // -37
-	v3 := math.Float64frombits(0x3ff0000000000000) // 1
-	v4 := math.Float64frombits(0x0000000000000000) // 0
-	for i := range a {
-		v0 := a[i]
-		v2 := v0 < v1
-		v5 := v4
-		if v2 {
-			v5 = v3
-		}
-		foldK := i & 7
-		if foldS := acc[foldK]; foldS == foldS && (v5 > foldS || v5 != v5) {
-			acc[foldK] = v5
-		}
-	}
+	return len(db)
 }
 
 func gegluBackwardBRun(db, a, b, dy []float64) {
-	// Few inputs need gegluBackwardB's rare branch: skip it where none does (same bits).
-	acc := rareAcc()
-	gegluBackwardBRareImpl(&acc, a, b, dy)
-	if noneRare(&acc) {
-		gegluBackwardBUsualImpl(db, a, b, dy)
-		return
+	// Few inputs need the rare branch: the full kernel only from the first that does (same bits).
+	if done := gegluBackwardBUsualImpl(db, a, b, dy); done < len(db) {
+		gegluBackwardBImpl(db[done:], a[done:], b[done:], dy[done:])
 	}
-	gegluBackwardBImpl(db, a, b, dy)
 }

@@ -9,13 +9,10 @@ import "math"
 var (
 	gegluTanhImpl               = gegluTanhGeneric
 	gegluTanhUsualImpl          = gegluTanhUsualGeneric
-	gegluTanhRareImpl           = gegluTanhRareGeneric
 	gegluTanhBackwardAImpl      = gegluTanhBackwardAGeneric
 	gegluTanhBackwardAUsualImpl = gegluTanhBackwardAUsualGeneric
-	gegluTanhBackwardARareImpl  = gegluTanhBackwardARareGeneric
 	gegluTanhBackwardBImpl      = gegluTanhBackwardBGeneric
 	gegluTanhBackwardBUsualImpl = gegluTanhBackwardBUsualGeneric
-	gegluTanhBackwardBRareImpl  = gegluTanhBackwardBRareGeneric
 )
 
 // gegluTanhGeneric is the pure-Go kernel of gegluTanh (f64 memory, f64
@@ -498,11 +495,13 @@ func gegluTanhGeneric(dst, a, b []float64) {
 }
 
 // gegluTanhUsualGeneric is the pure-Go kernel of gegluTanhUsual (f64 memory,
-// f64 compute, 265 operations): the scalar twin of the vector program the
+// f64 compute, 267 operations): the scalar twin of the vector program the
 // assembly kernels run, with exactly the semantics of vprog.Program.Eval, so
 // every backend gives the same bits. The caller guarantees equal lengths; dst
-// may be the same slice as an input.
-func gegluTanhUsualGeneric(dst, a, b []float64) {
+// may be the same slice as an input. It stops before the first element that
+// needs a rare branch (vprog.Program.Stops) and returns how many elements it
+// stored.
+func gegluTanhUsualGeneric(dst, a, b []float64) int {
 	a = a[:len(dst)]
 	b = b[:len(dst)]
 	v1 := math.Float64frombits(0xc03e000000000000)   // -30
@@ -511,34 +510,35 @@ func gegluTanhUsualGeneric(dst, a, b []float64) {
 	v5 := math.Float64frombits(0x4024000000000000)   // 10
 	v7 := math.Float64frombits(0x3ff9884533d43651)   // 1.5957691216057308
 	v8 := math.Float64frombits(0x3fa6e4e26d4801f7)   // 0.044715
-	v17 := math.Float64frombits(0x3ff0000000000000)  // 1
-	v18 := math.Float64frombits(0xc096d00000000000)  // -1460
-	v20 := math.Float64frombits(0x3ff71547652b82fe)  // 1.4426950408889634
-	v23 := math.Float64frombits(0xbfe62e42fefa39ef)  // -0.6931471805599453
-	v25 := math.Float64frombits(0xbc7abc9e3b39803f)  // -2.3190468138462996e-17
-	v29 := math.Float64frombits(0x3fe0000000000000)  // 0.5
-	v42 := math.Float64frombits(0x3e21f2a265956fb2)  // 2.0893978046591626e-09
-	v43 := math.Float64frombits(0x3e5af38930c76304)  // 2.5100365384992085e-08
-	v45 := math.Float64frombits(0x3e927e502c598216)  // 2.755732960487844e-07
-	v47 := math.Float64frombits(0x3ec71de0db91cbba)  // 2.7557268507615253e-06
-	v49 := math.Float64frombits(0x3efa01a0198a8804)  // 2.4801587275143102e-05
-	v51 := math.Float64frombits(0x3f2a01a01a7c0f12)  // 0.00019841269863018395
-	v53 := math.Float64frombits(0x3f56c16c16c1811d)  // 0.001388888888890056
-	v55 := math.Float64frombits(0x3f811111111109b8)  // 0.00833333333333007
-	v57 := math.Float64frombits(0x3fa5555555555554)  // 0.04166666666666666
-	v59 := math.Float64frombits(0x3fc5555555555556)  // 0.16666666666666669
-	v69 := math.Float64frombits(0xc091300000000000)  // -1100
-	v88 := math.Float64frombits(0xc08ff00000000000)  // -1022
-	v90 := math.Float64frombits(0x408f400000000000)  // 1000
-	v93 := math.Float64frombits(0xc08fe80000000000)  // -1021
-	v95 := math.Float64frombits(0x3ff8000000000000)  // 1.5
-	v124 := math.Float64frombits(0x3c4441355475a31a) // 2.1960211427085595e-18
-	v130 := math.Float64frombits(0xbc9cbc0d30ebfd15) // -9.96930880911092e-17
-	v209 := math.Float64frombits(0x17f0000000000000) // 2.191809349008403e-193
-	v243 := math.Float64frombits(0x3cc0000000000000) // 4.440892098500626e-16
-	v251 := math.Float64frombits(0x6570000000000000) // 4.149515568880993e+180
-	v253 := math.Float64frombits(0x2270000000000000) // 8.200532357869981e-143
-	v254 := math.Float64frombits(0x2260000000000000) // 4.100266178934991e-143
+	v14 := math.Float64frombits(0xc085e00000000000)  // -700
+	v19 := math.Float64frombits(0x3ff0000000000000)  // 1
+	v20 := math.Float64frombits(0xc096d00000000000)  // -1460
+	v22 := math.Float64frombits(0x3ff71547652b82fe)  // 1.4426950408889634
+	v25 := math.Float64frombits(0xbfe62e42fefa39ef)  // -0.6931471805599453
+	v27 := math.Float64frombits(0xbc7abc9e3b39803f)  // -2.3190468138462996e-17
+	v31 := math.Float64frombits(0x3fe0000000000000)  // 0.5
+	v44 := math.Float64frombits(0x3e21f2a265956fb2)  // 2.0893978046591626e-09
+	v45 := math.Float64frombits(0x3e5af38930c76304)  // 2.5100365384992085e-08
+	v47 := math.Float64frombits(0x3e927e502c598216)  // 2.755732960487844e-07
+	v49 := math.Float64frombits(0x3ec71de0db91cbba)  // 2.7557268507615253e-06
+	v51 := math.Float64frombits(0x3efa01a0198a8804)  // 2.4801587275143102e-05
+	v53 := math.Float64frombits(0x3f2a01a01a7c0f12)  // 0.00019841269863018395
+	v55 := math.Float64frombits(0x3f56c16c16c1811d)  // 0.001388888888890056
+	v57 := math.Float64frombits(0x3f811111111109b8)  // 0.00833333333333007
+	v59 := math.Float64frombits(0x3fa5555555555554)  // 0.04166666666666666
+	v61 := math.Float64frombits(0x3fc5555555555556)  // 0.16666666666666669
+	v71 := math.Float64frombits(0xc091300000000000)  // -1100
+	v90 := math.Float64frombits(0xc08ff00000000000)  // -1022
+	v92 := math.Float64frombits(0x408f400000000000)  // 1000
+	v95 := math.Float64frombits(0xc08fe80000000000)  // -1021
+	v97 := math.Float64frombits(0x3ff8000000000000)  // 1.5
+	v126 := math.Float64frombits(0x3c4441355475a31a) // 2.1960211427085595e-18
+	v132 := math.Float64frombits(0xbc9cbc0d30ebfd15) // -9.96930880911092e-17
+	v211 := math.Float64frombits(0x17f0000000000000) // 2.191809349008403e-193
+	v245 := math.Float64frombits(0x3cc0000000000000) // 4.440892098500626e-16
+	v253 := math.Float64frombits(0x6570000000000000) // 4.149515568880993e+180
+	v255 := math.Float64frombits(0x2270000000000000) // 8.200532357869981e-143
+	v256 := math.Float64frombits(0x2260000000000000) // 4.100266178934991e-143
 	for i := range dst {
 		v0 := a[i]
 		v2 := v0 < v1
@@ -548,360 +548,330 @@ func gegluTanhUsualGeneric(dst, a, b []float64) {
 		v11 := float64(v8 * v10)
 		v12 := float64(v0 + v11)
 		v13 := float64(v7 * v12)
-		v14 := math.Abs(v13)
-		v15 := -v14
-		v16 := v13 < v3
-		v19 := v18
-		if v15 > v18 {
-			v19 = v15
+		v15 := v13 < v14
+		v16 := math.Abs(v13)
+		v17 := -v16
+		v18 := v13 < v3
+		v21 := v20
+		if v17 > v20 {
+			v21 = v17
 		}
-		v21 := float64(v19 * v20)
-		v22 := math.RoundToEven(v21)
-		v24 := math.FMA(v22, v23, v19)
-		v26 := math.FMA(v22, v25, v24)
-		v27 := float64(v24 - v26)
-		v28 := math.FMA(v22, v25, v27)
-		v30 := float64(v26 * v26)
-		v31 := -v30
-		v32 := math.FMA(v26, v26, v31)
-		v33 := float64(v29 * v30)
-		v34 := float64(v29 * v32)
-		v35 := float64(v26 + v33)
-		v36 := float64(v26 - v35)
-		v37 := float64(v36 + v33)
-		v38 := float64(v37 + v34)
-		v39 := math.FMA(v28, v26, v28)
-		v40 := float64(v38 + v39)
-		v41 := float64(v30 * v26)
-		v44 := math.FMA(v26, v42, v43)
-		v46 := math.FMA(v26, v44, v45)
-		v48 := math.FMA(v26, v46, v47)
-		v50 := math.FMA(v26, v48, v49)
-		v52 := math.FMA(v26, v50, v51)
-		v54 := math.FMA(v26, v52, v53)
-		v56 := math.FMA(v26, v54, v55)
-		v58 := math.FMA(v26, v56, v57)
-		v60 := math.FMA(v26, v58, v59)
-		v61 := math.FMA(v41, v60, v40)
-		v62 := float64(v17 + v35)
-		v63 := float64(v17 - v62)
-		v64 := float64(v63 + v35)
-		v65 := float64(v64 + v61)
-		v66 := float64(v62 + v65)
-		v67 := float64(v62 - v66)
-		v68 := float64(v67 + v65)
-		v70 := v69
-		if v22 > v69 {
-			v70 = v22
+		v23 := float64(v21 * v22)
+		v24 := math.RoundToEven(v23)
+		v26 := math.FMA(v24, v25, v21)
+		v28 := math.FMA(v24, v27, v26)
+		v29 := float64(v26 - v28)
+		v30 := math.FMA(v24, v27, v29)
+		v32 := float64(v28 * v28)
+		v33 := -v32
+		v34 := math.FMA(v28, v28, v33)
+		v35 := float64(v31 * v32)
+		v36 := float64(v31 * v34)
+		v37 := float64(v28 + v35)
+		v38 := float64(v28 - v37)
+		v39 := float64(v38 + v35)
+		v40 := float64(v39 + v36)
+		v41 := math.FMA(v30, v28, v30)
+		v42 := float64(v40 + v41)
+		v43 := float64(v32 * v28)
+		v46 := math.FMA(v28, v44, v45)
+		v48 := math.FMA(v28, v46, v47)
+		v50 := math.FMA(v28, v48, v49)
+		v52 := math.FMA(v28, v50, v51)
+		v54 := math.FMA(v28, v52, v53)
+		v56 := math.FMA(v28, v54, v55)
+		v58 := math.FMA(v28, v56, v57)
+		v60 := math.FMA(v28, v58, v59)
+		v62 := math.FMA(v28, v60, v61)
+		v63 := math.FMA(v43, v62, v42)
+		v64 := float64(v19 + v37)
+		v65 := float64(v19 - v64)
+		v66 := float64(v65 + v37)
+		v67 := float64(v66 + v63)
+		v68 := float64(v64 + v67)
+		v69 := float64(v64 - v68)
+		v70 := float64(v69 + v67)
+		v72 := v71
+		if v24 > v71 {
+			v72 = v24
 		}
-		v71 := ldexpMid(v17, v70)
-		v72 := float64(v66 * v71)
-		v73 := float64(v68 * v71)
-		v74 := float64(v17 + v72)
-		v75 := float64(v17 - v74)
-		v76 := float64(v75 + v72)
-		v77 := float64(v76 + v73)
-		v78 := v17
-		if v16 {
-			v78 = v66
+		v73 := ldexpMid(v19, v72)
+		v74 := float64(v68 * v73)
+		v75 := float64(v70 * v73)
+		v76 := float64(v19 + v74)
+		v77 := float64(v19 - v76)
+		v78 := float64(v77 + v74)
+		v79 := float64(v78 + v75)
+		v80 := v19
+		if v18 {
+			v80 = v68
 		}
-		v79 := v3
-		if v16 {
-			v79 = v68
+		v81 := v3
+		if v18 {
+			v81 = v70
 		}
-		v80 := float64(v17 / v74)
-		v81 := float64(v78 * v80)
-		v82 := -v81
-		v83 := math.FMA(v82, v74, v78)
-		v84 := math.FMA(v82, v77, v83)
-		v85 := float64(v84 + v79)
-		v86 := float64(v85 * v80)
-		v87 := v3
-		if v16 {
-			v87 = v22
+		v82 := float64(v19 / v76)
+		v83 := float64(v80 * v82)
+		v84 := -v83
+		v85 := math.FMA(v84, v76, v80)
+		v86 := math.FMA(v84, v79, v85)
+		v87 := float64(v86 + v81)
+		v88 := float64(v87 * v82)
+		v89 := v3
+		if v18 {
+			v89 = v24
 		}
-		v89 := float64(v88 - v87)
-		v91 := v90
-		if v89 < v90 {
-			v91 = v89
+		v91 := float64(v90 - v89)
+		v93 := v92
+		if v91 < v92 {
+			v93 = v91
 		}
-		v92 := v3
-		if v91 > v3 {
-			v92 = v91
+		v94 := v3
+		if v93 > v3 {
+			v94 = v93
 		}
-		v94 := v87 < v93
-		v96 := ldexpNormal(v95, v92)
-		v97 := v3
-		if v94 {
-			v97 = v96
+		v96 := v89 < v95
+		v98 := ldexpNormal(v97, v94)
+		v99 := v3
+		if v96 {
+			v99 = v98
 		}
-		v98 := float64(v81 + v97)
-		v99 := float64(v98 - v97)
-		v100 := float64(v81 - v99)
-		v101 := float64(v100 + v86)
-		v102 := float64(v101 + v97)
-		v103 := float64(v102 - v97)
-		v104 := float64(v99 + v103)
-		v105 := v69
-		if v87 > v69 {
-			v105 = v87
+		v100 := float64(v83 + v99)
+		v101 := float64(v100 - v99)
+		v102 := float64(v83 - v101)
+		v103 := float64(v102 + v88)
+		v104 := float64(v103 + v99)
+		v105 := float64(v104 - v99)
+		v106 := float64(v101 + v105)
+		v107 := v71
+		if v89 > v71 {
+			v107 = v89
 		}
-		v106 := ldexpMid(v104, v105)
-		v107 := -v13
-		v108 := math.FMA(v7, v12, v107)
-		v109 := float64(v12 - v0)
-		v110 := float64(v12 - v109)
-		v111 := float64(v0 - v110)
-		v112 := float64(v11 - v109)
-		v113 := float64(v111 + v112)
-		v114 := -v11
-		v115 := math.FMA(v8, v10, v114)
-		v116 := -v10
-		v117 := math.FMA(v9, v0, v116)
-		v118 := -v9
-		v119 := math.FMA(v0, v0, v118)
-		v120 := float64(v119 * v0)
-		v121 := float64(v117 + v120)
-		v122 := float64(v8 * v121)
-		v123 := float64(v115 + v122)
-		v125 := float64(v124 * v10)
-		v126 := float64(v123 + v125)
-		v127 := float64(v113 + v126)
-		v128 := float64(v7 * v127)
-		v129 := float64(v108 + v128)
-		v131 := float64(v130 * v12)
-		v132 := float64(v129 + v131)
-		v133 := math.Abs(v107)
-		v134 := -v133
-		v135 := v107 < v3
-		v136 := v18
-		if v134 > v18 {
-			v136 = v134
+		v108 := ldexpMid(v106, v107)
+		v109 := -v13
+		v110 := math.FMA(v7, v12, v109)
+		v111 := float64(v12 - v0)
+		v112 := float64(v12 - v111)
+		v113 := float64(v0 - v112)
+		v114 := float64(v11 - v111)
+		v115 := float64(v113 + v114)
+		v116 := -v11
+		v117 := math.FMA(v8, v10, v116)
+		v118 := -v10
+		v119 := math.FMA(v9, v0, v118)
+		v120 := -v9
+		v121 := math.FMA(v0, v0, v120)
+		v122 := float64(v121 * v0)
+		v123 := float64(v119 + v122)
+		v124 := float64(v8 * v123)
+		v125 := float64(v117 + v124)
+		v127 := float64(v126 * v10)
+		v128 := float64(v125 + v127)
+		v129 := float64(v115 + v128)
+		v130 := float64(v7 * v129)
+		v131 := float64(v110 + v130)
+		v133 := float64(v132 * v12)
+		v134 := float64(v131 + v133)
+		v135 := math.Abs(v109)
+		v136 := -v135
+		v137 := v109 < v3
+		v138 := v20
+		if v136 > v20 {
+			v138 = v136
 		}
-		v137 := float64(v136 * v20)
-		v138 := math.RoundToEven(v137)
-		v139 := math.FMA(v138, v23, v136)
-		v140 := math.FMA(v138, v25, v139)
-		v141 := float64(v139 - v140)
-		v142 := math.FMA(v138, v25, v141)
-		v143 := float64(v140 * v140)
-		v144 := -v143
-		v145 := math.FMA(v140, v140, v144)
-		v146 := float64(v29 * v143)
-		v147 := float64(v29 * v145)
-		v148 := float64(v140 + v146)
-		v149 := float64(v140 - v148)
-		v150 := float64(v149 + v146)
-		v151 := float64(v150 + v147)
-		v152 := math.FMA(v142, v140, v142)
-		v153 := float64(v151 + v152)
-		v154 := float64(v143 * v140)
-		v155 := math.FMA(v140, v42, v43)
-		v156 := math.FMA(v140, v155, v45)
-		v157 := math.FMA(v140, v156, v47)
-		v158 := math.FMA(v140, v157, v49)
-		v159 := math.FMA(v140, v158, v51)
-		v160 := math.FMA(v140, v159, v53)
-		v161 := math.FMA(v140, v160, v55)
-		v162 := math.FMA(v140, v161, v57)
-		v163 := math.FMA(v140, v162, v59)
-		v164 := math.FMA(v154, v163, v153)
-		v165 := float64(v17 + v148)
-		v166 := float64(v17 - v165)
-		v167 := float64(v166 + v148)
-		v168 := float64(v167 + v164)
-		v169 := float64(v165 + v168)
-		v170 := float64(v165 - v169)
-		v171 := float64(v170 + v168)
-		v172 := v69
-		if v138 > v69 {
-			v172 = v138
+		v139 := float64(v138 * v22)
+		v140 := math.RoundToEven(v139)
+		v141 := math.FMA(v140, v25, v138)
+		v142 := math.FMA(v140, v27, v141)
+		v143 := float64(v141 - v142)
+		v144 := math.FMA(v140, v27, v143)
+		v145 := float64(v142 * v142)
+		v146 := -v145
+		v147 := math.FMA(v142, v142, v146)
+		v148 := float64(v31 * v145)
+		v149 := float64(v31 * v147)
+		v150 := float64(v142 + v148)
+		v151 := float64(v142 - v150)
+		v152 := float64(v151 + v148)
+		v153 := float64(v152 + v149)
+		v154 := math.FMA(v144, v142, v144)
+		v155 := float64(v153 + v154)
+		v156 := float64(v145 * v142)
+		v157 := math.FMA(v142, v44, v45)
+		v158 := math.FMA(v142, v157, v47)
+		v159 := math.FMA(v142, v158, v49)
+		v160 := math.FMA(v142, v159, v51)
+		v161 := math.FMA(v142, v160, v53)
+		v162 := math.FMA(v142, v161, v55)
+		v163 := math.FMA(v142, v162, v57)
+		v164 := math.FMA(v142, v163, v59)
+		v165 := math.FMA(v142, v164, v61)
+		v166 := math.FMA(v156, v165, v155)
+		v167 := float64(v19 + v150)
+		v168 := float64(v19 - v167)
+		v169 := float64(v168 + v150)
+		v170 := float64(v169 + v166)
+		v171 := float64(v167 + v170)
+		v172 := float64(v167 - v171)
+		v173 := float64(v172 + v170)
+		v174 := v71
+		if v140 > v71 {
+			v174 = v140
 		}
-		v173 := ldexpMid(v17, v172)
-		v174 := float64(v169 * v173)
-		v175 := float64(v171 * v173)
-		v176 := float64(v17 + v174)
-		v177 := float64(v17 - v176)
-		v178 := float64(v177 + v174)
-		v179 := float64(v178 + v175)
-		v180 := v17
-		if v135 {
-			v180 = v169
+		v175 := ldexpMid(v19, v174)
+		v176 := float64(v171 * v175)
+		v177 := float64(v173 * v175)
+		v178 := float64(v19 + v176)
+		v179 := float64(v19 - v178)
+		v180 := float64(v179 + v176)
+		v181 := float64(v180 + v177)
+		v182 := v19
+		if v137 {
+			v182 = v171
 		}
-		v181 := v3
-		if v135 {
-			v181 = v171
+		v183 := v3
+		if v137 {
+			v183 = v173
 		}
-		v182 := float64(v17 / v176)
-		v183 := float64(v180 * v182)
-		v184 := -v183
-		v185 := math.FMA(v184, v176, v180)
-		v186 := math.FMA(v184, v179, v185)
-		v187 := float64(v186 + v181)
-		v188 := float64(v187 * v182)
-		v189 := v3
-		if v135 {
-			v189 = v138
+		v184 := float64(v19 / v178)
+		v185 := float64(v182 * v184)
+		v186 := -v185
+		v187 := math.FMA(v186, v178, v182)
+		v188 := math.FMA(v186, v181, v187)
+		v189 := float64(v188 + v183)
+		v190 := float64(v189 * v184)
+		v191 := v3
+		if v137 {
+			v191 = v140
 		}
-		v190 := float64(v88 - v189)
-		v191 := v90
-		if v190 < v90 {
-			v191 = v190
+		v192 := float64(v90 - v191)
+		v193 := v92
+		if v192 < v92 {
+			v193 = v192
 		}
-		v192 := v3
-		if v191 > v3 {
-			v192 = v191
+		v194 := v3
+		if v193 > v3 {
+			v194 = v193
 		}
-		v193 := v189 < v93
-		v194 := ldexpNormal(v95, v192)
-		v195 := v3
-		if v193 {
-			v195 = v194
+		v195 := v191 < v95
+		v196 := ldexpNormal(v97, v194)
+		v197 := v3
+		if v195 {
+			v197 = v196
 		}
-		v196 := float64(v183 + v195)
-		v197 := float64(v196 - v195)
-		v198 := float64(v183 - v197)
-		v199 := float64(v198 + v188)
-		v200 := float64(v199 + v195)
-		v201 := float64(v200 - v195)
-		v202 := float64(v197 + v201)
-		v203 := v69
-		if v189 > v69 {
-			v203 = v189
+		v198 := float64(v185 + v197)
+		v199 := float64(v198 - v197)
+		v200 := float64(v185 - v199)
+		v201 := float64(v200 + v190)
+		v202 := float64(v201 + v197)
+		v203 := float64(v202 - v197)
+		v204 := float64(v199 + v203)
+		v205 := v71
+		if v191 > v71 {
+			v205 = v191
 		}
-		v204 := ldexpMid(v202, v203)
-		v205 := float64(v132 * v204)
-		v206 := float64(v106 * v205)
-		v207 := float64(v106 + v206)
-		v208 := float64(v0 * v207)
-		v210 := v208
+		v206 := ldexpMid(v204, v205)
+		v207 := float64(v134 * v206)
+		v208 := float64(v108 * v207)
+		v209 := float64(v108 + v208)
+		v210 := float64(v0 * v209)
+		v212 := v210
 		if v6 {
-			v210 = v0
+			v212 = v0
 		}
-		v211 := v210
+		v213 := v212
 		if v2 {
-			v211 = v4
+			v213 = v4
 		}
-		v212 := b[i]
-		v213 := float64(v212 * v4)
-		v214 := float64(v212 * v0)
-		v215 := -v214
-		v216 := math.FMA(v212, v0, v215)
-		v217 := float64(v212 * v209)
-		v218 := float64(v214 * v106)
-		v219 := -v218
-		v220 := math.FMA(v214, v106, v219)
-		v221 := math.FMA(v216, v106, v220)
-		v222 := float64(v214 * v206)
-		v223 := -v222
-		v224 := math.FMA(v214, v206, v223)
-		v225 := math.FMA(v216, v206, v224)
-		v226 := float64(v218 + v222)
-		v227 := float64(v226 - v218)
-		v228 := float64(v226 - v227)
-		v229 := float64(v218 - v228)
-		v230 := float64(v222 - v227)
-		v231 := float64(v229 + v230)
-		v232 := float64(v231 + v221)
-		v233 := float64(v232 + v225)
-		v234 := v226
+		v214 := b[i]
+		v215 := float64(v214 * v4)
+		v216 := float64(v214 * v0)
+		v217 := -v216
+		v218 := math.FMA(v214, v0, v217)
+		v219 := float64(v214 * v211)
+		v220 := float64(v216 * v108)
+		v221 := -v220
+		v222 := math.FMA(v216, v108, v221)
+		v223 := math.FMA(v218, v108, v222)
+		v224 := float64(v216 * v208)
+		v225 := -v224
+		v226 := math.FMA(v216, v208, v225)
+		v227 := math.FMA(v218, v208, v226)
+		v228 := float64(v220 + v224)
+		v229 := float64(v228 - v220)
+		v230 := float64(v228 - v229)
+		v231 := float64(v220 - v230)
+		v232 := float64(v224 - v229)
+		v233 := float64(v231 + v232)
+		v234 := float64(v233 + v223)
+		v235 := float64(v234 + v227)
+		v236 := v228
 		if v6 {
-			v234 = v214
-		}
-		v235 := v233
-		if v6 {
-			v235 = v216
-		}
-		v236 := v234
-		if v2 {
-			v236 = v213
+			v236 = v216
 		}
 		v237 := v235
+		if v6 {
+			v237 = v218
+		}
+		v238 := v236
 		if v2 {
-			v237 = v3
+			v238 = v215
 		}
-		v238 := float64(v236 + v237)
-		v239 := float64(v211 * v212)
-		v240 := float64(v238 - v239)
-		v241 := math.Abs(v240)
-		v242 := math.Abs(v239)
-		v244 := float64(v242 * v243)
-		v245 := v241 <= v244
-		v246 := math.Abs(v212)
-		v247 := math.Abs(v217)
-		v248 := v246
-		if v247 > v246 {
-			v248 = v247
+		v239 := v237
+		if v2 {
+			v239 = v3
 		}
-		v249 := math.Abs(v214)
+		v240 := float64(v238 + v239)
+		v241 := float64(v213 * v214)
+		v242 := float64(v240 - v241)
+		v243 := math.Abs(v242)
+		v244 := math.Abs(v241)
+		v246 := float64(v244 * v245)
+		v247 := v243 <= v246
+		v248 := math.Abs(v214)
+		v249 := math.Abs(v219)
 		v250 := v248
 		if v249 > v248 {
 			v250 = v249
 		}
-		v252 := float64(v241 * v251)
-		v255 := math.FMA(v250, v253, v254)
-		v256 := v252 <= v255
-		v257 := v245 || v256
-		v258 := v238 == v3
-		v259 := v257 && !v258
-		v260 := v239
-		if v259 {
-			v260 = v238
+		v251 := math.Abs(v216)
+		v252 := v250
+		if v251 > v250 {
+			v252 = v251
 		}
-		v261 := math.IsNaN(v212)
-		v262 := v260
+		v254 := float64(v243 * v253)
+		v257 := math.FMA(v252, v255, v256)
+		v258 := v254 <= v257
+		v259 := v247 || v258
+		v260 := v240 == v3
+		v261 := v259 && !v260
+		v262 := v241
 		if v261 {
-			v262 = v212
+			v262 = v240
 		}
-		v263 := math.IsNaN(v0)
+		v263 := math.IsNaN(v214)
 		v264 := v262
 		if v263 {
-			v264 = v0
+			v264 = v214
 		}
-		dst[i] = v264
+		v265 := math.IsNaN(v0)
+		v266 := v264
+		if v265 {
+			v266 = v0
+		}
+		if v15 {
+			return i
+		}
+		dst[i] = v266
 	}
-}
-
-// gegluTanhRareGeneric is the pure-Go kernel of gegluTanhRare (f64 memory, f64
-// compute, 13 operations): the scalar twin of the vector program the assembly
-// kernels run. It folds each element's value into acc by max, element i into
-// lane i % 8, exactly as vprog.Acc.Add, so every backend gives the same bits.
-// The caller guarantees equal lengths.
-func gegluTanhRareGeneric(acc *[16]float64, a, b []float64) {
-	b = b[:len(a)]
-	v1 := math.Float64frombits(0x3ff9884533d43651)  // 1.5957691216057308
-	v2 := math.Float64frombits(0x3fa6e4e26d4801f7)  // 0.044715
-	v8 := math.Float64frombits(0xc085e00000000000)  // -700
-	v10 := math.Float64frombits(0x3ff0000000000000) // 1
-	v11 := math.Float64frombits(0x0000000000000000) // 0
-	for i := range a {
-		v0 := a[i]
-		v3 := float64(v0 * v0)
-		v4 := float64(v3 * v0)
-		v5 := float64(v2 * v4)
-		v6 := float64(v0 + v5)
-		v7 := float64(v1 * v6)
-		v9 := v7 < v8
-		v12 := v11
-		if v9 {
-			v12 = v10
-		}
-		foldK := i & 7
-		if foldS := acc[foldK]; foldS == foldS && (v12 > foldS || v12 != v12) {
-			acc[foldK] = v12
-		}
-	}
+	return len(dst)
 }
 
 func gegluTanhRun(dst, a, b []float64) {
-	// Few inputs need gegluTanh's rare branch: skip it where none does (same bits).
-	acc := rareAcc()
-	gegluTanhRareImpl(&acc, a, b)
-	if noneRare(&acc) {
-		gegluTanhUsualImpl(dst, a, b)
-		return
+	// Few inputs need the rare branch: the full kernel only from the first that does (same bits).
+	if done := gegluTanhUsualImpl(dst, a, b); done < len(dst) {
+		gegluTanhImpl(dst[done:], a[done:], b[done:])
 	}
-	gegluTanhImpl(dst, a, b)
 }
 
 // gegluTanhBackwardAGeneric is the pure-Go kernel of gegluTanhBackwardA (f64
@@ -2086,11 +2056,13 @@ func gegluTanhBackwardAGeneric(da, a, b, dy []float64) {
 }
 
 // gegluTanhBackwardAUsualGeneric is the pure-Go kernel of
-// gegluTanhBackwardAUsual (f64 memory, f64 compute, 670 operations): the
+// gegluTanhBackwardAUsual (f64 memory, f64 compute, 673 operations): the
 // scalar twin of the vector program the assembly kernels run, with exactly the
 // semantics of vprog.Program.Eval, so every backend gives the same bits. The
-// caller guarantees equal lengths; da may be the same slice as an input.
-func gegluTanhBackwardAUsualGeneric(da, a, b, dy []float64) {
+// caller guarantees equal lengths; da may be the same slice as an input. It
+// stops before the first element that needs a rare branch
+// (vprog.Program.Stops) and returns how many elements it stored.
+func gegluTanhBackwardAUsualGeneric(da, a, b, dy []float64) int {
 	a = a[:len(da)]
 	b = b[:len(da)]
 	dy = dy[:len(da)]
@@ -2102,45 +2074,46 @@ func gegluTanhBackwardAUsualGeneric(da, a, b, dy []float64) {
 	v8 := math.Float64frombits(0x3ff9884533d43651)   // 1.5957691216057308
 	v9 := math.Float64frombits(0x3fa6e4e26d4801f7)   // 0.044715
 	v15 := math.Float64frombits(0xc091300000000000)  // -1100
-	v16 := math.Float64frombits(0xbff0000000000000)  // -1
-	v18 := math.Float64frombits(0xbfe199999999999a)  // -0.55
-	v24 := math.Float64frombits(0xc096d00000000000)  // -1460
-	v26 := math.Float64frombits(0x3ff71547652b82fe)  // 1.4426950408889634
-	v29 := math.Float64frombits(0xbfe62e42fefa39ef)  // -0.6931471805599453
-	v31 := math.Float64frombits(0xbc7abc9e3b39803f)  // -2.3190468138462996e-17
-	v35 := math.Float64frombits(0x3fe0000000000000)  // 0.5
-	v48 := math.Float64frombits(0x3e21f2a265956fb2)  // 2.0893978046591626e-09
-	v49 := math.Float64frombits(0x3e5af38930c76304)  // 2.5100365384992085e-08
-	v51 := math.Float64frombits(0x3e927e502c598216)  // 2.755732960487844e-07
-	v53 := math.Float64frombits(0x3ec71de0db91cbba)  // 2.7557268507615253e-06
-	v55 := math.Float64frombits(0x3efa01a0198a8804)  // 2.4801587275143102e-05
-	v57 := math.Float64frombits(0x3f2a01a01a7c0f12)  // 0.00019841269863018395
-	v59 := math.Float64frombits(0x3f56c16c16c1811d)  // 0.001388888888890056
-	v61 := math.Float64frombits(0x3f811111111109b8)  // 0.00833333333333007
-	v63 := math.Float64frombits(0x3fa5555555555554)  // 0.04166666666666666
-	v65 := math.Float64frombits(0x3fc5555555555556)  // 0.16666666666666669
-	v94 := math.Float64frombits(0xc08ff00000000000)  // -1022
-	v96 := math.Float64frombits(0x408f400000000000)  // 1000
-	v99 := math.Float64frombits(0xc08fe80000000000)  // -1021
-	v101 := math.Float64frombits(0x3ff8000000000000) // 1.5
-	v186 := math.Float64frombits(0x4000000000000000) // 2
-	v221 := math.Float64frombits(0x3c4441355475a31a) // 2.1960211427085595e-18
-	v230 := math.Float64frombits(0xbc9cbc0d30ebfd15) // -9.96930880911092e-17
-	v237 := math.Float64frombits(0x4086300000000000) // 710
-	v297 := math.Float64frombits(0x4086280000000000) // 709
-	v301 := math.Float64frombits(0x408ff80000000000) // 1023
-	v326 := math.Float64frombits(0xbfe81429f9e97e4d) // -0.7524614220710163
-	v328 := math.Float64frombits(0x3c84f523ed77dbdc) // 3.635560509207687e-17
-	v331 := math.Float64frombits(0x3fc12ba9d1f60179) // 0.134145
-	v334 := math.Float64frombits(0x3fe21e4bab8db157) // 0.5661981917051361
-	v339 := math.Float64frombits(0x3fd2af64e9c485ee) // 0.29195521191476714
-	v343 := math.Float64frombits(0xc044000000000000) // -40
-	v447 := math.Float64frombits(0x17f0000000000000) // 2.191809349008403e-193
-	v544 := math.Float64frombits(0x3cc0000000000000) // 4.440892098500626e-16
-	v553 := math.Float64frombits(0x6570000000000000) // 4.149515568880993e+180
-	v555 := math.Float64frombits(0x2270000000000000) // 8.200532357869981e-143
-	v556 := math.Float64frombits(0x2260000000000000) // 4.100266178934991e-143
-	v659 := math.Float64frombits(0x7ff0000000000000) // +Inf
+	v17 := math.Float64frombits(0xc085e00000000000)  // -700
+	v19 := math.Float64frombits(0xbff0000000000000)  // -1
+	v21 := math.Float64frombits(0xbfe199999999999a)  // -0.55
+	v27 := math.Float64frombits(0xc096d00000000000)  // -1460
+	v29 := math.Float64frombits(0x3ff71547652b82fe)  // 1.4426950408889634
+	v32 := math.Float64frombits(0xbfe62e42fefa39ef)  // -0.6931471805599453
+	v34 := math.Float64frombits(0xbc7abc9e3b39803f)  // -2.3190468138462996e-17
+	v38 := math.Float64frombits(0x3fe0000000000000)  // 0.5
+	v51 := math.Float64frombits(0x3e21f2a265956fb2)  // 2.0893978046591626e-09
+	v52 := math.Float64frombits(0x3e5af38930c76304)  // 2.5100365384992085e-08
+	v54 := math.Float64frombits(0x3e927e502c598216)  // 2.755732960487844e-07
+	v56 := math.Float64frombits(0x3ec71de0db91cbba)  // 2.7557268507615253e-06
+	v58 := math.Float64frombits(0x3efa01a0198a8804)  // 2.4801587275143102e-05
+	v60 := math.Float64frombits(0x3f2a01a01a7c0f12)  // 0.00019841269863018395
+	v62 := math.Float64frombits(0x3f56c16c16c1811d)  // 0.001388888888890056
+	v64 := math.Float64frombits(0x3f811111111109b8)  // 0.00833333333333007
+	v66 := math.Float64frombits(0x3fa5555555555554)  // 0.04166666666666666
+	v68 := math.Float64frombits(0x3fc5555555555556)  // 0.16666666666666669
+	v97 := math.Float64frombits(0xc08ff00000000000)  // -1022
+	v99 := math.Float64frombits(0x408f400000000000)  // 1000
+	v102 := math.Float64frombits(0xc08fe80000000000) // -1021
+	v104 := math.Float64frombits(0x3ff8000000000000) // 1.5
+	v189 := math.Float64frombits(0x4000000000000000) // 2
+	v224 := math.Float64frombits(0x3c4441355475a31a) // 2.1960211427085595e-18
+	v233 := math.Float64frombits(0xbc9cbc0d30ebfd15) // -9.96930880911092e-17
+	v240 := math.Float64frombits(0x4086300000000000) // 710
+	v300 := math.Float64frombits(0x4086280000000000) // 709
+	v304 := math.Float64frombits(0x408ff80000000000) // 1023
+	v329 := math.Float64frombits(0xbfe81429f9e97e4d) // -0.7524614220710163
+	v331 := math.Float64frombits(0x3c84f523ed77dbdc) // 3.635560509207687e-17
+	v334 := math.Float64frombits(0x3fc12ba9d1f60179) // 0.134145
+	v337 := math.Float64frombits(0x3fe21e4bab8db157) // 0.5661981917051361
+	v342 := math.Float64frombits(0x3fd2af64e9c485ee) // 0.29195521191476714
+	v346 := math.Float64frombits(0xc044000000000000) // -40
+	v450 := math.Float64frombits(0x17f0000000000000) // 2.191809349008403e-193
+	v547 := math.Float64frombits(0x3cc0000000000000) // 4.440892098500626e-16
+	v556 := math.Float64frombits(0x6570000000000000) // 4.149515568880993e+180
+	v558 := math.Float64frombits(0x2270000000000000) // 8.200532357869981e-143
+	v559 := math.Float64frombits(0x2260000000000000) // 4.100266178934991e-143
+	v662 := math.Float64frombits(0x7ff0000000000000) // +Inf
 	for i := range da {
 		v0 := a[i]
 		v2 := v0 < v1
@@ -2150,861 +2123,828 @@ func gegluTanhBackwardAUsualGeneric(da, a, b, dy []float64) {
 		v12 := float64(v9 * v11)
 		v13 := float64(v0 + v12)
 		v14 := float64(v8 * v13)
-		v17 := v0 < v16
-		v19 := v18 < v0
-		v20 := v17 || v19
-		v21 := math.Abs(v14)
-		v22 := -v21
-		v23 := v14 < v3
-		v25 := v24
-		if v22 > v24 {
-			v25 = v22
+		v16 := v14 < v15
+		v18 := v14 < v17
+		v20 := v0 < v19
+		v22 := v21 < v0
+		v23 := v20 || v22
+		v24 := math.Abs(v14)
+		v25 := -v24
+		v26 := v14 < v3
+		v28 := v27
+		if v25 > v27 {
+			v28 = v25
 		}
-		v27 := float64(v25 * v26)
-		v28 := math.RoundToEven(v27)
-		v30 := math.FMA(v28, v29, v25)
-		v32 := math.FMA(v28, v31, v30)
-		v33 := float64(v30 - v32)
-		v34 := math.FMA(v28, v31, v33)
-		v36 := float64(v32 * v32)
-		v37 := -v36
-		v38 := math.FMA(v32, v32, v37)
-		v39 := float64(v35 * v36)
-		v40 := float64(v35 * v38)
-		v41 := float64(v32 + v39)
-		v42 := float64(v32 - v41)
-		v43 := float64(v42 + v39)
-		v44 := float64(v43 + v40)
-		v45 := math.FMA(v34, v32, v34)
-		v46 := float64(v44 + v45)
-		v47 := float64(v36 * v32)
-		v50 := math.FMA(v32, v48, v49)
-		v52 := math.FMA(v32, v50, v51)
-		v54 := math.FMA(v32, v52, v53)
-		v56 := math.FMA(v32, v54, v55)
-		v58 := math.FMA(v32, v56, v57)
-		v60 := math.FMA(v32, v58, v59)
-		v62 := math.FMA(v32, v60, v61)
-		v64 := math.FMA(v32, v62, v63)
-		v66 := math.FMA(v32, v64, v65)
-		v67 := math.FMA(v47, v66, v46)
-		v68 := float64(v7 + v41)
-		v69 := float64(v7 - v68)
-		v70 := float64(v69 + v41)
-		v71 := float64(v70 + v67)
-		v72 := float64(v68 + v71)
-		v73 := float64(v68 - v72)
-		v74 := float64(v73 + v71)
-		v75 := v15
-		if v28 > v15 {
-			v75 = v28
+		v30 := float64(v28 * v29)
+		v31 := math.RoundToEven(v30)
+		v33 := math.FMA(v31, v32, v28)
+		v35 := math.FMA(v31, v34, v33)
+		v36 := float64(v33 - v35)
+		v37 := math.FMA(v31, v34, v36)
+		v39 := float64(v35 * v35)
+		v40 := -v39
+		v41 := math.FMA(v35, v35, v40)
+		v42 := float64(v38 * v39)
+		v43 := float64(v38 * v41)
+		v44 := float64(v35 + v42)
+		v45 := float64(v35 - v44)
+		v46 := float64(v45 + v42)
+		v47 := float64(v46 + v43)
+		v48 := math.FMA(v37, v35, v37)
+		v49 := float64(v47 + v48)
+		v50 := float64(v39 * v35)
+		v53 := math.FMA(v35, v51, v52)
+		v55 := math.FMA(v35, v53, v54)
+		v57 := math.FMA(v35, v55, v56)
+		v59 := math.FMA(v35, v57, v58)
+		v61 := math.FMA(v35, v59, v60)
+		v63 := math.FMA(v35, v61, v62)
+		v65 := math.FMA(v35, v63, v64)
+		v67 := math.FMA(v35, v65, v66)
+		v69 := math.FMA(v35, v67, v68)
+		v70 := math.FMA(v50, v69, v49)
+		v71 := float64(v7 + v44)
+		v72 := float64(v7 - v71)
+		v73 := float64(v72 + v44)
+		v74 := float64(v73 + v70)
+		v75 := float64(v71 + v74)
+		v76 := float64(v71 - v75)
+		v77 := float64(v76 + v74)
+		v78 := v15
+		if v31 > v15 {
+			v78 = v31
 		}
-		v76 := ldexpMid(v7, v75)
-		v77 := float64(v72 * v76)
-		v78 := float64(v74 * v76)
-		v79 := float64(v7 + v77)
-		v80 := float64(v7 - v79)
-		v81 := float64(v80 + v77)
-		v82 := float64(v81 + v78)
-		v83 := v7
-		if v23 {
-			v83 = v72
+		v79 := ldexpMid(v7, v78)
+		v80 := float64(v75 * v79)
+		v81 := float64(v77 * v79)
+		v82 := float64(v7 + v80)
+		v83 := float64(v7 - v82)
+		v84 := float64(v83 + v80)
+		v85 := float64(v84 + v81)
+		v86 := v7
+		if v26 {
+			v86 = v75
 		}
-		v84 := v3
-		if v23 {
-			v84 = v74
+		v87 := v3
+		if v26 {
+			v87 = v77
 		}
-		v85 := float64(v7 / v79)
-		v86 := float64(v83 * v85)
-		v87 := -v86
-		v88 := math.FMA(v87, v79, v83)
-		v89 := math.FMA(v87, v82, v88)
-		v90 := float64(v89 + v84)
-		v91 := v24 <= v22
-		v92 := float64(v90 * v85)
-		v93 := v3
-		if v23 {
-			v93 = v28
+		v88 := float64(v7 / v82)
+		v89 := float64(v86 * v88)
+		v90 := -v89
+		v91 := math.FMA(v90, v82, v86)
+		v92 := math.FMA(v90, v85, v91)
+		v93 := float64(v92 + v87)
+		v94 := v27 <= v25
+		v95 := float64(v93 * v88)
+		v96 := v3
+		if v26 {
+			v96 = v31
 		}
-		v95 := float64(v94 - v93)
-		v97 := v96
-		if v95 < v96 {
-			v97 = v95
+		v98 := float64(v97 - v96)
+		v100 := v99
+		if v98 < v99 {
+			v100 = v98
 		}
-		v98 := v3
-		if v97 > v3 {
-			v98 = v97
+		v101 := v3
+		if v100 > v3 {
+			v101 = v100
 		}
-		v100 := v93 < v99
-		v102 := ldexpNormal(v101, v98)
-		v103 := v3
-		if v100 {
-			v103 = v102
+		v103 := v96 < v102
+		v105 := ldexpNormal(v104, v101)
+		v106 := v3
+		if v103 {
+			v106 = v105
 		}
-		v104 := float64(v86 + v103)
-		v105 := float64(v104 - v103)
-		v106 := float64(v86 - v105)
-		v107 := float64(v106 + v92)
-		v108 := float64(v107 + v103)
-		v109 := float64(v108 - v103)
-		v110 := float64(v105 + v109)
-		v111 := v15
-		if v93 > v15 {
-			v111 = v93
+		v107 := float64(v89 + v106)
+		v108 := float64(v107 - v106)
+		v109 := float64(v89 - v108)
+		v110 := float64(v109 + v95)
+		v111 := float64(v110 + v106)
+		v112 := float64(v111 - v106)
+		v113 := float64(v108 + v112)
+		v114 := v15
+		if v96 > v15 {
+			v114 = v96
 		}
-		v112 := ldexpMid(v110, v111)
-		v113 := -v14
-		v114 := math.Abs(v113)
-		v115 := -v114
-		v116 := v113 < v3
-		v117 := v24
-		if v115 > v24 {
-			v117 = v115
+		v115 := ldexpMid(v113, v114)
+		v116 := -v14
+		v117 := math.Abs(v116)
+		v118 := -v117
+		v119 := v116 < v3
+		v120 := v27
+		if v118 > v27 {
+			v120 = v118
 		}
-		v118 := float64(v117 * v26)
-		v119 := math.RoundToEven(v118)
-		v120 := math.FMA(v119, v29, v117)
-		v121 := math.FMA(v119, v31, v120)
-		v122 := float64(v120 - v121)
-		v123 := math.FMA(v119, v31, v122)
-		v124 := float64(v121 * v121)
-		v125 := -v124
-		v126 := math.FMA(v121, v121, v125)
-		v127 := float64(v35 * v124)
-		v128 := float64(v35 * v126)
-		v129 := float64(v121 + v127)
-		v130 := float64(v121 - v129)
-		v131 := float64(v130 + v127)
-		v132 := float64(v131 + v128)
-		v133 := math.FMA(v123, v121, v123)
-		v134 := float64(v132 + v133)
-		v135 := float64(v124 * v121)
-		v136 := math.FMA(v121, v48, v49)
-		v137 := math.FMA(v121, v136, v51)
-		v138 := math.FMA(v121, v137, v53)
-		v139 := math.FMA(v121, v138, v55)
-		v140 := math.FMA(v121, v139, v57)
-		v141 := math.FMA(v121, v140, v59)
-		v142 := math.FMA(v121, v141, v61)
-		v143 := math.FMA(v121, v142, v63)
-		v144 := math.FMA(v121, v143, v65)
-		v145 := math.FMA(v135, v144, v134)
-		v146 := float64(v7 + v129)
-		v147 := float64(v7 - v146)
-		v148 := float64(v147 + v129)
-		v149 := float64(v148 + v145)
-		v150 := float64(v146 + v149)
-		v151 := float64(v146 - v150)
-		v152 := float64(v151 + v149)
-		v153 := v15
-		if v119 > v15 {
-			v153 = v119
+		v121 := float64(v120 * v29)
+		v122 := math.RoundToEven(v121)
+		v123 := math.FMA(v122, v32, v120)
+		v124 := math.FMA(v122, v34, v123)
+		v125 := float64(v123 - v124)
+		v126 := math.FMA(v122, v34, v125)
+		v127 := float64(v124 * v124)
+		v128 := -v127
+		v129 := math.FMA(v124, v124, v128)
+		v130 := float64(v38 * v127)
+		v131 := float64(v38 * v129)
+		v132 := float64(v124 + v130)
+		v133 := float64(v124 - v132)
+		v134 := float64(v133 + v130)
+		v135 := float64(v134 + v131)
+		v136 := math.FMA(v126, v124, v126)
+		v137 := float64(v135 + v136)
+		v138 := float64(v127 * v124)
+		v139 := math.FMA(v124, v51, v52)
+		v140 := math.FMA(v124, v139, v54)
+		v141 := math.FMA(v124, v140, v56)
+		v142 := math.FMA(v124, v141, v58)
+		v143 := math.FMA(v124, v142, v60)
+		v144 := math.FMA(v124, v143, v62)
+		v145 := math.FMA(v124, v144, v64)
+		v146 := math.FMA(v124, v145, v66)
+		v147 := math.FMA(v124, v146, v68)
+		v148 := math.FMA(v138, v147, v137)
+		v149 := float64(v7 + v132)
+		v150 := float64(v7 - v149)
+		v151 := float64(v150 + v132)
+		v152 := float64(v151 + v148)
+		v153 := float64(v149 + v152)
+		v154 := float64(v149 - v153)
+		v155 := float64(v154 + v152)
+		v156 := v15
+		if v122 > v15 {
+			v156 = v122
 		}
-		v154 := ldexpMid(v7, v153)
-		v155 := float64(v150 * v154)
-		v156 := float64(v152 * v154)
-		v157 := float64(v7 + v155)
-		v158 := float64(v7 - v157)
-		v159 := float64(v158 + v155)
-		v160 := float64(v159 + v156)
-		v161 := v7
-		if v116 {
-			v161 = v150
+		v157 := ldexpMid(v7, v156)
+		v158 := float64(v153 * v157)
+		v159 := float64(v155 * v157)
+		v160 := float64(v7 + v158)
+		v161 := float64(v7 - v160)
+		v162 := float64(v161 + v158)
+		v163 := float64(v162 + v159)
+		v164 := v7
+		if v119 {
+			v164 = v153
 		}
-		v162 := v3
-		if v116 {
-			v162 = v152
+		v165 := v3
+		if v119 {
+			v165 = v155
 		}
-		v163 := float64(v7 / v157)
-		v164 := float64(v161 * v163)
-		v165 := -v164
-		v166 := math.FMA(v165, v157, v161)
-		v167 := math.FMA(v165, v160, v166)
-		v168 := float64(v167 + v162)
-		v169 := float64(v168 * v163)
-		v170 := v3
-		if v116 {
-			v170 = v119
-		}
-		v171 := float64(v94 - v170)
-		v172 := v96
-		if v171 < v96 {
-			v172 = v171
-		}
+		v166 := float64(v7 / v160)
+		v167 := float64(v164 * v166)
+		v168 := -v167
+		v169 := math.FMA(v168, v160, v164)
+		v170 := math.FMA(v168, v163, v169)
+		v171 := float64(v170 + v165)
+		v172 := float64(v171 * v166)
 		v173 := v3
-		if v172 > v3 {
-			v173 = v172
+		if v119 {
+			v173 = v122
 		}
-		v174 := v170 < v99
-		v175 := ldexpNormal(v101, v173)
+		v174 := float64(v97 - v173)
+		v175 := v99
+		if v174 < v99 {
+			v175 = v174
+		}
 		v176 := v3
-		if v174 {
+		if v175 > v3 {
 			v176 = v175
 		}
-		v177 := float64(v164 + v176)
-		v178 := float64(v177 - v176)
-		v179 := float64(v164 - v178)
-		v180 := float64(v179 + v169)
-		v181 := float64(v180 + v176)
-		v182 := float64(v181 - v176)
-		v183 := float64(v178 + v182)
-		v184 := v15
-		if v170 > v15 {
-			v184 = v170
+		v177 := v173 < v102
+		v178 := ldexpNormal(v104, v176)
+		v179 := v3
+		if v177 {
+			v179 = v178
 		}
-		v185 := ldexpMid(v183, v184)
-		v187 := float64(v186 * v12)
-		v188 := float64(v13 + v187)
-		v189 := float64(v8 * v188)
-		v190 := float64(v185 * v189)
-		v191 := float64(v7 + v190)
-		v192 := float64(v191 - v190)
-		v193 := float64(v191 - v192)
-		v194 := float64(v190 - v193)
-		v195 := float64(v7 - v192)
-		v196 := float64(v194 + v195)
-		v197 := -v190
-		v198 := math.FMA(v185, v189, v197)
-		v199 := -v189
-		v200 := math.FMA(v8, v188, v199)
-		v201 := float64(v188 - v13)
-		v202 := float64(v188 - v201)
-		v203 := float64(v13 - v202)
-		v204 := float64(v187 - v201)
-		v205 := float64(v203 + v204)
-		v206 := float64(v13 - v0)
-		v207 := float64(v13 - v206)
-		v208 := float64(v0 - v207)
-		v209 := float64(v12 - v206)
-		v210 := float64(v208 + v209)
-		v211 := -v12
-		v212 := math.FMA(v9, v11, v211)
-		v213 := -v11
-		v214 := math.FMA(v10, v0, v213)
-		v215 := -v10
-		v216 := math.FMA(v0, v0, v215)
-		v217 := float64(v216 * v0)
-		v218 := float64(v214 + v217)
-		v219 := float64(v9 * v218)
-		v220 := float64(v212 + v219)
-		v222 := float64(v221 * v11)
-		v223 := float64(v220 + v222)
-		v224 := float64(v210 + v223)
-		v225 := float64(v205 + v224)
-		v226 := float64(v186 * v223)
-		v227 := float64(v225 + v226)
-		v228 := float64(v8 * v227)
-		v229 := float64(v200 + v228)
-		v231 := float64(v230 * v188)
-		v232 := float64(v229 + v231)
-		v233 := float64(v185 * v232)
-		v234 := float64(v198 + v233)
-		v235 := -v185
-		v236 := v24
-		if v14 > v24 {
-			v236 = v14
+		v180 := float64(v167 + v179)
+		v181 := float64(v180 - v179)
+		v182 := float64(v167 - v181)
+		v183 := float64(v182 + v172)
+		v184 := float64(v183 + v179)
+		v185 := float64(v184 - v179)
+		v186 := float64(v181 + v185)
+		v187 := v15
+		if v173 > v15 {
+			v187 = v173
 		}
-		v238 := v237
-		if v236 < v237 {
-			v238 = v236
+		v188 := ldexpMid(v186, v187)
+		v190 := float64(v189 * v12)
+		v191 := float64(v13 + v190)
+		v192 := float64(v8 * v191)
+		v193 := float64(v188 * v192)
+		v194 := float64(v7 + v193)
+		v195 := float64(v194 - v193)
+		v196 := float64(v194 - v195)
+		v197 := float64(v193 - v196)
+		v198 := float64(v7 - v195)
+		v199 := float64(v197 + v198)
+		v200 := -v193
+		v201 := math.FMA(v188, v192, v200)
+		v202 := -v192
+		v203 := math.FMA(v8, v191, v202)
+		v204 := float64(v191 - v13)
+		v205 := float64(v191 - v204)
+		v206 := float64(v13 - v205)
+		v207 := float64(v190 - v204)
+		v208 := float64(v206 + v207)
+		v209 := float64(v13 - v0)
+		v210 := float64(v13 - v209)
+		v211 := float64(v0 - v210)
+		v212 := float64(v12 - v209)
+		v213 := float64(v211 + v212)
+		v214 := -v12
+		v215 := math.FMA(v9, v11, v214)
+		v216 := -v11
+		v217 := math.FMA(v10, v0, v216)
+		v218 := -v10
+		v219 := math.FMA(v0, v0, v218)
+		v220 := float64(v219 * v0)
+		v221 := float64(v217 + v220)
+		v222 := float64(v9 * v221)
+		v223 := float64(v215 + v222)
+		v225 := float64(v224 * v11)
+		v226 := float64(v223 + v225)
+		v227 := float64(v213 + v226)
+		v228 := float64(v208 + v227)
+		v229 := float64(v189 * v226)
+		v230 := float64(v228 + v229)
+		v231 := float64(v8 * v230)
+		v232 := float64(v203 + v231)
+		v234 := float64(v233 * v191)
+		v235 := float64(v232 + v234)
+		v236 := float64(v188 * v235)
+		v237 := float64(v201 + v236)
+		v238 := -v188
+		v239 := v27
+		if v14 > v27 {
+			v239 = v14
 		}
-		v239 := float64(v238 * v26)
-		v240 := math.RoundToEven(v239)
-		v241 := math.FMA(v240, v29, v238)
-		v242 := math.FMA(v240, v31, v241)
-		v243 := float64(v241 - v242)
-		v244 := math.FMA(v240, v31, v243)
-		v245 := float64(v242 * v242)
-		v246 := -v245
-		v247 := math.FMA(v242, v242, v246)
-		v248 := float64(v35 * v245)
-		v249 := float64(v35 * v247)
-		v250 := float64(v242 + v248)
-		v251 := float64(v242 - v250)
-		v252 := float64(v251 + v248)
-		v253 := float64(v252 + v249)
-		v254 := math.FMA(v244, v242, v244)
-		v255 := float64(v253 + v254)
-		v256 := float64(v245 * v242)
-		v257 := math.FMA(v242, v48, v49)
-		v258 := math.FMA(v242, v257, v51)
-		v259 := math.FMA(v242, v258, v53)
-		v260 := math.FMA(v242, v259, v55)
-		v261 := math.FMA(v242, v260, v57)
-		v262 := math.FMA(v242, v261, v59)
-		v263 := math.FMA(v242, v262, v61)
-		v264 := math.FMA(v242, v263, v63)
-		v265 := math.FMA(v242, v264, v65)
-		v266 := math.FMA(v256, v265, v255)
-		v267 := float64(v7 + v250)
-		v268 := float64(v7 - v267)
-		v269 := float64(v268 + v250)
-		v270 := float64(v269 + v266)
-		v271 := float64(v94 - v240)
-		v272 := v96
-		if v271 < v96 {
-			v272 = v271
+		v241 := v240
+		if v239 < v240 {
+			v241 = v239
 		}
-		v273 := v3
-		if v272 > v3 {
-			v273 = v272
+		v242 := float64(v241 * v29)
+		v243 := math.RoundToEven(v242)
+		v244 := math.FMA(v243, v32, v241)
+		v245 := math.FMA(v243, v34, v244)
+		v246 := float64(v244 - v245)
+		v247 := math.FMA(v243, v34, v246)
+		v248 := float64(v245 * v245)
+		v249 := -v248
+		v250 := math.FMA(v245, v245, v249)
+		v251 := float64(v38 * v248)
+		v252 := float64(v38 * v250)
+		v253 := float64(v245 + v251)
+		v254 := float64(v245 - v253)
+		v255 := float64(v254 + v251)
+		v256 := float64(v255 + v252)
+		v257 := math.FMA(v247, v245, v247)
+		v258 := float64(v256 + v257)
+		v259 := float64(v248 * v245)
+		v260 := math.FMA(v245, v51, v52)
+		v261 := math.FMA(v245, v260, v54)
+		v262 := math.FMA(v245, v261, v56)
+		v263 := math.FMA(v245, v262, v58)
+		v264 := math.FMA(v245, v263, v60)
+		v265 := math.FMA(v245, v264, v62)
+		v266 := math.FMA(v245, v265, v64)
+		v267 := math.FMA(v245, v266, v66)
+		v268 := math.FMA(v245, v267, v68)
+		v269 := math.FMA(v259, v268, v258)
+		v270 := float64(v7 + v253)
+		v271 := float64(v7 - v270)
+		v272 := float64(v271 + v253)
+		v273 := float64(v272 + v269)
+		v274 := float64(v97 - v243)
+		v275 := v99
+		if v274 < v99 {
+			v275 = v274
 		}
-		v274 := v240 < v99
-		v275 := ldexpNormal(v101, v273)
 		v276 := v3
-		if v274 {
+		if v275 > v3 {
 			v276 = v275
 		}
-		v277 := float64(v267 + v276)
-		v278 := float64(v277 - v276)
-		v279 := float64(v267 - v278)
-		v280 := float64(v279 + v270)
-		v281 := float64(v280 + v276)
-		v282 := float64(v281 - v276)
-		v283 := float64(v278 + v282)
-		v284 := v15
-		if v240 > v15 {
-			v284 = v240
+		v277 := v243 < v102
+		v278 := ldexpNormal(v104, v276)
+		v279 := v3
+		if v277 {
+			v279 = v278
 		}
-		v285 := ldexpMid(v283, v284)
-		v286 := float64(v7 + v285)
-		v287 := math.FMA(v235, v286, v7)
-		v288 := float64(v286 - v7)
-		v289 := float64(v286 - v288)
-		v290 := float64(v7 - v289)
-		v291 := float64(v285 - v288)
-		v292 := float64(v290 + v291)
-		v293 := float64(v267 + v270)
-		v294 := float64(v267 - v293)
-		v295 := float64(v294 + v270)
-		v296 := v99 <= v240
-		v298 := v297 < v14
-		v299 := v296 && !v298
-		v300 := v99
-		if v240 > v99 {
-			v300 = v240
+		v280 := float64(v270 + v279)
+		v281 := float64(v280 - v279)
+		v282 := float64(v270 - v281)
+		v283 := float64(v282 + v273)
+		v284 := float64(v283 + v279)
+		v285 := float64(v284 - v279)
+		v286 := float64(v281 + v285)
+		v287 := v15
+		if v243 > v15 {
+			v287 = v243
 		}
-		v302 := v301
-		if v300 < v301 {
-			v302 = v300
+		v288 := ldexpMid(v286, v287)
+		v289 := float64(v7 + v288)
+		v290 := math.FMA(v238, v289, v7)
+		v291 := float64(v289 - v7)
+		v292 := float64(v289 - v291)
+		v293 := float64(v7 - v292)
+		v294 := float64(v288 - v291)
+		v295 := float64(v293 + v294)
+		v296 := float64(v270 + v273)
+		v297 := float64(v270 - v296)
+		v298 := float64(v297 + v273)
+		v299 := v102 <= v243
+		v301 := v300 < v14
+		v302 := v299 && !v301
+		v303 := v102
+		if v243 > v102 {
+			v303 = v243
 		}
-		v303 := ldexpNormal(v295, v302)
-		v304 := v3
-		if v299 {
-			v304 = v303
+		v305 := v304
+		if v303 < v304 {
+			v305 = v303
 		}
-		v305 := float64(v292 + v304)
-		v306 := float64(v185 * v305)
-		v307 := float64(v287 - v306)
-		v308 := float64(v307 / v286)
-		v309 := math.FMA(v8, v13, v113)
-		v310 := float64(v8 * v224)
-		v311 := float64(v309 + v310)
-		v312 := float64(v230 * v13)
-		v313 := float64(v311 + v312)
-		v314 := float64(v313 * v112)
-		v315 := float64(v185 * v314)
-		v316 := float64(v308 - v315)
-		v317 := float64(v189 * v316)
-		v318 := float64(v234 + v317)
-		v319 := float64(v196 + v318)
-		v320 := float64(v313 * v185)
-		v321 := float64(v191 * v320)
-		v322 := float64(v319 + v321)
-		v323 := float64(v112 * v322)
-		v324 := math.FMA(v112, v191, v323)
-		v325 := float64(v112 * v185)
-		v327 := float64(v0 - v326)
-		v329 := float64(v327 - v328)
-		v330 := float64(v8 * v329)
-		v332 := float64(v0 * v326)
-		v333 := float64(v10 + v332)
-		v335 := float64(v333 + v334)
-		v336 := float64(v331 * v335)
-		v337 := float64(v330 * v336)
-		v338 := float64(v330 + v337)
-		v340 := float64(v9 * v335)
-		v341 := float64(v330 * v340)
-		v342 := float64(v330 + v341)
-		v344 := v343
-		if v342 > v343 {
-			v344 = v342
+		v306 := ldexpNormal(v298, v305)
+		v307 := v3
+		if v302 {
+			v307 = v306
 		}
-		v345 := v237
-		if v344 < v237 {
-			v345 = v344
+		v308 := float64(v295 + v307)
+		v309 := float64(v188 * v308)
+		v310 := float64(v290 - v309)
+		v311 := float64(v310 / v289)
+		v312 := math.FMA(v8, v13, v116)
+		v313 := float64(v8 * v227)
+		v314 := float64(v312 + v313)
+		v315 := float64(v233 * v13)
+		v316 := float64(v314 + v315)
+		v317 := float64(v316 * v115)
+		v318 := float64(v188 * v317)
+		v319 := float64(v311 - v318)
+		v320 := float64(v192 * v319)
+		v321 := float64(v237 + v320)
+		v322 := float64(v199 + v321)
+		v323 := float64(v316 * v188)
+		v324 := float64(v194 * v323)
+		v325 := float64(v322 + v324)
+		v326 := float64(v115 * v325)
+		v327 := math.FMA(v115, v194, v326)
+		v328 := float64(v115 * v188)
+		v330 := float64(v0 - v329)
+		v332 := float64(v330 - v331)
+		v333 := float64(v8 * v332)
+		v335 := float64(v0 * v329)
+		v336 := float64(v10 + v335)
+		v338 := float64(v336 + v337)
+		v339 := float64(v334 * v338)
+		v340 := float64(v333 * v339)
+		v341 := float64(v333 + v340)
+		v343 := float64(v9 * v338)
+		v344 := float64(v333 * v343)
+		v345 := float64(v333 + v344)
+		v347 := v346
+		if v345 > v346 {
+			v347 = v345
 		}
-		v346 := float64(v345 * v26)
-		v347 := math.RoundToEven(v346)
-		v348 := -v347
-		v349 := math.FMA(v347, v29, v345)
-		v350 := math.FMA(v347, v31, v349)
-		v351 := float64(v349 - v350)
-		v352 := math.FMA(v347, v31, v351)
-		v353 := float64(v350 * v350)
-		v354 := -v353
-		v355 := math.FMA(v350, v350, v354)
-		v356 := float64(v35 * v353)
-		v357 := float64(v35 * v355)
-		v358 := float64(v350 + v356)
-		v359 := float64(v350 - v358)
-		v360 := float64(v359 + v356)
-		v361 := float64(v360 + v357)
-		v362 := math.FMA(v352, v350, v352)
-		v363 := float64(v361 + v362)
-		v364 := float64(v353 * v350)
-		v365 := math.FMA(v350, v48, v49)
-		v366 := math.FMA(v350, v365, v51)
-		v367 := math.FMA(v350, v366, v53)
-		v368 := math.FMA(v350, v367, v55)
-		v369 := math.FMA(v350, v368, v57)
-		v370 := math.FMA(v350, v369, v59)
-		v371 := math.FMA(v350, v370, v61)
-		v372 := math.FMA(v350, v371, v63)
-		v373 := math.FMA(v350, v372, v65)
-		v374 := math.FMA(v364, v373, v363)
-		v375 := ldexpMid(v16, v348)
-		v376 := float64(v7 + v375)
-		v377 := float64(v376 - v7)
-		v378 := float64(v376 - v377)
-		v379 := float64(v7 - v378)
-		v380 := float64(v375 - v377)
-		v381 := float64(v379 + v380)
-		v382 := float64(v374 + v381)
-		v383 := float64(v376 + v358)
-		v384 := float64(v376 - v383)
-		v385 := float64(v384 + v358)
-		v386 := float64(v385 + v382)
-		v387 := float64(v383 + v386)
-		v388 := ldexpMid(v387, v347)
-		v389 := math.Copysign(v388, v342)
-		v390 := math.IsNaN(v342)
-		v391 := v389
-		if v390 {
-			v391 = v342
+		v348 := v240
+		if v347 < v240 {
+			v348 = v347
 		}
-		v392 := float64(v339 * v391)
-		v393 := float64(v338 + v392)
-		v394 := float64(v338 - v393)
-		v395 := float64(v394 + v392)
-		v396 := float64(v330 - v338)
-		v397 := float64(v396 + v337)
-		v398 := -v337
-		v399 := math.FMA(v330, v336, v398)
-		v400 := -v330
-		v401 := math.FMA(v8, v329, v400)
-		v402 := float64(v327 - v329)
-		v403 := float64(v402 - v328)
-		v404 := float64(v8 * v403)
-		v405 := float64(v401 + v404)
-		v406 := float64(v230 * v329)
-		v407 := float64(v405 + v406)
-		v408 := float64(v7 + v336)
-		v409 := float64(v407 * v408)
-		v410 := float64(v399 + v409)
-		v411 := float64(v397 + v410)
-		v412 := -v392
-		v413 := math.FMA(v339, v391, v412)
-		v414 := float64(v7 + v391)
-		v415 := float64(v339 * v414)
-		v416 := float64(v330 - v342)
-		v417 := float64(v416 + v341)
-		v418 := -v341
-		v419 := math.FMA(v330, v340, v418)
-		v420 := float64(v7 + v340)
-		v421 := float64(v407 * v420)
-		v422 := float64(v419 + v421)
-		v423 := float64(v417 + v422)
-		v424 := float64(v415 * v423)
-		v425 := float64(v413 + v424)
-		v426 := float64(v411 + v425)
-		v427 := float64(v395 + v426)
-		v428 := float64(v325 * v427)
-		v429 := -v325
-		v430 := math.FMA(v112, v185, v429)
-		v431 := -v112
-		v432 := math.FMA(v431, v286, v285)
-		v433 := float64(v432 + v304)
-		v434 := float64(v112 * v305)
-		v435 := float64(v433 - v434)
-		v436 := float64(v435 / v286)
-		v437 := float64(v112 * v320)
-		v438 := float64(v436 + v437)
-		v439 := float64(v185 * v438)
-		v440 := float64(v430 + v439)
-		v441 := float64(v112 * v316)
-		v442 := float64(v440 + v441)
-		v443 := float64(v442 * v393)
-		v444 := float64(v428 + v443)
-		v445 := math.FMA(v325, v393, v444)
-		v446 := v445
-		if v20 {
-			v446 = v324
+		v349 := float64(v348 * v29)
+		v350 := math.RoundToEven(v349)
+		v351 := -v350
+		v352 := math.FMA(v350, v32, v348)
+		v353 := math.FMA(v350, v34, v352)
+		v354 := float64(v352 - v353)
+		v355 := math.FMA(v350, v34, v354)
+		v356 := float64(v353 * v353)
+		v357 := -v356
+		v358 := math.FMA(v353, v353, v357)
+		v359 := float64(v38 * v356)
+		v360 := float64(v38 * v358)
+		v361 := float64(v353 + v359)
+		v362 := float64(v353 - v361)
+		v363 := float64(v362 + v359)
+		v364 := float64(v363 + v360)
+		v365 := math.FMA(v355, v353, v355)
+		v366 := float64(v364 + v365)
+		v367 := float64(v356 * v353)
+		v368 := math.FMA(v353, v51, v52)
+		v369 := math.FMA(v353, v368, v54)
+		v370 := math.FMA(v353, v369, v56)
+		v371 := math.FMA(v353, v370, v58)
+		v372 := math.FMA(v353, v371, v60)
+		v373 := math.FMA(v353, v372, v62)
+		v374 := math.FMA(v353, v373, v64)
+		v375 := math.FMA(v353, v374, v66)
+		v376 := math.FMA(v353, v375, v68)
+		v377 := math.FMA(v367, v376, v366)
+		v378 := ldexpMid(v19, v351)
+		v379 := float64(v7 + v378)
+		v380 := float64(v379 - v7)
+		v381 := float64(v379 - v380)
+		v382 := float64(v7 - v381)
+		v383 := float64(v378 - v380)
+		v384 := float64(v382 + v383)
+		v385 := float64(v377 + v384)
+		v386 := float64(v379 + v361)
+		v387 := float64(v379 - v386)
+		v388 := float64(v387 + v361)
+		v389 := float64(v388 + v385)
+		v390 := float64(v386 + v389)
+		v391 := ldexpMid(v390, v350)
+		v392 := math.Copysign(v391, v345)
+		v393 := math.IsNaN(v345)
+		v394 := v392
+		if v393 {
+			v394 = v345
 		}
-		v448 := v446
-		if v6 {
-			v448 = v7
-		}
+		v395 := float64(v342 * v394)
+		v396 := float64(v341 + v395)
+		v397 := float64(v341 - v396)
+		v398 := float64(v397 + v395)
+		v399 := float64(v333 - v341)
+		v400 := float64(v399 + v340)
+		v401 := -v340
+		v402 := math.FMA(v333, v339, v401)
+		v403 := -v333
+		v404 := math.FMA(v8, v332, v403)
+		v405 := float64(v330 - v332)
+		v406 := float64(v405 - v331)
+		v407 := float64(v8 * v406)
+		v408 := float64(v404 + v407)
+		v409 := float64(v233 * v332)
+		v410 := float64(v408 + v409)
+		v411 := float64(v7 + v339)
+		v412 := float64(v410 * v411)
+		v413 := float64(v402 + v412)
+		v414 := float64(v400 + v413)
+		v415 := -v395
+		v416 := math.FMA(v342, v394, v415)
+		v417 := float64(v7 + v394)
+		v418 := float64(v342 * v417)
+		v419 := float64(v333 - v345)
+		v420 := float64(v419 + v344)
+		v421 := -v344
+		v422 := math.FMA(v333, v343, v421)
+		v423 := float64(v7 + v343)
+		v424 := float64(v410 * v423)
+		v425 := float64(v422 + v424)
+		v426 := float64(v420 + v425)
+		v427 := float64(v418 * v426)
+		v428 := float64(v416 + v427)
+		v429 := float64(v414 + v428)
+		v430 := float64(v398 + v429)
+		v431 := float64(v328 * v430)
+		v432 := -v328
+		v433 := math.FMA(v115, v188, v432)
+		v434 := -v115
+		v435 := math.FMA(v434, v289, v288)
+		v436 := float64(v435 + v307)
+		v437 := float64(v115 * v308)
+		v438 := float64(v436 - v437)
+		v439 := float64(v438 / v289)
+		v440 := float64(v115 * v323)
+		v441 := float64(v439 + v440)
+		v442 := float64(v188 * v441)
+		v443 := float64(v433 + v442)
+		v444 := float64(v115 * v319)
+		v445 := float64(v443 + v444)
+		v446 := float64(v445 * v396)
+		v447 := float64(v431 + v446)
+		v448 := math.FMA(v328, v396, v447)
 		v449 := v448
+		if v23 {
+			v449 = v327
+		}
+		v451 := v449
+		if v6 {
+			v451 = v7
+		}
+		v452 := v451
 		if v2 {
-			v449 = v4
+			v452 = v4
 		}
-		v450 := b[i]
-		v451 := dy[i]
-		v452 := float64(v450 * v451)
-		v453 := -v452
-		v454 := math.FMA(v450, v451, v453)
-		v455 := float64(v452 * v4)
+		v453 := b[i]
+		v454 := dy[i]
+		v455 := float64(v453 * v454)
 		v456 := -v455
-		v457 := math.FMA(v452, v4, v456)
-		v458 := math.FMA(v454, v4, v457)
-		v459 := float64(v452 * v7)
-		v460 := -v459
-		v461 := math.FMA(v452, v7, v460)
-		v462 := math.FMA(v454, v7, v461)
-		v463 := float64(v452 * v447)
-		v464 := float64(v463 * v447)
-		v465 := v3
-		if v91 {
-			v465 = v86
+		v457 := math.FMA(v453, v454, v456)
+		v458 := float64(v455 * v4)
+		v459 := -v458
+		v460 := math.FMA(v455, v4, v459)
+		v461 := math.FMA(v457, v4, v460)
+		v462 := float64(v455 * v7)
+		v463 := -v462
+		v464 := math.FMA(v455, v7, v463)
+		v465 := math.FMA(v457, v7, v464)
+		v466 := float64(v455 * v450)
+		v467 := float64(v466 * v450)
+		v468 := v3
+		if v94 {
+			v468 = v89
 		}
-		v466 := float64(v452 * v465)
-		v467 := -v466
-		v468 := math.FMA(v452, v465, v467)
-		v469 := math.FMA(v454, v465, v468)
-		v470 := v3
-		if v91 {
-			v470 = v92
+		v469 := float64(v455 * v468)
+		v470 := -v469
+		v471 := math.FMA(v455, v468, v470)
+		v472 := math.FMA(v457, v468, v471)
+		v473 := v3
+		if v94 {
+			v473 = v95
 		}
-		v471 := float64(v452 * v470)
-		v472 := float64(v469 + v471)
-		v473 := float64(v466 + v472)
-		v474 := math.Ldexp(v473, int(v93))
-		v475 := float64(v452 * v112)
-		v476 := -v475
-		v477 := math.FMA(v452, v112, v476)
-		v478 := math.FMA(v454, v112, v477)
-		v479 := v475
-		if v100 {
-			v479 = v474
+		v474 := float64(v455 * v473)
+		v475 := float64(v472 + v474)
+		v476 := float64(v469 + v475)
+		v477 := math.Ldexp(v476, int(v96))
+		v478 := float64(v455 * v115)
+		v479 := -v478
+		v480 := math.FMA(v455, v115, v479)
+		v481 := math.FMA(v457, v115, v480)
+		v482 := v478
+		if v103 {
+			v482 = v477
 		}
-		v480 := v478
-		if v100 {
-			v480 = v3
+		v483 := v481
+		if v103 {
+			v483 = v3
 		}
-		v481 := float64(v479 * v191)
-		v482 := -v481
-		v483 := math.FMA(v479, v191, v482)
-		v484 := math.FMA(v480, v191, v483)
-		v485 := float64(v452 * v112)
-		v486 := -v485
-		v487 := math.FMA(v452, v112, v486)
-		v488 := math.FMA(v454, v112, v487)
-		v489 := float64(v485 * v322)
-		v490 := -v489
-		v491 := math.FMA(v485, v322, v490)
-		v492 := math.FMA(v488, v322, v491)
-		v493 := float64(v481 + v489)
-		v494 := float64(v493 - v481)
-		v495 := float64(v493 - v494)
-		v496 := float64(v481 - v495)
-		v497 := float64(v489 - v494)
-		v498 := float64(v496 + v497)
-		v499 := float64(v498 + v484)
-		v500 := float64(v499 + v492)
-		v501 := float64(v452 * v325)
-		v502 := -v501
-		v503 := math.FMA(v452, v325, v502)
-		v504 := math.FMA(v454, v325, v503)
-		v505 := float64(v501 * v393)
-		v506 := -v505
-		v507 := math.FMA(v501, v393, v506)
-		v508 := math.FMA(v504, v393, v507)
-		v509 := float64(v452 * v428)
-		v510 := -v509
-		v511 := math.FMA(v452, v428, v510)
-		v512 := math.FMA(v454, v428, v511)
-		v513 := float64(v452 * v443)
-		v514 := -v513
-		v515 := math.FMA(v452, v443, v514)
-		v516 := math.FMA(v454, v443, v515)
-		v517 := float64(v509 + v513)
-		v518 := float64(v517 - v509)
-		v519 := float64(v517 - v518)
-		v520 := float64(v509 - v519)
-		v521 := float64(v513 - v518)
-		v522 := float64(v520 + v521)
-		v523 := float64(v522 + v512)
-		v524 := float64(v523 + v516)
-		v525 := float64(v505 + v517)
-		v526 := float64(v525 - v505)
-		v527 := float64(v525 - v526)
-		v528 := float64(v505 - v527)
-		v529 := float64(v517 - v526)
-		v530 := float64(v528 + v529)
-		v531 := float64(v530 + v508)
-		v532 := float64(v531 + v524)
-		v533 := v525
-		if v20 {
-			v533 = v493
-		}
-		v534 := v532
-		if v20 {
-			v534 = v500
-		}
-		v535 := v533
-		if v6 {
-			v535 = v459
-		}
-		v536 := v534
-		if v6 {
-			v536 = v462
+		v484 := float64(v482 * v194)
+		v485 := -v484
+		v486 := math.FMA(v482, v194, v485)
+		v487 := math.FMA(v483, v194, v486)
+		v488 := float64(v455 * v115)
+		v489 := -v488
+		v490 := math.FMA(v455, v115, v489)
+		v491 := math.FMA(v457, v115, v490)
+		v492 := float64(v488 * v325)
+		v493 := -v492
+		v494 := math.FMA(v488, v325, v493)
+		v495 := math.FMA(v491, v325, v494)
+		v496 := float64(v484 + v492)
+		v497 := float64(v496 - v484)
+		v498 := float64(v496 - v497)
+		v499 := float64(v484 - v498)
+		v500 := float64(v492 - v497)
+		v501 := float64(v499 + v500)
+		v502 := float64(v501 + v487)
+		v503 := float64(v502 + v495)
+		v504 := float64(v455 * v328)
+		v505 := -v504
+		v506 := math.FMA(v455, v328, v505)
+		v507 := math.FMA(v457, v328, v506)
+		v508 := float64(v504 * v396)
+		v509 := -v508
+		v510 := math.FMA(v504, v396, v509)
+		v511 := math.FMA(v507, v396, v510)
+		v512 := float64(v455 * v431)
+		v513 := -v512
+		v514 := math.FMA(v455, v431, v513)
+		v515 := math.FMA(v457, v431, v514)
+		v516 := float64(v455 * v446)
+		v517 := -v516
+		v518 := math.FMA(v455, v446, v517)
+		v519 := math.FMA(v457, v446, v518)
+		v520 := float64(v512 + v516)
+		v521 := float64(v520 - v512)
+		v522 := float64(v520 - v521)
+		v523 := float64(v512 - v522)
+		v524 := float64(v516 - v521)
+		v525 := float64(v523 + v524)
+		v526 := float64(v525 + v515)
+		v527 := float64(v526 + v519)
+		v528 := float64(v508 + v520)
+		v529 := float64(v528 - v508)
+		v530 := float64(v528 - v529)
+		v531 := float64(v508 - v530)
+		v532 := float64(v520 - v529)
+		v533 := float64(v531 + v532)
+		v534 := float64(v533 + v511)
+		v535 := float64(v534 + v527)
+		v536 := v528
+		if v23 {
+			v536 = v496
 		}
 		v537 := v535
-		if v2 {
-			v537 = v455
+		if v23 {
+			v537 = v503
 		}
 		v538 := v536
+		if v6 {
+			v538 = v462
+		}
+		v539 := v537
+		if v6 {
+			v539 = v465
+		}
+		v540 := v538
 		if v2 {
-			v538 = v458
+			v540 = v458
 		}
-		v539 := float64(v537 + v538)
-		v540 := float64(v449 * v452)
-		v541 := float64(v539 - v540)
-		v542 := math.Abs(v541)
-		v543 := math.Abs(v540)
-		v545 := float64(v543 * v544)
-		v546 := v542 <= v545
-		v547 := math.Abs(v452)
-		v548 := math.Abs(v463)
-		v549 := v547
-		if v548 > v547 {
-			v549 = v548
+		v541 := v539
+		if v2 {
+			v541 = v461
 		}
-		v550 := math.Abs(v464)
-		v551 := v549
-		if v550 > v549 {
-			v551 = v550
+		v542 := float64(v540 + v541)
+		v543 := float64(v452 * v455)
+		v544 := float64(v542 - v543)
+		v545 := math.Abs(v544)
+		v546 := math.Abs(v543)
+		v548 := float64(v546 * v547)
+		v549 := v545 <= v548
+		v550 := math.Abs(v455)
+		v551 := math.Abs(v466)
+		v552 := v550
+		if v551 > v550 {
+			v552 = v551
 		}
-		v552 := v551
-		if v548 > v551 {
-			v552 = v548
+		v553 := math.Abs(v467)
+		v554 := v552
+		if v553 > v552 {
+			v554 = v553
 		}
-		v554 := float64(v542 * v553)
-		v557 := math.FMA(v552, v555, v556)
-		v558 := v554 <= v557
-		v559 := v546 || v558
-		v560 := v539 == v3
-		v561 := v559 && !v560
-		v562 := v540
-		if v561 {
-			v562 = v539
+		v555 := v554
+		if v551 > v554 {
+			v555 = v551
 		}
-		v563 := math.Abs(v451)
-		v564 := math.Abs(v450)
-		v565 := v563 < v564
-		v566 := v451
-		if v565 {
-			v566 = v450
+		v557 := float64(v545 * v556)
+		v560 := math.FMA(v555, v558, v559)
+		v561 := v557 <= v560
+		v562 := v549 || v561
+		v563 := v542 == v3
+		v564 := v562 && !v563
+		v565 := v543
+		if v564 {
+			v565 = v542
 		}
-		v567 := v450
-		if v565 {
-			v567 = v451
+		v566 := math.Abs(v454)
+		v567 := math.Abs(v453)
+		v568 := v566 < v567
+		v569 := v454
+		if v568 {
+			v569 = v453
 		}
-		v568 := float64(v566 * v4)
-		v569 := float64(v566 * v7)
-		v570 := float64(v566 * v447)
-		v571 := float64(v570 * v447)
-		v572 := float64(v566 * v465)
-		v573 := -v572
-		v574 := math.FMA(v566, v465, v573)
-		v575 := float64(v566 * v470)
-		v576 := float64(v574 + v575)
-		v577 := float64(v572 + v576)
-		v578 := math.Ldexp(v577, int(v93))
-		v579 := float64(v566 * v112)
-		v580 := -v579
-		v581 := math.FMA(v566, v112, v580)
-		v582 := v579
-		if v100 {
-			v582 = v578
+		v570 := v453
+		if v568 {
+			v570 = v454
 		}
-		v583 := v581
-		if v100 {
-			v583 = v3
+		v571 := float64(v569 * v4)
+		v572 := float64(v569 * v7)
+		v573 := float64(v569 * v450)
+		v574 := float64(v573 * v450)
+		v575 := float64(v569 * v468)
+		v576 := -v575
+		v577 := math.FMA(v569, v468, v576)
+		v578 := float64(v569 * v473)
+		v579 := float64(v577 + v578)
+		v580 := float64(v575 + v579)
+		v581 := math.Ldexp(v580, int(v96))
+		v582 := float64(v569 * v115)
+		v583 := -v582
+		v584 := math.FMA(v569, v115, v583)
+		v585 := v582
+		if v103 {
+			v585 = v581
 		}
-		v584 := float64(v582 * v191)
-		v585 := -v584
-		v586 := math.FMA(v582, v191, v585)
-		v587 := math.FMA(v583, v191, v586)
-		v588 := float64(v566 * v112)
-		v589 := -v588
-		v590 := math.FMA(v566, v112, v589)
-		v591 := float64(v588 * v322)
+		v586 := v584
+		if v103 {
+			v586 = v3
+		}
+		v587 := float64(v585 * v194)
+		v588 := -v587
+		v589 := math.FMA(v585, v194, v588)
+		v590 := math.FMA(v586, v194, v589)
+		v591 := float64(v569 * v115)
 		v592 := -v591
-		v593 := math.FMA(v588, v322, v592)
-		v594 := math.FMA(v590, v322, v593)
-		v595 := float64(v584 + v591)
-		v596 := float64(v595 - v584)
-		v597 := float64(v595 - v596)
-		v598 := float64(v584 - v597)
-		v599 := float64(v591 - v596)
-		v600 := float64(v598 + v599)
-		v601 := float64(v600 + v587)
-		v602 := float64(v601 + v594)
-		v603 := float64(v566 * v325)
-		v604 := -v603
-		v605 := math.FMA(v566, v325, v604)
-		v606 := float64(v603 * v393)
+		v593 := math.FMA(v569, v115, v592)
+		v594 := float64(v591 * v325)
+		v595 := -v594
+		v596 := math.FMA(v591, v325, v595)
+		v597 := math.FMA(v593, v325, v596)
+		v598 := float64(v587 + v594)
+		v599 := float64(v598 - v587)
+		v600 := float64(v598 - v599)
+		v601 := float64(v587 - v600)
+		v602 := float64(v594 - v599)
+		v603 := float64(v601 + v602)
+		v604 := float64(v603 + v590)
+		v605 := float64(v604 + v597)
+		v606 := float64(v569 * v328)
 		v607 := -v606
-		v608 := math.FMA(v603, v393, v607)
-		v609 := math.FMA(v605, v393, v608)
-		v610 := float64(v566 * v428)
-		v611 := -v610
-		v612 := math.FMA(v566, v428, v611)
-		v613 := float64(v566 * v443)
+		v608 := math.FMA(v569, v328, v607)
+		v609 := float64(v606 * v396)
+		v610 := -v609
+		v611 := math.FMA(v606, v396, v610)
+		v612 := math.FMA(v608, v396, v611)
+		v613 := float64(v569 * v431)
 		v614 := -v613
-		v615 := math.FMA(v566, v443, v614)
-		v616 := float64(v610 + v613)
-		v617 := float64(v616 - v610)
-		v618 := float64(v616 - v617)
-		v619 := float64(v610 - v618)
-		v620 := float64(v613 - v617)
-		v621 := float64(v619 + v620)
-		v622 := float64(v621 + v612)
-		v623 := float64(v622 + v615)
-		v624 := float64(v606 + v616)
-		v625 := float64(v624 - v606)
-		v626 := float64(v624 - v625)
-		v627 := float64(v606 - v626)
-		v628 := float64(v616 - v625)
-		v629 := float64(v627 + v628)
-		v630 := float64(v629 + v609)
-		v631 := float64(v630 + v623)
-		v632 := v624
-		if v20 {
-			v632 = v595
-		}
-		v633 := v631
-		if v20 {
-			v633 = v602
-		}
-		v634 := v632
-		if v6 {
-			v634 = v569
-		}
-		v635 := v633
-		if v6 {
-			v635 = v3
+		v615 := math.FMA(v569, v431, v614)
+		v616 := float64(v569 * v446)
+		v617 := -v616
+		v618 := math.FMA(v569, v446, v617)
+		v619 := float64(v613 + v616)
+		v620 := float64(v619 - v613)
+		v621 := float64(v619 - v620)
+		v622 := float64(v613 - v621)
+		v623 := float64(v616 - v620)
+		v624 := float64(v622 + v623)
+		v625 := float64(v624 + v615)
+		v626 := float64(v625 + v618)
+		v627 := float64(v609 + v619)
+		v628 := float64(v627 - v609)
+		v629 := float64(v627 - v628)
+		v630 := float64(v609 - v629)
+		v631 := float64(v619 - v628)
+		v632 := float64(v630 + v631)
+		v633 := float64(v632 + v612)
+		v634 := float64(v633 + v626)
+		v635 := v627
+		if v23 {
+			v635 = v598
 		}
 		v636 := v634
-		if v2 {
-			v636 = v568
+		if v23 {
+			v636 = v605
 		}
 		v637 := v635
+		if v6 {
+			v637 = v572
+		}
+		v638 := v636
+		if v6 {
+			v638 = v3
+		}
+		v639 := v637
 		if v2 {
-			v637 = v3
+			v639 = v571
 		}
-		v638 := float64(v636 + v637)
-		v639 := float64(v449 * v566)
-		v640 := float64(v638 - v639)
-		v641 := math.Abs(v640)
-		v642 := math.Abs(v639)
-		v643 := float64(v642 * v544)
-		v644 := v641 <= v643
-		v645 := math.Abs(v566)
-		v646 := math.Abs(v570)
-		v647 := v645
-		if v646 > v645 {
-			v647 = v646
+		v640 := v638
+		if v2 {
+			v640 = v3
 		}
-		v648 := math.Abs(v571)
-		v649 := v647
-		if v648 > v647 {
-			v649 = v648
+		v641 := float64(v639 + v640)
+		v642 := float64(v452 * v569)
+		v643 := float64(v641 - v642)
+		v644 := math.Abs(v643)
+		v645 := math.Abs(v642)
+		v646 := float64(v645 * v547)
+		v647 := v644 <= v646
+		v648 := math.Abs(v569)
+		v649 := math.Abs(v573)
+		v650 := v648
+		if v649 > v648 {
+			v650 = v649
 		}
-		v650 := v649
-		if v646 > v649 {
-			v650 = v646
+		v651 := math.Abs(v574)
+		v652 := v650
+		if v651 > v650 {
+			v652 = v651
 		}
-		v651 := float64(v641 * v553)
-		v652 := math.FMA(v650, v555, v556)
-		v653 := v651 <= v652
-		v654 := v644 || v653
-		v655 := v638 == v3
-		v656 := v654 && !v655
-		v657 := v639
-		if v656 {
-			v657 = v638
+		v653 := v652
+		if v649 > v652 {
+			v653 = v649
 		}
-		v658 := float64(v567 * v657)
-		v660 := v547 == v659
-		v661 := v564 == v659
-		v662 := v563 == v659
-		v663 := v661 || v662
-		v664 := v660 && !v663
-		v665 := v562
-		if v664 {
-			v665 = v658
+		v654 := float64(v644 * v556)
+		v655 := math.FMA(v653, v558, v559)
+		v656 := v654 <= v655
+		v657 := v647 || v656
+		v658 := v641 == v3
+		v659 := v657 && !v658
+		v660 := v642
+		if v659 {
+			v660 = v641
 		}
-		v666 := math.IsNaN(v450)
-		v667 := v665
-		if v666 {
-			v667 = v450
+		v661 := float64(v570 * v660)
+		v663 := v550 == v662
+		v664 := v567 == v662
+		v665 := v566 == v662
+		v666 := v664 || v665
+		v667 := v663 && !v666
+		v668 := v565
+		if v667 {
+			v668 = v661
 		}
-		v668 := math.IsNaN(v0)
-		v669 := v667
-		if v668 {
-			v669 = v0
+		v669 := math.IsNaN(v453)
+		v670 := v668
+		if v669 {
+			v670 = v453
 		}
-		da[i] = v669
+		v671 := math.IsNaN(v0)
+		v672 := v670
+		if v671 {
+			v672 = v0
+		}
+		if v18 || v16 {
+			return i
+		}
+		da[i] = v672
 	}
-}
-
-// gegluTanhBackwardARareGeneric is the pure-Go kernel of
-// gegluTanhBackwardARare (f64 memory, f64 compute, 16 operations): the scalar
-// twin of the vector program the assembly kernels run. It folds each element's
-// value into acc by max, element i into lane i % 8, exactly as vprog.Acc.Add,
-// so every backend gives the same bits. The caller guarantees equal lengths.
-func gegluTanhBackwardARareGeneric(acc *[16]float64, a, b, dy []float64) {
-	b = b[:len(a)]
-	dy = dy[:len(a)]
-	v1 := math.Float64frombits(0x3ff9884533d43651)  // 1.5957691216057308
-	v2 := math.Float64frombits(0x3fa6e4e26d4801f7)  // 0.044715
-	v8 := math.Float64frombits(0xc091300000000000)  // -1100
-	v10 := math.Float64frombits(0xc085e00000000000) // -700
-	v13 := math.Float64frombits(0x3ff0000000000000) // 1
-	v14 := math.Float64frombits(0x0000000000000000) // 0
-	for i := range a {
-		v0 := a[i]
-		v3 := float64(v0 * v0)
-		v4 := float64(v3 * v0)
-		v5 := float64(v2 * v4)
-		v6 := float64(v0 + v5)
-		v7 := float64(v1 * v6)
-		v9 := v7 < v8
-		v11 := v7 < v10
-		v12 := v11 || v9
-		v15 := v14
-		if v12 {
-			v15 = v13
-		}
-		foldK := i & 7
-		if foldS := acc[foldK]; foldS == foldS && (v15 > foldS || v15 != v15) {
-			acc[foldK] = v15
-		}
-	}
+	return len(da)
 }
 
 func gegluTanhBackwardARun(da, a, b, dy []float64) {
-	// Few inputs need gegluTanhBackwardA's rare branch: skip it where none does (same bits).
-	acc := rareAcc()
-	gegluTanhBackwardARareImpl(&acc, a, b, dy)
-	if noneRare(&acc) {
-		gegluTanhBackwardAUsualImpl(da, a, b, dy)
-		return
+	// Few inputs need the rare branch: the full kernel only from the first that does (same bits).
+	if done := gegluTanhBackwardAUsualImpl(da, a, b, dy); done < len(da) {
+		gegluTanhBackwardAImpl(da[done:], a[done:], b[done:], dy[done:])
 	}
-	gegluTanhBackwardAImpl(da, a, b, dy)
 }
 
 // gegluTanhBackwardBGeneric is the pure-Go kernel of gegluTanhBackwardB (f64
@@ -3483,11 +3423,13 @@ func gegluTanhBackwardBGeneric(db, a, b, dy []float64) {
 }
 
 // gegluTanhBackwardBUsualGeneric is the pure-Go kernel of
-// gegluTanhBackwardBUsual (f64 memory, f64 compute, 263 operations): the
+// gegluTanhBackwardBUsual (f64 memory, f64 compute, 265 operations): the
 // scalar twin of the vector program the assembly kernels run, with exactly the
 // semantics of vprog.Program.Eval, so every backend gives the same bits. The
-// caller guarantees equal lengths; db may be the same slice as an input.
-func gegluTanhBackwardBUsualGeneric(db, a, b, dy []float64) {
+// caller guarantees equal lengths; db may be the same slice as an input. It
+// stops before the first element that needs a rare branch
+// (vprog.Program.Stops) and returns how many elements it stored.
+func gegluTanhBackwardBUsualGeneric(db, a, b, dy []float64) int {
 	a = a[:len(db)]
 	b = b[:len(db)]
 	dy = dy[:len(db)]
@@ -3497,34 +3439,35 @@ func gegluTanhBackwardBUsualGeneric(db, a, b, dy []float64) {
 	v5 := math.Float64frombits(0x4024000000000000)   // 10
 	v7 := math.Float64frombits(0x3ff9884533d43651)   // 1.5957691216057308
 	v8 := math.Float64frombits(0x3fa6e4e26d4801f7)   // 0.044715
-	v17 := math.Float64frombits(0x3ff0000000000000)  // 1
-	v18 := math.Float64frombits(0xc096d00000000000)  // -1460
-	v20 := math.Float64frombits(0x3ff71547652b82fe)  // 1.4426950408889634
-	v23 := math.Float64frombits(0xbfe62e42fefa39ef)  // -0.6931471805599453
-	v25 := math.Float64frombits(0xbc7abc9e3b39803f)  // -2.3190468138462996e-17
-	v29 := math.Float64frombits(0x3fe0000000000000)  // 0.5
-	v42 := math.Float64frombits(0x3e21f2a265956fb2)  // 2.0893978046591626e-09
-	v43 := math.Float64frombits(0x3e5af38930c76304)  // 2.5100365384992085e-08
-	v45 := math.Float64frombits(0x3e927e502c598216)  // 2.755732960487844e-07
-	v47 := math.Float64frombits(0x3ec71de0db91cbba)  // 2.7557268507615253e-06
-	v49 := math.Float64frombits(0x3efa01a0198a8804)  // 2.4801587275143102e-05
-	v51 := math.Float64frombits(0x3f2a01a01a7c0f12)  // 0.00019841269863018395
-	v53 := math.Float64frombits(0x3f56c16c16c1811d)  // 0.001388888888890056
-	v55 := math.Float64frombits(0x3f811111111109b8)  // 0.00833333333333007
-	v57 := math.Float64frombits(0x3fa5555555555554)  // 0.04166666666666666
-	v59 := math.Float64frombits(0x3fc5555555555556)  // 0.16666666666666669
-	v69 := math.Float64frombits(0xc091300000000000)  // -1100
-	v88 := math.Float64frombits(0xc08ff00000000000)  // -1022
-	v90 := math.Float64frombits(0x408f400000000000)  // 1000
-	v93 := math.Float64frombits(0xc08fe80000000000)  // -1021
-	v95 := math.Float64frombits(0x3ff8000000000000)  // 1.5
-	v124 := math.Float64frombits(0x3c4441355475a31a) // 2.1960211427085595e-18
-	v130 := math.Float64frombits(0xbc9cbc0d30ebfd15) // -9.96930880911092e-17
-	v209 := math.Float64frombits(0x17f0000000000000) // 2.191809349008403e-193
-	v243 := math.Float64frombits(0x3cc0000000000000) // 4.440892098500626e-16
-	v251 := math.Float64frombits(0x6570000000000000) // 4.149515568880993e+180
-	v253 := math.Float64frombits(0x2270000000000000) // 8.200532357869981e-143
-	v254 := math.Float64frombits(0x2260000000000000) // 4.100266178934991e-143
+	v14 := math.Float64frombits(0xc085e00000000000)  // -700
+	v19 := math.Float64frombits(0x3ff0000000000000)  // 1
+	v20 := math.Float64frombits(0xc096d00000000000)  // -1460
+	v22 := math.Float64frombits(0x3ff71547652b82fe)  // 1.4426950408889634
+	v25 := math.Float64frombits(0xbfe62e42fefa39ef)  // -0.6931471805599453
+	v27 := math.Float64frombits(0xbc7abc9e3b39803f)  // -2.3190468138462996e-17
+	v31 := math.Float64frombits(0x3fe0000000000000)  // 0.5
+	v44 := math.Float64frombits(0x3e21f2a265956fb2)  // 2.0893978046591626e-09
+	v45 := math.Float64frombits(0x3e5af38930c76304)  // 2.5100365384992085e-08
+	v47 := math.Float64frombits(0x3e927e502c598216)  // 2.755732960487844e-07
+	v49 := math.Float64frombits(0x3ec71de0db91cbba)  // 2.7557268507615253e-06
+	v51 := math.Float64frombits(0x3efa01a0198a8804)  // 2.4801587275143102e-05
+	v53 := math.Float64frombits(0x3f2a01a01a7c0f12)  // 0.00019841269863018395
+	v55 := math.Float64frombits(0x3f56c16c16c1811d)  // 0.001388888888890056
+	v57 := math.Float64frombits(0x3f811111111109b8)  // 0.00833333333333007
+	v59 := math.Float64frombits(0x3fa5555555555554)  // 0.04166666666666666
+	v61 := math.Float64frombits(0x3fc5555555555556)  // 0.16666666666666669
+	v71 := math.Float64frombits(0xc091300000000000)  // -1100
+	v90 := math.Float64frombits(0xc08ff00000000000)  // -1022
+	v92 := math.Float64frombits(0x408f400000000000)  // 1000
+	v95 := math.Float64frombits(0xc08fe80000000000)  // -1021
+	v97 := math.Float64frombits(0x3ff8000000000000)  // 1.5
+	v126 := math.Float64frombits(0x3c4441355475a31a) // 2.1960211427085595e-18
+	v132 := math.Float64frombits(0xbc9cbc0d30ebfd15) // -9.96930880911092e-17
+	v211 := math.Float64frombits(0x17f0000000000000) // 2.191809349008403e-193
+	v245 := math.Float64frombits(0x3cc0000000000000) // 4.440892098500626e-16
+	v253 := math.Float64frombits(0x6570000000000000) // 4.149515568880993e+180
+	v255 := math.Float64frombits(0x2270000000000000) // 8.200532357869981e-143
+	v256 := math.Float64frombits(0x2260000000000000) // 4.100266178934991e-143
 	for i := range db {
 		v0 := a[i]
 		v2 := v0 < v1
@@ -3534,354 +3477,323 @@ func gegluTanhBackwardBUsualGeneric(db, a, b, dy []float64) {
 		v11 := float64(v8 * v10)
 		v12 := float64(v0 + v11)
 		v13 := float64(v7 * v12)
-		v14 := math.Abs(v13)
-		v15 := -v14
-		v16 := v13 < v3
-		v19 := v18
-		if v15 > v18 {
-			v19 = v15
+		v15 := v13 < v14
+		v16 := math.Abs(v13)
+		v17 := -v16
+		v18 := v13 < v3
+		v21 := v20
+		if v17 > v20 {
+			v21 = v17
 		}
-		v21 := float64(v19 * v20)
-		v22 := math.RoundToEven(v21)
-		v24 := math.FMA(v22, v23, v19)
-		v26 := math.FMA(v22, v25, v24)
-		v27 := float64(v24 - v26)
-		v28 := math.FMA(v22, v25, v27)
-		v30 := float64(v26 * v26)
-		v31 := -v30
-		v32 := math.FMA(v26, v26, v31)
-		v33 := float64(v29 * v30)
-		v34 := float64(v29 * v32)
-		v35 := float64(v26 + v33)
-		v36 := float64(v26 - v35)
-		v37 := float64(v36 + v33)
-		v38 := float64(v37 + v34)
-		v39 := math.FMA(v28, v26, v28)
-		v40 := float64(v38 + v39)
-		v41 := float64(v30 * v26)
-		v44 := math.FMA(v26, v42, v43)
-		v46 := math.FMA(v26, v44, v45)
-		v48 := math.FMA(v26, v46, v47)
-		v50 := math.FMA(v26, v48, v49)
-		v52 := math.FMA(v26, v50, v51)
-		v54 := math.FMA(v26, v52, v53)
-		v56 := math.FMA(v26, v54, v55)
-		v58 := math.FMA(v26, v56, v57)
-		v60 := math.FMA(v26, v58, v59)
-		v61 := math.FMA(v41, v60, v40)
-		v62 := float64(v17 + v35)
-		v63 := float64(v17 - v62)
-		v64 := float64(v63 + v35)
-		v65 := float64(v64 + v61)
-		v66 := float64(v62 + v65)
-		v67 := float64(v62 - v66)
-		v68 := float64(v67 + v65)
-		v70 := v69
-		if v22 > v69 {
-			v70 = v22
+		v23 := float64(v21 * v22)
+		v24 := math.RoundToEven(v23)
+		v26 := math.FMA(v24, v25, v21)
+		v28 := math.FMA(v24, v27, v26)
+		v29 := float64(v26 - v28)
+		v30 := math.FMA(v24, v27, v29)
+		v32 := float64(v28 * v28)
+		v33 := -v32
+		v34 := math.FMA(v28, v28, v33)
+		v35 := float64(v31 * v32)
+		v36 := float64(v31 * v34)
+		v37 := float64(v28 + v35)
+		v38 := float64(v28 - v37)
+		v39 := float64(v38 + v35)
+		v40 := float64(v39 + v36)
+		v41 := math.FMA(v30, v28, v30)
+		v42 := float64(v40 + v41)
+		v43 := float64(v32 * v28)
+		v46 := math.FMA(v28, v44, v45)
+		v48 := math.FMA(v28, v46, v47)
+		v50 := math.FMA(v28, v48, v49)
+		v52 := math.FMA(v28, v50, v51)
+		v54 := math.FMA(v28, v52, v53)
+		v56 := math.FMA(v28, v54, v55)
+		v58 := math.FMA(v28, v56, v57)
+		v60 := math.FMA(v28, v58, v59)
+		v62 := math.FMA(v28, v60, v61)
+		v63 := math.FMA(v43, v62, v42)
+		v64 := float64(v19 + v37)
+		v65 := float64(v19 - v64)
+		v66 := float64(v65 + v37)
+		v67 := float64(v66 + v63)
+		v68 := float64(v64 + v67)
+		v69 := float64(v64 - v68)
+		v70 := float64(v69 + v67)
+		v72 := v71
+		if v24 > v71 {
+			v72 = v24
 		}
-		v71 := ldexpMid(v17, v70)
-		v72 := float64(v66 * v71)
-		v73 := float64(v68 * v71)
-		v74 := float64(v17 + v72)
-		v75 := float64(v17 - v74)
-		v76 := float64(v75 + v72)
-		v77 := float64(v76 + v73)
-		v78 := v17
-		if v16 {
-			v78 = v66
+		v73 := ldexpMid(v19, v72)
+		v74 := float64(v68 * v73)
+		v75 := float64(v70 * v73)
+		v76 := float64(v19 + v74)
+		v77 := float64(v19 - v76)
+		v78 := float64(v77 + v74)
+		v79 := float64(v78 + v75)
+		v80 := v19
+		if v18 {
+			v80 = v68
 		}
-		v79 := v3
-		if v16 {
-			v79 = v68
+		v81 := v3
+		if v18 {
+			v81 = v70
 		}
-		v80 := float64(v17 / v74)
-		v81 := float64(v78 * v80)
-		v82 := -v81
-		v83 := math.FMA(v82, v74, v78)
-		v84 := math.FMA(v82, v77, v83)
-		v85 := float64(v84 + v79)
-		v86 := float64(v85 * v80)
-		v87 := v3
-		if v16 {
-			v87 = v22
+		v82 := float64(v19 / v76)
+		v83 := float64(v80 * v82)
+		v84 := -v83
+		v85 := math.FMA(v84, v76, v80)
+		v86 := math.FMA(v84, v79, v85)
+		v87 := float64(v86 + v81)
+		v88 := float64(v87 * v82)
+		v89 := v3
+		if v18 {
+			v89 = v24
 		}
-		v89 := float64(v88 - v87)
-		v91 := v90
-		if v89 < v90 {
-			v91 = v89
+		v91 := float64(v90 - v89)
+		v93 := v92
+		if v91 < v92 {
+			v93 = v91
 		}
-		v92 := v3
-		if v91 > v3 {
-			v92 = v91
+		v94 := v3
+		if v93 > v3 {
+			v94 = v93
 		}
-		v94 := v87 < v93
-		v96 := ldexpNormal(v95, v92)
-		v97 := v3
-		if v94 {
-			v97 = v96
+		v96 := v89 < v95
+		v98 := ldexpNormal(v97, v94)
+		v99 := v3
+		if v96 {
+			v99 = v98
 		}
-		v98 := float64(v81 + v97)
-		v99 := float64(v98 - v97)
-		v100 := float64(v81 - v99)
-		v101 := float64(v100 + v86)
-		v102 := float64(v101 + v97)
-		v103 := float64(v102 - v97)
-		v104 := float64(v99 + v103)
-		v105 := v69
-		if v87 > v69 {
-			v105 = v87
+		v100 := float64(v83 + v99)
+		v101 := float64(v100 - v99)
+		v102 := float64(v83 - v101)
+		v103 := float64(v102 + v88)
+		v104 := float64(v103 + v99)
+		v105 := float64(v104 - v99)
+		v106 := float64(v101 + v105)
+		v107 := v71
+		if v89 > v71 {
+			v107 = v89
 		}
-		v106 := ldexpMid(v104, v105)
-		v107 := -v13
-		v108 := math.FMA(v7, v12, v107)
-		v109 := float64(v12 - v0)
-		v110 := float64(v12 - v109)
-		v111 := float64(v0 - v110)
-		v112 := float64(v11 - v109)
-		v113 := float64(v111 + v112)
-		v114 := -v11
-		v115 := math.FMA(v8, v10, v114)
-		v116 := -v10
-		v117 := math.FMA(v9, v0, v116)
-		v118 := -v9
-		v119 := math.FMA(v0, v0, v118)
-		v120 := float64(v119 * v0)
-		v121 := float64(v117 + v120)
-		v122 := float64(v8 * v121)
-		v123 := float64(v115 + v122)
-		v125 := float64(v124 * v10)
-		v126 := float64(v123 + v125)
-		v127 := float64(v113 + v126)
-		v128 := float64(v7 * v127)
-		v129 := float64(v108 + v128)
-		v131 := float64(v130 * v12)
-		v132 := float64(v129 + v131)
-		v133 := math.Abs(v107)
-		v134 := -v133
-		v135 := v107 < v3
-		v136 := v18
-		if v134 > v18 {
-			v136 = v134
+		v108 := ldexpMid(v106, v107)
+		v109 := -v13
+		v110 := math.FMA(v7, v12, v109)
+		v111 := float64(v12 - v0)
+		v112 := float64(v12 - v111)
+		v113 := float64(v0 - v112)
+		v114 := float64(v11 - v111)
+		v115 := float64(v113 + v114)
+		v116 := -v11
+		v117 := math.FMA(v8, v10, v116)
+		v118 := -v10
+		v119 := math.FMA(v9, v0, v118)
+		v120 := -v9
+		v121 := math.FMA(v0, v0, v120)
+		v122 := float64(v121 * v0)
+		v123 := float64(v119 + v122)
+		v124 := float64(v8 * v123)
+		v125 := float64(v117 + v124)
+		v127 := float64(v126 * v10)
+		v128 := float64(v125 + v127)
+		v129 := float64(v115 + v128)
+		v130 := float64(v7 * v129)
+		v131 := float64(v110 + v130)
+		v133 := float64(v132 * v12)
+		v134 := float64(v131 + v133)
+		v135 := math.Abs(v109)
+		v136 := -v135
+		v137 := v109 < v3
+		v138 := v20
+		if v136 > v20 {
+			v138 = v136
 		}
-		v137 := float64(v136 * v20)
-		v138 := math.RoundToEven(v137)
-		v139 := math.FMA(v138, v23, v136)
-		v140 := math.FMA(v138, v25, v139)
-		v141 := float64(v139 - v140)
-		v142 := math.FMA(v138, v25, v141)
-		v143 := float64(v140 * v140)
-		v144 := -v143
-		v145 := math.FMA(v140, v140, v144)
-		v146 := float64(v29 * v143)
-		v147 := float64(v29 * v145)
-		v148 := float64(v140 + v146)
-		v149 := float64(v140 - v148)
-		v150 := float64(v149 + v146)
-		v151 := float64(v150 + v147)
-		v152 := math.FMA(v142, v140, v142)
-		v153 := float64(v151 + v152)
-		v154 := float64(v143 * v140)
-		v155 := math.FMA(v140, v42, v43)
-		v156 := math.FMA(v140, v155, v45)
-		v157 := math.FMA(v140, v156, v47)
-		v158 := math.FMA(v140, v157, v49)
-		v159 := math.FMA(v140, v158, v51)
-		v160 := math.FMA(v140, v159, v53)
-		v161 := math.FMA(v140, v160, v55)
-		v162 := math.FMA(v140, v161, v57)
-		v163 := math.FMA(v140, v162, v59)
-		v164 := math.FMA(v154, v163, v153)
-		v165 := float64(v17 + v148)
-		v166 := float64(v17 - v165)
-		v167 := float64(v166 + v148)
-		v168 := float64(v167 + v164)
-		v169 := float64(v165 + v168)
-		v170 := float64(v165 - v169)
-		v171 := float64(v170 + v168)
-		v172 := v69
-		if v138 > v69 {
-			v172 = v138
+		v139 := float64(v138 * v22)
+		v140 := math.RoundToEven(v139)
+		v141 := math.FMA(v140, v25, v138)
+		v142 := math.FMA(v140, v27, v141)
+		v143 := float64(v141 - v142)
+		v144 := math.FMA(v140, v27, v143)
+		v145 := float64(v142 * v142)
+		v146 := -v145
+		v147 := math.FMA(v142, v142, v146)
+		v148 := float64(v31 * v145)
+		v149 := float64(v31 * v147)
+		v150 := float64(v142 + v148)
+		v151 := float64(v142 - v150)
+		v152 := float64(v151 + v148)
+		v153 := float64(v152 + v149)
+		v154 := math.FMA(v144, v142, v144)
+		v155 := float64(v153 + v154)
+		v156 := float64(v145 * v142)
+		v157 := math.FMA(v142, v44, v45)
+		v158 := math.FMA(v142, v157, v47)
+		v159 := math.FMA(v142, v158, v49)
+		v160 := math.FMA(v142, v159, v51)
+		v161 := math.FMA(v142, v160, v53)
+		v162 := math.FMA(v142, v161, v55)
+		v163 := math.FMA(v142, v162, v57)
+		v164 := math.FMA(v142, v163, v59)
+		v165 := math.FMA(v142, v164, v61)
+		v166 := math.FMA(v156, v165, v155)
+		v167 := float64(v19 + v150)
+		v168 := float64(v19 - v167)
+		v169 := float64(v168 + v150)
+		v170 := float64(v169 + v166)
+		v171 := float64(v167 + v170)
+		v172 := float64(v167 - v171)
+		v173 := float64(v172 + v170)
+		v174 := v71
+		if v140 > v71 {
+			v174 = v140
 		}
-		v173 := ldexpMid(v17, v172)
-		v174 := float64(v169 * v173)
-		v175 := float64(v171 * v173)
-		v176 := float64(v17 + v174)
-		v177 := float64(v17 - v176)
-		v178 := float64(v177 + v174)
-		v179 := float64(v178 + v175)
-		v180 := v17
-		if v135 {
-			v180 = v169
+		v175 := ldexpMid(v19, v174)
+		v176 := float64(v171 * v175)
+		v177 := float64(v173 * v175)
+		v178 := float64(v19 + v176)
+		v179 := float64(v19 - v178)
+		v180 := float64(v179 + v176)
+		v181 := float64(v180 + v177)
+		v182 := v19
+		if v137 {
+			v182 = v171
 		}
-		v181 := v3
-		if v135 {
-			v181 = v171
+		v183 := v3
+		if v137 {
+			v183 = v173
 		}
-		v182 := float64(v17 / v176)
-		v183 := float64(v180 * v182)
-		v184 := -v183
-		v185 := math.FMA(v184, v176, v180)
-		v186 := math.FMA(v184, v179, v185)
-		v187 := float64(v186 + v181)
-		v188 := float64(v187 * v182)
-		v189 := v3
-		if v135 {
-			v189 = v138
+		v184 := float64(v19 / v178)
+		v185 := float64(v182 * v184)
+		v186 := -v185
+		v187 := math.FMA(v186, v178, v182)
+		v188 := math.FMA(v186, v181, v187)
+		v189 := float64(v188 + v183)
+		v190 := float64(v189 * v184)
+		v191 := v3
+		if v137 {
+			v191 = v140
 		}
-		v190 := float64(v88 - v189)
-		v191 := v90
-		if v190 < v90 {
-			v191 = v190
+		v192 := float64(v90 - v191)
+		v193 := v92
+		if v192 < v92 {
+			v193 = v192
 		}
-		v192 := v3
-		if v191 > v3 {
-			v192 = v191
+		v194 := v3
+		if v193 > v3 {
+			v194 = v193
 		}
-		v193 := v189 < v93
-		v194 := ldexpNormal(v95, v192)
-		v195 := v3
-		if v193 {
-			v195 = v194
+		v195 := v191 < v95
+		v196 := ldexpNormal(v97, v194)
+		v197 := v3
+		if v195 {
+			v197 = v196
 		}
-		v196 := float64(v183 + v195)
-		v197 := float64(v196 - v195)
-		v198 := float64(v183 - v197)
-		v199 := float64(v198 + v188)
-		v200 := float64(v199 + v195)
-		v201 := float64(v200 - v195)
-		v202 := float64(v197 + v201)
-		v203 := v69
-		if v189 > v69 {
-			v203 = v189
+		v198 := float64(v185 + v197)
+		v199 := float64(v198 - v197)
+		v200 := float64(v185 - v199)
+		v201 := float64(v200 + v190)
+		v202 := float64(v201 + v197)
+		v203 := float64(v202 - v197)
+		v204 := float64(v199 + v203)
+		v205 := v71
+		if v191 > v71 {
+			v205 = v191
 		}
-		v204 := ldexpMid(v202, v203)
-		v205 := float64(v132 * v204)
-		v206 := float64(v106 * v205)
-		v207 := float64(v106 + v206)
-		v208 := float64(v0 * v207)
-		v210 := v208
+		v206 := ldexpMid(v204, v205)
+		v207 := float64(v134 * v206)
+		v208 := float64(v108 * v207)
+		v209 := float64(v108 + v208)
+		v210 := float64(v0 * v209)
+		v212 := v210
 		if v6 {
-			v210 = v0
+			v212 = v0
 		}
-		v211 := v210
+		v213 := v212
 		if v2 {
-			v211 = v4
+			v213 = v4
 		}
-		v212 := dy[i]
-		v213 := float64(v212 * v4)
-		v214 := float64(v212 * v0)
-		v215 := -v214
-		v216 := math.FMA(v212, v0, v215)
-		v217 := float64(v212 * v209)
-		v218 := float64(v214 * v106)
-		v219 := -v218
-		v220 := math.FMA(v214, v106, v219)
-		v221 := math.FMA(v216, v106, v220)
-		v222 := float64(v214 * v206)
-		v223 := -v222
-		v224 := math.FMA(v214, v206, v223)
-		v225 := math.FMA(v216, v206, v224)
-		v226 := float64(v218 + v222)
-		v227 := float64(v226 - v218)
-		v228 := float64(v226 - v227)
-		v229 := float64(v218 - v228)
-		v230 := float64(v222 - v227)
-		v231 := float64(v229 + v230)
-		v232 := float64(v231 + v221)
-		v233 := float64(v232 + v225)
-		v234 := v226
+		v214 := dy[i]
+		v215 := float64(v214 * v4)
+		v216 := float64(v214 * v0)
+		v217 := -v216
+		v218 := math.FMA(v214, v0, v217)
+		v219 := float64(v214 * v211)
+		v220 := float64(v216 * v108)
+		v221 := -v220
+		v222 := math.FMA(v216, v108, v221)
+		v223 := math.FMA(v218, v108, v222)
+		v224 := float64(v216 * v208)
+		v225 := -v224
+		v226 := math.FMA(v216, v208, v225)
+		v227 := math.FMA(v218, v208, v226)
+		v228 := float64(v220 + v224)
+		v229 := float64(v228 - v220)
+		v230 := float64(v228 - v229)
+		v231 := float64(v220 - v230)
+		v232 := float64(v224 - v229)
+		v233 := float64(v231 + v232)
+		v234 := float64(v233 + v223)
+		v235 := float64(v234 + v227)
+		v236 := v228
 		if v6 {
-			v234 = v214
-		}
-		v235 := v233
-		if v6 {
-			v235 = v216
-		}
-		v236 := v234
-		if v2 {
-			v236 = v213
+			v236 = v216
 		}
 		v237 := v235
+		if v6 {
+			v237 = v218
+		}
+		v238 := v236
 		if v2 {
-			v237 = v3
+			v238 = v215
 		}
-		v238 := float64(v236 + v237)
-		v239 := float64(v211 * v212)
-		v240 := float64(v238 - v239)
-		v241 := math.Abs(v240)
-		v242 := math.Abs(v239)
-		v244 := float64(v242 * v243)
-		v245 := v241 <= v244
-		v246 := math.Abs(v212)
-		v247 := math.Abs(v217)
-		v248 := v246
-		if v247 > v246 {
-			v248 = v247
+		v239 := v237
+		if v2 {
+			v239 = v3
 		}
-		v249 := math.Abs(v214)
+		v240 := float64(v238 + v239)
+		v241 := float64(v213 * v214)
+		v242 := float64(v240 - v241)
+		v243 := math.Abs(v242)
+		v244 := math.Abs(v241)
+		v246 := float64(v244 * v245)
+		v247 := v243 <= v246
+		v248 := math.Abs(v214)
+		v249 := math.Abs(v219)
 		v250 := v248
 		if v249 > v248 {
 			v250 = v249
 		}
-		v252 := float64(v241 * v251)
-		v255 := math.FMA(v250, v253, v254)
-		v256 := v252 <= v255
-		v257 := v245 || v256
-		v258 := v238 == v3
-		v259 := v257 && !v258
-		v260 := v239
-		if v259 {
-			v260 = v238
+		v251 := math.Abs(v216)
+		v252 := v250
+		if v251 > v250 {
+			v252 = v251
 		}
-		v261 := math.IsNaN(v0)
-		v262 := v260
+		v254 := float64(v243 * v253)
+		v257 := math.FMA(v252, v255, v256)
+		v258 := v254 <= v257
+		v259 := v247 || v258
+		v260 := v240 == v3
+		v261 := v259 && !v260
+		v262 := v241
 		if v261 {
-			v262 = v0
+			v262 = v240
 		}
-		db[i] = v262
+		v263 := math.IsNaN(v0)
+		v264 := v262
+		if v263 {
+			v264 = v0
+		}
+		if v15 {
+			return i
+		}
+		db[i] = v264
 	}
-}
-
-// gegluTanhBackwardBRareGeneric is the pure-Go kernel of
-// gegluTanhBackwardBRare (f64 memory, f64 compute, 13 operations): the scalar
-// twin of the vector program the assembly kernels run. It folds each element's
-// value into acc by max, element i into lane i % 8, exactly as vprog.Acc.Add,
-// so every backend gives the same bits. The caller guarantees equal lengths.
-func gegluTanhBackwardBRareGeneric(acc *[16]float64, a, b, dy []float64) {
-	b = b[:len(a)]
-	dy = dy[:len(a)]
-	v1 := math.Float64frombits(0x3ff9884533d43651)  // 1.5957691216057308
-	v2 := math.Float64frombits(0x3fa6e4e26d4801f7)  // 0.044715
-	v8 := math.Float64frombits(0xc085e00000000000)  // -700
-	v10 := math.Float64frombits(0x3ff0000000000000) // 1
-	v11 := math.Float64frombits(0x0000000000000000) // 0
-	for i := range a {
-		v0 := a[i]
-		v3 := float64(v0 * v0)
-		v4 := float64(v3 * v0)
-		v5 := float64(v2 * v4)
-		v6 := float64(v0 + v5)
-		v7 := float64(v1 * v6)
-		v9 := v7 < v8
-		v12 := v11
-		if v9 {
-			v12 = v10
-		}
-		foldK := i & 7
-		if foldS := acc[foldK]; foldS == foldS && (v12 > foldS || v12 != v12) {
-			acc[foldK] = v12
-		}
-	}
+	return len(db)
 }
 
 func gegluTanhBackwardBRun(db, a, b, dy []float64) {
-	// Few inputs need gegluTanhBackwardB's rare branch: skip it where none does (same bits).
-	acc := rareAcc()
-	gegluTanhBackwardBRareImpl(&acc, a, b, dy)
-	if noneRare(&acc) {
-		gegluTanhBackwardBUsualImpl(db, a, b, dy)
-		return
+	// Few inputs need the rare branch: the full kernel only from the first that does (same bits).
+	if done := gegluTanhBackwardBUsualImpl(db, a, b, dy); done < len(db) {
+		gegluTanhBackwardBImpl(db[done:], a[done:], b[done:], dy[done:])
 	}
-	gegluTanhBackwardBImpl(db, a, b, dy)
 }

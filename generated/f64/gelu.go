@@ -70,19 +70,22 @@ func GELU(dst, x []float64) {
 	if partialOverlap(dst, x) {
 		panic("actkern: GELU: dst and x overlap partially (only dst == x, in place, is allowed)")
 	}
-	// Few inputs need gelu's rare branch: skip it where none does (same bits).
-	acc := rareAcc()
-	geluRareImpl(&acc, x)
-	if noneRare(&acc) {
-		if geluUsualStreamImpl != nil && streams(dst, x) {
-			h := streamHead(dst)
-			geluUsualImpl(dst[:h], x[:h])
-			geluUsualStreamImpl(dst[h:], x[h:])
-			return
+	// Few inputs need gelu's rare branch: the usual kernel, without it, stops before the
+	// first that does, and the full kernel takes the rest (same bits).
+	var done int
+	if geluUsualStreamImpl != nil && streams(dst, x) {
+		h := streamHead(dst)
+		done = geluUsualImpl(dst[:h], x[:h])
+		if done == h {
+			done += geluUsualStreamImpl(dst[h:], x[h:])
 		}
-		geluUsualImpl(dst, x)
+	} else {
+		done = geluUsualImpl(dst, x)
+	}
+	if done == len(dst) {
 		return
 	}
+	dst, x = dst[done:], x[done:]
 	if geluStreamImpl != nil && streams(dst, x) {
 		h := streamHead(dst)
 		geluImpl(dst[:h], x[:h])
@@ -162,19 +165,22 @@ func GELUBackward(dx, dy, x []float64) {
 	if partialOverlap(dx, x) {
 		panic("actkern: GELUBackward: dx and x overlap partially (only dx == x, in place, is allowed)")
 	}
-	// Few inputs need geluBackward's rare branch: skip it where none does (same bits).
-	acc := rareAcc()
-	geluBackwardRareImpl(&acc, x, dy)
-	if noneRare(&acc) {
-		if geluBackwardUsualStreamImpl != nil && streams(dx, x, dy) {
-			h := streamHead(dx)
-			geluBackwardUsualImpl(dx[:h], x[:h], dy[:h])
-			geluBackwardUsualStreamImpl(dx[h:], x[h:], dy[h:])
-			return
+	// Few inputs need geluBackward's rare branch: the usual kernel, without it, stops before the
+	// first that does, and the full kernel takes the rest (same bits).
+	var done int
+	if geluBackwardUsualStreamImpl != nil && streams(dx, x, dy) {
+		h := streamHead(dx)
+		done = geluBackwardUsualImpl(dx[:h], x[:h], dy[:h])
+		if done == h {
+			done += geluBackwardUsualStreamImpl(dx[h:], x[h:], dy[h:])
 		}
-		geluBackwardUsualImpl(dx, x, dy)
+	} else {
+		done = geluBackwardUsualImpl(dx, x, dy)
+	}
+	if done == len(dx) {
 		return
 	}
+	dx, x, dy = dx[done:], x[done:], dy[done:]
 	if geluBackwardStreamImpl != nil && streams(dx, x, dy) {
 		h := streamHead(dx)
 		geluBackwardImpl(dx[:h], x[:h], dy[:h])

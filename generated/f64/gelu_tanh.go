@@ -96,19 +96,22 @@ func GELUTanh(dst, x []float64) {
 	if partialOverlap(dst, x) {
 		panic("actkern: GELUTanh: dst and x overlap partially (only dst == x, in place, is allowed)")
 	}
-	// Few inputs need geluTanh's rare branch: skip it where none does (same bits).
-	acc := rareAcc()
-	geluTanhRareImpl(&acc, x)
-	if noneRare(&acc) {
-		if geluTanhUsualStreamImpl != nil && streams(dst, x) {
-			h := streamHead(dst)
-			geluTanhUsualImpl(dst[:h], x[:h])
-			geluTanhUsualStreamImpl(dst[h:], x[h:])
-			return
+	// Few inputs need geluTanh's rare branch: the usual kernel, without it, stops before the
+	// first that does, and the full kernel takes the rest (same bits).
+	var done int
+	if geluTanhUsualStreamImpl != nil && streams(dst, x) {
+		h := streamHead(dst)
+		done = geluTanhUsualImpl(dst[:h], x[:h])
+		if done == h {
+			done += geluTanhUsualStreamImpl(dst[h:], x[h:])
 		}
-		geluTanhUsualImpl(dst, x)
+	} else {
+		done = geluTanhUsualImpl(dst, x)
+	}
+	if done == len(dst) {
 		return
 	}
+	dst, x = dst[done:], x[done:]
 	if geluTanhStreamImpl != nil && streams(dst, x) {
 		h := streamHead(dst)
 		geluTanhImpl(dst[:h], x[:h])
@@ -214,19 +217,22 @@ func GELUTanhBackward(dx, dy, x []float64) {
 	if partialOverlap(dx, x) {
 		panic("actkern: GELUTanhBackward: dx and x overlap partially (only dx == x, in place, is allowed)")
 	}
-	// Few inputs need geluTanhBackward's rare branch: skip it where none does (same bits).
-	acc := rareAcc()
-	geluTanhBackwardRareImpl(&acc, x, dy)
-	if noneRare(&acc) {
-		if geluTanhBackwardUsualStreamImpl != nil && streams(dx, x, dy) {
-			h := streamHead(dx)
-			geluTanhBackwardUsualImpl(dx[:h], x[:h], dy[:h])
-			geluTanhBackwardUsualStreamImpl(dx[h:], x[h:], dy[h:])
-			return
+	// Few inputs need geluTanhBackward's rare branch: the usual kernel, without it, stops before the
+	// first that does, and the full kernel takes the rest (same bits).
+	var done int
+	if geluTanhBackwardUsualStreamImpl != nil && streams(dx, x, dy) {
+		h := streamHead(dx)
+		done = geluTanhBackwardUsualImpl(dx[:h], x[:h], dy[:h])
+		if done == h {
+			done += geluTanhBackwardUsualStreamImpl(dx[h:], x[h:], dy[h:])
 		}
-		geluTanhBackwardUsualImpl(dx, x, dy)
+	} else {
+		done = geluTanhBackwardUsualImpl(dx, x, dy)
+	}
+	if done == len(dx) {
 		return
 	}
+	dx, x, dy = dx[done:], x[done:], dy[done:]
 	if geluTanhBackwardStreamImpl != nil && streams(dx, x, dy) {
 		h := streamHead(dx)
 		geluTanhBackwardImpl(dx[:h], x[:h], dy[:h])

@@ -10,10 +10,8 @@ import "math"
 var (
 	geluTanhImpl              = geluTanhGeneric
 	geluTanhUsualImpl         = geluTanhUsualGeneric
-	geluTanhRareImpl          = geluTanhRareGeneric
 	geluTanhBackwardImpl      = geluTanhBackwardGeneric
 	geluTanhBackwardUsualImpl = geluTanhBackwardUsualGeneric
-	geluTanhBackwardRareImpl  = geluTanhBackwardRareGeneric
 )
 
 // Their streaming twins, for outputs too large for the caches (see
@@ -21,9 +19,9 @@ var (
 // stores.
 var (
 	geluTanhStreamImpl              func(dst, x []float64)
-	geluTanhUsualStreamImpl         func(dst, x []float64)
+	geluTanhUsualStreamImpl         func(dst, x []float64) int
 	geluTanhBackwardStreamImpl      func(dx, x, dy []float64)
-	geluTanhBackwardUsualStreamImpl func(dx, x, dy []float64)
+	geluTanhBackwardUsualStreamImpl func(dx, x, dy []float64) int
 )
 
 // geluTanhGeneric is the pure-Go kernel of geluTanh (f64 memory, f64 compute,
@@ -468,11 +466,12 @@ func geluTanhGeneric(dst, x []float64) {
 }
 
 // geluTanhUsualGeneric is the pure-Go kernel of geluTanhUsual (f64 memory, f64
-// compute, 251 operations): the scalar twin of the vector program the assembly
+// compute, 253 operations): the scalar twin of the vector program the assembly
 // kernels run, with exactly the semantics of vprog.Program.Eval, so every
 // backend gives the same bits. The caller guarantees equal lengths; dst may be
-// the same slice as an input.
-func geluTanhUsualGeneric(dst, x []float64) {
+// the same slice as an input. It stops before the first element that needs a
+// rare branch (vprog.Program.Stops) and returns how many elements it stored.
+func geluTanhUsualGeneric(dst, x []float64) int {
 	x = x[:len(dst)]
 	v1 := math.Float64frombits(0xc03e000000000000)   // -30
 	v3 := math.Float64frombits(0x0000000000000000)   // 0
@@ -480,33 +479,34 @@ func geluTanhUsualGeneric(dst, x []float64) {
 	v5 := math.Float64frombits(0x4024000000000000)   // 10
 	v7 := math.Float64frombits(0x3ff9884533d43651)   // 1.5957691216057308
 	v8 := math.Float64frombits(0x3fa6e4e26d4801f7)   // 0.044715
-	v17 := math.Float64frombits(0x3ff0000000000000)  // 1
-	v18 := math.Float64frombits(0xc096d00000000000)  // -1460
-	v20 := math.Float64frombits(0x3ff71547652b82fe)  // 1.4426950408889634
-	v23 := math.Float64frombits(0xbfe62e42fefa39ef)  // -0.6931471805599453
-	v25 := math.Float64frombits(0xbc7abc9e3b39803f)  // -2.3190468138462996e-17
-	v29 := math.Float64frombits(0x3fe0000000000000)  // 0.5
-	v42 := math.Float64frombits(0x3e21f2a265956fb2)  // 2.0893978046591626e-09
-	v43 := math.Float64frombits(0x3e5af38930c76304)  // 2.5100365384992085e-08
-	v45 := math.Float64frombits(0x3e927e502c598216)  // 2.755732960487844e-07
-	v47 := math.Float64frombits(0x3ec71de0db91cbba)  // 2.7557268507615253e-06
-	v49 := math.Float64frombits(0x3efa01a0198a8804)  // 2.4801587275143102e-05
-	v51 := math.Float64frombits(0x3f2a01a01a7c0f12)  // 0.00019841269863018395
-	v53 := math.Float64frombits(0x3f56c16c16c1811d)  // 0.001388888888890056
-	v55 := math.Float64frombits(0x3f811111111109b8)  // 0.00833333333333007
-	v57 := math.Float64frombits(0x3fa5555555555554)  // 0.04166666666666666
-	v59 := math.Float64frombits(0x3fc5555555555556)  // 0.16666666666666669
-	v69 := math.Float64frombits(0xc091300000000000)  // -1100
-	v88 := math.Float64frombits(0xc08ff00000000000)  // -1022
-	v90 := math.Float64frombits(0x408f400000000000)  // 1000
-	v93 := math.Float64frombits(0xc08fe80000000000)  // -1021
-	v95 := math.Float64frombits(0x3ff8000000000000)  // 1.5
-	v124 := math.Float64frombits(0x3c4441355475a31a) // 2.1960211427085595e-18
-	v130 := math.Float64frombits(0xbc9cbc0d30ebfd15) // -9.96930880911092e-17
-	v234 := math.Float64frombits(0x3cc0000000000000) // 4.440892098500626e-16
-	v239 := math.Float64frombits(0x6570000000000000) // 4.149515568880993e+180
-	v241 := math.Float64frombits(0x2270000000000000) // 8.200532357869981e-143
-	v242 := math.Float64frombits(0x2260000000000000) // 4.100266178934991e-143
+	v14 := math.Float64frombits(0xc085e00000000000)  // -700
+	v19 := math.Float64frombits(0x3ff0000000000000)  // 1
+	v20 := math.Float64frombits(0xc096d00000000000)  // -1460
+	v22 := math.Float64frombits(0x3ff71547652b82fe)  // 1.4426950408889634
+	v25 := math.Float64frombits(0xbfe62e42fefa39ef)  // -0.6931471805599453
+	v27 := math.Float64frombits(0xbc7abc9e3b39803f)  // -2.3190468138462996e-17
+	v31 := math.Float64frombits(0x3fe0000000000000)  // 0.5
+	v44 := math.Float64frombits(0x3e21f2a265956fb2)  // 2.0893978046591626e-09
+	v45 := math.Float64frombits(0x3e5af38930c76304)  // 2.5100365384992085e-08
+	v47 := math.Float64frombits(0x3e927e502c598216)  // 2.755732960487844e-07
+	v49 := math.Float64frombits(0x3ec71de0db91cbba)  // 2.7557268507615253e-06
+	v51 := math.Float64frombits(0x3efa01a0198a8804)  // 2.4801587275143102e-05
+	v53 := math.Float64frombits(0x3f2a01a01a7c0f12)  // 0.00019841269863018395
+	v55 := math.Float64frombits(0x3f56c16c16c1811d)  // 0.001388888888890056
+	v57 := math.Float64frombits(0x3f811111111109b8)  // 0.00833333333333007
+	v59 := math.Float64frombits(0x3fa5555555555554)  // 0.04166666666666666
+	v61 := math.Float64frombits(0x3fc5555555555556)  // 0.16666666666666669
+	v71 := math.Float64frombits(0xc091300000000000)  // -1100
+	v90 := math.Float64frombits(0xc08ff00000000000)  // -1022
+	v92 := math.Float64frombits(0x408f400000000000)  // 1000
+	v95 := math.Float64frombits(0xc08fe80000000000)  // -1021
+	v97 := math.Float64frombits(0x3ff8000000000000)  // 1.5
+	v126 := math.Float64frombits(0x3c4441355475a31a) // 2.1960211427085595e-18
+	v132 := math.Float64frombits(0xbc9cbc0d30ebfd15) // -9.96930880911092e-17
+	v236 := math.Float64frombits(0x3cc0000000000000) // 4.440892098500626e-16
+	v241 := math.Float64frombits(0x6570000000000000) // 4.149515568880993e+180
+	v243 := math.Float64frombits(0x2270000000000000) // 8.200532357869981e-143
+	v244 := math.Float64frombits(0x2260000000000000) // 4.100266178934991e-143
 	for i := range dst {
 		v0 := x[i]
 		v2 := v0 < v1
@@ -516,329 +516,304 @@ func geluTanhUsualGeneric(dst, x []float64) {
 		v11 := float64(v8 * v10)
 		v12 := float64(v0 + v11)
 		v13 := float64(v7 * v12)
-		v14 := math.Abs(v13)
-		v15 := -v14
-		v16 := v13 < v3
-		v19 := v18
-		if v15 > v18 {
-			v19 = v15
+		v15 := v13 < v14
+		v16 := math.Abs(v13)
+		v17 := -v16
+		v18 := v13 < v3
+		v21 := v20
+		if v17 > v20 {
+			v21 = v17
 		}
-		v21 := float64(v19 * v20)
-		v22 := math.RoundToEven(v21)
-		v24 := math.FMA(v22, v23, v19)
-		v26 := math.FMA(v22, v25, v24)
-		v27 := float64(v24 - v26)
-		v28 := math.FMA(v22, v25, v27)
-		v30 := float64(v26 * v26)
-		v31 := -v30
-		v32 := math.FMA(v26, v26, v31)
-		v33 := float64(v29 * v30)
-		v34 := float64(v29 * v32)
-		v35 := float64(v26 + v33)
-		v36 := float64(v26 - v35)
-		v37 := float64(v36 + v33)
-		v38 := float64(v37 + v34)
-		v39 := math.FMA(v28, v26, v28)
-		v40 := float64(v38 + v39)
-		v41 := float64(v30 * v26)
-		v44 := math.FMA(v26, v42, v43)
-		v46 := math.FMA(v26, v44, v45)
-		v48 := math.FMA(v26, v46, v47)
-		v50 := math.FMA(v26, v48, v49)
-		v52 := math.FMA(v26, v50, v51)
-		v54 := math.FMA(v26, v52, v53)
-		v56 := math.FMA(v26, v54, v55)
-		v58 := math.FMA(v26, v56, v57)
-		v60 := math.FMA(v26, v58, v59)
-		v61 := math.FMA(v41, v60, v40)
-		v62 := float64(v17 + v35)
-		v63 := float64(v17 - v62)
-		v64 := float64(v63 + v35)
-		v65 := float64(v64 + v61)
-		v66 := float64(v62 + v65)
-		v67 := float64(v62 - v66)
-		v68 := float64(v67 + v65)
-		v70 := v69
-		if v22 > v69 {
-			v70 = v22
+		v23 := float64(v21 * v22)
+		v24 := math.RoundToEven(v23)
+		v26 := math.FMA(v24, v25, v21)
+		v28 := math.FMA(v24, v27, v26)
+		v29 := float64(v26 - v28)
+		v30 := math.FMA(v24, v27, v29)
+		v32 := float64(v28 * v28)
+		v33 := -v32
+		v34 := math.FMA(v28, v28, v33)
+		v35 := float64(v31 * v32)
+		v36 := float64(v31 * v34)
+		v37 := float64(v28 + v35)
+		v38 := float64(v28 - v37)
+		v39 := float64(v38 + v35)
+		v40 := float64(v39 + v36)
+		v41 := math.FMA(v30, v28, v30)
+		v42 := float64(v40 + v41)
+		v43 := float64(v32 * v28)
+		v46 := math.FMA(v28, v44, v45)
+		v48 := math.FMA(v28, v46, v47)
+		v50 := math.FMA(v28, v48, v49)
+		v52 := math.FMA(v28, v50, v51)
+		v54 := math.FMA(v28, v52, v53)
+		v56 := math.FMA(v28, v54, v55)
+		v58 := math.FMA(v28, v56, v57)
+		v60 := math.FMA(v28, v58, v59)
+		v62 := math.FMA(v28, v60, v61)
+		v63 := math.FMA(v43, v62, v42)
+		v64 := float64(v19 + v37)
+		v65 := float64(v19 - v64)
+		v66 := float64(v65 + v37)
+		v67 := float64(v66 + v63)
+		v68 := float64(v64 + v67)
+		v69 := float64(v64 - v68)
+		v70 := float64(v69 + v67)
+		v72 := v71
+		if v24 > v71 {
+			v72 = v24
 		}
-		v71 := ldexpMid(v17, v70)
-		v72 := float64(v66 * v71)
-		v73 := float64(v68 * v71)
-		v74 := float64(v17 + v72)
-		v75 := float64(v17 - v74)
-		v76 := float64(v75 + v72)
-		v77 := float64(v76 + v73)
-		v78 := v17
-		if v16 {
-			v78 = v66
+		v73 := ldexpMid(v19, v72)
+		v74 := float64(v68 * v73)
+		v75 := float64(v70 * v73)
+		v76 := float64(v19 + v74)
+		v77 := float64(v19 - v76)
+		v78 := float64(v77 + v74)
+		v79 := float64(v78 + v75)
+		v80 := v19
+		if v18 {
+			v80 = v68
 		}
-		v79 := v3
-		if v16 {
-			v79 = v68
+		v81 := v3
+		if v18 {
+			v81 = v70
 		}
-		v80 := float64(v17 / v74)
-		v81 := float64(v78 * v80)
-		v82 := -v81
-		v83 := math.FMA(v82, v74, v78)
-		v84 := math.FMA(v82, v77, v83)
-		v85 := float64(v84 + v79)
-		v86 := float64(v85 * v80)
-		v87 := v3
-		if v16 {
-			v87 = v22
+		v82 := float64(v19 / v76)
+		v83 := float64(v80 * v82)
+		v84 := -v83
+		v85 := math.FMA(v84, v76, v80)
+		v86 := math.FMA(v84, v79, v85)
+		v87 := float64(v86 + v81)
+		v88 := float64(v87 * v82)
+		v89 := v3
+		if v18 {
+			v89 = v24
 		}
-		v89 := float64(v88 - v87)
-		v91 := v90
-		if v89 < v90 {
-			v91 = v89
+		v91 := float64(v90 - v89)
+		v93 := v92
+		if v91 < v92 {
+			v93 = v91
 		}
-		v92 := v3
-		if v91 > v3 {
-			v92 = v91
+		v94 := v3
+		if v93 > v3 {
+			v94 = v93
 		}
-		v94 := v87 < v93
-		v96 := ldexpNormal(v95, v92)
-		v97 := v3
-		if v94 {
-			v97 = v96
+		v96 := v89 < v95
+		v98 := ldexpNormal(v97, v94)
+		v99 := v3
+		if v96 {
+			v99 = v98
 		}
-		v98 := float64(v81 + v97)
-		v99 := float64(v98 - v97)
-		v100 := float64(v81 - v99)
-		v101 := float64(v100 + v86)
-		v102 := float64(v101 + v97)
-		v103 := float64(v102 - v97)
-		v104 := float64(v99 + v103)
-		v105 := v69
-		if v87 > v69 {
-			v105 = v87
+		v100 := float64(v83 + v99)
+		v101 := float64(v100 - v99)
+		v102 := float64(v83 - v101)
+		v103 := float64(v102 + v88)
+		v104 := float64(v103 + v99)
+		v105 := float64(v104 - v99)
+		v106 := float64(v101 + v105)
+		v107 := v71
+		if v89 > v71 {
+			v107 = v89
 		}
-		v106 := ldexpMid(v104, v105)
-		v107 := -v13
-		v108 := math.FMA(v7, v12, v107)
-		v109 := float64(v12 - v0)
-		v110 := float64(v12 - v109)
-		v111 := float64(v0 - v110)
-		v112 := float64(v11 - v109)
-		v113 := float64(v111 + v112)
-		v114 := -v11
-		v115 := math.FMA(v8, v10, v114)
-		v116 := -v10
-		v117 := math.FMA(v9, v0, v116)
-		v118 := -v9
-		v119 := math.FMA(v0, v0, v118)
-		v120 := float64(v119 * v0)
-		v121 := float64(v117 + v120)
-		v122 := float64(v8 * v121)
-		v123 := float64(v115 + v122)
-		v125 := float64(v124 * v10)
-		v126 := float64(v123 + v125)
-		v127 := float64(v113 + v126)
-		v128 := float64(v7 * v127)
-		v129 := float64(v108 + v128)
-		v131 := float64(v130 * v12)
-		v132 := float64(v129 + v131)
-		v133 := math.Abs(v107)
-		v134 := -v133
-		v135 := v107 < v3
-		v136 := v18
-		if v134 > v18 {
-			v136 = v134
+		v108 := ldexpMid(v106, v107)
+		v109 := -v13
+		v110 := math.FMA(v7, v12, v109)
+		v111 := float64(v12 - v0)
+		v112 := float64(v12 - v111)
+		v113 := float64(v0 - v112)
+		v114 := float64(v11 - v111)
+		v115 := float64(v113 + v114)
+		v116 := -v11
+		v117 := math.FMA(v8, v10, v116)
+		v118 := -v10
+		v119 := math.FMA(v9, v0, v118)
+		v120 := -v9
+		v121 := math.FMA(v0, v0, v120)
+		v122 := float64(v121 * v0)
+		v123 := float64(v119 + v122)
+		v124 := float64(v8 * v123)
+		v125 := float64(v117 + v124)
+		v127 := float64(v126 * v10)
+		v128 := float64(v125 + v127)
+		v129 := float64(v115 + v128)
+		v130 := float64(v7 * v129)
+		v131 := float64(v110 + v130)
+		v133 := float64(v132 * v12)
+		v134 := float64(v131 + v133)
+		v135 := math.Abs(v109)
+		v136 := -v135
+		v137 := v109 < v3
+		v138 := v20
+		if v136 > v20 {
+			v138 = v136
 		}
-		v137 := float64(v136 * v20)
-		v138 := math.RoundToEven(v137)
-		v139 := math.FMA(v138, v23, v136)
-		v140 := math.FMA(v138, v25, v139)
-		v141 := float64(v139 - v140)
-		v142 := math.FMA(v138, v25, v141)
-		v143 := float64(v140 * v140)
-		v144 := -v143
-		v145 := math.FMA(v140, v140, v144)
-		v146 := float64(v29 * v143)
-		v147 := float64(v29 * v145)
-		v148 := float64(v140 + v146)
-		v149 := float64(v140 - v148)
-		v150 := float64(v149 + v146)
-		v151 := float64(v150 + v147)
-		v152 := math.FMA(v142, v140, v142)
-		v153 := float64(v151 + v152)
-		v154 := float64(v143 * v140)
-		v155 := math.FMA(v140, v42, v43)
-		v156 := math.FMA(v140, v155, v45)
-		v157 := math.FMA(v140, v156, v47)
-		v158 := math.FMA(v140, v157, v49)
-		v159 := math.FMA(v140, v158, v51)
-		v160 := math.FMA(v140, v159, v53)
-		v161 := math.FMA(v140, v160, v55)
-		v162 := math.FMA(v140, v161, v57)
-		v163 := math.FMA(v140, v162, v59)
-		v164 := math.FMA(v154, v163, v153)
-		v165 := float64(v17 + v148)
-		v166 := float64(v17 - v165)
-		v167 := float64(v166 + v148)
-		v168 := float64(v167 + v164)
-		v169 := float64(v165 + v168)
-		v170 := float64(v165 - v169)
-		v171 := float64(v170 + v168)
-		v172 := v69
-		if v138 > v69 {
-			v172 = v138
+		v139 := float64(v138 * v22)
+		v140 := math.RoundToEven(v139)
+		v141 := math.FMA(v140, v25, v138)
+		v142 := math.FMA(v140, v27, v141)
+		v143 := float64(v141 - v142)
+		v144 := math.FMA(v140, v27, v143)
+		v145 := float64(v142 * v142)
+		v146 := -v145
+		v147 := math.FMA(v142, v142, v146)
+		v148 := float64(v31 * v145)
+		v149 := float64(v31 * v147)
+		v150 := float64(v142 + v148)
+		v151 := float64(v142 - v150)
+		v152 := float64(v151 + v148)
+		v153 := float64(v152 + v149)
+		v154 := math.FMA(v144, v142, v144)
+		v155 := float64(v153 + v154)
+		v156 := float64(v145 * v142)
+		v157 := math.FMA(v142, v44, v45)
+		v158 := math.FMA(v142, v157, v47)
+		v159 := math.FMA(v142, v158, v49)
+		v160 := math.FMA(v142, v159, v51)
+		v161 := math.FMA(v142, v160, v53)
+		v162 := math.FMA(v142, v161, v55)
+		v163 := math.FMA(v142, v162, v57)
+		v164 := math.FMA(v142, v163, v59)
+		v165 := math.FMA(v142, v164, v61)
+		v166 := math.FMA(v156, v165, v155)
+		v167 := float64(v19 + v150)
+		v168 := float64(v19 - v167)
+		v169 := float64(v168 + v150)
+		v170 := float64(v169 + v166)
+		v171 := float64(v167 + v170)
+		v172 := float64(v167 - v171)
+		v173 := float64(v172 + v170)
+		v174 := v71
+		if v140 > v71 {
+			v174 = v140
 		}
-		v173 := ldexpMid(v17, v172)
-		v174 := float64(v169 * v173)
-		v175 := float64(v171 * v173)
-		v176 := float64(v17 + v174)
-		v177 := float64(v17 - v176)
-		v178 := float64(v177 + v174)
-		v179 := float64(v178 + v175)
-		v180 := v17
-		if v135 {
-			v180 = v169
+		v175 := ldexpMid(v19, v174)
+		v176 := float64(v171 * v175)
+		v177 := float64(v173 * v175)
+		v178 := float64(v19 + v176)
+		v179 := float64(v19 - v178)
+		v180 := float64(v179 + v176)
+		v181 := float64(v180 + v177)
+		v182 := v19
+		if v137 {
+			v182 = v171
 		}
-		v181 := v3
-		if v135 {
-			v181 = v171
+		v183 := v3
+		if v137 {
+			v183 = v173
 		}
-		v182 := float64(v17 / v176)
-		v183 := float64(v180 * v182)
-		v184 := -v183
-		v185 := math.FMA(v184, v176, v180)
-		v186 := math.FMA(v184, v179, v185)
-		v187 := float64(v186 + v181)
-		v188 := float64(v187 * v182)
-		v189 := v3
-		if v135 {
-			v189 = v138
+		v184 := float64(v19 / v178)
+		v185 := float64(v182 * v184)
+		v186 := -v185
+		v187 := math.FMA(v186, v178, v182)
+		v188 := math.FMA(v186, v181, v187)
+		v189 := float64(v188 + v183)
+		v190 := float64(v189 * v184)
+		v191 := v3
+		if v137 {
+			v191 = v140
 		}
-		v190 := float64(v88 - v189)
-		v191 := v90
-		if v190 < v90 {
-			v191 = v190
+		v192 := float64(v90 - v191)
+		v193 := v92
+		if v192 < v92 {
+			v193 = v192
 		}
-		v192 := v3
-		if v191 > v3 {
-			v192 = v191
+		v194 := v3
+		if v193 > v3 {
+			v194 = v193
 		}
-		v193 := v189 < v93
-		v194 := ldexpNormal(v95, v192)
-		v195 := v3
-		if v193 {
-			v195 = v194
+		v195 := v191 < v95
+		v196 := ldexpNormal(v97, v194)
+		v197 := v3
+		if v195 {
+			v197 = v196
 		}
-		v196 := float64(v183 + v195)
-		v197 := float64(v196 - v195)
-		v198 := float64(v183 - v197)
-		v199 := float64(v198 + v188)
-		v200 := float64(v199 + v195)
-		v201 := float64(v200 - v195)
-		v202 := float64(v197 + v201)
-		v203 := v69
-		if v189 > v69 {
-			v203 = v189
+		v198 := float64(v185 + v197)
+		v199 := float64(v198 - v197)
+		v200 := float64(v185 - v199)
+		v201 := float64(v200 + v190)
+		v202 := float64(v201 + v197)
+		v203 := float64(v202 - v197)
+		v204 := float64(v199 + v203)
+		v205 := v71
+		if v191 > v71 {
+			v205 = v191
 		}
-		v204 := ldexpMid(v202, v203)
-		v205 := float64(v132 * v204)
-		v206 := float64(v106 * v205)
-		v207 := float64(v106 + v206)
-		v208 := float64(v0 * v207)
-		v209 := v208
+		v206 := ldexpMid(v204, v205)
+		v207 := float64(v134 * v206)
+		v208 := float64(v108 * v207)
+		v209 := float64(v108 + v208)
+		v210 := float64(v0 * v209)
+		v211 := v210
 		if v6 {
-			v209 = v0
+			v211 = v0
 		}
-		v210 := v209
+		v212 := v211
 		if v2 {
-			v210 = v4
+			v212 = v4
 		}
-		v211 := float64(v0 * v106)
-		v212 := -v211
-		v213 := math.FMA(v0, v106, v212)
-		v214 := float64(v0 * v206)
-		v215 := -v214
-		v216 := math.FMA(v0, v206, v215)
-		v217 := float64(v211 + v214)
-		v218 := float64(v217 - v211)
-		v219 := float64(v217 - v218)
-		v220 := float64(v211 - v219)
-		v221 := float64(v214 - v218)
-		v222 := float64(v220 + v221)
-		v223 := float64(v222 + v213)
-		v224 := float64(v223 + v216)
-		v225 := v217
+		v213 := float64(v0 * v108)
+		v214 := -v213
+		v215 := math.FMA(v0, v108, v214)
+		v216 := float64(v0 * v208)
+		v217 := -v216
+		v218 := math.FMA(v0, v208, v217)
+		v219 := float64(v213 + v216)
+		v220 := float64(v219 - v213)
+		v221 := float64(v219 - v220)
+		v222 := float64(v213 - v221)
+		v223 := float64(v216 - v220)
+		v224 := float64(v222 + v223)
+		v225 := float64(v224 + v215)
+		v226 := float64(v225 + v218)
+		v227 := v219
 		if v6 {
-			v225 = v0
-		}
-		v226 := v224
-		if v6 {
-			v226 = v3
-		}
-		v227 := v225
-		if v2 {
-			v227 = v4
+			v227 = v0
 		}
 		v228 := v226
-		if v2 {
+		if v6 {
 			v228 = v3
 		}
-		v229 := float64(v227 + v228)
-		v230 := float64(v210 * v17)
-		v231 := float64(v229 - v230)
-		v232 := math.Abs(v231)
-		v233 := math.Abs(v230)
-		v235 := float64(v233 * v234)
-		v236 := v232 <= v235
-		v237 := math.Abs(v0)
-		v238 := v17
-		if v237 > v17 {
-			v238 = v237
+		v229 := v227
+		if v2 {
+			v229 = v4
 		}
-		v240 := float64(v232 * v239)
-		v243 := math.FMA(v238, v241, v242)
-		v244 := v240 <= v243
-		v245 := v236 || v244
-		v246 := v229 == v3
-		v247 := v245 && !v246
-		v248 := v230
-		if v247 {
-			v248 = v229
+		v230 := v228
+		if v2 {
+			v230 = v3
 		}
-		v249 := math.IsNaN(v0)
-		v250 := v248
+		v231 := float64(v229 + v230)
+		v232 := float64(v212 * v19)
+		v233 := float64(v231 - v232)
+		v234 := math.Abs(v233)
+		v235 := math.Abs(v232)
+		v237 := float64(v235 * v236)
+		v238 := v234 <= v237
+		v239 := math.Abs(v0)
+		v240 := v19
+		if v239 > v19 {
+			v240 = v239
+		}
+		v242 := float64(v234 * v241)
+		v245 := math.FMA(v240, v243, v244)
+		v246 := v242 <= v245
+		v247 := v238 || v246
+		v248 := v231 == v3
+		v249 := v247 && !v248
+		v250 := v232
 		if v249 {
-			v250 = v0
+			v250 = v231
 		}
-		dst[i] = v250
+		v251 := math.IsNaN(v0)
+		v252 := v250
+		if v251 {
+			v252 = v0
+		}
+		if v15 {
+			return i
+		}
+		dst[i] = v252
 	}
-}
-
-// geluTanhRareGeneric is the pure-Go kernel of geluTanhRare (f64 memory, f64
-// compute, 13 operations): the scalar twin of the vector program the assembly
-// kernels run. It folds each element's value into acc by max, element i into
-// lane i % 8, exactly as vprog.Acc.Add, so every backend gives the same bits.
-// The caller guarantees equal lengths.
-func geluTanhRareGeneric(acc *[16]float64, x []float64) {
-	v1 := math.Float64frombits(0x3ff9884533d43651)  // 1.5957691216057308
-	v2 := math.Float64frombits(0x3fa6e4e26d4801f7)  // 0.044715
-	v8 := math.Float64frombits(0xc085e00000000000)  // -700
-	v10 := math.Float64frombits(0x3ff0000000000000) // 1
-	v11 := math.Float64frombits(0x0000000000000000) // 0
-	for i := range x {
-		v0 := x[i]
-		v3 := float64(v0 * v0)
-		v4 := float64(v3 * v0)
-		v5 := float64(v2 * v4)
-		v6 := float64(v0 + v5)
-		v7 := float64(v1 * v6)
-		v9 := v7 < v8
-		v12 := v11
-		if v9 {
-			v12 = v10
-		}
-		foldK := i & 7
-		if foldS := acc[foldK]; foldS == foldS && (v12 > foldS || v12 != v12) {
-			acc[foldK] = v12
-		}
-	}
+	return len(dst)
 }
 
 // geluTanhBackwardGeneric is the pure-Go kernel of geluTanhBackward (f64
@@ -1811,11 +1786,13 @@ func geluTanhBackwardGeneric(dx, x, dy []float64) {
 }
 
 // geluTanhBackwardUsualGeneric is the pure-Go kernel of geluTanhBackwardUsual
-// (f64 memory, f64 compute, 549 operations): the scalar twin of the vector
+// (f64 memory, f64 compute, 552 operations): the scalar twin of the vector
 // program the assembly kernels run, with exactly the semantics of
 // vprog.Program.Eval, so every backend gives the same bits. The caller
-// guarantees equal lengths; dx may be the same slice as an input.
-func geluTanhBackwardUsualGeneric(dx, x, dy []float64) {
+// guarantees equal lengths; dx may be the same slice as an input. It stops
+// before the first element that needs a rare branch (vprog.Program.Stops) and
+// returns how many elements it stored.
+func geluTanhBackwardUsualGeneric(dx, x, dy []float64) int {
 	x = x[:len(dx)]
 	dy = dy[:len(dx)]
 	v1 := math.Float64frombits(0xc03e000000000000)   // -30
@@ -1826,44 +1803,45 @@ func geluTanhBackwardUsualGeneric(dx, x, dy []float64) {
 	v8 := math.Float64frombits(0x3ff9884533d43651)   // 1.5957691216057308
 	v9 := math.Float64frombits(0x3fa6e4e26d4801f7)   // 0.044715
 	v15 := math.Float64frombits(0xc091300000000000)  // -1100
-	v16 := math.Float64frombits(0xbff0000000000000)  // -1
-	v18 := math.Float64frombits(0xbfe199999999999a)  // -0.55
-	v24 := math.Float64frombits(0xc096d00000000000)  // -1460
-	v26 := math.Float64frombits(0x3ff71547652b82fe)  // 1.4426950408889634
-	v29 := math.Float64frombits(0xbfe62e42fefa39ef)  // -0.6931471805599453
-	v31 := math.Float64frombits(0xbc7abc9e3b39803f)  // -2.3190468138462996e-17
-	v35 := math.Float64frombits(0x3fe0000000000000)  // 0.5
-	v48 := math.Float64frombits(0x3e21f2a265956fb2)  // 2.0893978046591626e-09
-	v49 := math.Float64frombits(0x3e5af38930c76304)  // 2.5100365384992085e-08
-	v51 := math.Float64frombits(0x3e927e502c598216)  // 2.755732960487844e-07
-	v53 := math.Float64frombits(0x3ec71de0db91cbba)  // 2.7557268507615253e-06
-	v55 := math.Float64frombits(0x3efa01a0198a8804)  // 2.4801587275143102e-05
-	v57 := math.Float64frombits(0x3f2a01a01a7c0f12)  // 0.00019841269863018395
-	v59 := math.Float64frombits(0x3f56c16c16c1811d)  // 0.001388888888890056
-	v61 := math.Float64frombits(0x3f811111111109b8)  // 0.00833333333333007
-	v63 := math.Float64frombits(0x3fa5555555555554)  // 0.04166666666666666
-	v65 := math.Float64frombits(0x3fc5555555555556)  // 0.16666666666666669
-	v94 := math.Float64frombits(0xc08ff00000000000)  // -1022
-	v96 := math.Float64frombits(0x408f400000000000)  // 1000
-	v99 := math.Float64frombits(0xc08fe80000000000)  // -1021
-	v101 := math.Float64frombits(0x3ff8000000000000) // 1.5
-	v186 := math.Float64frombits(0x4000000000000000) // 2
-	v221 := math.Float64frombits(0x3c4441355475a31a) // 2.1960211427085595e-18
-	v230 := math.Float64frombits(0xbc9cbc0d30ebfd15) // -9.96930880911092e-17
-	v237 := math.Float64frombits(0x4086300000000000) // 710
-	v297 := math.Float64frombits(0x4086280000000000) // 709
-	v301 := math.Float64frombits(0x408ff80000000000) // 1023
-	v326 := math.Float64frombits(0xbfe81429f9e97e4d) // -0.7524614220710163
-	v328 := math.Float64frombits(0x3c84f523ed77dbdc) // 3.635560509207687e-17
-	v331 := math.Float64frombits(0x3fc12ba9d1f60179) // 0.134145
-	v334 := math.Float64frombits(0x3fe21e4bab8db157) // 0.5661981917051361
-	v339 := math.Float64frombits(0x3fd2af64e9c485ee) // 0.29195521191476714
-	v343 := math.Float64frombits(0xc044000000000000) // -40
-	v447 := math.Float64frombits(0x17f0000000000000) // 2.191809349008403e-193
-	v528 := math.Float64frombits(0x3cc0000000000000) // 4.440892098500626e-16
-	v537 := math.Float64frombits(0x6570000000000000) // 4.149515568880993e+180
-	v539 := math.Float64frombits(0x2270000000000000) // 8.200532357869981e-143
-	v540 := math.Float64frombits(0x2260000000000000) // 4.100266178934991e-143
+	v17 := math.Float64frombits(0xc085e00000000000)  // -700
+	v19 := math.Float64frombits(0xbff0000000000000)  // -1
+	v21 := math.Float64frombits(0xbfe199999999999a)  // -0.55
+	v27 := math.Float64frombits(0xc096d00000000000)  // -1460
+	v29 := math.Float64frombits(0x3ff71547652b82fe)  // 1.4426950408889634
+	v32 := math.Float64frombits(0xbfe62e42fefa39ef)  // -0.6931471805599453
+	v34 := math.Float64frombits(0xbc7abc9e3b39803f)  // -2.3190468138462996e-17
+	v38 := math.Float64frombits(0x3fe0000000000000)  // 0.5
+	v51 := math.Float64frombits(0x3e21f2a265956fb2)  // 2.0893978046591626e-09
+	v52 := math.Float64frombits(0x3e5af38930c76304)  // 2.5100365384992085e-08
+	v54 := math.Float64frombits(0x3e927e502c598216)  // 2.755732960487844e-07
+	v56 := math.Float64frombits(0x3ec71de0db91cbba)  // 2.7557268507615253e-06
+	v58 := math.Float64frombits(0x3efa01a0198a8804)  // 2.4801587275143102e-05
+	v60 := math.Float64frombits(0x3f2a01a01a7c0f12)  // 0.00019841269863018395
+	v62 := math.Float64frombits(0x3f56c16c16c1811d)  // 0.001388888888890056
+	v64 := math.Float64frombits(0x3f811111111109b8)  // 0.00833333333333007
+	v66 := math.Float64frombits(0x3fa5555555555554)  // 0.04166666666666666
+	v68 := math.Float64frombits(0x3fc5555555555556)  // 0.16666666666666669
+	v97 := math.Float64frombits(0xc08ff00000000000)  // -1022
+	v99 := math.Float64frombits(0x408f400000000000)  // 1000
+	v102 := math.Float64frombits(0xc08fe80000000000) // -1021
+	v104 := math.Float64frombits(0x3ff8000000000000) // 1.5
+	v189 := math.Float64frombits(0x4000000000000000) // 2
+	v224 := math.Float64frombits(0x3c4441355475a31a) // 2.1960211427085595e-18
+	v233 := math.Float64frombits(0xbc9cbc0d30ebfd15) // -9.96930880911092e-17
+	v240 := math.Float64frombits(0x4086300000000000) // 710
+	v300 := math.Float64frombits(0x4086280000000000) // 709
+	v304 := math.Float64frombits(0x408ff80000000000) // 1023
+	v329 := math.Float64frombits(0xbfe81429f9e97e4d) // -0.7524614220710163
+	v331 := math.Float64frombits(0x3c84f523ed77dbdc) // 3.635560509207687e-17
+	v334 := math.Float64frombits(0x3fc12ba9d1f60179) // 0.134145
+	v337 := math.Float64frombits(0x3fe21e4bab8db157) // 0.5661981917051361
+	v342 := math.Float64frombits(0x3fd2af64e9c485ee) // 0.29195521191476714
+	v346 := math.Float64frombits(0xc044000000000000) // -40
+	v450 := math.Float64frombits(0x17f0000000000000) // 2.191809349008403e-193
+	v531 := math.Float64frombits(0x3cc0000000000000) // 4.440892098500626e-16
+	v540 := math.Float64frombits(0x6570000000000000) // 4.149515568880993e+180
+	v542 := math.Float64frombits(0x2270000000000000) // 8.200532357869981e-143
+	v543 := math.Float64frombits(0x2260000000000000) // 4.100266178934991e-143
 	for i := range dx {
 		v0 := x[i]
 		v2 := v0 < v1
@@ -1873,679 +1851,651 @@ func geluTanhBackwardUsualGeneric(dx, x, dy []float64) {
 		v12 := float64(v9 * v11)
 		v13 := float64(v0 + v12)
 		v14 := float64(v8 * v13)
-		v17 := v0 < v16
-		v19 := v18 < v0
-		v20 := v17 || v19
-		v21 := math.Abs(v14)
-		v22 := -v21
-		v23 := v14 < v3
-		v25 := v24
-		if v22 > v24 {
-			v25 = v22
+		v16 := v14 < v15
+		v18 := v14 < v17
+		v20 := v0 < v19
+		v22 := v21 < v0
+		v23 := v20 || v22
+		v24 := math.Abs(v14)
+		v25 := -v24
+		v26 := v14 < v3
+		v28 := v27
+		if v25 > v27 {
+			v28 = v25
 		}
-		v27 := float64(v25 * v26)
-		v28 := math.RoundToEven(v27)
-		v30 := math.FMA(v28, v29, v25)
-		v32 := math.FMA(v28, v31, v30)
-		v33 := float64(v30 - v32)
-		v34 := math.FMA(v28, v31, v33)
-		v36 := float64(v32 * v32)
-		v37 := -v36
-		v38 := math.FMA(v32, v32, v37)
-		v39 := float64(v35 * v36)
-		v40 := float64(v35 * v38)
-		v41 := float64(v32 + v39)
-		v42 := float64(v32 - v41)
-		v43 := float64(v42 + v39)
-		v44 := float64(v43 + v40)
-		v45 := math.FMA(v34, v32, v34)
-		v46 := float64(v44 + v45)
-		v47 := float64(v36 * v32)
-		v50 := math.FMA(v32, v48, v49)
-		v52 := math.FMA(v32, v50, v51)
-		v54 := math.FMA(v32, v52, v53)
-		v56 := math.FMA(v32, v54, v55)
-		v58 := math.FMA(v32, v56, v57)
-		v60 := math.FMA(v32, v58, v59)
-		v62 := math.FMA(v32, v60, v61)
-		v64 := math.FMA(v32, v62, v63)
-		v66 := math.FMA(v32, v64, v65)
-		v67 := math.FMA(v47, v66, v46)
-		v68 := float64(v7 + v41)
-		v69 := float64(v7 - v68)
-		v70 := float64(v69 + v41)
-		v71 := float64(v70 + v67)
-		v72 := float64(v68 + v71)
-		v73 := float64(v68 - v72)
-		v74 := float64(v73 + v71)
-		v75 := v15
-		if v28 > v15 {
-			v75 = v28
+		v30 := float64(v28 * v29)
+		v31 := math.RoundToEven(v30)
+		v33 := math.FMA(v31, v32, v28)
+		v35 := math.FMA(v31, v34, v33)
+		v36 := float64(v33 - v35)
+		v37 := math.FMA(v31, v34, v36)
+		v39 := float64(v35 * v35)
+		v40 := -v39
+		v41 := math.FMA(v35, v35, v40)
+		v42 := float64(v38 * v39)
+		v43 := float64(v38 * v41)
+		v44 := float64(v35 + v42)
+		v45 := float64(v35 - v44)
+		v46 := float64(v45 + v42)
+		v47 := float64(v46 + v43)
+		v48 := math.FMA(v37, v35, v37)
+		v49 := float64(v47 + v48)
+		v50 := float64(v39 * v35)
+		v53 := math.FMA(v35, v51, v52)
+		v55 := math.FMA(v35, v53, v54)
+		v57 := math.FMA(v35, v55, v56)
+		v59 := math.FMA(v35, v57, v58)
+		v61 := math.FMA(v35, v59, v60)
+		v63 := math.FMA(v35, v61, v62)
+		v65 := math.FMA(v35, v63, v64)
+		v67 := math.FMA(v35, v65, v66)
+		v69 := math.FMA(v35, v67, v68)
+		v70 := math.FMA(v50, v69, v49)
+		v71 := float64(v7 + v44)
+		v72 := float64(v7 - v71)
+		v73 := float64(v72 + v44)
+		v74 := float64(v73 + v70)
+		v75 := float64(v71 + v74)
+		v76 := float64(v71 - v75)
+		v77 := float64(v76 + v74)
+		v78 := v15
+		if v31 > v15 {
+			v78 = v31
 		}
-		v76 := ldexpMid(v7, v75)
-		v77 := float64(v72 * v76)
-		v78 := float64(v74 * v76)
-		v79 := float64(v7 + v77)
-		v80 := float64(v7 - v79)
-		v81 := float64(v80 + v77)
-		v82 := float64(v81 + v78)
-		v83 := v7
-		if v23 {
-			v83 = v72
+		v79 := ldexpMid(v7, v78)
+		v80 := float64(v75 * v79)
+		v81 := float64(v77 * v79)
+		v82 := float64(v7 + v80)
+		v83 := float64(v7 - v82)
+		v84 := float64(v83 + v80)
+		v85 := float64(v84 + v81)
+		v86 := v7
+		if v26 {
+			v86 = v75
 		}
-		v84 := v3
-		if v23 {
-			v84 = v74
+		v87 := v3
+		if v26 {
+			v87 = v77
 		}
-		v85 := float64(v7 / v79)
-		v86 := float64(v83 * v85)
-		v87 := -v86
-		v88 := math.FMA(v87, v79, v83)
-		v89 := math.FMA(v87, v82, v88)
-		v90 := float64(v89 + v84)
-		v91 := v24 <= v22
-		v92 := float64(v90 * v85)
-		v93 := v3
-		if v23 {
-			v93 = v28
+		v88 := float64(v7 / v82)
+		v89 := float64(v86 * v88)
+		v90 := -v89
+		v91 := math.FMA(v90, v82, v86)
+		v92 := math.FMA(v90, v85, v91)
+		v93 := float64(v92 + v87)
+		v94 := v27 <= v25
+		v95 := float64(v93 * v88)
+		v96 := v3
+		if v26 {
+			v96 = v31
 		}
-		v95 := float64(v94 - v93)
-		v97 := v96
-		if v95 < v96 {
-			v97 = v95
+		v98 := float64(v97 - v96)
+		v100 := v99
+		if v98 < v99 {
+			v100 = v98
 		}
-		v98 := v3
-		if v97 > v3 {
-			v98 = v97
+		v101 := v3
+		if v100 > v3 {
+			v101 = v100
 		}
-		v100 := v93 < v99
-		v102 := ldexpNormal(v101, v98)
-		v103 := v3
-		if v100 {
-			v103 = v102
+		v103 := v96 < v102
+		v105 := ldexpNormal(v104, v101)
+		v106 := v3
+		if v103 {
+			v106 = v105
 		}
-		v104 := float64(v86 + v103)
-		v105 := float64(v104 - v103)
-		v106 := float64(v86 - v105)
-		v107 := float64(v106 + v92)
-		v108 := float64(v107 + v103)
-		v109 := float64(v108 - v103)
-		v110 := float64(v105 + v109)
-		v111 := v15
-		if v93 > v15 {
-			v111 = v93
+		v107 := float64(v89 + v106)
+		v108 := float64(v107 - v106)
+		v109 := float64(v89 - v108)
+		v110 := float64(v109 + v95)
+		v111 := float64(v110 + v106)
+		v112 := float64(v111 - v106)
+		v113 := float64(v108 + v112)
+		v114 := v15
+		if v96 > v15 {
+			v114 = v96
 		}
-		v112 := ldexpMid(v110, v111)
-		v113 := -v14
-		v114 := math.Abs(v113)
-		v115 := -v114
-		v116 := v113 < v3
-		v117 := v24
-		if v115 > v24 {
-			v117 = v115
+		v115 := ldexpMid(v113, v114)
+		v116 := -v14
+		v117 := math.Abs(v116)
+		v118 := -v117
+		v119 := v116 < v3
+		v120 := v27
+		if v118 > v27 {
+			v120 = v118
 		}
-		v118 := float64(v117 * v26)
-		v119 := math.RoundToEven(v118)
-		v120 := math.FMA(v119, v29, v117)
-		v121 := math.FMA(v119, v31, v120)
-		v122 := float64(v120 - v121)
-		v123 := math.FMA(v119, v31, v122)
-		v124 := float64(v121 * v121)
-		v125 := -v124
-		v126 := math.FMA(v121, v121, v125)
-		v127 := float64(v35 * v124)
-		v128 := float64(v35 * v126)
-		v129 := float64(v121 + v127)
-		v130 := float64(v121 - v129)
-		v131 := float64(v130 + v127)
-		v132 := float64(v131 + v128)
-		v133 := math.FMA(v123, v121, v123)
-		v134 := float64(v132 + v133)
-		v135 := float64(v124 * v121)
-		v136 := math.FMA(v121, v48, v49)
-		v137 := math.FMA(v121, v136, v51)
-		v138 := math.FMA(v121, v137, v53)
-		v139 := math.FMA(v121, v138, v55)
-		v140 := math.FMA(v121, v139, v57)
-		v141 := math.FMA(v121, v140, v59)
-		v142 := math.FMA(v121, v141, v61)
-		v143 := math.FMA(v121, v142, v63)
-		v144 := math.FMA(v121, v143, v65)
-		v145 := math.FMA(v135, v144, v134)
-		v146 := float64(v7 + v129)
-		v147 := float64(v7 - v146)
-		v148 := float64(v147 + v129)
-		v149 := float64(v148 + v145)
-		v150 := float64(v146 + v149)
-		v151 := float64(v146 - v150)
-		v152 := float64(v151 + v149)
-		v153 := v15
-		if v119 > v15 {
-			v153 = v119
+		v121 := float64(v120 * v29)
+		v122 := math.RoundToEven(v121)
+		v123 := math.FMA(v122, v32, v120)
+		v124 := math.FMA(v122, v34, v123)
+		v125 := float64(v123 - v124)
+		v126 := math.FMA(v122, v34, v125)
+		v127 := float64(v124 * v124)
+		v128 := -v127
+		v129 := math.FMA(v124, v124, v128)
+		v130 := float64(v38 * v127)
+		v131 := float64(v38 * v129)
+		v132 := float64(v124 + v130)
+		v133 := float64(v124 - v132)
+		v134 := float64(v133 + v130)
+		v135 := float64(v134 + v131)
+		v136 := math.FMA(v126, v124, v126)
+		v137 := float64(v135 + v136)
+		v138 := float64(v127 * v124)
+		v139 := math.FMA(v124, v51, v52)
+		v140 := math.FMA(v124, v139, v54)
+		v141 := math.FMA(v124, v140, v56)
+		v142 := math.FMA(v124, v141, v58)
+		v143 := math.FMA(v124, v142, v60)
+		v144 := math.FMA(v124, v143, v62)
+		v145 := math.FMA(v124, v144, v64)
+		v146 := math.FMA(v124, v145, v66)
+		v147 := math.FMA(v124, v146, v68)
+		v148 := math.FMA(v138, v147, v137)
+		v149 := float64(v7 + v132)
+		v150 := float64(v7 - v149)
+		v151 := float64(v150 + v132)
+		v152 := float64(v151 + v148)
+		v153 := float64(v149 + v152)
+		v154 := float64(v149 - v153)
+		v155 := float64(v154 + v152)
+		v156 := v15
+		if v122 > v15 {
+			v156 = v122
 		}
-		v154 := ldexpMid(v7, v153)
-		v155 := float64(v150 * v154)
-		v156 := float64(v152 * v154)
-		v157 := float64(v7 + v155)
-		v158 := float64(v7 - v157)
-		v159 := float64(v158 + v155)
-		v160 := float64(v159 + v156)
-		v161 := v7
-		if v116 {
-			v161 = v150
+		v157 := ldexpMid(v7, v156)
+		v158 := float64(v153 * v157)
+		v159 := float64(v155 * v157)
+		v160 := float64(v7 + v158)
+		v161 := float64(v7 - v160)
+		v162 := float64(v161 + v158)
+		v163 := float64(v162 + v159)
+		v164 := v7
+		if v119 {
+			v164 = v153
 		}
-		v162 := v3
-		if v116 {
-			v162 = v152
+		v165 := v3
+		if v119 {
+			v165 = v155
 		}
-		v163 := float64(v7 / v157)
-		v164 := float64(v161 * v163)
-		v165 := -v164
-		v166 := math.FMA(v165, v157, v161)
-		v167 := math.FMA(v165, v160, v166)
-		v168 := float64(v167 + v162)
-		v169 := float64(v168 * v163)
-		v170 := v3
-		if v116 {
-			v170 = v119
-		}
-		v171 := float64(v94 - v170)
-		v172 := v96
-		if v171 < v96 {
-			v172 = v171
-		}
+		v166 := float64(v7 / v160)
+		v167 := float64(v164 * v166)
+		v168 := -v167
+		v169 := math.FMA(v168, v160, v164)
+		v170 := math.FMA(v168, v163, v169)
+		v171 := float64(v170 + v165)
+		v172 := float64(v171 * v166)
 		v173 := v3
-		if v172 > v3 {
-			v173 = v172
+		if v119 {
+			v173 = v122
 		}
-		v174 := v170 < v99
-		v175 := ldexpNormal(v101, v173)
+		v174 := float64(v97 - v173)
+		v175 := v99
+		if v174 < v99 {
+			v175 = v174
+		}
 		v176 := v3
-		if v174 {
+		if v175 > v3 {
 			v176 = v175
 		}
-		v177 := float64(v164 + v176)
-		v178 := float64(v177 - v176)
-		v179 := float64(v164 - v178)
-		v180 := float64(v179 + v169)
-		v181 := float64(v180 + v176)
-		v182 := float64(v181 - v176)
-		v183 := float64(v178 + v182)
-		v184 := v15
-		if v170 > v15 {
-			v184 = v170
+		v177 := v173 < v102
+		v178 := ldexpNormal(v104, v176)
+		v179 := v3
+		if v177 {
+			v179 = v178
 		}
-		v185 := ldexpMid(v183, v184)
-		v187 := float64(v186 * v12)
-		v188 := float64(v13 + v187)
-		v189 := float64(v8 * v188)
-		v190 := float64(v185 * v189)
-		v191 := float64(v7 + v190)
-		v192 := float64(v191 - v190)
-		v193 := float64(v191 - v192)
-		v194 := float64(v190 - v193)
-		v195 := float64(v7 - v192)
-		v196 := float64(v194 + v195)
-		v197 := -v190
-		v198 := math.FMA(v185, v189, v197)
-		v199 := -v189
-		v200 := math.FMA(v8, v188, v199)
-		v201 := float64(v188 - v13)
-		v202 := float64(v188 - v201)
-		v203 := float64(v13 - v202)
-		v204 := float64(v187 - v201)
-		v205 := float64(v203 + v204)
-		v206 := float64(v13 - v0)
-		v207 := float64(v13 - v206)
-		v208 := float64(v0 - v207)
-		v209 := float64(v12 - v206)
-		v210 := float64(v208 + v209)
-		v211 := -v12
-		v212 := math.FMA(v9, v11, v211)
-		v213 := -v11
-		v214 := math.FMA(v10, v0, v213)
-		v215 := -v10
-		v216 := math.FMA(v0, v0, v215)
-		v217 := float64(v216 * v0)
-		v218 := float64(v214 + v217)
-		v219 := float64(v9 * v218)
-		v220 := float64(v212 + v219)
-		v222 := float64(v221 * v11)
-		v223 := float64(v220 + v222)
-		v224 := float64(v210 + v223)
-		v225 := float64(v205 + v224)
-		v226 := float64(v186 * v223)
-		v227 := float64(v225 + v226)
-		v228 := float64(v8 * v227)
-		v229 := float64(v200 + v228)
-		v231 := float64(v230 * v188)
-		v232 := float64(v229 + v231)
-		v233 := float64(v185 * v232)
-		v234 := float64(v198 + v233)
-		v235 := -v185
-		v236 := v24
-		if v14 > v24 {
-			v236 = v14
+		v180 := float64(v167 + v179)
+		v181 := float64(v180 - v179)
+		v182 := float64(v167 - v181)
+		v183 := float64(v182 + v172)
+		v184 := float64(v183 + v179)
+		v185 := float64(v184 - v179)
+		v186 := float64(v181 + v185)
+		v187 := v15
+		if v173 > v15 {
+			v187 = v173
 		}
-		v238 := v237
-		if v236 < v237 {
-			v238 = v236
+		v188 := ldexpMid(v186, v187)
+		v190 := float64(v189 * v12)
+		v191 := float64(v13 + v190)
+		v192 := float64(v8 * v191)
+		v193 := float64(v188 * v192)
+		v194 := float64(v7 + v193)
+		v195 := float64(v194 - v193)
+		v196 := float64(v194 - v195)
+		v197 := float64(v193 - v196)
+		v198 := float64(v7 - v195)
+		v199 := float64(v197 + v198)
+		v200 := -v193
+		v201 := math.FMA(v188, v192, v200)
+		v202 := -v192
+		v203 := math.FMA(v8, v191, v202)
+		v204 := float64(v191 - v13)
+		v205 := float64(v191 - v204)
+		v206 := float64(v13 - v205)
+		v207 := float64(v190 - v204)
+		v208 := float64(v206 + v207)
+		v209 := float64(v13 - v0)
+		v210 := float64(v13 - v209)
+		v211 := float64(v0 - v210)
+		v212 := float64(v12 - v209)
+		v213 := float64(v211 + v212)
+		v214 := -v12
+		v215 := math.FMA(v9, v11, v214)
+		v216 := -v11
+		v217 := math.FMA(v10, v0, v216)
+		v218 := -v10
+		v219 := math.FMA(v0, v0, v218)
+		v220 := float64(v219 * v0)
+		v221 := float64(v217 + v220)
+		v222 := float64(v9 * v221)
+		v223 := float64(v215 + v222)
+		v225 := float64(v224 * v11)
+		v226 := float64(v223 + v225)
+		v227 := float64(v213 + v226)
+		v228 := float64(v208 + v227)
+		v229 := float64(v189 * v226)
+		v230 := float64(v228 + v229)
+		v231 := float64(v8 * v230)
+		v232 := float64(v203 + v231)
+		v234 := float64(v233 * v191)
+		v235 := float64(v232 + v234)
+		v236 := float64(v188 * v235)
+		v237 := float64(v201 + v236)
+		v238 := -v188
+		v239 := v27
+		if v14 > v27 {
+			v239 = v14
 		}
-		v239 := float64(v238 * v26)
-		v240 := math.RoundToEven(v239)
-		v241 := math.FMA(v240, v29, v238)
-		v242 := math.FMA(v240, v31, v241)
-		v243 := float64(v241 - v242)
-		v244 := math.FMA(v240, v31, v243)
-		v245 := float64(v242 * v242)
-		v246 := -v245
-		v247 := math.FMA(v242, v242, v246)
-		v248 := float64(v35 * v245)
-		v249 := float64(v35 * v247)
-		v250 := float64(v242 + v248)
-		v251 := float64(v242 - v250)
-		v252 := float64(v251 + v248)
-		v253 := float64(v252 + v249)
-		v254 := math.FMA(v244, v242, v244)
-		v255 := float64(v253 + v254)
-		v256 := float64(v245 * v242)
-		v257 := math.FMA(v242, v48, v49)
-		v258 := math.FMA(v242, v257, v51)
-		v259 := math.FMA(v242, v258, v53)
-		v260 := math.FMA(v242, v259, v55)
-		v261 := math.FMA(v242, v260, v57)
-		v262 := math.FMA(v242, v261, v59)
-		v263 := math.FMA(v242, v262, v61)
-		v264 := math.FMA(v242, v263, v63)
-		v265 := math.FMA(v242, v264, v65)
-		v266 := math.FMA(v256, v265, v255)
-		v267 := float64(v7 + v250)
-		v268 := float64(v7 - v267)
-		v269 := float64(v268 + v250)
-		v270 := float64(v269 + v266)
-		v271 := float64(v94 - v240)
-		v272 := v96
-		if v271 < v96 {
-			v272 = v271
+		v241 := v240
+		if v239 < v240 {
+			v241 = v239
 		}
-		v273 := v3
-		if v272 > v3 {
-			v273 = v272
+		v242 := float64(v241 * v29)
+		v243 := math.RoundToEven(v242)
+		v244 := math.FMA(v243, v32, v241)
+		v245 := math.FMA(v243, v34, v244)
+		v246 := float64(v244 - v245)
+		v247 := math.FMA(v243, v34, v246)
+		v248 := float64(v245 * v245)
+		v249 := -v248
+		v250 := math.FMA(v245, v245, v249)
+		v251 := float64(v38 * v248)
+		v252 := float64(v38 * v250)
+		v253 := float64(v245 + v251)
+		v254 := float64(v245 - v253)
+		v255 := float64(v254 + v251)
+		v256 := float64(v255 + v252)
+		v257 := math.FMA(v247, v245, v247)
+		v258 := float64(v256 + v257)
+		v259 := float64(v248 * v245)
+		v260 := math.FMA(v245, v51, v52)
+		v261 := math.FMA(v245, v260, v54)
+		v262 := math.FMA(v245, v261, v56)
+		v263 := math.FMA(v245, v262, v58)
+		v264 := math.FMA(v245, v263, v60)
+		v265 := math.FMA(v245, v264, v62)
+		v266 := math.FMA(v245, v265, v64)
+		v267 := math.FMA(v245, v266, v66)
+		v268 := math.FMA(v245, v267, v68)
+		v269 := math.FMA(v259, v268, v258)
+		v270 := float64(v7 + v253)
+		v271 := float64(v7 - v270)
+		v272 := float64(v271 + v253)
+		v273 := float64(v272 + v269)
+		v274 := float64(v97 - v243)
+		v275 := v99
+		if v274 < v99 {
+			v275 = v274
 		}
-		v274 := v240 < v99
-		v275 := ldexpNormal(v101, v273)
 		v276 := v3
-		if v274 {
+		if v275 > v3 {
 			v276 = v275
 		}
-		v277 := float64(v267 + v276)
-		v278 := float64(v277 - v276)
-		v279 := float64(v267 - v278)
-		v280 := float64(v279 + v270)
-		v281 := float64(v280 + v276)
-		v282 := float64(v281 - v276)
-		v283 := float64(v278 + v282)
-		v284 := v15
-		if v240 > v15 {
-			v284 = v240
+		v277 := v243 < v102
+		v278 := ldexpNormal(v104, v276)
+		v279 := v3
+		if v277 {
+			v279 = v278
 		}
-		v285 := ldexpMid(v283, v284)
-		v286 := float64(v7 + v285)
-		v287 := math.FMA(v235, v286, v7)
-		v288 := float64(v286 - v7)
-		v289 := float64(v286 - v288)
-		v290 := float64(v7 - v289)
-		v291 := float64(v285 - v288)
-		v292 := float64(v290 + v291)
-		v293 := float64(v267 + v270)
-		v294 := float64(v267 - v293)
-		v295 := float64(v294 + v270)
-		v296 := v99 <= v240
-		v298 := v297 < v14
-		v299 := v296 && !v298
-		v300 := v99
-		if v240 > v99 {
-			v300 = v240
+		v280 := float64(v270 + v279)
+		v281 := float64(v280 - v279)
+		v282 := float64(v270 - v281)
+		v283 := float64(v282 + v273)
+		v284 := float64(v283 + v279)
+		v285 := float64(v284 - v279)
+		v286 := float64(v281 + v285)
+		v287 := v15
+		if v243 > v15 {
+			v287 = v243
 		}
-		v302 := v301
-		if v300 < v301 {
-			v302 = v300
+		v288 := ldexpMid(v286, v287)
+		v289 := float64(v7 + v288)
+		v290 := math.FMA(v238, v289, v7)
+		v291 := float64(v289 - v7)
+		v292 := float64(v289 - v291)
+		v293 := float64(v7 - v292)
+		v294 := float64(v288 - v291)
+		v295 := float64(v293 + v294)
+		v296 := float64(v270 + v273)
+		v297 := float64(v270 - v296)
+		v298 := float64(v297 + v273)
+		v299 := v102 <= v243
+		v301 := v300 < v14
+		v302 := v299 && !v301
+		v303 := v102
+		if v243 > v102 {
+			v303 = v243
 		}
-		v303 := ldexpNormal(v295, v302)
-		v304 := v3
-		if v299 {
-			v304 = v303
+		v305 := v304
+		if v303 < v304 {
+			v305 = v303
 		}
-		v305 := float64(v292 + v304)
-		v306 := float64(v185 * v305)
-		v307 := float64(v287 - v306)
-		v308 := float64(v307 / v286)
-		v309 := math.FMA(v8, v13, v113)
-		v310 := float64(v8 * v224)
-		v311 := float64(v309 + v310)
-		v312 := float64(v230 * v13)
-		v313 := float64(v311 + v312)
-		v314 := float64(v313 * v112)
-		v315 := float64(v185 * v314)
-		v316 := float64(v308 - v315)
-		v317 := float64(v189 * v316)
-		v318 := float64(v234 + v317)
-		v319 := float64(v196 + v318)
-		v320 := float64(v313 * v185)
-		v321 := float64(v191 * v320)
-		v322 := float64(v319 + v321)
-		v323 := float64(v112 * v322)
-		v324 := math.FMA(v112, v191, v323)
-		v325 := float64(v112 * v185)
-		v327 := float64(v0 - v326)
-		v329 := float64(v327 - v328)
-		v330 := float64(v8 * v329)
-		v332 := float64(v0 * v326)
-		v333 := float64(v10 + v332)
-		v335 := float64(v333 + v334)
-		v336 := float64(v331 * v335)
-		v337 := float64(v330 * v336)
-		v338 := float64(v330 + v337)
-		v340 := float64(v9 * v335)
-		v341 := float64(v330 * v340)
-		v342 := float64(v330 + v341)
-		v344 := v343
-		if v342 > v343 {
-			v344 = v342
+		v306 := ldexpNormal(v298, v305)
+		v307 := v3
+		if v302 {
+			v307 = v306
 		}
-		v345 := v237
-		if v344 < v237 {
-			v345 = v344
+		v308 := float64(v295 + v307)
+		v309 := float64(v188 * v308)
+		v310 := float64(v290 - v309)
+		v311 := float64(v310 / v289)
+		v312 := math.FMA(v8, v13, v116)
+		v313 := float64(v8 * v227)
+		v314 := float64(v312 + v313)
+		v315 := float64(v233 * v13)
+		v316 := float64(v314 + v315)
+		v317 := float64(v316 * v115)
+		v318 := float64(v188 * v317)
+		v319 := float64(v311 - v318)
+		v320 := float64(v192 * v319)
+		v321 := float64(v237 + v320)
+		v322 := float64(v199 + v321)
+		v323 := float64(v316 * v188)
+		v324 := float64(v194 * v323)
+		v325 := float64(v322 + v324)
+		v326 := float64(v115 * v325)
+		v327 := math.FMA(v115, v194, v326)
+		v328 := float64(v115 * v188)
+		v330 := float64(v0 - v329)
+		v332 := float64(v330 - v331)
+		v333 := float64(v8 * v332)
+		v335 := float64(v0 * v329)
+		v336 := float64(v10 + v335)
+		v338 := float64(v336 + v337)
+		v339 := float64(v334 * v338)
+		v340 := float64(v333 * v339)
+		v341 := float64(v333 + v340)
+		v343 := float64(v9 * v338)
+		v344 := float64(v333 * v343)
+		v345 := float64(v333 + v344)
+		v347 := v346
+		if v345 > v346 {
+			v347 = v345
 		}
-		v346 := float64(v345 * v26)
-		v347 := math.RoundToEven(v346)
-		v348 := -v347
-		v349 := math.FMA(v347, v29, v345)
-		v350 := math.FMA(v347, v31, v349)
-		v351 := float64(v349 - v350)
-		v352 := math.FMA(v347, v31, v351)
-		v353 := float64(v350 * v350)
-		v354 := -v353
-		v355 := math.FMA(v350, v350, v354)
-		v356 := float64(v35 * v353)
-		v357 := float64(v35 * v355)
-		v358 := float64(v350 + v356)
-		v359 := float64(v350 - v358)
-		v360 := float64(v359 + v356)
-		v361 := float64(v360 + v357)
-		v362 := math.FMA(v352, v350, v352)
-		v363 := float64(v361 + v362)
-		v364 := float64(v353 * v350)
-		v365 := math.FMA(v350, v48, v49)
-		v366 := math.FMA(v350, v365, v51)
-		v367 := math.FMA(v350, v366, v53)
-		v368 := math.FMA(v350, v367, v55)
-		v369 := math.FMA(v350, v368, v57)
-		v370 := math.FMA(v350, v369, v59)
-		v371 := math.FMA(v350, v370, v61)
-		v372 := math.FMA(v350, v371, v63)
-		v373 := math.FMA(v350, v372, v65)
-		v374 := math.FMA(v364, v373, v363)
-		v375 := ldexpMid(v16, v348)
-		v376 := float64(v7 + v375)
-		v377 := float64(v376 - v7)
-		v378 := float64(v376 - v377)
-		v379 := float64(v7 - v378)
-		v380 := float64(v375 - v377)
-		v381 := float64(v379 + v380)
-		v382 := float64(v374 + v381)
-		v383 := float64(v376 + v358)
-		v384 := float64(v376 - v383)
-		v385 := float64(v384 + v358)
-		v386 := float64(v385 + v382)
-		v387 := float64(v383 + v386)
-		v388 := ldexpMid(v387, v347)
-		v389 := math.Copysign(v388, v342)
-		v390 := math.IsNaN(v342)
-		v391 := v389
-		if v390 {
-			v391 = v342
+		v348 := v240
+		if v347 < v240 {
+			v348 = v347
 		}
-		v392 := float64(v339 * v391)
-		v393 := float64(v338 + v392)
-		v394 := float64(v338 - v393)
-		v395 := float64(v394 + v392)
-		v396 := float64(v330 - v338)
-		v397 := float64(v396 + v337)
-		v398 := -v337
-		v399 := math.FMA(v330, v336, v398)
-		v400 := -v330
-		v401 := math.FMA(v8, v329, v400)
-		v402 := float64(v327 - v329)
-		v403 := float64(v402 - v328)
-		v404 := float64(v8 * v403)
-		v405 := float64(v401 + v404)
-		v406 := float64(v230 * v329)
-		v407 := float64(v405 + v406)
-		v408 := float64(v7 + v336)
-		v409 := float64(v407 * v408)
-		v410 := float64(v399 + v409)
-		v411 := float64(v397 + v410)
-		v412 := -v392
-		v413 := math.FMA(v339, v391, v412)
-		v414 := float64(v7 + v391)
-		v415 := float64(v339 * v414)
-		v416 := float64(v330 - v342)
-		v417 := float64(v416 + v341)
-		v418 := -v341
-		v419 := math.FMA(v330, v340, v418)
-		v420 := float64(v7 + v340)
-		v421 := float64(v407 * v420)
-		v422 := float64(v419 + v421)
-		v423 := float64(v417 + v422)
-		v424 := float64(v415 * v423)
-		v425 := float64(v413 + v424)
-		v426 := float64(v411 + v425)
-		v427 := float64(v395 + v426)
-		v428 := float64(v325 * v427)
-		v429 := -v325
-		v430 := math.FMA(v112, v185, v429)
-		v431 := -v112
-		v432 := math.FMA(v431, v286, v285)
-		v433 := float64(v432 + v304)
-		v434 := float64(v112 * v305)
-		v435 := float64(v433 - v434)
-		v436 := float64(v435 / v286)
-		v437 := float64(v112 * v320)
-		v438 := float64(v436 + v437)
-		v439 := float64(v185 * v438)
-		v440 := float64(v430 + v439)
-		v441 := float64(v112 * v316)
-		v442 := float64(v440 + v441)
-		v443 := float64(v442 * v393)
-		v444 := float64(v428 + v443)
-		v445 := math.FMA(v325, v393, v444)
-		v446 := v445
-		if v20 {
-			v446 = v324
+		v349 := float64(v348 * v29)
+		v350 := math.RoundToEven(v349)
+		v351 := -v350
+		v352 := math.FMA(v350, v32, v348)
+		v353 := math.FMA(v350, v34, v352)
+		v354 := float64(v352 - v353)
+		v355 := math.FMA(v350, v34, v354)
+		v356 := float64(v353 * v353)
+		v357 := -v356
+		v358 := math.FMA(v353, v353, v357)
+		v359 := float64(v38 * v356)
+		v360 := float64(v38 * v358)
+		v361 := float64(v353 + v359)
+		v362 := float64(v353 - v361)
+		v363 := float64(v362 + v359)
+		v364 := float64(v363 + v360)
+		v365 := math.FMA(v355, v353, v355)
+		v366 := float64(v364 + v365)
+		v367 := float64(v356 * v353)
+		v368 := math.FMA(v353, v51, v52)
+		v369 := math.FMA(v353, v368, v54)
+		v370 := math.FMA(v353, v369, v56)
+		v371 := math.FMA(v353, v370, v58)
+		v372 := math.FMA(v353, v371, v60)
+		v373 := math.FMA(v353, v372, v62)
+		v374 := math.FMA(v353, v373, v64)
+		v375 := math.FMA(v353, v374, v66)
+		v376 := math.FMA(v353, v375, v68)
+		v377 := math.FMA(v367, v376, v366)
+		v378 := ldexpMid(v19, v351)
+		v379 := float64(v7 + v378)
+		v380 := float64(v379 - v7)
+		v381 := float64(v379 - v380)
+		v382 := float64(v7 - v381)
+		v383 := float64(v378 - v380)
+		v384 := float64(v382 + v383)
+		v385 := float64(v377 + v384)
+		v386 := float64(v379 + v361)
+		v387 := float64(v379 - v386)
+		v388 := float64(v387 + v361)
+		v389 := float64(v388 + v385)
+		v390 := float64(v386 + v389)
+		v391 := ldexpMid(v390, v350)
+		v392 := math.Copysign(v391, v345)
+		v393 := math.IsNaN(v345)
+		v394 := v392
+		if v393 {
+			v394 = v345
 		}
-		v448 := v446
-		if v6 {
-			v448 = v7
-		}
+		v395 := float64(v342 * v394)
+		v396 := float64(v341 + v395)
+		v397 := float64(v341 - v396)
+		v398 := float64(v397 + v395)
+		v399 := float64(v333 - v341)
+		v400 := float64(v399 + v340)
+		v401 := -v340
+		v402 := math.FMA(v333, v339, v401)
+		v403 := -v333
+		v404 := math.FMA(v8, v332, v403)
+		v405 := float64(v330 - v332)
+		v406 := float64(v405 - v331)
+		v407 := float64(v8 * v406)
+		v408 := float64(v404 + v407)
+		v409 := float64(v233 * v332)
+		v410 := float64(v408 + v409)
+		v411 := float64(v7 + v339)
+		v412 := float64(v410 * v411)
+		v413 := float64(v402 + v412)
+		v414 := float64(v400 + v413)
+		v415 := -v395
+		v416 := math.FMA(v342, v394, v415)
+		v417 := float64(v7 + v394)
+		v418 := float64(v342 * v417)
+		v419 := float64(v333 - v345)
+		v420 := float64(v419 + v344)
+		v421 := -v344
+		v422 := math.FMA(v333, v343, v421)
+		v423 := float64(v7 + v343)
+		v424 := float64(v410 * v423)
+		v425 := float64(v422 + v424)
+		v426 := float64(v420 + v425)
+		v427 := float64(v418 * v426)
+		v428 := float64(v416 + v427)
+		v429 := float64(v414 + v428)
+		v430 := float64(v398 + v429)
+		v431 := float64(v328 * v430)
+		v432 := -v328
+		v433 := math.FMA(v115, v188, v432)
+		v434 := -v115
+		v435 := math.FMA(v434, v289, v288)
+		v436 := float64(v435 + v307)
+		v437 := float64(v115 * v308)
+		v438 := float64(v436 - v437)
+		v439 := float64(v438 / v289)
+		v440 := float64(v115 * v323)
+		v441 := float64(v439 + v440)
+		v442 := float64(v188 * v441)
+		v443 := float64(v433 + v442)
+		v444 := float64(v115 * v319)
+		v445 := float64(v443 + v444)
+		v446 := float64(v445 * v396)
+		v447 := float64(v431 + v446)
+		v448 := math.FMA(v328, v396, v447)
 		v449 := v448
+		if v23 {
+			v449 = v327
+		}
+		v451 := v449
+		if v6 {
+			v451 = v7
+		}
+		v452 := v451
 		if v2 {
-			v449 = v4
+			v452 = v4
 		}
-		v450 := dy[i]
-		v451 := float64(v450 * v4)
-		v452 := float64(v450 * v7)
-		v453 := float64(v450 * v447)
-		v454 := float64(v453 * v447)
-		v455 := v3
-		if v91 {
-			v455 = v86
+		v453 := dy[i]
+		v454 := float64(v453 * v4)
+		v455 := float64(v453 * v7)
+		v456 := float64(v453 * v450)
+		v457 := float64(v456 * v450)
+		v458 := v3
+		if v94 {
+			v458 = v89
 		}
-		v456 := float64(v450 * v455)
-		v457 := -v456
-		v458 := math.FMA(v450, v455, v457)
-		v459 := v3
-		if v91 {
-			v459 = v92
+		v459 := float64(v453 * v458)
+		v460 := -v459
+		v461 := math.FMA(v453, v458, v460)
+		v462 := v3
+		if v94 {
+			v462 = v95
 		}
-		v460 := float64(v450 * v459)
-		v461 := float64(v458 + v460)
-		v462 := float64(v456 + v461)
-		v463 := math.Ldexp(v462, int(v93))
-		v464 := float64(v450 * v112)
-		v465 := -v464
-		v466 := math.FMA(v450, v112, v465)
-		v467 := v464
-		if v100 {
-			v467 = v463
+		v463 := float64(v453 * v462)
+		v464 := float64(v461 + v463)
+		v465 := float64(v459 + v464)
+		v466 := math.Ldexp(v465, int(v96))
+		v467 := float64(v453 * v115)
+		v468 := -v467
+		v469 := math.FMA(v453, v115, v468)
+		v470 := v467
+		if v103 {
+			v470 = v466
 		}
-		v468 := v466
-		if v100 {
-			v468 = v3
+		v471 := v469
+		if v103 {
+			v471 = v3
 		}
-		v469 := float64(v467 * v191)
-		v470 := -v469
-		v471 := math.FMA(v467, v191, v470)
-		v472 := math.FMA(v468, v191, v471)
-		v473 := float64(v450 * v112)
-		v474 := -v473
-		v475 := math.FMA(v450, v112, v474)
-		v476 := float64(v473 * v322)
+		v472 := float64(v470 * v194)
+		v473 := -v472
+		v474 := math.FMA(v470, v194, v473)
+		v475 := math.FMA(v471, v194, v474)
+		v476 := float64(v453 * v115)
 		v477 := -v476
-		v478 := math.FMA(v473, v322, v477)
-		v479 := math.FMA(v475, v322, v478)
-		v480 := float64(v469 + v476)
-		v481 := float64(v480 - v469)
-		v482 := float64(v480 - v481)
-		v483 := float64(v469 - v482)
-		v484 := float64(v476 - v481)
-		v485 := float64(v483 + v484)
-		v486 := float64(v485 + v472)
-		v487 := float64(v486 + v479)
-		v488 := float64(v450 * v325)
-		v489 := -v488
-		v490 := math.FMA(v450, v325, v489)
-		v491 := float64(v488 * v393)
+		v478 := math.FMA(v453, v115, v477)
+		v479 := float64(v476 * v325)
+		v480 := -v479
+		v481 := math.FMA(v476, v325, v480)
+		v482 := math.FMA(v478, v325, v481)
+		v483 := float64(v472 + v479)
+		v484 := float64(v483 - v472)
+		v485 := float64(v483 - v484)
+		v486 := float64(v472 - v485)
+		v487 := float64(v479 - v484)
+		v488 := float64(v486 + v487)
+		v489 := float64(v488 + v475)
+		v490 := float64(v489 + v482)
+		v491 := float64(v453 * v328)
 		v492 := -v491
-		v493 := math.FMA(v488, v393, v492)
-		v494 := math.FMA(v490, v393, v493)
-		v495 := float64(v450 * v428)
-		v496 := -v495
-		v497 := math.FMA(v450, v428, v496)
-		v498 := float64(v450 * v443)
+		v493 := math.FMA(v453, v328, v492)
+		v494 := float64(v491 * v396)
+		v495 := -v494
+		v496 := math.FMA(v491, v396, v495)
+		v497 := math.FMA(v493, v396, v496)
+		v498 := float64(v453 * v431)
 		v499 := -v498
-		v500 := math.FMA(v450, v443, v499)
-		v501 := float64(v495 + v498)
-		v502 := float64(v501 - v495)
-		v503 := float64(v501 - v502)
-		v504 := float64(v495 - v503)
-		v505 := float64(v498 - v502)
-		v506 := float64(v504 + v505)
-		v507 := float64(v506 + v497)
-		v508 := float64(v507 + v500)
-		v509 := float64(v491 + v501)
-		v510 := float64(v509 - v491)
-		v511 := float64(v509 - v510)
-		v512 := float64(v491 - v511)
-		v513 := float64(v501 - v510)
-		v514 := float64(v512 + v513)
-		v515 := float64(v514 + v494)
-		v516 := float64(v515 + v508)
-		v517 := v509
-		if v20 {
-			v517 = v480
-		}
-		v518 := v516
-		if v20 {
-			v518 = v487
-		}
-		v519 := v517
-		if v6 {
-			v519 = v452
-		}
-		v520 := v518
-		if v6 {
-			v520 = v3
+		v500 := math.FMA(v453, v431, v499)
+		v501 := float64(v453 * v446)
+		v502 := -v501
+		v503 := math.FMA(v453, v446, v502)
+		v504 := float64(v498 + v501)
+		v505 := float64(v504 - v498)
+		v506 := float64(v504 - v505)
+		v507 := float64(v498 - v506)
+		v508 := float64(v501 - v505)
+		v509 := float64(v507 + v508)
+		v510 := float64(v509 + v500)
+		v511 := float64(v510 + v503)
+		v512 := float64(v494 + v504)
+		v513 := float64(v512 - v494)
+		v514 := float64(v512 - v513)
+		v515 := float64(v494 - v514)
+		v516 := float64(v504 - v513)
+		v517 := float64(v515 + v516)
+		v518 := float64(v517 + v497)
+		v519 := float64(v518 + v511)
+		v520 := v512
+		if v23 {
+			v520 = v483
 		}
 		v521 := v519
-		if v2 {
-			v521 = v451
+		if v23 {
+			v521 = v490
 		}
 		v522 := v520
+		if v6 {
+			v522 = v455
+		}
+		v523 := v521
+		if v6 {
+			v523 = v3
+		}
+		v524 := v522
 		if v2 {
-			v522 = v3
+			v524 = v454
 		}
-		v523 := float64(v521 + v522)
-		v524 := float64(v449 * v450)
-		v525 := float64(v523 - v524)
-		v526 := math.Abs(v525)
-		v527 := math.Abs(v524)
-		v529 := float64(v527 * v528)
-		v530 := v526 <= v529
-		v531 := math.Abs(v450)
-		v532 := math.Abs(v453)
-		v533 := v531
-		if v532 > v531 {
-			v533 = v532
+		v525 := v523
+		if v2 {
+			v525 = v3
 		}
-		v534 := math.Abs(v454)
-		v535 := v533
-		if v534 > v533 {
-			v535 = v534
+		v526 := float64(v524 + v525)
+		v527 := float64(v452 * v453)
+		v528 := float64(v526 - v527)
+		v529 := math.Abs(v528)
+		v530 := math.Abs(v527)
+		v532 := float64(v530 * v531)
+		v533 := v529 <= v532
+		v534 := math.Abs(v453)
+		v535 := math.Abs(v456)
+		v536 := v534
+		if v535 > v534 {
+			v536 = v535
 		}
-		v536 := v535
-		if v532 > v535 {
-			v536 = v532
+		v537 := math.Abs(v457)
+		v538 := v536
+		if v537 > v536 {
+			v538 = v537
 		}
-		v538 := float64(v526 * v537)
-		v541 := math.FMA(v536, v539, v540)
-		v542 := v538 <= v541
-		v543 := v530 || v542
-		v544 := v523 == v3
-		v545 := v543 && !v544
-		v546 := v524
-		if v545 {
-			v546 = v523
+		v539 := v538
+		if v535 > v538 {
+			v539 = v535
 		}
-		v547 := math.IsNaN(v0)
-		v548 := v546
-		if v547 {
-			v548 = v0
+		v541 := float64(v529 * v540)
+		v544 := math.FMA(v539, v542, v543)
+		v545 := v541 <= v544
+		v546 := v533 || v545
+		v547 := v526 == v3
+		v548 := v546 && !v547
+		v549 := v527
+		if v548 {
+			v549 = v526
 		}
-		dx[i] = v548
+		v550 := math.IsNaN(v0)
+		v551 := v549
+		if v550 {
+			v551 = v0
+		}
+		if v18 || v16 {
+			return i
+		}
+		dx[i] = v551
 	}
-}
-
-// geluTanhBackwardRareGeneric is the pure-Go kernel of geluTanhBackwardRare
-// (f64 memory, f64 compute, 16 operations): the scalar twin of the vector
-// program the assembly kernels run. It folds each element's value into acc by
-// max, element i into lane i % 8, exactly as vprog.Acc.Add, so every backend
-// gives the same bits. The caller guarantees equal lengths.
-func geluTanhBackwardRareGeneric(acc *[16]float64, x, dy []float64) {
-	dy = dy[:len(x)]
-	v1 := math.Float64frombits(0x3ff9884533d43651)  // 1.5957691216057308
-	v2 := math.Float64frombits(0x3fa6e4e26d4801f7)  // 0.044715
-	v8 := math.Float64frombits(0xc091300000000000)  // -1100
-	v10 := math.Float64frombits(0xc085e00000000000) // -700
-	v13 := math.Float64frombits(0x3ff0000000000000) // 1
-	v14 := math.Float64frombits(0x0000000000000000) // 0
-	for i := range x {
-		v0 := x[i]
-		v3 := float64(v0 * v0)
-		v4 := float64(v3 * v0)
-		v5 := float64(v2 * v4)
-		v6 := float64(v0 + v5)
-		v7 := float64(v1 * v6)
-		v9 := v7 < v8
-		v11 := v7 < v10
-		v12 := v11 || v9
-		v15 := v14
-		if v12 {
-			v15 = v13
-		}
-		foldK := i & 7
-		if foldS := acc[foldK]; foldS == foldS && (v15 > foldS || v15 != v15) {
-			acc[foldK] = v15
-		}
-	}
+	return len(dx)
 }

@@ -32,37 +32,25 @@ func celuAVX2Stream(dst, in0 []float64, alpha float64)
 // Requires: AVX, AVX512DQ, AVX512F, BMI2, SSE2.
 //
 //go:noescape
-func celuUsualAVX512(dst, in0 []float64, alpha float64)
+func celuUsualAVX512(dst, in0 []float64, alpha float64) int
 
 // celuUsualAVX512Stream computes celuUsual with non-temporal stores (dst aligned to 64 bytes) with AVX512 (2 vectors per iteration, masked tail).
 // Requires: AVX, AVX512DQ, AVX512F, BMI2, MMX+, SSE2.
 //
 //go:noescape
-func celuUsualAVX512Stream(dst, in0 []float64, alpha float64)
+func celuUsualAVX512Stream(dst, in0 []float64, alpha float64) int
 
 // celuUsualAVX2 computes celuUsual with AVX2 (2 vectors per iteration, masked tail).
 // Requires: AVX, AVX2, FMA3, SSE2.
 //
 //go:noescape
-func celuUsualAVX2(dst, in0 []float64, alpha float64)
+func celuUsualAVX2(dst, in0 []float64, alpha float64) int
 
 // celuUsualAVX2Stream computes celuUsual with non-temporal stores (dst aligned to 64 bytes) with AVX2 (2 vectors per iteration, masked tail).
 // Requires: AVX, AVX2, FMA3, MMX+, SSE2.
 //
 //go:noescape
-func celuUsualAVX2Stream(dst, in0 []float64, alpha float64)
-
-// celuRareAVX512 folds celuRare into acc (max; element i into lane i % 8) with AVX512 (4 vectors per iteration, masked tail).
-// Requires: AVX, AVX512DQ, AVX512F, BMI2, SSE2.
-//
-//go:noescape
-func celuRareAVX512(acc *[16]float64, in0 []float64, alpha float64)
-
-// celuRareAVX2 folds celuRare into acc (max; element i into lane i % 8) with AVX2 (4 vectors per iteration, masked tail).
-// Requires: AVX, AVX2, SSE2.
-//
-//go:noescape
-func celuRareAVX2(acc *[16]float64, in0 []float64, alpha float64)
+func celuUsualAVX2Stream(dst, in0 []float64, alpha float64) int
 
 // celuBackwardAVX512 computes celuBackward with AVX512 (2 vectors per iteration, masked tail).
 // Requires: AVX, AVX512DQ, AVX512F, BMI2, SSE2.
@@ -88,41 +76,29 @@ func celuBackwardAVX2(dst, in0, in1 []float64, alpha float64)
 //go:noescape
 func celuBackwardAVX2Stream(dst, in0, in1 []float64, alpha float64)
 
-// celuBackwardUsualAVX512 computes celuBackwardUsual with AVX512 (2 vectors per iteration, masked tail).
+// celuBackwardUsualAVX512 computes celuBackwardUsual with AVX512 (1 vectors per iteration, masked tail).
 // Requires: AVX, AVX512DQ, AVX512F, BMI2, SSE2.
 //
 //go:noescape
-func celuBackwardUsualAVX512(dst, in0, in1 []float64, alpha float64)
+func celuBackwardUsualAVX512(dst, in0, in1 []float64, alpha float64) int
 
-// celuBackwardUsualAVX512Stream computes celuBackwardUsual with non-temporal stores (dst aligned to 64 bytes) with AVX512 (2 vectors per iteration, masked tail).
+// celuBackwardUsualAVX512Stream computes celuBackwardUsual with non-temporal stores (dst aligned to 64 bytes) with AVX512 (1 vectors per iteration, masked tail).
 // Requires: AVX, AVX512DQ, AVX512F, BMI2, MMX+, SSE2.
 //
 //go:noescape
-func celuBackwardUsualAVX512Stream(dst, in0, in1 []float64, alpha float64)
+func celuBackwardUsualAVX512Stream(dst, in0, in1 []float64, alpha float64) int
 
 // celuBackwardUsualAVX2 computes celuBackwardUsual with AVX2 (2 vectors per iteration, masked tail).
 // Requires: AVX, AVX2, FMA3, SSE2.
 //
 //go:noescape
-func celuBackwardUsualAVX2(dst, in0, in1 []float64, alpha float64)
+func celuBackwardUsualAVX2(dst, in0, in1 []float64, alpha float64) int
 
 // celuBackwardUsualAVX2Stream computes celuBackwardUsual with non-temporal stores (dst aligned to 64 bytes) with AVX2 (2 vectors per iteration, masked tail).
 // Requires: AVX, AVX2, FMA3, MMX+, SSE2.
 //
 //go:noescape
-func celuBackwardUsualAVX2Stream(dst, in0, in1 []float64, alpha float64)
-
-// celuBackwardRareAVX512 folds celuBackwardRare into acc (max; element i into lane i % 8) with AVX512 (2 vectors per iteration, masked tail).
-// Requires: AVX, AVX512DQ, AVX512F, BMI2, SSE2.
-//
-//go:noescape
-func celuBackwardRareAVX512(acc *[16]float64, in0, in1 []float64, alpha float64)
-
-// celuBackwardRareAVX2 folds celuBackwardRare into acc (max; element i into lane i % 8) with AVX2 (4 vectors per iteration, masked tail).
-// Requires: AVX, AVX2, SSE2.
-//
-//go:noescape
-func celuBackwardRareAVX2(acc *[16]float64, in0, in1 []float64, alpha float64)
+func celuBackwardUsualAVX2Stream(dst, in0, in1 []float64, alpha float64) int
 
 // celuBackwardFromOutputAVX512 computes celuBackwardFromOutput with AVX512 (2 vectors per iteration, masked tail).
 // Requires: AVX, AVX512DQ, AVX512F, BMI2, SSE2.
@@ -236,25 +212,13 @@ func gegluAVX2(dst, in0, in1 []float64)
 // Requires: AVX, AVX512DQ, AVX512F, BMI2.
 //
 //go:noescape
-func gegluUsualAVX512(dst, in0, in1 []float64)
+func gegluUsualAVX512(dst, in0, in1 []float64) int
 
 // gegluUsualAVX2 computes gegluUsual with AVX2 (2 vectors per iteration, masked tail).
 // Requires: AVX, AVX2, FMA3.
 //
 //go:noescape
-func gegluUsualAVX2(dst, in0, in1 []float64)
-
-// gegluRareAVX512 folds gegluRare into acc (max; element i into lane i % 8) with AVX512 (4 vectors per iteration, masked tail).
-// Requires: AVX, AVX512F, BMI2.
-//
-//go:noescape
-func gegluRareAVX512(acc *[16]float64, in0, in1 []float64)
-
-// gegluRareAVX2 folds gegluRare into acc (max; element i into lane i % 8) with AVX2 (4 vectors per iteration, masked tail).
-// Requires: AVX.
-//
-//go:noescape
-func gegluRareAVX2(acc *[16]float64, in0, in1 []float64)
+func gegluUsualAVX2(dst, in0, in1 []float64) int
 
 // gegluBackwardAAVX512 computes gegluBackwardA with AVX512 (2 vectors per iteration, masked tail).
 // Requires: AVX, AVX512DQ, AVX512F, BMI2.
@@ -272,25 +236,13 @@ func gegluBackwardAAVX2(dst, in0, in1, in2 []float64)
 // Requires: AVX, AVX512DQ, AVX512F, BMI2.
 //
 //go:noescape
-func gegluBackwardAUsualAVX512(dst, in0, in1, in2 []float64)
+func gegluBackwardAUsualAVX512(dst, in0, in1, in2 []float64) int
 
 // gegluBackwardAUsualAVX2 computes gegluBackwardAUsual with AVX2 (2 vectors per iteration, masked tail).
 // Requires: AVX, AVX2, FMA3.
 //
 //go:noescape
-func gegluBackwardAUsualAVX2(dst, in0, in1, in2 []float64)
-
-// gegluBackwardARareAVX512 folds gegluBackwardARare into acc (max; element i into lane i % 8) with AVX512 (4 vectors per iteration, masked tail).
-// Requires: AVX, AVX512F, BMI2.
-//
-//go:noescape
-func gegluBackwardARareAVX512(acc *[16]float64, in0, in1, in2 []float64)
-
-// gegluBackwardARareAVX2 folds gegluBackwardARare into acc (max; element i into lane i % 8) with AVX2 (4 vectors per iteration, masked tail).
-// Requires: AVX.
-//
-//go:noescape
-func gegluBackwardARareAVX2(acc *[16]float64, in0, in1, in2 []float64)
+func gegluBackwardAUsualAVX2(dst, in0, in1, in2 []float64) int
 
 // gegluBackwardBAVX512 computes gegluBackwardB with AVX512 (2 vectors per iteration, masked tail).
 // Requires: AVX, AVX512DQ, AVX512F, BMI2.
@@ -308,25 +260,13 @@ func gegluBackwardBAVX2(dst, in0, in1, in2 []float64)
 // Requires: AVX, AVX512DQ, AVX512F, BMI2.
 //
 //go:noescape
-func gegluBackwardBUsualAVX512(dst, in0, in1, in2 []float64)
+func gegluBackwardBUsualAVX512(dst, in0, in1, in2 []float64) int
 
 // gegluBackwardBUsualAVX2 computes gegluBackwardBUsual with AVX2 (2 vectors per iteration, masked tail).
 // Requires: AVX, AVX2, FMA3.
 //
 //go:noescape
-func gegluBackwardBUsualAVX2(dst, in0, in1, in2 []float64)
-
-// gegluBackwardBRareAVX512 folds gegluBackwardBRare into acc (max; element i into lane i % 8) with AVX512 (4 vectors per iteration, masked tail).
-// Requires: AVX, AVX512F, BMI2.
-//
-//go:noescape
-func gegluBackwardBRareAVX512(acc *[16]float64, in0, in1, in2 []float64)
-
-// gegluBackwardBRareAVX2 folds gegluBackwardBRare into acc (max; element i into lane i % 8) with AVX2 (4 vectors per iteration, masked tail).
-// Requires: AVX.
-//
-//go:noescape
-func gegluBackwardBRareAVX2(acc *[16]float64, in0, in1, in2 []float64)
+func gegluBackwardBUsualAVX2(dst, in0, in1, in2 []float64) int
 
 // gegluTanhAVX512 computes gegluTanh with AVX512 (2 vectors per iteration, masked tail).
 // Requires: AVX, AVX512DQ, AVX512F, BMI2.
@@ -344,25 +284,13 @@ func gegluTanhAVX2(dst, in0, in1 []float64)
 // Requires: AVX, AVX512DQ, AVX512F, BMI2.
 //
 //go:noescape
-func gegluTanhUsualAVX512(dst, in0, in1 []float64)
+func gegluTanhUsualAVX512(dst, in0, in1 []float64) int
 
 // gegluTanhUsualAVX2 computes gegluTanhUsual with AVX2 (2 vectors per iteration, masked tail).
 // Requires: AVX, AVX2, FMA3.
 //
 //go:noescape
-func gegluTanhUsualAVX2(dst, in0, in1 []float64)
-
-// gegluTanhRareAVX512 folds gegluTanhRare into acc (max; element i into lane i % 8) with AVX512 (4 vectors per iteration, masked tail).
-// Requires: AVX, AVX512F, BMI2.
-//
-//go:noescape
-func gegluTanhRareAVX512(acc *[16]float64, in0, in1 []float64)
-
-// gegluTanhRareAVX2 folds gegluTanhRare into acc (max; element i into lane i % 8) with AVX2 (4 vectors per iteration, masked tail).
-// Requires: AVX.
-//
-//go:noescape
-func gegluTanhRareAVX2(acc *[16]float64, in0, in1 []float64)
+func gegluTanhUsualAVX2(dst, in0, in1 []float64) int
 
 // gegluTanhBackwardAAVX512 computes gegluTanhBackwardA with AVX512 (2 vectors per iteration, masked tail).
 // Requires: AVX, AVX512DQ, AVX512F, BMI2.
@@ -380,25 +308,13 @@ func gegluTanhBackwardAAVX2(dst, in0, in1, in2 []float64)
 // Requires: AVX, AVX512DQ, AVX512F, BMI2.
 //
 //go:noescape
-func gegluTanhBackwardAUsualAVX512(dst, in0, in1, in2 []float64)
+func gegluTanhBackwardAUsualAVX512(dst, in0, in1, in2 []float64) int
 
 // gegluTanhBackwardAUsualAVX2 computes gegluTanhBackwardAUsual with AVX2 (2 vectors per iteration, masked tail).
 // Requires: AVX, AVX2, FMA3.
 //
 //go:noescape
-func gegluTanhBackwardAUsualAVX2(dst, in0, in1, in2 []float64)
-
-// gegluTanhBackwardARareAVX512 folds gegluTanhBackwardARare into acc (max; element i into lane i % 8) with AVX512 (3 vectors per iteration, masked tail).
-// Requires: AVX, AVX512F, BMI2.
-//
-//go:noescape
-func gegluTanhBackwardARareAVX512(acc *[16]float64, in0, in1, in2 []float64)
-
-// gegluTanhBackwardARareAVX2 folds gegluTanhBackwardARare into acc (max; element i into lane i % 8) with AVX2 (4 vectors per iteration, masked tail).
-// Requires: AVX.
-//
-//go:noescape
-func gegluTanhBackwardARareAVX2(acc *[16]float64, in0, in1, in2 []float64)
+func gegluTanhBackwardAUsualAVX2(dst, in0, in1, in2 []float64) int
 
 // gegluTanhBackwardBAVX512 computes gegluTanhBackwardB with AVX512 (2 vectors per iteration, masked tail).
 // Requires: AVX, AVX512DQ, AVX512F, BMI2.
@@ -416,25 +332,13 @@ func gegluTanhBackwardBAVX2(dst, in0, in1, in2 []float64)
 // Requires: AVX, AVX512DQ, AVX512F, BMI2.
 //
 //go:noescape
-func gegluTanhBackwardBUsualAVX512(dst, in0, in1, in2 []float64)
+func gegluTanhBackwardBUsualAVX512(dst, in0, in1, in2 []float64) int
 
 // gegluTanhBackwardBUsualAVX2 computes gegluTanhBackwardBUsual with AVX2 (2 vectors per iteration, masked tail).
 // Requires: AVX, AVX2, FMA3.
 //
 //go:noescape
-func gegluTanhBackwardBUsualAVX2(dst, in0, in1, in2 []float64)
-
-// gegluTanhBackwardBRareAVX512 folds gegluTanhBackwardBRare into acc (max; element i into lane i % 8) with AVX512 (4 vectors per iteration, masked tail).
-// Requires: AVX, AVX512F, BMI2.
-//
-//go:noescape
-func gegluTanhBackwardBRareAVX512(acc *[16]float64, in0, in1, in2 []float64)
-
-// gegluTanhBackwardBRareAVX2 folds gegluTanhBackwardBRare into acc (max; element i into lane i % 8) with AVX2 (4 vectors per iteration, masked tail).
-// Requires: AVX.
-//
-//go:noescape
-func gegluTanhBackwardBRareAVX2(acc *[16]float64, in0, in1, in2 []float64)
+func gegluTanhBackwardBUsualAVX2(dst, in0, in1, in2 []float64) int
 
 // geluAVX512 computes gelu with AVX512 (2 vectors per iteration, masked tail).
 // Requires: AVX, AVX512DQ, AVX512F, BMI2.
@@ -464,37 +368,25 @@ func geluAVX2Stream(dst, in0 []float64)
 // Requires: AVX, AVX512DQ, AVX512F, BMI2.
 //
 //go:noescape
-func geluUsualAVX512(dst, in0 []float64)
+func geluUsualAVX512(dst, in0 []float64) int
 
 // geluUsualAVX512Stream computes geluUsual with non-temporal stores (dst aligned to 64 bytes) with AVX512 (2 vectors per iteration, masked tail).
 // Requires: AVX, AVX512DQ, AVX512F, BMI2, MMX+.
 //
 //go:noescape
-func geluUsualAVX512Stream(dst, in0 []float64)
+func geluUsualAVX512Stream(dst, in0 []float64) int
 
 // geluUsualAVX2 computes geluUsual with AVX2 (2 vectors per iteration, masked tail).
 // Requires: AVX, AVX2, FMA3.
 //
 //go:noescape
-func geluUsualAVX2(dst, in0 []float64)
+func geluUsualAVX2(dst, in0 []float64) int
 
 // geluUsualAVX2Stream computes geluUsual with non-temporal stores (dst aligned to 64 bytes) with AVX2 (2 vectors per iteration, masked tail).
 // Requires: AVX, AVX2, FMA3, MMX+.
 //
 //go:noescape
-func geluUsualAVX2Stream(dst, in0 []float64)
-
-// geluRareAVX512 folds geluRare into acc (max; element i into lane i % 8) with AVX512 (4 vectors per iteration, masked tail).
-// Requires: AVX, AVX512F, BMI2.
-//
-//go:noescape
-func geluRareAVX512(acc *[16]float64, in0 []float64)
-
-// geluRareAVX2 folds geluRare into acc (max; element i into lane i % 8) with AVX2 (4 vectors per iteration, masked tail).
-// Requires: AVX.
-//
-//go:noescape
-func geluRareAVX2(acc *[16]float64, in0 []float64)
+func geluUsualAVX2Stream(dst, in0 []float64) int
 
 // geluBackwardAVX512 computes geluBackward with AVX512 (2 vectors per iteration, masked tail).
 // Requires: AVX, AVX512DQ, AVX512F, BMI2.
@@ -524,37 +416,25 @@ func geluBackwardAVX2Stream(dst, in0, in1 []float64)
 // Requires: AVX, AVX512DQ, AVX512F, BMI2.
 //
 //go:noescape
-func geluBackwardUsualAVX512(dst, in0, in1 []float64)
+func geluBackwardUsualAVX512(dst, in0, in1 []float64) int
 
 // geluBackwardUsualAVX512Stream computes geluBackwardUsual with non-temporal stores (dst aligned to 64 bytes) with AVX512 (2 vectors per iteration, masked tail).
 // Requires: AVX, AVX512DQ, AVX512F, BMI2, MMX+.
 //
 //go:noescape
-func geluBackwardUsualAVX512Stream(dst, in0, in1 []float64)
+func geluBackwardUsualAVX512Stream(dst, in0, in1 []float64) int
 
 // geluBackwardUsualAVX2 computes geluBackwardUsual with AVX2 (2 vectors per iteration, masked tail).
 // Requires: AVX, AVX2, FMA3.
 //
 //go:noescape
-func geluBackwardUsualAVX2(dst, in0, in1 []float64)
+func geluBackwardUsualAVX2(dst, in0, in1 []float64) int
 
 // geluBackwardUsualAVX2Stream computes geluBackwardUsual with non-temporal stores (dst aligned to 64 bytes) with AVX2 (2 vectors per iteration, masked tail).
 // Requires: AVX, AVX2, FMA3, MMX+.
 //
 //go:noescape
-func geluBackwardUsualAVX2Stream(dst, in0, in1 []float64)
-
-// geluBackwardRareAVX512 folds geluBackwardRare into acc (max; element i into lane i % 8) with AVX512 (4 vectors per iteration, masked tail).
-// Requires: AVX, AVX512F, BMI2.
-//
-//go:noescape
-func geluBackwardRareAVX512(acc *[16]float64, in0, in1 []float64)
-
-// geluBackwardRareAVX2 folds geluBackwardRare into acc (max; element i into lane i % 8) with AVX2 (4 vectors per iteration, masked tail).
-// Requires: AVX.
-//
-//go:noescape
-func geluBackwardRareAVX2(acc *[16]float64, in0, in1 []float64)
+func geluBackwardUsualAVX2Stream(dst, in0, in1 []float64) int
 
 // geluTanhAVX512 computes geluTanh with AVX512 (2 vectors per iteration, masked tail).
 // Requires: AVX, AVX512DQ, AVX512F, BMI2.
@@ -584,37 +464,25 @@ func geluTanhAVX2Stream(dst, in0 []float64)
 // Requires: AVX, AVX512DQ, AVX512F, BMI2.
 //
 //go:noescape
-func geluTanhUsualAVX512(dst, in0 []float64)
+func geluTanhUsualAVX512(dst, in0 []float64) int
 
 // geluTanhUsualAVX512Stream computes geluTanhUsual with non-temporal stores (dst aligned to 64 bytes) with AVX512 (2 vectors per iteration, masked tail).
 // Requires: AVX, AVX512DQ, AVX512F, BMI2, MMX+.
 //
 //go:noescape
-func geluTanhUsualAVX512Stream(dst, in0 []float64)
+func geluTanhUsualAVX512Stream(dst, in0 []float64) int
 
 // geluTanhUsualAVX2 computes geluTanhUsual with AVX2 (2 vectors per iteration, masked tail).
 // Requires: AVX, AVX2, FMA3.
 //
 //go:noescape
-func geluTanhUsualAVX2(dst, in0 []float64)
+func geluTanhUsualAVX2(dst, in0 []float64) int
 
 // geluTanhUsualAVX2Stream computes geluTanhUsual with non-temporal stores (dst aligned to 64 bytes) with AVX2 (2 vectors per iteration, masked tail).
 // Requires: AVX, AVX2, FMA3, MMX+.
 //
 //go:noescape
-func geluTanhUsualAVX2Stream(dst, in0 []float64)
-
-// geluTanhRareAVX512 folds geluTanhRare into acc (max; element i into lane i % 8) with AVX512 (4 vectors per iteration, masked tail).
-// Requires: AVX, AVX512F, BMI2.
-//
-//go:noescape
-func geluTanhRareAVX512(acc *[16]float64, in0 []float64)
-
-// geluTanhRareAVX2 folds geluTanhRare into acc (max; element i into lane i % 8) with AVX2 (4 vectors per iteration, masked tail).
-// Requires: AVX.
-//
-//go:noescape
-func geluTanhRareAVX2(acc *[16]float64, in0 []float64)
+func geluTanhUsualAVX2Stream(dst, in0 []float64) int
 
 // geluTanhBackwardAVX512 computes geluTanhBackward with AVX512 (2 vectors per iteration, masked tail).
 // Requires: AVX, AVX512DQ, AVX512F, BMI2.
@@ -644,37 +512,25 @@ func geluTanhBackwardAVX2Stream(dst, in0, in1 []float64)
 // Requires: AVX, AVX512DQ, AVX512F, BMI2.
 //
 //go:noescape
-func geluTanhBackwardUsualAVX512(dst, in0, in1 []float64)
+func geluTanhBackwardUsualAVX512(dst, in0, in1 []float64) int
 
 // geluTanhBackwardUsualAVX512Stream computes geluTanhBackwardUsual with non-temporal stores (dst aligned to 64 bytes) with AVX512 (2 vectors per iteration, masked tail).
 // Requires: AVX, AVX512DQ, AVX512F, BMI2, MMX+.
 //
 //go:noescape
-func geluTanhBackwardUsualAVX512Stream(dst, in0, in1 []float64)
+func geluTanhBackwardUsualAVX512Stream(dst, in0, in1 []float64) int
 
 // geluTanhBackwardUsualAVX2 computes geluTanhBackwardUsual with AVX2 (2 vectors per iteration, masked tail).
 // Requires: AVX, AVX2, FMA3.
 //
 //go:noescape
-func geluTanhBackwardUsualAVX2(dst, in0, in1 []float64)
+func geluTanhBackwardUsualAVX2(dst, in0, in1 []float64) int
 
 // geluTanhBackwardUsualAVX2Stream computes geluTanhBackwardUsual with non-temporal stores (dst aligned to 64 bytes) with AVX2 (2 vectors per iteration, masked tail).
 // Requires: AVX, AVX2, FMA3, MMX+.
 //
 //go:noescape
-func geluTanhBackwardUsualAVX2Stream(dst, in0, in1 []float64)
-
-// geluTanhBackwardRareAVX512 folds geluTanhBackwardRare into acc (max; element i into lane i % 8) with AVX512 (3 vectors per iteration, masked tail).
-// Requires: AVX, AVX512F, BMI2.
-//
-//go:noescape
-func geluTanhBackwardRareAVX512(acc *[16]float64, in0, in1 []float64)
-
-// geluTanhBackwardRareAVX2 folds geluTanhBackwardRare into acc (max; element i into lane i % 8) with AVX2 (4 vectors per iteration, masked tail).
-// Requires: AVX.
-//
-//go:noescape
-func geluTanhBackwardRareAVX2(acc *[16]float64, in0, in1 []float64)
+func geluTanhBackwardUsualAVX2Stream(dst, in0, in1 []float64) int
 
 // gluAVX512 computes glu with AVX512 (2 vectors per iteration, masked tail).
 // Requires: AVX, AVX512DQ, AVX512F, BMI2.
@@ -1420,41 +1276,29 @@ func mishAVX2(dst, in0 []float64)
 //go:noescape
 func mishAVX2Stream(dst, in0 []float64)
 
-// mishUsualAVX512 computes mishUsual with AVX512 (3 vectors per iteration, masked tail).
+// mishUsualAVX512 computes mishUsual with AVX512 (2 vectors per iteration, masked tail).
 // Requires: AVX, AVX512DQ, AVX512F, BMI2.
 //
 //go:noescape
-func mishUsualAVX512(dst, in0 []float64)
+func mishUsualAVX512(dst, in0 []float64) int
 
-// mishUsualAVX512Stream computes mishUsual with non-temporal stores (dst aligned to 64 bytes) with AVX512 (3 vectors per iteration, masked tail).
+// mishUsualAVX512Stream computes mishUsual with non-temporal stores (dst aligned to 64 bytes) with AVX512 (2 vectors per iteration, masked tail).
 // Requires: AVX, AVX512DQ, AVX512F, BMI2, MMX+.
 //
 //go:noescape
-func mishUsualAVX512Stream(dst, in0 []float64)
+func mishUsualAVX512Stream(dst, in0 []float64) int
 
 // mishUsualAVX2 computes mishUsual with AVX2 (2 vectors per iteration, masked tail).
 // Requires: AVX, AVX2, FMA3.
 //
 //go:noescape
-func mishUsualAVX2(dst, in0 []float64)
+func mishUsualAVX2(dst, in0 []float64) int
 
 // mishUsualAVX2Stream computes mishUsual with non-temporal stores (dst aligned to 64 bytes) with AVX2 (2 vectors per iteration, masked tail).
 // Requires: AVX, AVX2, FMA3, MMX+.
 //
 //go:noescape
-func mishUsualAVX2Stream(dst, in0 []float64)
-
-// mishRareAVX512 folds mishRare into acc (max; element i into lane i % 8) with AVX512 (3 vectors per iteration, masked tail).
-// Requires: AVX, AVX512F, BMI2.
-//
-//go:noescape
-func mishRareAVX512(acc *[16]float64, in0 []float64)
-
-// mishRareAVX2 folds mishRare into acc (max; element i into lane i % 8) with AVX2 (4 vectors per iteration, masked tail).
-// Requires: AVX.
-//
-//go:noescape
-func mishRareAVX2(acc *[16]float64, in0 []float64)
+func mishUsualAVX2Stream(dst, in0 []float64) int
 
 // mishBackwardAVX512 computes mishBackward with AVX512 (2 vectors per iteration, masked tail).
 // Requires: AVX, AVX512DQ, AVX512F, BMI2.
@@ -1484,37 +1328,25 @@ func mishBackwardAVX2Stream(dst, in0, in1 []float64)
 // Requires: AVX, AVX512DQ, AVX512F, BMI2.
 //
 //go:noescape
-func mishBackwardUsualAVX512(dst, in0, in1 []float64)
+func mishBackwardUsualAVX512(dst, in0, in1 []float64) int
 
 // mishBackwardUsualAVX512Stream computes mishBackwardUsual with non-temporal stores (dst aligned to 64 bytes) with AVX512 (2 vectors per iteration, masked tail).
 // Requires: AVX, AVX512DQ, AVX512F, BMI2, MMX+.
 //
 //go:noescape
-func mishBackwardUsualAVX512Stream(dst, in0, in1 []float64)
+func mishBackwardUsualAVX512Stream(dst, in0, in1 []float64) int
 
 // mishBackwardUsualAVX2 computes mishBackwardUsual with AVX2 (2 vectors per iteration, masked tail).
 // Requires: AVX, AVX2, FMA3.
 //
 //go:noescape
-func mishBackwardUsualAVX2(dst, in0, in1 []float64)
+func mishBackwardUsualAVX2(dst, in0, in1 []float64) int
 
 // mishBackwardUsualAVX2Stream computes mishBackwardUsual with non-temporal stores (dst aligned to 64 bytes) with AVX2 (2 vectors per iteration, masked tail).
 // Requires: AVX, AVX2, FMA3, MMX+.
 //
 //go:noescape
-func mishBackwardUsualAVX2Stream(dst, in0, in1 []float64)
-
-// mishBackwardRareAVX512 folds mishBackwardRare into acc (max; element i into lane i % 8) with AVX512 (4 vectors per iteration, masked tail).
-// Requires: AVX, AVX512F, BMI2.
-//
-//go:noescape
-func mishBackwardRareAVX512(acc *[16]float64, in0, in1 []float64)
-
-// mishBackwardRareAVX2 folds mishBackwardRare into acc (max; element i into lane i % 8) with AVX2 (4 vectors per iteration, masked tail).
-// Requires: AVX.
-//
-//go:noescape
-func mishBackwardRareAVX2(acc *[16]float64, in0, in1 []float64)
+func mishBackwardUsualAVX2Stream(dst, in0, in1 []float64) int
 
 // preluAVX512 computes prelu with AVX512 (4 vectors per iteration, masked tail).
 // Requires: AVX, AVX512DQ, AVX512F, BMI2, SSE2.
@@ -1928,37 +1760,25 @@ func siluAVX2Stream(dst, in0 []float64)
 // Requires: AVX, AVX512DQ, AVX512F, BMI2.
 //
 //go:noescape
-func siluUsualAVX512(dst, in0 []float64)
+func siluUsualAVX512(dst, in0 []float64) int
 
 // siluUsualAVX512Stream computes siluUsual with non-temporal stores (dst aligned to 64 bytes) with AVX512 (2 vectors per iteration, masked tail).
 // Requires: AVX, AVX512DQ, AVX512F, BMI2, MMX+.
 //
 //go:noescape
-func siluUsualAVX512Stream(dst, in0 []float64)
+func siluUsualAVX512Stream(dst, in0 []float64) int
 
 // siluUsualAVX2 computes siluUsual with AVX2 (2 vectors per iteration, masked tail).
 // Requires: AVX, AVX2, FMA3.
 //
 //go:noescape
-func siluUsualAVX2(dst, in0 []float64)
+func siluUsualAVX2(dst, in0 []float64) int
 
 // siluUsualAVX2Stream computes siluUsual with non-temporal stores (dst aligned to 64 bytes) with AVX2 (2 vectors per iteration, masked tail).
 // Requires: AVX, AVX2, FMA3, MMX+.
 //
 //go:noescape
-func siluUsualAVX2Stream(dst, in0 []float64)
-
-// siluRareAVX512 folds siluRare into acc (max; element i into lane i % 8) with AVX512 (4 vectors per iteration, masked tail).
-// Requires: AVX, AVX512F, BMI2.
-//
-//go:noescape
-func siluRareAVX512(acc *[16]float64, in0 []float64)
-
-// siluRareAVX2 folds siluRare into acc (max; element i into lane i % 8) with AVX2 (4 vectors per iteration, masked tail).
-// Requires: AVX.
-//
-//go:noescape
-func siluRareAVX2(acc *[16]float64, in0 []float64)
+func siluUsualAVX2Stream(dst, in0 []float64) int
 
 // siluBackwardAVX512 computes siluBackward with AVX512 (2 vectors per iteration, masked tail).
 // Requires: AVX, AVX512DQ, AVX512F, BMI2.
@@ -1988,37 +1808,25 @@ func siluBackwardAVX2Stream(dst, in0, in1 []float64)
 // Requires: AVX, AVX512DQ, AVX512F, BMI2.
 //
 //go:noescape
-func siluBackwardUsualAVX512(dst, in0, in1 []float64)
+func siluBackwardUsualAVX512(dst, in0, in1 []float64) int
 
 // siluBackwardUsualAVX512Stream computes siluBackwardUsual with non-temporal stores (dst aligned to 64 bytes) with AVX512 (2 vectors per iteration, masked tail).
 // Requires: AVX, AVX512DQ, AVX512F, BMI2, MMX+.
 //
 //go:noescape
-func siluBackwardUsualAVX512Stream(dst, in0, in1 []float64)
+func siluBackwardUsualAVX512Stream(dst, in0, in1 []float64) int
 
 // siluBackwardUsualAVX2 computes siluBackwardUsual with AVX2 (2 vectors per iteration, masked tail).
 // Requires: AVX, AVX2, FMA3.
 //
 //go:noescape
-func siluBackwardUsualAVX2(dst, in0, in1 []float64)
+func siluBackwardUsualAVX2(dst, in0, in1 []float64) int
 
 // siluBackwardUsualAVX2Stream computes siluBackwardUsual with non-temporal stores (dst aligned to 64 bytes) with AVX2 (2 vectors per iteration, masked tail).
 // Requires: AVX, AVX2, FMA3, MMX+.
 //
 //go:noescape
-func siluBackwardUsualAVX2Stream(dst, in0, in1 []float64)
-
-// siluBackwardRareAVX512 folds siluBackwardRare into acc (max; element i into lane i % 8) with AVX512 (4 vectors per iteration, masked tail).
-// Requires: AVX, AVX512F, BMI2.
-//
-//go:noescape
-func siluBackwardRareAVX512(acc *[16]float64, in0, in1 []float64)
-
-// siluBackwardRareAVX2 folds siluBackwardRare into acc (max; element i into lane i % 8) with AVX2 (4 vectors per iteration, masked tail).
-// Requires: AVX.
-//
-//go:noescape
-func siluBackwardRareAVX2(acc *[16]float64, in0, in1 []float64)
+func siluBackwardUsualAVX2Stream(dst, in0, in1 []float64) int
 
 // sinAVX512 computes sin with AVX512 (2 vectors per iteration, masked tail).
 // Requires: AVX, AVX512DQ, AVX512F, BMI2, SSE2.
@@ -2048,37 +1856,25 @@ func sinAVX2Stream(dst, in0 []float64, w0 float64)
 // Requires: AVX, AVX512DQ, AVX512F, BMI2, SSE2.
 //
 //go:noescape
-func sinUsualAVX512(dst, in0 []float64, w0 float64)
+func sinUsualAVX512(dst, in0 []float64, w0 float64) int
 
 // sinUsualAVX512Stream computes sinUsual with non-temporal stores (dst aligned to 64 bytes) with AVX512 (2 vectors per iteration, masked tail).
 // Requires: AVX, AVX512DQ, AVX512F, BMI2, MMX+, SSE2.
 //
 //go:noescape
-func sinUsualAVX512Stream(dst, in0 []float64, w0 float64)
+func sinUsualAVX512Stream(dst, in0 []float64, w0 float64) int
 
 // sinUsualAVX2 computes sinUsual with AVX2 (2 vectors per iteration, masked tail).
 // Requires: AVX, AVX2, FMA3, SSE2.
 //
 //go:noescape
-func sinUsualAVX2(dst, in0 []float64, w0 float64)
+func sinUsualAVX2(dst, in0 []float64, w0 float64) int
 
 // sinUsualAVX2Stream computes sinUsual with non-temporal stores (dst aligned to 64 bytes) with AVX2 (2 vectors per iteration, masked tail).
 // Requires: AVX, AVX2, FMA3, MMX+, SSE2.
 //
 //go:noescape
-func sinUsualAVX2Stream(dst, in0 []float64, w0 float64)
-
-// sinRareAVX512 folds sinRare into acc (max; element i into lane i % 8) with AVX512 (3 vectors per iteration, masked tail).
-// Requires: AVX, AVX512DQ, AVX512F, BMI2, SSE2.
-//
-//go:noescape
-func sinRareAVX512(acc *[16]float64, in0 []float64, w0 float64)
-
-// sinRareAVX2 folds sinRare into acc (max; element i into lane i % 8) with AVX2 (4 vectors per iteration, masked tail).
-// Requires: AVX, AVX2, FMA3, SSE2.
-//
-//go:noescape
-func sinRareAVX2(acc *[16]float64, in0 []float64, w0 float64)
+func sinUsualAVX2Stream(dst, in0 []float64, w0 float64) int
 
 // sinBackwardAVX512 computes sinBackward with AVX512 (2 vectors per iteration, masked tail).
 // Requires: AVX, AVX512DQ, AVX512F, BMI2, SSE2.
@@ -2108,37 +1904,25 @@ func sinBackwardAVX2Stream(dst, in0, in1 []float64, w0 float64)
 // Requires: AVX, AVX512DQ, AVX512F, BMI2, SSE2.
 //
 //go:noescape
-func sinBackwardUsualAVX512(dst, in0, in1 []float64, w0 float64)
+func sinBackwardUsualAVX512(dst, in0, in1 []float64, w0 float64) int
 
 // sinBackwardUsualAVX512Stream computes sinBackwardUsual with non-temporal stores (dst aligned to 64 bytes) with AVX512 (2 vectors per iteration, masked tail).
 // Requires: AVX, AVX512DQ, AVX512F, BMI2, MMX+, SSE2.
 //
 //go:noescape
-func sinBackwardUsualAVX512Stream(dst, in0, in1 []float64, w0 float64)
+func sinBackwardUsualAVX512Stream(dst, in0, in1 []float64, w0 float64) int
 
 // sinBackwardUsualAVX2 computes sinBackwardUsual with AVX2 (2 vectors per iteration, masked tail).
 // Requires: AVX, AVX2, FMA3, SSE2.
 //
 //go:noescape
-func sinBackwardUsualAVX2(dst, in0, in1 []float64, w0 float64)
+func sinBackwardUsualAVX2(dst, in0, in1 []float64, w0 float64) int
 
 // sinBackwardUsualAVX2Stream computes sinBackwardUsual with non-temporal stores (dst aligned to 64 bytes) with AVX2 (2 vectors per iteration, masked tail).
 // Requires: AVX, AVX2, FMA3, MMX+, SSE2.
 //
 //go:noescape
-func sinBackwardUsualAVX2Stream(dst, in0, in1 []float64, w0 float64)
-
-// sinBackwardRareAVX512 folds sinBackwardRare into acc (max; element i into lane i % 8) with AVX512 (3 vectors per iteration, masked tail).
-// Requires: AVX, AVX512DQ, AVX512F, BMI2, SSE2.
-//
-//go:noescape
-func sinBackwardRareAVX512(acc *[16]float64, in0, in1 []float64, w0 float64)
-
-// sinBackwardRareAVX2 folds sinBackwardRare into acc (max; element i into lane i % 8) with AVX2 (4 vectors per iteration, masked tail).
-// Requires: AVX, AVX2, FMA3, SSE2.
-//
-//go:noescape
-func sinBackwardRareAVX2(acc *[16]float64, in0, in1 []float64, w0 float64)
+func sinBackwardUsualAVX2Stream(dst, in0, in1 []float64, w0 float64) int
 
 // softmaxReduceMAVX512 folds softmaxReduceM into acc (max; element i into lane i % 8) with AVX512 (4 vectors per iteration, masked tail).
 // Requires: AVX, AVX512F, BMI2.
@@ -2288,37 +2072,25 @@ func softplusAVX2Stream(dst, in0 []float64, beta, threshold float64)
 // Requires: AVX, AVX512DQ, AVX512F, BMI2, SSE2.
 //
 //go:noescape
-func softplusUsualAVX512(dst, in0 []float64, beta, threshold float64)
+func softplusUsualAVX512(dst, in0 []float64, beta, threshold float64) int
 
 // softplusUsualAVX512Stream computes softplusUsual with non-temporal stores (dst aligned to 64 bytes) with AVX512 (2 vectors per iteration, masked tail).
 // Requires: AVX, AVX512DQ, AVX512F, BMI2, MMX+, SSE2.
 //
 //go:noescape
-func softplusUsualAVX512Stream(dst, in0 []float64, beta, threshold float64)
+func softplusUsualAVX512Stream(dst, in0 []float64, beta, threshold float64) int
 
 // softplusUsualAVX2 computes softplusUsual with AVX2 (2 vectors per iteration, masked tail).
 // Requires: AVX, AVX2, FMA3, SSE2.
 //
 //go:noescape
-func softplusUsualAVX2(dst, in0 []float64, beta, threshold float64)
+func softplusUsualAVX2(dst, in0 []float64, beta, threshold float64) int
 
 // softplusUsualAVX2Stream computes softplusUsual with non-temporal stores (dst aligned to 64 bytes) with AVX2 (2 vectors per iteration, masked tail).
 // Requires: AVX, AVX2, FMA3, MMX+, SSE2.
 //
 //go:noescape
-func softplusUsualAVX2Stream(dst, in0 []float64, beta, threshold float64)
-
-// softplusRareAVX512 folds softplusRare into acc (max; element i into lane i % 8) with AVX512 (3 vectors per iteration, masked tail).
-// Requires: AVX, AVX512F, BMI2, SSE2.
-//
-//go:noescape
-func softplusRareAVX512(acc *[16]float64, in0 []float64, beta, threshold float64)
-
-// softplusRareAVX2 folds softplusRare into acc (max; element i into lane i % 8) with AVX2 (4 vectors per iteration, masked tail).
-// Requires: AVX, AVX2, SSE2.
-//
-//go:noescape
-func softplusRareAVX2(acc *[16]float64, in0 []float64, beta, threshold float64)
+func softplusUsualAVX2Stream(dst, in0 []float64, beta, threshold float64) int
 
 // softplusBackwardAVX512 computes softplusBackward with AVX512 (2 vectors per iteration, masked tail).
 // Requires: AVX, AVX512DQ, AVX512F, BMI2, SSE2.
@@ -2348,37 +2120,25 @@ func softplusBackwardAVX2Stream(dst, in0, in1 []float64, beta, threshold float64
 // Requires: AVX, AVX512DQ, AVX512F, BMI2, SSE2.
 //
 //go:noescape
-func softplusBackwardUsualAVX512(dst, in0, in1 []float64, beta, threshold float64)
+func softplusBackwardUsualAVX512(dst, in0, in1 []float64, beta, threshold float64) int
 
 // softplusBackwardUsualAVX512Stream computes softplusBackwardUsual with non-temporal stores (dst aligned to 64 bytes) with AVX512 (2 vectors per iteration, masked tail).
 // Requires: AVX, AVX512DQ, AVX512F, BMI2, MMX+, SSE2.
 //
 //go:noescape
-func softplusBackwardUsualAVX512Stream(dst, in0, in1 []float64, beta, threshold float64)
+func softplusBackwardUsualAVX512Stream(dst, in0, in1 []float64, beta, threshold float64) int
 
 // softplusBackwardUsualAVX2 computes softplusBackwardUsual with AVX2 (2 vectors per iteration, masked tail).
 // Requires: AVX, AVX2, FMA3, SSE2.
 //
 //go:noescape
-func softplusBackwardUsualAVX2(dst, in0, in1 []float64, beta, threshold float64)
+func softplusBackwardUsualAVX2(dst, in0, in1 []float64, beta, threshold float64) int
 
 // softplusBackwardUsualAVX2Stream computes softplusBackwardUsual with non-temporal stores (dst aligned to 64 bytes) with AVX2 (2 vectors per iteration, masked tail).
 // Requires: AVX, AVX2, FMA3, MMX+, SSE2.
 //
 //go:noescape
-func softplusBackwardUsualAVX2Stream(dst, in0, in1 []float64, beta, threshold float64)
-
-// softplusBackwardRareAVX512 folds softplusBackwardRare into acc (max; element i into lane i % 8) with AVX512 (4 vectors per iteration, masked tail).
-// Requires: AVX, AVX512F, BMI2, SSE2.
-//
-//go:noescape
-func softplusBackwardRareAVX512(acc *[16]float64, in0, in1 []float64, beta, threshold float64)
-
-// softplusBackwardRareAVX2 folds softplusBackwardRare into acc (max; element i into lane i % 8) with AVX2 (4 vectors per iteration, masked tail).
-// Requires: AVX, AVX2, SSE2.
-//
-//go:noescape
-func softplusBackwardRareAVX2(acc *[16]float64, in0, in1 []float64, beta, threshold float64)
+func softplusBackwardUsualAVX2Stream(dst, in0, in1 []float64, beta, threshold float64) int
 
 // softshrinkAVX512 computes softshrink with AVX512 (4 vectors per iteration, masked tail).
 // Requires: AVX, AVX512DQ, AVX512F, BMI2, SSE2.
@@ -2504,37 +2264,25 @@ func softsignBackwardAVX2Stream(dst, in0, in1 []float64)
 // Requires: AVX, AVX512DQ, AVX512F, BMI2.
 //
 //go:noescape
-func softsignBackwardUsualAVX512(dst, in0, in1 []float64)
+func softsignBackwardUsualAVX512(dst, in0, in1 []float64) int
 
 // softsignBackwardUsualAVX512Stream computes softsignBackwardUsual with non-temporal stores (dst aligned to 64 bytes) with AVX512 (2 vectors per iteration, masked tail).
 // Requires: AVX, AVX512DQ, AVX512F, BMI2, MMX+.
 //
 //go:noescape
-func softsignBackwardUsualAVX512Stream(dst, in0, in1 []float64)
+func softsignBackwardUsualAVX512Stream(dst, in0, in1 []float64) int
 
 // softsignBackwardUsualAVX2 computes softsignBackwardUsual with AVX2 (2 vectors per iteration, masked tail).
 // Requires: AVX, FMA3.
 //
 //go:noescape
-func softsignBackwardUsualAVX2(dst, in0, in1 []float64)
+func softsignBackwardUsualAVX2(dst, in0, in1 []float64) int
 
 // softsignBackwardUsualAVX2Stream computes softsignBackwardUsual with non-temporal stores (dst aligned to 64 bytes) with AVX2 (2 vectors per iteration, masked tail).
 // Requires: AVX, FMA3, MMX+.
 //
 //go:noescape
-func softsignBackwardUsualAVX2Stream(dst, in0, in1 []float64)
-
-// softsignBackwardRareAVX512 folds softsignBackwardRare into acc (max; element i into lane i % 8) with AVX512 (4 vectors per iteration, masked tail).
-// Requires: AVX, AVX512DQ, AVX512F, BMI2.
-//
-//go:noescape
-func softsignBackwardRareAVX512(acc *[16]float64, in0, in1 []float64)
-
-// softsignBackwardRareAVX2 folds softsignBackwardRare into acc (max; element i into lane i % 8) with AVX2 (4 vectors per iteration, masked tail).
-// Requires: AVX.
-//
-//go:noescape
-func softsignBackwardRareAVX2(acc *[16]float64, in0, in1 []float64)
+func softsignBackwardUsualAVX2Stream(dst, in0, in1 []float64) int
 
 // softsignBackwardFromOutputAVX512 computes softsignBackwardFromOutput with AVX512 (2 vectors per iteration, masked tail).
 // Requires: AVX, AVX512DQ, AVX512F, BMI2.
@@ -2576,25 +2324,13 @@ func swigluAVX2(dst, in0, in1 []float64)
 // Requires: AVX, AVX512DQ, AVX512F, BMI2.
 //
 //go:noescape
-func swigluUsualAVX512(dst, in0, in1 []float64)
+func swigluUsualAVX512(dst, in0, in1 []float64) int
 
 // swigluUsualAVX2 computes swigluUsual with AVX2 (2 vectors per iteration, masked tail).
 // Requires: AVX, AVX2, FMA3.
 //
 //go:noescape
-func swigluUsualAVX2(dst, in0, in1 []float64)
-
-// swigluRareAVX512 folds swigluRare into acc (max; element i into lane i % 8) with AVX512 (4 vectors per iteration, masked tail).
-// Requires: AVX, AVX512F, BMI2.
-//
-//go:noescape
-func swigluRareAVX512(acc *[16]float64, in0, in1 []float64)
-
-// swigluRareAVX2 folds swigluRare into acc (max; element i into lane i % 8) with AVX2 (4 vectors per iteration, masked tail).
-// Requires: AVX.
-//
-//go:noescape
-func swigluRareAVX2(acc *[16]float64, in0, in1 []float64)
+func swigluUsualAVX2(dst, in0, in1 []float64) int
 
 // swigluBackwardAAVX512 computes swigluBackwardA with AVX512 (2 vectors per iteration, masked tail).
 // Requires: AVX, AVX512DQ, AVX512F, BMI2.
@@ -2612,25 +2348,13 @@ func swigluBackwardAAVX2(dst, in0, in1, in2 []float64)
 // Requires: AVX, AVX512DQ, AVX512F, BMI2.
 //
 //go:noescape
-func swigluBackwardAUsualAVX512(dst, in0, in1, in2 []float64)
+func swigluBackwardAUsualAVX512(dst, in0, in1, in2 []float64) int
 
 // swigluBackwardAUsualAVX2 computes swigluBackwardAUsual with AVX2 (2 vectors per iteration, masked tail).
 // Requires: AVX, AVX2, FMA3.
 //
 //go:noescape
-func swigluBackwardAUsualAVX2(dst, in0, in1, in2 []float64)
-
-// swigluBackwardARareAVX512 folds swigluBackwardARare into acc (max; element i into lane i % 8) with AVX512 (4 vectors per iteration, masked tail).
-// Requires: AVX, AVX512F, BMI2.
-//
-//go:noescape
-func swigluBackwardARareAVX512(acc *[16]float64, in0, in1, in2 []float64)
-
-// swigluBackwardARareAVX2 folds swigluBackwardARare into acc (max; element i into lane i % 8) with AVX2 (4 vectors per iteration, masked tail).
-// Requires: AVX.
-//
-//go:noescape
-func swigluBackwardARareAVX2(acc *[16]float64, in0, in1, in2 []float64)
+func swigluBackwardAUsualAVX2(dst, in0, in1, in2 []float64) int
 
 // swigluBackwardBAVX512 computes swigluBackwardB with AVX512 (2 vectors per iteration, masked tail).
 // Requires: AVX, AVX512DQ, AVX512F, BMI2.
@@ -2648,25 +2372,13 @@ func swigluBackwardBAVX2(dst, in0, in1, in2 []float64)
 // Requires: AVX, AVX512DQ, AVX512F, BMI2.
 //
 //go:noescape
-func swigluBackwardBUsualAVX512(dst, in0, in1, in2 []float64)
+func swigluBackwardBUsualAVX512(dst, in0, in1, in2 []float64) int
 
 // swigluBackwardBUsualAVX2 computes swigluBackwardBUsual with AVX2 (2 vectors per iteration, masked tail).
 // Requires: AVX, AVX2, FMA3.
 //
 //go:noescape
-func swigluBackwardBUsualAVX2(dst, in0, in1, in2 []float64)
-
-// swigluBackwardBRareAVX512 folds swigluBackwardBRare into acc (max; element i into lane i % 8) with AVX512 (4 vectors per iteration, masked tail).
-// Requires: AVX, AVX512F, BMI2.
-//
-//go:noescape
-func swigluBackwardBRareAVX512(acc *[16]float64, in0, in1, in2 []float64)
-
-// swigluBackwardBRareAVX2 folds swigluBackwardBRare into acc (max; element i into lane i % 8) with AVX2 (4 vectors per iteration, masked tail).
-// Requires: AVX.
-//
-//go:noescape
-func swigluBackwardBRareAVX2(acc *[16]float64, in0, in1, in2 []float64)
+func swigluBackwardBUsualAVX2(dst, in0, in1, in2 []float64) int
 
 // tanhAVX512 computes tanh with AVX512 (3 vectors per iteration, masked tail).
 // Requires: AVX, AVX512DQ, AVX512F, BMI2.
@@ -2720,37 +2432,25 @@ func tanhBackwardAVX2Stream(dst, in0, in1 []float64)
 // Requires: AVX, AVX512DQ, AVX512F, BMI2.
 //
 //go:noescape
-func tanhBackwardUsualAVX512(dst, in0, in1 []float64)
+func tanhBackwardUsualAVX512(dst, in0, in1 []float64) int
 
 // tanhBackwardUsualAVX512Stream computes tanhBackwardUsual with non-temporal stores (dst aligned to 64 bytes) with AVX512 (2 vectors per iteration, masked tail).
 // Requires: AVX, AVX512DQ, AVX512F, BMI2, MMX+.
 //
 //go:noescape
-func tanhBackwardUsualAVX512Stream(dst, in0, in1 []float64)
+func tanhBackwardUsualAVX512Stream(dst, in0, in1 []float64) int
 
 // tanhBackwardUsualAVX2 computes tanhBackwardUsual with AVX2 (2 vectors per iteration, masked tail).
 // Requires: AVX, AVX2, FMA3.
 //
 //go:noescape
-func tanhBackwardUsualAVX2(dst, in0, in1 []float64)
+func tanhBackwardUsualAVX2(dst, in0, in1 []float64) int
 
 // tanhBackwardUsualAVX2Stream computes tanhBackwardUsual with non-temporal stores (dst aligned to 64 bytes) with AVX2 (2 vectors per iteration, masked tail).
 // Requires: AVX, AVX2, FMA3, MMX+.
 //
 //go:noescape
-func tanhBackwardUsualAVX2Stream(dst, in0, in1 []float64)
-
-// tanhBackwardRareAVX512 folds tanhBackwardRare into acc (max; element i into lane i % 8) with AVX512 (4 vectors per iteration, masked tail).
-// Requires: AVX, AVX512DQ, AVX512F, BMI2.
-//
-//go:noescape
-func tanhBackwardRareAVX512(acc *[16]float64, in0, in1 []float64)
-
-// tanhBackwardRareAVX2 folds tanhBackwardRare into acc (max; element i into lane i % 8) with AVX2 (4 vectors per iteration, masked tail).
-// Requires: AVX.
-//
-//go:noescape
-func tanhBackwardRareAVX2(acc *[16]float64, in0, in1 []float64)
+func tanhBackwardUsualAVX2Stream(dst, in0, in1 []float64) int
 
 // tanhBackwardFromOutputAVX512 computes tanhBackwardFromOutput with AVX512 (2 vectors per iteration, masked tail).
 // Requires: AVX, AVX512DQ, AVX512F, BMI2.

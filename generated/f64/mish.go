@@ -62,19 +62,22 @@ func Mish(dst, x []float64) {
 	if partialOverlap(dst, x) {
 		panic("actkern: Mish: dst and x overlap partially (only dst == x, in place, is allowed)")
 	}
-	// Few inputs need mish's rare branch: skip it where none does (same bits).
-	acc := rareAcc()
-	mishRareImpl(&acc, x)
-	if noneRare(&acc) {
-		if mishUsualStreamImpl != nil && streams(dst, x) {
-			h := streamHead(dst)
-			mishUsualImpl(dst[:h], x[:h])
-			mishUsualStreamImpl(dst[h:], x[h:])
-			return
+	// Few inputs need mish's rare branch: the usual kernel, without it, stops before the
+	// first that does, and the full kernel takes the rest (same bits).
+	var done int
+	if mishUsualStreamImpl != nil && streams(dst, x) {
+		h := streamHead(dst)
+		done = mishUsualImpl(dst[:h], x[:h])
+		if done == h {
+			done += mishUsualStreamImpl(dst[h:], x[h:])
 		}
-		mishUsualImpl(dst, x)
+	} else {
+		done = mishUsualImpl(dst, x)
+	}
+	if done == len(dst) {
 		return
 	}
+	dst, x = dst[done:], x[done:]
 	if mishStreamImpl != nil && streams(dst, x) {
 		h := streamHead(dst)
 		mishImpl(dst[:h], x[:h])
@@ -147,19 +150,22 @@ func MishBackward(dx, dy, x []float64) {
 	if partialOverlap(dx, x) {
 		panic("actkern: MishBackward: dx and x overlap partially (only dx == x, in place, is allowed)")
 	}
-	// Few inputs need mishBackward's rare branch: skip it where none does (same bits).
-	acc := rareAcc()
-	mishBackwardRareImpl(&acc, x, dy)
-	if noneRare(&acc) {
-		if mishBackwardUsualStreamImpl != nil && streams(dx, x, dy) {
-			h := streamHead(dx)
-			mishBackwardUsualImpl(dx[:h], x[:h], dy[:h])
-			mishBackwardUsualStreamImpl(dx[h:], x[h:], dy[h:])
-			return
+	// Few inputs need mishBackward's rare branch: the usual kernel, without it, stops before the
+	// first that does, and the full kernel takes the rest (same bits).
+	var done int
+	if mishBackwardUsualStreamImpl != nil && streams(dx, x, dy) {
+		h := streamHead(dx)
+		done = mishBackwardUsualImpl(dx[:h], x[:h], dy[:h])
+		if done == h {
+			done += mishBackwardUsualStreamImpl(dx[h:], x[h:], dy[h:])
 		}
-		mishBackwardUsualImpl(dx, x, dy)
+	} else {
+		done = mishBackwardUsualImpl(dx, x, dy)
+	}
+	if done == len(dx) {
 		return
 	}
+	dx, x, dy = dx[done:], x[done:], dy[done:]
 	if mishBackwardStreamImpl != nil && streams(dx, x, dy) {
 		h := streamHead(dx)
 		mishBackwardImpl(dx[:h], x[:h], dy[:h])

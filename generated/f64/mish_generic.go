@@ -10,10 +10,8 @@ import "math"
 var (
 	mishImpl              = mishGeneric
 	mishUsualImpl         = mishUsualGeneric
-	mishRareImpl          = mishRareGeneric
 	mishBackwardImpl      = mishBackwardGeneric
 	mishBackwardUsualImpl = mishBackwardUsualGeneric
-	mishBackwardRareImpl  = mishBackwardRareGeneric
 )
 
 // Their streaming twins, for outputs too large for the caches (see
@@ -21,9 +19,9 @@ var (
 // stores.
 var (
 	mishStreamImpl              func(dst, x []float64)
-	mishUsualStreamImpl         func(dst, x []float64)
+	mishUsualStreamImpl         func(dst, x []float64) int
 	mishBackwardStreamImpl      func(dx, x, dy []float64)
-	mishBackwardUsualStreamImpl func(dx, x, dy []float64)
+	mishBackwardUsualStreamImpl func(dx, x, dy []float64) int
 )
 
 // mishGeneric is the pure-Go kernel of mish (f64 memory, f64 compute, 187
@@ -286,178 +284,161 @@ func mishGeneric(dst, x []float64) {
 }
 
 // mishUsualGeneric is the pure-Go kernel of mishUsual (f64 memory, f64
-// compute, 110 operations): the scalar twin of the vector program the assembly
+// compute, 114 operations): the scalar twin of the vector program the assembly
 // kernels run, with exactly the semantics of vprog.Program.Eval, so every
 // backend gives the same bits. The caller guarantees equal lengths; dst may be
-// the same slice as an input.
-func mishUsualGeneric(dst, x []float64) {
+// the same slice as an input. It stops before the first element that needs a
+// rare branch (vprog.Program.Stops) and returns how many elements it stored.
+func mishUsualGeneric(dst, x []float64) int {
 	x = x[:len(dst)]
 	v1 := math.Float64frombits(0xc089000000000000)  // -800
 	v3 := math.Float64frombits(0x0000000000000000)  // 0
 	v4 := math.Float64frombits(0x8000000000000000)  // -0
 	v5 := math.Float64frombits(0x4034000000000000)  // 20
-	v7 := math.Float64frombits(0xc096d00000000000)  // -1460
-	v9 := math.Float64frombits(0x4086300000000000)  // 710
-	v11 := math.Float64frombits(0x3ff71547652b82fe) // 1.4426950408889634
-	v14 := math.Float64frombits(0xbfe62e42fefa39ef) // -0.6931471805599453
-	v16 := math.Float64frombits(0xbc7abc9e3b39803f) // -2.3190468138462996e-17
-	v20 := math.Float64frombits(0x3fe0000000000000) // 0.5
-	v33 := math.Float64frombits(0x3e21f2a265956fb2) // 2.0893978046591626e-09
-	v34 := math.Float64frombits(0x3e5af38930c76304) // 2.5100365384992085e-08
-	v36 := math.Float64frombits(0x3e927e502c598216) // 2.755732960487844e-07
-	v38 := math.Float64frombits(0x3ec71de0db91cbba) // 2.7557268507615253e-06
-	v40 := math.Float64frombits(0x3efa01a0198a8804) // 2.4801587275143102e-05
-	v42 := math.Float64frombits(0x3f2a01a01a7c0f12) // 0.00019841269863018395
-	v44 := math.Float64frombits(0x3f56c16c16c1811d) // 0.001388888888890056
-	v46 := math.Float64frombits(0x3f811111111109b8) // 0.00833333333333007
-	v48 := math.Float64frombits(0x3fa5555555555554) // 0.04166666666666666
-	v50 := math.Float64frombits(0x3fc5555555555556) // 0.16666666666666669
-	v53 := math.Float64frombits(0x3ff0000000000000) // 1
-	v58 := math.Float64frombits(0xc08ff00000000000) // -1022
-	v60 := math.Float64frombits(0x408f400000000000) // 1000
-	v63 := math.Float64frombits(0xc08fe80000000000) // -1021
-	v65 := math.Float64frombits(0x3ff8000000000000) // 1.5
-	v75 := math.Float64frombits(0xc091300000000000) // -1100
-	v79 := math.Float64frombits(0x4000000000000000) // 2
+	v7 := math.Float64frombits(0xc087480000000000)  // -745
+	v9 := math.Float64frombits(0xc086200000000000)  // -708
+	v11 := math.Float64frombits(0xc096d00000000000) // -1460
+	v13 := math.Float64frombits(0x4086300000000000) // 710
+	v15 := math.Float64frombits(0x3ff71547652b82fe) // 1.4426950408889634
+	v18 := math.Float64frombits(0xbfe62e42fefa39ef) // -0.6931471805599453
+	v20 := math.Float64frombits(0xbc7abc9e3b39803f) // -2.3190468138462996e-17
+	v24 := math.Float64frombits(0x3fe0000000000000) // 0.5
+	v37 := math.Float64frombits(0x3e21f2a265956fb2) // 2.0893978046591626e-09
+	v38 := math.Float64frombits(0x3e5af38930c76304) // 2.5100365384992085e-08
+	v40 := math.Float64frombits(0x3e927e502c598216) // 2.755732960487844e-07
+	v42 := math.Float64frombits(0x3ec71de0db91cbba) // 2.7557268507615253e-06
+	v44 := math.Float64frombits(0x3efa01a0198a8804) // 2.4801587275143102e-05
+	v46 := math.Float64frombits(0x3f2a01a01a7c0f12) // 0.00019841269863018395
+	v48 := math.Float64frombits(0x3f56c16c16c1811d) // 0.001388888888890056
+	v50 := math.Float64frombits(0x3f811111111109b8) // 0.00833333333333007
+	v52 := math.Float64frombits(0x3fa5555555555554) // 0.04166666666666666
+	v54 := math.Float64frombits(0x3fc5555555555556) // 0.16666666666666669
+	v57 := math.Float64frombits(0x3ff0000000000000) // 1
+	v62 := math.Float64frombits(0xc08ff00000000000) // -1022
+	v64 := math.Float64frombits(0x408f400000000000) // 1000
+	v67 := math.Float64frombits(0xc08fe80000000000) // -1021
+	v69 := math.Float64frombits(0x3ff8000000000000) // 1.5
+	v79 := math.Float64frombits(0xc091300000000000) // -1100
+	v83 := math.Float64frombits(0x4000000000000000) // 2
 	for i := range dst {
 		v0 := x[i]
 		v2 := v0 < v1
 		v6 := v5 < v0
-		v8 := v7
-		if v0 > v7 {
-			v8 = v0
+		v8 := v0 < v7
+		v10 := v0 < v9
+		v12 := v11
+		if v0 > v11 {
+			v12 = v0
 		}
-		v10 := v9
-		if v8 < v9 {
-			v10 = v8
+		v14 := v13
+		if v12 < v13 {
+			v14 = v12
 		}
-		v12 := float64(v10 * v11)
-		v13 := math.RoundToEven(v12)
-		v15 := math.FMA(v13, v14, v10)
-		v17 := math.FMA(v13, v16, v15)
-		v18 := float64(v15 - v17)
-		v19 := math.FMA(v13, v16, v18)
-		v21 := float64(v17 * v17)
-		v22 := -v21
-		v23 := math.FMA(v17, v17, v22)
-		v24 := float64(v20 * v21)
-		v25 := float64(v20 * v23)
-		v26 := float64(v17 + v24)
-		v27 := float64(v17 - v26)
-		v28 := float64(v27 + v24)
-		v29 := float64(v28 + v25)
-		v30 := math.FMA(v19, v17, v19)
-		v31 := float64(v29 + v30)
-		v32 := float64(v21 * v17)
-		v35 := math.FMA(v17, v33, v34)
-		v37 := math.FMA(v17, v35, v36)
-		v39 := math.FMA(v17, v37, v38)
-		v41 := math.FMA(v17, v39, v40)
-		v43 := math.FMA(v17, v41, v42)
-		v45 := math.FMA(v17, v43, v44)
-		v47 := math.FMA(v17, v45, v46)
-		v49 := math.FMA(v17, v47, v48)
-		v51 := math.FMA(v17, v49, v50)
-		v52 := math.FMA(v32, v51, v31)
-		v54 := float64(v53 + v26)
-		v55 := float64(v53 - v54)
-		v56 := float64(v55 + v26)
-		v57 := float64(v56 + v52)
-		v59 := float64(v58 - v13)
-		v61 := v60
-		if v59 < v60 {
-			v61 = v59
+		v16 := float64(v14 * v15)
+		v17 := math.RoundToEven(v16)
+		v19 := math.FMA(v17, v18, v14)
+		v21 := math.FMA(v17, v20, v19)
+		v22 := float64(v19 - v21)
+		v23 := math.FMA(v17, v20, v22)
+		v25 := float64(v21 * v21)
+		v26 := -v25
+		v27 := math.FMA(v21, v21, v26)
+		v28 := float64(v24 * v25)
+		v29 := float64(v24 * v27)
+		v30 := float64(v21 + v28)
+		v31 := float64(v21 - v30)
+		v32 := float64(v31 + v28)
+		v33 := float64(v32 + v29)
+		v34 := math.FMA(v23, v21, v23)
+		v35 := float64(v33 + v34)
+		v36 := float64(v25 * v21)
+		v39 := math.FMA(v21, v37, v38)
+		v41 := math.FMA(v21, v39, v40)
+		v43 := math.FMA(v21, v41, v42)
+		v45 := math.FMA(v21, v43, v44)
+		v47 := math.FMA(v21, v45, v46)
+		v49 := math.FMA(v21, v47, v48)
+		v51 := math.FMA(v21, v49, v50)
+		v53 := math.FMA(v21, v51, v52)
+		v55 := math.FMA(v21, v53, v54)
+		v56 := math.FMA(v36, v55, v35)
+		v58 := float64(v57 + v30)
+		v59 := float64(v57 - v58)
+		v60 := float64(v59 + v30)
+		v61 := float64(v60 + v56)
+		v63 := float64(v62 - v17)
+		v65 := v64
+		if v63 < v64 {
+			v65 = v63
 		}
-		v62 := v3
-		if v61 > v3 {
-			v62 = v61
+		v66 := v3
+		if v65 > v3 {
+			v66 = v65
 		}
-		v64 := v13 < v63
-		v66 := ldexpNormal(v65, v62)
-		v67 := v3
-		if v64 {
-			v67 = v66
+		v68 := v17 < v67
+		v70 := ldexpNormal(v69, v66)
+		v71 := v3
+		if v68 {
+			v71 = v70
 		}
-		v68 := float64(v54 + v67)
-		v69 := float64(v68 - v67)
-		v70 := float64(v54 - v69)
-		v71 := float64(v70 + v57)
-		v72 := float64(v71 + v67)
-		v73 := float64(v72 - v67)
-		v74 := float64(v69 + v73)
-		v76 := v75
-		if v13 > v75 {
-			v76 = v13
+		v72 := float64(v58 + v71)
+		v73 := float64(v72 - v71)
+		v74 := float64(v58 - v73)
+		v75 := float64(v74 + v61)
+		v76 := float64(v75 + v71)
+		v77 := float64(v76 - v71)
+		v78 := float64(v73 + v77)
+		v80 := v79
+		if v17 > v79 {
+			v80 = v17
 		}
-		v77 := ldexpMid(v74, v76)
-		v78 := math.IsNaN(v0)
-		v80 := float64(v77 + v79)
-		v81 := float64(v77 * v80)
-		v82 := float64(v81 + v79)
-		v83 := float64(v81 / v82)
-		v84 := -v83
-		v85 := math.FMA(v84, v82, v81)
-		v86 := -v81
-		v87 := math.FMA(v77, v80, v86)
-		v88 := float64(v80 - v77)
-		v89 := float64(v80 - v88)
-		v90 := float64(v77 - v89)
-		v91 := float64(v79 - v88)
-		v92 := float64(v90 + v91)
-		v93 := float64(v77 * v92)
-		v94 := float64(v87 + v93)
-		v95 := float64(v85 + v94)
-		v96 := float64(v82 - v81)
-		v97 := float64(v82 - v96)
-		v98 := float64(v81 - v97)
-		v99 := float64(v79 - v96)
-		v100 := float64(v98 + v99)
-		v101 := float64(v100 + v94)
-		v102 := float64(v83 * v101)
-		v103 := float64(v95 - v102)
-		v104 := float64(v103 / v82)
-		v105 := float64(v0 * v104)
-		v106 := math.FMA(v0, v83, v105)
-		v107 := v106
+		v81 := ldexpMid(v78, v80)
+		v82 := math.IsNaN(v0)
+		v84 := float64(v81 + v83)
+		v85 := float64(v81 * v84)
+		v86 := float64(v85 + v83)
+		v87 := float64(v85 / v86)
+		v88 := -v87
+		v89 := math.FMA(v88, v86, v85)
+		v90 := -v85
+		v91 := math.FMA(v81, v84, v90)
+		v92 := float64(v84 - v81)
+		v93 := float64(v84 - v92)
+		v94 := float64(v81 - v93)
+		v95 := float64(v83 - v92)
+		v96 := float64(v94 + v95)
+		v97 := float64(v81 * v96)
+		v98 := float64(v91 + v97)
+		v99 := float64(v89 + v98)
+		v100 := float64(v86 - v85)
+		v101 := float64(v86 - v100)
+		v102 := float64(v85 - v101)
+		v103 := float64(v83 - v100)
+		v104 := float64(v102 + v103)
+		v105 := float64(v104 + v98)
+		v106 := float64(v87 * v105)
+		v107 := float64(v99 - v106)
+		v108 := float64(v107 / v86)
+		v109 := float64(v0 * v108)
+		v110 := math.FMA(v0, v87, v109)
+		v111 := v110
 		if v6 {
-			v107 = v0
+			v111 = v0
 		}
-		v108 := v107
+		v112 := v111
 		if v2 {
-			v108 = v4
+			v112 = v4
 		}
-		v109 := v108
-		if v78 {
-			v109 = v0
+		v113 := v112
+		if v82 {
+			v113 = v0
 		}
-		dst[i] = v109
+		if v10 || v8 {
+			return i
+		}
+		dst[i] = v113
 	}
-}
-
-// mishRareGeneric is the pure-Go kernel of mishRare (f64 memory, f64 compute,
-// 9 operations): the scalar twin of the vector program the assembly kernels
-// run. It folds each element's value into acc by max, element i into lane i %
-// 8, exactly as vprog.Acc.Add, so every backend gives the same bits. The
-// caller guarantees equal lengths.
-func mishRareGeneric(acc *[16]float64, x []float64) {
-	v1 := math.Float64frombits(0xc087480000000000) // -745
-	v3 := math.Float64frombits(0xc086200000000000) // -708
-	v6 := math.Float64frombits(0x3ff0000000000000) // 1
-	v7 := math.Float64frombits(0x0000000000000000) // 0
-	for i := range x {
-		v0 := x[i]
-		v2 := v0 < v1
-		v4 := v0 < v3
-		v5 := v4 || v2
-		v8 := v7
-		if v5 {
-			v8 = v6
-		}
-		foldK := i & 7
-		if foldS := acc[foldK]; foldS == foldS && (v8 > foldS || v8 != v8) {
-			acc[foldK] = v8
-		}
-	}
+	return len(dst)
 }
 
 // mishBackwardGeneric is the pure-Go kernel of mishBackward (f64 memory, f64
@@ -980,11 +961,13 @@ func mishBackwardGeneric(dx, x, dy []float64) {
 }
 
 // mishBackwardUsualGeneric is the pure-Go kernel of mishBackwardUsual (f64
-// memory, f64 compute, 317 operations): the scalar twin of the vector program
+// memory, f64 compute, 319 operations): the scalar twin of the vector program
 // the assembly kernels run, with exactly the semantics of vprog.Program.Eval,
 // so every backend gives the same bits. The caller guarantees equal lengths;
-// dx may be the same slice as an input.
-func mishBackwardUsualGeneric(dx, x, dy []float64) {
+// dx may be the same slice as an input. It stops before the first element that
+// needs a rare branch (vprog.Program.Stops) and returns how many elements it
+// stored.
+func mishBackwardUsualGeneric(dx, x, dy []float64) int {
 	x = x[:len(dx)]
 	dy = dy[:len(dx)]
 	v1 := math.Float64frombits(0xc089000000000000)   // -800
@@ -992,403 +975,385 @@ func mishBackwardUsualGeneric(dx, x, dy []float64) {
 	v4 := math.Float64frombits(0x8000000000000000)   // -0
 	v5 := math.Float64frombits(0x4039000000000000)   // 25
 	v7 := math.Float64frombits(0x3ff0000000000000)   // 1
-	v8 := math.Float64frombits(0xbfc3333333333333)   // -0.15
-	v10 := math.Float64frombits(0xc096d00000000000)  // -1460
-	v12 := math.Float64frombits(0x4086300000000000)  // 710
-	v14 := math.Float64frombits(0x3ff71547652b82fe)  // 1.4426950408889634
-	v17 := math.Float64frombits(0xbfe62e42fefa39ef)  // -0.6931471805599453
-	v19 := math.Float64frombits(0xbc7abc9e3b39803f)  // -2.3190468138462996e-17
-	v23 := math.Float64frombits(0x3fe0000000000000)  // 0.5
-	v36 := math.Float64frombits(0x3e21f2a265956fb2)  // 2.0893978046591626e-09
-	v37 := math.Float64frombits(0x3e5af38930c76304)  // 2.5100365384992085e-08
-	v39 := math.Float64frombits(0x3e927e502c598216)  // 2.755732960487844e-07
-	v41 := math.Float64frombits(0x3ec71de0db91cbba)  // 2.7557268507615253e-06
-	v43 := math.Float64frombits(0x3efa01a0198a8804)  // 2.4801587275143102e-05
-	v45 := math.Float64frombits(0x3f2a01a01a7c0f12)  // 0.00019841269863018395
-	v47 := math.Float64frombits(0x3f56c16c16c1811d)  // 0.001388888888890056
-	v49 := math.Float64frombits(0x3f811111111109b8)  // 0.00833333333333007
-	v51 := math.Float64frombits(0x3fa5555555555554)  // 0.04166666666666666
-	v53 := math.Float64frombits(0x3fc5555555555556)  // 0.16666666666666669
-	v60 := math.Float64frombits(0xc08ff00000000000)  // -1022
-	v62 := math.Float64frombits(0x408f400000000000)  // 1000
-	v65 := math.Float64frombits(0xc08fe80000000000)  // -1021
-	v67 := math.Float64frombits(0x3ff8000000000000)  // 1.5
-	v77 := math.Float64frombits(0xc091300000000000)  // -1100
-	v81 := math.Float64frombits(0xbff31432c0d12d84)  // -1.1924312145154952
-	v83 := math.Float64frombits(0xbc8bf319154da210)  // -4.8484829848031044e-17
-	v85 := math.Float64frombits(0xc044000000000000)  // -40
-	v117 := math.Float64frombits(0xbff0000000000000) // -1
-	v133 := math.Float64frombits(0x3f9c9f40193f744c) // 0.027951242009170138
-	v135 := math.Float64frombits(0x4008000000000000) // 3
-	v140 := math.Float64frombits(0x3fd793f9434fbb17) // 0.3684065968836178
-	v141 := math.Float64frombits(0x4000000000000000) // 2
-	v145 := math.Float64frombits(0x3fd7e53ec82f25e8) // 0.3733670191691929
-	v148 := math.Float64frombits(0x4010000000000000) // 4
-	v171 := math.Float64frombits(0x3ff31432c0d12d84) // 1.1924312145154952
-	v238 := math.Float64frombits(0x17f0000000000000) // 2.191809349008403e-193
-	v300 := math.Float64frombits(0x3cc0000000000000) // 4.440892098500626e-16
-	v306 := math.Float64frombits(0x6570000000000000) // 4.149515568880993e+180
-	v308 := math.Float64frombits(0x2270000000000000) // 8.200532357869981e-143
-	v309 := math.Float64frombits(0x2260000000000000) // 4.100266178934991e-143
+	v8 := math.Float64frombits(0xc086200000000000)   // -708
+	v10 := math.Float64frombits(0xbfc3333333333333)  // -0.15
+	v12 := math.Float64frombits(0xc096d00000000000)  // -1460
+	v14 := math.Float64frombits(0x4086300000000000)  // 710
+	v16 := math.Float64frombits(0x3ff71547652b82fe)  // 1.4426950408889634
+	v19 := math.Float64frombits(0xbfe62e42fefa39ef)  // -0.6931471805599453
+	v21 := math.Float64frombits(0xbc7abc9e3b39803f)  // -2.3190468138462996e-17
+	v25 := math.Float64frombits(0x3fe0000000000000)  // 0.5
+	v38 := math.Float64frombits(0x3e21f2a265956fb2)  // 2.0893978046591626e-09
+	v39 := math.Float64frombits(0x3e5af38930c76304)  // 2.5100365384992085e-08
+	v41 := math.Float64frombits(0x3e927e502c598216)  // 2.755732960487844e-07
+	v43 := math.Float64frombits(0x3ec71de0db91cbba)  // 2.7557268507615253e-06
+	v45 := math.Float64frombits(0x3efa01a0198a8804)  // 2.4801587275143102e-05
+	v47 := math.Float64frombits(0x3f2a01a01a7c0f12)  // 0.00019841269863018395
+	v49 := math.Float64frombits(0x3f56c16c16c1811d)  // 0.001388888888890056
+	v51 := math.Float64frombits(0x3f811111111109b8)  // 0.00833333333333007
+	v53 := math.Float64frombits(0x3fa5555555555554)  // 0.04166666666666666
+	v55 := math.Float64frombits(0x3fc5555555555556)  // 0.16666666666666669
+	v62 := math.Float64frombits(0xc08ff00000000000)  // -1022
+	v64 := math.Float64frombits(0x408f400000000000)  // 1000
+	v67 := math.Float64frombits(0xc08fe80000000000)  // -1021
+	v69 := math.Float64frombits(0x3ff8000000000000)  // 1.5
+	v79 := math.Float64frombits(0xc091300000000000)  // -1100
+	v83 := math.Float64frombits(0xbff31432c0d12d84)  // -1.1924312145154952
+	v85 := math.Float64frombits(0xbc8bf319154da210)  // -4.8484829848031044e-17
+	v87 := math.Float64frombits(0xc044000000000000)  // -40
+	v119 := math.Float64frombits(0xbff0000000000000) // -1
+	v135 := math.Float64frombits(0x3f9c9f40193f744c) // 0.027951242009170138
+	v137 := math.Float64frombits(0x4008000000000000) // 3
+	v142 := math.Float64frombits(0x3fd793f9434fbb17) // 0.3684065968836178
+	v143 := math.Float64frombits(0x4000000000000000) // 2
+	v147 := math.Float64frombits(0x3fd7e53ec82f25e8) // 0.3733670191691929
+	v150 := math.Float64frombits(0x4010000000000000) // 4
+	v173 := math.Float64frombits(0x3ff31432c0d12d84) // 1.1924312145154952
+	v240 := math.Float64frombits(0x17f0000000000000) // 2.191809349008403e-193
+	v302 := math.Float64frombits(0x3cc0000000000000) // 4.440892098500626e-16
+	v308 := math.Float64frombits(0x6570000000000000) // 4.149515568880993e+180
+	v310 := math.Float64frombits(0x2270000000000000) // 8.200532357869981e-143
+	v311 := math.Float64frombits(0x2260000000000000) // 4.100266178934991e-143
 	for i := range dx {
 		v0 := x[i]
 		v2 := v0 < v1
 		v6 := v5 < v0
 		v9 := v0 < v8
-		v11 := v10
-		if v0 > v10 {
-			v11 = v0
-		}
+		v11 := v0 < v10
 		v13 := v12
-		if v11 < v12 {
-			v13 = v11
+		if v0 > v12 {
+			v13 = v0
 		}
-		v15 := float64(v13 * v14)
-		v16 := math.RoundToEven(v15)
-		v18 := math.FMA(v16, v17, v13)
-		v20 := math.FMA(v16, v19, v18)
-		v21 := float64(v18 - v20)
-		v22 := math.FMA(v16, v19, v21)
-		v24 := float64(v20 * v20)
-		v25 := -v24
-		v26 := math.FMA(v20, v20, v25)
-		v27 := float64(v23 * v24)
-		v28 := float64(v23 * v26)
-		v29 := float64(v20 + v27)
-		v30 := float64(v20 - v29)
-		v31 := float64(v30 + v27)
-		v32 := float64(v31 + v28)
-		v33 := math.FMA(v22, v20, v22)
-		v34 := float64(v32 + v33)
-		v35 := float64(v24 * v20)
-		v38 := math.FMA(v20, v36, v37)
-		v40 := math.FMA(v20, v38, v39)
-		v42 := math.FMA(v20, v40, v41)
-		v44 := math.FMA(v20, v42, v43)
-		v46 := math.FMA(v20, v44, v45)
-		v48 := math.FMA(v20, v46, v47)
-		v50 := math.FMA(v20, v48, v49)
-		v52 := math.FMA(v20, v50, v51)
-		v54 := math.FMA(v20, v52, v53)
-		v55 := math.FMA(v35, v54, v34)
-		v56 := float64(v7 + v29)
-		v57 := float64(v7 - v56)
-		v58 := float64(v57 + v29)
-		v59 := float64(v58 + v55)
-		v61 := float64(v60 - v16)
-		v63 := v62
-		if v61 < v62 {
-			v63 = v61
+		v15 := v14
+		if v13 < v14 {
+			v15 = v13
 		}
-		v64 := v3
-		if v63 > v3 {
-			v64 = v63
+		v17 := float64(v15 * v16)
+		v18 := math.RoundToEven(v17)
+		v20 := math.FMA(v18, v19, v15)
+		v22 := math.FMA(v18, v21, v20)
+		v23 := float64(v20 - v22)
+		v24 := math.FMA(v18, v21, v23)
+		v26 := float64(v22 * v22)
+		v27 := -v26
+		v28 := math.FMA(v22, v22, v27)
+		v29 := float64(v25 * v26)
+		v30 := float64(v25 * v28)
+		v31 := float64(v22 + v29)
+		v32 := float64(v22 - v31)
+		v33 := float64(v32 + v29)
+		v34 := float64(v33 + v30)
+		v35 := math.FMA(v24, v22, v24)
+		v36 := float64(v34 + v35)
+		v37 := float64(v26 * v22)
+		v40 := math.FMA(v22, v38, v39)
+		v42 := math.FMA(v22, v40, v41)
+		v44 := math.FMA(v22, v42, v43)
+		v46 := math.FMA(v22, v44, v45)
+		v48 := math.FMA(v22, v46, v47)
+		v50 := math.FMA(v22, v48, v49)
+		v52 := math.FMA(v22, v50, v51)
+		v54 := math.FMA(v22, v52, v53)
+		v56 := math.FMA(v22, v54, v55)
+		v57 := math.FMA(v37, v56, v36)
+		v58 := float64(v7 + v31)
+		v59 := float64(v7 - v58)
+		v60 := float64(v59 + v31)
+		v61 := float64(v60 + v57)
+		v63 := float64(v62 - v18)
+		v65 := v64
+		if v63 < v64 {
+			v65 = v63
 		}
-		v66 := v16 < v65
-		v68 := ldexpNormal(v67, v64)
-		v69 := v3
-		if v66 {
-			v69 = v68
+		v66 := v3
+		if v65 > v3 {
+			v66 = v65
 		}
-		v70 := float64(v56 + v69)
-		v71 := float64(v70 - v69)
-		v72 := float64(v56 - v71)
-		v73 := float64(v72 + v59)
-		v74 := float64(v73 + v69)
-		v75 := float64(v74 - v69)
-		v76 := float64(v71 + v75)
-		v78 := v77
-		if v16 > v77 {
-			v78 = v16
+		v68 := v18 < v67
+		v70 := ldexpNormal(v69, v66)
+		v71 := v3
+		if v68 {
+			v71 = v70
 		}
-		v79 := ldexpMid(v76, v78)
-		v80 := math.IsNaN(v0)
-		v82 := float64(v0 - v81)
-		v84 := float64(v82 - v83)
-		v86 := v85
-		if v84 > v85 {
-			v86 = v84
+		v72 := float64(v58 + v71)
+		v73 := float64(v72 - v71)
+		v74 := float64(v58 - v73)
+		v75 := float64(v74 + v61)
+		v76 := float64(v75 + v71)
+		v77 := float64(v76 - v71)
+		v78 := float64(v73 + v77)
+		v80 := v79
+		if v18 > v79 {
+			v80 = v18
 		}
-		v87 := v12
-		if v86 < v12 {
-			v87 = v86
+		v81 := ldexpMid(v78, v80)
+		v82 := math.IsNaN(v0)
+		v84 := float64(v0 - v83)
+		v86 := float64(v84 - v85)
+		v88 := v87
+		if v86 > v87 {
+			v88 = v86
 		}
-		v88 := float64(v87 * v14)
-		v89 := math.RoundToEven(v88)
-		v90 := -v89
-		v91 := math.FMA(v89, v17, v87)
-		v92 := math.FMA(v89, v19, v91)
-		v93 := float64(v91 - v92)
-		v94 := math.FMA(v89, v19, v93)
-		v95 := float64(v92 * v92)
-		v96 := -v95
-		v97 := math.FMA(v92, v92, v96)
-		v98 := float64(v23 * v95)
-		v99 := float64(v23 * v97)
-		v100 := float64(v92 + v98)
-		v101 := float64(v92 - v100)
-		v102 := float64(v101 + v98)
-		v103 := float64(v102 + v99)
-		v104 := math.FMA(v94, v92, v94)
-		v105 := float64(v103 + v104)
-		v106 := float64(v95 * v92)
-		v107 := math.FMA(v92, v36, v37)
-		v108 := math.FMA(v92, v107, v39)
-		v109 := math.FMA(v92, v108, v41)
-		v110 := math.FMA(v92, v109, v43)
-		v111 := math.FMA(v92, v110, v45)
-		v112 := math.FMA(v92, v111, v47)
-		v113 := math.FMA(v92, v112, v49)
-		v114 := math.FMA(v92, v113, v51)
-		v115 := math.FMA(v92, v114, v53)
-		v116 := math.FMA(v106, v115, v105)
-		v118 := ldexpMid(v117, v90)
-		v119 := float64(v7 + v118)
-		v120 := float64(v119 - v7)
-		v121 := float64(v119 - v120)
-		v122 := float64(v7 - v121)
-		v123 := float64(v118 - v120)
-		v124 := float64(v122 + v123)
-		v125 := float64(v116 + v124)
-		v126 := float64(v119 + v100)
-		v127 := float64(v119 - v126)
-		v128 := float64(v127 + v100)
-		v129 := float64(v128 + v125)
-		v130 := float64(v126 + v129)
-		v131 := ldexpMid(v130, v89)
-		v132 := math.Copysign(v131, v84)
-		v134 := float64(v132 * v132)
-		v136 := float64(v135 * v132)
-		v137 := float64(v134 + v136)
-		v138 := float64(v137 + v135)
-		v139 := float64(v133 * v138)
-		v142 := float64(v132 + v141)
-		v143 := float64(v140 * v142)
-		v144 := float64(v139 + v143)
-		v146 := float64(v144 + v145)
-		v147 := float64(v132 * v146)
-		v149 := float64(v148 * v84)
-		v150 := float64(v7 + v79)
-		v151 := float64(v149 * v150)
-		v152 := float64(v147 + v151)
-		v153 := float64(v79 * v152)
-		v154 := float64(v79 + v141)
-		v155 := float64(v79 * v154)
-		v156 := float64(v155 + v141)
-		v157 := float64(v156 * v156)
-		v158 := float64(v153 / v157)
-		v159 := -v158
-		v160 := math.FMA(v159, v157, v153)
-		v161 := -v153
-		v162 := math.FMA(v79, v152, v161)
-		v163 := float64(v152 - v151)
-		v164 := float64(v147 - v163)
-		v165 := -v147
-		v166 := math.FMA(v132, v146, v165)
-		v167 := float64(v7 + v132)
-		v168 := float64(v82 - v0)
-		v169 := float64(v82 - v168)
-		v170 := float64(v0 - v169)
-		v172 := float64(v171 - v168)
-		v173 := float64(v170 + v172)
-		v174 := float64(v82 - v84)
-		v175 := float64(v174 - v83)
-		v176 := float64(v173 + v175)
-		v177 := float64(v167 * v176)
-		v178 := float64(v141 * v132)
-		v179 := float64(v178 + v135)
-		v180 := float64(v133 * v179)
-		v181 := float64(v180 + v140)
-		v182 := float64(v132 * v181)
-		v183 := float64(v146 + v182)
-		v184 := float64(v177 * v183)
-		v185 := float64(v166 + v184)
-		v186 := float64(v164 + v185)
-		v187 := -v151
-		v188 := math.FMA(v149, v150, v187)
-		v189 := float64(v176 * v150)
-		v190 := float64(v150 - v7)
-		v191 := float64(v79 - v190)
-		v192 := float64(v84 * v191)
-		v193 := float64(v189 + v192)
-		v194 := float64(v148 * v193)
-		v195 := float64(v188 + v194)
-		v196 := float64(v186 + v195)
-		v197 := float64(v79 * v196)
-		v198 := float64(v162 + v197)
-		v199 := float64(v160 + v198)
-		v200 := -v157
-		v201 := math.FMA(v156, v156, v200)
-		v202 := float64(v141 * v156)
-		v203 := float64(v156 - v155)
-		v204 := float64(v156 - v203)
-		v205 := float64(v155 - v204)
-		v206 := float64(v141 - v203)
-		v207 := float64(v205 + v206)
-		v208 := -v155
-		v209 := math.FMA(v79, v154, v208)
-		v210 := float64(v154 - v79)
-		v211 := float64(v154 - v210)
-		v212 := float64(v79 - v211)
-		v213 := float64(v141 - v210)
-		v214 := float64(v212 + v213)
-		v215 := float64(v79 * v214)
-		v216 := float64(v209 + v215)
-		v217 := float64(v207 + v216)
-		v218 := float64(v202 * v217)
-		v219 := float64(v201 + v218)
-		v220 := float64(v158 * v219)
-		v221 := float64(v199 - v220)
-		v222 := float64(v221 / v157)
-		v223 := float64(v158 + v222)
-		v224 := float64(v155 / v156)
-		v225 := -v224
-		v226 := math.FMA(v225, v156, v155)
-		v227 := float64(v226 + v216)
-		v228 := float64(v224 * v217)
-		v229 := float64(v227 - v228)
-		v230 := float64(v229 / v156)
-		v231 := float64(v148 * v0)
-		v232 := float64(v231 * v79)
-		v233 := float64(v232 * v150)
-		v234 := float64(v233 / v157)
-		v235 := float64(v230 + v234)
-		v236 := float64(v224 + v235)
-		v237 := v236
-		if v9 {
-			v237 = v223
+		v89 := v14
+		if v88 < v14 {
+			v89 = v88
 		}
-		v239 := v237
+		v90 := float64(v89 * v16)
+		v91 := math.RoundToEven(v90)
+		v92 := -v91
+		v93 := math.FMA(v91, v19, v89)
+		v94 := math.FMA(v91, v21, v93)
+		v95 := float64(v93 - v94)
+		v96 := math.FMA(v91, v21, v95)
+		v97 := float64(v94 * v94)
+		v98 := -v97
+		v99 := math.FMA(v94, v94, v98)
+		v100 := float64(v25 * v97)
+		v101 := float64(v25 * v99)
+		v102 := float64(v94 + v100)
+		v103 := float64(v94 - v102)
+		v104 := float64(v103 + v100)
+		v105 := float64(v104 + v101)
+		v106 := math.FMA(v96, v94, v96)
+		v107 := float64(v105 + v106)
+		v108 := float64(v97 * v94)
+		v109 := math.FMA(v94, v38, v39)
+		v110 := math.FMA(v94, v109, v41)
+		v111 := math.FMA(v94, v110, v43)
+		v112 := math.FMA(v94, v111, v45)
+		v113 := math.FMA(v94, v112, v47)
+		v114 := math.FMA(v94, v113, v49)
+		v115 := math.FMA(v94, v114, v51)
+		v116 := math.FMA(v94, v115, v53)
+		v117 := math.FMA(v94, v116, v55)
+		v118 := math.FMA(v108, v117, v107)
+		v120 := ldexpMid(v119, v92)
+		v121 := float64(v7 + v120)
+		v122 := float64(v121 - v7)
+		v123 := float64(v121 - v122)
+		v124 := float64(v7 - v123)
+		v125 := float64(v120 - v122)
+		v126 := float64(v124 + v125)
+		v127 := float64(v118 + v126)
+		v128 := float64(v121 + v102)
+		v129 := float64(v121 - v128)
+		v130 := float64(v129 + v102)
+		v131 := float64(v130 + v127)
+		v132 := float64(v128 + v131)
+		v133 := ldexpMid(v132, v91)
+		v134 := math.Copysign(v133, v86)
+		v136 := float64(v134 * v134)
+		v138 := float64(v137 * v134)
+		v139 := float64(v136 + v138)
+		v140 := float64(v139 + v137)
+		v141 := float64(v135 * v140)
+		v144 := float64(v134 + v143)
+		v145 := float64(v142 * v144)
+		v146 := float64(v141 + v145)
+		v148 := float64(v146 + v147)
+		v149 := float64(v134 * v148)
+		v151 := float64(v150 * v86)
+		v152 := float64(v7 + v81)
+		v153 := float64(v151 * v152)
+		v154 := float64(v149 + v153)
+		v155 := float64(v81 * v154)
+		v156 := float64(v81 + v143)
+		v157 := float64(v81 * v156)
+		v158 := float64(v157 + v143)
+		v159 := float64(v158 * v158)
+		v160 := float64(v155 / v159)
+		v161 := -v160
+		v162 := math.FMA(v161, v159, v155)
+		v163 := -v155
+		v164 := math.FMA(v81, v154, v163)
+		v165 := float64(v154 - v153)
+		v166 := float64(v149 - v165)
+		v167 := -v149
+		v168 := math.FMA(v134, v148, v167)
+		v169 := float64(v7 + v134)
+		v170 := float64(v84 - v0)
+		v171 := float64(v84 - v170)
+		v172 := float64(v0 - v171)
+		v174 := float64(v173 - v170)
+		v175 := float64(v172 + v174)
+		v176 := float64(v84 - v86)
+		v177 := float64(v176 - v85)
+		v178 := float64(v175 + v177)
+		v179 := float64(v169 * v178)
+		v180 := float64(v143 * v134)
+		v181 := float64(v180 + v137)
+		v182 := float64(v135 * v181)
+		v183 := float64(v182 + v142)
+		v184 := float64(v134 * v183)
+		v185 := float64(v148 + v184)
+		v186 := float64(v179 * v185)
+		v187 := float64(v168 + v186)
+		v188 := float64(v166 + v187)
+		v189 := -v153
+		v190 := math.FMA(v151, v152, v189)
+		v191 := float64(v178 * v152)
+		v192 := float64(v152 - v7)
+		v193 := float64(v81 - v192)
+		v194 := float64(v86 * v193)
+		v195 := float64(v191 + v194)
+		v196 := float64(v150 * v195)
+		v197 := float64(v190 + v196)
+		v198 := float64(v188 + v197)
+		v199 := float64(v81 * v198)
+		v200 := float64(v164 + v199)
+		v201 := float64(v162 + v200)
+		v202 := -v159
+		v203 := math.FMA(v158, v158, v202)
+		v204 := float64(v143 * v158)
+		v205 := float64(v158 - v157)
+		v206 := float64(v158 - v205)
+		v207 := float64(v157 - v206)
+		v208 := float64(v143 - v205)
+		v209 := float64(v207 + v208)
+		v210 := -v157
+		v211 := math.FMA(v81, v156, v210)
+		v212 := float64(v156 - v81)
+		v213 := float64(v156 - v212)
+		v214 := float64(v81 - v213)
+		v215 := float64(v143 - v212)
+		v216 := float64(v214 + v215)
+		v217 := float64(v81 * v216)
+		v218 := float64(v211 + v217)
+		v219 := float64(v209 + v218)
+		v220 := float64(v204 * v219)
+		v221 := float64(v203 + v220)
+		v222 := float64(v160 * v221)
+		v223 := float64(v201 - v222)
+		v224 := float64(v223 / v159)
+		v225 := float64(v160 + v224)
+		v226 := float64(v157 / v158)
+		v227 := -v226
+		v228 := math.FMA(v227, v158, v157)
+		v229 := float64(v228 + v218)
+		v230 := float64(v226 * v219)
+		v231 := float64(v229 - v230)
+		v232 := float64(v231 / v158)
+		v233 := float64(v150 * v0)
+		v234 := float64(v233 * v81)
+		v235 := float64(v234 * v152)
+		v236 := float64(v235 / v159)
+		v237 := float64(v232 + v236)
+		v238 := float64(v226 + v237)
+		v239 := v238
+		if v11 {
+			v239 = v225
+		}
+		v241 := v239
 		if v6 {
-			v239 = v7
+			v241 = v7
 		}
-		v240 := v239
+		v242 := v241
 		if v2 {
-			v240 = v4
+			v242 = v4
 		}
-		v241 := dy[i]
-		v242 := float64(v241 * v4)
-		v243 := float64(v241 * v7)
-		v244 := float64(v241 * v238)
-		v245 := float64(v241 * v158)
-		v246 := -v245
-		v247 := math.FMA(v241, v158, v246)
-		v248 := float64(v241 * v221)
-		v249 := -v248
-		v250 := math.FMA(v241, v221, v249)
-		v251 := float64(v248 / v157)
-		v252 := -v251
-		v253 := math.FMA(v252, v157, v248)
-		v254 := float64(v253 + v250)
-		v255 := float64(v254 / v157)
-		v256 := float64(v245 + v251)
-		v257 := float64(v256 - v245)
-		v258 := float64(v256 - v257)
-		v259 := float64(v245 - v258)
-		v260 := float64(v251 - v257)
-		v261 := float64(v259 + v260)
-		v262 := float64(v261 + v247)
-		v263 := float64(v262 + v255)
-		v264 := float64(v241 * v224)
-		v265 := -v264
-		v266 := math.FMA(v241, v224, v265)
-		v267 := float64(v241 * v230)
-		v268 := -v267
-		v269 := math.FMA(v241, v230, v268)
-		v270 := float64(v241 * v234)
-		v271 := -v270
-		v272 := math.FMA(v241, v234, v271)
-		v273 := float64(v267 + v270)
-		v274 := float64(v273 - v267)
-		v275 := float64(v273 - v274)
-		v276 := float64(v267 - v275)
-		v277 := float64(v270 - v274)
-		v278 := float64(v276 + v277)
-		v279 := float64(v278 + v269)
-		v280 := float64(v279 + v272)
-		v281 := float64(v264 + v273)
-		v282 := float64(v281 - v264)
-		v283 := float64(v281 - v282)
-		v284 := float64(v264 - v283)
-		v285 := float64(v273 - v282)
-		v286 := float64(v284 + v285)
-		v287 := float64(v286 + v266)
-		v288 := float64(v287 + v280)
-		v289 := v281
-		if v9 {
-			v289 = v256
-		}
-		v290 := v288
-		if v9 {
-			v290 = v263
-		}
-		v291 := v289
-		if v6 {
-			v291 = v243
+		v243 := dy[i]
+		v244 := float64(v243 * v4)
+		v245 := float64(v243 * v7)
+		v246 := float64(v243 * v240)
+		v247 := float64(v243 * v160)
+		v248 := -v247
+		v249 := math.FMA(v243, v160, v248)
+		v250 := float64(v243 * v223)
+		v251 := -v250
+		v252 := math.FMA(v243, v223, v251)
+		v253 := float64(v250 / v159)
+		v254 := -v253
+		v255 := math.FMA(v254, v159, v250)
+		v256 := float64(v255 + v252)
+		v257 := float64(v256 / v159)
+		v258 := float64(v247 + v253)
+		v259 := float64(v258 - v247)
+		v260 := float64(v258 - v259)
+		v261 := float64(v247 - v260)
+		v262 := float64(v253 - v259)
+		v263 := float64(v261 + v262)
+		v264 := float64(v263 + v249)
+		v265 := float64(v264 + v257)
+		v266 := float64(v243 * v226)
+		v267 := -v266
+		v268 := math.FMA(v243, v226, v267)
+		v269 := float64(v243 * v232)
+		v270 := -v269
+		v271 := math.FMA(v243, v232, v270)
+		v272 := float64(v243 * v236)
+		v273 := -v272
+		v274 := math.FMA(v243, v236, v273)
+		v275 := float64(v269 + v272)
+		v276 := float64(v275 - v269)
+		v277 := float64(v275 - v276)
+		v278 := float64(v269 - v277)
+		v279 := float64(v272 - v276)
+		v280 := float64(v278 + v279)
+		v281 := float64(v280 + v271)
+		v282 := float64(v281 + v274)
+		v283 := float64(v266 + v275)
+		v284 := float64(v283 - v266)
+		v285 := float64(v283 - v284)
+		v286 := float64(v266 - v285)
+		v287 := float64(v275 - v284)
+		v288 := float64(v286 + v287)
+		v289 := float64(v288 + v268)
+		v290 := float64(v289 + v282)
+		v291 := v283
+		if v11 {
+			v291 = v258
 		}
 		v292 := v290
-		if v6 {
-			v292 = v3
+		if v11 {
+			v292 = v265
 		}
 		v293 := v291
-		if v2 {
-			v293 = v242
+		if v6 {
+			v293 = v245
 		}
 		v294 := v292
-		if v2 {
+		if v6 {
 			v294 = v3
 		}
-		v295 := float64(v293 + v294)
-		v296 := float64(v240 * v241)
-		v297 := float64(v295 - v296)
-		v298 := math.Abs(v297)
-		v299 := math.Abs(v296)
-		v301 := float64(v299 * v300)
-		v302 := v298 <= v301
-		v303 := math.Abs(v241)
-		v304 := math.Abs(v244)
-		v305 := v303
-		if v304 > v303 {
-			v305 = v304
-		}
-		v307 := float64(v298 * v306)
-		v310 := math.FMA(v305, v308, v309)
-		v311 := v307 <= v310
-		v312 := v302 || v311
-		v313 := v295 == v3
-		v314 := v312 && !v313
-		v315 := v296
-		if v314 {
-			v315 = v295
-		}
-		v316 := v315
-		if v80 {
-			v316 = v0
-		}
-		dx[i] = v316
-	}
-}
-
-// mishBackwardRareGeneric is the pure-Go kernel of mishBackwardRare (f64
-// memory, f64 compute, 6 operations): the scalar twin of the vector program
-// the assembly kernels run. It folds each element's value into acc by max,
-// element i into lane i % 8, exactly as vprog.Acc.Add, so every backend gives
-// the same bits. The caller guarantees equal lengths.
-func mishBackwardRareGeneric(acc *[16]float64, x, dy []float64) {
-	dy = dy[:len(x)]
-	v1 := math.Float64frombits(0xc086200000000000) // -708
-	v3 := math.Float64frombits(0x3ff0000000000000) // 1
-	v4 := math.Float64frombits(0x0000000000000000) // 0
-	for i := range x {
-		v0 := x[i]
-		v2 := v0 < v1
-		v5 := v4
+		v295 := v293
 		if v2 {
-			v5 = v3
+			v295 = v244
 		}
-		foldK := i & 7
-		if foldS := acc[foldK]; foldS == foldS && (v5 > foldS || v5 != v5) {
-			acc[foldK] = v5
+		v296 := v294
+		if v2 {
+			v296 = v3
 		}
+		v297 := float64(v295 + v296)
+		v298 := float64(v242 * v243)
+		v299 := float64(v297 - v298)
+		v300 := math.Abs(v299)
+		v301 := math.Abs(v298)
+		v303 := float64(v301 * v302)
+		v304 := v300 <= v303
+		v305 := math.Abs(v243)
+		v306 := math.Abs(v246)
+		v307 := v305
+		if v306 > v305 {
+			v307 = v306
+		}
+		v309 := float64(v300 * v308)
+		v312 := math.FMA(v307, v310, v311)
+		v313 := v309 <= v312
+		v314 := v304 || v313
+		v315 := v297 == v3
+		v316 := v314 && !v315
+		v317 := v298
+		if v316 {
+			v317 = v297
+		}
+		v318 := v317
+		if v82 {
+			v318 = v0
+		}
+		if v9 {
+			return i
+		}
+		dx[i] = v318
 	}
+	return len(dx)
 }

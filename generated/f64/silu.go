@@ -59,19 +59,22 @@ func SiLU(dst, x []float64) {
 	if partialOverlap(dst, x) {
 		panic("actkern: SiLU: dst and x overlap partially (only dst == x, in place, is allowed)")
 	}
-	// Few inputs need silu's rare branch: skip it where none does (same bits).
-	acc := rareAcc()
-	siluRareImpl(&acc, x)
-	if noneRare(&acc) {
-		if siluUsualStreamImpl != nil && streams(dst, x) {
-			h := streamHead(dst)
-			siluUsualImpl(dst[:h], x[:h])
-			siluUsualStreamImpl(dst[h:], x[h:])
-			return
+	// Few inputs need silu's rare branch: the usual kernel, without it, stops before the
+	// first that does, and the full kernel takes the rest (same bits).
+	var done int
+	if siluUsualStreamImpl != nil && streams(dst, x) {
+		h := streamHead(dst)
+		done = siluUsualImpl(dst[:h], x[:h])
+		if done == h {
+			done += siluUsualStreamImpl(dst[h:], x[h:])
 		}
-		siluUsualImpl(dst, x)
+	} else {
+		done = siluUsualImpl(dst, x)
+	}
+	if done == len(dst) {
 		return
 	}
+	dst, x = dst[done:], x[done:]
 	if siluStreamImpl != nil && streams(dst, x) {
 		h := streamHead(dst)
 		siluImpl(dst[:h], x[:h])
@@ -140,19 +143,22 @@ func SiLUBackward(dx, dy, x []float64) {
 	if partialOverlap(dx, x) {
 		panic("actkern: SiLUBackward: dx and x overlap partially (only dx == x, in place, is allowed)")
 	}
-	// Few inputs need siluBackward's rare branch: skip it where none does (same bits).
-	acc := rareAcc()
-	siluBackwardRareImpl(&acc, x, dy)
-	if noneRare(&acc) {
-		if siluBackwardUsualStreamImpl != nil && streams(dx, x, dy) {
-			h := streamHead(dx)
-			siluBackwardUsualImpl(dx[:h], x[:h], dy[:h])
-			siluBackwardUsualStreamImpl(dx[h:], x[h:], dy[h:])
-			return
+	// Few inputs need siluBackward's rare branch: the usual kernel, without it, stops before the
+	// first that does, and the full kernel takes the rest (same bits).
+	var done int
+	if siluBackwardUsualStreamImpl != nil && streams(dx, x, dy) {
+		h := streamHead(dx)
+		done = siluBackwardUsualImpl(dx[:h], x[:h], dy[:h])
+		if done == h {
+			done += siluBackwardUsualStreamImpl(dx[h:], x[h:], dy[h:])
 		}
-		siluBackwardUsualImpl(dx, x, dy)
+	} else {
+		done = siluBackwardUsualImpl(dx, x, dy)
+	}
+	if done == len(dx) {
 		return
 	}
+	dx, x, dy = dx[done:], x[done:], dy[done:]
 	if siluBackwardStreamImpl != nil && streams(dx, x, dy) {
 		h := streamHead(dx)
 		siluBackwardImpl(dx[:h], x[:h], dy[:h])

@@ -10,10 +10,8 @@ import "math"
 var (
 	siluImpl              = siluGeneric
 	siluUsualImpl         = siluUsualGeneric
-	siluRareImpl          = siluRareGeneric
 	siluBackwardImpl      = siluBackwardGeneric
 	siluBackwardUsualImpl = siluBackwardUsualGeneric
-	siluBackwardRareImpl  = siluBackwardRareGeneric
 )
 
 // Their streaming twins, for outputs too large for the caches (see
@@ -21,9 +19,9 @@ var (
 // stores.
 var (
 	siluStreamImpl              func(dst, x []float64)
-	siluUsualStreamImpl         func(dst, x []float64)
+	siluUsualStreamImpl         func(dst, x []float64) int
 	siluBackwardStreamImpl      func(dx, x, dy []float64)
-	siluBackwardUsualStreamImpl func(dx, x, dy []float64)
+	siluBackwardUsualStreamImpl func(dx, x, dy []float64) int
 )
 
 // siluGeneric is the pure-Go kernel of silu (f64 memory, f64 compute, 197
@@ -317,226 +315,210 @@ func siluGeneric(dst, x []float64) {
 }
 
 // siluUsualGeneric is the pure-Go kernel of siluUsual (f64 memory, f64
-// compute, 134 operations): the scalar twin of the vector program the assembly
+// compute, 136 operations): the scalar twin of the vector program the assembly
 // kernels run, with exactly the semantics of vprog.Program.Eval, so every
 // backend gives the same bits. The caller guarantees equal lengths; dst may be
-// the same slice as an input.
-func siluUsualGeneric(dst, x []float64) {
+// the same slice as an input. It stops before the first element that needs a
+// rare branch (vprog.Program.Stops) and returns how many elements it stored.
+func siluUsualGeneric(dst, x []float64) int {
 	x = x[:len(dst)]
 	v1 := math.Float64frombits(0xc089000000000000)   // -800
 	v3 := math.Float64frombits(0x0000000000000000)   // 0
 	v4 := math.Float64frombits(0x8000000000000000)   // -0
-	v8 := math.Float64frombits(0x3ff0000000000000)   // 1
-	v9 := math.Float64frombits(0xc096d00000000000)   // -1460
-	v11 := math.Float64frombits(0x3ff71547652b82fe)  // 1.4426950408889634
-	v14 := math.Float64frombits(0xbfe62e42fefa39ef)  // -0.6931471805599453
-	v16 := math.Float64frombits(0xbc7abc9e3b39803f)  // -2.3190468138462996e-17
-	v20 := math.Float64frombits(0x3fe0000000000000)  // 0.5
-	v33 := math.Float64frombits(0x3e21f2a265956fb2)  // 2.0893978046591626e-09
-	v34 := math.Float64frombits(0x3e5af38930c76304)  // 2.5100365384992085e-08
-	v36 := math.Float64frombits(0x3e927e502c598216)  // 2.755732960487844e-07
-	v38 := math.Float64frombits(0x3ec71de0db91cbba)  // 2.7557268507615253e-06
-	v40 := math.Float64frombits(0x3efa01a0198a8804)  // 2.4801587275143102e-05
-	v42 := math.Float64frombits(0x3f2a01a01a7c0f12)  // 0.00019841269863018395
-	v44 := math.Float64frombits(0x3f56c16c16c1811d)  // 0.001388888888890056
-	v46 := math.Float64frombits(0x3f811111111109b8)  // 0.00833333333333007
-	v48 := math.Float64frombits(0x3fa5555555555554)  // 0.04166666666666666
-	v50 := math.Float64frombits(0x3fc5555555555556)  // 0.16666666666666669
-	v60 := math.Float64frombits(0xc091300000000000)  // -1100
-	v80 := math.Float64frombits(0xc08ff00000000000)  // -1022
-	v82 := math.Float64frombits(0x408f400000000000)  // 1000
-	v85 := math.Float64frombits(0xc08fe80000000000)  // -1021
-	v87 := math.Float64frombits(0x3ff8000000000000)  // 1.5
-	v118 := math.Float64frombits(0x3cc0000000000000) // 4.440892098500626e-16
-	v123 := math.Float64frombits(0x6570000000000000) // 4.149515568880993e+180
-	v125 := math.Float64frombits(0x2270000000000000) // 8.200532357869981e-143
-	v126 := math.Float64frombits(0x2260000000000000) // 4.100266178934991e-143
+	v5 := math.Float64frombits(0xc087480000000000)   // -745
+	v10 := math.Float64frombits(0x3ff0000000000000)  // 1
+	v11 := math.Float64frombits(0xc096d00000000000)  // -1460
+	v13 := math.Float64frombits(0x3ff71547652b82fe)  // 1.4426950408889634
+	v16 := math.Float64frombits(0xbfe62e42fefa39ef)  // -0.6931471805599453
+	v18 := math.Float64frombits(0xbc7abc9e3b39803f)  // -2.3190468138462996e-17
+	v22 := math.Float64frombits(0x3fe0000000000000)  // 0.5
+	v35 := math.Float64frombits(0x3e21f2a265956fb2)  // 2.0893978046591626e-09
+	v36 := math.Float64frombits(0x3e5af38930c76304)  // 2.5100365384992085e-08
+	v38 := math.Float64frombits(0x3e927e502c598216)  // 2.755732960487844e-07
+	v40 := math.Float64frombits(0x3ec71de0db91cbba)  // 2.7557268507615253e-06
+	v42 := math.Float64frombits(0x3efa01a0198a8804)  // 2.4801587275143102e-05
+	v44 := math.Float64frombits(0x3f2a01a01a7c0f12)  // 0.00019841269863018395
+	v46 := math.Float64frombits(0x3f56c16c16c1811d)  // 0.001388888888890056
+	v48 := math.Float64frombits(0x3f811111111109b8)  // 0.00833333333333007
+	v50 := math.Float64frombits(0x3fa5555555555554)  // 0.04166666666666666
+	v52 := math.Float64frombits(0x3fc5555555555556)  // 0.16666666666666669
+	v62 := math.Float64frombits(0xc091300000000000)  // -1100
+	v82 := math.Float64frombits(0xc08ff00000000000)  // -1022
+	v84 := math.Float64frombits(0x408f400000000000)  // 1000
+	v87 := math.Float64frombits(0xc08fe80000000000)  // -1021
+	v89 := math.Float64frombits(0x3ff8000000000000)  // 1.5
+	v120 := math.Float64frombits(0x3cc0000000000000) // 4.440892098500626e-16
+	v125 := math.Float64frombits(0x6570000000000000) // 4.149515568880993e+180
+	v127 := math.Float64frombits(0x2270000000000000) // 8.200532357869981e-143
+	v128 := math.Float64frombits(0x2260000000000000) // 4.100266178934991e-143
 	for i := range dst {
 		v0 := x[i]
 		v2 := v0 < v1
-		v5 := math.Abs(v0)
-		v6 := -v5
-		v7 := v0 < v3
-		v10 := v9
-		if v6 > v9 {
-			v10 = v6
+		v6 := v0 < v5
+		v7 := math.Abs(v0)
+		v8 := -v7
+		v9 := v0 < v3
+		v12 := v11
+		if v8 > v11 {
+			v12 = v8
 		}
-		v12 := float64(v10 * v11)
-		v13 := math.RoundToEven(v12)
-		v15 := math.FMA(v13, v14, v10)
-		v17 := math.FMA(v13, v16, v15)
-		v18 := float64(v15 - v17)
-		v19 := math.FMA(v13, v16, v18)
-		v21 := float64(v17 * v17)
-		v22 := -v21
-		v23 := math.FMA(v17, v17, v22)
-		v24 := float64(v20 * v21)
-		v25 := float64(v20 * v23)
-		v26 := float64(v17 + v24)
-		v27 := float64(v17 - v26)
-		v28 := float64(v27 + v24)
-		v29 := float64(v28 + v25)
-		v30 := math.FMA(v19, v17, v19)
-		v31 := float64(v29 + v30)
-		v32 := float64(v21 * v17)
-		v35 := math.FMA(v17, v33, v34)
-		v37 := math.FMA(v17, v35, v36)
-		v39 := math.FMA(v17, v37, v38)
-		v41 := math.FMA(v17, v39, v40)
-		v43 := math.FMA(v17, v41, v42)
-		v45 := math.FMA(v17, v43, v44)
-		v47 := math.FMA(v17, v45, v46)
-		v49 := math.FMA(v17, v47, v48)
-		v51 := math.FMA(v17, v49, v50)
-		v52 := math.FMA(v32, v51, v31)
-		v53 := float64(v8 + v26)
-		v54 := float64(v8 - v53)
-		v55 := float64(v54 + v26)
-		v56 := float64(v55 + v52)
-		v57 := float64(v53 + v56)
-		v58 := float64(v53 - v57)
-		v59 := float64(v58 + v56)
-		v61 := v60
-		if v13 > v60 {
-			v61 = v13
+		v14 := float64(v12 * v13)
+		v15 := math.RoundToEven(v14)
+		v17 := math.FMA(v15, v16, v12)
+		v19 := math.FMA(v15, v18, v17)
+		v20 := float64(v17 - v19)
+		v21 := math.FMA(v15, v18, v20)
+		v23 := float64(v19 * v19)
+		v24 := -v23
+		v25 := math.FMA(v19, v19, v24)
+		v26 := float64(v22 * v23)
+		v27 := float64(v22 * v25)
+		v28 := float64(v19 + v26)
+		v29 := float64(v19 - v28)
+		v30 := float64(v29 + v26)
+		v31 := float64(v30 + v27)
+		v32 := math.FMA(v21, v19, v21)
+		v33 := float64(v31 + v32)
+		v34 := float64(v23 * v19)
+		v37 := math.FMA(v19, v35, v36)
+		v39 := math.FMA(v19, v37, v38)
+		v41 := math.FMA(v19, v39, v40)
+		v43 := math.FMA(v19, v41, v42)
+		v45 := math.FMA(v19, v43, v44)
+		v47 := math.FMA(v19, v45, v46)
+		v49 := math.FMA(v19, v47, v48)
+		v51 := math.FMA(v19, v49, v50)
+		v53 := math.FMA(v19, v51, v52)
+		v54 := math.FMA(v34, v53, v33)
+		v55 := float64(v10 + v28)
+		v56 := float64(v10 - v55)
+		v57 := float64(v56 + v28)
+		v58 := float64(v57 + v54)
+		v59 := float64(v55 + v58)
+		v60 := float64(v55 - v59)
+		v61 := float64(v60 + v58)
+		v63 := v62
+		if v15 > v62 {
+			v63 = v15
 		}
-		v62 := ldexpMid(v8, v61)
-		v63 := float64(v57 * v62)
-		v64 := float64(v59 * v62)
-		v65 := float64(v8 + v63)
-		v66 := float64(v8 - v65)
-		v67 := float64(v66 + v63)
-		v68 := float64(v67 + v64)
-		v69 := v8
-		if v7 {
-			v69 = v57
+		v64 := ldexpMid(v10, v63)
+		v65 := float64(v59 * v64)
+		v66 := float64(v61 * v64)
+		v67 := float64(v10 + v65)
+		v68 := float64(v10 - v67)
+		v69 := float64(v68 + v65)
+		v70 := float64(v69 + v66)
+		v71 := v10
+		if v9 {
+			v71 = v59
 		}
-		v70 := v3
-		if v7 {
-			v70 = v59
+		v72 := v3
+		if v9 {
+			v72 = v61
 		}
-		v71 := float64(v8 / v65)
-		v72 := float64(v69 * v71)
-		v73 := -v72
-		v74 := math.FMA(v73, v65, v69)
-		v75 := math.FMA(v73, v68, v74)
-		v76 := float64(v75 + v70)
-		v77 := v9 <= v6
-		v78 := float64(v76 * v71)
-		v79 := v3
-		if v7 {
-			v79 = v13
+		v73 := float64(v10 / v67)
+		v74 := float64(v71 * v73)
+		v75 := -v74
+		v76 := math.FMA(v75, v67, v71)
+		v77 := math.FMA(v75, v70, v76)
+		v78 := float64(v77 + v72)
+		v79 := v11 <= v8
+		v80 := float64(v78 * v73)
+		v81 := v3
+		if v9 {
+			v81 = v15
 		}
-		v81 := float64(v80 - v79)
-		v83 := v82
-		if v81 < v82 {
-			v83 = v81
+		v83 := float64(v82 - v81)
+		v85 := v84
+		if v83 < v84 {
+			v85 = v83
 		}
-		v84 := v3
-		if v83 > v3 {
-			v84 = v83
+		v86 := v3
+		if v85 > v3 {
+			v86 = v85
 		}
-		v86 := v79 < v85
-		v88 := ldexpNormal(v87, v84)
-		v89 := v3
-		if v86 {
-			v89 = v88
+		v88 := v81 < v87
+		v90 := ldexpNormal(v89, v86)
+		v91 := v3
+		if v88 {
+			v91 = v90
 		}
-		v90 := float64(v72 + v89)
-		v91 := float64(v90 - v89)
-		v92 := float64(v72 - v91)
-		v93 := float64(v92 + v78)
-		v94 := float64(v93 + v89)
-		v95 := float64(v94 - v89)
-		v96 := float64(v91 + v95)
-		v97 := v60
-		if v79 > v60 {
-			v97 = v79
+		v92 := float64(v74 + v91)
+		v93 := float64(v92 - v91)
+		v94 := float64(v74 - v93)
+		v95 := float64(v94 + v80)
+		v96 := float64(v95 + v91)
+		v97 := float64(v96 - v91)
+		v98 := float64(v93 + v97)
+		v99 := v62
+		if v81 > v62 {
+			v99 = v81
 		}
-		v98 := ldexpMid(v96, v97)
-		v99 := math.IsNaN(v0)
-		v100 := float64(v0 * v98)
-		v101 := v100
+		v100 := ldexpMid(v98, v99)
+		v101 := math.IsNaN(v0)
+		v102 := float64(v0 * v100)
+		v103 := v102
 		if v2 {
-			v101 = v4
+			v103 = v4
 		}
-		v102 := v3
-		if v77 {
-			v102 = v72
+		v104 := v3
+		if v79 {
+			v104 = v74
 		}
-		v103 := float64(v0 * v102)
-		v104 := -v103
-		v105 := math.FMA(v0, v102, v104)
-		v106 := v3
-		if v77 {
-			v106 = v78
+		v105 := float64(v0 * v104)
+		v106 := -v105
+		v107 := math.FMA(v0, v104, v106)
+		v108 := v3
+		if v79 {
+			v108 = v80
 		}
-		v107 := float64(v0 * v106)
-		v108 := float64(v105 + v107)
-		v109 := float64(v103 + v108)
-		v110 := math.Ldexp(v109, int(v79))
-		v111 := v110
+		v109 := float64(v0 * v108)
+		v110 := float64(v107 + v109)
+		v111 := float64(v105 + v110)
+		v112 := math.Ldexp(v111, int(v81))
+		v113 := v112
 		if v2 {
-			v111 = v4
+			v113 = v4
 		}
-		v112 := v3
+		v114 := v3
 		if v2 {
-			v112 = v3
+			v114 = v3
 		}
-		v113 := float64(v111 + v112)
-		v114 := float64(v101 * v8)
-		v115 := float64(v113 - v114)
-		v116 := math.Abs(v115)
-		v117 := math.Abs(v114)
-		v119 := float64(v117 * v118)
-		v120 := v116 <= v119
-		v121 := v8
-		if v5 > v8 {
-			v121 = v5
+		v115 := float64(v113 + v114)
+		v116 := float64(v103 * v10)
+		v117 := float64(v115 - v116)
+		v118 := math.Abs(v117)
+		v119 := math.Abs(v116)
+		v121 := float64(v119 * v120)
+		v122 := v118 <= v121
+		v123 := v10
+		if v7 > v10 {
+			v123 = v7
 		}
-		v122 := v121
-		if v5 > v121 {
-			v122 = v5
+		v124 := v123
+		if v7 > v123 {
+			v124 = v7
 		}
-		v124 := float64(v116 * v123)
-		v127 := math.FMA(v122, v125, v126)
-		v128 := v124 <= v127
-		v129 := v120 || v128
-		v130 := v113 == v3
-		v131 := v129 && !v130
-		v132 := v114
-		if v131 {
-			v132 = v113
+		v126 := float64(v118 * v125)
+		v129 := math.FMA(v124, v127, v128)
+		v130 := v126 <= v129
+		v131 := v122 || v130
+		v132 := v115 == v3
+		v133 := v131 && !v132
+		v134 := v116
+		if v133 {
+			v134 = v115
 		}
-		v133 := v132
-		if v99 {
-			v133 = v0
+		v135 := v134
+		if v101 {
+			v135 = v0
 		}
-		dst[i] = v133
+		if v6 {
+			return i
+		}
+		dst[i] = v135
 	}
-}
-
-// siluRareGeneric is the pure-Go kernel of siluRare (f64 memory, f64 compute,
-// 6 operations): the scalar twin of the vector program the assembly kernels
-// run. It folds each element's value into acc by max, element i into lane i %
-// 8, exactly as vprog.Acc.Add, so every backend gives the same bits. The
-// caller guarantees equal lengths.
-func siluRareGeneric(acc *[16]float64, x []float64) {
-	v1 := math.Float64frombits(0xc087480000000000) // -745
-	v3 := math.Float64frombits(0x3ff0000000000000) // 1
-	v4 := math.Float64frombits(0x0000000000000000) // 0
-	for i := range x {
-		v0 := x[i]
-		v2 := v0 < v1
-		v5 := v4
-		if v2 {
-			v5 = v3
-		}
-		foldK := i & 7
-		if foldS := acc[foldK]; foldS == foldS && (v5 > foldS || v5 != v5) {
-			acc[foldK] = v5
-		}
-	}
+	return len(dst)
 }
 
 // siluBackwardGeneric is the pure-Go kernel of siluBackward (f64 memory, f64
@@ -1354,11 +1336,13 @@ func siluBackwardGeneric(dx, x, dy []float64) {
 }
 
 // siluBackwardUsualGeneric is the pure-Go kernel of siluBackwardUsual (f64
-// memory, f64 compute, 518 operations): the scalar twin of the vector program
+// memory, f64 compute, 520 operations): the scalar twin of the vector program
 // the assembly kernels run, with exactly the semantics of vprog.Program.Eval,
 // so every backend gives the same bits. The caller guarantees equal lengths;
-// dx may be the same slice as an input.
-func siluBackwardUsualGeneric(dx, x, dy []float64) {
+// dx may be the same slice as an input. It stops before the first element that
+// needs a rare branch (vprog.Program.Stops) and returns how many elements it
+// stored.
+func siluBackwardUsualGeneric(dx, x, dy []float64) int {
 	x = x[:len(dx)]
 	dy = dy[:len(dx)]
 	v1 := math.Float64frombits(0xc089000000000000)   // -800
@@ -1366,700 +1350,682 @@ func siluBackwardUsualGeneric(dx, x, dy []float64) {
 	v4 := math.Float64frombits(0x8000000000000000)   // -0
 	v5 := math.Float64frombits(0x4046800000000000)   // 45
 	v7 := math.Float64frombits(0x3ff0000000000000)   // 1
-	v8 := math.Float64frombits(0xc000000000000000)   // -2
-	v14 := math.Float64frombits(0xc096d00000000000)  // -1460
-	v16 := math.Float64frombits(0x3ff71547652b82fe)  // 1.4426950408889634
-	v19 := math.Float64frombits(0xbfe62e42fefa39ef)  // -0.6931471805599453
-	v21 := math.Float64frombits(0xbc7abc9e3b39803f)  // -2.3190468138462996e-17
-	v25 := math.Float64frombits(0x3fe0000000000000)  // 0.5
-	v38 := math.Float64frombits(0x3e21f2a265956fb2)  // 2.0893978046591626e-09
-	v39 := math.Float64frombits(0x3e5af38930c76304)  // 2.5100365384992085e-08
-	v41 := math.Float64frombits(0x3e927e502c598216)  // 2.755732960487844e-07
-	v43 := math.Float64frombits(0x3ec71de0db91cbba)  // 2.7557268507615253e-06
-	v45 := math.Float64frombits(0x3efa01a0198a8804)  // 2.4801587275143102e-05
-	v47 := math.Float64frombits(0x3f2a01a01a7c0f12)  // 0.00019841269863018395
-	v49 := math.Float64frombits(0x3f56c16c16c1811d)  // 0.001388888888890056
-	v51 := math.Float64frombits(0x3f811111111109b8)  // 0.00833333333333007
-	v53 := math.Float64frombits(0x3fa5555555555554)  // 0.04166666666666666
-	v55 := math.Float64frombits(0x3fc5555555555556)  // 0.16666666666666669
-	v65 := math.Float64frombits(0xc091300000000000)  // -1100
-	v84 := math.Float64frombits(0xc08ff00000000000)  // -1022
-	v86 := math.Float64frombits(0x408f400000000000)  // 1000
-	v89 := math.Float64frombits(0xc08fe80000000000)  // -1021
-	v91 := math.Float64frombits(0x3ff8000000000000)  // 1.5
-	v185 := math.Float64frombits(0x4086300000000000) // 710
-	v246 := math.Float64frombits(0xbfe0000000000000) // -0.5
-	v270 := math.Float64frombits(0xbff474973c84120b) // -1.2784645427610737
-	v272 := math.Float64frombits(0xbc9f8d74bc9ac154) // -1.0946994183093437e-16
-	v274 := math.Float64frombits(0xbff0000000000000) // -1
-	v275 := math.Float64frombits(0x3fd1d25cf210482c) // 0.2784645427610737
-	v276 := math.Float64frombits(0xc044000000000000) // -40
-	v336 := math.Float64frombits(0x3ff474973c84120b) // 1.2784645427610737
-	v340 := math.Float64frombits(0x3fd1d25cf210482e) // 0.2784645427610738
-	v358 := math.Float64frombits(0x4086280000000000) // 709
-	v362 := math.Float64frombits(0x408ff80000000000) // 1023
-	v383 := math.Float64frombits(0x17f0000000000000) // 2.191809349008403e-193
-	v499 := math.Float64frombits(0x3cc0000000000000) // 4.440892098500626e-16
-	v507 := math.Float64frombits(0x6570000000000000) // 4.149515568880993e+180
-	v509 := math.Float64frombits(0x2270000000000000) // 8.200532357869981e-143
-	v510 := math.Float64frombits(0x2260000000000000) // 4.100266178934991e-143
+	v8 := math.Float64frombits(0xc086200000000000)   // -708
+	v10 := math.Float64frombits(0xc000000000000000)  // -2
+	v16 := math.Float64frombits(0xc096d00000000000)  // -1460
+	v18 := math.Float64frombits(0x3ff71547652b82fe)  // 1.4426950408889634
+	v21 := math.Float64frombits(0xbfe62e42fefa39ef)  // -0.6931471805599453
+	v23 := math.Float64frombits(0xbc7abc9e3b39803f)  // -2.3190468138462996e-17
+	v27 := math.Float64frombits(0x3fe0000000000000)  // 0.5
+	v40 := math.Float64frombits(0x3e21f2a265956fb2)  // 2.0893978046591626e-09
+	v41 := math.Float64frombits(0x3e5af38930c76304)  // 2.5100365384992085e-08
+	v43 := math.Float64frombits(0x3e927e502c598216)  // 2.755732960487844e-07
+	v45 := math.Float64frombits(0x3ec71de0db91cbba)  // 2.7557268507615253e-06
+	v47 := math.Float64frombits(0x3efa01a0198a8804)  // 2.4801587275143102e-05
+	v49 := math.Float64frombits(0x3f2a01a01a7c0f12)  // 0.00019841269863018395
+	v51 := math.Float64frombits(0x3f56c16c16c1811d)  // 0.001388888888890056
+	v53 := math.Float64frombits(0x3f811111111109b8)  // 0.00833333333333007
+	v55 := math.Float64frombits(0x3fa5555555555554)  // 0.04166666666666666
+	v57 := math.Float64frombits(0x3fc5555555555556)  // 0.16666666666666669
+	v67 := math.Float64frombits(0xc091300000000000)  // -1100
+	v86 := math.Float64frombits(0xc08ff00000000000)  // -1022
+	v88 := math.Float64frombits(0x408f400000000000)  // 1000
+	v91 := math.Float64frombits(0xc08fe80000000000)  // -1021
+	v93 := math.Float64frombits(0x3ff8000000000000)  // 1.5
+	v187 := math.Float64frombits(0x4086300000000000) // 710
+	v248 := math.Float64frombits(0xbfe0000000000000) // -0.5
+	v272 := math.Float64frombits(0xbff474973c84120b) // -1.2784645427610737
+	v274 := math.Float64frombits(0xbc9f8d74bc9ac154) // -1.0946994183093437e-16
+	v276 := math.Float64frombits(0xbff0000000000000) // -1
+	v277 := math.Float64frombits(0x3fd1d25cf210482c) // 0.2784645427610737
+	v278 := math.Float64frombits(0xc044000000000000) // -40
+	v338 := math.Float64frombits(0x3ff474973c84120b) // 1.2784645427610737
+	v342 := math.Float64frombits(0x3fd1d25cf210482e) // 0.2784645427610738
+	v360 := math.Float64frombits(0x4086280000000000) // 709
+	v364 := math.Float64frombits(0x408ff80000000000) // 1023
+	v385 := math.Float64frombits(0x17f0000000000000) // 2.191809349008403e-193
+	v501 := math.Float64frombits(0x3cc0000000000000) // 4.440892098500626e-16
+	v509 := math.Float64frombits(0x6570000000000000) // 4.149515568880993e+180
+	v511 := math.Float64frombits(0x2270000000000000) // 8.200532357869981e-143
+	v512 := math.Float64frombits(0x2260000000000000) // 4.100266178934991e-143
 	for i := range dx {
 		v0 := x[i]
 		v2 := v0 < v1
 		v6 := v5 < v0
 		v9 := v0 < v8
-		v10 := -v0
-		v11 := math.Abs(v10)
-		v12 := -v11
-		v13 := v10 < v3
-		v15 := v14
-		if v12 > v14 {
-			v15 = v12
+		v11 := v0 < v10
+		v12 := -v0
+		v13 := math.Abs(v12)
+		v14 := -v13
+		v15 := v12 < v3
+		v17 := v16
+		if v14 > v16 {
+			v17 = v14
 		}
-		v17 := float64(v15 * v16)
-		v18 := math.RoundToEven(v17)
-		v20 := math.FMA(v18, v19, v15)
-		v22 := math.FMA(v18, v21, v20)
-		v23 := float64(v20 - v22)
-		v24 := math.FMA(v18, v21, v23)
-		v26 := float64(v22 * v22)
-		v27 := -v26
-		v28 := math.FMA(v22, v22, v27)
-		v29 := float64(v25 * v26)
-		v30 := float64(v25 * v28)
-		v31 := float64(v22 + v29)
-		v32 := float64(v22 - v31)
-		v33 := float64(v32 + v29)
-		v34 := float64(v33 + v30)
-		v35 := math.FMA(v24, v22, v24)
-		v36 := float64(v34 + v35)
-		v37 := float64(v26 * v22)
-		v40 := math.FMA(v22, v38, v39)
-		v42 := math.FMA(v22, v40, v41)
-		v44 := math.FMA(v22, v42, v43)
-		v46 := math.FMA(v22, v44, v45)
-		v48 := math.FMA(v22, v46, v47)
-		v50 := math.FMA(v22, v48, v49)
-		v52 := math.FMA(v22, v50, v51)
-		v54 := math.FMA(v22, v52, v53)
-		v56 := math.FMA(v22, v54, v55)
-		v57 := math.FMA(v37, v56, v36)
-		v58 := float64(v7 + v31)
-		v59 := float64(v7 - v58)
-		v60 := float64(v59 + v31)
-		v61 := float64(v60 + v57)
-		v62 := float64(v58 + v61)
-		v63 := float64(v58 - v62)
-		v64 := float64(v63 + v61)
-		v66 := v65
-		if v18 > v65 {
-			v66 = v18
+		v19 := float64(v17 * v18)
+		v20 := math.RoundToEven(v19)
+		v22 := math.FMA(v20, v21, v17)
+		v24 := math.FMA(v20, v23, v22)
+		v25 := float64(v22 - v24)
+		v26 := math.FMA(v20, v23, v25)
+		v28 := float64(v24 * v24)
+		v29 := -v28
+		v30 := math.FMA(v24, v24, v29)
+		v31 := float64(v27 * v28)
+		v32 := float64(v27 * v30)
+		v33 := float64(v24 + v31)
+		v34 := float64(v24 - v33)
+		v35 := float64(v34 + v31)
+		v36 := float64(v35 + v32)
+		v37 := math.FMA(v26, v24, v26)
+		v38 := float64(v36 + v37)
+		v39 := float64(v28 * v24)
+		v42 := math.FMA(v24, v40, v41)
+		v44 := math.FMA(v24, v42, v43)
+		v46 := math.FMA(v24, v44, v45)
+		v48 := math.FMA(v24, v46, v47)
+		v50 := math.FMA(v24, v48, v49)
+		v52 := math.FMA(v24, v50, v51)
+		v54 := math.FMA(v24, v52, v53)
+		v56 := math.FMA(v24, v54, v55)
+		v58 := math.FMA(v24, v56, v57)
+		v59 := math.FMA(v39, v58, v38)
+		v60 := float64(v7 + v33)
+		v61 := float64(v7 - v60)
+		v62 := float64(v61 + v33)
+		v63 := float64(v62 + v59)
+		v64 := float64(v60 + v63)
+		v65 := float64(v60 - v64)
+		v66 := float64(v65 + v63)
+		v68 := v67
+		if v20 > v67 {
+			v68 = v20
 		}
-		v67 := ldexpMid(v7, v66)
-		v68 := float64(v62 * v67)
-		v69 := float64(v64 * v67)
-		v70 := float64(v7 + v68)
-		v71 := float64(v7 - v70)
-		v72 := float64(v71 + v68)
-		v73 := float64(v72 + v69)
-		v74 := v7
-		if v13 {
-			v74 = v62
+		v69 := ldexpMid(v7, v68)
+		v70 := float64(v64 * v69)
+		v71 := float64(v66 * v69)
+		v72 := float64(v7 + v70)
+		v73 := float64(v7 - v72)
+		v74 := float64(v73 + v70)
+		v75 := float64(v74 + v71)
+		v76 := v7
+		if v15 {
+			v76 = v64
 		}
-		v75 := v3
-		if v13 {
-			v75 = v64
+		v77 := v3
+		if v15 {
+			v77 = v66
 		}
-		v76 := float64(v7 / v70)
-		v77 := float64(v74 * v76)
-		v78 := -v77
-		v79 := math.FMA(v78, v70, v74)
-		v80 := math.FMA(v78, v73, v79)
-		v81 := float64(v80 + v75)
-		v82 := float64(v81 * v76)
-		v83 := v3
-		if v13 {
-			v83 = v18
+		v78 := float64(v7 / v72)
+		v79 := float64(v76 * v78)
+		v80 := -v79
+		v81 := math.FMA(v80, v72, v76)
+		v82 := math.FMA(v80, v75, v81)
+		v83 := float64(v82 + v77)
+		v84 := float64(v83 * v78)
+		v85 := v3
+		if v15 {
+			v85 = v20
 		}
-		v85 := float64(v84 - v83)
-		v87 := v86
-		if v85 < v86 {
-			v87 = v85
+		v87 := float64(v86 - v85)
+		v89 := v88
+		if v87 < v88 {
+			v89 = v87
 		}
-		v88 := v3
-		if v87 > v3 {
-			v88 = v87
+		v90 := v3
+		if v89 > v3 {
+			v90 = v89
 		}
-		v90 := v83 < v89
-		v92 := ldexpNormal(v91, v88)
-		v93 := v3
-		if v90 {
-			v93 = v92
+		v92 := v85 < v91
+		v94 := ldexpNormal(v93, v90)
+		v95 := v3
+		if v92 {
+			v95 = v94
 		}
-		v94 := float64(v77 + v93)
-		v95 := float64(v94 - v93)
-		v96 := float64(v77 - v95)
-		v97 := float64(v96 + v82)
-		v98 := float64(v97 + v93)
-		v99 := float64(v98 - v93)
-		v100 := float64(v95 + v99)
-		v101 := v65
-		if v83 > v65 {
-			v101 = v83
+		v96 := float64(v79 + v95)
+		v97 := float64(v96 - v95)
+		v98 := float64(v79 - v97)
+		v99 := float64(v98 + v84)
+		v100 := float64(v99 + v95)
+		v101 := float64(v100 - v95)
+		v102 := float64(v97 + v101)
+		v103 := v67
+		if v85 > v67 {
+			v103 = v85
 		}
-		v102 := ldexpMid(v100, v101)
-		v103 := math.IsNaN(v0)
-		v104 := float64(v0 * v102)
-		v105 := float64(v7 + v104)
-		v106 := math.Abs(v0)
-		v107 := -v106
-		v108 := v0 < v3
-		v109 := v14
-		if v107 > v14 {
-			v109 = v107
+		v104 := ldexpMid(v102, v103)
+		v105 := math.IsNaN(v0)
+		v106 := float64(v0 * v104)
+		v107 := float64(v7 + v106)
+		v108 := math.Abs(v0)
+		v109 := -v108
+		v110 := v0 < v3
+		v111 := v16
+		if v109 > v16 {
+			v111 = v109
 		}
-		v110 := float64(v109 * v16)
-		v111 := math.RoundToEven(v110)
-		v112 := math.FMA(v111, v19, v109)
-		v113 := math.FMA(v111, v21, v112)
-		v114 := float64(v112 - v113)
-		v115 := math.FMA(v111, v21, v114)
-		v116 := float64(v113 * v113)
-		v117 := -v116
-		v118 := math.FMA(v113, v113, v117)
-		v119 := float64(v25 * v116)
-		v120 := float64(v25 * v118)
-		v121 := float64(v113 + v119)
-		v122 := float64(v113 - v121)
-		v123 := float64(v122 + v119)
-		v124 := float64(v123 + v120)
-		v125 := math.FMA(v115, v113, v115)
-		v126 := float64(v124 + v125)
-		v127 := float64(v116 * v113)
-		v128 := math.FMA(v113, v38, v39)
-		v129 := math.FMA(v113, v128, v41)
-		v130 := math.FMA(v113, v129, v43)
-		v131 := math.FMA(v113, v130, v45)
-		v132 := math.FMA(v113, v131, v47)
-		v133 := math.FMA(v113, v132, v49)
-		v134 := math.FMA(v113, v133, v51)
-		v135 := math.FMA(v113, v134, v53)
-		v136 := math.FMA(v113, v135, v55)
-		v137 := math.FMA(v127, v136, v126)
-		v138 := float64(v7 + v121)
-		v139 := float64(v7 - v138)
-		v140 := float64(v139 + v121)
-		v141 := float64(v140 + v137)
-		v142 := float64(v138 + v141)
-		v143 := float64(v138 - v142)
-		v144 := float64(v143 + v141)
-		v145 := v65
-		if v111 > v65 {
-			v145 = v111
+		v112 := float64(v111 * v18)
+		v113 := math.RoundToEven(v112)
+		v114 := math.FMA(v113, v21, v111)
+		v115 := math.FMA(v113, v23, v114)
+		v116 := float64(v114 - v115)
+		v117 := math.FMA(v113, v23, v116)
+		v118 := float64(v115 * v115)
+		v119 := -v118
+		v120 := math.FMA(v115, v115, v119)
+		v121 := float64(v27 * v118)
+		v122 := float64(v27 * v120)
+		v123 := float64(v115 + v121)
+		v124 := float64(v115 - v123)
+		v125 := float64(v124 + v121)
+		v126 := float64(v125 + v122)
+		v127 := math.FMA(v117, v115, v117)
+		v128 := float64(v126 + v127)
+		v129 := float64(v118 * v115)
+		v130 := math.FMA(v115, v40, v41)
+		v131 := math.FMA(v115, v130, v43)
+		v132 := math.FMA(v115, v131, v45)
+		v133 := math.FMA(v115, v132, v47)
+		v134 := math.FMA(v115, v133, v49)
+		v135 := math.FMA(v115, v134, v51)
+		v136 := math.FMA(v115, v135, v53)
+		v137 := math.FMA(v115, v136, v55)
+		v138 := math.FMA(v115, v137, v57)
+		v139 := math.FMA(v129, v138, v128)
+		v140 := float64(v7 + v123)
+		v141 := float64(v7 - v140)
+		v142 := float64(v141 + v123)
+		v143 := float64(v142 + v139)
+		v144 := float64(v140 + v143)
+		v145 := float64(v140 - v144)
+		v146 := float64(v145 + v143)
+		v147 := v67
+		if v113 > v67 {
+			v147 = v113
 		}
-		v146 := ldexpMid(v7, v145)
-		v147 := float64(v142 * v146)
-		v148 := float64(v144 * v146)
-		v149 := float64(v7 + v147)
-		v150 := float64(v7 - v149)
-		v151 := float64(v150 + v147)
-		v152 := float64(v151 + v148)
-		v153 := v7
-		if v108 {
-			v153 = v142
+		v148 := ldexpMid(v7, v147)
+		v149 := float64(v144 * v148)
+		v150 := float64(v146 * v148)
+		v151 := float64(v7 + v149)
+		v152 := float64(v7 - v151)
+		v153 := float64(v152 + v149)
+		v154 := float64(v153 + v150)
+		v155 := v7
+		if v110 {
+			v155 = v144
 		}
-		v154 := v3
-		if v108 {
-			v154 = v144
+		v156 := v3
+		if v110 {
+			v156 = v146
 		}
-		v155 := float64(v7 / v149)
-		v156 := float64(v153 * v155)
-		v157 := -v156
-		v158 := math.FMA(v157, v149, v153)
-		v159 := math.FMA(v157, v152, v158)
-		v160 := float64(v159 + v154)
-		v161 := v14 <= v107
-		v162 := float64(v160 * v155)
-		v163 := v3
-		if v108 {
-			v163 = v111
+		v157 := float64(v7 / v151)
+		v158 := float64(v155 * v157)
+		v159 := -v158
+		v160 := math.FMA(v159, v151, v155)
+		v161 := math.FMA(v159, v154, v160)
+		v162 := float64(v161 + v156)
+		v163 := v16 <= v109
+		v164 := float64(v162 * v157)
+		v165 := v3
+		if v110 {
+			v165 = v113
 		}
-		v164 := float64(v84 - v163)
-		v165 := v86
-		if v164 < v86 {
-			v165 = v164
+		v166 := float64(v86 - v165)
+		v167 := v88
+		if v166 < v88 {
+			v167 = v166
 		}
-		v166 := v3
-		if v165 > v3 {
-			v166 = v165
+		v168 := v3
+		if v167 > v3 {
+			v168 = v167
 		}
-		v167 := v163 < v89
-		v168 := ldexpNormal(v91, v166)
-		v169 := v3
-		if v167 {
-			v169 = v168
+		v169 := v165 < v91
+		v170 := ldexpNormal(v93, v168)
+		v171 := v3
+		if v169 {
+			v171 = v170
 		}
-		v170 := float64(v156 + v169)
-		v171 := float64(v170 - v169)
-		v172 := float64(v156 - v171)
-		v173 := float64(v172 + v162)
-		v174 := float64(v173 + v169)
-		v175 := float64(v174 - v169)
-		v176 := float64(v171 + v175)
-		v177 := v65
-		if v163 > v65 {
-			v177 = v163
+		v172 := float64(v158 + v171)
+		v173 := float64(v172 - v171)
+		v174 := float64(v158 - v173)
+		v175 := float64(v174 + v164)
+		v176 := float64(v175 + v171)
+		v177 := float64(v176 - v171)
+		v178 := float64(v173 + v177)
+		v179 := v67
+		if v165 > v67 {
+			v179 = v165
 		}
-		v178 := ldexpMid(v176, v177)
-		v179 := float64(v105 - v104)
-		v180 := float64(v7 - v179)
-		v181 := -v104
-		v182 := math.FMA(v0, v102, v181)
-		v183 := -v102
-		v184 := v14
-		if v0 > v14 {
-			v184 = v0
+		v180 := ldexpMid(v178, v179)
+		v181 := float64(v107 - v106)
+		v182 := float64(v7 - v181)
+		v183 := -v106
+		v184 := math.FMA(v0, v104, v183)
+		v185 := -v104
+		v186 := v16
+		if v0 > v16 {
+			v186 = v0
 		}
-		v186 := v185
-		if v184 < v185 {
-			v186 = v184
+		v188 := v187
+		if v186 < v187 {
+			v188 = v186
 		}
-		v187 := float64(v186 * v16)
-		v188 := math.RoundToEven(v187)
-		v189 := math.FMA(v188, v19, v186)
-		v190 := math.FMA(v188, v21, v189)
-		v191 := float64(v189 - v190)
-		v192 := math.FMA(v188, v21, v191)
-		v193 := float64(v190 * v190)
-		v194 := -v193
-		v195 := math.FMA(v190, v190, v194)
-		v196 := float64(v25 * v193)
-		v197 := float64(v25 * v195)
-		v198 := float64(v190 + v196)
-		v199 := float64(v190 - v198)
-		v200 := float64(v199 + v196)
-		v201 := float64(v200 + v197)
-		v202 := math.FMA(v192, v190, v192)
-		v203 := float64(v201 + v202)
-		v204 := float64(v193 * v190)
-		v205 := math.FMA(v190, v38, v39)
-		v206 := math.FMA(v190, v205, v41)
-		v207 := math.FMA(v190, v206, v43)
-		v208 := math.FMA(v190, v207, v45)
-		v209 := math.FMA(v190, v208, v47)
-		v210 := math.FMA(v190, v209, v49)
-		v211 := math.FMA(v190, v210, v51)
-		v212 := math.FMA(v190, v211, v53)
-		v213 := math.FMA(v190, v212, v55)
-		v214 := math.FMA(v204, v213, v203)
-		v215 := float64(v7 + v198)
-		v216 := float64(v7 - v215)
-		v217 := float64(v216 + v198)
-		v218 := float64(v217 + v214)
-		v219 := float64(v84 - v188)
-		v220 := v86
-		if v219 < v86 {
-			v220 = v219
+		v189 := float64(v188 * v18)
+		v190 := math.RoundToEven(v189)
+		v191 := math.FMA(v190, v21, v188)
+		v192 := math.FMA(v190, v23, v191)
+		v193 := float64(v191 - v192)
+		v194 := math.FMA(v190, v23, v193)
+		v195 := float64(v192 * v192)
+		v196 := -v195
+		v197 := math.FMA(v192, v192, v196)
+		v198 := float64(v27 * v195)
+		v199 := float64(v27 * v197)
+		v200 := float64(v192 + v198)
+		v201 := float64(v192 - v200)
+		v202 := float64(v201 + v198)
+		v203 := float64(v202 + v199)
+		v204 := math.FMA(v194, v192, v194)
+		v205 := float64(v203 + v204)
+		v206 := float64(v195 * v192)
+		v207 := math.FMA(v192, v40, v41)
+		v208 := math.FMA(v192, v207, v43)
+		v209 := math.FMA(v192, v208, v45)
+		v210 := math.FMA(v192, v209, v47)
+		v211 := math.FMA(v192, v210, v49)
+		v212 := math.FMA(v192, v211, v51)
+		v213 := math.FMA(v192, v212, v53)
+		v214 := math.FMA(v192, v213, v55)
+		v215 := math.FMA(v192, v214, v57)
+		v216 := math.FMA(v206, v215, v205)
+		v217 := float64(v7 + v200)
+		v218 := float64(v7 - v217)
+		v219 := float64(v218 + v200)
+		v220 := float64(v219 + v216)
+		v221 := float64(v86 - v190)
+		v222 := v88
+		if v221 < v88 {
+			v222 = v221
 		}
-		v221 := v3
-		if v220 > v3 {
-			v221 = v220
+		v223 := v3
+		if v222 > v3 {
+			v223 = v222
 		}
-		v222 := v188 < v89
-		v223 := ldexpNormal(v91, v221)
-		v224 := v3
-		if v222 {
-			v224 = v223
+		v224 := v190 < v91
+		v225 := ldexpNormal(v93, v223)
+		v226 := v3
+		if v224 {
+			v226 = v225
 		}
-		v225 := float64(v215 + v224)
-		v226 := float64(v225 - v224)
-		v227 := float64(v215 - v226)
-		v228 := float64(v227 + v218)
-		v229 := float64(v228 + v224)
-		v230 := float64(v229 - v224)
-		v231 := float64(v226 + v230)
-		v232 := v65
-		if v188 > v65 {
-			v232 = v188
+		v227 := float64(v217 + v226)
+		v228 := float64(v227 - v226)
+		v229 := float64(v217 - v228)
+		v230 := float64(v229 + v220)
+		v231 := float64(v230 + v226)
+		v232 := float64(v231 - v226)
+		v233 := float64(v228 + v232)
+		v234 := v67
+		if v190 > v67 {
+			v234 = v190
 		}
-		v233 := ldexpMid(v231, v232)
-		v234 := float64(v7 + v233)
-		v235 := math.FMA(v183, v234, v7)
-		v236 := float64(v234 - v7)
-		v237 := float64(v233 - v236)
-		v238 := float64(v102 * v237)
+		v235 := ldexpMid(v233, v234)
+		v236 := float64(v7 + v235)
+		v237 := math.FMA(v185, v236, v7)
+		v238 := float64(v236 - v7)
 		v239 := float64(v235 - v238)
-		v240 := float64(v239 / v234)
-		v241 := float64(v0 * v240)
-		v242 := float64(v182 + v241)
-		v243 := float64(v180 + v242)
-		v244 := float64(v243 * v178)
-		v245 := math.FMA(v105, v178, v244)
-		v247 := v0 < v246
-		v248 := float64(v142 * v155)
-		v249 := -v248
-		v250 := math.FMA(v249, v149, v142)
-		v251 := math.FMA(v249, v152, v250)
-		v252 := float64(v251 + v144)
-		v253 := float64(v252 * v155)
-		v254 := float64(v84 - v111)
-		v255 := v86
-		if v254 < v86 {
-			v255 = v254
+		v240 := float64(v104 * v239)
+		v241 := float64(v237 - v240)
+		v242 := float64(v241 / v236)
+		v243 := float64(v0 * v242)
+		v244 := float64(v184 + v243)
+		v245 := float64(v182 + v244)
+		v246 := float64(v245 * v180)
+		v247 := math.FMA(v107, v180, v246)
+		v249 := v0 < v248
+		v250 := float64(v144 * v157)
+		v251 := -v250
+		v252 := math.FMA(v251, v151, v144)
+		v253 := math.FMA(v251, v154, v252)
+		v254 := float64(v253 + v146)
+		v255 := float64(v254 * v157)
+		v256 := float64(v86 - v113)
+		v257 := v88
+		if v256 < v88 {
+			v257 = v256
 		}
-		v256 := v3
-		if v255 > v3 {
-			v256 = v255
+		v258 := v3
+		if v257 > v3 {
+			v258 = v257
 		}
-		v257 := v111 < v89
-		v258 := ldexpNormal(v91, v256)
-		v259 := v3
-		if v257 {
-			v259 = v258
+		v259 := v113 < v91
+		v260 := ldexpNormal(v93, v258)
+		v261 := v3
+		if v259 {
+			v261 = v260
 		}
-		v260 := float64(v248 + v259)
-		v261 := float64(v260 - v259)
-		v262 := float64(v248 - v261)
-		v263 := float64(v262 + v253)
-		v264 := float64(v263 + v259)
-		v265 := float64(v264 - v259)
-		v266 := float64(v261 + v265)
-		v267 := ldexpMid(v266, v145)
-		v268 := float64(v7 - v267)
-		v269 := float64(v267 * v268)
-		v271 := float64(v0 - v270)
-		v273 := float64(v271 - v272)
-		v277 := v276
-		if v273 > v276 {
-			v277 = v273
+		v262 := float64(v250 + v261)
+		v263 := float64(v262 - v261)
+		v264 := float64(v250 - v263)
+		v265 := float64(v264 + v255)
+		v266 := float64(v265 + v261)
+		v267 := float64(v266 - v261)
+		v268 := float64(v263 + v267)
+		v269 := ldexpMid(v268, v147)
+		v270 := float64(v7 - v269)
+		v271 := float64(v269 * v270)
+		v273 := float64(v0 - v272)
+		v275 := float64(v273 - v274)
+		v279 := v278
+		if v275 > v278 {
+			v279 = v275
 		}
-		v278 := v185
-		if v277 < v185 {
-			v278 = v277
+		v280 := v187
+		if v279 < v187 {
+			v280 = v279
 		}
-		v279 := float64(v278 * v16)
-		v280 := math.RoundToEven(v279)
-		v281 := -v280
-		v282 := math.FMA(v280, v19, v278)
-		v283 := math.FMA(v280, v21, v282)
-		v284 := float64(v282 - v283)
-		v285 := math.FMA(v280, v21, v284)
-		v286 := float64(v283 * v283)
-		v287 := -v286
-		v288 := math.FMA(v283, v283, v287)
-		v289 := float64(v25 * v286)
-		v290 := float64(v25 * v288)
-		v291 := float64(v283 + v289)
-		v292 := float64(v283 - v291)
-		v293 := float64(v292 + v289)
-		v294 := float64(v293 + v290)
-		v295 := math.FMA(v285, v283, v285)
-		v296 := float64(v294 + v295)
-		v297 := float64(v286 * v283)
-		v298 := math.FMA(v283, v38, v39)
-		v299 := math.FMA(v283, v298, v41)
-		v300 := math.FMA(v283, v299, v43)
-		v301 := math.FMA(v283, v300, v45)
-		v302 := math.FMA(v283, v301, v47)
-		v303 := math.FMA(v283, v302, v49)
-		v304 := math.FMA(v283, v303, v51)
-		v305 := math.FMA(v283, v304, v53)
-		v306 := math.FMA(v283, v305, v55)
-		v307 := math.FMA(v297, v306, v296)
-		v308 := ldexpMid(v274, v281)
-		v309 := float64(v7 + v308)
-		v310 := float64(v309 - v7)
-		v311 := float64(v309 - v310)
-		v312 := float64(v7 - v311)
-		v313 := float64(v308 - v310)
-		v314 := float64(v312 + v313)
-		v315 := float64(v307 + v314)
-		v316 := float64(v309 + v291)
-		v317 := float64(v309 - v316)
-		v318 := float64(v317 + v291)
-		v319 := float64(v318 + v315)
-		v320 := float64(v316 + v319)
-		v321 := ldexpMid(v320, v280)
-		v322 := math.Copysign(v321, v273)
-		v323 := float64(v275 * v322)
-		v324 := float64(v273 + v323)
-		v325 := float64(v273 - v324)
-		v326 := float64(v325 + v323)
-		v327 := -v323
-		v328 := math.FMA(v275, v322, v327)
-		v329 := float64(v272 * v322)
-		v330 := float64(v328 - v329)
-		v331 := float64(v271 - v273)
-		v332 := float64(v331 - v272)
-		v333 := float64(v271 - v0)
-		v334 := float64(v271 - v333)
-		v335 := float64(v0 - v334)
-		v337 := float64(v336 - v333)
-		v338 := float64(v335 + v337)
-		v339 := float64(v332 + v338)
-		v341 := float64(v7 + v322)
-		v342 := float64(v340 * v341)
-		v343 := float64(v7 + v342)
-		v344 := float64(v339 * v343)
-		v345 := float64(v330 + v344)
-		v346 := float64(v326 + v345)
-		v347 := float64(v269 * v346)
-		v348 := -v269
-		v349 := math.FMA(v267, v268, v348)
-		v350 := float64(v7 - v268)
-		v351 := float64(v350 - v267)
-		v352 := -v267
-		v353 := math.FMA(v352, v234, v233)
-		v354 := float64(v215 + v218)
-		v355 := float64(v215 - v354)
-		v356 := float64(v355 + v218)
-		v357 := v89 <= v188
-		v359 := v358 < v0
-		v360 := v357 && !v359
-		v361 := v89
-		if v188 > v89 {
-			v361 = v188
+		v281 := float64(v280 * v18)
+		v282 := math.RoundToEven(v281)
+		v283 := -v282
+		v284 := math.FMA(v282, v21, v280)
+		v285 := math.FMA(v282, v23, v284)
+		v286 := float64(v284 - v285)
+		v287 := math.FMA(v282, v23, v286)
+		v288 := float64(v285 * v285)
+		v289 := -v288
+		v290 := math.FMA(v285, v285, v289)
+		v291 := float64(v27 * v288)
+		v292 := float64(v27 * v290)
+		v293 := float64(v285 + v291)
+		v294 := float64(v285 - v293)
+		v295 := float64(v294 + v291)
+		v296 := float64(v295 + v292)
+		v297 := math.FMA(v287, v285, v287)
+		v298 := float64(v296 + v297)
+		v299 := float64(v288 * v285)
+		v300 := math.FMA(v285, v40, v41)
+		v301 := math.FMA(v285, v300, v43)
+		v302 := math.FMA(v285, v301, v45)
+		v303 := math.FMA(v285, v302, v47)
+		v304 := math.FMA(v285, v303, v49)
+		v305 := math.FMA(v285, v304, v51)
+		v306 := math.FMA(v285, v305, v53)
+		v307 := math.FMA(v285, v306, v55)
+		v308 := math.FMA(v285, v307, v57)
+		v309 := math.FMA(v299, v308, v298)
+		v310 := ldexpMid(v276, v283)
+		v311 := float64(v7 + v310)
+		v312 := float64(v311 - v7)
+		v313 := float64(v311 - v312)
+		v314 := float64(v7 - v313)
+		v315 := float64(v310 - v312)
+		v316 := float64(v314 + v315)
+		v317 := float64(v309 + v316)
+		v318 := float64(v311 + v293)
+		v319 := float64(v311 - v318)
+		v320 := float64(v319 + v293)
+		v321 := float64(v320 + v317)
+		v322 := float64(v318 + v321)
+		v323 := ldexpMid(v322, v282)
+		v324 := math.Copysign(v323, v275)
+		v325 := float64(v277 * v324)
+		v326 := float64(v275 + v325)
+		v327 := float64(v275 - v326)
+		v328 := float64(v327 + v325)
+		v329 := -v325
+		v330 := math.FMA(v277, v324, v329)
+		v331 := float64(v274 * v324)
+		v332 := float64(v330 - v331)
+		v333 := float64(v273 - v275)
+		v334 := float64(v333 - v274)
+		v335 := float64(v273 - v0)
+		v336 := float64(v273 - v335)
+		v337 := float64(v0 - v336)
+		v339 := float64(v338 - v335)
+		v340 := float64(v337 + v339)
+		v341 := float64(v334 + v340)
+		v343 := float64(v7 + v324)
+		v344 := float64(v342 * v343)
+		v345 := float64(v7 + v344)
+		v346 := float64(v341 * v345)
+		v347 := float64(v332 + v346)
+		v348 := float64(v328 + v347)
+		v349 := float64(v271 * v348)
+		v350 := -v271
+		v351 := math.FMA(v269, v270, v350)
+		v352 := float64(v7 - v270)
+		v353 := float64(v352 - v269)
+		v354 := -v269
+		v355 := math.FMA(v354, v236, v235)
+		v356 := float64(v217 + v220)
+		v357 := float64(v217 - v356)
+		v358 := float64(v357 + v220)
+		v359 := v91 <= v190
+		v361 := v360 < v0
+		v362 := v359 && !v361
+		v363 := v91
+		if v190 > v91 {
+			v363 = v190
 		}
-		v363 := v362
-		if v361 < v362 {
-			v363 = v361
+		v365 := v364
+		if v363 < v364 {
+			v365 = v363
 		}
-		v364 := ldexpNormal(v356, v363)
-		v365 := v3
-		if v360 {
-			v365 = v364
+		v366 := ldexpNormal(v358, v365)
+		v367 := v3
+		if v362 {
+			v367 = v366
 		}
-		v366 := float64(v353 + v365)
-		v367 := float64(v237 + v365)
-		v368 := float64(v267 * v367)
-		v369 := float64(v366 - v368)
-		v370 := float64(v369 / v234)
-		v371 := float64(v351 - v370)
-		v372 := float64(v267 * v371)
-		v373 := float64(v370 * v268)
-		v374 := float64(v372 + v373)
-		v375 := float64(v349 + v374)
-		v376 := float64(v375 * v324)
-		v377 := float64(v347 + v376)
-		v378 := math.FMA(v269, v324, v377)
-		v379 := math.FMA(v352, v267, v267)
-		v380 := math.FMA(v0, v379, v178)
-		v381 := v380
-		if v247 {
-			v381 = v378
+		v368 := float64(v355 + v367)
+		v369 := float64(v239 + v367)
+		v370 := float64(v269 * v369)
+		v371 := float64(v368 - v370)
+		v372 := float64(v371 / v236)
+		v373 := float64(v353 - v372)
+		v374 := float64(v269 * v373)
+		v375 := float64(v372 * v270)
+		v376 := float64(v374 + v375)
+		v377 := float64(v351 + v376)
+		v378 := float64(v377 * v326)
+		v379 := float64(v349 + v378)
+		v380 := math.FMA(v271, v326, v379)
+		v381 := math.FMA(v354, v269, v269)
+		v382 := math.FMA(v0, v381, v180)
+		v383 := v382
+		if v249 {
+			v383 = v380
 		}
-		v382 := v381
-		if v9 {
-			v382 = v245
+		v384 := v383
+		if v11 {
+			v384 = v247
 		}
-		v384 := v382
+		v386 := v384
 		if v6 {
-			v384 = v7
+			v386 = v7
 		}
-		v385 := v384
+		v387 := v386
 		if v2 {
-			v385 = v4
+			v387 = v4
 		}
-		v386 := dy[i]
-		v387 := float64(v386 * v4)
-		v388 := float64(v386 * v7)
-		v389 := float64(v386 * v383)
-		v390 := float64(v386 * v105)
-		v391 := -v390
-		v392 := math.FMA(v386, v105, v391)
-		v393 := float64(v390 * v178)
-		v394 := -v393
-		v395 := math.FMA(v390, v178, v394)
-		v396 := math.FMA(v392, v178, v395)
-		v397 := float64(v386 * v243)
-		v398 := -v397
-		v399 := math.FMA(v386, v243, v398)
-		v400 := float64(v397 * v178)
-		v401 := -v400
-		v402 := math.FMA(v397, v178, v401)
-		v403 := math.FMA(v399, v178, v402)
-		v404 := float64(v393 + v400)
-		v405 := float64(v404 - v393)
-		v406 := float64(v404 - v405)
-		v407 := float64(v393 - v406)
-		v408 := float64(v400 - v405)
-		v409 := float64(v407 + v408)
-		v410 := float64(v409 + v396)
-		v411 := float64(v410 + v403)
-		v412 := float64(v386 * v269)
-		v413 := -v412
-		v414 := math.FMA(v386, v269, v413)
-		v415 := float64(v412 * v324)
-		v416 := -v415
-		v417 := math.FMA(v412, v324, v416)
-		v418 := math.FMA(v414, v324, v417)
-		v419 := float64(v386 * v347)
-		v420 := -v419
-		v421 := math.FMA(v386, v347, v420)
-		v422 := float64(v386 * v376)
-		v423 := -v422
-		v424 := math.FMA(v386, v376, v423)
-		v425 := float64(v419 + v422)
-		v426 := float64(v425 - v419)
-		v427 := float64(v425 - v426)
-		v428 := float64(v419 - v427)
-		v429 := float64(v422 - v426)
-		v430 := float64(v428 + v429)
-		v431 := float64(v430 + v421)
-		v432 := float64(v431 + v424)
-		v433 := float64(v415 + v425)
-		v434 := float64(v433 - v415)
-		v435 := float64(v433 - v434)
-		v436 := float64(v415 - v435)
-		v437 := float64(v425 - v434)
-		v438 := float64(v436 + v437)
-		v439 := float64(v438 + v418)
-		v440 := float64(v439 + v432)
-		v441 := float64(v386 * v0)
-		v442 := -v441
-		v443 := math.FMA(v386, v0, v442)
-		v444 := float64(v441 * v352)
-		v445 := -v444
-		v446 := math.FMA(v441, v352, v445)
-		v447 := math.FMA(v443, v352, v446)
-		v448 := float64(v444 * v267)
-		v449 := -v448
-		v450 := math.FMA(v444, v267, v449)
-		v451 := math.FMA(v447, v267, v450)
-		v452 := float64(v441 * v267)
-		v453 := -v452
-		v454 := math.FMA(v441, v267, v453)
-		v455 := math.FMA(v443, v267, v454)
-		v456 := float64(v448 + v452)
-		v457 := float64(v456 - v448)
-		v458 := float64(v456 - v457)
-		v459 := float64(v448 - v458)
-		v460 := float64(v452 - v457)
-		v461 := float64(v459 + v460)
-		v462 := float64(v461 + v451)
-		v463 := float64(v462 + v455)
-		v464 := v3
-		if v161 {
-			v464 = v156
+		v388 := dy[i]
+		v389 := float64(v388 * v4)
+		v390 := float64(v388 * v7)
+		v391 := float64(v388 * v385)
+		v392 := float64(v388 * v107)
+		v393 := -v392
+		v394 := math.FMA(v388, v107, v393)
+		v395 := float64(v392 * v180)
+		v396 := -v395
+		v397 := math.FMA(v392, v180, v396)
+		v398 := math.FMA(v394, v180, v397)
+		v399 := float64(v388 * v245)
+		v400 := -v399
+		v401 := math.FMA(v388, v245, v400)
+		v402 := float64(v399 * v180)
+		v403 := -v402
+		v404 := math.FMA(v399, v180, v403)
+		v405 := math.FMA(v401, v180, v404)
+		v406 := float64(v395 + v402)
+		v407 := float64(v406 - v395)
+		v408 := float64(v406 - v407)
+		v409 := float64(v395 - v408)
+		v410 := float64(v402 - v407)
+		v411 := float64(v409 + v410)
+		v412 := float64(v411 + v398)
+		v413 := float64(v412 + v405)
+		v414 := float64(v388 * v271)
+		v415 := -v414
+		v416 := math.FMA(v388, v271, v415)
+		v417 := float64(v414 * v326)
+		v418 := -v417
+		v419 := math.FMA(v414, v326, v418)
+		v420 := math.FMA(v416, v326, v419)
+		v421 := float64(v388 * v349)
+		v422 := -v421
+		v423 := math.FMA(v388, v349, v422)
+		v424 := float64(v388 * v378)
+		v425 := -v424
+		v426 := math.FMA(v388, v378, v425)
+		v427 := float64(v421 + v424)
+		v428 := float64(v427 - v421)
+		v429 := float64(v427 - v428)
+		v430 := float64(v421 - v429)
+		v431 := float64(v424 - v428)
+		v432 := float64(v430 + v431)
+		v433 := float64(v432 + v423)
+		v434 := float64(v433 + v426)
+		v435 := float64(v417 + v427)
+		v436 := float64(v435 - v417)
+		v437 := float64(v435 - v436)
+		v438 := float64(v417 - v437)
+		v439 := float64(v427 - v436)
+		v440 := float64(v438 + v439)
+		v441 := float64(v440 + v420)
+		v442 := float64(v441 + v434)
+		v443 := float64(v388 * v0)
+		v444 := -v443
+		v445 := math.FMA(v388, v0, v444)
+		v446 := float64(v443 * v354)
+		v447 := -v446
+		v448 := math.FMA(v443, v354, v447)
+		v449 := math.FMA(v445, v354, v448)
+		v450 := float64(v446 * v269)
+		v451 := -v450
+		v452 := math.FMA(v446, v269, v451)
+		v453 := math.FMA(v449, v269, v452)
+		v454 := float64(v443 * v269)
+		v455 := -v454
+		v456 := math.FMA(v443, v269, v455)
+		v457 := math.FMA(v445, v269, v456)
+		v458 := float64(v450 + v454)
+		v459 := float64(v458 - v450)
+		v460 := float64(v458 - v459)
+		v461 := float64(v450 - v460)
+		v462 := float64(v454 - v459)
+		v463 := float64(v461 + v462)
+		v464 := float64(v463 + v453)
+		v465 := float64(v464 + v457)
+		v466 := v3
+		if v163 {
+			v466 = v158
 		}
-		v465 := float64(v386 * v464)
-		v466 := -v465
-		v467 := math.FMA(v386, v464, v466)
-		v468 := v3
-		if v161 {
-			v468 = v162
+		v467 := float64(v388 * v466)
+		v468 := -v467
+		v469 := math.FMA(v388, v466, v468)
+		v470 := v3
+		if v163 {
+			v470 = v164
 		}
-		v469 := float64(v386 * v468)
-		v470 := float64(v467 + v469)
-		v471 := float64(v465 + v470)
-		v472 := math.Ldexp(v471, int(v163))
-		v473 := float64(v386 * v178)
-		v474 := -v473
-		v475 := math.FMA(v386, v178, v474)
-		v476 := v473
-		if v167 {
-			v476 = v472
+		v471 := float64(v388 * v470)
+		v472 := float64(v469 + v471)
+		v473 := float64(v467 + v472)
+		v474 := math.Ldexp(v473, int(v165))
+		v475 := float64(v388 * v180)
+		v476 := -v475
+		v477 := math.FMA(v388, v180, v476)
+		v478 := v475
+		if v169 {
+			v478 = v474
 		}
-		v477 := v475
-		if v167 {
-			v477 = v3
+		v479 := v477
+		if v169 {
+			v479 = v3
 		}
-		v478 := float64(v456 + v476)
-		v479 := float64(v478 - v456)
-		v480 := float64(v478 - v479)
-		v481 := float64(v456 - v480)
-		v482 := float64(v476 - v479)
-		v483 := float64(v481 + v482)
-		v484 := float64(v483 + v463)
-		v485 := float64(v484 + v477)
-		v486 := v478
-		if v247 {
-			v486 = v433
-		}
-		v487 := v485
-		if v247 {
-			v487 = v440
-		}
-		v488 := v486
-		if v9 {
-			v488 = v404
+		v480 := float64(v458 + v478)
+		v481 := float64(v480 - v458)
+		v482 := float64(v480 - v481)
+		v483 := float64(v458 - v482)
+		v484 := float64(v478 - v481)
+		v485 := float64(v483 + v484)
+		v486 := float64(v485 + v465)
+		v487 := float64(v486 + v479)
+		v488 := v480
+		if v249 {
+			v488 = v435
 		}
 		v489 := v487
-		if v9 {
-			v489 = v411
+		if v249 {
+			v489 = v442
 		}
 		v490 := v488
-		if v6 {
-			v490 = v388
+		if v11 {
+			v490 = v406
 		}
 		v491 := v489
-		if v6 {
-			v491 = v3
+		if v11 {
+			v491 = v413
 		}
 		v492 := v490
-		if v2 {
-			v492 = v387
+		if v6 {
+			v492 = v390
 		}
 		v493 := v491
-		if v2 {
+		if v6 {
 			v493 = v3
 		}
-		v494 := float64(v492 + v493)
-		v495 := float64(v385 * v386)
-		v496 := float64(v494 - v495)
-		v497 := math.Abs(v496)
-		v498 := math.Abs(v495)
-		v500 := float64(v498 * v499)
-		v501 := v497 <= v500
-		v502 := math.Abs(v386)
-		v503 := math.Abs(v389)
-		v504 := v502
-		if v503 > v502 {
-			v504 = v503
+		v494 := v492
+		if v2 {
+			v494 = v389
 		}
-		v505 := math.Abs(v441)
+		v495 := v493
+		if v2 {
+			v495 = v3
+		}
+		v496 := float64(v494 + v495)
+		v497 := float64(v387 * v388)
+		v498 := float64(v496 - v497)
+		v499 := math.Abs(v498)
+		v500 := math.Abs(v497)
+		v502 := float64(v500 * v501)
+		v503 := v499 <= v502
+		v504 := math.Abs(v388)
+		v505 := math.Abs(v391)
 		v506 := v504
 		if v505 > v504 {
 			v506 = v505
 		}
-		v508 := float64(v497 * v507)
-		v511 := math.FMA(v506, v509, v510)
-		v512 := v508 <= v511
-		v513 := v501 || v512
-		v514 := v494 == v3
-		v515 := v513 && !v514
-		v516 := v495
-		if v515 {
-			v516 = v494
+		v507 := math.Abs(v443)
+		v508 := v506
+		if v507 > v506 {
+			v508 = v507
 		}
-		v517 := v516
-		if v103 {
-			v517 = v0
+		v510 := float64(v499 * v509)
+		v513 := math.FMA(v508, v511, v512)
+		v514 := v510 <= v513
+		v515 := v503 || v514
+		v516 := v496 == v3
+		v517 := v515 && !v516
+		v518 := v497
+		if v517 {
+			v518 = v496
 		}
-		dx[i] = v517
+		v519 := v518
+		if v105 {
+			v519 = v0
+		}
+		if v9 {
+			return i
+		}
+		dx[i] = v519
 	}
-}
-
-// siluBackwardRareGeneric is the pure-Go kernel of siluBackwardRare (f64
-// memory, f64 compute, 6 operations): the scalar twin of the vector program
-// the assembly kernels run. It folds each element's value into acc by max,
-// element i into lane i % 8, exactly as vprog.Acc.Add, so every backend gives
-// the same bits. The caller guarantees equal lengths.
-func siluBackwardRareGeneric(acc *[16]float64, x, dy []float64) {
-	dy = dy[:len(x)]
-	v1 := math.Float64frombits(0xc086200000000000) // -708
-	v3 := math.Float64frombits(0x3ff0000000000000) // 1
-	v4 := math.Float64frombits(0x0000000000000000) // 0
-	for i := range x {
-		v0 := x[i]
-		v2 := v0 < v1
-		v5 := v4
-		if v2 {
-			v5 = v3
-		}
-		foldK := i & 7
-		if foldS := acc[foldK]; foldS == foldS && (v5 > foldS || v5 != v5) {
-			acc[foldK] = v5
-		}
-	}
+	return len(dx)
 }

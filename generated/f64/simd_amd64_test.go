@@ -35,20 +35,24 @@ var simdCases64 = []kerneltest.SIMDCase[float64]{
 	{
 		Name: "celuUsual", Inputs: 1, MaxLen: 49,
 		ParamSets: [][]float64{{0x1p+00}, {0x1p+01}, {0x1p-01}, {0x1.3333333333333p-02}, {-0x1.6666666666666p-01}},
-		Generic:   usualOnly(func(d []float64, in [][]float64, p []float64) { celuUsualGeneric(d, in[0], p[0]) }, func(acc *[16]float64, in [][]float64, p []float64) { celuRareGeneric(acc, in[0], p[0]) }),
+		Generic:   untilStop(func(d []float64, in [][]float64, p []float64) int { return celuUsualGeneric(d, in[0], p[0]) }),
 		Impls: []kerneltest.SIMDImpl[float64]{
-			{ISA: "avx512", Available: hasAVX512, Run: usualOnly(func(d []float64, in [][]float64, p []float64) { celuUsualAVX512(d, in[0], p[0]) }, func(acc *[16]float64, in [][]float64, p []float64) { celuRareGeneric(acc, in[0], p[0]) })},
-			{ISA: "avx512-stream", Available: hasAVX512, Run: usualOnly(func(d []float64, in [][]float64, p []float64) {
+			{ISA: "avx512", Available: hasAVX512, Run: untilStop(func(d []float64, in [][]float64, p []float64) int { return celuUsualAVX512(d, in[0], p[0]) })},
+			{ISA: "avx512-stream", Available: hasAVX512, Run: untilStop(func(d []float64, in [][]float64, p []float64) int {
 				h := streamHead(d)
-				celuUsualAVX512(d[:h], in[0][:h], p[0])
-				celuUsualAVX512Stream(d[h:], in[0][h:], p[0])
-			}, func(acc *[16]float64, in [][]float64, p []float64) { celuRareGeneric(acc, in[0], p[0]) })},
-			{ISA: "avx2", Available: hasAVX2, Run: usualOnly(func(d []float64, in [][]float64, p []float64) { celuUsualAVX2(d, in[0], p[0]) }, func(acc *[16]float64, in [][]float64, p []float64) { celuRareGeneric(acc, in[0], p[0]) })},
-			{ISA: "avx2-stream", Available: hasAVX2, Run: usualOnly(func(d []float64, in [][]float64, p []float64) {
+				if n := celuUsualAVX512(d[:h], in[0][:h], p[0]); n < h {
+					return n
+				}
+				return h + celuUsualAVX512Stream(d[h:], in[0][h:], p[0])
+			})},
+			{ISA: "avx2", Available: hasAVX2, Run: untilStop(func(d []float64, in [][]float64, p []float64) int { return celuUsualAVX2(d, in[0], p[0]) })},
+			{ISA: "avx2-stream", Available: hasAVX2, Run: untilStop(func(d []float64, in [][]float64, p []float64) int {
 				h := streamHead(d)
-				celuUsualAVX2(d[:h], in[0][:h], p[0])
-				celuUsualAVX2Stream(d[h:], in[0][h:], p[0])
-			}, func(acc *[16]float64, in [][]float64, p []float64) { celuRareGeneric(acc, in[0], p[0]) })},
+				if n := celuUsualAVX2(d[:h], in[0][:h], p[0]); n < h {
+					return n
+				}
+				return h + celuUsualAVX2Stream(d[h:], in[0][h:], p[0])
+			})},
 		},
 	},
 	{
@@ -71,22 +75,32 @@ var simdCases64 = []kerneltest.SIMDCase[float64]{
 		},
 	},
 	{
-		Name: "celuBackwardUsual", Inputs: 2, MaxLen: 49,
+		Name: "celuBackwardUsual", Inputs: 2, MaxLen: 25,
 		ParamSets: [][]float64{{0x1p+00}, {0x1p+01}, {0x1p-01}, {0x1.3333333333333p-02}, {-0x1.6666666666666p-01}},
-		Generic:   usualOnly(func(d []float64, in [][]float64, p []float64) { celuBackwardUsualGeneric(d, in[0], in[1], p[0]) }, func(acc *[16]float64, in [][]float64, p []float64) { celuBackwardRareGeneric(acc, in[0], in[1], p[0]) }),
+		Generic: untilStop(func(d []float64, in [][]float64, p []float64) int {
+			return celuBackwardUsualGeneric(d, in[0], in[1], p[0])
+		}),
 		Impls: []kerneltest.SIMDImpl[float64]{
-			{ISA: "avx512", Available: hasAVX512, Run: usualOnly(func(d []float64, in [][]float64, p []float64) { celuBackwardUsualAVX512(d, in[0], in[1], p[0]) }, func(acc *[16]float64, in [][]float64, p []float64) { celuBackwardRareGeneric(acc, in[0], in[1], p[0]) })},
-			{ISA: "avx512-stream", Available: hasAVX512, Run: usualOnly(func(d []float64, in [][]float64, p []float64) {
+			{ISA: "avx512", Available: hasAVX512, Run: untilStop(func(d []float64, in [][]float64, p []float64) int {
+				return celuBackwardUsualAVX512(d, in[0], in[1], p[0])
+			})},
+			{ISA: "avx512-stream", Available: hasAVX512, Run: untilStop(func(d []float64, in [][]float64, p []float64) int {
 				h := streamHead(d)
-				celuBackwardUsualAVX512(d[:h], in[0][:h], in[1][:h], p[0])
-				celuBackwardUsualAVX512Stream(d[h:], in[0][h:], in[1][h:], p[0])
-			}, func(acc *[16]float64, in [][]float64, p []float64) { celuBackwardRareGeneric(acc, in[0], in[1], p[0]) })},
-			{ISA: "avx2", Available: hasAVX2, Run: usualOnly(func(d []float64, in [][]float64, p []float64) { celuBackwardUsualAVX2(d, in[0], in[1], p[0]) }, func(acc *[16]float64, in [][]float64, p []float64) { celuBackwardRareGeneric(acc, in[0], in[1], p[0]) })},
-			{ISA: "avx2-stream", Available: hasAVX2, Run: usualOnly(func(d []float64, in [][]float64, p []float64) {
+				if n := celuBackwardUsualAVX512(d[:h], in[0][:h], in[1][:h], p[0]); n < h {
+					return n
+				}
+				return h + celuBackwardUsualAVX512Stream(d[h:], in[0][h:], in[1][h:], p[0])
+			})},
+			{ISA: "avx2", Available: hasAVX2, Run: untilStop(func(d []float64, in [][]float64, p []float64) int {
+				return celuBackwardUsualAVX2(d, in[0], in[1], p[0])
+			})},
+			{ISA: "avx2-stream", Available: hasAVX2, Run: untilStop(func(d []float64, in [][]float64, p []float64) int {
 				h := streamHead(d)
-				celuBackwardUsualAVX2(d[:h], in[0][:h], in[1][:h], p[0])
-				celuBackwardUsualAVX2Stream(d[h:], in[0][h:], in[1][h:], p[0])
-			}, func(acc *[16]float64, in [][]float64, p []float64) { celuBackwardRareGeneric(acc, in[0], in[1], p[0]) })},
+				if n := celuBackwardUsualAVX2(d[:h], in[0][:h], in[1][:h], p[0]); n < h {
+					return n
+				}
+				return h + celuBackwardUsualAVX2Stream(d[h:], in[0][h:], in[1][h:], p[0])
+			})},
 		},
 	},
 	{
@@ -175,10 +189,10 @@ var simdCases64 = []kerneltest.SIMDCase[float64]{
 	},
 	{
 		Name: "gegluUsual", Inputs: 2, MaxLen: 49,
-		Generic: usualOnly(func(d []float64, in [][]float64, p []float64) { gegluUsualGeneric(d, in[0], in[1]) }, func(acc *[16]float64, in [][]float64, p []float64) { gegluRareGeneric(acc, in[0], in[1]) }),
+		Generic: untilStop(func(d []float64, in [][]float64, p []float64) int { return gegluUsualGeneric(d, in[0], in[1]) }),
 		Impls: []kerneltest.SIMDImpl[float64]{
-			{ISA: "avx512", Available: hasAVX512, Run: usualOnly(func(d []float64, in [][]float64, p []float64) { gegluUsualAVX512(d, in[0], in[1]) }, func(acc *[16]float64, in [][]float64, p []float64) { gegluRareGeneric(acc, in[0], in[1]) })},
-			{ISA: "avx2", Available: hasAVX2, Run: usualOnly(func(d []float64, in [][]float64, p []float64) { gegluUsualAVX2(d, in[0], in[1]) }, func(acc *[16]float64, in [][]float64, p []float64) { gegluRareGeneric(acc, in[0], in[1]) })},
+			{ISA: "avx512", Available: hasAVX512, Run: untilStop(func(d []float64, in [][]float64, p []float64) int { return gegluUsualAVX512(d, in[0], in[1]) })},
+			{ISA: "avx2", Available: hasAVX2, Run: untilStop(func(d []float64, in [][]float64, p []float64) int { return gegluUsualAVX2(d, in[0], in[1]) })},
 		},
 	},
 	{
@@ -191,15 +205,15 @@ var simdCases64 = []kerneltest.SIMDCase[float64]{
 	},
 	{
 		Name: "gegluBackwardAUsual", Inputs: 3, MaxLen: 49,
-		Generic: usualOnly(func(d []float64, in [][]float64, p []float64) { gegluBackwardAUsualGeneric(d, in[0], in[1], in[2]) }, func(acc *[16]float64, in [][]float64, p []float64) {
-			gegluBackwardARareGeneric(acc, in[0], in[1], in[2])
+		Generic: untilStop(func(d []float64, in [][]float64, p []float64) int {
+			return gegluBackwardAUsualGeneric(d, in[0], in[1], in[2])
 		}),
 		Impls: []kerneltest.SIMDImpl[float64]{
-			{ISA: "avx512", Available: hasAVX512, Run: usualOnly(func(d []float64, in [][]float64, p []float64) { gegluBackwardAUsualAVX512(d, in[0], in[1], in[2]) }, func(acc *[16]float64, in [][]float64, p []float64) {
-				gegluBackwardARareGeneric(acc, in[0], in[1], in[2])
+			{ISA: "avx512", Available: hasAVX512, Run: untilStop(func(d []float64, in [][]float64, p []float64) int {
+				return gegluBackwardAUsualAVX512(d, in[0], in[1], in[2])
 			})},
-			{ISA: "avx2", Available: hasAVX2, Run: usualOnly(func(d []float64, in [][]float64, p []float64) { gegluBackwardAUsualAVX2(d, in[0], in[1], in[2]) }, func(acc *[16]float64, in [][]float64, p []float64) {
-				gegluBackwardARareGeneric(acc, in[0], in[1], in[2])
+			{ISA: "avx2", Available: hasAVX2, Run: untilStop(func(d []float64, in [][]float64, p []float64) int {
+				return gegluBackwardAUsualAVX2(d, in[0], in[1], in[2])
 			})},
 		},
 	},
@@ -213,15 +227,15 @@ var simdCases64 = []kerneltest.SIMDCase[float64]{
 	},
 	{
 		Name: "gegluBackwardBUsual", Inputs: 3, MaxLen: 49,
-		Generic: usualOnly(func(d []float64, in [][]float64, p []float64) { gegluBackwardBUsualGeneric(d, in[0], in[1], in[2]) }, func(acc *[16]float64, in [][]float64, p []float64) {
-			gegluBackwardBRareGeneric(acc, in[0], in[1], in[2])
+		Generic: untilStop(func(d []float64, in [][]float64, p []float64) int {
+			return gegluBackwardBUsualGeneric(d, in[0], in[1], in[2])
 		}),
 		Impls: []kerneltest.SIMDImpl[float64]{
-			{ISA: "avx512", Available: hasAVX512, Run: usualOnly(func(d []float64, in [][]float64, p []float64) { gegluBackwardBUsualAVX512(d, in[0], in[1], in[2]) }, func(acc *[16]float64, in [][]float64, p []float64) {
-				gegluBackwardBRareGeneric(acc, in[0], in[1], in[2])
+			{ISA: "avx512", Available: hasAVX512, Run: untilStop(func(d []float64, in [][]float64, p []float64) int {
+				return gegluBackwardBUsualAVX512(d, in[0], in[1], in[2])
 			})},
-			{ISA: "avx2", Available: hasAVX2, Run: usualOnly(func(d []float64, in [][]float64, p []float64) { gegluBackwardBUsualAVX2(d, in[0], in[1], in[2]) }, func(acc *[16]float64, in [][]float64, p []float64) {
-				gegluBackwardBRareGeneric(acc, in[0], in[1], in[2])
+			{ISA: "avx2", Available: hasAVX2, Run: untilStop(func(d []float64, in [][]float64, p []float64) int {
+				return gegluBackwardBUsualAVX2(d, in[0], in[1], in[2])
 			})},
 		},
 	},
@@ -235,10 +249,10 @@ var simdCases64 = []kerneltest.SIMDCase[float64]{
 	},
 	{
 		Name: "gegluTanhUsual", Inputs: 2, MaxLen: 49,
-		Generic: usualOnly(func(d []float64, in [][]float64, p []float64) { gegluTanhUsualGeneric(d, in[0], in[1]) }, func(acc *[16]float64, in [][]float64, p []float64) { gegluTanhRareGeneric(acc, in[0], in[1]) }),
+		Generic: untilStop(func(d []float64, in [][]float64, p []float64) int { return gegluTanhUsualGeneric(d, in[0], in[1]) }),
 		Impls: []kerneltest.SIMDImpl[float64]{
-			{ISA: "avx512", Available: hasAVX512, Run: usualOnly(func(d []float64, in [][]float64, p []float64) { gegluTanhUsualAVX512(d, in[0], in[1]) }, func(acc *[16]float64, in [][]float64, p []float64) { gegluTanhRareGeneric(acc, in[0], in[1]) })},
-			{ISA: "avx2", Available: hasAVX2, Run: usualOnly(func(d []float64, in [][]float64, p []float64) { gegluTanhUsualAVX2(d, in[0], in[1]) }, func(acc *[16]float64, in [][]float64, p []float64) { gegluTanhRareGeneric(acc, in[0], in[1]) })},
+			{ISA: "avx512", Available: hasAVX512, Run: untilStop(func(d []float64, in [][]float64, p []float64) int { return gegluTanhUsualAVX512(d, in[0], in[1]) })},
+			{ISA: "avx2", Available: hasAVX2, Run: untilStop(func(d []float64, in [][]float64, p []float64) int { return gegluTanhUsualAVX2(d, in[0], in[1]) })},
 		},
 	},
 	{
@@ -251,15 +265,15 @@ var simdCases64 = []kerneltest.SIMDCase[float64]{
 	},
 	{
 		Name: "gegluTanhBackwardAUsual", Inputs: 3, MaxLen: 49,
-		Generic: usualOnly(func(d []float64, in [][]float64, p []float64) { gegluTanhBackwardAUsualGeneric(d, in[0], in[1], in[2]) }, func(acc *[16]float64, in [][]float64, p []float64) {
-			gegluTanhBackwardARareGeneric(acc, in[0], in[1], in[2])
+		Generic: untilStop(func(d []float64, in [][]float64, p []float64) int {
+			return gegluTanhBackwardAUsualGeneric(d, in[0], in[1], in[2])
 		}),
 		Impls: []kerneltest.SIMDImpl[float64]{
-			{ISA: "avx512", Available: hasAVX512, Run: usualOnly(func(d []float64, in [][]float64, p []float64) { gegluTanhBackwardAUsualAVX512(d, in[0], in[1], in[2]) }, func(acc *[16]float64, in [][]float64, p []float64) {
-				gegluTanhBackwardARareGeneric(acc, in[0], in[1], in[2])
+			{ISA: "avx512", Available: hasAVX512, Run: untilStop(func(d []float64, in [][]float64, p []float64) int {
+				return gegluTanhBackwardAUsualAVX512(d, in[0], in[1], in[2])
 			})},
-			{ISA: "avx2", Available: hasAVX2, Run: usualOnly(func(d []float64, in [][]float64, p []float64) { gegluTanhBackwardAUsualAVX2(d, in[0], in[1], in[2]) }, func(acc *[16]float64, in [][]float64, p []float64) {
-				gegluTanhBackwardARareGeneric(acc, in[0], in[1], in[2])
+			{ISA: "avx2", Available: hasAVX2, Run: untilStop(func(d []float64, in [][]float64, p []float64) int {
+				return gegluTanhBackwardAUsualAVX2(d, in[0], in[1], in[2])
 			})},
 		},
 	},
@@ -273,15 +287,15 @@ var simdCases64 = []kerneltest.SIMDCase[float64]{
 	},
 	{
 		Name: "gegluTanhBackwardBUsual", Inputs: 3, MaxLen: 49,
-		Generic: usualOnly(func(d []float64, in [][]float64, p []float64) { gegluTanhBackwardBUsualGeneric(d, in[0], in[1], in[2]) }, func(acc *[16]float64, in [][]float64, p []float64) {
-			gegluTanhBackwardBRareGeneric(acc, in[0], in[1], in[2])
+		Generic: untilStop(func(d []float64, in [][]float64, p []float64) int {
+			return gegluTanhBackwardBUsualGeneric(d, in[0], in[1], in[2])
 		}),
 		Impls: []kerneltest.SIMDImpl[float64]{
-			{ISA: "avx512", Available: hasAVX512, Run: usualOnly(func(d []float64, in [][]float64, p []float64) { gegluTanhBackwardBUsualAVX512(d, in[0], in[1], in[2]) }, func(acc *[16]float64, in [][]float64, p []float64) {
-				gegluTanhBackwardBRareGeneric(acc, in[0], in[1], in[2])
+			{ISA: "avx512", Available: hasAVX512, Run: untilStop(func(d []float64, in [][]float64, p []float64) int {
+				return gegluTanhBackwardBUsualAVX512(d, in[0], in[1], in[2])
 			})},
-			{ISA: "avx2", Available: hasAVX2, Run: usualOnly(func(d []float64, in [][]float64, p []float64) { gegluTanhBackwardBUsualAVX2(d, in[0], in[1], in[2]) }, func(acc *[16]float64, in [][]float64, p []float64) {
-				gegluTanhBackwardBRareGeneric(acc, in[0], in[1], in[2])
+			{ISA: "avx2", Available: hasAVX2, Run: untilStop(func(d []float64, in [][]float64, p []float64) int {
+				return gegluTanhBackwardBUsualAVX2(d, in[0], in[1], in[2])
 			})},
 		},
 	},
@@ -305,20 +319,24 @@ var simdCases64 = []kerneltest.SIMDCase[float64]{
 	},
 	{
 		Name: "geluUsual", Inputs: 1, MaxLen: 49,
-		Generic: usualOnly(func(d []float64, in [][]float64, p []float64) { geluUsualGeneric(d, in[0]) }, func(acc *[16]float64, in [][]float64, p []float64) { geluRareGeneric(acc, in[0]) }),
+		Generic: untilStop(func(d []float64, in [][]float64, p []float64) int { return geluUsualGeneric(d, in[0]) }),
 		Impls: []kerneltest.SIMDImpl[float64]{
-			{ISA: "avx512", Available: hasAVX512, Run: usualOnly(func(d []float64, in [][]float64, p []float64) { geluUsualAVX512(d, in[0]) }, func(acc *[16]float64, in [][]float64, p []float64) { geluRareGeneric(acc, in[0]) })},
-			{ISA: "avx512-stream", Available: hasAVX512, Run: usualOnly(func(d []float64, in [][]float64, p []float64) {
+			{ISA: "avx512", Available: hasAVX512, Run: untilStop(func(d []float64, in [][]float64, p []float64) int { return geluUsualAVX512(d, in[0]) })},
+			{ISA: "avx512-stream", Available: hasAVX512, Run: untilStop(func(d []float64, in [][]float64, p []float64) int {
 				h := streamHead(d)
-				geluUsualAVX512(d[:h], in[0][:h])
-				geluUsualAVX512Stream(d[h:], in[0][h:])
-			}, func(acc *[16]float64, in [][]float64, p []float64) { geluRareGeneric(acc, in[0]) })},
-			{ISA: "avx2", Available: hasAVX2, Run: usualOnly(func(d []float64, in [][]float64, p []float64) { geluUsualAVX2(d, in[0]) }, func(acc *[16]float64, in [][]float64, p []float64) { geluRareGeneric(acc, in[0]) })},
-			{ISA: "avx2-stream", Available: hasAVX2, Run: usualOnly(func(d []float64, in [][]float64, p []float64) {
+				if n := geluUsualAVX512(d[:h], in[0][:h]); n < h {
+					return n
+				}
+				return h + geluUsualAVX512Stream(d[h:], in[0][h:])
+			})},
+			{ISA: "avx2", Available: hasAVX2, Run: untilStop(func(d []float64, in [][]float64, p []float64) int { return geluUsualAVX2(d, in[0]) })},
+			{ISA: "avx2-stream", Available: hasAVX2, Run: untilStop(func(d []float64, in [][]float64, p []float64) int {
 				h := streamHead(d)
-				geluUsualAVX2(d[:h], in[0][:h])
-				geluUsualAVX2Stream(d[h:], in[0][h:])
-			}, func(acc *[16]float64, in [][]float64, p []float64) { geluRareGeneric(acc, in[0]) })},
+				if n := geluUsualAVX2(d[:h], in[0][:h]); n < h {
+					return n
+				}
+				return h + geluUsualAVX2Stream(d[h:], in[0][h:])
+			})},
 		},
 	},
 	{
@@ -341,20 +359,24 @@ var simdCases64 = []kerneltest.SIMDCase[float64]{
 	},
 	{
 		Name: "geluBackwardUsual", Inputs: 2, MaxLen: 49,
-		Generic: usualOnly(func(d []float64, in [][]float64, p []float64) { geluBackwardUsualGeneric(d, in[0], in[1]) }, func(acc *[16]float64, in [][]float64, p []float64) { geluBackwardRareGeneric(acc, in[0], in[1]) }),
+		Generic: untilStop(func(d []float64, in [][]float64, p []float64) int { return geluBackwardUsualGeneric(d, in[0], in[1]) }),
 		Impls: []kerneltest.SIMDImpl[float64]{
-			{ISA: "avx512", Available: hasAVX512, Run: usualOnly(func(d []float64, in [][]float64, p []float64) { geluBackwardUsualAVX512(d, in[0], in[1]) }, func(acc *[16]float64, in [][]float64, p []float64) { geluBackwardRareGeneric(acc, in[0], in[1]) })},
-			{ISA: "avx512-stream", Available: hasAVX512, Run: usualOnly(func(d []float64, in [][]float64, p []float64) {
+			{ISA: "avx512", Available: hasAVX512, Run: untilStop(func(d []float64, in [][]float64, p []float64) int { return geluBackwardUsualAVX512(d, in[0], in[1]) })},
+			{ISA: "avx512-stream", Available: hasAVX512, Run: untilStop(func(d []float64, in [][]float64, p []float64) int {
 				h := streamHead(d)
-				geluBackwardUsualAVX512(d[:h], in[0][:h], in[1][:h])
-				geluBackwardUsualAVX512Stream(d[h:], in[0][h:], in[1][h:])
-			}, func(acc *[16]float64, in [][]float64, p []float64) { geluBackwardRareGeneric(acc, in[0], in[1]) })},
-			{ISA: "avx2", Available: hasAVX2, Run: usualOnly(func(d []float64, in [][]float64, p []float64) { geluBackwardUsualAVX2(d, in[0], in[1]) }, func(acc *[16]float64, in [][]float64, p []float64) { geluBackwardRareGeneric(acc, in[0], in[1]) })},
-			{ISA: "avx2-stream", Available: hasAVX2, Run: usualOnly(func(d []float64, in [][]float64, p []float64) {
+				if n := geluBackwardUsualAVX512(d[:h], in[0][:h], in[1][:h]); n < h {
+					return n
+				}
+				return h + geluBackwardUsualAVX512Stream(d[h:], in[0][h:], in[1][h:])
+			})},
+			{ISA: "avx2", Available: hasAVX2, Run: untilStop(func(d []float64, in [][]float64, p []float64) int { return geluBackwardUsualAVX2(d, in[0], in[1]) })},
+			{ISA: "avx2-stream", Available: hasAVX2, Run: untilStop(func(d []float64, in [][]float64, p []float64) int {
 				h := streamHead(d)
-				geluBackwardUsualAVX2(d[:h], in[0][:h], in[1][:h])
-				geluBackwardUsualAVX2Stream(d[h:], in[0][h:], in[1][h:])
-			}, func(acc *[16]float64, in [][]float64, p []float64) { geluBackwardRareGeneric(acc, in[0], in[1]) })},
+				if n := geluBackwardUsualAVX2(d[:h], in[0][:h], in[1][:h]); n < h {
+					return n
+				}
+				return h + geluBackwardUsualAVX2Stream(d[h:], in[0][h:], in[1][h:])
+			})},
 		},
 	},
 	{
@@ -377,20 +399,24 @@ var simdCases64 = []kerneltest.SIMDCase[float64]{
 	},
 	{
 		Name: "geluTanhUsual", Inputs: 1, MaxLen: 49,
-		Generic: usualOnly(func(d []float64, in [][]float64, p []float64) { geluTanhUsualGeneric(d, in[0]) }, func(acc *[16]float64, in [][]float64, p []float64) { geluTanhRareGeneric(acc, in[0]) }),
+		Generic: untilStop(func(d []float64, in [][]float64, p []float64) int { return geluTanhUsualGeneric(d, in[0]) }),
 		Impls: []kerneltest.SIMDImpl[float64]{
-			{ISA: "avx512", Available: hasAVX512, Run: usualOnly(func(d []float64, in [][]float64, p []float64) { geluTanhUsualAVX512(d, in[0]) }, func(acc *[16]float64, in [][]float64, p []float64) { geluTanhRareGeneric(acc, in[0]) })},
-			{ISA: "avx512-stream", Available: hasAVX512, Run: usualOnly(func(d []float64, in [][]float64, p []float64) {
+			{ISA: "avx512", Available: hasAVX512, Run: untilStop(func(d []float64, in [][]float64, p []float64) int { return geluTanhUsualAVX512(d, in[0]) })},
+			{ISA: "avx512-stream", Available: hasAVX512, Run: untilStop(func(d []float64, in [][]float64, p []float64) int {
 				h := streamHead(d)
-				geluTanhUsualAVX512(d[:h], in[0][:h])
-				geluTanhUsualAVX512Stream(d[h:], in[0][h:])
-			}, func(acc *[16]float64, in [][]float64, p []float64) { geluTanhRareGeneric(acc, in[0]) })},
-			{ISA: "avx2", Available: hasAVX2, Run: usualOnly(func(d []float64, in [][]float64, p []float64) { geluTanhUsualAVX2(d, in[0]) }, func(acc *[16]float64, in [][]float64, p []float64) { geluTanhRareGeneric(acc, in[0]) })},
-			{ISA: "avx2-stream", Available: hasAVX2, Run: usualOnly(func(d []float64, in [][]float64, p []float64) {
+				if n := geluTanhUsualAVX512(d[:h], in[0][:h]); n < h {
+					return n
+				}
+				return h + geluTanhUsualAVX512Stream(d[h:], in[0][h:])
+			})},
+			{ISA: "avx2", Available: hasAVX2, Run: untilStop(func(d []float64, in [][]float64, p []float64) int { return geluTanhUsualAVX2(d, in[0]) })},
+			{ISA: "avx2-stream", Available: hasAVX2, Run: untilStop(func(d []float64, in [][]float64, p []float64) int {
 				h := streamHead(d)
-				geluTanhUsualAVX2(d[:h], in[0][:h])
-				geluTanhUsualAVX2Stream(d[h:], in[0][h:])
-			}, func(acc *[16]float64, in [][]float64, p []float64) { geluTanhRareGeneric(acc, in[0]) })},
+				if n := geluTanhUsualAVX2(d[:h], in[0][:h]); n < h {
+					return n
+				}
+				return h + geluTanhUsualAVX2Stream(d[h:], in[0][h:])
+			})},
 		},
 	},
 	{
@@ -413,20 +439,28 @@ var simdCases64 = []kerneltest.SIMDCase[float64]{
 	},
 	{
 		Name: "geluTanhBackwardUsual", Inputs: 2, MaxLen: 49,
-		Generic: usualOnly(func(d []float64, in [][]float64, p []float64) { geluTanhBackwardUsualGeneric(d, in[0], in[1]) }, func(acc *[16]float64, in [][]float64, p []float64) { geluTanhBackwardRareGeneric(acc, in[0], in[1]) }),
+		Generic: untilStop(func(d []float64, in [][]float64, p []float64) int {
+			return geluTanhBackwardUsualGeneric(d, in[0], in[1])
+		}),
 		Impls: []kerneltest.SIMDImpl[float64]{
-			{ISA: "avx512", Available: hasAVX512, Run: usualOnly(func(d []float64, in [][]float64, p []float64) { geluTanhBackwardUsualAVX512(d, in[0], in[1]) }, func(acc *[16]float64, in [][]float64, p []float64) { geluTanhBackwardRareGeneric(acc, in[0], in[1]) })},
-			{ISA: "avx512-stream", Available: hasAVX512, Run: usualOnly(func(d []float64, in [][]float64, p []float64) {
+			{ISA: "avx512", Available: hasAVX512, Run: untilStop(func(d []float64, in [][]float64, p []float64) int {
+				return geluTanhBackwardUsualAVX512(d, in[0], in[1])
+			})},
+			{ISA: "avx512-stream", Available: hasAVX512, Run: untilStop(func(d []float64, in [][]float64, p []float64) int {
 				h := streamHead(d)
-				geluTanhBackwardUsualAVX512(d[:h], in[0][:h], in[1][:h])
-				geluTanhBackwardUsualAVX512Stream(d[h:], in[0][h:], in[1][h:])
-			}, func(acc *[16]float64, in [][]float64, p []float64) { geluTanhBackwardRareGeneric(acc, in[0], in[1]) })},
-			{ISA: "avx2", Available: hasAVX2, Run: usualOnly(func(d []float64, in [][]float64, p []float64) { geluTanhBackwardUsualAVX2(d, in[0], in[1]) }, func(acc *[16]float64, in [][]float64, p []float64) { geluTanhBackwardRareGeneric(acc, in[0], in[1]) })},
-			{ISA: "avx2-stream", Available: hasAVX2, Run: usualOnly(func(d []float64, in [][]float64, p []float64) {
+				if n := geluTanhBackwardUsualAVX512(d[:h], in[0][:h], in[1][:h]); n < h {
+					return n
+				}
+				return h + geluTanhBackwardUsualAVX512Stream(d[h:], in[0][h:], in[1][h:])
+			})},
+			{ISA: "avx2", Available: hasAVX2, Run: untilStop(func(d []float64, in [][]float64, p []float64) int { return geluTanhBackwardUsualAVX2(d, in[0], in[1]) })},
+			{ISA: "avx2-stream", Available: hasAVX2, Run: untilStop(func(d []float64, in [][]float64, p []float64) int {
 				h := streamHead(d)
-				geluTanhBackwardUsualAVX2(d[:h], in[0][:h], in[1][:h])
-				geluTanhBackwardUsualAVX2Stream(d[h:], in[0][h:], in[1][h:])
-			}, func(acc *[16]float64, in [][]float64, p []float64) { geluTanhBackwardRareGeneric(acc, in[0], in[1]) })},
+				if n := geluTanhBackwardUsualAVX2(d[:h], in[0][:h], in[1][:h]); n < h {
+					return n
+				}
+				return h + geluTanhBackwardUsualAVX2Stream(d[h:], in[0][h:], in[1][h:])
+			})},
 		},
 	},
 	{
@@ -949,21 +983,25 @@ var simdCases64 = []kerneltest.SIMDCase[float64]{
 		},
 	},
 	{
-		Name: "mishUsual", Inputs: 1, MaxLen: 73,
-		Generic: usualOnly(func(d []float64, in [][]float64, p []float64) { mishUsualGeneric(d, in[0]) }, func(acc *[16]float64, in [][]float64, p []float64) { mishRareGeneric(acc, in[0]) }),
+		Name: "mishUsual", Inputs: 1, MaxLen: 49,
+		Generic: untilStop(func(d []float64, in [][]float64, p []float64) int { return mishUsualGeneric(d, in[0]) }),
 		Impls: []kerneltest.SIMDImpl[float64]{
-			{ISA: "avx512", Available: hasAVX512, Run: usualOnly(func(d []float64, in [][]float64, p []float64) { mishUsualAVX512(d, in[0]) }, func(acc *[16]float64, in [][]float64, p []float64) { mishRareGeneric(acc, in[0]) })},
-			{ISA: "avx512-stream", Available: hasAVX512, Run: usualOnly(func(d []float64, in [][]float64, p []float64) {
+			{ISA: "avx512", Available: hasAVX512, Run: untilStop(func(d []float64, in [][]float64, p []float64) int { return mishUsualAVX512(d, in[0]) })},
+			{ISA: "avx512-stream", Available: hasAVX512, Run: untilStop(func(d []float64, in [][]float64, p []float64) int {
 				h := streamHead(d)
-				mishUsualAVX512(d[:h], in[0][:h])
-				mishUsualAVX512Stream(d[h:], in[0][h:])
-			}, func(acc *[16]float64, in [][]float64, p []float64) { mishRareGeneric(acc, in[0]) })},
-			{ISA: "avx2", Available: hasAVX2, Run: usualOnly(func(d []float64, in [][]float64, p []float64) { mishUsualAVX2(d, in[0]) }, func(acc *[16]float64, in [][]float64, p []float64) { mishRareGeneric(acc, in[0]) })},
-			{ISA: "avx2-stream", Available: hasAVX2, Run: usualOnly(func(d []float64, in [][]float64, p []float64) {
+				if n := mishUsualAVX512(d[:h], in[0][:h]); n < h {
+					return n
+				}
+				return h + mishUsualAVX512Stream(d[h:], in[0][h:])
+			})},
+			{ISA: "avx2", Available: hasAVX2, Run: untilStop(func(d []float64, in [][]float64, p []float64) int { return mishUsualAVX2(d, in[0]) })},
+			{ISA: "avx2-stream", Available: hasAVX2, Run: untilStop(func(d []float64, in [][]float64, p []float64) int {
 				h := streamHead(d)
-				mishUsualAVX2(d[:h], in[0][:h])
-				mishUsualAVX2Stream(d[h:], in[0][h:])
-			}, func(acc *[16]float64, in [][]float64, p []float64) { mishRareGeneric(acc, in[0]) })},
+				if n := mishUsualAVX2(d[:h], in[0][:h]); n < h {
+					return n
+				}
+				return h + mishUsualAVX2Stream(d[h:], in[0][h:])
+			})},
 		},
 	},
 	{
@@ -986,20 +1024,24 @@ var simdCases64 = []kerneltest.SIMDCase[float64]{
 	},
 	{
 		Name: "mishBackwardUsual", Inputs: 2, MaxLen: 49,
-		Generic: usualOnly(func(d []float64, in [][]float64, p []float64) { mishBackwardUsualGeneric(d, in[0], in[1]) }, func(acc *[16]float64, in [][]float64, p []float64) { mishBackwardRareGeneric(acc, in[0], in[1]) }),
+		Generic: untilStop(func(d []float64, in [][]float64, p []float64) int { return mishBackwardUsualGeneric(d, in[0], in[1]) }),
 		Impls: []kerneltest.SIMDImpl[float64]{
-			{ISA: "avx512", Available: hasAVX512, Run: usualOnly(func(d []float64, in [][]float64, p []float64) { mishBackwardUsualAVX512(d, in[0], in[1]) }, func(acc *[16]float64, in [][]float64, p []float64) { mishBackwardRareGeneric(acc, in[0], in[1]) })},
-			{ISA: "avx512-stream", Available: hasAVX512, Run: usualOnly(func(d []float64, in [][]float64, p []float64) {
+			{ISA: "avx512", Available: hasAVX512, Run: untilStop(func(d []float64, in [][]float64, p []float64) int { return mishBackwardUsualAVX512(d, in[0], in[1]) })},
+			{ISA: "avx512-stream", Available: hasAVX512, Run: untilStop(func(d []float64, in [][]float64, p []float64) int {
 				h := streamHead(d)
-				mishBackwardUsualAVX512(d[:h], in[0][:h], in[1][:h])
-				mishBackwardUsualAVX512Stream(d[h:], in[0][h:], in[1][h:])
-			}, func(acc *[16]float64, in [][]float64, p []float64) { mishBackwardRareGeneric(acc, in[0], in[1]) })},
-			{ISA: "avx2", Available: hasAVX2, Run: usualOnly(func(d []float64, in [][]float64, p []float64) { mishBackwardUsualAVX2(d, in[0], in[1]) }, func(acc *[16]float64, in [][]float64, p []float64) { mishBackwardRareGeneric(acc, in[0], in[1]) })},
-			{ISA: "avx2-stream", Available: hasAVX2, Run: usualOnly(func(d []float64, in [][]float64, p []float64) {
+				if n := mishBackwardUsualAVX512(d[:h], in[0][:h], in[1][:h]); n < h {
+					return n
+				}
+				return h + mishBackwardUsualAVX512Stream(d[h:], in[0][h:], in[1][h:])
+			})},
+			{ISA: "avx2", Available: hasAVX2, Run: untilStop(func(d []float64, in [][]float64, p []float64) int { return mishBackwardUsualAVX2(d, in[0], in[1]) })},
+			{ISA: "avx2-stream", Available: hasAVX2, Run: untilStop(func(d []float64, in [][]float64, p []float64) int {
 				h := streamHead(d)
-				mishBackwardUsualAVX2(d[:h], in[0][:h], in[1][:h])
-				mishBackwardUsualAVX2Stream(d[h:], in[0][h:], in[1][h:])
-			}, func(acc *[16]float64, in [][]float64, p []float64) { mishBackwardRareGeneric(acc, in[0], in[1]) })},
+				if n := mishBackwardUsualAVX2(d[:h], in[0][:h], in[1][:h]); n < h {
+					return n
+				}
+				return h + mishBackwardUsualAVX2Stream(d[h:], in[0][h:], in[1][h:])
+			})},
 		},
 	},
 	{
@@ -1296,20 +1338,24 @@ var simdCases64 = []kerneltest.SIMDCase[float64]{
 	},
 	{
 		Name: "siluUsual", Inputs: 1, MaxLen: 49,
-		Generic: usualOnly(func(d []float64, in [][]float64, p []float64) { siluUsualGeneric(d, in[0]) }, func(acc *[16]float64, in [][]float64, p []float64) { siluRareGeneric(acc, in[0]) }),
+		Generic: untilStop(func(d []float64, in [][]float64, p []float64) int { return siluUsualGeneric(d, in[0]) }),
 		Impls: []kerneltest.SIMDImpl[float64]{
-			{ISA: "avx512", Available: hasAVX512, Run: usualOnly(func(d []float64, in [][]float64, p []float64) { siluUsualAVX512(d, in[0]) }, func(acc *[16]float64, in [][]float64, p []float64) { siluRareGeneric(acc, in[0]) })},
-			{ISA: "avx512-stream", Available: hasAVX512, Run: usualOnly(func(d []float64, in [][]float64, p []float64) {
+			{ISA: "avx512", Available: hasAVX512, Run: untilStop(func(d []float64, in [][]float64, p []float64) int { return siluUsualAVX512(d, in[0]) })},
+			{ISA: "avx512-stream", Available: hasAVX512, Run: untilStop(func(d []float64, in [][]float64, p []float64) int {
 				h := streamHead(d)
-				siluUsualAVX512(d[:h], in[0][:h])
-				siluUsualAVX512Stream(d[h:], in[0][h:])
-			}, func(acc *[16]float64, in [][]float64, p []float64) { siluRareGeneric(acc, in[0]) })},
-			{ISA: "avx2", Available: hasAVX2, Run: usualOnly(func(d []float64, in [][]float64, p []float64) { siluUsualAVX2(d, in[0]) }, func(acc *[16]float64, in [][]float64, p []float64) { siluRareGeneric(acc, in[0]) })},
-			{ISA: "avx2-stream", Available: hasAVX2, Run: usualOnly(func(d []float64, in [][]float64, p []float64) {
+				if n := siluUsualAVX512(d[:h], in[0][:h]); n < h {
+					return n
+				}
+				return h + siluUsualAVX512Stream(d[h:], in[0][h:])
+			})},
+			{ISA: "avx2", Available: hasAVX2, Run: untilStop(func(d []float64, in [][]float64, p []float64) int { return siluUsualAVX2(d, in[0]) })},
+			{ISA: "avx2-stream", Available: hasAVX2, Run: untilStop(func(d []float64, in [][]float64, p []float64) int {
 				h := streamHead(d)
-				siluUsualAVX2(d[:h], in[0][:h])
-				siluUsualAVX2Stream(d[h:], in[0][h:])
-			}, func(acc *[16]float64, in [][]float64, p []float64) { siluRareGeneric(acc, in[0]) })},
+				if n := siluUsualAVX2(d[:h], in[0][:h]); n < h {
+					return n
+				}
+				return h + siluUsualAVX2Stream(d[h:], in[0][h:])
+			})},
 		},
 	},
 	{
@@ -1332,20 +1378,24 @@ var simdCases64 = []kerneltest.SIMDCase[float64]{
 	},
 	{
 		Name: "siluBackwardUsual", Inputs: 2, MaxLen: 49,
-		Generic: usualOnly(func(d []float64, in [][]float64, p []float64) { siluBackwardUsualGeneric(d, in[0], in[1]) }, func(acc *[16]float64, in [][]float64, p []float64) { siluBackwardRareGeneric(acc, in[0], in[1]) }),
+		Generic: untilStop(func(d []float64, in [][]float64, p []float64) int { return siluBackwardUsualGeneric(d, in[0], in[1]) }),
 		Impls: []kerneltest.SIMDImpl[float64]{
-			{ISA: "avx512", Available: hasAVX512, Run: usualOnly(func(d []float64, in [][]float64, p []float64) { siluBackwardUsualAVX512(d, in[0], in[1]) }, func(acc *[16]float64, in [][]float64, p []float64) { siluBackwardRareGeneric(acc, in[0], in[1]) })},
-			{ISA: "avx512-stream", Available: hasAVX512, Run: usualOnly(func(d []float64, in [][]float64, p []float64) {
+			{ISA: "avx512", Available: hasAVX512, Run: untilStop(func(d []float64, in [][]float64, p []float64) int { return siluBackwardUsualAVX512(d, in[0], in[1]) })},
+			{ISA: "avx512-stream", Available: hasAVX512, Run: untilStop(func(d []float64, in [][]float64, p []float64) int {
 				h := streamHead(d)
-				siluBackwardUsualAVX512(d[:h], in[0][:h], in[1][:h])
-				siluBackwardUsualAVX512Stream(d[h:], in[0][h:], in[1][h:])
-			}, func(acc *[16]float64, in [][]float64, p []float64) { siluBackwardRareGeneric(acc, in[0], in[1]) })},
-			{ISA: "avx2", Available: hasAVX2, Run: usualOnly(func(d []float64, in [][]float64, p []float64) { siluBackwardUsualAVX2(d, in[0], in[1]) }, func(acc *[16]float64, in [][]float64, p []float64) { siluBackwardRareGeneric(acc, in[0], in[1]) })},
-			{ISA: "avx2-stream", Available: hasAVX2, Run: usualOnly(func(d []float64, in [][]float64, p []float64) {
+				if n := siluBackwardUsualAVX512(d[:h], in[0][:h], in[1][:h]); n < h {
+					return n
+				}
+				return h + siluBackwardUsualAVX512Stream(d[h:], in[0][h:], in[1][h:])
+			})},
+			{ISA: "avx2", Available: hasAVX2, Run: untilStop(func(d []float64, in [][]float64, p []float64) int { return siluBackwardUsualAVX2(d, in[0], in[1]) })},
+			{ISA: "avx2-stream", Available: hasAVX2, Run: untilStop(func(d []float64, in [][]float64, p []float64) int {
 				h := streamHead(d)
-				siluBackwardUsualAVX2(d[:h], in[0][:h], in[1][:h])
-				siluBackwardUsualAVX2Stream(d[h:], in[0][h:], in[1][h:])
-			}, func(acc *[16]float64, in [][]float64, p []float64) { siluBackwardRareGeneric(acc, in[0], in[1]) })},
+				if n := siluBackwardUsualAVX2(d[:h], in[0][:h], in[1][:h]); n < h {
+					return n
+				}
+				return h + siluBackwardUsualAVX2Stream(d[h:], in[0][h:], in[1][h:])
+			})},
 		},
 	},
 	{
@@ -1370,20 +1420,24 @@ var simdCases64 = []kerneltest.SIMDCase[float64]{
 	{
 		Name: "sinUsual", Inputs: 1, MaxLen: 49,
 		ParamSets: [][]float64{{0x1p+00}, {0x1.ep+04}},
-		Generic:   usualOnly(func(d []float64, in [][]float64, p []float64) { sinUsualGeneric(d, in[0], p[0]) }, func(acc *[16]float64, in [][]float64, p []float64) { sinRareGeneric(acc, in[0], p[0]) }),
+		Generic:   untilStop(func(d []float64, in [][]float64, p []float64) int { return sinUsualGeneric(d, in[0], p[0]) }),
 		Impls: []kerneltest.SIMDImpl[float64]{
-			{ISA: "avx512", Available: hasAVX512, Run: usualOnly(func(d []float64, in [][]float64, p []float64) { sinUsualAVX512(d, in[0], p[0]) }, func(acc *[16]float64, in [][]float64, p []float64) { sinRareGeneric(acc, in[0], p[0]) })},
-			{ISA: "avx512-stream", Available: hasAVX512, Run: usualOnly(func(d []float64, in [][]float64, p []float64) {
+			{ISA: "avx512", Available: hasAVX512, Run: untilStop(func(d []float64, in [][]float64, p []float64) int { return sinUsualAVX512(d, in[0], p[0]) })},
+			{ISA: "avx512-stream", Available: hasAVX512, Run: untilStop(func(d []float64, in [][]float64, p []float64) int {
 				h := streamHead(d)
-				sinUsualAVX512(d[:h], in[0][:h], p[0])
-				sinUsualAVX512Stream(d[h:], in[0][h:], p[0])
-			}, func(acc *[16]float64, in [][]float64, p []float64) { sinRareGeneric(acc, in[0], p[0]) })},
-			{ISA: "avx2", Available: hasAVX2, Run: usualOnly(func(d []float64, in [][]float64, p []float64) { sinUsualAVX2(d, in[0], p[0]) }, func(acc *[16]float64, in [][]float64, p []float64) { sinRareGeneric(acc, in[0], p[0]) })},
-			{ISA: "avx2-stream", Available: hasAVX2, Run: usualOnly(func(d []float64, in [][]float64, p []float64) {
+				if n := sinUsualAVX512(d[:h], in[0][:h], p[0]); n < h {
+					return n
+				}
+				return h + sinUsualAVX512Stream(d[h:], in[0][h:], p[0])
+			})},
+			{ISA: "avx2", Available: hasAVX2, Run: untilStop(func(d []float64, in [][]float64, p []float64) int { return sinUsualAVX2(d, in[0], p[0]) })},
+			{ISA: "avx2-stream", Available: hasAVX2, Run: untilStop(func(d []float64, in [][]float64, p []float64) int {
 				h := streamHead(d)
-				sinUsualAVX2(d[:h], in[0][:h], p[0])
-				sinUsualAVX2Stream(d[h:], in[0][h:], p[0])
-			}, func(acc *[16]float64, in [][]float64, p []float64) { sinRareGeneric(acc, in[0], p[0]) })},
+				if n := sinUsualAVX2(d[:h], in[0][:h], p[0]); n < h {
+					return n
+				}
+				return h + sinUsualAVX2Stream(d[h:], in[0][h:], p[0])
+			})},
 		},
 	},
 	{
@@ -1408,20 +1462,28 @@ var simdCases64 = []kerneltest.SIMDCase[float64]{
 	{
 		Name: "sinBackwardUsual", Inputs: 2, MaxLen: 49,
 		ParamSets: [][]float64{{0x1p+00}, {0x1.ep+04}},
-		Generic:   usualOnly(func(d []float64, in [][]float64, p []float64) { sinBackwardUsualGeneric(d, in[0], in[1], p[0]) }, func(acc *[16]float64, in [][]float64, p []float64) { sinBackwardRareGeneric(acc, in[0], in[1], p[0]) }),
+		Generic: untilStop(func(d []float64, in [][]float64, p []float64) int {
+			return sinBackwardUsualGeneric(d, in[0], in[1], p[0])
+		}),
 		Impls: []kerneltest.SIMDImpl[float64]{
-			{ISA: "avx512", Available: hasAVX512, Run: usualOnly(func(d []float64, in [][]float64, p []float64) { sinBackwardUsualAVX512(d, in[0], in[1], p[0]) }, func(acc *[16]float64, in [][]float64, p []float64) { sinBackwardRareGeneric(acc, in[0], in[1], p[0]) })},
-			{ISA: "avx512-stream", Available: hasAVX512, Run: usualOnly(func(d []float64, in [][]float64, p []float64) {
+			{ISA: "avx512", Available: hasAVX512, Run: untilStop(func(d []float64, in [][]float64, p []float64) int {
+				return sinBackwardUsualAVX512(d, in[0], in[1], p[0])
+			})},
+			{ISA: "avx512-stream", Available: hasAVX512, Run: untilStop(func(d []float64, in [][]float64, p []float64) int {
 				h := streamHead(d)
-				sinBackwardUsualAVX512(d[:h], in[0][:h], in[1][:h], p[0])
-				sinBackwardUsualAVX512Stream(d[h:], in[0][h:], in[1][h:], p[0])
-			}, func(acc *[16]float64, in [][]float64, p []float64) { sinBackwardRareGeneric(acc, in[0], in[1], p[0]) })},
-			{ISA: "avx2", Available: hasAVX2, Run: usualOnly(func(d []float64, in [][]float64, p []float64) { sinBackwardUsualAVX2(d, in[0], in[1], p[0]) }, func(acc *[16]float64, in [][]float64, p []float64) { sinBackwardRareGeneric(acc, in[0], in[1], p[0]) })},
-			{ISA: "avx2-stream", Available: hasAVX2, Run: usualOnly(func(d []float64, in [][]float64, p []float64) {
+				if n := sinBackwardUsualAVX512(d[:h], in[0][:h], in[1][:h], p[0]); n < h {
+					return n
+				}
+				return h + sinBackwardUsualAVX512Stream(d[h:], in[0][h:], in[1][h:], p[0])
+			})},
+			{ISA: "avx2", Available: hasAVX2, Run: untilStop(func(d []float64, in [][]float64, p []float64) int { return sinBackwardUsualAVX2(d, in[0], in[1], p[0]) })},
+			{ISA: "avx2-stream", Available: hasAVX2, Run: untilStop(func(d []float64, in [][]float64, p []float64) int {
 				h := streamHead(d)
-				sinBackwardUsualAVX2(d[:h], in[0][:h], in[1][:h], p[0])
-				sinBackwardUsualAVX2Stream(d[h:], in[0][h:], in[1][h:], p[0])
-			}, func(acc *[16]float64, in [][]float64, p []float64) { sinBackwardRareGeneric(acc, in[0], in[1], p[0]) })},
+				if n := sinBackwardUsualAVX2(d[:h], in[0][:h], in[1][:h], p[0]); n < h {
+					return n
+				}
+				return h + sinBackwardUsualAVX2Stream(d[h:], in[0][h:], in[1][h:], p[0])
+			})},
 		},
 	},
 	{
@@ -1482,20 +1544,24 @@ var simdCases64 = []kerneltest.SIMDCase[float64]{
 	{
 		Name: "softplusUsual", Inputs: 1, MaxLen: 49,
 		ParamSets: [][]float64{{0x1p+00, 0x1.4p+04}, {0x1p+01, 0x1.4p+03}, {0x1.6666666666666p-01, 0x1.4p+04}},
-		Generic:   usualOnly(func(d []float64, in [][]float64, p []float64) { softplusUsualGeneric(d, in[0], p[0], p[1]) }, func(acc *[16]float64, in [][]float64, p []float64) { softplusRareGeneric(acc, in[0], p[0], p[1]) }),
+		Generic:   untilStop(func(d []float64, in [][]float64, p []float64) int { return softplusUsualGeneric(d, in[0], p[0], p[1]) }),
 		Impls: []kerneltest.SIMDImpl[float64]{
-			{ISA: "avx512", Available: hasAVX512, Run: usualOnly(func(d []float64, in [][]float64, p []float64) { softplusUsualAVX512(d, in[0], p[0], p[1]) }, func(acc *[16]float64, in [][]float64, p []float64) { softplusRareGeneric(acc, in[0], p[0], p[1]) })},
-			{ISA: "avx512-stream", Available: hasAVX512, Run: usualOnly(func(d []float64, in [][]float64, p []float64) {
+			{ISA: "avx512", Available: hasAVX512, Run: untilStop(func(d []float64, in [][]float64, p []float64) int { return softplusUsualAVX512(d, in[0], p[0], p[1]) })},
+			{ISA: "avx512-stream", Available: hasAVX512, Run: untilStop(func(d []float64, in [][]float64, p []float64) int {
 				h := streamHead(d)
-				softplusUsualAVX512(d[:h], in[0][:h], p[0], p[1])
-				softplusUsualAVX512Stream(d[h:], in[0][h:], p[0], p[1])
-			}, func(acc *[16]float64, in [][]float64, p []float64) { softplusRareGeneric(acc, in[0], p[0], p[1]) })},
-			{ISA: "avx2", Available: hasAVX2, Run: usualOnly(func(d []float64, in [][]float64, p []float64) { softplusUsualAVX2(d, in[0], p[0], p[1]) }, func(acc *[16]float64, in [][]float64, p []float64) { softplusRareGeneric(acc, in[0], p[0], p[1]) })},
-			{ISA: "avx2-stream", Available: hasAVX2, Run: usualOnly(func(d []float64, in [][]float64, p []float64) {
+				if n := softplusUsualAVX512(d[:h], in[0][:h], p[0], p[1]); n < h {
+					return n
+				}
+				return h + softplusUsualAVX512Stream(d[h:], in[0][h:], p[0], p[1])
+			})},
+			{ISA: "avx2", Available: hasAVX2, Run: untilStop(func(d []float64, in [][]float64, p []float64) int { return softplusUsualAVX2(d, in[0], p[0], p[1]) })},
+			{ISA: "avx2-stream", Available: hasAVX2, Run: untilStop(func(d []float64, in [][]float64, p []float64) int {
 				h := streamHead(d)
-				softplusUsualAVX2(d[:h], in[0][:h], p[0], p[1])
-				softplusUsualAVX2Stream(d[h:], in[0][h:], p[0], p[1])
-			}, func(acc *[16]float64, in [][]float64, p []float64) { softplusRareGeneric(acc, in[0], p[0], p[1]) })},
+				if n := softplusUsualAVX2(d[:h], in[0][:h], p[0], p[1]); n < h {
+					return n
+				}
+				return h + softplusUsualAVX2Stream(d[h:], in[0][h:], p[0], p[1])
+			})},
 		},
 	},
 	{
@@ -1520,33 +1586,29 @@ var simdCases64 = []kerneltest.SIMDCase[float64]{
 	{
 		Name: "softplusBackwardUsual", Inputs: 2, MaxLen: 49,
 		ParamSets: [][]float64{{0x1p+00, 0x1.4p+04}, {0x1p+01, 0x1.4p+03}, {0x1.6666666666666p-01, 0x1.4p+04}},
-		Generic: usualOnly(func(d []float64, in [][]float64, p []float64) {
-			softplusBackwardUsualGeneric(d, in[0], in[1], p[0], p[1])
-		}, func(acc *[16]float64, in [][]float64, p []float64) {
-			softplusBackwardRareGeneric(acc, in[0], in[1], p[0], p[1])
+		Generic: untilStop(func(d []float64, in [][]float64, p []float64) int {
+			return softplusBackwardUsualGeneric(d, in[0], in[1], p[0], p[1])
 		}),
 		Impls: []kerneltest.SIMDImpl[float64]{
-			{ISA: "avx512", Available: hasAVX512, Run: usualOnly(func(d []float64, in [][]float64, p []float64) {
-				softplusBackwardUsualAVX512(d, in[0], in[1], p[0], p[1])
-			}, func(acc *[16]float64, in [][]float64, p []float64) {
-				softplusBackwardRareGeneric(acc, in[0], in[1], p[0], p[1])
+			{ISA: "avx512", Available: hasAVX512, Run: untilStop(func(d []float64, in [][]float64, p []float64) int {
+				return softplusBackwardUsualAVX512(d, in[0], in[1], p[0], p[1])
 			})},
-			{ISA: "avx512-stream", Available: hasAVX512, Run: usualOnly(func(d []float64, in [][]float64, p []float64) {
+			{ISA: "avx512-stream", Available: hasAVX512, Run: untilStop(func(d []float64, in [][]float64, p []float64) int {
 				h := streamHead(d)
-				softplusBackwardUsualAVX512(d[:h], in[0][:h], in[1][:h], p[0], p[1])
-				softplusBackwardUsualAVX512Stream(d[h:], in[0][h:], in[1][h:], p[0], p[1])
-			}, func(acc *[16]float64, in [][]float64, p []float64) {
-				softplusBackwardRareGeneric(acc, in[0], in[1], p[0], p[1])
+				if n := softplusBackwardUsualAVX512(d[:h], in[0][:h], in[1][:h], p[0], p[1]); n < h {
+					return n
+				}
+				return h + softplusBackwardUsualAVX512Stream(d[h:], in[0][h:], in[1][h:], p[0], p[1])
 			})},
-			{ISA: "avx2", Available: hasAVX2, Run: usualOnly(func(d []float64, in [][]float64, p []float64) { softplusBackwardUsualAVX2(d, in[0], in[1], p[0], p[1]) }, func(acc *[16]float64, in [][]float64, p []float64) {
-				softplusBackwardRareGeneric(acc, in[0], in[1], p[0], p[1])
+			{ISA: "avx2", Available: hasAVX2, Run: untilStop(func(d []float64, in [][]float64, p []float64) int {
+				return softplusBackwardUsualAVX2(d, in[0], in[1], p[0], p[1])
 			})},
-			{ISA: "avx2-stream", Available: hasAVX2, Run: usualOnly(func(d []float64, in [][]float64, p []float64) {
+			{ISA: "avx2-stream", Available: hasAVX2, Run: untilStop(func(d []float64, in [][]float64, p []float64) int {
 				h := streamHead(d)
-				softplusBackwardUsualAVX2(d[:h], in[0][:h], in[1][:h], p[0], p[1])
-				softplusBackwardUsualAVX2Stream(d[h:], in[0][h:], in[1][h:], p[0], p[1])
-			}, func(acc *[16]float64, in [][]float64, p []float64) {
-				softplusBackwardRareGeneric(acc, in[0], in[1], p[0], p[1])
+				if n := softplusBackwardUsualAVX2(d[:h], in[0][:h], in[1][:h], p[0], p[1]); n < h {
+					return n
+				}
+				return h + softplusBackwardUsualAVX2Stream(d[h:], in[0][h:], in[1][h:], p[0], p[1])
 			})},
 		},
 	},
@@ -1651,20 +1713,28 @@ var simdCases64 = []kerneltest.SIMDCase[float64]{
 	},
 	{
 		Name: "softsignBackwardUsual", Inputs: 2, MaxLen: 49,
-		Generic: usualOnly(func(d []float64, in [][]float64, p []float64) { softsignBackwardUsualGeneric(d, in[0], in[1]) }, func(acc *[16]float64, in [][]float64, p []float64) { softsignBackwardRareGeneric(acc, in[0], in[1]) }),
+		Generic: untilStop(func(d []float64, in [][]float64, p []float64) int {
+			return softsignBackwardUsualGeneric(d, in[0], in[1])
+		}),
 		Impls: []kerneltest.SIMDImpl[float64]{
-			{ISA: "avx512", Available: hasAVX512, Run: usualOnly(func(d []float64, in [][]float64, p []float64) { softsignBackwardUsualAVX512(d, in[0], in[1]) }, func(acc *[16]float64, in [][]float64, p []float64) { softsignBackwardRareGeneric(acc, in[0], in[1]) })},
-			{ISA: "avx512-stream", Available: hasAVX512, Run: usualOnly(func(d []float64, in [][]float64, p []float64) {
+			{ISA: "avx512", Available: hasAVX512, Run: untilStop(func(d []float64, in [][]float64, p []float64) int {
+				return softsignBackwardUsualAVX512(d, in[0], in[1])
+			})},
+			{ISA: "avx512-stream", Available: hasAVX512, Run: untilStop(func(d []float64, in [][]float64, p []float64) int {
 				h := streamHead(d)
-				softsignBackwardUsualAVX512(d[:h], in[0][:h], in[1][:h])
-				softsignBackwardUsualAVX512Stream(d[h:], in[0][h:], in[1][h:])
-			}, func(acc *[16]float64, in [][]float64, p []float64) { softsignBackwardRareGeneric(acc, in[0], in[1]) })},
-			{ISA: "avx2", Available: hasAVX2, Run: usualOnly(func(d []float64, in [][]float64, p []float64) { softsignBackwardUsualAVX2(d, in[0], in[1]) }, func(acc *[16]float64, in [][]float64, p []float64) { softsignBackwardRareGeneric(acc, in[0], in[1]) })},
-			{ISA: "avx2-stream", Available: hasAVX2, Run: usualOnly(func(d []float64, in [][]float64, p []float64) {
+				if n := softsignBackwardUsualAVX512(d[:h], in[0][:h], in[1][:h]); n < h {
+					return n
+				}
+				return h + softsignBackwardUsualAVX512Stream(d[h:], in[0][h:], in[1][h:])
+			})},
+			{ISA: "avx2", Available: hasAVX2, Run: untilStop(func(d []float64, in [][]float64, p []float64) int { return softsignBackwardUsualAVX2(d, in[0], in[1]) })},
+			{ISA: "avx2-stream", Available: hasAVX2, Run: untilStop(func(d []float64, in [][]float64, p []float64) int {
 				h := streamHead(d)
-				softsignBackwardUsualAVX2(d[:h], in[0][:h], in[1][:h])
-				softsignBackwardUsualAVX2Stream(d[h:], in[0][h:], in[1][h:])
-			}, func(acc *[16]float64, in [][]float64, p []float64) { softsignBackwardRareGeneric(acc, in[0], in[1]) })},
+				if n := softsignBackwardUsualAVX2(d[:h], in[0][:h], in[1][:h]); n < h {
+					return n
+				}
+				return h + softsignBackwardUsualAVX2Stream(d[h:], in[0][h:], in[1][h:])
+			})},
 		},
 	},
 	{
@@ -1695,10 +1765,10 @@ var simdCases64 = []kerneltest.SIMDCase[float64]{
 	},
 	{
 		Name: "swigluUsual", Inputs: 2, MaxLen: 49,
-		Generic: usualOnly(func(d []float64, in [][]float64, p []float64) { swigluUsualGeneric(d, in[0], in[1]) }, func(acc *[16]float64, in [][]float64, p []float64) { swigluRareGeneric(acc, in[0], in[1]) }),
+		Generic: untilStop(func(d []float64, in [][]float64, p []float64) int { return swigluUsualGeneric(d, in[0], in[1]) }),
 		Impls: []kerneltest.SIMDImpl[float64]{
-			{ISA: "avx512", Available: hasAVX512, Run: usualOnly(func(d []float64, in [][]float64, p []float64) { swigluUsualAVX512(d, in[0], in[1]) }, func(acc *[16]float64, in [][]float64, p []float64) { swigluRareGeneric(acc, in[0], in[1]) })},
-			{ISA: "avx2", Available: hasAVX2, Run: usualOnly(func(d []float64, in [][]float64, p []float64) { swigluUsualAVX2(d, in[0], in[1]) }, func(acc *[16]float64, in [][]float64, p []float64) { swigluRareGeneric(acc, in[0], in[1]) })},
+			{ISA: "avx512", Available: hasAVX512, Run: untilStop(func(d []float64, in [][]float64, p []float64) int { return swigluUsualAVX512(d, in[0], in[1]) })},
+			{ISA: "avx2", Available: hasAVX2, Run: untilStop(func(d []float64, in [][]float64, p []float64) int { return swigluUsualAVX2(d, in[0], in[1]) })},
 		},
 	},
 	{
@@ -1711,15 +1781,15 @@ var simdCases64 = []kerneltest.SIMDCase[float64]{
 	},
 	{
 		Name: "swigluBackwardAUsual", Inputs: 3, MaxLen: 49,
-		Generic: usualOnly(func(d []float64, in [][]float64, p []float64) { swigluBackwardAUsualGeneric(d, in[0], in[1], in[2]) }, func(acc *[16]float64, in [][]float64, p []float64) {
-			swigluBackwardARareGeneric(acc, in[0], in[1], in[2])
+		Generic: untilStop(func(d []float64, in [][]float64, p []float64) int {
+			return swigluBackwardAUsualGeneric(d, in[0], in[1], in[2])
 		}),
 		Impls: []kerneltest.SIMDImpl[float64]{
-			{ISA: "avx512", Available: hasAVX512, Run: usualOnly(func(d []float64, in [][]float64, p []float64) { swigluBackwardAUsualAVX512(d, in[0], in[1], in[2]) }, func(acc *[16]float64, in [][]float64, p []float64) {
-				swigluBackwardARareGeneric(acc, in[0], in[1], in[2])
+			{ISA: "avx512", Available: hasAVX512, Run: untilStop(func(d []float64, in [][]float64, p []float64) int {
+				return swigluBackwardAUsualAVX512(d, in[0], in[1], in[2])
 			})},
-			{ISA: "avx2", Available: hasAVX2, Run: usualOnly(func(d []float64, in [][]float64, p []float64) { swigluBackwardAUsualAVX2(d, in[0], in[1], in[2]) }, func(acc *[16]float64, in [][]float64, p []float64) {
-				swigluBackwardARareGeneric(acc, in[0], in[1], in[2])
+			{ISA: "avx2", Available: hasAVX2, Run: untilStop(func(d []float64, in [][]float64, p []float64) int {
+				return swigluBackwardAUsualAVX2(d, in[0], in[1], in[2])
 			})},
 		},
 	},
@@ -1733,15 +1803,15 @@ var simdCases64 = []kerneltest.SIMDCase[float64]{
 	},
 	{
 		Name: "swigluBackwardBUsual", Inputs: 3, MaxLen: 49,
-		Generic: usualOnly(func(d []float64, in [][]float64, p []float64) { swigluBackwardBUsualGeneric(d, in[0], in[1], in[2]) }, func(acc *[16]float64, in [][]float64, p []float64) {
-			swigluBackwardBRareGeneric(acc, in[0], in[1], in[2])
+		Generic: untilStop(func(d []float64, in [][]float64, p []float64) int {
+			return swigluBackwardBUsualGeneric(d, in[0], in[1], in[2])
 		}),
 		Impls: []kerneltest.SIMDImpl[float64]{
-			{ISA: "avx512", Available: hasAVX512, Run: usualOnly(func(d []float64, in [][]float64, p []float64) { swigluBackwardBUsualAVX512(d, in[0], in[1], in[2]) }, func(acc *[16]float64, in [][]float64, p []float64) {
-				swigluBackwardBRareGeneric(acc, in[0], in[1], in[2])
+			{ISA: "avx512", Available: hasAVX512, Run: untilStop(func(d []float64, in [][]float64, p []float64) int {
+				return swigluBackwardBUsualAVX512(d, in[0], in[1], in[2])
 			})},
-			{ISA: "avx2", Available: hasAVX2, Run: usualOnly(func(d []float64, in [][]float64, p []float64) { swigluBackwardBUsualAVX2(d, in[0], in[1], in[2]) }, func(acc *[16]float64, in [][]float64, p []float64) {
-				swigluBackwardBRareGeneric(acc, in[0], in[1], in[2])
+			{ISA: "avx2", Available: hasAVX2, Run: untilStop(func(d []float64, in [][]float64, p []float64) int {
+				return swigluBackwardBUsualAVX2(d, in[0], in[1], in[2])
 			})},
 		},
 	},
@@ -1783,20 +1853,24 @@ var simdCases64 = []kerneltest.SIMDCase[float64]{
 	},
 	{
 		Name: "tanhBackwardUsual", Inputs: 2, MaxLen: 49,
-		Generic: usualOnly(func(d []float64, in [][]float64, p []float64) { tanhBackwardUsualGeneric(d, in[0], in[1]) }, func(acc *[16]float64, in [][]float64, p []float64) { tanhBackwardRareGeneric(acc, in[0], in[1]) }),
+		Generic: untilStop(func(d []float64, in [][]float64, p []float64) int { return tanhBackwardUsualGeneric(d, in[0], in[1]) }),
 		Impls: []kerneltest.SIMDImpl[float64]{
-			{ISA: "avx512", Available: hasAVX512, Run: usualOnly(func(d []float64, in [][]float64, p []float64) { tanhBackwardUsualAVX512(d, in[0], in[1]) }, func(acc *[16]float64, in [][]float64, p []float64) { tanhBackwardRareGeneric(acc, in[0], in[1]) })},
-			{ISA: "avx512-stream", Available: hasAVX512, Run: usualOnly(func(d []float64, in [][]float64, p []float64) {
+			{ISA: "avx512", Available: hasAVX512, Run: untilStop(func(d []float64, in [][]float64, p []float64) int { return tanhBackwardUsualAVX512(d, in[0], in[1]) })},
+			{ISA: "avx512-stream", Available: hasAVX512, Run: untilStop(func(d []float64, in [][]float64, p []float64) int {
 				h := streamHead(d)
-				tanhBackwardUsualAVX512(d[:h], in[0][:h], in[1][:h])
-				tanhBackwardUsualAVX512Stream(d[h:], in[0][h:], in[1][h:])
-			}, func(acc *[16]float64, in [][]float64, p []float64) { tanhBackwardRareGeneric(acc, in[0], in[1]) })},
-			{ISA: "avx2", Available: hasAVX2, Run: usualOnly(func(d []float64, in [][]float64, p []float64) { tanhBackwardUsualAVX2(d, in[0], in[1]) }, func(acc *[16]float64, in [][]float64, p []float64) { tanhBackwardRareGeneric(acc, in[0], in[1]) })},
-			{ISA: "avx2-stream", Available: hasAVX2, Run: usualOnly(func(d []float64, in [][]float64, p []float64) {
+				if n := tanhBackwardUsualAVX512(d[:h], in[0][:h], in[1][:h]); n < h {
+					return n
+				}
+				return h + tanhBackwardUsualAVX512Stream(d[h:], in[0][h:], in[1][h:])
+			})},
+			{ISA: "avx2", Available: hasAVX2, Run: untilStop(func(d []float64, in [][]float64, p []float64) int { return tanhBackwardUsualAVX2(d, in[0], in[1]) })},
+			{ISA: "avx2-stream", Available: hasAVX2, Run: untilStop(func(d []float64, in [][]float64, p []float64) int {
 				h := streamHead(d)
-				tanhBackwardUsualAVX2(d[:h], in[0][:h], in[1][:h])
-				tanhBackwardUsualAVX2Stream(d[h:], in[0][h:], in[1][h:])
-			}, func(acc *[16]float64, in [][]float64, p []float64) { tanhBackwardRareGeneric(acc, in[0], in[1]) })},
+				if n := tanhBackwardUsualAVX2(d[:h], in[0][:h], in[1][:h]); n < h {
+					return n
+				}
+				return h + tanhBackwardUsualAVX2Stream(d[h:], in[0][h:], in[1][h:])
+			})},
 		},
 	},
 	{
@@ -1920,136 +1994,6 @@ var simdCases64 = []kerneltest.SIMDCase[float64]{
 
 var reduceCases64 = []reduceCase[float64]{
 	{
-		Name: "celuRare", Inputs: 1, MaxLen: 97,
-		Max:       true,
-		ParamSets: [][]float64{{0x1p+00}, {0x1p+01}, {0x1p-01}, {0x1.3333333333333p-02}, {-0x1.6666666666666p-01}},
-		Generic:   func(acc *[16]float64, in [][]float64, p []float64) { celuRareGeneric(acc, in[0], p[0]) },
-		Impls: []reduceImpl[float64]{
-			{ISA: "avx512", Available: hasAVX512, Run: func(acc *[16]float64, in [][]float64, p []float64) { celuRareAVX512(acc, in[0], p[0]) }},
-			{ISA: "avx2", Available: hasAVX2, Run: func(acc *[16]float64, in [][]float64, p []float64) { celuRareAVX2(acc, in[0], p[0]) }},
-		},
-	},
-	{
-		Name: "celuBackwardRare", Inputs: 2, MaxLen: 49,
-		Max:       true,
-		ParamSets: [][]float64{{0x1p+00}, {0x1p+01}, {0x1p-01}, {0x1.3333333333333p-02}, {-0x1.6666666666666p-01}},
-		Generic:   func(acc *[16]float64, in [][]float64, p []float64) { celuBackwardRareGeneric(acc, in[0], in[1], p[0]) },
-		Impls: []reduceImpl[float64]{
-			{ISA: "avx512", Available: hasAVX512, Run: func(acc *[16]float64, in [][]float64, p []float64) { celuBackwardRareAVX512(acc, in[0], in[1], p[0]) }},
-			{ISA: "avx2", Available: hasAVX2, Run: func(acc *[16]float64, in [][]float64, p []float64) { celuBackwardRareAVX2(acc, in[0], in[1], p[0]) }},
-		},
-	},
-	{
-		Name: "gegluRare", Inputs: 2, MaxLen: 97,
-		Max:     true,
-		Generic: func(acc *[16]float64, in [][]float64, p []float64) { gegluRareGeneric(acc, in[0], in[1]) },
-		Impls: []reduceImpl[float64]{
-			{ISA: "avx512", Available: hasAVX512, Run: func(acc *[16]float64, in [][]float64, p []float64) { gegluRareAVX512(acc, in[0], in[1]) }},
-			{ISA: "avx2", Available: hasAVX2, Run: func(acc *[16]float64, in [][]float64, p []float64) { gegluRareAVX2(acc, in[0], in[1]) }},
-		},
-	},
-	{
-		Name: "gegluBackwardARare", Inputs: 3, MaxLen: 97,
-		Max: true,
-		Generic: func(acc *[16]float64, in [][]float64, p []float64) {
-			gegluBackwardARareGeneric(acc, in[0], in[1], in[2])
-		},
-		Impls: []reduceImpl[float64]{
-			{ISA: "avx512", Available: hasAVX512, Run: func(acc *[16]float64, in [][]float64, p []float64) {
-				gegluBackwardARareAVX512(acc, in[0], in[1], in[2])
-			}},
-			{ISA: "avx2", Available: hasAVX2, Run: func(acc *[16]float64, in [][]float64, p []float64) { gegluBackwardARareAVX2(acc, in[0], in[1], in[2]) }},
-		},
-	},
-	{
-		Name: "gegluBackwardBRare", Inputs: 3, MaxLen: 97,
-		Max: true,
-		Generic: func(acc *[16]float64, in [][]float64, p []float64) {
-			gegluBackwardBRareGeneric(acc, in[0], in[1], in[2])
-		},
-		Impls: []reduceImpl[float64]{
-			{ISA: "avx512", Available: hasAVX512, Run: func(acc *[16]float64, in [][]float64, p []float64) {
-				gegluBackwardBRareAVX512(acc, in[0], in[1], in[2])
-			}},
-			{ISA: "avx2", Available: hasAVX2, Run: func(acc *[16]float64, in [][]float64, p []float64) { gegluBackwardBRareAVX2(acc, in[0], in[1], in[2]) }},
-		},
-	},
-	{
-		Name: "gegluTanhRare", Inputs: 2, MaxLen: 97,
-		Max:     true,
-		Generic: func(acc *[16]float64, in [][]float64, p []float64) { gegluTanhRareGeneric(acc, in[0], in[1]) },
-		Impls: []reduceImpl[float64]{
-			{ISA: "avx512", Available: hasAVX512, Run: func(acc *[16]float64, in [][]float64, p []float64) { gegluTanhRareAVX512(acc, in[0], in[1]) }},
-			{ISA: "avx2", Available: hasAVX2, Run: func(acc *[16]float64, in [][]float64, p []float64) { gegluTanhRareAVX2(acc, in[0], in[1]) }},
-		},
-	},
-	{
-		Name: "gegluTanhBackwardARare", Inputs: 3, MaxLen: 73,
-		Max: true,
-		Generic: func(acc *[16]float64, in [][]float64, p []float64) {
-			gegluTanhBackwardARareGeneric(acc, in[0], in[1], in[2])
-		},
-		Impls: []reduceImpl[float64]{
-			{ISA: "avx512", Available: hasAVX512, Run: func(acc *[16]float64, in [][]float64, p []float64) {
-				gegluTanhBackwardARareAVX512(acc, in[0], in[1], in[2])
-			}},
-			{ISA: "avx2", Available: hasAVX2, Run: func(acc *[16]float64, in [][]float64, p []float64) {
-				gegluTanhBackwardARareAVX2(acc, in[0], in[1], in[2])
-			}},
-		},
-	},
-	{
-		Name: "gegluTanhBackwardBRare", Inputs: 3, MaxLen: 97,
-		Max: true,
-		Generic: func(acc *[16]float64, in [][]float64, p []float64) {
-			gegluTanhBackwardBRareGeneric(acc, in[0], in[1], in[2])
-		},
-		Impls: []reduceImpl[float64]{
-			{ISA: "avx512", Available: hasAVX512, Run: func(acc *[16]float64, in [][]float64, p []float64) {
-				gegluTanhBackwardBRareAVX512(acc, in[0], in[1], in[2])
-			}},
-			{ISA: "avx2", Available: hasAVX2, Run: func(acc *[16]float64, in [][]float64, p []float64) {
-				gegluTanhBackwardBRareAVX2(acc, in[0], in[1], in[2])
-			}},
-		},
-	},
-	{
-		Name: "geluRare", Inputs: 1, MaxLen: 97,
-		Max:     true,
-		Generic: func(acc *[16]float64, in [][]float64, p []float64) { geluRareGeneric(acc, in[0]) },
-		Impls: []reduceImpl[float64]{
-			{ISA: "avx512", Available: hasAVX512, Run: func(acc *[16]float64, in [][]float64, p []float64) { geluRareAVX512(acc, in[0]) }},
-			{ISA: "avx2", Available: hasAVX2, Run: func(acc *[16]float64, in [][]float64, p []float64) { geluRareAVX2(acc, in[0]) }},
-		},
-	},
-	{
-		Name: "geluBackwardRare", Inputs: 2, MaxLen: 97,
-		Max:     true,
-		Generic: func(acc *[16]float64, in [][]float64, p []float64) { geluBackwardRareGeneric(acc, in[0], in[1]) },
-		Impls: []reduceImpl[float64]{
-			{ISA: "avx512", Available: hasAVX512, Run: func(acc *[16]float64, in [][]float64, p []float64) { geluBackwardRareAVX512(acc, in[0], in[1]) }},
-			{ISA: "avx2", Available: hasAVX2, Run: func(acc *[16]float64, in [][]float64, p []float64) { geluBackwardRareAVX2(acc, in[0], in[1]) }},
-		},
-	},
-	{
-		Name: "geluTanhRare", Inputs: 1, MaxLen: 97,
-		Max:     true,
-		Generic: func(acc *[16]float64, in [][]float64, p []float64) { geluTanhRareGeneric(acc, in[0]) },
-		Impls: []reduceImpl[float64]{
-			{ISA: "avx512", Available: hasAVX512, Run: func(acc *[16]float64, in [][]float64, p []float64) { geluTanhRareAVX512(acc, in[0]) }},
-			{ISA: "avx2", Available: hasAVX2, Run: func(acc *[16]float64, in [][]float64, p []float64) { geluTanhRareAVX2(acc, in[0]) }},
-		},
-	},
-	{
-		Name: "geluTanhBackwardRare", Inputs: 2, MaxLen: 73,
-		Max:     true,
-		Generic: func(acc *[16]float64, in [][]float64, p []float64) { geluTanhBackwardRareGeneric(acc, in[0], in[1]) },
-		Impls: []reduceImpl[float64]{
-			{ISA: "avx512", Available: hasAVX512, Run: func(acc *[16]float64, in [][]float64, p []float64) { geluTanhBackwardRareAVX512(acc, in[0], in[1]) }},
-			{ISA: "avx2", Available: hasAVX2, Run: func(acc *[16]float64, in [][]float64, p []float64) { geluTanhBackwardRareAVX2(acc, in[0], in[1]) }},
-		},
-	},
-	{
 		Name: "logSoftmaxReduceM", Inputs: 1, MaxLen: 97,
 		Max:     true,
 		Generic: func(acc *[16]float64, in [][]float64, p []float64) { logSoftmaxReduceMGeneric(acc, in[0]) },
@@ -2128,24 +2072,6 @@ var reduceCases64 = []reduceCase[float64]{
 		},
 	},
 	{
-		Name: "mishRare", Inputs: 1, MaxLen: 73,
-		Max:     true,
-		Generic: func(acc *[16]float64, in [][]float64, p []float64) { mishRareGeneric(acc, in[0]) },
-		Impls: []reduceImpl[float64]{
-			{ISA: "avx512", Available: hasAVX512, Run: func(acc *[16]float64, in [][]float64, p []float64) { mishRareAVX512(acc, in[0]) }},
-			{ISA: "avx2", Available: hasAVX2, Run: func(acc *[16]float64, in [][]float64, p []float64) { mishRareAVX2(acc, in[0]) }},
-		},
-	},
-	{
-		Name: "mishBackwardRare", Inputs: 2, MaxLen: 97,
-		Max:     true,
-		Generic: func(acc *[16]float64, in [][]float64, p []float64) { mishBackwardRareGeneric(acc, in[0], in[1]) },
-		Impls: []reduceImpl[float64]{
-			{ISA: "avx512", Available: hasAVX512, Run: func(acc *[16]float64, in [][]float64, p []float64) { mishBackwardRareAVX512(acc, in[0], in[1]) }},
-			{ISA: "avx2", Available: hasAVX2, Run: func(acc *[16]float64, in [][]float64, p []float64) { mishBackwardRareAVX2(acc, in[0], in[1]) }},
-		},
-	},
-	{
 		Name: "preluBackwardWeight", Inputs: 2, MaxLen: 97,
 		ParamSets: [][]float64{{0x1p-01}, {0x1.4p+00}},
 		Generic: func(acc *[16]float64, in [][]float64, p []float64) {
@@ -2156,44 +2082,6 @@ var reduceCases64 = []reduceCase[float64]{
 				preluBackwardWeightAVX512(acc, in[0], in[1], p[0])
 			}},
 			{ISA: "avx2", Available: hasAVX2, Run: func(acc *[16]float64, in [][]float64, p []float64) { preluBackwardWeightAVX2(acc, in[0], in[1], p[0]) }},
-		},
-	},
-	{
-		Name: "siluRare", Inputs: 1, MaxLen: 97,
-		Max:     true,
-		Generic: func(acc *[16]float64, in [][]float64, p []float64) { siluRareGeneric(acc, in[0]) },
-		Impls: []reduceImpl[float64]{
-			{ISA: "avx512", Available: hasAVX512, Run: func(acc *[16]float64, in [][]float64, p []float64) { siluRareAVX512(acc, in[0]) }},
-			{ISA: "avx2", Available: hasAVX2, Run: func(acc *[16]float64, in [][]float64, p []float64) { siluRareAVX2(acc, in[0]) }},
-		},
-	},
-	{
-		Name: "siluBackwardRare", Inputs: 2, MaxLen: 97,
-		Max:     true,
-		Generic: func(acc *[16]float64, in [][]float64, p []float64) { siluBackwardRareGeneric(acc, in[0], in[1]) },
-		Impls: []reduceImpl[float64]{
-			{ISA: "avx512", Available: hasAVX512, Run: func(acc *[16]float64, in [][]float64, p []float64) { siluBackwardRareAVX512(acc, in[0], in[1]) }},
-			{ISA: "avx2", Available: hasAVX2, Run: func(acc *[16]float64, in [][]float64, p []float64) { siluBackwardRareAVX2(acc, in[0], in[1]) }},
-		},
-	},
-	{
-		Name: "sinRare", Inputs: 1, MaxLen: 73,
-		Max:       true,
-		ParamSets: [][]float64{{0x1p+00}, {0x1.ep+04}},
-		Generic:   func(acc *[16]float64, in [][]float64, p []float64) { sinRareGeneric(acc, in[0], p[0]) },
-		Impls: []reduceImpl[float64]{
-			{ISA: "avx512", Available: hasAVX512, Run: func(acc *[16]float64, in [][]float64, p []float64) { sinRareAVX512(acc, in[0], p[0]) }},
-			{ISA: "avx2", Available: hasAVX2, Run: func(acc *[16]float64, in [][]float64, p []float64) { sinRareAVX2(acc, in[0], p[0]) }},
-		},
-	},
-	{
-		Name: "sinBackwardRare", Inputs: 2, MaxLen: 73,
-		Max:       true,
-		ParamSets: [][]float64{{0x1p+00}, {0x1.ep+04}},
-		Generic:   func(acc *[16]float64, in [][]float64, p []float64) { sinBackwardRareGeneric(acc, in[0], in[1], p[0]) },
-		Impls: []reduceImpl[float64]{
-			{ISA: "avx512", Available: hasAVX512, Run: func(acc *[16]float64, in [][]float64, p []float64) { sinBackwardRareAVX512(acc, in[0], in[1], p[0]) }},
-			{ISA: "avx2", Available: hasAVX2, Run: func(acc *[16]float64, in [][]float64, p []float64) { sinBackwardRareAVX2(acc, in[0], in[1], p[0]) }},
 		},
 	},
 	{
@@ -2246,85 +2134,6 @@ var reduceCases64 = []reduceCase[float64]{
 		Impls: []reduceImpl[float64]{
 			{ISA: "avx512", Available: hasAVX512, Run: func(acc *[16]float64, in [][]float64, p []float64) { softminBackwardReduceRAVX512(acc, in[0], in[1]) }},
 			{ISA: "avx2", Available: hasAVX2, Run: func(acc *[16]float64, in [][]float64, p []float64) { softminBackwardReduceRAVX2(acc, in[0], in[1]) }},
-		},
-	},
-	{
-		Name: "softplusRare", Inputs: 1, MaxLen: 73,
-		Max:       true,
-		ParamSets: [][]float64{{0x1p+00, 0x1.4p+04}, {0x1p+01, 0x1.4p+03}, {0x1.6666666666666p-01, 0x1.4p+04}},
-		Generic:   func(acc *[16]float64, in [][]float64, p []float64) { softplusRareGeneric(acc, in[0], p[0], p[1]) },
-		Impls: []reduceImpl[float64]{
-			{ISA: "avx512", Available: hasAVX512, Run: func(acc *[16]float64, in [][]float64, p []float64) { softplusRareAVX512(acc, in[0], p[0], p[1]) }},
-			{ISA: "avx2", Available: hasAVX2, Run: func(acc *[16]float64, in [][]float64, p []float64) { softplusRareAVX2(acc, in[0], p[0], p[1]) }},
-		},
-	},
-	{
-		Name: "softplusBackwardRare", Inputs: 2, MaxLen: 97,
-		Max:       true,
-		ParamSets: [][]float64{{0x1p+00, 0x1.4p+04}, {0x1p+01, 0x1.4p+03}, {0x1.6666666666666p-01, 0x1.4p+04}},
-		Generic: func(acc *[16]float64, in [][]float64, p []float64) {
-			softplusBackwardRareGeneric(acc, in[0], in[1], p[0], p[1])
-		},
-		Impls: []reduceImpl[float64]{
-			{ISA: "avx512", Available: hasAVX512, Run: func(acc *[16]float64, in [][]float64, p []float64) {
-				softplusBackwardRareAVX512(acc, in[0], in[1], p[0], p[1])
-			}},
-			{ISA: "avx2", Available: hasAVX2, Run: func(acc *[16]float64, in [][]float64, p []float64) {
-				softplusBackwardRareAVX2(acc, in[0], in[1], p[0], p[1])
-			}},
-		},
-	},
-	{
-		Name: "softsignBackwardRare", Inputs: 2, MaxLen: 97,
-		Max:     true,
-		Generic: func(acc *[16]float64, in [][]float64, p []float64) { softsignBackwardRareGeneric(acc, in[0], in[1]) },
-		Impls: []reduceImpl[float64]{
-			{ISA: "avx512", Available: hasAVX512, Run: func(acc *[16]float64, in [][]float64, p []float64) { softsignBackwardRareAVX512(acc, in[0], in[1]) }},
-			{ISA: "avx2", Available: hasAVX2, Run: func(acc *[16]float64, in [][]float64, p []float64) { softsignBackwardRareAVX2(acc, in[0], in[1]) }},
-		},
-	},
-	{
-		Name: "swigluRare", Inputs: 2, MaxLen: 97,
-		Max:     true,
-		Generic: func(acc *[16]float64, in [][]float64, p []float64) { swigluRareGeneric(acc, in[0], in[1]) },
-		Impls: []reduceImpl[float64]{
-			{ISA: "avx512", Available: hasAVX512, Run: func(acc *[16]float64, in [][]float64, p []float64) { swigluRareAVX512(acc, in[0], in[1]) }},
-			{ISA: "avx2", Available: hasAVX2, Run: func(acc *[16]float64, in [][]float64, p []float64) { swigluRareAVX2(acc, in[0], in[1]) }},
-		},
-	},
-	{
-		Name: "swigluBackwardARare", Inputs: 3, MaxLen: 97,
-		Max: true,
-		Generic: func(acc *[16]float64, in [][]float64, p []float64) {
-			swigluBackwardARareGeneric(acc, in[0], in[1], in[2])
-		},
-		Impls: []reduceImpl[float64]{
-			{ISA: "avx512", Available: hasAVX512, Run: func(acc *[16]float64, in [][]float64, p []float64) {
-				swigluBackwardARareAVX512(acc, in[0], in[1], in[2])
-			}},
-			{ISA: "avx2", Available: hasAVX2, Run: func(acc *[16]float64, in [][]float64, p []float64) { swigluBackwardARareAVX2(acc, in[0], in[1], in[2]) }},
-		},
-	},
-	{
-		Name: "swigluBackwardBRare", Inputs: 3, MaxLen: 97,
-		Max: true,
-		Generic: func(acc *[16]float64, in [][]float64, p []float64) {
-			swigluBackwardBRareGeneric(acc, in[0], in[1], in[2])
-		},
-		Impls: []reduceImpl[float64]{
-			{ISA: "avx512", Available: hasAVX512, Run: func(acc *[16]float64, in [][]float64, p []float64) {
-				swigluBackwardBRareAVX512(acc, in[0], in[1], in[2])
-			}},
-			{ISA: "avx2", Available: hasAVX2, Run: func(acc *[16]float64, in [][]float64, p []float64) { swigluBackwardBRareAVX2(acc, in[0], in[1], in[2]) }},
-		},
-	},
-	{
-		Name: "tanhBackwardRare", Inputs: 2, MaxLen: 97,
-		Max:     true,
-		Generic: func(acc *[16]float64, in [][]float64, p []float64) { tanhBackwardRareGeneric(acc, in[0], in[1]) },
-		Impls: []reduceImpl[float64]{
-			{ISA: "avx512", Available: hasAVX512, Run: func(acc *[16]float64, in [][]float64, p []float64) { tanhBackwardRareAVX512(acc, in[0], in[1]) }},
-			{ISA: "avx2", Available: hasAVX2, Run: func(acc *[16]float64, in [][]float64, p []float64) { tanhBackwardRareAVX2(acc, in[0], in[1]) }},
 		},
 	},
 }
@@ -2597,24 +2406,21 @@ func (c reduceCase[T]) asSIMD(t *testing.T, strictNaN bool) kerneltest.SIMDCase[
 	return sc
 }
 
-// usualOnly adapts a rare path's usual kernel to the tests: it runs the
-// kernel, then zeroes dst where guard flags the element, so that only the
-// elements the usual kernel is for are compared.
-func usualOnly[T float32 | float64](run func(d []T, in [][]T, p []T), guard func(acc *[16]float64, in [][]T, p []T)) func(d []T, in [][]T, p []T) {
+// untilStop adapts a kernel with stops to the tests: it runs the kernel
+// over the slices, restarting it after every element it stops at, and
+// zeroes those elements (after the kernel has read them, in place too).
+func untilStop[T float32 | float64](run func(d []T, in [][]T, p []T) int) func(d []T, in [][]T, p []T) {
 	return func(d []T, in [][]T, p []T) {
-		rare := make([]bool, len(d))
-		one := make([][]T, len(in))
-		for i := range d {
+		sub := make([][]T, len(in))
+		from := func(i, j int) [][]T {
 			for k := range in {
-				one[k] = in[k][i : i+1]
+				sub[k] = in[k][i:j]
 			}
-			acc := rareAcc()
-			guard(&acc, one, p)
-			rare[i] = !noneRare(&acc)
+			return sub
 		}
-		run(d, in, p)
-		for i, r := range rare {
-			if r {
+		for i := 0; i < len(d); i++ {
+			i += run(d[i:], from(i, len(d)), p)
+			if i < len(d) && run(d[i:i+1], from(i, i+1), p) == 0 {
 				d[i] = 0
 			}
 		}

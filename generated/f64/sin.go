@@ -31,19 +31,22 @@ func Sin(dst, x []float64, w0 float64) {
 	if partialOverlap(dst, x) {
 		panic("actkern: Sin: dst and x overlap partially (only dst == x, in place, is allowed)")
 	}
-	// Few inputs need sin's rare branch: skip it where none does (same bits).
-	acc := rareAcc()
-	sinRareImpl(&acc, x, w0)
-	if noneRare(&acc) {
-		if sinUsualStreamImpl != nil && streams(dst, x) {
-			h := streamHead(dst)
-			sinUsualImpl(dst[:h], x[:h], w0)
-			sinUsualStreamImpl(dst[h:], x[h:], w0)
-			return
+	// Few inputs need sin's rare branch: the usual kernel, without it, stops before the
+	// first that does, and the full kernel takes the rest (same bits).
+	var done int
+	if sinUsualStreamImpl != nil && streams(dst, x) {
+		h := streamHead(dst)
+		done = sinUsualImpl(dst[:h], x[:h], w0)
+		if done == h {
+			done += sinUsualStreamImpl(dst[h:], x[h:], w0)
 		}
-		sinUsualImpl(dst, x, w0)
+	} else {
+		done = sinUsualImpl(dst, x, w0)
+	}
+	if done == len(dst) {
 		return
 	}
+	dst, x = dst[done:], x[done:]
 	if sinStreamImpl != nil && streams(dst, x) {
 		h := streamHead(dst)
 		sinImpl(dst[:h], x[:h], w0)
@@ -84,19 +87,22 @@ func SinBackward(dx, dy, x []float64, w0 float64) {
 	if partialOverlap(dx, x) {
 		panic("actkern: SinBackward: dx and x overlap partially (only dx == x, in place, is allowed)")
 	}
-	// Few inputs need sinBackward's rare branch: skip it where none does (same bits).
-	acc := rareAcc()
-	sinBackwardRareImpl(&acc, x, dy, w0)
-	if noneRare(&acc) {
-		if sinBackwardUsualStreamImpl != nil && streams(dx, x, dy) {
-			h := streamHead(dx)
-			sinBackwardUsualImpl(dx[:h], x[:h], dy[:h], w0)
-			sinBackwardUsualStreamImpl(dx[h:], x[h:], dy[h:], w0)
-			return
+	// Few inputs need sinBackward's rare branch: the usual kernel, without it, stops before the
+	// first that does, and the full kernel takes the rest (same bits).
+	var done int
+	if sinBackwardUsualStreamImpl != nil && streams(dx, x, dy) {
+		h := streamHead(dx)
+		done = sinBackwardUsualImpl(dx[:h], x[:h], dy[:h], w0)
+		if done == h {
+			done += sinBackwardUsualStreamImpl(dx[h:], x[h:], dy[h:], w0)
 		}
-		sinBackwardUsualImpl(dx, x, dy, w0)
+	} else {
+		done = sinBackwardUsualImpl(dx, x, dy, w0)
+	}
+	if done == len(dx) {
 		return
 	}
+	dx, x, dy = dx[done:], x[done:], dy[done:]
 	if sinBackwardStreamImpl != nil && streams(dx, x, dy) {
 		h := streamHead(dx)
 		sinBackwardImpl(dx[:h], x[:h], dy[:h], w0)

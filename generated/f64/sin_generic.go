@@ -10,10 +10,8 @@ import "math"
 var (
 	sinImpl              = sinGeneric
 	sinUsualImpl         = sinUsualGeneric
-	sinRareImpl          = sinRareGeneric
 	sinBackwardImpl      = sinBackwardGeneric
 	sinBackwardUsualImpl = sinBackwardUsualGeneric
-	sinBackwardRareImpl  = sinBackwardRareGeneric
 )
 
 // Their streaming twins, for outputs too large for the caches (see
@@ -21,9 +19,9 @@ var (
 // stores.
 var (
 	sinStreamImpl              func(dst, x []float64, w0 float64)
-	sinUsualStreamImpl         func(dst, x []float64, w0 float64)
+	sinUsualStreamImpl         func(dst, x []float64, w0 float64) int
 	sinBackwardStreamImpl      func(dx, x, dy []float64, w0 float64)
-	sinBackwardUsualStreamImpl func(dx, x, dy []float64, w0 float64)
+	sinBackwardUsualStreamImpl func(dx, x, dy []float64, w0 float64) int
 )
 
 // sinGeneric is the pure-Go kernel of sin (f64 memory, f64 compute, 555
@@ -909,39 +907,41 @@ func sinGeneric(dst, x []float64, w0 float64) {
 }
 
 // sinUsualGeneric is the pure-Go kernel of sinUsual (f64 memory, f64 compute,
-// 186 operations): the scalar twin of the vector program the assembly kernels
+// 190 operations): the scalar twin of the vector program the assembly kernels
 // run, with exactly the semantics of vprog.Program.Eval, so every backend
 // gives the same bits. The caller guarantees equal lengths; dst may be the
-// same slice as an input.
-func sinUsualGeneric(dst, x []float64, w0 float64) {
+// same slice as an input. It stops before the first element that needs a rare
+// branch (vprog.Program.Stops) and returns how many elements it stored.
+func sinUsualGeneric(dst, x []float64, w0 float64) int {
 	x = x[:len(dst)]
 	v1 := w0
 	v4 := math.Float64frombits(0x3fe0000000000000)   // 0.5
 	v6 := math.Float64frombits(0x7fe0000000000000)   // 8.98846567431158e+307
 	v8 := math.Float64frombits(0x7ff8000000000001)   // NaN
-	v11 := math.Float64frombits(0x3ff0000000000000)  // 1
-	v12 := math.Float64frombits(0x0000000000000000)  // 0
-	v13 := math.Float64frombits(0xc010000000000000)  // -4
-	v14 := math.Float64frombits(0x3fd0000000000000)  // 0.25
-	v15 := math.Float64frombits(0x3fe45f306dc9c883)  // 0.6366197723675814
-	v18 := math.Float64frombits(0xbff921fb54442d18)  // -1.5707963267948966
-	v20 := math.Float64frombits(0xbc91a62633145c07)  // -6.123233995736766e-17
-	v24 := math.Float64frombits(0x391f1976b7ed8fbc)  // 1.4973849048591698e-33
-	v128 := math.Float64frombits(0xbfe0000000000000) // -0.5
-	v132 := math.Float64frombits(0xbd6ab0679474a338) // -7.585492910470085e-13
-	v133 := math.Float64frombits(0x3de6121614f75118) // 1.605851098650251e-10
-	v135 := math.Float64frombits(0xbe5ae6453ece0280) // -2.5052106100971508e-08
-	v137 := math.Float64frombits(0x3ec71de3a544a8be) // 2.7557319218956863e-06
-	v139 := math.Float64frombits(0xbf2a01a01a019881) // -0.0001984126984126457
-	v141 := math.Float64frombits(0x3f81111111111110) // 0.008333333333333331
-	v143 := math.Float64frombits(0xbfc5555555555555) // -0.16666666666666666
-	v151 := math.Float64frombits(0xbda906dd4e716301) // -1.1380877534950292e-11
-	v152 := math.Float64frombits(0x3e21eeb52c09367f) // 2.087612166717849e-09
-	v154 := math.Float64frombits(0xbe927e4fa025fe3d) // -2.75573171525077e-07
-	v156 := math.Float64frombits(0x3efa01a019f3df59) // 2.4801587298533534e-05
-	v158 := math.Float64frombits(0xbf56c16c16c1691f) // -0.0013888888888887241
-	v160 := math.Float64frombits(0x3fa5555555555555) // 0.041666666666666664
-	v172 := math.Float64frombits(0xc000000000000000) // -2
+	v11 := math.Float64frombits(0x42b921fb54442d18)  // 2.7633741218861094e+13
+	v13 := math.Float64frombits(0x3ff0000000000000)  // 1
+	v14 := math.Float64frombits(0x0000000000000000)  // 0
+	v15 := math.Float64frombits(0xc010000000000000)  // -4
+	v16 := math.Float64frombits(0x3fd0000000000000)  // 0.25
+	v17 := math.Float64frombits(0x3fe45f306dc9c883)  // 0.6366197723675814
+	v20 := math.Float64frombits(0xbff921fb54442d18)  // -1.5707963267948966
+	v22 := math.Float64frombits(0xbc91a62633145c07)  // -6.123233995736766e-17
+	v26 := math.Float64frombits(0x391f1976b7ed8fbc)  // 1.4973849048591698e-33
+	v132 := math.Float64frombits(0xbfe0000000000000) // -0.5
+	v136 := math.Float64frombits(0xbd6ab0679474a338) // -7.585492910470085e-13
+	v137 := math.Float64frombits(0x3de6121614f75118) // 1.605851098650251e-10
+	v139 := math.Float64frombits(0xbe5ae6453ece0280) // -2.5052106100971508e-08
+	v141 := math.Float64frombits(0x3ec71de3a544a8be) // 2.7557319218956863e-06
+	v143 := math.Float64frombits(0xbf2a01a01a019881) // -0.0001984126984126457
+	v145 := math.Float64frombits(0x3f81111111111110) // 0.008333333333333331
+	v147 := math.Float64frombits(0xbfc5555555555555) // -0.16666666666666666
+	v155 := math.Float64frombits(0xbda906dd4e716301) // -1.1380877534950292e-11
+	v156 := math.Float64frombits(0x3e21eeb52c09367f) // 2.087612166717849e-09
+	v158 := math.Float64frombits(0xbe927e4fa025fe3d) // -2.75573171525077e-07
+	v160 := math.Float64frombits(0x3efa01a019f3df59) // 2.4801587298533534e-05
+	v162 := math.Float64frombits(0xbf56c16c16c1691f) // -0.0013888888888887241
+	v164 := math.Float64frombits(0x3fa5555555555555) // 0.041666666666666664
+	v176 := math.Float64frombits(0xc000000000000000) // -2
 	for i := range dst {
 		v0 := x[i]
 		v2 := float64(v1 * v0)
@@ -950,206 +950,182 @@ func sinUsualGeneric(dst, x []float64, w0 float64) {
 		v7 := v6 <= v5
 		v9 := -v2
 		v10 := math.FMA(v1, v0, v9)
-		v16 := float64(v2 * v15)
-		v17 := math.RoundToEven(v16)
-		v19 := math.FMA(v17, v18, v2)
-		v21 := float64(v17 * v20)
-		v22 := -v21
-		v23 := math.FMA(v17, v20, v22)
-		v25 := float64(v17 * v24)
-		v26 := -v25
-		v27 := math.FMA(v17, v24, v26)
-		v28 := float64(v19 + v21)
-		v29 := float64(v28 - v19)
-		v30 := float64(v28 - v29)
-		v31 := float64(v19 - v30)
-		v32 := float64(v21 - v29)
-		v33 := float64(v31 + v32)
-		v34 := float64(v33 + v23)
-		v35 := float64(v34 - v33)
-		v36 := float64(v34 - v35)
-		v37 := float64(v33 - v36)
-		v38 := float64(v23 - v35)
-		v39 := float64(v37 + v38)
-		v40 := float64(v34 + v25)
-		v41 := float64(v40 - v34)
-		v42 := float64(v40 - v41)
-		v43 := float64(v34 - v42)
-		v44 := float64(v25 - v41)
-		v45 := float64(v43 + v44)
-		v46 := float64(v39 + v45)
-		v47 := float64(v46 + v27)
-		v48 := float64(v10 * v15)
-		v49 := math.RoundToEven(v48)
-		v50 := math.FMA(v49, v18, v10)
-		v51 := float64(v49 * v20)
-		v52 := -v51
-		v53 := math.FMA(v49, v20, v52)
-		v54 := float64(v49 * v24)
-		v55 := -v54
-		v56 := math.FMA(v49, v24, v55)
-		v57 := float64(v50 + v51)
-		v58 := float64(v57 - v50)
-		v59 := float64(v57 - v58)
-		v60 := float64(v50 - v59)
-		v61 := float64(v51 - v58)
-		v62 := float64(v60 + v61)
-		v63 := float64(v62 + v53)
-		v64 := float64(v63 - v62)
-		v65 := float64(v63 - v64)
-		v66 := float64(v62 - v65)
-		v67 := float64(v53 - v64)
-		v68 := float64(v66 + v67)
-		v69 := float64(v63 + v54)
-		v70 := float64(v69 - v63)
-		v71 := float64(v69 - v70)
-		v72 := float64(v63 - v71)
-		v73 := float64(v54 - v70)
-		v74 := float64(v72 + v73)
-		v75 := float64(v68 + v74)
-		v76 := float64(v75 + v56)
-		v77 := float64(v28 + v57)
-		v78 := float64(v77 - v28)
-		v79 := float64(v77 - v78)
-		v80 := float64(v28 - v79)
-		v81 := float64(v57 - v78)
-		v82 := float64(v80 + v81)
-		v83 := float64(v40 + v69)
-		v84 := float64(v83 - v40)
-		v85 := float64(v83 - v84)
-		v86 := float64(v40 - v85)
-		v87 := float64(v69 - v84)
-		v88 := float64(v86 + v87)
-		v89 := float64(v47 + v76)
-		v90 := float64(v89 + v88)
-		v91 := float64(v77 * v15)
-		v92 := math.RoundToEven(v91)
-		v93 := math.FMA(v92, v18, v77)
-		v94 := float64(v92 * v20)
-		v95 := float64(v93 + v94)
-		v96 := float64(v95 - v93)
-		v97 := float64(v95 - v96)
-		v98 := float64(v93 - v97)
-		v99 := float64(v94 - v96)
-		v100 := float64(v98 + v99)
-		v101 := float64(v82 + v83)
-		v102 := float64(v101 - v82)
-		v103 := float64(v101 - v102)
-		v104 := float64(v82 - v103)
-		v105 := float64(v83 - v102)
-		v106 := float64(v104 + v105)
-		v107 := float64(v100 + v106)
-		v108 := float64(v107 + v90)
-		v109 := math.FMA(v92, v24, v108)
-		v110 := float64(v95 + v101)
-		v111 := float64(v110 - v95)
-		v112 := float64(v110 - v111)
-		v113 := float64(v95 - v112)
-		v114 := float64(v101 - v111)
-		v115 := float64(v113 + v114)
-		v116 := float64(v115 + v109)
-		v117 := float64(v110 + v116)
-		v118 := float64(v117 - v110)
-		v119 := float64(v117 - v118)
-		v120 := float64(v110 - v119)
-		v121 := float64(v116 - v118)
-		v122 := float64(v120 + v121)
-		v123 := float64(v17 + v49)
-		v124 := float64(v123 + v92)
-		v125 := float64(v117 * v117)
-		v126 := -v125
-		v127 := math.FMA(v117, v117, v126)
-		v129 := float64(v128 * v125)
-		v130 := math.FMA(v129, v122, v122)
-		v131 := float64(v117 * v125)
-		v134 := math.FMA(v125, v132, v133)
-		v136 := math.FMA(v125, v134, v135)
-		v138 := math.FMA(v125, v136, v137)
-		v140 := math.FMA(v125, v138, v139)
-		v142 := math.FMA(v125, v140, v141)
-		v144 := math.FMA(v125, v142, v143)
-		v145 := math.FMA(v131, v144, v130)
-		v146 := float64(v4 * v125)
-		v147 := float64(v11 - v146)
-		v148 := float64(v11 - v147)
-		v149 := float64(v148 - v146)
-		v150 := float64(v125 * v125)
-		v153 := math.FMA(v125, v151, v152)
-		v155 := math.FMA(v125, v153, v154)
-		v157 := math.FMA(v125, v155, v156)
-		v159 := math.FMA(v125, v157, v158)
-		v161 := math.FMA(v125, v159, v160)
-		v162 := float64(v117 * v122)
-		v163 := math.FMA(v4, v127, v162)
-		v164 := -v163
-		v165 := math.FMA(v150, v161, v164)
-		v166 := float64(v149 + v165)
-		v167 := float64(v124 * v14)
-		v168 := math.Floor(v167)
-		v169 := math.FMA(v13, v168, v124)
-		v170 := float64(v169 * v4)
-		v171 := math.Floor(v170)
-		v173 := math.FMA(v172, v171, v169)
-		v174 := v4 < v173
-		v175 := v117
-		if v174 {
-			v175 = v147
+		v12 := v11 < v3
+		v18 := float64(v2 * v17)
+		v19 := math.RoundToEven(v18)
+		v21 := math.FMA(v19, v20, v2)
+		v23 := float64(v19 * v22)
+		v24 := -v23
+		v25 := math.FMA(v19, v22, v24)
+		v27 := float64(v19 * v26)
+		v28 := -v27
+		v29 := math.FMA(v19, v26, v28)
+		v30 := float64(v21 + v23)
+		v31 := float64(v30 - v21)
+		v32 := float64(v30 - v31)
+		v33 := float64(v21 - v32)
+		v34 := float64(v23 - v31)
+		v35 := float64(v33 + v34)
+		v36 := float64(v35 + v25)
+		v37 := float64(v36 - v35)
+		v38 := float64(v36 - v37)
+		v39 := float64(v35 - v38)
+		v40 := float64(v25 - v37)
+		v41 := float64(v39 + v40)
+		v42 := float64(v36 + v27)
+		v43 := float64(v42 - v36)
+		v44 := float64(v42 - v43)
+		v45 := float64(v36 - v44)
+		v46 := float64(v27 - v43)
+		v47 := float64(v45 + v46)
+		v48 := float64(v41 + v47)
+		v49 := float64(v48 + v29)
+		v50 := math.Abs(v10)
+		v51 := v11 < v50
+		v52 := float64(v10 * v17)
+		v53 := math.RoundToEven(v52)
+		v54 := math.FMA(v53, v20, v10)
+		v55 := float64(v53 * v22)
+		v56 := -v55
+		v57 := math.FMA(v53, v22, v56)
+		v58 := float64(v53 * v26)
+		v59 := -v58
+		v60 := math.FMA(v53, v26, v59)
+		v61 := float64(v54 + v55)
+		v62 := float64(v61 - v54)
+		v63 := float64(v61 - v62)
+		v64 := float64(v54 - v63)
+		v65 := float64(v55 - v62)
+		v66 := float64(v64 + v65)
+		v67 := float64(v66 + v57)
+		v68 := float64(v67 - v66)
+		v69 := float64(v67 - v68)
+		v70 := float64(v66 - v69)
+		v71 := float64(v57 - v68)
+		v72 := float64(v70 + v71)
+		v73 := float64(v67 + v58)
+		v74 := float64(v73 - v67)
+		v75 := float64(v73 - v74)
+		v76 := float64(v67 - v75)
+		v77 := float64(v58 - v74)
+		v78 := float64(v76 + v77)
+		v79 := float64(v72 + v78)
+		v80 := float64(v79 + v60)
+		v81 := float64(v30 + v61)
+		v82 := float64(v81 - v30)
+		v83 := float64(v81 - v82)
+		v84 := float64(v30 - v83)
+		v85 := float64(v61 - v82)
+		v86 := float64(v84 + v85)
+		v87 := float64(v42 + v73)
+		v88 := float64(v87 - v42)
+		v89 := float64(v87 - v88)
+		v90 := float64(v42 - v89)
+		v91 := float64(v73 - v88)
+		v92 := float64(v90 + v91)
+		v93 := float64(v49 + v80)
+		v94 := float64(v93 + v92)
+		v95 := float64(v81 * v17)
+		v96 := math.RoundToEven(v95)
+		v97 := math.FMA(v96, v20, v81)
+		v98 := float64(v96 * v22)
+		v99 := float64(v97 + v98)
+		v100 := float64(v99 - v97)
+		v101 := float64(v99 - v100)
+		v102 := float64(v97 - v101)
+		v103 := float64(v98 - v100)
+		v104 := float64(v102 + v103)
+		v105 := float64(v86 + v87)
+		v106 := float64(v105 - v86)
+		v107 := float64(v105 - v106)
+		v108 := float64(v86 - v107)
+		v109 := float64(v87 - v106)
+		v110 := float64(v108 + v109)
+		v111 := float64(v104 + v110)
+		v112 := float64(v111 + v94)
+		v113 := math.FMA(v96, v26, v112)
+		v114 := float64(v99 + v105)
+		v115 := float64(v114 - v99)
+		v116 := float64(v114 - v115)
+		v117 := float64(v99 - v116)
+		v118 := float64(v105 - v115)
+		v119 := float64(v117 + v118)
+		v120 := float64(v119 + v113)
+		v121 := float64(v114 + v120)
+		v122 := float64(v121 - v114)
+		v123 := float64(v121 - v122)
+		v124 := float64(v114 - v123)
+		v125 := float64(v120 - v122)
+		v126 := float64(v124 + v125)
+		v127 := float64(v19 + v53)
+		v128 := float64(v127 + v96)
+		v129 := float64(v121 * v121)
+		v130 := -v129
+		v131 := math.FMA(v121, v121, v130)
+		v133 := float64(v132 * v129)
+		v134 := math.FMA(v133, v126, v126)
+		v135 := float64(v121 * v129)
+		v138 := math.FMA(v129, v136, v137)
+		v140 := math.FMA(v129, v138, v139)
+		v142 := math.FMA(v129, v140, v141)
+		v144 := math.FMA(v129, v142, v143)
+		v146 := math.FMA(v129, v144, v145)
+		v148 := math.FMA(v129, v146, v147)
+		v149 := math.FMA(v135, v148, v134)
+		v150 := float64(v4 * v129)
+		v151 := float64(v13 - v150)
+		v152 := float64(v13 - v151)
+		v153 := float64(v152 - v150)
+		v154 := float64(v129 * v129)
+		v157 := math.FMA(v129, v155, v156)
+		v159 := math.FMA(v129, v157, v158)
+		v161 := math.FMA(v129, v159, v160)
+		v163 := math.FMA(v129, v161, v162)
+		v165 := math.FMA(v129, v163, v164)
+		v166 := float64(v121 * v126)
+		v167 := math.FMA(v4, v131, v166)
+		v168 := -v167
+		v169 := math.FMA(v154, v165, v168)
+		v170 := float64(v153 + v169)
+		v171 := float64(v128 * v16)
+		v172 := math.Floor(v171)
+		v173 := math.FMA(v15, v172, v128)
+		v174 := float64(v173 * v4)
+		v175 := math.Floor(v174)
+		v177 := math.FMA(v176, v175, v173)
+		v178 := v4 < v177
+		v179 := v121
+		if v178 {
+			v179 = v151
 		}
-		v176 := math.FMA(v172, v171, v11)
-		v177 := float64(v175 * v176)
-		v178 := v145
-		if v174 {
-			v178 = v166
+		v180 := math.FMA(v176, v175, v13)
+		v181 := float64(v179 * v180)
+		v182 := v149
+		if v178 {
+			v182 = v170
 		}
-		v179 := float64(v178 * v176)
-		v180 := float64(v177 + v179)
-		v181 := v2 == v12
-		v182 := v180
-		if v181 {
-			v182 = v2
+		v183 := float64(v182 * v180)
+		v184 := float64(v181 + v183)
+		v185 := v2 == v14
+		v186 := v184
+		if v185 {
+			v186 = v2
 		}
-		v183 := v182
+		v187 := v186
 		if v7 {
-			v183 = v8
+			v187 = v8
 		}
-		v184 := math.IsNaN(v0)
-		v185 := v183
-		if v184 {
-			v185 = v0
+		v188 := math.IsNaN(v0)
+		v189 := v187
+		if v188 {
+			v189 = v0
 		}
-		dst[i] = v185
+		if v12 || v51 {
+			return i
+		}
+		dst[i] = v189
 	}
-}
-
-// sinRareGeneric is the pure-Go kernel of sinRare (f64 memory, f64 compute, 14
-// operations): the scalar twin of the vector program the assembly kernels run.
-// It folds each element's value into acc by max, element i into lane i % 8,
-// exactly as vprog.Acc.Add, so every backend gives the same bits. The caller
-// guarantees equal lengths.
-func sinRareGeneric(acc *[16]float64, x []float64, w0 float64) {
-	v1 := w0
-	v6 := math.Float64frombits(0x42b921fb54442d18)  // 2.7633741218861094e+13
-	v11 := math.Float64frombits(0x3ff0000000000000) // 1
-	v12 := math.Float64frombits(0x0000000000000000) // 0
-	for i := range x {
-		v0 := x[i]
-		v2 := float64(v1 * v0)
-		v3 := math.Abs(v2)
-		v4 := -v2
-		v5 := math.FMA(v1, v0, v4)
-		v7 := v6 < v3
-		v8 := math.Abs(v5)
-		v9 := v6 < v8
-		v10 := v7 || v9
-		v13 := v12
-		if v10 {
-			v13 = v11
-		}
-		foldK := i & 7
-		if foldS := acc[foldK]; foldS == foldS && (v13 > foldS || v13 != v13) {
-			acc[foldK] = v13
-		}
-	}
+	return len(dst)
 }
 
 // sinBackwardGeneric is the pure-Go kernel of sinBackward (f64 memory, f64
@@ -2091,44 +2067,47 @@ func sinBackwardGeneric(dx, x, dy []float64, w0 float64) {
 }
 
 // sinBackwardUsualGeneric is the pure-Go kernel of sinBackwardUsual (f64
-// memory, f64 compute, 232 operations): the scalar twin of the vector program
+// memory, f64 compute, 236 operations): the scalar twin of the vector program
 // the assembly kernels run, with exactly the semantics of vprog.Program.Eval,
 // so every backend gives the same bits. The caller guarantees equal lengths;
-// dx may be the same slice as an input.
-func sinBackwardUsualGeneric(dx, x, dy []float64, w0 float64) {
+// dx may be the same slice as an input. It stops before the first element that
+// needs a rare branch (vprog.Program.Stops) and returns how many elements it
+// stored.
+func sinBackwardUsualGeneric(dx, x, dy []float64, w0 float64) int {
 	x = x[:len(dx)]
 	dy = dy[:len(dx)]
 	v1 := w0
 	v4 := math.Float64frombits(0x3fe0000000000000)   // 0.5
 	v6 := math.Float64frombits(0x7fe0000000000000)   // 8.98846567431158e+307
 	v8 := math.Float64frombits(0x7ff8000000000001)   // NaN
-	v11 := math.Float64frombits(0x3ff0000000000000)  // 1
-	v12 := math.Float64frombits(0x0000000000000000)  // 0
-	v13 := math.Float64frombits(0xc010000000000000)  // -4
-	v14 := math.Float64frombits(0x3fd0000000000000)  // 0.25
-	v15 := math.Float64frombits(0x3fe45f306dc9c883)  // 0.6366197723675814
-	v18 := math.Float64frombits(0xbff921fb54442d18)  // -1.5707963267948966
-	v20 := math.Float64frombits(0xbc91a62633145c07)  // -6.123233995736766e-17
-	v24 := math.Float64frombits(0x391f1976b7ed8fbc)  // 1.4973849048591698e-33
-	v128 := math.Float64frombits(0xbfe0000000000000) // -0.5
-	v132 := math.Float64frombits(0xbd6ab0679474a338) // -7.585492910470085e-13
-	v133 := math.Float64frombits(0x3de6121614f75118) // 1.605851098650251e-10
-	v135 := math.Float64frombits(0xbe5ae6453ece0280) // -2.5052106100971508e-08
-	v137 := math.Float64frombits(0x3ec71de3a544a8be) // 2.7557319218956863e-06
-	v139 := math.Float64frombits(0xbf2a01a01a019881) // -0.0001984126984126457
-	v141 := math.Float64frombits(0x3f81111111111110) // 0.008333333333333331
-	v143 := math.Float64frombits(0xbfc5555555555555) // -0.16666666666666666
-	v151 := math.Float64frombits(0xbda906dd4e716301) // -1.1380877534950292e-11
-	v152 := math.Float64frombits(0x3e21eeb52c09367f) // 2.087612166717849e-09
-	v154 := math.Float64frombits(0xbe927e4fa025fe3d) // -2.75573171525077e-07
-	v156 := math.Float64frombits(0x3efa01a019f3df59) // 2.4801587298533534e-05
-	v158 := math.Float64frombits(0xbf56c16c16c1691f) // -0.0013888888888887241
-	v160 := math.Float64frombits(0x3fa5555555555555) // 0.041666666666666664
-	v173 := math.Float64frombits(0xc000000000000000) // -2
-	v214 := math.Float64frombits(0x3cc0000000000000) // 4.440892098500626e-16
-	v220 := math.Float64frombits(0x6570000000000000) // 4.149515568880993e+180
-	v222 := math.Float64frombits(0x2270000000000000) // 8.200532357869981e-143
-	v223 := math.Float64frombits(0x2260000000000000) // 4.100266178934991e-143
+	v11 := math.Float64frombits(0x42b921fb54442d18)  // 2.7633741218861094e+13
+	v13 := math.Float64frombits(0x3ff0000000000000)  // 1
+	v14 := math.Float64frombits(0x0000000000000000)  // 0
+	v15 := math.Float64frombits(0xc010000000000000)  // -4
+	v16 := math.Float64frombits(0x3fd0000000000000)  // 0.25
+	v17 := math.Float64frombits(0x3fe45f306dc9c883)  // 0.6366197723675814
+	v20 := math.Float64frombits(0xbff921fb54442d18)  // -1.5707963267948966
+	v22 := math.Float64frombits(0xbc91a62633145c07)  // -6.123233995736766e-17
+	v26 := math.Float64frombits(0x391f1976b7ed8fbc)  // 1.4973849048591698e-33
+	v132 := math.Float64frombits(0xbfe0000000000000) // -0.5
+	v136 := math.Float64frombits(0xbd6ab0679474a338) // -7.585492910470085e-13
+	v137 := math.Float64frombits(0x3de6121614f75118) // 1.605851098650251e-10
+	v139 := math.Float64frombits(0xbe5ae6453ece0280) // -2.5052106100971508e-08
+	v141 := math.Float64frombits(0x3ec71de3a544a8be) // 2.7557319218956863e-06
+	v143 := math.Float64frombits(0xbf2a01a01a019881) // -0.0001984126984126457
+	v145 := math.Float64frombits(0x3f81111111111110) // 0.008333333333333331
+	v147 := math.Float64frombits(0xbfc5555555555555) // -0.16666666666666666
+	v155 := math.Float64frombits(0xbda906dd4e716301) // -1.1380877534950292e-11
+	v156 := math.Float64frombits(0x3e21eeb52c09367f) // 2.087612166717849e-09
+	v158 := math.Float64frombits(0xbe927e4fa025fe3d) // -2.75573171525077e-07
+	v160 := math.Float64frombits(0x3efa01a019f3df59) // 2.4801587298533534e-05
+	v162 := math.Float64frombits(0xbf56c16c16c1691f) // -0.0013888888888887241
+	v164 := math.Float64frombits(0x3fa5555555555555) // 0.041666666666666664
+	v177 := math.Float64frombits(0xc000000000000000) // -2
+	v218 := math.Float64frombits(0x3cc0000000000000) // 4.440892098500626e-16
+	v224 := math.Float64frombits(0x6570000000000000) // 4.149515568880993e+180
+	v226 := math.Float64frombits(0x2270000000000000) // 8.200532357869981e-143
+	v227 := math.Float64frombits(0x2260000000000000) // 4.100266178934991e-143
 	for i := range dx {
 		v0 := x[i]
 		v2 := float64(v1 * v0)
@@ -2137,256 +2116,231 @@ func sinBackwardUsualGeneric(dx, x, dy []float64, w0 float64) {
 		v7 := v6 <= v5
 		v9 := -v2
 		v10 := math.FMA(v1, v0, v9)
-		v16 := float64(v2 * v15)
-		v17 := math.RoundToEven(v16)
-		v19 := math.FMA(v17, v18, v2)
-		v21 := float64(v17 * v20)
-		v22 := -v21
-		v23 := math.FMA(v17, v20, v22)
-		v25 := float64(v17 * v24)
-		v26 := -v25
-		v27 := math.FMA(v17, v24, v26)
-		v28 := float64(v19 + v21)
-		v29 := float64(v28 - v19)
-		v30 := float64(v28 - v29)
-		v31 := float64(v19 - v30)
-		v32 := float64(v21 - v29)
-		v33 := float64(v31 + v32)
-		v34 := float64(v33 + v23)
-		v35 := float64(v34 - v33)
-		v36 := float64(v34 - v35)
-		v37 := float64(v33 - v36)
-		v38 := float64(v23 - v35)
-		v39 := float64(v37 + v38)
-		v40 := float64(v34 + v25)
-		v41 := float64(v40 - v34)
-		v42 := float64(v40 - v41)
-		v43 := float64(v34 - v42)
-		v44 := float64(v25 - v41)
-		v45 := float64(v43 + v44)
-		v46 := float64(v39 + v45)
-		v47 := float64(v46 + v27)
-		v48 := float64(v10 * v15)
-		v49 := math.RoundToEven(v48)
-		v50 := math.FMA(v49, v18, v10)
-		v51 := float64(v49 * v20)
-		v52 := -v51
-		v53 := math.FMA(v49, v20, v52)
-		v54 := float64(v49 * v24)
-		v55 := -v54
-		v56 := math.FMA(v49, v24, v55)
-		v57 := float64(v50 + v51)
-		v58 := float64(v57 - v50)
-		v59 := float64(v57 - v58)
-		v60 := float64(v50 - v59)
-		v61 := float64(v51 - v58)
-		v62 := float64(v60 + v61)
-		v63 := float64(v62 + v53)
-		v64 := float64(v63 - v62)
-		v65 := float64(v63 - v64)
-		v66 := float64(v62 - v65)
-		v67 := float64(v53 - v64)
-		v68 := float64(v66 + v67)
-		v69 := float64(v63 + v54)
-		v70 := float64(v69 - v63)
-		v71 := float64(v69 - v70)
-		v72 := float64(v63 - v71)
-		v73 := float64(v54 - v70)
-		v74 := float64(v72 + v73)
-		v75 := float64(v68 + v74)
-		v76 := float64(v75 + v56)
-		v77 := float64(v28 + v57)
-		v78 := float64(v77 - v28)
-		v79 := float64(v77 - v78)
-		v80 := float64(v28 - v79)
-		v81 := float64(v57 - v78)
-		v82 := float64(v80 + v81)
-		v83 := float64(v40 + v69)
-		v84 := float64(v83 - v40)
-		v85 := float64(v83 - v84)
-		v86 := float64(v40 - v85)
-		v87 := float64(v69 - v84)
-		v88 := float64(v86 + v87)
-		v89 := float64(v47 + v76)
-		v90 := float64(v89 + v88)
-		v91 := float64(v77 * v15)
-		v92 := math.RoundToEven(v91)
-		v93 := math.FMA(v92, v18, v77)
-		v94 := float64(v92 * v20)
-		v95 := float64(v93 + v94)
-		v96 := float64(v95 - v93)
-		v97 := float64(v95 - v96)
-		v98 := float64(v93 - v97)
-		v99 := float64(v94 - v96)
-		v100 := float64(v98 + v99)
-		v101 := float64(v82 + v83)
-		v102 := float64(v101 - v82)
-		v103 := float64(v101 - v102)
-		v104 := float64(v82 - v103)
-		v105 := float64(v83 - v102)
-		v106 := float64(v104 + v105)
-		v107 := float64(v100 + v106)
-		v108 := float64(v107 + v90)
-		v109 := math.FMA(v92, v24, v108)
-		v110 := float64(v95 + v101)
-		v111 := float64(v110 - v95)
-		v112 := float64(v110 - v111)
-		v113 := float64(v95 - v112)
-		v114 := float64(v101 - v111)
-		v115 := float64(v113 + v114)
-		v116 := float64(v115 + v109)
-		v117 := float64(v110 + v116)
-		v118 := float64(v117 - v110)
-		v119 := float64(v117 - v118)
-		v120 := float64(v110 - v119)
-		v121 := float64(v116 - v118)
-		v122 := float64(v120 + v121)
-		v123 := float64(v17 + v49)
-		v124 := float64(v123 + v92)
-		v125 := float64(v117 * v117)
-		v126 := -v125
-		v127 := math.FMA(v117, v117, v126)
-		v129 := float64(v128 * v125)
-		v130 := math.FMA(v129, v122, v122)
-		v131 := float64(v117 * v125)
-		v134 := math.FMA(v125, v132, v133)
-		v136 := math.FMA(v125, v134, v135)
-		v138 := math.FMA(v125, v136, v137)
-		v140 := math.FMA(v125, v138, v139)
-		v142 := math.FMA(v125, v140, v141)
-		v144 := math.FMA(v125, v142, v143)
-		v145 := math.FMA(v131, v144, v130)
-		v146 := float64(v4 * v125)
-		v147 := float64(v11 - v146)
-		v148 := float64(v11 - v147)
-		v149 := float64(v148 - v146)
-		v150 := float64(v125 * v125)
-		v153 := math.FMA(v125, v151, v152)
-		v155 := math.FMA(v125, v153, v154)
-		v157 := math.FMA(v125, v155, v156)
-		v159 := math.FMA(v125, v157, v158)
-		v161 := math.FMA(v125, v159, v160)
-		v162 := float64(v117 * v122)
-		v163 := math.FMA(v4, v127, v162)
-		v164 := -v163
-		v165 := math.FMA(v150, v161, v164)
-		v166 := float64(v149 + v165)
-		v167 := float64(v124 + v11)
-		v168 := float64(v167 * v14)
-		v169 := math.Floor(v168)
-		v170 := math.FMA(v13, v169, v167)
-		v171 := float64(v170 * v4)
-		v172 := math.Floor(v171)
-		v174 := math.FMA(v173, v172, v170)
-		v175 := v4 < v174
-		v176 := v117
-		if v175 {
-			v176 = v147
+		v12 := v11 < v3
+		v18 := float64(v2 * v17)
+		v19 := math.RoundToEven(v18)
+		v21 := math.FMA(v19, v20, v2)
+		v23 := float64(v19 * v22)
+		v24 := -v23
+		v25 := math.FMA(v19, v22, v24)
+		v27 := float64(v19 * v26)
+		v28 := -v27
+		v29 := math.FMA(v19, v26, v28)
+		v30 := float64(v21 + v23)
+		v31 := float64(v30 - v21)
+		v32 := float64(v30 - v31)
+		v33 := float64(v21 - v32)
+		v34 := float64(v23 - v31)
+		v35 := float64(v33 + v34)
+		v36 := float64(v35 + v25)
+		v37 := float64(v36 - v35)
+		v38 := float64(v36 - v37)
+		v39 := float64(v35 - v38)
+		v40 := float64(v25 - v37)
+		v41 := float64(v39 + v40)
+		v42 := float64(v36 + v27)
+		v43 := float64(v42 - v36)
+		v44 := float64(v42 - v43)
+		v45 := float64(v36 - v44)
+		v46 := float64(v27 - v43)
+		v47 := float64(v45 + v46)
+		v48 := float64(v41 + v47)
+		v49 := float64(v48 + v29)
+		v50 := math.Abs(v10)
+		v51 := v11 < v50
+		v52 := float64(v10 * v17)
+		v53 := math.RoundToEven(v52)
+		v54 := math.FMA(v53, v20, v10)
+		v55 := float64(v53 * v22)
+		v56 := -v55
+		v57 := math.FMA(v53, v22, v56)
+		v58 := float64(v53 * v26)
+		v59 := -v58
+		v60 := math.FMA(v53, v26, v59)
+		v61 := float64(v54 + v55)
+		v62 := float64(v61 - v54)
+		v63 := float64(v61 - v62)
+		v64 := float64(v54 - v63)
+		v65 := float64(v55 - v62)
+		v66 := float64(v64 + v65)
+		v67 := float64(v66 + v57)
+		v68 := float64(v67 - v66)
+		v69 := float64(v67 - v68)
+		v70 := float64(v66 - v69)
+		v71 := float64(v57 - v68)
+		v72 := float64(v70 + v71)
+		v73 := float64(v67 + v58)
+		v74 := float64(v73 - v67)
+		v75 := float64(v73 - v74)
+		v76 := float64(v67 - v75)
+		v77 := float64(v58 - v74)
+		v78 := float64(v76 + v77)
+		v79 := float64(v72 + v78)
+		v80 := float64(v79 + v60)
+		v81 := float64(v30 + v61)
+		v82 := float64(v81 - v30)
+		v83 := float64(v81 - v82)
+		v84 := float64(v30 - v83)
+		v85 := float64(v61 - v82)
+		v86 := float64(v84 + v85)
+		v87 := float64(v42 + v73)
+		v88 := float64(v87 - v42)
+		v89 := float64(v87 - v88)
+		v90 := float64(v42 - v89)
+		v91 := float64(v73 - v88)
+		v92 := float64(v90 + v91)
+		v93 := float64(v49 + v80)
+		v94 := float64(v93 + v92)
+		v95 := float64(v81 * v17)
+		v96 := math.RoundToEven(v95)
+		v97 := math.FMA(v96, v20, v81)
+		v98 := float64(v96 * v22)
+		v99 := float64(v97 + v98)
+		v100 := float64(v99 - v97)
+		v101 := float64(v99 - v100)
+		v102 := float64(v97 - v101)
+		v103 := float64(v98 - v100)
+		v104 := float64(v102 + v103)
+		v105 := float64(v86 + v87)
+		v106 := float64(v105 - v86)
+		v107 := float64(v105 - v106)
+		v108 := float64(v86 - v107)
+		v109 := float64(v87 - v106)
+		v110 := float64(v108 + v109)
+		v111 := float64(v104 + v110)
+		v112 := float64(v111 + v94)
+		v113 := math.FMA(v96, v26, v112)
+		v114 := float64(v99 + v105)
+		v115 := float64(v114 - v99)
+		v116 := float64(v114 - v115)
+		v117 := float64(v99 - v116)
+		v118 := float64(v105 - v115)
+		v119 := float64(v117 + v118)
+		v120 := float64(v119 + v113)
+		v121 := float64(v114 + v120)
+		v122 := float64(v121 - v114)
+		v123 := float64(v121 - v122)
+		v124 := float64(v114 - v123)
+		v125 := float64(v120 - v122)
+		v126 := float64(v124 + v125)
+		v127 := float64(v19 + v53)
+		v128 := float64(v127 + v96)
+		v129 := float64(v121 * v121)
+		v130 := -v129
+		v131 := math.FMA(v121, v121, v130)
+		v133 := float64(v132 * v129)
+		v134 := math.FMA(v133, v126, v126)
+		v135 := float64(v121 * v129)
+		v138 := math.FMA(v129, v136, v137)
+		v140 := math.FMA(v129, v138, v139)
+		v142 := math.FMA(v129, v140, v141)
+		v144 := math.FMA(v129, v142, v143)
+		v146 := math.FMA(v129, v144, v145)
+		v148 := math.FMA(v129, v146, v147)
+		v149 := math.FMA(v135, v148, v134)
+		v150 := float64(v4 * v129)
+		v151 := float64(v13 - v150)
+		v152 := float64(v13 - v151)
+		v153 := float64(v152 - v150)
+		v154 := float64(v129 * v129)
+		v157 := math.FMA(v129, v155, v156)
+		v159 := math.FMA(v129, v157, v158)
+		v161 := math.FMA(v129, v159, v160)
+		v163 := math.FMA(v129, v161, v162)
+		v165 := math.FMA(v129, v163, v164)
+		v166 := float64(v121 * v126)
+		v167 := math.FMA(v4, v131, v166)
+		v168 := -v167
+		v169 := math.FMA(v154, v165, v168)
+		v170 := float64(v153 + v169)
+		v171 := float64(v128 + v13)
+		v172 := float64(v171 * v16)
+		v173 := math.Floor(v172)
+		v174 := math.FMA(v15, v173, v171)
+		v175 := float64(v174 * v4)
+		v176 := math.Floor(v175)
+		v178 := math.FMA(v177, v176, v174)
+		v179 := v4 < v178
+		v180 := v121
+		if v179 {
+			v180 = v151
 		}
-		v177 := math.FMA(v173, v172, v11)
-		v178 := float64(v176 * v177)
-		v179 := v145
-		if v175 {
-			v179 = v166
+		v181 := math.FMA(v177, v176, v13)
+		v182 := float64(v180 * v181)
+		v183 := v149
+		if v179 {
+			v183 = v170
 		}
-		v180 := float64(v179 * v177)
-		v181 := float64(v178 + v180)
-		v182 := float64(v1 * v181)
-		v183 := v182
+		v184 := float64(v183 * v181)
+		v185 := float64(v182 + v184)
+		v186 := float64(v1 * v185)
+		v187 := v186
 		if v7 {
-			v183 = v8
+			v187 = v8
 		}
-		v184 := dy[i]
-		v185 := float64(v184 * v8)
-		v186 := -v185
-		v187 := math.FMA(v184, v8, v186)
-		v188 := float64(v184 * v1)
-		v189 := -v188
-		v190 := math.FMA(v184, v1, v189)
-		v191 := float64(v188 * v178)
-		v192 := -v191
-		v193 := math.FMA(v188, v178, v192)
-		v194 := math.FMA(v190, v178, v193)
-		v195 := float64(v188 * v180)
+		v188 := dy[i]
+		v189 := float64(v188 * v8)
+		v190 := -v189
+		v191 := math.FMA(v188, v8, v190)
+		v192 := float64(v188 * v1)
+		v193 := -v192
+		v194 := math.FMA(v188, v1, v193)
+		v195 := float64(v192 * v182)
 		v196 := -v195
-		v197 := math.FMA(v188, v180, v196)
-		v198 := math.FMA(v190, v180, v197)
-		v199 := float64(v191 + v195)
-		v200 := float64(v199 - v191)
-		v201 := float64(v199 - v200)
-		v202 := float64(v191 - v201)
-		v203 := float64(v195 - v200)
-		v204 := float64(v202 + v203)
-		v205 := float64(v204 + v194)
-		v206 := float64(v205 + v198)
-		v207 := v199
+		v197 := math.FMA(v192, v182, v196)
+		v198 := math.FMA(v194, v182, v197)
+		v199 := float64(v192 * v184)
+		v200 := -v199
+		v201 := math.FMA(v192, v184, v200)
+		v202 := math.FMA(v194, v184, v201)
+		v203 := float64(v195 + v199)
+		v204 := float64(v203 - v195)
+		v205 := float64(v203 - v204)
+		v206 := float64(v195 - v205)
+		v207 := float64(v199 - v204)
+		v208 := float64(v206 + v207)
+		v209 := float64(v208 + v198)
+		v210 := float64(v209 + v202)
+		v211 := v203
 		if v7 {
-			v207 = v185
+			v211 = v189
 		}
-		v208 := v206
+		v212 := v210
 		if v7 {
-			v208 = v187
+			v212 = v191
 		}
-		v209 := float64(v207 + v208)
-		v210 := float64(v183 * v184)
-		v211 := float64(v209 - v210)
-		v212 := math.Abs(v211)
-		v213 := math.Abs(v210)
-		v215 := float64(v213 * v214)
-		v216 := v212 <= v215
-		v217 := math.Abs(v184)
-		v218 := math.Abs(v188)
-		v219 := v217
-		if v218 > v217 {
-			v219 = v218
+		v213 := float64(v211 + v212)
+		v214 := float64(v187 * v188)
+		v215 := float64(v213 - v214)
+		v216 := math.Abs(v215)
+		v217 := math.Abs(v214)
+		v219 := float64(v217 * v218)
+		v220 := v216 <= v219
+		v221 := math.Abs(v188)
+		v222 := math.Abs(v192)
+		v223 := v221
+		if v222 > v221 {
+			v223 = v222
 		}
-		v221 := float64(v212 * v220)
-		v224 := math.FMA(v219, v222, v223)
-		v225 := v221 <= v224
-		v226 := v216 || v225
-		v227 := v209 == v12
-		v228 := v226 && !v227
-		v229 := v210
-		if v228 {
-			v229 = v209
+		v225 := float64(v216 * v224)
+		v228 := math.FMA(v223, v226, v227)
+		v229 := v225 <= v228
+		v230 := v220 || v229
+		v231 := v213 == v14
+		v232 := v230 && !v231
+		v233 := v214
+		if v232 {
+			v233 = v213
 		}
-		v230 := math.IsNaN(v0)
-		v231 := v229
-		if v230 {
-			v231 = v0
+		v234 := math.IsNaN(v0)
+		v235 := v233
+		if v234 {
+			v235 = v0
 		}
-		dx[i] = v231
+		if v12 || v51 {
+			return i
+		}
+		dx[i] = v235
 	}
-}
-
-// sinBackwardRareGeneric is the pure-Go kernel of sinBackwardRare (f64 memory,
-// f64 compute, 14 operations): the scalar twin of the vector program the
-// assembly kernels run. It folds each element's value into acc by max, element
-// i into lane i % 8, exactly as vprog.Acc.Add, so every backend gives the same
-// bits. The caller guarantees equal lengths.
-func sinBackwardRareGeneric(acc *[16]float64, x, dy []float64, w0 float64) {
-	dy = dy[:len(x)]
-	v1 := w0
-	v6 := math.Float64frombits(0x42b921fb54442d18)  // 2.7633741218861094e+13
-	v11 := math.Float64frombits(0x3ff0000000000000) // 1
-	v12 := math.Float64frombits(0x0000000000000000) // 0
-	for i := range x {
-		v0 := x[i]
-		v2 := float64(v1 * v0)
-		v3 := math.Abs(v2)
-		v4 := -v2
-		v5 := math.FMA(v1, v0, v4)
-		v7 := v6 < v3
-		v8 := math.Abs(v5)
-		v9 := v6 < v8
-		v10 := v7 || v9
-		v13 := v12
-		if v10 {
-			v13 = v11
-		}
-		foldK := i & 7
-		if foldS := acc[foldK]; foldS == foldS && (v13 > foldS || v13 != v13) {
-			acc[foldK] = v13
-		}
-	}
+	return len(dx)
 }

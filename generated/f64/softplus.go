@@ -61,19 +61,22 @@ func Softplus(dst, x []float64, beta, threshold float64) {
 	if err := softplusCheck(beta, threshold); err != nil {
 		panic("actkern: Softplus: " + err.Error())
 	}
-	// Few inputs need softplus's rare branch: skip it where none does (same bits).
-	acc := rareAcc()
-	softplusRareImpl(&acc, x, beta, threshold)
-	if noneRare(&acc) {
-		if softplusUsualStreamImpl != nil && streams(dst, x) {
-			h := streamHead(dst)
-			softplusUsualImpl(dst[:h], x[:h], beta, threshold)
-			softplusUsualStreamImpl(dst[h:], x[h:], beta, threshold)
-			return
+	// Few inputs need softplus's rare branch: the usual kernel, without it, stops before the
+	// first that does, and the full kernel takes the rest (same bits).
+	var done int
+	if softplusUsualStreamImpl != nil && streams(dst, x) {
+		h := streamHead(dst)
+		done = softplusUsualImpl(dst[:h], x[:h], beta, threshold)
+		if done == h {
+			done += softplusUsualStreamImpl(dst[h:], x[h:], beta, threshold)
 		}
-		softplusUsualImpl(dst, x, beta, threshold)
+	} else {
+		done = softplusUsualImpl(dst, x, beta, threshold)
+	}
+	if done == len(dst) {
 		return
 	}
+	dst, x = dst[done:], x[done:]
 	if softplusStreamImpl != nil && streams(dst, x) {
 		h := streamHead(dst)
 		softplusImpl(dst[:h], x[:h], beta, threshold)
@@ -138,19 +141,22 @@ func SoftplusBackward(dx, dy, x []float64, beta, threshold float64) {
 	if err := softplusCheck(beta, threshold); err != nil {
 		panic("actkern: SoftplusBackward: " + err.Error())
 	}
-	// Few inputs need softplusBackward's rare branch: skip it where none does (same bits).
-	acc := rareAcc()
-	softplusBackwardRareImpl(&acc, x, dy, beta, threshold)
-	if noneRare(&acc) {
-		if softplusBackwardUsualStreamImpl != nil && streams(dx, x, dy) {
-			h := streamHead(dx)
-			softplusBackwardUsualImpl(dx[:h], x[:h], dy[:h], beta, threshold)
-			softplusBackwardUsualStreamImpl(dx[h:], x[h:], dy[h:], beta, threshold)
-			return
+	// Few inputs need softplusBackward's rare branch: the usual kernel, without it, stops before the
+	// first that does, and the full kernel takes the rest (same bits).
+	var done int
+	if softplusBackwardUsualStreamImpl != nil && streams(dx, x, dy) {
+		h := streamHead(dx)
+		done = softplusBackwardUsualImpl(dx[:h], x[:h], dy[:h], beta, threshold)
+		if done == h {
+			done += softplusBackwardUsualStreamImpl(dx[h:], x[h:], dy[h:], beta, threshold)
 		}
-		softplusBackwardUsualImpl(dx, x, dy, beta, threshold)
+	} else {
+		done = softplusBackwardUsualImpl(dx, x, dy, beta, threshold)
+	}
+	if done == len(dx) {
 		return
 	}
+	dx, x, dy = dx[done:], x[done:], dy[done:]
 	if softplusBackwardStreamImpl != nil && streams(dx, x, dy) {
 		h := streamHead(dx)
 		softplusBackwardImpl(dx[:h], x[:h], dy[:h], beta, threshold)

@@ -10,10 +10,8 @@ import "math"
 var (
 	softplusImpl              = softplusGeneric
 	softplusUsualImpl         = softplusUsualGeneric
-	softplusRareImpl          = softplusRareGeneric
 	softplusBackwardImpl      = softplusBackwardGeneric
 	softplusBackwardUsualImpl = softplusBackwardUsualGeneric
-	softplusBackwardRareImpl  = softplusBackwardRareGeneric
 )
 
 // Their streaming twins, for outputs too large for the caches (see
@@ -21,9 +19,9 @@ var (
 // stores.
 var (
 	softplusStreamImpl              func(dst, x []float64, beta, threshold float64)
-	softplusUsualStreamImpl         func(dst, x []float64, beta, threshold float64)
+	softplusUsualStreamImpl         func(dst, x []float64, beta, threshold float64) int
 	softplusBackwardStreamImpl      func(dx, x, dy []float64, beta, threshold float64)
-	softplusBackwardUsualStreamImpl func(dx, x, dy []float64, beta, threshold float64)
+	softplusBackwardUsualStreamImpl func(dx, x, dy []float64, beta, threshold float64) int
 )
 
 // softplusGeneric is the pure-Go kernel of softplus (f64 memory, f64 compute,
@@ -548,429 +546,410 @@ func softplusGeneric(dst, x []float64, beta, threshold float64) {
 }
 
 // softplusUsualGeneric is the pure-Go kernel of softplusUsual (f64 memory, f64
-// compute, 278 operations): the scalar twin of the vector program the assembly
+// compute, 282 operations): the scalar twin of the vector program the assembly
 // kernels run, with exactly the semantics of vprog.Program.Eval, so every
 // backend gives the same bits. The caller guarantees equal lengths; dst may be
-// the same slice as an input.
-func softplusUsualGeneric(dst, x []float64, beta, threshold float64) {
+// the same slice as an input. It stops before the first element that needs a
+// rare branch (vprog.Program.Stops) and returns how many elements it stored.
+func softplusUsualGeneric(dst, x []float64, beta, threshold float64) int {
 	x = x[:len(dst)]
 	v1 := beta
 	v3 := threshold
-	v5 := math.Float64frombits(0xc091300000000000)   // -1100
-	v6 := math.Float64frombits(0x0000000000000000)   // 0
-	v10 := math.Float64frombits(0xc096d00000000000)  // -1460
-	v12 := math.Float64frombits(0x4086300000000000)  // 710
-	v14 := math.Float64frombits(0x3ff71547652b82fe)  // 1.4426950408889634
-	v17 := math.Float64frombits(0xbfe62e42fefa39ef)  // -0.6931471805599453
-	v19 := math.Float64frombits(0xbc7abc9e3b39803f)  // -2.3190468138462996e-17
-	v23 := math.Float64frombits(0x3fe0000000000000)  // 0.5
-	v36 := math.Float64frombits(0x3e21f2a265956fb2)  // 2.0893978046591626e-09
-	v37 := math.Float64frombits(0x3e5af38930c76304)  // 2.5100365384992085e-08
-	v39 := math.Float64frombits(0x3e927e502c598216)  // 2.755732960487844e-07
-	v41 := math.Float64frombits(0x3ec71de0db91cbba)  // 2.7557268507615253e-06
-	v43 := math.Float64frombits(0x3efa01a0198a8804)  // 2.4801587275143102e-05
-	v45 := math.Float64frombits(0x3f2a01a01a7c0f12)  // 0.00019841269863018395
-	v47 := math.Float64frombits(0x3f56c16c16c1811d)  // 0.001388888888890056
-	v49 := math.Float64frombits(0x3f811111111109b8)  // 0.00833333333333007
-	v51 := math.Float64frombits(0x3fa5555555555554)  // 0.04166666666666666
-	v53 := math.Float64frombits(0x3fc5555555555556)  // 0.16666666666666669
-	v56 := math.Float64frombits(0x3ff0000000000000)  // 1
-	v61 := math.Float64frombits(0xc08ff00000000000)  // -1022
-	v63 := math.Float64frombits(0x408f400000000000)  // 1000
-	v66 := math.Float64frombits(0xc08fe80000000000)  // -1021
-	v68 := math.Float64frombits(0x3ff8000000000000)  // 1.5
-	v82 := math.Float64frombits(0xbff0000000000000)  // -1
-	v84 := math.Float64frombits(0x7fefffffffffffff)  // 1.7976931348623157e+308
-	v92 := math.Float64frombits(0x0010000000000000)  // 2.2250738585072014e-308
-	v96 := math.Float64frombits(0x3ff6a09e667f3bcd)  // 1.4142135623730951
-	v108 := math.Float64frombits(0x4000000000000000) // 2
-	v112 := math.Float64frombits(0x3fc0c08e89f36ea1) // 0.13087636695751306
-	v113 := math.Float64frombits(0x3fc0fbe1027b3574) // 0.132686735354962
-	v115 := math.Float64frombits(0x3fc3b1c3a84ed830) // 0.15386243551410095
-	v117 := math.Float64frombits(0x3fc745cf8eb46e66) // 0.18181795566566733
-	v119 := math.Float64frombits(0x3fcc71c7201986be) // 0.22222222392433894
-	v121 := math.Float64frombits(0x3fd2492492476a71) // 0.28571428570800267
-	v123 := math.Float64frombits(0x3fd9999999999a39) // 0.40000000000000885
-	v125 := math.Float64frombits(0x3fe5555555555555) // 0.6666666666666666
-	v143 := math.Float64frombits(0x3fe62e42fee00000) // 0.6931471803691238
-	v145 := math.Float64frombits(0x3dea39ef35793c76) // 1.9082149292705877e-10
-	v155 := math.Float64frombits(0xfff0000000000000) // -Inf
-	v157 := math.Float64frombits(0x7ff0000000000000) // +Inf
-	v161 := math.Float64frombits(0x7ff8000000000001) // NaN
-	v236 := math.Float64frombits(0x7e37e43c8800759c) // 1e+300
-	v259 := math.Float64frombits(0x4086280000000000) // 709
-	v263 := math.Float64frombits(0x408ff80000000000) // 1023
+	v5 := math.Float64frombits(0xc085e00000000000)   // -700
+	v7 := math.Float64frombits(0xc091300000000000)   // -1100
+	v10 := math.Float64frombits(0x0000000000000000)  // 0
+	v14 := math.Float64frombits(0xc096d00000000000)  // -1460
+	v16 := math.Float64frombits(0x4086300000000000)  // 710
+	v18 := math.Float64frombits(0x3ff71547652b82fe)  // 1.4426950408889634
+	v21 := math.Float64frombits(0xbfe62e42fefa39ef)  // -0.6931471805599453
+	v23 := math.Float64frombits(0xbc7abc9e3b39803f)  // -2.3190468138462996e-17
+	v27 := math.Float64frombits(0x3fe0000000000000)  // 0.5
+	v40 := math.Float64frombits(0x3e21f2a265956fb2)  // 2.0893978046591626e-09
+	v41 := math.Float64frombits(0x3e5af38930c76304)  // 2.5100365384992085e-08
+	v43 := math.Float64frombits(0x3e927e502c598216)  // 2.755732960487844e-07
+	v45 := math.Float64frombits(0x3ec71de0db91cbba)  // 2.7557268507615253e-06
+	v47 := math.Float64frombits(0x3efa01a0198a8804)  // 2.4801587275143102e-05
+	v49 := math.Float64frombits(0x3f2a01a01a7c0f12)  // 0.00019841269863018395
+	v51 := math.Float64frombits(0x3f56c16c16c1811d)  // 0.001388888888890056
+	v53 := math.Float64frombits(0x3f811111111109b8)  // 0.00833333333333007
+	v55 := math.Float64frombits(0x3fa5555555555554)  // 0.04166666666666666
+	v57 := math.Float64frombits(0x3fc5555555555556)  // 0.16666666666666669
+	v60 := math.Float64frombits(0x3ff0000000000000)  // 1
+	v65 := math.Float64frombits(0xc08ff00000000000)  // -1022
+	v67 := math.Float64frombits(0x408f400000000000)  // 1000
+	v70 := math.Float64frombits(0xc08fe80000000000)  // -1021
+	v72 := math.Float64frombits(0x3ff8000000000000)  // 1.5
+	v86 := math.Float64frombits(0xbff0000000000000)  // -1
+	v88 := math.Float64frombits(0x7fefffffffffffff)  // 1.7976931348623157e+308
+	v96 := math.Float64frombits(0x0010000000000000)  // 2.2250738585072014e-308
+	v100 := math.Float64frombits(0x3ff6a09e667f3bcd) // 1.4142135623730951
+	v112 := math.Float64frombits(0x4000000000000000) // 2
+	v116 := math.Float64frombits(0x3fc0c08e89f36ea1) // 0.13087636695751306
+	v117 := math.Float64frombits(0x3fc0fbe1027b3574) // 0.132686735354962
+	v119 := math.Float64frombits(0x3fc3b1c3a84ed830) // 0.15386243551410095
+	v121 := math.Float64frombits(0x3fc745cf8eb46e66) // 0.18181795566566733
+	v123 := math.Float64frombits(0x3fcc71c7201986be) // 0.22222222392433894
+	v125 := math.Float64frombits(0x3fd2492492476a71) // 0.28571428570800267
+	v127 := math.Float64frombits(0x3fd9999999999a39) // 0.40000000000000885
+	v129 := math.Float64frombits(0x3fe5555555555555) // 0.6666666666666666
+	v147 := math.Float64frombits(0x3fe62e42fee00000) // 0.6931471803691238
+	v149 := math.Float64frombits(0x3dea39ef35793c76) // 1.9082149292705877e-10
+	v159 := math.Float64frombits(0xfff0000000000000) // -Inf
+	v161 := math.Float64frombits(0x7ff0000000000000) // +Inf
+	v165 := math.Float64frombits(0x7ff8000000000001) // NaN
+	v240 := math.Float64frombits(0x7e37e43c8800759c) // 1e+300
+	v263 := math.Float64frombits(0x4086280000000000) // 709
+	v267 := math.Float64frombits(0x408ff80000000000) // 1023
 	for i := range dst {
 		v0 := x[i]
 		v2 := float64(v1 * v0)
 		v4 := v3 < v2
-		v7 := v2
-		if v6 > v2 {
-			v7 = v6
+		v6 := v2 < v5
+		v8 := v7 <= v2
+		v9 := v6 && v8
+		v11 := v2
+		if v10 > v2 {
+			v11 = v10
 		}
-		v8 := math.Abs(v2)
-		v9 := -v8
-		v11 := v10
-		if v9 > v10 {
-			v11 = v9
+		v12 := math.Abs(v2)
+		v13 := -v12
+		v15 := v14
+		if v13 > v14 {
+			v15 = v13
 		}
-		v13 := v12
-		if v11 < v12 {
-			v13 = v11
+		v17 := v16
+		if v15 < v16 {
+			v17 = v15
 		}
-		v15 := float64(v13 * v14)
-		v16 := math.RoundToEven(v15)
-		v18 := math.FMA(v16, v17, v13)
-		v20 := math.FMA(v16, v19, v18)
-		v21 := float64(v18 - v20)
-		v22 := math.FMA(v16, v19, v21)
-		v24 := float64(v20 * v20)
-		v25 := -v24
-		v26 := math.FMA(v20, v20, v25)
-		v27 := float64(v23 * v24)
-		v28 := float64(v23 * v26)
-		v29 := float64(v20 + v27)
-		v30 := float64(v20 - v29)
-		v31 := float64(v30 + v27)
-		v32 := float64(v31 + v28)
-		v33 := math.FMA(v22, v20, v22)
-		v34 := float64(v32 + v33)
-		v35 := float64(v24 * v20)
-		v38 := math.FMA(v20, v36, v37)
-		v40 := math.FMA(v20, v38, v39)
-		v42 := math.FMA(v20, v40, v41)
-		v44 := math.FMA(v20, v42, v43)
-		v46 := math.FMA(v20, v44, v45)
-		v48 := math.FMA(v20, v46, v47)
-		v50 := math.FMA(v20, v48, v49)
-		v52 := math.FMA(v20, v50, v51)
-		v54 := math.FMA(v20, v52, v53)
-		v55 := math.FMA(v35, v54, v34)
-		v57 := float64(v56 + v29)
-		v58 := float64(v56 - v57)
-		v59 := float64(v58 + v29)
-		v60 := float64(v59 + v55)
-		v62 := float64(v61 - v16)
-		v64 := v63
-		if v62 < v63 {
-			v64 = v62
+		v19 := float64(v17 * v18)
+		v20 := math.RoundToEven(v19)
+		v22 := math.FMA(v20, v21, v17)
+		v24 := math.FMA(v20, v23, v22)
+		v25 := float64(v22 - v24)
+		v26 := math.FMA(v20, v23, v25)
+		v28 := float64(v24 * v24)
+		v29 := -v28
+		v30 := math.FMA(v24, v24, v29)
+		v31 := float64(v27 * v28)
+		v32 := float64(v27 * v30)
+		v33 := float64(v24 + v31)
+		v34 := float64(v24 - v33)
+		v35 := float64(v34 + v31)
+		v36 := float64(v35 + v32)
+		v37 := math.FMA(v26, v24, v26)
+		v38 := float64(v36 + v37)
+		v39 := float64(v28 * v24)
+		v42 := math.FMA(v24, v40, v41)
+		v44 := math.FMA(v24, v42, v43)
+		v46 := math.FMA(v24, v44, v45)
+		v48 := math.FMA(v24, v46, v47)
+		v50 := math.FMA(v24, v48, v49)
+		v52 := math.FMA(v24, v50, v51)
+		v54 := math.FMA(v24, v52, v53)
+		v56 := math.FMA(v24, v54, v55)
+		v58 := math.FMA(v24, v56, v57)
+		v59 := math.FMA(v39, v58, v38)
+		v61 := float64(v60 + v33)
+		v62 := float64(v60 - v61)
+		v63 := float64(v62 + v33)
+		v64 := float64(v63 + v59)
+		v66 := float64(v65 - v20)
+		v68 := v67
+		if v66 < v67 {
+			v68 = v66
 		}
-		v65 := v6
-		if v64 > v6 {
-			v65 = v64
+		v69 := v10
+		if v68 > v10 {
+			v69 = v68
 		}
-		v67 := v16 < v66
-		v69 := ldexpNormal(v68, v65)
-		v70 := v6
-		if v67 {
-			v70 = v69
+		v71 := v20 < v70
+		v73 := ldexpNormal(v72, v69)
+		v74 := v10
+		if v71 {
+			v74 = v73
 		}
-		v71 := float64(v57 + v70)
-		v72 := float64(v71 - v70)
-		v73 := float64(v57 - v72)
-		v74 := float64(v73 + v60)
-		v75 := float64(v74 + v70)
-		v76 := float64(v75 - v70)
-		v77 := float64(v72 + v76)
-		v78 := v5
-		if v16 > v5 {
-			v78 = v16
+		v75 := float64(v61 + v74)
+		v76 := float64(v75 - v74)
+		v77 := float64(v61 - v76)
+		v78 := float64(v77 + v64)
+		v79 := float64(v78 + v74)
+		v80 := float64(v79 - v74)
+		v81 := float64(v76 + v80)
+		v82 := v7
+		if v20 > v7 {
+			v82 = v20
 		}
-		v79 := ldexpMid(v77, v78)
-		v80 := math.IsNaN(v2)
-		v81 := v79
-		if v80 {
-			v81 = v9
+		v83 := ldexpMid(v81, v82)
+		v84 := math.IsNaN(v2)
+		v85 := v83
+		if v84 {
+			v85 = v13
 		}
-		v83 := v82
-		if v81 > v82 {
-			v83 = v81
+		v87 := v86
+		if v85 > v86 {
+			v87 = v85
 		}
-		v85 := v84
-		if v83 < v84 {
-			v85 = v83
+		v89 := v88
+		if v87 < v88 {
+			v89 = v87
 		}
-		v86 := float64(v56 + v85)
-		v87 := float64(v86 - v56)
-		v88 := float64(v86 - v87)
-		v89 := float64(v56 - v88)
-		v90 := float64(v85 - v87)
-		v91 := float64(v89 + v90)
-		v93 := v92
-		if v86 > v92 {
-			v93 = v86
+		v90 := float64(v60 + v89)
+		v91 := float64(v90 - v60)
+		v92 := float64(v90 - v91)
+		v93 := float64(v60 - v92)
+		v94 := float64(v89 - v91)
+		v95 := float64(v93 + v94)
+		v97 := v96
+		if v90 > v96 {
+			v97 = v90
 		}
-		v94 := getMant64(v93)
-		v95 := getExp64(v93)
-		v97 := v96 <= v94
-		v98 := float64(v94 * v23)
-		v99 := v94
-		if v97 {
-			v99 = v98
+		v98 := getMant64(v97)
+		v99 := getExp64(v97)
+		v101 := v100 <= v98
+		v102 := float64(v98 * v27)
+		v103 := v98
+		if v101 {
+			v103 = v102
 		}
-		v100 := float64(v95 + v56)
-		v101 := v95
-		if v97 {
-			v101 = v100
+		v104 := float64(v99 + v60)
+		v105 := v99
+		if v101 {
+			v105 = v104
 		}
-		v102 := float64(v99 - v56)
-		v103 := v101 == v6
-		v104 := v102
-		if v103 {
-			v104 = v85
+		v106 := float64(v103 - v60)
+		v107 := v105 == v10
+		v108 := v106
+		if v107 {
+			v108 = v89
 		}
-		v105 := -v101
-		v106 := math.Ldexp(v91, int(v105))
-		v107 := v106
-		if v103 {
-			v107 = v6
+		v109 := -v105
+		v110 := math.Ldexp(v95, int(v109))
+		v111 := v110
+		if v107 {
+			v111 = v10
 		}
-		v109 := float64(v108 + v104)
-		v110 := float64(v104 / v109)
-		v111 := float64(v110 * v110)
-		v114 := math.FMA(v111, v112, v113)
-		v116 := math.FMA(v111, v114, v115)
-		v118 := math.FMA(v111, v116, v117)
-		v120 := math.FMA(v111, v118, v119)
-		v122 := math.FMA(v111, v120, v121)
-		v124 := math.FMA(v111, v122, v123)
-		v126 := math.FMA(v111, v124, v125)
-		v127 := float64(v111 * v126)
-		v128 := float64(v104 * v104)
-		v129 := float64(v23 * v128)
-		v130 := -v128
-		v131 := math.FMA(v104, v104, v130)
-		v132 := float64(v23 * v131)
-		v133 := float64(v104 - v129)
-		v134 := float64(v104 - v133)
-		v135 := float64(v134 - v129)
-		v136 := float64(v129 + v127)
-		v137 := float64(v135 - v132)
-		v138 := math.FMA(v110, v136, v137)
-		v139 := float64(v104 - v56)
-		v140 := float64(v104 * v139)
-		v141 := math.FMA(v107, v140, v107)
-		v142 := float64(v138 + v141)
-		v144 := float64(v101 * v143)
-		v146 := float64(v101 * v145)
-		v147 := float64(v144 + v133)
-		v148 := float64(v144 - v147)
-		v149 := float64(v148 + v133)
-		v150 := float64(v146 + v142)
-		v151 := float64(v149 + v150)
-		v152 := float64(v147 + v151)
-		v153 := math.Copysign(v152, v81)
-		v154 := v81 == v82
-		v156 := v153
-		if v154 {
-			v156 = v155
-		}
-		v158 := v81 == v157
-		v159 := v156
+		v113 := float64(v112 + v108)
+		v114 := float64(v108 / v113)
+		v115 := float64(v114 * v114)
+		v118 := math.FMA(v115, v116, v117)
+		v120 := math.FMA(v115, v118, v119)
+		v122 := math.FMA(v115, v120, v121)
+		v124 := math.FMA(v115, v122, v123)
+		v126 := math.FMA(v115, v124, v125)
+		v128 := math.FMA(v115, v126, v127)
+		v130 := math.FMA(v115, v128, v129)
+		v131 := float64(v115 * v130)
+		v132 := float64(v108 * v108)
+		v133 := float64(v27 * v132)
+		v134 := -v132
+		v135 := math.FMA(v108, v108, v134)
+		v136 := float64(v27 * v135)
+		v137 := float64(v108 - v133)
+		v138 := float64(v108 - v137)
+		v139 := float64(v138 - v133)
+		v140 := float64(v133 + v131)
+		v141 := float64(v139 - v136)
+		v142 := math.FMA(v114, v140, v141)
+		v143 := float64(v108 - v60)
+		v144 := float64(v108 * v143)
+		v145 := math.FMA(v111, v144, v111)
+		v146 := float64(v142 + v145)
+		v148 := float64(v105 * v147)
+		v150 := float64(v105 * v149)
+		v151 := float64(v148 + v137)
+		v152 := float64(v148 - v151)
+		v153 := float64(v152 + v137)
+		v154 := float64(v150 + v146)
+		v155 := float64(v153 + v154)
+		v156 := float64(v151 + v155)
+		v157 := math.Copysign(v156, v85)
+		v158 := v85 == v86
+		v160 := v157
 		if v158 {
-			v159 = v81
+			v160 = v159
 		}
-		v160 := v81 < v82
-		v162 := v159
-		if v160 {
-			v162 = v161
+		v162 := v85 == v161
+		v163 := v160
+		if v162 {
+			v163 = v85
 		}
-		v163 := math.IsNaN(v81)
-		v164 := v162
-		if v163 {
-			v164 = v81
+		v164 := v85 < v86
+		v166 := v163
+		if v164 {
+			v166 = v165
 		}
-		v165 := float64(v7 + v164)
-		v166 := v2 < v6
-		v167 := float64(v11 * v14)
-		v168 := math.RoundToEven(v167)
-		v169 := math.FMA(v168, v17, v11)
-		v170 := math.FMA(v168, v19, v169)
-		v171 := float64(v169 - v170)
-		v172 := math.FMA(v168, v19, v171)
-		v173 := float64(v170 * v170)
-		v174 := -v173
-		v175 := math.FMA(v170, v170, v174)
-		v176 := float64(v23 * v173)
-		v177 := float64(v23 * v175)
-		v178 := float64(v170 + v176)
-		v179 := float64(v170 - v178)
-		v180 := float64(v179 + v176)
-		v181 := float64(v180 + v177)
-		v182 := math.FMA(v172, v170, v172)
-		v183 := float64(v181 + v182)
-		v184 := float64(v173 * v170)
-		v185 := math.FMA(v170, v36, v37)
-		v186 := math.FMA(v170, v185, v39)
-		v187 := math.FMA(v170, v186, v41)
-		v188 := math.FMA(v170, v187, v43)
-		v189 := math.FMA(v170, v188, v45)
-		v190 := math.FMA(v170, v189, v47)
-		v191 := math.FMA(v170, v190, v49)
-		v192 := math.FMA(v170, v191, v51)
-		v193 := math.FMA(v170, v192, v53)
-		v194 := math.FMA(v184, v193, v183)
-		v195 := float64(v56 + v178)
-		v196 := float64(v56 - v195)
-		v197 := float64(v196 + v178)
-		v198 := float64(v197 + v194)
-		v199 := float64(v195 + v198)
-		v200 := float64(v195 - v199)
-		v201 := float64(v200 + v198)
-		v202 := v5
-		if v168 > v5 {
-			v202 = v168
+		v167 := math.IsNaN(v85)
+		v168 := v166
+		if v167 {
+			v168 = v85
 		}
-		v203 := ldexpMid(v56, v202)
-		v204 := float64(v199 * v203)
-		v205 := float64(v201 * v203)
-		v206 := float64(v56 + v204)
-		v207 := float64(v56 - v206)
-		v208 := float64(v207 + v204)
-		v209 := float64(v208 + v205)
-		v210 := v56
-		if v166 {
-			v210 = v199
+		v169 := float64(v11 + v168)
+		v170 := v2 < v10
+		v171 := float64(v15 * v18)
+		v172 := math.RoundToEven(v171)
+		v173 := math.FMA(v172, v21, v15)
+		v174 := math.FMA(v172, v23, v173)
+		v175 := float64(v173 - v174)
+		v176 := math.FMA(v172, v23, v175)
+		v177 := float64(v174 * v174)
+		v178 := -v177
+		v179 := math.FMA(v174, v174, v178)
+		v180 := float64(v27 * v177)
+		v181 := float64(v27 * v179)
+		v182 := float64(v174 + v180)
+		v183 := float64(v174 - v182)
+		v184 := float64(v183 + v180)
+		v185 := float64(v184 + v181)
+		v186 := math.FMA(v176, v174, v176)
+		v187 := float64(v185 + v186)
+		v188 := float64(v177 * v174)
+		v189 := math.FMA(v174, v40, v41)
+		v190 := math.FMA(v174, v189, v43)
+		v191 := math.FMA(v174, v190, v45)
+		v192 := math.FMA(v174, v191, v47)
+		v193 := math.FMA(v174, v192, v49)
+		v194 := math.FMA(v174, v193, v51)
+		v195 := math.FMA(v174, v194, v53)
+		v196 := math.FMA(v174, v195, v55)
+		v197 := math.FMA(v174, v196, v57)
+		v198 := math.FMA(v188, v197, v187)
+		v199 := float64(v60 + v182)
+		v200 := float64(v60 - v199)
+		v201 := float64(v200 + v182)
+		v202 := float64(v201 + v198)
+		v203 := float64(v199 + v202)
+		v204 := float64(v199 - v203)
+		v205 := float64(v204 + v202)
+		v206 := v7
+		if v172 > v7 {
+			v206 = v172
 		}
-		v211 := v6
-		if v166 {
-			v211 = v201
+		v207 := ldexpMid(v60, v206)
+		v208 := float64(v203 * v207)
+		v209 := float64(v205 * v207)
+		v210 := float64(v60 + v208)
+		v211 := float64(v60 - v210)
+		v212 := float64(v211 + v208)
+		v213 := float64(v212 + v209)
+		v214 := v60
+		if v170 {
+			v214 = v203
 		}
-		v212 := float64(v56 / v206)
-		v213 := float64(v210 * v212)
-		v214 := -v213
-		v215 := math.FMA(v214, v206, v210)
-		v216 := math.FMA(v214, v209, v215)
-		v217 := float64(v216 + v211)
-		v218 := float64(v217 * v212)
-		v219 := v6
-		if v166 {
-			v219 = v168
+		v215 := v10
+		if v170 {
+			v215 = v205
 		}
-		v220 := float64(v61 - v219)
-		v221 := v63
-		if v220 < v63 {
-			v221 = v220
+		v216 := float64(v60 / v210)
+		v217 := float64(v214 * v216)
+		v218 := -v217
+		v219 := math.FMA(v218, v210, v214)
+		v220 := math.FMA(v218, v213, v219)
+		v221 := float64(v220 + v215)
+		v222 := float64(v221 * v216)
+		v223 := v10
+		if v170 {
+			v223 = v172
 		}
-		v222 := v6
-		if v221 > v6 {
-			v222 = v221
-		}
-		v223 := v219 < v66
-		v224 := ldexpNormal(v68, v222)
-		v225 := v6
-		if v223 {
+		v224 := float64(v65 - v223)
+		v225 := v67
+		if v224 < v67 {
 			v225 = v224
 		}
-		v226 := float64(v213 + v225)
-		v227 := float64(v226 - v225)
-		v228 := float64(v213 - v227)
-		v229 := float64(v228 + v218)
-		v230 := float64(v229 + v225)
-		v231 := float64(v230 - v225)
-		v232 := float64(v227 + v231)
-		v233 := v5
-		if v219 > v5 {
-			v233 = v219
+		v226 := v10
+		if v225 > v10 {
+			v226 = v225
 		}
-		v234 := ldexpMid(v232, v233)
-		v235 := v234
-		if v80 {
-			v235 = v2
+		v227 := v223 < v70
+		v228 := ldexpNormal(v72, v226)
+		v229 := v10
+		if v227 {
+			v229 = v228
 		}
-		v237 := v8 < v236
-		v238 := -v2
-		v239 := math.FMA(v1, v0, v238)
-		v240 := v6
-		if v237 {
-			v240 = v239
+		v230 := float64(v217 + v229)
+		v231 := float64(v230 - v229)
+		v232 := float64(v217 - v231)
+		v233 := float64(v232 + v222)
+		v234 := float64(v233 + v229)
+		v235 := float64(v234 - v229)
+		v236 := float64(v231 + v235)
+		v237 := v7
+		if v223 > v7 {
+			v237 = v223
 		}
-		v241 := float64(v235 * v240)
-		v242 := float64(v165 + v241)
-		v243 := float64(v242 / v1)
-		v244 := -v243
-		v245 := math.FMA(v244, v1, v242)
-		v246 := v165 < v236
-		v247 := float64(v165 - v7)
-		v248 := float64(v165 - v247)
-		v249 := float64(v7 - v248)
-		v250 := float64(v164 - v247)
-		v251 := float64(v249 + v250)
-		v252 := float64(v165 - v242)
-		v253 := float64(v252 + v241)
-		v254 := float64(v251 + v253)
-		v255 := float64(v57 + v60)
-		v256 := float64(v57 - v255)
-		v257 := float64(v256 + v60)
-		v258 := v66 <= v16
-		v260 := v259 < v9
-		v261 := v258 && !v260
-		v262 := v66
-		if v16 > v66 {
-			v262 = v16
+		v238 := ldexpMid(v236, v237)
+		v239 := v238
+		if v84 {
+			v239 = v2
 		}
-		v264 := v263
-		if v262 < v263 {
-			v264 = v262
+		v241 := v12 < v240
+		v242 := -v2
+		v243 := math.FMA(v1, v0, v242)
+		v244 := v10
+		if v241 {
+			v244 = v243
 		}
-		v265 := ldexpNormal(v257, v264)
-		v266 := v6
-		if v261 {
-			v266 = v265
+		v245 := float64(v239 * v244)
+		v246 := float64(v169 + v245)
+		v247 := float64(v246 / v1)
+		v248 := -v247
+		v249 := math.FMA(v248, v1, v246)
+		v250 := v169 < v240
+		v251 := float64(v169 - v11)
+		v252 := float64(v169 - v251)
+		v253 := float64(v11 - v252)
+		v254 := float64(v168 - v251)
+		v255 := float64(v253 + v254)
+		v256 := float64(v169 - v246)
+		v257 := float64(v256 + v245)
+		v258 := float64(v255 + v257)
+		v259 := float64(v61 + v64)
+		v260 := float64(v61 - v259)
+		v261 := float64(v260 + v64)
+		v262 := v70 <= v20
+		v264 := v263 < v13
+		v265 := v262 && !v264
+		v266 := v70
+		if v20 > v70 {
+			v266 = v20
 		}
-		v267 := v266
-		if v80 {
-			v267 = v9
+		v268 := v267
+		if v266 < v267 {
+			v268 = v266
 		}
-		v268 := float64(v56 + v81)
-		v269 := float64(v267 / v268)
-		v270 := float64(v254 + v269)
-		v271 := v6
-		if v246 {
-			v271 = v270
+		v269 := ldexpNormal(v261, v268)
+		v270 := v10
+		if v265 {
+			v270 = v269
 		}
-		v272 := float64(v245 + v271)
-		v273 := float64(v272 / v1)
-		v274 := float64(v243 + v273)
-		v275 := v274
+		v271 := v270
+		if v84 {
+			v271 = v13
+		}
+		v272 := float64(v60 + v85)
+		v273 := float64(v271 / v272)
+		v274 := float64(v258 + v273)
+		v275 := v10
+		if v250 {
+			v275 = v274
+		}
+		v276 := float64(v249 + v275)
+		v277 := float64(v276 / v1)
+		v278 := float64(v247 + v277)
+		v279 := v278
 		if v4 {
-			v275 = v0
+			v279 = v0
 		}
-		v276 := math.IsNaN(v0)
-		v277 := v275
-		if v276 {
-			v277 = v0
+		v280 := math.IsNaN(v0)
+		v281 := v279
+		if v280 {
+			v281 = v0
 		}
-		dst[i] = v277
+		if v9 {
+			return i
+		}
+		dst[i] = v281
 	}
-}
-
-// softplusRareGeneric is the pure-Go kernel of softplusRare (f64 memory, f64
-// compute, 11 operations): the scalar twin of the vector program the assembly
-// kernels run. It folds each element's value into acc by max, element i into
-// lane i % 8, exactly as vprog.Acc.Add, so every backend gives the same bits.
-// The caller guarantees equal lengths.
-func softplusRareGeneric(acc *[16]float64, x []float64, beta, threshold float64) {
-	v1 := beta
-	v3 := math.Float64frombits(0xc085e00000000000) // -700
-	v5 := math.Float64frombits(0xc091300000000000) // -1100
-	v8 := math.Float64frombits(0x3ff0000000000000) // 1
-	v9 := math.Float64frombits(0x0000000000000000) // 0
-	for i := range x {
-		v0 := x[i]
-		v2 := float64(v1 * v0)
-		v4 := v2 < v3
-		v6 := v5 <= v2
-		v7 := v4 && v6
-		v10 := v9
-		if v7 {
-			v10 = v8
-		}
-		foldK := i & 7
-		if foldS := acc[foldK]; foldS == foldS && (v10 > foldS || v10 != v10) {
-			acc[foldK] = v10
-		}
-	}
+	return len(dst)
 }
 
 // softplusBackwardGeneric is the pure-Go kernel of softplusBackward (f64
@@ -1353,379 +1332,361 @@ func softplusBackwardGeneric(dx, x, dy []float64, beta, threshold float64) {
 }
 
 // softplusBackwardUsualGeneric is the pure-Go kernel of softplusBackwardUsual
-// (f64 memory, f64 compute, 243 operations): the scalar twin of the vector
+// (f64 memory, f64 compute, 245 operations): the scalar twin of the vector
 // program the assembly kernels run, with exactly the semantics of
 // vprog.Program.Eval, so every backend gives the same bits. The caller
-// guarantees equal lengths; dx may be the same slice as an input.
-func softplusBackwardUsualGeneric(dx, x, dy []float64, beta, threshold float64) {
+// guarantees equal lengths; dx may be the same slice as an input. It stops
+// before the first element that needs a rare branch (vprog.Program.Stops) and
+// returns how many elements it stored.
+func softplusBackwardUsualGeneric(dx, x, dy []float64, beta, threshold float64) int {
 	x = x[:len(dx)]
 	dy = dy[:len(dx)]
 	v1 := beta
 	v3 := threshold
 	v5 := math.Float64frombits(0x3ff0000000000000)   // 1
-	v8 := math.Float64frombits(0x0000000000000000)   // 0
-	v10 := math.Float64frombits(0xc096d00000000000)  // -1460
-	v12 := math.Float64frombits(0x3ff71547652b82fe)  // 1.4426950408889634
-	v15 := math.Float64frombits(0xbfe62e42fefa39ef)  // -0.6931471805599453
-	v17 := math.Float64frombits(0xbc7abc9e3b39803f)  // -2.3190468138462996e-17
-	v21 := math.Float64frombits(0x3fe0000000000000)  // 0.5
-	v34 := math.Float64frombits(0x3e21f2a265956fb2)  // 2.0893978046591626e-09
-	v35 := math.Float64frombits(0x3e5af38930c76304)  // 2.5100365384992085e-08
-	v37 := math.Float64frombits(0x3e927e502c598216)  // 2.755732960487844e-07
-	v39 := math.Float64frombits(0x3ec71de0db91cbba)  // 2.7557268507615253e-06
-	v41 := math.Float64frombits(0x3efa01a0198a8804)  // 2.4801587275143102e-05
-	v43 := math.Float64frombits(0x3f2a01a01a7c0f12)  // 0.00019841269863018395
-	v45 := math.Float64frombits(0x3f56c16c16c1811d)  // 0.001388888888890056
-	v47 := math.Float64frombits(0x3f811111111109b8)  // 0.00833333333333007
-	v49 := math.Float64frombits(0x3fa5555555555554)  // 0.04166666666666666
-	v51 := math.Float64frombits(0x3fc5555555555556)  // 0.16666666666666669
-	v61 := math.Float64frombits(0xc091300000000000)  // -1100
-	v81 := math.Float64frombits(0xc08ff00000000000)  // -1022
-	v83 := math.Float64frombits(0x408f400000000000)  // 1000
-	v86 := math.Float64frombits(0xc08fe80000000000)  // -1021
-	v88 := math.Float64frombits(0x3ff8000000000000)  // 1.5
-	v177 := math.Float64frombits(0x7e37e43c8800759c) // 1e+300
-	v227 := math.Float64frombits(0x3cc0000000000000) // 4.440892098500626e-16
-	v231 := math.Float64frombits(0x6570000000000000) // 4.149515568880993e+180
-	v233 := math.Float64frombits(0x2270000000000000) // 8.200532357869981e-143
-	v234 := math.Float64frombits(0x2260000000000000) // 4.100266178934991e-143
+	v6 := math.Float64frombits(0xc085e00000000000)   // -700
+	v10 := math.Float64frombits(0x0000000000000000)  // 0
+	v12 := math.Float64frombits(0xc096d00000000000)  // -1460
+	v14 := math.Float64frombits(0x3ff71547652b82fe)  // 1.4426950408889634
+	v17 := math.Float64frombits(0xbfe62e42fefa39ef)  // -0.6931471805599453
+	v19 := math.Float64frombits(0xbc7abc9e3b39803f)  // -2.3190468138462996e-17
+	v23 := math.Float64frombits(0x3fe0000000000000)  // 0.5
+	v36 := math.Float64frombits(0x3e21f2a265956fb2)  // 2.0893978046591626e-09
+	v37 := math.Float64frombits(0x3e5af38930c76304)  // 2.5100365384992085e-08
+	v39 := math.Float64frombits(0x3e927e502c598216)  // 2.755732960487844e-07
+	v41 := math.Float64frombits(0x3ec71de0db91cbba)  // 2.7557268507615253e-06
+	v43 := math.Float64frombits(0x3efa01a0198a8804)  // 2.4801587275143102e-05
+	v45 := math.Float64frombits(0x3f2a01a01a7c0f12)  // 0.00019841269863018395
+	v47 := math.Float64frombits(0x3f56c16c16c1811d)  // 0.001388888888890056
+	v49 := math.Float64frombits(0x3f811111111109b8)  // 0.00833333333333007
+	v51 := math.Float64frombits(0x3fa5555555555554)  // 0.04166666666666666
+	v53 := math.Float64frombits(0x3fc5555555555556)  // 0.16666666666666669
+	v63 := math.Float64frombits(0xc091300000000000)  // -1100
+	v83 := math.Float64frombits(0xc08ff00000000000)  // -1022
+	v85 := math.Float64frombits(0x408f400000000000)  // 1000
+	v88 := math.Float64frombits(0xc08fe80000000000)  // -1021
+	v90 := math.Float64frombits(0x3ff8000000000000)  // 1.5
+	v179 := math.Float64frombits(0x7e37e43c8800759c) // 1e+300
+	v229 := math.Float64frombits(0x3cc0000000000000) // 4.440892098500626e-16
+	v233 := math.Float64frombits(0x6570000000000000) // 4.149515568880993e+180
+	v235 := math.Float64frombits(0x2270000000000000) // 8.200532357869981e-143
+	v236 := math.Float64frombits(0x2260000000000000) // 4.100266178934991e-143
 	for i := range dx {
 		v0 := x[i]
 		v2 := float64(v1 * v0)
 		v4 := v3 < v2
-		v6 := math.Abs(v2)
-		v7 := -v6
-		v9 := v2 < v8
-		v11 := v10
-		if v7 > v10 {
-			v11 = v7
+		v7 := v2 < v6
+		v8 := math.Abs(v2)
+		v9 := -v8
+		v11 := v2 < v10
+		v13 := v12
+		if v9 > v12 {
+			v13 = v9
 		}
-		v13 := float64(v11 * v12)
-		v14 := math.RoundToEven(v13)
-		v16 := math.FMA(v14, v15, v11)
-		v18 := math.FMA(v14, v17, v16)
-		v19 := float64(v16 - v18)
-		v20 := math.FMA(v14, v17, v19)
-		v22 := float64(v18 * v18)
-		v23 := -v22
-		v24 := math.FMA(v18, v18, v23)
-		v25 := float64(v21 * v22)
-		v26 := float64(v21 * v24)
-		v27 := float64(v18 + v25)
-		v28 := float64(v18 - v27)
-		v29 := float64(v28 + v25)
-		v30 := float64(v29 + v26)
-		v31 := math.FMA(v20, v18, v20)
-		v32 := float64(v30 + v31)
-		v33 := float64(v22 * v18)
-		v36 := math.FMA(v18, v34, v35)
-		v38 := math.FMA(v18, v36, v37)
-		v40 := math.FMA(v18, v38, v39)
-		v42 := math.FMA(v18, v40, v41)
-		v44 := math.FMA(v18, v42, v43)
-		v46 := math.FMA(v18, v44, v45)
-		v48 := math.FMA(v18, v46, v47)
-		v50 := math.FMA(v18, v48, v49)
-		v52 := math.FMA(v18, v50, v51)
-		v53 := math.FMA(v33, v52, v32)
-		v54 := float64(v5 + v27)
-		v55 := float64(v5 - v54)
-		v56 := float64(v55 + v27)
-		v57 := float64(v56 + v53)
-		v58 := float64(v54 + v57)
-		v59 := float64(v54 - v58)
-		v60 := float64(v59 + v57)
-		v62 := v61
-		if v14 > v61 {
-			v62 = v14
+		v15 := float64(v13 * v14)
+		v16 := math.RoundToEven(v15)
+		v18 := math.FMA(v16, v17, v13)
+		v20 := math.FMA(v16, v19, v18)
+		v21 := float64(v18 - v20)
+		v22 := math.FMA(v16, v19, v21)
+		v24 := float64(v20 * v20)
+		v25 := -v24
+		v26 := math.FMA(v20, v20, v25)
+		v27 := float64(v23 * v24)
+		v28 := float64(v23 * v26)
+		v29 := float64(v20 + v27)
+		v30 := float64(v20 - v29)
+		v31 := float64(v30 + v27)
+		v32 := float64(v31 + v28)
+		v33 := math.FMA(v22, v20, v22)
+		v34 := float64(v32 + v33)
+		v35 := float64(v24 * v20)
+		v38 := math.FMA(v20, v36, v37)
+		v40 := math.FMA(v20, v38, v39)
+		v42 := math.FMA(v20, v40, v41)
+		v44 := math.FMA(v20, v42, v43)
+		v46 := math.FMA(v20, v44, v45)
+		v48 := math.FMA(v20, v46, v47)
+		v50 := math.FMA(v20, v48, v49)
+		v52 := math.FMA(v20, v50, v51)
+		v54 := math.FMA(v20, v52, v53)
+		v55 := math.FMA(v35, v54, v34)
+		v56 := float64(v5 + v29)
+		v57 := float64(v5 - v56)
+		v58 := float64(v57 + v29)
+		v59 := float64(v58 + v55)
+		v60 := float64(v56 + v59)
+		v61 := float64(v56 - v60)
+		v62 := float64(v61 + v59)
+		v64 := v63
+		if v16 > v63 {
+			v64 = v16
 		}
-		v63 := ldexpMid(v5, v62)
-		v64 := float64(v58 * v63)
-		v65 := float64(v60 * v63)
-		v66 := float64(v5 + v64)
-		v67 := float64(v5 - v66)
-		v68 := float64(v67 + v64)
-		v69 := float64(v68 + v65)
-		v70 := v5
-		if v9 {
-			v70 = v58
+		v65 := ldexpMid(v5, v64)
+		v66 := float64(v60 * v65)
+		v67 := float64(v62 * v65)
+		v68 := float64(v5 + v66)
+		v69 := float64(v5 - v68)
+		v70 := float64(v69 + v66)
+		v71 := float64(v70 + v67)
+		v72 := v5
+		if v11 {
+			v72 = v60
 		}
-		v71 := v8
-		if v9 {
-			v71 = v60
+		v73 := v10
+		if v11 {
+			v73 = v62
 		}
-		v72 := float64(v5 / v66)
-		v73 := float64(v70 * v72)
-		v74 := -v73
-		v75 := math.FMA(v74, v66, v70)
-		v76 := math.FMA(v74, v69, v75)
-		v77 := float64(v76 + v71)
-		v78 := v10 <= v7
-		v79 := float64(v77 * v72)
-		v80 := v8
-		if v9 {
-			v80 = v14
+		v74 := float64(v5 / v68)
+		v75 := float64(v72 * v74)
+		v76 := -v75
+		v77 := math.FMA(v76, v68, v72)
+		v78 := math.FMA(v76, v71, v77)
+		v79 := float64(v78 + v73)
+		v80 := v12 <= v9
+		v81 := float64(v79 * v74)
+		v82 := v10
+		if v11 {
+			v82 = v16
 		}
-		v82 := float64(v81 - v80)
-		v84 := v83
-		if v82 < v83 {
-			v84 = v82
+		v84 := float64(v83 - v82)
+		v86 := v85
+		if v84 < v85 {
+			v86 = v84
 		}
-		v85 := v8
-		if v84 > v8 {
-			v85 = v84
+		v87 := v10
+		if v86 > v10 {
+			v87 = v86
 		}
-		v87 := v80 < v86
-		v89 := ldexpNormal(v88, v85)
-		v90 := v8
-		if v87 {
-			v90 = v89
+		v89 := v82 < v88
+		v91 := ldexpNormal(v90, v87)
+		v92 := v10
+		if v89 {
+			v92 = v91
 		}
-		v91 := float64(v73 + v90)
-		v92 := float64(v91 - v90)
-		v93 := float64(v73 - v92)
-		v94 := float64(v93 + v79)
-		v95 := float64(v94 + v90)
-		v96 := float64(v95 - v90)
-		v97 := float64(v92 + v96)
-		v98 := v61
-		if v80 > v61 {
-			v98 = v80
+		v93 := float64(v75 + v92)
+		v94 := float64(v93 - v92)
+		v95 := float64(v75 - v94)
+		v96 := float64(v95 + v81)
+		v97 := float64(v96 + v92)
+		v98 := float64(v97 - v92)
+		v99 := float64(v94 + v98)
+		v100 := v63
+		if v82 > v63 {
+			v100 = v82
 		}
-		v99 := ldexpMid(v97, v98)
-		v100 := math.IsNaN(v2)
-		v101 := v99
-		if v100 {
-			v101 = v2
+		v101 := ldexpMid(v99, v100)
+		v102 := math.IsNaN(v2)
+		v103 := v101
+		if v102 {
+			v103 = v2
 		}
-		v102 := -v2
-		v103 := math.Abs(v102)
-		v104 := -v103
-		v105 := v102 < v8
-		v106 := v10
-		if v104 > v10 {
-			v106 = v104
+		v104 := -v2
+		v105 := math.Abs(v104)
+		v106 := -v105
+		v107 := v104 < v10
+		v108 := v12
+		if v106 > v12 {
+			v108 = v106
 		}
-		v107 := float64(v106 * v12)
-		v108 := math.RoundToEven(v107)
-		v109 := math.FMA(v108, v15, v106)
-		v110 := math.FMA(v108, v17, v109)
-		v111 := float64(v109 - v110)
-		v112 := math.FMA(v108, v17, v111)
-		v113 := float64(v110 * v110)
-		v114 := -v113
-		v115 := math.FMA(v110, v110, v114)
-		v116 := float64(v21 * v113)
-		v117 := float64(v21 * v115)
-		v118 := float64(v110 + v116)
-		v119 := float64(v110 - v118)
-		v120 := float64(v119 + v116)
-		v121 := float64(v120 + v117)
-		v122 := math.FMA(v112, v110, v112)
-		v123 := float64(v121 + v122)
-		v124 := float64(v113 * v110)
-		v125 := math.FMA(v110, v34, v35)
-		v126 := math.FMA(v110, v125, v37)
-		v127 := math.FMA(v110, v126, v39)
-		v128 := math.FMA(v110, v127, v41)
-		v129 := math.FMA(v110, v128, v43)
-		v130 := math.FMA(v110, v129, v45)
-		v131 := math.FMA(v110, v130, v47)
-		v132 := math.FMA(v110, v131, v49)
-		v133 := math.FMA(v110, v132, v51)
-		v134 := math.FMA(v124, v133, v123)
-		v135 := float64(v5 + v118)
-		v136 := float64(v5 - v135)
-		v137 := float64(v136 + v118)
-		v138 := float64(v137 + v134)
-		v139 := float64(v135 + v138)
-		v140 := float64(v135 - v139)
-		v141 := float64(v140 + v138)
-		v142 := v61
-		if v108 > v61 {
-			v142 = v108
+		v109 := float64(v108 * v14)
+		v110 := math.RoundToEven(v109)
+		v111 := math.FMA(v110, v17, v108)
+		v112 := math.FMA(v110, v19, v111)
+		v113 := float64(v111 - v112)
+		v114 := math.FMA(v110, v19, v113)
+		v115 := float64(v112 * v112)
+		v116 := -v115
+		v117 := math.FMA(v112, v112, v116)
+		v118 := float64(v23 * v115)
+		v119 := float64(v23 * v117)
+		v120 := float64(v112 + v118)
+		v121 := float64(v112 - v120)
+		v122 := float64(v121 + v118)
+		v123 := float64(v122 + v119)
+		v124 := math.FMA(v114, v112, v114)
+		v125 := float64(v123 + v124)
+		v126 := float64(v115 * v112)
+		v127 := math.FMA(v112, v36, v37)
+		v128 := math.FMA(v112, v127, v39)
+		v129 := math.FMA(v112, v128, v41)
+		v130 := math.FMA(v112, v129, v43)
+		v131 := math.FMA(v112, v130, v45)
+		v132 := math.FMA(v112, v131, v47)
+		v133 := math.FMA(v112, v132, v49)
+		v134 := math.FMA(v112, v133, v51)
+		v135 := math.FMA(v112, v134, v53)
+		v136 := math.FMA(v126, v135, v125)
+		v137 := float64(v5 + v120)
+		v138 := float64(v5 - v137)
+		v139 := float64(v138 + v120)
+		v140 := float64(v139 + v136)
+		v141 := float64(v137 + v140)
+		v142 := float64(v137 - v141)
+		v143 := float64(v142 + v140)
+		v144 := v63
+		if v110 > v63 {
+			v144 = v110
 		}
-		v143 := ldexpMid(v5, v142)
-		v144 := float64(v139 * v143)
-		v145 := float64(v141 * v143)
-		v146 := float64(v5 + v144)
-		v147 := float64(v5 - v146)
-		v148 := float64(v147 + v144)
-		v149 := float64(v148 + v145)
-		v150 := v5
-		if v105 {
-			v150 = v139
+		v145 := ldexpMid(v5, v144)
+		v146 := float64(v141 * v145)
+		v147 := float64(v143 * v145)
+		v148 := float64(v5 + v146)
+		v149 := float64(v5 - v148)
+		v150 := float64(v149 + v146)
+		v151 := float64(v150 + v147)
+		v152 := v5
+		if v107 {
+			v152 = v141
 		}
-		v151 := v8
-		if v105 {
-			v151 = v141
+		v153 := v10
+		if v107 {
+			v153 = v143
 		}
-		v152 := float64(v5 / v146)
-		v153 := float64(v150 * v152)
-		v154 := -v153
-		v155 := math.FMA(v154, v146, v150)
-		v156 := math.FMA(v154, v149, v155)
-		v157 := float64(v156 + v151)
-		v158 := float64(v157 * v152)
-		v159 := v8
-		if v105 {
-			v159 = v108
+		v154 := float64(v5 / v148)
+		v155 := float64(v152 * v154)
+		v156 := -v155
+		v157 := math.FMA(v156, v148, v152)
+		v158 := math.FMA(v156, v151, v157)
+		v159 := float64(v158 + v153)
+		v160 := float64(v159 * v154)
+		v161 := v10
+		if v107 {
+			v161 = v110
 		}
-		v160 := float64(v81 - v159)
-		v161 := v83
-		if v160 < v83 {
-			v161 = v160
+		v162 := float64(v83 - v161)
+		v163 := v85
+		if v162 < v85 {
+			v163 = v162
 		}
-		v162 := v8
-		if v161 > v8 {
-			v162 = v161
+		v164 := v10
+		if v163 > v10 {
+			v164 = v163
 		}
-		v163 := v159 < v86
-		v164 := ldexpNormal(v88, v162)
-		v165 := v8
-		if v163 {
-			v165 = v164
+		v165 := v161 < v88
+		v166 := ldexpNormal(v90, v164)
+		v167 := v10
+		if v165 {
+			v167 = v166
 		}
-		v166 := float64(v153 + v165)
-		v167 := float64(v166 - v165)
-		v168 := float64(v153 - v167)
-		v169 := float64(v168 + v158)
-		v170 := float64(v169 + v165)
-		v171 := float64(v170 - v165)
-		v172 := float64(v167 + v171)
-		v173 := v61
-		if v159 > v61 {
-			v173 = v159
+		v168 := float64(v155 + v167)
+		v169 := float64(v168 - v167)
+		v170 := float64(v155 - v169)
+		v171 := float64(v170 + v160)
+		v172 := float64(v171 + v167)
+		v173 := float64(v172 - v167)
+		v174 := float64(v169 + v173)
+		v175 := v63
+		if v161 > v63 {
+			v175 = v161
 		}
-		v174 := ldexpMid(v172, v173)
-		v175 := v174
-		if v100 {
-			v175 = v102
+		v176 := ldexpMid(v174, v175)
+		v177 := v176
+		if v102 {
+			v177 = v104
 		}
-		v176 := float64(v101 * v175)
-		v178 := v6 < v177
-		v179 := math.FMA(v1, v0, v102)
-		v180 := v8
-		if v178 {
-			v180 = v179
+		v178 := float64(v103 * v177)
+		v180 := v8 < v179
+		v181 := math.FMA(v1, v0, v104)
+		v182 := v10
+		if v180 {
+			v182 = v181
 		}
-		v181 := float64(v176 * v180)
-		v182 := float64(v101 + v181)
-		v183 := v182
+		v183 := float64(v178 * v182)
+		v184 := float64(v103 + v183)
+		v185 := v184
 		if v4 {
-			v183 = v5
+			v185 = v5
 		}
-		v184 := dy[i]
-		v185 := float64(v184 * v5)
-		v186 := float64(v184 * v2)
-		v187 := -v186
-		v188 := math.FMA(v184, v2, v187)
-		v189 := v8
-		if v78 {
-			v189 = v73
+		v186 := dy[i]
+		v187 := float64(v186 * v5)
+		v188 := float64(v186 * v2)
+		v189 := -v188
+		v190 := math.FMA(v186, v2, v189)
+		v191 := v10
+		if v80 {
+			v191 = v75
 		}
-		v190 := float64(v184 * v189)
-		v191 := -v190
-		v192 := math.FMA(v184, v189, v191)
-		v193 := v8
-		if v78 {
-			v193 = v79
+		v192 := float64(v186 * v191)
+		v193 := -v192
+		v194 := math.FMA(v186, v191, v193)
+		v195 := v10
+		if v80 {
+			v195 = v81
 		}
-		v194 := float64(v184 * v193)
-		v195 := float64(v192 + v194)
-		v196 := float64(v190 + v195)
-		v197 := math.Ldexp(v196, int(v80))
-		v198 := float64(v184 * v99)
-		v199 := -v198
-		v200 := math.FMA(v184, v99, v199)
-		v201 := v198
-		if v87 {
-			v201 = v197
-		}
-		v202 := v200
-		if v87 {
-			v202 = v8
-		}
-		v203 := v201
-		if v100 {
-			v203 = v186
+		v196 := float64(v186 * v195)
+		v197 := float64(v194 + v196)
+		v198 := float64(v192 + v197)
+		v199 := math.Ldexp(v198, int(v82))
+		v200 := float64(v186 * v101)
+		v201 := -v200
+		v202 := math.FMA(v186, v101, v201)
+		v203 := v200
+		if v89 {
+			v203 = v199
 		}
 		v204 := v202
-		if v100 {
-			v204 = v188
+		if v89 {
+			v204 = v10
 		}
-		v205 := float64(v184 * v176)
-		v206 := -v205
-		v207 := math.FMA(v184, v176, v206)
-		v208 := float64(v205 * v180)
-		v209 := -v208
-		v210 := math.FMA(v205, v180, v209)
-		v211 := math.FMA(v207, v180, v210)
-		v212 := float64(v203 + v208)
-		v213 := float64(v212 - v203)
-		v214 := float64(v212 - v213)
-		v215 := float64(v203 - v214)
-		v216 := float64(v208 - v213)
-		v217 := float64(v215 + v216)
-		v218 := float64(v217 + v204)
-		v219 := float64(v218 + v211)
-		v220 := v212
+		v205 := v203
+		if v102 {
+			v205 = v188
+		}
+		v206 := v204
+		if v102 {
+			v206 = v190
+		}
+		v207 := float64(v186 * v178)
+		v208 := -v207
+		v209 := math.FMA(v186, v178, v208)
+		v210 := float64(v207 * v182)
+		v211 := -v210
+		v212 := math.FMA(v207, v182, v211)
+		v213 := math.FMA(v209, v182, v212)
+		v214 := float64(v205 + v210)
+		v215 := float64(v214 - v205)
+		v216 := float64(v214 - v215)
+		v217 := float64(v205 - v216)
+		v218 := float64(v210 - v215)
+		v219 := float64(v217 + v218)
+		v220 := float64(v219 + v206)
+		v221 := float64(v220 + v213)
+		v222 := v214
 		if v4 {
-			v220 = v185
+			v222 = v187
 		}
-		v221 := v219
+		v223 := v221
 		if v4 {
-			v221 = v8
+			v223 = v10
 		}
-		v222 := float64(v220 + v221)
-		v223 := float64(v183 * v184)
-		v224 := float64(v222 - v223)
-		v225 := math.Abs(v224)
-		v226 := math.Abs(v223)
-		v228 := float64(v226 * v227)
-		v229 := v225 <= v228
-		v230 := math.Abs(v184)
-		v232 := float64(v225 * v231)
-		v235 := math.FMA(v230, v233, v234)
-		v236 := v232 <= v235
-		v237 := v229 || v236
-		v238 := v222 == v8
-		v239 := v237 && !v238
-		v240 := v223
-		if v239 {
-			v240 = v222
-		}
-		v241 := math.IsNaN(v0)
-		v242 := v240
+		v224 := float64(v222 + v223)
+		v225 := float64(v185 * v186)
+		v226 := float64(v224 - v225)
+		v227 := math.Abs(v226)
+		v228 := math.Abs(v225)
+		v230 := float64(v228 * v229)
+		v231 := v227 <= v230
+		v232 := math.Abs(v186)
+		v234 := float64(v227 * v233)
+		v237 := math.FMA(v232, v235, v236)
+		v238 := v234 <= v237
+		v239 := v231 || v238
+		v240 := v224 == v10
+		v241 := v239 && !v240
+		v242 := v225
 		if v241 {
-			v242 = v0
+			v242 = v224
 		}
-		dx[i] = v242
+		v243 := math.IsNaN(v0)
+		v244 := v242
+		if v243 {
+			v244 = v0
+		}
+		if v7 {
+			return i
+		}
+		dx[i] = v244
 	}
-}
-
-// softplusBackwardRareGeneric is the pure-Go kernel of softplusBackwardRare
-// (f64 memory, f64 compute, 8 operations): the scalar twin of the vector
-// program the assembly kernels run. It folds each element's value into acc by
-// max, element i into lane i % 8, exactly as vprog.Acc.Add, so every backend
-// gives the same bits. The caller guarantees equal lengths.
-func softplusBackwardRareGeneric(acc *[16]float64, x, dy []float64, beta, threshold float64) {
-	dy = dy[:len(x)]
-	v1 := beta
-	v3 := math.Float64frombits(0xc085e00000000000) // -700
-	v5 := math.Float64frombits(0x3ff0000000000000) // 1
-	v6 := math.Float64frombits(0x0000000000000000) // 0
-	for i := range x {
-		v0 := x[i]
-		v2 := float64(v1 * v0)
-		v4 := v2 < v3
-		v7 := v6
-		if v4 {
-			v7 = v5
-		}
-		foldK := i & 7
-		if foldS := acc[foldK]; foldS == foldS && (v7 > foldS || v7 != v7) {
-			acc[foldK] = v7
-		}
-	}
+	return len(dx)
 }

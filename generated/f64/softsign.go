@@ -76,19 +76,22 @@ func SoftsignBackward(dx, dy, x []float64) {
 	if partialOverlap(dx, x) {
 		panic("actkern: SoftsignBackward: dx and x overlap partially (only dx == x, in place, is allowed)")
 	}
-	// Few inputs need softsignBackward's rare branch: skip it where none does (same bits).
-	acc := rareAcc()
-	softsignBackwardRareImpl(&acc, x, dy)
-	if noneRare(&acc) {
-		if softsignBackwardUsualStreamImpl != nil && streams(dx, x, dy) {
-			h := streamHead(dx)
-			softsignBackwardUsualImpl(dx[:h], x[:h], dy[:h])
-			softsignBackwardUsualStreamImpl(dx[h:], x[h:], dy[h:])
-			return
+	// Few inputs need softsignBackward's rare branch: the usual kernel, without it, stops before the
+	// first that does, and the full kernel takes the rest (same bits).
+	var done int
+	if softsignBackwardUsualStreamImpl != nil && streams(dx, x, dy) {
+		h := streamHead(dx)
+		done = softsignBackwardUsualImpl(dx[:h], x[:h], dy[:h])
+		if done == h {
+			done += softsignBackwardUsualStreamImpl(dx[h:], x[h:], dy[h:])
 		}
-		softsignBackwardUsualImpl(dx, x, dy)
+	} else {
+		done = softsignBackwardUsualImpl(dx, x, dy)
+	}
+	if done == len(dx) {
 		return
 	}
+	dx, x, dy = dx[done:], x[done:], dy[done:]
 	if softsignBackwardStreamImpl != nil && streams(dx, x, dy) {
 		h := streamHead(dx)
 		softsignBackwardImpl(dx[:h], x[:h], dy[:h])

@@ -11,7 +11,6 @@ var (
 	softsignImpl                   = softsignGeneric
 	softsignBackwardImpl           = softsignBackwardGeneric
 	softsignBackwardUsualImpl      = softsignBackwardUsualGeneric
-	softsignBackwardRareImpl       = softsignBackwardRareGeneric
 	softsignBackwardFromOutputImpl = softsignBackwardFromOutputGeneric
 )
 
@@ -21,7 +20,7 @@ var (
 var (
 	softsignStreamImpl                   func(dst, x []float64)
 	softsignBackwardStreamImpl           func(dx, x, dy []float64)
-	softsignBackwardUsualStreamImpl      func(dx, x, dy []float64)
+	softsignBackwardUsualStreamImpl      func(dx, x, dy []float64) int
 	softsignBackwardFromOutputStreamImpl func(dx, y, dy []float64)
 )
 
@@ -169,110 +168,93 @@ func softsignBackwardGeneric(dx, x, dy []float64) {
 }
 
 // softsignBackwardUsualGeneric is the pure-Go kernel of softsignBackwardUsual
-// (f64 memory, f64 compute, 60 operations): the scalar twin of the vector
+// (f64 memory, f64 compute, 62 operations): the scalar twin of the vector
 // program the assembly kernels run, with exactly the semantics of
 // vprog.Program.Eval, so every backend gives the same bits. The caller
-// guarantees equal lengths; dx may be the same slice as an input.
-func softsignBackwardUsualGeneric(dx, x, dy []float64) {
+// guarantees equal lengths; dx may be the same slice as an input. It stops
+// before the first element that needs a rare branch (vprog.Program.Stops) and
+// returns how many elements it stored.
+func softsignBackwardUsualGeneric(dx, x, dy []float64) int {
 	x = x[:len(dx)]
 	dy = dy[:len(dx)]
-	v2 := math.Float64frombits(0x3ff0000000000000)  // 1
-	v9 := math.Float64frombits(0x4000000000000000)  // 2
-	v43 := math.Float64frombits(0x3cc0000000000000) // 4.440892098500626e-16
-	v47 := math.Float64frombits(0x6570000000000000) // 4.149515568880993e+180
-	v49 := math.Float64frombits(0x2270000000000000) // 8.200532357869981e-143
-	v50 := math.Float64frombits(0x2260000000000000) // 4.100266178934991e-143
-	v54 := math.Float64frombits(0x0000000000000000) // 0
+	v2 := math.Float64frombits(0x5f138d352e5096af)  // 1e+150
+	v4 := math.Float64frombits(0x3ff0000000000000)  // 1
+	v11 := math.Float64frombits(0x4000000000000000) // 2
+	v45 := math.Float64frombits(0x3cc0000000000000) // 4.440892098500626e-16
+	v49 := math.Float64frombits(0x6570000000000000) // 4.149515568880993e+180
+	v51 := math.Float64frombits(0x2270000000000000) // 8.200532357869981e-143
+	v52 := math.Float64frombits(0x2260000000000000) // 4.100266178934991e-143
+	v56 := math.Float64frombits(0x0000000000000000) // 0
 	for i := range dx {
 		v0 := x[i]
 		v1 := math.Abs(v0)
-		v3 := float64(v2 + v1)
-		v4 := float64(v3 * v3)
-		v5 := float64(v2 / v4)
-		v6 := -v5
-		v7 := -v4
-		v8 := math.FMA(v3, v3, v7)
-		v10 := float64(v9 * v3)
-		v11 := v1 < v2
-		v12 := float64(v2 - v3)
-		v13 := float64(v12 + v1)
-		v14 := float64(v1 - v3)
-		v15 := float64(v14 + v2)
-		v16 := v15
-		if v11 {
-			v16 = v13
-		}
-		v17 := float64(v10 * v16)
-		v18 := float64(v8 + v17)
-		v19 := float64(v18 / v4)
-		v20 := math.FMA(v6, v19, v5)
-		v21 := dy[i]
-		v22 := float64(v21 * v5)
-		v23 := -v22
-		v24 := math.FMA(v21, v5, v23)
-		v25 := -v24
-		v26 := float64(v23 * v19)
-		v27 := -v26
-		v28 := math.FMA(v23, v19, v27)
-		v29 := math.FMA(v25, v19, v28)
-		v30 := float64(v26 + v22)
-		v31 := float64(v30 - v26)
-		v32 := float64(v30 - v31)
-		v33 := float64(v26 - v32)
-		v34 := float64(v22 - v31)
-		v35 := float64(v33 + v34)
-		v36 := float64(v35 + v29)
-		v37 := float64(v36 + v24)
-		v38 := float64(v30 + v37)
-		v39 := float64(v20 * v21)
-		v40 := float64(v38 - v39)
-		v41 := math.Abs(v40)
-		v42 := math.Abs(v39)
-		v44 := float64(v42 * v43)
-		v45 := v41 <= v44
-		v46 := math.Abs(v21)
-		v48 := float64(v41 * v47)
-		v51 := math.FMA(v46, v49, v50)
-		v52 := v48 <= v51
-		v53 := v45 || v52
-		v55 := v38 == v54
-		v56 := v53 && !v55
-		v57 := v39
-		if v56 {
-			v57 = v38
-		}
-		v58 := math.IsNaN(v0)
-		v59 := v57
-		if v58 {
-			v59 = v0
-		}
-		dx[i] = v59
-	}
-}
-
-// softsignBackwardRareGeneric is the pure-Go kernel of softsignBackwardRare
-// (f64 memory, f64 compute, 7 operations): the scalar twin of the vector
-// program the assembly kernels run. It folds each element's value into acc by
-// max, element i into lane i % 8, exactly as vprog.Acc.Add, so every backend
-// gives the same bits. The caller guarantees equal lengths.
-func softsignBackwardRareGeneric(acc *[16]float64, x, dy []float64) {
-	dy = dy[:len(x)]
-	v2 := math.Float64frombits(0x5f138d352e5096af) // 1e+150
-	v4 := math.Float64frombits(0x3ff0000000000000) // 1
-	v5 := math.Float64frombits(0x0000000000000000) // 0
-	for i := range x {
-		v0 := x[i]
-		v1 := math.Abs(v0)
 		v3 := v2 < v1
-		v6 := v5
+		v5 := float64(v4 + v1)
+		v6 := float64(v5 * v5)
+		v7 := float64(v4 / v6)
+		v8 := -v7
+		v9 := -v6
+		v10 := math.FMA(v5, v5, v9)
+		v12 := float64(v11 * v5)
+		v13 := v1 < v4
+		v14 := float64(v4 - v5)
+		v15 := float64(v14 + v1)
+		v16 := float64(v1 - v5)
+		v17 := float64(v16 + v4)
+		v18 := v17
+		if v13 {
+			v18 = v15
+		}
+		v19 := float64(v12 * v18)
+		v20 := float64(v10 + v19)
+		v21 := float64(v20 / v6)
+		v22 := math.FMA(v8, v21, v7)
+		v23 := dy[i]
+		v24 := float64(v23 * v7)
+		v25 := -v24
+		v26 := math.FMA(v23, v7, v25)
+		v27 := -v26
+		v28 := float64(v25 * v21)
+		v29 := -v28
+		v30 := math.FMA(v25, v21, v29)
+		v31 := math.FMA(v27, v21, v30)
+		v32 := float64(v28 + v24)
+		v33 := float64(v32 - v28)
+		v34 := float64(v32 - v33)
+		v35 := float64(v28 - v34)
+		v36 := float64(v24 - v33)
+		v37 := float64(v35 + v36)
+		v38 := float64(v37 + v31)
+		v39 := float64(v38 + v26)
+		v40 := float64(v32 + v39)
+		v41 := float64(v22 * v23)
+		v42 := float64(v40 - v41)
+		v43 := math.Abs(v42)
+		v44 := math.Abs(v41)
+		v46 := float64(v44 * v45)
+		v47 := v43 <= v46
+		v48 := math.Abs(v23)
+		v50 := float64(v43 * v49)
+		v53 := math.FMA(v48, v51, v52)
+		v54 := v50 <= v53
+		v55 := v47 || v54
+		v57 := v40 == v56
+		v58 := v55 && !v57
+		v59 := v41
+		if v58 {
+			v59 = v40
+		}
+		v60 := math.IsNaN(v0)
+		v61 := v59
+		if v60 {
+			v61 = v0
+		}
 		if v3 {
-			v6 = v4
+			return i
 		}
-		foldK := i & 7
-		if foldS := acc[foldK]; foldS == foldS && (v6 > foldS || v6 != v6) {
-			acc[foldK] = v6
-		}
+		dx[i] = v61
 	}
+	return len(dx)
 }
 
 // softsignBackwardFromOutputGeneric is the pure-Go kernel of

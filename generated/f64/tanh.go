@@ -76,19 +76,22 @@ func TanhBackward(dx, dy, x []float64) {
 	if partialOverlap(dx, x) {
 		panic("actkern: TanhBackward: dx and x overlap partially (only dx == x, in place, is allowed)")
 	}
-	// Few inputs need tanhBackward's rare branch: skip it where none does (same bits).
-	acc := rareAcc()
-	tanhBackwardRareImpl(&acc, x, dy)
-	if noneRare(&acc) {
-		if tanhBackwardUsualStreamImpl != nil && streams(dx, x, dy) {
-			h := streamHead(dx)
-			tanhBackwardUsualImpl(dx[:h], x[:h], dy[:h])
-			tanhBackwardUsualStreamImpl(dx[h:], x[h:], dy[h:])
-			return
+	// Few inputs need tanhBackward's rare branch: the usual kernel, without it, stops before the
+	// first that does, and the full kernel takes the rest (same bits).
+	var done int
+	if tanhBackwardUsualStreamImpl != nil && streams(dx, x, dy) {
+		h := streamHead(dx)
+		done = tanhBackwardUsualImpl(dx[:h], x[:h], dy[:h])
+		if done == h {
+			done += tanhBackwardUsualStreamImpl(dx[h:], x[h:], dy[h:])
 		}
-		tanhBackwardUsualImpl(dx, x, dy)
+	} else {
+		done = tanhBackwardUsualImpl(dx, x, dy)
+	}
+	if done == len(dx) {
 		return
 	}
+	dx, x, dy = dx[done:], x[done:], dy[done:]
 	if tanhBackwardStreamImpl != nil && streams(dx, x, dy) {
 		h := streamHead(dx)
 		tanhBackwardImpl(dx[:h], x[:h], dy[:h])

@@ -11,7 +11,6 @@ var (
 	tanhImpl                   = tanhGeneric
 	tanhBackwardImpl           = tanhBackwardGeneric
 	tanhBackwardUsualImpl      = tanhBackwardUsualGeneric
-	tanhBackwardRareImpl       = tanhBackwardRareGeneric
 	tanhBackwardFromOutputImpl = tanhBackwardFromOutputGeneric
 )
 
@@ -21,7 +20,7 @@ var (
 var (
 	tanhStreamImpl                   func(dst, x []float64)
 	tanhBackwardStreamImpl           func(dx, x, dy []float64)
-	tanhBackwardUsualStreamImpl      func(dx, x, dy []float64)
+	tanhBackwardUsualStreamImpl      func(dx, x, dy []float64) int
 	tanhBackwardFromOutputStreamImpl func(dx, y, dy []float64)
 )
 
@@ -475,229 +474,212 @@ func tanhBackwardGeneric(dx, x, dy []float64) {
 }
 
 // tanhBackwardUsualGeneric is the pure-Go kernel of tanhBackwardUsual (f64
-// memory, f64 compute, 149 operations): the scalar twin of the vector program
+// memory, f64 compute, 151 operations): the scalar twin of the vector program
 // the assembly kernels run, with exactly the semantics of vprog.Program.Eval,
 // so every backend gives the same bits. The caller guarantees equal lengths;
-// dx may be the same slice as an input.
-func tanhBackwardUsualGeneric(dx, x, dy []float64) {
+// dx may be the same slice as an input. It stops before the first element that
+// needs a rare branch (vprog.Program.Stops) and returns how many elements it
+// stored.
+func tanhBackwardUsualGeneric(dx, x, dy []float64) int {
 	x = x[:len(dx)]
 	dy = dy[:len(dx)]
-	v2 := math.Float64frombits(0x4010000000000000)   // 4
-	v3 := math.Float64frombits(0xc000000000000000)   // -2
-	v7 := math.Float64frombits(0x0000000000000000)   // 0
-	v9 := math.Float64frombits(0x3ff0000000000000)   // 1
-	v10 := math.Float64frombits(0xc096d00000000000)  // -1460
-	v12 := math.Float64frombits(0x3ff71547652b82fe)  // 1.4426950408889634
-	v15 := math.Float64frombits(0xbfe62e42fefa39ef)  // -0.6931471805599453
-	v17 := math.Float64frombits(0xbc7abc9e3b39803f)  // -2.3190468138462996e-17
-	v21 := math.Float64frombits(0x3fe0000000000000)  // 0.5
-	v34 := math.Float64frombits(0x3e21f2a265956fb2)  // 2.0893978046591626e-09
-	v35 := math.Float64frombits(0x3e5af38930c76304)  // 2.5100365384992085e-08
-	v37 := math.Float64frombits(0x3e927e502c598216)  // 2.755732960487844e-07
-	v39 := math.Float64frombits(0x3ec71de0db91cbba)  // 2.7557268507615253e-06
-	v41 := math.Float64frombits(0x3efa01a0198a8804)  // 2.4801587275143102e-05
-	v43 := math.Float64frombits(0x3f2a01a01a7c0f12)  // 0.00019841269863018395
-	v45 := math.Float64frombits(0x3f56c16c16c1811d)  // 0.001388888888890056
-	v47 := math.Float64frombits(0x3f811111111109b8)  // 0.00833333333333007
-	v49 := math.Float64frombits(0x3fa5555555555554)  // 0.04166666666666666
-	v51 := math.Float64frombits(0x3fc5555555555556)  // 0.16666666666666669
-	v61 := math.Float64frombits(0xc091300000000000)  // -1100
-	v80 := math.Float64frombits(0xc08ff00000000000)  // -1022
-	v82 := math.Float64frombits(0x408f400000000000)  // 1000
-	v85 := math.Float64frombits(0xc08fe80000000000)  // -1021
-	v87 := math.Float64frombits(0x3ff8000000000000)  // 1.5
-	v102 := math.Float64frombits(0x1810000000000000) // 8.767237396033612e-193
-	v129 := math.Float64frombits(0x3cc0000000000000) // 4.440892098500626e-16
-	v137 := math.Float64frombits(0x6570000000000000) // 4.149515568880993e+180
-	v139 := math.Float64frombits(0x2270000000000000) // 8.200532357869981e-143
-	v140 := math.Float64frombits(0x2260000000000000) // 4.100266178934991e-143
+	v2 := math.Float64frombits(0x4075e00000000000)   // 350
+	v4 := math.Float64frombits(0x4010000000000000)   // 4
+	v5 := math.Float64frombits(0xc000000000000000)   // -2
+	v9 := math.Float64frombits(0x0000000000000000)   // 0
+	v11 := math.Float64frombits(0x3ff0000000000000)  // 1
+	v12 := math.Float64frombits(0xc096d00000000000)  // -1460
+	v14 := math.Float64frombits(0x3ff71547652b82fe)  // 1.4426950408889634
+	v17 := math.Float64frombits(0xbfe62e42fefa39ef)  // -0.6931471805599453
+	v19 := math.Float64frombits(0xbc7abc9e3b39803f)  // -2.3190468138462996e-17
+	v23 := math.Float64frombits(0x3fe0000000000000)  // 0.5
+	v36 := math.Float64frombits(0x3e21f2a265956fb2)  // 2.0893978046591626e-09
+	v37 := math.Float64frombits(0x3e5af38930c76304)  // 2.5100365384992085e-08
+	v39 := math.Float64frombits(0x3e927e502c598216)  // 2.755732960487844e-07
+	v41 := math.Float64frombits(0x3ec71de0db91cbba)  // 2.7557268507615253e-06
+	v43 := math.Float64frombits(0x3efa01a0198a8804)  // 2.4801587275143102e-05
+	v45 := math.Float64frombits(0x3f2a01a01a7c0f12)  // 0.00019841269863018395
+	v47 := math.Float64frombits(0x3f56c16c16c1811d)  // 0.001388888888890056
+	v49 := math.Float64frombits(0x3f811111111109b8)  // 0.00833333333333007
+	v51 := math.Float64frombits(0x3fa5555555555554)  // 0.04166666666666666
+	v53 := math.Float64frombits(0x3fc5555555555556)  // 0.16666666666666669
+	v63 := math.Float64frombits(0xc091300000000000)  // -1100
+	v82 := math.Float64frombits(0xc08ff00000000000)  // -1022
+	v84 := math.Float64frombits(0x408f400000000000)  // 1000
+	v87 := math.Float64frombits(0xc08fe80000000000)  // -1021
+	v89 := math.Float64frombits(0x3ff8000000000000)  // 1.5
+	v104 := math.Float64frombits(0x1810000000000000) // 8.767237396033612e-193
+	v131 := math.Float64frombits(0x3cc0000000000000) // 4.440892098500626e-16
+	v139 := math.Float64frombits(0x6570000000000000) // 4.149515568880993e+180
+	v141 := math.Float64frombits(0x2270000000000000) // 8.200532357869981e-143
+	v142 := math.Float64frombits(0x2260000000000000) // 4.100266178934991e-143
 	for i := range dx {
 		v0 := x[i]
 		v1 := math.Abs(v0)
-		v4 := float64(v3 * v1)
-		v5 := math.Abs(v4)
-		v6 := -v5
-		v8 := v4 < v7
-		v11 := v10
-		if v6 > v10 {
-			v11 = v6
+		v3 := v2 < v1
+		v6 := float64(v5 * v1)
+		v7 := math.Abs(v6)
+		v8 := -v7
+		v10 := v6 < v9
+		v13 := v12
+		if v8 > v12 {
+			v13 = v8
 		}
-		v13 := float64(v11 * v12)
-		v14 := math.RoundToEven(v13)
-		v16 := math.FMA(v14, v15, v11)
-		v18 := math.FMA(v14, v17, v16)
-		v19 := float64(v16 - v18)
-		v20 := math.FMA(v14, v17, v19)
-		v22 := float64(v18 * v18)
-		v23 := -v22
-		v24 := math.FMA(v18, v18, v23)
-		v25 := float64(v21 * v22)
-		v26 := float64(v21 * v24)
-		v27 := float64(v18 + v25)
-		v28 := float64(v18 - v27)
-		v29 := float64(v28 + v25)
-		v30 := float64(v29 + v26)
-		v31 := math.FMA(v20, v18, v20)
-		v32 := float64(v30 + v31)
-		v33 := float64(v22 * v18)
-		v36 := math.FMA(v18, v34, v35)
-		v38 := math.FMA(v18, v36, v37)
-		v40 := math.FMA(v18, v38, v39)
-		v42 := math.FMA(v18, v40, v41)
-		v44 := math.FMA(v18, v42, v43)
-		v46 := math.FMA(v18, v44, v45)
-		v48 := math.FMA(v18, v46, v47)
-		v50 := math.FMA(v18, v48, v49)
-		v52 := math.FMA(v18, v50, v51)
-		v53 := math.FMA(v33, v52, v32)
-		v54 := float64(v9 + v27)
-		v55 := float64(v9 - v54)
-		v56 := float64(v55 + v27)
-		v57 := float64(v56 + v53)
-		v58 := float64(v54 + v57)
-		v59 := float64(v54 - v58)
-		v60 := float64(v59 + v57)
-		v62 := v61
-		if v14 > v61 {
-			v62 = v14
+		v15 := float64(v13 * v14)
+		v16 := math.RoundToEven(v15)
+		v18 := math.FMA(v16, v17, v13)
+		v20 := math.FMA(v16, v19, v18)
+		v21 := float64(v18 - v20)
+		v22 := math.FMA(v16, v19, v21)
+		v24 := float64(v20 * v20)
+		v25 := -v24
+		v26 := math.FMA(v20, v20, v25)
+		v27 := float64(v23 * v24)
+		v28 := float64(v23 * v26)
+		v29 := float64(v20 + v27)
+		v30 := float64(v20 - v29)
+		v31 := float64(v30 + v27)
+		v32 := float64(v31 + v28)
+		v33 := math.FMA(v22, v20, v22)
+		v34 := float64(v32 + v33)
+		v35 := float64(v24 * v20)
+		v38 := math.FMA(v20, v36, v37)
+		v40 := math.FMA(v20, v38, v39)
+		v42 := math.FMA(v20, v40, v41)
+		v44 := math.FMA(v20, v42, v43)
+		v46 := math.FMA(v20, v44, v45)
+		v48 := math.FMA(v20, v46, v47)
+		v50 := math.FMA(v20, v48, v49)
+		v52 := math.FMA(v20, v50, v51)
+		v54 := math.FMA(v20, v52, v53)
+		v55 := math.FMA(v35, v54, v34)
+		v56 := float64(v11 + v29)
+		v57 := float64(v11 - v56)
+		v58 := float64(v57 + v29)
+		v59 := float64(v58 + v55)
+		v60 := float64(v56 + v59)
+		v61 := float64(v56 - v60)
+		v62 := float64(v61 + v59)
+		v64 := v63
+		if v16 > v63 {
+			v64 = v16
 		}
-		v63 := ldexpMid(v9, v62)
-		v64 := float64(v58 * v63)
-		v65 := float64(v60 * v63)
-		v66 := float64(v9 + v64)
-		v67 := float64(v9 - v66)
-		v68 := float64(v67 + v64)
-		v69 := float64(v68 + v65)
-		v70 := v9
-		if v8 {
-			v70 = v58
+		v65 := ldexpMid(v11, v64)
+		v66 := float64(v60 * v65)
+		v67 := float64(v62 * v65)
+		v68 := float64(v11 + v66)
+		v69 := float64(v11 - v68)
+		v70 := float64(v69 + v66)
+		v71 := float64(v70 + v67)
+		v72 := v11
+		if v10 {
+			v72 = v60
 		}
-		v71 := v7
-		if v8 {
-			v71 = v60
+		v73 := v9
+		if v10 {
+			v73 = v62
 		}
-		v72 := float64(v9 / v66)
-		v73 := float64(v70 * v72)
-		v74 := -v73
-		v75 := math.FMA(v74, v66, v70)
-		v76 := math.FMA(v74, v69, v75)
-		v77 := float64(v76 + v71)
-		v78 := float64(v77 * v72)
-		v79 := v7
-		if v8 {
-			v79 = v14
+		v74 := float64(v11 / v68)
+		v75 := float64(v72 * v74)
+		v76 := -v75
+		v77 := math.FMA(v76, v68, v72)
+		v78 := math.FMA(v76, v71, v77)
+		v79 := float64(v78 + v73)
+		v80 := float64(v79 * v74)
+		v81 := v9
+		if v10 {
+			v81 = v16
 		}
-		v81 := float64(v80 - v79)
-		v83 := v82
-		if v81 < v82 {
-			v83 = v81
+		v83 := float64(v82 - v81)
+		v85 := v84
+		if v83 < v84 {
+			v85 = v83
 		}
-		v84 := v7
-		if v83 > v7 {
-			v84 = v83
+		v86 := v9
+		if v85 > v9 {
+			v86 = v85
 		}
-		v86 := v79 < v85
-		v88 := ldexpNormal(v87, v84)
-		v89 := v7
-		if v86 {
-			v89 = v88
+		v88 := v81 < v87
+		v90 := ldexpNormal(v89, v86)
+		v91 := v9
+		if v88 {
+			v91 = v90
 		}
-		v90 := float64(v73 + v89)
-		v91 := float64(v90 - v89)
-		v92 := float64(v73 - v91)
-		v93 := float64(v92 + v78)
-		v94 := float64(v93 + v89)
-		v95 := float64(v94 - v89)
-		v96 := float64(v91 + v95)
-		v97 := v61
-		if v79 > v61 {
-			v97 = v79
+		v92 := float64(v75 + v91)
+		v93 := float64(v92 - v91)
+		v94 := float64(v75 - v93)
+		v95 := float64(v94 + v80)
+		v96 := float64(v95 + v91)
+		v97 := float64(v96 - v91)
+		v98 := float64(v93 + v97)
+		v99 := v63
+		if v81 > v63 {
+			v99 = v81
 		}
-		v98 := ldexpMid(v96, v97)
-		v99 := -v98
-		v100 := math.FMA(v99, v98, v98)
-		v101 := float64(v2 * v100)
-		v103 := dy[i]
-		v104 := float64(v103 * v102)
-		v105 := float64(v103 * v2)
-		v106 := float64(v105 * v99)
-		v107 := -v106
-		v108 := math.FMA(v105, v99, v107)
-		v109 := float64(v106 * v98)
-		v110 := -v109
-		v111 := math.FMA(v106, v98, v110)
-		v112 := math.FMA(v108, v98, v111)
-		v113 := float64(v105 * v98)
-		v114 := -v113
-		v115 := math.FMA(v105, v98, v114)
-		v116 := float64(v109 + v113)
-		v117 := float64(v116 - v109)
-		v118 := float64(v116 - v117)
-		v119 := float64(v109 - v118)
-		v120 := float64(v113 - v117)
-		v121 := float64(v119 + v120)
-		v122 := float64(v121 + v112)
-		v123 := float64(v122 + v115)
-		v124 := float64(v116 + v123)
-		v125 := float64(v101 * v103)
-		v126 := float64(v124 - v125)
-		v127 := math.Abs(v126)
-		v128 := math.Abs(v125)
-		v130 := float64(v128 * v129)
-		v131 := v127 <= v130
-		v132 := math.Abs(v103)
-		v133 := math.Abs(v104)
-		v134 := v132
-		if v133 > v132 {
-			v134 = v133
-		}
-		v135 := math.Abs(v105)
+		v100 := ldexpMid(v98, v99)
+		v101 := -v100
+		v102 := math.FMA(v101, v100, v100)
+		v103 := float64(v4 * v102)
+		v105 := dy[i]
+		v106 := float64(v105 * v104)
+		v107 := float64(v105 * v4)
+		v108 := float64(v107 * v101)
+		v109 := -v108
+		v110 := math.FMA(v107, v101, v109)
+		v111 := float64(v108 * v100)
+		v112 := -v111
+		v113 := math.FMA(v108, v100, v112)
+		v114 := math.FMA(v110, v100, v113)
+		v115 := float64(v107 * v100)
+		v116 := -v115
+		v117 := math.FMA(v107, v100, v116)
+		v118 := float64(v111 + v115)
+		v119 := float64(v118 - v111)
+		v120 := float64(v118 - v119)
+		v121 := float64(v111 - v120)
+		v122 := float64(v115 - v119)
+		v123 := float64(v121 + v122)
+		v124 := float64(v123 + v114)
+		v125 := float64(v124 + v117)
+		v126 := float64(v118 + v125)
+		v127 := float64(v103 * v105)
+		v128 := float64(v126 - v127)
+		v129 := math.Abs(v128)
+		v130 := math.Abs(v127)
+		v132 := float64(v130 * v131)
+		v133 := v129 <= v132
+		v134 := math.Abs(v105)
+		v135 := math.Abs(v106)
 		v136 := v134
 		if v135 > v134 {
 			v136 = v135
 		}
-		v138 := float64(v127 * v137)
-		v141 := math.FMA(v136, v139, v140)
-		v142 := v138 <= v141
-		v143 := v131 || v142
-		v144 := v124 == v7
-		v145 := v143 && !v144
-		v146 := v125
-		if v145 {
-			v146 = v124
+		v137 := math.Abs(v107)
+		v138 := v136
+		if v137 > v136 {
+			v138 = v137
 		}
-		v147 := math.IsNaN(v0)
-		v148 := v146
+		v140 := float64(v129 * v139)
+		v143 := math.FMA(v138, v141, v142)
+		v144 := v140 <= v143
+		v145 := v133 || v144
+		v146 := v126 == v9
+		v147 := v145 && !v146
+		v148 := v127
 		if v147 {
-			v148 = v0
+			v148 = v126
 		}
-		dx[i] = v148
-	}
-}
-
-// tanhBackwardRareGeneric is the pure-Go kernel of tanhBackwardRare (f64
-// memory, f64 compute, 7 operations): the scalar twin of the vector program
-// the assembly kernels run. It folds each element's value into acc by max,
-// element i into lane i % 8, exactly as vprog.Acc.Add, so every backend gives
-// the same bits. The caller guarantees equal lengths.
-func tanhBackwardRareGeneric(acc *[16]float64, x, dy []float64) {
-	dy = dy[:len(x)]
-	v2 := math.Float64frombits(0x4075e00000000000) // 350
-	v4 := math.Float64frombits(0x3ff0000000000000) // 1
-	v5 := math.Float64frombits(0x0000000000000000) // 0
-	for i := range x {
-		v0 := x[i]
-		v1 := math.Abs(v0)
-		v3 := v2 < v1
-		v6 := v5
+		v149 := math.IsNaN(v0)
+		v150 := v148
+		if v149 {
+			v150 = v0
+		}
 		if v3 {
-			v6 = v4
+			return i
 		}
-		foldK := i & 7
-		if foldS := acc[foldK]; foldS == foldS && (v6 > foldS || v6 != v6) {
-			acc[foldK] = v6
-		}
+		dx[i] = v150
 	}
+	return len(dx)
 }
 
 // tanhBackwardFromOutputGeneric is the pure-Go kernel of

@@ -294,9 +294,8 @@ func emitGenericFile(f *jen.File, a *spec.Activation, ks kernels, helpers helper
 	for _, d := range directions {
 		if p := ks[d]; p != nil {
 			vars = append(vars, jen.Id(implName(p)).Op("=").Id(kernelName(p)))
-			if usual, guard := p.SplitRare(); usual != nil {
-				vars = append(vars, jen.Id(implName(usual)).Op("=").Id(kernelName(usual)),
-					jen.Id(implName(guard)).Op("=").Id(kernelName(guard)))
+			if usual := p.SplitRare(); usual != nil {
+				vars = append(vars, jen.Id(implName(usual)).Op("=").Id(kernelName(usual)))
 			}
 		}
 	}
@@ -309,7 +308,7 @@ func emitGenericFile(f *jen.File, a *spec.Activation, ks kernels, helpers helper
 	for _, d := range directions {
 		if p := ks[d]; p != nil {
 			streamVars = append(streamVars, streamVar(p, d))
-			if usual, _ := p.SplitRare(); usual != nil {
+			if usual := p.SplitRare(); usual != nil {
 				streamVars = append(streamVars, streamVar(usual, d))
 			}
 		}
@@ -327,17 +326,12 @@ func emitGenericFile(f *jen.File, a *spec.Activation, ks kernels, helpers helper
 		if err != nil {
 			return err
 		}
-		if usual, guard := p.SplitRare(); usual != nil {
+		if usual := p.SplitRare(); usual != nil {
 			more, err := emitKernel(usual, d, helpers)
 			if err != nil {
 				return err
 			}
-			_, ins := sliceNames(d)
-			guardCode, err := emitKernelNamed(guard, "", ins, helpers)
-			if err != nil {
-				return err
-			}
-			code = append(append(code, more...), guardCode...)
+			code = append(code, more...)
 		}
 		for _, c := range code {
 			f.Add(c)

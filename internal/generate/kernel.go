@@ -150,6 +150,21 @@ func emitKernelNamed(p *vprog.Program, outName string, inNames []string, helpers
 			body = append(body, stmts...)
 		}
 	}
+	for _, v := range p.Stops {
+		uses[v]++
+	}
+	if len(p.Stops) > 0 {
+		// Stop before the first element a stop holds for (vprog.Program.Stops).
+		var any *jen.Statement
+		for _, v := range p.Stops {
+			if any == nil {
+				any = jen.Id(val(v))
+			} else {
+				any = any.Op("||").Id(val(v))
+			}
+		}
+		body = append(body, jen.If(any).Block(jen.Return(jen.Id("i"))))
+	}
 	switch {
 	case reduce:
 		body = append(body, foldCode(p)...)
@@ -190,6 +205,11 @@ func emitKernelNamed(p *vprog.Program, outName string, inNames []string, helpers
 	}
 	blk = append(blk, pre...)
 	blk = append(blk, jen.For(jen.Id("i").Op(":=").Range().Id(lenOf)).Block(body...))
+	var results []jen.Code
+	if len(p.Stops) > 0 {
+		blk = append(blk, jen.Return(jen.Len(jen.Id(outName))))
+		results = []jen.Code{jen.Int()}
+	}
 
 	nlive := 0
 	for _, l := range live {
@@ -202,6 +222,10 @@ func emitKernelNamed(p *vprog.Program, outName string, inNames []string, helpers
 		"the semantics of vprog.Program.Eval, so every backend gives the same bits. "+
 		"The caller guarantees equal lengths; %s may be the same slice as an input.",
 		kernelName(p), p.Name, p.Mem, p.Compute, nlive, outName)
+	if len(p.Stops) > 0 {
+		doc += " It stops before the first element that needs a rare branch (vprog.Program.Stops) " +
+			"and returns how many elements it stored."
+	}
 	if reduce {
 		doc = fmt.Sprintf("%s is the pure-Go kernel of %s (%s memory, %s compute, %d operations): "+
 			"the scalar twin of the vector program the assembly kernels run. It folds each element's "+
@@ -211,7 +235,7 @@ func emitKernelNamed(p *vprog.Program, outName string, inNames []string, helpers
 	}
 	return []jen.Code{
 		docComment(doc),
-		jen.Func().Id(kernelName(p)).Params(args...).Block(blk...),
+		jen.Func().Id(kernelName(p)).Params(args...).Add(results...).Block(blk...),
 		jen.Line(),
 	}, nil
 }

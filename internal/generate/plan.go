@@ -98,7 +98,6 @@ func (g *generator) generatePackage(pr precision, acts []*spec.Activation, out *
 	t := goType(pr.mem)
 	ks := map[string]kernels{}
 	var asmKernels []asm.Kernel
-	hasRare := false // some kernel has a rare path (vprog.SelectRare)
 	var elementwise []*spec.Activation
 	shaped := map[string]*shapedPlan{}
 	for _, a := range acts {
@@ -111,11 +110,8 @@ func (g *generator) generatePackage(pr precision, acts []*spec.Activation, out *
 			for _, st := range sp.stages() {
 				out.programs = append(out.programs, st.p)
 				asmKernels = append(asmKernels, stageKernel(st.p))
-				if usual, guard := stageRare(st); usual != nil {
-					uk := stageKernel(usual)
-					uk.Guard = guard
-					asmKernels = append(asmKernels, uk, stageKernel(guard))
-					hasRare = true
+				if usual := stageRare(st); usual != nil {
+					asmKernels = append(asmKernels, stageKernel(usual))
 				}
 			}
 			continue
@@ -139,13 +135,8 @@ func (g *generator) generatePackage(pr precision, acts []*spec.Activation, out *
 			}
 			k[d] = p
 			asmKernels = append(asmKernels, asmKernel(a, p, pr.mem))
-			if usual, guard := p.SplitRare(); usual != nil {
-				gk := asmKernel(a, guard, pr.mem)
-				gk.Stream = false // a reduction: it writes no output
-				uk := asmKernel(a, usual, pr.mem)
-				uk.Guard = guard
-				asmKernels = append(asmKernels, uk, gk)
-				hasRare = true
+			if usual := p.SplitRare(); usual != nil {
+				asmKernels = append(asmKernels, asmKernel(a, usual, pr.mem))
 			}
 		}
 		ks[a.Name] = k
@@ -238,15 +229,6 @@ func (g *generator) generatePackage(pr precision, acts []*spec.Activation, out *
 	}
 	if err := add(path.Join(pr.pkg, "stream.go"), src); err != nil {
 		return err
-	}
-	if hasRare {
-		src, err := rareFile(pr.pkg)
-		if err != nil {
-			return err
-		}
-		if err := add(path.Join(pr.pkg, "rare.go"), src); err != nil {
-			return err
-		}
 	}
 	for _, a := range acts {
 		// The first activation without parameters shows the API's split.

@@ -1,9 +1,6 @@
 package generate
 
 import (
-	"fmt"
-	"go/format"
-
 	"github.com/dave/jennifer/jen"
 
 	"github.com/actkern/actkern/internal/vprog"
@@ -11,72 +8,50 @@ import (
 
 // Rare paths (vprog.SplitRare): a kernel whose program has a branch that
 // few inputs need (sin's Payne–Hanek reduction) also gets its usual
-// program, without that branch, and a guard, a max-reduction that is 1
-// where an element needs the branch. The API runs the guard over the
-// inputs first and, where no element needs the branch, the usual kernels:
-// the same bits, at a fraction of the cost.
+// program, without that branch, which stops before the first element that
+// needs it and returns how many elements it stored. The API runs the usual
+// kernel, and the full one on the rest where it stopped: the same bits, at
+// a fraction of the cost.
 
-// rareCall is the API's call of p when p has a rare path: the guard over
-// the kernel's inputs (slices[1:]) and params, then the usual program's
-// call where no element needs the rare branch. nil when p has none.
+// rareCall is the API's call of p when p has a rare path: the usual
+// kernel on slices (output first, then the kernel's inputs) and params,
+// with the streaming twin for large outputs as streamCall does, then a
+// return where it went to the end; otherwise the slices are cut to where
+// it stopped, for the full kernel's call that follows. nil when p has
+// none.
 func rareCall(p *vprog.Program, slices []string, params []jen.Code) []jen.Code {
-	usual, guard := p.SplitRare()
+	usual := p.SplitRare()
 	if usual == nil {
 		return nil
 	}
-	var inputs []jen.Code
-	for _, s := range slices[1:] {
-		inputs = append(inputs, jen.Id(s))
-	}
-	return skipRare(p, guard, append(inputs, params...), streamCall(usual, slices, params))
-}
-
-// skipRare is the guard-then-usual sequence every call of a program p with
-// a rare path starts with: run guard over args (p's inputs and
-// parameters), and where no element needs the rare branch, run callUsual
-// (statements calling p's usual program) and return.
-func skipRare(p, guard *vprog.Program, args, callUsual []jen.Code) []jen.Code {
-	return []jen.Code{
-		jen.Comment("Few inputs need " + p.Name + "'s rare branch: skip it where none does (same bits)."),
-		jen.Id("acc").Op(":=").Id("rareAcc").Call(),
-		jen.Id(implName(guard)).Call(append([]jen.Code{jen.Op("&").Id("acc")}, args...)...),
-		jen.If(jen.Id("noneRare").Call(jen.Op("&").Id("acc"))).Block(append(callUsual, jen.Return())...),
-	}
-}
-
-// rareFile is rare.go of a package: the guard's accumulator and its
-// verdict.
-func rareFile(pkg string) ([]byte, error) {
-	src := fmt.Sprintf(`// %s
-
-package %s
-
-import "math"
-
-// rareAcc is a fresh accumulator for a rare-path guard (a max-reduction
-// kernel, see vprog.SplitRare).
-func rareAcc() [16]float64 {
-	var acc [16]float64
-	for k := range 8 {
-		acc[k] = math.Inf(-1)
-	}
-	return acc
-}
-
-// noneRare reports whether the guard found no element that needs the rare
-// branch: every lane's maximum is 0, or -Inf where no element fell.
-func noneRare(acc *[16]float64) bool {
-	for _, v := range acc[:8] {
-		if !(v <= 0) {
-			return false
+	call := func(impl string, from, to jen.Code) *jen.Statement {
+		var args []jen.Code
+		for _, s := range slices {
+			args = append(args, jen.Id(s).Index(from, to))
 		}
+		return jen.Id(impl).Call(append(args, params...)...)
 	}
-	return true
-}
-`, header, pkg)
-	out, err := format.Source([]byte(src))
-	if err != nil {
-		return nil, fmt.Errorf("%s/rare.go: %w\n%s", pkg, err, src)
+	var all, cut, rest []jen.Code
+	for _, s := range slices {
+		all = append(all, jen.Id(s))
+		cut = append(cut, jen.Id(s))
+		rest = append(rest, jen.Id(s).Index(jen.Id("done"), jen.Empty()))
 	}
-	return out, nil
+	h := jen.Id("h")
+	return []jen.Code{
+		jen.Comment("Few inputs need " + p.Name + "'s rare branch: the usual kernel, without it, stops before the"),
+		jen.Comment("first that does, and the full kernel takes the rest (same bits)."),
+		jen.Var().Id("done").Int(),
+		jen.If(jen.Id(streamImplName(usual)).Op("!=").Nil().Op("&&").Id("streams").Call(all...)).Block(
+			h.Clone().Op(":=").Id("streamHead").Call(jen.Id(slices[0])),
+			jen.Id("done").Op("=").Add(call(implName(usual), jen.Empty(), h.Clone())),
+			jen.If(jen.Id("done").Op("==").Add(h.Clone())).Block(
+				jen.Id("done").Op("+=").Add(call(streamImplName(usual), h.Clone(), jen.Empty())),
+			),
+		).Else().Block(
+			jen.Id("done").Op("=").Id(implName(usual)).Call(append(all, params...)...),
+		),
+		jen.If(jen.Id("done").Op("==").Len(jen.Id(slices[0]))).Block(jen.Return()),
+		jen.List(cut...).Op("=").List(rest...),
+	}
 }

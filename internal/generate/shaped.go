@@ -288,9 +288,8 @@ func emitShapedGeneric(f *jen.File, sp *shapedPlan, helpers helperSet) error {
 	var vars []jen.Code
 	for _, s := range sp.stages() {
 		vars = append(vars, jen.Id(implName(s.p)).Op("=").Id(kernelName(s.p)))
-		if usual, guard := stageRare(s); usual != nil {
-			vars = append(vars, jen.Id(implName(usual)).Op("=").Id(kernelName(usual)),
-				jen.Id(implName(guard)).Op("=").Id(kernelName(guard)))
+		if usual := stageRare(s); usual != nil {
+			vars = append(vars, jen.Id(implName(usual)).Op("=").Id(kernelName(usual)))
 		}
 	}
 	f.Add(docComment(fmt.Sprintf("The kernels %s's functions call, replaced at init by assembly where the CPU has it (see ISA).", sp.a.GoName)))
@@ -301,16 +300,12 @@ func emitShapedGeneric(f *jen.File, sp *shapedPlan, helpers helperSet) error {
 		if err != nil {
 			return err
 		}
-		if usual, guard := stageRare(s); usual != nil {
+		if usual := stageRare(s); usual != nil {
 			more, err := emitKernelNamed(usual, s.out, s.ins, helpers)
 			if err != nil {
 				return err
 			}
-			guardCode, err := emitKernelNamed(guard, "", s.ins, helpers)
-			if err != nil {
-				return err
-			}
-			code = append(append(append(code, more...), guardCode...), stageRun(s))
+			code = append(append(code, more...), stageRun(s))
 		}
 		for _, c := range code {
 			f.Add(c)
@@ -320,31 +315,35 @@ func emitShapedGeneric(f *jen.File, sp *shapedPlan, helpers helperSet) error {
 }
 
 // stageRun is, for a stage with a rare path (vprog.SplitRare), the function
-// the drivers call instead of its kernel: the guard over the stage's
-// inputs, then the usual kernel where no element needs the rare branch.
-// It takes the stage's slices only: stageRare splits no other stage.
+// the drivers call instead of its kernel: the usual kernel, which stops
+// before the first element that needs the rare branch, then the full
+// kernel on the rest. It takes the stage's slices only: stageRare splits
+// no other stage.
 func stageRun(s *stage) jen.Code {
-	usual, guard := stageRare(s)
-	var params, args []jen.Code
+	usual := stageRare(s)
+	var params, args, rest []jen.Code
 	for _, n := range append([]string{s.out}, s.ins...) {
 		params = append(params, jen.Id(n))
 		args = append(args, jen.Id(n))
+		rest = append(rest, jen.Id(n).Index(jen.Id("done"), jen.Empty()))
 	}
-	body := skipRare(s.p, guard, args[1:], []jen.Code{jen.Id(implName(usual)).Call(args...)})
 	return jen.Func().Id(stageCall(s)).Params(jen.List(params...).Index().Id(goType(s.p.Mem))).Block(
-		append(body, jen.Id(implName(s.p)).Call(args...))...,
+		jen.Comment("Few inputs need the rare branch: the full kernel only from the first that does (same bits)."),
+		jen.If(
+			jen.Id("done").Op(":=").Id(implName(usual)).Call(args...),
+			jen.Id("done").Op("<").Len(jen.Id(s.out)),
+		).Block(jen.Id(implName(s.p)).Call(rest...)),
 	).Line()
 }
 
-// stageRare is the split of stage s's program into its usual kernel and
-// the guard of its rare path (vprog.SplitRare), where its driver can take
-// it: a stage whose kernel takes slices only, as the gated stages' do
-// (stageRun passes nothing else). A stage with scalars (the rows and
-// channel kinds') keeps its rare branch inline: the full program, the
-// same bits, no guard.
-func stageRare(s *stage) (usual, guard *vprog.Program) {
+// stageRare is the usual program of stage s's rare path
+// (vprog.SplitRare), where its driver can take it: a stage whose kernel
+// takes slices only, as the gated stages' do (stageRun passes nothing
+// else). A stage with scalars (the rows and channel kinds') keeps its rare
+// branch inline: the full program, the same bits.
+func stageRare(s *stage) *vprog.Program {
 	if len(s.p.Params) > 0 {
-		return nil, nil
+		return nil
 	}
 	return s.p.SplitRare()
 }
@@ -352,7 +351,7 @@ func stageRare(s *stage) (usual, guard *vprog.Program) {
 // stageCall is the function a driver calls for stage s: its kernel, or its
 // run function where it has a rare path.
 func stageCall(s *stage) string {
-	if usual, _ := stageRare(s); usual != nil {
+	if stageRare(s) != nil {
 		return s.p.Name + "Run"
 	}
 	return implName(s.p)

@@ -52,6 +52,9 @@ func streamVar(p *vprog.Program, d vprog.Direction) jen.Code {
 		}
 		sig = append(sig, jen.List(ids...).Id(t))
 	}
+	if len(p.Stops) > 0 {
+		return jen.Id(streamImplName(p)).Func().Params(sig...).Int()
+	}
 	return jen.Id(streamImplName(p)).Func().Params(sig...)
 }
 

@@ -239,7 +239,7 @@ func emitRarePathTest(f *jen.File, a *spec.Activation, k kernels, t string) {
 		if p == nil {
 			continue
 		}
-		if usual, _ := p.SplitRare(); usual == nil {
+		if p.SplitRare() == nil {
 			continue
 		}
 		if d == vprog.BackwardFromOutput && a.OutputRequires != nil {

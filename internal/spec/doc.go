@@ -55,8 +55,8 @@
 //	    rare: ["abs(x) > 1e150"]   # optional; conditions of where() calls in
 //	                               #   these formulas (lets allowed) whose first
 //	                               #   branch, a costly far tail, the kernels
-//	                               #   run only in calls that reach it (same
-//	                               #   bits; see rare.go)
+//	                               #   run only from the first element that
+//	                               #   needs it (same bits; see rare.go)
 //	    kinks:                     # optional; where f' jumps
 //	      - {at: "0", gradient: "0", why: "PyTorch takes relu'(0) = 0"}
 //	                               #   at, gradient: formulas over the parameters

@@ -62,6 +62,13 @@ func (b *Builder) Uniform(v Value) bool {
 // Compute is the type lanes are computed in.
 func (b *Builder) Compute() Type { return b.p.Compute }
 
+// StopAt adds mask m to the program's Stops: its kernels store no element
+// from the first one where m is true (Program.Stops).
+func (b *Builder) StopAt(m Value) {
+	b.mustMask(m)
+	b.p.Stops = append(b.p.Stops, m)
+}
+
 // Finish ends the program with its result, which must be a float.
 func (b *Builder) Finish(result Value) *Program {
 	return b.FinishReduce(result, -1, NoReduce)
@@ -132,7 +139,8 @@ func (b *Builder) fold(in Instr) (Value, bool) {
 		mini.Instrs = append(mini.Instrs, c)
 	}
 	mini.Instrs = append(mini.Instrs, in)
-	v := mini.run(nil, nil)[len(mini.Instrs)-1]
+	vals, _ := mini.run(nil, nil)
+	v := vals[len(mini.Instrs)-1]
 	if v != v {
 		return 0, false
 	}

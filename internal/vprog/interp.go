@@ -11,7 +11,7 @@ import (
 // The pure-Go emitter produces code with exactly these semantics; this is
 // the executable form of the contract in ir.go.
 func (p *Program) Eval(inputs, params []float64) float64 {
-	vals := p.run(inputs, params)
+	vals, _ := p.run(inputs, params)
 	r := vals[p.Result]
 	if p.Mem == F32 {
 		r = float64(float32(r))
@@ -23,15 +23,28 @@ func (p *Program) Eval(inputs, params []float64) float64 {
 // into the accumulator, in the compute type (not rounded to Mem), and the
 // value's exact rounding error (0 when the program has none).
 func (p *Program) evalReduce(inputs, params []float64) (v, verr float64) {
-	vals := p.run(inputs, params)
+	vals, _ := p.run(inputs, params)
 	if p.ResultErr >= 0 {
 		verr = vals[p.ResultErr]
 	}
 	return vals[p.Result], verr
 }
 
-// run evaluates every instruction; masks read as 0.
-func (p *Program) run(inputs, params []float64) []float64 {
+// StopsAt reports whether a kernel of p stops at this element (one of
+// p.Stops is true there): it stores neither it nor any later element.
+func (p *Program) StopsAt(inputs, params []float64) bool {
+	_, masks := p.run(inputs, params)
+	for _, s := range p.Stops {
+		if masks[s] {
+			return true
+		}
+	}
+	return false
+}
+
+// run evaluates every instruction: the float values (masks read as 0 there)
+// and the masks.
+func (p *Program) run(inputs, params []float64) ([]float64, []bool) {
 	vals := make([]float64, len(p.Instrs))
 	masks := make([]bool, len(p.Instrs))
 	narrow := p.Compute == F32
@@ -126,7 +139,7 @@ func (p *Program) run(inputs, params []float64) []float64 {
 		}
 		vals[i] = r
 	}
-	return vals
+	return vals, masks
 }
 
 // arith is the two-operand operation op (OpAdd, OpSub, OpMul, OpDiv or

@@ -245,16 +245,27 @@ type Program struct {
 	// product exact (TwoProd), which a weight gradient over 10^6 terms of
 	// both signs needs.
 	ResultErr Value
+	// Stops (elementwise programs only) are masks at which the kernel
+	// stops: it stores no element from the first one where any of them is
+	// true, and returns how many it stored. A vector kernel may stop up to
+	// an iteration earlier (it tests a whole iteration's vectors before
+	// storing any of them), never later. A rare path's usual program stops
+	// where an element needs the rare branch (rare.go); the caller goes on
+	// from there with the full program.
+	Stops []Value
 }
 
-// Live marks the instructions the kernel needs: those Result depends on,
-// and for a sum that folds it, those of ResultErr. The emitters skip the
-// rest.
+// Live marks the instructions the kernel needs: those Result and Stops
+// depend on, and for a sum that folds it, those of ResultErr. The emitters
+// skip the rest.
 func (p *Program) Live() []bool {
 	live := make([]bool, len(p.Instrs))
 	live[p.Result] = true
 	if p.Reduce == ReduceSum && p.ResultErr >= 0 {
 		live[p.ResultErr] = true
+	}
+	for _, s := range p.Stops {
+		live[s] = true
 	}
 	for i := len(p.Instrs) - 1; i >= 0; i-- {
 		if live[i] {
@@ -280,7 +291,8 @@ func (p *Program) Invariant() []bool {
 	return inv
 }
 
-// Uses counts, for each value, how many instructions (and the result) use it.
+// Uses counts, for each value, how many instructions (and the result and
+// stops) use it.
 func (p *Program) Uses() []int {
 	n := make([]int, len(p.Instrs))
 	for _, in := range p.Instrs {
@@ -291,6 +303,9 @@ func (p *Program) Uses() []int {
 	n[p.Result]++
 	if p.Reduce == ReduceSum && p.ResultErr >= 0 {
 		n[p.ResultErr]++
+	}
+	for _, s := range p.Stops {
+		n[s]++
 	}
 	return n
 }
@@ -323,6 +338,9 @@ func (p *Program) String() string {
 			s += fmt.Sprintf(" err v%d", p.ResultErr)
 		}
 		s += "\n"
+	}
+	for _, v := range p.Stops {
+		s += fmt.Sprintf("  stop v%d\n", v)
 	}
 	return s + fmt.Sprintf("  result v%d\n", p.Result)
 }

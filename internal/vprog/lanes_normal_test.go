@@ -41,7 +41,7 @@ func TestFloat32LanesStayNormal(t *testing.T) {
 				for _, x := range []float64{ax, -ax} {
 					for _, dy := range dys {
 						in := []float64{x, float64(float32(dy))}[:p.Inputs]
-						vals := p.run(in, params)
+						vals, _ := p.run(in, params)
 						for i, v := range vals {
 							if why := underflow(p.Instrs[i], vals, v); why != "" {
 								t.Errorf("%s %s (float32) at x = %v, dy = %v: instruction %d (%s) %s",

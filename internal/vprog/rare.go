@@ -4,12 +4,15 @@ package vprog
 // branch that only a few inputs need (sin's Payne–Hanek reduction beyond
 // |x| = 2.76e13) costs every element. A primitive, or the lowering of a
 // where() the spec names in rare: (spec.Activation.IsRare), marks such a
-// branch with SelectRare; SplitRare then gives the kernels two programs:
-// the usual one, without the rare branches, and a guard that tells, for a
-// whole call, whether any element needs them. Where the guard finds none,
-// the usual program gives the very bits the full one would (each SelectRare
-// would have chosen its usual value), so the choice never shows in the
-// results.
+// branch with SelectRare; SplitRare then gives the kernels a second
+// program, the usual one, without the rare branches, which stops before
+// the first element that needs one (Program.Stops). A call runs the usual
+// kernel, and the full one only from where it stopped: the elements the
+// usual kernel stored have the bits the full one gives (each SelectRare
+// would have chosen its usual value), so the split never shows in the
+// results. Testing the conditions costs a comparison per vector inside
+// the usual kernel, where a separate pass over the inputs (a guard, as
+// this was first done) cost a fifth of sin's time.
 
 // SelectRare is the Imm of an OpSelect whose condition is rarely true and
 // whose "true" value is expensive (see Builder.SelectRare).
@@ -17,57 +20,51 @@ const SelectRare = 1
 
 // SelectRare is Select(cond, rare, usual) with the promise that cond is
 // rarely true and rare costly: SplitRare may drop rare's computation for
-// calls where cond holds for no element.
+// the elements where cond is false.
 func (b *Builder) SelectRare(cond, rare, usual Value) Value {
 	b.mustMask(cond)
 	b.mustFloat(rare, usual)
 	return b.emit(OpSelect, SelectRare, cond, rare, usual)
 }
 
-// SplitRare returns, for an elementwise program with rare branches, the
-// usual program (named p.Name+"Usual": each SelectRare replaced by its
-// usual value) and the guard (p.Name+"Rare": a ReduceMax program over the
-// same inputs and parameters whose value is 1 where any rare condition
-// holds, else 0, so that a maximum of 0 or -Inf over a call means "none").
-// Both are nil when p has no live rare branch.
-func (p *Program) SplitRare() (usual, guard *Program) {
+// SplitRare returns, for an elementwise program with rare branches, its
+// usual program (named p.Name+"Usual"): each SelectRare replaced by its
+// usual value, and the rare conditions its Stops. The usual kernel runs
+// the call until the first element that needs a rare branch and returns
+// how many elements it stored; the caller runs the full program on the
+// rest. Each element's result depends on that element alone, and where
+// its own rare conditions are false each SelectRare would have chosen its
+// usual value, so the elements the usual kernel stores have the very bits
+// the full one gives, and the split never shows in the results. It is nil
+// when p has no live rare branch, or one whose condition is the same for
+// every element (a parameter's), which no element-wise stop can serve.
+func (p *Program) SplitRare() *Program {
 	if p.Reduce != NoReduce {
-		return nil, nil
+		return nil
 	}
-	live := p.Live()
+	live, invariant := p.Live(), p.Invariant()
 	var conds []Value // each rare condition once
 	seen := map[Value]bool{}
 	for i, in := range p.Instrs {
 		if live[i] && in.Op == OpSelect && in.Imm == SelectRare && !seen[in.Args[0]] {
+			if invariant[in.Args[0]] {
+				return nil
+			}
 			seen[in.Args[0]] = true
 			conds = append(conds, in.Args[0])
 		}
 	}
 	if len(conds) == 0 {
-		return nil, nil
+		return nil
 	}
-
-	// The usual program takes each rare select's usual value: it only runs
-	// for calls where the guard found every condition false, so these are
-	// the bits the full program gives, without the conditions' cost.
-	usual = p.dropSelects(func(_ int, in Instr, _ *Program) int {
+	stopping := p.derive(p.Name + "Usual")
+	stopping.Stops = append(append([]Value(nil), p.Stops...), conds...)
+	return stopping.dropSelects(func(_ int, in Instr, _ *Program) int {
 		if in.Imm == SelectRare {
 			return 2
 		}
 		return 0
 	})
-	usual.Name = p.Name + "Usual"
-
-	guard = p.derive(p.Name + "Rare")
-	rare := conds[0]
-	for _, c := range conds[1:] {
-		rare = guard.add(Instr{Op: OpOr, Args: [4]Value{rare, c}})
-	}
-	one := guard.add(Instr{Op: OpConst, Imm: 1})
-	none := guard.add(Instr{Op: OpConst, Imm: 0})
-	guard.Result = guard.add(Instr{Op: OpSelect, Args: [4]Value{rare, one, none}})
-	guard.Reduce, guard.ResultErr = ReduceMax, -1
-	return usual, guard.compact()
 }
 
 // derive copies p under a new name.
@@ -83,8 +80,8 @@ func (p *Program) add(in Instr) Value {
 	return Value(len(p.Instrs) - 1)
 }
 
-// compact is a copy of p without the instructions its result does not
-// need.
+// compact is a copy of p without the instructions its result and stops do
+// not need.
 func (p *Program) compact() *Program {
 	live := p.Live()
 	q := *p
@@ -99,9 +96,19 @@ func (p *Program) compact() *Program {
 		}
 		remap[i] = q.add(in)
 	}
+	q.remapRoots(p, remap)
+	return &q
+}
+
+// remapRoots sets q's result, rounding-error term and stops to p's,
+// renumbered by remap.
+func (q *Program) remapRoots(p *Program, remap []Value) {
 	q.Result = remap[p.Result]
 	if p.ResultErr >= 0 {
 		q.ResultErr = remap[p.ResultErr]
 	}
-	return &q
+	q.Stops = nil
+	for _, s := range p.Stops {
+		q.Stops = append(q.Stops, remap[s])
+	}
 }

@@ -12,15 +12,6 @@ import (
 	"github.com/actkern/actkern/internal/vprog"
 )
 
-// guardSays runs a rare-path guard on one element: 1 if it needs the rare
-// path, else 0.
-func guardSays(g *vprog.Program, in, params []float64) float64 {
-	var acc vprog.Acc
-	acc.Reset(g.Reduce)
-	g.Fold(&acc, [][]float64{{in[0]}, {in[len(in)-1]}}[:g.Inputs], params)
-	return acc.Max()
-}
-
 func TestSplitRare(t *testing.T) {
 	b := vprog.NewBuilder("toy", vprog.F64, vprog.F64, 1, nil)
 	x := b.Input(0)
@@ -28,31 +19,36 @@ func TestSplitRare(t *testing.T) {
 	cube := b.Mul(b.Mul(x, x), x)
 	p := b.Finish(b.SelectRare(big, cube, b.Add(x, b.Const(1))))
 
-	usual, guard := p.SplitRare()
+	usual := p.SplitRare()
 	require.NotNil(t, usual)
-	require.NotNil(t, guard)
 	assert.Equal(t, "toyUsual", usual.Name)
-	assert.Equal(t, "toyRare", guard.Name)
 	assert.Less(t, len(usual.Instrs), len(p.Instrs), "the rare branch is gone")
+	require.Len(t, usual.Stops, 1)
 	for i, in := range usual.Instrs {
-		assert.False(t, in.Op == vprog.OpSelect || in.Op.GivesMask(), "v%d = %s: the usual program neither tests the rare condition nor selects", i, in.Op)
+		assert.NotEqual(t, vprog.OpSelect, in.Op, "v%d: the usual program does not select", i)
+		assert.NotEqual(t, vprog.OpMul, in.Op, "v%d: the usual program does not compute the rare branch", i)
 	}
 	for _, v := range []float64{0, -3, 99.5, 100, 100.5, -1e300, math.Inf(1), math.NaN()} {
 		in := []float64{v}
-		rare := guardSays(guard, in, nil)
+		stops := usual.StopsAt(in, nil)
 		if math.Abs(v) > 100 {
-			assert.Equal(t, 1.0, rare, "x = %v", v)
+			assert.True(t, stops, "x = %v", v)
 		} else {
-			assert.Equal(t, 0.0, rare, "x = %v", v)
+			assert.False(t, stops, "x = %v", v)
 			assert.Equal(t, math.Float64bits(p.Eval(in, nil)), math.Float64bits(usual.Eval(in, nil)), "x = %v", v)
 		}
 	}
 
 	b = vprog.NewBuilder("plain", vprog.F64, vprog.F64, 1, nil)
 	q := b.Finish(b.Add(b.Input(0), b.Const(1)))
-	usual, guard = q.SplitRare()
-	assert.Nil(t, usual)
-	assert.Nil(t, guard)
+	assert.Nil(t, q.SplitRare())
+
+	// A rare condition on a parameter alone holds for every element or
+	// none: no element-wise stop serves it, and the program stays whole.
+	b = vprog.NewBuilder("byParam", vprog.F64, vprog.F64, 1, []string{"a"})
+	x = b.Input(0)
+	r := b.Finish(b.SelectRare(b.LT(b.Const(100), b.Param(0)), b.Mul(x, x), x))
+	assert.Nil(t, r.SplitRare())
 }
 
 // TestSinUsualPath: sin's Payne–Hanek reduction is its rare path; below
@@ -72,7 +68,7 @@ func TestSinUsualPath(t *testing.T) {
 		for _, d := range []vprog.Direction{vprog.Forward, vprog.Backward} {
 			p, err := vprog.Lower(sin, d, mem)
 			require.NoError(t, err)
-			usual, guard := p.SplitRare()
+			usual := p.SplitRare()
 			require.NotNil(t, usual, "%s", p.Name)
 			assert.Less(t, len(usual.Instrs), len(p.Instrs)/2, "%s: the usual program skips most of the work", p.Name)
 			params := []float64{30}
@@ -85,12 +81,12 @@ func TestSinUsualPath(t *testing.T) {
 				// The Cody–Waite bound is 2^44·π/2 = 2.763e13.
 				switch ax := math.Abs(30 * x); {
 				case ax > 2.77e13:
-					assert.Equal(t, 1.0, guardSays(guard, in, params), "%s x = %v", p.Name, x)
+					assert.True(t, usual.StopsAt(in, params), "%s x = %v", p.Name, x)
 					continue
 				case ax > 2.76e13:
 					continue
 				}
-				require.Equal(t, 0.0, guardSays(guard, in, params), "%s x = %v", p.Name, x)
+				require.False(t, usual.StopsAt(in, params), "%s x = %v", p.Name, x)
 				require.Equal(t, math.Float64bits(p.Eval(in, params)), math.Float64bits(usual.Eval(in, params)), "%s x = %v", p.Name, x)
 			}
 		}

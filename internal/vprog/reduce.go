@@ -27,7 +27,7 @@ const (
 
 // NeverNaN reports whether v is a number on every lane whatever the
 // inputs: a constant that is not NaN, or a select between such values (a
-// rare-path guard's 1 or 0). A maximum of such values needs no NaN test:
+// flag of 1 or 0). A maximum of such values needs no NaN test:
 // the kernels fold it with a plain maximum, which gives the same lanes.
 func (p *Program) NeverNaN(v Value) bool {
 	in := p.Instrs[v]

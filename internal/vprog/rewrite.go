@@ -41,9 +41,6 @@ func (p *Program) rebuild(replace func(q *Program, i int, in Instr, remap []Valu
 	if !changed {
 		return p
 	}
-	q.Result = remap[p.Result]
-	if p.ResultErr >= 0 {
-		q.ResultErr = remap[p.ResultErr]
-	}
+	q.remapRoots(p, remap)
 	return q.compact()
 }

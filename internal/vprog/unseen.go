@@ -35,6 +35,9 @@ func (p *Program) dropUnseenSelects() *Program {
 	if p.Reduce == ReduceSum && p.ResultErr >= 0 {
 		used[p.ResultErr] = true
 	}
+	for _, s := range p.Stops {
+		used[s] = true
+	}
 	for i := n - 1; i >= 0; i-- {
 		if !used[i] {
 			continue

@@ -264,7 +264,7 @@ func (p *Program) withSignSelects() *Program {
 			if !same(p.Eval(inputs, params), q.Eval(inputs, params)) {
 				continue
 			}
-		} else if vals := p.run(inputs, params); !same(vals[t], vals[f]) {
+		} else if vals, _ := p.run(inputs, params); !same(vals[t], vals[f]) {
 			continue
 		}
 		if ruled && ruleInput == x || passesNaN(&q, q.Result, x, true) {
