@@ -44,10 +44,10 @@ type item struct {
 	// combine (a max reduction's tree): vector u's result becomes the
 	// max-fold of itself and vector with's, which come later in the slice.
 	combine bool
+	with    int
 	// stop: leave the kernel (label "stop") if any lane of the program's
 	// Stops is set in any of the u vectors.
 	stop bool
-	with int
 	// isHome (the prologue): write invariant v to its stack home.
 	isHome bool
 	home   operand.Mem
