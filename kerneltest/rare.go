@@ -13,12 +13,19 @@ import (
 // there, the results must be the full generic kernel's bits, both on
 // inputs of moderate size (where the usual kernels run, for sin) and on
 // the same inputs with huge elements in the middle and at the end, where
-// the full kernels take over. api and full take the inputs in the same order (the
-// caller adapts the API's).
-func RarePath[T float32 | float64](t *testing.T, inputs int, api, full func(dst []T, in [][]T)) {
+// the full kernels take over. With streamLen > 0 (the API's streamMinLen)
+// and without -short, one call is long enough for the API to stream, with
+// dst off a 64-byte boundary, so that the usual kernel, its streaming twin
+// and the full kernels' split all run. api and full take the inputs in the
+// same order (the caller adapts the API's).
+func RarePath[T float32 | float64](t *testing.T, inputs, streamLen int, api, full func(dst []T, in [][]T)) {
 	t.Helper()
 	r := rand.New(rand.NewPCG(7, 11))
-	for _, n := range []int{1, 7, 100, 4097} {
+	sizes := []int{1, 7, 100, 4097}
+	if streamLen > 0 && !testing.Short() {
+		sizes = append(sizes, streamLen+37)
+	}
+	for _, n := range sizes {
 		in := make([][]T, inputs)
 		for k := range in {
 			in[k] = make([]T, n)
@@ -26,11 +33,14 @@ func RarePath[T float32 | float64](t *testing.T, inputs int, api, full func(dst 
 				in[k][i] = T(r.Float64()*20 - 10)
 			}
 		}
-		got, want := make([]T, n), make([]T, n)
+		// got starts 3 elements into its allocation: off a 64-byte
+		// boundary, so that a streaming call has a head.
+		got, want := make([]T, n+3)[3:], make([]T, n)
 		for _, huge := range []bool{false, true} {
 			if huge {
 				in[0][n/2], in[0][n-1] = 1e30, 1e30
 			}
+			clear(got) // an element the API skips stays 0
 			api(got, in)
 			full(want, in)
 			for i := range want {

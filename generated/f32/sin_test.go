@@ -89,7 +89,7 @@ func BenchmarkSinBackward(b *testing.B) {
 
 // TestSinRarePath: the kernels skip their rare branch where no input needs it; the results are still the full generic kernels' bits.
 func TestSinRarePath(t *testing.T) {
-	kerneltest.RarePath(t, 1,
+	kerneltest.RarePath(t, 1, streamMinLen,
 		func(dst []float32, in [][]float32) {
 			Sin(dst, in[0], float32(1.0))
 		},
@@ -97,7 +97,7 @@ func TestSinRarePath(t *testing.T) {
 			sinGeneric(dst, in[0], float32(1.0))
 		},
 	)
-	kerneltest.RarePath(t, 1,
+	kerneltest.RarePath(t, 1, 0,
 		func(dst []float32, in [][]float32) {
 			Sin(dst, in[0], float32(30.0))
 		},
@@ -105,7 +105,7 @@ func TestSinRarePath(t *testing.T) {
 			sinGeneric(dst, in[0], float32(30.0))
 		},
 	)
-	kerneltest.RarePath(t, 2,
+	kerneltest.RarePath(t, 2, streamMinLen,
 		func(dst []float32, in [][]float32) {
 			SinBackward(dst, in[1], in[0], float32(1.0))
 		},
@@ -113,7 +113,7 @@ func TestSinRarePath(t *testing.T) {
 			sinBackwardGeneric(dst, in[0], in[1], float32(1.0))
 		},
 	)
-	kerneltest.RarePath(t, 2,
+	kerneltest.RarePath(t, 2, 0,
 		func(dst []float32, in [][]float32) {
 			SinBackward(dst, in[1], in[0], float32(30.0))
 		},

@@ -1274,7 +1274,7 @@ func BenchmarkCELUBackward(b *testing.B) {
 
 // TestCELURarePath: the kernels skip their rare branch where no input needs it; the results are still the full generic kernels' bits.
 func TestCELURarePath(t *testing.T) {
-	kerneltest.RarePath(t, 1,
+	kerneltest.RarePath(t, 1, streamMinLen,
 		func(dst []float64, in [][]float64) {
 			CELU(dst, in[0], float64(1.0))
 		},
@@ -1282,7 +1282,7 @@ func TestCELURarePath(t *testing.T) {
 			celuGeneric(dst, in[0], float64(1.0))
 		},
 	)
-	kerneltest.RarePath(t, 1,
+	kerneltest.RarePath(t, 1, 0,
 		func(dst []float64, in [][]float64) {
 			CELU(dst, in[0], float64(2.0))
 		},
@@ -1290,7 +1290,7 @@ func TestCELURarePath(t *testing.T) {
 			celuGeneric(dst, in[0], float64(2.0))
 		},
 	)
-	kerneltest.RarePath(t, 1,
+	kerneltest.RarePath(t, 1, 0,
 		func(dst []float64, in [][]float64) {
 			CELU(dst, in[0], float64(0.5))
 		},
@@ -1298,7 +1298,7 @@ func TestCELURarePath(t *testing.T) {
 			celuGeneric(dst, in[0], float64(0.5))
 		},
 	)
-	kerneltest.RarePath(t, 1,
+	kerneltest.RarePath(t, 1, 0,
 		func(dst []float64, in [][]float64) {
 			CELU(dst, in[0], float64(0.3))
 		},
@@ -1306,7 +1306,7 @@ func TestCELURarePath(t *testing.T) {
 			celuGeneric(dst, in[0], float64(0.3))
 		},
 	)
-	kerneltest.RarePath(t, 1,
+	kerneltest.RarePath(t, 1, 0,
 		func(dst []float64, in [][]float64) {
 			CELU(dst, in[0], float64((-0.7)))
 		},
@@ -1314,7 +1314,7 @@ func TestCELURarePath(t *testing.T) {
 			celuGeneric(dst, in[0], float64((-0.7)))
 		},
 	)
-	kerneltest.RarePath(t, 2,
+	kerneltest.RarePath(t, 2, streamMinLen,
 		func(dst []float64, in [][]float64) {
 			CELUBackward(dst, in[1], in[0], float64(1.0))
 		},
@@ -1322,7 +1322,7 @@ func TestCELURarePath(t *testing.T) {
 			celuBackwardGeneric(dst, in[0], in[1], float64(1.0))
 		},
 	)
-	kerneltest.RarePath(t, 2,
+	kerneltest.RarePath(t, 2, 0,
 		func(dst []float64, in [][]float64) {
 			CELUBackward(dst, in[1], in[0], float64(2.0))
 		},
@@ -1330,7 +1330,7 @@ func TestCELURarePath(t *testing.T) {
 			celuBackwardGeneric(dst, in[0], in[1], float64(2.0))
 		},
 	)
-	kerneltest.RarePath(t, 2,
+	kerneltest.RarePath(t, 2, 0,
 		func(dst []float64, in [][]float64) {
 			CELUBackward(dst, in[1], in[0], float64(0.5))
 		},
@@ -1338,7 +1338,7 @@ func TestCELURarePath(t *testing.T) {
 			celuBackwardGeneric(dst, in[0], in[1], float64(0.5))
 		},
 	)
-	kerneltest.RarePath(t, 2,
+	kerneltest.RarePath(t, 2, 0,
 		func(dst []float64, in [][]float64) {
 			CELUBackward(dst, in[1], in[0], float64(0.3))
 		},
@@ -1346,7 +1346,7 @@ func TestCELURarePath(t *testing.T) {
 			celuBackwardGeneric(dst, in[0], in[1], float64(0.3))
 		},
 	)
-	kerneltest.RarePath(t, 2,
+	kerneltest.RarePath(t, 2, 0,
 		func(dst []float64, in [][]float64) {
 			CELUBackward(dst, in[1], in[0], float64((-0.7)))
 		},

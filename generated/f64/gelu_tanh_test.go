@@ -131,7 +131,7 @@ func BenchmarkGELUTanhBackward(b *testing.B) {
 
 // TestGELUTanhRarePath: the kernels skip their rare branch where no input needs it; the results are still the full generic kernels' bits.
 func TestGELUTanhRarePath(t *testing.T) {
-	kerneltest.RarePath(t, 1,
+	kerneltest.RarePath(t, 1, streamMinLen,
 		func(dst []float64, in [][]float64) {
 			GELUTanh(dst, in[0])
 		},
@@ -139,7 +139,7 @@ func TestGELUTanhRarePath(t *testing.T) {
 			geluTanhGeneric(dst, in[0])
 		},
 	)
-	kerneltest.RarePath(t, 2,
+	kerneltest.RarePath(t, 2, streamMinLen,
 		func(dst []float64, in [][]float64) {
 			GELUTanhBackward(dst, in[1], in[0])
 		},

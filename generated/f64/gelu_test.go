@@ -116,7 +116,7 @@ func BenchmarkGELUBackward(b *testing.B) {
 
 // TestGELURarePath: the kernels skip their rare branch where no input needs it; the results are still the full generic kernels' bits.
 func TestGELURarePath(t *testing.T) {
-	kerneltest.RarePath(t, 1,
+	kerneltest.RarePath(t, 1, streamMinLen,
 		func(dst []float64, in [][]float64) {
 			GELU(dst, in[0])
 		},
@@ -124,7 +124,7 @@ func TestGELURarePath(t *testing.T) {
 			geluGeneric(dst, in[0])
 		},
 	)
-	kerneltest.RarePath(t, 2,
+	kerneltest.RarePath(t, 2, streamMinLen,
 		func(dst []float64, in [][]float64) {
 			GELUBackward(dst, in[1], in[0])
 		},

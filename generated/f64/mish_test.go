@@ -131,7 +131,7 @@ func BenchmarkMishBackward(b *testing.B) {
 
 // TestMishRarePath: the kernels skip their rare branch where no input needs it; the results are still the full generic kernels' bits.
 func TestMishRarePath(t *testing.T) {
-	kerneltest.RarePath(t, 1,
+	kerneltest.RarePath(t, 1, streamMinLen,
 		func(dst []float64, in [][]float64) {
 			Mish(dst, in[0])
 		},
@@ -139,7 +139,7 @@ func TestMishRarePath(t *testing.T) {
 			mishGeneric(dst, in[0])
 		},
 	)
-	kerneltest.RarePath(t, 2,
+	kerneltest.RarePath(t, 2, streamMinLen,
 		func(dst []float64, in [][]float64) {
 			MishBackward(dst, in[1], in[0])
 		},

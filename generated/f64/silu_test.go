@@ -124,7 +124,7 @@ func BenchmarkSiLUBackward(b *testing.B) {
 
 // TestSiLURarePath: the kernels skip their rare branch where no input needs it; the results are still the full generic kernels' bits.
 func TestSiLURarePath(t *testing.T) {
-	kerneltest.RarePath(t, 1,
+	kerneltest.RarePath(t, 1, streamMinLen,
 		func(dst []float64, in [][]float64) {
 			SiLU(dst, in[0])
 		},
@@ -132,7 +132,7 @@ func TestSiLURarePath(t *testing.T) {
 			siluGeneric(dst, in[0])
 		},
 	)
-	kerneltest.RarePath(t, 2,
+	kerneltest.RarePath(t, 2, streamMinLen,
 		func(dst []float64, in [][]float64) {
 			SiLUBackward(dst, in[1], in[0])
 		},

@@ -99,7 +99,7 @@ func BenchmarkSinBackward(b *testing.B) {
 
 // TestSinRarePath: the kernels skip their rare branch where no input needs it; the results are still the full generic kernels' bits.
 func TestSinRarePath(t *testing.T) {
-	kerneltest.RarePath(t, 1,
+	kerneltest.RarePath(t, 1, streamMinLen,
 		func(dst []float64, in [][]float64) {
 			Sin(dst, in[0], float64(1.0))
 		},
@@ -107,7 +107,7 @@ func TestSinRarePath(t *testing.T) {
 			sinGeneric(dst, in[0], float64(1.0))
 		},
 	)
-	kerneltest.RarePath(t, 1,
+	kerneltest.RarePath(t, 1, 0,
 		func(dst []float64, in [][]float64) {
 			Sin(dst, in[0], float64(30.0))
 		},
@@ -115,7 +115,7 @@ func TestSinRarePath(t *testing.T) {
 			sinGeneric(dst, in[0], float64(30.0))
 		},
 	)
-	kerneltest.RarePath(t, 2,
+	kerneltest.RarePath(t, 2, streamMinLen,
 		func(dst []float64, in [][]float64) {
 			SinBackward(dst, in[1], in[0], float64(1.0))
 		},
@@ -123,7 +123,7 @@ func TestSinRarePath(t *testing.T) {
 			sinBackwardGeneric(dst, in[0], in[1], float64(1.0))
 		},
 	)
-	kerneltest.RarePath(t, 2,
+	kerneltest.RarePath(t, 2, 0,
 		func(dst []float64, in [][]float64) {
 			SinBackward(dst, in[1], in[0], float64(30.0))
 		},

@@ -167,7 +167,7 @@ func BenchmarkSoftplusBackward(b *testing.B) {
 
 // TestSoftplusRarePath: the kernels skip their rare branch where no input needs it; the results are still the full generic kernels' bits.
 func TestSoftplusRarePath(t *testing.T) {
-	kerneltest.RarePath(t, 1,
+	kerneltest.RarePath(t, 1, streamMinLen,
 		func(dst []float64, in [][]float64) {
 			Softplus(dst, in[0], float64(1.0), float64(20.0))
 		},
@@ -175,7 +175,7 @@ func TestSoftplusRarePath(t *testing.T) {
 			softplusGeneric(dst, in[0], float64(1.0), float64(20.0))
 		},
 	)
-	kerneltest.RarePath(t, 1,
+	kerneltest.RarePath(t, 1, 0,
 		func(dst []float64, in [][]float64) {
 			Softplus(dst, in[0], float64(2.0), float64(10.0))
 		},
@@ -183,7 +183,7 @@ func TestSoftplusRarePath(t *testing.T) {
 			softplusGeneric(dst, in[0], float64(2.0), float64(10.0))
 		},
 	)
-	kerneltest.RarePath(t, 1,
+	kerneltest.RarePath(t, 1, 0,
 		func(dst []float64, in [][]float64) {
 			Softplus(dst, in[0], float64(0.7), float64(20.0))
 		},
@@ -191,7 +191,7 @@ func TestSoftplusRarePath(t *testing.T) {
 			softplusGeneric(dst, in[0], float64(0.7), float64(20.0))
 		},
 	)
-	kerneltest.RarePath(t, 2,
+	kerneltest.RarePath(t, 2, streamMinLen,
 		func(dst []float64, in [][]float64) {
 			SoftplusBackward(dst, in[1], in[0], float64(1.0), float64(20.0))
 		},
@@ -199,7 +199,7 @@ func TestSoftplusRarePath(t *testing.T) {
 			softplusBackwardGeneric(dst, in[0], in[1], float64(1.0), float64(20.0))
 		},
 	)
-	kerneltest.RarePath(t, 2,
+	kerneltest.RarePath(t, 2, 0,
 		func(dst []float64, in [][]float64) {
 			SoftplusBackward(dst, in[1], in[0], float64(2.0), float64(10.0))
 		},
@@ -207,7 +207,7 @@ func TestSoftplusRarePath(t *testing.T) {
 			softplusBackwardGeneric(dst, in[0], in[1], float64(2.0), float64(10.0))
 		},
 	)
-	kerneltest.RarePath(t, 2,
+	kerneltest.RarePath(t, 2, 0,
 		func(dst []float64, in [][]float64) {
 			SoftplusBackward(dst, in[1], in[0], float64(0.7), float64(20.0))
 		},

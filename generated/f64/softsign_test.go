@@ -106,7 +106,7 @@ func BenchmarkSoftsignBackward(b *testing.B) {
 
 // TestSoftsignRarePath: the kernels skip their rare branch where no input needs it; the results are still the full generic kernels' bits.
 func TestSoftsignRarePath(t *testing.T) {
-	kerneltest.RarePath(t, 2,
+	kerneltest.RarePath(t, 2, streamMinLen,
 		func(dst []float64, in [][]float64) {
 			SoftsignBackward(dst, in[1], in[0])
 		},

@@ -95,7 +95,7 @@ func BenchmarkTanhBackward(b *testing.B) {
 
 // TestTanhRarePath: the kernels skip their rare branch where no input needs it; the results are still the full generic kernels' bits.
 func TestTanhRarePath(t *testing.T) {
-	kerneltest.RarePath(t, 2,
+	kerneltest.RarePath(t, 2, streamMinLen,
 		func(dst []float64, in [][]float64) {
 			TanhBackward(dst, in[1], in[0])
 		},

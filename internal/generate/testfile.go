@@ -227,7 +227,8 @@ func emitTestFile(f *jen.File, a *spec.Activation, k kernels, prec, t string) er
 
 // emitRarePathTest writes Test<Name>RarePath for an activation whose
 // kernels have a rare path (vprog.SplitRare): through the API, at every
-// parameter set the spec tests, the full generic kernel's bits.
+// parameter set the spec tests, the full generic kernel's bits; at the
+// defaults also for one call long enough to stream.
 func emitRarePathTest(f *jen.File, a *spec.Activation, k kernels, t string) {
 	sets := [][]float64{a.Defaults()}
 	for _, set := range a.TestParams {
@@ -246,7 +247,7 @@ func emitRarePathTest(f *jen.File, a *spec.Activation, k kernels, t string) {
 			continue // the API refuses some parameter sets
 		}
 		_, order := apiSlices(d)
-		for _, vals := range sets {
+		for si, vals := range sets {
 			var ps []jen.Code
 			for _, v := range vals {
 				ps = append(ps, jen.Id(t).Call(floatCode(v)))
@@ -260,7 +261,12 @@ func emitRarePathTest(f *jen.File, a *spec.Activation, k kernels, t string) {
 				kernelArgs = append(kernelArgs, jen.Id("in").Index(jen.Lit(i-1)))
 			}
 			sig := jen.Func().Params(jen.Id("dst").Index().Id(t), jen.Id("in").Index().Index().Id(t))
-			runs = append(runs, jen.Qual(kerneltestPath, "RarePath").Call(jen.Id("t"), jen.Lit(p.Inputs),
+			// One streaming-size call per direction: at the defaults.
+			streamLen := jen.Lit(0)
+			if si == 0 {
+				streamLen = jen.Id("streamMinLen")
+			}
+			runs = append(runs, jen.Qual(kerneltestPath, "RarePath").Call(jen.Id("t"), jen.Lit(p.Inputs), streamLen,
 				jen.Line().Add(sig.Clone().Block(jen.Id(apiName(a, d)).Call(append(apiArgs, ps...)...))),
 				jen.Line().Add(sig.Clone().Block(jen.Id(kernelName(p)).Call(append(kernelArgs, ps...)...))),
 				jen.Line()))
