@@ -51,9 +51,9 @@ func opPrograms() []Kernel {
 		bins := map[string]bin{
 			"add": (*vprog.Builder).Add, "sub": (*vprog.Builder).Sub, "mul": (*vprog.Builder).Mul,
 			"div": (*vprog.Builder).Div, "min": (*vprog.Builder).Min, "max": (*vprog.Builder).Max,
-			"copysign": (*vprog.Builder).CopySign,
+			"copysign": (*vprog.Builder).CopySign, "parityNeg": (*vprog.Builder).ParityNeg,
 		}
-		for _, name := range []string{"add", "sub", "mul", "div", "min", "max", "copysign"} {
+		for _, name := range []string{"add", "sub", "mul", "div", "min", "max", "copysign", "parityNeg"} {
 			op := bins[name]
 			add(name, c, 2, nil, nil, func(b *vprog.Builder) vprog.Value { return op(b, b.Input(0), b.Input(1)) })
 			// A constant first (register-only position) and a parameter second.

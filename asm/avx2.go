@@ -58,6 +58,10 @@ func (a *avx2) shape(in vprog.Instr) shape {
 		return shape{memArg: -1, tie: -1}
 	case vprog.OpCopySign:
 		return shape{memArg: -1, tie: -1, scratch: 1}
+	case vprog.OpParityNeg:
+		// VEX shifts by an immediate take a register only; the XOR may
+		// read a from memory.
+		return shape{memArg: 0, tie: -1, scratch: 1}
 	case vprog.OpLdexp:
 		if in.Imm == vprog.LdexpNormal || in.Imm == vprog.LdexpFlush {
 			// v·2^n is a product: v may be read from memory.
@@ -121,6 +125,15 @@ func (a *avx2) emit(c *build.Context, in vprog.Instr, dst reg.Physical, args []l
 		a.pick(c.VANDPD, c.VANDPS)(a.constLoc(a.sign()).m, x(1), s[0])
 		a.pick(c.VANDPD, c.VANDPS)(a.constLoc(a.abs()).m, x(0), dst)
 		a.pick(c.VORPD, c.VORPS)(s[0], dst, dst)
+	case vprog.OpParityNeg:
+		// s0 = the lowest bit of args[1] moved to the sign bit; dst =
+		// args[0] XOR s0. args[1] is read before dst is written.
+		if a.f32 {
+			c.VPSLLD(operand.U8(31), x(1), s[0])
+		} else {
+			c.VPSLLQ(operand.U8(63), x(1), s[0])
+		}
+		a.pick(c.VXORPD, c.VXORPS)(x(0), s[0], dst)
 	case vprog.OpSqrt:
 		a.pick(c.VSQRTPD, c.VSQRTPS)(x(0), dst)
 	case vprog.OpRound:

@@ -71,6 +71,10 @@ func (a *avx512) shape(in vprog.Instr) shape {
 	case vprog.OpCopySign:
 		// VPTERNLOG is destructive: dst starts as the magnitude operand.
 		return shape{memArg: -1, tie: 0}
+	case vprog.OpParityNeg:
+		// A shift into a scratch register, then an XOR that may read a
+		// from memory.
+		return shape{memArg: 0, tie: -1, scratch: 1}
 	case vprog.OpFixUp:
 		// VFIXUPIMM keeps its destination (argument 2) where the token is
 		// 0; the operand may be the destination too. The table (argument 1)
@@ -132,6 +136,15 @@ func (a *avx512) emit(c *build.Context, in vprog.Instr, dst reg.Physical, args [
 		a.three(c, c.VANDPD, c.VANDPS, c.VANDPD_BCST, c.VANDPS_BCST, args[0], a.constLoc(a.abs()), dst)
 	case vprog.OpNegAbs:
 		a.three(c, c.VORPD, c.VORPS, c.VORPD_BCST, c.VORPS_BCST, args[0], a.constLoc(a.sign()), dst)
+	case vprog.OpParityNeg:
+		// scratch = the lowest bit of args[1] moved to the sign bit; dst =
+		// args[0] XOR scratch. args[1] is read before dst is written.
+		if a.f32 {
+			c.VPSLLD(operand.U8(31), args[1].r, scratch[0])
+		} else {
+			c.VPSLLQ(operand.U8(63), args[1].r, scratch[0])
+		}
+		a.three(c, c.VXORPD, c.VXORPS, c.VXORPD_BCST, c.VXORPS_BCST, loc{r: scratch[0]}, args[0], dst)
 	case vprog.OpCopySign:
 		// dst holds args[0]; take the bits selected by the sign mask from
 		// args[1] and the rest from dst: imm 0xD8 is "z3 ? z2 : z1".

@@ -39846,913 +39846,893 @@ done:
 
 // func sinAVX512(dst []float32, in0 []float32, w0 float32)
 // Requires: AVX, AVX512DQ, AVX512F, AVX512VL, BMI2, SSE, SSE2
-TEXT ·sinAVX512(SB), $2488-52
-	MOVSS        w0+48(FP), X0
-	CVTSS2SD     X0, X0
-	MOVSD        X0, (SP)
-	VBROADCASTSD actkernconst<>+0(SB), Z0
-	MOVQ         dst_base+0(FP), AX
-	MOVQ         in0_base+24(FP), CX
-	MOVQ         dst_len+8(FP), DX
+TEXT ·sinAVX512(SB), $2424-52
+	MOVSS    w0+48(FP), X0
+	CVTSS2SD X0, X0
+	MOVSD    X0, (SP)
+	MOVQ     dst_base+0(FP), AX
+	MOVQ     in0_base+24(FP), CX
+	MOVQ     dst_len+8(FP), DX
 
 loop:
 	CMPQ             DX, $0x00000020
 	JB               single
-	VCVTPS2PD        (CX), Z1
-	VCVTPS2PD        32(CX), Z2
-	VCVTPS2PD        64(CX), Z3
-	VCVTPS2PD        96(CX), Z4
+	VCVTPS2PD        (CX), Z0
+	VCVTPS2PD        32(CX), Z1
+	VCVTPS2PD        64(CX), Z2
+	VCVTPS2PD        96(CX), Z3
+	VMULPD.BCST      (SP), Z0, Z4
 	VMULPD.BCST      (SP), Z1, Z5
 	VMULPD.BCST      (SP), Z2, Z6
 	VMULPD.BCST      (SP), Z3, Z7
-	VMULPD.BCST      (SP), Z4, Z8
+	VANDPD.BCST      actkernconst<>+968(SB), Z4, Z8
 	VANDPD.BCST      actkernconst<>+968(SB), Z5, Z9
 	VANDPD.BCST      actkernconst<>+968(SB), Z6, Z10
 	VANDPD.BCST      actkernconst<>+968(SB), Z7, Z11
-	VANDPD.BCST      actkernconst<>+968(SB), Z8, Z12
-	VBROADCASTSD     actkernconst<>+6336(SB), Z13
-	VCMPPD           $0x11, Z9, Z13, K2
-	VBROADCASTSD     actkernconst<>+6336(SB), Z13
-	VCMPPD           $0x11, Z10, Z13, K3
-	VBROADCASTSD     actkernconst<>+6336(SB), Z13
-	VCMPPD           $0x11, Z11, Z13, K4
-	VBROADCASTSD     actkernconst<>+6336(SB), Z13
-	VCMPPD           $0x11, Z12, Z13, K5
-	VCMPPD.BCST      $0x11, actkernconst<>+3936(SB), Z9, K2, K6
-	VCMPPD.BCST      $0x11, actkernconst<>+3936(SB), Z10, K3, K7
+	VBROADCASTSD     actkernconst<>+6336(SB), Z12
+	VCMPPD           $0x11, Z8, Z12, K2
+	VBROADCASTSD     actkernconst<>+6336(SB), Z12
+	VCMPPD           $0x11, Z9, Z12, K3
+	VBROADCASTSD     actkernconst<>+6336(SB), Z12
+	VCMPPD           $0x11, Z10, Z12, K4
+	VBROADCASTSD     actkernconst<>+6336(SB), Z12
+	VCMPPD           $0x11, Z11, Z12, K5
+	VCMPPD.BCST      $0x11, actkernconst<>+3936(SB), Z8, K2, K6
+	VCMPPD.BCST      $0x11, actkernconst<>+3936(SB), Z9, K3, K7
 	KMOVW            K3, 8(SP)
-	VCMPPD.BCST      $0x11, actkernconst<>+3936(SB), Z11, K4, K3
+	VCMPPD.BCST      $0x11, actkernconst<>+3936(SB), Z10, K4, K3
 	KMOVW            K4, 16(SP)
-	VCMPPD.BCST      $0x11, actkernconst<>+3936(SB), Z12, K5, K4
+	VCMPPD.BCST      $0x11, actkernconst<>+3936(SB), Z11, K5, K4
+	VGETEXPPD        Z4, Z8
 	VGETEXPPD        Z5, Z9
 	VGETEXPPD        Z6, Z10
 	VGETEXPPD        Z7, Z11
-	VGETEXPPD        Z8, Z12
+	VBROADCASTSD     actkernconst<>+6344(SB), Z12
+	VFMADD213PD.BCST actkernconst<>+6352(SB), Z8, Z12
 	VBROADCASTSD     actkernconst<>+6344(SB), Z13
 	VFMADD213PD.BCST actkernconst<>+6352(SB), Z9, Z13
 	VBROADCASTSD     actkernconst<>+6344(SB), Z14
 	VFMADD213PD.BCST actkernconst<>+6352(SB), Z10, Z14
 	VBROADCASTSD     actkernconst<>+6344(SB), Z15
 	VFMADD213PD.BCST actkernconst<>+6352(SB), Z11, Z15
-	VBROADCASTSD     actkernconst<>+6344(SB), Z16
-	VFMADD213PD.BCST actkernconst<>+6352(SB), Z12, Z16
+	VRNDSCALEPD      $0x09, Z12, Z12
 	VRNDSCALEPD      $0x09, Z13, Z13
 	VRNDSCALEPD      $0x09, Z14, Z14
 	VRNDSCALEPD      $0x09, Z15, Z15
-	VRNDSCALEPD      $0x09, Z16, Z16
-	VSUBPD.BCST      actkernconst<>+6528(SB), Z9, Z17
-	VSUBPD.BCST      actkernconst<>+6528(SB), Z10, Z18
-	VSUBPD.BCST      actkernconst<>+6528(SB), Z11, Z19
-	VSUBPD.BCST      actkernconst<>+6528(SB), Z12, Z20
-	VFMADD231PD.BCST actkernconst<>+6464(SB), Z13, Z17
-	VFMADD231PD.BCST actkernconst<>+6464(SB), Z14, Z18
-	VFMADD231PD.BCST actkernconst<>+6464(SB), Z15, Z19
-	VFMADD231PD.BCST actkernconst<>+6464(SB), Z16, Z20
-	VBROADCASTSD     actkernconst<>+6360(SB), Z21
-	VSUBPD           Z9, Z21, Z9
-	VBROADCASTSD     actkernconst<>+6360(SB), Z21
-	VSUBPD           Z10, Z21, Z10
-	VBROADCASTSD     actkernconst<>+6360(SB), Z21
-	VSUBPD           Z11, Z21, Z11
-	VBROADCASTSD     actkernconst<>+6360(SB), Z21
-	VSUBPD           Z12, Z21, Z12
+	VSUBPD.BCST      actkernconst<>+6536(SB), Z8, Z16
+	VSUBPD.BCST      actkernconst<>+6536(SB), Z9, Z17
+	VSUBPD.BCST      actkernconst<>+6536(SB), Z10, Z18
+	VSUBPD.BCST      actkernconst<>+6536(SB), Z11, Z19
+	VFMADD231PD.BCST actkernconst<>+6472(SB), Z12, Z16
+	VFMADD231PD.BCST actkernconst<>+6472(SB), Z13, Z17
+	VFMADD231PD.BCST actkernconst<>+6472(SB), Z14, Z18
+	VFMADD231PD.BCST actkernconst<>+6472(SB), Z15, Z19
+	VBROADCASTSD     actkernconst<>+6360(SB), Z20
+	VSUBPD           Z8, Z20, Z8
+	VBROADCASTSD     actkernconst<>+6360(SB), Z20
+	VSUBPD           Z9, Z20, Z9
+	VBROADCASTSD     actkernconst<>+6360(SB), Z20
+	VSUBPD           Z10, Z20, Z10
+	VBROADCASTSD     actkernconst<>+6360(SB), Z20
+	VSUBPD           Z11, Z20, Z11
+	VSCALEFPD        Z8, Z4, Z8
 	VSCALEFPD        Z9, Z5, Z9
 	VSCALEFPD        Z10, Z6, Z10
 	VSCALEFPD        Z11, Z7, Z11
-	VSCALEFPD        Z12, Z8, Z12
-	VBROADCASTSD     actkernconst<>+6320(SB), Z21
+	VBROADCASTSD     actkernconst<>+6320(SB), Z20
 	KMOVW            K5, 24(SP)
-	VCMPPD           $0x12, Z13, Z21, K5
-	VBROADCASTSD     actkernconst<>+6320(SB), Z21
+	VCMPPD           $0x12, Z12, Z20, K5
+	VBROADCASTSD     actkernconst<>+6320(SB), Z20
 	KMOVW            K2, 32(SP)
-	VCMPPD           $0x12, Z14, Z21, K2
-	VBROADCASTSD     actkernconst<>+6320(SB), Z21
+	VCMPPD           $0x12, Z13, Z20, K2
+	VBROADCASTSD     actkernconst<>+6320(SB), Z20
 	KMOVW            K4, 40(SP)
-	VCMPPD           $0x12, Z15, Z21, K4
-	VBROADCASTSD     actkernconst<>+6320(SB), Z21
+	VCMPPD           $0x12, Z14, Z20, K4
+	VBROADCASTSD     actkernconst<>+6320(SB), Z20
 	KMOVW            K3, 48(SP)
-	VCMPPD           $0x12, Z16, Z21, K3
-	VSUBPD.BCST      actkernconst<>+6320(SB), Z13, K5, Z13
-	VSUBPD.BCST      actkernconst<>+6320(SB), Z14, K2, Z14
-	VSUBPD.BCST      actkernconst<>+6320(SB), Z15, K4, Z15
-	VSUBPD.BCST      actkernconst<>+6320(SB), Z16, K3, Z16
-	VBROADCASTSD     actkernconst<>+6368(SB), Z21
-	VBLENDMPD.BCST   actkernconst<>+6472(SB), Z21, K5, Z22
-	VBROADCASTSD     actkernconst<>+6368(SB), Z21
-	VBLENDMPD.BCST   actkernconst<>+6472(SB), Z21, K2, Z23
-	VBROADCASTSD     actkernconst<>+6368(SB), Z21
-	VBLENDMPD.BCST   actkernconst<>+6472(SB), Z21, K4, Z24
-	VBROADCASTSD     actkernconst<>+6368(SB), Z21
-	VBLENDMPD.BCST   actkernconst<>+6472(SB), Z21, K3, Z25
-	VBROADCASTSD     actkernconst<>+6376(SB), Z21
-	VBLENDMPD.BCST   actkernconst<>+6480(SB), Z21, K5, Z26
-	VBROADCASTSD     actkernconst<>+6376(SB), Z21
-	VBLENDMPD.BCST   actkernconst<>+6480(SB), Z21, K2, Z27
-	VBROADCASTSD     actkernconst<>+6376(SB), Z21
-	VBLENDMPD.BCST   actkernconst<>+6480(SB), Z21, K4, Z28
-	VBROADCASTSD     actkernconst<>+6376(SB), Z21
-	VBLENDMPD.BCST   actkernconst<>+6480(SB), Z21, K3, Z29
-	VBROADCASTSD     actkernconst<>+6384(SB), Z21
-	VBLENDMPD.BCST   actkernconst<>+6488(SB), Z21, K5, Z30
-	VBROADCASTSD     actkernconst<>+6384(SB), Z21
-	VBLENDMPD.BCST   actkernconst<>+6488(SB), Z21, K2, Z31
-	VBROADCASTSD     actkernconst<>+6384(SB), Z21
-	VMOVUPD          Z4, 56(SP)
-	VBLENDMPD.BCST   actkernconst<>+6488(SB), Z21, K4, Z4
-	VBROADCASTSD     actkernconst<>+6384(SB), Z21
-	VMOVUPD          Z3, 120(SP)
-	VBLENDMPD.BCST   actkernconst<>+6488(SB), Z21, K3, Z3
-	VBROADCASTSD     actkernconst<>+6392(SB), Z21
-	VMOVUPD          Z2, 184(SP)
-	VBLENDMPD.BCST   actkernconst<>+6496(SB), Z21, K5, Z2
-	VBROADCASTSD     actkernconst<>+6392(SB), Z21
-	VMOVUPD          Z1, 248(SP)
-	VBLENDMPD.BCST   actkernconst<>+6496(SB), Z21, K2, Z1
-	VBROADCASTSD     actkernconst<>+6392(SB), Z21
-	VMOVUPD          Z8, 312(SP)
-	VBLENDMPD.BCST   actkernconst<>+6496(SB), Z21, K4, Z8
-	VBROADCASTSD     actkernconst<>+6392(SB), Z21
-	VMOVUPD          Z7, 376(SP)
-	VBLENDMPD.BCST   actkernconst<>+6496(SB), Z21, K3, Z7
-	VBROADCASTSD     actkernconst<>+6400(SB), Z21
-	VMOVUPD          Z6, 440(SP)
-	VBLENDMPD.BCST   actkernconst<>+6568(SB), Z21, K5, Z6
-	VBROADCASTSD     actkernconst<>+6400(SB), Z21
-	VMOVUPD          Z5, 504(SP)
-	VBLENDMPD.BCST   actkernconst<>+6568(SB), Z21, K2, Z5
-	VBROADCASTSD     actkernconst<>+6400(SB), Z21
-	VMOVUPD          Z12, 568(SP)
-	VBLENDMPD.BCST   actkernconst<>+6568(SB), Z21, K4, Z12
-	VBROADCASTSD     actkernconst<>+6400(SB), Z21
-	VMOVUPD          Z11, 632(SP)
-	VBLENDMPD.BCST   actkernconst<>+6568(SB), Z21, K3, Z11
-	VBROADCASTSD     actkernconst<>+6408(SB), Z21
-	VMOVUPD          Z10, 696(SP)
-	VBLENDMPD.BCST   actkernconst<>+6576(SB), Z21, K5, Z10
-	VBROADCASTSD     actkernconst<>+6408(SB), Z21
-	VMOVUPD          Z9, 760(SP)
-	VBLENDMPD.BCST   actkernconst<>+6576(SB), Z21, K2, Z9
-	VBROADCASTSD     actkernconst<>+6408(SB), Z21
-	VMOVUPD          Z20, 824(SP)
-	VBLENDMPD.BCST   actkernconst<>+6576(SB), Z21, K4, Z20
-	VBROADCASTSD     actkernconst<>+6408(SB), Z21
-	VMOVUPD          Z19, 888(SP)
-	VBLENDMPD.BCST   actkernconst<>+6576(SB), Z21, K3, Z19
-	VBROADCASTSD     actkernconst<>+6416(SB), Z21
-	VMOVUPD          Z18, 952(SP)
-	VBLENDMPD.BCST   actkernconst<>+6584(SB), Z21, K5, Z18
-	VBROADCASTSD     actkernconst<>+6416(SB), Z21
-	VMOVUPD          Z17, 1016(SP)
-	VBLENDMPD.BCST   actkernconst<>+6584(SB), Z21, K2, Z17
-	VBROADCASTSD     actkernconst<>+6416(SB), Z21
-	VMOVUPD          Z17, 1080(SP)
-	VBLENDMPD.BCST   actkernconst<>+6584(SB), Z21, K4, Z17
-	VBROADCASTSD     actkernconst<>+6416(SB), Z21
-	VMOVUPD          Z17, 1144(SP)
-	VBLENDMPD.BCST   actkernconst<>+6584(SB), Z21, K3, Z17
-	VBROADCASTSD     actkernconst<>+6328(SB), Z21
-	VCMPPD           $0x12, Z13, Z21, K2
-	VBROADCASTSD     actkernconst<>+6328(SB), Z21
-	VCMPPD           $0x12, Z14, Z21, K3
-	VBROADCASTSD     actkernconst<>+6328(SB), Z21
-	VCMPPD           $0x12, Z15, Z21, K4
-	VBROADCASTSD     actkernconst<>+6328(SB), Z21
-	VCMPPD           $0x12, Z16, Z21, K5
-	VSUBPD.BCST      actkernconst<>+6328(SB), Z13, K2, Z13
-	VSUBPD.BCST      actkernconst<>+6328(SB), Z14, K3, Z14
-	VSUBPD.BCST      actkernconst<>+6328(SB), Z15, K4, Z15
-	VSUBPD.BCST      actkernconst<>+6328(SB), Z16, K5, Z16
-	VBLENDMPD.BCST   actkernconst<>+6288(SB), Z22, K2, Z22
-	VBLENDMPD.BCST   actkernconst<>+6288(SB), Z23, K3, Z23
-	VBLENDMPD.BCST   actkernconst<>+6288(SB), Z24, K4, Z24
-	VBLENDMPD.BCST   actkernconst<>+6288(SB), Z25, K5, Z25
-	VBLENDMPD.BCST   actkernconst<>+6296(SB), Z26, K2, Z26
-	VBLENDMPD.BCST   actkernconst<>+6296(SB), Z27, K3, Z27
-	VBLENDMPD.BCST   actkernconst<>+6296(SB), Z28, K4, Z28
-	VBLENDMPD.BCST   actkernconst<>+6296(SB), Z29, K5, Z29
-	VBLENDMPD.BCST   actkernconst<>+6304(SB), Z30, K2, Z30
-	VBLENDMPD.BCST   actkernconst<>+6304(SB), Z31, K3, Z31
-	VBLENDMPD.BCST   actkernconst<>+6304(SB), Z4, K4, Z4
+	VCMPPD           $0x12, Z15, Z20, K3
+	VSUBPD.BCST      actkernconst<>+6320(SB), Z12, K5, Z12
+	VSUBPD.BCST      actkernconst<>+6320(SB), Z13, K2, Z13
+	VSUBPD.BCST      actkernconst<>+6320(SB), Z14, K4, Z14
+	VSUBPD.BCST      actkernconst<>+6320(SB), Z15, K3, Z15
+	VBROADCASTSD     actkernconst<>+6368(SB), Z20
+	VBLENDMPD.BCST   actkernconst<>+6480(SB), Z20, K5, Z21
+	VBROADCASTSD     actkernconst<>+6368(SB), Z20
+	VBLENDMPD.BCST   actkernconst<>+6480(SB), Z20, K2, Z22
+	VBROADCASTSD     actkernconst<>+6368(SB), Z20
+	VBLENDMPD.BCST   actkernconst<>+6480(SB), Z20, K4, Z23
+	VBROADCASTSD     actkernconst<>+6368(SB), Z20
+	VBLENDMPD.BCST   actkernconst<>+6480(SB), Z20, K3, Z24
+	VBROADCASTSD     actkernconst<>+6376(SB), Z20
+	VBLENDMPD.BCST   actkernconst<>+6488(SB), Z20, K5, Z25
+	VBROADCASTSD     actkernconst<>+6376(SB), Z20
+	VBLENDMPD.BCST   actkernconst<>+6488(SB), Z20, K2, Z26
+	VBROADCASTSD     actkernconst<>+6376(SB), Z20
+	VBLENDMPD.BCST   actkernconst<>+6488(SB), Z20, K4, Z27
+	VBROADCASTSD     actkernconst<>+6376(SB), Z20
+	VBLENDMPD.BCST   actkernconst<>+6488(SB), Z20, K3, Z28
+	VBROADCASTSD     actkernconst<>+6384(SB), Z20
+	VBLENDMPD.BCST   actkernconst<>+6496(SB), Z20, K5, Z29
+	VBROADCASTSD     actkernconst<>+6384(SB), Z20
+	VBLENDMPD.BCST   actkernconst<>+6496(SB), Z20, K2, Z30
+	VBROADCASTSD     actkernconst<>+6384(SB), Z20
+	VBLENDMPD.BCST   actkernconst<>+6496(SB), Z20, K4, Z31
+	VBROADCASTSD     actkernconst<>+6384(SB), Z20
+	VMOVUPD          Z3, 56(SP)
+	VBLENDMPD.BCST   actkernconst<>+6496(SB), Z20, K3, Z3
+	VBROADCASTSD     actkernconst<>+6392(SB), Z20
+	VMOVUPD          Z2, 120(SP)
+	VBLENDMPD.BCST   actkernconst<>+6504(SB), Z20, K5, Z2
+	VBROADCASTSD     actkernconst<>+6392(SB), Z20
+	VMOVUPD          Z1, 184(SP)
+	VBLENDMPD.BCST   actkernconst<>+6504(SB), Z20, K2, Z1
+	VBROADCASTSD     actkernconst<>+6392(SB), Z20
+	VMOVUPD          Z0, 248(SP)
+	VBLENDMPD.BCST   actkernconst<>+6504(SB), Z20, K4, Z0
+	VBROADCASTSD     actkernconst<>+6392(SB), Z20
+	VMOVUPD          Z7, 312(SP)
+	VBLENDMPD.BCST   actkernconst<>+6504(SB), Z20, K3, Z7
+	VBROADCASTSD     actkernconst<>+6400(SB), Z20
+	VMOVUPD          Z6, 376(SP)
+	VBLENDMPD.BCST   actkernconst<>+6576(SB), Z20, K5, Z6
+	VBROADCASTSD     actkernconst<>+6400(SB), Z20
+	VMOVUPD          Z5, 440(SP)
+	VBLENDMPD.BCST   actkernconst<>+6576(SB), Z20, K2, Z5
+	VBROADCASTSD     actkernconst<>+6400(SB), Z20
+	VMOVUPD          Z4, 504(SP)
+	VBLENDMPD.BCST   actkernconst<>+6576(SB), Z20, K4, Z4
+	VBROADCASTSD     actkernconst<>+6400(SB), Z20
+	VMOVUPD          Z11, 568(SP)
+	VBLENDMPD.BCST   actkernconst<>+6576(SB), Z20, K3, Z11
+	VBROADCASTSD     actkernconst<>+6408(SB), Z20
+	VMOVUPD          Z10, 632(SP)
+	VBLENDMPD.BCST   actkernconst<>+6584(SB), Z20, K5, Z10
+	VBROADCASTSD     actkernconst<>+6408(SB), Z20
+	VMOVUPD          Z9, 696(SP)
+	VBLENDMPD.BCST   actkernconst<>+6584(SB), Z20, K2, Z9
+	VBROADCASTSD     actkernconst<>+6408(SB), Z20
+	VMOVUPD          Z8, 760(SP)
+	VBLENDMPD.BCST   actkernconst<>+6584(SB), Z20, K4, Z8
+	VBROADCASTSD     actkernconst<>+6408(SB), Z20
+	VMOVUPD          Z19, 824(SP)
+	VBLENDMPD.BCST   actkernconst<>+6584(SB), Z20, K3, Z19
+	VBROADCASTSD     actkernconst<>+6416(SB), Z20
+	VMOVUPD          Z18, 888(SP)
+	VBLENDMPD.BCST   actkernconst<>+6592(SB), Z20, K5, Z18
+	VBROADCASTSD     actkernconst<>+6416(SB), Z20
+	VMOVUPD          Z17, 952(SP)
+	VBLENDMPD.BCST   actkernconst<>+6592(SB), Z20, K2, Z17
+	VBROADCASTSD     actkernconst<>+6416(SB), Z20
+	VMOVUPD          Z16, 1016(SP)
+	VBLENDMPD.BCST   actkernconst<>+6592(SB), Z20, K4, Z16
+	VBROADCASTSD     actkernconst<>+6416(SB), Z20
+	VMOVUPD          Z16, 1080(SP)
+	VBLENDMPD.BCST   actkernconst<>+6592(SB), Z20, K3, Z16
+	VBROADCASTSD     actkernconst<>+6328(SB), Z20
+	VCMPPD           $0x12, Z12, Z20, K2
+	VBROADCASTSD     actkernconst<>+6328(SB), Z20
+	VCMPPD           $0x12, Z13, Z20, K3
+	VBROADCASTSD     actkernconst<>+6328(SB), Z20
+	VCMPPD           $0x12, Z14, Z20, K4
+	VBROADCASTSD     actkernconst<>+6328(SB), Z20
+	VCMPPD           $0x12, Z15, Z20, K5
+	VSUBPD.BCST      actkernconst<>+6328(SB), Z12, K2, Z12
+	VSUBPD.BCST      actkernconst<>+6328(SB), Z13, K3, Z13
+	VSUBPD.BCST      actkernconst<>+6328(SB), Z14, K4, Z14
+	VSUBPD.BCST      actkernconst<>+6328(SB), Z15, K5, Z15
+	VBLENDMPD.BCST   actkernconst<>+6288(SB), Z21, K2, Z21
+	VBLENDMPD.BCST   actkernconst<>+6288(SB), Z22, K3, Z22
+	VBLENDMPD.BCST   actkernconst<>+6288(SB), Z23, K4, Z23
+	VBLENDMPD.BCST   actkernconst<>+6288(SB), Z24, K5, Z24
+	VBLENDMPD.BCST   actkernconst<>+6296(SB), Z25, K2, Z25
+	VBLENDMPD.BCST   actkernconst<>+6296(SB), Z26, K3, Z26
+	VBLENDMPD.BCST   actkernconst<>+6296(SB), Z27, K4, Z27
+	VBLENDMPD.BCST   actkernconst<>+6296(SB), Z28, K5, Z28
+	VBLENDMPD.BCST   actkernconst<>+6304(SB), Z29, K2, Z29
+	VBLENDMPD.BCST   actkernconst<>+6304(SB), Z30, K3, Z30
+	VBLENDMPD.BCST   actkernconst<>+6304(SB), Z31, K4, Z31
 	VBLENDMPD.BCST   actkernconst<>+6304(SB), Z3, K5, Z3
 	VBLENDMPD.BCST   actkernconst<>+6312(SB), Z2, K2, Z2
 	VBLENDMPD.BCST   actkernconst<>+6312(SB), Z1, K3, Z1
-	VBLENDMPD.BCST   actkernconst<>+6312(SB), Z8, K4, Z8
+	VBLENDMPD.BCST   actkernconst<>+6312(SB), Z0, K4, Z0
 	VBLENDMPD.BCST   actkernconst<>+6312(SB), Z7, K5, Z7
-	VBLENDMPD.BCST   actkernconst<>+6536(SB), Z6, K2, Z6
-	VBLENDMPD.BCST   actkernconst<>+6536(SB), Z5, K3, Z5
-	VBLENDMPD.BCST   actkernconst<>+6536(SB), Z12, K4, Z12
-	VBLENDMPD.BCST   actkernconst<>+6536(SB), Z11, K5, Z11
-	VBLENDMPD.BCST   actkernconst<>+6544(SB), Z10, K2, Z10
-	VBLENDMPD.BCST   actkernconst<>+6544(SB), Z9, K3, Z9
-	VBLENDMPD.BCST   actkernconst<>+6544(SB), Z20, K4, Z20
-	VBLENDMPD.BCST   actkernconst<>+6544(SB), Z19, K5, Z19
-	VBLENDMPD.BCST   actkernconst<>+6552(SB), Z18, K2, Z18
-	VMOVUPD          1080(SP), Z21
-	VBLENDMPD.BCST   actkernconst<>+6552(SB), Z21, K3, Z21
+	VBLENDMPD.BCST   actkernconst<>+6544(SB), Z6, K2, Z6
+	VBLENDMPD.BCST   actkernconst<>+6544(SB), Z5, K3, Z5
+	VBLENDMPD.BCST   actkernconst<>+6544(SB), Z4, K4, Z4
+	VBLENDMPD.BCST   actkernconst<>+6544(SB), Z11, K5, Z11
+	VBLENDMPD.BCST   actkernconst<>+6552(SB), Z10, K2, Z10
+	VBLENDMPD.BCST   actkernconst<>+6552(SB), Z9, K3, Z9
+	VBLENDMPD.BCST   actkernconst<>+6552(SB), Z8, K4, Z8
+	VBLENDMPD.BCST   actkernconst<>+6552(SB), Z19, K5, Z19
+	VBLENDMPD.BCST   actkernconst<>+6560(SB), Z18, K2, Z18
+	VBLENDMPD.BCST   actkernconst<>+6560(SB), Z17, K3, Z17
+	VMOVUPD          1080(SP), Z20
+	VBLENDMPD.BCST   actkernconst<>+6560(SB), Z20, K4, Z20
+	VBLENDMPD.BCST   actkernconst<>+6560(SB), Z16, K5, Z16
 	VMOVUPD          Z7, 1080(SP)
-	VMOVUPD          1144(SP), Z7
-	VBLENDMPD.BCST   actkernconst<>+6552(SB), Z7, K4, Z7
-	VBLENDMPD.BCST   actkernconst<>+6552(SB), Z17, K5, Z17
-	VMOVUPD          Z8, 1144(SP)
-	VBROADCASTSD     actkernconst<>+6424(SB), Z8
+	VBROADCASTSD     actkernconst<>+6424(SB), Z7
+	VMOVUPD          Z0, 1144(SP)
+	VBLENDMPD.BCST   actkernconst<>+6568(SB), Z7, K2, Z0
+	VBROADCASTSD     actkernconst<>+6424(SB), Z7
 	VMOVUPD          Z1, 1208(SP)
-	VBLENDMPD.BCST   actkernconst<>+6560(SB), Z8, K2, Z1
-	VBROADCASTSD     actkernconst<>+6424(SB), Z8
+	VBLENDMPD.BCST   actkernconst<>+6568(SB), Z7, K3, Z1
+	VBROADCASTSD     actkernconst<>+6424(SB), Z7
 	VMOVUPD          Z1, 1272(SP)
-	VBLENDMPD.BCST   actkernconst<>+6560(SB), Z8, K3, Z1
-	VBROADCASTSD     actkernconst<>+6424(SB), Z8
+	VBLENDMPD.BCST   actkernconst<>+6568(SB), Z7, K4, Z1
+	VBROADCASTSD     actkernconst<>+6424(SB), Z7
 	VMOVUPD          Z1, 1336(SP)
-	VBLENDMPD.BCST   actkernconst<>+6560(SB), Z8, K4, Z1
-	VBROADCASTSD     actkernconst<>+6424(SB), Z8
+	VBLENDMPD.BCST   actkernconst<>+6568(SB), Z7, K5, Z1
+	VBROADCASTSD     actkernconst<>+6288(SB), Z7
 	VMOVUPD          Z1, 1400(SP)
-	VBLENDMPD.BCST   actkernconst<>+6560(SB), Z8, K5, Z1
-	VBROADCASTSD     actkernconst<>+6288(SB), Z8
+	VBLENDMPD.BCST   actkernconst<>+6480(SB), Z7, K2, Z1
+	VBROADCASTSD     actkernconst<>+6288(SB), Z7
 	VMOVUPD          Z1, 1464(SP)
-	VBLENDMPD.BCST   actkernconst<>+6472(SB), Z8, K2, Z1
-	VBROADCASTSD     actkernconst<>+6288(SB), Z8
+	VBLENDMPD.BCST   actkernconst<>+6480(SB), Z7, K3, Z1
+	VBROADCASTSD     actkernconst<>+6288(SB), Z7
 	VMOVUPD          Z1, 1528(SP)
-	VBLENDMPD.BCST   actkernconst<>+6472(SB), Z8, K3, Z1
-	VBROADCASTSD     actkernconst<>+6288(SB), Z8
+	VBLENDMPD.BCST   actkernconst<>+6480(SB), Z7, K4, Z1
+	VBROADCASTSD     actkernconst<>+6288(SB), Z7
 	VMOVUPD          Z1, 1592(SP)
-	VBLENDMPD.BCST   actkernconst<>+6472(SB), Z8, K4, Z1
-	VBROADCASTSD     actkernconst<>+6288(SB), Z8
+	VBLENDMPD.BCST   actkernconst<>+6480(SB), Z7, K5, Z1
+	VBROADCASTSD     actkernconst<>+6296(SB), Z7
 	VMOVUPD          Z1, 1656(SP)
-	VBLENDMPD.BCST   actkernconst<>+6472(SB), Z8, K5, Z1
-	VBROADCASTSD     actkernconst<>+6296(SB), Z8
+	VBLENDMPD.BCST   actkernconst<>+6488(SB), Z7, K2, Z1
+	VBROADCASTSD     actkernconst<>+6296(SB), Z7
 	VMOVUPD          Z1, 1720(SP)
-	VBLENDMPD.BCST   actkernconst<>+6480(SB), Z8, K2, Z1
-	VBROADCASTSD     actkernconst<>+6296(SB), Z8
+	VBLENDMPD.BCST   actkernconst<>+6488(SB), Z7, K3, Z1
+	VBROADCASTSD     actkernconst<>+6296(SB), Z7
 	VMOVUPD          Z1, 1784(SP)
-	VBLENDMPD.BCST   actkernconst<>+6480(SB), Z8, K3, Z1
-	VBROADCASTSD     actkernconst<>+6296(SB), Z8
+	VBLENDMPD.BCST   actkernconst<>+6488(SB), Z7, K4, Z1
+	VBROADCASTSD     actkernconst<>+6296(SB), Z7
 	VMOVUPD          Z1, 1848(SP)
-	VBLENDMPD.BCST   actkernconst<>+6480(SB), Z8, K4, Z1
-	VBROADCASTSD     actkernconst<>+6296(SB), Z8
+	VBLENDMPD.BCST   actkernconst<>+6488(SB), Z7, K5, Z1
+	VBROADCASTSD     actkernconst<>+6304(SB), Z7
 	VMOVUPD          Z1, 1912(SP)
-	VBLENDMPD.BCST   actkernconst<>+6480(SB), Z8, K5, Z1
-	VBROADCASTSD     actkernconst<>+6304(SB), Z8
+	VBLENDMPD.BCST   actkernconst<>+6496(SB), Z7, K2, Z1
+	VBROADCASTSD     actkernconst<>+6304(SB), Z7
 	VMOVUPD          Z1, 1976(SP)
-	VBLENDMPD.BCST   actkernconst<>+6488(SB), Z8, K2, Z1
-	VBROADCASTSD     actkernconst<>+6304(SB), Z8
+	VBLENDMPD.BCST   actkernconst<>+6496(SB), Z7, K3, Z1
+	VBROADCASTSD     actkernconst<>+6304(SB), Z7
 	VMOVUPD          Z1, 2040(SP)
-	VBLENDMPD.BCST   actkernconst<>+6488(SB), Z8, K3, Z1
-	VBROADCASTSD     actkernconst<>+6304(SB), Z8
+	VBLENDMPD.BCST   actkernconst<>+6496(SB), Z7, K4, Z1
+	VBROADCASTSD     actkernconst<>+6304(SB), Z7
 	VMOVUPD          Z1, 2104(SP)
-	VBLENDMPD.BCST   actkernconst<>+6488(SB), Z8, K4, Z1
-	VBROADCASTSD     actkernconst<>+6304(SB), Z8
+	VBLENDMPD.BCST   actkernconst<>+6496(SB), Z7, K5, Z1
+	VBROADCASTSD     actkernconst<>+6312(SB), Z7
 	VMOVUPD          Z1, 2168(SP)
-	VBLENDMPD.BCST   actkernconst<>+6488(SB), Z8, K5, Z1
-	VBROADCASTSD     actkernconst<>+6312(SB), Z8
+	VBLENDMPD.BCST   actkernconst<>+6504(SB), Z7, K2, Z1
+	VBROADCASTSD     actkernconst<>+6312(SB), Z7
 	VMOVUPD          Z1, 2232(SP)
-	VBLENDMPD.BCST   actkernconst<>+6496(SB), Z8, K2, Z1
-	VBROADCASTSD     actkernconst<>+6312(SB), Z8
+	VBLENDMPD.BCST   actkernconst<>+6504(SB), Z7, K3, Z1
+	VBROADCASTSD     actkernconst<>+6312(SB), Z7
 	VMOVUPD          Z1, 2296(SP)
-	VBLENDMPD.BCST   actkernconst<>+6496(SB), Z8, K3, Z1
-	VBROADCASTSD     actkernconst<>+6312(SB), Z8
+	VBLENDMPD.BCST   actkernconst<>+6504(SB), Z7, K4, Z1
+	VBROADCASTSD     actkernconst<>+6312(SB), Z7
 	VMOVUPD          Z1, 2360(SP)
-	VBLENDMPD.BCST   actkernconst<>+6496(SB), Z8, K4, Z1
-	VBROADCASTSD     actkernconst<>+6312(SB), Z8
-	VMOVUPD          Z1, 2424(SP)
-	VBLENDMPD.BCST   actkernconst<>+6496(SB), Z8, K5, Z1
-	VBROADCASTSD     actkernconst<>+5152(SB), Z8
-	VCMPPD           $0x12, Z13, Z8, K2
-	VBROADCASTSD     actkernconst<>+5152(SB), Z8
-	VCMPPD           $0x12, Z14, Z8, K3
-	VBROADCASTSD     actkernconst<>+5152(SB), Z8
-	VCMPPD           $0x12, Z15, Z8, K4
-	VBROADCASTSD     actkernconst<>+5152(SB), Z8
-	VCMPPD           $0x12, Z16, Z8, K5
-	VSUBPD.BCST      actkernconst<>+5152(SB), Z13, K2, Z13
-	VSUBPD.BCST      actkernconst<>+5152(SB), Z14, K3, Z14
-	VSUBPD.BCST      actkernconst<>+5152(SB), Z15, K4, Z15
-	VSUBPD.BCST      actkernconst<>+5152(SB), Z16, K5, Z16
-	VBLENDMPD        Z6, Z22, K2, Z22
-	VBLENDMPD        Z5, Z23, K3, Z23
-	VBLENDMPD        Z12, Z24, K4, Z24
-	VBLENDMPD        Z11, Z25, K5, Z25
-	VBLENDMPD        Z10, Z26, K2, Z26
-	VBLENDMPD        Z9, Z27, K3, Z27
-	VBLENDMPD        Z20, Z28, K4, Z28
-	VBLENDMPD        Z19, Z29, K5, Z29
-	VBLENDMPD        Z18, Z30, K2, Z30
-	VBLENDMPD        Z21, Z31, K3, Z31
-	VBLENDMPD        Z7, Z4, K4, Z4
-	VBLENDMPD        Z17, Z3, K5, Z3
-	VBLENDMPD        1272(SP), Z2, K2, Z2
-	VMOVUPD          1208(SP), Z8
-	VBLENDMPD        1336(SP), Z8, K3, Z8
-	VMOVUPD          Z29, 1208(SP)
-	VMOVUPD          1144(SP), Z29
-	VBLENDMPD        1400(SP), Z29, K4, Z29
-	VMOVUPD          Z28, 1144(SP)
-	VMOVUPD          1080(SP), Z28
-	VBLENDMPD        1464(SP), Z28, K5, Z28
-	VBLENDMPD        1528(SP), Z6, K2, Z6
-	VBLENDMPD        1592(SP), Z5, K3, Z5
-	VBLENDMPD        1656(SP), Z12, K4, Z12
-	VBLENDMPD        1720(SP), Z11, K5, Z11
-	VBLENDMPD        1784(SP), Z10, K2, Z10
-	VBLENDMPD        1848(SP), Z9, K3, Z9
-	VBLENDMPD        1912(SP), Z20, K4, Z20
-	VBLENDMPD        1976(SP), Z19, K5, Z19
-	VBLENDMPD        2040(SP), Z18, K2, Z18
-	VBLENDMPD        2104(SP), Z21, K3, Z21
-	VBLENDMPD        2168(SP), Z7, K4, Z7
-	VBLENDMPD        2232(SP), Z17, K5, Z17
-	VMOVUPD          Z17, 2232(SP)
-	VMOVUPD          1272(SP), Z17
-	VBLENDMPD        2296(SP), Z17, K2, Z17
-	VMOVUPD          Z17, 1272(SP)
-	VMOVUPD          1336(SP), Z17
-	VBLENDMPD        2360(SP), Z17, K3, Z17
-	VMOVUPD          Z17, 1336(SP)
-	VMOVUPD          1400(SP), Z17
-	VBLENDMPD        2424(SP), Z17, K4, Z17
-	VMOVUPD          Z17, 1400(SP)
-	VMOVUPD          1464(SP), Z17
-	VBLENDMPD        Z1, Z17, K5, Z1
-	VBROADCASTSD     actkernconst<>+3528(SB), Z17
-	VCMPPD           $0x12, Z13, Z17, K2
-	VBROADCASTSD     actkernconst<>+3528(SB), Z17
-	VCMPPD           $0x12, Z14, Z17, K3
-	VBROADCASTSD     actkernconst<>+3528(SB), Z17
-	VCMPPD           $0x12, Z15, Z17, K4
-	VBROADCASTSD     actkernconst<>+3528(SB), Z17
-	VCMPPD           $0x12, Z16, Z17, K5
-	VSUBPD.BCST      actkernconst<>+3528(SB), Z13, K2, Z13
-	VSUBPD.BCST      actkernconst<>+3528(SB), Z14, K3, Z14
-	VSUBPD.BCST      actkernconst<>+3528(SB), Z15, K4, Z15
-	VSUBPD.BCST      actkernconst<>+3528(SB), Z16, K5, Z16
-	VBLENDMPD        Z30, Z22, K2, Z22
-	VBLENDMPD        Z31, Z23, K3, Z23
-	VBLENDMPD        Z4, Z24, K4, Z24
-	VBLENDMPD        Z3, Z25, K5, Z25
-	VBLENDMPD        Z2, Z26, K2, Z26
-	VBLENDMPD        Z8, Z27, K3, Z27
-	VMOVUPD          1144(SP), Z17
-	VBLENDMPD        Z29, Z17, K4, Z17
-	VMOVUPD          Z25, 1144(SP)
-	VMOVUPD          1208(SP), Z25
-	VBLENDMPD        Z28, Z25, K5, Z25
-	VBLENDMPD        Z6, Z30, K2, Z30
-	VBLENDMPD        Z5, Z31, K3, Z31
-	VBLENDMPD        Z12, Z4, K4, Z4
+	VBLENDMPD.BCST   actkernconst<>+6504(SB), Z7, K5, Z1
+	VBROADCASTSD     actkernconst<>+5152(SB), Z7
+	VCMPPD           $0x12, Z12, Z7, K2
+	VBROADCASTSD     actkernconst<>+5152(SB), Z7
+	VCMPPD           $0x12, Z13, Z7, K3
+	VBROADCASTSD     actkernconst<>+5152(SB), Z7
+	VCMPPD           $0x12, Z14, Z7, K4
+	VBROADCASTSD     actkernconst<>+5152(SB), Z7
+	VCMPPD           $0x12, Z15, Z7, K5
+	VSUBPD.BCST      actkernconst<>+5152(SB), Z12, K2, Z12
+	VSUBPD.BCST      actkernconst<>+5152(SB), Z13, K3, Z13
+	VSUBPD.BCST      actkernconst<>+5152(SB), Z14, K4, Z14
+	VSUBPD.BCST      actkernconst<>+5152(SB), Z15, K5, Z15
+	VBLENDMPD        Z6, Z21, K2, Z21
+	VBLENDMPD        Z5, Z22, K3, Z22
+	VBLENDMPD        Z4, Z23, K4, Z23
+	VBLENDMPD        Z11, Z24, K5, Z24
+	VBLENDMPD        Z10, Z25, K2, Z25
+	VBLENDMPD        Z9, Z26, K3, Z26
+	VBLENDMPD        Z8, Z27, K4, Z27
+	VBLENDMPD        Z19, Z28, K5, Z28
+	VBLENDMPD        Z18, Z29, K2, Z29
+	VBLENDMPD        Z17, Z30, K3, Z30
+	VBLENDMPD        Z20, Z31, K4, Z31
+	VBLENDMPD        Z16, Z3, K5, Z3
+	VBLENDMPD        Z0, Z2, K2, Z2
+	VMOVUPD          1208(SP), Z7
+	VBLENDMPD        1272(SP), Z7, K3, Z7
+	VMOVUPD          Z28, 1208(SP)
+	VMOVUPD          1144(SP), Z28
+	VBLENDMPD        1336(SP), Z28, K4, Z28
+	VMOVUPD          Z27, 1144(SP)
+	VMOVUPD          1080(SP), Z27
+	VBLENDMPD        1400(SP), Z27, K5, Z27
+	VBLENDMPD        1464(SP), Z6, K2, Z6
+	VBLENDMPD        1528(SP), Z5, K3, Z5
+	VBLENDMPD        1592(SP), Z4, K4, Z4
+	VBLENDMPD        1656(SP), Z11, K5, Z11
+	VBLENDMPD        1720(SP), Z10, K2, Z10
+	VBLENDMPD        1784(SP), Z9, K3, Z9
+	VBLENDMPD        1848(SP), Z8, K4, Z8
+	VBLENDMPD        1912(SP), Z19, K5, Z19
+	VBLENDMPD        1976(SP), Z18, K2, Z18
+	VBLENDMPD        2040(SP), Z17, K3, Z17
+	VBLENDMPD        2104(SP), Z20, K4, Z20
+	VBLENDMPD        2168(SP), Z16, K5, Z16
+	VBLENDMPD        2232(SP), Z0, K2, Z0
+	VMOVUPD          Z0, 2232(SP)
+	VMOVUPD          1272(SP), Z0
+	VBLENDMPD        2296(SP), Z0, K3, Z0
+	VMOVUPD          Z0, 1272(SP)
+	VMOVUPD          1336(SP), Z0
+	VBLENDMPD        2360(SP), Z0, K4, Z0
+	VMOVUPD          Z0, 1336(SP)
+	VMOVUPD          1400(SP), Z0
+	VBLENDMPD        Z1, Z0, K5, Z1
+	VBROADCASTSD     actkernconst<>+3528(SB), Z0
+	VCMPPD           $0x12, Z12, Z0, K2
+	VBROADCASTSD     actkernconst<>+3528(SB), Z0
+	VCMPPD           $0x12, Z13, Z0, K3
+	VBROADCASTSD     actkernconst<>+3528(SB), Z0
+	VCMPPD           $0x12, Z14, Z0, K4
+	VBROADCASTSD     actkernconst<>+3528(SB), Z0
+	VCMPPD           $0x12, Z15, Z0, K5
+	VSUBPD.BCST      actkernconst<>+3528(SB), Z12, K2, Z12
+	VSUBPD.BCST      actkernconst<>+3528(SB), Z13, K3, Z13
+	VSUBPD.BCST      actkernconst<>+3528(SB), Z14, K4, Z14
+	VSUBPD.BCST      actkernconst<>+3528(SB), Z15, K5, Z15
+	VBLENDMPD        Z29, Z21, K2, Z21
+	VBLENDMPD        Z30, Z22, K3, Z22
+	VBLENDMPD        Z31, Z23, K4, Z23
+	VBLENDMPD        Z3, Z24, K5, Z24
+	VBLENDMPD        Z2, Z25, K2, Z25
+	VBLENDMPD        Z7, Z26, K3, Z26
+	VMOVUPD          1144(SP), Z0
+	VBLENDMPD        Z28, Z0, K4, Z0
+	VMOVUPD          Z24, 1144(SP)
+	VMOVUPD          1208(SP), Z24
+	VBLENDMPD        Z27, Z24, K5, Z24
+	VBLENDMPD        Z6, Z29, K2, Z29
+	VBLENDMPD        Z5, Z30, K3, Z30
+	VBLENDMPD        Z4, Z31, K4, Z31
 	VBLENDMPD        Z11, Z3, K5, Z3
 	VBLENDMPD        Z10, Z2, K2, Z2
-	VBLENDMPD        Z9, Z8, K3, Z8
-	VBLENDMPD        Z20, Z29, K4, Z29
-	VBLENDMPD        Z19, Z28, K5, Z28
+	VBLENDMPD        Z9, Z7, K3, Z7
+	VBLENDMPD        Z8, Z28, K4, Z28
+	VBLENDMPD        Z19, Z27, K5, Z27
 	VBLENDMPD        Z18, Z6, K2, Z18
-	VBLENDMPD        Z21, Z5, K3, Z21
-	VBLENDMPD        Z7, Z12, K4, Z7
-	VBLENDMPD        2232(SP), Z11, K5, Z11
-	VBLENDMPD        1272(SP), Z10, K2, Z10
-	VBLENDMPD        1336(SP), Z9, K3, Z9
-	VBLENDMPD        1400(SP), Z20, K4, Z20
+	VBLENDMPD        Z17, Z5, K3, Z17
+	VBLENDMPD        Z20, Z4, K4, Z20
+	VBLENDMPD        Z16, Z11, K5, Z16
+	VBLENDMPD        2232(SP), Z10, K2, Z10
+	VBLENDMPD        1272(SP), Z9, K3, Z9
+	VBLENDMPD        1336(SP), Z8, K4, Z8
 	VBLENDMPD        Z1, Z19, K5, Z1
-	VCMPPD           $0x12, Z13, Z0, K2
-	VCMPPD           $0x12, Z14, Z0, K3
-	VCMPPD           $0x12, Z15, Z0, K4
-	VCMPPD           $0x12, Z16, Z0, K5
-	VBLENDMPD        Z26, Z22, K2, Z22
-	VBLENDMPD        Z27, Z23, K3, Z23
-	VBLENDMPD        Z17, Z24, K4, Z24
-	VMOVUPD          1144(SP), Z5
-	VBLENDMPD        Z25, Z5, K5, Z5
-	VBLENDMPD        Z30, Z26, K2, Z26
-	VBLENDMPD        Z31, Z27, K3, Z27
-	VBLENDMPD        Z4, Z17, K4, Z17
-	VBLENDMPD        Z3, Z25, K5, Z25
-	VBLENDMPD        Z2, Z30, K2, Z30
-	VBLENDMPD        Z8, Z31, K3, Z31
-	VBLENDMPD        Z29, Z4, K4, Z4
-	VBLENDMPD        Z28, Z3, K5, Z3
+	VBROADCASTSD     actkernconst<>+0(SB), Z4
+	VCMPPD           $0x12, Z12, Z4, K2
+	VBROADCASTSD     actkernconst<>+0(SB), Z4
+	VCMPPD           $0x12, Z13, Z4, K3
+	VBROADCASTSD     actkernconst<>+0(SB), Z4
+	VCMPPD           $0x12, Z14, Z4, K4
+	VBROADCASTSD     actkernconst<>+0(SB), Z4
+	VCMPPD           $0x12, Z15, Z4, K5
+	VBLENDMPD        Z25, Z21, K2, Z21
+	VBLENDMPD        Z26, Z22, K3, Z22
+	VBLENDMPD        Z0, Z23, K4, Z23
+	VMOVUPD          1144(SP), Z4
+	VBLENDMPD        Z24, Z4, K5, Z4
+	VBLENDMPD        Z29, Z25, K2, Z25
+	VBLENDMPD        Z30, Z26, K3, Z26
+	VBLENDMPD        Z31, Z0, K4, Z0
+	VBLENDMPD        Z3, Z24, K5, Z24
+	VBLENDMPD        Z2, Z29, K2, Z29
+	VBLENDMPD        Z7, Z30, K3, Z30
+	VBLENDMPD        Z28, Z31, K4, Z31
+	VBLENDMPD        Z27, Z3, K5, Z3
 	VBLENDMPD        Z18, Z2, K2, Z2
-	VBLENDMPD        Z21, Z8, K3, Z8
-	VBLENDMPD        Z7, Z29, K4, Z29
-	VBLENDMPD        Z11, Z28, K5, Z28
+	VBLENDMPD        Z17, Z7, K3, Z7
+	VBLENDMPD        Z20, Z28, K4, Z28
+	VBLENDMPD        Z16, Z27, K5, Z27
 	VBLENDMPD        Z10, Z18, K2, Z10
-	VBLENDMPD        Z9, Z21, K3, Z9
-	VBLENDMPD        Z20, Z7, K4, Z20
-	VBLENDMPD        Z1, Z11, K5, Z1
-	VMOVUPD          1016(SP), Z6
-	VADDPD.BCST      actkernconst<>+1032(SB), Z6, Z7
+	VBLENDMPD        Z9, Z17, K3, Z9
+	VBLENDMPD        Z8, Z20, K4, Z8
+	VBLENDMPD        Z1, Z16, K5, Z1
+	VMOVUPD          1016(SP), Z5
+	VADDPD.BCST      actkernconst<>+1032(SB), Z5, Z6
 	VMOVUPD          952(SP), Z11
 	VADDPD.BCST      actkernconst<>+1032(SB), Z11, Z12
 	VMOVUPD          888(SP), Z13
 	VADDPD.BCST      actkernconst<>+1032(SB), Z13, Z14
 	VMOVUPD          824(SP), Z15
 	VADDPD.BCST      actkernconst<>+1032(SB), Z15, Z16
-	VSCALEFPD        Z7, Z22, Z22
-	VSCALEFPD        Z12, Z23, Z23
-	VSCALEFPD        Z14, Z24, Z24
-	VSCALEFPD        Z16, Z5, Z5
-	VADDPD.BCST      actkernconst<>+6464(SB), Z6, Z7
-	VADDPD.BCST      actkernconst<>+6464(SB), Z11, Z12
-	VADDPD.BCST      actkernconst<>+6464(SB), Z13, Z14
-	VADDPD.BCST      actkernconst<>+6464(SB), Z15, Z16
-	VSCALEFPD        Z7, Z26, Z26
-	VSCALEFPD        Z12, Z27, Z27
-	VSCALEFPD        Z14, Z17, Z17
-	VSCALEFPD        Z16, Z25, Z25
-	VADDPD.BCST      actkernconst<>+6592(SB), Z6, Z7
-	VADDPD.BCST      actkernconst<>+6592(SB), Z11, Z12
-	VADDPD.BCST      actkernconst<>+6592(SB), Z13, Z14
-	VADDPD.BCST      actkernconst<>+6592(SB), Z15, Z16
-	VSCALEFPD        Z7, Z30, Z30
-	VSCALEFPD        Z12, Z31, Z31
-	VSCALEFPD        Z14, Z4, Z4
-	VSCALEFPD        Z16, Z3, Z3
-	VADDPD.BCST      actkernconst<>+6600(SB), Z6, Z7
+	VSCALEFPD        Z6, Z21, Z21
+	VSCALEFPD        Z12, Z22, Z22
+	VSCALEFPD        Z14, Z23, Z23
+	VSCALEFPD        Z16, Z4, Z4
+	VADDPD.BCST      actkernconst<>+6472(SB), Z5, Z6
+	VADDPD.BCST      actkernconst<>+6472(SB), Z11, Z12
+	VADDPD.BCST      actkernconst<>+6472(SB), Z13, Z14
+	VADDPD.BCST      actkernconst<>+6472(SB), Z15, Z16
+	VSCALEFPD        Z6, Z25, Z25
+	VSCALEFPD        Z12, Z26, Z26
+	VSCALEFPD        Z14, Z0, Z0
+	VSCALEFPD        Z16, Z24, Z24
+	VADDPD.BCST      actkernconst<>+6600(SB), Z5, Z6
 	VADDPD.BCST      actkernconst<>+6600(SB), Z11, Z12
 	VADDPD.BCST      actkernconst<>+6600(SB), Z13, Z14
 	VADDPD.BCST      actkernconst<>+6600(SB), Z15, Z16
-	VSCALEFPD        Z7, Z2, Z2
-	VSCALEFPD        Z12, Z8, Z8
-	VSCALEFPD        Z14, Z29, Z29
-	VSCALEFPD        Z16, Z28, Z28
-	VADDPD.BCST      actkernconst<>+6608(SB), Z6, Z6
-	VADDPD.BCST      actkernconst<>+6608(SB), Z11, Z11
-	VADDPD.BCST      actkernconst<>+6608(SB), Z13, Z13
-	VADDPD.BCST      actkernconst<>+6608(SB), Z15, Z15
-	VSCALEFPD        Z6, Z10, Z10
+	VSCALEFPD        Z6, Z29, Z29
+	VSCALEFPD        Z12, Z30, Z30
+	VSCALEFPD        Z14, Z31, Z31
+	VSCALEFPD        Z16, Z3, Z3
+	VADDPD.BCST      actkernconst<>+6608(SB), Z5, Z6
+	VADDPD.BCST      actkernconst<>+6608(SB), Z11, Z12
+	VADDPD.BCST      actkernconst<>+6608(SB), Z13, Z14
+	VADDPD.BCST      actkernconst<>+6608(SB), Z15, Z16
+	VSCALEFPD        Z6, Z2, Z2
+	VSCALEFPD        Z12, Z7, Z7
+	VSCALEFPD        Z14, Z28, Z28
+	VSCALEFPD        Z16, Z27, Z27
+	VADDPD.BCST      actkernconst<>+6616(SB), Z5, Z5
+	VADDPD.BCST      actkernconst<>+6616(SB), Z11, Z11
+	VADDPD.BCST      actkernconst<>+6616(SB), Z13, Z13
+	VADDPD.BCST      actkernconst<>+6616(SB), Z15, Z15
+	VSCALEFPD        Z5, Z10, Z10
 	VSCALEFPD        Z11, Z9, Z9
-	VSCALEFPD        Z13, Z20, Z20
+	VSCALEFPD        Z13, Z8, Z8
 	VSCALEFPD        Z15, Z1, Z1
-	VMULPD.BCST      actkernconst<>+6456(SB), Z22, Z6
-	VMULPD.BCST      actkernconst<>+6456(SB), Z23, Z7
-	VMULPD.BCST      actkernconst<>+6456(SB), Z24, Z11
-	VMULPD.BCST      actkernconst<>+6456(SB), Z5, Z12
+	VMULPD.BCST      actkernconst<>+6464(SB), Z21, Z5
+	VMULPD.BCST      actkernconst<>+6464(SB), Z22, Z6
+	VMULPD.BCST      actkernconst<>+6464(SB), Z23, Z11
+	VMULPD.BCST      actkernconst<>+6464(SB), Z4, Z12
+	VRNDSCALEPD      $0x08, Z5, Z5
 	VRNDSCALEPD      $0x08, Z6, Z6
-	VRNDSCALEPD      $0x08, Z7, Z7
 	VRNDSCALEPD      $0x08, Z11, Z11
 	VRNDSCALEPD      $0x08, Z12, Z12
-	VFMADD132PD.BCST actkernconst<>+6448(SB), Z22, Z6
-	VFMADD132PD.BCST actkernconst<>+6448(SB), Z23, Z7
-	VFMADD132PD.BCST actkernconst<>+6448(SB), Z24, Z11
-	VFMADD132PD.BCST actkernconst<>+6448(SB), Z5, Z12
-	VADDPD.BCST      actkernconst<>+3528(SB), Z26, Z5
-	VADDPD.BCST      actkernconst<>+3528(SB), Z27, Z13
-	VADDPD.BCST      actkernconst<>+3528(SB), Z17, Z14
-	VADDPD.BCST      actkernconst<>+3528(SB), Z25, Z15
-	VSUBPD.BCST      actkernconst<>+3528(SB), Z5, Z5
+	VFMADD132PD.BCST actkernconst<>+6456(SB), Z21, Z5
+	VFMADD132PD.BCST actkernconst<>+6456(SB), Z22, Z6
+	VFMADD132PD.BCST actkernconst<>+6456(SB), Z23, Z11
+	VFMADD132PD.BCST actkernconst<>+6456(SB), Z4, Z12
+	VADDPD.BCST      actkernconst<>+3528(SB), Z25, Z4
+	VADDPD.BCST      actkernconst<>+3528(SB), Z26, Z13
+	VADDPD.BCST      actkernconst<>+3528(SB), Z0, Z14
+	VADDPD.BCST      actkernconst<>+3528(SB), Z24, Z15
+	VSUBPD.BCST      actkernconst<>+3528(SB), Z4, Z4
 	VSUBPD.BCST      actkernconst<>+3528(SB), Z13, Z13
 	VSUBPD.BCST      actkernconst<>+3528(SB), Z14, Z14
 	VSUBPD.BCST      actkernconst<>+3528(SB), Z15, Z15
-	VSUBPD           Z5, Z26, Z26
-	VSUBPD           Z13, Z27, Z27
-	VSUBPD           Z14, Z17, Z17
-	VSUBPD           Z15, Z25, Z25
-	VADDPD           Z5, Z6, Z6
-	VADDPD           Z13, Z7, Z7
+	VSUBPD           Z4, Z25, Z25
+	VSUBPD           Z13, Z26, Z26
+	VSUBPD           Z14, Z0, Z0
+	VSUBPD           Z15, Z24, Z24
+	VADDPD           Z4, Z5, Z5
+	VADDPD           Z13, Z6, Z6
 	VADDPD           Z14, Z11, Z11
 	VADDPD           Z15, Z12, Z12
-	VADDPD.BCST      actkernconst<>+6504(SB), Z30, Z5
-	VADDPD.BCST      actkernconst<>+6504(SB), Z31, Z13
-	VADDPD.BCST      actkernconst<>+6504(SB), Z4, Z14
-	VADDPD.BCST      actkernconst<>+6504(SB), Z3, Z15
-	VSUBPD.BCST      actkernconst<>+6504(SB), Z5, Z5
-	VSUBPD.BCST      actkernconst<>+6504(SB), Z13, Z13
-	VSUBPD.BCST      actkernconst<>+6504(SB), Z14, Z14
-	VSUBPD.BCST      actkernconst<>+6504(SB), Z15, Z15
-	VSUBPD           Z5, Z30, Z30
-	VSUBPD           Z13, Z31, Z31
-	VSUBPD           Z14, Z4, Z4
-	VSUBPD           Z15, Z3, Z3
-	VADDPD           Z5, Z26, Z26
-	VADDPD           Z13, Z27, Z27
-	VADDPD           Z14, Z17, Z17
-	VADDPD           Z15, Z25, Z25
-	VADDPD.BCST      actkernconst<>+6512(SB), Z2, Z5
-	VADDPD.BCST      actkernconst<>+6512(SB), Z8, Z13
-	VADDPD.BCST      actkernconst<>+6512(SB), Z29, Z14
-	VADDPD.BCST      actkernconst<>+6512(SB), Z28, Z15
-	VSUBPD.BCST      actkernconst<>+6512(SB), Z5, Z5
+	VADDPD.BCST      actkernconst<>+6512(SB), Z29, Z4
+	VADDPD.BCST      actkernconst<>+6512(SB), Z30, Z13
+	VADDPD.BCST      actkernconst<>+6512(SB), Z31, Z14
+	VADDPD.BCST      actkernconst<>+6512(SB), Z3, Z15
+	VSUBPD.BCST      actkernconst<>+6512(SB), Z4, Z4
 	VSUBPD.BCST      actkernconst<>+6512(SB), Z13, Z13
 	VSUBPD.BCST      actkernconst<>+6512(SB), Z14, Z14
 	VSUBPD.BCST      actkernconst<>+6512(SB), Z15, Z15
-	VSUBPD           Z5, Z2, Z2
-	VSUBPD           Z13, Z8, Z8
-	VSUBPD           Z14, Z29, Z29
-	VSUBPD           Z15, Z28, Z28
-	VADDPD           Z5, Z30, Z30
-	VADDPD           Z13, Z31, Z31
-	VADDPD           Z14, Z4, Z4
+	VSUBPD           Z4, Z29, Z29
+	VSUBPD           Z13, Z30, Z30
+	VSUBPD           Z14, Z31, Z31
+	VSUBPD           Z15, Z3, Z3
+	VADDPD           Z4, Z25, Z25
+	VADDPD           Z13, Z26, Z26
+	VADDPD           Z14, Z0, Z0
+	VADDPD           Z15, Z24, Z24
+	VADDPD.BCST      actkernconst<>+6520(SB), Z2, Z4
+	VADDPD.BCST      actkernconst<>+6520(SB), Z7, Z13
+	VADDPD.BCST      actkernconst<>+6520(SB), Z28, Z14
+	VADDPD.BCST      actkernconst<>+6520(SB), Z27, Z15
+	VSUBPD.BCST      actkernconst<>+6520(SB), Z4, Z4
+	VSUBPD.BCST      actkernconst<>+6520(SB), Z13, Z13
+	VSUBPD.BCST      actkernconst<>+6520(SB), Z14, Z14
+	VSUBPD.BCST      actkernconst<>+6520(SB), Z15, Z15
+	VSUBPD           Z4, Z2, Z2
+	VSUBPD           Z13, Z7, Z7
+	VSUBPD           Z14, Z28, Z28
+	VSUBPD           Z15, Z27, Z27
+	VADDPD           Z4, Z29, Z29
+	VADDPD           Z13, Z30, Z30
+	VADDPD           Z14, Z31, Z31
 	VADDPD           Z15, Z3, Z3
 	VADDPD           Z10, Z2, Z2
-	VADDPD           Z9, Z8, Z8
-	VADDPD           Z20, Z29, Z29
-	VADDPD           Z1, Z28, Z28
+	VADDPD           Z9, Z7, Z7
+	VADDPD           Z8, Z28, Z28
+	VADDPD           Z1, Z27, Z27
 	VMOVUPD          760(SP), Z1
-	VMULPD           Z6, Z1, Z5
-	VMOVUPD          696(SP), Z9
-	VMULPD           Z7, Z9, Z10
-	VMOVUPD          632(SP), Z13
-	VMULPD           Z11, Z13, Z14
-	VMOVUPD          568(SP), Z15
-	VMULPD           Z12, Z15, Z16
-	VXORPD.BCST      actkernconst<>+2208(SB), Z5, Z18
-	VXORPD.BCST      actkernconst<>+2208(SB), Z10, Z19
-	VXORPD.BCST      actkernconst<>+2208(SB), Z14, Z20
-	VXORPD.BCST      actkernconst<>+2208(SB), Z16, Z21
-	VFMADD213PD      Z18, Z1, Z6
-	VFMADD213PD      Z19, Z9, Z7
-	VFMADD213PD      Z20, Z13, Z11
-	VFMADD213PD      Z21, Z15, Z12
-	VMULPD.BCST      actkernconst<>+6456(SB), Z5, Z18
-	VMULPD.BCST      actkernconst<>+6456(SB), Z10, Z19
-	VMULPD.BCST      actkernconst<>+6456(SB), Z14, Z20
-	VMULPD.BCST      actkernconst<>+6456(SB), Z16, Z21
+	VMULPD           Z5, Z1, Z4
+	VMOVUPD          696(SP), Z8
+	VMULPD           Z6, Z8, Z9
+	VMOVUPD          632(SP), Z10
+	VMULPD           Z11, Z10, Z13
+	VMOVUPD          568(SP), Z14
+	VMULPD           Z12, Z14, Z15
+	VXORPD.BCST      actkernconst<>+2208(SB), Z4, Z16
+	VXORPD.BCST      actkernconst<>+2208(SB), Z9, Z17
+	VXORPD.BCST      actkernconst<>+2208(SB), Z13, Z18
+	VXORPD.BCST      actkernconst<>+2208(SB), Z15, Z19
+	VFMADD213PD      Z16, Z1, Z5
+	VFMADD213PD      Z17, Z8, Z6
+	VFMADD213PD      Z18, Z10, Z11
+	VFMADD213PD      Z19, Z14, Z12
+	VMULPD.BCST      actkernconst<>+6464(SB), Z4, Z16
+	VMULPD.BCST      actkernconst<>+6464(SB), Z9, Z17
+	VMULPD.BCST      actkernconst<>+6464(SB), Z13, Z18
+	VMULPD.BCST      actkernconst<>+6464(SB), Z15, Z19
+	VRNDSCALEPD      $0x08, Z16, Z16
+	VRNDSCALEPD      $0x08, Z17, Z17
 	VRNDSCALEPD      $0x08, Z18, Z18
 	VRNDSCALEPD      $0x08, Z19, Z19
-	VRNDSCALEPD      $0x08, Z20, Z20
-	VRNDSCALEPD      $0x08, Z21, Z21
-	VFMADD132PD.BCST actkernconst<>+6448(SB), Z5, Z18
-	VFMADD132PD.BCST actkernconst<>+6448(SB), Z10, Z19
-	VFMADD132PD.BCST actkernconst<>+6448(SB), Z14, Z20
-	VFMADD132PD.BCST actkernconst<>+6448(SB), Z16, Z21
-	VADDPD           Z6, Z18, Z18
-	VADDPD           Z7, Z19, Z19
-	VADDPD           Z11, Z20, Z20
-	VADDPD           Z12, Z21, Z21
-	VMULPD           Z26, Z1, Z5
-	VMULPD           Z27, Z9, Z6
-	VMULPD           Z17, Z13, Z7
-	VMULPD           Z25, Z15, Z10
-	VXORPD.BCST      actkernconst<>+2208(SB), Z5, Z11
-	VXORPD.BCST      actkernconst<>+2208(SB), Z6, Z12
-	VXORPD.BCST      actkernconst<>+2208(SB), Z7, Z14
-	VXORPD.BCST      actkernconst<>+2208(SB), Z10, Z16
-	VFMADD213PD      Z11, Z1, Z26
-	VFMADD213PD      Z12, Z9, Z27
-	VFMADD213PD      Z14, Z13, Z17
-	VFMADD213PD      Z16, Z15, Z25
-	VRNDSCALEPD      $0x08, Z5, Z11
-	VRNDSCALEPD      $0x08, Z6, Z12
-	VRNDSCALEPD      $0x08, Z7, Z14
-	VRNDSCALEPD      $0x08, Z10, Z16
-	VSUBPD           Z11, Z5, Z5
-	VSUBPD           Z12, Z6, Z6
-	VSUBPD           Z14, Z7, Z7
-	VSUBPD           Z16, Z10, Z10
-	VMULPD           Z30, Z1, Z22
-	VMULPD           Z31, Z9, Z23
-	VMULPD           Z4, Z13, Z24
-	VMOVUPD          Z16, 824(SP)
-	VMULPD           Z3, Z15, Z16
-	VMOVUPD          Z14, 888(SP)
-	VXORPD.BCST      actkernconst<>+2208(SB), Z22, Z14
+	VFMADD132PD.BCST actkernconst<>+6456(SB), Z4, Z16
+	VFMADD132PD.BCST actkernconst<>+6456(SB), Z9, Z17
+	VFMADD132PD.BCST actkernconst<>+6456(SB), Z13, Z18
+	VFMADD132PD.BCST actkernconst<>+6456(SB), Z15, Z19
+	VADDPD           Z5, Z16, Z16
+	VADDPD           Z6, Z17, Z17
+	VADDPD           Z11, Z18, Z18
+	VADDPD           Z12, Z19, Z19
+	VMULPD           Z25, Z1, Z4
+	VMULPD           Z26, Z8, Z5
+	VMULPD           Z0, Z10, Z6
+	VMULPD           Z24, Z14, Z9
+	VXORPD.BCST      actkernconst<>+2208(SB), Z4, Z11
+	VXORPD.BCST      actkernconst<>+2208(SB), Z5, Z12
+	VXORPD.BCST      actkernconst<>+2208(SB), Z6, Z13
+	VXORPD.BCST      actkernconst<>+2208(SB), Z9, Z15
+	VFMADD213PD      Z11, Z1, Z25
+	VFMADD213PD      Z12, Z8, Z26
+	VFMADD213PD      Z13, Z10, Z0
+	VFMADD213PD      Z15, Z14, Z24
+	VRNDSCALEPD      $0x08, Z4, Z11
+	VRNDSCALEPD      $0x08, Z5, Z12
+	VRNDSCALEPD      $0x08, Z6, Z13
+	VRNDSCALEPD      $0x08, Z9, Z15
+	VSUBPD           Z11, Z4, Z4
+	VSUBPD           Z12, Z5, Z5
+	VSUBPD           Z13, Z6, Z6
+	VSUBPD           Z15, Z9, Z9
+	VMULPD           Z29, Z1, Z20
+	VMULPD           Z30, Z8, Z21
+	VMULPD           Z31, Z10, Z22
+	VMULPD           Z3, Z14, Z23
+	VMOVUPD          Z15, 824(SP)
+	VXORPD.BCST      actkernconst<>+2208(SB), Z20, Z15
+	VMOVUPD          Z13, 888(SP)
+	VXORPD.BCST      actkernconst<>+2208(SB), Z21, Z13
 	VMOVUPD          Z12, 952(SP)
-	VXORPD.BCST      actkernconst<>+2208(SB), Z23, Z12
+	VXORPD.BCST      actkernconst<>+2208(SB), Z22, Z12
 	VMOVUPD          Z11, 1016(SP)
-	VXORPD.BCST      actkernconst<>+2208(SB), Z24, Z11
-	VMOVUPD          Z24, 1144(SP)
-	VXORPD.BCST      actkernconst<>+2208(SB), Z16, Z24
-	VFMADD213PD      Z14, Z1, Z30
-	VFMADD213PD      Z12, Z9, Z31
-	VFMADD213PD      Z11, Z13, Z4
-	VFMADD213PD      Z24, Z15, Z3
+	VXORPD.BCST      actkernconst<>+2208(SB), Z23, Z11
+	VFMADD213PD      Z15, Z1, Z29
+	VFMADD213PD      Z13, Z8, Z30
+	VFMADD213PD      Z12, Z10, Z31
+	VFMADD213PD      Z11, Z14, Z3
 	VMULPD           Z2, Z1, Z1
-	VMULPD           Z8, Z9, Z9
-	VMULPD           Z29, Z13, Z13
-	VMULPD           Z28, Z15, Z15
-	VADDPD           Z5, Z18, Z2
-	VADDPD           Z6, Z19, Z8
-	VADDPD           Z7, Z20, Z11
-	VADDPD           Z10, Z21, Z12
+	VMULPD           Z7, Z8, Z8
+	VMULPD           Z28, Z10, Z10
+	VMULPD           Z27, Z14, Z14
+	VADDPD           Z4, Z16, Z2
+	VADDPD           Z5, Z17, Z7
+	VADDPD           Z6, Z18, Z11
+	VADDPD           Z9, Z19, Z12
 	VRNDSCALEPD      $0x08, Z2, Z2
-	VRNDSCALEPD      $0x08, Z8, Z8
+	VRNDSCALEPD      $0x08, Z7, Z7
 	VRNDSCALEPD      $0x08, Z11, Z11
 	VRNDSCALEPD      $0x08, Z12, Z12
-	VSUBPD           Z2, Z18, Z18
-	VSUBPD           Z8, Z19, Z19
-	VSUBPD           Z11, Z20, Z20
-	VSUBPD           Z12, Z21, Z21
-	VADDPD           Z5, Z18, Z14
-	VADDPD           Z6, Z19, Z24
-	VADDPD           Z7, Z20, Z28
-	VADDPD           Z10, Z21, Z29
-	VMOVUPD          Z15, 568(SP)
-	VSUBPD           Z18, Z14, Z15
-	VMOVUPD          Z13, 632(SP)
-	VSUBPD           Z19, Z24, Z13
-	VMOVUPD          Z9, 696(SP)
-	VSUBPD           Z20, Z28, Z9
+	VSUBPD           Z2, Z16, Z16
+	VSUBPD           Z7, Z17, Z17
+	VSUBPD           Z11, Z18, Z18
+	VSUBPD           Z12, Z19, Z19
+	VADDPD           Z4, Z16, Z13
+	VADDPD           Z5, Z17, Z15
+	VADDPD           Z6, Z18, Z27
+	VADDPD           Z9, Z19, Z28
+	VMOVUPD          Z14, 568(SP)
+	VSUBPD           Z16, Z13, Z14
+	VMOVUPD          Z10, 632(SP)
+	VSUBPD           Z17, Z15, Z10
+	VMOVUPD          Z8, 696(SP)
+	VSUBPD           Z18, Z27, Z8
 	VMOVUPD          Z1, 760(SP)
-	VSUBPD           Z21, Z29, Z1
-	VMOVUPD          Z3, 1400(SP)
-	VSUBPD           Z15, Z14, Z3
-	VMOVUPD          Z4, 1336(SP)
-	VSUBPD           Z13, Z24, Z4
-	VMOVUPD          Z31, 1272(SP)
-	VSUBPD           Z9, Z28, Z31
-	VMOVUPD          Z30, 2232(SP)
-	VSUBPD           Z1, Z29, Z30
-	VSUBPD           Z3, Z18, Z18
-	VSUBPD           Z4, Z19, Z19
-	VSUBPD           Z31, Z20, Z20
-	VSUBPD           Z30, Z21, Z21
-	VSUBPD           Z15, Z5, Z5
-	VSUBPD           Z13, Z6, Z6
-	VSUBPD           Z9, Z7, Z7
-	VSUBPD           Z1, Z10, Z10
-	VADDPD           Z5, Z18, Z18
-	VADDPD           Z6, Z19, Z19
-	VADDPD           Z7, Z20, Z20
-	VADDPD           Z10, Z21, Z21
-	VADDPD           Z26, Z18, Z18
-	VADDPD           Z27, Z19, Z19
-	VADDPD           Z17, Z20, Z20
-	VADDPD           Z25, Z21, Z21
-	VADDPD           Z22, Z18, Z1
-	VADDPD           Z23, Z19, Z3
-	VADDPD           1144(SP), Z20, Z4
-	VADDPD           Z16, Z21, Z5
-	VSUBPD           Z18, Z1, Z6
-	VSUBPD           Z19, Z3, Z7
-	VSUBPD           Z20, Z4, Z9
-	VSUBPD           Z21, Z5, Z10
-	VSUBPD           Z6, Z1, Z13
-	VSUBPD           Z7, Z3, Z15
-	VSUBPD           Z9, Z4, Z17
-	VSUBPD           Z10, Z5, Z25
-	VSUBPD           Z13, Z18, Z18
-	VSUBPD           Z15, Z19, Z19
-	VSUBPD           Z17, Z20, Z20
-	VSUBPD           Z25, Z21, Z21
-	VSUBPD           Z6, Z22, Z22
-	VSUBPD           Z7, Z23, Z23
-	VMOVUPD          1144(SP), Z6
-	VSUBPD           Z9, Z6, Z6
+	VSUBPD           Z19, Z28, Z1
+	VMOVUPD          Z3, 1144(SP)
+	VSUBPD           Z14, Z13, Z3
+	VMOVUPD          Z31, 1336(SP)
+	VSUBPD           Z10, Z15, Z31
+	VMOVUPD          Z30, 1272(SP)
+	VSUBPD           Z8, Z27, Z30
+	VMOVUPD          Z29, 2232(SP)
+	VSUBPD           Z1, Z28, Z29
+	VSUBPD           Z3, Z16, Z16
+	VSUBPD           Z31, Z17, Z17
+	VSUBPD           Z30, Z18, Z18
+	VSUBPD           Z29, Z19, Z19
+	VSUBPD           Z14, Z4, Z4
+	VSUBPD           Z10, Z5, Z5
+	VSUBPD           Z8, Z6, Z6
+	VSUBPD           Z1, Z9, Z9
+	VADDPD           Z4, Z16, Z16
+	VADDPD           Z5, Z17, Z17
+	VADDPD           Z6, Z18, Z18
+	VADDPD           Z9, Z19, Z19
+	VADDPD           Z25, Z16, Z16
+	VADDPD           Z26, Z17, Z17
+	VADDPD           Z0, Z18, Z18
+	VADDPD           Z24, Z19, Z19
+	VADDPD           Z20, Z16, Z0
+	VADDPD           Z21, Z17, Z1
+	VADDPD           Z22, Z18, Z3
+	VADDPD           Z23, Z19, Z4
+	VSUBPD           Z16, Z0, Z5
+	VSUBPD           Z17, Z1, Z6
+	VSUBPD           Z18, Z3, Z8
+	VSUBPD           Z19, Z4, Z9
+	VSUBPD           Z5, Z0, Z10
+	VSUBPD           Z6, Z1, Z14
+	VSUBPD           Z8, Z3, Z24
+	VSUBPD           Z9, Z4, Z25
 	VSUBPD           Z10, Z16, Z16
+	VSUBPD           Z14, Z17, Z17
+	VSUBPD           Z24, Z18, Z18
+	VSUBPD           Z25, Z19, Z19
+	VSUBPD           Z5, Z20, Z20
+	VSUBPD           Z6, Z21, Z21
+	VSUBPD           Z8, Z22, Z22
+	VSUBPD           Z9, Z23, Z23
+	VADDPD           Z20, Z16, Z16
+	VADDPD           Z21, Z17, Z17
 	VADDPD           Z22, Z18, Z18
 	VADDPD           Z23, Z19, Z19
-	VADDPD           Z6, Z20, Z20
-	VADDPD           Z16, Z21, Z21
-	VADDPD           Z1, Z14, Z6
-	VADDPD           Z3, Z24, Z7
+	VADDPD           Z0, Z13, Z5
+	VADDPD           Z1, Z15, Z6
+	VADDPD           Z3, Z27, Z8
 	VADDPD           Z4, Z28, Z9
-	VADDPD           Z5, Z29, Z10
-	VSUBPD           Z14, Z6, Z13
-	VSUBPD           Z24, Z7, Z15
-	VSUBPD           Z28, Z9, Z16
-	VSUBPD           Z29, Z10, Z17
-	VSUBPD           Z13, Z6, Z22
-	VSUBPD           Z15, Z7, Z23
-	VSUBPD           Z16, Z9, Z25
-	VSUBPD           Z17, Z10, Z26
-	VSUBPD           Z22, Z14, Z14
-	VSUBPD           Z23, Z24, Z24
+	VSUBPD           Z13, Z5, Z10
+	VSUBPD           Z15, Z6, Z14
+	VSUBPD           Z27, Z8, Z20
+	VSUBPD           Z28, Z9, Z21
+	VSUBPD           Z10, Z5, Z22
+	VSUBPD           Z14, Z6, Z23
+	VSUBPD           Z20, Z8, Z24
+	VSUBPD           Z21, Z9, Z25
+	VSUBPD           Z22, Z13, Z13
+	VSUBPD           Z23, Z15, Z15
+	VSUBPD           Z24, Z27, Z27
 	VSUBPD           Z25, Z28, Z28
-	VSUBPD           Z26, Z29, Z29
-	VSUBPD           Z13, Z1, Z1
-	VSUBPD           Z15, Z3, Z3
-	VSUBPD           Z16, Z4, Z4
-	VSUBPD           Z17, Z5, Z5
-	VADDPD           Z1, Z14, Z14
-	VADDPD           Z3, Z24, Z24
+	VSUBPD           Z10, Z0, Z0
+	VSUBPD           Z14, Z1, Z1
+	VSUBPD           Z20, Z3, Z3
+	VSUBPD           Z21, Z4, Z4
+	VADDPD           Z0, Z13, Z13
+	VADDPD           Z1, Z15, Z15
+	VADDPD           Z3, Z27, Z27
 	VADDPD           Z4, Z28, Z28
-	VADDPD           Z5, Z29, Z29
-	VMOVUPD          1016(SP), Z1
-	VADDPD           Z2, Z1, Z1
-	VMOVUPD          952(SP), Z2
-	VADDPD           Z8, Z2, Z2
-	VMOVUPD          888(SP), Z3
-	VADDPD           Z11, Z3, Z3
-	VMOVUPD          824(SP), Z4
-	VADDPD           Z12, Z4, Z4
-	VADDPD           Z18, Z14, Z14
-	VADDPD           Z19, Z24, Z24
-	VADDPD           Z20, Z28, Z28
-	VADDPD           Z21, Z29, Z29
-	VADDPD           2232(SP), Z14, Z14
-	VADDPD           1272(SP), Z24, Z24
-	VADDPD           1336(SP), Z28, Z28
-	VADDPD           1400(SP), Z29, Z29
-	VADDPD           760(SP), Z14, Z14
-	VADDPD           696(SP), Z24, Z24
-	VADDPD           632(SP), Z28, Z28
-	VADDPD           568(SP), Z29, Z29
-	VMULPD.BCST      actkernconst<>+6280(SB), Z6, Z5
-	VMULPD.BCST      actkernconst<>+6280(SB), Z7, Z8
-	VMULPD.BCST      actkernconst<>+6280(SB), Z9, Z11
-	VMULPD.BCST      actkernconst<>+6280(SB), Z10, Z12
-	VXORPD.BCST      actkernconst<>+2208(SB), Z5, Z13
-	VXORPD.BCST      actkernconst<>+2208(SB), Z8, Z15
-	VXORPD.BCST      actkernconst<>+2208(SB), Z11, Z16
-	VXORPD.BCST      actkernconst<>+2208(SB), Z12, Z17
-	VFMADD231PD.BCST actkernconst<>+6280(SB), Z6, Z13
-	VFMADD231PD.BCST actkernconst<>+6280(SB), Z7, Z15
-	VFMADD231PD.BCST actkernconst<>+6280(SB), Z9, Z16
-	VFMADD231PD.BCST actkernconst<>+6280(SB), Z10, Z17
-	VMULPD.BCST      actkernconst<>+6280(SB), Z14, Z14
-	VMULPD.BCST      actkernconst<>+6280(SB), Z24, Z24
-	VMULPD.BCST      actkernconst<>+6280(SB), Z28, Z28
-	VMULPD.BCST      actkernconst<>+6280(SB), Z29, Z29
-	VFMADD132PD.BCST actkernconst<>+6520(SB), Z14, Z6
-	VFMADD132PD.BCST actkernconst<>+6520(SB), Z24, Z7
-	VFMADD132PD.BCST actkernconst<>+6520(SB), Z28, Z9
-	VFMADD132PD.BCST actkernconst<>+6520(SB), Z29, Z10
-	VADDPD           Z6, Z13, Z13
-	VADDPD           Z7, Z15, Z15
-	VADDPD           Z9, Z16, Z16
-	VADDPD           Z10, Z17, Z17
-	VADDPD           Z13, Z5, Z6
-	VADDPD           Z15, Z8, Z7
-	VADDPD           Z16, Z11, Z9
-	VADDPD           Z17, Z12, Z10
-	VSUBPD           Z5, Z6, Z5
-	VSUBPD           Z8, Z7, Z8
+	VMOVUPD          1016(SP), Z0
+	VADDPD           Z2, Z0, Z0
+	VMOVUPD          952(SP), Z1
+	VADDPD           Z7, Z1, Z1
+	VMOVUPD          888(SP), Z2
+	VADDPD           Z11, Z2, Z2
+	VMOVUPD          824(SP), Z3
+	VADDPD           Z12, Z3, Z3
+	VADDPD           Z16, Z13, Z13
+	VADDPD           Z17, Z15, Z15
+	VADDPD           Z18, Z27, Z27
+	VADDPD           Z19, Z28, Z28
+	VADDPD           2232(SP), Z13, Z13
+	VADDPD           1272(SP), Z15, Z15
+	VADDPD           1336(SP), Z27, Z27
+	VADDPD           1144(SP), Z28, Z28
+	VADDPD           760(SP), Z13, Z13
+	VADDPD           696(SP), Z15, Z15
+	VADDPD           632(SP), Z27, Z27
+	VADDPD           568(SP), Z28, Z28
+	VMULPD.BCST      actkernconst<>+6272(SB), Z5, Z4
+	VMULPD.BCST      actkernconst<>+6272(SB), Z6, Z7
+	VMULPD.BCST      actkernconst<>+6272(SB), Z8, Z10
+	VMULPD.BCST      actkernconst<>+6272(SB), Z9, Z11
+	VXORPD.BCST      actkernconst<>+2208(SB), Z4, Z12
+	VXORPD.BCST      actkernconst<>+2208(SB), Z7, Z14
+	VXORPD.BCST      actkernconst<>+2208(SB), Z10, Z16
+	VXORPD.BCST      actkernconst<>+2208(SB), Z11, Z17
+	VFMADD231PD.BCST actkernconst<>+6272(SB), Z5, Z12
+	VFMADD231PD.BCST actkernconst<>+6272(SB), Z6, Z14
+	VFMADD231PD.BCST actkernconst<>+6272(SB), Z8, Z16
+	VFMADD231PD.BCST actkernconst<>+6272(SB), Z9, Z17
+	VMULPD.BCST      actkernconst<>+6272(SB), Z13, Z13
+	VMULPD.BCST      actkernconst<>+6272(SB), Z15, Z15
+	VMULPD.BCST      actkernconst<>+6272(SB), Z27, Z27
+	VMULPD.BCST      actkernconst<>+6272(SB), Z28, Z28
+	VFMADD132PD.BCST actkernconst<>+6528(SB), Z13, Z5
+	VFMADD132PD.BCST actkernconst<>+6528(SB), Z15, Z6
+	VFMADD132PD.BCST actkernconst<>+6528(SB), Z27, Z8
+	VFMADD132PD.BCST actkernconst<>+6528(SB), Z28, Z9
+	VADDPD           Z5, Z12, Z12
+	VADDPD           Z6, Z14, Z14
+	VADDPD           Z8, Z16, Z16
+	VADDPD           Z9, Z17, Z17
+	VADDPD           Z12, Z4, Z5
+	VADDPD           Z14, Z7, Z6
+	VADDPD           Z16, Z10, Z8
+	VADDPD           Z17, Z11, Z9
+	VSUBPD           Z4, Z5, Z4
+	VSUBPD           Z7, Z6, Z7
+	VSUBPD           Z10, Z8, Z10
 	VSUBPD           Z11, Z9, Z11
-	VSUBPD           Z12, Z10, Z12
-	VSUBPD           Z5, Z13, Z13
-	VSUBPD           Z8, Z15, Z15
-	VSUBPD           Z11, Z16, Z16
-	VSUBPD           Z12, Z17, Z17
-	VADDPD           Z13, Z6, Z6
-	VADDPD           Z15, Z7, Z7
-	VADDPD           Z16, Z9, Z9
-	VADDPD           Z17, Z10, Z10
-	VMULPD.BCST      actkernconst<>+6456(SB), Z1, Z5
-	VMULPD.BCST      actkernconst<>+6456(SB), Z2, Z8
-	VMULPD.BCST      actkernconst<>+6456(SB), Z3, Z11
-	VMULPD.BCST      actkernconst<>+6456(SB), Z4, Z12
-	VRNDSCALEPD      $0x09, Z5, Z5
-	VRNDSCALEPD      $0x09, Z8, Z8
+	VSUBPD           Z4, Z12, Z12
+	VSUBPD           Z7, Z14, Z14
+	VSUBPD           Z10, Z16, Z16
+	VSUBPD           Z11, Z17, Z17
+	VADDPD           Z12, Z5, Z5
+	VADDPD           Z14, Z6, Z6
+	VADDPD           Z16, Z8, Z8
+	VADDPD           Z17, Z9, Z9
+	VMULPD.BCST      actkernconst<>+6464(SB), Z0, Z4
+	VMULPD.BCST      actkernconst<>+6464(SB), Z1, Z7
+	VMULPD.BCST      actkernconst<>+6464(SB), Z2, Z10
+	VMULPD.BCST      actkernconst<>+6464(SB), Z3, Z11
+	VRNDSCALEPD      $0x09, Z4, Z4
+	VRNDSCALEPD      $0x09, Z7, Z7
+	VRNDSCALEPD      $0x09, Z10, Z10
 	VRNDSCALEPD      $0x09, Z11, Z11
-	VRNDSCALEPD      $0x09, Z12, Z12
-	VFMADD132PD.BCST actkernconst<>+6448(SB), Z1, Z5
-	VFMADD132PD.BCST actkernconst<>+6448(SB), Z2, Z8
-	VFMADD132PD.BCST actkernconst<>+6448(SB), Z3, Z11
-	VFMADD132PD.BCST actkernconst<>+6448(SB), Z4, Z12
-	VMULPD.BCST      actkernconst<>+3896(SB), Z5, Z1
-	VMULPD.BCST      actkernconst<>+3896(SB), Z8, Z2
+	VFMADD132PD.BCST actkernconst<>+6456(SB), Z0, Z4
+	VFMADD132PD.BCST actkernconst<>+6456(SB), Z1, Z7
+	VFMADD132PD.BCST actkernconst<>+6456(SB), Z2, Z10
+	VFMADD132PD.BCST actkernconst<>+6456(SB), Z3, Z11
+	VMULPD.BCST      actkernconst<>+3896(SB), Z4, Z0
+	VMULPD.BCST      actkernconst<>+3896(SB), Z7, Z1
+	VMULPD.BCST      actkernconst<>+3896(SB), Z10, Z2
 	VMULPD.BCST      actkernconst<>+3896(SB), Z11, Z3
-	VMULPD.BCST      actkernconst<>+3896(SB), Z12, Z4
+	VRNDSCALEPD      $0x09, Z0, Z0
 	VRNDSCALEPD      $0x09, Z1, Z1
 	VRNDSCALEPD      $0x09, Z2, Z2
 	VRNDSCALEPD      $0x09, Z3, Z3
-	VRNDSCALEPD      $0x09, Z4, Z4
-	VFMADD231PD.BCST actkernconst<>+6272(SB), Z1, Z5
-	VFMADD231PD.BCST actkernconst<>+6272(SB), Z2, Z8
-	VFMADD231PD.BCST actkernconst<>+6272(SB), Z3, Z11
-	VFMADD231PD.BCST actkernconst<>+6272(SB), Z4, Z12
-	VBROADCASTSD     actkernconst<>+3896(SB), Z13
-	VCMPPD           $0x11, Z5, Z13, K2
-	VBROADCASTSD     actkernconst<>+3896(SB), Z5
-	VCMPPD           $0x11, Z8, Z5, K3
-	VBROADCASTSD     actkernconst<>+3896(SB), Z5
-	VCMPPD           $0x11, Z11, Z5, K4
-	VBROADCASTSD     actkernconst<>+3896(SB), Z5
-	VCMPPD           $0x11, Z12, Z5, K5
-	VANDPD.BCST      actkernconst<>+968(SB), Z6, Z5
-	VANDPD.BCST      actkernconst<>+968(SB), Z7, Z8
+	VFMADD231PD.BCST actkernconst<>+6624(SB), Z0, Z4
+	VFMADD231PD.BCST actkernconst<>+6624(SB), Z1, Z7
+	VFMADD231PD.BCST actkernconst<>+6624(SB), Z2, Z10
+	VFMADD231PD.BCST actkernconst<>+6624(SB), Z3, Z11
+	VBROADCASTSD     actkernconst<>+3896(SB), Z12
+	VCMPPD           $0x11, Z4, Z12, K2
+	VBROADCASTSD     actkernconst<>+3896(SB), Z4
+	VCMPPD           $0x11, Z7, Z4, K3
+	VBROADCASTSD     actkernconst<>+3896(SB), Z4
+	VCMPPD           $0x11, Z10, Z4, K4
+	VBROADCASTSD     actkernconst<>+3896(SB), Z4
+	VCMPPD           $0x11, Z11, Z4, K5
+	VANDPD.BCST      actkernconst<>+968(SB), Z5, Z4
+	VANDPD.BCST      actkernconst<>+968(SB), Z6, Z7
+	VANDPD.BCST      actkernconst<>+968(SB), Z8, Z10
 	VANDPD.BCST      actkernconst<>+968(SB), Z9, Z11
-	VANDPD.BCST      actkernconst<>+968(SB), Z10, Z12
-	VBROADCASTSD     actkernconst<>+6280(SB), Z13
-	VSUBPD           Z5, Z13, Z5
-	VBROADCASTSD     actkernconst<>+6280(SB), Z13
-	VSUBPD           Z8, Z13, Z8
-	VBROADCASTSD     actkernconst<>+6280(SB), Z13
-	VSUBPD           Z11, Z13, Z11
-	VBROADCASTSD     actkernconst<>+6280(SB), Z13
-	VSUBPD           Z12, Z13, Z12
-	VADDPD.BCST      actkernconst<>+6520(SB), Z5, K2, Z6
-	VADDPD.BCST      actkernconst<>+6520(SB), Z8, K3, Z7
-	VADDPD.BCST      actkernconst<>+6520(SB), Z11, K4, Z9
-	VADDPD.BCST      actkernconst<>+6520(SB), Z12, K5, Z10
-	VFMADD132PD.BCST actkernconst<>+6272(SB), Z0, Z1
-	VFMADD132PD.BCST actkernconst<>+6272(SB), Z0, Z2
-	VFMADD132PD.BCST actkernconst<>+6272(SB), Z0, Z3
-	VFMADD132PD.BCST actkernconst<>+6272(SB), Z0, Z4
-	VMOVUPD          504(SP), Z5
-	VMULPD.BCST      actkernconst<>+6616(SB), Z5, Z8
-	VMOVUPD          440(SP), Z11
-	VMULPD.BCST      actkernconst<>+6616(SB), Z11, Z12
-	VMOVUPD          376(SP), Z13
-	VMULPD.BCST      actkernconst<>+6616(SB), Z13, Z14
-	VMOVUPD          312(SP), Z15
-	VMULPD.BCST      actkernconst<>+6616(SB), Z15, Z16
-	VRNDSCALEPD      $0x08, Z8, Z8
-	VRNDSCALEPD      $0x08, Z12, Z12
-	VRNDSCALEPD      $0x08, Z14, Z14
-	VRNDSCALEPD      $0x08, Z16, Z16
-	VBROADCASTSD     actkernconst<>+6624(SB), Z17
-	VFMADD213PD      Z5, Z8, Z17
-	VBROADCASTSD     actkernconst<>+6624(SB), Z18
-	VFMADD213PD      Z11, Z12, Z18
-	VBROADCASTSD     actkernconst<>+6624(SB), Z19
-	VFMADD213PD      Z13, Z14, Z19
-	VBROADCASTSD     actkernconst<>+6624(SB), Z20
-	VFMADD213PD      Z15, Z16, Z20
-	VFMADD231PD.BCST actkernconst<>+6632(SB), Z8, Z17
-	VFMADD231PD.BCST actkernconst<>+6632(SB), Z12, Z18
-	VFMADD231PD.BCST actkernconst<>+6632(SB), Z14, Z19
-	VFMADD231PD.BCST actkernconst<>+6632(SB), Z16, Z20
-	VFMADD231PD.BCST actkernconst<>+6640(SB), Z8, Z17
-	VFMADD231PD.BCST actkernconst<>+6640(SB), Z12, Z18
-	VFMADD231PD.BCST actkernconst<>+6640(SB), Z14, Z19
-	VFMADD231PD.BCST actkernconst<>+6640(SB), Z16, Z20
-	VMULPD.BCST      actkernconst<>+3896(SB), Z8, Z21
-	VMULPD.BCST      actkernconst<>+3896(SB), Z12, Z22
-	VMULPD.BCST      actkernconst<>+3896(SB), Z14, Z23
-	VMULPD.BCST      actkernconst<>+3896(SB), Z16, Z24
-	VRNDSCALEPD      $0x09, Z21, Z21
-	VRNDSCALEPD      $0x09, Z22, Z22
-	VRNDSCALEPD      $0x09, Z23, Z23
-	VRNDSCALEPD      $0x09, Z24, Z24
-	VFMADD132PD.BCST actkernconst<>+6272(SB), Z8, Z21
-	VFMADD132PD.BCST actkernconst<>+6272(SB), Z12, Z22
-	VFMADD132PD.BCST actkernconst<>+6272(SB), Z14, Z23
-	VFMADD132PD.BCST actkernconst<>+6272(SB), Z16, Z24
-	VFMADD132PD.BCST actkernconst<>+6272(SB), Z0, Z21
-	VFMADD132PD.BCST actkernconst<>+6272(SB), Z0, Z22
-	VFMADD132PD.BCST actkernconst<>+6272(SB), Z0, Z23
-	VFMADD132PD.BCST actkernconst<>+6272(SB), Z0, Z24
-	VBLENDMPD        Z6, Z17, K6, Z6
-	VBLENDMPD        Z7, Z18, K7, Z7
+	VBROADCASTSD     actkernconst<>+6272(SB), Z12
+	VSUBPD           Z4, Z12, Z4
+	VBROADCASTSD     actkernconst<>+6272(SB), Z12
+	VSUBPD           Z7, Z12, Z7
+	VBROADCASTSD     actkernconst<>+6272(SB), Z12
+	VSUBPD           Z10, Z12, Z10
+	VBROADCASTSD     actkernconst<>+6272(SB), Z12
+	VSUBPD           Z11, Z12, Z11
+	VADDPD.BCST      actkernconst<>+6528(SB), Z4, K2, Z5
+	VADDPD.BCST      actkernconst<>+6528(SB), Z7, K3, Z6
+	VADDPD.BCST      actkernconst<>+6528(SB), Z10, K4, Z8
+	VADDPD.BCST      actkernconst<>+6528(SB), Z11, K5, Z9
+	VMOVUPD          504(SP), Z4
+	VBROADCASTSD     actkernconst<>+6432(SB), Z7
+	VFMADD213PD.BCST actkernconst<>+6280(SB), Z4, Z7
+	VMOVUPD          440(SP), Z10
+	VBROADCASTSD     actkernconst<>+6432(SB), Z11
+	VFMADD213PD.BCST actkernconst<>+6280(SB), Z10, Z11
+	VMOVUPD          376(SP), Z12
+	VBROADCASTSD     actkernconst<>+6432(SB), Z13
+	VFMADD213PD.BCST actkernconst<>+6280(SB), Z12, Z13
+	VMOVUPD          312(SP), Z14
+	VBROADCASTSD     actkernconst<>+6432(SB), Z15
+	VFMADD213PD.BCST actkernconst<>+6280(SB), Z14, Z15
+	VSUBPD.BCST      actkernconst<>+6280(SB), Z7, Z16
+	VSUBPD.BCST      actkernconst<>+6280(SB), Z11, Z17
+	VSUBPD.BCST      actkernconst<>+6280(SB), Z13, Z18
+	VSUBPD.BCST      actkernconst<>+6280(SB), Z15, Z19
+	VFMADD231PD.BCST actkernconst<>+6632(SB), Z16, Z4
+	VFMADD231PD.BCST actkernconst<>+6632(SB), Z17, Z10
+	VFMADD231PD.BCST actkernconst<>+6632(SB), Z18, Z12
+	VFMADD231PD.BCST actkernconst<>+6632(SB), Z19, Z14
+	VFMADD231PD.BCST actkernconst<>+6640(SB), Z16, Z4
+	VFMADD231PD.BCST actkernconst<>+6640(SB), Z17, Z10
+	VFMADD231PD.BCST actkernconst<>+6640(SB), Z18, Z12
+	VFMADD231PD.BCST actkernconst<>+6640(SB), Z19, Z14
+	VFMADD132PD.BCST actkernconst<>+6648(SB), Z4, Z16
+	VFMADD132PD.BCST actkernconst<>+6648(SB), Z10, Z17
+	VFMADD132PD.BCST actkernconst<>+6648(SB), Z12, Z18
+	VFMADD132PD.BCST actkernconst<>+6648(SB), Z14, Z19
+	VBLENDMPD        Z5, Z16, K6, Z5
+	VBLENDMPD        Z6, Z17, K7, Z6
 	KMOVW            48(SP), K2
-	VBLENDMPD        Z9, Z19, K2, Z9
+	VBLENDMPD        Z8, Z18, K2, Z8
 	KMOVW            40(SP), K3
-	VBLENDMPD        Z10, Z20, K3, Z10
+	VBLENDMPD        Z9, Z19, K3, Z9
 	KMOVW            32(SP), K4
-	VBLENDMPD        Z6, Z17, K4, Z6
+	VBLENDMPD        Z5, Z16, K4, Z5
 	KMOVW            8(SP), K5
-	VBLENDMPD        Z7, Z18, K5, Z7
+	VBLENDMPD        Z6, Z17, K5, Z6
 	KMOVW            16(SP), K5
-	VBLENDMPD        Z9, Z19, K5, Z9
+	VBLENDMPD        Z8, Z18, K5, Z8
 	KMOVW            24(SP), K5
-	VBLENDMPD        Z10, Z20, K5, Z10
-	VBLENDMPD        Z1, Z21, K6, Z1
-	VBLENDMPD        Z2, Z22, K7, Z2
-	VBLENDMPD        Z3, Z23, K2, Z3
-	VBLENDMPD        Z4, Z24, K3, Z4
-	VBLENDMPD        Z1, Z21, K4, Z1
+	VBLENDMPD        Z9, Z19, K5, Z9
+	VMOVAPD          Z7, Z4
+	VADDPD.BCST      actkernconst<>+6280(SB), Z0, K6, Z4
+	VMOVAPD          Z11, Z0
+	VADDPD.BCST      actkernconst<>+6280(SB), Z1, K7, Z0
+	VMOVAPD          Z13, Z1
+	VADDPD.BCST      actkernconst<>+6280(SB), Z2, K2, Z1
+	VMOVAPD          Z15, Z2
+	VADDPD.BCST      actkernconst<>+6280(SB), Z3, K3, Z2
+	VBLENDMPD        Z4, Z7, K4, Z4
 	KMOVW            8(SP), K2
-	VBLENDMPD        Z2, Z22, K2, Z2
+	VBLENDMPD        Z0, Z11, K2, Z0
 	KMOVW            16(SP), K2
-	VBLENDMPD        Z3, Z23, K2, Z3
-	VBLENDMPD        Z4, Z24, K5, Z4
-	VMULPD           Z6, Z6, Z8
-	VMULPD           Z7, Z7, Z12
-	VMULPD           Z9, Z9, Z14
-	VMULPD           Z10, Z10, Z16
-	VMULPD           Z8, Z6, Z17
-	VMULPD           Z12, Z7, Z18
-	VMULPD           Z14, Z9, Z19
-	VMULPD           Z16, Z10, Z20
-	VBROADCASTSD     actkernconst<>+6432(SB), Z21
-	VFMADD213PD.BCST actkernconst<>+6440(SB), Z8, Z21
-	VBROADCASTSD     actkernconst<>+6432(SB), Z22
-	VFMADD213PD.BCST actkernconst<>+6440(SB), Z12, Z22
-	VBROADCASTSD     actkernconst<>+6432(SB), Z23
-	VFMADD213PD.BCST actkernconst<>+6440(SB), Z14, Z23
-	VBROADCASTSD     actkernconst<>+6432(SB), Z24
-	VFMADD213PD.BCST actkernconst<>+6440(SB), Z16, Z24
-	VFMADD213PD.BCST actkernconst<>+6648(SB), Z8, Z21
-	VFMADD213PD.BCST actkernconst<>+6648(SB), Z12, Z22
-	VFMADD213PD.BCST actkernconst<>+6648(SB), Z14, Z23
-	VFMADD213PD.BCST actkernconst<>+6648(SB), Z16, Z24
-	VFMADD213PD.BCST actkernconst<>+6656(SB), Z8, Z21
-	VFMADD213PD.BCST actkernconst<>+6656(SB), Z12, Z22
-	VFMADD213PD.BCST actkernconst<>+6656(SB), Z14, Z23
-	VFMADD213PD.BCST actkernconst<>+6656(SB), Z16, Z24
-	VFMADD213PD.BCST actkernconst<>+6664(SB), Z8, Z21
-	VFMADD213PD.BCST actkernconst<>+6664(SB), Z12, Z22
-	VFMADD213PD.BCST actkernconst<>+6664(SB), Z14, Z23
-	VFMADD213PD.BCST actkernconst<>+6664(SB), Z16, Z24
-	VFMADD213PD.BCST actkernconst<>+6672(SB), Z8, Z21
-	VFMADD213PD.BCST actkernconst<>+6672(SB), Z12, Z22
-	VFMADD213PD.BCST actkernconst<>+6672(SB), Z14, Z23
-	VFMADD213PD.BCST actkernconst<>+6672(SB), Z16, Z24
-	VFMADD213PD      Z6, Z17, Z21
-	VFMADD213PD      Z7, Z18, Z22
-	VFMADD213PD      Z9, Z19, Z23
-	VFMADD213PD      Z10, Z20, Z24
-	VCMPPD.BCST      $0x04, actkernconst<>+1032(SB), Z5, K2
-	VCMPPD.BCST      $0x04, actkernconst<>+1032(SB), Z11, K3
-	VCMPPD.BCST      $0x04, actkernconst<>+1032(SB), Z13, K4
-	VCMPPD.BCST      $0x04, actkernconst<>+1032(SB), Z15, K5
-	VMULPD           Z1, Z21, K2, Z5
-	VMULPD           Z2, Z22, K3, Z11
-	VMULPD           Z3, Z23, K4, Z13
-	VMULPD           Z4, Z24, K5, Z15
-	VMOVUPD          248(SP), Z1
-	VFIXUPIMMPD.BCST $0x00, actkernconst<>+1144(SB), Z1, Z5
-	VMOVUPD          184(SP), Z1
-	VFIXUPIMMPD.BCST $0x00, actkernconst<>+1144(SB), Z1, Z11
-	VMOVUPD          120(SP), Z1
-	VFIXUPIMMPD.BCST $0x00, actkernconst<>+1144(SB), Z1, Z13
-	VMOVUPD          56(SP), Z1
-	VFIXUPIMMPD.BCST $0x00, actkernconst<>+1144(SB), Z1, Z15
+	VBLENDMPD        Z1, Z13, K2, Z1
+	VBLENDMPD        Z2, Z15, K5, Z2
+	VMULPD           Z5, Z5, Z3
+	VMULPD           Z6, Z6, Z7
+	VMULPD           Z8, Z8, Z10
+	VMULPD           Z9, Z9, Z11
+	VBROADCASTSD     actkernconst<>+6440(SB), Z12
+	VFMADD213PD.BCST actkernconst<>+6448(SB), Z3, Z12
+	VBROADCASTSD     actkernconst<>+6440(SB), Z13
+	VFMADD213PD.BCST actkernconst<>+6448(SB), Z7, Z13
+	VBROADCASTSD     actkernconst<>+6440(SB), Z14
+	VFMADD213PD.BCST actkernconst<>+6448(SB), Z10, Z14
+	VBROADCASTSD     actkernconst<>+6440(SB), Z15
+	VFMADD213PD.BCST actkernconst<>+6448(SB), Z11, Z15
+	VFMADD213PD.BCST actkernconst<>+6656(SB), Z3, Z12
+	VFMADD213PD.BCST actkernconst<>+6656(SB), Z7, Z13
+	VFMADD213PD.BCST actkernconst<>+6656(SB), Z10, Z14
+	VFMADD213PD.BCST actkernconst<>+6656(SB), Z11, Z15
+	VFMADD213PD.BCST actkernconst<>+6664(SB), Z3, Z12
+	VFMADD213PD.BCST actkernconst<>+6664(SB), Z7, Z13
+	VFMADD213PD.BCST actkernconst<>+6664(SB), Z10, Z14
+	VFMADD213PD.BCST actkernconst<>+6664(SB), Z11, Z15
+	VFMADD213PD.BCST actkernconst<>+6672(SB), Z3, Z12
+	VFMADD213PD.BCST actkernconst<>+6672(SB), Z7, Z13
+	VFMADD213PD.BCST actkernconst<>+6672(SB), Z10, Z14
+	VFMADD213PD.BCST actkernconst<>+6672(SB), Z11, Z15
+	VFMADD213PD.BCST actkernconst<>+6680(SB), Z3, Z12
+	VFMADD213PD.BCST actkernconst<>+6680(SB), Z7, Z13
+	VFMADD213PD.BCST actkernconst<>+6680(SB), Z10, Z14
+	VFMADD213PD.BCST actkernconst<>+6680(SB), Z11, Z15
+	VFMADD213PD.BCST actkernconst<>+0(SB), Z3, Z12
+	VFMADD213PD.BCST actkernconst<>+0(SB), Z7, Z13
+	VFMADD213PD.BCST actkernconst<>+0(SB), Z10, Z14
+	VFMADD213PD.BCST actkernconst<>+0(SB), Z11, Z15
+	VMULPD           Z12, Z5, Z5
+	VMULPD           Z13, Z6, Z6
+	VMULPD           Z14, Z8, Z8
+	VMULPD           Z15, Z9, Z9
+	VPSLLQ           $0x3f, Z4, Z3
+	VXORPD           Z5, Z3, Z5
+	VPSLLQ           $0x3f, Z0, Z3
+	VXORPD           Z6, Z3, Z6
+	VPSLLQ           $0x3f, Z1, Z0
+	VXORPD           Z8, Z0, Z8
+	VPSLLQ           $0x3f, Z2, Z0
+	VXORPD           Z9, Z0, Z9
+	VMOVUPD          248(SP), Z0
+	VFIXUPIMMPD.BCST $0x00, actkernconst<>+1144(SB), Z0, Z5
+	VMOVUPD          184(SP), Z0
+	VFIXUPIMMPD.BCST $0x00, actkernconst<>+1144(SB), Z0, Z6
+	VMOVUPD          120(SP), Z0
+	VFIXUPIMMPD.BCST $0x00, actkernconst<>+1144(SB), Z0, Z8
+	VMOVUPD          56(SP), Z0
+	VFIXUPIMMPD.BCST $0x00, actkernconst<>+1144(SB), Z0, Z9
 	VCVTPD2PS        Z5, Y5
 	VMOVUPS          Y5, (AX)
-	VCVTPD2PS        Z11, Y11
-	VMOVUPS          Y11, 32(AX)
-	VCVTPD2PS        Z13, Y13
-	VMOVUPS          Y13, 64(AX)
-	VCVTPD2PS        Z15, Y15
-	VMOVUPS          Y15, 96(AX)
+	VCVTPD2PS        Z6, Y6
+	VMOVUPS          Y6, 32(AX)
+	VCVTPD2PS        Z8, Y8
+	VMOVUPS          Y8, 64(AX)
+	VCVTPD2PS        Z9, Y9
+	VMOVUPS          Y9, 96(AX)
 	ADDQ             $0x00000080, AX
 	ADDQ             $0x00000080, CX
 	SUBQ             $0x00000020, DX
@@ -40761,203 +40741,200 @@ loop:
 single:
 	CMPQ             DX, $0x00000008
 	JB               tail
-	VCVTPS2PD        (CX), Z1
-	VMULPD.BCST      (SP), Z1, Z2
-	VANDPD.BCST      actkernconst<>+968(SB), Z2, Z3
-	VBROADCASTSD     actkernconst<>+6336(SB), Z4
-	VCMPPD           $0x11, Z3, Z4, K2
-	VCMPPD.BCST      $0x11, actkernconst<>+3936(SB), Z3, K2, K3
-	VGETEXPPD        Z2, Z3
-	VBROADCASTSD     actkernconst<>+6344(SB), Z4
-	VFMADD213PD.BCST actkernconst<>+6352(SB), Z3, Z4
-	VRNDSCALEPD      $0x09, Z4, Z4
-	VSUBPD.BCST      actkernconst<>+6528(SB), Z3, Z5
-	VFMADD231PD.BCST actkernconst<>+6464(SB), Z4, Z5
-	VBROADCASTSD     actkernconst<>+6360(SB), Z6
-	VSUBPD           Z3, Z6, Z3
-	VSCALEFPD        Z3, Z2, Z3
-	VBROADCASTSD     actkernconst<>+6320(SB), Z6
-	VCMPPD           $0x12, Z4, Z6, K4
-	VSUBPD.BCST      actkernconst<>+6320(SB), Z4, K4, Z4
-	VBROADCASTSD     actkernconst<>+6368(SB), Z6
-	VBLENDMPD.BCST   actkernconst<>+6472(SB), Z6, K4, Z7
-	VBROADCASTSD     actkernconst<>+6376(SB), Z6
-	VBLENDMPD.BCST   actkernconst<>+6480(SB), Z6, K4, Z8
-	VBROADCASTSD     actkernconst<>+6384(SB), Z6
-	VBLENDMPD.BCST   actkernconst<>+6488(SB), Z6, K4, Z9
-	VBROADCASTSD     actkernconst<>+6392(SB), Z6
-	VBLENDMPD.BCST   actkernconst<>+6496(SB), Z6, K4, Z10
-	VBROADCASTSD     actkernconst<>+6400(SB), Z6
-	VBLENDMPD.BCST   actkernconst<>+6568(SB), Z6, K4, Z11
-	VBROADCASTSD     actkernconst<>+6408(SB), Z6
-	VBLENDMPD.BCST   actkernconst<>+6576(SB), Z6, K4, Z12
-	VBROADCASTSD     actkernconst<>+6416(SB), Z6
-	VBLENDMPD.BCST   actkernconst<>+6584(SB), Z6, K4, Z13
-	VBROADCASTSD     actkernconst<>+6328(SB), Z6
-	VCMPPD           $0x12, Z4, Z6, K4
-	VSUBPD.BCST      actkernconst<>+6328(SB), Z4, K4, Z4
-	VBLENDMPD.BCST   actkernconst<>+6288(SB), Z7, K4, Z7
-	VBLENDMPD.BCST   actkernconst<>+6296(SB), Z8, K4, Z8
-	VBLENDMPD.BCST   actkernconst<>+6304(SB), Z9, K4, Z9
-	VBLENDMPD.BCST   actkernconst<>+6312(SB), Z10, K4, Z10
-	VBLENDMPD.BCST   actkernconst<>+6536(SB), Z11, K4, Z11
-	VBLENDMPD.BCST   actkernconst<>+6544(SB), Z12, K4, Z12
-	VBLENDMPD.BCST   actkernconst<>+6552(SB), Z13, K4, Z13
-	VBROADCASTSD     actkernconst<>+6424(SB), Z6
-	VBLENDMPD.BCST   actkernconst<>+6560(SB), Z6, K4, Z14
-	VBROADCASTSD     actkernconst<>+6288(SB), Z6
-	VBLENDMPD.BCST   actkernconst<>+6472(SB), Z6, K4, Z15
-	VBROADCASTSD     actkernconst<>+6296(SB), Z6
-	VBLENDMPD.BCST   actkernconst<>+6480(SB), Z6, K4, Z16
-	VBROADCASTSD     actkernconst<>+6304(SB), Z6
-	VBLENDMPD.BCST   actkernconst<>+6488(SB), Z6, K4, Z17
-	VBROADCASTSD     actkernconst<>+6312(SB), Z6
-	VBLENDMPD.BCST   actkernconst<>+6496(SB), Z6, K4, Z18
-	VBROADCASTSD     actkernconst<>+5152(SB), Z6
-	VCMPPD           $0x12, Z4, Z6, K4
-	VSUBPD.BCST      actkernconst<>+5152(SB), Z4, K4, Z4
+	VCVTPS2PD        (CX), Z0
+	VMULPD.BCST      (SP), Z0, Z1
+	VANDPD.BCST      actkernconst<>+968(SB), Z1, Z2
+	VBROADCASTSD     actkernconst<>+6336(SB), Z3
+	VCMPPD           $0x11, Z2, Z3, K2
+	VCMPPD.BCST      $0x11, actkernconst<>+3936(SB), Z2, K2, K3
+	VGETEXPPD        Z1, Z2
+	VBROADCASTSD     actkernconst<>+6344(SB), Z3
+	VFMADD213PD.BCST actkernconst<>+6352(SB), Z2, Z3
+	VRNDSCALEPD      $0x09, Z3, Z3
+	VSUBPD.BCST      actkernconst<>+6536(SB), Z2, Z4
+	VFMADD231PD.BCST actkernconst<>+6472(SB), Z3, Z4
+	VBROADCASTSD     actkernconst<>+6360(SB), Z5
+	VSUBPD           Z2, Z5, Z2
+	VSCALEFPD        Z2, Z1, Z2
+	VBROADCASTSD     actkernconst<>+6320(SB), Z5
+	VCMPPD           $0x12, Z3, Z5, K4
+	VSUBPD.BCST      actkernconst<>+6320(SB), Z3, K4, Z3
+	VBROADCASTSD     actkernconst<>+6368(SB), Z5
+	VBLENDMPD.BCST   actkernconst<>+6480(SB), Z5, K4, Z6
+	VBROADCASTSD     actkernconst<>+6376(SB), Z5
+	VBLENDMPD.BCST   actkernconst<>+6488(SB), Z5, K4, Z7
+	VBROADCASTSD     actkernconst<>+6384(SB), Z5
+	VBLENDMPD.BCST   actkernconst<>+6496(SB), Z5, K4, Z8
+	VBROADCASTSD     actkernconst<>+6392(SB), Z5
+	VBLENDMPD.BCST   actkernconst<>+6504(SB), Z5, K4, Z9
+	VBROADCASTSD     actkernconst<>+6400(SB), Z5
+	VBLENDMPD.BCST   actkernconst<>+6576(SB), Z5, K4, Z10
+	VBROADCASTSD     actkernconst<>+6408(SB), Z5
+	VBLENDMPD.BCST   actkernconst<>+6584(SB), Z5, K4, Z11
+	VBROADCASTSD     actkernconst<>+6416(SB), Z5
+	VBLENDMPD.BCST   actkernconst<>+6592(SB), Z5, K4, Z12
+	VBROADCASTSD     actkernconst<>+6328(SB), Z5
+	VCMPPD           $0x12, Z3, Z5, K4
+	VSUBPD.BCST      actkernconst<>+6328(SB), Z3, K4, Z3
+	VBLENDMPD.BCST   actkernconst<>+6288(SB), Z6, K4, Z6
+	VBLENDMPD.BCST   actkernconst<>+6296(SB), Z7, K4, Z7
+	VBLENDMPD.BCST   actkernconst<>+6304(SB), Z8, K4, Z8
+	VBLENDMPD.BCST   actkernconst<>+6312(SB), Z9, K4, Z9
+	VBLENDMPD.BCST   actkernconst<>+6544(SB), Z10, K4, Z10
+	VBLENDMPD.BCST   actkernconst<>+6552(SB), Z11, K4, Z11
+	VBLENDMPD.BCST   actkernconst<>+6560(SB), Z12, K4, Z12
+	VBROADCASTSD     actkernconst<>+6424(SB), Z5
+	VBLENDMPD.BCST   actkernconst<>+6568(SB), Z5, K4, Z13
+	VBROADCASTSD     actkernconst<>+6288(SB), Z5
+	VBLENDMPD.BCST   actkernconst<>+6480(SB), Z5, K4, Z14
+	VBROADCASTSD     actkernconst<>+6296(SB), Z5
+	VBLENDMPD.BCST   actkernconst<>+6488(SB), Z5, K4, Z15
+	VBROADCASTSD     actkernconst<>+6304(SB), Z5
+	VBLENDMPD.BCST   actkernconst<>+6496(SB), Z5, K4, Z16
+	VBROADCASTSD     actkernconst<>+6312(SB), Z5
+	VBLENDMPD.BCST   actkernconst<>+6504(SB), Z5, K4, Z17
+	VBROADCASTSD     actkernconst<>+5152(SB), Z5
+	VCMPPD           $0x12, Z3, Z5, K4
+	VSUBPD.BCST      actkernconst<>+5152(SB), Z3, K4, Z3
+	VBLENDMPD        Z10, Z6, K4, Z6
 	VBLENDMPD        Z11, Z7, K4, Z7
 	VBLENDMPD        Z12, Z8, K4, Z8
 	VBLENDMPD        Z13, Z9, K4, Z9
-	VBLENDMPD        Z14, Z10, K4, Z10
+	VBLENDMPD        Z14, Z10, K4, Z14
 	VBLENDMPD        Z15, Z11, K4, Z15
 	VBLENDMPD        Z16, Z12, K4, Z16
 	VBLENDMPD        Z17, Z13, K4, Z17
-	VBLENDMPD        Z18, Z14, K4, Z18
-	VBROADCASTSD     actkernconst<>+3528(SB), Z6
-	VCMPPD           $0x12, Z4, Z6, K4
-	VSUBPD.BCST      actkernconst<>+3528(SB), Z4, K4, Z4
+	VBROADCASTSD     actkernconst<>+3528(SB), Z5
+	VCMPPD           $0x12, Z3, Z5, K4
+	VSUBPD.BCST      actkernconst<>+3528(SB), Z3, K4, Z3
+	VBLENDMPD        Z8, Z6, K4, Z6
 	VBLENDMPD        Z9, Z7, K4, Z7
-	VBLENDMPD        Z10, Z8, K4, Z8
+	VBLENDMPD        Z14, Z8, K4, Z8
 	VBLENDMPD        Z15, Z9, K4, Z9
-	VBLENDMPD        Z16, Z10, K4, Z10
+	VBLENDMPD        Z16, Z14, K4, Z16
 	VBLENDMPD        Z17, Z15, K4, Z17
-	VBLENDMPD        Z18, Z16, K4, Z18
-	VCMPPD           $0x12, Z4, Z0, K4
+	VBROADCASTSD     actkernconst<>+0(SB), Z5
+	VCMPPD           $0x12, Z3, Z5, K4
+	VBLENDMPD        Z7, Z6, K4, Z6
 	VBLENDMPD        Z8, Z7, K4, Z7
 	VBLENDMPD        Z9, Z8, K4, Z8
-	VBLENDMPD        Z10, Z9, K4, Z9
-	VBLENDMPD        Z17, Z10, K4, Z10
-	VBLENDMPD        Z18, Z17, K4, Z18
-	VADDPD.BCST      actkernconst<>+1032(SB), Z5, Z4
-	VSCALEFPD        Z4, Z7, Z7
-	VADDPD.BCST      actkernconst<>+6464(SB), Z5, Z4
-	VSCALEFPD        Z4, Z8, Z8
-	VADDPD.BCST      actkernconst<>+6592(SB), Z5, Z4
-	VSCALEFPD        Z4, Z9, Z9
-	VADDPD.BCST      actkernconst<>+6600(SB), Z5, Z4
-	VSCALEFPD        Z4, Z10, Z10
-	VADDPD.BCST      actkernconst<>+6608(SB), Z5, Z5
-	VSCALEFPD        Z5, Z18, Z18
-	VMULPD.BCST      actkernconst<>+6456(SB), Z7, Z4
-	VRNDSCALEPD      $0x08, Z4, Z4
-	VFMADD132PD.BCST actkernconst<>+6448(SB), Z7, Z4
-	VADDPD.BCST      actkernconst<>+3528(SB), Z8, Z5
-	VSUBPD.BCST      actkernconst<>+3528(SB), Z5, Z5
-	VSUBPD           Z5, Z8, Z8
-	VADDPD           Z5, Z4, Z4
-	VADDPD.BCST      actkernconst<>+6504(SB), Z9, Z5
-	VSUBPD.BCST      actkernconst<>+6504(SB), Z5, Z5
-	VSUBPD           Z5, Z9, Z9
-	VADDPD           Z5, Z8, Z8
-	VADDPD.BCST      actkernconst<>+6512(SB), Z10, Z5
-	VSUBPD.BCST      actkernconst<>+6512(SB), Z5, Z5
-	VSUBPD           Z5, Z10, Z10
-	VADDPD           Z5, Z9, Z9
-	VADDPD           Z18, Z10, Z10
-	VMULPD           Z4, Z3, Z5
-	VXORPD.BCST      actkernconst<>+2208(SB), Z5, Z6
-	VFMADD213PD      Z6, Z3, Z4
-	VMULPD.BCST      actkernconst<>+6456(SB), Z5, Z6
-	VRNDSCALEPD      $0x08, Z6, Z6
-	VFMADD132PD.BCST actkernconst<>+6448(SB), Z5, Z6
-	VADDPD           Z4, Z6, Z6
-	VMULPD           Z8, Z3, Z4
-	VXORPD.BCST      actkernconst<>+2208(SB), Z4, Z5
-	VFMADD213PD      Z5, Z3, Z8
-	VRNDSCALEPD      $0x08, Z4, Z5
-	VSUBPD           Z5, Z4, Z4
-	VMULPD           Z9, Z3, Z7
-	VXORPD.BCST      actkernconst<>+2208(SB), Z7, Z11
-	VFMADD213PD      Z11, Z3, Z9
-	VMULPD           Z10, Z3, Z3
-	VADDPD           Z4, Z6, Z10
-	VRNDSCALEPD      $0x08, Z10, Z10
-	VSUBPD           Z10, Z6, Z6
-	VADDPD           Z4, Z6, Z11
-	VSUBPD           Z6, Z11, Z12
-	VSUBPD           Z12, Z11, Z13
-	VSUBPD           Z13, Z6, Z6
-	VSUBPD           Z12, Z4, Z4
-	VADDPD           Z4, Z6, Z6
-	VADDPD           Z8, Z6, Z6
-	VADDPD           Z7, Z6, Z4
-	VSUBPD           Z6, Z4, Z8
-	VSUBPD           Z8, Z4, Z12
-	VSUBPD           Z12, Z6, Z6
-	VSUBPD           Z8, Z7, Z7
-	VADDPD           Z7, Z6, Z6
-	VADDPD           Z4, Z11, Z7
-	VSUBPD           Z11, Z7, Z8
-	VSUBPD           Z8, Z7, Z12
-	VSUBPD           Z12, Z11, Z11
-	VSUBPD           Z8, Z4, Z4
-	VADDPD           Z4, Z11, Z11
-	VADDPD           Z10, Z5, Z5
-	VADDPD           Z6, Z11, Z11
-	VADDPD           Z9, Z11, Z11
-	VADDPD           Z3, Z11, Z11
-	VMULPD.BCST      actkernconst<>+6280(SB), Z7, Z3
-	VXORPD.BCST      actkernconst<>+2208(SB), Z3, Z4
-	VFMADD231PD.BCST actkernconst<>+6280(SB), Z7, Z4
-	VMULPD.BCST      actkernconst<>+6280(SB), Z11, Z11
-	VFMADD132PD.BCST actkernconst<>+6520(SB), Z11, Z7
-	VADDPD           Z7, Z4, Z4
-	VADDPD           Z4, Z3, Z6
-	VSUBPD           Z3, Z6, Z3
-	VSUBPD           Z3, Z4, Z4
-	VADDPD           Z4, Z6, Z6
-	VMULPD.BCST      actkernconst<>+6456(SB), Z5, Z3
-	VRNDSCALEPD      $0x09, Z3, Z3
-	VFMADD132PD.BCST actkernconst<>+6448(SB), Z5, Z3
-	VMULPD.BCST      actkernconst<>+3896(SB), Z3, Z4
-	VRNDSCALEPD      $0x09, Z4, Z4
-	VFMADD231PD.BCST actkernconst<>+6272(SB), Z4, Z3
-	VBROADCASTSD     actkernconst<>+3896(SB), Z5
-	VCMPPD           $0x11, Z3, Z5, K4
-	VANDPD.BCST      actkernconst<>+968(SB), Z6, Z3
-	VBROADCASTSD     actkernconst<>+6280(SB), Z5
-	VSUBPD           Z3, Z5, Z3
-	VADDPD.BCST      actkernconst<>+6520(SB), Z3, K4, Z6
-	VFMADD132PD.BCST actkernconst<>+6272(SB), Z0, Z4
-	VMULPD.BCST      actkernconst<>+6616(SB), Z2, Z3
+	VBLENDMPD        Z16, Z9, K4, Z9
+	VBLENDMPD        Z17, Z16, K4, Z17
+	VADDPD.BCST      actkernconst<>+1032(SB), Z4, Z3
+	VSCALEFPD        Z3, Z6, Z6
+	VADDPD.BCST      actkernconst<>+6472(SB), Z4, Z3
+	VSCALEFPD        Z3, Z7, Z7
+	VADDPD.BCST      actkernconst<>+6600(SB), Z4, Z3
+	VSCALEFPD        Z3, Z8, Z8
+	VADDPD.BCST      actkernconst<>+6608(SB), Z4, Z3
+	VSCALEFPD        Z3, Z9, Z9
+	VADDPD.BCST      actkernconst<>+6616(SB), Z4, Z4
+	VSCALEFPD        Z4, Z17, Z17
+	VMULPD.BCST      actkernconst<>+6464(SB), Z6, Z3
 	VRNDSCALEPD      $0x08, Z3, Z3
-	VBROADCASTSD     actkernconst<>+6624(SB), Z5
-	VFMADD213PD      Z2, Z3, Z5
-	VFMADD231PD.BCST actkernconst<>+6632(SB), Z3, Z5
-	VFMADD231PD.BCST actkernconst<>+6640(SB), Z3, Z5
-	VMULPD.BCST      actkernconst<>+3896(SB), Z3, Z7
-	VRNDSCALEPD      $0x09, Z7, Z7
-	VFMADD132PD.BCST actkernconst<>+6272(SB), Z3, Z7
-	VFMADD132PD.BCST actkernconst<>+6272(SB), Z0, Z7
-	VBLENDMPD        Z6, Z5, K3, Z6
-	VBLENDMPD        Z6, Z5, K2, Z6
-	VBLENDMPD        Z4, Z7, K3, Z4
-	VBLENDMPD        Z4, Z7, K2, Z4
-	VMULPD           Z6, Z6, Z3
-	VMULPD           Z3, Z6, Z5
-	VBROADCASTSD     actkernconst<>+6432(SB), Z7
-	VFMADD213PD.BCST actkernconst<>+6440(SB), Z3, Z7
-	VFMADD213PD.BCST actkernconst<>+6648(SB), Z3, Z7
-	VFMADD213PD.BCST actkernconst<>+6656(SB), Z3, Z7
-	VFMADD213PD.BCST actkernconst<>+6664(SB), Z3, Z7
-	VFMADD213PD.BCST actkernconst<>+6672(SB), Z3, Z7
-	VFMADD213PD      Z6, Z5, Z7
-	VCMPPD.BCST      $0x04, actkernconst<>+1032(SB), Z2, K2
-	VMULPD           Z4, Z7, K2, Z2
-	VFIXUPIMMPD.BCST $0x00, actkernconst<>+1144(SB), Z1, Z2
-	VCVTPD2PS        Z2, Y2
-	VMOVUPS          Y2, (AX)
+	VFMADD132PD.BCST actkernconst<>+6456(SB), Z6, Z3
+	VADDPD.BCST      actkernconst<>+3528(SB), Z7, Z4
+	VSUBPD.BCST      actkernconst<>+3528(SB), Z4, Z4
+	VSUBPD           Z4, Z7, Z7
+	VADDPD           Z4, Z3, Z3
+	VADDPD.BCST      actkernconst<>+6512(SB), Z8, Z4
+	VSUBPD.BCST      actkernconst<>+6512(SB), Z4, Z4
+	VSUBPD           Z4, Z8, Z8
+	VADDPD           Z4, Z7, Z7
+	VADDPD.BCST      actkernconst<>+6520(SB), Z9, Z4
+	VSUBPD.BCST      actkernconst<>+6520(SB), Z4, Z4
+	VSUBPD           Z4, Z9, Z9
+	VADDPD           Z4, Z8, Z8
+	VADDPD           Z17, Z9, Z9
+	VMULPD           Z3, Z2, Z4
+	VXORPD.BCST      actkernconst<>+2208(SB), Z4, Z5
+	VFMADD213PD      Z5, Z2, Z3
+	VMULPD.BCST      actkernconst<>+6464(SB), Z4, Z5
+	VRNDSCALEPD      $0x08, Z5, Z5
+	VFMADD132PD.BCST actkernconst<>+6456(SB), Z4, Z5
+	VADDPD           Z3, Z5, Z5
+	VMULPD           Z7, Z2, Z3
+	VXORPD.BCST      actkernconst<>+2208(SB), Z3, Z4
+	VFMADD213PD      Z4, Z2, Z7
+	VRNDSCALEPD      $0x08, Z3, Z4
+	VSUBPD           Z4, Z3, Z3
+	VMULPD           Z8, Z2, Z6
+	VXORPD.BCST      actkernconst<>+2208(SB), Z6, Z10
+	VFMADD213PD      Z10, Z2, Z8
+	VMULPD           Z9, Z2, Z2
+	VADDPD           Z3, Z5, Z9
+	VRNDSCALEPD      $0x08, Z9, Z9
+	VSUBPD           Z9, Z5, Z5
+	VADDPD           Z3, Z5, Z10
+	VSUBPD           Z5, Z10, Z11
+	VSUBPD           Z11, Z10, Z12
+	VSUBPD           Z12, Z5, Z5
+	VSUBPD           Z11, Z3, Z3
+	VADDPD           Z3, Z5, Z5
+	VADDPD           Z7, Z5, Z5
+	VADDPD           Z6, Z5, Z3
+	VSUBPD           Z5, Z3, Z7
+	VSUBPD           Z7, Z3, Z11
+	VSUBPD           Z11, Z5, Z5
+	VSUBPD           Z7, Z6, Z6
+	VADDPD           Z6, Z5, Z5
+	VADDPD           Z3, Z10, Z6
+	VSUBPD           Z10, Z6, Z7
+	VSUBPD           Z7, Z6, Z11
+	VSUBPD           Z11, Z10, Z10
+	VSUBPD           Z7, Z3, Z3
+	VADDPD           Z3, Z10, Z10
+	VADDPD           Z9, Z4, Z4
+	VADDPD           Z5, Z10, Z10
+	VADDPD           Z8, Z10, Z10
+	VADDPD           Z2, Z10, Z10
+	VMULPD.BCST      actkernconst<>+6272(SB), Z6, Z2
+	VXORPD.BCST      actkernconst<>+2208(SB), Z2, Z3
+	VFMADD231PD.BCST actkernconst<>+6272(SB), Z6, Z3
+	VMULPD.BCST      actkernconst<>+6272(SB), Z10, Z10
+	VFMADD132PD.BCST actkernconst<>+6528(SB), Z10, Z6
+	VADDPD           Z6, Z3, Z3
+	VADDPD           Z3, Z2, Z5
+	VSUBPD           Z2, Z5, Z2
+	VSUBPD           Z2, Z3, Z3
+	VADDPD           Z3, Z5, Z5
+	VMULPD.BCST      actkernconst<>+6464(SB), Z4, Z2
+	VRNDSCALEPD      $0x09, Z2, Z2
+	VFMADD132PD.BCST actkernconst<>+6456(SB), Z4, Z2
+	VMULPD.BCST      actkernconst<>+3896(SB), Z2, Z3
+	VRNDSCALEPD      $0x09, Z3, Z3
+	VFMADD231PD.BCST actkernconst<>+6624(SB), Z3, Z2
+	VBROADCASTSD     actkernconst<>+3896(SB), Z4
+	VCMPPD           $0x11, Z2, Z4, K4
+	VANDPD.BCST      actkernconst<>+968(SB), Z5, Z2
+	VBROADCASTSD     actkernconst<>+6272(SB), Z4
+	VSUBPD           Z2, Z4, Z2
+	VADDPD.BCST      actkernconst<>+6528(SB), Z2, K4, Z5
+	VBROADCASTSD     actkernconst<>+6432(SB), Z2
+	VFMADD213PD.BCST actkernconst<>+6280(SB), Z1, Z2
+	VSUBPD.BCST      actkernconst<>+6280(SB), Z2, Z4
+	VFMADD231PD.BCST actkernconst<>+6632(SB), Z4, Z1
+	VFMADD231PD.BCST actkernconst<>+6640(SB), Z4, Z1
+	VFMADD132PD.BCST actkernconst<>+6648(SB), Z1, Z4
+	VBLENDMPD        Z5, Z4, K3, Z5
+	VBLENDMPD        Z5, Z4, K2, Z5
+	VMOVAPD          Z2, Z1
+	VADDPD.BCST      actkernconst<>+6280(SB), Z3, K3, Z1
+	VBLENDMPD        Z1, Z2, K2, Z1
+	VMULPD           Z5, Z5, Z2
+	VBROADCASTSD     actkernconst<>+6440(SB), Z3
+	VFMADD213PD.BCST actkernconst<>+6448(SB), Z2, Z3
+	VFMADD213PD.BCST actkernconst<>+6656(SB), Z2, Z3
+	VFMADD213PD.BCST actkernconst<>+6664(SB), Z2, Z3
+	VFMADD213PD.BCST actkernconst<>+6672(SB), Z2, Z3
+	VFMADD213PD.BCST actkernconst<>+6680(SB), Z2, Z3
+	VFMADD213PD.BCST actkernconst<>+0(SB), Z2, Z3
+	VMULPD           Z3, Z5, Z5
+	VPSLLQ           $0x3f, Z1, Z2
+	VXORPD           Z5, Z2, Z5
+	VFIXUPIMMPD.BCST $0x00, actkernconst<>+1144(SB), Z0, Z5
+	VCVTPD2PS        Z5, Y5
+	VMOVUPS          Y5, (AX)
 	ADDQ             $0x00000020, AX
 	ADDQ             $0x00000020, CX
 	SUBQ             $0x00000008, DX
@@ -40969,204 +40946,201 @@ tail:
 	MOVL             $-1, BX
 	BZHIL            DX, BX, BX
 	KMOVW            BX, K1
-	VMOVUPS.Z        (CX), K1, Y1
-	VCVTPS2PD        Y1, Z1
-	VMULPD.BCST      (SP), Z1, Z2
-	VANDPD.BCST      actkernconst<>+968(SB), Z2, Z3
-	VBROADCASTSD     actkernconst<>+6336(SB), Z4
-	VCMPPD           $0x11, Z3, Z4, K2
-	VCMPPD.BCST      $0x11, actkernconst<>+3936(SB), Z3, K2, K3
-	VGETEXPPD        Z2, Z3
-	VBROADCASTSD     actkernconst<>+6344(SB), Z4
-	VFMADD213PD.BCST actkernconst<>+6352(SB), Z3, Z4
-	VRNDSCALEPD      $0x09, Z4, Z4
-	VSUBPD.BCST      actkernconst<>+6528(SB), Z3, Z5
-	VFMADD231PD.BCST actkernconst<>+6464(SB), Z4, Z5
-	VBROADCASTSD     actkernconst<>+6360(SB), Z6
-	VSUBPD           Z3, Z6, Z3
-	VSCALEFPD        Z3, Z2, Z3
-	VBROADCASTSD     actkernconst<>+6320(SB), Z6
-	VCMPPD           $0x12, Z4, Z6, K4
-	VSUBPD.BCST      actkernconst<>+6320(SB), Z4, K4, Z4
-	VBROADCASTSD     actkernconst<>+6368(SB), Z6
-	VBLENDMPD.BCST   actkernconst<>+6472(SB), Z6, K4, Z7
-	VBROADCASTSD     actkernconst<>+6376(SB), Z6
-	VBLENDMPD.BCST   actkernconst<>+6480(SB), Z6, K4, Z8
-	VBROADCASTSD     actkernconst<>+6384(SB), Z6
-	VBLENDMPD.BCST   actkernconst<>+6488(SB), Z6, K4, Z9
-	VBROADCASTSD     actkernconst<>+6392(SB), Z6
-	VBLENDMPD.BCST   actkernconst<>+6496(SB), Z6, K4, Z10
-	VBROADCASTSD     actkernconst<>+6400(SB), Z6
-	VBLENDMPD.BCST   actkernconst<>+6568(SB), Z6, K4, Z11
-	VBROADCASTSD     actkernconst<>+6408(SB), Z6
-	VBLENDMPD.BCST   actkernconst<>+6576(SB), Z6, K4, Z12
-	VBROADCASTSD     actkernconst<>+6416(SB), Z6
-	VBLENDMPD.BCST   actkernconst<>+6584(SB), Z6, K4, Z13
-	VBROADCASTSD     actkernconst<>+6328(SB), Z6
-	VCMPPD           $0x12, Z4, Z6, K4
-	VSUBPD.BCST      actkernconst<>+6328(SB), Z4, K4, Z4
-	VBLENDMPD.BCST   actkernconst<>+6288(SB), Z7, K4, Z7
-	VBLENDMPD.BCST   actkernconst<>+6296(SB), Z8, K4, Z8
-	VBLENDMPD.BCST   actkernconst<>+6304(SB), Z9, K4, Z9
-	VBLENDMPD.BCST   actkernconst<>+6312(SB), Z10, K4, Z10
-	VBLENDMPD.BCST   actkernconst<>+6536(SB), Z11, K4, Z11
-	VBLENDMPD.BCST   actkernconst<>+6544(SB), Z12, K4, Z12
-	VBLENDMPD.BCST   actkernconst<>+6552(SB), Z13, K4, Z13
-	VBROADCASTSD     actkernconst<>+6424(SB), Z6
-	VBLENDMPD.BCST   actkernconst<>+6560(SB), Z6, K4, Z14
-	VBROADCASTSD     actkernconst<>+6288(SB), Z6
-	VBLENDMPD.BCST   actkernconst<>+6472(SB), Z6, K4, Z15
-	VBROADCASTSD     actkernconst<>+6296(SB), Z6
-	VBLENDMPD.BCST   actkernconst<>+6480(SB), Z6, K4, Z16
-	VBROADCASTSD     actkernconst<>+6304(SB), Z6
-	VBLENDMPD.BCST   actkernconst<>+6488(SB), Z6, K4, Z17
-	VBROADCASTSD     actkernconst<>+6312(SB), Z6
-	VBLENDMPD.BCST   actkernconst<>+6496(SB), Z6, K4, Z18
-	VBROADCASTSD     actkernconst<>+5152(SB), Z6
-	VCMPPD           $0x12, Z4, Z6, K4
-	VSUBPD.BCST      actkernconst<>+5152(SB), Z4, K4, Z4
+	VMOVUPS.Z        (CX), K1, Y0
+	VCVTPS2PD        Y0, Z0
+	VMULPD.BCST      (SP), Z0, Z1
+	VANDPD.BCST      actkernconst<>+968(SB), Z1, Z2
+	VBROADCASTSD     actkernconst<>+6336(SB), Z3
+	VCMPPD           $0x11, Z2, Z3, K2
+	VCMPPD.BCST      $0x11, actkernconst<>+3936(SB), Z2, K2, K3
+	VGETEXPPD        Z1, Z2
+	VBROADCASTSD     actkernconst<>+6344(SB), Z3
+	VFMADD213PD.BCST actkernconst<>+6352(SB), Z2, Z3
+	VRNDSCALEPD      $0x09, Z3, Z3
+	VSUBPD.BCST      actkernconst<>+6536(SB), Z2, Z4
+	VFMADD231PD.BCST actkernconst<>+6472(SB), Z3, Z4
+	VBROADCASTSD     actkernconst<>+6360(SB), Z5
+	VSUBPD           Z2, Z5, Z2
+	VSCALEFPD        Z2, Z1, Z2
+	VBROADCASTSD     actkernconst<>+6320(SB), Z5
+	VCMPPD           $0x12, Z3, Z5, K4
+	VSUBPD.BCST      actkernconst<>+6320(SB), Z3, K4, Z3
+	VBROADCASTSD     actkernconst<>+6368(SB), Z5
+	VBLENDMPD.BCST   actkernconst<>+6480(SB), Z5, K4, Z6
+	VBROADCASTSD     actkernconst<>+6376(SB), Z5
+	VBLENDMPD.BCST   actkernconst<>+6488(SB), Z5, K4, Z7
+	VBROADCASTSD     actkernconst<>+6384(SB), Z5
+	VBLENDMPD.BCST   actkernconst<>+6496(SB), Z5, K4, Z8
+	VBROADCASTSD     actkernconst<>+6392(SB), Z5
+	VBLENDMPD.BCST   actkernconst<>+6504(SB), Z5, K4, Z9
+	VBROADCASTSD     actkernconst<>+6400(SB), Z5
+	VBLENDMPD.BCST   actkernconst<>+6576(SB), Z5, K4, Z10
+	VBROADCASTSD     actkernconst<>+6408(SB), Z5
+	VBLENDMPD.BCST   actkernconst<>+6584(SB), Z5, K4, Z11
+	VBROADCASTSD     actkernconst<>+6416(SB), Z5
+	VBLENDMPD.BCST   actkernconst<>+6592(SB), Z5, K4, Z12
+	VBROADCASTSD     actkernconst<>+6328(SB), Z5
+	VCMPPD           $0x12, Z3, Z5, K4
+	VSUBPD.BCST      actkernconst<>+6328(SB), Z3, K4, Z3
+	VBLENDMPD.BCST   actkernconst<>+6288(SB), Z6, K4, Z6
+	VBLENDMPD.BCST   actkernconst<>+6296(SB), Z7, K4, Z7
+	VBLENDMPD.BCST   actkernconst<>+6304(SB), Z8, K4, Z8
+	VBLENDMPD.BCST   actkernconst<>+6312(SB), Z9, K4, Z9
+	VBLENDMPD.BCST   actkernconst<>+6544(SB), Z10, K4, Z10
+	VBLENDMPD.BCST   actkernconst<>+6552(SB), Z11, K4, Z11
+	VBLENDMPD.BCST   actkernconst<>+6560(SB), Z12, K4, Z12
+	VBROADCASTSD     actkernconst<>+6424(SB), Z5
+	VBLENDMPD.BCST   actkernconst<>+6568(SB), Z5, K4, Z13
+	VBROADCASTSD     actkernconst<>+6288(SB), Z5
+	VBLENDMPD.BCST   actkernconst<>+6480(SB), Z5, K4, Z14
+	VBROADCASTSD     actkernconst<>+6296(SB), Z5
+	VBLENDMPD.BCST   actkernconst<>+6488(SB), Z5, K4, Z15
+	VBROADCASTSD     actkernconst<>+6304(SB), Z5
+	VBLENDMPD.BCST   actkernconst<>+6496(SB), Z5, K4, Z16
+	VBROADCASTSD     actkernconst<>+6312(SB), Z5
+	VBLENDMPD.BCST   actkernconst<>+6504(SB), Z5, K4, Z17
+	VBROADCASTSD     actkernconst<>+5152(SB), Z5
+	VCMPPD           $0x12, Z3, Z5, K4
+	VSUBPD.BCST      actkernconst<>+5152(SB), Z3, K4, Z3
+	VBLENDMPD        Z10, Z6, K4, Z6
 	VBLENDMPD        Z11, Z7, K4, Z7
 	VBLENDMPD        Z12, Z8, K4, Z8
 	VBLENDMPD        Z13, Z9, K4, Z9
-	VBLENDMPD        Z14, Z10, K4, Z10
+	VBLENDMPD        Z14, Z10, K4, Z14
 	VBLENDMPD        Z15, Z11, K4, Z15
 	VBLENDMPD        Z16, Z12, K4, Z16
 	VBLENDMPD        Z17, Z13, K4, Z17
-	VBLENDMPD        Z18, Z14, K4, Z18
-	VBROADCASTSD     actkernconst<>+3528(SB), Z6
-	VCMPPD           $0x12, Z4, Z6, K4
-	VSUBPD.BCST      actkernconst<>+3528(SB), Z4, K4, Z4
+	VBROADCASTSD     actkernconst<>+3528(SB), Z5
+	VCMPPD           $0x12, Z3, Z5, K4
+	VSUBPD.BCST      actkernconst<>+3528(SB), Z3, K4, Z3
+	VBLENDMPD        Z8, Z6, K4, Z6
 	VBLENDMPD        Z9, Z7, K4, Z7
-	VBLENDMPD        Z10, Z8, K4, Z8
+	VBLENDMPD        Z14, Z8, K4, Z8
 	VBLENDMPD        Z15, Z9, K4, Z9
-	VBLENDMPD        Z16, Z10, K4, Z10
+	VBLENDMPD        Z16, Z14, K4, Z16
 	VBLENDMPD        Z17, Z15, K4, Z17
-	VBLENDMPD        Z18, Z16, K4, Z18
-	VCMPPD           $0x12, Z4, Z0, K4
+	VBROADCASTSD     actkernconst<>+0(SB), Z5
+	VCMPPD           $0x12, Z3, Z5, K4
+	VBLENDMPD        Z7, Z6, K4, Z6
 	VBLENDMPD        Z8, Z7, K4, Z7
 	VBLENDMPD        Z9, Z8, K4, Z8
-	VBLENDMPD        Z10, Z9, K4, Z9
-	VBLENDMPD        Z17, Z10, K4, Z10
-	VBLENDMPD        Z18, Z17, K4, Z18
-	VADDPD.BCST      actkernconst<>+1032(SB), Z5, Z4
-	VSCALEFPD        Z4, Z7, Z7
-	VADDPD.BCST      actkernconst<>+6464(SB), Z5, Z4
-	VSCALEFPD        Z4, Z8, Z8
-	VADDPD.BCST      actkernconst<>+6592(SB), Z5, Z4
-	VSCALEFPD        Z4, Z9, Z9
-	VADDPD.BCST      actkernconst<>+6600(SB), Z5, Z4
-	VSCALEFPD        Z4, Z10, Z10
-	VADDPD.BCST      actkernconst<>+6608(SB), Z5, Z5
-	VSCALEFPD        Z5, Z18, Z18
-	VMULPD.BCST      actkernconst<>+6456(SB), Z7, Z4
-	VRNDSCALEPD      $0x08, Z4, Z4
-	VFMADD132PD.BCST actkernconst<>+6448(SB), Z7, Z4
-	VADDPD.BCST      actkernconst<>+3528(SB), Z8, Z5
-	VSUBPD.BCST      actkernconst<>+3528(SB), Z5, Z5
-	VSUBPD           Z5, Z8, Z8
-	VADDPD           Z5, Z4, Z4
-	VADDPD.BCST      actkernconst<>+6504(SB), Z9, Z5
-	VSUBPD.BCST      actkernconst<>+6504(SB), Z5, Z5
-	VSUBPD           Z5, Z9, Z9
-	VADDPD           Z5, Z8, Z8
-	VADDPD.BCST      actkernconst<>+6512(SB), Z10, Z5
-	VSUBPD.BCST      actkernconst<>+6512(SB), Z5, Z5
-	VSUBPD           Z5, Z10, Z10
-	VADDPD           Z5, Z9, Z9
-	VADDPD           Z18, Z10, Z10
-	VMULPD           Z4, Z3, Z5
-	VXORPD.BCST      actkernconst<>+2208(SB), Z5, Z6
-	VFMADD213PD      Z6, Z3, Z4
-	VMULPD.BCST      actkernconst<>+6456(SB), Z5, Z6
-	VRNDSCALEPD      $0x08, Z6, Z6
-	VFMADD132PD.BCST actkernconst<>+6448(SB), Z5, Z6
-	VADDPD           Z4, Z6, Z6
-	VMULPD           Z8, Z3, Z4
-	VXORPD.BCST      actkernconst<>+2208(SB), Z4, Z5
-	VFMADD213PD      Z5, Z3, Z8
-	VRNDSCALEPD      $0x08, Z4, Z5
-	VSUBPD           Z5, Z4, Z4
-	VMULPD           Z9, Z3, Z7
-	VXORPD.BCST      actkernconst<>+2208(SB), Z7, Z11
-	VFMADD213PD      Z11, Z3, Z9
-	VMULPD           Z10, Z3, Z3
-	VADDPD           Z4, Z6, Z10
-	VRNDSCALEPD      $0x08, Z10, Z10
-	VSUBPD           Z10, Z6, Z6
-	VADDPD           Z4, Z6, Z11
-	VSUBPD           Z6, Z11, Z12
-	VSUBPD           Z12, Z11, Z13
-	VSUBPD           Z13, Z6, Z6
-	VSUBPD           Z12, Z4, Z4
-	VADDPD           Z4, Z6, Z6
-	VADDPD           Z8, Z6, Z6
-	VADDPD           Z7, Z6, Z4
-	VSUBPD           Z6, Z4, Z8
-	VSUBPD           Z8, Z4, Z12
-	VSUBPD           Z12, Z6, Z6
-	VSUBPD           Z8, Z7, Z7
-	VADDPD           Z7, Z6, Z6
-	VADDPD           Z4, Z11, Z7
-	VSUBPD           Z11, Z7, Z8
-	VSUBPD           Z8, Z7, Z12
-	VSUBPD           Z12, Z11, Z11
-	VSUBPD           Z8, Z4, Z4
-	VADDPD           Z4, Z11, Z11
-	VADDPD           Z10, Z5, Z5
-	VADDPD           Z6, Z11, Z11
-	VADDPD           Z9, Z11, Z11
-	VADDPD           Z3, Z11, Z11
-	VMULPD.BCST      actkernconst<>+6280(SB), Z7, Z3
-	VXORPD.BCST      actkernconst<>+2208(SB), Z3, Z4
-	VFMADD231PD.BCST actkernconst<>+6280(SB), Z7, Z4
-	VMULPD.BCST      actkernconst<>+6280(SB), Z11, Z11
-	VFMADD132PD.BCST actkernconst<>+6520(SB), Z11, Z7
-	VADDPD           Z7, Z4, Z4
-	VADDPD           Z4, Z3, Z6
-	VSUBPD           Z3, Z6, Z3
-	VSUBPD           Z3, Z4, Z4
-	VADDPD           Z4, Z6, Z6
-	VMULPD.BCST      actkernconst<>+6456(SB), Z5, Z3
-	VRNDSCALEPD      $0x09, Z3, Z3
-	VFMADD132PD.BCST actkernconst<>+6448(SB), Z5, Z3
-	VMULPD.BCST      actkernconst<>+3896(SB), Z3, Z4
-	VRNDSCALEPD      $0x09, Z4, Z4
-	VFMADD231PD.BCST actkernconst<>+6272(SB), Z4, Z3
-	VBROADCASTSD     actkernconst<>+3896(SB), Z5
-	VCMPPD           $0x11, Z3, Z5, K4
-	VANDPD.BCST      actkernconst<>+968(SB), Z6, Z3
-	VBROADCASTSD     actkernconst<>+6280(SB), Z5
-	VSUBPD           Z3, Z5, Z3
-	VADDPD.BCST      actkernconst<>+6520(SB), Z3, K4, Z6
-	VFMADD132PD.BCST actkernconst<>+6272(SB), Z0, Z4
-	VMULPD.BCST      actkernconst<>+6616(SB), Z2, Z3
+	VBLENDMPD        Z16, Z9, K4, Z9
+	VBLENDMPD        Z17, Z16, K4, Z17
+	VADDPD.BCST      actkernconst<>+1032(SB), Z4, Z3
+	VSCALEFPD        Z3, Z6, Z6
+	VADDPD.BCST      actkernconst<>+6472(SB), Z4, Z3
+	VSCALEFPD        Z3, Z7, Z7
+	VADDPD.BCST      actkernconst<>+6600(SB), Z4, Z3
+	VSCALEFPD        Z3, Z8, Z8
+	VADDPD.BCST      actkernconst<>+6608(SB), Z4, Z3
+	VSCALEFPD        Z3, Z9, Z9
+	VADDPD.BCST      actkernconst<>+6616(SB), Z4, Z4
+	VSCALEFPD        Z4, Z17, Z17
+	VMULPD.BCST      actkernconst<>+6464(SB), Z6, Z3
 	VRNDSCALEPD      $0x08, Z3, Z3
-	VBROADCASTSD     actkernconst<>+6624(SB), Z5
-	VFMADD213PD      Z2, Z3, Z5
-	VFMADD231PD.BCST actkernconst<>+6632(SB), Z3, Z5
-	VFMADD231PD.BCST actkernconst<>+6640(SB), Z3, Z5
-	VMULPD.BCST      actkernconst<>+3896(SB), Z3, Z7
-	VRNDSCALEPD      $0x09, Z7, Z7
-	VFMADD132PD.BCST actkernconst<>+6272(SB), Z3, Z7
-	VFMADD132PD.BCST actkernconst<>+6272(SB), Z0, Z7
-	VBLENDMPD        Z6, Z5, K3, Z6
-	VBLENDMPD        Z6, Z5, K2, Z6
-	VBLENDMPD        Z4, Z7, K3, Z4
-	VBLENDMPD        Z4, Z7, K2, Z4
-	VMULPD           Z6, Z6, Z3
-	VMULPD           Z3, Z6, Z5
-	VBROADCASTSD     actkernconst<>+6432(SB), Z7
-	VFMADD213PD.BCST actkernconst<>+6440(SB), Z3, Z7
-	VFMADD213PD.BCST actkernconst<>+6648(SB), Z3, Z7
-	VFMADD213PD.BCST actkernconst<>+6656(SB), Z3, Z7
-	VFMADD213PD.BCST actkernconst<>+6664(SB), Z3, Z7
-	VFMADD213PD.BCST actkernconst<>+6672(SB), Z3, Z7
-	VFMADD213PD      Z6, Z5, Z7
-	VCMPPD.BCST      $0x04, actkernconst<>+1032(SB), Z2, K2
-	VMULPD           Z4, Z7, K2, Z2
-	VFIXUPIMMPD.BCST $0x00, actkernconst<>+1144(SB), Z1, Z2
-	VCVTPD2PS        Z2, Y2
-	VMOVUPS          Y2, K1, (AX)
+	VFMADD132PD.BCST actkernconst<>+6456(SB), Z6, Z3
+	VADDPD.BCST      actkernconst<>+3528(SB), Z7, Z4
+	VSUBPD.BCST      actkernconst<>+3528(SB), Z4, Z4
+	VSUBPD           Z4, Z7, Z7
+	VADDPD           Z4, Z3, Z3
+	VADDPD.BCST      actkernconst<>+6512(SB), Z8, Z4
+	VSUBPD.BCST      actkernconst<>+6512(SB), Z4, Z4
+	VSUBPD           Z4, Z8, Z8
+	VADDPD           Z4, Z7, Z7
+	VADDPD.BCST      actkernconst<>+6520(SB), Z9, Z4
+	VSUBPD.BCST      actkernconst<>+6520(SB), Z4, Z4
+	VSUBPD           Z4, Z9, Z9
+	VADDPD           Z4, Z8, Z8
+	VADDPD           Z17, Z9, Z9
+	VMULPD           Z3, Z2, Z4
+	VXORPD.BCST      actkernconst<>+2208(SB), Z4, Z5
+	VFMADD213PD      Z5, Z2, Z3
+	VMULPD.BCST      actkernconst<>+6464(SB), Z4, Z5
+	VRNDSCALEPD      $0x08, Z5, Z5
+	VFMADD132PD.BCST actkernconst<>+6456(SB), Z4, Z5
+	VADDPD           Z3, Z5, Z5
+	VMULPD           Z7, Z2, Z3
+	VXORPD.BCST      actkernconst<>+2208(SB), Z3, Z4
+	VFMADD213PD      Z4, Z2, Z7
+	VRNDSCALEPD      $0x08, Z3, Z4
+	VSUBPD           Z4, Z3, Z3
+	VMULPD           Z8, Z2, Z6
+	VXORPD.BCST      actkernconst<>+2208(SB), Z6, Z10
+	VFMADD213PD      Z10, Z2, Z8
+	VMULPD           Z9, Z2, Z2
+	VADDPD           Z3, Z5, Z9
+	VRNDSCALEPD      $0x08, Z9, Z9
+	VSUBPD           Z9, Z5, Z5
+	VADDPD           Z3, Z5, Z10
+	VSUBPD           Z5, Z10, Z11
+	VSUBPD           Z11, Z10, Z12
+	VSUBPD           Z12, Z5, Z5
+	VSUBPD           Z11, Z3, Z3
+	VADDPD           Z3, Z5, Z5
+	VADDPD           Z7, Z5, Z5
+	VADDPD           Z6, Z5, Z3
+	VSUBPD           Z5, Z3, Z7
+	VSUBPD           Z7, Z3, Z11
+	VSUBPD           Z11, Z5, Z5
+	VSUBPD           Z7, Z6, Z6
+	VADDPD           Z6, Z5, Z5
+	VADDPD           Z3, Z10, Z6
+	VSUBPD           Z10, Z6, Z7
+	VSUBPD           Z7, Z6, Z11
+	VSUBPD           Z11, Z10, Z10
+	VSUBPD           Z7, Z3, Z3
+	VADDPD           Z3, Z10, Z10
+	VADDPD           Z9, Z4, Z4
+	VADDPD           Z5, Z10, Z10
+	VADDPD           Z8, Z10, Z10
+	VADDPD           Z2, Z10, Z10
+	VMULPD.BCST      actkernconst<>+6272(SB), Z6, Z2
+	VXORPD.BCST      actkernconst<>+2208(SB), Z2, Z3
+	VFMADD231PD.BCST actkernconst<>+6272(SB), Z6, Z3
+	VMULPD.BCST      actkernconst<>+6272(SB), Z10, Z10
+	VFMADD132PD.BCST actkernconst<>+6528(SB), Z10, Z6
+	VADDPD           Z6, Z3, Z3
+	VADDPD           Z3, Z2, Z5
+	VSUBPD           Z2, Z5, Z2
+	VSUBPD           Z2, Z3, Z3
+	VADDPD           Z3, Z5, Z5
+	VMULPD.BCST      actkernconst<>+6464(SB), Z4, Z2
+	VRNDSCALEPD      $0x09, Z2, Z2
+	VFMADD132PD.BCST actkernconst<>+6456(SB), Z4, Z2
+	VMULPD.BCST      actkernconst<>+3896(SB), Z2, Z3
+	VRNDSCALEPD      $0x09, Z3, Z3
+	VFMADD231PD.BCST actkernconst<>+6624(SB), Z3, Z2
+	VBROADCASTSD     actkernconst<>+3896(SB), Z4
+	VCMPPD           $0x11, Z2, Z4, K4
+	VANDPD.BCST      actkernconst<>+968(SB), Z5, Z2
+	VBROADCASTSD     actkernconst<>+6272(SB), Z4
+	VSUBPD           Z2, Z4, Z2
+	VADDPD.BCST      actkernconst<>+6528(SB), Z2, K4, Z5
+	VBROADCASTSD     actkernconst<>+6432(SB), Z2
+	VFMADD213PD.BCST actkernconst<>+6280(SB), Z1, Z2
+	VSUBPD.BCST      actkernconst<>+6280(SB), Z2, Z4
+	VFMADD231PD.BCST actkernconst<>+6632(SB), Z4, Z1
+	VFMADD231PD.BCST actkernconst<>+6640(SB), Z4, Z1
+	VFMADD132PD.BCST actkernconst<>+6648(SB), Z1, Z4
+	VBLENDMPD        Z5, Z4, K3, Z5
+	VBLENDMPD        Z5, Z4, K2, Z5
+	VMOVAPD          Z2, Z1
+	VADDPD.BCST      actkernconst<>+6280(SB), Z3, K3, Z1
+	VBLENDMPD        Z1, Z2, K2, Z1
+	VMULPD           Z5, Z5, Z2
+	VBROADCASTSD     actkernconst<>+6440(SB), Z3
+	VFMADD213PD.BCST actkernconst<>+6448(SB), Z2, Z3
+	VFMADD213PD.BCST actkernconst<>+6656(SB), Z2, Z3
+	VFMADD213PD.BCST actkernconst<>+6664(SB), Z2, Z3
+	VFMADD213PD.BCST actkernconst<>+6672(SB), Z2, Z3
+	VFMADD213PD.BCST actkernconst<>+6680(SB), Z2, Z3
+	VFMADD213PD.BCST actkernconst<>+0(SB), Z2, Z3
+	VMULPD           Z3, Z5, Z5
+	VPSLLQ           $0x3f, Z1, Z2
+	VXORPD           Z5, Z2, Z5
+	VFIXUPIMMPD.BCST $0x00, actkernconst<>+1144(SB), Z0, Z5
+	VCVTPD2PS        Z5, Y5
+	VMOVUPS          Y5, K1, (AX)
 
 done:
 	VZEROUPPER
@@ -41174,913 +41148,893 @@ done:
 
 // func sinAVX512Stream(dst []float32, in0 []float32, w0 float32)
 // Requires: AVX, AVX512DQ, AVX512F, AVX512VL, BMI2, MMX+, SSE, SSE2
-TEXT ·sinAVX512Stream(SB), $2488-52
-	MOVSS        w0+48(FP), X0
-	CVTSS2SD     X0, X0
-	MOVSD        X0, (SP)
-	VBROADCASTSD actkernconst<>+0(SB), Z0
-	MOVQ         dst_base+0(FP), AX
-	MOVQ         in0_base+24(FP), CX
-	MOVQ         dst_len+8(FP), DX
+TEXT ·sinAVX512Stream(SB), $2424-52
+	MOVSS    w0+48(FP), X0
+	CVTSS2SD X0, X0
+	MOVSD    X0, (SP)
+	MOVQ     dst_base+0(FP), AX
+	MOVQ     in0_base+24(FP), CX
+	MOVQ     dst_len+8(FP), DX
 
 loop:
 	CMPQ             DX, $0x00000020
 	JB               single
-	VCVTPS2PD        (CX), Z1
-	VCVTPS2PD        32(CX), Z2
-	VCVTPS2PD        64(CX), Z3
-	VCVTPS2PD        96(CX), Z4
+	VCVTPS2PD        (CX), Z0
+	VCVTPS2PD        32(CX), Z1
+	VCVTPS2PD        64(CX), Z2
+	VCVTPS2PD        96(CX), Z3
+	VMULPD.BCST      (SP), Z0, Z4
 	VMULPD.BCST      (SP), Z1, Z5
 	VMULPD.BCST      (SP), Z2, Z6
 	VMULPD.BCST      (SP), Z3, Z7
-	VMULPD.BCST      (SP), Z4, Z8
+	VANDPD.BCST      actkernconst<>+968(SB), Z4, Z8
 	VANDPD.BCST      actkernconst<>+968(SB), Z5, Z9
 	VANDPD.BCST      actkernconst<>+968(SB), Z6, Z10
 	VANDPD.BCST      actkernconst<>+968(SB), Z7, Z11
-	VANDPD.BCST      actkernconst<>+968(SB), Z8, Z12
-	VBROADCASTSD     actkernconst<>+6336(SB), Z13
-	VCMPPD           $0x11, Z9, Z13, K2
-	VBROADCASTSD     actkernconst<>+6336(SB), Z13
-	VCMPPD           $0x11, Z10, Z13, K3
-	VBROADCASTSD     actkernconst<>+6336(SB), Z13
-	VCMPPD           $0x11, Z11, Z13, K4
-	VBROADCASTSD     actkernconst<>+6336(SB), Z13
-	VCMPPD           $0x11, Z12, Z13, K5
-	VCMPPD.BCST      $0x11, actkernconst<>+3936(SB), Z9, K2, K6
-	VCMPPD.BCST      $0x11, actkernconst<>+3936(SB), Z10, K3, K7
+	VBROADCASTSD     actkernconst<>+6336(SB), Z12
+	VCMPPD           $0x11, Z8, Z12, K2
+	VBROADCASTSD     actkernconst<>+6336(SB), Z12
+	VCMPPD           $0x11, Z9, Z12, K3
+	VBROADCASTSD     actkernconst<>+6336(SB), Z12
+	VCMPPD           $0x11, Z10, Z12, K4
+	VBROADCASTSD     actkernconst<>+6336(SB), Z12
+	VCMPPD           $0x11, Z11, Z12, K5
+	VCMPPD.BCST      $0x11, actkernconst<>+3936(SB), Z8, K2, K6
+	VCMPPD.BCST      $0x11, actkernconst<>+3936(SB), Z9, K3, K7
 	KMOVW            K3, 8(SP)
-	VCMPPD.BCST      $0x11, actkernconst<>+3936(SB), Z11, K4, K3
+	VCMPPD.BCST      $0x11, actkernconst<>+3936(SB), Z10, K4, K3
 	KMOVW            K4, 16(SP)
-	VCMPPD.BCST      $0x11, actkernconst<>+3936(SB), Z12, K5, K4
+	VCMPPD.BCST      $0x11, actkernconst<>+3936(SB), Z11, K5, K4
+	VGETEXPPD        Z4, Z8
 	VGETEXPPD        Z5, Z9
 	VGETEXPPD        Z6, Z10
 	VGETEXPPD        Z7, Z11
-	VGETEXPPD        Z8, Z12
+	VBROADCASTSD     actkernconst<>+6344(SB), Z12
+	VFMADD213PD.BCST actkernconst<>+6352(SB), Z8, Z12
 	VBROADCASTSD     actkernconst<>+6344(SB), Z13
 	VFMADD213PD.BCST actkernconst<>+6352(SB), Z9, Z13
 	VBROADCASTSD     actkernconst<>+6344(SB), Z14
 	VFMADD213PD.BCST actkernconst<>+6352(SB), Z10, Z14
 	VBROADCASTSD     actkernconst<>+6344(SB), Z15
 	VFMADD213PD.BCST actkernconst<>+6352(SB), Z11, Z15
-	VBROADCASTSD     actkernconst<>+6344(SB), Z16
-	VFMADD213PD.BCST actkernconst<>+6352(SB), Z12, Z16
+	VRNDSCALEPD      $0x09, Z12, Z12
 	VRNDSCALEPD      $0x09, Z13, Z13
 	VRNDSCALEPD      $0x09, Z14, Z14
 	VRNDSCALEPD      $0x09, Z15, Z15
-	VRNDSCALEPD      $0x09, Z16, Z16
-	VSUBPD.BCST      actkernconst<>+6528(SB), Z9, Z17
-	VSUBPD.BCST      actkernconst<>+6528(SB), Z10, Z18
-	VSUBPD.BCST      actkernconst<>+6528(SB), Z11, Z19
-	VSUBPD.BCST      actkernconst<>+6528(SB), Z12, Z20
-	VFMADD231PD.BCST actkernconst<>+6464(SB), Z13, Z17
-	VFMADD231PD.BCST actkernconst<>+6464(SB), Z14, Z18
-	VFMADD231PD.BCST actkernconst<>+6464(SB), Z15, Z19
-	VFMADD231PD.BCST actkernconst<>+6464(SB), Z16, Z20
-	VBROADCASTSD     actkernconst<>+6360(SB), Z21
-	VSUBPD           Z9, Z21, Z9
-	VBROADCASTSD     actkernconst<>+6360(SB), Z21
-	VSUBPD           Z10, Z21, Z10
-	VBROADCASTSD     actkernconst<>+6360(SB), Z21
-	VSUBPD           Z11, Z21, Z11
-	VBROADCASTSD     actkernconst<>+6360(SB), Z21
-	VSUBPD           Z12, Z21, Z12
+	VSUBPD.BCST      actkernconst<>+6536(SB), Z8, Z16
+	VSUBPD.BCST      actkernconst<>+6536(SB), Z9, Z17
+	VSUBPD.BCST      actkernconst<>+6536(SB), Z10, Z18
+	VSUBPD.BCST      actkernconst<>+6536(SB), Z11, Z19
+	VFMADD231PD.BCST actkernconst<>+6472(SB), Z12, Z16
+	VFMADD231PD.BCST actkernconst<>+6472(SB), Z13, Z17
+	VFMADD231PD.BCST actkernconst<>+6472(SB), Z14, Z18
+	VFMADD231PD.BCST actkernconst<>+6472(SB), Z15, Z19
+	VBROADCASTSD     actkernconst<>+6360(SB), Z20
+	VSUBPD           Z8, Z20, Z8
+	VBROADCASTSD     actkernconst<>+6360(SB), Z20
+	VSUBPD           Z9, Z20, Z9
+	VBROADCASTSD     actkernconst<>+6360(SB), Z20
+	VSUBPD           Z10, Z20, Z10
+	VBROADCASTSD     actkernconst<>+6360(SB), Z20
+	VSUBPD           Z11, Z20, Z11
+	VSCALEFPD        Z8, Z4, Z8
 	VSCALEFPD        Z9, Z5, Z9
 	VSCALEFPD        Z10, Z6, Z10
 	VSCALEFPD        Z11, Z7, Z11
-	VSCALEFPD        Z12, Z8, Z12
-	VBROADCASTSD     actkernconst<>+6320(SB), Z21
+	VBROADCASTSD     actkernconst<>+6320(SB), Z20
 	KMOVW            K5, 24(SP)
-	VCMPPD           $0x12, Z13, Z21, K5
-	VBROADCASTSD     actkernconst<>+6320(SB), Z21
+	VCMPPD           $0x12, Z12, Z20, K5
+	VBROADCASTSD     actkernconst<>+6320(SB), Z20
 	KMOVW            K2, 32(SP)
-	VCMPPD           $0x12, Z14, Z21, K2
-	VBROADCASTSD     actkernconst<>+6320(SB), Z21
+	VCMPPD           $0x12, Z13, Z20, K2
+	VBROADCASTSD     actkernconst<>+6320(SB), Z20
 	KMOVW            K4, 40(SP)
-	VCMPPD           $0x12, Z15, Z21, K4
-	VBROADCASTSD     actkernconst<>+6320(SB), Z21
+	VCMPPD           $0x12, Z14, Z20, K4
+	VBROADCASTSD     actkernconst<>+6320(SB), Z20
 	KMOVW            K3, 48(SP)
-	VCMPPD           $0x12, Z16, Z21, K3
-	VSUBPD.BCST      actkernconst<>+6320(SB), Z13, K5, Z13
-	VSUBPD.BCST      actkernconst<>+6320(SB), Z14, K2, Z14
-	VSUBPD.BCST      actkernconst<>+6320(SB), Z15, K4, Z15
-	VSUBPD.BCST      actkernconst<>+6320(SB), Z16, K3, Z16
-	VBROADCASTSD     actkernconst<>+6368(SB), Z21
-	VBLENDMPD.BCST   actkernconst<>+6472(SB), Z21, K5, Z22
-	VBROADCASTSD     actkernconst<>+6368(SB), Z21
-	VBLENDMPD.BCST   actkernconst<>+6472(SB), Z21, K2, Z23
-	VBROADCASTSD     actkernconst<>+6368(SB), Z21
-	VBLENDMPD.BCST   actkernconst<>+6472(SB), Z21, K4, Z24
-	VBROADCASTSD     actkernconst<>+6368(SB), Z21
-	VBLENDMPD.BCST   actkernconst<>+6472(SB), Z21, K3, Z25
-	VBROADCASTSD     actkernconst<>+6376(SB), Z21
-	VBLENDMPD.BCST   actkernconst<>+6480(SB), Z21, K5, Z26
-	VBROADCASTSD     actkernconst<>+6376(SB), Z21
-	VBLENDMPD.BCST   actkernconst<>+6480(SB), Z21, K2, Z27
-	VBROADCASTSD     actkernconst<>+6376(SB), Z21
-	VBLENDMPD.BCST   actkernconst<>+6480(SB), Z21, K4, Z28
-	VBROADCASTSD     actkernconst<>+6376(SB), Z21
-	VBLENDMPD.BCST   actkernconst<>+6480(SB), Z21, K3, Z29
-	VBROADCASTSD     actkernconst<>+6384(SB), Z21
-	VBLENDMPD.BCST   actkernconst<>+6488(SB), Z21, K5, Z30
-	VBROADCASTSD     actkernconst<>+6384(SB), Z21
-	VBLENDMPD.BCST   actkernconst<>+6488(SB), Z21, K2, Z31
-	VBROADCASTSD     actkernconst<>+6384(SB), Z21
-	VMOVUPD          Z4, 56(SP)
-	VBLENDMPD.BCST   actkernconst<>+6488(SB), Z21, K4, Z4
-	VBROADCASTSD     actkernconst<>+6384(SB), Z21
-	VMOVUPD          Z3, 120(SP)
-	VBLENDMPD.BCST   actkernconst<>+6488(SB), Z21, K3, Z3
-	VBROADCASTSD     actkernconst<>+6392(SB), Z21
-	VMOVUPD          Z2, 184(SP)
-	VBLENDMPD.BCST   actkernconst<>+6496(SB), Z21, K5, Z2
-	VBROADCASTSD     actkernconst<>+6392(SB), Z21
-	VMOVUPD          Z1, 248(SP)
-	VBLENDMPD.BCST   actkernconst<>+6496(SB), Z21, K2, Z1
-	VBROADCASTSD     actkernconst<>+6392(SB), Z21
-	VMOVUPD          Z8, 312(SP)
-	VBLENDMPD.BCST   actkernconst<>+6496(SB), Z21, K4, Z8
-	VBROADCASTSD     actkernconst<>+6392(SB), Z21
-	VMOVUPD          Z7, 376(SP)
-	VBLENDMPD.BCST   actkernconst<>+6496(SB), Z21, K3, Z7
-	VBROADCASTSD     actkernconst<>+6400(SB), Z21
-	VMOVUPD          Z6, 440(SP)
-	VBLENDMPD.BCST   actkernconst<>+6568(SB), Z21, K5, Z6
-	VBROADCASTSD     actkernconst<>+6400(SB), Z21
-	VMOVUPD          Z5, 504(SP)
-	VBLENDMPD.BCST   actkernconst<>+6568(SB), Z21, K2, Z5
-	VBROADCASTSD     actkernconst<>+6400(SB), Z21
-	VMOVUPD          Z12, 568(SP)
-	VBLENDMPD.BCST   actkernconst<>+6568(SB), Z21, K4, Z12
-	VBROADCASTSD     actkernconst<>+6400(SB), Z21
-	VMOVUPD          Z11, 632(SP)
-	VBLENDMPD.BCST   actkernconst<>+6568(SB), Z21, K3, Z11
-	VBROADCASTSD     actkernconst<>+6408(SB), Z21
-	VMOVUPD          Z10, 696(SP)
-	VBLENDMPD.BCST   actkernconst<>+6576(SB), Z21, K5, Z10
-	VBROADCASTSD     actkernconst<>+6408(SB), Z21
-	VMOVUPD          Z9, 760(SP)
-	VBLENDMPD.BCST   actkernconst<>+6576(SB), Z21, K2, Z9
-	VBROADCASTSD     actkernconst<>+6408(SB), Z21
-	VMOVUPD          Z20, 824(SP)
-	VBLENDMPD.BCST   actkernconst<>+6576(SB), Z21, K4, Z20
-	VBROADCASTSD     actkernconst<>+6408(SB), Z21
-	VMOVUPD          Z19, 888(SP)
-	VBLENDMPD.BCST   actkernconst<>+6576(SB), Z21, K3, Z19
-	VBROADCASTSD     actkernconst<>+6416(SB), Z21
-	VMOVUPD          Z18, 952(SP)
-	VBLENDMPD.BCST   actkernconst<>+6584(SB), Z21, K5, Z18
-	VBROADCASTSD     actkernconst<>+6416(SB), Z21
-	VMOVUPD          Z17, 1016(SP)
-	VBLENDMPD.BCST   actkernconst<>+6584(SB), Z21, K2, Z17
-	VBROADCASTSD     actkernconst<>+6416(SB), Z21
-	VMOVUPD          Z17, 1080(SP)
-	VBLENDMPD.BCST   actkernconst<>+6584(SB), Z21, K4, Z17
-	VBROADCASTSD     actkernconst<>+6416(SB), Z21
-	VMOVUPD          Z17, 1144(SP)
-	VBLENDMPD.BCST   actkernconst<>+6584(SB), Z21, K3, Z17
-	VBROADCASTSD     actkernconst<>+6328(SB), Z21
-	VCMPPD           $0x12, Z13, Z21, K2
-	VBROADCASTSD     actkernconst<>+6328(SB), Z21
-	VCMPPD           $0x12, Z14, Z21, K3
-	VBROADCASTSD     actkernconst<>+6328(SB), Z21
-	VCMPPD           $0x12, Z15, Z21, K4
-	VBROADCASTSD     actkernconst<>+6328(SB), Z21
-	VCMPPD           $0x12, Z16, Z21, K5
-	VSUBPD.BCST      actkernconst<>+6328(SB), Z13, K2, Z13
-	VSUBPD.BCST      actkernconst<>+6328(SB), Z14, K3, Z14
-	VSUBPD.BCST      actkernconst<>+6328(SB), Z15, K4, Z15
-	VSUBPD.BCST      actkernconst<>+6328(SB), Z16, K5, Z16
-	VBLENDMPD.BCST   actkernconst<>+6288(SB), Z22, K2, Z22
-	VBLENDMPD.BCST   actkernconst<>+6288(SB), Z23, K3, Z23
-	VBLENDMPD.BCST   actkernconst<>+6288(SB), Z24, K4, Z24
-	VBLENDMPD.BCST   actkernconst<>+6288(SB), Z25, K5, Z25
-	VBLENDMPD.BCST   actkernconst<>+6296(SB), Z26, K2, Z26
-	VBLENDMPD.BCST   actkernconst<>+6296(SB), Z27, K3, Z27
-	VBLENDMPD.BCST   actkernconst<>+6296(SB), Z28, K4, Z28
-	VBLENDMPD.BCST   actkernconst<>+6296(SB), Z29, K5, Z29
-	VBLENDMPD.BCST   actkernconst<>+6304(SB), Z30, K2, Z30
-	VBLENDMPD.BCST   actkernconst<>+6304(SB), Z31, K3, Z31
-	VBLENDMPD.BCST   actkernconst<>+6304(SB), Z4, K4, Z4
+	VCMPPD           $0x12, Z15, Z20, K3
+	VSUBPD.BCST      actkernconst<>+6320(SB), Z12, K5, Z12
+	VSUBPD.BCST      actkernconst<>+6320(SB), Z13, K2, Z13
+	VSUBPD.BCST      actkernconst<>+6320(SB), Z14, K4, Z14
+	VSUBPD.BCST      actkernconst<>+6320(SB), Z15, K3, Z15
+	VBROADCASTSD     actkernconst<>+6368(SB), Z20
+	VBLENDMPD.BCST   actkernconst<>+6480(SB), Z20, K5, Z21
+	VBROADCASTSD     actkernconst<>+6368(SB), Z20
+	VBLENDMPD.BCST   actkernconst<>+6480(SB), Z20, K2, Z22
+	VBROADCASTSD     actkernconst<>+6368(SB), Z20
+	VBLENDMPD.BCST   actkernconst<>+6480(SB), Z20, K4, Z23
+	VBROADCASTSD     actkernconst<>+6368(SB), Z20
+	VBLENDMPD.BCST   actkernconst<>+6480(SB), Z20, K3, Z24
+	VBROADCASTSD     actkernconst<>+6376(SB), Z20
+	VBLENDMPD.BCST   actkernconst<>+6488(SB), Z20, K5, Z25
+	VBROADCASTSD     actkernconst<>+6376(SB), Z20
+	VBLENDMPD.BCST   actkernconst<>+6488(SB), Z20, K2, Z26
+	VBROADCASTSD     actkernconst<>+6376(SB), Z20
+	VBLENDMPD.BCST   actkernconst<>+6488(SB), Z20, K4, Z27
+	VBROADCASTSD     actkernconst<>+6376(SB), Z20
+	VBLENDMPD.BCST   actkernconst<>+6488(SB), Z20, K3, Z28
+	VBROADCASTSD     actkernconst<>+6384(SB), Z20
+	VBLENDMPD.BCST   actkernconst<>+6496(SB), Z20, K5, Z29
+	VBROADCASTSD     actkernconst<>+6384(SB), Z20
+	VBLENDMPD.BCST   actkernconst<>+6496(SB), Z20, K2, Z30
+	VBROADCASTSD     actkernconst<>+6384(SB), Z20
+	VBLENDMPD.BCST   actkernconst<>+6496(SB), Z20, K4, Z31
+	VBROADCASTSD     actkernconst<>+6384(SB), Z20
+	VMOVUPD          Z3, 56(SP)
+	VBLENDMPD.BCST   actkernconst<>+6496(SB), Z20, K3, Z3
+	VBROADCASTSD     actkernconst<>+6392(SB), Z20
+	VMOVUPD          Z2, 120(SP)
+	VBLENDMPD.BCST   actkernconst<>+6504(SB), Z20, K5, Z2
+	VBROADCASTSD     actkernconst<>+6392(SB), Z20
+	VMOVUPD          Z1, 184(SP)
+	VBLENDMPD.BCST   actkernconst<>+6504(SB), Z20, K2, Z1
+	VBROADCASTSD     actkernconst<>+6392(SB), Z20
+	VMOVUPD          Z0, 248(SP)
+	VBLENDMPD.BCST   actkernconst<>+6504(SB), Z20, K4, Z0
+	VBROADCASTSD     actkernconst<>+6392(SB), Z20
+	VMOVUPD          Z7, 312(SP)
+	VBLENDMPD.BCST   actkernconst<>+6504(SB), Z20, K3, Z7
+	VBROADCASTSD     actkernconst<>+6400(SB), Z20
+	VMOVUPD          Z6, 376(SP)
+	VBLENDMPD.BCST   actkernconst<>+6576(SB), Z20, K5, Z6
+	VBROADCASTSD     actkernconst<>+6400(SB), Z20
+	VMOVUPD          Z5, 440(SP)
+	VBLENDMPD.BCST   actkernconst<>+6576(SB), Z20, K2, Z5
+	VBROADCASTSD     actkernconst<>+6400(SB), Z20
+	VMOVUPD          Z4, 504(SP)
+	VBLENDMPD.BCST   actkernconst<>+6576(SB), Z20, K4, Z4
+	VBROADCASTSD     actkernconst<>+6400(SB), Z20
+	VMOVUPD          Z11, 568(SP)
+	VBLENDMPD.BCST   actkernconst<>+6576(SB), Z20, K3, Z11
+	VBROADCASTSD     actkernconst<>+6408(SB), Z20
+	VMOVUPD          Z10, 632(SP)
+	VBLENDMPD.BCST   actkernconst<>+6584(SB), Z20, K5, Z10
+	VBROADCASTSD     actkernconst<>+6408(SB), Z20
+	VMOVUPD          Z9, 696(SP)
+	VBLENDMPD.BCST   actkernconst<>+6584(SB), Z20, K2, Z9
+	VBROADCASTSD     actkernconst<>+6408(SB), Z20
+	VMOVUPD          Z8, 760(SP)
+	VBLENDMPD.BCST   actkernconst<>+6584(SB), Z20, K4, Z8
+	VBROADCASTSD     actkernconst<>+6408(SB), Z20
+	VMOVUPD          Z19, 824(SP)
+	VBLENDMPD.BCST   actkernconst<>+6584(SB), Z20, K3, Z19
+	VBROADCASTSD     actkernconst<>+6416(SB), Z20
+	VMOVUPD          Z18, 888(SP)
+	VBLENDMPD.BCST   actkernconst<>+6592(SB), Z20, K5, Z18
+	VBROADCASTSD     actkernconst<>+6416(SB), Z20
+	VMOVUPD          Z17, 952(SP)
+	VBLENDMPD.BCST   actkernconst<>+6592(SB), Z20, K2, Z17
+	VBROADCASTSD     actkernconst<>+6416(SB), Z20
+	VMOVUPD          Z16, 1016(SP)
+	VBLENDMPD.BCST   actkernconst<>+6592(SB), Z20, K4, Z16
+	VBROADCASTSD     actkernconst<>+6416(SB), Z20
+	VMOVUPD          Z16, 1080(SP)
+	VBLENDMPD.BCST   actkernconst<>+6592(SB), Z20, K3, Z16
+	VBROADCASTSD     actkernconst<>+6328(SB), Z20
+	VCMPPD           $0x12, Z12, Z20, K2
+	VBROADCASTSD     actkernconst<>+6328(SB), Z20
+	VCMPPD           $0x12, Z13, Z20, K3
+	VBROADCASTSD     actkernconst<>+6328(SB), Z20
+	VCMPPD           $0x12, Z14, Z20, K4
+	VBROADCASTSD     actkernconst<>+6328(SB), Z20
+	VCMPPD           $0x12, Z15, Z20, K5
+	VSUBPD.BCST      actkernconst<>+6328(SB), Z12, K2, Z12
+	VSUBPD.BCST      actkernconst<>+6328(SB), Z13, K3, Z13
+	VSUBPD.BCST      actkernconst<>+6328(SB), Z14, K4, Z14
+	VSUBPD.BCST      actkernconst<>+6328(SB), Z15, K5, Z15
+	VBLENDMPD.BCST   actkernconst<>+6288(SB), Z21, K2, Z21
+	VBLENDMPD.BCST   actkernconst<>+6288(SB), Z22, K3, Z22
+	VBLENDMPD.BCST   actkernconst<>+6288(SB), Z23, K4, Z23
+	VBLENDMPD.BCST   actkernconst<>+6288(SB), Z24, K5, Z24
+	VBLENDMPD.BCST   actkernconst<>+6296(SB), Z25, K2, Z25
+	VBLENDMPD.BCST   actkernconst<>+6296(SB), Z26, K3, Z26
+	VBLENDMPD.BCST   actkernconst<>+6296(SB), Z27, K4, Z27
+	VBLENDMPD.BCST   actkernconst<>+6296(SB), Z28, K5, Z28
+	VBLENDMPD.BCST   actkernconst<>+6304(SB), Z29, K2, Z29
+	VBLENDMPD.BCST   actkernconst<>+6304(SB), Z30, K3, Z30
+	VBLENDMPD.BCST   actkernconst<>+6304(SB), Z31, K4, Z31
 	VBLENDMPD.BCST   actkernconst<>+6304(SB), Z3, K5, Z3
 	VBLENDMPD.BCST   actkernconst<>+6312(SB), Z2, K2, Z2
 	VBLENDMPD.BCST   actkernconst<>+6312(SB), Z1, K3, Z1
-	VBLENDMPD.BCST   actkernconst<>+6312(SB), Z8, K4, Z8
+	VBLENDMPD.BCST   actkernconst<>+6312(SB), Z0, K4, Z0
 	VBLENDMPD.BCST   actkernconst<>+6312(SB), Z7, K5, Z7
-	VBLENDMPD.BCST   actkernconst<>+6536(SB), Z6, K2, Z6
-	VBLENDMPD.BCST   actkernconst<>+6536(SB), Z5, K3, Z5
-	VBLENDMPD.BCST   actkernconst<>+6536(SB), Z12, K4, Z12
-	VBLENDMPD.BCST   actkernconst<>+6536(SB), Z11, K5, Z11
-	VBLENDMPD.BCST   actkernconst<>+6544(SB), Z10, K2, Z10
-	VBLENDMPD.BCST   actkernconst<>+6544(SB), Z9, K3, Z9
-	VBLENDMPD.BCST   actkernconst<>+6544(SB), Z20, K4, Z20
-	VBLENDMPD.BCST   actkernconst<>+6544(SB), Z19, K5, Z19
-	VBLENDMPD.BCST   actkernconst<>+6552(SB), Z18, K2, Z18
-	VMOVUPD          1080(SP), Z21
-	VBLENDMPD.BCST   actkernconst<>+6552(SB), Z21, K3, Z21
+	VBLENDMPD.BCST   actkernconst<>+6544(SB), Z6, K2, Z6
+	VBLENDMPD.BCST   actkernconst<>+6544(SB), Z5, K3, Z5
+	VBLENDMPD.BCST   actkernconst<>+6544(SB), Z4, K4, Z4
+	VBLENDMPD.BCST   actkernconst<>+6544(SB), Z11, K5, Z11
+	VBLENDMPD.BCST   actkernconst<>+6552(SB), Z10, K2, Z10
+	VBLENDMPD.BCST   actkernconst<>+6552(SB), Z9, K3, Z9
+	VBLENDMPD.BCST   actkernconst<>+6552(SB), Z8, K4, Z8
+	VBLENDMPD.BCST   actkernconst<>+6552(SB), Z19, K5, Z19
+	VBLENDMPD.BCST   actkernconst<>+6560(SB), Z18, K2, Z18
+	VBLENDMPD.BCST   actkernconst<>+6560(SB), Z17, K3, Z17
+	VMOVUPD          1080(SP), Z20
+	VBLENDMPD.BCST   actkernconst<>+6560(SB), Z20, K4, Z20
+	VBLENDMPD.BCST   actkernconst<>+6560(SB), Z16, K5, Z16
 	VMOVUPD          Z7, 1080(SP)
-	VMOVUPD          1144(SP), Z7
-	VBLENDMPD.BCST   actkernconst<>+6552(SB), Z7, K4, Z7
-	VBLENDMPD.BCST   actkernconst<>+6552(SB), Z17, K5, Z17
-	VMOVUPD          Z8, 1144(SP)
-	VBROADCASTSD     actkernconst<>+6424(SB), Z8
+	VBROADCASTSD     actkernconst<>+6424(SB), Z7
+	VMOVUPD          Z0, 1144(SP)
+	VBLENDMPD.BCST   actkernconst<>+6568(SB), Z7, K2, Z0
+	VBROADCASTSD     actkernconst<>+6424(SB), Z7
 	VMOVUPD          Z1, 1208(SP)
-	VBLENDMPD.BCST   actkernconst<>+6560(SB), Z8, K2, Z1
-	VBROADCASTSD     actkernconst<>+6424(SB), Z8
+	VBLENDMPD.BCST   actkernconst<>+6568(SB), Z7, K3, Z1
+	VBROADCASTSD     actkernconst<>+6424(SB), Z7
 	VMOVUPD          Z1, 1272(SP)
-	VBLENDMPD.BCST   actkernconst<>+6560(SB), Z8, K3, Z1
-	VBROADCASTSD     actkernconst<>+6424(SB), Z8
+	VBLENDMPD.BCST   actkernconst<>+6568(SB), Z7, K4, Z1
+	VBROADCASTSD     actkernconst<>+6424(SB), Z7
 	VMOVUPD          Z1, 1336(SP)
-	VBLENDMPD.BCST   actkernconst<>+6560(SB), Z8, K4, Z1
-	VBROADCASTSD     actkernconst<>+6424(SB), Z8
+	VBLENDMPD.BCST   actkernconst<>+6568(SB), Z7, K5, Z1
+	VBROADCASTSD     actkernconst<>+6288(SB), Z7
 	VMOVUPD          Z1, 1400(SP)
-	VBLENDMPD.BCST   actkernconst<>+6560(SB), Z8, K5, Z1
-	VBROADCASTSD     actkernconst<>+6288(SB), Z8
+	VBLENDMPD.BCST   actkernconst<>+6480(SB), Z7, K2, Z1
+	VBROADCASTSD     actkernconst<>+6288(SB), Z7
 	VMOVUPD          Z1, 1464(SP)
-	VBLENDMPD.BCST   actkernconst<>+6472(SB), Z8, K2, Z1
-	VBROADCASTSD     actkernconst<>+6288(SB), Z8
+	VBLENDMPD.BCST   actkernconst<>+6480(SB), Z7, K3, Z1
+	VBROADCASTSD     actkernconst<>+6288(SB), Z7
 	VMOVUPD          Z1, 1528(SP)
-	VBLENDMPD.BCST   actkernconst<>+6472(SB), Z8, K3, Z1
-	VBROADCASTSD     actkernconst<>+6288(SB), Z8
+	VBLENDMPD.BCST   actkernconst<>+6480(SB), Z7, K4, Z1
+	VBROADCASTSD     actkernconst<>+6288(SB), Z7
 	VMOVUPD          Z1, 1592(SP)
-	VBLENDMPD.BCST   actkernconst<>+6472(SB), Z8, K4, Z1
-	VBROADCASTSD     actkernconst<>+6288(SB), Z8
+	VBLENDMPD.BCST   actkernconst<>+6480(SB), Z7, K5, Z1
+	VBROADCASTSD     actkernconst<>+6296(SB), Z7
 	VMOVUPD          Z1, 1656(SP)
-	VBLENDMPD.BCST   actkernconst<>+6472(SB), Z8, K5, Z1
-	VBROADCASTSD     actkernconst<>+6296(SB), Z8
+	VBLENDMPD.BCST   actkernconst<>+6488(SB), Z7, K2, Z1
+	VBROADCASTSD     actkernconst<>+6296(SB), Z7
 	VMOVUPD          Z1, 1720(SP)
-	VBLENDMPD.BCST   actkernconst<>+6480(SB), Z8, K2, Z1
-	VBROADCASTSD     actkernconst<>+6296(SB), Z8
+	VBLENDMPD.BCST   actkernconst<>+6488(SB), Z7, K3, Z1
+	VBROADCASTSD     actkernconst<>+6296(SB), Z7
 	VMOVUPD          Z1, 1784(SP)
-	VBLENDMPD.BCST   actkernconst<>+6480(SB), Z8, K3, Z1
-	VBROADCASTSD     actkernconst<>+6296(SB), Z8
+	VBLENDMPD.BCST   actkernconst<>+6488(SB), Z7, K4, Z1
+	VBROADCASTSD     actkernconst<>+6296(SB), Z7
 	VMOVUPD          Z1, 1848(SP)
-	VBLENDMPD.BCST   actkernconst<>+6480(SB), Z8, K4, Z1
-	VBROADCASTSD     actkernconst<>+6296(SB), Z8
+	VBLENDMPD.BCST   actkernconst<>+6488(SB), Z7, K5, Z1
+	VBROADCASTSD     actkernconst<>+6304(SB), Z7
 	VMOVUPD          Z1, 1912(SP)
-	VBLENDMPD.BCST   actkernconst<>+6480(SB), Z8, K5, Z1
-	VBROADCASTSD     actkernconst<>+6304(SB), Z8
+	VBLENDMPD.BCST   actkernconst<>+6496(SB), Z7, K2, Z1
+	VBROADCASTSD     actkernconst<>+6304(SB), Z7
 	VMOVUPD          Z1, 1976(SP)
-	VBLENDMPD.BCST   actkernconst<>+6488(SB), Z8, K2, Z1
-	VBROADCASTSD     actkernconst<>+6304(SB), Z8
+	VBLENDMPD.BCST   actkernconst<>+6496(SB), Z7, K3, Z1
+	VBROADCASTSD     actkernconst<>+6304(SB), Z7
 	VMOVUPD          Z1, 2040(SP)
-	VBLENDMPD.BCST   actkernconst<>+6488(SB), Z8, K3, Z1
-	VBROADCASTSD     actkernconst<>+6304(SB), Z8
+	VBLENDMPD.BCST   actkernconst<>+6496(SB), Z7, K4, Z1
+	VBROADCASTSD     actkernconst<>+6304(SB), Z7
 	VMOVUPD          Z1, 2104(SP)
-	VBLENDMPD.BCST   actkernconst<>+6488(SB), Z8, K4, Z1
-	VBROADCASTSD     actkernconst<>+6304(SB), Z8
+	VBLENDMPD.BCST   actkernconst<>+6496(SB), Z7, K5, Z1
+	VBROADCASTSD     actkernconst<>+6312(SB), Z7
 	VMOVUPD          Z1, 2168(SP)
-	VBLENDMPD.BCST   actkernconst<>+6488(SB), Z8, K5, Z1
-	VBROADCASTSD     actkernconst<>+6312(SB), Z8
+	VBLENDMPD.BCST   actkernconst<>+6504(SB), Z7, K2, Z1
+	VBROADCASTSD     actkernconst<>+6312(SB), Z7
 	VMOVUPD          Z1, 2232(SP)
-	VBLENDMPD.BCST   actkernconst<>+6496(SB), Z8, K2, Z1
-	VBROADCASTSD     actkernconst<>+6312(SB), Z8
+	VBLENDMPD.BCST   actkernconst<>+6504(SB), Z7, K3, Z1
+	VBROADCASTSD     actkernconst<>+6312(SB), Z7
 	VMOVUPD          Z1, 2296(SP)
-	VBLENDMPD.BCST   actkernconst<>+6496(SB), Z8, K3, Z1
-	VBROADCASTSD     actkernconst<>+6312(SB), Z8
+	VBLENDMPD.BCST   actkernconst<>+6504(SB), Z7, K4, Z1
+	VBROADCASTSD     actkernconst<>+6312(SB), Z7
 	VMOVUPD          Z1, 2360(SP)
-	VBLENDMPD.BCST   actkernconst<>+6496(SB), Z8, K4, Z1
-	VBROADCASTSD     actkernconst<>+6312(SB), Z8
-	VMOVUPD          Z1, 2424(SP)
-	VBLENDMPD.BCST   actkernconst<>+6496(SB), Z8, K5, Z1
-	VBROADCASTSD     actkernconst<>+5152(SB), Z8
-	VCMPPD           $0x12, Z13, Z8, K2
-	VBROADCASTSD     actkernconst<>+5152(SB), Z8
-	VCMPPD           $0x12, Z14, Z8, K3
-	VBROADCASTSD     actkernconst<>+5152(SB), Z8
-	VCMPPD           $0x12, Z15, Z8, K4
-	VBROADCASTSD     actkernconst<>+5152(SB), Z8
-	VCMPPD           $0x12, Z16, Z8, K5
-	VSUBPD.BCST      actkernconst<>+5152(SB), Z13, K2, Z13
-	VSUBPD.BCST      actkernconst<>+5152(SB), Z14, K3, Z14
-	VSUBPD.BCST      actkernconst<>+5152(SB), Z15, K4, Z15
-	VSUBPD.BCST      actkernconst<>+5152(SB), Z16, K5, Z16
-	VBLENDMPD        Z6, Z22, K2, Z22
-	VBLENDMPD        Z5, Z23, K3, Z23
-	VBLENDMPD        Z12, Z24, K4, Z24
-	VBLENDMPD        Z11, Z25, K5, Z25
-	VBLENDMPD        Z10, Z26, K2, Z26
-	VBLENDMPD        Z9, Z27, K3, Z27
-	VBLENDMPD        Z20, Z28, K4, Z28
-	VBLENDMPD        Z19, Z29, K5, Z29
-	VBLENDMPD        Z18, Z30, K2, Z30
-	VBLENDMPD        Z21, Z31, K3, Z31
-	VBLENDMPD        Z7, Z4, K4, Z4
-	VBLENDMPD        Z17, Z3, K5, Z3
-	VBLENDMPD        1272(SP), Z2, K2, Z2
-	VMOVUPD          1208(SP), Z8
-	VBLENDMPD        1336(SP), Z8, K3, Z8
-	VMOVUPD          Z29, 1208(SP)
-	VMOVUPD          1144(SP), Z29
-	VBLENDMPD        1400(SP), Z29, K4, Z29
-	VMOVUPD          Z28, 1144(SP)
-	VMOVUPD          1080(SP), Z28
-	VBLENDMPD        1464(SP), Z28, K5, Z28
-	VBLENDMPD        1528(SP), Z6, K2, Z6
-	VBLENDMPD        1592(SP), Z5, K3, Z5
-	VBLENDMPD        1656(SP), Z12, K4, Z12
-	VBLENDMPD        1720(SP), Z11, K5, Z11
-	VBLENDMPD        1784(SP), Z10, K2, Z10
-	VBLENDMPD        1848(SP), Z9, K3, Z9
-	VBLENDMPD        1912(SP), Z20, K4, Z20
-	VBLENDMPD        1976(SP), Z19, K5, Z19
-	VBLENDMPD        2040(SP), Z18, K2, Z18
-	VBLENDMPD        2104(SP), Z21, K3, Z21
-	VBLENDMPD        2168(SP), Z7, K4, Z7
-	VBLENDMPD        2232(SP), Z17, K5, Z17
-	VMOVUPD          Z17, 2232(SP)
-	VMOVUPD          1272(SP), Z17
-	VBLENDMPD        2296(SP), Z17, K2, Z17
-	VMOVUPD          Z17, 1272(SP)
-	VMOVUPD          1336(SP), Z17
-	VBLENDMPD        2360(SP), Z17, K3, Z17
-	VMOVUPD          Z17, 1336(SP)
-	VMOVUPD          1400(SP), Z17
-	VBLENDMPD        2424(SP), Z17, K4, Z17
-	VMOVUPD          Z17, 1400(SP)
-	VMOVUPD          1464(SP), Z17
-	VBLENDMPD        Z1, Z17, K5, Z1
-	VBROADCASTSD     actkernconst<>+3528(SB), Z17
-	VCMPPD           $0x12, Z13, Z17, K2
-	VBROADCASTSD     actkernconst<>+3528(SB), Z17
-	VCMPPD           $0x12, Z14, Z17, K3
-	VBROADCASTSD     actkernconst<>+3528(SB), Z17
-	VCMPPD           $0x12, Z15, Z17, K4
-	VBROADCASTSD     actkernconst<>+3528(SB), Z17
-	VCMPPD           $0x12, Z16, Z17, K5
-	VSUBPD.BCST      actkernconst<>+3528(SB), Z13, K2, Z13
-	VSUBPD.BCST      actkernconst<>+3528(SB), Z14, K3, Z14
-	VSUBPD.BCST      actkernconst<>+3528(SB), Z15, K4, Z15
-	VSUBPD.BCST      actkernconst<>+3528(SB), Z16, K5, Z16
-	VBLENDMPD        Z30, Z22, K2, Z22
-	VBLENDMPD        Z31, Z23, K3, Z23
-	VBLENDMPD        Z4, Z24, K4, Z24
-	VBLENDMPD        Z3, Z25, K5, Z25
-	VBLENDMPD        Z2, Z26, K2, Z26
-	VBLENDMPD        Z8, Z27, K3, Z27
-	VMOVUPD          1144(SP), Z17
-	VBLENDMPD        Z29, Z17, K4, Z17
-	VMOVUPD          Z25, 1144(SP)
-	VMOVUPD          1208(SP), Z25
-	VBLENDMPD        Z28, Z25, K5, Z25
-	VBLENDMPD        Z6, Z30, K2, Z30
-	VBLENDMPD        Z5, Z31, K3, Z31
-	VBLENDMPD        Z12, Z4, K4, Z4
+	VBLENDMPD.BCST   actkernconst<>+6504(SB), Z7, K5, Z1
+	VBROADCASTSD     actkernconst<>+5152(SB), Z7
+	VCMPPD           $0x12, Z12, Z7, K2
+	VBROADCASTSD     actkernconst<>+5152(SB), Z7
+	VCMPPD           $0x12, Z13, Z7, K3
+	VBROADCASTSD     actkernconst<>+5152(SB), Z7
+	VCMPPD           $0x12, Z14, Z7, K4
+	VBROADCASTSD     actkernconst<>+5152(SB), Z7
+	VCMPPD           $0x12, Z15, Z7, K5
+	VSUBPD.BCST      actkernconst<>+5152(SB), Z12, K2, Z12
+	VSUBPD.BCST      actkernconst<>+5152(SB), Z13, K3, Z13
+	VSUBPD.BCST      actkernconst<>+5152(SB), Z14, K4, Z14
+	VSUBPD.BCST      actkernconst<>+5152(SB), Z15, K5, Z15
+	VBLENDMPD        Z6, Z21, K2, Z21
+	VBLENDMPD        Z5, Z22, K3, Z22
+	VBLENDMPD        Z4, Z23, K4, Z23
+	VBLENDMPD        Z11, Z24, K5, Z24
+	VBLENDMPD        Z10, Z25, K2, Z25
+	VBLENDMPD        Z9, Z26, K3, Z26
+	VBLENDMPD        Z8, Z27, K4, Z27
+	VBLENDMPD        Z19, Z28, K5, Z28
+	VBLENDMPD        Z18, Z29, K2, Z29
+	VBLENDMPD        Z17, Z30, K3, Z30
+	VBLENDMPD        Z20, Z31, K4, Z31
+	VBLENDMPD        Z16, Z3, K5, Z3
+	VBLENDMPD        Z0, Z2, K2, Z2
+	VMOVUPD          1208(SP), Z7
+	VBLENDMPD        1272(SP), Z7, K3, Z7
+	VMOVUPD          Z28, 1208(SP)
+	VMOVUPD          1144(SP), Z28
+	VBLENDMPD        1336(SP), Z28, K4, Z28
+	VMOVUPD          Z27, 1144(SP)
+	VMOVUPD          1080(SP), Z27
+	VBLENDMPD        1400(SP), Z27, K5, Z27
+	VBLENDMPD        1464(SP), Z6, K2, Z6
+	VBLENDMPD        1528(SP), Z5, K3, Z5
+	VBLENDMPD        1592(SP), Z4, K4, Z4
+	VBLENDMPD        1656(SP), Z11, K5, Z11
+	VBLENDMPD        1720(SP), Z10, K2, Z10
+	VBLENDMPD        1784(SP), Z9, K3, Z9
+	VBLENDMPD        1848(SP), Z8, K4, Z8
+	VBLENDMPD        1912(SP), Z19, K5, Z19
+	VBLENDMPD        1976(SP), Z18, K2, Z18
+	VBLENDMPD        2040(SP), Z17, K3, Z17
+	VBLENDMPD        2104(SP), Z20, K4, Z20
+	VBLENDMPD        2168(SP), Z16, K5, Z16
+	VBLENDMPD        2232(SP), Z0, K2, Z0
+	VMOVUPD          Z0, 2232(SP)
+	VMOVUPD          1272(SP), Z0
+	VBLENDMPD        2296(SP), Z0, K3, Z0
+	VMOVUPD          Z0, 1272(SP)
+	VMOVUPD          1336(SP), Z0
+	VBLENDMPD        2360(SP), Z0, K4, Z0
+	VMOVUPD          Z0, 1336(SP)
+	VMOVUPD          1400(SP), Z0
+	VBLENDMPD        Z1, Z0, K5, Z1
+	VBROADCASTSD     actkernconst<>+3528(SB), Z0
+	VCMPPD           $0x12, Z12, Z0, K2
+	VBROADCASTSD     actkernconst<>+3528(SB), Z0
+	VCMPPD           $0x12, Z13, Z0, K3
+	VBROADCASTSD     actkernconst<>+3528(SB), Z0
+	VCMPPD           $0x12, Z14, Z0, K4
+	VBROADCASTSD     actkernconst<>+3528(SB), Z0
+	VCMPPD           $0x12, Z15, Z0, K5
+	VSUBPD.BCST      actkernconst<>+3528(SB), Z12, K2, Z12
+	VSUBPD.BCST      actkernconst<>+3528(SB), Z13, K3, Z13
+	VSUBPD.BCST      actkernconst<>+3528(SB), Z14, K4, Z14
+	VSUBPD.BCST      actkernconst<>+3528(SB), Z15, K5, Z15
+	VBLENDMPD        Z29, Z21, K2, Z21
+	VBLENDMPD        Z30, Z22, K3, Z22
+	VBLENDMPD        Z31, Z23, K4, Z23
+	VBLENDMPD        Z3, Z24, K5, Z24
+	VBLENDMPD        Z2, Z25, K2, Z25
+	VBLENDMPD        Z7, Z26, K3, Z26
+	VMOVUPD          1144(SP), Z0
+	VBLENDMPD        Z28, Z0, K4, Z0
+	VMOVUPD          Z24, 1144(SP)
+	VMOVUPD          1208(SP), Z24
+	VBLENDMPD        Z27, Z24, K5, Z24
+	VBLENDMPD        Z6, Z29, K2, Z29
+	VBLENDMPD        Z5, Z30, K3, Z30
+	VBLENDMPD        Z4, Z31, K4, Z31
 	VBLENDMPD        Z11, Z3, K5, Z3
 	VBLENDMPD        Z10, Z2, K2, Z2
-	VBLENDMPD        Z9, Z8, K3, Z8
-	VBLENDMPD        Z20, Z29, K4, Z29
-	VBLENDMPD        Z19, Z28, K5, Z28
+	VBLENDMPD        Z9, Z7, K3, Z7
+	VBLENDMPD        Z8, Z28, K4, Z28
+	VBLENDMPD        Z19, Z27, K5, Z27
 	VBLENDMPD        Z18, Z6, K2, Z18
-	VBLENDMPD        Z21, Z5, K3, Z21
-	VBLENDMPD        Z7, Z12, K4, Z7
-	VBLENDMPD        2232(SP), Z11, K5, Z11
-	VBLENDMPD        1272(SP), Z10, K2, Z10
-	VBLENDMPD        1336(SP), Z9, K3, Z9
-	VBLENDMPD        1400(SP), Z20, K4, Z20
+	VBLENDMPD        Z17, Z5, K3, Z17
+	VBLENDMPD        Z20, Z4, K4, Z20
+	VBLENDMPD        Z16, Z11, K5, Z16
+	VBLENDMPD        2232(SP), Z10, K2, Z10
+	VBLENDMPD        1272(SP), Z9, K3, Z9
+	VBLENDMPD        1336(SP), Z8, K4, Z8
 	VBLENDMPD        Z1, Z19, K5, Z1
-	VCMPPD           $0x12, Z13, Z0, K2
-	VCMPPD           $0x12, Z14, Z0, K3
-	VCMPPD           $0x12, Z15, Z0, K4
-	VCMPPD           $0x12, Z16, Z0, K5
-	VBLENDMPD        Z26, Z22, K2, Z22
-	VBLENDMPD        Z27, Z23, K3, Z23
-	VBLENDMPD        Z17, Z24, K4, Z24
-	VMOVUPD          1144(SP), Z5
-	VBLENDMPD        Z25, Z5, K5, Z5
-	VBLENDMPD        Z30, Z26, K2, Z26
-	VBLENDMPD        Z31, Z27, K3, Z27
-	VBLENDMPD        Z4, Z17, K4, Z17
-	VBLENDMPD        Z3, Z25, K5, Z25
-	VBLENDMPD        Z2, Z30, K2, Z30
-	VBLENDMPD        Z8, Z31, K3, Z31
-	VBLENDMPD        Z29, Z4, K4, Z4
-	VBLENDMPD        Z28, Z3, K5, Z3
+	VBROADCASTSD     actkernconst<>+0(SB), Z4
+	VCMPPD           $0x12, Z12, Z4, K2
+	VBROADCASTSD     actkernconst<>+0(SB), Z4
+	VCMPPD           $0x12, Z13, Z4, K3
+	VBROADCASTSD     actkernconst<>+0(SB), Z4
+	VCMPPD           $0x12, Z14, Z4, K4
+	VBROADCASTSD     actkernconst<>+0(SB), Z4
+	VCMPPD           $0x12, Z15, Z4, K5
+	VBLENDMPD        Z25, Z21, K2, Z21
+	VBLENDMPD        Z26, Z22, K3, Z22
+	VBLENDMPD        Z0, Z23, K4, Z23
+	VMOVUPD          1144(SP), Z4
+	VBLENDMPD        Z24, Z4, K5, Z4
+	VBLENDMPD        Z29, Z25, K2, Z25
+	VBLENDMPD        Z30, Z26, K3, Z26
+	VBLENDMPD        Z31, Z0, K4, Z0
+	VBLENDMPD        Z3, Z24, K5, Z24
+	VBLENDMPD        Z2, Z29, K2, Z29
+	VBLENDMPD        Z7, Z30, K3, Z30
+	VBLENDMPD        Z28, Z31, K4, Z31
+	VBLENDMPD        Z27, Z3, K5, Z3
 	VBLENDMPD        Z18, Z2, K2, Z2
-	VBLENDMPD        Z21, Z8, K3, Z8
-	VBLENDMPD        Z7, Z29, K4, Z29
-	VBLENDMPD        Z11, Z28, K5, Z28
+	VBLENDMPD        Z17, Z7, K3, Z7
+	VBLENDMPD        Z20, Z28, K4, Z28
+	VBLENDMPD        Z16, Z27, K5, Z27
 	VBLENDMPD        Z10, Z18, K2, Z10
-	VBLENDMPD        Z9, Z21, K3, Z9
-	VBLENDMPD        Z20, Z7, K4, Z20
-	VBLENDMPD        Z1, Z11, K5, Z1
-	VMOVUPD          1016(SP), Z6
-	VADDPD.BCST      actkernconst<>+1032(SB), Z6, Z7
+	VBLENDMPD        Z9, Z17, K3, Z9
+	VBLENDMPD        Z8, Z20, K4, Z8
+	VBLENDMPD        Z1, Z16, K5, Z1
+	VMOVUPD          1016(SP), Z5
+	VADDPD.BCST      actkernconst<>+1032(SB), Z5, Z6
 	VMOVUPD          952(SP), Z11
 	VADDPD.BCST      actkernconst<>+1032(SB), Z11, Z12
 	VMOVUPD          888(SP), Z13
 	VADDPD.BCST      actkernconst<>+1032(SB), Z13, Z14
 	VMOVUPD          824(SP), Z15
 	VADDPD.BCST      actkernconst<>+1032(SB), Z15, Z16
-	VSCALEFPD        Z7, Z22, Z22
-	VSCALEFPD        Z12, Z23, Z23
-	VSCALEFPD        Z14, Z24, Z24
-	VSCALEFPD        Z16, Z5, Z5
-	VADDPD.BCST      actkernconst<>+6464(SB), Z6, Z7
-	VADDPD.BCST      actkernconst<>+6464(SB), Z11, Z12
-	VADDPD.BCST      actkernconst<>+6464(SB), Z13, Z14
-	VADDPD.BCST      actkernconst<>+6464(SB), Z15, Z16
-	VSCALEFPD        Z7, Z26, Z26
-	VSCALEFPD        Z12, Z27, Z27
-	VSCALEFPD        Z14, Z17, Z17
-	VSCALEFPD        Z16, Z25, Z25
-	VADDPD.BCST      actkernconst<>+6592(SB), Z6, Z7
-	VADDPD.BCST      actkernconst<>+6592(SB), Z11, Z12
-	VADDPD.BCST      actkernconst<>+6592(SB), Z13, Z14
-	VADDPD.BCST      actkernconst<>+6592(SB), Z15, Z16
-	VSCALEFPD        Z7, Z30, Z30
-	VSCALEFPD        Z12, Z31, Z31
-	VSCALEFPD        Z14, Z4, Z4
-	VSCALEFPD        Z16, Z3, Z3
-	VADDPD.BCST      actkernconst<>+6600(SB), Z6, Z7
+	VSCALEFPD        Z6, Z21, Z21
+	VSCALEFPD        Z12, Z22, Z22
+	VSCALEFPD        Z14, Z23, Z23
+	VSCALEFPD        Z16, Z4, Z4
+	VADDPD.BCST      actkernconst<>+6472(SB), Z5, Z6
+	VADDPD.BCST      actkernconst<>+6472(SB), Z11, Z12
+	VADDPD.BCST      actkernconst<>+6472(SB), Z13, Z14
+	VADDPD.BCST      actkernconst<>+6472(SB), Z15, Z16
+	VSCALEFPD        Z6, Z25, Z25
+	VSCALEFPD        Z12, Z26, Z26
+	VSCALEFPD        Z14, Z0, Z0
+	VSCALEFPD        Z16, Z24, Z24
+	VADDPD.BCST      actkernconst<>+6600(SB), Z5, Z6
 	VADDPD.BCST      actkernconst<>+6600(SB), Z11, Z12
 	VADDPD.BCST      actkernconst<>+6600(SB), Z13, Z14
 	VADDPD.BCST      actkernconst<>+6600(SB), Z15, Z16
-	VSCALEFPD        Z7, Z2, Z2
-	VSCALEFPD        Z12, Z8, Z8
-	VSCALEFPD        Z14, Z29, Z29
-	VSCALEFPD        Z16, Z28, Z28
-	VADDPD.BCST      actkernconst<>+6608(SB), Z6, Z6
-	VADDPD.BCST      actkernconst<>+6608(SB), Z11, Z11
-	VADDPD.BCST      actkernconst<>+6608(SB), Z13, Z13
-	VADDPD.BCST      actkernconst<>+6608(SB), Z15, Z15
-	VSCALEFPD        Z6, Z10, Z10
+	VSCALEFPD        Z6, Z29, Z29
+	VSCALEFPD        Z12, Z30, Z30
+	VSCALEFPD        Z14, Z31, Z31
+	VSCALEFPD        Z16, Z3, Z3
+	VADDPD.BCST      actkernconst<>+6608(SB), Z5, Z6
+	VADDPD.BCST      actkernconst<>+6608(SB), Z11, Z12
+	VADDPD.BCST      actkernconst<>+6608(SB), Z13, Z14
+	VADDPD.BCST      actkernconst<>+6608(SB), Z15, Z16
+	VSCALEFPD        Z6, Z2, Z2
+	VSCALEFPD        Z12, Z7, Z7
+	VSCALEFPD        Z14, Z28, Z28
+	VSCALEFPD        Z16, Z27, Z27
+	VADDPD.BCST      actkernconst<>+6616(SB), Z5, Z5
+	VADDPD.BCST      actkernconst<>+6616(SB), Z11, Z11
+	VADDPD.BCST      actkernconst<>+6616(SB), Z13, Z13
+	VADDPD.BCST      actkernconst<>+6616(SB), Z15, Z15
+	VSCALEFPD        Z5, Z10, Z10
 	VSCALEFPD        Z11, Z9, Z9
-	VSCALEFPD        Z13, Z20, Z20
+	VSCALEFPD        Z13, Z8, Z8
 	VSCALEFPD        Z15, Z1, Z1
-	VMULPD.BCST      actkernconst<>+6456(SB), Z22, Z6
-	VMULPD.BCST      actkernconst<>+6456(SB), Z23, Z7
-	VMULPD.BCST      actkernconst<>+6456(SB), Z24, Z11
-	VMULPD.BCST      actkernconst<>+6456(SB), Z5, Z12
+	VMULPD.BCST      actkernconst<>+6464(SB), Z21, Z5
+	VMULPD.BCST      actkernconst<>+6464(SB), Z22, Z6
+	VMULPD.BCST      actkernconst<>+6464(SB), Z23, Z11
+	VMULPD.BCST      actkernconst<>+6464(SB), Z4, Z12
+	VRNDSCALEPD      $0x08, Z5, Z5
 	VRNDSCALEPD      $0x08, Z6, Z6
-	VRNDSCALEPD      $0x08, Z7, Z7
 	VRNDSCALEPD      $0x08, Z11, Z11
 	VRNDSCALEPD      $0x08, Z12, Z12
-	VFMADD132PD.BCST actkernconst<>+6448(SB), Z22, Z6
-	VFMADD132PD.BCST actkernconst<>+6448(SB), Z23, Z7
-	VFMADD132PD.BCST actkernconst<>+6448(SB), Z24, Z11
-	VFMADD132PD.BCST actkernconst<>+6448(SB), Z5, Z12
-	VADDPD.BCST      actkernconst<>+3528(SB), Z26, Z5
-	VADDPD.BCST      actkernconst<>+3528(SB), Z27, Z13
-	VADDPD.BCST      actkernconst<>+3528(SB), Z17, Z14
-	VADDPD.BCST      actkernconst<>+3528(SB), Z25, Z15
-	VSUBPD.BCST      actkernconst<>+3528(SB), Z5, Z5
+	VFMADD132PD.BCST actkernconst<>+6456(SB), Z21, Z5
+	VFMADD132PD.BCST actkernconst<>+6456(SB), Z22, Z6
+	VFMADD132PD.BCST actkernconst<>+6456(SB), Z23, Z11
+	VFMADD132PD.BCST actkernconst<>+6456(SB), Z4, Z12
+	VADDPD.BCST      actkernconst<>+3528(SB), Z25, Z4
+	VADDPD.BCST      actkernconst<>+3528(SB), Z26, Z13
+	VADDPD.BCST      actkernconst<>+3528(SB), Z0, Z14
+	VADDPD.BCST      actkernconst<>+3528(SB), Z24, Z15
+	VSUBPD.BCST      actkernconst<>+3528(SB), Z4, Z4
 	VSUBPD.BCST      actkernconst<>+3528(SB), Z13, Z13
 	VSUBPD.BCST      actkernconst<>+3528(SB), Z14, Z14
 	VSUBPD.BCST      actkernconst<>+3528(SB), Z15, Z15
-	VSUBPD           Z5, Z26, Z26
-	VSUBPD           Z13, Z27, Z27
-	VSUBPD           Z14, Z17, Z17
-	VSUBPD           Z15, Z25, Z25
-	VADDPD           Z5, Z6, Z6
-	VADDPD           Z13, Z7, Z7
+	VSUBPD           Z4, Z25, Z25
+	VSUBPD           Z13, Z26, Z26
+	VSUBPD           Z14, Z0, Z0
+	VSUBPD           Z15, Z24, Z24
+	VADDPD           Z4, Z5, Z5
+	VADDPD           Z13, Z6, Z6
 	VADDPD           Z14, Z11, Z11
 	VADDPD           Z15, Z12, Z12
-	VADDPD.BCST      actkernconst<>+6504(SB), Z30, Z5
-	VADDPD.BCST      actkernconst<>+6504(SB), Z31, Z13
-	VADDPD.BCST      actkernconst<>+6504(SB), Z4, Z14
-	VADDPD.BCST      actkernconst<>+6504(SB), Z3, Z15
-	VSUBPD.BCST      actkernconst<>+6504(SB), Z5, Z5
-	VSUBPD.BCST      actkernconst<>+6504(SB), Z13, Z13
-	VSUBPD.BCST      actkernconst<>+6504(SB), Z14, Z14
-	VSUBPD.BCST      actkernconst<>+6504(SB), Z15, Z15
-	VSUBPD           Z5, Z30, Z30
-	VSUBPD           Z13, Z31, Z31
-	VSUBPD           Z14, Z4, Z4
-	VSUBPD           Z15, Z3, Z3
-	VADDPD           Z5, Z26, Z26
-	VADDPD           Z13, Z27, Z27
-	VADDPD           Z14, Z17, Z17
-	VADDPD           Z15, Z25, Z25
-	VADDPD.BCST      actkernconst<>+6512(SB), Z2, Z5
-	VADDPD.BCST      actkernconst<>+6512(SB), Z8, Z13
-	VADDPD.BCST      actkernconst<>+6512(SB), Z29, Z14
-	VADDPD.BCST      actkernconst<>+6512(SB), Z28, Z15
-	VSUBPD.BCST      actkernconst<>+6512(SB), Z5, Z5
+	VADDPD.BCST      actkernconst<>+6512(SB), Z29, Z4
+	VADDPD.BCST      actkernconst<>+6512(SB), Z30, Z13
+	VADDPD.BCST      actkernconst<>+6512(SB), Z31, Z14
+	VADDPD.BCST      actkernconst<>+6512(SB), Z3, Z15
+	VSUBPD.BCST      actkernconst<>+6512(SB), Z4, Z4
 	VSUBPD.BCST      actkernconst<>+6512(SB), Z13, Z13
 	VSUBPD.BCST      actkernconst<>+6512(SB), Z14, Z14
 	VSUBPD.BCST      actkernconst<>+6512(SB), Z15, Z15
-	VSUBPD           Z5, Z2, Z2
-	VSUBPD           Z13, Z8, Z8
-	VSUBPD           Z14, Z29, Z29
-	VSUBPD           Z15, Z28, Z28
-	VADDPD           Z5, Z30, Z30
-	VADDPD           Z13, Z31, Z31
-	VADDPD           Z14, Z4, Z4
+	VSUBPD           Z4, Z29, Z29
+	VSUBPD           Z13, Z30, Z30
+	VSUBPD           Z14, Z31, Z31
+	VSUBPD           Z15, Z3, Z3
+	VADDPD           Z4, Z25, Z25
+	VADDPD           Z13, Z26, Z26
+	VADDPD           Z14, Z0, Z0
+	VADDPD           Z15, Z24, Z24
+	VADDPD.BCST      actkernconst<>+6520(SB), Z2, Z4
+	VADDPD.BCST      actkernconst<>+6520(SB), Z7, Z13
+	VADDPD.BCST      actkernconst<>+6520(SB), Z28, Z14
+	VADDPD.BCST      actkernconst<>+6520(SB), Z27, Z15
+	VSUBPD.BCST      actkernconst<>+6520(SB), Z4, Z4
+	VSUBPD.BCST      actkernconst<>+6520(SB), Z13, Z13
+	VSUBPD.BCST      actkernconst<>+6520(SB), Z14, Z14
+	VSUBPD.BCST      actkernconst<>+6520(SB), Z15, Z15
+	VSUBPD           Z4, Z2, Z2
+	VSUBPD           Z13, Z7, Z7
+	VSUBPD           Z14, Z28, Z28
+	VSUBPD           Z15, Z27, Z27
+	VADDPD           Z4, Z29, Z29
+	VADDPD           Z13, Z30, Z30
+	VADDPD           Z14, Z31, Z31
 	VADDPD           Z15, Z3, Z3
 	VADDPD           Z10, Z2, Z2
-	VADDPD           Z9, Z8, Z8
-	VADDPD           Z20, Z29, Z29
-	VADDPD           Z1, Z28, Z28
+	VADDPD           Z9, Z7, Z7
+	VADDPD           Z8, Z28, Z28
+	VADDPD           Z1, Z27, Z27
 	VMOVUPD          760(SP), Z1
-	VMULPD           Z6, Z1, Z5
-	VMOVUPD          696(SP), Z9
-	VMULPD           Z7, Z9, Z10
-	VMOVUPD          632(SP), Z13
-	VMULPD           Z11, Z13, Z14
-	VMOVUPD          568(SP), Z15
-	VMULPD           Z12, Z15, Z16
-	VXORPD.BCST      actkernconst<>+2208(SB), Z5, Z18
-	VXORPD.BCST      actkernconst<>+2208(SB), Z10, Z19
-	VXORPD.BCST      actkernconst<>+2208(SB), Z14, Z20
-	VXORPD.BCST      actkernconst<>+2208(SB), Z16, Z21
-	VFMADD213PD      Z18, Z1, Z6
-	VFMADD213PD      Z19, Z9, Z7
-	VFMADD213PD      Z20, Z13, Z11
-	VFMADD213PD      Z21, Z15, Z12
-	VMULPD.BCST      actkernconst<>+6456(SB), Z5, Z18
-	VMULPD.BCST      actkernconst<>+6456(SB), Z10, Z19
-	VMULPD.BCST      actkernconst<>+6456(SB), Z14, Z20
-	VMULPD.BCST      actkernconst<>+6456(SB), Z16, Z21
+	VMULPD           Z5, Z1, Z4
+	VMOVUPD          696(SP), Z8
+	VMULPD           Z6, Z8, Z9
+	VMOVUPD          632(SP), Z10
+	VMULPD           Z11, Z10, Z13
+	VMOVUPD          568(SP), Z14
+	VMULPD           Z12, Z14, Z15
+	VXORPD.BCST      actkernconst<>+2208(SB), Z4, Z16
+	VXORPD.BCST      actkernconst<>+2208(SB), Z9, Z17
+	VXORPD.BCST      actkernconst<>+2208(SB), Z13, Z18
+	VXORPD.BCST      actkernconst<>+2208(SB), Z15, Z19
+	VFMADD213PD      Z16, Z1, Z5
+	VFMADD213PD      Z17, Z8, Z6
+	VFMADD213PD      Z18, Z10, Z11
+	VFMADD213PD      Z19, Z14, Z12
+	VMULPD.BCST      actkernconst<>+6464(SB), Z4, Z16
+	VMULPD.BCST      actkernconst<>+6464(SB), Z9, Z17
+	VMULPD.BCST      actkernconst<>+6464(SB), Z13, Z18
+	VMULPD.BCST      actkernconst<>+6464(SB), Z15, Z19
+	VRNDSCALEPD      $0x08, Z16, Z16
+	VRNDSCALEPD      $0x08, Z17, Z17
 	VRNDSCALEPD      $0x08, Z18, Z18
 	VRNDSCALEPD      $0x08, Z19, Z19
-	VRNDSCALEPD      $0x08, Z20, Z20
-	VRNDSCALEPD      $0x08, Z21, Z21
-	VFMADD132PD.BCST actkernconst<>+6448(SB), Z5, Z18
-	VFMADD132PD.BCST actkernconst<>+6448(SB), Z10, Z19
-	VFMADD132PD.BCST actkernconst<>+6448(SB), Z14, Z20
-	VFMADD132PD.BCST actkernconst<>+6448(SB), Z16, Z21
-	VADDPD           Z6, Z18, Z18
-	VADDPD           Z7, Z19, Z19
-	VADDPD           Z11, Z20, Z20
-	VADDPD           Z12, Z21, Z21
-	VMULPD           Z26, Z1, Z5
-	VMULPD           Z27, Z9, Z6
-	VMULPD           Z17, Z13, Z7
-	VMULPD           Z25, Z15, Z10
-	VXORPD.BCST      actkernconst<>+2208(SB), Z5, Z11
-	VXORPD.BCST      actkernconst<>+2208(SB), Z6, Z12
-	VXORPD.BCST      actkernconst<>+2208(SB), Z7, Z14
-	VXORPD.BCST      actkernconst<>+2208(SB), Z10, Z16
-	VFMADD213PD      Z11, Z1, Z26
-	VFMADD213PD      Z12, Z9, Z27
-	VFMADD213PD      Z14, Z13, Z17
-	VFMADD213PD      Z16, Z15, Z25
-	VRNDSCALEPD      $0x08, Z5, Z11
-	VRNDSCALEPD      $0x08, Z6, Z12
-	VRNDSCALEPD      $0x08, Z7, Z14
-	VRNDSCALEPD      $0x08, Z10, Z16
-	VSUBPD           Z11, Z5, Z5
-	VSUBPD           Z12, Z6, Z6
-	VSUBPD           Z14, Z7, Z7
-	VSUBPD           Z16, Z10, Z10
-	VMULPD           Z30, Z1, Z22
-	VMULPD           Z31, Z9, Z23
-	VMULPD           Z4, Z13, Z24
-	VMOVUPD          Z16, 824(SP)
-	VMULPD           Z3, Z15, Z16
-	VMOVUPD          Z14, 888(SP)
-	VXORPD.BCST      actkernconst<>+2208(SB), Z22, Z14
+	VFMADD132PD.BCST actkernconst<>+6456(SB), Z4, Z16
+	VFMADD132PD.BCST actkernconst<>+6456(SB), Z9, Z17
+	VFMADD132PD.BCST actkernconst<>+6456(SB), Z13, Z18
+	VFMADD132PD.BCST actkernconst<>+6456(SB), Z15, Z19
+	VADDPD           Z5, Z16, Z16
+	VADDPD           Z6, Z17, Z17
+	VADDPD           Z11, Z18, Z18
+	VADDPD           Z12, Z19, Z19
+	VMULPD           Z25, Z1, Z4
+	VMULPD           Z26, Z8, Z5
+	VMULPD           Z0, Z10, Z6
+	VMULPD           Z24, Z14, Z9
+	VXORPD.BCST      actkernconst<>+2208(SB), Z4, Z11
+	VXORPD.BCST      actkernconst<>+2208(SB), Z5, Z12
+	VXORPD.BCST      actkernconst<>+2208(SB), Z6, Z13
+	VXORPD.BCST      actkernconst<>+2208(SB), Z9, Z15
+	VFMADD213PD      Z11, Z1, Z25
+	VFMADD213PD      Z12, Z8, Z26
+	VFMADD213PD      Z13, Z10, Z0
+	VFMADD213PD      Z15, Z14, Z24
+	VRNDSCALEPD      $0x08, Z4, Z11
+	VRNDSCALEPD      $0x08, Z5, Z12
+	VRNDSCALEPD      $0x08, Z6, Z13
+	VRNDSCALEPD      $0x08, Z9, Z15
+	VSUBPD           Z11, Z4, Z4
+	VSUBPD           Z12, Z5, Z5
+	VSUBPD           Z13, Z6, Z6
+	VSUBPD           Z15, Z9, Z9
+	VMULPD           Z29, Z1, Z20
+	VMULPD           Z30, Z8, Z21
+	VMULPD           Z31, Z10, Z22
+	VMULPD           Z3, Z14, Z23
+	VMOVUPD          Z15, 824(SP)
+	VXORPD.BCST      actkernconst<>+2208(SB), Z20, Z15
+	VMOVUPD          Z13, 888(SP)
+	VXORPD.BCST      actkernconst<>+2208(SB), Z21, Z13
 	VMOVUPD          Z12, 952(SP)
-	VXORPD.BCST      actkernconst<>+2208(SB), Z23, Z12
+	VXORPD.BCST      actkernconst<>+2208(SB), Z22, Z12
 	VMOVUPD          Z11, 1016(SP)
-	VXORPD.BCST      actkernconst<>+2208(SB), Z24, Z11
-	VMOVUPD          Z24, 1144(SP)
-	VXORPD.BCST      actkernconst<>+2208(SB), Z16, Z24
-	VFMADD213PD      Z14, Z1, Z30
-	VFMADD213PD      Z12, Z9, Z31
-	VFMADD213PD      Z11, Z13, Z4
-	VFMADD213PD      Z24, Z15, Z3
+	VXORPD.BCST      actkernconst<>+2208(SB), Z23, Z11
+	VFMADD213PD      Z15, Z1, Z29
+	VFMADD213PD      Z13, Z8, Z30
+	VFMADD213PD      Z12, Z10, Z31
+	VFMADD213PD      Z11, Z14, Z3
 	VMULPD           Z2, Z1, Z1
-	VMULPD           Z8, Z9, Z9
-	VMULPD           Z29, Z13, Z13
-	VMULPD           Z28, Z15, Z15
-	VADDPD           Z5, Z18, Z2
-	VADDPD           Z6, Z19, Z8
-	VADDPD           Z7, Z20, Z11
-	VADDPD           Z10, Z21, Z12
+	VMULPD           Z7, Z8, Z8
+	VMULPD           Z28, Z10, Z10
+	VMULPD           Z27, Z14, Z14
+	VADDPD           Z4, Z16, Z2
+	VADDPD           Z5, Z17, Z7
+	VADDPD           Z6, Z18, Z11
+	VADDPD           Z9, Z19, Z12
 	VRNDSCALEPD      $0x08, Z2, Z2
-	VRNDSCALEPD      $0x08, Z8, Z8
+	VRNDSCALEPD      $0x08, Z7, Z7
 	VRNDSCALEPD      $0x08, Z11, Z11
 	VRNDSCALEPD      $0x08, Z12, Z12
-	VSUBPD           Z2, Z18, Z18
-	VSUBPD           Z8, Z19, Z19
-	VSUBPD           Z11, Z20, Z20
-	VSUBPD           Z12, Z21, Z21
-	VADDPD           Z5, Z18, Z14
-	VADDPD           Z6, Z19, Z24
-	VADDPD           Z7, Z20, Z28
-	VADDPD           Z10, Z21, Z29
-	VMOVUPD          Z15, 568(SP)
-	VSUBPD           Z18, Z14, Z15
-	VMOVUPD          Z13, 632(SP)
-	VSUBPD           Z19, Z24, Z13
-	VMOVUPD          Z9, 696(SP)
-	VSUBPD           Z20, Z28, Z9
+	VSUBPD           Z2, Z16, Z16
+	VSUBPD           Z7, Z17, Z17
+	VSUBPD           Z11, Z18, Z18
+	VSUBPD           Z12, Z19, Z19
+	VADDPD           Z4, Z16, Z13
+	VADDPD           Z5, Z17, Z15
+	VADDPD           Z6, Z18, Z27
+	VADDPD           Z9, Z19, Z28
+	VMOVUPD          Z14, 568(SP)
+	VSUBPD           Z16, Z13, Z14
+	VMOVUPD          Z10, 632(SP)
+	VSUBPD           Z17, Z15, Z10
+	VMOVUPD          Z8, 696(SP)
+	VSUBPD           Z18, Z27, Z8
 	VMOVUPD          Z1, 760(SP)
-	VSUBPD           Z21, Z29, Z1
-	VMOVUPD          Z3, 1400(SP)
-	VSUBPD           Z15, Z14, Z3
-	VMOVUPD          Z4, 1336(SP)
-	VSUBPD           Z13, Z24, Z4
-	VMOVUPD          Z31, 1272(SP)
-	VSUBPD           Z9, Z28, Z31
-	VMOVUPD          Z30, 2232(SP)
-	VSUBPD           Z1, Z29, Z30
-	VSUBPD           Z3, Z18, Z18
-	VSUBPD           Z4, Z19, Z19
-	VSUBPD           Z31, Z20, Z20
-	VSUBPD           Z30, Z21, Z21
-	VSUBPD           Z15, Z5, Z5
-	VSUBPD           Z13, Z6, Z6
-	VSUBPD           Z9, Z7, Z7
-	VSUBPD           Z1, Z10, Z10
-	VADDPD           Z5, Z18, Z18
-	VADDPD           Z6, Z19, Z19
-	VADDPD           Z7, Z20, Z20
-	VADDPD           Z10, Z21, Z21
-	VADDPD           Z26, Z18, Z18
-	VADDPD           Z27, Z19, Z19
-	VADDPD           Z17, Z20, Z20
-	VADDPD           Z25, Z21, Z21
-	VADDPD           Z22, Z18, Z1
-	VADDPD           Z23, Z19, Z3
-	VADDPD           1144(SP), Z20, Z4
-	VADDPD           Z16, Z21, Z5
-	VSUBPD           Z18, Z1, Z6
-	VSUBPD           Z19, Z3, Z7
-	VSUBPD           Z20, Z4, Z9
-	VSUBPD           Z21, Z5, Z10
-	VSUBPD           Z6, Z1, Z13
-	VSUBPD           Z7, Z3, Z15
-	VSUBPD           Z9, Z4, Z17
-	VSUBPD           Z10, Z5, Z25
-	VSUBPD           Z13, Z18, Z18
-	VSUBPD           Z15, Z19, Z19
-	VSUBPD           Z17, Z20, Z20
-	VSUBPD           Z25, Z21, Z21
-	VSUBPD           Z6, Z22, Z22
-	VSUBPD           Z7, Z23, Z23
-	VMOVUPD          1144(SP), Z6
-	VSUBPD           Z9, Z6, Z6
+	VSUBPD           Z19, Z28, Z1
+	VMOVUPD          Z3, 1144(SP)
+	VSUBPD           Z14, Z13, Z3
+	VMOVUPD          Z31, 1336(SP)
+	VSUBPD           Z10, Z15, Z31
+	VMOVUPD          Z30, 1272(SP)
+	VSUBPD           Z8, Z27, Z30
+	VMOVUPD          Z29, 2232(SP)
+	VSUBPD           Z1, Z28, Z29
+	VSUBPD           Z3, Z16, Z16
+	VSUBPD           Z31, Z17, Z17
+	VSUBPD           Z30, Z18, Z18
+	VSUBPD           Z29, Z19, Z19
+	VSUBPD           Z14, Z4, Z4
+	VSUBPD           Z10, Z5, Z5
+	VSUBPD           Z8, Z6, Z6
+	VSUBPD           Z1, Z9, Z9
+	VADDPD           Z4, Z16, Z16
+	VADDPD           Z5, Z17, Z17
+	VADDPD           Z6, Z18, Z18
+	VADDPD           Z9, Z19, Z19
+	VADDPD           Z25, Z16, Z16
+	VADDPD           Z26, Z17, Z17
+	VADDPD           Z0, Z18, Z18
+	VADDPD           Z24, Z19, Z19
+	VADDPD           Z20, Z16, Z0
+	VADDPD           Z21, Z17, Z1
+	VADDPD           Z22, Z18, Z3
+	VADDPD           Z23, Z19, Z4
+	VSUBPD           Z16, Z0, Z5
+	VSUBPD           Z17, Z1, Z6
+	VSUBPD           Z18, Z3, Z8
+	VSUBPD           Z19, Z4, Z9
+	VSUBPD           Z5, Z0, Z10
+	VSUBPD           Z6, Z1, Z14
+	VSUBPD           Z8, Z3, Z24
+	VSUBPD           Z9, Z4, Z25
 	VSUBPD           Z10, Z16, Z16
+	VSUBPD           Z14, Z17, Z17
+	VSUBPD           Z24, Z18, Z18
+	VSUBPD           Z25, Z19, Z19
+	VSUBPD           Z5, Z20, Z20
+	VSUBPD           Z6, Z21, Z21
+	VSUBPD           Z8, Z22, Z22
+	VSUBPD           Z9, Z23, Z23
+	VADDPD           Z20, Z16, Z16
+	VADDPD           Z21, Z17, Z17
 	VADDPD           Z22, Z18, Z18
 	VADDPD           Z23, Z19, Z19
-	VADDPD           Z6, Z20, Z20
-	VADDPD           Z16, Z21, Z21
-	VADDPD           Z1, Z14, Z6
-	VADDPD           Z3, Z24, Z7
+	VADDPD           Z0, Z13, Z5
+	VADDPD           Z1, Z15, Z6
+	VADDPD           Z3, Z27, Z8
 	VADDPD           Z4, Z28, Z9
-	VADDPD           Z5, Z29, Z10
-	VSUBPD           Z14, Z6, Z13
-	VSUBPD           Z24, Z7, Z15
-	VSUBPD           Z28, Z9, Z16
-	VSUBPD           Z29, Z10, Z17
-	VSUBPD           Z13, Z6, Z22
-	VSUBPD           Z15, Z7, Z23
-	VSUBPD           Z16, Z9, Z25
-	VSUBPD           Z17, Z10, Z26
-	VSUBPD           Z22, Z14, Z14
-	VSUBPD           Z23, Z24, Z24
+	VSUBPD           Z13, Z5, Z10
+	VSUBPD           Z15, Z6, Z14
+	VSUBPD           Z27, Z8, Z20
+	VSUBPD           Z28, Z9, Z21
+	VSUBPD           Z10, Z5, Z22
+	VSUBPD           Z14, Z6, Z23
+	VSUBPD           Z20, Z8, Z24
+	VSUBPD           Z21, Z9, Z25
+	VSUBPD           Z22, Z13, Z13
+	VSUBPD           Z23, Z15, Z15
+	VSUBPD           Z24, Z27, Z27
 	VSUBPD           Z25, Z28, Z28
-	VSUBPD           Z26, Z29, Z29
-	VSUBPD           Z13, Z1, Z1
-	VSUBPD           Z15, Z3, Z3
-	VSUBPD           Z16, Z4, Z4
-	VSUBPD           Z17, Z5, Z5
-	VADDPD           Z1, Z14, Z14
-	VADDPD           Z3, Z24, Z24
+	VSUBPD           Z10, Z0, Z0
+	VSUBPD           Z14, Z1, Z1
+	VSUBPD           Z20, Z3, Z3
+	VSUBPD           Z21, Z4, Z4
+	VADDPD           Z0, Z13, Z13
+	VADDPD           Z1, Z15, Z15
+	VADDPD           Z3, Z27, Z27
 	VADDPD           Z4, Z28, Z28
-	VADDPD           Z5, Z29, Z29
-	VMOVUPD          1016(SP), Z1
-	VADDPD           Z2, Z1, Z1
-	VMOVUPD          952(SP), Z2
-	VADDPD           Z8, Z2, Z2
-	VMOVUPD          888(SP), Z3
-	VADDPD           Z11, Z3, Z3
-	VMOVUPD          824(SP), Z4
-	VADDPD           Z12, Z4, Z4
-	VADDPD           Z18, Z14, Z14
-	VADDPD           Z19, Z24, Z24
-	VADDPD           Z20, Z28, Z28
-	VADDPD           Z21, Z29, Z29
-	VADDPD           2232(SP), Z14, Z14
-	VADDPD           1272(SP), Z24, Z24
-	VADDPD           1336(SP), Z28, Z28
-	VADDPD           1400(SP), Z29, Z29
-	VADDPD           760(SP), Z14, Z14
-	VADDPD           696(SP), Z24, Z24
-	VADDPD           632(SP), Z28, Z28
-	VADDPD           568(SP), Z29, Z29
-	VMULPD.BCST      actkernconst<>+6280(SB), Z6, Z5
-	VMULPD.BCST      actkernconst<>+6280(SB), Z7, Z8
-	VMULPD.BCST      actkernconst<>+6280(SB), Z9, Z11
-	VMULPD.BCST      actkernconst<>+6280(SB), Z10, Z12
-	VXORPD.BCST      actkernconst<>+2208(SB), Z5, Z13
-	VXORPD.BCST      actkernconst<>+2208(SB), Z8, Z15
-	VXORPD.BCST      actkernconst<>+2208(SB), Z11, Z16
-	VXORPD.BCST      actkernconst<>+2208(SB), Z12, Z17
-	VFMADD231PD.BCST actkernconst<>+6280(SB), Z6, Z13
-	VFMADD231PD.BCST actkernconst<>+6280(SB), Z7, Z15
-	VFMADD231PD.BCST actkernconst<>+6280(SB), Z9, Z16
-	VFMADD231PD.BCST actkernconst<>+6280(SB), Z10, Z17
-	VMULPD.BCST      actkernconst<>+6280(SB), Z14, Z14
-	VMULPD.BCST      actkernconst<>+6280(SB), Z24, Z24
-	VMULPD.BCST      actkernconst<>+6280(SB), Z28, Z28
-	VMULPD.BCST      actkernconst<>+6280(SB), Z29, Z29
-	VFMADD132PD.BCST actkernconst<>+6520(SB), Z14, Z6
-	VFMADD132PD.BCST actkernconst<>+6520(SB), Z24, Z7
-	VFMADD132PD.BCST actkernconst<>+6520(SB), Z28, Z9
-	VFMADD132PD.BCST actkernconst<>+6520(SB), Z29, Z10
-	VADDPD           Z6, Z13, Z13
-	VADDPD           Z7, Z15, Z15
-	VADDPD           Z9, Z16, Z16
-	VADDPD           Z10, Z17, Z17
-	VADDPD           Z13, Z5, Z6
-	VADDPD           Z15, Z8, Z7
-	VADDPD           Z16, Z11, Z9
-	VADDPD           Z17, Z12, Z10
-	VSUBPD           Z5, Z6, Z5
-	VSUBPD           Z8, Z7, Z8
+	VMOVUPD          1016(SP), Z0
+	VADDPD           Z2, Z0, Z0
+	VMOVUPD          952(SP), Z1
+	VADDPD           Z7, Z1, Z1
+	VMOVUPD          888(SP), Z2
+	VADDPD           Z11, Z2, Z2
+	VMOVUPD          824(SP), Z3
+	VADDPD           Z12, Z3, Z3
+	VADDPD           Z16, Z13, Z13
+	VADDPD           Z17, Z15, Z15
+	VADDPD           Z18, Z27, Z27
+	VADDPD           Z19, Z28, Z28
+	VADDPD           2232(SP), Z13, Z13
+	VADDPD           1272(SP), Z15, Z15
+	VADDPD           1336(SP), Z27, Z27
+	VADDPD           1144(SP), Z28, Z28
+	VADDPD           760(SP), Z13, Z13
+	VADDPD           696(SP), Z15, Z15
+	VADDPD           632(SP), Z27, Z27
+	VADDPD           568(SP), Z28, Z28
+	VMULPD.BCST      actkernconst<>+6272(SB), Z5, Z4
+	VMULPD.BCST      actkernconst<>+6272(SB), Z6, Z7
+	VMULPD.BCST      actkernconst<>+6272(SB), Z8, Z10
+	VMULPD.BCST      actkernconst<>+6272(SB), Z9, Z11
+	VXORPD.BCST      actkernconst<>+2208(SB), Z4, Z12
+	VXORPD.BCST      actkernconst<>+2208(SB), Z7, Z14
+	VXORPD.BCST      actkernconst<>+2208(SB), Z10, Z16
+	VXORPD.BCST      actkernconst<>+2208(SB), Z11, Z17
+	VFMADD231PD.BCST actkernconst<>+6272(SB), Z5, Z12
+	VFMADD231PD.BCST actkernconst<>+6272(SB), Z6, Z14
+	VFMADD231PD.BCST actkernconst<>+6272(SB), Z8, Z16
+	VFMADD231PD.BCST actkernconst<>+6272(SB), Z9, Z17
+	VMULPD.BCST      actkernconst<>+6272(SB), Z13, Z13
+	VMULPD.BCST      actkernconst<>+6272(SB), Z15, Z15
+	VMULPD.BCST      actkernconst<>+6272(SB), Z27, Z27
+	VMULPD.BCST      actkernconst<>+6272(SB), Z28, Z28
+	VFMADD132PD.BCST actkernconst<>+6528(SB), Z13, Z5
+	VFMADD132PD.BCST actkernconst<>+6528(SB), Z15, Z6
+	VFMADD132PD.BCST actkernconst<>+6528(SB), Z27, Z8
+	VFMADD132PD.BCST actkernconst<>+6528(SB), Z28, Z9
+	VADDPD           Z5, Z12, Z12
+	VADDPD           Z6, Z14, Z14
+	VADDPD           Z8, Z16, Z16
+	VADDPD           Z9, Z17, Z17
+	VADDPD           Z12, Z4, Z5
+	VADDPD           Z14, Z7, Z6
+	VADDPD           Z16, Z10, Z8
+	VADDPD           Z17, Z11, Z9
+	VSUBPD           Z4, Z5, Z4
+	VSUBPD           Z7, Z6, Z7
+	VSUBPD           Z10, Z8, Z10
 	VSUBPD           Z11, Z9, Z11
-	VSUBPD           Z12, Z10, Z12
-	VSUBPD           Z5, Z13, Z13
-	VSUBPD           Z8, Z15, Z15
-	VSUBPD           Z11, Z16, Z16
-	VSUBPD           Z12, Z17, Z17
-	VADDPD           Z13, Z6, Z6
-	VADDPD           Z15, Z7, Z7
-	VADDPD           Z16, Z9, Z9
-	VADDPD           Z17, Z10, Z10
-	VMULPD.BCST      actkernconst<>+6456(SB), Z1, Z5
-	VMULPD.BCST      actkernconst<>+6456(SB), Z2, Z8
-	VMULPD.BCST      actkernconst<>+6456(SB), Z3, Z11
-	VMULPD.BCST      actkernconst<>+6456(SB), Z4, Z12
-	VRNDSCALEPD      $0x09, Z5, Z5
-	VRNDSCALEPD      $0x09, Z8, Z8
+	VSUBPD           Z4, Z12, Z12
+	VSUBPD           Z7, Z14, Z14
+	VSUBPD           Z10, Z16, Z16
+	VSUBPD           Z11, Z17, Z17
+	VADDPD           Z12, Z5, Z5
+	VADDPD           Z14, Z6, Z6
+	VADDPD           Z16, Z8, Z8
+	VADDPD           Z17, Z9, Z9
+	VMULPD.BCST      actkernconst<>+6464(SB), Z0, Z4
+	VMULPD.BCST      actkernconst<>+6464(SB), Z1, Z7
+	VMULPD.BCST      actkernconst<>+6464(SB), Z2, Z10
+	VMULPD.BCST      actkernconst<>+6464(SB), Z3, Z11
+	VRNDSCALEPD      $0x09, Z4, Z4
+	VRNDSCALEPD      $0x09, Z7, Z7
+	VRNDSCALEPD      $0x09, Z10, Z10
 	VRNDSCALEPD      $0x09, Z11, Z11
-	VRNDSCALEPD      $0x09, Z12, Z12
-	VFMADD132PD.BCST actkernconst<>+6448(SB), Z1, Z5
-	VFMADD132PD.BCST actkernconst<>+6448(SB), Z2, Z8
-	VFMADD132PD.BCST actkernconst<>+6448(SB), Z3, Z11
-	VFMADD132PD.BCST actkernconst<>+6448(SB), Z4, Z12
-	VMULPD.BCST      actkernconst<>+3896(SB), Z5, Z1
-	VMULPD.BCST      actkernconst<>+3896(SB), Z8, Z2
+	VFMADD132PD.BCST actkernconst<>+6456(SB), Z0, Z4
+	VFMADD132PD.BCST actkernconst<>+6456(SB), Z1, Z7
+	VFMADD132PD.BCST actkernconst<>+6456(SB), Z2, Z10
+	VFMADD132PD.BCST actkernconst<>+6456(SB), Z3, Z11
+	VMULPD.BCST      actkernconst<>+3896(SB), Z4, Z0
+	VMULPD.BCST      actkernconst<>+3896(SB), Z7, Z1
+	VMULPD.BCST      actkernconst<>+3896(SB), Z10, Z2
 	VMULPD.BCST      actkernconst<>+3896(SB), Z11, Z3
-	VMULPD.BCST      actkernconst<>+3896(SB), Z12, Z4
+	VRNDSCALEPD      $0x09, Z0, Z0
 	VRNDSCALEPD      $0x09, Z1, Z1
 	VRNDSCALEPD      $0x09, Z2, Z2
 	VRNDSCALEPD      $0x09, Z3, Z3
-	VRNDSCALEPD      $0x09, Z4, Z4
-	VFMADD231PD.BCST actkernconst<>+6272(SB), Z1, Z5
-	VFMADD231PD.BCST actkernconst<>+6272(SB), Z2, Z8
-	VFMADD231PD.BCST actkernconst<>+6272(SB), Z3, Z11
-	VFMADD231PD.BCST actkernconst<>+6272(SB), Z4, Z12
-	VBROADCASTSD     actkernconst<>+3896(SB), Z13
-	VCMPPD           $0x11, Z5, Z13, K2
-	VBROADCASTSD     actkernconst<>+3896(SB), Z5
-	VCMPPD           $0x11, Z8, Z5, K3
-	VBROADCASTSD     actkernconst<>+3896(SB), Z5
-	VCMPPD           $0x11, Z11, Z5, K4
-	VBROADCASTSD     actkernconst<>+3896(SB), Z5
-	VCMPPD           $0x11, Z12, Z5, K5
-	VANDPD.BCST      actkernconst<>+968(SB), Z6, Z5
-	VANDPD.BCST      actkernconst<>+968(SB), Z7, Z8
+	VFMADD231PD.BCST actkernconst<>+6624(SB), Z0, Z4
+	VFMADD231PD.BCST actkernconst<>+6624(SB), Z1, Z7
+	VFMADD231PD.BCST actkernconst<>+6624(SB), Z2, Z10
+	VFMADD231PD.BCST actkernconst<>+6624(SB), Z3, Z11
+	VBROADCASTSD     actkernconst<>+3896(SB), Z12
+	VCMPPD           $0x11, Z4, Z12, K2
+	VBROADCASTSD     actkernconst<>+3896(SB), Z4
+	VCMPPD           $0x11, Z7, Z4, K3
+	VBROADCASTSD     actkernconst<>+3896(SB), Z4
+	VCMPPD           $0x11, Z10, Z4, K4
+	VBROADCASTSD     actkernconst<>+3896(SB), Z4
+	VCMPPD           $0x11, Z11, Z4, K5
+	VANDPD.BCST      actkernconst<>+968(SB), Z5, Z4
+	VANDPD.BCST      actkernconst<>+968(SB), Z6, Z7
+	VANDPD.BCST      actkernconst<>+968(SB), Z8, Z10
 	VANDPD.BCST      actkernconst<>+968(SB), Z9, Z11
-	VANDPD.BCST      actkernconst<>+968(SB), Z10, Z12
-	VBROADCASTSD     actkernconst<>+6280(SB), Z13
-	VSUBPD           Z5, Z13, Z5
-	VBROADCASTSD     actkernconst<>+6280(SB), Z13
-	VSUBPD           Z8, Z13, Z8
-	VBROADCASTSD     actkernconst<>+6280(SB), Z13
-	VSUBPD           Z11, Z13, Z11
-	VBROADCASTSD     actkernconst<>+6280(SB), Z13
-	VSUBPD           Z12, Z13, Z12
-	VADDPD.BCST      actkernconst<>+6520(SB), Z5, K2, Z6
-	VADDPD.BCST      actkernconst<>+6520(SB), Z8, K3, Z7
-	VADDPD.BCST      actkernconst<>+6520(SB), Z11, K4, Z9
-	VADDPD.BCST      actkernconst<>+6520(SB), Z12, K5, Z10
-	VFMADD132PD.BCST actkernconst<>+6272(SB), Z0, Z1
-	VFMADD132PD.BCST actkernconst<>+6272(SB), Z0, Z2
-	VFMADD132PD.BCST actkernconst<>+6272(SB), Z0, Z3
-	VFMADD132PD.BCST actkernconst<>+6272(SB), Z0, Z4
-	VMOVUPD          504(SP), Z5
-	VMULPD.BCST      actkernconst<>+6616(SB), Z5, Z8
-	VMOVUPD          440(SP), Z11
-	VMULPD.BCST      actkernconst<>+6616(SB), Z11, Z12
-	VMOVUPD          376(SP), Z13
-	VMULPD.BCST      actkernconst<>+6616(SB), Z13, Z14
-	VMOVUPD          312(SP), Z15
-	VMULPD.BCST      actkernconst<>+6616(SB), Z15, Z16
-	VRNDSCALEPD      $0x08, Z8, Z8
-	VRNDSCALEPD      $0x08, Z12, Z12
-	VRNDSCALEPD      $0x08, Z14, Z14
-	VRNDSCALEPD      $0x08, Z16, Z16
-	VBROADCASTSD     actkernconst<>+6624(SB), Z17
-	VFMADD213PD      Z5, Z8, Z17
-	VBROADCASTSD     actkernconst<>+6624(SB), Z18
-	VFMADD213PD      Z11, Z12, Z18
-	VBROADCASTSD     actkernconst<>+6624(SB), Z19
-	VFMADD213PD      Z13, Z14, Z19
-	VBROADCASTSD     actkernconst<>+6624(SB), Z20
-	VFMADD213PD      Z15, Z16, Z20
-	VFMADD231PD.BCST actkernconst<>+6632(SB), Z8, Z17
-	VFMADD231PD.BCST actkernconst<>+6632(SB), Z12, Z18
-	VFMADD231PD.BCST actkernconst<>+6632(SB), Z14, Z19
-	VFMADD231PD.BCST actkernconst<>+6632(SB), Z16, Z20
-	VFMADD231PD.BCST actkernconst<>+6640(SB), Z8, Z17
-	VFMADD231PD.BCST actkernconst<>+6640(SB), Z12, Z18
-	VFMADD231PD.BCST actkernconst<>+6640(SB), Z14, Z19
-	VFMADD231PD.BCST actkernconst<>+6640(SB), Z16, Z20
-	VMULPD.BCST      actkernconst<>+3896(SB), Z8, Z21
-	VMULPD.BCST      actkernconst<>+3896(SB), Z12, Z22
-	VMULPD.BCST      actkernconst<>+3896(SB), Z14, Z23
-	VMULPD.BCST      actkernconst<>+3896(SB), Z16, Z24
-	VRNDSCALEPD      $0x09, Z21, Z21
-	VRNDSCALEPD      $0x09, Z22, Z22
-	VRNDSCALEPD      $0x09, Z23, Z23
-	VRNDSCALEPD      $0x09, Z24, Z24
-	VFMADD132PD.BCST actkernconst<>+6272(SB), Z8, Z21
-	VFMADD132PD.BCST actkernconst<>+6272(SB), Z12, Z22
-	VFMADD132PD.BCST actkernconst<>+6272(SB), Z14, Z23
-	VFMADD132PD.BCST actkernconst<>+6272(SB), Z16, Z24
-	VFMADD132PD.BCST actkernconst<>+6272(SB), Z0, Z21
-	VFMADD132PD.BCST actkernconst<>+6272(SB), Z0, Z22
-	VFMADD132PD.BCST actkernconst<>+6272(SB), Z0, Z23
-	VFMADD132PD.BCST actkernconst<>+6272(SB), Z0, Z24
-	VBLENDMPD        Z6, Z17, K6, Z6
-	VBLENDMPD        Z7, Z18, K7, Z7
+	VBROADCASTSD     actkernconst<>+6272(SB), Z12
+	VSUBPD           Z4, Z12, Z4
+	VBROADCASTSD     actkernconst<>+6272(SB), Z12
+	VSUBPD           Z7, Z12, Z7
+	VBROADCASTSD     actkernconst<>+6272(SB), Z12
+	VSUBPD           Z10, Z12, Z10
+	VBROADCASTSD     actkernconst<>+6272(SB), Z12
+	VSUBPD           Z11, Z12, Z11
+	VADDPD.BCST      actkernconst<>+6528(SB), Z4, K2, Z5
+	VADDPD.BCST      actkernconst<>+6528(SB), Z7, K3, Z6
+	VADDPD.BCST      actkernconst<>+6528(SB), Z10, K4, Z8
+	VADDPD.BCST      actkernconst<>+6528(SB), Z11, K5, Z9
+	VMOVUPD          504(SP), Z4
+	VBROADCASTSD     actkernconst<>+6432(SB), Z7
+	VFMADD213PD.BCST actkernconst<>+6280(SB), Z4, Z7
+	VMOVUPD          440(SP), Z10
+	VBROADCASTSD     actkernconst<>+6432(SB), Z11
+	VFMADD213PD.BCST actkernconst<>+6280(SB), Z10, Z11
+	VMOVUPD          376(SP), Z12
+	VBROADCASTSD     actkernconst<>+6432(SB), Z13
+	VFMADD213PD.BCST actkernconst<>+6280(SB), Z12, Z13
+	VMOVUPD          312(SP), Z14
+	VBROADCASTSD     actkernconst<>+6432(SB), Z15
+	VFMADD213PD.BCST actkernconst<>+6280(SB), Z14, Z15
+	VSUBPD.BCST      actkernconst<>+6280(SB), Z7, Z16
+	VSUBPD.BCST      actkernconst<>+6280(SB), Z11, Z17
+	VSUBPD.BCST      actkernconst<>+6280(SB), Z13, Z18
+	VSUBPD.BCST      actkernconst<>+6280(SB), Z15, Z19
+	VFMADD231PD.BCST actkernconst<>+6632(SB), Z16, Z4
+	VFMADD231PD.BCST actkernconst<>+6632(SB), Z17, Z10
+	VFMADD231PD.BCST actkernconst<>+6632(SB), Z18, Z12
+	VFMADD231PD.BCST actkernconst<>+6632(SB), Z19, Z14
+	VFMADD231PD.BCST actkernconst<>+6640(SB), Z16, Z4
+	VFMADD231PD.BCST actkernconst<>+6640(SB), Z17, Z10
+	VFMADD231PD.BCST actkernconst<>+6640(SB), Z18, Z12
+	VFMADD231PD.BCST actkernconst<>+6640(SB), Z19, Z14
+	VFMADD132PD.BCST actkernconst<>+6648(SB), Z4, Z16
+	VFMADD132PD.BCST actkernconst<>+6648(SB), Z10, Z17
+	VFMADD132PD.BCST actkernconst<>+6648(SB), Z12, Z18
+	VFMADD132PD.BCST actkernconst<>+6648(SB), Z14, Z19
+	VBLENDMPD        Z5, Z16, K6, Z5
+	VBLENDMPD        Z6, Z17, K7, Z6
 	KMOVW            48(SP), K2
-	VBLENDMPD        Z9, Z19, K2, Z9
+	VBLENDMPD        Z8, Z18, K2, Z8
 	KMOVW            40(SP), K3
-	VBLENDMPD        Z10, Z20, K3, Z10
+	VBLENDMPD        Z9, Z19, K3, Z9
 	KMOVW            32(SP), K4
-	VBLENDMPD        Z6, Z17, K4, Z6
+	VBLENDMPD        Z5, Z16, K4, Z5
 	KMOVW            8(SP), K5
-	VBLENDMPD        Z7, Z18, K5, Z7
+	VBLENDMPD        Z6, Z17, K5, Z6
 	KMOVW            16(SP), K5
-	VBLENDMPD        Z9, Z19, K5, Z9
+	VBLENDMPD        Z8, Z18, K5, Z8
 	KMOVW            24(SP), K5
-	VBLENDMPD        Z10, Z20, K5, Z10
-	VBLENDMPD        Z1, Z21, K6, Z1
-	VBLENDMPD        Z2, Z22, K7, Z2
-	VBLENDMPD        Z3, Z23, K2, Z3
-	VBLENDMPD        Z4, Z24, K3, Z4
-	VBLENDMPD        Z1, Z21, K4, Z1
+	VBLENDMPD        Z9, Z19, K5, Z9
+	VMOVAPD          Z7, Z4
+	VADDPD.BCST      actkernconst<>+6280(SB), Z0, K6, Z4
+	VMOVAPD          Z11, Z0
+	VADDPD.BCST      actkernconst<>+6280(SB), Z1, K7, Z0
+	VMOVAPD          Z13, Z1
+	VADDPD.BCST      actkernconst<>+6280(SB), Z2, K2, Z1
+	VMOVAPD          Z15, Z2
+	VADDPD.BCST      actkernconst<>+6280(SB), Z3, K3, Z2
+	VBLENDMPD        Z4, Z7, K4, Z4
 	KMOVW            8(SP), K2
-	VBLENDMPD        Z2, Z22, K2, Z2
+	VBLENDMPD        Z0, Z11, K2, Z0
 	KMOVW            16(SP), K2
-	VBLENDMPD        Z3, Z23, K2, Z3
-	VBLENDMPD        Z4, Z24, K5, Z4
-	VMULPD           Z6, Z6, Z8
-	VMULPD           Z7, Z7, Z12
-	VMULPD           Z9, Z9, Z14
-	VMULPD           Z10, Z10, Z16
-	VMULPD           Z8, Z6, Z17
-	VMULPD           Z12, Z7, Z18
-	VMULPD           Z14, Z9, Z19
-	VMULPD           Z16, Z10, Z20
-	VBROADCASTSD     actkernconst<>+6432(SB), Z21
-	VFMADD213PD.BCST actkernconst<>+6440(SB), Z8, Z21
-	VBROADCASTSD     actkernconst<>+6432(SB), Z22
-	VFMADD213PD.BCST actkernconst<>+6440(SB), Z12, Z22
-	VBROADCASTSD     actkernconst<>+6432(SB), Z23
-	VFMADD213PD.BCST actkernconst<>+6440(SB), Z14, Z23
-	VBROADCASTSD     actkernconst<>+6432(SB), Z24
-	VFMADD213PD.BCST actkernconst<>+6440(SB), Z16, Z24
-	VFMADD213PD.BCST actkernconst<>+6648(SB), Z8, Z21
-	VFMADD213PD.BCST actkernconst<>+6648(SB), Z12, Z22
-	VFMADD213PD.BCST actkernconst<>+6648(SB), Z14, Z23
-	VFMADD213PD.BCST actkernconst<>+6648(SB), Z16, Z24
-	VFMADD213PD.BCST actkernconst<>+6656(SB), Z8, Z21
-	VFMADD213PD.BCST actkernconst<>+6656(SB), Z12, Z22
-	VFMADD213PD.BCST actkernconst<>+6656(SB), Z14, Z23
-	VFMADD213PD.BCST actkernconst<>+6656(SB), Z16, Z24
-	VFMADD213PD.BCST actkernconst<>+6664(SB), Z8, Z21
-	VFMADD213PD.BCST actkernconst<>+6664(SB), Z12, Z22
-	VFMADD213PD.BCST actkernconst<>+6664(SB), Z14, Z23
-	VFMADD213PD.BCST actkernconst<>+6664(SB), Z16, Z24
-	VFMADD213PD.BCST actkernconst<>+6672(SB), Z8, Z21
-	VFMADD213PD.BCST actkernconst<>+6672(SB), Z12, Z22
-	VFMADD213PD.BCST actkernconst<>+6672(SB), Z14, Z23
-	VFMADD213PD.BCST actkernconst<>+6672(SB), Z16, Z24
-	VFMADD213PD      Z6, Z17, Z21
-	VFMADD213PD      Z7, Z18, Z22
-	VFMADD213PD      Z9, Z19, Z23
-	VFMADD213PD      Z10, Z20, Z24
-	VCMPPD.BCST      $0x04, actkernconst<>+1032(SB), Z5, K2
-	VCMPPD.BCST      $0x04, actkernconst<>+1032(SB), Z11, K3
-	VCMPPD.BCST      $0x04, actkernconst<>+1032(SB), Z13, K4
-	VCMPPD.BCST      $0x04, actkernconst<>+1032(SB), Z15, K5
-	VMULPD           Z1, Z21, K2, Z5
-	VMULPD           Z2, Z22, K3, Z11
-	VMULPD           Z3, Z23, K4, Z13
-	VMULPD           Z4, Z24, K5, Z15
-	VMOVUPD          248(SP), Z1
-	VFIXUPIMMPD.BCST $0x00, actkernconst<>+1144(SB), Z1, Z5
-	VMOVUPD          184(SP), Z1
-	VFIXUPIMMPD.BCST $0x00, actkernconst<>+1144(SB), Z1, Z11
-	VMOVUPD          120(SP), Z1
-	VFIXUPIMMPD.BCST $0x00, actkernconst<>+1144(SB), Z1, Z13
-	VMOVUPD          56(SP), Z1
-	VFIXUPIMMPD.BCST $0x00, actkernconst<>+1144(SB), Z1, Z15
+	VBLENDMPD        Z1, Z13, K2, Z1
+	VBLENDMPD        Z2, Z15, K5, Z2
+	VMULPD           Z5, Z5, Z3
+	VMULPD           Z6, Z6, Z7
+	VMULPD           Z8, Z8, Z10
+	VMULPD           Z9, Z9, Z11
+	VBROADCASTSD     actkernconst<>+6440(SB), Z12
+	VFMADD213PD.BCST actkernconst<>+6448(SB), Z3, Z12
+	VBROADCASTSD     actkernconst<>+6440(SB), Z13
+	VFMADD213PD.BCST actkernconst<>+6448(SB), Z7, Z13
+	VBROADCASTSD     actkernconst<>+6440(SB), Z14
+	VFMADD213PD.BCST actkernconst<>+6448(SB), Z10, Z14
+	VBROADCASTSD     actkernconst<>+6440(SB), Z15
+	VFMADD213PD.BCST actkernconst<>+6448(SB), Z11, Z15
+	VFMADD213PD.BCST actkernconst<>+6656(SB), Z3, Z12
+	VFMADD213PD.BCST actkernconst<>+6656(SB), Z7, Z13
+	VFMADD213PD.BCST actkernconst<>+6656(SB), Z10, Z14
+	VFMADD213PD.BCST actkernconst<>+6656(SB), Z11, Z15
+	VFMADD213PD.BCST actkernconst<>+6664(SB), Z3, Z12
+	VFMADD213PD.BCST actkernconst<>+6664(SB), Z7, Z13
+	VFMADD213PD.BCST actkernconst<>+6664(SB), Z10, Z14
+	VFMADD213PD.BCST actkernconst<>+6664(SB), Z11, Z15
+	VFMADD213PD.BCST actkernconst<>+6672(SB), Z3, Z12
+	VFMADD213PD.BCST actkernconst<>+6672(SB), Z7, Z13
+	VFMADD213PD.BCST actkernconst<>+6672(SB), Z10, Z14
+	VFMADD213PD.BCST actkernconst<>+6672(SB), Z11, Z15
+	VFMADD213PD.BCST actkernconst<>+6680(SB), Z3, Z12
+	VFMADD213PD.BCST actkernconst<>+6680(SB), Z7, Z13
+	VFMADD213PD.BCST actkernconst<>+6680(SB), Z10, Z14
+	VFMADD213PD.BCST actkernconst<>+6680(SB), Z11, Z15
+	VFMADD213PD.BCST actkernconst<>+0(SB), Z3, Z12
+	VFMADD213PD.BCST actkernconst<>+0(SB), Z7, Z13
+	VFMADD213PD.BCST actkernconst<>+0(SB), Z10, Z14
+	VFMADD213PD.BCST actkernconst<>+0(SB), Z11, Z15
+	VMULPD           Z12, Z5, Z5
+	VMULPD           Z13, Z6, Z6
+	VMULPD           Z14, Z8, Z8
+	VMULPD           Z15, Z9, Z9
+	VPSLLQ           $0x3f, Z4, Z3
+	VXORPD           Z5, Z3, Z5
+	VPSLLQ           $0x3f, Z0, Z3
+	VXORPD           Z6, Z3, Z6
+	VPSLLQ           $0x3f, Z1, Z0
+	VXORPD           Z8, Z0, Z8
+	VPSLLQ           $0x3f, Z2, Z0
+	VXORPD           Z9, Z0, Z9
+	VMOVUPD          248(SP), Z0
+	VFIXUPIMMPD.BCST $0x00, actkernconst<>+1144(SB), Z0, Z5
+	VMOVUPD          184(SP), Z0
+	VFIXUPIMMPD.BCST $0x00, actkernconst<>+1144(SB), Z0, Z6
+	VMOVUPD          120(SP), Z0
+	VFIXUPIMMPD.BCST $0x00, actkernconst<>+1144(SB), Z0, Z8
+	VMOVUPD          56(SP), Z0
+	VFIXUPIMMPD.BCST $0x00, actkernconst<>+1144(SB), Z0, Z9
 	VCVTPD2PS        Z5, Y5
 	VMOVNTPS         Y5, (AX)
-	VCVTPD2PS        Z11, Y11
-	VMOVNTPS         Y11, 32(AX)
-	VCVTPD2PS        Z13, Y13
-	VMOVNTPS         Y13, 64(AX)
-	VCVTPD2PS        Z15, Y15
-	VMOVNTPS         Y15, 96(AX)
+	VCVTPD2PS        Z6, Y6
+	VMOVNTPS         Y6, 32(AX)
+	VCVTPD2PS        Z8, Y8
+	VMOVNTPS         Y8, 64(AX)
+	VCVTPD2PS        Z9, Y9
+	VMOVNTPS         Y9, 96(AX)
 	ADDQ             $0x00000080, AX
 	ADDQ             $0x00000080, CX
 	SUBQ             $0x00000020, DX
@@ -42089,203 +42043,200 @@ loop:
 single:
 	CMPQ             DX, $0x00000008
 	JB               tail
-	VCVTPS2PD        (CX), Z1
-	VMULPD.BCST      (SP), Z1, Z2
-	VANDPD.BCST      actkernconst<>+968(SB), Z2, Z3
-	VBROADCASTSD     actkernconst<>+6336(SB), Z4
-	VCMPPD           $0x11, Z3, Z4, K2
-	VCMPPD.BCST      $0x11, actkernconst<>+3936(SB), Z3, K2, K3
-	VGETEXPPD        Z2, Z3
-	VBROADCASTSD     actkernconst<>+6344(SB), Z4
-	VFMADD213PD.BCST actkernconst<>+6352(SB), Z3, Z4
-	VRNDSCALEPD      $0x09, Z4, Z4
-	VSUBPD.BCST      actkernconst<>+6528(SB), Z3, Z5
-	VFMADD231PD.BCST actkernconst<>+6464(SB), Z4, Z5
-	VBROADCASTSD     actkernconst<>+6360(SB), Z6
-	VSUBPD           Z3, Z6, Z3
-	VSCALEFPD        Z3, Z2, Z3
-	VBROADCASTSD     actkernconst<>+6320(SB), Z6
-	VCMPPD           $0x12, Z4, Z6, K4
-	VSUBPD.BCST      actkernconst<>+6320(SB), Z4, K4, Z4
-	VBROADCASTSD     actkernconst<>+6368(SB), Z6
-	VBLENDMPD.BCST   actkernconst<>+6472(SB), Z6, K4, Z7
-	VBROADCASTSD     actkernconst<>+6376(SB), Z6
-	VBLENDMPD.BCST   actkernconst<>+6480(SB), Z6, K4, Z8
-	VBROADCASTSD     actkernconst<>+6384(SB), Z6
-	VBLENDMPD.BCST   actkernconst<>+6488(SB), Z6, K4, Z9
-	VBROADCASTSD     actkernconst<>+6392(SB), Z6
-	VBLENDMPD.BCST   actkernconst<>+6496(SB), Z6, K4, Z10
-	VBROADCASTSD     actkernconst<>+6400(SB), Z6
-	VBLENDMPD.BCST   actkernconst<>+6568(SB), Z6, K4, Z11
-	VBROADCASTSD     actkernconst<>+6408(SB), Z6
-	VBLENDMPD.BCST   actkernconst<>+6576(SB), Z6, K4, Z12
-	VBROADCASTSD     actkernconst<>+6416(SB), Z6
-	VBLENDMPD.BCST   actkernconst<>+6584(SB), Z6, K4, Z13
-	VBROADCASTSD     actkernconst<>+6328(SB), Z6
-	VCMPPD           $0x12, Z4, Z6, K4
-	VSUBPD.BCST      actkernconst<>+6328(SB), Z4, K4, Z4
-	VBLENDMPD.BCST   actkernconst<>+6288(SB), Z7, K4, Z7
-	VBLENDMPD.BCST   actkernconst<>+6296(SB), Z8, K4, Z8
-	VBLENDMPD.BCST   actkernconst<>+6304(SB), Z9, K4, Z9
-	VBLENDMPD.BCST   actkernconst<>+6312(SB), Z10, K4, Z10
-	VBLENDMPD.BCST   actkernconst<>+6536(SB), Z11, K4, Z11
-	VBLENDMPD.BCST   actkernconst<>+6544(SB), Z12, K4, Z12
-	VBLENDMPD.BCST   actkernconst<>+6552(SB), Z13, K4, Z13
-	VBROADCASTSD     actkernconst<>+6424(SB), Z6
-	VBLENDMPD.BCST   actkernconst<>+6560(SB), Z6, K4, Z14
-	VBROADCASTSD     actkernconst<>+6288(SB), Z6
-	VBLENDMPD.BCST   actkernconst<>+6472(SB), Z6, K4, Z15
-	VBROADCASTSD     actkernconst<>+6296(SB), Z6
-	VBLENDMPD.BCST   actkernconst<>+6480(SB), Z6, K4, Z16
-	VBROADCASTSD     actkernconst<>+6304(SB), Z6
-	VBLENDMPD.BCST   actkernconst<>+6488(SB), Z6, K4, Z17
-	VBROADCASTSD     actkernconst<>+6312(SB), Z6
-	VBLENDMPD.BCST   actkernconst<>+6496(SB), Z6, K4, Z18
-	VBROADCASTSD     actkernconst<>+5152(SB), Z6
-	VCMPPD           $0x12, Z4, Z6, K4
-	VSUBPD.BCST      actkernconst<>+5152(SB), Z4, K4, Z4
+	VCVTPS2PD        (CX), Z0
+	VMULPD.BCST      (SP), Z0, Z1
+	VANDPD.BCST      actkernconst<>+968(SB), Z1, Z2
+	VBROADCASTSD     actkernconst<>+6336(SB), Z3
+	VCMPPD           $0x11, Z2, Z3, K2
+	VCMPPD.BCST      $0x11, actkernconst<>+3936(SB), Z2, K2, K3
+	VGETEXPPD        Z1, Z2
+	VBROADCASTSD     actkernconst<>+6344(SB), Z3
+	VFMADD213PD.BCST actkernconst<>+6352(SB), Z2, Z3
+	VRNDSCALEPD      $0x09, Z3, Z3
+	VSUBPD.BCST      actkernconst<>+6536(SB), Z2, Z4
+	VFMADD231PD.BCST actkernconst<>+6472(SB), Z3, Z4
+	VBROADCASTSD     actkernconst<>+6360(SB), Z5
+	VSUBPD           Z2, Z5, Z2
+	VSCALEFPD        Z2, Z1, Z2
+	VBROADCASTSD     actkernconst<>+6320(SB), Z5
+	VCMPPD           $0x12, Z3, Z5, K4
+	VSUBPD.BCST      actkernconst<>+6320(SB), Z3, K4, Z3
+	VBROADCASTSD     actkernconst<>+6368(SB), Z5
+	VBLENDMPD.BCST   actkernconst<>+6480(SB), Z5, K4, Z6
+	VBROADCASTSD     actkernconst<>+6376(SB), Z5
+	VBLENDMPD.BCST   actkernconst<>+6488(SB), Z5, K4, Z7
+	VBROADCASTSD     actkernconst<>+6384(SB), Z5
+	VBLENDMPD.BCST   actkernconst<>+6496(SB), Z5, K4, Z8
+	VBROADCASTSD     actkernconst<>+6392(SB), Z5
+	VBLENDMPD.BCST   actkernconst<>+6504(SB), Z5, K4, Z9
+	VBROADCASTSD     actkernconst<>+6400(SB), Z5
+	VBLENDMPD.BCST   actkernconst<>+6576(SB), Z5, K4, Z10
+	VBROADCASTSD     actkernconst<>+6408(SB), Z5
+	VBLENDMPD.BCST   actkernconst<>+6584(SB), Z5, K4, Z11
+	VBROADCASTSD     actkernconst<>+6416(SB), Z5
+	VBLENDMPD.BCST   actkernconst<>+6592(SB), Z5, K4, Z12
+	VBROADCASTSD     actkernconst<>+6328(SB), Z5
+	VCMPPD           $0x12, Z3, Z5, K4
+	VSUBPD.BCST      actkernconst<>+6328(SB), Z3, K4, Z3
+	VBLENDMPD.BCST   actkernconst<>+6288(SB), Z6, K4, Z6
+	VBLENDMPD.BCST   actkernconst<>+6296(SB), Z7, K4, Z7
+	VBLENDMPD.BCST   actkernconst<>+6304(SB), Z8, K4, Z8
+	VBLENDMPD.BCST   actkernconst<>+6312(SB), Z9, K4, Z9
+	VBLENDMPD.BCST   actkernconst<>+6544(SB), Z10, K4, Z10
+	VBLENDMPD.BCST   actkernconst<>+6552(SB), Z11, K4, Z11
+	VBLENDMPD.BCST   actkernconst<>+6560(SB), Z12, K4, Z12
+	VBROADCASTSD     actkernconst<>+6424(SB), Z5
+	VBLENDMPD.BCST   actkernconst<>+6568(SB), Z5, K4, Z13
+	VBROADCASTSD     actkernconst<>+6288(SB), Z5
+	VBLENDMPD.BCST   actkernconst<>+6480(SB), Z5, K4, Z14
+	VBROADCASTSD     actkernconst<>+6296(SB), Z5
+	VBLENDMPD.BCST   actkernconst<>+6488(SB), Z5, K4, Z15
+	VBROADCASTSD     actkernconst<>+6304(SB), Z5
+	VBLENDMPD.BCST   actkernconst<>+6496(SB), Z5, K4, Z16
+	VBROADCASTSD     actkernconst<>+6312(SB), Z5
+	VBLENDMPD.BCST   actkernconst<>+6504(SB), Z5, K4, Z17
+	VBROADCASTSD     actkernconst<>+5152(SB), Z5
+	VCMPPD           $0x12, Z3, Z5, K4
+	VSUBPD.BCST      actkernconst<>+5152(SB), Z3, K4, Z3
+	VBLENDMPD        Z10, Z6, K4, Z6
 	VBLENDMPD        Z11, Z7, K4, Z7
 	VBLENDMPD        Z12, Z8, K4, Z8
 	VBLENDMPD        Z13, Z9, K4, Z9
-	VBLENDMPD        Z14, Z10, K4, Z10
+	VBLENDMPD        Z14, Z10, K4, Z14
 	VBLENDMPD        Z15, Z11, K4, Z15
 	VBLENDMPD        Z16, Z12, K4, Z16
 	VBLENDMPD        Z17, Z13, K4, Z17
-	VBLENDMPD        Z18, Z14, K4, Z18
-	VBROADCASTSD     actkernconst<>+3528(SB), Z6
-	VCMPPD           $0x12, Z4, Z6, K4
-	VSUBPD.BCST      actkernconst<>+3528(SB), Z4, K4, Z4
+	VBROADCASTSD     actkernconst<>+3528(SB), Z5
+	VCMPPD           $0x12, Z3, Z5, K4
+	VSUBPD.BCST      actkernconst<>+3528(SB), Z3, K4, Z3
+	VBLENDMPD        Z8, Z6, K4, Z6
 	VBLENDMPD        Z9, Z7, K4, Z7
-	VBLENDMPD        Z10, Z8, K4, Z8
+	VBLENDMPD        Z14, Z8, K4, Z8
 	VBLENDMPD        Z15, Z9, K4, Z9
-	VBLENDMPD        Z16, Z10, K4, Z10
+	VBLENDMPD        Z16, Z14, K4, Z16
 	VBLENDMPD        Z17, Z15, K4, Z17
-	VBLENDMPD        Z18, Z16, K4, Z18
-	VCMPPD           $0x12, Z4, Z0, K4
+	VBROADCASTSD     actkernconst<>+0(SB), Z5
+	VCMPPD           $0x12, Z3, Z5, K4
+	VBLENDMPD        Z7, Z6, K4, Z6
 	VBLENDMPD        Z8, Z7, K4, Z7
 	VBLENDMPD        Z9, Z8, K4, Z8
-	VBLENDMPD        Z10, Z9, K4, Z9
-	VBLENDMPD        Z17, Z10, K4, Z10
-	VBLENDMPD        Z18, Z17, K4, Z18
-	VADDPD.BCST      actkernconst<>+1032(SB), Z5, Z4
-	VSCALEFPD        Z4, Z7, Z7
-	VADDPD.BCST      actkernconst<>+6464(SB), Z5, Z4
-	VSCALEFPD        Z4, Z8, Z8
-	VADDPD.BCST      actkernconst<>+6592(SB), Z5, Z4
-	VSCALEFPD        Z4, Z9, Z9
-	VADDPD.BCST      actkernconst<>+6600(SB), Z5, Z4
-	VSCALEFPD        Z4, Z10, Z10
-	VADDPD.BCST      actkernconst<>+6608(SB), Z5, Z5
-	VSCALEFPD        Z5, Z18, Z18
-	VMULPD.BCST      actkernconst<>+6456(SB), Z7, Z4
-	VRNDSCALEPD      $0x08, Z4, Z4
-	VFMADD132PD.BCST actkernconst<>+6448(SB), Z7, Z4
-	VADDPD.BCST      actkernconst<>+3528(SB), Z8, Z5
-	VSUBPD.BCST      actkernconst<>+3528(SB), Z5, Z5
-	VSUBPD           Z5, Z8, Z8
-	VADDPD           Z5, Z4, Z4
-	VADDPD.BCST      actkernconst<>+6504(SB), Z9, Z5
-	VSUBPD.BCST      actkernconst<>+6504(SB), Z5, Z5
-	VSUBPD           Z5, Z9, Z9
-	VADDPD           Z5, Z8, Z8
-	VADDPD.BCST      actkernconst<>+6512(SB), Z10, Z5
-	VSUBPD.BCST      actkernconst<>+6512(SB), Z5, Z5
-	VSUBPD           Z5, Z10, Z10
-	VADDPD           Z5, Z9, Z9
-	VADDPD           Z18, Z10, Z10
-	VMULPD           Z4, Z3, Z5
-	VXORPD.BCST      actkernconst<>+2208(SB), Z5, Z6
-	VFMADD213PD      Z6, Z3, Z4
-	VMULPD.BCST      actkernconst<>+6456(SB), Z5, Z6
-	VRNDSCALEPD      $0x08, Z6, Z6
-	VFMADD132PD.BCST actkernconst<>+6448(SB), Z5, Z6
-	VADDPD           Z4, Z6, Z6
-	VMULPD           Z8, Z3, Z4
-	VXORPD.BCST      actkernconst<>+2208(SB), Z4, Z5
-	VFMADD213PD      Z5, Z3, Z8
-	VRNDSCALEPD      $0x08, Z4, Z5
-	VSUBPD           Z5, Z4, Z4
-	VMULPD           Z9, Z3, Z7
-	VXORPD.BCST      actkernconst<>+2208(SB), Z7, Z11
-	VFMADD213PD      Z11, Z3, Z9
-	VMULPD           Z10, Z3, Z3
-	VADDPD           Z4, Z6, Z10
-	VRNDSCALEPD      $0x08, Z10, Z10
-	VSUBPD           Z10, Z6, Z6
-	VADDPD           Z4, Z6, Z11
-	VSUBPD           Z6, Z11, Z12
-	VSUBPD           Z12, Z11, Z13
-	VSUBPD           Z13, Z6, Z6
-	VSUBPD           Z12, Z4, Z4
-	VADDPD           Z4, Z6, Z6
-	VADDPD           Z8, Z6, Z6
-	VADDPD           Z7, Z6, Z4
-	VSUBPD           Z6, Z4, Z8
-	VSUBPD           Z8, Z4, Z12
-	VSUBPD           Z12, Z6, Z6
-	VSUBPD           Z8, Z7, Z7
-	VADDPD           Z7, Z6, Z6
-	VADDPD           Z4, Z11, Z7
-	VSUBPD           Z11, Z7, Z8
-	VSUBPD           Z8, Z7, Z12
-	VSUBPD           Z12, Z11, Z11
-	VSUBPD           Z8, Z4, Z4
-	VADDPD           Z4, Z11, Z11
-	VADDPD           Z10, Z5, Z5
-	VADDPD           Z6, Z11, Z11
-	VADDPD           Z9, Z11, Z11
-	VADDPD           Z3, Z11, Z11
-	VMULPD.BCST      actkernconst<>+6280(SB), Z7, Z3
-	VXORPD.BCST      actkernconst<>+2208(SB), Z3, Z4
-	VFMADD231PD.BCST actkernconst<>+6280(SB), Z7, Z4
-	VMULPD.BCST      actkernconst<>+6280(SB), Z11, Z11
-	VFMADD132PD.BCST actkernconst<>+6520(SB), Z11, Z7
-	VADDPD           Z7, Z4, Z4
-	VADDPD           Z4, Z3, Z6
-	VSUBPD           Z3, Z6, Z3
-	VSUBPD           Z3, Z4, Z4
-	VADDPD           Z4, Z6, Z6
-	VMULPD.BCST      actkernconst<>+6456(SB), Z5, Z3
-	VRNDSCALEPD      $0x09, Z3, Z3
-	VFMADD132PD.BCST actkernconst<>+6448(SB), Z5, Z3
-	VMULPD.BCST      actkernconst<>+3896(SB), Z3, Z4
-	VRNDSCALEPD      $0x09, Z4, Z4
-	VFMADD231PD.BCST actkernconst<>+6272(SB), Z4, Z3
-	VBROADCASTSD     actkernconst<>+3896(SB), Z5
-	VCMPPD           $0x11, Z3, Z5, K4
-	VANDPD.BCST      actkernconst<>+968(SB), Z6, Z3
-	VBROADCASTSD     actkernconst<>+6280(SB), Z5
-	VSUBPD           Z3, Z5, Z3
-	VADDPD.BCST      actkernconst<>+6520(SB), Z3, K4, Z6
-	VFMADD132PD.BCST actkernconst<>+6272(SB), Z0, Z4
-	VMULPD.BCST      actkernconst<>+6616(SB), Z2, Z3
+	VBLENDMPD        Z16, Z9, K4, Z9
+	VBLENDMPD        Z17, Z16, K4, Z17
+	VADDPD.BCST      actkernconst<>+1032(SB), Z4, Z3
+	VSCALEFPD        Z3, Z6, Z6
+	VADDPD.BCST      actkernconst<>+6472(SB), Z4, Z3
+	VSCALEFPD        Z3, Z7, Z7
+	VADDPD.BCST      actkernconst<>+6600(SB), Z4, Z3
+	VSCALEFPD        Z3, Z8, Z8
+	VADDPD.BCST      actkernconst<>+6608(SB), Z4, Z3
+	VSCALEFPD        Z3, Z9, Z9
+	VADDPD.BCST      actkernconst<>+6616(SB), Z4, Z4
+	VSCALEFPD        Z4, Z17, Z17
+	VMULPD.BCST      actkernconst<>+6464(SB), Z6, Z3
 	VRNDSCALEPD      $0x08, Z3, Z3
-	VBROADCASTSD     actkernconst<>+6624(SB), Z5
-	VFMADD213PD      Z2, Z3, Z5
-	VFMADD231PD.BCST actkernconst<>+6632(SB), Z3, Z5
-	VFMADD231PD.BCST actkernconst<>+6640(SB), Z3, Z5
-	VMULPD.BCST      actkernconst<>+3896(SB), Z3, Z7
-	VRNDSCALEPD      $0x09, Z7, Z7
-	VFMADD132PD.BCST actkernconst<>+6272(SB), Z3, Z7
-	VFMADD132PD.BCST actkernconst<>+6272(SB), Z0, Z7
-	VBLENDMPD        Z6, Z5, K3, Z6
-	VBLENDMPD        Z6, Z5, K2, Z6
-	VBLENDMPD        Z4, Z7, K3, Z4
-	VBLENDMPD        Z4, Z7, K2, Z4
-	VMULPD           Z6, Z6, Z3
-	VMULPD           Z3, Z6, Z5
-	VBROADCASTSD     actkernconst<>+6432(SB), Z7
-	VFMADD213PD.BCST actkernconst<>+6440(SB), Z3, Z7
-	VFMADD213PD.BCST actkernconst<>+6648(SB), Z3, Z7
-	VFMADD213PD.BCST actkernconst<>+6656(SB), Z3, Z7
-	VFMADD213PD.BCST actkernconst<>+6664(SB), Z3, Z7
-	VFMADD213PD.BCST actkernconst<>+6672(SB), Z3, Z7
-	VFMADD213PD      Z6, Z5, Z7
-	VCMPPD.BCST      $0x04, actkernconst<>+1032(SB), Z2, K2
-	VMULPD           Z4, Z7, K2, Z2
-	VFIXUPIMMPD.BCST $0x00, actkernconst<>+1144(SB), Z1, Z2
-	VCVTPD2PS        Z2, Y2
-	VMOVNTPS         Y2, (AX)
+	VFMADD132PD.BCST actkernconst<>+6456(SB), Z6, Z3
+	VADDPD.BCST      actkernconst<>+3528(SB), Z7, Z4
+	VSUBPD.BCST      actkernconst<>+3528(SB), Z4, Z4
+	VSUBPD           Z4, Z7, Z7
+	VADDPD           Z4, Z3, Z3
+	VADDPD.BCST      actkernconst<>+6512(SB), Z8, Z4
+	VSUBPD.BCST      actkernconst<>+6512(SB), Z4, Z4
+	VSUBPD           Z4, Z8, Z8
+	VADDPD           Z4, Z7, Z7
+	VADDPD.BCST      actkernconst<>+6520(SB), Z9, Z4
+	VSUBPD.BCST      actkernconst<>+6520(SB), Z4, Z4
+	VSUBPD           Z4, Z9, Z9
+	VADDPD           Z4, Z8, Z8
+	VADDPD           Z17, Z9, Z9
+	VMULPD           Z3, Z2, Z4
+	VXORPD.BCST      actkernconst<>+2208(SB), Z4, Z5
+	VFMADD213PD      Z5, Z2, Z3
+	VMULPD.BCST      actkernconst<>+6464(SB), Z4, Z5
+	VRNDSCALEPD      $0x08, Z5, Z5
+	VFMADD132PD.BCST actkernconst<>+6456(SB), Z4, Z5
+	VADDPD           Z3, Z5, Z5
+	VMULPD           Z7, Z2, Z3
+	VXORPD.BCST      actkernconst<>+2208(SB), Z3, Z4
+	VFMADD213PD      Z4, Z2, Z7
+	VRNDSCALEPD      $0x08, Z3, Z4
+	VSUBPD           Z4, Z3, Z3
+	VMULPD           Z8, Z2, Z6
+	VXORPD.BCST      actkernconst<>+2208(SB), Z6, Z10
+	VFMADD213PD      Z10, Z2, Z8
+	VMULPD           Z9, Z2, Z2
+	VADDPD           Z3, Z5, Z9
+	VRNDSCALEPD      $0x08, Z9, Z9
+	VSUBPD           Z9, Z5, Z5
+	VADDPD           Z3, Z5, Z10
+	VSUBPD           Z5, Z10, Z11
+	VSUBPD           Z11, Z10, Z12
+	VSUBPD           Z12, Z5, Z5
+	VSUBPD           Z11, Z3, Z3
+	VADDPD           Z3, Z5, Z5
+	VADDPD           Z7, Z5, Z5
+	VADDPD           Z6, Z5, Z3
+	VSUBPD           Z5, Z3, Z7
+	VSUBPD           Z7, Z3, Z11
+	VSUBPD           Z11, Z5, Z5
+	VSUBPD           Z7, Z6, Z6
+	VADDPD           Z6, Z5, Z5
+	VADDPD           Z3, Z10, Z6
+	VSUBPD           Z10, Z6, Z7
+	VSUBPD           Z7, Z6, Z11
+	VSUBPD           Z11, Z10, Z10
+	VSUBPD           Z7, Z3, Z3
+	VADDPD           Z3, Z10, Z10
+	VADDPD           Z9, Z4, Z4
+	VADDPD           Z5, Z10, Z10
+	VADDPD           Z8, Z10, Z10
+	VADDPD           Z2, Z10, Z10
+	VMULPD.BCST      actkernconst<>+6272(SB), Z6, Z2
+	VXORPD.BCST      actkernconst<>+2208(SB), Z2, Z3
+	VFMADD231PD.BCST actkernconst<>+6272(SB), Z6, Z3
+	VMULPD.BCST      actkernconst<>+6272(SB), Z10, Z10
+	VFMADD132PD.BCST actkernconst<>+6528(SB), Z10, Z6
+	VADDPD           Z6, Z3, Z3
+	VADDPD           Z3, Z2, Z5
+	VSUBPD           Z2, Z5, Z2
+	VSUBPD           Z2, Z3, Z3
+	VADDPD           Z3, Z5, Z5
+	VMULPD.BCST      actkernconst<>+6464(SB), Z4, Z2
+	VRNDSCALEPD      $0x09, Z2, Z2
+	VFMADD132PD.BCST actkernconst<>+6456(SB), Z4, Z2
+	VMULPD.BCST      actkernconst<>+3896(SB), Z2, Z3
+	VRNDSCALEPD      $0x09, Z3, Z3
+	VFMADD231PD.BCST actkernconst<>+6624(SB), Z3, Z2
+	VBROADCASTSD     actkernconst<>+3896(SB), Z4
+	VCMPPD           $0x11, Z2, Z4, K4
+	VANDPD.BCST      actkernconst<>+968(SB), Z5, Z2
+	VBROADCASTSD     actkernconst<>+6272(SB), Z4
+	VSUBPD           Z2, Z4, Z2
+	VADDPD.BCST      actkernconst<>+6528(SB), Z2, K4, Z5
+	VBROADCASTSD     actkernconst<>+6432(SB), Z2
+	VFMADD213PD.BCST actkernconst<>+6280(SB), Z1, Z2
+	VSUBPD.BCST      actkernconst<>+6280(SB), Z2, Z4
+	VFMADD231PD.BCST actkernconst<>+6632(SB), Z4, Z1
+	VFMADD231PD.BCST actkernconst<>+6640(SB), Z4, Z1
+	VFMADD132PD.BCST actkernconst<>+6648(SB), Z1, Z4
+	VBLENDMPD        Z5, Z4, K3, Z5
+	VBLENDMPD        Z5, Z4, K2, Z5
+	VMOVAPD          Z2, Z1
+	VADDPD.BCST      actkernconst<>+6280(SB), Z3, K3, Z1
+	VBLENDMPD        Z1, Z2, K2, Z1
+	VMULPD           Z5, Z5, Z2
+	VBROADCASTSD     actkernconst<>+6440(SB), Z3
+	VFMADD213PD.BCST actkernconst<>+6448(SB), Z2, Z3
+	VFMADD213PD.BCST actkernconst<>+6656(SB), Z2, Z3
+	VFMADD213PD.BCST actkernconst<>+6664(SB), Z2, Z3
+	VFMADD213PD.BCST actkernconst<>+6672(SB), Z2, Z3
+	VFMADD213PD.BCST actkernconst<>+6680(SB), Z2, Z3
+	VFMADD213PD.BCST actkernconst<>+0(SB), Z2, Z3
+	VMULPD           Z3, Z5, Z5
+	VPSLLQ           $0x3f, Z1, Z2
+	VXORPD           Z5, Z2, Z5
+	VFIXUPIMMPD.BCST $0x00, actkernconst<>+1144(SB), Z0, Z5
+	VCVTPD2PS        Z5, Y5
+	VMOVNTPS         Y5, (AX)
 	ADDQ             $0x00000020, AX
 	ADDQ             $0x00000020, CX
 	SUBQ             $0x00000008, DX
@@ -42297,204 +42248,201 @@ tail:
 	MOVL             $-1, BX
 	BZHIL            DX, BX, BX
 	KMOVW            BX, K1
-	VMOVUPS.Z        (CX), K1, Y1
-	VCVTPS2PD        Y1, Z1
-	VMULPD.BCST      (SP), Z1, Z2
-	VANDPD.BCST      actkernconst<>+968(SB), Z2, Z3
-	VBROADCASTSD     actkernconst<>+6336(SB), Z4
-	VCMPPD           $0x11, Z3, Z4, K2
-	VCMPPD.BCST      $0x11, actkernconst<>+3936(SB), Z3, K2, K3
-	VGETEXPPD        Z2, Z3
-	VBROADCASTSD     actkernconst<>+6344(SB), Z4
-	VFMADD213PD.BCST actkernconst<>+6352(SB), Z3, Z4
-	VRNDSCALEPD      $0x09, Z4, Z4
-	VSUBPD.BCST      actkernconst<>+6528(SB), Z3, Z5
-	VFMADD231PD.BCST actkernconst<>+6464(SB), Z4, Z5
-	VBROADCASTSD     actkernconst<>+6360(SB), Z6
-	VSUBPD           Z3, Z6, Z3
-	VSCALEFPD        Z3, Z2, Z3
-	VBROADCASTSD     actkernconst<>+6320(SB), Z6
-	VCMPPD           $0x12, Z4, Z6, K4
-	VSUBPD.BCST      actkernconst<>+6320(SB), Z4, K4, Z4
-	VBROADCASTSD     actkernconst<>+6368(SB), Z6
-	VBLENDMPD.BCST   actkernconst<>+6472(SB), Z6, K4, Z7
-	VBROADCASTSD     actkernconst<>+6376(SB), Z6
-	VBLENDMPD.BCST   actkernconst<>+6480(SB), Z6, K4, Z8
-	VBROADCASTSD     actkernconst<>+6384(SB), Z6
-	VBLENDMPD.BCST   actkernconst<>+6488(SB), Z6, K4, Z9
-	VBROADCASTSD     actkernconst<>+6392(SB), Z6
-	VBLENDMPD.BCST   actkernconst<>+6496(SB), Z6, K4, Z10
-	VBROADCASTSD     actkernconst<>+6400(SB), Z6
-	VBLENDMPD.BCST   actkernconst<>+6568(SB), Z6, K4, Z11
-	VBROADCASTSD     actkernconst<>+6408(SB), Z6
-	VBLENDMPD.BCST   actkernconst<>+6576(SB), Z6, K4, Z12
-	VBROADCASTSD     actkernconst<>+6416(SB), Z6
-	VBLENDMPD.BCST   actkernconst<>+6584(SB), Z6, K4, Z13
-	VBROADCASTSD     actkernconst<>+6328(SB), Z6
-	VCMPPD           $0x12, Z4, Z6, K4
-	VSUBPD.BCST      actkernconst<>+6328(SB), Z4, K4, Z4
-	VBLENDMPD.BCST   actkernconst<>+6288(SB), Z7, K4, Z7
-	VBLENDMPD.BCST   actkernconst<>+6296(SB), Z8, K4, Z8
-	VBLENDMPD.BCST   actkernconst<>+6304(SB), Z9, K4, Z9
-	VBLENDMPD.BCST   actkernconst<>+6312(SB), Z10, K4, Z10
-	VBLENDMPD.BCST   actkernconst<>+6536(SB), Z11, K4, Z11
-	VBLENDMPD.BCST   actkernconst<>+6544(SB), Z12, K4, Z12
-	VBLENDMPD.BCST   actkernconst<>+6552(SB), Z13, K4, Z13
-	VBROADCASTSD     actkernconst<>+6424(SB), Z6
-	VBLENDMPD.BCST   actkernconst<>+6560(SB), Z6, K4, Z14
-	VBROADCASTSD     actkernconst<>+6288(SB), Z6
-	VBLENDMPD.BCST   actkernconst<>+6472(SB), Z6, K4, Z15
-	VBROADCASTSD     actkernconst<>+6296(SB), Z6
-	VBLENDMPD.BCST   actkernconst<>+6480(SB), Z6, K4, Z16
-	VBROADCASTSD     actkernconst<>+6304(SB), Z6
-	VBLENDMPD.BCST   actkernconst<>+6488(SB), Z6, K4, Z17
-	VBROADCASTSD     actkernconst<>+6312(SB), Z6
-	VBLENDMPD.BCST   actkernconst<>+6496(SB), Z6, K4, Z18
-	VBROADCASTSD     actkernconst<>+5152(SB), Z6
-	VCMPPD           $0x12, Z4, Z6, K4
-	VSUBPD.BCST      actkernconst<>+5152(SB), Z4, K4, Z4
+	VMOVUPS.Z        (CX), K1, Y0
+	VCVTPS2PD        Y0, Z0
+	VMULPD.BCST      (SP), Z0, Z1
+	VANDPD.BCST      actkernconst<>+968(SB), Z1, Z2
+	VBROADCASTSD     actkernconst<>+6336(SB), Z3
+	VCMPPD           $0x11, Z2, Z3, K2
+	VCMPPD.BCST      $0x11, actkernconst<>+3936(SB), Z2, K2, K3
+	VGETEXPPD        Z1, Z2
+	VBROADCASTSD     actkernconst<>+6344(SB), Z3
+	VFMADD213PD.BCST actkernconst<>+6352(SB), Z2, Z3
+	VRNDSCALEPD      $0x09, Z3, Z3
+	VSUBPD.BCST      actkernconst<>+6536(SB), Z2, Z4
+	VFMADD231PD.BCST actkernconst<>+6472(SB), Z3, Z4
+	VBROADCASTSD     actkernconst<>+6360(SB), Z5
+	VSUBPD           Z2, Z5, Z2
+	VSCALEFPD        Z2, Z1, Z2
+	VBROADCASTSD     actkernconst<>+6320(SB), Z5
+	VCMPPD           $0x12, Z3, Z5, K4
+	VSUBPD.BCST      actkernconst<>+6320(SB), Z3, K4, Z3
+	VBROADCASTSD     actkernconst<>+6368(SB), Z5
+	VBLENDMPD.BCST   actkernconst<>+6480(SB), Z5, K4, Z6
+	VBROADCASTSD     actkernconst<>+6376(SB), Z5
+	VBLENDMPD.BCST   actkernconst<>+6488(SB), Z5, K4, Z7
+	VBROADCASTSD     actkernconst<>+6384(SB), Z5
+	VBLENDMPD.BCST   actkernconst<>+6496(SB), Z5, K4, Z8
+	VBROADCASTSD     actkernconst<>+6392(SB), Z5
+	VBLENDMPD.BCST   actkernconst<>+6504(SB), Z5, K4, Z9
+	VBROADCASTSD     actkernconst<>+6400(SB), Z5
+	VBLENDMPD.BCST   actkernconst<>+6576(SB), Z5, K4, Z10
+	VBROADCASTSD     actkernconst<>+6408(SB), Z5
+	VBLENDMPD.BCST   actkernconst<>+6584(SB), Z5, K4, Z11
+	VBROADCASTSD     actkernconst<>+6416(SB), Z5
+	VBLENDMPD.BCST   actkernconst<>+6592(SB), Z5, K4, Z12
+	VBROADCASTSD     actkernconst<>+6328(SB), Z5
+	VCMPPD           $0x12, Z3, Z5, K4
+	VSUBPD.BCST      actkernconst<>+6328(SB), Z3, K4, Z3
+	VBLENDMPD.BCST   actkernconst<>+6288(SB), Z6, K4, Z6
+	VBLENDMPD.BCST   actkernconst<>+6296(SB), Z7, K4, Z7
+	VBLENDMPD.BCST   actkernconst<>+6304(SB), Z8, K4, Z8
+	VBLENDMPD.BCST   actkernconst<>+6312(SB), Z9, K4, Z9
+	VBLENDMPD.BCST   actkernconst<>+6544(SB), Z10, K4, Z10
+	VBLENDMPD.BCST   actkernconst<>+6552(SB), Z11, K4, Z11
+	VBLENDMPD.BCST   actkernconst<>+6560(SB), Z12, K4, Z12
+	VBROADCASTSD     actkernconst<>+6424(SB), Z5
+	VBLENDMPD.BCST   actkernconst<>+6568(SB), Z5, K4, Z13
+	VBROADCASTSD     actkernconst<>+6288(SB), Z5
+	VBLENDMPD.BCST   actkernconst<>+6480(SB), Z5, K4, Z14
+	VBROADCASTSD     actkernconst<>+6296(SB), Z5
+	VBLENDMPD.BCST   actkernconst<>+6488(SB), Z5, K4, Z15
+	VBROADCASTSD     actkernconst<>+6304(SB), Z5
+	VBLENDMPD.BCST   actkernconst<>+6496(SB), Z5, K4, Z16
+	VBROADCASTSD     actkernconst<>+6312(SB), Z5
+	VBLENDMPD.BCST   actkernconst<>+6504(SB), Z5, K4, Z17
+	VBROADCASTSD     actkernconst<>+5152(SB), Z5
+	VCMPPD           $0x12, Z3, Z5, K4
+	VSUBPD.BCST      actkernconst<>+5152(SB), Z3, K4, Z3
+	VBLENDMPD        Z10, Z6, K4, Z6
 	VBLENDMPD        Z11, Z7, K4, Z7
 	VBLENDMPD        Z12, Z8, K4, Z8
 	VBLENDMPD        Z13, Z9, K4, Z9
-	VBLENDMPD        Z14, Z10, K4, Z10
+	VBLENDMPD        Z14, Z10, K4, Z14
 	VBLENDMPD        Z15, Z11, K4, Z15
 	VBLENDMPD        Z16, Z12, K4, Z16
 	VBLENDMPD        Z17, Z13, K4, Z17
-	VBLENDMPD        Z18, Z14, K4, Z18
-	VBROADCASTSD     actkernconst<>+3528(SB), Z6
-	VCMPPD           $0x12, Z4, Z6, K4
-	VSUBPD.BCST      actkernconst<>+3528(SB), Z4, K4, Z4
+	VBROADCASTSD     actkernconst<>+3528(SB), Z5
+	VCMPPD           $0x12, Z3, Z5, K4
+	VSUBPD.BCST      actkernconst<>+3528(SB), Z3, K4, Z3
+	VBLENDMPD        Z8, Z6, K4, Z6
 	VBLENDMPD        Z9, Z7, K4, Z7
-	VBLENDMPD        Z10, Z8, K4, Z8
+	VBLENDMPD        Z14, Z8, K4, Z8
 	VBLENDMPD        Z15, Z9, K4, Z9
-	VBLENDMPD        Z16, Z10, K4, Z10
+	VBLENDMPD        Z16, Z14, K4, Z16
 	VBLENDMPD        Z17, Z15, K4, Z17
-	VBLENDMPD        Z18, Z16, K4, Z18
-	VCMPPD           $0x12, Z4, Z0, K4
+	VBROADCASTSD     actkernconst<>+0(SB), Z5
+	VCMPPD           $0x12, Z3, Z5, K4
+	VBLENDMPD        Z7, Z6, K4, Z6
 	VBLENDMPD        Z8, Z7, K4, Z7
 	VBLENDMPD        Z9, Z8, K4, Z8
-	VBLENDMPD        Z10, Z9, K4, Z9
-	VBLENDMPD        Z17, Z10, K4, Z10
-	VBLENDMPD        Z18, Z17, K4, Z18
-	VADDPD.BCST      actkernconst<>+1032(SB), Z5, Z4
-	VSCALEFPD        Z4, Z7, Z7
-	VADDPD.BCST      actkernconst<>+6464(SB), Z5, Z4
-	VSCALEFPD        Z4, Z8, Z8
-	VADDPD.BCST      actkernconst<>+6592(SB), Z5, Z4
-	VSCALEFPD        Z4, Z9, Z9
-	VADDPD.BCST      actkernconst<>+6600(SB), Z5, Z4
-	VSCALEFPD        Z4, Z10, Z10
-	VADDPD.BCST      actkernconst<>+6608(SB), Z5, Z5
-	VSCALEFPD        Z5, Z18, Z18
-	VMULPD.BCST      actkernconst<>+6456(SB), Z7, Z4
-	VRNDSCALEPD      $0x08, Z4, Z4
-	VFMADD132PD.BCST actkernconst<>+6448(SB), Z7, Z4
-	VADDPD.BCST      actkernconst<>+3528(SB), Z8, Z5
-	VSUBPD.BCST      actkernconst<>+3528(SB), Z5, Z5
-	VSUBPD           Z5, Z8, Z8
-	VADDPD           Z5, Z4, Z4
-	VADDPD.BCST      actkernconst<>+6504(SB), Z9, Z5
-	VSUBPD.BCST      actkernconst<>+6504(SB), Z5, Z5
-	VSUBPD           Z5, Z9, Z9
-	VADDPD           Z5, Z8, Z8
-	VADDPD.BCST      actkernconst<>+6512(SB), Z10, Z5
-	VSUBPD.BCST      actkernconst<>+6512(SB), Z5, Z5
-	VSUBPD           Z5, Z10, Z10
-	VADDPD           Z5, Z9, Z9
-	VADDPD           Z18, Z10, Z10
-	VMULPD           Z4, Z3, Z5
-	VXORPD.BCST      actkernconst<>+2208(SB), Z5, Z6
-	VFMADD213PD      Z6, Z3, Z4
-	VMULPD.BCST      actkernconst<>+6456(SB), Z5, Z6
-	VRNDSCALEPD      $0x08, Z6, Z6
-	VFMADD132PD.BCST actkernconst<>+6448(SB), Z5, Z6
-	VADDPD           Z4, Z6, Z6
-	VMULPD           Z8, Z3, Z4
-	VXORPD.BCST      actkernconst<>+2208(SB), Z4, Z5
-	VFMADD213PD      Z5, Z3, Z8
-	VRNDSCALEPD      $0x08, Z4, Z5
-	VSUBPD           Z5, Z4, Z4
-	VMULPD           Z9, Z3, Z7
-	VXORPD.BCST      actkernconst<>+2208(SB), Z7, Z11
-	VFMADD213PD      Z11, Z3, Z9
-	VMULPD           Z10, Z3, Z3
-	VADDPD           Z4, Z6, Z10
-	VRNDSCALEPD      $0x08, Z10, Z10
-	VSUBPD           Z10, Z6, Z6
-	VADDPD           Z4, Z6, Z11
-	VSUBPD           Z6, Z11, Z12
-	VSUBPD           Z12, Z11, Z13
-	VSUBPD           Z13, Z6, Z6
-	VSUBPD           Z12, Z4, Z4
-	VADDPD           Z4, Z6, Z6
-	VADDPD           Z8, Z6, Z6
-	VADDPD           Z7, Z6, Z4
-	VSUBPD           Z6, Z4, Z8
-	VSUBPD           Z8, Z4, Z12
-	VSUBPD           Z12, Z6, Z6
-	VSUBPD           Z8, Z7, Z7
-	VADDPD           Z7, Z6, Z6
-	VADDPD           Z4, Z11, Z7
-	VSUBPD           Z11, Z7, Z8
-	VSUBPD           Z8, Z7, Z12
-	VSUBPD           Z12, Z11, Z11
-	VSUBPD           Z8, Z4, Z4
-	VADDPD           Z4, Z11, Z11
-	VADDPD           Z10, Z5, Z5
-	VADDPD           Z6, Z11, Z11
-	VADDPD           Z9, Z11, Z11
-	VADDPD           Z3, Z11, Z11
-	VMULPD.BCST      actkernconst<>+6280(SB), Z7, Z3
-	VXORPD.BCST      actkernconst<>+2208(SB), Z3, Z4
-	VFMADD231PD.BCST actkernconst<>+6280(SB), Z7, Z4
-	VMULPD.BCST      actkernconst<>+6280(SB), Z11, Z11
-	VFMADD132PD.BCST actkernconst<>+6520(SB), Z11, Z7
-	VADDPD           Z7, Z4, Z4
-	VADDPD           Z4, Z3, Z6
-	VSUBPD           Z3, Z6, Z3
-	VSUBPD           Z3, Z4, Z4
-	VADDPD           Z4, Z6, Z6
-	VMULPD.BCST      actkernconst<>+6456(SB), Z5, Z3
-	VRNDSCALEPD      $0x09, Z3, Z3
-	VFMADD132PD.BCST actkernconst<>+6448(SB), Z5, Z3
-	VMULPD.BCST      actkernconst<>+3896(SB), Z3, Z4
-	VRNDSCALEPD      $0x09, Z4, Z4
-	VFMADD231PD.BCST actkernconst<>+6272(SB), Z4, Z3
-	VBROADCASTSD     actkernconst<>+3896(SB), Z5
-	VCMPPD           $0x11, Z3, Z5, K4
-	VANDPD.BCST      actkernconst<>+968(SB), Z6, Z3
-	VBROADCASTSD     actkernconst<>+6280(SB), Z5
-	VSUBPD           Z3, Z5, Z3
-	VADDPD.BCST      actkernconst<>+6520(SB), Z3, K4, Z6
-	VFMADD132PD.BCST actkernconst<>+6272(SB), Z0, Z4
-	VMULPD.BCST      actkernconst<>+6616(SB), Z2, Z3
+	VBLENDMPD        Z16, Z9, K4, Z9
+	VBLENDMPD        Z17, Z16, K4, Z17
+	VADDPD.BCST      actkernconst<>+1032(SB), Z4, Z3
+	VSCALEFPD        Z3, Z6, Z6
+	VADDPD.BCST      actkernconst<>+6472(SB), Z4, Z3
+	VSCALEFPD        Z3, Z7, Z7
+	VADDPD.BCST      actkernconst<>+6600(SB), Z4, Z3
+	VSCALEFPD        Z3, Z8, Z8
+	VADDPD.BCST      actkernconst<>+6608(SB), Z4, Z3
+	VSCALEFPD        Z3, Z9, Z9
+	VADDPD.BCST      actkernconst<>+6616(SB), Z4, Z4
+	VSCALEFPD        Z4, Z17, Z17
+	VMULPD.BCST      actkernconst<>+6464(SB), Z6, Z3
 	VRNDSCALEPD      $0x08, Z3, Z3
-	VBROADCASTSD     actkernconst<>+6624(SB), Z5
-	VFMADD213PD      Z2, Z3, Z5
-	VFMADD231PD.BCST actkernconst<>+6632(SB), Z3, Z5
-	VFMADD231PD.BCST actkernconst<>+6640(SB), Z3, Z5
-	VMULPD.BCST      actkernconst<>+3896(SB), Z3, Z7
-	VRNDSCALEPD      $0x09, Z7, Z7
-	VFMADD132PD.BCST actkernconst<>+6272(SB), Z3, Z7
-	VFMADD132PD.BCST actkernconst<>+6272(SB), Z0, Z7
-	VBLENDMPD        Z6, Z5, K3, Z6
-	VBLENDMPD        Z6, Z5, K2, Z6
-	VBLENDMPD        Z4, Z7, K3, Z4
-	VBLENDMPD        Z4, Z7, K2, Z4
-	VMULPD           Z6, Z6, Z3
-	VMULPD           Z3, Z6, Z5
-	VBROADCASTSD     actkernconst<>+6432(SB), Z7
-	VFMADD213PD.BCST actkernconst<>+6440(SB), Z3, Z7
-	VFMADD213PD.BCST actkernconst<>+6648(SB), Z3, Z7
-	VFMADD213PD.BCST actkernconst<>+6656(SB), Z3, Z7
-	VFMADD213PD.BCST actkernconst<>+6664(SB), Z3, Z7
-	VFMADD213PD.BCST actkernconst<>+6672(SB), Z3, Z7
-	VFMADD213PD      Z6, Z5, Z7
-	VCMPPD.BCST      $0x04, actkernconst<>+1032(SB), Z2, K2
-	VMULPD           Z4, Z7, K2, Z2
-	VFIXUPIMMPD.BCST $0x00, actkernconst<>+1144(SB), Z1, Z2
-	VCVTPD2PS        Z2, Y2
-	VMOVUPS          Y2, K1, (AX)
+	VFMADD132PD.BCST actkernconst<>+6456(SB), Z6, Z3
+	VADDPD.BCST      actkernconst<>+3528(SB), Z7, Z4
+	VSUBPD.BCST      actkernconst<>+3528(SB), Z4, Z4
+	VSUBPD           Z4, Z7, Z7
+	VADDPD           Z4, Z3, Z3
+	VADDPD.BCST      actkernconst<>+6512(SB), Z8, Z4
+	VSUBPD.BCST      actkernconst<>+6512(SB), Z4, Z4
+	VSUBPD           Z4, Z8, Z8
+	VADDPD           Z4, Z7, Z7
+	VADDPD.BCST      actkernconst<>+6520(SB), Z9, Z4
+	VSUBPD.BCST      actkernconst<>+6520(SB), Z4, Z4
+	VSUBPD           Z4, Z9, Z9
+	VADDPD           Z4, Z8, Z8
+	VADDPD           Z17, Z9, Z9
+	VMULPD           Z3, Z2, Z4
+	VXORPD.BCST      actkernconst<>+2208(SB), Z4, Z5
+	VFMADD213PD      Z5, Z2, Z3
+	VMULPD.BCST      actkernconst<>+6464(SB), Z4, Z5
+	VRNDSCALEPD      $0x08, Z5, Z5
+	VFMADD132PD.BCST actkernconst<>+6456(SB), Z4, Z5
+	VADDPD           Z3, Z5, Z5
+	VMULPD           Z7, Z2, Z3
+	VXORPD.BCST      actkernconst<>+2208(SB), Z3, Z4
+	VFMADD213PD      Z4, Z2, Z7
+	VRNDSCALEPD      $0x08, Z3, Z4
+	VSUBPD           Z4, Z3, Z3
+	VMULPD           Z8, Z2, Z6
+	VXORPD.BCST      actkernconst<>+2208(SB), Z6, Z10
+	VFMADD213PD      Z10, Z2, Z8
+	VMULPD           Z9, Z2, Z2
+	VADDPD           Z3, Z5, Z9
+	VRNDSCALEPD      $0x08, Z9, Z9
+	VSUBPD           Z9, Z5, Z5
+	VADDPD           Z3, Z5, Z10
+	VSUBPD           Z5, Z10, Z11
+	VSUBPD           Z11, Z10, Z12
+	VSUBPD           Z12, Z5, Z5
+	VSUBPD           Z11, Z3, Z3
+	VADDPD           Z3, Z5, Z5
+	VADDPD           Z7, Z5, Z5
+	VADDPD           Z6, Z5, Z3
+	VSUBPD           Z5, Z3, Z7
+	VSUBPD           Z7, Z3, Z11
+	VSUBPD           Z11, Z5, Z5
+	VSUBPD           Z7, Z6, Z6
+	VADDPD           Z6, Z5, Z5
+	VADDPD           Z3, Z10, Z6
+	VSUBPD           Z10, Z6, Z7
+	VSUBPD           Z7, Z6, Z11
+	VSUBPD           Z11, Z10, Z10
+	VSUBPD           Z7, Z3, Z3
+	VADDPD           Z3, Z10, Z10
+	VADDPD           Z9, Z4, Z4
+	VADDPD           Z5, Z10, Z10
+	VADDPD           Z8, Z10, Z10
+	VADDPD           Z2, Z10, Z10
+	VMULPD.BCST      actkernconst<>+6272(SB), Z6, Z2
+	VXORPD.BCST      actkernconst<>+2208(SB), Z2, Z3
+	VFMADD231PD.BCST actkernconst<>+6272(SB), Z6, Z3
+	VMULPD.BCST      actkernconst<>+6272(SB), Z10, Z10
+	VFMADD132PD.BCST actkernconst<>+6528(SB), Z10, Z6
+	VADDPD           Z6, Z3, Z3
+	VADDPD           Z3, Z2, Z5
+	VSUBPD           Z2, Z5, Z2
+	VSUBPD           Z2, Z3, Z3
+	VADDPD           Z3, Z5, Z5
+	VMULPD.BCST      actkernconst<>+6464(SB), Z4, Z2
+	VRNDSCALEPD      $0x09, Z2, Z2
+	VFMADD132PD.BCST actkernconst<>+6456(SB), Z4, Z2
+	VMULPD.BCST      actkernconst<>+3896(SB), Z2, Z3
+	VRNDSCALEPD      $0x09, Z3, Z3
+	VFMADD231PD.BCST actkernconst<>+6624(SB), Z3, Z2
+	VBROADCASTSD     actkernconst<>+3896(SB), Z4
+	VCMPPD           $0x11, Z2, Z4, K4
+	VANDPD.BCST      actkernconst<>+968(SB), Z5, Z2
+	VBROADCASTSD     actkernconst<>+6272(SB), Z4
+	VSUBPD           Z2, Z4, Z2
+	VADDPD.BCST      actkernconst<>+6528(SB), Z2, K4, Z5
+	VBROADCASTSD     actkernconst<>+6432(SB), Z2
+	VFMADD213PD.BCST actkernconst<>+6280(SB), Z1, Z2
+	VSUBPD.BCST      actkernconst<>+6280(SB), Z2, Z4
+	VFMADD231PD.BCST actkernconst<>+6632(SB), Z4, Z1
+	VFMADD231PD.BCST actkernconst<>+6640(SB), Z4, Z1
+	VFMADD132PD.BCST actkernconst<>+6648(SB), Z1, Z4
+	VBLENDMPD        Z5, Z4, K3, Z5
+	VBLENDMPD        Z5, Z4, K2, Z5
+	VMOVAPD          Z2, Z1
+	VADDPD.BCST      actkernconst<>+6280(SB), Z3, K3, Z1
+	VBLENDMPD        Z1, Z2, K2, Z1
+	VMULPD           Z5, Z5, Z2
+	VBROADCASTSD     actkernconst<>+6440(SB), Z3
+	VFMADD213PD.BCST actkernconst<>+6448(SB), Z2, Z3
+	VFMADD213PD.BCST actkernconst<>+6656(SB), Z2, Z3
+	VFMADD213PD.BCST actkernconst<>+6664(SB), Z2, Z3
+	VFMADD213PD.BCST actkernconst<>+6672(SB), Z2, Z3
+	VFMADD213PD.BCST actkernconst<>+6680(SB), Z2, Z3
+	VFMADD213PD.BCST actkernconst<>+0(SB), Z2, Z3
+	VMULPD           Z3, Z5, Z5
+	VPSLLQ           $0x3f, Z1, Z2
+	VXORPD           Z5, Z2, Z5
+	VFIXUPIMMPD.BCST $0x00, actkernconst<>+1144(SB), Z0, Z5
+	VCVTPD2PS        Z5, Y5
+	VMOVUPS          Y5, K1, (AX)
 
 done:
 	SFENCE
@@ -42561,14 +42509,14 @@ loop:
 	VROUNDPD    $0x09, Y1, Y1
 	VROUNDPD    $0x09, Y0, Y0
 	VMOVUPD     Y12, 128(SP)
-	VSUBPD      actkernconst<>+7808(SB), Y9, Y12
+	VSUBPD      actkernconst<>+7840(SB), Y9, Y12
 	VMOVUPD     Y11, 160(SP)
-	VSUBPD      actkernconst<>+7808(SB), Y13, Y11
+	VSUBPD      actkernconst<>+7840(SB), Y13, Y11
 	VMOVUPD     Y10, 192(SP)
-	VSUBPD      actkernconst<>+7808(SB), Y14, Y10
-	VFMADD231PD actkernconst<>+7552(SB), Y2, Y12
-	VFMADD231PD actkernconst<>+7552(SB), Y1, Y11
-	VFMADD231PD actkernconst<>+7552(SB), Y0, Y10
+	VSUBPD      actkernconst<>+7840(SB), Y14, Y10
+	VFMADD231PD actkernconst<>+7584(SB), Y2, Y12
+	VFMADD231PD actkernconst<>+7584(SB), Y1, Y11
+	VFMADD231PD actkernconst<>+7584(SB), Y0, Y10
 	VMOVUPD     Y8, 224(SP)
 	VMOVUPD     actkernconst<>+7136(SB), Y8
 	VSUBPD      Y9, Y8, Y9
@@ -42657,63 +42605,63 @@ loop:
 	VBLENDVPD   Y11, Y14, Y1, Y14
 	VBLENDVPD   Y13, Y5, Y0, Y5
 	VMOVUPD     actkernconst<>+7168(SB), Y0
-	VBLENDVPD   Y10, actkernconst<>+7584(SB), Y0, Y1
+	VBLENDVPD   Y10, actkernconst<>+7616(SB), Y0, Y1
 	VMOVUPD     actkernconst<>+7168(SB), Y0
-	VBLENDVPD   Y11, actkernconst<>+7584(SB), Y0, Y2
+	VBLENDVPD   Y11, actkernconst<>+7616(SB), Y0, Y2
 	VMOVUPD     actkernconst<>+7168(SB), Y0
 	VMOVUPD     Y4, 416(SP)
-	VBLENDVPD   Y13, actkernconst<>+7584(SB), Y0, Y4
+	VBLENDVPD   Y13, actkernconst<>+7616(SB), Y0, Y4
 	VMOVUPD     actkernconst<>+7200(SB), Y0
 	VMOVUPD     Y3, 448(SP)
-	VBLENDVPD   Y10, actkernconst<>+7616(SB), Y0, Y3
+	VBLENDVPD   Y10, actkernconst<>+7648(SB), Y0, Y3
 	VMOVUPD     actkernconst<>+7200(SB), Y0
 	VMOVUPD     Y7, 480(SP)
-	VBLENDVPD   Y11, actkernconst<>+7616(SB), Y0, Y7
+	VBLENDVPD   Y11, actkernconst<>+7648(SB), Y0, Y7
 	VMOVUPD     actkernconst<>+7200(SB), Y0
 	VMOVUPD     Y6, 512(SP)
-	VBLENDVPD   Y13, actkernconst<>+7616(SB), Y0, Y6
+	VBLENDVPD   Y13, actkernconst<>+7648(SB), Y0, Y6
 	VMOVUPD     actkernconst<>+7232(SB), Y0
 	VMOVUPD     Y8, 544(SP)
-	VBLENDVPD   Y10, actkernconst<>+7648(SB), Y0, Y8
+	VBLENDVPD   Y10, actkernconst<>+7680(SB), Y0, Y8
 	VMOVUPD     actkernconst<>+7232(SB), Y0
 	VMOVUPD     Y12, 576(SP)
-	VBLENDVPD   Y11, actkernconst<>+7648(SB), Y0, Y12
+	VBLENDVPD   Y11, actkernconst<>+7680(SB), Y0, Y12
 	VMOVUPD     actkernconst<>+7232(SB), Y0
 	VMOVUPD     Y12, 608(SP)
-	VBLENDVPD   Y13, actkernconst<>+7648(SB), Y0, Y12
+	VBLENDVPD   Y13, actkernconst<>+7680(SB), Y0, Y12
 	VMOVUPD     actkernconst<>+7264(SB), Y0
 	VMOVUPD     Y12, 640(SP)
-	VBLENDVPD   Y10, actkernconst<>+7680(SB), Y0, Y12
+	VBLENDVPD   Y10, actkernconst<>+7712(SB), Y0, Y12
 	VMOVUPD     actkernconst<>+7264(SB), Y0
 	VMOVUPD     Y12, 672(SP)
-	VBLENDVPD   Y11, actkernconst<>+7680(SB), Y0, Y12
+	VBLENDVPD   Y11, actkernconst<>+7712(SB), Y0, Y12
 	VMOVUPD     actkernconst<>+7264(SB), Y0
 	VMOVUPD     Y12, 704(SP)
-	VBLENDVPD   Y13, actkernconst<>+7680(SB), Y0, Y12
+	VBLENDVPD   Y13, actkernconst<>+7712(SB), Y0, Y12
 	VMOVUPD     actkernconst<>+7296(SB), Y0
 	VMOVUPD     Y12, 736(SP)
-	VBLENDVPD   Y10, actkernconst<>+7968(SB), Y0, Y12
+	VBLENDVPD   Y10, actkernconst<>+8000(SB), Y0, Y12
 	VMOVUPD     actkernconst<>+7296(SB), Y0
 	VMOVUPD     Y12, 768(SP)
-	VBLENDVPD   Y11, actkernconst<>+7968(SB), Y0, Y12
+	VBLENDVPD   Y11, actkernconst<>+8000(SB), Y0, Y12
 	VMOVUPD     actkernconst<>+7296(SB), Y0
 	VMOVUPD     Y12, 800(SP)
-	VBLENDVPD   Y13, actkernconst<>+7968(SB), Y0, Y12
+	VBLENDVPD   Y13, actkernconst<>+8000(SB), Y0, Y12
 	VMOVUPD     actkernconst<>+7328(SB), Y0
 	VMOVUPD     Y12, 832(SP)
-	VBLENDVPD   Y10, actkernconst<>+8000(SB), Y0, Y12
+	VBLENDVPD   Y10, actkernconst<>+8032(SB), Y0, Y12
 	VMOVUPD     actkernconst<>+7328(SB), Y0
 	VMOVUPD     Y12, 864(SP)
-	VBLENDVPD   Y11, actkernconst<>+8000(SB), Y0, Y12
+	VBLENDVPD   Y11, actkernconst<>+8032(SB), Y0, Y12
 	VMOVUPD     actkernconst<>+7328(SB), Y0
 	VMOVUPD     Y12, 896(SP)
-	VBLENDVPD   Y13, actkernconst<>+8000(SB), Y0, Y12
+	VBLENDVPD   Y13, actkernconst<>+8032(SB), Y0, Y12
 	VMOVUPD     actkernconst<>+7360(SB), Y0
-	VBLENDVPD   Y10, actkernconst<>+8032(SB), Y0, Y10
+	VBLENDVPD   Y10, actkernconst<>+8064(SB), Y0, Y10
 	VMOVUPD     actkernconst<>+7360(SB), Y0
-	VBLENDVPD   Y11, actkernconst<>+8032(SB), Y0, Y11
+	VBLENDVPD   Y11, actkernconst<>+8064(SB), Y0, Y11
 	VMOVUPD     actkernconst<>+7360(SB), Y0
-	VBLENDVPD   Y13, actkernconst<>+8032(SB), Y0, Y13
+	VBLENDVPD   Y13, actkernconst<>+8064(SB), Y0, Y13
 	VMOVUPD     actkernconst<>+7008(SB), Y0
 	VMOVUPD     Y13, 928(SP)
 	VCMPPD      $0x12, Y9, Y0, Y13
@@ -42754,74 +42702,74 @@ loop:
 	VBLENDVPD   Y10, actkernconst<>+6944(SB), Y14, Y14
 	VMOVUPD     Y14, 736(SP)
 	VMOVUPD     768(SP), Y14
-	VBLENDVPD   Y13, actkernconst<>+7840(SB), Y14, Y14
+	VBLENDVPD   Y13, actkernconst<>+7872(SB), Y14, Y14
 	VMOVUPD     Y9, 768(SP)
 	VMOVUPD     800(SP), Y9
-	VBLENDVPD   Y11, actkernconst<>+7840(SB), Y9, Y9
+	VBLENDVPD   Y11, actkernconst<>+7872(SB), Y9, Y9
 	VMOVUPD     Y5, 800(SP)
 	VMOVUPD     832(SP), Y5
-	VBLENDVPD   Y10, actkernconst<>+7840(SB), Y5, Y5
+	VBLENDVPD   Y10, actkernconst<>+7872(SB), Y5, Y5
 	VMOVUPD     Y6, 832(SP)
 	VMOVUPD     864(SP), Y6
-	VBLENDVPD   Y13, actkernconst<>+7872(SB), Y6, Y6
+	VBLENDVPD   Y13, actkernconst<>+7904(SB), Y6, Y6
 	VMOVUPD     Y7, 864(SP)
 	VMOVUPD     896(SP), Y7
-	VBLENDVPD   Y11, actkernconst<>+7872(SB), Y7, Y7
+	VBLENDVPD   Y11, actkernconst<>+7904(SB), Y7, Y7
 	VMOVUPD     Y7, 896(SP)
 	VMOVUPD     1024(SP), Y7
-	VBLENDVPD   Y10, actkernconst<>+7872(SB), Y7, Y7
+	VBLENDVPD   Y10, actkernconst<>+7904(SB), Y7, Y7
 	VMOVUPD     Y7, 1024(SP)
 	VMOVUPD     992(SP), Y7
-	VBLENDVPD   Y13, actkernconst<>+7904(SB), Y7, Y7
+	VBLENDVPD   Y13, actkernconst<>+7936(SB), Y7, Y7
 	VMOVUPD     Y7, 992(SP)
 	VMOVUPD     960(SP), Y7
-	VBLENDVPD   Y11, actkernconst<>+7904(SB), Y7, Y7
+	VBLENDVPD   Y11, actkernconst<>+7936(SB), Y7, Y7
 	VMOVUPD     Y7, 960(SP)
 	VMOVUPD     928(SP), Y7
-	VBLENDVPD   Y10, actkernconst<>+7904(SB), Y7, Y7
+	VBLENDVPD   Y10, actkernconst<>+7936(SB), Y7, Y7
 	VMOVUPD     Y7, 928(SP)
 	VMOVUPD     actkernconst<>+7392(SB), Y7
 	VMOVUPD     Y3, 608(SP)
-	VBLENDVPD   Y13, actkernconst<>+7936(SB), Y7, Y3
+	VBLENDVPD   Y13, actkernconst<>+7968(SB), Y7, Y3
 	VMOVUPD     actkernconst<>+7392(SB), Y7
 	VMOVUPD     Y3, 1056(SP)
-	VBLENDVPD   Y11, actkernconst<>+7936(SB), Y7, Y3
+	VBLENDVPD   Y11, actkernconst<>+7968(SB), Y7, Y3
 	VMOVUPD     actkernconst<>+7392(SB), Y7
 	VMOVUPD     Y3, 1088(SP)
-	VBLENDVPD   Y10, actkernconst<>+7936(SB), Y7, Y3
+	VBLENDVPD   Y10, actkernconst<>+7968(SB), Y7, Y3
 	VMOVUPD     actkernconst<>+6848(SB), Y7
 	VMOVUPD     Y3, 1120(SP)
-	VBLENDVPD   Y13, actkernconst<>+7584(SB), Y7, Y3
+	VBLENDVPD   Y13, actkernconst<>+7616(SB), Y7, Y3
 	VMOVUPD     actkernconst<>+6848(SB), Y7
 	VMOVUPD     Y3, 1152(SP)
-	VBLENDVPD   Y11, actkernconst<>+7584(SB), Y7, Y3
+	VBLENDVPD   Y11, actkernconst<>+7616(SB), Y7, Y3
 	VMOVUPD     actkernconst<>+6848(SB), Y7
 	VMOVUPD     Y3, 1184(SP)
-	VBLENDVPD   Y10, actkernconst<>+7584(SB), Y7, Y3
+	VBLENDVPD   Y10, actkernconst<>+7616(SB), Y7, Y3
 	VMOVUPD     actkernconst<>+6880(SB), Y7
 	VMOVUPD     Y3, 1216(SP)
-	VBLENDVPD   Y13, actkernconst<>+7616(SB), Y7, Y3
+	VBLENDVPD   Y13, actkernconst<>+7648(SB), Y7, Y3
 	VMOVUPD     actkernconst<>+6880(SB), Y7
 	VMOVUPD     Y3, 1248(SP)
-	VBLENDVPD   Y11, actkernconst<>+7616(SB), Y7, Y3
+	VBLENDVPD   Y11, actkernconst<>+7648(SB), Y7, Y3
 	VMOVUPD     actkernconst<>+6880(SB), Y7
 	VMOVUPD     Y3, 1280(SP)
-	VBLENDVPD   Y10, actkernconst<>+7616(SB), Y7, Y3
+	VBLENDVPD   Y10, actkernconst<>+7648(SB), Y7, Y3
 	VMOVUPD     actkernconst<>+6912(SB), Y7
 	VMOVUPD     Y3, 1312(SP)
-	VBLENDVPD   Y13, actkernconst<>+7648(SB), Y7, Y3
+	VBLENDVPD   Y13, actkernconst<>+7680(SB), Y7, Y3
 	VMOVUPD     actkernconst<>+6912(SB), Y7
 	VMOVUPD     Y3, 1344(SP)
-	VBLENDVPD   Y11, actkernconst<>+7648(SB), Y7, Y3
+	VBLENDVPD   Y11, actkernconst<>+7680(SB), Y7, Y3
 	VMOVUPD     actkernconst<>+6912(SB), Y7
 	VMOVUPD     Y3, 1376(SP)
-	VBLENDVPD   Y10, actkernconst<>+7648(SB), Y7, Y3
+	VBLENDVPD   Y10, actkernconst<>+7680(SB), Y7, Y3
 	VMOVUPD     actkernconst<>+6944(SB), Y7
-	VBLENDVPD   Y13, actkernconst<>+7680(SB), Y7, Y13
+	VBLENDVPD   Y13, actkernconst<>+7712(SB), Y7, Y13
 	VMOVUPD     actkernconst<>+6944(SB), Y7
-	VBLENDVPD   Y11, actkernconst<>+7680(SB), Y7, Y11
+	VBLENDVPD   Y11, actkernconst<>+7712(SB), Y7, Y11
 	VMOVUPD     actkernconst<>+6944(SB), Y7
-	VBLENDVPD   Y10, actkernconst<>+7680(SB), Y7, Y10
+	VBLENDVPD   Y10, actkernconst<>+7712(SB), Y7, Y10
 	VMOVUPD     actkernconst<>+5408(SB), Y7
 	VMOVUPD     Y10, 1408(SP)
 	VCMPPD      $0x12, Y0, Y7, Y10
@@ -43056,9 +43004,9 @@ loop:
 	VADDPD      actkernconst<>+128(SB), Y2, Y7
 	VPSLLQ      $0x34, Y7, Y7
 	VMULPD      Y7, Y1, Y1
-	VADDPD      actkernconst<>+7552(SB), Y8, Y2
-	VADDPD      actkernconst<>+7552(SB), Y11, Y4
-	VADDPD      actkernconst<>+7552(SB), Y14, Y6
+	VADDPD      actkernconst<>+7584(SB), Y8, Y2
+	VADDPD      actkernconst<>+7584(SB), Y11, Y4
+	VADDPD      actkernconst<>+7584(SB), Y14, Y6
 	VCMPPD      $0x11, actkernconst<>+6688(SB), Y2, Y10
 	VANDPD      actkernconst<>+6720(SB), Y10, Y9
 	VCMPPD      $0x1e, actkernconst<>+6752(SB), Y2, Y10
@@ -43124,9 +43072,9 @@ loop:
 	VADDPD      actkernconst<>+128(SB), Y9, Y12
 	VPSLLQ      $0x34, Y12, Y12
 	VMULPD      Y12, Y4, Y4
-	VADDPD      actkernconst<>+8064(SB), Y8, Y2
-	VADDPD      actkernconst<>+8064(SB), Y11, Y6
-	VADDPD      actkernconst<>+8064(SB), Y14, Y9
+	VADDPD      actkernconst<>+8096(SB), Y8, Y2
+	VADDPD      actkernconst<>+8096(SB), Y11, Y6
+	VADDPD      actkernconst<>+8096(SB), Y14, Y9
 	VMOVUPD     1120(SP), Y10
 	VMOVUPD     Y4, 896(SP)
 	VMOVUPD     Y3, 1408(SP)
@@ -43196,9 +43144,9 @@ loop:
 	VADDPD      actkernconst<>+128(SB), Y6, Y10
 	VPSLLQ      $0x34, Y10, Y10
 	VMULPD      Y10, Y4, Y4
-	VADDPD      actkernconst<>+8096(SB), Y8, Y2
-	VADDPD      actkernconst<>+8096(SB), Y11, Y6
-	VADDPD      actkernconst<>+8096(SB), Y14, Y7
+	VADDPD      actkernconst<>+8128(SB), Y8, Y2
+	VADDPD      actkernconst<>+8128(SB), Y11, Y6
+	VADDPD      actkernconst<>+8128(SB), Y14, Y7
 	VMOVUPD     1024(SP), Y9
 	VMOVUPD     Y4, 640(SP)
 	VMOVUPD     Y3, 832(SP)
@@ -43268,9 +43216,9 @@ loop:
 	VADDPD      actkernconst<>+128(SB), Y6, Y12
 	VPSLLQ      $0x34, Y12, Y12
 	VMULPD      Y12, Y4, Y4
-	VADDPD      actkernconst<>+8128(SB), Y8, Y8
-	VADDPD      actkernconst<>+8128(SB), Y11, Y11
-	VADDPD      actkernconst<>+8128(SB), Y14, Y14
+	VADDPD      actkernconst<>+8160(SB), Y8, Y8
+	VADDPD      actkernconst<>+8160(SB), Y11, Y11
+	VADDPD      actkernconst<>+8160(SB), Y14, Y14
 	VMOVUPD     1056(SP), Y2
 	VCMPPD      $0x11, actkernconst<>+6688(SB), Y8, Y9
 	VANDPD      actkernconst<>+6720(SB), Y9, Y7
@@ -43337,15 +43285,15 @@ loop:
 	VADDPD      actkernconst<>+128(SB), Y9, Y12
 	VPSLLQ      $0x34, Y12, Y12
 	VMULPD      Y12, Y8, Y8
-	VMULPD      actkernconst<>+7520(SB), Y5, Y2
-	VMULPD      actkernconst<>+7520(SB), Y0, Y9
-	VMULPD      actkernconst<>+7520(SB), Y1, Y11
+	VMULPD      actkernconst<>+7552(SB), Y5, Y2
+	VMULPD      actkernconst<>+7552(SB), Y0, Y9
+	VMULPD      actkernconst<>+7552(SB), Y1, Y11
 	VROUNDPD    $0x08, Y2, Y2
 	VROUNDPD    $0x08, Y9, Y9
 	VROUNDPD    $0x08, Y11, Y11
-	VFMADD132PD actkernconst<>+7488(SB), Y5, Y2
-	VFMADD132PD actkernconst<>+7488(SB), Y0, Y9
-	VFMADD132PD actkernconst<>+7488(SB), Y1, Y11
+	VFMADD132PD actkernconst<>+7520(SB), Y5, Y2
+	VFMADD132PD actkernconst<>+7520(SB), Y0, Y9
+	VFMADD132PD actkernconst<>+7520(SB), Y1, Y11
 	VMOVUPD     1536(SP), Y0
 	VADDPD      actkernconst<>+3616(SB), Y0, Y1
 	VMOVUPD     1408(SP), Y5
@@ -43362,29 +43310,29 @@ loop:
 	VADDPD      Y12, Y9, Y9
 	VADDPD      Y14, Y11, Y11
 	VMOVUPD     1120(SP), Y1
-	VADDPD      actkernconst<>+7712(SB), Y1, Y12
+	VADDPD      actkernconst<>+7744(SB), Y1, Y12
 	VMOVUPD     832(SP), Y14
 	VMOVUPD     Y11, 896(SP)
-	VADDPD      actkernconst<>+7712(SB), Y14, Y11
+	VADDPD      actkernconst<>+7744(SB), Y14, Y11
 	VMOVUPD     Y9, 1408(SP)
 	VMOVUPD     640(SP), Y9
 	VMOVUPD     Y2, 1536(SP)
-	VADDPD      actkernconst<>+7712(SB), Y9, Y2
-	VSUBPD      actkernconst<>+7712(SB), Y12, Y12
-	VSUBPD      actkernconst<>+7712(SB), Y11, Y11
-	VSUBPD      actkernconst<>+7712(SB), Y2, Y2
+	VADDPD      actkernconst<>+7744(SB), Y9, Y2
+	VSUBPD      actkernconst<>+7744(SB), Y12, Y12
+	VSUBPD      actkernconst<>+7744(SB), Y11, Y11
+	VSUBPD      actkernconst<>+7744(SB), Y2, Y2
 	VSUBPD      Y12, Y1, Y1
 	VSUBPD      Y11, Y14, Y14
 	VSUBPD      Y2, Y9, Y9
 	VADDPD      Y12, Y0, Y0
 	VADDPD      Y11, Y5, Y5
 	VADDPD      Y2, Y13, Y13
-	VADDPD      actkernconst<>+7744(SB), Y10, Y2
-	VADDPD      actkernconst<>+7744(SB), Y3, Y11
-	VADDPD      actkernconst<>+7744(SB), Y4, Y12
-	VSUBPD      actkernconst<>+7744(SB), Y2, Y2
-	VSUBPD      actkernconst<>+7744(SB), Y11, Y11
-	VSUBPD      actkernconst<>+7744(SB), Y12, Y12
+	VADDPD      actkernconst<>+7776(SB), Y10, Y2
+	VADDPD      actkernconst<>+7776(SB), Y3, Y11
+	VADDPD      actkernconst<>+7776(SB), Y4, Y12
+	VSUBPD      actkernconst<>+7776(SB), Y2, Y2
+	VSUBPD      actkernconst<>+7776(SB), Y11, Y11
+	VSUBPD      actkernconst<>+7776(SB), Y12, Y12
 	VSUBPD      Y2, Y10, Y10
 	VSUBPD      Y11, Y3, Y3
 	VSUBPD      Y12, Y4, Y4
@@ -43410,17 +43358,17 @@ loop:
 	VFMADD231PD 1408(SP), Y7, Y3
 	VFMADD231PD 896(SP), Y11, Y10
 	VMOVUPD     Y9, 896(SP)
-	VMULPD      actkernconst<>+7520(SB), Y6, Y9
+	VMULPD      actkernconst<>+7552(SB), Y6, Y9
 	VMOVUPD     Y14, 1408(SP)
-	VMULPD      actkernconst<>+7520(SB), Y8, Y14
+	VMULPD      actkernconst<>+7552(SB), Y8, Y14
 	VMOVUPD     Y1, 1536(SP)
-	VMULPD      actkernconst<>+7520(SB), Y12, Y1
+	VMULPD      actkernconst<>+7552(SB), Y12, Y1
 	VROUNDPD    $0x08, Y9, Y9
 	VROUNDPD    $0x08, Y14, Y14
 	VROUNDPD    $0x08, Y1, Y1
-	VFMADD132PD actkernconst<>+7488(SB), Y6, Y9
-	VFMADD132PD actkernconst<>+7488(SB), Y8, Y14
-	VFMADD132PD actkernconst<>+7488(SB), Y12, Y1
+	VFMADD132PD actkernconst<>+7520(SB), Y6, Y9
+	VFMADD132PD actkernconst<>+7520(SB), Y8, Y14
+	VFMADD132PD actkernconst<>+7520(SB), Y12, Y1
 	VADDPD      Y4, Y9, Y9
 	VADDPD      Y3, Y14, Y14
 	VADDPD      Y10, Y1, Y1
@@ -43559,22 +43507,22 @@ loop:
 	VADDPD      480(SP), Y6, Y6
 	VADDPD      640(SP), Y13, Y13
 	VMOVUPD     576(SP), Y3
-	VMULPD      actkernconst<>+6816(SB), Y3, Y5
+	VMULPD      actkernconst<>+6784(SB), Y3, Y5
 	VMOVUPD     352(SP), Y7
-	VMULPD      actkernconst<>+6816(SB), Y7, Y9
-	VMULPD      actkernconst<>+6816(SB), Y8, Y10
+	VMULPD      actkernconst<>+6784(SB), Y7, Y9
+	VMULPD      actkernconst<>+6784(SB), Y8, Y10
 	VXORPD      actkernconst<>+2240(SB), Y5, Y11
 	VXORPD      actkernconst<>+2240(SB), Y9, Y12
 	VXORPD      actkernconst<>+2240(SB), Y10, Y14
-	VFMADD231PD actkernconst<>+6816(SB), Y3, Y11
-	VFMADD231PD actkernconst<>+6816(SB), Y7, Y12
-	VFMADD231PD actkernconst<>+6816(SB), Y8, Y14
-	VMULPD      actkernconst<>+6816(SB), Y4, Y4
-	VMULPD      actkernconst<>+6816(SB), Y6, Y6
-	VMULPD      actkernconst<>+6816(SB), Y13, Y13
-	VFMADD132PD actkernconst<>+7776(SB), Y4, Y3
-	VFMADD132PD actkernconst<>+7776(SB), Y6, Y7
-	VFMADD132PD actkernconst<>+7776(SB), Y13, Y8
+	VFMADD231PD actkernconst<>+6784(SB), Y3, Y11
+	VFMADD231PD actkernconst<>+6784(SB), Y7, Y12
+	VFMADD231PD actkernconst<>+6784(SB), Y8, Y14
+	VMULPD      actkernconst<>+6784(SB), Y4, Y4
+	VMULPD      actkernconst<>+6784(SB), Y6, Y6
+	VMULPD      actkernconst<>+6784(SB), Y13, Y13
+	VFMADD132PD actkernconst<>+7808(SB), Y4, Y3
+	VFMADD132PD actkernconst<>+7808(SB), Y6, Y7
+	VFMADD132PD actkernconst<>+7808(SB), Y13, Y8
 	VADDPD      Y3, Y11, Y11
 	VADDPD      Y7, Y12, Y12
 	VADDPD      Y8, Y14, Y14
@@ -43590,24 +43538,24 @@ loop:
 	VADDPD      Y11, Y3, Y3
 	VADDPD      Y12, Y4, Y4
 	VADDPD      Y14, Y6, Y6
-	VMULPD      actkernconst<>+7520(SB), Y0, Y5
-	VMULPD      actkernconst<>+7520(SB), Y1, Y7
-	VMULPD      actkernconst<>+7520(SB), Y2, Y8
+	VMULPD      actkernconst<>+7552(SB), Y0, Y5
+	VMULPD      actkernconst<>+7552(SB), Y1, Y7
+	VMULPD      actkernconst<>+7552(SB), Y2, Y8
 	VROUNDPD    $0x09, Y5, Y5
 	VROUNDPD    $0x09, Y7, Y7
 	VROUNDPD    $0x09, Y8, Y8
-	VFMADD132PD actkernconst<>+7488(SB), Y0, Y5
-	VFMADD132PD actkernconst<>+7488(SB), Y1, Y7
-	VFMADD132PD actkernconst<>+7488(SB), Y2, Y8
+	VFMADD132PD actkernconst<>+7520(SB), Y0, Y5
+	VFMADD132PD actkernconst<>+7520(SB), Y1, Y7
+	VFMADD132PD actkernconst<>+7520(SB), Y2, Y8
 	VMULPD      actkernconst<>+4192(SB), Y5, Y0
 	VMULPD      actkernconst<>+4192(SB), Y7, Y1
 	VMULPD      actkernconst<>+4192(SB), Y8, Y2
 	VROUNDPD    $0x09, Y0, Y0
 	VROUNDPD    $0x09, Y1, Y1
 	VROUNDPD    $0x09, Y2, Y2
-	VFMADD231PD actkernconst<>+6784(SB), Y0, Y5
-	VFMADD231PD actkernconst<>+6784(SB), Y1, Y7
-	VFMADD231PD actkernconst<>+6784(SB), Y2, Y8
+	VFMADD231PD actkernconst<>+8192(SB), Y0, Y5
+	VFMADD231PD actkernconst<>+8192(SB), Y1, Y7
+	VFMADD231PD actkernconst<>+8192(SB), Y2, Y8
 	VMOVUPD     actkernconst<>+4192(SB), Y9
 	VCMPPD      $0x11, Y5, Y9, Y5
 	VMOVUPD     actkernconst<>+4192(SB), Y9
@@ -43617,133 +43565,109 @@ loop:
 	VANDPD      actkernconst<>+1152(SB), Y3, Y9
 	VANDPD      actkernconst<>+1152(SB), Y4, Y10
 	VANDPD      actkernconst<>+1152(SB), Y6, Y11
-	VMOVUPD     actkernconst<>+6816(SB), Y12
+	VMOVUPD     actkernconst<>+6784(SB), Y12
 	VSUBPD      Y9, Y12, Y9
-	VMOVUPD     actkernconst<>+6816(SB), Y12
+	VMOVUPD     actkernconst<>+6784(SB), Y12
 	VSUBPD      Y10, Y12, Y10
-	VMOVUPD     actkernconst<>+6816(SB), Y12
+	VMOVUPD     actkernconst<>+6784(SB), Y12
 	VSUBPD      Y11, Y12, Y11
-	VADDPD      actkernconst<>+7776(SB), Y9, Y9
-	VADDPD      actkernconst<>+7776(SB), Y10, Y10
-	VADDPD      actkernconst<>+7776(SB), Y11, Y11
+	VADDPD      actkernconst<>+7808(SB), Y9, Y9
+	VADDPD      actkernconst<>+7808(SB), Y10, Y10
+	VADDPD      actkernconst<>+7808(SB), Y11, Y11
 	VBLENDVPD   Y5, Y9, Y3, Y5
 	VBLENDVPD   Y7, Y10, Y4, Y7
 	VBLENDVPD   Y8, Y11, Y6, Y8
-	VMOVUPD     actkernconst<>+6784(SB), Y3
-	VFMADD213PD actkernconst<>+160(SB), Y3, Y0
-	VMOVUPD     actkernconst<>+6784(SB), Y3
-	VFMADD213PD actkernconst<>+160(SB), Y3, Y1
-	VMOVUPD     actkernconst<>+6784(SB), Y3
-	VFMADD213PD actkernconst<>+160(SB), Y3, Y2
+	VADDPD      actkernconst<>+6816(SB), Y0, Y0
+	VADDPD      actkernconst<>+6816(SB), Y1, Y1
+	VADDPD      actkernconst<>+6816(SB), Y2, Y2
 	VMOVUPD     448(SP), Y3
-	VMULPD      actkernconst<>+8160(SB), Y3, Y4
+	VMOVUPD     actkernconst<>+7424(SB), Y4
+	VFMADD213PD actkernconst<>+6816(SB), Y3, Y4
 	VMOVUPD     416(SP), Y6
-	VMULPD      actkernconst<>+8160(SB), Y6, Y9
+	VMOVUPD     actkernconst<>+7424(SB), Y9
+	VFMADD213PD actkernconst<>+6816(SB), Y6, Y9
 	VMOVUPD     384(SP), Y10
-	VMULPD      actkernconst<>+8160(SB), Y10, Y11
-	VROUNDPD    $0x08, Y4, Y4
-	VROUNDPD    $0x08, Y9, Y9
-	VROUNDPD    $0x08, Y11, Y11
-	VMOVUPD     actkernconst<>+8192(SB), Y12
-	VFMADD213PD Y3, Y4, Y12
-	VMOVUPD     actkernconst<>+8192(SB), Y13
-	VFMADD213PD Y6, Y9, Y13
-	VMOVUPD     actkernconst<>+8192(SB), Y14
-	VFMADD213PD Y10, Y11, Y14
-	VFMADD231PD actkernconst<>+8224(SB), Y4, Y12
-	VFMADD231PD actkernconst<>+8224(SB), Y9, Y13
-	VFMADD231PD actkernconst<>+8224(SB), Y11, Y14
-	VFMADD231PD actkernconst<>+8256(SB), Y4, Y12
-	VFMADD231PD actkernconst<>+8256(SB), Y9, Y13
-	VFMADD231PD actkernconst<>+8256(SB), Y11, Y14
-	VMULPD      actkernconst<>+4192(SB), Y4, Y10
-	VMULPD      actkernconst<>+4192(SB), Y9, Y6
-	VMULPD      actkernconst<>+4192(SB), Y11, Y3
-	VROUNDPD    $0x09, Y10, Y10
-	VROUNDPD    $0x09, Y6, Y6
-	VROUNDPD    $0x09, Y3, Y3
-	VFMADD132PD actkernconst<>+6784(SB), Y4, Y10
-	VFMADD132PD actkernconst<>+6784(SB), Y9, Y6
-	VFMADD132PD actkernconst<>+6784(SB), Y11, Y3
-	VMOVUPD     actkernconst<>+6784(SB), Y4
-	VFMADD213PD actkernconst<>+160(SB), Y4, Y10
-	VMOVUPD     actkernconst<>+6784(SB), Y4
-	VFMADD213PD actkernconst<>+160(SB), Y4, Y6
-	VMOVUPD     actkernconst<>+6784(SB), Y4
-	VFMADD213PD actkernconst<>+160(SB), Y4, Y3
-	VMOVUPD     288(SP), Y4
-	VBLENDVPD   Y4, Y5, Y12, Y5
-	VMOVUPD     256(SP), Y9
-	VBLENDVPD   Y9, Y7, Y13, Y7
-	VMOVUPD     224(SP), Y11
-	VBLENDVPD   Y11, Y8, Y14, Y8
-	VMOVUPD     Y2, 352(SP)
+	VMOVUPD     actkernconst<>+7424(SB), Y11
+	VFMADD213PD actkernconst<>+6816(SB), Y10, Y11
+	VSUBPD      actkernconst<>+6816(SB), Y4, Y12
+	VSUBPD      actkernconst<>+6816(SB), Y9, Y13
+	VSUBPD      actkernconst<>+6816(SB), Y11, Y14
+	VFMADD231PD actkernconst<>+8224(SB), Y12, Y3
+	VFMADD231PD actkernconst<>+8224(SB), Y13, Y6
+	VFMADD231PD actkernconst<>+8224(SB), Y14, Y10
+	VFMADD231PD actkernconst<>+8256(SB), Y12, Y3
+	VFMADD231PD actkernconst<>+8256(SB), Y13, Y6
+	VFMADD231PD actkernconst<>+8256(SB), Y14, Y10
+	VFMADD132PD actkernconst<>+8288(SB), Y3, Y12
+	VFMADD132PD actkernconst<>+8288(SB), Y6, Y13
+	VFMADD132PD actkernconst<>+8288(SB), Y10, Y14
+	VMOVUPD     288(SP), Y3
+	VBLENDVPD   Y3, Y5, Y12, Y5
+	VMOVUPD     256(SP), Y6
+	VBLENDVPD   Y6, Y7, Y13, Y7
+	VMOVUPD     224(SP), Y10
+	VBLENDVPD   Y10, Y8, Y14, Y8
+	VMOVUPD     Y2, 384(SP)
 	VMOVUPD     192(SP), Y2
 	VBLENDVPD   Y2, Y5, Y12, Y5
 	VMOVUPD     160(SP), Y12
 	VBLENDVPD   Y12, Y7, Y13, Y7
 	VMOVUPD     128(SP), Y13
 	VBLENDVPD   Y13, Y8, Y14, Y8
-	VBLENDVPD   Y4, Y0, Y10, Y4
-	VBLENDVPD   Y9, Y1, Y6, Y9
-	VBLENDVPD   Y11, 352(SP), Y3, Y11
-	VBLENDVPD   Y2, Y4, Y10, Y2
-	VBLENDVPD   Y12, Y9, Y6, Y12
-	VBLENDVPD   Y13, Y11, Y3, Y13
+	VBLENDVPD   Y3, Y0, Y4, Y3
+	VBLENDVPD   Y6, Y1, Y9, Y6
+	VBLENDVPD   Y10, 384(SP), Y11, Y10
+	VBLENDVPD   Y2, Y3, Y4, Y2
+	VBLENDVPD   Y12, Y6, Y9, Y12
+	VBLENDVPD   Y13, Y10, Y11, Y13
 	VMULPD      Y5, Y5, Y0
 	VMULPD      Y7, Y7, Y1
 	VMULPD      Y8, Y8, Y3
-	VMULPD      Y0, Y5, Y4
-	VMULPD      Y1, Y7, Y6
-	VMULPD      Y3, Y8, Y9
-	VMOVUPD     actkernconst<>+7424(SB), Y10
-	VFMADD213PD actkernconst<>+7456(SB), Y0, Y10
-	VMOVUPD     actkernconst<>+7424(SB), Y11
-	VFMADD213PD actkernconst<>+7456(SB), Y1, Y11
-	VMOVUPD     actkernconst<>+7424(SB), Y14
-	VFMADD213PD actkernconst<>+7456(SB), Y3, Y14
-	VFMADD213PD actkernconst<>+8288(SB), Y0, Y10
-	VFMADD213PD actkernconst<>+8288(SB), Y1, Y11
-	VFMADD213PD actkernconst<>+8288(SB), Y3, Y14
-	VFMADD213PD actkernconst<>+8320(SB), Y0, Y10
-	VFMADD213PD actkernconst<>+8320(SB), Y1, Y11
-	VFMADD213PD actkernconst<>+8320(SB), Y3, Y14
-	VFMADD213PD actkernconst<>+8352(SB), Y0, Y10
-	VFMADD213PD actkernconst<>+8352(SB), Y1, Y11
-	VFMADD213PD actkernconst<>+8352(SB), Y3, Y14
-	VFMADD213PD actkernconst<>+8384(SB), Y0, Y10
-	VFMADD213PD actkernconst<>+8384(SB), Y1, Y11
-	VFMADD213PD actkernconst<>+8384(SB), Y3, Y14
-	VFMADD213PD Y5, Y4, Y10
-	VFMADD213PD Y7, Y6, Y11
-	VFMADD213PD Y8, Y9, Y14
-	VMULPD      Y2, Y10, Y10
-	VMULPD      Y12, Y11, Y11
-	VMULPD      Y13, Y14, Y14
-	VMOVUPD     448(SP), Y0
-	VCMPPD      $0x00, actkernconst<>+576(SB), Y0, Y1
-	VMOVUPD     416(SP), Y2
-	VCMPPD      $0x00, actkernconst<>+576(SB), Y2, Y3
-	VMOVUPD     384(SP), Y4
-	VCMPPD      $0x00, actkernconst<>+576(SB), Y4, Y5
-	VBLENDVPD   Y1, Y0, Y10, Y1
-	VBLENDVPD   Y3, Y2, Y11, Y3
-	VBLENDVPD   Y5, Y4, Y14, Y5
+	VMOVUPD     actkernconst<>+7456(SB), Y4
+	VFMADD213PD actkernconst<>+7488(SB), Y0, Y4
+	VMOVUPD     actkernconst<>+7456(SB), Y6
+	VFMADD213PD actkernconst<>+7488(SB), Y1, Y6
+	VMOVUPD     actkernconst<>+7456(SB), Y9
+	VFMADD213PD actkernconst<>+7488(SB), Y3, Y9
+	VFMADD213PD actkernconst<>+8320(SB), Y0, Y4
+	VFMADD213PD actkernconst<>+8320(SB), Y1, Y6
+	VFMADD213PD actkernconst<>+8320(SB), Y3, Y9
+	VFMADD213PD actkernconst<>+8352(SB), Y0, Y4
+	VFMADD213PD actkernconst<>+8352(SB), Y1, Y6
+	VFMADD213PD actkernconst<>+8352(SB), Y3, Y9
+	VFMADD213PD actkernconst<>+8384(SB), Y0, Y4
+	VFMADD213PD actkernconst<>+8384(SB), Y1, Y6
+	VFMADD213PD actkernconst<>+8384(SB), Y3, Y9
+	VFMADD213PD actkernconst<>+8416(SB), Y0, Y4
+	VFMADD213PD actkernconst<>+8416(SB), Y1, Y6
+	VFMADD213PD actkernconst<>+8416(SB), Y3, Y9
+	VFMADD213PD actkernconst<>+160(SB), Y0, Y4
+	VFMADD213PD actkernconst<>+160(SB), Y1, Y6
+	VFMADD213PD actkernconst<>+160(SB), Y3, Y9
+	VMULPD      Y4, Y5, Y5
+	VMULPD      Y6, Y7, Y7
+	VMULPD      Y9, Y8, Y8
+	VPSLLQ      $0x3f, Y2, Y0
+	VXORPD      Y5, Y0, Y5
+	VPSLLQ      $0x3f, Y12, Y0
+	VXORPD      Y7, Y0, Y7
+	VPSLLQ      $0x3f, Y13, Y0
+	VXORPD      Y8, Y0, Y8
 	VMOVUPD     96(SP), Y0
-	VCMPPD      $0x03, Y0, Y0, Y2
-	VMOVUPD     64(SP), Y4
+	VCMPPD      $0x03, Y0, Y0, Y1
+	VMOVUPD     64(SP), Y2
+	VCMPPD      $0x03, Y2, Y2, Y3
+	VMOVUPD     32(SP), Y4
 	VCMPPD      $0x03, Y4, Y4, Y6
-	VMOVUPD     32(SP), Y7
-	VCMPPD      $0x03, Y7, Y7, Y8
-	VBLENDVPD   Y2, Y0, Y1, Y2
-	VBLENDVPD   Y6, Y4, Y3, Y6
-	VBLENDVPD   Y8, Y7, Y5, Y8
-	VCVTPD2PSY  Y2, X2
-	VMOVUPS     X2, (AX)
+	VBLENDVPD   Y1, Y0, Y5, Y1
+	VBLENDVPD   Y3, Y2, Y7, Y3
+	VBLENDVPD   Y6, Y4, Y8, Y6
+	VCVTPD2PSY  Y1, X1
+	VMOVUPS     X1, (AX)
+	VCVTPD2PSY  Y3, X3
+	VMOVUPS     X3, 16(AX)
 	VCVTPD2PSY  Y6, X6
-	VMOVUPS     X6, 16(AX)
-	VCVTPD2PSY  Y8, X8
-	VMOVUPS     X8, 32(AX)
+	VMOVUPS     X6, 32(AX)
 	ADDQ        $0x00000030, AX
 	ADDQ        $0x00000030, CX
 	SUBQ        $0x0000000c, DX
@@ -43766,8 +43690,8 @@ single:
 	VMOVUPD     actkernconst<>+7072(SB), Y5
 	VFMADD213PD actkernconst<>+7104(SB), Y3, Y5
 	VROUNDPD    $0x09, Y5, Y5
-	VSUBPD      actkernconst<>+7808(SB), Y3, Y6
-	VFMADD231PD actkernconst<>+7552(SB), Y5, Y6
+	VSUBPD      actkernconst<>+7840(SB), Y3, Y6
+	VFMADD231PD actkernconst<>+7584(SB), Y5, Y6
 	VMOVUPD     actkernconst<>+7136(SB), Y7
 	VSUBPD      Y3, Y7, Y3
 	VCMPPD      $0x11, actkernconst<>+6688(SB), Y3, Y9
@@ -43796,19 +43720,19 @@ single:
 	VSUBPD      actkernconst<>+6976(SB), Y5, Y3
 	VBLENDVPD   Y8, Y3, Y5, Y3
 	VMOVUPD     actkernconst<>+7168(SB), Y5
-	VBLENDVPD   Y8, actkernconst<>+7584(SB), Y5, Y9
+	VBLENDVPD   Y8, actkernconst<>+7616(SB), Y5, Y9
 	VMOVUPD     actkernconst<>+7200(SB), Y5
-	VBLENDVPD   Y8, actkernconst<>+7616(SB), Y5, Y10
+	VBLENDVPD   Y8, actkernconst<>+7648(SB), Y5, Y10
 	VMOVUPD     actkernconst<>+7232(SB), Y5
-	VBLENDVPD   Y8, actkernconst<>+7648(SB), Y5, Y11
+	VBLENDVPD   Y8, actkernconst<>+7680(SB), Y5, Y11
 	VMOVUPD     actkernconst<>+7264(SB), Y5
-	VBLENDVPD   Y8, actkernconst<>+7680(SB), Y5, Y12
+	VBLENDVPD   Y8, actkernconst<>+7712(SB), Y5, Y12
 	VMOVUPD     actkernconst<>+7296(SB), Y5
-	VBLENDVPD   Y8, actkernconst<>+7968(SB), Y5, Y13
+	VBLENDVPD   Y8, actkernconst<>+8000(SB), Y5, Y13
 	VMOVUPD     actkernconst<>+7328(SB), Y5
-	VBLENDVPD   Y8, actkernconst<>+8000(SB), Y5, Y14
+	VBLENDVPD   Y8, actkernconst<>+8032(SB), Y5, Y14
 	VMOVUPD     actkernconst<>+7360(SB), Y5
-	VBLENDVPD   Y8, actkernconst<>+8032(SB), Y5, Y8
+	VBLENDVPD   Y8, actkernconst<>+8064(SB), Y5, Y8
 	VMOVUPD     actkernconst<>+7008(SB), Y5
 	VMOVUPD     Y0, 32(SP)
 	VCMPPD      $0x12, Y3, Y5, Y0
@@ -43818,25 +43742,25 @@ single:
 	VBLENDVPD   Y0, actkernconst<>+6880(SB), Y10, Y10
 	VBLENDVPD   Y0, actkernconst<>+6912(SB), Y11, Y11
 	VBLENDVPD   Y0, actkernconst<>+6944(SB), Y12, Y12
-	VBLENDVPD   Y0, actkernconst<>+7840(SB), Y13, Y13
-	VBLENDVPD   Y0, actkernconst<>+7872(SB), Y14, Y14
-	VBLENDVPD   Y0, actkernconst<>+7904(SB), Y8, Y8
+	VBLENDVPD   Y0, actkernconst<>+7872(SB), Y13, Y13
+	VBLENDVPD   Y0, actkernconst<>+7904(SB), Y14, Y14
+	VBLENDVPD   Y0, actkernconst<>+7936(SB), Y8, Y8
 	VMOVUPD     actkernconst<>+7392(SB), Y3
 	VMOVUPD     Y4, 64(SP)
-	VBLENDVPD   Y0, actkernconst<>+7936(SB), Y3, Y4
+	VBLENDVPD   Y0, actkernconst<>+7968(SB), Y3, Y4
 	VMOVUPD     actkernconst<>+6848(SB), Y3
 	VMOVUPD     Y2, 96(SP)
-	VBLENDVPD   Y0, actkernconst<>+7584(SB), Y3, Y2
+	VBLENDVPD   Y0, actkernconst<>+7616(SB), Y3, Y2
 	VMOVUPD     actkernconst<>+6880(SB), Y3
-	VMOVUPD     Y1, 384(SP)
-	VBLENDVPD   Y0, actkernconst<>+7616(SB), Y3, Y1
+	VMOVUPD     Y1, 128(SP)
+	VBLENDVPD   Y0, actkernconst<>+7648(SB), Y3, Y1
 	VMOVUPD     actkernconst<>+6912(SB), Y3
-	VMOVUPD     Y7, 416(SP)
-	VBLENDVPD   Y0, actkernconst<>+7648(SB), Y3, Y7
+	VMOVUPD     Y7, 160(SP)
+	VBLENDVPD   Y0, actkernconst<>+7680(SB), Y3, Y7
 	VMOVUPD     actkernconst<>+6944(SB), Y3
-	VBLENDVPD   Y0, actkernconst<>+7680(SB), Y3, Y0
+	VBLENDVPD   Y0, actkernconst<>+7712(SB), Y3, Y0
 	VMOVUPD     actkernconst<>+5408(SB), Y3
-	VMOVUPD     Y6, 448(SP)
+	VMOVUPD     Y6, 192(SP)
 	VCMPPD      $0x12, Y5, Y3, Y6
 	VSUBPD      actkernconst<>+5408(SB), Y5, Y3
 	VBLENDVPD   Y6, Y3, Y5, Y3
@@ -43865,7 +43789,7 @@ single:
 	VBLENDVPD   Y0, Y12, Y11, Y11
 	VBLENDVPD   Y0, Y7, Y12, Y12
 	VBLENDVPD   Y0, Y4, Y7, Y0
-	VMOVUPD     448(SP), Y1
+	VMOVUPD     192(SP), Y1
 	VADDPD      actkernconst<>+576(SB), Y1, Y2
 	VCMPPD      $0x11, actkernconst<>+6688(SB), Y2, Y5
 	VANDPD      actkernconst<>+6720(SB), Y5, Y4
@@ -43888,7 +43812,7 @@ single:
 	VADDPD      actkernconst<>+128(SB), Y4, Y6
 	VPSLLQ      $0x34, Y6, Y6
 	VMULPD      Y6, Y3, Y3
-	VADDPD      actkernconst<>+7552(SB), Y1, Y2
+	VADDPD      actkernconst<>+7584(SB), Y1, Y2
 	VCMPPD      $0x11, actkernconst<>+6688(SB), Y2, Y6
 	VANDPD      actkernconst<>+6720(SB), Y6, Y5
 	VCMPPD      $0x1e, actkernconst<>+6752(SB), Y2, Y6
@@ -43910,7 +43834,7 @@ single:
 	VADDPD      actkernconst<>+128(SB), Y5, Y7
 	VPSLLQ      $0x34, Y7, Y7
 	VMULPD      Y7, Y4, Y4
-	VADDPD      actkernconst<>+8064(SB), Y1, Y2
+	VADDPD      actkernconst<>+8096(SB), Y1, Y2
 	VCMPPD      $0x11, actkernconst<>+6688(SB), Y2, Y7
 	VANDPD      actkernconst<>+6720(SB), Y7, Y6
 	VCMPPD      $0x1e, actkernconst<>+6752(SB), Y2, Y7
@@ -43932,7 +43856,7 @@ single:
 	VADDPD      actkernconst<>+128(SB), Y6, Y8
 	VPSLLQ      $0x34, Y8, Y8
 	VMULPD      Y8, Y5, Y5
-	VADDPD      actkernconst<>+8096(SB), Y1, Y2
+	VADDPD      actkernconst<>+8128(SB), Y1, Y2
 	VCMPPD      $0x11, actkernconst<>+6688(SB), Y2, Y8
 	VANDPD      actkernconst<>+6720(SB), Y8, Y7
 	VCMPPD      $0x1e, actkernconst<>+6752(SB), Y2, Y8
@@ -43954,7 +43878,7 @@ single:
 	VADDPD      actkernconst<>+128(SB), Y7, Y9
 	VPSLLQ      $0x34, Y9, Y9
 	VMULPD      Y9, Y6, Y6
-	VADDPD      actkernconst<>+8128(SB), Y1, Y1
+	VADDPD      actkernconst<>+8160(SB), Y1, Y1
 	VCMPPD      $0x11, actkernconst<>+6688(SB), Y1, Y8
 	VANDPD      actkernconst<>+6720(SB), Y8, Y7
 	VCMPPD      $0x1e, actkernconst<>+6752(SB), Y1, Y8
@@ -43976,29 +43900,29 @@ single:
 	VADDPD      actkernconst<>+128(SB), Y7, Y9
 	VPSLLQ      $0x34, Y9, Y9
 	VMULPD      Y9, Y2, Y2
-	VMULPD      actkernconst<>+7520(SB), Y3, Y0
+	VMULPD      actkernconst<>+7552(SB), Y3, Y0
 	VROUNDPD    $0x08, Y0, Y0
-	VFMADD132PD actkernconst<>+7488(SB), Y3, Y0
+	VFMADD132PD actkernconst<>+7520(SB), Y3, Y0
 	VADDPD      actkernconst<>+3616(SB), Y4, Y1
 	VSUBPD      actkernconst<>+3616(SB), Y1, Y1
 	VSUBPD      Y1, Y4, Y4
 	VADDPD      Y1, Y0, Y0
-	VADDPD      actkernconst<>+7712(SB), Y5, Y1
-	VSUBPD      actkernconst<>+7712(SB), Y1, Y1
+	VADDPD      actkernconst<>+7744(SB), Y5, Y1
+	VSUBPD      actkernconst<>+7744(SB), Y1, Y1
 	VSUBPD      Y1, Y5, Y5
 	VADDPD      Y1, Y4, Y4
-	VADDPD      actkernconst<>+7744(SB), Y6, Y1
-	VSUBPD      actkernconst<>+7744(SB), Y1, Y1
+	VADDPD      actkernconst<>+7776(SB), Y6, Y1
+	VSUBPD      actkernconst<>+7776(SB), Y1, Y1
 	VSUBPD      Y1, Y6, Y6
 	VADDPD      Y1, Y5, Y5
 	VADDPD      Y2, Y6, Y6
-	VMOVUPD     416(SP), Y1
+	VMOVUPD     160(SP), Y1
 	VMULPD      Y0, Y1, Y2
 	VXORPD      actkernconst<>+2240(SB), Y2, Y3
 	VFMADD213PD Y3, Y1, Y0
-	VMULPD      actkernconst<>+7520(SB), Y2, Y3
+	VMULPD      actkernconst<>+7552(SB), Y2, Y3
 	VROUNDPD    $0x08, Y3, Y3
-	VFMADD132PD actkernconst<>+7488(SB), Y2, Y3
+	VFMADD132PD actkernconst<>+7520(SB), Y2, Y3
 	VADDPD      Y0, Y3, Y3
 	VMULPD      Y4, Y1, Y0
 	VXORPD      actkernconst<>+2240(SB), Y0, Y2
@@ -44035,61 +43959,54 @@ single:
 	VADDPD      Y3, Y8, Y8
 	VADDPD      Y5, Y8, Y8
 	VADDPD      Y1, Y8, Y8
-	VMULPD      actkernconst<>+6816(SB), Y4, Y0
+	VMULPD      actkernconst<>+6784(SB), Y4, Y0
 	VXORPD      actkernconst<>+2240(SB), Y0, Y1
-	VFMADD231PD actkernconst<>+6816(SB), Y4, Y1
-	VMULPD      actkernconst<>+6816(SB), Y8, Y8
-	VFMADD132PD actkernconst<>+7776(SB), Y8, Y4
+	VFMADD231PD actkernconst<>+6784(SB), Y4, Y1
+	VMULPD      actkernconst<>+6784(SB), Y8, Y8
+	VFMADD132PD actkernconst<>+7808(SB), Y8, Y4
 	VADDPD      Y4, Y1, Y1
 	VADDPD      Y1, Y0, Y3
 	VSUBPD      Y0, Y3, Y0
 	VSUBPD      Y0, Y1, Y1
 	VADDPD      Y1, Y3, Y3
-	VMULPD      actkernconst<>+7520(SB), Y2, Y0
+	VMULPD      actkernconst<>+7552(SB), Y2, Y0
 	VROUNDPD    $0x09, Y0, Y0
-	VFMADD132PD actkernconst<>+7488(SB), Y2, Y0
+	VFMADD132PD actkernconst<>+7520(SB), Y2, Y0
 	VMULPD      actkernconst<>+4192(SB), Y0, Y1
 	VROUNDPD    $0x09, Y1, Y1
-	VFMADD231PD actkernconst<>+6784(SB), Y1, Y0
+	VFMADD231PD actkernconst<>+8192(SB), Y1, Y0
 	VMOVUPD     actkernconst<>+4192(SB), Y2
 	VCMPPD      $0x11, Y0, Y2, Y0
 	VANDPD      actkernconst<>+1152(SB), Y3, Y2
-	VMOVUPD     actkernconst<>+6816(SB), Y4
+	VMOVUPD     actkernconst<>+6784(SB), Y4
 	VSUBPD      Y2, Y4, Y2
-	VADDPD      actkernconst<>+7776(SB), Y2, Y2
+	VADDPD      actkernconst<>+7808(SB), Y2, Y2
 	VBLENDVPD   Y0, Y2, Y3, Y0
-	VMOVUPD     actkernconst<>+6784(SB), Y2
-	VFMADD213PD actkernconst<>+160(SB), Y2, Y1
-	VMOVUPD     384(SP), Y2
-	VMULPD      actkernconst<>+8160(SB), Y2, Y3
-	VROUNDPD    $0x08, Y3, Y3
-	VMOVUPD     actkernconst<>+8192(SB), Y4
-	VFMADD213PD Y2, Y3, Y4
-	VFMADD231PD actkernconst<>+8224(SB), Y3, Y4
-	VFMADD231PD actkernconst<>+8256(SB), Y3, Y4
-	VMULPD      actkernconst<>+4192(SB), Y3, Y5
-	VROUNDPD    $0x09, Y5, Y5
-	VFMADD132PD actkernconst<>+6784(SB), Y3, Y5
-	VMOVUPD     actkernconst<>+6784(SB), Y3
-	VFMADD213PD actkernconst<>+160(SB), Y3, Y5
-	VMOVUPD     96(SP), Y3
-	VBLENDVPD   Y3, Y0, Y4, Y0
-	VMOVUPD     64(SP), Y6
-	VBLENDVPD   Y6, Y0, Y4, Y0
-	VBLENDVPD   Y3, Y1, Y5, Y3
-	VBLENDVPD   Y6, Y3, Y5, Y6
+	VADDPD      actkernconst<>+6816(SB), Y1, Y1
+	VMOVUPD     128(SP), Y2
+	VMOVUPD     actkernconst<>+7424(SB), Y3
+	VFMADD213PD actkernconst<>+6816(SB), Y2, Y3
+	VSUBPD      actkernconst<>+6816(SB), Y3, Y4
+	VFMADD231PD actkernconst<>+8224(SB), Y4, Y2
+	VFMADD231PD actkernconst<>+8256(SB), Y4, Y2
+	VFMADD132PD actkernconst<>+8288(SB), Y2, Y4
+	VMOVUPD     96(SP), Y2
+	VBLENDVPD   Y2, Y0, Y4, Y0
+	VMOVUPD     64(SP), Y5
+	VBLENDVPD   Y5, Y0, Y4, Y0
+	VBLENDVPD   Y2, Y1, Y3, Y2
+	VBLENDVPD   Y5, Y2, Y3, Y5
 	VMULPD      Y0, Y0, Y1
-	VMULPD      Y1, Y0, Y3
-	VMOVUPD     actkernconst<>+7424(SB), Y4
-	VFMADD213PD actkernconst<>+7456(SB), Y1, Y4
-	VFMADD213PD actkernconst<>+8288(SB), Y1, Y4
-	VFMADD213PD actkernconst<>+8320(SB), Y1, Y4
-	VFMADD213PD actkernconst<>+8352(SB), Y1, Y4
-	VFMADD213PD actkernconst<>+8384(SB), Y1, Y4
-	VFMADD213PD Y0, Y3, Y4
-	VMULPD      Y6, Y4, Y4
-	VCMPPD      $0x00, actkernconst<>+576(SB), Y2, Y0
-	VBLENDVPD   Y0, Y2, Y4, Y0
+	VMOVUPD     actkernconst<>+7456(SB), Y2
+	VFMADD213PD actkernconst<>+7488(SB), Y1, Y2
+	VFMADD213PD actkernconst<>+8320(SB), Y1, Y2
+	VFMADD213PD actkernconst<>+8352(SB), Y1, Y2
+	VFMADD213PD actkernconst<>+8384(SB), Y1, Y2
+	VFMADD213PD actkernconst<>+8416(SB), Y1, Y2
+	VFMADD213PD actkernconst<>+160(SB), Y1, Y2
+	VMULPD      Y2, Y0, Y0
+	VPSLLQ      $0x3f, Y5, Y1
+	VXORPD      Y0, Y1, Y0
 	VMOVUPD     32(SP), Y1
 	VCMPPD      $0x03, Y1, Y1, Y2
 	VBLENDVPD   Y2, Y1, Y0, Y2
@@ -44121,8 +44038,8 @@ tail:
 	VMOVUPD     actkernconst<>+7072(SB), Y5
 	VFMADD213PD actkernconst<>+7104(SB), Y3, Y5
 	VROUNDPD    $0x09, Y5, Y5
-	VSUBPD      actkernconst<>+7808(SB), Y3, Y6
-	VFMADD231PD actkernconst<>+7552(SB), Y5, Y6
+	VSUBPD      actkernconst<>+7840(SB), Y3, Y6
+	VFMADD231PD actkernconst<>+7584(SB), Y5, Y6
 	VMOVUPD     actkernconst<>+7136(SB), Y7
 	VSUBPD      Y3, Y7, Y3
 	VCMPPD      $0x11, actkernconst<>+6688(SB), Y3, Y9
@@ -44151,19 +44068,19 @@ tail:
 	VSUBPD      actkernconst<>+6976(SB), Y5, Y3
 	VBLENDVPD   Y8, Y3, Y5, Y3
 	VMOVUPD     actkernconst<>+7168(SB), Y5
-	VBLENDVPD   Y8, actkernconst<>+7584(SB), Y5, Y9
+	VBLENDVPD   Y8, actkernconst<>+7616(SB), Y5, Y9
 	VMOVUPD     actkernconst<>+7200(SB), Y5
-	VBLENDVPD   Y8, actkernconst<>+7616(SB), Y5, Y10
+	VBLENDVPD   Y8, actkernconst<>+7648(SB), Y5, Y10
 	VMOVUPD     actkernconst<>+7232(SB), Y5
-	VBLENDVPD   Y8, actkernconst<>+7648(SB), Y5, Y11
+	VBLENDVPD   Y8, actkernconst<>+7680(SB), Y5, Y11
 	VMOVUPD     actkernconst<>+7264(SB), Y5
-	VBLENDVPD   Y8, actkernconst<>+7680(SB), Y5, Y12
+	VBLENDVPD   Y8, actkernconst<>+7712(SB), Y5, Y12
 	VMOVUPD     actkernconst<>+7296(SB), Y5
-	VBLENDVPD   Y8, actkernconst<>+7968(SB), Y5, Y13
+	VBLENDVPD   Y8, actkernconst<>+8000(SB), Y5, Y13
 	VMOVUPD     actkernconst<>+7328(SB), Y5
-	VBLENDVPD   Y8, actkernconst<>+8000(SB), Y5, Y14
+	VBLENDVPD   Y8, actkernconst<>+8032(SB), Y5, Y14
 	VMOVUPD     actkernconst<>+7360(SB), Y5
-	VBLENDVPD   Y8, actkernconst<>+8032(SB), Y5, Y8
+	VBLENDVPD   Y8, actkernconst<>+8064(SB), Y5, Y8
 	VMOVUPD     actkernconst<>+7008(SB), Y5
 	VMOVUPD     Y0, 32(SP)
 	VCMPPD      $0x12, Y3, Y5, Y0
@@ -44173,25 +44090,25 @@ tail:
 	VBLENDVPD   Y0, actkernconst<>+6880(SB), Y10, Y10
 	VBLENDVPD   Y0, actkernconst<>+6912(SB), Y11, Y11
 	VBLENDVPD   Y0, actkernconst<>+6944(SB), Y12, Y12
-	VBLENDVPD   Y0, actkernconst<>+7840(SB), Y13, Y13
-	VBLENDVPD   Y0, actkernconst<>+7872(SB), Y14, Y14
-	VBLENDVPD   Y0, actkernconst<>+7904(SB), Y8, Y8
+	VBLENDVPD   Y0, actkernconst<>+7872(SB), Y13, Y13
+	VBLENDVPD   Y0, actkernconst<>+7904(SB), Y14, Y14
+	VBLENDVPD   Y0, actkernconst<>+7936(SB), Y8, Y8
 	VMOVUPD     actkernconst<>+7392(SB), Y3
-	VMOVUPD     Y4, 384(SP)
-	VBLENDVPD   Y0, actkernconst<>+7936(SB), Y3, Y4
+	VMOVUPD     Y4, 64(SP)
+	VBLENDVPD   Y0, actkernconst<>+7968(SB), Y3, Y4
 	VMOVUPD     actkernconst<>+6848(SB), Y3
-	VMOVUPD     Y2, 64(SP)
-	VBLENDVPD   Y0, actkernconst<>+7584(SB), Y3, Y2
+	VMOVUPD     Y2, 96(SP)
+	VBLENDVPD   Y0, actkernconst<>+7616(SB), Y3, Y2
 	VMOVUPD     actkernconst<>+6880(SB), Y3
-	VMOVUPD     Y1, 96(SP)
-	VBLENDVPD   Y0, actkernconst<>+7616(SB), Y3, Y1
+	VMOVUPD     Y1, 128(SP)
+	VBLENDVPD   Y0, actkernconst<>+7648(SB), Y3, Y1
 	VMOVUPD     actkernconst<>+6912(SB), Y3
-	VMOVUPD     Y7, 416(SP)
-	VBLENDVPD   Y0, actkernconst<>+7648(SB), Y3, Y7
+	VMOVUPD     Y7, 160(SP)
+	VBLENDVPD   Y0, actkernconst<>+7680(SB), Y3, Y7
 	VMOVUPD     actkernconst<>+6944(SB), Y3
-	VBLENDVPD   Y0, actkernconst<>+7680(SB), Y3, Y0
+	VBLENDVPD   Y0, actkernconst<>+7712(SB), Y3, Y0
 	VMOVUPD     actkernconst<>+5408(SB), Y3
-	VMOVUPD     Y6, 448(SP)
+	VMOVUPD     Y6, 192(SP)
 	VCMPPD      $0x12, Y5, Y3, Y6
 	VSUBPD      actkernconst<>+5408(SB), Y5, Y3
 	VBLENDVPD   Y6, Y3, Y5, Y3
@@ -44220,7 +44137,7 @@ tail:
 	VBLENDVPD   Y0, Y12, Y11, Y11
 	VBLENDVPD   Y0, Y7, Y12, Y12
 	VBLENDVPD   Y0, Y4, Y7, Y0
-	VMOVUPD     448(SP), Y1
+	VMOVUPD     192(SP), Y1
 	VADDPD      actkernconst<>+576(SB), Y1, Y2
 	VCMPPD      $0x11, actkernconst<>+6688(SB), Y2, Y5
 	VANDPD      actkernconst<>+6720(SB), Y5, Y4
@@ -44243,7 +44160,7 @@ tail:
 	VADDPD      actkernconst<>+128(SB), Y4, Y6
 	VPSLLQ      $0x34, Y6, Y6
 	VMULPD      Y6, Y3, Y3
-	VADDPD      actkernconst<>+7552(SB), Y1, Y2
+	VADDPD      actkernconst<>+7584(SB), Y1, Y2
 	VCMPPD      $0x11, actkernconst<>+6688(SB), Y2, Y6
 	VANDPD      actkernconst<>+6720(SB), Y6, Y5
 	VCMPPD      $0x1e, actkernconst<>+6752(SB), Y2, Y6
@@ -44265,7 +44182,7 @@ tail:
 	VADDPD      actkernconst<>+128(SB), Y5, Y7
 	VPSLLQ      $0x34, Y7, Y7
 	VMULPD      Y7, Y4, Y4
-	VADDPD      actkernconst<>+8064(SB), Y1, Y2
+	VADDPD      actkernconst<>+8096(SB), Y1, Y2
 	VCMPPD      $0x11, actkernconst<>+6688(SB), Y2, Y7
 	VANDPD      actkernconst<>+6720(SB), Y7, Y6
 	VCMPPD      $0x1e, actkernconst<>+6752(SB), Y2, Y7
@@ -44287,7 +44204,7 @@ tail:
 	VADDPD      actkernconst<>+128(SB), Y6, Y8
 	VPSLLQ      $0x34, Y8, Y8
 	VMULPD      Y8, Y5, Y5
-	VADDPD      actkernconst<>+8096(SB), Y1, Y2
+	VADDPD      actkernconst<>+8128(SB), Y1, Y2
 	VCMPPD      $0x11, actkernconst<>+6688(SB), Y2, Y8
 	VANDPD      actkernconst<>+6720(SB), Y8, Y7
 	VCMPPD      $0x1e, actkernconst<>+6752(SB), Y2, Y8
@@ -44309,7 +44226,7 @@ tail:
 	VADDPD      actkernconst<>+128(SB), Y7, Y9
 	VPSLLQ      $0x34, Y9, Y9
 	VMULPD      Y9, Y6, Y6
-	VADDPD      actkernconst<>+8128(SB), Y1, Y1
+	VADDPD      actkernconst<>+8160(SB), Y1, Y1
 	VCMPPD      $0x11, actkernconst<>+6688(SB), Y1, Y8
 	VANDPD      actkernconst<>+6720(SB), Y8, Y7
 	VCMPPD      $0x1e, actkernconst<>+6752(SB), Y1, Y8
@@ -44331,29 +44248,29 @@ tail:
 	VADDPD      actkernconst<>+128(SB), Y7, Y9
 	VPSLLQ      $0x34, Y9, Y9
 	VMULPD      Y9, Y2, Y2
-	VMULPD      actkernconst<>+7520(SB), Y3, Y0
+	VMULPD      actkernconst<>+7552(SB), Y3, Y0
 	VROUNDPD    $0x08, Y0, Y0
-	VFMADD132PD actkernconst<>+7488(SB), Y3, Y0
+	VFMADD132PD actkernconst<>+7520(SB), Y3, Y0
 	VADDPD      actkernconst<>+3616(SB), Y4, Y1
 	VSUBPD      actkernconst<>+3616(SB), Y1, Y1
 	VSUBPD      Y1, Y4, Y4
 	VADDPD      Y1, Y0, Y0
-	VADDPD      actkernconst<>+7712(SB), Y5, Y1
-	VSUBPD      actkernconst<>+7712(SB), Y1, Y1
+	VADDPD      actkernconst<>+7744(SB), Y5, Y1
+	VSUBPD      actkernconst<>+7744(SB), Y1, Y1
 	VSUBPD      Y1, Y5, Y5
 	VADDPD      Y1, Y4, Y4
-	VADDPD      actkernconst<>+7744(SB), Y6, Y1
-	VSUBPD      actkernconst<>+7744(SB), Y1, Y1
+	VADDPD      actkernconst<>+7776(SB), Y6, Y1
+	VSUBPD      actkernconst<>+7776(SB), Y1, Y1
 	VSUBPD      Y1, Y6, Y6
 	VADDPD      Y1, Y5, Y5
 	VADDPD      Y2, Y6, Y6
-	VMOVUPD     416(SP), Y1
+	VMOVUPD     160(SP), Y1
 	VMULPD      Y0, Y1, Y2
 	VXORPD      actkernconst<>+2240(SB), Y2, Y3
 	VFMADD213PD Y3, Y1, Y0
-	VMULPD      actkernconst<>+7520(SB), Y2, Y3
+	VMULPD      actkernconst<>+7552(SB), Y2, Y3
 	VROUNDPD    $0x08, Y3, Y3
-	VFMADD132PD actkernconst<>+7488(SB), Y2, Y3
+	VFMADD132PD actkernconst<>+7520(SB), Y2, Y3
 	VADDPD      Y0, Y3, Y3
 	VMULPD      Y4, Y1, Y0
 	VXORPD      actkernconst<>+2240(SB), Y0, Y2
@@ -44390,61 +44307,54 @@ tail:
 	VADDPD      Y3, Y8, Y8
 	VADDPD      Y5, Y8, Y8
 	VADDPD      Y1, Y8, Y8
-	VMULPD      actkernconst<>+6816(SB), Y4, Y0
+	VMULPD      actkernconst<>+6784(SB), Y4, Y0
 	VXORPD      actkernconst<>+2240(SB), Y0, Y1
-	VFMADD231PD actkernconst<>+6816(SB), Y4, Y1
-	VMULPD      actkernconst<>+6816(SB), Y8, Y8
-	VFMADD132PD actkernconst<>+7776(SB), Y8, Y4
+	VFMADD231PD actkernconst<>+6784(SB), Y4, Y1
+	VMULPD      actkernconst<>+6784(SB), Y8, Y8
+	VFMADD132PD actkernconst<>+7808(SB), Y8, Y4
 	VADDPD      Y4, Y1, Y1
 	VADDPD      Y1, Y0, Y3
 	VSUBPD      Y0, Y3, Y0
 	VSUBPD      Y0, Y1, Y1
 	VADDPD      Y1, Y3, Y3
-	VMULPD      actkernconst<>+7520(SB), Y2, Y0
+	VMULPD      actkernconst<>+7552(SB), Y2, Y0
 	VROUNDPD    $0x09, Y0, Y0
-	VFMADD132PD actkernconst<>+7488(SB), Y2, Y0
+	VFMADD132PD actkernconst<>+7520(SB), Y2, Y0
 	VMULPD      actkernconst<>+4192(SB), Y0, Y1
 	VROUNDPD    $0x09, Y1, Y1
-	VFMADD231PD actkernconst<>+6784(SB), Y1, Y0
+	VFMADD231PD actkernconst<>+8192(SB), Y1, Y0
 	VMOVUPD     actkernconst<>+4192(SB), Y2
 	VCMPPD      $0x11, Y0, Y2, Y0
 	VANDPD      actkernconst<>+1152(SB), Y3, Y2
-	VMOVUPD     actkernconst<>+6816(SB), Y4
+	VMOVUPD     actkernconst<>+6784(SB), Y4
 	VSUBPD      Y2, Y4, Y2
-	VADDPD      actkernconst<>+7776(SB), Y2, Y2
+	VADDPD      actkernconst<>+7808(SB), Y2, Y2
 	VBLENDVPD   Y0, Y2, Y3, Y0
-	VMOVUPD     actkernconst<>+6784(SB), Y2
-	VFMADD213PD actkernconst<>+160(SB), Y2, Y1
+	VADDPD      actkernconst<>+6816(SB), Y1, Y1
+	VMOVUPD     128(SP), Y2
+	VMOVUPD     actkernconst<>+7424(SB), Y3
+	VFMADD213PD actkernconst<>+6816(SB), Y2, Y3
+	VSUBPD      actkernconst<>+6816(SB), Y3, Y4
+	VFMADD231PD actkernconst<>+8224(SB), Y4, Y2
+	VFMADD231PD actkernconst<>+8256(SB), Y4, Y2
+	VFMADD132PD actkernconst<>+8288(SB), Y2, Y4
 	VMOVUPD     96(SP), Y2
-	VMULPD      actkernconst<>+8160(SB), Y2, Y3
-	VROUNDPD    $0x08, Y3, Y3
-	VMOVUPD     actkernconst<>+8192(SB), Y4
-	VFMADD213PD Y2, Y3, Y4
-	VFMADD231PD actkernconst<>+8224(SB), Y3, Y4
-	VFMADD231PD actkernconst<>+8256(SB), Y3, Y4
-	VMULPD      actkernconst<>+4192(SB), Y3, Y5
-	VROUNDPD    $0x09, Y5, Y5
-	VFMADD132PD actkernconst<>+6784(SB), Y3, Y5
-	VMOVUPD     actkernconst<>+6784(SB), Y3
-	VFMADD213PD actkernconst<>+160(SB), Y3, Y5
-	VMOVUPD     64(SP), Y3
-	VBLENDVPD   Y3, Y0, Y4, Y0
-	VMOVUPD     384(SP), Y6
-	VBLENDVPD   Y6, Y0, Y4, Y0
-	VBLENDVPD   Y3, Y1, Y5, Y3
-	VBLENDVPD   Y6, Y3, Y5, Y6
+	VBLENDVPD   Y2, Y0, Y4, Y0
+	VMOVUPD     64(SP), Y5
+	VBLENDVPD   Y5, Y0, Y4, Y0
+	VBLENDVPD   Y2, Y1, Y3, Y2
+	VBLENDVPD   Y5, Y2, Y3, Y5
 	VMULPD      Y0, Y0, Y1
-	VMULPD      Y1, Y0, Y3
-	VMOVUPD     actkernconst<>+7424(SB), Y4
-	VFMADD213PD actkernconst<>+7456(SB), Y1, Y4
-	VFMADD213PD actkernconst<>+8288(SB), Y1, Y4
-	VFMADD213PD actkernconst<>+8320(SB), Y1, Y4
-	VFMADD213PD actkernconst<>+8352(SB), Y1, Y4
-	VFMADD213PD actkernconst<>+8384(SB), Y1, Y4
-	VFMADD213PD Y0, Y3, Y4
-	VMULPD      Y6, Y4, Y4
-	VCMPPD      $0x00, actkernconst<>+576(SB), Y2, Y0
-	VBLENDVPD   Y0, Y2, Y4, Y0
+	VMOVUPD     actkernconst<>+7456(SB), Y2
+	VFMADD213PD actkernconst<>+7488(SB), Y1, Y2
+	VFMADD213PD actkernconst<>+8320(SB), Y1, Y2
+	VFMADD213PD actkernconst<>+8352(SB), Y1, Y2
+	VFMADD213PD actkernconst<>+8384(SB), Y1, Y2
+	VFMADD213PD actkernconst<>+8416(SB), Y1, Y2
+	VFMADD213PD actkernconst<>+160(SB), Y1, Y2
+	VMULPD      Y2, Y0, Y0
+	VPSLLQ      $0x3f, Y5, Y1
+	VXORPD      Y0, Y1, Y0
 	VMOVUPD     32(SP), Y1
 	VCMPPD      $0x03, Y1, Y1, Y2
 	VBLENDVPD   Y2, Y1, Y0, Y2
@@ -44515,14 +44425,14 @@ loop:
 	VROUNDPD    $0x09, Y1, Y1
 	VROUNDPD    $0x09, Y0, Y0
 	VMOVUPD     Y12, 128(SP)
-	VSUBPD      actkernconst<>+7808(SB), Y9, Y12
+	VSUBPD      actkernconst<>+7840(SB), Y9, Y12
 	VMOVUPD     Y11, 160(SP)
-	VSUBPD      actkernconst<>+7808(SB), Y13, Y11
+	VSUBPD      actkernconst<>+7840(SB), Y13, Y11
 	VMOVUPD     Y10, 192(SP)
-	VSUBPD      actkernconst<>+7808(SB), Y14, Y10
-	VFMADD231PD actkernconst<>+7552(SB), Y2, Y12
-	VFMADD231PD actkernconst<>+7552(SB), Y1, Y11
-	VFMADD231PD actkernconst<>+7552(SB), Y0, Y10
+	VSUBPD      actkernconst<>+7840(SB), Y14, Y10
+	VFMADD231PD actkernconst<>+7584(SB), Y2, Y12
+	VFMADD231PD actkernconst<>+7584(SB), Y1, Y11
+	VFMADD231PD actkernconst<>+7584(SB), Y0, Y10
 	VMOVUPD     Y8, 224(SP)
 	VMOVUPD     actkernconst<>+7136(SB), Y8
 	VSUBPD      Y9, Y8, Y9
@@ -44611,63 +44521,63 @@ loop:
 	VBLENDVPD   Y11, Y14, Y1, Y14
 	VBLENDVPD   Y13, Y5, Y0, Y5
 	VMOVUPD     actkernconst<>+7168(SB), Y0
-	VBLENDVPD   Y10, actkernconst<>+7584(SB), Y0, Y1
+	VBLENDVPD   Y10, actkernconst<>+7616(SB), Y0, Y1
 	VMOVUPD     actkernconst<>+7168(SB), Y0
-	VBLENDVPD   Y11, actkernconst<>+7584(SB), Y0, Y2
+	VBLENDVPD   Y11, actkernconst<>+7616(SB), Y0, Y2
 	VMOVUPD     actkernconst<>+7168(SB), Y0
 	VMOVUPD     Y4, 416(SP)
-	VBLENDVPD   Y13, actkernconst<>+7584(SB), Y0, Y4
+	VBLENDVPD   Y13, actkernconst<>+7616(SB), Y0, Y4
 	VMOVUPD     actkernconst<>+7200(SB), Y0
 	VMOVUPD     Y3, 448(SP)
-	VBLENDVPD   Y10, actkernconst<>+7616(SB), Y0, Y3
+	VBLENDVPD   Y10, actkernconst<>+7648(SB), Y0, Y3
 	VMOVUPD     actkernconst<>+7200(SB), Y0
 	VMOVUPD     Y7, 480(SP)
-	VBLENDVPD   Y11, actkernconst<>+7616(SB), Y0, Y7
+	VBLENDVPD   Y11, actkernconst<>+7648(SB), Y0, Y7
 	VMOVUPD     actkernconst<>+7200(SB), Y0
 	VMOVUPD     Y6, 512(SP)
-	VBLENDVPD   Y13, actkernconst<>+7616(SB), Y0, Y6
+	VBLENDVPD   Y13, actkernconst<>+7648(SB), Y0, Y6
 	VMOVUPD     actkernconst<>+7232(SB), Y0
 	VMOVUPD     Y8, 544(SP)
-	VBLENDVPD   Y10, actkernconst<>+7648(SB), Y0, Y8
+	VBLENDVPD   Y10, actkernconst<>+7680(SB), Y0, Y8
 	VMOVUPD     actkernconst<>+7232(SB), Y0
 	VMOVUPD     Y12, 576(SP)
-	VBLENDVPD   Y11, actkernconst<>+7648(SB), Y0, Y12
+	VBLENDVPD   Y11, actkernconst<>+7680(SB), Y0, Y12
 	VMOVUPD     actkernconst<>+7232(SB), Y0
 	VMOVUPD     Y12, 608(SP)
-	VBLENDVPD   Y13, actkernconst<>+7648(SB), Y0, Y12
+	VBLENDVPD   Y13, actkernconst<>+7680(SB), Y0, Y12
 	VMOVUPD     actkernconst<>+7264(SB), Y0
 	VMOVUPD     Y12, 640(SP)
-	VBLENDVPD   Y10, actkernconst<>+7680(SB), Y0, Y12
+	VBLENDVPD   Y10, actkernconst<>+7712(SB), Y0, Y12
 	VMOVUPD     actkernconst<>+7264(SB), Y0
 	VMOVUPD     Y12, 672(SP)
-	VBLENDVPD   Y11, actkernconst<>+7680(SB), Y0, Y12
+	VBLENDVPD   Y11, actkernconst<>+7712(SB), Y0, Y12
 	VMOVUPD     actkernconst<>+7264(SB), Y0
 	VMOVUPD     Y12, 704(SP)
-	VBLENDVPD   Y13, actkernconst<>+7680(SB), Y0, Y12
+	VBLENDVPD   Y13, actkernconst<>+7712(SB), Y0, Y12
 	VMOVUPD     actkernconst<>+7296(SB), Y0
 	VMOVUPD     Y12, 736(SP)
-	VBLENDVPD   Y10, actkernconst<>+7968(SB), Y0, Y12
+	VBLENDVPD   Y10, actkernconst<>+8000(SB), Y0, Y12
 	VMOVUPD     actkernconst<>+7296(SB), Y0
 	VMOVUPD     Y12, 768(SP)
-	VBLENDVPD   Y11, actkernconst<>+7968(SB), Y0, Y12
+	VBLENDVPD   Y11, actkernconst<>+8000(SB), Y0, Y12
 	VMOVUPD     actkernconst<>+7296(SB), Y0
 	VMOVUPD     Y12, 800(SP)
-	VBLENDVPD   Y13, actkernconst<>+7968(SB), Y0, Y12
+	VBLENDVPD   Y13, actkernconst<>+8000(SB), Y0, Y12
 	VMOVUPD     actkernconst<>+7328(SB), Y0
 	VMOVUPD     Y12, 832(SP)
-	VBLENDVPD   Y10, actkernconst<>+8000(SB), Y0, Y12
+	VBLENDVPD   Y10, actkernconst<>+8032(SB), Y0, Y12
 	VMOVUPD     actkernconst<>+7328(SB), Y0
 	VMOVUPD     Y12, 864(SP)
-	VBLENDVPD   Y11, actkernconst<>+8000(SB), Y0, Y12
+	VBLENDVPD   Y11, actkernconst<>+8032(SB), Y0, Y12
 	VMOVUPD     actkernconst<>+7328(SB), Y0
 	VMOVUPD     Y12, 896(SP)
-	VBLENDVPD   Y13, actkernconst<>+8000(SB), Y0, Y12
+	VBLENDVPD   Y13, actkernconst<>+8032(SB), Y0, Y12
 	VMOVUPD     actkernconst<>+7360(SB), Y0
-	VBLENDVPD   Y10, actkernconst<>+8032(SB), Y0, Y10
+	VBLENDVPD   Y10, actkernconst<>+8064(SB), Y0, Y10
 	VMOVUPD     actkernconst<>+7360(SB), Y0
-	VBLENDVPD   Y11, actkernconst<>+8032(SB), Y0, Y11
+	VBLENDVPD   Y11, actkernconst<>+8064(SB), Y0, Y11
 	VMOVUPD     actkernconst<>+7360(SB), Y0
-	VBLENDVPD   Y13, actkernconst<>+8032(SB), Y0, Y13
+	VBLENDVPD   Y13, actkernconst<>+8064(SB), Y0, Y13
 	VMOVUPD     actkernconst<>+7008(SB), Y0
 	VMOVUPD     Y13, 928(SP)
 	VCMPPD      $0x12, Y9, Y0, Y13
@@ -44708,74 +44618,74 @@ loop:
 	VBLENDVPD   Y10, actkernconst<>+6944(SB), Y14, Y14
 	VMOVUPD     Y14, 736(SP)
 	VMOVUPD     768(SP), Y14
-	VBLENDVPD   Y13, actkernconst<>+7840(SB), Y14, Y14
+	VBLENDVPD   Y13, actkernconst<>+7872(SB), Y14, Y14
 	VMOVUPD     Y9, 768(SP)
 	VMOVUPD     800(SP), Y9
-	VBLENDVPD   Y11, actkernconst<>+7840(SB), Y9, Y9
+	VBLENDVPD   Y11, actkernconst<>+7872(SB), Y9, Y9
 	VMOVUPD     Y5, 800(SP)
 	VMOVUPD     832(SP), Y5
-	VBLENDVPD   Y10, actkernconst<>+7840(SB), Y5, Y5
+	VBLENDVPD   Y10, actkernconst<>+7872(SB), Y5, Y5
 	VMOVUPD     Y6, 832(SP)
 	VMOVUPD     864(SP), Y6
-	VBLENDVPD   Y13, actkernconst<>+7872(SB), Y6, Y6
+	VBLENDVPD   Y13, actkernconst<>+7904(SB), Y6, Y6
 	VMOVUPD     Y7, 864(SP)
 	VMOVUPD     896(SP), Y7
-	VBLENDVPD   Y11, actkernconst<>+7872(SB), Y7, Y7
+	VBLENDVPD   Y11, actkernconst<>+7904(SB), Y7, Y7
 	VMOVUPD     Y7, 896(SP)
 	VMOVUPD     1024(SP), Y7
-	VBLENDVPD   Y10, actkernconst<>+7872(SB), Y7, Y7
+	VBLENDVPD   Y10, actkernconst<>+7904(SB), Y7, Y7
 	VMOVUPD     Y7, 1024(SP)
 	VMOVUPD     992(SP), Y7
-	VBLENDVPD   Y13, actkernconst<>+7904(SB), Y7, Y7
+	VBLENDVPD   Y13, actkernconst<>+7936(SB), Y7, Y7
 	VMOVUPD     Y7, 992(SP)
 	VMOVUPD     960(SP), Y7
-	VBLENDVPD   Y11, actkernconst<>+7904(SB), Y7, Y7
+	VBLENDVPD   Y11, actkernconst<>+7936(SB), Y7, Y7
 	VMOVUPD     Y7, 960(SP)
 	VMOVUPD     928(SP), Y7
-	VBLENDVPD   Y10, actkernconst<>+7904(SB), Y7, Y7
+	VBLENDVPD   Y10, actkernconst<>+7936(SB), Y7, Y7
 	VMOVUPD     Y7, 928(SP)
 	VMOVUPD     actkernconst<>+7392(SB), Y7
 	VMOVUPD     Y3, 608(SP)
-	VBLENDVPD   Y13, actkernconst<>+7936(SB), Y7, Y3
+	VBLENDVPD   Y13, actkernconst<>+7968(SB), Y7, Y3
 	VMOVUPD     actkernconst<>+7392(SB), Y7
 	VMOVUPD     Y3, 1056(SP)
-	VBLENDVPD   Y11, actkernconst<>+7936(SB), Y7, Y3
+	VBLENDVPD   Y11, actkernconst<>+7968(SB), Y7, Y3
 	VMOVUPD     actkernconst<>+7392(SB), Y7
 	VMOVUPD     Y3, 1088(SP)
-	VBLENDVPD   Y10, actkernconst<>+7936(SB), Y7, Y3
+	VBLENDVPD   Y10, actkernconst<>+7968(SB), Y7, Y3
 	VMOVUPD     actkernconst<>+6848(SB), Y7
 	VMOVUPD     Y3, 1120(SP)
-	VBLENDVPD   Y13, actkernconst<>+7584(SB), Y7, Y3
+	VBLENDVPD   Y13, actkernconst<>+7616(SB), Y7, Y3
 	VMOVUPD     actkernconst<>+6848(SB), Y7
 	VMOVUPD     Y3, 1152(SP)
-	VBLENDVPD   Y11, actkernconst<>+7584(SB), Y7, Y3
+	VBLENDVPD   Y11, actkernconst<>+7616(SB), Y7, Y3
 	VMOVUPD     actkernconst<>+6848(SB), Y7
 	VMOVUPD     Y3, 1184(SP)
-	VBLENDVPD   Y10, actkernconst<>+7584(SB), Y7, Y3
+	VBLENDVPD   Y10, actkernconst<>+7616(SB), Y7, Y3
 	VMOVUPD     actkernconst<>+6880(SB), Y7
 	VMOVUPD     Y3, 1216(SP)
-	VBLENDVPD   Y13, actkernconst<>+7616(SB), Y7, Y3
+	VBLENDVPD   Y13, actkernconst<>+7648(SB), Y7, Y3
 	VMOVUPD     actkernconst<>+6880(SB), Y7
 	VMOVUPD     Y3, 1248(SP)
-	VBLENDVPD   Y11, actkernconst<>+7616(SB), Y7, Y3
+	VBLENDVPD   Y11, actkernconst<>+7648(SB), Y7, Y3
 	VMOVUPD     actkernconst<>+6880(SB), Y7
 	VMOVUPD     Y3, 1280(SP)
-	VBLENDVPD   Y10, actkernconst<>+7616(SB), Y7, Y3
+	VBLENDVPD   Y10, actkernconst<>+7648(SB), Y7, Y3
 	VMOVUPD     actkernconst<>+6912(SB), Y7
 	VMOVUPD     Y3, 1312(SP)
-	VBLENDVPD   Y13, actkernconst<>+7648(SB), Y7, Y3
+	VBLENDVPD   Y13, actkernconst<>+7680(SB), Y7, Y3
 	VMOVUPD     actkernconst<>+6912(SB), Y7
 	VMOVUPD     Y3, 1344(SP)
-	VBLENDVPD   Y11, actkernconst<>+7648(SB), Y7, Y3
+	VBLENDVPD   Y11, actkernconst<>+7680(SB), Y7, Y3
 	VMOVUPD     actkernconst<>+6912(SB), Y7
 	VMOVUPD     Y3, 1376(SP)
-	VBLENDVPD   Y10, actkernconst<>+7648(SB), Y7, Y3
+	VBLENDVPD   Y10, actkernconst<>+7680(SB), Y7, Y3
 	VMOVUPD     actkernconst<>+6944(SB), Y7
-	VBLENDVPD   Y13, actkernconst<>+7680(SB), Y7, Y13
+	VBLENDVPD   Y13, actkernconst<>+7712(SB), Y7, Y13
 	VMOVUPD     actkernconst<>+6944(SB), Y7
-	VBLENDVPD   Y11, actkernconst<>+7680(SB), Y7, Y11
+	VBLENDVPD   Y11, actkernconst<>+7712(SB), Y7, Y11
 	VMOVUPD     actkernconst<>+6944(SB), Y7
-	VBLENDVPD   Y10, actkernconst<>+7680(SB), Y7, Y10
+	VBLENDVPD   Y10, actkernconst<>+7712(SB), Y7, Y10
 	VMOVUPD     actkernconst<>+5408(SB), Y7
 	VMOVUPD     Y10, 1408(SP)
 	VCMPPD      $0x12, Y0, Y7, Y10
@@ -45010,9 +44920,9 @@ loop:
 	VADDPD      actkernconst<>+128(SB), Y2, Y7
 	VPSLLQ      $0x34, Y7, Y7
 	VMULPD      Y7, Y1, Y1
-	VADDPD      actkernconst<>+7552(SB), Y8, Y2
-	VADDPD      actkernconst<>+7552(SB), Y11, Y4
-	VADDPD      actkernconst<>+7552(SB), Y14, Y6
+	VADDPD      actkernconst<>+7584(SB), Y8, Y2
+	VADDPD      actkernconst<>+7584(SB), Y11, Y4
+	VADDPD      actkernconst<>+7584(SB), Y14, Y6
 	VCMPPD      $0x11, actkernconst<>+6688(SB), Y2, Y10
 	VANDPD      actkernconst<>+6720(SB), Y10, Y9
 	VCMPPD      $0x1e, actkernconst<>+6752(SB), Y2, Y10
@@ -45078,9 +44988,9 @@ loop:
 	VADDPD      actkernconst<>+128(SB), Y9, Y12
 	VPSLLQ      $0x34, Y12, Y12
 	VMULPD      Y12, Y4, Y4
-	VADDPD      actkernconst<>+8064(SB), Y8, Y2
-	VADDPD      actkernconst<>+8064(SB), Y11, Y6
-	VADDPD      actkernconst<>+8064(SB), Y14, Y9
+	VADDPD      actkernconst<>+8096(SB), Y8, Y2
+	VADDPD      actkernconst<>+8096(SB), Y11, Y6
+	VADDPD      actkernconst<>+8096(SB), Y14, Y9
 	VMOVUPD     1120(SP), Y10
 	VMOVUPD     Y4, 896(SP)
 	VMOVUPD     Y3, 1408(SP)
@@ -45150,9 +45060,9 @@ loop:
 	VADDPD      actkernconst<>+128(SB), Y6, Y10
 	VPSLLQ      $0x34, Y10, Y10
 	VMULPD      Y10, Y4, Y4
-	VADDPD      actkernconst<>+8096(SB), Y8, Y2
-	VADDPD      actkernconst<>+8096(SB), Y11, Y6
-	VADDPD      actkernconst<>+8096(SB), Y14, Y7
+	VADDPD      actkernconst<>+8128(SB), Y8, Y2
+	VADDPD      actkernconst<>+8128(SB), Y11, Y6
+	VADDPD      actkernconst<>+8128(SB), Y14, Y7
 	VMOVUPD     1024(SP), Y9
 	VMOVUPD     Y4, 640(SP)
 	VMOVUPD     Y3, 832(SP)
@@ -45222,9 +45132,9 @@ loop:
 	VADDPD      actkernconst<>+128(SB), Y6, Y12
 	VPSLLQ      $0x34, Y12, Y12
 	VMULPD      Y12, Y4, Y4
-	VADDPD      actkernconst<>+8128(SB), Y8, Y8
-	VADDPD      actkernconst<>+8128(SB), Y11, Y11
-	VADDPD      actkernconst<>+8128(SB), Y14, Y14
+	VADDPD      actkernconst<>+8160(SB), Y8, Y8
+	VADDPD      actkernconst<>+8160(SB), Y11, Y11
+	VADDPD      actkernconst<>+8160(SB), Y14, Y14
 	VMOVUPD     1056(SP), Y2
 	VCMPPD      $0x11, actkernconst<>+6688(SB), Y8, Y9
 	VANDPD      actkernconst<>+6720(SB), Y9, Y7
@@ -45291,15 +45201,15 @@ loop:
 	VADDPD      actkernconst<>+128(SB), Y9, Y12
 	VPSLLQ      $0x34, Y12, Y12
 	VMULPD      Y12, Y8, Y8
-	VMULPD      actkernconst<>+7520(SB), Y5, Y2
-	VMULPD      actkernconst<>+7520(SB), Y0, Y9
-	VMULPD      actkernconst<>+7520(SB), Y1, Y11
+	VMULPD      actkernconst<>+7552(SB), Y5, Y2
+	VMULPD      actkernconst<>+7552(SB), Y0, Y9
+	VMULPD      actkernconst<>+7552(SB), Y1, Y11
 	VROUNDPD    $0x08, Y2, Y2
 	VROUNDPD    $0x08, Y9, Y9
 	VROUNDPD    $0x08, Y11, Y11
-	VFMADD132PD actkernconst<>+7488(SB), Y5, Y2
-	VFMADD132PD actkernconst<>+7488(SB), Y0, Y9
-	VFMADD132PD actkernconst<>+7488(SB), Y1, Y11
+	VFMADD132PD actkernconst<>+7520(SB), Y5, Y2
+	VFMADD132PD actkernconst<>+7520(SB), Y0, Y9
+	VFMADD132PD actkernconst<>+7520(SB), Y1, Y11
 	VMOVUPD     1536(SP), Y0
 	VADDPD      actkernconst<>+3616(SB), Y0, Y1
 	VMOVUPD     1408(SP), Y5
@@ -45316,29 +45226,29 @@ loop:
 	VADDPD      Y12, Y9, Y9
 	VADDPD      Y14, Y11, Y11
 	VMOVUPD     1120(SP), Y1
-	VADDPD      actkernconst<>+7712(SB), Y1, Y12
+	VADDPD      actkernconst<>+7744(SB), Y1, Y12
 	VMOVUPD     832(SP), Y14
 	VMOVUPD     Y11, 896(SP)
-	VADDPD      actkernconst<>+7712(SB), Y14, Y11
+	VADDPD      actkernconst<>+7744(SB), Y14, Y11
 	VMOVUPD     Y9, 1408(SP)
 	VMOVUPD     640(SP), Y9
 	VMOVUPD     Y2, 1536(SP)
-	VADDPD      actkernconst<>+7712(SB), Y9, Y2
-	VSUBPD      actkernconst<>+7712(SB), Y12, Y12
-	VSUBPD      actkernconst<>+7712(SB), Y11, Y11
-	VSUBPD      actkernconst<>+7712(SB), Y2, Y2
+	VADDPD      actkernconst<>+7744(SB), Y9, Y2
+	VSUBPD      actkernconst<>+7744(SB), Y12, Y12
+	VSUBPD      actkernconst<>+7744(SB), Y11, Y11
+	VSUBPD      actkernconst<>+7744(SB), Y2, Y2
 	VSUBPD      Y12, Y1, Y1
 	VSUBPD      Y11, Y14, Y14
 	VSUBPD      Y2, Y9, Y9
 	VADDPD      Y12, Y0, Y0
 	VADDPD      Y11, Y5, Y5
 	VADDPD      Y2, Y13, Y13
-	VADDPD      actkernconst<>+7744(SB), Y10, Y2
-	VADDPD      actkernconst<>+7744(SB), Y3, Y11
-	VADDPD      actkernconst<>+7744(SB), Y4, Y12
-	VSUBPD      actkernconst<>+7744(SB), Y2, Y2
-	VSUBPD      actkernconst<>+7744(SB), Y11, Y11
-	VSUBPD      actkernconst<>+7744(SB), Y12, Y12
+	VADDPD      actkernconst<>+7776(SB), Y10, Y2
+	VADDPD      actkernconst<>+7776(SB), Y3, Y11
+	VADDPD      actkernconst<>+7776(SB), Y4, Y12
+	VSUBPD      actkernconst<>+7776(SB), Y2, Y2
+	VSUBPD      actkernconst<>+7776(SB), Y11, Y11
+	VSUBPD      actkernconst<>+7776(SB), Y12, Y12
 	VSUBPD      Y2, Y10, Y10
 	VSUBPD      Y11, Y3, Y3
 	VSUBPD      Y12, Y4, Y4
@@ -45364,17 +45274,17 @@ loop:
 	VFMADD231PD 1408(SP), Y7, Y3
 	VFMADD231PD 896(SP), Y11, Y10
 	VMOVUPD     Y9, 896(SP)
-	VMULPD      actkernconst<>+7520(SB), Y6, Y9
+	VMULPD      actkernconst<>+7552(SB), Y6, Y9
 	VMOVUPD     Y14, 1408(SP)
-	VMULPD      actkernconst<>+7520(SB), Y8, Y14
+	VMULPD      actkernconst<>+7552(SB), Y8, Y14
 	VMOVUPD     Y1, 1536(SP)
-	VMULPD      actkernconst<>+7520(SB), Y12, Y1
+	VMULPD      actkernconst<>+7552(SB), Y12, Y1
 	VROUNDPD    $0x08, Y9, Y9
 	VROUNDPD    $0x08, Y14, Y14
 	VROUNDPD    $0x08, Y1, Y1
-	VFMADD132PD actkernconst<>+7488(SB), Y6, Y9
-	VFMADD132PD actkernconst<>+7488(SB), Y8, Y14
-	VFMADD132PD actkernconst<>+7488(SB), Y12, Y1
+	VFMADD132PD actkernconst<>+7520(SB), Y6, Y9
+	VFMADD132PD actkernconst<>+7520(SB), Y8, Y14
+	VFMADD132PD actkernconst<>+7520(SB), Y12, Y1
 	VADDPD      Y4, Y9, Y9
 	VADDPD      Y3, Y14, Y14
 	VADDPD      Y10, Y1, Y1
@@ -45513,22 +45423,22 @@ loop:
 	VADDPD      480(SP), Y6, Y6
 	VADDPD      640(SP), Y13, Y13
 	VMOVUPD     576(SP), Y3
-	VMULPD      actkernconst<>+6816(SB), Y3, Y5
+	VMULPD      actkernconst<>+6784(SB), Y3, Y5
 	VMOVUPD     352(SP), Y7
-	VMULPD      actkernconst<>+6816(SB), Y7, Y9
-	VMULPD      actkernconst<>+6816(SB), Y8, Y10
+	VMULPD      actkernconst<>+6784(SB), Y7, Y9
+	VMULPD      actkernconst<>+6784(SB), Y8, Y10
 	VXORPD      actkernconst<>+2240(SB), Y5, Y11
 	VXORPD      actkernconst<>+2240(SB), Y9, Y12
 	VXORPD      actkernconst<>+2240(SB), Y10, Y14
-	VFMADD231PD actkernconst<>+6816(SB), Y3, Y11
-	VFMADD231PD actkernconst<>+6816(SB), Y7, Y12
-	VFMADD231PD actkernconst<>+6816(SB), Y8, Y14
-	VMULPD      actkernconst<>+6816(SB), Y4, Y4
-	VMULPD      actkernconst<>+6816(SB), Y6, Y6
-	VMULPD      actkernconst<>+6816(SB), Y13, Y13
-	VFMADD132PD actkernconst<>+7776(SB), Y4, Y3
-	VFMADD132PD actkernconst<>+7776(SB), Y6, Y7
-	VFMADD132PD actkernconst<>+7776(SB), Y13, Y8
+	VFMADD231PD actkernconst<>+6784(SB), Y3, Y11
+	VFMADD231PD actkernconst<>+6784(SB), Y7, Y12
+	VFMADD231PD actkernconst<>+6784(SB), Y8, Y14
+	VMULPD      actkernconst<>+6784(SB), Y4, Y4
+	VMULPD      actkernconst<>+6784(SB), Y6, Y6
+	VMULPD      actkernconst<>+6784(SB), Y13, Y13
+	VFMADD132PD actkernconst<>+7808(SB), Y4, Y3
+	VFMADD132PD actkernconst<>+7808(SB), Y6, Y7
+	VFMADD132PD actkernconst<>+7808(SB), Y13, Y8
 	VADDPD      Y3, Y11, Y11
 	VADDPD      Y7, Y12, Y12
 	VADDPD      Y8, Y14, Y14
@@ -45544,24 +45454,24 @@ loop:
 	VADDPD      Y11, Y3, Y3
 	VADDPD      Y12, Y4, Y4
 	VADDPD      Y14, Y6, Y6
-	VMULPD      actkernconst<>+7520(SB), Y0, Y5
-	VMULPD      actkernconst<>+7520(SB), Y1, Y7
-	VMULPD      actkernconst<>+7520(SB), Y2, Y8
+	VMULPD      actkernconst<>+7552(SB), Y0, Y5
+	VMULPD      actkernconst<>+7552(SB), Y1, Y7
+	VMULPD      actkernconst<>+7552(SB), Y2, Y8
 	VROUNDPD    $0x09, Y5, Y5
 	VROUNDPD    $0x09, Y7, Y7
 	VROUNDPD    $0x09, Y8, Y8
-	VFMADD132PD actkernconst<>+7488(SB), Y0, Y5
-	VFMADD132PD actkernconst<>+7488(SB), Y1, Y7
-	VFMADD132PD actkernconst<>+7488(SB), Y2, Y8
+	VFMADD132PD actkernconst<>+7520(SB), Y0, Y5
+	VFMADD132PD actkernconst<>+7520(SB), Y1, Y7
+	VFMADD132PD actkernconst<>+7520(SB), Y2, Y8
 	VMULPD      actkernconst<>+4192(SB), Y5, Y0
 	VMULPD      actkernconst<>+4192(SB), Y7, Y1
 	VMULPD      actkernconst<>+4192(SB), Y8, Y2
 	VROUNDPD    $0x09, Y0, Y0
 	VROUNDPD    $0x09, Y1, Y1
 	VROUNDPD    $0x09, Y2, Y2
-	VFMADD231PD actkernconst<>+6784(SB), Y0, Y5
-	VFMADD231PD actkernconst<>+6784(SB), Y1, Y7
-	VFMADD231PD actkernconst<>+6784(SB), Y2, Y8
+	VFMADD231PD actkernconst<>+8192(SB), Y0, Y5
+	VFMADD231PD actkernconst<>+8192(SB), Y1, Y7
+	VFMADD231PD actkernconst<>+8192(SB), Y2, Y8
 	VMOVUPD     actkernconst<>+4192(SB), Y9
 	VCMPPD      $0x11, Y5, Y9, Y5
 	VMOVUPD     actkernconst<>+4192(SB), Y9
@@ -45571,133 +45481,109 @@ loop:
 	VANDPD      actkernconst<>+1152(SB), Y3, Y9
 	VANDPD      actkernconst<>+1152(SB), Y4, Y10
 	VANDPD      actkernconst<>+1152(SB), Y6, Y11
-	VMOVUPD     actkernconst<>+6816(SB), Y12
+	VMOVUPD     actkernconst<>+6784(SB), Y12
 	VSUBPD      Y9, Y12, Y9
-	VMOVUPD     actkernconst<>+6816(SB), Y12
+	VMOVUPD     actkernconst<>+6784(SB), Y12
 	VSUBPD      Y10, Y12, Y10
-	VMOVUPD     actkernconst<>+6816(SB), Y12
+	VMOVUPD     actkernconst<>+6784(SB), Y12
 	VSUBPD      Y11, Y12, Y11
-	VADDPD      actkernconst<>+7776(SB), Y9, Y9
-	VADDPD      actkernconst<>+7776(SB), Y10, Y10
-	VADDPD      actkernconst<>+7776(SB), Y11, Y11
+	VADDPD      actkernconst<>+7808(SB), Y9, Y9
+	VADDPD      actkernconst<>+7808(SB), Y10, Y10
+	VADDPD      actkernconst<>+7808(SB), Y11, Y11
 	VBLENDVPD   Y5, Y9, Y3, Y5
 	VBLENDVPD   Y7, Y10, Y4, Y7
 	VBLENDVPD   Y8, Y11, Y6, Y8
-	VMOVUPD     actkernconst<>+6784(SB), Y3
-	VFMADD213PD actkernconst<>+160(SB), Y3, Y0
-	VMOVUPD     actkernconst<>+6784(SB), Y3
-	VFMADD213PD actkernconst<>+160(SB), Y3, Y1
-	VMOVUPD     actkernconst<>+6784(SB), Y3
-	VFMADD213PD actkernconst<>+160(SB), Y3, Y2
+	VADDPD      actkernconst<>+6816(SB), Y0, Y0
+	VADDPD      actkernconst<>+6816(SB), Y1, Y1
+	VADDPD      actkernconst<>+6816(SB), Y2, Y2
 	VMOVUPD     448(SP), Y3
-	VMULPD      actkernconst<>+8160(SB), Y3, Y4
+	VMOVUPD     actkernconst<>+7424(SB), Y4
+	VFMADD213PD actkernconst<>+6816(SB), Y3, Y4
 	VMOVUPD     416(SP), Y6
-	VMULPD      actkernconst<>+8160(SB), Y6, Y9
+	VMOVUPD     actkernconst<>+7424(SB), Y9
+	VFMADD213PD actkernconst<>+6816(SB), Y6, Y9
 	VMOVUPD     384(SP), Y10
-	VMULPD      actkernconst<>+8160(SB), Y10, Y11
-	VROUNDPD    $0x08, Y4, Y4
-	VROUNDPD    $0x08, Y9, Y9
-	VROUNDPD    $0x08, Y11, Y11
-	VMOVUPD     actkernconst<>+8192(SB), Y12
-	VFMADD213PD Y3, Y4, Y12
-	VMOVUPD     actkernconst<>+8192(SB), Y13
-	VFMADD213PD Y6, Y9, Y13
-	VMOVUPD     actkernconst<>+8192(SB), Y14
-	VFMADD213PD Y10, Y11, Y14
-	VFMADD231PD actkernconst<>+8224(SB), Y4, Y12
-	VFMADD231PD actkernconst<>+8224(SB), Y9, Y13
-	VFMADD231PD actkernconst<>+8224(SB), Y11, Y14
-	VFMADD231PD actkernconst<>+8256(SB), Y4, Y12
-	VFMADD231PD actkernconst<>+8256(SB), Y9, Y13
-	VFMADD231PD actkernconst<>+8256(SB), Y11, Y14
-	VMULPD      actkernconst<>+4192(SB), Y4, Y10
-	VMULPD      actkernconst<>+4192(SB), Y9, Y6
-	VMULPD      actkernconst<>+4192(SB), Y11, Y3
-	VROUNDPD    $0x09, Y10, Y10
-	VROUNDPD    $0x09, Y6, Y6
-	VROUNDPD    $0x09, Y3, Y3
-	VFMADD132PD actkernconst<>+6784(SB), Y4, Y10
-	VFMADD132PD actkernconst<>+6784(SB), Y9, Y6
-	VFMADD132PD actkernconst<>+6784(SB), Y11, Y3
-	VMOVUPD     actkernconst<>+6784(SB), Y4
-	VFMADD213PD actkernconst<>+160(SB), Y4, Y10
-	VMOVUPD     actkernconst<>+6784(SB), Y4
-	VFMADD213PD actkernconst<>+160(SB), Y4, Y6
-	VMOVUPD     actkernconst<>+6784(SB), Y4
-	VFMADD213PD actkernconst<>+160(SB), Y4, Y3
-	VMOVUPD     288(SP), Y4
-	VBLENDVPD   Y4, Y5, Y12, Y5
-	VMOVUPD     256(SP), Y9
-	VBLENDVPD   Y9, Y7, Y13, Y7
-	VMOVUPD     224(SP), Y11
-	VBLENDVPD   Y11, Y8, Y14, Y8
-	VMOVUPD     Y2, 352(SP)
+	VMOVUPD     actkernconst<>+7424(SB), Y11
+	VFMADD213PD actkernconst<>+6816(SB), Y10, Y11
+	VSUBPD      actkernconst<>+6816(SB), Y4, Y12
+	VSUBPD      actkernconst<>+6816(SB), Y9, Y13
+	VSUBPD      actkernconst<>+6816(SB), Y11, Y14
+	VFMADD231PD actkernconst<>+8224(SB), Y12, Y3
+	VFMADD231PD actkernconst<>+8224(SB), Y13, Y6
+	VFMADD231PD actkernconst<>+8224(SB), Y14, Y10
+	VFMADD231PD actkernconst<>+8256(SB), Y12, Y3
+	VFMADD231PD actkernconst<>+8256(SB), Y13, Y6
+	VFMADD231PD actkernconst<>+8256(SB), Y14, Y10
+	VFMADD132PD actkernconst<>+8288(SB), Y3, Y12
+	VFMADD132PD actkernconst<>+8288(SB), Y6, Y13
+	VFMADD132PD actkernconst<>+8288(SB), Y10, Y14
+	VMOVUPD     288(SP), Y3
+	VBLENDVPD   Y3, Y5, Y12, Y5
+	VMOVUPD     256(SP), Y6
+	VBLENDVPD   Y6, Y7, Y13, Y7
+	VMOVUPD     224(SP), Y10
+	VBLENDVPD   Y10, Y8, Y14, Y8
+	VMOVUPD     Y2, 384(SP)
 	VMOVUPD     192(SP), Y2
 	VBLENDVPD   Y2, Y5, Y12, Y5
 	VMOVUPD     160(SP), Y12
 	VBLENDVPD   Y12, Y7, Y13, Y7
 	VMOVUPD     128(SP), Y13
 	VBLENDVPD   Y13, Y8, Y14, Y8
-	VBLENDVPD   Y4, Y0, Y10, Y4
-	VBLENDVPD   Y9, Y1, Y6, Y9
-	VBLENDVPD   Y11, 352(SP), Y3, Y11
-	VBLENDVPD   Y2, Y4, Y10, Y2
-	VBLENDVPD   Y12, Y9, Y6, Y12
-	VBLENDVPD   Y13, Y11, Y3, Y13
+	VBLENDVPD   Y3, Y0, Y4, Y3
+	VBLENDVPD   Y6, Y1, Y9, Y6
+	VBLENDVPD   Y10, 384(SP), Y11, Y10
+	VBLENDVPD   Y2, Y3, Y4, Y2
+	VBLENDVPD   Y12, Y6, Y9, Y12
+	VBLENDVPD   Y13, Y10, Y11, Y13
 	VMULPD      Y5, Y5, Y0
 	VMULPD      Y7, Y7, Y1
 	VMULPD      Y8, Y8, Y3
-	VMULPD      Y0, Y5, Y4
-	VMULPD      Y1, Y7, Y6
-	VMULPD      Y3, Y8, Y9
-	VMOVUPD     actkernconst<>+7424(SB), Y10
-	VFMADD213PD actkernconst<>+7456(SB), Y0, Y10
-	VMOVUPD     actkernconst<>+7424(SB), Y11
-	VFMADD213PD actkernconst<>+7456(SB), Y1, Y11
-	VMOVUPD     actkernconst<>+7424(SB), Y14
-	VFMADD213PD actkernconst<>+7456(SB), Y3, Y14
-	VFMADD213PD actkernconst<>+8288(SB), Y0, Y10
-	VFMADD213PD actkernconst<>+8288(SB), Y1, Y11
-	VFMADD213PD actkernconst<>+8288(SB), Y3, Y14
-	VFMADD213PD actkernconst<>+8320(SB), Y0, Y10
-	VFMADD213PD actkernconst<>+8320(SB), Y1, Y11
-	VFMADD213PD actkernconst<>+8320(SB), Y3, Y14
-	VFMADD213PD actkernconst<>+8352(SB), Y0, Y10
-	VFMADD213PD actkernconst<>+8352(SB), Y1, Y11
-	VFMADD213PD actkernconst<>+8352(SB), Y3, Y14
-	VFMADD213PD actkernconst<>+8384(SB), Y0, Y10
-	VFMADD213PD actkernconst<>+8384(SB), Y1, Y11
-	VFMADD213PD actkernconst<>+8384(SB), Y3, Y14
-	VFMADD213PD Y5, Y4, Y10
-	VFMADD213PD Y7, Y6, Y11
-	VFMADD213PD Y8, Y9, Y14
-	VMULPD      Y2, Y10, Y10
-	VMULPD      Y12, Y11, Y11
-	VMULPD      Y13, Y14, Y14
-	VMOVUPD     448(SP), Y0
-	VCMPPD      $0x00, actkernconst<>+576(SB), Y0, Y1
-	VMOVUPD     416(SP), Y2
-	VCMPPD      $0x00, actkernconst<>+576(SB), Y2, Y3
-	VMOVUPD     384(SP), Y4
-	VCMPPD      $0x00, actkernconst<>+576(SB), Y4, Y5
-	VBLENDVPD   Y1, Y0, Y10, Y1
-	VBLENDVPD   Y3, Y2, Y11, Y3
-	VBLENDVPD   Y5, Y4, Y14, Y5
+	VMOVUPD     actkernconst<>+7456(SB), Y4
+	VFMADD213PD actkernconst<>+7488(SB), Y0, Y4
+	VMOVUPD     actkernconst<>+7456(SB), Y6
+	VFMADD213PD actkernconst<>+7488(SB), Y1, Y6
+	VMOVUPD     actkernconst<>+7456(SB), Y9
+	VFMADD213PD actkernconst<>+7488(SB), Y3, Y9
+	VFMADD213PD actkernconst<>+8320(SB), Y0, Y4
+	VFMADD213PD actkernconst<>+8320(SB), Y1, Y6
+	VFMADD213PD actkernconst<>+8320(SB), Y3, Y9
+	VFMADD213PD actkernconst<>+8352(SB), Y0, Y4
+	VFMADD213PD actkernconst<>+8352(SB), Y1, Y6
+	VFMADD213PD actkernconst<>+8352(SB), Y3, Y9
+	VFMADD213PD actkernconst<>+8384(SB), Y0, Y4
+	VFMADD213PD actkernconst<>+8384(SB), Y1, Y6
+	VFMADD213PD actkernconst<>+8384(SB), Y3, Y9
+	VFMADD213PD actkernconst<>+8416(SB), Y0, Y4
+	VFMADD213PD actkernconst<>+8416(SB), Y1, Y6
+	VFMADD213PD actkernconst<>+8416(SB), Y3, Y9
+	VFMADD213PD actkernconst<>+160(SB), Y0, Y4
+	VFMADD213PD actkernconst<>+160(SB), Y1, Y6
+	VFMADD213PD actkernconst<>+160(SB), Y3, Y9
+	VMULPD      Y4, Y5, Y5
+	VMULPD      Y6, Y7, Y7
+	VMULPD      Y9, Y8, Y8
+	VPSLLQ      $0x3f, Y2, Y0
+	VXORPD      Y5, Y0, Y5
+	VPSLLQ      $0x3f, Y12, Y0
+	VXORPD      Y7, Y0, Y7
+	VPSLLQ      $0x3f, Y13, Y0
+	VXORPD      Y8, Y0, Y8
 	VMOVUPD     96(SP), Y0
-	VCMPPD      $0x03, Y0, Y0, Y2
-	VMOVUPD     64(SP), Y4
+	VCMPPD      $0x03, Y0, Y0, Y1
+	VMOVUPD     64(SP), Y2
+	VCMPPD      $0x03, Y2, Y2, Y3
+	VMOVUPD     32(SP), Y4
 	VCMPPD      $0x03, Y4, Y4, Y6
-	VMOVUPD     32(SP), Y7
-	VCMPPD      $0x03, Y7, Y7, Y8
-	VBLENDVPD   Y2, Y0, Y1, Y2
-	VBLENDVPD   Y6, Y4, Y3, Y6
-	VBLENDVPD   Y8, Y7, Y5, Y8
-	VCVTPD2PSY  Y2, X2
-	VMOVNTPS    X2, (AX)
+	VBLENDVPD   Y1, Y0, Y5, Y1
+	VBLENDVPD   Y3, Y2, Y7, Y3
+	VBLENDVPD   Y6, Y4, Y8, Y6
+	VCVTPD2PSY  Y1, X1
+	VMOVNTPS    X1, (AX)
+	VCVTPD2PSY  Y3, X3
+	VMOVNTPS    X3, 16(AX)
 	VCVTPD2PSY  Y6, X6
-	VMOVNTPS    X6, 16(AX)
-	VCVTPD2PSY  Y8, X8
-	VMOVNTPS    X8, 32(AX)
+	VMOVNTPS    X6, 32(AX)
 	ADDQ        $0x00000030, AX
 	ADDQ        $0x00000030, CX
 	SUBQ        $0x0000000c, DX
@@ -45720,8 +45606,8 @@ single:
 	VMOVUPD     actkernconst<>+7072(SB), Y5
 	VFMADD213PD actkernconst<>+7104(SB), Y3, Y5
 	VROUNDPD    $0x09, Y5, Y5
-	VSUBPD      actkernconst<>+7808(SB), Y3, Y6
-	VFMADD231PD actkernconst<>+7552(SB), Y5, Y6
+	VSUBPD      actkernconst<>+7840(SB), Y3, Y6
+	VFMADD231PD actkernconst<>+7584(SB), Y5, Y6
 	VMOVUPD     actkernconst<>+7136(SB), Y7
 	VSUBPD      Y3, Y7, Y3
 	VCMPPD      $0x11, actkernconst<>+6688(SB), Y3, Y9
@@ -45750,19 +45636,19 @@ single:
 	VSUBPD      actkernconst<>+6976(SB), Y5, Y3
 	VBLENDVPD   Y8, Y3, Y5, Y3
 	VMOVUPD     actkernconst<>+7168(SB), Y5
-	VBLENDVPD   Y8, actkernconst<>+7584(SB), Y5, Y9
+	VBLENDVPD   Y8, actkernconst<>+7616(SB), Y5, Y9
 	VMOVUPD     actkernconst<>+7200(SB), Y5
-	VBLENDVPD   Y8, actkernconst<>+7616(SB), Y5, Y10
+	VBLENDVPD   Y8, actkernconst<>+7648(SB), Y5, Y10
 	VMOVUPD     actkernconst<>+7232(SB), Y5
-	VBLENDVPD   Y8, actkernconst<>+7648(SB), Y5, Y11
+	VBLENDVPD   Y8, actkernconst<>+7680(SB), Y5, Y11
 	VMOVUPD     actkernconst<>+7264(SB), Y5
-	VBLENDVPD   Y8, actkernconst<>+7680(SB), Y5, Y12
+	VBLENDVPD   Y8, actkernconst<>+7712(SB), Y5, Y12
 	VMOVUPD     actkernconst<>+7296(SB), Y5
-	VBLENDVPD   Y8, actkernconst<>+7968(SB), Y5, Y13
+	VBLENDVPD   Y8, actkernconst<>+8000(SB), Y5, Y13
 	VMOVUPD     actkernconst<>+7328(SB), Y5
-	VBLENDVPD   Y8, actkernconst<>+8000(SB), Y5, Y14
+	VBLENDVPD   Y8, actkernconst<>+8032(SB), Y5, Y14
 	VMOVUPD     actkernconst<>+7360(SB), Y5
-	VBLENDVPD   Y8, actkernconst<>+8032(SB), Y5, Y8
+	VBLENDVPD   Y8, actkernconst<>+8064(SB), Y5, Y8
 	VMOVUPD     actkernconst<>+7008(SB), Y5
 	VMOVUPD     Y0, 32(SP)
 	VCMPPD      $0x12, Y3, Y5, Y0
@@ -45772,25 +45658,25 @@ single:
 	VBLENDVPD   Y0, actkernconst<>+6880(SB), Y10, Y10
 	VBLENDVPD   Y0, actkernconst<>+6912(SB), Y11, Y11
 	VBLENDVPD   Y0, actkernconst<>+6944(SB), Y12, Y12
-	VBLENDVPD   Y0, actkernconst<>+7840(SB), Y13, Y13
-	VBLENDVPD   Y0, actkernconst<>+7872(SB), Y14, Y14
-	VBLENDVPD   Y0, actkernconst<>+7904(SB), Y8, Y8
+	VBLENDVPD   Y0, actkernconst<>+7872(SB), Y13, Y13
+	VBLENDVPD   Y0, actkernconst<>+7904(SB), Y14, Y14
+	VBLENDVPD   Y0, actkernconst<>+7936(SB), Y8, Y8
 	VMOVUPD     actkernconst<>+7392(SB), Y3
 	VMOVUPD     Y4, 64(SP)
-	VBLENDVPD   Y0, actkernconst<>+7936(SB), Y3, Y4
+	VBLENDVPD   Y0, actkernconst<>+7968(SB), Y3, Y4
 	VMOVUPD     actkernconst<>+6848(SB), Y3
 	VMOVUPD     Y2, 96(SP)
-	VBLENDVPD   Y0, actkernconst<>+7584(SB), Y3, Y2
+	VBLENDVPD   Y0, actkernconst<>+7616(SB), Y3, Y2
 	VMOVUPD     actkernconst<>+6880(SB), Y3
-	VMOVUPD     Y1, 384(SP)
-	VBLENDVPD   Y0, actkernconst<>+7616(SB), Y3, Y1
+	VMOVUPD     Y1, 128(SP)
+	VBLENDVPD   Y0, actkernconst<>+7648(SB), Y3, Y1
 	VMOVUPD     actkernconst<>+6912(SB), Y3
-	VMOVUPD     Y7, 416(SP)
-	VBLENDVPD   Y0, actkernconst<>+7648(SB), Y3, Y7
+	VMOVUPD     Y7, 160(SP)
+	VBLENDVPD   Y0, actkernconst<>+7680(SB), Y3, Y7
 	VMOVUPD     actkernconst<>+6944(SB), Y3
-	VBLENDVPD   Y0, actkernconst<>+7680(SB), Y3, Y0
+	VBLENDVPD   Y0, actkernconst<>+7712(SB), Y3, Y0
 	VMOVUPD     actkernconst<>+5408(SB), Y3
-	VMOVUPD     Y6, 448(SP)
+	VMOVUPD     Y6, 192(SP)
 	VCMPPD      $0x12, Y5, Y3, Y6
 	VSUBPD      actkernconst<>+5408(SB), Y5, Y3
 	VBLENDVPD   Y6, Y3, Y5, Y3
@@ -45819,7 +45705,7 @@ single:
 	VBLENDVPD   Y0, Y12, Y11, Y11
 	VBLENDVPD   Y0, Y7, Y12, Y12
 	VBLENDVPD   Y0, Y4, Y7, Y0
-	VMOVUPD     448(SP), Y1
+	VMOVUPD     192(SP), Y1
 	VADDPD      actkernconst<>+576(SB), Y1, Y2
 	VCMPPD      $0x11, actkernconst<>+6688(SB), Y2, Y5
 	VANDPD      actkernconst<>+6720(SB), Y5, Y4
@@ -45842,7 +45728,7 @@ single:
 	VADDPD      actkernconst<>+128(SB), Y4, Y6
 	VPSLLQ      $0x34, Y6, Y6
 	VMULPD      Y6, Y3, Y3
-	VADDPD      actkernconst<>+7552(SB), Y1, Y2
+	VADDPD      actkernconst<>+7584(SB), Y1, Y2
 	VCMPPD      $0x11, actkernconst<>+6688(SB), Y2, Y6
 	VANDPD      actkernconst<>+6720(SB), Y6, Y5
 	VCMPPD      $0x1e, actkernconst<>+6752(SB), Y2, Y6
@@ -45864,7 +45750,7 @@ single:
 	VADDPD      actkernconst<>+128(SB), Y5, Y7
 	VPSLLQ      $0x34, Y7, Y7
 	VMULPD      Y7, Y4, Y4
-	VADDPD      actkernconst<>+8064(SB), Y1, Y2
+	VADDPD      actkernconst<>+8096(SB), Y1, Y2
 	VCMPPD      $0x11, actkernconst<>+6688(SB), Y2, Y7
 	VANDPD      actkernconst<>+6720(SB), Y7, Y6
 	VCMPPD      $0x1e, actkernconst<>+6752(SB), Y2, Y7
@@ -45886,7 +45772,7 @@ single:
 	VADDPD      actkernconst<>+128(SB), Y6, Y8
 	VPSLLQ      $0x34, Y8, Y8
 	VMULPD      Y8, Y5, Y5
-	VADDPD      actkernconst<>+8096(SB), Y1, Y2
+	VADDPD      actkernconst<>+8128(SB), Y1, Y2
 	VCMPPD      $0x11, actkernconst<>+6688(SB), Y2, Y8
 	VANDPD      actkernconst<>+6720(SB), Y8, Y7
 	VCMPPD      $0x1e, actkernconst<>+6752(SB), Y2, Y8
@@ -45908,7 +45794,7 @@ single:
 	VADDPD      actkernconst<>+128(SB), Y7, Y9
 	VPSLLQ      $0x34, Y9, Y9
 	VMULPD      Y9, Y6, Y6
-	VADDPD      actkernconst<>+8128(SB), Y1, Y1
+	VADDPD      actkernconst<>+8160(SB), Y1, Y1
 	VCMPPD      $0x11, actkernconst<>+6688(SB), Y1, Y8
 	VANDPD      actkernconst<>+6720(SB), Y8, Y7
 	VCMPPD      $0x1e, actkernconst<>+6752(SB), Y1, Y8
@@ -45930,29 +45816,29 @@ single:
 	VADDPD      actkernconst<>+128(SB), Y7, Y9
 	VPSLLQ      $0x34, Y9, Y9
 	VMULPD      Y9, Y2, Y2
-	VMULPD      actkernconst<>+7520(SB), Y3, Y0
+	VMULPD      actkernconst<>+7552(SB), Y3, Y0
 	VROUNDPD    $0x08, Y0, Y0
-	VFMADD132PD actkernconst<>+7488(SB), Y3, Y0
+	VFMADD132PD actkernconst<>+7520(SB), Y3, Y0
 	VADDPD      actkernconst<>+3616(SB), Y4, Y1
 	VSUBPD      actkernconst<>+3616(SB), Y1, Y1
 	VSUBPD      Y1, Y4, Y4
 	VADDPD      Y1, Y0, Y0
-	VADDPD      actkernconst<>+7712(SB), Y5, Y1
-	VSUBPD      actkernconst<>+7712(SB), Y1, Y1
+	VADDPD      actkernconst<>+7744(SB), Y5, Y1
+	VSUBPD      actkernconst<>+7744(SB), Y1, Y1
 	VSUBPD      Y1, Y5, Y5
 	VADDPD      Y1, Y4, Y4
-	VADDPD      actkernconst<>+7744(SB), Y6, Y1
-	VSUBPD      actkernconst<>+7744(SB), Y1, Y1
+	VADDPD      actkernconst<>+7776(SB), Y6, Y1
+	VSUBPD      actkernconst<>+7776(SB), Y1, Y1
 	VSUBPD      Y1, Y6, Y6
 	VADDPD      Y1, Y5, Y5
 	VADDPD      Y2, Y6, Y6
-	VMOVUPD     416(SP), Y1
+	VMOVUPD     160(SP), Y1
 	VMULPD      Y0, Y1, Y2
 	VXORPD      actkernconst<>+2240(SB), Y2, Y3
 	VFMADD213PD Y3, Y1, Y0
-	VMULPD      actkernconst<>+7520(SB), Y2, Y3
+	VMULPD      actkernconst<>+7552(SB), Y2, Y3
 	VROUNDPD    $0x08, Y3, Y3
-	VFMADD132PD actkernconst<>+7488(SB), Y2, Y3
+	VFMADD132PD actkernconst<>+7520(SB), Y2, Y3
 	VADDPD      Y0, Y3, Y3
 	VMULPD      Y4, Y1, Y0
 	VXORPD      actkernconst<>+2240(SB), Y0, Y2
@@ -45989,61 +45875,54 @@ single:
 	VADDPD      Y3, Y8, Y8
 	VADDPD      Y5, Y8, Y8
 	VADDPD      Y1, Y8, Y8
-	VMULPD      actkernconst<>+6816(SB), Y4, Y0
+	VMULPD      actkernconst<>+6784(SB), Y4, Y0
 	VXORPD      actkernconst<>+2240(SB), Y0, Y1
-	VFMADD231PD actkernconst<>+6816(SB), Y4, Y1
-	VMULPD      actkernconst<>+6816(SB), Y8, Y8
-	VFMADD132PD actkernconst<>+7776(SB), Y8, Y4
+	VFMADD231PD actkernconst<>+6784(SB), Y4, Y1
+	VMULPD      actkernconst<>+6784(SB), Y8, Y8
+	VFMADD132PD actkernconst<>+7808(SB), Y8, Y4
 	VADDPD      Y4, Y1, Y1
 	VADDPD      Y1, Y0, Y3
 	VSUBPD      Y0, Y3, Y0
 	VSUBPD      Y0, Y1, Y1
 	VADDPD      Y1, Y3, Y3
-	VMULPD      actkernconst<>+7520(SB), Y2, Y0
+	VMULPD      actkernconst<>+7552(SB), Y2, Y0
 	VROUNDPD    $0x09, Y0, Y0
-	VFMADD132PD actkernconst<>+7488(SB), Y2, Y0
+	VFMADD132PD actkernconst<>+7520(SB), Y2, Y0
 	VMULPD      actkernconst<>+4192(SB), Y0, Y1
 	VROUNDPD    $0x09, Y1, Y1
-	VFMADD231PD actkernconst<>+6784(SB), Y1, Y0
+	VFMADD231PD actkernconst<>+8192(SB), Y1, Y0
 	VMOVUPD     actkernconst<>+4192(SB), Y2
 	VCMPPD      $0x11, Y0, Y2, Y0
 	VANDPD      actkernconst<>+1152(SB), Y3, Y2
-	VMOVUPD     actkernconst<>+6816(SB), Y4
+	VMOVUPD     actkernconst<>+6784(SB), Y4
 	VSUBPD      Y2, Y4, Y2
-	VADDPD      actkernconst<>+7776(SB), Y2, Y2
+	VADDPD      actkernconst<>+7808(SB), Y2, Y2
 	VBLENDVPD   Y0, Y2, Y3, Y0
-	VMOVUPD     actkernconst<>+6784(SB), Y2
-	VFMADD213PD actkernconst<>+160(SB), Y2, Y1
-	VMOVUPD     384(SP), Y2
-	VMULPD      actkernconst<>+8160(SB), Y2, Y3
-	VROUNDPD    $0x08, Y3, Y3
-	VMOVUPD     actkernconst<>+8192(SB), Y4
-	VFMADD213PD Y2, Y3, Y4
-	VFMADD231PD actkernconst<>+8224(SB), Y3, Y4
-	VFMADD231PD actkernconst<>+8256(SB), Y3, Y4
-	VMULPD      actkernconst<>+4192(SB), Y3, Y5
-	VROUNDPD    $0x09, Y5, Y5
-	VFMADD132PD actkernconst<>+6784(SB), Y3, Y5
-	VMOVUPD     actkernconst<>+6784(SB), Y3
-	VFMADD213PD actkernconst<>+160(SB), Y3, Y5
-	VMOVUPD     96(SP), Y3
-	VBLENDVPD   Y3, Y0, Y4, Y0
-	VMOVUPD     64(SP), Y6
-	VBLENDVPD   Y6, Y0, Y4, Y0
-	VBLENDVPD   Y3, Y1, Y5, Y3
-	VBLENDVPD   Y6, Y3, Y5, Y6
+	VADDPD      actkernconst<>+6816(SB), Y1, Y1
+	VMOVUPD     128(SP), Y2
+	VMOVUPD     actkernconst<>+7424(SB), Y3
+	VFMADD213PD actkernconst<>+6816(SB), Y2, Y3
+	VSUBPD      actkernconst<>+6816(SB), Y3, Y4
+	VFMADD231PD actkernconst<>+8224(SB), Y4, Y2
+	VFMADD231PD actkernconst<>+8256(SB), Y4, Y2
+	VFMADD132PD actkernconst<>+8288(SB), Y2, Y4
+	VMOVUPD     96(SP), Y2
+	VBLENDVPD   Y2, Y0, Y4, Y0
+	VMOVUPD     64(SP), Y5
+	VBLENDVPD   Y5, Y0, Y4, Y0
+	VBLENDVPD   Y2, Y1, Y3, Y2
+	VBLENDVPD   Y5, Y2, Y3, Y5
 	VMULPD      Y0, Y0, Y1
-	VMULPD      Y1, Y0, Y3
-	VMOVUPD     actkernconst<>+7424(SB), Y4
-	VFMADD213PD actkernconst<>+7456(SB), Y1, Y4
-	VFMADD213PD actkernconst<>+8288(SB), Y1, Y4
-	VFMADD213PD actkernconst<>+8320(SB), Y1, Y4
-	VFMADD213PD actkernconst<>+8352(SB), Y1, Y4
-	VFMADD213PD actkernconst<>+8384(SB), Y1, Y4
-	VFMADD213PD Y0, Y3, Y4
-	VMULPD      Y6, Y4, Y4
-	VCMPPD      $0x00, actkernconst<>+576(SB), Y2, Y0
-	VBLENDVPD   Y0, Y2, Y4, Y0
+	VMOVUPD     actkernconst<>+7456(SB), Y2
+	VFMADD213PD actkernconst<>+7488(SB), Y1, Y2
+	VFMADD213PD actkernconst<>+8320(SB), Y1, Y2
+	VFMADD213PD actkernconst<>+8352(SB), Y1, Y2
+	VFMADD213PD actkernconst<>+8384(SB), Y1, Y2
+	VFMADD213PD actkernconst<>+8416(SB), Y1, Y2
+	VFMADD213PD actkernconst<>+160(SB), Y1, Y2
+	VMULPD      Y2, Y0, Y0
+	VPSLLQ      $0x3f, Y5, Y1
+	VXORPD      Y0, Y1, Y0
 	VMOVUPD     32(SP), Y1
 	VCMPPD      $0x03, Y1, Y1, Y2
 	VBLENDVPD   Y2, Y1, Y0, Y2
@@ -46075,8 +45954,8 @@ tail:
 	VMOVUPD     actkernconst<>+7072(SB), Y5
 	VFMADD213PD actkernconst<>+7104(SB), Y3, Y5
 	VROUNDPD    $0x09, Y5, Y5
-	VSUBPD      actkernconst<>+7808(SB), Y3, Y6
-	VFMADD231PD actkernconst<>+7552(SB), Y5, Y6
+	VSUBPD      actkernconst<>+7840(SB), Y3, Y6
+	VFMADD231PD actkernconst<>+7584(SB), Y5, Y6
 	VMOVUPD     actkernconst<>+7136(SB), Y7
 	VSUBPD      Y3, Y7, Y3
 	VCMPPD      $0x11, actkernconst<>+6688(SB), Y3, Y9
@@ -46105,19 +45984,19 @@ tail:
 	VSUBPD      actkernconst<>+6976(SB), Y5, Y3
 	VBLENDVPD   Y8, Y3, Y5, Y3
 	VMOVUPD     actkernconst<>+7168(SB), Y5
-	VBLENDVPD   Y8, actkernconst<>+7584(SB), Y5, Y9
+	VBLENDVPD   Y8, actkernconst<>+7616(SB), Y5, Y9
 	VMOVUPD     actkernconst<>+7200(SB), Y5
-	VBLENDVPD   Y8, actkernconst<>+7616(SB), Y5, Y10
+	VBLENDVPD   Y8, actkernconst<>+7648(SB), Y5, Y10
 	VMOVUPD     actkernconst<>+7232(SB), Y5
-	VBLENDVPD   Y8, actkernconst<>+7648(SB), Y5, Y11
+	VBLENDVPD   Y8, actkernconst<>+7680(SB), Y5, Y11
 	VMOVUPD     actkernconst<>+7264(SB), Y5
-	VBLENDVPD   Y8, actkernconst<>+7680(SB), Y5, Y12
+	VBLENDVPD   Y8, actkernconst<>+7712(SB), Y5, Y12
 	VMOVUPD     actkernconst<>+7296(SB), Y5
-	VBLENDVPD   Y8, actkernconst<>+7968(SB), Y5, Y13
+	VBLENDVPD   Y8, actkernconst<>+8000(SB), Y5, Y13
 	VMOVUPD     actkernconst<>+7328(SB), Y5
-	VBLENDVPD   Y8, actkernconst<>+8000(SB), Y5, Y14
+	VBLENDVPD   Y8, actkernconst<>+8032(SB), Y5, Y14
 	VMOVUPD     actkernconst<>+7360(SB), Y5
-	VBLENDVPD   Y8, actkernconst<>+8032(SB), Y5, Y8
+	VBLENDVPD   Y8, actkernconst<>+8064(SB), Y5, Y8
 	VMOVUPD     actkernconst<>+7008(SB), Y5
 	VMOVUPD     Y0, 32(SP)
 	VCMPPD      $0x12, Y3, Y5, Y0
@@ -46127,25 +46006,25 @@ tail:
 	VBLENDVPD   Y0, actkernconst<>+6880(SB), Y10, Y10
 	VBLENDVPD   Y0, actkernconst<>+6912(SB), Y11, Y11
 	VBLENDVPD   Y0, actkernconst<>+6944(SB), Y12, Y12
-	VBLENDVPD   Y0, actkernconst<>+7840(SB), Y13, Y13
-	VBLENDVPD   Y0, actkernconst<>+7872(SB), Y14, Y14
-	VBLENDVPD   Y0, actkernconst<>+7904(SB), Y8, Y8
+	VBLENDVPD   Y0, actkernconst<>+7872(SB), Y13, Y13
+	VBLENDVPD   Y0, actkernconst<>+7904(SB), Y14, Y14
+	VBLENDVPD   Y0, actkernconst<>+7936(SB), Y8, Y8
 	VMOVUPD     actkernconst<>+7392(SB), Y3
-	VMOVUPD     Y4, 384(SP)
-	VBLENDVPD   Y0, actkernconst<>+7936(SB), Y3, Y4
+	VMOVUPD     Y4, 64(SP)
+	VBLENDVPD   Y0, actkernconst<>+7968(SB), Y3, Y4
 	VMOVUPD     actkernconst<>+6848(SB), Y3
-	VMOVUPD     Y2, 64(SP)
-	VBLENDVPD   Y0, actkernconst<>+7584(SB), Y3, Y2
+	VMOVUPD     Y2, 96(SP)
+	VBLENDVPD   Y0, actkernconst<>+7616(SB), Y3, Y2
 	VMOVUPD     actkernconst<>+6880(SB), Y3
-	VMOVUPD     Y1, 96(SP)
-	VBLENDVPD   Y0, actkernconst<>+7616(SB), Y3, Y1
+	VMOVUPD     Y1, 128(SP)
+	VBLENDVPD   Y0, actkernconst<>+7648(SB), Y3, Y1
 	VMOVUPD     actkernconst<>+6912(SB), Y3
-	VMOVUPD     Y7, 416(SP)
-	VBLENDVPD   Y0, actkernconst<>+7648(SB), Y3, Y7
+	VMOVUPD     Y7, 160(SP)
+	VBLENDVPD   Y0, actkernconst<>+7680(SB), Y3, Y7
 	VMOVUPD     actkernconst<>+6944(SB), Y3
-	VBLENDVPD   Y0, actkernconst<>+7680(SB), Y3, Y0
+	VBLENDVPD   Y0, actkernconst<>+7712(SB), Y3, Y0
 	VMOVUPD     actkernconst<>+5408(SB), Y3
-	VMOVUPD     Y6, 448(SP)
+	VMOVUPD     Y6, 192(SP)
 	VCMPPD      $0x12, Y5, Y3, Y6
 	VSUBPD      actkernconst<>+5408(SB), Y5, Y3
 	VBLENDVPD   Y6, Y3, Y5, Y3
@@ -46174,7 +46053,7 @@ tail:
 	VBLENDVPD   Y0, Y12, Y11, Y11
 	VBLENDVPD   Y0, Y7, Y12, Y12
 	VBLENDVPD   Y0, Y4, Y7, Y0
-	VMOVUPD     448(SP), Y1
+	VMOVUPD     192(SP), Y1
 	VADDPD      actkernconst<>+576(SB), Y1, Y2
 	VCMPPD      $0x11, actkernconst<>+6688(SB), Y2, Y5
 	VANDPD      actkernconst<>+6720(SB), Y5, Y4
@@ -46197,7 +46076,7 @@ tail:
 	VADDPD      actkernconst<>+128(SB), Y4, Y6
 	VPSLLQ      $0x34, Y6, Y6
 	VMULPD      Y6, Y3, Y3
-	VADDPD      actkernconst<>+7552(SB), Y1, Y2
+	VADDPD      actkernconst<>+7584(SB), Y1, Y2
 	VCMPPD      $0x11, actkernconst<>+6688(SB), Y2, Y6
 	VANDPD      actkernconst<>+6720(SB), Y6, Y5
 	VCMPPD      $0x1e, actkernconst<>+6752(SB), Y2, Y6
@@ -46219,7 +46098,7 @@ tail:
 	VADDPD      actkernconst<>+128(SB), Y5, Y7
 	VPSLLQ      $0x34, Y7, Y7
 	VMULPD      Y7, Y4, Y4
-	VADDPD      actkernconst<>+8064(SB), Y1, Y2
+	VADDPD      actkernconst<>+8096(SB), Y1, Y2
 	VCMPPD      $0x11, actkernconst<>+6688(SB), Y2, Y7
 	VANDPD      actkernconst<>+6720(SB), Y7, Y6
 	VCMPPD      $0x1e, actkernconst<>+6752(SB), Y2, Y7
@@ -46241,7 +46120,7 @@ tail:
 	VADDPD      actkernconst<>+128(SB), Y6, Y8
 	VPSLLQ      $0x34, Y8, Y8
 	VMULPD      Y8, Y5, Y5
-	VADDPD      actkernconst<>+8096(SB), Y1, Y2
+	VADDPD      actkernconst<>+8128(SB), Y1, Y2
 	VCMPPD      $0x11, actkernconst<>+6688(SB), Y2, Y8
 	VANDPD      actkernconst<>+6720(SB), Y8, Y7
 	VCMPPD      $0x1e, actkernconst<>+6752(SB), Y2, Y8
@@ -46263,7 +46142,7 @@ tail:
 	VADDPD      actkernconst<>+128(SB), Y7, Y9
 	VPSLLQ      $0x34, Y9, Y9
 	VMULPD      Y9, Y6, Y6
-	VADDPD      actkernconst<>+8128(SB), Y1, Y1
+	VADDPD      actkernconst<>+8160(SB), Y1, Y1
 	VCMPPD      $0x11, actkernconst<>+6688(SB), Y1, Y8
 	VANDPD      actkernconst<>+6720(SB), Y8, Y7
 	VCMPPD      $0x1e, actkernconst<>+6752(SB), Y1, Y8
@@ -46285,29 +46164,29 @@ tail:
 	VADDPD      actkernconst<>+128(SB), Y7, Y9
 	VPSLLQ      $0x34, Y9, Y9
 	VMULPD      Y9, Y2, Y2
-	VMULPD      actkernconst<>+7520(SB), Y3, Y0
+	VMULPD      actkernconst<>+7552(SB), Y3, Y0
 	VROUNDPD    $0x08, Y0, Y0
-	VFMADD132PD actkernconst<>+7488(SB), Y3, Y0
+	VFMADD132PD actkernconst<>+7520(SB), Y3, Y0
 	VADDPD      actkernconst<>+3616(SB), Y4, Y1
 	VSUBPD      actkernconst<>+3616(SB), Y1, Y1
 	VSUBPD      Y1, Y4, Y4
 	VADDPD      Y1, Y0, Y0
-	VADDPD      actkernconst<>+7712(SB), Y5, Y1
-	VSUBPD      actkernconst<>+7712(SB), Y1, Y1
+	VADDPD      actkernconst<>+7744(SB), Y5, Y1
+	VSUBPD      actkernconst<>+7744(SB), Y1, Y1
 	VSUBPD      Y1, Y5, Y5
 	VADDPD      Y1, Y4, Y4
-	VADDPD      actkernconst<>+7744(SB), Y6, Y1
-	VSUBPD      actkernconst<>+7744(SB), Y1, Y1
+	VADDPD      actkernconst<>+7776(SB), Y6, Y1
+	VSUBPD      actkernconst<>+7776(SB), Y1, Y1
 	VSUBPD      Y1, Y6, Y6
 	VADDPD      Y1, Y5, Y5
 	VADDPD      Y2, Y6, Y6
-	VMOVUPD     416(SP), Y1
+	VMOVUPD     160(SP), Y1
 	VMULPD      Y0, Y1, Y2
 	VXORPD      actkernconst<>+2240(SB), Y2, Y3
 	VFMADD213PD Y3, Y1, Y0
-	VMULPD      actkernconst<>+7520(SB), Y2, Y3
+	VMULPD      actkernconst<>+7552(SB), Y2, Y3
 	VROUNDPD    $0x08, Y3, Y3
-	VFMADD132PD actkernconst<>+7488(SB), Y2, Y3
+	VFMADD132PD actkernconst<>+7520(SB), Y2, Y3
 	VADDPD      Y0, Y3, Y3
 	VMULPD      Y4, Y1, Y0
 	VXORPD      actkernconst<>+2240(SB), Y0, Y2
@@ -46344,61 +46223,54 @@ tail:
 	VADDPD      Y3, Y8, Y8
 	VADDPD      Y5, Y8, Y8
 	VADDPD      Y1, Y8, Y8
-	VMULPD      actkernconst<>+6816(SB), Y4, Y0
+	VMULPD      actkernconst<>+6784(SB), Y4, Y0
 	VXORPD      actkernconst<>+2240(SB), Y0, Y1
-	VFMADD231PD actkernconst<>+6816(SB), Y4, Y1
-	VMULPD      actkernconst<>+6816(SB), Y8, Y8
-	VFMADD132PD actkernconst<>+7776(SB), Y8, Y4
+	VFMADD231PD actkernconst<>+6784(SB), Y4, Y1
+	VMULPD      actkernconst<>+6784(SB), Y8, Y8
+	VFMADD132PD actkernconst<>+7808(SB), Y8, Y4
 	VADDPD      Y4, Y1, Y1
 	VADDPD      Y1, Y0, Y3
 	VSUBPD      Y0, Y3, Y0
 	VSUBPD      Y0, Y1, Y1
 	VADDPD      Y1, Y3, Y3
-	VMULPD      actkernconst<>+7520(SB), Y2, Y0
+	VMULPD      actkernconst<>+7552(SB), Y2, Y0
 	VROUNDPD    $0x09, Y0, Y0
-	VFMADD132PD actkernconst<>+7488(SB), Y2, Y0
+	VFMADD132PD actkernconst<>+7520(SB), Y2, Y0
 	VMULPD      actkernconst<>+4192(SB), Y0, Y1
 	VROUNDPD    $0x09, Y1, Y1
-	VFMADD231PD actkernconst<>+6784(SB), Y1, Y0
+	VFMADD231PD actkernconst<>+8192(SB), Y1, Y0
 	VMOVUPD     actkernconst<>+4192(SB), Y2
 	VCMPPD      $0x11, Y0, Y2, Y0
 	VANDPD      actkernconst<>+1152(SB), Y3, Y2
-	VMOVUPD     actkernconst<>+6816(SB), Y4
+	VMOVUPD     actkernconst<>+6784(SB), Y4
 	VSUBPD      Y2, Y4, Y2
-	VADDPD      actkernconst<>+7776(SB), Y2, Y2
+	VADDPD      actkernconst<>+7808(SB), Y2, Y2
 	VBLENDVPD   Y0, Y2, Y3, Y0
-	VMOVUPD     actkernconst<>+6784(SB), Y2
-	VFMADD213PD actkernconst<>+160(SB), Y2, Y1
+	VADDPD      actkernconst<>+6816(SB), Y1, Y1
+	VMOVUPD     128(SP), Y2
+	VMOVUPD     actkernconst<>+7424(SB), Y3
+	VFMADD213PD actkernconst<>+6816(SB), Y2, Y3
+	VSUBPD      actkernconst<>+6816(SB), Y3, Y4
+	VFMADD231PD actkernconst<>+8224(SB), Y4, Y2
+	VFMADD231PD actkernconst<>+8256(SB), Y4, Y2
+	VFMADD132PD actkernconst<>+8288(SB), Y2, Y4
 	VMOVUPD     96(SP), Y2
-	VMULPD      actkernconst<>+8160(SB), Y2, Y3
-	VROUNDPD    $0x08, Y3, Y3
-	VMOVUPD     actkernconst<>+8192(SB), Y4
-	VFMADD213PD Y2, Y3, Y4
-	VFMADD231PD actkernconst<>+8224(SB), Y3, Y4
-	VFMADD231PD actkernconst<>+8256(SB), Y3, Y4
-	VMULPD      actkernconst<>+4192(SB), Y3, Y5
-	VROUNDPD    $0x09, Y5, Y5
-	VFMADD132PD actkernconst<>+6784(SB), Y3, Y5
-	VMOVUPD     actkernconst<>+6784(SB), Y3
-	VFMADD213PD actkernconst<>+160(SB), Y3, Y5
-	VMOVUPD     64(SP), Y3
-	VBLENDVPD   Y3, Y0, Y4, Y0
-	VMOVUPD     384(SP), Y6
-	VBLENDVPD   Y6, Y0, Y4, Y0
-	VBLENDVPD   Y3, Y1, Y5, Y3
-	VBLENDVPD   Y6, Y3, Y5, Y6
+	VBLENDVPD   Y2, Y0, Y4, Y0
+	VMOVUPD     64(SP), Y5
+	VBLENDVPD   Y5, Y0, Y4, Y0
+	VBLENDVPD   Y2, Y1, Y3, Y2
+	VBLENDVPD   Y5, Y2, Y3, Y5
 	VMULPD      Y0, Y0, Y1
-	VMULPD      Y1, Y0, Y3
-	VMOVUPD     actkernconst<>+7424(SB), Y4
-	VFMADD213PD actkernconst<>+7456(SB), Y1, Y4
-	VFMADD213PD actkernconst<>+8288(SB), Y1, Y4
-	VFMADD213PD actkernconst<>+8320(SB), Y1, Y4
-	VFMADD213PD actkernconst<>+8352(SB), Y1, Y4
-	VFMADD213PD actkernconst<>+8384(SB), Y1, Y4
-	VFMADD213PD Y0, Y3, Y4
-	VMULPD      Y6, Y4, Y4
-	VCMPPD      $0x00, actkernconst<>+576(SB), Y2, Y0
-	VBLENDVPD   Y0, Y2, Y4, Y0
+	VMOVUPD     actkernconst<>+7456(SB), Y2
+	VFMADD213PD actkernconst<>+7488(SB), Y1, Y2
+	VFMADD213PD actkernconst<>+8320(SB), Y1, Y2
+	VFMADD213PD actkernconst<>+8352(SB), Y1, Y2
+	VFMADD213PD actkernconst<>+8384(SB), Y1, Y2
+	VFMADD213PD actkernconst<>+8416(SB), Y1, Y2
+	VFMADD213PD actkernconst<>+160(SB), Y1, Y2
+	VMULPD      Y2, Y0, Y0
+	VPSLLQ      $0x3f, Y5, Y1
+	VXORPD      Y0, Y1, Y0
 	VMOVUPD     32(SP), Y1
 	VCMPPD      $0x03, Y1, Y1, Y2
 	VBLENDVPD   Y2, Y1, Y0, Y2
@@ -46416,10 +46288,18 @@ TEXT ·sinUsualAVX512(SB), NOSPLIT, $8-64
 	MOVSS        w0+48(FP), X0
 	CVTSS2SD     X0, X0
 	MOVSD        X0, (SP)
-	VBROADCASTSD actkernconst<>+6272(SB), Z0
+	VBROADCASTSD actkernconst<>+6280(SB), Z0
 	VBROADCASTSD actkernconst<>+6336(SB), Z1
-	VBROADCASTSD actkernconst<>+0(SB), Z2
-	VBROADCASTSD actkernconst<>+6432(SB), Z3
+	VBROADCASTSD actkernconst<>+6432(SB), Z2
+	VBROADCASTSD actkernconst<>+6440(SB), Z3
+	VBROADCASTSD actkernconst<>+6448(SB), Z4
+	VBROADCASTSD (SP), Z5
+	VBROADCASTSD actkernconst<>+0(SB), Z6
+	VBROADCASTSD actkernconst<>+6632(SB), Z7
+	VBROADCASTSD actkernconst<>+6640(SB), Z8
+	VBROADCASTSD actkernconst<>+6648(SB), Z9
+	VBROADCASTSD actkernconst<>+6656(SB), Z10
+	VBROADCASTSD actkernconst<>+6664(SB), Z11
 	MOVQ         dst_base+0(FP), AX
 	MOVQ         in0_base+24(FP), CX
 	MOVQ         dst_len+8(FP), DX
@@ -46427,122 +46307,106 @@ TEXT ·sinUsualAVX512(SB), NOSPLIT, $8-64
 loop:
 	CMPQ             DX, $0x00000020
 	JB               single
-	VCVTPS2PD        (CX), Z4
-	VCVTPS2PD        32(CX), Z5
-	VCVTPS2PD        64(CX), Z6
-	VCVTPS2PD        96(CX), Z7
-	VMULPD.BCST      (SP), Z4, Z8
-	VMULPD.BCST      (SP), Z5, Z9
-	VMULPD.BCST      (SP), Z6, Z10
-	VMULPD.BCST      (SP), Z7, Z11
-	VANDPD.BCST      actkernconst<>+968(SB), Z8, Z12
-	VANDPD.BCST      actkernconst<>+968(SB), Z9, Z13
-	VANDPD.BCST      actkernconst<>+968(SB), Z10, Z14
-	VANDPD.BCST      actkernconst<>+968(SB), Z11, Z15
-	VCMPPD           $0x11, Z12, Z1, K2
-	VCMPPD           $0x11, Z13, Z1, K3
-	VCMPPD           $0x11, Z14, Z1, K4
-	VCMPPD           $0x11, Z15, Z1, K5
+	VCVTPS2PD        (CX), Z12
+	VCVTPS2PD        32(CX), Z13
+	VCVTPS2PD        64(CX), Z14
+	VCVTPS2PD        96(CX), Z15
+	VMULPD           Z5, Z12, Z16
+	VMULPD           Z5, Z13, Z17
+	VMULPD           Z5, Z14, Z18
+	VMULPD           Z5, Z15, Z19
+	VANDPD.BCST      actkernconst<>+968(SB), Z16, Z20
+	VANDPD.BCST      actkernconst<>+968(SB), Z17, Z21
+	VANDPD.BCST      actkernconst<>+968(SB), Z18, Z22
+	VANDPD.BCST      actkernconst<>+968(SB), Z19, Z23
+	VCMPPD           $0x11, Z20, Z1, K2
+	VCMPPD           $0x11, Z21, Z1, K3
+	VCMPPD           $0x11, Z22, Z1, K4
+	VCMPPD           $0x11, Z23, Z1, K5
 	KORB             K2, K3, K6
 	KORB             K6, K4, K6
 	KORTESTB         K6, K5
 	JNE              stop
-	VMULPD.BCST      actkernconst<>+6616(SB), Z8, Z12
-	VMULPD.BCST      actkernconst<>+6616(SB), Z9, Z13
-	VMULPD.BCST      actkernconst<>+6616(SB), Z10, Z14
-	VMULPD.BCST      actkernconst<>+6616(SB), Z11, Z15
-	VRNDSCALEPD      $0x08, Z12, Z12
-	VRNDSCALEPD      $0x08, Z13, Z13
-	VRNDSCALEPD      $0x08, Z14, Z14
-	VRNDSCALEPD      $0x08, Z15, Z15
-	VBROADCASTSD     actkernconst<>+6624(SB), Z16
-	VFMADD213PD      Z8, Z12, Z16
-	VBROADCASTSD     actkernconst<>+6624(SB), Z17
-	VFMADD213PD      Z9, Z13, Z17
-	VBROADCASTSD     actkernconst<>+6624(SB), Z18
-	VFMADD213PD      Z10, Z14, Z18
-	VBROADCASTSD     actkernconst<>+6624(SB), Z19
-	VFMADD213PD      Z11, Z15, Z19
-	VFMADD231PD.BCST actkernconst<>+6632(SB), Z12, Z16
-	VFMADD231PD.BCST actkernconst<>+6632(SB), Z13, Z17
-	VFMADD231PD.BCST actkernconst<>+6632(SB), Z14, Z18
-	VFMADD231PD.BCST actkernconst<>+6632(SB), Z15, Z19
-	VFMADD231PD.BCST actkernconst<>+6640(SB), Z12, Z16
-	VFMADD231PD.BCST actkernconst<>+6640(SB), Z13, Z17
-	VFMADD231PD.BCST actkernconst<>+6640(SB), Z14, Z18
-	VFMADD231PD.BCST actkernconst<>+6640(SB), Z15, Z19
-	VMULPD.BCST      actkernconst<>+3896(SB), Z12, Z20
-	VMULPD.BCST      actkernconst<>+3896(SB), Z13, Z21
-	VMULPD.BCST      actkernconst<>+3896(SB), Z14, Z22
-	VMULPD.BCST      actkernconst<>+3896(SB), Z15, Z23
-	VRNDSCALEPD      $0x09, Z20, Z20
-	VRNDSCALEPD      $0x09, Z21, Z21
-	VRNDSCALEPD      $0x09, Z22, Z22
-	VRNDSCALEPD      $0x09, Z23, Z23
-	VFMADD213PD      Z12, Z0, Z20
-	VFMADD213PD      Z13, Z0, Z21
-	VFMADD213PD      Z14, Z0, Z22
-	VFMADD213PD      Z15, Z0, Z23
-	VFMADD213PD      Z2, Z0, Z20
-	VFMADD213PD      Z2, Z0, Z21
-	VFMADD213PD      Z2, Z0, Z22
-	VFMADD213PD      Z2, Z0, Z23
-	VMULPD           Z16, Z16, Z12
-	VMULPD           Z17, Z17, Z13
-	VMULPD           Z18, Z18, Z14
-	VMULPD           Z19, Z19, Z15
-	VMULPD           Z12, Z16, Z24
-	VMULPD           Z13, Z17, Z25
-	VMULPD           Z14, Z18, Z26
-	VMULPD           Z15, Z19, Z27
+	VMOVAPD          Z2, Z20
+	VFMADD213PD      Z0, Z16, Z20
+	VMOVAPD          Z2, Z21
+	VFMADD213PD      Z0, Z17, Z21
+	VMOVAPD          Z2, Z22
+	VFMADD213PD      Z0, Z18, Z22
+	VMOVAPD          Z2, Z23
+	VFMADD213PD      Z0, Z19, Z23
+	VSUBPD           Z0, Z20, Z24
+	VSUBPD           Z0, Z21, Z25
+	VSUBPD           Z0, Z22, Z26
+	VSUBPD           Z0, Z23, Z27
+	VFMADD231PD      Z7, Z24, Z16
+	VFMADD231PD      Z7, Z25, Z17
+	VFMADD231PD      Z7, Z26, Z18
+	VFMADD231PD      Z7, Z27, Z19
+	VFMADD231PD      Z8, Z24, Z16
+	VFMADD231PD      Z8, Z25, Z17
+	VFMADD231PD      Z8, Z26, Z18
+	VFMADD231PD      Z8, Z27, Z19
+	VFMADD213PD      Z16, Z9, Z24
+	VFMADD213PD      Z17, Z9, Z25
+	VFMADD213PD      Z18, Z9, Z26
+	VFMADD213PD      Z19, Z9, Z27
+	VMULPD           Z24, Z24, Z16
+	VMULPD           Z25, Z25, Z17
+	VMULPD           Z26, Z26, Z18
+	VMULPD           Z27, Z27, Z19
 	VMOVAPD          Z3, Z28
-	VFMADD213PD.BCST actkernconst<>+6440(SB), Z12, Z28
+	VFMADD213PD      Z4, Z16, Z28
 	VMOVAPD          Z3, Z29
-	VFMADD213PD.BCST actkernconst<>+6440(SB), Z13, Z29
+	VFMADD213PD      Z4, Z17, Z29
 	VMOVAPD          Z3, Z30
-	VFMADD213PD.BCST actkernconst<>+6440(SB), Z14, Z30
+	VFMADD213PD      Z4, Z18, Z30
 	VMOVAPD          Z3, Z31
-	VFMADD213PD.BCST actkernconst<>+6440(SB), Z15, Z31
-	VFMADD213PD.BCST actkernconst<>+6648(SB), Z12, Z28
-	VFMADD213PD.BCST actkernconst<>+6648(SB), Z13, Z29
-	VFMADD213PD.BCST actkernconst<>+6648(SB), Z14, Z30
-	VFMADD213PD.BCST actkernconst<>+6648(SB), Z15, Z31
-	VFMADD213PD.BCST actkernconst<>+6656(SB), Z12, Z28
-	VFMADD213PD.BCST actkernconst<>+6656(SB), Z13, Z29
-	VFMADD213PD.BCST actkernconst<>+6656(SB), Z14, Z30
-	VFMADD213PD.BCST actkernconst<>+6656(SB), Z15, Z31
-	VFMADD213PD.BCST actkernconst<>+6664(SB), Z12, Z28
-	VFMADD213PD.BCST actkernconst<>+6664(SB), Z13, Z29
-	VFMADD213PD.BCST actkernconst<>+6664(SB), Z14, Z30
-	VFMADD213PD.BCST actkernconst<>+6664(SB), Z15, Z31
-	VFMADD213PD.BCST actkernconst<>+6672(SB), Z12, Z28
-	VFMADD213PD.BCST actkernconst<>+6672(SB), Z13, Z29
-	VFMADD213PD.BCST actkernconst<>+6672(SB), Z14, Z30
-	VFMADD213PD.BCST actkernconst<>+6672(SB), Z15, Z31
-	VFMADD213PD      Z16, Z24, Z28
-	VFMADD213PD      Z17, Z25, Z29
-	VFMADD213PD      Z18, Z26, Z30
-	VFMADD213PD      Z19, Z27, Z31
-	VCMPPD.BCST      $0x04, actkernconst<>+1032(SB), Z8, K2
-	VCMPPD.BCST      $0x04, actkernconst<>+1032(SB), Z9, K3
-	VCMPPD.BCST      $0x04, actkernconst<>+1032(SB), Z10, K4
-	VCMPPD.BCST      $0x04, actkernconst<>+1032(SB), Z11, K5
-	VMULPD           Z20, Z28, K2, Z8
-	VMULPD           Z21, Z29, K3, Z9
-	VMULPD           Z22, Z30, K4, Z10
-	VMULPD           Z23, Z31, K5, Z11
-	VFIXUPIMMPD.BCST $0x00, actkernconst<>+1144(SB), Z4, Z8
-	VFIXUPIMMPD.BCST $0x00, actkernconst<>+1144(SB), Z5, Z9
-	VFIXUPIMMPD.BCST $0x00, actkernconst<>+1144(SB), Z6, Z10
-	VFIXUPIMMPD.BCST $0x00, actkernconst<>+1144(SB), Z7, Z11
-	VCVTPD2PS        Z8, Y8
-	VMOVUPS          Y8, (AX)
-	VCVTPD2PS        Z9, Y9
-	VMOVUPS          Y9, 32(AX)
-	VCVTPD2PS        Z10, Y10
-	VMOVUPS          Y10, 64(AX)
-	VCVTPD2PS        Z11, Y11
-	VMOVUPS          Y11, 96(AX)
+	VFMADD213PD      Z4, Z19, Z31
+	VFMADD213PD      Z10, Z16, Z28
+	VFMADD213PD      Z10, Z17, Z29
+	VFMADD213PD      Z10, Z18, Z30
+	VFMADD213PD      Z10, Z19, Z31
+	VFMADD213PD      Z11, Z16, Z28
+	VFMADD213PD      Z11, Z17, Z29
+	VFMADD213PD      Z11, Z18, Z30
+	VFMADD213PD      Z11, Z19, Z31
+	VFMADD213PD.BCST actkernconst<>+6672(SB), Z16, Z28
+	VFMADD213PD.BCST actkernconst<>+6672(SB), Z17, Z29
+	VFMADD213PD.BCST actkernconst<>+6672(SB), Z18, Z30
+	VFMADD213PD.BCST actkernconst<>+6672(SB), Z19, Z31
+	VFMADD213PD.BCST actkernconst<>+6680(SB), Z16, Z28
+	VFMADD213PD.BCST actkernconst<>+6680(SB), Z17, Z29
+	VFMADD213PD.BCST actkernconst<>+6680(SB), Z18, Z30
+	VFMADD213PD.BCST actkernconst<>+6680(SB), Z19, Z31
+	VFMADD213PD      Z6, Z16, Z28
+	VFMADD213PD      Z6, Z17, Z29
+	VFMADD213PD      Z6, Z18, Z30
+	VFMADD213PD      Z6, Z19, Z31
+	VMULPD           Z28, Z24, Z24
+	VMULPD           Z29, Z25, Z25
+	VMULPD           Z30, Z26, Z26
+	VMULPD           Z31, Z27, Z27
+	VPSLLQ           $0x3f, Z20, Z16
+	VXORPD           Z24, Z16, Z24
+	VPSLLQ           $0x3f, Z21, Z16
+	VXORPD           Z25, Z16, Z25
+	VPSLLQ           $0x3f, Z22, Z16
+	VXORPD           Z26, Z16, Z26
+	VPSLLQ           $0x3f, Z23, Z16
+	VXORPD           Z27, Z16, Z27
+	VFIXUPIMMPD.BCST $0x00, actkernconst<>+1144(SB), Z12, Z24
+	VFIXUPIMMPD.BCST $0x00, actkernconst<>+1144(SB), Z13, Z25
+	VFIXUPIMMPD.BCST $0x00, actkernconst<>+1144(SB), Z14, Z26
+	VFIXUPIMMPD.BCST $0x00, actkernconst<>+1144(SB), Z15, Z27
+	VCVTPD2PS        Z24, Y24
+	VMOVUPS          Y24, (AX)
+	VCVTPD2PS        Z25, Y25
+	VMOVUPS          Y25, 32(AX)
+	VCVTPD2PS        Z26, Y26
+	VMOVUPS          Y26, 64(AX)
+	VCVTPD2PS        Z27, Y27
+	VMOVUPS          Y27, 96(AX)
 	ADDQ             $0x00000080, AX
 	ADDQ             $0x00000080, CX
 	SUBQ             $0x00000020, DX
@@ -46551,36 +46415,32 @@ loop:
 single:
 	CMPQ             DX, $0x00000008
 	JB               tail
-	VCVTPS2PD        (CX), Z4
-	VMULPD.BCST      (SP), Z4, Z5
-	VANDPD.BCST      actkernconst<>+968(SB), Z5, Z6
-	VCMPPD           $0x11, Z6, Z1, K2
+	VCVTPS2PD        (CX), Z12
+	VMULPD           Z5, Z12, Z13
+	VANDPD.BCST      actkernconst<>+968(SB), Z13, Z14
+	VCMPPD           $0x11, Z14, Z1, K2
 	KORTESTB         K2, K2
 	JNE              stop
-	VMULPD.BCST      actkernconst<>+6616(SB), Z5, Z6
-	VRNDSCALEPD      $0x08, Z6, Z6
-	VBROADCASTSD     actkernconst<>+6624(SB), Z7
-	VFMADD213PD      Z5, Z6, Z7
-	VFMADD231PD.BCST actkernconst<>+6632(SB), Z6, Z7
-	VFMADD231PD.BCST actkernconst<>+6640(SB), Z6, Z7
-	VMULPD.BCST      actkernconst<>+3896(SB), Z6, Z8
-	VRNDSCALEPD      $0x09, Z8, Z8
-	VFMADD213PD      Z6, Z0, Z8
-	VFMADD213PD      Z2, Z0, Z8
-	VMULPD           Z7, Z7, Z6
-	VMULPD           Z6, Z7, Z9
-	VMOVAPD          Z3, Z10
-	VFMADD213PD.BCST actkernconst<>+6440(SB), Z6, Z10
-	VFMADD213PD.BCST actkernconst<>+6648(SB), Z6, Z10
-	VFMADD213PD.BCST actkernconst<>+6656(SB), Z6, Z10
-	VFMADD213PD.BCST actkernconst<>+6664(SB), Z6, Z10
-	VFMADD213PD.BCST actkernconst<>+6672(SB), Z6, Z10
-	VFMADD213PD      Z7, Z9, Z10
-	VCMPPD.BCST      $0x04, actkernconst<>+1032(SB), Z5, K2
-	VMULPD           Z8, Z10, K2, Z5
-	VFIXUPIMMPD.BCST $0x00, actkernconst<>+1144(SB), Z4, Z5
-	VCVTPD2PS        Z5, Y5
-	VMOVUPS          Y5, (AX)
+	VMOVAPD          Z2, Z14
+	VFMADD213PD      Z0, Z13, Z14
+	VSUBPD           Z0, Z14, Z15
+	VFMADD231PD      Z7, Z15, Z13
+	VFMADD231PD      Z8, Z15, Z13
+	VFMADD213PD      Z13, Z9, Z15
+	VMULPD           Z15, Z15, Z13
+	VMOVAPD          Z3, Z16
+	VFMADD213PD      Z4, Z13, Z16
+	VFMADD213PD      Z10, Z13, Z16
+	VFMADD213PD      Z11, Z13, Z16
+	VFMADD213PD.BCST actkernconst<>+6672(SB), Z13, Z16
+	VFMADD213PD.BCST actkernconst<>+6680(SB), Z13, Z16
+	VFMADD213PD      Z6, Z13, Z16
+	VMULPD           Z16, Z15, Z15
+	VPSLLQ           $0x3f, Z14, Z13
+	VXORPD           Z15, Z13, Z15
+	VFIXUPIMMPD.BCST $0x00, actkernconst<>+1144(SB), Z12, Z15
+	VCVTPD2PS        Z15, Y15
+	VMOVUPS          Y15, (AX)
 	ADDQ             $0x00000020, AX
 	ADDQ             $0x00000020, CX
 	SUBQ             $0x00000008, DX
@@ -46592,37 +46452,33 @@ tail:
 	MOVL             $-1, BX
 	BZHIL            DX, BX, BX
 	KMOVW            BX, K1
-	VMOVUPS.Z        (CX), K1, Y4
-	VCVTPS2PD        Y4, Z4
-	VMULPD.BCST      (SP), Z4, Z5
-	VANDPD.BCST      actkernconst<>+968(SB), Z5, Z6
-	VCMPPD           $0x11, Z6, Z1, K2
+	VMOVUPS.Z        (CX), K1, Y12
+	VCVTPS2PD        Y12, Z12
+	VMULPD           Z5, Z12, Z13
+	VANDPD.BCST      actkernconst<>+968(SB), Z13, Z14
+	VCMPPD           $0x11, Z14, Z1, K2
 	KTESTB           K1, K2
 	JNE              stop
-	VMULPD.BCST      actkernconst<>+6616(SB), Z5, Z6
-	VRNDSCALEPD      $0x08, Z6, Z6
-	VBROADCASTSD     actkernconst<>+6624(SB), Z7
-	VFMADD213PD      Z5, Z6, Z7
-	VFMADD231PD.BCST actkernconst<>+6632(SB), Z6, Z7
-	VFMADD231PD.BCST actkernconst<>+6640(SB), Z6, Z7
-	VMULPD.BCST      actkernconst<>+3896(SB), Z6, Z8
-	VRNDSCALEPD      $0x09, Z8, Z8
-	VFMADD213PD      Z6, Z0, Z8
-	VFMADD213PD      Z2, Z0, Z8
-	VMULPD           Z7, Z7, Z6
-	VMULPD           Z6, Z7, Z9
-	VMOVAPD          Z3, Z10
-	VFMADD213PD.BCST actkernconst<>+6440(SB), Z6, Z10
-	VFMADD213PD.BCST actkernconst<>+6648(SB), Z6, Z10
-	VFMADD213PD.BCST actkernconst<>+6656(SB), Z6, Z10
-	VFMADD213PD.BCST actkernconst<>+6664(SB), Z6, Z10
-	VFMADD213PD.BCST actkernconst<>+6672(SB), Z6, Z10
-	VFMADD213PD      Z7, Z9, Z10
-	VCMPPD.BCST      $0x04, actkernconst<>+1032(SB), Z5, K2
-	VMULPD           Z8, Z10, K2, Z5
-	VFIXUPIMMPD.BCST $0x00, actkernconst<>+1144(SB), Z4, Z5
-	VCVTPD2PS        Z5, Y5
-	VMOVUPS          Y5, K1, (AX)
+	VMOVAPD          Z2, Z14
+	VFMADD213PD      Z0, Z13, Z14
+	VSUBPD           Z0, Z14, Z15
+	VFMADD231PD      Z7, Z15, Z13
+	VFMADD231PD      Z8, Z15, Z13
+	VFMADD213PD      Z13, Z9, Z15
+	VMULPD           Z15, Z15, Z13
+	VMOVAPD          Z3, Z16
+	VFMADD213PD      Z4, Z13, Z16
+	VFMADD213PD      Z10, Z13, Z16
+	VFMADD213PD      Z11, Z13, Z16
+	VFMADD213PD.BCST actkernconst<>+6672(SB), Z13, Z16
+	VFMADD213PD.BCST actkernconst<>+6680(SB), Z13, Z16
+	VFMADD213PD      Z6, Z13, Z16
+	VMULPD           Z16, Z15, Z15
+	VPSLLQ           $0x3f, Z14, Z13
+	VXORPD           Z15, Z13, Z15
+	VFIXUPIMMPD.BCST $0x00, actkernconst<>+1144(SB), Z12, Z15
+	VCVTPD2PS        Z15, Y15
+	VMOVUPS          Y15, K1, (AX)
 
 done:
 	MOVQ dst_len+8(FP), AX
@@ -46643,10 +46499,18 @@ TEXT ·sinUsualAVX512Stream(SB), NOSPLIT, $8-64
 	MOVSS        w0+48(FP), X0
 	CVTSS2SD     X0, X0
 	MOVSD        X0, (SP)
-	VBROADCASTSD actkernconst<>+6272(SB), Z0
+	VBROADCASTSD actkernconst<>+6280(SB), Z0
 	VBROADCASTSD actkernconst<>+6336(SB), Z1
-	VBROADCASTSD actkernconst<>+0(SB), Z2
-	VBROADCASTSD actkernconst<>+6432(SB), Z3
+	VBROADCASTSD actkernconst<>+6432(SB), Z2
+	VBROADCASTSD actkernconst<>+6440(SB), Z3
+	VBROADCASTSD actkernconst<>+6448(SB), Z4
+	VBROADCASTSD (SP), Z5
+	VBROADCASTSD actkernconst<>+0(SB), Z6
+	VBROADCASTSD actkernconst<>+6632(SB), Z7
+	VBROADCASTSD actkernconst<>+6640(SB), Z8
+	VBROADCASTSD actkernconst<>+6648(SB), Z9
+	VBROADCASTSD actkernconst<>+6656(SB), Z10
+	VBROADCASTSD actkernconst<>+6664(SB), Z11
 	MOVQ         dst_base+0(FP), AX
 	MOVQ         in0_base+24(FP), CX
 	MOVQ         dst_len+8(FP), DX
@@ -46654,122 +46518,106 @@ TEXT ·sinUsualAVX512Stream(SB), NOSPLIT, $8-64
 loop:
 	CMPQ             DX, $0x00000020
 	JB               single
-	VCVTPS2PD        (CX), Z4
-	VCVTPS2PD        32(CX), Z5
-	VCVTPS2PD        64(CX), Z6
-	VCVTPS2PD        96(CX), Z7
-	VMULPD.BCST      (SP), Z4, Z8
-	VMULPD.BCST      (SP), Z5, Z9
-	VMULPD.BCST      (SP), Z6, Z10
-	VMULPD.BCST      (SP), Z7, Z11
-	VANDPD.BCST      actkernconst<>+968(SB), Z8, Z12
-	VANDPD.BCST      actkernconst<>+968(SB), Z9, Z13
-	VANDPD.BCST      actkernconst<>+968(SB), Z10, Z14
-	VANDPD.BCST      actkernconst<>+968(SB), Z11, Z15
-	VCMPPD           $0x11, Z12, Z1, K2
-	VCMPPD           $0x11, Z13, Z1, K3
-	VCMPPD           $0x11, Z14, Z1, K4
-	VCMPPD           $0x11, Z15, Z1, K5
+	VCVTPS2PD        (CX), Z12
+	VCVTPS2PD        32(CX), Z13
+	VCVTPS2PD        64(CX), Z14
+	VCVTPS2PD        96(CX), Z15
+	VMULPD           Z5, Z12, Z16
+	VMULPD           Z5, Z13, Z17
+	VMULPD           Z5, Z14, Z18
+	VMULPD           Z5, Z15, Z19
+	VANDPD.BCST      actkernconst<>+968(SB), Z16, Z20
+	VANDPD.BCST      actkernconst<>+968(SB), Z17, Z21
+	VANDPD.BCST      actkernconst<>+968(SB), Z18, Z22
+	VANDPD.BCST      actkernconst<>+968(SB), Z19, Z23
+	VCMPPD           $0x11, Z20, Z1, K2
+	VCMPPD           $0x11, Z21, Z1, K3
+	VCMPPD           $0x11, Z22, Z1, K4
+	VCMPPD           $0x11, Z23, Z1, K5
 	KORB             K2, K3, K6
 	KORB             K6, K4, K6
 	KORTESTB         K6, K5
 	JNE              stop
-	VMULPD.BCST      actkernconst<>+6616(SB), Z8, Z12
-	VMULPD.BCST      actkernconst<>+6616(SB), Z9, Z13
-	VMULPD.BCST      actkernconst<>+6616(SB), Z10, Z14
-	VMULPD.BCST      actkernconst<>+6616(SB), Z11, Z15
-	VRNDSCALEPD      $0x08, Z12, Z12
-	VRNDSCALEPD      $0x08, Z13, Z13
-	VRNDSCALEPD      $0x08, Z14, Z14
-	VRNDSCALEPD      $0x08, Z15, Z15
-	VBROADCASTSD     actkernconst<>+6624(SB), Z16
-	VFMADD213PD      Z8, Z12, Z16
-	VBROADCASTSD     actkernconst<>+6624(SB), Z17
-	VFMADD213PD      Z9, Z13, Z17
-	VBROADCASTSD     actkernconst<>+6624(SB), Z18
-	VFMADD213PD      Z10, Z14, Z18
-	VBROADCASTSD     actkernconst<>+6624(SB), Z19
-	VFMADD213PD      Z11, Z15, Z19
-	VFMADD231PD.BCST actkernconst<>+6632(SB), Z12, Z16
-	VFMADD231PD.BCST actkernconst<>+6632(SB), Z13, Z17
-	VFMADD231PD.BCST actkernconst<>+6632(SB), Z14, Z18
-	VFMADD231PD.BCST actkernconst<>+6632(SB), Z15, Z19
-	VFMADD231PD.BCST actkernconst<>+6640(SB), Z12, Z16
-	VFMADD231PD.BCST actkernconst<>+6640(SB), Z13, Z17
-	VFMADD231PD.BCST actkernconst<>+6640(SB), Z14, Z18
-	VFMADD231PD.BCST actkernconst<>+6640(SB), Z15, Z19
-	VMULPD.BCST      actkernconst<>+3896(SB), Z12, Z20
-	VMULPD.BCST      actkernconst<>+3896(SB), Z13, Z21
-	VMULPD.BCST      actkernconst<>+3896(SB), Z14, Z22
-	VMULPD.BCST      actkernconst<>+3896(SB), Z15, Z23
-	VRNDSCALEPD      $0x09, Z20, Z20
-	VRNDSCALEPD      $0x09, Z21, Z21
-	VRNDSCALEPD      $0x09, Z22, Z22
-	VRNDSCALEPD      $0x09, Z23, Z23
-	VFMADD213PD      Z12, Z0, Z20
-	VFMADD213PD      Z13, Z0, Z21
-	VFMADD213PD      Z14, Z0, Z22
-	VFMADD213PD      Z15, Z0, Z23
-	VFMADD213PD      Z2, Z0, Z20
-	VFMADD213PD      Z2, Z0, Z21
-	VFMADD213PD      Z2, Z0, Z22
-	VFMADD213PD      Z2, Z0, Z23
-	VMULPD           Z16, Z16, Z12
-	VMULPD           Z17, Z17, Z13
-	VMULPD           Z18, Z18, Z14
-	VMULPD           Z19, Z19, Z15
-	VMULPD           Z12, Z16, Z24
-	VMULPD           Z13, Z17, Z25
-	VMULPD           Z14, Z18, Z26
-	VMULPD           Z15, Z19, Z27
+	VMOVAPD          Z2, Z20
+	VFMADD213PD      Z0, Z16, Z20
+	VMOVAPD          Z2, Z21
+	VFMADD213PD      Z0, Z17, Z21
+	VMOVAPD          Z2, Z22
+	VFMADD213PD      Z0, Z18, Z22
+	VMOVAPD          Z2, Z23
+	VFMADD213PD      Z0, Z19, Z23
+	VSUBPD           Z0, Z20, Z24
+	VSUBPD           Z0, Z21, Z25
+	VSUBPD           Z0, Z22, Z26
+	VSUBPD           Z0, Z23, Z27
+	VFMADD231PD      Z7, Z24, Z16
+	VFMADD231PD      Z7, Z25, Z17
+	VFMADD231PD      Z7, Z26, Z18
+	VFMADD231PD      Z7, Z27, Z19
+	VFMADD231PD      Z8, Z24, Z16
+	VFMADD231PD      Z8, Z25, Z17
+	VFMADD231PD      Z8, Z26, Z18
+	VFMADD231PD      Z8, Z27, Z19
+	VFMADD213PD      Z16, Z9, Z24
+	VFMADD213PD      Z17, Z9, Z25
+	VFMADD213PD      Z18, Z9, Z26
+	VFMADD213PD      Z19, Z9, Z27
+	VMULPD           Z24, Z24, Z16
+	VMULPD           Z25, Z25, Z17
+	VMULPD           Z26, Z26, Z18
+	VMULPD           Z27, Z27, Z19
 	VMOVAPD          Z3, Z28
-	VFMADD213PD.BCST actkernconst<>+6440(SB), Z12, Z28
+	VFMADD213PD      Z4, Z16, Z28
 	VMOVAPD          Z3, Z29
-	VFMADD213PD.BCST actkernconst<>+6440(SB), Z13, Z29
+	VFMADD213PD      Z4, Z17, Z29
 	VMOVAPD          Z3, Z30
-	VFMADD213PD.BCST actkernconst<>+6440(SB), Z14, Z30
+	VFMADD213PD      Z4, Z18, Z30
 	VMOVAPD          Z3, Z31
-	VFMADD213PD.BCST actkernconst<>+6440(SB), Z15, Z31
-	VFMADD213PD.BCST actkernconst<>+6648(SB), Z12, Z28
-	VFMADD213PD.BCST actkernconst<>+6648(SB), Z13, Z29
-	VFMADD213PD.BCST actkernconst<>+6648(SB), Z14, Z30
-	VFMADD213PD.BCST actkernconst<>+6648(SB), Z15, Z31
-	VFMADD213PD.BCST actkernconst<>+6656(SB), Z12, Z28
-	VFMADD213PD.BCST actkernconst<>+6656(SB), Z13, Z29
-	VFMADD213PD.BCST actkernconst<>+6656(SB), Z14, Z30
-	VFMADD213PD.BCST actkernconst<>+6656(SB), Z15, Z31
-	VFMADD213PD.BCST actkernconst<>+6664(SB), Z12, Z28
-	VFMADD213PD.BCST actkernconst<>+6664(SB), Z13, Z29
-	VFMADD213PD.BCST actkernconst<>+6664(SB), Z14, Z30
-	VFMADD213PD.BCST actkernconst<>+6664(SB), Z15, Z31
-	VFMADD213PD.BCST actkernconst<>+6672(SB), Z12, Z28
-	VFMADD213PD.BCST actkernconst<>+6672(SB), Z13, Z29
-	VFMADD213PD.BCST actkernconst<>+6672(SB), Z14, Z30
-	VFMADD213PD.BCST actkernconst<>+6672(SB), Z15, Z31
-	VFMADD213PD      Z16, Z24, Z28
-	VFMADD213PD      Z17, Z25, Z29
-	VFMADD213PD      Z18, Z26, Z30
-	VFMADD213PD      Z19, Z27, Z31
-	VCMPPD.BCST      $0x04, actkernconst<>+1032(SB), Z8, K2
-	VCMPPD.BCST      $0x04, actkernconst<>+1032(SB), Z9, K3
-	VCMPPD.BCST      $0x04, actkernconst<>+1032(SB), Z10, K4
-	VCMPPD.BCST      $0x04, actkernconst<>+1032(SB), Z11, K5
-	VMULPD           Z20, Z28, K2, Z8
-	VMULPD           Z21, Z29, K3, Z9
-	VMULPD           Z22, Z30, K4, Z10
-	VMULPD           Z23, Z31, K5, Z11
-	VFIXUPIMMPD.BCST $0x00, actkernconst<>+1144(SB), Z4, Z8
-	VFIXUPIMMPD.BCST $0x00, actkernconst<>+1144(SB), Z5, Z9
-	VFIXUPIMMPD.BCST $0x00, actkernconst<>+1144(SB), Z6, Z10
-	VFIXUPIMMPD.BCST $0x00, actkernconst<>+1144(SB), Z7, Z11
-	VCVTPD2PS        Z8, Y8
-	VMOVNTPS         Y8, (AX)
-	VCVTPD2PS        Z9, Y9
-	VMOVNTPS         Y9, 32(AX)
-	VCVTPD2PS        Z10, Y10
-	VMOVNTPS         Y10, 64(AX)
-	VCVTPD2PS        Z11, Y11
-	VMOVNTPS         Y11, 96(AX)
+	VFMADD213PD      Z4, Z19, Z31
+	VFMADD213PD      Z10, Z16, Z28
+	VFMADD213PD      Z10, Z17, Z29
+	VFMADD213PD      Z10, Z18, Z30
+	VFMADD213PD      Z10, Z19, Z31
+	VFMADD213PD      Z11, Z16, Z28
+	VFMADD213PD      Z11, Z17, Z29
+	VFMADD213PD      Z11, Z18, Z30
+	VFMADD213PD      Z11, Z19, Z31
+	VFMADD213PD.BCST actkernconst<>+6672(SB), Z16, Z28
+	VFMADD213PD.BCST actkernconst<>+6672(SB), Z17, Z29
+	VFMADD213PD.BCST actkernconst<>+6672(SB), Z18, Z30
+	VFMADD213PD.BCST actkernconst<>+6672(SB), Z19, Z31
+	VFMADD213PD.BCST actkernconst<>+6680(SB), Z16, Z28
+	VFMADD213PD.BCST actkernconst<>+6680(SB), Z17, Z29
+	VFMADD213PD.BCST actkernconst<>+6680(SB), Z18, Z30
+	VFMADD213PD.BCST actkernconst<>+6680(SB), Z19, Z31
+	VFMADD213PD      Z6, Z16, Z28
+	VFMADD213PD      Z6, Z17, Z29
+	VFMADD213PD      Z6, Z18, Z30
+	VFMADD213PD      Z6, Z19, Z31
+	VMULPD           Z28, Z24, Z24
+	VMULPD           Z29, Z25, Z25
+	VMULPD           Z30, Z26, Z26
+	VMULPD           Z31, Z27, Z27
+	VPSLLQ           $0x3f, Z20, Z16
+	VXORPD           Z24, Z16, Z24
+	VPSLLQ           $0x3f, Z21, Z16
+	VXORPD           Z25, Z16, Z25
+	VPSLLQ           $0x3f, Z22, Z16
+	VXORPD           Z26, Z16, Z26
+	VPSLLQ           $0x3f, Z23, Z16
+	VXORPD           Z27, Z16, Z27
+	VFIXUPIMMPD.BCST $0x00, actkernconst<>+1144(SB), Z12, Z24
+	VFIXUPIMMPD.BCST $0x00, actkernconst<>+1144(SB), Z13, Z25
+	VFIXUPIMMPD.BCST $0x00, actkernconst<>+1144(SB), Z14, Z26
+	VFIXUPIMMPD.BCST $0x00, actkernconst<>+1144(SB), Z15, Z27
+	VCVTPD2PS        Z24, Y24
+	VMOVNTPS         Y24, (AX)
+	VCVTPD2PS        Z25, Y25
+	VMOVNTPS         Y25, 32(AX)
+	VCVTPD2PS        Z26, Y26
+	VMOVNTPS         Y26, 64(AX)
+	VCVTPD2PS        Z27, Y27
+	VMOVNTPS         Y27, 96(AX)
 	ADDQ             $0x00000080, AX
 	ADDQ             $0x00000080, CX
 	SUBQ             $0x00000020, DX
@@ -46778,36 +46626,32 @@ loop:
 single:
 	CMPQ             DX, $0x00000008
 	JB               tail
-	VCVTPS2PD        (CX), Z4
-	VMULPD.BCST      (SP), Z4, Z5
-	VANDPD.BCST      actkernconst<>+968(SB), Z5, Z6
-	VCMPPD           $0x11, Z6, Z1, K2
+	VCVTPS2PD        (CX), Z12
+	VMULPD           Z5, Z12, Z13
+	VANDPD.BCST      actkernconst<>+968(SB), Z13, Z14
+	VCMPPD           $0x11, Z14, Z1, K2
 	KORTESTB         K2, K2
 	JNE              stop
-	VMULPD.BCST      actkernconst<>+6616(SB), Z5, Z6
-	VRNDSCALEPD      $0x08, Z6, Z6
-	VBROADCASTSD     actkernconst<>+6624(SB), Z7
-	VFMADD213PD      Z5, Z6, Z7
-	VFMADD231PD.BCST actkernconst<>+6632(SB), Z6, Z7
-	VFMADD231PD.BCST actkernconst<>+6640(SB), Z6, Z7
-	VMULPD.BCST      actkernconst<>+3896(SB), Z6, Z8
-	VRNDSCALEPD      $0x09, Z8, Z8
-	VFMADD213PD      Z6, Z0, Z8
-	VFMADD213PD      Z2, Z0, Z8
-	VMULPD           Z7, Z7, Z6
-	VMULPD           Z6, Z7, Z9
-	VMOVAPD          Z3, Z10
-	VFMADD213PD.BCST actkernconst<>+6440(SB), Z6, Z10
-	VFMADD213PD.BCST actkernconst<>+6648(SB), Z6, Z10
-	VFMADD213PD.BCST actkernconst<>+6656(SB), Z6, Z10
-	VFMADD213PD.BCST actkernconst<>+6664(SB), Z6, Z10
-	VFMADD213PD.BCST actkernconst<>+6672(SB), Z6, Z10
-	VFMADD213PD      Z7, Z9, Z10
-	VCMPPD.BCST      $0x04, actkernconst<>+1032(SB), Z5, K2
-	VMULPD           Z8, Z10, K2, Z5
-	VFIXUPIMMPD.BCST $0x00, actkernconst<>+1144(SB), Z4, Z5
-	VCVTPD2PS        Z5, Y5
-	VMOVNTPS         Y5, (AX)
+	VMOVAPD          Z2, Z14
+	VFMADD213PD      Z0, Z13, Z14
+	VSUBPD           Z0, Z14, Z15
+	VFMADD231PD      Z7, Z15, Z13
+	VFMADD231PD      Z8, Z15, Z13
+	VFMADD213PD      Z13, Z9, Z15
+	VMULPD           Z15, Z15, Z13
+	VMOVAPD          Z3, Z16
+	VFMADD213PD      Z4, Z13, Z16
+	VFMADD213PD      Z10, Z13, Z16
+	VFMADD213PD      Z11, Z13, Z16
+	VFMADD213PD.BCST actkernconst<>+6672(SB), Z13, Z16
+	VFMADD213PD.BCST actkernconst<>+6680(SB), Z13, Z16
+	VFMADD213PD      Z6, Z13, Z16
+	VMULPD           Z16, Z15, Z15
+	VPSLLQ           $0x3f, Z14, Z13
+	VXORPD           Z15, Z13, Z15
+	VFIXUPIMMPD.BCST $0x00, actkernconst<>+1144(SB), Z12, Z15
+	VCVTPD2PS        Z15, Y15
+	VMOVNTPS         Y15, (AX)
 	ADDQ             $0x00000020, AX
 	ADDQ             $0x00000020, CX
 	SUBQ             $0x00000008, DX
@@ -46819,37 +46663,33 @@ tail:
 	MOVL             $-1, BX
 	BZHIL            DX, BX, BX
 	KMOVW            BX, K1
-	VMOVUPS.Z        (CX), K1, Y4
-	VCVTPS2PD        Y4, Z4
-	VMULPD.BCST      (SP), Z4, Z5
-	VANDPD.BCST      actkernconst<>+968(SB), Z5, Z6
-	VCMPPD           $0x11, Z6, Z1, K2
+	VMOVUPS.Z        (CX), K1, Y12
+	VCVTPS2PD        Y12, Z12
+	VMULPD           Z5, Z12, Z13
+	VANDPD.BCST      actkernconst<>+968(SB), Z13, Z14
+	VCMPPD           $0x11, Z14, Z1, K2
 	KTESTB           K1, K2
 	JNE              stop
-	VMULPD.BCST      actkernconst<>+6616(SB), Z5, Z6
-	VRNDSCALEPD      $0x08, Z6, Z6
-	VBROADCASTSD     actkernconst<>+6624(SB), Z7
-	VFMADD213PD      Z5, Z6, Z7
-	VFMADD231PD.BCST actkernconst<>+6632(SB), Z6, Z7
-	VFMADD231PD.BCST actkernconst<>+6640(SB), Z6, Z7
-	VMULPD.BCST      actkernconst<>+3896(SB), Z6, Z8
-	VRNDSCALEPD      $0x09, Z8, Z8
-	VFMADD213PD      Z6, Z0, Z8
-	VFMADD213PD      Z2, Z0, Z8
-	VMULPD           Z7, Z7, Z6
-	VMULPD           Z6, Z7, Z9
-	VMOVAPD          Z3, Z10
-	VFMADD213PD.BCST actkernconst<>+6440(SB), Z6, Z10
-	VFMADD213PD.BCST actkernconst<>+6648(SB), Z6, Z10
-	VFMADD213PD.BCST actkernconst<>+6656(SB), Z6, Z10
-	VFMADD213PD.BCST actkernconst<>+6664(SB), Z6, Z10
-	VFMADD213PD.BCST actkernconst<>+6672(SB), Z6, Z10
-	VFMADD213PD      Z7, Z9, Z10
-	VCMPPD.BCST      $0x04, actkernconst<>+1032(SB), Z5, K2
-	VMULPD           Z8, Z10, K2, Z5
-	VFIXUPIMMPD.BCST $0x00, actkernconst<>+1144(SB), Z4, Z5
-	VCVTPD2PS        Z5, Y5
-	VMOVUPS          Y5, K1, (AX)
+	VMOVAPD          Z2, Z14
+	VFMADD213PD      Z0, Z13, Z14
+	VSUBPD           Z0, Z14, Z15
+	VFMADD231PD      Z7, Z15, Z13
+	VFMADD231PD      Z8, Z15, Z13
+	VFMADD213PD      Z13, Z9, Z15
+	VMULPD           Z15, Z15, Z13
+	VMOVAPD          Z3, Z16
+	VFMADD213PD      Z4, Z13, Z16
+	VFMADD213PD      Z10, Z13, Z16
+	VFMADD213PD      Z11, Z13, Z16
+	VFMADD213PD.BCST actkernconst<>+6672(SB), Z13, Z16
+	VFMADD213PD.BCST actkernconst<>+6680(SB), Z13, Z16
+	VFMADD213PD      Z6, Z13, Z16
+	VMULPD           Z16, Z15, Z15
+	VPSLLQ           $0x3f, Z14, Z13
+	VXORPD           Z15, Z13, Z15
+	VFIXUPIMMPD.BCST $0x00, actkernconst<>+1144(SB), Z12, Z15
+	VCVTPD2PS        Z15, Y15
+	VMOVUPS          Y15, K1, (AX)
 
 done:
 	MOVQ dst_len+8(FP), AX
@@ -46868,13 +46708,11 @@ stop:
 
 // func sinUsualAVX2(dst []float32, in0 []float32, w0 float32) int
 // Requires: AVX, AVX2, FMA3, SSE, SSE2
-TEXT ·sinUsualAVX2(SB), $288-64
+TEXT ·sinUsualAVX2(SB), NOSPLIT, $32-64
 	MOVSS        w0+48(FP), X0
 	CVTSS2SD     X0, X0
 	VBROADCASTSD X0, Y0
 	VMOVUPD      Y0, (SP)
-	VMOVUPD      actkernconst<>+6784(SB), Y0
-	VMOVUPD      actkernconst<>+7040(SB), Y1
 	MOVQ         dst_base+0(FP), AX
 	MOVQ         in0_base+24(FP), CX
 	MOVQ         dst_len+8(FP), DX
@@ -46882,114 +46720,88 @@ TEXT ·sinUsualAVX2(SB), $288-64
 loop:
 	CMPQ        DX, $0x0000000c
 	JB          single
-	VCVTPS2PD   (CX), Y2
-	VCVTPS2PD   16(CX), Y3
-	VCVTPS2PD   32(CX), Y4
+	VCVTPS2PD   (CX), Y0
+	VCVTPS2PD   16(CX), Y1
+	VCVTPS2PD   32(CX), Y2
+	VMULPD      (SP), Y0, Y3
+	VMULPD      (SP), Y1, Y4
 	VMULPD      (SP), Y2, Y5
-	VMULPD      (SP), Y3, Y6
-	VMULPD      (SP), Y4, Y7
+	VANDPD      actkernconst<>+1152(SB), Y3, Y6
+	VANDPD      actkernconst<>+1152(SB), Y4, Y7
 	VANDPD      actkernconst<>+1152(SB), Y5, Y8
-	VANDPD      actkernconst<>+1152(SB), Y6, Y9
-	VANDPD      actkernconst<>+1152(SB), Y7, Y10
-	VCMPPD      $0x11, Y8, Y1, Y8
-	VCMPPD      $0x11, Y9, Y1, Y9
-	VCMPPD      $0x11, Y10, Y1, Y10
-	VORPD       Y9, Y8, Y11
-	VORPD       Y10, Y11, Y11
-	VTESTPD     Y11, Y11
+	VMOVUPD     actkernconst<>+7040(SB), Y9
+	VCMPPD      $0x11, Y6, Y9, Y6
+	VMOVUPD     actkernconst<>+7040(SB), Y9
+	VCMPPD      $0x11, Y7, Y9, Y7
+	VMOVUPD     actkernconst<>+7040(SB), Y9
+	VCMPPD      $0x11, Y8, Y9, Y8
+	VORPD       Y7, Y6, Y9
+	VORPD       Y8, Y9, Y9
+	VTESTPD     Y9, Y9
 	JNE         stop
-	VMULPD      actkernconst<>+8160(SB), Y5, Y8
-	VMULPD      actkernconst<>+8160(SB), Y6, Y9
-	VMULPD      actkernconst<>+8160(SB), Y7, Y10
-	VROUNDPD    $0x08, Y8, Y8
-	VROUNDPD    $0x08, Y9, Y9
-	VROUNDPD    $0x08, Y10, Y10
-	VMOVUPD     actkernconst<>+8192(SB), Y11
-	VFMADD213PD Y5, Y8, Y11
-	VMOVUPD     actkernconst<>+8192(SB), Y12
-	VFMADD213PD Y6, Y9, Y12
-	VMOVUPD     actkernconst<>+8192(SB), Y13
-	VFMADD213PD Y7, Y10, Y13
-	VFMADD231PD actkernconst<>+8224(SB), Y8, Y11
-	VFMADD231PD actkernconst<>+8224(SB), Y9, Y12
-	VFMADD231PD actkernconst<>+8224(SB), Y10, Y13
-	VFMADD231PD actkernconst<>+8256(SB), Y8, Y11
-	VFMADD231PD actkernconst<>+8256(SB), Y9, Y12
-	VFMADD231PD actkernconst<>+8256(SB), Y10, Y13
-	VMULPD      actkernconst<>+4192(SB), Y8, Y14
-	VMOVUPD     Y4, 32(SP)
-	VMULPD      actkernconst<>+4192(SB), Y9, Y4
-	VMOVUPD     Y3, 64(SP)
-	VMULPD      actkernconst<>+4192(SB), Y10, Y3
-	VROUNDPD    $0x09, Y14, Y14
-	VROUNDPD    $0x09, Y4, Y4
-	VROUNDPD    $0x09, Y3, Y3
-	VFMADD213PD Y8, Y0, Y14
-	VFMADD213PD Y9, Y0, Y4
-	VFMADD213PD Y10, Y0, Y3
-	VFMADD213PD actkernconst<>+160(SB), Y0, Y14
-	VFMADD213PD actkernconst<>+160(SB), Y0, Y4
-	VFMADD213PD actkernconst<>+160(SB), Y0, Y3
-	VMULPD      Y11, Y11, Y8
-	VMULPD      Y12, Y12, Y9
-	VMULPD      Y13, Y13, Y10
-	VMOVUPD     Y2, 96(SP)
-	VMULPD      Y8, Y11, Y2
-	VMOVUPD     Y7, 128(SP)
-	VMULPD      Y9, Y12, Y7
-	VMOVUPD     Y6, 160(SP)
-	VMULPD      Y10, Y13, Y6
-	VMOVUPD     Y5, 192(SP)
-	VMOVUPD     actkernconst<>+7424(SB), Y5
-	VFMADD213PD actkernconst<>+7456(SB), Y8, Y5
-	VMOVUPD     Y3, 224(SP)
-	VMOVUPD     actkernconst<>+7424(SB), Y3
-	VFMADD213PD actkernconst<>+7456(SB), Y9, Y3
-	VMOVUPD     Y4, 256(SP)
-	VMOVUPD     actkernconst<>+7424(SB), Y4
-	VFMADD213PD actkernconst<>+7456(SB), Y10, Y4
-	VFMADD213PD actkernconst<>+8288(SB), Y8, Y5
-	VFMADD213PD actkernconst<>+8288(SB), Y9, Y3
-	VFMADD213PD actkernconst<>+8288(SB), Y10, Y4
-	VFMADD213PD actkernconst<>+8320(SB), Y8, Y5
-	VFMADD213PD actkernconst<>+8320(SB), Y9, Y3
-	VFMADD213PD actkernconst<>+8320(SB), Y10, Y4
-	VFMADD213PD actkernconst<>+8352(SB), Y8, Y5
-	VFMADD213PD actkernconst<>+8352(SB), Y9, Y3
-	VFMADD213PD actkernconst<>+8352(SB), Y10, Y4
-	VFMADD213PD actkernconst<>+8384(SB), Y8, Y5
-	VFMADD213PD actkernconst<>+8384(SB), Y9, Y3
-	VFMADD213PD actkernconst<>+8384(SB), Y10, Y4
-	VFMADD213PD Y11, Y2, Y5
-	VFMADD213PD Y12, Y7, Y3
-	VFMADD213PD Y13, Y6, Y4
-	VMULPD      Y14, Y5, Y5
-	VMULPD      256(SP), Y3, Y3
-	VMULPD      224(SP), Y4, Y4
-	VMOVUPD     192(SP), Y2
-	VCMPPD      $0x00, actkernconst<>+576(SB), Y2, Y6
-	VMOVUPD     160(SP), Y7
-	VCMPPD      $0x00, actkernconst<>+576(SB), Y7, Y8
-	VMOVUPD     128(SP), Y9
-	VCMPPD      $0x00, actkernconst<>+576(SB), Y9, Y10
-	VBLENDVPD   Y6, Y2, Y5, Y6
-	VBLENDVPD   Y8, Y7, Y3, Y8
-	VBLENDVPD   Y10, Y9, Y4, Y10
-	VMOVUPD     96(SP), Y2
-	VCMPPD      $0x03, Y2, Y2, Y3
-	VMOVUPD     64(SP), Y4
-	VCMPPD      $0x03, Y4, Y4, Y5
-	VMOVUPD     32(SP), Y7
-	VCMPPD      $0x03, Y7, Y7, Y9
-	VBLENDVPD   Y3, Y2, Y6, Y3
-	VBLENDVPD   Y5, Y4, Y8, Y5
-	VBLENDVPD   Y9, Y7, Y10, Y9
+	VMOVUPD     actkernconst<>+7424(SB), Y6
+	VFMADD213PD actkernconst<>+6816(SB), Y3, Y6
+	VMOVUPD     actkernconst<>+7424(SB), Y7
+	VFMADD213PD actkernconst<>+6816(SB), Y4, Y7
+	VMOVUPD     actkernconst<>+7424(SB), Y8
+	VFMADD213PD actkernconst<>+6816(SB), Y5, Y8
+	VSUBPD      actkernconst<>+6816(SB), Y6, Y9
+	VSUBPD      actkernconst<>+6816(SB), Y7, Y10
+	VSUBPD      actkernconst<>+6816(SB), Y8, Y11
+	VFMADD231PD actkernconst<>+8224(SB), Y9, Y3
+	VFMADD231PD actkernconst<>+8224(SB), Y10, Y4
+	VFMADD231PD actkernconst<>+8224(SB), Y11, Y5
+	VFMADD231PD actkernconst<>+8256(SB), Y9, Y3
+	VFMADD231PD actkernconst<>+8256(SB), Y10, Y4
+	VFMADD231PD actkernconst<>+8256(SB), Y11, Y5
+	VFMADD132PD actkernconst<>+8288(SB), Y3, Y9
+	VFMADD132PD actkernconst<>+8288(SB), Y4, Y10
+	VFMADD132PD actkernconst<>+8288(SB), Y5, Y11
+	VMULPD      Y9, Y9, Y3
+	VMULPD      Y10, Y10, Y4
+	VMULPD      Y11, Y11, Y5
+	VMOVUPD     actkernconst<>+7456(SB), Y12
+	VFMADD213PD actkernconst<>+7488(SB), Y3, Y12
+	VMOVUPD     actkernconst<>+7456(SB), Y13
+	VFMADD213PD actkernconst<>+7488(SB), Y4, Y13
+	VMOVUPD     actkernconst<>+7456(SB), Y14
+	VFMADD213PD actkernconst<>+7488(SB), Y5, Y14
+	VFMADD213PD actkernconst<>+8320(SB), Y3, Y12
+	VFMADD213PD actkernconst<>+8320(SB), Y4, Y13
+	VFMADD213PD actkernconst<>+8320(SB), Y5, Y14
+	VFMADD213PD actkernconst<>+8352(SB), Y3, Y12
+	VFMADD213PD actkernconst<>+8352(SB), Y4, Y13
+	VFMADD213PD actkernconst<>+8352(SB), Y5, Y14
+	VFMADD213PD actkernconst<>+8384(SB), Y3, Y12
+	VFMADD213PD actkernconst<>+8384(SB), Y4, Y13
+	VFMADD213PD actkernconst<>+8384(SB), Y5, Y14
+	VFMADD213PD actkernconst<>+8416(SB), Y3, Y12
+	VFMADD213PD actkernconst<>+8416(SB), Y4, Y13
+	VFMADD213PD actkernconst<>+8416(SB), Y5, Y14
+	VFMADD213PD actkernconst<>+160(SB), Y3, Y12
+	VFMADD213PD actkernconst<>+160(SB), Y4, Y13
+	VFMADD213PD actkernconst<>+160(SB), Y5, Y14
+	VMULPD      Y12, Y9, Y9
+	VMULPD      Y13, Y10, Y10
+	VMULPD      Y14, Y11, Y11
+	VPSLLQ      $0x3f, Y6, Y3
+	VXORPD      Y9, Y3, Y9
+	VPSLLQ      $0x3f, Y7, Y3
+	VXORPD      Y10, Y3, Y10
+	VPSLLQ      $0x3f, Y8, Y3
+	VXORPD      Y11, Y3, Y11
+	VCMPPD      $0x03, Y0, Y0, Y3
+	VCMPPD      $0x03, Y1, Y1, Y4
+	VCMPPD      $0x03, Y2, Y2, Y5
+	VBLENDVPD   Y3, Y0, Y9, Y3
+	VBLENDVPD   Y4, Y1, Y10, Y4
+	VBLENDVPD   Y5, Y2, Y11, Y5
 	VCVTPD2PSY  Y3, X3
 	VMOVUPS     X3, (AX)
+	VCVTPD2PSY  Y4, X4
+	VMOVUPS     X4, 16(AX)
 	VCVTPD2PSY  Y5, X5
-	VMOVUPS     X5, 16(AX)
-	VCVTPD2PSY  Y9, X9
-	VMOVUPS     X9, 32(AX)
+	VMOVUPS     X5, 32(AX)
 	ADDQ        $0x00000030, AX
 	ADDQ        $0x00000030, CX
 	SUBQ        $0x0000000c, DX
@@ -46998,38 +46810,34 @@ loop:
 single:
 	CMPQ        DX, $0x00000004
 	JB          tail
-	VCVTPS2PD   (CX), Y2
-	VMULPD      (SP), Y2, Y3
-	VANDPD      actkernconst<>+1152(SB), Y3, Y4
-	VCMPPD      $0x11, Y4, Y1, Y4
-	VTESTPD     Y4, Y4
+	VCVTPS2PD   (CX), Y0
+	VMULPD      (SP), Y0, Y1
+	VANDPD      actkernconst<>+1152(SB), Y1, Y2
+	VMOVUPD     actkernconst<>+7040(SB), Y3
+	VCMPPD      $0x11, Y2, Y3, Y2
+	VTESTPD     Y2, Y2
 	JNE         stop
-	VMULPD      actkernconst<>+8160(SB), Y3, Y4
-	VROUNDPD    $0x08, Y4, Y4
-	VMOVUPD     actkernconst<>+8192(SB), Y5
-	VFMADD213PD Y3, Y4, Y5
-	VFMADD231PD actkernconst<>+8224(SB), Y4, Y5
-	VFMADD231PD actkernconst<>+8256(SB), Y4, Y5
-	VMULPD      actkernconst<>+4192(SB), Y4, Y6
-	VROUNDPD    $0x09, Y6, Y6
-	VFMADD213PD Y4, Y0, Y6
-	VFMADD213PD actkernconst<>+160(SB), Y0, Y6
-	VMULPD      Y5, Y5, Y4
-	VMULPD      Y4, Y5, Y7
-	VMOVUPD     actkernconst<>+7424(SB), Y8
-	VFMADD213PD actkernconst<>+7456(SB), Y4, Y8
-	VFMADD213PD actkernconst<>+8288(SB), Y4, Y8
-	VFMADD213PD actkernconst<>+8320(SB), Y4, Y8
-	VFMADD213PD actkernconst<>+8352(SB), Y4, Y8
-	VFMADD213PD actkernconst<>+8384(SB), Y4, Y8
-	VFMADD213PD Y5, Y7, Y8
-	VMULPD      Y6, Y8, Y8
-	VCMPPD      $0x00, actkernconst<>+576(SB), Y3, Y4
-	VBLENDVPD   Y4, Y3, Y8, Y4
-	VCMPPD      $0x03, Y2, Y2, Y3
-	VBLENDVPD   Y3, Y2, Y4, Y3
-	VCVTPD2PSY  Y3, X3
-	VMOVUPS     X3, (AX)
+	VMOVUPD     actkernconst<>+7424(SB), Y2
+	VFMADD213PD actkernconst<>+6816(SB), Y1, Y2
+	VSUBPD      actkernconst<>+6816(SB), Y2, Y3
+	VFMADD231PD actkernconst<>+8224(SB), Y3, Y1
+	VFMADD231PD actkernconst<>+8256(SB), Y3, Y1
+	VFMADD132PD actkernconst<>+8288(SB), Y1, Y3
+	VMULPD      Y3, Y3, Y1
+	VMOVUPD     actkernconst<>+7456(SB), Y4
+	VFMADD213PD actkernconst<>+7488(SB), Y1, Y4
+	VFMADD213PD actkernconst<>+8320(SB), Y1, Y4
+	VFMADD213PD actkernconst<>+8352(SB), Y1, Y4
+	VFMADD213PD actkernconst<>+8384(SB), Y1, Y4
+	VFMADD213PD actkernconst<>+8416(SB), Y1, Y4
+	VFMADD213PD actkernconst<>+160(SB), Y1, Y4
+	VMULPD      Y4, Y3, Y3
+	VPSLLQ      $0x3f, Y2, Y1
+	VXORPD      Y3, Y1, Y3
+	VCMPPD      $0x03, Y0, Y0, Y1
+	VBLENDVPD   Y1, Y0, Y3, Y1
+	VCVTPD2PSY  Y1, X1
+	VMOVUPS     X1, (AX)
 	ADDQ        $0x00000010, AX
 	ADDQ        $0x00000010, CX
 	SUBQ        $0x00000004, DX
@@ -47042,41 +46850,37 @@ tail:
 	MOVQ        DX, SI
 	NEGQ        SI
 	VMOVDQU     32(BX)(SI*4), X15
-	VMASKMOVPS  (CX), X15, X2
-	VCVTPS2PD   X2, Y2
-	VMULPD      (SP), Y2, Y3
-	VANDPD      actkernconst<>+1152(SB), Y3, Y4
-	VCMPPD      $0x11, Y4, Y1, Y4
-	VMOVMSKPD   Y4, CX
+	VMASKMOVPS  (CX), X15, X0
+	VCVTPS2PD   X0, Y0
+	VMULPD      (SP), Y0, Y1
+	VANDPD      actkernconst<>+1152(SB), Y1, Y2
+	VMOVUPD     actkernconst<>+7040(SB), Y3
+	VCMPPD      $0x11, Y2, Y3, Y2
+	VMOVMSKPD   Y2, CX
 	VMOVMSKPS   X15, BX
 	ANDL        BX, CX
 	JNE         stop
-	VMULPD      actkernconst<>+8160(SB), Y3, Y4
-	VROUNDPD    $0x08, Y4, Y4
-	VMOVUPD     actkernconst<>+8192(SB), Y5
-	VFMADD213PD Y3, Y4, Y5
-	VFMADD231PD actkernconst<>+8224(SB), Y4, Y5
-	VFMADD231PD actkernconst<>+8256(SB), Y4, Y5
-	VMULPD      actkernconst<>+4192(SB), Y4, Y6
-	VROUNDPD    $0x09, Y6, Y6
-	VFMADD213PD Y4, Y0, Y6
-	VFMADD213PD actkernconst<>+160(SB), Y0, Y6
-	VMULPD      Y5, Y5, Y4
-	VMULPD      Y4, Y5, Y7
-	VMOVUPD     actkernconst<>+7424(SB), Y8
-	VFMADD213PD actkernconst<>+7456(SB), Y4, Y8
-	VFMADD213PD actkernconst<>+8288(SB), Y4, Y8
-	VFMADD213PD actkernconst<>+8320(SB), Y4, Y8
-	VFMADD213PD actkernconst<>+8352(SB), Y4, Y8
-	VFMADD213PD actkernconst<>+8384(SB), Y4, Y8
-	VFMADD213PD Y5, Y7, Y8
-	VMULPD      Y6, Y8, Y8
-	VCMPPD      $0x00, actkernconst<>+576(SB), Y3, Y4
-	VBLENDVPD   Y4, Y3, Y8, Y4
-	VCMPPD      $0x03, Y2, Y2, Y3
-	VBLENDVPD   Y3, Y2, Y4, Y3
-	VCVTPD2PSY  Y3, X3
-	VMASKMOVPS  X3, X15, (AX)
+	VMOVUPD     actkernconst<>+7424(SB), Y2
+	VFMADD213PD actkernconst<>+6816(SB), Y1, Y2
+	VSUBPD      actkernconst<>+6816(SB), Y2, Y3
+	VFMADD231PD actkernconst<>+8224(SB), Y3, Y1
+	VFMADD231PD actkernconst<>+8256(SB), Y3, Y1
+	VFMADD132PD actkernconst<>+8288(SB), Y1, Y3
+	VMULPD      Y3, Y3, Y1
+	VMOVUPD     actkernconst<>+7456(SB), Y4
+	VFMADD213PD actkernconst<>+7488(SB), Y1, Y4
+	VFMADD213PD actkernconst<>+8320(SB), Y1, Y4
+	VFMADD213PD actkernconst<>+8352(SB), Y1, Y4
+	VFMADD213PD actkernconst<>+8384(SB), Y1, Y4
+	VFMADD213PD actkernconst<>+8416(SB), Y1, Y4
+	VFMADD213PD actkernconst<>+160(SB), Y1, Y4
+	VMULPD      Y4, Y3, Y3
+	VPSLLQ      $0x3f, Y2, Y1
+	VXORPD      Y3, Y1, Y3
+	VCMPPD      $0x03, Y0, Y0, Y1
+	VBLENDVPD   Y1, Y0, Y3, Y1
+	VCVTPD2PSY  Y1, X1
+	VMASKMOVPS  X1, X15, (AX)
 
 done:
 	MOVQ dst_len+8(FP), AX
@@ -47093,13 +46897,11 @@ stop:
 
 // func sinUsualAVX2Stream(dst []float32, in0 []float32, w0 float32) int
 // Requires: AVX, AVX2, FMA3, MMX+, SSE, SSE2
-TEXT ·sinUsualAVX2Stream(SB), $288-64
+TEXT ·sinUsualAVX2Stream(SB), NOSPLIT, $32-64
 	MOVSS        w0+48(FP), X0
 	CVTSS2SD     X0, X0
 	VBROADCASTSD X0, Y0
 	VMOVUPD      Y0, (SP)
-	VMOVUPD      actkernconst<>+6784(SB), Y0
-	VMOVUPD      actkernconst<>+7040(SB), Y1
 	MOVQ         dst_base+0(FP), AX
 	MOVQ         in0_base+24(FP), CX
 	MOVQ         dst_len+8(FP), DX
@@ -47107,114 +46909,88 @@ TEXT ·sinUsualAVX2Stream(SB), $288-64
 loop:
 	CMPQ        DX, $0x0000000c
 	JB          single
-	VCVTPS2PD   (CX), Y2
-	VCVTPS2PD   16(CX), Y3
-	VCVTPS2PD   32(CX), Y4
+	VCVTPS2PD   (CX), Y0
+	VCVTPS2PD   16(CX), Y1
+	VCVTPS2PD   32(CX), Y2
+	VMULPD      (SP), Y0, Y3
+	VMULPD      (SP), Y1, Y4
 	VMULPD      (SP), Y2, Y5
-	VMULPD      (SP), Y3, Y6
-	VMULPD      (SP), Y4, Y7
+	VANDPD      actkernconst<>+1152(SB), Y3, Y6
+	VANDPD      actkernconst<>+1152(SB), Y4, Y7
 	VANDPD      actkernconst<>+1152(SB), Y5, Y8
-	VANDPD      actkernconst<>+1152(SB), Y6, Y9
-	VANDPD      actkernconst<>+1152(SB), Y7, Y10
-	VCMPPD      $0x11, Y8, Y1, Y8
-	VCMPPD      $0x11, Y9, Y1, Y9
-	VCMPPD      $0x11, Y10, Y1, Y10
-	VORPD       Y9, Y8, Y11
-	VORPD       Y10, Y11, Y11
-	VTESTPD     Y11, Y11
+	VMOVUPD     actkernconst<>+7040(SB), Y9
+	VCMPPD      $0x11, Y6, Y9, Y6
+	VMOVUPD     actkernconst<>+7040(SB), Y9
+	VCMPPD      $0x11, Y7, Y9, Y7
+	VMOVUPD     actkernconst<>+7040(SB), Y9
+	VCMPPD      $0x11, Y8, Y9, Y8
+	VORPD       Y7, Y6, Y9
+	VORPD       Y8, Y9, Y9
+	VTESTPD     Y9, Y9
 	JNE         stop
-	VMULPD      actkernconst<>+8160(SB), Y5, Y8
-	VMULPD      actkernconst<>+8160(SB), Y6, Y9
-	VMULPD      actkernconst<>+8160(SB), Y7, Y10
-	VROUNDPD    $0x08, Y8, Y8
-	VROUNDPD    $0x08, Y9, Y9
-	VROUNDPD    $0x08, Y10, Y10
-	VMOVUPD     actkernconst<>+8192(SB), Y11
-	VFMADD213PD Y5, Y8, Y11
-	VMOVUPD     actkernconst<>+8192(SB), Y12
-	VFMADD213PD Y6, Y9, Y12
-	VMOVUPD     actkernconst<>+8192(SB), Y13
-	VFMADD213PD Y7, Y10, Y13
-	VFMADD231PD actkernconst<>+8224(SB), Y8, Y11
-	VFMADD231PD actkernconst<>+8224(SB), Y9, Y12
-	VFMADD231PD actkernconst<>+8224(SB), Y10, Y13
-	VFMADD231PD actkernconst<>+8256(SB), Y8, Y11
-	VFMADD231PD actkernconst<>+8256(SB), Y9, Y12
-	VFMADD231PD actkernconst<>+8256(SB), Y10, Y13
-	VMULPD      actkernconst<>+4192(SB), Y8, Y14
-	VMOVUPD     Y4, 32(SP)
-	VMULPD      actkernconst<>+4192(SB), Y9, Y4
-	VMOVUPD     Y3, 64(SP)
-	VMULPD      actkernconst<>+4192(SB), Y10, Y3
-	VROUNDPD    $0x09, Y14, Y14
-	VROUNDPD    $0x09, Y4, Y4
-	VROUNDPD    $0x09, Y3, Y3
-	VFMADD213PD Y8, Y0, Y14
-	VFMADD213PD Y9, Y0, Y4
-	VFMADD213PD Y10, Y0, Y3
-	VFMADD213PD actkernconst<>+160(SB), Y0, Y14
-	VFMADD213PD actkernconst<>+160(SB), Y0, Y4
-	VFMADD213PD actkernconst<>+160(SB), Y0, Y3
-	VMULPD      Y11, Y11, Y8
-	VMULPD      Y12, Y12, Y9
-	VMULPD      Y13, Y13, Y10
-	VMOVUPD     Y2, 96(SP)
-	VMULPD      Y8, Y11, Y2
-	VMOVUPD     Y7, 128(SP)
-	VMULPD      Y9, Y12, Y7
-	VMOVUPD     Y6, 160(SP)
-	VMULPD      Y10, Y13, Y6
-	VMOVUPD     Y5, 192(SP)
-	VMOVUPD     actkernconst<>+7424(SB), Y5
-	VFMADD213PD actkernconst<>+7456(SB), Y8, Y5
-	VMOVUPD     Y3, 224(SP)
-	VMOVUPD     actkernconst<>+7424(SB), Y3
-	VFMADD213PD actkernconst<>+7456(SB), Y9, Y3
-	VMOVUPD     Y4, 256(SP)
-	VMOVUPD     actkernconst<>+7424(SB), Y4
-	VFMADD213PD actkernconst<>+7456(SB), Y10, Y4
-	VFMADD213PD actkernconst<>+8288(SB), Y8, Y5
-	VFMADD213PD actkernconst<>+8288(SB), Y9, Y3
-	VFMADD213PD actkernconst<>+8288(SB), Y10, Y4
-	VFMADD213PD actkernconst<>+8320(SB), Y8, Y5
-	VFMADD213PD actkernconst<>+8320(SB), Y9, Y3
-	VFMADD213PD actkernconst<>+8320(SB), Y10, Y4
-	VFMADD213PD actkernconst<>+8352(SB), Y8, Y5
-	VFMADD213PD actkernconst<>+8352(SB), Y9, Y3
-	VFMADD213PD actkernconst<>+8352(SB), Y10, Y4
-	VFMADD213PD actkernconst<>+8384(SB), Y8, Y5
-	VFMADD213PD actkernconst<>+8384(SB), Y9, Y3
-	VFMADD213PD actkernconst<>+8384(SB), Y10, Y4
-	VFMADD213PD Y11, Y2, Y5
-	VFMADD213PD Y12, Y7, Y3
-	VFMADD213PD Y13, Y6, Y4
-	VMULPD      Y14, Y5, Y5
-	VMULPD      256(SP), Y3, Y3
-	VMULPD      224(SP), Y4, Y4
-	VMOVUPD     192(SP), Y2
-	VCMPPD      $0x00, actkernconst<>+576(SB), Y2, Y6
-	VMOVUPD     160(SP), Y7
-	VCMPPD      $0x00, actkernconst<>+576(SB), Y7, Y8
-	VMOVUPD     128(SP), Y9
-	VCMPPD      $0x00, actkernconst<>+576(SB), Y9, Y10
-	VBLENDVPD   Y6, Y2, Y5, Y6
-	VBLENDVPD   Y8, Y7, Y3, Y8
-	VBLENDVPD   Y10, Y9, Y4, Y10
-	VMOVUPD     96(SP), Y2
-	VCMPPD      $0x03, Y2, Y2, Y3
-	VMOVUPD     64(SP), Y4
-	VCMPPD      $0x03, Y4, Y4, Y5
-	VMOVUPD     32(SP), Y7
-	VCMPPD      $0x03, Y7, Y7, Y9
-	VBLENDVPD   Y3, Y2, Y6, Y3
-	VBLENDVPD   Y5, Y4, Y8, Y5
-	VBLENDVPD   Y9, Y7, Y10, Y9
+	VMOVUPD     actkernconst<>+7424(SB), Y6
+	VFMADD213PD actkernconst<>+6816(SB), Y3, Y6
+	VMOVUPD     actkernconst<>+7424(SB), Y7
+	VFMADD213PD actkernconst<>+6816(SB), Y4, Y7
+	VMOVUPD     actkernconst<>+7424(SB), Y8
+	VFMADD213PD actkernconst<>+6816(SB), Y5, Y8
+	VSUBPD      actkernconst<>+6816(SB), Y6, Y9
+	VSUBPD      actkernconst<>+6816(SB), Y7, Y10
+	VSUBPD      actkernconst<>+6816(SB), Y8, Y11
+	VFMADD231PD actkernconst<>+8224(SB), Y9, Y3
+	VFMADD231PD actkernconst<>+8224(SB), Y10, Y4
+	VFMADD231PD actkernconst<>+8224(SB), Y11, Y5
+	VFMADD231PD actkernconst<>+8256(SB), Y9, Y3
+	VFMADD231PD actkernconst<>+8256(SB), Y10, Y4
+	VFMADD231PD actkernconst<>+8256(SB), Y11, Y5
+	VFMADD132PD actkernconst<>+8288(SB), Y3, Y9
+	VFMADD132PD actkernconst<>+8288(SB), Y4, Y10
+	VFMADD132PD actkernconst<>+8288(SB), Y5, Y11
+	VMULPD      Y9, Y9, Y3
+	VMULPD      Y10, Y10, Y4
+	VMULPD      Y11, Y11, Y5
+	VMOVUPD     actkernconst<>+7456(SB), Y12
+	VFMADD213PD actkernconst<>+7488(SB), Y3, Y12
+	VMOVUPD     actkernconst<>+7456(SB), Y13
+	VFMADD213PD actkernconst<>+7488(SB), Y4, Y13
+	VMOVUPD     actkernconst<>+7456(SB), Y14
+	VFMADD213PD actkernconst<>+7488(SB), Y5, Y14
+	VFMADD213PD actkernconst<>+8320(SB), Y3, Y12
+	VFMADD213PD actkernconst<>+8320(SB), Y4, Y13
+	VFMADD213PD actkernconst<>+8320(SB), Y5, Y14
+	VFMADD213PD actkernconst<>+8352(SB), Y3, Y12
+	VFMADD213PD actkernconst<>+8352(SB), Y4, Y13
+	VFMADD213PD actkernconst<>+8352(SB), Y5, Y14
+	VFMADD213PD actkernconst<>+8384(SB), Y3, Y12
+	VFMADD213PD actkernconst<>+8384(SB), Y4, Y13
+	VFMADD213PD actkernconst<>+8384(SB), Y5, Y14
+	VFMADD213PD actkernconst<>+8416(SB), Y3, Y12
+	VFMADD213PD actkernconst<>+8416(SB), Y4, Y13
+	VFMADD213PD actkernconst<>+8416(SB), Y5, Y14
+	VFMADD213PD actkernconst<>+160(SB), Y3, Y12
+	VFMADD213PD actkernconst<>+160(SB), Y4, Y13
+	VFMADD213PD actkernconst<>+160(SB), Y5, Y14
+	VMULPD      Y12, Y9, Y9
+	VMULPD      Y13, Y10, Y10
+	VMULPD      Y14, Y11, Y11
+	VPSLLQ      $0x3f, Y6, Y3
+	VXORPD      Y9, Y3, Y9
+	VPSLLQ      $0x3f, Y7, Y3
+	VXORPD      Y10, Y3, Y10
+	VPSLLQ      $0x3f, Y8, Y3
+	VXORPD      Y11, Y3, Y11
+	VCMPPD      $0x03, Y0, Y0, Y3
+	VCMPPD      $0x03, Y1, Y1, Y4
+	VCMPPD      $0x03, Y2, Y2, Y5
+	VBLENDVPD   Y3, Y0, Y9, Y3
+	VBLENDVPD   Y4, Y1, Y10, Y4
+	VBLENDVPD   Y5, Y2, Y11, Y5
 	VCVTPD2PSY  Y3, X3
 	VMOVNTPS    X3, (AX)
+	VCVTPD2PSY  Y4, X4
+	VMOVNTPS    X4, 16(AX)
 	VCVTPD2PSY  Y5, X5
-	VMOVNTPS    X5, 16(AX)
-	VCVTPD2PSY  Y9, X9
-	VMOVNTPS    X9, 32(AX)
+	VMOVNTPS    X5, 32(AX)
 	ADDQ        $0x00000030, AX
 	ADDQ        $0x00000030, CX
 	SUBQ        $0x0000000c, DX
@@ -47223,38 +46999,34 @@ loop:
 single:
 	CMPQ        DX, $0x00000004
 	JB          tail
-	VCVTPS2PD   (CX), Y2
-	VMULPD      (SP), Y2, Y3
-	VANDPD      actkernconst<>+1152(SB), Y3, Y4
-	VCMPPD      $0x11, Y4, Y1, Y4
-	VTESTPD     Y4, Y4
+	VCVTPS2PD   (CX), Y0
+	VMULPD      (SP), Y0, Y1
+	VANDPD      actkernconst<>+1152(SB), Y1, Y2
+	VMOVUPD     actkernconst<>+7040(SB), Y3
+	VCMPPD      $0x11, Y2, Y3, Y2
+	VTESTPD     Y2, Y2
 	JNE         stop
-	VMULPD      actkernconst<>+8160(SB), Y3, Y4
-	VROUNDPD    $0x08, Y4, Y4
-	VMOVUPD     actkernconst<>+8192(SB), Y5
-	VFMADD213PD Y3, Y4, Y5
-	VFMADD231PD actkernconst<>+8224(SB), Y4, Y5
-	VFMADD231PD actkernconst<>+8256(SB), Y4, Y5
-	VMULPD      actkernconst<>+4192(SB), Y4, Y6
-	VROUNDPD    $0x09, Y6, Y6
-	VFMADD213PD Y4, Y0, Y6
-	VFMADD213PD actkernconst<>+160(SB), Y0, Y6
-	VMULPD      Y5, Y5, Y4
-	VMULPD      Y4, Y5, Y7
-	VMOVUPD     actkernconst<>+7424(SB), Y8
-	VFMADD213PD actkernconst<>+7456(SB), Y4, Y8
-	VFMADD213PD actkernconst<>+8288(SB), Y4, Y8
-	VFMADD213PD actkernconst<>+8320(SB), Y4, Y8
-	VFMADD213PD actkernconst<>+8352(SB), Y4, Y8
-	VFMADD213PD actkernconst<>+8384(SB), Y4, Y8
-	VFMADD213PD Y5, Y7, Y8
-	VMULPD      Y6, Y8, Y8
-	VCMPPD      $0x00, actkernconst<>+576(SB), Y3, Y4
-	VBLENDVPD   Y4, Y3, Y8, Y4
-	VCMPPD      $0x03, Y2, Y2, Y3
-	VBLENDVPD   Y3, Y2, Y4, Y3
-	VCVTPD2PSY  Y3, X3
-	VMOVNTPS    X3, (AX)
+	VMOVUPD     actkernconst<>+7424(SB), Y2
+	VFMADD213PD actkernconst<>+6816(SB), Y1, Y2
+	VSUBPD      actkernconst<>+6816(SB), Y2, Y3
+	VFMADD231PD actkernconst<>+8224(SB), Y3, Y1
+	VFMADD231PD actkernconst<>+8256(SB), Y3, Y1
+	VFMADD132PD actkernconst<>+8288(SB), Y1, Y3
+	VMULPD      Y3, Y3, Y1
+	VMOVUPD     actkernconst<>+7456(SB), Y4
+	VFMADD213PD actkernconst<>+7488(SB), Y1, Y4
+	VFMADD213PD actkernconst<>+8320(SB), Y1, Y4
+	VFMADD213PD actkernconst<>+8352(SB), Y1, Y4
+	VFMADD213PD actkernconst<>+8384(SB), Y1, Y4
+	VFMADD213PD actkernconst<>+8416(SB), Y1, Y4
+	VFMADD213PD actkernconst<>+160(SB), Y1, Y4
+	VMULPD      Y4, Y3, Y3
+	VPSLLQ      $0x3f, Y2, Y1
+	VXORPD      Y3, Y1, Y3
+	VCMPPD      $0x03, Y0, Y0, Y1
+	VBLENDVPD   Y1, Y0, Y3, Y1
+	VCVTPD2PSY  Y1, X1
+	VMOVNTPS    X1, (AX)
 	ADDQ        $0x00000010, AX
 	ADDQ        $0x00000010, CX
 	SUBQ        $0x00000004, DX
@@ -47267,41 +47039,37 @@ tail:
 	MOVQ        DX, SI
 	NEGQ        SI
 	VMOVDQU     32(BX)(SI*4), X15
-	VMASKMOVPS  (CX), X15, X2
-	VCVTPS2PD   X2, Y2
-	VMULPD      (SP), Y2, Y3
-	VANDPD      actkernconst<>+1152(SB), Y3, Y4
-	VCMPPD      $0x11, Y4, Y1, Y4
-	VMOVMSKPD   Y4, CX
+	VMASKMOVPS  (CX), X15, X0
+	VCVTPS2PD   X0, Y0
+	VMULPD      (SP), Y0, Y1
+	VANDPD      actkernconst<>+1152(SB), Y1, Y2
+	VMOVUPD     actkernconst<>+7040(SB), Y3
+	VCMPPD      $0x11, Y2, Y3, Y2
+	VMOVMSKPD   Y2, CX
 	VMOVMSKPS   X15, BX
 	ANDL        BX, CX
 	JNE         stop
-	VMULPD      actkernconst<>+8160(SB), Y3, Y4
-	VROUNDPD    $0x08, Y4, Y4
-	VMOVUPD     actkernconst<>+8192(SB), Y5
-	VFMADD213PD Y3, Y4, Y5
-	VFMADD231PD actkernconst<>+8224(SB), Y4, Y5
-	VFMADD231PD actkernconst<>+8256(SB), Y4, Y5
-	VMULPD      actkernconst<>+4192(SB), Y4, Y6
-	VROUNDPD    $0x09, Y6, Y6
-	VFMADD213PD Y4, Y0, Y6
-	VFMADD213PD actkernconst<>+160(SB), Y0, Y6
-	VMULPD      Y5, Y5, Y4
-	VMULPD      Y4, Y5, Y7
-	VMOVUPD     actkernconst<>+7424(SB), Y8
-	VFMADD213PD actkernconst<>+7456(SB), Y4, Y8
-	VFMADD213PD actkernconst<>+8288(SB), Y4, Y8
-	VFMADD213PD actkernconst<>+8320(SB), Y4, Y8
-	VFMADD213PD actkernconst<>+8352(SB), Y4, Y8
-	VFMADD213PD actkernconst<>+8384(SB), Y4, Y8
-	VFMADD213PD Y5, Y7, Y8
-	VMULPD      Y6, Y8, Y8
-	VCMPPD      $0x00, actkernconst<>+576(SB), Y3, Y4
-	VBLENDVPD   Y4, Y3, Y8, Y4
-	VCMPPD      $0x03, Y2, Y2, Y3
-	VBLENDVPD   Y3, Y2, Y4, Y3
-	VCVTPD2PSY  Y3, X3
-	VMASKMOVPS  X3, X15, (AX)
+	VMOVUPD     actkernconst<>+7424(SB), Y2
+	VFMADD213PD actkernconst<>+6816(SB), Y1, Y2
+	VSUBPD      actkernconst<>+6816(SB), Y2, Y3
+	VFMADD231PD actkernconst<>+8224(SB), Y3, Y1
+	VFMADD231PD actkernconst<>+8256(SB), Y3, Y1
+	VFMADD132PD actkernconst<>+8288(SB), Y1, Y3
+	VMULPD      Y3, Y3, Y1
+	VMOVUPD     actkernconst<>+7456(SB), Y4
+	VFMADD213PD actkernconst<>+7488(SB), Y1, Y4
+	VFMADD213PD actkernconst<>+8320(SB), Y1, Y4
+	VFMADD213PD actkernconst<>+8352(SB), Y1, Y4
+	VFMADD213PD actkernconst<>+8384(SB), Y1, Y4
+	VFMADD213PD actkernconst<>+8416(SB), Y1, Y4
+	VFMADD213PD actkernconst<>+160(SB), Y1, Y4
+	VMULPD      Y4, Y3, Y3
+	VPSLLQ      $0x3f, Y2, Y1
+	VXORPD      Y3, Y1, Y3
+	VCMPPD      $0x03, Y0, Y0, Y1
+	VBLENDVPD   Y1, Y0, Y3, Y1
+	VCVTPD2PSY  Y1, X1
+	VMASKMOVPS  X1, X15, (AX)
 
 done:
 	MOVQ dst_len+8(FP), AX
@@ -47375,14 +47143,14 @@ loop:
 	VRNDSCALEPD      $0x09, Z14, Z14
 	VRNDSCALEPD      $0x09, Z15, Z15
 	VRNDSCALEPD      $0x09, Z16, Z16
-	VSUBPD.BCST      actkernconst<>+6528(SB), Z9, Z17
-	VSUBPD.BCST      actkernconst<>+6528(SB), Z10, Z18
-	VSUBPD.BCST      actkernconst<>+6528(SB), Z11, Z19
-	VSUBPD.BCST      actkernconst<>+6528(SB), Z12, Z20
-	VFMADD231PD.BCST actkernconst<>+6464(SB), Z13, Z17
-	VFMADD231PD.BCST actkernconst<>+6464(SB), Z14, Z18
-	VFMADD231PD.BCST actkernconst<>+6464(SB), Z15, Z19
-	VFMADD231PD.BCST actkernconst<>+6464(SB), Z16, Z20
+	VSUBPD.BCST      actkernconst<>+6536(SB), Z9, Z17
+	VSUBPD.BCST      actkernconst<>+6536(SB), Z10, Z18
+	VSUBPD.BCST      actkernconst<>+6536(SB), Z11, Z19
+	VSUBPD.BCST      actkernconst<>+6536(SB), Z12, Z20
+	VFMADD231PD.BCST actkernconst<>+6472(SB), Z13, Z17
+	VFMADD231PD.BCST actkernconst<>+6472(SB), Z14, Z18
+	VFMADD231PD.BCST actkernconst<>+6472(SB), Z15, Z19
+	VFMADD231PD.BCST actkernconst<>+6472(SB), Z16, Z20
 	VBROADCASTSD     actkernconst<>+6360(SB), Z21
 	VSUBPD           Z9, Z21, Z9
 	VBROADCASTSD     actkernconst<>+6360(SB), Z21
@@ -47412,79 +47180,79 @@ loop:
 	VSUBPD.BCST      actkernconst<>+6320(SB), Z15, K4, Z15
 	VSUBPD.BCST      actkernconst<>+6320(SB), Z16, K3, Z16
 	VBROADCASTSD     actkernconst<>+6368(SB), Z21
-	VBLENDMPD.BCST   actkernconst<>+6472(SB), Z21, K5, Z22
+	VBLENDMPD.BCST   actkernconst<>+6480(SB), Z21, K5, Z22
 	VBROADCASTSD     actkernconst<>+6368(SB), Z21
-	VBLENDMPD.BCST   actkernconst<>+6472(SB), Z21, K2, Z23
+	VBLENDMPD.BCST   actkernconst<>+6480(SB), Z21, K2, Z23
 	VBROADCASTSD     actkernconst<>+6368(SB), Z21
-	VBLENDMPD.BCST   actkernconst<>+6472(SB), Z21, K4, Z24
+	VBLENDMPD.BCST   actkernconst<>+6480(SB), Z21, K4, Z24
 	VBROADCASTSD     actkernconst<>+6368(SB), Z21
-	VBLENDMPD.BCST   actkernconst<>+6472(SB), Z21, K3, Z25
+	VBLENDMPD.BCST   actkernconst<>+6480(SB), Z21, K3, Z25
 	VBROADCASTSD     actkernconst<>+6376(SB), Z21
-	VBLENDMPD.BCST   actkernconst<>+6480(SB), Z21, K5, Z26
+	VBLENDMPD.BCST   actkernconst<>+6488(SB), Z21, K5, Z26
 	VBROADCASTSD     actkernconst<>+6376(SB), Z21
-	VBLENDMPD.BCST   actkernconst<>+6480(SB), Z21, K2, Z27
+	VBLENDMPD.BCST   actkernconst<>+6488(SB), Z21, K2, Z27
 	VBROADCASTSD     actkernconst<>+6376(SB), Z21
-	VBLENDMPD.BCST   actkernconst<>+6480(SB), Z21, K4, Z28
+	VBLENDMPD.BCST   actkernconst<>+6488(SB), Z21, K4, Z28
 	VBROADCASTSD     actkernconst<>+6376(SB), Z21
-	VBLENDMPD.BCST   actkernconst<>+6480(SB), Z21, K3, Z29
+	VBLENDMPD.BCST   actkernconst<>+6488(SB), Z21, K3, Z29
 	VBROADCASTSD     actkernconst<>+6384(SB), Z21
-	VBLENDMPD.BCST   actkernconst<>+6488(SB), Z21, K5, Z30
+	VBLENDMPD.BCST   actkernconst<>+6496(SB), Z21, K5, Z30
 	VBROADCASTSD     actkernconst<>+6384(SB), Z21
-	VBLENDMPD.BCST   actkernconst<>+6488(SB), Z21, K2, Z31
+	VBLENDMPD.BCST   actkernconst<>+6496(SB), Z21, K2, Z31
 	VBROADCASTSD     actkernconst<>+6384(SB), Z21
 	VMOVUPD          Z4, 56(SP)
-	VBLENDMPD.BCST   actkernconst<>+6488(SB), Z21, K4, Z4
+	VBLENDMPD.BCST   actkernconst<>+6496(SB), Z21, K4, Z4
 	VBROADCASTSD     actkernconst<>+6384(SB), Z21
 	VMOVUPD          Z3, 120(SP)
-	VBLENDMPD.BCST   actkernconst<>+6488(SB), Z21, K3, Z3
+	VBLENDMPD.BCST   actkernconst<>+6496(SB), Z21, K3, Z3
 	VBROADCASTSD     actkernconst<>+6392(SB), Z21
 	VMOVUPD          Z2, 184(SP)
-	VBLENDMPD.BCST   actkernconst<>+6496(SB), Z21, K5, Z2
+	VBLENDMPD.BCST   actkernconst<>+6504(SB), Z21, K5, Z2
 	VBROADCASTSD     actkernconst<>+6392(SB), Z21
 	VMOVUPD          Z1, 248(SP)
-	VBLENDMPD.BCST   actkernconst<>+6496(SB), Z21, K2, Z1
+	VBLENDMPD.BCST   actkernconst<>+6504(SB), Z21, K2, Z1
 	VBROADCASTSD     actkernconst<>+6392(SB), Z21
 	VMOVUPD          Z8, 312(SP)
-	VBLENDMPD.BCST   actkernconst<>+6496(SB), Z21, K4, Z8
+	VBLENDMPD.BCST   actkernconst<>+6504(SB), Z21, K4, Z8
 	VBROADCASTSD     actkernconst<>+6392(SB), Z21
 	VMOVUPD          Z7, 376(SP)
-	VBLENDMPD.BCST   actkernconst<>+6496(SB), Z21, K3, Z7
+	VBLENDMPD.BCST   actkernconst<>+6504(SB), Z21, K3, Z7
 	VBROADCASTSD     actkernconst<>+6400(SB), Z21
 	VMOVUPD          Z6, 440(SP)
-	VBLENDMPD.BCST   actkernconst<>+6568(SB), Z21, K5, Z6
+	VBLENDMPD.BCST   actkernconst<>+6576(SB), Z21, K5, Z6
 	VBROADCASTSD     actkernconst<>+6400(SB), Z21
 	VMOVUPD          Z5, 504(SP)
-	VBLENDMPD.BCST   actkernconst<>+6568(SB), Z21, K2, Z5
+	VBLENDMPD.BCST   actkernconst<>+6576(SB), Z21, K2, Z5
 	VBROADCASTSD     actkernconst<>+6400(SB), Z21
 	VMOVUPD          Z12, 568(SP)
-	VBLENDMPD.BCST   actkernconst<>+6568(SB), Z21, K4, Z12
+	VBLENDMPD.BCST   actkernconst<>+6576(SB), Z21, K4, Z12
 	VBROADCASTSD     actkernconst<>+6400(SB), Z21
 	VMOVUPD          Z11, 632(SP)
-	VBLENDMPD.BCST   actkernconst<>+6568(SB), Z21, K3, Z11
+	VBLENDMPD.BCST   actkernconst<>+6576(SB), Z21, K3, Z11
 	VBROADCASTSD     actkernconst<>+6408(SB), Z21
 	VMOVUPD          Z10, 696(SP)
-	VBLENDMPD.BCST   actkernconst<>+6576(SB), Z21, K5, Z10
+	VBLENDMPD.BCST   actkernconst<>+6584(SB), Z21, K5, Z10
 	VBROADCASTSD     actkernconst<>+6408(SB), Z21
 	VMOVUPD          Z9, 760(SP)
-	VBLENDMPD.BCST   actkernconst<>+6576(SB), Z21, K2, Z9
+	VBLENDMPD.BCST   actkernconst<>+6584(SB), Z21, K2, Z9
 	VBROADCASTSD     actkernconst<>+6408(SB), Z21
 	VMOVUPD          Z20, 824(SP)
-	VBLENDMPD.BCST   actkernconst<>+6576(SB), Z21, K4, Z20
+	VBLENDMPD.BCST   actkernconst<>+6584(SB), Z21, K4, Z20
 	VBROADCASTSD     actkernconst<>+6408(SB), Z21
 	VMOVUPD          Z19, 888(SP)
-	VBLENDMPD.BCST   actkernconst<>+6576(SB), Z21, K3, Z19
+	VBLENDMPD.BCST   actkernconst<>+6584(SB), Z21, K3, Z19
 	VBROADCASTSD     actkernconst<>+6416(SB), Z21
 	VMOVUPD          Z18, 952(SP)
-	VBLENDMPD.BCST   actkernconst<>+6584(SB), Z21, K5, Z18
+	VBLENDMPD.BCST   actkernconst<>+6592(SB), Z21, K5, Z18
 	VBROADCASTSD     actkernconst<>+6416(SB), Z21
 	VMOVUPD          Z17, 1016(SP)
-	VBLENDMPD.BCST   actkernconst<>+6584(SB), Z21, K2, Z17
+	VBLENDMPD.BCST   actkernconst<>+6592(SB), Z21, K2, Z17
 	VBROADCASTSD     actkernconst<>+6416(SB), Z21
 	VMOVUPD          Z17, 1080(SP)
-	VBLENDMPD.BCST   actkernconst<>+6584(SB), Z21, K4, Z17
+	VBLENDMPD.BCST   actkernconst<>+6592(SB), Z21, K4, Z17
 	VBROADCASTSD     actkernconst<>+6416(SB), Z21
 	VMOVUPD          Z17, 1144(SP)
-	VBLENDMPD.BCST   actkernconst<>+6584(SB), Z21, K3, Z17
+	VBLENDMPD.BCST   actkernconst<>+6592(SB), Z21, K3, Z17
 	VBROADCASTSD     actkernconst<>+6328(SB), Z21
 	VCMPPD           $0x12, Z13, Z21, K2
 	VBROADCASTSD     actkernconst<>+6328(SB), Z21
@@ -47513,82 +47281,82 @@ loop:
 	VBLENDMPD.BCST   actkernconst<>+6312(SB), Z1, K3, Z1
 	VBLENDMPD.BCST   actkernconst<>+6312(SB), Z8, K4, Z8
 	VBLENDMPD.BCST   actkernconst<>+6312(SB), Z7, K5, Z7
-	VBLENDMPD.BCST   actkernconst<>+6536(SB), Z6, K2, Z6
-	VBLENDMPD.BCST   actkernconst<>+6536(SB), Z5, K3, Z5
-	VBLENDMPD.BCST   actkernconst<>+6536(SB), Z12, K4, Z12
-	VBLENDMPD.BCST   actkernconst<>+6536(SB), Z11, K5, Z11
-	VBLENDMPD.BCST   actkernconst<>+6544(SB), Z10, K2, Z10
-	VBLENDMPD.BCST   actkernconst<>+6544(SB), Z9, K3, Z9
-	VBLENDMPD.BCST   actkernconst<>+6544(SB), Z20, K4, Z20
-	VBLENDMPD.BCST   actkernconst<>+6544(SB), Z19, K5, Z19
-	VBLENDMPD.BCST   actkernconst<>+6552(SB), Z18, K2, Z18
+	VBLENDMPD.BCST   actkernconst<>+6544(SB), Z6, K2, Z6
+	VBLENDMPD.BCST   actkernconst<>+6544(SB), Z5, K3, Z5
+	VBLENDMPD.BCST   actkernconst<>+6544(SB), Z12, K4, Z12
+	VBLENDMPD.BCST   actkernconst<>+6544(SB), Z11, K5, Z11
+	VBLENDMPD.BCST   actkernconst<>+6552(SB), Z10, K2, Z10
+	VBLENDMPD.BCST   actkernconst<>+6552(SB), Z9, K3, Z9
+	VBLENDMPD.BCST   actkernconst<>+6552(SB), Z20, K4, Z20
+	VBLENDMPD.BCST   actkernconst<>+6552(SB), Z19, K5, Z19
+	VBLENDMPD.BCST   actkernconst<>+6560(SB), Z18, K2, Z18
 	VMOVUPD          1080(SP), Z21
-	VBLENDMPD.BCST   actkernconst<>+6552(SB), Z21, K3, Z21
+	VBLENDMPD.BCST   actkernconst<>+6560(SB), Z21, K3, Z21
 	VMOVUPD          Z7, 1080(SP)
 	VMOVUPD          1144(SP), Z7
-	VBLENDMPD.BCST   actkernconst<>+6552(SB), Z7, K4, Z7
-	VBLENDMPD.BCST   actkernconst<>+6552(SB), Z17, K5, Z17
+	VBLENDMPD.BCST   actkernconst<>+6560(SB), Z7, K4, Z7
+	VBLENDMPD.BCST   actkernconst<>+6560(SB), Z17, K5, Z17
 	VMOVUPD          Z8, 1144(SP)
 	VBROADCASTSD     actkernconst<>+6424(SB), Z8
 	VMOVUPD          Z1, 1208(SP)
-	VBLENDMPD.BCST   actkernconst<>+6560(SB), Z8, K2, Z1
+	VBLENDMPD.BCST   actkernconst<>+6568(SB), Z8, K2, Z1
 	VBROADCASTSD     actkernconst<>+6424(SB), Z8
 	VMOVUPD          Z1, 1272(SP)
-	VBLENDMPD.BCST   actkernconst<>+6560(SB), Z8, K3, Z1
+	VBLENDMPD.BCST   actkernconst<>+6568(SB), Z8, K3, Z1
 	VBROADCASTSD     actkernconst<>+6424(SB), Z8
 	VMOVUPD          Z1, 1336(SP)
-	VBLENDMPD.BCST   actkernconst<>+6560(SB), Z8, K4, Z1
+	VBLENDMPD.BCST   actkernconst<>+6568(SB), Z8, K4, Z1
 	VBROADCASTSD     actkernconst<>+6424(SB), Z8
 	VMOVUPD          Z1, 1400(SP)
-	VBLENDMPD.BCST   actkernconst<>+6560(SB), Z8, K5, Z1
+	VBLENDMPD.BCST   actkernconst<>+6568(SB), Z8, K5, Z1
 	VBROADCASTSD     actkernconst<>+6288(SB), Z8
 	VMOVUPD          Z1, 1464(SP)
-	VBLENDMPD.BCST   actkernconst<>+6472(SB), Z8, K2, Z1
+	VBLENDMPD.BCST   actkernconst<>+6480(SB), Z8, K2, Z1
 	VBROADCASTSD     actkernconst<>+6288(SB), Z8
 	VMOVUPD          Z1, 1528(SP)
-	VBLENDMPD.BCST   actkernconst<>+6472(SB), Z8, K3, Z1
+	VBLENDMPD.BCST   actkernconst<>+6480(SB), Z8, K3, Z1
 	VBROADCASTSD     actkernconst<>+6288(SB), Z8
 	VMOVUPD          Z1, 1592(SP)
-	VBLENDMPD.BCST   actkernconst<>+6472(SB), Z8, K4, Z1
+	VBLENDMPD.BCST   actkernconst<>+6480(SB), Z8, K4, Z1
 	VBROADCASTSD     actkernconst<>+6288(SB), Z8
 	VMOVUPD          Z1, 1656(SP)
-	VBLENDMPD.BCST   actkernconst<>+6472(SB), Z8, K5, Z1
+	VBLENDMPD.BCST   actkernconst<>+6480(SB), Z8, K5, Z1
 	VBROADCASTSD     actkernconst<>+6296(SB), Z8
 	VMOVUPD          Z1, 1720(SP)
-	VBLENDMPD.BCST   actkernconst<>+6480(SB), Z8, K2, Z1
+	VBLENDMPD.BCST   actkernconst<>+6488(SB), Z8, K2, Z1
 	VBROADCASTSD     actkernconst<>+6296(SB), Z8
 	VMOVUPD          Z1, 1784(SP)
-	VBLENDMPD.BCST   actkernconst<>+6480(SB), Z8, K3, Z1
+	VBLENDMPD.BCST   actkernconst<>+6488(SB), Z8, K3, Z1
 	VBROADCASTSD     actkernconst<>+6296(SB), Z8
 	VMOVUPD          Z1, 1848(SP)
-	VBLENDMPD.BCST   actkernconst<>+6480(SB), Z8, K4, Z1
+	VBLENDMPD.BCST   actkernconst<>+6488(SB), Z8, K4, Z1
 	VBROADCASTSD     actkernconst<>+6296(SB), Z8
 	VMOVUPD          Z1, 1912(SP)
-	VBLENDMPD.BCST   actkernconst<>+6480(SB), Z8, K5, Z1
+	VBLENDMPD.BCST   actkernconst<>+6488(SB), Z8, K5, Z1
 	VBROADCASTSD     actkernconst<>+6304(SB), Z8
 	VMOVUPD          Z1, 1976(SP)
-	VBLENDMPD.BCST   actkernconst<>+6488(SB), Z8, K2, Z1
+	VBLENDMPD.BCST   actkernconst<>+6496(SB), Z8, K2, Z1
 	VBROADCASTSD     actkernconst<>+6304(SB), Z8
 	VMOVUPD          Z1, 2040(SP)
-	VBLENDMPD.BCST   actkernconst<>+6488(SB), Z8, K3, Z1
+	VBLENDMPD.BCST   actkernconst<>+6496(SB), Z8, K3, Z1
 	VBROADCASTSD     actkernconst<>+6304(SB), Z8
 	VMOVUPD          Z1, 2104(SP)
-	VBLENDMPD.BCST   actkernconst<>+6488(SB), Z8, K4, Z1
+	VBLENDMPD.BCST   actkernconst<>+6496(SB), Z8, K4, Z1
 	VBROADCASTSD     actkernconst<>+6304(SB), Z8
 	VMOVUPD          Z1, 2168(SP)
-	VBLENDMPD.BCST   actkernconst<>+6488(SB), Z8, K5, Z1
+	VBLENDMPD.BCST   actkernconst<>+6496(SB), Z8, K5, Z1
 	VBROADCASTSD     actkernconst<>+6312(SB), Z8
 	VMOVUPD          Z1, 2232(SP)
-	VBLENDMPD.BCST   actkernconst<>+6496(SB), Z8, K2, Z1
+	VBLENDMPD.BCST   actkernconst<>+6504(SB), Z8, K2, Z1
 	VBROADCASTSD     actkernconst<>+6312(SB), Z8
 	VMOVUPD          Z1, 2296(SP)
-	VBLENDMPD.BCST   actkernconst<>+6496(SB), Z8, K3, Z1
+	VBLENDMPD.BCST   actkernconst<>+6504(SB), Z8, K3, Z1
 	VBROADCASTSD     actkernconst<>+6312(SB), Z8
 	VMOVUPD          Z1, 2360(SP)
-	VBLENDMPD.BCST   actkernconst<>+6496(SB), Z8, K4, Z1
+	VBLENDMPD.BCST   actkernconst<>+6504(SB), Z8, K4, Z1
 	VBROADCASTSD     actkernconst<>+6312(SB), Z8
 	VMOVUPD          Z1, 2424(SP)
-	VBLENDMPD.BCST   actkernconst<>+6496(SB), Z8, K5, Z1
+	VBLENDMPD.BCST   actkernconst<>+6504(SB), Z8, K5, Z1
 	VBROADCASTSD     actkernconst<>+5152(SB), Z8
 	VCMPPD           $0x12, Z13, Z8, K2
 	VBROADCASTSD     actkernconst<>+5152(SB), Z8
@@ -47722,50 +47490,50 @@ loop:
 	VSCALEFPD        Z12, Z23, Z23
 	VSCALEFPD        Z14, Z24, Z24
 	VSCALEFPD        Z16, Z5, Z5
-	VADDPD.BCST      actkernconst<>+6464(SB), Z6, Z7
-	VADDPD.BCST      actkernconst<>+6464(SB), Z11, Z12
-	VADDPD.BCST      actkernconst<>+6464(SB), Z13, Z14
-	VADDPD.BCST      actkernconst<>+6464(SB), Z15, Z16
+	VADDPD.BCST      actkernconst<>+6472(SB), Z6, Z7
+	VADDPD.BCST      actkernconst<>+6472(SB), Z11, Z12
+	VADDPD.BCST      actkernconst<>+6472(SB), Z13, Z14
+	VADDPD.BCST      actkernconst<>+6472(SB), Z15, Z16
 	VSCALEFPD        Z7, Z26, Z26
 	VSCALEFPD        Z12, Z27, Z27
 	VSCALEFPD        Z14, Z17, Z17
 	VSCALEFPD        Z16, Z25, Z25
-	VADDPD.BCST      actkernconst<>+6592(SB), Z6, Z7
-	VADDPD.BCST      actkernconst<>+6592(SB), Z11, Z12
-	VADDPD.BCST      actkernconst<>+6592(SB), Z13, Z14
-	VADDPD.BCST      actkernconst<>+6592(SB), Z15, Z16
-	VSCALEFPD        Z7, Z30, Z30
-	VSCALEFPD        Z12, Z31, Z31
-	VSCALEFPD        Z14, Z4, Z4
-	VSCALEFPD        Z16, Z3, Z3
 	VADDPD.BCST      actkernconst<>+6600(SB), Z6, Z7
 	VADDPD.BCST      actkernconst<>+6600(SB), Z11, Z12
 	VADDPD.BCST      actkernconst<>+6600(SB), Z13, Z14
 	VADDPD.BCST      actkernconst<>+6600(SB), Z15, Z16
+	VSCALEFPD        Z7, Z30, Z30
+	VSCALEFPD        Z12, Z31, Z31
+	VSCALEFPD        Z14, Z4, Z4
+	VSCALEFPD        Z16, Z3, Z3
+	VADDPD.BCST      actkernconst<>+6608(SB), Z6, Z7
+	VADDPD.BCST      actkernconst<>+6608(SB), Z11, Z12
+	VADDPD.BCST      actkernconst<>+6608(SB), Z13, Z14
+	VADDPD.BCST      actkernconst<>+6608(SB), Z15, Z16
 	VSCALEFPD        Z7, Z2, Z2
 	VSCALEFPD        Z12, Z8, Z8
 	VSCALEFPD        Z14, Z29, Z29
 	VSCALEFPD        Z16, Z28, Z28
-	VADDPD.BCST      actkernconst<>+6608(SB), Z6, Z6
-	VADDPD.BCST      actkernconst<>+6608(SB), Z11, Z11
-	VADDPD.BCST      actkernconst<>+6608(SB), Z13, Z13
-	VADDPD.BCST      actkernconst<>+6608(SB), Z15, Z15
+	VADDPD.BCST      actkernconst<>+6616(SB), Z6, Z6
+	VADDPD.BCST      actkernconst<>+6616(SB), Z11, Z11
+	VADDPD.BCST      actkernconst<>+6616(SB), Z13, Z13
+	VADDPD.BCST      actkernconst<>+6616(SB), Z15, Z15
 	VSCALEFPD        Z6, Z10, Z10
 	VSCALEFPD        Z11, Z9, Z9
 	VSCALEFPD        Z13, Z20, Z20
 	VSCALEFPD        Z15, Z1, Z1
-	VMULPD.BCST      actkernconst<>+6456(SB), Z22, Z6
-	VMULPD.BCST      actkernconst<>+6456(SB), Z23, Z7
-	VMULPD.BCST      actkernconst<>+6456(SB), Z24, Z11
-	VMULPD.BCST      actkernconst<>+6456(SB), Z5, Z12
+	VMULPD.BCST      actkernconst<>+6464(SB), Z22, Z6
+	VMULPD.BCST      actkernconst<>+6464(SB), Z23, Z7
+	VMULPD.BCST      actkernconst<>+6464(SB), Z24, Z11
+	VMULPD.BCST      actkernconst<>+6464(SB), Z5, Z12
 	VRNDSCALEPD      $0x08, Z6, Z6
 	VRNDSCALEPD      $0x08, Z7, Z7
 	VRNDSCALEPD      $0x08, Z11, Z11
 	VRNDSCALEPD      $0x08, Z12, Z12
-	VFMADD132PD.BCST actkernconst<>+6448(SB), Z22, Z6
-	VFMADD132PD.BCST actkernconst<>+6448(SB), Z23, Z7
-	VFMADD132PD.BCST actkernconst<>+6448(SB), Z24, Z11
-	VFMADD132PD.BCST actkernconst<>+6448(SB), Z5, Z12
+	VFMADD132PD.BCST actkernconst<>+6456(SB), Z22, Z6
+	VFMADD132PD.BCST actkernconst<>+6456(SB), Z23, Z7
+	VFMADD132PD.BCST actkernconst<>+6456(SB), Z24, Z11
+	VFMADD132PD.BCST actkernconst<>+6456(SB), Z5, Z12
 	VADDPD           Z0, Z26, Z5
 	VADDPD           Z0, Z27, Z13
 	VADDPD           Z0, Z17, Z14
@@ -47782,14 +47550,14 @@ loop:
 	VADDPD           Z13, Z7, Z7
 	VADDPD           Z14, Z11, Z11
 	VADDPD           Z15, Z12, Z12
-	VADDPD.BCST      actkernconst<>+6504(SB), Z30, Z5
-	VADDPD.BCST      actkernconst<>+6504(SB), Z31, Z13
-	VADDPD.BCST      actkernconst<>+6504(SB), Z4, Z14
-	VADDPD.BCST      actkernconst<>+6504(SB), Z3, Z15
-	VSUBPD.BCST      actkernconst<>+6504(SB), Z5, Z5
-	VSUBPD.BCST      actkernconst<>+6504(SB), Z13, Z13
-	VSUBPD.BCST      actkernconst<>+6504(SB), Z14, Z14
-	VSUBPD.BCST      actkernconst<>+6504(SB), Z15, Z15
+	VADDPD.BCST      actkernconst<>+6512(SB), Z30, Z5
+	VADDPD.BCST      actkernconst<>+6512(SB), Z31, Z13
+	VADDPD.BCST      actkernconst<>+6512(SB), Z4, Z14
+	VADDPD.BCST      actkernconst<>+6512(SB), Z3, Z15
+	VSUBPD.BCST      actkernconst<>+6512(SB), Z5, Z5
+	VSUBPD.BCST      actkernconst<>+6512(SB), Z13, Z13
+	VSUBPD.BCST      actkernconst<>+6512(SB), Z14, Z14
+	VSUBPD.BCST      actkernconst<>+6512(SB), Z15, Z15
 	VSUBPD           Z5, Z30, Z30
 	VSUBPD           Z13, Z31, Z31
 	VSUBPD           Z14, Z4, Z4
@@ -47798,14 +47566,14 @@ loop:
 	VADDPD           Z13, Z27, Z27
 	VADDPD           Z14, Z17, Z17
 	VADDPD           Z15, Z25, Z25
-	VADDPD.BCST      actkernconst<>+6512(SB), Z2, Z5
-	VADDPD.BCST      actkernconst<>+6512(SB), Z8, Z13
-	VADDPD.BCST      actkernconst<>+6512(SB), Z29, Z14
-	VADDPD.BCST      actkernconst<>+6512(SB), Z28, Z15
-	VSUBPD.BCST      actkernconst<>+6512(SB), Z5, Z5
-	VSUBPD.BCST      actkernconst<>+6512(SB), Z13, Z13
-	VSUBPD.BCST      actkernconst<>+6512(SB), Z14, Z14
-	VSUBPD.BCST      actkernconst<>+6512(SB), Z15, Z15
+	VADDPD.BCST      actkernconst<>+6520(SB), Z2, Z5
+	VADDPD.BCST      actkernconst<>+6520(SB), Z8, Z13
+	VADDPD.BCST      actkernconst<>+6520(SB), Z29, Z14
+	VADDPD.BCST      actkernconst<>+6520(SB), Z28, Z15
+	VSUBPD.BCST      actkernconst<>+6520(SB), Z5, Z5
+	VSUBPD.BCST      actkernconst<>+6520(SB), Z13, Z13
+	VSUBPD.BCST      actkernconst<>+6520(SB), Z14, Z14
+	VSUBPD.BCST      actkernconst<>+6520(SB), Z15, Z15
 	VSUBPD           Z5, Z2, Z2
 	VSUBPD           Z13, Z8, Z8
 	VSUBPD           Z14, Z29, Z29
@@ -47834,18 +47602,18 @@ loop:
 	VFMADD213PD      Z19, Z9, Z7
 	VFMADD213PD      Z20, Z13, Z11
 	VFMADD213PD      Z21, Z15, Z12
-	VMULPD.BCST      actkernconst<>+6456(SB), Z5, Z18
-	VMULPD.BCST      actkernconst<>+6456(SB), Z10, Z19
-	VMULPD.BCST      actkernconst<>+6456(SB), Z14, Z20
-	VMULPD.BCST      actkernconst<>+6456(SB), Z16, Z21
+	VMULPD.BCST      actkernconst<>+6464(SB), Z5, Z18
+	VMULPD.BCST      actkernconst<>+6464(SB), Z10, Z19
+	VMULPD.BCST      actkernconst<>+6464(SB), Z14, Z20
+	VMULPD.BCST      actkernconst<>+6464(SB), Z16, Z21
 	VRNDSCALEPD      $0x08, Z18, Z18
 	VRNDSCALEPD      $0x08, Z19, Z19
 	VRNDSCALEPD      $0x08, Z20, Z20
 	VRNDSCALEPD      $0x08, Z21, Z21
-	VFMADD132PD.BCST actkernconst<>+6448(SB), Z5, Z18
-	VFMADD132PD.BCST actkernconst<>+6448(SB), Z10, Z19
-	VFMADD132PD.BCST actkernconst<>+6448(SB), Z14, Z20
-	VFMADD132PD.BCST actkernconst<>+6448(SB), Z16, Z21
+	VFMADD132PD.BCST actkernconst<>+6456(SB), Z5, Z18
+	VFMADD132PD.BCST actkernconst<>+6456(SB), Z10, Z19
+	VFMADD132PD.BCST actkernconst<>+6456(SB), Z14, Z20
+	VFMADD132PD.BCST actkernconst<>+6456(SB), Z16, Z21
 	VADDPD           Z6, Z18, Z18
 	VADDPD           Z7, Z19, Z19
 	VADDPD           Z11, Z20, Z20
@@ -48008,26 +47776,26 @@ loop:
 	VADDPD           696(SP), Z24, Z24
 	VADDPD           632(SP), Z28, Z28
 	VADDPD           568(SP), Z29, Z29
-	VMULPD.BCST      actkernconst<>+6280(SB), Z6, Z5
-	VMULPD.BCST      actkernconst<>+6280(SB), Z7, Z8
-	VMULPD.BCST      actkernconst<>+6280(SB), Z9, Z11
-	VMULPD.BCST      actkernconst<>+6280(SB), Z10, Z12
+	VMULPD.BCST      actkernconst<>+6272(SB), Z6, Z5
+	VMULPD.BCST      actkernconst<>+6272(SB), Z7, Z8
+	VMULPD.BCST      actkernconst<>+6272(SB), Z9, Z11
+	VMULPD.BCST      actkernconst<>+6272(SB), Z10, Z12
 	VXORPD.BCST      actkernconst<>+2208(SB), Z5, Z13
 	VXORPD.BCST      actkernconst<>+2208(SB), Z8, Z15
 	VXORPD.BCST      actkernconst<>+2208(SB), Z11, Z16
 	VXORPD.BCST      actkernconst<>+2208(SB), Z12, Z17
-	VFMADD231PD.BCST actkernconst<>+6280(SB), Z6, Z13
-	VFMADD231PD.BCST actkernconst<>+6280(SB), Z7, Z15
-	VFMADD231PD.BCST actkernconst<>+6280(SB), Z9, Z16
-	VFMADD231PD.BCST actkernconst<>+6280(SB), Z10, Z17
-	VMULPD.BCST      actkernconst<>+6280(SB), Z14, Z14
-	VMULPD.BCST      actkernconst<>+6280(SB), Z24, Z24
-	VMULPD.BCST      actkernconst<>+6280(SB), Z28, Z28
-	VMULPD.BCST      actkernconst<>+6280(SB), Z29, Z29
-	VFMADD132PD.BCST actkernconst<>+6520(SB), Z14, Z6
-	VFMADD132PD.BCST actkernconst<>+6520(SB), Z24, Z7
-	VFMADD132PD.BCST actkernconst<>+6520(SB), Z28, Z9
-	VFMADD132PD.BCST actkernconst<>+6520(SB), Z29, Z10
+	VFMADD231PD.BCST actkernconst<>+6272(SB), Z6, Z13
+	VFMADD231PD.BCST actkernconst<>+6272(SB), Z7, Z15
+	VFMADD231PD.BCST actkernconst<>+6272(SB), Z9, Z16
+	VFMADD231PD.BCST actkernconst<>+6272(SB), Z10, Z17
+	VMULPD.BCST      actkernconst<>+6272(SB), Z14, Z14
+	VMULPD.BCST      actkernconst<>+6272(SB), Z24, Z24
+	VMULPD.BCST      actkernconst<>+6272(SB), Z28, Z28
+	VMULPD.BCST      actkernconst<>+6272(SB), Z29, Z29
+	VFMADD132PD.BCST actkernconst<>+6528(SB), Z14, Z6
+	VFMADD132PD.BCST actkernconst<>+6528(SB), Z24, Z7
+	VFMADD132PD.BCST actkernconst<>+6528(SB), Z28, Z9
+	VFMADD132PD.BCST actkernconst<>+6528(SB), Z29, Z10
 	VADDPD           Z6, Z13, Z13
 	VADDPD           Z7, Z15, Z15
 	VADDPD           Z9, Z16, Z16
@@ -48052,18 +47820,18 @@ loop:
 	VADDPD.BCST      actkernconst<>+0(SB), Z2, Z2
 	VADDPD.BCST      actkernconst<>+0(SB), Z3, Z3
 	VADDPD.BCST      actkernconst<>+0(SB), Z4, Z4
-	VMULPD.BCST      actkernconst<>+6456(SB), Z1, Z5
-	VMULPD.BCST      actkernconst<>+6456(SB), Z2, Z8
-	VMULPD.BCST      actkernconst<>+6456(SB), Z3, Z11
-	VMULPD.BCST      actkernconst<>+6456(SB), Z4, Z12
+	VMULPD.BCST      actkernconst<>+6464(SB), Z1, Z5
+	VMULPD.BCST      actkernconst<>+6464(SB), Z2, Z8
+	VMULPD.BCST      actkernconst<>+6464(SB), Z3, Z11
+	VMULPD.BCST      actkernconst<>+6464(SB), Z4, Z12
 	VRNDSCALEPD      $0x09, Z5, Z5
 	VRNDSCALEPD      $0x09, Z8, Z8
 	VRNDSCALEPD      $0x09, Z11, Z11
 	VRNDSCALEPD      $0x09, Z12, Z12
-	VFMADD132PD.BCST actkernconst<>+6448(SB), Z1, Z5
-	VFMADD132PD.BCST actkernconst<>+6448(SB), Z2, Z8
-	VFMADD132PD.BCST actkernconst<>+6448(SB), Z3, Z11
-	VFMADD132PD.BCST actkernconst<>+6448(SB), Z4, Z12
+	VFMADD132PD.BCST actkernconst<>+6456(SB), Z1, Z5
+	VFMADD132PD.BCST actkernconst<>+6456(SB), Z2, Z8
+	VFMADD132PD.BCST actkernconst<>+6456(SB), Z3, Z11
+	VFMADD132PD.BCST actkernconst<>+6456(SB), Z4, Z12
 	VMULPD.BCST      actkernconst<>+3896(SB), Z5, Z1
 	VMULPD.BCST      actkernconst<>+3896(SB), Z8, Z2
 	VMULPD.BCST      actkernconst<>+3896(SB), Z11, Z3
@@ -48072,10 +47840,10 @@ loop:
 	VRNDSCALEPD      $0x09, Z2, Z2
 	VRNDSCALEPD      $0x09, Z3, Z3
 	VRNDSCALEPD      $0x09, Z4, Z4
-	VFMADD231PD.BCST actkernconst<>+6272(SB), Z1, Z5
-	VFMADD231PD.BCST actkernconst<>+6272(SB), Z2, Z8
-	VFMADD231PD.BCST actkernconst<>+6272(SB), Z3, Z11
-	VFMADD231PD.BCST actkernconst<>+6272(SB), Z4, Z12
+	VFMADD231PD.BCST actkernconst<>+6624(SB), Z1, Z5
+	VFMADD231PD.BCST actkernconst<>+6624(SB), Z2, Z8
+	VFMADD231PD.BCST actkernconst<>+6624(SB), Z3, Z11
+	VFMADD231PD.BCST actkernconst<>+6624(SB), Z4, Z12
 	VBROADCASTSD     actkernconst<>+3896(SB), Z13
 	VCMPPD           $0x11, Z5, Z13, K2
 	VBROADCASTSD     actkernconst<>+3896(SB), Z5
@@ -48088,78 +47856,54 @@ loop:
 	VANDPD.BCST      actkernconst<>+968(SB), Z7, Z8
 	VANDPD.BCST      actkernconst<>+968(SB), Z9, Z11
 	VANDPD.BCST      actkernconst<>+968(SB), Z10, Z12
-	VBROADCASTSD     actkernconst<>+6280(SB), Z13
+	VBROADCASTSD     actkernconst<>+6272(SB), Z13
 	VSUBPD           Z5, Z13, Z5
-	VBROADCASTSD     actkernconst<>+6280(SB), Z13
+	VBROADCASTSD     actkernconst<>+6272(SB), Z13
 	VSUBPD           Z8, Z13, Z8
-	VBROADCASTSD     actkernconst<>+6280(SB), Z13
+	VBROADCASTSD     actkernconst<>+6272(SB), Z13
 	VSUBPD           Z11, Z13, Z11
-	VBROADCASTSD     actkernconst<>+6280(SB), Z13
+	VBROADCASTSD     actkernconst<>+6272(SB), Z13
 	VSUBPD           Z12, Z13, Z12
-	VADDPD.BCST      actkernconst<>+6520(SB), Z5, K2, Z6
-	VADDPD.BCST      actkernconst<>+6520(SB), Z8, K3, Z7
-	VADDPD.BCST      actkernconst<>+6520(SB), Z11, K4, Z9
-	VADDPD.BCST      actkernconst<>+6520(SB), Z12, K5, Z10
-	VBROADCASTSD     actkernconst<>+6272(SB), Z5
-	VFMADD213PD.BCST actkernconst<>+0(SB), Z5, Z1
-	VBROADCASTSD     actkernconst<>+6272(SB), Z5
-	VFMADD213PD.BCST actkernconst<>+0(SB), Z5, Z2
-	VBROADCASTSD     actkernconst<>+6272(SB), Z5
-	VFMADD213PD.BCST actkernconst<>+0(SB), Z5, Z3
-	VBROADCASTSD     actkernconst<>+6272(SB), Z5
-	VFMADD213PD.BCST actkernconst<>+0(SB), Z5, Z4
+	VADDPD.BCST      actkernconst<>+6528(SB), Z5, K2, Z6
+	VADDPD.BCST      actkernconst<>+6528(SB), Z8, K3, Z7
+	VADDPD.BCST      actkernconst<>+6528(SB), Z11, K4, Z9
+	VADDPD.BCST      actkernconst<>+6528(SB), Z12, K5, Z10
 	VMOVUPD          504(SP), Z5
-	VBROADCASTSD     actkernconst<>+6616(SB), Z8
+	VBROADCASTSD     actkernconst<>+6432(SB), Z8
 	VFMADD213PD.BCST actkernconst<>+1040(SB), Z5, Z8
 	VMOVUPD          440(SP), Z11
-	VBROADCASTSD     actkernconst<>+6616(SB), Z12
+	VBROADCASTSD     actkernconst<>+6432(SB), Z12
 	VFMADD213PD.BCST actkernconst<>+1040(SB), Z11, Z12
 	VMOVUPD          376(SP), Z13
-	VBROADCASTSD     actkernconst<>+6616(SB), Z14
+	VBROADCASTSD     actkernconst<>+6432(SB), Z14
 	VFMADD213PD.BCST actkernconst<>+1040(SB), Z13, Z14
 	VMOVUPD          312(SP), Z15
-	VBROADCASTSD     actkernconst<>+6616(SB), Z16
+	VBROADCASTSD     actkernconst<>+6432(SB), Z16
 	VFMADD213PD.BCST actkernconst<>+1040(SB), Z15, Z16
-	VRNDSCALEPD      $0x08, Z8, Z8
-	VRNDSCALEPD      $0x08, Z12, Z12
-	VRNDSCALEPD      $0x08, Z14, Z14
-	VRNDSCALEPD      $0x08, Z16, Z16
-	VMOVAPD          Z8, Z17
+	VADDPD.BCST      actkernconst<>+8448(SB), Z8, Z8
+	VADDPD.BCST      actkernconst<>+8448(SB), Z12, Z12
+	VADDPD.BCST      actkernconst<>+8448(SB), Z14, Z14
+	VADDPD.BCST      actkernconst<>+8448(SB), Z16, Z16
+	VSUBPD.BCST      actkernconst<>+8448(SB), Z8, Z17
+	VSUBPD.BCST      actkernconst<>+8448(SB), Z12, Z18
+	VSUBPD.BCST      actkernconst<>+8448(SB), Z14, Z19
+	VSUBPD.BCST      actkernconst<>+8448(SB), Z16, Z20
 	VFMADD213PD.BCST actkernconst<>+0(SB), Z0, Z17
-	VMOVAPD          Z12, Z18
 	VFMADD213PD.BCST actkernconst<>+0(SB), Z0, Z18
-	VMOVAPD          Z14, Z19
 	VFMADD213PD.BCST actkernconst<>+0(SB), Z0, Z19
-	VMOVAPD          Z16, Z20
 	VFMADD213PD.BCST actkernconst<>+0(SB), Z0, Z20
-	VFMADD231PD.BCST actkernconst<>+8416(SB), Z17, Z5
-	VFMADD231PD.BCST actkernconst<>+8416(SB), Z18, Z11
-	VFMADD231PD.BCST actkernconst<>+8416(SB), Z19, Z13
-	VFMADD231PD.BCST actkernconst<>+8416(SB), Z20, Z15
-	VFMADD231PD.BCST actkernconst<>+8424(SB), Z17, Z5
-	VFMADD231PD.BCST actkernconst<>+8424(SB), Z18, Z11
-	VFMADD231PD.BCST actkernconst<>+8424(SB), Z19, Z13
-	VFMADD231PD.BCST actkernconst<>+8424(SB), Z20, Z15
-	VFMADD132PD.BCST actkernconst<>+8432(SB), Z5, Z17
-	VFMADD132PD.BCST actkernconst<>+8432(SB), Z11, Z18
-	VFMADD132PD.BCST actkernconst<>+8432(SB), Z13, Z19
-	VFMADD132PD.BCST actkernconst<>+8432(SB), Z15, Z20
-	VMULPD.BCST      actkernconst<>+3896(SB), Z8, Z5
-	VMULPD.BCST      actkernconst<>+3896(SB), Z12, Z11
-	VMULPD.BCST      actkernconst<>+3896(SB), Z14, Z13
-	VMULPD.BCST      actkernconst<>+3896(SB), Z16, Z15
-	VRNDSCALEPD      $0x09, Z5, Z5
-	VRNDSCALEPD      $0x09, Z11, Z11
-	VRNDSCALEPD      $0x09, Z13, Z13
-	VRNDSCALEPD      $0x09, Z15, Z15
-	VFMADD132PD.BCST actkernconst<>+6272(SB), Z8, Z5
-	VFMADD132PD.BCST actkernconst<>+6272(SB), Z12, Z11
-	VFMADD132PD.BCST actkernconst<>+6272(SB), Z14, Z13
-	VFMADD132PD.BCST actkernconst<>+6272(SB), Z16, Z15
-	VFMADD213PD.BCST actkernconst<>+2408(SB), Z0, Z5
-	VFMADD213PD.BCST actkernconst<>+2408(SB), Z0, Z11
-	VFMADD213PD.BCST actkernconst<>+2408(SB), Z0, Z13
-	VFMADD213PD.BCST actkernconst<>+2408(SB), Z0, Z15
+	VFMADD231PD.BCST actkernconst<>+8456(SB), Z17, Z5
+	VFMADD231PD.BCST actkernconst<>+8456(SB), Z18, Z11
+	VFMADD231PD.BCST actkernconst<>+8456(SB), Z19, Z13
+	VFMADD231PD.BCST actkernconst<>+8456(SB), Z20, Z15
+	VFMADD231PD.BCST actkernconst<>+8464(SB), Z17, Z5
+	VFMADD231PD.BCST actkernconst<>+8464(SB), Z18, Z11
+	VFMADD231PD.BCST actkernconst<>+8464(SB), Z19, Z13
+	VFMADD231PD.BCST actkernconst<>+8464(SB), Z20, Z15
+	VFMADD132PD.BCST actkernconst<>+8472(SB), Z5, Z17
+	VFMADD132PD.BCST actkernconst<>+8472(SB), Z11, Z18
+	VFMADD132PD.BCST actkernconst<>+8472(SB), Z13, Z19
+	VFMADD132PD.BCST actkernconst<>+8472(SB), Z15, Z20
 	VBLENDMPD        Z6, Z17, K6, Z6
 	VBLENDMPD        Z7, Z18, K7, Z7
 	KMOVW            48(SP), K2
@@ -48174,84 +47918,92 @@ loop:
 	VBLENDMPD        Z9, Z19, K5, Z9
 	KMOVW            24(SP), K5
 	VBLENDMPD        Z10, Z20, K5, Z10
-	VBLENDMPD        Z1, Z5, K6, Z1
-	VBLENDMPD        Z2, Z11, K7, Z2
-	VBLENDMPD        Z3, Z13, K2, Z3
-	VBLENDMPD        Z4, Z15, K3, Z4
-	VBLENDMPD        Z1, Z5, K4, Z1
+	VMOVAPD          Z8, Z5
+	VADDPD.BCST      actkernconst<>+6280(SB), Z1, K6, Z5
+	VMOVAPD          Z12, Z1
+	VADDPD.BCST      actkernconst<>+6280(SB), Z2, K7, Z1
+	VMOVAPD          Z14, Z2
+	VADDPD.BCST      actkernconst<>+6280(SB), Z3, K2, Z2
+	VMOVAPD          Z16, Z3
+	VADDPD.BCST      actkernconst<>+6280(SB), Z4, K3, Z3
+	VBLENDMPD        Z5, Z8, K4, Z5
 	KMOVW            8(SP), K2
-	VBLENDMPD        Z2, Z11, K2, Z2
+	VBLENDMPD        Z1, Z12, K2, Z1
 	KMOVW            16(SP), K2
-	VBLENDMPD        Z3, Z13, K2, Z3
-	VBLENDMPD        Z4, Z15, K5, Z4
-	VMULPD           Z6, Z6, Z5
+	VBLENDMPD        Z2, Z14, K2, Z2
+	VBLENDMPD        Z3, Z16, K5, Z3
+	VMULPD           Z6, Z6, Z4
 	VMULPD           Z7, Z7, Z8
 	VMULPD           Z9, Z9, Z11
 	VMULPD           Z10, Z10, Z12
-	VMULPD           Z5, Z6, Z13
-	VMULPD           Z8, Z7, Z14
-	VMULPD           Z11, Z9, Z15
-	VMULPD           Z12, Z10, Z16
-	VBROADCASTSD     actkernconst<>+6432(SB), Z17
-	VFMADD213PD.BCST actkernconst<>+6440(SB), Z5, Z17
-	VBROADCASTSD     actkernconst<>+6432(SB), Z18
-	VFMADD213PD.BCST actkernconst<>+6440(SB), Z8, Z18
-	VBROADCASTSD     actkernconst<>+6432(SB), Z19
-	VFMADD213PD.BCST actkernconst<>+6440(SB), Z11, Z19
-	VBROADCASTSD     actkernconst<>+6432(SB), Z20
-	VFMADD213PD.BCST actkernconst<>+6440(SB), Z12, Z20
-	VFMADD213PD.BCST actkernconst<>+6648(SB), Z5, Z17
-	VFMADD213PD.BCST actkernconst<>+6648(SB), Z8, Z18
-	VFMADD213PD.BCST actkernconst<>+6648(SB), Z11, Z19
-	VFMADD213PD.BCST actkernconst<>+6648(SB), Z12, Z20
-	VFMADD213PD.BCST actkernconst<>+6656(SB), Z5, Z17
-	VFMADD213PD.BCST actkernconst<>+6656(SB), Z8, Z18
-	VFMADD213PD.BCST actkernconst<>+6656(SB), Z11, Z19
-	VFMADD213PD.BCST actkernconst<>+6656(SB), Z12, Z20
-	VFMADD213PD.BCST actkernconst<>+6664(SB), Z5, Z17
-	VFMADD213PD.BCST actkernconst<>+6664(SB), Z8, Z18
-	VFMADD213PD.BCST actkernconst<>+6664(SB), Z11, Z19
-	VFMADD213PD.BCST actkernconst<>+6664(SB), Z12, Z20
-	VFMADD213PD.BCST actkernconst<>+6672(SB), Z5, Z17
-	VFMADD213PD.BCST actkernconst<>+6672(SB), Z8, Z18
-	VFMADD213PD.BCST actkernconst<>+6672(SB), Z11, Z19
-	VFMADD213PD.BCST actkernconst<>+6672(SB), Z12, Z20
-	VFMADD213PD      Z6, Z13, Z17
-	VFMADD213PD      Z7, Z14, Z18
-	VFMADD213PD      Z9, Z15, Z19
-	VFMADD213PD      Z10, Z16, Z20
-	VMULPD           Z1, Z17, Z17
-	VMULPD           Z2, Z18, Z18
-	VMULPD           Z3, Z19, Z19
-	VMULPD           Z4, Z20, Z20
-	VMULPD.BCST      (SP), Z17, Z17
-	VMULPD.BCST      (SP), Z18, Z18
-	VMULPD.BCST      (SP), Z19, Z19
-	VMULPD.BCST      (SP), Z20, Z20
+	VBROADCASTSD     actkernconst<>+6440(SB), Z13
+	VFMADD213PD.BCST actkernconst<>+6448(SB), Z4, Z13
+	VBROADCASTSD     actkernconst<>+6440(SB), Z14
+	VFMADD213PD.BCST actkernconst<>+6448(SB), Z8, Z14
+	VBROADCASTSD     actkernconst<>+6440(SB), Z15
+	VFMADD213PD.BCST actkernconst<>+6448(SB), Z11, Z15
+	VBROADCASTSD     actkernconst<>+6440(SB), Z16
+	VFMADD213PD.BCST actkernconst<>+6448(SB), Z12, Z16
+	VFMADD213PD.BCST actkernconst<>+6656(SB), Z4, Z13
+	VFMADD213PD.BCST actkernconst<>+6656(SB), Z8, Z14
+	VFMADD213PD.BCST actkernconst<>+6656(SB), Z11, Z15
+	VFMADD213PD.BCST actkernconst<>+6656(SB), Z12, Z16
+	VFMADD213PD.BCST actkernconst<>+6664(SB), Z4, Z13
+	VFMADD213PD.BCST actkernconst<>+6664(SB), Z8, Z14
+	VFMADD213PD.BCST actkernconst<>+6664(SB), Z11, Z15
+	VFMADD213PD.BCST actkernconst<>+6664(SB), Z12, Z16
+	VFMADD213PD.BCST actkernconst<>+6672(SB), Z4, Z13
+	VFMADD213PD.BCST actkernconst<>+6672(SB), Z8, Z14
+	VFMADD213PD.BCST actkernconst<>+6672(SB), Z11, Z15
+	VFMADD213PD.BCST actkernconst<>+6672(SB), Z12, Z16
+	VFMADD213PD.BCST actkernconst<>+6680(SB), Z4, Z13
+	VFMADD213PD.BCST actkernconst<>+6680(SB), Z8, Z14
+	VFMADD213PD.BCST actkernconst<>+6680(SB), Z11, Z15
+	VFMADD213PD.BCST actkernconst<>+6680(SB), Z12, Z16
+	VFMADD213PD.BCST actkernconst<>+0(SB), Z4, Z13
+	VFMADD213PD.BCST actkernconst<>+0(SB), Z8, Z14
+	VFMADD213PD.BCST actkernconst<>+0(SB), Z11, Z15
+	VFMADD213PD.BCST actkernconst<>+0(SB), Z12, Z16
+	VMULPD           Z13, Z6, Z6
+	VMULPD           Z14, Z7, Z7
+	VMULPD           Z15, Z9, Z9
+	VMULPD           Z16, Z10, Z10
+	VPSLLQ           $0x3f, Z5, Z4
+	VXORPD           Z6, Z4, Z6
+	VPSLLQ           $0x3f, Z1, Z4
+	VXORPD           Z7, Z4, Z7
+	VPSLLQ           $0x3f, Z2, Z1
+	VXORPD           Z9, Z1, Z9
+	VPSLLQ           $0x3f, Z3, Z1
+	VXORPD           Z10, Z1, Z10
+	VMULPD.BCST      (SP), Z6, Z6
+	VMULPD.BCST      (SP), Z7, Z7
+	VMULPD.BCST      (SP), Z9, Z9
+	VMULPD.BCST      (SP), Z10, Z10
 	VCVTPS2PD        (DX), Z1
 	VCVTPS2PD        32(DX), Z2
 	VCVTPS2PD        64(DX), Z3
 	VCVTPS2PD        96(DX), Z4
-	VMULPD           Z1, Z17, Z17
-	VMULPD           Z2, Z18, Z18
-	VMULPD           Z3, Z19, Z19
-	VMULPD           Z4, Z20, Z20
+	VMULPD           Z1, Z6, Z6
+	VMULPD           Z2, Z7, Z7
+	VMULPD           Z3, Z9, Z9
+	VMULPD           Z4, Z10, Z10
 	VMOVUPD          248(SP), Z1
-	VFIXUPIMMPD.BCST $0x00, actkernconst<>+1144(SB), Z1, Z17
+	VFIXUPIMMPD.BCST $0x00, actkernconst<>+1144(SB), Z1, Z6
 	VMOVUPD          184(SP), Z1
-	VFIXUPIMMPD.BCST $0x00, actkernconst<>+1144(SB), Z1, Z18
+	VFIXUPIMMPD.BCST $0x00, actkernconst<>+1144(SB), Z1, Z7
 	VMOVUPD          120(SP), Z1
-	VFIXUPIMMPD.BCST $0x00, actkernconst<>+1144(SB), Z1, Z19
+	VFIXUPIMMPD.BCST $0x00, actkernconst<>+1144(SB), Z1, Z9
 	VMOVUPD          56(SP), Z1
-	VFIXUPIMMPD.BCST $0x00, actkernconst<>+1144(SB), Z1, Z20
-	VCVTPD2PS        Z17, Y17
-	VMOVUPS          Y17, (AX)
-	VCVTPD2PS        Z18, Y18
-	VMOVUPS          Y18, 32(AX)
-	VCVTPD2PS        Z19, Y19
-	VMOVUPS          Y19, 64(AX)
-	VCVTPD2PS        Z20, Y20
-	VMOVUPS          Y20, 96(AX)
+	VFIXUPIMMPD.BCST $0x00, actkernconst<>+1144(SB), Z1, Z10
+	VCVTPD2PS        Z6, Y6
+	VMOVUPS          Y6, (AX)
+	VCVTPD2PS        Z7, Y7
+	VMOVUPS          Y7, 32(AX)
+	VCVTPD2PS        Z9, Y9
+	VMOVUPS          Y9, 64(AX)
+	VCVTPD2PS        Z10, Y10
+	VMOVUPS          Y10, 96(AX)
 	ADDQ             $0x00000080, AX
 	ADDQ             $0x00000080, CX
 	ADDQ             $0x00000080, DX
@@ -48271,8 +48023,8 @@ single:
 	VBROADCASTSD     actkernconst<>+6344(SB), Z4
 	VFMADD213PD.BCST actkernconst<>+6352(SB), Z3, Z4
 	VRNDSCALEPD      $0x09, Z4, Z4
-	VSUBPD.BCST      actkernconst<>+6528(SB), Z3, Z5
-	VFMADD231PD.BCST actkernconst<>+6464(SB), Z4, Z5
+	VSUBPD.BCST      actkernconst<>+6536(SB), Z3, Z5
+	VFMADD231PD.BCST actkernconst<>+6472(SB), Z4, Z5
 	VBROADCASTSD     actkernconst<>+6360(SB), Z6
 	VSUBPD           Z3, Z6, Z3
 	VSCALEFPD        Z3, Z2, Z3
@@ -48280,19 +48032,19 @@ single:
 	VCMPPD           $0x12, Z4, Z6, K4
 	VSUBPD.BCST      actkernconst<>+6320(SB), Z4, K4, Z4
 	VBROADCASTSD     actkernconst<>+6368(SB), Z6
-	VBLENDMPD.BCST   actkernconst<>+6472(SB), Z6, K4, Z7
+	VBLENDMPD.BCST   actkernconst<>+6480(SB), Z6, K4, Z7
 	VBROADCASTSD     actkernconst<>+6376(SB), Z6
-	VBLENDMPD.BCST   actkernconst<>+6480(SB), Z6, K4, Z8
+	VBLENDMPD.BCST   actkernconst<>+6488(SB), Z6, K4, Z8
 	VBROADCASTSD     actkernconst<>+6384(SB), Z6
-	VBLENDMPD.BCST   actkernconst<>+6488(SB), Z6, K4, Z9
+	VBLENDMPD.BCST   actkernconst<>+6496(SB), Z6, K4, Z9
 	VBROADCASTSD     actkernconst<>+6392(SB), Z6
-	VBLENDMPD.BCST   actkernconst<>+6496(SB), Z6, K4, Z10
+	VBLENDMPD.BCST   actkernconst<>+6504(SB), Z6, K4, Z10
 	VBROADCASTSD     actkernconst<>+6400(SB), Z6
-	VBLENDMPD.BCST   actkernconst<>+6568(SB), Z6, K4, Z11
+	VBLENDMPD.BCST   actkernconst<>+6576(SB), Z6, K4, Z11
 	VBROADCASTSD     actkernconst<>+6408(SB), Z6
-	VBLENDMPD.BCST   actkernconst<>+6576(SB), Z6, K4, Z12
+	VBLENDMPD.BCST   actkernconst<>+6584(SB), Z6, K4, Z12
 	VBROADCASTSD     actkernconst<>+6416(SB), Z6
-	VBLENDMPD.BCST   actkernconst<>+6584(SB), Z6, K4, Z13
+	VBLENDMPD.BCST   actkernconst<>+6592(SB), Z6, K4, Z13
 	VBROADCASTSD     actkernconst<>+6328(SB), Z6
 	VCMPPD           $0x12, Z4, Z6, K4
 	VSUBPD.BCST      actkernconst<>+6328(SB), Z4, K4, Z4
@@ -48300,19 +48052,19 @@ single:
 	VBLENDMPD.BCST   actkernconst<>+6296(SB), Z8, K4, Z8
 	VBLENDMPD.BCST   actkernconst<>+6304(SB), Z9, K4, Z9
 	VBLENDMPD.BCST   actkernconst<>+6312(SB), Z10, K4, Z10
-	VBLENDMPD.BCST   actkernconst<>+6536(SB), Z11, K4, Z11
-	VBLENDMPD.BCST   actkernconst<>+6544(SB), Z12, K4, Z12
-	VBLENDMPD.BCST   actkernconst<>+6552(SB), Z13, K4, Z13
+	VBLENDMPD.BCST   actkernconst<>+6544(SB), Z11, K4, Z11
+	VBLENDMPD.BCST   actkernconst<>+6552(SB), Z12, K4, Z12
+	VBLENDMPD.BCST   actkernconst<>+6560(SB), Z13, K4, Z13
 	VBROADCASTSD     actkernconst<>+6424(SB), Z6
-	VBLENDMPD.BCST   actkernconst<>+6560(SB), Z6, K4, Z14
+	VBLENDMPD.BCST   actkernconst<>+6568(SB), Z6, K4, Z14
 	VBROADCASTSD     actkernconst<>+6288(SB), Z6
-	VBLENDMPD.BCST   actkernconst<>+6472(SB), Z6, K4, Z15
+	VBLENDMPD.BCST   actkernconst<>+6480(SB), Z6, K4, Z15
 	VBROADCASTSD     actkernconst<>+6296(SB), Z6
-	VBLENDMPD.BCST   actkernconst<>+6480(SB), Z6, K4, Z16
+	VBLENDMPD.BCST   actkernconst<>+6488(SB), Z6, K4, Z16
 	VBROADCASTSD     actkernconst<>+6304(SB), Z6
-	VBLENDMPD.BCST   actkernconst<>+6488(SB), Z6, K4, Z17
+	VBLENDMPD.BCST   actkernconst<>+6496(SB), Z6, K4, Z17
 	VBROADCASTSD     actkernconst<>+6312(SB), Z6
-	VBLENDMPD.BCST   actkernconst<>+6496(SB), Z6, K4, Z18
+	VBLENDMPD.BCST   actkernconst<>+6504(SB), Z6, K4, Z18
 	VBROADCASTSD     actkernconst<>+5152(SB), Z6
 	VCMPPD           $0x12, Z4, Z6, K4
 	VSUBPD.BCST      actkernconst<>+5152(SB), Z4, K4, Z4
@@ -48341,36 +48093,36 @@ single:
 	VBLENDMPD        Z18, Z17, K4, Z18
 	VADDPD.BCST      actkernconst<>+1032(SB), Z5, Z4
 	VSCALEFPD        Z4, Z7, Z7
-	VADDPD.BCST      actkernconst<>+6464(SB), Z5, Z4
+	VADDPD.BCST      actkernconst<>+6472(SB), Z5, Z4
 	VSCALEFPD        Z4, Z8, Z8
-	VADDPD.BCST      actkernconst<>+6592(SB), Z5, Z4
-	VSCALEFPD        Z4, Z9, Z9
 	VADDPD.BCST      actkernconst<>+6600(SB), Z5, Z4
+	VSCALEFPD        Z4, Z9, Z9
+	VADDPD.BCST      actkernconst<>+6608(SB), Z5, Z4
 	VSCALEFPD        Z4, Z10, Z10
-	VADDPD.BCST      actkernconst<>+6608(SB), Z5, Z5
+	VADDPD.BCST      actkernconst<>+6616(SB), Z5, Z5
 	VSCALEFPD        Z5, Z18, Z18
-	VMULPD.BCST      actkernconst<>+6456(SB), Z7, Z4
+	VMULPD.BCST      actkernconst<>+6464(SB), Z7, Z4
 	VRNDSCALEPD      $0x08, Z4, Z4
-	VFMADD132PD.BCST actkernconst<>+6448(SB), Z7, Z4
+	VFMADD132PD.BCST actkernconst<>+6456(SB), Z7, Z4
 	VADDPD           Z0, Z8, Z5
 	VSUBPD           Z0, Z5, Z5
 	VSUBPD           Z5, Z8, Z8
 	VADDPD           Z5, Z4, Z4
-	VADDPD.BCST      actkernconst<>+6504(SB), Z9, Z5
-	VSUBPD.BCST      actkernconst<>+6504(SB), Z5, Z5
+	VADDPD.BCST      actkernconst<>+6512(SB), Z9, Z5
+	VSUBPD.BCST      actkernconst<>+6512(SB), Z5, Z5
 	VSUBPD           Z5, Z9, Z9
 	VADDPD           Z5, Z8, Z8
-	VADDPD.BCST      actkernconst<>+6512(SB), Z10, Z5
-	VSUBPD.BCST      actkernconst<>+6512(SB), Z5, Z5
+	VADDPD.BCST      actkernconst<>+6520(SB), Z10, Z5
+	VSUBPD.BCST      actkernconst<>+6520(SB), Z5, Z5
 	VSUBPD           Z5, Z10, Z10
 	VADDPD           Z5, Z9, Z9
 	VADDPD           Z18, Z10, Z10
 	VMULPD           Z4, Z3, Z5
 	VXORPD.BCST      actkernconst<>+2208(SB), Z5, Z6
 	VFMADD213PD      Z6, Z3, Z4
-	VMULPD.BCST      actkernconst<>+6456(SB), Z5, Z6
+	VMULPD.BCST      actkernconst<>+6464(SB), Z5, Z6
 	VRNDSCALEPD      $0x08, Z6, Z6
-	VFMADD132PD.BCST actkernconst<>+6448(SB), Z5, Z6
+	VFMADD132PD.BCST actkernconst<>+6456(SB), Z5, Z6
 	VADDPD           Z4, Z6, Z6
 	VMULPD           Z8, Z3, Z4
 	VXORPD.BCST      actkernconst<>+2208(SB), Z4, Z5
@@ -48407,63 +48159,59 @@ single:
 	VADDPD           Z6, Z11, Z11
 	VADDPD           Z9, Z11, Z11
 	VADDPD           Z3, Z11, Z11
-	VMULPD.BCST      actkernconst<>+6280(SB), Z7, Z3
+	VMULPD.BCST      actkernconst<>+6272(SB), Z7, Z3
 	VXORPD.BCST      actkernconst<>+2208(SB), Z3, Z4
-	VFMADD231PD.BCST actkernconst<>+6280(SB), Z7, Z4
-	VMULPD.BCST      actkernconst<>+6280(SB), Z11, Z11
-	VFMADD132PD.BCST actkernconst<>+6520(SB), Z11, Z7
+	VFMADD231PD.BCST actkernconst<>+6272(SB), Z7, Z4
+	VMULPD.BCST      actkernconst<>+6272(SB), Z11, Z11
+	VFMADD132PD.BCST actkernconst<>+6528(SB), Z11, Z7
 	VADDPD           Z7, Z4, Z4
 	VADDPD           Z4, Z3, Z6
 	VSUBPD           Z3, Z6, Z3
 	VSUBPD           Z3, Z4, Z4
 	VADDPD           Z4, Z6, Z6
 	VADDPD.BCST      actkernconst<>+0(SB), Z5, Z5
-	VMULPD.BCST      actkernconst<>+6456(SB), Z5, Z3
+	VMULPD.BCST      actkernconst<>+6464(SB), Z5, Z3
 	VRNDSCALEPD      $0x09, Z3, Z3
-	VFMADD132PD.BCST actkernconst<>+6448(SB), Z5, Z3
+	VFMADD132PD.BCST actkernconst<>+6456(SB), Z5, Z3
 	VMULPD.BCST      actkernconst<>+3896(SB), Z3, Z4
 	VRNDSCALEPD      $0x09, Z4, Z4
-	VFMADD231PD.BCST actkernconst<>+6272(SB), Z4, Z3
+	VFMADD231PD.BCST actkernconst<>+6624(SB), Z4, Z3
 	VBROADCASTSD     actkernconst<>+3896(SB), Z5
 	VCMPPD           $0x11, Z3, Z5, K4
 	VANDPD.BCST      actkernconst<>+968(SB), Z6, Z3
-	VBROADCASTSD     actkernconst<>+6280(SB), Z5
+	VBROADCASTSD     actkernconst<>+6272(SB), Z5
 	VSUBPD           Z3, Z5, Z3
-	VADDPD.BCST      actkernconst<>+6520(SB), Z3, K4, Z6
-	VBROADCASTSD     actkernconst<>+6272(SB), Z3
-	VFMADD213PD.BCST actkernconst<>+0(SB), Z3, Z4
-	VBROADCASTSD     actkernconst<>+6616(SB), Z3
+	VADDPD.BCST      actkernconst<>+6528(SB), Z3, K4, Z6
+	VBROADCASTSD     actkernconst<>+6432(SB), Z3
 	VFMADD213PD.BCST actkernconst<>+1040(SB), Z2, Z3
-	VRNDSCALEPD      $0x08, Z3, Z3
-	VMOVAPD          Z3, Z5
+	VADDPD.BCST      actkernconst<>+8448(SB), Z3, Z3
+	VSUBPD.BCST      actkernconst<>+8448(SB), Z3, Z5
 	VFMADD213PD.BCST actkernconst<>+0(SB), Z0, Z5
-	VFMADD231PD.BCST actkernconst<>+8416(SB), Z5, Z2
-	VFMADD231PD.BCST actkernconst<>+8424(SB), Z5, Z2
-	VFMADD132PD.BCST actkernconst<>+8432(SB), Z2, Z5
-	VMULPD.BCST      actkernconst<>+3896(SB), Z3, Z2
-	VRNDSCALEPD      $0x09, Z2, Z2
-	VFMADD132PD.BCST actkernconst<>+6272(SB), Z3, Z2
-	VFMADD213PD.BCST actkernconst<>+2408(SB), Z0, Z2
+	VFMADD231PD.BCST actkernconst<>+8456(SB), Z5, Z2
+	VFMADD231PD.BCST actkernconst<>+8464(SB), Z5, Z2
+	VFMADD132PD.BCST actkernconst<>+8472(SB), Z2, Z5
 	VBLENDMPD        Z6, Z5, K3, Z6
 	VBLENDMPD        Z6, Z5, K2, Z6
-	VBLENDMPD        Z4, Z2, K3, Z4
-	VBLENDMPD        Z4, Z2, K2, Z4
-	VMULPD           Z6, Z6, Z2
-	VMULPD           Z2, Z6, Z3
-	VBROADCASTSD     actkernconst<>+6432(SB), Z5
-	VFMADD213PD.BCST actkernconst<>+6440(SB), Z2, Z5
-	VFMADD213PD.BCST actkernconst<>+6648(SB), Z2, Z5
-	VFMADD213PD.BCST actkernconst<>+6656(SB), Z2, Z5
-	VFMADD213PD.BCST actkernconst<>+6664(SB), Z2, Z5
-	VFMADD213PD.BCST actkernconst<>+6672(SB), Z2, Z5
-	VFMADD213PD      Z6, Z3, Z5
-	VMULPD           Z4, Z5, Z5
-	VMULPD.BCST      (SP), Z5, Z5
+	VMOVAPD          Z3, Z2
+	VADDPD.BCST      actkernconst<>+6280(SB), Z4, K3, Z2
+	VBLENDMPD        Z2, Z3, K2, Z2
+	VMULPD           Z6, Z6, Z3
+	VBROADCASTSD     actkernconst<>+6440(SB), Z4
+	VFMADD213PD.BCST actkernconst<>+6448(SB), Z3, Z4
+	VFMADD213PD.BCST actkernconst<>+6656(SB), Z3, Z4
+	VFMADD213PD.BCST actkernconst<>+6664(SB), Z3, Z4
+	VFMADD213PD.BCST actkernconst<>+6672(SB), Z3, Z4
+	VFMADD213PD.BCST actkernconst<>+6680(SB), Z3, Z4
+	VFMADD213PD.BCST actkernconst<>+0(SB), Z3, Z4
+	VMULPD           Z4, Z6, Z6
+	VPSLLQ           $0x3f, Z2, Z3
+	VXORPD           Z6, Z3, Z6
+	VMULPD.BCST      (SP), Z6, Z6
 	VCVTPS2PD        (DX), Z2
-	VMULPD           Z2, Z5, Z5
-	VFIXUPIMMPD.BCST $0x00, actkernconst<>+1144(SB), Z1, Z5
-	VCVTPD2PS        Z5, Y5
-	VMOVUPS          Y5, (AX)
+	VMULPD           Z2, Z6, Z6
+	VFIXUPIMMPD.BCST $0x00, actkernconst<>+1144(SB), Z1, Z6
+	VCVTPD2PS        Z6, Y6
+	VMOVUPS          Y6, (AX)
 	ADDQ             $0x00000020, AX
 	ADDQ             $0x00000020, CX
 	ADDQ             $0x00000020, DX
@@ -48487,8 +48235,8 @@ tail:
 	VBROADCASTSD     actkernconst<>+6344(SB), Z4
 	VFMADD213PD.BCST actkernconst<>+6352(SB), Z3, Z4
 	VRNDSCALEPD      $0x09, Z4, Z4
-	VSUBPD.BCST      actkernconst<>+6528(SB), Z3, Z5
-	VFMADD231PD.BCST actkernconst<>+6464(SB), Z4, Z5
+	VSUBPD.BCST      actkernconst<>+6536(SB), Z3, Z5
+	VFMADD231PD.BCST actkernconst<>+6472(SB), Z4, Z5
 	VBROADCASTSD     actkernconst<>+6360(SB), Z6
 	VSUBPD           Z3, Z6, Z3
 	VSCALEFPD        Z3, Z2, Z3
@@ -48496,19 +48244,19 @@ tail:
 	VCMPPD           $0x12, Z4, Z6, K4
 	VSUBPD.BCST      actkernconst<>+6320(SB), Z4, K4, Z4
 	VBROADCASTSD     actkernconst<>+6368(SB), Z6
-	VBLENDMPD.BCST   actkernconst<>+6472(SB), Z6, K4, Z7
+	VBLENDMPD.BCST   actkernconst<>+6480(SB), Z6, K4, Z7
 	VBROADCASTSD     actkernconst<>+6376(SB), Z6
-	VBLENDMPD.BCST   actkernconst<>+6480(SB), Z6, K4, Z8
+	VBLENDMPD.BCST   actkernconst<>+6488(SB), Z6, K4, Z8
 	VBROADCASTSD     actkernconst<>+6384(SB), Z6
-	VBLENDMPD.BCST   actkernconst<>+6488(SB), Z6, K4, Z9
+	VBLENDMPD.BCST   actkernconst<>+6496(SB), Z6, K4, Z9
 	VBROADCASTSD     actkernconst<>+6392(SB), Z6
-	VBLENDMPD.BCST   actkernconst<>+6496(SB), Z6, K4, Z10
+	VBLENDMPD.BCST   actkernconst<>+6504(SB), Z6, K4, Z10
 	VBROADCASTSD     actkernconst<>+6400(SB), Z6
-	VBLENDMPD.BCST   actkernconst<>+6568(SB), Z6, K4, Z11
+	VBLENDMPD.BCST   actkernconst<>+6576(SB), Z6, K4, Z11
 	VBROADCASTSD     actkernconst<>+6408(SB), Z6
-	VBLENDMPD.BCST   actkernconst<>+6576(SB), Z6, K4, Z12
+	VBLENDMPD.BCST   actkernconst<>+6584(SB), Z6, K4, Z12
 	VBROADCASTSD     actkernconst<>+6416(SB), Z6
-	VBLENDMPD.BCST   actkernconst<>+6584(SB), Z6, K4, Z13
+	VBLENDMPD.BCST   actkernconst<>+6592(SB), Z6, K4, Z13
 	VBROADCASTSD     actkernconst<>+6328(SB), Z6
 	VCMPPD           $0x12, Z4, Z6, K4
 	VSUBPD.BCST      actkernconst<>+6328(SB), Z4, K4, Z4
@@ -48516,19 +48264,19 @@ tail:
 	VBLENDMPD.BCST   actkernconst<>+6296(SB), Z8, K4, Z8
 	VBLENDMPD.BCST   actkernconst<>+6304(SB), Z9, K4, Z9
 	VBLENDMPD.BCST   actkernconst<>+6312(SB), Z10, K4, Z10
-	VBLENDMPD.BCST   actkernconst<>+6536(SB), Z11, K4, Z11
-	VBLENDMPD.BCST   actkernconst<>+6544(SB), Z12, K4, Z12
-	VBLENDMPD.BCST   actkernconst<>+6552(SB), Z13, K4, Z13
+	VBLENDMPD.BCST   actkernconst<>+6544(SB), Z11, K4, Z11
+	VBLENDMPD.BCST   actkernconst<>+6552(SB), Z12, K4, Z12
+	VBLENDMPD.BCST   actkernconst<>+6560(SB), Z13, K4, Z13
 	VBROADCASTSD     actkernconst<>+6424(SB), Z6
-	VBLENDMPD.BCST   actkernconst<>+6560(SB), Z6, K4, Z14
+	VBLENDMPD.BCST   actkernconst<>+6568(SB), Z6, K4, Z14
 	VBROADCASTSD     actkernconst<>+6288(SB), Z6
-	VBLENDMPD.BCST   actkernconst<>+6472(SB), Z6, K4, Z15
+	VBLENDMPD.BCST   actkernconst<>+6480(SB), Z6, K4, Z15
 	VBROADCASTSD     actkernconst<>+6296(SB), Z6
-	VBLENDMPD.BCST   actkernconst<>+6480(SB), Z6, K4, Z16
+	VBLENDMPD.BCST   actkernconst<>+6488(SB), Z6, K4, Z16
 	VBROADCASTSD     actkernconst<>+6304(SB), Z6
-	VBLENDMPD.BCST   actkernconst<>+6488(SB), Z6, K4, Z17
+	VBLENDMPD.BCST   actkernconst<>+6496(SB), Z6, K4, Z17
 	VBROADCASTSD     actkernconst<>+6312(SB), Z6
-	VBLENDMPD.BCST   actkernconst<>+6496(SB), Z6, K4, Z18
+	VBLENDMPD.BCST   actkernconst<>+6504(SB), Z6, K4, Z18
 	VBROADCASTSD     actkernconst<>+5152(SB), Z6
 	VCMPPD           $0x12, Z4, Z6, K4
 	VSUBPD.BCST      actkernconst<>+5152(SB), Z4, K4, Z4
@@ -48557,36 +48305,36 @@ tail:
 	VBLENDMPD        Z18, Z17, K4, Z18
 	VADDPD.BCST      actkernconst<>+1032(SB), Z5, Z4
 	VSCALEFPD        Z4, Z7, Z7
-	VADDPD.BCST      actkernconst<>+6464(SB), Z5, Z4
+	VADDPD.BCST      actkernconst<>+6472(SB), Z5, Z4
 	VSCALEFPD        Z4, Z8, Z8
-	VADDPD.BCST      actkernconst<>+6592(SB), Z5, Z4
-	VSCALEFPD        Z4, Z9, Z9
 	VADDPD.BCST      actkernconst<>+6600(SB), Z5, Z4
+	VSCALEFPD        Z4, Z9, Z9
+	VADDPD.BCST      actkernconst<>+6608(SB), Z5, Z4
 	VSCALEFPD        Z4, Z10, Z10
-	VADDPD.BCST      actkernconst<>+6608(SB), Z5, Z5
+	VADDPD.BCST      actkernconst<>+6616(SB), Z5, Z5
 	VSCALEFPD        Z5, Z18, Z18
-	VMULPD.BCST      actkernconst<>+6456(SB), Z7, Z4
+	VMULPD.BCST      actkernconst<>+6464(SB), Z7, Z4
 	VRNDSCALEPD      $0x08, Z4, Z4
-	VFMADD132PD.BCST actkernconst<>+6448(SB), Z7, Z4
+	VFMADD132PD.BCST actkernconst<>+6456(SB), Z7, Z4
 	VADDPD           Z0, Z8, Z5
 	VSUBPD           Z0, Z5, Z5
 	VSUBPD           Z5, Z8, Z8
 	VADDPD           Z5, Z4, Z4
-	VADDPD.BCST      actkernconst<>+6504(SB), Z9, Z5
-	VSUBPD.BCST      actkernconst<>+6504(SB), Z5, Z5
+	VADDPD.BCST      actkernconst<>+6512(SB), Z9, Z5
+	VSUBPD.BCST      actkernconst<>+6512(SB), Z5, Z5
 	VSUBPD           Z5, Z9, Z9
 	VADDPD           Z5, Z8, Z8
-	VADDPD.BCST      actkernconst<>+6512(SB), Z10, Z5
-	VSUBPD.BCST      actkernconst<>+6512(SB), Z5, Z5
+	VADDPD.BCST      actkernconst<>+6520(SB), Z10, Z5
+	VSUBPD.BCST      actkernconst<>+6520(SB), Z5, Z5
 	VSUBPD           Z5, Z10, Z10
 	VADDPD           Z5, Z9, Z9
 	VADDPD           Z18, Z10, Z10
 	VMULPD           Z4, Z3, Z5
 	VXORPD.BCST      actkernconst<>+2208(SB), Z5, Z6
 	VFMADD213PD      Z6, Z3, Z4
-	VMULPD.BCST      actkernconst<>+6456(SB), Z5, Z6
+	VMULPD.BCST      actkernconst<>+6464(SB), Z5, Z6
 	VRNDSCALEPD      $0x08, Z6, Z6
-	VFMADD132PD.BCST actkernconst<>+6448(SB), Z5, Z6
+	VFMADD132PD.BCST actkernconst<>+6456(SB), Z5, Z6
 	VADDPD           Z4, Z6, Z6
 	VMULPD           Z8, Z3, Z4
 	VXORPD.BCST      actkernconst<>+2208(SB), Z4, Z5
@@ -48623,64 +48371,60 @@ tail:
 	VADDPD           Z6, Z11, Z11
 	VADDPD           Z9, Z11, Z11
 	VADDPD           Z3, Z11, Z11
-	VMULPD.BCST      actkernconst<>+6280(SB), Z7, Z3
+	VMULPD.BCST      actkernconst<>+6272(SB), Z7, Z3
 	VXORPD.BCST      actkernconst<>+2208(SB), Z3, Z4
-	VFMADD231PD.BCST actkernconst<>+6280(SB), Z7, Z4
-	VMULPD.BCST      actkernconst<>+6280(SB), Z11, Z11
-	VFMADD132PD.BCST actkernconst<>+6520(SB), Z11, Z7
+	VFMADD231PD.BCST actkernconst<>+6272(SB), Z7, Z4
+	VMULPD.BCST      actkernconst<>+6272(SB), Z11, Z11
+	VFMADD132PD.BCST actkernconst<>+6528(SB), Z11, Z7
 	VADDPD           Z7, Z4, Z4
 	VADDPD           Z4, Z3, Z6
 	VSUBPD           Z3, Z6, Z3
 	VSUBPD           Z3, Z4, Z4
 	VADDPD           Z4, Z6, Z6
 	VADDPD.BCST      actkernconst<>+0(SB), Z5, Z5
-	VMULPD.BCST      actkernconst<>+6456(SB), Z5, Z3
+	VMULPD.BCST      actkernconst<>+6464(SB), Z5, Z3
 	VRNDSCALEPD      $0x09, Z3, Z3
-	VFMADD132PD.BCST actkernconst<>+6448(SB), Z5, Z3
+	VFMADD132PD.BCST actkernconst<>+6456(SB), Z5, Z3
 	VMULPD.BCST      actkernconst<>+3896(SB), Z3, Z4
 	VRNDSCALEPD      $0x09, Z4, Z4
-	VFMADD231PD.BCST actkernconst<>+6272(SB), Z4, Z3
+	VFMADD231PD.BCST actkernconst<>+6624(SB), Z4, Z3
 	VBROADCASTSD     actkernconst<>+3896(SB), Z5
 	VCMPPD           $0x11, Z3, Z5, K4
 	VANDPD.BCST      actkernconst<>+968(SB), Z6, Z3
-	VBROADCASTSD     actkernconst<>+6280(SB), Z5
+	VBROADCASTSD     actkernconst<>+6272(SB), Z5
 	VSUBPD           Z3, Z5, Z3
-	VADDPD.BCST      actkernconst<>+6520(SB), Z3, K4, Z6
-	VBROADCASTSD     actkernconst<>+6272(SB), Z3
-	VFMADD213PD.BCST actkernconst<>+0(SB), Z3, Z4
-	VBROADCASTSD     actkernconst<>+6616(SB), Z3
+	VADDPD.BCST      actkernconst<>+6528(SB), Z3, K4, Z6
+	VBROADCASTSD     actkernconst<>+6432(SB), Z3
 	VFMADD213PD.BCST actkernconst<>+1040(SB), Z2, Z3
-	VRNDSCALEPD      $0x08, Z3, Z3
-	VMOVAPD          Z3, Z5
+	VADDPD.BCST      actkernconst<>+8448(SB), Z3, Z3
+	VSUBPD.BCST      actkernconst<>+8448(SB), Z3, Z5
 	VFMADD213PD.BCST actkernconst<>+0(SB), Z0, Z5
-	VFMADD231PD.BCST actkernconst<>+8416(SB), Z5, Z2
-	VFMADD231PD.BCST actkernconst<>+8424(SB), Z5, Z2
-	VFMADD132PD.BCST actkernconst<>+8432(SB), Z2, Z5
-	VMULPD.BCST      actkernconst<>+3896(SB), Z3, Z2
-	VRNDSCALEPD      $0x09, Z2, Z2
-	VFMADD132PD.BCST actkernconst<>+6272(SB), Z3, Z2
-	VFMADD213PD.BCST actkernconst<>+2408(SB), Z0, Z2
+	VFMADD231PD.BCST actkernconst<>+8456(SB), Z5, Z2
+	VFMADD231PD.BCST actkernconst<>+8464(SB), Z5, Z2
+	VFMADD132PD.BCST actkernconst<>+8472(SB), Z2, Z5
 	VBLENDMPD        Z6, Z5, K3, Z6
 	VBLENDMPD        Z6, Z5, K2, Z6
-	VBLENDMPD        Z4, Z2, K3, Z4
-	VBLENDMPD        Z4, Z2, K2, Z4
-	VMULPD           Z6, Z6, Z2
-	VMULPD           Z2, Z6, Z3
-	VBROADCASTSD     actkernconst<>+6432(SB), Z5
-	VFMADD213PD.BCST actkernconst<>+6440(SB), Z2, Z5
-	VFMADD213PD.BCST actkernconst<>+6648(SB), Z2, Z5
-	VFMADD213PD.BCST actkernconst<>+6656(SB), Z2, Z5
-	VFMADD213PD.BCST actkernconst<>+6664(SB), Z2, Z5
-	VFMADD213PD.BCST actkernconst<>+6672(SB), Z2, Z5
-	VFMADD213PD      Z6, Z3, Z5
-	VMULPD           Z4, Z5, Z5
-	VMULPD.BCST      (SP), Z5, Z5
+	VMOVAPD          Z3, Z2
+	VADDPD.BCST      actkernconst<>+6280(SB), Z4, K3, Z2
+	VBLENDMPD        Z2, Z3, K2, Z2
+	VMULPD           Z6, Z6, Z3
+	VBROADCASTSD     actkernconst<>+6440(SB), Z4
+	VFMADD213PD.BCST actkernconst<>+6448(SB), Z3, Z4
+	VFMADD213PD.BCST actkernconst<>+6656(SB), Z3, Z4
+	VFMADD213PD.BCST actkernconst<>+6664(SB), Z3, Z4
+	VFMADD213PD.BCST actkernconst<>+6672(SB), Z3, Z4
+	VFMADD213PD.BCST actkernconst<>+6680(SB), Z3, Z4
+	VFMADD213PD.BCST actkernconst<>+0(SB), Z3, Z4
+	VMULPD           Z4, Z6, Z6
+	VPSLLQ           $0x3f, Z2, Z3
+	VXORPD           Z6, Z3, Z6
+	VMULPD.BCST      (SP), Z6, Z6
 	VMOVUPS.Z        (DX), K1, Y2
 	VCVTPS2PD        Y2, Z2
-	VMULPD           Z2, Z5, Z5
-	VFIXUPIMMPD.BCST $0x00, actkernconst<>+1144(SB), Z1, Z5
-	VCVTPD2PS        Z5, Y5
-	VMOVUPS          Y5, K1, (AX)
+	VMULPD           Z2, Z6, Z6
+	VFIXUPIMMPD.BCST $0x00, actkernconst<>+1144(SB), Z1, Z6
+	VCVTPD2PS        Z6, Y6
+	VMOVUPS          Y6, K1, (AX)
 
 done:
 	VZEROUPPER
@@ -48743,14 +48487,14 @@ loop:
 	VRNDSCALEPD      $0x09, Z14, Z14
 	VRNDSCALEPD      $0x09, Z15, Z15
 	VRNDSCALEPD      $0x09, Z16, Z16
-	VSUBPD.BCST      actkernconst<>+6528(SB), Z9, Z17
-	VSUBPD.BCST      actkernconst<>+6528(SB), Z10, Z18
-	VSUBPD.BCST      actkernconst<>+6528(SB), Z11, Z19
-	VSUBPD.BCST      actkernconst<>+6528(SB), Z12, Z20
-	VFMADD231PD.BCST actkernconst<>+6464(SB), Z13, Z17
-	VFMADD231PD.BCST actkernconst<>+6464(SB), Z14, Z18
-	VFMADD231PD.BCST actkernconst<>+6464(SB), Z15, Z19
-	VFMADD231PD.BCST actkernconst<>+6464(SB), Z16, Z20
+	VSUBPD.BCST      actkernconst<>+6536(SB), Z9, Z17
+	VSUBPD.BCST      actkernconst<>+6536(SB), Z10, Z18
+	VSUBPD.BCST      actkernconst<>+6536(SB), Z11, Z19
+	VSUBPD.BCST      actkernconst<>+6536(SB), Z12, Z20
+	VFMADD231PD.BCST actkernconst<>+6472(SB), Z13, Z17
+	VFMADD231PD.BCST actkernconst<>+6472(SB), Z14, Z18
+	VFMADD231PD.BCST actkernconst<>+6472(SB), Z15, Z19
+	VFMADD231PD.BCST actkernconst<>+6472(SB), Z16, Z20
 	VBROADCASTSD     actkernconst<>+6360(SB), Z21
 	VSUBPD           Z9, Z21, Z9
 	VBROADCASTSD     actkernconst<>+6360(SB), Z21
@@ -48780,79 +48524,79 @@ loop:
 	VSUBPD.BCST      actkernconst<>+6320(SB), Z15, K4, Z15
 	VSUBPD.BCST      actkernconst<>+6320(SB), Z16, K3, Z16
 	VBROADCASTSD     actkernconst<>+6368(SB), Z21
-	VBLENDMPD.BCST   actkernconst<>+6472(SB), Z21, K5, Z22
+	VBLENDMPD.BCST   actkernconst<>+6480(SB), Z21, K5, Z22
 	VBROADCASTSD     actkernconst<>+6368(SB), Z21
-	VBLENDMPD.BCST   actkernconst<>+6472(SB), Z21, K2, Z23
+	VBLENDMPD.BCST   actkernconst<>+6480(SB), Z21, K2, Z23
 	VBROADCASTSD     actkernconst<>+6368(SB), Z21
-	VBLENDMPD.BCST   actkernconst<>+6472(SB), Z21, K4, Z24
+	VBLENDMPD.BCST   actkernconst<>+6480(SB), Z21, K4, Z24
 	VBROADCASTSD     actkernconst<>+6368(SB), Z21
-	VBLENDMPD.BCST   actkernconst<>+6472(SB), Z21, K3, Z25
+	VBLENDMPD.BCST   actkernconst<>+6480(SB), Z21, K3, Z25
 	VBROADCASTSD     actkernconst<>+6376(SB), Z21
-	VBLENDMPD.BCST   actkernconst<>+6480(SB), Z21, K5, Z26
+	VBLENDMPD.BCST   actkernconst<>+6488(SB), Z21, K5, Z26
 	VBROADCASTSD     actkernconst<>+6376(SB), Z21
-	VBLENDMPD.BCST   actkernconst<>+6480(SB), Z21, K2, Z27
+	VBLENDMPD.BCST   actkernconst<>+6488(SB), Z21, K2, Z27
 	VBROADCASTSD     actkernconst<>+6376(SB), Z21
-	VBLENDMPD.BCST   actkernconst<>+6480(SB), Z21, K4, Z28
+	VBLENDMPD.BCST   actkernconst<>+6488(SB), Z21, K4, Z28
 	VBROADCASTSD     actkernconst<>+6376(SB), Z21
-	VBLENDMPD.BCST   actkernconst<>+6480(SB), Z21, K3, Z29
+	VBLENDMPD.BCST   actkernconst<>+6488(SB), Z21, K3, Z29
 	VBROADCASTSD     actkernconst<>+6384(SB), Z21
-	VBLENDMPD.BCST   actkernconst<>+6488(SB), Z21, K5, Z30
+	VBLENDMPD.BCST   actkernconst<>+6496(SB), Z21, K5, Z30
 	VBROADCASTSD     actkernconst<>+6384(SB), Z21
-	VBLENDMPD.BCST   actkernconst<>+6488(SB), Z21, K2, Z31
+	VBLENDMPD.BCST   actkernconst<>+6496(SB), Z21, K2, Z31
 	VBROADCASTSD     actkernconst<>+6384(SB), Z21
 	VMOVUPD          Z4, 56(SP)
-	VBLENDMPD.BCST   actkernconst<>+6488(SB), Z21, K4, Z4
+	VBLENDMPD.BCST   actkernconst<>+6496(SB), Z21, K4, Z4
 	VBROADCASTSD     actkernconst<>+6384(SB), Z21
 	VMOVUPD          Z3, 120(SP)
-	VBLENDMPD.BCST   actkernconst<>+6488(SB), Z21, K3, Z3
+	VBLENDMPD.BCST   actkernconst<>+6496(SB), Z21, K3, Z3
 	VBROADCASTSD     actkernconst<>+6392(SB), Z21
 	VMOVUPD          Z2, 184(SP)
-	VBLENDMPD.BCST   actkernconst<>+6496(SB), Z21, K5, Z2
+	VBLENDMPD.BCST   actkernconst<>+6504(SB), Z21, K5, Z2
 	VBROADCASTSD     actkernconst<>+6392(SB), Z21
 	VMOVUPD          Z1, 248(SP)
-	VBLENDMPD.BCST   actkernconst<>+6496(SB), Z21, K2, Z1
+	VBLENDMPD.BCST   actkernconst<>+6504(SB), Z21, K2, Z1
 	VBROADCASTSD     actkernconst<>+6392(SB), Z21
 	VMOVUPD          Z8, 312(SP)
-	VBLENDMPD.BCST   actkernconst<>+6496(SB), Z21, K4, Z8
+	VBLENDMPD.BCST   actkernconst<>+6504(SB), Z21, K4, Z8
 	VBROADCASTSD     actkernconst<>+6392(SB), Z21
 	VMOVUPD          Z7, 376(SP)
-	VBLENDMPD.BCST   actkernconst<>+6496(SB), Z21, K3, Z7
+	VBLENDMPD.BCST   actkernconst<>+6504(SB), Z21, K3, Z7
 	VBROADCASTSD     actkernconst<>+6400(SB), Z21
 	VMOVUPD          Z6, 440(SP)
-	VBLENDMPD.BCST   actkernconst<>+6568(SB), Z21, K5, Z6
+	VBLENDMPD.BCST   actkernconst<>+6576(SB), Z21, K5, Z6
 	VBROADCASTSD     actkernconst<>+6400(SB), Z21
 	VMOVUPD          Z5, 504(SP)
-	VBLENDMPD.BCST   actkernconst<>+6568(SB), Z21, K2, Z5
+	VBLENDMPD.BCST   actkernconst<>+6576(SB), Z21, K2, Z5
 	VBROADCASTSD     actkernconst<>+6400(SB), Z21
 	VMOVUPD          Z12, 568(SP)
-	VBLENDMPD.BCST   actkernconst<>+6568(SB), Z21, K4, Z12
+	VBLENDMPD.BCST   actkernconst<>+6576(SB), Z21, K4, Z12
 	VBROADCASTSD     actkernconst<>+6400(SB), Z21
 	VMOVUPD          Z11, 632(SP)
-	VBLENDMPD.BCST   actkernconst<>+6568(SB), Z21, K3, Z11
+	VBLENDMPD.BCST   actkernconst<>+6576(SB), Z21, K3, Z11
 	VBROADCASTSD     actkernconst<>+6408(SB), Z21
 	VMOVUPD          Z10, 696(SP)
-	VBLENDMPD.BCST   actkernconst<>+6576(SB), Z21, K5, Z10
+	VBLENDMPD.BCST   actkernconst<>+6584(SB), Z21, K5, Z10
 	VBROADCASTSD     actkernconst<>+6408(SB), Z21
 	VMOVUPD          Z9, 760(SP)
-	VBLENDMPD.BCST   actkernconst<>+6576(SB), Z21, K2, Z9
+	VBLENDMPD.BCST   actkernconst<>+6584(SB), Z21, K2, Z9
 	VBROADCASTSD     actkernconst<>+6408(SB), Z21
 	VMOVUPD          Z20, 824(SP)
-	VBLENDMPD.BCST   actkernconst<>+6576(SB), Z21, K4, Z20
+	VBLENDMPD.BCST   actkernconst<>+6584(SB), Z21, K4, Z20
 	VBROADCASTSD     actkernconst<>+6408(SB), Z21
 	VMOVUPD          Z19, 888(SP)
-	VBLENDMPD.BCST   actkernconst<>+6576(SB), Z21, K3, Z19
+	VBLENDMPD.BCST   actkernconst<>+6584(SB), Z21, K3, Z19
 	VBROADCASTSD     actkernconst<>+6416(SB), Z21
 	VMOVUPD          Z18, 952(SP)
-	VBLENDMPD.BCST   actkernconst<>+6584(SB), Z21, K5, Z18
+	VBLENDMPD.BCST   actkernconst<>+6592(SB), Z21, K5, Z18
 	VBROADCASTSD     actkernconst<>+6416(SB), Z21
 	VMOVUPD          Z17, 1016(SP)
-	VBLENDMPD.BCST   actkernconst<>+6584(SB), Z21, K2, Z17
+	VBLENDMPD.BCST   actkernconst<>+6592(SB), Z21, K2, Z17
 	VBROADCASTSD     actkernconst<>+6416(SB), Z21
 	VMOVUPD          Z17, 1080(SP)
-	VBLENDMPD.BCST   actkernconst<>+6584(SB), Z21, K4, Z17
+	VBLENDMPD.BCST   actkernconst<>+6592(SB), Z21, K4, Z17
 	VBROADCASTSD     actkernconst<>+6416(SB), Z21
 	VMOVUPD          Z17, 1144(SP)
-	VBLENDMPD.BCST   actkernconst<>+6584(SB), Z21, K3, Z17
+	VBLENDMPD.BCST   actkernconst<>+6592(SB), Z21, K3, Z17
 	VBROADCASTSD     actkernconst<>+6328(SB), Z21
 	VCMPPD           $0x12, Z13, Z21, K2
 	VBROADCASTSD     actkernconst<>+6328(SB), Z21
@@ -48881,82 +48625,82 @@ loop:
 	VBLENDMPD.BCST   actkernconst<>+6312(SB), Z1, K3, Z1
 	VBLENDMPD.BCST   actkernconst<>+6312(SB), Z8, K4, Z8
 	VBLENDMPD.BCST   actkernconst<>+6312(SB), Z7, K5, Z7
-	VBLENDMPD.BCST   actkernconst<>+6536(SB), Z6, K2, Z6
-	VBLENDMPD.BCST   actkernconst<>+6536(SB), Z5, K3, Z5
-	VBLENDMPD.BCST   actkernconst<>+6536(SB), Z12, K4, Z12
-	VBLENDMPD.BCST   actkernconst<>+6536(SB), Z11, K5, Z11
-	VBLENDMPD.BCST   actkernconst<>+6544(SB), Z10, K2, Z10
-	VBLENDMPD.BCST   actkernconst<>+6544(SB), Z9, K3, Z9
-	VBLENDMPD.BCST   actkernconst<>+6544(SB), Z20, K4, Z20
-	VBLENDMPD.BCST   actkernconst<>+6544(SB), Z19, K5, Z19
-	VBLENDMPD.BCST   actkernconst<>+6552(SB), Z18, K2, Z18
+	VBLENDMPD.BCST   actkernconst<>+6544(SB), Z6, K2, Z6
+	VBLENDMPD.BCST   actkernconst<>+6544(SB), Z5, K3, Z5
+	VBLENDMPD.BCST   actkernconst<>+6544(SB), Z12, K4, Z12
+	VBLENDMPD.BCST   actkernconst<>+6544(SB), Z11, K5, Z11
+	VBLENDMPD.BCST   actkernconst<>+6552(SB), Z10, K2, Z10
+	VBLENDMPD.BCST   actkernconst<>+6552(SB), Z9, K3, Z9
+	VBLENDMPD.BCST   actkernconst<>+6552(SB), Z20, K4, Z20
+	VBLENDMPD.BCST   actkernconst<>+6552(SB), Z19, K5, Z19
+	VBLENDMPD.BCST   actkernconst<>+6560(SB), Z18, K2, Z18
 	VMOVUPD          1080(SP), Z21
-	VBLENDMPD.BCST   actkernconst<>+6552(SB), Z21, K3, Z21
+	VBLENDMPD.BCST   actkernconst<>+6560(SB), Z21, K3, Z21
 	VMOVUPD          Z7, 1080(SP)
 	VMOVUPD          1144(SP), Z7
-	VBLENDMPD.BCST   actkernconst<>+6552(SB), Z7, K4, Z7
-	VBLENDMPD.BCST   actkernconst<>+6552(SB), Z17, K5, Z17
+	VBLENDMPD.BCST   actkernconst<>+6560(SB), Z7, K4, Z7
+	VBLENDMPD.BCST   actkernconst<>+6560(SB), Z17, K5, Z17
 	VMOVUPD          Z8, 1144(SP)
 	VBROADCASTSD     actkernconst<>+6424(SB), Z8
 	VMOVUPD          Z1, 1208(SP)
-	VBLENDMPD.BCST   actkernconst<>+6560(SB), Z8, K2, Z1
+	VBLENDMPD.BCST   actkernconst<>+6568(SB), Z8, K2, Z1
 	VBROADCASTSD     actkernconst<>+6424(SB), Z8
 	VMOVUPD          Z1, 1272(SP)
-	VBLENDMPD.BCST   actkernconst<>+6560(SB), Z8, K3, Z1
+	VBLENDMPD.BCST   actkernconst<>+6568(SB), Z8, K3, Z1
 	VBROADCASTSD     actkernconst<>+6424(SB), Z8
 	VMOVUPD          Z1, 1336(SP)
-	VBLENDMPD.BCST   actkernconst<>+6560(SB), Z8, K4, Z1
+	VBLENDMPD.BCST   actkernconst<>+6568(SB), Z8, K4, Z1
 	VBROADCASTSD     actkernconst<>+6424(SB), Z8
 	VMOVUPD          Z1, 1400(SP)
-	VBLENDMPD.BCST   actkernconst<>+6560(SB), Z8, K5, Z1
+	VBLENDMPD.BCST   actkernconst<>+6568(SB), Z8, K5, Z1
 	VBROADCASTSD     actkernconst<>+6288(SB), Z8
 	VMOVUPD          Z1, 1464(SP)
-	VBLENDMPD.BCST   actkernconst<>+6472(SB), Z8, K2, Z1
+	VBLENDMPD.BCST   actkernconst<>+6480(SB), Z8, K2, Z1
 	VBROADCASTSD     actkernconst<>+6288(SB), Z8
 	VMOVUPD          Z1, 1528(SP)
-	VBLENDMPD.BCST   actkernconst<>+6472(SB), Z8, K3, Z1
+	VBLENDMPD.BCST   actkernconst<>+6480(SB), Z8, K3, Z1
 	VBROADCASTSD     actkernconst<>+6288(SB), Z8
 	VMOVUPD          Z1, 1592(SP)
-	VBLENDMPD.BCST   actkernconst<>+6472(SB), Z8, K4, Z1
+	VBLENDMPD.BCST   actkernconst<>+6480(SB), Z8, K4, Z1
 	VBROADCASTSD     actkernconst<>+6288(SB), Z8
 	VMOVUPD          Z1, 1656(SP)
-	VBLENDMPD.BCST   actkernconst<>+6472(SB), Z8, K5, Z1
+	VBLENDMPD.BCST   actkernconst<>+6480(SB), Z8, K5, Z1
 	VBROADCASTSD     actkernconst<>+6296(SB), Z8
 	VMOVUPD          Z1, 1720(SP)
-	VBLENDMPD.BCST   actkernconst<>+6480(SB), Z8, K2, Z1
+	VBLENDMPD.BCST   actkernconst<>+6488(SB), Z8, K2, Z1
 	VBROADCASTSD     actkernconst<>+6296(SB), Z8
 	VMOVUPD          Z1, 1784(SP)
-	VBLENDMPD.BCST   actkernconst<>+6480(SB), Z8, K3, Z1
+	VBLENDMPD.BCST   actkernconst<>+6488(SB), Z8, K3, Z1
 	VBROADCASTSD     actkernconst<>+6296(SB), Z8
 	VMOVUPD          Z1, 1848(SP)
-	VBLENDMPD.BCST   actkernconst<>+6480(SB), Z8, K4, Z1
+	VBLENDMPD.BCST   actkernconst<>+6488(SB), Z8, K4, Z1
 	VBROADCASTSD     actkernconst<>+6296(SB), Z8
 	VMOVUPD          Z1, 1912(SP)
-	VBLENDMPD.BCST   actkernconst<>+6480(SB), Z8, K5, Z1
+	VBLENDMPD.BCST   actkernconst<>+6488(SB), Z8, K5, Z1
 	VBROADCASTSD     actkernconst<>+6304(SB), Z8
 	VMOVUPD          Z1, 1976(SP)
-	VBLENDMPD.BCST   actkernconst<>+6488(SB), Z8, K2, Z1
+	VBLENDMPD.BCST   actkernconst<>+6496(SB), Z8, K2, Z1
 	VBROADCASTSD     actkernconst<>+6304(SB), Z8
 	VMOVUPD          Z1, 2040(SP)
-	VBLENDMPD.BCST   actkernconst<>+6488(SB), Z8, K3, Z1
+	VBLENDMPD.BCST   actkernconst<>+6496(SB), Z8, K3, Z1
 	VBROADCASTSD     actkernconst<>+6304(SB), Z8
 	VMOVUPD          Z1, 2104(SP)
-	VBLENDMPD.BCST   actkernconst<>+6488(SB), Z8, K4, Z1
+	VBLENDMPD.BCST   actkernconst<>+6496(SB), Z8, K4, Z1
 	VBROADCASTSD     actkernconst<>+6304(SB), Z8
 	VMOVUPD          Z1, 2168(SP)
-	VBLENDMPD.BCST   actkernconst<>+6488(SB), Z8, K5, Z1
+	VBLENDMPD.BCST   actkernconst<>+6496(SB), Z8, K5, Z1
 	VBROADCASTSD     actkernconst<>+6312(SB), Z8
 	VMOVUPD          Z1, 2232(SP)
-	VBLENDMPD.BCST   actkernconst<>+6496(SB), Z8, K2, Z1
+	VBLENDMPD.BCST   actkernconst<>+6504(SB), Z8, K2, Z1
 	VBROADCASTSD     actkernconst<>+6312(SB), Z8
 	VMOVUPD          Z1, 2296(SP)
-	VBLENDMPD.BCST   actkernconst<>+6496(SB), Z8, K3, Z1
+	VBLENDMPD.BCST   actkernconst<>+6504(SB), Z8, K3, Z1
 	VBROADCASTSD     actkernconst<>+6312(SB), Z8
 	VMOVUPD          Z1, 2360(SP)
-	VBLENDMPD.BCST   actkernconst<>+6496(SB), Z8, K4, Z1
+	VBLENDMPD.BCST   actkernconst<>+6504(SB), Z8, K4, Z1
 	VBROADCASTSD     actkernconst<>+6312(SB), Z8
 	VMOVUPD          Z1, 2424(SP)
-	VBLENDMPD.BCST   actkernconst<>+6496(SB), Z8, K5, Z1
+	VBLENDMPD.BCST   actkernconst<>+6504(SB), Z8, K5, Z1
 	VBROADCASTSD     actkernconst<>+5152(SB), Z8
 	VCMPPD           $0x12, Z13, Z8, K2
 	VBROADCASTSD     actkernconst<>+5152(SB), Z8
@@ -49090,50 +48834,50 @@ loop:
 	VSCALEFPD        Z12, Z23, Z23
 	VSCALEFPD        Z14, Z24, Z24
 	VSCALEFPD        Z16, Z5, Z5
-	VADDPD.BCST      actkernconst<>+6464(SB), Z6, Z7
-	VADDPD.BCST      actkernconst<>+6464(SB), Z11, Z12
-	VADDPD.BCST      actkernconst<>+6464(SB), Z13, Z14
-	VADDPD.BCST      actkernconst<>+6464(SB), Z15, Z16
+	VADDPD.BCST      actkernconst<>+6472(SB), Z6, Z7
+	VADDPD.BCST      actkernconst<>+6472(SB), Z11, Z12
+	VADDPD.BCST      actkernconst<>+6472(SB), Z13, Z14
+	VADDPD.BCST      actkernconst<>+6472(SB), Z15, Z16
 	VSCALEFPD        Z7, Z26, Z26
 	VSCALEFPD        Z12, Z27, Z27
 	VSCALEFPD        Z14, Z17, Z17
 	VSCALEFPD        Z16, Z25, Z25
-	VADDPD.BCST      actkernconst<>+6592(SB), Z6, Z7
-	VADDPD.BCST      actkernconst<>+6592(SB), Z11, Z12
-	VADDPD.BCST      actkernconst<>+6592(SB), Z13, Z14
-	VADDPD.BCST      actkernconst<>+6592(SB), Z15, Z16
-	VSCALEFPD        Z7, Z30, Z30
-	VSCALEFPD        Z12, Z31, Z31
-	VSCALEFPD        Z14, Z4, Z4
-	VSCALEFPD        Z16, Z3, Z3
 	VADDPD.BCST      actkernconst<>+6600(SB), Z6, Z7
 	VADDPD.BCST      actkernconst<>+6600(SB), Z11, Z12
 	VADDPD.BCST      actkernconst<>+6600(SB), Z13, Z14
 	VADDPD.BCST      actkernconst<>+6600(SB), Z15, Z16
+	VSCALEFPD        Z7, Z30, Z30
+	VSCALEFPD        Z12, Z31, Z31
+	VSCALEFPD        Z14, Z4, Z4
+	VSCALEFPD        Z16, Z3, Z3
+	VADDPD.BCST      actkernconst<>+6608(SB), Z6, Z7
+	VADDPD.BCST      actkernconst<>+6608(SB), Z11, Z12
+	VADDPD.BCST      actkernconst<>+6608(SB), Z13, Z14
+	VADDPD.BCST      actkernconst<>+6608(SB), Z15, Z16
 	VSCALEFPD        Z7, Z2, Z2
 	VSCALEFPD        Z12, Z8, Z8
 	VSCALEFPD        Z14, Z29, Z29
 	VSCALEFPD        Z16, Z28, Z28
-	VADDPD.BCST      actkernconst<>+6608(SB), Z6, Z6
-	VADDPD.BCST      actkernconst<>+6608(SB), Z11, Z11
-	VADDPD.BCST      actkernconst<>+6608(SB), Z13, Z13
-	VADDPD.BCST      actkernconst<>+6608(SB), Z15, Z15
+	VADDPD.BCST      actkernconst<>+6616(SB), Z6, Z6
+	VADDPD.BCST      actkernconst<>+6616(SB), Z11, Z11
+	VADDPD.BCST      actkernconst<>+6616(SB), Z13, Z13
+	VADDPD.BCST      actkernconst<>+6616(SB), Z15, Z15
 	VSCALEFPD        Z6, Z10, Z10
 	VSCALEFPD        Z11, Z9, Z9
 	VSCALEFPD        Z13, Z20, Z20
 	VSCALEFPD        Z15, Z1, Z1
-	VMULPD.BCST      actkernconst<>+6456(SB), Z22, Z6
-	VMULPD.BCST      actkernconst<>+6456(SB), Z23, Z7
-	VMULPD.BCST      actkernconst<>+6456(SB), Z24, Z11
-	VMULPD.BCST      actkernconst<>+6456(SB), Z5, Z12
+	VMULPD.BCST      actkernconst<>+6464(SB), Z22, Z6
+	VMULPD.BCST      actkernconst<>+6464(SB), Z23, Z7
+	VMULPD.BCST      actkernconst<>+6464(SB), Z24, Z11
+	VMULPD.BCST      actkernconst<>+6464(SB), Z5, Z12
 	VRNDSCALEPD      $0x08, Z6, Z6
 	VRNDSCALEPD      $0x08, Z7, Z7
 	VRNDSCALEPD      $0x08, Z11, Z11
 	VRNDSCALEPD      $0x08, Z12, Z12
-	VFMADD132PD.BCST actkernconst<>+6448(SB), Z22, Z6
-	VFMADD132PD.BCST actkernconst<>+6448(SB), Z23, Z7
-	VFMADD132PD.BCST actkernconst<>+6448(SB), Z24, Z11
-	VFMADD132PD.BCST actkernconst<>+6448(SB), Z5, Z12
+	VFMADD132PD.BCST actkernconst<>+6456(SB), Z22, Z6
+	VFMADD132PD.BCST actkernconst<>+6456(SB), Z23, Z7
+	VFMADD132PD.BCST actkernconst<>+6456(SB), Z24, Z11
+	VFMADD132PD.BCST actkernconst<>+6456(SB), Z5, Z12
 	VADDPD           Z0, Z26, Z5
 	VADDPD           Z0, Z27, Z13
 	VADDPD           Z0, Z17, Z14
@@ -49150,14 +48894,14 @@ loop:
 	VADDPD           Z13, Z7, Z7
 	VADDPD           Z14, Z11, Z11
 	VADDPD           Z15, Z12, Z12
-	VADDPD.BCST      actkernconst<>+6504(SB), Z30, Z5
-	VADDPD.BCST      actkernconst<>+6504(SB), Z31, Z13
-	VADDPD.BCST      actkernconst<>+6504(SB), Z4, Z14
-	VADDPD.BCST      actkernconst<>+6504(SB), Z3, Z15
-	VSUBPD.BCST      actkernconst<>+6504(SB), Z5, Z5
-	VSUBPD.BCST      actkernconst<>+6504(SB), Z13, Z13
-	VSUBPD.BCST      actkernconst<>+6504(SB), Z14, Z14
-	VSUBPD.BCST      actkernconst<>+6504(SB), Z15, Z15
+	VADDPD.BCST      actkernconst<>+6512(SB), Z30, Z5
+	VADDPD.BCST      actkernconst<>+6512(SB), Z31, Z13
+	VADDPD.BCST      actkernconst<>+6512(SB), Z4, Z14
+	VADDPD.BCST      actkernconst<>+6512(SB), Z3, Z15
+	VSUBPD.BCST      actkernconst<>+6512(SB), Z5, Z5
+	VSUBPD.BCST      actkernconst<>+6512(SB), Z13, Z13
+	VSUBPD.BCST      actkernconst<>+6512(SB), Z14, Z14
+	VSUBPD.BCST      actkernconst<>+6512(SB), Z15, Z15
 	VSUBPD           Z5, Z30, Z30
 	VSUBPD           Z13, Z31, Z31
 	VSUBPD           Z14, Z4, Z4
@@ -49166,14 +48910,14 @@ loop:
 	VADDPD           Z13, Z27, Z27
 	VADDPD           Z14, Z17, Z17
 	VADDPD           Z15, Z25, Z25
-	VADDPD.BCST      actkernconst<>+6512(SB), Z2, Z5
-	VADDPD.BCST      actkernconst<>+6512(SB), Z8, Z13
-	VADDPD.BCST      actkernconst<>+6512(SB), Z29, Z14
-	VADDPD.BCST      actkernconst<>+6512(SB), Z28, Z15
-	VSUBPD.BCST      actkernconst<>+6512(SB), Z5, Z5
-	VSUBPD.BCST      actkernconst<>+6512(SB), Z13, Z13
-	VSUBPD.BCST      actkernconst<>+6512(SB), Z14, Z14
-	VSUBPD.BCST      actkernconst<>+6512(SB), Z15, Z15
+	VADDPD.BCST      actkernconst<>+6520(SB), Z2, Z5
+	VADDPD.BCST      actkernconst<>+6520(SB), Z8, Z13
+	VADDPD.BCST      actkernconst<>+6520(SB), Z29, Z14
+	VADDPD.BCST      actkernconst<>+6520(SB), Z28, Z15
+	VSUBPD.BCST      actkernconst<>+6520(SB), Z5, Z5
+	VSUBPD.BCST      actkernconst<>+6520(SB), Z13, Z13
+	VSUBPD.BCST      actkernconst<>+6520(SB), Z14, Z14
+	VSUBPD.BCST      actkernconst<>+6520(SB), Z15, Z15
 	VSUBPD           Z5, Z2, Z2
 	VSUBPD           Z13, Z8, Z8
 	VSUBPD           Z14, Z29, Z29
@@ -49202,18 +48946,18 @@ loop:
 	VFMADD213PD      Z19, Z9, Z7
 	VFMADD213PD      Z20, Z13, Z11
 	VFMADD213PD      Z21, Z15, Z12
-	VMULPD.BCST      actkernconst<>+6456(SB), Z5, Z18
-	VMULPD.BCST      actkernconst<>+6456(SB), Z10, Z19
-	VMULPD.BCST      actkernconst<>+6456(SB), Z14, Z20
-	VMULPD.BCST      actkernconst<>+6456(SB), Z16, Z21
+	VMULPD.BCST      actkernconst<>+6464(SB), Z5, Z18
+	VMULPD.BCST      actkernconst<>+6464(SB), Z10, Z19
+	VMULPD.BCST      actkernconst<>+6464(SB), Z14, Z20
+	VMULPD.BCST      actkernconst<>+6464(SB), Z16, Z21
 	VRNDSCALEPD      $0x08, Z18, Z18
 	VRNDSCALEPD      $0x08, Z19, Z19
 	VRNDSCALEPD      $0x08, Z20, Z20
 	VRNDSCALEPD      $0x08, Z21, Z21
-	VFMADD132PD.BCST actkernconst<>+6448(SB), Z5, Z18
-	VFMADD132PD.BCST actkernconst<>+6448(SB), Z10, Z19
-	VFMADD132PD.BCST actkernconst<>+6448(SB), Z14, Z20
-	VFMADD132PD.BCST actkernconst<>+6448(SB), Z16, Z21
+	VFMADD132PD.BCST actkernconst<>+6456(SB), Z5, Z18
+	VFMADD132PD.BCST actkernconst<>+6456(SB), Z10, Z19
+	VFMADD132PD.BCST actkernconst<>+6456(SB), Z14, Z20
+	VFMADD132PD.BCST actkernconst<>+6456(SB), Z16, Z21
 	VADDPD           Z6, Z18, Z18
 	VADDPD           Z7, Z19, Z19
 	VADDPD           Z11, Z20, Z20
@@ -49376,26 +49120,26 @@ loop:
 	VADDPD           696(SP), Z24, Z24
 	VADDPD           632(SP), Z28, Z28
 	VADDPD           568(SP), Z29, Z29
-	VMULPD.BCST      actkernconst<>+6280(SB), Z6, Z5
-	VMULPD.BCST      actkernconst<>+6280(SB), Z7, Z8
-	VMULPD.BCST      actkernconst<>+6280(SB), Z9, Z11
-	VMULPD.BCST      actkernconst<>+6280(SB), Z10, Z12
+	VMULPD.BCST      actkernconst<>+6272(SB), Z6, Z5
+	VMULPD.BCST      actkernconst<>+6272(SB), Z7, Z8
+	VMULPD.BCST      actkernconst<>+6272(SB), Z9, Z11
+	VMULPD.BCST      actkernconst<>+6272(SB), Z10, Z12
 	VXORPD.BCST      actkernconst<>+2208(SB), Z5, Z13
 	VXORPD.BCST      actkernconst<>+2208(SB), Z8, Z15
 	VXORPD.BCST      actkernconst<>+2208(SB), Z11, Z16
 	VXORPD.BCST      actkernconst<>+2208(SB), Z12, Z17
-	VFMADD231PD.BCST actkernconst<>+6280(SB), Z6, Z13
-	VFMADD231PD.BCST actkernconst<>+6280(SB), Z7, Z15
-	VFMADD231PD.BCST actkernconst<>+6280(SB), Z9, Z16
-	VFMADD231PD.BCST actkernconst<>+6280(SB), Z10, Z17
-	VMULPD.BCST      actkernconst<>+6280(SB), Z14, Z14
-	VMULPD.BCST      actkernconst<>+6280(SB), Z24, Z24
-	VMULPD.BCST      actkernconst<>+6280(SB), Z28, Z28
-	VMULPD.BCST      actkernconst<>+6280(SB), Z29, Z29
-	VFMADD132PD.BCST actkernconst<>+6520(SB), Z14, Z6
-	VFMADD132PD.BCST actkernconst<>+6520(SB), Z24, Z7
-	VFMADD132PD.BCST actkernconst<>+6520(SB), Z28, Z9
-	VFMADD132PD.BCST actkernconst<>+6520(SB), Z29, Z10
+	VFMADD231PD.BCST actkernconst<>+6272(SB), Z6, Z13
+	VFMADD231PD.BCST actkernconst<>+6272(SB), Z7, Z15
+	VFMADD231PD.BCST actkernconst<>+6272(SB), Z9, Z16
+	VFMADD231PD.BCST actkernconst<>+6272(SB), Z10, Z17
+	VMULPD.BCST      actkernconst<>+6272(SB), Z14, Z14
+	VMULPD.BCST      actkernconst<>+6272(SB), Z24, Z24
+	VMULPD.BCST      actkernconst<>+6272(SB), Z28, Z28
+	VMULPD.BCST      actkernconst<>+6272(SB), Z29, Z29
+	VFMADD132PD.BCST actkernconst<>+6528(SB), Z14, Z6
+	VFMADD132PD.BCST actkernconst<>+6528(SB), Z24, Z7
+	VFMADD132PD.BCST actkernconst<>+6528(SB), Z28, Z9
+	VFMADD132PD.BCST actkernconst<>+6528(SB), Z29, Z10
 	VADDPD           Z6, Z13, Z13
 	VADDPD           Z7, Z15, Z15
 	VADDPD           Z9, Z16, Z16
@@ -49420,18 +49164,18 @@ loop:
 	VADDPD.BCST      actkernconst<>+0(SB), Z2, Z2
 	VADDPD.BCST      actkernconst<>+0(SB), Z3, Z3
 	VADDPD.BCST      actkernconst<>+0(SB), Z4, Z4
-	VMULPD.BCST      actkernconst<>+6456(SB), Z1, Z5
-	VMULPD.BCST      actkernconst<>+6456(SB), Z2, Z8
-	VMULPD.BCST      actkernconst<>+6456(SB), Z3, Z11
-	VMULPD.BCST      actkernconst<>+6456(SB), Z4, Z12
+	VMULPD.BCST      actkernconst<>+6464(SB), Z1, Z5
+	VMULPD.BCST      actkernconst<>+6464(SB), Z2, Z8
+	VMULPD.BCST      actkernconst<>+6464(SB), Z3, Z11
+	VMULPD.BCST      actkernconst<>+6464(SB), Z4, Z12
 	VRNDSCALEPD      $0x09, Z5, Z5
 	VRNDSCALEPD      $0x09, Z8, Z8
 	VRNDSCALEPD      $0x09, Z11, Z11
 	VRNDSCALEPD      $0x09, Z12, Z12
-	VFMADD132PD.BCST actkernconst<>+6448(SB), Z1, Z5
-	VFMADD132PD.BCST actkernconst<>+6448(SB), Z2, Z8
-	VFMADD132PD.BCST actkernconst<>+6448(SB), Z3, Z11
-	VFMADD132PD.BCST actkernconst<>+6448(SB), Z4, Z12
+	VFMADD132PD.BCST actkernconst<>+6456(SB), Z1, Z5
+	VFMADD132PD.BCST actkernconst<>+6456(SB), Z2, Z8
+	VFMADD132PD.BCST actkernconst<>+6456(SB), Z3, Z11
+	VFMADD132PD.BCST actkernconst<>+6456(SB), Z4, Z12
 	VMULPD.BCST      actkernconst<>+3896(SB), Z5, Z1
 	VMULPD.BCST      actkernconst<>+3896(SB), Z8, Z2
 	VMULPD.BCST      actkernconst<>+3896(SB), Z11, Z3
@@ -49440,10 +49184,10 @@ loop:
 	VRNDSCALEPD      $0x09, Z2, Z2
 	VRNDSCALEPD      $0x09, Z3, Z3
 	VRNDSCALEPD      $0x09, Z4, Z4
-	VFMADD231PD.BCST actkernconst<>+6272(SB), Z1, Z5
-	VFMADD231PD.BCST actkernconst<>+6272(SB), Z2, Z8
-	VFMADD231PD.BCST actkernconst<>+6272(SB), Z3, Z11
-	VFMADD231PD.BCST actkernconst<>+6272(SB), Z4, Z12
+	VFMADD231PD.BCST actkernconst<>+6624(SB), Z1, Z5
+	VFMADD231PD.BCST actkernconst<>+6624(SB), Z2, Z8
+	VFMADD231PD.BCST actkernconst<>+6624(SB), Z3, Z11
+	VFMADD231PD.BCST actkernconst<>+6624(SB), Z4, Z12
 	VBROADCASTSD     actkernconst<>+3896(SB), Z13
 	VCMPPD           $0x11, Z5, Z13, K2
 	VBROADCASTSD     actkernconst<>+3896(SB), Z5
@@ -49456,78 +49200,54 @@ loop:
 	VANDPD.BCST      actkernconst<>+968(SB), Z7, Z8
 	VANDPD.BCST      actkernconst<>+968(SB), Z9, Z11
 	VANDPD.BCST      actkernconst<>+968(SB), Z10, Z12
-	VBROADCASTSD     actkernconst<>+6280(SB), Z13
+	VBROADCASTSD     actkernconst<>+6272(SB), Z13
 	VSUBPD           Z5, Z13, Z5
-	VBROADCASTSD     actkernconst<>+6280(SB), Z13
+	VBROADCASTSD     actkernconst<>+6272(SB), Z13
 	VSUBPD           Z8, Z13, Z8
-	VBROADCASTSD     actkernconst<>+6280(SB), Z13
+	VBROADCASTSD     actkernconst<>+6272(SB), Z13
 	VSUBPD           Z11, Z13, Z11
-	VBROADCASTSD     actkernconst<>+6280(SB), Z13
+	VBROADCASTSD     actkernconst<>+6272(SB), Z13
 	VSUBPD           Z12, Z13, Z12
-	VADDPD.BCST      actkernconst<>+6520(SB), Z5, K2, Z6
-	VADDPD.BCST      actkernconst<>+6520(SB), Z8, K3, Z7
-	VADDPD.BCST      actkernconst<>+6520(SB), Z11, K4, Z9
-	VADDPD.BCST      actkernconst<>+6520(SB), Z12, K5, Z10
-	VBROADCASTSD     actkernconst<>+6272(SB), Z5
-	VFMADD213PD.BCST actkernconst<>+0(SB), Z5, Z1
-	VBROADCASTSD     actkernconst<>+6272(SB), Z5
-	VFMADD213PD.BCST actkernconst<>+0(SB), Z5, Z2
-	VBROADCASTSD     actkernconst<>+6272(SB), Z5
-	VFMADD213PD.BCST actkernconst<>+0(SB), Z5, Z3
-	VBROADCASTSD     actkernconst<>+6272(SB), Z5
-	VFMADD213PD.BCST actkernconst<>+0(SB), Z5, Z4
+	VADDPD.BCST      actkernconst<>+6528(SB), Z5, K2, Z6
+	VADDPD.BCST      actkernconst<>+6528(SB), Z8, K3, Z7
+	VADDPD.BCST      actkernconst<>+6528(SB), Z11, K4, Z9
+	VADDPD.BCST      actkernconst<>+6528(SB), Z12, K5, Z10
 	VMOVUPD          504(SP), Z5
-	VBROADCASTSD     actkernconst<>+6616(SB), Z8
+	VBROADCASTSD     actkernconst<>+6432(SB), Z8
 	VFMADD213PD.BCST actkernconst<>+1040(SB), Z5, Z8
 	VMOVUPD          440(SP), Z11
-	VBROADCASTSD     actkernconst<>+6616(SB), Z12
+	VBROADCASTSD     actkernconst<>+6432(SB), Z12
 	VFMADD213PD.BCST actkernconst<>+1040(SB), Z11, Z12
 	VMOVUPD          376(SP), Z13
-	VBROADCASTSD     actkernconst<>+6616(SB), Z14
+	VBROADCASTSD     actkernconst<>+6432(SB), Z14
 	VFMADD213PD.BCST actkernconst<>+1040(SB), Z13, Z14
 	VMOVUPD          312(SP), Z15
-	VBROADCASTSD     actkernconst<>+6616(SB), Z16
+	VBROADCASTSD     actkernconst<>+6432(SB), Z16
 	VFMADD213PD.BCST actkernconst<>+1040(SB), Z15, Z16
-	VRNDSCALEPD      $0x08, Z8, Z8
-	VRNDSCALEPD      $0x08, Z12, Z12
-	VRNDSCALEPD      $0x08, Z14, Z14
-	VRNDSCALEPD      $0x08, Z16, Z16
-	VMOVAPD          Z8, Z17
+	VADDPD.BCST      actkernconst<>+8448(SB), Z8, Z8
+	VADDPD.BCST      actkernconst<>+8448(SB), Z12, Z12
+	VADDPD.BCST      actkernconst<>+8448(SB), Z14, Z14
+	VADDPD.BCST      actkernconst<>+8448(SB), Z16, Z16
+	VSUBPD.BCST      actkernconst<>+8448(SB), Z8, Z17
+	VSUBPD.BCST      actkernconst<>+8448(SB), Z12, Z18
+	VSUBPD.BCST      actkernconst<>+8448(SB), Z14, Z19
+	VSUBPD.BCST      actkernconst<>+8448(SB), Z16, Z20
 	VFMADD213PD.BCST actkernconst<>+0(SB), Z0, Z17
-	VMOVAPD          Z12, Z18
 	VFMADD213PD.BCST actkernconst<>+0(SB), Z0, Z18
-	VMOVAPD          Z14, Z19
 	VFMADD213PD.BCST actkernconst<>+0(SB), Z0, Z19
-	VMOVAPD          Z16, Z20
 	VFMADD213PD.BCST actkernconst<>+0(SB), Z0, Z20
-	VFMADD231PD.BCST actkernconst<>+8416(SB), Z17, Z5
-	VFMADD231PD.BCST actkernconst<>+8416(SB), Z18, Z11
-	VFMADD231PD.BCST actkernconst<>+8416(SB), Z19, Z13
-	VFMADD231PD.BCST actkernconst<>+8416(SB), Z20, Z15
-	VFMADD231PD.BCST actkernconst<>+8424(SB), Z17, Z5
-	VFMADD231PD.BCST actkernconst<>+8424(SB), Z18, Z11
-	VFMADD231PD.BCST actkernconst<>+8424(SB), Z19, Z13
-	VFMADD231PD.BCST actkernconst<>+8424(SB), Z20, Z15
-	VFMADD132PD.BCST actkernconst<>+8432(SB), Z5, Z17
-	VFMADD132PD.BCST actkernconst<>+8432(SB), Z11, Z18
-	VFMADD132PD.BCST actkernconst<>+8432(SB), Z13, Z19
-	VFMADD132PD.BCST actkernconst<>+8432(SB), Z15, Z20
-	VMULPD.BCST      actkernconst<>+3896(SB), Z8, Z5
-	VMULPD.BCST      actkernconst<>+3896(SB), Z12, Z11
-	VMULPD.BCST      actkernconst<>+3896(SB), Z14, Z13
-	VMULPD.BCST      actkernconst<>+3896(SB), Z16, Z15
-	VRNDSCALEPD      $0x09, Z5, Z5
-	VRNDSCALEPD      $0x09, Z11, Z11
-	VRNDSCALEPD      $0x09, Z13, Z13
-	VRNDSCALEPD      $0x09, Z15, Z15
-	VFMADD132PD.BCST actkernconst<>+6272(SB), Z8, Z5
-	VFMADD132PD.BCST actkernconst<>+6272(SB), Z12, Z11
-	VFMADD132PD.BCST actkernconst<>+6272(SB), Z14, Z13
-	VFMADD132PD.BCST actkernconst<>+6272(SB), Z16, Z15
-	VFMADD213PD.BCST actkernconst<>+2408(SB), Z0, Z5
-	VFMADD213PD.BCST actkernconst<>+2408(SB), Z0, Z11
-	VFMADD213PD.BCST actkernconst<>+2408(SB), Z0, Z13
-	VFMADD213PD.BCST actkernconst<>+2408(SB), Z0, Z15
+	VFMADD231PD.BCST actkernconst<>+8456(SB), Z17, Z5
+	VFMADD231PD.BCST actkernconst<>+8456(SB), Z18, Z11
+	VFMADD231PD.BCST actkernconst<>+8456(SB), Z19, Z13
+	VFMADD231PD.BCST actkernconst<>+8456(SB), Z20, Z15
+	VFMADD231PD.BCST actkernconst<>+8464(SB), Z17, Z5
+	VFMADD231PD.BCST actkernconst<>+8464(SB), Z18, Z11
+	VFMADD231PD.BCST actkernconst<>+8464(SB), Z19, Z13
+	VFMADD231PD.BCST actkernconst<>+8464(SB), Z20, Z15
+	VFMADD132PD.BCST actkernconst<>+8472(SB), Z5, Z17
+	VFMADD132PD.BCST actkernconst<>+8472(SB), Z11, Z18
+	VFMADD132PD.BCST actkernconst<>+8472(SB), Z13, Z19
+	VFMADD132PD.BCST actkernconst<>+8472(SB), Z15, Z20
 	VBLENDMPD        Z6, Z17, K6, Z6
 	VBLENDMPD        Z7, Z18, K7, Z7
 	KMOVW            48(SP), K2
@@ -49542,84 +49262,92 @@ loop:
 	VBLENDMPD        Z9, Z19, K5, Z9
 	KMOVW            24(SP), K5
 	VBLENDMPD        Z10, Z20, K5, Z10
-	VBLENDMPD        Z1, Z5, K6, Z1
-	VBLENDMPD        Z2, Z11, K7, Z2
-	VBLENDMPD        Z3, Z13, K2, Z3
-	VBLENDMPD        Z4, Z15, K3, Z4
-	VBLENDMPD        Z1, Z5, K4, Z1
+	VMOVAPD          Z8, Z5
+	VADDPD.BCST      actkernconst<>+6280(SB), Z1, K6, Z5
+	VMOVAPD          Z12, Z1
+	VADDPD.BCST      actkernconst<>+6280(SB), Z2, K7, Z1
+	VMOVAPD          Z14, Z2
+	VADDPD.BCST      actkernconst<>+6280(SB), Z3, K2, Z2
+	VMOVAPD          Z16, Z3
+	VADDPD.BCST      actkernconst<>+6280(SB), Z4, K3, Z3
+	VBLENDMPD        Z5, Z8, K4, Z5
 	KMOVW            8(SP), K2
-	VBLENDMPD        Z2, Z11, K2, Z2
+	VBLENDMPD        Z1, Z12, K2, Z1
 	KMOVW            16(SP), K2
-	VBLENDMPD        Z3, Z13, K2, Z3
-	VBLENDMPD        Z4, Z15, K5, Z4
-	VMULPD           Z6, Z6, Z5
+	VBLENDMPD        Z2, Z14, K2, Z2
+	VBLENDMPD        Z3, Z16, K5, Z3
+	VMULPD           Z6, Z6, Z4
 	VMULPD           Z7, Z7, Z8
 	VMULPD           Z9, Z9, Z11
 	VMULPD           Z10, Z10, Z12
-	VMULPD           Z5, Z6, Z13
-	VMULPD           Z8, Z7, Z14
-	VMULPD           Z11, Z9, Z15
-	VMULPD           Z12, Z10, Z16
-	VBROADCASTSD     actkernconst<>+6432(SB), Z17
-	VFMADD213PD.BCST actkernconst<>+6440(SB), Z5, Z17
-	VBROADCASTSD     actkernconst<>+6432(SB), Z18
-	VFMADD213PD.BCST actkernconst<>+6440(SB), Z8, Z18
-	VBROADCASTSD     actkernconst<>+6432(SB), Z19
-	VFMADD213PD.BCST actkernconst<>+6440(SB), Z11, Z19
-	VBROADCASTSD     actkernconst<>+6432(SB), Z20
-	VFMADD213PD.BCST actkernconst<>+6440(SB), Z12, Z20
-	VFMADD213PD.BCST actkernconst<>+6648(SB), Z5, Z17
-	VFMADD213PD.BCST actkernconst<>+6648(SB), Z8, Z18
-	VFMADD213PD.BCST actkernconst<>+6648(SB), Z11, Z19
-	VFMADD213PD.BCST actkernconst<>+6648(SB), Z12, Z20
-	VFMADD213PD.BCST actkernconst<>+6656(SB), Z5, Z17
-	VFMADD213PD.BCST actkernconst<>+6656(SB), Z8, Z18
-	VFMADD213PD.BCST actkernconst<>+6656(SB), Z11, Z19
-	VFMADD213PD.BCST actkernconst<>+6656(SB), Z12, Z20
-	VFMADD213PD.BCST actkernconst<>+6664(SB), Z5, Z17
-	VFMADD213PD.BCST actkernconst<>+6664(SB), Z8, Z18
-	VFMADD213PD.BCST actkernconst<>+6664(SB), Z11, Z19
-	VFMADD213PD.BCST actkernconst<>+6664(SB), Z12, Z20
-	VFMADD213PD.BCST actkernconst<>+6672(SB), Z5, Z17
-	VFMADD213PD.BCST actkernconst<>+6672(SB), Z8, Z18
-	VFMADD213PD.BCST actkernconst<>+6672(SB), Z11, Z19
-	VFMADD213PD.BCST actkernconst<>+6672(SB), Z12, Z20
-	VFMADD213PD      Z6, Z13, Z17
-	VFMADD213PD      Z7, Z14, Z18
-	VFMADD213PD      Z9, Z15, Z19
-	VFMADD213PD      Z10, Z16, Z20
-	VMULPD           Z1, Z17, Z17
-	VMULPD           Z2, Z18, Z18
-	VMULPD           Z3, Z19, Z19
-	VMULPD           Z4, Z20, Z20
-	VMULPD.BCST      (SP), Z17, Z17
-	VMULPD.BCST      (SP), Z18, Z18
-	VMULPD.BCST      (SP), Z19, Z19
-	VMULPD.BCST      (SP), Z20, Z20
+	VBROADCASTSD     actkernconst<>+6440(SB), Z13
+	VFMADD213PD.BCST actkernconst<>+6448(SB), Z4, Z13
+	VBROADCASTSD     actkernconst<>+6440(SB), Z14
+	VFMADD213PD.BCST actkernconst<>+6448(SB), Z8, Z14
+	VBROADCASTSD     actkernconst<>+6440(SB), Z15
+	VFMADD213PD.BCST actkernconst<>+6448(SB), Z11, Z15
+	VBROADCASTSD     actkernconst<>+6440(SB), Z16
+	VFMADD213PD.BCST actkernconst<>+6448(SB), Z12, Z16
+	VFMADD213PD.BCST actkernconst<>+6656(SB), Z4, Z13
+	VFMADD213PD.BCST actkernconst<>+6656(SB), Z8, Z14
+	VFMADD213PD.BCST actkernconst<>+6656(SB), Z11, Z15
+	VFMADD213PD.BCST actkernconst<>+6656(SB), Z12, Z16
+	VFMADD213PD.BCST actkernconst<>+6664(SB), Z4, Z13
+	VFMADD213PD.BCST actkernconst<>+6664(SB), Z8, Z14
+	VFMADD213PD.BCST actkernconst<>+6664(SB), Z11, Z15
+	VFMADD213PD.BCST actkernconst<>+6664(SB), Z12, Z16
+	VFMADD213PD.BCST actkernconst<>+6672(SB), Z4, Z13
+	VFMADD213PD.BCST actkernconst<>+6672(SB), Z8, Z14
+	VFMADD213PD.BCST actkernconst<>+6672(SB), Z11, Z15
+	VFMADD213PD.BCST actkernconst<>+6672(SB), Z12, Z16
+	VFMADD213PD.BCST actkernconst<>+6680(SB), Z4, Z13
+	VFMADD213PD.BCST actkernconst<>+6680(SB), Z8, Z14
+	VFMADD213PD.BCST actkernconst<>+6680(SB), Z11, Z15
+	VFMADD213PD.BCST actkernconst<>+6680(SB), Z12, Z16
+	VFMADD213PD.BCST actkernconst<>+0(SB), Z4, Z13
+	VFMADD213PD.BCST actkernconst<>+0(SB), Z8, Z14
+	VFMADD213PD.BCST actkernconst<>+0(SB), Z11, Z15
+	VFMADD213PD.BCST actkernconst<>+0(SB), Z12, Z16
+	VMULPD           Z13, Z6, Z6
+	VMULPD           Z14, Z7, Z7
+	VMULPD           Z15, Z9, Z9
+	VMULPD           Z16, Z10, Z10
+	VPSLLQ           $0x3f, Z5, Z4
+	VXORPD           Z6, Z4, Z6
+	VPSLLQ           $0x3f, Z1, Z4
+	VXORPD           Z7, Z4, Z7
+	VPSLLQ           $0x3f, Z2, Z1
+	VXORPD           Z9, Z1, Z9
+	VPSLLQ           $0x3f, Z3, Z1
+	VXORPD           Z10, Z1, Z10
+	VMULPD.BCST      (SP), Z6, Z6
+	VMULPD.BCST      (SP), Z7, Z7
+	VMULPD.BCST      (SP), Z9, Z9
+	VMULPD.BCST      (SP), Z10, Z10
 	VCVTPS2PD        (DX), Z1
 	VCVTPS2PD        32(DX), Z2
 	VCVTPS2PD        64(DX), Z3
 	VCVTPS2PD        96(DX), Z4
-	VMULPD           Z1, Z17, Z17
-	VMULPD           Z2, Z18, Z18
-	VMULPD           Z3, Z19, Z19
-	VMULPD           Z4, Z20, Z20
+	VMULPD           Z1, Z6, Z6
+	VMULPD           Z2, Z7, Z7
+	VMULPD           Z3, Z9, Z9
+	VMULPD           Z4, Z10, Z10
 	VMOVUPD          248(SP), Z1
-	VFIXUPIMMPD.BCST $0x00, actkernconst<>+1144(SB), Z1, Z17
+	VFIXUPIMMPD.BCST $0x00, actkernconst<>+1144(SB), Z1, Z6
 	VMOVUPD          184(SP), Z1
-	VFIXUPIMMPD.BCST $0x00, actkernconst<>+1144(SB), Z1, Z18
+	VFIXUPIMMPD.BCST $0x00, actkernconst<>+1144(SB), Z1, Z7
 	VMOVUPD          120(SP), Z1
-	VFIXUPIMMPD.BCST $0x00, actkernconst<>+1144(SB), Z1, Z19
+	VFIXUPIMMPD.BCST $0x00, actkernconst<>+1144(SB), Z1, Z9
 	VMOVUPD          56(SP), Z1
-	VFIXUPIMMPD.BCST $0x00, actkernconst<>+1144(SB), Z1, Z20
-	VCVTPD2PS        Z17, Y17
-	VMOVNTPS         Y17, (AX)
-	VCVTPD2PS        Z18, Y18
-	VMOVNTPS         Y18, 32(AX)
-	VCVTPD2PS        Z19, Y19
-	VMOVNTPS         Y19, 64(AX)
-	VCVTPD2PS        Z20, Y20
-	VMOVNTPS         Y20, 96(AX)
+	VFIXUPIMMPD.BCST $0x00, actkernconst<>+1144(SB), Z1, Z10
+	VCVTPD2PS        Z6, Y6
+	VMOVNTPS         Y6, (AX)
+	VCVTPD2PS        Z7, Y7
+	VMOVNTPS         Y7, 32(AX)
+	VCVTPD2PS        Z9, Y9
+	VMOVNTPS         Y9, 64(AX)
+	VCVTPD2PS        Z10, Y10
+	VMOVNTPS         Y10, 96(AX)
 	ADDQ             $0x00000080, AX
 	ADDQ             $0x00000080, CX
 	ADDQ             $0x00000080, DX
@@ -49639,8 +49367,8 @@ single:
 	VBROADCASTSD     actkernconst<>+6344(SB), Z4
 	VFMADD213PD.BCST actkernconst<>+6352(SB), Z3, Z4
 	VRNDSCALEPD      $0x09, Z4, Z4
-	VSUBPD.BCST      actkernconst<>+6528(SB), Z3, Z5
-	VFMADD231PD.BCST actkernconst<>+6464(SB), Z4, Z5
+	VSUBPD.BCST      actkernconst<>+6536(SB), Z3, Z5
+	VFMADD231PD.BCST actkernconst<>+6472(SB), Z4, Z5
 	VBROADCASTSD     actkernconst<>+6360(SB), Z6
 	VSUBPD           Z3, Z6, Z3
 	VSCALEFPD        Z3, Z2, Z3
@@ -49648,19 +49376,19 @@ single:
 	VCMPPD           $0x12, Z4, Z6, K4
 	VSUBPD.BCST      actkernconst<>+6320(SB), Z4, K4, Z4
 	VBROADCASTSD     actkernconst<>+6368(SB), Z6
-	VBLENDMPD.BCST   actkernconst<>+6472(SB), Z6, K4, Z7
+	VBLENDMPD.BCST   actkernconst<>+6480(SB), Z6, K4, Z7
 	VBROADCASTSD     actkernconst<>+6376(SB), Z6
-	VBLENDMPD.BCST   actkernconst<>+6480(SB), Z6, K4, Z8
+	VBLENDMPD.BCST   actkernconst<>+6488(SB), Z6, K4, Z8
 	VBROADCASTSD     actkernconst<>+6384(SB), Z6
-	VBLENDMPD.BCST   actkernconst<>+6488(SB), Z6, K4, Z9
+	VBLENDMPD.BCST   actkernconst<>+6496(SB), Z6, K4, Z9
 	VBROADCASTSD     actkernconst<>+6392(SB), Z6
-	VBLENDMPD.BCST   actkernconst<>+6496(SB), Z6, K4, Z10
+	VBLENDMPD.BCST   actkernconst<>+6504(SB), Z6, K4, Z10
 	VBROADCASTSD     actkernconst<>+6400(SB), Z6
-	VBLENDMPD.BCST   actkernconst<>+6568(SB), Z6, K4, Z11
+	VBLENDMPD.BCST   actkernconst<>+6576(SB), Z6, K4, Z11
 	VBROADCASTSD     actkernconst<>+6408(SB), Z6
-	VBLENDMPD.BCST   actkernconst<>+6576(SB), Z6, K4, Z12
+	VBLENDMPD.BCST   actkernconst<>+6584(SB), Z6, K4, Z12
 	VBROADCASTSD     actkernconst<>+6416(SB), Z6
-	VBLENDMPD.BCST   actkernconst<>+6584(SB), Z6, K4, Z13
+	VBLENDMPD.BCST   actkernconst<>+6592(SB), Z6, K4, Z13
 	VBROADCASTSD     actkernconst<>+6328(SB), Z6
 	VCMPPD           $0x12, Z4, Z6, K4
 	VSUBPD.BCST      actkernconst<>+6328(SB), Z4, K4, Z4
@@ -49668,19 +49396,19 @@ single:
 	VBLENDMPD.BCST   actkernconst<>+6296(SB), Z8, K4, Z8
 	VBLENDMPD.BCST   actkernconst<>+6304(SB), Z9, K4, Z9
 	VBLENDMPD.BCST   actkernconst<>+6312(SB), Z10, K4, Z10
-	VBLENDMPD.BCST   actkernconst<>+6536(SB), Z11, K4, Z11
-	VBLENDMPD.BCST   actkernconst<>+6544(SB), Z12, K4, Z12
-	VBLENDMPD.BCST   actkernconst<>+6552(SB), Z13, K4, Z13
+	VBLENDMPD.BCST   actkernconst<>+6544(SB), Z11, K4, Z11
+	VBLENDMPD.BCST   actkernconst<>+6552(SB), Z12, K4, Z12
+	VBLENDMPD.BCST   actkernconst<>+6560(SB), Z13, K4, Z13
 	VBROADCASTSD     actkernconst<>+6424(SB), Z6
-	VBLENDMPD.BCST   actkernconst<>+6560(SB), Z6, K4, Z14
+	VBLENDMPD.BCST   actkernconst<>+6568(SB), Z6, K4, Z14
 	VBROADCASTSD     actkernconst<>+6288(SB), Z6
-	VBLENDMPD.BCST   actkernconst<>+6472(SB), Z6, K4, Z15
+	VBLENDMPD.BCST   actkernconst<>+6480(SB), Z6, K4, Z15
 	VBROADCASTSD     actkernconst<>+6296(SB), Z6
-	VBLENDMPD.BCST   actkernconst<>+6480(SB), Z6, K4, Z16
+	VBLENDMPD.BCST   actkernconst<>+6488(SB), Z6, K4, Z16
 	VBROADCASTSD     actkernconst<>+6304(SB), Z6
-	VBLENDMPD.BCST   actkernconst<>+6488(SB), Z6, K4, Z17
+	VBLENDMPD.BCST   actkernconst<>+6496(SB), Z6, K4, Z17
 	VBROADCASTSD     actkernconst<>+6312(SB), Z6
-	VBLENDMPD.BCST   actkernconst<>+6496(SB), Z6, K4, Z18
+	VBLENDMPD.BCST   actkernconst<>+6504(SB), Z6, K4, Z18
 	VBROADCASTSD     actkernconst<>+5152(SB), Z6
 	VCMPPD           $0x12, Z4, Z6, K4
 	VSUBPD.BCST      actkernconst<>+5152(SB), Z4, K4, Z4
@@ -49709,36 +49437,36 @@ single:
 	VBLENDMPD        Z18, Z17, K4, Z18
 	VADDPD.BCST      actkernconst<>+1032(SB), Z5, Z4
 	VSCALEFPD        Z4, Z7, Z7
-	VADDPD.BCST      actkernconst<>+6464(SB), Z5, Z4
+	VADDPD.BCST      actkernconst<>+6472(SB), Z5, Z4
 	VSCALEFPD        Z4, Z8, Z8
-	VADDPD.BCST      actkernconst<>+6592(SB), Z5, Z4
-	VSCALEFPD        Z4, Z9, Z9
 	VADDPD.BCST      actkernconst<>+6600(SB), Z5, Z4
+	VSCALEFPD        Z4, Z9, Z9
+	VADDPD.BCST      actkernconst<>+6608(SB), Z5, Z4
 	VSCALEFPD        Z4, Z10, Z10
-	VADDPD.BCST      actkernconst<>+6608(SB), Z5, Z5
+	VADDPD.BCST      actkernconst<>+6616(SB), Z5, Z5
 	VSCALEFPD        Z5, Z18, Z18
-	VMULPD.BCST      actkernconst<>+6456(SB), Z7, Z4
+	VMULPD.BCST      actkernconst<>+6464(SB), Z7, Z4
 	VRNDSCALEPD      $0x08, Z4, Z4
-	VFMADD132PD.BCST actkernconst<>+6448(SB), Z7, Z4
+	VFMADD132PD.BCST actkernconst<>+6456(SB), Z7, Z4
 	VADDPD           Z0, Z8, Z5
 	VSUBPD           Z0, Z5, Z5
 	VSUBPD           Z5, Z8, Z8
 	VADDPD           Z5, Z4, Z4
-	VADDPD.BCST      actkernconst<>+6504(SB), Z9, Z5
-	VSUBPD.BCST      actkernconst<>+6504(SB), Z5, Z5
+	VADDPD.BCST      actkernconst<>+6512(SB), Z9, Z5
+	VSUBPD.BCST      actkernconst<>+6512(SB), Z5, Z5
 	VSUBPD           Z5, Z9, Z9
 	VADDPD           Z5, Z8, Z8
-	VADDPD.BCST      actkernconst<>+6512(SB), Z10, Z5
-	VSUBPD.BCST      actkernconst<>+6512(SB), Z5, Z5
+	VADDPD.BCST      actkernconst<>+6520(SB), Z10, Z5
+	VSUBPD.BCST      actkernconst<>+6520(SB), Z5, Z5
 	VSUBPD           Z5, Z10, Z10
 	VADDPD           Z5, Z9, Z9
 	VADDPD           Z18, Z10, Z10
 	VMULPD           Z4, Z3, Z5
 	VXORPD.BCST      actkernconst<>+2208(SB), Z5, Z6
 	VFMADD213PD      Z6, Z3, Z4
-	VMULPD.BCST      actkernconst<>+6456(SB), Z5, Z6
+	VMULPD.BCST      actkernconst<>+6464(SB), Z5, Z6
 	VRNDSCALEPD      $0x08, Z6, Z6
-	VFMADD132PD.BCST actkernconst<>+6448(SB), Z5, Z6
+	VFMADD132PD.BCST actkernconst<>+6456(SB), Z5, Z6
 	VADDPD           Z4, Z6, Z6
 	VMULPD           Z8, Z3, Z4
 	VXORPD.BCST      actkernconst<>+2208(SB), Z4, Z5
@@ -49775,63 +49503,59 @@ single:
 	VADDPD           Z6, Z11, Z11
 	VADDPD           Z9, Z11, Z11
 	VADDPD           Z3, Z11, Z11
-	VMULPD.BCST      actkernconst<>+6280(SB), Z7, Z3
+	VMULPD.BCST      actkernconst<>+6272(SB), Z7, Z3
 	VXORPD.BCST      actkernconst<>+2208(SB), Z3, Z4
-	VFMADD231PD.BCST actkernconst<>+6280(SB), Z7, Z4
-	VMULPD.BCST      actkernconst<>+6280(SB), Z11, Z11
-	VFMADD132PD.BCST actkernconst<>+6520(SB), Z11, Z7
+	VFMADD231PD.BCST actkernconst<>+6272(SB), Z7, Z4
+	VMULPD.BCST      actkernconst<>+6272(SB), Z11, Z11
+	VFMADD132PD.BCST actkernconst<>+6528(SB), Z11, Z7
 	VADDPD           Z7, Z4, Z4
 	VADDPD           Z4, Z3, Z6
 	VSUBPD           Z3, Z6, Z3
 	VSUBPD           Z3, Z4, Z4
 	VADDPD           Z4, Z6, Z6
 	VADDPD.BCST      actkernconst<>+0(SB), Z5, Z5
-	VMULPD.BCST      actkernconst<>+6456(SB), Z5, Z3
+	VMULPD.BCST      actkernconst<>+6464(SB), Z5, Z3
 	VRNDSCALEPD      $0x09, Z3, Z3
-	VFMADD132PD.BCST actkernconst<>+6448(SB), Z5, Z3
+	VFMADD132PD.BCST actkernconst<>+6456(SB), Z5, Z3
 	VMULPD.BCST      actkernconst<>+3896(SB), Z3, Z4
 	VRNDSCALEPD      $0x09, Z4, Z4
-	VFMADD231PD.BCST actkernconst<>+6272(SB), Z4, Z3
+	VFMADD231PD.BCST actkernconst<>+6624(SB), Z4, Z3
 	VBROADCASTSD     actkernconst<>+3896(SB), Z5
 	VCMPPD           $0x11, Z3, Z5, K4
 	VANDPD.BCST      actkernconst<>+968(SB), Z6, Z3
-	VBROADCASTSD     actkernconst<>+6280(SB), Z5
+	VBROADCASTSD     actkernconst<>+6272(SB), Z5
 	VSUBPD           Z3, Z5, Z3
-	VADDPD.BCST      actkernconst<>+6520(SB), Z3, K4, Z6
-	VBROADCASTSD     actkernconst<>+6272(SB), Z3
-	VFMADD213PD.BCST actkernconst<>+0(SB), Z3, Z4
-	VBROADCASTSD     actkernconst<>+6616(SB), Z3
+	VADDPD.BCST      actkernconst<>+6528(SB), Z3, K4, Z6
+	VBROADCASTSD     actkernconst<>+6432(SB), Z3
 	VFMADD213PD.BCST actkernconst<>+1040(SB), Z2, Z3
-	VRNDSCALEPD      $0x08, Z3, Z3
-	VMOVAPD          Z3, Z5
+	VADDPD.BCST      actkernconst<>+8448(SB), Z3, Z3
+	VSUBPD.BCST      actkernconst<>+8448(SB), Z3, Z5
 	VFMADD213PD.BCST actkernconst<>+0(SB), Z0, Z5
-	VFMADD231PD.BCST actkernconst<>+8416(SB), Z5, Z2
-	VFMADD231PD.BCST actkernconst<>+8424(SB), Z5, Z2
-	VFMADD132PD.BCST actkernconst<>+8432(SB), Z2, Z5
-	VMULPD.BCST      actkernconst<>+3896(SB), Z3, Z2
-	VRNDSCALEPD      $0x09, Z2, Z2
-	VFMADD132PD.BCST actkernconst<>+6272(SB), Z3, Z2
-	VFMADD213PD.BCST actkernconst<>+2408(SB), Z0, Z2
+	VFMADD231PD.BCST actkernconst<>+8456(SB), Z5, Z2
+	VFMADD231PD.BCST actkernconst<>+8464(SB), Z5, Z2
+	VFMADD132PD.BCST actkernconst<>+8472(SB), Z2, Z5
 	VBLENDMPD        Z6, Z5, K3, Z6
 	VBLENDMPD        Z6, Z5, K2, Z6
-	VBLENDMPD        Z4, Z2, K3, Z4
-	VBLENDMPD        Z4, Z2, K2, Z4
-	VMULPD           Z6, Z6, Z2
-	VMULPD           Z2, Z6, Z3
-	VBROADCASTSD     actkernconst<>+6432(SB), Z5
-	VFMADD213PD.BCST actkernconst<>+6440(SB), Z2, Z5
-	VFMADD213PD.BCST actkernconst<>+6648(SB), Z2, Z5
-	VFMADD213PD.BCST actkernconst<>+6656(SB), Z2, Z5
-	VFMADD213PD.BCST actkernconst<>+6664(SB), Z2, Z5
-	VFMADD213PD.BCST actkernconst<>+6672(SB), Z2, Z5
-	VFMADD213PD      Z6, Z3, Z5
-	VMULPD           Z4, Z5, Z5
-	VMULPD.BCST      (SP), Z5, Z5
+	VMOVAPD          Z3, Z2
+	VADDPD.BCST      actkernconst<>+6280(SB), Z4, K3, Z2
+	VBLENDMPD        Z2, Z3, K2, Z2
+	VMULPD           Z6, Z6, Z3
+	VBROADCASTSD     actkernconst<>+6440(SB), Z4
+	VFMADD213PD.BCST actkernconst<>+6448(SB), Z3, Z4
+	VFMADD213PD.BCST actkernconst<>+6656(SB), Z3, Z4
+	VFMADD213PD.BCST actkernconst<>+6664(SB), Z3, Z4
+	VFMADD213PD.BCST actkernconst<>+6672(SB), Z3, Z4
+	VFMADD213PD.BCST actkernconst<>+6680(SB), Z3, Z4
+	VFMADD213PD.BCST actkernconst<>+0(SB), Z3, Z4
+	VMULPD           Z4, Z6, Z6
+	VPSLLQ           $0x3f, Z2, Z3
+	VXORPD           Z6, Z3, Z6
+	VMULPD.BCST      (SP), Z6, Z6
 	VCVTPS2PD        (DX), Z2
-	VMULPD           Z2, Z5, Z5
-	VFIXUPIMMPD.BCST $0x00, actkernconst<>+1144(SB), Z1, Z5
-	VCVTPD2PS        Z5, Y5
-	VMOVNTPS         Y5, (AX)
+	VMULPD           Z2, Z6, Z6
+	VFIXUPIMMPD.BCST $0x00, actkernconst<>+1144(SB), Z1, Z6
+	VCVTPD2PS        Z6, Y6
+	VMOVNTPS         Y6, (AX)
 	ADDQ             $0x00000020, AX
 	ADDQ             $0x00000020, CX
 	ADDQ             $0x00000020, DX
@@ -49855,8 +49579,8 @@ tail:
 	VBROADCASTSD     actkernconst<>+6344(SB), Z4
 	VFMADD213PD.BCST actkernconst<>+6352(SB), Z3, Z4
 	VRNDSCALEPD      $0x09, Z4, Z4
-	VSUBPD.BCST      actkernconst<>+6528(SB), Z3, Z5
-	VFMADD231PD.BCST actkernconst<>+6464(SB), Z4, Z5
+	VSUBPD.BCST      actkernconst<>+6536(SB), Z3, Z5
+	VFMADD231PD.BCST actkernconst<>+6472(SB), Z4, Z5
 	VBROADCASTSD     actkernconst<>+6360(SB), Z6
 	VSUBPD           Z3, Z6, Z3
 	VSCALEFPD        Z3, Z2, Z3
@@ -49864,19 +49588,19 @@ tail:
 	VCMPPD           $0x12, Z4, Z6, K4
 	VSUBPD.BCST      actkernconst<>+6320(SB), Z4, K4, Z4
 	VBROADCASTSD     actkernconst<>+6368(SB), Z6
-	VBLENDMPD.BCST   actkernconst<>+6472(SB), Z6, K4, Z7
+	VBLENDMPD.BCST   actkernconst<>+6480(SB), Z6, K4, Z7
 	VBROADCASTSD     actkernconst<>+6376(SB), Z6
-	VBLENDMPD.BCST   actkernconst<>+6480(SB), Z6, K4, Z8
+	VBLENDMPD.BCST   actkernconst<>+6488(SB), Z6, K4, Z8
 	VBROADCASTSD     actkernconst<>+6384(SB), Z6
-	VBLENDMPD.BCST   actkernconst<>+6488(SB), Z6, K4, Z9
+	VBLENDMPD.BCST   actkernconst<>+6496(SB), Z6, K4, Z9
 	VBROADCASTSD     actkernconst<>+6392(SB), Z6
-	VBLENDMPD.BCST   actkernconst<>+6496(SB), Z6, K4, Z10
+	VBLENDMPD.BCST   actkernconst<>+6504(SB), Z6, K4, Z10
 	VBROADCASTSD     actkernconst<>+6400(SB), Z6
-	VBLENDMPD.BCST   actkernconst<>+6568(SB), Z6, K4, Z11
+	VBLENDMPD.BCST   actkernconst<>+6576(SB), Z6, K4, Z11
 	VBROADCASTSD     actkernconst<>+6408(SB), Z6
-	VBLENDMPD.BCST   actkernconst<>+6576(SB), Z6, K4, Z12
+	VBLENDMPD.BCST   actkernconst<>+6584(SB), Z6, K4, Z12
 	VBROADCASTSD     actkernconst<>+6416(SB), Z6
-	VBLENDMPD.BCST   actkernconst<>+6584(SB), Z6, K4, Z13
+	VBLENDMPD.BCST   actkernconst<>+6592(SB), Z6, K4, Z13
 	VBROADCASTSD     actkernconst<>+6328(SB), Z6
 	VCMPPD           $0x12, Z4, Z6, K4
 	VSUBPD.BCST      actkernconst<>+6328(SB), Z4, K4, Z4
@@ -49884,19 +49608,19 @@ tail:
 	VBLENDMPD.BCST   actkernconst<>+6296(SB), Z8, K4, Z8
 	VBLENDMPD.BCST   actkernconst<>+6304(SB), Z9, K4, Z9
 	VBLENDMPD.BCST   actkernconst<>+6312(SB), Z10, K4, Z10
-	VBLENDMPD.BCST   actkernconst<>+6536(SB), Z11, K4, Z11
-	VBLENDMPD.BCST   actkernconst<>+6544(SB), Z12, K4, Z12
-	VBLENDMPD.BCST   actkernconst<>+6552(SB), Z13, K4, Z13
+	VBLENDMPD.BCST   actkernconst<>+6544(SB), Z11, K4, Z11
+	VBLENDMPD.BCST   actkernconst<>+6552(SB), Z12, K4, Z12
+	VBLENDMPD.BCST   actkernconst<>+6560(SB), Z13, K4, Z13
 	VBROADCASTSD     actkernconst<>+6424(SB), Z6
-	VBLENDMPD.BCST   actkernconst<>+6560(SB), Z6, K4, Z14
+	VBLENDMPD.BCST   actkernconst<>+6568(SB), Z6, K4, Z14
 	VBROADCASTSD     actkernconst<>+6288(SB), Z6
-	VBLENDMPD.BCST   actkernconst<>+6472(SB), Z6, K4, Z15
+	VBLENDMPD.BCST   actkernconst<>+6480(SB), Z6, K4, Z15
 	VBROADCASTSD     actkernconst<>+6296(SB), Z6
-	VBLENDMPD.BCST   actkernconst<>+6480(SB), Z6, K4, Z16
+	VBLENDMPD.BCST   actkernconst<>+6488(SB), Z6, K4, Z16
 	VBROADCASTSD     actkernconst<>+6304(SB), Z6
-	VBLENDMPD.BCST   actkernconst<>+6488(SB), Z6, K4, Z17
+	VBLENDMPD.BCST   actkernconst<>+6496(SB), Z6, K4, Z17
 	VBROADCASTSD     actkernconst<>+6312(SB), Z6
-	VBLENDMPD.BCST   actkernconst<>+6496(SB), Z6, K4, Z18
+	VBLENDMPD.BCST   actkernconst<>+6504(SB), Z6, K4, Z18
 	VBROADCASTSD     actkernconst<>+5152(SB), Z6
 	VCMPPD           $0x12, Z4, Z6, K4
 	VSUBPD.BCST      actkernconst<>+5152(SB), Z4, K4, Z4
@@ -49925,36 +49649,36 @@ tail:
 	VBLENDMPD        Z18, Z17, K4, Z18
 	VADDPD.BCST      actkernconst<>+1032(SB), Z5, Z4
 	VSCALEFPD        Z4, Z7, Z7
-	VADDPD.BCST      actkernconst<>+6464(SB), Z5, Z4
+	VADDPD.BCST      actkernconst<>+6472(SB), Z5, Z4
 	VSCALEFPD        Z4, Z8, Z8
-	VADDPD.BCST      actkernconst<>+6592(SB), Z5, Z4
-	VSCALEFPD        Z4, Z9, Z9
 	VADDPD.BCST      actkernconst<>+6600(SB), Z5, Z4
+	VSCALEFPD        Z4, Z9, Z9
+	VADDPD.BCST      actkernconst<>+6608(SB), Z5, Z4
 	VSCALEFPD        Z4, Z10, Z10
-	VADDPD.BCST      actkernconst<>+6608(SB), Z5, Z5
+	VADDPD.BCST      actkernconst<>+6616(SB), Z5, Z5
 	VSCALEFPD        Z5, Z18, Z18
-	VMULPD.BCST      actkernconst<>+6456(SB), Z7, Z4
+	VMULPD.BCST      actkernconst<>+6464(SB), Z7, Z4
 	VRNDSCALEPD      $0x08, Z4, Z4
-	VFMADD132PD.BCST actkernconst<>+6448(SB), Z7, Z4
+	VFMADD132PD.BCST actkernconst<>+6456(SB), Z7, Z4
 	VADDPD           Z0, Z8, Z5
 	VSUBPD           Z0, Z5, Z5
 	VSUBPD           Z5, Z8, Z8
 	VADDPD           Z5, Z4, Z4
-	VADDPD.BCST      actkernconst<>+6504(SB), Z9, Z5
-	VSUBPD.BCST      actkernconst<>+6504(SB), Z5, Z5
+	VADDPD.BCST      actkernconst<>+6512(SB), Z9, Z5
+	VSUBPD.BCST      actkernconst<>+6512(SB), Z5, Z5
 	VSUBPD           Z5, Z9, Z9
 	VADDPD           Z5, Z8, Z8
-	VADDPD.BCST      actkernconst<>+6512(SB), Z10, Z5
-	VSUBPD.BCST      actkernconst<>+6512(SB), Z5, Z5
+	VADDPD.BCST      actkernconst<>+6520(SB), Z10, Z5
+	VSUBPD.BCST      actkernconst<>+6520(SB), Z5, Z5
 	VSUBPD           Z5, Z10, Z10
 	VADDPD           Z5, Z9, Z9
 	VADDPD           Z18, Z10, Z10
 	VMULPD           Z4, Z3, Z5
 	VXORPD.BCST      actkernconst<>+2208(SB), Z5, Z6
 	VFMADD213PD      Z6, Z3, Z4
-	VMULPD.BCST      actkernconst<>+6456(SB), Z5, Z6
+	VMULPD.BCST      actkernconst<>+6464(SB), Z5, Z6
 	VRNDSCALEPD      $0x08, Z6, Z6
-	VFMADD132PD.BCST actkernconst<>+6448(SB), Z5, Z6
+	VFMADD132PD.BCST actkernconst<>+6456(SB), Z5, Z6
 	VADDPD           Z4, Z6, Z6
 	VMULPD           Z8, Z3, Z4
 	VXORPD.BCST      actkernconst<>+2208(SB), Z4, Z5
@@ -49991,64 +49715,60 @@ tail:
 	VADDPD           Z6, Z11, Z11
 	VADDPD           Z9, Z11, Z11
 	VADDPD           Z3, Z11, Z11
-	VMULPD.BCST      actkernconst<>+6280(SB), Z7, Z3
+	VMULPD.BCST      actkernconst<>+6272(SB), Z7, Z3
 	VXORPD.BCST      actkernconst<>+2208(SB), Z3, Z4
-	VFMADD231PD.BCST actkernconst<>+6280(SB), Z7, Z4
-	VMULPD.BCST      actkernconst<>+6280(SB), Z11, Z11
-	VFMADD132PD.BCST actkernconst<>+6520(SB), Z11, Z7
+	VFMADD231PD.BCST actkernconst<>+6272(SB), Z7, Z4
+	VMULPD.BCST      actkernconst<>+6272(SB), Z11, Z11
+	VFMADD132PD.BCST actkernconst<>+6528(SB), Z11, Z7
 	VADDPD           Z7, Z4, Z4
 	VADDPD           Z4, Z3, Z6
 	VSUBPD           Z3, Z6, Z3
 	VSUBPD           Z3, Z4, Z4
 	VADDPD           Z4, Z6, Z6
 	VADDPD.BCST      actkernconst<>+0(SB), Z5, Z5
-	VMULPD.BCST      actkernconst<>+6456(SB), Z5, Z3
+	VMULPD.BCST      actkernconst<>+6464(SB), Z5, Z3
 	VRNDSCALEPD      $0x09, Z3, Z3
-	VFMADD132PD.BCST actkernconst<>+6448(SB), Z5, Z3
+	VFMADD132PD.BCST actkernconst<>+6456(SB), Z5, Z3
 	VMULPD.BCST      actkernconst<>+3896(SB), Z3, Z4
 	VRNDSCALEPD      $0x09, Z4, Z4
-	VFMADD231PD.BCST actkernconst<>+6272(SB), Z4, Z3
+	VFMADD231PD.BCST actkernconst<>+6624(SB), Z4, Z3
 	VBROADCASTSD     actkernconst<>+3896(SB), Z5
 	VCMPPD           $0x11, Z3, Z5, K4
 	VANDPD.BCST      actkernconst<>+968(SB), Z6, Z3
-	VBROADCASTSD     actkernconst<>+6280(SB), Z5
+	VBROADCASTSD     actkernconst<>+6272(SB), Z5
 	VSUBPD           Z3, Z5, Z3
-	VADDPD.BCST      actkernconst<>+6520(SB), Z3, K4, Z6
-	VBROADCASTSD     actkernconst<>+6272(SB), Z3
-	VFMADD213PD.BCST actkernconst<>+0(SB), Z3, Z4
-	VBROADCASTSD     actkernconst<>+6616(SB), Z3
+	VADDPD.BCST      actkernconst<>+6528(SB), Z3, K4, Z6
+	VBROADCASTSD     actkernconst<>+6432(SB), Z3
 	VFMADD213PD.BCST actkernconst<>+1040(SB), Z2, Z3
-	VRNDSCALEPD      $0x08, Z3, Z3
-	VMOVAPD          Z3, Z5
+	VADDPD.BCST      actkernconst<>+8448(SB), Z3, Z3
+	VSUBPD.BCST      actkernconst<>+8448(SB), Z3, Z5
 	VFMADD213PD.BCST actkernconst<>+0(SB), Z0, Z5
-	VFMADD231PD.BCST actkernconst<>+8416(SB), Z5, Z2
-	VFMADD231PD.BCST actkernconst<>+8424(SB), Z5, Z2
-	VFMADD132PD.BCST actkernconst<>+8432(SB), Z2, Z5
-	VMULPD.BCST      actkernconst<>+3896(SB), Z3, Z2
-	VRNDSCALEPD      $0x09, Z2, Z2
-	VFMADD132PD.BCST actkernconst<>+6272(SB), Z3, Z2
-	VFMADD213PD.BCST actkernconst<>+2408(SB), Z0, Z2
+	VFMADD231PD.BCST actkernconst<>+8456(SB), Z5, Z2
+	VFMADD231PD.BCST actkernconst<>+8464(SB), Z5, Z2
+	VFMADD132PD.BCST actkernconst<>+8472(SB), Z2, Z5
 	VBLENDMPD        Z6, Z5, K3, Z6
 	VBLENDMPD        Z6, Z5, K2, Z6
-	VBLENDMPD        Z4, Z2, K3, Z4
-	VBLENDMPD        Z4, Z2, K2, Z4
-	VMULPD           Z6, Z6, Z2
-	VMULPD           Z2, Z6, Z3
-	VBROADCASTSD     actkernconst<>+6432(SB), Z5
-	VFMADD213PD.BCST actkernconst<>+6440(SB), Z2, Z5
-	VFMADD213PD.BCST actkernconst<>+6648(SB), Z2, Z5
-	VFMADD213PD.BCST actkernconst<>+6656(SB), Z2, Z5
-	VFMADD213PD.BCST actkernconst<>+6664(SB), Z2, Z5
-	VFMADD213PD.BCST actkernconst<>+6672(SB), Z2, Z5
-	VFMADD213PD      Z6, Z3, Z5
-	VMULPD           Z4, Z5, Z5
-	VMULPD.BCST      (SP), Z5, Z5
+	VMOVAPD          Z3, Z2
+	VADDPD.BCST      actkernconst<>+6280(SB), Z4, K3, Z2
+	VBLENDMPD        Z2, Z3, K2, Z2
+	VMULPD           Z6, Z6, Z3
+	VBROADCASTSD     actkernconst<>+6440(SB), Z4
+	VFMADD213PD.BCST actkernconst<>+6448(SB), Z3, Z4
+	VFMADD213PD.BCST actkernconst<>+6656(SB), Z3, Z4
+	VFMADD213PD.BCST actkernconst<>+6664(SB), Z3, Z4
+	VFMADD213PD.BCST actkernconst<>+6672(SB), Z3, Z4
+	VFMADD213PD.BCST actkernconst<>+6680(SB), Z3, Z4
+	VFMADD213PD.BCST actkernconst<>+0(SB), Z3, Z4
+	VMULPD           Z4, Z6, Z6
+	VPSLLQ           $0x3f, Z2, Z3
+	VXORPD           Z6, Z3, Z6
+	VMULPD.BCST      (SP), Z6, Z6
 	VMOVUPS.Z        (DX), K1, Y2
 	VCVTPS2PD        Y2, Z2
-	VMULPD           Z2, Z5, Z5
-	VFIXUPIMMPD.BCST $0x00, actkernconst<>+1144(SB), Z1, Z5
-	VCVTPD2PS        Z5, Y5
-	VMOVUPS          Y5, K1, (AX)
+	VMULPD           Z2, Z6, Z6
+	VFIXUPIMMPD.BCST $0x00, actkernconst<>+1144(SB), Z1, Z6
+	VCVTPD2PS        Z6, Y6
+	VMOVUPS          Y6, K1, (AX)
 
 done:
 	SFENCE
@@ -50116,14 +49836,14 @@ loop:
 	VROUNDPD    $0x09, Y1, Y1
 	VROUNDPD    $0x09, Y0, Y0
 	VMOVUPD     Y12, 128(SP)
-	VSUBPD      actkernconst<>+7808(SB), Y9, Y12
+	VSUBPD      actkernconst<>+7840(SB), Y9, Y12
 	VMOVUPD     Y11, 160(SP)
-	VSUBPD      actkernconst<>+7808(SB), Y13, Y11
+	VSUBPD      actkernconst<>+7840(SB), Y13, Y11
 	VMOVUPD     Y10, 192(SP)
-	VSUBPD      actkernconst<>+7808(SB), Y14, Y10
-	VFMADD231PD actkernconst<>+7552(SB), Y2, Y12
-	VFMADD231PD actkernconst<>+7552(SB), Y1, Y11
-	VFMADD231PD actkernconst<>+7552(SB), Y0, Y10
+	VSUBPD      actkernconst<>+7840(SB), Y14, Y10
+	VFMADD231PD actkernconst<>+7584(SB), Y2, Y12
+	VFMADD231PD actkernconst<>+7584(SB), Y1, Y11
+	VFMADD231PD actkernconst<>+7584(SB), Y0, Y10
 	VMOVUPD     Y8, 224(SP)
 	VMOVUPD     actkernconst<>+7136(SB), Y8
 	VSUBPD      Y9, Y8, Y9
@@ -50212,63 +49932,63 @@ loop:
 	VBLENDVPD   Y11, Y14, Y1, Y14
 	VBLENDVPD   Y13, Y5, Y0, Y5
 	VMOVUPD     actkernconst<>+7168(SB), Y0
-	VBLENDVPD   Y10, actkernconst<>+7584(SB), Y0, Y1
+	VBLENDVPD   Y10, actkernconst<>+7616(SB), Y0, Y1
 	VMOVUPD     actkernconst<>+7168(SB), Y0
-	VBLENDVPD   Y11, actkernconst<>+7584(SB), Y0, Y2
+	VBLENDVPD   Y11, actkernconst<>+7616(SB), Y0, Y2
 	VMOVUPD     actkernconst<>+7168(SB), Y0
 	VMOVUPD     Y4, 416(SP)
-	VBLENDVPD   Y13, actkernconst<>+7584(SB), Y0, Y4
+	VBLENDVPD   Y13, actkernconst<>+7616(SB), Y0, Y4
 	VMOVUPD     actkernconst<>+7200(SB), Y0
 	VMOVUPD     Y3, 448(SP)
-	VBLENDVPD   Y10, actkernconst<>+7616(SB), Y0, Y3
+	VBLENDVPD   Y10, actkernconst<>+7648(SB), Y0, Y3
 	VMOVUPD     actkernconst<>+7200(SB), Y0
 	VMOVUPD     Y7, 480(SP)
-	VBLENDVPD   Y11, actkernconst<>+7616(SB), Y0, Y7
+	VBLENDVPD   Y11, actkernconst<>+7648(SB), Y0, Y7
 	VMOVUPD     actkernconst<>+7200(SB), Y0
 	VMOVUPD     Y6, 512(SP)
-	VBLENDVPD   Y13, actkernconst<>+7616(SB), Y0, Y6
+	VBLENDVPD   Y13, actkernconst<>+7648(SB), Y0, Y6
 	VMOVUPD     actkernconst<>+7232(SB), Y0
 	VMOVUPD     Y8, 544(SP)
-	VBLENDVPD   Y10, actkernconst<>+7648(SB), Y0, Y8
+	VBLENDVPD   Y10, actkernconst<>+7680(SB), Y0, Y8
 	VMOVUPD     actkernconst<>+7232(SB), Y0
 	VMOVUPD     Y12, 576(SP)
-	VBLENDVPD   Y11, actkernconst<>+7648(SB), Y0, Y12
+	VBLENDVPD   Y11, actkernconst<>+7680(SB), Y0, Y12
 	VMOVUPD     actkernconst<>+7232(SB), Y0
 	VMOVUPD     Y12, 608(SP)
-	VBLENDVPD   Y13, actkernconst<>+7648(SB), Y0, Y12
+	VBLENDVPD   Y13, actkernconst<>+7680(SB), Y0, Y12
 	VMOVUPD     actkernconst<>+7264(SB), Y0
 	VMOVUPD     Y12, 640(SP)
-	VBLENDVPD   Y10, actkernconst<>+7680(SB), Y0, Y12
+	VBLENDVPD   Y10, actkernconst<>+7712(SB), Y0, Y12
 	VMOVUPD     actkernconst<>+7264(SB), Y0
 	VMOVUPD     Y12, 672(SP)
-	VBLENDVPD   Y11, actkernconst<>+7680(SB), Y0, Y12
+	VBLENDVPD   Y11, actkernconst<>+7712(SB), Y0, Y12
 	VMOVUPD     actkernconst<>+7264(SB), Y0
 	VMOVUPD     Y12, 704(SP)
-	VBLENDVPD   Y13, actkernconst<>+7680(SB), Y0, Y12
+	VBLENDVPD   Y13, actkernconst<>+7712(SB), Y0, Y12
 	VMOVUPD     actkernconst<>+7296(SB), Y0
 	VMOVUPD     Y12, 736(SP)
-	VBLENDVPD   Y10, actkernconst<>+7968(SB), Y0, Y12
+	VBLENDVPD   Y10, actkernconst<>+8000(SB), Y0, Y12
 	VMOVUPD     actkernconst<>+7296(SB), Y0
 	VMOVUPD     Y12, 768(SP)
-	VBLENDVPD   Y11, actkernconst<>+7968(SB), Y0, Y12
+	VBLENDVPD   Y11, actkernconst<>+8000(SB), Y0, Y12
 	VMOVUPD     actkernconst<>+7296(SB), Y0
 	VMOVUPD     Y12, 800(SP)
-	VBLENDVPD   Y13, actkernconst<>+7968(SB), Y0, Y12
+	VBLENDVPD   Y13, actkernconst<>+8000(SB), Y0, Y12
 	VMOVUPD     actkernconst<>+7328(SB), Y0
 	VMOVUPD     Y12, 832(SP)
-	VBLENDVPD   Y10, actkernconst<>+8000(SB), Y0, Y12
+	VBLENDVPD   Y10, actkernconst<>+8032(SB), Y0, Y12
 	VMOVUPD     actkernconst<>+7328(SB), Y0
 	VMOVUPD     Y12, 864(SP)
-	VBLENDVPD   Y11, actkernconst<>+8000(SB), Y0, Y12
+	VBLENDVPD   Y11, actkernconst<>+8032(SB), Y0, Y12
 	VMOVUPD     actkernconst<>+7328(SB), Y0
 	VMOVUPD     Y12, 896(SP)
-	VBLENDVPD   Y13, actkernconst<>+8000(SB), Y0, Y12
+	VBLENDVPD   Y13, actkernconst<>+8032(SB), Y0, Y12
 	VMOVUPD     actkernconst<>+7360(SB), Y0
-	VBLENDVPD   Y10, actkernconst<>+8032(SB), Y0, Y10
+	VBLENDVPD   Y10, actkernconst<>+8064(SB), Y0, Y10
 	VMOVUPD     actkernconst<>+7360(SB), Y0
-	VBLENDVPD   Y11, actkernconst<>+8032(SB), Y0, Y11
+	VBLENDVPD   Y11, actkernconst<>+8064(SB), Y0, Y11
 	VMOVUPD     actkernconst<>+7360(SB), Y0
-	VBLENDVPD   Y13, actkernconst<>+8032(SB), Y0, Y13
+	VBLENDVPD   Y13, actkernconst<>+8064(SB), Y0, Y13
 	VMOVUPD     actkernconst<>+7008(SB), Y0
 	VMOVUPD     Y13, 928(SP)
 	VCMPPD      $0x12, Y9, Y0, Y13
@@ -50309,74 +50029,74 @@ loop:
 	VBLENDVPD   Y10, actkernconst<>+6944(SB), Y14, Y14
 	VMOVUPD     Y14, 736(SP)
 	VMOVUPD     768(SP), Y14
-	VBLENDVPD   Y13, actkernconst<>+7840(SB), Y14, Y14
+	VBLENDVPD   Y13, actkernconst<>+7872(SB), Y14, Y14
 	VMOVUPD     Y9, 768(SP)
 	VMOVUPD     800(SP), Y9
-	VBLENDVPD   Y11, actkernconst<>+7840(SB), Y9, Y9
+	VBLENDVPD   Y11, actkernconst<>+7872(SB), Y9, Y9
 	VMOVUPD     Y5, 800(SP)
 	VMOVUPD     832(SP), Y5
-	VBLENDVPD   Y10, actkernconst<>+7840(SB), Y5, Y5
+	VBLENDVPD   Y10, actkernconst<>+7872(SB), Y5, Y5
 	VMOVUPD     Y6, 832(SP)
 	VMOVUPD     864(SP), Y6
-	VBLENDVPD   Y13, actkernconst<>+7872(SB), Y6, Y6
+	VBLENDVPD   Y13, actkernconst<>+7904(SB), Y6, Y6
 	VMOVUPD     Y7, 864(SP)
 	VMOVUPD     896(SP), Y7
-	VBLENDVPD   Y11, actkernconst<>+7872(SB), Y7, Y7
+	VBLENDVPD   Y11, actkernconst<>+7904(SB), Y7, Y7
 	VMOVUPD     Y7, 896(SP)
 	VMOVUPD     1024(SP), Y7
-	VBLENDVPD   Y10, actkernconst<>+7872(SB), Y7, Y7
+	VBLENDVPD   Y10, actkernconst<>+7904(SB), Y7, Y7
 	VMOVUPD     Y7, 1024(SP)
 	VMOVUPD     992(SP), Y7
-	VBLENDVPD   Y13, actkernconst<>+7904(SB), Y7, Y7
+	VBLENDVPD   Y13, actkernconst<>+7936(SB), Y7, Y7
 	VMOVUPD     Y7, 992(SP)
 	VMOVUPD     960(SP), Y7
-	VBLENDVPD   Y11, actkernconst<>+7904(SB), Y7, Y7
+	VBLENDVPD   Y11, actkernconst<>+7936(SB), Y7, Y7
 	VMOVUPD     Y7, 960(SP)
 	VMOVUPD     928(SP), Y7
-	VBLENDVPD   Y10, actkernconst<>+7904(SB), Y7, Y7
+	VBLENDVPD   Y10, actkernconst<>+7936(SB), Y7, Y7
 	VMOVUPD     Y7, 928(SP)
 	VMOVUPD     actkernconst<>+7392(SB), Y7
 	VMOVUPD     Y3, 608(SP)
-	VBLENDVPD   Y13, actkernconst<>+7936(SB), Y7, Y3
+	VBLENDVPD   Y13, actkernconst<>+7968(SB), Y7, Y3
 	VMOVUPD     actkernconst<>+7392(SB), Y7
 	VMOVUPD     Y3, 1056(SP)
-	VBLENDVPD   Y11, actkernconst<>+7936(SB), Y7, Y3
+	VBLENDVPD   Y11, actkernconst<>+7968(SB), Y7, Y3
 	VMOVUPD     actkernconst<>+7392(SB), Y7
 	VMOVUPD     Y3, 1088(SP)
-	VBLENDVPD   Y10, actkernconst<>+7936(SB), Y7, Y3
+	VBLENDVPD   Y10, actkernconst<>+7968(SB), Y7, Y3
 	VMOVUPD     actkernconst<>+6848(SB), Y7
 	VMOVUPD     Y3, 1120(SP)
-	VBLENDVPD   Y13, actkernconst<>+7584(SB), Y7, Y3
+	VBLENDVPD   Y13, actkernconst<>+7616(SB), Y7, Y3
 	VMOVUPD     actkernconst<>+6848(SB), Y7
 	VMOVUPD     Y3, 1152(SP)
-	VBLENDVPD   Y11, actkernconst<>+7584(SB), Y7, Y3
+	VBLENDVPD   Y11, actkernconst<>+7616(SB), Y7, Y3
 	VMOVUPD     actkernconst<>+6848(SB), Y7
 	VMOVUPD     Y3, 1184(SP)
-	VBLENDVPD   Y10, actkernconst<>+7584(SB), Y7, Y3
+	VBLENDVPD   Y10, actkernconst<>+7616(SB), Y7, Y3
 	VMOVUPD     actkernconst<>+6880(SB), Y7
 	VMOVUPD     Y3, 1216(SP)
-	VBLENDVPD   Y13, actkernconst<>+7616(SB), Y7, Y3
+	VBLENDVPD   Y13, actkernconst<>+7648(SB), Y7, Y3
 	VMOVUPD     actkernconst<>+6880(SB), Y7
 	VMOVUPD     Y3, 1248(SP)
-	VBLENDVPD   Y11, actkernconst<>+7616(SB), Y7, Y3
+	VBLENDVPD   Y11, actkernconst<>+7648(SB), Y7, Y3
 	VMOVUPD     actkernconst<>+6880(SB), Y7
 	VMOVUPD     Y3, 1280(SP)
-	VBLENDVPD   Y10, actkernconst<>+7616(SB), Y7, Y3
+	VBLENDVPD   Y10, actkernconst<>+7648(SB), Y7, Y3
 	VMOVUPD     actkernconst<>+6912(SB), Y7
 	VMOVUPD     Y3, 1312(SP)
-	VBLENDVPD   Y13, actkernconst<>+7648(SB), Y7, Y3
+	VBLENDVPD   Y13, actkernconst<>+7680(SB), Y7, Y3
 	VMOVUPD     actkernconst<>+6912(SB), Y7
 	VMOVUPD     Y3, 1344(SP)
-	VBLENDVPD   Y11, actkernconst<>+7648(SB), Y7, Y3
+	VBLENDVPD   Y11, actkernconst<>+7680(SB), Y7, Y3
 	VMOVUPD     actkernconst<>+6912(SB), Y7
 	VMOVUPD     Y3, 1376(SP)
-	VBLENDVPD   Y10, actkernconst<>+7648(SB), Y7, Y3
+	VBLENDVPD   Y10, actkernconst<>+7680(SB), Y7, Y3
 	VMOVUPD     actkernconst<>+6944(SB), Y7
-	VBLENDVPD   Y13, actkernconst<>+7680(SB), Y7, Y13
+	VBLENDVPD   Y13, actkernconst<>+7712(SB), Y7, Y13
 	VMOVUPD     actkernconst<>+6944(SB), Y7
-	VBLENDVPD   Y11, actkernconst<>+7680(SB), Y7, Y11
+	VBLENDVPD   Y11, actkernconst<>+7712(SB), Y7, Y11
 	VMOVUPD     actkernconst<>+6944(SB), Y7
-	VBLENDVPD   Y10, actkernconst<>+7680(SB), Y7, Y10
+	VBLENDVPD   Y10, actkernconst<>+7712(SB), Y7, Y10
 	VMOVUPD     actkernconst<>+5408(SB), Y7
 	VMOVUPD     Y10, 1408(SP)
 	VCMPPD      $0x12, Y0, Y7, Y10
@@ -50611,9 +50331,9 @@ loop:
 	VADDPD      actkernconst<>+128(SB), Y2, Y7
 	VPSLLQ      $0x34, Y7, Y7
 	VMULPD      Y7, Y1, Y1
-	VADDPD      actkernconst<>+7552(SB), Y8, Y2
-	VADDPD      actkernconst<>+7552(SB), Y11, Y4
-	VADDPD      actkernconst<>+7552(SB), Y14, Y6
+	VADDPD      actkernconst<>+7584(SB), Y8, Y2
+	VADDPD      actkernconst<>+7584(SB), Y11, Y4
+	VADDPD      actkernconst<>+7584(SB), Y14, Y6
 	VCMPPD      $0x11, actkernconst<>+6688(SB), Y2, Y10
 	VANDPD      actkernconst<>+6720(SB), Y10, Y9
 	VCMPPD      $0x1e, actkernconst<>+6752(SB), Y2, Y10
@@ -50679,9 +50399,9 @@ loop:
 	VADDPD      actkernconst<>+128(SB), Y9, Y12
 	VPSLLQ      $0x34, Y12, Y12
 	VMULPD      Y12, Y4, Y4
-	VADDPD      actkernconst<>+8064(SB), Y8, Y2
-	VADDPD      actkernconst<>+8064(SB), Y11, Y6
-	VADDPD      actkernconst<>+8064(SB), Y14, Y9
+	VADDPD      actkernconst<>+8096(SB), Y8, Y2
+	VADDPD      actkernconst<>+8096(SB), Y11, Y6
+	VADDPD      actkernconst<>+8096(SB), Y14, Y9
 	VMOVUPD     1120(SP), Y10
 	VMOVUPD     Y4, 896(SP)
 	VMOVUPD     Y3, 1408(SP)
@@ -50751,9 +50471,9 @@ loop:
 	VADDPD      actkernconst<>+128(SB), Y6, Y10
 	VPSLLQ      $0x34, Y10, Y10
 	VMULPD      Y10, Y4, Y4
-	VADDPD      actkernconst<>+8096(SB), Y8, Y2
-	VADDPD      actkernconst<>+8096(SB), Y11, Y6
-	VADDPD      actkernconst<>+8096(SB), Y14, Y7
+	VADDPD      actkernconst<>+8128(SB), Y8, Y2
+	VADDPD      actkernconst<>+8128(SB), Y11, Y6
+	VADDPD      actkernconst<>+8128(SB), Y14, Y7
 	VMOVUPD     1024(SP), Y9
 	VMOVUPD     Y4, 640(SP)
 	VMOVUPD     Y3, 832(SP)
@@ -50823,9 +50543,9 @@ loop:
 	VADDPD      actkernconst<>+128(SB), Y6, Y12
 	VPSLLQ      $0x34, Y12, Y12
 	VMULPD      Y12, Y4, Y4
-	VADDPD      actkernconst<>+8128(SB), Y8, Y8
-	VADDPD      actkernconst<>+8128(SB), Y11, Y11
-	VADDPD      actkernconst<>+8128(SB), Y14, Y14
+	VADDPD      actkernconst<>+8160(SB), Y8, Y8
+	VADDPD      actkernconst<>+8160(SB), Y11, Y11
+	VADDPD      actkernconst<>+8160(SB), Y14, Y14
 	VMOVUPD     1056(SP), Y2
 	VCMPPD      $0x11, actkernconst<>+6688(SB), Y8, Y9
 	VANDPD      actkernconst<>+6720(SB), Y9, Y7
@@ -50892,15 +50612,15 @@ loop:
 	VADDPD      actkernconst<>+128(SB), Y9, Y12
 	VPSLLQ      $0x34, Y12, Y12
 	VMULPD      Y12, Y8, Y8
-	VMULPD      actkernconst<>+7520(SB), Y5, Y2
-	VMULPD      actkernconst<>+7520(SB), Y0, Y9
-	VMULPD      actkernconst<>+7520(SB), Y1, Y11
+	VMULPD      actkernconst<>+7552(SB), Y5, Y2
+	VMULPD      actkernconst<>+7552(SB), Y0, Y9
+	VMULPD      actkernconst<>+7552(SB), Y1, Y11
 	VROUNDPD    $0x08, Y2, Y2
 	VROUNDPD    $0x08, Y9, Y9
 	VROUNDPD    $0x08, Y11, Y11
-	VFMADD132PD actkernconst<>+7488(SB), Y5, Y2
-	VFMADD132PD actkernconst<>+7488(SB), Y0, Y9
-	VFMADD132PD actkernconst<>+7488(SB), Y1, Y11
+	VFMADD132PD actkernconst<>+7520(SB), Y5, Y2
+	VFMADD132PD actkernconst<>+7520(SB), Y0, Y9
+	VFMADD132PD actkernconst<>+7520(SB), Y1, Y11
 	VMOVUPD     1536(SP), Y0
 	VADDPD      actkernconst<>+3616(SB), Y0, Y1
 	VMOVUPD     1408(SP), Y5
@@ -50917,29 +50637,29 @@ loop:
 	VADDPD      Y12, Y9, Y9
 	VADDPD      Y14, Y11, Y11
 	VMOVUPD     1120(SP), Y1
-	VADDPD      actkernconst<>+7712(SB), Y1, Y12
+	VADDPD      actkernconst<>+7744(SB), Y1, Y12
 	VMOVUPD     832(SP), Y14
 	VMOVUPD     Y11, 896(SP)
-	VADDPD      actkernconst<>+7712(SB), Y14, Y11
+	VADDPD      actkernconst<>+7744(SB), Y14, Y11
 	VMOVUPD     Y9, 1408(SP)
 	VMOVUPD     640(SP), Y9
 	VMOVUPD     Y2, 1536(SP)
-	VADDPD      actkernconst<>+7712(SB), Y9, Y2
-	VSUBPD      actkernconst<>+7712(SB), Y12, Y12
-	VSUBPD      actkernconst<>+7712(SB), Y11, Y11
-	VSUBPD      actkernconst<>+7712(SB), Y2, Y2
+	VADDPD      actkernconst<>+7744(SB), Y9, Y2
+	VSUBPD      actkernconst<>+7744(SB), Y12, Y12
+	VSUBPD      actkernconst<>+7744(SB), Y11, Y11
+	VSUBPD      actkernconst<>+7744(SB), Y2, Y2
 	VSUBPD      Y12, Y1, Y1
 	VSUBPD      Y11, Y14, Y14
 	VSUBPD      Y2, Y9, Y9
 	VADDPD      Y12, Y0, Y0
 	VADDPD      Y11, Y5, Y5
 	VADDPD      Y2, Y13, Y13
-	VADDPD      actkernconst<>+7744(SB), Y10, Y2
-	VADDPD      actkernconst<>+7744(SB), Y3, Y11
-	VADDPD      actkernconst<>+7744(SB), Y4, Y12
-	VSUBPD      actkernconst<>+7744(SB), Y2, Y2
-	VSUBPD      actkernconst<>+7744(SB), Y11, Y11
-	VSUBPD      actkernconst<>+7744(SB), Y12, Y12
+	VADDPD      actkernconst<>+7776(SB), Y10, Y2
+	VADDPD      actkernconst<>+7776(SB), Y3, Y11
+	VADDPD      actkernconst<>+7776(SB), Y4, Y12
+	VSUBPD      actkernconst<>+7776(SB), Y2, Y2
+	VSUBPD      actkernconst<>+7776(SB), Y11, Y11
+	VSUBPD      actkernconst<>+7776(SB), Y12, Y12
 	VSUBPD      Y2, Y10, Y10
 	VSUBPD      Y11, Y3, Y3
 	VSUBPD      Y12, Y4, Y4
@@ -50965,17 +50685,17 @@ loop:
 	VFMADD231PD 1408(SP), Y7, Y3
 	VFMADD231PD 896(SP), Y11, Y10
 	VMOVUPD     Y9, 896(SP)
-	VMULPD      actkernconst<>+7520(SB), Y6, Y9
+	VMULPD      actkernconst<>+7552(SB), Y6, Y9
 	VMOVUPD     Y14, 1408(SP)
-	VMULPD      actkernconst<>+7520(SB), Y8, Y14
+	VMULPD      actkernconst<>+7552(SB), Y8, Y14
 	VMOVUPD     Y1, 1536(SP)
-	VMULPD      actkernconst<>+7520(SB), Y12, Y1
+	VMULPD      actkernconst<>+7552(SB), Y12, Y1
 	VROUNDPD    $0x08, Y9, Y9
 	VROUNDPD    $0x08, Y14, Y14
 	VROUNDPD    $0x08, Y1, Y1
-	VFMADD132PD actkernconst<>+7488(SB), Y6, Y9
-	VFMADD132PD actkernconst<>+7488(SB), Y8, Y14
-	VFMADD132PD actkernconst<>+7488(SB), Y12, Y1
+	VFMADD132PD actkernconst<>+7520(SB), Y6, Y9
+	VFMADD132PD actkernconst<>+7520(SB), Y8, Y14
+	VFMADD132PD actkernconst<>+7520(SB), Y12, Y1
 	VADDPD      Y4, Y9, Y9
 	VADDPD      Y3, Y14, Y14
 	VADDPD      Y10, Y1, Y1
@@ -51114,22 +50834,22 @@ loop:
 	VADDPD      480(SP), Y6, Y6
 	VADDPD      640(SP), Y13, Y13
 	VMOVUPD     576(SP), Y3
-	VMULPD      actkernconst<>+6816(SB), Y3, Y5
+	VMULPD      actkernconst<>+6784(SB), Y3, Y5
 	VMOVUPD     352(SP), Y7
-	VMULPD      actkernconst<>+6816(SB), Y7, Y9
-	VMULPD      actkernconst<>+6816(SB), Y8, Y10
+	VMULPD      actkernconst<>+6784(SB), Y7, Y9
+	VMULPD      actkernconst<>+6784(SB), Y8, Y10
 	VXORPD      actkernconst<>+2240(SB), Y5, Y11
 	VXORPD      actkernconst<>+2240(SB), Y9, Y12
 	VXORPD      actkernconst<>+2240(SB), Y10, Y14
-	VFMADD231PD actkernconst<>+6816(SB), Y3, Y11
-	VFMADD231PD actkernconst<>+6816(SB), Y7, Y12
-	VFMADD231PD actkernconst<>+6816(SB), Y8, Y14
-	VMULPD      actkernconst<>+6816(SB), Y4, Y4
-	VMULPD      actkernconst<>+6816(SB), Y6, Y6
-	VMULPD      actkernconst<>+6816(SB), Y13, Y13
-	VFMADD132PD actkernconst<>+7776(SB), Y4, Y3
-	VFMADD132PD actkernconst<>+7776(SB), Y6, Y7
-	VFMADD132PD actkernconst<>+7776(SB), Y13, Y8
+	VFMADD231PD actkernconst<>+6784(SB), Y3, Y11
+	VFMADD231PD actkernconst<>+6784(SB), Y7, Y12
+	VFMADD231PD actkernconst<>+6784(SB), Y8, Y14
+	VMULPD      actkernconst<>+6784(SB), Y4, Y4
+	VMULPD      actkernconst<>+6784(SB), Y6, Y6
+	VMULPD      actkernconst<>+6784(SB), Y13, Y13
+	VFMADD132PD actkernconst<>+7808(SB), Y4, Y3
+	VFMADD132PD actkernconst<>+7808(SB), Y6, Y7
+	VFMADD132PD actkernconst<>+7808(SB), Y13, Y8
 	VADDPD      Y3, Y11, Y11
 	VADDPD      Y7, Y12, Y12
 	VADDPD      Y8, Y14, Y14
@@ -51148,24 +50868,24 @@ loop:
 	VADDPD      actkernconst<>+160(SB), Y0, Y0
 	VADDPD      actkernconst<>+160(SB), Y1, Y1
 	VADDPD      actkernconst<>+160(SB), Y2, Y2
-	VMULPD      actkernconst<>+7520(SB), Y0, Y5
-	VMULPD      actkernconst<>+7520(SB), Y1, Y7
-	VMULPD      actkernconst<>+7520(SB), Y2, Y8
+	VMULPD      actkernconst<>+7552(SB), Y0, Y5
+	VMULPD      actkernconst<>+7552(SB), Y1, Y7
+	VMULPD      actkernconst<>+7552(SB), Y2, Y8
 	VROUNDPD    $0x09, Y5, Y5
 	VROUNDPD    $0x09, Y7, Y7
 	VROUNDPD    $0x09, Y8, Y8
-	VFMADD132PD actkernconst<>+7488(SB), Y0, Y5
-	VFMADD132PD actkernconst<>+7488(SB), Y1, Y7
-	VFMADD132PD actkernconst<>+7488(SB), Y2, Y8
+	VFMADD132PD actkernconst<>+7520(SB), Y0, Y5
+	VFMADD132PD actkernconst<>+7520(SB), Y1, Y7
+	VFMADD132PD actkernconst<>+7520(SB), Y2, Y8
 	VMULPD      actkernconst<>+4192(SB), Y5, Y0
 	VMULPD      actkernconst<>+4192(SB), Y7, Y1
 	VMULPD      actkernconst<>+4192(SB), Y8, Y2
 	VROUNDPD    $0x09, Y0, Y0
 	VROUNDPD    $0x09, Y1, Y1
 	VROUNDPD    $0x09, Y2, Y2
-	VFMADD231PD actkernconst<>+6784(SB), Y0, Y5
-	VFMADD231PD actkernconst<>+6784(SB), Y1, Y7
-	VFMADD231PD actkernconst<>+6784(SB), Y2, Y8
+	VFMADD231PD actkernconst<>+8192(SB), Y0, Y5
+	VFMADD231PD actkernconst<>+8192(SB), Y1, Y7
+	VFMADD231PD actkernconst<>+8192(SB), Y2, Y8
 	VMOVUPD     actkernconst<>+4192(SB), Y9
 	VCMPPD      $0x11, Y5, Y9, Y5
 	VMOVUPD     actkernconst<>+4192(SB), Y9
@@ -51175,139 +50895,127 @@ loop:
 	VANDPD      actkernconst<>+1152(SB), Y3, Y9
 	VANDPD      actkernconst<>+1152(SB), Y4, Y10
 	VANDPD      actkernconst<>+1152(SB), Y6, Y11
-	VMOVUPD     actkernconst<>+6816(SB), Y12
+	VMOVUPD     actkernconst<>+6784(SB), Y12
 	VSUBPD      Y9, Y12, Y9
-	VMOVUPD     actkernconst<>+6816(SB), Y12
+	VMOVUPD     actkernconst<>+6784(SB), Y12
 	VSUBPD      Y10, Y12, Y10
-	VMOVUPD     actkernconst<>+6816(SB), Y12
+	VMOVUPD     actkernconst<>+6784(SB), Y12
 	VSUBPD      Y11, Y12, Y11
-	VADDPD      actkernconst<>+7776(SB), Y9, Y9
-	VADDPD      actkernconst<>+7776(SB), Y10, Y10
-	VADDPD      actkernconst<>+7776(SB), Y11, Y11
+	VADDPD      actkernconst<>+7808(SB), Y9, Y9
+	VADDPD      actkernconst<>+7808(SB), Y10, Y10
+	VADDPD      actkernconst<>+7808(SB), Y11, Y11
 	VBLENDVPD   Y5, Y9, Y3, Y5
 	VBLENDVPD   Y7, Y10, Y4, Y7
 	VBLENDVPD   Y8, Y11, Y6, Y8
-	VMOVUPD     actkernconst<>+6784(SB), Y3
-	VFMADD213PD actkernconst<>+160(SB), Y3, Y0
-	VMOVUPD     actkernconst<>+6784(SB), Y3
-	VFMADD213PD actkernconst<>+160(SB), Y3, Y1
-	VMOVUPD     actkernconst<>+6784(SB), Y3
-	VFMADD213PD actkernconst<>+160(SB), Y3, Y2
+	VADDPD      actkernconst<>+6816(SB), Y0, Y0
+	VADDPD      actkernconst<>+6816(SB), Y1, Y1
+	VADDPD      actkernconst<>+6816(SB), Y2, Y2
 	VMOVUPD     448(SP), Y3
-	VMOVUPD     actkernconst<>+8160(SB), Y4
+	VMOVUPD     actkernconst<>+7424(SB), Y4
 	VFMADD213PD actkernconst<>+1344(SB), Y3, Y4
 	VMOVUPD     416(SP), Y6
-	VMOVUPD     actkernconst<>+8160(SB), Y9
+	VMOVUPD     actkernconst<>+7424(SB), Y9
 	VFMADD213PD actkernconst<>+1344(SB), Y6, Y9
 	VMOVUPD     384(SP), Y10
-	VMOVUPD     actkernconst<>+8160(SB), Y11
+	VMOVUPD     actkernconst<>+7424(SB), Y11
 	VFMADD213PD actkernconst<>+1344(SB), Y10, Y11
-	VROUNDPD    $0x08, Y4, Y4
-	VROUNDPD    $0x08, Y9, Y9
-	VROUNDPD    $0x08, Y11, Y11
-	VMOVUPD     actkernconst<>+3616(SB), Y12
-	VFMADD213PD actkernconst<>+160(SB), Y4, Y12
-	VMOVUPD     actkernconst<>+3616(SB), Y13
-	VFMADD213PD actkernconst<>+160(SB), Y9, Y13
-	VMOVUPD     actkernconst<>+3616(SB), Y14
-	VFMADD213PD actkernconst<>+160(SB), Y11, Y14
-	VFMADD231PD actkernconst<>+8448(SB), Y12, Y3
-	VFMADD231PD actkernconst<>+8448(SB), Y13, Y6
-	VFMADD231PD actkernconst<>+8448(SB), Y14, Y10
-	VFMADD231PD actkernconst<>+8480(SB), Y12, Y3
-	VFMADD231PD actkernconst<>+8480(SB), Y13, Y6
-	VFMADD231PD actkernconst<>+8480(SB), Y14, Y10
-	VFMADD132PD actkernconst<>+8512(SB), Y3, Y12
-	VFMADD132PD actkernconst<>+8512(SB), Y6, Y13
-	VFMADD132PD actkernconst<>+8512(SB), Y10, Y14
-	VMULPD      actkernconst<>+4192(SB), Y4, Y3
-	VMULPD      actkernconst<>+4192(SB), Y9, Y6
-	VMULPD      actkernconst<>+4192(SB), Y11, Y10
-	VROUNDPD    $0x09, Y3, Y3
-	VROUNDPD    $0x09, Y6, Y6
-	VROUNDPD    $0x09, Y10, Y10
-	VFMADD132PD actkernconst<>+6784(SB), Y4, Y3
-	VFMADD132PD actkernconst<>+6784(SB), Y9, Y6
-	VFMADD132PD actkernconst<>+6784(SB), Y11, Y10
-	VMOVUPD     actkernconst<>+3616(SB), Y4
-	VFMADD213PD actkernconst<>+2720(SB), Y4, Y3
-	VMOVUPD     actkernconst<>+3616(SB), Y4
-	VFMADD213PD actkernconst<>+2720(SB), Y4, Y6
-	VMOVUPD     actkernconst<>+3616(SB), Y4
-	VFMADD213PD actkernconst<>+2720(SB), Y4, Y10
-	VMOVUPD     288(SP), Y4
-	VBLENDVPD   Y4, Y5, Y12, Y5
-	VMOVUPD     256(SP), Y9
-	VBLENDVPD   Y9, Y7, Y13, Y7
-	VMOVUPD     224(SP), Y11
-	VBLENDVPD   Y11, Y8, Y14, Y8
-	VMOVUPD     Y2, 384(SP)
-	VMOVUPD     192(SP), Y2
+	VADDPD      actkernconst<>+8480(SB), Y4, Y4
+	VADDPD      actkernconst<>+8480(SB), Y9, Y9
+	VADDPD      actkernconst<>+8480(SB), Y11, Y11
+	VSUBPD      actkernconst<>+8480(SB), Y4, Y12
+	VSUBPD      actkernconst<>+8480(SB), Y9, Y13
+	VSUBPD      actkernconst<>+8480(SB), Y11, Y14
+	VMOVUPD     Y2, 352(SP)
+	VMOVUPD     actkernconst<>+3616(SB), Y2
+	VFMADD213PD actkernconst<>+160(SB), Y2, Y12
+	VMOVUPD     actkernconst<>+3616(SB), Y2
+	VFMADD213PD actkernconst<>+160(SB), Y2, Y13
+	VMOVUPD     actkernconst<>+3616(SB), Y2
+	VFMADD213PD actkernconst<>+160(SB), Y2, Y14
+	VFMADD231PD actkernconst<>+8512(SB), Y12, Y3
+	VFMADD231PD actkernconst<>+8512(SB), Y13, Y6
+	VFMADD231PD actkernconst<>+8512(SB), Y14, Y10
+	VFMADD231PD actkernconst<>+8544(SB), Y12, Y3
+	VFMADD231PD actkernconst<>+8544(SB), Y13, Y6
+	VFMADD231PD actkernconst<>+8544(SB), Y14, Y10
+	VFMADD132PD actkernconst<>+8576(SB), Y3, Y12
+	VFMADD132PD actkernconst<>+8576(SB), Y6, Y13
+	VFMADD132PD actkernconst<>+8576(SB), Y10, Y14
+	VMOVUPD     288(SP), Y2
 	VBLENDVPD   Y2, Y5, Y12, Y5
+	VMOVUPD     256(SP), Y3
+	VBLENDVPD   Y3, Y7, Y13, Y7
+	VMOVUPD     224(SP), Y6
+	VBLENDVPD   Y6, Y8, Y14, Y8
+	VMOVUPD     192(SP), Y10
+	VBLENDVPD   Y10, Y5, Y12, Y5
 	VMOVUPD     160(SP), Y12
 	VBLENDVPD   Y12, Y7, Y13, Y7
 	VMOVUPD     128(SP), Y13
 	VBLENDVPD   Y13, Y8, Y14, Y8
-	VBLENDVPD   Y4, Y0, Y3, Y4
-	VBLENDVPD   Y9, Y1, Y6, Y9
-	VBLENDVPD   Y11, 384(SP), Y10, Y11
-	VBLENDVPD   Y2, Y4, Y3, Y2
-	VBLENDVPD   Y12, Y9, Y6, Y12
-	VBLENDVPD   Y13, Y11, Y10, Y13
+	VBLENDVPD   Y2, Y0, Y4, Y2
+	VBLENDVPD   Y3, Y1, Y9, Y3
+	VBLENDVPD   Y6, 352(SP), Y11, Y6
+	VBLENDVPD   Y10, Y2, Y4, Y10
+	VBLENDVPD   Y12, Y3, Y9, Y12
+	VBLENDVPD   Y13, Y6, Y11, Y13
 	VMULPD      Y5, Y5, Y0
 	VMULPD      Y7, Y7, Y1
-	VMULPD      Y8, Y8, Y3
-	VMULPD      Y0, Y5, Y4
-	VMULPD      Y1, Y7, Y6
-	VMULPD      Y3, Y8, Y9
-	VMOVUPD     actkernconst<>+7424(SB), Y10
-	VFMADD213PD actkernconst<>+7456(SB), Y0, Y10
-	VMOVUPD     actkernconst<>+7424(SB), Y11
-	VFMADD213PD actkernconst<>+7456(SB), Y1, Y11
-	VMOVUPD     actkernconst<>+7424(SB), Y14
-	VFMADD213PD actkernconst<>+7456(SB), Y3, Y14
-	VFMADD213PD actkernconst<>+8288(SB), Y0, Y10
-	VFMADD213PD actkernconst<>+8288(SB), Y1, Y11
-	VFMADD213PD actkernconst<>+8288(SB), Y3, Y14
-	VFMADD213PD actkernconst<>+8320(SB), Y0, Y10
-	VFMADD213PD actkernconst<>+8320(SB), Y1, Y11
-	VFMADD213PD actkernconst<>+8320(SB), Y3, Y14
-	VFMADD213PD actkernconst<>+8352(SB), Y0, Y10
-	VFMADD213PD actkernconst<>+8352(SB), Y1, Y11
-	VFMADD213PD actkernconst<>+8352(SB), Y3, Y14
-	VFMADD213PD actkernconst<>+8384(SB), Y0, Y10
-	VFMADD213PD actkernconst<>+8384(SB), Y1, Y11
-	VFMADD213PD actkernconst<>+8384(SB), Y3, Y14
-	VFMADD213PD Y5, Y4, Y10
-	VFMADD213PD Y7, Y6, Y11
-	VFMADD213PD Y8, Y9, Y14
-	VMULPD      Y2, Y10, Y10
-	VMULPD      Y12, Y11, Y11
-	VMULPD      Y13, Y14, Y14
-	VMULPD      (SP), Y10, Y10
-	VMULPD      (SP), Y11, Y11
-	VMULPD      (SP), Y14, Y14
+	VMULPD      Y8, Y8, Y2
+	VMOVUPD     actkernconst<>+7456(SB), Y3
+	VFMADD213PD actkernconst<>+7488(SB), Y0, Y3
+	VMOVUPD     actkernconst<>+7456(SB), Y4
+	VFMADD213PD actkernconst<>+7488(SB), Y1, Y4
+	VMOVUPD     actkernconst<>+7456(SB), Y6
+	VFMADD213PD actkernconst<>+7488(SB), Y2, Y6
+	VFMADD213PD actkernconst<>+8320(SB), Y0, Y3
+	VFMADD213PD actkernconst<>+8320(SB), Y1, Y4
+	VFMADD213PD actkernconst<>+8320(SB), Y2, Y6
+	VFMADD213PD actkernconst<>+8352(SB), Y0, Y3
+	VFMADD213PD actkernconst<>+8352(SB), Y1, Y4
+	VFMADD213PD actkernconst<>+8352(SB), Y2, Y6
+	VFMADD213PD actkernconst<>+8384(SB), Y0, Y3
+	VFMADD213PD actkernconst<>+8384(SB), Y1, Y4
+	VFMADD213PD actkernconst<>+8384(SB), Y2, Y6
+	VFMADD213PD actkernconst<>+8416(SB), Y0, Y3
+	VFMADD213PD actkernconst<>+8416(SB), Y1, Y4
+	VFMADD213PD actkernconst<>+8416(SB), Y2, Y6
+	VFMADD213PD actkernconst<>+160(SB), Y0, Y3
+	VFMADD213PD actkernconst<>+160(SB), Y1, Y4
+	VFMADD213PD actkernconst<>+160(SB), Y2, Y6
+	VMULPD      Y3, Y5, Y5
+	VMULPD      Y4, Y7, Y7
+	VMULPD      Y6, Y8, Y8
+	VPSLLQ      $0x3f, Y10, Y0
+	VXORPD      Y5, Y0, Y5
+	VPSLLQ      $0x3f, Y12, Y0
+	VXORPD      Y7, Y0, Y7
+	VPSLLQ      $0x3f, Y13, Y0
+	VXORPD      Y8, Y0, Y8
+	VMULPD      (SP), Y5, Y5
+	VMULPD      (SP), Y7, Y7
+	VMULPD      (SP), Y8, Y8
 	VCVTPS2PD   (DX), Y0
 	VCVTPS2PD   16(DX), Y1
 	VCVTPS2PD   32(DX), Y2
-	VMULPD      Y0, Y10, Y10
-	VMULPD      Y1, Y11, Y11
-	VMULPD      Y2, Y14, Y14
+	VMULPD      Y0, Y5, Y5
+	VMULPD      Y1, Y7, Y7
+	VMULPD      Y2, Y8, Y8
 	VMOVUPD     96(SP), Y0
 	VCMPPD      $0x03, Y0, Y0, Y1
 	VMOVUPD     64(SP), Y2
 	VCMPPD      $0x03, Y2, Y2, Y3
 	VMOVUPD     32(SP), Y4
-	VCMPPD      $0x03, Y4, Y4, Y5
-	VBLENDVPD   Y1, Y0, Y10, Y1
-	VBLENDVPD   Y3, Y2, Y11, Y3
-	VBLENDVPD   Y5, Y4, Y14, Y5
+	VCMPPD      $0x03, Y4, Y4, Y6
+	VBLENDVPD   Y1, Y0, Y5, Y1
+	VBLENDVPD   Y3, Y2, Y7, Y3
+	VBLENDVPD   Y6, Y4, Y8, Y6
 	VCVTPD2PSY  Y1, X1
 	VMOVUPS     X1, (AX)
 	VCVTPD2PSY  Y3, X3
 	VMOVUPS     X3, 16(AX)
-	VCVTPD2PSY  Y5, X5
-	VMOVUPS     X5, 32(AX)
+	VCVTPD2PSY  Y6, X6
+	VMOVUPS     X6, 32(AX)
 	ADDQ        $0x00000030, AX
 	ADDQ        $0x00000030, CX
 	ADDQ        $0x00000030, DX
@@ -51331,8 +51039,8 @@ single:
 	VMOVUPD     actkernconst<>+7072(SB), Y5
 	VFMADD213PD actkernconst<>+7104(SB), Y3, Y5
 	VROUNDPD    $0x09, Y5, Y5
-	VSUBPD      actkernconst<>+7808(SB), Y3, Y6
-	VFMADD231PD actkernconst<>+7552(SB), Y5, Y6
+	VSUBPD      actkernconst<>+7840(SB), Y3, Y6
+	VFMADD231PD actkernconst<>+7584(SB), Y5, Y6
 	VMOVUPD     actkernconst<>+7136(SB), Y7
 	VSUBPD      Y3, Y7, Y3
 	VCMPPD      $0x11, actkernconst<>+6688(SB), Y3, Y9
@@ -51361,19 +51069,19 @@ single:
 	VSUBPD      actkernconst<>+6976(SB), Y5, Y3
 	VBLENDVPD   Y8, Y3, Y5, Y3
 	VMOVUPD     actkernconst<>+7168(SB), Y5
-	VBLENDVPD   Y8, actkernconst<>+7584(SB), Y5, Y9
+	VBLENDVPD   Y8, actkernconst<>+7616(SB), Y5, Y9
 	VMOVUPD     actkernconst<>+7200(SB), Y5
-	VBLENDVPD   Y8, actkernconst<>+7616(SB), Y5, Y10
+	VBLENDVPD   Y8, actkernconst<>+7648(SB), Y5, Y10
 	VMOVUPD     actkernconst<>+7232(SB), Y5
-	VBLENDVPD   Y8, actkernconst<>+7648(SB), Y5, Y11
+	VBLENDVPD   Y8, actkernconst<>+7680(SB), Y5, Y11
 	VMOVUPD     actkernconst<>+7264(SB), Y5
-	VBLENDVPD   Y8, actkernconst<>+7680(SB), Y5, Y12
+	VBLENDVPD   Y8, actkernconst<>+7712(SB), Y5, Y12
 	VMOVUPD     actkernconst<>+7296(SB), Y5
-	VBLENDVPD   Y8, actkernconst<>+7968(SB), Y5, Y13
+	VBLENDVPD   Y8, actkernconst<>+8000(SB), Y5, Y13
 	VMOVUPD     actkernconst<>+7328(SB), Y5
-	VBLENDVPD   Y8, actkernconst<>+8000(SB), Y5, Y14
+	VBLENDVPD   Y8, actkernconst<>+8032(SB), Y5, Y14
 	VMOVUPD     actkernconst<>+7360(SB), Y5
-	VBLENDVPD   Y8, actkernconst<>+8032(SB), Y5, Y8
+	VBLENDVPD   Y8, actkernconst<>+8064(SB), Y5, Y8
 	VMOVUPD     actkernconst<>+7008(SB), Y5
 	VMOVUPD     Y0, 32(SP)
 	VCMPPD      $0x12, Y3, Y5, Y0
@@ -51383,23 +51091,23 @@ single:
 	VBLENDVPD   Y0, actkernconst<>+6880(SB), Y10, Y10
 	VBLENDVPD   Y0, actkernconst<>+6912(SB), Y11, Y11
 	VBLENDVPD   Y0, actkernconst<>+6944(SB), Y12, Y12
-	VBLENDVPD   Y0, actkernconst<>+7840(SB), Y13, Y13
-	VBLENDVPD   Y0, actkernconst<>+7872(SB), Y14, Y14
-	VBLENDVPD   Y0, actkernconst<>+7904(SB), Y8, Y8
+	VBLENDVPD   Y0, actkernconst<>+7872(SB), Y13, Y13
+	VBLENDVPD   Y0, actkernconst<>+7904(SB), Y14, Y14
+	VBLENDVPD   Y0, actkernconst<>+7936(SB), Y8, Y8
 	VMOVUPD     actkernconst<>+7392(SB), Y3
 	VMOVUPD     Y4, 64(SP)
-	VBLENDVPD   Y0, actkernconst<>+7936(SB), Y3, Y4
+	VBLENDVPD   Y0, actkernconst<>+7968(SB), Y3, Y4
 	VMOVUPD     actkernconst<>+6848(SB), Y3
 	VMOVUPD     Y2, 96(SP)
-	VBLENDVPD   Y0, actkernconst<>+7584(SB), Y3, Y2
+	VBLENDVPD   Y0, actkernconst<>+7616(SB), Y3, Y2
 	VMOVUPD     actkernconst<>+6880(SB), Y3
 	VMOVUPD     Y1, 128(SP)
-	VBLENDVPD   Y0, actkernconst<>+7616(SB), Y3, Y1
+	VBLENDVPD   Y0, actkernconst<>+7648(SB), Y3, Y1
 	VMOVUPD     actkernconst<>+6912(SB), Y3
 	VMOVUPD     Y7, 160(SP)
-	VBLENDVPD   Y0, actkernconst<>+7648(SB), Y3, Y7
+	VBLENDVPD   Y0, actkernconst<>+7680(SB), Y3, Y7
 	VMOVUPD     actkernconst<>+6944(SB), Y3
-	VBLENDVPD   Y0, actkernconst<>+7680(SB), Y3, Y0
+	VBLENDVPD   Y0, actkernconst<>+7712(SB), Y3, Y0
 	VMOVUPD     actkernconst<>+5408(SB), Y3
 	VMOVUPD     Y6, 192(SP)
 	VCMPPD      $0x12, Y5, Y3, Y6
@@ -51453,7 +51161,7 @@ single:
 	VADDPD      actkernconst<>+128(SB), Y4, Y6
 	VPSLLQ      $0x34, Y6, Y6
 	VMULPD      Y6, Y3, Y3
-	VADDPD      actkernconst<>+7552(SB), Y1, Y2
+	VADDPD      actkernconst<>+7584(SB), Y1, Y2
 	VCMPPD      $0x11, actkernconst<>+6688(SB), Y2, Y6
 	VANDPD      actkernconst<>+6720(SB), Y6, Y5
 	VCMPPD      $0x1e, actkernconst<>+6752(SB), Y2, Y6
@@ -51475,7 +51183,7 @@ single:
 	VADDPD      actkernconst<>+128(SB), Y5, Y7
 	VPSLLQ      $0x34, Y7, Y7
 	VMULPD      Y7, Y4, Y4
-	VADDPD      actkernconst<>+8064(SB), Y1, Y2
+	VADDPD      actkernconst<>+8096(SB), Y1, Y2
 	VCMPPD      $0x11, actkernconst<>+6688(SB), Y2, Y7
 	VANDPD      actkernconst<>+6720(SB), Y7, Y6
 	VCMPPD      $0x1e, actkernconst<>+6752(SB), Y2, Y7
@@ -51497,7 +51205,7 @@ single:
 	VADDPD      actkernconst<>+128(SB), Y6, Y8
 	VPSLLQ      $0x34, Y8, Y8
 	VMULPD      Y8, Y5, Y5
-	VADDPD      actkernconst<>+8096(SB), Y1, Y2
+	VADDPD      actkernconst<>+8128(SB), Y1, Y2
 	VCMPPD      $0x11, actkernconst<>+6688(SB), Y2, Y8
 	VANDPD      actkernconst<>+6720(SB), Y8, Y7
 	VCMPPD      $0x1e, actkernconst<>+6752(SB), Y2, Y8
@@ -51519,7 +51227,7 @@ single:
 	VADDPD      actkernconst<>+128(SB), Y7, Y9
 	VPSLLQ      $0x34, Y9, Y9
 	VMULPD      Y9, Y6, Y6
-	VADDPD      actkernconst<>+8128(SB), Y1, Y1
+	VADDPD      actkernconst<>+8160(SB), Y1, Y1
 	VCMPPD      $0x11, actkernconst<>+6688(SB), Y1, Y8
 	VANDPD      actkernconst<>+6720(SB), Y8, Y7
 	VCMPPD      $0x1e, actkernconst<>+6752(SB), Y1, Y8
@@ -51541,19 +51249,19 @@ single:
 	VADDPD      actkernconst<>+128(SB), Y7, Y9
 	VPSLLQ      $0x34, Y9, Y9
 	VMULPD      Y9, Y2, Y2
-	VMULPD      actkernconst<>+7520(SB), Y3, Y0
+	VMULPD      actkernconst<>+7552(SB), Y3, Y0
 	VROUNDPD    $0x08, Y0, Y0
-	VFMADD132PD actkernconst<>+7488(SB), Y3, Y0
+	VFMADD132PD actkernconst<>+7520(SB), Y3, Y0
 	VADDPD      actkernconst<>+3616(SB), Y4, Y1
 	VSUBPD      actkernconst<>+3616(SB), Y1, Y1
 	VSUBPD      Y1, Y4, Y4
 	VADDPD      Y1, Y0, Y0
-	VADDPD      actkernconst<>+7712(SB), Y5, Y1
-	VSUBPD      actkernconst<>+7712(SB), Y1, Y1
+	VADDPD      actkernconst<>+7744(SB), Y5, Y1
+	VSUBPD      actkernconst<>+7744(SB), Y1, Y1
 	VSUBPD      Y1, Y5, Y5
 	VADDPD      Y1, Y4, Y4
-	VADDPD      actkernconst<>+7744(SB), Y6, Y1
-	VSUBPD      actkernconst<>+7744(SB), Y1, Y1
+	VADDPD      actkernconst<>+7776(SB), Y6, Y1
+	VSUBPD      actkernconst<>+7776(SB), Y1, Y1
 	VSUBPD      Y1, Y6, Y6
 	VADDPD      Y1, Y5, Y5
 	VADDPD      Y2, Y6, Y6
@@ -51561,9 +51269,9 @@ single:
 	VMULPD      Y0, Y1, Y2
 	VXORPD      actkernconst<>+2240(SB), Y2, Y3
 	VFMADD213PD Y3, Y1, Y0
-	VMULPD      actkernconst<>+7520(SB), Y2, Y3
+	VMULPD      actkernconst<>+7552(SB), Y2, Y3
 	VROUNDPD    $0x08, Y3, Y3
-	VFMADD132PD actkernconst<>+7488(SB), Y2, Y3
+	VFMADD132PD actkernconst<>+7520(SB), Y2, Y3
 	VADDPD      Y0, Y3, Y3
 	VMULPD      Y4, Y1, Y0
 	VXORPD      actkernconst<>+2240(SB), Y0, Y2
@@ -51600,70 +51308,66 @@ single:
 	VADDPD      Y3, Y8, Y8
 	VADDPD      Y5, Y8, Y8
 	VADDPD      Y1, Y8, Y8
-	VMULPD      actkernconst<>+6816(SB), Y4, Y0
+	VMULPD      actkernconst<>+6784(SB), Y4, Y0
 	VXORPD      actkernconst<>+2240(SB), Y0, Y1
-	VFMADD231PD actkernconst<>+6816(SB), Y4, Y1
-	VMULPD      actkernconst<>+6816(SB), Y8, Y8
-	VFMADD132PD actkernconst<>+7776(SB), Y8, Y4
+	VFMADD231PD actkernconst<>+6784(SB), Y4, Y1
+	VMULPD      actkernconst<>+6784(SB), Y8, Y8
+	VFMADD132PD actkernconst<>+7808(SB), Y8, Y4
 	VADDPD      Y4, Y1, Y1
 	VADDPD      Y1, Y0, Y3
 	VSUBPD      Y0, Y3, Y0
 	VSUBPD      Y0, Y1, Y1
 	VADDPD      Y1, Y3, Y3
 	VADDPD      actkernconst<>+160(SB), Y2, Y2
-	VMULPD      actkernconst<>+7520(SB), Y2, Y0
+	VMULPD      actkernconst<>+7552(SB), Y2, Y0
 	VROUNDPD    $0x09, Y0, Y0
-	VFMADD132PD actkernconst<>+7488(SB), Y2, Y0
+	VFMADD132PD actkernconst<>+7520(SB), Y2, Y0
 	VMULPD      actkernconst<>+4192(SB), Y0, Y1
 	VROUNDPD    $0x09, Y1, Y1
-	VFMADD231PD actkernconst<>+6784(SB), Y1, Y0
+	VFMADD231PD actkernconst<>+8192(SB), Y1, Y0
 	VMOVUPD     actkernconst<>+4192(SB), Y2
 	VCMPPD      $0x11, Y0, Y2, Y0
 	VANDPD      actkernconst<>+1152(SB), Y3, Y2
-	VMOVUPD     actkernconst<>+6816(SB), Y4
+	VMOVUPD     actkernconst<>+6784(SB), Y4
 	VSUBPD      Y2, Y4, Y2
-	VADDPD      actkernconst<>+7776(SB), Y2, Y2
+	VADDPD      actkernconst<>+7808(SB), Y2, Y2
 	VBLENDVPD   Y0, Y2, Y3, Y0
-	VMOVUPD     actkernconst<>+6784(SB), Y2
-	VFMADD213PD actkernconst<>+160(SB), Y2, Y1
+	VADDPD      actkernconst<>+6816(SB), Y1, Y1
 	VMOVUPD     128(SP), Y2
-	VMOVUPD     actkernconst<>+8160(SB), Y3
+	VMOVUPD     actkernconst<>+7424(SB), Y3
 	VFMADD213PD actkernconst<>+1344(SB), Y2, Y3
-	VROUNDPD    $0x08, Y3, Y3
-	VMOVUPD     actkernconst<>+3616(SB), Y4
-	VFMADD213PD actkernconst<>+160(SB), Y3, Y4
-	VFMADD231PD actkernconst<>+8448(SB), Y4, Y2
-	VFMADD231PD actkernconst<>+8480(SB), Y4, Y2
-	VFMADD132PD actkernconst<>+8512(SB), Y2, Y4
-	VMULPD      actkernconst<>+4192(SB), Y3, Y2
-	VROUNDPD    $0x09, Y2, Y2
-	VFMADD132PD actkernconst<>+6784(SB), Y3, Y2
-	VMOVUPD     actkernconst<>+3616(SB), Y3
-	VFMADD213PD actkernconst<>+2720(SB), Y3, Y2
-	VMOVUPD     96(SP), Y3
-	VBLENDVPD   Y3, Y0, Y4, Y0
+	VADDPD      actkernconst<>+8480(SB), Y3, Y3
+	VSUBPD      actkernconst<>+8480(SB), Y3, Y4
+	VMOVUPD     actkernconst<>+3616(SB), Y5
+	VFMADD213PD actkernconst<>+160(SB), Y5, Y4
+	VFMADD231PD actkernconst<>+8512(SB), Y4, Y2
+	VFMADD231PD actkernconst<>+8544(SB), Y4, Y2
+	VFMADD132PD actkernconst<>+8576(SB), Y2, Y4
+	VMOVUPD     96(SP), Y2
+	VBLENDVPD   Y2, Y0, Y4, Y0
 	VMOVUPD     64(SP), Y5
 	VBLENDVPD   Y5, Y0, Y4, Y0
-	VBLENDVPD   Y3, Y1, Y2, Y3
-	VBLENDVPD   Y5, Y3, Y2, Y5
+	VBLENDVPD   Y2, Y1, Y3, Y2
+	VBLENDVPD   Y5, Y2, Y3, Y5
 	VMULPD      Y0, Y0, Y1
-	VMULPD      Y1, Y0, Y2
-	VMOVUPD     actkernconst<>+7424(SB), Y3
-	VFMADD213PD actkernconst<>+7456(SB), Y1, Y3
-	VFMADD213PD actkernconst<>+8288(SB), Y1, Y3
-	VFMADD213PD actkernconst<>+8320(SB), Y1, Y3
-	VFMADD213PD actkernconst<>+8352(SB), Y1, Y3
-	VFMADD213PD actkernconst<>+8384(SB), Y1, Y3
-	VFMADD213PD Y0, Y2, Y3
-	VMULPD      Y5, Y3, Y3
-	VMULPD      (SP), Y3, Y3
-	VCVTPS2PD   (DX), Y0
-	VMULPD      Y0, Y3, Y3
-	VMOVUPD     32(SP), Y0
-	VCMPPD      $0x03, Y0, Y0, Y1
-	VBLENDVPD   Y1, Y0, Y3, Y1
-	VCVTPD2PSY  Y1, X1
-	VMOVUPS     X1, (AX)
+	VMOVUPD     actkernconst<>+7456(SB), Y2
+	VFMADD213PD actkernconst<>+7488(SB), Y1, Y2
+	VFMADD213PD actkernconst<>+8320(SB), Y1, Y2
+	VFMADD213PD actkernconst<>+8352(SB), Y1, Y2
+	VFMADD213PD actkernconst<>+8384(SB), Y1, Y2
+	VFMADD213PD actkernconst<>+8416(SB), Y1, Y2
+	VFMADD213PD actkernconst<>+160(SB), Y1, Y2
+	VMULPD      Y2, Y0, Y0
+	VPSLLQ      $0x3f, Y5, Y1
+	VXORPD      Y0, Y1, Y0
+	VMULPD      (SP), Y0, Y0
+	VCVTPS2PD   (DX), Y1
+	VMULPD      Y1, Y0, Y0
+	VMOVUPD     32(SP), Y1
+	VCMPPD      $0x03, Y1, Y1, Y2
+	VBLENDVPD   Y2, Y1, Y0, Y2
+	VCVTPD2PSY  Y2, X2
+	VMOVUPS     X2, (AX)
 	ADDQ        $0x00000010, AX
 	ADDQ        $0x00000010, CX
 	ADDQ        $0x00000010, DX
@@ -51691,8 +51395,8 @@ tail:
 	VMOVUPD     actkernconst<>+7072(SB), Y5
 	VFMADD213PD actkernconst<>+7104(SB), Y3, Y5
 	VROUNDPD    $0x09, Y5, Y5
-	VSUBPD      actkernconst<>+7808(SB), Y3, Y6
-	VFMADD231PD actkernconst<>+7552(SB), Y5, Y6
+	VSUBPD      actkernconst<>+7840(SB), Y3, Y6
+	VFMADD231PD actkernconst<>+7584(SB), Y5, Y6
 	VMOVUPD     actkernconst<>+7136(SB), Y7
 	VSUBPD      Y3, Y7, Y3
 	VCMPPD      $0x11, actkernconst<>+6688(SB), Y3, Y9
@@ -51721,19 +51425,19 @@ tail:
 	VSUBPD      actkernconst<>+6976(SB), Y5, Y3
 	VBLENDVPD   Y8, Y3, Y5, Y3
 	VMOVUPD     actkernconst<>+7168(SB), Y5
-	VBLENDVPD   Y8, actkernconst<>+7584(SB), Y5, Y9
+	VBLENDVPD   Y8, actkernconst<>+7616(SB), Y5, Y9
 	VMOVUPD     actkernconst<>+7200(SB), Y5
-	VBLENDVPD   Y8, actkernconst<>+7616(SB), Y5, Y10
+	VBLENDVPD   Y8, actkernconst<>+7648(SB), Y5, Y10
 	VMOVUPD     actkernconst<>+7232(SB), Y5
-	VBLENDVPD   Y8, actkernconst<>+7648(SB), Y5, Y11
+	VBLENDVPD   Y8, actkernconst<>+7680(SB), Y5, Y11
 	VMOVUPD     actkernconst<>+7264(SB), Y5
-	VBLENDVPD   Y8, actkernconst<>+7680(SB), Y5, Y12
+	VBLENDVPD   Y8, actkernconst<>+7712(SB), Y5, Y12
 	VMOVUPD     actkernconst<>+7296(SB), Y5
-	VBLENDVPD   Y8, actkernconst<>+7968(SB), Y5, Y13
+	VBLENDVPD   Y8, actkernconst<>+8000(SB), Y5, Y13
 	VMOVUPD     actkernconst<>+7328(SB), Y5
-	VBLENDVPD   Y8, actkernconst<>+8000(SB), Y5, Y14
+	VBLENDVPD   Y8, actkernconst<>+8032(SB), Y5, Y14
 	VMOVUPD     actkernconst<>+7360(SB), Y5
-	VBLENDVPD   Y8, actkernconst<>+8032(SB), Y5, Y8
+	VBLENDVPD   Y8, actkernconst<>+8064(SB), Y5, Y8
 	VMOVUPD     actkernconst<>+7008(SB), Y5
 	VMOVUPD     Y0, 32(SP)
 	VCMPPD      $0x12, Y3, Y5, Y0
@@ -51743,23 +51447,23 @@ tail:
 	VBLENDVPD   Y0, actkernconst<>+6880(SB), Y10, Y10
 	VBLENDVPD   Y0, actkernconst<>+6912(SB), Y11, Y11
 	VBLENDVPD   Y0, actkernconst<>+6944(SB), Y12, Y12
-	VBLENDVPD   Y0, actkernconst<>+7840(SB), Y13, Y13
-	VBLENDVPD   Y0, actkernconst<>+7872(SB), Y14, Y14
-	VBLENDVPD   Y0, actkernconst<>+7904(SB), Y8, Y8
+	VBLENDVPD   Y0, actkernconst<>+7872(SB), Y13, Y13
+	VBLENDVPD   Y0, actkernconst<>+7904(SB), Y14, Y14
+	VBLENDVPD   Y0, actkernconst<>+7936(SB), Y8, Y8
 	VMOVUPD     actkernconst<>+7392(SB), Y3
 	VMOVUPD     Y4, 64(SP)
-	VBLENDVPD   Y0, actkernconst<>+7936(SB), Y3, Y4
+	VBLENDVPD   Y0, actkernconst<>+7968(SB), Y3, Y4
 	VMOVUPD     actkernconst<>+6848(SB), Y3
 	VMOVUPD     Y2, 96(SP)
-	VBLENDVPD   Y0, actkernconst<>+7584(SB), Y3, Y2
+	VBLENDVPD   Y0, actkernconst<>+7616(SB), Y3, Y2
 	VMOVUPD     actkernconst<>+6880(SB), Y3
 	VMOVUPD     Y1, 128(SP)
-	VBLENDVPD   Y0, actkernconst<>+7616(SB), Y3, Y1
+	VBLENDVPD   Y0, actkernconst<>+7648(SB), Y3, Y1
 	VMOVUPD     actkernconst<>+6912(SB), Y3
 	VMOVUPD     Y7, 160(SP)
-	VBLENDVPD   Y0, actkernconst<>+7648(SB), Y3, Y7
+	VBLENDVPD   Y0, actkernconst<>+7680(SB), Y3, Y7
 	VMOVUPD     actkernconst<>+6944(SB), Y3
-	VBLENDVPD   Y0, actkernconst<>+7680(SB), Y3, Y0
+	VBLENDVPD   Y0, actkernconst<>+7712(SB), Y3, Y0
 	VMOVUPD     actkernconst<>+5408(SB), Y3
 	VMOVUPD     Y6, 192(SP)
 	VCMPPD      $0x12, Y5, Y3, Y6
@@ -51813,7 +51517,7 @@ tail:
 	VADDPD      actkernconst<>+128(SB), Y4, Y6
 	VPSLLQ      $0x34, Y6, Y6
 	VMULPD      Y6, Y3, Y3
-	VADDPD      actkernconst<>+7552(SB), Y1, Y2
+	VADDPD      actkernconst<>+7584(SB), Y1, Y2
 	VCMPPD      $0x11, actkernconst<>+6688(SB), Y2, Y6
 	VANDPD      actkernconst<>+6720(SB), Y6, Y5
 	VCMPPD      $0x1e, actkernconst<>+6752(SB), Y2, Y6
@@ -51835,7 +51539,7 @@ tail:
 	VADDPD      actkernconst<>+128(SB), Y5, Y7
 	VPSLLQ      $0x34, Y7, Y7
 	VMULPD      Y7, Y4, Y4
-	VADDPD      actkernconst<>+8064(SB), Y1, Y2
+	VADDPD      actkernconst<>+8096(SB), Y1, Y2
 	VCMPPD      $0x11, actkernconst<>+6688(SB), Y2, Y7
 	VANDPD      actkernconst<>+6720(SB), Y7, Y6
 	VCMPPD      $0x1e, actkernconst<>+6752(SB), Y2, Y7
@@ -51857,7 +51561,7 @@ tail:
 	VADDPD      actkernconst<>+128(SB), Y6, Y8
 	VPSLLQ      $0x34, Y8, Y8
 	VMULPD      Y8, Y5, Y5
-	VADDPD      actkernconst<>+8096(SB), Y1, Y2
+	VADDPD      actkernconst<>+8128(SB), Y1, Y2
 	VCMPPD      $0x11, actkernconst<>+6688(SB), Y2, Y8
 	VANDPD      actkernconst<>+6720(SB), Y8, Y7
 	VCMPPD      $0x1e, actkernconst<>+6752(SB), Y2, Y8
@@ -51879,7 +51583,7 @@ tail:
 	VADDPD      actkernconst<>+128(SB), Y7, Y9
 	VPSLLQ      $0x34, Y9, Y9
 	VMULPD      Y9, Y6, Y6
-	VADDPD      actkernconst<>+8128(SB), Y1, Y1
+	VADDPD      actkernconst<>+8160(SB), Y1, Y1
 	VCMPPD      $0x11, actkernconst<>+6688(SB), Y1, Y8
 	VANDPD      actkernconst<>+6720(SB), Y8, Y7
 	VCMPPD      $0x1e, actkernconst<>+6752(SB), Y1, Y8
@@ -51901,19 +51605,19 @@ tail:
 	VADDPD      actkernconst<>+128(SB), Y7, Y9
 	VPSLLQ      $0x34, Y9, Y9
 	VMULPD      Y9, Y2, Y2
-	VMULPD      actkernconst<>+7520(SB), Y3, Y0
+	VMULPD      actkernconst<>+7552(SB), Y3, Y0
 	VROUNDPD    $0x08, Y0, Y0
-	VFMADD132PD actkernconst<>+7488(SB), Y3, Y0
+	VFMADD132PD actkernconst<>+7520(SB), Y3, Y0
 	VADDPD      actkernconst<>+3616(SB), Y4, Y1
 	VSUBPD      actkernconst<>+3616(SB), Y1, Y1
 	VSUBPD      Y1, Y4, Y4
 	VADDPD      Y1, Y0, Y0
-	VADDPD      actkernconst<>+7712(SB), Y5, Y1
-	VSUBPD      actkernconst<>+7712(SB), Y1, Y1
+	VADDPD      actkernconst<>+7744(SB), Y5, Y1
+	VSUBPD      actkernconst<>+7744(SB), Y1, Y1
 	VSUBPD      Y1, Y5, Y5
 	VADDPD      Y1, Y4, Y4
-	VADDPD      actkernconst<>+7744(SB), Y6, Y1
-	VSUBPD      actkernconst<>+7744(SB), Y1, Y1
+	VADDPD      actkernconst<>+7776(SB), Y6, Y1
+	VSUBPD      actkernconst<>+7776(SB), Y1, Y1
 	VSUBPD      Y1, Y6, Y6
 	VADDPD      Y1, Y5, Y5
 	VADDPD      Y2, Y6, Y6
@@ -51921,9 +51625,9 @@ tail:
 	VMULPD      Y0, Y1, Y2
 	VXORPD      actkernconst<>+2240(SB), Y2, Y3
 	VFMADD213PD Y3, Y1, Y0
-	VMULPD      actkernconst<>+7520(SB), Y2, Y3
+	VMULPD      actkernconst<>+7552(SB), Y2, Y3
 	VROUNDPD    $0x08, Y3, Y3
-	VFMADD132PD actkernconst<>+7488(SB), Y2, Y3
+	VFMADD132PD actkernconst<>+7520(SB), Y2, Y3
 	VADDPD      Y0, Y3, Y3
 	VMULPD      Y4, Y1, Y0
 	VXORPD      actkernconst<>+2240(SB), Y0, Y2
@@ -51960,71 +51664,67 @@ tail:
 	VADDPD      Y3, Y8, Y8
 	VADDPD      Y5, Y8, Y8
 	VADDPD      Y1, Y8, Y8
-	VMULPD      actkernconst<>+6816(SB), Y4, Y0
+	VMULPD      actkernconst<>+6784(SB), Y4, Y0
 	VXORPD      actkernconst<>+2240(SB), Y0, Y1
-	VFMADD231PD actkernconst<>+6816(SB), Y4, Y1
-	VMULPD      actkernconst<>+6816(SB), Y8, Y8
-	VFMADD132PD actkernconst<>+7776(SB), Y8, Y4
+	VFMADD231PD actkernconst<>+6784(SB), Y4, Y1
+	VMULPD      actkernconst<>+6784(SB), Y8, Y8
+	VFMADD132PD actkernconst<>+7808(SB), Y8, Y4
 	VADDPD      Y4, Y1, Y1
 	VADDPD      Y1, Y0, Y3
 	VSUBPD      Y0, Y3, Y0
 	VSUBPD      Y0, Y1, Y1
 	VADDPD      Y1, Y3, Y3
 	VADDPD      actkernconst<>+160(SB), Y2, Y2
-	VMULPD      actkernconst<>+7520(SB), Y2, Y0
+	VMULPD      actkernconst<>+7552(SB), Y2, Y0
 	VROUNDPD    $0x09, Y0, Y0
-	VFMADD132PD actkernconst<>+7488(SB), Y2, Y0
+	VFMADD132PD actkernconst<>+7520(SB), Y2, Y0
 	VMULPD      actkernconst<>+4192(SB), Y0, Y1
 	VROUNDPD    $0x09, Y1, Y1
-	VFMADD231PD actkernconst<>+6784(SB), Y1, Y0
+	VFMADD231PD actkernconst<>+8192(SB), Y1, Y0
 	VMOVUPD     actkernconst<>+4192(SB), Y2
 	VCMPPD      $0x11, Y0, Y2, Y0
 	VANDPD      actkernconst<>+1152(SB), Y3, Y2
-	VMOVUPD     actkernconst<>+6816(SB), Y4
+	VMOVUPD     actkernconst<>+6784(SB), Y4
 	VSUBPD      Y2, Y4, Y2
-	VADDPD      actkernconst<>+7776(SB), Y2, Y2
+	VADDPD      actkernconst<>+7808(SB), Y2, Y2
 	VBLENDVPD   Y0, Y2, Y3, Y0
-	VMOVUPD     actkernconst<>+6784(SB), Y2
-	VFMADD213PD actkernconst<>+160(SB), Y2, Y1
+	VADDPD      actkernconst<>+6816(SB), Y1, Y1
 	VMOVUPD     128(SP), Y2
-	VMOVUPD     actkernconst<>+8160(SB), Y3
+	VMOVUPD     actkernconst<>+7424(SB), Y3
 	VFMADD213PD actkernconst<>+1344(SB), Y2, Y3
-	VROUNDPD    $0x08, Y3, Y3
-	VMOVUPD     actkernconst<>+3616(SB), Y4
-	VFMADD213PD actkernconst<>+160(SB), Y3, Y4
-	VFMADD231PD actkernconst<>+8448(SB), Y4, Y2
-	VFMADD231PD actkernconst<>+8480(SB), Y4, Y2
-	VFMADD132PD actkernconst<>+8512(SB), Y2, Y4
-	VMULPD      actkernconst<>+4192(SB), Y3, Y2
-	VROUNDPD    $0x09, Y2, Y2
-	VFMADD132PD actkernconst<>+6784(SB), Y3, Y2
-	VMOVUPD     actkernconst<>+3616(SB), Y3
-	VFMADD213PD actkernconst<>+2720(SB), Y3, Y2
-	VMOVUPD     96(SP), Y3
-	VBLENDVPD   Y3, Y0, Y4, Y0
+	VADDPD      actkernconst<>+8480(SB), Y3, Y3
+	VSUBPD      actkernconst<>+8480(SB), Y3, Y4
+	VMOVUPD     actkernconst<>+3616(SB), Y5
+	VFMADD213PD actkernconst<>+160(SB), Y5, Y4
+	VFMADD231PD actkernconst<>+8512(SB), Y4, Y2
+	VFMADD231PD actkernconst<>+8544(SB), Y4, Y2
+	VFMADD132PD actkernconst<>+8576(SB), Y2, Y4
+	VMOVUPD     96(SP), Y2
+	VBLENDVPD   Y2, Y0, Y4, Y0
 	VMOVUPD     64(SP), Y5
 	VBLENDVPD   Y5, Y0, Y4, Y0
-	VBLENDVPD   Y3, Y1, Y2, Y3
-	VBLENDVPD   Y5, Y3, Y2, Y5
+	VBLENDVPD   Y2, Y1, Y3, Y2
+	VBLENDVPD   Y5, Y2, Y3, Y5
 	VMULPD      Y0, Y0, Y1
-	VMULPD      Y1, Y0, Y2
-	VMOVUPD     actkernconst<>+7424(SB), Y3
-	VFMADD213PD actkernconst<>+7456(SB), Y1, Y3
-	VFMADD213PD actkernconst<>+8288(SB), Y1, Y3
-	VFMADD213PD actkernconst<>+8320(SB), Y1, Y3
-	VFMADD213PD actkernconst<>+8352(SB), Y1, Y3
-	VFMADD213PD actkernconst<>+8384(SB), Y1, Y3
-	VFMADD213PD Y0, Y2, Y3
-	VMULPD      Y5, Y3, Y3
-	VMULPD      (SP), Y3, Y3
-	VMASKMOVPS  (DX), X15, X0
-	VCVTPS2PD   X0, Y0
-	VMULPD      Y0, Y3, Y3
-	VMOVUPD     32(SP), Y0
-	VCMPPD      $0x03, Y0, Y0, Y1
-	VBLENDVPD   Y1, Y0, Y3, Y1
-	VCVTPD2PSY  Y1, X1
-	VMASKMOVPS  X1, X15, (AX)
+	VMOVUPD     actkernconst<>+7456(SB), Y2
+	VFMADD213PD actkernconst<>+7488(SB), Y1, Y2
+	VFMADD213PD actkernconst<>+8320(SB), Y1, Y2
+	VFMADD213PD actkernconst<>+8352(SB), Y1, Y2
+	VFMADD213PD actkernconst<>+8384(SB), Y1, Y2
+	VFMADD213PD actkernconst<>+8416(SB), Y1, Y2
+	VFMADD213PD actkernconst<>+160(SB), Y1, Y2
+	VMULPD      Y2, Y0, Y0
+	VPSLLQ      $0x3f, Y5, Y1
+	VXORPD      Y0, Y1, Y0
+	VMULPD      (SP), Y0, Y0
+	VMASKMOVPS  (DX), X15, X1
+	VCVTPS2PD   X1, Y1
+	VMULPD      Y1, Y0, Y0
+	VMOVUPD     32(SP), Y1
+	VCMPPD      $0x03, Y1, Y1, Y2
+	VBLENDVPD   Y2, Y1, Y0, Y2
+	VCVTPD2PSY  Y2, X2
+	VMASKMOVPS  X2, X15, (AX)
 
 done:
 	VZEROUPPER
@@ -52091,14 +51791,14 @@ loop:
 	VROUNDPD    $0x09, Y1, Y1
 	VROUNDPD    $0x09, Y0, Y0
 	VMOVUPD     Y12, 128(SP)
-	VSUBPD      actkernconst<>+7808(SB), Y9, Y12
+	VSUBPD      actkernconst<>+7840(SB), Y9, Y12
 	VMOVUPD     Y11, 160(SP)
-	VSUBPD      actkernconst<>+7808(SB), Y13, Y11
+	VSUBPD      actkernconst<>+7840(SB), Y13, Y11
 	VMOVUPD     Y10, 192(SP)
-	VSUBPD      actkernconst<>+7808(SB), Y14, Y10
-	VFMADD231PD actkernconst<>+7552(SB), Y2, Y12
-	VFMADD231PD actkernconst<>+7552(SB), Y1, Y11
-	VFMADD231PD actkernconst<>+7552(SB), Y0, Y10
+	VSUBPD      actkernconst<>+7840(SB), Y14, Y10
+	VFMADD231PD actkernconst<>+7584(SB), Y2, Y12
+	VFMADD231PD actkernconst<>+7584(SB), Y1, Y11
+	VFMADD231PD actkernconst<>+7584(SB), Y0, Y10
 	VMOVUPD     Y8, 224(SP)
 	VMOVUPD     actkernconst<>+7136(SB), Y8
 	VSUBPD      Y9, Y8, Y9
@@ -52187,63 +51887,63 @@ loop:
 	VBLENDVPD   Y11, Y14, Y1, Y14
 	VBLENDVPD   Y13, Y5, Y0, Y5
 	VMOVUPD     actkernconst<>+7168(SB), Y0
-	VBLENDVPD   Y10, actkernconst<>+7584(SB), Y0, Y1
+	VBLENDVPD   Y10, actkernconst<>+7616(SB), Y0, Y1
 	VMOVUPD     actkernconst<>+7168(SB), Y0
-	VBLENDVPD   Y11, actkernconst<>+7584(SB), Y0, Y2
+	VBLENDVPD   Y11, actkernconst<>+7616(SB), Y0, Y2
 	VMOVUPD     actkernconst<>+7168(SB), Y0
 	VMOVUPD     Y4, 416(SP)
-	VBLENDVPD   Y13, actkernconst<>+7584(SB), Y0, Y4
+	VBLENDVPD   Y13, actkernconst<>+7616(SB), Y0, Y4
 	VMOVUPD     actkernconst<>+7200(SB), Y0
 	VMOVUPD     Y3, 448(SP)
-	VBLENDVPD   Y10, actkernconst<>+7616(SB), Y0, Y3
+	VBLENDVPD   Y10, actkernconst<>+7648(SB), Y0, Y3
 	VMOVUPD     actkernconst<>+7200(SB), Y0
 	VMOVUPD     Y7, 480(SP)
-	VBLENDVPD   Y11, actkernconst<>+7616(SB), Y0, Y7
+	VBLENDVPD   Y11, actkernconst<>+7648(SB), Y0, Y7
 	VMOVUPD     actkernconst<>+7200(SB), Y0
 	VMOVUPD     Y6, 512(SP)
-	VBLENDVPD   Y13, actkernconst<>+7616(SB), Y0, Y6
+	VBLENDVPD   Y13, actkernconst<>+7648(SB), Y0, Y6
 	VMOVUPD     actkernconst<>+7232(SB), Y0
 	VMOVUPD     Y8, 544(SP)
-	VBLENDVPD   Y10, actkernconst<>+7648(SB), Y0, Y8
+	VBLENDVPD   Y10, actkernconst<>+7680(SB), Y0, Y8
 	VMOVUPD     actkernconst<>+7232(SB), Y0
 	VMOVUPD     Y12, 576(SP)
-	VBLENDVPD   Y11, actkernconst<>+7648(SB), Y0, Y12
+	VBLENDVPD   Y11, actkernconst<>+7680(SB), Y0, Y12
 	VMOVUPD     actkernconst<>+7232(SB), Y0
 	VMOVUPD     Y12, 608(SP)
-	VBLENDVPD   Y13, actkernconst<>+7648(SB), Y0, Y12
+	VBLENDVPD   Y13, actkernconst<>+7680(SB), Y0, Y12
 	VMOVUPD     actkernconst<>+7264(SB), Y0
 	VMOVUPD     Y12, 640(SP)
-	VBLENDVPD   Y10, actkernconst<>+7680(SB), Y0, Y12
+	VBLENDVPD   Y10, actkernconst<>+7712(SB), Y0, Y12
 	VMOVUPD     actkernconst<>+7264(SB), Y0
 	VMOVUPD     Y12, 672(SP)
-	VBLENDVPD   Y11, actkernconst<>+7680(SB), Y0, Y12
+	VBLENDVPD   Y11, actkernconst<>+7712(SB), Y0, Y12
 	VMOVUPD     actkernconst<>+7264(SB), Y0
 	VMOVUPD     Y12, 704(SP)
-	VBLENDVPD   Y13, actkernconst<>+7680(SB), Y0, Y12
+	VBLENDVPD   Y13, actkernconst<>+7712(SB), Y0, Y12
 	VMOVUPD     actkernconst<>+7296(SB), Y0
 	VMOVUPD     Y12, 736(SP)
-	VBLENDVPD   Y10, actkernconst<>+7968(SB), Y0, Y12
+	VBLENDVPD   Y10, actkernconst<>+8000(SB), Y0, Y12
 	VMOVUPD     actkernconst<>+7296(SB), Y0
 	VMOVUPD     Y12, 768(SP)
-	VBLENDVPD   Y11, actkernconst<>+7968(SB), Y0, Y12
+	VBLENDVPD   Y11, actkernconst<>+8000(SB), Y0, Y12
 	VMOVUPD     actkernconst<>+7296(SB), Y0
 	VMOVUPD     Y12, 800(SP)
-	VBLENDVPD   Y13, actkernconst<>+7968(SB), Y0, Y12
+	VBLENDVPD   Y13, actkernconst<>+8000(SB), Y0, Y12
 	VMOVUPD     actkernconst<>+7328(SB), Y0
 	VMOVUPD     Y12, 832(SP)
-	VBLENDVPD   Y10, actkernconst<>+8000(SB), Y0, Y12
+	VBLENDVPD   Y10, actkernconst<>+8032(SB), Y0, Y12
 	VMOVUPD     actkernconst<>+7328(SB), Y0
 	VMOVUPD     Y12, 864(SP)
-	VBLENDVPD   Y11, actkernconst<>+8000(SB), Y0, Y12
+	VBLENDVPD   Y11, actkernconst<>+8032(SB), Y0, Y12
 	VMOVUPD     actkernconst<>+7328(SB), Y0
 	VMOVUPD     Y12, 896(SP)
-	VBLENDVPD   Y13, actkernconst<>+8000(SB), Y0, Y12
+	VBLENDVPD   Y13, actkernconst<>+8032(SB), Y0, Y12
 	VMOVUPD     actkernconst<>+7360(SB), Y0
-	VBLENDVPD   Y10, actkernconst<>+8032(SB), Y0, Y10
+	VBLENDVPD   Y10, actkernconst<>+8064(SB), Y0, Y10
 	VMOVUPD     actkernconst<>+7360(SB), Y0
-	VBLENDVPD   Y11, actkernconst<>+8032(SB), Y0, Y11
+	VBLENDVPD   Y11, actkernconst<>+8064(SB), Y0, Y11
 	VMOVUPD     actkernconst<>+7360(SB), Y0
-	VBLENDVPD   Y13, actkernconst<>+8032(SB), Y0, Y13
+	VBLENDVPD   Y13, actkernconst<>+8064(SB), Y0, Y13
 	VMOVUPD     actkernconst<>+7008(SB), Y0
 	VMOVUPD     Y13, 928(SP)
 	VCMPPD      $0x12, Y9, Y0, Y13
@@ -52284,74 +51984,74 @@ loop:
 	VBLENDVPD   Y10, actkernconst<>+6944(SB), Y14, Y14
 	VMOVUPD     Y14, 736(SP)
 	VMOVUPD     768(SP), Y14
-	VBLENDVPD   Y13, actkernconst<>+7840(SB), Y14, Y14
+	VBLENDVPD   Y13, actkernconst<>+7872(SB), Y14, Y14
 	VMOVUPD     Y9, 768(SP)
 	VMOVUPD     800(SP), Y9
-	VBLENDVPD   Y11, actkernconst<>+7840(SB), Y9, Y9
+	VBLENDVPD   Y11, actkernconst<>+7872(SB), Y9, Y9
 	VMOVUPD     Y5, 800(SP)
 	VMOVUPD     832(SP), Y5
-	VBLENDVPD   Y10, actkernconst<>+7840(SB), Y5, Y5
+	VBLENDVPD   Y10, actkernconst<>+7872(SB), Y5, Y5
 	VMOVUPD     Y6, 832(SP)
 	VMOVUPD     864(SP), Y6
-	VBLENDVPD   Y13, actkernconst<>+7872(SB), Y6, Y6
+	VBLENDVPD   Y13, actkernconst<>+7904(SB), Y6, Y6
 	VMOVUPD     Y7, 864(SP)
 	VMOVUPD     896(SP), Y7
-	VBLENDVPD   Y11, actkernconst<>+7872(SB), Y7, Y7
+	VBLENDVPD   Y11, actkernconst<>+7904(SB), Y7, Y7
 	VMOVUPD     Y7, 896(SP)
 	VMOVUPD     1024(SP), Y7
-	VBLENDVPD   Y10, actkernconst<>+7872(SB), Y7, Y7
+	VBLENDVPD   Y10, actkernconst<>+7904(SB), Y7, Y7
 	VMOVUPD     Y7, 1024(SP)
 	VMOVUPD     992(SP), Y7
-	VBLENDVPD   Y13, actkernconst<>+7904(SB), Y7, Y7
+	VBLENDVPD   Y13, actkernconst<>+7936(SB), Y7, Y7
 	VMOVUPD     Y7, 992(SP)
 	VMOVUPD     960(SP), Y7
-	VBLENDVPD   Y11, actkernconst<>+7904(SB), Y7, Y7
+	VBLENDVPD   Y11, actkernconst<>+7936(SB), Y7, Y7
 	VMOVUPD     Y7, 960(SP)
 	VMOVUPD     928(SP), Y7
-	VBLENDVPD   Y10, actkernconst<>+7904(SB), Y7, Y7
+	VBLENDVPD   Y10, actkernconst<>+7936(SB), Y7, Y7
 	VMOVUPD     Y7, 928(SP)
 	VMOVUPD     actkernconst<>+7392(SB), Y7
 	VMOVUPD     Y3, 608(SP)
-	VBLENDVPD   Y13, actkernconst<>+7936(SB), Y7, Y3
+	VBLENDVPD   Y13, actkernconst<>+7968(SB), Y7, Y3
 	VMOVUPD     actkernconst<>+7392(SB), Y7
 	VMOVUPD     Y3, 1056(SP)
-	VBLENDVPD   Y11, actkernconst<>+7936(SB), Y7, Y3
+	VBLENDVPD   Y11, actkernconst<>+7968(SB), Y7, Y3
 	VMOVUPD     actkernconst<>+7392(SB), Y7
 	VMOVUPD     Y3, 1088(SP)
-	VBLENDVPD   Y10, actkernconst<>+7936(SB), Y7, Y3
+	VBLENDVPD   Y10, actkernconst<>+7968(SB), Y7, Y3
 	VMOVUPD     actkernconst<>+6848(SB), Y7
 	VMOVUPD     Y3, 1120(SP)
-	VBLENDVPD   Y13, actkernconst<>+7584(SB), Y7, Y3
+	VBLENDVPD   Y13, actkernconst<>+7616(SB), Y7, Y3
 	VMOVUPD     actkernconst<>+6848(SB), Y7
 	VMOVUPD     Y3, 1152(SP)
-	VBLENDVPD   Y11, actkernconst<>+7584(SB), Y7, Y3
+	VBLENDVPD   Y11, actkernconst<>+7616(SB), Y7, Y3
 	VMOVUPD     actkernconst<>+6848(SB), Y7
 	VMOVUPD     Y3, 1184(SP)
-	VBLENDVPD   Y10, actkernconst<>+7584(SB), Y7, Y3
+	VBLENDVPD   Y10, actkernconst<>+7616(SB), Y7, Y3
 	VMOVUPD     actkernconst<>+6880(SB), Y7
 	VMOVUPD     Y3, 1216(SP)
-	VBLENDVPD   Y13, actkernconst<>+7616(SB), Y7, Y3
+	VBLENDVPD   Y13, actkernconst<>+7648(SB), Y7, Y3
 	VMOVUPD     actkernconst<>+6880(SB), Y7
 	VMOVUPD     Y3, 1248(SP)
-	VBLENDVPD   Y11, actkernconst<>+7616(SB), Y7, Y3
+	VBLENDVPD   Y11, actkernconst<>+7648(SB), Y7, Y3
 	VMOVUPD     actkernconst<>+6880(SB), Y7
 	VMOVUPD     Y3, 1280(SP)
-	VBLENDVPD   Y10, actkernconst<>+7616(SB), Y7, Y3
+	VBLENDVPD   Y10, actkernconst<>+7648(SB), Y7, Y3
 	VMOVUPD     actkernconst<>+6912(SB), Y7
 	VMOVUPD     Y3, 1312(SP)
-	VBLENDVPD   Y13, actkernconst<>+7648(SB), Y7, Y3
+	VBLENDVPD   Y13, actkernconst<>+7680(SB), Y7, Y3
 	VMOVUPD     actkernconst<>+6912(SB), Y7
 	VMOVUPD     Y3, 1344(SP)
-	VBLENDVPD   Y11, actkernconst<>+7648(SB), Y7, Y3
+	VBLENDVPD   Y11, actkernconst<>+7680(SB), Y7, Y3
 	VMOVUPD     actkernconst<>+6912(SB), Y7
 	VMOVUPD     Y3, 1376(SP)
-	VBLENDVPD   Y10, actkernconst<>+7648(SB), Y7, Y3
+	VBLENDVPD   Y10, actkernconst<>+7680(SB), Y7, Y3
 	VMOVUPD     actkernconst<>+6944(SB), Y7
-	VBLENDVPD   Y13, actkernconst<>+7680(SB), Y7, Y13
+	VBLENDVPD   Y13, actkernconst<>+7712(SB), Y7, Y13
 	VMOVUPD     actkernconst<>+6944(SB), Y7
-	VBLENDVPD   Y11, actkernconst<>+7680(SB), Y7, Y11
+	VBLENDVPD   Y11, actkernconst<>+7712(SB), Y7, Y11
 	VMOVUPD     actkernconst<>+6944(SB), Y7
-	VBLENDVPD   Y10, actkernconst<>+7680(SB), Y7, Y10
+	VBLENDVPD   Y10, actkernconst<>+7712(SB), Y7, Y10
 	VMOVUPD     actkernconst<>+5408(SB), Y7
 	VMOVUPD     Y10, 1408(SP)
 	VCMPPD      $0x12, Y0, Y7, Y10
@@ -52586,9 +52286,9 @@ loop:
 	VADDPD      actkernconst<>+128(SB), Y2, Y7
 	VPSLLQ      $0x34, Y7, Y7
 	VMULPD      Y7, Y1, Y1
-	VADDPD      actkernconst<>+7552(SB), Y8, Y2
-	VADDPD      actkernconst<>+7552(SB), Y11, Y4
-	VADDPD      actkernconst<>+7552(SB), Y14, Y6
+	VADDPD      actkernconst<>+7584(SB), Y8, Y2
+	VADDPD      actkernconst<>+7584(SB), Y11, Y4
+	VADDPD      actkernconst<>+7584(SB), Y14, Y6
 	VCMPPD      $0x11, actkernconst<>+6688(SB), Y2, Y10
 	VANDPD      actkernconst<>+6720(SB), Y10, Y9
 	VCMPPD      $0x1e, actkernconst<>+6752(SB), Y2, Y10
@@ -52654,9 +52354,9 @@ loop:
 	VADDPD      actkernconst<>+128(SB), Y9, Y12
 	VPSLLQ      $0x34, Y12, Y12
 	VMULPD      Y12, Y4, Y4
-	VADDPD      actkernconst<>+8064(SB), Y8, Y2
-	VADDPD      actkernconst<>+8064(SB), Y11, Y6
-	VADDPD      actkernconst<>+8064(SB), Y14, Y9
+	VADDPD      actkernconst<>+8096(SB), Y8, Y2
+	VADDPD      actkernconst<>+8096(SB), Y11, Y6
+	VADDPD      actkernconst<>+8096(SB), Y14, Y9
 	VMOVUPD     1120(SP), Y10
 	VMOVUPD     Y4, 896(SP)
 	VMOVUPD     Y3, 1408(SP)
@@ -52726,9 +52426,9 @@ loop:
 	VADDPD      actkernconst<>+128(SB), Y6, Y10
 	VPSLLQ      $0x34, Y10, Y10
 	VMULPD      Y10, Y4, Y4
-	VADDPD      actkernconst<>+8096(SB), Y8, Y2
-	VADDPD      actkernconst<>+8096(SB), Y11, Y6
-	VADDPD      actkernconst<>+8096(SB), Y14, Y7
+	VADDPD      actkernconst<>+8128(SB), Y8, Y2
+	VADDPD      actkernconst<>+8128(SB), Y11, Y6
+	VADDPD      actkernconst<>+8128(SB), Y14, Y7
 	VMOVUPD     1024(SP), Y9
 	VMOVUPD     Y4, 640(SP)
 	VMOVUPD     Y3, 832(SP)
@@ -52798,9 +52498,9 @@ loop:
 	VADDPD      actkernconst<>+128(SB), Y6, Y12
 	VPSLLQ      $0x34, Y12, Y12
 	VMULPD      Y12, Y4, Y4
-	VADDPD      actkernconst<>+8128(SB), Y8, Y8
-	VADDPD      actkernconst<>+8128(SB), Y11, Y11
-	VADDPD      actkernconst<>+8128(SB), Y14, Y14
+	VADDPD      actkernconst<>+8160(SB), Y8, Y8
+	VADDPD      actkernconst<>+8160(SB), Y11, Y11
+	VADDPD      actkernconst<>+8160(SB), Y14, Y14
 	VMOVUPD     1056(SP), Y2
 	VCMPPD      $0x11, actkernconst<>+6688(SB), Y8, Y9
 	VANDPD      actkernconst<>+6720(SB), Y9, Y7
@@ -52867,15 +52567,15 @@ loop:
 	VADDPD      actkernconst<>+128(SB), Y9, Y12
 	VPSLLQ      $0x34, Y12, Y12
 	VMULPD      Y12, Y8, Y8
-	VMULPD      actkernconst<>+7520(SB), Y5, Y2
-	VMULPD      actkernconst<>+7520(SB), Y0, Y9
-	VMULPD      actkernconst<>+7520(SB), Y1, Y11
+	VMULPD      actkernconst<>+7552(SB), Y5, Y2
+	VMULPD      actkernconst<>+7552(SB), Y0, Y9
+	VMULPD      actkernconst<>+7552(SB), Y1, Y11
 	VROUNDPD    $0x08, Y2, Y2
 	VROUNDPD    $0x08, Y9, Y9
 	VROUNDPD    $0x08, Y11, Y11
-	VFMADD132PD actkernconst<>+7488(SB), Y5, Y2
-	VFMADD132PD actkernconst<>+7488(SB), Y0, Y9
-	VFMADD132PD actkernconst<>+7488(SB), Y1, Y11
+	VFMADD132PD actkernconst<>+7520(SB), Y5, Y2
+	VFMADD132PD actkernconst<>+7520(SB), Y0, Y9
+	VFMADD132PD actkernconst<>+7520(SB), Y1, Y11
 	VMOVUPD     1536(SP), Y0
 	VADDPD      actkernconst<>+3616(SB), Y0, Y1
 	VMOVUPD     1408(SP), Y5
@@ -52892,29 +52592,29 @@ loop:
 	VADDPD      Y12, Y9, Y9
 	VADDPD      Y14, Y11, Y11
 	VMOVUPD     1120(SP), Y1
-	VADDPD      actkernconst<>+7712(SB), Y1, Y12
+	VADDPD      actkernconst<>+7744(SB), Y1, Y12
 	VMOVUPD     832(SP), Y14
 	VMOVUPD     Y11, 896(SP)
-	VADDPD      actkernconst<>+7712(SB), Y14, Y11
+	VADDPD      actkernconst<>+7744(SB), Y14, Y11
 	VMOVUPD     Y9, 1408(SP)
 	VMOVUPD     640(SP), Y9
 	VMOVUPD     Y2, 1536(SP)
-	VADDPD      actkernconst<>+7712(SB), Y9, Y2
-	VSUBPD      actkernconst<>+7712(SB), Y12, Y12
-	VSUBPD      actkernconst<>+7712(SB), Y11, Y11
-	VSUBPD      actkernconst<>+7712(SB), Y2, Y2
+	VADDPD      actkernconst<>+7744(SB), Y9, Y2
+	VSUBPD      actkernconst<>+7744(SB), Y12, Y12
+	VSUBPD      actkernconst<>+7744(SB), Y11, Y11
+	VSUBPD      actkernconst<>+7744(SB), Y2, Y2
 	VSUBPD      Y12, Y1, Y1
 	VSUBPD      Y11, Y14, Y14
 	VSUBPD      Y2, Y9, Y9
 	VADDPD      Y12, Y0, Y0
 	VADDPD      Y11, Y5, Y5
 	VADDPD      Y2, Y13, Y13
-	VADDPD      actkernconst<>+7744(SB), Y10, Y2
-	VADDPD      actkernconst<>+7744(SB), Y3, Y11
-	VADDPD      actkernconst<>+7744(SB), Y4, Y12
-	VSUBPD      actkernconst<>+7744(SB), Y2, Y2
-	VSUBPD      actkernconst<>+7744(SB), Y11, Y11
-	VSUBPD      actkernconst<>+7744(SB), Y12, Y12
+	VADDPD      actkernconst<>+7776(SB), Y10, Y2
+	VADDPD      actkernconst<>+7776(SB), Y3, Y11
+	VADDPD      actkernconst<>+7776(SB), Y4, Y12
+	VSUBPD      actkernconst<>+7776(SB), Y2, Y2
+	VSUBPD      actkernconst<>+7776(SB), Y11, Y11
+	VSUBPD      actkernconst<>+7776(SB), Y12, Y12
 	VSUBPD      Y2, Y10, Y10
 	VSUBPD      Y11, Y3, Y3
 	VSUBPD      Y12, Y4, Y4
@@ -52940,17 +52640,17 @@ loop:
 	VFMADD231PD 1408(SP), Y7, Y3
 	VFMADD231PD 896(SP), Y11, Y10
 	VMOVUPD     Y9, 896(SP)
-	VMULPD      actkernconst<>+7520(SB), Y6, Y9
+	VMULPD      actkernconst<>+7552(SB), Y6, Y9
 	VMOVUPD     Y14, 1408(SP)
-	VMULPD      actkernconst<>+7520(SB), Y8, Y14
+	VMULPD      actkernconst<>+7552(SB), Y8, Y14
 	VMOVUPD     Y1, 1536(SP)
-	VMULPD      actkernconst<>+7520(SB), Y12, Y1
+	VMULPD      actkernconst<>+7552(SB), Y12, Y1
 	VROUNDPD    $0x08, Y9, Y9
 	VROUNDPD    $0x08, Y14, Y14
 	VROUNDPD    $0x08, Y1, Y1
-	VFMADD132PD actkernconst<>+7488(SB), Y6, Y9
-	VFMADD132PD actkernconst<>+7488(SB), Y8, Y14
-	VFMADD132PD actkernconst<>+7488(SB), Y12, Y1
+	VFMADD132PD actkernconst<>+7520(SB), Y6, Y9
+	VFMADD132PD actkernconst<>+7520(SB), Y8, Y14
+	VFMADD132PD actkernconst<>+7520(SB), Y12, Y1
 	VADDPD      Y4, Y9, Y9
 	VADDPD      Y3, Y14, Y14
 	VADDPD      Y10, Y1, Y1
@@ -53089,22 +52789,22 @@ loop:
 	VADDPD      480(SP), Y6, Y6
 	VADDPD      640(SP), Y13, Y13
 	VMOVUPD     576(SP), Y3
-	VMULPD      actkernconst<>+6816(SB), Y3, Y5
+	VMULPD      actkernconst<>+6784(SB), Y3, Y5
 	VMOVUPD     352(SP), Y7
-	VMULPD      actkernconst<>+6816(SB), Y7, Y9
-	VMULPD      actkernconst<>+6816(SB), Y8, Y10
+	VMULPD      actkernconst<>+6784(SB), Y7, Y9
+	VMULPD      actkernconst<>+6784(SB), Y8, Y10
 	VXORPD      actkernconst<>+2240(SB), Y5, Y11
 	VXORPD      actkernconst<>+2240(SB), Y9, Y12
 	VXORPD      actkernconst<>+2240(SB), Y10, Y14
-	VFMADD231PD actkernconst<>+6816(SB), Y3, Y11
-	VFMADD231PD actkernconst<>+6816(SB), Y7, Y12
-	VFMADD231PD actkernconst<>+6816(SB), Y8, Y14
-	VMULPD      actkernconst<>+6816(SB), Y4, Y4
-	VMULPD      actkernconst<>+6816(SB), Y6, Y6
-	VMULPD      actkernconst<>+6816(SB), Y13, Y13
-	VFMADD132PD actkernconst<>+7776(SB), Y4, Y3
-	VFMADD132PD actkernconst<>+7776(SB), Y6, Y7
-	VFMADD132PD actkernconst<>+7776(SB), Y13, Y8
+	VFMADD231PD actkernconst<>+6784(SB), Y3, Y11
+	VFMADD231PD actkernconst<>+6784(SB), Y7, Y12
+	VFMADD231PD actkernconst<>+6784(SB), Y8, Y14
+	VMULPD      actkernconst<>+6784(SB), Y4, Y4
+	VMULPD      actkernconst<>+6784(SB), Y6, Y6
+	VMULPD      actkernconst<>+6784(SB), Y13, Y13
+	VFMADD132PD actkernconst<>+7808(SB), Y4, Y3
+	VFMADD132PD actkernconst<>+7808(SB), Y6, Y7
+	VFMADD132PD actkernconst<>+7808(SB), Y13, Y8
 	VADDPD      Y3, Y11, Y11
 	VADDPD      Y7, Y12, Y12
 	VADDPD      Y8, Y14, Y14
@@ -53123,24 +52823,24 @@ loop:
 	VADDPD      actkernconst<>+160(SB), Y0, Y0
 	VADDPD      actkernconst<>+160(SB), Y1, Y1
 	VADDPD      actkernconst<>+160(SB), Y2, Y2
-	VMULPD      actkernconst<>+7520(SB), Y0, Y5
-	VMULPD      actkernconst<>+7520(SB), Y1, Y7
-	VMULPD      actkernconst<>+7520(SB), Y2, Y8
+	VMULPD      actkernconst<>+7552(SB), Y0, Y5
+	VMULPD      actkernconst<>+7552(SB), Y1, Y7
+	VMULPD      actkernconst<>+7552(SB), Y2, Y8
 	VROUNDPD    $0x09, Y5, Y5
 	VROUNDPD    $0x09, Y7, Y7
 	VROUNDPD    $0x09, Y8, Y8
-	VFMADD132PD actkernconst<>+7488(SB), Y0, Y5
-	VFMADD132PD actkernconst<>+7488(SB), Y1, Y7
-	VFMADD132PD actkernconst<>+7488(SB), Y2, Y8
+	VFMADD132PD actkernconst<>+7520(SB), Y0, Y5
+	VFMADD132PD actkernconst<>+7520(SB), Y1, Y7
+	VFMADD132PD actkernconst<>+7520(SB), Y2, Y8
 	VMULPD      actkernconst<>+4192(SB), Y5, Y0
 	VMULPD      actkernconst<>+4192(SB), Y7, Y1
 	VMULPD      actkernconst<>+4192(SB), Y8, Y2
 	VROUNDPD    $0x09, Y0, Y0
 	VROUNDPD    $0x09, Y1, Y1
 	VROUNDPD    $0x09, Y2, Y2
-	VFMADD231PD actkernconst<>+6784(SB), Y0, Y5
-	VFMADD231PD actkernconst<>+6784(SB), Y1, Y7
-	VFMADD231PD actkernconst<>+6784(SB), Y2, Y8
+	VFMADD231PD actkernconst<>+8192(SB), Y0, Y5
+	VFMADD231PD actkernconst<>+8192(SB), Y1, Y7
+	VFMADD231PD actkernconst<>+8192(SB), Y2, Y8
 	VMOVUPD     actkernconst<>+4192(SB), Y9
 	VCMPPD      $0x11, Y5, Y9, Y5
 	VMOVUPD     actkernconst<>+4192(SB), Y9
@@ -53150,139 +52850,127 @@ loop:
 	VANDPD      actkernconst<>+1152(SB), Y3, Y9
 	VANDPD      actkernconst<>+1152(SB), Y4, Y10
 	VANDPD      actkernconst<>+1152(SB), Y6, Y11
-	VMOVUPD     actkernconst<>+6816(SB), Y12
+	VMOVUPD     actkernconst<>+6784(SB), Y12
 	VSUBPD      Y9, Y12, Y9
-	VMOVUPD     actkernconst<>+6816(SB), Y12
+	VMOVUPD     actkernconst<>+6784(SB), Y12
 	VSUBPD      Y10, Y12, Y10
-	VMOVUPD     actkernconst<>+6816(SB), Y12
+	VMOVUPD     actkernconst<>+6784(SB), Y12
 	VSUBPD      Y11, Y12, Y11
-	VADDPD      actkernconst<>+7776(SB), Y9, Y9
-	VADDPD      actkernconst<>+7776(SB), Y10, Y10
-	VADDPD      actkernconst<>+7776(SB), Y11, Y11
+	VADDPD      actkernconst<>+7808(SB), Y9, Y9
+	VADDPD      actkernconst<>+7808(SB), Y10, Y10
+	VADDPD      actkernconst<>+7808(SB), Y11, Y11
 	VBLENDVPD   Y5, Y9, Y3, Y5
 	VBLENDVPD   Y7, Y10, Y4, Y7
 	VBLENDVPD   Y8, Y11, Y6, Y8
-	VMOVUPD     actkernconst<>+6784(SB), Y3
-	VFMADD213PD actkernconst<>+160(SB), Y3, Y0
-	VMOVUPD     actkernconst<>+6784(SB), Y3
-	VFMADD213PD actkernconst<>+160(SB), Y3, Y1
-	VMOVUPD     actkernconst<>+6784(SB), Y3
-	VFMADD213PD actkernconst<>+160(SB), Y3, Y2
+	VADDPD      actkernconst<>+6816(SB), Y0, Y0
+	VADDPD      actkernconst<>+6816(SB), Y1, Y1
+	VADDPD      actkernconst<>+6816(SB), Y2, Y2
 	VMOVUPD     448(SP), Y3
-	VMOVUPD     actkernconst<>+8160(SB), Y4
+	VMOVUPD     actkernconst<>+7424(SB), Y4
 	VFMADD213PD actkernconst<>+1344(SB), Y3, Y4
 	VMOVUPD     416(SP), Y6
-	VMOVUPD     actkernconst<>+8160(SB), Y9
+	VMOVUPD     actkernconst<>+7424(SB), Y9
 	VFMADD213PD actkernconst<>+1344(SB), Y6, Y9
 	VMOVUPD     384(SP), Y10
-	VMOVUPD     actkernconst<>+8160(SB), Y11
+	VMOVUPD     actkernconst<>+7424(SB), Y11
 	VFMADD213PD actkernconst<>+1344(SB), Y10, Y11
-	VROUNDPD    $0x08, Y4, Y4
-	VROUNDPD    $0x08, Y9, Y9
-	VROUNDPD    $0x08, Y11, Y11
-	VMOVUPD     actkernconst<>+3616(SB), Y12
-	VFMADD213PD actkernconst<>+160(SB), Y4, Y12
-	VMOVUPD     actkernconst<>+3616(SB), Y13
-	VFMADD213PD actkernconst<>+160(SB), Y9, Y13
-	VMOVUPD     actkernconst<>+3616(SB), Y14
-	VFMADD213PD actkernconst<>+160(SB), Y11, Y14
-	VFMADD231PD actkernconst<>+8448(SB), Y12, Y3
-	VFMADD231PD actkernconst<>+8448(SB), Y13, Y6
-	VFMADD231PD actkernconst<>+8448(SB), Y14, Y10
-	VFMADD231PD actkernconst<>+8480(SB), Y12, Y3
-	VFMADD231PD actkernconst<>+8480(SB), Y13, Y6
-	VFMADD231PD actkernconst<>+8480(SB), Y14, Y10
-	VFMADD132PD actkernconst<>+8512(SB), Y3, Y12
-	VFMADD132PD actkernconst<>+8512(SB), Y6, Y13
-	VFMADD132PD actkernconst<>+8512(SB), Y10, Y14
-	VMULPD      actkernconst<>+4192(SB), Y4, Y3
-	VMULPD      actkernconst<>+4192(SB), Y9, Y6
-	VMULPD      actkernconst<>+4192(SB), Y11, Y10
-	VROUNDPD    $0x09, Y3, Y3
-	VROUNDPD    $0x09, Y6, Y6
-	VROUNDPD    $0x09, Y10, Y10
-	VFMADD132PD actkernconst<>+6784(SB), Y4, Y3
-	VFMADD132PD actkernconst<>+6784(SB), Y9, Y6
-	VFMADD132PD actkernconst<>+6784(SB), Y11, Y10
-	VMOVUPD     actkernconst<>+3616(SB), Y4
-	VFMADD213PD actkernconst<>+2720(SB), Y4, Y3
-	VMOVUPD     actkernconst<>+3616(SB), Y4
-	VFMADD213PD actkernconst<>+2720(SB), Y4, Y6
-	VMOVUPD     actkernconst<>+3616(SB), Y4
-	VFMADD213PD actkernconst<>+2720(SB), Y4, Y10
-	VMOVUPD     288(SP), Y4
-	VBLENDVPD   Y4, Y5, Y12, Y5
-	VMOVUPD     256(SP), Y9
-	VBLENDVPD   Y9, Y7, Y13, Y7
-	VMOVUPD     224(SP), Y11
-	VBLENDVPD   Y11, Y8, Y14, Y8
-	VMOVUPD     Y2, 384(SP)
-	VMOVUPD     192(SP), Y2
+	VADDPD      actkernconst<>+8480(SB), Y4, Y4
+	VADDPD      actkernconst<>+8480(SB), Y9, Y9
+	VADDPD      actkernconst<>+8480(SB), Y11, Y11
+	VSUBPD      actkernconst<>+8480(SB), Y4, Y12
+	VSUBPD      actkernconst<>+8480(SB), Y9, Y13
+	VSUBPD      actkernconst<>+8480(SB), Y11, Y14
+	VMOVUPD     Y2, 352(SP)
+	VMOVUPD     actkernconst<>+3616(SB), Y2
+	VFMADD213PD actkernconst<>+160(SB), Y2, Y12
+	VMOVUPD     actkernconst<>+3616(SB), Y2
+	VFMADD213PD actkernconst<>+160(SB), Y2, Y13
+	VMOVUPD     actkernconst<>+3616(SB), Y2
+	VFMADD213PD actkernconst<>+160(SB), Y2, Y14
+	VFMADD231PD actkernconst<>+8512(SB), Y12, Y3
+	VFMADD231PD actkernconst<>+8512(SB), Y13, Y6
+	VFMADD231PD actkernconst<>+8512(SB), Y14, Y10
+	VFMADD231PD actkernconst<>+8544(SB), Y12, Y3
+	VFMADD231PD actkernconst<>+8544(SB), Y13, Y6
+	VFMADD231PD actkernconst<>+8544(SB), Y14, Y10
+	VFMADD132PD actkernconst<>+8576(SB), Y3, Y12
+	VFMADD132PD actkernconst<>+8576(SB), Y6, Y13
+	VFMADD132PD actkernconst<>+8576(SB), Y10, Y14
+	VMOVUPD     288(SP), Y2
 	VBLENDVPD   Y2, Y5, Y12, Y5
+	VMOVUPD     256(SP), Y3
+	VBLENDVPD   Y3, Y7, Y13, Y7
+	VMOVUPD     224(SP), Y6
+	VBLENDVPD   Y6, Y8, Y14, Y8
+	VMOVUPD     192(SP), Y10
+	VBLENDVPD   Y10, Y5, Y12, Y5
 	VMOVUPD     160(SP), Y12
 	VBLENDVPD   Y12, Y7, Y13, Y7
 	VMOVUPD     128(SP), Y13
 	VBLENDVPD   Y13, Y8, Y14, Y8
-	VBLENDVPD   Y4, Y0, Y3, Y4
-	VBLENDVPD   Y9, Y1, Y6, Y9
-	VBLENDVPD   Y11, 384(SP), Y10, Y11
-	VBLENDVPD   Y2, Y4, Y3, Y2
-	VBLENDVPD   Y12, Y9, Y6, Y12
-	VBLENDVPD   Y13, Y11, Y10, Y13
+	VBLENDVPD   Y2, Y0, Y4, Y2
+	VBLENDVPD   Y3, Y1, Y9, Y3
+	VBLENDVPD   Y6, 352(SP), Y11, Y6
+	VBLENDVPD   Y10, Y2, Y4, Y10
+	VBLENDVPD   Y12, Y3, Y9, Y12
+	VBLENDVPD   Y13, Y6, Y11, Y13
 	VMULPD      Y5, Y5, Y0
 	VMULPD      Y7, Y7, Y1
-	VMULPD      Y8, Y8, Y3
-	VMULPD      Y0, Y5, Y4
-	VMULPD      Y1, Y7, Y6
-	VMULPD      Y3, Y8, Y9
-	VMOVUPD     actkernconst<>+7424(SB), Y10
-	VFMADD213PD actkernconst<>+7456(SB), Y0, Y10
-	VMOVUPD     actkernconst<>+7424(SB), Y11
-	VFMADD213PD actkernconst<>+7456(SB), Y1, Y11
-	VMOVUPD     actkernconst<>+7424(SB), Y14
-	VFMADD213PD actkernconst<>+7456(SB), Y3, Y14
-	VFMADD213PD actkernconst<>+8288(SB), Y0, Y10
-	VFMADD213PD actkernconst<>+8288(SB), Y1, Y11
-	VFMADD213PD actkernconst<>+8288(SB), Y3, Y14
-	VFMADD213PD actkernconst<>+8320(SB), Y0, Y10
-	VFMADD213PD actkernconst<>+8320(SB), Y1, Y11
-	VFMADD213PD actkernconst<>+8320(SB), Y3, Y14
-	VFMADD213PD actkernconst<>+8352(SB), Y0, Y10
-	VFMADD213PD actkernconst<>+8352(SB), Y1, Y11
-	VFMADD213PD actkernconst<>+8352(SB), Y3, Y14
-	VFMADD213PD actkernconst<>+8384(SB), Y0, Y10
-	VFMADD213PD actkernconst<>+8384(SB), Y1, Y11
-	VFMADD213PD actkernconst<>+8384(SB), Y3, Y14
-	VFMADD213PD Y5, Y4, Y10
-	VFMADD213PD Y7, Y6, Y11
-	VFMADD213PD Y8, Y9, Y14
-	VMULPD      Y2, Y10, Y10
-	VMULPD      Y12, Y11, Y11
-	VMULPD      Y13, Y14, Y14
-	VMULPD      (SP), Y10, Y10
-	VMULPD      (SP), Y11, Y11
-	VMULPD      (SP), Y14, Y14
+	VMULPD      Y8, Y8, Y2
+	VMOVUPD     actkernconst<>+7456(SB), Y3
+	VFMADD213PD actkernconst<>+7488(SB), Y0, Y3
+	VMOVUPD     actkernconst<>+7456(SB), Y4
+	VFMADD213PD actkernconst<>+7488(SB), Y1, Y4
+	VMOVUPD     actkernconst<>+7456(SB), Y6
+	VFMADD213PD actkernconst<>+7488(SB), Y2, Y6
+	VFMADD213PD actkernconst<>+8320(SB), Y0, Y3
+	VFMADD213PD actkernconst<>+8320(SB), Y1, Y4
+	VFMADD213PD actkernconst<>+8320(SB), Y2, Y6
+	VFMADD213PD actkernconst<>+8352(SB), Y0, Y3
+	VFMADD213PD actkernconst<>+8352(SB), Y1, Y4
+	VFMADD213PD actkernconst<>+8352(SB), Y2, Y6
+	VFMADD213PD actkernconst<>+8384(SB), Y0, Y3
+	VFMADD213PD actkernconst<>+8384(SB), Y1, Y4
+	VFMADD213PD actkernconst<>+8384(SB), Y2, Y6
+	VFMADD213PD actkernconst<>+8416(SB), Y0, Y3
+	VFMADD213PD actkernconst<>+8416(SB), Y1, Y4
+	VFMADD213PD actkernconst<>+8416(SB), Y2, Y6
+	VFMADD213PD actkernconst<>+160(SB), Y0, Y3
+	VFMADD213PD actkernconst<>+160(SB), Y1, Y4
+	VFMADD213PD actkernconst<>+160(SB), Y2, Y6
+	VMULPD      Y3, Y5, Y5
+	VMULPD      Y4, Y7, Y7
+	VMULPD      Y6, Y8, Y8
+	VPSLLQ      $0x3f, Y10, Y0
+	VXORPD      Y5, Y0, Y5
+	VPSLLQ      $0x3f, Y12, Y0
+	VXORPD      Y7, Y0, Y7
+	VPSLLQ      $0x3f, Y13, Y0
+	VXORPD      Y8, Y0, Y8
+	VMULPD      (SP), Y5, Y5
+	VMULPD      (SP), Y7, Y7
+	VMULPD      (SP), Y8, Y8
 	VCVTPS2PD   (DX), Y0
 	VCVTPS2PD   16(DX), Y1
 	VCVTPS2PD   32(DX), Y2
-	VMULPD      Y0, Y10, Y10
-	VMULPD      Y1, Y11, Y11
-	VMULPD      Y2, Y14, Y14
+	VMULPD      Y0, Y5, Y5
+	VMULPD      Y1, Y7, Y7
+	VMULPD      Y2, Y8, Y8
 	VMOVUPD     96(SP), Y0
 	VCMPPD      $0x03, Y0, Y0, Y1
 	VMOVUPD     64(SP), Y2
 	VCMPPD      $0x03, Y2, Y2, Y3
 	VMOVUPD     32(SP), Y4
-	VCMPPD      $0x03, Y4, Y4, Y5
-	VBLENDVPD   Y1, Y0, Y10, Y1
-	VBLENDVPD   Y3, Y2, Y11, Y3
-	VBLENDVPD   Y5, Y4, Y14, Y5
+	VCMPPD      $0x03, Y4, Y4, Y6
+	VBLENDVPD   Y1, Y0, Y5, Y1
+	VBLENDVPD   Y3, Y2, Y7, Y3
+	VBLENDVPD   Y6, Y4, Y8, Y6
 	VCVTPD2PSY  Y1, X1
 	VMOVNTPS    X1, (AX)
 	VCVTPD2PSY  Y3, X3
 	VMOVNTPS    X3, 16(AX)
-	VCVTPD2PSY  Y5, X5
-	VMOVNTPS    X5, 32(AX)
+	VCVTPD2PSY  Y6, X6
+	VMOVNTPS    X6, 32(AX)
 	ADDQ        $0x00000030, AX
 	ADDQ        $0x00000030, CX
 	ADDQ        $0x00000030, DX
@@ -53306,8 +52994,8 @@ single:
 	VMOVUPD     actkernconst<>+7072(SB), Y5
 	VFMADD213PD actkernconst<>+7104(SB), Y3, Y5
 	VROUNDPD    $0x09, Y5, Y5
-	VSUBPD      actkernconst<>+7808(SB), Y3, Y6
-	VFMADD231PD actkernconst<>+7552(SB), Y5, Y6
+	VSUBPD      actkernconst<>+7840(SB), Y3, Y6
+	VFMADD231PD actkernconst<>+7584(SB), Y5, Y6
 	VMOVUPD     actkernconst<>+7136(SB), Y7
 	VSUBPD      Y3, Y7, Y3
 	VCMPPD      $0x11, actkernconst<>+6688(SB), Y3, Y9
@@ -53336,19 +53024,19 @@ single:
 	VSUBPD      actkernconst<>+6976(SB), Y5, Y3
 	VBLENDVPD   Y8, Y3, Y5, Y3
 	VMOVUPD     actkernconst<>+7168(SB), Y5
-	VBLENDVPD   Y8, actkernconst<>+7584(SB), Y5, Y9
+	VBLENDVPD   Y8, actkernconst<>+7616(SB), Y5, Y9
 	VMOVUPD     actkernconst<>+7200(SB), Y5
-	VBLENDVPD   Y8, actkernconst<>+7616(SB), Y5, Y10
+	VBLENDVPD   Y8, actkernconst<>+7648(SB), Y5, Y10
 	VMOVUPD     actkernconst<>+7232(SB), Y5
-	VBLENDVPD   Y8, actkernconst<>+7648(SB), Y5, Y11
+	VBLENDVPD   Y8, actkernconst<>+7680(SB), Y5, Y11
 	VMOVUPD     actkernconst<>+7264(SB), Y5
-	VBLENDVPD   Y8, actkernconst<>+7680(SB), Y5, Y12
+	VBLENDVPD   Y8, actkernconst<>+7712(SB), Y5, Y12
 	VMOVUPD     actkernconst<>+7296(SB), Y5
-	VBLENDVPD   Y8, actkernconst<>+7968(SB), Y5, Y13
+	VBLENDVPD   Y8, actkernconst<>+8000(SB), Y5, Y13
 	VMOVUPD     actkernconst<>+7328(SB), Y5
-	VBLENDVPD   Y8, actkernconst<>+8000(SB), Y5, Y14
+	VBLENDVPD   Y8, actkernconst<>+8032(SB), Y5, Y14
 	VMOVUPD     actkernconst<>+7360(SB), Y5
-	VBLENDVPD   Y8, actkernconst<>+8032(SB), Y5, Y8
+	VBLENDVPD   Y8, actkernconst<>+8064(SB), Y5, Y8
 	VMOVUPD     actkernconst<>+7008(SB), Y5
 	VMOVUPD     Y0, 32(SP)
 	VCMPPD      $0x12, Y3, Y5, Y0
@@ -53358,23 +53046,23 @@ single:
 	VBLENDVPD   Y0, actkernconst<>+6880(SB), Y10, Y10
 	VBLENDVPD   Y0, actkernconst<>+6912(SB), Y11, Y11
 	VBLENDVPD   Y0, actkernconst<>+6944(SB), Y12, Y12
-	VBLENDVPD   Y0, actkernconst<>+7840(SB), Y13, Y13
-	VBLENDVPD   Y0, actkernconst<>+7872(SB), Y14, Y14
-	VBLENDVPD   Y0, actkernconst<>+7904(SB), Y8, Y8
+	VBLENDVPD   Y0, actkernconst<>+7872(SB), Y13, Y13
+	VBLENDVPD   Y0, actkernconst<>+7904(SB), Y14, Y14
+	VBLENDVPD   Y0, actkernconst<>+7936(SB), Y8, Y8
 	VMOVUPD     actkernconst<>+7392(SB), Y3
 	VMOVUPD     Y4, 64(SP)
-	VBLENDVPD   Y0, actkernconst<>+7936(SB), Y3, Y4
+	VBLENDVPD   Y0, actkernconst<>+7968(SB), Y3, Y4
 	VMOVUPD     actkernconst<>+6848(SB), Y3
 	VMOVUPD     Y2, 96(SP)
-	VBLENDVPD   Y0, actkernconst<>+7584(SB), Y3, Y2
+	VBLENDVPD   Y0, actkernconst<>+7616(SB), Y3, Y2
 	VMOVUPD     actkernconst<>+6880(SB), Y3
 	VMOVUPD     Y1, 128(SP)
-	VBLENDVPD   Y0, actkernconst<>+7616(SB), Y3, Y1
+	VBLENDVPD   Y0, actkernconst<>+7648(SB), Y3, Y1
 	VMOVUPD     actkernconst<>+6912(SB), Y3
 	VMOVUPD     Y7, 160(SP)
-	VBLENDVPD   Y0, actkernconst<>+7648(SB), Y3, Y7
+	VBLENDVPD   Y0, actkernconst<>+7680(SB), Y3, Y7
 	VMOVUPD     actkernconst<>+6944(SB), Y3
-	VBLENDVPD   Y0, actkernconst<>+7680(SB), Y3, Y0
+	VBLENDVPD   Y0, actkernconst<>+7712(SB), Y3, Y0
 	VMOVUPD     actkernconst<>+5408(SB), Y3
 	VMOVUPD     Y6, 192(SP)
 	VCMPPD      $0x12, Y5, Y3, Y6
@@ -53428,7 +53116,7 @@ single:
 	VADDPD      actkernconst<>+128(SB), Y4, Y6
 	VPSLLQ      $0x34, Y6, Y6
 	VMULPD      Y6, Y3, Y3
-	VADDPD      actkernconst<>+7552(SB), Y1, Y2
+	VADDPD      actkernconst<>+7584(SB), Y1, Y2
 	VCMPPD      $0x11, actkernconst<>+6688(SB), Y2, Y6
 	VANDPD      actkernconst<>+6720(SB), Y6, Y5
 	VCMPPD      $0x1e, actkernconst<>+6752(SB), Y2, Y6
@@ -53450,7 +53138,7 @@ single:
 	VADDPD      actkernconst<>+128(SB), Y5, Y7
 	VPSLLQ      $0x34, Y7, Y7
 	VMULPD      Y7, Y4, Y4
-	VADDPD      actkernconst<>+8064(SB), Y1, Y2
+	VADDPD      actkernconst<>+8096(SB), Y1, Y2
 	VCMPPD      $0x11, actkernconst<>+6688(SB), Y2, Y7
 	VANDPD      actkernconst<>+6720(SB), Y7, Y6
 	VCMPPD      $0x1e, actkernconst<>+6752(SB), Y2, Y7
@@ -53472,7 +53160,7 @@ single:
 	VADDPD      actkernconst<>+128(SB), Y6, Y8
 	VPSLLQ      $0x34, Y8, Y8
 	VMULPD      Y8, Y5, Y5
-	VADDPD      actkernconst<>+8096(SB), Y1, Y2
+	VADDPD      actkernconst<>+8128(SB), Y1, Y2
 	VCMPPD      $0x11, actkernconst<>+6688(SB), Y2, Y8
 	VANDPD      actkernconst<>+6720(SB), Y8, Y7
 	VCMPPD      $0x1e, actkernconst<>+6752(SB), Y2, Y8
@@ -53494,7 +53182,7 @@ single:
 	VADDPD      actkernconst<>+128(SB), Y7, Y9
 	VPSLLQ      $0x34, Y9, Y9
 	VMULPD      Y9, Y6, Y6
-	VADDPD      actkernconst<>+8128(SB), Y1, Y1
+	VADDPD      actkernconst<>+8160(SB), Y1, Y1
 	VCMPPD      $0x11, actkernconst<>+6688(SB), Y1, Y8
 	VANDPD      actkernconst<>+6720(SB), Y8, Y7
 	VCMPPD      $0x1e, actkernconst<>+6752(SB), Y1, Y8
@@ -53516,19 +53204,19 @@ single:
 	VADDPD      actkernconst<>+128(SB), Y7, Y9
 	VPSLLQ      $0x34, Y9, Y9
 	VMULPD      Y9, Y2, Y2
-	VMULPD      actkernconst<>+7520(SB), Y3, Y0
+	VMULPD      actkernconst<>+7552(SB), Y3, Y0
 	VROUNDPD    $0x08, Y0, Y0
-	VFMADD132PD actkernconst<>+7488(SB), Y3, Y0
+	VFMADD132PD actkernconst<>+7520(SB), Y3, Y0
 	VADDPD      actkernconst<>+3616(SB), Y4, Y1
 	VSUBPD      actkernconst<>+3616(SB), Y1, Y1
 	VSUBPD      Y1, Y4, Y4
 	VADDPD      Y1, Y0, Y0
-	VADDPD      actkernconst<>+7712(SB), Y5, Y1
-	VSUBPD      actkernconst<>+7712(SB), Y1, Y1
+	VADDPD      actkernconst<>+7744(SB), Y5, Y1
+	VSUBPD      actkernconst<>+7744(SB), Y1, Y1
 	VSUBPD      Y1, Y5, Y5
 	VADDPD      Y1, Y4, Y4
-	VADDPD      actkernconst<>+7744(SB), Y6, Y1
-	VSUBPD      actkernconst<>+7744(SB), Y1, Y1
+	VADDPD      actkernconst<>+7776(SB), Y6, Y1
+	VSUBPD      actkernconst<>+7776(SB), Y1, Y1
 	VSUBPD      Y1, Y6, Y6
 	VADDPD      Y1, Y5, Y5
 	VADDPD      Y2, Y6, Y6
@@ -53536,9 +53224,9 @@ single:
 	VMULPD      Y0, Y1, Y2
 	VXORPD      actkernconst<>+2240(SB), Y2, Y3
 	VFMADD213PD Y3, Y1, Y0
-	VMULPD      actkernconst<>+7520(SB), Y2, Y3
+	VMULPD      actkernconst<>+7552(SB), Y2, Y3
 	VROUNDPD    $0x08, Y3, Y3
-	VFMADD132PD actkernconst<>+7488(SB), Y2, Y3
+	VFMADD132PD actkernconst<>+7520(SB), Y2, Y3
 	VADDPD      Y0, Y3, Y3
 	VMULPD      Y4, Y1, Y0
 	VXORPD      actkernconst<>+2240(SB), Y0, Y2
@@ -53575,70 +53263,66 @@ single:
 	VADDPD      Y3, Y8, Y8
 	VADDPD      Y5, Y8, Y8
 	VADDPD      Y1, Y8, Y8
-	VMULPD      actkernconst<>+6816(SB), Y4, Y0
+	VMULPD      actkernconst<>+6784(SB), Y4, Y0
 	VXORPD      actkernconst<>+2240(SB), Y0, Y1
-	VFMADD231PD actkernconst<>+6816(SB), Y4, Y1
-	VMULPD      actkernconst<>+6816(SB), Y8, Y8
-	VFMADD132PD actkernconst<>+7776(SB), Y8, Y4
+	VFMADD231PD actkernconst<>+6784(SB), Y4, Y1
+	VMULPD      actkernconst<>+6784(SB), Y8, Y8
+	VFMADD132PD actkernconst<>+7808(SB), Y8, Y4
 	VADDPD      Y4, Y1, Y1
 	VADDPD      Y1, Y0, Y3
 	VSUBPD      Y0, Y3, Y0
 	VSUBPD      Y0, Y1, Y1
 	VADDPD      Y1, Y3, Y3
 	VADDPD      actkernconst<>+160(SB), Y2, Y2
-	VMULPD      actkernconst<>+7520(SB), Y2, Y0
+	VMULPD      actkernconst<>+7552(SB), Y2, Y0
 	VROUNDPD    $0x09, Y0, Y0
-	VFMADD132PD actkernconst<>+7488(SB), Y2, Y0
+	VFMADD132PD actkernconst<>+7520(SB), Y2, Y0
 	VMULPD      actkernconst<>+4192(SB), Y0, Y1
 	VROUNDPD    $0x09, Y1, Y1
-	VFMADD231PD actkernconst<>+6784(SB), Y1, Y0
+	VFMADD231PD actkernconst<>+8192(SB), Y1, Y0
 	VMOVUPD     actkernconst<>+4192(SB), Y2
 	VCMPPD      $0x11, Y0, Y2, Y0
 	VANDPD      actkernconst<>+1152(SB), Y3, Y2
-	VMOVUPD     actkernconst<>+6816(SB), Y4
+	VMOVUPD     actkernconst<>+6784(SB), Y4
 	VSUBPD      Y2, Y4, Y2
-	VADDPD      actkernconst<>+7776(SB), Y2, Y2
+	VADDPD      actkernconst<>+7808(SB), Y2, Y2
 	VBLENDVPD   Y0, Y2, Y3, Y0
-	VMOVUPD     actkernconst<>+6784(SB), Y2
-	VFMADD213PD actkernconst<>+160(SB), Y2, Y1
+	VADDPD      actkernconst<>+6816(SB), Y1, Y1
 	VMOVUPD     128(SP), Y2
-	VMOVUPD     actkernconst<>+8160(SB), Y3
+	VMOVUPD     actkernconst<>+7424(SB), Y3
 	VFMADD213PD actkernconst<>+1344(SB), Y2, Y3
-	VROUNDPD    $0x08, Y3, Y3
-	VMOVUPD     actkernconst<>+3616(SB), Y4
-	VFMADD213PD actkernconst<>+160(SB), Y3, Y4
-	VFMADD231PD actkernconst<>+8448(SB), Y4, Y2
-	VFMADD231PD actkernconst<>+8480(SB), Y4, Y2
-	VFMADD132PD actkernconst<>+8512(SB), Y2, Y4
-	VMULPD      actkernconst<>+4192(SB), Y3, Y2
-	VROUNDPD    $0x09, Y2, Y2
-	VFMADD132PD actkernconst<>+6784(SB), Y3, Y2
-	VMOVUPD     actkernconst<>+3616(SB), Y3
-	VFMADD213PD actkernconst<>+2720(SB), Y3, Y2
-	VMOVUPD     96(SP), Y3
-	VBLENDVPD   Y3, Y0, Y4, Y0
+	VADDPD      actkernconst<>+8480(SB), Y3, Y3
+	VSUBPD      actkernconst<>+8480(SB), Y3, Y4
+	VMOVUPD     actkernconst<>+3616(SB), Y5
+	VFMADD213PD actkernconst<>+160(SB), Y5, Y4
+	VFMADD231PD actkernconst<>+8512(SB), Y4, Y2
+	VFMADD231PD actkernconst<>+8544(SB), Y4, Y2
+	VFMADD132PD actkernconst<>+8576(SB), Y2, Y4
+	VMOVUPD     96(SP), Y2
+	VBLENDVPD   Y2, Y0, Y4, Y0
 	VMOVUPD     64(SP), Y5
 	VBLENDVPD   Y5, Y0, Y4, Y0
-	VBLENDVPD   Y3, Y1, Y2, Y3
-	VBLENDVPD   Y5, Y3, Y2, Y5
+	VBLENDVPD   Y2, Y1, Y3, Y2
+	VBLENDVPD   Y5, Y2, Y3, Y5
 	VMULPD      Y0, Y0, Y1
-	VMULPD      Y1, Y0, Y2
-	VMOVUPD     actkernconst<>+7424(SB), Y3
-	VFMADD213PD actkernconst<>+7456(SB), Y1, Y3
-	VFMADD213PD actkernconst<>+8288(SB), Y1, Y3
-	VFMADD213PD actkernconst<>+8320(SB), Y1, Y3
-	VFMADD213PD actkernconst<>+8352(SB), Y1, Y3
-	VFMADD213PD actkernconst<>+8384(SB), Y1, Y3
-	VFMADD213PD Y0, Y2, Y3
-	VMULPD      Y5, Y3, Y3
-	VMULPD      (SP), Y3, Y3
-	VCVTPS2PD   (DX), Y0
-	VMULPD      Y0, Y3, Y3
-	VMOVUPD     32(SP), Y0
-	VCMPPD      $0x03, Y0, Y0, Y1
-	VBLENDVPD   Y1, Y0, Y3, Y1
-	VCVTPD2PSY  Y1, X1
-	VMOVNTPS    X1, (AX)
+	VMOVUPD     actkernconst<>+7456(SB), Y2
+	VFMADD213PD actkernconst<>+7488(SB), Y1, Y2
+	VFMADD213PD actkernconst<>+8320(SB), Y1, Y2
+	VFMADD213PD actkernconst<>+8352(SB), Y1, Y2
+	VFMADD213PD actkernconst<>+8384(SB), Y1, Y2
+	VFMADD213PD actkernconst<>+8416(SB), Y1, Y2
+	VFMADD213PD actkernconst<>+160(SB), Y1, Y2
+	VMULPD      Y2, Y0, Y0
+	VPSLLQ      $0x3f, Y5, Y1
+	VXORPD      Y0, Y1, Y0
+	VMULPD      (SP), Y0, Y0
+	VCVTPS2PD   (DX), Y1
+	VMULPD      Y1, Y0, Y0
+	VMOVUPD     32(SP), Y1
+	VCMPPD      $0x03, Y1, Y1, Y2
+	VBLENDVPD   Y2, Y1, Y0, Y2
+	VCVTPD2PSY  Y2, X2
+	VMOVNTPS    X2, (AX)
 	ADDQ        $0x00000010, AX
 	ADDQ        $0x00000010, CX
 	ADDQ        $0x00000010, DX
@@ -53666,8 +53350,8 @@ tail:
 	VMOVUPD     actkernconst<>+7072(SB), Y5
 	VFMADD213PD actkernconst<>+7104(SB), Y3, Y5
 	VROUNDPD    $0x09, Y5, Y5
-	VSUBPD      actkernconst<>+7808(SB), Y3, Y6
-	VFMADD231PD actkernconst<>+7552(SB), Y5, Y6
+	VSUBPD      actkernconst<>+7840(SB), Y3, Y6
+	VFMADD231PD actkernconst<>+7584(SB), Y5, Y6
 	VMOVUPD     actkernconst<>+7136(SB), Y7
 	VSUBPD      Y3, Y7, Y3
 	VCMPPD      $0x11, actkernconst<>+6688(SB), Y3, Y9
@@ -53696,19 +53380,19 @@ tail:
 	VSUBPD      actkernconst<>+6976(SB), Y5, Y3
 	VBLENDVPD   Y8, Y3, Y5, Y3
 	VMOVUPD     actkernconst<>+7168(SB), Y5
-	VBLENDVPD   Y8, actkernconst<>+7584(SB), Y5, Y9
+	VBLENDVPD   Y8, actkernconst<>+7616(SB), Y5, Y9
 	VMOVUPD     actkernconst<>+7200(SB), Y5
-	VBLENDVPD   Y8, actkernconst<>+7616(SB), Y5, Y10
+	VBLENDVPD   Y8, actkernconst<>+7648(SB), Y5, Y10
 	VMOVUPD     actkernconst<>+7232(SB), Y5
-	VBLENDVPD   Y8, actkernconst<>+7648(SB), Y5, Y11
+	VBLENDVPD   Y8, actkernconst<>+7680(SB), Y5, Y11
 	VMOVUPD     actkernconst<>+7264(SB), Y5
-	VBLENDVPD   Y8, actkernconst<>+7680(SB), Y5, Y12
+	VBLENDVPD   Y8, actkernconst<>+7712(SB), Y5, Y12
 	VMOVUPD     actkernconst<>+7296(SB), Y5
-	VBLENDVPD   Y8, actkernconst<>+7968(SB), Y5, Y13
+	VBLENDVPD   Y8, actkernconst<>+8000(SB), Y5, Y13
 	VMOVUPD     actkernconst<>+7328(SB), Y5
-	VBLENDVPD   Y8, actkernconst<>+8000(SB), Y5, Y14
+	VBLENDVPD   Y8, actkernconst<>+8032(SB), Y5, Y14
 	VMOVUPD     actkernconst<>+7360(SB), Y5
-	VBLENDVPD   Y8, actkernconst<>+8032(SB), Y5, Y8
+	VBLENDVPD   Y8, actkernconst<>+8064(SB), Y5, Y8
 	VMOVUPD     actkernconst<>+7008(SB), Y5
 	VMOVUPD     Y0, 32(SP)
 	VCMPPD      $0x12, Y3, Y5, Y0
@@ -53718,23 +53402,23 @@ tail:
 	VBLENDVPD   Y0, actkernconst<>+6880(SB), Y10, Y10
 	VBLENDVPD   Y0, actkernconst<>+6912(SB), Y11, Y11
 	VBLENDVPD   Y0, actkernconst<>+6944(SB), Y12, Y12
-	VBLENDVPD   Y0, actkernconst<>+7840(SB), Y13, Y13
-	VBLENDVPD   Y0, actkernconst<>+7872(SB), Y14, Y14
-	VBLENDVPD   Y0, actkernconst<>+7904(SB), Y8, Y8
+	VBLENDVPD   Y0, actkernconst<>+7872(SB), Y13, Y13
+	VBLENDVPD   Y0, actkernconst<>+7904(SB), Y14, Y14
+	VBLENDVPD   Y0, actkernconst<>+7936(SB), Y8, Y8
 	VMOVUPD     actkernconst<>+7392(SB), Y3
 	VMOVUPD     Y4, 64(SP)
-	VBLENDVPD   Y0, actkernconst<>+7936(SB), Y3, Y4
+	VBLENDVPD   Y0, actkernconst<>+7968(SB), Y3, Y4
 	VMOVUPD     actkernconst<>+6848(SB), Y3
 	VMOVUPD     Y2, 96(SP)
-	VBLENDVPD   Y0, actkernconst<>+7584(SB), Y3, Y2
+	VBLENDVPD   Y0, actkernconst<>+7616(SB), Y3, Y2
 	VMOVUPD     actkernconst<>+6880(SB), Y3
 	VMOVUPD     Y1, 128(SP)
-	VBLENDVPD   Y0, actkernconst<>+7616(SB), Y3, Y1
+	VBLENDVPD   Y0, actkernconst<>+7648(SB), Y3, Y1
 	VMOVUPD     actkernconst<>+6912(SB), Y3
 	VMOVUPD     Y7, 160(SP)
-	VBLENDVPD   Y0, actkernconst<>+7648(SB), Y3, Y7
+	VBLENDVPD   Y0, actkernconst<>+7680(SB), Y3, Y7
 	VMOVUPD     actkernconst<>+6944(SB), Y3
-	VBLENDVPD   Y0, actkernconst<>+7680(SB), Y3, Y0
+	VBLENDVPD   Y0, actkernconst<>+7712(SB), Y3, Y0
 	VMOVUPD     actkernconst<>+5408(SB), Y3
 	VMOVUPD     Y6, 192(SP)
 	VCMPPD      $0x12, Y5, Y3, Y6
@@ -53788,7 +53472,7 @@ tail:
 	VADDPD      actkernconst<>+128(SB), Y4, Y6
 	VPSLLQ      $0x34, Y6, Y6
 	VMULPD      Y6, Y3, Y3
-	VADDPD      actkernconst<>+7552(SB), Y1, Y2
+	VADDPD      actkernconst<>+7584(SB), Y1, Y2
 	VCMPPD      $0x11, actkernconst<>+6688(SB), Y2, Y6
 	VANDPD      actkernconst<>+6720(SB), Y6, Y5
 	VCMPPD      $0x1e, actkernconst<>+6752(SB), Y2, Y6
@@ -53810,7 +53494,7 @@ tail:
 	VADDPD      actkernconst<>+128(SB), Y5, Y7
 	VPSLLQ      $0x34, Y7, Y7
 	VMULPD      Y7, Y4, Y4
-	VADDPD      actkernconst<>+8064(SB), Y1, Y2
+	VADDPD      actkernconst<>+8096(SB), Y1, Y2
 	VCMPPD      $0x11, actkernconst<>+6688(SB), Y2, Y7
 	VANDPD      actkernconst<>+6720(SB), Y7, Y6
 	VCMPPD      $0x1e, actkernconst<>+6752(SB), Y2, Y7
@@ -53832,7 +53516,7 @@ tail:
 	VADDPD      actkernconst<>+128(SB), Y6, Y8
 	VPSLLQ      $0x34, Y8, Y8
 	VMULPD      Y8, Y5, Y5
-	VADDPD      actkernconst<>+8096(SB), Y1, Y2
+	VADDPD      actkernconst<>+8128(SB), Y1, Y2
 	VCMPPD      $0x11, actkernconst<>+6688(SB), Y2, Y8
 	VANDPD      actkernconst<>+6720(SB), Y8, Y7
 	VCMPPD      $0x1e, actkernconst<>+6752(SB), Y2, Y8
@@ -53854,7 +53538,7 @@ tail:
 	VADDPD      actkernconst<>+128(SB), Y7, Y9
 	VPSLLQ      $0x34, Y9, Y9
 	VMULPD      Y9, Y6, Y6
-	VADDPD      actkernconst<>+8128(SB), Y1, Y1
+	VADDPD      actkernconst<>+8160(SB), Y1, Y1
 	VCMPPD      $0x11, actkernconst<>+6688(SB), Y1, Y8
 	VANDPD      actkernconst<>+6720(SB), Y8, Y7
 	VCMPPD      $0x1e, actkernconst<>+6752(SB), Y1, Y8
@@ -53876,19 +53560,19 @@ tail:
 	VADDPD      actkernconst<>+128(SB), Y7, Y9
 	VPSLLQ      $0x34, Y9, Y9
 	VMULPD      Y9, Y2, Y2
-	VMULPD      actkernconst<>+7520(SB), Y3, Y0
+	VMULPD      actkernconst<>+7552(SB), Y3, Y0
 	VROUNDPD    $0x08, Y0, Y0
-	VFMADD132PD actkernconst<>+7488(SB), Y3, Y0
+	VFMADD132PD actkernconst<>+7520(SB), Y3, Y0
 	VADDPD      actkernconst<>+3616(SB), Y4, Y1
 	VSUBPD      actkernconst<>+3616(SB), Y1, Y1
 	VSUBPD      Y1, Y4, Y4
 	VADDPD      Y1, Y0, Y0
-	VADDPD      actkernconst<>+7712(SB), Y5, Y1
-	VSUBPD      actkernconst<>+7712(SB), Y1, Y1
+	VADDPD      actkernconst<>+7744(SB), Y5, Y1
+	VSUBPD      actkernconst<>+7744(SB), Y1, Y1
 	VSUBPD      Y1, Y5, Y5
 	VADDPD      Y1, Y4, Y4
-	VADDPD      actkernconst<>+7744(SB), Y6, Y1
-	VSUBPD      actkernconst<>+7744(SB), Y1, Y1
+	VADDPD      actkernconst<>+7776(SB), Y6, Y1
+	VSUBPD      actkernconst<>+7776(SB), Y1, Y1
 	VSUBPD      Y1, Y6, Y6
 	VADDPD      Y1, Y5, Y5
 	VADDPD      Y2, Y6, Y6
@@ -53896,9 +53580,9 @@ tail:
 	VMULPD      Y0, Y1, Y2
 	VXORPD      actkernconst<>+2240(SB), Y2, Y3
 	VFMADD213PD Y3, Y1, Y0
-	VMULPD      actkernconst<>+7520(SB), Y2, Y3
+	VMULPD      actkernconst<>+7552(SB), Y2, Y3
 	VROUNDPD    $0x08, Y3, Y3
-	VFMADD132PD actkernconst<>+7488(SB), Y2, Y3
+	VFMADD132PD actkernconst<>+7520(SB), Y2, Y3
 	VADDPD      Y0, Y3, Y3
 	VMULPD      Y4, Y1, Y0
 	VXORPD      actkernconst<>+2240(SB), Y0, Y2
@@ -53935,71 +53619,67 @@ tail:
 	VADDPD      Y3, Y8, Y8
 	VADDPD      Y5, Y8, Y8
 	VADDPD      Y1, Y8, Y8
-	VMULPD      actkernconst<>+6816(SB), Y4, Y0
+	VMULPD      actkernconst<>+6784(SB), Y4, Y0
 	VXORPD      actkernconst<>+2240(SB), Y0, Y1
-	VFMADD231PD actkernconst<>+6816(SB), Y4, Y1
-	VMULPD      actkernconst<>+6816(SB), Y8, Y8
-	VFMADD132PD actkernconst<>+7776(SB), Y8, Y4
+	VFMADD231PD actkernconst<>+6784(SB), Y4, Y1
+	VMULPD      actkernconst<>+6784(SB), Y8, Y8
+	VFMADD132PD actkernconst<>+7808(SB), Y8, Y4
 	VADDPD      Y4, Y1, Y1
 	VADDPD      Y1, Y0, Y3
 	VSUBPD      Y0, Y3, Y0
 	VSUBPD      Y0, Y1, Y1
 	VADDPD      Y1, Y3, Y3
 	VADDPD      actkernconst<>+160(SB), Y2, Y2
-	VMULPD      actkernconst<>+7520(SB), Y2, Y0
+	VMULPD      actkernconst<>+7552(SB), Y2, Y0
 	VROUNDPD    $0x09, Y0, Y0
-	VFMADD132PD actkernconst<>+7488(SB), Y2, Y0
+	VFMADD132PD actkernconst<>+7520(SB), Y2, Y0
 	VMULPD      actkernconst<>+4192(SB), Y0, Y1
 	VROUNDPD    $0x09, Y1, Y1
-	VFMADD231PD actkernconst<>+6784(SB), Y1, Y0
+	VFMADD231PD actkernconst<>+8192(SB), Y1, Y0
 	VMOVUPD     actkernconst<>+4192(SB), Y2
 	VCMPPD      $0x11, Y0, Y2, Y0
 	VANDPD      actkernconst<>+1152(SB), Y3, Y2
-	VMOVUPD     actkernconst<>+6816(SB), Y4
+	VMOVUPD     actkernconst<>+6784(SB), Y4
 	VSUBPD      Y2, Y4, Y2
-	VADDPD      actkernconst<>+7776(SB), Y2, Y2
+	VADDPD      actkernconst<>+7808(SB), Y2, Y2
 	VBLENDVPD   Y0, Y2, Y3, Y0
-	VMOVUPD     actkernconst<>+6784(SB), Y2
-	VFMADD213PD actkernconst<>+160(SB), Y2, Y1
+	VADDPD      actkernconst<>+6816(SB), Y1, Y1
 	VMOVUPD     128(SP), Y2
-	VMOVUPD     actkernconst<>+8160(SB), Y3
+	VMOVUPD     actkernconst<>+7424(SB), Y3
 	VFMADD213PD actkernconst<>+1344(SB), Y2, Y3
-	VROUNDPD    $0x08, Y3, Y3
-	VMOVUPD     actkernconst<>+3616(SB), Y4
-	VFMADD213PD actkernconst<>+160(SB), Y3, Y4
-	VFMADD231PD actkernconst<>+8448(SB), Y4, Y2
-	VFMADD231PD actkernconst<>+8480(SB), Y4, Y2
-	VFMADD132PD actkernconst<>+8512(SB), Y2, Y4
-	VMULPD      actkernconst<>+4192(SB), Y3, Y2
-	VROUNDPD    $0x09, Y2, Y2
-	VFMADD132PD actkernconst<>+6784(SB), Y3, Y2
-	VMOVUPD     actkernconst<>+3616(SB), Y3
-	VFMADD213PD actkernconst<>+2720(SB), Y3, Y2
-	VMOVUPD     96(SP), Y3
-	VBLENDVPD   Y3, Y0, Y4, Y0
+	VADDPD      actkernconst<>+8480(SB), Y3, Y3
+	VSUBPD      actkernconst<>+8480(SB), Y3, Y4
+	VMOVUPD     actkernconst<>+3616(SB), Y5
+	VFMADD213PD actkernconst<>+160(SB), Y5, Y4
+	VFMADD231PD actkernconst<>+8512(SB), Y4, Y2
+	VFMADD231PD actkernconst<>+8544(SB), Y4, Y2
+	VFMADD132PD actkernconst<>+8576(SB), Y2, Y4
+	VMOVUPD     96(SP), Y2
+	VBLENDVPD   Y2, Y0, Y4, Y0
 	VMOVUPD     64(SP), Y5
 	VBLENDVPD   Y5, Y0, Y4, Y0
-	VBLENDVPD   Y3, Y1, Y2, Y3
-	VBLENDVPD   Y5, Y3, Y2, Y5
+	VBLENDVPD   Y2, Y1, Y3, Y2
+	VBLENDVPD   Y5, Y2, Y3, Y5
 	VMULPD      Y0, Y0, Y1
-	VMULPD      Y1, Y0, Y2
-	VMOVUPD     actkernconst<>+7424(SB), Y3
-	VFMADD213PD actkernconst<>+7456(SB), Y1, Y3
-	VFMADD213PD actkernconst<>+8288(SB), Y1, Y3
-	VFMADD213PD actkernconst<>+8320(SB), Y1, Y3
-	VFMADD213PD actkernconst<>+8352(SB), Y1, Y3
-	VFMADD213PD actkernconst<>+8384(SB), Y1, Y3
-	VFMADD213PD Y0, Y2, Y3
-	VMULPD      Y5, Y3, Y3
-	VMULPD      (SP), Y3, Y3
-	VMASKMOVPS  (DX), X15, X0
-	VCVTPS2PD   X0, Y0
-	VMULPD      Y0, Y3, Y3
-	VMOVUPD     32(SP), Y0
-	VCMPPD      $0x03, Y0, Y0, Y1
-	VBLENDVPD   Y1, Y0, Y3, Y1
-	VCVTPD2PSY  Y1, X1
-	VMASKMOVPS  X1, X15, (AX)
+	VMOVUPD     actkernconst<>+7456(SB), Y2
+	VFMADD213PD actkernconst<>+7488(SB), Y1, Y2
+	VFMADD213PD actkernconst<>+8320(SB), Y1, Y2
+	VFMADD213PD actkernconst<>+8352(SB), Y1, Y2
+	VFMADD213PD actkernconst<>+8384(SB), Y1, Y2
+	VFMADD213PD actkernconst<>+8416(SB), Y1, Y2
+	VFMADD213PD actkernconst<>+160(SB), Y1, Y2
+	VMULPD      Y2, Y0, Y0
+	VPSLLQ      $0x3f, Y5, Y1
+	VXORPD      Y0, Y1, Y0
+	VMULPD      (SP), Y0, Y0
+	VMASKMOVPS  (DX), X15, X1
+	VCVTPS2PD   X1, Y1
+	VMULPD      Y1, Y0, Y0
+	VMOVUPD     32(SP), Y1
+	VCMPPD      $0x03, Y1, Y1, Y2
+	VBLENDVPD   Y2, Y1, Y0, Y2
+	VCVTPD2PSY  Y2, X2
+	VMASKMOVPS  X2, X15, (AX)
 
 done:
 	SFENCE
@@ -54012,14 +53692,18 @@ TEXT ·sinBackwardUsualAVX512(SB), NOSPLIT, $8-88
 	MOVSS        w0+72(FP), X0
 	CVTSS2SD     X0, X0
 	MOVSD        X0, (SP)
-	VBROADCASTSD actkernconst<>+3528(SB), Z0
+	VBROADCASTSD actkernconst<>+0(SB), Z0
 	VBROADCASTSD actkernconst<>+6336(SB), Z1
-	VBROADCASTSD actkernconst<>+0(SB), Z2
-	VBROADCASTSD actkernconst<>+6616(SB), Z3
+	VBROADCASTSD actkernconst<>+3528(SB), Z2
+	VBROADCASTSD actkernconst<>+6432(SB), Z3
 	VBROADCASTSD actkernconst<>+1040(SB), Z4
-	VBROADCASTSD actkernconst<>+2408(SB), Z5
-	VBROADCASTSD actkernconst<>+6432(SB), Z6
-	VBROADCASTSD actkernconst<>+6440(SB), Z7
+	VBROADCASTSD actkernconst<>+6440(SB), Z5
+	VBROADCASTSD actkernconst<>+6448(SB), Z6
+	VBROADCASTSD (SP), Z7
+	VBROADCASTSD actkernconst<>+8448(SB), Z8
+	VBROADCASTSD actkernconst<>+8456(SB), Z9
+	VBROADCASTSD actkernconst<>+8464(SB), Z10
+	VBROADCASTSD actkernconst<>+8472(SB), Z11
 	MOVQ         dst_base+0(FP), AX
 	MOVQ         in0_base+24(FP), CX
 	MOVQ         in1_base+48(FP), DX
@@ -54028,94 +53712,70 @@ TEXT ·sinBackwardUsualAVX512(SB), NOSPLIT, $8-88
 loop:
 	CMPQ             BX, $0x00000020
 	JB               single
-	VCVTPS2PD        (CX), Z8
-	VCVTPS2PD        32(CX), Z9
-	VCVTPS2PD        64(CX), Z10
-	VCVTPS2PD        96(CX), Z11
-	VMULPD.BCST      (SP), Z8, Z12
-	VMULPD.BCST      (SP), Z9, Z13
-	VMULPD.BCST      (SP), Z10, Z14
-	VMULPD.BCST      (SP), Z11, Z15
-	VANDPD.BCST      actkernconst<>+968(SB), Z12, Z16
-	VANDPD.BCST      actkernconst<>+968(SB), Z13, Z17
-	VANDPD.BCST      actkernconst<>+968(SB), Z14, Z18
-	VANDPD.BCST      actkernconst<>+968(SB), Z15, Z19
-	VCMPPD           $0x11, Z16, Z1, K2
-	VCMPPD           $0x11, Z17, Z1, K3
-	VCMPPD           $0x11, Z18, Z1, K4
-	VCMPPD           $0x11, Z19, Z1, K5
+	VCVTPS2PD        (CX), Z12
+	VCVTPS2PD        32(CX), Z13
+	VCVTPS2PD        64(CX), Z14
+	VCVTPS2PD        96(CX), Z15
+	VMULPD           Z7, Z12, Z16
+	VMULPD           Z7, Z13, Z17
+	VMULPD           Z7, Z14, Z18
+	VMULPD           Z7, Z15, Z19
+	VANDPD.BCST      actkernconst<>+968(SB), Z16, Z20
+	VANDPD.BCST      actkernconst<>+968(SB), Z17, Z21
+	VANDPD.BCST      actkernconst<>+968(SB), Z18, Z22
+	VANDPD.BCST      actkernconst<>+968(SB), Z19, Z23
+	VCMPPD           $0x11, Z20, Z1, K2
+	VCMPPD           $0x11, Z21, Z1, K3
+	VCMPPD           $0x11, Z22, Z1, K4
+	VCMPPD           $0x11, Z23, Z1, K5
 	KORB             K2, K3, K6
 	KORB             K6, K4, K6
 	KORTESTB         K6, K5
 	JNE              stop
-	VMOVAPD          Z3, Z16
-	VFMADD213PD      Z4, Z12, Z16
-	VMOVAPD          Z3, Z17
-	VFMADD213PD      Z4, Z13, Z17
-	VMOVAPD          Z3, Z18
-	VFMADD213PD      Z4, Z14, Z18
-	VMOVAPD          Z3, Z19
-	VFMADD213PD      Z4, Z15, Z19
-	VRNDSCALEPD      $0x08, Z16, Z16
-	VRNDSCALEPD      $0x08, Z17, Z17
-	VRNDSCALEPD      $0x08, Z18, Z18
-	VRNDSCALEPD      $0x08, Z19, Z19
-	VMOVAPD          Z16, Z20
-	VFMADD213PD      Z2, Z0, Z20
-	VMOVAPD          Z17, Z21
-	VFMADD213PD      Z2, Z0, Z21
-	VMOVAPD          Z18, Z22
-	VFMADD213PD      Z2, Z0, Z22
-	VMOVAPD          Z19, Z23
-	VFMADD213PD      Z2, Z0, Z23
-	VFMADD231PD.BCST actkernconst<>+8416(SB), Z20, Z12
-	VFMADD231PD.BCST actkernconst<>+8416(SB), Z21, Z13
-	VFMADD231PD.BCST actkernconst<>+8416(SB), Z22, Z14
-	VFMADD231PD.BCST actkernconst<>+8416(SB), Z23, Z15
-	VFMADD231PD.BCST actkernconst<>+8424(SB), Z20, Z12
-	VFMADD231PD.BCST actkernconst<>+8424(SB), Z21, Z13
-	VFMADD231PD.BCST actkernconst<>+8424(SB), Z22, Z14
-	VFMADD231PD.BCST actkernconst<>+8424(SB), Z23, Z15
-	VFMADD132PD.BCST actkernconst<>+8432(SB), Z12, Z20
-	VFMADD132PD.BCST actkernconst<>+8432(SB), Z13, Z21
-	VFMADD132PD.BCST actkernconst<>+8432(SB), Z14, Z22
-	VFMADD132PD.BCST actkernconst<>+8432(SB), Z15, Z23
-	VMULPD.BCST      actkernconst<>+3896(SB), Z16, Z12
-	VMULPD.BCST      actkernconst<>+3896(SB), Z17, Z13
-	VMULPD.BCST      actkernconst<>+3896(SB), Z18, Z14
-	VMULPD.BCST      actkernconst<>+3896(SB), Z19, Z15
-	VRNDSCALEPD      $0x09, Z12, Z12
-	VRNDSCALEPD      $0x09, Z13, Z13
-	VRNDSCALEPD      $0x09, Z14, Z14
-	VRNDSCALEPD      $0x09, Z15, Z15
-	VFMADD132PD.BCST actkernconst<>+6272(SB), Z16, Z12
-	VFMADD132PD.BCST actkernconst<>+6272(SB), Z17, Z13
-	VFMADD132PD.BCST actkernconst<>+6272(SB), Z18, Z14
-	VFMADD132PD.BCST actkernconst<>+6272(SB), Z19, Z15
-	VFMADD213PD      Z5, Z0, Z12
-	VFMADD213PD      Z5, Z0, Z13
-	VFMADD213PD      Z5, Z0, Z14
-	VFMADD213PD      Z5, Z0, Z15
-	VMULPD           Z20, Z20, Z16
-	VMULPD           Z21, Z21, Z17
-	VMULPD           Z22, Z22, Z18
-	VMULPD           Z23, Z23, Z19
-	VMULPD           Z16, Z20, Z24
-	VMULPD           Z17, Z21, Z25
-	VMULPD           Z18, Z22, Z26
-	VMULPD           Z19, Z23, Z27
-	VMOVAPD          Z6, Z28
-	VFMADD213PD      Z7, Z16, Z28
-	VMOVAPD          Z6, Z29
-	VFMADD213PD      Z7, Z17, Z29
-	VMOVAPD          Z6, Z30
-	VFMADD213PD      Z7, Z18, Z30
-	VMOVAPD          Z6, Z31
-	VFMADD213PD      Z7, Z19, Z31
-	VFMADD213PD.BCST actkernconst<>+6648(SB), Z16, Z28
-	VFMADD213PD.BCST actkernconst<>+6648(SB), Z17, Z29
-	VFMADD213PD.BCST actkernconst<>+6648(SB), Z18, Z30
-	VFMADD213PD.BCST actkernconst<>+6648(SB), Z19, Z31
+	VMOVAPD          Z3, Z20
+	VFMADD213PD      Z4, Z16, Z20
+	VMOVAPD          Z3, Z21
+	VFMADD213PD      Z4, Z17, Z21
+	VMOVAPD          Z3, Z22
+	VFMADD213PD      Z4, Z18, Z22
+	VMOVAPD          Z3, Z23
+	VFMADD213PD      Z4, Z19, Z23
+	VADDPD           Z8, Z20, Z20
+	VADDPD           Z8, Z21, Z21
+	VADDPD           Z8, Z22, Z22
+	VADDPD           Z8, Z23, Z23
+	VSUBPD           Z8, Z20, Z24
+	VSUBPD           Z8, Z21, Z25
+	VSUBPD           Z8, Z22, Z26
+	VSUBPD           Z8, Z23, Z27
+	VFMADD213PD      Z0, Z2, Z24
+	VFMADD213PD      Z0, Z2, Z25
+	VFMADD213PD      Z0, Z2, Z26
+	VFMADD213PD      Z0, Z2, Z27
+	VFMADD231PD      Z9, Z24, Z16
+	VFMADD231PD      Z9, Z25, Z17
+	VFMADD231PD      Z9, Z26, Z18
+	VFMADD231PD      Z9, Z27, Z19
+	VFMADD231PD      Z10, Z24, Z16
+	VFMADD231PD      Z10, Z25, Z17
+	VFMADD231PD      Z10, Z26, Z18
+	VFMADD231PD      Z10, Z27, Z19
+	VFMADD213PD      Z16, Z11, Z24
+	VFMADD213PD      Z17, Z11, Z25
+	VFMADD213PD      Z18, Z11, Z26
+	VFMADD213PD      Z19, Z11, Z27
+	VMULPD           Z24, Z24, Z16
+	VMULPD           Z25, Z25, Z17
+	VMULPD           Z26, Z26, Z18
+	VMULPD           Z27, Z27, Z19
+	VMOVAPD          Z5, Z28
+	VFMADD213PD      Z6, Z16, Z28
+	VMOVAPD          Z5, Z29
+	VFMADD213PD      Z6, Z17, Z29
+	VMOVAPD          Z5, Z30
+	VFMADD213PD      Z6, Z18, Z30
+	VMOVAPD          Z5, Z31
+	VFMADD213PD      Z6, Z19, Z31
 	VFMADD213PD.BCST actkernconst<>+6656(SB), Z16, Z28
 	VFMADD213PD.BCST actkernconst<>+6656(SB), Z17, Z29
 	VFMADD213PD.BCST actkernconst<>+6656(SB), Z18, Z30
@@ -54128,38 +53788,50 @@ loop:
 	VFMADD213PD.BCST actkernconst<>+6672(SB), Z17, Z29
 	VFMADD213PD.BCST actkernconst<>+6672(SB), Z18, Z30
 	VFMADD213PD.BCST actkernconst<>+6672(SB), Z19, Z31
-	VFMADD213PD      Z20, Z24, Z28
-	VFMADD213PD      Z21, Z25, Z29
-	VFMADD213PD      Z22, Z26, Z30
-	VFMADD213PD      Z23, Z27, Z31
-	VMULPD           Z12, Z28, Z28
-	VMULPD           Z13, Z29, Z29
-	VMULPD           Z14, Z30, Z30
-	VMULPD           Z15, Z31, Z31
-	VMULPD.BCST      (SP), Z28, Z28
-	VMULPD.BCST      (SP), Z29, Z29
-	VMULPD.BCST      (SP), Z30, Z30
-	VMULPD.BCST      (SP), Z31, Z31
-	VCVTPS2PD        (DX), Z12
-	VCVTPS2PD        32(DX), Z13
-	VCVTPS2PD        64(DX), Z14
-	VCVTPS2PD        96(DX), Z15
-	VMULPD           Z12, Z28, Z28
-	VMULPD           Z13, Z29, Z29
-	VMULPD           Z14, Z30, Z30
-	VMULPD           Z15, Z31, Z31
-	VFIXUPIMMPD.BCST $0x00, actkernconst<>+1144(SB), Z8, Z28
-	VFIXUPIMMPD.BCST $0x00, actkernconst<>+1144(SB), Z9, Z29
-	VFIXUPIMMPD.BCST $0x00, actkernconst<>+1144(SB), Z10, Z30
-	VFIXUPIMMPD.BCST $0x00, actkernconst<>+1144(SB), Z11, Z31
-	VCVTPD2PS        Z28, Y28
-	VMOVUPS          Y28, (AX)
-	VCVTPD2PS        Z29, Y29
-	VMOVUPS          Y29, 32(AX)
-	VCVTPD2PS        Z30, Y30
-	VMOVUPS          Y30, 64(AX)
-	VCVTPD2PS        Z31, Y31
-	VMOVUPS          Y31, 96(AX)
+	VFMADD213PD.BCST actkernconst<>+6680(SB), Z16, Z28
+	VFMADD213PD.BCST actkernconst<>+6680(SB), Z17, Z29
+	VFMADD213PD.BCST actkernconst<>+6680(SB), Z18, Z30
+	VFMADD213PD.BCST actkernconst<>+6680(SB), Z19, Z31
+	VFMADD213PD      Z0, Z16, Z28
+	VFMADD213PD      Z0, Z17, Z29
+	VFMADD213PD      Z0, Z18, Z30
+	VFMADD213PD      Z0, Z19, Z31
+	VMULPD           Z28, Z24, Z24
+	VMULPD           Z29, Z25, Z25
+	VMULPD           Z30, Z26, Z26
+	VMULPD           Z31, Z27, Z27
+	VPSLLQ           $0x3f, Z20, Z16
+	VXORPD           Z24, Z16, Z24
+	VPSLLQ           $0x3f, Z21, Z16
+	VXORPD           Z25, Z16, Z25
+	VPSLLQ           $0x3f, Z22, Z16
+	VXORPD           Z26, Z16, Z26
+	VPSLLQ           $0x3f, Z23, Z16
+	VXORPD           Z27, Z16, Z27
+	VMULPD           Z7, Z24, Z24
+	VMULPD           Z7, Z25, Z25
+	VMULPD           Z7, Z26, Z26
+	VMULPD           Z7, Z27, Z27
+	VCVTPS2PD        (DX), Z16
+	VCVTPS2PD        32(DX), Z17
+	VCVTPS2PD        64(DX), Z18
+	VCVTPS2PD        96(DX), Z19
+	VMULPD           Z16, Z24, Z24
+	VMULPD           Z17, Z25, Z25
+	VMULPD           Z18, Z26, Z26
+	VMULPD           Z19, Z27, Z27
+	VFIXUPIMMPD.BCST $0x00, actkernconst<>+1144(SB), Z12, Z24
+	VFIXUPIMMPD.BCST $0x00, actkernconst<>+1144(SB), Z13, Z25
+	VFIXUPIMMPD.BCST $0x00, actkernconst<>+1144(SB), Z14, Z26
+	VFIXUPIMMPD.BCST $0x00, actkernconst<>+1144(SB), Z15, Z27
+	VCVTPD2PS        Z24, Y24
+	VMOVUPS          Y24, (AX)
+	VCVTPD2PS        Z25, Y25
+	VMOVUPS          Y25, 32(AX)
+	VCVTPD2PS        Z26, Y26
+	VMOVUPS          Y26, 64(AX)
+	VCVTPD2PS        Z27, Y27
+	VMOVUPS          Y27, 96(AX)
 	ADDQ             $0x00000080, AX
 	ADDQ             $0x00000080, CX
 	ADDQ             $0x00000080, DX
@@ -54169,40 +53841,37 @@ loop:
 single:
 	CMPQ             BX, $0x00000008
 	JB               tail
-	VCVTPS2PD        (CX), Z8
-	VMULPD.BCST      (SP), Z8, Z9
-	VANDPD.BCST      actkernconst<>+968(SB), Z9, Z10
-	VCMPPD           $0x11, Z10, Z1, K2
+	VCVTPS2PD        (CX), Z12
+	VMULPD           Z7, Z12, Z13
+	VANDPD.BCST      actkernconst<>+968(SB), Z13, Z14
+	VCMPPD           $0x11, Z14, Z1, K2
 	KORTESTB         K2, K2
 	JNE              stop
-	VMOVAPD          Z3, Z10
-	VFMADD213PD      Z4, Z9, Z10
-	VRNDSCALEPD      $0x08, Z10, Z10
-	VMOVAPD          Z10, Z11
-	VFMADD213PD      Z2, Z0, Z11
-	VFMADD231PD.BCST actkernconst<>+8416(SB), Z11, Z9
-	VFMADD231PD.BCST actkernconst<>+8424(SB), Z11, Z9
-	VFMADD132PD.BCST actkernconst<>+8432(SB), Z9, Z11
-	VMULPD.BCST      actkernconst<>+3896(SB), Z10, Z9
-	VRNDSCALEPD      $0x09, Z9, Z9
-	VFMADD132PD.BCST actkernconst<>+6272(SB), Z10, Z9
-	VFMADD213PD      Z5, Z0, Z9
-	VMULPD           Z11, Z11, Z10
-	VMULPD           Z10, Z11, Z12
-	VMOVAPD          Z6, Z13
-	VFMADD213PD      Z7, Z10, Z13
-	VFMADD213PD.BCST actkernconst<>+6648(SB), Z10, Z13
-	VFMADD213PD.BCST actkernconst<>+6656(SB), Z10, Z13
-	VFMADD213PD.BCST actkernconst<>+6664(SB), Z10, Z13
-	VFMADD213PD.BCST actkernconst<>+6672(SB), Z10, Z13
-	VFMADD213PD      Z11, Z12, Z13
-	VMULPD           Z9, Z13, Z13
-	VMULPD.BCST      (SP), Z13, Z13
-	VCVTPS2PD        (DX), Z9
-	VMULPD           Z9, Z13, Z13
-	VFIXUPIMMPD.BCST $0x00, actkernconst<>+1144(SB), Z8, Z13
-	VCVTPD2PS        Z13, Y13
-	VMOVUPS          Y13, (AX)
+	VMOVAPD          Z3, Z14
+	VFMADD213PD      Z4, Z13, Z14
+	VADDPD           Z8, Z14, Z14
+	VSUBPD           Z8, Z14, Z15
+	VFMADD213PD      Z0, Z2, Z15
+	VFMADD231PD      Z9, Z15, Z13
+	VFMADD231PD      Z10, Z15, Z13
+	VFMADD213PD      Z13, Z11, Z15
+	VMULPD           Z15, Z15, Z13
+	VMOVAPD          Z5, Z16
+	VFMADD213PD      Z6, Z13, Z16
+	VFMADD213PD.BCST actkernconst<>+6656(SB), Z13, Z16
+	VFMADD213PD.BCST actkernconst<>+6664(SB), Z13, Z16
+	VFMADD213PD.BCST actkernconst<>+6672(SB), Z13, Z16
+	VFMADD213PD.BCST actkernconst<>+6680(SB), Z13, Z16
+	VFMADD213PD      Z0, Z13, Z16
+	VMULPD           Z16, Z15, Z15
+	VPSLLQ           $0x3f, Z14, Z13
+	VXORPD           Z15, Z13, Z15
+	VMULPD           Z7, Z15, Z15
+	VCVTPS2PD        (DX), Z13
+	VMULPD           Z13, Z15, Z15
+	VFIXUPIMMPD.BCST $0x00, actkernconst<>+1144(SB), Z12, Z15
+	VCVTPD2PS        Z15, Y15
+	VMOVUPS          Y15, (AX)
 	ADDQ             $0x00000020, AX
 	ADDQ             $0x00000020, CX
 	ADDQ             $0x00000020, DX
@@ -54215,42 +53884,39 @@ tail:
 	MOVL             $-1, SI
 	BZHIL            BX, SI, SI
 	KMOVW            SI, K1
-	VMOVUPS.Z        (CX), K1, Y8
-	VCVTPS2PD        Y8, Z8
-	VMULPD.BCST      (SP), Z8, Z9
-	VANDPD.BCST      actkernconst<>+968(SB), Z9, Z10
-	VCMPPD           $0x11, Z10, Z1, K2
+	VMOVUPS.Z        (CX), K1, Y12
+	VCVTPS2PD        Y12, Z12
+	VMULPD           Z7, Z12, Z13
+	VANDPD.BCST      actkernconst<>+968(SB), Z13, Z14
+	VCMPPD           $0x11, Z14, Z1, K2
 	KTESTB           K1, K2
 	JNE              stop
-	VMOVAPD          Z3, Z10
-	VFMADD213PD      Z4, Z9, Z10
-	VRNDSCALEPD      $0x08, Z10, Z10
-	VMOVAPD          Z10, Z11
-	VFMADD213PD      Z2, Z0, Z11
-	VFMADD231PD.BCST actkernconst<>+8416(SB), Z11, Z9
-	VFMADD231PD.BCST actkernconst<>+8424(SB), Z11, Z9
-	VFMADD132PD.BCST actkernconst<>+8432(SB), Z9, Z11
-	VMULPD.BCST      actkernconst<>+3896(SB), Z10, Z9
-	VRNDSCALEPD      $0x09, Z9, Z9
-	VFMADD132PD.BCST actkernconst<>+6272(SB), Z10, Z9
-	VFMADD213PD      Z5, Z0, Z9
-	VMULPD           Z11, Z11, Z10
-	VMULPD           Z10, Z11, Z12
-	VMOVAPD          Z6, Z13
-	VFMADD213PD      Z7, Z10, Z13
-	VFMADD213PD.BCST actkernconst<>+6648(SB), Z10, Z13
-	VFMADD213PD.BCST actkernconst<>+6656(SB), Z10, Z13
-	VFMADD213PD.BCST actkernconst<>+6664(SB), Z10, Z13
-	VFMADD213PD.BCST actkernconst<>+6672(SB), Z10, Z13
-	VFMADD213PD      Z11, Z12, Z13
-	VMULPD           Z9, Z13, Z13
-	VMULPD.BCST      (SP), Z13, Z13
-	VMOVUPS.Z        (DX), K1, Y9
-	VCVTPS2PD        Y9, Z9
-	VMULPD           Z9, Z13, Z13
-	VFIXUPIMMPD.BCST $0x00, actkernconst<>+1144(SB), Z8, Z13
-	VCVTPD2PS        Z13, Y13
-	VMOVUPS          Y13, K1, (AX)
+	VMOVAPD          Z3, Z14
+	VFMADD213PD      Z4, Z13, Z14
+	VADDPD           Z8, Z14, Z14
+	VSUBPD           Z8, Z14, Z15
+	VFMADD213PD      Z0, Z2, Z15
+	VFMADD231PD      Z9, Z15, Z13
+	VFMADD231PD      Z10, Z15, Z13
+	VFMADD213PD      Z13, Z11, Z15
+	VMULPD           Z15, Z15, Z13
+	VMOVAPD          Z5, Z16
+	VFMADD213PD      Z6, Z13, Z16
+	VFMADD213PD.BCST actkernconst<>+6656(SB), Z13, Z16
+	VFMADD213PD.BCST actkernconst<>+6664(SB), Z13, Z16
+	VFMADD213PD.BCST actkernconst<>+6672(SB), Z13, Z16
+	VFMADD213PD.BCST actkernconst<>+6680(SB), Z13, Z16
+	VFMADD213PD      Z0, Z13, Z16
+	VMULPD           Z16, Z15, Z15
+	VPSLLQ           $0x3f, Z14, Z13
+	VXORPD           Z15, Z13, Z15
+	VMULPD           Z7, Z15, Z15
+	VMOVUPS.Z        (DX), K1, Y13
+	VCVTPS2PD        Y13, Z13
+	VMULPD           Z13, Z15, Z15
+	VFIXUPIMMPD.BCST $0x00, actkernconst<>+1144(SB), Z12, Z15
+	VCVTPD2PS        Z15, Y15
+	VMOVUPS          Y15, K1, (AX)
 
 done:
 	MOVQ dst_len+8(FP), AX
@@ -54271,14 +53937,18 @@ TEXT ·sinBackwardUsualAVX512Stream(SB), NOSPLIT, $8-88
 	MOVSS        w0+72(FP), X0
 	CVTSS2SD     X0, X0
 	MOVSD        X0, (SP)
-	VBROADCASTSD actkernconst<>+3528(SB), Z0
+	VBROADCASTSD actkernconst<>+0(SB), Z0
 	VBROADCASTSD actkernconst<>+6336(SB), Z1
-	VBROADCASTSD actkernconst<>+0(SB), Z2
-	VBROADCASTSD actkernconst<>+6616(SB), Z3
+	VBROADCASTSD actkernconst<>+3528(SB), Z2
+	VBROADCASTSD actkernconst<>+6432(SB), Z3
 	VBROADCASTSD actkernconst<>+1040(SB), Z4
-	VBROADCASTSD actkernconst<>+2408(SB), Z5
-	VBROADCASTSD actkernconst<>+6432(SB), Z6
-	VBROADCASTSD actkernconst<>+6440(SB), Z7
+	VBROADCASTSD actkernconst<>+6440(SB), Z5
+	VBROADCASTSD actkernconst<>+6448(SB), Z6
+	VBROADCASTSD (SP), Z7
+	VBROADCASTSD actkernconst<>+8448(SB), Z8
+	VBROADCASTSD actkernconst<>+8456(SB), Z9
+	VBROADCASTSD actkernconst<>+8464(SB), Z10
+	VBROADCASTSD actkernconst<>+8472(SB), Z11
 	MOVQ         dst_base+0(FP), AX
 	MOVQ         in0_base+24(FP), CX
 	MOVQ         in1_base+48(FP), DX
@@ -54287,94 +53957,70 @@ TEXT ·sinBackwardUsualAVX512Stream(SB), NOSPLIT, $8-88
 loop:
 	CMPQ             BX, $0x00000020
 	JB               single
-	VCVTPS2PD        (CX), Z8
-	VCVTPS2PD        32(CX), Z9
-	VCVTPS2PD        64(CX), Z10
-	VCVTPS2PD        96(CX), Z11
-	VMULPD.BCST      (SP), Z8, Z12
-	VMULPD.BCST      (SP), Z9, Z13
-	VMULPD.BCST      (SP), Z10, Z14
-	VMULPD.BCST      (SP), Z11, Z15
-	VANDPD.BCST      actkernconst<>+968(SB), Z12, Z16
-	VANDPD.BCST      actkernconst<>+968(SB), Z13, Z17
-	VANDPD.BCST      actkernconst<>+968(SB), Z14, Z18
-	VANDPD.BCST      actkernconst<>+968(SB), Z15, Z19
-	VCMPPD           $0x11, Z16, Z1, K2
-	VCMPPD           $0x11, Z17, Z1, K3
-	VCMPPD           $0x11, Z18, Z1, K4
-	VCMPPD           $0x11, Z19, Z1, K5
+	VCVTPS2PD        (CX), Z12
+	VCVTPS2PD        32(CX), Z13
+	VCVTPS2PD        64(CX), Z14
+	VCVTPS2PD        96(CX), Z15
+	VMULPD           Z7, Z12, Z16
+	VMULPD           Z7, Z13, Z17
+	VMULPD           Z7, Z14, Z18
+	VMULPD           Z7, Z15, Z19
+	VANDPD.BCST      actkernconst<>+968(SB), Z16, Z20
+	VANDPD.BCST      actkernconst<>+968(SB), Z17, Z21
+	VANDPD.BCST      actkernconst<>+968(SB), Z18, Z22
+	VANDPD.BCST      actkernconst<>+968(SB), Z19, Z23
+	VCMPPD           $0x11, Z20, Z1, K2
+	VCMPPD           $0x11, Z21, Z1, K3
+	VCMPPD           $0x11, Z22, Z1, K4
+	VCMPPD           $0x11, Z23, Z1, K5
 	KORB             K2, K3, K6
 	KORB             K6, K4, K6
 	KORTESTB         K6, K5
 	JNE              stop
-	VMOVAPD          Z3, Z16
-	VFMADD213PD      Z4, Z12, Z16
-	VMOVAPD          Z3, Z17
-	VFMADD213PD      Z4, Z13, Z17
-	VMOVAPD          Z3, Z18
-	VFMADD213PD      Z4, Z14, Z18
-	VMOVAPD          Z3, Z19
-	VFMADD213PD      Z4, Z15, Z19
-	VRNDSCALEPD      $0x08, Z16, Z16
-	VRNDSCALEPD      $0x08, Z17, Z17
-	VRNDSCALEPD      $0x08, Z18, Z18
-	VRNDSCALEPD      $0x08, Z19, Z19
-	VMOVAPD          Z16, Z20
-	VFMADD213PD      Z2, Z0, Z20
-	VMOVAPD          Z17, Z21
-	VFMADD213PD      Z2, Z0, Z21
-	VMOVAPD          Z18, Z22
-	VFMADD213PD      Z2, Z0, Z22
-	VMOVAPD          Z19, Z23
-	VFMADD213PD      Z2, Z0, Z23
-	VFMADD231PD.BCST actkernconst<>+8416(SB), Z20, Z12
-	VFMADD231PD.BCST actkernconst<>+8416(SB), Z21, Z13
-	VFMADD231PD.BCST actkernconst<>+8416(SB), Z22, Z14
-	VFMADD231PD.BCST actkernconst<>+8416(SB), Z23, Z15
-	VFMADD231PD.BCST actkernconst<>+8424(SB), Z20, Z12
-	VFMADD231PD.BCST actkernconst<>+8424(SB), Z21, Z13
-	VFMADD231PD.BCST actkernconst<>+8424(SB), Z22, Z14
-	VFMADD231PD.BCST actkernconst<>+8424(SB), Z23, Z15
-	VFMADD132PD.BCST actkernconst<>+8432(SB), Z12, Z20
-	VFMADD132PD.BCST actkernconst<>+8432(SB), Z13, Z21
-	VFMADD132PD.BCST actkernconst<>+8432(SB), Z14, Z22
-	VFMADD132PD.BCST actkernconst<>+8432(SB), Z15, Z23
-	VMULPD.BCST      actkernconst<>+3896(SB), Z16, Z12
-	VMULPD.BCST      actkernconst<>+3896(SB), Z17, Z13
-	VMULPD.BCST      actkernconst<>+3896(SB), Z18, Z14
-	VMULPD.BCST      actkernconst<>+3896(SB), Z19, Z15
-	VRNDSCALEPD      $0x09, Z12, Z12
-	VRNDSCALEPD      $0x09, Z13, Z13
-	VRNDSCALEPD      $0x09, Z14, Z14
-	VRNDSCALEPD      $0x09, Z15, Z15
-	VFMADD132PD.BCST actkernconst<>+6272(SB), Z16, Z12
-	VFMADD132PD.BCST actkernconst<>+6272(SB), Z17, Z13
-	VFMADD132PD.BCST actkernconst<>+6272(SB), Z18, Z14
-	VFMADD132PD.BCST actkernconst<>+6272(SB), Z19, Z15
-	VFMADD213PD      Z5, Z0, Z12
-	VFMADD213PD      Z5, Z0, Z13
-	VFMADD213PD      Z5, Z0, Z14
-	VFMADD213PD      Z5, Z0, Z15
-	VMULPD           Z20, Z20, Z16
-	VMULPD           Z21, Z21, Z17
-	VMULPD           Z22, Z22, Z18
-	VMULPD           Z23, Z23, Z19
-	VMULPD           Z16, Z20, Z24
-	VMULPD           Z17, Z21, Z25
-	VMULPD           Z18, Z22, Z26
-	VMULPD           Z19, Z23, Z27
-	VMOVAPD          Z6, Z28
-	VFMADD213PD      Z7, Z16, Z28
-	VMOVAPD          Z6, Z29
-	VFMADD213PD      Z7, Z17, Z29
-	VMOVAPD          Z6, Z30
-	VFMADD213PD      Z7, Z18, Z30
-	VMOVAPD          Z6, Z31
-	VFMADD213PD      Z7, Z19, Z31
-	VFMADD213PD.BCST actkernconst<>+6648(SB), Z16, Z28
-	VFMADD213PD.BCST actkernconst<>+6648(SB), Z17, Z29
-	VFMADD213PD.BCST actkernconst<>+6648(SB), Z18, Z30
-	VFMADD213PD.BCST actkernconst<>+6648(SB), Z19, Z31
+	VMOVAPD          Z3, Z20
+	VFMADD213PD      Z4, Z16, Z20
+	VMOVAPD          Z3, Z21
+	VFMADD213PD      Z4, Z17, Z21
+	VMOVAPD          Z3, Z22
+	VFMADD213PD      Z4, Z18, Z22
+	VMOVAPD          Z3, Z23
+	VFMADD213PD      Z4, Z19, Z23
+	VADDPD           Z8, Z20, Z20
+	VADDPD           Z8, Z21, Z21
+	VADDPD           Z8, Z22, Z22
+	VADDPD           Z8, Z23, Z23
+	VSUBPD           Z8, Z20, Z24
+	VSUBPD           Z8, Z21, Z25
+	VSUBPD           Z8, Z22, Z26
+	VSUBPD           Z8, Z23, Z27
+	VFMADD213PD      Z0, Z2, Z24
+	VFMADD213PD      Z0, Z2, Z25
+	VFMADD213PD      Z0, Z2, Z26
+	VFMADD213PD      Z0, Z2, Z27
+	VFMADD231PD      Z9, Z24, Z16
+	VFMADD231PD      Z9, Z25, Z17
+	VFMADD231PD      Z9, Z26, Z18
+	VFMADD231PD      Z9, Z27, Z19
+	VFMADD231PD      Z10, Z24, Z16
+	VFMADD231PD      Z10, Z25, Z17
+	VFMADD231PD      Z10, Z26, Z18
+	VFMADD231PD      Z10, Z27, Z19
+	VFMADD213PD      Z16, Z11, Z24
+	VFMADD213PD      Z17, Z11, Z25
+	VFMADD213PD      Z18, Z11, Z26
+	VFMADD213PD      Z19, Z11, Z27
+	VMULPD           Z24, Z24, Z16
+	VMULPD           Z25, Z25, Z17
+	VMULPD           Z26, Z26, Z18
+	VMULPD           Z27, Z27, Z19
+	VMOVAPD          Z5, Z28
+	VFMADD213PD      Z6, Z16, Z28
+	VMOVAPD          Z5, Z29
+	VFMADD213PD      Z6, Z17, Z29
+	VMOVAPD          Z5, Z30
+	VFMADD213PD      Z6, Z18, Z30
+	VMOVAPD          Z5, Z31
+	VFMADD213PD      Z6, Z19, Z31
 	VFMADD213PD.BCST actkernconst<>+6656(SB), Z16, Z28
 	VFMADD213PD.BCST actkernconst<>+6656(SB), Z17, Z29
 	VFMADD213PD.BCST actkernconst<>+6656(SB), Z18, Z30
@@ -54387,38 +54033,50 @@ loop:
 	VFMADD213PD.BCST actkernconst<>+6672(SB), Z17, Z29
 	VFMADD213PD.BCST actkernconst<>+6672(SB), Z18, Z30
 	VFMADD213PD.BCST actkernconst<>+6672(SB), Z19, Z31
-	VFMADD213PD      Z20, Z24, Z28
-	VFMADD213PD      Z21, Z25, Z29
-	VFMADD213PD      Z22, Z26, Z30
-	VFMADD213PD      Z23, Z27, Z31
-	VMULPD           Z12, Z28, Z28
-	VMULPD           Z13, Z29, Z29
-	VMULPD           Z14, Z30, Z30
-	VMULPD           Z15, Z31, Z31
-	VMULPD.BCST      (SP), Z28, Z28
-	VMULPD.BCST      (SP), Z29, Z29
-	VMULPD.BCST      (SP), Z30, Z30
-	VMULPD.BCST      (SP), Z31, Z31
-	VCVTPS2PD        (DX), Z12
-	VCVTPS2PD        32(DX), Z13
-	VCVTPS2PD        64(DX), Z14
-	VCVTPS2PD        96(DX), Z15
-	VMULPD           Z12, Z28, Z28
-	VMULPD           Z13, Z29, Z29
-	VMULPD           Z14, Z30, Z30
-	VMULPD           Z15, Z31, Z31
-	VFIXUPIMMPD.BCST $0x00, actkernconst<>+1144(SB), Z8, Z28
-	VFIXUPIMMPD.BCST $0x00, actkernconst<>+1144(SB), Z9, Z29
-	VFIXUPIMMPD.BCST $0x00, actkernconst<>+1144(SB), Z10, Z30
-	VFIXUPIMMPD.BCST $0x00, actkernconst<>+1144(SB), Z11, Z31
-	VCVTPD2PS        Z28, Y28
-	VMOVNTPS         Y28, (AX)
-	VCVTPD2PS        Z29, Y29
-	VMOVNTPS         Y29, 32(AX)
-	VCVTPD2PS        Z30, Y30
-	VMOVNTPS         Y30, 64(AX)
-	VCVTPD2PS        Z31, Y31
-	VMOVNTPS         Y31, 96(AX)
+	VFMADD213PD.BCST actkernconst<>+6680(SB), Z16, Z28
+	VFMADD213PD.BCST actkernconst<>+6680(SB), Z17, Z29
+	VFMADD213PD.BCST actkernconst<>+6680(SB), Z18, Z30
+	VFMADD213PD.BCST actkernconst<>+6680(SB), Z19, Z31
+	VFMADD213PD      Z0, Z16, Z28
+	VFMADD213PD      Z0, Z17, Z29
+	VFMADD213PD      Z0, Z18, Z30
+	VFMADD213PD      Z0, Z19, Z31
+	VMULPD           Z28, Z24, Z24
+	VMULPD           Z29, Z25, Z25
+	VMULPD           Z30, Z26, Z26
+	VMULPD           Z31, Z27, Z27
+	VPSLLQ           $0x3f, Z20, Z16
+	VXORPD           Z24, Z16, Z24
+	VPSLLQ           $0x3f, Z21, Z16
+	VXORPD           Z25, Z16, Z25
+	VPSLLQ           $0x3f, Z22, Z16
+	VXORPD           Z26, Z16, Z26
+	VPSLLQ           $0x3f, Z23, Z16
+	VXORPD           Z27, Z16, Z27
+	VMULPD           Z7, Z24, Z24
+	VMULPD           Z7, Z25, Z25
+	VMULPD           Z7, Z26, Z26
+	VMULPD           Z7, Z27, Z27
+	VCVTPS2PD        (DX), Z16
+	VCVTPS2PD        32(DX), Z17
+	VCVTPS2PD        64(DX), Z18
+	VCVTPS2PD        96(DX), Z19
+	VMULPD           Z16, Z24, Z24
+	VMULPD           Z17, Z25, Z25
+	VMULPD           Z18, Z26, Z26
+	VMULPD           Z19, Z27, Z27
+	VFIXUPIMMPD.BCST $0x00, actkernconst<>+1144(SB), Z12, Z24
+	VFIXUPIMMPD.BCST $0x00, actkernconst<>+1144(SB), Z13, Z25
+	VFIXUPIMMPD.BCST $0x00, actkernconst<>+1144(SB), Z14, Z26
+	VFIXUPIMMPD.BCST $0x00, actkernconst<>+1144(SB), Z15, Z27
+	VCVTPD2PS        Z24, Y24
+	VMOVNTPS         Y24, (AX)
+	VCVTPD2PS        Z25, Y25
+	VMOVNTPS         Y25, 32(AX)
+	VCVTPD2PS        Z26, Y26
+	VMOVNTPS         Y26, 64(AX)
+	VCVTPD2PS        Z27, Y27
+	VMOVNTPS         Y27, 96(AX)
 	ADDQ             $0x00000080, AX
 	ADDQ             $0x00000080, CX
 	ADDQ             $0x00000080, DX
@@ -54428,40 +54086,37 @@ loop:
 single:
 	CMPQ             BX, $0x00000008
 	JB               tail
-	VCVTPS2PD        (CX), Z8
-	VMULPD.BCST      (SP), Z8, Z9
-	VANDPD.BCST      actkernconst<>+968(SB), Z9, Z10
-	VCMPPD           $0x11, Z10, Z1, K2
+	VCVTPS2PD        (CX), Z12
+	VMULPD           Z7, Z12, Z13
+	VANDPD.BCST      actkernconst<>+968(SB), Z13, Z14
+	VCMPPD           $0x11, Z14, Z1, K2
 	KORTESTB         K2, K2
 	JNE              stop
-	VMOVAPD          Z3, Z10
-	VFMADD213PD      Z4, Z9, Z10
-	VRNDSCALEPD      $0x08, Z10, Z10
-	VMOVAPD          Z10, Z11
-	VFMADD213PD      Z2, Z0, Z11
-	VFMADD231PD.BCST actkernconst<>+8416(SB), Z11, Z9
-	VFMADD231PD.BCST actkernconst<>+8424(SB), Z11, Z9
-	VFMADD132PD.BCST actkernconst<>+8432(SB), Z9, Z11
-	VMULPD.BCST      actkernconst<>+3896(SB), Z10, Z9
-	VRNDSCALEPD      $0x09, Z9, Z9
-	VFMADD132PD.BCST actkernconst<>+6272(SB), Z10, Z9
-	VFMADD213PD      Z5, Z0, Z9
-	VMULPD           Z11, Z11, Z10
-	VMULPD           Z10, Z11, Z12
-	VMOVAPD          Z6, Z13
-	VFMADD213PD      Z7, Z10, Z13
-	VFMADD213PD.BCST actkernconst<>+6648(SB), Z10, Z13
-	VFMADD213PD.BCST actkernconst<>+6656(SB), Z10, Z13
-	VFMADD213PD.BCST actkernconst<>+6664(SB), Z10, Z13
-	VFMADD213PD.BCST actkernconst<>+6672(SB), Z10, Z13
-	VFMADD213PD      Z11, Z12, Z13
-	VMULPD           Z9, Z13, Z13
-	VMULPD.BCST      (SP), Z13, Z13
-	VCVTPS2PD        (DX), Z9
-	VMULPD           Z9, Z13, Z13
-	VFIXUPIMMPD.BCST $0x00, actkernconst<>+1144(SB), Z8, Z13
-	VCVTPD2PS        Z13, Y13
-	VMOVNTPS         Y13, (AX)
+	VMOVAPD          Z3, Z14
+	VFMADD213PD      Z4, Z13, Z14
+	VADDPD           Z8, Z14, Z14
+	VSUBPD           Z8, Z14, Z15
+	VFMADD213PD      Z0, Z2, Z15
+	VFMADD231PD      Z9, Z15, Z13
+	VFMADD231PD      Z10, Z15, Z13
+	VFMADD213PD      Z13, Z11, Z15
+	VMULPD           Z15, Z15, Z13
+	VMOVAPD          Z5, Z16
+	VFMADD213PD      Z6, Z13, Z16
+	VFMADD213PD.BCST actkernconst<>+6656(SB), Z13, Z16
+	VFMADD213PD.BCST actkernconst<>+6664(SB), Z13, Z16
+	VFMADD213PD.BCST actkernconst<>+6672(SB), Z13, Z16
+	VFMADD213PD.BCST actkernconst<>+6680(SB), Z13, Z16
+	VFMADD213PD      Z0, Z13, Z16
+	VMULPD           Z16, Z15, Z15
+	VPSLLQ           $0x3f, Z14, Z13
+	VXORPD           Z15, Z13, Z15
+	VMULPD           Z7, Z15, Z15
+	VCVTPS2PD        (DX), Z13
+	VMULPD           Z13, Z15, Z15
+	VFIXUPIMMPD.BCST $0x00, actkernconst<>+1144(SB), Z12, Z15
+	VCVTPD2PS        Z15, Y15
+	VMOVNTPS         Y15, (AX)
 	ADDQ             $0x00000020, AX
 	ADDQ             $0x00000020, CX
 	ADDQ             $0x00000020, DX
@@ -54474,42 +54129,39 @@ tail:
 	MOVL             $-1, SI
 	BZHIL            BX, SI, SI
 	KMOVW            SI, K1
-	VMOVUPS.Z        (CX), K1, Y8
-	VCVTPS2PD        Y8, Z8
-	VMULPD.BCST      (SP), Z8, Z9
-	VANDPD.BCST      actkernconst<>+968(SB), Z9, Z10
-	VCMPPD           $0x11, Z10, Z1, K2
+	VMOVUPS.Z        (CX), K1, Y12
+	VCVTPS2PD        Y12, Z12
+	VMULPD           Z7, Z12, Z13
+	VANDPD.BCST      actkernconst<>+968(SB), Z13, Z14
+	VCMPPD           $0x11, Z14, Z1, K2
 	KTESTB           K1, K2
 	JNE              stop
-	VMOVAPD          Z3, Z10
-	VFMADD213PD      Z4, Z9, Z10
-	VRNDSCALEPD      $0x08, Z10, Z10
-	VMOVAPD          Z10, Z11
-	VFMADD213PD      Z2, Z0, Z11
-	VFMADD231PD.BCST actkernconst<>+8416(SB), Z11, Z9
-	VFMADD231PD.BCST actkernconst<>+8424(SB), Z11, Z9
-	VFMADD132PD.BCST actkernconst<>+8432(SB), Z9, Z11
-	VMULPD.BCST      actkernconst<>+3896(SB), Z10, Z9
-	VRNDSCALEPD      $0x09, Z9, Z9
-	VFMADD132PD.BCST actkernconst<>+6272(SB), Z10, Z9
-	VFMADD213PD      Z5, Z0, Z9
-	VMULPD           Z11, Z11, Z10
-	VMULPD           Z10, Z11, Z12
-	VMOVAPD          Z6, Z13
-	VFMADD213PD      Z7, Z10, Z13
-	VFMADD213PD.BCST actkernconst<>+6648(SB), Z10, Z13
-	VFMADD213PD.BCST actkernconst<>+6656(SB), Z10, Z13
-	VFMADD213PD.BCST actkernconst<>+6664(SB), Z10, Z13
-	VFMADD213PD.BCST actkernconst<>+6672(SB), Z10, Z13
-	VFMADD213PD      Z11, Z12, Z13
-	VMULPD           Z9, Z13, Z13
-	VMULPD.BCST      (SP), Z13, Z13
-	VMOVUPS.Z        (DX), K1, Y9
-	VCVTPS2PD        Y9, Z9
-	VMULPD           Z9, Z13, Z13
-	VFIXUPIMMPD.BCST $0x00, actkernconst<>+1144(SB), Z8, Z13
-	VCVTPD2PS        Z13, Y13
-	VMOVUPS          Y13, K1, (AX)
+	VMOVAPD          Z3, Z14
+	VFMADD213PD      Z4, Z13, Z14
+	VADDPD           Z8, Z14, Z14
+	VSUBPD           Z8, Z14, Z15
+	VFMADD213PD      Z0, Z2, Z15
+	VFMADD231PD      Z9, Z15, Z13
+	VFMADD231PD      Z10, Z15, Z13
+	VFMADD213PD      Z13, Z11, Z15
+	VMULPD           Z15, Z15, Z13
+	VMOVAPD          Z5, Z16
+	VFMADD213PD      Z6, Z13, Z16
+	VFMADD213PD.BCST actkernconst<>+6656(SB), Z13, Z16
+	VFMADD213PD.BCST actkernconst<>+6664(SB), Z13, Z16
+	VFMADD213PD.BCST actkernconst<>+6672(SB), Z13, Z16
+	VFMADD213PD.BCST actkernconst<>+6680(SB), Z13, Z16
+	VFMADD213PD      Z0, Z13, Z16
+	VMULPD           Z16, Z15, Z15
+	VPSLLQ           $0x3f, Z14, Z13
+	VXORPD           Z15, Z13, Z15
+	VMULPD           Z7, Z15, Z15
+	VMOVUPS.Z        (DX), K1, Y13
+	VCVTPS2PD        Y13, Z13
+	VMULPD           Z13, Z15, Z15
+	VFIXUPIMMPD.BCST $0x00, actkernconst<>+1144(SB), Z12, Z15
+	VCVTPD2PS        Z15, Y15
+	VMOVUPS          Y15, K1, (AX)
 
 done:
 	MOVQ dst_len+8(FP), AX
@@ -54528,13 +54180,11 @@ stop:
 
 // func sinBackwardUsualAVX2(dst []float32, in0 []float32, in1 []float32, w0 float32) int
 // Requires: AVX, AVX2, FMA3, SSE, SSE2
-TEXT ·sinBackwardUsualAVX2(SB), NOSPLIT, $192-88
+TEXT ·sinBackwardUsualAVX2(SB), NOSPLIT, $32-88
 	MOVSS        w0+72(FP), X0
 	CVTSS2SD     X0, X0
 	VBROADCASTSD X0, Y0
 	VMOVUPD      Y0, (SP)
-	VMOVUPD      actkernconst<>+3616(SB), Y0
-	VMOVUPD      actkernconst<>+7040(SB), Y1
 	MOVQ         dst_base+0(FP), AX
 	MOVQ         in0_base+24(FP), CX
 	MOVQ         in1_base+48(FP), DX
@@ -54543,117 +54193,106 @@ TEXT ·sinBackwardUsualAVX2(SB), NOSPLIT, $192-88
 loop:
 	CMPQ        BX, $0x0000000c
 	JB          single
-	VCVTPS2PD   (CX), Y2
-	VCVTPS2PD   16(CX), Y3
-	VCVTPS2PD   32(CX), Y4
+	VCVTPS2PD   (CX), Y0
+	VCVTPS2PD   16(CX), Y1
+	VCVTPS2PD   32(CX), Y2
+	VMULPD      (SP), Y0, Y3
+	VMULPD      (SP), Y1, Y4
 	VMULPD      (SP), Y2, Y5
-	VMULPD      (SP), Y3, Y6
-	VMULPD      (SP), Y4, Y7
+	VANDPD      actkernconst<>+1152(SB), Y3, Y6
+	VANDPD      actkernconst<>+1152(SB), Y4, Y7
 	VANDPD      actkernconst<>+1152(SB), Y5, Y8
-	VANDPD      actkernconst<>+1152(SB), Y6, Y9
-	VANDPD      actkernconst<>+1152(SB), Y7, Y10
-	VCMPPD      $0x11, Y8, Y1, Y8
-	VCMPPD      $0x11, Y9, Y1, Y9
-	VCMPPD      $0x11, Y10, Y1, Y10
-	VORPD       Y9, Y8, Y11
-	VORPD       Y10, Y11, Y11
-	VTESTPD     Y11, Y11
+	VMOVUPD     actkernconst<>+7040(SB), Y9
+	VCMPPD      $0x11, Y6, Y9, Y6
+	VMOVUPD     actkernconst<>+7040(SB), Y9
+	VCMPPD      $0x11, Y7, Y9, Y7
+	VMOVUPD     actkernconst<>+7040(SB), Y9
+	VCMPPD      $0x11, Y8, Y9, Y8
+	VORPD       Y7, Y6, Y9
+	VORPD       Y8, Y9, Y9
+	VTESTPD     Y9, Y9
 	JNE         stop
-	VMOVUPD     actkernconst<>+8160(SB), Y8
-	VFMADD213PD actkernconst<>+1344(SB), Y5, Y8
-	VMOVUPD     actkernconst<>+8160(SB), Y9
-	VFMADD213PD actkernconst<>+1344(SB), Y6, Y9
-	VMOVUPD     actkernconst<>+8160(SB), Y10
-	VFMADD213PD actkernconst<>+1344(SB), Y7, Y10
-	VROUNDPD    $0x08, Y8, Y8
-	VROUNDPD    $0x08, Y9, Y9
-	VROUNDPD    $0x08, Y10, Y10
-	VMOVAPD     Y8, Y11
-	VFMADD213PD actkernconst<>+160(SB), Y0, Y11
-	VMOVAPD     Y9, Y12
-	VFMADD213PD actkernconst<>+160(SB), Y0, Y12
-	VMOVAPD     Y10, Y13
-	VFMADD213PD actkernconst<>+160(SB), Y0, Y13
-	VFMADD231PD actkernconst<>+8448(SB), Y11, Y5
-	VFMADD231PD actkernconst<>+8448(SB), Y12, Y6
-	VFMADD231PD actkernconst<>+8448(SB), Y13, Y7
-	VFMADD231PD actkernconst<>+8480(SB), Y11, Y5
-	VFMADD231PD actkernconst<>+8480(SB), Y12, Y6
-	VFMADD231PD actkernconst<>+8480(SB), Y13, Y7
-	VFMADD132PD actkernconst<>+8512(SB), Y5, Y11
-	VFMADD132PD actkernconst<>+8512(SB), Y6, Y12
-	VFMADD132PD actkernconst<>+8512(SB), Y7, Y13
-	VMULPD      actkernconst<>+4192(SB), Y8, Y5
-	VMULPD      actkernconst<>+4192(SB), Y9, Y6
-	VMULPD      actkernconst<>+4192(SB), Y10, Y7
-	VROUNDPD    $0x09, Y5, Y5
-	VROUNDPD    $0x09, Y6, Y6
-	VROUNDPD    $0x09, Y7, Y7
-	VFMADD132PD actkernconst<>+6784(SB), Y8, Y5
-	VFMADD132PD actkernconst<>+6784(SB), Y9, Y6
-	VFMADD132PD actkernconst<>+6784(SB), Y10, Y7
-	VFMADD213PD actkernconst<>+2720(SB), Y0, Y5
-	VFMADD213PD actkernconst<>+2720(SB), Y0, Y6
-	VFMADD213PD actkernconst<>+2720(SB), Y0, Y7
-	VMULPD      Y11, Y11, Y8
-	VMULPD      Y12, Y12, Y9
-	VMULPD      Y13, Y13, Y10
-	VMULPD      Y8, Y11, Y14
-	VMOVUPD     Y4, 32(SP)
-	VMULPD      Y9, Y12, Y4
-	VMOVUPD     Y3, 64(SP)
-	VMULPD      Y10, Y13, Y3
-	VMOVUPD     Y2, 96(SP)
-	VMOVUPD     actkernconst<>+7424(SB), Y2
-	VFMADD213PD actkernconst<>+7456(SB), Y8, Y2
-	VMOVUPD     Y7, 128(SP)
-	VMOVUPD     actkernconst<>+7424(SB), Y7
-	VFMADD213PD actkernconst<>+7456(SB), Y9, Y7
-	VMOVUPD     Y6, 160(SP)
 	VMOVUPD     actkernconst<>+7424(SB), Y6
-	VFMADD213PD actkernconst<>+7456(SB), Y10, Y6
-	VFMADD213PD actkernconst<>+8288(SB), Y8, Y2
-	VFMADD213PD actkernconst<>+8288(SB), Y9, Y7
-	VFMADD213PD actkernconst<>+8288(SB), Y10, Y6
-	VFMADD213PD actkernconst<>+8320(SB), Y8, Y2
-	VFMADD213PD actkernconst<>+8320(SB), Y9, Y7
-	VFMADD213PD actkernconst<>+8320(SB), Y10, Y6
-	VFMADD213PD actkernconst<>+8352(SB), Y8, Y2
-	VFMADD213PD actkernconst<>+8352(SB), Y9, Y7
-	VFMADD213PD actkernconst<>+8352(SB), Y10, Y6
-	VFMADD213PD actkernconst<>+8384(SB), Y8, Y2
-	VFMADD213PD actkernconst<>+8384(SB), Y9, Y7
-	VFMADD213PD actkernconst<>+8384(SB), Y10, Y6
-	VFMADD213PD Y11, Y14, Y2
-	VFMADD213PD Y12, Y4, Y7
-	VFMADD213PD Y13, Y3, Y6
-	VMULPD      Y5, Y2, Y2
-	VMULPD      160(SP), Y7, Y7
-	VMULPD      128(SP), Y6, Y6
-	VMULPD      (SP), Y2, Y2
-	VMULPD      (SP), Y7, Y7
-	VMULPD      (SP), Y6, Y6
+	VFMADD213PD actkernconst<>+1344(SB), Y3, Y6
+	VMOVUPD     actkernconst<>+7424(SB), Y7
+	VFMADD213PD actkernconst<>+1344(SB), Y4, Y7
+	VMOVUPD     actkernconst<>+7424(SB), Y8
+	VFMADD213PD actkernconst<>+1344(SB), Y5, Y8
+	VADDPD      actkernconst<>+8480(SB), Y6, Y6
+	VADDPD      actkernconst<>+8480(SB), Y7, Y7
+	VADDPD      actkernconst<>+8480(SB), Y8, Y8
+	VSUBPD      actkernconst<>+8480(SB), Y6, Y9
+	VSUBPD      actkernconst<>+8480(SB), Y7, Y10
+	VSUBPD      actkernconst<>+8480(SB), Y8, Y11
+	VMOVUPD     actkernconst<>+3616(SB), Y12
+	VFMADD213PD actkernconst<>+160(SB), Y12, Y9
+	VMOVUPD     actkernconst<>+3616(SB), Y12
+	VFMADD213PD actkernconst<>+160(SB), Y12, Y10
+	VMOVUPD     actkernconst<>+3616(SB), Y12
+	VFMADD213PD actkernconst<>+160(SB), Y12, Y11
+	VFMADD231PD actkernconst<>+8512(SB), Y9, Y3
+	VFMADD231PD actkernconst<>+8512(SB), Y10, Y4
+	VFMADD231PD actkernconst<>+8512(SB), Y11, Y5
+	VFMADD231PD actkernconst<>+8544(SB), Y9, Y3
+	VFMADD231PD actkernconst<>+8544(SB), Y10, Y4
+	VFMADD231PD actkernconst<>+8544(SB), Y11, Y5
+	VFMADD132PD actkernconst<>+8576(SB), Y3, Y9
+	VFMADD132PD actkernconst<>+8576(SB), Y4, Y10
+	VFMADD132PD actkernconst<>+8576(SB), Y5, Y11
+	VMULPD      Y9, Y9, Y3
+	VMULPD      Y10, Y10, Y4
+	VMULPD      Y11, Y11, Y5
+	VMOVUPD     actkernconst<>+7456(SB), Y12
+	VFMADD213PD actkernconst<>+7488(SB), Y3, Y12
+	VMOVUPD     actkernconst<>+7456(SB), Y13
+	VFMADD213PD actkernconst<>+7488(SB), Y4, Y13
+	VMOVUPD     actkernconst<>+7456(SB), Y14
+	VFMADD213PD actkernconst<>+7488(SB), Y5, Y14
+	VFMADD213PD actkernconst<>+8320(SB), Y3, Y12
+	VFMADD213PD actkernconst<>+8320(SB), Y4, Y13
+	VFMADD213PD actkernconst<>+8320(SB), Y5, Y14
+	VFMADD213PD actkernconst<>+8352(SB), Y3, Y12
+	VFMADD213PD actkernconst<>+8352(SB), Y4, Y13
+	VFMADD213PD actkernconst<>+8352(SB), Y5, Y14
+	VFMADD213PD actkernconst<>+8384(SB), Y3, Y12
+	VFMADD213PD actkernconst<>+8384(SB), Y4, Y13
+	VFMADD213PD actkernconst<>+8384(SB), Y5, Y14
+	VFMADD213PD actkernconst<>+8416(SB), Y3, Y12
+	VFMADD213PD actkernconst<>+8416(SB), Y4, Y13
+	VFMADD213PD actkernconst<>+8416(SB), Y5, Y14
+	VFMADD213PD actkernconst<>+160(SB), Y3, Y12
+	VFMADD213PD actkernconst<>+160(SB), Y4, Y13
+	VFMADD213PD actkernconst<>+160(SB), Y5, Y14
+	VMULPD      Y12, Y9, Y9
+	VMULPD      Y13, Y10, Y10
+	VMULPD      Y14, Y11, Y11
+	VPSLLQ      $0x3f, Y6, Y3
+	VXORPD      Y9, Y3, Y9
+	VPSLLQ      $0x3f, Y7, Y3
+	VXORPD      Y10, Y3, Y10
+	VPSLLQ      $0x3f, Y8, Y3
+	VXORPD      Y11, Y3, Y11
+	VMULPD      (SP), Y9, Y9
+	VMULPD      (SP), Y10, Y10
+	VMULPD      (SP), Y11, Y11
 	VCVTPS2PD   (DX), Y3
 	VCVTPS2PD   16(DX), Y4
 	VCVTPS2PD   32(DX), Y5
-	VMULPD      Y3, Y2, Y2
-	VMULPD      Y4, Y7, Y7
-	VMULPD      Y5, Y6, Y6
-	VMOVUPD     96(SP), Y3
-	VCMPPD      $0x03, Y3, Y3, Y4
-	VMOVUPD     64(SP), Y5
-	VCMPPD      $0x03, Y5, Y5, Y8
-	VMOVUPD     32(SP), Y9
-	VCMPPD      $0x03, Y9, Y9, Y10
-	VBLENDVPD   Y4, Y3, Y2, Y4
-	VBLENDVPD   Y8, Y5, Y7, Y8
-	VBLENDVPD   Y10, Y9, Y6, Y10
+	VMULPD      Y3, Y9, Y9
+	VMULPD      Y4, Y10, Y10
+	VMULPD      Y5, Y11, Y11
+	VCMPPD      $0x03, Y0, Y0, Y3
+	VCMPPD      $0x03, Y1, Y1, Y4
+	VCMPPD      $0x03, Y2, Y2, Y5
+	VBLENDVPD   Y3, Y0, Y9, Y3
+	VBLENDVPD   Y4, Y1, Y10, Y4
+	VBLENDVPD   Y5, Y2, Y11, Y5
+	VCVTPD2PSY  Y3, X3
+	VMOVUPS     X3, (AX)
 	VCVTPD2PSY  Y4, X4
-	VMOVUPS     X4, (AX)
-	VCVTPD2PSY  Y8, X8
-	VMOVUPS     X8, 16(AX)
-	VCVTPD2PSY  Y10, X10
-	VMOVUPS     X10, 32(AX)
+	VMOVUPS     X4, 16(AX)
+	VCVTPD2PSY  Y5, X5
+	VMOVUPS     X5, 32(AX)
 	ADDQ        $0x00000030, AX
 	ADDQ        $0x00000030, CX
 	ADDQ        $0x00000030, DX
@@ -54663,41 +54302,40 @@ loop:
 single:
 	CMPQ        BX, $0x00000004
 	JB          tail
-	VCVTPS2PD   (CX), Y2
-	VMULPD      (SP), Y2, Y3
-	VANDPD      actkernconst<>+1152(SB), Y3, Y4
-	VCMPPD      $0x11, Y4, Y1, Y4
-	VTESTPD     Y4, Y4
+	VCVTPS2PD   (CX), Y0
+	VMULPD      (SP), Y0, Y1
+	VANDPD      actkernconst<>+1152(SB), Y1, Y2
+	VMOVUPD     actkernconst<>+7040(SB), Y3
+	VCMPPD      $0x11, Y2, Y3, Y2
+	VTESTPD     Y2, Y2
 	JNE         stop
-	VMOVUPD     actkernconst<>+8160(SB), Y4
-	VFMADD213PD actkernconst<>+1344(SB), Y3, Y4
-	VROUNDPD    $0x08, Y4, Y4
-	VMOVAPD     Y4, Y5
-	VFMADD213PD actkernconst<>+160(SB), Y0, Y5
-	VFMADD231PD actkernconst<>+8448(SB), Y5, Y3
-	VFMADD231PD actkernconst<>+8480(SB), Y5, Y3
-	VFMADD132PD actkernconst<>+8512(SB), Y3, Y5
-	VMULPD      actkernconst<>+4192(SB), Y4, Y3
-	VROUNDPD    $0x09, Y3, Y3
-	VFMADD132PD actkernconst<>+6784(SB), Y4, Y3
-	VFMADD213PD actkernconst<>+2720(SB), Y0, Y3
-	VMULPD      Y5, Y5, Y4
-	VMULPD      Y4, Y5, Y6
-	VMOVUPD     actkernconst<>+7424(SB), Y7
-	VFMADD213PD actkernconst<>+7456(SB), Y4, Y7
-	VFMADD213PD actkernconst<>+8288(SB), Y4, Y7
-	VFMADD213PD actkernconst<>+8320(SB), Y4, Y7
-	VFMADD213PD actkernconst<>+8352(SB), Y4, Y7
-	VFMADD213PD actkernconst<>+8384(SB), Y4, Y7
-	VFMADD213PD Y5, Y6, Y7
-	VMULPD      Y3, Y7, Y7
-	VMULPD      (SP), Y7, Y7
-	VCVTPS2PD   (DX), Y3
-	VMULPD      Y3, Y7, Y7
-	VCMPPD      $0x03, Y2, Y2, Y3
-	VBLENDVPD   Y3, Y2, Y7, Y3
-	VCVTPD2PSY  Y3, X3
-	VMOVUPS     X3, (AX)
+	VMOVUPD     actkernconst<>+7424(SB), Y2
+	VFMADD213PD actkernconst<>+1344(SB), Y1, Y2
+	VADDPD      actkernconst<>+8480(SB), Y2, Y2
+	VSUBPD      actkernconst<>+8480(SB), Y2, Y3
+	VMOVUPD     actkernconst<>+3616(SB), Y4
+	VFMADD213PD actkernconst<>+160(SB), Y4, Y3
+	VFMADD231PD actkernconst<>+8512(SB), Y3, Y1
+	VFMADD231PD actkernconst<>+8544(SB), Y3, Y1
+	VFMADD132PD actkernconst<>+8576(SB), Y1, Y3
+	VMULPD      Y3, Y3, Y1
+	VMOVUPD     actkernconst<>+7456(SB), Y4
+	VFMADD213PD actkernconst<>+7488(SB), Y1, Y4
+	VFMADD213PD actkernconst<>+8320(SB), Y1, Y4
+	VFMADD213PD actkernconst<>+8352(SB), Y1, Y4
+	VFMADD213PD actkernconst<>+8384(SB), Y1, Y4
+	VFMADD213PD actkernconst<>+8416(SB), Y1, Y4
+	VFMADD213PD actkernconst<>+160(SB), Y1, Y4
+	VMULPD      Y4, Y3, Y3
+	VPSLLQ      $0x3f, Y2, Y1
+	VXORPD      Y3, Y1, Y3
+	VMULPD      (SP), Y3, Y3
+	VCVTPS2PD   (DX), Y1
+	VMULPD      Y1, Y3, Y3
+	VCMPPD      $0x03, Y0, Y0, Y1
+	VBLENDVPD   Y1, Y0, Y3, Y1
+	VCVTPD2PSY  Y1, X1
+	VMOVUPS     X1, (AX)
 	ADDQ        $0x00000010, AX
 	ADDQ        $0x00000010, CX
 	ADDQ        $0x00000010, DX
@@ -54711,45 +54349,44 @@ tail:
 	MOVQ        BX, DI
 	NEGQ        DI
 	VMOVDQU     32(SI)(DI*4), X15
-	VMASKMOVPS  (CX), X15, X2
-	VCVTPS2PD   X2, Y2
-	VMULPD      (SP), Y2, Y3
-	VANDPD      actkernconst<>+1152(SB), Y3, Y4
-	VCMPPD      $0x11, Y4, Y1, Y4
-	VMOVMSKPD   Y4, CX
+	VMASKMOVPS  (CX), X15, X0
+	VCVTPS2PD   X0, Y0
+	VMULPD      (SP), Y0, Y1
+	VANDPD      actkernconst<>+1152(SB), Y1, Y2
+	VMOVUPD     actkernconst<>+7040(SB), Y3
+	VCMPPD      $0x11, Y2, Y3, Y2
+	VMOVMSKPD   Y2, CX
 	VMOVMSKPS   X15, SI
 	ANDL        SI, CX
 	JNE         stop
-	VMOVUPD     actkernconst<>+8160(SB), Y4
-	VFMADD213PD actkernconst<>+1344(SB), Y3, Y4
-	VROUNDPD    $0x08, Y4, Y4
-	VMOVAPD     Y4, Y5
-	VFMADD213PD actkernconst<>+160(SB), Y0, Y5
-	VFMADD231PD actkernconst<>+8448(SB), Y5, Y3
-	VFMADD231PD actkernconst<>+8480(SB), Y5, Y3
-	VFMADD132PD actkernconst<>+8512(SB), Y3, Y5
-	VMULPD      actkernconst<>+4192(SB), Y4, Y3
-	VROUNDPD    $0x09, Y3, Y3
-	VFMADD132PD actkernconst<>+6784(SB), Y4, Y3
-	VFMADD213PD actkernconst<>+2720(SB), Y0, Y3
-	VMULPD      Y5, Y5, Y4
-	VMULPD      Y4, Y5, Y6
-	VMOVUPD     actkernconst<>+7424(SB), Y7
-	VFMADD213PD actkernconst<>+7456(SB), Y4, Y7
-	VFMADD213PD actkernconst<>+8288(SB), Y4, Y7
-	VFMADD213PD actkernconst<>+8320(SB), Y4, Y7
-	VFMADD213PD actkernconst<>+8352(SB), Y4, Y7
-	VFMADD213PD actkernconst<>+8384(SB), Y4, Y7
-	VFMADD213PD Y5, Y6, Y7
-	VMULPD      Y3, Y7, Y7
-	VMULPD      (SP), Y7, Y7
-	VMASKMOVPS  (DX), X15, X3
-	VCVTPS2PD   X3, Y3
-	VMULPD      Y3, Y7, Y7
-	VCMPPD      $0x03, Y2, Y2, Y3
-	VBLENDVPD   Y3, Y2, Y7, Y3
-	VCVTPD2PSY  Y3, X3
-	VMASKMOVPS  X3, X15, (AX)
+	VMOVUPD     actkernconst<>+7424(SB), Y2
+	VFMADD213PD actkernconst<>+1344(SB), Y1, Y2
+	VADDPD      actkernconst<>+8480(SB), Y2, Y2
+	VSUBPD      actkernconst<>+8480(SB), Y2, Y3
+	VMOVUPD     actkernconst<>+3616(SB), Y4
+	VFMADD213PD actkernconst<>+160(SB), Y4, Y3
+	VFMADD231PD actkernconst<>+8512(SB), Y3, Y1
+	VFMADD231PD actkernconst<>+8544(SB), Y3, Y1
+	VFMADD132PD actkernconst<>+8576(SB), Y1, Y3
+	VMULPD      Y3, Y3, Y1
+	VMOVUPD     actkernconst<>+7456(SB), Y4
+	VFMADD213PD actkernconst<>+7488(SB), Y1, Y4
+	VFMADD213PD actkernconst<>+8320(SB), Y1, Y4
+	VFMADD213PD actkernconst<>+8352(SB), Y1, Y4
+	VFMADD213PD actkernconst<>+8384(SB), Y1, Y4
+	VFMADD213PD actkernconst<>+8416(SB), Y1, Y4
+	VFMADD213PD actkernconst<>+160(SB), Y1, Y4
+	VMULPD      Y4, Y3, Y3
+	VPSLLQ      $0x3f, Y2, Y1
+	VXORPD      Y3, Y1, Y3
+	VMULPD      (SP), Y3, Y3
+	VMASKMOVPS  (DX), X15, X1
+	VCVTPS2PD   X1, Y1
+	VMULPD      Y1, Y3, Y3
+	VCMPPD      $0x03, Y0, Y0, Y1
+	VBLENDVPD   Y1, Y0, Y3, Y1
+	VCVTPD2PSY  Y1, X1
+	VMASKMOVPS  X1, X15, (AX)
 
 done:
 	MOVQ dst_len+8(FP), AX
@@ -54766,13 +54403,11 @@ stop:
 
 // func sinBackwardUsualAVX2Stream(dst []float32, in0 []float32, in1 []float32, w0 float32) int
 // Requires: AVX, AVX2, FMA3, MMX+, SSE, SSE2
-TEXT ·sinBackwardUsualAVX2Stream(SB), NOSPLIT, $192-88
+TEXT ·sinBackwardUsualAVX2Stream(SB), NOSPLIT, $32-88
 	MOVSS        w0+72(FP), X0
 	CVTSS2SD     X0, X0
 	VBROADCASTSD X0, Y0
 	VMOVUPD      Y0, (SP)
-	VMOVUPD      actkernconst<>+3616(SB), Y0
-	VMOVUPD      actkernconst<>+7040(SB), Y1
 	MOVQ         dst_base+0(FP), AX
 	MOVQ         in0_base+24(FP), CX
 	MOVQ         in1_base+48(FP), DX
@@ -54781,117 +54416,106 @@ TEXT ·sinBackwardUsualAVX2Stream(SB), NOSPLIT, $192-88
 loop:
 	CMPQ        BX, $0x0000000c
 	JB          single
-	VCVTPS2PD   (CX), Y2
-	VCVTPS2PD   16(CX), Y3
-	VCVTPS2PD   32(CX), Y4
+	VCVTPS2PD   (CX), Y0
+	VCVTPS2PD   16(CX), Y1
+	VCVTPS2PD   32(CX), Y2
+	VMULPD      (SP), Y0, Y3
+	VMULPD      (SP), Y1, Y4
 	VMULPD      (SP), Y2, Y5
-	VMULPD      (SP), Y3, Y6
-	VMULPD      (SP), Y4, Y7
+	VANDPD      actkernconst<>+1152(SB), Y3, Y6
+	VANDPD      actkernconst<>+1152(SB), Y4, Y7
 	VANDPD      actkernconst<>+1152(SB), Y5, Y8
-	VANDPD      actkernconst<>+1152(SB), Y6, Y9
-	VANDPD      actkernconst<>+1152(SB), Y7, Y10
-	VCMPPD      $0x11, Y8, Y1, Y8
-	VCMPPD      $0x11, Y9, Y1, Y9
-	VCMPPD      $0x11, Y10, Y1, Y10
-	VORPD       Y9, Y8, Y11
-	VORPD       Y10, Y11, Y11
-	VTESTPD     Y11, Y11
+	VMOVUPD     actkernconst<>+7040(SB), Y9
+	VCMPPD      $0x11, Y6, Y9, Y6
+	VMOVUPD     actkernconst<>+7040(SB), Y9
+	VCMPPD      $0x11, Y7, Y9, Y7
+	VMOVUPD     actkernconst<>+7040(SB), Y9
+	VCMPPD      $0x11, Y8, Y9, Y8
+	VORPD       Y7, Y6, Y9
+	VORPD       Y8, Y9, Y9
+	VTESTPD     Y9, Y9
 	JNE         stop
-	VMOVUPD     actkernconst<>+8160(SB), Y8
-	VFMADD213PD actkernconst<>+1344(SB), Y5, Y8
-	VMOVUPD     actkernconst<>+8160(SB), Y9
-	VFMADD213PD actkernconst<>+1344(SB), Y6, Y9
-	VMOVUPD     actkernconst<>+8160(SB), Y10
-	VFMADD213PD actkernconst<>+1344(SB), Y7, Y10
-	VROUNDPD    $0x08, Y8, Y8
-	VROUNDPD    $0x08, Y9, Y9
-	VROUNDPD    $0x08, Y10, Y10
-	VMOVAPD     Y8, Y11
-	VFMADD213PD actkernconst<>+160(SB), Y0, Y11
-	VMOVAPD     Y9, Y12
-	VFMADD213PD actkernconst<>+160(SB), Y0, Y12
-	VMOVAPD     Y10, Y13
-	VFMADD213PD actkernconst<>+160(SB), Y0, Y13
-	VFMADD231PD actkernconst<>+8448(SB), Y11, Y5
-	VFMADD231PD actkernconst<>+8448(SB), Y12, Y6
-	VFMADD231PD actkernconst<>+8448(SB), Y13, Y7
-	VFMADD231PD actkernconst<>+8480(SB), Y11, Y5
-	VFMADD231PD actkernconst<>+8480(SB), Y12, Y6
-	VFMADD231PD actkernconst<>+8480(SB), Y13, Y7
-	VFMADD132PD actkernconst<>+8512(SB), Y5, Y11
-	VFMADD132PD actkernconst<>+8512(SB), Y6, Y12
-	VFMADD132PD actkernconst<>+8512(SB), Y7, Y13
-	VMULPD      actkernconst<>+4192(SB), Y8, Y5
-	VMULPD      actkernconst<>+4192(SB), Y9, Y6
-	VMULPD      actkernconst<>+4192(SB), Y10, Y7
-	VROUNDPD    $0x09, Y5, Y5
-	VROUNDPD    $0x09, Y6, Y6
-	VROUNDPD    $0x09, Y7, Y7
-	VFMADD132PD actkernconst<>+6784(SB), Y8, Y5
-	VFMADD132PD actkernconst<>+6784(SB), Y9, Y6
-	VFMADD132PD actkernconst<>+6784(SB), Y10, Y7
-	VFMADD213PD actkernconst<>+2720(SB), Y0, Y5
-	VFMADD213PD actkernconst<>+2720(SB), Y0, Y6
-	VFMADD213PD actkernconst<>+2720(SB), Y0, Y7
-	VMULPD      Y11, Y11, Y8
-	VMULPD      Y12, Y12, Y9
-	VMULPD      Y13, Y13, Y10
-	VMULPD      Y8, Y11, Y14
-	VMOVUPD     Y4, 32(SP)
-	VMULPD      Y9, Y12, Y4
-	VMOVUPD     Y3, 64(SP)
-	VMULPD      Y10, Y13, Y3
-	VMOVUPD     Y2, 96(SP)
-	VMOVUPD     actkernconst<>+7424(SB), Y2
-	VFMADD213PD actkernconst<>+7456(SB), Y8, Y2
-	VMOVUPD     Y7, 128(SP)
-	VMOVUPD     actkernconst<>+7424(SB), Y7
-	VFMADD213PD actkernconst<>+7456(SB), Y9, Y7
-	VMOVUPD     Y6, 160(SP)
 	VMOVUPD     actkernconst<>+7424(SB), Y6
-	VFMADD213PD actkernconst<>+7456(SB), Y10, Y6
-	VFMADD213PD actkernconst<>+8288(SB), Y8, Y2
-	VFMADD213PD actkernconst<>+8288(SB), Y9, Y7
-	VFMADD213PD actkernconst<>+8288(SB), Y10, Y6
-	VFMADD213PD actkernconst<>+8320(SB), Y8, Y2
-	VFMADD213PD actkernconst<>+8320(SB), Y9, Y7
-	VFMADD213PD actkernconst<>+8320(SB), Y10, Y6
-	VFMADD213PD actkernconst<>+8352(SB), Y8, Y2
-	VFMADD213PD actkernconst<>+8352(SB), Y9, Y7
-	VFMADD213PD actkernconst<>+8352(SB), Y10, Y6
-	VFMADD213PD actkernconst<>+8384(SB), Y8, Y2
-	VFMADD213PD actkernconst<>+8384(SB), Y9, Y7
-	VFMADD213PD actkernconst<>+8384(SB), Y10, Y6
-	VFMADD213PD Y11, Y14, Y2
-	VFMADD213PD Y12, Y4, Y7
-	VFMADD213PD Y13, Y3, Y6
-	VMULPD      Y5, Y2, Y2
-	VMULPD      160(SP), Y7, Y7
-	VMULPD      128(SP), Y6, Y6
-	VMULPD      (SP), Y2, Y2
-	VMULPD      (SP), Y7, Y7
-	VMULPD      (SP), Y6, Y6
+	VFMADD213PD actkernconst<>+1344(SB), Y3, Y6
+	VMOVUPD     actkernconst<>+7424(SB), Y7
+	VFMADD213PD actkernconst<>+1344(SB), Y4, Y7
+	VMOVUPD     actkernconst<>+7424(SB), Y8
+	VFMADD213PD actkernconst<>+1344(SB), Y5, Y8
+	VADDPD      actkernconst<>+8480(SB), Y6, Y6
+	VADDPD      actkernconst<>+8480(SB), Y7, Y7
+	VADDPD      actkernconst<>+8480(SB), Y8, Y8
+	VSUBPD      actkernconst<>+8480(SB), Y6, Y9
+	VSUBPD      actkernconst<>+8480(SB), Y7, Y10
+	VSUBPD      actkernconst<>+8480(SB), Y8, Y11
+	VMOVUPD     actkernconst<>+3616(SB), Y12
+	VFMADD213PD actkernconst<>+160(SB), Y12, Y9
+	VMOVUPD     actkernconst<>+3616(SB), Y12
+	VFMADD213PD actkernconst<>+160(SB), Y12, Y10
+	VMOVUPD     actkernconst<>+3616(SB), Y12
+	VFMADD213PD actkernconst<>+160(SB), Y12, Y11
+	VFMADD231PD actkernconst<>+8512(SB), Y9, Y3
+	VFMADD231PD actkernconst<>+8512(SB), Y10, Y4
+	VFMADD231PD actkernconst<>+8512(SB), Y11, Y5
+	VFMADD231PD actkernconst<>+8544(SB), Y9, Y3
+	VFMADD231PD actkernconst<>+8544(SB), Y10, Y4
+	VFMADD231PD actkernconst<>+8544(SB), Y11, Y5
+	VFMADD132PD actkernconst<>+8576(SB), Y3, Y9
+	VFMADD132PD actkernconst<>+8576(SB), Y4, Y10
+	VFMADD132PD actkernconst<>+8576(SB), Y5, Y11
+	VMULPD      Y9, Y9, Y3
+	VMULPD      Y10, Y10, Y4
+	VMULPD      Y11, Y11, Y5
+	VMOVUPD     actkernconst<>+7456(SB), Y12
+	VFMADD213PD actkernconst<>+7488(SB), Y3, Y12
+	VMOVUPD     actkernconst<>+7456(SB), Y13
+	VFMADD213PD actkernconst<>+7488(SB), Y4, Y13
+	VMOVUPD     actkernconst<>+7456(SB), Y14
+	VFMADD213PD actkernconst<>+7488(SB), Y5, Y14
+	VFMADD213PD actkernconst<>+8320(SB), Y3, Y12
+	VFMADD213PD actkernconst<>+8320(SB), Y4, Y13
+	VFMADD213PD actkernconst<>+8320(SB), Y5, Y14
+	VFMADD213PD actkernconst<>+8352(SB), Y3, Y12
+	VFMADD213PD actkernconst<>+8352(SB), Y4, Y13
+	VFMADD213PD actkernconst<>+8352(SB), Y5, Y14
+	VFMADD213PD actkernconst<>+8384(SB), Y3, Y12
+	VFMADD213PD actkernconst<>+8384(SB), Y4, Y13
+	VFMADD213PD actkernconst<>+8384(SB), Y5, Y14
+	VFMADD213PD actkernconst<>+8416(SB), Y3, Y12
+	VFMADD213PD actkernconst<>+8416(SB), Y4, Y13
+	VFMADD213PD actkernconst<>+8416(SB), Y5, Y14
+	VFMADD213PD actkernconst<>+160(SB), Y3, Y12
+	VFMADD213PD actkernconst<>+160(SB), Y4, Y13
+	VFMADD213PD actkernconst<>+160(SB), Y5, Y14
+	VMULPD      Y12, Y9, Y9
+	VMULPD      Y13, Y10, Y10
+	VMULPD      Y14, Y11, Y11
+	VPSLLQ      $0x3f, Y6, Y3
+	VXORPD      Y9, Y3, Y9
+	VPSLLQ      $0x3f, Y7, Y3
+	VXORPD      Y10, Y3, Y10
+	VPSLLQ      $0x3f, Y8, Y3
+	VXORPD      Y11, Y3, Y11
+	VMULPD      (SP), Y9, Y9
+	VMULPD      (SP), Y10, Y10
+	VMULPD      (SP), Y11, Y11
 	VCVTPS2PD   (DX), Y3
 	VCVTPS2PD   16(DX), Y4
 	VCVTPS2PD   32(DX), Y5
-	VMULPD      Y3, Y2, Y2
-	VMULPD      Y4, Y7, Y7
-	VMULPD      Y5, Y6, Y6
-	VMOVUPD     96(SP), Y3
-	VCMPPD      $0x03, Y3, Y3, Y4
-	VMOVUPD     64(SP), Y5
-	VCMPPD      $0x03, Y5, Y5, Y8
-	VMOVUPD     32(SP), Y9
-	VCMPPD      $0x03, Y9, Y9, Y10
-	VBLENDVPD   Y4, Y3, Y2, Y4
-	VBLENDVPD   Y8, Y5, Y7, Y8
-	VBLENDVPD   Y10, Y9, Y6, Y10
+	VMULPD      Y3, Y9, Y9
+	VMULPD      Y4, Y10, Y10
+	VMULPD      Y5, Y11, Y11
+	VCMPPD      $0x03, Y0, Y0, Y3
+	VCMPPD      $0x03, Y1, Y1, Y4
+	VCMPPD      $0x03, Y2, Y2, Y5
+	VBLENDVPD   Y3, Y0, Y9, Y3
+	VBLENDVPD   Y4, Y1, Y10, Y4
+	VBLENDVPD   Y5, Y2, Y11, Y5
+	VCVTPD2PSY  Y3, X3
+	VMOVNTPS    X3, (AX)
 	VCVTPD2PSY  Y4, X4
-	VMOVNTPS    X4, (AX)
-	VCVTPD2PSY  Y8, X8
-	VMOVNTPS    X8, 16(AX)
-	VCVTPD2PSY  Y10, X10
-	VMOVNTPS    X10, 32(AX)
+	VMOVNTPS    X4, 16(AX)
+	VCVTPD2PSY  Y5, X5
+	VMOVNTPS    X5, 32(AX)
 	ADDQ        $0x00000030, AX
 	ADDQ        $0x00000030, CX
 	ADDQ        $0x00000030, DX
@@ -54901,41 +54525,40 @@ loop:
 single:
 	CMPQ        BX, $0x00000004
 	JB          tail
-	VCVTPS2PD   (CX), Y2
-	VMULPD      (SP), Y2, Y3
-	VANDPD      actkernconst<>+1152(SB), Y3, Y4
-	VCMPPD      $0x11, Y4, Y1, Y4
-	VTESTPD     Y4, Y4
+	VCVTPS2PD   (CX), Y0
+	VMULPD      (SP), Y0, Y1
+	VANDPD      actkernconst<>+1152(SB), Y1, Y2
+	VMOVUPD     actkernconst<>+7040(SB), Y3
+	VCMPPD      $0x11, Y2, Y3, Y2
+	VTESTPD     Y2, Y2
 	JNE         stop
-	VMOVUPD     actkernconst<>+8160(SB), Y4
-	VFMADD213PD actkernconst<>+1344(SB), Y3, Y4
-	VROUNDPD    $0x08, Y4, Y4
-	VMOVAPD     Y4, Y5
-	VFMADD213PD actkernconst<>+160(SB), Y0, Y5
-	VFMADD231PD actkernconst<>+8448(SB), Y5, Y3
-	VFMADD231PD actkernconst<>+8480(SB), Y5, Y3
-	VFMADD132PD actkernconst<>+8512(SB), Y3, Y5
-	VMULPD      actkernconst<>+4192(SB), Y4, Y3
-	VROUNDPD    $0x09, Y3, Y3
-	VFMADD132PD actkernconst<>+6784(SB), Y4, Y3
-	VFMADD213PD actkernconst<>+2720(SB), Y0, Y3
-	VMULPD      Y5, Y5, Y4
-	VMULPD      Y4, Y5, Y6
-	VMOVUPD     actkernconst<>+7424(SB), Y7
-	VFMADD213PD actkernconst<>+7456(SB), Y4, Y7
-	VFMADD213PD actkernconst<>+8288(SB), Y4, Y7
-	VFMADD213PD actkernconst<>+8320(SB), Y4, Y7
-	VFMADD213PD actkernconst<>+8352(SB), Y4, Y7
-	VFMADD213PD actkernconst<>+8384(SB), Y4, Y7
-	VFMADD213PD Y5, Y6, Y7
-	VMULPD      Y3, Y7, Y7
-	VMULPD      (SP), Y7, Y7
-	VCVTPS2PD   (DX), Y3
-	VMULPD      Y3, Y7, Y7
-	VCMPPD      $0x03, Y2, Y2, Y3
-	VBLENDVPD   Y3, Y2, Y7, Y3
-	VCVTPD2PSY  Y3, X3
-	VMOVNTPS    X3, (AX)
+	VMOVUPD     actkernconst<>+7424(SB), Y2
+	VFMADD213PD actkernconst<>+1344(SB), Y1, Y2
+	VADDPD      actkernconst<>+8480(SB), Y2, Y2
+	VSUBPD      actkernconst<>+8480(SB), Y2, Y3
+	VMOVUPD     actkernconst<>+3616(SB), Y4
+	VFMADD213PD actkernconst<>+160(SB), Y4, Y3
+	VFMADD231PD actkernconst<>+8512(SB), Y3, Y1
+	VFMADD231PD actkernconst<>+8544(SB), Y3, Y1
+	VFMADD132PD actkernconst<>+8576(SB), Y1, Y3
+	VMULPD      Y3, Y3, Y1
+	VMOVUPD     actkernconst<>+7456(SB), Y4
+	VFMADD213PD actkernconst<>+7488(SB), Y1, Y4
+	VFMADD213PD actkernconst<>+8320(SB), Y1, Y4
+	VFMADD213PD actkernconst<>+8352(SB), Y1, Y4
+	VFMADD213PD actkernconst<>+8384(SB), Y1, Y4
+	VFMADD213PD actkernconst<>+8416(SB), Y1, Y4
+	VFMADD213PD actkernconst<>+160(SB), Y1, Y4
+	VMULPD      Y4, Y3, Y3
+	VPSLLQ      $0x3f, Y2, Y1
+	VXORPD      Y3, Y1, Y3
+	VMULPD      (SP), Y3, Y3
+	VCVTPS2PD   (DX), Y1
+	VMULPD      Y1, Y3, Y3
+	VCMPPD      $0x03, Y0, Y0, Y1
+	VBLENDVPD   Y1, Y0, Y3, Y1
+	VCVTPD2PSY  Y1, X1
+	VMOVNTPS    X1, (AX)
 	ADDQ        $0x00000010, AX
 	ADDQ        $0x00000010, CX
 	ADDQ        $0x00000010, DX
@@ -54949,45 +54572,44 @@ tail:
 	MOVQ        BX, DI
 	NEGQ        DI
 	VMOVDQU     32(SI)(DI*4), X15
-	VMASKMOVPS  (CX), X15, X2
-	VCVTPS2PD   X2, Y2
-	VMULPD      (SP), Y2, Y3
-	VANDPD      actkernconst<>+1152(SB), Y3, Y4
-	VCMPPD      $0x11, Y4, Y1, Y4
-	VMOVMSKPD   Y4, CX
+	VMASKMOVPS  (CX), X15, X0
+	VCVTPS2PD   X0, Y0
+	VMULPD      (SP), Y0, Y1
+	VANDPD      actkernconst<>+1152(SB), Y1, Y2
+	VMOVUPD     actkernconst<>+7040(SB), Y3
+	VCMPPD      $0x11, Y2, Y3, Y2
+	VMOVMSKPD   Y2, CX
 	VMOVMSKPS   X15, SI
 	ANDL        SI, CX
 	JNE         stop
-	VMOVUPD     actkernconst<>+8160(SB), Y4
-	VFMADD213PD actkernconst<>+1344(SB), Y3, Y4
-	VROUNDPD    $0x08, Y4, Y4
-	VMOVAPD     Y4, Y5
-	VFMADD213PD actkernconst<>+160(SB), Y0, Y5
-	VFMADD231PD actkernconst<>+8448(SB), Y5, Y3
-	VFMADD231PD actkernconst<>+8480(SB), Y5, Y3
-	VFMADD132PD actkernconst<>+8512(SB), Y3, Y5
-	VMULPD      actkernconst<>+4192(SB), Y4, Y3
-	VROUNDPD    $0x09, Y3, Y3
-	VFMADD132PD actkernconst<>+6784(SB), Y4, Y3
-	VFMADD213PD actkernconst<>+2720(SB), Y0, Y3
-	VMULPD      Y5, Y5, Y4
-	VMULPD      Y4, Y5, Y6
-	VMOVUPD     actkernconst<>+7424(SB), Y7
-	VFMADD213PD actkernconst<>+7456(SB), Y4, Y7
-	VFMADD213PD actkernconst<>+8288(SB), Y4, Y7
-	VFMADD213PD actkernconst<>+8320(SB), Y4, Y7
-	VFMADD213PD actkernconst<>+8352(SB), Y4, Y7
-	VFMADD213PD actkernconst<>+8384(SB), Y4, Y7
-	VFMADD213PD Y5, Y6, Y7
-	VMULPD      Y3, Y7, Y7
-	VMULPD      (SP), Y7, Y7
-	VMASKMOVPS  (DX), X15, X3
-	VCVTPS2PD   X3, Y3
-	VMULPD      Y3, Y7, Y7
-	VCMPPD      $0x03, Y2, Y2, Y3
-	VBLENDVPD   Y3, Y2, Y7, Y3
-	VCVTPD2PSY  Y3, X3
-	VMASKMOVPS  X3, X15, (AX)
+	VMOVUPD     actkernconst<>+7424(SB), Y2
+	VFMADD213PD actkernconst<>+1344(SB), Y1, Y2
+	VADDPD      actkernconst<>+8480(SB), Y2, Y2
+	VSUBPD      actkernconst<>+8480(SB), Y2, Y3
+	VMOVUPD     actkernconst<>+3616(SB), Y4
+	VFMADD213PD actkernconst<>+160(SB), Y4, Y3
+	VFMADD231PD actkernconst<>+8512(SB), Y3, Y1
+	VFMADD231PD actkernconst<>+8544(SB), Y3, Y1
+	VFMADD132PD actkernconst<>+8576(SB), Y1, Y3
+	VMULPD      Y3, Y3, Y1
+	VMOVUPD     actkernconst<>+7456(SB), Y4
+	VFMADD213PD actkernconst<>+7488(SB), Y1, Y4
+	VFMADD213PD actkernconst<>+8320(SB), Y1, Y4
+	VFMADD213PD actkernconst<>+8352(SB), Y1, Y4
+	VFMADD213PD actkernconst<>+8384(SB), Y1, Y4
+	VFMADD213PD actkernconst<>+8416(SB), Y1, Y4
+	VFMADD213PD actkernconst<>+160(SB), Y1, Y4
+	VMULPD      Y4, Y3, Y3
+	VPSLLQ      $0x3f, Y2, Y1
+	VXORPD      Y3, Y1, Y3
+	VMULPD      (SP), Y3, Y3
+	VMASKMOVPS  (DX), X15, X1
+	VCVTPS2PD   X1, Y1
+	VMULPD      Y1, Y3, Y3
+	VCMPPD      $0x03, Y0, Y0, Y1
+	VBLENDVPD   Y1, Y0, Y3, Y1
+	VCVTPD2PSY  Y1, X1
+	VMASKMOVPS  X1, X15, (AX)
 
 done:
 	MOVQ dst_len+8(FP), AX
@@ -61869,10 +61491,10 @@ done:
 // func softsignAVX512(dst []float32, in0 []float32)
 // Requires: AVX, AVX512DQ, AVX512F, AVX512VL, BMI2
 TEXT ·softsignAVX512(SB), NOSPLIT, $0-48
-	VBROADCASTSD actkernconst<>+8544(SB), Z0
+	VBROADCASTSD actkernconst<>+8608(SB), Z0
 	VBROADCASTSD actkernconst<>+0(SB), Z1
-	VBROADCASTSD actkernconst<>+8552(SB), Z2
-	VBROADCASTSD actkernconst<>+8560(SB), Z3
+	VBROADCASTSD actkernconst<>+8616(SB), Z2
+	VBROADCASTSD actkernconst<>+8624(SB), Z3
 	VBROADCASTSD actkernconst<>+712(SB), Z4
 	MOVQ         dst_base+0(FP), AX
 	MOVQ         in0_base+24(FP), CX
@@ -61969,10 +61591,10 @@ done:
 // func softsignAVX512Stream(dst []float32, in0 []float32)
 // Requires: AVX, AVX512DQ, AVX512F, AVX512VL, BMI2, MMX+
 TEXT ·softsignAVX512Stream(SB), NOSPLIT, $0-48
-	VBROADCASTSD actkernconst<>+8544(SB), Z0
+	VBROADCASTSD actkernconst<>+8608(SB), Z0
 	VBROADCASTSD actkernconst<>+0(SB), Z1
-	VBROADCASTSD actkernconst<>+8552(SB), Z2
-	VBROADCASTSD actkernconst<>+8560(SB), Z3
+	VBROADCASTSD actkernconst<>+8616(SB), Z2
+	VBROADCASTSD actkernconst<>+8624(SB), Z3
 	VBROADCASTSD actkernconst<>+712(SB), Z4
 	MOVQ         dst_base+0(FP), AX
 	MOVQ         in0_base+24(FP), CX
@@ -62070,9 +61692,9 @@ done:
 // func softsignAVX2(dst []float32, in0 []float32)
 // Requires: AVX
 TEXT ·softsignAVX2(SB), NOSPLIT, $0-48
-	VMOVUPD actkernconst<>+8576(SB), Y0
+	VMOVUPD actkernconst<>+8640(SB), Y0
 	VMOVUPD actkernconst<>+160(SB), Y1
-	VMOVUPD actkernconst<>+8608(SB), Y2
+	VMOVUPD actkernconst<>+8672(SB), Y2
 	VMOVUPD actkernconst<>+2720(SB), Y3
 	MOVQ    dst_base+0(FP), AX
 	MOVQ    in0_base+24(FP), CX
@@ -62149,9 +61771,9 @@ done:
 // func softsignAVX2Stream(dst []float32, in0 []float32)
 // Requires: AVX, MMX+
 TEXT ·softsignAVX2Stream(SB), NOSPLIT, $0-48
-	VMOVUPD actkernconst<>+8576(SB), Y0
+	VMOVUPD actkernconst<>+8640(SB), Y0
 	VMOVUPD actkernconst<>+160(SB), Y1
-	VMOVUPD actkernconst<>+8608(SB), Y2
+	VMOVUPD actkernconst<>+8672(SB), Y2
 	VMOVUPD actkernconst<>+2720(SB), Y3
 	MOVQ    dst_base+0(FP), AX
 	MOVQ    in0_base+24(FP), CX
@@ -64686,7 +64308,7 @@ TEXT ·tanhAVX512(SB), NOSPLIT, $0-48
 	VBROADCASTSD actkernconst<>+0(SB), Z0
 	VBROADCASTSD actkernconst<>+40(SB), Z1
 	VBROADCASTSD actkernconst<>+48(SB), Z2
-	VBROADCASTSD actkernconst<>+6272(SB), Z3
+	VBROADCASTSD actkernconst<>+6624(SB), Z3
 	VBROADCASTSD actkernconst<>+56(SB), Z4
 	VBROADCASTSD actkernconst<>+3528(SB), Z5
 	VBROADCASTSD actkernconst<>+72(SB), Z6
@@ -64886,7 +64508,7 @@ TEXT ·tanhAVX512Stream(SB), NOSPLIT, $0-48
 	VBROADCASTSD actkernconst<>+0(SB), Z0
 	VBROADCASTSD actkernconst<>+40(SB), Z1
 	VBROADCASTSD actkernconst<>+48(SB), Z2
-	VBROADCASTSD actkernconst<>+6272(SB), Z3
+	VBROADCASTSD actkernconst<>+6624(SB), Z3
 	VBROADCASTSD actkernconst<>+56(SB), Z4
 	VBROADCASTSD actkernconst<>+3528(SB), Z5
 	VBROADCASTSD actkernconst<>+72(SB), Z6
@@ -65100,9 +64722,9 @@ loop:
 	VANDPD      actkernconst<>+1152(SB), Y3, Y6
 	VANDPD      actkernconst<>+1152(SB), Y4, Y7
 	VANDPD      actkernconst<>+1152(SB), Y5, Y8
-	VMULPD      actkernconst<>+6784(SB), Y6, Y6
-	VMULPD      actkernconst<>+6784(SB), Y7, Y7
-	VMULPD      actkernconst<>+6784(SB), Y8, Y8
+	VMULPD      actkernconst<>+8192(SB), Y6, Y6
+	VMULPD      actkernconst<>+8192(SB), Y7, Y7
+	VMULPD      actkernconst<>+8192(SB), Y8, Y8
 	VMAXPD      actkernconst<>+256(SB), Y6, Y6
 	VMAXPD      actkernconst<>+256(SB), Y7, Y7
 	VMAXPD      actkernconst<>+256(SB), Y8, Y8
@@ -65191,7 +64813,7 @@ single:
 	JB          tail
 	VCVTPS2PD   (CX), Y3
 	VANDPD      actkernconst<>+1152(SB), Y3, Y4
-	VMULPD      actkernconst<>+6784(SB), Y4, Y4
+	VMULPD      actkernconst<>+8192(SB), Y4, Y4
 	VMAXPD      actkernconst<>+256(SB), Y4, Y4
 	VMULPD      actkernconst<>+320(SB), Y4, Y5
 	VROUNDPD    $0x08, Y5, Y5
@@ -65232,7 +64854,7 @@ tail:
 	VMASKMOVPS  (CX), X15, X3
 	VCVTPS2PD   X3, Y3
 	VANDPD      actkernconst<>+1152(SB), Y3, Y4
-	VMULPD      actkernconst<>+6784(SB), Y4, Y4
+	VMULPD      actkernconst<>+8192(SB), Y4, Y4
 	VMAXPD      actkernconst<>+256(SB), Y4, Y4
 	VMULPD      actkernconst<>+320(SB), Y4, Y5
 	VROUNDPD    $0x08, Y5, Y5
@@ -65283,9 +64905,9 @@ loop:
 	VANDPD      actkernconst<>+1152(SB), Y3, Y6
 	VANDPD      actkernconst<>+1152(SB), Y4, Y7
 	VANDPD      actkernconst<>+1152(SB), Y5, Y8
-	VMULPD      actkernconst<>+6784(SB), Y6, Y6
-	VMULPD      actkernconst<>+6784(SB), Y7, Y7
-	VMULPD      actkernconst<>+6784(SB), Y8, Y8
+	VMULPD      actkernconst<>+8192(SB), Y6, Y6
+	VMULPD      actkernconst<>+8192(SB), Y7, Y7
+	VMULPD      actkernconst<>+8192(SB), Y8, Y8
 	VMAXPD      actkernconst<>+256(SB), Y6, Y6
 	VMAXPD      actkernconst<>+256(SB), Y7, Y7
 	VMAXPD      actkernconst<>+256(SB), Y8, Y8
@@ -65374,7 +64996,7 @@ single:
 	JB          tail
 	VCVTPS2PD   (CX), Y3
 	VANDPD      actkernconst<>+1152(SB), Y3, Y4
-	VMULPD      actkernconst<>+6784(SB), Y4, Y4
+	VMULPD      actkernconst<>+8192(SB), Y4, Y4
 	VMAXPD      actkernconst<>+256(SB), Y4, Y4
 	VMULPD      actkernconst<>+320(SB), Y4, Y5
 	VROUNDPD    $0x08, Y5, Y5
@@ -65415,7 +65037,7 @@ tail:
 	VMASKMOVPS  (CX), X15, X3
 	VCVTPS2PD   X3, Y3
 	VANDPD      actkernconst<>+1152(SB), Y3, Y4
-	VMULPD      actkernconst<>+6784(SB), Y4, Y4
+	VMULPD      actkernconst<>+8192(SB), Y4, Y4
 	VMAXPD      actkernconst<>+256(SB), Y4, Y4
 	VMULPD      actkernconst<>+320(SB), Y4, Y5
 	VROUNDPD    $0x08, Y5, Y5
@@ -65456,7 +65078,7 @@ TEXT ·tanhBackwardAVX512(SB), NOSPLIT, $16-72
 	VBROADCASTSD actkernconst<>+720(SB), Z2
 	VBROADCASTSD actkernconst<>+728(SB), Z3
 	VBROADCASTSD actkernconst<>+5152(SB), Z4
-	VBROADCASTSD actkernconst<>+6272(SB), Z5
+	VBROADCASTSD actkernconst<>+6624(SB), Z5
 	VBROADCASTSD actkernconst<>+1032(SB), Z6
 	VBROADCASTSD actkernconst<>+736(SB), Z7
 	VBROADCASTSD actkernconst<>+72(SB), Z8
@@ -65695,7 +65317,7 @@ TEXT ·tanhBackwardAVX512Stream(SB), NOSPLIT, $16-72
 	VBROADCASTSD actkernconst<>+720(SB), Z2
 	VBROADCASTSD actkernconst<>+728(SB), Z3
 	VBROADCASTSD actkernconst<>+5152(SB), Z4
-	VBROADCASTSD actkernconst<>+6272(SB), Z5
+	VBROADCASTSD actkernconst<>+6624(SB), Z5
 	VBROADCASTSD actkernconst<>+1032(SB), Z6
 	VBROADCASTSD actkernconst<>+736(SB), Z7
 	VBROADCASTSD actkernconst<>+72(SB), Z8
@@ -65944,9 +65566,9 @@ loop:
 	VANDPD      actkernconst<>+1152(SB), Y0, Y3
 	VANDPD      actkernconst<>+1152(SB), Y1, Y4
 	VANDPD      actkernconst<>+1152(SB), Y2, Y5
-	VMULPD      actkernconst<>+6784(SB), Y3, Y3
-	VMULPD      actkernconst<>+6784(SB), Y4, Y4
-	VMULPD      actkernconst<>+6784(SB), Y5, Y5
+	VMULPD      actkernconst<>+8192(SB), Y3, Y3
+	VMULPD      actkernconst<>+8192(SB), Y4, Y4
+	VMULPD      actkernconst<>+8192(SB), Y5, Y5
 	VORPD       actkernconst<>+2240(SB), Y3, Y6
 	VORPD       actkernconst<>+2240(SB), Y4, Y7
 	VORPD       actkernconst<>+2240(SB), Y5, Y8
@@ -66048,7 +65670,7 @@ single:
 	JB          tail
 	VCVTPS2PD   (CX), Y0
 	VANDPD      actkernconst<>+1152(SB), Y0, Y1
-	VMULPD      actkernconst<>+6784(SB), Y1, Y1
+	VMULPD      actkernconst<>+8192(SB), Y1, Y1
 	VORPD       actkernconst<>+2240(SB), Y1, Y2
 	VCMPPD      $0x11, actkernconst<>+576(SB), Y1, Y1
 	VMAXPD      actkernconst<>+800(SB), Y2, Y2
@@ -66094,7 +65716,7 @@ tail:
 	VMASKMOVPS  (CX), X15, X0
 	VCVTPS2PD   X0, Y0
 	VANDPD      actkernconst<>+1152(SB), Y0, Y1
-	VMULPD      actkernconst<>+6784(SB), Y1, Y1
+	VMULPD      actkernconst<>+8192(SB), Y1, Y1
 	VORPD       actkernconst<>+2240(SB), Y1, Y2
 	VCMPPD      $0x11, actkernconst<>+576(SB), Y1, Y1
 	VMAXPD      actkernconst<>+800(SB), Y2, Y2
@@ -66148,9 +65770,9 @@ loop:
 	VANDPD      actkernconst<>+1152(SB), Y0, Y3
 	VANDPD      actkernconst<>+1152(SB), Y1, Y4
 	VANDPD      actkernconst<>+1152(SB), Y2, Y5
-	VMULPD      actkernconst<>+6784(SB), Y3, Y3
-	VMULPD      actkernconst<>+6784(SB), Y4, Y4
-	VMULPD      actkernconst<>+6784(SB), Y5, Y5
+	VMULPD      actkernconst<>+8192(SB), Y3, Y3
+	VMULPD      actkernconst<>+8192(SB), Y4, Y4
+	VMULPD      actkernconst<>+8192(SB), Y5, Y5
 	VORPD       actkernconst<>+2240(SB), Y3, Y6
 	VORPD       actkernconst<>+2240(SB), Y4, Y7
 	VORPD       actkernconst<>+2240(SB), Y5, Y8
@@ -66252,7 +65874,7 @@ single:
 	JB          tail
 	VCVTPS2PD   (CX), Y0
 	VANDPD      actkernconst<>+1152(SB), Y0, Y1
-	VMULPD      actkernconst<>+6784(SB), Y1, Y1
+	VMULPD      actkernconst<>+8192(SB), Y1, Y1
 	VORPD       actkernconst<>+2240(SB), Y1, Y2
 	VCMPPD      $0x11, actkernconst<>+576(SB), Y1, Y1
 	VMAXPD      actkernconst<>+800(SB), Y2, Y2
@@ -66298,7 +65920,7 @@ tail:
 	VMASKMOVPS  (CX), X15, X0
 	VCVTPS2PD   X0, Y0
 	VANDPD      actkernconst<>+1152(SB), Y0, Y1
-	VMULPD      actkernconst<>+6784(SB), Y1, Y1
+	VMULPD      actkernconst<>+8192(SB), Y1, Y1
 	VORPD       actkernconst<>+2240(SB), Y1, Y2
 	VCMPPD      $0x11, actkernconst<>+576(SB), Y1, Y1
 	VMAXPD      actkernconst<>+800(SB), Y2, Y2
@@ -66708,17 +66330,17 @@ done:
 // Requires: AVX, AVX512DQ, AVX512F, AVX512VL, BMI2
 TEXT ·tanhshrinkAVX512(SB), NOSPLIT, $0-48
 	VBROADCASTSD actkernconst<>+0(SB), Z0
-	VBROADCASTSD actkernconst<>+8664(SB), Z1
-	VBROADCASTSD actkernconst<>+8672(SB), Z2
+	VBROADCASTSD actkernconst<>+8728(SB), Z1
+	VBROADCASTSD actkernconst<>+8736(SB), Z2
 	VBROADCASTSD actkernconst<>+40(SB), Z3
 	VBROADCASTSD actkernconst<>+48(SB), Z4
-	VBROADCASTSD actkernconst<>+8680(SB), Z5
-	VBROADCASTSD actkernconst<>+8688(SB), Z6
-	VBROADCASTSD actkernconst<>+8696(SB), Z7
-	VBROADCASTSD actkernconst<>+8704(SB), Z8
-	VBROADCASTSD actkernconst<>+8712(SB), Z9
-	VBROADCASTSD actkernconst<>+8720(SB), Z10
-	VBROADCASTSD actkernconst<>+8728(SB), Z11
+	VBROADCASTSD actkernconst<>+8744(SB), Z5
+	VBROADCASTSD actkernconst<>+8752(SB), Z6
+	VBROADCASTSD actkernconst<>+8760(SB), Z7
+	VBROADCASTSD actkernconst<>+8768(SB), Z8
+	VBROADCASTSD actkernconst<>+8776(SB), Z9
+	VBROADCASTSD actkernconst<>+8784(SB), Z10
+	VBROADCASTSD actkernconst<>+8792(SB), Z11
 	MOVQ         dst_base+0(FP), AX
 	MOVQ         in0_base+24(FP), CX
 	MOVQ         dst_len+8(FP), DX
@@ -66782,26 +66404,26 @@ loop:
 	VFMADD213PD      Z11, Z21, Z29
 	VFMADD213PD      Z11, Z22, Z30
 	VFMADD213PD      Z11, Z23, Z31
-	VFMADD213PD.BCST actkernconst<>+8640(SB), Z20, Z28
-	VFMADD213PD.BCST actkernconst<>+8640(SB), Z21, Z29
-	VFMADD213PD.BCST actkernconst<>+8640(SB), Z22, Z30
-	VFMADD213PD.BCST actkernconst<>+8640(SB), Z23, Z31
-	VFMADD213PD.BCST actkernconst<>+8648(SB), Z20, Z28
-	VFMADD213PD.BCST actkernconst<>+8648(SB), Z21, Z29
-	VFMADD213PD.BCST actkernconst<>+8648(SB), Z22, Z30
-	VFMADD213PD.BCST actkernconst<>+8648(SB), Z23, Z31
-	VFMADD213PD.BCST actkernconst<>+8656(SB), Z20, Z28
-	VFMADD213PD.BCST actkernconst<>+8656(SB), Z21, Z29
-	VFMADD213PD.BCST actkernconst<>+8656(SB), Z22, Z30
-	VFMADD213PD.BCST actkernconst<>+8656(SB), Z23, Z31
+	VFMADD213PD.BCST actkernconst<>+8704(SB), Z20, Z28
+	VFMADD213PD.BCST actkernconst<>+8704(SB), Z21, Z29
+	VFMADD213PD.BCST actkernconst<>+8704(SB), Z22, Z30
+	VFMADD213PD.BCST actkernconst<>+8704(SB), Z23, Z31
+	VFMADD213PD.BCST actkernconst<>+8712(SB), Z20, Z28
+	VFMADD213PD.BCST actkernconst<>+8712(SB), Z21, Z29
+	VFMADD213PD.BCST actkernconst<>+8712(SB), Z22, Z30
+	VFMADD213PD.BCST actkernconst<>+8712(SB), Z23, Z31
+	VFMADD213PD.BCST actkernconst<>+8720(SB), Z20, Z28
+	VFMADD213PD.BCST actkernconst<>+8720(SB), Z21, Z29
+	VFMADD213PD.BCST actkernconst<>+8720(SB), Z22, Z30
+	VFMADD213PD.BCST actkernconst<>+8720(SB), Z23, Z31
 	VMULPD           Z28, Z24, Z24
 	VMULPD           Z29, Z25, Z25
 	VMULPD           Z30, Z26, Z26
 	VMULPD           Z31, Z27, Z27
-	VMULPD.BCST      actkernconst<>+6272(SB), Z16, Z16
-	VMULPD.BCST      actkernconst<>+6272(SB), Z17, Z17
-	VMULPD.BCST      actkernconst<>+6272(SB), Z18, Z18
-	VMULPD.BCST      actkernconst<>+6272(SB), Z19, Z19
+	VMULPD.BCST      actkernconst<>+6624(SB), Z16, Z16
+	VMULPD.BCST      actkernconst<>+6624(SB), Z17, Z17
+	VMULPD.BCST      actkernconst<>+6624(SB), Z18, Z18
+	VMULPD.BCST      actkernconst<>+6624(SB), Z19, Z19
 	VMAXPD.BCST      actkernconst<>+56(SB), Z16, Z16
 	VMAXPD.BCST      actkernconst<>+56(SB), Z17, Z17
 	VMAXPD.BCST      actkernconst<>+56(SB), Z18, Z18
@@ -66916,11 +66538,11 @@ single:
 	VFMADD213PD      Z9, Z14, Z16
 	VFMADD213PD      Z10, Z14, Z16
 	VFMADD213PD      Z11, Z14, Z16
-	VFMADD213PD.BCST actkernconst<>+8640(SB), Z14, Z16
-	VFMADD213PD.BCST actkernconst<>+8648(SB), Z14, Z16
-	VFMADD213PD.BCST actkernconst<>+8656(SB), Z14, Z16
+	VFMADD213PD.BCST actkernconst<>+8704(SB), Z14, Z16
+	VFMADD213PD.BCST actkernconst<>+8712(SB), Z14, Z16
+	VFMADD213PD.BCST actkernconst<>+8720(SB), Z14, Z16
 	VMULPD           Z16, Z15, Z15
-	VMULPD.BCST      actkernconst<>+6272(SB), Z13, Z13
+	VMULPD.BCST      actkernconst<>+6624(SB), Z13, Z13
 	VMAXPD.BCST      actkernconst<>+56(SB), Z13, Z13
 	VMULPD.BCST      actkernconst<>+72(SB), Z13, Z14
 	VRNDSCALEPD      $0x08, Z14, Z14
@@ -66970,11 +66592,11 @@ tail:
 	VFMADD213PD      Z9, Z14, Z16
 	VFMADD213PD      Z10, Z14, Z16
 	VFMADD213PD      Z11, Z14, Z16
-	VFMADD213PD.BCST actkernconst<>+8640(SB), Z14, Z16
-	VFMADD213PD.BCST actkernconst<>+8648(SB), Z14, Z16
-	VFMADD213PD.BCST actkernconst<>+8656(SB), Z14, Z16
+	VFMADD213PD.BCST actkernconst<>+8704(SB), Z14, Z16
+	VFMADD213PD.BCST actkernconst<>+8712(SB), Z14, Z16
+	VFMADD213PD.BCST actkernconst<>+8720(SB), Z14, Z16
 	VMULPD           Z16, Z15, Z15
-	VMULPD.BCST      actkernconst<>+6272(SB), Z13, Z13
+	VMULPD.BCST      actkernconst<>+6624(SB), Z13, Z13
 	VMAXPD.BCST      actkernconst<>+56(SB), Z13, Z13
 	VMULPD.BCST      actkernconst<>+72(SB), Z13, Z14
 	VRNDSCALEPD      $0x08, Z14, Z14
@@ -67007,17 +66629,17 @@ done:
 // Requires: AVX, AVX512DQ, AVX512F, AVX512VL, BMI2, MMX+
 TEXT ·tanhshrinkAVX512Stream(SB), NOSPLIT, $0-48
 	VBROADCASTSD actkernconst<>+0(SB), Z0
-	VBROADCASTSD actkernconst<>+8664(SB), Z1
-	VBROADCASTSD actkernconst<>+8672(SB), Z2
+	VBROADCASTSD actkernconst<>+8728(SB), Z1
+	VBROADCASTSD actkernconst<>+8736(SB), Z2
 	VBROADCASTSD actkernconst<>+40(SB), Z3
 	VBROADCASTSD actkernconst<>+48(SB), Z4
-	VBROADCASTSD actkernconst<>+8680(SB), Z5
-	VBROADCASTSD actkernconst<>+8688(SB), Z6
-	VBROADCASTSD actkernconst<>+8696(SB), Z7
-	VBROADCASTSD actkernconst<>+8704(SB), Z8
-	VBROADCASTSD actkernconst<>+8712(SB), Z9
-	VBROADCASTSD actkernconst<>+8720(SB), Z10
-	VBROADCASTSD actkernconst<>+8728(SB), Z11
+	VBROADCASTSD actkernconst<>+8744(SB), Z5
+	VBROADCASTSD actkernconst<>+8752(SB), Z6
+	VBROADCASTSD actkernconst<>+8760(SB), Z7
+	VBROADCASTSD actkernconst<>+8768(SB), Z8
+	VBROADCASTSD actkernconst<>+8776(SB), Z9
+	VBROADCASTSD actkernconst<>+8784(SB), Z10
+	VBROADCASTSD actkernconst<>+8792(SB), Z11
 	MOVQ         dst_base+0(FP), AX
 	MOVQ         in0_base+24(FP), CX
 	MOVQ         dst_len+8(FP), DX
@@ -67081,26 +66703,26 @@ loop:
 	VFMADD213PD      Z11, Z21, Z29
 	VFMADD213PD      Z11, Z22, Z30
 	VFMADD213PD      Z11, Z23, Z31
-	VFMADD213PD.BCST actkernconst<>+8640(SB), Z20, Z28
-	VFMADD213PD.BCST actkernconst<>+8640(SB), Z21, Z29
-	VFMADD213PD.BCST actkernconst<>+8640(SB), Z22, Z30
-	VFMADD213PD.BCST actkernconst<>+8640(SB), Z23, Z31
-	VFMADD213PD.BCST actkernconst<>+8648(SB), Z20, Z28
-	VFMADD213PD.BCST actkernconst<>+8648(SB), Z21, Z29
-	VFMADD213PD.BCST actkernconst<>+8648(SB), Z22, Z30
-	VFMADD213PD.BCST actkernconst<>+8648(SB), Z23, Z31
-	VFMADD213PD.BCST actkernconst<>+8656(SB), Z20, Z28
-	VFMADD213PD.BCST actkernconst<>+8656(SB), Z21, Z29
-	VFMADD213PD.BCST actkernconst<>+8656(SB), Z22, Z30
-	VFMADD213PD.BCST actkernconst<>+8656(SB), Z23, Z31
+	VFMADD213PD.BCST actkernconst<>+8704(SB), Z20, Z28
+	VFMADD213PD.BCST actkernconst<>+8704(SB), Z21, Z29
+	VFMADD213PD.BCST actkernconst<>+8704(SB), Z22, Z30
+	VFMADD213PD.BCST actkernconst<>+8704(SB), Z23, Z31
+	VFMADD213PD.BCST actkernconst<>+8712(SB), Z20, Z28
+	VFMADD213PD.BCST actkernconst<>+8712(SB), Z21, Z29
+	VFMADD213PD.BCST actkernconst<>+8712(SB), Z22, Z30
+	VFMADD213PD.BCST actkernconst<>+8712(SB), Z23, Z31
+	VFMADD213PD.BCST actkernconst<>+8720(SB), Z20, Z28
+	VFMADD213PD.BCST actkernconst<>+8720(SB), Z21, Z29
+	VFMADD213PD.BCST actkernconst<>+8720(SB), Z22, Z30
+	VFMADD213PD.BCST actkernconst<>+8720(SB), Z23, Z31
 	VMULPD           Z28, Z24, Z24
 	VMULPD           Z29, Z25, Z25
 	VMULPD           Z30, Z26, Z26
 	VMULPD           Z31, Z27, Z27
-	VMULPD.BCST      actkernconst<>+6272(SB), Z16, Z16
-	VMULPD.BCST      actkernconst<>+6272(SB), Z17, Z17
-	VMULPD.BCST      actkernconst<>+6272(SB), Z18, Z18
-	VMULPD.BCST      actkernconst<>+6272(SB), Z19, Z19
+	VMULPD.BCST      actkernconst<>+6624(SB), Z16, Z16
+	VMULPD.BCST      actkernconst<>+6624(SB), Z17, Z17
+	VMULPD.BCST      actkernconst<>+6624(SB), Z18, Z18
+	VMULPD.BCST      actkernconst<>+6624(SB), Z19, Z19
 	VMAXPD.BCST      actkernconst<>+56(SB), Z16, Z16
 	VMAXPD.BCST      actkernconst<>+56(SB), Z17, Z17
 	VMAXPD.BCST      actkernconst<>+56(SB), Z18, Z18
@@ -67215,11 +66837,11 @@ single:
 	VFMADD213PD      Z9, Z14, Z16
 	VFMADD213PD      Z10, Z14, Z16
 	VFMADD213PD      Z11, Z14, Z16
-	VFMADD213PD.BCST actkernconst<>+8640(SB), Z14, Z16
-	VFMADD213PD.BCST actkernconst<>+8648(SB), Z14, Z16
-	VFMADD213PD.BCST actkernconst<>+8656(SB), Z14, Z16
+	VFMADD213PD.BCST actkernconst<>+8704(SB), Z14, Z16
+	VFMADD213PD.BCST actkernconst<>+8712(SB), Z14, Z16
+	VFMADD213PD.BCST actkernconst<>+8720(SB), Z14, Z16
 	VMULPD           Z16, Z15, Z15
-	VMULPD.BCST      actkernconst<>+6272(SB), Z13, Z13
+	VMULPD.BCST      actkernconst<>+6624(SB), Z13, Z13
 	VMAXPD.BCST      actkernconst<>+56(SB), Z13, Z13
 	VMULPD.BCST      actkernconst<>+72(SB), Z13, Z14
 	VRNDSCALEPD      $0x08, Z14, Z14
@@ -67269,11 +66891,11 @@ tail:
 	VFMADD213PD      Z9, Z14, Z16
 	VFMADD213PD      Z10, Z14, Z16
 	VFMADD213PD      Z11, Z14, Z16
-	VFMADD213PD.BCST actkernconst<>+8640(SB), Z14, Z16
-	VFMADD213PD.BCST actkernconst<>+8648(SB), Z14, Z16
-	VFMADD213PD.BCST actkernconst<>+8656(SB), Z14, Z16
+	VFMADD213PD.BCST actkernconst<>+8704(SB), Z14, Z16
+	VFMADD213PD.BCST actkernconst<>+8712(SB), Z14, Z16
+	VFMADD213PD.BCST actkernconst<>+8720(SB), Z14, Z16
 	VMULPD           Z16, Z15, Z15
-	VMULPD.BCST      actkernconst<>+6272(SB), Z13, Z13
+	VMULPD.BCST      actkernconst<>+6624(SB), Z13, Z13
 	VMAXPD.BCST      actkernconst<>+56(SB), Z13, Z13
 	VMULPD.BCST      actkernconst<>+72(SB), Z13, Z14
 	VRNDSCALEPD      $0x08, Z14, Z14
@@ -67329,19 +66951,13 @@ loop:
 	VMULPD      Y1, Y10, Y13
 	VMULPD      Y2, Y11, Y14
 	VMOVUPD     Y8, (SP)
-	VMOVUPD     actkernconst<>+8736(SB), Y8
-	VFMADD213PD actkernconst<>+8768(SB), Y9, Y8
-	VMOVUPD     Y7, 32(SP)
-	VMOVUPD     actkernconst<>+8736(SB), Y7
-	VFMADD213PD actkernconst<>+8768(SB), Y10, Y7
-	VMOVUPD     Y6, 64(SP)
-	VMOVUPD     actkernconst<>+8736(SB), Y6
-	VFMADD213PD actkernconst<>+8768(SB), Y11, Y6
-	VFMADD213PD actkernconst<>+8800(SB), Y9, Y8
-	VFMADD213PD actkernconst<>+8800(SB), Y10, Y7
-	VFMADD213PD actkernconst<>+8800(SB), Y11, Y6
+	VMOVUPD     actkernconst<>+8800(SB), Y8
 	VFMADD213PD actkernconst<>+8832(SB), Y9, Y8
+	VMOVUPD     Y7, 32(SP)
+	VMOVUPD     actkernconst<>+8800(SB), Y7
 	VFMADD213PD actkernconst<>+8832(SB), Y10, Y7
+	VMOVUPD     Y6, 64(SP)
+	VMOVUPD     actkernconst<>+8800(SB), Y6
 	VFMADD213PD actkernconst<>+8832(SB), Y11, Y6
 	VFMADD213PD actkernconst<>+8864(SB), Y9, Y8
 	VFMADD213PD actkernconst<>+8864(SB), Y10, Y7
@@ -67367,12 +66983,18 @@ loop:
 	VFMADD213PD actkernconst<>+9088(SB), Y9, Y8
 	VFMADD213PD actkernconst<>+9088(SB), Y10, Y7
 	VFMADD213PD actkernconst<>+9088(SB), Y11, Y6
+	VFMADD213PD actkernconst<>+9120(SB), Y9, Y8
+	VFMADD213PD actkernconst<>+9120(SB), Y10, Y7
+	VFMADD213PD actkernconst<>+9120(SB), Y11, Y6
+	VFMADD213PD actkernconst<>+9152(SB), Y9, Y8
+	VFMADD213PD actkernconst<>+9152(SB), Y10, Y7
+	VFMADD213PD actkernconst<>+9152(SB), Y11, Y6
 	VMULPD      Y8, Y12, Y12
 	VMULPD      Y7, Y13, Y13
 	VMULPD      Y6, Y14, Y14
-	VMULPD      actkernconst<>+6784(SB), Y3, Y3
-	VMULPD      actkernconst<>+6784(SB), Y4, Y4
-	VMULPD      actkernconst<>+6784(SB), Y5, Y5
+	VMULPD      actkernconst<>+8192(SB), Y3, Y3
+	VMULPD      actkernconst<>+8192(SB), Y4, Y4
+	VMULPD      actkernconst<>+8192(SB), Y5, Y5
 	VMAXPD      actkernconst<>+256(SB), Y3, Y3
 	VMAXPD      actkernconst<>+256(SB), Y4, Y4
 	VMAXPD      actkernconst<>+256(SB), Y5, Y5
@@ -67467,9 +67089,7 @@ single:
 	VCMPPD      $0x11, actkernconst<>+160(SB), Y1, Y2
 	VMULPD      Y0, Y0, Y3
 	VMULPD      Y0, Y3, Y4
-	VMOVUPD     actkernconst<>+8736(SB), Y5
-	VFMADD213PD actkernconst<>+8768(SB), Y3, Y5
-	VFMADD213PD actkernconst<>+8800(SB), Y3, Y5
+	VMOVUPD     actkernconst<>+8800(SB), Y5
 	VFMADD213PD actkernconst<>+8832(SB), Y3, Y5
 	VFMADD213PD actkernconst<>+8864(SB), Y3, Y5
 	VFMADD213PD actkernconst<>+8896(SB), Y3, Y5
@@ -67479,8 +67099,10 @@ single:
 	VFMADD213PD actkernconst<>+9024(SB), Y3, Y5
 	VFMADD213PD actkernconst<>+9056(SB), Y3, Y5
 	VFMADD213PD actkernconst<>+9088(SB), Y3, Y5
+	VFMADD213PD actkernconst<>+9120(SB), Y3, Y5
+	VFMADD213PD actkernconst<>+9152(SB), Y3, Y5
 	VMULPD      Y5, Y4, Y4
-	VMULPD      actkernconst<>+6784(SB), Y1, Y1
+	VMULPD      actkernconst<>+8192(SB), Y1, Y1
 	VMAXPD      actkernconst<>+256(SB), Y1, Y1
 	VMULPD      actkernconst<>+320(SB), Y1, Y3
 	VROUNDPD    $0x08, Y3, Y3
@@ -67524,9 +67146,7 @@ tail:
 	VCMPPD      $0x11, actkernconst<>+160(SB), Y1, Y2
 	VMULPD      Y0, Y0, Y3
 	VMULPD      Y0, Y3, Y4
-	VMOVUPD     actkernconst<>+8736(SB), Y5
-	VFMADD213PD actkernconst<>+8768(SB), Y3, Y5
-	VFMADD213PD actkernconst<>+8800(SB), Y3, Y5
+	VMOVUPD     actkernconst<>+8800(SB), Y5
 	VFMADD213PD actkernconst<>+8832(SB), Y3, Y5
 	VFMADD213PD actkernconst<>+8864(SB), Y3, Y5
 	VFMADD213PD actkernconst<>+8896(SB), Y3, Y5
@@ -67536,8 +67156,10 @@ tail:
 	VFMADD213PD actkernconst<>+9024(SB), Y3, Y5
 	VFMADD213PD actkernconst<>+9056(SB), Y3, Y5
 	VFMADD213PD actkernconst<>+9088(SB), Y3, Y5
+	VFMADD213PD actkernconst<>+9120(SB), Y3, Y5
+	VFMADD213PD actkernconst<>+9152(SB), Y3, Y5
 	VMULPD      Y5, Y4, Y4
-	VMULPD      actkernconst<>+6784(SB), Y1, Y1
+	VMULPD      actkernconst<>+8192(SB), Y1, Y1
 	VMAXPD      actkernconst<>+256(SB), Y1, Y1
 	VMULPD      actkernconst<>+320(SB), Y1, Y3
 	VROUNDPD    $0x08, Y3, Y3
@@ -67595,19 +67217,13 @@ loop:
 	VMULPD      Y1, Y10, Y13
 	VMULPD      Y2, Y11, Y14
 	VMOVUPD     Y8, (SP)
-	VMOVUPD     actkernconst<>+8736(SB), Y8
-	VFMADD213PD actkernconst<>+8768(SB), Y9, Y8
-	VMOVUPD     Y7, 32(SP)
-	VMOVUPD     actkernconst<>+8736(SB), Y7
-	VFMADD213PD actkernconst<>+8768(SB), Y10, Y7
-	VMOVUPD     Y6, 64(SP)
-	VMOVUPD     actkernconst<>+8736(SB), Y6
-	VFMADD213PD actkernconst<>+8768(SB), Y11, Y6
-	VFMADD213PD actkernconst<>+8800(SB), Y9, Y8
-	VFMADD213PD actkernconst<>+8800(SB), Y10, Y7
-	VFMADD213PD actkernconst<>+8800(SB), Y11, Y6
+	VMOVUPD     actkernconst<>+8800(SB), Y8
 	VFMADD213PD actkernconst<>+8832(SB), Y9, Y8
+	VMOVUPD     Y7, 32(SP)
+	VMOVUPD     actkernconst<>+8800(SB), Y7
 	VFMADD213PD actkernconst<>+8832(SB), Y10, Y7
+	VMOVUPD     Y6, 64(SP)
+	VMOVUPD     actkernconst<>+8800(SB), Y6
 	VFMADD213PD actkernconst<>+8832(SB), Y11, Y6
 	VFMADD213PD actkernconst<>+8864(SB), Y9, Y8
 	VFMADD213PD actkernconst<>+8864(SB), Y10, Y7
@@ -67633,12 +67249,18 @@ loop:
 	VFMADD213PD actkernconst<>+9088(SB), Y9, Y8
 	VFMADD213PD actkernconst<>+9088(SB), Y10, Y7
 	VFMADD213PD actkernconst<>+9088(SB), Y11, Y6
+	VFMADD213PD actkernconst<>+9120(SB), Y9, Y8
+	VFMADD213PD actkernconst<>+9120(SB), Y10, Y7
+	VFMADD213PD actkernconst<>+9120(SB), Y11, Y6
+	VFMADD213PD actkernconst<>+9152(SB), Y9, Y8
+	VFMADD213PD actkernconst<>+9152(SB), Y10, Y7
+	VFMADD213PD actkernconst<>+9152(SB), Y11, Y6
 	VMULPD      Y8, Y12, Y12
 	VMULPD      Y7, Y13, Y13
 	VMULPD      Y6, Y14, Y14
-	VMULPD      actkernconst<>+6784(SB), Y3, Y3
-	VMULPD      actkernconst<>+6784(SB), Y4, Y4
-	VMULPD      actkernconst<>+6784(SB), Y5, Y5
+	VMULPD      actkernconst<>+8192(SB), Y3, Y3
+	VMULPD      actkernconst<>+8192(SB), Y4, Y4
+	VMULPD      actkernconst<>+8192(SB), Y5, Y5
 	VMAXPD      actkernconst<>+256(SB), Y3, Y3
 	VMAXPD      actkernconst<>+256(SB), Y4, Y4
 	VMAXPD      actkernconst<>+256(SB), Y5, Y5
@@ -67733,9 +67355,7 @@ single:
 	VCMPPD      $0x11, actkernconst<>+160(SB), Y1, Y2
 	VMULPD      Y0, Y0, Y3
 	VMULPD      Y0, Y3, Y4
-	VMOVUPD     actkernconst<>+8736(SB), Y5
-	VFMADD213PD actkernconst<>+8768(SB), Y3, Y5
-	VFMADD213PD actkernconst<>+8800(SB), Y3, Y5
+	VMOVUPD     actkernconst<>+8800(SB), Y5
 	VFMADD213PD actkernconst<>+8832(SB), Y3, Y5
 	VFMADD213PD actkernconst<>+8864(SB), Y3, Y5
 	VFMADD213PD actkernconst<>+8896(SB), Y3, Y5
@@ -67745,8 +67365,10 @@ single:
 	VFMADD213PD actkernconst<>+9024(SB), Y3, Y5
 	VFMADD213PD actkernconst<>+9056(SB), Y3, Y5
 	VFMADD213PD actkernconst<>+9088(SB), Y3, Y5
+	VFMADD213PD actkernconst<>+9120(SB), Y3, Y5
+	VFMADD213PD actkernconst<>+9152(SB), Y3, Y5
 	VMULPD      Y5, Y4, Y4
-	VMULPD      actkernconst<>+6784(SB), Y1, Y1
+	VMULPD      actkernconst<>+8192(SB), Y1, Y1
 	VMAXPD      actkernconst<>+256(SB), Y1, Y1
 	VMULPD      actkernconst<>+320(SB), Y1, Y3
 	VROUNDPD    $0x08, Y3, Y3
@@ -67790,9 +67412,7 @@ tail:
 	VCMPPD      $0x11, actkernconst<>+160(SB), Y1, Y2
 	VMULPD      Y0, Y0, Y3
 	VMULPD      Y0, Y3, Y4
-	VMOVUPD     actkernconst<>+8736(SB), Y5
-	VFMADD213PD actkernconst<>+8768(SB), Y3, Y5
-	VFMADD213PD actkernconst<>+8800(SB), Y3, Y5
+	VMOVUPD     actkernconst<>+8800(SB), Y5
 	VFMADD213PD actkernconst<>+8832(SB), Y3, Y5
 	VFMADD213PD actkernconst<>+8864(SB), Y3, Y5
 	VFMADD213PD actkernconst<>+8896(SB), Y3, Y5
@@ -67802,8 +67422,10 @@ tail:
 	VFMADD213PD actkernconst<>+9024(SB), Y3, Y5
 	VFMADD213PD actkernconst<>+9056(SB), Y3, Y5
 	VFMADD213PD actkernconst<>+9088(SB), Y3, Y5
+	VFMADD213PD actkernconst<>+9120(SB), Y3, Y5
+	VFMADD213PD actkernconst<>+9152(SB), Y3, Y5
 	VMULPD      Y5, Y4, Y4
-	VMULPD      actkernconst<>+6784(SB), Y1, Y1
+	VMULPD      actkernconst<>+8192(SB), Y1, Y1
 	VMAXPD      actkernconst<>+256(SB), Y1, Y1
 	VMULPD      actkernconst<>+320(SB), Y1, Y3
 	VROUNDPD    $0x08, Y3, Y3
@@ -67856,10 +67478,10 @@ loop:
 	VANDPD.BCST      actkernconst<>+968(SB), Z2, Z6
 	VANDPD.BCST      actkernconst<>+968(SB), Z3, Z7
 	VANDPD.BCST      actkernconst<>+968(SB), Z4, Z8
-	VCMPPD.BCST      $0x11, actkernconst<>+9120(SB), Z5, K2
-	VCMPPD.BCST      $0x11, actkernconst<>+9120(SB), Z6, K3
-	VCMPPD.BCST      $0x11, actkernconst<>+9120(SB), Z7, K4
-	VCMPPD.BCST      $0x11, actkernconst<>+9120(SB), Z8, K5
+	VCMPPD.BCST      $0x11, actkernconst<>+9184(SB), Z5, K2
+	VCMPPD.BCST      $0x11, actkernconst<>+9184(SB), Z6, K3
+	VCMPPD.BCST      $0x11, actkernconst<>+9184(SB), Z7, K4
+	VCMPPD.BCST      $0x11, actkernconst<>+9184(SB), Z8, K5
 	VCMPPD           $0x11, Z0, Z5, K6
 	VCMPPD           $0x11, Z0, Z6, K7
 	KMOVW            K5, (SP)
@@ -67882,26 +67504,42 @@ loop:
 	VMULPD           Z2, Z10, Z18
 	VMULPD           Z3, Z11, Z19
 	VMULPD           Z4, Z12, Z20
-	VBROADCASTSD     actkernconst<>+8664(SB), Z21
-	VFMADD213PD.BCST actkernconst<>+8672(SB), Z9, Z21
-	VBROADCASTSD     actkernconst<>+8664(SB), Z22
-	VFMADD213PD.BCST actkernconst<>+8672(SB), Z10, Z22
-	VBROADCASTSD     actkernconst<>+8664(SB), Z23
-	VFMADD213PD.BCST actkernconst<>+8672(SB), Z11, Z23
-	VBROADCASTSD     actkernconst<>+8664(SB), Z24
-	VFMADD213PD.BCST actkernconst<>+8672(SB), Z12, Z24
-	VFMADD213PD.BCST actkernconst<>+8680(SB), Z9, Z21
-	VFMADD213PD.BCST actkernconst<>+8680(SB), Z10, Z22
-	VFMADD213PD.BCST actkernconst<>+8680(SB), Z11, Z23
-	VFMADD213PD.BCST actkernconst<>+8680(SB), Z12, Z24
-	VFMADD213PD.BCST actkernconst<>+8688(SB), Z9, Z21
-	VFMADD213PD.BCST actkernconst<>+8688(SB), Z10, Z22
-	VFMADD213PD.BCST actkernconst<>+8688(SB), Z11, Z23
-	VFMADD213PD.BCST actkernconst<>+8688(SB), Z12, Z24
-	VFMADD213PD.BCST actkernconst<>+8696(SB), Z9, Z21
-	VFMADD213PD.BCST actkernconst<>+8696(SB), Z10, Z22
-	VFMADD213PD.BCST actkernconst<>+8696(SB), Z11, Z23
-	VFMADD213PD.BCST actkernconst<>+8696(SB), Z12, Z24
+	VBROADCASTSD     actkernconst<>+8728(SB), Z21
+	VFMADD213PD.BCST actkernconst<>+8736(SB), Z9, Z21
+	VBROADCASTSD     actkernconst<>+8728(SB), Z22
+	VFMADD213PD.BCST actkernconst<>+8736(SB), Z10, Z22
+	VBROADCASTSD     actkernconst<>+8728(SB), Z23
+	VFMADD213PD.BCST actkernconst<>+8736(SB), Z11, Z23
+	VBROADCASTSD     actkernconst<>+8728(SB), Z24
+	VFMADD213PD.BCST actkernconst<>+8736(SB), Z12, Z24
+	VFMADD213PD.BCST actkernconst<>+8744(SB), Z9, Z21
+	VFMADD213PD.BCST actkernconst<>+8744(SB), Z10, Z22
+	VFMADD213PD.BCST actkernconst<>+8744(SB), Z11, Z23
+	VFMADD213PD.BCST actkernconst<>+8744(SB), Z12, Z24
+	VFMADD213PD.BCST actkernconst<>+8752(SB), Z9, Z21
+	VFMADD213PD.BCST actkernconst<>+8752(SB), Z10, Z22
+	VFMADD213PD.BCST actkernconst<>+8752(SB), Z11, Z23
+	VFMADD213PD.BCST actkernconst<>+8752(SB), Z12, Z24
+	VFMADD213PD.BCST actkernconst<>+8760(SB), Z9, Z21
+	VFMADD213PD.BCST actkernconst<>+8760(SB), Z10, Z22
+	VFMADD213PD.BCST actkernconst<>+8760(SB), Z11, Z23
+	VFMADD213PD.BCST actkernconst<>+8760(SB), Z12, Z24
+	VFMADD213PD.BCST actkernconst<>+8768(SB), Z9, Z21
+	VFMADD213PD.BCST actkernconst<>+8768(SB), Z10, Z22
+	VFMADD213PD.BCST actkernconst<>+8768(SB), Z11, Z23
+	VFMADD213PD.BCST actkernconst<>+8768(SB), Z12, Z24
+	VFMADD213PD.BCST actkernconst<>+8776(SB), Z9, Z21
+	VFMADD213PD.BCST actkernconst<>+8776(SB), Z10, Z22
+	VFMADD213PD.BCST actkernconst<>+8776(SB), Z11, Z23
+	VFMADD213PD.BCST actkernconst<>+8776(SB), Z12, Z24
+	VFMADD213PD.BCST actkernconst<>+8784(SB), Z9, Z21
+	VFMADD213PD.BCST actkernconst<>+8784(SB), Z10, Z22
+	VFMADD213PD.BCST actkernconst<>+8784(SB), Z11, Z23
+	VFMADD213PD.BCST actkernconst<>+8784(SB), Z12, Z24
+	VFMADD213PD.BCST actkernconst<>+8792(SB), Z9, Z21
+	VFMADD213PD.BCST actkernconst<>+8792(SB), Z10, Z22
+	VFMADD213PD.BCST actkernconst<>+8792(SB), Z11, Z23
+	VFMADD213PD.BCST actkernconst<>+8792(SB), Z12, Z24
 	VFMADD213PD.BCST actkernconst<>+8704(SB), Z9, Z21
 	VFMADD213PD.BCST actkernconst<>+8704(SB), Z10, Z22
 	VFMADD213PD.BCST actkernconst<>+8704(SB), Z11, Z23
@@ -67914,30 +67552,14 @@ loop:
 	VFMADD213PD.BCST actkernconst<>+8720(SB), Z10, Z22
 	VFMADD213PD.BCST actkernconst<>+8720(SB), Z11, Z23
 	VFMADD213PD.BCST actkernconst<>+8720(SB), Z12, Z24
-	VFMADD213PD.BCST actkernconst<>+8728(SB), Z9, Z21
-	VFMADD213PD.BCST actkernconst<>+8728(SB), Z10, Z22
-	VFMADD213PD.BCST actkernconst<>+8728(SB), Z11, Z23
-	VFMADD213PD.BCST actkernconst<>+8728(SB), Z12, Z24
-	VFMADD213PD.BCST actkernconst<>+8640(SB), Z9, Z21
-	VFMADD213PD.BCST actkernconst<>+8640(SB), Z10, Z22
-	VFMADD213PD.BCST actkernconst<>+8640(SB), Z11, Z23
-	VFMADD213PD.BCST actkernconst<>+8640(SB), Z12, Z24
-	VFMADD213PD.BCST actkernconst<>+8648(SB), Z9, Z21
-	VFMADD213PD.BCST actkernconst<>+8648(SB), Z10, Z22
-	VFMADD213PD.BCST actkernconst<>+8648(SB), Z11, Z23
-	VFMADD213PD.BCST actkernconst<>+8648(SB), Z12, Z24
-	VFMADD213PD.BCST actkernconst<>+8656(SB), Z9, Z21
-	VFMADD213PD.BCST actkernconst<>+8656(SB), Z10, Z22
-	VFMADD213PD.BCST actkernconst<>+8656(SB), Z11, Z23
-	VFMADD213PD.BCST actkernconst<>+8656(SB), Z12, Z24
 	VMULPD           Z21, Z17, Z17
 	VMULPD           Z22, Z18, Z18
 	VMULPD           Z23, Z19, Z19
 	VMULPD           Z24, Z20, Z20
-	VMULPD.BCST      actkernconst<>+6272(SB), Z5, Z21
-	VMULPD.BCST      actkernconst<>+6272(SB), Z6, Z22
-	VMULPD.BCST      actkernconst<>+6272(SB), Z7, Z23
-	VMULPD.BCST      actkernconst<>+6272(SB), Z8, Z24
+	VMULPD.BCST      actkernconst<>+6624(SB), Z5, Z21
+	VMULPD.BCST      actkernconst<>+6624(SB), Z6, Z22
+	VMULPD.BCST      actkernconst<>+6624(SB), Z7, Z23
+	VMULPD.BCST      actkernconst<>+6624(SB), Z8, Z24
 	VMAXPD.BCST      actkernconst<>+56(SB), Z21, Z21
 	VMAXPD.BCST      actkernconst<>+56(SB), Z22, Z22
 	VMAXPD.BCST      actkernconst<>+56(SB), Z23, Z23
@@ -68077,26 +67699,26 @@ single:
 	JB               tail
 	VCVTPS2PD        (CX), Z1
 	VANDPD.BCST      actkernconst<>+968(SB), Z1, Z2
-	VCMPPD.BCST      $0x11, actkernconst<>+9120(SB), Z2, K2
+	VCMPPD.BCST      $0x11, actkernconst<>+9184(SB), Z2, K2
 	VCMPPD           $0x11, Z0, Z2, K3
 	VMULPD           Z1, Z1, Z3
 	VXORPD.BCST      actkernconst<>+2208(SB), Z3, Z4
 	VFMADD231PD      Z1, Z1, Z4
 	VMULPD           Z1, Z3, Z5
-	VBROADCASTSD     actkernconst<>+8664(SB), Z6
-	VFMADD213PD.BCST actkernconst<>+8672(SB), Z3, Z6
-	VFMADD213PD.BCST actkernconst<>+8680(SB), Z3, Z6
-	VFMADD213PD.BCST actkernconst<>+8688(SB), Z3, Z6
-	VFMADD213PD.BCST actkernconst<>+8696(SB), Z3, Z6
+	VBROADCASTSD     actkernconst<>+8728(SB), Z6
+	VFMADD213PD.BCST actkernconst<>+8736(SB), Z3, Z6
+	VFMADD213PD.BCST actkernconst<>+8744(SB), Z3, Z6
+	VFMADD213PD.BCST actkernconst<>+8752(SB), Z3, Z6
+	VFMADD213PD.BCST actkernconst<>+8760(SB), Z3, Z6
+	VFMADD213PD.BCST actkernconst<>+8768(SB), Z3, Z6
+	VFMADD213PD.BCST actkernconst<>+8776(SB), Z3, Z6
+	VFMADD213PD.BCST actkernconst<>+8784(SB), Z3, Z6
+	VFMADD213PD.BCST actkernconst<>+8792(SB), Z3, Z6
 	VFMADD213PD.BCST actkernconst<>+8704(SB), Z3, Z6
 	VFMADD213PD.BCST actkernconst<>+8712(SB), Z3, Z6
 	VFMADD213PD.BCST actkernconst<>+8720(SB), Z3, Z6
-	VFMADD213PD.BCST actkernconst<>+8728(SB), Z3, Z6
-	VFMADD213PD.BCST actkernconst<>+8640(SB), Z3, Z6
-	VFMADD213PD.BCST actkernconst<>+8648(SB), Z3, Z6
-	VFMADD213PD.BCST actkernconst<>+8656(SB), Z3, Z6
 	VMULPD           Z6, Z5, Z5
-	VMULPD.BCST      actkernconst<>+6272(SB), Z2, Z6
+	VMULPD.BCST      actkernconst<>+6624(SB), Z2, Z6
 	VMAXPD.BCST      actkernconst<>+56(SB), Z6, Z6
 	VMULPD.BCST      actkernconst<>+72(SB), Z6, Z7
 	VRNDSCALEPD      $0x08, Z7, Z7
@@ -68143,26 +67765,26 @@ tail:
 	VMOVUPS.Z        (CX), K1, Y1
 	VCVTPS2PD        Y1, Z1
 	VANDPD.BCST      actkernconst<>+968(SB), Z1, Z2
-	VCMPPD.BCST      $0x11, actkernconst<>+9120(SB), Z2, K2
+	VCMPPD.BCST      $0x11, actkernconst<>+9184(SB), Z2, K2
 	VCMPPD           $0x11, Z0, Z2, K3
 	VMULPD           Z1, Z1, Z3
 	VXORPD.BCST      actkernconst<>+2208(SB), Z3, Z4
 	VFMADD231PD      Z1, Z1, Z4
 	VMULPD           Z1, Z3, Z5
-	VBROADCASTSD     actkernconst<>+8664(SB), Z6
-	VFMADD213PD.BCST actkernconst<>+8672(SB), Z3, Z6
-	VFMADD213PD.BCST actkernconst<>+8680(SB), Z3, Z6
-	VFMADD213PD.BCST actkernconst<>+8688(SB), Z3, Z6
-	VFMADD213PD.BCST actkernconst<>+8696(SB), Z3, Z6
+	VBROADCASTSD     actkernconst<>+8728(SB), Z6
+	VFMADD213PD.BCST actkernconst<>+8736(SB), Z3, Z6
+	VFMADD213PD.BCST actkernconst<>+8744(SB), Z3, Z6
+	VFMADD213PD.BCST actkernconst<>+8752(SB), Z3, Z6
+	VFMADD213PD.BCST actkernconst<>+8760(SB), Z3, Z6
+	VFMADD213PD.BCST actkernconst<>+8768(SB), Z3, Z6
+	VFMADD213PD.BCST actkernconst<>+8776(SB), Z3, Z6
+	VFMADD213PD.BCST actkernconst<>+8784(SB), Z3, Z6
+	VFMADD213PD.BCST actkernconst<>+8792(SB), Z3, Z6
 	VFMADD213PD.BCST actkernconst<>+8704(SB), Z3, Z6
 	VFMADD213PD.BCST actkernconst<>+8712(SB), Z3, Z6
 	VFMADD213PD.BCST actkernconst<>+8720(SB), Z3, Z6
-	VFMADD213PD.BCST actkernconst<>+8728(SB), Z3, Z6
-	VFMADD213PD.BCST actkernconst<>+8640(SB), Z3, Z6
-	VFMADD213PD.BCST actkernconst<>+8648(SB), Z3, Z6
-	VFMADD213PD.BCST actkernconst<>+8656(SB), Z3, Z6
 	VMULPD           Z6, Z5, Z5
-	VMULPD.BCST      actkernconst<>+6272(SB), Z2, Z6
+	VMULPD.BCST      actkernconst<>+6624(SB), Z2, Z6
 	VMAXPD.BCST      actkernconst<>+56(SB), Z6, Z6
 	VMULPD.BCST      actkernconst<>+72(SB), Z6, Z7
 	VRNDSCALEPD      $0x08, Z7, Z7
@@ -68220,10 +67842,10 @@ loop:
 	VANDPD.BCST      actkernconst<>+968(SB), Z2, Z6
 	VANDPD.BCST      actkernconst<>+968(SB), Z3, Z7
 	VANDPD.BCST      actkernconst<>+968(SB), Z4, Z8
-	VCMPPD.BCST      $0x11, actkernconst<>+9120(SB), Z5, K2
-	VCMPPD.BCST      $0x11, actkernconst<>+9120(SB), Z6, K3
-	VCMPPD.BCST      $0x11, actkernconst<>+9120(SB), Z7, K4
-	VCMPPD.BCST      $0x11, actkernconst<>+9120(SB), Z8, K5
+	VCMPPD.BCST      $0x11, actkernconst<>+9184(SB), Z5, K2
+	VCMPPD.BCST      $0x11, actkernconst<>+9184(SB), Z6, K3
+	VCMPPD.BCST      $0x11, actkernconst<>+9184(SB), Z7, K4
+	VCMPPD.BCST      $0x11, actkernconst<>+9184(SB), Z8, K5
 	VCMPPD           $0x11, Z0, Z5, K6
 	VCMPPD           $0x11, Z0, Z6, K7
 	KMOVW            K5, (SP)
@@ -68246,26 +67868,42 @@ loop:
 	VMULPD           Z2, Z10, Z18
 	VMULPD           Z3, Z11, Z19
 	VMULPD           Z4, Z12, Z20
-	VBROADCASTSD     actkernconst<>+8664(SB), Z21
-	VFMADD213PD.BCST actkernconst<>+8672(SB), Z9, Z21
-	VBROADCASTSD     actkernconst<>+8664(SB), Z22
-	VFMADD213PD.BCST actkernconst<>+8672(SB), Z10, Z22
-	VBROADCASTSD     actkernconst<>+8664(SB), Z23
-	VFMADD213PD.BCST actkernconst<>+8672(SB), Z11, Z23
-	VBROADCASTSD     actkernconst<>+8664(SB), Z24
-	VFMADD213PD.BCST actkernconst<>+8672(SB), Z12, Z24
-	VFMADD213PD.BCST actkernconst<>+8680(SB), Z9, Z21
-	VFMADD213PD.BCST actkernconst<>+8680(SB), Z10, Z22
-	VFMADD213PD.BCST actkernconst<>+8680(SB), Z11, Z23
-	VFMADD213PD.BCST actkernconst<>+8680(SB), Z12, Z24
-	VFMADD213PD.BCST actkernconst<>+8688(SB), Z9, Z21
-	VFMADD213PD.BCST actkernconst<>+8688(SB), Z10, Z22
-	VFMADD213PD.BCST actkernconst<>+8688(SB), Z11, Z23
-	VFMADD213PD.BCST actkernconst<>+8688(SB), Z12, Z24
-	VFMADD213PD.BCST actkernconst<>+8696(SB), Z9, Z21
-	VFMADD213PD.BCST actkernconst<>+8696(SB), Z10, Z22
-	VFMADD213PD.BCST actkernconst<>+8696(SB), Z11, Z23
-	VFMADD213PD.BCST actkernconst<>+8696(SB), Z12, Z24
+	VBROADCASTSD     actkernconst<>+8728(SB), Z21
+	VFMADD213PD.BCST actkernconst<>+8736(SB), Z9, Z21
+	VBROADCASTSD     actkernconst<>+8728(SB), Z22
+	VFMADD213PD.BCST actkernconst<>+8736(SB), Z10, Z22
+	VBROADCASTSD     actkernconst<>+8728(SB), Z23
+	VFMADD213PD.BCST actkernconst<>+8736(SB), Z11, Z23
+	VBROADCASTSD     actkernconst<>+8728(SB), Z24
+	VFMADD213PD.BCST actkernconst<>+8736(SB), Z12, Z24
+	VFMADD213PD.BCST actkernconst<>+8744(SB), Z9, Z21
+	VFMADD213PD.BCST actkernconst<>+8744(SB), Z10, Z22
+	VFMADD213PD.BCST actkernconst<>+8744(SB), Z11, Z23
+	VFMADD213PD.BCST actkernconst<>+8744(SB), Z12, Z24
+	VFMADD213PD.BCST actkernconst<>+8752(SB), Z9, Z21
+	VFMADD213PD.BCST actkernconst<>+8752(SB), Z10, Z22
+	VFMADD213PD.BCST actkernconst<>+8752(SB), Z11, Z23
+	VFMADD213PD.BCST actkernconst<>+8752(SB), Z12, Z24
+	VFMADD213PD.BCST actkernconst<>+8760(SB), Z9, Z21
+	VFMADD213PD.BCST actkernconst<>+8760(SB), Z10, Z22
+	VFMADD213PD.BCST actkernconst<>+8760(SB), Z11, Z23
+	VFMADD213PD.BCST actkernconst<>+8760(SB), Z12, Z24
+	VFMADD213PD.BCST actkernconst<>+8768(SB), Z9, Z21
+	VFMADD213PD.BCST actkernconst<>+8768(SB), Z10, Z22
+	VFMADD213PD.BCST actkernconst<>+8768(SB), Z11, Z23
+	VFMADD213PD.BCST actkernconst<>+8768(SB), Z12, Z24
+	VFMADD213PD.BCST actkernconst<>+8776(SB), Z9, Z21
+	VFMADD213PD.BCST actkernconst<>+8776(SB), Z10, Z22
+	VFMADD213PD.BCST actkernconst<>+8776(SB), Z11, Z23
+	VFMADD213PD.BCST actkernconst<>+8776(SB), Z12, Z24
+	VFMADD213PD.BCST actkernconst<>+8784(SB), Z9, Z21
+	VFMADD213PD.BCST actkernconst<>+8784(SB), Z10, Z22
+	VFMADD213PD.BCST actkernconst<>+8784(SB), Z11, Z23
+	VFMADD213PD.BCST actkernconst<>+8784(SB), Z12, Z24
+	VFMADD213PD.BCST actkernconst<>+8792(SB), Z9, Z21
+	VFMADD213PD.BCST actkernconst<>+8792(SB), Z10, Z22
+	VFMADD213PD.BCST actkernconst<>+8792(SB), Z11, Z23
+	VFMADD213PD.BCST actkernconst<>+8792(SB), Z12, Z24
 	VFMADD213PD.BCST actkernconst<>+8704(SB), Z9, Z21
 	VFMADD213PD.BCST actkernconst<>+8704(SB), Z10, Z22
 	VFMADD213PD.BCST actkernconst<>+8704(SB), Z11, Z23
@@ -68278,30 +67916,14 @@ loop:
 	VFMADD213PD.BCST actkernconst<>+8720(SB), Z10, Z22
 	VFMADD213PD.BCST actkernconst<>+8720(SB), Z11, Z23
 	VFMADD213PD.BCST actkernconst<>+8720(SB), Z12, Z24
-	VFMADD213PD.BCST actkernconst<>+8728(SB), Z9, Z21
-	VFMADD213PD.BCST actkernconst<>+8728(SB), Z10, Z22
-	VFMADD213PD.BCST actkernconst<>+8728(SB), Z11, Z23
-	VFMADD213PD.BCST actkernconst<>+8728(SB), Z12, Z24
-	VFMADD213PD.BCST actkernconst<>+8640(SB), Z9, Z21
-	VFMADD213PD.BCST actkernconst<>+8640(SB), Z10, Z22
-	VFMADD213PD.BCST actkernconst<>+8640(SB), Z11, Z23
-	VFMADD213PD.BCST actkernconst<>+8640(SB), Z12, Z24
-	VFMADD213PD.BCST actkernconst<>+8648(SB), Z9, Z21
-	VFMADD213PD.BCST actkernconst<>+8648(SB), Z10, Z22
-	VFMADD213PD.BCST actkernconst<>+8648(SB), Z11, Z23
-	VFMADD213PD.BCST actkernconst<>+8648(SB), Z12, Z24
-	VFMADD213PD.BCST actkernconst<>+8656(SB), Z9, Z21
-	VFMADD213PD.BCST actkernconst<>+8656(SB), Z10, Z22
-	VFMADD213PD.BCST actkernconst<>+8656(SB), Z11, Z23
-	VFMADD213PD.BCST actkernconst<>+8656(SB), Z12, Z24
 	VMULPD           Z21, Z17, Z17
 	VMULPD           Z22, Z18, Z18
 	VMULPD           Z23, Z19, Z19
 	VMULPD           Z24, Z20, Z20
-	VMULPD.BCST      actkernconst<>+6272(SB), Z5, Z21
-	VMULPD.BCST      actkernconst<>+6272(SB), Z6, Z22
-	VMULPD.BCST      actkernconst<>+6272(SB), Z7, Z23
-	VMULPD.BCST      actkernconst<>+6272(SB), Z8, Z24
+	VMULPD.BCST      actkernconst<>+6624(SB), Z5, Z21
+	VMULPD.BCST      actkernconst<>+6624(SB), Z6, Z22
+	VMULPD.BCST      actkernconst<>+6624(SB), Z7, Z23
+	VMULPD.BCST      actkernconst<>+6624(SB), Z8, Z24
 	VMAXPD.BCST      actkernconst<>+56(SB), Z21, Z21
 	VMAXPD.BCST      actkernconst<>+56(SB), Z22, Z22
 	VMAXPD.BCST      actkernconst<>+56(SB), Z23, Z23
@@ -68441,26 +68063,26 @@ single:
 	JB               tail
 	VCVTPS2PD        (CX), Z1
 	VANDPD.BCST      actkernconst<>+968(SB), Z1, Z2
-	VCMPPD.BCST      $0x11, actkernconst<>+9120(SB), Z2, K2
+	VCMPPD.BCST      $0x11, actkernconst<>+9184(SB), Z2, K2
 	VCMPPD           $0x11, Z0, Z2, K3
 	VMULPD           Z1, Z1, Z3
 	VXORPD.BCST      actkernconst<>+2208(SB), Z3, Z4
 	VFMADD231PD      Z1, Z1, Z4
 	VMULPD           Z1, Z3, Z5
-	VBROADCASTSD     actkernconst<>+8664(SB), Z6
-	VFMADD213PD.BCST actkernconst<>+8672(SB), Z3, Z6
-	VFMADD213PD.BCST actkernconst<>+8680(SB), Z3, Z6
-	VFMADD213PD.BCST actkernconst<>+8688(SB), Z3, Z6
-	VFMADD213PD.BCST actkernconst<>+8696(SB), Z3, Z6
+	VBROADCASTSD     actkernconst<>+8728(SB), Z6
+	VFMADD213PD.BCST actkernconst<>+8736(SB), Z3, Z6
+	VFMADD213PD.BCST actkernconst<>+8744(SB), Z3, Z6
+	VFMADD213PD.BCST actkernconst<>+8752(SB), Z3, Z6
+	VFMADD213PD.BCST actkernconst<>+8760(SB), Z3, Z6
+	VFMADD213PD.BCST actkernconst<>+8768(SB), Z3, Z6
+	VFMADD213PD.BCST actkernconst<>+8776(SB), Z3, Z6
+	VFMADD213PD.BCST actkernconst<>+8784(SB), Z3, Z6
+	VFMADD213PD.BCST actkernconst<>+8792(SB), Z3, Z6
 	VFMADD213PD.BCST actkernconst<>+8704(SB), Z3, Z6
 	VFMADD213PD.BCST actkernconst<>+8712(SB), Z3, Z6
 	VFMADD213PD.BCST actkernconst<>+8720(SB), Z3, Z6
-	VFMADD213PD.BCST actkernconst<>+8728(SB), Z3, Z6
-	VFMADD213PD.BCST actkernconst<>+8640(SB), Z3, Z6
-	VFMADD213PD.BCST actkernconst<>+8648(SB), Z3, Z6
-	VFMADD213PD.BCST actkernconst<>+8656(SB), Z3, Z6
 	VMULPD           Z6, Z5, Z5
-	VMULPD.BCST      actkernconst<>+6272(SB), Z2, Z6
+	VMULPD.BCST      actkernconst<>+6624(SB), Z2, Z6
 	VMAXPD.BCST      actkernconst<>+56(SB), Z6, Z6
 	VMULPD.BCST      actkernconst<>+72(SB), Z6, Z7
 	VRNDSCALEPD      $0x08, Z7, Z7
@@ -68507,26 +68129,26 @@ tail:
 	VMOVUPS.Z        (CX), K1, Y1
 	VCVTPS2PD        Y1, Z1
 	VANDPD.BCST      actkernconst<>+968(SB), Z1, Z2
-	VCMPPD.BCST      $0x11, actkernconst<>+9120(SB), Z2, K2
+	VCMPPD.BCST      $0x11, actkernconst<>+9184(SB), Z2, K2
 	VCMPPD           $0x11, Z0, Z2, K3
 	VMULPD           Z1, Z1, Z3
 	VXORPD.BCST      actkernconst<>+2208(SB), Z3, Z4
 	VFMADD231PD      Z1, Z1, Z4
 	VMULPD           Z1, Z3, Z5
-	VBROADCASTSD     actkernconst<>+8664(SB), Z6
-	VFMADD213PD.BCST actkernconst<>+8672(SB), Z3, Z6
-	VFMADD213PD.BCST actkernconst<>+8680(SB), Z3, Z6
-	VFMADD213PD.BCST actkernconst<>+8688(SB), Z3, Z6
-	VFMADD213PD.BCST actkernconst<>+8696(SB), Z3, Z6
+	VBROADCASTSD     actkernconst<>+8728(SB), Z6
+	VFMADD213PD.BCST actkernconst<>+8736(SB), Z3, Z6
+	VFMADD213PD.BCST actkernconst<>+8744(SB), Z3, Z6
+	VFMADD213PD.BCST actkernconst<>+8752(SB), Z3, Z6
+	VFMADD213PD.BCST actkernconst<>+8760(SB), Z3, Z6
+	VFMADD213PD.BCST actkernconst<>+8768(SB), Z3, Z6
+	VFMADD213PD.BCST actkernconst<>+8776(SB), Z3, Z6
+	VFMADD213PD.BCST actkernconst<>+8784(SB), Z3, Z6
+	VFMADD213PD.BCST actkernconst<>+8792(SB), Z3, Z6
 	VFMADD213PD.BCST actkernconst<>+8704(SB), Z3, Z6
 	VFMADD213PD.BCST actkernconst<>+8712(SB), Z3, Z6
 	VFMADD213PD.BCST actkernconst<>+8720(SB), Z3, Z6
-	VFMADD213PD.BCST actkernconst<>+8728(SB), Z3, Z6
-	VFMADD213PD.BCST actkernconst<>+8640(SB), Z3, Z6
-	VFMADD213PD.BCST actkernconst<>+8648(SB), Z3, Z6
-	VFMADD213PD.BCST actkernconst<>+8656(SB), Z3, Z6
 	VMULPD           Z6, Z5, Z5
-	VMULPD.BCST      actkernconst<>+6272(SB), Z2, Z6
+	VMULPD.BCST      actkernconst<>+6624(SB), Z2, Z6
 	VMAXPD.BCST      actkernconst<>+56(SB), Z6, Z6
 	VMULPD.BCST      actkernconst<>+72(SB), Z6, Z7
 	VRNDSCALEPD      $0x08, Z7, Z7
@@ -68582,9 +68204,9 @@ loop:
 	VANDPD      actkernconst<>+1152(SB), Y0, Y3
 	VANDPD      actkernconst<>+1152(SB), Y1, Y4
 	VANDPD      actkernconst<>+1152(SB), Y2, Y5
-	VCMPPD      $0x11, actkernconst<>+9152(SB), Y3, Y6
-	VCMPPD      $0x11, actkernconst<>+9152(SB), Y4, Y7
-	VCMPPD      $0x11, actkernconst<>+9152(SB), Y5, Y8
+	VCMPPD      $0x11, actkernconst<>+9216(SB), Y3, Y6
+	VCMPPD      $0x11, actkernconst<>+9216(SB), Y4, Y7
+	VCMPPD      $0x11, actkernconst<>+9216(SB), Y5, Y8
 	VMULPD      Y3, Y3, Y9
 	VMULPD      Y4, Y4, Y10
 	VMULPD      Y5, Y5, Y11
@@ -68613,19 +68235,13 @@ loop:
 	VMOVUPD     Y12, 256(SP)
 	VMULPD      Y2, Y7, Y12
 	VMOVUPD     Y9, 288(SP)
-	VMOVUPD     actkernconst<>+8736(SB), Y9
-	VFMADD213PD actkernconst<>+8768(SB), Y8, Y9
-	VMOVUPD     Y6, 320(SP)
-	VMOVUPD     actkernconst<>+8736(SB), Y6
-	VFMADD213PD actkernconst<>+8768(SB), Y11, Y6
-	VMOVUPD     Y10, 352(SP)
-	VMOVUPD     actkernconst<>+8736(SB), Y10
-	VFMADD213PD actkernconst<>+8768(SB), Y7, Y10
-	VFMADD213PD actkernconst<>+8800(SB), Y8, Y9
-	VFMADD213PD actkernconst<>+8800(SB), Y11, Y6
-	VFMADD213PD actkernconst<>+8800(SB), Y7, Y10
+	VMOVUPD     actkernconst<>+8800(SB), Y9
 	VFMADD213PD actkernconst<>+8832(SB), Y8, Y9
+	VMOVUPD     Y6, 320(SP)
+	VMOVUPD     actkernconst<>+8800(SB), Y6
 	VFMADD213PD actkernconst<>+8832(SB), Y11, Y6
+	VMOVUPD     Y10, 352(SP)
+	VMOVUPD     actkernconst<>+8800(SB), Y10
 	VFMADD213PD actkernconst<>+8832(SB), Y7, Y10
 	VFMADD213PD actkernconst<>+8864(SB), Y8, Y9
 	VFMADD213PD actkernconst<>+8864(SB), Y11, Y6
@@ -68651,12 +68267,18 @@ loop:
 	VFMADD213PD actkernconst<>+9088(SB), Y8, Y9
 	VFMADD213PD actkernconst<>+9088(SB), Y11, Y6
 	VFMADD213PD actkernconst<>+9088(SB), Y7, Y10
+	VFMADD213PD actkernconst<>+9120(SB), Y8, Y9
+	VFMADD213PD actkernconst<>+9120(SB), Y11, Y6
+	VFMADD213PD actkernconst<>+9120(SB), Y7, Y10
+	VFMADD213PD actkernconst<>+9152(SB), Y8, Y9
+	VFMADD213PD actkernconst<>+9152(SB), Y11, Y6
+	VFMADD213PD actkernconst<>+9152(SB), Y7, Y10
 	VMULPD      Y9, Y14, Y14
 	VMULPD      Y6, Y13, Y13
 	VMULPD      Y10, Y12, Y12
-	VMULPD      actkernconst<>+6784(SB), Y3, Y3
-	VMULPD      actkernconst<>+6784(SB), Y4, Y4
-	VMULPD      actkernconst<>+6784(SB), Y5, Y5
+	VMULPD      actkernconst<>+8192(SB), Y3, Y3
+	VMULPD      actkernconst<>+8192(SB), Y4, Y4
+	VMULPD      actkernconst<>+8192(SB), Y5, Y5
 	VMAXPD      actkernconst<>+256(SB), Y3, Y3
 	VMAXPD      actkernconst<>+256(SB), Y4, Y4
 	VMAXPD      actkernconst<>+256(SB), Y5, Y5
@@ -68791,16 +68413,14 @@ single:
 	JB          tail
 	VCVTPS2PD   (CX), Y0
 	VANDPD      actkernconst<>+1152(SB), Y0, Y1
-	VCMPPD      $0x11, actkernconst<>+9152(SB), Y1, Y2
+	VCMPPD      $0x11, actkernconst<>+9216(SB), Y1, Y2
 	VMULPD      Y1, Y1, Y3
 	VCMPPD      $0x11, actkernconst<>+160(SB), Y1, Y4
 	VMULPD      Y0, Y0, Y5
 	VXORPD      actkernconst<>+2240(SB), Y5, Y6
 	VFMADD231PD Y0, Y0, Y6
 	VMULPD      Y0, Y5, Y7
-	VMOVUPD     actkernconst<>+8736(SB), Y8
-	VFMADD213PD actkernconst<>+8768(SB), Y5, Y8
-	VFMADD213PD actkernconst<>+8800(SB), Y5, Y8
+	VMOVUPD     actkernconst<>+8800(SB), Y8
 	VFMADD213PD actkernconst<>+8832(SB), Y5, Y8
 	VFMADD213PD actkernconst<>+8864(SB), Y5, Y8
 	VFMADD213PD actkernconst<>+8896(SB), Y5, Y8
@@ -68810,8 +68430,10 @@ single:
 	VFMADD213PD actkernconst<>+9024(SB), Y5, Y8
 	VFMADD213PD actkernconst<>+9056(SB), Y5, Y8
 	VFMADD213PD actkernconst<>+9088(SB), Y5, Y8
+	VFMADD213PD actkernconst<>+9120(SB), Y5, Y8
+	VFMADD213PD actkernconst<>+9152(SB), Y5, Y8
 	VMULPD      Y8, Y7, Y7
-	VMULPD      actkernconst<>+6784(SB), Y1, Y1
+	VMULPD      actkernconst<>+8192(SB), Y1, Y1
 	VMAXPD      actkernconst<>+256(SB), Y1, Y1
 	VMULPD      actkernconst<>+320(SB), Y1, Y8
 	VROUNDPD    $0x08, Y8, Y8
@@ -68863,16 +68485,14 @@ tail:
 	VMASKMOVPS  (CX), X15, X0
 	VCVTPS2PD   X0, Y0
 	VANDPD      actkernconst<>+1152(SB), Y0, Y1
-	VCMPPD      $0x11, actkernconst<>+9152(SB), Y1, Y2
+	VCMPPD      $0x11, actkernconst<>+9216(SB), Y1, Y2
 	VMULPD      Y1, Y1, Y3
 	VCMPPD      $0x11, actkernconst<>+160(SB), Y1, Y4
 	VMULPD      Y0, Y0, Y5
 	VXORPD      actkernconst<>+2240(SB), Y5, Y6
 	VFMADD231PD Y0, Y0, Y6
 	VMULPD      Y0, Y5, Y7
-	VMOVUPD     actkernconst<>+8736(SB), Y8
-	VFMADD213PD actkernconst<>+8768(SB), Y5, Y8
-	VFMADD213PD actkernconst<>+8800(SB), Y5, Y8
+	VMOVUPD     actkernconst<>+8800(SB), Y8
 	VFMADD213PD actkernconst<>+8832(SB), Y5, Y8
 	VFMADD213PD actkernconst<>+8864(SB), Y5, Y8
 	VFMADD213PD actkernconst<>+8896(SB), Y5, Y8
@@ -68882,8 +68502,10 @@ tail:
 	VFMADD213PD actkernconst<>+9024(SB), Y5, Y8
 	VFMADD213PD actkernconst<>+9056(SB), Y5, Y8
 	VFMADD213PD actkernconst<>+9088(SB), Y5, Y8
+	VFMADD213PD actkernconst<>+9120(SB), Y5, Y8
+	VFMADD213PD actkernconst<>+9152(SB), Y5, Y8
 	VMULPD      Y8, Y7, Y7
-	VMULPD      actkernconst<>+6784(SB), Y1, Y1
+	VMULPD      actkernconst<>+8192(SB), Y1, Y1
 	VMAXPD      actkernconst<>+256(SB), Y1, Y1
 	VMULPD      actkernconst<>+320(SB), Y1, Y8
 	VROUNDPD    $0x08, Y8, Y8
@@ -68943,9 +68565,9 @@ loop:
 	VANDPD      actkernconst<>+1152(SB), Y0, Y3
 	VANDPD      actkernconst<>+1152(SB), Y1, Y4
 	VANDPD      actkernconst<>+1152(SB), Y2, Y5
-	VCMPPD      $0x11, actkernconst<>+9152(SB), Y3, Y6
-	VCMPPD      $0x11, actkernconst<>+9152(SB), Y4, Y7
-	VCMPPD      $0x11, actkernconst<>+9152(SB), Y5, Y8
+	VCMPPD      $0x11, actkernconst<>+9216(SB), Y3, Y6
+	VCMPPD      $0x11, actkernconst<>+9216(SB), Y4, Y7
+	VCMPPD      $0x11, actkernconst<>+9216(SB), Y5, Y8
 	VMULPD      Y3, Y3, Y9
 	VMULPD      Y4, Y4, Y10
 	VMULPD      Y5, Y5, Y11
@@ -68974,19 +68596,13 @@ loop:
 	VMOVUPD     Y12, 256(SP)
 	VMULPD      Y2, Y7, Y12
 	VMOVUPD     Y9, 288(SP)
-	VMOVUPD     actkernconst<>+8736(SB), Y9
-	VFMADD213PD actkernconst<>+8768(SB), Y8, Y9
-	VMOVUPD     Y6, 320(SP)
-	VMOVUPD     actkernconst<>+8736(SB), Y6
-	VFMADD213PD actkernconst<>+8768(SB), Y11, Y6
-	VMOVUPD     Y10, 352(SP)
-	VMOVUPD     actkernconst<>+8736(SB), Y10
-	VFMADD213PD actkernconst<>+8768(SB), Y7, Y10
-	VFMADD213PD actkernconst<>+8800(SB), Y8, Y9
-	VFMADD213PD actkernconst<>+8800(SB), Y11, Y6
-	VFMADD213PD actkernconst<>+8800(SB), Y7, Y10
+	VMOVUPD     actkernconst<>+8800(SB), Y9
 	VFMADD213PD actkernconst<>+8832(SB), Y8, Y9
+	VMOVUPD     Y6, 320(SP)
+	VMOVUPD     actkernconst<>+8800(SB), Y6
 	VFMADD213PD actkernconst<>+8832(SB), Y11, Y6
+	VMOVUPD     Y10, 352(SP)
+	VMOVUPD     actkernconst<>+8800(SB), Y10
 	VFMADD213PD actkernconst<>+8832(SB), Y7, Y10
 	VFMADD213PD actkernconst<>+8864(SB), Y8, Y9
 	VFMADD213PD actkernconst<>+8864(SB), Y11, Y6
@@ -69012,12 +68628,18 @@ loop:
 	VFMADD213PD actkernconst<>+9088(SB), Y8, Y9
 	VFMADD213PD actkernconst<>+9088(SB), Y11, Y6
 	VFMADD213PD actkernconst<>+9088(SB), Y7, Y10
+	VFMADD213PD actkernconst<>+9120(SB), Y8, Y9
+	VFMADD213PD actkernconst<>+9120(SB), Y11, Y6
+	VFMADD213PD actkernconst<>+9120(SB), Y7, Y10
+	VFMADD213PD actkernconst<>+9152(SB), Y8, Y9
+	VFMADD213PD actkernconst<>+9152(SB), Y11, Y6
+	VFMADD213PD actkernconst<>+9152(SB), Y7, Y10
 	VMULPD      Y9, Y14, Y14
 	VMULPD      Y6, Y13, Y13
 	VMULPD      Y10, Y12, Y12
-	VMULPD      actkernconst<>+6784(SB), Y3, Y3
-	VMULPD      actkernconst<>+6784(SB), Y4, Y4
-	VMULPD      actkernconst<>+6784(SB), Y5, Y5
+	VMULPD      actkernconst<>+8192(SB), Y3, Y3
+	VMULPD      actkernconst<>+8192(SB), Y4, Y4
+	VMULPD      actkernconst<>+8192(SB), Y5, Y5
 	VMAXPD      actkernconst<>+256(SB), Y3, Y3
 	VMAXPD      actkernconst<>+256(SB), Y4, Y4
 	VMAXPD      actkernconst<>+256(SB), Y5, Y5
@@ -69152,16 +68774,14 @@ single:
 	JB          tail
 	VCVTPS2PD   (CX), Y0
 	VANDPD      actkernconst<>+1152(SB), Y0, Y1
-	VCMPPD      $0x11, actkernconst<>+9152(SB), Y1, Y2
+	VCMPPD      $0x11, actkernconst<>+9216(SB), Y1, Y2
 	VMULPD      Y1, Y1, Y3
 	VCMPPD      $0x11, actkernconst<>+160(SB), Y1, Y4
 	VMULPD      Y0, Y0, Y5
 	VXORPD      actkernconst<>+2240(SB), Y5, Y6
 	VFMADD231PD Y0, Y0, Y6
 	VMULPD      Y0, Y5, Y7
-	VMOVUPD     actkernconst<>+8736(SB), Y8
-	VFMADD213PD actkernconst<>+8768(SB), Y5, Y8
-	VFMADD213PD actkernconst<>+8800(SB), Y5, Y8
+	VMOVUPD     actkernconst<>+8800(SB), Y8
 	VFMADD213PD actkernconst<>+8832(SB), Y5, Y8
 	VFMADD213PD actkernconst<>+8864(SB), Y5, Y8
 	VFMADD213PD actkernconst<>+8896(SB), Y5, Y8
@@ -69171,8 +68791,10 @@ single:
 	VFMADD213PD actkernconst<>+9024(SB), Y5, Y8
 	VFMADD213PD actkernconst<>+9056(SB), Y5, Y8
 	VFMADD213PD actkernconst<>+9088(SB), Y5, Y8
+	VFMADD213PD actkernconst<>+9120(SB), Y5, Y8
+	VFMADD213PD actkernconst<>+9152(SB), Y5, Y8
 	VMULPD      Y8, Y7, Y7
-	VMULPD      actkernconst<>+6784(SB), Y1, Y1
+	VMULPD      actkernconst<>+8192(SB), Y1, Y1
 	VMAXPD      actkernconst<>+256(SB), Y1, Y1
 	VMULPD      actkernconst<>+320(SB), Y1, Y8
 	VROUNDPD    $0x08, Y8, Y8
@@ -69224,16 +68846,14 @@ tail:
 	VMASKMOVPS  (CX), X15, X0
 	VCVTPS2PD   X0, Y0
 	VANDPD      actkernconst<>+1152(SB), Y0, Y1
-	VCMPPD      $0x11, actkernconst<>+9152(SB), Y1, Y2
+	VCMPPD      $0x11, actkernconst<>+9216(SB), Y1, Y2
 	VMULPD      Y1, Y1, Y3
 	VCMPPD      $0x11, actkernconst<>+160(SB), Y1, Y4
 	VMULPD      Y0, Y0, Y5
 	VXORPD      actkernconst<>+2240(SB), Y5, Y6
 	VFMADD231PD Y0, Y0, Y6
 	VMULPD      Y0, Y5, Y7
-	VMOVUPD     actkernconst<>+8736(SB), Y8
-	VFMADD213PD actkernconst<>+8768(SB), Y5, Y8
-	VFMADD213PD actkernconst<>+8800(SB), Y5, Y8
+	VMOVUPD     actkernconst<>+8800(SB), Y8
 	VFMADD213PD actkernconst<>+8832(SB), Y5, Y8
 	VFMADD213PD actkernconst<>+8864(SB), Y5, Y8
 	VFMADD213PD actkernconst<>+8896(SB), Y5, Y8
@@ -69243,8 +68863,10 @@ tail:
 	VFMADD213PD actkernconst<>+9024(SB), Y5, Y8
 	VFMADD213PD actkernconst<>+9056(SB), Y5, Y8
 	VFMADD213PD actkernconst<>+9088(SB), Y5, Y8
+	VFMADD213PD actkernconst<>+9120(SB), Y5, Y8
+	VFMADD213PD actkernconst<>+9152(SB), Y5, Y8
 	VMULPD      Y8, Y7, Y7
-	VMULPD      actkernconst<>+6784(SB), Y1, Y1
+	VMULPD      actkernconst<>+8192(SB), Y1, Y1
 	VMAXPD      actkernconst<>+256(SB), Y1, Y1
 	VMULPD      actkernconst<>+320(SB), Y1, Y8
 	VROUNDPD    $0x08, Y8, Y8
@@ -71058,8 +70680,8 @@ DATA actkernconst<>+6240(SB)/8, $0x4046800000000000
 DATA actkernconst<>+6248(SB)/8, $0x4046800000000000
 DATA actkernconst<>+6256(SB)/8, $0x4046800000000000
 DATA actkernconst<>+6264(SB)/8, $0x4046800000000000
-DATA actkernconst<>+6272(SB)/8, $0xc000000000000000
-DATA actkernconst<>+6280(SB)/8, $0x3ff921fb54442d18
+DATA actkernconst<>+6272(SB)/8, $0x3ff921fb54442d18
+DATA actkernconst<>+6280(SB)/8, $0x4338000000000000
 DATA actkernconst<>+6288(SB)/8, $0x3fe62534e7dd1044
 DATA actkernconst<>+6296(SB)/8, $0x4005f52ebb4484e9
 DATA actkernconst<>+6304(SB)/8, $0x40038e04d68befc8
@@ -71078,38 +70700,38 @@ DATA actkernconst<>+6400(SB)/8, $0x3ff163abdebbc560
 DATA actkernconst<>+6408(SB)/8, $0x400b7246e3a424dd
 DATA actkernconst<>+6416(SB)/8, $0x3fe700324977504c
 DATA actkernconst<>+6424(SB)/8, $0x400464873f877ac7
-DATA actkernconst<>+6432(SB)/8, $0x3de54a9cf2ed37cd
-DATA actkernconst<>+6440(SB)/8, $0xbe5ae1e125ddf887
-DATA actkernconst<>+6448(SB)/8, $0xc010000000000000
-DATA actkernconst<>+6456(SB)/8, $0x3fd0000000000000
-DATA actkernconst<>+6464(SB)/8, $0xc04a800000000000
-DATA actkernconst<>+6472(SB)/8, $0x3ff367ecf27cb09a
-DATA actkernconst<>+6480(SB)/8, $0x40074f463f669e5f
-DATA actkernconst<>+6488(SB)/8, $0x400d45aea4f758fd
-DATA actkernconst<>+6496(SB)/8, $0x3fff2f8bd9e839ce
-DATA actkernconst<>+6504(SB)/8, $0x3cb0000000000000
-DATA actkernconst<>+6512(SB)/8, $0x3960000000000000
-DATA actkernconst<>+6520(SB)/8, $0x3c91a62633145c07
-DATA actkernconst<>+6528(SB)/8, $0x4046000000000000
-DATA actkernconst<>+6536(SB)/8, $0x400cfa4e422fc5de
-DATA actkernconst<>+6544(SB)/8, $0x400f9283b1ff897f
-DATA actkernconst<>+6552(SB)/8, $0x400fbc0b301fde5e
-DATA actkernconst<>+6560(SB)/8, $0x3fe18b5a0a6d1f6c
-DATA actkernconst<>+6568(SB)/8, $0x400bc529497535fd
-DATA actkernconst<>+6576(SB)/8, $0x4005fb11f8d5d085
-DATA actkernconst<>+6584(SB)/8, $0x3ff80cc11bf1edae
-DATA actkernconst<>+6592(SB)/8, $0xc05a800000000000
-DATA actkernconst<>+6600(SB)/8, $0xc063e00000000000
-DATA actkernconst<>+6608(SB)/8, $0xc06a800000000000
-DATA actkernconst<>+6616(SB)/8, $0x3fd45f306dc9c883
-DATA actkernconst<>+6624(SB)/8, $0xc00921fb54442d18
-DATA actkernconst<>+6632(SB)/8, $0xbca1a62633145c07
-DATA actkernconst<>+6640(SB)/8, $0x392f1976b7ed8fbc
-DATA actkernconst<>+6648(SB)/8, $0x3ec71dd836d41b39
-DATA actkernconst<>+6656(SB)/8, $0xbf2a019fff123fbe
-DATA actkernconst<>+6664(SB)/8, $0x3f81111110f9d729
-DATA actkernconst<>+6672(SB)/8, $0xbfc5555555554858
-DATA actkernconst<>+6680(SB)/8, $0x0000000000000000
+DATA actkernconst<>+6432(SB)/8, $0x3fd45f306dc9c883
+DATA actkernconst<>+6440(SB)/8, $0x3de54a9cf2ed37cd
+DATA actkernconst<>+6448(SB)/8, $0xbe5ae1e125ddf887
+DATA actkernconst<>+6456(SB)/8, $0xc010000000000000
+DATA actkernconst<>+6464(SB)/8, $0x3fd0000000000000
+DATA actkernconst<>+6472(SB)/8, $0xc04a800000000000
+DATA actkernconst<>+6480(SB)/8, $0x3ff367ecf27cb09a
+DATA actkernconst<>+6488(SB)/8, $0x40074f463f669e5f
+DATA actkernconst<>+6496(SB)/8, $0x400d45aea4f758fd
+DATA actkernconst<>+6504(SB)/8, $0x3fff2f8bd9e839ce
+DATA actkernconst<>+6512(SB)/8, $0x3cb0000000000000
+DATA actkernconst<>+6520(SB)/8, $0x3960000000000000
+DATA actkernconst<>+6528(SB)/8, $0x3c91a62633145c07
+DATA actkernconst<>+6536(SB)/8, $0x4046000000000000
+DATA actkernconst<>+6544(SB)/8, $0x400cfa4e422fc5de
+DATA actkernconst<>+6552(SB)/8, $0x400f9283b1ff897f
+DATA actkernconst<>+6560(SB)/8, $0x400fbc0b301fde5e
+DATA actkernconst<>+6568(SB)/8, $0x3fe18b5a0a6d1f6c
+DATA actkernconst<>+6576(SB)/8, $0x400bc529497535fd
+DATA actkernconst<>+6584(SB)/8, $0x4005fb11f8d5d085
+DATA actkernconst<>+6592(SB)/8, $0x3ff80cc11bf1edae
+DATA actkernconst<>+6600(SB)/8, $0xc05a800000000000
+DATA actkernconst<>+6608(SB)/8, $0xc063e00000000000
+DATA actkernconst<>+6616(SB)/8, $0xc06a800000000000
+DATA actkernconst<>+6624(SB)/8, $0xc000000000000000
+DATA actkernconst<>+6632(SB)/8, $0xc00921fb54442d18
+DATA actkernconst<>+6640(SB)/8, $0xbca1a62633145c06
+DATA actkernconst<>+6648(SB)/8, $0xb95c1cd129024e09
+DATA actkernconst<>+6656(SB)/8, $0x3ec71dd836d41b39
+DATA actkernconst<>+6664(SB)/8, $0xbf2a019fff123fbe
+DATA actkernconst<>+6672(SB)/8, $0x3f81111110f9d729
+DATA actkernconst<>+6680(SB)/8, $0xbfc5555555554858
 DATA actkernconst<>+6688(SB)/8, $0xc08ff00000000000
 DATA actkernconst<>+6696(SB)/8, $0xc08ff00000000000
 DATA actkernconst<>+6704(SB)/8, $0xc08ff00000000000
@@ -71122,14 +70744,14 @@ DATA actkernconst<>+6752(SB)/8, $0x408ff80000000000
 DATA actkernconst<>+6760(SB)/8, $0x408ff80000000000
 DATA actkernconst<>+6768(SB)/8, $0x408ff80000000000
 DATA actkernconst<>+6776(SB)/8, $0x408ff80000000000
-DATA actkernconst<>+6784(SB)/8, $0xc000000000000000
-DATA actkernconst<>+6792(SB)/8, $0xc000000000000000
-DATA actkernconst<>+6800(SB)/8, $0xc000000000000000
-DATA actkernconst<>+6808(SB)/8, $0xc000000000000000
-DATA actkernconst<>+6816(SB)/8, $0x3ff921fb54442d18
-DATA actkernconst<>+6824(SB)/8, $0x3ff921fb54442d18
-DATA actkernconst<>+6832(SB)/8, $0x3ff921fb54442d18
-DATA actkernconst<>+6840(SB)/8, $0x3ff921fb54442d18
+DATA actkernconst<>+6784(SB)/8, $0x3ff921fb54442d18
+DATA actkernconst<>+6792(SB)/8, $0x3ff921fb54442d18
+DATA actkernconst<>+6800(SB)/8, $0x3ff921fb54442d18
+DATA actkernconst<>+6808(SB)/8, $0x3ff921fb54442d18
+DATA actkernconst<>+6816(SB)/8, $0x4338000000000000
+DATA actkernconst<>+6824(SB)/8, $0x4338000000000000
+DATA actkernconst<>+6832(SB)/8, $0x4338000000000000
+DATA actkernconst<>+6840(SB)/8, $0x4338000000000000
 DATA actkernconst<>+6848(SB)/8, $0x3fe62534e7dd1044
 DATA actkernconst<>+6856(SB)/8, $0x3fe62534e7dd1044
 DATA actkernconst<>+6864(SB)/8, $0x3fe62534e7dd1044
@@ -71202,224 +70824,232 @@ DATA actkernconst<>+7392(SB)/8, $0x400464873f877ac7
 DATA actkernconst<>+7400(SB)/8, $0x400464873f877ac7
 DATA actkernconst<>+7408(SB)/8, $0x400464873f877ac7
 DATA actkernconst<>+7416(SB)/8, $0x400464873f877ac7
-DATA actkernconst<>+7424(SB)/8, $0x3de54a9cf2ed37cd
-DATA actkernconst<>+7432(SB)/8, $0x3de54a9cf2ed37cd
-DATA actkernconst<>+7440(SB)/8, $0x3de54a9cf2ed37cd
-DATA actkernconst<>+7448(SB)/8, $0x3de54a9cf2ed37cd
-DATA actkernconst<>+7456(SB)/8, $0xbe5ae1e125ddf887
-DATA actkernconst<>+7464(SB)/8, $0xbe5ae1e125ddf887
-DATA actkernconst<>+7472(SB)/8, $0xbe5ae1e125ddf887
-DATA actkernconst<>+7480(SB)/8, $0xbe5ae1e125ddf887
-DATA actkernconst<>+7488(SB)/8, $0xc010000000000000
-DATA actkernconst<>+7496(SB)/8, $0xc010000000000000
-DATA actkernconst<>+7504(SB)/8, $0xc010000000000000
-DATA actkernconst<>+7512(SB)/8, $0xc010000000000000
-DATA actkernconst<>+7520(SB)/8, $0x3fd0000000000000
-DATA actkernconst<>+7528(SB)/8, $0x3fd0000000000000
-DATA actkernconst<>+7536(SB)/8, $0x3fd0000000000000
-DATA actkernconst<>+7544(SB)/8, $0x3fd0000000000000
-DATA actkernconst<>+7552(SB)/8, $0xc04a800000000000
-DATA actkernconst<>+7560(SB)/8, $0xc04a800000000000
-DATA actkernconst<>+7568(SB)/8, $0xc04a800000000000
-DATA actkernconst<>+7576(SB)/8, $0xc04a800000000000
-DATA actkernconst<>+7584(SB)/8, $0x3ff367ecf27cb09a
-DATA actkernconst<>+7592(SB)/8, $0x3ff367ecf27cb09a
-DATA actkernconst<>+7600(SB)/8, $0x3ff367ecf27cb09a
-DATA actkernconst<>+7608(SB)/8, $0x3ff367ecf27cb09a
-DATA actkernconst<>+7616(SB)/8, $0x40074f463f669e5f
-DATA actkernconst<>+7624(SB)/8, $0x40074f463f669e5f
-DATA actkernconst<>+7632(SB)/8, $0x40074f463f669e5f
-DATA actkernconst<>+7640(SB)/8, $0x40074f463f669e5f
-DATA actkernconst<>+7648(SB)/8, $0x400d45aea4f758fd
-DATA actkernconst<>+7656(SB)/8, $0x400d45aea4f758fd
-DATA actkernconst<>+7664(SB)/8, $0x400d45aea4f758fd
-DATA actkernconst<>+7672(SB)/8, $0x400d45aea4f758fd
-DATA actkernconst<>+7680(SB)/8, $0x3fff2f8bd9e839ce
-DATA actkernconst<>+7688(SB)/8, $0x3fff2f8bd9e839ce
-DATA actkernconst<>+7696(SB)/8, $0x3fff2f8bd9e839ce
-DATA actkernconst<>+7704(SB)/8, $0x3fff2f8bd9e839ce
-DATA actkernconst<>+7712(SB)/8, $0x3cb0000000000000
-DATA actkernconst<>+7720(SB)/8, $0x3cb0000000000000
-DATA actkernconst<>+7728(SB)/8, $0x3cb0000000000000
-DATA actkernconst<>+7736(SB)/8, $0x3cb0000000000000
-DATA actkernconst<>+7744(SB)/8, $0x3960000000000000
-DATA actkernconst<>+7752(SB)/8, $0x3960000000000000
-DATA actkernconst<>+7760(SB)/8, $0x3960000000000000
-DATA actkernconst<>+7768(SB)/8, $0x3960000000000000
-DATA actkernconst<>+7776(SB)/8, $0x3c91a62633145c07
-DATA actkernconst<>+7784(SB)/8, $0x3c91a62633145c07
-DATA actkernconst<>+7792(SB)/8, $0x3c91a62633145c07
-DATA actkernconst<>+7800(SB)/8, $0x3c91a62633145c07
-DATA actkernconst<>+7808(SB)/8, $0x4046000000000000
-DATA actkernconst<>+7816(SB)/8, $0x4046000000000000
-DATA actkernconst<>+7824(SB)/8, $0x4046000000000000
-DATA actkernconst<>+7832(SB)/8, $0x4046000000000000
-DATA actkernconst<>+7840(SB)/8, $0x400cfa4e422fc5de
-DATA actkernconst<>+7848(SB)/8, $0x400cfa4e422fc5de
-DATA actkernconst<>+7856(SB)/8, $0x400cfa4e422fc5de
-DATA actkernconst<>+7864(SB)/8, $0x400cfa4e422fc5de
-DATA actkernconst<>+7872(SB)/8, $0x400f9283b1ff897f
-DATA actkernconst<>+7880(SB)/8, $0x400f9283b1ff897f
-DATA actkernconst<>+7888(SB)/8, $0x400f9283b1ff897f
-DATA actkernconst<>+7896(SB)/8, $0x400f9283b1ff897f
-DATA actkernconst<>+7904(SB)/8, $0x400fbc0b301fde5e
-DATA actkernconst<>+7912(SB)/8, $0x400fbc0b301fde5e
-DATA actkernconst<>+7920(SB)/8, $0x400fbc0b301fde5e
-DATA actkernconst<>+7928(SB)/8, $0x400fbc0b301fde5e
-DATA actkernconst<>+7936(SB)/8, $0x3fe18b5a0a6d1f6c
-DATA actkernconst<>+7944(SB)/8, $0x3fe18b5a0a6d1f6c
-DATA actkernconst<>+7952(SB)/8, $0x3fe18b5a0a6d1f6c
-DATA actkernconst<>+7960(SB)/8, $0x3fe18b5a0a6d1f6c
-DATA actkernconst<>+7968(SB)/8, $0x400bc529497535fd
-DATA actkernconst<>+7976(SB)/8, $0x400bc529497535fd
-DATA actkernconst<>+7984(SB)/8, $0x400bc529497535fd
-DATA actkernconst<>+7992(SB)/8, $0x400bc529497535fd
-DATA actkernconst<>+8000(SB)/8, $0x4005fb11f8d5d085
-DATA actkernconst<>+8008(SB)/8, $0x4005fb11f8d5d085
-DATA actkernconst<>+8016(SB)/8, $0x4005fb11f8d5d085
-DATA actkernconst<>+8024(SB)/8, $0x4005fb11f8d5d085
-DATA actkernconst<>+8032(SB)/8, $0x3ff80cc11bf1edae
-DATA actkernconst<>+8040(SB)/8, $0x3ff80cc11bf1edae
-DATA actkernconst<>+8048(SB)/8, $0x3ff80cc11bf1edae
-DATA actkernconst<>+8056(SB)/8, $0x3ff80cc11bf1edae
-DATA actkernconst<>+8064(SB)/8, $0xc05a800000000000
-DATA actkernconst<>+8072(SB)/8, $0xc05a800000000000
-DATA actkernconst<>+8080(SB)/8, $0xc05a800000000000
-DATA actkernconst<>+8088(SB)/8, $0xc05a800000000000
-DATA actkernconst<>+8096(SB)/8, $0xc063e00000000000
-DATA actkernconst<>+8104(SB)/8, $0xc063e00000000000
-DATA actkernconst<>+8112(SB)/8, $0xc063e00000000000
-DATA actkernconst<>+8120(SB)/8, $0xc063e00000000000
-DATA actkernconst<>+8128(SB)/8, $0xc06a800000000000
-DATA actkernconst<>+8136(SB)/8, $0xc06a800000000000
-DATA actkernconst<>+8144(SB)/8, $0xc06a800000000000
-DATA actkernconst<>+8152(SB)/8, $0xc06a800000000000
-DATA actkernconst<>+8160(SB)/8, $0x3fd45f306dc9c883
-DATA actkernconst<>+8168(SB)/8, $0x3fd45f306dc9c883
-DATA actkernconst<>+8176(SB)/8, $0x3fd45f306dc9c883
-DATA actkernconst<>+8184(SB)/8, $0x3fd45f306dc9c883
-DATA actkernconst<>+8192(SB)/8, $0xc00921fb54442d18
-DATA actkernconst<>+8200(SB)/8, $0xc00921fb54442d18
-DATA actkernconst<>+8208(SB)/8, $0xc00921fb54442d18
-DATA actkernconst<>+8216(SB)/8, $0xc00921fb54442d18
-DATA actkernconst<>+8224(SB)/8, $0xbca1a62633145c07
-DATA actkernconst<>+8232(SB)/8, $0xbca1a62633145c07
-DATA actkernconst<>+8240(SB)/8, $0xbca1a62633145c07
-DATA actkernconst<>+8248(SB)/8, $0xbca1a62633145c07
-DATA actkernconst<>+8256(SB)/8, $0x392f1976b7ed8fbc
-DATA actkernconst<>+8264(SB)/8, $0x392f1976b7ed8fbc
-DATA actkernconst<>+8272(SB)/8, $0x392f1976b7ed8fbc
-DATA actkernconst<>+8280(SB)/8, $0x392f1976b7ed8fbc
-DATA actkernconst<>+8288(SB)/8, $0x3ec71dd836d41b39
-DATA actkernconst<>+8296(SB)/8, $0x3ec71dd836d41b39
-DATA actkernconst<>+8304(SB)/8, $0x3ec71dd836d41b39
-DATA actkernconst<>+8312(SB)/8, $0x3ec71dd836d41b39
-DATA actkernconst<>+8320(SB)/8, $0xbf2a019fff123fbe
-DATA actkernconst<>+8328(SB)/8, $0xbf2a019fff123fbe
-DATA actkernconst<>+8336(SB)/8, $0xbf2a019fff123fbe
-DATA actkernconst<>+8344(SB)/8, $0xbf2a019fff123fbe
-DATA actkernconst<>+8352(SB)/8, $0x3f81111110f9d729
-DATA actkernconst<>+8360(SB)/8, $0x3f81111110f9d729
-DATA actkernconst<>+8368(SB)/8, $0x3f81111110f9d729
-DATA actkernconst<>+8376(SB)/8, $0x3f81111110f9d729
-DATA actkernconst<>+8384(SB)/8, $0xbfc5555555554858
-DATA actkernconst<>+8392(SB)/8, $0xbfc5555555554858
-DATA actkernconst<>+8400(SB)/8, $0xbfc5555555554858
-DATA actkernconst<>+8408(SB)/8, $0xbfc5555555554858
-DATA actkernconst<>+8416(SB)/8, $0xbff921fb54442d18
-DATA actkernconst<>+8424(SB)/8, $0xbc91a62633145c07
-DATA actkernconst<>+8432(SB)/8, $0x391f1976b7ed8fbc
-DATA actkernconst<>+8440(SB)/8, $0x0000000000000000
-DATA actkernconst<>+8448(SB)/8, $0xbff921fb54442d18
+DATA actkernconst<>+7424(SB)/8, $0x3fd45f306dc9c883
+DATA actkernconst<>+7432(SB)/8, $0x3fd45f306dc9c883
+DATA actkernconst<>+7440(SB)/8, $0x3fd45f306dc9c883
+DATA actkernconst<>+7448(SB)/8, $0x3fd45f306dc9c883
+DATA actkernconst<>+7456(SB)/8, $0x3de54a9cf2ed37cd
+DATA actkernconst<>+7464(SB)/8, $0x3de54a9cf2ed37cd
+DATA actkernconst<>+7472(SB)/8, $0x3de54a9cf2ed37cd
+DATA actkernconst<>+7480(SB)/8, $0x3de54a9cf2ed37cd
+DATA actkernconst<>+7488(SB)/8, $0xbe5ae1e125ddf887
+DATA actkernconst<>+7496(SB)/8, $0xbe5ae1e125ddf887
+DATA actkernconst<>+7504(SB)/8, $0xbe5ae1e125ddf887
+DATA actkernconst<>+7512(SB)/8, $0xbe5ae1e125ddf887
+DATA actkernconst<>+7520(SB)/8, $0xc010000000000000
+DATA actkernconst<>+7528(SB)/8, $0xc010000000000000
+DATA actkernconst<>+7536(SB)/8, $0xc010000000000000
+DATA actkernconst<>+7544(SB)/8, $0xc010000000000000
+DATA actkernconst<>+7552(SB)/8, $0x3fd0000000000000
+DATA actkernconst<>+7560(SB)/8, $0x3fd0000000000000
+DATA actkernconst<>+7568(SB)/8, $0x3fd0000000000000
+DATA actkernconst<>+7576(SB)/8, $0x3fd0000000000000
+DATA actkernconst<>+7584(SB)/8, $0xc04a800000000000
+DATA actkernconst<>+7592(SB)/8, $0xc04a800000000000
+DATA actkernconst<>+7600(SB)/8, $0xc04a800000000000
+DATA actkernconst<>+7608(SB)/8, $0xc04a800000000000
+DATA actkernconst<>+7616(SB)/8, $0x3ff367ecf27cb09a
+DATA actkernconst<>+7624(SB)/8, $0x3ff367ecf27cb09a
+DATA actkernconst<>+7632(SB)/8, $0x3ff367ecf27cb09a
+DATA actkernconst<>+7640(SB)/8, $0x3ff367ecf27cb09a
+DATA actkernconst<>+7648(SB)/8, $0x40074f463f669e5f
+DATA actkernconst<>+7656(SB)/8, $0x40074f463f669e5f
+DATA actkernconst<>+7664(SB)/8, $0x40074f463f669e5f
+DATA actkernconst<>+7672(SB)/8, $0x40074f463f669e5f
+DATA actkernconst<>+7680(SB)/8, $0x400d45aea4f758fd
+DATA actkernconst<>+7688(SB)/8, $0x400d45aea4f758fd
+DATA actkernconst<>+7696(SB)/8, $0x400d45aea4f758fd
+DATA actkernconst<>+7704(SB)/8, $0x400d45aea4f758fd
+DATA actkernconst<>+7712(SB)/8, $0x3fff2f8bd9e839ce
+DATA actkernconst<>+7720(SB)/8, $0x3fff2f8bd9e839ce
+DATA actkernconst<>+7728(SB)/8, $0x3fff2f8bd9e839ce
+DATA actkernconst<>+7736(SB)/8, $0x3fff2f8bd9e839ce
+DATA actkernconst<>+7744(SB)/8, $0x3cb0000000000000
+DATA actkernconst<>+7752(SB)/8, $0x3cb0000000000000
+DATA actkernconst<>+7760(SB)/8, $0x3cb0000000000000
+DATA actkernconst<>+7768(SB)/8, $0x3cb0000000000000
+DATA actkernconst<>+7776(SB)/8, $0x3960000000000000
+DATA actkernconst<>+7784(SB)/8, $0x3960000000000000
+DATA actkernconst<>+7792(SB)/8, $0x3960000000000000
+DATA actkernconst<>+7800(SB)/8, $0x3960000000000000
+DATA actkernconst<>+7808(SB)/8, $0x3c91a62633145c07
+DATA actkernconst<>+7816(SB)/8, $0x3c91a62633145c07
+DATA actkernconst<>+7824(SB)/8, $0x3c91a62633145c07
+DATA actkernconst<>+7832(SB)/8, $0x3c91a62633145c07
+DATA actkernconst<>+7840(SB)/8, $0x4046000000000000
+DATA actkernconst<>+7848(SB)/8, $0x4046000000000000
+DATA actkernconst<>+7856(SB)/8, $0x4046000000000000
+DATA actkernconst<>+7864(SB)/8, $0x4046000000000000
+DATA actkernconst<>+7872(SB)/8, $0x400cfa4e422fc5de
+DATA actkernconst<>+7880(SB)/8, $0x400cfa4e422fc5de
+DATA actkernconst<>+7888(SB)/8, $0x400cfa4e422fc5de
+DATA actkernconst<>+7896(SB)/8, $0x400cfa4e422fc5de
+DATA actkernconst<>+7904(SB)/8, $0x400f9283b1ff897f
+DATA actkernconst<>+7912(SB)/8, $0x400f9283b1ff897f
+DATA actkernconst<>+7920(SB)/8, $0x400f9283b1ff897f
+DATA actkernconst<>+7928(SB)/8, $0x400f9283b1ff897f
+DATA actkernconst<>+7936(SB)/8, $0x400fbc0b301fde5e
+DATA actkernconst<>+7944(SB)/8, $0x400fbc0b301fde5e
+DATA actkernconst<>+7952(SB)/8, $0x400fbc0b301fde5e
+DATA actkernconst<>+7960(SB)/8, $0x400fbc0b301fde5e
+DATA actkernconst<>+7968(SB)/8, $0x3fe18b5a0a6d1f6c
+DATA actkernconst<>+7976(SB)/8, $0x3fe18b5a0a6d1f6c
+DATA actkernconst<>+7984(SB)/8, $0x3fe18b5a0a6d1f6c
+DATA actkernconst<>+7992(SB)/8, $0x3fe18b5a0a6d1f6c
+DATA actkernconst<>+8000(SB)/8, $0x400bc529497535fd
+DATA actkernconst<>+8008(SB)/8, $0x400bc529497535fd
+DATA actkernconst<>+8016(SB)/8, $0x400bc529497535fd
+DATA actkernconst<>+8024(SB)/8, $0x400bc529497535fd
+DATA actkernconst<>+8032(SB)/8, $0x4005fb11f8d5d085
+DATA actkernconst<>+8040(SB)/8, $0x4005fb11f8d5d085
+DATA actkernconst<>+8048(SB)/8, $0x4005fb11f8d5d085
+DATA actkernconst<>+8056(SB)/8, $0x4005fb11f8d5d085
+DATA actkernconst<>+8064(SB)/8, $0x3ff80cc11bf1edae
+DATA actkernconst<>+8072(SB)/8, $0x3ff80cc11bf1edae
+DATA actkernconst<>+8080(SB)/8, $0x3ff80cc11bf1edae
+DATA actkernconst<>+8088(SB)/8, $0x3ff80cc11bf1edae
+DATA actkernconst<>+8096(SB)/8, $0xc05a800000000000
+DATA actkernconst<>+8104(SB)/8, $0xc05a800000000000
+DATA actkernconst<>+8112(SB)/8, $0xc05a800000000000
+DATA actkernconst<>+8120(SB)/8, $0xc05a800000000000
+DATA actkernconst<>+8128(SB)/8, $0xc063e00000000000
+DATA actkernconst<>+8136(SB)/8, $0xc063e00000000000
+DATA actkernconst<>+8144(SB)/8, $0xc063e00000000000
+DATA actkernconst<>+8152(SB)/8, $0xc063e00000000000
+DATA actkernconst<>+8160(SB)/8, $0xc06a800000000000
+DATA actkernconst<>+8168(SB)/8, $0xc06a800000000000
+DATA actkernconst<>+8176(SB)/8, $0xc06a800000000000
+DATA actkernconst<>+8184(SB)/8, $0xc06a800000000000
+DATA actkernconst<>+8192(SB)/8, $0xc000000000000000
+DATA actkernconst<>+8200(SB)/8, $0xc000000000000000
+DATA actkernconst<>+8208(SB)/8, $0xc000000000000000
+DATA actkernconst<>+8216(SB)/8, $0xc000000000000000
+DATA actkernconst<>+8224(SB)/8, $0xc00921fb54442d18
+DATA actkernconst<>+8232(SB)/8, $0xc00921fb54442d18
+DATA actkernconst<>+8240(SB)/8, $0xc00921fb54442d18
+DATA actkernconst<>+8248(SB)/8, $0xc00921fb54442d18
+DATA actkernconst<>+8256(SB)/8, $0xbca1a62633145c06
+DATA actkernconst<>+8264(SB)/8, $0xbca1a62633145c06
+DATA actkernconst<>+8272(SB)/8, $0xbca1a62633145c06
+DATA actkernconst<>+8280(SB)/8, $0xbca1a62633145c06
+DATA actkernconst<>+8288(SB)/8, $0xb95c1cd129024e09
+DATA actkernconst<>+8296(SB)/8, $0xb95c1cd129024e09
+DATA actkernconst<>+8304(SB)/8, $0xb95c1cd129024e09
+DATA actkernconst<>+8312(SB)/8, $0xb95c1cd129024e09
+DATA actkernconst<>+8320(SB)/8, $0x3ec71dd836d41b39
+DATA actkernconst<>+8328(SB)/8, $0x3ec71dd836d41b39
+DATA actkernconst<>+8336(SB)/8, $0x3ec71dd836d41b39
+DATA actkernconst<>+8344(SB)/8, $0x3ec71dd836d41b39
+DATA actkernconst<>+8352(SB)/8, $0xbf2a019fff123fbe
+DATA actkernconst<>+8360(SB)/8, $0xbf2a019fff123fbe
+DATA actkernconst<>+8368(SB)/8, $0xbf2a019fff123fbe
+DATA actkernconst<>+8376(SB)/8, $0xbf2a019fff123fbe
+DATA actkernconst<>+8384(SB)/8, $0x3f81111110f9d729
+DATA actkernconst<>+8392(SB)/8, $0x3f81111110f9d729
+DATA actkernconst<>+8400(SB)/8, $0x3f81111110f9d729
+DATA actkernconst<>+8408(SB)/8, $0x3f81111110f9d729
+DATA actkernconst<>+8416(SB)/8, $0xbfc5555555554858
+DATA actkernconst<>+8424(SB)/8, $0xbfc5555555554858
+DATA actkernconst<>+8432(SB)/8, $0xbfc5555555554858
+DATA actkernconst<>+8440(SB)/8, $0xbfc5555555554858
+DATA actkernconst<>+8448(SB)/8, $0x4338000000000001
 DATA actkernconst<>+8456(SB)/8, $0xbff921fb54442d18
-DATA actkernconst<>+8464(SB)/8, $0xbff921fb54442d18
-DATA actkernconst<>+8472(SB)/8, $0xbff921fb54442d18
-DATA actkernconst<>+8480(SB)/8, $0xbc91a62633145c07
-DATA actkernconst<>+8488(SB)/8, $0xbc91a62633145c07
-DATA actkernconst<>+8496(SB)/8, $0xbc91a62633145c07
-DATA actkernconst<>+8504(SB)/8, $0xbc91a62633145c07
-DATA actkernconst<>+8512(SB)/8, $0x391f1976b7ed8fbc
-DATA actkernconst<>+8520(SB)/8, $0x391f1976b7ed8fbc
-DATA actkernconst<>+8528(SB)/8, $0x391f1976b7ed8fbc
-DATA actkernconst<>+8536(SB)/8, $0x391f1976b7ed8fbc
-DATA actkernconst<>+8544(SB)/8, $0x4376345785d8a000
-DATA actkernconst<>+8552(SB)/8, $0xc376345785d8a000
-DATA actkernconst<>+8560(SB)/8, $0x0000000009090011
-DATA actkernconst<>+8568(SB)/8, $0x0000000000000000
-DATA actkernconst<>+8576(SB)/8, $0x4376345785d8a000
-DATA actkernconst<>+8584(SB)/8, $0x4376345785d8a000
-DATA actkernconst<>+8592(SB)/8, $0x4376345785d8a000
-DATA actkernconst<>+8600(SB)/8, $0x4376345785d8a000
-DATA actkernconst<>+8608(SB)/8, $0xc376345785d8a000
+DATA actkernconst<>+8464(SB)/8, $0xbc91a62633145c06
+DATA actkernconst<>+8472(SB)/8, $0xb94c1cd129024e09
+DATA actkernconst<>+8480(SB)/8, $0x4338000000000001
+DATA actkernconst<>+8488(SB)/8, $0x4338000000000001
+DATA actkernconst<>+8496(SB)/8, $0x4338000000000001
+DATA actkernconst<>+8504(SB)/8, $0x4338000000000001
+DATA actkernconst<>+8512(SB)/8, $0xbff921fb54442d18
+DATA actkernconst<>+8520(SB)/8, $0xbff921fb54442d18
+DATA actkernconst<>+8528(SB)/8, $0xbff921fb54442d18
+DATA actkernconst<>+8536(SB)/8, $0xbff921fb54442d18
+DATA actkernconst<>+8544(SB)/8, $0xbc91a62633145c06
+DATA actkernconst<>+8552(SB)/8, $0xbc91a62633145c06
+DATA actkernconst<>+8560(SB)/8, $0xbc91a62633145c06
+DATA actkernconst<>+8568(SB)/8, $0xbc91a62633145c06
+DATA actkernconst<>+8576(SB)/8, $0xb94c1cd129024e09
+DATA actkernconst<>+8584(SB)/8, $0xb94c1cd129024e09
+DATA actkernconst<>+8592(SB)/8, $0xb94c1cd129024e09
+DATA actkernconst<>+8600(SB)/8, $0xb94c1cd129024e09
+DATA actkernconst<>+8608(SB)/8, $0x4376345785d8a000
 DATA actkernconst<>+8616(SB)/8, $0xc376345785d8a000
-DATA actkernconst<>+8624(SB)/8, $0xc376345785d8a000
-DATA actkernconst<>+8632(SB)/8, $0xc376345785d8a000
-DATA actkernconst<>+8640(SB)/8, $0x3faba1ba10bdf714
-DATA actkernconst<>+8648(SB)/8, $0xbfc1111111028c6f
-DATA actkernconst<>+8656(SB)/8, $0x3fd5555555554ee4
-DATA actkernconst<>+8664(SB)/8, $0xbebfcc078193c27d
-DATA actkernconst<>+8672(SB)/8, $0x3ef0d3ce4aaa45fc
-DATA actkernconst<>+8680(SB)/8, $0xbf12347b46ddb8b5
-DATA actkernconst<>+8688(SB)/8, $0x3f2c5bfee363a8b2
-DATA actkernconst<>+8696(SB)/8, $0xbf42e76669b584c5
-DATA actkernconst<>+8704(SB)/8, $0x3f57c4648492ca7b
-DATA actkernconst<>+8712(SB)/8, $0xbf6d6a56a6f2f6f3
-DATA actkernconst<>+8720(SB)/8, $0x3f8226c3a99b757d
-DATA actkernconst<>+8728(SB)/8, $0xbf9664f2ec3a9f0d
-DATA actkernconst<>+8736(SB)/8, $0xbebfcc078193c27d
-DATA actkernconst<>+8744(SB)/8, $0xbebfcc078193c27d
-DATA actkernconst<>+8752(SB)/8, $0xbebfcc078193c27d
-DATA actkernconst<>+8760(SB)/8, $0xbebfcc078193c27d
-DATA actkernconst<>+8768(SB)/8, $0x3ef0d3ce4aaa45fc
-DATA actkernconst<>+8776(SB)/8, $0x3ef0d3ce4aaa45fc
-DATA actkernconst<>+8784(SB)/8, $0x3ef0d3ce4aaa45fc
-DATA actkernconst<>+8792(SB)/8, $0x3ef0d3ce4aaa45fc
-DATA actkernconst<>+8800(SB)/8, $0xbf12347b46ddb8b5
-DATA actkernconst<>+8808(SB)/8, $0xbf12347b46ddb8b5
-DATA actkernconst<>+8816(SB)/8, $0xbf12347b46ddb8b5
-DATA actkernconst<>+8824(SB)/8, $0xbf12347b46ddb8b5
-DATA actkernconst<>+8832(SB)/8, $0x3f2c5bfee363a8b2
-DATA actkernconst<>+8840(SB)/8, $0x3f2c5bfee363a8b2
-DATA actkernconst<>+8848(SB)/8, $0x3f2c5bfee363a8b2
-DATA actkernconst<>+8856(SB)/8, $0x3f2c5bfee363a8b2
-DATA actkernconst<>+8864(SB)/8, $0xbf42e76669b584c5
-DATA actkernconst<>+8872(SB)/8, $0xbf42e76669b584c5
-DATA actkernconst<>+8880(SB)/8, $0xbf42e76669b584c5
-DATA actkernconst<>+8888(SB)/8, $0xbf42e76669b584c5
-DATA actkernconst<>+8896(SB)/8, $0x3f57c4648492ca7b
-DATA actkernconst<>+8904(SB)/8, $0x3f57c4648492ca7b
-DATA actkernconst<>+8912(SB)/8, $0x3f57c4648492ca7b
-DATA actkernconst<>+8920(SB)/8, $0x3f57c4648492ca7b
-DATA actkernconst<>+8928(SB)/8, $0xbf6d6a56a6f2f6f3
-DATA actkernconst<>+8936(SB)/8, $0xbf6d6a56a6f2f6f3
-DATA actkernconst<>+8944(SB)/8, $0xbf6d6a56a6f2f6f3
-DATA actkernconst<>+8952(SB)/8, $0xbf6d6a56a6f2f6f3
-DATA actkernconst<>+8960(SB)/8, $0x3f8226c3a99b757d
-DATA actkernconst<>+8968(SB)/8, $0x3f8226c3a99b757d
-DATA actkernconst<>+8976(SB)/8, $0x3f8226c3a99b757d
-DATA actkernconst<>+8984(SB)/8, $0x3f8226c3a99b757d
-DATA actkernconst<>+8992(SB)/8, $0xbf9664f2ec3a9f0d
-DATA actkernconst<>+9000(SB)/8, $0xbf9664f2ec3a9f0d
-DATA actkernconst<>+9008(SB)/8, $0xbf9664f2ec3a9f0d
-DATA actkernconst<>+9016(SB)/8, $0xbf9664f2ec3a9f0d
-DATA actkernconst<>+9024(SB)/8, $0x3faba1ba10bdf714
-DATA actkernconst<>+9032(SB)/8, $0x3faba1ba10bdf714
-DATA actkernconst<>+9040(SB)/8, $0x3faba1ba10bdf714
-DATA actkernconst<>+9048(SB)/8, $0x3faba1ba10bdf714
-DATA actkernconst<>+9056(SB)/8, $0xbfc1111111028c6f
-DATA actkernconst<>+9064(SB)/8, $0xbfc1111111028c6f
-DATA actkernconst<>+9072(SB)/8, $0xbfc1111111028c6f
-DATA actkernconst<>+9080(SB)/8, $0xbfc1111111028c6f
-DATA actkernconst<>+9088(SB)/8, $0x3fd5555555554ee4
-DATA actkernconst<>+9096(SB)/8, $0x3fd5555555554ee4
-DATA actkernconst<>+9104(SB)/8, $0x3fd5555555554ee4
-DATA actkernconst<>+9112(SB)/8, $0x3fd5555555554ee4
-DATA actkernconst<>+9120(SB)/8, $0x2b2bff2ee48e0530
-DATA actkernconst<>+9128(SB)/8, $0x0000000000000000
-DATA actkernconst<>+9136(SB)/8, $0x0000000000000000
-DATA actkernconst<>+9144(SB)/8, $0x0000000000000000
-DATA actkernconst<>+9152(SB)/8, $0x2b2bff2ee48e0530
-DATA actkernconst<>+9160(SB)/8, $0x2b2bff2ee48e0530
-DATA actkernconst<>+9168(SB)/8, $0x2b2bff2ee48e0530
-DATA actkernconst<>+9176(SB)/8, $0x2b2bff2ee48e0530
-GLOBL actkernconst<>(SB), RODATA|TLSBSS, $9184
+DATA actkernconst<>+8624(SB)/8, $0x0000000009090011
+DATA actkernconst<>+8632(SB)/8, $0x0000000000000000
+DATA actkernconst<>+8640(SB)/8, $0x4376345785d8a000
+DATA actkernconst<>+8648(SB)/8, $0x4376345785d8a000
+DATA actkernconst<>+8656(SB)/8, $0x4376345785d8a000
+DATA actkernconst<>+8664(SB)/8, $0x4376345785d8a000
+DATA actkernconst<>+8672(SB)/8, $0xc376345785d8a000
+DATA actkernconst<>+8680(SB)/8, $0xc376345785d8a000
+DATA actkernconst<>+8688(SB)/8, $0xc376345785d8a000
+DATA actkernconst<>+8696(SB)/8, $0xc376345785d8a000
+DATA actkernconst<>+8704(SB)/8, $0x3faba1ba10bdf714
+DATA actkernconst<>+8712(SB)/8, $0xbfc1111111028c6f
+DATA actkernconst<>+8720(SB)/8, $0x3fd5555555554ee4
+DATA actkernconst<>+8728(SB)/8, $0xbebfcc078193c27d
+DATA actkernconst<>+8736(SB)/8, $0x3ef0d3ce4aaa45fc
+DATA actkernconst<>+8744(SB)/8, $0xbf12347b46ddb8b5
+DATA actkernconst<>+8752(SB)/8, $0x3f2c5bfee363a8b2
+DATA actkernconst<>+8760(SB)/8, $0xbf42e76669b584c5
+DATA actkernconst<>+8768(SB)/8, $0x3f57c4648492ca7b
+DATA actkernconst<>+8776(SB)/8, $0xbf6d6a56a6f2f6f3
+DATA actkernconst<>+8784(SB)/8, $0x3f8226c3a99b757d
+DATA actkernconst<>+8792(SB)/8, $0xbf9664f2ec3a9f0d
+DATA actkernconst<>+8800(SB)/8, $0xbebfcc078193c27d
+DATA actkernconst<>+8808(SB)/8, $0xbebfcc078193c27d
+DATA actkernconst<>+8816(SB)/8, $0xbebfcc078193c27d
+DATA actkernconst<>+8824(SB)/8, $0xbebfcc078193c27d
+DATA actkernconst<>+8832(SB)/8, $0x3ef0d3ce4aaa45fc
+DATA actkernconst<>+8840(SB)/8, $0x3ef0d3ce4aaa45fc
+DATA actkernconst<>+8848(SB)/8, $0x3ef0d3ce4aaa45fc
+DATA actkernconst<>+8856(SB)/8, $0x3ef0d3ce4aaa45fc
+DATA actkernconst<>+8864(SB)/8, $0xbf12347b46ddb8b5
+DATA actkernconst<>+8872(SB)/8, $0xbf12347b46ddb8b5
+DATA actkernconst<>+8880(SB)/8, $0xbf12347b46ddb8b5
+DATA actkernconst<>+8888(SB)/8, $0xbf12347b46ddb8b5
+DATA actkernconst<>+8896(SB)/8, $0x3f2c5bfee363a8b2
+DATA actkernconst<>+8904(SB)/8, $0x3f2c5bfee363a8b2
+DATA actkernconst<>+8912(SB)/8, $0x3f2c5bfee363a8b2
+DATA actkernconst<>+8920(SB)/8, $0x3f2c5bfee363a8b2
+DATA actkernconst<>+8928(SB)/8, $0xbf42e76669b584c5
+DATA actkernconst<>+8936(SB)/8, $0xbf42e76669b584c5
+DATA actkernconst<>+8944(SB)/8, $0xbf42e76669b584c5
+DATA actkernconst<>+8952(SB)/8, $0xbf42e76669b584c5
+DATA actkernconst<>+8960(SB)/8, $0x3f57c4648492ca7b
+DATA actkernconst<>+8968(SB)/8, $0x3f57c4648492ca7b
+DATA actkernconst<>+8976(SB)/8, $0x3f57c4648492ca7b
+DATA actkernconst<>+8984(SB)/8, $0x3f57c4648492ca7b
+DATA actkernconst<>+8992(SB)/8, $0xbf6d6a56a6f2f6f3
+DATA actkernconst<>+9000(SB)/8, $0xbf6d6a56a6f2f6f3
+DATA actkernconst<>+9008(SB)/8, $0xbf6d6a56a6f2f6f3
+DATA actkernconst<>+9016(SB)/8, $0xbf6d6a56a6f2f6f3
+DATA actkernconst<>+9024(SB)/8, $0x3f8226c3a99b757d
+DATA actkernconst<>+9032(SB)/8, $0x3f8226c3a99b757d
+DATA actkernconst<>+9040(SB)/8, $0x3f8226c3a99b757d
+DATA actkernconst<>+9048(SB)/8, $0x3f8226c3a99b757d
+DATA actkernconst<>+9056(SB)/8, $0xbf9664f2ec3a9f0d
+DATA actkernconst<>+9064(SB)/8, $0xbf9664f2ec3a9f0d
+DATA actkernconst<>+9072(SB)/8, $0xbf9664f2ec3a9f0d
+DATA actkernconst<>+9080(SB)/8, $0xbf9664f2ec3a9f0d
+DATA actkernconst<>+9088(SB)/8, $0x3faba1ba10bdf714
+DATA actkernconst<>+9096(SB)/8, $0x3faba1ba10bdf714
+DATA actkernconst<>+9104(SB)/8, $0x3faba1ba10bdf714
+DATA actkernconst<>+9112(SB)/8, $0x3faba1ba10bdf714
+DATA actkernconst<>+9120(SB)/8, $0xbfc1111111028c6f
+DATA actkernconst<>+9128(SB)/8, $0xbfc1111111028c6f
+DATA actkernconst<>+9136(SB)/8, $0xbfc1111111028c6f
+DATA actkernconst<>+9144(SB)/8, $0xbfc1111111028c6f
+DATA actkernconst<>+9152(SB)/8, $0x3fd5555555554ee4
+DATA actkernconst<>+9160(SB)/8, $0x3fd5555555554ee4
+DATA actkernconst<>+9168(SB)/8, $0x3fd5555555554ee4
+DATA actkernconst<>+9176(SB)/8, $0x3fd5555555554ee4
+DATA actkernconst<>+9184(SB)/8, $0x2b2bff2ee48e0530
+DATA actkernconst<>+9192(SB)/8, $0x0000000000000000
+DATA actkernconst<>+9200(SB)/8, $0x0000000000000000
+DATA actkernconst<>+9208(SB)/8, $0x0000000000000000
+DATA actkernconst<>+9216(SB)/8, $0x2b2bff2ee48e0530
+DATA actkernconst<>+9224(SB)/8, $0x2b2bff2ee48e0530
+DATA actkernconst<>+9232(SB)/8, $0x2b2bff2ee48e0530
+DATA actkernconst<>+9240(SB)/8, $0x2b2bff2ee48e0530
+GLOBL actkernconst<>(SB), RODATA|TLSBSS, $9248

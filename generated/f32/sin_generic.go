@@ -24,7 +24,7 @@ var (
 	sinBackwardUsualStreamImpl func(dx, x, dy []float32, w0 float32) int
 )
 
-// sinGeneric is the pure-Go kernel of sin (f32 memory, f64 compute, 238
+// sinGeneric is the pure-Go kernel of sin (f32 memory, f64 compute, 233
 // operations): the scalar twin of the vector program the assembly kernels run,
 // with exactly the semantics of vprog.Program.Eval, so every backend gives the
 // same bits. The caller guarantees equal lengths; dst may be the same slice as
@@ -79,16 +79,17 @@ func sinGeneric(dst, x []float32, w0 float32) {
 	v180 := math.Float64frombits(0x3c91a62633145c07) // 6.123233995736766e-17
 	v191 := math.Float64frombits(0x3fe0000000000000) // 0.5
 	v194 := math.Float64frombits(0xc000000000000000) // -2
-	v202 := math.Float64frombits(0x3fd45f306dc9c883) // 0.3183098861837907
-	v205 := math.Float64frombits(0xc00921fb54442d18) // -3.141592653589793
-	v207 := math.Float64frombits(0xbca1a62633145c07) // -1.2246467991473532e-16
-	v209 := math.Float64frombits(0x392f1976b7ed8fbc) // 2.9947698097183397e-33
-	v221 := math.Float64frombits(0x3de54a9cf2ed37cd) // 1.5491574122751917e-10
-	v222 := math.Float64frombits(0xbe5ae1e125ddf887) // -2.503613171595384e-08
-	v224 := math.Float64frombits(0x3ec71dd836d41b39) // 2.75571112829127e-06
-	v226 := math.Float64frombits(0xbf2a019fff123fbe) // -0.00019841268616404938
-	v228 := math.Float64frombits(0x3f81111110f9d729) // 0.00833333333069282
-	v230 := math.Float64frombits(0xbfc5555555554858) // -0.16666666666657437
+	v201 := math.Float64frombits(0x4338000000000000) // 6.755399441055744e+15
+	v203 := math.Float64frombits(0x3fd45f306dc9c883) // 0.3183098861837907
+	v206 := math.Float64frombits(0xc00921fb54442d18) // -3.141592653589793
+	v208 := math.Float64frombits(0xbca1a62633145c06) // -1.224646799147353e-16
+	v210 := math.Float64frombits(0xb95c1cd129024e09) // -2.165713347843828e-32
+	v217 := math.Float64frombits(0x3de54a9cf2ed37cd) // 1.5491574122751917e-10
+	v218 := math.Float64frombits(0xbe5ae1e125ddf887) // -2.503613171595384e-08
+	v220 := math.Float64frombits(0x3ec71dd836d41b39) // 2.75571112829127e-06
+	v222 := math.Float64frombits(0xbf2a019fff123fbe) // -0.00019841268616404938
+	v224 := math.Float64frombits(0x3f81111110f9d729) // 0.00833333333069282
+	v226 := math.Float64frombits(0xbfc5555555554858) // -0.16666666666657437
 	for i := range dst {
 		v0 := float64(x[i])
 		v2 := float64(v1 * v0)
@@ -372,57 +373,48 @@ func sinGeneric(dst, x []float32, w0 float32) {
 		if v196 {
 			v200 = v199
 		}
-		v201 := math.FMA(v194, v193, v93)
-		v203 := float64(v2 * v202)
-		v204 := math.RoundToEven(v203)
-		v206 := math.FMA(v204, v205, v2)
-		v208 := math.FMA(v204, v207, v206)
-		v210 := math.FMA(v204, v209, v208)
-		v211 := float64(v204 * v191)
-		v212 := math.Floor(v211)
-		v213 := math.FMA(v194, v212, v204)
-		v214 := math.FMA(v194, v213, v93)
-		v215 := v210
+		v202 := float64(v193 + v201)
+		v204 := math.FMA(v2, v203, v201)
+		v205 := float64(v204 - v201)
+		v207 := math.FMA(v205, v206, v2)
+		v209 := math.FMA(v205, v208, v207)
+		v211 := math.FMA(v205, v210, v209)
+		v212 := v211
 		if v8 {
-			v215 = v200
+			v212 = v200
 		}
-		v216 := v210
+		v213 := v211
 		if v5 {
-			v216 = v215
+			v213 = v212
 		}
-		v217 := v214
+		v214 := v204
 		if v8 {
-			v217 = v201
+			v214 = v202
 		}
-		v218 := v214
+		v215 := v204
 		if v5 {
-			v218 = v217
+			v215 = v214
 		}
-		v219 := float64(v216 * v216)
-		v220 := float64(v216 * v219)
-		v223 := math.FMA(v219, v221, v222)
-		v225 := math.FMA(v219, v223, v224)
-		v227 := math.FMA(v219, v225, v226)
-		v229 := math.FMA(v219, v227, v228)
-		v231 := math.FMA(v219, v229, v230)
-		v232 := math.FMA(v220, v231, v216)
-		v233 := float64(v232 * v218)
-		v234 := v2 == v100
-		v235 := v233
-		if v234 {
-			v235 = v2
+		v216 := float64(v213 * v213)
+		v219 := math.FMA(v216, v217, v218)
+		v221 := math.FMA(v216, v219, v220)
+		v223 := math.FMA(v216, v221, v222)
+		v225 := math.FMA(v216, v223, v224)
+		v227 := math.FMA(v216, v225, v226)
+		v228 := math.FMA(v216, v227, v93)
+		v229 := float64(v213 * v228)
+		v230 := math.Float64frombits(math.Float64bits(v229) ^ math.Float64bits(v215)<<63)
+		v231 := math.IsNaN(v0)
+		v232 := v230
+		if v231 {
+			v232 = v0
 		}
-		v236 := math.IsNaN(v0)
-		v237 := v235
-		if v236 {
-			v237 = v0
-		}
-		dst[i] = float32(v237)
+		dst[i] = float32(v232)
 	}
 }
 
 // sinUsualGeneric is the pure-Go kernel of sinUsual (f32 memory, f64 compute,
-// 42 operations): the scalar twin of the vector program the assembly kernels
+// 34 operations): the scalar twin of the vector program the assembly kernels
 // run, with exactly the semantics of vprog.Program.Eval, so every backend
 // gives the same bits. The caller guarantees equal lengths; dst may be the
 // same slice as an input. It stops before the first element that needs a rare
@@ -432,62 +424,51 @@ func sinUsualGeneric(dst, x []float32, w0 float32) int {
 	v1 := float64(w0)
 	v4 := math.Float64frombits(0x42b921fb54442d18)  // 2.7633741218861094e+13
 	v6 := math.Float64frombits(0x3ff0000000000000)  // 1
-	v7 := math.Float64frombits(0x0000000000000000)  // 0
-	v8 := math.Float64frombits(0x3fe0000000000000)  // 0.5
-	v9 := math.Float64frombits(0xc000000000000000)  // -2
-	v10 := math.Float64frombits(0x3fd45f306dc9c883) // 0.3183098861837907
-	v13 := math.Float64frombits(0xc00921fb54442d18) // -3.141592653589793
-	v15 := math.Float64frombits(0xbca1a62633145c07) // -1.2246467991473532e-16
-	v17 := math.Float64frombits(0x392f1976b7ed8fbc) // 2.9947698097183397e-33
-	v25 := math.Float64frombits(0x3de54a9cf2ed37cd) // 1.5491574122751917e-10
-	v26 := math.Float64frombits(0xbe5ae1e125ddf887) // -2.503613171595384e-08
-	v28 := math.Float64frombits(0x3ec71dd836d41b39) // 2.75571112829127e-06
-	v30 := math.Float64frombits(0xbf2a019fff123fbe) // -0.00019841268616404938
-	v32 := math.Float64frombits(0x3f81111110f9d729) // 0.00833333333069282
-	v34 := math.Float64frombits(0xbfc5555555554858) // -0.16666666666657437
+	v7 := math.Float64frombits(0x4338000000000000)  // 6.755399441055744e+15
+	v8 := math.Float64frombits(0x3fd45f306dc9c883)  // 0.3183098861837907
+	v11 := math.Float64frombits(0xc00921fb54442d18) // -3.141592653589793
+	v13 := math.Float64frombits(0xbca1a62633145c06) // -1.224646799147353e-16
+	v15 := math.Float64frombits(0xb95c1cd129024e09) // -2.165713347843828e-32
+	v18 := math.Float64frombits(0x3de54a9cf2ed37cd) // 1.5491574122751917e-10
+	v19 := math.Float64frombits(0xbe5ae1e125ddf887) // -2.503613171595384e-08
+	v21 := math.Float64frombits(0x3ec71dd836d41b39) // 2.75571112829127e-06
+	v23 := math.Float64frombits(0xbf2a019fff123fbe) // -0.00019841268616404938
+	v25 := math.Float64frombits(0x3f81111110f9d729) // 0.00833333333069282
+	v27 := math.Float64frombits(0xbfc5555555554858) // -0.16666666666657437
 	for i := range dst {
 		v0 := float64(x[i])
 		v2 := float64(v1 * v0)
 		v3 := math.Abs(v2)
 		v5 := v4 < v3
-		v11 := float64(v2 * v10)
-		v12 := math.RoundToEven(v11)
-		v14 := math.FMA(v12, v13, v2)
-		v16 := math.FMA(v12, v15, v14)
-		v18 := math.FMA(v12, v17, v16)
-		v19 := float64(v12 * v8)
-		v20 := math.Floor(v19)
-		v21 := math.FMA(v9, v20, v12)
-		v22 := math.FMA(v9, v21, v6)
-		v23 := float64(v18 * v18)
-		v24 := float64(v18 * v23)
-		v27 := math.FMA(v23, v25, v26)
-		v29 := math.FMA(v23, v27, v28)
-		v31 := math.FMA(v23, v29, v30)
-		v33 := math.FMA(v23, v31, v32)
-		v35 := math.FMA(v23, v33, v34)
-		v36 := math.FMA(v24, v35, v18)
-		v37 := float64(v36 * v22)
-		v38 := v2 == v7
-		v39 := v37
-		if v38 {
-			v39 = v2
-		}
-		v40 := math.IsNaN(v0)
-		v41 := v39
-		if v40 {
-			v41 = v0
+		v9 := math.FMA(v2, v8, v7)
+		v10 := float64(v9 - v7)
+		v12 := math.FMA(v10, v11, v2)
+		v14 := math.FMA(v10, v13, v12)
+		v16 := math.FMA(v10, v15, v14)
+		v17 := float64(v16 * v16)
+		v20 := math.FMA(v17, v18, v19)
+		v22 := math.FMA(v17, v20, v21)
+		v24 := math.FMA(v17, v22, v23)
+		v26 := math.FMA(v17, v24, v25)
+		v28 := math.FMA(v17, v26, v27)
+		v29 := math.FMA(v17, v28, v6)
+		v30 := float64(v16 * v29)
+		v31 := math.Float64frombits(math.Float64bits(v30) ^ math.Float64bits(v9)<<63)
+		v32 := math.IsNaN(v0)
+		v33 := v31
+		if v32 {
+			v33 = v0
 		}
 		if v5 {
 			return i
 		}
-		dst[i] = float32(v41)
+		dst[i] = float32(v33)
 	}
 	return len(dst)
 }
 
 // sinBackwardGeneric is the pure-Go kernel of sinBackward (f32 memory, f64
-// compute, 243 operations): the scalar twin of the vector program the assembly
+// compute, 241 operations): the scalar twin of the vector program the assembly
 // kernels run, with exactly the semantics of vprog.Program.Eval, so every
 // backend gives the same bits. The caller guarantees equal lengths; dx may be
 // the same slice as an input.
@@ -542,18 +523,19 @@ func sinBackwardGeneric(dx, x, dy []float32, w0 float32) {
 	v180 := math.Float64frombits(0x3c91a62633145c07) // 6.123233995736766e-17
 	v192 := math.Float64frombits(0x3fe0000000000000) // 0.5
 	v195 := math.Float64frombits(0xc000000000000000) // -2
-	v203 := math.Float64frombits(0x3fd45f306dc9c883) // 0.3183098861837907
-	v204 := math.Float64frombits(0xbfe0000000000000) // -0.5
-	v208 := math.Float64frombits(0xbff921fb54442d18) // -1.5707963267948966
-	v210 := math.Float64frombits(0xbc91a62633145c07) // -6.123233995736766e-17
-	v212 := math.Float64frombits(0x391f1976b7ed8fbc) // 1.4973849048591698e-33
-	v217 := math.Float64frombits(0xbff0000000000000) // -1
-	v225 := math.Float64frombits(0x3de54a9cf2ed37cd) // 1.5491574122751917e-10
-	v226 := math.Float64frombits(0xbe5ae1e125ddf887) // -2.503613171595384e-08
-	v228 := math.Float64frombits(0x3ec71dd836d41b39) // 2.75571112829127e-06
-	v230 := math.Float64frombits(0xbf2a019fff123fbe) // -0.00019841268616404938
-	v232 := math.Float64frombits(0x3f81111110f9d729) // 0.00833333333069282
-	v234 := math.Float64frombits(0xbfc5555555554858) // -0.16666666666657437
+	v202 := math.Float64frombits(0x4338000000000000) // 6.755399441055744e+15
+	v204 := math.Float64frombits(0x3fd45f306dc9c883) // 0.3183098861837907
+	v205 := math.Float64frombits(0xbfe0000000000000) // -0.5
+	v207 := math.Float64frombits(0x4338000000000001) // 6.755399441055745e+15
+	v211 := math.Float64frombits(0xbff921fb54442d18) // -1.5707963267948966
+	v213 := math.Float64frombits(0xbc91a62633145c06) // -6.123233995736765e-17
+	v215 := math.Float64frombits(0xb94c1cd129024e09) // -1.082856673921914e-32
+	v222 := math.Float64frombits(0x3de54a9cf2ed37cd) // 1.5491574122751917e-10
+	v223 := math.Float64frombits(0xbe5ae1e125ddf887) // -2.503613171595384e-08
+	v225 := math.Float64frombits(0x3ec71dd836d41b39) // 2.75571112829127e-06
+	v227 := math.Float64frombits(0xbf2a019fff123fbe) // -0.00019841268616404938
+	v229 := math.Float64frombits(0x3f81111110f9d729) // 0.00833333333069282
+	v231 := math.Float64frombits(0xbfc5555555554858) // -0.16666666666657437
 	for i := range dx {
 		v0 := float64(x[i])
 		v2 := float64(v1 * v0)
@@ -838,56 +820,53 @@ func sinBackwardGeneric(dx, x, dy []float32, w0 float32) {
 		if v197 {
 			v201 = v200
 		}
-		v202 := math.FMA(v195, v194, v93)
-		v205 := math.FMA(v2, v203, v204)
-		v206 := math.RoundToEven(v205)
-		v207 := math.FMA(v83, v206, v93)
-		v209 := math.FMA(v207, v208, v2)
-		v211 := math.FMA(v207, v210, v209)
-		v213 := math.FMA(v207, v212, v211)
-		v214 := float64(v206 * v192)
-		v215 := math.Floor(v214)
-		v216 := math.FMA(v195, v215, v206)
-		v218 := math.FMA(v83, v216, v217)
-		v219 := v213
+		v203 := float64(v194 + v202)
+		v206 := math.FMA(v2, v204, v205)
+		v208 := float64(v206 + v207)
+		v209 := float64(v208 - v207)
+		v210 := math.FMA(v83, v209, v93)
+		v212 := math.FMA(v210, v211, v2)
+		v214 := math.FMA(v210, v213, v212)
+		v216 := math.FMA(v210, v215, v214)
+		v217 := v216
 		if v8 {
-			v219 = v201
+			v217 = v201
 		}
-		v220 := v213
+		v218 := v216
+		if v5 {
+			v218 = v217
+		}
+		v219 := v208
+		if v8 {
+			v219 = v203
+		}
+		v220 := v208
 		if v5 {
 			v220 = v219
 		}
-		v221 := v218
-		if v8 {
-			v221 = v202
+		v221 := float64(v218 * v218)
+		v224 := math.FMA(v221, v222, v223)
+		v226 := math.FMA(v221, v224, v225)
+		v228 := math.FMA(v221, v226, v227)
+		v230 := math.FMA(v221, v228, v229)
+		v232 := math.FMA(v221, v230, v231)
+		v233 := math.FMA(v221, v232, v93)
+		v234 := float64(v218 * v233)
+		v235 := math.Float64frombits(math.Float64bits(v234) ^ math.Float64bits(v220)<<63)
+		v236 := float64(v1 * v235)
+		v237 := float64(dy[i])
+		v238 := float64(v236 * v237)
+		v239 := math.IsNaN(v0)
+		v240 := v238
+		if v239 {
+			v240 = v0
 		}
-		v222 := v218
-		if v5 {
-			v222 = v221
-		}
-		v223 := float64(v220 * v220)
-		v224 := float64(v220 * v223)
-		v227 := math.FMA(v223, v225, v226)
-		v229 := math.FMA(v223, v227, v228)
-		v231 := math.FMA(v223, v229, v230)
-		v233 := math.FMA(v223, v231, v232)
-		v235 := math.FMA(v223, v233, v234)
-		v236 := math.FMA(v224, v235, v220)
-		v237 := float64(v236 * v222)
-		v238 := float64(v1 * v237)
-		v239 := float64(dy[i])
-		v240 := float64(v238 * v239)
-		v241 := math.IsNaN(v0)
-		v242 := v240
-		if v241 {
-			v242 = v0
-		}
-		dx[i] = float32(v242)
+		dx[i] = float32(v240)
 	}
 }
 
 // sinBackwardUsualGeneric is the pure-Go kernel of sinBackwardUsual (f32
-// memory, f64 compute, 46 operations): the scalar twin of the vector program
+// memory, f64 compute, 41 operations): the scalar twin of the vector program
 // the assembly kernels run, with exactly the semantics of vprog.Program.Eval,
 // so every backend gives the same bits. The caller guarantees equal lengths;
 // dx may be the same slice as an input. It stops before the first element that
@@ -900,56 +879,51 @@ func sinBackwardUsualGeneric(dx, x, dy []float32, w0 float32) int {
 	v4 := math.Float64frombits(0x42b921fb54442d18)  // 2.7633741218861094e+13
 	v6 := math.Float64frombits(0x4000000000000000)  // 2
 	v7 := math.Float64frombits(0x3ff0000000000000)  // 1
-	v8 := math.Float64frombits(0x3fe0000000000000)  // 0.5
-	v9 := math.Float64frombits(0xc000000000000000)  // -2
-	v10 := math.Float64frombits(0x3fd45f306dc9c883) // 0.3183098861837907
-	v11 := math.Float64frombits(0xbfe0000000000000) // -0.5
+	v8 := math.Float64frombits(0x3fd45f306dc9c883)  // 0.3183098861837907
+	v9 := math.Float64frombits(0xbfe0000000000000)  // -0.5
+	v11 := math.Float64frombits(0x4338000000000001) // 6.755399441055745e+15
 	v15 := math.Float64frombits(0xbff921fb54442d18) // -1.5707963267948966
-	v17 := math.Float64frombits(0xbc91a62633145c07) // -6.123233995736766e-17
-	v19 := math.Float64frombits(0x391f1976b7ed8fbc) // 1.4973849048591698e-33
-	v24 := math.Float64frombits(0xbff0000000000000) // -1
-	v28 := math.Float64frombits(0x3de54a9cf2ed37cd) // 1.5491574122751917e-10
-	v29 := math.Float64frombits(0xbe5ae1e125ddf887) // -2.503613171595384e-08
-	v31 := math.Float64frombits(0x3ec71dd836d41b39) // 2.75571112829127e-06
-	v33 := math.Float64frombits(0xbf2a019fff123fbe) // -0.00019841268616404938
-	v35 := math.Float64frombits(0x3f81111110f9d729) // 0.00833333333069282
-	v37 := math.Float64frombits(0xbfc5555555554858) // -0.16666666666657437
+	v17 := math.Float64frombits(0xbc91a62633145c06) // -6.123233995736765e-17
+	v19 := math.Float64frombits(0xb94c1cd129024e09) // -1.082856673921914e-32
+	v22 := math.Float64frombits(0x3de54a9cf2ed37cd) // 1.5491574122751917e-10
+	v23 := math.Float64frombits(0xbe5ae1e125ddf887) // -2.503613171595384e-08
+	v25 := math.Float64frombits(0x3ec71dd836d41b39) // 2.75571112829127e-06
+	v27 := math.Float64frombits(0xbf2a019fff123fbe) // -0.00019841268616404938
+	v29 := math.Float64frombits(0x3f81111110f9d729) // 0.00833333333069282
+	v31 := math.Float64frombits(0xbfc5555555554858) // -0.16666666666657437
 	for i := range dx {
 		v0 := float64(x[i])
 		v2 := float64(v1 * v0)
 		v3 := math.Abs(v2)
 		v5 := v4 < v3
-		v12 := math.FMA(v2, v10, v11)
-		v13 := math.RoundToEven(v12)
+		v10 := math.FMA(v2, v8, v9)
+		v12 := float64(v10 + v11)
+		v13 := float64(v12 - v11)
 		v14 := math.FMA(v6, v13, v7)
 		v16 := math.FMA(v14, v15, v2)
 		v18 := math.FMA(v14, v17, v16)
 		v20 := math.FMA(v14, v19, v18)
-		v21 := float64(v13 * v8)
-		v22 := math.Floor(v21)
-		v23 := math.FMA(v9, v22, v13)
-		v25 := math.FMA(v6, v23, v24)
-		v26 := float64(v20 * v20)
-		v27 := float64(v20 * v26)
-		v30 := math.FMA(v26, v28, v29)
-		v32 := math.FMA(v26, v30, v31)
-		v34 := math.FMA(v26, v32, v33)
-		v36 := math.FMA(v26, v34, v35)
-		v38 := math.FMA(v26, v36, v37)
-		v39 := math.FMA(v27, v38, v20)
-		v40 := float64(v39 * v25)
-		v41 := float64(v1 * v40)
-		v42 := float64(dy[i])
-		v43 := float64(v41 * v42)
-		v44 := math.IsNaN(v0)
-		v45 := v43
-		if v44 {
-			v45 = v0
+		v21 := float64(v20 * v20)
+		v24 := math.FMA(v21, v22, v23)
+		v26 := math.FMA(v21, v24, v25)
+		v28 := math.FMA(v21, v26, v27)
+		v30 := math.FMA(v21, v28, v29)
+		v32 := math.FMA(v21, v30, v31)
+		v33 := math.FMA(v21, v32, v7)
+		v34 := float64(v20 * v33)
+		v35 := math.Float64frombits(math.Float64bits(v34) ^ math.Float64bits(v12)<<63)
+		v36 := float64(v1 * v35)
+		v37 := float64(dy[i])
+		v38 := float64(v36 * v37)
+		v39 := math.IsNaN(v0)
+		v40 := v38
+		if v39 {
+			v40 = v0
 		}
 		if v5 {
 			return i
 		}
-		dx[i] = float32(v45)
+		dx[i] = float32(v40)
 	}
 	return len(dx)
 }

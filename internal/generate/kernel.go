@@ -341,6 +341,14 @@ func emitInstr(p *vprog.Program, i int, in vprog.Instr, uses []int, inNames, par
 			return def(jen.Id("copysign32").Call(a(0), a(1))), nil
 		}
 		return def(jen.Qual("math", "Copysign").Call(a(0), a(1))), nil
+	case vprog.OpParityNeg:
+		// The lowest bit of a(1)'s encoding into a(0)'s sign bit.
+		if f32 {
+			return def(jen.Qual("math", "Float32frombits").Call(jen.Qual("math", "Float32bits").Call(a(0)).Op("^").
+				Qual("math", "Float32bits").Call(a(1)).Op("<<").Lit(31))), nil
+		}
+		return def(jen.Qual("math", "Float64frombits").Call(jen.Qual("math", "Float64bits").Call(a(0)).Op("^").
+			Qual("math", "Float64bits").Call(a(1)).Op("<<").Lit(63))), nil
 	case vprog.OpSqrt:
 		return via64("Sqrt", a(0)), nil
 	case vprog.OpMin:

@@ -212,6 +212,10 @@ func (b *Builder) Abs(x Value) Value         { return b.float(OpAbs, x) }
 func (b *Builder) CopySign(x, s Value) Value { return b.float(OpCopySign, x, s) }
 func (b *Builder) Sqrt(x Value) Value        { return b.float(OpSqrt, x) }
 
+// ParityNeg is -x where the lowest bit of k's encoding is set, else x
+// (OpParityNeg).
+func (b *Builder) ParityNeg(x, k Value) Value { return b.float(OpParityNeg, x, k) }
+
 // Min is x86 MINPD: x < y ? x : y, so y passes through when either is NaN.
 // Put the operand whose NaN must survive second.
 func (b *Builder) Min(x, y Value) Value { return b.float(OpMin, x, y) }

@@ -80,6 +80,12 @@ func (p *Program) run(inputs, params []float64) ([]float64, []bool) {
 			r = -math.Abs(a(0))
 		case OpCopySign:
 			r = math.Copysign(a(0), a(1))
+		case OpParityNeg:
+			if narrow {
+				r = float64(math.Float32frombits(math.Float32bits(float32(a(0))) ^ math.Float32bits(float32(a(1)))<<31))
+			} else {
+				r = math.Float64frombits(math.Float64bits(a(0)) ^ math.Float64bits(a(1))<<63)
+			}
 		case OpSqrt:
 			r = math.Sqrt(a(0))
 		case OpMin:

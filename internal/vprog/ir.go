@@ -66,6 +66,12 @@ const (
 	OpNegAbs
 	// OpCopySign gives |a| with the sign bit of b.
 	OpCopySign
+	// OpParityNeg is a with its sign bit flipped where the lowest bit of
+	// b's encoding is set: -a or a by the parity of an integer k that b
+	// holds as k + c in a binade where the spacing is 1 (c = 1.5·2^52 for
+	// float64), a sign (-1)^k in two bit operations (a shift and an XOR)
+	// where a floor, two FMAs and a product take five.
+	OpParityNeg
 	OpSqrt // correctly rounded square root
 	// OpMin is x86 MINPD: a < b ? a : b. If either is NaN, or both are zero, it gives b.
 	OpMin
@@ -180,7 +186,7 @@ const (
 var opNames = [...]string{
 	OpInvalid: "invalid", OpInput: "input", OpParam: "param", OpConst: "const",
 	OpAdd: "add", OpSub: "sub", OpMul: "mul", OpDiv: "div", OpFMA: "fma", OpNeg: "neg",
-	OpAbs: "abs", OpNegAbs: "negabs", OpCopySign: "copysign", OpSqrt: "sqrt", OpMin: "min", OpMax: "max",
+	OpAbs: "abs", OpNegAbs: "negabs", OpCopySign: "copysign", OpParityNeg: "parityneg", OpSqrt: "sqrt", OpMin: "min", OpMax: "max",
 	OpRound: "round", OpLdexp: "ldexp", OpGetExp: "getexp", OpGetMant: "getmant", OpFixUp: "fixup",
 	OpLT: "lt", OpLE: "le", OpEQ: "eq", OpIsNaN: "isnan",
 	OpAnd: "and", OpOr: "or", OpAndNot: "andnot", OpNot: "not", OpAndCmp: "andcmp", OpSelect: "select",

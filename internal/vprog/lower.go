@@ -514,7 +514,7 @@ func roundsOnce(p *Program) bool {
 				return false
 			}
 			rounded[i] = true
-		case OpNeg, OpAbs, OpNegAbs, OpCopySign, OpMin, OpMax:
+		case OpNeg, OpAbs, OpNegAbs, OpCopySign, OpParityNeg, OpMin, OpMax:
 			rounded[i] = anyRounded
 		case OpSelect:
 			rounded[i] = rounded[args[1]] || rounded[args[2]]

@@ -68,7 +68,7 @@ var trigCos64 = [...]float64{
 	-1.1380877534950292e-11,
 }
 
-// trigSin32 holds sin r = r + r³·S(z) on |r| ≤ π/2 + 2^-6 for the F32
+// trigSin32 holds sin r = r·(1 + z·S(z)), z = r², on |r| ≤ π/2 + 2^-6 for the F32
 // target (the slack covers k one off, see trigHalfTurn32): degree 5,
 // relative error 2^-41.3 (mpmath chebyfit), within the target's 2^-40.
 var trigSin32 = [...]float64{
@@ -86,6 +86,13 @@ const (
 	trigPio2a = 1.5707963267948966
 	trigPio2b = 6.123233995736766e-17
 	trigPio2c = -1.4973849048591698e-33
+	// π/2 = trigPio2a + trigPio2b32 + trigPio2c32 + O(2^-160): the middle
+	// part rounded down, so that all three are positive. trigHalfTurn32
+	// subtracts k·P for each with k = +0 at x = ±0, and -(+0·P) + x is x,
+	// sign of zero included, only where P is positive (with trigPio2c,
+	// +0·(-P) + -0 would be +0).
+	trigPio2b32 = 6.123233995736765e-17
+	trigPio2c32 = 1.082856673921914e-32
 	// trigBoundCW is the largest |x| trigReduce64 reduces exactly,
 	// 2^44·π/2 (rounded down); beyond it trigReduceHuge64 takes over.
 	trigBoundCW = 0x1p44 * 1.5707963267948966
@@ -224,56 +231,67 @@ func trigHuge(b *Builder, x Value) (xh Value, pick func(huge, usual Value) Value
 func trigLower32(b *Builder, x Value, offset float64) Value {
 	xh, pick := trigHuge(b, x)
 	nh, rh, rl := trigReduceHuge64(b, xh)
-	argH, signH := trigQuadrant32(b, nh, b.Add(rh, rl), offset)
-	arg, sign := trigHalfTurn32(b, x, offset)
-	return trigFinish32(b, x, pick(argH, arg), pick(signH, sign), offset)
+	argH, parityH := trigQuadrant32(b, nh, b.Add(rh, rl), offset)
+	arg, parity := trigHalfTurn32(b, x, offset)
+	return trigFinish32(b, pick(argH, arg), pick(parityH, parity))
 }
 
-// trigHalfTurn32 returns arg and sign = ±1 with sin(x + offset·π/2) =
-// sign·sin(arg), |arg| ≤ π/2 + 2^-6, for |x| ≤ trigBoundCW: x = m·π/2 +
-// arg with m = 2k (sin, k = round(x/π)) or m = 2k + 1 (cos, k = round(x/π
-// - 1/2)), where sin x = (-1)^k sin(arg) and cos x = (-1)^(k+1) sin(arg).
-// k can be one off where x/π (or x/π - 1/2, |k| ≤ 2^43) rounds across a
-// half-integer, by at most 2^-8.4: |arg| ≤ π/2 + 2^-6.
+// trigParityBias is 1.5·2^52: for an integer |j| < 2^51, j + trigParityBias
+// is exact, in the binade where float64 spacing is 1, and its lowest bit
+// is j's parity (OpParityNeg). Adding it to a value rounds that value to
+// an integer, to nearest, ties to even.
+const trigParityBias = 0x1.8p52
+
+// trigHalfTurn32 returns arg and parity with sin(x + offset·π/2) =
+// (-1)^parity·sin(arg) (the lowest bit of parity's encoding; OpParityNeg),
+// |arg| ≤ π/2 + 2^-6, for |x| ≤ trigBoundCW: x = m·π/2 + arg with m = 2k
+// (sin, k = round(x/π)) or m = 2k + 1 (cos, k = round(x/π - 1/2)), where
+// sin x = (-1)^k sin(arg) and cos x = (-1)^(k+1) sin(arg). k can be one
+// off where x/π (or x/π - 1/2, |k| ≤ 2^43) rounds across a half-integer,
+// by at most 2^-8.4: |arg| ≤ π/2 + 2^-6.
 //
-// arg = ((x - m·P1) - m·P2) - m·P3, each step one FMA. The first is exact
-// (see trigReduce64: m·P1 and x are multiples of 2^-52 and the difference
-// is below 2); the second and third round by 2^-53 relative to their
-// results, which are arg to within m·P3 ≤ 2^-65, while |arg| ≳ 2^-56 for
+// k comes from adding trigParityBias (plus 1 for cos, whose sign is k+1's
+// parity): the sum is k + bias exactly, the parity is its lowest bit, and
+// k is the sum less the bias, where a rounding and the parity's floor, two
+// FMAs and a product took six operations.
+//
+// arg = ((x - m·P1) - m·P2) - m·P3 (P1, P2, P3: trigPio2a, trigPio2b32,
+// trigPio2c32), each step one FMA. The first is exact (see
+// trigReduce64: m·P1 and x are multiples of 2^-52 and the difference is
+// below 2); the second and third round by 2^-53 relative to their
+// results, which are arg to within m·P3 ≤ 2^-61, while |arg| ≳ 2^-56 for
 // every double there (trigHard: multiples of π are multiples of π/2): arg
 // is within 2^-52 relative. Near a zero of sin or cos, arg is near 0, where
 // the polynomial is relatively accurate too.
-func trigHalfTurn32(b *Builder, x Value, offset float64) (arg, sign Value) {
+func trigHalfTurn32(b *Builder, x Value, offset float64) (arg, parity Value) {
 	var k, m Value
 	var scale float64 // m·Pi = k·(scale·Pi) for sin, exact
 	if offset == 0 {
-		k = b.Round(b.Mul(x, b.Const(1/math.Pi)), RoundNearestEven)
+		// x·(1/π) + bias rounds once, x·(1/π) to the nearest integer.
+		parity = b.FMA(x, b.Const(1/math.Pi), b.Const(trigParityBias))
+		k = b.Sub(parity, b.Const(trigParityBias))
 		m, scale = k, 2
 	} else {
-		k = b.Round(b.FMA(x, b.Const(1/math.Pi), b.Const(-0.5)), RoundNearestEven)
+		parity = b.Add(b.FMA(x, b.Const(1/math.Pi), b.Const(-0.5)), b.Const(trigParityBias+1))
+		k = b.Sub(parity, b.Const(trigParityBias+1))
 		m, scale = b.FMA(b.Const(2), k, b.Const(1)), 1
 	}
 	nm := b.Neg(m)
 	arg = b.FMA(nm, b.Const(scale*trigPio2a), x) // exact
-	arg = b.FMA(nm, b.Const(scale*trigPio2b), arg)
-	arg = b.FMA(nm, b.Const(scale*trigPio2c), arg)
-	// (-1)^k from k's parity k - 2·floor(k/2) (exact: |k| ≤ 2^43); cos
-	// takes the opposite sign.
-	odd := b.FMA(b.Const(-2), b.Round(b.Mul(k, b.Const(0.5)), RoundFloor), k)
-	if offset == 0 {
-		return arg, b.FMA(b.Const(-2), odd, b.Const(1))
-	}
-	return arg, b.FMA(b.Const(2), odd, b.Const(-1))
+	arg = b.FMA(nm, b.Const(scale*trigPio2b32), arg)
+	arg = b.FMA(nm, b.Const(scale*trigPio2c32), arg)
+	return arg, parity
 }
 
-// trigQuadrant32 returns arg and sign = ±1 with sin(x + offset·π/2) =
-// sign·sin(arg), |arg| ≤ π/2, from x = n·π/2 + r, |r| ≤ π/4 + 2^-7.5 (a
-// reduction by quadrants): the quadrants that need cos r take it as
-// sin(π/2 - |r|), where π/2 - |r| ≥ π/4 - 2^-7.5 rounds by 2^-52 relative.
-func trigQuadrant32(b *Builder, n, r Value, offset float64) (arg, sign Value) {
+// trigQuadrant32 returns arg and parity with sin(x + offset·π/2) =
+// (-1)^parity·sin(arg) as trigHalfTurn32 does, |arg| ≤ π/2, from x = n·π/2
+// + r, |r| ≤ π/4 + 2^-7.5 (a reduction by quadrants): the quadrants that
+// need cos r take it as sin(π/2 - |r|), where π/2 - |r| ≥ π/4 - 2^-7.5
+// rounds by 2^-52 relative.
+func trigQuadrant32(b *Builder, n, r Value, offset float64) (arg, parity Value) {
 	odd, h := trigQuadrant(b, n, offset)
 	cosArg := b.Add(b.Sub(b.Const(trigPio2a), b.Abs(r)), b.Const(trigPio2b))
-	return b.Select(odd, cosArg, r), b.FMA(b.Const(-2), h, b.Const(1))
+	return b.Select(odd, cosArg, r), b.Add(h, b.Const(trigParityBias)) // h is 0 or 1
 }
 
 // trigQuadrant splits q = (n + offset) mod 4 ∈ {0, 1, 2, 3}: h = floor(q/2)
@@ -297,12 +315,16 @@ func trigKeepZero(b *Builder, x0, res Value, offset float64) Value {
 	return b.Select(b.EQ(x0, b.Const(0)), x0, res)
 }
 
-// trigFinish32 is sign·sin(arg) for an F32 target, |arg| ≤ π/2 + 2^-6; x0
-// is the argument, for the sign of a zero.
-func trigFinish32(b *Builder, x0, arg, sign Value, offset float64) Value {
+// trigFinish32 is (-1)^parity·sin(arg) for an F32 target (parity as
+// trigHalfTurn32 gives it), |arg| ≤ π/2 + 2^-6, as arg·(1 + z·S(z)): the
+// two roundings of that form (2^-52) are nothing beside the polynomial's
+// 2^-41.3, and a zero arg keeps its sign (arg + arg·z·S(z) gives +0 for
+// -0, S(0) being negative). So sin(±0) = ±0 where the reduction gives arg
+// = x for x = ±0, as trigHalfTurn32's does (k = +0: each step is -0·P +
+// x = x), with no select on x = 0.
+func trigFinish32(b *Builder, arg, parity Value) Value {
 	z := b.Mul(arg, arg)
-	res := b.Mul(b.FMA(b.Mul(arg, z), b.Horner(z, trigSin32[:]...), arg), sign)
-	return trigKeepZero(b, x0, res, offset)
+	return b.ParityNeg(b.Mul(arg, b.Horner(z, append([]float64{1}, trigSin32[:]...)...)), parity)
 }
 
 // trigFinish evaluates sin (offset 0) or cos (offset 1) of n·π/2 + rh + rl;
@@ -317,8 +339,8 @@ func trigFinish32(b *Builder, x0, arg, sign Value, offset float64) Value {
 func trigFinish(b *Builder, x0, n, rh, rl Value, target Type, offset float64) Value {
 	if target == F32 {
 		// The polynomial's error (2^-41) dwarfs a tail.
-		arg, sign := trigQuadrant32(b, n, b.Add(rh, rl), offset)
-		return trigFinish32(b, x0, arg, sign, offset)
+		arg, parity := trigQuadrant32(b, n, b.Add(rh, rl), offset)
+		return trigKeepZero(b, x0, trigFinish32(b, arg, parity), offset)
 	}
 	sinHead, sinTail, cosHead, cosTail := trigPoly64(b, rh, rl)
 	odd, h := trigQuadrant(b, n, offset)
