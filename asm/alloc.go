@@ -648,11 +648,7 @@ func (a *allocator) stopTest() {
 			masks = append(masks, a.operand(s, k, true, &temps).r)
 		}
 	}
-	scratch := a.alloc(true)
-	a.pinned[scratch] = true
-	temps = append(temps, scratch)
-	a.is.anyStop(a.c, masks, scratch, a.tail)
-	a.c.JNE(operand.LabelRef("stop"))
+	a.is.stopIf(a.c, masks, a.tail, operand.LabelRef("stop"))
 	for _, r := range temps {
 		a.release(r)
 	}

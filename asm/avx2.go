@@ -448,40 +448,37 @@ func (a *avx2) fold(c *build.Context, r vprog.Reducer, s, cc, v, verr reg.VecPhy
 	}
 }
 
-// anyStop ORs the mask vectors and tests their lanes' sign bits (VTEST);
-// in the tail it reads them into a general register (VMOVMSK), ANDed with
-// the tail mask's,
-// which is in lanes of the memory type: four float32 lanes where a
-// float32 kernel computes in float64, one bit per element either way.
-func (a *avx2) anyStop(c *build.Context, masks []reg.Physical, scratch reg.Physical, tail bool) {
-	acc := masks[0].(reg.VecPhysical)
-	for _, m := range masks[1:] {
-		c.VORPD(m, acc, scratch)
-		acc = scratch.(reg.VecPhysical)
-	}
-	if !tail {
-		// ZF where no lane's sign bit is set.
-		if a.f32 {
-			c.VTESTPS(acc, acc)
-		} else {
-			c.VTESTPD(acc, acc)
+// stopIf tests each mask vector's sign bits (VTEST) and jumps where one
+// is set; in the tail it reads them into a general register (VMOVMSK) and
+// tests them against the tail mask's, which is in lanes of the memory
+// type: four float32 lanes where a float32 kernel computes in float64,
+// one bit per element either way.
+func (a *avx2) stopIf(c *build.Context, masks []reg.Physical, tail bool, stop operand.LabelRef) {
+	var lanes, bits reg.GPVirtual
+	if tail {
+		lanes, bits = c.GP32(), c.GP32()
+		switch {
+		case a.mem == vprog.F64:
+			c.VMOVMSKPD(a.tailY, lanes)
+		case a.memBytes() == 16:
+			c.VMOVMSKPS(a.tailY.AsX(), lanes)
+		default:
+			c.VMOVMSKPS(a.tailY, lanes)
 		}
-		return
 	}
-	bits := c.GP32()
-	if a.f32 {
-		c.VMOVMSKPS(acc, bits)
-	} else {
-		c.VMOVMSKPD(acc, bits)
+	for _, m := range masks {
+		switch {
+		case tail && a.f32:
+			c.VMOVMSKPS(m, bits)
+			c.TESTL(lanes, bits)
+		case tail:
+			c.VMOVMSKPD(m, bits)
+			c.TESTL(lanes, bits)
+		case a.f32:
+			c.VTESTPS(m, m) // ZF where no lane's sign bit is set
+		default:
+			c.VTESTPD(m, m)
+		}
+		c.JNE(stop)
 	}
-	lanes := c.GP32()
-	switch {
-	case a.mem == vprog.F64:
-		c.VMOVMSKPD(a.tailY, lanes)
-	case a.memBytes() == 16:
-		c.VMOVMSKPS(a.tailY.AsX(), lanes)
-	default:
-		c.VMOVMSKPS(a.tailY, lanes)
-	}
-	c.ANDL(lanes, bits)
 }

@@ -435,29 +435,27 @@ func (a *avx512) fold(c *build.Context, r vprog.Reducer, s, cc, v, verr reg.VecP
 	}
 }
 
-// anyStop ORs the opmasks down to two, which one KORTEST tests (ZF where
-// no bit of either is set); in the tail, down to one, which KTEST tests
-// against the tail mask. Float64 lanes use the byte forms: a comparison
-// clears the bits above its lanes, but a KNOT would not.
-func (a *avx512) anyStop(c *build.Context, masks []reg.Physical, scratch reg.Physical, tail bool) {
-	or, orTest, andTest := c.KORW, c.KORTESTW, c.KTESTW
+// stopIf tests the opmasks two at a time, one KORTEST and one JNE each
+// pair (ZF where no bit of either is set), or in the tail each against the
+// tail mask with KTEST: as many instructions as ORing them into one
+// register first, without that register. Float64 lanes use the byte
+// forms: a comparison clears the bits above its lanes, but a KNOT would
+// not.
+func (a *avx512) stopIf(c *build.Context, masks []reg.Physical, tail bool, stop operand.LabelRef) {
+	orTest, andTest := c.KORTESTW, c.KTESTW
 	if !a.f32 {
-		or, orTest, andTest = c.KORB, c.KORTESTB, c.KTESTB
+		orTest, andTest = c.KORTESTB, c.KTESTB
 	}
-	keep := 2
-	if tail {
-		keep = 1
-	}
-	for len(masks) > keep {
-		or(masks[0], masks[1], scratch)
-		masks = append([]reg.Physical{scratch}, masks[2:]...)
-	}
-	switch {
-	case tail:
-		andTest(a.tailK, masks[0])
-	case len(masks) == 2:
-		orTest(masks[0], masks[1])
-	default:
-		orTest(masks[0], masks[0])
+	for i := 0; i < len(masks); i++ {
+		switch {
+		case tail:
+			andTest(a.tailK, masks[i])
+		case i+1 < len(masks):
+			orTest(masks[i], masks[i+1])
+			i++
+		default:
+			orTest(masks[i], masks[i])
+		}
+		c.JNE(stop)
 	}
 }

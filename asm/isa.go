@@ -103,11 +103,11 @@ type isa interface {
 	// does lane by lane. With tail set, lanes outside the tail mask keep
 	// their values. scratch and masks are free registers.
 	fold(c *build.Context, r vprog.Reducer, s, cc, v, verr reg.VecPhysical, scratch []reg.VecPhysical, masks []reg.Physical, tail bool)
-	// anyStop sets the flags so that a JNE jumps where any lane of any of
-	// masks (a program's Stops, one register each) is set; with tail set,
-	// only the lanes of the tail mask count. scratch is a free register
-	// of the masks' class.
-	anyStop(c *build.Context, masks []reg.Physical, scratch reg.Physical, tail bool)
+	// stopIf jumps to the label stop where any lane of any of masks (a
+	// program's Stops, one register each) is set; with tail set, only the
+	// lanes of the tail mask count. It takes no register: a scratch one
+	// could cost a wider body its place.
+	stopIf(c *build.Context, masks []reg.Physical, tail bool, stop operand.LabelRef)
 }
 
 // pool is a file's constant pool: every constant is stored once, as a bit

@@ -46323,9 +46323,9 @@ loop:
 	VCMPPD           $0x11, Z21, Z1, K3
 	VCMPPD           $0x11, Z22, Z1, K4
 	VCMPPD           $0x11, Z23, Z1, K5
-	KORB             K2, K3, K6
-	KORB             K6, K4, K6
-	KORTESTB         K6, K5
+	KORTESTB         K2, K3
+	JNE              stop
+	KORTESTB         K4, K5
 	JNE              stop
 	VMOVAPD          Z2, Z20
 	VFMADD213PD      Z0, Z16, Z20
@@ -46534,9 +46534,9 @@ loop:
 	VCMPPD           $0x11, Z21, Z1, K3
 	VCMPPD           $0x11, Z22, Z1, K4
 	VCMPPD           $0x11, Z23, Z1, K5
-	KORB             K2, K3, K6
-	KORB             K6, K4, K6
-	KORTESTB         K6, K5
+	KORTESTB         K2, K3
+	JNE              stop
+	KORTESTB         K4, K5
 	JNE              stop
 	VMOVAPD          Z2, Z20
 	VFMADD213PD      Z0, Z16, Z20
@@ -46735,9 +46735,11 @@ loop:
 	VCMPPD      $0x11, Y7, Y9, Y7
 	VMOVUPD     actkernconst<>+7040(SB), Y9
 	VCMPPD      $0x11, Y8, Y9, Y8
-	VORPD       Y7, Y6, Y9
-	VORPD       Y8, Y9, Y9
-	VTESTPD     Y9, Y9
+	VTESTPD     Y6, Y6
+	JNE         stop
+	VTESTPD     Y7, Y7
+	JNE         stop
+	VTESTPD     Y8, Y8
 	JNE         stop
 	VMOVUPD     actkernconst<>+7424(SB), Y6
 	VFMADD213PD actkernconst<>+6816(SB), Y3, Y6
@@ -46856,9 +46858,9 @@ tail:
 	VANDPD      actkernconst<>+1152(SB), Y1, Y2
 	VMOVUPD     actkernconst<>+7040(SB), Y3
 	VCMPPD      $0x11, Y2, Y3, Y2
-	VMOVMSKPD   Y2, CX
-	VMOVMSKPS   X15, BX
-	ANDL        BX, CX
+	VMOVMSKPS   X15, CX
+	VMOVMSKPD   Y2, BX
+	TESTL       CX, BX
 	JNE         stop
 	VMOVUPD     actkernconst<>+7424(SB), Y2
 	VFMADD213PD actkernconst<>+6816(SB), Y1, Y2
@@ -46924,9 +46926,11 @@ loop:
 	VCMPPD      $0x11, Y7, Y9, Y7
 	VMOVUPD     actkernconst<>+7040(SB), Y9
 	VCMPPD      $0x11, Y8, Y9, Y8
-	VORPD       Y7, Y6, Y9
-	VORPD       Y8, Y9, Y9
-	VTESTPD     Y9, Y9
+	VTESTPD     Y6, Y6
+	JNE         stop
+	VTESTPD     Y7, Y7
+	JNE         stop
+	VTESTPD     Y8, Y8
 	JNE         stop
 	VMOVUPD     actkernconst<>+7424(SB), Y6
 	VFMADD213PD actkernconst<>+6816(SB), Y3, Y6
@@ -47045,9 +47049,9 @@ tail:
 	VANDPD      actkernconst<>+1152(SB), Y1, Y2
 	VMOVUPD     actkernconst<>+7040(SB), Y3
 	VCMPPD      $0x11, Y2, Y3, Y2
-	VMOVMSKPD   Y2, CX
-	VMOVMSKPS   X15, BX
-	ANDL        BX, CX
+	VMOVMSKPS   X15, CX
+	VMOVMSKPD   Y2, BX
+	TESTL       CX, BX
 	JNE         stop
 	VMOVUPD     actkernconst<>+7424(SB), Y2
 	VFMADD213PD actkernconst<>+6816(SB), Y1, Y2
@@ -53728,9 +53732,9 @@ loop:
 	VCMPPD           $0x11, Z21, Z1, K3
 	VCMPPD           $0x11, Z22, Z1, K4
 	VCMPPD           $0x11, Z23, Z1, K5
-	KORB             K2, K3, K6
-	KORB             K6, K4, K6
-	KORTESTB         K6, K5
+	KORTESTB         K2, K3
+	JNE              stop
+	KORTESTB         K4, K5
 	JNE              stop
 	VMOVAPD          Z3, Z20
 	VFMADD213PD      Z4, Z16, Z20
@@ -53973,9 +53977,9 @@ loop:
 	VCMPPD           $0x11, Z21, Z1, K3
 	VCMPPD           $0x11, Z22, Z1, K4
 	VCMPPD           $0x11, Z23, Z1, K5
-	KORB             K2, K3, K6
-	KORB             K6, K4, K6
-	KORTESTB         K6, K5
+	KORTESTB         K2, K3
+	JNE              stop
+	KORTESTB         K4, K5
 	JNE              stop
 	VMOVAPD          Z3, Z20
 	VFMADD213PD      Z4, Z16, Z20
@@ -54208,9 +54212,11 @@ loop:
 	VCMPPD      $0x11, Y7, Y9, Y7
 	VMOVUPD     actkernconst<>+7040(SB), Y9
 	VCMPPD      $0x11, Y8, Y9, Y8
-	VORPD       Y7, Y6, Y9
-	VORPD       Y8, Y9, Y9
-	VTESTPD     Y9, Y9
+	VTESTPD     Y6, Y6
+	JNE         stop
+	VTESTPD     Y7, Y7
+	JNE         stop
+	VTESTPD     Y8, Y8
 	JNE         stop
 	VMOVUPD     actkernconst<>+7424(SB), Y6
 	VFMADD213PD actkernconst<>+1344(SB), Y3, Y6
@@ -54355,9 +54361,9 @@ tail:
 	VANDPD      actkernconst<>+1152(SB), Y1, Y2
 	VMOVUPD     actkernconst<>+7040(SB), Y3
 	VCMPPD      $0x11, Y2, Y3, Y2
-	VMOVMSKPD   Y2, CX
-	VMOVMSKPS   X15, SI
-	ANDL        SI, CX
+	VMOVMSKPS   X15, CX
+	VMOVMSKPD   Y2, SI
+	TESTL       CX, SI
 	JNE         stop
 	VMOVUPD     actkernconst<>+7424(SB), Y2
 	VFMADD213PD actkernconst<>+1344(SB), Y1, Y2
@@ -54431,9 +54437,11 @@ loop:
 	VCMPPD      $0x11, Y7, Y9, Y7
 	VMOVUPD     actkernconst<>+7040(SB), Y9
 	VCMPPD      $0x11, Y8, Y9, Y8
-	VORPD       Y7, Y6, Y9
-	VORPD       Y8, Y9, Y9
-	VTESTPD     Y9, Y9
+	VTESTPD     Y6, Y6
+	JNE         stop
+	VTESTPD     Y7, Y7
+	JNE         stop
+	VTESTPD     Y8, Y8
 	JNE         stop
 	VMOVUPD     actkernconst<>+7424(SB), Y6
 	VFMADD213PD actkernconst<>+1344(SB), Y3, Y6
@@ -54578,9 +54586,9 @@ tail:
 	VANDPD      actkernconst<>+1152(SB), Y1, Y2
 	VMOVUPD     actkernconst<>+7040(SB), Y3
 	VCMPPD      $0x11, Y2, Y3, Y2
-	VMOVMSKPD   Y2, CX
-	VMOVMSKPS   X15, SI
-	ANDL        SI, CX
+	VMOVMSKPS   X15, CX
+	VMOVMSKPD   Y2, SI
+	TESTL       CX, SI
 	JNE         stop
 	VMOVUPD     actkernconst<>+7424(SB), Y2
 	VFMADD213PD actkernconst<>+1344(SB), Y1, Y2

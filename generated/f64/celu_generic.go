@@ -1288,7 +1288,7 @@ func celuBackwardGeneric(dx, x, dy []float64, alpha float64) {
 }
 
 // celuBackwardUsualGeneric is the pure-Go kernel of celuBackwardUsual (f64
-// memory, f64 compute, 177 operations): the scalar twin of the vector program
+// memory, f64 compute, 174 operations): the scalar twin of the vector program
 // the assembly kernels run, with exactly the semantics of vprog.Program.Eval,
 // so every backend gives the same bits. The caller guarantees equal lengths;
 // dx may be the same slice as an input. It stops before the first element that
@@ -1309,254 +1309,251 @@ func celuBackwardUsualGeneric(dx, x, dy []float64, alpha float64) int {
 	}
 	v9 := float64(v4 * v8)
 	v10 := float64(v3 / v9)
-	v13 := math.Float64frombits(0xc097700000000000)  // -1500
-	v15 := math.Float64frombits(0xc091300000000000)  // -1100
-	v17 := math.Float64frombits(0x4085e00000000000)  // 700
-	v18 := math.Float64frombits(0xc085e00000000000)  // -700
-	v21 := math.Float64frombits(0xc096d00000000000)  // -1460
-	v23 := math.Float64frombits(0x4086300000000000)  // 710
-	v25 := math.Float64frombits(0x3ff71547652b82fe)  // 1.4426950408889634
-	v28 := math.Float64frombits(0xbfe62e42fefa39ef)  // -0.6931471805599453
-	v30 := math.Float64frombits(0xbc7abc9e3b39803f)  // -2.3190468138462996e-17
-	v34 := math.Float64frombits(0x3fe0000000000000)  // 0.5
-	v47 := math.Float64frombits(0x3e21f2a265956fb2)  // 2.0893978046591626e-09
-	v48 := math.Float64frombits(0x3e5af38930c76304)  // 2.5100365384992085e-08
-	v50 := math.Float64frombits(0x3e927e502c598216)  // 2.755732960487844e-07
-	v52 := math.Float64frombits(0x3ec71de0db91cbba)  // 2.7557268507615253e-06
-	v54 := math.Float64frombits(0x3efa01a0198a8804)  // 2.4801587275143102e-05
-	v56 := math.Float64frombits(0x3f2a01a01a7c0f12)  // 0.00019841269863018395
-	v58 := math.Float64frombits(0x3f56c16c16c1811d)  // 0.001388888888890056
-	v60 := math.Float64frombits(0x3f811111111109b8)  // 0.00833333333333007
-	v62 := math.Float64frombits(0x3fa5555555555554)  // 0.04166666666666666
-	v64 := math.Float64frombits(0x3fc5555555555556)  // 0.16666666666666669
-	v72 := math.Float64frombits(0xc08ff00000000000)  // -1022
-	v74 := math.Float64frombits(0x408f400000000000)  // 1000
-	v77 := math.Float64frombits(0xc08fe80000000000)  // -1021
-	v79 := math.Float64frombits(0x3ff8000000000000)  // 1.5
-	v93 := math.Float64frombits(0x40c3880000000000)  // 10000
-	v94 := math.Float64frombits(0xc0c3880000000000)  // -10000
-	v104 := math.Float64frombits(0x17f0000000000000) // 2.191809349008403e-193
-	v105 := math.Float64frombits(0x67f0000000000000) // 4.562440617622195e+192
-	v151 := math.Float64frombits(0x3cc0000000000000) // 4.440892098500626e-16
-	v165 := math.Float64frombits(0x6570000000000000) // 4.149515568880993e+180
-	v167 := math.Float64frombits(0x2270000000000000) // 8.200532357869981e-143
-	v168 := math.Float64frombits(0x2260000000000000) // 4.100266178934991e-143
+	v13 := math.Float64frombits(0xc091300000000000)  // -1100
+	v14 := math.Float64frombits(0x4085e00000000000)  // 700
+	v15 := math.Float64frombits(0xc085e00000000000)  // -700
+	v18 := math.Float64frombits(0xc096d00000000000)  // -1460
+	v20 := math.Float64frombits(0x4086300000000000)  // 710
+	v22 := math.Float64frombits(0x3ff71547652b82fe)  // 1.4426950408889634
+	v25 := math.Float64frombits(0xbfe62e42fefa39ef)  // -0.6931471805599453
+	v27 := math.Float64frombits(0xbc7abc9e3b39803f)  // -2.3190468138462996e-17
+	v31 := math.Float64frombits(0x3fe0000000000000)  // 0.5
+	v44 := math.Float64frombits(0x3e21f2a265956fb2)  // 2.0893978046591626e-09
+	v45 := math.Float64frombits(0x3e5af38930c76304)  // 2.5100365384992085e-08
+	v47 := math.Float64frombits(0x3e927e502c598216)  // 2.755732960487844e-07
+	v49 := math.Float64frombits(0x3ec71de0db91cbba)  // 2.7557268507615253e-06
+	v51 := math.Float64frombits(0x3efa01a0198a8804)  // 2.4801587275143102e-05
+	v53 := math.Float64frombits(0x3f2a01a01a7c0f12)  // 0.00019841269863018395
+	v55 := math.Float64frombits(0x3f56c16c16c1811d)  // 0.001388888888890056
+	v57 := math.Float64frombits(0x3f811111111109b8)  // 0.00833333333333007
+	v59 := math.Float64frombits(0x3fa5555555555554)  // 0.04166666666666666
+	v61 := math.Float64frombits(0x3fc5555555555556)  // 0.16666666666666669
+	v69 := math.Float64frombits(0xc08ff00000000000)  // -1022
+	v71 := math.Float64frombits(0x408f400000000000)  // 1000
+	v74 := math.Float64frombits(0xc08fe80000000000)  // -1021
+	v76 := math.Float64frombits(0x3ff8000000000000)  // 1.5
+	v90 := math.Float64frombits(0x40c3880000000000)  // 10000
+	v91 := math.Float64frombits(0xc0c3880000000000)  // -10000
+	v101 := math.Float64frombits(0x17f0000000000000) // 2.191809349008403e-193
+	v102 := math.Float64frombits(0x67f0000000000000) // 4.562440617622195e+192
+	v148 := math.Float64frombits(0x3cc0000000000000) // 4.440892098500626e-16
+	v162 := math.Float64frombits(0x6570000000000000) // 4.149515568880993e+180
+	v164 := math.Float64frombits(0x2270000000000000) // 8.200532357869981e-143
+	v165 := math.Float64frombits(0x2260000000000000) // 4.100266178934991e-143
 	for i := range dx {
 		v0 := x[i]
 		v2 := v1 < v0
 		v11 := float64(v0 * v10)
 		v12 := float64(v11 * v8)
-		v14 := v12 < v13
 		v16 := v12 < v15
-		v19 := v12 < v18
-		v20 := v17 < v12
-		v22 := v21
-		if v12 > v21 {
-			v22 = v12
+		v17 := v14 < v12
+		v19 := v18
+		if v12 > v18 {
+			v19 = v12
 		}
-		v24 := v23
-		if v22 < v23 {
-			v24 = v22
+		v21 := v20
+		if v19 < v20 {
+			v21 = v19
 		}
-		v26 := float64(v24 * v25)
-		v27 := math.RoundToEven(v26)
-		v29 := math.FMA(v27, v28, v24)
-		v31 := math.FMA(v27, v30, v29)
-		v32 := float64(v29 - v31)
-		v33 := math.FMA(v27, v30, v32)
-		v35 := float64(v31 * v31)
-		v36 := -v35
-		v37 := math.FMA(v31, v31, v36)
-		v38 := float64(v34 * v35)
-		v39 := float64(v34 * v37)
-		v40 := float64(v31 + v38)
-		v41 := float64(v31 - v40)
-		v42 := float64(v41 + v38)
-		v43 := float64(v42 + v39)
-		v44 := math.FMA(v33, v31, v33)
-		v45 := float64(v43 + v44)
-		v46 := float64(v35 * v31)
-		v49 := math.FMA(v31, v47, v48)
-		v51 := math.FMA(v31, v49, v50)
-		v53 := math.FMA(v31, v51, v52)
-		v55 := math.FMA(v31, v53, v54)
-		v57 := math.FMA(v31, v55, v56)
-		v59 := math.FMA(v31, v57, v58)
-		v61 := math.FMA(v31, v59, v60)
-		v63 := math.FMA(v31, v61, v62)
-		v65 := math.FMA(v31, v63, v64)
-		v66 := math.FMA(v46, v65, v45)
-		v67 := float64(v3 + v40)
-		v68 := float64(v3 - v67)
-		v69 := float64(v68 + v40)
-		v70 := float64(v69 + v66)
-		v71 := v21 <= v12
-		v73 := float64(v72 - v27)
-		v75 := v74
-		if v73 < v74 {
-			v75 = v73
+		v23 := float64(v21 * v22)
+		v24 := math.RoundToEven(v23)
+		v26 := math.FMA(v24, v25, v21)
+		v28 := math.FMA(v24, v27, v26)
+		v29 := float64(v26 - v28)
+		v30 := math.FMA(v24, v27, v29)
+		v32 := float64(v28 * v28)
+		v33 := -v32
+		v34 := math.FMA(v28, v28, v33)
+		v35 := float64(v31 * v32)
+		v36 := float64(v31 * v34)
+		v37 := float64(v28 + v35)
+		v38 := float64(v28 - v37)
+		v39 := float64(v38 + v35)
+		v40 := float64(v39 + v36)
+		v41 := math.FMA(v30, v28, v30)
+		v42 := float64(v40 + v41)
+		v43 := float64(v32 * v28)
+		v46 := math.FMA(v28, v44, v45)
+		v48 := math.FMA(v28, v46, v47)
+		v50 := math.FMA(v28, v48, v49)
+		v52 := math.FMA(v28, v50, v51)
+		v54 := math.FMA(v28, v52, v53)
+		v56 := math.FMA(v28, v54, v55)
+		v58 := math.FMA(v28, v56, v57)
+		v60 := math.FMA(v28, v58, v59)
+		v62 := math.FMA(v28, v60, v61)
+		v63 := math.FMA(v43, v62, v42)
+		v64 := float64(v3 + v37)
+		v65 := float64(v3 - v64)
+		v66 := float64(v65 + v37)
+		v67 := float64(v66 + v63)
+		v68 := v18 <= v12
+		v70 := float64(v69 - v24)
+		v72 := v71
+		if v70 < v71 {
+			v72 = v70
 		}
-		v76 := v1
-		if v75 > v1 {
-			v76 = v75
+		v73 := v1
+		if v72 > v1 {
+			v73 = v72
 		}
-		v78 := v27 < v77
-		v80 := ldexpNormal(v79, v76)
-		v81 := v1
-		if v78 {
-			v81 = v80
+		v75 := v24 < v74
+		v77 := ldexpNormal(v76, v73)
+		v78 := v1
+		if v75 {
+			v78 = v77
 		}
-		v82 := float64(v67 + v81)
-		v83 := float64(v82 - v81)
-		v84 := float64(v67 - v83)
-		v85 := float64(v84 + v70)
-		v86 := float64(v85 + v81)
-		v87 := float64(v86 - v81)
-		v88 := float64(v83 + v87)
-		v89 := v15
-		if v27 > v15 {
-			v89 = v27
+		v79 := float64(v64 + v78)
+		v80 := float64(v79 - v78)
+		v81 := float64(v64 - v80)
+		v82 := float64(v81 + v67)
+		v83 := float64(v82 + v78)
+		v84 := float64(v83 - v78)
+		v85 := float64(v80 + v84)
+		v86 := v13
+		if v24 > v13 {
+			v86 = v24
 		}
-		v90 := ldexpMid(v88, v89)
-		v91 := math.IsNaN(v12)
-		v92 := v90
-		if v91 {
-			v92 = v12
+		v87 := ldexpMid(v85, v86)
+		v88 := math.IsNaN(v12)
+		v89 := v87
+		if v88 {
+			v89 = v12
 		}
-		v95 := v94 < v12
-		v96 := v12 < v93
-		v97 := v95 && v96
-		v98 := -v12
-		v99 := float64(v0 * v8)
-		v100 := math.FMA(v98, v9, v99)
-		v101 := v1
-		if v97 {
-			v101 = v100
+		v92 := v91 < v12
+		v93 := v12 < v90
+		v94 := v92 && v93
+		v95 := -v12
+		v96 := float64(v0 * v8)
+		v97 := math.FMA(v95, v9, v96)
+		v98 := v1
+		if v94 {
+			v98 = v97
 		}
-		v102 := float64(v101 * v10)
-		v103 := math.FMA(v92, v102, v92)
-		v106 := v103
+		v99 := float64(v98 * v10)
+		v100 := math.FMA(v89, v99, v89)
+		v103 := v100
 		if v2 {
-			v106 = v3
+			v103 = v3
 		}
-		v107 := dy[i]
-		v108 := float64(v107 * v3)
-		v109 := float64(v107 * v104)
-		v110 := float64(v109 * v104)
-		v111 := float64(v107 * v105)
-		v112 := float64(v111 * v105)
-		v113 := float64(v107 * v12)
-		v114 := -v113
-		v115 := math.FMA(v107, v12, v114)
-		v116 := v1
-		if v71 {
-			v116 = v67
+		v104 := dy[i]
+		v105 := float64(v104 * v3)
+		v106 := float64(v104 * v101)
+		v107 := float64(v106 * v101)
+		v108 := float64(v104 * v102)
+		v109 := float64(v108 * v102)
+		v110 := float64(v104 * v12)
+		v111 := -v110
+		v112 := math.FMA(v104, v12, v111)
+		v113 := v1
+		if v68 {
+			v113 = v64
 		}
-		v117 := float64(v107 * v116)
-		v118 := -v117
-		v119 := math.FMA(v107, v116, v118)
-		v120 := v1
-		if v71 {
-			v120 = v70
+		v114 := float64(v104 * v113)
+		v115 := -v114
+		v116 := math.FMA(v104, v113, v115)
+		v117 := v1
+		if v68 {
+			v117 = v67
 		}
-		v121 := float64(v107 * v120)
-		v122 := float64(v119 + v121)
-		v123 := float64(v117 + v122)
-		v124 := math.Ldexp(v123, int(v27))
-		v125 := float64(v107 * v90)
-		v126 := -v125
-		v127 := math.FMA(v107, v90, v126)
-		v128 := v125
-		if v78 {
-			v128 = v124
+		v118 := float64(v104 * v117)
+		v119 := float64(v116 + v118)
+		v120 := float64(v114 + v119)
+		v121 := math.Ldexp(v120, int(v24))
+		v122 := float64(v104 * v87)
+		v123 := -v122
+		v124 := math.FMA(v104, v87, v123)
+		v125 := v122
+		if v75 {
+			v125 = v121
 		}
-		v129 := v127
-		if v78 {
-			v129 = v1
+		v126 := v124
+		if v75 {
+			v126 = v1
 		}
-		v130 := v128
-		if v91 {
-			v130 = v113
+		v127 := v125
+		if v88 {
+			v127 = v110
 		}
-		v131 := v129
-		if v91 {
-			v131 = v115
+		v128 := v126
+		if v88 {
+			v128 = v112
 		}
-		v132 := float64(v130 * v102)
-		v133 := -v132
-		v134 := math.FMA(v130, v102, v133)
-		v135 := math.FMA(v131, v102, v134)
-		v136 := float64(v132 + v130)
-		v137 := float64(v136 - v132)
-		v138 := float64(v136 - v137)
-		v139 := float64(v132 - v138)
-		v140 := float64(v130 - v137)
-		v141 := float64(v139 + v140)
-		v142 := float64(v141 + v135)
-		v143 := float64(v142 + v131)
-		v144 := v136
+		v129 := float64(v127 * v99)
+		v130 := -v129
+		v131 := math.FMA(v127, v99, v130)
+		v132 := math.FMA(v128, v99, v131)
+		v133 := float64(v129 + v127)
+		v134 := float64(v133 - v129)
+		v135 := float64(v133 - v134)
+		v136 := float64(v129 - v135)
+		v137 := float64(v127 - v134)
+		v138 := float64(v136 + v137)
+		v139 := float64(v138 + v132)
+		v140 := float64(v139 + v128)
+		v141 := v133
 		if v2 {
-			v144 = v108
+			v141 = v105
 		}
-		v145 := v143
+		v142 := v140
 		if v2 {
-			v145 = v1
+			v142 = v1
 		}
-		v146 := float64(v144 + v145)
-		v147 := float64(v106 * v107)
-		v148 := float64(v146 - v147)
-		v149 := math.Abs(v148)
-		v150 := math.Abs(v147)
-		v152 := float64(v150 * v151)
-		v153 := v149 <= v152
+		v143 := float64(v141 + v142)
+		v144 := float64(v103 * v104)
+		v145 := float64(v143 - v144)
+		v146 := math.Abs(v145)
+		v147 := math.Abs(v144)
+		v149 := float64(v147 * v148)
+		v150 := v146 <= v149
+		v151 := math.Abs(v104)
+		v152 := math.Abs(v106)
+		v153 := v151
+		if v152 > v151 {
+			v153 = v152
+		}
 		v154 := math.Abs(v107)
-		v155 := math.Abs(v109)
-		v156 := v154
-		if v155 > v154 {
-			v156 = v155
+		v155 := v153
+		if v154 > v153 {
+			v155 = v154
 		}
-		v157 := math.Abs(v110)
+		v156 := v155
+		if v152 > v155 {
+			v156 = v152
+		}
+		v157 := math.Abs(v108)
 		v158 := v156
 		if v157 > v156 {
 			v158 = v157
 		}
-		v159 := v158
-		if v155 > v158 {
-			v159 = v155
+		v159 := math.Abs(v109)
+		v160 := v158
+		if v159 > v158 {
+			v160 = v159
 		}
-		v160 := math.Abs(v111)
-		v161 := v159
-		if v160 > v159 {
-			v161 = v160
+		v161 := v160
+		if v157 > v160 {
+			v161 = v157
 		}
-		v162 := math.Abs(v112)
-		v163 := v161
-		if v162 > v161 {
-			v163 = v162
+		v163 := float64(v146 * v162)
+		v166 := math.FMA(v161, v164, v165)
+		v167 := v163 <= v166
+		v168 := v150 || v167
+		v169 := v143 == v1
+		v170 := v168 && !v169
+		v171 := v144
+		if v170 {
+			v171 = v143
 		}
-		v164 := v163
-		if v160 > v163 {
-			v164 = v160
+		v172 := math.IsNaN(v0)
+		v173 := v171
+		if v172 {
+			v173 = v0
 		}
-		v166 := float64(v149 * v165)
-		v169 := math.FMA(v164, v167, v168)
-		v170 := v166 <= v169
-		v171 := v153 || v170
-		v172 := v146 == v1
-		v173 := v171 && !v172
-		v174 := v147
-		if v173 {
-			v174 = v146
-		}
-		v175 := math.IsNaN(v0)
-		v176 := v174
-		if v175 {
-			v176 = v0
-		}
-		if v20 || v19 || v16 || v14 {
+		if v17 || v16 {
 			return i
 		}
-		dx[i] = v176
+		dx[i] = v173
 	}
 	return len(dx)
 }

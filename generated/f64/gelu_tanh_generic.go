@@ -1786,7 +1786,7 @@ func geluTanhBackwardGeneric(dx, x, dy []float64) {
 }
 
 // geluTanhBackwardUsualGeneric is the pure-Go kernel of geluTanhBackwardUsual
-// (f64 memory, f64 compute, 552 operations): the scalar twin of the vector
+// (f64 memory, f64 compute, 551 operations): the scalar twin of the vector
 // program the assembly kernels run, with exactly the semantics of
 // vprog.Program.Eval, so every backend gives the same bits. The caller
 // guarantees equal lengths; dx may be the same slice as an input. It stops
@@ -1803,45 +1803,45 @@ func geluTanhBackwardUsualGeneric(dx, x, dy []float64) int {
 	v8 := math.Float64frombits(0x3ff9884533d43651)   // 1.5957691216057308
 	v9 := math.Float64frombits(0x3fa6e4e26d4801f7)   // 0.044715
 	v15 := math.Float64frombits(0xc091300000000000)  // -1100
-	v17 := math.Float64frombits(0xc085e00000000000)  // -700
-	v19 := math.Float64frombits(0xbff0000000000000)  // -1
-	v21 := math.Float64frombits(0xbfe199999999999a)  // -0.55
-	v27 := math.Float64frombits(0xc096d00000000000)  // -1460
-	v29 := math.Float64frombits(0x3ff71547652b82fe)  // 1.4426950408889634
-	v32 := math.Float64frombits(0xbfe62e42fefa39ef)  // -0.6931471805599453
-	v34 := math.Float64frombits(0xbc7abc9e3b39803f)  // -2.3190468138462996e-17
-	v38 := math.Float64frombits(0x3fe0000000000000)  // 0.5
-	v51 := math.Float64frombits(0x3e21f2a265956fb2)  // 2.0893978046591626e-09
-	v52 := math.Float64frombits(0x3e5af38930c76304)  // 2.5100365384992085e-08
-	v54 := math.Float64frombits(0x3e927e502c598216)  // 2.755732960487844e-07
-	v56 := math.Float64frombits(0x3ec71de0db91cbba)  // 2.7557268507615253e-06
-	v58 := math.Float64frombits(0x3efa01a0198a8804)  // 2.4801587275143102e-05
-	v60 := math.Float64frombits(0x3f2a01a01a7c0f12)  // 0.00019841269863018395
-	v62 := math.Float64frombits(0x3f56c16c16c1811d)  // 0.001388888888890056
-	v64 := math.Float64frombits(0x3f811111111109b8)  // 0.00833333333333007
-	v66 := math.Float64frombits(0x3fa5555555555554)  // 0.04166666666666666
-	v68 := math.Float64frombits(0x3fc5555555555556)  // 0.16666666666666669
-	v97 := math.Float64frombits(0xc08ff00000000000)  // -1022
-	v99 := math.Float64frombits(0x408f400000000000)  // 1000
-	v102 := math.Float64frombits(0xc08fe80000000000) // -1021
-	v104 := math.Float64frombits(0x3ff8000000000000) // 1.5
-	v189 := math.Float64frombits(0x4000000000000000) // 2
-	v224 := math.Float64frombits(0x3c4441355475a31a) // 2.1960211427085595e-18
-	v233 := math.Float64frombits(0xbc9cbc0d30ebfd15) // -9.96930880911092e-17
-	v240 := math.Float64frombits(0x4086300000000000) // 710
-	v300 := math.Float64frombits(0x4086280000000000) // 709
-	v304 := math.Float64frombits(0x408ff80000000000) // 1023
-	v329 := math.Float64frombits(0xbfe81429f9e97e4d) // -0.7524614220710163
-	v331 := math.Float64frombits(0x3c84f523ed77dbdc) // 3.635560509207687e-17
-	v334 := math.Float64frombits(0x3fc12ba9d1f60179) // 0.134145
-	v337 := math.Float64frombits(0x3fe21e4bab8db157) // 0.5661981917051361
-	v342 := math.Float64frombits(0x3fd2af64e9c485ee) // 0.29195521191476714
-	v346 := math.Float64frombits(0xc044000000000000) // -40
-	v450 := math.Float64frombits(0x17f0000000000000) // 2.191809349008403e-193
-	v531 := math.Float64frombits(0x3cc0000000000000) // 4.440892098500626e-16
-	v540 := math.Float64frombits(0x6570000000000000) // 4.149515568880993e+180
-	v542 := math.Float64frombits(0x2270000000000000) // 8.200532357869981e-143
-	v543 := math.Float64frombits(0x2260000000000000) // 4.100266178934991e-143
+	v16 := math.Float64frombits(0xc085e00000000000)  // -700
+	v18 := math.Float64frombits(0xbff0000000000000)  // -1
+	v20 := math.Float64frombits(0xbfe199999999999a)  // -0.55
+	v26 := math.Float64frombits(0xc096d00000000000)  // -1460
+	v28 := math.Float64frombits(0x3ff71547652b82fe)  // 1.4426950408889634
+	v31 := math.Float64frombits(0xbfe62e42fefa39ef)  // -0.6931471805599453
+	v33 := math.Float64frombits(0xbc7abc9e3b39803f)  // -2.3190468138462996e-17
+	v37 := math.Float64frombits(0x3fe0000000000000)  // 0.5
+	v50 := math.Float64frombits(0x3e21f2a265956fb2)  // 2.0893978046591626e-09
+	v51 := math.Float64frombits(0x3e5af38930c76304)  // 2.5100365384992085e-08
+	v53 := math.Float64frombits(0x3e927e502c598216)  // 2.755732960487844e-07
+	v55 := math.Float64frombits(0x3ec71de0db91cbba)  // 2.7557268507615253e-06
+	v57 := math.Float64frombits(0x3efa01a0198a8804)  // 2.4801587275143102e-05
+	v59 := math.Float64frombits(0x3f2a01a01a7c0f12)  // 0.00019841269863018395
+	v61 := math.Float64frombits(0x3f56c16c16c1811d)  // 0.001388888888890056
+	v63 := math.Float64frombits(0x3f811111111109b8)  // 0.00833333333333007
+	v65 := math.Float64frombits(0x3fa5555555555554)  // 0.04166666666666666
+	v67 := math.Float64frombits(0x3fc5555555555556)  // 0.16666666666666669
+	v96 := math.Float64frombits(0xc08ff00000000000)  // -1022
+	v98 := math.Float64frombits(0x408f400000000000)  // 1000
+	v101 := math.Float64frombits(0xc08fe80000000000) // -1021
+	v103 := math.Float64frombits(0x3ff8000000000000) // 1.5
+	v188 := math.Float64frombits(0x4000000000000000) // 2
+	v223 := math.Float64frombits(0x3c4441355475a31a) // 2.1960211427085595e-18
+	v232 := math.Float64frombits(0xbc9cbc0d30ebfd15) // -9.96930880911092e-17
+	v239 := math.Float64frombits(0x4086300000000000) // 710
+	v299 := math.Float64frombits(0x4086280000000000) // 709
+	v303 := math.Float64frombits(0x408ff80000000000) // 1023
+	v328 := math.Float64frombits(0xbfe81429f9e97e4d) // -0.7524614220710163
+	v330 := math.Float64frombits(0x3c84f523ed77dbdc) // 3.635560509207687e-17
+	v333 := math.Float64frombits(0x3fc12ba9d1f60179) // 0.134145
+	v336 := math.Float64frombits(0x3fe21e4bab8db157) // 0.5661981917051361
+	v341 := math.Float64frombits(0x3fd2af64e9c485ee) // 0.29195521191476714
+	v345 := math.Float64frombits(0xc044000000000000) // -40
+	v449 := math.Float64frombits(0x17f0000000000000) // 2.191809349008403e-193
+	v530 := math.Float64frombits(0x3cc0000000000000) // 4.440892098500626e-16
+	v539 := math.Float64frombits(0x6570000000000000) // 4.149515568880993e+180
+	v541 := math.Float64frombits(0x2270000000000000) // 8.200532357869981e-143
+	v542 := math.Float64frombits(0x2260000000000000) // 4.100266178934991e-143
 	for i := range dx {
 		v0 := x[i]
 		v2 := v0 < v1
@@ -1851,651 +1851,650 @@ func geluTanhBackwardUsualGeneric(dx, x, dy []float64) int {
 		v12 := float64(v9 * v11)
 		v13 := float64(v0 + v12)
 		v14 := float64(v8 * v13)
-		v16 := v14 < v15
-		v18 := v14 < v17
-		v20 := v0 < v19
-		v22 := v21 < v0
-		v23 := v20 || v22
-		v24 := math.Abs(v14)
-		v25 := -v24
-		v26 := v14 < v3
-		v28 := v27
-		if v25 > v27 {
-			v28 = v25
+		v17 := v14 < v16
+		v19 := v0 < v18
+		v21 := v20 < v0
+		v22 := v19 || v21
+		v23 := math.Abs(v14)
+		v24 := -v23
+		v25 := v14 < v3
+		v27 := v26
+		if v24 > v26 {
+			v27 = v24
 		}
-		v30 := float64(v28 * v29)
-		v31 := math.RoundToEven(v30)
-		v33 := math.FMA(v31, v32, v28)
-		v35 := math.FMA(v31, v34, v33)
-		v36 := float64(v33 - v35)
-		v37 := math.FMA(v31, v34, v36)
-		v39 := float64(v35 * v35)
-		v40 := -v39
-		v41 := math.FMA(v35, v35, v40)
-		v42 := float64(v38 * v39)
-		v43 := float64(v38 * v41)
-		v44 := float64(v35 + v42)
-		v45 := float64(v35 - v44)
+		v29 := float64(v27 * v28)
+		v30 := math.RoundToEven(v29)
+		v32 := math.FMA(v30, v31, v27)
+		v34 := math.FMA(v30, v33, v32)
+		v35 := float64(v32 - v34)
+		v36 := math.FMA(v30, v33, v35)
+		v38 := float64(v34 * v34)
+		v39 := -v38
+		v40 := math.FMA(v34, v34, v39)
+		v41 := float64(v37 * v38)
+		v42 := float64(v37 * v40)
+		v43 := float64(v34 + v41)
+		v44 := float64(v34 - v43)
+		v45 := float64(v44 + v41)
 		v46 := float64(v45 + v42)
-		v47 := float64(v46 + v43)
-		v48 := math.FMA(v37, v35, v37)
-		v49 := float64(v47 + v48)
-		v50 := float64(v39 * v35)
-		v53 := math.FMA(v35, v51, v52)
-		v55 := math.FMA(v35, v53, v54)
-		v57 := math.FMA(v35, v55, v56)
-		v59 := math.FMA(v35, v57, v58)
-		v61 := math.FMA(v35, v59, v60)
-		v63 := math.FMA(v35, v61, v62)
-		v65 := math.FMA(v35, v63, v64)
-		v67 := math.FMA(v35, v65, v66)
-		v69 := math.FMA(v35, v67, v68)
-		v70 := math.FMA(v50, v69, v49)
-		v71 := float64(v7 + v44)
-		v72 := float64(v7 - v71)
-		v73 := float64(v72 + v44)
-		v74 := float64(v73 + v70)
-		v75 := float64(v71 + v74)
-		v76 := float64(v71 - v75)
-		v77 := float64(v76 + v74)
-		v78 := v15
-		if v31 > v15 {
-			v78 = v31
+		v47 := math.FMA(v36, v34, v36)
+		v48 := float64(v46 + v47)
+		v49 := float64(v38 * v34)
+		v52 := math.FMA(v34, v50, v51)
+		v54 := math.FMA(v34, v52, v53)
+		v56 := math.FMA(v34, v54, v55)
+		v58 := math.FMA(v34, v56, v57)
+		v60 := math.FMA(v34, v58, v59)
+		v62 := math.FMA(v34, v60, v61)
+		v64 := math.FMA(v34, v62, v63)
+		v66 := math.FMA(v34, v64, v65)
+		v68 := math.FMA(v34, v66, v67)
+		v69 := math.FMA(v49, v68, v48)
+		v70 := float64(v7 + v43)
+		v71 := float64(v7 - v70)
+		v72 := float64(v71 + v43)
+		v73 := float64(v72 + v69)
+		v74 := float64(v70 + v73)
+		v75 := float64(v70 - v74)
+		v76 := float64(v75 + v73)
+		v77 := v15
+		if v30 > v15 {
+			v77 = v30
 		}
-		v79 := ldexpMid(v7, v78)
-		v80 := float64(v75 * v79)
-		v81 := float64(v77 * v79)
-		v82 := float64(v7 + v80)
-		v83 := float64(v7 - v82)
+		v78 := ldexpMid(v7, v77)
+		v79 := float64(v74 * v78)
+		v80 := float64(v76 * v78)
+		v81 := float64(v7 + v79)
+		v82 := float64(v7 - v81)
+		v83 := float64(v82 + v79)
 		v84 := float64(v83 + v80)
-		v85 := float64(v84 + v81)
-		v86 := v7
-		if v26 {
-			v86 = v75
+		v85 := v7
+		if v25 {
+			v85 = v74
 		}
-		v87 := v3
-		if v26 {
-			v87 = v77
+		v86 := v3
+		if v25 {
+			v86 = v76
 		}
-		v88 := float64(v7 / v82)
-		v89 := float64(v86 * v88)
-		v90 := -v89
-		v91 := math.FMA(v90, v82, v86)
-		v92 := math.FMA(v90, v85, v91)
-		v93 := float64(v92 + v87)
-		v94 := v27 <= v25
-		v95 := float64(v93 * v88)
-		v96 := v3
-		if v26 {
-			v96 = v31
+		v87 := float64(v7 / v81)
+		v88 := float64(v85 * v87)
+		v89 := -v88
+		v90 := math.FMA(v89, v81, v85)
+		v91 := math.FMA(v89, v84, v90)
+		v92 := float64(v91 + v86)
+		v93 := v26 <= v24
+		v94 := float64(v92 * v87)
+		v95 := v3
+		if v25 {
+			v95 = v30
 		}
-		v98 := float64(v97 - v96)
-		v100 := v99
-		if v98 < v99 {
-			v100 = v98
+		v97 := float64(v96 - v95)
+		v99 := v98
+		if v97 < v98 {
+			v99 = v97
 		}
-		v101 := v3
-		if v100 > v3 {
-			v101 = v100
+		v100 := v3
+		if v99 > v3 {
+			v100 = v99
 		}
-		v103 := v96 < v102
-		v105 := ldexpNormal(v104, v101)
-		v106 := v3
-		if v103 {
-			v106 = v105
+		v102 := v95 < v101
+		v104 := ldexpNormal(v103, v100)
+		v105 := v3
+		if v102 {
+			v105 = v104
 		}
-		v107 := float64(v89 + v106)
-		v108 := float64(v107 - v106)
-		v109 := float64(v89 - v108)
-		v110 := float64(v109 + v95)
-		v111 := float64(v110 + v106)
-		v112 := float64(v111 - v106)
-		v113 := float64(v108 + v112)
-		v114 := v15
-		if v96 > v15 {
-			v114 = v96
+		v106 := float64(v88 + v105)
+		v107 := float64(v106 - v105)
+		v108 := float64(v88 - v107)
+		v109 := float64(v108 + v94)
+		v110 := float64(v109 + v105)
+		v111 := float64(v110 - v105)
+		v112 := float64(v107 + v111)
+		v113 := v15
+		if v95 > v15 {
+			v113 = v95
 		}
-		v115 := ldexpMid(v113, v114)
-		v116 := -v14
-		v117 := math.Abs(v116)
-		v118 := -v117
-		v119 := v116 < v3
-		v120 := v27
-		if v118 > v27 {
-			v120 = v118
+		v114 := ldexpMid(v112, v113)
+		v115 := -v14
+		v116 := math.Abs(v115)
+		v117 := -v116
+		v118 := v115 < v3
+		v119 := v26
+		if v117 > v26 {
+			v119 = v117
 		}
-		v121 := float64(v120 * v29)
-		v122 := math.RoundToEven(v121)
-		v123 := math.FMA(v122, v32, v120)
-		v124 := math.FMA(v122, v34, v123)
-		v125 := float64(v123 - v124)
-		v126 := math.FMA(v122, v34, v125)
-		v127 := float64(v124 * v124)
-		v128 := -v127
-		v129 := math.FMA(v124, v124, v128)
-		v130 := float64(v38 * v127)
-		v131 := float64(v38 * v129)
-		v132 := float64(v124 + v130)
-		v133 := float64(v124 - v132)
+		v120 := float64(v119 * v28)
+		v121 := math.RoundToEven(v120)
+		v122 := math.FMA(v121, v31, v119)
+		v123 := math.FMA(v121, v33, v122)
+		v124 := float64(v122 - v123)
+		v125 := math.FMA(v121, v33, v124)
+		v126 := float64(v123 * v123)
+		v127 := -v126
+		v128 := math.FMA(v123, v123, v127)
+		v129 := float64(v37 * v126)
+		v130 := float64(v37 * v128)
+		v131 := float64(v123 + v129)
+		v132 := float64(v123 - v131)
+		v133 := float64(v132 + v129)
 		v134 := float64(v133 + v130)
-		v135 := float64(v134 + v131)
-		v136 := math.FMA(v126, v124, v126)
-		v137 := float64(v135 + v136)
-		v138 := float64(v127 * v124)
-		v139 := math.FMA(v124, v51, v52)
-		v140 := math.FMA(v124, v139, v54)
-		v141 := math.FMA(v124, v140, v56)
-		v142 := math.FMA(v124, v141, v58)
-		v143 := math.FMA(v124, v142, v60)
-		v144 := math.FMA(v124, v143, v62)
-		v145 := math.FMA(v124, v144, v64)
-		v146 := math.FMA(v124, v145, v66)
-		v147 := math.FMA(v124, v146, v68)
-		v148 := math.FMA(v138, v147, v137)
-		v149 := float64(v7 + v132)
-		v150 := float64(v7 - v149)
-		v151 := float64(v150 + v132)
-		v152 := float64(v151 + v148)
-		v153 := float64(v149 + v152)
-		v154 := float64(v149 - v153)
-		v155 := float64(v154 + v152)
-		v156 := v15
-		if v122 > v15 {
-			v156 = v122
+		v135 := math.FMA(v125, v123, v125)
+		v136 := float64(v134 + v135)
+		v137 := float64(v126 * v123)
+		v138 := math.FMA(v123, v50, v51)
+		v139 := math.FMA(v123, v138, v53)
+		v140 := math.FMA(v123, v139, v55)
+		v141 := math.FMA(v123, v140, v57)
+		v142 := math.FMA(v123, v141, v59)
+		v143 := math.FMA(v123, v142, v61)
+		v144 := math.FMA(v123, v143, v63)
+		v145 := math.FMA(v123, v144, v65)
+		v146 := math.FMA(v123, v145, v67)
+		v147 := math.FMA(v137, v146, v136)
+		v148 := float64(v7 + v131)
+		v149 := float64(v7 - v148)
+		v150 := float64(v149 + v131)
+		v151 := float64(v150 + v147)
+		v152 := float64(v148 + v151)
+		v153 := float64(v148 - v152)
+		v154 := float64(v153 + v151)
+		v155 := v15
+		if v121 > v15 {
+			v155 = v121
 		}
-		v157 := ldexpMid(v7, v156)
-		v158 := float64(v153 * v157)
-		v159 := float64(v155 * v157)
-		v160 := float64(v7 + v158)
-		v161 := float64(v7 - v160)
+		v156 := ldexpMid(v7, v155)
+		v157 := float64(v152 * v156)
+		v158 := float64(v154 * v156)
+		v159 := float64(v7 + v157)
+		v160 := float64(v7 - v159)
+		v161 := float64(v160 + v157)
 		v162 := float64(v161 + v158)
-		v163 := float64(v162 + v159)
-		v164 := v7
-		if v119 {
-			v164 = v153
+		v163 := v7
+		if v118 {
+			v163 = v152
 		}
-		v165 := v3
-		if v119 {
-			v165 = v155
+		v164 := v3
+		if v118 {
+			v164 = v154
 		}
-		v166 := float64(v7 / v160)
-		v167 := float64(v164 * v166)
-		v168 := -v167
-		v169 := math.FMA(v168, v160, v164)
-		v170 := math.FMA(v168, v163, v169)
-		v171 := float64(v170 + v165)
-		v172 := float64(v171 * v166)
-		v173 := v3
-		if v119 {
-			v173 = v122
+		v165 := float64(v7 / v159)
+		v166 := float64(v163 * v165)
+		v167 := -v166
+		v168 := math.FMA(v167, v159, v163)
+		v169 := math.FMA(v167, v162, v168)
+		v170 := float64(v169 + v164)
+		v171 := float64(v170 * v165)
+		v172 := v3
+		if v118 {
+			v172 = v121
 		}
-		v174 := float64(v97 - v173)
-		v175 := v99
-		if v174 < v99 {
+		v173 := float64(v96 - v172)
+		v174 := v98
+		if v173 < v98 {
+			v174 = v173
+		}
+		v175 := v3
+		if v174 > v3 {
 			v175 = v174
 		}
-		v176 := v3
-		if v175 > v3 {
-			v176 = v175
+		v176 := v172 < v101
+		v177 := ldexpNormal(v103, v175)
+		v178 := v3
+		if v176 {
+			v178 = v177
 		}
-		v177 := v173 < v102
-		v178 := ldexpNormal(v104, v176)
-		v179 := v3
-		if v177 {
-			v179 = v178
+		v179 := float64(v166 + v178)
+		v180 := float64(v179 - v178)
+		v181 := float64(v166 - v180)
+		v182 := float64(v181 + v171)
+		v183 := float64(v182 + v178)
+		v184 := float64(v183 - v178)
+		v185 := float64(v180 + v184)
+		v186 := v15
+		if v172 > v15 {
+			v186 = v172
 		}
-		v180 := float64(v167 + v179)
-		v181 := float64(v180 - v179)
-		v182 := float64(v167 - v181)
-		v183 := float64(v182 + v172)
-		v184 := float64(v183 + v179)
-		v185 := float64(v184 - v179)
-		v186 := float64(v181 + v185)
-		v187 := v15
-		if v173 > v15 {
-			v187 = v173
+		v187 := ldexpMid(v185, v186)
+		v189 := float64(v188 * v12)
+		v190 := float64(v13 + v189)
+		v191 := float64(v8 * v190)
+		v192 := float64(v187 * v191)
+		v193 := float64(v7 + v192)
+		v194 := float64(v193 - v192)
+		v195 := float64(v193 - v194)
+		v196 := float64(v192 - v195)
+		v197 := float64(v7 - v194)
+		v198 := float64(v196 + v197)
+		v199 := -v192
+		v200 := math.FMA(v187, v191, v199)
+		v201 := -v191
+		v202 := math.FMA(v8, v190, v201)
+		v203 := float64(v190 - v13)
+		v204 := float64(v190 - v203)
+		v205 := float64(v13 - v204)
+		v206 := float64(v189 - v203)
+		v207 := float64(v205 + v206)
+		v208 := float64(v13 - v0)
+		v209 := float64(v13 - v208)
+		v210 := float64(v0 - v209)
+		v211 := float64(v12 - v208)
+		v212 := float64(v210 + v211)
+		v213 := -v12
+		v214 := math.FMA(v9, v11, v213)
+		v215 := -v11
+		v216 := math.FMA(v10, v0, v215)
+		v217 := -v10
+		v218 := math.FMA(v0, v0, v217)
+		v219 := float64(v218 * v0)
+		v220 := float64(v216 + v219)
+		v221 := float64(v9 * v220)
+		v222 := float64(v214 + v221)
+		v224 := float64(v223 * v11)
+		v225 := float64(v222 + v224)
+		v226 := float64(v212 + v225)
+		v227 := float64(v207 + v226)
+		v228 := float64(v188 * v225)
+		v229 := float64(v227 + v228)
+		v230 := float64(v8 * v229)
+		v231 := float64(v202 + v230)
+		v233 := float64(v232 * v190)
+		v234 := float64(v231 + v233)
+		v235 := float64(v187 * v234)
+		v236 := float64(v200 + v235)
+		v237 := -v187
+		v238 := v26
+		if v14 > v26 {
+			v238 = v14
 		}
-		v188 := ldexpMid(v186, v187)
-		v190 := float64(v189 * v12)
-		v191 := float64(v13 + v190)
-		v192 := float64(v8 * v191)
-		v193 := float64(v188 * v192)
-		v194 := float64(v7 + v193)
-		v195 := float64(v194 - v193)
-		v196 := float64(v194 - v195)
-		v197 := float64(v193 - v196)
-		v198 := float64(v7 - v195)
-		v199 := float64(v197 + v198)
-		v200 := -v193
-		v201 := math.FMA(v188, v192, v200)
-		v202 := -v192
-		v203 := math.FMA(v8, v191, v202)
-		v204 := float64(v191 - v13)
-		v205 := float64(v191 - v204)
-		v206 := float64(v13 - v205)
-		v207 := float64(v190 - v204)
-		v208 := float64(v206 + v207)
-		v209 := float64(v13 - v0)
-		v210 := float64(v13 - v209)
-		v211 := float64(v0 - v210)
-		v212 := float64(v12 - v209)
-		v213 := float64(v211 + v212)
-		v214 := -v12
-		v215 := math.FMA(v9, v11, v214)
-		v216 := -v11
-		v217 := math.FMA(v10, v0, v216)
-		v218 := -v10
-		v219 := math.FMA(v0, v0, v218)
-		v220 := float64(v219 * v0)
-		v221 := float64(v217 + v220)
-		v222 := float64(v9 * v221)
-		v223 := float64(v215 + v222)
-		v225 := float64(v224 * v11)
-		v226 := float64(v223 + v225)
-		v227 := float64(v213 + v226)
-		v228 := float64(v208 + v227)
-		v229 := float64(v189 * v226)
-		v230 := float64(v228 + v229)
-		v231 := float64(v8 * v230)
-		v232 := float64(v203 + v231)
-		v234 := float64(v233 * v191)
-		v235 := float64(v232 + v234)
-		v236 := float64(v188 * v235)
-		v237 := float64(v201 + v236)
-		v238 := -v188
-		v239 := v27
-		if v14 > v27 {
-			v239 = v14
+		v240 := v239
+		if v238 < v239 {
+			v240 = v238
 		}
-		v241 := v240
-		if v239 < v240 {
-			v241 = v239
-		}
-		v242 := float64(v241 * v29)
-		v243 := math.RoundToEven(v242)
-		v244 := math.FMA(v243, v32, v241)
-		v245 := math.FMA(v243, v34, v244)
-		v246 := float64(v244 - v245)
-		v247 := math.FMA(v243, v34, v246)
-		v248 := float64(v245 * v245)
-		v249 := -v248
-		v250 := math.FMA(v245, v245, v249)
-		v251 := float64(v38 * v248)
-		v252 := float64(v38 * v250)
-		v253 := float64(v245 + v251)
-		v254 := float64(v245 - v253)
+		v241 := float64(v240 * v28)
+		v242 := math.RoundToEven(v241)
+		v243 := math.FMA(v242, v31, v240)
+		v244 := math.FMA(v242, v33, v243)
+		v245 := float64(v243 - v244)
+		v246 := math.FMA(v242, v33, v245)
+		v247 := float64(v244 * v244)
+		v248 := -v247
+		v249 := math.FMA(v244, v244, v248)
+		v250 := float64(v37 * v247)
+		v251 := float64(v37 * v249)
+		v252 := float64(v244 + v250)
+		v253 := float64(v244 - v252)
+		v254 := float64(v253 + v250)
 		v255 := float64(v254 + v251)
-		v256 := float64(v255 + v252)
-		v257 := math.FMA(v247, v245, v247)
-		v258 := float64(v256 + v257)
-		v259 := float64(v248 * v245)
-		v260 := math.FMA(v245, v51, v52)
-		v261 := math.FMA(v245, v260, v54)
-		v262 := math.FMA(v245, v261, v56)
-		v263 := math.FMA(v245, v262, v58)
-		v264 := math.FMA(v245, v263, v60)
-		v265 := math.FMA(v245, v264, v62)
-		v266 := math.FMA(v245, v265, v64)
-		v267 := math.FMA(v245, v266, v66)
-		v268 := math.FMA(v245, v267, v68)
-		v269 := math.FMA(v259, v268, v258)
-		v270 := float64(v7 + v253)
-		v271 := float64(v7 - v270)
-		v272 := float64(v271 + v253)
-		v273 := float64(v272 + v269)
-		v274 := float64(v97 - v243)
-		v275 := v99
-		if v274 < v99 {
+		v256 := math.FMA(v246, v244, v246)
+		v257 := float64(v255 + v256)
+		v258 := float64(v247 * v244)
+		v259 := math.FMA(v244, v50, v51)
+		v260 := math.FMA(v244, v259, v53)
+		v261 := math.FMA(v244, v260, v55)
+		v262 := math.FMA(v244, v261, v57)
+		v263 := math.FMA(v244, v262, v59)
+		v264 := math.FMA(v244, v263, v61)
+		v265 := math.FMA(v244, v264, v63)
+		v266 := math.FMA(v244, v265, v65)
+		v267 := math.FMA(v244, v266, v67)
+		v268 := math.FMA(v258, v267, v257)
+		v269 := float64(v7 + v252)
+		v270 := float64(v7 - v269)
+		v271 := float64(v270 + v252)
+		v272 := float64(v271 + v268)
+		v273 := float64(v96 - v242)
+		v274 := v98
+		if v273 < v98 {
+			v274 = v273
+		}
+		v275 := v3
+		if v274 > v3 {
 			v275 = v274
 		}
-		v276 := v3
-		if v275 > v3 {
-			v276 = v275
+		v276 := v242 < v101
+		v277 := ldexpNormal(v103, v275)
+		v278 := v3
+		if v276 {
+			v278 = v277
 		}
-		v277 := v243 < v102
-		v278 := ldexpNormal(v104, v276)
-		v279 := v3
-		if v277 {
-			v279 = v278
+		v279 := float64(v269 + v278)
+		v280 := float64(v279 - v278)
+		v281 := float64(v269 - v280)
+		v282 := float64(v281 + v272)
+		v283 := float64(v282 + v278)
+		v284 := float64(v283 - v278)
+		v285 := float64(v280 + v284)
+		v286 := v15
+		if v242 > v15 {
+			v286 = v242
 		}
-		v280 := float64(v270 + v279)
-		v281 := float64(v280 - v279)
-		v282 := float64(v270 - v281)
-		v283 := float64(v282 + v273)
-		v284 := float64(v283 + v279)
-		v285 := float64(v284 - v279)
-		v286 := float64(v281 + v285)
-		v287 := v15
-		if v243 > v15 {
-			v287 = v243
+		v287 := ldexpMid(v285, v286)
+		v288 := float64(v7 + v287)
+		v289 := math.FMA(v237, v288, v7)
+		v290 := float64(v288 - v7)
+		v291 := float64(v288 - v290)
+		v292 := float64(v7 - v291)
+		v293 := float64(v287 - v290)
+		v294 := float64(v292 + v293)
+		v295 := float64(v269 + v272)
+		v296 := float64(v269 - v295)
+		v297 := float64(v296 + v272)
+		v298 := v101 <= v242
+		v300 := v299 < v14
+		v301 := v298 && !v300
+		v302 := v101
+		if v242 > v101 {
+			v302 = v242
 		}
-		v288 := ldexpMid(v286, v287)
-		v289 := float64(v7 + v288)
-		v290 := math.FMA(v238, v289, v7)
-		v291 := float64(v289 - v7)
-		v292 := float64(v289 - v291)
-		v293 := float64(v7 - v292)
-		v294 := float64(v288 - v291)
-		v295 := float64(v293 + v294)
-		v296 := float64(v270 + v273)
-		v297 := float64(v270 - v296)
-		v298 := float64(v297 + v273)
-		v299 := v102 <= v243
-		v301 := v300 < v14
-		v302 := v299 && !v301
-		v303 := v102
-		if v243 > v102 {
-			v303 = v243
+		v304 := v303
+		if v302 < v303 {
+			v304 = v302
 		}
-		v305 := v304
-		if v303 < v304 {
-			v305 = v303
+		v305 := ldexpNormal(v297, v304)
+		v306 := v3
+		if v301 {
+			v306 = v305
 		}
-		v306 := ldexpNormal(v298, v305)
-		v307 := v3
-		if v302 {
-			v307 = v306
+		v307 := float64(v294 + v306)
+		v308 := float64(v187 * v307)
+		v309 := float64(v289 - v308)
+		v310 := float64(v309 / v288)
+		v311 := math.FMA(v8, v13, v115)
+		v312 := float64(v8 * v226)
+		v313 := float64(v311 + v312)
+		v314 := float64(v232 * v13)
+		v315 := float64(v313 + v314)
+		v316 := float64(v315 * v114)
+		v317 := float64(v187 * v316)
+		v318 := float64(v310 - v317)
+		v319 := float64(v191 * v318)
+		v320 := float64(v236 + v319)
+		v321 := float64(v198 + v320)
+		v322 := float64(v315 * v187)
+		v323 := float64(v193 * v322)
+		v324 := float64(v321 + v323)
+		v325 := float64(v114 * v324)
+		v326 := math.FMA(v114, v193, v325)
+		v327 := float64(v114 * v187)
+		v329 := float64(v0 - v328)
+		v331 := float64(v329 - v330)
+		v332 := float64(v8 * v331)
+		v334 := float64(v0 * v328)
+		v335 := float64(v10 + v334)
+		v337 := float64(v335 + v336)
+		v338 := float64(v333 * v337)
+		v339 := float64(v332 * v338)
+		v340 := float64(v332 + v339)
+		v342 := float64(v9 * v337)
+		v343 := float64(v332 * v342)
+		v344 := float64(v332 + v343)
+		v346 := v345
+		if v344 > v345 {
+			v346 = v344
 		}
-		v308 := float64(v295 + v307)
-		v309 := float64(v188 * v308)
-		v310 := float64(v290 - v309)
-		v311 := float64(v310 / v289)
-		v312 := math.FMA(v8, v13, v116)
-		v313 := float64(v8 * v227)
-		v314 := float64(v312 + v313)
-		v315 := float64(v233 * v13)
-		v316 := float64(v314 + v315)
-		v317 := float64(v316 * v115)
-		v318 := float64(v188 * v317)
-		v319 := float64(v311 - v318)
-		v320 := float64(v192 * v319)
-		v321 := float64(v237 + v320)
-		v322 := float64(v199 + v321)
-		v323 := float64(v316 * v188)
-		v324 := float64(v194 * v323)
-		v325 := float64(v322 + v324)
-		v326 := float64(v115 * v325)
-		v327 := math.FMA(v115, v194, v326)
-		v328 := float64(v115 * v188)
-		v330 := float64(v0 - v329)
-		v332 := float64(v330 - v331)
-		v333 := float64(v8 * v332)
-		v335 := float64(v0 * v329)
-		v336 := float64(v10 + v335)
-		v338 := float64(v336 + v337)
-		v339 := float64(v334 * v338)
-		v340 := float64(v333 * v339)
-		v341 := float64(v333 + v340)
-		v343 := float64(v9 * v338)
-		v344 := float64(v333 * v343)
-		v345 := float64(v333 + v344)
-		v347 := v346
-		if v345 > v346 {
-			v347 = v345
+		v347 := v239
+		if v346 < v239 {
+			v347 = v346
 		}
-		v348 := v240
-		if v347 < v240 {
-			v348 = v347
-		}
-		v349 := float64(v348 * v29)
-		v350 := math.RoundToEven(v349)
-		v351 := -v350
-		v352 := math.FMA(v350, v32, v348)
-		v353 := math.FMA(v350, v34, v352)
-		v354 := float64(v352 - v353)
-		v355 := math.FMA(v350, v34, v354)
-		v356 := float64(v353 * v353)
-		v357 := -v356
-		v358 := math.FMA(v353, v353, v357)
-		v359 := float64(v38 * v356)
-		v360 := float64(v38 * v358)
-		v361 := float64(v353 + v359)
-		v362 := float64(v353 - v361)
+		v348 := float64(v347 * v28)
+		v349 := math.RoundToEven(v348)
+		v350 := -v349
+		v351 := math.FMA(v349, v31, v347)
+		v352 := math.FMA(v349, v33, v351)
+		v353 := float64(v351 - v352)
+		v354 := math.FMA(v349, v33, v353)
+		v355 := float64(v352 * v352)
+		v356 := -v355
+		v357 := math.FMA(v352, v352, v356)
+		v358 := float64(v37 * v355)
+		v359 := float64(v37 * v357)
+		v360 := float64(v352 + v358)
+		v361 := float64(v352 - v360)
+		v362 := float64(v361 + v358)
 		v363 := float64(v362 + v359)
-		v364 := float64(v363 + v360)
-		v365 := math.FMA(v355, v353, v355)
-		v366 := float64(v364 + v365)
-		v367 := float64(v356 * v353)
-		v368 := math.FMA(v353, v51, v52)
-		v369 := math.FMA(v353, v368, v54)
-		v370 := math.FMA(v353, v369, v56)
-		v371 := math.FMA(v353, v370, v58)
-		v372 := math.FMA(v353, v371, v60)
-		v373 := math.FMA(v353, v372, v62)
-		v374 := math.FMA(v353, v373, v64)
-		v375 := math.FMA(v353, v374, v66)
-		v376 := math.FMA(v353, v375, v68)
-		v377 := math.FMA(v367, v376, v366)
-		v378 := ldexpMid(v19, v351)
-		v379 := float64(v7 + v378)
-		v380 := float64(v379 - v7)
-		v381 := float64(v379 - v380)
-		v382 := float64(v7 - v381)
-		v383 := float64(v378 - v380)
-		v384 := float64(v382 + v383)
-		v385 := float64(v377 + v384)
-		v386 := float64(v379 + v361)
-		v387 := float64(v379 - v386)
-		v388 := float64(v387 + v361)
-		v389 := float64(v388 + v385)
-		v390 := float64(v386 + v389)
-		v391 := ldexpMid(v390, v350)
-		v392 := math.Copysign(v391, v345)
-		v393 := math.IsNaN(v345)
-		v394 := v392
-		if v393 {
-			v394 = v345
+		v364 := math.FMA(v354, v352, v354)
+		v365 := float64(v363 + v364)
+		v366 := float64(v355 * v352)
+		v367 := math.FMA(v352, v50, v51)
+		v368 := math.FMA(v352, v367, v53)
+		v369 := math.FMA(v352, v368, v55)
+		v370 := math.FMA(v352, v369, v57)
+		v371 := math.FMA(v352, v370, v59)
+		v372 := math.FMA(v352, v371, v61)
+		v373 := math.FMA(v352, v372, v63)
+		v374 := math.FMA(v352, v373, v65)
+		v375 := math.FMA(v352, v374, v67)
+		v376 := math.FMA(v366, v375, v365)
+		v377 := ldexpMid(v18, v350)
+		v378 := float64(v7 + v377)
+		v379 := float64(v378 - v7)
+		v380 := float64(v378 - v379)
+		v381 := float64(v7 - v380)
+		v382 := float64(v377 - v379)
+		v383 := float64(v381 + v382)
+		v384 := float64(v376 + v383)
+		v385 := float64(v378 + v360)
+		v386 := float64(v378 - v385)
+		v387 := float64(v386 + v360)
+		v388 := float64(v387 + v384)
+		v389 := float64(v385 + v388)
+		v390 := ldexpMid(v389, v349)
+		v391 := math.Copysign(v390, v344)
+		v392 := math.IsNaN(v344)
+		v393 := v391
+		if v392 {
+			v393 = v344
 		}
-		v395 := float64(v342 * v394)
-		v396 := float64(v341 + v395)
-		v397 := float64(v341 - v396)
-		v398 := float64(v397 + v395)
-		v399 := float64(v333 - v341)
-		v400 := float64(v399 + v340)
-		v401 := -v340
-		v402 := math.FMA(v333, v339, v401)
-		v403 := -v333
-		v404 := math.FMA(v8, v332, v403)
-		v405 := float64(v330 - v332)
-		v406 := float64(v405 - v331)
-		v407 := float64(v8 * v406)
-		v408 := float64(v404 + v407)
-		v409 := float64(v233 * v332)
-		v410 := float64(v408 + v409)
-		v411 := float64(v7 + v339)
-		v412 := float64(v410 * v411)
-		v413 := float64(v402 + v412)
-		v414 := float64(v400 + v413)
-		v415 := -v395
-		v416 := math.FMA(v342, v394, v415)
-		v417 := float64(v7 + v394)
-		v418 := float64(v342 * v417)
-		v419 := float64(v333 - v345)
-		v420 := float64(v419 + v344)
-		v421 := -v344
-		v422 := math.FMA(v333, v343, v421)
-		v423 := float64(v7 + v343)
-		v424 := float64(v410 * v423)
-		v425 := float64(v422 + v424)
-		v426 := float64(v420 + v425)
-		v427 := float64(v418 * v426)
-		v428 := float64(v416 + v427)
-		v429 := float64(v414 + v428)
-		v430 := float64(v398 + v429)
-		v431 := float64(v328 * v430)
-		v432 := -v328
-		v433 := math.FMA(v115, v188, v432)
-		v434 := -v115
-		v435 := math.FMA(v434, v289, v288)
-		v436 := float64(v435 + v307)
-		v437 := float64(v115 * v308)
-		v438 := float64(v436 - v437)
-		v439 := float64(v438 / v289)
-		v440 := float64(v115 * v323)
-		v441 := float64(v439 + v440)
-		v442 := float64(v188 * v441)
-		v443 := float64(v433 + v442)
-		v444 := float64(v115 * v319)
-		v445 := float64(v443 + v444)
-		v446 := float64(v445 * v396)
-		v447 := float64(v431 + v446)
-		v448 := math.FMA(v328, v396, v447)
-		v449 := v448
-		if v23 {
-			v449 = v327
+		v394 := float64(v341 * v393)
+		v395 := float64(v340 + v394)
+		v396 := float64(v340 - v395)
+		v397 := float64(v396 + v394)
+		v398 := float64(v332 - v340)
+		v399 := float64(v398 + v339)
+		v400 := -v339
+		v401 := math.FMA(v332, v338, v400)
+		v402 := -v332
+		v403 := math.FMA(v8, v331, v402)
+		v404 := float64(v329 - v331)
+		v405 := float64(v404 - v330)
+		v406 := float64(v8 * v405)
+		v407 := float64(v403 + v406)
+		v408 := float64(v232 * v331)
+		v409 := float64(v407 + v408)
+		v410 := float64(v7 + v338)
+		v411 := float64(v409 * v410)
+		v412 := float64(v401 + v411)
+		v413 := float64(v399 + v412)
+		v414 := -v394
+		v415 := math.FMA(v341, v393, v414)
+		v416 := float64(v7 + v393)
+		v417 := float64(v341 * v416)
+		v418 := float64(v332 - v344)
+		v419 := float64(v418 + v343)
+		v420 := -v343
+		v421 := math.FMA(v332, v342, v420)
+		v422 := float64(v7 + v342)
+		v423 := float64(v409 * v422)
+		v424 := float64(v421 + v423)
+		v425 := float64(v419 + v424)
+		v426 := float64(v417 * v425)
+		v427 := float64(v415 + v426)
+		v428 := float64(v413 + v427)
+		v429 := float64(v397 + v428)
+		v430 := float64(v327 * v429)
+		v431 := -v327
+		v432 := math.FMA(v114, v187, v431)
+		v433 := -v114
+		v434 := math.FMA(v433, v288, v287)
+		v435 := float64(v434 + v306)
+		v436 := float64(v114 * v307)
+		v437 := float64(v435 - v436)
+		v438 := float64(v437 / v288)
+		v439 := float64(v114 * v322)
+		v440 := float64(v438 + v439)
+		v441 := float64(v187 * v440)
+		v442 := float64(v432 + v441)
+		v443 := float64(v114 * v318)
+		v444 := float64(v442 + v443)
+		v445 := float64(v444 * v395)
+		v446 := float64(v430 + v445)
+		v447 := math.FMA(v327, v395, v446)
+		v448 := v447
+		if v22 {
+			v448 = v326
 		}
-		v451 := v449
+		v450 := v448
 		if v6 {
-			v451 = v7
+			v450 = v7
 		}
-		v452 := v451
+		v451 := v450
 		if v2 {
-			v452 = v4
+			v451 = v4
 		}
-		v453 := dy[i]
-		v454 := float64(v453 * v4)
-		v455 := float64(v453 * v7)
-		v456 := float64(v453 * v450)
-		v457 := float64(v456 * v450)
-		v458 := v3
-		if v94 {
-			v458 = v89
+		v452 := dy[i]
+		v453 := float64(v452 * v4)
+		v454 := float64(v452 * v7)
+		v455 := float64(v452 * v449)
+		v456 := float64(v455 * v449)
+		v457 := v3
+		if v93 {
+			v457 = v88
 		}
-		v459 := float64(v453 * v458)
-		v460 := -v459
-		v461 := math.FMA(v453, v458, v460)
-		v462 := v3
-		if v94 {
-			v462 = v95
+		v458 := float64(v452 * v457)
+		v459 := -v458
+		v460 := math.FMA(v452, v457, v459)
+		v461 := v3
+		if v93 {
+			v461 = v94
 		}
-		v463 := float64(v453 * v462)
-		v464 := float64(v461 + v463)
-		v465 := float64(v459 + v464)
-		v466 := math.Ldexp(v465, int(v96))
-		v467 := float64(v453 * v115)
-		v468 := -v467
-		v469 := math.FMA(v453, v115, v468)
-		v470 := v467
-		if v103 {
-			v470 = v466
+		v462 := float64(v452 * v461)
+		v463 := float64(v460 + v462)
+		v464 := float64(v458 + v463)
+		v465 := math.Ldexp(v464, int(v95))
+		v466 := float64(v452 * v114)
+		v467 := -v466
+		v468 := math.FMA(v452, v114, v467)
+		v469 := v466
+		if v102 {
+			v469 = v465
 		}
-		v471 := v469
-		if v103 {
-			v471 = v3
+		v470 := v468
+		if v102 {
+			v470 = v3
 		}
-		v472 := float64(v470 * v194)
-		v473 := -v472
-		v474 := math.FMA(v470, v194, v473)
-		v475 := math.FMA(v471, v194, v474)
-		v476 := float64(v453 * v115)
-		v477 := -v476
-		v478 := math.FMA(v453, v115, v477)
-		v479 := float64(v476 * v325)
-		v480 := -v479
-		v481 := math.FMA(v476, v325, v480)
-		v482 := math.FMA(v478, v325, v481)
-		v483 := float64(v472 + v479)
-		v484 := float64(v483 - v472)
-		v485 := float64(v483 - v484)
-		v486 := float64(v472 - v485)
-		v487 := float64(v479 - v484)
-		v488 := float64(v486 + v487)
-		v489 := float64(v488 + v475)
-		v490 := float64(v489 + v482)
-		v491 := float64(v453 * v328)
-		v492 := -v491
-		v493 := math.FMA(v453, v328, v492)
-		v494 := float64(v491 * v396)
-		v495 := -v494
-		v496 := math.FMA(v491, v396, v495)
-		v497 := math.FMA(v493, v396, v496)
-		v498 := float64(v453 * v431)
-		v499 := -v498
-		v500 := math.FMA(v453, v431, v499)
-		v501 := float64(v453 * v446)
-		v502 := -v501
-		v503 := math.FMA(v453, v446, v502)
-		v504 := float64(v498 + v501)
-		v505 := float64(v504 - v498)
-		v506 := float64(v504 - v505)
-		v507 := float64(v498 - v506)
-		v508 := float64(v501 - v505)
-		v509 := float64(v507 + v508)
-		v510 := float64(v509 + v500)
-		v511 := float64(v510 + v503)
-		v512 := float64(v494 + v504)
-		v513 := float64(v512 - v494)
-		v514 := float64(v512 - v513)
-		v515 := float64(v494 - v514)
-		v516 := float64(v504 - v513)
-		v517 := float64(v515 + v516)
-		v518 := float64(v517 + v497)
-		v519 := float64(v518 + v511)
-		v520 := v512
-		if v23 {
-			v520 = v483
+		v471 := float64(v469 * v193)
+		v472 := -v471
+		v473 := math.FMA(v469, v193, v472)
+		v474 := math.FMA(v470, v193, v473)
+		v475 := float64(v452 * v114)
+		v476 := -v475
+		v477 := math.FMA(v452, v114, v476)
+		v478 := float64(v475 * v324)
+		v479 := -v478
+		v480 := math.FMA(v475, v324, v479)
+		v481 := math.FMA(v477, v324, v480)
+		v482 := float64(v471 + v478)
+		v483 := float64(v482 - v471)
+		v484 := float64(v482 - v483)
+		v485 := float64(v471 - v484)
+		v486 := float64(v478 - v483)
+		v487 := float64(v485 + v486)
+		v488 := float64(v487 + v474)
+		v489 := float64(v488 + v481)
+		v490 := float64(v452 * v327)
+		v491 := -v490
+		v492 := math.FMA(v452, v327, v491)
+		v493 := float64(v490 * v395)
+		v494 := -v493
+		v495 := math.FMA(v490, v395, v494)
+		v496 := math.FMA(v492, v395, v495)
+		v497 := float64(v452 * v430)
+		v498 := -v497
+		v499 := math.FMA(v452, v430, v498)
+		v500 := float64(v452 * v445)
+		v501 := -v500
+		v502 := math.FMA(v452, v445, v501)
+		v503 := float64(v497 + v500)
+		v504 := float64(v503 - v497)
+		v505 := float64(v503 - v504)
+		v506 := float64(v497 - v505)
+		v507 := float64(v500 - v504)
+		v508 := float64(v506 + v507)
+		v509 := float64(v508 + v499)
+		v510 := float64(v509 + v502)
+		v511 := float64(v493 + v503)
+		v512 := float64(v511 - v493)
+		v513 := float64(v511 - v512)
+		v514 := float64(v493 - v513)
+		v515 := float64(v503 - v512)
+		v516 := float64(v514 + v515)
+		v517 := float64(v516 + v496)
+		v518 := float64(v517 + v510)
+		v519 := v511
+		if v22 {
+			v519 = v482
+		}
+		v520 := v518
+		if v22 {
+			v520 = v489
 		}
 		v521 := v519
-		if v23 {
-			v521 = v490
+		if v6 {
+			v521 = v454
 		}
 		v522 := v520
 		if v6 {
-			v522 = v455
+			v522 = v3
 		}
 		v523 := v521
-		if v6 {
-			v523 = v3
+		if v2 {
+			v523 = v453
 		}
 		v524 := v522
 		if v2 {
-			v524 = v454
+			v524 = v3
 		}
-		v525 := v523
-		if v2 {
-			v525 = v3
+		v525 := float64(v523 + v524)
+		v526 := float64(v451 * v452)
+		v527 := float64(v525 - v526)
+		v528 := math.Abs(v527)
+		v529 := math.Abs(v526)
+		v531 := float64(v529 * v530)
+		v532 := v528 <= v531
+		v533 := math.Abs(v452)
+		v534 := math.Abs(v455)
+		v535 := v533
+		if v534 > v533 {
+			v535 = v534
 		}
-		v526 := float64(v524 + v525)
-		v527 := float64(v452 * v453)
-		v528 := float64(v526 - v527)
-		v529 := math.Abs(v528)
-		v530 := math.Abs(v527)
-		v532 := float64(v530 * v531)
-		v533 := v529 <= v532
-		v534 := math.Abs(v453)
-		v535 := math.Abs(v456)
-		v536 := v534
-		if v535 > v534 {
-			v536 = v535
+		v536 := math.Abs(v456)
+		v537 := v535
+		if v536 > v535 {
+			v537 = v536
 		}
-		v537 := math.Abs(v457)
-		v538 := v536
-		if v537 > v536 {
-			v538 = v537
+		v538 := v537
+		if v534 > v537 {
+			v538 = v534
 		}
-		v539 := v538
-		if v535 > v538 {
-			v539 = v535
+		v540 := float64(v528 * v539)
+		v543 := math.FMA(v538, v541, v542)
+		v544 := v540 <= v543
+		v545 := v532 || v544
+		v546 := v525 == v3
+		v547 := v545 && !v546
+		v548 := v526
+		if v547 {
+			v548 = v525
 		}
-		v541 := float64(v529 * v540)
-		v544 := math.FMA(v539, v542, v543)
-		v545 := v541 <= v544
-		v546 := v533 || v545
-		v547 := v526 == v3
-		v548 := v546 && !v547
-		v549 := v527
-		if v548 {
-			v549 = v526
+		v549 := math.IsNaN(v0)
+		v550 := v548
+		if v549 {
+			v550 = v0
 		}
-		v550 := math.IsNaN(v0)
-		v551 := v549
-		if v550 {
-			v551 = v0
-		}
-		if v18 || v16 {
+		if v17 {
 			return i
 		}
-		dx[i] = v551
+		dx[i] = v550
 	}
 	return len(dx)
 }

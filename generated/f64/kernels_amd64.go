@@ -76,13 +76,13 @@ func celuBackwardAVX2(dst, in0, in1 []float64, alpha float64)
 //go:noescape
 func celuBackwardAVX2Stream(dst, in0, in1 []float64, alpha float64)
 
-// celuBackwardUsualAVX512 computes celuBackwardUsual with AVX512 (1 vectors per iteration, masked tail).
+// celuBackwardUsualAVX512 computes celuBackwardUsual with AVX512 (2 vectors per iteration, masked tail).
 // Requires: AVX, AVX512DQ, AVX512F, BMI2, SSE2.
 //
 //go:noescape
 func celuBackwardUsualAVX512(dst, in0, in1 []float64, alpha float64) int
 
-// celuBackwardUsualAVX512Stream computes celuBackwardUsual with non-temporal stores (dst aligned to 64 bytes) with AVX512 (1 vectors per iteration, masked tail).
+// celuBackwardUsualAVX512Stream computes celuBackwardUsual with non-temporal stores (dst aligned to 64 bytes) with AVX512 (2 vectors per iteration, masked tail).
 // Requires: AVX, AVX512DQ, AVX512F, BMI2, MMX+, SSE2.
 //
 //go:noescape
@@ -1276,13 +1276,13 @@ func mishAVX2(dst, in0 []float64)
 //go:noescape
 func mishAVX2Stream(dst, in0 []float64)
 
-// mishUsualAVX512 computes mishUsual with AVX512 (2 vectors per iteration, masked tail).
+// mishUsualAVX512 computes mishUsual with AVX512 (3 vectors per iteration, masked tail).
 // Requires: AVX, AVX512DQ, AVX512F, BMI2.
 //
 //go:noescape
 func mishUsualAVX512(dst, in0 []float64) int
 
-// mishUsualAVX512Stream computes mishUsual with non-temporal stores (dst aligned to 64 bytes) with AVX512 (2 vectors per iteration, masked tail).
+// mishUsualAVX512Stream computes mishUsual with non-temporal stores (dst aligned to 64 bytes) with AVX512 (3 vectors per iteration, masked tail).
 // Requires: AVX, AVX512DQ, AVX512F, BMI2, MMX+.
 //
 //go:noescape

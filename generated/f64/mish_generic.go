@@ -284,7 +284,7 @@ func mishGeneric(dst, x []float64) {
 }
 
 // mishUsualGeneric is the pure-Go kernel of mishUsual (f64 memory, f64
-// compute, 114 operations): the scalar twin of the vector program the assembly
+// compute, 112 operations): the scalar twin of the vector program the assembly
 // kernels run, with exactly the semantics of vprog.Program.Eval, so every
 // backend gives the same bits. The caller guarantees equal lengths; dst may be
 // the same slice as an input. It stops before the first element that needs a
@@ -295,148 +295,146 @@ func mishUsualGeneric(dst, x []float64) int {
 	v3 := math.Float64frombits(0x0000000000000000)  // 0
 	v4 := math.Float64frombits(0x8000000000000000)  // -0
 	v5 := math.Float64frombits(0x4034000000000000)  // 20
-	v7 := math.Float64frombits(0xc087480000000000)  // -745
-	v9 := math.Float64frombits(0xc086200000000000)  // -708
-	v11 := math.Float64frombits(0xc096d00000000000) // -1460
-	v13 := math.Float64frombits(0x4086300000000000) // 710
-	v15 := math.Float64frombits(0x3ff71547652b82fe) // 1.4426950408889634
-	v18 := math.Float64frombits(0xbfe62e42fefa39ef) // -0.6931471805599453
-	v20 := math.Float64frombits(0xbc7abc9e3b39803f) // -2.3190468138462996e-17
-	v24 := math.Float64frombits(0x3fe0000000000000) // 0.5
-	v37 := math.Float64frombits(0x3e21f2a265956fb2) // 2.0893978046591626e-09
-	v38 := math.Float64frombits(0x3e5af38930c76304) // 2.5100365384992085e-08
-	v40 := math.Float64frombits(0x3e927e502c598216) // 2.755732960487844e-07
-	v42 := math.Float64frombits(0x3ec71de0db91cbba) // 2.7557268507615253e-06
-	v44 := math.Float64frombits(0x3efa01a0198a8804) // 2.4801587275143102e-05
-	v46 := math.Float64frombits(0x3f2a01a01a7c0f12) // 0.00019841269863018395
-	v48 := math.Float64frombits(0x3f56c16c16c1811d) // 0.001388888888890056
-	v50 := math.Float64frombits(0x3f811111111109b8) // 0.00833333333333007
-	v52 := math.Float64frombits(0x3fa5555555555554) // 0.04166666666666666
-	v54 := math.Float64frombits(0x3fc5555555555556) // 0.16666666666666669
-	v57 := math.Float64frombits(0x3ff0000000000000) // 1
-	v62 := math.Float64frombits(0xc08ff00000000000) // -1022
-	v64 := math.Float64frombits(0x408f400000000000) // 1000
-	v67 := math.Float64frombits(0xc08fe80000000000) // -1021
-	v69 := math.Float64frombits(0x3ff8000000000000) // 1.5
-	v79 := math.Float64frombits(0xc091300000000000) // -1100
-	v83 := math.Float64frombits(0x4000000000000000) // 2
+	v7 := math.Float64frombits(0xc086200000000000)  // -708
+	v9 := math.Float64frombits(0xc096d00000000000)  // -1460
+	v11 := math.Float64frombits(0x4086300000000000) // 710
+	v13 := math.Float64frombits(0x3ff71547652b82fe) // 1.4426950408889634
+	v16 := math.Float64frombits(0xbfe62e42fefa39ef) // -0.6931471805599453
+	v18 := math.Float64frombits(0xbc7abc9e3b39803f) // -2.3190468138462996e-17
+	v22 := math.Float64frombits(0x3fe0000000000000) // 0.5
+	v35 := math.Float64frombits(0x3e21f2a265956fb2) // 2.0893978046591626e-09
+	v36 := math.Float64frombits(0x3e5af38930c76304) // 2.5100365384992085e-08
+	v38 := math.Float64frombits(0x3e927e502c598216) // 2.755732960487844e-07
+	v40 := math.Float64frombits(0x3ec71de0db91cbba) // 2.7557268507615253e-06
+	v42 := math.Float64frombits(0x3efa01a0198a8804) // 2.4801587275143102e-05
+	v44 := math.Float64frombits(0x3f2a01a01a7c0f12) // 0.00019841269863018395
+	v46 := math.Float64frombits(0x3f56c16c16c1811d) // 0.001388888888890056
+	v48 := math.Float64frombits(0x3f811111111109b8) // 0.00833333333333007
+	v50 := math.Float64frombits(0x3fa5555555555554) // 0.04166666666666666
+	v52 := math.Float64frombits(0x3fc5555555555556) // 0.16666666666666669
+	v55 := math.Float64frombits(0x3ff0000000000000) // 1
+	v60 := math.Float64frombits(0xc08ff00000000000) // -1022
+	v62 := math.Float64frombits(0x408f400000000000) // 1000
+	v65 := math.Float64frombits(0xc08fe80000000000) // -1021
+	v67 := math.Float64frombits(0x3ff8000000000000) // 1.5
+	v77 := math.Float64frombits(0xc091300000000000) // -1100
+	v81 := math.Float64frombits(0x4000000000000000) // 2
 	for i := range dst {
 		v0 := x[i]
 		v2 := v0 < v1
 		v6 := v5 < v0
 		v8 := v0 < v7
-		v10 := v0 < v9
+		v10 := v9
+		if v0 > v9 {
+			v10 = v0
+		}
 		v12 := v11
-		if v0 > v11 {
-			v12 = v0
+		if v10 < v11 {
+			v12 = v10
 		}
-		v14 := v13
-		if v12 < v13 {
-			v14 = v12
+		v14 := float64(v12 * v13)
+		v15 := math.RoundToEven(v14)
+		v17 := math.FMA(v15, v16, v12)
+		v19 := math.FMA(v15, v18, v17)
+		v20 := float64(v17 - v19)
+		v21 := math.FMA(v15, v18, v20)
+		v23 := float64(v19 * v19)
+		v24 := -v23
+		v25 := math.FMA(v19, v19, v24)
+		v26 := float64(v22 * v23)
+		v27 := float64(v22 * v25)
+		v28 := float64(v19 + v26)
+		v29 := float64(v19 - v28)
+		v30 := float64(v29 + v26)
+		v31 := float64(v30 + v27)
+		v32 := math.FMA(v21, v19, v21)
+		v33 := float64(v31 + v32)
+		v34 := float64(v23 * v19)
+		v37 := math.FMA(v19, v35, v36)
+		v39 := math.FMA(v19, v37, v38)
+		v41 := math.FMA(v19, v39, v40)
+		v43 := math.FMA(v19, v41, v42)
+		v45 := math.FMA(v19, v43, v44)
+		v47 := math.FMA(v19, v45, v46)
+		v49 := math.FMA(v19, v47, v48)
+		v51 := math.FMA(v19, v49, v50)
+		v53 := math.FMA(v19, v51, v52)
+		v54 := math.FMA(v34, v53, v33)
+		v56 := float64(v55 + v28)
+		v57 := float64(v55 - v56)
+		v58 := float64(v57 + v28)
+		v59 := float64(v58 + v54)
+		v61 := float64(v60 - v15)
+		v63 := v62
+		if v61 < v62 {
+			v63 = v61
 		}
-		v16 := float64(v14 * v15)
-		v17 := math.RoundToEven(v16)
-		v19 := math.FMA(v17, v18, v14)
-		v21 := math.FMA(v17, v20, v19)
-		v22 := float64(v19 - v21)
-		v23 := math.FMA(v17, v20, v22)
-		v25 := float64(v21 * v21)
-		v26 := -v25
-		v27 := math.FMA(v21, v21, v26)
-		v28 := float64(v24 * v25)
-		v29 := float64(v24 * v27)
-		v30 := float64(v21 + v28)
-		v31 := float64(v21 - v30)
-		v32 := float64(v31 + v28)
-		v33 := float64(v32 + v29)
-		v34 := math.FMA(v23, v21, v23)
-		v35 := float64(v33 + v34)
-		v36 := float64(v25 * v21)
-		v39 := math.FMA(v21, v37, v38)
-		v41 := math.FMA(v21, v39, v40)
-		v43 := math.FMA(v21, v41, v42)
-		v45 := math.FMA(v21, v43, v44)
-		v47 := math.FMA(v21, v45, v46)
-		v49 := math.FMA(v21, v47, v48)
-		v51 := math.FMA(v21, v49, v50)
-		v53 := math.FMA(v21, v51, v52)
-		v55 := math.FMA(v21, v53, v54)
-		v56 := math.FMA(v36, v55, v35)
-		v58 := float64(v57 + v30)
-		v59 := float64(v57 - v58)
-		v60 := float64(v59 + v30)
-		v61 := float64(v60 + v56)
-		v63 := float64(v62 - v17)
-		v65 := v64
-		if v63 < v64 {
-			v65 = v63
+		v64 := v3
+		if v63 > v3 {
+			v64 = v63
 		}
-		v66 := v3
-		if v65 > v3 {
-			v66 = v65
+		v66 := v15 < v65
+		v68 := ldexpNormal(v67, v64)
+		v69 := v3
+		if v66 {
+			v69 = v68
 		}
-		v68 := v17 < v67
-		v70 := ldexpNormal(v69, v66)
-		v71 := v3
-		if v68 {
-			v71 = v70
+		v70 := float64(v56 + v69)
+		v71 := float64(v70 - v69)
+		v72 := float64(v56 - v71)
+		v73 := float64(v72 + v59)
+		v74 := float64(v73 + v69)
+		v75 := float64(v74 - v69)
+		v76 := float64(v71 + v75)
+		v78 := v77
+		if v15 > v77 {
+			v78 = v15
 		}
-		v72 := float64(v58 + v71)
-		v73 := float64(v72 - v71)
-		v74 := float64(v58 - v73)
-		v75 := float64(v74 + v61)
-		v76 := float64(v75 + v71)
-		v77 := float64(v76 - v71)
-		v78 := float64(v73 + v77)
-		v80 := v79
-		if v17 > v79 {
-			v80 = v17
-		}
-		v81 := ldexpMid(v78, v80)
-		v82 := math.IsNaN(v0)
-		v84 := float64(v81 + v83)
-		v85 := float64(v81 * v84)
-		v86 := float64(v85 + v83)
-		v87 := float64(v85 / v86)
-		v88 := -v87
-		v89 := math.FMA(v88, v86, v85)
-		v90 := -v85
-		v91 := math.FMA(v81, v84, v90)
-		v92 := float64(v84 - v81)
-		v93 := float64(v84 - v92)
-		v94 := float64(v81 - v93)
-		v95 := float64(v83 - v92)
-		v96 := float64(v94 + v95)
-		v97 := float64(v81 * v96)
-		v98 := float64(v91 + v97)
-		v99 := float64(v89 + v98)
-		v100 := float64(v86 - v85)
-		v101 := float64(v86 - v100)
-		v102 := float64(v85 - v101)
-		v103 := float64(v83 - v100)
-		v104 := float64(v102 + v103)
-		v105 := float64(v104 + v98)
-		v106 := float64(v87 * v105)
-		v107 := float64(v99 - v106)
-		v108 := float64(v107 / v86)
-		v109 := float64(v0 * v108)
-		v110 := math.FMA(v0, v87, v109)
-		v111 := v110
+		v79 := ldexpMid(v76, v78)
+		v80 := math.IsNaN(v0)
+		v82 := float64(v79 + v81)
+		v83 := float64(v79 * v82)
+		v84 := float64(v83 + v81)
+		v85 := float64(v83 / v84)
+		v86 := -v85
+		v87 := math.FMA(v86, v84, v83)
+		v88 := -v83
+		v89 := math.FMA(v79, v82, v88)
+		v90 := float64(v82 - v79)
+		v91 := float64(v82 - v90)
+		v92 := float64(v79 - v91)
+		v93 := float64(v81 - v90)
+		v94 := float64(v92 + v93)
+		v95 := float64(v79 * v94)
+		v96 := float64(v89 + v95)
+		v97 := float64(v87 + v96)
+		v98 := float64(v84 - v83)
+		v99 := float64(v84 - v98)
+		v100 := float64(v83 - v99)
+		v101 := float64(v81 - v98)
+		v102 := float64(v100 + v101)
+		v103 := float64(v102 + v96)
+		v104 := float64(v85 * v103)
+		v105 := float64(v97 - v104)
+		v106 := float64(v105 / v84)
+		v107 := float64(v0 * v106)
+		v108 := math.FMA(v0, v85, v107)
+		v109 := v108
 		if v6 {
+			v109 = v0
+		}
+		v110 := v109
+		if v2 {
+			v110 = v4
+		}
+		v111 := v110
+		if v80 {
 			v111 = v0
 		}
-		v112 := v111
-		if v2 {
-			v112 = v4
-		}
-		v113 := v112
-		if v82 {
-			v113 = v0
-		}
-		if v10 || v8 {
+		if v8 {
 			return i
 		}
-		dst[i] = v113
+		dst[i] = v111
 	}
 	return len(dst)
 }

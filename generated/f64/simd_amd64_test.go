@@ -75,7 +75,7 @@ var simdCases64 = []kerneltest.SIMDCase[float64]{
 		},
 	},
 	{
-		Name: "celuBackwardUsual", Inputs: 2, MaxLen: 25,
+		Name: "celuBackwardUsual", Inputs: 2, MaxLen: 49,
 		ParamSets: [][]float64{{0x1p+00}, {0x1p+01}, {0x1p-01}, {0x1.3333333333333p-02}, {-0x1.6666666666666p-01}},
 		Generic: untilStop(func(d []float64, in [][]float64, p []float64) int {
 			return celuBackwardUsualGeneric(d, in[0], in[1], p[0])
@@ -983,7 +983,7 @@ var simdCases64 = []kerneltest.SIMDCase[float64]{
 		},
 	},
 	{
-		Name: "mishUsual", Inputs: 1, MaxLen: 49,
+		Name: "mishUsual", Inputs: 1, MaxLen: 73,
 		Generic: untilStop(func(d []float64, in [][]float64, p []float64) int { return mishUsualGeneric(d, in[0]) }),
 		Impls: []kerneltest.SIMDImpl[float64]{
 			{ISA: "avx512", Available: hasAVX512, Run: untilStop(func(d []float64, in [][]float64, p []float64) int { return mishUsualAVX512(d, in[0]) })},

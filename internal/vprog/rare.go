@@ -57,6 +57,7 @@ func (p *Program) SplitRare() *Program {
 	if len(conds) == 0 {
 		return nil
 	}
+	conds = p.withoutImplied(conds)
 	stopping := p.derive(p.Name + "Usual")
 	stopping.Stops = append(append([]Value(nil), p.Stops...), conds...)
 	return stopping.dropSelects(func(_ int, in Instr, _ *Program) int {
@@ -65,6 +66,54 @@ func (p *Program) SplitRare() *Program {
 		}
 		return 0
 	})
+}
+
+// withoutImplied drops from masks each one that implies another: a stop
+// at x < -745 beside one at x < -708 (mish, silu) tests nothing more, and
+// costs a comparison and a mask register per vector. It knows the
+// comparisons of one value with two constants, a < c1 ⇒ a < c2 for c1 ≤
+// c2 (and c1 < a ⇒ c2 < a for c1 ≥ c2; the same for ≤); between two
+// masks that imply each other it keeps the first.
+func (p *Program) withoutImplied(masks []Value) []Value {
+	var kept []Value
+	for i, m := range masks {
+		implied := false
+		for j, o := range masks {
+			if i != j && p.implies(m, o) && !(j > i && p.implies(o, m)) {
+				implied = true
+				break
+			}
+		}
+		if !implied {
+			kept = append(kept, m)
+		}
+	}
+	return kept
+}
+
+// implies reports whether mask m is false wherever mask o is: both the
+// same comparison (LT or LE) of one value with a constant, on the same
+// side, m's bound the tighter.
+func (p *Program) implies(m, o Value) bool {
+	a, b := p.Instrs[m], p.Instrs[o]
+	if a.Op != b.Op || (a.Op != OpLT && a.Op != OpLE) || a.Imm != b.Imm {
+		return false
+	}
+	konst := func(v Value) (float64, bool) {
+		in := p.Instrs[v]
+		return in.Imm, in.Op == OpConst && in.Imm == in.Imm
+	}
+	switch {
+	case a.Args[0] == b.Args[0]: // v < c1, v < c2: c1 ≤ c2
+		c1, ok1 := konst(a.Args[1])
+		c2, ok2 := konst(b.Args[1])
+		return ok1 && ok2 && c1 <= c2
+	case a.Args[1] == b.Args[1]: // c1 < v, c2 < v: c1 ≥ c2
+		c1, ok1 := konst(a.Args[0])
+		c2, ok2 := konst(b.Args[0])
+		return ok1 && ok2 && c1 >= c2
+	}
+	return false
 }
 
 // derive copies p under a new name.

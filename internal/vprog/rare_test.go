@@ -43,6 +43,23 @@ func TestSplitRare(t *testing.T) {
 	q := b.Finish(b.Add(b.Input(0), b.Const(1)))
 	assert.Nil(t, q.SplitRare())
 
+	// Of two rare conditions, one implying the other, only the other
+	// stops: x < -745 adds nothing to x < -708. Conditions on two values
+	// stay.
+	b = vprog.NewBuilder("tails", vprog.F64, vprog.F64, 1, nil)
+	x = b.Input(0)
+	far := b.LT(x, b.Const(-745))
+	near := b.LT(x, b.Const(-708))
+	v := b.SelectRare(far, b.Mul(x, x), b.SelectRare(near, b.Mul(x, b.Const(3)), x))
+	both := b.Finish(b.SelectRare(b.LT(b.Const(9), b.Mul(x, x)), b.Const(0), v))
+	usual = both.SplitRare()
+	require.NotNil(t, usual)
+	require.Len(t, usual.Stops, 2, "x < -708 and 9 < x*x")
+	for _, x := range []float64{-800, -720, -700, -2, 0, 2, 3.5, math.NaN()} {
+		want := x < -708 || 9 < x*x
+		assert.Equal(t, want, usual.StopsAt([]float64{x}, nil), "x = %v", x)
+	}
+
 	// A rare condition on a parameter alone holds for every element or
 	// none: no element-wise stop serves it, and the program stays whole.
 	b = vprog.NewBuilder("byParam", vprog.F64, vprog.F64, 1, []string{"a"})
