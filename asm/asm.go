@@ -203,11 +203,12 @@ func check(p *vprog.Program) error {
 	if p.Instrs[p.Result].Op.GivesMask() {
 		return fmt.Errorf("asm: %s: result v%d is a mask", p.Name, p.Result)
 	}
+	invariant := p.Invariant()
 	for _, v := range p.Stops {
 		if int(v) < 0 || int(v) >= len(p.Instrs) || !p.Instrs[v].Op.GivesMask() {
 			return fmt.Errorf("asm: %s: stop v%d is not a mask of the program", p.Name, v)
 		}
-		if p.Invariant()[v] {
+		if invariant[v] {
 			return fmt.Errorf("asm: %s: stop v%d is the same for every element", p.Name, v)
 		}
 	}

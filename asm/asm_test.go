@@ -357,9 +357,10 @@ func opPrograms() []Kernel {
 }
 
 // stopPrograms are kernels with stops (vprog.Program.Stops, a rare path's
-// usual kernel): one stop; two, one of them a negation (whose KNOT sets
-// the opmask bits above float64 lanes) and one a parameter's comparison;
-// and a stop in a program with more live values than registers.
+// usual kernel): one stop; two, of which one is the negation (whose KNOT
+// sets the opmask bits above float64 lanes) of a comparison with a
+// parameter; and a stop in a program with more live values than
+// registers.
 func stopPrograms(c combo) []Kernel {
 	b := vprog.NewBuilder("stopAbs"+c.suffix(), c.mem, c.compute, 1, nil)
 	x := b.Input(0)

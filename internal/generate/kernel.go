@@ -155,15 +155,15 @@ func emitKernelNamed(p *vprog.Program, outName string, inNames []string, helpers
 	}
 	if len(p.Stops) > 0 {
 		// Stop before the first element a stop holds for (vprog.Program.Stops).
-		var any *jen.Statement
+		var stop *jen.Statement
 		for _, v := range p.Stops {
-			if any == nil {
-				any = jen.Id(val(v))
+			if stop == nil {
+				stop = jen.Id(val(v))
 			} else {
-				any = any.Op("||").Id(val(v))
+				stop = stop.Op("||").Id(val(v))
 			}
 		}
-		body = append(body, jen.If(any).Block(jen.Return(jen.Id("i"))))
+		body = append(body, jen.If(stop).Block(jen.Return(jen.Id("i"))))
 	}
 	switch {
 	case reduce:

@@ -68,9 +68,10 @@ var trigCos64 = [...]float64{
 	-1.1380877534950292e-11,
 }
 
-// trigSin32 holds sin r = r·(1 + z·S(z)), z = r², on |r| ≤ π/2 + 2^-6 for the F32
-// target (the slack covers k one off, see trigHalfTurn32): degree 5,
-// relative error 2^-41.3 (mpmath chebyfit), within the target's 2^-40.
+// trigSin32 holds S with sin r = r·(1 + z·S(z)), z = r², on |r| ≤ π/2 +
+// 2^-6 for the F32 target (the slack covers k one off, see
+// trigHalfTurn32): degree 5, relative error 2^-41.3 (mpmath chebyfit),
+// within the target's 2^-40.
 var trigSin32 = [...]float64{
 	-0.16666666666657437,
 	0.00833333333069282,
