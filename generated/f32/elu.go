@@ -15,6 +15,11 @@ func eluOutputFormOK(alpha float32) bool {
 //
 //	f(x) = where(x > 0, x, alpha*expm1(x))
 //
+// The float32 kernels compute the same function from a formula without the
+// corrections only a float64 result needs:
+//
+//	f(x) = where(x > 0, x, alpha*expm1(min(x, 0)))
+//
 // Parameters:
 //
 //   - alpha: default 1. saturation value for x -> -Inf is -alpha.

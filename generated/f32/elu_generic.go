@@ -22,68 +22,129 @@ var (
 	eluBackwardFromOutputStreamImpl func(dx, y, dy []float32, alpha float32)
 )
 
-// eluGeneric is the pure-Go kernel of elu (f32 memory, f64 compute, 38
+// eluGeneric is the pure-Go kernel of elu (f32 memory, f32 compute, 41
 // operations): the scalar twin of the vector program the assembly kernels run,
 // with exactly the semantics of vprog.Program.Eval, so every backend gives the
 // same bits. The caller guarantees equal lengths; dst may be the same slice as
 // an input.
 func eluGeneric(dst, x []float32, alpha float32) {
 	x = x[:len(dst)]
-	v1 := math.Float64frombits(0x0000000000000000) // 0
-	v3 := float64(alpha)
-	v4 := math.Float64frombits(0xc044000000000000)  // -40
-	v6 := math.Float64frombits(0x4086200000000000)  // 708
-	v8 := math.Float64frombits(0x3ff71547652b82fe)  // 1.4426950408889634
-	v13 := math.Float64frombits(0xbfe62e42fefa39ef) // -0.6931471805599453
-	v15 := math.Float64frombits(0x3efa136e5a92400e) // 2.4867918601290165e-05
-	v16 := math.Float64frombits(0x3f2a17e35818933c) // 0.0001990761775668928
-	v18 := math.Float64frombits(0x3f56c166bc75e823) // 0.0013888839037847843
-	v20 := math.Float64frombits(0x3f81110a5fa2e975) // 0.008333283465948619
-	v22 := math.Float64frombits(0x3fa55555565ce931) // 0.04166666678652787
-	v24 := math.Float64frombits(0x3fc5555557e88376) // 0.16666666786570844
-	v26 := math.Float64frombits(0x3fdfffffffffe051) // 0.49999999999954975
-	v28 := math.Float64frombits(0x3fefffffffff6187) // 0.9999999999954959
-	v31 := math.Float64frombits(0x3ff0000000000000) // 1
+	v1 := math.Float32frombits(0x00000000) // 0
+	v3 := alpha
+	v5 := math.Float32frombits(0xc18c0000)  // -17.5
+	v7 := math.Float32frombits(0x3fb8aa3b)  // 1.442695
+	v13 := math.Float32frombits(0xbf317218) // -0.6931472
+	v15 := math.Float32frombits(0x3102e308) // 1.9046542e-09
+	v18 := math.Float32frombits(0x3950928b) // 0.00019891017
+	v19 := math.Float32frombits(0x3ab6a1a7) // 0.0013933674
+	v21 := math.Float32frombits(0x3c088870) // 0.0083333105
+	v23 := math.Float32frombits(0x3d2aaa74) // 0.041666463
+	v25 := math.Float32frombits(0x3e2aaaab) // 0.16666667
+	v27 := math.Float32frombits(0x3f000000) // 0.5
+	v29 := math.Float32frombits(0x3f800000) // 1
 	for i := range dst {
-		v0 := float64(x[i])
+		v0 := x[i]
 		v2 := v1 < v0
-		v5 := v4
-		if v0 > v4 {
-			v5 = v0
+		v4 := v0
+		if v1 < v0 {
+			v4 = v1
 		}
-		v7 := v6
-		if v5 < v6 {
-			v7 = v5
+		v6 := v5
+		if v4 > v5 {
+			v6 = v4
 		}
-		v9 := float64(v7 * v8)
-		v10 := math.RoundToEven(v9)
-		v14 := math.FMA(v10, v13, v7)
-		v17 := math.FMA(v14, v15, v16)
-		v19 := math.FMA(v14, v17, v18)
-		v21 := math.FMA(v14, v19, v20)
-		v23 := math.FMA(v14, v21, v22)
-		v25 := math.FMA(v14, v23, v24)
-		v27 := math.FMA(v14, v25, v26)
-		v29 := math.FMA(v14, v27, v28)
-		v30 := float64(v14 * v29)
-		v32 := ldexpNormal(v31, v10)
-		v33 := float64(v32 - v31)
-		v34 := math.FMA(v30, v32, v33)
-		v35 := v0
-		if v34 > v0 {
-			v35 = v34
+		v8 := float32(v6 * v7)
+		v9 := float32(math.RoundToEven(float64(v8)))
+		v14p := float64(v9) * float64(v13)
+		v14s := v14p + float64(v6)
+		v14 := float32(v14s)
+		if bits := math.Float64bits(v14s); bits&(1<<29-1) == 1<<28 || bits<<1-1 < (1023-126)<<53-1 && bits&(1<<29-1) == 0 || v14s != v14s {
+			v14 = fma32Slow(v9, v13, v6)
 		}
-		v36 := math.IsNaN(v0)
-		v37 := float64(v3 * v35)
-		v38 := v37
+		v16p := float64(v9) * float64(v15)
+		v16s := v16p + float64(v14)
+		v16 := float32(v16s)
+		if bits := math.Float64bits(v16s); bits&(1<<29-1) == 1<<28 || bits<<1-1 < (1023-126)<<53-1 && bits&(1<<29-1) == 0 || v16s != v16s {
+			v16 = fma32Slow(v9, v15, v14)
+		}
+		v17 := float32(v16 * v16)
+		v20p := float64(v16) * float64(v18)
+		v20s := v20p + float64(v19)
+		v20 := float32(v20s)
+		if bits := math.Float64bits(v20s); bits&(1<<29-1) == 1<<28 || bits<<1-1 < (1023-126)<<53-1 && bits&(1<<29-1) == 0 || v20s != v20s {
+			v20 = fma32Slow(v16, v18, v19)
+		}
+		v22p := float64(v16) * float64(v20)
+		v22s := v22p + float64(v21)
+		v22 := float32(v22s)
+		if bits := math.Float64bits(v22s); bits&(1<<29-1) == 1<<28 || bits<<1-1 < (1023-126)<<53-1 && bits&(1<<29-1) == 0 || v22s != v22s {
+			v22 = fma32Slow(v16, v20, v21)
+		}
+		v24p := float64(v16) * float64(v22)
+		v24s := v24p + float64(v23)
+		v24 := float32(v24s)
+		if bits := math.Float64bits(v24s); bits&(1<<29-1) == 1<<28 || bits<<1-1 < (1023-126)<<53-1 && bits&(1<<29-1) == 0 || v24s != v24s {
+			v24 = fma32Slow(v16, v22, v23)
+		}
+		v26p := float64(v16) * float64(v24)
+		v26s := v26p + float64(v25)
+		v26 := float32(v26s)
+		if bits := math.Float64bits(v26s); bits&(1<<29-1) == 1<<28 || bits<<1-1 < (1023-126)<<53-1 && bits&(1<<29-1) == 0 || v26s != v26s {
+			v26 = fma32Slow(v16, v24, v25)
+		}
+		v28p := float64(v16) * float64(v26)
+		v28s := v28p + float64(v27)
+		v28 := float32(v28s)
+		if bits := math.Float64bits(v28s); bits&(1<<29-1) == 1<<28 || bits<<1-1 < (1023-126)<<53-1 && bits&(1<<29-1) == 0 || v28s != v28s {
+			v28 = fma32Slow(v16, v26, v27)
+		}
+		v30 := ldexpNormal32(v29, v9)
+		v31 := float32(v30 - v29)
+		v32p := float64(v30) * float64(v16)
+		v32s := v32p + float64(v31)
+		v32 := float32(v32s)
+		if bits := math.Float64bits(v32s); bits&(1<<29-1) == 1<<28 || bits<<1-1 < (1023-126)<<53-1 && bits&(1<<29-1) == 0 || v32s != v32s {
+			v32 = fma32Slow(v30, v16, v31)
+		}
+		v33 := float32(v31 - v32)
+		v34p := float64(v30) * float64(v16)
+		v34s := v34p + float64(v33)
+		v34 := float32(v34s)
+		if bits := math.Float64bits(v34s); bits&(1<<29-1) == 1<<28 || bits<<1-1 < (1023-126)<<53-1 && bits&(1<<29-1) == 0 || v34s != v34s {
+			v34 = fma32Slow(v30, v16, v33)
+		}
+		v35 := float32(v17 * v28)
+		v36p := float64(v30) * float64(v35)
+		v36s := v36p + float64(v34)
+		v36 := float32(v36s)
+		if bits := math.Float64bits(v36s); bits&(1<<29-1) == 1<<28 || bits<<1-1 < (1023-126)<<53-1 && bits&(1<<29-1) == 0 || v36s != v36s {
+			v36 = fma32Slow(v30, v35, v34)
+		}
+		v37 := v4
+		if v32 > v4 {
+			v37 = v32
+		}
+		v38 := v4
+		if v36 > v4 {
+			v38 = v36
+		}
+		v39 := float32(v38 * v3)
+		v40p := float64(v37) * float64(v3)
+		v40s := v40p + float64(v39)
+		v40 := float32(v40s)
+		if bits := math.Float64bits(v40s); bits&(1<<29-1) == 1<<28 || bits<<1-1 < (1023-126)<<53-1 && bits&(1<<29-1) == 0 || v40s != v40s {
+			v40 = fma32Slow(v37, v3, v39)
+		}
+		v41 := v40
 		if v2 {
-			v38 = v0
+			v41 = v0
 		}
-		v39 := v38
-		if v36 {
-			v39 = v0
+		v42 := math.IsNaN(float64(v0))
+		v43 := v41
+		if v42 {
+			v43 = v0
 		}
-		dst[i] = float32(v39)
+		dst[i] = v43
 	}
 }
 

@@ -58,7 +58,7 @@ func plainELU(x, alpha float64) float64 {
 		if x > 0.0 {
 			return x
 		}
-		return alpha * math.Expm1(x)
+		return alpha * math.Expm1(math.Min(x, 0.0))
 	}()
 }
 

@@ -81,3 +81,11 @@ its power of two is +0 (vprog.LdexpFlush).
 func ldexpNormal(x, n float64) float64 {
 	return x * math.Float64frombits(uint64(int64(n)+1023)<<52)
 }
+
+/*
+ldexpNormal32 is ldexpNormal in float32 lanes, for n in [-126, 127]: one float32
+product by the normal power of two 2^n.
+*/
+func ldexpNormal32(x, n float32) float32 {
+	return x * math.Float32frombits(uint32(int32(n)+127)<<23)
+}

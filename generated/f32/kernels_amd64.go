@@ -77,25 +77,25 @@ func celuBackwardFromOutputAVX2(dst, in0, in1 []float32, alpha float32)
 func celuBackwardFromOutputAVX2Stream(dst, in0, in1 []float32, alpha float32)
 
 // eluAVX512 computes elu with AVX512 (4 vectors per iteration, masked tail).
-// Requires: AVX, AVX512F, AVX512VL, BMI2, SSE, SSE2.
+// Requires: AVX, AVX512F, BMI2, SSE.
 //
 //go:noescape
 func eluAVX512(dst, in0 []float32, alpha float32)
 
 // eluAVX512Stream computes elu with non-temporal stores (dst aligned to 64 bytes) with AVX512 (4 vectors per iteration, masked tail).
-// Requires: AVX, AVX512F, AVX512VL, BMI2, MMX+, SSE, SSE2.
+// Requires: AVX, AVX512F, BMI2, MMX+, SSE.
 //
 //go:noescape
 func eluAVX512Stream(dst, in0 []float32, alpha float32)
 
 // eluAVX2 computes elu with AVX2 (3 vectors per iteration, masked tail).
-// Requires: AVX, AVX2, FMA3, SSE, SSE2.
+// Requires: AVX, AVX2, FMA3, SSE.
 //
 //go:noescape
 func eluAVX2(dst, in0 []float32, alpha float32)
 
 // eluAVX2Stream computes elu with non-temporal stores (dst aligned to 64 bytes) with AVX2 (3 vectors per iteration, masked tail).
-// Requires: AVX, AVX2, FMA3, MMX+, SSE, SSE2.
+// Requires: AVX, AVX2, FMA3, MMX+, SSE.
 //
 //go:noescape
 func eluAVX2Stream(dst, in0 []float32, alpha float32)

@@ -71,7 +71,7 @@ var simdCases32 = []kerneltest.SIMDCase[float32]{
 		},
 	},
 	{
-		Name: "elu", Inputs: 1, MaxLen: 97,
+		Name: "elu", Inputs: 1, MaxLen: 193,
 		ParamSets: [][]float32{{float32(0x1p+00)}, {float32(0x1p-01)}, {float32(0x1p+01)}},
 		Generic:   func(d []float32, in [][]float32, p []float32) { eluGeneric(d, in[0], p[0]) },
 		Impls: []kerneltest.SIMDImpl[float32]{

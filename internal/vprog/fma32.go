@@ -16,15 +16,38 @@ import "math"
 func FMA32(a, b, c float32) float32 {
 	p := float64(a) * float64(b)
 	s := p + float64(c)
-	if low := math.Float64bits(s) & (1<<29 - 1); low != 0 && low != 1<<28 && s == s {
-		// s is no float32 midpoint: its 29 bits below float32's last are
-		// neither 100…0 nor 0 (a midpoint of the subnormals, which keep
-		// fewer bits, ends in 29 zeros). So s is on the same side of every
-		// float32 midpoint as the exact sum, and rounding it is rounding
-		// that. This is nearly every call.
-		return float32(s)
+	if fma32Midpoint(s) {
+		return fma32Slow(a, b, c)
 	}
-	return fma32Slow(a, b, c)
+	// s is no float32 midpoint, so it is on the same side of every float32
+	// midpoint as the exact sum, and rounding it is rounding that. This is
+	// nearly every call.
+	return float32(s)
+}
+
+// fma32Midpoint reports whether the float64 sum s may be a float32 midpoint
+// (or is NaN), where FMA32 needs its slow path. A normal float32's
+// midpoints have the 29 bits below float32's last equal to 100…0. Those
+// bits are 0 where s is a float32 itself, which is a midpoint only among
+// the subnormals, nonzero |s| < 2^-126, which keep fewer bits. (Exact
+// steps, with a zero or a float32 sum, are common: a reduction x − k·ln2
+// at k = 0, a clamped lane. They took the slow path, and the float32 ELU's
+// pure-Go kernel 4.5 times its time, until the subnormal range was told
+// apart.) The subnormal test comes before the zero bits, and is one
+// unsigned comparison: where the input mixes exact and inexact steps
+// (ELU's x > 0 and x ≤ 0 lanes), a test of the low bits first is a branch
+// the CPU cannot predict.
+func fma32Midpoint(s float64) bool {
+	bits := math.Float64bits(s)
+	low := bits & (1<<29 - 1)
+	return low == 1<<28 || subnormal32(bits) && low == 0 || s != s
+}
+
+// subnormal32 reports whether the float64 with these bits is nonzero and
+// below 2^-126 in magnitude: its bits without the sign, less 1, are below
+// those of 2^-126 less 1 (a zero wraps around to the largest value).
+func subnormal32(bits uint64) bool {
+	return bits<<1-1 < (1023-126)<<53-1
 }
 
 // fma32Slow is FMA32 where the float64 sum may be a float32 midpoint, or

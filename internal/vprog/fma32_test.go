@@ -55,6 +55,16 @@ func TestFMA32(t *testing.T) {
 		check(math.Float32frombits(rng.Uint32()>>8), math.Float32frombits(rng.Uint32()), math.Float32frombits(rng.Uint32()>>4))
 	}
 	require.Positive(t, twice, "the midpoint cases must include some that rounding twice gets wrong, or they test nothing")
+	// A float32 midpoint among the subnormals ends in 29 zero bits in
+	// float64, as a float32 value does: a*b = 2^-150·(1 - 2^-40) plus a
+	// subnormal c rounds, in float64, onto the midpoint c + 2^-150, and
+	// only the slow path sees that the exact sum lies below it.
+	a, b := float32(0x1p-75*(1+0x1p-20)), float32(0x1p-75*(1-0x1p-20))
+	for range 1000 {
+		c := math.Float32frombits(rng.Uint32() & 0x807fffff)
+		check(a, b, c)
+		check(-a, b, c)
+	}
 	specials := []float32{0, float32(math.Copysign(0, -1)), 1, -1, float32(math.Inf(1)), float32(math.Inf(-1)),
 		math.MaxFloat32, math.SmallestNonzeroFloat32, -math.SmallestNonzeroFloat32, float32(math.NaN())}
 	for _, a := range specials {

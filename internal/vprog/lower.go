@@ -4,7 +4,9 @@ import (
 	"fmt"
 	"go/ast"
 	"go/token"
+	"maps"
 	"math"
+	"slices"
 	"strconv"
 	"strings"
 
@@ -174,6 +176,9 @@ func (l *lowerer) value(e ast.Expr) (Value, error) {
 			return x, nil
 		}
 	case *ast.BinaryExpr:
+		if v, ok, err := l.lanes32Product(e); ok || err != nil {
+			return v, err
+		}
 		x, y, err := l.operands(e)
 		if err != nil {
 			return 0, err
@@ -284,7 +289,7 @@ func (l *lowerer) call(e *ast.CallExpr) (Value, error) {
 	}
 	if _, prim := primitives[fn.Name]; prim && b.Compute() != F64 {
 		// A float32_lanes formula (roundsOnce never passes a primitive).
-		return 0, l.errorf(e, "%s runs in float64 lanes only: a formula in float32_lanes may use + - * /, fma, sqrt, abs, min, max and where", fn.Name)
+		return l.lanes32Call(e, fn.Name, b.Const(1))
 	}
 	if fn.Name == "sin" || fn.Name == "cos" {
 		if v, ok, err := l.trigOfProduct(fn.Name, e.Args[0]); ok || err != nil {
@@ -319,6 +324,59 @@ func (l *lowerer) call(e *ast.CallExpr) (Value, error) {
 		return 0, l.errorf(e, "no lowering for %s", fn.Name)
 	}
 	return prim(b, args, l.mem), nil
+}
+
+// lanes32Call lowers scale·name(args) in a float32_lanes formula, where
+// only the primitives written for float32 arithmetic may run; scale is the
+// constant 1 for a call that is no factor of a product.
+func (l *lowerer) lanes32Call(e *ast.CallExpr, name string, scale Value) (Value, error) {
+	prim, ok := lanes32Primitives[name]
+	if !ok {
+		have := slices.Sorted(maps.Keys(lanes32Primitives))
+		return 0, l.errorf(e, "%s runs in float64 lanes only: a formula in float32_lanes may use + - * /, fma, sqrt, abs, min, max, where and %s", name, strings.Join(have, ", "))
+	}
+	args := make([]Value, len(e.Args))
+	for i, a := range e.Args {
+		v, err := l.value(a)
+		if err != nil {
+			return 0, err
+		}
+		args[i] = v
+	}
+	v, err := prim(l.b, scale, args)
+	if err != nil {
+		return 0, l.errorf(e, "%s in float32 lanes: %v", name, err)
+	}
+	return v, nil
+}
+
+// lanes32Product lowers a*f(z) and f(z)*a in float32 lanes, f a primitive
+// written for them, as one call that returns the product rounded once
+// (see lanes32Primitive): rounded after f's own rounding, as a plain
+// product would be, alpha*expm1(x) reached 2 ULP. This is a rule of the
+// formula language in float32 lanes, not of one activation. ok is false
+// for any other expression.
+func (l *lowerer) lanes32Product(e *ast.BinaryExpr) (v Value, ok bool, err error) {
+	if l.b.Compute() != F32 || e.Op != token.MUL {
+		return 0, false, nil
+	}
+	for _, side := range [2][2]ast.Expr{{e.X, e.Y}, {e.Y, e.X}} {
+		call, isCall := unparen(side[1]).(*ast.CallExpr)
+		if !isCall {
+			continue
+		}
+		fn, isIdent := call.Fun.(*ast.Ident)
+		if !isIdent || lanes32Primitives[fn.Name] == nil {
+			continue
+		}
+		scale, err := l.value(side[0])
+		if err != nil {
+			return 0, true, err
+		}
+		v, err := l.lanes32Call(call, fn.Name, scale)
+		return v, true, err
+	}
+	return 0, false, nil
 }
 
 // trigOfProduct lowers sin(a*b) and cos(a*b) (parentheses allowed) with

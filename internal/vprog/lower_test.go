@@ -82,6 +82,25 @@ func TestLowerFloat32Lanes(t *testing.T) {
 	_, err = Lower(a, Forward, F32)
 	require.Error(t, err)
 	assert.Contains(t, err.Error(), "test.yaml:1:3: exp runs in float64 lanes only")
+	assert.Contains(t, err.Error(), "where and expm1", "the message names the primitives float32 lanes have")
+
+	// expm1 runs in float32 lanes, on an argument known to be ≤ 0 only.
+	for src, want := range map[string]string{
+		"x*expm1(x)":         "test.yaml:1:3: expm1 in float32 lanes: the argument must be known to be ≤ 0",
+		"x*expm1(min(x, 0))": "",
+	} {
+		e := formula(t, src)
+		e.Float32Lanes = true
+		a.Float32.Forward = &e
+		p, err := Lower(a, Forward, F32)
+		if want != "" {
+			require.Error(t, err, src)
+			assert.Contains(t, err.Error(), want, src)
+			continue
+		}
+		require.NoError(t, err, src)
+		assert.Equal(t, F32, p.Compute, src)
+	}
 }
 
 func TestLowerEvaluates(t *testing.T) {

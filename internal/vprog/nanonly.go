@@ -185,11 +185,15 @@ func (p *Program) intervals(k int, x interval) []interval {
 
 // narrowed is a with its bounds moved outward to float32 values: in
 // float32 lanes every operation rounds to float32, and overflows and
-// underflows there.
+// underflows there. Rounding is monotonic, so a bound float32 holds stays
+// (min(x, 0) is at most 0, not at most the least subnormal).
 func narrowed(a interval) interval {
-	return interval{
-		float64(math.Nextafter32(float32(a.lo), float32(math.Inf(-1)))),
-		float64(math.Nextafter32(float32(a.hi), float32(math.Inf(1)))),
-		a.nan,
+	lo, hi := float32(a.lo), float32(a.hi)
+	if float64(lo) > a.lo {
+		lo = math.Nextafter32(lo, float32(math.Inf(-1)))
 	}
+	if float64(hi) < a.hi {
+		hi = math.Nextafter32(hi, float32(math.Inf(1)))
+	}
+	return interval{float64(lo), float64(hi), a.nan}
 }

@@ -6,7 +6,8 @@ import "fmt"
 // erf, …) into lane operations. target is the precision the kernel's result
 // is stored in: it sets how accurate the primitive must be, so float32
 // kernels get shorter polynomials than float64 ones. Primitives always run in
-// F64 compute (b.Compute() == F64): a float32_lanes formula may not call one.
+// F64 compute (b.Compute() == F64); a float32_lanes formula may call only
+// the ones registered with registerLanes32 as well.
 //
 // Accuracy contract (measured by each primitive's tests against
 // internal/reference): target F64, at most 1 ULP over every finite input;
@@ -25,4 +26,25 @@ func register(name string, p primitive) {
 		panic(fmt.Sprintf("vprog: primitive %s registered twice", name))
 	}
 	primitives[name] = p
+}
+
+// A lanes32Primitive lowers one function in float32 lanes (b.Compute() ==
+// F32, a float32_lanes formula), where every operation rounds to float32:
+// twice the lanes per vector, for a float32 kernel only. It returns
+// scale·f(args): the lowering passes the other factor of a product with the
+// call (alpha*expm1(x)), or the constant 1, so that the product rounds once
+// with the function instead of once more after it. Its accuracy contract
+// is the float32 result's, at most 1 ULP, over the arguments it accepts; it
+// refuses (with an error naming what it needs) an argument the interval
+// analysis cannot place in its domain.
+type lanes32Primitive func(b *Builder, scale Value, args []Value) (Value, error)
+
+// lanes32Primitives is filled by the prim_*.go files.
+var lanes32Primitives = map[string]lanes32Primitive{}
+
+func registerLanes32(name string, p lanes32Primitive) {
+	if _, dup := lanes32Primitives[name]; dup {
+		panic(fmt.Sprintf("vprog: float32-lanes primitive %s registered twice", name))
+	}
+	lanes32Primitives[name] = p
 }
