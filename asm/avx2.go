@@ -179,7 +179,11 @@ func (a *avx2) emit(c *build.Context, in vprog.Instr, dst reg.Physical, args []l
 			c.VORPD(a.constLoc(0x3ff0000000000000).m, dst, dst)
 		}
 	case vprog.OpLT, vprog.OpLE, vprog.OpEQ:
-		a.pick(c.VCMPPD, c.VCMPPS)(operand.U8(cmpPredicate(in.Op)), x(1), x(0), dst)
+		pred := cmpPredicate(in.Op)
+		if in.Imm == vprog.CmpNegated {
+			pred = cmpNegation(pred)
+		}
+		a.pick(c.VCMPPD, c.VCMPPS)(operand.U8(pred), x(1), x(0), dst)
 	case vprog.OpIsNaN:
 		a.pick(c.VCMPPD, c.VCMPPS)(operand.U8(cmpUNORDQ), x(0), x(0), dst)
 	case vprog.OpAnd:

@@ -2345,7 +2345,7 @@ done:
 
 // func eluAVX2(dst []float32, in0 []float32, alpha float32)
 // Requires: AVX, AVX2, FMA3, SSE
-TEXT ·eluAVX2(SB), $448-52
+TEXT ·eluAVX2(SB), $352-52
 	MOVSS        alpha+48(FP), X0
 	VBROADCASTSS X0, Y0
 	VMOVUPD      Y0, (SP)
@@ -2360,120 +2360,108 @@ loop:
 	VMOVUPS     (CX), Y1
 	VMOVUPS     32(CX), Y2
 	VMOVUPS     64(CX), Y3
-	VCMPPS      $0x11, Y1, Y0, Y4
-	VCMPPS      $0x11, Y2, Y0, Y5
-	VCMPPS      $0x11, Y3, Y0, Y6
-	VMINPS      Y1, Y0, Y7
-	VMINPS      Y2, Y0, Y8
-	VMINPS      Y3, Y0, Y9
-	VMAXPS      actkernconst<>+1152(SB), Y7, Y10
-	VMAXPS      actkernconst<>+1152(SB), Y8, Y11
-	VMAXPS      actkernconst<>+1152(SB), Y9, Y12
-	VMULPS      actkernconst<>+1184(SB), Y10, Y13
-	VMULPS      actkernconst<>+1184(SB), Y11, Y14
+	VMINPS      Y1, Y0, Y4
+	VMINPS      Y2, Y0, Y5
+	VMINPS      Y3, Y0, Y6
+	VMAXPS      actkernconst<>+1152(SB), Y4, Y7
+	VMAXPS      actkernconst<>+1152(SB), Y5, Y8
+	VMAXPS      actkernconst<>+1152(SB), Y6, Y9
+	VMULPS      actkernconst<>+1184(SB), Y7, Y10
+	VMULPS      actkernconst<>+1184(SB), Y8, Y11
+	VMULPS      actkernconst<>+1184(SB), Y9, Y12
+	VROUNDPS    $0x08, Y10, Y10
+	VROUNDPS    $0x08, Y11, Y11
+	VROUNDPS    $0x08, Y12, Y12
+	VFMADD231PS actkernconst<>+1216(SB), Y10, Y7
+	VFMADD231PS actkernconst<>+1216(SB), Y11, Y8
+	VFMADD231PS actkernconst<>+1216(SB), Y12, Y9
+	VFMADD231PS actkernconst<>+1248(SB), Y10, Y7
+	VFMADD231PS actkernconst<>+1248(SB), Y11, Y8
+	VFMADD231PS actkernconst<>+1248(SB), Y12, Y9
+	VMULPS      Y7, Y7, Y13
+	VMULPS      Y8, Y8, Y14
 	VMOVUPD     Y3, 32(SP)
-	VMULPS      actkernconst<>+1184(SB), Y12, Y3
-	VROUNDPS    $0x08, Y13, Y13
-	VROUNDPS    $0x08, Y14, Y14
-	VROUNDPS    $0x08, Y3, Y3
-	VFMADD231PS actkernconst<>+1216(SB), Y13, Y10
-	VFMADD231PS actkernconst<>+1216(SB), Y14, Y11
-	VFMADD231PS actkernconst<>+1216(SB), Y3, Y12
-	VFMADD231PS actkernconst<>+1248(SB), Y13, Y10
-	VFMADD231PS actkernconst<>+1248(SB), Y14, Y11
-	VFMADD231PS actkernconst<>+1248(SB), Y3, Y12
-	VMOVUPD     Y6, 64(SP)
-	VMULPS      Y10, Y10, Y6
-	VMOVUPD     Y2, 96(SP)
-	VMULPS      Y11, Y11, Y2
-	VMOVUPD     Y5, 128(SP)
-	VMULPS      Y12, Y12, Y5
-	VMOVUPD     Y1, 160(SP)
+	VMULPS      Y9, Y9, Y3
+	VMOVUPD     Y2, 64(SP)
+	VMOVUPD     actkernconst<>+1056(SB), Y2
+	VFMADD213PS actkernconst<>+1088(SB), Y7, Y2
+	VMOVUPD     Y1, 96(SP)
 	VMOVUPD     actkernconst<>+1056(SB), Y1
-	VFMADD213PS actkernconst<>+1088(SB), Y10, Y1
+	VFMADD213PS actkernconst<>+1088(SB), Y8, Y1
+	VMOVUPD     Y6, 128(SP)
+	VMOVUPD     actkernconst<>+1056(SB), Y6
+	VFMADD213PS actkernconst<>+1088(SB), Y9, Y6
+	VFMADD213PS actkernconst<>+1280(SB), Y7, Y2
+	VFMADD213PS actkernconst<>+1280(SB), Y8, Y1
+	VFMADD213PS actkernconst<>+1280(SB), Y9, Y6
+	VFMADD213PS actkernconst<>+1312(SB), Y7, Y2
+	VFMADD213PS actkernconst<>+1312(SB), Y8, Y1
+	VFMADD213PS actkernconst<>+1312(SB), Y9, Y6
+	VFMADD213PS actkernconst<>+1344(SB), Y7, Y2
+	VFMADD213PS actkernconst<>+1344(SB), Y8, Y1
+	VFMADD213PS actkernconst<>+1344(SB), Y9, Y6
+	VFMADD213PS actkernconst<>+1376(SB), Y7, Y2
+	VFMADD213PS actkernconst<>+1376(SB), Y8, Y1
+	VFMADD213PS actkernconst<>+1376(SB), Y9, Y6
+	VMOVUPD     Y5, 160(SP)
+	VADDPS      actkernconst<>+1024(SB), Y10, Y10
+	VPSLLD      $0x17, Y10, Y10
+	VADDPS      actkernconst<>+1024(SB), Y11, Y11
+	VPSLLD      $0x17, Y11, Y11
+	VADDPS      actkernconst<>+1024(SB), Y12, Y12
+	VPSLLD      $0x17, Y12, Y12
+	VSUBPS      actkernconst<>+1120(SB), Y10, Y5
 	VMOVUPD     Y4, 192(SP)
-	VMOVUPD     actkernconst<>+1056(SB), Y4
-	VFMADD213PS actkernconst<>+1088(SB), Y11, Y4
-	VMOVUPD     Y9, 224(SP)
-	VMOVUPD     actkernconst<>+1056(SB), Y9
-	VFMADD213PS actkernconst<>+1088(SB), Y12, Y9
-	VFMADD213PS actkernconst<>+1280(SB), Y10, Y1
-	VFMADD213PS actkernconst<>+1280(SB), Y11, Y4
-	VFMADD213PS actkernconst<>+1280(SB), Y12, Y9
-	VFMADD213PS actkernconst<>+1312(SB), Y10, Y1
-	VFMADD213PS actkernconst<>+1312(SB), Y11, Y4
-	VFMADD213PS actkernconst<>+1312(SB), Y12, Y9
-	VFMADD213PS actkernconst<>+1344(SB), Y10, Y1
-	VFMADD213PS actkernconst<>+1344(SB), Y11, Y4
-	VFMADD213PS actkernconst<>+1344(SB), Y12, Y9
-	VFMADD213PS actkernconst<>+1376(SB), Y10, Y1
-	VFMADD213PS actkernconst<>+1376(SB), Y11, Y4
-	VFMADD213PS actkernconst<>+1376(SB), Y12, Y9
-	VMOVUPD     Y8, 256(SP)
-	VADDPS      actkernconst<>+1024(SB), Y13, Y13
-	VPSLLD      $0x17, Y13, Y13
-	VADDPS      actkernconst<>+1024(SB), Y14, Y14
-	VPSLLD      $0x17, Y14, Y14
-	VADDPS      actkernconst<>+1024(SB), Y3, Y3
-	VPSLLD      $0x17, Y3, Y3
-	VSUBPS      actkernconst<>+1120(SB), Y13, Y8
-	VMOVUPD     Y7, 288(SP)
-	VSUBPS      actkernconst<>+1120(SB), Y14, Y7
-	VMOVUPD     Y5, 320(SP)
-	VSUBPS      actkernconst<>+1120(SB), Y3, Y5
-	VMOVUPD     Y9, 352(SP)
-	VMOVAPD     Y10, Y9
-	VFMADD213PS Y8, Y13, Y9
-	VMOVUPD     Y2, 384(SP)
-	VMOVAPD     Y11, Y2
-	VFMADD213PS Y7, Y14, Y2
-	VMOVUPD     Y4, 416(SP)
-	VMOVAPD     Y12, Y4
-	VFMADD213PS Y5, Y3, Y4
-	VSUBPS      Y9, Y8, Y8
-	VSUBPS      Y2, Y7, Y7
-	VSUBPS      Y4, Y5, Y5
-	VFMADD213PS Y8, Y13, Y10
-	VFMADD213PS Y7, Y14, Y11
-	VFMADD213PS Y5, Y3, Y12
-	VMULPS      Y1, Y6, Y6
-	VMOVUPD     384(SP), Y1
-	VMULPS      416(SP), Y1, Y1
-	VMOVUPD     320(SP), Y5
-	VMULPS      352(SP), Y5, Y5
-	VFMADD213PS Y10, Y13, Y6
-	VFMADD213PS Y11, Y14, Y1
-	VFMADD213PS Y12, Y3, Y5
-	VMAXPS      288(SP), Y9, Y9
-	VMAXPS      256(SP), Y2, Y2
-	VMAXPS      224(SP), Y4, Y4
-	VMAXPS      288(SP), Y6, Y6
-	VMAXPS      256(SP), Y1, Y1
-	VMAXPS      224(SP), Y5, Y5
-	VMULPS      (SP), Y6, Y6
-	VMULPS      (SP), Y1, Y1
-	VMULPS      (SP), Y5, Y5
-	VFMADD132PS (SP), Y6, Y9
-	VFMADD132PS (SP), Y1, Y2
-	VFMADD132PS (SP), Y5, Y4
-	VMOVUPD     192(SP), Y1
-	VBLENDVPS   Y1, 160(SP), Y9, Y1
-	VMOVUPD     128(SP), Y3
-	VBLENDVPS   Y3, 96(SP), Y2, Y3
-	VMOVUPD     64(SP), Y2
-	VBLENDVPS   Y2, 32(SP), Y4, Y2
-	VMOVUPD     160(SP), Y4
-	VCMPPS      $0x03, Y4, Y4, Y5
-	VMOVUPD     96(SP), Y6
-	VCMPPS      $0x03, Y6, Y6, Y7
-	VMOVUPD     32(SP), Y8
-	VCMPPS      $0x03, Y8, Y8, Y9
+	VSUBPS      actkernconst<>+1120(SB), Y11, Y4
+	VMOVUPD     Y3, 224(SP)
+	VSUBPS      actkernconst<>+1120(SB), Y12, Y3
+	VMOVUPD     Y6, 256(SP)
+	VMOVAPD     Y7, Y6
+	VFMADD213PS Y5, Y10, Y6
+	VMOVUPD     Y1, 288(SP)
+	VMOVAPD     Y8, Y1
+	VFMADD213PS Y4, Y11, Y1
+	VMOVUPD     Y14, 320(SP)
+	VMOVAPD     Y9, Y14
+	VFMADD213PS Y3, Y12, Y14
+	VSUBPS      Y6, Y5, Y5
+	VSUBPS      Y1, Y4, Y4
+	VSUBPS      Y14, Y3, Y3
+	VFMADD213PS Y5, Y10, Y7
+	VFMADD213PS Y4, Y11, Y8
+	VFMADD213PS Y3, Y12, Y9
+	VMULPS      Y2, Y13, Y13
+	VMOVUPD     320(SP), Y2
+	VMULPS      288(SP), Y2, Y2
+	VMOVUPD     224(SP), Y3
+	VMULPS      256(SP), Y3, Y3
+	VFMADD213PS Y7, Y10, Y13
+	VFMADD213PS Y8, Y11, Y2
+	VFMADD213PS Y9, Y12, Y3
+	VMAXPS      192(SP), Y6, Y6
+	VMAXPS      160(SP), Y1, Y1
+	VMAXPS      128(SP), Y14, Y14
+	VMAXPS      192(SP), Y13, Y13
+	VMAXPS      160(SP), Y2, Y2
+	VMAXPS      128(SP), Y3, Y3
+	VMULPS      (SP), Y13, Y13
+	VMULPS      (SP), Y2, Y2
+	VMULPS      (SP), Y3, Y3
+	VFMADD132PS (SP), Y13, Y6
+	VFMADD132PS (SP), Y2, Y1
+	VFMADD132PS (SP), Y3, Y14
+	VMOVUPD     96(SP), Y2
+	VCMPPS      $0x16, Y0, Y2, Y3
+	VMOVUPD     64(SP), Y4
+	VCMPPS      $0x16, Y0, Y4, Y5
+	VMOVUPD     32(SP), Y7
+	VCMPPS      $0x16, Y0, Y7, Y8
+	VBLENDVPS   Y3, Y2, Y6, Y3
 	VBLENDVPS   Y5, Y4, Y1, Y5
-	VBLENDVPS   Y7, Y6, Y3, Y7
-	VBLENDVPS   Y9, Y8, Y2, Y9
-	VMOVUPS     Y5, (AX)
-	VMOVUPS     Y7, 32(AX)
-	VMOVUPS     Y9, 64(AX)
+	VBLENDVPS   Y8, Y7, Y14, Y8
+	VMOVUPS     Y3, (AX)
+	VMOVUPS     Y5, 32(AX)
+	VMOVUPS     Y8, 64(AX)
 	ADDQ        $0x00000060, AX
 	ADDQ        $0x00000060, CX
 	SUBQ        $0x00000018, DX
@@ -2483,37 +2471,35 @@ single:
 	CMPQ        DX, $0x00000008
 	JB          tail
 	VMOVUPS     (CX), Y1
-	VCMPPS      $0x11, Y1, Y0, Y2
-	VMINPS      Y1, Y0, Y3
-	VMAXPS      actkernconst<>+1152(SB), Y3, Y4
-	VMULPS      actkernconst<>+1184(SB), Y4, Y5
-	VROUNDPS    $0x08, Y5, Y5
-	VFMADD231PS actkernconst<>+1216(SB), Y5, Y4
-	VFMADD231PS actkernconst<>+1248(SB), Y5, Y4
-	VMULPS      Y4, Y4, Y6
-	VMOVUPD     actkernconst<>+1056(SB), Y7
-	VFMADD213PS actkernconst<>+1088(SB), Y4, Y7
-	VFMADD213PS actkernconst<>+1280(SB), Y4, Y7
-	VFMADD213PS actkernconst<>+1312(SB), Y4, Y7
-	VFMADD213PS actkernconst<>+1344(SB), Y4, Y7
-	VFMADD213PS actkernconst<>+1376(SB), Y4, Y7
-	VADDPS      actkernconst<>+1024(SB), Y5, Y5
-	VPSLLD      $0x17, Y5, Y5
-	VSUBPS      actkernconst<>+1120(SB), Y5, Y8
-	VMOVAPD     Y4, Y9
-	VFMADD213PS Y8, Y5, Y9
-	VSUBPS      Y9, Y8, Y8
-	VFMADD213PS Y8, Y5, Y4
-	VMULPS      Y7, Y6, Y6
-	VFMADD213PS Y4, Y5, Y6
-	VMAXPS      Y3, Y9, Y9
-	VMAXPS      Y3, Y6, Y6
-	VMULPS      (SP), Y6, Y6
-	VFMADD132PS (SP), Y6, Y9
-	VBLENDVPS   Y2, Y1, Y9, Y2
-	VCMPPS      $0x03, Y1, Y1, Y3
-	VBLENDVPS   Y3, Y1, Y2, Y3
-	VMOVUPS     Y3, (AX)
+	VMINPS      Y1, Y0, Y2
+	VMAXPS      actkernconst<>+1152(SB), Y2, Y3
+	VMULPS      actkernconst<>+1184(SB), Y3, Y4
+	VROUNDPS    $0x08, Y4, Y4
+	VFMADD231PS actkernconst<>+1216(SB), Y4, Y3
+	VFMADD231PS actkernconst<>+1248(SB), Y4, Y3
+	VMULPS      Y3, Y3, Y5
+	VMOVUPD     actkernconst<>+1056(SB), Y6
+	VFMADD213PS actkernconst<>+1088(SB), Y3, Y6
+	VFMADD213PS actkernconst<>+1280(SB), Y3, Y6
+	VFMADD213PS actkernconst<>+1312(SB), Y3, Y6
+	VFMADD213PS actkernconst<>+1344(SB), Y3, Y6
+	VFMADD213PS actkernconst<>+1376(SB), Y3, Y6
+	VADDPS      actkernconst<>+1024(SB), Y4, Y4
+	VPSLLD      $0x17, Y4, Y4
+	VSUBPS      actkernconst<>+1120(SB), Y4, Y7
+	VMOVAPD     Y3, Y8
+	VFMADD213PS Y7, Y4, Y8
+	VSUBPS      Y8, Y7, Y7
+	VFMADD213PS Y7, Y4, Y3
+	VMULPS      Y6, Y5, Y5
+	VFMADD213PS Y3, Y4, Y5
+	VMAXPS      Y2, Y8, Y8
+	VMAXPS      Y2, Y5, Y5
+	VMULPS      (SP), Y5, Y5
+	VFMADD132PS (SP), Y5, Y8
+	VCMPPS      $0x16, Y0, Y1, Y2
+	VBLENDVPS   Y2, Y1, Y8, Y2
+	VMOVUPS     Y2, (AX)
 	ADDQ        $0x00000020, AX
 	ADDQ        $0x00000020, CX
 	SUBQ        $0x00000008, DX
@@ -2526,37 +2512,35 @@ tail:
 	NEGQ        DX
 	VMOVDQU     32(BX)(DX*4), Y15
 	VMASKMOVPS  (CX), Y15, Y1
-	VCMPPS      $0x11, Y1, Y0, Y2
-	VMINPS      Y1, Y0, Y3
-	VMAXPS      actkernconst<>+1152(SB), Y3, Y4
-	VMULPS      actkernconst<>+1184(SB), Y4, Y5
-	VROUNDPS    $0x08, Y5, Y5
-	VFMADD231PS actkernconst<>+1216(SB), Y5, Y4
-	VFMADD231PS actkernconst<>+1248(SB), Y5, Y4
-	VMULPS      Y4, Y4, Y6
-	VMOVUPD     actkernconst<>+1056(SB), Y7
-	VFMADD213PS actkernconst<>+1088(SB), Y4, Y7
-	VFMADD213PS actkernconst<>+1280(SB), Y4, Y7
-	VFMADD213PS actkernconst<>+1312(SB), Y4, Y7
-	VFMADD213PS actkernconst<>+1344(SB), Y4, Y7
-	VFMADD213PS actkernconst<>+1376(SB), Y4, Y7
-	VADDPS      actkernconst<>+1024(SB), Y5, Y5
-	VPSLLD      $0x17, Y5, Y5
-	VSUBPS      actkernconst<>+1120(SB), Y5, Y8
-	VMOVAPD     Y4, Y9
-	VFMADD213PS Y8, Y5, Y9
-	VSUBPS      Y9, Y8, Y8
-	VFMADD213PS Y8, Y5, Y4
-	VMULPS      Y7, Y6, Y6
-	VFMADD213PS Y4, Y5, Y6
-	VMAXPS      Y3, Y9, Y9
-	VMAXPS      Y3, Y6, Y6
-	VMULPS      (SP), Y6, Y6
-	VFMADD132PS (SP), Y6, Y9
-	VBLENDVPS   Y2, Y1, Y9, Y2
-	VCMPPS      $0x03, Y1, Y1, Y3
-	VBLENDVPS   Y3, Y1, Y2, Y3
-	VMASKMOVPS  Y3, Y15, (AX)
+	VMINPS      Y1, Y0, Y2
+	VMAXPS      actkernconst<>+1152(SB), Y2, Y3
+	VMULPS      actkernconst<>+1184(SB), Y3, Y4
+	VROUNDPS    $0x08, Y4, Y4
+	VFMADD231PS actkernconst<>+1216(SB), Y4, Y3
+	VFMADD231PS actkernconst<>+1248(SB), Y4, Y3
+	VMULPS      Y3, Y3, Y5
+	VMOVUPD     actkernconst<>+1056(SB), Y6
+	VFMADD213PS actkernconst<>+1088(SB), Y3, Y6
+	VFMADD213PS actkernconst<>+1280(SB), Y3, Y6
+	VFMADD213PS actkernconst<>+1312(SB), Y3, Y6
+	VFMADD213PS actkernconst<>+1344(SB), Y3, Y6
+	VFMADD213PS actkernconst<>+1376(SB), Y3, Y6
+	VADDPS      actkernconst<>+1024(SB), Y4, Y4
+	VPSLLD      $0x17, Y4, Y4
+	VSUBPS      actkernconst<>+1120(SB), Y4, Y7
+	VMOVAPD     Y3, Y8
+	VFMADD213PS Y7, Y4, Y8
+	VSUBPS      Y8, Y7, Y7
+	VFMADD213PS Y7, Y4, Y3
+	VMULPS      Y6, Y5, Y5
+	VFMADD213PS Y3, Y4, Y5
+	VMAXPS      Y2, Y8, Y8
+	VMAXPS      Y2, Y5, Y5
+	VMULPS      (SP), Y5, Y5
+	VFMADD132PS (SP), Y5, Y8
+	VCMPPS      $0x16, Y0, Y1, Y2
+	VBLENDVPS   Y2, Y1, Y8, Y2
+	VMASKMOVPS  Y2, Y15, (AX)
 
 done:
 	VZEROUPPER
@@ -2564,7 +2548,7 @@ done:
 
 // func eluAVX2Stream(dst []float32, in0 []float32, alpha float32)
 // Requires: AVX, AVX2, FMA3, MMX+, SSE
-TEXT ·eluAVX2Stream(SB), $448-52
+TEXT ·eluAVX2Stream(SB), $352-52
 	MOVSS        alpha+48(FP), X0
 	VBROADCASTSS X0, Y0
 	VMOVUPD      Y0, (SP)
@@ -2579,120 +2563,108 @@ loop:
 	VMOVUPS     (CX), Y1
 	VMOVUPS     32(CX), Y2
 	VMOVUPS     64(CX), Y3
-	VCMPPS      $0x11, Y1, Y0, Y4
-	VCMPPS      $0x11, Y2, Y0, Y5
-	VCMPPS      $0x11, Y3, Y0, Y6
-	VMINPS      Y1, Y0, Y7
-	VMINPS      Y2, Y0, Y8
-	VMINPS      Y3, Y0, Y9
-	VMAXPS      actkernconst<>+1152(SB), Y7, Y10
-	VMAXPS      actkernconst<>+1152(SB), Y8, Y11
-	VMAXPS      actkernconst<>+1152(SB), Y9, Y12
-	VMULPS      actkernconst<>+1184(SB), Y10, Y13
-	VMULPS      actkernconst<>+1184(SB), Y11, Y14
+	VMINPS      Y1, Y0, Y4
+	VMINPS      Y2, Y0, Y5
+	VMINPS      Y3, Y0, Y6
+	VMAXPS      actkernconst<>+1152(SB), Y4, Y7
+	VMAXPS      actkernconst<>+1152(SB), Y5, Y8
+	VMAXPS      actkernconst<>+1152(SB), Y6, Y9
+	VMULPS      actkernconst<>+1184(SB), Y7, Y10
+	VMULPS      actkernconst<>+1184(SB), Y8, Y11
+	VMULPS      actkernconst<>+1184(SB), Y9, Y12
+	VROUNDPS    $0x08, Y10, Y10
+	VROUNDPS    $0x08, Y11, Y11
+	VROUNDPS    $0x08, Y12, Y12
+	VFMADD231PS actkernconst<>+1216(SB), Y10, Y7
+	VFMADD231PS actkernconst<>+1216(SB), Y11, Y8
+	VFMADD231PS actkernconst<>+1216(SB), Y12, Y9
+	VFMADD231PS actkernconst<>+1248(SB), Y10, Y7
+	VFMADD231PS actkernconst<>+1248(SB), Y11, Y8
+	VFMADD231PS actkernconst<>+1248(SB), Y12, Y9
+	VMULPS      Y7, Y7, Y13
+	VMULPS      Y8, Y8, Y14
 	VMOVUPD     Y3, 32(SP)
-	VMULPS      actkernconst<>+1184(SB), Y12, Y3
-	VROUNDPS    $0x08, Y13, Y13
-	VROUNDPS    $0x08, Y14, Y14
-	VROUNDPS    $0x08, Y3, Y3
-	VFMADD231PS actkernconst<>+1216(SB), Y13, Y10
-	VFMADD231PS actkernconst<>+1216(SB), Y14, Y11
-	VFMADD231PS actkernconst<>+1216(SB), Y3, Y12
-	VFMADD231PS actkernconst<>+1248(SB), Y13, Y10
-	VFMADD231PS actkernconst<>+1248(SB), Y14, Y11
-	VFMADD231PS actkernconst<>+1248(SB), Y3, Y12
-	VMOVUPD     Y6, 64(SP)
-	VMULPS      Y10, Y10, Y6
-	VMOVUPD     Y2, 96(SP)
-	VMULPS      Y11, Y11, Y2
-	VMOVUPD     Y5, 128(SP)
-	VMULPS      Y12, Y12, Y5
-	VMOVUPD     Y1, 160(SP)
+	VMULPS      Y9, Y9, Y3
+	VMOVUPD     Y2, 64(SP)
+	VMOVUPD     actkernconst<>+1056(SB), Y2
+	VFMADD213PS actkernconst<>+1088(SB), Y7, Y2
+	VMOVUPD     Y1, 96(SP)
 	VMOVUPD     actkernconst<>+1056(SB), Y1
-	VFMADD213PS actkernconst<>+1088(SB), Y10, Y1
+	VFMADD213PS actkernconst<>+1088(SB), Y8, Y1
+	VMOVUPD     Y6, 128(SP)
+	VMOVUPD     actkernconst<>+1056(SB), Y6
+	VFMADD213PS actkernconst<>+1088(SB), Y9, Y6
+	VFMADD213PS actkernconst<>+1280(SB), Y7, Y2
+	VFMADD213PS actkernconst<>+1280(SB), Y8, Y1
+	VFMADD213PS actkernconst<>+1280(SB), Y9, Y6
+	VFMADD213PS actkernconst<>+1312(SB), Y7, Y2
+	VFMADD213PS actkernconst<>+1312(SB), Y8, Y1
+	VFMADD213PS actkernconst<>+1312(SB), Y9, Y6
+	VFMADD213PS actkernconst<>+1344(SB), Y7, Y2
+	VFMADD213PS actkernconst<>+1344(SB), Y8, Y1
+	VFMADD213PS actkernconst<>+1344(SB), Y9, Y6
+	VFMADD213PS actkernconst<>+1376(SB), Y7, Y2
+	VFMADD213PS actkernconst<>+1376(SB), Y8, Y1
+	VFMADD213PS actkernconst<>+1376(SB), Y9, Y6
+	VMOVUPD     Y5, 160(SP)
+	VADDPS      actkernconst<>+1024(SB), Y10, Y10
+	VPSLLD      $0x17, Y10, Y10
+	VADDPS      actkernconst<>+1024(SB), Y11, Y11
+	VPSLLD      $0x17, Y11, Y11
+	VADDPS      actkernconst<>+1024(SB), Y12, Y12
+	VPSLLD      $0x17, Y12, Y12
+	VSUBPS      actkernconst<>+1120(SB), Y10, Y5
 	VMOVUPD     Y4, 192(SP)
-	VMOVUPD     actkernconst<>+1056(SB), Y4
-	VFMADD213PS actkernconst<>+1088(SB), Y11, Y4
-	VMOVUPD     Y9, 224(SP)
-	VMOVUPD     actkernconst<>+1056(SB), Y9
-	VFMADD213PS actkernconst<>+1088(SB), Y12, Y9
-	VFMADD213PS actkernconst<>+1280(SB), Y10, Y1
-	VFMADD213PS actkernconst<>+1280(SB), Y11, Y4
-	VFMADD213PS actkernconst<>+1280(SB), Y12, Y9
-	VFMADD213PS actkernconst<>+1312(SB), Y10, Y1
-	VFMADD213PS actkernconst<>+1312(SB), Y11, Y4
-	VFMADD213PS actkernconst<>+1312(SB), Y12, Y9
-	VFMADD213PS actkernconst<>+1344(SB), Y10, Y1
-	VFMADD213PS actkernconst<>+1344(SB), Y11, Y4
-	VFMADD213PS actkernconst<>+1344(SB), Y12, Y9
-	VFMADD213PS actkernconst<>+1376(SB), Y10, Y1
-	VFMADD213PS actkernconst<>+1376(SB), Y11, Y4
-	VFMADD213PS actkernconst<>+1376(SB), Y12, Y9
-	VMOVUPD     Y8, 256(SP)
-	VADDPS      actkernconst<>+1024(SB), Y13, Y13
-	VPSLLD      $0x17, Y13, Y13
-	VADDPS      actkernconst<>+1024(SB), Y14, Y14
-	VPSLLD      $0x17, Y14, Y14
-	VADDPS      actkernconst<>+1024(SB), Y3, Y3
-	VPSLLD      $0x17, Y3, Y3
-	VSUBPS      actkernconst<>+1120(SB), Y13, Y8
-	VMOVUPD     Y7, 288(SP)
-	VSUBPS      actkernconst<>+1120(SB), Y14, Y7
-	VMOVUPD     Y5, 320(SP)
-	VSUBPS      actkernconst<>+1120(SB), Y3, Y5
-	VMOVUPD     Y9, 352(SP)
-	VMOVAPD     Y10, Y9
-	VFMADD213PS Y8, Y13, Y9
-	VMOVUPD     Y2, 384(SP)
-	VMOVAPD     Y11, Y2
-	VFMADD213PS Y7, Y14, Y2
-	VMOVUPD     Y4, 416(SP)
-	VMOVAPD     Y12, Y4
-	VFMADD213PS Y5, Y3, Y4
-	VSUBPS      Y9, Y8, Y8
-	VSUBPS      Y2, Y7, Y7
-	VSUBPS      Y4, Y5, Y5
-	VFMADD213PS Y8, Y13, Y10
-	VFMADD213PS Y7, Y14, Y11
-	VFMADD213PS Y5, Y3, Y12
-	VMULPS      Y1, Y6, Y6
-	VMOVUPD     384(SP), Y1
-	VMULPS      416(SP), Y1, Y1
-	VMOVUPD     320(SP), Y5
-	VMULPS      352(SP), Y5, Y5
-	VFMADD213PS Y10, Y13, Y6
-	VFMADD213PS Y11, Y14, Y1
-	VFMADD213PS Y12, Y3, Y5
-	VMAXPS      288(SP), Y9, Y9
-	VMAXPS      256(SP), Y2, Y2
-	VMAXPS      224(SP), Y4, Y4
-	VMAXPS      288(SP), Y6, Y6
-	VMAXPS      256(SP), Y1, Y1
-	VMAXPS      224(SP), Y5, Y5
-	VMULPS      (SP), Y6, Y6
-	VMULPS      (SP), Y1, Y1
-	VMULPS      (SP), Y5, Y5
-	VFMADD132PS (SP), Y6, Y9
-	VFMADD132PS (SP), Y1, Y2
-	VFMADD132PS (SP), Y5, Y4
-	VMOVUPD     192(SP), Y1
-	VBLENDVPS   Y1, 160(SP), Y9, Y1
-	VMOVUPD     128(SP), Y3
-	VBLENDVPS   Y3, 96(SP), Y2, Y3
-	VMOVUPD     64(SP), Y2
-	VBLENDVPS   Y2, 32(SP), Y4, Y2
-	VMOVUPD     160(SP), Y4
-	VCMPPS      $0x03, Y4, Y4, Y5
-	VMOVUPD     96(SP), Y6
-	VCMPPS      $0x03, Y6, Y6, Y7
-	VMOVUPD     32(SP), Y8
-	VCMPPS      $0x03, Y8, Y8, Y9
+	VSUBPS      actkernconst<>+1120(SB), Y11, Y4
+	VMOVUPD     Y3, 224(SP)
+	VSUBPS      actkernconst<>+1120(SB), Y12, Y3
+	VMOVUPD     Y6, 256(SP)
+	VMOVAPD     Y7, Y6
+	VFMADD213PS Y5, Y10, Y6
+	VMOVUPD     Y1, 288(SP)
+	VMOVAPD     Y8, Y1
+	VFMADD213PS Y4, Y11, Y1
+	VMOVUPD     Y14, 320(SP)
+	VMOVAPD     Y9, Y14
+	VFMADD213PS Y3, Y12, Y14
+	VSUBPS      Y6, Y5, Y5
+	VSUBPS      Y1, Y4, Y4
+	VSUBPS      Y14, Y3, Y3
+	VFMADD213PS Y5, Y10, Y7
+	VFMADD213PS Y4, Y11, Y8
+	VFMADD213PS Y3, Y12, Y9
+	VMULPS      Y2, Y13, Y13
+	VMOVUPD     320(SP), Y2
+	VMULPS      288(SP), Y2, Y2
+	VMOVUPD     224(SP), Y3
+	VMULPS      256(SP), Y3, Y3
+	VFMADD213PS Y7, Y10, Y13
+	VFMADD213PS Y8, Y11, Y2
+	VFMADD213PS Y9, Y12, Y3
+	VMAXPS      192(SP), Y6, Y6
+	VMAXPS      160(SP), Y1, Y1
+	VMAXPS      128(SP), Y14, Y14
+	VMAXPS      192(SP), Y13, Y13
+	VMAXPS      160(SP), Y2, Y2
+	VMAXPS      128(SP), Y3, Y3
+	VMULPS      (SP), Y13, Y13
+	VMULPS      (SP), Y2, Y2
+	VMULPS      (SP), Y3, Y3
+	VFMADD132PS (SP), Y13, Y6
+	VFMADD132PS (SP), Y2, Y1
+	VFMADD132PS (SP), Y3, Y14
+	VMOVUPD     96(SP), Y2
+	VCMPPS      $0x16, Y0, Y2, Y3
+	VMOVUPD     64(SP), Y4
+	VCMPPS      $0x16, Y0, Y4, Y5
+	VMOVUPD     32(SP), Y7
+	VCMPPS      $0x16, Y0, Y7, Y8
+	VBLENDVPS   Y3, Y2, Y6, Y3
 	VBLENDVPS   Y5, Y4, Y1, Y5
-	VBLENDVPS   Y7, Y6, Y3, Y7
-	VBLENDVPS   Y9, Y8, Y2, Y9
-	VMOVNTPS    Y5, (AX)
-	VMOVNTPS    Y7, 32(AX)
-	VMOVNTPS    Y9, 64(AX)
+	VBLENDVPS   Y8, Y7, Y14, Y8
+	VMOVNTPS    Y3, (AX)
+	VMOVNTPS    Y5, 32(AX)
+	VMOVNTPS    Y8, 64(AX)
 	ADDQ        $0x00000060, AX
 	ADDQ        $0x00000060, CX
 	SUBQ        $0x00000018, DX
@@ -2702,37 +2674,35 @@ single:
 	CMPQ        DX, $0x00000008
 	JB          tail
 	VMOVUPS     (CX), Y1
-	VCMPPS      $0x11, Y1, Y0, Y2
-	VMINPS      Y1, Y0, Y3
-	VMAXPS      actkernconst<>+1152(SB), Y3, Y4
-	VMULPS      actkernconst<>+1184(SB), Y4, Y5
-	VROUNDPS    $0x08, Y5, Y5
-	VFMADD231PS actkernconst<>+1216(SB), Y5, Y4
-	VFMADD231PS actkernconst<>+1248(SB), Y5, Y4
-	VMULPS      Y4, Y4, Y6
-	VMOVUPD     actkernconst<>+1056(SB), Y7
-	VFMADD213PS actkernconst<>+1088(SB), Y4, Y7
-	VFMADD213PS actkernconst<>+1280(SB), Y4, Y7
-	VFMADD213PS actkernconst<>+1312(SB), Y4, Y7
-	VFMADD213PS actkernconst<>+1344(SB), Y4, Y7
-	VFMADD213PS actkernconst<>+1376(SB), Y4, Y7
-	VADDPS      actkernconst<>+1024(SB), Y5, Y5
-	VPSLLD      $0x17, Y5, Y5
-	VSUBPS      actkernconst<>+1120(SB), Y5, Y8
-	VMOVAPD     Y4, Y9
-	VFMADD213PS Y8, Y5, Y9
-	VSUBPS      Y9, Y8, Y8
-	VFMADD213PS Y8, Y5, Y4
-	VMULPS      Y7, Y6, Y6
-	VFMADD213PS Y4, Y5, Y6
-	VMAXPS      Y3, Y9, Y9
-	VMAXPS      Y3, Y6, Y6
-	VMULPS      (SP), Y6, Y6
-	VFMADD132PS (SP), Y6, Y9
-	VBLENDVPS   Y2, Y1, Y9, Y2
-	VCMPPS      $0x03, Y1, Y1, Y3
-	VBLENDVPS   Y3, Y1, Y2, Y3
-	VMOVNTPS    Y3, (AX)
+	VMINPS      Y1, Y0, Y2
+	VMAXPS      actkernconst<>+1152(SB), Y2, Y3
+	VMULPS      actkernconst<>+1184(SB), Y3, Y4
+	VROUNDPS    $0x08, Y4, Y4
+	VFMADD231PS actkernconst<>+1216(SB), Y4, Y3
+	VFMADD231PS actkernconst<>+1248(SB), Y4, Y3
+	VMULPS      Y3, Y3, Y5
+	VMOVUPD     actkernconst<>+1056(SB), Y6
+	VFMADD213PS actkernconst<>+1088(SB), Y3, Y6
+	VFMADD213PS actkernconst<>+1280(SB), Y3, Y6
+	VFMADD213PS actkernconst<>+1312(SB), Y3, Y6
+	VFMADD213PS actkernconst<>+1344(SB), Y3, Y6
+	VFMADD213PS actkernconst<>+1376(SB), Y3, Y6
+	VADDPS      actkernconst<>+1024(SB), Y4, Y4
+	VPSLLD      $0x17, Y4, Y4
+	VSUBPS      actkernconst<>+1120(SB), Y4, Y7
+	VMOVAPD     Y3, Y8
+	VFMADD213PS Y7, Y4, Y8
+	VSUBPS      Y8, Y7, Y7
+	VFMADD213PS Y7, Y4, Y3
+	VMULPS      Y6, Y5, Y5
+	VFMADD213PS Y3, Y4, Y5
+	VMAXPS      Y2, Y8, Y8
+	VMAXPS      Y2, Y5, Y5
+	VMULPS      (SP), Y5, Y5
+	VFMADD132PS (SP), Y5, Y8
+	VCMPPS      $0x16, Y0, Y1, Y2
+	VBLENDVPS   Y2, Y1, Y8, Y2
+	VMOVNTPS    Y2, (AX)
 	ADDQ        $0x00000020, AX
 	ADDQ        $0x00000020, CX
 	SUBQ        $0x00000008, DX
@@ -2745,37 +2715,35 @@ tail:
 	NEGQ        DX
 	VMOVDQU     32(BX)(DX*4), Y15
 	VMASKMOVPS  (CX), Y15, Y1
-	VCMPPS      $0x11, Y1, Y0, Y2
-	VMINPS      Y1, Y0, Y3
-	VMAXPS      actkernconst<>+1152(SB), Y3, Y4
-	VMULPS      actkernconst<>+1184(SB), Y4, Y5
-	VROUNDPS    $0x08, Y5, Y5
-	VFMADD231PS actkernconst<>+1216(SB), Y5, Y4
-	VFMADD231PS actkernconst<>+1248(SB), Y5, Y4
-	VMULPS      Y4, Y4, Y6
-	VMOVUPD     actkernconst<>+1056(SB), Y7
-	VFMADD213PS actkernconst<>+1088(SB), Y4, Y7
-	VFMADD213PS actkernconst<>+1280(SB), Y4, Y7
-	VFMADD213PS actkernconst<>+1312(SB), Y4, Y7
-	VFMADD213PS actkernconst<>+1344(SB), Y4, Y7
-	VFMADD213PS actkernconst<>+1376(SB), Y4, Y7
-	VADDPS      actkernconst<>+1024(SB), Y5, Y5
-	VPSLLD      $0x17, Y5, Y5
-	VSUBPS      actkernconst<>+1120(SB), Y5, Y8
-	VMOVAPD     Y4, Y9
-	VFMADD213PS Y8, Y5, Y9
-	VSUBPS      Y9, Y8, Y8
-	VFMADD213PS Y8, Y5, Y4
-	VMULPS      Y7, Y6, Y6
-	VFMADD213PS Y4, Y5, Y6
-	VMAXPS      Y3, Y9, Y9
-	VMAXPS      Y3, Y6, Y6
-	VMULPS      (SP), Y6, Y6
-	VFMADD132PS (SP), Y6, Y9
-	VBLENDVPS   Y2, Y1, Y9, Y2
-	VCMPPS      $0x03, Y1, Y1, Y3
-	VBLENDVPS   Y3, Y1, Y2, Y3
-	VMASKMOVPS  Y3, Y15, (AX)
+	VMINPS      Y1, Y0, Y2
+	VMAXPS      actkernconst<>+1152(SB), Y2, Y3
+	VMULPS      actkernconst<>+1184(SB), Y3, Y4
+	VROUNDPS    $0x08, Y4, Y4
+	VFMADD231PS actkernconst<>+1216(SB), Y4, Y3
+	VFMADD231PS actkernconst<>+1248(SB), Y4, Y3
+	VMULPS      Y3, Y3, Y5
+	VMOVUPD     actkernconst<>+1056(SB), Y6
+	VFMADD213PS actkernconst<>+1088(SB), Y3, Y6
+	VFMADD213PS actkernconst<>+1280(SB), Y3, Y6
+	VFMADD213PS actkernconst<>+1312(SB), Y3, Y6
+	VFMADD213PS actkernconst<>+1344(SB), Y3, Y6
+	VFMADD213PS actkernconst<>+1376(SB), Y3, Y6
+	VADDPS      actkernconst<>+1024(SB), Y4, Y4
+	VPSLLD      $0x17, Y4, Y4
+	VSUBPS      actkernconst<>+1120(SB), Y4, Y7
+	VMOVAPD     Y3, Y8
+	VFMADD213PS Y7, Y4, Y8
+	VSUBPS      Y8, Y7, Y7
+	VFMADD213PS Y7, Y4, Y3
+	VMULPS      Y6, Y5, Y5
+	VFMADD213PS Y3, Y4, Y5
+	VMAXPS      Y2, Y8, Y8
+	VMAXPS      Y2, Y5, Y5
+	VMULPS      (SP), Y5, Y5
+	VFMADD132PS (SP), Y5, Y8
+	VCMPPS      $0x16, Y0, Y1, Y2
+	VBLENDVPS   Y2, Y1, Y8, Y2
+	VMASKMOVPS  Y2, Y15, (AX)
 
 done:
 	SFENCE

@@ -113,8 +113,8 @@ const (
 	OpFixUp
 
 	// Comparisons: ordered, so false when either operand is NaN; with Imm
-	// CmpNegated (only ForX86 makes it, for AVX-512) the negation, true
-	// when either is NaN.
+	// CmpNegated (only ForX86 makes it) the negation, true when either is
+	// NaN.
 	OpLT // a < b
 	OpLE // a <= b
 	OpEQ // a == b

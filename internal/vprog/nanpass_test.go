@@ -462,3 +462,50 @@ func TestForX86SignSelects(t *testing.T) {
 		})
 	}
 }
+
+// TestForX86NaNRuleInSelect checks that AVX2 folds a NaN rule that stays
+// around where(x CMP k, x, v) into one select on the negated comparison:
+// no isnan left, one comparison, and the same bits for every number and
+// for a NaN x (up to the quiet bit). A select that does not give x on its
+// true side keeps the rule.
+func TestForX86NaNRuleInSelect(t *testing.T) {
+	for _, c := range []struct {
+		forward string
+		folded  bool
+	}{
+		// The false sides make a NaN of another sign: the rule stays
+		// without the fold.
+		{"where(x > 0, x, -x)", true},
+		{"where(x >= -1, x, -abs(x)*3)", true},
+		{"where(0.5 > x, x, -x*x)", true},
+		{"where(x > 0, -x, 3)", false},
+		{"where(x == 1, x, -x)", false}, // no ordered negation of ==
+	} {
+		t.Run(c.forward, func(t *testing.T) {
+			for _, mem := range []Type{F32, F64} {
+				p, err := Lower(activation(t, "f", c.forward, "1"), Forward, mem)
+				require.NoError(t, err)
+				q := p.ForX86(false)
+				_, kept := q.nanRuleInput()
+				assert.Equal(t, c.folded, !kept, "%s: NaN rule folded", mem)
+				if c.folded {
+					assert.Zero(t, liveOps(q, OpIsNaN), "%s: comparisons for NaN", mem)
+					assert.Equal(t, 1, liveOps(q, OpLT)+liveOps(q, OpLE), "%s: comparisons", mem)
+				}
+				for _, x := range []float64{-1e30, -3, -1, -0.5, math.Copysign(0, -1), 0, 1e-40, 0.5, 1, 2, 1e30, math.Inf(1), math.Inf(-1)} {
+					if mem == F32 {
+						x = float64(float32(x))
+					}
+					assert.Equal(t, math.Float64bits(p.Eval([]float64{x}, nil)), math.Float64bits(q.Eval([]float64{x}, nil)), "%s: x = %v", mem, x)
+				}
+				const quiet = 1 << 51
+				nan := math.Float64frombits(0x7ff4000000000abc)
+				if mem == F32 {
+					nan = float64(math.Float32frombits(0x7fa00abc))
+				}
+				want, got := math.Float64bits(p.Eval([]float64{nan}, nil)), math.Float64bits(q.Eval([]float64{nan}, nil))
+				assert.Equal(t, fmt.Sprintf("%#x", want|quiet), fmt.Sprintf("%#x", got|quiet), "%s: NaN x", mem)
+			}
+		})
+	}
+}

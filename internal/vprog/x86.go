@@ -18,8 +18,9 @@ import (
 // the quiet bit (nanpass.go). softshrink's x - min(max(x, -lambd), lambd)
 // is x's NaN on x86, where the portable program cannot count on it; so is
 // relu's fixup(x)·dy. A NaN rule that stays is a fix-up on AVX-512
-// (withNaNRuleFixUp). AVX-512 masks the VSCALEF of an LdexpFlush
-// (withFlushMasks). Last, AVX-512 fuses a comparison into the
+// (withNaNRuleFixUp); on AVX2 it joins the select of a by a comparison
+// that it wraps, if any (withNaNRuleInSelect). AVX-512 masks the VSCALEF
+// of an LdexpFlush (withFlushMasks). Last, AVX-512 fuses a comparison into the
 // conjunction that reads it (withMaskedCompares), and an operation into
 // the select that keeps it or gives another value (withKeepIfs).
 func (p *Program) ForX86(avx512 bool) *Program {
@@ -31,7 +32,7 @@ func (p *Program) ForX86(avx512 bool) *Program {
 	}
 	p = p.withNegAbs().withLeavesLast()
 	if !avx512 {
-		return p.withoutNaNRule().withoutShadowedNaNRules().withSignSelects()
+		return p.withoutNaNRule().withoutShadowedNaNRules().withSignSelects().withNaNRuleInSelect()
 	}
 	return p.withFlushMasks().withFixUps().withoutNaNRule().withoutShadowedNaNRules().withNaNRuleFixUp().withMaskedCompares().withKeepIfs()
 }
@@ -185,6 +186,50 @@ func (p *Program) withoutNaNRule() *Program {
 			return 2
 		}
 		return 0
+	})
+}
+
+// withNaNRuleInSelect folds a NaN rule that stays, isnan(a) ? a : (c ? a :
+// v), with c an ordered comparison of a with a constant, into the select
+// it wraps: c || isnan(a) is one negated comparison, unordered (a < k or
+// NaN is !(k <= a)). One comparison and one blend fewer per vector on
+// AVX2 (elu's, celu's and selu's where(x > 0, x, v)); AVX-512 makes such a
+// pair one fix-up instead (withFixUps).
+func (p *Program) withNaNRuleInSelect() *Program {
+	a, ok := p.nanRuleInput()
+	if !ok {
+		return p
+	}
+	rule := p.Instrs[p.Result]
+	sel := p.Instrs[rule.Args[2]]
+	if sel.Op != OpSelect || sel.Imm != 0 || sel.Args[1] != a {
+		return p
+	}
+	c := p.Instrs[sel.Args[0]]
+	if c.Op != OpLT && c.Op != OpLE || c.Imm != 0 {
+		return p
+	}
+	u, w := c.Args[0], c.Args[1]
+	k := u
+	if u == a {
+		k = w
+	} else if w != a {
+		return p
+	}
+	if kin := p.Instrs[k]; kin.Op != OpConst || kin.Imm != kin.Imm {
+		return p
+	}
+	// u < w or unordered is !(w <= u); u <= w or unordered is !(w < u).
+	negated := OpLE
+	if c.Op == OpLE {
+		negated = OpLT
+	}
+	return p.rebuild(func(q *Program, i int, _ Instr, remap []Value) (Value, bool) {
+		if Value(i) != p.Result {
+			return 0, false
+		}
+		m := q.add(Instr{Op: negated, Imm: CmpNegated, Args: [4]Value{remap[w], remap[u]}})
+		return q.add(Instr{Op: OpSelect, Args: [4]Value{m, remap[a], remap[sel.Args[2]]}}), true
 	})
 }
 
