@@ -58,44 +58,44 @@ func eluGeneric(dst, x []float32, alpha float32) {
 		v14p := float64(v9) * float64(v13)
 		v14s := v14p + float64(v6)
 		v14 := float32(v14s)
-		if bits := math.Float64bits(v14s); bits&(1<<29-1) == 1<<28 || bits<<1-1 < (1023-126)<<53-1 && bits&(1<<29-1) == 0 || v14s != v14s {
+		if bits := math.Float64bits(v14s); bits&(1<<29-1) == 0 && bits<<1-1 < (1023-126)<<53-1 || bits&(1<<29-1) == 1<<28 || v14s != v14s {
 			v14 = fma32Slow(v9, v13, v6)
 		}
 		v16p := float64(v9) * float64(v15)
 		v16s := v16p + float64(v14)
 		v16 := float32(v16s)
-		if bits := math.Float64bits(v16s); bits&(1<<29-1) == 1<<28 || bits<<1-1 < (1023-126)<<53-1 && bits&(1<<29-1) == 0 || v16s != v16s {
+		if bits := math.Float64bits(v16s); bits&(1<<29-1) == 0 && bits<<1-1 < (1023-126)<<53-1 || bits&(1<<29-1) == 1<<28 || v16s != v16s {
 			v16 = fma32Slow(v9, v15, v14)
 		}
 		v17 := float32(v16 * v16)
 		v20p := float64(v16) * float64(v18)
 		v20s := v20p + float64(v19)
 		v20 := float32(v20s)
-		if bits := math.Float64bits(v20s); bits&(1<<29-1) == 1<<28 || bits<<1-1 < (1023-126)<<53-1 && bits&(1<<29-1) == 0 || v20s != v20s {
+		if bits := math.Float64bits(v20s); bits&(1<<29-1) == 0 && bits<<1-1 < (1023-126)<<53-1 || bits&(1<<29-1) == 1<<28 || v20s != v20s {
 			v20 = fma32Slow(v16, v18, v19)
 		}
 		v22p := float64(v16) * float64(v20)
 		v22s := v22p + float64(v21)
 		v22 := float32(v22s)
-		if bits := math.Float64bits(v22s); bits&(1<<29-1) == 1<<28 || bits<<1-1 < (1023-126)<<53-1 && bits&(1<<29-1) == 0 || v22s != v22s {
+		if bits := math.Float64bits(v22s); bits&(1<<29-1) == 0 && bits<<1-1 < (1023-126)<<53-1 || bits&(1<<29-1) == 1<<28 || v22s != v22s {
 			v22 = fma32Slow(v16, v20, v21)
 		}
 		v24p := float64(v16) * float64(v22)
 		v24s := v24p + float64(v23)
 		v24 := float32(v24s)
-		if bits := math.Float64bits(v24s); bits&(1<<29-1) == 1<<28 || bits<<1-1 < (1023-126)<<53-1 && bits&(1<<29-1) == 0 || v24s != v24s {
+		if bits := math.Float64bits(v24s); bits&(1<<29-1) == 0 && bits<<1-1 < (1023-126)<<53-1 || bits&(1<<29-1) == 1<<28 || v24s != v24s {
 			v24 = fma32Slow(v16, v22, v23)
 		}
 		v26p := float64(v16) * float64(v24)
 		v26s := v26p + float64(v25)
 		v26 := float32(v26s)
-		if bits := math.Float64bits(v26s); bits&(1<<29-1) == 1<<28 || bits<<1-1 < (1023-126)<<53-1 && bits&(1<<29-1) == 0 || v26s != v26s {
+		if bits := math.Float64bits(v26s); bits&(1<<29-1) == 0 && bits<<1-1 < (1023-126)<<53-1 || bits&(1<<29-1) == 1<<28 || v26s != v26s {
 			v26 = fma32Slow(v16, v24, v25)
 		}
 		v28p := float64(v16) * float64(v26)
 		v28s := v28p + float64(v27)
 		v28 := float32(v28s)
-		if bits := math.Float64bits(v28s); bits&(1<<29-1) == 1<<28 || bits<<1-1 < (1023-126)<<53-1 && bits&(1<<29-1) == 0 || v28s != v28s {
+		if bits := math.Float64bits(v28s); bits&(1<<29-1) == 0 && bits<<1-1 < (1023-126)<<53-1 || bits&(1<<29-1) == 1<<28 || v28s != v28s {
 			v28 = fma32Slow(v16, v26, v27)
 		}
 		v30 := ldexpNormal32(v29, v9)
@@ -103,21 +103,21 @@ func eluGeneric(dst, x []float32, alpha float32) {
 		v32p := float64(v30) * float64(v16)
 		v32s := v32p + float64(v31)
 		v32 := float32(v32s)
-		if bits := math.Float64bits(v32s); bits&(1<<29-1) == 1<<28 || bits<<1-1 < (1023-126)<<53-1 && bits&(1<<29-1) == 0 || v32s != v32s {
+		if bits := math.Float64bits(v32s); bits&(1<<29-1) == 0 && bits<<1-1 < (1023-126)<<53-1 || bits&(1<<29-1) == 1<<28 || v32s != v32s {
 			v32 = fma32Slow(v30, v16, v31)
 		}
 		v33 := float32(v31 - v32)
 		v34p := float64(v30) * float64(v16)
 		v34s := v34p + float64(v33)
 		v34 := float32(v34s)
-		if bits := math.Float64bits(v34s); bits&(1<<29-1) == 1<<28 || bits<<1-1 < (1023-126)<<53-1 && bits&(1<<29-1) == 0 || v34s != v34s {
+		if bits := math.Float64bits(v34s); bits&(1<<29-1) == 0 && bits<<1-1 < (1023-126)<<53-1 || bits&(1<<29-1) == 1<<28 || v34s != v34s {
 			v34 = fma32Slow(v30, v16, v33)
 		}
 		v35 := float32(v17 * v28)
 		v36p := float64(v30) * float64(v35)
 		v36s := v36p + float64(v34)
 		v36 := float32(v36s)
-		if bits := math.Float64bits(v36s); bits&(1<<29-1) == 1<<28 || bits<<1-1 < (1023-126)<<53-1 && bits&(1<<29-1) == 0 || v36s != v36s {
+		if bits := math.Float64bits(v36s); bits&(1<<29-1) == 0 && bits<<1-1 < (1023-126)<<53-1 || bits&(1<<29-1) == 1<<28 || v36s != v36s {
 			v36 = fma32Slow(v30, v35, v34)
 		}
 		v37 := v4
@@ -132,7 +132,7 @@ func eluGeneric(dst, x []float32, alpha float32) {
 		v40p := float64(v37) * float64(v3)
 		v40s := v40p + float64(v39)
 		v40 := float32(v40s)
-		if bits := math.Float64bits(v40s); bits&(1<<29-1) == 1<<28 || bits<<1-1 < (1023-126)<<53-1 && bits&(1<<29-1) == 0 || v40s != v40s {
+		if bits := math.Float64bits(v40s); bits&(1<<29-1) == 0 && bits<<1-1 < (1023-126)<<53-1 || bits&(1<<29-1) == 1<<28 || v40s != v40s {
 			v40 = fma32Slow(v37, v3, v39)
 		}
 		v41 := v40

@@ -42,7 +42,7 @@ func hardswishGeneric(dst, x []float32) {
 		v11p := float64(v0) * float64(v7)
 		v11s := v11p + float64(v10)
 		v11 := float32(v11s)
-		if bits := math.Float64bits(v11s); bits&(1<<29-1) == 1<<28 || bits<<1-1 < (1023-126)<<53-1 && bits&(1<<29-1) == 0 || v11s != v11s {
+		if bits := math.Float64bits(v11s); bits&(1<<29-1) == 0 && bits<<1-1 < (1023-126)<<53-1 || bits&(1<<29-1) == 1<<28 || v11s != v11s {
 			v11 = fma32Slow(v0, v7, v10)
 		}
 		v15 := float32(v11 * v14)

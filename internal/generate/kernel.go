@@ -326,8 +326,8 @@ func emitInstr(p *vprog.Program, i int, in vprog.Instr, uses []int, inNames, par
 				sum.Clone().Op(":=").Add(prod.Clone()).Op("+").Float64().Call(a(2)),
 				jen.Id(name).Op(":=").Float32().Call(sum.Clone()),
 				jen.If(bits.Clone().Op(":=").Qual("math", "Float64bits").Call(sum.Clone()),
-					low().Op("==").Op("1<<28").Op("||").
-						Add(bits.Clone()).Op("<<1-1 < (1023-126)<<53-1").Op("&&").Add(low()).Op("==").Lit(0).Op("||").
+					low().Op("==").Lit(0).Op("&&").Add(bits.Clone()).Op("<<1-1 < (1023-126)<<53-1").Op("||").
+						Add(low()).Op("==").Op("1<<28").Op("||").
 						Add(sum.Clone()).Op("!=").Add(sum.Clone())).Block(
 					jen.Id(name).Op("=").Id("fma32Slow").Call(a(0), a(1), a(2))),
 			}, nil

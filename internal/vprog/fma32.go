@@ -33,14 +33,11 @@ func FMA32(a, b, c float32) float32 {
 // steps, with a zero or a float32 sum, are common: a reduction x − k·ln2
 // at k = 0, a clamped lane. They took the slow path, and the float32 ELU's
 // pure-Go kernel 4.5 times its time, until the subnormal range was told
-// apart.) The subnormal test comes before the zero bits, and is one
-// unsigned comparison: where the input mixes exact and inexact steps
-// (ELU's x > 0 and x ≤ 0 lanes), a test of the low bits first is a branch
-// the CPU cannot predict.
+// apart.)
 func fma32Midpoint(s float64) bool {
 	bits := math.Float64bits(s)
 	low := bits & (1<<29 - 1)
-	return low == 1<<28 || subnormal32(bits) && low == 0 || s != s
+	return low == 0 && subnormal32(bits) || low == 1<<28 || s != s
 }
 
 // subnormal32 reports whether the float64 with these bits is nonzero and
