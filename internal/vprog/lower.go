@@ -301,13 +301,9 @@ func (l *lowerer) call(e *ast.CallExpr) (Value, error) {
 			return v, err
 		}
 	}
-	args := make([]Value, len(e.Args))
-	for i, a := range e.Args {
-		v, err := l.value(a)
-		if err != nil {
-			return 0, err
-		}
-		args[i] = v
+	args, err := l.args(e)
+	if err != nil {
+		return 0, err
 	}
 	switch fn.Name {
 	case "abs":
@@ -326,6 +322,19 @@ func (l *lowerer) call(e *ast.CallExpr) (Value, error) {
 	return prim(b, args, l.mem), nil
 }
 
+// args lowers the arguments of a call.
+func (l *lowerer) args(e *ast.CallExpr) ([]Value, error) {
+	args := make([]Value, len(e.Args))
+	for i, a := range e.Args {
+		v, err := l.value(a)
+		if err != nil {
+			return nil, err
+		}
+		args[i] = v
+	}
+	return args, nil
+}
+
 // lanes32Call lowers scale·name(args) in a float32_lanes formula, where
 // only the primitives written for float32 arithmetic may run; scale is the
 // constant 1 for a call that is no factor of a product.
@@ -335,13 +344,9 @@ func (l *lowerer) lanes32Call(e *ast.CallExpr, name string, scale Value) (Value,
 		have := slices.Sorted(maps.Keys(lanes32Primitives))
 		return 0, l.errorf(e, "%s runs in float64 lanes only: a formula in float32_lanes may use + - * /, fma, sqrt, abs, min, max, where and %s", name, strings.Join(have, ", "))
 	}
-	args := make([]Value, len(e.Args))
-	for i, a := range e.Args {
-		v, err := l.value(a)
-		if err != nil {
-			return 0, err
-		}
-		args[i] = v
+	args, err := l.args(e)
+	if err != nil {
+		return 0, err
 	}
 	v, err := prim(l.b, scale, args)
 	if err != nil {

@@ -357,19 +357,7 @@ func TestForX86NaNRuleFixUp(t *testing.T) {
 				res := q.Instrs[q.Result]
 				require.Equal(t, OpFixUp, res.Op, "%s: result", mem)
 				assert.Equal(t, uint32(0x11), fixUpTable(q.Instrs[res.Args[1]].Imm, q.Compute), "%s: table", mem)
-				for _, x := range []float64{-1e30, -3, -0.5, math.Copysign(0, -1), 0, 1e-40, 2, 1e30, math.Inf(1), math.Inf(-1)} {
-					if mem == F32 {
-						x = float64(float32(x))
-					}
-					assert.Equal(t, math.Float64bits(p.Eval([]float64{x}, nil)), math.Float64bits(q.Eval([]float64{x}, nil)), "%s: x = %v", mem, x)
-				}
-				const quiet = 1 << 51
-				nan := math.Float64frombits(0x7ff4000000000abc)
-				if mem == F32 {
-					nan = float64(math.Float32frombits(0x7fa00abc))
-				}
-				want, got := math.Float64bits(p.Eval([]float64{nan}, nil)), math.Float64bits(q.Eval([]float64{nan}, nil))
-				assert.Equal(t, fmt.Sprintf("%#x", want|quiet), fmt.Sprintf("%#x", got|quiet), "%s: NaN x", mem)
+				assertSameBits(t, p, q, mem, -1e30, -3, -0.5, math.Copysign(0, -1), 0, 1e-40, 2, 1e30, math.Inf(1), math.Inf(-1))
 			}
 		})
 	}
@@ -492,20 +480,27 @@ func TestForX86NaNRuleInSelect(t *testing.T) {
 					assert.Zero(t, liveOps(q, OpIsNaN), "%s: comparisons for NaN", mem)
 					assert.Equal(t, 1, liveOps(q, OpLT)+liveOps(q, OpLE), "%s: comparisons", mem)
 				}
-				for _, x := range []float64{-1e30, -3, -1, -0.5, math.Copysign(0, -1), 0, 1e-40, 0.5, 1, 2, 1e30, math.Inf(1), math.Inf(-1)} {
-					if mem == F32 {
-						x = float64(float32(x))
-					}
-					assert.Equal(t, math.Float64bits(p.Eval([]float64{x}, nil)), math.Float64bits(q.Eval([]float64{x}, nil)), "%s: x = %v", mem, x)
-				}
-				const quiet = 1 << 51
-				nan := math.Float64frombits(0x7ff4000000000abc)
-				if mem == F32 {
-					nan = float64(math.Float32frombits(0x7fa00abc))
-				}
-				want, got := math.Float64bits(p.Eval([]float64{nan}, nil)), math.Float64bits(q.Eval([]float64{nan}, nil))
-				assert.Equal(t, fmt.Sprintf("%#x", want|quiet), fmt.Sprintf("%#x", got|quiet), "%s: NaN x", mem)
+				assertSameBits(t, p, q, mem, -1e30, -3, -1, -0.5, math.Copysign(0, -1), 0, 1e-40, 0.5, 1, 2, 1e30, math.Inf(1), math.Inf(-1))
 			}
 		})
 	}
+}
+
+// assertSameBits checks that q gives p's bits at each x (rounded to mem),
+// and p's NaN up to the quiet bit for a signaling NaN x.
+func assertSameBits(t *testing.T, p, q *Program, mem Type, xs ...float64) {
+	t.Helper()
+	for _, x := range xs {
+		if mem == F32 {
+			x = float64(float32(x))
+		}
+		assert.Equal(t, math.Float64bits(p.Eval([]float64{x}, nil)), math.Float64bits(q.Eval([]float64{x}, nil)), "%s: x = %v", mem, x)
+	}
+	const quiet = 1 << 51
+	nan := math.Float64frombits(0x7ff4000000000abc)
+	if mem == F32 {
+		nan = float64(math.Float32frombits(0x7fa00abc))
+	}
+	want, got := math.Float64bits(p.Eval([]float64{nan}, nil)), math.Float64bits(q.Eval([]float64{nan}, nil))
+	assert.Equal(t, fmt.Sprintf("%#x", want|quiet), fmt.Sprintf("%#x", got|quiet), "%s: NaN x", mem)
 }
