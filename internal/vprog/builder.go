@@ -271,9 +271,9 @@ func (b *Builder) LdexpMidRange(x, n Value) Value {
 }
 
 // LdexpNormal is Ldexp for n that the caller guarantees to lie in
-// [-1022, 1023] ([-126, 127] in float32 lanes): then x·2^n is one product by a normal power of two, which
-// rounds once as Ldexp does, and AVX2 needs 3 instructions for it (see
-// OpLdexp).
+// [-1022, 1023] ([-126, 127] in float32 lanes): then x·2^n is one product
+// by a normal power of two, which rounds once as Ldexp does, and AVX2
+// needs 3 instructions for it (see OpLdexp).
 func (b *Builder) LdexpNormal(x, n Value) Value {
 	b.mustFloat(x, n)
 	return b.emit(OpLdexp, LdexpNormal, x, n)

@@ -360,7 +360,7 @@ func expm1Lower(b *Builder, x Value, target Type) Value {
 // Alone, the result is fma(p, 2^k, c) with p = expm1(r) rounded: within
 // 0.881 ULP for every float32 x ≤ 0, 0.13% of the results not correctly
 // rounded. Times a factor a (alpha*expm1(x)) a second rounding reached 2
-// ULP (for a = 0.7 and 1.67, 1 in 10^6 results over 1 ULP), so the sum is
+// ULP (for a = 0.7 and 1.67, 1 and 3 results in 10^6 over 1 ULP), so the sum is
 // carried as hi + lo instead: hi = fma(2^k, r, c), whose error lo is exact
 // (2^k·r is exact), plus 2^k·(expm1(r) − r), and a·hi + a·lo rounds once,
 // in one fma. That costs 5 operations more, and keeps every a within 1 ULP:
@@ -405,6 +405,7 @@ func init() {
 
 // expm1Lanes32 is scale·expm1(x) for x ≤ 0 (or NaN) in float32 lanes:
 // −scale at −Inf and below −17.5, the sign of scale·x at zero, NaN → NaN.
+// (For scale = +0 the result is a zero of either sign: lo's sign decides.)
 func expm1Lanes32(b *Builder, scale, x Value) Value {
 	xc := b.Max(x, b.Const(expm1Lanes32MinArg)) // NaN → the clamp, put back below
 	k := b.Round(b.Mul(xc, b.Const(expLog2e32)), RoundNearestEven)

@@ -193,7 +193,7 @@ func (p *Program) withoutNaNRule() *Program {
 // v), with c an ordered comparison of a with a constant, into the select
 // it wraps: c || isnan(a) is one negated comparison, unordered (a < k or
 // NaN is !(k <= a)). One comparison and one blend fewer per vector on
-// AVX2 (elu's, celu's and selu's where(x > 0, x, v)); AVX-512 makes such a
+// AVX2 (elu's and celu's where(x > 0, x, v)); AVX-512 makes such a
 // pair one fix-up instead (withFixUps).
 func (p *Program) withNaNRuleInSelect() *Program {
 	a, ok := p.nanRuleInput()
