@@ -415,7 +415,7 @@ func expm1Lanes32(b *Builder, scale, x Value) Value {
 	q := b.Horner(r, expm1C32...)
 	s := b.LdexpNormal(b.Const(1), k) // k in [−25, 0]
 	c := b.Sub(s, b.Const(1))
-	if in := b.p.Instrs[scale]; in.Op == OpConst && in.Imm == 1 {
+	if isOne(b, scale) {
 		y := b.FMA(b.FMA(r2, q, r), s, c)
 		// expm1(x) ≥ x, equal only at 0: max(y, x) is y but where the
 		// two are equal, and there it gives x (the second operand), so
