@@ -1325,13 +1325,13 @@ func relu6BackwardFromOutputAVX2(dst, in0, in1 []float32)
 func relu6BackwardFromOutputAVX2Stream(dst, in0, in1 []float32)
 
 // seluAVX512 computes selu with AVX512 (4 vectors per iteration, masked tail).
-// Requires: AVX, AVX512F, AVX512VL, BMI2.
+// Requires: AVX, AVX512F, BMI2.
 //
 //go:noescape
 func seluAVX512(dst, in0 []float32)
 
 // seluAVX512Stream computes selu with non-temporal stores (dst aligned to 64 bytes) with AVX512 (4 vectors per iteration, masked tail).
-// Requires: AVX, AVX512F, AVX512VL, BMI2, MMX+.
+// Requires: AVX, AVX512F, BMI2, MMX+.
 //
 //go:noescape
 func seluAVX512Stream(dst, in0 []float32)

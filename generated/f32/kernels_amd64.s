@@ -34187,163 +34187,201 @@ done:
 	RET
 
 // func seluAVX512(dst []float32, in0 []float32)
-// Requires: AVX, AVX512F, AVX512VL, BMI2
+// Requires: AVX, AVX512F, BMI2
 TEXT ·seluAVX512(SB), NOSPLIT, $0-48
-	VBROADCASTSD actkernconst<>+0(SB), Z0
-	VBROADCASTSD actkernconst<>+1504(SB), Z1
-	VBROADCASTSD actkernconst<>+40(SB), Z2
-	VBROADCASTSD actkernconst<>+48(SB), Z3
-	VBROADCASTSD actkernconst<>+5920(SB), Z4
-	VBROADCASTSD actkernconst<>+5928(SB), Z5
-	VBROADCASTSD actkernconst<>+56(SB), Z6
-	VBROADCASTSD actkernconst<>+64(SB), Z7
-	VBROADCASTSD actkernconst<>+72(SB), Z8
-	VBROADCASTSD actkernconst<>+80(SB), Z9
-	VBROADCASTSD actkernconst<>+88(SB), Z10
-	VBROADCASTSD actkernconst<>+96(SB), Z11
-	MOVQ         dst_base+0(FP), AX
-	MOVQ         in0_base+24(FP), CX
-	MOVQ         dst_len+8(FP), DX
+	MOVQ dst_base+0(FP), AX
+	MOVQ in0_base+24(FP), CX
+	MOVQ dst_len+8(FP), DX
 
 loop:
-	CMPQ             DX, $0x00000020
+	CMPQ             DX, $0x00000040
 	JB               single
-	VCVTPS2PD        (CX), Z12
-	VCVTPS2PD        32(CX), Z13
-	VCVTPS2PD        64(CX), Z14
-	VCVTPS2PD        96(CX), Z15
-	VCMPPD           $0x11, Z12, Z1, K2
-	VCMPPD           $0x11, Z13, Z1, K3
-	VCMPPD           $0x11, Z14, Z1, K4
-	VCMPPD           $0x11, Z15, Z1, K5
-	VMULPD           Z4, Z12, Z16
-	VMULPD           Z4, Z13, Z17
-	VMULPD           Z4, Z14, Z18
-	VMULPD           Z4, Z15, Z19
-	VMAXPD           Z6, Z12, Z20
-	VMAXPD           Z6, Z13, Z21
-	VMAXPD           Z6, Z14, Z22
-	VMAXPD           Z6, Z15, Z23
-	VMINPD           Z7, Z20, Z20
-	VMINPD           Z7, Z21, Z21
-	VMINPD           Z7, Z22, Z22
-	VMINPD           Z7, Z23, Z23
-	VMULPD           Z8, Z20, Z24
-	VMULPD           Z8, Z21, Z25
-	VMULPD           Z8, Z22, Z26
-	VMULPD           Z8, Z23, Z27
-	VRNDSCALEPD      $0x08, Z24, Z24
-	VRNDSCALEPD      $0x08, Z25, Z25
-	VRNDSCALEPD      $0x08, Z26, Z26
-	VRNDSCALEPD      $0x08, Z27, Z27
-	VFMADD231PD      Z9, Z24, Z20
-	VFMADD231PD      Z9, Z25, Z21
-	VFMADD231PD      Z9, Z26, Z22
-	VFMADD231PD      Z9, Z27, Z23
-	VMOVAPD          Z2, Z28
-	VFMADD213PD      Z3, Z20, Z28
-	VMOVAPD          Z2, Z29
-	VFMADD213PD      Z3, Z21, Z29
-	VMOVAPD          Z2, Z30
-	VFMADD213PD      Z3, Z22, Z30
-	VMOVAPD          Z2, Z31
-	VFMADD213PD      Z3, Z23, Z31
-	VFMADD213PD      Z10, Z20, Z28
-	VFMADD213PD      Z10, Z21, Z29
-	VFMADD213PD      Z10, Z22, Z30
-	VFMADD213PD      Z10, Z23, Z31
-	VFMADD213PD      Z11, Z20, Z28
-	VFMADD213PD      Z11, Z21, Z29
-	VFMADD213PD      Z11, Z22, Z30
-	VFMADD213PD      Z11, Z23, Z31
-	VFMADD213PD.BCST actkernconst<>+104(SB), Z20, Z28
-	VFMADD213PD.BCST actkernconst<>+104(SB), Z21, Z29
-	VFMADD213PD.BCST actkernconst<>+104(SB), Z22, Z30
-	VFMADD213PD.BCST actkernconst<>+104(SB), Z23, Z31
-	VFMADD213PD.BCST actkernconst<>+8(SB), Z20, Z28
-	VFMADD213PD.BCST actkernconst<>+8(SB), Z21, Z29
-	VFMADD213PD.BCST actkernconst<>+8(SB), Z22, Z30
-	VFMADD213PD.BCST actkernconst<>+8(SB), Z23, Z31
-	VFMADD213PD.BCST actkernconst<>+16(SB), Z20, Z28
-	VFMADD213PD.BCST actkernconst<>+16(SB), Z21, Z29
-	VFMADD213PD.BCST actkernconst<>+16(SB), Z22, Z30
-	VFMADD213PD.BCST actkernconst<>+16(SB), Z23, Z31
-	VFMADD213PD.BCST actkernconst<>+24(SB), Z20, Z28
-	VFMADD213PD.BCST actkernconst<>+24(SB), Z21, Z29
-	VFMADD213PD.BCST actkernconst<>+24(SB), Z22, Z30
-	VFMADD213PD.BCST actkernconst<>+24(SB), Z23, Z31
-	VMULPD           Z28, Z20, Z20
-	VMULPD           Z29, Z21, Z21
-	VMULPD           Z30, Z22, Z22
-	VMULPD           Z31, Z23, Z23
-	VSCALEFPD        Z24, Z0, Z24
-	VSCALEFPD        Z25, Z0, Z25
-	VSCALEFPD        Z26, Z0, Z26
-	VSCALEFPD        Z27, Z0, Z27
-	VSUBPD           Z0, Z24, Z28
-	VSUBPD           Z0, Z25, Z29
-	VSUBPD           Z0, Z26, Z30
-	VSUBPD           Z0, Z27, Z31
-	VFMADD213PD      Z28, Z20, Z24
-	VFMADD213PD      Z29, Z21, Z25
-	VFMADD213PD      Z30, Z22, Z26
-	VFMADD213PD      Z31, Z23, Z27
-	VMAXPD           Z12, Z24, Z24
-	VMAXPD           Z13, Z25, Z25
-	VMAXPD           Z14, Z26, Z26
-	VMAXPD           Z15, Z27, Z27
-	VMULPD           Z5, Z24, Z24
-	VMULPD           Z5, Z25, Z25
-	VMULPD           Z5, Z26, Z26
-	VMULPD           Z5, Z27, Z27
-	VBLENDMPD        Z16, Z24, K2, Z16
-	VBLENDMPD        Z17, Z25, K3, Z17
-	VBLENDMPD        Z18, Z26, K4, Z18
-	VBLENDMPD        Z19, Z27, K5, Z19
-	VCVTPD2PS        Z16, Y16
-	VMOVUPS          Y16, (AX)
-	VCVTPD2PS        Z17, Y17
-	VMOVUPS          Y17, 32(AX)
-	VCVTPD2PS        Z18, Y18
-	VMOVUPS          Y18, 64(AX)
-	VCVTPD2PS        Z19, Y19
-	VMOVUPS          Y19, 96(AX)
-	ADDQ             $0x00000080, AX
-	ADDQ             $0x00000080, CX
-	SUBQ             $0x00000020, DX
+	VMOVUPS          (CX), Z0
+	VMOVUPS          64(CX), Z1
+	VMOVUPS          128(CX), Z2
+	VMOVUPS          192(CX), Z3
+	VBROADCASTSS     actkernconst<>+964(SB), Z4
+	VCMPPS           $0x11, Z0, Z4, K2
+	VBROADCASTSS     actkernconst<>+964(SB), Z4
+	VCMPPS           $0x11, Z1, Z4, K3
+	VBROADCASTSS     actkernconst<>+964(SB), Z4
+	VCMPPS           $0x11, Z2, Z4, K4
+	VBROADCASTSS     actkernconst<>+964(SB), Z4
+	VCMPPS           $0x11, Z3, Z4, K5
+	VMULPS.BCST      actkernconst<>+5928(SB), Z0, Z4
+	VMULPS.BCST      actkernconst<>+5928(SB), Z1, Z5
+	VMULPS.BCST      actkernconst<>+5928(SB), Z2, Z6
+	VMULPS.BCST      actkernconst<>+5928(SB), Z3, Z7
+	VFMADD231PS.BCST actkernconst<>+5924(SB), Z0, Z4
+	VFMADD231PS.BCST actkernconst<>+5924(SB), Z1, Z5
+	VFMADD231PS.BCST actkernconst<>+5924(SB), Z2, Z6
+	VFMADD231PS.BCST actkernconst<>+5924(SB), Z3, Z7
+	VBROADCASTSS     actkernconst<>+964(SB), Z8
+	VMINPS           Z0, Z8, Z0
+	VBROADCASTSS     actkernconst<>+964(SB), Z8
+	VMINPS           Z1, Z8, Z1
+	VBROADCASTSS     actkernconst<>+964(SB), Z8
+	VMINPS           Z2, Z8, Z2
+	VBROADCASTSS     actkernconst<>+964(SB), Z8
+	VMINPS           Z3, Z8, Z3
+	VMAXPS.BCST      actkernconst<>+976(SB), Z0, Z8
+	VMAXPS.BCST      actkernconst<>+976(SB), Z1, Z9
+	VMAXPS.BCST      actkernconst<>+976(SB), Z2, Z10
+	VMAXPS.BCST      actkernconst<>+976(SB), Z3, Z11
+	VMULPS.BCST      actkernconst<>+980(SB), Z8, Z12
+	VMULPS.BCST      actkernconst<>+980(SB), Z9, Z13
+	VMULPS.BCST      actkernconst<>+980(SB), Z10, Z14
+	VMULPS.BCST      actkernconst<>+980(SB), Z11, Z15
+	VRNDSCALEPS      $0x08, Z12, Z12
+	VRNDSCALEPS      $0x08, Z13, Z13
+	VRNDSCALEPS      $0x08, Z14, Z14
+	VRNDSCALEPS      $0x08, Z15, Z15
+	VFMADD231PS.BCST actkernconst<>+984(SB), Z12, Z8
+	VFMADD231PS.BCST actkernconst<>+984(SB), Z13, Z9
+	VFMADD231PS.BCST actkernconst<>+984(SB), Z14, Z10
+	VFMADD231PS.BCST actkernconst<>+984(SB), Z15, Z11
+	VFMADD231PS.BCST actkernconst<>+988(SB), Z12, Z8
+	VFMADD231PS.BCST actkernconst<>+988(SB), Z13, Z9
+	VFMADD231PS.BCST actkernconst<>+988(SB), Z14, Z10
+	VFMADD231PS.BCST actkernconst<>+988(SB), Z15, Z11
+	VMULPS           Z8, Z8, Z16
+	VMULPS           Z9, Z9, Z17
+	VMULPS           Z10, Z10, Z18
+	VMULPS           Z11, Z11, Z19
+	VBROADCASTSS     actkernconst<>+968(SB), Z20
+	VFMADD213PS.BCST actkernconst<>+972(SB), Z8, Z20
+	VBROADCASTSS     actkernconst<>+968(SB), Z21
+	VFMADD213PS.BCST actkernconst<>+972(SB), Z9, Z21
+	VBROADCASTSS     actkernconst<>+968(SB), Z22
+	VFMADD213PS.BCST actkernconst<>+972(SB), Z10, Z22
+	VBROADCASTSS     actkernconst<>+968(SB), Z23
+	VFMADD213PS.BCST actkernconst<>+972(SB), Z11, Z23
+	VFMADD213PS.BCST actkernconst<>+992(SB), Z8, Z20
+	VFMADD213PS.BCST actkernconst<>+992(SB), Z9, Z21
+	VFMADD213PS.BCST actkernconst<>+992(SB), Z10, Z22
+	VFMADD213PS.BCST actkernconst<>+992(SB), Z11, Z23
+	VFMADD213PS.BCST actkernconst<>+996(SB), Z8, Z20
+	VFMADD213PS.BCST actkernconst<>+996(SB), Z9, Z21
+	VFMADD213PS.BCST actkernconst<>+996(SB), Z10, Z22
+	VFMADD213PS.BCST actkernconst<>+996(SB), Z11, Z23
+	VFMADD213PS.BCST actkernconst<>+1000(SB), Z8, Z20
+	VFMADD213PS.BCST actkernconst<>+1000(SB), Z9, Z21
+	VFMADD213PS.BCST actkernconst<>+1000(SB), Z10, Z22
+	VFMADD213PS.BCST actkernconst<>+1000(SB), Z11, Z23
+	VFMADD213PS.BCST actkernconst<>+1004(SB), Z8, Z20
+	VFMADD213PS.BCST actkernconst<>+1004(SB), Z9, Z21
+	VFMADD213PS.BCST actkernconst<>+1004(SB), Z10, Z22
+	VFMADD213PS.BCST actkernconst<>+1004(SB), Z11, Z23
+	VBROADCASTSS     actkernconst<>+960(SB), Z24
+	VSCALEFPS        Z12, Z24, Z12
+	VBROADCASTSS     actkernconst<>+960(SB), Z24
+	VSCALEFPS        Z13, Z24, Z13
+	VBROADCASTSS     actkernconst<>+960(SB), Z24
+	VSCALEFPS        Z14, Z24, Z14
+	VBROADCASTSS     actkernconst<>+960(SB), Z24
+	VSCALEFPS        Z15, Z24, Z15
+	VSUBPS.BCST      actkernconst<>+960(SB), Z12, Z24
+	VSUBPS.BCST      actkernconst<>+960(SB), Z13, Z25
+	VSUBPS.BCST      actkernconst<>+960(SB), Z14, Z26
+	VSUBPS.BCST      actkernconst<>+960(SB), Z15, Z27
+	VMOVAPD          Z8, Z28
+	VFMADD213PS      Z24, Z12, Z28
+	VMOVAPD          Z9, Z29
+	VFMADD213PS      Z25, Z13, Z29
+	VMOVAPD          Z10, Z30
+	VFMADD213PS      Z26, Z14, Z30
+	VMOVAPD          Z11, Z31
+	VFMADD213PS      Z27, Z15, Z31
+	VSUBPS           Z28, Z24, Z24
+	VSUBPS           Z29, Z25, Z25
+	VSUBPS           Z30, Z26, Z26
+	VSUBPS           Z31, Z27, Z27
+	VFMADD213PS      Z24, Z12, Z8
+	VFMADD213PS      Z25, Z13, Z9
+	VFMADD213PS      Z26, Z14, Z10
+	VFMADD213PS      Z27, Z15, Z11
+	VMULPS           Z20, Z16, Z16
+	VMULPS           Z21, Z17, Z17
+	VMULPS           Z22, Z18, Z18
+	VMULPS           Z23, Z19, Z19
+	VFMADD213PS      Z8, Z12, Z16
+	VFMADD213PS      Z9, Z13, Z17
+	VFMADD213PS      Z10, Z14, Z18
+	VFMADD213PS      Z11, Z15, Z19
+	VMAXPS           Z0, Z28, Z28
+	VMAXPS           Z1, Z29, Z29
+	VMAXPS           Z2, Z30, Z30
+	VMAXPS           Z3, Z31, Z31
+	VMAXPS           Z0, Z16, Z16
+	VMAXPS           Z1, Z17, Z17
+	VMAXPS           Z2, Z18, Z18
+	VMAXPS           Z3, Z19, Z19
+	VMULPS.BCST      actkernconst<>+5920(SB), Z16, Z16
+	VMULPS.BCST      actkernconst<>+5920(SB), Z17, Z17
+	VMULPS.BCST      actkernconst<>+5920(SB), Z18, Z18
+	VMULPS.BCST      actkernconst<>+5920(SB), Z19, Z19
+	VFMADD231PS.BCST actkernconst<>+5932(SB), Z28, Z16
+	VFMADD231PS.BCST actkernconst<>+5932(SB), Z29, Z17
+	VFMADD231PS.BCST actkernconst<>+5932(SB), Z30, Z18
+	VFMADD231PS.BCST actkernconst<>+5932(SB), Z31, Z19
+	VFMADD132PS.BCST actkernconst<>+5920(SB), Z16, Z28
+	VFMADD132PS.BCST actkernconst<>+5920(SB), Z17, Z29
+	VFMADD132PS.BCST actkernconst<>+5920(SB), Z18, Z30
+	VFMADD132PS.BCST actkernconst<>+5920(SB), Z19, Z31
+	VBLENDMPS        Z4, Z28, K2, Z4
+	VBLENDMPS        Z5, Z29, K3, Z5
+	VBLENDMPS        Z6, Z30, K4, Z6
+	VBLENDMPS        Z7, Z31, K5, Z7
+	VMOVUPS          Z4, (AX)
+	VMOVUPS          Z5, 64(AX)
+	VMOVUPS          Z6, 128(AX)
+	VMOVUPS          Z7, 192(AX)
+	ADDQ             $0x00000100, AX
+	ADDQ             $0x00000100, CX
+	SUBQ             $0x00000040, DX
 	JMP              loop
 
 single:
-	CMPQ             DX, $0x00000008
+	CMPQ             DX, $0x00000010
 	JB               tail
-	VCVTPS2PD        (CX), Z12
-	VCMPPD           $0x11, Z12, Z1, K2
-	VMULPD           Z4, Z12, Z13
-	VMAXPD           Z6, Z12, Z14
-	VMINPD           Z7, Z14, Z14
-	VMULPD           Z8, Z14, Z15
-	VRNDSCALEPD      $0x08, Z15, Z15
-	VFMADD231PD      Z9, Z15, Z14
-	VMOVAPD          Z2, Z16
-	VFMADD213PD      Z3, Z14, Z16
-	VFMADD213PD      Z10, Z14, Z16
-	VFMADD213PD      Z11, Z14, Z16
-	VFMADD213PD.BCST actkernconst<>+104(SB), Z14, Z16
-	VFMADD213PD.BCST actkernconst<>+8(SB), Z14, Z16
-	VFMADD213PD.BCST actkernconst<>+16(SB), Z14, Z16
-	VFMADD213PD.BCST actkernconst<>+24(SB), Z14, Z16
-	VMULPD           Z16, Z14, Z14
-	VSCALEFPD        Z15, Z0, Z15
-	VSUBPD           Z0, Z15, Z16
-	VFMADD213PD      Z16, Z14, Z15
-	VMAXPD           Z12, Z15, Z15
-	VMULPD           Z5, Z15, Z15
-	VBLENDMPD        Z13, Z15, K2, Z13
-	VCVTPD2PS        Z13, Y13
-	VMOVUPS          Y13, (AX)
-	ADDQ             $0x00000020, AX
-	ADDQ             $0x00000020, CX
-	SUBQ             $0x00000008, DX
+	VMOVUPS          (CX), Z0
+	VBROADCASTSS     actkernconst<>+964(SB), Z1
+	VCMPPS           $0x11, Z0, Z1, K2
+	VMULPS.BCST      actkernconst<>+5928(SB), Z0, Z1
+	VFMADD231PS.BCST actkernconst<>+5924(SB), Z0, Z1
+	VBROADCASTSS     actkernconst<>+964(SB), Z2
+	VMINPS           Z0, Z2, Z0
+	VMAXPS.BCST      actkernconst<>+976(SB), Z0, Z2
+	VMULPS.BCST      actkernconst<>+980(SB), Z2, Z3
+	VRNDSCALEPS      $0x08, Z3, Z3
+	VFMADD231PS.BCST actkernconst<>+984(SB), Z3, Z2
+	VFMADD231PS.BCST actkernconst<>+988(SB), Z3, Z2
+	VMULPS           Z2, Z2, Z4
+	VBROADCASTSS     actkernconst<>+968(SB), Z5
+	VFMADD213PS.BCST actkernconst<>+972(SB), Z2, Z5
+	VFMADD213PS.BCST actkernconst<>+992(SB), Z2, Z5
+	VFMADD213PS.BCST actkernconst<>+996(SB), Z2, Z5
+	VFMADD213PS.BCST actkernconst<>+1000(SB), Z2, Z5
+	VFMADD213PS.BCST actkernconst<>+1004(SB), Z2, Z5
+	VBROADCASTSS     actkernconst<>+960(SB), Z6
+	VSCALEFPS        Z3, Z6, Z3
+	VSUBPS.BCST      actkernconst<>+960(SB), Z3, Z6
+	VMOVAPD          Z2, Z7
+	VFMADD213PS      Z6, Z3, Z7
+	VSUBPS           Z7, Z6, Z6
+	VFMADD213PS      Z6, Z3, Z2
+	VMULPS           Z5, Z4, Z4
+	VFMADD213PS      Z2, Z3, Z4
+	VMAXPS           Z0, Z7, Z7
+	VMAXPS           Z0, Z4, Z4
+	VMULPS.BCST      actkernconst<>+5920(SB), Z4, Z4
+	VFMADD231PS.BCST actkernconst<>+5932(SB), Z7, Z4
+	VFMADD132PS.BCST actkernconst<>+5920(SB), Z4, Z7
+	VBLENDMPS        Z1, Z7, K2, Z1
+	VMOVUPS          Z1, (AX)
+	ADDQ             $0x00000040, AX
+	ADDQ             $0x00000040, CX
+	SUBQ             $0x00000010, DX
 	JMP              single
 
 tail:
@@ -34352,195 +34390,242 @@ tail:
 	MOVL             $-1, BX
 	BZHIL            DX, BX, BX
 	KMOVW            BX, K1
-	VMOVUPS.Z        (CX), K1, Y12
-	VCVTPS2PD        Y12, Z12
-	VCMPPD           $0x11, Z12, Z1, K2
-	VMULPD           Z4, Z12, Z13
-	VMAXPD           Z6, Z12, Z14
-	VMINPD           Z7, Z14, Z14
-	VMULPD           Z8, Z14, Z15
-	VRNDSCALEPD      $0x08, Z15, Z15
-	VFMADD231PD      Z9, Z15, Z14
-	VMOVAPD          Z2, Z16
-	VFMADD213PD      Z3, Z14, Z16
-	VFMADD213PD      Z10, Z14, Z16
-	VFMADD213PD      Z11, Z14, Z16
-	VFMADD213PD.BCST actkernconst<>+104(SB), Z14, Z16
-	VFMADD213PD.BCST actkernconst<>+8(SB), Z14, Z16
-	VFMADD213PD.BCST actkernconst<>+16(SB), Z14, Z16
-	VFMADD213PD.BCST actkernconst<>+24(SB), Z14, Z16
-	VMULPD           Z16, Z14, Z14
-	VSCALEFPD        Z15, Z0, Z15
-	VSUBPD           Z0, Z15, Z16
-	VFMADD213PD      Z16, Z14, Z15
-	VMAXPD           Z12, Z15, Z15
-	VMULPD           Z5, Z15, Z15
-	VBLENDMPD        Z13, Z15, K2, Z13
-	VCVTPD2PS        Z13, Y13
-	VMOVUPS          Y13, K1, (AX)
+	VMOVUPS.Z        (CX), K1, Z0
+	VBROADCASTSS     actkernconst<>+964(SB), Z1
+	VCMPPS           $0x11, Z0, Z1, K2
+	VMULPS.BCST      actkernconst<>+5928(SB), Z0, Z1
+	VFMADD231PS.BCST actkernconst<>+5924(SB), Z0, Z1
+	VBROADCASTSS     actkernconst<>+964(SB), Z2
+	VMINPS           Z0, Z2, Z0
+	VMAXPS.BCST      actkernconst<>+976(SB), Z0, Z2
+	VMULPS.BCST      actkernconst<>+980(SB), Z2, Z3
+	VRNDSCALEPS      $0x08, Z3, Z3
+	VFMADD231PS.BCST actkernconst<>+984(SB), Z3, Z2
+	VFMADD231PS.BCST actkernconst<>+988(SB), Z3, Z2
+	VMULPS           Z2, Z2, Z4
+	VBROADCASTSS     actkernconst<>+968(SB), Z5
+	VFMADD213PS.BCST actkernconst<>+972(SB), Z2, Z5
+	VFMADD213PS.BCST actkernconst<>+992(SB), Z2, Z5
+	VFMADD213PS.BCST actkernconst<>+996(SB), Z2, Z5
+	VFMADD213PS.BCST actkernconst<>+1000(SB), Z2, Z5
+	VFMADD213PS.BCST actkernconst<>+1004(SB), Z2, Z5
+	VBROADCASTSS     actkernconst<>+960(SB), Z6
+	VSCALEFPS        Z3, Z6, Z3
+	VSUBPS.BCST      actkernconst<>+960(SB), Z3, Z6
+	VMOVAPD          Z2, Z7
+	VFMADD213PS      Z6, Z3, Z7
+	VSUBPS           Z7, Z6, Z6
+	VFMADD213PS      Z6, Z3, Z2
+	VMULPS           Z5, Z4, Z4
+	VFMADD213PS      Z2, Z3, Z4
+	VMAXPS           Z0, Z7, Z7
+	VMAXPS           Z0, Z4, Z4
+	VMULPS.BCST      actkernconst<>+5920(SB), Z4, Z4
+	VFMADD231PS.BCST actkernconst<>+5932(SB), Z7, Z4
+	VFMADD132PS.BCST actkernconst<>+5920(SB), Z4, Z7
+	VBLENDMPS        Z1, Z7, K2, Z1
+	VMOVUPS          Z1, K1, (AX)
 
 done:
 	VZEROUPPER
 	RET
 
 // func seluAVX512Stream(dst []float32, in0 []float32)
-// Requires: AVX, AVX512F, AVX512VL, BMI2, MMX+
+// Requires: AVX, AVX512F, BMI2, MMX+
 TEXT ·seluAVX512Stream(SB), NOSPLIT, $0-48
-	VBROADCASTSD actkernconst<>+0(SB), Z0
-	VBROADCASTSD actkernconst<>+1504(SB), Z1
-	VBROADCASTSD actkernconst<>+40(SB), Z2
-	VBROADCASTSD actkernconst<>+48(SB), Z3
-	VBROADCASTSD actkernconst<>+5920(SB), Z4
-	VBROADCASTSD actkernconst<>+5928(SB), Z5
-	VBROADCASTSD actkernconst<>+56(SB), Z6
-	VBROADCASTSD actkernconst<>+64(SB), Z7
-	VBROADCASTSD actkernconst<>+72(SB), Z8
-	VBROADCASTSD actkernconst<>+80(SB), Z9
-	VBROADCASTSD actkernconst<>+88(SB), Z10
-	VBROADCASTSD actkernconst<>+96(SB), Z11
-	MOVQ         dst_base+0(FP), AX
-	MOVQ         in0_base+24(FP), CX
-	MOVQ         dst_len+8(FP), DX
+	MOVQ dst_base+0(FP), AX
+	MOVQ in0_base+24(FP), CX
+	MOVQ dst_len+8(FP), DX
 
 loop:
-	CMPQ             DX, $0x00000020
+	CMPQ             DX, $0x00000040
 	JB               single
-	VCVTPS2PD        (CX), Z12
-	VCVTPS2PD        32(CX), Z13
-	VCVTPS2PD        64(CX), Z14
-	VCVTPS2PD        96(CX), Z15
-	VCMPPD           $0x11, Z12, Z1, K2
-	VCMPPD           $0x11, Z13, Z1, K3
-	VCMPPD           $0x11, Z14, Z1, K4
-	VCMPPD           $0x11, Z15, Z1, K5
-	VMULPD           Z4, Z12, Z16
-	VMULPD           Z4, Z13, Z17
-	VMULPD           Z4, Z14, Z18
-	VMULPD           Z4, Z15, Z19
-	VMAXPD           Z6, Z12, Z20
-	VMAXPD           Z6, Z13, Z21
-	VMAXPD           Z6, Z14, Z22
-	VMAXPD           Z6, Z15, Z23
-	VMINPD           Z7, Z20, Z20
-	VMINPD           Z7, Z21, Z21
-	VMINPD           Z7, Z22, Z22
-	VMINPD           Z7, Z23, Z23
-	VMULPD           Z8, Z20, Z24
-	VMULPD           Z8, Z21, Z25
-	VMULPD           Z8, Z22, Z26
-	VMULPD           Z8, Z23, Z27
-	VRNDSCALEPD      $0x08, Z24, Z24
-	VRNDSCALEPD      $0x08, Z25, Z25
-	VRNDSCALEPD      $0x08, Z26, Z26
-	VRNDSCALEPD      $0x08, Z27, Z27
-	VFMADD231PD      Z9, Z24, Z20
-	VFMADD231PD      Z9, Z25, Z21
-	VFMADD231PD      Z9, Z26, Z22
-	VFMADD231PD      Z9, Z27, Z23
-	VMOVAPD          Z2, Z28
-	VFMADD213PD      Z3, Z20, Z28
-	VMOVAPD          Z2, Z29
-	VFMADD213PD      Z3, Z21, Z29
-	VMOVAPD          Z2, Z30
-	VFMADD213PD      Z3, Z22, Z30
-	VMOVAPD          Z2, Z31
-	VFMADD213PD      Z3, Z23, Z31
-	VFMADD213PD      Z10, Z20, Z28
-	VFMADD213PD      Z10, Z21, Z29
-	VFMADD213PD      Z10, Z22, Z30
-	VFMADD213PD      Z10, Z23, Z31
-	VFMADD213PD      Z11, Z20, Z28
-	VFMADD213PD      Z11, Z21, Z29
-	VFMADD213PD      Z11, Z22, Z30
-	VFMADD213PD      Z11, Z23, Z31
-	VFMADD213PD.BCST actkernconst<>+104(SB), Z20, Z28
-	VFMADD213PD.BCST actkernconst<>+104(SB), Z21, Z29
-	VFMADD213PD.BCST actkernconst<>+104(SB), Z22, Z30
-	VFMADD213PD.BCST actkernconst<>+104(SB), Z23, Z31
-	VFMADD213PD.BCST actkernconst<>+8(SB), Z20, Z28
-	VFMADD213PD.BCST actkernconst<>+8(SB), Z21, Z29
-	VFMADD213PD.BCST actkernconst<>+8(SB), Z22, Z30
-	VFMADD213PD.BCST actkernconst<>+8(SB), Z23, Z31
-	VFMADD213PD.BCST actkernconst<>+16(SB), Z20, Z28
-	VFMADD213PD.BCST actkernconst<>+16(SB), Z21, Z29
-	VFMADD213PD.BCST actkernconst<>+16(SB), Z22, Z30
-	VFMADD213PD.BCST actkernconst<>+16(SB), Z23, Z31
-	VFMADD213PD.BCST actkernconst<>+24(SB), Z20, Z28
-	VFMADD213PD.BCST actkernconst<>+24(SB), Z21, Z29
-	VFMADD213PD.BCST actkernconst<>+24(SB), Z22, Z30
-	VFMADD213PD.BCST actkernconst<>+24(SB), Z23, Z31
-	VMULPD           Z28, Z20, Z20
-	VMULPD           Z29, Z21, Z21
-	VMULPD           Z30, Z22, Z22
-	VMULPD           Z31, Z23, Z23
-	VSCALEFPD        Z24, Z0, Z24
-	VSCALEFPD        Z25, Z0, Z25
-	VSCALEFPD        Z26, Z0, Z26
-	VSCALEFPD        Z27, Z0, Z27
-	VSUBPD           Z0, Z24, Z28
-	VSUBPD           Z0, Z25, Z29
-	VSUBPD           Z0, Z26, Z30
-	VSUBPD           Z0, Z27, Z31
-	VFMADD213PD      Z28, Z20, Z24
-	VFMADD213PD      Z29, Z21, Z25
-	VFMADD213PD      Z30, Z22, Z26
-	VFMADD213PD      Z31, Z23, Z27
-	VMAXPD           Z12, Z24, Z24
-	VMAXPD           Z13, Z25, Z25
-	VMAXPD           Z14, Z26, Z26
-	VMAXPD           Z15, Z27, Z27
-	VMULPD           Z5, Z24, Z24
-	VMULPD           Z5, Z25, Z25
-	VMULPD           Z5, Z26, Z26
-	VMULPD           Z5, Z27, Z27
-	VBLENDMPD        Z16, Z24, K2, Z16
-	VBLENDMPD        Z17, Z25, K3, Z17
-	VBLENDMPD        Z18, Z26, K4, Z18
-	VBLENDMPD        Z19, Z27, K5, Z19
-	VCVTPD2PS        Z16, Y16
-	VMOVNTPS         Y16, (AX)
-	VCVTPD2PS        Z17, Y17
-	VMOVNTPS         Y17, 32(AX)
-	VCVTPD2PS        Z18, Y18
-	VMOVNTPS         Y18, 64(AX)
-	VCVTPD2PS        Z19, Y19
-	VMOVNTPS         Y19, 96(AX)
-	ADDQ             $0x00000080, AX
-	ADDQ             $0x00000080, CX
-	SUBQ             $0x00000020, DX
+	VMOVUPS          (CX), Z0
+	VMOVUPS          64(CX), Z1
+	VMOVUPS          128(CX), Z2
+	VMOVUPS          192(CX), Z3
+	VBROADCASTSS     actkernconst<>+964(SB), Z4
+	VCMPPS           $0x11, Z0, Z4, K2
+	VBROADCASTSS     actkernconst<>+964(SB), Z4
+	VCMPPS           $0x11, Z1, Z4, K3
+	VBROADCASTSS     actkernconst<>+964(SB), Z4
+	VCMPPS           $0x11, Z2, Z4, K4
+	VBROADCASTSS     actkernconst<>+964(SB), Z4
+	VCMPPS           $0x11, Z3, Z4, K5
+	VMULPS.BCST      actkernconst<>+5928(SB), Z0, Z4
+	VMULPS.BCST      actkernconst<>+5928(SB), Z1, Z5
+	VMULPS.BCST      actkernconst<>+5928(SB), Z2, Z6
+	VMULPS.BCST      actkernconst<>+5928(SB), Z3, Z7
+	VFMADD231PS.BCST actkernconst<>+5924(SB), Z0, Z4
+	VFMADD231PS.BCST actkernconst<>+5924(SB), Z1, Z5
+	VFMADD231PS.BCST actkernconst<>+5924(SB), Z2, Z6
+	VFMADD231PS.BCST actkernconst<>+5924(SB), Z3, Z7
+	VBROADCASTSS     actkernconst<>+964(SB), Z8
+	VMINPS           Z0, Z8, Z0
+	VBROADCASTSS     actkernconst<>+964(SB), Z8
+	VMINPS           Z1, Z8, Z1
+	VBROADCASTSS     actkernconst<>+964(SB), Z8
+	VMINPS           Z2, Z8, Z2
+	VBROADCASTSS     actkernconst<>+964(SB), Z8
+	VMINPS           Z3, Z8, Z3
+	VMAXPS.BCST      actkernconst<>+976(SB), Z0, Z8
+	VMAXPS.BCST      actkernconst<>+976(SB), Z1, Z9
+	VMAXPS.BCST      actkernconst<>+976(SB), Z2, Z10
+	VMAXPS.BCST      actkernconst<>+976(SB), Z3, Z11
+	VMULPS.BCST      actkernconst<>+980(SB), Z8, Z12
+	VMULPS.BCST      actkernconst<>+980(SB), Z9, Z13
+	VMULPS.BCST      actkernconst<>+980(SB), Z10, Z14
+	VMULPS.BCST      actkernconst<>+980(SB), Z11, Z15
+	VRNDSCALEPS      $0x08, Z12, Z12
+	VRNDSCALEPS      $0x08, Z13, Z13
+	VRNDSCALEPS      $0x08, Z14, Z14
+	VRNDSCALEPS      $0x08, Z15, Z15
+	VFMADD231PS.BCST actkernconst<>+984(SB), Z12, Z8
+	VFMADD231PS.BCST actkernconst<>+984(SB), Z13, Z9
+	VFMADD231PS.BCST actkernconst<>+984(SB), Z14, Z10
+	VFMADD231PS.BCST actkernconst<>+984(SB), Z15, Z11
+	VFMADD231PS.BCST actkernconst<>+988(SB), Z12, Z8
+	VFMADD231PS.BCST actkernconst<>+988(SB), Z13, Z9
+	VFMADD231PS.BCST actkernconst<>+988(SB), Z14, Z10
+	VFMADD231PS.BCST actkernconst<>+988(SB), Z15, Z11
+	VMULPS           Z8, Z8, Z16
+	VMULPS           Z9, Z9, Z17
+	VMULPS           Z10, Z10, Z18
+	VMULPS           Z11, Z11, Z19
+	VBROADCASTSS     actkernconst<>+968(SB), Z20
+	VFMADD213PS.BCST actkernconst<>+972(SB), Z8, Z20
+	VBROADCASTSS     actkernconst<>+968(SB), Z21
+	VFMADD213PS.BCST actkernconst<>+972(SB), Z9, Z21
+	VBROADCASTSS     actkernconst<>+968(SB), Z22
+	VFMADD213PS.BCST actkernconst<>+972(SB), Z10, Z22
+	VBROADCASTSS     actkernconst<>+968(SB), Z23
+	VFMADD213PS.BCST actkernconst<>+972(SB), Z11, Z23
+	VFMADD213PS.BCST actkernconst<>+992(SB), Z8, Z20
+	VFMADD213PS.BCST actkernconst<>+992(SB), Z9, Z21
+	VFMADD213PS.BCST actkernconst<>+992(SB), Z10, Z22
+	VFMADD213PS.BCST actkernconst<>+992(SB), Z11, Z23
+	VFMADD213PS.BCST actkernconst<>+996(SB), Z8, Z20
+	VFMADD213PS.BCST actkernconst<>+996(SB), Z9, Z21
+	VFMADD213PS.BCST actkernconst<>+996(SB), Z10, Z22
+	VFMADD213PS.BCST actkernconst<>+996(SB), Z11, Z23
+	VFMADD213PS.BCST actkernconst<>+1000(SB), Z8, Z20
+	VFMADD213PS.BCST actkernconst<>+1000(SB), Z9, Z21
+	VFMADD213PS.BCST actkernconst<>+1000(SB), Z10, Z22
+	VFMADD213PS.BCST actkernconst<>+1000(SB), Z11, Z23
+	VFMADD213PS.BCST actkernconst<>+1004(SB), Z8, Z20
+	VFMADD213PS.BCST actkernconst<>+1004(SB), Z9, Z21
+	VFMADD213PS.BCST actkernconst<>+1004(SB), Z10, Z22
+	VFMADD213PS.BCST actkernconst<>+1004(SB), Z11, Z23
+	VBROADCASTSS     actkernconst<>+960(SB), Z24
+	VSCALEFPS        Z12, Z24, Z12
+	VBROADCASTSS     actkernconst<>+960(SB), Z24
+	VSCALEFPS        Z13, Z24, Z13
+	VBROADCASTSS     actkernconst<>+960(SB), Z24
+	VSCALEFPS        Z14, Z24, Z14
+	VBROADCASTSS     actkernconst<>+960(SB), Z24
+	VSCALEFPS        Z15, Z24, Z15
+	VSUBPS.BCST      actkernconst<>+960(SB), Z12, Z24
+	VSUBPS.BCST      actkernconst<>+960(SB), Z13, Z25
+	VSUBPS.BCST      actkernconst<>+960(SB), Z14, Z26
+	VSUBPS.BCST      actkernconst<>+960(SB), Z15, Z27
+	VMOVAPD          Z8, Z28
+	VFMADD213PS      Z24, Z12, Z28
+	VMOVAPD          Z9, Z29
+	VFMADD213PS      Z25, Z13, Z29
+	VMOVAPD          Z10, Z30
+	VFMADD213PS      Z26, Z14, Z30
+	VMOVAPD          Z11, Z31
+	VFMADD213PS      Z27, Z15, Z31
+	VSUBPS           Z28, Z24, Z24
+	VSUBPS           Z29, Z25, Z25
+	VSUBPS           Z30, Z26, Z26
+	VSUBPS           Z31, Z27, Z27
+	VFMADD213PS      Z24, Z12, Z8
+	VFMADD213PS      Z25, Z13, Z9
+	VFMADD213PS      Z26, Z14, Z10
+	VFMADD213PS      Z27, Z15, Z11
+	VMULPS           Z20, Z16, Z16
+	VMULPS           Z21, Z17, Z17
+	VMULPS           Z22, Z18, Z18
+	VMULPS           Z23, Z19, Z19
+	VFMADD213PS      Z8, Z12, Z16
+	VFMADD213PS      Z9, Z13, Z17
+	VFMADD213PS      Z10, Z14, Z18
+	VFMADD213PS      Z11, Z15, Z19
+	VMAXPS           Z0, Z28, Z28
+	VMAXPS           Z1, Z29, Z29
+	VMAXPS           Z2, Z30, Z30
+	VMAXPS           Z3, Z31, Z31
+	VMAXPS           Z0, Z16, Z16
+	VMAXPS           Z1, Z17, Z17
+	VMAXPS           Z2, Z18, Z18
+	VMAXPS           Z3, Z19, Z19
+	VMULPS.BCST      actkernconst<>+5920(SB), Z16, Z16
+	VMULPS.BCST      actkernconst<>+5920(SB), Z17, Z17
+	VMULPS.BCST      actkernconst<>+5920(SB), Z18, Z18
+	VMULPS.BCST      actkernconst<>+5920(SB), Z19, Z19
+	VFMADD231PS.BCST actkernconst<>+5932(SB), Z28, Z16
+	VFMADD231PS.BCST actkernconst<>+5932(SB), Z29, Z17
+	VFMADD231PS.BCST actkernconst<>+5932(SB), Z30, Z18
+	VFMADD231PS.BCST actkernconst<>+5932(SB), Z31, Z19
+	VFMADD132PS.BCST actkernconst<>+5920(SB), Z16, Z28
+	VFMADD132PS.BCST actkernconst<>+5920(SB), Z17, Z29
+	VFMADD132PS.BCST actkernconst<>+5920(SB), Z18, Z30
+	VFMADD132PS.BCST actkernconst<>+5920(SB), Z19, Z31
+	VBLENDMPS        Z4, Z28, K2, Z4
+	VBLENDMPS        Z5, Z29, K3, Z5
+	VBLENDMPS        Z6, Z30, K4, Z6
+	VBLENDMPS        Z7, Z31, K5, Z7
+	VMOVNTPS         Z4, (AX)
+	VMOVNTPS         Z5, 64(AX)
+	VMOVNTPS         Z6, 128(AX)
+	VMOVNTPS         Z7, 192(AX)
+	ADDQ             $0x00000100, AX
+	ADDQ             $0x00000100, CX
+	SUBQ             $0x00000040, DX
 	JMP              loop
 
 single:
-	CMPQ             DX, $0x00000008
+	CMPQ             DX, $0x00000010
 	JB               tail
-	VCVTPS2PD        (CX), Z12
-	VCMPPD           $0x11, Z12, Z1, K2
-	VMULPD           Z4, Z12, Z13
-	VMAXPD           Z6, Z12, Z14
-	VMINPD           Z7, Z14, Z14
-	VMULPD           Z8, Z14, Z15
-	VRNDSCALEPD      $0x08, Z15, Z15
-	VFMADD231PD      Z9, Z15, Z14
-	VMOVAPD          Z2, Z16
-	VFMADD213PD      Z3, Z14, Z16
-	VFMADD213PD      Z10, Z14, Z16
-	VFMADD213PD      Z11, Z14, Z16
-	VFMADD213PD.BCST actkernconst<>+104(SB), Z14, Z16
-	VFMADD213PD.BCST actkernconst<>+8(SB), Z14, Z16
-	VFMADD213PD.BCST actkernconst<>+16(SB), Z14, Z16
-	VFMADD213PD.BCST actkernconst<>+24(SB), Z14, Z16
-	VMULPD           Z16, Z14, Z14
-	VSCALEFPD        Z15, Z0, Z15
-	VSUBPD           Z0, Z15, Z16
-	VFMADD213PD      Z16, Z14, Z15
-	VMAXPD           Z12, Z15, Z15
-	VMULPD           Z5, Z15, Z15
-	VBLENDMPD        Z13, Z15, K2, Z13
-	VCVTPD2PS        Z13, Y13
-	VMOVNTPS         Y13, (AX)
-	ADDQ             $0x00000020, AX
-	ADDQ             $0x00000020, CX
-	SUBQ             $0x00000008, DX
+	VMOVUPS          (CX), Z0
+	VBROADCASTSS     actkernconst<>+964(SB), Z1
+	VCMPPS           $0x11, Z0, Z1, K2
+	VMULPS.BCST      actkernconst<>+5928(SB), Z0, Z1
+	VFMADD231PS.BCST actkernconst<>+5924(SB), Z0, Z1
+	VBROADCASTSS     actkernconst<>+964(SB), Z2
+	VMINPS           Z0, Z2, Z0
+	VMAXPS.BCST      actkernconst<>+976(SB), Z0, Z2
+	VMULPS.BCST      actkernconst<>+980(SB), Z2, Z3
+	VRNDSCALEPS      $0x08, Z3, Z3
+	VFMADD231PS.BCST actkernconst<>+984(SB), Z3, Z2
+	VFMADD231PS.BCST actkernconst<>+988(SB), Z3, Z2
+	VMULPS           Z2, Z2, Z4
+	VBROADCASTSS     actkernconst<>+968(SB), Z5
+	VFMADD213PS.BCST actkernconst<>+972(SB), Z2, Z5
+	VFMADD213PS.BCST actkernconst<>+992(SB), Z2, Z5
+	VFMADD213PS.BCST actkernconst<>+996(SB), Z2, Z5
+	VFMADD213PS.BCST actkernconst<>+1000(SB), Z2, Z5
+	VFMADD213PS.BCST actkernconst<>+1004(SB), Z2, Z5
+	VBROADCASTSS     actkernconst<>+960(SB), Z6
+	VSCALEFPS        Z3, Z6, Z3
+	VSUBPS.BCST      actkernconst<>+960(SB), Z3, Z6
+	VMOVAPD          Z2, Z7
+	VFMADD213PS      Z6, Z3, Z7
+	VSUBPS           Z7, Z6, Z6
+	VFMADD213PS      Z6, Z3, Z2
+	VMULPS           Z5, Z4, Z4
+	VFMADD213PS      Z2, Z3, Z4
+	VMAXPS           Z0, Z7, Z7
+	VMAXPS           Z0, Z4, Z4
+	VMULPS.BCST      actkernconst<>+5920(SB), Z4, Z4
+	VFMADD231PS.BCST actkernconst<>+5932(SB), Z7, Z4
+	VFMADD132PS.BCST actkernconst<>+5920(SB), Z4, Z7
+	VBLENDMPS        Z1, Z7, K2, Z1
+	VMOVNTPS         Z1, (AX)
+	ADDQ             $0x00000040, AX
+	ADDQ             $0x00000040, CX
+	SUBQ             $0x00000010, DX
 	JMP              single
 
 tail:
@@ -34549,32 +34634,41 @@ tail:
 	MOVL             $-1, BX
 	BZHIL            DX, BX, BX
 	KMOVW            BX, K1
-	VMOVUPS.Z        (CX), K1, Y12
-	VCVTPS2PD        Y12, Z12
-	VCMPPD           $0x11, Z12, Z1, K2
-	VMULPD           Z4, Z12, Z13
-	VMAXPD           Z6, Z12, Z14
-	VMINPD           Z7, Z14, Z14
-	VMULPD           Z8, Z14, Z15
-	VRNDSCALEPD      $0x08, Z15, Z15
-	VFMADD231PD      Z9, Z15, Z14
-	VMOVAPD          Z2, Z16
-	VFMADD213PD      Z3, Z14, Z16
-	VFMADD213PD      Z10, Z14, Z16
-	VFMADD213PD      Z11, Z14, Z16
-	VFMADD213PD.BCST actkernconst<>+104(SB), Z14, Z16
-	VFMADD213PD.BCST actkernconst<>+8(SB), Z14, Z16
-	VFMADD213PD.BCST actkernconst<>+16(SB), Z14, Z16
-	VFMADD213PD.BCST actkernconst<>+24(SB), Z14, Z16
-	VMULPD           Z16, Z14, Z14
-	VSCALEFPD        Z15, Z0, Z15
-	VSUBPD           Z0, Z15, Z16
-	VFMADD213PD      Z16, Z14, Z15
-	VMAXPD           Z12, Z15, Z15
-	VMULPD           Z5, Z15, Z15
-	VBLENDMPD        Z13, Z15, K2, Z13
-	VCVTPD2PS        Z13, Y13
-	VMOVUPS          Y13, K1, (AX)
+	VMOVUPS.Z        (CX), K1, Z0
+	VBROADCASTSS     actkernconst<>+964(SB), Z1
+	VCMPPS           $0x11, Z0, Z1, K2
+	VMULPS.BCST      actkernconst<>+5928(SB), Z0, Z1
+	VFMADD231PS.BCST actkernconst<>+5924(SB), Z0, Z1
+	VBROADCASTSS     actkernconst<>+964(SB), Z2
+	VMINPS           Z0, Z2, Z0
+	VMAXPS.BCST      actkernconst<>+976(SB), Z0, Z2
+	VMULPS.BCST      actkernconst<>+980(SB), Z2, Z3
+	VRNDSCALEPS      $0x08, Z3, Z3
+	VFMADD231PS.BCST actkernconst<>+984(SB), Z3, Z2
+	VFMADD231PS.BCST actkernconst<>+988(SB), Z3, Z2
+	VMULPS           Z2, Z2, Z4
+	VBROADCASTSS     actkernconst<>+968(SB), Z5
+	VFMADD213PS.BCST actkernconst<>+972(SB), Z2, Z5
+	VFMADD213PS.BCST actkernconst<>+992(SB), Z2, Z5
+	VFMADD213PS.BCST actkernconst<>+996(SB), Z2, Z5
+	VFMADD213PS.BCST actkernconst<>+1000(SB), Z2, Z5
+	VFMADD213PS.BCST actkernconst<>+1004(SB), Z2, Z5
+	VBROADCASTSS     actkernconst<>+960(SB), Z6
+	VSCALEFPS        Z3, Z6, Z3
+	VSUBPS.BCST      actkernconst<>+960(SB), Z3, Z6
+	VMOVAPD          Z2, Z7
+	VFMADD213PS      Z6, Z3, Z7
+	VSUBPS           Z7, Z6, Z6
+	VFMADD213PS      Z6, Z3, Z2
+	VMULPS           Z5, Z4, Z4
+	VFMADD213PS      Z2, Z3, Z4
+	VMAXPS           Z0, Z7, Z7
+	VMAXPS           Z0, Z4, Z4
+	VMULPS.BCST      actkernconst<>+5920(SB), Z4, Z4
+	VFMADD231PS.BCST actkernconst<>+5932(SB), Z7, Z4
+	VFMADD132PS.BCST actkernconst<>+5920(SB), Z4, Z7
+	VBLENDMPS        Z1, Z7, K2, Z1
+	VMOVUPS          Z1, K1, (AX)
 
 done:
 	SFENCE
@@ -34583,125 +34677,175 @@ done:
 
 // func seluAVX2(dst []float32, in0 []float32)
 // Requires: AVX, AVX2, FMA3
-TEXT ·seluAVX2(SB), NOSPLIT, $0-48
-	MOVQ dst_base+0(FP), AX
-	MOVQ in0_base+24(FP), CX
-	MOVQ dst_len+8(FP), DX
+TEXT ·seluAVX2(SB), $416-48
+	VMOVUPD actkernconst<>+1408(SB), Y0
+	MOVQ    dst_base+0(FP), AX
+	MOVQ    in0_base+24(FP), CX
+	MOVQ    dst_len+8(FP), DX
 
 loop:
-	CMPQ        DX, $0x0000000c
+	CMPQ        DX, $0x00000018
 	JB          single
-	VCVTPS2PD   (CX), Y0
-	VCVTPS2PD   16(CX), Y1
-	VCVTPS2PD   32(CX), Y2
-	VMULPD      actkernconst<>+5952(SB), Y0, Y3
-	VMULPD      actkernconst<>+5952(SB), Y1, Y4
-	VMULPD      actkernconst<>+5952(SB), Y2, Y5
-	VMAXPD      actkernconst<>+256(SB), Y0, Y6
-	VMAXPD      actkernconst<>+256(SB), Y1, Y7
-	VMAXPD      actkernconst<>+256(SB), Y2, Y8
-	VMINPD      actkernconst<>+288(SB), Y6, Y6
-	VMINPD      actkernconst<>+288(SB), Y7, Y7
-	VMINPD      actkernconst<>+288(SB), Y8, Y8
-	VMULPD      actkernconst<>+320(SB), Y6, Y9
-	VMULPD      actkernconst<>+320(SB), Y7, Y10
-	VMULPD      actkernconst<>+320(SB), Y8, Y11
-	VROUNDPD    $0x08, Y9, Y9
-	VROUNDPD    $0x08, Y10, Y10
-	VROUNDPD    $0x08, Y11, Y11
-	VFMADD231PD actkernconst<>+352(SB), Y9, Y6
-	VFMADD231PD actkernconst<>+352(SB), Y10, Y7
-	VFMADD231PD actkernconst<>+352(SB), Y11, Y8
-	VMOVUPD     actkernconst<>+192(SB), Y12
-	VFMADD213PD actkernconst<>+224(SB), Y6, Y12
-	VMOVUPD     actkernconst<>+192(SB), Y13
-	VFMADD213PD actkernconst<>+224(SB), Y7, Y13
-	VMOVUPD     actkernconst<>+192(SB), Y14
-	VFMADD213PD actkernconst<>+224(SB), Y8, Y14
-	VFMADD213PD actkernconst<>+384(SB), Y6, Y12
-	VFMADD213PD actkernconst<>+384(SB), Y7, Y13
-	VFMADD213PD actkernconst<>+384(SB), Y8, Y14
-	VFMADD213PD actkernconst<>+416(SB), Y6, Y12
-	VFMADD213PD actkernconst<>+416(SB), Y7, Y13
-	VFMADD213PD actkernconst<>+416(SB), Y8, Y14
-	VFMADD213PD actkernconst<>+448(SB), Y6, Y12
-	VFMADD213PD actkernconst<>+448(SB), Y7, Y13
-	VFMADD213PD actkernconst<>+448(SB), Y8, Y14
-	VFMADD213PD actkernconst<>+480(SB), Y6, Y12
-	VFMADD213PD actkernconst<>+480(SB), Y7, Y13
-	VFMADD213PD actkernconst<>+480(SB), Y8, Y14
-	VFMADD213PD actkernconst<>+512(SB), Y6, Y12
-	VFMADD213PD actkernconst<>+512(SB), Y7, Y13
-	VFMADD213PD actkernconst<>+512(SB), Y8, Y14
-	VFMADD213PD actkernconst<>+544(SB), Y6, Y12
-	VFMADD213PD actkernconst<>+544(SB), Y7, Y13
-	VFMADD213PD actkernconst<>+544(SB), Y8, Y14
-	VMULPD      Y12, Y6, Y6
-	VMULPD      Y13, Y7, Y7
-	VMULPD      Y14, Y8, Y8
-	VADDPD      actkernconst<>+128(SB), Y9, Y9
-	VPSLLQ      $0x34, Y9, Y9
-	VADDPD      actkernconst<>+128(SB), Y10, Y10
-	VPSLLQ      $0x34, Y10, Y10
-	VADDPD      actkernconst<>+128(SB), Y11, Y11
-	VPSLLQ      $0x34, Y11, Y11
-	VSUBPD      actkernconst<>+160(SB), Y9, Y12
-	VSUBPD      actkernconst<>+160(SB), Y10, Y13
-	VSUBPD      actkernconst<>+160(SB), Y11, Y14
-	VFMADD213PD Y12, Y6, Y9
-	VFMADD213PD Y13, Y7, Y10
-	VFMADD213PD Y14, Y8, Y11
-	VMAXPD      Y0, Y9, Y9
-	VMAXPD      Y1, Y10, Y10
-	VMAXPD      Y2, Y11, Y11
-	VMULPD      actkernconst<>+5984(SB), Y9, Y9
-	VMULPD      actkernconst<>+5984(SB), Y10, Y10
-	VMULPD      actkernconst<>+5984(SB), Y11, Y11
-	VBLENDVPD   Y0, Y9, Y3, Y0
-	VBLENDVPD   Y1, Y10, Y4, Y1
-	VBLENDVPD   Y2, Y11, Y5, Y2
-	VCVTPD2PSY  Y0, X0
-	VMOVUPS     X0, (AX)
-	VCVTPD2PSY  Y1, X1
-	VMOVUPS     X1, 16(AX)
-	VCVTPD2PSY  Y2, X2
-	VMOVUPS     X2, 32(AX)
-	ADDQ        $0x00000030, AX
-	ADDQ        $0x00000030, CX
-	SUBQ        $0x0000000c, DX
+	VMOVUPS     (CX), Y1
+	VMOVUPS     32(CX), Y2
+	VMOVUPS     64(CX), Y3
+	VMULPS      actkernconst<>+6016(SB), Y1, Y4
+	VMULPS      actkernconst<>+6016(SB), Y2, Y5
+	VMULPS      actkernconst<>+6016(SB), Y3, Y6
+	VFMADD231PS actkernconst<>+5984(SB), Y1, Y4
+	VFMADD231PS actkernconst<>+5984(SB), Y2, Y5
+	VFMADD231PS actkernconst<>+5984(SB), Y3, Y6
+	VMINPS      Y1, Y0, Y7
+	VMINPS      Y2, Y0, Y8
+	VMINPS      Y3, Y0, Y9
+	VMAXPS      actkernconst<>+1152(SB), Y7, Y10
+	VMAXPS      actkernconst<>+1152(SB), Y8, Y11
+	VMAXPS      actkernconst<>+1152(SB), Y9, Y12
+	VMULPS      actkernconst<>+1184(SB), Y10, Y13
+	VMULPS      actkernconst<>+1184(SB), Y11, Y14
+	VMOVUPD     Y3, (SP)
+	VMULPS      actkernconst<>+1184(SB), Y12, Y3
+	VROUNDPS    $0x08, Y13, Y13
+	VROUNDPS    $0x08, Y14, Y14
+	VROUNDPS    $0x08, Y3, Y3
+	VFMADD231PS actkernconst<>+1216(SB), Y13, Y10
+	VFMADD231PS actkernconst<>+1216(SB), Y14, Y11
+	VFMADD231PS actkernconst<>+1216(SB), Y3, Y12
+	VFMADD231PS actkernconst<>+1248(SB), Y13, Y10
+	VFMADD231PS actkernconst<>+1248(SB), Y14, Y11
+	VFMADD231PS actkernconst<>+1248(SB), Y3, Y12
+	VMOVUPD     Y6, 32(SP)
+	VMULPS      Y10, Y10, Y6
+	VMOVUPD     Y2, 64(SP)
+	VMULPS      Y11, Y11, Y2
+	VMOVUPD     Y5, 96(SP)
+	VMULPS      Y12, Y12, Y5
+	VMOVUPD     Y1, 128(SP)
+	VMOVUPD     actkernconst<>+1056(SB), Y1
+	VFMADD213PS actkernconst<>+1088(SB), Y10, Y1
+	VMOVUPD     Y4, 160(SP)
+	VMOVUPD     actkernconst<>+1056(SB), Y4
+	VFMADD213PS actkernconst<>+1088(SB), Y11, Y4
+	VMOVUPD     Y9, 192(SP)
+	VMOVUPD     actkernconst<>+1056(SB), Y9
+	VFMADD213PS actkernconst<>+1088(SB), Y12, Y9
+	VFMADD213PS actkernconst<>+1280(SB), Y10, Y1
+	VFMADD213PS actkernconst<>+1280(SB), Y11, Y4
+	VFMADD213PS actkernconst<>+1280(SB), Y12, Y9
+	VFMADD213PS actkernconst<>+1312(SB), Y10, Y1
+	VFMADD213PS actkernconst<>+1312(SB), Y11, Y4
+	VFMADD213PS actkernconst<>+1312(SB), Y12, Y9
+	VFMADD213PS actkernconst<>+1344(SB), Y10, Y1
+	VFMADD213PS actkernconst<>+1344(SB), Y11, Y4
+	VFMADD213PS actkernconst<>+1344(SB), Y12, Y9
+	VFMADD213PS actkernconst<>+1376(SB), Y10, Y1
+	VFMADD213PS actkernconst<>+1376(SB), Y11, Y4
+	VFMADD213PS actkernconst<>+1376(SB), Y12, Y9
+	VMOVUPD     Y8, 224(SP)
+	VADDPS      actkernconst<>+1024(SB), Y13, Y13
+	VPSLLD      $0x17, Y13, Y13
+	VADDPS      actkernconst<>+1024(SB), Y14, Y14
+	VPSLLD      $0x17, Y14, Y14
+	VADDPS      actkernconst<>+1024(SB), Y3, Y3
+	VPSLLD      $0x17, Y3, Y3
+	VSUBPS      actkernconst<>+1120(SB), Y13, Y8
+	VMOVUPD     Y7, 256(SP)
+	VSUBPS      actkernconst<>+1120(SB), Y14, Y7
+	VMOVUPD     Y5, 288(SP)
+	VSUBPS      actkernconst<>+1120(SB), Y3, Y5
+	VMOVUPD     Y9, 320(SP)
+	VMOVAPD     Y10, Y9
+	VFMADD213PS Y8, Y13, Y9
+	VMOVUPD     Y2, 352(SP)
+	VMOVAPD     Y11, Y2
+	VFMADD213PS Y7, Y14, Y2
+	VMOVUPD     Y4, 384(SP)
+	VMOVAPD     Y12, Y4
+	VFMADD213PS Y5, Y3, Y4
+	VSUBPS      Y9, Y8, Y8
+	VSUBPS      Y2, Y7, Y7
+	VSUBPS      Y4, Y5, Y5
+	VFMADD213PS Y8, Y13, Y10
+	VFMADD213PS Y7, Y14, Y11
+	VFMADD213PS Y5, Y3, Y12
+	VMULPS      Y1, Y6, Y6
+	VMOVUPD     352(SP), Y1
+	VMULPS      384(SP), Y1, Y1
+	VMOVUPD     288(SP), Y5
+	VMULPS      320(SP), Y5, Y5
+	VFMADD213PS Y10, Y13, Y6
+	VFMADD213PS Y11, Y14, Y1
+	VFMADD213PS Y12, Y3, Y5
+	VMAXPS      256(SP), Y9, Y9
+	VMAXPS      224(SP), Y2, Y2
+	VMAXPS      192(SP), Y4, Y4
+	VMAXPS      256(SP), Y6, Y6
+	VMAXPS      224(SP), Y1, Y1
+	VMAXPS      192(SP), Y5, Y5
+	VMULPS      actkernconst<>+5952(SB), Y6, Y6
+	VMULPS      actkernconst<>+5952(SB), Y1, Y1
+	VMULPS      actkernconst<>+5952(SB), Y5, Y5
+	VFMADD231PS actkernconst<>+6048(SB), Y9, Y6
+	VFMADD231PS actkernconst<>+6048(SB), Y2, Y1
+	VFMADD231PS actkernconst<>+6048(SB), Y4, Y5
+	VFMADD132PS actkernconst<>+5952(SB), Y6, Y9
+	VFMADD132PS actkernconst<>+5952(SB), Y1, Y2
+	VFMADD132PS actkernconst<>+5952(SB), Y5, Y4
+	VMOVUPD     128(SP), Y1
+	VMOVUPD     160(SP), Y3
+	VBLENDVPS   Y1, Y9, Y3, Y1
+	VMOVUPD     64(SP), Y3
+	VMOVUPD     96(SP), Y5
+	VBLENDVPS   Y3, Y2, Y5, Y3
+	VMOVUPD     (SP), Y2
+	VMOVUPD     32(SP), Y5
+	VBLENDVPS   Y2, Y4, Y5, Y2
+	VMOVUPS     Y1, (AX)
+	VMOVUPS     Y3, 32(AX)
+	VMOVUPS     Y2, 64(AX)
+	ADDQ        $0x00000060, AX
+	ADDQ        $0x00000060, CX
+	SUBQ        $0x00000018, DX
 	JMP         loop
 
 single:
-	CMPQ        DX, $0x00000004
+	CMPQ        DX, $0x00000008
 	JB          tail
-	VCVTPS2PD   (CX), Y0
-	VMULPD      actkernconst<>+5952(SB), Y0, Y1
-	VMAXPD      actkernconst<>+256(SB), Y0, Y2
-	VMINPD      actkernconst<>+288(SB), Y2, Y2
-	VMULPD      actkernconst<>+320(SB), Y2, Y3
-	VROUNDPD    $0x08, Y3, Y3
-	VFMADD231PD actkernconst<>+352(SB), Y3, Y2
-	VMOVUPD     actkernconst<>+192(SB), Y4
-	VFMADD213PD actkernconst<>+224(SB), Y2, Y4
-	VFMADD213PD actkernconst<>+384(SB), Y2, Y4
-	VFMADD213PD actkernconst<>+416(SB), Y2, Y4
-	VFMADD213PD actkernconst<>+448(SB), Y2, Y4
-	VFMADD213PD actkernconst<>+480(SB), Y2, Y4
-	VFMADD213PD actkernconst<>+512(SB), Y2, Y4
-	VFMADD213PD actkernconst<>+544(SB), Y2, Y4
-	VMULPD      Y4, Y2, Y2
-	VADDPD      actkernconst<>+128(SB), Y3, Y3
-	VPSLLQ      $0x34, Y3, Y3
-	VSUBPD      actkernconst<>+160(SB), Y3, Y4
-	VFMADD213PD Y4, Y2, Y3
-	VMAXPD      Y0, Y3, Y3
-	VMULPD      actkernconst<>+5984(SB), Y3, Y3
-	VBLENDVPD   Y0, Y3, Y1, Y0
-	VCVTPD2PSY  Y0, X0
-	VMOVUPS     X0, (AX)
-	ADDQ        $0x00000010, AX
-	ADDQ        $0x00000010, CX
-	SUBQ        $0x00000004, DX
+	VMOVUPS     (CX), Y1
+	VMULPS      actkernconst<>+6016(SB), Y1, Y2
+	VFMADD231PS actkernconst<>+5984(SB), Y1, Y2
+	VMINPS      Y1, Y0, Y3
+	VMAXPS      actkernconst<>+1152(SB), Y3, Y4
+	VMULPS      actkernconst<>+1184(SB), Y4, Y5
+	VROUNDPS    $0x08, Y5, Y5
+	VFMADD231PS actkernconst<>+1216(SB), Y5, Y4
+	VFMADD231PS actkernconst<>+1248(SB), Y5, Y4
+	VMULPS      Y4, Y4, Y6
+	VMOVUPD     actkernconst<>+1056(SB), Y7
+	VFMADD213PS actkernconst<>+1088(SB), Y4, Y7
+	VFMADD213PS actkernconst<>+1280(SB), Y4, Y7
+	VFMADD213PS actkernconst<>+1312(SB), Y4, Y7
+	VFMADD213PS actkernconst<>+1344(SB), Y4, Y7
+	VFMADD213PS actkernconst<>+1376(SB), Y4, Y7
+	VADDPS      actkernconst<>+1024(SB), Y5, Y5
+	VPSLLD      $0x17, Y5, Y5
+	VSUBPS      actkernconst<>+1120(SB), Y5, Y8
+	VMOVAPD     Y4, Y9
+	VFMADD213PS Y8, Y5, Y9
+	VSUBPS      Y9, Y8, Y8
+	VFMADD213PS Y8, Y5, Y4
+	VMULPS      Y7, Y6, Y6
+	VFMADD213PS Y4, Y5, Y6
+	VMAXPS      Y3, Y9, Y9
+	VMAXPS      Y3, Y6, Y6
+	VMULPS      actkernconst<>+5952(SB), Y6, Y6
+	VFMADD231PS actkernconst<>+6048(SB), Y9, Y6
+	VFMADD132PS actkernconst<>+5952(SB), Y6, Y9
+	VBLENDVPS   Y1, Y9, Y2, Y1
+	VMOVUPS     Y1, (AX)
+	ADDQ        $0x00000020, AX
+	ADDQ        $0x00000020, CX
+	SUBQ        $0x00000008, DX
 	JMP         single
 
 tail:
@@ -34709,33 +34853,39 @@ tail:
 	JZ          done
 	LEAQ        actkernconst<>+640(SB), BX
 	NEGQ        DX
-	VMOVDQU     32(BX)(DX*4), X15
-	VMASKMOVPS  (CX), X15, X0
-	VCVTPS2PD   X0, Y0
-	VMULPD      actkernconst<>+5952(SB), Y0, Y1
-	VMAXPD      actkernconst<>+256(SB), Y0, Y2
-	VMINPD      actkernconst<>+288(SB), Y2, Y2
-	VMULPD      actkernconst<>+320(SB), Y2, Y3
-	VROUNDPD    $0x08, Y3, Y3
-	VFMADD231PD actkernconst<>+352(SB), Y3, Y2
-	VMOVUPD     actkernconst<>+192(SB), Y4
-	VFMADD213PD actkernconst<>+224(SB), Y2, Y4
-	VFMADD213PD actkernconst<>+384(SB), Y2, Y4
-	VFMADD213PD actkernconst<>+416(SB), Y2, Y4
-	VFMADD213PD actkernconst<>+448(SB), Y2, Y4
-	VFMADD213PD actkernconst<>+480(SB), Y2, Y4
-	VFMADD213PD actkernconst<>+512(SB), Y2, Y4
-	VFMADD213PD actkernconst<>+544(SB), Y2, Y4
-	VMULPD      Y4, Y2, Y2
-	VADDPD      actkernconst<>+128(SB), Y3, Y3
-	VPSLLQ      $0x34, Y3, Y3
-	VSUBPD      actkernconst<>+160(SB), Y3, Y4
-	VFMADD213PD Y4, Y2, Y3
-	VMAXPD      Y0, Y3, Y3
-	VMULPD      actkernconst<>+5984(SB), Y3, Y3
-	VBLENDVPD   Y0, Y3, Y1, Y0
-	VCVTPD2PSY  Y0, X0
-	VMASKMOVPS  X0, X15, (AX)
+	VMOVDQU     32(BX)(DX*4), Y15
+	VMASKMOVPS  (CX), Y15, Y1
+	VMULPS      actkernconst<>+6016(SB), Y1, Y2
+	VFMADD231PS actkernconst<>+5984(SB), Y1, Y2
+	VMINPS      Y1, Y0, Y3
+	VMAXPS      actkernconst<>+1152(SB), Y3, Y4
+	VMULPS      actkernconst<>+1184(SB), Y4, Y5
+	VROUNDPS    $0x08, Y5, Y5
+	VFMADD231PS actkernconst<>+1216(SB), Y5, Y4
+	VFMADD231PS actkernconst<>+1248(SB), Y5, Y4
+	VMULPS      Y4, Y4, Y6
+	VMOVUPD     actkernconst<>+1056(SB), Y7
+	VFMADD213PS actkernconst<>+1088(SB), Y4, Y7
+	VFMADD213PS actkernconst<>+1280(SB), Y4, Y7
+	VFMADD213PS actkernconst<>+1312(SB), Y4, Y7
+	VFMADD213PS actkernconst<>+1344(SB), Y4, Y7
+	VFMADD213PS actkernconst<>+1376(SB), Y4, Y7
+	VADDPS      actkernconst<>+1024(SB), Y5, Y5
+	VPSLLD      $0x17, Y5, Y5
+	VSUBPS      actkernconst<>+1120(SB), Y5, Y8
+	VMOVAPD     Y4, Y9
+	VFMADD213PS Y8, Y5, Y9
+	VSUBPS      Y9, Y8, Y8
+	VFMADD213PS Y8, Y5, Y4
+	VMULPS      Y7, Y6, Y6
+	VFMADD213PS Y4, Y5, Y6
+	VMAXPS      Y3, Y9, Y9
+	VMAXPS      Y3, Y6, Y6
+	VMULPS      actkernconst<>+5952(SB), Y6, Y6
+	VFMADD231PS actkernconst<>+6048(SB), Y9, Y6
+	VFMADD132PS actkernconst<>+5952(SB), Y6, Y9
+	VBLENDVPS   Y1, Y9, Y2, Y1
+	VMASKMOVPS  Y1, Y15, (AX)
 
 done:
 	VZEROUPPER
@@ -34743,125 +34893,175 @@ done:
 
 // func seluAVX2Stream(dst []float32, in0 []float32)
 // Requires: AVX, AVX2, FMA3, MMX+
-TEXT ·seluAVX2Stream(SB), NOSPLIT, $0-48
-	MOVQ dst_base+0(FP), AX
-	MOVQ in0_base+24(FP), CX
-	MOVQ dst_len+8(FP), DX
+TEXT ·seluAVX2Stream(SB), $416-48
+	VMOVUPD actkernconst<>+1408(SB), Y0
+	MOVQ    dst_base+0(FP), AX
+	MOVQ    in0_base+24(FP), CX
+	MOVQ    dst_len+8(FP), DX
 
 loop:
-	CMPQ        DX, $0x0000000c
+	CMPQ        DX, $0x00000018
 	JB          single
-	VCVTPS2PD   (CX), Y0
-	VCVTPS2PD   16(CX), Y1
-	VCVTPS2PD   32(CX), Y2
-	VMULPD      actkernconst<>+5952(SB), Y0, Y3
-	VMULPD      actkernconst<>+5952(SB), Y1, Y4
-	VMULPD      actkernconst<>+5952(SB), Y2, Y5
-	VMAXPD      actkernconst<>+256(SB), Y0, Y6
-	VMAXPD      actkernconst<>+256(SB), Y1, Y7
-	VMAXPD      actkernconst<>+256(SB), Y2, Y8
-	VMINPD      actkernconst<>+288(SB), Y6, Y6
-	VMINPD      actkernconst<>+288(SB), Y7, Y7
-	VMINPD      actkernconst<>+288(SB), Y8, Y8
-	VMULPD      actkernconst<>+320(SB), Y6, Y9
-	VMULPD      actkernconst<>+320(SB), Y7, Y10
-	VMULPD      actkernconst<>+320(SB), Y8, Y11
-	VROUNDPD    $0x08, Y9, Y9
-	VROUNDPD    $0x08, Y10, Y10
-	VROUNDPD    $0x08, Y11, Y11
-	VFMADD231PD actkernconst<>+352(SB), Y9, Y6
-	VFMADD231PD actkernconst<>+352(SB), Y10, Y7
-	VFMADD231PD actkernconst<>+352(SB), Y11, Y8
-	VMOVUPD     actkernconst<>+192(SB), Y12
-	VFMADD213PD actkernconst<>+224(SB), Y6, Y12
-	VMOVUPD     actkernconst<>+192(SB), Y13
-	VFMADD213PD actkernconst<>+224(SB), Y7, Y13
-	VMOVUPD     actkernconst<>+192(SB), Y14
-	VFMADD213PD actkernconst<>+224(SB), Y8, Y14
-	VFMADD213PD actkernconst<>+384(SB), Y6, Y12
-	VFMADD213PD actkernconst<>+384(SB), Y7, Y13
-	VFMADD213PD actkernconst<>+384(SB), Y8, Y14
-	VFMADD213PD actkernconst<>+416(SB), Y6, Y12
-	VFMADD213PD actkernconst<>+416(SB), Y7, Y13
-	VFMADD213PD actkernconst<>+416(SB), Y8, Y14
-	VFMADD213PD actkernconst<>+448(SB), Y6, Y12
-	VFMADD213PD actkernconst<>+448(SB), Y7, Y13
-	VFMADD213PD actkernconst<>+448(SB), Y8, Y14
-	VFMADD213PD actkernconst<>+480(SB), Y6, Y12
-	VFMADD213PD actkernconst<>+480(SB), Y7, Y13
-	VFMADD213PD actkernconst<>+480(SB), Y8, Y14
-	VFMADD213PD actkernconst<>+512(SB), Y6, Y12
-	VFMADD213PD actkernconst<>+512(SB), Y7, Y13
-	VFMADD213PD actkernconst<>+512(SB), Y8, Y14
-	VFMADD213PD actkernconst<>+544(SB), Y6, Y12
-	VFMADD213PD actkernconst<>+544(SB), Y7, Y13
-	VFMADD213PD actkernconst<>+544(SB), Y8, Y14
-	VMULPD      Y12, Y6, Y6
-	VMULPD      Y13, Y7, Y7
-	VMULPD      Y14, Y8, Y8
-	VADDPD      actkernconst<>+128(SB), Y9, Y9
-	VPSLLQ      $0x34, Y9, Y9
-	VADDPD      actkernconst<>+128(SB), Y10, Y10
-	VPSLLQ      $0x34, Y10, Y10
-	VADDPD      actkernconst<>+128(SB), Y11, Y11
-	VPSLLQ      $0x34, Y11, Y11
-	VSUBPD      actkernconst<>+160(SB), Y9, Y12
-	VSUBPD      actkernconst<>+160(SB), Y10, Y13
-	VSUBPD      actkernconst<>+160(SB), Y11, Y14
-	VFMADD213PD Y12, Y6, Y9
-	VFMADD213PD Y13, Y7, Y10
-	VFMADD213PD Y14, Y8, Y11
-	VMAXPD      Y0, Y9, Y9
-	VMAXPD      Y1, Y10, Y10
-	VMAXPD      Y2, Y11, Y11
-	VMULPD      actkernconst<>+5984(SB), Y9, Y9
-	VMULPD      actkernconst<>+5984(SB), Y10, Y10
-	VMULPD      actkernconst<>+5984(SB), Y11, Y11
-	VBLENDVPD   Y0, Y9, Y3, Y0
-	VBLENDVPD   Y1, Y10, Y4, Y1
-	VBLENDVPD   Y2, Y11, Y5, Y2
-	VCVTPD2PSY  Y0, X0
-	VMOVNTPS    X0, (AX)
-	VCVTPD2PSY  Y1, X1
-	VMOVNTPS    X1, 16(AX)
-	VCVTPD2PSY  Y2, X2
-	VMOVNTPS    X2, 32(AX)
-	ADDQ        $0x00000030, AX
-	ADDQ        $0x00000030, CX
-	SUBQ        $0x0000000c, DX
+	VMOVUPS     (CX), Y1
+	VMOVUPS     32(CX), Y2
+	VMOVUPS     64(CX), Y3
+	VMULPS      actkernconst<>+6016(SB), Y1, Y4
+	VMULPS      actkernconst<>+6016(SB), Y2, Y5
+	VMULPS      actkernconst<>+6016(SB), Y3, Y6
+	VFMADD231PS actkernconst<>+5984(SB), Y1, Y4
+	VFMADD231PS actkernconst<>+5984(SB), Y2, Y5
+	VFMADD231PS actkernconst<>+5984(SB), Y3, Y6
+	VMINPS      Y1, Y0, Y7
+	VMINPS      Y2, Y0, Y8
+	VMINPS      Y3, Y0, Y9
+	VMAXPS      actkernconst<>+1152(SB), Y7, Y10
+	VMAXPS      actkernconst<>+1152(SB), Y8, Y11
+	VMAXPS      actkernconst<>+1152(SB), Y9, Y12
+	VMULPS      actkernconst<>+1184(SB), Y10, Y13
+	VMULPS      actkernconst<>+1184(SB), Y11, Y14
+	VMOVUPD     Y3, (SP)
+	VMULPS      actkernconst<>+1184(SB), Y12, Y3
+	VROUNDPS    $0x08, Y13, Y13
+	VROUNDPS    $0x08, Y14, Y14
+	VROUNDPS    $0x08, Y3, Y3
+	VFMADD231PS actkernconst<>+1216(SB), Y13, Y10
+	VFMADD231PS actkernconst<>+1216(SB), Y14, Y11
+	VFMADD231PS actkernconst<>+1216(SB), Y3, Y12
+	VFMADD231PS actkernconst<>+1248(SB), Y13, Y10
+	VFMADD231PS actkernconst<>+1248(SB), Y14, Y11
+	VFMADD231PS actkernconst<>+1248(SB), Y3, Y12
+	VMOVUPD     Y6, 32(SP)
+	VMULPS      Y10, Y10, Y6
+	VMOVUPD     Y2, 64(SP)
+	VMULPS      Y11, Y11, Y2
+	VMOVUPD     Y5, 96(SP)
+	VMULPS      Y12, Y12, Y5
+	VMOVUPD     Y1, 128(SP)
+	VMOVUPD     actkernconst<>+1056(SB), Y1
+	VFMADD213PS actkernconst<>+1088(SB), Y10, Y1
+	VMOVUPD     Y4, 160(SP)
+	VMOVUPD     actkernconst<>+1056(SB), Y4
+	VFMADD213PS actkernconst<>+1088(SB), Y11, Y4
+	VMOVUPD     Y9, 192(SP)
+	VMOVUPD     actkernconst<>+1056(SB), Y9
+	VFMADD213PS actkernconst<>+1088(SB), Y12, Y9
+	VFMADD213PS actkernconst<>+1280(SB), Y10, Y1
+	VFMADD213PS actkernconst<>+1280(SB), Y11, Y4
+	VFMADD213PS actkernconst<>+1280(SB), Y12, Y9
+	VFMADD213PS actkernconst<>+1312(SB), Y10, Y1
+	VFMADD213PS actkernconst<>+1312(SB), Y11, Y4
+	VFMADD213PS actkernconst<>+1312(SB), Y12, Y9
+	VFMADD213PS actkernconst<>+1344(SB), Y10, Y1
+	VFMADD213PS actkernconst<>+1344(SB), Y11, Y4
+	VFMADD213PS actkernconst<>+1344(SB), Y12, Y9
+	VFMADD213PS actkernconst<>+1376(SB), Y10, Y1
+	VFMADD213PS actkernconst<>+1376(SB), Y11, Y4
+	VFMADD213PS actkernconst<>+1376(SB), Y12, Y9
+	VMOVUPD     Y8, 224(SP)
+	VADDPS      actkernconst<>+1024(SB), Y13, Y13
+	VPSLLD      $0x17, Y13, Y13
+	VADDPS      actkernconst<>+1024(SB), Y14, Y14
+	VPSLLD      $0x17, Y14, Y14
+	VADDPS      actkernconst<>+1024(SB), Y3, Y3
+	VPSLLD      $0x17, Y3, Y3
+	VSUBPS      actkernconst<>+1120(SB), Y13, Y8
+	VMOVUPD     Y7, 256(SP)
+	VSUBPS      actkernconst<>+1120(SB), Y14, Y7
+	VMOVUPD     Y5, 288(SP)
+	VSUBPS      actkernconst<>+1120(SB), Y3, Y5
+	VMOVUPD     Y9, 320(SP)
+	VMOVAPD     Y10, Y9
+	VFMADD213PS Y8, Y13, Y9
+	VMOVUPD     Y2, 352(SP)
+	VMOVAPD     Y11, Y2
+	VFMADD213PS Y7, Y14, Y2
+	VMOVUPD     Y4, 384(SP)
+	VMOVAPD     Y12, Y4
+	VFMADD213PS Y5, Y3, Y4
+	VSUBPS      Y9, Y8, Y8
+	VSUBPS      Y2, Y7, Y7
+	VSUBPS      Y4, Y5, Y5
+	VFMADD213PS Y8, Y13, Y10
+	VFMADD213PS Y7, Y14, Y11
+	VFMADD213PS Y5, Y3, Y12
+	VMULPS      Y1, Y6, Y6
+	VMOVUPD     352(SP), Y1
+	VMULPS      384(SP), Y1, Y1
+	VMOVUPD     288(SP), Y5
+	VMULPS      320(SP), Y5, Y5
+	VFMADD213PS Y10, Y13, Y6
+	VFMADD213PS Y11, Y14, Y1
+	VFMADD213PS Y12, Y3, Y5
+	VMAXPS      256(SP), Y9, Y9
+	VMAXPS      224(SP), Y2, Y2
+	VMAXPS      192(SP), Y4, Y4
+	VMAXPS      256(SP), Y6, Y6
+	VMAXPS      224(SP), Y1, Y1
+	VMAXPS      192(SP), Y5, Y5
+	VMULPS      actkernconst<>+5952(SB), Y6, Y6
+	VMULPS      actkernconst<>+5952(SB), Y1, Y1
+	VMULPS      actkernconst<>+5952(SB), Y5, Y5
+	VFMADD231PS actkernconst<>+6048(SB), Y9, Y6
+	VFMADD231PS actkernconst<>+6048(SB), Y2, Y1
+	VFMADD231PS actkernconst<>+6048(SB), Y4, Y5
+	VFMADD132PS actkernconst<>+5952(SB), Y6, Y9
+	VFMADD132PS actkernconst<>+5952(SB), Y1, Y2
+	VFMADD132PS actkernconst<>+5952(SB), Y5, Y4
+	VMOVUPD     128(SP), Y1
+	VMOVUPD     160(SP), Y3
+	VBLENDVPS   Y1, Y9, Y3, Y1
+	VMOVUPD     64(SP), Y3
+	VMOVUPD     96(SP), Y5
+	VBLENDVPS   Y3, Y2, Y5, Y3
+	VMOVUPD     (SP), Y2
+	VMOVUPD     32(SP), Y5
+	VBLENDVPS   Y2, Y4, Y5, Y2
+	VMOVNTPS    Y1, (AX)
+	VMOVNTPS    Y3, 32(AX)
+	VMOVNTPS    Y2, 64(AX)
+	ADDQ        $0x00000060, AX
+	ADDQ        $0x00000060, CX
+	SUBQ        $0x00000018, DX
 	JMP         loop
 
 single:
-	CMPQ        DX, $0x00000004
+	CMPQ        DX, $0x00000008
 	JB          tail
-	VCVTPS2PD   (CX), Y0
-	VMULPD      actkernconst<>+5952(SB), Y0, Y1
-	VMAXPD      actkernconst<>+256(SB), Y0, Y2
-	VMINPD      actkernconst<>+288(SB), Y2, Y2
-	VMULPD      actkernconst<>+320(SB), Y2, Y3
-	VROUNDPD    $0x08, Y3, Y3
-	VFMADD231PD actkernconst<>+352(SB), Y3, Y2
-	VMOVUPD     actkernconst<>+192(SB), Y4
-	VFMADD213PD actkernconst<>+224(SB), Y2, Y4
-	VFMADD213PD actkernconst<>+384(SB), Y2, Y4
-	VFMADD213PD actkernconst<>+416(SB), Y2, Y4
-	VFMADD213PD actkernconst<>+448(SB), Y2, Y4
-	VFMADD213PD actkernconst<>+480(SB), Y2, Y4
-	VFMADD213PD actkernconst<>+512(SB), Y2, Y4
-	VFMADD213PD actkernconst<>+544(SB), Y2, Y4
-	VMULPD      Y4, Y2, Y2
-	VADDPD      actkernconst<>+128(SB), Y3, Y3
-	VPSLLQ      $0x34, Y3, Y3
-	VSUBPD      actkernconst<>+160(SB), Y3, Y4
-	VFMADD213PD Y4, Y2, Y3
-	VMAXPD      Y0, Y3, Y3
-	VMULPD      actkernconst<>+5984(SB), Y3, Y3
-	VBLENDVPD   Y0, Y3, Y1, Y0
-	VCVTPD2PSY  Y0, X0
-	VMOVNTPS    X0, (AX)
-	ADDQ        $0x00000010, AX
-	ADDQ        $0x00000010, CX
-	SUBQ        $0x00000004, DX
+	VMOVUPS     (CX), Y1
+	VMULPS      actkernconst<>+6016(SB), Y1, Y2
+	VFMADD231PS actkernconst<>+5984(SB), Y1, Y2
+	VMINPS      Y1, Y0, Y3
+	VMAXPS      actkernconst<>+1152(SB), Y3, Y4
+	VMULPS      actkernconst<>+1184(SB), Y4, Y5
+	VROUNDPS    $0x08, Y5, Y5
+	VFMADD231PS actkernconst<>+1216(SB), Y5, Y4
+	VFMADD231PS actkernconst<>+1248(SB), Y5, Y4
+	VMULPS      Y4, Y4, Y6
+	VMOVUPD     actkernconst<>+1056(SB), Y7
+	VFMADD213PS actkernconst<>+1088(SB), Y4, Y7
+	VFMADD213PS actkernconst<>+1280(SB), Y4, Y7
+	VFMADD213PS actkernconst<>+1312(SB), Y4, Y7
+	VFMADD213PS actkernconst<>+1344(SB), Y4, Y7
+	VFMADD213PS actkernconst<>+1376(SB), Y4, Y7
+	VADDPS      actkernconst<>+1024(SB), Y5, Y5
+	VPSLLD      $0x17, Y5, Y5
+	VSUBPS      actkernconst<>+1120(SB), Y5, Y8
+	VMOVAPD     Y4, Y9
+	VFMADD213PS Y8, Y5, Y9
+	VSUBPS      Y9, Y8, Y8
+	VFMADD213PS Y8, Y5, Y4
+	VMULPS      Y7, Y6, Y6
+	VFMADD213PS Y4, Y5, Y6
+	VMAXPS      Y3, Y9, Y9
+	VMAXPS      Y3, Y6, Y6
+	VMULPS      actkernconst<>+5952(SB), Y6, Y6
+	VFMADD231PS actkernconst<>+6048(SB), Y9, Y6
+	VFMADD132PS actkernconst<>+5952(SB), Y6, Y9
+	VBLENDVPS   Y1, Y9, Y2, Y1
+	VMOVNTPS    Y1, (AX)
+	ADDQ        $0x00000020, AX
+	ADDQ        $0x00000020, CX
+	SUBQ        $0x00000008, DX
 	JMP         single
 
 tail:
@@ -34869,33 +35069,39 @@ tail:
 	JZ          done
 	LEAQ        actkernconst<>+640(SB), BX
 	NEGQ        DX
-	VMOVDQU     32(BX)(DX*4), X15
-	VMASKMOVPS  (CX), X15, X0
-	VCVTPS2PD   X0, Y0
-	VMULPD      actkernconst<>+5952(SB), Y0, Y1
-	VMAXPD      actkernconst<>+256(SB), Y0, Y2
-	VMINPD      actkernconst<>+288(SB), Y2, Y2
-	VMULPD      actkernconst<>+320(SB), Y2, Y3
-	VROUNDPD    $0x08, Y3, Y3
-	VFMADD231PD actkernconst<>+352(SB), Y3, Y2
-	VMOVUPD     actkernconst<>+192(SB), Y4
-	VFMADD213PD actkernconst<>+224(SB), Y2, Y4
-	VFMADD213PD actkernconst<>+384(SB), Y2, Y4
-	VFMADD213PD actkernconst<>+416(SB), Y2, Y4
-	VFMADD213PD actkernconst<>+448(SB), Y2, Y4
-	VFMADD213PD actkernconst<>+480(SB), Y2, Y4
-	VFMADD213PD actkernconst<>+512(SB), Y2, Y4
-	VFMADD213PD actkernconst<>+544(SB), Y2, Y4
-	VMULPD      Y4, Y2, Y2
-	VADDPD      actkernconst<>+128(SB), Y3, Y3
-	VPSLLQ      $0x34, Y3, Y3
-	VSUBPD      actkernconst<>+160(SB), Y3, Y4
-	VFMADD213PD Y4, Y2, Y3
-	VMAXPD      Y0, Y3, Y3
-	VMULPD      actkernconst<>+5984(SB), Y3, Y3
-	VBLENDVPD   Y0, Y3, Y1, Y0
-	VCVTPD2PSY  Y0, X0
-	VMASKMOVPS  X0, X15, (AX)
+	VMOVDQU     32(BX)(DX*4), Y15
+	VMASKMOVPS  (CX), Y15, Y1
+	VMULPS      actkernconst<>+6016(SB), Y1, Y2
+	VFMADD231PS actkernconst<>+5984(SB), Y1, Y2
+	VMINPS      Y1, Y0, Y3
+	VMAXPS      actkernconst<>+1152(SB), Y3, Y4
+	VMULPS      actkernconst<>+1184(SB), Y4, Y5
+	VROUNDPS    $0x08, Y5, Y5
+	VFMADD231PS actkernconst<>+1216(SB), Y5, Y4
+	VFMADD231PS actkernconst<>+1248(SB), Y5, Y4
+	VMULPS      Y4, Y4, Y6
+	VMOVUPD     actkernconst<>+1056(SB), Y7
+	VFMADD213PS actkernconst<>+1088(SB), Y4, Y7
+	VFMADD213PS actkernconst<>+1280(SB), Y4, Y7
+	VFMADD213PS actkernconst<>+1312(SB), Y4, Y7
+	VFMADD213PS actkernconst<>+1344(SB), Y4, Y7
+	VFMADD213PS actkernconst<>+1376(SB), Y4, Y7
+	VADDPS      actkernconst<>+1024(SB), Y5, Y5
+	VPSLLD      $0x17, Y5, Y5
+	VSUBPS      actkernconst<>+1120(SB), Y5, Y8
+	VMOVAPD     Y4, Y9
+	VFMADD213PS Y8, Y5, Y9
+	VSUBPS      Y9, Y8, Y8
+	VFMADD213PS Y8, Y5, Y4
+	VMULPS      Y7, Y6, Y6
+	VFMADD213PS Y4, Y5, Y6
+	VMAXPS      Y3, Y9, Y9
+	VMAXPS      Y3, Y6, Y6
+	VMULPS      actkernconst<>+5952(SB), Y6, Y6
+	VFMADD231PS actkernconst<>+6048(SB), Y9, Y6
+	VFMADD132PS actkernconst<>+5952(SB), Y6, Y9
+	VBLENDVPS   Y1, Y9, Y2, Y1
+	VMASKMOVPS  Y1, Y15, (AX)
 
 done:
 	SFENCE
@@ -34906,11 +35112,11 @@ done:
 // Requires: AVX, AVX512F, AVX512VL, BMI2
 TEXT ·seluBackwardAVX512(SB), NOSPLIT, $0-72
 	VBROADCASTSD actkernconst<>+1504(SB), Z0
-	VBROADCASTSD actkernconst<>+5920(SB), Z1
+	VBROADCASTSD actkernconst<>+6080(SB), Z1
 	VBROADCASTSD actkernconst<>+48(SB), Z2
 	VBROADCASTSD actkernconst<>+720(SB), Z3
 	VBROADCASTSD actkernconst<>+728(SB), Z4
-	VBROADCASTSD actkernconst<>+5928(SB), Z5
+	VBROADCASTSD actkernconst<>+6088(SB), Z5
 	VBROADCASTSD actkernconst<>+736(SB), Z6
 	VBROADCASTSD actkernconst<>+744(SB), Z7
 	VBROADCASTSD actkernconst<>+72(SB), Z8
@@ -35105,11 +35311,11 @@ done:
 // Requires: AVX, AVX512F, AVX512VL, BMI2, MMX+
 TEXT ·seluBackwardAVX512Stream(SB), NOSPLIT, $0-72
 	VBROADCASTSD actkernconst<>+1504(SB), Z0
-	VBROADCASTSD actkernconst<>+5920(SB), Z1
+	VBROADCASTSD actkernconst<>+6080(SB), Z1
 	VBROADCASTSD actkernconst<>+48(SB), Z2
 	VBROADCASTSD actkernconst<>+720(SB), Z3
 	VBROADCASTSD actkernconst<>+728(SB), Z4
-	VBROADCASTSD actkernconst<>+5928(SB), Z5
+	VBROADCASTSD actkernconst<>+6088(SB), Z5
 	VBROADCASTSD actkernconst<>+736(SB), Z6
 	VBROADCASTSD actkernconst<>+744(SB), Z7
 	VBROADCASTSD actkernconst<>+72(SB), Z8
@@ -35372,12 +35578,12 @@ loop:
 	VCMPPD      $0x03, Y0, Y0, Y3
 	VCMPPD      $0x03, Y1, Y1, Y7
 	VCMPPD      $0x03, Y2, Y2, Y8
-	VMULPD      actkernconst<>+5984(SB), Y12, Y12
-	VMULPD      actkernconst<>+5984(SB), Y13, Y13
-	VMULPD      actkernconst<>+5984(SB), Y14, Y14
-	VBLENDVPD   Y4, actkernconst<>+5952(SB), Y12, Y4
-	VBLENDVPD   Y5, actkernconst<>+5952(SB), Y13, Y5
-	VBLENDVPD   Y6, actkernconst<>+5952(SB), Y14, Y6
+	VMULPD      actkernconst<>+6144(SB), Y12, Y12
+	VMULPD      actkernconst<>+6144(SB), Y13, Y13
+	VMULPD      actkernconst<>+6144(SB), Y14, Y14
+	VBLENDVPD   Y4, actkernconst<>+6112(SB), Y12, Y4
+	VBLENDVPD   Y5, actkernconst<>+6112(SB), Y13, Y5
+	VBLENDVPD   Y6, actkernconst<>+6112(SB), Y14, Y6
 	VCVTPS2PD   (DX), Y9
 	VCVTPS2PD   16(DX), Y10
 	VCVTPS2PD   32(DX), Y11
@@ -35422,8 +35628,8 @@ single:
 	VPSLLQ      $0x34, Y1, Y1
 	VMULPD      Y4, Y1, Y4
 	VCMPPD      $0x03, Y0, Y0, Y1
-	VMULPD      actkernconst<>+5984(SB), Y4, Y4
-	VBLENDVPD   Y2, actkernconst<>+5952(SB), Y4, Y2
+	VMULPD      actkernconst<>+6144(SB), Y4, Y4
+	VBLENDVPD   Y2, actkernconst<>+6112(SB), Y4, Y2
 	VCVTPS2PD   (DX), Y3
 	VMULPD      Y3, Y2, Y2
 	VBLENDVPD   Y1, Y0, Y2, Y1
@@ -35462,8 +35668,8 @@ tail:
 	VPSLLQ      $0x34, Y1, Y1
 	VMULPD      Y4, Y1, Y4
 	VCMPPD      $0x03, Y0, Y0, Y1
-	VMULPD      actkernconst<>+5984(SB), Y4, Y4
-	VBLENDVPD   Y2, actkernconst<>+5952(SB), Y4, Y2
+	VMULPD      actkernconst<>+6144(SB), Y4, Y4
+	VBLENDVPD   Y2, actkernconst<>+6112(SB), Y4, Y2
 	VMASKMOVPS  (DX), X15, X3
 	VCVTPS2PD   X3, Y3
 	VMULPD      Y3, Y2, Y2
@@ -35546,12 +35752,12 @@ loop:
 	VCMPPD      $0x03, Y0, Y0, Y3
 	VCMPPD      $0x03, Y1, Y1, Y7
 	VCMPPD      $0x03, Y2, Y2, Y8
-	VMULPD      actkernconst<>+5984(SB), Y12, Y12
-	VMULPD      actkernconst<>+5984(SB), Y13, Y13
-	VMULPD      actkernconst<>+5984(SB), Y14, Y14
-	VBLENDVPD   Y4, actkernconst<>+5952(SB), Y12, Y4
-	VBLENDVPD   Y5, actkernconst<>+5952(SB), Y13, Y5
-	VBLENDVPD   Y6, actkernconst<>+5952(SB), Y14, Y6
+	VMULPD      actkernconst<>+6144(SB), Y12, Y12
+	VMULPD      actkernconst<>+6144(SB), Y13, Y13
+	VMULPD      actkernconst<>+6144(SB), Y14, Y14
+	VBLENDVPD   Y4, actkernconst<>+6112(SB), Y12, Y4
+	VBLENDVPD   Y5, actkernconst<>+6112(SB), Y13, Y5
+	VBLENDVPD   Y6, actkernconst<>+6112(SB), Y14, Y6
 	VCVTPS2PD   (DX), Y9
 	VCVTPS2PD   16(DX), Y10
 	VCVTPS2PD   32(DX), Y11
@@ -35596,8 +35802,8 @@ single:
 	VPSLLQ      $0x34, Y1, Y1
 	VMULPD      Y4, Y1, Y4
 	VCMPPD      $0x03, Y0, Y0, Y1
-	VMULPD      actkernconst<>+5984(SB), Y4, Y4
-	VBLENDVPD   Y2, actkernconst<>+5952(SB), Y4, Y2
+	VMULPD      actkernconst<>+6144(SB), Y4, Y4
+	VBLENDVPD   Y2, actkernconst<>+6112(SB), Y4, Y2
 	VCVTPS2PD   (DX), Y3
 	VMULPD      Y3, Y2, Y2
 	VBLENDVPD   Y1, Y0, Y2, Y1
@@ -35636,8 +35842,8 @@ tail:
 	VPSLLQ      $0x34, Y1, Y1
 	VMULPD      Y4, Y1, Y4
 	VCMPPD      $0x03, Y0, Y0, Y1
-	VMULPD      actkernconst<>+5984(SB), Y4, Y4
-	VBLENDVPD   Y2, actkernconst<>+5952(SB), Y4, Y2
+	VMULPD      actkernconst<>+6144(SB), Y4, Y4
+	VBLENDVPD   Y2, actkernconst<>+6112(SB), Y4, Y2
 	VMASKMOVPS  (DX), X15, X3
 	VCVTPS2PD   X3, Y3
 	VMULPD      Y3, Y2, Y2
@@ -35654,8 +35860,8 @@ done:
 // Requires: AVX, AVX512F, AVX512VL, BMI2
 TEXT ·seluBackwardFromOutputAVX512(SB), NOSPLIT, $0-72
 	VBROADCASTSD actkernconst<>+1504(SB), Z0
-	VBROADCASTSD actkernconst<>+5920(SB), Z1
-	VBROADCASTSD actkernconst<>+5928(SB), Z2
+	VBROADCASTSD actkernconst<>+6080(SB), Z1
+	VBROADCASTSD actkernconst<>+6088(SB), Z2
 	MOVQ         dst_base+0(FP), AX
 	MOVQ         in0_base+24(FP), CX
 	MOVQ         in1_base+48(FP), DX
@@ -35744,8 +35950,8 @@ done:
 // Requires: AVX, AVX512F, AVX512VL, BMI2, MMX+
 TEXT ·seluBackwardFromOutputAVX512Stream(SB), NOSPLIT, $0-72
 	VBROADCASTSD actkernconst<>+1504(SB), Z0
-	VBROADCASTSD actkernconst<>+5920(SB), Z1
-	VBROADCASTSD actkernconst<>+5928(SB), Z2
+	VBROADCASTSD actkernconst<>+6080(SB), Z1
+	VBROADCASTSD actkernconst<>+6088(SB), Z2
 	MOVQ         dst_base+0(FP), AX
 	MOVQ         in0_base+24(FP), CX
 	MOVQ         in1_base+48(FP), DX
@@ -35835,8 +36041,8 @@ done:
 // Requires: AVX
 TEXT ·seluBackwardFromOutputAVX2(SB), NOSPLIT, $0-72
 	VMOVUPD actkernconst<>+576(SB), Y0
-	VMOVUPD actkernconst<>+5952(SB), Y1
-	VMOVUPD actkernconst<>+5984(SB), Y2
+	VMOVUPD actkernconst<>+6112(SB), Y1
+	VMOVUPD actkernconst<>+6144(SB), Y2
 	MOVQ    dst_base+0(FP), AX
 	MOVQ    in0_base+24(FP), CX
 	MOVQ    in1_base+48(FP), DX
@@ -35925,8 +36131,8 @@ done:
 // Requires: AVX, MMX+
 TEXT ·seluBackwardFromOutputAVX2Stream(SB), NOSPLIT, $0-72
 	VMOVUPD actkernconst<>+576(SB), Y0
-	VMOVUPD actkernconst<>+5952(SB), Y1
-	VMOVUPD actkernconst<>+5984(SB), Y2
+	VMOVUPD actkernconst<>+6112(SB), Y1
+	VMOVUPD actkernconst<>+6144(SB), Y2
 	MOVQ    dst_base+0(FP), AX
 	MOVQ    in0_base+24(FP), CX
 	MOVQ    in1_base+48(FP), DX
@@ -38540,12 +38746,12 @@ TEXT ·siluBackwardAVX512(SB), NOSPLIT, $16-72
 	VBROADCASTSD actkernconst<>+48(SB), Z2
 	VBROADCASTSD actkernconst<>+720(SB), Z3
 	VBROADCASTSD actkernconst<>+728(SB), Z4
-	VBROADCASTSD actkernconst<>+6112(SB), Z5
-	VBROADCASTSD actkernconst<>+6120(SB), Z6
+	VBROADCASTSD actkernconst<>+6272(SB), Z5
+	VBROADCASTSD actkernconst<>+6280(SB), Z6
 	VBROADCASTSD actkernconst<>+5408(SB), Z7
 	VBROADCASTSD actkernconst<>+1504(SB), Z8
-	VBROADCASTSD actkernconst<>+6128(SB), Z9
-	VBROADCASTSD actkernconst<>+6136(SB), Z10
+	VBROADCASTSD actkernconst<>+6288(SB), Z9
+	VBROADCASTSD actkernconst<>+6296(SB), Z10
 	VBROADCASTSD actkernconst<>+736(SB), Z11
 	MOVQ         dst_base+0(FP), AX
 	MOVQ         in0_base+24(FP), CX
@@ -38665,14 +38871,14 @@ loop:
 	VFMADD231PD      Z17, Z13, Z25
 	VFMADD231PD      Z18, Z14, Z26
 	VFMADD231PD      Z19, Z15, Z27
-	VSUBPD.BCST      actkernconst<>+6024(SB), Z12, Z20
-	VSUBPD.BCST      actkernconst<>+6024(SB), Z13, Z21
-	VSUBPD.BCST      actkernconst<>+6024(SB), Z14, Z22
-	VSUBPD.BCST      actkernconst<>+6024(SB), Z15, Z23
-	VSUBPD.BCST      actkernconst<>+6032(SB), Z20, Z20
-	VSUBPD.BCST      actkernconst<>+6032(SB), Z21, Z21
-	VSUBPD.BCST      actkernconst<>+6032(SB), Z22, Z22
-	VSUBPD.BCST      actkernconst<>+6032(SB), Z23, Z23
+	VSUBPD.BCST      actkernconst<>+6184(SB), Z12, Z20
+	VSUBPD.BCST      actkernconst<>+6184(SB), Z13, Z21
+	VSUBPD.BCST      actkernconst<>+6184(SB), Z14, Z22
+	VSUBPD.BCST      actkernconst<>+6184(SB), Z15, Z23
+	VSUBPD.BCST      actkernconst<>+6192(SB), Z20, Z20
+	VSUBPD.BCST      actkernconst<>+6192(SB), Z21, Z21
+	VSUBPD.BCST      actkernconst<>+6192(SB), Z22, Z22
+	VSUBPD.BCST      actkernconst<>+6192(SB), Z23, Z23
 	VMOVAPD          Z5, Z28
 	VFMADD213PD      Z6, Z20, Z28
 	VMOVAPD          Z5, Z29
@@ -38681,50 +38887,50 @@ loop:
 	VFMADD213PD      Z6, Z22, Z30
 	VMOVAPD          Z5, Z31
 	VFMADD213PD      Z6, Z23, Z31
-	VFMADD213PD.BCST actkernconst<>+6040(SB), Z20, Z28
-	VFMADD213PD.BCST actkernconst<>+6040(SB), Z21, Z29
-	VFMADD213PD.BCST actkernconst<>+6040(SB), Z22, Z30
-	VFMADD213PD.BCST actkernconst<>+6040(SB), Z23, Z31
-	VFMADD213PD.BCST actkernconst<>+6048(SB), Z20, Z28
-	VFMADD213PD.BCST actkernconst<>+6048(SB), Z21, Z29
-	VFMADD213PD.BCST actkernconst<>+6048(SB), Z22, Z30
-	VFMADD213PD.BCST actkernconst<>+6048(SB), Z23, Z31
-	VFMADD213PD.BCST actkernconst<>+6056(SB), Z20, Z28
-	VFMADD213PD.BCST actkernconst<>+6056(SB), Z21, Z29
-	VFMADD213PD.BCST actkernconst<>+6056(SB), Z22, Z30
-	VFMADD213PD.BCST actkernconst<>+6056(SB), Z23, Z31
-	VFMADD213PD.BCST actkernconst<>+6064(SB), Z20, Z28
-	VFMADD213PD.BCST actkernconst<>+6064(SB), Z21, Z29
-	VFMADD213PD.BCST actkernconst<>+6064(SB), Z22, Z30
-	VFMADD213PD.BCST actkernconst<>+6064(SB), Z23, Z31
-	VFMADD213PD.BCST actkernconst<>+6072(SB), Z20, Z28
-	VFMADD213PD.BCST actkernconst<>+6072(SB), Z21, Z29
-	VFMADD213PD.BCST actkernconst<>+6072(SB), Z22, Z30
-	VFMADD213PD.BCST actkernconst<>+6072(SB), Z23, Z31
-	VFMADD213PD.BCST actkernconst<>+6080(SB), Z20, Z28
-	VFMADD213PD.BCST actkernconst<>+6080(SB), Z21, Z29
-	VFMADD213PD.BCST actkernconst<>+6080(SB), Z22, Z30
-	VFMADD213PD.BCST actkernconst<>+6080(SB), Z23, Z31
-	VFMADD213PD.BCST actkernconst<>+6088(SB), Z20, Z28
-	VFMADD213PD.BCST actkernconst<>+6088(SB), Z21, Z29
-	VFMADD213PD.BCST actkernconst<>+6088(SB), Z22, Z30
-	VFMADD213PD.BCST actkernconst<>+6088(SB), Z23, Z31
-	VFMADD213PD.BCST actkernconst<>+6096(SB), Z20, Z28
-	VFMADD213PD.BCST actkernconst<>+6096(SB), Z21, Z29
-	VFMADD213PD.BCST actkernconst<>+6096(SB), Z22, Z30
-	VFMADD213PD.BCST actkernconst<>+6096(SB), Z23, Z31
-	VFMADD213PD.BCST actkernconst<>+6104(SB), Z20, Z28
-	VFMADD213PD.BCST actkernconst<>+6104(SB), Z21, Z29
-	VFMADD213PD.BCST actkernconst<>+6104(SB), Z22, Z30
-	VFMADD213PD.BCST actkernconst<>+6104(SB), Z23, Z31
+	VFMADD213PD.BCST actkernconst<>+6200(SB), Z20, Z28
+	VFMADD213PD.BCST actkernconst<>+6200(SB), Z21, Z29
+	VFMADD213PD.BCST actkernconst<>+6200(SB), Z22, Z30
+	VFMADD213PD.BCST actkernconst<>+6200(SB), Z23, Z31
+	VFMADD213PD.BCST actkernconst<>+6208(SB), Z20, Z28
+	VFMADD213PD.BCST actkernconst<>+6208(SB), Z21, Z29
+	VFMADD213PD.BCST actkernconst<>+6208(SB), Z22, Z30
+	VFMADD213PD.BCST actkernconst<>+6208(SB), Z23, Z31
+	VFMADD213PD.BCST actkernconst<>+6216(SB), Z20, Z28
+	VFMADD213PD.BCST actkernconst<>+6216(SB), Z21, Z29
+	VFMADD213PD.BCST actkernconst<>+6216(SB), Z22, Z30
+	VFMADD213PD.BCST actkernconst<>+6216(SB), Z23, Z31
+	VFMADD213PD.BCST actkernconst<>+6224(SB), Z20, Z28
+	VFMADD213PD.BCST actkernconst<>+6224(SB), Z21, Z29
+	VFMADD213PD.BCST actkernconst<>+6224(SB), Z22, Z30
+	VFMADD213PD.BCST actkernconst<>+6224(SB), Z23, Z31
+	VFMADD213PD.BCST actkernconst<>+6232(SB), Z20, Z28
+	VFMADD213PD.BCST actkernconst<>+6232(SB), Z21, Z29
+	VFMADD213PD.BCST actkernconst<>+6232(SB), Z22, Z30
+	VFMADD213PD.BCST actkernconst<>+6232(SB), Z23, Z31
+	VFMADD213PD.BCST actkernconst<>+6240(SB), Z20, Z28
+	VFMADD213PD.BCST actkernconst<>+6240(SB), Z21, Z29
+	VFMADD213PD.BCST actkernconst<>+6240(SB), Z22, Z30
+	VFMADD213PD.BCST actkernconst<>+6240(SB), Z23, Z31
+	VFMADD213PD.BCST actkernconst<>+6248(SB), Z20, Z28
+	VFMADD213PD.BCST actkernconst<>+6248(SB), Z21, Z29
+	VFMADD213PD.BCST actkernconst<>+6248(SB), Z22, Z30
+	VFMADD213PD.BCST actkernconst<>+6248(SB), Z23, Z31
+	VFMADD213PD.BCST actkernconst<>+6256(SB), Z20, Z28
+	VFMADD213PD.BCST actkernconst<>+6256(SB), Z21, Z29
+	VFMADD213PD.BCST actkernconst<>+6256(SB), Z22, Z30
+	VFMADD213PD.BCST actkernconst<>+6256(SB), Z23, Z31
+	VFMADD213PD.BCST actkernconst<>+6264(SB), Z20, Z28
+	VFMADD213PD.BCST actkernconst<>+6264(SB), Z21, Z29
+	VFMADD213PD.BCST actkernconst<>+6264(SB), Z22, Z30
+	VFMADD213PD.BCST actkernconst<>+6264(SB), Z23, Z31
 	VMULPD           Z28, Z20, Z28
 	VMULPD           Z29, Z21, Z29
 	VMULPD           Z30, Z22, Z30
 	VMULPD           Z31, Z23, Z31
-	VFMADD132PD.BCST actkernconst<>+6016(SB), Z20, Z28
-	VFMADD132PD.BCST actkernconst<>+6016(SB), Z21, Z29
-	VFMADD132PD.BCST actkernconst<>+6016(SB), Z22, Z30
-	VFMADD132PD.BCST actkernconst<>+6016(SB), Z23, Z31
+	VFMADD132PD.BCST actkernconst<>+6176(SB), Z20, Z28
+	VFMADD132PD.BCST actkernconst<>+6176(SB), Z21, Z29
+	VFMADD132PD.BCST actkernconst<>+6176(SB), Z22, Z30
+	VFMADD132PD.BCST actkernconst<>+6176(SB), Z23, Z31
 	VMULPD           Z28, Z16, Z16
 	VMULPD           Z29, Z17, Z17
 	VMULPD           Z30, Z18, Z18
@@ -38802,21 +39008,21 @@ single:
 	VCMPPD           $0x15, Z8, Z12, K3
 	VSUBPD           Z15, Z0, K3, Z15
 	VFMADD231PD      Z13, Z12, Z15
-	VSUBPD.BCST      actkernconst<>+6024(SB), Z12, Z14
-	VSUBPD.BCST      actkernconst<>+6032(SB), Z14, Z14
+	VSUBPD.BCST      actkernconst<>+6184(SB), Z12, Z14
+	VSUBPD.BCST      actkernconst<>+6192(SB), Z14, Z14
 	VMOVAPD          Z5, Z16
 	VFMADD213PD      Z6, Z14, Z16
-	VFMADD213PD.BCST actkernconst<>+6040(SB), Z14, Z16
-	VFMADD213PD.BCST actkernconst<>+6048(SB), Z14, Z16
-	VFMADD213PD.BCST actkernconst<>+6056(SB), Z14, Z16
-	VFMADD213PD.BCST actkernconst<>+6064(SB), Z14, Z16
-	VFMADD213PD.BCST actkernconst<>+6072(SB), Z14, Z16
-	VFMADD213PD.BCST actkernconst<>+6080(SB), Z14, Z16
-	VFMADD213PD.BCST actkernconst<>+6088(SB), Z14, Z16
-	VFMADD213PD.BCST actkernconst<>+6096(SB), Z14, Z16
-	VFMADD213PD.BCST actkernconst<>+6104(SB), Z14, Z16
+	VFMADD213PD.BCST actkernconst<>+6200(SB), Z14, Z16
+	VFMADD213PD.BCST actkernconst<>+6208(SB), Z14, Z16
+	VFMADD213PD.BCST actkernconst<>+6216(SB), Z14, Z16
+	VFMADD213PD.BCST actkernconst<>+6224(SB), Z14, Z16
+	VFMADD213PD.BCST actkernconst<>+6232(SB), Z14, Z16
+	VFMADD213PD.BCST actkernconst<>+6240(SB), Z14, Z16
+	VFMADD213PD.BCST actkernconst<>+6248(SB), Z14, Z16
+	VFMADD213PD.BCST actkernconst<>+6256(SB), Z14, Z16
+	VFMADD213PD.BCST actkernconst<>+6264(SB), Z14, Z16
 	VMULPD           Z16, Z14, Z16
-	VFMADD132PD.BCST actkernconst<>+6016(SB), Z14, Z16
+	VFMADD132PD.BCST actkernconst<>+6176(SB), Z14, Z16
 	VMULPD           Z16, Z13, Z13
 	VBLENDMPD        Z15, Z13, K2, Z15
 	VSUBPD           Z9, Z12, Z13
@@ -38866,21 +39072,21 @@ tail:
 	VCMPPD           $0x15, Z8, Z12, K3
 	VSUBPD           Z15, Z0, K3, Z15
 	VFMADD231PD      Z13, Z12, Z15
-	VSUBPD.BCST      actkernconst<>+6024(SB), Z12, Z14
-	VSUBPD.BCST      actkernconst<>+6032(SB), Z14, Z14
+	VSUBPD.BCST      actkernconst<>+6184(SB), Z12, Z14
+	VSUBPD.BCST      actkernconst<>+6192(SB), Z14, Z14
 	VMOVAPD          Z5, Z16
 	VFMADD213PD      Z6, Z14, Z16
-	VFMADD213PD.BCST actkernconst<>+6040(SB), Z14, Z16
-	VFMADD213PD.BCST actkernconst<>+6048(SB), Z14, Z16
-	VFMADD213PD.BCST actkernconst<>+6056(SB), Z14, Z16
-	VFMADD213PD.BCST actkernconst<>+6064(SB), Z14, Z16
-	VFMADD213PD.BCST actkernconst<>+6072(SB), Z14, Z16
-	VFMADD213PD.BCST actkernconst<>+6080(SB), Z14, Z16
-	VFMADD213PD.BCST actkernconst<>+6088(SB), Z14, Z16
-	VFMADD213PD.BCST actkernconst<>+6096(SB), Z14, Z16
-	VFMADD213PD.BCST actkernconst<>+6104(SB), Z14, Z16
+	VFMADD213PD.BCST actkernconst<>+6200(SB), Z14, Z16
+	VFMADD213PD.BCST actkernconst<>+6208(SB), Z14, Z16
+	VFMADD213PD.BCST actkernconst<>+6216(SB), Z14, Z16
+	VFMADD213PD.BCST actkernconst<>+6224(SB), Z14, Z16
+	VFMADD213PD.BCST actkernconst<>+6232(SB), Z14, Z16
+	VFMADD213PD.BCST actkernconst<>+6240(SB), Z14, Z16
+	VFMADD213PD.BCST actkernconst<>+6248(SB), Z14, Z16
+	VFMADD213PD.BCST actkernconst<>+6256(SB), Z14, Z16
+	VFMADD213PD.BCST actkernconst<>+6264(SB), Z14, Z16
 	VMULPD           Z16, Z14, Z16
-	VFMADD132PD.BCST actkernconst<>+6016(SB), Z14, Z16
+	VFMADD132PD.BCST actkernconst<>+6176(SB), Z14, Z16
 	VMULPD           Z16, Z13, Z13
 	VBLENDMPD        Z15, Z13, K2, Z15
 	VSUBPD           Z9, Z12, Z13
@@ -38905,12 +39111,12 @@ TEXT ·siluBackwardAVX512Stream(SB), NOSPLIT, $16-72
 	VBROADCASTSD actkernconst<>+48(SB), Z2
 	VBROADCASTSD actkernconst<>+720(SB), Z3
 	VBROADCASTSD actkernconst<>+728(SB), Z4
-	VBROADCASTSD actkernconst<>+6112(SB), Z5
-	VBROADCASTSD actkernconst<>+6120(SB), Z6
+	VBROADCASTSD actkernconst<>+6272(SB), Z5
+	VBROADCASTSD actkernconst<>+6280(SB), Z6
 	VBROADCASTSD actkernconst<>+5408(SB), Z7
 	VBROADCASTSD actkernconst<>+1504(SB), Z8
-	VBROADCASTSD actkernconst<>+6128(SB), Z9
-	VBROADCASTSD actkernconst<>+6136(SB), Z10
+	VBROADCASTSD actkernconst<>+6288(SB), Z9
+	VBROADCASTSD actkernconst<>+6296(SB), Z10
 	VBROADCASTSD actkernconst<>+736(SB), Z11
 	MOVQ         dst_base+0(FP), AX
 	MOVQ         in0_base+24(FP), CX
@@ -39030,14 +39236,14 @@ loop:
 	VFMADD231PD      Z17, Z13, Z25
 	VFMADD231PD      Z18, Z14, Z26
 	VFMADD231PD      Z19, Z15, Z27
-	VSUBPD.BCST      actkernconst<>+6024(SB), Z12, Z20
-	VSUBPD.BCST      actkernconst<>+6024(SB), Z13, Z21
-	VSUBPD.BCST      actkernconst<>+6024(SB), Z14, Z22
-	VSUBPD.BCST      actkernconst<>+6024(SB), Z15, Z23
-	VSUBPD.BCST      actkernconst<>+6032(SB), Z20, Z20
-	VSUBPD.BCST      actkernconst<>+6032(SB), Z21, Z21
-	VSUBPD.BCST      actkernconst<>+6032(SB), Z22, Z22
-	VSUBPD.BCST      actkernconst<>+6032(SB), Z23, Z23
+	VSUBPD.BCST      actkernconst<>+6184(SB), Z12, Z20
+	VSUBPD.BCST      actkernconst<>+6184(SB), Z13, Z21
+	VSUBPD.BCST      actkernconst<>+6184(SB), Z14, Z22
+	VSUBPD.BCST      actkernconst<>+6184(SB), Z15, Z23
+	VSUBPD.BCST      actkernconst<>+6192(SB), Z20, Z20
+	VSUBPD.BCST      actkernconst<>+6192(SB), Z21, Z21
+	VSUBPD.BCST      actkernconst<>+6192(SB), Z22, Z22
+	VSUBPD.BCST      actkernconst<>+6192(SB), Z23, Z23
 	VMOVAPD          Z5, Z28
 	VFMADD213PD      Z6, Z20, Z28
 	VMOVAPD          Z5, Z29
@@ -39046,50 +39252,50 @@ loop:
 	VFMADD213PD      Z6, Z22, Z30
 	VMOVAPD          Z5, Z31
 	VFMADD213PD      Z6, Z23, Z31
-	VFMADD213PD.BCST actkernconst<>+6040(SB), Z20, Z28
-	VFMADD213PD.BCST actkernconst<>+6040(SB), Z21, Z29
-	VFMADD213PD.BCST actkernconst<>+6040(SB), Z22, Z30
-	VFMADD213PD.BCST actkernconst<>+6040(SB), Z23, Z31
-	VFMADD213PD.BCST actkernconst<>+6048(SB), Z20, Z28
-	VFMADD213PD.BCST actkernconst<>+6048(SB), Z21, Z29
-	VFMADD213PD.BCST actkernconst<>+6048(SB), Z22, Z30
-	VFMADD213PD.BCST actkernconst<>+6048(SB), Z23, Z31
-	VFMADD213PD.BCST actkernconst<>+6056(SB), Z20, Z28
-	VFMADD213PD.BCST actkernconst<>+6056(SB), Z21, Z29
-	VFMADD213PD.BCST actkernconst<>+6056(SB), Z22, Z30
-	VFMADD213PD.BCST actkernconst<>+6056(SB), Z23, Z31
-	VFMADD213PD.BCST actkernconst<>+6064(SB), Z20, Z28
-	VFMADD213PD.BCST actkernconst<>+6064(SB), Z21, Z29
-	VFMADD213PD.BCST actkernconst<>+6064(SB), Z22, Z30
-	VFMADD213PD.BCST actkernconst<>+6064(SB), Z23, Z31
-	VFMADD213PD.BCST actkernconst<>+6072(SB), Z20, Z28
-	VFMADD213PD.BCST actkernconst<>+6072(SB), Z21, Z29
-	VFMADD213PD.BCST actkernconst<>+6072(SB), Z22, Z30
-	VFMADD213PD.BCST actkernconst<>+6072(SB), Z23, Z31
-	VFMADD213PD.BCST actkernconst<>+6080(SB), Z20, Z28
-	VFMADD213PD.BCST actkernconst<>+6080(SB), Z21, Z29
-	VFMADD213PD.BCST actkernconst<>+6080(SB), Z22, Z30
-	VFMADD213PD.BCST actkernconst<>+6080(SB), Z23, Z31
-	VFMADD213PD.BCST actkernconst<>+6088(SB), Z20, Z28
-	VFMADD213PD.BCST actkernconst<>+6088(SB), Z21, Z29
-	VFMADD213PD.BCST actkernconst<>+6088(SB), Z22, Z30
-	VFMADD213PD.BCST actkernconst<>+6088(SB), Z23, Z31
-	VFMADD213PD.BCST actkernconst<>+6096(SB), Z20, Z28
-	VFMADD213PD.BCST actkernconst<>+6096(SB), Z21, Z29
-	VFMADD213PD.BCST actkernconst<>+6096(SB), Z22, Z30
-	VFMADD213PD.BCST actkernconst<>+6096(SB), Z23, Z31
-	VFMADD213PD.BCST actkernconst<>+6104(SB), Z20, Z28
-	VFMADD213PD.BCST actkernconst<>+6104(SB), Z21, Z29
-	VFMADD213PD.BCST actkernconst<>+6104(SB), Z22, Z30
-	VFMADD213PD.BCST actkernconst<>+6104(SB), Z23, Z31
+	VFMADD213PD.BCST actkernconst<>+6200(SB), Z20, Z28
+	VFMADD213PD.BCST actkernconst<>+6200(SB), Z21, Z29
+	VFMADD213PD.BCST actkernconst<>+6200(SB), Z22, Z30
+	VFMADD213PD.BCST actkernconst<>+6200(SB), Z23, Z31
+	VFMADD213PD.BCST actkernconst<>+6208(SB), Z20, Z28
+	VFMADD213PD.BCST actkernconst<>+6208(SB), Z21, Z29
+	VFMADD213PD.BCST actkernconst<>+6208(SB), Z22, Z30
+	VFMADD213PD.BCST actkernconst<>+6208(SB), Z23, Z31
+	VFMADD213PD.BCST actkernconst<>+6216(SB), Z20, Z28
+	VFMADD213PD.BCST actkernconst<>+6216(SB), Z21, Z29
+	VFMADD213PD.BCST actkernconst<>+6216(SB), Z22, Z30
+	VFMADD213PD.BCST actkernconst<>+6216(SB), Z23, Z31
+	VFMADD213PD.BCST actkernconst<>+6224(SB), Z20, Z28
+	VFMADD213PD.BCST actkernconst<>+6224(SB), Z21, Z29
+	VFMADD213PD.BCST actkernconst<>+6224(SB), Z22, Z30
+	VFMADD213PD.BCST actkernconst<>+6224(SB), Z23, Z31
+	VFMADD213PD.BCST actkernconst<>+6232(SB), Z20, Z28
+	VFMADD213PD.BCST actkernconst<>+6232(SB), Z21, Z29
+	VFMADD213PD.BCST actkernconst<>+6232(SB), Z22, Z30
+	VFMADD213PD.BCST actkernconst<>+6232(SB), Z23, Z31
+	VFMADD213PD.BCST actkernconst<>+6240(SB), Z20, Z28
+	VFMADD213PD.BCST actkernconst<>+6240(SB), Z21, Z29
+	VFMADD213PD.BCST actkernconst<>+6240(SB), Z22, Z30
+	VFMADD213PD.BCST actkernconst<>+6240(SB), Z23, Z31
+	VFMADD213PD.BCST actkernconst<>+6248(SB), Z20, Z28
+	VFMADD213PD.BCST actkernconst<>+6248(SB), Z21, Z29
+	VFMADD213PD.BCST actkernconst<>+6248(SB), Z22, Z30
+	VFMADD213PD.BCST actkernconst<>+6248(SB), Z23, Z31
+	VFMADD213PD.BCST actkernconst<>+6256(SB), Z20, Z28
+	VFMADD213PD.BCST actkernconst<>+6256(SB), Z21, Z29
+	VFMADD213PD.BCST actkernconst<>+6256(SB), Z22, Z30
+	VFMADD213PD.BCST actkernconst<>+6256(SB), Z23, Z31
+	VFMADD213PD.BCST actkernconst<>+6264(SB), Z20, Z28
+	VFMADD213PD.BCST actkernconst<>+6264(SB), Z21, Z29
+	VFMADD213PD.BCST actkernconst<>+6264(SB), Z22, Z30
+	VFMADD213PD.BCST actkernconst<>+6264(SB), Z23, Z31
 	VMULPD           Z28, Z20, Z28
 	VMULPD           Z29, Z21, Z29
 	VMULPD           Z30, Z22, Z30
 	VMULPD           Z31, Z23, Z31
-	VFMADD132PD.BCST actkernconst<>+6016(SB), Z20, Z28
-	VFMADD132PD.BCST actkernconst<>+6016(SB), Z21, Z29
-	VFMADD132PD.BCST actkernconst<>+6016(SB), Z22, Z30
-	VFMADD132PD.BCST actkernconst<>+6016(SB), Z23, Z31
+	VFMADD132PD.BCST actkernconst<>+6176(SB), Z20, Z28
+	VFMADD132PD.BCST actkernconst<>+6176(SB), Z21, Z29
+	VFMADD132PD.BCST actkernconst<>+6176(SB), Z22, Z30
+	VFMADD132PD.BCST actkernconst<>+6176(SB), Z23, Z31
 	VMULPD           Z28, Z16, Z16
 	VMULPD           Z29, Z17, Z17
 	VMULPD           Z30, Z18, Z18
@@ -39167,21 +39373,21 @@ single:
 	VCMPPD           $0x15, Z8, Z12, K3
 	VSUBPD           Z15, Z0, K3, Z15
 	VFMADD231PD      Z13, Z12, Z15
-	VSUBPD.BCST      actkernconst<>+6024(SB), Z12, Z14
-	VSUBPD.BCST      actkernconst<>+6032(SB), Z14, Z14
+	VSUBPD.BCST      actkernconst<>+6184(SB), Z12, Z14
+	VSUBPD.BCST      actkernconst<>+6192(SB), Z14, Z14
 	VMOVAPD          Z5, Z16
 	VFMADD213PD      Z6, Z14, Z16
-	VFMADD213PD.BCST actkernconst<>+6040(SB), Z14, Z16
-	VFMADD213PD.BCST actkernconst<>+6048(SB), Z14, Z16
-	VFMADD213PD.BCST actkernconst<>+6056(SB), Z14, Z16
-	VFMADD213PD.BCST actkernconst<>+6064(SB), Z14, Z16
-	VFMADD213PD.BCST actkernconst<>+6072(SB), Z14, Z16
-	VFMADD213PD.BCST actkernconst<>+6080(SB), Z14, Z16
-	VFMADD213PD.BCST actkernconst<>+6088(SB), Z14, Z16
-	VFMADD213PD.BCST actkernconst<>+6096(SB), Z14, Z16
-	VFMADD213PD.BCST actkernconst<>+6104(SB), Z14, Z16
+	VFMADD213PD.BCST actkernconst<>+6200(SB), Z14, Z16
+	VFMADD213PD.BCST actkernconst<>+6208(SB), Z14, Z16
+	VFMADD213PD.BCST actkernconst<>+6216(SB), Z14, Z16
+	VFMADD213PD.BCST actkernconst<>+6224(SB), Z14, Z16
+	VFMADD213PD.BCST actkernconst<>+6232(SB), Z14, Z16
+	VFMADD213PD.BCST actkernconst<>+6240(SB), Z14, Z16
+	VFMADD213PD.BCST actkernconst<>+6248(SB), Z14, Z16
+	VFMADD213PD.BCST actkernconst<>+6256(SB), Z14, Z16
+	VFMADD213PD.BCST actkernconst<>+6264(SB), Z14, Z16
 	VMULPD           Z16, Z14, Z16
-	VFMADD132PD.BCST actkernconst<>+6016(SB), Z14, Z16
+	VFMADD132PD.BCST actkernconst<>+6176(SB), Z14, Z16
 	VMULPD           Z16, Z13, Z13
 	VBLENDMPD        Z15, Z13, K2, Z15
 	VSUBPD           Z9, Z12, Z13
@@ -39231,21 +39437,21 @@ tail:
 	VCMPPD           $0x15, Z8, Z12, K3
 	VSUBPD           Z15, Z0, K3, Z15
 	VFMADD231PD      Z13, Z12, Z15
-	VSUBPD.BCST      actkernconst<>+6024(SB), Z12, Z14
-	VSUBPD.BCST      actkernconst<>+6032(SB), Z14, Z14
+	VSUBPD.BCST      actkernconst<>+6184(SB), Z12, Z14
+	VSUBPD.BCST      actkernconst<>+6192(SB), Z14, Z14
 	VMOVAPD          Z5, Z16
 	VFMADD213PD      Z6, Z14, Z16
-	VFMADD213PD.BCST actkernconst<>+6040(SB), Z14, Z16
-	VFMADD213PD.BCST actkernconst<>+6048(SB), Z14, Z16
-	VFMADD213PD.BCST actkernconst<>+6056(SB), Z14, Z16
-	VFMADD213PD.BCST actkernconst<>+6064(SB), Z14, Z16
-	VFMADD213PD.BCST actkernconst<>+6072(SB), Z14, Z16
-	VFMADD213PD.BCST actkernconst<>+6080(SB), Z14, Z16
-	VFMADD213PD.BCST actkernconst<>+6088(SB), Z14, Z16
-	VFMADD213PD.BCST actkernconst<>+6096(SB), Z14, Z16
-	VFMADD213PD.BCST actkernconst<>+6104(SB), Z14, Z16
+	VFMADD213PD.BCST actkernconst<>+6200(SB), Z14, Z16
+	VFMADD213PD.BCST actkernconst<>+6208(SB), Z14, Z16
+	VFMADD213PD.BCST actkernconst<>+6216(SB), Z14, Z16
+	VFMADD213PD.BCST actkernconst<>+6224(SB), Z14, Z16
+	VFMADD213PD.BCST actkernconst<>+6232(SB), Z14, Z16
+	VFMADD213PD.BCST actkernconst<>+6240(SB), Z14, Z16
+	VFMADD213PD.BCST actkernconst<>+6248(SB), Z14, Z16
+	VFMADD213PD.BCST actkernconst<>+6256(SB), Z14, Z16
+	VFMADD213PD.BCST actkernconst<>+6264(SB), Z14, Z16
 	VMULPD           Z16, Z14, Z16
-	VFMADD132PD.BCST actkernconst<>+6016(SB), Z14, Z16
+	VFMADD132PD.BCST actkernconst<>+6176(SB), Z14, Z16
 	VMULPD           Z16, Z13, Z13
 	VBLENDMPD        Z15, Z13, K2, Z15
 	VSUBPD           Z9, Z12, Z13
@@ -39267,7 +39473,7 @@ done:
 // Requires: AVX, AVX2, FMA3
 TEXT ·siluBackwardAVX2(SB), $480-72
 	VMOVUPD actkernconst<>+160(SB), Y0
-	VMOVUPD actkernconst<>+6624(SB), Y1
+	VMOVUPD actkernconst<>+6784(SB), Y1
 	VMOVUPD actkernconst<>+1824(SB), Y2
 	MOVQ    dst_base+0(FP), AX
 	MOVQ    in0_base+24(FP), CX
@@ -39286,9 +39492,9 @@ loop:
 	VCMPPD      $0x11, Y3, Y1, Y9
 	VCMPPD      $0x11, Y4, Y1, Y10
 	VCMPPD      $0x11, Y5, Y1, Y11
-	VCMPPD      $0x11, actkernconst<>+6208(SB), Y3, Y12
-	VCMPPD      $0x11, actkernconst<>+6208(SB), Y4, Y13
-	VCMPPD      $0x11, actkernconst<>+6208(SB), Y5, Y14
+	VCMPPD      $0x11, actkernconst<>+6368(SB), Y3, Y12
+	VCMPPD      $0x11, actkernconst<>+6368(SB), Y4, Y13
+	VCMPPD      $0x11, actkernconst<>+6368(SB), Y5, Y14
 	VMOVUPD     Y8, (SP)
 	VCMPPD      $0x11, Y3, Y2, Y8
 	VMOVUPD     Y7, 32(SP)
@@ -39387,35 +39593,20 @@ loop:
 	VFMADD132PD Y10, Y7, Y4
 	VMOVUPD     384(SP), Y5
 	VFMADD132PD 416(SP), Y6, Y5
-	VSUBPD      actkernconst<>+6272(SB), Y3, Y6
+	VSUBPD      actkernconst<>+6432(SB), Y3, Y6
 	VMOVUPD     448(SP), Y7
-	VSUBPD      actkernconst<>+6272(SB), Y7, Y11
+	VSUBPD      actkernconst<>+6432(SB), Y7, Y11
 	VMOVUPD     384(SP), Y12
-	VSUBPD      actkernconst<>+6272(SB), Y12, Y13
-	VSUBPD      actkernconst<>+6304(SB), Y6, Y6
-	VSUBPD      actkernconst<>+6304(SB), Y11, Y11
-	VSUBPD      actkernconst<>+6304(SB), Y13, Y13
-	VMOVUPD     actkernconst<>+6144(SB), Y14
-	VFMADD213PD actkernconst<>+6176(SB), Y6, Y14
-	VMOVUPD     actkernconst<>+6144(SB), Y12
-	VFMADD213PD actkernconst<>+6176(SB), Y11, Y12
-	VMOVUPD     actkernconst<>+6144(SB), Y7
-	VFMADD213PD actkernconst<>+6176(SB), Y13, Y7
+	VSUBPD      actkernconst<>+6432(SB), Y12, Y13
+	VSUBPD      actkernconst<>+6464(SB), Y6, Y6
+	VSUBPD      actkernconst<>+6464(SB), Y11, Y11
+	VSUBPD      actkernconst<>+6464(SB), Y13, Y13
+	VMOVUPD     actkernconst<>+6304(SB), Y14
 	VFMADD213PD actkernconst<>+6336(SB), Y6, Y14
+	VMOVUPD     actkernconst<>+6304(SB), Y12
 	VFMADD213PD actkernconst<>+6336(SB), Y11, Y12
+	VMOVUPD     actkernconst<>+6304(SB), Y7
 	VFMADD213PD actkernconst<>+6336(SB), Y13, Y7
-	VFMADD213PD actkernconst<>+6368(SB), Y6, Y14
-	VFMADD213PD actkernconst<>+6368(SB), Y11, Y12
-	VFMADD213PD actkernconst<>+6368(SB), Y13, Y7
-	VFMADD213PD actkernconst<>+6400(SB), Y6, Y14
-	VFMADD213PD actkernconst<>+6400(SB), Y11, Y12
-	VFMADD213PD actkernconst<>+6400(SB), Y13, Y7
-	VFMADD213PD actkernconst<>+6432(SB), Y6, Y14
-	VFMADD213PD actkernconst<>+6432(SB), Y11, Y12
-	VFMADD213PD actkernconst<>+6432(SB), Y13, Y7
-	VFMADD213PD actkernconst<>+6464(SB), Y6, Y14
-	VFMADD213PD actkernconst<>+6464(SB), Y11, Y12
-	VFMADD213PD actkernconst<>+6464(SB), Y13, Y7
 	VFMADD213PD actkernconst<>+6496(SB), Y6, Y14
 	VFMADD213PD actkernconst<>+6496(SB), Y11, Y12
 	VFMADD213PD actkernconst<>+6496(SB), Y13, Y7
@@ -39428,12 +39619,27 @@ loop:
 	VFMADD213PD actkernconst<>+6592(SB), Y6, Y14
 	VFMADD213PD actkernconst<>+6592(SB), Y11, Y12
 	VFMADD213PD actkernconst<>+6592(SB), Y13, Y7
+	VFMADD213PD actkernconst<>+6624(SB), Y6, Y14
+	VFMADD213PD actkernconst<>+6624(SB), Y11, Y12
+	VFMADD213PD actkernconst<>+6624(SB), Y13, Y7
+	VFMADD213PD actkernconst<>+6656(SB), Y6, Y14
+	VFMADD213PD actkernconst<>+6656(SB), Y11, Y12
+	VFMADD213PD actkernconst<>+6656(SB), Y13, Y7
+	VFMADD213PD actkernconst<>+6688(SB), Y6, Y14
+	VFMADD213PD actkernconst<>+6688(SB), Y11, Y12
+	VFMADD213PD actkernconst<>+6688(SB), Y13, Y7
+	VFMADD213PD actkernconst<>+6720(SB), Y6, Y14
+	VFMADD213PD actkernconst<>+6720(SB), Y11, Y12
+	VFMADD213PD actkernconst<>+6720(SB), Y13, Y7
+	VFMADD213PD actkernconst<>+6752(SB), Y6, Y14
+	VFMADD213PD actkernconst<>+6752(SB), Y11, Y12
+	VFMADD213PD actkernconst<>+6752(SB), Y13, Y7
 	VMULPD      Y14, Y6, Y14
 	VMULPD      Y12, Y11, Y12
 	VMULPD      Y7, Y13, Y7
-	VFMADD132PD actkernconst<>+6240(SB), Y6, Y14
-	VFMADD132PD actkernconst<>+6240(SB), Y11, Y12
-	VFMADD132PD actkernconst<>+6240(SB), Y13, Y7
+	VFMADD132PD actkernconst<>+6400(SB), Y6, Y14
+	VFMADD132PD actkernconst<>+6400(SB), Y11, Y12
+	VFMADD132PD actkernconst<>+6400(SB), Y13, Y7
 	VMULPD      Y14, Y9, Y9
 	VMULPD      Y12, Y10, Y10
 	VMOVUPD     416(SP), Y6
@@ -39486,7 +39692,7 @@ single:
 	VCVTPS2PD   (CX), Y3
 	VCMPPD      $0x11, actkernconst<>+5440(SB), Y3, Y4
 	VCMPPD      $0x11, Y3, Y1, Y5
-	VCMPPD      $0x11, actkernconst<>+6208(SB), Y3, Y6
+	VCMPPD      $0x11, actkernconst<>+6368(SB), Y3, Y6
 	VCMPPD      $0x11, Y3, Y2, Y7
 	VORPD       Y7, Y6, Y6
 	VORPD       actkernconst<>+2720(SB), Y3, Y7
@@ -39514,21 +39720,21 @@ single:
 	VSUBPD      Y9, Y0, Y11
 	VBLENDVPD   Y10, Y9, Y11, Y10
 	VFMADD231PD Y8, Y3, Y10
-	VSUBPD      actkernconst<>+6272(SB), Y3, Y9
-	VSUBPD      actkernconst<>+6304(SB), Y9, Y9
-	VMOVUPD     actkernconst<>+6144(SB), Y11
-	VFMADD213PD actkernconst<>+6176(SB), Y9, Y11
+	VSUBPD      actkernconst<>+6432(SB), Y3, Y9
+	VSUBPD      actkernconst<>+6464(SB), Y9, Y9
+	VMOVUPD     actkernconst<>+6304(SB), Y11
 	VFMADD213PD actkernconst<>+6336(SB), Y9, Y11
-	VFMADD213PD actkernconst<>+6368(SB), Y9, Y11
-	VFMADD213PD actkernconst<>+6400(SB), Y9, Y11
-	VFMADD213PD actkernconst<>+6432(SB), Y9, Y11
-	VFMADD213PD actkernconst<>+6464(SB), Y9, Y11
 	VFMADD213PD actkernconst<>+6496(SB), Y9, Y11
 	VFMADD213PD actkernconst<>+6528(SB), Y9, Y11
 	VFMADD213PD actkernconst<>+6560(SB), Y9, Y11
 	VFMADD213PD actkernconst<>+6592(SB), Y9, Y11
+	VFMADD213PD actkernconst<>+6624(SB), Y9, Y11
+	VFMADD213PD actkernconst<>+6656(SB), Y9, Y11
+	VFMADD213PD actkernconst<>+6688(SB), Y9, Y11
+	VFMADD213PD actkernconst<>+6720(SB), Y9, Y11
+	VFMADD213PD actkernconst<>+6752(SB), Y9, Y11
 	VMULPD      Y11, Y9, Y11
-	VFMADD132PD actkernconst<>+6240(SB), Y9, Y11
+	VFMADD132PD actkernconst<>+6400(SB), Y9, Y11
 	VMULPD      Y11, Y8, Y8
 	VBLENDVPD   Y6, Y10, Y8, Y6
 	VBLENDVPD   Y5, Y0, Y6, Y5
@@ -39554,7 +39760,7 @@ tail:
 	VCVTPS2PD   X3, Y3
 	VCMPPD      $0x11, actkernconst<>+5440(SB), Y3, Y4
 	VCMPPD      $0x11, Y3, Y1, Y5
-	VCMPPD      $0x11, actkernconst<>+6208(SB), Y3, Y6
+	VCMPPD      $0x11, actkernconst<>+6368(SB), Y3, Y6
 	VCMPPD      $0x11, Y3, Y2, Y7
 	VORPD       Y7, Y6, Y6
 	VORPD       actkernconst<>+2720(SB), Y3, Y7
@@ -39582,21 +39788,21 @@ tail:
 	VSUBPD      Y9, Y0, Y11
 	VBLENDVPD   Y10, Y9, Y11, Y10
 	VFMADD231PD Y8, Y3, Y10
-	VSUBPD      actkernconst<>+6272(SB), Y3, Y9
-	VSUBPD      actkernconst<>+6304(SB), Y9, Y9
-	VMOVUPD     actkernconst<>+6144(SB), Y11
-	VFMADD213PD actkernconst<>+6176(SB), Y9, Y11
+	VSUBPD      actkernconst<>+6432(SB), Y3, Y9
+	VSUBPD      actkernconst<>+6464(SB), Y9, Y9
+	VMOVUPD     actkernconst<>+6304(SB), Y11
 	VFMADD213PD actkernconst<>+6336(SB), Y9, Y11
-	VFMADD213PD actkernconst<>+6368(SB), Y9, Y11
-	VFMADD213PD actkernconst<>+6400(SB), Y9, Y11
-	VFMADD213PD actkernconst<>+6432(SB), Y9, Y11
-	VFMADD213PD actkernconst<>+6464(SB), Y9, Y11
 	VFMADD213PD actkernconst<>+6496(SB), Y9, Y11
 	VFMADD213PD actkernconst<>+6528(SB), Y9, Y11
 	VFMADD213PD actkernconst<>+6560(SB), Y9, Y11
 	VFMADD213PD actkernconst<>+6592(SB), Y9, Y11
+	VFMADD213PD actkernconst<>+6624(SB), Y9, Y11
+	VFMADD213PD actkernconst<>+6656(SB), Y9, Y11
+	VFMADD213PD actkernconst<>+6688(SB), Y9, Y11
+	VFMADD213PD actkernconst<>+6720(SB), Y9, Y11
+	VFMADD213PD actkernconst<>+6752(SB), Y9, Y11
 	VMULPD      Y11, Y9, Y11
-	VFMADD132PD actkernconst<>+6240(SB), Y9, Y11
+	VFMADD132PD actkernconst<>+6400(SB), Y9, Y11
 	VMULPD      Y11, Y8, Y8
 	VBLENDVPD   Y6, Y10, Y8, Y6
 	VBLENDVPD   Y5, Y0, Y6, Y5
@@ -39616,7 +39822,7 @@ done:
 // Requires: AVX, AVX2, FMA3, MMX+
 TEXT ·siluBackwardAVX2Stream(SB), $480-72
 	VMOVUPD actkernconst<>+160(SB), Y0
-	VMOVUPD actkernconst<>+6624(SB), Y1
+	VMOVUPD actkernconst<>+6784(SB), Y1
 	VMOVUPD actkernconst<>+1824(SB), Y2
 	MOVQ    dst_base+0(FP), AX
 	MOVQ    in0_base+24(FP), CX
@@ -39635,9 +39841,9 @@ loop:
 	VCMPPD      $0x11, Y3, Y1, Y9
 	VCMPPD      $0x11, Y4, Y1, Y10
 	VCMPPD      $0x11, Y5, Y1, Y11
-	VCMPPD      $0x11, actkernconst<>+6208(SB), Y3, Y12
-	VCMPPD      $0x11, actkernconst<>+6208(SB), Y4, Y13
-	VCMPPD      $0x11, actkernconst<>+6208(SB), Y5, Y14
+	VCMPPD      $0x11, actkernconst<>+6368(SB), Y3, Y12
+	VCMPPD      $0x11, actkernconst<>+6368(SB), Y4, Y13
+	VCMPPD      $0x11, actkernconst<>+6368(SB), Y5, Y14
 	VMOVUPD     Y8, (SP)
 	VCMPPD      $0x11, Y3, Y2, Y8
 	VMOVUPD     Y7, 32(SP)
@@ -39736,35 +39942,20 @@ loop:
 	VFMADD132PD Y10, Y7, Y4
 	VMOVUPD     384(SP), Y5
 	VFMADD132PD 416(SP), Y6, Y5
-	VSUBPD      actkernconst<>+6272(SB), Y3, Y6
+	VSUBPD      actkernconst<>+6432(SB), Y3, Y6
 	VMOVUPD     448(SP), Y7
-	VSUBPD      actkernconst<>+6272(SB), Y7, Y11
+	VSUBPD      actkernconst<>+6432(SB), Y7, Y11
 	VMOVUPD     384(SP), Y12
-	VSUBPD      actkernconst<>+6272(SB), Y12, Y13
-	VSUBPD      actkernconst<>+6304(SB), Y6, Y6
-	VSUBPD      actkernconst<>+6304(SB), Y11, Y11
-	VSUBPD      actkernconst<>+6304(SB), Y13, Y13
-	VMOVUPD     actkernconst<>+6144(SB), Y14
-	VFMADD213PD actkernconst<>+6176(SB), Y6, Y14
-	VMOVUPD     actkernconst<>+6144(SB), Y12
-	VFMADD213PD actkernconst<>+6176(SB), Y11, Y12
-	VMOVUPD     actkernconst<>+6144(SB), Y7
-	VFMADD213PD actkernconst<>+6176(SB), Y13, Y7
+	VSUBPD      actkernconst<>+6432(SB), Y12, Y13
+	VSUBPD      actkernconst<>+6464(SB), Y6, Y6
+	VSUBPD      actkernconst<>+6464(SB), Y11, Y11
+	VSUBPD      actkernconst<>+6464(SB), Y13, Y13
+	VMOVUPD     actkernconst<>+6304(SB), Y14
 	VFMADD213PD actkernconst<>+6336(SB), Y6, Y14
+	VMOVUPD     actkernconst<>+6304(SB), Y12
 	VFMADD213PD actkernconst<>+6336(SB), Y11, Y12
+	VMOVUPD     actkernconst<>+6304(SB), Y7
 	VFMADD213PD actkernconst<>+6336(SB), Y13, Y7
-	VFMADD213PD actkernconst<>+6368(SB), Y6, Y14
-	VFMADD213PD actkernconst<>+6368(SB), Y11, Y12
-	VFMADD213PD actkernconst<>+6368(SB), Y13, Y7
-	VFMADD213PD actkernconst<>+6400(SB), Y6, Y14
-	VFMADD213PD actkernconst<>+6400(SB), Y11, Y12
-	VFMADD213PD actkernconst<>+6400(SB), Y13, Y7
-	VFMADD213PD actkernconst<>+6432(SB), Y6, Y14
-	VFMADD213PD actkernconst<>+6432(SB), Y11, Y12
-	VFMADD213PD actkernconst<>+6432(SB), Y13, Y7
-	VFMADD213PD actkernconst<>+6464(SB), Y6, Y14
-	VFMADD213PD actkernconst<>+6464(SB), Y11, Y12
-	VFMADD213PD actkernconst<>+6464(SB), Y13, Y7
 	VFMADD213PD actkernconst<>+6496(SB), Y6, Y14
 	VFMADD213PD actkernconst<>+6496(SB), Y11, Y12
 	VFMADD213PD actkernconst<>+6496(SB), Y13, Y7
@@ -39777,12 +39968,27 @@ loop:
 	VFMADD213PD actkernconst<>+6592(SB), Y6, Y14
 	VFMADD213PD actkernconst<>+6592(SB), Y11, Y12
 	VFMADD213PD actkernconst<>+6592(SB), Y13, Y7
+	VFMADD213PD actkernconst<>+6624(SB), Y6, Y14
+	VFMADD213PD actkernconst<>+6624(SB), Y11, Y12
+	VFMADD213PD actkernconst<>+6624(SB), Y13, Y7
+	VFMADD213PD actkernconst<>+6656(SB), Y6, Y14
+	VFMADD213PD actkernconst<>+6656(SB), Y11, Y12
+	VFMADD213PD actkernconst<>+6656(SB), Y13, Y7
+	VFMADD213PD actkernconst<>+6688(SB), Y6, Y14
+	VFMADD213PD actkernconst<>+6688(SB), Y11, Y12
+	VFMADD213PD actkernconst<>+6688(SB), Y13, Y7
+	VFMADD213PD actkernconst<>+6720(SB), Y6, Y14
+	VFMADD213PD actkernconst<>+6720(SB), Y11, Y12
+	VFMADD213PD actkernconst<>+6720(SB), Y13, Y7
+	VFMADD213PD actkernconst<>+6752(SB), Y6, Y14
+	VFMADD213PD actkernconst<>+6752(SB), Y11, Y12
+	VFMADD213PD actkernconst<>+6752(SB), Y13, Y7
 	VMULPD      Y14, Y6, Y14
 	VMULPD      Y12, Y11, Y12
 	VMULPD      Y7, Y13, Y7
-	VFMADD132PD actkernconst<>+6240(SB), Y6, Y14
-	VFMADD132PD actkernconst<>+6240(SB), Y11, Y12
-	VFMADD132PD actkernconst<>+6240(SB), Y13, Y7
+	VFMADD132PD actkernconst<>+6400(SB), Y6, Y14
+	VFMADD132PD actkernconst<>+6400(SB), Y11, Y12
+	VFMADD132PD actkernconst<>+6400(SB), Y13, Y7
 	VMULPD      Y14, Y9, Y9
 	VMULPD      Y12, Y10, Y10
 	VMOVUPD     416(SP), Y6
@@ -39835,7 +40041,7 @@ single:
 	VCVTPS2PD   (CX), Y3
 	VCMPPD      $0x11, actkernconst<>+5440(SB), Y3, Y4
 	VCMPPD      $0x11, Y3, Y1, Y5
-	VCMPPD      $0x11, actkernconst<>+6208(SB), Y3, Y6
+	VCMPPD      $0x11, actkernconst<>+6368(SB), Y3, Y6
 	VCMPPD      $0x11, Y3, Y2, Y7
 	VORPD       Y7, Y6, Y6
 	VORPD       actkernconst<>+2720(SB), Y3, Y7
@@ -39863,21 +40069,21 @@ single:
 	VSUBPD      Y9, Y0, Y11
 	VBLENDVPD   Y10, Y9, Y11, Y10
 	VFMADD231PD Y8, Y3, Y10
-	VSUBPD      actkernconst<>+6272(SB), Y3, Y9
-	VSUBPD      actkernconst<>+6304(SB), Y9, Y9
-	VMOVUPD     actkernconst<>+6144(SB), Y11
-	VFMADD213PD actkernconst<>+6176(SB), Y9, Y11
+	VSUBPD      actkernconst<>+6432(SB), Y3, Y9
+	VSUBPD      actkernconst<>+6464(SB), Y9, Y9
+	VMOVUPD     actkernconst<>+6304(SB), Y11
 	VFMADD213PD actkernconst<>+6336(SB), Y9, Y11
-	VFMADD213PD actkernconst<>+6368(SB), Y9, Y11
-	VFMADD213PD actkernconst<>+6400(SB), Y9, Y11
-	VFMADD213PD actkernconst<>+6432(SB), Y9, Y11
-	VFMADD213PD actkernconst<>+6464(SB), Y9, Y11
 	VFMADD213PD actkernconst<>+6496(SB), Y9, Y11
 	VFMADD213PD actkernconst<>+6528(SB), Y9, Y11
 	VFMADD213PD actkernconst<>+6560(SB), Y9, Y11
 	VFMADD213PD actkernconst<>+6592(SB), Y9, Y11
+	VFMADD213PD actkernconst<>+6624(SB), Y9, Y11
+	VFMADD213PD actkernconst<>+6656(SB), Y9, Y11
+	VFMADD213PD actkernconst<>+6688(SB), Y9, Y11
+	VFMADD213PD actkernconst<>+6720(SB), Y9, Y11
+	VFMADD213PD actkernconst<>+6752(SB), Y9, Y11
 	VMULPD      Y11, Y9, Y11
-	VFMADD132PD actkernconst<>+6240(SB), Y9, Y11
+	VFMADD132PD actkernconst<>+6400(SB), Y9, Y11
 	VMULPD      Y11, Y8, Y8
 	VBLENDVPD   Y6, Y10, Y8, Y6
 	VBLENDVPD   Y5, Y0, Y6, Y5
@@ -39903,7 +40109,7 @@ tail:
 	VCVTPS2PD   X3, Y3
 	VCMPPD      $0x11, actkernconst<>+5440(SB), Y3, Y4
 	VCMPPD      $0x11, Y3, Y1, Y5
-	VCMPPD      $0x11, actkernconst<>+6208(SB), Y3, Y6
+	VCMPPD      $0x11, actkernconst<>+6368(SB), Y3, Y6
 	VCMPPD      $0x11, Y3, Y2, Y7
 	VORPD       Y7, Y6, Y6
 	VORPD       actkernconst<>+2720(SB), Y3, Y7
@@ -39931,21 +40137,21 @@ tail:
 	VSUBPD      Y9, Y0, Y11
 	VBLENDVPD   Y10, Y9, Y11, Y10
 	VFMADD231PD Y8, Y3, Y10
-	VSUBPD      actkernconst<>+6272(SB), Y3, Y9
-	VSUBPD      actkernconst<>+6304(SB), Y9, Y9
-	VMOVUPD     actkernconst<>+6144(SB), Y11
-	VFMADD213PD actkernconst<>+6176(SB), Y9, Y11
+	VSUBPD      actkernconst<>+6432(SB), Y3, Y9
+	VSUBPD      actkernconst<>+6464(SB), Y9, Y9
+	VMOVUPD     actkernconst<>+6304(SB), Y11
 	VFMADD213PD actkernconst<>+6336(SB), Y9, Y11
-	VFMADD213PD actkernconst<>+6368(SB), Y9, Y11
-	VFMADD213PD actkernconst<>+6400(SB), Y9, Y11
-	VFMADD213PD actkernconst<>+6432(SB), Y9, Y11
-	VFMADD213PD actkernconst<>+6464(SB), Y9, Y11
 	VFMADD213PD actkernconst<>+6496(SB), Y9, Y11
 	VFMADD213PD actkernconst<>+6528(SB), Y9, Y11
 	VFMADD213PD actkernconst<>+6560(SB), Y9, Y11
 	VFMADD213PD actkernconst<>+6592(SB), Y9, Y11
+	VFMADD213PD actkernconst<>+6624(SB), Y9, Y11
+	VFMADD213PD actkernconst<>+6656(SB), Y9, Y11
+	VFMADD213PD actkernconst<>+6688(SB), Y9, Y11
+	VFMADD213PD actkernconst<>+6720(SB), Y9, Y11
+	VFMADD213PD actkernconst<>+6752(SB), Y9, Y11
 	VMULPD      Y11, Y9, Y11
-	VFMADD132PD actkernconst<>+6240(SB), Y9, Y11
+	VFMADD132PD actkernconst<>+6400(SB), Y9, Y11
 	VMULPD      Y11, Y8, Y8
 	VBLENDVPD   Y6, Y10, Y8, Y6
 	VBLENDVPD   Y5, Y0, Y6, Y5
@@ -39987,13 +40193,13 @@ loop:
 	VANDPD.BCST      actkernconst<>+1440(SB), Z5, Z9
 	VANDPD.BCST      actkernconst<>+1440(SB), Z6, Z10
 	VANDPD.BCST      actkernconst<>+1440(SB), Z7, Z11
-	VBROADCASTSD     actkernconst<>+6720(SB), Z12
+	VBROADCASTSD     actkernconst<>+6880(SB), Z12
 	VCMPPD           $0x11, Z8, Z12, K2
-	VBROADCASTSD     actkernconst<>+6720(SB), Z12
+	VBROADCASTSD     actkernconst<>+6880(SB), Z12
 	VCMPPD           $0x11, Z9, Z12, K3
-	VBROADCASTSD     actkernconst<>+6720(SB), Z12
+	VBROADCASTSD     actkernconst<>+6880(SB), Z12
 	VCMPPD           $0x11, Z10, Z12, K4
-	VBROADCASTSD     actkernconst<>+6720(SB), Z12
+	VBROADCASTSD     actkernconst<>+6880(SB), Z12
 	VCMPPD           $0x11, Z11, Z12, K5
 	VCMPPD.BCST      $0x11, actkernconst<>+4320(SB), Z8, K2, K6
 	VCMPPD.BCST      $0x11, actkernconst<>+4320(SB), Z9, K3, K7
@@ -40005,229 +40211,229 @@ loop:
 	VGETEXPPD        Z5, Z9
 	VGETEXPPD        Z6, Z10
 	VGETEXPPD        Z7, Z11
-	VBROADCASTSD     actkernconst<>+6728(SB), Z12
-	VFMADD213PD.BCST actkernconst<>+6736(SB), Z8, Z12
-	VBROADCASTSD     actkernconst<>+6728(SB), Z13
-	VFMADD213PD.BCST actkernconst<>+6736(SB), Z9, Z13
-	VBROADCASTSD     actkernconst<>+6728(SB), Z14
-	VFMADD213PD.BCST actkernconst<>+6736(SB), Z10, Z14
-	VBROADCASTSD     actkernconst<>+6728(SB), Z15
-	VFMADD213PD.BCST actkernconst<>+6736(SB), Z11, Z15
+	VBROADCASTSD     actkernconst<>+6888(SB), Z12
+	VFMADD213PD.BCST actkernconst<>+6896(SB), Z8, Z12
+	VBROADCASTSD     actkernconst<>+6888(SB), Z13
+	VFMADD213PD.BCST actkernconst<>+6896(SB), Z9, Z13
+	VBROADCASTSD     actkernconst<>+6888(SB), Z14
+	VFMADD213PD.BCST actkernconst<>+6896(SB), Z10, Z14
+	VBROADCASTSD     actkernconst<>+6888(SB), Z15
+	VFMADD213PD.BCST actkernconst<>+6896(SB), Z11, Z15
 	VRNDSCALEPD      $0x09, Z12, Z12
 	VRNDSCALEPD      $0x09, Z13, Z13
 	VRNDSCALEPD      $0x09, Z14, Z14
 	VRNDSCALEPD      $0x09, Z15, Z15
-	VSUBPD.BCST      actkernconst<>+6920(SB), Z8, Z16
-	VSUBPD.BCST      actkernconst<>+6920(SB), Z9, Z17
-	VSUBPD.BCST      actkernconst<>+6920(SB), Z10, Z18
-	VSUBPD.BCST      actkernconst<>+6920(SB), Z11, Z19
-	VFMADD231PD.BCST actkernconst<>+6856(SB), Z12, Z16
-	VFMADD231PD.BCST actkernconst<>+6856(SB), Z13, Z17
-	VFMADD231PD.BCST actkernconst<>+6856(SB), Z14, Z18
-	VFMADD231PD.BCST actkernconst<>+6856(SB), Z15, Z19
-	VBROADCASTSD     actkernconst<>+6744(SB), Z20
+	VSUBPD.BCST      actkernconst<>+7080(SB), Z8, Z16
+	VSUBPD.BCST      actkernconst<>+7080(SB), Z9, Z17
+	VSUBPD.BCST      actkernconst<>+7080(SB), Z10, Z18
+	VSUBPD.BCST      actkernconst<>+7080(SB), Z11, Z19
+	VFMADD231PD.BCST actkernconst<>+7016(SB), Z12, Z16
+	VFMADD231PD.BCST actkernconst<>+7016(SB), Z13, Z17
+	VFMADD231PD.BCST actkernconst<>+7016(SB), Z14, Z18
+	VFMADD231PD.BCST actkernconst<>+7016(SB), Z15, Z19
+	VBROADCASTSD     actkernconst<>+6904(SB), Z20
 	VSUBPD           Z8, Z20, Z8
-	VBROADCASTSD     actkernconst<>+6744(SB), Z20
+	VBROADCASTSD     actkernconst<>+6904(SB), Z20
 	VSUBPD           Z9, Z20, Z9
-	VBROADCASTSD     actkernconst<>+6744(SB), Z20
+	VBROADCASTSD     actkernconst<>+6904(SB), Z20
 	VSUBPD           Z10, Z20, Z10
-	VBROADCASTSD     actkernconst<>+6744(SB), Z20
+	VBROADCASTSD     actkernconst<>+6904(SB), Z20
 	VSUBPD           Z11, Z20, Z11
 	VSCALEFPD        Z8, Z4, Z8
 	VSCALEFPD        Z9, Z5, Z9
 	VSCALEFPD        Z10, Z6, Z10
 	VSCALEFPD        Z11, Z7, Z11
-	VBROADCASTSD     actkernconst<>+6704(SB), Z20
+	VBROADCASTSD     actkernconst<>+6864(SB), Z20
 	KMOVW            K5, 24(SP)
 	VCMPPD           $0x12, Z12, Z20, K5
-	VBROADCASTSD     actkernconst<>+6704(SB), Z20
+	VBROADCASTSD     actkernconst<>+6864(SB), Z20
 	KMOVW            K2, 32(SP)
 	VCMPPD           $0x12, Z13, Z20, K2
-	VBROADCASTSD     actkernconst<>+6704(SB), Z20
+	VBROADCASTSD     actkernconst<>+6864(SB), Z20
 	KMOVW            K4, 40(SP)
 	VCMPPD           $0x12, Z14, Z20, K4
-	VBROADCASTSD     actkernconst<>+6704(SB), Z20
+	VBROADCASTSD     actkernconst<>+6864(SB), Z20
 	KMOVW            K3, 48(SP)
 	VCMPPD           $0x12, Z15, Z20, K3
-	VSUBPD.BCST      actkernconst<>+6704(SB), Z12, K5, Z12
-	VSUBPD.BCST      actkernconst<>+6704(SB), Z13, K2, Z13
-	VSUBPD.BCST      actkernconst<>+6704(SB), Z14, K4, Z14
-	VSUBPD.BCST      actkernconst<>+6704(SB), Z15, K3, Z15
-	VBROADCASTSD     actkernconst<>+6752(SB), Z20
-	VBLENDMPD.BCST   actkernconst<>+6864(SB), Z20, K5, Z21
-	VBROADCASTSD     actkernconst<>+6752(SB), Z20
-	VBLENDMPD.BCST   actkernconst<>+6864(SB), Z20, K2, Z22
-	VBROADCASTSD     actkernconst<>+6752(SB), Z20
-	VBLENDMPD.BCST   actkernconst<>+6864(SB), Z20, K4, Z23
-	VBROADCASTSD     actkernconst<>+6752(SB), Z20
-	VBLENDMPD.BCST   actkernconst<>+6864(SB), Z20, K3, Z24
-	VBROADCASTSD     actkernconst<>+6760(SB), Z20
-	VBLENDMPD.BCST   actkernconst<>+6872(SB), Z20, K5, Z25
-	VBROADCASTSD     actkernconst<>+6760(SB), Z20
-	VBLENDMPD.BCST   actkernconst<>+6872(SB), Z20, K2, Z26
-	VBROADCASTSD     actkernconst<>+6760(SB), Z20
-	VBLENDMPD.BCST   actkernconst<>+6872(SB), Z20, K4, Z27
-	VBROADCASTSD     actkernconst<>+6760(SB), Z20
-	VBLENDMPD.BCST   actkernconst<>+6872(SB), Z20, K3, Z28
-	VBROADCASTSD     actkernconst<>+6768(SB), Z20
-	VBLENDMPD.BCST   actkernconst<>+6880(SB), Z20, K5, Z29
-	VBROADCASTSD     actkernconst<>+6768(SB), Z20
-	VBLENDMPD.BCST   actkernconst<>+6880(SB), Z20, K2, Z30
-	VBROADCASTSD     actkernconst<>+6768(SB), Z20
-	VBLENDMPD.BCST   actkernconst<>+6880(SB), Z20, K4, Z31
-	VBROADCASTSD     actkernconst<>+6768(SB), Z20
+	VSUBPD.BCST      actkernconst<>+6864(SB), Z12, K5, Z12
+	VSUBPD.BCST      actkernconst<>+6864(SB), Z13, K2, Z13
+	VSUBPD.BCST      actkernconst<>+6864(SB), Z14, K4, Z14
+	VSUBPD.BCST      actkernconst<>+6864(SB), Z15, K3, Z15
+	VBROADCASTSD     actkernconst<>+6912(SB), Z20
+	VBLENDMPD.BCST   actkernconst<>+7024(SB), Z20, K5, Z21
+	VBROADCASTSD     actkernconst<>+6912(SB), Z20
+	VBLENDMPD.BCST   actkernconst<>+7024(SB), Z20, K2, Z22
+	VBROADCASTSD     actkernconst<>+6912(SB), Z20
+	VBLENDMPD.BCST   actkernconst<>+7024(SB), Z20, K4, Z23
+	VBROADCASTSD     actkernconst<>+6912(SB), Z20
+	VBLENDMPD.BCST   actkernconst<>+7024(SB), Z20, K3, Z24
+	VBROADCASTSD     actkernconst<>+6920(SB), Z20
+	VBLENDMPD.BCST   actkernconst<>+7032(SB), Z20, K5, Z25
+	VBROADCASTSD     actkernconst<>+6920(SB), Z20
+	VBLENDMPD.BCST   actkernconst<>+7032(SB), Z20, K2, Z26
+	VBROADCASTSD     actkernconst<>+6920(SB), Z20
+	VBLENDMPD.BCST   actkernconst<>+7032(SB), Z20, K4, Z27
+	VBROADCASTSD     actkernconst<>+6920(SB), Z20
+	VBLENDMPD.BCST   actkernconst<>+7032(SB), Z20, K3, Z28
+	VBROADCASTSD     actkernconst<>+6928(SB), Z20
+	VBLENDMPD.BCST   actkernconst<>+7040(SB), Z20, K5, Z29
+	VBROADCASTSD     actkernconst<>+6928(SB), Z20
+	VBLENDMPD.BCST   actkernconst<>+7040(SB), Z20, K2, Z30
+	VBROADCASTSD     actkernconst<>+6928(SB), Z20
+	VBLENDMPD.BCST   actkernconst<>+7040(SB), Z20, K4, Z31
+	VBROADCASTSD     actkernconst<>+6928(SB), Z20
 	VMOVUPD          Z3, 56(SP)
-	VBLENDMPD.BCST   actkernconst<>+6880(SB), Z20, K3, Z3
-	VBROADCASTSD     actkernconst<>+6776(SB), Z20
+	VBLENDMPD.BCST   actkernconst<>+7040(SB), Z20, K3, Z3
+	VBROADCASTSD     actkernconst<>+6936(SB), Z20
 	VMOVUPD          Z2, 120(SP)
-	VBLENDMPD.BCST   actkernconst<>+6888(SB), Z20, K5, Z2
-	VBROADCASTSD     actkernconst<>+6776(SB), Z20
+	VBLENDMPD.BCST   actkernconst<>+7048(SB), Z20, K5, Z2
+	VBROADCASTSD     actkernconst<>+6936(SB), Z20
 	VMOVUPD          Z1, 184(SP)
-	VBLENDMPD.BCST   actkernconst<>+6888(SB), Z20, K2, Z1
-	VBROADCASTSD     actkernconst<>+6776(SB), Z20
+	VBLENDMPD.BCST   actkernconst<>+7048(SB), Z20, K2, Z1
+	VBROADCASTSD     actkernconst<>+6936(SB), Z20
 	VMOVUPD          Z0, 248(SP)
-	VBLENDMPD.BCST   actkernconst<>+6888(SB), Z20, K4, Z0
-	VBROADCASTSD     actkernconst<>+6776(SB), Z20
+	VBLENDMPD.BCST   actkernconst<>+7048(SB), Z20, K4, Z0
+	VBROADCASTSD     actkernconst<>+6936(SB), Z20
 	VMOVUPD          Z7, 312(SP)
-	VBLENDMPD.BCST   actkernconst<>+6888(SB), Z20, K3, Z7
-	VBROADCASTSD     actkernconst<>+6784(SB), Z20
+	VBLENDMPD.BCST   actkernconst<>+7048(SB), Z20, K3, Z7
+	VBROADCASTSD     actkernconst<>+6944(SB), Z20
 	VMOVUPD          Z6, 376(SP)
-	VBLENDMPD.BCST   actkernconst<>+6960(SB), Z20, K5, Z6
-	VBROADCASTSD     actkernconst<>+6784(SB), Z20
+	VBLENDMPD.BCST   actkernconst<>+7120(SB), Z20, K5, Z6
+	VBROADCASTSD     actkernconst<>+6944(SB), Z20
 	VMOVUPD          Z5, 440(SP)
-	VBLENDMPD.BCST   actkernconst<>+6960(SB), Z20, K2, Z5
-	VBROADCASTSD     actkernconst<>+6784(SB), Z20
+	VBLENDMPD.BCST   actkernconst<>+7120(SB), Z20, K2, Z5
+	VBROADCASTSD     actkernconst<>+6944(SB), Z20
 	VMOVUPD          Z4, 504(SP)
-	VBLENDMPD.BCST   actkernconst<>+6960(SB), Z20, K4, Z4
-	VBROADCASTSD     actkernconst<>+6784(SB), Z20
+	VBLENDMPD.BCST   actkernconst<>+7120(SB), Z20, K4, Z4
+	VBROADCASTSD     actkernconst<>+6944(SB), Z20
 	VMOVUPD          Z11, 568(SP)
-	VBLENDMPD.BCST   actkernconst<>+6960(SB), Z20, K3, Z11
-	VBROADCASTSD     actkernconst<>+6792(SB), Z20
+	VBLENDMPD.BCST   actkernconst<>+7120(SB), Z20, K3, Z11
+	VBROADCASTSD     actkernconst<>+6952(SB), Z20
 	VMOVUPD          Z10, 632(SP)
-	VBLENDMPD.BCST   actkernconst<>+6968(SB), Z20, K5, Z10
-	VBROADCASTSD     actkernconst<>+6792(SB), Z20
+	VBLENDMPD.BCST   actkernconst<>+7128(SB), Z20, K5, Z10
+	VBROADCASTSD     actkernconst<>+6952(SB), Z20
 	VMOVUPD          Z9, 696(SP)
-	VBLENDMPD.BCST   actkernconst<>+6968(SB), Z20, K2, Z9
-	VBROADCASTSD     actkernconst<>+6792(SB), Z20
+	VBLENDMPD.BCST   actkernconst<>+7128(SB), Z20, K2, Z9
+	VBROADCASTSD     actkernconst<>+6952(SB), Z20
 	VMOVUPD          Z8, 760(SP)
-	VBLENDMPD.BCST   actkernconst<>+6968(SB), Z20, K4, Z8
-	VBROADCASTSD     actkernconst<>+6792(SB), Z20
+	VBLENDMPD.BCST   actkernconst<>+7128(SB), Z20, K4, Z8
+	VBROADCASTSD     actkernconst<>+6952(SB), Z20
 	VMOVUPD          Z19, 824(SP)
-	VBLENDMPD.BCST   actkernconst<>+6968(SB), Z20, K3, Z19
-	VBROADCASTSD     actkernconst<>+6800(SB), Z20
+	VBLENDMPD.BCST   actkernconst<>+7128(SB), Z20, K3, Z19
+	VBROADCASTSD     actkernconst<>+6960(SB), Z20
 	VMOVUPD          Z18, 888(SP)
-	VBLENDMPD.BCST   actkernconst<>+6976(SB), Z20, K5, Z18
-	VBROADCASTSD     actkernconst<>+6800(SB), Z20
+	VBLENDMPD.BCST   actkernconst<>+7136(SB), Z20, K5, Z18
+	VBROADCASTSD     actkernconst<>+6960(SB), Z20
 	VMOVUPD          Z17, 952(SP)
-	VBLENDMPD.BCST   actkernconst<>+6976(SB), Z20, K2, Z17
-	VBROADCASTSD     actkernconst<>+6800(SB), Z20
+	VBLENDMPD.BCST   actkernconst<>+7136(SB), Z20, K2, Z17
+	VBROADCASTSD     actkernconst<>+6960(SB), Z20
 	VMOVUPD          Z16, 1016(SP)
-	VBLENDMPD.BCST   actkernconst<>+6976(SB), Z20, K4, Z16
-	VBROADCASTSD     actkernconst<>+6800(SB), Z20
+	VBLENDMPD.BCST   actkernconst<>+7136(SB), Z20, K4, Z16
+	VBROADCASTSD     actkernconst<>+6960(SB), Z20
 	VMOVUPD          Z16, 1080(SP)
-	VBLENDMPD.BCST   actkernconst<>+6976(SB), Z20, K3, Z16
-	VBROADCASTSD     actkernconst<>+6712(SB), Z20
+	VBLENDMPD.BCST   actkernconst<>+7136(SB), Z20, K3, Z16
+	VBROADCASTSD     actkernconst<>+6872(SB), Z20
 	VCMPPD           $0x12, Z12, Z20, K2
-	VBROADCASTSD     actkernconst<>+6712(SB), Z20
+	VBROADCASTSD     actkernconst<>+6872(SB), Z20
 	VCMPPD           $0x12, Z13, Z20, K3
-	VBROADCASTSD     actkernconst<>+6712(SB), Z20
+	VBROADCASTSD     actkernconst<>+6872(SB), Z20
 	VCMPPD           $0x12, Z14, Z20, K4
-	VBROADCASTSD     actkernconst<>+6712(SB), Z20
+	VBROADCASTSD     actkernconst<>+6872(SB), Z20
 	VCMPPD           $0x12, Z15, Z20, K5
-	VSUBPD.BCST      actkernconst<>+6712(SB), Z12, K2, Z12
-	VSUBPD.BCST      actkernconst<>+6712(SB), Z13, K3, Z13
-	VSUBPD.BCST      actkernconst<>+6712(SB), Z14, K4, Z14
-	VSUBPD.BCST      actkernconst<>+6712(SB), Z15, K5, Z15
-	VBLENDMPD.BCST   actkernconst<>+6672(SB), Z21, K2, Z21
-	VBLENDMPD.BCST   actkernconst<>+6672(SB), Z22, K3, Z22
-	VBLENDMPD.BCST   actkernconst<>+6672(SB), Z23, K4, Z23
-	VBLENDMPD.BCST   actkernconst<>+6672(SB), Z24, K5, Z24
-	VBLENDMPD.BCST   actkernconst<>+6680(SB), Z25, K2, Z25
-	VBLENDMPD.BCST   actkernconst<>+6680(SB), Z26, K3, Z26
-	VBLENDMPD.BCST   actkernconst<>+6680(SB), Z27, K4, Z27
-	VBLENDMPD.BCST   actkernconst<>+6680(SB), Z28, K5, Z28
-	VBLENDMPD.BCST   actkernconst<>+6688(SB), Z29, K2, Z29
-	VBLENDMPD.BCST   actkernconst<>+6688(SB), Z30, K3, Z30
-	VBLENDMPD.BCST   actkernconst<>+6688(SB), Z31, K4, Z31
-	VBLENDMPD.BCST   actkernconst<>+6688(SB), Z3, K5, Z3
-	VBLENDMPD.BCST   actkernconst<>+6696(SB), Z2, K2, Z2
-	VBLENDMPD.BCST   actkernconst<>+6696(SB), Z1, K3, Z1
-	VBLENDMPD.BCST   actkernconst<>+6696(SB), Z0, K4, Z0
-	VBLENDMPD.BCST   actkernconst<>+6696(SB), Z7, K5, Z7
-	VBLENDMPD.BCST   actkernconst<>+6928(SB), Z6, K2, Z6
-	VBLENDMPD.BCST   actkernconst<>+6928(SB), Z5, K3, Z5
-	VBLENDMPD.BCST   actkernconst<>+6928(SB), Z4, K4, Z4
-	VBLENDMPD.BCST   actkernconst<>+6928(SB), Z11, K5, Z11
-	VBLENDMPD.BCST   actkernconst<>+6936(SB), Z10, K2, Z10
-	VBLENDMPD.BCST   actkernconst<>+6936(SB), Z9, K3, Z9
-	VBLENDMPD.BCST   actkernconst<>+6936(SB), Z8, K4, Z8
-	VBLENDMPD.BCST   actkernconst<>+6936(SB), Z19, K5, Z19
-	VBLENDMPD.BCST   actkernconst<>+6944(SB), Z18, K2, Z18
-	VBLENDMPD.BCST   actkernconst<>+6944(SB), Z17, K3, Z17
+	VSUBPD.BCST      actkernconst<>+6872(SB), Z12, K2, Z12
+	VSUBPD.BCST      actkernconst<>+6872(SB), Z13, K3, Z13
+	VSUBPD.BCST      actkernconst<>+6872(SB), Z14, K4, Z14
+	VSUBPD.BCST      actkernconst<>+6872(SB), Z15, K5, Z15
+	VBLENDMPD.BCST   actkernconst<>+6832(SB), Z21, K2, Z21
+	VBLENDMPD.BCST   actkernconst<>+6832(SB), Z22, K3, Z22
+	VBLENDMPD.BCST   actkernconst<>+6832(SB), Z23, K4, Z23
+	VBLENDMPD.BCST   actkernconst<>+6832(SB), Z24, K5, Z24
+	VBLENDMPD.BCST   actkernconst<>+6840(SB), Z25, K2, Z25
+	VBLENDMPD.BCST   actkernconst<>+6840(SB), Z26, K3, Z26
+	VBLENDMPD.BCST   actkernconst<>+6840(SB), Z27, K4, Z27
+	VBLENDMPD.BCST   actkernconst<>+6840(SB), Z28, K5, Z28
+	VBLENDMPD.BCST   actkernconst<>+6848(SB), Z29, K2, Z29
+	VBLENDMPD.BCST   actkernconst<>+6848(SB), Z30, K3, Z30
+	VBLENDMPD.BCST   actkernconst<>+6848(SB), Z31, K4, Z31
+	VBLENDMPD.BCST   actkernconst<>+6848(SB), Z3, K5, Z3
+	VBLENDMPD.BCST   actkernconst<>+6856(SB), Z2, K2, Z2
+	VBLENDMPD.BCST   actkernconst<>+6856(SB), Z1, K3, Z1
+	VBLENDMPD.BCST   actkernconst<>+6856(SB), Z0, K4, Z0
+	VBLENDMPD.BCST   actkernconst<>+6856(SB), Z7, K5, Z7
+	VBLENDMPD.BCST   actkernconst<>+7088(SB), Z6, K2, Z6
+	VBLENDMPD.BCST   actkernconst<>+7088(SB), Z5, K3, Z5
+	VBLENDMPD.BCST   actkernconst<>+7088(SB), Z4, K4, Z4
+	VBLENDMPD.BCST   actkernconst<>+7088(SB), Z11, K5, Z11
+	VBLENDMPD.BCST   actkernconst<>+7096(SB), Z10, K2, Z10
+	VBLENDMPD.BCST   actkernconst<>+7096(SB), Z9, K3, Z9
+	VBLENDMPD.BCST   actkernconst<>+7096(SB), Z8, K4, Z8
+	VBLENDMPD.BCST   actkernconst<>+7096(SB), Z19, K5, Z19
+	VBLENDMPD.BCST   actkernconst<>+7104(SB), Z18, K2, Z18
+	VBLENDMPD.BCST   actkernconst<>+7104(SB), Z17, K3, Z17
 	VMOVUPD          1080(SP), Z20
-	VBLENDMPD.BCST   actkernconst<>+6944(SB), Z20, K4, Z20
-	VBLENDMPD.BCST   actkernconst<>+6944(SB), Z16, K5, Z16
+	VBLENDMPD.BCST   actkernconst<>+7104(SB), Z20, K4, Z20
+	VBLENDMPD.BCST   actkernconst<>+7104(SB), Z16, K5, Z16
 	VMOVUPD          Z7, 1080(SP)
-	VBROADCASTSD     actkernconst<>+6808(SB), Z7
+	VBROADCASTSD     actkernconst<>+6968(SB), Z7
 	VMOVUPD          Z0, 1144(SP)
-	VBLENDMPD.BCST   actkernconst<>+6952(SB), Z7, K2, Z0
-	VBROADCASTSD     actkernconst<>+6808(SB), Z7
+	VBLENDMPD.BCST   actkernconst<>+7112(SB), Z7, K2, Z0
+	VBROADCASTSD     actkernconst<>+6968(SB), Z7
 	VMOVUPD          Z1, 1208(SP)
-	VBLENDMPD.BCST   actkernconst<>+6952(SB), Z7, K3, Z1
-	VBROADCASTSD     actkernconst<>+6808(SB), Z7
+	VBLENDMPD.BCST   actkernconst<>+7112(SB), Z7, K3, Z1
+	VBROADCASTSD     actkernconst<>+6968(SB), Z7
 	VMOVUPD          Z1, 1272(SP)
-	VBLENDMPD.BCST   actkernconst<>+6952(SB), Z7, K4, Z1
-	VBROADCASTSD     actkernconst<>+6808(SB), Z7
+	VBLENDMPD.BCST   actkernconst<>+7112(SB), Z7, K4, Z1
+	VBROADCASTSD     actkernconst<>+6968(SB), Z7
 	VMOVUPD          Z1, 1336(SP)
-	VBLENDMPD.BCST   actkernconst<>+6952(SB), Z7, K5, Z1
-	VBROADCASTSD     actkernconst<>+6672(SB), Z7
+	VBLENDMPD.BCST   actkernconst<>+7112(SB), Z7, K5, Z1
+	VBROADCASTSD     actkernconst<>+6832(SB), Z7
 	VMOVUPD          Z1, 1400(SP)
-	VBLENDMPD.BCST   actkernconst<>+6864(SB), Z7, K2, Z1
-	VBROADCASTSD     actkernconst<>+6672(SB), Z7
+	VBLENDMPD.BCST   actkernconst<>+7024(SB), Z7, K2, Z1
+	VBROADCASTSD     actkernconst<>+6832(SB), Z7
 	VMOVUPD          Z1, 1464(SP)
-	VBLENDMPD.BCST   actkernconst<>+6864(SB), Z7, K3, Z1
-	VBROADCASTSD     actkernconst<>+6672(SB), Z7
+	VBLENDMPD.BCST   actkernconst<>+7024(SB), Z7, K3, Z1
+	VBROADCASTSD     actkernconst<>+6832(SB), Z7
 	VMOVUPD          Z1, 1528(SP)
-	VBLENDMPD.BCST   actkernconst<>+6864(SB), Z7, K4, Z1
-	VBROADCASTSD     actkernconst<>+6672(SB), Z7
+	VBLENDMPD.BCST   actkernconst<>+7024(SB), Z7, K4, Z1
+	VBROADCASTSD     actkernconst<>+6832(SB), Z7
 	VMOVUPD          Z1, 1592(SP)
-	VBLENDMPD.BCST   actkernconst<>+6864(SB), Z7, K5, Z1
-	VBROADCASTSD     actkernconst<>+6680(SB), Z7
+	VBLENDMPD.BCST   actkernconst<>+7024(SB), Z7, K5, Z1
+	VBROADCASTSD     actkernconst<>+6840(SB), Z7
 	VMOVUPD          Z1, 1656(SP)
-	VBLENDMPD.BCST   actkernconst<>+6872(SB), Z7, K2, Z1
-	VBROADCASTSD     actkernconst<>+6680(SB), Z7
+	VBLENDMPD.BCST   actkernconst<>+7032(SB), Z7, K2, Z1
+	VBROADCASTSD     actkernconst<>+6840(SB), Z7
 	VMOVUPD          Z1, 1720(SP)
-	VBLENDMPD.BCST   actkernconst<>+6872(SB), Z7, K3, Z1
-	VBROADCASTSD     actkernconst<>+6680(SB), Z7
+	VBLENDMPD.BCST   actkernconst<>+7032(SB), Z7, K3, Z1
+	VBROADCASTSD     actkernconst<>+6840(SB), Z7
 	VMOVUPD          Z1, 1784(SP)
-	VBLENDMPD.BCST   actkernconst<>+6872(SB), Z7, K4, Z1
-	VBROADCASTSD     actkernconst<>+6680(SB), Z7
+	VBLENDMPD.BCST   actkernconst<>+7032(SB), Z7, K4, Z1
+	VBROADCASTSD     actkernconst<>+6840(SB), Z7
 	VMOVUPD          Z1, 1848(SP)
-	VBLENDMPD.BCST   actkernconst<>+6872(SB), Z7, K5, Z1
-	VBROADCASTSD     actkernconst<>+6688(SB), Z7
+	VBLENDMPD.BCST   actkernconst<>+7032(SB), Z7, K5, Z1
+	VBROADCASTSD     actkernconst<>+6848(SB), Z7
 	VMOVUPD          Z1, 1912(SP)
-	VBLENDMPD.BCST   actkernconst<>+6880(SB), Z7, K2, Z1
-	VBROADCASTSD     actkernconst<>+6688(SB), Z7
+	VBLENDMPD.BCST   actkernconst<>+7040(SB), Z7, K2, Z1
+	VBROADCASTSD     actkernconst<>+6848(SB), Z7
 	VMOVUPD          Z1, 1976(SP)
-	VBLENDMPD.BCST   actkernconst<>+6880(SB), Z7, K3, Z1
-	VBROADCASTSD     actkernconst<>+6688(SB), Z7
+	VBLENDMPD.BCST   actkernconst<>+7040(SB), Z7, K3, Z1
+	VBROADCASTSD     actkernconst<>+6848(SB), Z7
 	VMOVUPD          Z1, 2040(SP)
-	VBLENDMPD.BCST   actkernconst<>+6880(SB), Z7, K4, Z1
-	VBROADCASTSD     actkernconst<>+6688(SB), Z7
+	VBLENDMPD.BCST   actkernconst<>+7040(SB), Z7, K4, Z1
+	VBROADCASTSD     actkernconst<>+6848(SB), Z7
 	VMOVUPD          Z1, 2104(SP)
-	VBLENDMPD.BCST   actkernconst<>+6880(SB), Z7, K5, Z1
-	VBROADCASTSD     actkernconst<>+6696(SB), Z7
+	VBLENDMPD.BCST   actkernconst<>+7040(SB), Z7, K5, Z1
+	VBROADCASTSD     actkernconst<>+6856(SB), Z7
 	VMOVUPD          Z1, 2168(SP)
-	VBLENDMPD.BCST   actkernconst<>+6888(SB), Z7, K2, Z1
-	VBROADCASTSD     actkernconst<>+6696(SB), Z7
+	VBLENDMPD.BCST   actkernconst<>+7048(SB), Z7, K2, Z1
+	VBROADCASTSD     actkernconst<>+6856(SB), Z7
 	VMOVUPD          Z1, 2232(SP)
-	VBLENDMPD.BCST   actkernconst<>+6888(SB), Z7, K3, Z1
-	VBROADCASTSD     actkernconst<>+6696(SB), Z7
+	VBLENDMPD.BCST   actkernconst<>+7048(SB), Z7, K3, Z1
+	VBROADCASTSD     actkernconst<>+6856(SB), Z7
 	VMOVUPD          Z1, 2296(SP)
-	VBLENDMPD.BCST   actkernconst<>+6888(SB), Z7, K4, Z1
-	VBROADCASTSD     actkernconst<>+6696(SB), Z7
+	VBLENDMPD.BCST   actkernconst<>+7048(SB), Z7, K4, Z1
+	VBROADCASTSD     actkernconst<>+6856(SB), Z7
 	VMOVUPD          Z1, 2360(SP)
-	VBLENDMPD.BCST   actkernconst<>+6888(SB), Z7, K5, Z1
+	VBLENDMPD.BCST   actkernconst<>+7048(SB), Z7, K5, Z1
 	VBROADCASTSD     actkernconst<>+5536(SB), Z7
 	VCMPPD           $0x12, Z12, Z7, K2
 	VBROADCASTSD     actkernconst<>+5536(SB), Z7
@@ -40363,50 +40569,50 @@ loop:
 	VSCALEFPD        Z12, Z22, Z22
 	VSCALEFPD        Z14, Z23, Z23
 	VSCALEFPD        Z16, Z4, Z4
-	VADDPD.BCST      actkernconst<>+6856(SB), Z5, Z6
-	VADDPD.BCST      actkernconst<>+6856(SB), Z11, Z12
-	VADDPD.BCST      actkernconst<>+6856(SB), Z13, Z14
-	VADDPD.BCST      actkernconst<>+6856(SB), Z15, Z16
+	VADDPD.BCST      actkernconst<>+7016(SB), Z5, Z6
+	VADDPD.BCST      actkernconst<>+7016(SB), Z11, Z12
+	VADDPD.BCST      actkernconst<>+7016(SB), Z13, Z14
+	VADDPD.BCST      actkernconst<>+7016(SB), Z15, Z16
 	VSCALEFPD        Z6, Z25, Z25
 	VSCALEFPD        Z12, Z26, Z26
 	VSCALEFPD        Z14, Z0, Z0
 	VSCALEFPD        Z16, Z24, Z24
-	VADDPD.BCST      actkernconst<>+6984(SB), Z5, Z6
-	VADDPD.BCST      actkernconst<>+6984(SB), Z11, Z12
-	VADDPD.BCST      actkernconst<>+6984(SB), Z13, Z14
-	VADDPD.BCST      actkernconst<>+6984(SB), Z15, Z16
+	VADDPD.BCST      actkernconst<>+7144(SB), Z5, Z6
+	VADDPD.BCST      actkernconst<>+7144(SB), Z11, Z12
+	VADDPD.BCST      actkernconst<>+7144(SB), Z13, Z14
+	VADDPD.BCST      actkernconst<>+7144(SB), Z15, Z16
 	VSCALEFPD        Z6, Z29, Z29
 	VSCALEFPD        Z12, Z30, Z30
 	VSCALEFPD        Z14, Z31, Z31
 	VSCALEFPD        Z16, Z3, Z3
-	VADDPD.BCST      actkernconst<>+6992(SB), Z5, Z6
-	VADDPD.BCST      actkernconst<>+6992(SB), Z11, Z12
-	VADDPD.BCST      actkernconst<>+6992(SB), Z13, Z14
-	VADDPD.BCST      actkernconst<>+6992(SB), Z15, Z16
+	VADDPD.BCST      actkernconst<>+7152(SB), Z5, Z6
+	VADDPD.BCST      actkernconst<>+7152(SB), Z11, Z12
+	VADDPD.BCST      actkernconst<>+7152(SB), Z13, Z14
+	VADDPD.BCST      actkernconst<>+7152(SB), Z15, Z16
 	VSCALEFPD        Z6, Z2, Z2
 	VSCALEFPD        Z12, Z7, Z7
 	VSCALEFPD        Z14, Z28, Z28
 	VSCALEFPD        Z16, Z27, Z27
-	VADDPD.BCST      actkernconst<>+7000(SB), Z5, Z5
-	VADDPD.BCST      actkernconst<>+7000(SB), Z11, Z11
-	VADDPD.BCST      actkernconst<>+7000(SB), Z13, Z13
-	VADDPD.BCST      actkernconst<>+7000(SB), Z15, Z15
+	VADDPD.BCST      actkernconst<>+7160(SB), Z5, Z5
+	VADDPD.BCST      actkernconst<>+7160(SB), Z11, Z11
+	VADDPD.BCST      actkernconst<>+7160(SB), Z13, Z13
+	VADDPD.BCST      actkernconst<>+7160(SB), Z15, Z15
 	VSCALEFPD        Z5, Z10, Z10
 	VSCALEFPD        Z11, Z9, Z9
 	VSCALEFPD        Z13, Z8, Z8
 	VSCALEFPD        Z15, Z1, Z1
-	VMULPD.BCST      actkernconst<>+6848(SB), Z21, Z5
-	VMULPD.BCST      actkernconst<>+6848(SB), Z22, Z6
-	VMULPD.BCST      actkernconst<>+6848(SB), Z23, Z11
-	VMULPD.BCST      actkernconst<>+6848(SB), Z4, Z12
+	VMULPD.BCST      actkernconst<>+7008(SB), Z21, Z5
+	VMULPD.BCST      actkernconst<>+7008(SB), Z22, Z6
+	VMULPD.BCST      actkernconst<>+7008(SB), Z23, Z11
+	VMULPD.BCST      actkernconst<>+7008(SB), Z4, Z12
 	VRNDSCALEPD      $0x08, Z5, Z5
 	VRNDSCALEPD      $0x08, Z6, Z6
 	VRNDSCALEPD      $0x08, Z11, Z11
 	VRNDSCALEPD      $0x08, Z12, Z12
-	VFMADD132PD.BCST actkernconst<>+6840(SB), Z21, Z5
-	VFMADD132PD.BCST actkernconst<>+6840(SB), Z22, Z6
-	VFMADD132PD.BCST actkernconst<>+6840(SB), Z23, Z11
-	VFMADD132PD.BCST actkernconst<>+6840(SB), Z4, Z12
+	VFMADD132PD.BCST actkernconst<>+7000(SB), Z21, Z5
+	VFMADD132PD.BCST actkernconst<>+7000(SB), Z22, Z6
+	VFMADD132PD.BCST actkernconst<>+7000(SB), Z23, Z11
+	VFMADD132PD.BCST actkernconst<>+7000(SB), Z4, Z12
 	VADDPD.BCST      actkernconst<>+3912(SB), Z25, Z4
 	VADDPD.BCST      actkernconst<>+3912(SB), Z26, Z13
 	VADDPD.BCST      actkernconst<>+3912(SB), Z0, Z14
@@ -40423,14 +40629,14 @@ loop:
 	VADDPD           Z13, Z6, Z6
 	VADDPD           Z14, Z11, Z11
 	VADDPD           Z15, Z12, Z12
-	VADDPD.BCST      actkernconst<>+6896(SB), Z29, Z4
-	VADDPD.BCST      actkernconst<>+6896(SB), Z30, Z13
-	VADDPD.BCST      actkernconst<>+6896(SB), Z31, Z14
-	VADDPD.BCST      actkernconst<>+6896(SB), Z3, Z15
-	VSUBPD.BCST      actkernconst<>+6896(SB), Z4, Z4
-	VSUBPD.BCST      actkernconst<>+6896(SB), Z13, Z13
-	VSUBPD.BCST      actkernconst<>+6896(SB), Z14, Z14
-	VSUBPD.BCST      actkernconst<>+6896(SB), Z15, Z15
+	VADDPD.BCST      actkernconst<>+7056(SB), Z29, Z4
+	VADDPD.BCST      actkernconst<>+7056(SB), Z30, Z13
+	VADDPD.BCST      actkernconst<>+7056(SB), Z31, Z14
+	VADDPD.BCST      actkernconst<>+7056(SB), Z3, Z15
+	VSUBPD.BCST      actkernconst<>+7056(SB), Z4, Z4
+	VSUBPD.BCST      actkernconst<>+7056(SB), Z13, Z13
+	VSUBPD.BCST      actkernconst<>+7056(SB), Z14, Z14
+	VSUBPD.BCST      actkernconst<>+7056(SB), Z15, Z15
 	VSUBPD           Z4, Z29, Z29
 	VSUBPD           Z13, Z30, Z30
 	VSUBPD           Z14, Z31, Z31
@@ -40439,14 +40645,14 @@ loop:
 	VADDPD           Z13, Z26, Z26
 	VADDPD           Z14, Z0, Z0
 	VADDPD           Z15, Z24, Z24
-	VADDPD.BCST      actkernconst<>+6904(SB), Z2, Z4
-	VADDPD.BCST      actkernconst<>+6904(SB), Z7, Z13
-	VADDPD.BCST      actkernconst<>+6904(SB), Z28, Z14
-	VADDPD.BCST      actkernconst<>+6904(SB), Z27, Z15
-	VSUBPD.BCST      actkernconst<>+6904(SB), Z4, Z4
-	VSUBPD.BCST      actkernconst<>+6904(SB), Z13, Z13
-	VSUBPD.BCST      actkernconst<>+6904(SB), Z14, Z14
-	VSUBPD.BCST      actkernconst<>+6904(SB), Z15, Z15
+	VADDPD.BCST      actkernconst<>+7064(SB), Z2, Z4
+	VADDPD.BCST      actkernconst<>+7064(SB), Z7, Z13
+	VADDPD.BCST      actkernconst<>+7064(SB), Z28, Z14
+	VADDPD.BCST      actkernconst<>+7064(SB), Z27, Z15
+	VSUBPD.BCST      actkernconst<>+7064(SB), Z4, Z4
+	VSUBPD.BCST      actkernconst<>+7064(SB), Z13, Z13
+	VSUBPD.BCST      actkernconst<>+7064(SB), Z14, Z14
+	VSUBPD.BCST      actkernconst<>+7064(SB), Z15, Z15
 	VSUBPD           Z4, Z2, Z2
 	VSUBPD           Z13, Z7, Z7
 	VSUBPD           Z14, Z28, Z28
@@ -40475,18 +40681,18 @@ loop:
 	VFMADD213PD      Z17, Z8, Z6
 	VFMADD213PD      Z18, Z10, Z11
 	VFMADD213PD      Z19, Z14, Z12
-	VMULPD.BCST      actkernconst<>+6848(SB), Z4, Z16
-	VMULPD.BCST      actkernconst<>+6848(SB), Z9, Z17
-	VMULPD.BCST      actkernconst<>+6848(SB), Z13, Z18
-	VMULPD.BCST      actkernconst<>+6848(SB), Z15, Z19
+	VMULPD.BCST      actkernconst<>+7008(SB), Z4, Z16
+	VMULPD.BCST      actkernconst<>+7008(SB), Z9, Z17
+	VMULPD.BCST      actkernconst<>+7008(SB), Z13, Z18
+	VMULPD.BCST      actkernconst<>+7008(SB), Z15, Z19
 	VRNDSCALEPD      $0x08, Z16, Z16
 	VRNDSCALEPD      $0x08, Z17, Z17
 	VRNDSCALEPD      $0x08, Z18, Z18
 	VRNDSCALEPD      $0x08, Z19, Z19
-	VFMADD132PD.BCST actkernconst<>+6840(SB), Z4, Z16
-	VFMADD132PD.BCST actkernconst<>+6840(SB), Z9, Z17
-	VFMADD132PD.BCST actkernconst<>+6840(SB), Z13, Z18
-	VFMADD132PD.BCST actkernconst<>+6840(SB), Z15, Z19
+	VFMADD132PD.BCST actkernconst<>+7000(SB), Z4, Z16
+	VFMADD132PD.BCST actkernconst<>+7000(SB), Z9, Z17
+	VFMADD132PD.BCST actkernconst<>+7000(SB), Z13, Z18
+	VFMADD132PD.BCST actkernconst<>+7000(SB), Z15, Z19
 	VADDPD           Z5, Z16, Z16
 	VADDPD           Z6, Z17, Z17
 	VADDPD           Z11, Z18, Z18
@@ -40647,26 +40853,26 @@ loop:
 	VADDPD           696(SP), Z15, Z15
 	VADDPD           632(SP), Z27, Z27
 	VADDPD           568(SP), Z28, Z28
-	VMULPD.BCST      actkernconst<>+6656(SB), Z5, Z4
-	VMULPD.BCST      actkernconst<>+6656(SB), Z6, Z7
-	VMULPD.BCST      actkernconst<>+6656(SB), Z8, Z10
-	VMULPD.BCST      actkernconst<>+6656(SB), Z9, Z11
+	VMULPD.BCST      actkernconst<>+6816(SB), Z5, Z4
+	VMULPD.BCST      actkernconst<>+6816(SB), Z6, Z7
+	VMULPD.BCST      actkernconst<>+6816(SB), Z8, Z10
+	VMULPD.BCST      actkernconst<>+6816(SB), Z9, Z11
 	VXORPD.BCST      actkernconst<>+2688(SB), Z4, Z12
 	VXORPD.BCST      actkernconst<>+2688(SB), Z7, Z14
 	VXORPD.BCST      actkernconst<>+2688(SB), Z10, Z16
 	VXORPD.BCST      actkernconst<>+2688(SB), Z11, Z17
-	VFMADD231PD.BCST actkernconst<>+6656(SB), Z5, Z12
-	VFMADD231PD.BCST actkernconst<>+6656(SB), Z6, Z14
-	VFMADD231PD.BCST actkernconst<>+6656(SB), Z8, Z16
-	VFMADD231PD.BCST actkernconst<>+6656(SB), Z9, Z17
-	VMULPD.BCST      actkernconst<>+6656(SB), Z13, Z13
-	VMULPD.BCST      actkernconst<>+6656(SB), Z15, Z15
-	VMULPD.BCST      actkernconst<>+6656(SB), Z27, Z27
-	VMULPD.BCST      actkernconst<>+6656(SB), Z28, Z28
-	VFMADD132PD.BCST actkernconst<>+6912(SB), Z13, Z5
-	VFMADD132PD.BCST actkernconst<>+6912(SB), Z15, Z6
-	VFMADD132PD.BCST actkernconst<>+6912(SB), Z27, Z8
-	VFMADD132PD.BCST actkernconst<>+6912(SB), Z28, Z9
+	VFMADD231PD.BCST actkernconst<>+6816(SB), Z5, Z12
+	VFMADD231PD.BCST actkernconst<>+6816(SB), Z6, Z14
+	VFMADD231PD.BCST actkernconst<>+6816(SB), Z8, Z16
+	VFMADD231PD.BCST actkernconst<>+6816(SB), Z9, Z17
+	VMULPD.BCST      actkernconst<>+6816(SB), Z13, Z13
+	VMULPD.BCST      actkernconst<>+6816(SB), Z15, Z15
+	VMULPD.BCST      actkernconst<>+6816(SB), Z27, Z27
+	VMULPD.BCST      actkernconst<>+6816(SB), Z28, Z28
+	VFMADD132PD.BCST actkernconst<>+7072(SB), Z13, Z5
+	VFMADD132PD.BCST actkernconst<>+7072(SB), Z15, Z6
+	VFMADD132PD.BCST actkernconst<>+7072(SB), Z27, Z8
+	VFMADD132PD.BCST actkernconst<>+7072(SB), Z28, Z9
 	VADDPD           Z5, Z12, Z12
 	VADDPD           Z6, Z14, Z14
 	VADDPD           Z8, Z16, Z16
@@ -40687,18 +40893,18 @@ loop:
 	VADDPD           Z14, Z6, Z6
 	VADDPD           Z16, Z8, Z8
 	VADDPD           Z17, Z9, Z9
-	VMULPD.BCST      actkernconst<>+6848(SB), Z0, Z4
-	VMULPD.BCST      actkernconst<>+6848(SB), Z1, Z7
-	VMULPD.BCST      actkernconst<>+6848(SB), Z2, Z10
-	VMULPD.BCST      actkernconst<>+6848(SB), Z3, Z11
+	VMULPD.BCST      actkernconst<>+7008(SB), Z0, Z4
+	VMULPD.BCST      actkernconst<>+7008(SB), Z1, Z7
+	VMULPD.BCST      actkernconst<>+7008(SB), Z2, Z10
+	VMULPD.BCST      actkernconst<>+7008(SB), Z3, Z11
 	VRNDSCALEPD      $0x09, Z4, Z4
 	VRNDSCALEPD      $0x09, Z7, Z7
 	VRNDSCALEPD      $0x09, Z10, Z10
 	VRNDSCALEPD      $0x09, Z11, Z11
-	VFMADD132PD.BCST actkernconst<>+6840(SB), Z0, Z4
-	VFMADD132PD.BCST actkernconst<>+6840(SB), Z1, Z7
-	VFMADD132PD.BCST actkernconst<>+6840(SB), Z2, Z10
-	VFMADD132PD.BCST actkernconst<>+6840(SB), Z3, Z11
+	VFMADD132PD.BCST actkernconst<>+7000(SB), Z0, Z4
+	VFMADD132PD.BCST actkernconst<>+7000(SB), Z1, Z7
+	VFMADD132PD.BCST actkernconst<>+7000(SB), Z2, Z10
+	VFMADD132PD.BCST actkernconst<>+7000(SB), Z3, Z11
 	VMULPD.BCST      actkernconst<>+4280(SB), Z4, Z0
 	VMULPD.BCST      actkernconst<>+4280(SB), Z7, Z1
 	VMULPD.BCST      actkernconst<>+4280(SB), Z10, Z2
@@ -40707,10 +40913,10 @@ loop:
 	VRNDSCALEPD      $0x09, Z1, Z1
 	VRNDSCALEPD      $0x09, Z2, Z2
 	VRNDSCALEPD      $0x09, Z3, Z3
-	VFMADD231PD.BCST actkernconst<>+7008(SB), Z0, Z4
-	VFMADD231PD.BCST actkernconst<>+7008(SB), Z1, Z7
-	VFMADD231PD.BCST actkernconst<>+7008(SB), Z2, Z10
-	VFMADD231PD.BCST actkernconst<>+7008(SB), Z3, Z11
+	VFMADD231PD.BCST actkernconst<>+7168(SB), Z0, Z4
+	VFMADD231PD.BCST actkernconst<>+7168(SB), Z1, Z7
+	VFMADD231PD.BCST actkernconst<>+7168(SB), Z2, Z10
+	VFMADD231PD.BCST actkernconst<>+7168(SB), Z3, Z11
 	VBROADCASTSD     actkernconst<>+4280(SB), Z12
 	VCMPPD           $0x11, Z4, Z12, K2
 	VBROADCASTSD     actkernconst<>+4280(SB), Z4
@@ -40723,46 +40929,46 @@ loop:
 	VANDPD.BCST      actkernconst<>+1440(SB), Z6, Z7
 	VANDPD.BCST      actkernconst<>+1440(SB), Z8, Z10
 	VANDPD.BCST      actkernconst<>+1440(SB), Z9, Z11
-	VBROADCASTSD     actkernconst<>+6656(SB), Z12
+	VBROADCASTSD     actkernconst<>+6816(SB), Z12
 	VSUBPD           Z4, Z12, Z4
-	VBROADCASTSD     actkernconst<>+6656(SB), Z12
+	VBROADCASTSD     actkernconst<>+6816(SB), Z12
 	VSUBPD           Z7, Z12, Z7
-	VBROADCASTSD     actkernconst<>+6656(SB), Z12
+	VBROADCASTSD     actkernconst<>+6816(SB), Z12
 	VSUBPD           Z10, Z12, Z10
-	VBROADCASTSD     actkernconst<>+6656(SB), Z12
+	VBROADCASTSD     actkernconst<>+6816(SB), Z12
 	VSUBPD           Z11, Z12, Z11
-	VADDPD.BCST      actkernconst<>+6912(SB), Z4, K2, Z5
-	VADDPD.BCST      actkernconst<>+6912(SB), Z7, K3, Z6
-	VADDPD.BCST      actkernconst<>+6912(SB), Z10, K4, Z8
-	VADDPD.BCST      actkernconst<>+6912(SB), Z11, K5, Z9
+	VADDPD.BCST      actkernconst<>+7072(SB), Z4, K2, Z5
+	VADDPD.BCST      actkernconst<>+7072(SB), Z7, K3, Z6
+	VADDPD.BCST      actkernconst<>+7072(SB), Z10, K4, Z8
+	VADDPD.BCST      actkernconst<>+7072(SB), Z11, K5, Z9
 	VMOVUPD          504(SP), Z4
-	VBROADCASTSD     actkernconst<>+6816(SB), Z7
-	VFMADD213PD.BCST actkernconst<>+6664(SB), Z4, Z7
+	VBROADCASTSD     actkernconst<>+6976(SB), Z7
+	VFMADD213PD.BCST actkernconst<>+6824(SB), Z4, Z7
 	VMOVUPD          440(SP), Z10
-	VBROADCASTSD     actkernconst<>+6816(SB), Z11
-	VFMADD213PD.BCST actkernconst<>+6664(SB), Z10, Z11
+	VBROADCASTSD     actkernconst<>+6976(SB), Z11
+	VFMADD213PD.BCST actkernconst<>+6824(SB), Z10, Z11
 	VMOVUPD          376(SP), Z12
-	VBROADCASTSD     actkernconst<>+6816(SB), Z13
-	VFMADD213PD.BCST actkernconst<>+6664(SB), Z12, Z13
+	VBROADCASTSD     actkernconst<>+6976(SB), Z13
+	VFMADD213PD.BCST actkernconst<>+6824(SB), Z12, Z13
 	VMOVUPD          312(SP), Z14
-	VBROADCASTSD     actkernconst<>+6816(SB), Z15
-	VFMADD213PD.BCST actkernconst<>+6664(SB), Z14, Z15
-	VSUBPD.BCST      actkernconst<>+6664(SB), Z7, Z16
-	VSUBPD.BCST      actkernconst<>+6664(SB), Z11, Z17
-	VSUBPD.BCST      actkernconst<>+6664(SB), Z13, Z18
-	VSUBPD.BCST      actkernconst<>+6664(SB), Z15, Z19
-	VFMADD231PD.BCST actkernconst<>+7016(SB), Z16, Z4
-	VFMADD231PD.BCST actkernconst<>+7016(SB), Z17, Z10
-	VFMADD231PD.BCST actkernconst<>+7016(SB), Z18, Z12
-	VFMADD231PD.BCST actkernconst<>+7016(SB), Z19, Z14
-	VFMADD231PD.BCST actkernconst<>+7024(SB), Z16, Z4
-	VFMADD231PD.BCST actkernconst<>+7024(SB), Z17, Z10
-	VFMADD231PD.BCST actkernconst<>+7024(SB), Z18, Z12
-	VFMADD231PD.BCST actkernconst<>+7024(SB), Z19, Z14
-	VFMADD132PD.BCST actkernconst<>+7032(SB), Z4, Z16
-	VFMADD132PD.BCST actkernconst<>+7032(SB), Z10, Z17
-	VFMADD132PD.BCST actkernconst<>+7032(SB), Z12, Z18
-	VFMADD132PD.BCST actkernconst<>+7032(SB), Z14, Z19
+	VBROADCASTSD     actkernconst<>+6976(SB), Z15
+	VFMADD213PD.BCST actkernconst<>+6824(SB), Z14, Z15
+	VSUBPD.BCST      actkernconst<>+6824(SB), Z7, Z16
+	VSUBPD.BCST      actkernconst<>+6824(SB), Z11, Z17
+	VSUBPD.BCST      actkernconst<>+6824(SB), Z13, Z18
+	VSUBPD.BCST      actkernconst<>+6824(SB), Z15, Z19
+	VFMADD231PD.BCST actkernconst<>+7176(SB), Z16, Z4
+	VFMADD231PD.BCST actkernconst<>+7176(SB), Z17, Z10
+	VFMADD231PD.BCST actkernconst<>+7176(SB), Z18, Z12
+	VFMADD231PD.BCST actkernconst<>+7176(SB), Z19, Z14
+	VFMADD231PD.BCST actkernconst<>+7184(SB), Z16, Z4
+	VFMADD231PD.BCST actkernconst<>+7184(SB), Z17, Z10
+	VFMADD231PD.BCST actkernconst<>+7184(SB), Z18, Z12
+	VFMADD231PD.BCST actkernconst<>+7184(SB), Z19, Z14
+	VFMADD132PD.BCST actkernconst<>+7192(SB), Z4, Z16
+	VFMADD132PD.BCST actkernconst<>+7192(SB), Z10, Z17
+	VFMADD132PD.BCST actkernconst<>+7192(SB), Z12, Z18
+	VFMADD132PD.BCST actkernconst<>+7192(SB), Z14, Z19
 	VBLENDMPD        Z5, Z16, K6, Z5
 	VBLENDMPD        Z6, Z17, K7, Z6
 	KMOVW            48(SP), K2
@@ -40778,13 +40984,13 @@ loop:
 	KMOVW            24(SP), K5
 	VBLENDMPD        Z9, Z19, K5, Z9
 	VMOVAPD          Z7, Z4
-	VADDPD.BCST      actkernconst<>+6664(SB), Z0, K6, Z4
+	VADDPD.BCST      actkernconst<>+6824(SB), Z0, K6, Z4
 	VMOVAPD          Z11, Z0
-	VADDPD.BCST      actkernconst<>+6664(SB), Z1, K7, Z0
+	VADDPD.BCST      actkernconst<>+6824(SB), Z1, K7, Z0
 	VMOVAPD          Z13, Z1
-	VADDPD.BCST      actkernconst<>+6664(SB), Z2, K2, Z1
+	VADDPD.BCST      actkernconst<>+6824(SB), Z2, K2, Z1
 	VMOVAPD          Z15, Z2
-	VADDPD.BCST      actkernconst<>+6664(SB), Z3, K3, Z2
+	VADDPD.BCST      actkernconst<>+6824(SB), Z3, K3, Z2
 	VBLENDMPD        Z4, Z7, K4, Z4
 	KMOVW            8(SP), K2
 	VBLENDMPD        Z0, Z11, K2, Z0
@@ -40795,30 +41001,30 @@ loop:
 	VMULPD           Z6, Z6, Z7
 	VMULPD           Z8, Z8, Z10
 	VMULPD           Z9, Z9, Z11
-	VBROADCASTSD     actkernconst<>+6824(SB), Z12
-	VFMADD213PD.BCST actkernconst<>+6832(SB), Z3, Z12
-	VBROADCASTSD     actkernconst<>+6824(SB), Z13
-	VFMADD213PD.BCST actkernconst<>+6832(SB), Z7, Z13
-	VBROADCASTSD     actkernconst<>+6824(SB), Z14
-	VFMADD213PD.BCST actkernconst<>+6832(SB), Z10, Z14
-	VBROADCASTSD     actkernconst<>+6824(SB), Z15
-	VFMADD213PD.BCST actkernconst<>+6832(SB), Z11, Z15
-	VFMADD213PD.BCST actkernconst<>+7040(SB), Z3, Z12
-	VFMADD213PD.BCST actkernconst<>+7040(SB), Z7, Z13
-	VFMADD213PD.BCST actkernconst<>+7040(SB), Z10, Z14
-	VFMADD213PD.BCST actkernconst<>+7040(SB), Z11, Z15
-	VFMADD213PD.BCST actkernconst<>+7048(SB), Z3, Z12
-	VFMADD213PD.BCST actkernconst<>+7048(SB), Z7, Z13
-	VFMADD213PD.BCST actkernconst<>+7048(SB), Z10, Z14
-	VFMADD213PD.BCST actkernconst<>+7048(SB), Z11, Z15
-	VFMADD213PD.BCST actkernconst<>+7056(SB), Z3, Z12
-	VFMADD213PD.BCST actkernconst<>+7056(SB), Z7, Z13
-	VFMADD213PD.BCST actkernconst<>+7056(SB), Z10, Z14
-	VFMADD213PD.BCST actkernconst<>+7056(SB), Z11, Z15
-	VFMADD213PD.BCST actkernconst<>+7064(SB), Z3, Z12
-	VFMADD213PD.BCST actkernconst<>+7064(SB), Z7, Z13
-	VFMADD213PD.BCST actkernconst<>+7064(SB), Z10, Z14
-	VFMADD213PD.BCST actkernconst<>+7064(SB), Z11, Z15
+	VBROADCASTSD     actkernconst<>+6984(SB), Z12
+	VFMADD213PD.BCST actkernconst<>+6992(SB), Z3, Z12
+	VBROADCASTSD     actkernconst<>+6984(SB), Z13
+	VFMADD213PD.BCST actkernconst<>+6992(SB), Z7, Z13
+	VBROADCASTSD     actkernconst<>+6984(SB), Z14
+	VFMADD213PD.BCST actkernconst<>+6992(SB), Z10, Z14
+	VBROADCASTSD     actkernconst<>+6984(SB), Z15
+	VFMADD213PD.BCST actkernconst<>+6992(SB), Z11, Z15
+	VFMADD213PD.BCST actkernconst<>+7200(SB), Z3, Z12
+	VFMADD213PD.BCST actkernconst<>+7200(SB), Z7, Z13
+	VFMADD213PD.BCST actkernconst<>+7200(SB), Z10, Z14
+	VFMADD213PD.BCST actkernconst<>+7200(SB), Z11, Z15
+	VFMADD213PD.BCST actkernconst<>+7208(SB), Z3, Z12
+	VFMADD213PD.BCST actkernconst<>+7208(SB), Z7, Z13
+	VFMADD213PD.BCST actkernconst<>+7208(SB), Z10, Z14
+	VFMADD213PD.BCST actkernconst<>+7208(SB), Z11, Z15
+	VFMADD213PD.BCST actkernconst<>+7216(SB), Z3, Z12
+	VFMADD213PD.BCST actkernconst<>+7216(SB), Z7, Z13
+	VFMADD213PD.BCST actkernconst<>+7216(SB), Z10, Z14
+	VFMADD213PD.BCST actkernconst<>+7216(SB), Z11, Z15
+	VFMADD213PD.BCST actkernconst<>+7224(SB), Z3, Z12
+	VFMADD213PD.BCST actkernconst<>+7224(SB), Z7, Z13
+	VFMADD213PD.BCST actkernconst<>+7224(SB), Z10, Z14
+	VFMADD213PD.BCST actkernconst<>+7224(SB), Z11, Z15
 	VFMADD213PD.BCST actkernconst<>+0(SB), Z3, Z12
 	VFMADD213PD.BCST actkernconst<>+0(SB), Z7, Z13
 	VFMADD213PD.BCST actkernconst<>+0(SB), Z10, Z14
@@ -40862,55 +41068,55 @@ single:
 	VCVTPS2PD        (CX), Z0
 	VMULPD.BCST      (SP), Z0, Z1
 	VANDPD.BCST      actkernconst<>+1440(SB), Z1, Z2
-	VBROADCASTSD     actkernconst<>+6720(SB), Z3
+	VBROADCASTSD     actkernconst<>+6880(SB), Z3
 	VCMPPD           $0x11, Z2, Z3, K2
 	VCMPPD.BCST      $0x11, actkernconst<>+4320(SB), Z2, K2, K3
 	VGETEXPPD        Z1, Z2
-	VBROADCASTSD     actkernconst<>+6728(SB), Z3
-	VFMADD213PD.BCST actkernconst<>+6736(SB), Z2, Z3
+	VBROADCASTSD     actkernconst<>+6888(SB), Z3
+	VFMADD213PD.BCST actkernconst<>+6896(SB), Z2, Z3
 	VRNDSCALEPD      $0x09, Z3, Z3
-	VSUBPD.BCST      actkernconst<>+6920(SB), Z2, Z4
-	VFMADD231PD.BCST actkernconst<>+6856(SB), Z3, Z4
-	VBROADCASTSD     actkernconst<>+6744(SB), Z5
+	VSUBPD.BCST      actkernconst<>+7080(SB), Z2, Z4
+	VFMADD231PD.BCST actkernconst<>+7016(SB), Z3, Z4
+	VBROADCASTSD     actkernconst<>+6904(SB), Z5
 	VSUBPD           Z2, Z5, Z2
 	VSCALEFPD        Z2, Z1, Z2
-	VBROADCASTSD     actkernconst<>+6704(SB), Z5
+	VBROADCASTSD     actkernconst<>+6864(SB), Z5
 	VCMPPD           $0x12, Z3, Z5, K4
-	VSUBPD.BCST      actkernconst<>+6704(SB), Z3, K4, Z3
-	VBROADCASTSD     actkernconst<>+6752(SB), Z5
-	VBLENDMPD.BCST   actkernconst<>+6864(SB), Z5, K4, Z6
-	VBROADCASTSD     actkernconst<>+6760(SB), Z5
-	VBLENDMPD.BCST   actkernconst<>+6872(SB), Z5, K4, Z7
-	VBROADCASTSD     actkernconst<>+6768(SB), Z5
-	VBLENDMPD.BCST   actkernconst<>+6880(SB), Z5, K4, Z8
-	VBROADCASTSD     actkernconst<>+6776(SB), Z5
-	VBLENDMPD.BCST   actkernconst<>+6888(SB), Z5, K4, Z9
-	VBROADCASTSD     actkernconst<>+6784(SB), Z5
-	VBLENDMPD.BCST   actkernconst<>+6960(SB), Z5, K4, Z10
-	VBROADCASTSD     actkernconst<>+6792(SB), Z5
-	VBLENDMPD.BCST   actkernconst<>+6968(SB), Z5, K4, Z11
-	VBROADCASTSD     actkernconst<>+6800(SB), Z5
-	VBLENDMPD.BCST   actkernconst<>+6976(SB), Z5, K4, Z12
-	VBROADCASTSD     actkernconst<>+6712(SB), Z5
+	VSUBPD.BCST      actkernconst<>+6864(SB), Z3, K4, Z3
+	VBROADCASTSD     actkernconst<>+6912(SB), Z5
+	VBLENDMPD.BCST   actkernconst<>+7024(SB), Z5, K4, Z6
+	VBROADCASTSD     actkernconst<>+6920(SB), Z5
+	VBLENDMPD.BCST   actkernconst<>+7032(SB), Z5, K4, Z7
+	VBROADCASTSD     actkernconst<>+6928(SB), Z5
+	VBLENDMPD.BCST   actkernconst<>+7040(SB), Z5, K4, Z8
+	VBROADCASTSD     actkernconst<>+6936(SB), Z5
+	VBLENDMPD.BCST   actkernconst<>+7048(SB), Z5, K4, Z9
+	VBROADCASTSD     actkernconst<>+6944(SB), Z5
+	VBLENDMPD.BCST   actkernconst<>+7120(SB), Z5, K4, Z10
+	VBROADCASTSD     actkernconst<>+6952(SB), Z5
+	VBLENDMPD.BCST   actkernconst<>+7128(SB), Z5, K4, Z11
+	VBROADCASTSD     actkernconst<>+6960(SB), Z5
+	VBLENDMPD.BCST   actkernconst<>+7136(SB), Z5, K4, Z12
+	VBROADCASTSD     actkernconst<>+6872(SB), Z5
 	VCMPPD           $0x12, Z3, Z5, K4
-	VSUBPD.BCST      actkernconst<>+6712(SB), Z3, K4, Z3
-	VBLENDMPD.BCST   actkernconst<>+6672(SB), Z6, K4, Z6
-	VBLENDMPD.BCST   actkernconst<>+6680(SB), Z7, K4, Z7
-	VBLENDMPD.BCST   actkernconst<>+6688(SB), Z8, K4, Z8
-	VBLENDMPD.BCST   actkernconst<>+6696(SB), Z9, K4, Z9
-	VBLENDMPD.BCST   actkernconst<>+6928(SB), Z10, K4, Z10
-	VBLENDMPD.BCST   actkernconst<>+6936(SB), Z11, K4, Z11
-	VBLENDMPD.BCST   actkernconst<>+6944(SB), Z12, K4, Z12
-	VBROADCASTSD     actkernconst<>+6808(SB), Z5
-	VBLENDMPD.BCST   actkernconst<>+6952(SB), Z5, K4, Z13
-	VBROADCASTSD     actkernconst<>+6672(SB), Z5
-	VBLENDMPD.BCST   actkernconst<>+6864(SB), Z5, K4, Z14
-	VBROADCASTSD     actkernconst<>+6680(SB), Z5
-	VBLENDMPD.BCST   actkernconst<>+6872(SB), Z5, K4, Z15
-	VBROADCASTSD     actkernconst<>+6688(SB), Z5
-	VBLENDMPD.BCST   actkernconst<>+6880(SB), Z5, K4, Z16
-	VBROADCASTSD     actkernconst<>+6696(SB), Z5
-	VBLENDMPD.BCST   actkernconst<>+6888(SB), Z5, K4, Z17
+	VSUBPD.BCST      actkernconst<>+6872(SB), Z3, K4, Z3
+	VBLENDMPD.BCST   actkernconst<>+6832(SB), Z6, K4, Z6
+	VBLENDMPD.BCST   actkernconst<>+6840(SB), Z7, K4, Z7
+	VBLENDMPD.BCST   actkernconst<>+6848(SB), Z8, K4, Z8
+	VBLENDMPD.BCST   actkernconst<>+6856(SB), Z9, K4, Z9
+	VBLENDMPD.BCST   actkernconst<>+7088(SB), Z10, K4, Z10
+	VBLENDMPD.BCST   actkernconst<>+7096(SB), Z11, K4, Z11
+	VBLENDMPD.BCST   actkernconst<>+7104(SB), Z12, K4, Z12
+	VBROADCASTSD     actkernconst<>+6968(SB), Z5
+	VBLENDMPD.BCST   actkernconst<>+7112(SB), Z5, K4, Z13
+	VBROADCASTSD     actkernconst<>+6832(SB), Z5
+	VBLENDMPD.BCST   actkernconst<>+7024(SB), Z5, K4, Z14
+	VBROADCASTSD     actkernconst<>+6840(SB), Z5
+	VBLENDMPD.BCST   actkernconst<>+7032(SB), Z5, K4, Z15
+	VBROADCASTSD     actkernconst<>+6848(SB), Z5
+	VBLENDMPD.BCST   actkernconst<>+7040(SB), Z5, K4, Z16
+	VBROADCASTSD     actkernconst<>+6856(SB), Z5
+	VBLENDMPD.BCST   actkernconst<>+7048(SB), Z5, K4, Z17
 	VBROADCASTSD     actkernconst<>+5536(SB), Z5
 	VCMPPD           $0x12, Z3, Z5, K4
 	VSUBPD.BCST      actkernconst<>+5536(SB), Z3, K4, Z3
@@ -40940,36 +41146,36 @@ single:
 	VBLENDMPD        Z17, Z16, K4, Z17
 	VADDPD.BCST      actkernconst<>+1504(SB), Z4, Z3
 	VSCALEFPD        Z3, Z6, Z6
-	VADDPD.BCST      actkernconst<>+6856(SB), Z4, Z3
+	VADDPD.BCST      actkernconst<>+7016(SB), Z4, Z3
 	VSCALEFPD        Z3, Z7, Z7
-	VADDPD.BCST      actkernconst<>+6984(SB), Z4, Z3
+	VADDPD.BCST      actkernconst<>+7144(SB), Z4, Z3
 	VSCALEFPD        Z3, Z8, Z8
-	VADDPD.BCST      actkernconst<>+6992(SB), Z4, Z3
+	VADDPD.BCST      actkernconst<>+7152(SB), Z4, Z3
 	VSCALEFPD        Z3, Z9, Z9
-	VADDPD.BCST      actkernconst<>+7000(SB), Z4, Z4
+	VADDPD.BCST      actkernconst<>+7160(SB), Z4, Z4
 	VSCALEFPD        Z4, Z17, Z17
-	VMULPD.BCST      actkernconst<>+6848(SB), Z6, Z3
+	VMULPD.BCST      actkernconst<>+7008(SB), Z6, Z3
 	VRNDSCALEPD      $0x08, Z3, Z3
-	VFMADD132PD.BCST actkernconst<>+6840(SB), Z6, Z3
+	VFMADD132PD.BCST actkernconst<>+7000(SB), Z6, Z3
 	VADDPD.BCST      actkernconst<>+3912(SB), Z7, Z4
 	VSUBPD.BCST      actkernconst<>+3912(SB), Z4, Z4
 	VSUBPD           Z4, Z7, Z7
 	VADDPD           Z4, Z3, Z3
-	VADDPD.BCST      actkernconst<>+6896(SB), Z8, Z4
-	VSUBPD.BCST      actkernconst<>+6896(SB), Z4, Z4
+	VADDPD.BCST      actkernconst<>+7056(SB), Z8, Z4
+	VSUBPD.BCST      actkernconst<>+7056(SB), Z4, Z4
 	VSUBPD           Z4, Z8, Z8
 	VADDPD           Z4, Z7, Z7
-	VADDPD.BCST      actkernconst<>+6904(SB), Z9, Z4
-	VSUBPD.BCST      actkernconst<>+6904(SB), Z4, Z4
+	VADDPD.BCST      actkernconst<>+7064(SB), Z9, Z4
+	VSUBPD.BCST      actkernconst<>+7064(SB), Z4, Z4
 	VSUBPD           Z4, Z9, Z9
 	VADDPD           Z4, Z8, Z8
 	VADDPD           Z17, Z9, Z9
 	VMULPD           Z3, Z2, Z4
 	VXORPD.BCST      actkernconst<>+2688(SB), Z4, Z5
 	VFMADD213PD      Z5, Z2, Z3
-	VMULPD.BCST      actkernconst<>+6848(SB), Z4, Z5
+	VMULPD.BCST      actkernconst<>+7008(SB), Z4, Z5
 	VRNDSCALEPD      $0x08, Z5, Z5
-	VFMADD132PD.BCST actkernconst<>+6840(SB), Z4, Z5
+	VFMADD132PD.BCST actkernconst<>+7000(SB), Z4, Z5
 	VADDPD           Z3, Z5, Z5
 	VMULPD           Z7, Z2, Z3
 	VXORPD.BCST      actkernconst<>+2688(SB), Z3, Z4
@@ -41006,46 +41212,46 @@ single:
 	VADDPD           Z5, Z10, Z10
 	VADDPD           Z8, Z10, Z10
 	VADDPD           Z2, Z10, Z10
-	VMULPD.BCST      actkernconst<>+6656(SB), Z6, Z2
+	VMULPD.BCST      actkernconst<>+6816(SB), Z6, Z2
 	VXORPD.BCST      actkernconst<>+2688(SB), Z2, Z3
-	VFMADD231PD.BCST actkernconst<>+6656(SB), Z6, Z3
-	VMULPD.BCST      actkernconst<>+6656(SB), Z10, Z10
-	VFMADD132PD.BCST actkernconst<>+6912(SB), Z10, Z6
+	VFMADD231PD.BCST actkernconst<>+6816(SB), Z6, Z3
+	VMULPD.BCST      actkernconst<>+6816(SB), Z10, Z10
+	VFMADD132PD.BCST actkernconst<>+7072(SB), Z10, Z6
 	VADDPD           Z6, Z3, Z3
 	VADDPD           Z3, Z2, Z5
 	VSUBPD           Z2, Z5, Z2
 	VSUBPD           Z2, Z3, Z3
 	VADDPD           Z3, Z5, Z5
-	VMULPD.BCST      actkernconst<>+6848(SB), Z4, Z2
+	VMULPD.BCST      actkernconst<>+7008(SB), Z4, Z2
 	VRNDSCALEPD      $0x09, Z2, Z2
-	VFMADD132PD.BCST actkernconst<>+6840(SB), Z4, Z2
+	VFMADD132PD.BCST actkernconst<>+7000(SB), Z4, Z2
 	VMULPD.BCST      actkernconst<>+4280(SB), Z2, Z3
 	VRNDSCALEPD      $0x09, Z3, Z3
-	VFMADD231PD.BCST actkernconst<>+7008(SB), Z3, Z2
+	VFMADD231PD.BCST actkernconst<>+7168(SB), Z3, Z2
 	VBROADCASTSD     actkernconst<>+4280(SB), Z4
 	VCMPPD           $0x11, Z2, Z4, K4
 	VANDPD.BCST      actkernconst<>+1440(SB), Z5, Z2
-	VBROADCASTSD     actkernconst<>+6656(SB), Z4
+	VBROADCASTSD     actkernconst<>+6816(SB), Z4
 	VSUBPD           Z2, Z4, Z2
-	VADDPD.BCST      actkernconst<>+6912(SB), Z2, K4, Z5
-	VBROADCASTSD     actkernconst<>+6816(SB), Z2
-	VFMADD213PD.BCST actkernconst<>+6664(SB), Z1, Z2
-	VSUBPD.BCST      actkernconst<>+6664(SB), Z2, Z4
-	VFMADD231PD.BCST actkernconst<>+7016(SB), Z4, Z1
-	VFMADD231PD.BCST actkernconst<>+7024(SB), Z4, Z1
-	VFMADD132PD.BCST actkernconst<>+7032(SB), Z1, Z4
+	VADDPD.BCST      actkernconst<>+7072(SB), Z2, K4, Z5
+	VBROADCASTSD     actkernconst<>+6976(SB), Z2
+	VFMADD213PD.BCST actkernconst<>+6824(SB), Z1, Z2
+	VSUBPD.BCST      actkernconst<>+6824(SB), Z2, Z4
+	VFMADD231PD.BCST actkernconst<>+7176(SB), Z4, Z1
+	VFMADD231PD.BCST actkernconst<>+7184(SB), Z4, Z1
+	VFMADD132PD.BCST actkernconst<>+7192(SB), Z1, Z4
 	VBLENDMPD        Z5, Z4, K3, Z5
 	VBLENDMPD        Z5, Z4, K2, Z5
 	VMOVAPD          Z2, Z1
-	VADDPD.BCST      actkernconst<>+6664(SB), Z3, K3, Z1
+	VADDPD.BCST      actkernconst<>+6824(SB), Z3, K3, Z1
 	VBLENDMPD        Z1, Z2, K2, Z1
 	VMULPD           Z5, Z5, Z2
-	VBROADCASTSD     actkernconst<>+6824(SB), Z3
-	VFMADD213PD.BCST actkernconst<>+6832(SB), Z2, Z3
-	VFMADD213PD.BCST actkernconst<>+7040(SB), Z2, Z3
-	VFMADD213PD.BCST actkernconst<>+7048(SB), Z2, Z3
-	VFMADD213PD.BCST actkernconst<>+7056(SB), Z2, Z3
-	VFMADD213PD.BCST actkernconst<>+7064(SB), Z2, Z3
+	VBROADCASTSD     actkernconst<>+6984(SB), Z3
+	VFMADD213PD.BCST actkernconst<>+6992(SB), Z2, Z3
+	VFMADD213PD.BCST actkernconst<>+7200(SB), Z2, Z3
+	VFMADD213PD.BCST actkernconst<>+7208(SB), Z2, Z3
+	VFMADD213PD.BCST actkernconst<>+7216(SB), Z2, Z3
+	VFMADD213PD.BCST actkernconst<>+7224(SB), Z2, Z3
 	VFMADD213PD.BCST actkernconst<>+0(SB), Z2, Z3
 	VMULPD           Z3, Z5, Z5
 	VPSLLQ           $0x3f, Z1, Z2
@@ -41068,55 +41274,55 @@ tail:
 	VCVTPS2PD        Y0, Z0
 	VMULPD.BCST      (SP), Z0, Z1
 	VANDPD.BCST      actkernconst<>+1440(SB), Z1, Z2
-	VBROADCASTSD     actkernconst<>+6720(SB), Z3
+	VBROADCASTSD     actkernconst<>+6880(SB), Z3
 	VCMPPD           $0x11, Z2, Z3, K2
 	VCMPPD.BCST      $0x11, actkernconst<>+4320(SB), Z2, K2, K3
 	VGETEXPPD        Z1, Z2
-	VBROADCASTSD     actkernconst<>+6728(SB), Z3
-	VFMADD213PD.BCST actkernconst<>+6736(SB), Z2, Z3
+	VBROADCASTSD     actkernconst<>+6888(SB), Z3
+	VFMADD213PD.BCST actkernconst<>+6896(SB), Z2, Z3
 	VRNDSCALEPD      $0x09, Z3, Z3
-	VSUBPD.BCST      actkernconst<>+6920(SB), Z2, Z4
-	VFMADD231PD.BCST actkernconst<>+6856(SB), Z3, Z4
-	VBROADCASTSD     actkernconst<>+6744(SB), Z5
+	VSUBPD.BCST      actkernconst<>+7080(SB), Z2, Z4
+	VFMADD231PD.BCST actkernconst<>+7016(SB), Z3, Z4
+	VBROADCASTSD     actkernconst<>+6904(SB), Z5
 	VSUBPD           Z2, Z5, Z2
 	VSCALEFPD        Z2, Z1, Z2
-	VBROADCASTSD     actkernconst<>+6704(SB), Z5
+	VBROADCASTSD     actkernconst<>+6864(SB), Z5
 	VCMPPD           $0x12, Z3, Z5, K4
-	VSUBPD.BCST      actkernconst<>+6704(SB), Z3, K4, Z3
-	VBROADCASTSD     actkernconst<>+6752(SB), Z5
-	VBLENDMPD.BCST   actkernconst<>+6864(SB), Z5, K4, Z6
-	VBROADCASTSD     actkernconst<>+6760(SB), Z5
-	VBLENDMPD.BCST   actkernconst<>+6872(SB), Z5, K4, Z7
-	VBROADCASTSD     actkernconst<>+6768(SB), Z5
-	VBLENDMPD.BCST   actkernconst<>+6880(SB), Z5, K4, Z8
-	VBROADCASTSD     actkernconst<>+6776(SB), Z5
-	VBLENDMPD.BCST   actkernconst<>+6888(SB), Z5, K4, Z9
-	VBROADCASTSD     actkernconst<>+6784(SB), Z5
-	VBLENDMPD.BCST   actkernconst<>+6960(SB), Z5, K4, Z10
-	VBROADCASTSD     actkernconst<>+6792(SB), Z5
-	VBLENDMPD.BCST   actkernconst<>+6968(SB), Z5, K4, Z11
-	VBROADCASTSD     actkernconst<>+6800(SB), Z5
-	VBLENDMPD.BCST   actkernconst<>+6976(SB), Z5, K4, Z12
-	VBROADCASTSD     actkernconst<>+6712(SB), Z5
+	VSUBPD.BCST      actkernconst<>+6864(SB), Z3, K4, Z3
+	VBROADCASTSD     actkernconst<>+6912(SB), Z5
+	VBLENDMPD.BCST   actkernconst<>+7024(SB), Z5, K4, Z6
+	VBROADCASTSD     actkernconst<>+6920(SB), Z5
+	VBLENDMPD.BCST   actkernconst<>+7032(SB), Z5, K4, Z7
+	VBROADCASTSD     actkernconst<>+6928(SB), Z5
+	VBLENDMPD.BCST   actkernconst<>+7040(SB), Z5, K4, Z8
+	VBROADCASTSD     actkernconst<>+6936(SB), Z5
+	VBLENDMPD.BCST   actkernconst<>+7048(SB), Z5, K4, Z9
+	VBROADCASTSD     actkernconst<>+6944(SB), Z5
+	VBLENDMPD.BCST   actkernconst<>+7120(SB), Z5, K4, Z10
+	VBROADCASTSD     actkernconst<>+6952(SB), Z5
+	VBLENDMPD.BCST   actkernconst<>+7128(SB), Z5, K4, Z11
+	VBROADCASTSD     actkernconst<>+6960(SB), Z5
+	VBLENDMPD.BCST   actkernconst<>+7136(SB), Z5, K4, Z12
+	VBROADCASTSD     actkernconst<>+6872(SB), Z5
 	VCMPPD           $0x12, Z3, Z5, K4
-	VSUBPD.BCST      actkernconst<>+6712(SB), Z3, K4, Z3
-	VBLENDMPD.BCST   actkernconst<>+6672(SB), Z6, K4, Z6
-	VBLENDMPD.BCST   actkernconst<>+6680(SB), Z7, K4, Z7
-	VBLENDMPD.BCST   actkernconst<>+6688(SB), Z8, K4, Z8
-	VBLENDMPD.BCST   actkernconst<>+6696(SB), Z9, K4, Z9
-	VBLENDMPD.BCST   actkernconst<>+6928(SB), Z10, K4, Z10
-	VBLENDMPD.BCST   actkernconst<>+6936(SB), Z11, K4, Z11
-	VBLENDMPD.BCST   actkernconst<>+6944(SB), Z12, K4, Z12
-	VBROADCASTSD     actkernconst<>+6808(SB), Z5
-	VBLENDMPD.BCST   actkernconst<>+6952(SB), Z5, K4, Z13
-	VBROADCASTSD     actkernconst<>+6672(SB), Z5
-	VBLENDMPD.BCST   actkernconst<>+6864(SB), Z5, K4, Z14
-	VBROADCASTSD     actkernconst<>+6680(SB), Z5
-	VBLENDMPD.BCST   actkernconst<>+6872(SB), Z5, K4, Z15
-	VBROADCASTSD     actkernconst<>+6688(SB), Z5
-	VBLENDMPD.BCST   actkernconst<>+6880(SB), Z5, K4, Z16
-	VBROADCASTSD     actkernconst<>+6696(SB), Z5
-	VBLENDMPD.BCST   actkernconst<>+6888(SB), Z5, K4, Z17
+	VSUBPD.BCST      actkernconst<>+6872(SB), Z3, K4, Z3
+	VBLENDMPD.BCST   actkernconst<>+6832(SB), Z6, K4, Z6
+	VBLENDMPD.BCST   actkernconst<>+6840(SB), Z7, K4, Z7
+	VBLENDMPD.BCST   actkernconst<>+6848(SB), Z8, K4, Z8
+	VBLENDMPD.BCST   actkernconst<>+6856(SB), Z9, K4, Z9
+	VBLENDMPD.BCST   actkernconst<>+7088(SB), Z10, K4, Z10
+	VBLENDMPD.BCST   actkernconst<>+7096(SB), Z11, K4, Z11
+	VBLENDMPD.BCST   actkernconst<>+7104(SB), Z12, K4, Z12
+	VBROADCASTSD     actkernconst<>+6968(SB), Z5
+	VBLENDMPD.BCST   actkernconst<>+7112(SB), Z5, K4, Z13
+	VBROADCASTSD     actkernconst<>+6832(SB), Z5
+	VBLENDMPD.BCST   actkernconst<>+7024(SB), Z5, K4, Z14
+	VBROADCASTSD     actkernconst<>+6840(SB), Z5
+	VBLENDMPD.BCST   actkernconst<>+7032(SB), Z5, K4, Z15
+	VBROADCASTSD     actkernconst<>+6848(SB), Z5
+	VBLENDMPD.BCST   actkernconst<>+7040(SB), Z5, K4, Z16
+	VBROADCASTSD     actkernconst<>+6856(SB), Z5
+	VBLENDMPD.BCST   actkernconst<>+7048(SB), Z5, K4, Z17
 	VBROADCASTSD     actkernconst<>+5536(SB), Z5
 	VCMPPD           $0x12, Z3, Z5, K4
 	VSUBPD.BCST      actkernconst<>+5536(SB), Z3, K4, Z3
@@ -41146,36 +41352,36 @@ tail:
 	VBLENDMPD        Z17, Z16, K4, Z17
 	VADDPD.BCST      actkernconst<>+1504(SB), Z4, Z3
 	VSCALEFPD        Z3, Z6, Z6
-	VADDPD.BCST      actkernconst<>+6856(SB), Z4, Z3
+	VADDPD.BCST      actkernconst<>+7016(SB), Z4, Z3
 	VSCALEFPD        Z3, Z7, Z7
-	VADDPD.BCST      actkernconst<>+6984(SB), Z4, Z3
+	VADDPD.BCST      actkernconst<>+7144(SB), Z4, Z3
 	VSCALEFPD        Z3, Z8, Z8
-	VADDPD.BCST      actkernconst<>+6992(SB), Z4, Z3
+	VADDPD.BCST      actkernconst<>+7152(SB), Z4, Z3
 	VSCALEFPD        Z3, Z9, Z9
-	VADDPD.BCST      actkernconst<>+7000(SB), Z4, Z4
+	VADDPD.BCST      actkernconst<>+7160(SB), Z4, Z4
 	VSCALEFPD        Z4, Z17, Z17
-	VMULPD.BCST      actkernconst<>+6848(SB), Z6, Z3
+	VMULPD.BCST      actkernconst<>+7008(SB), Z6, Z3
 	VRNDSCALEPD      $0x08, Z3, Z3
-	VFMADD132PD.BCST actkernconst<>+6840(SB), Z6, Z3
+	VFMADD132PD.BCST actkernconst<>+7000(SB), Z6, Z3
 	VADDPD.BCST      actkernconst<>+3912(SB), Z7, Z4
 	VSUBPD.BCST      actkernconst<>+3912(SB), Z4, Z4
 	VSUBPD           Z4, Z7, Z7
 	VADDPD           Z4, Z3, Z3
-	VADDPD.BCST      actkernconst<>+6896(SB), Z8, Z4
-	VSUBPD.BCST      actkernconst<>+6896(SB), Z4, Z4
+	VADDPD.BCST      actkernconst<>+7056(SB), Z8, Z4
+	VSUBPD.BCST      actkernconst<>+7056(SB), Z4, Z4
 	VSUBPD           Z4, Z8, Z8
 	VADDPD           Z4, Z7, Z7
-	VADDPD.BCST      actkernconst<>+6904(SB), Z9, Z4
-	VSUBPD.BCST      actkernconst<>+6904(SB), Z4, Z4
+	VADDPD.BCST      actkernconst<>+7064(SB), Z9, Z4
+	VSUBPD.BCST      actkernconst<>+7064(SB), Z4, Z4
 	VSUBPD           Z4, Z9, Z9
 	VADDPD           Z4, Z8, Z8
 	VADDPD           Z17, Z9, Z9
 	VMULPD           Z3, Z2, Z4
 	VXORPD.BCST      actkernconst<>+2688(SB), Z4, Z5
 	VFMADD213PD      Z5, Z2, Z3
-	VMULPD.BCST      actkernconst<>+6848(SB), Z4, Z5
+	VMULPD.BCST      actkernconst<>+7008(SB), Z4, Z5
 	VRNDSCALEPD      $0x08, Z5, Z5
-	VFMADD132PD.BCST actkernconst<>+6840(SB), Z4, Z5
+	VFMADD132PD.BCST actkernconst<>+7000(SB), Z4, Z5
 	VADDPD           Z3, Z5, Z5
 	VMULPD           Z7, Z2, Z3
 	VXORPD.BCST      actkernconst<>+2688(SB), Z3, Z4
@@ -41212,46 +41418,46 @@ tail:
 	VADDPD           Z5, Z10, Z10
 	VADDPD           Z8, Z10, Z10
 	VADDPD           Z2, Z10, Z10
-	VMULPD.BCST      actkernconst<>+6656(SB), Z6, Z2
+	VMULPD.BCST      actkernconst<>+6816(SB), Z6, Z2
 	VXORPD.BCST      actkernconst<>+2688(SB), Z2, Z3
-	VFMADD231PD.BCST actkernconst<>+6656(SB), Z6, Z3
-	VMULPD.BCST      actkernconst<>+6656(SB), Z10, Z10
-	VFMADD132PD.BCST actkernconst<>+6912(SB), Z10, Z6
+	VFMADD231PD.BCST actkernconst<>+6816(SB), Z6, Z3
+	VMULPD.BCST      actkernconst<>+6816(SB), Z10, Z10
+	VFMADD132PD.BCST actkernconst<>+7072(SB), Z10, Z6
 	VADDPD           Z6, Z3, Z3
 	VADDPD           Z3, Z2, Z5
 	VSUBPD           Z2, Z5, Z2
 	VSUBPD           Z2, Z3, Z3
 	VADDPD           Z3, Z5, Z5
-	VMULPD.BCST      actkernconst<>+6848(SB), Z4, Z2
+	VMULPD.BCST      actkernconst<>+7008(SB), Z4, Z2
 	VRNDSCALEPD      $0x09, Z2, Z2
-	VFMADD132PD.BCST actkernconst<>+6840(SB), Z4, Z2
+	VFMADD132PD.BCST actkernconst<>+7000(SB), Z4, Z2
 	VMULPD.BCST      actkernconst<>+4280(SB), Z2, Z3
 	VRNDSCALEPD      $0x09, Z3, Z3
-	VFMADD231PD.BCST actkernconst<>+7008(SB), Z3, Z2
+	VFMADD231PD.BCST actkernconst<>+7168(SB), Z3, Z2
 	VBROADCASTSD     actkernconst<>+4280(SB), Z4
 	VCMPPD           $0x11, Z2, Z4, K4
 	VANDPD.BCST      actkernconst<>+1440(SB), Z5, Z2
-	VBROADCASTSD     actkernconst<>+6656(SB), Z4
+	VBROADCASTSD     actkernconst<>+6816(SB), Z4
 	VSUBPD           Z2, Z4, Z2
-	VADDPD.BCST      actkernconst<>+6912(SB), Z2, K4, Z5
-	VBROADCASTSD     actkernconst<>+6816(SB), Z2
-	VFMADD213PD.BCST actkernconst<>+6664(SB), Z1, Z2
-	VSUBPD.BCST      actkernconst<>+6664(SB), Z2, Z4
-	VFMADD231PD.BCST actkernconst<>+7016(SB), Z4, Z1
-	VFMADD231PD.BCST actkernconst<>+7024(SB), Z4, Z1
-	VFMADD132PD.BCST actkernconst<>+7032(SB), Z1, Z4
+	VADDPD.BCST      actkernconst<>+7072(SB), Z2, K4, Z5
+	VBROADCASTSD     actkernconst<>+6976(SB), Z2
+	VFMADD213PD.BCST actkernconst<>+6824(SB), Z1, Z2
+	VSUBPD.BCST      actkernconst<>+6824(SB), Z2, Z4
+	VFMADD231PD.BCST actkernconst<>+7176(SB), Z4, Z1
+	VFMADD231PD.BCST actkernconst<>+7184(SB), Z4, Z1
+	VFMADD132PD.BCST actkernconst<>+7192(SB), Z1, Z4
 	VBLENDMPD        Z5, Z4, K3, Z5
 	VBLENDMPD        Z5, Z4, K2, Z5
 	VMOVAPD          Z2, Z1
-	VADDPD.BCST      actkernconst<>+6664(SB), Z3, K3, Z1
+	VADDPD.BCST      actkernconst<>+6824(SB), Z3, K3, Z1
 	VBLENDMPD        Z1, Z2, K2, Z1
 	VMULPD           Z5, Z5, Z2
-	VBROADCASTSD     actkernconst<>+6824(SB), Z3
-	VFMADD213PD.BCST actkernconst<>+6832(SB), Z2, Z3
-	VFMADD213PD.BCST actkernconst<>+7040(SB), Z2, Z3
-	VFMADD213PD.BCST actkernconst<>+7048(SB), Z2, Z3
-	VFMADD213PD.BCST actkernconst<>+7056(SB), Z2, Z3
-	VFMADD213PD.BCST actkernconst<>+7064(SB), Z2, Z3
+	VBROADCASTSD     actkernconst<>+6984(SB), Z3
+	VFMADD213PD.BCST actkernconst<>+6992(SB), Z2, Z3
+	VFMADD213PD.BCST actkernconst<>+7200(SB), Z2, Z3
+	VFMADD213PD.BCST actkernconst<>+7208(SB), Z2, Z3
+	VFMADD213PD.BCST actkernconst<>+7216(SB), Z2, Z3
+	VFMADD213PD.BCST actkernconst<>+7224(SB), Z2, Z3
 	VFMADD213PD.BCST actkernconst<>+0(SB), Z2, Z3
 	VMULPD           Z3, Z5, Z5
 	VPSLLQ           $0x3f, Z1, Z2
@@ -41289,13 +41495,13 @@ loop:
 	VANDPD.BCST      actkernconst<>+1440(SB), Z5, Z9
 	VANDPD.BCST      actkernconst<>+1440(SB), Z6, Z10
 	VANDPD.BCST      actkernconst<>+1440(SB), Z7, Z11
-	VBROADCASTSD     actkernconst<>+6720(SB), Z12
+	VBROADCASTSD     actkernconst<>+6880(SB), Z12
 	VCMPPD           $0x11, Z8, Z12, K2
-	VBROADCASTSD     actkernconst<>+6720(SB), Z12
+	VBROADCASTSD     actkernconst<>+6880(SB), Z12
 	VCMPPD           $0x11, Z9, Z12, K3
-	VBROADCASTSD     actkernconst<>+6720(SB), Z12
+	VBROADCASTSD     actkernconst<>+6880(SB), Z12
 	VCMPPD           $0x11, Z10, Z12, K4
-	VBROADCASTSD     actkernconst<>+6720(SB), Z12
+	VBROADCASTSD     actkernconst<>+6880(SB), Z12
 	VCMPPD           $0x11, Z11, Z12, K5
 	VCMPPD.BCST      $0x11, actkernconst<>+4320(SB), Z8, K2, K6
 	VCMPPD.BCST      $0x11, actkernconst<>+4320(SB), Z9, K3, K7
@@ -41307,229 +41513,229 @@ loop:
 	VGETEXPPD        Z5, Z9
 	VGETEXPPD        Z6, Z10
 	VGETEXPPD        Z7, Z11
-	VBROADCASTSD     actkernconst<>+6728(SB), Z12
-	VFMADD213PD.BCST actkernconst<>+6736(SB), Z8, Z12
-	VBROADCASTSD     actkernconst<>+6728(SB), Z13
-	VFMADD213PD.BCST actkernconst<>+6736(SB), Z9, Z13
-	VBROADCASTSD     actkernconst<>+6728(SB), Z14
-	VFMADD213PD.BCST actkernconst<>+6736(SB), Z10, Z14
-	VBROADCASTSD     actkernconst<>+6728(SB), Z15
-	VFMADD213PD.BCST actkernconst<>+6736(SB), Z11, Z15
+	VBROADCASTSD     actkernconst<>+6888(SB), Z12
+	VFMADD213PD.BCST actkernconst<>+6896(SB), Z8, Z12
+	VBROADCASTSD     actkernconst<>+6888(SB), Z13
+	VFMADD213PD.BCST actkernconst<>+6896(SB), Z9, Z13
+	VBROADCASTSD     actkernconst<>+6888(SB), Z14
+	VFMADD213PD.BCST actkernconst<>+6896(SB), Z10, Z14
+	VBROADCASTSD     actkernconst<>+6888(SB), Z15
+	VFMADD213PD.BCST actkernconst<>+6896(SB), Z11, Z15
 	VRNDSCALEPD      $0x09, Z12, Z12
 	VRNDSCALEPD      $0x09, Z13, Z13
 	VRNDSCALEPD      $0x09, Z14, Z14
 	VRNDSCALEPD      $0x09, Z15, Z15
-	VSUBPD.BCST      actkernconst<>+6920(SB), Z8, Z16
-	VSUBPD.BCST      actkernconst<>+6920(SB), Z9, Z17
-	VSUBPD.BCST      actkernconst<>+6920(SB), Z10, Z18
-	VSUBPD.BCST      actkernconst<>+6920(SB), Z11, Z19
-	VFMADD231PD.BCST actkernconst<>+6856(SB), Z12, Z16
-	VFMADD231PD.BCST actkernconst<>+6856(SB), Z13, Z17
-	VFMADD231PD.BCST actkernconst<>+6856(SB), Z14, Z18
-	VFMADD231PD.BCST actkernconst<>+6856(SB), Z15, Z19
-	VBROADCASTSD     actkernconst<>+6744(SB), Z20
+	VSUBPD.BCST      actkernconst<>+7080(SB), Z8, Z16
+	VSUBPD.BCST      actkernconst<>+7080(SB), Z9, Z17
+	VSUBPD.BCST      actkernconst<>+7080(SB), Z10, Z18
+	VSUBPD.BCST      actkernconst<>+7080(SB), Z11, Z19
+	VFMADD231PD.BCST actkernconst<>+7016(SB), Z12, Z16
+	VFMADD231PD.BCST actkernconst<>+7016(SB), Z13, Z17
+	VFMADD231PD.BCST actkernconst<>+7016(SB), Z14, Z18
+	VFMADD231PD.BCST actkernconst<>+7016(SB), Z15, Z19
+	VBROADCASTSD     actkernconst<>+6904(SB), Z20
 	VSUBPD           Z8, Z20, Z8
-	VBROADCASTSD     actkernconst<>+6744(SB), Z20
+	VBROADCASTSD     actkernconst<>+6904(SB), Z20
 	VSUBPD           Z9, Z20, Z9
-	VBROADCASTSD     actkernconst<>+6744(SB), Z20
+	VBROADCASTSD     actkernconst<>+6904(SB), Z20
 	VSUBPD           Z10, Z20, Z10
-	VBROADCASTSD     actkernconst<>+6744(SB), Z20
+	VBROADCASTSD     actkernconst<>+6904(SB), Z20
 	VSUBPD           Z11, Z20, Z11
 	VSCALEFPD        Z8, Z4, Z8
 	VSCALEFPD        Z9, Z5, Z9
 	VSCALEFPD        Z10, Z6, Z10
 	VSCALEFPD        Z11, Z7, Z11
-	VBROADCASTSD     actkernconst<>+6704(SB), Z20
+	VBROADCASTSD     actkernconst<>+6864(SB), Z20
 	KMOVW            K5, 24(SP)
 	VCMPPD           $0x12, Z12, Z20, K5
-	VBROADCASTSD     actkernconst<>+6704(SB), Z20
+	VBROADCASTSD     actkernconst<>+6864(SB), Z20
 	KMOVW            K2, 32(SP)
 	VCMPPD           $0x12, Z13, Z20, K2
-	VBROADCASTSD     actkernconst<>+6704(SB), Z20
+	VBROADCASTSD     actkernconst<>+6864(SB), Z20
 	KMOVW            K4, 40(SP)
 	VCMPPD           $0x12, Z14, Z20, K4
-	VBROADCASTSD     actkernconst<>+6704(SB), Z20
+	VBROADCASTSD     actkernconst<>+6864(SB), Z20
 	KMOVW            K3, 48(SP)
 	VCMPPD           $0x12, Z15, Z20, K3
-	VSUBPD.BCST      actkernconst<>+6704(SB), Z12, K5, Z12
-	VSUBPD.BCST      actkernconst<>+6704(SB), Z13, K2, Z13
-	VSUBPD.BCST      actkernconst<>+6704(SB), Z14, K4, Z14
-	VSUBPD.BCST      actkernconst<>+6704(SB), Z15, K3, Z15
-	VBROADCASTSD     actkernconst<>+6752(SB), Z20
-	VBLENDMPD.BCST   actkernconst<>+6864(SB), Z20, K5, Z21
-	VBROADCASTSD     actkernconst<>+6752(SB), Z20
-	VBLENDMPD.BCST   actkernconst<>+6864(SB), Z20, K2, Z22
-	VBROADCASTSD     actkernconst<>+6752(SB), Z20
-	VBLENDMPD.BCST   actkernconst<>+6864(SB), Z20, K4, Z23
-	VBROADCASTSD     actkernconst<>+6752(SB), Z20
-	VBLENDMPD.BCST   actkernconst<>+6864(SB), Z20, K3, Z24
-	VBROADCASTSD     actkernconst<>+6760(SB), Z20
-	VBLENDMPD.BCST   actkernconst<>+6872(SB), Z20, K5, Z25
-	VBROADCASTSD     actkernconst<>+6760(SB), Z20
-	VBLENDMPD.BCST   actkernconst<>+6872(SB), Z20, K2, Z26
-	VBROADCASTSD     actkernconst<>+6760(SB), Z20
-	VBLENDMPD.BCST   actkernconst<>+6872(SB), Z20, K4, Z27
-	VBROADCASTSD     actkernconst<>+6760(SB), Z20
-	VBLENDMPD.BCST   actkernconst<>+6872(SB), Z20, K3, Z28
-	VBROADCASTSD     actkernconst<>+6768(SB), Z20
-	VBLENDMPD.BCST   actkernconst<>+6880(SB), Z20, K5, Z29
-	VBROADCASTSD     actkernconst<>+6768(SB), Z20
-	VBLENDMPD.BCST   actkernconst<>+6880(SB), Z20, K2, Z30
-	VBROADCASTSD     actkernconst<>+6768(SB), Z20
-	VBLENDMPD.BCST   actkernconst<>+6880(SB), Z20, K4, Z31
-	VBROADCASTSD     actkernconst<>+6768(SB), Z20
+	VSUBPD.BCST      actkernconst<>+6864(SB), Z12, K5, Z12
+	VSUBPD.BCST      actkernconst<>+6864(SB), Z13, K2, Z13
+	VSUBPD.BCST      actkernconst<>+6864(SB), Z14, K4, Z14
+	VSUBPD.BCST      actkernconst<>+6864(SB), Z15, K3, Z15
+	VBROADCASTSD     actkernconst<>+6912(SB), Z20
+	VBLENDMPD.BCST   actkernconst<>+7024(SB), Z20, K5, Z21
+	VBROADCASTSD     actkernconst<>+6912(SB), Z20
+	VBLENDMPD.BCST   actkernconst<>+7024(SB), Z20, K2, Z22
+	VBROADCASTSD     actkernconst<>+6912(SB), Z20
+	VBLENDMPD.BCST   actkernconst<>+7024(SB), Z20, K4, Z23
+	VBROADCASTSD     actkernconst<>+6912(SB), Z20
+	VBLENDMPD.BCST   actkernconst<>+7024(SB), Z20, K3, Z24
+	VBROADCASTSD     actkernconst<>+6920(SB), Z20
+	VBLENDMPD.BCST   actkernconst<>+7032(SB), Z20, K5, Z25
+	VBROADCASTSD     actkernconst<>+6920(SB), Z20
+	VBLENDMPD.BCST   actkernconst<>+7032(SB), Z20, K2, Z26
+	VBROADCASTSD     actkernconst<>+6920(SB), Z20
+	VBLENDMPD.BCST   actkernconst<>+7032(SB), Z20, K4, Z27
+	VBROADCASTSD     actkernconst<>+6920(SB), Z20
+	VBLENDMPD.BCST   actkernconst<>+7032(SB), Z20, K3, Z28
+	VBROADCASTSD     actkernconst<>+6928(SB), Z20
+	VBLENDMPD.BCST   actkernconst<>+7040(SB), Z20, K5, Z29
+	VBROADCASTSD     actkernconst<>+6928(SB), Z20
+	VBLENDMPD.BCST   actkernconst<>+7040(SB), Z20, K2, Z30
+	VBROADCASTSD     actkernconst<>+6928(SB), Z20
+	VBLENDMPD.BCST   actkernconst<>+7040(SB), Z20, K4, Z31
+	VBROADCASTSD     actkernconst<>+6928(SB), Z20
 	VMOVUPD          Z3, 56(SP)
-	VBLENDMPD.BCST   actkernconst<>+6880(SB), Z20, K3, Z3
-	VBROADCASTSD     actkernconst<>+6776(SB), Z20
+	VBLENDMPD.BCST   actkernconst<>+7040(SB), Z20, K3, Z3
+	VBROADCASTSD     actkernconst<>+6936(SB), Z20
 	VMOVUPD          Z2, 120(SP)
-	VBLENDMPD.BCST   actkernconst<>+6888(SB), Z20, K5, Z2
-	VBROADCASTSD     actkernconst<>+6776(SB), Z20
+	VBLENDMPD.BCST   actkernconst<>+7048(SB), Z20, K5, Z2
+	VBROADCASTSD     actkernconst<>+6936(SB), Z20
 	VMOVUPD          Z1, 184(SP)
-	VBLENDMPD.BCST   actkernconst<>+6888(SB), Z20, K2, Z1
-	VBROADCASTSD     actkernconst<>+6776(SB), Z20
+	VBLENDMPD.BCST   actkernconst<>+7048(SB), Z20, K2, Z1
+	VBROADCASTSD     actkernconst<>+6936(SB), Z20
 	VMOVUPD          Z0, 248(SP)
-	VBLENDMPD.BCST   actkernconst<>+6888(SB), Z20, K4, Z0
-	VBROADCASTSD     actkernconst<>+6776(SB), Z20
+	VBLENDMPD.BCST   actkernconst<>+7048(SB), Z20, K4, Z0
+	VBROADCASTSD     actkernconst<>+6936(SB), Z20
 	VMOVUPD          Z7, 312(SP)
-	VBLENDMPD.BCST   actkernconst<>+6888(SB), Z20, K3, Z7
-	VBROADCASTSD     actkernconst<>+6784(SB), Z20
+	VBLENDMPD.BCST   actkernconst<>+7048(SB), Z20, K3, Z7
+	VBROADCASTSD     actkernconst<>+6944(SB), Z20
 	VMOVUPD          Z6, 376(SP)
-	VBLENDMPD.BCST   actkernconst<>+6960(SB), Z20, K5, Z6
-	VBROADCASTSD     actkernconst<>+6784(SB), Z20
+	VBLENDMPD.BCST   actkernconst<>+7120(SB), Z20, K5, Z6
+	VBROADCASTSD     actkernconst<>+6944(SB), Z20
 	VMOVUPD          Z5, 440(SP)
-	VBLENDMPD.BCST   actkernconst<>+6960(SB), Z20, K2, Z5
-	VBROADCASTSD     actkernconst<>+6784(SB), Z20
+	VBLENDMPD.BCST   actkernconst<>+7120(SB), Z20, K2, Z5
+	VBROADCASTSD     actkernconst<>+6944(SB), Z20
 	VMOVUPD          Z4, 504(SP)
-	VBLENDMPD.BCST   actkernconst<>+6960(SB), Z20, K4, Z4
-	VBROADCASTSD     actkernconst<>+6784(SB), Z20
+	VBLENDMPD.BCST   actkernconst<>+7120(SB), Z20, K4, Z4
+	VBROADCASTSD     actkernconst<>+6944(SB), Z20
 	VMOVUPD          Z11, 568(SP)
-	VBLENDMPD.BCST   actkernconst<>+6960(SB), Z20, K3, Z11
-	VBROADCASTSD     actkernconst<>+6792(SB), Z20
+	VBLENDMPD.BCST   actkernconst<>+7120(SB), Z20, K3, Z11
+	VBROADCASTSD     actkernconst<>+6952(SB), Z20
 	VMOVUPD          Z10, 632(SP)
-	VBLENDMPD.BCST   actkernconst<>+6968(SB), Z20, K5, Z10
-	VBROADCASTSD     actkernconst<>+6792(SB), Z20
+	VBLENDMPD.BCST   actkernconst<>+7128(SB), Z20, K5, Z10
+	VBROADCASTSD     actkernconst<>+6952(SB), Z20
 	VMOVUPD          Z9, 696(SP)
-	VBLENDMPD.BCST   actkernconst<>+6968(SB), Z20, K2, Z9
-	VBROADCASTSD     actkernconst<>+6792(SB), Z20
+	VBLENDMPD.BCST   actkernconst<>+7128(SB), Z20, K2, Z9
+	VBROADCASTSD     actkernconst<>+6952(SB), Z20
 	VMOVUPD          Z8, 760(SP)
-	VBLENDMPD.BCST   actkernconst<>+6968(SB), Z20, K4, Z8
-	VBROADCASTSD     actkernconst<>+6792(SB), Z20
+	VBLENDMPD.BCST   actkernconst<>+7128(SB), Z20, K4, Z8
+	VBROADCASTSD     actkernconst<>+6952(SB), Z20
 	VMOVUPD          Z19, 824(SP)
-	VBLENDMPD.BCST   actkernconst<>+6968(SB), Z20, K3, Z19
-	VBROADCASTSD     actkernconst<>+6800(SB), Z20
+	VBLENDMPD.BCST   actkernconst<>+7128(SB), Z20, K3, Z19
+	VBROADCASTSD     actkernconst<>+6960(SB), Z20
 	VMOVUPD          Z18, 888(SP)
-	VBLENDMPD.BCST   actkernconst<>+6976(SB), Z20, K5, Z18
-	VBROADCASTSD     actkernconst<>+6800(SB), Z20
+	VBLENDMPD.BCST   actkernconst<>+7136(SB), Z20, K5, Z18
+	VBROADCASTSD     actkernconst<>+6960(SB), Z20
 	VMOVUPD          Z17, 952(SP)
-	VBLENDMPD.BCST   actkernconst<>+6976(SB), Z20, K2, Z17
-	VBROADCASTSD     actkernconst<>+6800(SB), Z20
+	VBLENDMPD.BCST   actkernconst<>+7136(SB), Z20, K2, Z17
+	VBROADCASTSD     actkernconst<>+6960(SB), Z20
 	VMOVUPD          Z16, 1016(SP)
-	VBLENDMPD.BCST   actkernconst<>+6976(SB), Z20, K4, Z16
-	VBROADCASTSD     actkernconst<>+6800(SB), Z20
+	VBLENDMPD.BCST   actkernconst<>+7136(SB), Z20, K4, Z16
+	VBROADCASTSD     actkernconst<>+6960(SB), Z20
 	VMOVUPD          Z16, 1080(SP)
-	VBLENDMPD.BCST   actkernconst<>+6976(SB), Z20, K3, Z16
-	VBROADCASTSD     actkernconst<>+6712(SB), Z20
+	VBLENDMPD.BCST   actkernconst<>+7136(SB), Z20, K3, Z16
+	VBROADCASTSD     actkernconst<>+6872(SB), Z20
 	VCMPPD           $0x12, Z12, Z20, K2
-	VBROADCASTSD     actkernconst<>+6712(SB), Z20
+	VBROADCASTSD     actkernconst<>+6872(SB), Z20
 	VCMPPD           $0x12, Z13, Z20, K3
-	VBROADCASTSD     actkernconst<>+6712(SB), Z20
+	VBROADCASTSD     actkernconst<>+6872(SB), Z20
 	VCMPPD           $0x12, Z14, Z20, K4
-	VBROADCASTSD     actkernconst<>+6712(SB), Z20
+	VBROADCASTSD     actkernconst<>+6872(SB), Z20
 	VCMPPD           $0x12, Z15, Z20, K5
-	VSUBPD.BCST      actkernconst<>+6712(SB), Z12, K2, Z12
-	VSUBPD.BCST      actkernconst<>+6712(SB), Z13, K3, Z13
-	VSUBPD.BCST      actkernconst<>+6712(SB), Z14, K4, Z14
-	VSUBPD.BCST      actkernconst<>+6712(SB), Z15, K5, Z15
-	VBLENDMPD.BCST   actkernconst<>+6672(SB), Z21, K2, Z21
-	VBLENDMPD.BCST   actkernconst<>+6672(SB), Z22, K3, Z22
-	VBLENDMPD.BCST   actkernconst<>+6672(SB), Z23, K4, Z23
-	VBLENDMPD.BCST   actkernconst<>+6672(SB), Z24, K5, Z24
-	VBLENDMPD.BCST   actkernconst<>+6680(SB), Z25, K2, Z25
-	VBLENDMPD.BCST   actkernconst<>+6680(SB), Z26, K3, Z26
-	VBLENDMPD.BCST   actkernconst<>+6680(SB), Z27, K4, Z27
-	VBLENDMPD.BCST   actkernconst<>+6680(SB), Z28, K5, Z28
-	VBLENDMPD.BCST   actkernconst<>+6688(SB), Z29, K2, Z29
-	VBLENDMPD.BCST   actkernconst<>+6688(SB), Z30, K3, Z30
-	VBLENDMPD.BCST   actkernconst<>+6688(SB), Z31, K4, Z31
-	VBLENDMPD.BCST   actkernconst<>+6688(SB), Z3, K5, Z3
-	VBLENDMPD.BCST   actkernconst<>+6696(SB), Z2, K2, Z2
-	VBLENDMPD.BCST   actkernconst<>+6696(SB), Z1, K3, Z1
-	VBLENDMPD.BCST   actkernconst<>+6696(SB), Z0, K4, Z0
-	VBLENDMPD.BCST   actkernconst<>+6696(SB), Z7, K5, Z7
-	VBLENDMPD.BCST   actkernconst<>+6928(SB), Z6, K2, Z6
-	VBLENDMPD.BCST   actkernconst<>+6928(SB), Z5, K3, Z5
-	VBLENDMPD.BCST   actkernconst<>+6928(SB), Z4, K4, Z4
-	VBLENDMPD.BCST   actkernconst<>+6928(SB), Z11, K5, Z11
-	VBLENDMPD.BCST   actkernconst<>+6936(SB), Z10, K2, Z10
-	VBLENDMPD.BCST   actkernconst<>+6936(SB), Z9, K3, Z9
-	VBLENDMPD.BCST   actkernconst<>+6936(SB), Z8, K4, Z8
-	VBLENDMPD.BCST   actkernconst<>+6936(SB), Z19, K5, Z19
-	VBLENDMPD.BCST   actkernconst<>+6944(SB), Z18, K2, Z18
-	VBLENDMPD.BCST   actkernconst<>+6944(SB), Z17, K3, Z17
+	VSUBPD.BCST      actkernconst<>+6872(SB), Z12, K2, Z12
+	VSUBPD.BCST      actkernconst<>+6872(SB), Z13, K3, Z13
+	VSUBPD.BCST      actkernconst<>+6872(SB), Z14, K4, Z14
+	VSUBPD.BCST      actkernconst<>+6872(SB), Z15, K5, Z15
+	VBLENDMPD.BCST   actkernconst<>+6832(SB), Z21, K2, Z21
+	VBLENDMPD.BCST   actkernconst<>+6832(SB), Z22, K3, Z22
+	VBLENDMPD.BCST   actkernconst<>+6832(SB), Z23, K4, Z23
+	VBLENDMPD.BCST   actkernconst<>+6832(SB), Z24, K5, Z24
+	VBLENDMPD.BCST   actkernconst<>+6840(SB), Z25, K2, Z25
+	VBLENDMPD.BCST   actkernconst<>+6840(SB), Z26, K3, Z26
+	VBLENDMPD.BCST   actkernconst<>+6840(SB), Z27, K4, Z27
+	VBLENDMPD.BCST   actkernconst<>+6840(SB), Z28, K5, Z28
+	VBLENDMPD.BCST   actkernconst<>+6848(SB), Z29, K2, Z29
+	VBLENDMPD.BCST   actkernconst<>+6848(SB), Z30, K3, Z30
+	VBLENDMPD.BCST   actkernconst<>+6848(SB), Z31, K4, Z31
+	VBLENDMPD.BCST   actkernconst<>+6848(SB), Z3, K5, Z3
+	VBLENDMPD.BCST   actkernconst<>+6856(SB), Z2, K2, Z2
+	VBLENDMPD.BCST   actkernconst<>+6856(SB), Z1, K3, Z1
+	VBLENDMPD.BCST   actkernconst<>+6856(SB), Z0, K4, Z0
+	VBLENDMPD.BCST   actkernconst<>+6856(SB), Z7, K5, Z7
+	VBLENDMPD.BCST   actkernconst<>+7088(SB), Z6, K2, Z6
+	VBLENDMPD.BCST   actkernconst<>+7088(SB), Z5, K3, Z5
+	VBLENDMPD.BCST   actkernconst<>+7088(SB), Z4, K4, Z4
+	VBLENDMPD.BCST   actkernconst<>+7088(SB), Z11, K5, Z11
+	VBLENDMPD.BCST   actkernconst<>+7096(SB), Z10, K2, Z10
+	VBLENDMPD.BCST   actkernconst<>+7096(SB), Z9, K3, Z9
+	VBLENDMPD.BCST   actkernconst<>+7096(SB), Z8, K4, Z8
+	VBLENDMPD.BCST   actkernconst<>+7096(SB), Z19, K5, Z19
+	VBLENDMPD.BCST   actkernconst<>+7104(SB), Z18, K2, Z18
+	VBLENDMPD.BCST   actkernconst<>+7104(SB), Z17, K3, Z17
 	VMOVUPD          1080(SP), Z20
-	VBLENDMPD.BCST   actkernconst<>+6944(SB), Z20, K4, Z20
-	VBLENDMPD.BCST   actkernconst<>+6944(SB), Z16, K5, Z16
+	VBLENDMPD.BCST   actkernconst<>+7104(SB), Z20, K4, Z20
+	VBLENDMPD.BCST   actkernconst<>+7104(SB), Z16, K5, Z16
 	VMOVUPD          Z7, 1080(SP)
-	VBROADCASTSD     actkernconst<>+6808(SB), Z7
+	VBROADCASTSD     actkernconst<>+6968(SB), Z7
 	VMOVUPD          Z0, 1144(SP)
-	VBLENDMPD.BCST   actkernconst<>+6952(SB), Z7, K2, Z0
-	VBROADCASTSD     actkernconst<>+6808(SB), Z7
+	VBLENDMPD.BCST   actkernconst<>+7112(SB), Z7, K2, Z0
+	VBROADCASTSD     actkernconst<>+6968(SB), Z7
 	VMOVUPD          Z1, 1208(SP)
-	VBLENDMPD.BCST   actkernconst<>+6952(SB), Z7, K3, Z1
-	VBROADCASTSD     actkernconst<>+6808(SB), Z7
+	VBLENDMPD.BCST   actkernconst<>+7112(SB), Z7, K3, Z1
+	VBROADCASTSD     actkernconst<>+6968(SB), Z7
 	VMOVUPD          Z1, 1272(SP)
-	VBLENDMPD.BCST   actkernconst<>+6952(SB), Z7, K4, Z1
-	VBROADCASTSD     actkernconst<>+6808(SB), Z7
+	VBLENDMPD.BCST   actkernconst<>+7112(SB), Z7, K4, Z1
+	VBROADCASTSD     actkernconst<>+6968(SB), Z7
 	VMOVUPD          Z1, 1336(SP)
-	VBLENDMPD.BCST   actkernconst<>+6952(SB), Z7, K5, Z1
-	VBROADCASTSD     actkernconst<>+6672(SB), Z7
+	VBLENDMPD.BCST   actkernconst<>+7112(SB), Z7, K5, Z1
+	VBROADCASTSD     actkernconst<>+6832(SB), Z7
 	VMOVUPD          Z1, 1400(SP)
-	VBLENDMPD.BCST   actkernconst<>+6864(SB), Z7, K2, Z1
-	VBROADCASTSD     actkernconst<>+6672(SB), Z7
+	VBLENDMPD.BCST   actkernconst<>+7024(SB), Z7, K2, Z1
+	VBROADCASTSD     actkernconst<>+6832(SB), Z7
 	VMOVUPD          Z1, 1464(SP)
-	VBLENDMPD.BCST   actkernconst<>+6864(SB), Z7, K3, Z1
-	VBROADCASTSD     actkernconst<>+6672(SB), Z7
+	VBLENDMPD.BCST   actkernconst<>+7024(SB), Z7, K3, Z1
+	VBROADCASTSD     actkernconst<>+6832(SB), Z7
 	VMOVUPD          Z1, 1528(SP)
-	VBLENDMPD.BCST   actkernconst<>+6864(SB), Z7, K4, Z1
-	VBROADCASTSD     actkernconst<>+6672(SB), Z7
+	VBLENDMPD.BCST   actkernconst<>+7024(SB), Z7, K4, Z1
+	VBROADCASTSD     actkernconst<>+6832(SB), Z7
 	VMOVUPD          Z1, 1592(SP)
-	VBLENDMPD.BCST   actkernconst<>+6864(SB), Z7, K5, Z1
-	VBROADCASTSD     actkernconst<>+6680(SB), Z7
+	VBLENDMPD.BCST   actkernconst<>+7024(SB), Z7, K5, Z1
+	VBROADCASTSD     actkernconst<>+6840(SB), Z7
 	VMOVUPD          Z1, 1656(SP)
-	VBLENDMPD.BCST   actkernconst<>+6872(SB), Z7, K2, Z1
-	VBROADCASTSD     actkernconst<>+6680(SB), Z7
+	VBLENDMPD.BCST   actkernconst<>+7032(SB), Z7, K2, Z1
+	VBROADCASTSD     actkernconst<>+6840(SB), Z7
 	VMOVUPD          Z1, 1720(SP)
-	VBLENDMPD.BCST   actkernconst<>+6872(SB), Z7, K3, Z1
-	VBROADCASTSD     actkernconst<>+6680(SB), Z7
+	VBLENDMPD.BCST   actkernconst<>+7032(SB), Z7, K3, Z1
+	VBROADCASTSD     actkernconst<>+6840(SB), Z7
 	VMOVUPD          Z1, 1784(SP)
-	VBLENDMPD.BCST   actkernconst<>+6872(SB), Z7, K4, Z1
-	VBROADCASTSD     actkernconst<>+6680(SB), Z7
+	VBLENDMPD.BCST   actkernconst<>+7032(SB), Z7, K4, Z1
+	VBROADCASTSD     actkernconst<>+6840(SB), Z7
 	VMOVUPD          Z1, 1848(SP)
-	VBLENDMPD.BCST   actkernconst<>+6872(SB), Z7, K5, Z1
-	VBROADCASTSD     actkernconst<>+6688(SB), Z7
+	VBLENDMPD.BCST   actkernconst<>+7032(SB), Z7, K5, Z1
+	VBROADCASTSD     actkernconst<>+6848(SB), Z7
 	VMOVUPD          Z1, 1912(SP)
-	VBLENDMPD.BCST   actkernconst<>+6880(SB), Z7, K2, Z1
-	VBROADCASTSD     actkernconst<>+6688(SB), Z7
+	VBLENDMPD.BCST   actkernconst<>+7040(SB), Z7, K2, Z1
+	VBROADCASTSD     actkernconst<>+6848(SB), Z7
 	VMOVUPD          Z1, 1976(SP)
-	VBLENDMPD.BCST   actkernconst<>+6880(SB), Z7, K3, Z1
-	VBROADCASTSD     actkernconst<>+6688(SB), Z7
+	VBLENDMPD.BCST   actkernconst<>+7040(SB), Z7, K3, Z1
+	VBROADCASTSD     actkernconst<>+6848(SB), Z7
 	VMOVUPD          Z1, 2040(SP)
-	VBLENDMPD.BCST   actkernconst<>+6880(SB), Z7, K4, Z1
-	VBROADCASTSD     actkernconst<>+6688(SB), Z7
+	VBLENDMPD.BCST   actkernconst<>+7040(SB), Z7, K4, Z1
+	VBROADCASTSD     actkernconst<>+6848(SB), Z7
 	VMOVUPD          Z1, 2104(SP)
-	VBLENDMPD.BCST   actkernconst<>+6880(SB), Z7, K5, Z1
-	VBROADCASTSD     actkernconst<>+6696(SB), Z7
+	VBLENDMPD.BCST   actkernconst<>+7040(SB), Z7, K5, Z1
+	VBROADCASTSD     actkernconst<>+6856(SB), Z7
 	VMOVUPD          Z1, 2168(SP)
-	VBLENDMPD.BCST   actkernconst<>+6888(SB), Z7, K2, Z1
-	VBROADCASTSD     actkernconst<>+6696(SB), Z7
+	VBLENDMPD.BCST   actkernconst<>+7048(SB), Z7, K2, Z1
+	VBROADCASTSD     actkernconst<>+6856(SB), Z7
 	VMOVUPD          Z1, 2232(SP)
-	VBLENDMPD.BCST   actkernconst<>+6888(SB), Z7, K3, Z1
-	VBROADCASTSD     actkernconst<>+6696(SB), Z7
+	VBLENDMPD.BCST   actkernconst<>+7048(SB), Z7, K3, Z1
+	VBROADCASTSD     actkernconst<>+6856(SB), Z7
 	VMOVUPD          Z1, 2296(SP)
-	VBLENDMPD.BCST   actkernconst<>+6888(SB), Z7, K4, Z1
-	VBROADCASTSD     actkernconst<>+6696(SB), Z7
+	VBLENDMPD.BCST   actkernconst<>+7048(SB), Z7, K4, Z1
+	VBROADCASTSD     actkernconst<>+6856(SB), Z7
 	VMOVUPD          Z1, 2360(SP)
-	VBLENDMPD.BCST   actkernconst<>+6888(SB), Z7, K5, Z1
+	VBLENDMPD.BCST   actkernconst<>+7048(SB), Z7, K5, Z1
 	VBROADCASTSD     actkernconst<>+5536(SB), Z7
 	VCMPPD           $0x12, Z12, Z7, K2
 	VBROADCASTSD     actkernconst<>+5536(SB), Z7
@@ -41665,50 +41871,50 @@ loop:
 	VSCALEFPD        Z12, Z22, Z22
 	VSCALEFPD        Z14, Z23, Z23
 	VSCALEFPD        Z16, Z4, Z4
-	VADDPD.BCST      actkernconst<>+6856(SB), Z5, Z6
-	VADDPD.BCST      actkernconst<>+6856(SB), Z11, Z12
-	VADDPD.BCST      actkernconst<>+6856(SB), Z13, Z14
-	VADDPD.BCST      actkernconst<>+6856(SB), Z15, Z16
+	VADDPD.BCST      actkernconst<>+7016(SB), Z5, Z6
+	VADDPD.BCST      actkernconst<>+7016(SB), Z11, Z12
+	VADDPD.BCST      actkernconst<>+7016(SB), Z13, Z14
+	VADDPD.BCST      actkernconst<>+7016(SB), Z15, Z16
 	VSCALEFPD        Z6, Z25, Z25
 	VSCALEFPD        Z12, Z26, Z26
 	VSCALEFPD        Z14, Z0, Z0
 	VSCALEFPD        Z16, Z24, Z24
-	VADDPD.BCST      actkernconst<>+6984(SB), Z5, Z6
-	VADDPD.BCST      actkernconst<>+6984(SB), Z11, Z12
-	VADDPD.BCST      actkernconst<>+6984(SB), Z13, Z14
-	VADDPD.BCST      actkernconst<>+6984(SB), Z15, Z16
+	VADDPD.BCST      actkernconst<>+7144(SB), Z5, Z6
+	VADDPD.BCST      actkernconst<>+7144(SB), Z11, Z12
+	VADDPD.BCST      actkernconst<>+7144(SB), Z13, Z14
+	VADDPD.BCST      actkernconst<>+7144(SB), Z15, Z16
 	VSCALEFPD        Z6, Z29, Z29
 	VSCALEFPD        Z12, Z30, Z30
 	VSCALEFPD        Z14, Z31, Z31
 	VSCALEFPD        Z16, Z3, Z3
-	VADDPD.BCST      actkernconst<>+6992(SB), Z5, Z6
-	VADDPD.BCST      actkernconst<>+6992(SB), Z11, Z12
-	VADDPD.BCST      actkernconst<>+6992(SB), Z13, Z14
-	VADDPD.BCST      actkernconst<>+6992(SB), Z15, Z16
+	VADDPD.BCST      actkernconst<>+7152(SB), Z5, Z6
+	VADDPD.BCST      actkernconst<>+7152(SB), Z11, Z12
+	VADDPD.BCST      actkernconst<>+7152(SB), Z13, Z14
+	VADDPD.BCST      actkernconst<>+7152(SB), Z15, Z16
 	VSCALEFPD        Z6, Z2, Z2
 	VSCALEFPD        Z12, Z7, Z7
 	VSCALEFPD        Z14, Z28, Z28
 	VSCALEFPD        Z16, Z27, Z27
-	VADDPD.BCST      actkernconst<>+7000(SB), Z5, Z5
-	VADDPD.BCST      actkernconst<>+7000(SB), Z11, Z11
-	VADDPD.BCST      actkernconst<>+7000(SB), Z13, Z13
-	VADDPD.BCST      actkernconst<>+7000(SB), Z15, Z15
+	VADDPD.BCST      actkernconst<>+7160(SB), Z5, Z5
+	VADDPD.BCST      actkernconst<>+7160(SB), Z11, Z11
+	VADDPD.BCST      actkernconst<>+7160(SB), Z13, Z13
+	VADDPD.BCST      actkernconst<>+7160(SB), Z15, Z15
 	VSCALEFPD        Z5, Z10, Z10
 	VSCALEFPD        Z11, Z9, Z9
 	VSCALEFPD        Z13, Z8, Z8
 	VSCALEFPD        Z15, Z1, Z1
-	VMULPD.BCST      actkernconst<>+6848(SB), Z21, Z5
-	VMULPD.BCST      actkernconst<>+6848(SB), Z22, Z6
-	VMULPD.BCST      actkernconst<>+6848(SB), Z23, Z11
-	VMULPD.BCST      actkernconst<>+6848(SB), Z4, Z12
+	VMULPD.BCST      actkernconst<>+7008(SB), Z21, Z5
+	VMULPD.BCST      actkernconst<>+7008(SB), Z22, Z6
+	VMULPD.BCST      actkernconst<>+7008(SB), Z23, Z11
+	VMULPD.BCST      actkernconst<>+7008(SB), Z4, Z12
 	VRNDSCALEPD      $0x08, Z5, Z5
 	VRNDSCALEPD      $0x08, Z6, Z6
 	VRNDSCALEPD      $0x08, Z11, Z11
 	VRNDSCALEPD      $0x08, Z12, Z12
-	VFMADD132PD.BCST actkernconst<>+6840(SB), Z21, Z5
-	VFMADD132PD.BCST actkernconst<>+6840(SB), Z22, Z6
-	VFMADD132PD.BCST actkernconst<>+6840(SB), Z23, Z11
-	VFMADD132PD.BCST actkernconst<>+6840(SB), Z4, Z12
+	VFMADD132PD.BCST actkernconst<>+7000(SB), Z21, Z5
+	VFMADD132PD.BCST actkernconst<>+7000(SB), Z22, Z6
+	VFMADD132PD.BCST actkernconst<>+7000(SB), Z23, Z11
+	VFMADD132PD.BCST actkernconst<>+7000(SB), Z4, Z12
 	VADDPD.BCST      actkernconst<>+3912(SB), Z25, Z4
 	VADDPD.BCST      actkernconst<>+3912(SB), Z26, Z13
 	VADDPD.BCST      actkernconst<>+3912(SB), Z0, Z14
@@ -41725,14 +41931,14 @@ loop:
 	VADDPD           Z13, Z6, Z6
 	VADDPD           Z14, Z11, Z11
 	VADDPD           Z15, Z12, Z12
-	VADDPD.BCST      actkernconst<>+6896(SB), Z29, Z4
-	VADDPD.BCST      actkernconst<>+6896(SB), Z30, Z13
-	VADDPD.BCST      actkernconst<>+6896(SB), Z31, Z14
-	VADDPD.BCST      actkernconst<>+6896(SB), Z3, Z15
-	VSUBPD.BCST      actkernconst<>+6896(SB), Z4, Z4
-	VSUBPD.BCST      actkernconst<>+6896(SB), Z13, Z13
-	VSUBPD.BCST      actkernconst<>+6896(SB), Z14, Z14
-	VSUBPD.BCST      actkernconst<>+6896(SB), Z15, Z15
+	VADDPD.BCST      actkernconst<>+7056(SB), Z29, Z4
+	VADDPD.BCST      actkernconst<>+7056(SB), Z30, Z13
+	VADDPD.BCST      actkernconst<>+7056(SB), Z31, Z14
+	VADDPD.BCST      actkernconst<>+7056(SB), Z3, Z15
+	VSUBPD.BCST      actkernconst<>+7056(SB), Z4, Z4
+	VSUBPD.BCST      actkernconst<>+7056(SB), Z13, Z13
+	VSUBPD.BCST      actkernconst<>+7056(SB), Z14, Z14
+	VSUBPD.BCST      actkernconst<>+7056(SB), Z15, Z15
 	VSUBPD           Z4, Z29, Z29
 	VSUBPD           Z13, Z30, Z30
 	VSUBPD           Z14, Z31, Z31
@@ -41741,14 +41947,14 @@ loop:
 	VADDPD           Z13, Z26, Z26
 	VADDPD           Z14, Z0, Z0
 	VADDPD           Z15, Z24, Z24
-	VADDPD.BCST      actkernconst<>+6904(SB), Z2, Z4
-	VADDPD.BCST      actkernconst<>+6904(SB), Z7, Z13
-	VADDPD.BCST      actkernconst<>+6904(SB), Z28, Z14
-	VADDPD.BCST      actkernconst<>+6904(SB), Z27, Z15
-	VSUBPD.BCST      actkernconst<>+6904(SB), Z4, Z4
-	VSUBPD.BCST      actkernconst<>+6904(SB), Z13, Z13
-	VSUBPD.BCST      actkernconst<>+6904(SB), Z14, Z14
-	VSUBPD.BCST      actkernconst<>+6904(SB), Z15, Z15
+	VADDPD.BCST      actkernconst<>+7064(SB), Z2, Z4
+	VADDPD.BCST      actkernconst<>+7064(SB), Z7, Z13
+	VADDPD.BCST      actkernconst<>+7064(SB), Z28, Z14
+	VADDPD.BCST      actkernconst<>+7064(SB), Z27, Z15
+	VSUBPD.BCST      actkernconst<>+7064(SB), Z4, Z4
+	VSUBPD.BCST      actkernconst<>+7064(SB), Z13, Z13
+	VSUBPD.BCST      actkernconst<>+7064(SB), Z14, Z14
+	VSUBPD.BCST      actkernconst<>+7064(SB), Z15, Z15
 	VSUBPD           Z4, Z2, Z2
 	VSUBPD           Z13, Z7, Z7
 	VSUBPD           Z14, Z28, Z28
@@ -41777,18 +41983,18 @@ loop:
 	VFMADD213PD      Z17, Z8, Z6
 	VFMADD213PD      Z18, Z10, Z11
 	VFMADD213PD      Z19, Z14, Z12
-	VMULPD.BCST      actkernconst<>+6848(SB), Z4, Z16
-	VMULPD.BCST      actkernconst<>+6848(SB), Z9, Z17
-	VMULPD.BCST      actkernconst<>+6848(SB), Z13, Z18
-	VMULPD.BCST      actkernconst<>+6848(SB), Z15, Z19
+	VMULPD.BCST      actkernconst<>+7008(SB), Z4, Z16
+	VMULPD.BCST      actkernconst<>+7008(SB), Z9, Z17
+	VMULPD.BCST      actkernconst<>+7008(SB), Z13, Z18
+	VMULPD.BCST      actkernconst<>+7008(SB), Z15, Z19
 	VRNDSCALEPD      $0x08, Z16, Z16
 	VRNDSCALEPD      $0x08, Z17, Z17
 	VRNDSCALEPD      $0x08, Z18, Z18
 	VRNDSCALEPD      $0x08, Z19, Z19
-	VFMADD132PD.BCST actkernconst<>+6840(SB), Z4, Z16
-	VFMADD132PD.BCST actkernconst<>+6840(SB), Z9, Z17
-	VFMADD132PD.BCST actkernconst<>+6840(SB), Z13, Z18
-	VFMADD132PD.BCST actkernconst<>+6840(SB), Z15, Z19
+	VFMADD132PD.BCST actkernconst<>+7000(SB), Z4, Z16
+	VFMADD132PD.BCST actkernconst<>+7000(SB), Z9, Z17
+	VFMADD132PD.BCST actkernconst<>+7000(SB), Z13, Z18
+	VFMADD132PD.BCST actkernconst<>+7000(SB), Z15, Z19
 	VADDPD           Z5, Z16, Z16
 	VADDPD           Z6, Z17, Z17
 	VADDPD           Z11, Z18, Z18
@@ -41949,26 +42155,26 @@ loop:
 	VADDPD           696(SP), Z15, Z15
 	VADDPD           632(SP), Z27, Z27
 	VADDPD           568(SP), Z28, Z28
-	VMULPD.BCST      actkernconst<>+6656(SB), Z5, Z4
-	VMULPD.BCST      actkernconst<>+6656(SB), Z6, Z7
-	VMULPD.BCST      actkernconst<>+6656(SB), Z8, Z10
-	VMULPD.BCST      actkernconst<>+6656(SB), Z9, Z11
+	VMULPD.BCST      actkernconst<>+6816(SB), Z5, Z4
+	VMULPD.BCST      actkernconst<>+6816(SB), Z6, Z7
+	VMULPD.BCST      actkernconst<>+6816(SB), Z8, Z10
+	VMULPD.BCST      actkernconst<>+6816(SB), Z9, Z11
 	VXORPD.BCST      actkernconst<>+2688(SB), Z4, Z12
 	VXORPD.BCST      actkernconst<>+2688(SB), Z7, Z14
 	VXORPD.BCST      actkernconst<>+2688(SB), Z10, Z16
 	VXORPD.BCST      actkernconst<>+2688(SB), Z11, Z17
-	VFMADD231PD.BCST actkernconst<>+6656(SB), Z5, Z12
-	VFMADD231PD.BCST actkernconst<>+6656(SB), Z6, Z14
-	VFMADD231PD.BCST actkernconst<>+6656(SB), Z8, Z16
-	VFMADD231PD.BCST actkernconst<>+6656(SB), Z9, Z17
-	VMULPD.BCST      actkernconst<>+6656(SB), Z13, Z13
-	VMULPD.BCST      actkernconst<>+6656(SB), Z15, Z15
-	VMULPD.BCST      actkernconst<>+6656(SB), Z27, Z27
-	VMULPD.BCST      actkernconst<>+6656(SB), Z28, Z28
-	VFMADD132PD.BCST actkernconst<>+6912(SB), Z13, Z5
-	VFMADD132PD.BCST actkernconst<>+6912(SB), Z15, Z6
-	VFMADD132PD.BCST actkernconst<>+6912(SB), Z27, Z8
-	VFMADD132PD.BCST actkernconst<>+6912(SB), Z28, Z9
+	VFMADD231PD.BCST actkernconst<>+6816(SB), Z5, Z12
+	VFMADD231PD.BCST actkernconst<>+6816(SB), Z6, Z14
+	VFMADD231PD.BCST actkernconst<>+6816(SB), Z8, Z16
+	VFMADD231PD.BCST actkernconst<>+6816(SB), Z9, Z17
+	VMULPD.BCST      actkernconst<>+6816(SB), Z13, Z13
+	VMULPD.BCST      actkernconst<>+6816(SB), Z15, Z15
+	VMULPD.BCST      actkernconst<>+6816(SB), Z27, Z27
+	VMULPD.BCST      actkernconst<>+6816(SB), Z28, Z28
+	VFMADD132PD.BCST actkernconst<>+7072(SB), Z13, Z5
+	VFMADD132PD.BCST actkernconst<>+7072(SB), Z15, Z6
+	VFMADD132PD.BCST actkernconst<>+7072(SB), Z27, Z8
+	VFMADD132PD.BCST actkernconst<>+7072(SB), Z28, Z9
 	VADDPD           Z5, Z12, Z12
 	VADDPD           Z6, Z14, Z14
 	VADDPD           Z8, Z16, Z16
@@ -41989,18 +42195,18 @@ loop:
 	VADDPD           Z14, Z6, Z6
 	VADDPD           Z16, Z8, Z8
 	VADDPD           Z17, Z9, Z9
-	VMULPD.BCST      actkernconst<>+6848(SB), Z0, Z4
-	VMULPD.BCST      actkernconst<>+6848(SB), Z1, Z7
-	VMULPD.BCST      actkernconst<>+6848(SB), Z2, Z10
-	VMULPD.BCST      actkernconst<>+6848(SB), Z3, Z11
+	VMULPD.BCST      actkernconst<>+7008(SB), Z0, Z4
+	VMULPD.BCST      actkernconst<>+7008(SB), Z1, Z7
+	VMULPD.BCST      actkernconst<>+7008(SB), Z2, Z10
+	VMULPD.BCST      actkernconst<>+7008(SB), Z3, Z11
 	VRNDSCALEPD      $0x09, Z4, Z4
 	VRNDSCALEPD      $0x09, Z7, Z7
 	VRNDSCALEPD      $0x09, Z10, Z10
 	VRNDSCALEPD      $0x09, Z11, Z11
-	VFMADD132PD.BCST actkernconst<>+6840(SB), Z0, Z4
-	VFMADD132PD.BCST actkernconst<>+6840(SB), Z1, Z7
-	VFMADD132PD.BCST actkernconst<>+6840(SB), Z2, Z10
-	VFMADD132PD.BCST actkernconst<>+6840(SB), Z3, Z11
+	VFMADD132PD.BCST actkernconst<>+7000(SB), Z0, Z4
+	VFMADD132PD.BCST actkernconst<>+7000(SB), Z1, Z7
+	VFMADD132PD.BCST actkernconst<>+7000(SB), Z2, Z10
+	VFMADD132PD.BCST actkernconst<>+7000(SB), Z3, Z11
 	VMULPD.BCST      actkernconst<>+4280(SB), Z4, Z0
 	VMULPD.BCST      actkernconst<>+4280(SB), Z7, Z1
 	VMULPD.BCST      actkernconst<>+4280(SB), Z10, Z2
@@ -42009,10 +42215,10 @@ loop:
 	VRNDSCALEPD      $0x09, Z1, Z1
 	VRNDSCALEPD      $0x09, Z2, Z2
 	VRNDSCALEPD      $0x09, Z3, Z3
-	VFMADD231PD.BCST actkernconst<>+7008(SB), Z0, Z4
-	VFMADD231PD.BCST actkernconst<>+7008(SB), Z1, Z7
-	VFMADD231PD.BCST actkernconst<>+7008(SB), Z2, Z10
-	VFMADD231PD.BCST actkernconst<>+7008(SB), Z3, Z11
+	VFMADD231PD.BCST actkernconst<>+7168(SB), Z0, Z4
+	VFMADD231PD.BCST actkernconst<>+7168(SB), Z1, Z7
+	VFMADD231PD.BCST actkernconst<>+7168(SB), Z2, Z10
+	VFMADD231PD.BCST actkernconst<>+7168(SB), Z3, Z11
 	VBROADCASTSD     actkernconst<>+4280(SB), Z12
 	VCMPPD           $0x11, Z4, Z12, K2
 	VBROADCASTSD     actkernconst<>+4280(SB), Z4
@@ -42025,46 +42231,46 @@ loop:
 	VANDPD.BCST      actkernconst<>+1440(SB), Z6, Z7
 	VANDPD.BCST      actkernconst<>+1440(SB), Z8, Z10
 	VANDPD.BCST      actkernconst<>+1440(SB), Z9, Z11
-	VBROADCASTSD     actkernconst<>+6656(SB), Z12
+	VBROADCASTSD     actkernconst<>+6816(SB), Z12
 	VSUBPD           Z4, Z12, Z4
-	VBROADCASTSD     actkernconst<>+6656(SB), Z12
+	VBROADCASTSD     actkernconst<>+6816(SB), Z12
 	VSUBPD           Z7, Z12, Z7
-	VBROADCASTSD     actkernconst<>+6656(SB), Z12
+	VBROADCASTSD     actkernconst<>+6816(SB), Z12
 	VSUBPD           Z10, Z12, Z10
-	VBROADCASTSD     actkernconst<>+6656(SB), Z12
+	VBROADCASTSD     actkernconst<>+6816(SB), Z12
 	VSUBPD           Z11, Z12, Z11
-	VADDPD.BCST      actkernconst<>+6912(SB), Z4, K2, Z5
-	VADDPD.BCST      actkernconst<>+6912(SB), Z7, K3, Z6
-	VADDPD.BCST      actkernconst<>+6912(SB), Z10, K4, Z8
-	VADDPD.BCST      actkernconst<>+6912(SB), Z11, K5, Z9
+	VADDPD.BCST      actkernconst<>+7072(SB), Z4, K2, Z5
+	VADDPD.BCST      actkernconst<>+7072(SB), Z7, K3, Z6
+	VADDPD.BCST      actkernconst<>+7072(SB), Z10, K4, Z8
+	VADDPD.BCST      actkernconst<>+7072(SB), Z11, K5, Z9
 	VMOVUPD          504(SP), Z4
-	VBROADCASTSD     actkernconst<>+6816(SB), Z7
-	VFMADD213PD.BCST actkernconst<>+6664(SB), Z4, Z7
+	VBROADCASTSD     actkernconst<>+6976(SB), Z7
+	VFMADD213PD.BCST actkernconst<>+6824(SB), Z4, Z7
 	VMOVUPD          440(SP), Z10
-	VBROADCASTSD     actkernconst<>+6816(SB), Z11
-	VFMADD213PD.BCST actkernconst<>+6664(SB), Z10, Z11
+	VBROADCASTSD     actkernconst<>+6976(SB), Z11
+	VFMADD213PD.BCST actkernconst<>+6824(SB), Z10, Z11
 	VMOVUPD          376(SP), Z12
-	VBROADCASTSD     actkernconst<>+6816(SB), Z13
-	VFMADD213PD.BCST actkernconst<>+6664(SB), Z12, Z13
+	VBROADCASTSD     actkernconst<>+6976(SB), Z13
+	VFMADD213PD.BCST actkernconst<>+6824(SB), Z12, Z13
 	VMOVUPD          312(SP), Z14
-	VBROADCASTSD     actkernconst<>+6816(SB), Z15
-	VFMADD213PD.BCST actkernconst<>+6664(SB), Z14, Z15
-	VSUBPD.BCST      actkernconst<>+6664(SB), Z7, Z16
-	VSUBPD.BCST      actkernconst<>+6664(SB), Z11, Z17
-	VSUBPD.BCST      actkernconst<>+6664(SB), Z13, Z18
-	VSUBPD.BCST      actkernconst<>+6664(SB), Z15, Z19
-	VFMADD231PD.BCST actkernconst<>+7016(SB), Z16, Z4
-	VFMADD231PD.BCST actkernconst<>+7016(SB), Z17, Z10
-	VFMADD231PD.BCST actkernconst<>+7016(SB), Z18, Z12
-	VFMADD231PD.BCST actkernconst<>+7016(SB), Z19, Z14
-	VFMADD231PD.BCST actkernconst<>+7024(SB), Z16, Z4
-	VFMADD231PD.BCST actkernconst<>+7024(SB), Z17, Z10
-	VFMADD231PD.BCST actkernconst<>+7024(SB), Z18, Z12
-	VFMADD231PD.BCST actkernconst<>+7024(SB), Z19, Z14
-	VFMADD132PD.BCST actkernconst<>+7032(SB), Z4, Z16
-	VFMADD132PD.BCST actkernconst<>+7032(SB), Z10, Z17
-	VFMADD132PD.BCST actkernconst<>+7032(SB), Z12, Z18
-	VFMADD132PD.BCST actkernconst<>+7032(SB), Z14, Z19
+	VBROADCASTSD     actkernconst<>+6976(SB), Z15
+	VFMADD213PD.BCST actkernconst<>+6824(SB), Z14, Z15
+	VSUBPD.BCST      actkernconst<>+6824(SB), Z7, Z16
+	VSUBPD.BCST      actkernconst<>+6824(SB), Z11, Z17
+	VSUBPD.BCST      actkernconst<>+6824(SB), Z13, Z18
+	VSUBPD.BCST      actkernconst<>+6824(SB), Z15, Z19
+	VFMADD231PD.BCST actkernconst<>+7176(SB), Z16, Z4
+	VFMADD231PD.BCST actkernconst<>+7176(SB), Z17, Z10
+	VFMADD231PD.BCST actkernconst<>+7176(SB), Z18, Z12
+	VFMADD231PD.BCST actkernconst<>+7176(SB), Z19, Z14
+	VFMADD231PD.BCST actkernconst<>+7184(SB), Z16, Z4
+	VFMADD231PD.BCST actkernconst<>+7184(SB), Z17, Z10
+	VFMADD231PD.BCST actkernconst<>+7184(SB), Z18, Z12
+	VFMADD231PD.BCST actkernconst<>+7184(SB), Z19, Z14
+	VFMADD132PD.BCST actkernconst<>+7192(SB), Z4, Z16
+	VFMADD132PD.BCST actkernconst<>+7192(SB), Z10, Z17
+	VFMADD132PD.BCST actkernconst<>+7192(SB), Z12, Z18
+	VFMADD132PD.BCST actkernconst<>+7192(SB), Z14, Z19
 	VBLENDMPD        Z5, Z16, K6, Z5
 	VBLENDMPD        Z6, Z17, K7, Z6
 	KMOVW            48(SP), K2
@@ -42080,13 +42286,13 @@ loop:
 	KMOVW            24(SP), K5
 	VBLENDMPD        Z9, Z19, K5, Z9
 	VMOVAPD          Z7, Z4
-	VADDPD.BCST      actkernconst<>+6664(SB), Z0, K6, Z4
+	VADDPD.BCST      actkernconst<>+6824(SB), Z0, K6, Z4
 	VMOVAPD          Z11, Z0
-	VADDPD.BCST      actkernconst<>+6664(SB), Z1, K7, Z0
+	VADDPD.BCST      actkernconst<>+6824(SB), Z1, K7, Z0
 	VMOVAPD          Z13, Z1
-	VADDPD.BCST      actkernconst<>+6664(SB), Z2, K2, Z1
+	VADDPD.BCST      actkernconst<>+6824(SB), Z2, K2, Z1
 	VMOVAPD          Z15, Z2
-	VADDPD.BCST      actkernconst<>+6664(SB), Z3, K3, Z2
+	VADDPD.BCST      actkernconst<>+6824(SB), Z3, K3, Z2
 	VBLENDMPD        Z4, Z7, K4, Z4
 	KMOVW            8(SP), K2
 	VBLENDMPD        Z0, Z11, K2, Z0
@@ -42097,30 +42303,30 @@ loop:
 	VMULPD           Z6, Z6, Z7
 	VMULPD           Z8, Z8, Z10
 	VMULPD           Z9, Z9, Z11
-	VBROADCASTSD     actkernconst<>+6824(SB), Z12
-	VFMADD213PD.BCST actkernconst<>+6832(SB), Z3, Z12
-	VBROADCASTSD     actkernconst<>+6824(SB), Z13
-	VFMADD213PD.BCST actkernconst<>+6832(SB), Z7, Z13
-	VBROADCASTSD     actkernconst<>+6824(SB), Z14
-	VFMADD213PD.BCST actkernconst<>+6832(SB), Z10, Z14
-	VBROADCASTSD     actkernconst<>+6824(SB), Z15
-	VFMADD213PD.BCST actkernconst<>+6832(SB), Z11, Z15
-	VFMADD213PD.BCST actkernconst<>+7040(SB), Z3, Z12
-	VFMADD213PD.BCST actkernconst<>+7040(SB), Z7, Z13
-	VFMADD213PD.BCST actkernconst<>+7040(SB), Z10, Z14
-	VFMADD213PD.BCST actkernconst<>+7040(SB), Z11, Z15
-	VFMADD213PD.BCST actkernconst<>+7048(SB), Z3, Z12
-	VFMADD213PD.BCST actkernconst<>+7048(SB), Z7, Z13
-	VFMADD213PD.BCST actkernconst<>+7048(SB), Z10, Z14
-	VFMADD213PD.BCST actkernconst<>+7048(SB), Z11, Z15
-	VFMADD213PD.BCST actkernconst<>+7056(SB), Z3, Z12
-	VFMADD213PD.BCST actkernconst<>+7056(SB), Z7, Z13
-	VFMADD213PD.BCST actkernconst<>+7056(SB), Z10, Z14
-	VFMADD213PD.BCST actkernconst<>+7056(SB), Z11, Z15
-	VFMADD213PD.BCST actkernconst<>+7064(SB), Z3, Z12
-	VFMADD213PD.BCST actkernconst<>+7064(SB), Z7, Z13
-	VFMADD213PD.BCST actkernconst<>+7064(SB), Z10, Z14
-	VFMADD213PD.BCST actkernconst<>+7064(SB), Z11, Z15
+	VBROADCASTSD     actkernconst<>+6984(SB), Z12
+	VFMADD213PD.BCST actkernconst<>+6992(SB), Z3, Z12
+	VBROADCASTSD     actkernconst<>+6984(SB), Z13
+	VFMADD213PD.BCST actkernconst<>+6992(SB), Z7, Z13
+	VBROADCASTSD     actkernconst<>+6984(SB), Z14
+	VFMADD213PD.BCST actkernconst<>+6992(SB), Z10, Z14
+	VBROADCASTSD     actkernconst<>+6984(SB), Z15
+	VFMADD213PD.BCST actkernconst<>+6992(SB), Z11, Z15
+	VFMADD213PD.BCST actkernconst<>+7200(SB), Z3, Z12
+	VFMADD213PD.BCST actkernconst<>+7200(SB), Z7, Z13
+	VFMADD213PD.BCST actkernconst<>+7200(SB), Z10, Z14
+	VFMADD213PD.BCST actkernconst<>+7200(SB), Z11, Z15
+	VFMADD213PD.BCST actkernconst<>+7208(SB), Z3, Z12
+	VFMADD213PD.BCST actkernconst<>+7208(SB), Z7, Z13
+	VFMADD213PD.BCST actkernconst<>+7208(SB), Z10, Z14
+	VFMADD213PD.BCST actkernconst<>+7208(SB), Z11, Z15
+	VFMADD213PD.BCST actkernconst<>+7216(SB), Z3, Z12
+	VFMADD213PD.BCST actkernconst<>+7216(SB), Z7, Z13
+	VFMADD213PD.BCST actkernconst<>+7216(SB), Z10, Z14
+	VFMADD213PD.BCST actkernconst<>+7216(SB), Z11, Z15
+	VFMADD213PD.BCST actkernconst<>+7224(SB), Z3, Z12
+	VFMADD213PD.BCST actkernconst<>+7224(SB), Z7, Z13
+	VFMADD213PD.BCST actkernconst<>+7224(SB), Z10, Z14
+	VFMADD213PD.BCST actkernconst<>+7224(SB), Z11, Z15
 	VFMADD213PD.BCST actkernconst<>+0(SB), Z3, Z12
 	VFMADD213PD.BCST actkernconst<>+0(SB), Z7, Z13
 	VFMADD213PD.BCST actkernconst<>+0(SB), Z10, Z14
@@ -42164,55 +42370,55 @@ single:
 	VCVTPS2PD        (CX), Z0
 	VMULPD.BCST      (SP), Z0, Z1
 	VANDPD.BCST      actkernconst<>+1440(SB), Z1, Z2
-	VBROADCASTSD     actkernconst<>+6720(SB), Z3
+	VBROADCASTSD     actkernconst<>+6880(SB), Z3
 	VCMPPD           $0x11, Z2, Z3, K2
 	VCMPPD.BCST      $0x11, actkernconst<>+4320(SB), Z2, K2, K3
 	VGETEXPPD        Z1, Z2
-	VBROADCASTSD     actkernconst<>+6728(SB), Z3
-	VFMADD213PD.BCST actkernconst<>+6736(SB), Z2, Z3
+	VBROADCASTSD     actkernconst<>+6888(SB), Z3
+	VFMADD213PD.BCST actkernconst<>+6896(SB), Z2, Z3
 	VRNDSCALEPD      $0x09, Z3, Z3
-	VSUBPD.BCST      actkernconst<>+6920(SB), Z2, Z4
-	VFMADD231PD.BCST actkernconst<>+6856(SB), Z3, Z4
-	VBROADCASTSD     actkernconst<>+6744(SB), Z5
+	VSUBPD.BCST      actkernconst<>+7080(SB), Z2, Z4
+	VFMADD231PD.BCST actkernconst<>+7016(SB), Z3, Z4
+	VBROADCASTSD     actkernconst<>+6904(SB), Z5
 	VSUBPD           Z2, Z5, Z2
 	VSCALEFPD        Z2, Z1, Z2
-	VBROADCASTSD     actkernconst<>+6704(SB), Z5
+	VBROADCASTSD     actkernconst<>+6864(SB), Z5
 	VCMPPD           $0x12, Z3, Z5, K4
-	VSUBPD.BCST      actkernconst<>+6704(SB), Z3, K4, Z3
-	VBROADCASTSD     actkernconst<>+6752(SB), Z5
-	VBLENDMPD.BCST   actkernconst<>+6864(SB), Z5, K4, Z6
-	VBROADCASTSD     actkernconst<>+6760(SB), Z5
-	VBLENDMPD.BCST   actkernconst<>+6872(SB), Z5, K4, Z7
-	VBROADCASTSD     actkernconst<>+6768(SB), Z5
-	VBLENDMPD.BCST   actkernconst<>+6880(SB), Z5, K4, Z8
-	VBROADCASTSD     actkernconst<>+6776(SB), Z5
-	VBLENDMPD.BCST   actkernconst<>+6888(SB), Z5, K4, Z9
-	VBROADCASTSD     actkernconst<>+6784(SB), Z5
-	VBLENDMPD.BCST   actkernconst<>+6960(SB), Z5, K4, Z10
-	VBROADCASTSD     actkernconst<>+6792(SB), Z5
-	VBLENDMPD.BCST   actkernconst<>+6968(SB), Z5, K4, Z11
-	VBROADCASTSD     actkernconst<>+6800(SB), Z5
-	VBLENDMPD.BCST   actkernconst<>+6976(SB), Z5, K4, Z12
-	VBROADCASTSD     actkernconst<>+6712(SB), Z5
+	VSUBPD.BCST      actkernconst<>+6864(SB), Z3, K4, Z3
+	VBROADCASTSD     actkernconst<>+6912(SB), Z5
+	VBLENDMPD.BCST   actkernconst<>+7024(SB), Z5, K4, Z6
+	VBROADCASTSD     actkernconst<>+6920(SB), Z5
+	VBLENDMPD.BCST   actkernconst<>+7032(SB), Z5, K4, Z7
+	VBROADCASTSD     actkernconst<>+6928(SB), Z5
+	VBLENDMPD.BCST   actkernconst<>+7040(SB), Z5, K4, Z8
+	VBROADCASTSD     actkernconst<>+6936(SB), Z5
+	VBLENDMPD.BCST   actkernconst<>+7048(SB), Z5, K4, Z9
+	VBROADCASTSD     actkernconst<>+6944(SB), Z5
+	VBLENDMPD.BCST   actkernconst<>+7120(SB), Z5, K4, Z10
+	VBROADCASTSD     actkernconst<>+6952(SB), Z5
+	VBLENDMPD.BCST   actkernconst<>+7128(SB), Z5, K4, Z11
+	VBROADCASTSD     actkernconst<>+6960(SB), Z5
+	VBLENDMPD.BCST   actkernconst<>+7136(SB), Z5, K4, Z12
+	VBROADCASTSD     actkernconst<>+6872(SB), Z5
 	VCMPPD           $0x12, Z3, Z5, K4
-	VSUBPD.BCST      actkernconst<>+6712(SB), Z3, K4, Z3
-	VBLENDMPD.BCST   actkernconst<>+6672(SB), Z6, K4, Z6
-	VBLENDMPD.BCST   actkernconst<>+6680(SB), Z7, K4, Z7
-	VBLENDMPD.BCST   actkernconst<>+6688(SB), Z8, K4, Z8
-	VBLENDMPD.BCST   actkernconst<>+6696(SB), Z9, K4, Z9
-	VBLENDMPD.BCST   actkernconst<>+6928(SB), Z10, K4, Z10
-	VBLENDMPD.BCST   actkernconst<>+6936(SB), Z11, K4, Z11
-	VBLENDMPD.BCST   actkernconst<>+6944(SB), Z12, K4, Z12
-	VBROADCASTSD     actkernconst<>+6808(SB), Z5
-	VBLENDMPD.BCST   actkernconst<>+6952(SB), Z5, K4, Z13
-	VBROADCASTSD     actkernconst<>+6672(SB), Z5
-	VBLENDMPD.BCST   actkernconst<>+6864(SB), Z5, K4, Z14
-	VBROADCASTSD     actkernconst<>+6680(SB), Z5
-	VBLENDMPD.BCST   actkernconst<>+6872(SB), Z5, K4, Z15
-	VBROADCASTSD     actkernconst<>+6688(SB), Z5
-	VBLENDMPD.BCST   actkernconst<>+6880(SB), Z5, K4, Z16
-	VBROADCASTSD     actkernconst<>+6696(SB), Z5
-	VBLENDMPD.BCST   actkernconst<>+6888(SB), Z5, K4, Z17
+	VSUBPD.BCST      actkernconst<>+6872(SB), Z3, K4, Z3
+	VBLENDMPD.BCST   actkernconst<>+6832(SB), Z6, K4, Z6
+	VBLENDMPD.BCST   actkernconst<>+6840(SB), Z7, K4, Z7
+	VBLENDMPD.BCST   actkernconst<>+6848(SB), Z8, K4, Z8
+	VBLENDMPD.BCST   actkernconst<>+6856(SB), Z9, K4, Z9
+	VBLENDMPD.BCST   actkernconst<>+7088(SB), Z10, K4, Z10
+	VBLENDMPD.BCST   actkernconst<>+7096(SB), Z11, K4, Z11
+	VBLENDMPD.BCST   actkernconst<>+7104(SB), Z12, K4, Z12
+	VBROADCASTSD     actkernconst<>+6968(SB), Z5
+	VBLENDMPD.BCST   actkernconst<>+7112(SB), Z5, K4, Z13
+	VBROADCASTSD     actkernconst<>+6832(SB), Z5
+	VBLENDMPD.BCST   actkernconst<>+7024(SB), Z5, K4, Z14
+	VBROADCASTSD     actkernconst<>+6840(SB), Z5
+	VBLENDMPD.BCST   actkernconst<>+7032(SB), Z5, K4, Z15
+	VBROADCASTSD     actkernconst<>+6848(SB), Z5
+	VBLENDMPD.BCST   actkernconst<>+7040(SB), Z5, K4, Z16
+	VBROADCASTSD     actkernconst<>+6856(SB), Z5
+	VBLENDMPD.BCST   actkernconst<>+7048(SB), Z5, K4, Z17
 	VBROADCASTSD     actkernconst<>+5536(SB), Z5
 	VCMPPD           $0x12, Z3, Z5, K4
 	VSUBPD.BCST      actkernconst<>+5536(SB), Z3, K4, Z3
@@ -42242,36 +42448,36 @@ single:
 	VBLENDMPD        Z17, Z16, K4, Z17
 	VADDPD.BCST      actkernconst<>+1504(SB), Z4, Z3
 	VSCALEFPD        Z3, Z6, Z6
-	VADDPD.BCST      actkernconst<>+6856(SB), Z4, Z3
+	VADDPD.BCST      actkernconst<>+7016(SB), Z4, Z3
 	VSCALEFPD        Z3, Z7, Z7
-	VADDPD.BCST      actkernconst<>+6984(SB), Z4, Z3
+	VADDPD.BCST      actkernconst<>+7144(SB), Z4, Z3
 	VSCALEFPD        Z3, Z8, Z8
-	VADDPD.BCST      actkernconst<>+6992(SB), Z4, Z3
+	VADDPD.BCST      actkernconst<>+7152(SB), Z4, Z3
 	VSCALEFPD        Z3, Z9, Z9
-	VADDPD.BCST      actkernconst<>+7000(SB), Z4, Z4
+	VADDPD.BCST      actkernconst<>+7160(SB), Z4, Z4
 	VSCALEFPD        Z4, Z17, Z17
-	VMULPD.BCST      actkernconst<>+6848(SB), Z6, Z3
+	VMULPD.BCST      actkernconst<>+7008(SB), Z6, Z3
 	VRNDSCALEPD      $0x08, Z3, Z3
-	VFMADD132PD.BCST actkernconst<>+6840(SB), Z6, Z3
+	VFMADD132PD.BCST actkernconst<>+7000(SB), Z6, Z3
 	VADDPD.BCST      actkernconst<>+3912(SB), Z7, Z4
 	VSUBPD.BCST      actkernconst<>+3912(SB), Z4, Z4
 	VSUBPD           Z4, Z7, Z7
 	VADDPD           Z4, Z3, Z3
-	VADDPD.BCST      actkernconst<>+6896(SB), Z8, Z4
-	VSUBPD.BCST      actkernconst<>+6896(SB), Z4, Z4
+	VADDPD.BCST      actkernconst<>+7056(SB), Z8, Z4
+	VSUBPD.BCST      actkernconst<>+7056(SB), Z4, Z4
 	VSUBPD           Z4, Z8, Z8
 	VADDPD           Z4, Z7, Z7
-	VADDPD.BCST      actkernconst<>+6904(SB), Z9, Z4
-	VSUBPD.BCST      actkernconst<>+6904(SB), Z4, Z4
+	VADDPD.BCST      actkernconst<>+7064(SB), Z9, Z4
+	VSUBPD.BCST      actkernconst<>+7064(SB), Z4, Z4
 	VSUBPD           Z4, Z9, Z9
 	VADDPD           Z4, Z8, Z8
 	VADDPD           Z17, Z9, Z9
 	VMULPD           Z3, Z2, Z4
 	VXORPD.BCST      actkernconst<>+2688(SB), Z4, Z5
 	VFMADD213PD      Z5, Z2, Z3
-	VMULPD.BCST      actkernconst<>+6848(SB), Z4, Z5
+	VMULPD.BCST      actkernconst<>+7008(SB), Z4, Z5
 	VRNDSCALEPD      $0x08, Z5, Z5
-	VFMADD132PD.BCST actkernconst<>+6840(SB), Z4, Z5
+	VFMADD132PD.BCST actkernconst<>+7000(SB), Z4, Z5
 	VADDPD           Z3, Z5, Z5
 	VMULPD           Z7, Z2, Z3
 	VXORPD.BCST      actkernconst<>+2688(SB), Z3, Z4
@@ -42308,46 +42514,46 @@ single:
 	VADDPD           Z5, Z10, Z10
 	VADDPD           Z8, Z10, Z10
 	VADDPD           Z2, Z10, Z10
-	VMULPD.BCST      actkernconst<>+6656(SB), Z6, Z2
+	VMULPD.BCST      actkernconst<>+6816(SB), Z6, Z2
 	VXORPD.BCST      actkernconst<>+2688(SB), Z2, Z3
-	VFMADD231PD.BCST actkernconst<>+6656(SB), Z6, Z3
-	VMULPD.BCST      actkernconst<>+6656(SB), Z10, Z10
-	VFMADD132PD.BCST actkernconst<>+6912(SB), Z10, Z6
+	VFMADD231PD.BCST actkernconst<>+6816(SB), Z6, Z3
+	VMULPD.BCST      actkernconst<>+6816(SB), Z10, Z10
+	VFMADD132PD.BCST actkernconst<>+7072(SB), Z10, Z6
 	VADDPD           Z6, Z3, Z3
 	VADDPD           Z3, Z2, Z5
 	VSUBPD           Z2, Z5, Z2
 	VSUBPD           Z2, Z3, Z3
 	VADDPD           Z3, Z5, Z5
-	VMULPD.BCST      actkernconst<>+6848(SB), Z4, Z2
+	VMULPD.BCST      actkernconst<>+7008(SB), Z4, Z2
 	VRNDSCALEPD      $0x09, Z2, Z2
-	VFMADD132PD.BCST actkernconst<>+6840(SB), Z4, Z2
+	VFMADD132PD.BCST actkernconst<>+7000(SB), Z4, Z2
 	VMULPD.BCST      actkernconst<>+4280(SB), Z2, Z3
 	VRNDSCALEPD      $0x09, Z3, Z3
-	VFMADD231PD.BCST actkernconst<>+7008(SB), Z3, Z2
+	VFMADD231PD.BCST actkernconst<>+7168(SB), Z3, Z2
 	VBROADCASTSD     actkernconst<>+4280(SB), Z4
 	VCMPPD           $0x11, Z2, Z4, K4
 	VANDPD.BCST      actkernconst<>+1440(SB), Z5, Z2
-	VBROADCASTSD     actkernconst<>+6656(SB), Z4
+	VBROADCASTSD     actkernconst<>+6816(SB), Z4
 	VSUBPD           Z2, Z4, Z2
-	VADDPD.BCST      actkernconst<>+6912(SB), Z2, K4, Z5
-	VBROADCASTSD     actkernconst<>+6816(SB), Z2
-	VFMADD213PD.BCST actkernconst<>+6664(SB), Z1, Z2
-	VSUBPD.BCST      actkernconst<>+6664(SB), Z2, Z4
-	VFMADD231PD.BCST actkernconst<>+7016(SB), Z4, Z1
-	VFMADD231PD.BCST actkernconst<>+7024(SB), Z4, Z1
-	VFMADD132PD.BCST actkernconst<>+7032(SB), Z1, Z4
+	VADDPD.BCST      actkernconst<>+7072(SB), Z2, K4, Z5
+	VBROADCASTSD     actkernconst<>+6976(SB), Z2
+	VFMADD213PD.BCST actkernconst<>+6824(SB), Z1, Z2
+	VSUBPD.BCST      actkernconst<>+6824(SB), Z2, Z4
+	VFMADD231PD.BCST actkernconst<>+7176(SB), Z4, Z1
+	VFMADD231PD.BCST actkernconst<>+7184(SB), Z4, Z1
+	VFMADD132PD.BCST actkernconst<>+7192(SB), Z1, Z4
 	VBLENDMPD        Z5, Z4, K3, Z5
 	VBLENDMPD        Z5, Z4, K2, Z5
 	VMOVAPD          Z2, Z1
-	VADDPD.BCST      actkernconst<>+6664(SB), Z3, K3, Z1
+	VADDPD.BCST      actkernconst<>+6824(SB), Z3, K3, Z1
 	VBLENDMPD        Z1, Z2, K2, Z1
 	VMULPD           Z5, Z5, Z2
-	VBROADCASTSD     actkernconst<>+6824(SB), Z3
-	VFMADD213PD.BCST actkernconst<>+6832(SB), Z2, Z3
-	VFMADD213PD.BCST actkernconst<>+7040(SB), Z2, Z3
-	VFMADD213PD.BCST actkernconst<>+7048(SB), Z2, Z3
-	VFMADD213PD.BCST actkernconst<>+7056(SB), Z2, Z3
-	VFMADD213PD.BCST actkernconst<>+7064(SB), Z2, Z3
+	VBROADCASTSD     actkernconst<>+6984(SB), Z3
+	VFMADD213PD.BCST actkernconst<>+6992(SB), Z2, Z3
+	VFMADD213PD.BCST actkernconst<>+7200(SB), Z2, Z3
+	VFMADD213PD.BCST actkernconst<>+7208(SB), Z2, Z3
+	VFMADD213PD.BCST actkernconst<>+7216(SB), Z2, Z3
+	VFMADD213PD.BCST actkernconst<>+7224(SB), Z2, Z3
 	VFMADD213PD.BCST actkernconst<>+0(SB), Z2, Z3
 	VMULPD           Z3, Z5, Z5
 	VPSLLQ           $0x3f, Z1, Z2
@@ -42370,55 +42576,55 @@ tail:
 	VCVTPS2PD        Y0, Z0
 	VMULPD.BCST      (SP), Z0, Z1
 	VANDPD.BCST      actkernconst<>+1440(SB), Z1, Z2
-	VBROADCASTSD     actkernconst<>+6720(SB), Z3
+	VBROADCASTSD     actkernconst<>+6880(SB), Z3
 	VCMPPD           $0x11, Z2, Z3, K2
 	VCMPPD.BCST      $0x11, actkernconst<>+4320(SB), Z2, K2, K3
 	VGETEXPPD        Z1, Z2
-	VBROADCASTSD     actkernconst<>+6728(SB), Z3
-	VFMADD213PD.BCST actkernconst<>+6736(SB), Z2, Z3
+	VBROADCASTSD     actkernconst<>+6888(SB), Z3
+	VFMADD213PD.BCST actkernconst<>+6896(SB), Z2, Z3
 	VRNDSCALEPD      $0x09, Z3, Z3
-	VSUBPD.BCST      actkernconst<>+6920(SB), Z2, Z4
-	VFMADD231PD.BCST actkernconst<>+6856(SB), Z3, Z4
-	VBROADCASTSD     actkernconst<>+6744(SB), Z5
+	VSUBPD.BCST      actkernconst<>+7080(SB), Z2, Z4
+	VFMADD231PD.BCST actkernconst<>+7016(SB), Z3, Z4
+	VBROADCASTSD     actkernconst<>+6904(SB), Z5
 	VSUBPD           Z2, Z5, Z2
 	VSCALEFPD        Z2, Z1, Z2
-	VBROADCASTSD     actkernconst<>+6704(SB), Z5
+	VBROADCASTSD     actkernconst<>+6864(SB), Z5
 	VCMPPD           $0x12, Z3, Z5, K4
-	VSUBPD.BCST      actkernconst<>+6704(SB), Z3, K4, Z3
-	VBROADCASTSD     actkernconst<>+6752(SB), Z5
-	VBLENDMPD.BCST   actkernconst<>+6864(SB), Z5, K4, Z6
-	VBROADCASTSD     actkernconst<>+6760(SB), Z5
-	VBLENDMPD.BCST   actkernconst<>+6872(SB), Z5, K4, Z7
-	VBROADCASTSD     actkernconst<>+6768(SB), Z5
-	VBLENDMPD.BCST   actkernconst<>+6880(SB), Z5, K4, Z8
-	VBROADCASTSD     actkernconst<>+6776(SB), Z5
-	VBLENDMPD.BCST   actkernconst<>+6888(SB), Z5, K4, Z9
-	VBROADCASTSD     actkernconst<>+6784(SB), Z5
-	VBLENDMPD.BCST   actkernconst<>+6960(SB), Z5, K4, Z10
-	VBROADCASTSD     actkernconst<>+6792(SB), Z5
-	VBLENDMPD.BCST   actkernconst<>+6968(SB), Z5, K4, Z11
-	VBROADCASTSD     actkernconst<>+6800(SB), Z5
-	VBLENDMPD.BCST   actkernconst<>+6976(SB), Z5, K4, Z12
-	VBROADCASTSD     actkernconst<>+6712(SB), Z5
+	VSUBPD.BCST      actkernconst<>+6864(SB), Z3, K4, Z3
+	VBROADCASTSD     actkernconst<>+6912(SB), Z5
+	VBLENDMPD.BCST   actkernconst<>+7024(SB), Z5, K4, Z6
+	VBROADCASTSD     actkernconst<>+6920(SB), Z5
+	VBLENDMPD.BCST   actkernconst<>+7032(SB), Z5, K4, Z7
+	VBROADCASTSD     actkernconst<>+6928(SB), Z5
+	VBLENDMPD.BCST   actkernconst<>+7040(SB), Z5, K4, Z8
+	VBROADCASTSD     actkernconst<>+6936(SB), Z5
+	VBLENDMPD.BCST   actkernconst<>+7048(SB), Z5, K4, Z9
+	VBROADCASTSD     actkernconst<>+6944(SB), Z5
+	VBLENDMPD.BCST   actkernconst<>+7120(SB), Z5, K4, Z10
+	VBROADCASTSD     actkernconst<>+6952(SB), Z5
+	VBLENDMPD.BCST   actkernconst<>+7128(SB), Z5, K4, Z11
+	VBROADCASTSD     actkernconst<>+6960(SB), Z5
+	VBLENDMPD.BCST   actkernconst<>+7136(SB), Z5, K4, Z12
+	VBROADCASTSD     actkernconst<>+6872(SB), Z5
 	VCMPPD           $0x12, Z3, Z5, K4
-	VSUBPD.BCST      actkernconst<>+6712(SB), Z3, K4, Z3
-	VBLENDMPD.BCST   actkernconst<>+6672(SB), Z6, K4, Z6
-	VBLENDMPD.BCST   actkernconst<>+6680(SB), Z7, K4, Z7
-	VBLENDMPD.BCST   actkernconst<>+6688(SB), Z8, K4, Z8
-	VBLENDMPD.BCST   actkernconst<>+6696(SB), Z9, K4, Z9
-	VBLENDMPD.BCST   actkernconst<>+6928(SB), Z10, K4, Z10
-	VBLENDMPD.BCST   actkernconst<>+6936(SB), Z11, K4, Z11
-	VBLENDMPD.BCST   actkernconst<>+6944(SB), Z12, K4, Z12
-	VBROADCASTSD     actkernconst<>+6808(SB), Z5
-	VBLENDMPD.BCST   actkernconst<>+6952(SB), Z5, K4, Z13
-	VBROADCASTSD     actkernconst<>+6672(SB), Z5
-	VBLENDMPD.BCST   actkernconst<>+6864(SB), Z5, K4, Z14
-	VBROADCASTSD     actkernconst<>+6680(SB), Z5
-	VBLENDMPD.BCST   actkernconst<>+6872(SB), Z5, K4, Z15
-	VBROADCASTSD     actkernconst<>+6688(SB), Z5
-	VBLENDMPD.BCST   actkernconst<>+6880(SB), Z5, K4, Z16
-	VBROADCASTSD     actkernconst<>+6696(SB), Z5
-	VBLENDMPD.BCST   actkernconst<>+6888(SB), Z5, K4, Z17
+	VSUBPD.BCST      actkernconst<>+6872(SB), Z3, K4, Z3
+	VBLENDMPD.BCST   actkernconst<>+6832(SB), Z6, K4, Z6
+	VBLENDMPD.BCST   actkernconst<>+6840(SB), Z7, K4, Z7
+	VBLENDMPD.BCST   actkernconst<>+6848(SB), Z8, K4, Z8
+	VBLENDMPD.BCST   actkernconst<>+6856(SB), Z9, K4, Z9
+	VBLENDMPD.BCST   actkernconst<>+7088(SB), Z10, K4, Z10
+	VBLENDMPD.BCST   actkernconst<>+7096(SB), Z11, K4, Z11
+	VBLENDMPD.BCST   actkernconst<>+7104(SB), Z12, K4, Z12
+	VBROADCASTSD     actkernconst<>+6968(SB), Z5
+	VBLENDMPD.BCST   actkernconst<>+7112(SB), Z5, K4, Z13
+	VBROADCASTSD     actkernconst<>+6832(SB), Z5
+	VBLENDMPD.BCST   actkernconst<>+7024(SB), Z5, K4, Z14
+	VBROADCASTSD     actkernconst<>+6840(SB), Z5
+	VBLENDMPD.BCST   actkernconst<>+7032(SB), Z5, K4, Z15
+	VBROADCASTSD     actkernconst<>+6848(SB), Z5
+	VBLENDMPD.BCST   actkernconst<>+7040(SB), Z5, K4, Z16
+	VBROADCASTSD     actkernconst<>+6856(SB), Z5
+	VBLENDMPD.BCST   actkernconst<>+7048(SB), Z5, K4, Z17
 	VBROADCASTSD     actkernconst<>+5536(SB), Z5
 	VCMPPD           $0x12, Z3, Z5, K4
 	VSUBPD.BCST      actkernconst<>+5536(SB), Z3, K4, Z3
@@ -42448,36 +42654,36 @@ tail:
 	VBLENDMPD        Z17, Z16, K4, Z17
 	VADDPD.BCST      actkernconst<>+1504(SB), Z4, Z3
 	VSCALEFPD        Z3, Z6, Z6
-	VADDPD.BCST      actkernconst<>+6856(SB), Z4, Z3
+	VADDPD.BCST      actkernconst<>+7016(SB), Z4, Z3
 	VSCALEFPD        Z3, Z7, Z7
-	VADDPD.BCST      actkernconst<>+6984(SB), Z4, Z3
+	VADDPD.BCST      actkernconst<>+7144(SB), Z4, Z3
 	VSCALEFPD        Z3, Z8, Z8
-	VADDPD.BCST      actkernconst<>+6992(SB), Z4, Z3
+	VADDPD.BCST      actkernconst<>+7152(SB), Z4, Z3
 	VSCALEFPD        Z3, Z9, Z9
-	VADDPD.BCST      actkernconst<>+7000(SB), Z4, Z4
+	VADDPD.BCST      actkernconst<>+7160(SB), Z4, Z4
 	VSCALEFPD        Z4, Z17, Z17
-	VMULPD.BCST      actkernconst<>+6848(SB), Z6, Z3
+	VMULPD.BCST      actkernconst<>+7008(SB), Z6, Z3
 	VRNDSCALEPD      $0x08, Z3, Z3
-	VFMADD132PD.BCST actkernconst<>+6840(SB), Z6, Z3
+	VFMADD132PD.BCST actkernconst<>+7000(SB), Z6, Z3
 	VADDPD.BCST      actkernconst<>+3912(SB), Z7, Z4
 	VSUBPD.BCST      actkernconst<>+3912(SB), Z4, Z4
 	VSUBPD           Z4, Z7, Z7
 	VADDPD           Z4, Z3, Z3
-	VADDPD.BCST      actkernconst<>+6896(SB), Z8, Z4
-	VSUBPD.BCST      actkernconst<>+6896(SB), Z4, Z4
+	VADDPD.BCST      actkernconst<>+7056(SB), Z8, Z4
+	VSUBPD.BCST      actkernconst<>+7056(SB), Z4, Z4
 	VSUBPD           Z4, Z8, Z8
 	VADDPD           Z4, Z7, Z7
-	VADDPD.BCST      actkernconst<>+6904(SB), Z9, Z4
-	VSUBPD.BCST      actkernconst<>+6904(SB), Z4, Z4
+	VADDPD.BCST      actkernconst<>+7064(SB), Z9, Z4
+	VSUBPD.BCST      actkernconst<>+7064(SB), Z4, Z4
 	VSUBPD           Z4, Z9, Z9
 	VADDPD           Z4, Z8, Z8
 	VADDPD           Z17, Z9, Z9
 	VMULPD           Z3, Z2, Z4
 	VXORPD.BCST      actkernconst<>+2688(SB), Z4, Z5
 	VFMADD213PD      Z5, Z2, Z3
-	VMULPD.BCST      actkernconst<>+6848(SB), Z4, Z5
+	VMULPD.BCST      actkernconst<>+7008(SB), Z4, Z5
 	VRNDSCALEPD      $0x08, Z5, Z5
-	VFMADD132PD.BCST actkernconst<>+6840(SB), Z4, Z5
+	VFMADD132PD.BCST actkernconst<>+7000(SB), Z4, Z5
 	VADDPD           Z3, Z5, Z5
 	VMULPD           Z7, Z2, Z3
 	VXORPD.BCST      actkernconst<>+2688(SB), Z3, Z4
@@ -42514,46 +42720,46 @@ tail:
 	VADDPD           Z5, Z10, Z10
 	VADDPD           Z8, Z10, Z10
 	VADDPD           Z2, Z10, Z10
-	VMULPD.BCST      actkernconst<>+6656(SB), Z6, Z2
+	VMULPD.BCST      actkernconst<>+6816(SB), Z6, Z2
 	VXORPD.BCST      actkernconst<>+2688(SB), Z2, Z3
-	VFMADD231PD.BCST actkernconst<>+6656(SB), Z6, Z3
-	VMULPD.BCST      actkernconst<>+6656(SB), Z10, Z10
-	VFMADD132PD.BCST actkernconst<>+6912(SB), Z10, Z6
+	VFMADD231PD.BCST actkernconst<>+6816(SB), Z6, Z3
+	VMULPD.BCST      actkernconst<>+6816(SB), Z10, Z10
+	VFMADD132PD.BCST actkernconst<>+7072(SB), Z10, Z6
 	VADDPD           Z6, Z3, Z3
 	VADDPD           Z3, Z2, Z5
 	VSUBPD           Z2, Z5, Z2
 	VSUBPD           Z2, Z3, Z3
 	VADDPD           Z3, Z5, Z5
-	VMULPD.BCST      actkernconst<>+6848(SB), Z4, Z2
+	VMULPD.BCST      actkernconst<>+7008(SB), Z4, Z2
 	VRNDSCALEPD      $0x09, Z2, Z2
-	VFMADD132PD.BCST actkernconst<>+6840(SB), Z4, Z2
+	VFMADD132PD.BCST actkernconst<>+7000(SB), Z4, Z2
 	VMULPD.BCST      actkernconst<>+4280(SB), Z2, Z3
 	VRNDSCALEPD      $0x09, Z3, Z3
-	VFMADD231PD.BCST actkernconst<>+7008(SB), Z3, Z2
+	VFMADD231PD.BCST actkernconst<>+7168(SB), Z3, Z2
 	VBROADCASTSD     actkernconst<>+4280(SB), Z4
 	VCMPPD           $0x11, Z2, Z4, K4
 	VANDPD.BCST      actkernconst<>+1440(SB), Z5, Z2
-	VBROADCASTSD     actkernconst<>+6656(SB), Z4
+	VBROADCASTSD     actkernconst<>+6816(SB), Z4
 	VSUBPD           Z2, Z4, Z2
-	VADDPD.BCST      actkernconst<>+6912(SB), Z2, K4, Z5
-	VBROADCASTSD     actkernconst<>+6816(SB), Z2
-	VFMADD213PD.BCST actkernconst<>+6664(SB), Z1, Z2
-	VSUBPD.BCST      actkernconst<>+6664(SB), Z2, Z4
-	VFMADD231PD.BCST actkernconst<>+7016(SB), Z4, Z1
-	VFMADD231PD.BCST actkernconst<>+7024(SB), Z4, Z1
-	VFMADD132PD.BCST actkernconst<>+7032(SB), Z1, Z4
+	VADDPD.BCST      actkernconst<>+7072(SB), Z2, K4, Z5
+	VBROADCASTSD     actkernconst<>+6976(SB), Z2
+	VFMADD213PD.BCST actkernconst<>+6824(SB), Z1, Z2
+	VSUBPD.BCST      actkernconst<>+6824(SB), Z2, Z4
+	VFMADD231PD.BCST actkernconst<>+7176(SB), Z4, Z1
+	VFMADD231PD.BCST actkernconst<>+7184(SB), Z4, Z1
+	VFMADD132PD.BCST actkernconst<>+7192(SB), Z1, Z4
 	VBLENDMPD        Z5, Z4, K3, Z5
 	VBLENDMPD        Z5, Z4, K2, Z5
 	VMOVAPD          Z2, Z1
-	VADDPD.BCST      actkernconst<>+6664(SB), Z3, K3, Z1
+	VADDPD.BCST      actkernconst<>+6824(SB), Z3, K3, Z1
 	VBLENDMPD        Z1, Z2, K2, Z1
 	VMULPD           Z5, Z5, Z2
-	VBROADCASTSD     actkernconst<>+6824(SB), Z3
-	VFMADD213PD.BCST actkernconst<>+6832(SB), Z2, Z3
-	VFMADD213PD.BCST actkernconst<>+7040(SB), Z2, Z3
-	VFMADD213PD.BCST actkernconst<>+7048(SB), Z2, Z3
-	VFMADD213PD.BCST actkernconst<>+7056(SB), Z2, Z3
-	VFMADD213PD.BCST actkernconst<>+7064(SB), Z2, Z3
+	VBROADCASTSD     actkernconst<>+6984(SB), Z3
+	VFMADD213PD.BCST actkernconst<>+6992(SB), Z2, Z3
+	VFMADD213PD.BCST actkernconst<>+7200(SB), Z2, Z3
+	VFMADD213PD.BCST actkernconst<>+7208(SB), Z2, Z3
+	VFMADD213PD.BCST actkernconst<>+7216(SB), Z2, Z3
+	VFMADD213PD.BCST actkernconst<>+7224(SB), Z2, Z3
 	VFMADD213PD.BCST actkernconst<>+0(SB), Z2, Z3
 	VMULPD           Z3, Z5, Z5
 	VPSLLQ           $0x3f, Z1, Z2
@@ -42590,11 +42796,11 @@ loop:
 	VANDPD      actkernconst<>+1632(SB), Y3, Y6
 	VANDPD      actkernconst<>+1632(SB), Y4, Y7
 	VANDPD      actkernconst<>+1632(SB), Y5, Y8
-	VMOVUPD     actkernconst<>+7424(SB), Y9
+	VMOVUPD     actkernconst<>+7584(SB), Y9
 	VCMPPD      $0x11, Y6, Y9, Y10
-	VMOVUPD     actkernconst<>+7424(SB), Y9
+	VMOVUPD     actkernconst<>+7584(SB), Y9
 	VCMPPD      $0x11, Y7, Y9, Y11
-	VMOVUPD     actkernconst<>+7424(SB), Y9
+	VMOVUPD     actkernconst<>+7584(SB), Y9
 	VCMPPD      $0x11, Y8, Y9, Y12
 	VCMPPD      $0x11, actkernconst<>+4736(SB), Y6, Y6
 	VCMPPD      $0x11, actkernconst<>+4736(SB), Y7, Y7
@@ -42615,279 +42821,279 @@ loop:
 	VORPD       actkernconst<>+4832(SB), Y14, Y14
 	VSUBPD      actkernconst<>+128(SB), Y14, Y14
 	VMOVUPD     Y2, 32(SP)
-	VMOVUPD     actkernconst<>+7456(SB), Y2
-	VFMADD213PD actkernconst<>+7488(SB), Y9, Y2
+	VMOVUPD     actkernconst<>+7616(SB), Y2
+	VFMADD213PD actkernconst<>+7648(SB), Y9, Y2
 	VMOVUPD     Y1, 64(SP)
-	VMOVUPD     actkernconst<>+7456(SB), Y1
-	VFMADD213PD actkernconst<>+7488(SB), Y13, Y1
+	VMOVUPD     actkernconst<>+7616(SB), Y1
+	VFMADD213PD actkernconst<>+7648(SB), Y13, Y1
 	VMOVUPD     Y0, 96(SP)
-	VMOVUPD     actkernconst<>+7456(SB), Y0
-	VFMADD213PD actkernconst<>+7488(SB), Y14, Y0
+	VMOVUPD     actkernconst<>+7616(SB), Y0
+	VFMADD213PD actkernconst<>+7648(SB), Y14, Y0
 	VROUNDPD    $0x09, Y2, Y2
 	VROUNDPD    $0x09, Y1, Y1
 	VROUNDPD    $0x09, Y0, Y0
 	VMOVUPD     Y12, 128(SP)
-	VSUBPD      actkernconst<>+8224(SB), Y9, Y12
+	VSUBPD      actkernconst<>+8384(SB), Y9, Y12
 	VMOVUPD     Y11, 160(SP)
-	VSUBPD      actkernconst<>+8224(SB), Y13, Y11
+	VSUBPD      actkernconst<>+8384(SB), Y13, Y11
 	VMOVUPD     Y10, 192(SP)
-	VSUBPD      actkernconst<>+8224(SB), Y14, Y10
-	VFMADD231PD actkernconst<>+7968(SB), Y2, Y12
-	VFMADD231PD actkernconst<>+7968(SB), Y1, Y11
-	VFMADD231PD actkernconst<>+7968(SB), Y0, Y10
+	VSUBPD      actkernconst<>+8384(SB), Y14, Y10
+	VFMADD231PD actkernconst<>+8128(SB), Y2, Y12
+	VFMADD231PD actkernconst<>+8128(SB), Y1, Y11
+	VFMADD231PD actkernconst<>+8128(SB), Y0, Y10
 	VMOVUPD     Y8, 224(SP)
-	VMOVUPD     actkernconst<>+7520(SB), Y8
+	VMOVUPD     actkernconst<>+7680(SB), Y8
 	VSUBPD      Y9, Y8, Y9
-	VMOVUPD     actkernconst<>+7520(SB), Y8
+	VMOVUPD     actkernconst<>+7680(SB), Y8
 	VSUBPD      Y13, Y8, Y13
-	VMOVUPD     actkernconst<>+7520(SB), Y8
+	VMOVUPD     actkernconst<>+7680(SB), Y8
 	VSUBPD      Y14, Y8, Y14
 	VMOVUPD     Y7, 256(SP)
 	VMOVUPD     Y6, 288(SP)
 	VMOVUPD     Y10, 320(SP)
 	VMOVUPD     Y11, 352(SP)
-	VCMPPD      $0x11, actkernconst<>+7072(SB), Y9, Y6
-	VANDPD      actkernconst<>+7104(SB), Y6, Y7
-	VCMPPD      $0x1e, actkernconst<>+7136(SB), Y9, Y6
-	VBLENDVPD   Y6, actkernconst<>+7136(SB), Y7, Y7
+	VCMPPD      $0x11, actkernconst<>+7232(SB), Y9, Y6
+	VANDPD      actkernconst<>+7264(SB), Y6, Y7
+	VCMPPD      $0x1e, actkernconst<>+7296(SB), Y9, Y6
+	VBLENDVPD   Y6, actkernconst<>+7296(SB), Y7, Y7
 	VADDPD      actkernconst<>+128(SB), Y7, Y10
 	VPSLLQ      $0x34, Y10, Y10
 	VMULPD      Y10, Y3, Y8
 	VSUBPD      Y7, Y9, Y11
-	VCMPPD      $0x11, actkernconst<>+7072(SB), Y11, Y6
-	VANDPD      actkernconst<>+7104(SB), Y6, Y7
-	VCMPPD      $0x1e, actkernconst<>+7136(SB), Y11, Y6
-	VBLENDVPD   Y6, actkernconst<>+7136(SB), Y7, Y7
+	VCMPPD      $0x11, actkernconst<>+7232(SB), Y11, Y6
+	VANDPD      actkernconst<>+7264(SB), Y6, Y7
+	VCMPPD      $0x1e, actkernconst<>+7296(SB), Y11, Y6
+	VBLENDVPD   Y6, actkernconst<>+7296(SB), Y7, Y7
 	VADDPD      actkernconst<>+128(SB), Y7, Y10
 	VPSLLQ      $0x34, Y10, Y10
 	VMULPD      Y10, Y8, Y8
 	VSUBPD      Y7, Y11, Y11
-	VMAXPD      actkernconst<>+7072(SB), Y11, Y7
-	VMINPD      actkernconst<>+7136(SB), Y7, Y7
+	VMAXPD      actkernconst<>+7232(SB), Y11, Y7
+	VMINPD      actkernconst<>+7296(SB), Y7, Y7
 	VADDPD      actkernconst<>+128(SB), Y7, Y10
 	VPSLLQ      $0x34, Y10, Y10
 	VMULPD      Y10, Y8, Y8
-	VCMPPD      $0x11, actkernconst<>+7072(SB), Y13, Y9
-	VANDPD      actkernconst<>+7104(SB), Y9, Y7
-	VCMPPD      $0x1e, actkernconst<>+7136(SB), Y13, Y9
-	VBLENDVPD   Y9, actkernconst<>+7136(SB), Y7, Y7
+	VCMPPD      $0x11, actkernconst<>+7232(SB), Y13, Y9
+	VANDPD      actkernconst<>+7264(SB), Y9, Y7
+	VCMPPD      $0x1e, actkernconst<>+7296(SB), Y13, Y9
+	VBLENDVPD   Y9, actkernconst<>+7296(SB), Y7, Y7
 	VADDPD      actkernconst<>+128(SB), Y7, Y10
 	VPSLLQ      $0x34, Y10, Y10
 	VMULPD      Y10, Y4, Y6
 	VSUBPD      Y7, Y13, Y11
-	VCMPPD      $0x11, actkernconst<>+7072(SB), Y11, Y9
-	VANDPD      actkernconst<>+7104(SB), Y9, Y7
-	VCMPPD      $0x1e, actkernconst<>+7136(SB), Y11, Y9
-	VBLENDVPD   Y9, actkernconst<>+7136(SB), Y7, Y7
+	VCMPPD      $0x11, actkernconst<>+7232(SB), Y11, Y9
+	VANDPD      actkernconst<>+7264(SB), Y9, Y7
+	VCMPPD      $0x1e, actkernconst<>+7296(SB), Y11, Y9
+	VBLENDVPD   Y9, actkernconst<>+7296(SB), Y7, Y7
 	VADDPD      actkernconst<>+128(SB), Y7, Y10
 	VPSLLQ      $0x34, Y10, Y10
 	VMULPD      Y10, Y6, Y6
 	VSUBPD      Y7, Y11, Y11
-	VMAXPD      actkernconst<>+7072(SB), Y11, Y7
-	VMINPD      actkernconst<>+7136(SB), Y7, Y7
+	VMAXPD      actkernconst<>+7232(SB), Y11, Y7
+	VMINPD      actkernconst<>+7296(SB), Y7, Y7
 	VADDPD      actkernconst<>+128(SB), Y7, Y10
 	VPSLLQ      $0x34, Y10, Y10
 	VMULPD      Y10, Y6, Y6
-	VCMPPD      $0x11, actkernconst<>+7072(SB), Y14, Y10
-	VANDPD      actkernconst<>+7104(SB), Y10, Y9
-	VCMPPD      $0x1e, actkernconst<>+7136(SB), Y14, Y10
-	VBLENDVPD   Y10, actkernconst<>+7136(SB), Y9, Y9
+	VCMPPD      $0x11, actkernconst<>+7232(SB), Y14, Y10
+	VANDPD      actkernconst<>+7264(SB), Y10, Y9
+	VCMPPD      $0x1e, actkernconst<>+7296(SB), Y14, Y10
+	VBLENDVPD   Y10, actkernconst<>+7296(SB), Y9, Y9
 	VADDPD      actkernconst<>+128(SB), Y9, Y11
 	VPSLLQ      $0x34, Y11, Y11
 	VMULPD      Y11, Y5, Y7
 	VSUBPD      Y9, Y14, Y13
-	VCMPPD      $0x11, actkernconst<>+7072(SB), Y13, Y10
-	VANDPD      actkernconst<>+7104(SB), Y10, Y9
-	VCMPPD      $0x1e, actkernconst<>+7136(SB), Y13, Y10
-	VBLENDVPD   Y10, actkernconst<>+7136(SB), Y9, Y9
+	VCMPPD      $0x11, actkernconst<>+7232(SB), Y13, Y10
+	VANDPD      actkernconst<>+7264(SB), Y10, Y9
+	VCMPPD      $0x1e, actkernconst<>+7296(SB), Y13, Y10
+	VBLENDVPD   Y10, actkernconst<>+7296(SB), Y9, Y9
 	VADDPD      actkernconst<>+128(SB), Y9, Y11
 	VPSLLQ      $0x34, Y11, Y11
 	VMULPD      Y11, Y7, Y7
 	VSUBPD      Y9, Y13, Y13
-	VMAXPD      actkernconst<>+7072(SB), Y13, Y9
-	VMINPD      actkernconst<>+7136(SB), Y9, Y9
+	VMAXPD      actkernconst<>+7232(SB), Y13, Y9
+	VMINPD      actkernconst<>+7296(SB), Y9, Y9
 	VADDPD      actkernconst<>+128(SB), Y9, Y11
 	VPSLLQ      $0x34, Y11, Y11
 	VMULPD      Y11, Y7, Y7
-	VMOVUPD     actkernconst<>+7360(SB), Y9
+	VMOVUPD     actkernconst<>+7520(SB), Y9
 	VCMPPD      $0x12, Y2, Y9, Y10
-	VMOVUPD     actkernconst<>+7360(SB), Y9
+	VMOVUPD     actkernconst<>+7520(SB), Y9
 	VCMPPD      $0x12, Y1, Y9, Y11
-	VMOVUPD     actkernconst<>+7360(SB), Y9
+	VMOVUPD     actkernconst<>+7520(SB), Y9
 	VCMPPD      $0x12, Y0, Y9, Y13
-	VSUBPD      actkernconst<>+7360(SB), Y2, Y9
-	VSUBPD      actkernconst<>+7360(SB), Y1, Y14
+	VSUBPD      actkernconst<>+7520(SB), Y2, Y9
+	VSUBPD      actkernconst<>+7520(SB), Y1, Y14
 	VMOVUPD     Y5, 384(SP)
-	VSUBPD      actkernconst<>+7360(SB), Y0, Y5
+	VSUBPD      actkernconst<>+7520(SB), Y0, Y5
 	VBLENDVPD   Y10, Y9, Y2, Y9
 	VBLENDVPD   Y11, Y14, Y1, Y14
 	VBLENDVPD   Y13, Y5, Y0, Y5
-	VMOVUPD     actkernconst<>+7552(SB), Y0
-	VBLENDVPD   Y10, actkernconst<>+8000(SB), Y0, Y1
-	VMOVUPD     actkernconst<>+7552(SB), Y0
-	VBLENDVPD   Y11, actkernconst<>+8000(SB), Y0, Y2
-	VMOVUPD     actkernconst<>+7552(SB), Y0
+	VMOVUPD     actkernconst<>+7712(SB), Y0
+	VBLENDVPD   Y10, actkernconst<>+8160(SB), Y0, Y1
+	VMOVUPD     actkernconst<>+7712(SB), Y0
+	VBLENDVPD   Y11, actkernconst<>+8160(SB), Y0, Y2
+	VMOVUPD     actkernconst<>+7712(SB), Y0
 	VMOVUPD     Y4, 416(SP)
-	VBLENDVPD   Y13, actkernconst<>+8000(SB), Y0, Y4
-	VMOVUPD     actkernconst<>+7584(SB), Y0
+	VBLENDVPD   Y13, actkernconst<>+8160(SB), Y0, Y4
+	VMOVUPD     actkernconst<>+7744(SB), Y0
 	VMOVUPD     Y3, 448(SP)
-	VBLENDVPD   Y10, actkernconst<>+8032(SB), Y0, Y3
-	VMOVUPD     actkernconst<>+7584(SB), Y0
+	VBLENDVPD   Y10, actkernconst<>+8192(SB), Y0, Y3
+	VMOVUPD     actkernconst<>+7744(SB), Y0
 	VMOVUPD     Y7, 480(SP)
-	VBLENDVPD   Y11, actkernconst<>+8032(SB), Y0, Y7
-	VMOVUPD     actkernconst<>+7584(SB), Y0
+	VBLENDVPD   Y11, actkernconst<>+8192(SB), Y0, Y7
+	VMOVUPD     actkernconst<>+7744(SB), Y0
 	VMOVUPD     Y6, 512(SP)
-	VBLENDVPD   Y13, actkernconst<>+8032(SB), Y0, Y6
-	VMOVUPD     actkernconst<>+7616(SB), Y0
+	VBLENDVPD   Y13, actkernconst<>+8192(SB), Y0, Y6
+	VMOVUPD     actkernconst<>+7776(SB), Y0
 	VMOVUPD     Y8, 544(SP)
-	VBLENDVPD   Y10, actkernconst<>+8064(SB), Y0, Y8
-	VMOVUPD     actkernconst<>+7616(SB), Y0
+	VBLENDVPD   Y10, actkernconst<>+8224(SB), Y0, Y8
+	VMOVUPD     actkernconst<>+7776(SB), Y0
 	VMOVUPD     Y12, 576(SP)
-	VBLENDVPD   Y11, actkernconst<>+8064(SB), Y0, Y12
-	VMOVUPD     actkernconst<>+7616(SB), Y0
+	VBLENDVPD   Y11, actkernconst<>+8224(SB), Y0, Y12
+	VMOVUPD     actkernconst<>+7776(SB), Y0
 	VMOVUPD     Y12, 608(SP)
-	VBLENDVPD   Y13, actkernconst<>+8064(SB), Y0, Y12
-	VMOVUPD     actkernconst<>+7648(SB), Y0
+	VBLENDVPD   Y13, actkernconst<>+8224(SB), Y0, Y12
+	VMOVUPD     actkernconst<>+7808(SB), Y0
 	VMOVUPD     Y12, 640(SP)
-	VBLENDVPD   Y10, actkernconst<>+8096(SB), Y0, Y12
-	VMOVUPD     actkernconst<>+7648(SB), Y0
+	VBLENDVPD   Y10, actkernconst<>+8256(SB), Y0, Y12
+	VMOVUPD     actkernconst<>+7808(SB), Y0
 	VMOVUPD     Y12, 672(SP)
-	VBLENDVPD   Y11, actkernconst<>+8096(SB), Y0, Y12
-	VMOVUPD     actkernconst<>+7648(SB), Y0
+	VBLENDVPD   Y11, actkernconst<>+8256(SB), Y0, Y12
+	VMOVUPD     actkernconst<>+7808(SB), Y0
 	VMOVUPD     Y12, 704(SP)
-	VBLENDVPD   Y13, actkernconst<>+8096(SB), Y0, Y12
-	VMOVUPD     actkernconst<>+7680(SB), Y0
+	VBLENDVPD   Y13, actkernconst<>+8256(SB), Y0, Y12
+	VMOVUPD     actkernconst<>+7840(SB), Y0
 	VMOVUPD     Y12, 736(SP)
-	VBLENDVPD   Y10, actkernconst<>+8384(SB), Y0, Y12
-	VMOVUPD     actkernconst<>+7680(SB), Y0
+	VBLENDVPD   Y10, actkernconst<>+8544(SB), Y0, Y12
+	VMOVUPD     actkernconst<>+7840(SB), Y0
 	VMOVUPD     Y12, 768(SP)
-	VBLENDVPD   Y11, actkernconst<>+8384(SB), Y0, Y12
-	VMOVUPD     actkernconst<>+7680(SB), Y0
+	VBLENDVPD   Y11, actkernconst<>+8544(SB), Y0, Y12
+	VMOVUPD     actkernconst<>+7840(SB), Y0
 	VMOVUPD     Y12, 800(SP)
-	VBLENDVPD   Y13, actkernconst<>+8384(SB), Y0, Y12
-	VMOVUPD     actkernconst<>+7712(SB), Y0
+	VBLENDVPD   Y13, actkernconst<>+8544(SB), Y0, Y12
+	VMOVUPD     actkernconst<>+7872(SB), Y0
 	VMOVUPD     Y12, 832(SP)
-	VBLENDVPD   Y10, actkernconst<>+8416(SB), Y0, Y12
-	VMOVUPD     actkernconst<>+7712(SB), Y0
+	VBLENDVPD   Y10, actkernconst<>+8576(SB), Y0, Y12
+	VMOVUPD     actkernconst<>+7872(SB), Y0
 	VMOVUPD     Y12, 864(SP)
-	VBLENDVPD   Y11, actkernconst<>+8416(SB), Y0, Y12
-	VMOVUPD     actkernconst<>+7712(SB), Y0
+	VBLENDVPD   Y11, actkernconst<>+8576(SB), Y0, Y12
+	VMOVUPD     actkernconst<>+7872(SB), Y0
 	VMOVUPD     Y12, 896(SP)
-	VBLENDVPD   Y13, actkernconst<>+8416(SB), Y0, Y12
-	VMOVUPD     actkernconst<>+7744(SB), Y0
-	VBLENDVPD   Y10, actkernconst<>+8448(SB), Y0, Y10
-	VMOVUPD     actkernconst<>+7744(SB), Y0
-	VBLENDVPD   Y11, actkernconst<>+8448(SB), Y0, Y11
-	VMOVUPD     actkernconst<>+7744(SB), Y0
-	VBLENDVPD   Y13, actkernconst<>+8448(SB), Y0, Y13
-	VMOVUPD     actkernconst<>+7392(SB), Y0
+	VBLENDVPD   Y13, actkernconst<>+8576(SB), Y0, Y12
+	VMOVUPD     actkernconst<>+7904(SB), Y0
+	VBLENDVPD   Y10, actkernconst<>+8608(SB), Y0, Y10
+	VMOVUPD     actkernconst<>+7904(SB), Y0
+	VBLENDVPD   Y11, actkernconst<>+8608(SB), Y0, Y11
+	VMOVUPD     actkernconst<>+7904(SB), Y0
+	VBLENDVPD   Y13, actkernconst<>+8608(SB), Y0, Y13
+	VMOVUPD     actkernconst<>+7552(SB), Y0
 	VMOVUPD     Y13, 928(SP)
 	VCMPPD      $0x12, Y9, Y0, Y13
-	VMOVUPD     actkernconst<>+7392(SB), Y0
+	VMOVUPD     actkernconst<>+7552(SB), Y0
 	VMOVUPD     Y11, 960(SP)
 	VCMPPD      $0x12, Y14, Y0, Y11
-	VMOVUPD     actkernconst<>+7392(SB), Y0
+	VMOVUPD     actkernconst<>+7552(SB), Y0
 	VMOVUPD     Y10, 992(SP)
 	VCMPPD      $0x12, Y5, Y0, Y10
-	VSUBPD      actkernconst<>+7392(SB), Y9, Y0
+	VSUBPD      actkernconst<>+7552(SB), Y9, Y0
 	VMOVUPD     Y12, 1024(SP)
-	VSUBPD      actkernconst<>+7392(SB), Y14, Y12
+	VSUBPD      actkernconst<>+7552(SB), Y14, Y12
 	VMOVUPD     Y8, 1056(SP)
-	VSUBPD      actkernconst<>+7392(SB), Y5, Y8
+	VSUBPD      actkernconst<>+7552(SB), Y5, Y8
 	VBLENDVPD   Y13, Y0, Y9, Y0
 	VBLENDVPD   Y11, Y12, Y14, Y12
 	VBLENDVPD   Y10, Y8, Y5, Y8
-	VBLENDVPD   Y13, actkernconst<>+7232(SB), Y1, Y1
-	VBLENDVPD   Y11, actkernconst<>+7232(SB), Y2, Y2
-	VBLENDVPD   Y10, actkernconst<>+7232(SB), Y4, Y4
-	VBLENDVPD   Y13, actkernconst<>+7264(SB), Y3, Y3
-	VBLENDVPD   Y11, actkernconst<>+7264(SB), Y7, Y7
-	VBLENDVPD   Y10, actkernconst<>+7264(SB), Y6, Y6
+	VBLENDVPD   Y13, actkernconst<>+7392(SB), Y1, Y1
+	VBLENDVPD   Y11, actkernconst<>+7392(SB), Y2, Y2
+	VBLENDVPD   Y10, actkernconst<>+7392(SB), Y4, Y4
+	VBLENDVPD   Y13, actkernconst<>+7424(SB), Y3, Y3
+	VBLENDVPD   Y11, actkernconst<>+7424(SB), Y7, Y7
+	VBLENDVPD   Y10, actkernconst<>+7424(SB), Y6, Y6
 	VMOVUPD     1056(SP), Y5
-	VBLENDVPD   Y13, actkernconst<>+7296(SB), Y5, Y5
+	VBLENDVPD   Y13, actkernconst<>+7456(SB), Y5, Y5
 	VMOVUPD     608(SP), Y9
-	VBLENDVPD   Y11, actkernconst<>+7296(SB), Y9, Y9
+	VBLENDVPD   Y11, actkernconst<>+7456(SB), Y9, Y9
 	VMOVUPD     640(SP), Y14
-	VBLENDVPD   Y10, actkernconst<>+7296(SB), Y14, Y14
+	VBLENDVPD   Y10, actkernconst<>+7456(SB), Y14, Y14
 	VMOVUPD     Y14, 640(SP)
 	VMOVUPD     672(SP), Y14
-	VBLENDVPD   Y13, actkernconst<>+7328(SB), Y14, Y14
+	VBLENDVPD   Y13, actkernconst<>+7488(SB), Y14, Y14
 	VMOVUPD     Y14, 672(SP)
 	VMOVUPD     704(SP), Y14
-	VBLENDVPD   Y11, actkernconst<>+7328(SB), Y14, Y14
+	VBLENDVPD   Y11, actkernconst<>+7488(SB), Y14, Y14
 	VMOVUPD     Y14, 704(SP)
 	VMOVUPD     736(SP), Y14
-	VBLENDVPD   Y10, actkernconst<>+7328(SB), Y14, Y14
+	VBLENDVPD   Y10, actkernconst<>+7488(SB), Y14, Y14
 	VMOVUPD     Y14, 736(SP)
 	VMOVUPD     768(SP), Y14
-	VBLENDVPD   Y13, actkernconst<>+8256(SB), Y14, Y14
+	VBLENDVPD   Y13, actkernconst<>+8416(SB), Y14, Y14
 	VMOVUPD     Y9, 768(SP)
 	VMOVUPD     800(SP), Y9
-	VBLENDVPD   Y11, actkernconst<>+8256(SB), Y9, Y9
+	VBLENDVPD   Y11, actkernconst<>+8416(SB), Y9, Y9
 	VMOVUPD     Y5, 800(SP)
 	VMOVUPD     832(SP), Y5
-	VBLENDVPD   Y10, actkernconst<>+8256(SB), Y5, Y5
+	VBLENDVPD   Y10, actkernconst<>+8416(SB), Y5, Y5
 	VMOVUPD     Y6, 832(SP)
 	VMOVUPD     864(SP), Y6
-	VBLENDVPD   Y13, actkernconst<>+8288(SB), Y6, Y6
+	VBLENDVPD   Y13, actkernconst<>+8448(SB), Y6, Y6
 	VMOVUPD     Y7, 864(SP)
 	VMOVUPD     896(SP), Y7
-	VBLENDVPD   Y11, actkernconst<>+8288(SB), Y7, Y7
+	VBLENDVPD   Y11, actkernconst<>+8448(SB), Y7, Y7
 	VMOVUPD     Y7, 896(SP)
 	VMOVUPD     1024(SP), Y7
-	VBLENDVPD   Y10, actkernconst<>+8288(SB), Y7, Y7
+	VBLENDVPD   Y10, actkernconst<>+8448(SB), Y7, Y7
 	VMOVUPD     Y7, 1024(SP)
 	VMOVUPD     992(SP), Y7
-	VBLENDVPD   Y13, actkernconst<>+8320(SB), Y7, Y7
+	VBLENDVPD   Y13, actkernconst<>+8480(SB), Y7, Y7
 	VMOVUPD     Y7, 992(SP)
 	VMOVUPD     960(SP), Y7
-	VBLENDVPD   Y11, actkernconst<>+8320(SB), Y7, Y7
+	VBLENDVPD   Y11, actkernconst<>+8480(SB), Y7, Y7
 	VMOVUPD     Y7, 960(SP)
 	VMOVUPD     928(SP), Y7
-	VBLENDVPD   Y10, actkernconst<>+8320(SB), Y7, Y7
+	VBLENDVPD   Y10, actkernconst<>+8480(SB), Y7, Y7
 	VMOVUPD     Y7, 928(SP)
-	VMOVUPD     actkernconst<>+7776(SB), Y7
+	VMOVUPD     actkernconst<>+7936(SB), Y7
 	VMOVUPD     Y3, 608(SP)
-	VBLENDVPD   Y13, actkernconst<>+8352(SB), Y7, Y3
-	VMOVUPD     actkernconst<>+7776(SB), Y7
+	VBLENDVPD   Y13, actkernconst<>+8512(SB), Y7, Y3
+	VMOVUPD     actkernconst<>+7936(SB), Y7
 	VMOVUPD     Y3, 1056(SP)
-	VBLENDVPD   Y11, actkernconst<>+8352(SB), Y7, Y3
-	VMOVUPD     actkernconst<>+7776(SB), Y7
+	VBLENDVPD   Y11, actkernconst<>+8512(SB), Y7, Y3
+	VMOVUPD     actkernconst<>+7936(SB), Y7
 	VMOVUPD     Y3, 1088(SP)
-	VBLENDVPD   Y10, actkernconst<>+8352(SB), Y7, Y3
-	VMOVUPD     actkernconst<>+7232(SB), Y7
+	VBLENDVPD   Y10, actkernconst<>+8512(SB), Y7, Y3
+	VMOVUPD     actkernconst<>+7392(SB), Y7
 	VMOVUPD     Y3, 1120(SP)
-	VBLENDVPD   Y13, actkernconst<>+8000(SB), Y7, Y3
-	VMOVUPD     actkernconst<>+7232(SB), Y7
+	VBLENDVPD   Y13, actkernconst<>+8160(SB), Y7, Y3
+	VMOVUPD     actkernconst<>+7392(SB), Y7
 	VMOVUPD     Y3, 1152(SP)
-	VBLENDVPD   Y11, actkernconst<>+8000(SB), Y7, Y3
-	VMOVUPD     actkernconst<>+7232(SB), Y7
+	VBLENDVPD   Y11, actkernconst<>+8160(SB), Y7, Y3
+	VMOVUPD     actkernconst<>+7392(SB), Y7
 	VMOVUPD     Y3, 1184(SP)
-	VBLENDVPD   Y10, actkernconst<>+8000(SB), Y7, Y3
-	VMOVUPD     actkernconst<>+7264(SB), Y7
+	VBLENDVPD   Y10, actkernconst<>+8160(SB), Y7, Y3
+	VMOVUPD     actkernconst<>+7424(SB), Y7
 	VMOVUPD     Y3, 1216(SP)
-	VBLENDVPD   Y13, actkernconst<>+8032(SB), Y7, Y3
-	VMOVUPD     actkernconst<>+7264(SB), Y7
+	VBLENDVPD   Y13, actkernconst<>+8192(SB), Y7, Y3
+	VMOVUPD     actkernconst<>+7424(SB), Y7
 	VMOVUPD     Y3, 1248(SP)
-	VBLENDVPD   Y11, actkernconst<>+8032(SB), Y7, Y3
-	VMOVUPD     actkernconst<>+7264(SB), Y7
+	VBLENDVPD   Y11, actkernconst<>+8192(SB), Y7, Y3
+	VMOVUPD     actkernconst<>+7424(SB), Y7
 	VMOVUPD     Y3, 1280(SP)
-	VBLENDVPD   Y10, actkernconst<>+8032(SB), Y7, Y3
-	VMOVUPD     actkernconst<>+7296(SB), Y7
+	VBLENDVPD   Y10, actkernconst<>+8192(SB), Y7, Y3
+	VMOVUPD     actkernconst<>+7456(SB), Y7
 	VMOVUPD     Y3, 1312(SP)
-	VBLENDVPD   Y13, actkernconst<>+8064(SB), Y7, Y3
-	VMOVUPD     actkernconst<>+7296(SB), Y7
+	VBLENDVPD   Y13, actkernconst<>+8224(SB), Y7, Y3
+	VMOVUPD     actkernconst<>+7456(SB), Y7
 	VMOVUPD     Y3, 1344(SP)
-	VBLENDVPD   Y11, actkernconst<>+8064(SB), Y7, Y3
-	VMOVUPD     actkernconst<>+7296(SB), Y7
+	VBLENDVPD   Y11, actkernconst<>+8224(SB), Y7, Y3
+	VMOVUPD     actkernconst<>+7456(SB), Y7
 	VMOVUPD     Y3, 1376(SP)
-	VBLENDVPD   Y10, actkernconst<>+8064(SB), Y7, Y3
-	VMOVUPD     actkernconst<>+7328(SB), Y7
-	VBLENDVPD   Y13, actkernconst<>+8096(SB), Y7, Y13
-	VMOVUPD     actkernconst<>+7328(SB), Y7
-	VBLENDVPD   Y11, actkernconst<>+8096(SB), Y7, Y11
-	VMOVUPD     actkernconst<>+7328(SB), Y7
-	VBLENDVPD   Y10, actkernconst<>+8096(SB), Y7, Y10
+	VBLENDVPD   Y10, actkernconst<>+8224(SB), Y7, Y3
+	VMOVUPD     actkernconst<>+7488(SB), Y7
+	VBLENDVPD   Y13, actkernconst<>+8256(SB), Y7, Y13
+	VMOVUPD     actkernconst<>+7488(SB), Y7
+	VBLENDVPD   Y11, actkernconst<>+8256(SB), Y7, Y11
+	VMOVUPD     actkernconst<>+7488(SB), Y7
+	VBLENDVPD   Y10, actkernconst<>+8256(SB), Y7, Y10
 	VMOVUPD     actkernconst<>+5792(SB), Y7
 	VMOVUPD     Y10, 1408(SP)
 	VCMPPD      $0x12, Y0, Y7, Y10
@@ -43059,359 +43265,359 @@ loop:
 	VMOVUPD     Y12, 1120(SP)
 	VMOVUPD     Y7, 896(SP)
 	VMOVUPD     Y6, 1408(SP)
-	VCMPPD      $0x11, actkernconst<>+7072(SB), Y10, Y12
-	VANDPD      actkernconst<>+7104(SB), Y12, Y0
-	VCMPPD      $0x1e, actkernconst<>+7136(SB), Y10, Y12
-	VBLENDVPD   Y12, actkernconst<>+7136(SB), Y0, Y0
+	VCMPPD      $0x11, actkernconst<>+7232(SB), Y10, Y12
+	VANDPD      actkernconst<>+7264(SB), Y12, Y0
+	VCMPPD      $0x1e, actkernconst<>+7296(SB), Y10, Y12
+	VBLENDVPD   Y12, actkernconst<>+7296(SB), Y0, Y0
 	VADDPD      actkernconst<>+128(SB), Y0, Y7
 	VPSLLQ      $0x34, Y7, Y7
 	VMULPD      Y7, Y1, Y5
 	VSUBPD      Y0, Y10, Y6
-	VCMPPD      $0x11, actkernconst<>+7072(SB), Y6, Y12
-	VANDPD      actkernconst<>+7104(SB), Y12, Y0
-	VCMPPD      $0x1e, actkernconst<>+7136(SB), Y6, Y12
-	VBLENDVPD   Y12, actkernconst<>+7136(SB), Y0, Y0
+	VCMPPD      $0x11, actkernconst<>+7232(SB), Y6, Y12
+	VANDPD      actkernconst<>+7264(SB), Y12, Y0
+	VCMPPD      $0x1e, actkernconst<>+7296(SB), Y6, Y12
+	VBLENDVPD   Y12, actkernconst<>+7296(SB), Y0, Y0
 	VADDPD      actkernconst<>+128(SB), Y0, Y7
 	VPSLLQ      $0x34, Y7, Y7
 	VMULPD      Y7, Y5, Y5
 	VSUBPD      Y0, Y6, Y6
-	VMAXPD      actkernconst<>+7072(SB), Y6, Y0
-	VMINPD      actkernconst<>+7136(SB), Y0, Y0
+	VMAXPD      actkernconst<>+7232(SB), Y6, Y0
+	VMINPD      actkernconst<>+7296(SB), Y0, Y0
 	VADDPD      actkernconst<>+128(SB), Y0, Y7
 	VPSLLQ      $0x34, Y7, Y7
 	VMULPD      Y7, Y5, Y5
-	VCMPPD      $0x11, actkernconst<>+7072(SB), Y13, Y6
-	VANDPD      actkernconst<>+7104(SB), Y6, Y1
-	VCMPPD      $0x1e, actkernconst<>+7136(SB), Y13, Y6
-	VBLENDVPD   Y6, actkernconst<>+7136(SB), Y1, Y1
+	VCMPPD      $0x11, actkernconst<>+7232(SB), Y13, Y6
+	VANDPD      actkernconst<>+7264(SB), Y6, Y1
+	VCMPPD      $0x1e, actkernconst<>+7296(SB), Y13, Y6
+	VBLENDVPD   Y6, actkernconst<>+7296(SB), Y1, Y1
 	VADDPD      actkernconst<>+128(SB), Y1, Y7
 	VPSLLQ      $0x34, Y7, Y7
 	VMULPD      Y7, Y2, Y0
 	VSUBPD      Y1, Y13, Y10
-	VCMPPD      $0x11, actkernconst<>+7072(SB), Y10, Y6
-	VANDPD      actkernconst<>+7104(SB), Y6, Y1
-	VCMPPD      $0x1e, actkernconst<>+7136(SB), Y10, Y6
-	VBLENDVPD   Y6, actkernconst<>+7136(SB), Y1, Y1
+	VCMPPD      $0x11, actkernconst<>+7232(SB), Y10, Y6
+	VANDPD      actkernconst<>+7264(SB), Y6, Y1
+	VCMPPD      $0x1e, actkernconst<>+7296(SB), Y10, Y6
+	VBLENDVPD   Y6, actkernconst<>+7296(SB), Y1, Y1
 	VADDPD      actkernconst<>+128(SB), Y1, Y7
 	VPSLLQ      $0x34, Y7, Y7
 	VMULPD      Y7, Y0, Y0
 	VSUBPD      Y1, Y10, Y10
-	VMAXPD      actkernconst<>+7072(SB), Y10, Y1
-	VMINPD      actkernconst<>+7136(SB), Y1, Y1
+	VMAXPD      actkernconst<>+7232(SB), Y10, Y1
+	VMINPD      actkernconst<>+7296(SB), Y1, Y1
 	VADDPD      actkernconst<>+128(SB), Y1, Y7
 	VPSLLQ      $0x34, Y7, Y7
 	VMULPD      Y7, Y0, Y0
-	VCMPPD      $0x11, actkernconst<>+7072(SB), Y9, Y6
-	VANDPD      actkernconst<>+7104(SB), Y6, Y2
-	VCMPPD      $0x1e, actkernconst<>+7136(SB), Y9, Y6
-	VBLENDVPD   Y6, actkernconst<>+7136(SB), Y2, Y2
+	VCMPPD      $0x11, actkernconst<>+7232(SB), Y9, Y6
+	VANDPD      actkernconst<>+7264(SB), Y6, Y2
+	VCMPPD      $0x1e, actkernconst<>+7296(SB), Y9, Y6
+	VBLENDVPD   Y6, actkernconst<>+7296(SB), Y2, Y2
 	VADDPD      actkernconst<>+128(SB), Y2, Y7
 	VPSLLQ      $0x34, Y7, Y7
 	VMULPD      Y7, Y4, Y1
 	VSUBPD      Y2, Y9, Y10
-	VCMPPD      $0x11, actkernconst<>+7072(SB), Y10, Y6
-	VANDPD      actkernconst<>+7104(SB), Y6, Y2
-	VCMPPD      $0x1e, actkernconst<>+7136(SB), Y10, Y6
-	VBLENDVPD   Y6, actkernconst<>+7136(SB), Y2, Y2
+	VCMPPD      $0x11, actkernconst<>+7232(SB), Y10, Y6
+	VANDPD      actkernconst<>+7264(SB), Y6, Y2
+	VCMPPD      $0x1e, actkernconst<>+7296(SB), Y10, Y6
+	VBLENDVPD   Y6, actkernconst<>+7296(SB), Y2, Y2
 	VADDPD      actkernconst<>+128(SB), Y2, Y7
 	VPSLLQ      $0x34, Y7, Y7
 	VMULPD      Y7, Y1, Y1
 	VSUBPD      Y2, Y10, Y10
-	VMAXPD      actkernconst<>+7072(SB), Y10, Y2
-	VMINPD      actkernconst<>+7136(SB), Y2, Y2
+	VMAXPD      actkernconst<>+7232(SB), Y10, Y2
+	VMINPD      actkernconst<>+7296(SB), Y2, Y2
 	VADDPD      actkernconst<>+128(SB), Y2, Y7
 	VPSLLQ      $0x34, Y7, Y7
 	VMULPD      Y7, Y1, Y1
-	VADDPD      actkernconst<>+7968(SB), Y8, Y2
-	VADDPD      actkernconst<>+7968(SB), Y11, Y4
-	VADDPD      actkernconst<>+7968(SB), Y14, Y6
-	VCMPPD      $0x11, actkernconst<>+7072(SB), Y2, Y10
-	VANDPD      actkernconst<>+7104(SB), Y10, Y9
-	VCMPPD      $0x1e, actkernconst<>+7136(SB), Y2, Y10
-	VBLENDVPD   Y10, actkernconst<>+7136(SB), Y9, Y9
+	VADDPD      actkernconst<>+8128(SB), Y8, Y2
+	VADDPD      actkernconst<>+8128(SB), Y11, Y4
+	VADDPD      actkernconst<>+8128(SB), Y14, Y6
+	VCMPPD      $0x11, actkernconst<>+7232(SB), Y2, Y10
+	VANDPD      actkernconst<>+7264(SB), Y10, Y9
+	VCMPPD      $0x1e, actkernconst<>+7296(SB), Y2, Y10
+	VBLENDVPD   Y10, actkernconst<>+7296(SB), Y9, Y9
 	VADDPD      actkernconst<>+128(SB), Y9, Y12
 	VPSLLQ      $0x34, Y12, Y12
 	VMULPD      Y12, Y3, Y7
 	VSUBPD      Y9, Y2, Y13
-	VCMPPD      $0x11, actkernconst<>+7072(SB), Y13, Y10
-	VANDPD      actkernconst<>+7104(SB), Y10, Y9
-	VCMPPD      $0x1e, actkernconst<>+7136(SB), Y13, Y10
-	VBLENDVPD   Y10, actkernconst<>+7136(SB), Y9, Y9
+	VCMPPD      $0x11, actkernconst<>+7232(SB), Y13, Y10
+	VANDPD      actkernconst<>+7264(SB), Y10, Y9
+	VCMPPD      $0x1e, actkernconst<>+7296(SB), Y13, Y10
+	VBLENDVPD   Y10, actkernconst<>+7296(SB), Y9, Y9
 	VADDPD      actkernconst<>+128(SB), Y9, Y12
 	VPSLLQ      $0x34, Y12, Y12
 	VMULPD      Y12, Y7, Y7
 	VSUBPD      Y9, Y13, Y13
-	VMAXPD      actkernconst<>+7072(SB), Y13, Y9
-	VMINPD      actkernconst<>+7136(SB), Y9, Y9
+	VMAXPD      actkernconst<>+7232(SB), Y13, Y9
+	VMINPD      actkernconst<>+7296(SB), Y9, Y9
 	VADDPD      actkernconst<>+128(SB), Y9, Y12
 	VPSLLQ      $0x34, Y12, Y12
 	VMULPD      Y12, Y7, Y7
 	VMOVUPD     1408(SP), Y2
-	VCMPPD      $0x11, actkernconst<>+7072(SB), Y4, Y10
-	VANDPD      actkernconst<>+7104(SB), Y10, Y9
-	VCMPPD      $0x1e, actkernconst<>+7136(SB), Y4, Y10
-	VBLENDVPD   Y10, actkernconst<>+7136(SB), Y9, Y9
+	VCMPPD      $0x11, actkernconst<>+7232(SB), Y4, Y10
+	VANDPD      actkernconst<>+7264(SB), Y10, Y9
+	VCMPPD      $0x1e, actkernconst<>+7296(SB), Y4, Y10
+	VBLENDVPD   Y10, actkernconst<>+7296(SB), Y9, Y9
 	VADDPD      actkernconst<>+128(SB), Y9, Y12
 	VPSLLQ      $0x34, Y12, Y12
 	VMULPD      Y12, Y2, Y3
 	VSUBPD      Y9, Y4, Y13
-	VCMPPD      $0x11, actkernconst<>+7072(SB), Y13, Y10
-	VANDPD      actkernconst<>+7104(SB), Y10, Y9
-	VCMPPD      $0x1e, actkernconst<>+7136(SB), Y13, Y10
-	VBLENDVPD   Y10, actkernconst<>+7136(SB), Y9, Y9
+	VCMPPD      $0x11, actkernconst<>+7232(SB), Y13, Y10
+	VANDPD      actkernconst<>+7264(SB), Y10, Y9
+	VCMPPD      $0x1e, actkernconst<>+7296(SB), Y13, Y10
+	VBLENDVPD   Y10, actkernconst<>+7296(SB), Y9, Y9
 	VADDPD      actkernconst<>+128(SB), Y9, Y12
 	VPSLLQ      $0x34, Y12, Y12
 	VMULPD      Y12, Y3, Y3
 	VSUBPD      Y9, Y13, Y13
-	VMAXPD      actkernconst<>+7072(SB), Y13, Y9
-	VMINPD      actkernconst<>+7136(SB), Y9, Y9
+	VMAXPD      actkernconst<>+7232(SB), Y13, Y9
+	VMINPD      actkernconst<>+7296(SB), Y9, Y9
 	VADDPD      actkernconst<>+128(SB), Y9, Y12
 	VPSLLQ      $0x34, Y12, Y12
 	VMULPD      Y12, Y3, Y3
 	VMOVUPD     896(SP), Y2
-	VCMPPD      $0x11, actkernconst<>+7072(SB), Y6, Y10
-	VANDPD      actkernconst<>+7104(SB), Y10, Y9
-	VCMPPD      $0x1e, actkernconst<>+7136(SB), Y6, Y10
-	VBLENDVPD   Y10, actkernconst<>+7136(SB), Y9, Y9
+	VCMPPD      $0x11, actkernconst<>+7232(SB), Y6, Y10
+	VANDPD      actkernconst<>+7264(SB), Y10, Y9
+	VCMPPD      $0x1e, actkernconst<>+7296(SB), Y6, Y10
+	VBLENDVPD   Y10, actkernconst<>+7296(SB), Y9, Y9
 	VADDPD      actkernconst<>+128(SB), Y9, Y12
 	VPSLLQ      $0x34, Y12, Y12
 	VMULPD      Y12, Y2, Y4
 	VSUBPD      Y9, Y6, Y13
-	VCMPPD      $0x11, actkernconst<>+7072(SB), Y13, Y10
-	VANDPD      actkernconst<>+7104(SB), Y10, Y9
-	VCMPPD      $0x1e, actkernconst<>+7136(SB), Y13, Y10
-	VBLENDVPD   Y10, actkernconst<>+7136(SB), Y9, Y9
+	VCMPPD      $0x11, actkernconst<>+7232(SB), Y13, Y10
+	VANDPD      actkernconst<>+7264(SB), Y10, Y9
+	VCMPPD      $0x1e, actkernconst<>+7296(SB), Y13, Y10
+	VBLENDVPD   Y10, actkernconst<>+7296(SB), Y9, Y9
 	VADDPD      actkernconst<>+128(SB), Y9, Y12
 	VPSLLQ      $0x34, Y12, Y12
 	VMULPD      Y12, Y4, Y4
 	VSUBPD      Y9, Y13, Y13
-	VMAXPD      actkernconst<>+7072(SB), Y13, Y9
-	VMINPD      actkernconst<>+7136(SB), Y9, Y9
+	VMAXPD      actkernconst<>+7232(SB), Y13, Y9
+	VMINPD      actkernconst<>+7296(SB), Y9, Y9
 	VADDPD      actkernconst<>+128(SB), Y9, Y12
 	VPSLLQ      $0x34, Y12, Y12
 	VMULPD      Y12, Y4, Y4
-	VADDPD      actkernconst<>+8480(SB), Y8, Y2
-	VADDPD      actkernconst<>+8480(SB), Y11, Y6
-	VADDPD      actkernconst<>+8480(SB), Y14, Y9
+	VADDPD      actkernconst<>+8640(SB), Y8, Y2
+	VADDPD      actkernconst<>+8640(SB), Y11, Y6
+	VADDPD      actkernconst<>+8640(SB), Y14, Y9
 	VMOVUPD     1120(SP), Y10
 	VMOVUPD     Y4, 896(SP)
 	VMOVUPD     Y3, 1408(SP)
 	VMOVUPD     Y7, 1536(SP)
-	VCMPPD      $0x11, actkernconst<>+7072(SB), Y2, Y4
-	VANDPD      actkernconst<>+7104(SB), Y4, Y13
-	VCMPPD      $0x1e, actkernconst<>+7136(SB), Y2, Y4
-	VBLENDVPD   Y4, actkernconst<>+7136(SB), Y13, Y13
+	VCMPPD      $0x11, actkernconst<>+7232(SB), Y2, Y4
+	VANDPD      actkernconst<>+7264(SB), Y4, Y13
+	VCMPPD      $0x1e, actkernconst<>+7296(SB), Y2, Y4
+	VBLENDVPD   Y4, actkernconst<>+7296(SB), Y13, Y13
 	VADDPD      actkernconst<>+128(SB), Y13, Y3
 	VPSLLQ      $0x34, Y3, Y3
 	VMULPD      Y3, Y10, Y12
 	VSUBPD      Y13, Y2, Y7
-	VCMPPD      $0x11, actkernconst<>+7072(SB), Y7, Y4
-	VANDPD      actkernconst<>+7104(SB), Y4, Y13
-	VCMPPD      $0x1e, actkernconst<>+7136(SB), Y7, Y4
-	VBLENDVPD   Y4, actkernconst<>+7136(SB), Y13, Y13
+	VCMPPD      $0x11, actkernconst<>+7232(SB), Y7, Y4
+	VANDPD      actkernconst<>+7264(SB), Y4, Y13
+	VCMPPD      $0x1e, actkernconst<>+7296(SB), Y7, Y4
+	VBLENDVPD   Y4, actkernconst<>+7296(SB), Y13, Y13
 	VADDPD      actkernconst<>+128(SB), Y13, Y3
 	VPSLLQ      $0x34, Y3, Y3
 	VMULPD      Y3, Y12, Y12
 	VSUBPD      Y13, Y7, Y7
-	VMAXPD      actkernconst<>+7072(SB), Y7, Y13
-	VMINPD      actkernconst<>+7136(SB), Y13, Y13
+	VMAXPD      actkernconst<>+7232(SB), Y7, Y13
+	VMINPD      actkernconst<>+7296(SB), Y13, Y13
 	VADDPD      actkernconst<>+128(SB), Y13, Y3
 	VPSLLQ      $0x34, Y3, Y3
 	VMULPD      Y3, Y12, Y12
 	VMOVUPD     832(SP), Y2
-	VCMPPD      $0x11, actkernconst<>+7072(SB), Y6, Y7
-	VANDPD      actkernconst<>+7104(SB), Y7, Y4
-	VCMPPD      $0x1e, actkernconst<>+7136(SB), Y6, Y7
-	VBLENDVPD   Y7, actkernconst<>+7136(SB), Y4, Y4
+	VCMPPD      $0x11, actkernconst<>+7232(SB), Y6, Y7
+	VANDPD      actkernconst<>+7264(SB), Y7, Y4
+	VCMPPD      $0x1e, actkernconst<>+7296(SB), Y6, Y7
+	VBLENDVPD   Y7, actkernconst<>+7296(SB), Y4, Y4
 	VADDPD      actkernconst<>+128(SB), Y4, Y10
 	VPSLLQ      $0x34, Y10, Y10
 	VMULPD      Y10, Y2, Y3
 	VSUBPD      Y4, Y6, Y13
-	VCMPPD      $0x11, actkernconst<>+7072(SB), Y13, Y7
-	VANDPD      actkernconst<>+7104(SB), Y7, Y4
-	VCMPPD      $0x1e, actkernconst<>+7136(SB), Y13, Y7
-	VBLENDVPD   Y7, actkernconst<>+7136(SB), Y4, Y4
+	VCMPPD      $0x11, actkernconst<>+7232(SB), Y13, Y7
+	VANDPD      actkernconst<>+7264(SB), Y7, Y4
+	VCMPPD      $0x1e, actkernconst<>+7296(SB), Y13, Y7
+	VBLENDVPD   Y7, actkernconst<>+7296(SB), Y4, Y4
 	VADDPD      actkernconst<>+128(SB), Y4, Y10
 	VPSLLQ      $0x34, Y10, Y10
 	VMULPD      Y10, Y3, Y3
 	VSUBPD      Y4, Y13, Y13
-	VMAXPD      actkernconst<>+7072(SB), Y13, Y4
-	VMINPD      actkernconst<>+7136(SB), Y4, Y4
+	VMAXPD      actkernconst<>+7232(SB), Y13, Y4
+	VMINPD      actkernconst<>+7296(SB), Y4, Y4
 	VADDPD      actkernconst<>+128(SB), Y4, Y10
 	VPSLLQ      $0x34, Y10, Y10
 	VMULPD      Y10, Y3, Y3
 	VMOVUPD     640(SP), Y2
-	VCMPPD      $0x11, actkernconst<>+7072(SB), Y9, Y7
-	VANDPD      actkernconst<>+7104(SB), Y7, Y6
-	VCMPPD      $0x1e, actkernconst<>+7136(SB), Y9, Y7
-	VBLENDVPD   Y7, actkernconst<>+7136(SB), Y6, Y6
+	VCMPPD      $0x11, actkernconst<>+7232(SB), Y9, Y7
+	VANDPD      actkernconst<>+7264(SB), Y7, Y6
+	VCMPPD      $0x1e, actkernconst<>+7296(SB), Y9, Y7
+	VBLENDVPD   Y7, actkernconst<>+7296(SB), Y6, Y6
 	VADDPD      actkernconst<>+128(SB), Y6, Y10
 	VPSLLQ      $0x34, Y10, Y10
 	VMULPD      Y10, Y2, Y4
 	VSUBPD      Y6, Y9, Y13
-	VCMPPD      $0x11, actkernconst<>+7072(SB), Y13, Y7
-	VANDPD      actkernconst<>+7104(SB), Y7, Y6
-	VCMPPD      $0x1e, actkernconst<>+7136(SB), Y13, Y7
-	VBLENDVPD   Y7, actkernconst<>+7136(SB), Y6, Y6
+	VCMPPD      $0x11, actkernconst<>+7232(SB), Y13, Y7
+	VANDPD      actkernconst<>+7264(SB), Y7, Y6
+	VCMPPD      $0x1e, actkernconst<>+7296(SB), Y13, Y7
+	VBLENDVPD   Y7, actkernconst<>+7296(SB), Y6, Y6
 	VADDPD      actkernconst<>+128(SB), Y6, Y10
 	VPSLLQ      $0x34, Y10, Y10
 	VMULPD      Y10, Y4, Y4
 	VSUBPD      Y6, Y13, Y13
-	VMAXPD      actkernconst<>+7072(SB), Y13, Y6
-	VMINPD      actkernconst<>+7136(SB), Y6, Y6
+	VMAXPD      actkernconst<>+7232(SB), Y13, Y6
+	VMINPD      actkernconst<>+7296(SB), Y6, Y6
 	VADDPD      actkernconst<>+128(SB), Y6, Y10
 	VPSLLQ      $0x34, Y10, Y10
 	VMULPD      Y10, Y4, Y4
-	VADDPD      actkernconst<>+8512(SB), Y8, Y2
-	VADDPD      actkernconst<>+8512(SB), Y11, Y6
-	VADDPD      actkernconst<>+8512(SB), Y14, Y7
+	VADDPD      actkernconst<>+8672(SB), Y8, Y2
+	VADDPD      actkernconst<>+8672(SB), Y11, Y6
+	VADDPD      actkernconst<>+8672(SB), Y14, Y7
 	VMOVUPD     1024(SP), Y9
 	VMOVUPD     Y4, 640(SP)
 	VMOVUPD     Y3, 832(SP)
 	VMOVUPD     Y12, 1120(SP)
-	VCMPPD      $0x11, actkernconst<>+7072(SB), Y2, Y4
-	VANDPD      actkernconst<>+7104(SB), Y4, Y13
-	VCMPPD      $0x1e, actkernconst<>+7136(SB), Y2, Y4
-	VBLENDVPD   Y4, actkernconst<>+7136(SB), Y13, Y13
+	VCMPPD      $0x11, actkernconst<>+7232(SB), Y2, Y4
+	VANDPD      actkernconst<>+7264(SB), Y4, Y13
+	VCMPPD      $0x1e, actkernconst<>+7296(SB), Y2, Y4
+	VBLENDVPD   Y4, actkernconst<>+7296(SB), Y13, Y13
 	VADDPD      actkernconst<>+128(SB), Y13, Y3
 	VPSLLQ      $0x34, Y3, Y3
 	VMULPD      Y3, Y9, Y10
 	VSUBPD      Y13, Y2, Y12
-	VCMPPD      $0x11, actkernconst<>+7072(SB), Y12, Y4
-	VANDPD      actkernconst<>+7104(SB), Y4, Y13
-	VCMPPD      $0x1e, actkernconst<>+7136(SB), Y12, Y4
-	VBLENDVPD   Y4, actkernconst<>+7136(SB), Y13, Y13
+	VCMPPD      $0x11, actkernconst<>+7232(SB), Y12, Y4
+	VANDPD      actkernconst<>+7264(SB), Y4, Y13
+	VCMPPD      $0x1e, actkernconst<>+7296(SB), Y12, Y4
+	VBLENDVPD   Y4, actkernconst<>+7296(SB), Y13, Y13
 	VADDPD      actkernconst<>+128(SB), Y13, Y3
 	VPSLLQ      $0x34, Y3, Y3
 	VMULPD      Y3, Y10, Y10
 	VSUBPD      Y13, Y12, Y12
-	VMAXPD      actkernconst<>+7072(SB), Y12, Y13
-	VMINPD      actkernconst<>+7136(SB), Y13, Y13
+	VMAXPD      actkernconst<>+7232(SB), Y12, Y13
+	VMINPD      actkernconst<>+7296(SB), Y13, Y13
 	VADDPD      actkernconst<>+128(SB), Y13, Y3
 	VPSLLQ      $0x34, Y3, Y3
 	VMULPD      Y3, Y10, Y10
 	VMOVUPD     672(SP), Y2
-	VCMPPD      $0x11, actkernconst<>+7072(SB), Y6, Y9
-	VANDPD      actkernconst<>+7104(SB), Y9, Y4
-	VCMPPD      $0x1e, actkernconst<>+7136(SB), Y6, Y9
-	VBLENDVPD   Y9, actkernconst<>+7136(SB), Y4, Y4
+	VCMPPD      $0x11, actkernconst<>+7232(SB), Y6, Y9
+	VANDPD      actkernconst<>+7264(SB), Y9, Y4
+	VCMPPD      $0x1e, actkernconst<>+7296(SB), Y6, Y9
+	VBLENDVPD   Y9, actkernconst<>+7296(SB), Y4, Y4
 	VADDPD      actkernconst<>+128(SB), Y4, Y12
 	VPSLLQ      $0x34, Y12, Y12
 	VMULPD      Y12, Y2, Y3
 	VSUBPD      Y4, Y6, Y13
-	VCMPPD      $0x11, actkernconst<>+7072(SB), Y13, Y9
-	VANDPD      actkernconst<>+7104(SB), Y9, Y4
-	VCMPPD      $0x1e, actkernconst<>+7136(SB), Y13, Y9
-	VBLENDVPD   Y9, actkernconst<>+7136(SB), Y4, Y4
+	VCMPPD      $0x11, actkernconst<>+7232(SB), Y13, Y9
+	VANDPD      actkernconst<>+7264(SB), Y9, Y4
+	VCMPPD      $0x1e, actkernconst<>+7296(SB), Y13, Y9
+	VBLENDVPD   Y9, actkernconst<>+7296(SB), Y4, Y4
 	VADDPD      actkernconst<>+128(SB), Y4, Y12
 	VPSLLQ      $0x34, Y12, Y12
 	VMULPD      Y12, Y3, Y3
 	VSUBPD      Y4, Y13, Y13
-	VMAXPD      actkernconst<>+7072(SB), Y13, Y4
-	VMINPD      actkernconst<>+7136(SB), Y4, Y4
+	VMAXPD      actkernconst<>+7232(SB), Y13, Y4
+	VMINPD      actkernconst<>+7296(SB), Y4, Y4
 	VADDPD      actkernconst<>+128(SB), Y4, Y12
 	VPSLLQ      $0x34, Y12, Y12
 	VMULPD      Y12, Y3, Y3
 	VMOVUPD     704(SP), Y2
-	VCMPPD      $0x11, actkernconst<>+7072(SB), Y7, Y9
-	VANDPD      actkernconst<>+7104(SB), Y9, Y6
-	VCMPPD      $0x1e, actkernconst<>+7136(SB), Y7, Y9
-	VBLENDVPD   Y9, actkernconst<>+7136(SB), Y6, Y6
+	VCMPPD      $0x11, actkernconst<>+7232(SB), Y7, Y9
+	VANDPD      actkernconst<>+7264(SB), Y9, Y6
+	VCMPPD      $0x1e, actkernconst<>+7296(SB), Y7, Y9
+	VBLENDVPD   Y9, actkernconst<>+7296(SB), Y6, Y6
 	VADDPD      actkernconst<>+128(SB), Y6, Y12
 	VPSLLQ      $0x34, Y12, Y12
 	VMULPD      Y12, Y2, Y4
 	VSUBPD      Y6, Y7, Y13
-	VCMPPD      $0x11, actkernconst<>+7072(SB), Y13, Y9
-	VANDPD      actkernconst<>+7104(SB), Y9, Y6
-	VCMPPD      $0x1e, actkernconst<>+7136(SB), Y13, Y9
-	VBLENDVPD   Y9, actkernconst<>+7136(SB), Y6, Y6
+	VCMPPD      $0x11, actkernconst<>+7232(SB), Y13, Y9
+	VANDPD      actkernconst<>+7264(SB), Y9, Y6
+	VCMPPD      $0x1e, actkernconst<>+7296(SB), Y13, Y9
+	VBLENDVPD   Y9, actkernconst<>+7296(SB), Y6, Y6
 	VADDPD      actkernconst<>+128(SB), Y6, Y12
 	VPSLLQ      $0x34, Y12, Y12
 	VMULPD      Y12, Y4, Y4
 	VSUBPD      Y6, Y13, Y13
-	VMAXPD      actkernconst<>+7072(SB), Y13, Y6
-	VMINPD      actkernconst<>+7136(SB), Y6, Y6
+	VMAXPD      actkernconst<>+7232(SB), Y13, Y6
+	VMINPD      actkernconst<>+7296(SB), Y6, Y6
 	VADDPD      actkernconst<>+128(SB), Y6, Y12
 	VPSLLQ      $0x34, Y12, Y12
 	VMULPD      Y12, Y4, Y4
-	VADDPD      actkernconst<>+8544(SB), Y8, Y8
-	VADDPD      actkernconst<>+8544(SB), Y11, Y11
-	VADDPD      actkernconst<>+8544(SB), Y14, Y14
+	VADDPD      actkernconst<>+8704(SB), Y8, Y8
+	VADDPD      actkernconst<>+8704(SB), Y11, Y11
+	VADDPD      actkernconst<>+8704(SB), Y14, Y14
 	VMOVUPD     1056(SP), Y2
-	VCMPPD      $0x11, actkernconst<>+7072(SB), Y8, Y9
-	VANDPD      actkernconst<>+7104(SB), Y9, Y7
-	VCMPPD      $0x1e, actkernconst<>+7136(SB), Y8, Y9
-	VBLENDVPD   Y9, actkernconst<>+7136(SB), Y7, Y7
+	VCMPPD      $0x11, actkernconst<>+7232(SB), Y8, Y9
+	VANDPD      actkernconst<>+7264(SB), Y9, Y7
+	VCMPPD      $0x1e, actkernconst<>+7296(SB), Y8, Y9
+	VBLENDVPD   Y9, actkernconst<>+7296(SB), Y7, Y7
 	VADDPD      actkernconst<>+128(SB), Y7, Y12
 	VPSLLQ      $0x34, Y12, Y12
 	VMULPD      Y12, Y2, Y6
 	VSUBPD      Y7, Y8, Y13
-	VCMPPD      $0x11, actkernconst<>+7072(SB), Y13, Y9
-	VANDPD      actkernconst<>+7104(SB), Y9, Y7
-	VCMPPD      $0x1e, actkernconst<>+7136(SB), Y13, Y9
-	VBLENDVPD   Y9, actkernconst<>+7136(SB), Y7, Y7
+	VCMPPD      $0x11, actkernconst<>+7232(SB), Y13, Y9
+	VANDPD      actkernconst<>+7264(SB), Y9, Y7
+	VCMPPD      $0x1e, actkernconst<>+7296(SB), Y13, Y9
+	VBLENDVPD   Y9, actkernconst<>+7296(SB), Y7, Y7
 	VADDPD      actkernconst<>+128(SB), Y7, Y12
 	VPSLLQ      $0x34, Y12, Y12
 	VMULPD      Y12, Y6, Y6
 	VSUBPD      Y7, Y13, Y13
-	VMAXPD      actkernconst<>+7072(SB), Y13, Y7
-	VMINPD      actkernconst<>+7136(SB), Y7, Y7
+	VMAXPD      actkernconst<>+7232(SB), Y13, Y7
+	VMINPD      actkernconst<>+7296(SB), Y7, Y7
 	VADDPD      actkernconst<>+128(SB), Y7, Y12
 	VPSLLQ      $0x34, Y12, Y12
 	VMULPD      Y12, Y6, Y6
 	VMOVUPD     1440(SP), Y2
-	VCMPPD      $0x11, actkernconst<>+7072(SB), Y11, Y9
-	VANDPD      actkernconst<>+7104(SB), Y9, Y8
-	VCMPPD      $0x1e, actkernconst<>+7136(SB), Y11, Y9
-	VBLENDVPD   Y9, actkernconst<>+7136(SB), Y8, Y8
+	VCMPPD      $0x11, actkernconst<>+7232(SB), Y11, Y9
+	VANDPD      actkernconst<>+7264(SB), Y9, Y8
+	VCMPPD      $0x1e, actkernconst<>+7296(SB), Y11, Y9
+	VBLENDVPD   Y9, actkernconst<>+7296(SB), Y8, Y8
 	VADDPD      actkernconst<>+128(SB), Y8, Y12
 	VPSLLQ      $0x34, Y12, Y12
 	VMULPD      Y12, Y2, Y7
 	VSUBPD      Y8, Y11, Y13
-	VCMPPD      $0x11, actkernconst<>+7072(SB), Y13, Y9
-	VANDPD      actkernconst<>+7104(SB), Y9, Y8
-	VCMPPD      $0x1e, actkernconst<>+7136(SB), Y13, Y9
-	VBLENDVPD   Y9, actkernconst<>+7136(SB), Y8, Y8
+	VCMPPD      $0x11, actkernconst<>+7232(SB), Y13, Y9
+	VANDPD      actkernconst<>+7264(SB), Y9, Y8
+	VCMPPD      $0x1e, actkernconst<>+7296(SB), Y13, Y9
+	VBLENDVPD   Y9, actkernconst<>+7296(SB), Y8, Y8
 	VADDPD      actkernconst<>+128(SB), Y8, Y12
 	VPSLLQ      $0x34, Y12, Y12
 	VMULPD      Y12, Y7, Y7
 	VSUBPD      Y8, Y13, Y13
-	VMAXPD      actkernconst<>+7072(SB), Y13, Y8
-	VMINPD      actkernconst<>+7136(SB), Y8, Y8
+	VMAXPD      actkernconst<>+7232(SB), Y13, Y8
+	VMINPD      actkernconst<>+7296(SB), Y8, Y8
 	VADDPD      actkernconst<>+128(SB), Y8, Y12
 	VPSLLQ      $0x34, Y12, Y12
 	VMULPD      Y12, Y7, Y7
 	VMOVUPD     1216(SP), Y2
-	VCMPPD      $0x11, actkernconst<>+7072(SB), Y14, Y11
-	VANDPD      actkernconst<>+7104(SB), Y11, Y9
-	VCMPPD      $0x1e, actkernconst<>+7136(SB), Y14, Y11
-	VBLENDVPD   Y11, actkernconst<>+7136(SB), Y9, Y9
+	VCMPPD      $0x11, actkernconst<>+7232(SB), Y14, Y11
+	VANDPD      actkernconst<>+7264(SB), Y11, Y9
+	VCMPPD      $0x1e, actkernconst<>+7296(SB), Y14, Y11
+	VBLENDVPD   Y11, actkernconst<>+7296(SB), Y9, Y9
 	VADDPD      actkernconst<>+128(SB), Y9, Y12
 	VPSLLQ      $0x34, Y12, Y12
 	VMULPD      Y12, Y2, Y8
 	VSUBPD      Y9, Y14, Y13
-	VCMPPD      $0x11, actkernconst<>+7072(SB), Y13, Y11
-	VANDPD      actkernconst<>+7104(SB), Y11, Y9
-	VCMPPD      $0x1e, actkernconst<>+7136(SB), Y13, Y11
-	VBLENDVPD   Y11, actkernconst<>+7136(SB), Y9, Y9
+	VCMPPD      $0x11, actkernconst<>+7232(SB), Y13, Y11
+	VANDPD      actkernconst<>+7264(SB), Y11, Y9
+	VCMPPD      $0x1e, actkernconst<>+7296(SB), Y13, Y11
+	VBLENDVPD   Y11, actkernconst<>+7296(SB), Y9, Y9
 	VADDPD      actkernconst<>+128(SB), Y9, Y12
 	VPSLLQ      $0x34, Y12, Y12
 	VMULPD      Y12, Y8, Y8
 	VSUBPD      Y9, Y13, Y13
-	VMAXPD      actkernconst<>+7072(SB), Y13, Y9
-	VMINPD      actkernconst<>+7136(SB), Y9, Y9
+	VMAXPD      actkernconst<>+7232(SB), Y13, Y9
+	VMINPD      actkernconst<>+7296(SB), Y9, Y9
 	VADDPD      actkernconst<>+128(SB), Y9, Y12
 	VPSLLQ      $0x34, Y12, Y12
 	VMULPD      Y12, Y8, Y8
-	VMULPD      actkernconst<>+7936(SB), Y5, Y2
-	VMULPD      actkernconst<>+7936(SB), Y0, Y9
-	VMULPD      actkernconst<>+7936(SB), Y1, Y11
+	VMULPD      actkernconst<>+8096(SB), Y5, Y2
+	VMULPD      actkernconst<>+8096(SB), Y0, Y9
+	VMULPD      actkernconst<>+8096(SB), Y1, Y11
 	VROUNDPD    $0x08, Y2, Y2
 	VROUNDPD    $0x08, Y9, Y9
 	VROUNDPD    $0x08, Y11, Y11
-	VFMADD132PD actkernconst<>+7904(SB), Y5, Y2
-	VFMADD132PD actkernconst<>+7904(SB), Y0, Y9
-	VFMADD132PD actkernconst<>+7904(SB), Y1, Y11
+	VFMADD132PD actkernconst<>+8064(SB), Y5, Y2
+	VFMADD132PD actkernconst<>+8064(SB), Y0, Y9
+	VFMADD132PD actkernconst<>+8064(SB), Y1, Y11
 	VMOVUPD     1536(SP), Y0
 	VADDPD      actkernconst<>+4000(SB), Y0, Y1
 	VMOVUPD     1408(SP), Y5
@@ -43428,29 +43634,29 @@ loop:
 	VADDPD      Y12, Y9, Y9
 	VADDPD      Y14, Y11, Y11
 	VMOVUPD     1120(SP), Y1
-	VADDPD      actkernconst<>+8128(SB), Y1, Y12
+	VADDPD      actkernconst<>+8288(SB), Y1, Y12
 	VMOVUPD     832(SP), Y14
 	VMOVUPD     Y11, 896(SP)
-	VADDPD      actkernconst<>+8128(SB), Y14, Y11
+	VADDPD      actkernconst<>+8288(SB), Y14, Y11
 	VMOVUPD     Y9, 1408(SP)
 	VMOVUPD     640(SP), Y9
 	VMOVUPD     Y2, 1536(SP)
-	VADDPD      actkernconst<>+8128(SB), Y9, Y2
-	VSUBPD      actkernconst<>+8128(SB), Y12, Y12
-	VSUBPD      actkernconst<>+8128(SB), Y11, Y11
-	VSUBPD      actkernconst<>+8128(SB), Y2, Y2
+	VADDPD      actkernconst<>+8288(SB), Y9, Y2
+	VSUBPD      actkernconst<>+8288(SB), Y12, Y12
+	VSUBPD      actkernconst<>+8288(SB), Y11, Y11
+	VSUBPD      actkernconst<>+8288(SB), Y2, Y2
 	VSUBPD      Y12, Y1, Y1
 	VSUBPD      Y11, Y14, Y14
 	VSUBPD      Y2, Y9, Y9
 	VADDPD      Y12, Y0, Y0
 	VADDPD      Y11, Y5, Y5
 	VADDPD      Y2, Y13, Y13
-	VADDPD      actkernconst<>+8160(SB), Y10, Y2
-	VADDPD      actkernconst<>+8160(SB), Y3, Y11
-	VADDPD      actkernconst<>+8160(SB), Y4, Y12
-	VSUBPD      actkernconst<>+8160(SB), Y2, Y2
-	VSUBPD      actkernconst<>+8160(SB), Y11, Y11
-	VSUBPD      actkernconst<>+8160(SB), Y12, Y12
+	VADDPD      actkernconst<>+8320(SB), Y10, Y2
+	VADDPD      actkernconst<>+8320(SB), Y3, Y11
+	VADDPD      actkernconst<>+8320(SB), Y4, Y12
+	VSUBPD      actkernconst<>+8320(SB), Y2, Y2
+	VSUBPD      actkernconst<>+8320(SB), Y11, Y11
+	VSUBPD      actkernconst<>+8320(SB), Y12, Y12
 	VSUBPD      Y2, Y10, Y10
 	VSUBPD      Y11, Y3, Y3
 	VSUBPD      Y12, Y4, Y4
@@ -43476,17 +43682,17 @@ loop:
 	VFMADD231PD 1408(SP), Y7, Y3
 	VFMADD231PD 896(SP), Y11, Y10
 	VMOVUPD     Y9, 896(SP)
-	VMULPD      actkernconst<>+7936(SB), Y6, Y9
+	VMULPD      actkernconst<>+8096(SB), Y6, Y9
 	VMOVUPD     Y14, 1408(SP)
-	VMULPD      actkernconst<>+7936(SB), Y8, Y14
+	VMULPD      actkernconst<>+8096(SB), Y8, Y14
 	VMOVUPD     Y1, 1536(SP)
-	VMULPD      actkernconst<>+7936(SB), Y12, Y1
+	VMULPD      actkernconst<>+8096(SB), Y12, Y1
 	VROUNDPD    $0x08, Y9, Y9
 	VROUNDPD    $0x08, Y14, Y14
 	VROUNDPD    $0x08, Y1, Y1
-	VFMADD132PD actkernconst<>+7904(SB), Y6, Y9
-	VFMADD132PD actkernconst<>+7904(SB), Y8, Y14
-	VFMADD132PD actkernconst<>+7904(SB), Y12, Y1
+	VFMADD132PD actkernconst<>+8064(SB), Y6, Y9
+	VFMADD132PD actkernconst<>+8064(SB), Y8, Y14
+	VFMADD132PD actkernconst<>+8064(SB), Y12, Y1
 	VADDPD      Y4, Y9, Y9
 	VADDPD      Y3, Y14, Y14
 	VADDPD      Y10, Y1, Y1
@@ -43625,22 +43831,22 @@ loop:
 	VADDPD      480(SP), Y6, Y6
 	VADDPD      640(SP), Y13, Y13
 	VMOVUPD     576(SP), Y3
-	VMULPD      actkernconst<>+7168(SB), Y3, Y5
+	VMULPD      actkernconst<>+7328(SB), Y3, Y5
 	VMOVUPD     352(SP), Y7
-	VMULPD      actkernconst<>+7168(SB), Y7, Y9
-	VMULPD      actkernconst<>+7168(SB), Y8, Y10
+	VMULPD      actkernconst<>+7328(SB), Y7, Y9
+	VMULPD      actkernconst<>+7328(SB), Y8, Y10
 	VXORPD      actkernconst<>+2720(SB), Y5, Y11
 	VXORPD      actkernconst<>+2720(SB), Y9, Y12
 	VXORPD      actkernconst<>+2720(SB), Y10, Y14
-	VFMADD231PD actkernconst<>+7168(SB), Y3, Y11
-	VFMADD231PD actkernconst<>+7168(SB), Y7, Y12
-	VFMADD231PD actkernconst<>+7168(SB), Y8, Y14
-	VMULPD      actkernconst<>+7168(SB), Y4, Y4
-	VMULPD      actkernconst<>+7168(SB), Y6, Y6
-	VMULPD      actkernconst<>+7168(SB), Y13, Y13
-	VFMADD132PD actkernconst<>+8192(SB), Y4, Y3
-	VFMADD132PD actkernconst<>+8192(SB), Y6, Y7
-	VFMADD132PD actkernconst<>+8192(SB), Y13, Y8
+	VFMADD231PD actkernconst<>+7328(SB), Y3, Y11
+	VFMADD231PD actkernconst<>+7328(SB), Y7, Y12
+	VFMADD231PD actkernconst<>+7328(SB), Y8, Y14
+	VMULPD      actkernconst<>+7328(SB), Y4, Y4
+	VMULPD      actkernconst<>+7328(SB), Y6, Y6
+	VMULPD      actkernconst<>+7328(SB), Y13, Y13
+	VFMADD132PD actkernconst<>+8352(SB), Y4, Y3
+	VFMADD132PD actkernconst<>+8352(SB), Y6, Y7
+	VFMADD132PD actkernconst<>+8352(SB), Y13, Y8
 	VADDPD      Y3, Y11, Y11
 	VADDPD      Y7, Y12, Y12
 	VADDPD      Y8, Y14, Y14
@@ -43656,24 +43862,24 @@ loop:
 	VADDPD      Y11, Y3, Y3
 	VADDPD      Y12, Y4, Y4
 	VADDPD      Y14, Y6, Y6
-	VMULPD      actkernconst<>+7936(SB), Y0, Y5
-	VMULPD      actkernconst<>+7936(SB), Y1, Y7
-	VMULPD      actkernconst<>+7936(SB), Y2, Y8
+	VMULPD      actkernconst<>+8096(SB), Y0, Y5
+	VMULPD      actkernconst<>+8096(SB), Y1, Y7
+	VMULPD      actkernconst<>+8096(SB), Y2, Y8
 	VROUNDPD    $0x09, Y5, Y5
 	VROUNDPD    $0x09, Y7, Y7
 	VROUNDPD    $0x09, Y8, Y8
-	VFMADD132PD actkernconst<>+7904(SB), Y0, Y5
-	VFMADD132PD actkernconst<>+7904(SB), Y1, Y7
-	VFMADD132PD actkernconst<>+7904(SB), Y2, Y8
+	VFMADD132PD actkernconst<>+8064(SB), Y0, Y5
+	VFMADD132PD actkernconst<>+8064(SB), Y1, Y7
+	VFMADD132PD actkernconst<>+8064(SB), Y2, Y8
 	VMULPD      actkernconst<>+4576(SB), Y5, Y0
 	VMULPD      actkernconst<>+4576(SB), Y7, Y1
 	VMULPD      actkernconst<>+4576(SB), Y8, Y2
 	VROUNDPD    $0x09, Y0, Y0
 	VROUNDPD    $0x09, Y1, Y1
 	VROUNDPD    $0x09, Y2, Y2
-	VFMADD231PD actkernconst<>+8576(SB), Y0, Y5
-	VFMADD231PD actkernconst<>+8576(SB), Y1, Y7
-	VFMADD231PD actkernconst<>+8576(SB), Y2, Y8
+	VFMADD231PD actkernconst<>+8736(SB), Y0, Y5
+	VFMADD231PD actkernconst<>+8736(SB), Y1, Y7
+	VFMADD231PD actkernconst<>+8736(SB), Y2, Y8
 	VMOVUPD     actkernconst<>+4576(SB), Y9
 	VCMPPD      $0x11, Y5, Y9, Y5
 	VMOVUPD     actkernconst<>+4576(SB), Y9
@@ -43683,42 +43889,42 @@ loop:
 	VANDPD      actkernconst<>+1632(SB), Y3, Y9
 	VANDPD      actkernconst<>+1632(SB), Y4, Y10
 	VANDPD      actkernconst<>+1632(SB), Y6, Y11
-	VMOVUPD     actkernconst<>+7168(SB), Y12
+	VMOVUPD     actkernconst<>+7328(SB), Y12
 	VSUBPD      Y9, Y12, Y9
-	VMOVUPD     actkernconst<>+7168(SB), Y12
+	VMOVUPD     actkernconst<>+7328(SB), Y12
 	VSUBPD      Y10, Y12, Y10
-	VMOVUPD     actkernconst<>+7168(SB), Y12
+	VMOVUPD     actkernconst<>+7328(SB), Y12
 	VSUBPD      Y11, Y12, Y11
-	VADDPD      actkernconst<>+8192(SB), Y9, Y9
-	VADDPD      actkernconst<>+8192(SB), Y10, Y10
-	VADDPD      actkernconst<>+8192(SB), Y11, Y11
+	VADDPD      actkernconst<>+8352(SB), Y9, Y9
+	VADDPD      actkernconst<>+8352(SB), Y10, Y10
+	VADDPD      actkernconst<>+8352(SB), Y11, Y11
 	VBLENDVPD   Y5, Y9, Y3, Y5
 	VBLENDVPD   Y7, Y10, Y4, Y7
 	VBLENDVPD   Y8, Y11, Y6, Y8
-	VADDPD      actkernconst<>+7200(SB), Y0, Y0
-	VADDPD      actkernconst<>+7200(SB), Y1, Y1
-	VADDPD      actkernconst<>+7200(SB), Y2, Y2
+	VADDPD      actkernconst<>+7360(SB), Y0, Y0
+	VADDPD      actkernconst<>+7360(SB), Y1, Y1
+	VADDPD      actkernconst<>+7360(SB), Y2, Y2
 	VMOVUPD     448(SP), Y3
-	VMOVUPD     actkernconst<>+7808(SB), Y4
-	VFMADD213PD actkernconst<>+7200(SB), Y3, Y4
+	VMOVUPD     actkernconst<>+7968(SB), Y4
+	VFMADD213PD actkernconst<>+7360(SB), Y3, Y4
 	VMOVUPD     416(SP), Y6
-	VMOVUPD     actkernconst<>+7808(SB), Y9
-	VFMADD213PD actkernconst<>+7200(SB), Y6, Y9
+	VMOVUPD     actkernconst<>+7968(SB), Y9
+	VFMADD213PD actkernconst<>+7360(SB), Y6, Y9
 	VMOVUPD     384(SP), Y10
-	VMOVUPD     actkernconst<>+7808(SB), Y11
-	VFMADD213PD actkernconst<>+7200(SB), Y10, Y11
-	VSUBPD      actkernconst<>+7200(SB), Y4, Y12
-	VSUBPD      actkernconst<>+7200(SB), Y9, Y13
-	VSUBPD      actkernconst<>+7200(SB), Y11, Y14
-	VFMADD231PD actkernconst<>+8608(SB), Y12, Y3
-	VFMADD231PD actkernconst<>+8608(SB), Y13, Y6
-	VFMADD231PD actkernconst<>+8608(SB), Y14, Y10
-	VFMADD231PD actkernconst<>+8640(SB), Y12, Y3
-	VFMADD231PD actkernconst<>+8640(SB), Y13, Y6
-	VFMADD231PD actkernconst<>+8640(SB), Y14, Y10
-	VFMADD132PD actkernconst<>+8672(SB), Y3, Y12
-	VFMADD132PD actkernconst<>+8672(SB), Y6, Y13
-	VFMADD132PD actkernconst<>+8672(SB), Y10, Y14
+	VMOVUPD     actkernconst<>+7968(SB), Y11
+	VFMADD213PD actkernconst<>+7360(SB), Y10, Y11
+	VSUBPD      actkernconst<>+7360(SB), Y4, Y12
+	VSUBPD      actkernconst<>+7360(SB), Y9, Y13
+	VSUBPD      actkernconst<>+7360(SB), Y11, Y14
+	VFMADD231PD actkernconst<>+8768(SB), Y12, Y3
+	VFMADD231PD actkernconst<>+8768(SB), Y13, Y6
+	VFMADD231PD actkernconst<>+8768(SB), Y14, Y10
+	VFMADD231PD actkernconst<>+8800(SB), Y12, Y3
+	VFMADD231PD actkernconst<>+8800(SB), Y13, Y6
+	VFMADD231PD actkernconst<>+8800(SB), Y14, Y10
+	VFMADD132PD actkernconst<>+8832(SB), Y3, Y12
+	VFMADD132PD actkernconst<>+8832(SB), Y6, Y13
+	VFMADD132PD actkernconst<>+8832(SB), Y10, Y14
 	VMOVUPD     288(SP), Y3
 	VBLENDVPD   Y3, Y5, Y12, Y5
 	VMOVUPD     256(SP), Y6
@@ -43741,24 +43947,24 @@ loop:
 	VMULPD      Y5, Y5, Y0
 	VMULPD      Y7, Y7, Y1
 	VMULPD      Y8, Y8, Y3
-	VMOVUPD     actkernconst<>+7840(SB), Y4
-	VFMADD213PD actkernconst<>+7872(SB), Y0, Y4
-	VMOVUPD     actkernconst<>+7840(SB), Y6
-	VFMADD213PD actkernconst<>+7872(SB), Y1, Y6
-	VMOVUPD     actkernconst<>+7840(SB), Y9
-	VFMADD213PD actkernconst<>+7872(SB), Y3, Y9
-	VFMADD213PD actkernconst<>+8704(SB), Y0, Y4
-	VFMADD213PD actkernconst<>+8704(SB), Y1, Y6
-	VFMADD213PD actkernconst<>+8704(SB), Y3, Y9
-	VFMADD213PD actkernconst<>+8736(SB), Y0, Y4
-	VFMADD213PD actkernconst<>+8736(SB), Y1, Y6
-	VFMADD213PD actkernconst<>+8736(SB), Y3, Y9
-	VFMADD213PD actkernconst<>+8768(SB), Y0, Y4
-	VFMADD213PD actkernconst<>+8768(SB), Y1, Y6
-	VFMADD213PD actkernconst<>+8768(SB), Y3, Y9
-	VFMADD213PD actkernconst<>+8800(SB), Y0, Y4
-	VFMADD213PD actkernconst<>+8800(SB), Y1, Y6
-	VFMADD213PD actkernconst<>+8800(SB), Y3, Y9
+	VMOVUPD     actkernconst<>+8000(SB), Y4
+	VFMADD213PD actkernconst<>+8032(SB), Y0, Y4
+	VMOVUPD     actkernconst<>+8000(SB), Y6
+	VFMADD213PD actkernconst<>+8032(SB), Y1, Y6
+	VMOVUPD     actkernconst<>+8000(SB), Y9
+	VFMADD213PD actkernconst<>+8032(SB), Y3, Y9
+	VFMADD213PD actkernconst<>+8864(SB), Y0, Y4
+	VFMADD213PD actkernconst<>+8864(SB), Y1, Y6
+	VFMADD213PD actkernconst<>+8864(SB), Y3, Y9
+	VFMADD213PD actkernconst<>+8896(SB), Y0, Y4
+	VFMADD213PD actkernconst<>+8896(SB), Y1, Y6
+	VFMADD213PD actkernconst<>+8896(SB), Y3, Y9
+	VFMADD213PD actkernconst<>+8928(SB), Y0, Y4
+	VFMADD213PD actkernconst<>+8928(SB), Y1, Y6
+	VFMADD213PD actkernconst<>+8928(SB), Y3, Y9
+	VFMADD213PD actkernconst<>+8960(SB), Y0, Y4
+	VFMADD213PD actkernconst<>+8960(SB), Y1, Y6
+	VFMADD213PD actkernconst<>+8960(SB), Y3, Y9
 	VFMADD213PD actkernconst<>+160(SB), Y0, Y4
 	VFMADD213PD actkernconst<>+160(SB), Y1, Y6
 	VFMADD213PD actkernconst<>+160(SB), Y3, Y9
@@ -43797,7 +44003,7 @@ single:
 	VCVTPS2PD   (CX), Y0
 	VMULPD      (SP), Y0, Y1
 	VANDPD      actkernconst<>+1632(SB), Y1, Y2
-	VMOVUPD     actkernconst<>+7424(SB), Y3
+	VMOVUPD     actkernconst<>+7584(SB), Y3
 	VCMPPD      $0x11, Y2, Y3, Y4
 	VCMPPD      $0x11, actkernconst<>+4736(SB), Y2, Y2
 	VANDPD      Y2, Y4, Y2
@@ -43805,78 +44011,78 @@ single:
 	VANDPD      actkernconst<>+4800(SB), Y3, Y3
 	VORPD       actkernconst<>+4832(SB), Y3, Y3
 	VSUBPD      actkernconst<>+128(SB), Y3, Y3
-	VMOVUPD     actkernconst<>+7456(SB), Y5
-	VFMADD213PD actkernconst<>+7488(SB), Y3, Y5
+	VMOVUPD     actkernconst<>+7616(SB), Y5
+	VFMADD213PD actkernconst<>+7648(SB), Y3, Y5
 	VROUNDPD    $0x09, Y5, Y5
-	VSUBPD      actkernconst<>+8224(SB), Y3, Y6
-	VFMADD231PD actkernconst<>+7968(SB), Y5, Y6
-	VMOVUPD     actkernconst<>+7520(SB), Y7
+	VSUBPD      actkernconst<>+8384(SB), Y3, Y6
+	VFMADD231PD actkernconst<>+8128(SB), Y5, Y6
+	VMOVUPD     actkernconst<>+7680(SB), Y7
 	VSUBPD      Y3, Y7, Y3
-	VCMPPD      $0x11, actkernconst<>+7072(SB), Y3, Y9
-	VANDPD      actkernconst<>+7104(SB), Y9, Y8
-	VCMPPD      $0x1e, actkernconst<>+7136(SB), Y3, Y9
-	VBLENDVPD   Y9, actkernconst<>+7136(SB), Y8, Y8
+	VCMPPD      $0x11, actkernconst<>+7232(SB), Y3, Y9
+	VANDPD      actkernconst<>+7264(SB), Y9, Y8
+	VCMPPD      $0x1e, actkernconst<>+7296(SB), Y3, Y9
+	VBLENDVPD   Y9, actkernconst<>+7296(SB), Y8, Y8
 	VADDPD      actkernconst<>+128(SB), Y8, Y10
 	VPSLLQ      $0x34, Y10, Y10
 	VMULPD      Y10, Y1, Y7
 	VSUBPD      Y8, Y3, Y11
-	VCMPPD      $0x11, actkernconst<>+7072(SB), Y11, Y9
-	VANDPD      actkernconst<>+7104(SB), Y9, Y8
-	VCMPPD      $0x1e, actkernconst<>+7136(SB), Y11, Y9
-	VBLENDVPD   Y9, actkernconst<>+7136(SB), Y8, Y8
+	VCMPPD      $0x11, actkernconst<>+7232(SB), Y11, Y9
+	VANDPD      actkernconst<>+7264(SB), Y9, Y8
+	VCMPPD      $0x1e, actkernconst<>+7296(SB), Y11, Y9
+	VBLENDVPD   Y9, actkernconst<>+7296(SB), Y8, Y8
 	VADDPD      actkernconst<>+128(SB), Y8, Y10
 	VPSLLQ      $0x34, Y10, Y10
 	VMULPD      Y10, Y7, Y7
 	VSUBPD      Y8, Y11, Y11
-	VMAXPD      actkernconst<>+7072(SB), Y11, Y8
-	VMINPD      actkernconst<>+7136(SB), Y8, Y8
+	VMAXPD      actkernconst<>+7232(SB), Y11, Y8
+	VMINPD      actkernconst<>+7296(SB), Y8, Y8
 	VADDPD      actkernconst<>+128(SB), Y8, Y10
 	VPSLLQ      $0x34, Y10, Y10
 	VMULPD      Y10, Y7, Y7
-	VMOVUPD     actkernconst<>+7360(SB), Y3
+	VMOVUPD     actkernconst<>+7520(SB), Y3
 	VCMPPD      $0x12, Y5, Y3, Y8
-	VSUBPD      actkernconst<>+7360(SB), Y5, Y3
+	VSUBPD      actkernconst<>+7520(SB), Y5, Y3
 	VBLENDVPD   Y8, Y3, Y5, Y3
-	VMOVUPD     actkernconst<>+7552(SB), Y5
-	VBLENDVPD   Y8, actkernconst<>+8000(SB), Y5, Y9
-	VMOVUPD     actkernconst<>+7584(SB), Y5
-	VBLENDVPD   Y8, actkernconst<>+8032(SB), Y5, Y10
-	VMOVUPD     actkernconst<>+7616(SB), Y5
-	VBLENDVPD   Y8, actkernconst<>+8064(SB), Y5, Y11
-	VMOVUPD     actkernconst<>+7648(SB), Y5
-	VBLENDVPD   Y8, actkernconst<>+8096(SB), Y5, Y12
-	VMOVUPD     actkernconst<>+7680(SB), Y5
-	VBLENDVPD   Y8, actkernconst<>+8384(SB), Y5, Y13
 	VMOVUPD     actkernconst<>+7712(SB), Y5
-	VBLENDVPD   Y8, actkernconst<>+8416(SB), Y5, Y14
+	VBLENDVPD   Y8, actkernconst<>+8160(SB), Y5, Y9
 	VMOVUPD     actkernconst<>+7744(SB), Y5
-	VBLENDVPD   Y8, actkernconst<>+8448(SB), Y5, Y8
-	VMOVUPD     actkernconst<>+7392(SB), Y5
+	VBLENDVPD   Y8, actkernconst<>+8192(SB), Y5, Y10
+	VMOVUPD     actkernconst<>+7776(SB), Y5
+	VBLENDVPD   Y8, actkernconst<>+8224(SB), Y5, Y11
+	VMOVUPD     actkernconst<>+7808(SB), Y5
+	VBLENDVPD   Y8, actkernconst<>+8256(SB), Y5, Y12
+	VMOVUPD     actkernconst<>+7840(SB), Y5
+	VBLENDVPD   Y8, actkernconst<>+8544(SB), Y5, Y13
+	VMOVUPD     actkernconst<>+7872(SB), Y5
+	VBLENDVPD   Y8, actkernconst<>+8576(SB), Y5, Y14
+	VMOVUPD     actkernconst<>+7904(SB), Y5
+	VBLENDVPD   Y8, actkernconst<>+8608(SB), Y5, Y8
+	VMOVUPD     actkernconst<>+7552(SB), Y5
 	VMOVUPD     Y0, 32(SP)
 	VCMPPD      $0x12, Y3, Y5, Y0
-	VSUBPD      actkernconst<>+7392(SB), Y3, Y5
+	VSUBPD      actkernconst<>+7552(SB), Y3, Y5
 	VBLENDVPD   Y0, Y5, Y3, Y5
-	VBLENDVPD   Y0, actkernconst<>+7232(SB), Y9, Y9
-	VBLENDVPD   Y0, actkernconst<>+7264(SB), Y10, Y10
-	VBLENDVPD   Y0, actkernconst<>+7296(SB), Y11, Y11
-	VBLENDVPD   Y0, actkernconst<>+7328(SB), Y12, Y12
-	VBLENDVPD   Y0, actkernconst<>+8256(SB), Y13, Y13
-	VBLENDVPD   Y0, actkernconst<>+8288(SB), Y14, Y14
-	VBLENDVPD   Y0, actkernconst<>+8320(SB), Y8, Y8
-	VMOVUPD     actkernconst<>+7776(SB), Y3
+	VBLENDVPD   Y0, actkernconst<>+7392(SB), Y9, Y9
+	VBLENDVPD   Y0, actkernconst<>+7424(SB), Y10, Y10
+	VBLENDVPD   Y0, actkernconst<>+7456(SB), Y11, Y11
+	VBLENDVPD   Y0, actkernconst<>+7488(SB), Y12, Y12
+	VBLENDVPD   Y0, actkernconst<>+8416(SB), Y13, Y13
+	VBLENDVPD   Y0, actkernconst<>+8448(SB), Y14, Y14
+	VBLENDVPD   Y0, actkernconst<>+8480(SB), Y8, Y8
+	VMOVUPD     actkernconst<>+7936(SB), Y3
 	VMOVUPD     Y4, 64(SP)
-	VBLENDVPD   Y0, actkernconst<>+8352(SB), Y3, Y4
-	VMOVUPD     actkernconst<>+7232(SB), Y3
+	VBLENDVPD   Y0, actkernconst<>+8512(SB), Y3, Y4
+	VMOVUPD     actkernconst<>+7392(SB), Y3
 	VMOVUPD     Y2, 96(SP)
-	VBLENDVPD   Y0, actkernconst<>+8000(SB), Y3, Y2
-	VMOVUPD     actkernconst<>+7264(SB), Y3
+	VBLENDVPD   Y0, actkernconst<>+8160(SB), Y3, Y2
+	VMOVUPD     actkernconst<>+7424(SB), Y3
 	VMOVUPD     Y1, 128(SP)
-	VBLENDVPD   Y0, actkernconst<>+8032(SB), Y3, Y1
-	VMOVUPD     actkernconst<>+7296(SB), Y3
+	VBLENDVPD   Y0, actkernconst<>+8192(SB), Y3, Y1
+	VMOVUPD     actkernconst<>+7456(SB), Y3
 	VMOVUPD     Y7, 160(SP)
-	VBLENDVPD   Y0, actkernconst<>+8064(SB), Y3, Y7
-	VMOVUPD     actkernconst<>+7328(SB), Y3
-	VBLENDVPD   Y0, actkernconst<>+8096(SB), Y3, Y0
+	VBLENDVPD   Y0, actkernconst<>+8224(SB), Y3, Y7
+	VMOVUPD     actkernconst<>+7488(SB), Y3
+	VBLENDVPD   Y0, actkernconst<>+8256(SB), Y3, Y0
 	VMOVUPD     actkernconst<>+5792(SB), Y3
 	VMOVUPD     Y6, 192(SP)
 	VCMPPD      $0x12, Y5, Y3, Y6
@@ -43909,128 +44115,128 @@ single:
 	VBLENDVPD   Y0, Y4, Y7, Y0
 	VMOVUPD     192(SP), Y1
 	VADDPD      actkernconst<>+576(SB), Y1, Y2
-	VCMPPD      $0x11, actkernconst<>+7072(SB), Y2, Y5
-	VANDPD      actkernconst<>+7104(SB), Y5, Y4
-	VCMPPD      $0x1e, actkernconst<>+7136(SB), Y2, Y5
-	VBLENDVPD   Y5, actkernconst<>+7136(SB), Y4, Y4
+	VCMPPD      $0x11, actkernconst<>+7232(SB), Y2, Y5
+	VANDPD      actkernconst<>+7264(SB), Y5, Y4
+	VCMPPD      $0x1e, actkernconst<>+7296(SB), Y2, Y5
+	VBLENDVPD   Y5, actkernconst<>+7296(SB), Y4, Y4
 	VADDPD      actkernconst<>+128(SB), Y4, Y6
 	VPSLLQ      $0x34, Y6, Y6
 	VMULPD      Y6, Y9, Y3
 	VSUBPD      Y4, Y2, Y7
-	VCMPPD      $0x11, actkernconst<>+7072(SB), Y7, Y5
-	VANDPD      actkernconst<>+7104(SB), Y5, Y4
-	VCMPPD      $0x1e, actkernconst<>+7136(SB), Y7, Y5
-	VBLENDVPD   Y5, actkernconst<>+7136(SB), Y4, Y4
+	VCMPPD      $0x11, actkernconst<>+7232(SB), Y7, Y5
+	VANDPD      actkernconst<>+7264(SB), Y5, Y4
+	VCMPPD      $0x1e, actkernconst<>+7296(SB), Y7, Y5
+	VBLENDVPD   Y5, actkernconst<>+7296(SB), Y4, Y4
 	VADDPD      actkernconst<>+128(SB), Y4, Y6
 	VPSLLQ      $0x34, Y6, Y6
 	VMULPD      Y6, Y3, Y3
 	VSUBPD      Y4, Y7, Y7
-	VMAXPD      actkernconst<>+7072(SB), Y7, Y4
-	VMINPD      actkernconst<>+7136(SB), Y4, Y4
+	VMAXPD      actkernconst<>+7232(SB), Y7, Y4
+	VMINPD      actkernconst<>+7296(SB), Y4, Y4
 	VADDPD      actkernconst<>+128(SB), Y4, Y6
 	VPSLLQ      $0x34, Y6, Y6
 	VMULPD      Y6, Y3, Y3
-	VADDPD      actkernconst<>+7968(SB), Y1, Y2
-	VCMPPD      $0x11, actkernconst<>+7072(SB), Y2, Y6
-	VANDPD      actkernconst<>+7104(SB), Y6, Y5
-	VCMPPD      $0x1e, actkernconst<>+7136(SB), Y2, Y6
-	VBLENDVPD   Y6, actkernconst<>+7136(SB), Y5, Y5
+	VADDPD      actkernconst<>+8128(SB), Y1, Y2
+	VCMPPD      $0x11, actkernconst<>+7232(SB), Y2, Y6
+	VANDPD      actkernconst<>+7264(SB), Y6, Y5
+	VCMPPD      $0x1e, actkernconst<>+7296(SB), Y2, Y6
+	VBLENDVPD   Y6, actkernconst<>+7296(SB), Y5, Y5
 	VADDPD      actkernconst<>+128(SB), Y5, Y7
 	VPSLLQ      $0x34, Y7, Y7
 	VMULPD      Y7, Y10, Y4
 	VSUBPD      Y5, Y2, Y8
-	VCMPPD      $0x11, actkernconst<>+7072(SB), Y8, Y6
-	VANDPD      actkernconst<>+7104(SB), Y6, Y5
-	VCMPPD      $0x1e, actkernconst<>+7136(SB), Y8, Y6
-	VBLENDVPD   Y6, actkernconst<>+7136(SB), Y5, Y5
+	VCMPPD      $0x11, actkernconst<>+7232(SB), Y8, Y6
+	VANDPD      actkernconst<>+7264(SB), Y6, Y5
+	VCMPPD      $0x1e, actkernconst<>+7296(SB), Y8, Y6
+	VBLENDVPD   Y6, actkernconst<>+7296(SB), Y5, Y5
 	VADDPD      actkernconst<>+128(SB), Y5, Y7
 	VPSLLQ      $0x34, Y7, Y7
 	VMULPD      Y7, Y4, Y4
 	VSUBPD      Y5, Y8, Y8
-	VMAXPD      actkernconst<>+7072(SB), Y8, Y5
-	VMINPD      actkernconst<>+7136(SB), Y5, Y5
+	VMAXPD      actkernconst<>+7232(SB), Y8, Y5
+	VMINPD      actkernconst<>+7296(SB), Y5, Y5
 	VADDPD      actkernconst<>+128(SB), Y5, Y7
 	VPSLLQ      $0x34, Y7, Y7
 	VMULPD      Y7, Y4, Y4
-	VADDPD      actkernconst<>+8480(SB), Y1, Y2
-	VCMPPD      $0x11, actkernconst<>+7072(SB), Y2, Y7
-	VANDPD      actkernconst<>+7104(SB), Y7, Y6
-	VCMPPD      $0x1e, actkernconst<>+7136(SB), Y2, Y7
-	VBLENDVPD   Y7, actkernconst<>+7136(SB), Y6, Y6
+	VADDPD      actkernconst<>+8640(SB), Y1, Y2
+	VCMPPD      $0x11, actkernconst<>+7232(SB), Y2, Y7
+	VANDPD      actkernconst<>+7264(SB), Y7, Y6
+	VCMPPD      $0x1e, actkernconst<>+7296(SB), Y2, Y7
+	VBLENDVPD   Y7, actkernconst<>+7296(SB), Y6, Y6
 	VADDPD      actkernconst<>+128(SB), Y6, Y8
 	VPSLLQ      $0x34, Y8, Y8
 	VMULPD      Y8, Y11, Y5
 	VSUBPD      Y6, Y2, Y9
-	VCMPPD      $0x11, actkernconst<>+7072(SB), Y9, Y7
-	VANDPD      actkernconst<>+7104(SB), Y7, Y6
-	VCMPPD      $0x1e, actkernconst<>+7136(SB), Y9, Y7
-	VBLENDVPD   Y7, actkernconst<>+7136(SB), Y6, Y6
+	VCMPPD      $0x11, actkernconst<>+7232(SB), Y9, Y7
+	VANDPD      actkernconst<>+7264(SB), Y7, Y6
+	VCMPPD      $0x1e, actkernconst<>+7296(SB), Y9, Y7
+	VBLENDVPD   Y7, actkernconst<>+7296(SB), Y6, Y6
 	VADDPD      actkernconst<>+128(SB), Y6, Y8
 	VPSLLQ      $0x34, Y8, Y8
 	VMULPD      Y8, Y5, Y5
 	VSUBPD      Y6, Y9, Y9
-	VMAXPD      actkernconst<>+7072(SB), Y9, Y6
-	VMINPD      actkernconst<>+7136(SB), Y6, Y6
+	VMAXPD      actkernconst<>+7232(SB), Y9, Y6
+	VMINPD      actkernconst<>+7296(SB), Y6, Y6
 	VADDPD      actkernconst<>+128(SB), Y6, Y8
 	VPSLLQ      $0x34, Y8, Y8
 	VMULPD      Y8, Y5, Y5
-	VADDPD      actkernconst<>+8512(SB), Y1, Y2
-	VCMPPD      $0x11, actkernconst<>+7072(SB), Y2, Y8
-	VANDPD      actkernconst<>+7104(SB), Y8, Y7
-	VCMPPD      $0x1e, actkernconst<>+7136(SB), Y2, Y8
-	VBLENDVPD   Y8, actkernconst<>+7136(SB), Y7, Y7
+	VADDPD      actkernconst<>+8672(SB), Y1, Y2
+	VCMPPD      $0x11, actkernconst<>+7232(SB), Y2, Y8
+	VANDPD      actkernconst<>+7264(SB), Y8, Y7
+	VCMPPD      $0x1e, actkernconst<>+7296(SB), Y2, Y8
+	VBLENDVPD   Y8, actkernconst<>+7296(SB), Y7, Y7
 	VADDPD      actkernconst<>+128(SB), Y7, Y9
 	VPSLLQ      $0x34, Y9, Y9
 	VMULPD      Y9, Y12, Y6
 	VSUBPD      Y7, Y2, Y10
-	VCMPPD      $0x11, actkernconst<>+7072(SB), Y10, Y8
-	VANDPD      actkernconst<>+7104(SB), Y8, Y7
-	VCMPPD      $0x1e, actkernconst<>+7136(SB), Y10, Y8
-	VBLENDVPD   Y8, actkernconst<>+7136(SB), Y7, Y7
+	VCMPPD      $0x11, actkernconst<>+7232(SB), Y10, Y8
+	VANDPD      actkernconst<>+7264(SB), Y8, Y7
+	VCMPPD      $0x1e, actkernconst<>+7296(SB), Y10, Y8
+	VBLENDVPD   Y8, actkernconst<>+7296(SB), Y7, Y7
 	VADDPD      actkernconst<>+128(SB), Y7, Y9
 	VPSLLQ      $0x34, Y9, Y9
 	VMULPD      Y9, Y6, Y6
 	VSUBPD      Y7, Y10, Y10
-	VMAXPD      actkernconst<>+7072(SB), Y10, Y7
-	VMINPD      actkernconst<>+7136(SB), Y7, Y7
+	VMAXPD      actkernconst<>+7232(SB), Y10, Y7
+	VMINPD      actkernconst<>+7296(SB), Y7, Y7
 	VADDPD      actkernconst<>+128(SB), Y7, Y9
 	VPSLLQ      $0x34, Y9, Y9
 	VMULPD      Y9, Y6, Y6
-	VADDPD      actkernconst<>+8544(SB), Y1, Y1
-	VCMPPD      $0x11, actkernconst<>+7072(SB), Y1, Y8
-	VANDPD      actkernconst<>+7104(SB), Y8, Y7
-	VCMPPD      $0x1e, actkernconst<>+7136(SB), Y1, Y8
-	VBLENDVPD   Y8, actkernconst<>+7136(SB), Y7, Y7
+	VADDPD      actkernconst<>+8704(SB), Y1, Y1
+	VCMPPD      $0x11, actkernconst<>+7232(SB), Y1, Y8
+	VANDPD      actkernconst<>+7264(SB), Y8, Y7
+	VCMPPD      $0x1e, actkernconst<>+7296(SB), Y1, Y8
+	VBLENDVPD   Y8, actkernconst<>+7296(SB), Y7, Y7
 	VADDPD      actkernconst<>+128(SB), Y7, Y9
 	VPSLLQ      $0x34, Y9, Y9
 	VMULPD      Y9, Y0, Y2
 	VSUBPD      Y7, Y1, Y10
-	VCMPPD      $0x11, actkernconst<>+7072(SB), Y10, Y8
-	VANDPD      actkernconst<>+7104(SB), Y8, Y7
-	VCMPPD      $0x1e, actkernconst<>+7136(SB), Y10, Y8
-	VBLENDVPD   Y8, actkernconst<>+7136(SB), Y7, Y7
+	VCMPPD      $0x11, actkernconst<>+7232(SB), Y10, Y8
+	VANDPD      actkernconst<>+7264(SB), Y8, Y7
+	VCMPPD      $0x1e, actkernconst<>+7296(SB), Y10, Y8
+	VBLENDVPD   Y8, actkernconst<>+7296(SB), Y7, Y7
 	VADDPD      actkernconst<>+128(SB), Y7, Y9
 	VPSLLQ      $0x34, Y9, Y9
 	VMULPD      Y9, Y2, Y2
 	VSUBPD      Y7, Y10, Y10
-	VMAXPD      actkernconst<>+7072(SB), Y10, Y7
-	VMINPD      actkernconst<>+7136(SB), Y7, Y7
+	VMAXPD      actkernconst<>+7232(SB), Y10, Y7
+	VMINPD      actkernconst<>+7296(SB), Y7, Y7
 	VADDPD      actkernconst<>+128(SB), Y7, Y9
 	VPSLLQ      $0x34, Y9, Y9
 	VMULPD      Y9, Y2, Y2
-	VMULPD      actkernconst<>+7936(SB), Y3, Y0
+	VMULPD      actkernconst<>+8096(SB), Y3, Y0
 	VROUNDPD    $0x08, Y0, Y0
-	VFMADD132PD actkernconst<>+7904(SB), Y3, Y0
+	VFMADD132PD actkernconst<>+8064(SB), Y3, Y0
 	VADDPD      actkernconst<>+4000(SB), Y4, Y1
 	VSUBPD      actkernconst<>+4000(SB), Y1, Y1
 	VSUBPD      Y1, Y4, Y4
 	VADDPD      Y1, Y0, Y0
-	VADDPD      actkernconst<>+8128(SB), Y5, Y1
-	VSUBPD      actkernconst<>+8128(SB), Y1, Y1
+	VADDPD      actkernconst<>+8288(SB), Y5, Y1
+	VSUBPD      actkernconst<>+8288(SB), Y1, Y1
 	VSUBPD      Y1, Y5, Y5
 	VADDPD      Y1, Y4, Y4
-	VADDPD      actkernconst<>+8160(SB), Y6, Y1
-	VSUBPD      actkernconst<>+8160(SB), Y1, Y1
+	VADDPD      actkernconst<>+8320(SB), Y6, Y1
+	VSUBPD      actkernconst<>+8320(SB), Y1, Y1
 	VSUBPD      Y1, Y6, Y6
 	VADDPD      Y1, Y5, Y5
 	VADDPD      Y2, Y6, Y6
@@ -44038,9 +44244,9 @@ single:
 	VMULPD      Y0, Y1, Y2
 	VXORPD      actkernconst<>+2720(SB), Y2, Y3
 	VFMADD213PD Y3, Y1, Y0
-	VMULPD      actkernconst<>+7936(SB), Y2, Y3
+	VMULPD      actkernconst<>+8096(SB), Y2, Y3
 	VROUNDPD    $0x08, Y3, Y3
-	VFMADD132PD actkernconst<>+7904(SB), Y2, Y3
+	VFMADD132PD actkernconst<>+8064(SB), Y2, Y3
 	VADDPD      Y0, Y3, Y3
 	VMULPD      Y4, Y1, Y0
 	VXORPD      actkernconst<>+2720(SB), Y0, Y2
@@ -44077,37 +44283,37 @@ single:
 	VADDPD      Y3, Y8, Y8
 	VADDPD      Y5, Y8, Y8
 	VADDPD      Y1, Y8, Y8
-	VMULPD      actkernconst<>+7168(SB), Y4, Y0
+	VMULPD      actkernconst<>+7328(SB), Y4, Y0
 	VXORPD      actkernconst<>+2720(SB), Y0, Y1
-	VFMADD231PD actkernconst<>+7168(SB), Y4, Y1
-	VMULPD      actkernconst<>+7168(SB), Y8, Y8
-	VFMADD132PD actkernconst<>+8192(SB), Y8, Y4
+	VFMADD231PD actkernconst<>+7328(SB), Y4, Y1
+	VMULPD      actkernconst<>+7328(SB), Y8, Y8
+	VFMADD132PD actkernconst<>+8352(SB), Y8, Y4
 	VADDPD      Y4, Y1, Y1
 	VADDPD      Y1, Y0, Y3
 	VSUBPD      Y0, Y3, Y0
 	VSUBPD      Y0, Y1, Y1
 	VADDPD      Y1, Y3, Y3
-	VMULPD      actkernconst<>+7936(SB), Y2, Y0
+	VMULPD      actkernconst<>+8096(SB), Y2, Y0
 	VROUNDPD    $0x09, Y0, Y0
-	VFMADD132PD actkernconst<>+7904(SB), Y2, Y0
+	VFMADD132PD actkernconst<>+8064(SB), Y2, Y0
 	VMULPD      actkernconst<>+4576(SB), Y0, Y1
 	VROUNDPD    $0x09, Y1, Y1
-	VFMADD231PD actkernconst<>+8576(SB), Y1, Y0
+	VFMADD231PD actkernconst<>+8736(SB), Y1, Y0
 	VMOVUPD     actkernconst<>+4576(SB), Y2
 	VCMPPD      $0x11, Y0, Y2, Y0
 	VANDPD      actkernconst<>+1632(SB), Y3, Y2
-	VMOVUPD     actkernconst<>+7168(SB), Y4
+	VMOVUPD     actkernconst<>+7328(SB), Y4
 	VSUBPD      Y2, Y4, Y2
-	VADDPD      actkernconst<>+8192(SB), Y2, Y2
+	VADDPD      actkernconst<>+8352(SB), Y2, Y2
 	VBLENDVPD   Y0, Y2, Y3, Y0
-	VADDPD      actkernconst<>+7200(SB), Y1, Y1
+	VADDPD      actkernconst<>+7360(SB), Y1, Y1
 	VMOVUPD     128(SP), Y2
-	VMOVUPD     actkernconst<>+7808(SB), Y3
-	VFMADD213PD actkernconst<>+7200(SB), Y2, Y3
-	VSUBPD      actkernconst<>+7200(SB), Y3, Y4
-	VFMADD231PD actkernconst<>+8608(SB), Y4, Y2
-	VFMADD231PD actkernconst<>+8640(SB), Y4, Y2
-	VFMADD132PD actkernconst<>+8672(SB), Y2, Y4
+	VMOVUPD     actkernconst<>+7968(SB), Y3
+	VFMADD213PD actkernconst<>+7360(SB), Y2, Y3
+	VSUBPD      actkernconst<>+7360(SB), Y3, Y4
+	VFMADD231PD actkernconst<>+8768(SB), Y4, Y2
+	VFMADD231PD actkernconst<>+8800(SB), Y4, Y2
+	VFMADD132PD actkernconst<>+8832(SB), Y2, Y4
 	VMOVUPD     96(SP), Y2
 	VBLENDVPD   Y2, Y0, Y4, Y0
 	VMOVUPD     64(SP), Y5
@@ -44115,12 +44321,12 @@ single:
 	VBLENDVPD   Y2, Y1, Y3, Y2
 	VBLENDVPD   Y5, Y2, Y3, Y5
 	VMULPD      Y0, Y0, Y1
-	VMOVUPD     actkernconst<>+7840(SB), Y2
-	VFMADD213PD actkernconst<>+7872(SB), Y1, Y2
-	VFMADD213PD actkernconst<>+8704(SB), Y1, Y2
-	VFMADD213PD actkernconst<>+8736(SB), Y1, Y2
-	VFMADD213PD actkernconst<>+8768(SB), Y1, Y2
-	VFMADD213PD actkernconst<>+8800(SB), Y1, Y2
+	VMOVUPD     actkernconst<>+8000(SB), Y2
+	VFMADD213PD actkernconst<>+8032(SB), Y1, Y2
+	VFMADD213PD actkernconst<>+8864(SB), Y1, Y2
+	VFMADD213PD actkernconst<>+8896(SB), Y1, Y2
+	VFMADD213PD actkernconst<>+8928(SB), Y1, Y2
+	VFMADD213PD actkernconst<>+8960(SB), Y1, Y2
 	VFMADD213PD actkernconst<>+160(SB), Y1, Y2
 	VMULPD      Y2, Y0, Y0
 	VPSLLQ      $0x3f, Y5, Y1
@@ -44145,7 +44351,7 @@ tail:
 	VCVTPS2PD   X0, Y0
 	VMULPD      (SP), Y0, Y1
 	VANDPD      actkernconst<>+1632(SB), Y1, Y2
-	VMOVUPD     actkernconst<>+7424(SB), Y3
+	VMOVUPD     actkernconst<>+7584(SB), Y3
 	VCMPPD      $0x11, Y2, Y3, Y4
 	VCMPPD      $0x11, actkernconst<>+4736(SB), Y2, Y2
 	VANDPD      Y2, Y4, Y2
@@ -44153,78 +44359,78 @@ tail:
 	VANDPD      actkernconst<>+4800(SB), Y3, Y3
 	VORPD       actkernconst<>+4832(SB), Y3, Y3
 	VSUBPD      actkernconst<>+128(SB), Y3, Y3
-	VMOVUPD     actkernconst<>+7456(SB), Y5
-	VFMADD213PD actkernconst<>+7488(SB), Y3, Y5
+	VMOVUPD     actkernconst<>+7616(SB), Y5
+	VFMADD213PD actkernconst<>+7648(SB), Y3, Y5
 	VROUNDPD    $0x09, Y5, Y5
-	VSUBPD      actkernconst<>+8224(SB), Y3, Y6
-	VFMADD231PD actkernconst<>+7968(SB), Y5, Y6
-	VMOVUPD     actkernconst<>+7520(SB), Y7
+	VSUBPD      actkernconst<>+8384(SB), Y3, Y6
+	VFMADD231PD actkernconst<>+8128(SB), Y5, Y6
+	VMOVUPD     actkernconst<>+7680(SB), Y7
 	VSUBPD      Y3, Y7, Y3
-	VCMPPD      $0x11, actkernconst<>+7072(SB), Y3, Y9
-	VANDPD      actkernconst<>+7104(SB), Y9, Y8
-	VCMPPD      $0x1e, actkernconst<>+7136(SB), Y3, Y9
-	VBLENDVPD   Y9, actkernconst<>+7136(SB), Y8, Y8
+	VCMPPD      $0x11, actkernconst<>+7232(SB), Y3, Y9
+	VANDPD      actkernconst<>+7264(SB), Y9, Y8
+	VCMPPD      $0x1e, actkernconst<>+7296(SB), Y3, Y9
+	VBLENDVPD   Y9, actkernconst<>+7296(SB), Y8, Y8
 	VADDPD      actkernconst<>+128(SB), Y8, Y10
 	VPSLLQ      $0x34, Y10, Y10
 	VMULPD      Y10, Y1, Y7
 	VSUBPD      Y8, Y3, Y11
-	VCMPPD      $0x11, actkernconst<>+7072(SB), Y11, Y9
-	VANDPD      actkernconst<>+7104(SB), Y9, Y8
-	VCMPPD      $0x1e, actkernconst<>+7136(SB), Y11, Y9
-	VBLENDVPD   Y9, actkernconst<>+7136(SB), Y8, Y8
+	VCMPPD      $0x11, actkernconst<>+7232(SB), Y11, Y9
+	VANDPD      actkernconst<>+7264(SB), Y9, Y8
+	VCMPPD      $0x1e, actkernconst<>+7296(SB), Y11, Y9
+	VBLENDVPD   Y9, actkernconst<>+7296(SB), Y8, Y8
 	VADDPD      actkernconst<>+128(SB), Y8, Y10
 	VPSLLQ      $0x34, Y10, Y10
 	VMULPD      Y10, Y7, Y7
 	VSUBPD      Y8, Y11, Y11
-	VMAXPD      actkernconst<>+7072(SB), Y11, Y8
-	VMINPD      actkernconst<>+7136(SB), Y8, Y8
+	VMAXPD      actkernconst<>+7232(SB), Y11, Y8
+	VMINPD      actkernconst<>+7296(SB), Y8, Y8
 	VADDPD      actkernconst<>+128(SB), Y8, Y10
 	VPSLLQ      $0x34, Y10, Y10
 	VMULPD      Y10, Y7, Y7
-	VMOVUPD     actkernconst<>+7360(SB), Y3
+	VMOVUPD     actkernconst<>+7520(SB), Y3
 	VCMPPD      $0x12, Y5, Y3, Y8
-	VSUBPD      actkernconst<>+7360(SB), Y5, Y3
+	VSUBPD      actkernconst<>+7520(SB), Y5, Y3
 	VBLENDVPD   Y8, Y3, Y5, Y3
-	VMOVUPD     actkernconst<>+7552(SB), Y5
-	VBLENDVPD   Y8, actkernconst<>+8000(SB), Y5, Y9
-	VMOVUPD     actkernconst<>+7584(SB), Y5
-	VBLENDVPD   Y8, actkernconst<>+8032(SB), Y5, Y10
-	VMOVUPD     actkernconst<>+7616(SB), Y5
-	VBLENDVPD   Y8, actkernconst<>+8064(SB), Y5, Y11
-	VMOVUPD     actkernconst<>+7648(SB), Y5
-	VBLENDVPD   Y8, actkernconst<>+8096(SB), Y5, Y12
-	VMOVUPD     actkernconst<>+7680(SB), Y5
-	VBLENDVPD   Y8, actkernconst<>+8384(SB), Y5, Y13
 	VMOVUPD     actkernconst<>+7712(SB), Y5
-	VBLENDVPD   Y8, actkernconst<>+8416(SB), Y5, Y14
+	VBLENDVPD   Y8, actkernconst<>+8160(SB), Y5, Y9
 	VMOVUPD     actkernconst<>+7744(SB), Y5
-	VBLENDVPD   Y8, actkernconst<>+8448(SB), Y5, Y8
-	VMOVUPD     actkernconst<>+7392(SB), Y5
+	VBLENDVPD   Y8, actkernconst<>+8192(SB), Y5, Y10
+	VMOVUPD     actkernconst<>+7776(SB), Y5
+	VBLENDVPD   Y8, actkernconst<>+8224(SB), Y5, Y11
+	VMOVUPD     actkernconst<>+7808(SB), Y5
+	VBLENDVPD   Y8, actkernconst<>+8256(SB), Y5, Y12
+	VMOVUPD     actkernconst<>+7840(SB), Y5
+	VBLENDVPD   Y8, actkernconst<>+8544(SB), Y5, Y13
+	VMOVUPD     actkernconst<>+7872(SB), Y5
+	VBLENDVPD   Y8, actkernconst<>+8576(SB), Y5, Y14
+	VMOVUPD     actkernconst<>+7904(SB), Y5
+	VBLENDVPD   Y8, actkernconst<>+8608(SB), Y5, Y8
+	VMOVUPD     actkernconst<>+7552(SB), Y5
 	VMOVUPD     Y0, 32(SP)
 	VCMPPD      $0x12, Y3, Y5, Y0
-	VSUBPD      actkernconst<>+7392(SB), Y3, Y5
+	VSUBPD      actkernconst<>+7552(SB), Y3, Y5
 	VBLENDVPD   Y0, Y5, Y3, Y5
-	VBLENDVPD   Y0, actkernconst<>+7232(SB), Y9, Y9
-	VBLENDVPD   Y0, actkernconst<>+7264(SB), Y10, Y10
-	VBLENDVPD   Y0, actkernconst<>+7296(SB), Y11, Y11
-	VBLENDVPD   Y0, actkernconst<>+7328(SB), Y12, Y12
-	VBLENDVPD   Y0, actkernconst<>+8256(SB), Y13, Y13
-	VBLENDVPD   Y0, actkernconst<>+8288(SB), Y14, Y14
-	VBLENDVPD   Y0, actkernconst<>+8320(SB), Y8, Y8
-	VMOVUPD     actkernconst<>+7776(SB), Y3
+	VBLENDVPD   Y0, actkernconst<>+7392(SB), Y9, Y9
+	VBLENDVPD   Y0, actkernconst<>+7424(SB), Y10, Y10
+	VBLENDVPD   Y0, actkernconst<>+7456(SB), Y11, Y11
+	VBLENDVPD   Y0, actkernconst<>+7488(SB), Y12, Y12
+	VBLENDVPD   Y0, actkernconst<>+8416(SB), Y13, Y13
+	VBLENDVPD   Y0, actkernconst<>+8448(SB), Y14, Y14
+	VBLENDVPD   Y0, actkernconst<>+8480(SB), Y8, Y8
+	VMOVUPD     actkernconst<>+7936(SB), Y3
 	VMOVUPD     Y4, 64(SP)
-	VBLENDVPD   Y0, actkernconst<>+8352(SB), Y3, Y4
-	VMOVUPD     actkernconst<>+7232(SB), Y3
+	VBLENDVPD   Y0, actkernconst<>+8512(SB), Y3, Y4
+	VMOVUPD     actkernconst<>+7392(SB), Y3
 	VMOVUPD     Y2, 96(SP)
-	VBLENDVPD   Y0, actkernconst<>+8000(SB), Y3, Y2
-	VMOVUPD     actkernconst<>+7264(SB), Y3
+	VBLENDVPD   Y0, actkernconst<>+8160(SB), Y3, Y2
+	VMOVUPD     actkernconst<>+7424(SB), Y3
 	VMOVUPD     Y1, 128(SP)
-	VBLENDVPD   Y0, actkernconst<>+8032(SB), Y3, Y1
-	VMOVUPD     actkernconst<>+7296(SB), Y3
+	VBLENDVPD   Y0, actkernconst<>+8192(SB), Y3, Y1
+	VMOVUPD     actkernconst<>+7456(SB), Y3
 	VMOVUPD     Y7, 160(SP)
-	VBLENDVPD   Y0, actkernconst<>+8064(SB), Y3, Y7
-	VMOVUPD     actkernconst<>+7328(SB), Y3
-	VBLENDVPD   Y0, actkernconst<>+8096(SB), Y3, Y0
+	VBLENDVPD   Y0, actkernconst<>+8224(SB), Y3, Y7
+	VMOVUPD     actkernconst<>+7488(SB), Y3
+	VBLENDVPD   Y0, actkernconst<>+8256(SB), Y3, Y0
 	VMOVUPD     actkernconst<>+5792(SB), Y3
 	VMOVUPD     Y6, 192(SP)
 	VCMPPD      $0x12, Y5, Y3, Y6
@@ -44257,128 +44463,128 @@ tail:
 	VBLENDVPD   Y0, Y4, Y7, Y0
 	VMOVUPD     192(SP), Y1
 	VADDPD      actkernconst<>+576(SB), Y1, Y2
-	VCMPPD      $0x11, actkernconst<>+7072(SB), Y2, Y5
-	VANDPD      actkernconst<>+7104(SB), Y5, Y4
-	VCMPPD      $0x1e, actkernconst<>+7136(SB), Y2, Y5
-	VBLENDVPD   Y5, actkernconst<>+7136(SB), Y4, Y4
+	VCMPPD      $0x11, actkernconst<>+7232(SB), Y2, Y5
+	VANDPD      actkernconst<>+7264(SB), Y5, Y4
+	VCMPPD      $0x1e, actkernconst<>+7296(SB), Y2, Y5
+	VBLENDVPD   Y5, actkernconst<>+7296(SB), Y4, Y4
 	VADDPD      actkernconst<>+128(SB), Y4, Y6
 	VPSLLQ      $0x34, Y6, Y6
 	VMULPD      Y6, Y9, Y3
 	VSUBPD      Y4, Y2, Y7
-	VCMPPD      $0x11, actkernconst<>+7072(SB), Y7, Y5
-	VANDPD      actkernconst<>+7104(SB), Y5, Y4
-	VCMPPD      $0x1e, actkernconst<>+7136(SB), Y7, Y5
-	VBLENDVPD   Y5, actkernconst<>+7136(SB), Y4, Y4
+	VCMPPD      $0x11, actkernconst<>+7232(SB), Y7, Y5
+	VANDPD      actkernconst<>+7264(SB), Y5, Y4
+	VCMPPD      $0x1e, actkernconst<>+7296(SB), Y7, Y5
+	VBLENDVPD   Y5, actkernconst<>+7296(SB), Y4, Y4
 	VADDPD      actkernconst<>+128(SB), Y4, Y6
 	VPSLLQ      $0x34, Y6, Y6
 	VMULPD      Y6, Y3, Y3
 	VSUBPD      Y4, Y7, Y7
-	VMAXPD      actkernconst<>+7072(SB), Y7, Y4
-	VMINPD      actkernconst<>+7136(SB), Y4, Y4
+	VMAXPD      actkernconst<>+7232(SB), Y7, Y4
+	VMINPD      actkernconst<>+7296(SB), Y4, Y4
 	VADDPD      actkernconst<>+128(SB), Y4, Y6
 	VPSLLQ      $0x34, Y6, Y6
 	VMULPD      Y6, Y3, Y3
-	VADDPD      actkernconst<>+7968(SB), Y1, Y2
-	VCMPPD      $0x11, actkernconst<>+7072(SB), Y2, Y6
-	VANDPD      actkernconst<>+7104(SB), Y6, Y5
-	VCMPPD      $0x1e, actkernconst<>+7136(SB), Y2, Y6
-	VBLENDVPD   Y6, actkernconst<>+7136(SB), Y5, Y5
+	VADDPD      actkernconst<>+8128(SB), Y1, Y2
+	VCMPPD      $0x11, actkernconst<>+7232(SB), Y2, Y6
+	VANDPD      actkernconst<>+7264(SB), Y6, Y5
+	VCMPPD      $0x1e, actkernconst<>+7296(SB), Y2, Y6
+	VBLENDVPD   Y6, actkernconst<>+7296(SB), Y5, Y5
 	VADDPD      actkernconst<>+128(SB), Y5, Y7
 	VPSLLQ      $0x34, Y7, Y7
 	VMULPD      Y7, Y10, Y4
 	VSUBPD      Y5, Y2, Y8
-	VCMPPD      $0x11, actkernconst<>+7072(SB), Y8, Y6
-	VANDPD      actkernconst<>+7104(SB), Y6, Y5
-	VCMPPD      $0x1e, actkernconst<>+7136(SB), Y8, Y6
-	VBLENDVPD   Y6, actkernconst<>+7136(SB), Y5, Y5
+	VCMPPD      $0x11, actkernconst<>+7232(SB), Y8, Y6
+	VANDPD      actkernconst<>+7264(SB), Y6, Y5
+	VCMPPD      $0x1e, actkernconst<>+7296(SB), Y8, Y6
+	VBLENDVPD   Y6, actkernconst<>+7296(SB), Y5, Y5
 	VADDPD      actkernconst<>+128(SB), Y5, Y7
 	VPSLLQ      $0x34, Y7, Y7
 	VMULPD      Y7, Y4, Y4
 	VSUBPD      Y5, Y8, Y8
-	VMAXPD      actkernconst<>+7072(SB), Y8, Y5
-	VMINPD      actkernconst<>+7136(SB), Y5, Y5
+	VMAXPD      actkernconst<>+7232(SB), Y8, Y5
+	VMINPD      actkernconst<>+7296(SB), Y5, Y5
 	VADDPD      actkernconst<>+128(SB), Y5, Y7
 	VPSLLQ      $0x34, Y7, Y7
 	VMULPD      Y7, Y4, Y4
-	VADDPD      actkernconst<>+8480(SB), Y1, Y2
-	VCMPPD      $0x11, actkernconst<>+7072(SB), Y2, Y7
-	VANDPD      actkernconst<>+7104(SB), Y7, Y6
-	VCMPPD      $0x1e, actkernconst<>+7136(SB), Y2, Y7
-	VBLENDVPD   Y7, actkernconst<>+7136(SB), Y6, Y6
+	VADDPD      actkernconst<>+8640(SB), Y1, Y2
+	VCMPPD      $0x11, actkernconst<>+7232(SB), Y2, Y7
+	VANDPD      actkernconst<>+7264(SB), Y7, Y6
+	VCMPPD      $0x1e, actkernconst<>+7296(SB), Y2, Y7
+	VBLENDVPD   Y7, actkernconst<>+7296(SB), Y6, Y6
 	VADDPD      actkernconst<>+128(SB), Y6, Y8
 	VPSLLQ      $0x34, Y8, Y8
 	VMULPD      Y8, Y11, Y5
 	VSUBPD      Y6, Y2, Y9
-	VCMPPD      $0x11, actkernconst<>+7072(SB), Y9, Y7
-	VANDPD      actkernconst<>+7104(SB), Y7, Y6
-	VCMPPD      $0x1e, actkernconst<>+7136(SB), Y9, Y7
-	VBLENDVPD   Y7, actkernconst<>+7136(SB), Y6, Y6
+	VCMPPD      $0x11, actkernconst<>+7232(SB), Y9, Y7
+	VANDPD      actkernconst<>+7264(SB), Y7, Y6
+	VCMPPD      $0x1e, actkernconst<>+7296(SB), Y9, Y7
+	VBLENDVPD   Y7, actkernconst<>+7296(SB), Y6, Y6
 	VADDPD      actkernconst<>+128(SB), Y6, Y8
 	VPSLLQ      $0x34, Y8, Y8
 	VMULPD      Y8, Y5, Y5
 	VSUBPD      Y6, Y9, Y9
-	VMAXPD      actkernconst<>+7072(SB), Y9, Y6
-	VMINPD      actkernconst<>+7136(SB), Y6, Y6
+	VMAXPD      actkernconst<>+7232(SB), Y9, Y6
+	VMINPD      actkernconst<>+7296(SB), Y6, Y6
 	VADDPD      actkernconst<>+128(SB), Y6, Y8
 	VPSLLQ      $0x34, Y8, Y8
 	VMULPD      Y8, Y5, Y5
-	VADDPD      actkernconst<>+8512(SB), Y1, Y2
-	VCMPPD      $0x11, actkernconst<>+7072(SB), Y2, Y8
-	VANDPD      actkernconst<>+7104(SB), Y8, Y7
-	VCMPPD      $0x1e, actkernconst<>+7136(SB), Y2, Y8
-	VBLENDVPD   Y8, actkernconst<>+7136(SB), Y7, Y7
+	VADDPD      actkernconst<>+8672(SB), Y1, Y2
+	VCMPPD      $0x11, actkernconst<>+7232(SB), Y2, Y8
+	VANDPD      actkernconst<>+7264(SB), Y8, Y7
+	VCMPPD      $0x1e, actkernconst<>+7296(SB), Y2, Y8
+	VBLENDVPD   Y8, actkernconst<>+7296(SB), Y7, Y7
 	VADDPD      actkernconst<>+128(SB), Y7, Y9
 	VPSLLQ      $0x34, Y9, Y9
 	VMULPD      Y9, Y12, Y6
 	VSUBPD      Y7, Y2, Y10
-	VCMPPD      $0x11, actkernconst<>+7072(SB), Y10, Y8
-	VANDPD      actkernconst<>+7104(SB), Y8, Y7
-	VCMPPD      $0x1e, actkernconst<>+7136(SB), Y10, Y8
-	VBLENDVPD   Y8, actkernconst<>+7136(SB), Y7, Y7
+	VCMPPD      $0x11, actkernconst<>+7232(SB), Y10, Y8
+	VANDPD      actkernconst<>+7264(SB), Y8, Y7
+	VCMPPD      $0x1e, actkernconst<>+7296(SB), Y10, Y8
+	VBLENDVPD   Y8, actkernconst<>+7296(SB), Y7, Y7
 	VADDPD      actkernconst<>+128(SB), Y7, Y9
 	VPSLLQ      $0x34, Y9, Y9
 	VMULPD      Y9, Y6, Y6
 	VSUBPD      Y7, Y10, Y10
-	VMAXPD      actkernconst<>+7072(SB), Y10, Y7
-	VMINPD      actkernconst<>+7136(SB), Y7, Y7
+	VMAXPD      actkernconst<>+7232(SB), Y10, Y7
+	VMINPD      actkernconst<>+7296(SB), Y7, Y7
 	VADDPD      actkernconst<>+128(SB), Y7, Y9
 	VPSLLQ      $0x34, Y9, Y9
 	VMULPD      Y9, Y6, Y6
-	VADDPD      actkernconst<>+8544(SB), Y1, Y1
-	VCMPPD      $0x11, actkernconst<>+7072(SB), Y1, Y8
-	VANDPD      actkernconst<>+7104(SB), Y8, Y7
-	VCMPPD      $0x1e, actkernconst<>+7136(SB), Y1, Y8
-	VBLENDVPD   Y8, actkernconst<>+7136(SB), Y7, Y7
+	VADDPD      actkernconst<>+8704(SB), Y1, Y1
+	VCMPPD      $0x11, actkernconst<>+7232(SB), Y1, Y8
+	VANDPD      actkernconst<>+7264(SB), Y8, Y7
+	VCMPPD      $0x1e, actkernconst<>+7296(SB), Y1, Y8
+	VBLENDVPD   Y8, actkernconst<>+7296(SB), Y7, Y7
 	VADDPD      actkernconst<>+128(SB), Y7, Y9
 	VPSLLQ      $0x34, Y9, Y9
 	VMULPD      Y9, Y0, Y2
 	VSUBPD      Y7, Y1, Y10
-	VCMPPD      $0x11, actkernconst<>+7072(SB), Y10, Y8
-	VANDPD      actkernconst<>+7104(SB), Y8, Y7
-	VCMPPD      $0x1e, actkernconst<>+7136(SB), Y10, Y8
-	VBLENDVPD   Y8, actkernconst<>+7136(SB), Y7, Y7
+	VCMPPD      $0x11, actkernconst<>+7232(SB), Y10, Y8
+	VANDPD      actkernconst<>+7264(SB), Y8, Y7
+	VCMPPD      $0x1e, actkernconst<>+7296(SB), Y10, Y8
+	VBLENDVPD   Y8, actkernconst<>+7296(SB), Y7, Y7
 	VADDPD      actkernconst<>+128(SB), Y7, Y9
 	VPSLLQ      $0x34, Y9, Y9
 	VMULPD      Y9, Y2, Y2
 	VSUBPD      Y7, Y10, Y10
-	VMAXPD      actkernconst<>+7072(SB), Y10, Y7
-	VMINPD      actkernconst<>+7136(SB), Y7, Y7
+	VMAXPD      actkernconst<>+7232(SB), Y10, Y7
+	VMINPD      actkernconst<>+7296(SB), Y7, Y7
 	VADDPD      actkernconst<>+128(SB), Y7, Y9
 	VPSLLQ      $0x34, Y9, Y9
 	VMULPD      Y9, Y2, Y2
-	VMULPD      actkernconst<>+7936(SB), Y3, Y0
+	VMULPD      actkernconst<>+8096(SB), Y3, Y0
 	VROUNDPD    $0x08, Y0, Y0
-	VFMADD132PD actkernconst<>+7904(SB), Y3, Y0
+	VFMADD132PD actkernconst<>+8064(SB), Y3, Y0
 	VADDPD      actkernconst<>+4000(SB), Y4, Y1
 	VSUBPD      actkernconst<>+4000(SB), Y1, Y1
 	VSUBPD      Y1, Y4, Y4
 	VADDPD      Y1, Y0, Y0
-	VADDPD      actkernconst<>+8128(SB), Y5, Y1
-	VSUBPD      actkernconst<>+8128(SB), Y1, Y1
+	VADDPD      actkernconst<>+8288(SB), Y5, Y1
+	VSUBPD      actkernconst<>+8288(SB), Y1, Y1
 	VSUBPD      Y1, Y5, Y5
 	VADDPD      Y1, Y4, Y4
-	VADDPD      actkernconst<>+8160(SB), Y6, Y1
-	VSUBPD      actkernconst<>+8160(SB), Y1, Y1
+	VADDPD      actkernconst<>+8320(SB), Y6, Y1
+	VSUBPD      actkernconst<>+8320(SB), Y1, Y1
 	VSUBPD      Y1, Y6, Y6
 	VADDPD      Y1, Y5, Y5
 	VADDPD      Y2, Y6, Y6
@@ -44386,9 +44592,9 @@ tail:
 	VMULPD      Y0, Y1, Y2
 	VXORPD      actkernconst<>+2720(SB), Y2, Y3
 	VFMADD213PD Y3, Y1, Y0
-	VMULPD      actkernconst<>+7936(SB), Y2, Y3
+	VMULPD      actkernconst<>+8096(SB), Y2, Y3
 	VROUNDPD    $0x08, Y3, Y3
-	VFMADD132PD actkernconst<>+7904(SB), Y2, Y3
+	VFMADD132PD actkernconst<>+8064(SB), Y2, Y3
 	VADDPD      Y0, Y3, Y3
 	VMULPD      Y4, Y1, Y0
 	VXORPD      actkernconst<>+2720(SB), Y0, Y2
@@ -44425,37 +44631,37 @@ tail:
 	VADDPD      Y3, Y8, Y8
 	VADDPD      Y5, Y8, Y8
 	VADDPD      Y1, Y8, Y8
-	VMULPD      actkernconst<>+7168(SB), Y4, Y0
+	VMULPD      actkernconst<>+7328(SB), Y4, Y0
 	VXORPD      actkernconst<>+2720(SB), Y0, Y1
-	VFMADD231PD actkernconst<>+7168(SB), Y4, Y1
-	VMULPD      actkernconst<>+7168(SB), Y8, Y8
-	VFMADD132PD actkernconst<>+8192(SB), Y8, Y4
+	VFMADD231PD actkernconst<>+7328(SB), Y4, Y1
+	VMULPD      actkernconst<>+7328(SB), Y8, Y8
+	VFMADD132PD actkernconst<>+8352(SB), Y8, Y4
 	VADDPD      Y4, Y1, Y1
 	VADDPD      Y1, Y0, Y3
 	VSUBPD      Y0, Y3, Y0
 	VSUBPD      Y0, Y1, Y1
 	VADDPD      Y1, Y3, Y3
-	VMULPD      actkernconst<>+7936(SB), Y2, Y0
+	VMULPD      actkernconst<>+8096(SB), Y2, Y0
 	VROUNDPD    $0x09, Y0, Y0
-	VFMADD132PD actkernconst<>+7904(SB), Y2, Y0
+	VFMADD132PD actkernconst<>+8064(SB), Y2, Y0
 	VMULPD      actkernconst<>+4576(SB), Y0, Y1
 	VROUNDPD    $0x09, Y1, Y1
-	VFMADD231PD actkernconst<>+8576(SB), Y1, Y0
+	VFMADD231PD actkernconst<>+8736(SB), Y1, Y0
 	VMOVUPD     actkernconst<>+4576(SB), Y2
 	VCMPPD      $0x11, Y0, Y2, Y0
 	VANDPD      actkernconst<>+1632(SB), Y3, Y2
-	VMOVUPD     actkernconst<>+7168(SB), Y4
+	VMOVUPD     actkernconst<>+7328(SB), Y4
 	VSUBPD      Y2, Y4, Y2
-	VADDPD      actkernconst<>+8192(SB), Y2, Y2
+	VADDPD      actkernconst<>+8352(SB), Y2, Y2
 	VBLENDVPD   Y0, Y2, Y3, Y0
-	VADDPD      actkernconst<>+7200(SB), Y1, Y1
+	VADDPD      actkernconst<>+7360(SB), Y1, Y1
 	VMOVUPD     128(SP), Y2
-	VMOVUPD     actkernconst<>+7808(SB), Y3
-	VFMADD213PD actkernconst<>+7200(SB), Y2, Y3
-	VSUBPD      actkernconst<>+7200(SB), Y3, Y4
-	VFMADD231PD actkernconst<>+8608(SB), Y4, Y2
-	VFMADD231PD actkernconst<>+8640(SB), Y4, Y2
-	VFMADD132PD actkernconst<>+8672(SB), Y2, Y4
+	VMOVUPD     actkernconst<>+7968(SB), Y3
+	VFMADD213PD actkernconst<>+7360(SB), Y2, Y3
+	VSUBPD      actkernconst<>+7360(SB), Y3, Y4
+	VFMADD231PD actkernconst<>+8768(SB), Y4, Y2
+	VFMADD231PD actkernconst<>+8800(SB), Y4, Y2
+	VFMADD132PD actkernconst<>+8832(SB), Y2, Y4
 	VMOVUPD     96(SP), Y2
 	VBLENDVPD   Y2, Y0, Y4, Y0
 	VMOVUPD     64(SP), Y5
@@ -44463,12 +44669,12 @@ tail:
 	VBLENDVPD   Y2, Y1, Y3, Y2
 	VBLENDVPD   Y5, Y2, Y3, Y5
 	VMULPD      Y0, Y0, Y1
-	VMOVUPD     actkernconst<>+7840(SB), Y2
-	VFMADD213PD actkernconst<>+7872(SB), Y1, Y2
-	VFMADD213PD actkernconst<>+8704(SB), Y1, Y2
-	VFMADD213PD actkernconst<>+8736(SB), Y1, Y2
-	VFMADD213PD actkernconst<>+8768(SB), Y1, Y2
-	VFMADD213PD actkernconst<>+8800(SB), Y1, Y2
+	VMOVUPD     actkernconst<>+8000(SB), Y2
+	VFMADD213PD actkernconst<>+8032(SB), Y1, Y2
+	VFMADD213PD actkernconst<>+8864(SB), Y1, Y2
+	VFMADD213PD actkernconst<>+8896(SB), Y1, Y2
+	VFMADD213PD actkernconst<>+8928(SB), Y1, Y2
+	VFMADD213PD actkernconst<>+8960(SB), Y1, Y2
 	VFMADD213PD actkernconst<>+160(SB), Y1, Y2
 	VMULPD      Y2, Y0, Y0
 	VPSLLQ      $0x3f, Y5, Y1
@@ -44506,11 +44712,11 @@ loop:
 	VANDPD      actkernconst<>+1632(SB), Y3, Y6
 	VANDPD      actkernconst<>+1632(SB), Y4, Y7
 	VANDPD      actkernconst<>+1632(SB), Y5, Y8
-	VMOVUPD     actkernconst<>+7424(SB), Y9
+	VMOVUPD     actkernconst<>+7584(SB), Y9
 	VCMPPD      $0x11, Y6, Y9, Y10
-	VMOVUPD     actkernconst<>+7424(SB), Y9
+	VMOVUPD     actkernconst<>+7584(SB), Y9
 	VCMPPD      $0x11, Y7, Y9, Y11
-	VMOVUPD     actkernconst<>+7424(SB), Y9
+	VMOVUPD     actkernconst<>+7584(SB), Y9
 	VCMPPD      $0x11, Y8, Y9, Y12
 	VCMPPD      $0x11, actkernconst<>+4736(SB), Y6, Y6
 	VCMPPD      $0x11, actkernconst<>+4736(SB), Y7, Y7
@@ -44531,279 +44737,279 @@ loop:
 	VORPD       actkernconst<>+4832(SB), Y14, Y14
 	VSUBPD      actkernconst<>+128(SB), Y14, Y14
 	VMOVUPD     Y2, 32(SP)
-	VMOVUPD     actkernconst<>+7456(SB), Y2
-	VFMADD213PD actkernconst<>+7488(SB), Y9, Y2
+	VMOVUPD     actkernconst<>+7616(SB), Y2
+	VFMADD213PD actkernconst<>+7648(SB), Y9, Y2
 	VMOVUPD     Y1, 64(SP)
-	VMOVUPD     actkernconst<>+7456(SB), Y1
-	VFMADD213PD actkernconst<>+7488(SB), Y13, Y1
+	VMOVUPD     actkernconst<>+7616(SB), Y1
+	VFMADD213PD actkernconst<>+7648(SB), Y13, Y1
 	VMOVUPD     Y0, 96(SP)
-	VMOVUPD     actkernconst<>+7456(SB), Y0
-	VFMADD213PD actkernconst<>+7488(SB), Y14, Y0
+	VMOVUPD     actkernconst<>+7616(SB), Y0
+	VFMADD213PD actkernconst<>+7648(SB), Y14, Y0
 	VROUNDPD    $0x09, Y2, Y2
 	VROUNDPD    $0x09, Y1, Y1
 	VROUNDPD    $0x09, Y0, Y0
 	VMOVUPD     Y12, 128(SP)
-	VSUBPD      actkernconst<>+8224(SB), Y9, Y12
+	VSUBPD      actkernconst<>+8384(SB), Y9, Y12
 	VMOVUPD     Y11, 160(SP)
-	VSUBPD      actkernconst<>+8224(SB), Y13, Y11
+	VSUBPD      actkernconst<>+8384(SB), Y13, Y11
 	VMOVUPD     Y10, 192(SP)
-	VSUBPD      actkernconst<>+8224(SB), Y14, Y10
-	VFMADD231PD actkernconst<>+7968(SB), Y2, Y12
-	VFMADD231PD actkernconst<>+7968(SB), Y1, Y11
-	VFMADD231PD actkernconst<>+7968(SB), Y0, Y10
+	VSUBPD      actkernconst<>+8384(SB), Y14, Y10
+	VFMADD231PD actkernconst<>+8128(SB), Y2, Y12
+	VFMADD231PD actkernconst<>+8128(SB), Y1, Y11
+	VFMADD231PD actkernconst<>+8128(SB), Y0, Y10
 	VMOVUPD     Y8, 224(SP)
-	VMOVUPD     actkernconst<>+7520(SB), Y8
+	VMOVUPD     actkernconst<>+7680(SB), Y8
 	VSUBPD      Y9, Y8, Y9
-	VMOVUPD     actkernconst<>+7520(SB), Y8
+	VMOVUPD     actkernconst<>+7680(SB), Y8
 	VSUBPD      Y13, Y8, Y13
-	VMOVUPD     actkernconst<>+7520(SB), Y8
+	VMOVUPD     actkernconst<>+7680(SB), Y8
 	VSUBPD      Y14, Y8, Y14
 	VMOVUPD     Y7, 256(SP)
 	VMOVUPD     Y6, 288(SP)
 	VMOVUPD     Y10, 320(SP)
 	VMOVUPD     Y11, 352(SP)
-	VCMPPD      $0x11, actkernconst<>+7072(SB), Y9, Y6
-	VANDPD      actkernconst<>+7104(SB), Y6, Y7
-	VCMPPD      $0x1e, actkernconst<>+7136(SB), Y9, Y6
-	VBLENDVPD   Y6, actkernconst<>+7136(SB), Y7, Y7
+	VCMPPD      $0x11, actkernconst<>+7232(SB), Y9, Y6
+	VANDPD      actkernconst<>+7264(SB), Y6, Y7
+	VCMPPD      $0x1e, actkernconst<>+7296(SB), Y9, Y6
+	VBLENDVPD   Y6, actkernconst<>+7296(SB), Y7, Y7
 	VADDPD      actkernconst<>+128(SB), Y7, Y10
 	VPSLLQ      $0x34, Y10, Y10
 	VMULPD      Y10, Y3, Y8
 	VSUBPD      Y7, Y9, Y11
-	VCMPPD      $0x11, actkernconst<>+7072(SB), Y11, Y6
-	VANDPD      actkernconst<>+7104(SB), Y6, Y7
-	VCMPPD      $0x1e, actkernconst<>+7136(SB), Y11, Y6
-	VBLENDVPD   Y6, actkernconst<>+7136(SB), Y7, Y7
+	VCMPPD      $0x11, actkernconst<>+7232(SB), Y11, Y6
+	VANDPD      actkernconst<>+7264(SB), Y6, Y7
+	VCMPPD      $0x1e, actkernconst<>+7296(SB), Y11, Y6
+	VBLENDVPD   Y6, actkernconst<>+7296(SB), Y7, Y7
 	VADDPD      actkernconst<>+128(SB), Y7, Y10
 	VPSLLQ      $0x34, Y10, Y10
 	VMULPD      Y10, Y8, Y8
 	VSUBPD      Y7, Y11, Y11
-	VMAXPD      actkernconst<>+7072(SB), Y11, Y7
-	VMINPD      actkernconst<>+7136(SB), Y7, Y7
+	VMAXPD      actkernconst<>+7232(SB), Y11, Y7
+	VMINPD      actkernconst<>+7296(SB), Y7, Y7
 	VADDPD      actkernconst<>+128(SB), Y7, Y10
 	VPSLLQ      $0x34, Y10, Y10
 	VMULPD      Y10, Y8, Y8
-	VCMPPD      $0x11, actkernconst<>+7072(SB), Y13, Y9
-	VANDPD      actkernconst<>+7104(SB), Y9, Y7
-	VCMPPD      $0x1e, actkernconst<>+7136(SB), Y13, Y9
-	VBLENDVPD   Y9, actkernconst<>+7136(SB), Y7, Y7
+	VCMPPD      $0x11, actkernconst<>+7232(SB), Y13, Y9
+	VANDPD      actkernconst<>+7264(SB), Y9, Y7
+	VCMPPD      $0x1e, actkernconst<>+7296(SB), Y13, Y9
+	VBLENDVPD   Y9, actkernconst<>+7296(SB), Y7, Y7
 	VADDPD      actkernconst<>+128(SB), Y7, Y10
 	VPSLLQ      $0x34, Y10, Y10
 	VMULPD      Y10, Y4, Y6
 	VSUBPD      Y7, Y13, Y11
-	VCMPPD      $0x11, actkernconst<>+7072(SB), Y11, Y9
-	VANDPD      actkernconst<>+7104(SB), Y9, Y7
-	VCMPPD      $0x1e, actkernconst<>+7136(SB), Y11, Y9
-	VBLENDVPD   Y9, actkernconst<>+7136(SB), Y7, Y7
+	VCMPPD      $0x11, actkernconst<>+7232(SB), Y11, Y9
+	VANDPD      actkernconst<>+7264(SB), Y9, Y7
+	VCMPPD      $0x1e, actkernconst<>+7296(SB), Y11, Y9
+	VBLENDVPD   Y9, actkernconst<>+7296(SB), Y7, Y7
 	VADDPD      actkernconst<>+128(SB), Y7, Y10
 	VPSLLQ      $0x34, Y10, Y10
 	VMULPD      Y10, Y6, Y6
 	VSUBPD      Y7, Y11, Y11
-	VMAXPD      actkernconst<>+7072(SB), Y11, Y7
-	VMINPD      actkernconst<>+7136(SB), Y7, Y7
+	VMAXPD      actkernconst<>+7232(SB), Y11, Y7
+	VMINPD      actkernconst<>+7296(SB), Y7, Y7
 	VADDPD      actkernconst<>+128(SB), Y7, Y10
 	VPSLLQ      $0x34, Y10, Y10
 	VMULPD      Y10, Y6, Y6
-	VCMPPD      $0x11, actkernconst<>+7072(SB), Y14, Y10
-	VANDPD      actkernconst<>+7104(SB), Y10, Y9
-	VCMPPD      $0x1e, actkernconst<>+7136(SB), Y14, Y10
-	VBLENDVPD   Y10, actkernconst<>+7136(SB), Y9, Y9
+	VCMPPD      $0x11, actkernconst<>+7232(SB), Y14, Y10
+	VANDPD      actkernconst<>+7264(SB), Y10, Y9
+	VCMPPD      $0x1e, actkernconst<>+7296(SB), Y14, Y10
+	VBLENDVPD   Y10, actkernconst<>+7296(SB), Y9, Y9
 	VADDPD      actkernconst<>+128(SB), Y9, Y11
 	VPSLLQ      $0x34, Y11, Y11
 	VMULPD      Y11, Y5, Y7
 	VSUBPD      Y9, Y14, Y13
-	VCMPPD      $0x11, actkernconst<>+7072(SB), Y13, Y10
-	VANDPD      actkernconst<>+7104(SB), Y10, Y9
-	VCMPPD      $0x1e, actkernconst<>+7136(SB), Y13, Y10
-	VBLENDVPD   Y10, actkernconst<>+7136(SB), Y9, Y9
+	VCMPPD      $0x11, actkernconst<>+7232(SB), Y13, Y10
+	VANDPD      actkernconst<>+7264(SB), Y10, Y9
+	VCMPPD      $0x1e, actkernconst<>+7296(SB), Y13, Y10
+	VBLENDVPD   Y10, actkernconst<>+7296(SB), Y9, Y9
 	VADDPD      actkernconst<>+128(SB), Y9, Y11
 	VPSLLQ      $0x34, Y11, Y11
 	VMULPD      Y11, Y7, Y7
 	VSUBPD      Y9, Y13, Y13
-	VMAXPD      actkernconst<>+7072(SB), Y13, Y9
-	VMINPD      actkernconst<>+7136(SB), Y9, Y9
+	VMAXPD      actkernconst<>+7232(SB), Y13, Y9
+	VMINPD      actkernconst<>+7296(SB), Y9, Y9
 	VADDPD      actkernconst<>+128(SB), Y9, Y11
 	VPSLLQ      $0x34, Y11, Y11
 	VMULPD      Y11, Y7, Y7
-	VMOVUPD     actkernconst<>+7360(SB), Y9
+	VMOVUPD     actkernconst<>+7520(SB), Y9
 	VCMPPD      $0x12, Y2, Y9, Y10
-	VMOVUPD     actkernconst<>+7360(SB), Y9
+	VMOVUPD     actkernconst<>+7520(SB), Y9
 	VCMPPD      $0x12, Y1, Y9, Y11
-	VMOVUPD     actkernconst<>+7360(SB), Y9
+	VMOVUPD     actkernconst<>+7520(SB), Y9
 	VCMPPD      $0x12, Y0, Y9, Y13
-	VSUBPD      actkernconst<>+7360(SB), Y2, Y9
-	VSUBPD      actkernconst<>+7360(SB), Y1, Y14
+	VSUBPD      actkernconst<>+7520(SB), Y2, Y9
+	VSUBPD      actkernconst<>+7520(SB), Y1, Y14
 	VMOVUPD     Y5, 384(SP)
-	VSUBPD      actkernconst<>+7360(SB), Y0, Y5
+	VSUBPD      actkernconst<>+7520(SB), Y0, Y5
 	VBLENDVPD   Y10, Y9, Y2, Y9
 	VBLENDVPD   Y11, Y14, Y1, Y14
 	VBLENDVPD   Y13, Y5, Y0, Y5
-	VMOVUPD     actkernconst<>+7552(SB), Y0
-	VBLENDVPD   Y10, actkernconst<>+8000(SB), Y0, Y1
-	VMOVUPD     actkernconst<>+7552(SB), Y0
-	VBLENDVPD   Y11, actkernconst<>+8000(SB), Y0, Y2
-	VMOVUPD     actkernconst<>+7552(SB), Y0
+	VMOVUPD     actkernconst<>+7712(SB), Y0
+	VBLENDVPD   Y10, actkernconst<>+8160(SB), Y0, Y1
+	VMOVUPD     actkernconst<>+7712(SB), Y0
+	VBLENDVPD   Y11, actkernconst<>+8160(SB), Y0, Y2
+	VMOVUPD     actkernconst<>+7712(SB), Y0
 	VMOVUPD     Y4, 416(SP)
-	VBLENDVPD   Y13, actkernconst<>+8000(SB), Y0, Y4
-	VMOVUPD     actkernconst<>+7584(SB), Y0
+	VBLENDVPD   Y13, actkernconst<>+8160(SB), Y0, Y4
+	VMOVUPD     actkernconst<>+7744(SB), Y0
 	VMOVUPD     Y3, 448(SP)
-	VBLENDVPD   Y10, actkernconst<>+8032(SB), Y0, Y3
-	VMOVUPD     actkernconst<>+7584(SB), Y0
+	VBLENDVPD   Y10, actkernconst<>+8192(SB), Y0, Y3
+	VMOVUPD     actkernconst<>+7744(SB), Y0
 	VMOVUPD     Y7, 480(SP)
-	VBLENDVPD   Y11, actkernconst<>+8032(SB), Y0, Y7
-	VMOVUPD     actkernconst<>+7584(SB), Y0
+	VBLENDVPD   Y11, actkernconst<>+8192(SB), Y0, Y7
+	VMOVUPD     actkernconst<>+7744(SB), Y0
 	VMOVUPD     Y6, 512(SP)
-	VBLENDVPD   Y13, actkernconst<>+8032(SB), Y0, Y6
-	VMOVUPD     actkernconst<>+7616(SB), Y0
+	VBLENDVPD   Y13, actkernconst<>+8192(SB), Y0, Y6
+	VMOVUPD     actkernconst<>+7776(SB), Y0
 	VMOVUPD     Y8, 544(SP)
-	VBLENDVPD   Y10, actkernconst<>+8064(SB), Y0, Y8
-	VMOVUPD     actkernconst<>+7616(SB), Y0
+	VBLENDVPD   Y10, actkernconst<>+8224(SB), Y0, Y8
+	VMOVUPD     actkernconst<>+7776(SB), Y0
 	VMOVUPD     Y12, 576(SP)
-	VBLENDVPD   Y11, actkernconst<>+8064(SB), Y0, Y12
-	VMOVUPD     actkernconst<>+7616(SB), Y0
+	VBLENDVPD   Y11, actkernconst<>+8224(SB), Y0, Y12
+	VMOVUPD     actkernconst<>+7776(SB), Y0
 	VMOVUPD     Y12, 608(SP)
-	VBLENDVPD   Y13, actkernconst<>+8064(SB), Y0, Y12
-	VMOVUPD     actkernconst<>+7648(SB), Y0
+	VBLENDVPD   Y13, actkernconst<>+8224(SB), Y0, Y12
+	VMOVUPD     actkernconst<>+7808(SB), Y0
 	VMOVUPD     Y12, 640(SP)
-	VBLENDVPD   Y10, actkernconst<>+8096(SB), Y0, Y12
-	VMOVUPD     actkernconst<>+7648(SB), Y0
+	VBLENDVPD   Y10, actkernconst<>+8256(SB), Y0, Y12
+	VMOVUPD     actkernconst<>+7808(SB), Y0
 	VMOVUPD     Y12, 672(SP)
-	VBLENDVPD   Y11, actkernconst<>+8096(SB), Y0, Y12
-	VMOVUPD     actkernconst<>+7648(SB), Y0
+	VBLENDVPD   Y11, actkernconst<>+8256(SB), Y0, Y12
+	VMOVUPD     actkernconst<>+7808(SB), Y0
 	VMOVUPD     Y12, 704(SP)
-	VBLENDVPD   Y13, actkernconst<>+8096(SB), Y0, Y12
-	VMOVUPD     actkernconst<>+7680(SB), Y0
+	VBLENDVPD   Y13, actkernconst<>+8256(SB), Y0, Y12
+	VMOVUPD     actkernconst<>+7840(SB), Y0
 	VMOVUPD     Y12, 736(SP)
-	VBLENDVPD   Y10, actkernconst<>+8384(SB), Y0, Y12
-	VMOVUPD     actkernconst<>+7680(SB), Y0
+	VBLENDVPD   Y10, actkernconst<>+8544(SB), Y0, Y12
+	VMOVUPD     actkernconst<>+7840(SB), Y0
 	VMOVUPD     Y12, 768(SP)
-	VBLENDVPD   Y11, actkernconst<>+8384(SB), Y0, Y12
-	VMOVUPD     actkernconst<>+7680(SB), Y0
+	VBLENDVPD   Y11, actkernconst<>+8544(SB), Y0, Y12
+	VMOVUPD     actkernconst<>+7840(SB), Y0
 	VMOVUPD     Y12, 800(SP)
-	VBLENDVPD   Y13, actkernconst<>+8384(SB), Y0, Y12
-	VMOVUPD     actkernconst<>+7712(SB), Y0
+	VBLENDVPD   Y13, actkernconst<>+8544(SB), Y0, Y12
+	VMOVUPD     actkernconst<>+7872(SB), Y0
 	VMOVUPD     Y12, 832(SP)
-	VBLENDVPD   Y10, actkernconst<>+8416(SB), Y0, Y12
-	VMOVUPD     actkernconst<>+7712(SB), Y0
+	VBLENDVPD   Y10, actkernconst<>+8576(SB), Y0, Y12
+	VMOVUPD     actkernconst<>+7872(SB), Y0
 	VMOVUPD     Y12, 864(SP)
-	VBLENDVPD   Y11, actkernconst<>+8416(SB), Y0, Y12
-	VMOVUPD     actkernconst<>+7712(SB), Y0
+	VBLENDVPD   Y11, actkernconst<>+8576(SB), Y0, Y12
+	VMOVUPD     actkernconst<>+7872(SB), Y0
 	VMOVUPD     Y12, 896(SP)
-	VBLENDVPD   Y13, actkernconst<>+8416(SB), Y0, Y12
-	VMOVUPD     actkernconst<>+7744(SB), Y0
-	VBLENDVPD   Y10, actkernconst<>+8448(SB), Y0, Y10
-	VMOVUPD     actkernconst<>+7744(SB), Y0
-	VBLENDVPD   Y11, actkernconst<>+8448(SB), Y0, Y11
-	VMOVUPD     actkernconst<>+7744(SB), Y0
-	VBLENDVPD   Y13, actkernconst<>+8448(SB), Y0, Y13
-	VMOVUPD     actkernconst<>+7392(SB), Y0
+	VBLENDVPD   Y13, actkernconst<>+8576(SB), Y0, Y12
+	VMOVUPD     actkernconst<>+7904(SB), Y0
+	VBLENDVPD   Y10, actkernconst<>+8608(SB), Y0, Y10
+	VMOVUPD     actkernconst<>+7904(SB), Y0
+	VBLENDVPD   Y11, actkernconst<>+8608(SB), Y0, Y11
+	VMOVUPD     actkernconst<>+7904(SB), Y0
+	VBLENDVPD   Y13, actkernconst<>+8608(SB), Y0, Y13
+	VMOVUPD     actkernconst<>+7552(SB), Y0
 	VMOVUPD     Y13, 928(SP)
 	VCMPPD      $0x12, Y9, Y0, Y13
-	VMOVUPD     actkernconst<>+7392(SB), Y0
+	VMOVUPD     actkernconst<>+7552(SB), Y0
 	VMOVUPD     Y11, 960(SP)
 	VCMPPD      $0x12, Y14, Y0, Y11
-	VMOVUPD     actkernconst<>+7392(SB), Y0
+	VMOVUPD     actkernconst<>+7552(SB), Y0
 	VMOVUPD     Y10, 992(SP)
 	VCMPPD      $0x12, Y5, Y0, Y10
-	VSUBPD      actkernconst<>+7392(SB), Y9, Y0
+	VSUBPD      actkernconst<>+7552(SB), Y9, Y0
 	VMOVUPD     Y12, 1024(SP)
-	VSUBPD      actkernconst<>+7392(SB), Y14, Y12
+	VSUBPD      actkernconst<>+7552(SB), Y14, Y12
 	VMOVUPD     Y8, 1056(SP)
-	VSUBPD      actkernconst<>+7392(SB), Y5, Y8
+	VSUBPD      actkernconst<>+7552(SB), Y5, Y8
 	VBLENDVPD   Y13, Y0, Y9, Y0
 	VBLENDVPD   Y11, Y12, Y14, Y12
 	VBLENDVPD   Y10, Y8, Y5, Y8
-	VBLENDVPD   Y13, actkernconst<>+7232(SB), Y1, Y1
-	VBLENDVPD   Y11, actkernconst<>+7232(SB), Y2, Y2
-	VBLENDVPD   Y10, actkernconst<>+7232(SB), Y4, Y4
-	VBLENDVPD   Y13, actkernconst<>+7264(SB), Y3, Y3
-	VBLENDVPD   Y11, actkernconst<>+7264(SB), Y7, Y7
-	VBLENDVPD   Y10, actkernconst<>+7264(SB), Y6, Y6
+	VBLENDVPD   Y13, actkernconst<>+7392(SB), Y1, Y1
+	VBLENDVPD   Y11, actkernconst<>+7392(SB), Y2, Y2
+	VBLENDVPD   Y10, actkernconst<>+7392(SB), Y4, Y4
+	VBLENDVPD   Y13, actkernconst<>+7424(SB), Y3, Y3
+	VBLENDVPD   Y11, actkernconst<>+7424(SB), Y7, Y7
+	VBLENDVPD   Y10, actkernconst<>+7424(SB), Y6, Y6
 	VMOVUPD     1056(SP), Y5
-	VBLENDVPD   Y13, actkernconst<>+7296(SB), Y5, Y5
+	VBLENDVPD   Y13, actkernconst<>+7456(SB), Y5, Y5
 	VMOVUPD     608(SP), Y9
-	VBLENDVPD   Y11, actkernconst<>+7296(SB), Y9, Y9
+	VBLENDVPD   Y11, actkernconst<>+7456(SB), Y9, Y9
 	VMOVUPD     640(SP), Y14
-	VBLENDVPD   Y10, actkernconst<>+7296(SB), Y14, Y14
+	VBLENDVPD   Y10, actkernconst<>+7456(SB), Y14, Y14
 	VMOVUPD     Y14, 640(SP)
 	VMOVUPD     672(SP), Y14
-	VBLENDVPD   Y13, actkernconst<>+7328(SB), Y14, Y14
+	VBLENDVPD   Y13, actkernconst<>+7488(SB), Y14, Y14
 	VMOVUPD     Y14, 672(SP)
 	VMOVUPD     704(SP), Y14
-	VBLENDVPD   Y11, actkernconst<>+7328(SB), Y14, Y14
+	VBLENDVPD   Y11, actkernconst<>+7488(SB), Y14, Y14
 	VMOVUPD     Y14, 704(SP)
 	VMOVUPD     736(SP), Y14
-	VBLENDVPD   Y10, actkernconst<>+7328(SB), Y14, Y14
+	VBLENDVPD   Y10, actkernconst<>+7488(SB), Y14, Y14
 	VMOVUPD     Y14, 736(SP)
 	VMOVUPD     768(SP), Y14
-	VBLENDVPD   Y13, actkernconst<>+8256(SB), Y14, Y14
+	VBLENDVPD   Y13, actkernconst<>+8416(SB), Y14, Y14
 	VMOVUPD     Y9, 768(SP)
 	VMOVUPD     800(SP), Y9
-	VBLENDVPD   Y11, actkernconst<>+8256(SB), Y9, Y9
+	VBLENDVPD   Y11, actkernconst<>+8416(SB), Y9, Y9
 	VMOVUPD     Y5, 800(SP)
 	VMOVUPD     832(SP), Y5
-	VBLENDVPD   Y10, actkernconst<>+8256(SB), Y5, Y5
+	VBLENDVPD   Y10, actkernconst<>+8416(SB), Y5, Y5
 	VMOVUPD     Y6, 832(SP)
 	VMOVUPD     864(SP), Y6
-	VBLENDVPD   Y13, actkernconst<>+8288(SB), Y6, Y6
+	VBLENDVPD   Y13, actkernconst<>+8448(SB), Y6, Y6
 	VMOVUPD     Y7, 864(SP)
 	VMOVUPD     896(SP), Y7
-	VBLENDVPD   Y11, actkernconst<>+8288(SB), Y7, Y7
+	VBLENDVPD   Y11, actkernconst<>+8448(SB), Y7, Y7
 	VMOVUPD     Y7, 896(SP)
 	VMOVUPD     1024(SP), Y7
-	VBLENDVPD   Y10, actkernconst<>+8288(SB), Y7, Y7
+	VBLENDVPD   Y10, actkernconst<>+8448(SB), Y7, Y7
 	VMOVUPD     Y7, 1024(SP)
 	VMOVUPD     992(SP), Y7
-	VBLENDVPD   Y13, actkernconst<>+8320(SB), Y7, Y7
+	VBLENDVPD   Y13, actkernconst<>+8480(SB), Y7, Y7
 	VMOVUPD     Y7, 992(SP)
 	VMOVUPD     960(SP), Y7
-	VBLENDVPD   Y11, actkernconst<>+8320(SB), Y7, Y7
+	VBLENDVPD   Y11, actkernconst<>+8480(SB), Y7, Y7
 	VMOVUPD     Y7, 960(SP)
 	VMOVUPD     928(SP), Y7
-	VBLENDVPD   Y10, actkernconst<>+8320(SB), Y7, Y7
+	VBLENDVPD   Y10, actkernconst<>+8480(SB), Y7, Y7
 	VMOVUPD     Y7, 928(SP)
-	VMOVUPD     actkernconst<>+7776(SB), Y7
+	VMOVUPD     actkernconst<>+7936(SB), Y7
 	VMOVUPD     Y3, 608(SP)
-	VBLENDVPD   Y13, actkernconst<>+8352(SB), Y7, Y3
-	VMOVUPD     actkernconst<>+7776(SB), Y7
+	VBLENDVPD   Y13, actkernconst<>+8512(SB), Y7, Y3
+	VMOVUPD     actkernconst<>+7936(SB), Y7
 	VMOVUPD     Y3, 1056(SP)
-	VBLENDVPD   Y11, actkernconst<>+8352(SB), Y7, Y3
-	VMOVUPD     actkernconst<>+7776(SB), Y7
+	VBLENDVPD   Y11, actkernconst<>+8512(SB), Y7, Y3
+	VMOVUPD     actkernconst<>+7936(SB), Y7
 	VMOVUPD     Y3, 1088(SP)
-	VBLENDVPD   Y10, actkernconst<>+8352(SB), Y7, Y3
-	VMOVUPD     actkernconst<>+7232(SB), Y7
+	VBLENDVPD   Y10, actkernconst<>+8512(SB), Y7, Y3
+	VMOVUPD     actkernconst<>+7392(SB), Y7
 	VMOVUPD     Y3, 1120(SP)
-	VBLENDVPD   Y13, actkernconst<>+8000(SB), Y7, Y3
-	VMOVUPD     actkernconst<>+7232(SB), Y7
+	VBLENDVPD   Y13, actkernconst<>+8160(SB), Y7, Y3
+	VMOVUPD     actkernconst<>+7392(SB), Y7
 	VMOVUPD     Y3, 1152(SP)
-	VBLENDVPD   Y11, actkernconst<>+8000(SB), Y7, Y3
-	VMOVUPD     actkernconst<>+7232(SB), Y7
+	VBLENDVPD   Y11, actkernconst<>+8160(SB), Y7, Y3
+	VMOVUPD     actkernconst<>+7392(SB), Y7
 	VMOVUPD     Y3, 1184(SP)
-	VBLENDVPD   Y10, actkernconst<>+8000(SB), Y7, Y3
-	VMOVUPD     actkernconst<>+7264(SB), Y7
+	VBLENDVPD   Y10, actkernconst<>+8160(SB), Y7, Y3
+	VMOVUPD     actkernconst<>+7424(SB), Y7
 	VMOVUPD     Y3, 1216(SP)
-	VBLENDVPD   Y13, actkernconst<>+8032(SB), Y7, Y3
-	VMOVUPD     actkernconst<>+7264(SB), Y7
+	VBLENDVPD   Y13, actkernconst<>+8192(SB), Y7, Y3
+	VMOVUPD     actkernconst<>+7424(SB), Y7
 	VMOVUPD     Y3, 1248(SP)
-	VBLENDVPD   Y11, actkernconst<>+8032(SB), Y7, Y3
-	VMOVUPD     actkernconst<>+7264(SB), Y7
+	VBLENDVPD   Y11, actkernconst<>+8192(SB), Y7, Y3
+	VMOVUPD     actkernconst<>+7424(SB), Y7
 	VMOVUPD     Y3, 1280(SP)
-	VBLENDVPD   Y10, actkernconst<>+8032(SB), Y7, Y3
-	VMOVUPD     actkernconst<>+7296(SB), Y7
+	VBLENDVPD   Y10, actkernconst<>+8192(SB), Y7, Y3
+	VMOVUPD     actkernconst<>+7456(SB), Y7
 	VMOVUPD     Y3, 1312(SP)
-	VBLENDVPD   Y13, actkernconst<>+8064(SB), Y7, Y3
-	VMOVUPD     actkernconst<>+7296(SB), Y7
+	VBLENDVPD   Y13, actkernconst<>+8224(SB), Y7, Y3
+	VMOVUPD     actkernconst<>+7456(SB), Y7
 	VMOVUPD     Y3, 1344(SP)
-	VBLENDVPD   Y11, actkernconst<>+8064(SB), Y7, Y3
-	VMOVUPD     actkernconst<>+7296(SB), Y7
+	VBLENDVPD   Y11, actkernconst<>+8224(SB), Y7, Y3
+	VMOVUPD     actkernconst<>+7456(SB), Y7
 	VMOVUPD     Y3, 1376(SP)
-	VBLENDVPD   Y10, actkernconst<>+8064(SB), Y7, Y3
-	VMOVUPD     actkernconst<>+7328(SB), Y7
-	VBLENDVPD   Y13, actkernconst<>+8096(SB), Y7, Y13
-	VMOVUPD     actkernconst<>+7328(SB), Y7
-	VBLENDVPD   Y11, actkernconst<>+8096(SB), Y7, Y11
-	VMOVUPD     actkernconst<>+7328(SB), Y7
-	VBLENDVPD   Y10, actkernconst<>+8096(SB), Y7, Y10
+	VBLENDVPD   Y10, actkernconst<>+8224(SB), Y7, Y3
+	VMOVUPD     actkernconst<>+7488(SB), Y7
+	VBLENDVPD   Y13, actkernconst<>+8256(SB), Y7, Y13
+	VMOVUPD     actkernconst<>+7488(SB), Y7
+	VBLENDVPD   Y11, actkernconst<>+8256(SB), Y7, Y11
+	VMOVUPD     actkernconst<>+7488(SB), Y7
+	VBLENDVPD   Y10, actkernconst<>+8256(SB), Y7, Y10
 	VMOVUPD     actkernconst<>+5792(SB), Y7
 	VMOVUPD     Y10, 1408(SP)
 	VCMPPD      $0x12, Y0, Y7, Y10
@@ -44975,359 +45181,359 @@ loop:
 	VMOVUPD     Y12, 1120(SP)
 	VMOVUPD     Y7, 896(SP)
 	VMOVUPD     Y6, 1408(SP)
-	VCMPPD      $0x11, actkernconst<>+7072(SB), Y10, Y12
-	VANDPD      actkernconst<>+7104(SB), Y12, Y0
-	VCMPPD      $0x1e, actkernconst<>+7136(SB), Y10, Y12
-	VBLENDVPD   Y12, actkernconst<>+7136(SB), Y0, Y0
+	VCMPPD      $0x11, actkernconst<>+7232(SB), Y10, Y12
+	VANDPD      actkernconst<>+7264(SB), Y12, Y0
+	VCMPPD      $0x1e, actkernconst<>+7296(SB), Y10, Y12
+	VBLENDVPD   Y12, actkernconst<>+7296(SB), Y0, Y0
 	VADDPD      actkernconst<>+128(SB), Y0, Y7
 	VPSLLQ      $0x34, Y7, Y7
 	VMULPD      Y7, Y1, Y5
 	VSUBPD      Y0, Y10, Y6
-	VCMPPD      $0x11, actkernconst<>+7072(SB), Y6, Y12
-	VANDPD      actkernconst<>+7104(SB), Y12, Y0
-	VCMPPD      $0x1e, actkernconst<>+7136(SB), Y6, Y12
-	VBLENDVPD   Y12, actkernconst<>+7136(SB), Y0, Y0
+	VCMPPD      $0x11, actkernconst<>+7232(SB), Y6, Y12
+	VANDPD      actkernconst<>+7264(SB), Y12, Y0
+	VCMPPD      $0x1e, actkernconst<>+7296(SB), Y6, Y12
+	VBLENDVPD   Y12, actkernconst<>+7296(SB), Y0, Y0
 	VADDPD      actkernconst<>+128(SB), Y0, Y7
 	VPSLLQ      $0x34, Y7, Y7
 	VMULPD      Y7, Y5, Y5
 	VSUBPD      Y0, Y6, Y6
-	VMAXPD      actkernconst<>+7072(SB), Y6, Y0
-	VMINPD      actkernconst<>+7136(SB), Y0, Y0
+	VMAXPD      actkernconst<>+7232(SB), Y6, Y0
+	VMINPD      actkernconst<>+7296(SB), Y0, Y0
 	VADDPD      actkernconst<>+128(SB), Y0, Y7
 	VPSLLQ      $0x34, Y7, Y7
 	VMULPD      Y7, Y5, Y5
-	VCMPPD      $0x11, actkernconst<>+7072(SB), Y13, Y6
-	VANDPD      actkernconst<>+7104(SB), Y6, Y1
-	VCMPPD      $0x1e, actkernconst<>+7136(SB), Y13, Y6
-	VBLENDVPD   Y6, actkernconst<>+7136(SB), Y1, Y1
+	VCMPPD      $0x11, actkernconst<>+7232(SB), Y13, Y6
+	VANDPD      actkernconst<>+7264(SB), Y6, Y1
+	VCMPPD      $0x1e, actkernconst<>+7296(SB), Y13, Y6
+	VBLENDVPD   Y6, actkernconst<>+7296(SB), Y1, Y1
 	VADDPD      actkernconst<>+128(SB), Y1, Y7
 	VPSLLQ      $0x34, Y7, Y7
 	VMULPD      Y7, Y2, Y0
 	VSUBPD      Y1, Y13, Y10
-	VCMPPD      $0x11, actkernconst<>+7072(SB), Y10, Y6
-	VANDPD      actkernconst<>+7104(SB), Y6, Y1
-	VCMPPD      $0x1e, actkernconst<>+7136(SB), Y10, Y6
-	VBLENDVPD   Y6, actkernconst<>+7136(SB), Y1, Y1
+	VCMPPD      $0x11, actkernconst<>+7232(SB), Y10, Y6
+	VANDPD      actkernconst<>+7264(SB), Y6, Y1
+	VCMPPD      $0x1e, actkernconst<>+7296(SB), Y10, Y6
+	VBLENDVPD   Y6, actkernconst<>+7296(SB), Y1, Y1
 	VADDPD      actkernconst<>+128(SB), Y1, Y7
 	VPSLLQ      $0x34, Y7, Y7
 	VMULPD      Y7, Y0, Y0
 	VSUBPD      Y1, Y10, Y10
-	VMAXPD      actkernconst<>+7072(SB), Y10, Y1
-	VMINPD      actkernconst<>+7136(SB), Y1, Y1
+	VMAXPD      actkernconst<>+7232(SB), Y10, Y1
+	VMINPD      actkernconst<>+7296(SB), Y1, Y1
 	VADDPD      actkernconst<>+128(SB), Y1, Y7
 	VPSLLQ      $0x34, Y7, Y7
 	VMULPD      Y7, Y0, Y0
-	VCMPPD      $0x11, actkernconst<>+7072(SB), Y9, Y6
-	VANDPD      actkernconst<>+7104(SB), Y6, Y2
-	VCMPPD      $0x1e, actkernconst<>+7136(SB), Y9, Y6
-	VBLENDVPD   Y6, actkernconst<>+7136(SB), Y2, Y2
+	VCMPPD      $0x11, actkernconst<>+7232(SB), Y9, Y6
+	VANDPD      actkernconst<>+7264(SB), Y6, Y2
+	VCMPPD      $0x1e, actkernconst<>+7296(SB), Y9, Y6
+	VBLENDVPD   Y6, actkernconst<>+7296(SB), Y2, Y2
 	VADDPD      actkernconst<>+128(SB), Y2, Y7
 	VPSLLQ      $0x34, Y7, Y7
 	VMULPD      Y7, Y4, Y1
 	VSUBPD      Y2, Y9, Y10
-	VCMPPD      $0x11, actkernconst<>+7072(SB), Y10, Y6
-	VANDPD      actkernconst<>+7104(SB), Y6, Y2
-	VCMPPD      $0x1e, actkernconst<>+7136(SB), Y10, Y6
-	VBLENDVPD   Y6, actkernconst<>+7136(SB), Y2, Y2
+	VCMPPD      $0x11, actkernconst<>+7232(SB), Y10, Y6
+	VANDPD      actkernconst<>+7264(SB), Y6, Y2
+	VCMPPD      $0x1e, actkernconst<>+7296(SB), Y10, Y6
+	VBLENDVPD   Y6, actkernconst<>+7296(SB), Y2, Y2
 	VADDPD      actkernconst<>+128(SB), Y2, Y7
 	VPSLLQ      $0x34, Y7, Y7
 	VMULPD      Y7, Y1, Y1
 	VSUBPD      Y2, Y10, Y10
-	VMAXPD      actkernconst<>+7072(SB), Y10, Y2
-	VMINPD      actkernconst<>+7136(SB), Y2, Y2
+	VMAXPD      actkernconst<>+7232(SB), Y10, Y2
+	VMINPD      actkernconst<>+7296(SB), Y2, Y2
 	VADDPD      actkernconst<>+128(SB), Y2, Y7
 	VPSLLQ      $0x34, Y7, Y7
 	VMULPD      Y7, Y1, Y1
-	VADDPD      actkernconst<>+7968(SB), Y8, Y2
-	VADDPD      actkernconst<>+7968(SB), Y11, Y4
-	VADDPD      actkernconst<>+7968(SB), Y14, Y6
-	VCMPPD      $0x11, actkernconst<>+7072(SB), Y2, Y10
-	VANDPD      actkernconst<>+7104(SB), Y10, Y9
-	VCMPPD      $0x1e, actkernconst<>+7136(SB), Y2, Y10
-	VBLENDVPD   Y10, actkernconst<>+7136(SB), Y9, Y9
+	VADDPD      actkernconst<>+8128(SB), Y8, Y2
+	VADDPD      actkernconst<>+8128(SB), Y11, Y4
+	VADDPD      actkernconst<>+8128(SB), Y14, Y6
+	VCMPPD      $0x11, actkernconst<>+7232(SB), Y2, Y10
+	VANDPD      actkernconst<>+7264(SB), Y10, Y9
+	VCMPPD      $0x1e, actkernconst<>+7296(SB), Y2, Y10
+	VBLENDVPD   Y10, actkernconst<>+7296(SB), Y9, Y9
 	VADDPD      actkernconst<>+128(SB), Y9, Y12
 	VPSLLQ      $0x34, Y12, Y12
 	VMULPD      Y12, Y3, Y7
 	VSUBPD      Y9, Y2, Y13
-	VCMPPD      $0x11, actkernconst<>+7072(SB), Y13, Y10
-	VANDPD      actkernconst<>+7104(SB), Y10, Y9
-	VCMPPD      $0x1e, actkernconst<>+7136(SB), Y13, Y10
-	VBLENDVPD   Y10, actkernconst<>+7136(SB), Y9, Y9
+	VCMPPD      $0x11, actkernconst<>+7232(SB), Y13, Y10
+	VANDPD      actkernconst<>+7264(SB), Y10, Y9
+	VCMPPD      $0x1e, actkernconst<>+7296(SB), Y13, Y10
+	VBLENDVPD   Y10, actkernconst<>+7296(SB), Y9, Y9
 	VADDPD      actkernconst<>+128(SB), Y9, Y12
 	VPSLLQ      $0x34, Y12, Y12
 	VMULPD      Y12, Y7, Y7
 	VSUBPD      Y9, Y13, Y13
-	VMAXPD      actkernconst<>+7072(SB), Y13, Y9
-	VMINPD      actkernconst<>+7136(SB), Y9, Y9
+	VMAXPD      actkernconst<>+7232(SB), Y13, Y9
+	VMINPD      actkernconst<>+7296(SB), Y9, Y9
 	VADDPD      actkernconst<>+128(SB), Y9, Y12
 	VPSLLQ      $0x34, Y12, Y12
 	VMULPD      Y12, Y7, Y7
 	VMOVUPD     1408(SP), Y2
-	VCMPPD      $0x11, actkernconst<>+7072(SB), Y4, Y10
-	VANDPD      actkernconst<>+7104(SB), Y10, Y9
-	VCMPPD      $0x1e, actkernconst<>+7136(SB), Y4, Y10
-	VBLENDVPD   Y10, actkernconst<>+7136(SB), Y9, Y9
+	VCMPPD      $0x11, actkernconst<>+7232(SB), Y4, Y10
+	VANDPD      actkernconst<>+7264(SB), Y10, Y9
+	VCMPPD      $0x1e, actkernconst<>+7296(SB), Y4, Y10
+	VBLENDVPD   Y10, actkernconst<>+7296(SB), Y9, Y9
 	VADDPD      actkernconst<>+128(SB), Y9, Y12
 	VPSLLQ      $0x34, Y12, Y12
 	VMULPD      Y12, Y2, Y3
 	VSUBPD      Y9, Y4, Y13
-	VCMPPD      $0x11, actkernconst<>+7072(SB), Y13, Y10
-	VANDPD      actkernconst<>+7104(SB), Y10, Y9
-	VCMPPD      $0x1e, actkernconst<>+7136(SB), Y13, Y10
-	VBLENDVPD   Y10, actkernconst<>+7136(SB), Y9, Y9
+	VCMPPD      $0x11, actkernconst<>+7232(SB), Y13, Y10
+	VANDPD      actkernconst<>+7264(SB), Y10, Y9
+	VCMPPD      $0x1e, actkernconst<>+7296(SB), Y13, Y10
+	VBLENDVPD   Y10, actkernconst<>+7296(SB), Y9, Y9
 	VADDPD      actkernconst<>+128(SB), Y9, Y12
 	VPSLLQ      $0x34, Y12, Y12
 	VMULPD      Y12, Y3, Y3
 	VSUBPD      Y9, Y13, Y13
-	VMAXPD      actkernconst<>+7072(SB), Y13, Y9
-	VMINPD      actkernconst<>+7136(SB), Y9, Y9
+	VMAXPD      actkernconst<>+7232(SB), Y13, Y9
+	VMINPD      actkernconst<>+7296(SB), Y9, Y9
 	VADDPD      actkernconst<>+128(SB), Y9, Y12
 	VPSLLQ      $0x34, Y12, Y12
 	VMULPD      Y12, Y3, Y3
 	VMOVUPD     896(SP), Y2
-	VCMPPD      $0x11, actkernconst<>+7072(SB), Y6, Y10
-	VANDPD      actkernconst<>+7104(SB), Y10, Y9
-	VCMPPD      $0x1e, actkernconst<>+7136(SB), Y6, Y10
-	VBLENDVPD   Y10, actkernconst<>+7136(SB), Y9, Y9
+	VCMPPD      $0x11, actkernconst<>+7232(SB), Y6, Y10
+	VANDPD      actkernconst<>+7264(SB), Y10, Y9
+	VCMPPD      $0x1e, actkernconst<>+7296(SB), Y6, Y10
+	VBLENDVPD   Y10, actkernconst<>+7296(SB), Y9, Y9
 	VADDPD      actkernconst<>+128(SB), Y9, Y12
 	VPSLLQ      $0x34, Y12, Y12
 	VMULPD      Y12, Y2, Y4
 	VSUBPD      Y9, Y6, Y13
-	VCMPPD      $0x11, actkernconst<>+7072(SB), Y13, Y10
-	VANDPD      actkernconst<>+7104(SB), Y10, Y9
-	VCMPPD      $0x1e, actkernconst<>+7136(SB), Y13, Y10
-	VBLENDVPD   Y10, actkernconst<>+7136(SB), Y9, Y9
+	VCMPPD      $0x11, actkernconst<>+7232(SB), Y13, Y10
+	VANDPD      actkernconst<>+7264(SB), Y10, Y9
+	VCMPPD      $0x1e, actkernconst<>+7296(SB), Y13, Y10
+	VBLENDVPD   Y10, actkernconst<>+7296(SB), Y9, Y9
 	VADDPD      actkernconst<>+128(SB), Y9, Y12
 	VPSLLQ      $0x34, Y12, Y12
 	VMULPD      Y12, Y4, Y4
 	VSUBPD      Y9, Y13, Y13
-	VMAXPD      actkernconst<>+7072(SB), Y13, Y9
-	VMINPD      actkernconst<>+7136(SB), Y9, Y9
+	VMAXPD      actkernconst<>+7232(SB), Y13, Y9
+	VMINPD      actkernconst<>+7296(SB), Y9, Y9
 	VADDPD      actkernconst<>+128(SB), Y9, Y12
 	VPSLLQ      $0x34, Y12, Y12
 	VMULPD      Y12, Y4, Y4
-	VADDPD      actkernconst<>+8480(SB), Y8, Y2
-	VADDPD      actkernconst<>+8480(SB), Y11, Y6
-	VADDPD      actkernconst<>+8480(SB), Y14, Y9
+	VADDPD      actkernconst<>+8640(SB), Y8, Y2
+	VADDPD      actkernconst<>+8640(SB), Y11, Y6
+	VADDPD      actkernconst<>+8640(SB), Y14, Y9
 	VMOVUPD     1120(SP), Y10
 	VMOVUPD     Y4, 896(SP)
 	VMOVUPD     Y3, 1408(SP)
 	VMOVUPD     Y7, 1536(SP)
-	VCMPPD      $0x11, actkernconst<>+7072(SB), Y2, Y4
-	VANDPD      actkernconst<>+7104(SB), Y4, Y13
-	VCMPPD      $0x1e, actkernconst<>+7136(SB), Y2, Y4
-	VBLENDVPD   Y4, actkernconst<>+7136(SB), Y13, Y13
+	VCMPPD      $0x11, actkernconst<>+7232(SB), Y2, Y4
+	VANDPD      actkernconst<>+7264(SB), Y4, Y13
+	VCMPPD      $0x1e, actkernconst<>+7296(SB), Y2, Y4
+	VBLENDVPD   Y4, actkernconst<>+7296(SB), Y13, Y13
 	VADDPD      actkernconst<>+128(SB), Y13, Y3
 	VPSLLQ      $0x34, Y3, Y3
 	VMULPD      Y3, Y10, Y12
 	VSUBPD      Y13, Y2, Y7
-	VCMPPD      $0x11, actkernconst<>+7072(SB), Y7, Y4
-	VANDPD      actkernconst<>+7104(SB), Y4, Y13
-	VCMPPD      $0x1e, actkernconst<>+7136(SB), Y7, Y4
-	VBLENDVPD   Y4, actkernconst<>+7136(SB), Y13, Y13
+	VCMPPD      $0x11, actkernconst<>+7232(SB), Y7, Y4
+	VANDPD      actkernconst<>+7264(SB), Y4, Y13
+	VCMPPD      $0x1e, actkernconst<>+7296(SB), Y7, Y4
+	VBLENDVPD   Y4, actkernconst<>+7296(SB), Y13, Y13
 	VADDPD      actkernconst<>+128(SB), Y13, Y3
 	VPSLLQ      $0x34, Y3, Y3
 	VMULPD      Y3, Y12, Y12
 	VSUBPD      Y13, Y7, Y7
-	VMAXPD      actkernconst<>+7072(SB), Y7, Y13
-	VMINPD      actkernconst<>+7136(SB), Y13, Y13
+	VMAXPD      actkernconst<>+7232(SB), Y7, Y13
+	VMINPD      actkernconst<>+7296(SB), Y13, Y13
 	VADDPD      actkernconst<>+128(SB), Y13, Y3
 	VPSLLQ      $0x34, Y3, Y3
 	VMULPD      Y3, Y12, Y12
 	VMOVUPD     832(SP), Y2
-	VCMPPD      $0x11, actkernconst<>+7072(SB), Y6, Y7
-	VANDPD      actkernconst<>+7104(SB), Y7, Y4
-	VCMPPD      $0x1e, actkernconst<>+7136(SB), Y6, Y7
-	VBLENDVPD   Y7, actkernconst<>+7136(SB), Y4, Y4
+	VCMPPD      $0x11, actkernconst<>+7232(SB), Y6, Y7
+	VANDPD      actkernconst<>+7264(SB), Y7, Y4
+	VCMPPD      $0x1e, actkernconst<>+7296(SB), Y6, Y7
+	VBLENDVPD   Y7, actkernconst<>+7296(SB), Y4, Y4
 	VADDPD      actkernconst<>+128(SB), Y4, Y10
 	VPSLLQ      $0x34, Y10, Y10
 	VMULPD      Y10, Y2, Y3
 	VSUBPD      Y4, Y6, Y13
-	VCMPPD      $0x11, actkernconst<>+7072(SB), Y13, Y7
-	VANDPD      actkernconst<>+7104(SB), Y7, Y4
-	VCMPPD      $0x1e, actkernconst<>+7136(SB), Y13, Y7
-	VBLENDVPD   Y7, actkernconst<>+7136(SB), Y4, Y4
+	VCMPPD      $0x11, actkernconst<>+7232(SB), Y13, Y7
+	VANDPD      actkernconst<>+7264(SB), Y7, Y4
+	VCMPPD      $0x1e, actkernconst<>+7296(SB), Y13, Y7
+	VBLENDVPD   Y7, actkernconst<>+7296(SB), Y4, Y4
 	VADDPD      actkernconst<>+128(SB), Y4, Y10
 	VPSLLQ      $0x34, Y10, Y10
 	VMULPD      Y10, Y3, Y3
 	VSUBPD      Y4, Y13, Y13
-	VMAXPD      actkernconst<>+7072(SB), Y13, Y4
-	VMINPD      actkernconst<>+7136(SB), Y4, Y4
+	VMAXPD      actkernconst<>+7232(SB), Y13, Y4
+	VMINPD      actkernconst<>+7296(SB), Y4, Y4
 	VADDPD      actkernconst<>+128(SB), Y4, Y10
 	VPSLLQ      $0x34, Y10, Y10
 	VMULPD      Y10, Y3, Y3
 	VMOVUPD     640(SP), Y2
-	VCMPPD      $0x11, actkernconst<>+7072(SB), Y9, Y7
-	VANDPD      actkernconst<>+7104(SB), Y7, Y6
-	VCMPPD      $0x1e, actkernconst<>+7136(SB), Y9, Y7
-	VBLENDVPD   Y7, actkernconst<>+7136(SB), Y6, Y6
+	VCMPPD      $0x11, actkernconst<>+7232(SB), Y9, Y7
+	VANDPD      actkernconst<>+7264(SB), Y7, Y6
+	VCMPPD      $0x1e, actkernconst<>+7296(SB), Y9, Y7
+	VBLENDVPD   Y7, actkernconst<>+7296(SB), Y6, Y6
 	VADDPD      actkernconst<>+128(SB), Y6, Y10
 	VPSLLQ      $0x34, Y10, Y10
 	VMULPD      Y10, Y2, Y4
 	VSUBPD      Y6, Y9, Y13
-	VCMPPD      $0x11, actkernconst<>+7072(SB), Y13, Y7
-	VANDPD      actkernconst<>+7104(SB), Y7, Y6
-	VCMPPD      $0x1e, actkernconst<>+7136(SB), Y13, Y7
-	VBLENDVPD   Y7, actkernconst<>+7136(SB), Y6, Y6
+	VCMPPD      $0x11, actkernconst<>+7232(SB), Y13, Y7
+	VANDPD      actkernconst<>+7264(SB), Y7, Y6
+	VCMPPD      $0x1e, actkernconst<>+7296(SB), Y13, Y7
+	VBLENDVPD   Y7, actkernconst<>+7296(SB), Y6, Y6
 	VADDPD      actkernconst<>+128(SB), Y6, Y10
 	VPSLLQ      $0x34, Y10, Y10
 	VMULPD      Y10, Y4, Y4
 	VSUBPD      Y6, Y13, Y13
-	VMAXPD      actkernconst<>+7072(SB), Y13, Y6
-	VMINPD      actkernconst<>+7136(SB), Y6, Y6
+	VMAXPD      actkernconst<>+7232(SB), Y13, Y6
+	VMINPD      actkernconst<>+7296(SB), Y6, Y6
 	VADDPD      actkernconst<>+128(SB), Y6, Y10
 	VPSLLQ      $0x34, Y10, Y10
 	VMULPD      Y10, Y4, Y4
-	VADDPD      actkernconst<>+8512(SB), Y8, Y2
-	VADDPD      actkernconst<>+8512(SB), Y11, Y6
-	VADDPD      actkernconst<>+8512(SB), Y14, Y7
+	VADDPD      actkernconst<>+8672(SB), Y8, Y2
+	VADDPD      actkernconst<>+8672(SB), Y11, Y6
+	VADDPD      actkernconst<>+8672(SB), Y14, Y7
 	VMOVUPD     1024(SP), Y9
 	VMOVUPD     Y4, 640(SP)
 	VMOVUPD     Y3, 832(SP)
 	VMOVUPD     Y12, 1120(SP)
-	VCMPPD      $0x11, actkernconst<>+7072(SB), Y2, Y4
-	VANDPD      actkernconst<>+7104(SB), Y4, Y13
-	VCMPPD      $0x1e, actkernconst<>+7136(SB), Y2, Y4
-	VBLENDVPD   Y4, actkernconst<>+7136(SB), Y13, Y13
+	VCMPPD      $0x11, actkernconst<>+7232(SB), Y2, Y4
+	VANDPD      actkernconst<>+7264(SB), Y4, Y13
+	VCMPPD      $0x1e, actkernconst<>+7296(SB), Y2, Y4
+	VBLENDVPD   Y4, actkernconst<>+7296(SB), Y13, Y13
 	VADDPD      actkernconst<>+128(SB), Y13, Y3
 	VPSLLQ      $0x34, Y3, Y3
 	VMULPD      Y3, Y9, Y10
 	VSUBPD      Y13, Y2, Y12
-	VCMPPD      $0x11, actkernconst<>+7072(SB), Y12, Y4
-	VANDPD      actkernconst<>+7104(SB), Y4, Y13
-	VCMPPD      $0x1e, actkernconst<>+7136(SB), Y12, Y4
-	VBLENDVPD   Y4, actkernconst<>+7136(SB), Y13, Y13
+	VCMPPD      $0x11, actkernconst<>+7232(SB), Y12, Y4
+	VANDPD      actkernconst<>+7264(SB), Y4, Y13
+	VCMPPD      $0x1e, actkernconst<>+7296(SB), Y12, Y4
+	VBLENDVPD   Y4, actkernconst<>+7296(SB), Y13, Y13
 	VADDPD      actkernconst<>+128(SB), Y13, Y3
 	VPSLLQ      $0x34, Y3, Y3
 	VMULPD      Y3, Y10, Y10
 	VSUBPD      Y13, Y12, Y12
-	VMAXPD      actkernconst<>+7072(SB), Y12, Y13
-	VMINPD      actkernconst<>+7136(SB), Y13, Y13
+	VMAXPD      actkernconst<>+7232(SB), Y12, Y13
+	VMINPD      actkernconst<>+7296(SB), Y13, Y13
 	VADDPD      actkernconst<>+128(SB), Y13, Y3
 	VPSLLQ      $0x34, Y3, Y3
 	VMULPD      Y3, Y10, Y10
 	VMOVUPD     672(SP), Y2
-	VCMPPD      $0x11, actkernconst<>+7072(SB), Y6, Y9
-	VANDPD      actkernconst<>+7104(SB), Y9, Y4
-	VCMPPD      $0x1e, actkernconst<>+7136(SB), Y6, Y9
-	VBLENDVPD   Y9, actkernconst<>+7136(SB), Y4, Y4
+	VCMPPD      $0x11, actkernconst<>+7232(SB), Y6, Y9
+	VANDPD      actkernconst<>+7264(SB), Y9, Y4
+	VCMPPD      $0x1e, actkernconst<>+7296(SB), Y6, Y9
+	VBLENDVPD   Y9, actkernconst<>+7296(SB), Y4, Y4
 	VADDPD      actkernconst<>+128(SB), Y4, Y12
 	VPSLLQ      $0x34, Y12, Y12
 	VMULPD      Y12, Y2, Y3
 	VSUBPD      Y4, Y6, Y13
-	VCMPPD      $0x11, actkernconst<>+7072(SB), Y13, Y9
-	VANDPD      actkernconst<>+7104(SB), Y9, Y4
-	VCMPPD      $0x1e, actkernconst<>+7136(SB), Y13, Y9
-	VBLENDVPD   Y9, actkernconst<>+7136(SB), Y4, Y4
+	VCMPPD      $0x11, actkernconst<>+7232(SB), Y13, Y9
+	VANDPD      actkernconst<>+7264(SB), Y9, Y4
+	VCMPPD      $0x1e, actkernconst<>+7296(SB), Y13, Y9
+	VBLENDVPD   Y9, actkernconst<>+7296(SB), Y4, Y4
 	VADDPD      actkernconst<>+128(SB), Y4, Y12
 	VPSLLQ      $0x34, Y12, Y12
 	VMULPD      Y12, Y3, Y3
 	VSUBPD      Y4, Y13, Y13
-	VMAXPD      actkernconst<>+7072(SB), Y13, Y4
-	VMINPD      actkernconst<>+7136(SB), Y4, Y4
+	VMAXPD      actkernconst<>+7232(SB), Y13, Y4
+	VMINPD      actkernconst<>+7296(SB), Y4, Y4
 	VADDPD      actkernconst<>+128(SB), Y4, Y12
 	VPSLLQ      $0x34, Y12, Y12
 	VMULPD      Y12, Y3, Y3
 	VMOVUPD     704(SP), Y2
-	VCMPPD      $0x11, actkernconst<>+7072(SB), Y7, Y9
-	VANDPD      actkernconst<>+7104(SB), Y9, Y6
-	VCMPPD      $0x1e, actkernconst<>+7136(SB), Y7, Y9
-	VBLENDVPD   Y9, actkernconst<>+7136(SB), Y6, Y6
+	VCMPPD      $0x11, actkernconst<>+7232(SB), Y7, Y9
+	VANDPD      actkernconst<>+7264(SB), Y9, Y6
+	VCMPPD      $0x1e, actkernconst<>+7296(SB), Y7, Y9
+	VBLENDVPD   Y9, actkernconst<>+7296(SB), Y6, Y6
 	VADDPD      actkernconst<>+128(SB), Y6, Y12
 	VPSLLQ      $0x34, Y12, Y12
 	VMULPD      Y12, Y2, Y4
 	VSUBPD      Y6, Y7, Y13
-	VCMPPD      $0x11, actkernconst<>+7072(SB), Y13, Y9
-	VANDPD      actkernconst<>+7104(SB), Y9, Y6
-	VCMPPD      $0x1e, actkernconst<>+7136(SB), Y13, Y9
-	VBLENDVPD   Y9, actkernconst<>+7136(SB), Y6, Y6
+	VCMPPD      $0x11, actkernconst<>+7232(SB), Y13, Y9
+	VANDPD      actkernconst<>+7264(SB), Y9, Y6
+	VCMPPD      $0x1e, actkernconst<>+7296(SB), Y13, Y9
+	VBLENDVPD   Y9, actkernconst<>+7296(SB), Y6, Y6
 	VADDPD      actkernconst<>+128(SB), Y6, Y12
 	VPSLLQ      $0x34, Y12, Y12
 	VMULPD      Y12, Y4, Y4
 	VSUBPD      Y6, Y13, Y13
-	VMAXPD      actkernconst<>+7072(SB), Y13, Y6
-	VMINPD      actkernconst<>+7136(SB), Y6, Y6
+	VMAXPD      actkernconst<>+7232(SB), Y13, Y6
+	VMINPD      actkernconst<>+7296(SB), Y6, Y6
 	VADDPD      actkernconst<>+128(SB), Y6, Y12
 	VPSLLQ      $0x34, Y12, Y12
 	VMULPD      Y12, Y4, Y4
-	VADDPD      actkernconst<>+8544(SB), Y8, Y8
-	VADDPD      actkernconst<>+8544(SB), Y11, Y11
-	VADDPD      actkernconst<>+8544(SB), Y14, Y14
+	VADDPD      actkernconst<>+8704(SB), Y8, Y8
+	VADDPD      actkernconst<>+8704(SB), Y11, Y11
+	VADDPD      actkernconst<>+8704(SB), Y14, Y14
 	VMOVUPD     1056(SP), Y2
-	VCMPPD      $0x11, actkernconst<>+7072(SB), Y8, Y9
-	VANDPD      actkernconst<>+7104(SB), Y9, Y7
-	VCMPPD      $0x1e, actkernconst<>+7136(SB), Y8, Y9
-	VBLENDVPD   Y9, actkernconst<>+7136(SB), Y7, Y7
+	VCMPPD      $0x11, actkernconst<>+7232(SB), Y8, Y9
+	VANDPD      actkernconst<>+7264(SB), Y9, Y7
+	VCMPPD      $0x1e, actkernconst<>+7296(SB), Y8, Y9
+	VBLENDVPD   Y9, actkernconst<>+7296(SB), Y7, Y7
 	VADDPD      actkernconst<>+128(SB), Y7, Y12
 	VPSLLQ      $0x34, Y12, Y12
 	VMULPD      Y12, Y2, Y6
 	VSUBPD      Y7, Y8, Y13
-	VCMPPD      $0x11, actkernconst<>+7072(SB), Y13, Y9
-	VANDPD      actkernconst<>+7104(SB), Y9, Y7
-	VCMPPD      $0x1e, actkernconst<>+7136(SB), Y13, Y9
-	VBLENDVPD   Y9, actkernconst<>+7136(SB), Y7, Y7
+	VCMPPD      $0x11, actkernconst<>+7232(SB), Y13, Y9
+	VANDPD      actkernconst<>+7264(SB), Y9, Y7
+	VCMPPD      $0x1e, actkernconst<>+7296(SB), Y13, Y9
+	VBLENDVPD   Y9, actkernconst<>+7296(SB), Y7, Y7
 	VADDPD      actkernconst<>+128(SB), Y7, Y12
 	VPSLLQ      $0x34, Y12, Y12
 	VMULPD      Y12, Y6, Y6
 	VSUBPD      Y7, Y13, Y13
-	VMAXPD      actkernconst<>+7072(SB), Y13, Y7
-	VMINPD      actkernconst<>+7136(SB), Y7, Y7
+	VMAXPD      actkernconst<>+7232(SB), Y13, Y7
+	VMINPD      actkernconst<>+7296(SB), Y7, Y7
 	VADDPD      actkernconst<>+128(SB), Y7, Y12
 	VPSLLQ      $0x34, Y12, Y12
 	VMULPD      Y12, Y6, Y6
 	VMOVUPD     1440(SP), Y2
-	VCMPPD      $0x11, actkernconst<>+7072(SB), Y11, Y9
-	VANDPD      actkernconst<>+7104(SB), Y9, Y8
-	VCMPPD      $0x1e, actkernconst<>+7136(SB), Y11, Y9
-	VBLENDVPD   Y9, actkernconst<>+7136(SB), Y8, Y8
+	VCMPPD      $0x11, actkernconst<>+7232(SB), Y11, Y9
+	VANDPD      actkernconst<>+7264(SB), Y9, Y8
+	VCMPPD      $0x1e, actkernconst<>+7296(SB), Y11, Y9
+	VBLENDVPD   Y9, actkernconst<>+7296(SB), Y8, Y8
 	VADDPD      actkernconst<>+128(SB), Y8, Y12
 	VPSLLQ      $0x34, Y12, Y12
 	VMULPD      Y12, Y2, Y7
 	VSUBPD      Y8, Y11, Y13
-	VCMPPD      $0x11, actkernconst<>+7072(SB), Y13, Y9
-	VANDPD      actkernconst<>+7104(SB), Y9, Y8
-	VCMPPD      $0x1e, actkernconst<>+7136(SB), Y13, Y9
-	VBLENDVPD   Y9, actkernconst<>+7136(SB), Y8, Y8
+	VCMPPD      $0x11, actkernconst<>+7232(SB), Y13, Y9
+	VANDPD      actkernconst<>+7264(SB), Y9, Y8
+	VCMPPD      $0x1e, actkernconst<>+7296(SB), Y13, Y9
+	VBLENDVPD   Y9, actkernconst<>+7296(SB), Y8, Y8
 	VADDPD      actkernconst<>+128(SB), Y8, Y12
 	VPSLLQ      $0x34, Y12, Y12
 	VMULPD      Y12, Y7, Y7
 	VSUBPD      Y8, Y13, Y13
-	VMAXPD      actkernconst<>+7072(SB), Y13, Y8
-	VMINPD      actkernconst<>+7136(SB), Y8, Y8
+	VMAXPD      actkernconst<>+7232(SB), Y13, Y8
+	VMINPD      actkernconst<>+7296(SB), Y8, Y8
 	VADDPD      actkernconst<>+128(SB), Y8, Y12
 	VPSLLQ      $0x34, Y12, Y12
 	VMULPD      Y12, Y7, Y7
 	VMOVUPD     1216(SP), Y2
-	VCMPPD      $0x11, actkernconst<>+7072(SB), Y14, Y11
-	VANDPD      actkernconst<>+7104(SB), Y11, Y9
-	VCMPPD      $0x1e, actkernconst<>+7136(SB), Y14, Y11
-	VBLENDVPD   Y11, actkernconst<>+7136(SB), Y9, Y9
+	VCMPPD      $0x11, actkernconst<>+7232(SB), Y14, Y11
+	VANDPD      actkernconst<>+7264(SB), Y11, Y9
+	VCMPPD      $0x1e, actkernconst<>+7296(SB), Y14, Y11
+	VBLENDVPD   Y11, actkernconst<>+7296(SB), Y9, Y9
 	VADDPD      actkernconst<>+128(SB), Y9, Y12
 	VPSLLQ      $0x34, Y12, Y12
 	VMULPD      Y12, Y2, Y8
 	VSUBPD      Y9, Y14, Y13
-	VCMPPD      $0x11, actkernconst<>+7072(SB), Y13, Y11
-	VANDPD      actkernconst<>+7104(SB), Y11, Y9
-	VCMPPD      $0x1e, actkernconst<>+7136(SB), Y13, Y11
-	VBLENDVPD   Y11, actkernconst<>+7136(SB), Y9, Y9
+	VCMPPD      $0x11, actkernconst<>+7232(SB), Y13, Y11
+	VANDPD      actkernconst<>+7264(SB), Y11, Y9
+	VCMPPD      $0x1e, actkernconst<>+7296(SB), Y13, Y11
+	VBLENDVPD   Y11, actkernconst<>+7296(SB), Y9, Y9
 	VADDPD      actkernconst<>+128(SB), Y9, Y12
 	VPSLLQ      $0x34, Y12, Y12
 	VMULPD      Y12, Y8, Y8
 	VSUBPD      Y9, Y13, Y13
-	VMAXPD      actkernconst<>+7072(SB), Y13, Y9
-	VMINPD      actkernconst<>+7136(SB), Y9, Y9
+	VMAXPD      actkernconst<>+7232(SB), Y13, Y9
+	VMINPD      actkernconst<>+7296(SB), Y9, Y9
 	VADDPD      actkernconst<>+128(SB), Y9, Y12
 	VPSLLQ      $0x34, Y12, Y12
 	VMULPD      Y12, Y8, Y8
-	VMULPD      actkernconst<>+7936(SB), Y5, Y2
-	VMULPD      actkernconst<>+7936(SB), Y0, Y9
-	VMULPD      actkernconst<>+7936(SB), Y1, Y11
+	VMULPD      actkernconst<>+8096(SB), Y5, Y2
+	VMULPD      actkernconst<>+8096(SB), Y0, Y9
+	VMULPD      actkernconst<>+8096(SB), Y1, Y11
 	VROUNDPD    $0x08, Y2, Y2
 	VROUNDPD    $0x08, Y9, Y9
 	VROUNDPD    $0x08, Y11, Y11
-	VFMADD132PD actkernconst<>+7904(SB), Y5, Y2
-	VFMADD132PD actkernconst<>+7904(SB), Y0, Y9
-	VFMADD132PD actkernconst<>+7904(SB), Y1, Y11
+	VFMADD132PD actkernconst<>+8064(SB), Y5, Y2
+	VFMADD132PD actkernconst<>+8064(SB), Y0, Y9
+	VFMADD132PD actkernconst<>+8064(SB), Y1, Y11
 	VMOVUPD     1536(SP), Y0
 	VADDPD      actkernconst<>+4000(SB), Y0, Y1
 	VMOVUPD     1408(SP), Y5
@@ -45344,29 +45550,29 @@ loop:
 	VADDPD      Y12, Y9, Y9
 	VADDPD      Y14, Y11, Y11
 	VMOVUPD     1120(SP), Y1
-	VADDPD      actkernconst<>+8128(SB), Y1, Y12
+	VADDPD      actkernconst<>+8288(SB), Y1, Y12
 	VMOVUPD     832(SP), Y14
 	VMOVUPD     Y11, 896(SP)
-	VADDPD      actkernconst<>+8128(SB), Y14, Y11
+	VADDPD      actkernconst<>+8288(SB), Y14, Y11
 	VMOVUPD     Y9, 1408(SP)
 	VMOVUPD     640(SP), Y9
 	VMOVUPD     Y2, 1536(SP)
-	VADDPD      actkernconst<>+8128(SB), Y9, Y2
-	VSUBPD      actkernconst<>+8128(SB), Y12, Y12
-	VSUBPD      actkernconst<>+8128(SB), Y11, Y11
-	VSUBPD      actkernconst<>+8128(SB), Y2, Y2
+	VADDPD      actkernconst<>+8288(SB), Y9, Y2
+	VSUBPD      actkernconst<>+8288(SB), Y12, Y12
+	VSUBPD      actkernconst<>+8288(SB), Y11, Y11
+	VSUBPD      actkernconst<>+8288(SB), Y2, Y2
 	VSUBPD      Y12, Y1, Y1
 	VSUBPD      Y11, Y14, Y14
 	VSUBPD      Y2, Y9, Y9
 	VADDPD      Y12, Y0, Y0
 	VADDPD      Y11, Y5, Y5
 	VADDPD      Y2, Y13, Y13
-	VADDPD      actkernconst<>+8160(SB), Y10, Y2
-	VADDPD      actkernconst<>+8160(SB), Y3, Y11
-	VADDPD      actkernconst<>+8160(SB), Y4, Y12
-	VSUBPD      actkernconst<>+8160(SB), Y2, Y2
-	VSUBPD      actkernconst<>+8160(SB), Y11, Y11
-	VSUBPD      actkernconst<>+8160(SB), Y12, Y12
+	VADDPD      actkernconst<>+8320(SB), Y10, Y2
+	VADDPD      actkernconst<>+8320(SB), Y3, Y11
+	VADDPD      actkernconst<>+8320(SB), Y4, Y12
+	VSUBPD      actkernconst<>+8320(SB), Y2, Y2
+	VSUBPD      actkernconst<>+8320(SB), Y11, Y11
+	VSUBPD      actkernconst<>+8320(SB), Y12, Y12
 	VSUBPD      Y2, Y10, Y10
 	VSUBPD      Y11, Y3, Y3
 	VSUBPD      Y12, Y4, Y4
@@ -45392,17 +45598,17 @@ loop:
 	VFMADD231PD 1408(SP), Y7, Y3
 	VFMADD231PD 896(SP), Y11, Y10
 	VMOVUPD     Y9, 896(SP)
-	VMULPD      actkernconst<>+7936(SB), Y6, Y9
+	VMULPD      actkernconst<>+8096(SB), Y6, Y9
 	VMOVUPD     Y14, 1408(SP)
-	VMULPD      actkernconst<>+7936(SB), Y8, Y14
+	VMULPD      actkernconst<>+8096(SB), Y8, Y14
 	VMOVUPD     Y1, 1536(SP)
-	VMULPD      actkernconst<>+7936(SB), Y12, Y1
+	VMULPD      actkernconst<>+8096(SB), Y12, Y1
 	VROUNDPD    $0x08, Y9, Y9
 	VROUNDPD    $0x08, Y14, Y14
 	VROUNDPD    $0x08, Y1, Y1
-	VFMADD132PD actkernconst<>+7904(SB), Y6, Y9
-	VFMADD132PD actkernconst<>+7904(SB), Y8, Y14
-	VFMADD132PD actkernconst<>+7904(SB), Y12, Y1
+	VFMADD132PD actkernconst<>+8064(SB), Y6, Y9
+	VFMADD132PD actkernconst<>+8064(SB), Y8, Y14
+	VFMADD132PD actkernconst<>+8064(SB), Y12, Y1
 	VADDPD      Y4, Y9, Y9
 	VADDPD      Y3, Y14, Y14
 	VADDPD      Y10, Y1, Y1
@@ -45541,22 +45747,22 @@ loop:
 	VADDPD      480(SP), Y6, Y6
 	VADDPD      640(SP), Y13, Y13
 	VMOVUPD     576(SP), Y3
-	VMULPD      actkernconst<>+7168(SB), Y3, Y5
+	VMULPD      actkernconst<>+7328(SB), Y3, Y5
 	VMOVUPD     352(SP), Y7
-	VMULPD      actkernconst<>+7168(SB), Y7, Y9
-	VMULPD      actkernconst<>+7168(SB), Y8, Y10
+	VMULPD      actkernconst<>+7328(SB), Y7, Y9
+	VMULPD      actkernconst<>+7328(SB), Y8, Y10
 	VXORPD      actkernconst<>+2720(SB), Y5, Y11
 	VXORPD      actkernconst<>+2720(SB), Y9, Y12
 	VXORPD      actkernconst<>+2720(SB), Y10, Y14
-	VFMADD231PD actkernconst<>+7168(SB), Y3, Y11
-	VFMADD231PD actkernconst<>+7168(SB), Y7, Y12
-	VFMADD231PD actkernconst<>+7168(SB), Y8, Y14
-	VMULPD      actkernconst<>+7168(SB), Y4, Y4
-	VMULPD      actkernconst<>+7168(SB), Y6, Y6
-	VMULPD      actkernconst<>+7168(SB), Y13, Y13
-	VFMADD132PD actkernconst<>+8192(SB), Y4, Y3
-	VFMADD132PD actkernconst<>+8192(SB), Y6, Y7
-	VFMADD132PD actkernconst<>+8192(SB), Y13, Y8
+	VFMADD231PD actkernconst<>+7328(SB), Y3, Y11
+	VFMADD231PD actkernconst<>+7328(SB), Y7, Y12
+	VFMADD231PD actkernconst<>+7328(SB), Y8, Y14
+	VMULPD      actkernconst<>+7328(SB), Y4, Y4
+	VMULPD      actkernconst<>+7328(SB), Y6, Y6
+	VMULPD      actkernconst<>+7328(SB), Y13, Y13
+	VFMADD132PD actkernconst<>+8352(SB), Y4, Y3
+	VFMADD132PD actkernconst<>+8352(SB), Y6, Y7
+	VFMADD132PD actkernconst<>+8352(SB), Y13, Y8
 	VADDPD      Y3, Y11, Y11
 	VADDPD      Y7, Y12, Y12
 	VADDPD      Y8, Y14, Y14
@@ -45572,24 +45778,24 @@ loop:
 	VADDPD      Y11, Y3, Y3
 	VADDPD      Y12, Y4, Y4
 	VADDPD      Y14, Y6, Y6
-	VMULPD      actkernconst<>+7936(SB), Y0, Y5
-	VMULPD      actkernconst<>+7936(SB), Y1, Y7
-	VMULPD      actkernconst<>+7936(SB), Y2, Y8
+	VMULPD      actkernconst<>+8096(SB), Y0, Y5
+	VMULPD      actkernconst<>+8096(SB), Y1, Y7
+	VMULPD      actkernconst<>+8096(SB), Y2, Y8
 	VROUNDPD    $0x09, Y5, Y5
 	VROUNDPD    $0x09, Y7, Y7
 	VROUNDPD    $0x09, Y8, Y8
-	VFMADD132PD actkernconst<>+7904(SB), Y0, Y5
-	VFMADD132PD actkernconst<>+7904(SB), Y1, Y7
-	VFMADD132PD actkernconst<>+7904(SB), Y2, Y8
+	VFMADD132PD actkernconst<>+8064(SB), Y0, Y5
+	VFMADD132PD actkernconst<>+8064(SB), Y1, Y7
+	VFMADD132PD actkernconst<>+8064(SB), Y2, Y8
 	VMULPD      actkernconst<>+4576(SB), Y5, Y0
 	VMULPD      actkernconst<>+4576(SB), Y7, Y1
 	VMULPD      actkernconst<>+4576(SB), Y8, Y2
 	VROUNDPD    $0x09, Y0, Y0
 	VROUNDPD    $0x09, Y1, Y1
 	VROUNDPD    $0x09, Y2, Y2
-	VFMADD231PD actkernconst<>+8576(SB), Y0, Y5
-	VFMADD231PD actkernconst<>+8576(SB), Y1, Y7
-	VFMADD231PD actkernconst<>+8576(SB), Y2, Y8
+	VFMADD231PD actkernconst<>+8736(SB), Y0, Y5
+	VFMADD231PD actkernconst<>+8736(SB), Y1, Y7
+	VFMADD231PD actkernconst<>+8736(SB), Y2, Y8
 	VMOVUPD     actkernconst<>+4576(SB), Y9
 	VCMPPD      $0x11, Y5, Y9, Y5
 	VMOVUPD     actkernconst<>+4576(SB), Y9
@@ -45599,42 +45805,42 @@ loop:
 	VANDPD      actkernconst<>+1632(SB), Y3, Y9
 	VANDPD      actkernconst<>+1632(SB), Y4, Y10
 	VANDPD      actkernconst<>+1632(SB), Y6, Y11
-	VMOVUPD     actkernconst<>+7168(SB), Y12
+	VMOVUPD     actkernconst<>+7328(SB), Y12
 	VSUBPD      Y9, Y12, Y9
-	VMOVUPD     actkernconst<>+7168(SB), Y12
+	VMOVUPD     actkernconst<>+7328(SB), Y12
 	VSUBPD      Y10, Y12, Y10
-	VMOVUPD     actkernconst<>+7168(SB), Y12
+	VMOVUPD     actkernconst<>+7328(SB), Y12
 	VSUBPD      Y11, Y12, Y11
-	VADDPD      actkernconst<>+8192(SB), Y9, Y9
-	VADDPD      actkernconst<>+8192(SB), Y10, Y10
-	VADDPD      actkernconst<>+8192(SB), Y11, Y11
+	VADDPD      actkernconst<>+8352(SB), Y9, Y9
+	VADDPD      actkernconst<>+8352(SB), Y10, Y10
+	VADDPD      actkernconst<>+8352(SB), Y11, Y11
 	VBLENDVPD   Y5, Y9, Y3, Y5
 	VBLENDVPD   Y7, Y10, Y4, Y7
 	VBLENDVPD   Y8, Y11, Y6, Y8
-	VADDPD      actkernconst<>+7200(SB), Y0, Y0
-	VADDPD      actkernconst<>+7200(SB), Y1, Y1
-	VADDPD      actkernconst<>+7200(SB), Y2, Y2
+	VADDPD      actkernconst<>+7360(SB), Y0, Y0
+	VADDPD      actkernconst<>+7360(SB), Y1, Y1
+	VADDPD      actkernconst<>+7360(SB), Y2, Y2
 	VMOVUPD     448(SP), Y3
-	VMOVUPD     actkernconst<>+7808(SB), Y4
-	VFMADD213PD actkernconst<>+7200(SB), Y3, Y4
+	VMOVUPD     actkernconst<>+7968(SB), Y4
+	VFMADD213PD actkernconst<>+7360(SB), Y3, Y4
 	VMOVUPD     416(SP), Y6
-	VMOVUPD     actkernconst<>+7808(SB), Y9
-	VFMADD213PD actkernconst<>+7200(SB), Y6, Y9
+	VMOVUPD     actkernconst<>+7968(SB), Y9
+	VFMADD213PD actkernconst<>+7360(SB), Y6, Y9
 	VMOVUPD     384(SP), Y10
-	VMOVUPD     actkernconst<>+7808(SB), Y11
-	VFMADD213PD actkernconst<>+7200(SB), Y10, Y11
-	VSUBPD      actkernconst<>+7200(SB), Y4, Y12
-	VSUBPD      actkernconst<>+7200(SB), Y9, Y13
-	VSUBPD      actkernconst<>+7200(SB), Y11, Y14
-	VFMADD231PD actkernconst<>+8608(SB), Y12, Y3
-	VFMADD231PD actkernconst<>+8608(SB), Y13, Y6
-	VFMADD231PD actkernconst<>+8608(SB), Y14, Y10
-	VFMADD231PD actkernconst<>+8640(SB), Y12, Y3
-	VFMADD231PD actkernconst<>+8640(SB), Y13, Y6
-	VFMADD231PD actkernconst<>+8640(SB), Y14, Y10
-	VFMADD132PD actkernconst<>+8672(SB), Y3, Y12
-	VFMADD132PD actkernconst<>+8672(SB), Y6, Y13
-	VFMADD132PD actkernconst<>+8672(SB), Y10, Y14
+	VMOVUPD     actkernconst<>+7968(SB), Y11
+	VFMADD213PD actkernconst<>+7360(SB), Y10, Y11
+	VSUBPD      actkernconst<>+7360(SB), Y4, Y12
+	VSUBPD      actkernconst<>+7360(SB), Y9, Y13
+	VSUBPD      actkernconst<>+7360(SB), Y11, Y14
+	VFMADD231PD actkernconst<>+8768(SB), Y12, Y3
+	VFMADD231PD actkernconst<>+8768(SB), Y13, Y6
+	VFMADD231PD actkernconst<>+8768(SB), Y14, Y10
+	VFMADD231PD actkernconst<>+8800(SB), Y12, Y3
+	VFMADD231PD actkernconst<>+8800(SB), Y13, Y6
+	VFMADD231PD actkernconst<>+8800(SB), Y14, Y10
+	VFMADD132PD actkernconst<>+8832(SB), Y3, Y12
+	VFMADD132PD actkernconst<>+8832(SB), Y6, Y13
+	VFMADD132PD actkernconst<>+8832(SB), Y10, Y14
 	VMOVUPD     288(SP), Y3
 	VBLENDVPD   Y3, Y5, Y12, Y5
 	VMOVUPD     256(SP), Y6
@@ -45657,24 +45863,24 @@ loop:
 	VMULPD      Y5, Y5, Y0
 	VMULPD      Y7, Y7, Y1
 	VMULPD      Y8, Y8, Y3
-	VMOVUPD     actkernconst<>+7840(SB), Y4
-	VFMADD213PD actkernconst<>+7872(SB), Y0, Y4
-	VMOVUPD     actkernconst<>+7840(SB), Y6
-	VFMADD213PD actkernconst<>+7872(SB), Y1, Y6
-	VMOVUPD     actkernconst<>+7840(SB), Y9
-	VFMADD213PD actkernconst<>+7872(SB), Y3, Y9
-	VFMADD213PD actkernconst<>+8704(SB), Y0, Y4
-	VFMADD213PD actkernconst<>+8704(SB), Y1, Y6
-	VFMADD213PD actkernconst<>+8704(SB), Y3, Y9
-	VFMADD213PD actkernconst<>+8736(SB), Y0, Y4
-	VFMADD213PD actkernconst<>+8736(SB), Y1, Y6
-	VFMADD213PD actkernconst<>+8736(SB), Y3, Y9
-	VFMADD213PD actkernconst<>+8768(SB), Y0, Y4
-	VFMADD213PD actkernconst<>+8768(SB), Y1, Y6
-	VFMADD213PD actkernconst<>+8768(SB), Y3, Y9
-	VFMADD213PD actkernconst<>+8800(SB), Y0, Y4
-	VFMADD213PD actkernconst<>+8800(SB), Y1, Y6
-	VFMADD213PD actkernconst<>+8800(SB), Y3, Y9
+	VMOVUPD     actkernconst<>+8000(SB), Y4
+	VFMADD213PD actkernconst<>+8032(SB), Y0, Y4
+	VMOVUPD     actkernconst<>+8000(SB), Y6
+	VFMADD213PD actkernconst<>+8032(SB), Y1, Y6
+	VMOVUPD     actkernconst<>+8000(SB), Y9
+	VFMADD213PD actkernconst<>+8032(SB), Y3, Y9
+	VFMADD213PD actkernconst<>+8864(SB), Y0, Y4
+	VFMADD213PD actkernconst<>+8864(SB), Y1, Y6
+	VFMADD213PD actkernconst<>+8864(SB), Y3, Y9
+	VFMADD213PD actkernconst<>+8896(SB), Y0, Y4
+	VFMADD213PD actkernconst<>+8896(SB), Y1, Y6
+	VFMADD213PD actkernconst<>+8896(SB), Y3, Y9
+	VFMADD213PD actkernconst<>+8928(SB), Y0, Y4
+	VFMADD213PD actkernconst<>+8928(SB), Y1, Y6
+	VFMADD213PD actkernconst<>+8928(SB), Y3, Y9
+	VFMADD213PD actkernconst<>+8960(SB), Y0, Y4
+	VFMADD213PD actkernconst<>+8960(SB), Y1, Y6
+	VFMADD213PD actkernconst<>+8960(SB), Y3, Y9
 	VFMADD213PD actkernconst<>+160(SB), Y0, Y4
 	VFMADD213PD actkernconst<>+160(SB), Y1, Y6
 	VFMADD213PD actkernconst<>+160(SB), Y3, Y9
@@ -45713,7 +45919,7 @@ single:
 	VCVTPS2PD   (CX), Y0
 	VMULPD      (SP), Y0, Y1
 	VANDPD      actkernconst<>+1632(SB), Y1, Y2
-	VMOVUPD     actkernconst<>+7424(SB), Y3
+	VMOVUPD     actkernconst<>+7584(SB), Y3
 	VCMPPD      $0x11, Y2, Y3, Y4
 	VCMPPD      $0x11, actkernconst<>+4736(SB), Y2, Y2
 	VANDPD      Y2, Y4, Y2
@@ -45721,78 +45927,78 @@ single:
 	VANDPD      actkernconst<>+4800(SB), Y3, Y3
 	VORPD       actkernconst<>+4832(SB), Y3, Y3
 	VSUBPD      actkernconst<>+128(SB), Y3, Y3
-	VMOVUPD     actkernconst<>+7456(SB), Y5
-	VFMADD213PD actkernconst<>+7488(SB), Y3, Y5
+	VMOVUPD     actkernconst<>+7616(SB), Y5
+	VFMADD213PD actkernconst<>+7648(SB), Y3, Y5
 	VROUNDPD    $0x09, Y5, Y5
-	VSUBPD      actkernconst<>+8224(SB), Y3, Y6
-	VFMADD231PD actkernconst<>+7968(SB), Y5, Y6
-	VMOVUPD     actkernconst<>+7520(SB), Y7
+	VSUBPD      actkernconst<>+8384(SB), Y3, Y6
+	VFMADD231PD actkernconst<>+8128(SB), Y5, Y6
+	VMOVUPD     actkernconst<>+7680(SB), Y7
 	VSUBPD      Y3, Y7, Y3
-	VCMPPD      $0x11, actkernconst<>+7072(SB), Y3, Y9
-	VANDPD      actkernconst<>+7104(SB), Y9, Y8
-	VCMPPD      $0x1e, actkernconst<>+7136(SB), Y3, Y9
-	VBLENDVPD   Y9, actkernconst<>+7136(SB), Y8, Y8
+	VCMPPD      $0x11, actkernconst<>+7232(SB), Y3, Y9
+	VANDPD      actkernconst<>+7264(SB), Y9, Y8
+	VCMPPD      $0x1e, actkernconst<>+7296(SB), Y3, Y9
+	VBLENDVPD   Y9, actkernconst<>+7296(SB), Y8, Y8
 	VADDPD      actkernconst<>+128(SB), Y8, Y10
 	VPSLLQ      $0x34, Y10, Y10
 	VMULPD      Y10, Y1, Y7
 	VSUBPD      Y8, Y3, Y11
-	VCMPPD      $0x11, actkernconst<>+7072(SB), Y11, Y9
-	VANDPD      actkernconst<>+7104(SB), Y9, Y8
-	VCMPPD      $0x1e, actkernconst<>+7136(SB), Y11, Y9
-	VBLENDVPD   Y9, actkernconst<>+7136(SB), Y8, Y8
+	VCMPPD      $0x11, actkernconst<>+7232(SB), Y11, Y9
+	VANDPD      actkernconst<>+7264(SB), Y9, Y8
+	VCMPPD      $0x1e, actkernconst<>+7296(SB), Y11, Y9
+	VBLENDVPD   Y9, actkernconst<>+7296(SB), Y8, Y8
 	VADDPD      actkernconst<>+128(SB), Y8, Y10
 	VPSLLQ      $0x34, Y10, Y10
 	VMULPD      Y10, Y7, Y7
 	VSUBPD      Y8, Y11, Y11
-	VMAXPD      actkernconst<>+7072(SB), Y11, Y8
-	VMINPD      actkernconst<>+7136(SB), Y8, Y8
+	VMAXPD      actkernconst<>+7232(SB), Y11, Y8
+	VMINPD      actkernconst<>+7296(SB), Y8, Y8
 	VADDPD      actkernconst<>+128(SB), Y8, Y10
 	VPSLLQ      $0x34, Y10, Y10
 	VMULPD      Y10, Y7, Y7
-	VMOVUPD     actkernconst<>+7360(SB), Y3
+	VMOVUPD     actkernconst<>+7520(SB), Y3
 	VCMPPD      $0x12, Y5, Y3, Y8
-	VSUBPD      actkernconst<>+7360(SB), Y5, Y3
+	VSUBPD      actkernconst<>+7520(SB), Y5, Y3
 	VBLENDVPD   Y8, Y3, Y5, Y3
-	VMOVUPD     actkernconst<>+7552(SB), Y5
-	VBLENDVPD   Y8, actkernconst<>+8000(SB), Y5, Y9
-	VMOVUPD     actkernconst<>+7584(SB), Y5
-	VBLENDVPD   Y8, actkernconst<>+8032(SB), Y5, Y10
-	VMOVUPD     actkernconst<>+7616(SB), Y5
-	VBLENDVPD   Y8, actkernconst<>+8064(SB), Y5, Y11
-	VMOVUPD     actkernconst<>+7648(SB), Y5
-	VBLENDVPD   Y8, actkernconst<>+8096(SB), Y5, Y12
-	VMOVUPD     actkernconst<>+7680(SB), Y5
-	VBLENDVPD   Y8, actkernconst<>+8384(SB), Y5, Y13
 	VMOVUPD     actkernconst<>+7712(SB), Y5
-	VBLENDVPD   Y8, actkernconst<>+8416(SB), Y5, Y14
+	VBLENDVPD   Y8, actkernconst<>+8160(SB), Y5, Y9
 	VMOVUPD     actkernconst<>+7744(SB), Y5
-	VBLENDVPD   Y8, actkernconst<>+8448(SB), Y5, Y8
-	VMOVUPD     actkernconst<>+7392(SB), Y5
+	VBLENDVPD   Y8, actkernconst<>+8192(SB), Y5, Y10
+	VMOVUPD     actkernconst<>+7776(SB), Y5
+	VBLENDVPD   Y8, actkernconst<>+8224(SB), Y5, Y11
+	VMOVUPD     actkernconst<>+7808(SB), Y5
+	VBLENDVPD   Y8, actkernconst<>+8256(SB), Y5, Y12
+	VMOVUPD     actkernconst<>+7840(SB), Y5
+	VBLENDVPD   Y8, actkernconst<>+8544(SB), Y5, Y13
+	VMOVUPD     actkernconst<>+7872(SB), Y5
+	VBLENDVPD   Y8, actkernconst<>+8576(SB), Y5, Y14
+	VMOVUPD     actkernconst<>+7904(SB), Y5
+	VBLENDVPD   Y8, actkernconst<>+8608(SB), Y5, Y8
+	VMOVUPD     actkernconst<>+7552(SB), Y5
 	VMOVUPD     Y0, 32(SP)
 	VCMPPD      $0x12, Y3, Y5, Y0
-	VSUBPD      actkernconst<>+7392(SB), Y3, Y5
+	VSUBPD      actkernconst<>+7552(SB), Y3, Y5
 	VBLENDVPD   Y0, Y5, Y3, Y5
-	VBLENDVPD   Y0, actkernconst<>+7232(SB), Y9, Y9
-	VBLENDVPD   Y0, actkernconst<>+7264(SB), Y10, Y10
-	VBLENDVPD   Y0, actkernconst<>+7296(SB), Y11, Y11
-	VBLENDVPD   Y0, actkernconst<>+7328(SB), Y12, Y12
-	VBLENDVPD   Y0, actkernconst<>+8256(SB), Y13, Y13
-	VBLENDVPD   Y0, actkernconst<>+8288(SB), Y14, Y14
-	VBLENDVPD   Y0, actkernconst<>+8320(SB), Y8, Y8
-	VMOVUPD     actkernconst<>+7776(SB), Y3
+	VBLENDVPD   Y0, actkernconst<>+7392(SB), Y9, Y9
+	VBLENDVPD   Y0, actkernconst<>+7424(SB), Y10, Y10
+	VBLENDVPD   Y0, actkernconst<>+7456(SB), Y11, Y11
+	VBLENDVPD   Y0, actkernconst<>+7488(SB), Y12, Y12
+	VBLENDVPD   Y0, actkernconst<>+8416(SB), Y13, Y13
+	VBLENDVPD   Y0, actkernconst<>+8448(SB), Y14, Y14
+	VBLENDVPD   Y0, actkernconst<>+8480(SB), Y8, Y8
+	VMOVUPD     actkernconst<>+7936(SB), Y3
 	VMOVUPD     Y4, 64(SP)
-	VBLENDVPD   Y0, actkernconst<>+8352(SB), Y3, Y4
-	VMOVUPD     actkernconst<>+7232(SB), Y3
+	VBLENDVPD   Y0, actkernconst<>+8512(SB), Y3, Y4
+	VMOVUPD     actkernconst<>+7392(SB), Y3
 	VMOVUPD     Y2, 96(SP)
-	VBLENDVPD   Y0, actkernconst<>+8000(SB), Y3, Y2
-	VMOVUPD     actkernconst<>+7264(SB), Y3
+	VBLENDVPD   Y0, actkernconst<>+8160(SB), Y3, Y2
+	VMOVUPD     actkernconst<>+7424(SB), Y3
 	VMOVUPD     Y1, 128(SP)
-	VBLENDVPD   Y0, actkernconst<>+8032(SB), Y3, Y1
-	VMOVUPD     actkernconst<>+7296(SB), Y3
+	VBLENDVPD   Y0, actkernconst<>+8192(SB), Y3, Y1
+	VMOVUPD     actkernconst<>+7456(SB), Y3
 	VMOVUPD     Y7, 160(SP)
-	VBLENDVPD   Y0, actkernconst<>+8064(SB), Y3, Y7
-	VMOVUPD     actkernconst<>+7328(SB), Y3
-	VBLENDVPD   Y0, actkernconst<>+8096(SB), Y3, Y0
+	VBLENDVPD   Y0, actkernconst<>+8224(SB), Y3, Y7
+	VMOVUPD     actkernconst<>+7488(SB), Y3
+	VBLENDVPD   Y0, actkernconst<>+8256(SB), Y3, Y0
 	VMOVUPD     actkernconst<>+5792(SB), Y3
 	VMOVUPD     Y6, 192(SP)
 	VCMPPD      $0x12, Y5, Y3, Y6
@@ -45825,128 +46031,128 @@ single:
 	VBLENDVPD   Y0, Y4, Y7, Y0
 	VMOVUPD     192(SP), Y1
 	VADDPD      actkernconst<>+576(SB), Y1, Y2
-	VCMPPD      $0x11, actkernconst<>+7072(SB), Y2, Y5
-	VANDPD      actkernconst<>+7104(SB), Y5, Y4
-	VCMPPD      $0x1e, actkernconst<>+7136(SB), Y2, Y5
-	VBLENDVPD   Y5, actkernconst<>+7136(SB), Y4, Y4
+	VCMPPD      $0x11, actkernconst<>+7232(SB), Y2, Y5
+	VANDPD      actkernconst<>+7264(SB), Y5, Y4
+	VCMPPD      $0x1e, actkernconst<>+7296(SB), Y2, Y5
+	VBLENDVPD   Y5, actkernconst<>+7296(SB), Y4, Y4
 	VADDPD      actkernconst<>+128(SB), Y4, Y6
 	VPSLLQ      $0x34, Y6, Y6
 	VMULPD      Y6, Y9, Y3
 	VSUBPD      Y4, Y2, Y7
-	VCMPPD      $0x11, actkernconst<>+7072(SB), Y7, Y5
-	VANDPD      actkernconst<>+7104(SB), Y5, Y4
-	VCMPPD      $0x1e, actkernconst<>+7136(SB), Y7, Y5
-	VBLENDVPD   Y5, actkernconst<>+7136(SB), Y4, Y4
+	VCMPPD      $0x11, actkernconst<>+7232(SB), Y7, Y5
+	VANDPD      actkernconst<>+7264(SB), Y5, Y4
+	VCMPPD      $0x1e, actkernconst<>+7296(SB), Y7, Y5
+	VBLENDVPD   Y5, actkernconst<>+7296(SB), Y4, Y4
 	VADDPD      actkernconst<>+128(SB), Y4, Y6
 	VPSLLQ      $0x34, Y6, Y6
 	VMULPD      Y6, Y3, Y3
 	VSUBPD      Y4, Y7, Y7
-	VMAXPD      actkernconst<>+7072(SB), Y7, Y4
-	VMINPD      actkernconst<>+7136(SB), Y4, Y4
+	VMAXPD      actkernconst<>+7232(SB), Y7, Y4
+	VMINPD      actkernconst<>+7296(SB), Y4, Y4
 	VADDPD      actkernconst<>+128(SB), Y4, Y6
 	VPSLLQ      $0x34, Y6, Y6
 	VMULPD      Y6, Y3, Y3
-	VADDPD      actkernconst<>+7968(SB), Y1, Y2
-	VCMPPD      $0x11, actkernconst<>+7072(SB), Y2, Y6
-	VANDPD      actkernconst<>+7104(SB), Y6, Y5
-	VCMPPD      $0x1e, actkernconst<>+7136(SB), Y2, Y6
-	VBLENDVPD   Y6, actkernconst<>+7136(SB), Y5, Y5
+	VADDPD      actkernconst<>+8128(SB), Y1, Y2
+	VCMPPD      $0x11, actkernconst<>+7232(SB), Y2, Y6
+	VANDPD      actkernconst<>+7264(SB), Y6, Y5
+	VCMPPD      $0x1e, actkernconst<>+7296(SB), Y2, Y6
+	VBLENDVPD   Y6, actkernconst<>+7296(SB), Y5, Y5
 	VADDPD      actkernconst<>+128(SB), Y5, Y7
 	VPSLLQ      $0x34, Y7, Y7
 	VMULPD      Y7, Y10, Y4
 	VSUBPD      Y5, Y2, Y8
-	VCMPPD      $0x11, actkernconst<>+7072(SB), Y8, Y6
-	VANDPD      actkernconst<>+7104(SB), Y6, Y5
-	VCMPPD      $0x1e, actkernconst<>+7136(SB), Y8, Y6
-	VBLENDVPD   Y6, actkernconst<>+7136(SB), Y5, Y5
+	VCMPPD      $0x11, actkernconst<>+7232(SB), Y8, Y6
+	VANDPD      actkernconst<>+7264(SB), Y6, Y5
+	VCMPPD      $0x1e, actkernconst<>+7296(SB), Y8, Y6
+	VBLENDVPD   Y6, actkernconst<>+7296(SB), Y5, Y5
 	VADDPD      actkernconst<>+128(SB), Y5, Y7
 	VPSLLQ      $0x34, Y7, Y7
 	VMULPD      Y7, Y4, Y4
 	VSUBPD      Y5, Y8, Y8
-	VMAXPD      actkernconst<>+7072(SB), Y8, Y5
-	VMINPD      actkernconst<>+7136(SB), Y5, Y5
+	VMAXPD      actkernconst<>+7232(SB), Y8, Y5
+	VMINPD      actkernconst<>+7296(SB), Y5, Y5
 	VADDPD      actkernconst<>+128(SB), Y5, Y7
 	VPSLLQ      $0x34, Y7, Y7
 	VMULPD      Y7, Y4, Y4
-	VADDPD      actkernconst<>+8480(SB), Y1, Y2
-	VCMPPD      $0x11, actkernconst<>+7072(SB), Y2, Y7
-	VANDPD      actkernconst<>+7104(SB), Y7, Y6
-	VCMPPD      $0x1e, actkernconst<>+7136(SB), Y2, Y7
-	VBLENDVPD   Y7, actkernconst<>+7136(SB), Y6, Y6
+	VADDPD      actkernconst<>+8640(SB), Y1, Y2
+	VCMPPD      $0x11, actkernconst<>+7232(SB), Y2, Y7
+	VANDPD      actkernconst<>+7264(SB), Y7, Y6
+	VCMPPD      $0x1e, actkernconst<>+7296(SB), Y2, Y7
+	VBLENDVPD   Y7, actkernconst<>+7296(SB), Y6, Y6
 	VADDPD      actkernconst<>+128(SB), Y6, Y8
 	VPSLLQ      $0x34, Y8, Y8
 	VMULPD      Y8, Y11, Y5
 	VSUBPD      Y6, Y2, Y9
-	VCMPPD      $0x11, actkernconst<>+7072(SB), Y9, Y7
-	VANDPD      actkernconst<>+7104(SB), Y7, Y6
-	VCMPPD      $0x1e, actkernconst<>+7136(SB), Y9, Y7
-	VBLENDVPD   Y7, actkernconst<>+7136(SB), Y6, Y6
+	VCMPPD      $0x11, actkernconst<>+7232(SB), Y9, Y7
+	VANDPD      actkernconst<>+7264(SB), Y7, Y6
+	VCMPPD      $0x1e, actkernconst<>+7296(SB), Y9, Y7
+	VBLENDVPD   Y7, actkernconst<>+7296(SB), Y6, Y6
 	VADDPD      actkernconst<>+128(SB), Y6, Y8
 	VPSLLQ      $0x34, Y8, Y8
 	VMULPD      Y8, Y5, Y5
 	VSUBPD      Y6, Y9, Y9
-	VMAXPD      actkernconst<>+7072(SB), Y9, Y6
-	VMINPD      actkernconst<>+7136(SB), Y6, Y6
+	VMAXPD      actkernconst<>+7232(SB), Y9, Y6
+	VMINPD      actkernconst<>+7296(SB), Y6, Y6
 	VADDPD      actkernconst<>+128(SB), Y6, Y8
 	VPSLLQ      $0x34, Y8, Y8
 	VMULPD      Y8, Y5, Y5
-	VADDPD      actkernconst<>+8512(SB), Y1, Y2
-	VCMPPD      $0x11, actkernconst<>+7072(SB), Y2, Y8
-	VANDPD      actkernconst<>+7104(SB), Y8, Y7
-	VCMPPD      $0x1e, actkernconst<>+7136(SB), Y2, Y8
-	VBLENDVPD   Y8, actkernconst<>+7136(SB), Y7, Y7
+	VADDPD      actkernconst<>+8672(SB), Y1, Y2
+	VCMPPD      $0x11, actkernconst<>+7232(SB), Y2, Y8
+	VANDPD      actkernconst<>+7264(SB), Y8, Y7
+	VCMPPD      $0x1e, actkernconst<>+7296(SB), Y2, Y8
+	VBLENDVPD   Y8, actkernconst<>+7296(SB), Y7, Y7
 	VADDPD      actkernconst<>+128(SB), Y7, Y9
 	VPSLLQ      $0x34, Y9, Y9
 	VMULPD      Y9, Y12, Y6
 	VSUBPD      Y7, Y2, Y10
-	VCMPPD      $0x11, actkernconst<>+7072(SB), Y10, Y8
-	VANDPD      actkernconst<>+7104(SB), Y8, Y7
-	VCMPPD      $0x1e, actkernconst<>+7136(SB), Y10, Y8
-	VBLENDVPD   Y8, actkernconst<>+7136(SB), Y7, Y7
+	VCMPPD      $0x11, actkernconst<>+7232(SB), Y10, Y8
+	VANDPD      actkernconst<>+7264(SB), Y8, Y7
+	VCMPPD      $0x1e, actkernconst<>+7296(SB), Y10, Y8
+	VBLENDVPD   Y8, actkernconst<>+7296(SB), Y7, Y7
 	VADDPD      actkernconst<>+128(SB), Y7, Y9
 	VPSLLQ      $0x34, Y9, Y9
 	VMULPD      Y9, Y6, Y6
 	VSUBPD      Y7, Y10, Y10
-	VMAXPD      actkernconst<>+7072(SB), Y10, Y7
-	VMINPD      actkernconst<>+7136(SB), Y7, Y7
+	VMAXPD      actkernconst<>+7232(SB), Y10, Y7
+	VMINPD      actkernconst<>+7296(SB), Y7, Y7
 	VADDPD      actkernconst<>+128(SB), Y7, Y9
 	VPSLLQ      $0x34, Y9, Y9
 	VMULPD      Y9, Y6, Y6
-	VADDPD      actkernconst<>+8544(SB), Y1, Y1
-	VCMPPD      $0x11, actkernconst<>+7072(SB), Y1, Y8
-	VANDPD      actkernconst<>+7104(SB), Y8, Y7
-	VCMPPD      $0x1e, actkernconst<>+7136(SB), Y1, Y8
-	VBLENDVPD   Y8, actkernconst<>+7136(SB), Y7, Y7
+	VADDPD      actkernconst<>+8704(SB), Y1, Y1
+	VCMPPD      $0x11, actkernconst<>+7232(SB), Y1, Y8
+	VANDPD      actkernconst<>+7264(SB), Y8, Y7
+	VCMPPD      $0x1e, actkernconst<>+7296(SB), Y1, Y8
+	VBLENDVPD   Y8, actkernconst<>+7296(SB), Y7, Y7
 	VADDPD      actkernconst<>+128(SB), Y7, Y9
 	VPSLLQ      $0x34, Y9, Y9
 	VMULPD      Y9, Y0, Y2
 	VSUBPD      Y7, Y1, Y10
-	VCMPPD      $0x11, actkernconst<>+7072(SB), Y10, Y8
-	VANDPD      actkernconst<>+7104(SB), Y8, Y7
-	VCMPPD      $0x1e, actkernconst<>+7136(SB), Y10, Y8
-	VBLENDVPD   Y8, actkernconst<>+7136(SB), Y7, Y7
+	VCMPPD      $0x11, actkernconst<>+7232(SB), Y10, Y8
+	VANDPD      actkernconst<>+7264(SB), Y8, Y7
+	VCMPPD      $0x1e, actkernconst<>+7296(SB), Y10, Y8
+	VBLENDVPD   Y8, actkernconst<>+7296(SB), Y7, Y7
 	VADDPD      actkernconst<>+128(SB), Y7, Y9
 	VPSLLQ      $0x34, Y9, Y9
 	VMULPD      Y9, Y2, Y2
 	VSUBPD      Y7, Y10, Y10
-	VMAXPD      actkernconst<>+7072(SB), Y10, Y7
-	VMINPD      actkernconst<>+7136(SB), Y7, Y7
+	VMAXPD      actkernconst<>+7232(SB), Y10, Y7
+	VMINPD      actkernconst<>+7296(SB), Y7, Y7
 	VADDPD      actkernconst<>+128(SB), Y7, Y9
 	VPSLLQ      $0x34, Y9, Y9
 	VMULPD      Y9, Y2, Y2
-	VMULPD      actkernconst<>+7936(SB), Y3, Y0
+	VMULPD      actkernconst<>+8096(SB), Y3, Y0
 	VROUNDPD    $0x08, Y0, Y0
-	VFMADD132PD actkernconst<>+7904(SB), Y3, Y0
+	VFMADD132PD actkernconst<>+8064(SB), Y3, Y0
 	VADDPD      actkernconst<>+4000(SB), Y4, Y1
 	VSUBPD      actkernconst<>+4000(SB), Y1, Y1
 	VSUBPD      Y1, Y4, Y4
 	VADDPD      Y1, Y0, Y0
-	VADDPD      actkernconst<>+8128(SB), Y5, Y1
-	VSUBPD      actkernconst<>+8128(SB), Y1, Y1
+	VADDPD      actkernconst<>+8288(SB), Y5, Y1
+	VSUBPD      actkernconst<>+8288(SB), Y1, Y1
 	VSUBPD      Y1, Y5, Y5
 	VADDPD      Y1, Y4, Y4
-	VADDPD      actkernconst<>+8160(SB), Y6, Y1
-	VSUBPD      actkernconst<>+8160(SB), Y1, Y1
+	VADDPD      actkernconst<>+8320(SB), Y6, Y1
+	VSUBPD      actkernconst<>+8320(SB), Y1, Y1
 	VSUBPD      Y1, Y6, Y6
 	VADDPD      Y1, Y5, Y5
 	VADDPD      Y2, Y6, Y6
@@ -45954,9 +46160,9 @@ single:
 	VMULPD      Y0, Y1, Y2
 	VXORPD      actkernconst<>+2720(SB), Y2, Y3
 	VFMADD213PD Y3, Y1, Y0
-	VMULPD      actkernconst<>+7936(SB), Y2, Y3
+	VMULPD      actkernconst<>+8096(SB), Y2, Y3
 	VROUNDPD    $0x08, Y3, Y3
-	VFMADD132PD actkernconst<>+7904(SB), Y2, Y3
+	VFMADD132PD actkernconst<>+8064(SB), Y2, Y3
 	VADDPD      Y0, Y3, Y3
 	VMULPD      Y4, Y1, Y0
 	VXORPD      actkernconst<>+2720(SB), Y0, Y2
@@ -45993,37 +46199,37 @@ single:
 	VADDPD      Y3, Y8, Y8
 	VADDPD      Y5, Y8, Y8
 	VADDPD      Y1, Y8, Y8
-	VMULPD      actkernconst<>+7168(SB), Y4, Y0
+	VMULPD      actkernconst<>+7328(SB), Y4, Y0
 	VXORPD      actkernconst<>+2720(SB), Y0, Y1
-	VFMADD231PD actkernconst<>+7168(SB), Y4, Y1
-	VMULPD      actkernconst<>+7168(SB), Y8, Y8
-	VFMADD132PD actkernconst<>+8192(SB), Y8, Y4
+	VFMADD231PD actkernconst<>+7328(SB), Y4, Y1
+	VMULPD      actkernconst<>+7328(SB), Y8, Y8
+	VFMADD132PD actkernconst<>+8352(SB), Y8, Y4
 	VADDPD      Y4, Y1, Y1
 	VADDPD      Y1, Y0, Y3
 	VSUBPD      Y0, Y3, Y0
 	VSUBPD      Y0, Y1, Y1
 	VADDPD      Y1, Y3, Y3
-	VMULPD      actkernconst<>+7936(SB), Y2, Y0
+	VMULPD      actkernconst<>+8096(SB), Y2, Y0
 	VROUNDPD    $0x09, Y0, Y0
-	VFMADD132PD actkernconst<>+7904(SB), Y2, Y0
+	VFMADD132PD actkernconst<>+8064(SB), Y2, Y0
 	VMULPD      actkernconst<>+4576(SB), Y0, Y1
 	VROUNDPD    $0x09, Y1, Y1
-	VFMADD231PD actkernconst<>+8576(SB), Y1, Y0
+	VFMADD231PD actkernconst<>+8736(SB), Y1, Y0
 	VMOVUPD     actkernconst<>+4576(SB), Y2
 	VCMPPD      $0x11, Y0, Y2, Y0
 	VANDPD      actkernconst<>+1632(SB), Y3, Y2
-	VMOVUPD     actkernconst<>+7168(SB), Y4
+	VMOVUPD     actkernconst<>+7328(SB), Y4
 	VSUBPD      Y2, Y4, Y2
-	VADDPD      actkernconst<>+8192(SB), Y2, Y2
+	VADDPD      actkernconst<>+8352(SB), Y2, Y2
 	VBLENDVPD   Y0, Y2, Y3, Y0
-	VADDPD      actkernconst<>+7200(SB), Y1, Y1
+	VADDPD      actkernconst<>+7360(SB), Y1, Y1
 	VMOVUPD     128(SP), Y2
-	VMOVUPD     actkernconst<>+7808(SB), Y3
-	VFMADD213PD actkernconst<>+7200(SB), Y2, Y3
-	VSUBPD      actkernconst<>+7200(SB), Y3, Y4
-	VFMADD231PD actkernconst<>+8608(SB), Y4, Y2
-	VFMADD231PD actkernconst<>+8640(SB), Y4, Y2
-	VFMADD132PD actkernconst<>+8672(SB), Y2, Y4
+	VMOVUPD     actkernconst<>+7968(SB), Y3
+	VFMADD213PD actkernconst<>+7360(SB), Y2, Y3
+	VSUBPD      actkernconst<>+7360(SB), Y3, Y4
+	VFMADD231PD actkernconst<>+8768(SB), Y4, Y2
+	VFMADD231PD actkernconst<>+8800(SB), Y4, Y2
+	VFMADD132PD actkernconst<>+8832(SB), Y2, Y4
 	VMOVUPD     96(SP), Y2
 	VBLENDVPD   Y2, Y0, Y4, Y0
 	VMOVUPD     64(SP), Y5
@@ -46031,12 +46237,12 @@ single:
 	VBLENDVPD   Y2, Y1, Y3, Y2
 	VBLENDVPD   Y5, Y2, Y3, Y5
 	VMULPD      Y0, Y0, Y1
-	VMOVUPD     actkernconst<>+7840(SB), Y2
-	VFMADD213PD actkernconst<>+7872(SB), Y1, Y2
-	VFMADD213PD actkernconst<>+8704(SB), Y1, Y2
-	VFMADD213PD actkernconst<>+8736(SB), Y1, Y2
-	VFMADD213PD actkernconst<>+8768(SB), Y1, Y2
-	VFMADD213PD actkernconst<>+8800(SB), Y1, Y2
+	VMOVUPD     actkernconst<>+8000(SB), Y2
+	VFMADD213PD actkernconst<>+8032(SB), Y1, Y2
+	VFMADD213PD actkernconst<>+8864(SB), Y1, Y2
+	VFMADD213PD actkernconst<>+8896(SB), Y1, Y2
+	VFMADD213PD actkernconst<>+8928(SB), Y1, Y2
+	VFMADD213PD actkernconst<>+8960(SB), Y1, Y2
 	VFMADD213PD actkernconst<>+160(SB), Y1, Y2
 	VMULPD      Y2, Y0, Y0
 	VPSLLQ      $0x3f, Y5, Y1
@@ -46061,7 +46267,7 @@ tail:
 	VCVTPS2PD   X0, Y0
 	VMULPD      (SP), Y0, Y1
 	VANDPD      actkernconst<>+1632(SB), Y1, Y2
-	VMOVUPD     actkernconst<>+7424(SB), Y3
+	VMOVUPD     actkernconst<>+7584(SB), Y3
 	VCMPPD      $0x11, Y2, Y3, Y4
 	VCMPPD      $0x11, actkernconst<>+4736(SB), Y2, Y2
 	VANDPD      Y2, Y4, Y2
@@ -46069,78 +46275,78 @@ tail:
 	VANDPD      actkernconst<>+4800(SB), Y3, Y3
 	VORPD       actkernconst<>+4832(SB), Y3, Y3
 	VSUBPD      actkernconst<>+128(SB), Y3, Y3
-	VMOVUPD     actkernconst<>+7456(SB), Y5
-	VFMADD213PD actkernconst<>+7488(SB), Y3, Y5
+	VMOVUPD     actkernconst<>+7616(SB), Y5
+	VFMADD213PD actkernconst<>+7648(SB), Y3, Y5
 	VROUNDPD    $0x09, Y5, Y5
-	VSUBPD      actkernconst<>+8224(SB), Y3, Y6
-	VFMADD231PD actkernconst<>+7968(SB), Y5, Y6
-	VMOVUPD     actkernconst<>+7520(SB), Y7
+	VSUBPD      actkernconst<>+8384(SB), Y3, Y6
+	VFMADD231PD actkernconst<>+8128(SB), Y5, Y6
+	VMOVUPD     actkernconst<>+7680(SB), Y7
 	VSUBPD      Y3, Y7, Y3
-	VCMPPD      $0x11, actkernconst<>+7072(SB), Y3, Y9
-	VANDPD      actkernconst<>+7104(SB), Y9, Y8
-	VCMPPD      $0x1e, actkernconst<>+7136(SB), Y3, Y9
-	VBLENDVPD   Y9, actkernconst<>+7136(SB), Y8, Y8
+	VCMPPD      $0x11, actkernconst<>+7232(SB), Y3, Y9
+	VANDPD      actkernconst<>+7264(SB), Y9, Y8
+	VCMPPD      $0x1e, actkernconst<>+7296(SB), Y3, Y9
+	VBLENDVPD   Y9, actkernconst<>+7296(SB), Y8, Y8
 	VADDPD      actkernconst<>+128(SB), Y8, Y10
 	VPSLLQ      $0x34, Y10, Y10
 	VMULPD      Y10, Y1, Y7
 	VSUBPD      Y8, Y3, Y11
-	VCMPPD      $0x11, actkernconst<>+7072(SB), Y11, Y9
-	VANDPD      actkernconst<>+7104(SB), Y9, Y8
-	VCMPPD      $0x1e, actkernconst<>+7136(SB), Y11, Y9
-	VBLENDVPD   Y9, actkernconst<>+7136(SB), Y8, Y8
+	VCMPPD      $0x11, actkernconst<>+7232(SB), Y11, Y9
+	VANDPD      actkernconst<>+7264(SB), Y9, Y8
+	VCMPPD      $0x1e, actkernconst<>+7296(SB), Y11, Y9
+	VBLENDVPD   Y9, actkernconst<>+7296(SB), Y8, Y8
 	VADDPD      actkernconst<>+128(SB), Y8, Y10
 	VPSLLQ      $0x34, Y10, Y10
 	VMULPD      Y10, Y7, Y7
 	VSUBPD      Y8, Y11, Y11
-	VMAXPD      actkernconst<>+7072(SB), Y11, Y8
-	VMINPD      actkernconst<>+7136(SB), Y8, Y8
+	VMAXPD      actkernconst<>+7232(SB), Y11, Y8
+	VMINPD      actkernconst<>+7296(SB), Y8, Y8
 	VADDPD      actkernconst<>+128(SB), Y8, Y10
 	VPSLLQ      $0x34, Y10, Y10
 	VMULPD      Y10, Y7, Y7
-	VMOVUPD     actkernconst<>+7360(SB), Y3
+	VMOVUPD     actkernconst<>+7520(SB), Y3
 	VCMPPD      $0x12, Y5, Y3, Y8
-	VSUBPD      actkernconst<>+7360(SB), Y5, Y3
+	VSUBPD      actkernconst<>+7520(SB), Y5, Y3
 	VBLENDVPD   Y8, Y3, Y5, Y3
-	VMOVUPD     actkernconst<>+7552(SB), Y5
-	VBLENDVPD   Y8, actkernconst<>+8000(SB), Y5, Y9
-	VMOVUPD     actkernconst<>+7584(SB), Y5
-	VBLENDVPD   Y8, actkernconst<>+8032(SB), Y5, Y10
-	VMOVUPD     actkernconst<>+7616(SB), Y5
-	VBLENDVPD   Y8, actkernconst<>+8064(SB), Y5, Y11
-	VMOVUPD     actkernconst<>+7648(SB), Y5
-	VBLENDVPD   Y8, actkernconst<>+8096(SB), Y5, Y12
-	VMOVUPD     actkernconst<>+7680(SB), Y5
-	VBLENDVPD   Y8, actkernconst<>+8384(SB), Y5, Y13
 	VMOVUPD     actkernconst<>+7712(SB), Y5
-	VBLENDVPD   Y8, actkernconst<>+8416(SB), Y5, Y14
+	VBLENDVPD   Y8, actkernconst<>+8160(SB), Y5, Y9
 	VMOVUPD     actkernconst<>+7744(SB), Y5
-	VBLENDVPD   Y8, actkernconst<>+8448(SB), Y5, Y8
-	VMOVUPD     actkernconst<>+7392(SB), Y5
+	VBLENDVPD   Y8, actkernconst<>+8192(SB), Y5, Y10
+	VMOVUPD     actkernconst<>+7776(SB), Y5
+	VBLENDVPD   Y8, actkernconst<>+8224(SB), Y5, Y11
+	VMOVUPD     actkernconst<>+7808(SB), Y5
+	VBLENDVPD   Y8, actkernconst<>+8256(SB), Y5, Y12
+	VMOVUPD     actkernconst<>+7840(SB), Y5
+	VBLENDVPD   Y8, actkernconst<>+8544(SB), Y5, Y13
+	VMOVUPD     actkernconst<>+7872(SB), Y5
+	VBLENDVPD   Y8, actkernconst<>+8576(SB), Y5, Y14
+	VMOVUPD     actkernconst<>+7904(SB), Y5
+	VBLENDVPD   Y8, actkernconst<>+8608(SB), Y5, Y8
+	VMOVUPD     actkernconst<>+7552(SB), Y5
 	VMOVUPD     Y0, 32(SP)
 	VCMPPD      $0x12, Y3, Y5, Y0
-	VSUBPD      actkernconst<>+7392(SB), Y3, Y5
+	VSUBPD      actkernconst<>+7552(SB), Y3, Y5
 	VBLENDVPD   Y0, Y5, Y3, Y5
-	VBLENDVPD   Y0, actkernconst<>+7232(SB), Y9, Y9
-	VBLENDVPD   Y0, actkernconst<>+7264(SB), Y10, Y10
-	VBLENDVPD   Y0, actkernconst<>+7296(SB), Y11, Y11
-	VBLENDVPD   Y0, actkernconst<>+7328(SB), Y12, Y12
-	VBLENDVPD   Y0, actkernconst<>+8256(SB), Y13, Y13
-	VBLENDVPD   Y0, actkernconst<>+8288(SB), Y14, Y14
-	VBLENDVPD   Y0, actkernconst<>+8320(SB), Y8, Y8
-	VMOVUPD     actkernconst<>+7776(SB), Y3
+	VBLENDVPD   Y0, actkernconst<>+7392(SB), Y9, Y9
+	VBLENDVPD   Y0, actkernconst<>+7424(SB), Y10, Y10
+	VBLENDVPD   Y0, actkernconst<>+7456(SB), Y11, Y11
+	VBLENDVPD   Y0, actkernconst<>+7488(SB), Y12, Y12
+	VBLENDVPD   Y0, actkernconst<>+8416(SB), Y13, Y13
+	VBLENDVPD   Y0, actkernconst<>+8448(SB), Y14, Y14
+	VBLENDVPD   Y0, actkernconst<>+8480(SB), Y8, Y8
+	VMOVUPD     actkernconst<>+7936(SB), Y3
 	VMOVUPD     Y4, 64(SP)
-	VBLENDVPD   Y0, actkernconst<>+8352(SB), Y3, Y4
-	VMOVUPD     actkernconst<>+7232(SB), Y3
+	VBLENDVPD   Y0, actkernconst<>+8512(SB), Y3, Y4
+	VMOVUPD     actkernconst<>+7392(SB), Y3
 	VMOVUPD     Y2, 96(SP)
-	VBLENDVPD   Y0, actkernconst<>+8000(SB), Y3, Y2
-	VMOVUPD     actkernconst<>+7264(SB), Y3
+	VBLENDVPD   Y0, actkernconst<>+8160(SB), Y3, Y2
+	VMOVUPD     actkernconst<>+7424(SB), Y3
 	VMOVUPD     Y1, 128(SP)
-	VBLENDVPD   Y0, actkernconst<>+8032(SB), Y3, Y1
-	VMOVUPD     actkernconst<>+7296(SB), Y3
+	VBLENDVPD   Y0, actkernconst<>+8192(SB), Y3, Y1
+	VMOVUPD     actkernconst<>+7456(SB), Y3
 	VMOVUPD     Y7, 160(SP)
-	VBLENDVPD   Y0, actkernconst<>+8064(SB), Y3, Y7
-	VMOVUPD     actkernconst<>+7328(SB), Y3
-	VBLENDVPD   Y0, actkernconst<>+8096(SB), Y3, Y0
+	VBLENDVPD   Y0, actkernconst<>+8224(SB), Y3, Y7
+	VMOVUPD     actkernconst<>+7488(SB), Y3
+	VBLENDVPD   Y0, actkernconst<>+8256(SB), Y3, Y0
 	VMOVUPD     actkernconst<>+5792(SB), Y3
 	VMOVUPD     Y6, 192(SP)
 	VCMPPD      $0x12, Y5, Y3, Y6
@@ -46173,128 +46379,128 @@ tail:
 	VBLENDVPD   Y0, Y4, Y7, Y0
 	VMOVUPD     192(SP), Y1
 	VADDPD      actkernconst<>+576(SB), Y1, Y2
-	VCMPPD      $0x11, actkernconst<>+7072(SB), Y2, Y5
-	VANDPD      actkernconst<>+7104(SB), Y5, Y4
-	VCMPPD      $0x1e, actkernconst<>+7136(SB), Y2, Y5
-	VBLENDVPD   Y5, actkernconst<>+7136(SB), Y4, Y4
+	VCMPPD      $0x11, actkernconst<>+7232(SB), Y2, Y5
+	VANDPD      actkernconst<>+7264(SB), Y5, Y4
+	VCMPPD      $0x1e, actkernconst<>+7296(SB), Y2, Y5
+	VBLENDVPD   Y5, actkernconst<>+7296(SB), Y4, Y4
 	VADDPD      actkernconst<>+128(SB), Y4, Y6
 	VPSLLQ      $0x34, Y6, Y6
 	VMULPD      Y6, Y9, Y3
 	VSUBPD      Y4, Y2, Y7
-	VCMPPD      $0x11, actkernconst<>+7072(SB), Y7, Y5
-	VANDPD      actkernconst<>+7104(SB), Y5, Y4
-	VCMPPD      $0x1e, actkernconst<>+7136(SB), Y7, Y5
-	VBLENDVPD   Y5, actkernconst<>+7136(SB), Y4, Y4
+	VCMPPD      $0x11, actkernconst<>+7232(SB), Y7, Y5
+	VANDPD      actkernconst<>+7264(SB), Y5, Y4
+	VCMPPD      $0x1e, actkernconst<>+7296(SB), Y7, Y5
+	VBLENDVPD   Y5, actkernconst<>+7296(SB), Y4, Y4
 	VADDPD      actkernconst<>+128(SB), Y4, Y6
 	VPSLLQ      $0x34, Y6, Y6
 	VMULPD      Y6, Y3, Y3
 	VSUBPD      Y4, Y7, Y7
-	VMAXPD      actkernconst<>+7072(SB), Y7, Y4
-	VMINPD      actkernconst<>+7136(SB), Y4, Y4
+	VMAXPD      actkernconst<>+7232(SB), Y7, Y4
+	VMINPD      actkernconst<>+7296(SB), Y4, Y4
 	VADDPD      actkernconst<>+128(SB), Y4, Y6
 	VPSLLQ      $0x34, Y6, Y6
 	VMULPD      Y6, Y3, Y3
-	VADDPD      actkernconst<>+7968(SB), Y1, Y2
-	VCMPPD      $0x11, actkernconst<>+7072(SB), Y2, Y6
-	VANDPD      actkernconst<>+7104(SB), Y6, Y5
-	VCMPPD      $0x1e, actkernconst<>+7136(SB), Y2, Y6
-	VBLENDVPD   Y6, actkernconst<>+7136(SB), Y5, Y5
+	VADDPD      actkernconst<>+8128(SB), Y1, Y2
+	VCMPPD      $0x11, actkernconst<>+7232(SB), Y2, Y6
+	VANDPD      actkernconst<>+7264(SB), Y6, Y5
+	VCMPPD      $0x1e, actkernconst<>+7296(SB), Y2, Y6
+	VBLENDVPD   Y6, actkernconst<>+7296(SB), Y5, Y5
 	VADDPD      actkernconst<>+128(SB), Y5, Y7
 	VPSLLQ      $0x34, Y7, Y7
 	VMULPD      Y7, Y10, Y4
 	VSUBPD      Y5, Y2, Y8
-	VCMPPD      $0x11, actkernconst<>+7072(SB), Y8, Y6
-	VANDPD      actkernconst<>+7104(SB), Y6, Y5
-	VCMPPD      $0x1e, actkernconst<>+7136(SB), Y8, Y6
-	VBLENDVPD   Y6, actkernconst<>+7136(SB), Y5, Y5
+	VCMPPD      $0x11, actkernconst<>+7232(SB), Y8, Y6
+	VANDPD      actkernconst<>+7264(SB), Y6, Y5
+	VCMPPD      $0x1e, actkernconst<>+7296(SB), Y8, Y6
+	VBLENDVPD   Y6, actkernconst<>+7296(SB), Y5, Y5
 	VADDPD      actkernconst<>+128(SB), Y5, Y7
 	VPSLLQ      $0x34, Y7, Y7
 	VMULPD      Y7, Y4, Y4
 	VSUBPD      Y5, Y8, Y8
-	VMAXPD      actkernconst<>+7072(SB), Y8, Y5
-	VMINPD      actkernconst<>+7136(SB), Y5, Y5
+	VMAXPD      actkernconst<>+7232(SB), Y8, Y5
+	VMINPD      actkernconst<>+7296(SB), Y5, Y5
 	VADDPD      actkernconst<>+128(SB), Y5, Y7
 	VPSLLQ      $0x34, Y7, Y7
 	VMULPD      Y7, Y4, Y4
-	VADDPD      actkernconst<>+8480(SB), Y1, Y2
-	VCMPPD      $0x11, actkernconst<>+7072(SB), Y2, Y7
-	VANDPD      actkernconst<>+7104(SB), Y7, Y6
-	VCMPPD      $0x1e, actkernconst<>+7136(SB), Y2, Y7
-	VBLENDVPD   Y7, actkernconst<>+7136(SB), Y6, Y6
+	VADDPD      actkernconst<>+8640(SB), Y1, Y2
+	VCMPPD      $0x11, actkernconst<>+7232(SB), Y2, Y7
+	VANDPD      actkernconst<>+7264(SB), Y7, Y6
+	VCMPPD      $0x1e, actkernconst<>+7296(SB), Y2, Y7
+	VBLENDVPD   Y7, actkernconst<>+7296(SB), Y6, Y6
 	VADDPD      actkernconst<>+128(SB), Y6, Y8
 	VPSLLQ      $0x34, Y8, Y8
 	VMULPD      Y8, Y11, Y5
 	VSUBPD      Y6, Y2, Y9
-	VCMPPD      $0x11, actkernconst<>+7072(SB), Y9, Y7
-	VANDPD      actkernconst<>+7104(SB), Y7, Y6
-	VCMPPD      $0x1e, actkernconst<>+7136(SB), Y9, Y7
-	VBLENDVPD   Y7, actkernconst<>+7136(SB), Y6, Y6
+	VCMPPD      $0x11, actkernconst<>+7232(SB), Y9, Y7
+	VANDPD      actkernconst<>+7264(SB), Y7, Y6
+	VCMPPD      $0x1e, actkernconst<>+7296(SB), Y9, Y7
+	VBLENDVPD   Y7, actkernconst<>+7296(SB), Y6, Y6
 	VADDPD      actkernconst<>+128(SB), Y6, Y8
 	VPSLLQ      $0x34, Y8, Y8
 	VMULPD      Y8, Y5, Y5
 	VSUBPD      Y6, Y9, Y9
-	VMAXPD      actkernconst<>+7072(SB), Y9, Y6
-	VMINPD      actkernconst<>+7136(SB), Y6, Y6
+	VMAXPD      actkernconst<>+7232(SB), Y9, Y6
+	VMINPD      actkernconst<>+7296(SB), Y6, Y6
 	VADDPD      actkernconst<>+128(SB), Y6, Y8
 	VPSLLQ      $0x34, Y8, Y8
 	VMULPD      Y8, Y5, Y5
-	VADDPD      actkernconst<>+8512(SB), Y1, Y2
-	VCMPPD      $0x11, actkernconst<>+7072(SB), Y2, Y8
-	VANDPD      actkernconst<>+7104(SB), Y8, Y7
-	VCMPPD      $0x1e, actkernconst<>+7136(SB), Y2, Y8
-	VBLENDVPD   Y8, actkernconst<>+7136(SB), Y7, Y7
+	VADDPD      actkernconst<>+8672(SB), Y1, Y2
+	VCMPPD      $0x11, actkernconst<>+7232(SB), Y2, Y8
+	VANDPD      actkernconst<>+7264(SB), Y8, Y7
+	VCMPPD      $0x1e, actkernconst<>+7296(SB), Y2, Y8
+	VBLENDVPD   Y8, actkernconst<>+7296(SB), Y7, Y7
 	VADDPD      actkernconst<>+128(SB), Y7, Y9
 	VPSLLQ      $0x34, Y9, Y9
 	VMULPD      Y9, Y12, Y6
 	VSUBPD      Y7, Y2, Y10
-	VCMPPD      $0x11, actkernconst<>+7072(SB), Y10, Y8
-	VANDPD      actkernconst<>+7104(SB), Y8, Y7
-	VCMPPD      $0x1e, actkernconst<>+7136(SB), Y10, Y8
-	VBLENDVPD   Y8, actkernconst<>+7136(SB), Y7, Y7
+	VCMPPD      $0x11, actkernconst<>+7232(SB), Y10, Y8
+	VANDPD      actkernconst<>+7264(SB), Y8, Y7
+	VCMPPD      $0x1e, actkernconst<>+7296(SB), Y10, Y8
+	VBLENDVPD   Y8, actkernconst<>+7296(SB), Y7, Y7
 	VADDPD      actkernconst<>+128(SB), Y7, Y9
 	VPSLLQ      $0x34, Y9, Y9
 	VMULPD      Y9, Y6, Y6
 	VSUBPD      Y7, Y10, Y10
-	VMAXPD      actkernconst<>+7072(SB), Y10, Y7
-	VMINPD      actkernconst<>+7136(SB), Y7, Y7
+	VMAXPD      actkernconst<>+7232(SB), Y10, Y7
+	VMINPD      actkernconst<>+7296(SB), Y7, Y7
 	VADDPD      actkernconst<>+128(SB), Y7, Y9
 	VPSLLQ      $0x34, Y9, Y9
 	VMULPD      Y9, Y6, Y6
-	VADDPD      actkernconst<>+8544(SB), Y1, Y1
-	VCMPPD      $0x11, actkernconst<>+7072(SB), Y1, Y8
-	VANDPD      actkernconst<>+7104(SB), Y8, Y7
-	VCMPPD      $0x1e, actkernconst<>+7136(SB), Y1, Y8
-	VBLENDVPD   Y8, actkernconst<>+7136(SB), Y7, Y7
+	VADDPD      actkernconst<>+8704(SB), Y1, Y1
+	VCMPPD      $0x11, actkernconst<>+7232(SB), Y1, Y8
+	VANDPD      actkernconst<>+7264(SB), Y8, Y7
+	VCMPPD      $0x1e, actkernconst<>+7296(SB), Y1, Y8
+	VBLENDVPD   Y8, actkernconst<>+7296(SB), Y7, Y7
 	VADDPD      actkernconst<>+128(SB), Y7, Y9
 	VPSLLQ      $0x34, Y9, Y9
 	VMULPD      Y9, Y0, Y2
 	VSUBPD      Y7, Y1, Y10
-	VCMPPD      $0x11, actkernconst<>+7072(SB), Y10, Y8
-	VANDPD      actkernconst<>+7104(SB), Y8, Y7
-	VCMPPD      $0x1e, actkernconst<>+7136(SB), Y10, Y8
-	VBLENDVPD   Y8, actkernconst<>+7136(SB), Y7, Y7
+	VCMPPD      $0x11, actkernconst<>+7232(SB), Y10, Y8
+	VANDPD      actkernconst<>+7264(SB), Y8, Y7
+	VCMPPD      $0x1e, actkernconst<>+7296(SB), Y10, Y8
+	VBLENDVPD   Y8, actkernconst<>+7296(SB), Y7, Y7
 	VADDPD      actkernconst<>+128(SB), Y7, Y9
 	VPSLLQ      $0x34, Y9, Y9
 	VMULPD      Y9, Y2, Y2
 	VSUBPD      Y7, Y10, Y10
-	VMAXPD      actkernconst<>+7072(SB), Y10, Y7
-	VMINPD      actkernconst<>+7136(SB), Y7, Y7
+	VMAXPD      actkernconst<>+7232(SB), Y10, Y7
+	VMINPD      actkernconst<>+7296(SB), Y7, Y7
 	VADDPD      actkernconst<>+128(SB), Y7, Y9
 	VPSLLQ      $0x34, Y9, Y9
 	VMULPD      Y9, Y2, Y2
-	VMULPD      actkernconst<>+7936(SB), Y3, Y0
+	VMULPD      actkernconst<>+8096(SB), Y3, Y0
 	VROUNDPD    $0x08, Y0, Y0
-	VFMADD132PD actkernconst<>+7904(SB), Y3, Y0
+	VFMADD132PD actkernconst<>+8064(SB), Y3, Y0
 	VADDPD      actkernconst<>+4000(SB), Y4, Y1
 	VSUBPD      actkernconst<>+4000(SB), Y1, Y1
 	VSUBPD      Y1, Y4, Y4
 	VADDPD      Y1, Y0, Y0
-	VADDPD      actkernconst<>+8128(SB), Y5, Y1
-	VSUBPD      actkernconst<>+8128(SB), Y1, Y1
+	VADDPD      actkernconst<>+8288(SB), Y5, Y1
+	VSUBPD      actkernconst<>+8288(SB), Y1, Y1
 	VSUBPD      Y1, Y5, Y5
 	VADDPD      Y1, Y4, Y4
-	VADDPD      actkernconst<>+8160(SB), Y6, Y1
-	VSUBPD      actkernconst<>+8160(SB), Y1, Y1
+	VADDPD      actkernconst<>+8320(SB), Y6, Y1
+	VSUBPD      actkernconst<>+8320(SB), Y1, Y1
 	VSUBPD      Y1, Y6, Y6
 	VADDPD      Y1, Y5, Y5
 	VADDPD      Y2, Y6, Y6
@@ -46302,9 +46508,9 @@ tail:
 	VMULPD      Y0, Y1, Y2
 	VXORPD      actkernconst<>+2720(SB), Y2, Y3
 	VFMADD213PD Y3, Y1, Y0
-	VMULPD      actkernconst<>+7936(SB), Y2, Y3
+	VMULPD      actkernconst<>+8096(SB), Y2, Y3
 	VROUNDPD    $0x08, Y3, Y3
-	VFMADD132PD actkernconst<>+7904(SB), Y2, Y3
+	VFMADD132PD actkernconst<>+8064(SB), Y2, Y3
 	VADDPD      Y0, Y3, Y3
 	VMULPD      Y4, Y1, Y0
 	VXORPD      actkernconst<>+2720(SB), Y0, Y2
@@ -46341,37 +46547,37 @@ tail:
 	VADDPD      Y3, Y8, Y8
 	VADDPD      Y5, Y8, Y8
 	VADDPD      Y1, Y8, Y8
-	VMULPD      actkernconst<>+7168(SB), Y4, Y0
+	VMULPD      actkernconst<>+7328(SB), Y4, Y0
 	VXORPD      actkernconst<>+2720(SB), Y0, Y1
-	VFMADD231PD actkernconst<>+7168(SB), Y4, Y1
-	VMULPD      actkernconst<>+7168(SB), Y8, Y8
-	VFMADD132PD actkernconst<>+8192(SB), Y8, Y4
+	VFMADD231PD actkernconst<>+7328(SB), Y4, Y1
+	VMULPD      actkernconst<>+7328(SB), Y8, Y8
+	VFMADD132PD actkernconst<>+8352(SB), Y8, Y4
 	VADDPD      Y4, Y1, Y1
 	VADDPD      Y1, Y0, Y3
 	VSUBPD      Y0, Y3, Y0
 	VSUBPD      Y0, Y1, Y1
 	VADDPD      Y1, Y3, Y3
-	VMULPD      actkernconst<>+7936(SB), Y2, Y0
+	VMULPD      actkernconst<>+8096(SB), Y2, Y0
 	VROUNDPD    $0x09, Y0, Y0
-	VFMADD132PD actkernconst<>+7904(SB), Y2, Y0
+	VFMADD132PD actkernconst<>+8064(SB), Y2, Y0
 	VMULPD      actkernconst<>+4576(SB), Y0, Y1
 	VROUNDPD    $0x09, Y1, Y1
-	VFMADD231PD actkernconst<>+8576(SB), Y1, Y0
+	VFMADD231PD actkernconst<>+8736(SB), Y1, Y0
 	VMOVUPD     actkernconst<>+4576(SB), Y2
 	VCMPPD      $0x11, Y0, Y2, Y0
 	VANDPD      actkernconst<>+1632(SB), Y3, Y2
-	VMOVUPD     actkernconst<>+7168(SB), Y4
+	VMOVUPD     actkernconst<>+7328(SB), Y4
 	VSUBPD      Y2, Y4, Y2
-	VADDPD      actkernconst<>+8192(SB), Y2, Y2
+	VADDPD      actkernconst<>+8352(SB), Y2, Y2
 	VBLENDVPD   Y0, Y2, Y3, Y0
-	VADDPD      actkernconst<>+7200(SB), Y1, Y1
+	VADDPD      actkernconst<>+7360(SB), Y1, Y1
 	VMOVUPD     128(SP), Y2
-	VMOVUPD     actkernconst<>+7808(SB), Y3
-	VFMADD213PD actkernconst<>+7200(SB), Y2, Y3
-	VSUBPD      actkernconst<>+7200(SB), Y3, Y4
-	VFMADD231PD actkernconst<>+8608(SB), Y4, Y2
-	VFMADD231PD actkernconst<>+8640(SB), Y4, Y2
-	VFMADD132PD actkernconst<>+8672(SB), Y2, Y4
+	VMOVUPD     actkernconst<>+7968(SB), Y3
+	VFMADD213PD actkernconst<>+7360(SB), Y2, Y3
+	VSUBPD      actkernconst<>+7360(SB), Y3, Y4
+	VFMADD231PD actkernconst<>+8768(SB), Y4, Y2
+	VFMADD231PD actkernconst<>+8800(SB), Y4, Y2
+	VFMADD132PD actkernconst<>+8832(SB), Y2, Y4
 	VMOVUPD     96(SP), Y2
 	VBLENDVPD   Y2, Y0, Y4, Y0
 	VMOVUPD     64(SP), Y5
@@ -46379,12 +46585,12 @@ tail:
 	VBLENDVPD   Y2, Y1, Y3, Y2
 	VBLENDVPD   Y5, Y2, Y3, Y5
 	VMULPD      Y0, Y0, Y1
-	VMOVUPD     actkernconst<>+7840(SB), Y2
-	VFMADD213PD actkernconst<>+7872(SB), Y1, Y2
-	VFMADD213PD actkernconst<>+8704(SB), Y1, Y2
-	VFMADD213PD actkernconst<>+8736(SB), Y1, Y2
-	VFMADD213PD actkernconst<>+8768(SB), Y1, Y2
-	VFMADD213PD actkernconst<>+8800(SB), Y1, Y2
+	VMOVUPD     actkernconst<>+8000(SB), Y2
+	VFMADD213PD actkernconst<>+8032(SB), Y1, Y2
+	VFMADD213PD actkernconst<>+8864(SB), Y1, Y2
+	VFMADD213PD actkernconst<>+8896(SB), Y1, Y2
+	VFMADD213PD actkernconst<>+8928(SB), Y1, Y2
+	VFMADD213PD actkernconst<>+8960(SB), Y1, Y2
 	VFMADD213PD actkernconst<>+160(SB), Y1, Y2
 	VMULPD      Y2, Y0, Y0
 	VPSLLQ      $0x3f, Y5, Y1
@@ -46406,18 +46612,18 @@ TEXT ·sinUsualAVX512(SB), NOSPLIT, $8-64
 	MOVSS        w0+48(FP), X0
 	CVTSS2SD     X0, X0
 	MOVSD        X0, (SP)
-	VBROADCASTSD actkernconst<>+6664(SB), Z0
-	VBROADCASTSD actkernconst<>+6720(SB), Z1
-	VBROADCASTSD actkernconst<>+6816(SB), Z2
-	VBROADCASTSD actkernconst<>+6824(SB), Z3
-	VBROADCASTSD actkernconst<>+6832(SB), Z4
+	VBROADCASTSD actkernconst<>+6824(SB), Z0
+	VBROADCASTSD actkernconst<>+6880(SB), Z1
+	VBROADCASTSD actkernconst<>+6976(SB), Z2
+	VBROADCASTSD actkernconst<>+6984(SB), Z3
+	VBROADCASTSD actkernconst<>+6992(SB), Z4
 	VBROADCASTSD (SP), Z5
 	VBROADCASTSD actkernconst<>+0(SB), Z6
-	VBROADCASTSD actkernconst<>+7016(SB), Z7
-	VBROADCASTSD actkernconst<>+7024(SB), Z8
-	VBROADCASTSD actkernconst<>+7032(SB), Z9
-	VBROADCASTSD actkernconst<>+7040(SB), Z10
-	VBROADCASTSD actkernconst<>+7048(SB), Z11
+	VBROADCASTSD actkernconst<>+7176(SB), Z7
+	VBROADCASTSD actkernconst<>+7184(SB), Z8
+	VBROADCASTSD actkernconst<>+7192(SB), Z9
+	VBROADCASTSD actkernconst<>+7200(SB), Z10
+	VBROADCASTSD actkernconst<>+7208(SB), Z11
 	MOVQ         dst_base+0(FP), AX
 	MOVQ         in0_base+24(FP), CX
 	MOVQ         dst_len+8(FP), DX
@@ -46489,14 +46695,14 @@ loop:
 	VFMADD213PD      Z11, Z17, Z29
 	VFMADD213PD      Z11, Z18, Z30
 	VFMADD213PD      Z11, Z19, Z31
-	VFMADD213PD.BCST actkernconst<>+7056(SB), Z16, Z28
-	VFMADD213PD.BCST actkernconst<>+7056(SB), Z17, Z29
-	VFMADD213PD.BCST actkernconst<>+7056(SB), Z18, Z30
-	VFMADD213PD.BCST actkernconst<>+7056(SB), Z19, Z31
-	VFMADD213PD.BCST actkernconst<>+7064(SB), Z16, Z28
-	VFMADD213PD.BCST actkernconst<>+7064(SB), Z17, Z29
-	VFMADD213PD.BCST actkernconst<>+7064(SB), Z18, Z30
-	VFMADD213PD.BCST actkernconst<>+7064(SB), Z19, Z31
+	VFMADD213PD.BCST actkernconst<>+7216(SB), Z16, Z28
+	VFMADD213PD.BCST actkernconst<>+7216(SB), Z17, Z29
+	VFMADD213PD.BCST actkernconst<>+7216(SB), Z18, Z30
+	VFMADD213PD.BCST actkernconst<>+7216(SB), Z19, Z31
+	VFMADD213PD.BCST actkernconst<>+7224(SB), Z16, Z28
+	VFMADD213PD.BCST actkernconst<>+7224(SB), Z17, Z29
+	VFMADD213PD.BCST actkernconst<>+7224(SB), Z18, Z30
+	VFMADD213PD.BCST actkernconst<>+7224(SB), Z19, Z31
 	VFMADD213PD      Z6, Z16, Z28
 	VFMADD213PD      Z6, Z17, Z29
 	VFMADD213PD      Z6, Z18, Z30
@@ -46550,8 +46756,8 @@ single:
 	VFMADD213PD      Z4, Z13, Z16
 	VFMADD213PD      Z10, Z13, Z16
 	VFMADD213PD      Z11, Z13, Z16
-	VFMADD213PD.BCST actkernconst<>+7056(SB), Z13, Z16
-	VFMADD213PD.BCST actkernconst<>+7064(SB), Z13, Z16
+	VFMADD213PD.BCST actkernconst<>+7216(SB), Z13, Z16
+	VFMADD213PD.BCST actkernconst<>+7224(SB), Z13, Z16
 	VFMADD213PD      Z6, Z13, Z16
 	VMULPD           Z16, Z15, Z15
 	VPSLLQ           $0x3f, Z14, Z13
@@ -46588,8 +46794,8 @@ tail:
 	VFMADD213PD      Z4, Z13, Z16
 	VFMADD213PD      Z10, Z13, Z16
 	VFMADD213PD      Z11, Z13, Z16
-	VFMADD213PD.BCST actkernconst<>+7056(SB), Z13, Z16
-	VFMADD213PD.BCST actkernconst<>+7064(SB), Z13, Z16
+	VFMADD213PD.BCST actkernconst<>+7216(SB), Z13, Z16
+	VFMADD213PD.BCST actkernconst<>+7224(SB), Z13, Z16
 	VFMADD213PD      Z6, Z13, Z16
 	VMULPD           Z16, Z15, Z15
 	VPSLLQ           $0x3f, Z14, Z13
@@ -46617,18 +46823,18 @@ TEXT ·sinUsualAVX512Stream(SB), NOSPLIT, $8-64
 	MOVSS        w0+48(FP), X0
 	CVTSS2SD     X0, X0
 	MOVSD        X0, (SP)
-	VBROADCASTSD actkernconst<>+6664(SB), Z0
-	VBROADCASTSD actkernconst<>+6720(SB), Z1
-	VBROADCASTSD actkernconst<>+6816(SB), Z2
-	VBROADCASTSD actkernconst<>+6824(SB), Z3
-	VBROADCASTSD actkernconst<>+6832(SB), Z4
+	VBROADCASTSD actkernconst<>+6824(SB), Z0
+	VBROADCASTSD actkernconst<>+6880(SB), Z1
+	VBROADCASTSD actkernconst<>+6976(SB), Z2
+	VBROADCASTSD actkernconst<>+6984(SB), Z3
+	VBROADCASTSD actkernconst<>+6992(SB), Z4
 	VBROADCASTSD (SP), Z5
 	VBROADCASTSD actkernconst<>+0(SB), Z6
-	VBROADCASTSD actkernconst<>+7016(SB), Z7
-	VBROADCASTSD actkernconst<>+7024(SB), Z8
-	VBROADCASTSD actkernconst<>+7032(SB), Z9
-	VBROADCASTSD actkernconst<>+7040(SB), Z10
-	VBROADCASTSD actkernconst<>+7048(SB), Z11
+	VBROADCASTSD actkernconst<>+7176(SB), Z7
+	VBROADCASTSD actkernconst<>+7184(SB), Z8
+	VBROADCASTSD actkernconst<>+7192(SB), Z9
+	VBROADCASTSD actkernconst<>+7200(SB), Z10
+	VBROADCASTSD actkernconst<>+7208(SB), Z11
 	MOVQ         dst_base+0(FP), AX
 	MOVQ         in0_base+24(FP), CX
 	MOVQ         dst_len+8(FP), DX
@@ -46700,14 +46906,14 @@ loop:
 	VFMADD213PD      Z11, Z17, Z29
 	VFMADD213PD      Z11, Z18, Z30
 	VFMADD213PD      Z11, Z19, Z31
-	VFMADD213PD.BCST actkernconst<>+7056(SB), Z16, Z28
-	VFMADD213PD.BCST actkernconst<>+7056(SB), Z17, Z29
-	VFMADD213PD.BCST actkernconst<>+7056(SB), Z18, Z30
-	VFMADD213PD.BCST actkernconst<>+7056(SB), Z19, Z31
-	VFMADD213PD.BCST actkernconst<>+7064(SB), Z16, Z28
-	VFMADD213PD.BCST actkernconst<>+7064(SB), Z17, Z29
-	VFMADD213PD.BCST actkernconst<>+7064(SB), Z18, Z30
-	VFMADD213PD.BCST actkernconst<>+7064(SB), Z19, Z31
+	VFMADD213PD.BCST actkernconst<>+7216(SB), Z16, Z28
+	VFMADD213PD.BCST actkernconst<>+7216(SB), Z17, Z29
+	VFMADD213PD.BCST actkernconst<>+7216(SB), Z18, Z30
+	VFMADD213PD.BCST actkernconst<>+7216(SB), Z19, Z31
+	VFMADD213PD.BCST actkernconst<>+7224(SB), Z16, Z28
+	VFMADD213PD.BCST actkernconst<>+7224(SB), Z17, Z29
+	VFMADD213PD.BCST actkernconst<>+7224(SB), Z18, Z30
+	VFMADD213PD.BCST actkernconst<>+7224(SB), Z19, Z31
 	VFMADD213PD      Z6, Z16, Z28
 	VFMADD213PD      Z6, Z17, Z29
 	VFMADD213PD      Z6, Z18, Z30
@@ -46761,8 +46967,8 @@ single:
 	VFMADD213PD      Z4, Z13, Z16
 	VFMADD213PD      Z10, Z13, Z16
 	VFMADD213PD      Z11, Z13, Z16
-	VFMADD213PD.BCST actkernconst<>+7056(SB), Z13, Z16
-	VFMADD213PD.BCST actkernconst<>+7064(SB), Z13, Z16
+	VFMADD213PD.BCST actkernconst<>+7216(SB), Z13, Z16
+	VFMADD213PD.BCST actkernconst<>+7224(SB), Z13, Z16
 	VFMADD213PD      Z6, Z13, Z16
 	VMULPD           Z16, Z15, Z15
 	VPSLLQ           $0x3f, Z14, Z13
@@ -46799,8 +47005,8 @@ tail:
 	VFMADD213PD      Z4, Z13, Z16
 	VFMADD213PD      Z10, Z13, Z16
 	VFMADD213PD      Z11, Z13, Z16
-	VFMADD213PD.BCST actkernconst<>+7056(SB), Z13, Z16
-	VFMADD213PD.BCST actkernconst<>+7064(SB), Z13, Z16
+	VFMADD213PD.BCST actkernconst<>+7216(SB), Z13, Z16
+	VFMADD213PD.BCST actkernconst<>+7224(SB), Z13, Z16
 	VFMADD213PD      Z6, Z13, Z16
 	VMULPD           Z16, Z15, Z15
 	VPSLLQ           $0x3f, Z14, Z13
@@ -46847,11 +47053,11 @@ loop:
 	VANDPD      actkernconst<>+1632(SB), Y3, Y6
 	VANDPD      actkernconst<>+1632(SB), Y4, Y7
 	VANDPD      actkernconst<>+1632(SB), Y5, Y8
-	VMOVUPD     actkernconst<>+7424(SB), Y9
+	VMOVUPD     actkernconst<>+7584(SB), Y9
 	VCMPPD      $0x11, Y6, Y9, Y6
-	VMOVUPD     actkernconst<>+7424(SB), Y9
+	VMOVUPD     actkernconst<>+7584(SB), Y9
 	VCMPPD      $0x11, Y7, Y9, Y7
-	VMOVUPD     actkernconst<>+7424(SB), Y9
+	VMOVUPD     actkernconst<>+7584(SB), Y9
 	VCMPPD      $0x11, Y8, Y9, Y8
 	VTESTPD     Y6, Y6
 	JNE         stop
@@ -46859,45 +47065,45 @@ loop:
 	JNE         stop
 	VTESTPD     Y8, Y8
 	JNE         stop
-	VMOVUPD     actkernconst<>+7808(SB), Y6
-	VFMADD213PD actkernconst<>+7200(SB), Y3, Y6
-	VMOVUPD     actkernconst<>+7808(SB), Y7
-	VFMADD213PD actkernconst<>+7200(SB), Y4, Y7
-	VMOVUPD     actkernconst<>+7808(SB), Y8
-	VFMADD213PD actkernconst<>+7200(SB), Y5, Y8
-	VSUBPD      actkernconst<>+7200(SB), Y6, Y9
-	VSUBPD      actkernconst<>+7200(SB), Y7, Y10
-	VSUBPD      actkernconst<>+7200(SB), Y8, Y11
-	VFMADD231PD actkernconst<>+8608(SB), Y9, Y3
-	VFMADD231PD actkernconst<>+8608(SB), Y10, Y4
-	VFMADD231PD actkernconst<>+8608(SB), Y11, Y5
-	VFMADD231PD actkernconst<>+8640(SB), Y9, Y3
-	VFMADD231PD actkernconst<>+8640(SB), Y10, Y4
-	VFMADD231PD actkernconst<>+8640(SB), Y11, Y5
-	VFMADD132PD actkernconst<>+8672(SB), Y3, Y9
-	VFMADD132PD actkernconst<>+8672(SB), Y4, Y10
-	VFMADD132PD actkernconst<>+8672(SB), Y5, Y11
+	VMOVUPD     actkernconst<>+7968(SB), Y6
+	VFMADD213PD actkernconst<>+7360(SB), Y3, Y6
+	VMOVUPD     actkernconst<>+7968(SB), Y7
+	VFMADD213PD actkernconst<>+7360(SB), Y4, Y7
+	VMOVUPD     actkernconst<>+7968(SB), Y8
+	VFMADD213PD actkernconst<>+7360(SB), Y5, Y8
+	VSUBPD      actkernconst<>+7360(SB), Y6, Y9
+	VSUBPD      actkernconst<>+7360(SB), Y7, Y10
+	VSUBPD      actkernconst<>+7360(SB), Y8, Y11
+	VFMADD231PD actkernconst<>+8768(SB), Y9, Y3
+	VFMADD231PD actkernconst<>+8768(SB), Y10, Y4
+	VFMADD231PD actkernconst<>+8768(SB), Y11, Y5
+	VFMADD231PD actkernconst<>+8800(SB), Y9, Y3
+	VFMADD231PD actkernconst<>+8800(SB), Y10, Y4
+	VFMADD231PD actkernconst<>+8800(SB), Y11, Y5
+	VFMADD132PD actkernconst<>+8832(SB), Y3, Y9
+	VFMADD132PD actkernconst<>+8832(SB), Y4, Y10
+	VFMADD132PD actkernconst<>+8832(SB), Y5, Y11
 	VMULPD      Y9, Y9, Y3
 	VMULPD      Y10, Y10, Y4
 	VMULPD      Y11, Y11, Y5
-	VMOVUPD     actkernconst<>+7840(SB), Y12
-	VFMADD213PD actkernconst<>+7872(SB), Y3, Y12
-	VMOVUPD     actkernconst<>+7840(SB), Y13
-	VFMADD213PD actkernconst<>+7872(SB), Y4, Y13
-	VMOVUPD     actkernconst<>+7840(SB), Y14
-	VFMADD213PD actkernconst<>+7872(SB), Y5, Y14
-	VFMADD213PD actkernconst<>+8704(SB), Y3, Y12
-	VFMADD213PD actkernconst<>+8704(SB), Y4, Y13
-	VFMADD213PD actkernconst<>+8704(SB), Y5, Y14
-	VFMADD213PD actkernconst<>+8736(SB), Y3, Y12
-	VFMADD213PD actkernconst<>+8736(SB), Y4, Y13
-	VFMADD213PD actkernconst<>+8736(SB), Y5, Y14
-	VFMADD213PD actkernconst<>+8768(SB), Y3, Y12
-	VFMADD213PD actkernconst<>+8768(SB), Y4, Y13
-	VFMADD213PD actkernconst<>+8768(SB), Y5, Y14
-	VFMADD213PD actkernconst<>+8800(SB), Y3, Y12
-	VFMADD213PD actkernconst<>+8800(SB), Y4, Y13
-	VFMADD213PD actkernconst<>+8800(SB), Y5, Y14
+	VMOVUPD     actkernconst<>+8000(SB), Y12
+	VFMADD213PD actkernconst<>+8032(SB), Y3, Y12
+	VMOVUPD     actkernconst<>+8000(SB), Y13
+	VFMADD213PD actkernconst<>+8032(SB), Y4, Y13
+	VMOVUPD     actkernconst<>+8000(SB), Y14
+	VFMADD213PD actkernconst<>+8032(SB), Y5, Y14
+	VFMADD213PD actkernconst<>+8864(SB), Y3, Y12
+	VFMADD213PD actkernconst<>+8864(SB), Y4, Y13
+	VFMADD213PD actkernconst<>+8864(SB), Y5, Y14
+	VFMADD213PD actkernconst<>+8896(SB), Y3, Y12
+	VFMADD213PD actkernconst<>+8896(SB), Y4, Y13
+	VFMADD213PD actkernconst<>+8896(SB), Y5, Y14
+	VFMADD213PD actkernconst<>+8928(SB), Y3, Y12
+	VFMADD213PD actkernconst<>+8928(SB), Y4, Y13
+	VFMADD213PD actkernconst<>+8928(SB), Y5, Y14
+	VFMADD213PD actkernconst<>+8960(SB), Y3, Y12
+	VFMADD213PD actkernconst<>+8960(SB), Y4, Y13
+	VFMADD213PD actkernconst<>+8960(SB), Y5, Y14
 	VFMADD213PD actkernconst<>+160(SB), Y3, Y12
 	VFMADD213PD actkernconst<>+160(SB), Y4, Y13
 	VFMADD213PD actkernconst<>+160(SB), Y5, Y14
@@ -46933,23 +47139,23 @@ single:
 	VCVTPS2PD   (CX), Y0
 	VMULPD      (SP), Y0, Y1
 	VANDPD      actkernconst<>+1632(SB), Y1, Y2
-	VMOVUPD     actkernconst<>+7424(SB), Y3
+	VMOVUPD     actkernconst<>+7584(SB), Y3
 	VCMPPD      $0x11, Y2, Y3, Y2
 	VTESTPD     Y2, Y2
 	JNE         stop
-	VMOVUPD     actkernconst<>+7808(SB), Y2
-	VFMADD213PD actkernconst<>+7200(SB), Y1, Y2
-	VSUBPD      actkernconst<>+7200(SB), Y2, Y3
-	VFMADD231PD actkernconst<>+8608(SB), Y3, Y1
-	VFMADD231PD actkernconst<>+8640(SB), Y3, Y1
-	VFMADD132PD actkernconst<>+8672(SB), Y1, Y3
+	VMOVUPD     actkernconst<>+7968(SB), Y2
+	VFMADD213PD actkernconst<>+7360(SB), Y1, Y2
+	VSUBPD      actkernconst<>+7360(SB), Y2, Y3
+	VFMADD231PD actkernconst<>+8768(SB), Y3, Y1
+	VFMADD231PD actkernconst<>+8800(SB), Y3, Y1
+	VFMADD132PD actkernconst<>+8832(SB), Y1, Y3
 	VMULPD      Y3, Y3, Y1
-	VMOVUPD     actkernconst<>+7840(SB), Y4
-	VFMADD213PD actkernconst<>+7872(SB), Y1, Y4
-	VFMADD213PD actkernconst<>+8704(SB), Y1, Y4
-	VFMADD213PD actkernconst<>+8736(SB), Y1, Y4
-	VFMADD213PD actkernconst<>+8768(SB), Y1, Y4
-	VFMADD213PD actkernconst<>+8800(SB), Y1, Y4
+	VMOVUPD     actkernconst<>+8000(SB), Y4
+	VFMADD213PD actkernconst<>+8032(SB), Y1, Y4
+	VFMADD213PD actkernconst<>+8864(SB), Y1, Y4
+	VFMADD213PD actkernconst<>+8896(SB), Y1, Y4
+	VFMADD213PD actkernconst<>+8928(SB), Y1, Y4
+	VFMADD213PD actkernconst<>+8960(SB), Y1, Y4
 	VFMADD213PD actkernconst<>+160(SB), Y1, Y4
 	VMULPD      Y4, Y3, Y3
 	VPSLLQ      $0x3f, Y2, Y1
@@ -46974,25 +47180,25 @@ tail:
 	VCVTPS2PD   X0, Y0
 	VMULPD      (SP), Y0, Y1
 	VANDPD      actkernconst<>+1632(SB), Y1, Y2
-	VMOVUPD     actkernconst<>+7424(SB), Y3
+	VMOVUPD     actkernconst<>+7584(SB), Y3
 	VCMPPD      $0x11, Y2, Y3, Y2
 	VMOVMSKPS   X15, CX
 	VMOVMSKPD   Y2, BX
 	TESTL       CX, BX
 	JNE         stop
-	VMOVUPD     actkernconst<>+7808(SB), Y2
-	VFMADD213PD actkernconst<>+7200(SB), Y1, Y2
-	VSUBPD      actkernconst<>+7200(SB), Y2, Y3
-	VFMADD231PD actkernconst<>+8608(SB), Y3, Y1
-	VFMADD231PD actkernconst<>+8640(SB), Y3, Y1
-	VFMADD132PD actkernconst<>+8672(SB), Y1, Y3
+	VMOVUPD     actkernconst<>+7968(SB), Y2
+	VFMADD213PD actkernconst<>+7360(SB), Y1, Y2
+	VSUBPD      actkernconst<>+7360(SB), Y2, Y3
+	VFMADD231PD actkernconst<>+8768(SB), Y3, Y1
+	VFMADD231PD actkernconst<>+8800(SB), Y3, Y1
+	VFMADD132PD actkernconst<>+8832(SB), Y1, Y3
 	VMULPD      Y3, Y3, Y1
-	VMOVUPD     actkernconst<>+7840(SB), Y4
-	VFMADD213PD actkernconst<>+7872(SB), Y1, Y4
-	VFMADD213PD actkernconst<>+8704(SB), Y1, Y4
-	VFMADD213PD actkernconst<>+8736(SB), Y1, Y4
-	VFMADD213PD actkernconst<>+8768(SB), Y1, Y4
-	VFMADD213PD actkernconst<>+8800(SB), Y1, Y4
+	VMOVUPD     actkernconst<>+8000(SB), Y4
+	VFMADD213PD actkernconst<>+8032(SB), Y1, Y4
+	VFMADD213PD actkernconst<>+8864(SB), Y1, Y4
+	VFMADD213PD actkernconst<>+8896(SB), Y1, Y4
+	VFMADD213PD actkernconst<>+8928(SB), Y1, Y4
+	VFMADD213PD actkernconst<>+8960(SB), Y1, Y4
 	VFMADD213PD actkernconst<>+160(SB), Y1, Y4
 	VMULPD      Y4, Y3, Y3
 	VPSLLQ      $0x3f, Y2, Y1
@@ -47038,11 +47244,11 @@ loop:
 	VANDPD      actkernconst<>+1632(SB), Y3, Y6
 	VANDPD      actkernconst<>+1632(SB), Y4, Y7
 	VANDPD      actkernconst<>+1632(SB), Y5, Y8
-	VMOVUPD     actkernconst<>+7424(SB), Y9
+	VMOVUPD     actkernconst<>+7584(SB), Y9
 	VCMPPD      $0x11, Y6, Y9, Y6
-	VMOVUPD     actkernconst<>+7424(SB), Y9
+	VMOVUPD     actkernconst<>+7584(SB), Y9
 	VCMPPD      $0x11, Y7, Y9, Y7
-	VMOVUPD     actkernconst<>+7424(SB), Y9
+	VMOVUPD     actkernconst<>+7584(SB), Y9
 	VCMPPD      $0x11, Y8, Y9, Y8
 	VTESTPD     Y6, Y6
 	JNE         stop
@@ -47050,45 +47256,45 @@ loop:
 	JNE         stop
 	VTESTPD     Y8, Y8
 	JNE         stop
-	VMOVUPD     actkernconst<>+7808(SB), Y6
-	VFMADD213PD actkernconst<>+7200(SB), Y3, Y6
-	VMOVUPD     actkernconst<>+7808(SB), Y7
-	VFMADD213PD actkernconst<>+7200(SB), Y4, Y7
-	VMOVUPD     actkernconst<>+7808(SB), Y8
-	VFMADD213PD actkernconst<>+7200(SB), Y5, Y8
-	VSUBPD      actkernconst<>+7200(SB), Y6, Y9
-	VSUBPD      actkernconst<>+7200(SB), Y7, Y10
-	VSUBPD      actkernconst<>+7200(SB), Y8, Y11
-	VFMADD231PD actkernconst<>+8608(SB), Y9, Y3
-	VFMADD231PD actkernconst<>+8608(SB), Y10, Y4
-	VFMADD231PD actkernconst<>+8608(SB), Y11, Y5
-	VFMADD231PD actkernconst<>+8640(SB), Y9, Y3
-	VFMADD231PD actkernconst<>+8640(SB), Y10, Y4
-	VFMADD231PD actkernconst<>+8640(SB), Y11, Y5
-	VFMADD132PD actkernconst<>+8672(SB), Y3, Y9
-	VFMADD132PD actkernconst<>+8672(SB), Y4, Y10
-	VFMADD132PD actkernconst<>+8672(SB), Y5, Y11
+	VMOVUPD     actkernconst<>+7968(SB), Y6
+	VFMADD213PD actkernconst<>+7360(SB), Y3, Y6
+	VMOVUPD     actkernconst<>+7968(SB), Y7
+	VFMADD213PD actkernconst<>+7360(SB), Y4, Y7
+	VMOVUPD     actkernconst<>+7968(SB), Y8
+	VFMADD213PD actkernconst<>+7360(SB), Y5, Y8
+	VSUBPD      actkernconst<>+7360(SB), Y6, Y9
+	VSUBPD      actkernconst<>+7360(SB), Y7, Y10
+	VSUBPD      actkernconst<>+7360(SB), Y8, Y11
+	VFMADD231PD actkernconst<>+8768(SB), Y9, Y3
+	VFMADD231PD actkernconst<>+8768(SB), Y10, Y4
+	VFMADD231PD actkernconst<>+8768(SB), Y11, Y5
+	VFMADD231PD actkernconst<>+8800(SB), Y9, Y3
+	VFMADD231PD actkernconst<>+8800(SB), Y10, Y4
+	VFMADD231PD actkernconst<>+8800(SB), Y11, Y5
+	VFMADD132PD actkernconst<>+8832(SB), Y3, Y9
+	VFMADD132PD actkernconst<>+8832(SB), Y4, Y10
+	VFMADD132PD actkernconst<>+8832(SB), Y5, Y11
 	VMULPD      Y9, Y9, Y3
 	VMULPD      Y10, Y10, Y4
 	VMULPD      Y11, Y11, Y5
-	VMOVUPD     actkernconst<>+7840(SB), Y12
-	VFMADD213PD actkernconst<>+7872(SB), Y3, Y12
-	VMOVUPD     actkernconst<>+7840(SB), Y13
-	VFMADD213PD actkernconst<>+7872(SB), Y4, Y13
-	VMOVUPD     actkernconst<>+7840(SB), Y14
-	VFMADD213PD actkernconst<>+7872(SB), Y5, Y14
-	VFMADD213PD actkernconst<>+8704(SB), Y3, Y12
-	VFMADD213PD actkernconst<>+8704(SB), Y4, Y13
-	VFMADD213PD actkernconst<>+8704(SB), Y5, Y14
-	VFMADD213PD actkernconst<>+8736(SB), Y3, Y12
-	VFMADD213PD actkernconst<>+8736(SB), Y4, Y13
-	VFMADD213PD actkernconst<>+8736(SB), Y5, Y14
-	VFMADD213PD actkernconst<>+8768(SB), Y3, Y12
-	VFMADD213PD actkernconst<>+8768(SB), Y4, Y13
-	VFMADD213PD actkernconst<>+8768(SB), Y5, Y14
-	VFMADD213PD actkernconst<>+8800(SB), Y3, Y12
-	VFMADD213PD actkernconst<>+8800(SB), Y4, Y13
-	VFMADD213PD actkernconst<>+8800(SB), Y5, Y14
+	VMOVUPD     actkernconst<>+8000(SB), Y12
+	VFMADD213PD actkernconst<>+8032(SB), Y3, Y12
+	VMOVUPD     actkernconst<>+8000(SB), Y13
+	VFMADD213PD actkernconst<>+8032(SB), Y4, Y13
+	VMOVUPD     actkernconst<>+8000(SB), Y14
+	VFMADD213PD actkernconst<>+8032(SB), Y5, Y14
+	VFMADD213PD actkernconst<>+8864(SB), Y3, Y12
+	VFMADD213PD actkernconst<>+8864(SB), Y4, Y13
+	VFMADD213PD actkernconst<>+8864(SB), Y5, Y14
+	VFMADD213PD actkernconst<>+8896(SB), Y3, Y12
+	VFMADD213PD actkernconst<>+8896(SB), Y4, Y13
+	VFMADD213PD actkernconst<>+8896(SB), Y5, Y14
+	VFMADD213PD actkernconst<>+8928(SB), Y3, Y12
+	VFMADD213PD actkernconst<>+8928(SB), Y4, Y13
+	VFMADD213PD actkernconst<>+8928(SB), Y5, Y14
+	VFMADD213PD actkernconst<>+8960(SB), Y3, Y12
+	VFMADD213PD actkernconst<>+8960(SB), Y4, Y13
+	VFMADD213PD actkernconst<>+8960(SB), Y5, Y14
 	VFMADD213PD actkernconst<>+160(SB), Y3, Y12
 	VFMADD213PD actkernconst<>+160(SB), Y4, Y13
 	VFMADD213PD actkernconst<>+160(SB), Y5, Y14
@@ -47124,23 +47330,23 @@ single:
 	VCVTPS2PD   (CX), Y0
 	VMULPD      (SP), Y0, Y1
 	VANDPD      actkernconst<>+1632(SB), Y1, Y2
-	VMOVUPD     actkernconst<>+7424(SB), Y3
+	VMOVUPD     actkernconst<>+7584(SB), Y3
 	VCMPPD      $0x11, Y2, Y3, Y2
 	VTESTPD     Y2, Y2
 	JNE         stop
-	VMOVUPD     actkernconst<>+7808(SB), Y2
-	VFMADD213PD actkernconst<>+7200(SB), Y1, Y2
-	VSUBPD      actkernconst<>+7200(SB), Y2, Y3
-	VFMADD231PD actkernconst<>+8608(SB), Y3, Y1
-	VFMADD231PD actkernconst<>+8640(SB), Y3, Y1
-	VFMADD132PD actkernconst<>+8672(SB), Y1, Y3
+	VMOVUPD     actkernconst<>+7968(SB), Y2
+	VFMADD213PD actkernconst<>+7360(SB), Y1, Y2
+	VSUBPD      actkernconst<>+7360(SB), Y2, Y3
+	VFMADD231PD actkernconst<>+8768(SB), Y3, Y1
+	VFMADD231PD actkernconst<>+8800(SB), Y3, Y1
+	VFMADD132PD actkernconst<>+8832(SB), Y1, Y3
 	VMULPD      Y3, Y3, Y1
-	VMOVUPD     actkernconst<>+7840(SB), Y4
-	VFMADD213PD actkernconst<>+7872(SB), Y1, Y4
-	VFMADD213PD actkernconst<>+8704(SB), Y1, Y4
-	VFMADD213PD actkernconst<>+8736(SB), Y1, Y4
-	VFMADD213PD actkernconst<>+8768(SB), Y1, Y4
-	VFMADD213PD actkernconst<>+8800(SB), Y1, Y4
+	VMOVUPD     actkernconst<>+8000(SB), Y4
+	VFMADD213PD actkernconst<>+8032(SB), Y1, Y4
+	VFMADD213PD actkernconst<>+8864(SB), Y1, Y4
+	VFMADD213PD actkernconst<>+8896(SB), Y1, Y4
+	VFMADD213PD actkernconst<>+8928(SB), Y1, Y4
+	VFMADD213PD actkernconst<>+8960(SB), Y1, Y4
 	VFMADD213PD actkernconst<>+160(SB), Y1, Y4
 	VMULPD      Y4, Y3, Y3
 	VPSLLQ      $0x3f, Y2, Y1
@@ -47165,25 +47371,25 @@ tail:
 	VCVTPS2PD   X0, Y0
 	VMULPD      (SP), Y0, Y1
 	VANDPD      actkernconst<>+1632(SB), Y1, Y2
-	VMOVUPD     actkernconst<>+7424(SB), Y3
+	VMOVUPD     actkernconst<>+7584(SB), Y3
 	VCMPPD      $0x11, Y2, Y3, Y2
 	VMOVMSKPS   X15, CX
 	VMOVMSKPD   Y2, BX
 	TESTL       CX, BX
 	JNE         stop
-	VMOVUPD     actkernconst<>+7808(SB), Y2
-	VFMADD213PD actkernconst<>+7200(SB), Y1, Y2
-	VSUBPD      actkernconst<>+7200(SB), Y2, Y3
-	VFMADD231PD actkernconst<>+8608(SB), Y3, Y1
-	VFMADD231PD actkernconst<>+8640(SB), Y3, Y1
-	VFMADD132PD actkernconst<>+8672(SB), Y1, Y3
+	VMOVUPD     actkernconst<>+7968(SB), Y2
+	VFMADD213PD actkernconst<>+7360(SB), Y1, Y2
+	VSUBPD      actkernconst<>+7360(SB), Y2, Y3
+	VFMADD231PD actkernconst<>+8768(SB), Y3, Y1
+	VFMADD231PD actkernconst<>+8800(SB), Y3, Y1
+	VFMADD132PD actkernconst<>+8832(SB), Y1, Y3
 	VMULPD      Y3, Y3, Y1
-	VMOVUPD     actkernconst<>+7840(SB), Y4
-	VFMADD213PD actkernconst<>+7872(SB), Y1, Y4
-	VFMADD213PD actkernconst<>+8704(SB), Y1, Y4
-	VFMADD213PD actkernconst<>+8736(SB), Y1, Y4
-	VFMADD213PD actkernconst<>+8768(SB), Y1, Y4
-	VFMADD213PD actkernconst<>+8800(SB), Y1, Y4
+	VMOVUPD     actkernconst<>+8000(SB), Y4
+	VFMADD213PD actkernconst<>+8032(SB), Y1, Y4
+	VFMADD213PD actkernconst<>+8864(SB), Y1, Y4
+	VFMADD213PD actkernconst<>+8896(SB), Y1, Y4
+	VFMADD213PD actkernconst<>+8928(SB), Y1, Y4
+	VFMADD213PD actkernconst<>+8960(SB), Y1, Y4
 	VFMADD213PD actkernconst<>+160(SB), Y1, Y4
 	VMULPD      Y4, Y3, Y3
 	VPSLLQ      $0x3f, Y2, Y1
@@ -47235,13 +47441,13 @@ loop:
 	VANDPD.BCST      actkernconst<>+1440(SB), Z6, Z10
 	VANDPD.BCST      actkernconst<>+1440(SB), Z7, Z11
 	VANDPD.BCST      actkernconst<>+1440(SB), Z8, Z12
-	VBROADCASTSD     actkernconst<>+6720(SB), Z13
+	VBROADCASTSD     actkernconst<>+6880(SB), Z13
 	VCMPPD           $0x11, Z9, Z13, K2
-	VBROADCASTSD     actkernconst<>+6720(SB), Z13
+	VBROADCASTSD     actkernconst<>+6880(SB), Z13
 	VCMPPD           $0x11, Z10, Z13, K3
-	VBROADCASTSD     actkernconst<>+6720(SB), Z13
+	VBROADCASTSD     actkernconst<>+6880(SB), Z13
 	VCMPPD           $0x11, Z11, Z13, K4
-	VBROADCASTSD     actkernconst<>+6720(SB), Z13
+	VBROADCASTSD     actkernconst<>+6880(SB), Z13
 	VCMPPD           $0x11, Z12, Z13, K5
 	VCMPPD.BCST      $0x11, actkernconst<>+4320(SB), Z9, K2, K6
 	VCMPPD.BCST      $0x11, actkernconst<>+4320(SB), Z10, K3, K7
@@ -47253,232 +47459,232 @@ loop:
 	VGETEXPPD        Z6, Z10
 	VGETEXPPD        Z7, Z11
 	VGETEXPPD        Z8, Z12
-	VBROADCASTSD     actkernconst<>+6728(SB), Z13
-	VFMADD213PD.BCST actkernconst<>+6736(SB), Z9, Z13
-	VBROADCASTSD     actkernconst<>+6728(SB), Z14
-	VFMADD213PD.BCST actkernconst<>+6736(SB), Z10, Z14
-	VBROADCASTSD     actkernconst<>+6728(SB), Z15
-	VFMADD213PD.BCST actkernconst<>+6736(SB), Z11, Z15
-	VBROADCASTSD     actkernconst<>+6728(SB), Z16
-	VFMADD213PD.BCST actkernconst<>+6736(SB), Z12, Z16
+	VBROADCASTSD     actkernconst<>+6888(SB), Z13
+	VFMADD213PD.BCST actkernconst<>+6896(SB), Z9, Z13
+	VBROADCASTSD     actkernconst<>+6888(SB), Z14
+	VFMADD213PD.BCST actkernconst<>+6896(SB), Z10, Z14
+	VBROADCASTSD     actkernconst<>+6888(SB), Z15
+	VFMADD213PD.BCST actkernconst<>+6896(SB), Z11, Z15
+	VBROADCASTSD     actkernconst<>+6888(SB), Z16
+	VFMADD213PD.BCST actkernconst<>+6896(SB), Z12, Z16
 	VRNDSCALEPD      $0x09, Z13, Z13
 	VRNDSCALEPD      $0x09, Z14, Z14
 	VRNDSCALEPD      $0x09, Z15, Z15
 	VRNDSCALEPD      $0x09, Z16, Z16
-	VSUBPD.BCST      actkernconst<>+6920(SB), Z9, Z17
-	VSUBPD.BCST      actkernconst<>+6920(SB), Z10, Z18
-	VSUBPD.BCST      actkernconst<>+6920(SB), Z11, Z19
-	VSUBPD.BCST      actkernconst<>+6920(SB), Z12, Z20
-	VFMADD231PD.BCST actkernconst<>+6856(SB), Z13, Z17
-	VFMADD231PD.BCST actkernconst<>+6856(SB), Z14, Z18
-	VFMADD231PD.BCST actkernconst<>+6856(SB), Z15, Z19
-	VFMADD231PD.BCST actkernconst<>+6856(SB), Z16, Z20
-	VBROADCASTSD     actkernconst<>+6744(SB), Z21
+	VSUBPD.BCST      actkernconst<>+7080(SB), Z9, Z17
+	VSUBPD.BCST      actkernconst<>+7080(SB), Z10, Z18
+	VSUBPD.BCST      actkernconst<>+7080(SB), Z11, Z19
+	VSUBPD.BCST      actkernconst<>+7080(SB), Z12, Z20
+	VFMADD231PD.BCST actkernconst<>+7016(SB), Z13, Z17
+	VFMADD231PD.BCST actkernconst<>+7016(SB), Z14, Z18
+	VFMADD231PD.BCST actkernconst<>+7016(SB), Z15, Z19
+	VFMADD231PD.BCST actkernconst<>+7016(SB), Z16, Z20
+	VBROADCASTSD     actkernconst<>+6904(SB), Z21
 	VSUBPD           Z9, Z21, Z9
-	VBROADCASTSD     actkernconst<>+6744(SB), Z21
+	VBROADCASTSD     actkernconst<>+6904(SB), Z21
 	VSUBPD           Z10, Z21, Z10
-	VBROADCASTSD     actkernconst<>+6744(SB), Z21
+	VBROADCASTSD     actkernconst<>+6904(SB), Z21
 	VSUBPD           Z11, Z21, Z11
-	VBROADCASTSD     actkernconst<>+6744(SB), Z21
+	VBROADCASTSD     actkernconst<>+6904(SB), Z21
 	VSUBPD           Z12, Z21, Z12
 	VSCALEFPD        Z9, Z5, Z9
 	VSCALEFPD        Z10, Z6, Z10
 	VSCALEFPD        Z11, Z7, Z11
 	VSCALEFPD        Z12, Z8, Z12
-	VBROADCASTSD     actkernconst<>+6704(SB), Z21
+	VBROADCASTSD     actkernconst<>+6864(SB), Z21
 	KMOVW            K5, 24(SP)
 	VCMPPD           $0x12, Z13, Z21, K5
-	VBROADCASTSD     actkernconst<>+6704(SB), Z21
+	VBROADCASTSD     actkernconst<>+6864(SB), Z21
 	KMOVW            K2, 32(SP)
 	VCMPPD           $0x12, Z14, Z21, K2
-	VBROADCASTSD     actkernconst<>+6704(SB), Z21
+	VBROADCASTSD     actkernconst<>+6864(SB), Z21
 	KMOVW            K4, 40(SP)
 	VCMPPD           $0x12, Z15, Z21, K4
-	VBROADCASTSD     actkernconst<>+6704(SB), Z21
+	VBROADCASTSD     actkernconst<>+6864(SB), Z21
 	KMOVW            K3, 48(SP)
 	VCMPPD           $0x12, Z16, Z21, K3
-	VSUBPD.BCST      actkernconst<>+6704(SB), Z13, K5, Z13
-	VSUBPD.BCST      actkernconst<>+6704(SB), Z14, K2, Z14
-	VSUBPD.BCST      actkernconst<>+6704(SB), Z15, K4, Z15
-	VSUBPD.BCST      actkernconst<>+6704(SB), Z16, K3, Z16
-	VBROADCASTSD     actkernconst<>+6752(SB), Z21
-	VBLENDMPD.BCST   actkernconst<>+6864(SB), Z21, K5, Z22
-	VBROADCASTSD     actkernconst<>+6752(SB), Z21
-	VBLENDMPD.BCST   actkernconst<>+6864(SB), Z21, K2, Z23
-	VBROADCASTSD     actkernconst<>+6752(SB), Z21
-	VBLENDMPD.BCST   actkernconst<>+6864(SB), Z21, K4, Z24
-	VBROADCASTSD     actkernconst<>+6752(SB), Z21
-	VBLENDMPD.BCST   actkernconst<>+6864(SB), Z21, K3, Z25
-	VBROADCASTSD     actkernconst<>+6760(SB), Z21
-	VBLENDMPD.BCST   actkernconst<>+6872(SB), Z21, K5, Z26
-	VBROADCASTSD     actkernconst<>+6760(SB), Z21
-	VBLENDMPD.BCST   actkernconst<>+6872(SB), Z21, K2, Z27
-	VBROADCASTSD     actkernconst<>+6760(SB), Z21
-	VBLENDMPD.BCST   actkernconst<>+6872(SB), Z21, K4, Z28
-	VBROADCASTSD     actkernconst<>+6760(SB), Z21
-	VBLENDMPD.BCST   actkernconst<>+6872(SB), Z21, K3, Z29
-	VBROADCASTSD     actkernconst<>+6768(SB), Z21
-	VBLENDMPD.BCST   actkernconst<>+6880(SB), Z21, K5, Z30
-	VBROADCASTSD     actkernconst<>+6768(SB), Z21
-	VBLENDMPD.BCST   actkernconst<>+6880(SB), Z21, K2, Z31
-	VBROADCASTSD     actkernconst<>+6768(SB), Z21
+	VSUBPD.BCST      actkernconst<>+6864(SB), Z13, K5, Z13
+	VSUBPD.BCST      actkernconst<>+6864(SB), Z14, K2, Z14
+	VSUBPD.BCST      actkernconst<>+6864(SB), Z15, K4, Z15
+	VSUBPD.BCST      actkernconst<>+6864(SB), Z16, K3, Z16
+	VBROADCASTSD     actkernconst<>+6912(SB), Z21
+	VBLENDMPD.BCST   actkernconst<>+7024(SB), Z21, K5, Z22
+	VBROADCASTSD     actkernconst<>+6912(SB), Z21
+	VBLENDMPD.BCST   actkernconst<>+7024(SB), Z21, K2, Z23
+	VBROADCASTSD     actkernconst<>+6912(SB), Z21
+	VBLENDMPD.BCST   actkernconst<>+7024(SB), Z21, K4, Z24
+	VBROADCASTSD     actkernconst<>+6912(SB), Z21
+	VBLENDMPD.BCST   actkernconst<>+7024(SB), Z21, K3, Z25
+	VBROADCASTSD     actkernconst<>+6920(SB), Z21
+	VBLENDMPD.BCST   actkernconst<>+7032(SB), Z21, K5, Z26
+	VBROADCASTSD     actkernconst<>+6920(SB), Z21
+	VBLENDMPD.BCST   actkernconst<>+7032(SB), Z21, K2, Z27
+	VBROADCASTSD     actkernconst<>+6920(SB), Z21
+	VBLENDMPD.BCST   actkernconst<>+7032(SB), Z21, K4, Z28
+	VBROADCASTSD     actkernconst<>+6920(SB), Z21
+	VBLENDMPD.BCST   actkernconst<>+7032(SB), Z21, K3, Z29
+	VBROADCASTSD     actkernconst<>+6928(SB), Z21
+	VBLENDMPD.BCST   actkernconst<>+7040(SB), Z21, K5, Z30
+	VBROADCASTSD     actkernconst<>+6928(SB), Z21
+	VBLENDMPD.BCST   actkernconst<>+7040(SB), Z21, K2, Z31
+	VBROADCASTSD     actkernconst<>+6928(SB), Z21
 	VMOVUPD          Z4, 56(SP)
-	VBLENDMPD.BCST   actkernconst<>+6880(SB), Z21, K4, Z4
-	VBROADCASTSD     actkernconst<>+6768(SB), Z21
+	VBLENDMPD.BCST   actkernconst<>+7040(SB), Z21, K4, Z4
+	VBROADCASTSD     actkernconst<>+6928(SB), Z21
 	VMOVUPD          Z3, 120(SP)
-	VBLENDMPD.BCST   actkernconst<>+6880(SB), Z21, K3, Z3
-	VBROADCASTSD     actkernconst<>+6776(SB), Z21
+	VBLENDMPD.BCST   actkernconst<>+7040(SB), Z21, K3, Z3
+	VBROADCASTSD     actkernconst<>+6936(SB), Z21
 	VMOVUPD          Z2, 184(SP)
-	VBLENDMPD.BCST   actkernconst<>+6888(SB), Z21, K5, Z2
-	VBROADCASTSD     actkernconst<>+6776(SB), Z21
+	VBLENDMPD.BCST   actkernconst<>+7048(SB), Z21, K5, Z2
+	VBROADCASTSD     actkernconst<>+6936(SB), Z21
 	VMOVUPD          Z1, 248(SP)
-	VBLENDMPD.BCST   actkernconst<>+6888(SB), Z21, K2, Z1
-	VBROADCASTSD     actkernconst<>+6776(SB), Z21
+	VBLENDMPD.BCST   actkernconst<>+7048(SB), Z21, K2, Z1
+	VBROADCASTSD     actkernconst<>+6936(SB), Z21
 	VMOVUPD          Z8, 312(SP)
-	VBLENDMPD.BCST   actkernconst<>+6888(SB), Z21, K4, Z8
-	VBROADCASTSD     actkernconst<>+6776(SB), Z21
+	VBLENDMPD.BCST   actkernconst<>+7048(SB), Z21, K4, Z8
+	VBROADCASTSD     actkernconst<>+6936(SB), Z21
 	VMOVUPD          Z7, 376(SP)
-	VBLENDMPD.BCST   actkernconst<>+6888(SB), Z21, K3, Z7
-	VBROADCASTSD     actkernconst<>+6784(SB), Z21
+	VBLENDMPD.BCST   actkernconst<>+7048(SB), Z21, K3, Z7
+	VBROADCASTSD     actkernconst<>+6944(SB), Z21
 	VMOVUPD          Z6, 440(SP)
-	VBLENDMPD.BCST   actkernconst<>+6960(SB), Z21, K5, Z6
-	VBROADCASTSD     actkernconst<>+6784(SB), Z21
+	VBLENDMPD.BCST   actkernconst<>+7120(SB), Z21, K5, Z6
+	VBROADCASTSD     actkernconst<>+6944(SB), Z21
 	VMOVUPD          Z5, 504(SP)
-	VBLENDMPD.BCST   actkernconst<>+6960(SB), Z21, K2, Z5
-	VBROADCASTSD     actkernconst<>+6784(SB), Z21
+	VBLENDMPD.BCST   actkernconst<>+7120(SB), Z21, K2, Z5
+	VBROADCASTSD     actkernconst<>+6944(SB), Z21
 	VMOVUPD          Z12, 568(SP)
-	VBLENDMPD.BCST   actkernconst<>+6960(SB), Z21, K4, Z12
-	VBROADCASTSD     actkernconst<>+6784(SB), Z21
+	VBLENDMPD.BCST   actkernconst<>+7120(SB), Z21, K4, Z12
+	VBROADCASTSD     actkernconst<>+6944(SB), Z21
 	VMOVUPD          Z11, 632(SP)
-	VBLENDMPD.BCST   actkernconst<>+6960(SB), Z21, K3, Z11
-	VBROADCASTSD     actkernconst<>+6792(SB), Z21
+	VBLENDMPD.BCST   actkernconst<>+7120(SB), Z21, K3, Z11
+	VBROADCASTSD     actkernconst<>+6952(SB), Z21
 	VMOVUPD          Z10, 696(SP)
-	VBLENDMPD.BCST   actkernconst<>+6968(SB), Z21, K5, Z10
-	VBROADCASTSD     actkernconst<>+6792(SB), Z21
+	VBLENDMPD.BCST   actkernconst<>+7128(SB), Z21, K5, Z10
+	VBROADCASTSD     actkernconst<>+6952(SB), Z21
 	VMOVUPD          Z9, 760(SP)
-	VBLENDMPD.BCST   actkernconst<>+6968(SB), Z21, K2, Z9
-	VBROADCASTSD     actkernconst<>+6792(SB), Z21
+	VBLENDMPD.BCST   actkernconst<>+7128(SB), Z21, K2, Z9
+	VBROADCASTSD     actkernconst<>+6952(SB), Z21
 	VMOVUPD          Z20, 824(SP)
-	VBLENDMPD.BCST   actkernconst<>+6968(SB), Z21, K4, Z20
-	VBROADCASTSD     actkernconst<>+6792(SB), Z21
+	VBLENDMPD.BCST   actkernconst<>+7128(SB), Z21, K4, Z20
+	VBROADCASTSD     actkernconst<>+6952(SB), Z21
 	VMOVUPD          Z19, 888(SP)
-	VBLENDMPD.BCST   actkernconst<>+6968(SB), Z21, K3, Z19
-	VBROADCASTSD     actkernconst<>+6800(SB), Z21
+	VBLENDMPD.BCST   actkernconst<>+7128(SB), Z21, K3, Z19
+	VBROADCASTSD     actkernconst<>+6960(SB), Z21
 	VMOVUPD          Z18, 952(SP)
-	VBLENDMPD.BCST   actkernconst<>+6976(SB), Z21, K5, Z18
-	VBROADCASTSD     actkernconst<>+6800(SB), Z21
+	VBLENDMPD.BCST   actkernconst<>+7136(SB), Z21, K5, Z18
+	VBROADCASTSD     actkernconst<>+6960(SB), Z21
 	VMOVUPD          Z17, 1016(SP)
-	VBLENDMPD.BCST   actkernconst<>+6976(SB), Z21, K2, Z17
-	VBROADCASTSD     actkernconst<>+6800(SB), Z21
+	VBLENDMPD.BCST   actkernconst<>+7136(SB), Z21, K2, Z17
+	VBROADCASTSD     actkernconst<>+6960(SB), Z21
 	VMOVUPD          Z17, 1080(SP)
-	VBLENDMPD.BCST   actkernconst<>+6976(SB), Z21, K4, Z17
-	VBROADCASTSD     actkernconst<>+6800(SB), Z21
+	VBLENDMPD.BCST   actkernconst<>+7136(SB), Z21, K4, Z17
+	VBROADCASTSD     actkernconst<>+6960(SB), Z21
 	VMOVUPD          Z17, 1144(SP)
-	VBLENDMPD.BCST   actkernconst<>+6976(SB), Z21, K3, Z17
-	VBROADCASTSD     actkernconst<>+6712(SB), Z21
+	VBLENDMPD.BCST   actkernconst<>+7136(SB), Z21, K3, Z17
+	VBROADCASTSD     actkernconst<>+6872(SB), Z21
 	VCMPPD           $0x12, Z13, Z21, K2
-	VBROADCASTSD     actkernconst<>+6712(SB), Z21
+	VBROADCASTSD     actkernconst<>+6872(SB), Z21
 	VCMPPD           $0x12, Z14, Z21, K3
-	VBROADCASTSD     actkernconst<>+6712(SB), Z21
+	VBROADCASTSD     actkernconst<>+6872(SB), Z21
 	VCMPPD           $0x12, Z15, Z21, K4
-	VBROADCASTSD     actkernconst<>+6712(SB), Z21
+	VBROADCASTSD     actkernconst<>+6872(SB), Z21
 	VCMPPD           $0x12, Z16, Z21, K5
-	VSUBPD.BCST      actkernconst<>+6712(SB), Z13, K2, Z13
-	VSUBPD.BCST      actkernconst<>+6712(SB), Z14, K3, Z14
-	VSUBPD.BCST      actkernconst<>+6712(SB), Z15, K4, Z15
-	VSUBPD.BCST      actkernconst<>+6712(SB), Z16, K5, Z16
-	VBLENDMPD.BCST   actkernconst<>+6672(SB), Z22, K2, Z22
-	VBLENDMPD.BCST   actkernconst<>+6672(SB), Z23, K3, Z23
-	VBLENDMPD.BCST   actkernconst<>+6672(SB), Z24, K4, Z24
-	VBLENDMPD.BCST   actkernconst<>+6672(SB), Z25, K5, Z25
-	VBLENDMPD.BCST   actkernconst<>+6680(SB), Z26, K2, Z26
-	VBLENDMPD.BCST   actkernconst<>+6680(SB), Z27, K3, Z27
-	VBLENDMPD.BCST   actkernconst<>+6680(SB), Z28, K4, Z28
-	VBLENDMPD.BCST   actkernconst<>+6680(SB), Z29, K5, Z29
-	VBLENDMPD.BCST   actkernconst<>+6688(SB), Z30, K2, Z30
-	VBLENDMPD.BCST   actkernconst<>+6688(SB), Z31, K3, Z31
-	VBLENDMPD.BCST   actkernconst<>+6688(SB), Z4, K4, Z4
-	VBLENDMPD.BCST   actkernconst<>+6688(SB), Z3, K5, Z3
-	VBLENDMPD.BCST   actkernconst<>+6696(SB), Z2, K2, Z2
-	VBLENDMPD.BCST   actkernconst<>+6696(SB), Z1, K3, Z1
-	VBLENDMPD.BCST   actkernconst<>+6696(SB), Z8, K4, Z8
-	VBLENDMPD.BCST   actkernconst<>+6696(SB), Z7, K5, Z7
-	VBLENDMPD.BCST   actkernconst<>+6928(SB), Z6, K2, Z6
-	VBLENDMPD.BCST   actkernconst<>+6928(SB), Z5, K3, Z5
-	VBLENDMPD.BCST   actkernconst<>+6928(SB), Z12, K4, Z12
-	VBLENDMPD.BCST   actkernconst<>+6928(SB), Z11, K5, Z11
-	VBLENDMPD.BCST   actkernconst<>+6936(SB), Z10, K2, Z10
-	VBLENDMPD.BCST   actkernconst<>+6936(SB), Z9, K3, Z9
-	VBLENDMPD.BCST   actkernconst<>+6936(SB), Z20, K4, Z20
-	VBLENDMPD.BCST   actkernconst<>+6936(SB), Z19, K5, Z19
-	VBLENDMPD.BCST   actkernconst<>+6944(SB), Z18, K2, Z18
+	VSUBPD.BCST      actkernconst<>+6872(SB), Z13, K2, Z13
+	VSUBPD.BCST      actkernconst<>+6872(SB), Z14, K3, Z14
+	VSUBPD.BCST      actkernconst<>+6872(SB), Z15, K4, Z15
+	VSUBPD.BCST      actkernconst<>+6872(SB), Z16, K5, Z16
+	VBLENDMPD.BCST   actkernconst<>+6832(SB), Z22, K2, Z22
+	VBLENDMPD.BCST   actkernconst<>+6832(SB), Z23, K3, Z23
+	VBLENDMPD.BCST   actkernconst<>+6832(SB), Z24, K4, Z24
+	VBLENDMPD.BCST   actkernconst<>+6832(SB), Z25, K5, Z25
+	VBLENDMPD.BCST   actkernconst<>+6840(SB), Z26, K2, Z26
+	VBLENDMPD.BCST   actkernconst<>+6840(SB), Z27, K3, Z27
+	VBLENDMPD.BCST   actkernconst<>+6840(SB), Z28, K4, Z28
+	VBLENDMPD.BCST   actkernconst<>+6840(SB), Z29, K5, Z29
+	VBLENDMPD.BCST   actkernconst<>+6848(SB), Z30, K2, Z30
+	VBLENDMPD.BCST   actkernconst<>+6848(SB), Z31, K3, Z31
+	VBLENDMPD.BCST   actkernconst<>+6848(SB), Z4, K4, Z4
+	VBLENDMPD.BCST   actkernconst<>+6848(SB), Z3, K5, Z3
+	VBLENDMPD.BCST   actkernconst<>+6856(SB), Z2, K2, Z2
+	VBLENDMPD.BCST   actkernconst<>+6856(SB), Z1, K3, Z1
+	VBLENDMPD.BCST   actkernconst<>+6856(SB), Z8, K4, Z8
+	VBLENDMPD.BCST   actkernconst<>+6856(SB), Z7, K5, Z7
+	VBLENDMPD.BCST   actkernconst<>+7088(SB), Z6, K2, Z6
+	VBLENDMPD.BCST   actkernconst<>+7088(SB), Z5, K3, Z5
+	VBLENDMPD.BCST   actkernconst<>+7088(SB), Z12, K4, Z12
+	VBLENDMPD.BCST   actkernconst<>+7088(SB), Z11, K5, Z11
+	VBLENDMPD.BCST   actkernconst<>+7096(SB), Z10, K2, Z10
+	VBLENDMPD.BCST   actkernconst<>+7096(SB), Z9, K3, Z9
+	VBLENDMPD.BCST   actkernconst<>+7096(SB), Z20, K4, Z20
+	VBLENDMPD.BCST   actkernconst<>+7096(SB), Z19, K5, Z19
+	VBLENDMPD.BCST   actkernconst<>+7104(SB), Z18, K2, Z18
 	VMOVUPD          1080(SP), Z21
-	VBLENDMPD.BCST   actkernconst<>+6944(SB), Z21, K3, Z21
+	VBLENDMPD.BCST   actkernconst<>+7104(SB), Z21, K3, Z21
 	VMOVUPD          Z7, 1080(SP)
 	VMOVUPD          1144(SP), Z7
-	VBLENDMPD.BCST   actkernconst<>+6944(SB), Z7, K4, Z7
-	VBLENDMPD.BCST   actkernconst<>+6944(SB), Z17, K5, Z17
+	VBLENDMPD.BCST   actkernconst<>+7104(SB), Z7, K4, Z7
+	VBLENDMPD.BCST   actkernconst<>+7104(SB), Z17, K5, Z17
 	VMOVUPD          Z8, 1144(SP)
-	VBROADCASTSD     actkernconst<>+6808(SB), Z8
+	VBROADCASTSD     actkernconst<>+6968(SB), Z8
 	VMOVUPD          Z1, 1208(SP)
-	VBLENDMPD.BCST   actkernconst<>+6952(SB), Z8, K2, Z1
-	VBROADCASTSD     actkernconst<>+6808(SB), Z8
+	VBLENDMPD.BCST   actkernconst<>+7112(SB), Z8, K2, Z1
+	VBROADCASTSD     actkernconst<>+6968(SB), Z8
 	VMOVUPD          Z1, 1272(SP)
-	VBLENDMPD.BCST   actkernconst<>+6952(SB), Z8, K3, Z1
-	VBROADCASTSD     actkernconst<>+6808(SB), Z8
+	VBLENDMPD.BCST   actkernconst<>+7112(SB), Z8, K3, Z1
+	VBROADCASTSD     actkernconst<>+6968(SB), Z8
 	VMOVUPD          Z1, 1336(SP)
-	VBLENDMPD.BCST   actkernconst<>+6952(SB), Z8, K4, Z1
-	VBROADCASTSD     actkernconst<>+6808(SB), Z8
+	VBLENDMPD.BCST   actkernconst<>+7112(SB), Z8, K4, Z1
+	VBROADCASTSD     actkernconst<>+6968(SB), Z8
 	VMOVUPD          Z1, 1400(SP)
-	VBLENDMPD.BCST   actkernconst<>+6952(SB), Z8, K5, Z1
-	VBROADCASTSD     actkernconst<>+6672(SB), Z8
+	VBLENDMPD.BCST   actkernconst<>+7112(SB), Z8, K5, Z1
+	VBROADCASTSD     actkernconst<>+6832(SB), Z8
 	VMOVUPD          Z1, 1464(SP)
-	VBLENDMPD.BCST   actkernconst<>+6864(SB), Z8, K2, Z1
-	VBROADCASTSD     actkernconst<>+6672(SB), Z8
+	VBLENDMPD.BCST   actkernconst<>+7024(SB), Z8, K2, Z1
+	VBROADCASTSD     actkernconst<>+6832(SB), Z8
 	VMOVUPD          Z1, 1528(SP)
-	VBLENDMPD.BCST   actkernconst<>+6864(SB), Z8, K3, Z1
-	VBROADCASTSD     actkernconst<>+6672(SB), Z8
+	VBLENDMPD.BCST   actkernconst<>+7024(SB), Z8, K3, Z1
+	VBROADCASTSD     actkernconst<>+6832(SB), Z8
 	VMOVUPD          Z1, 1592(SP)
-	VBLENDMPD.BCST   actkernconst<>+6864(SB), Z8, K4, Z1
-	VBROADCASTSD     actkernconst<>+6672(SB), Z8
+	VBLENDMPD.BCST   actkernconst<>+7024(SB), Z8, K4, Z1
+	VBROADCASTSD     actkernconst<>+6832(SB), Z8
 	VMOVUPD          Z1, 1656(SP)
-	VBLENDMPD.BCST   actkernconst<>+6864(SB), Z8, K5, Z1
-	VBROADCASTSD     actkernconst<>+6680(SB), Z8
+	VBLENDMPD.BCST   actkernconst<>+7024(SB), Z8, K5, Z1
+	VBROADCASTSD     actkernconst<>+6840(SB), Z8
 	VMOVUPD          Z1, 1720(SP)
-	VBLENDMPD.BCST   actkernconst<>+6872(SB), Z8, K2, Z1
-	VBROADCASTSD     actkernconst<>+6680(SB), Z8
+	VBLENDMPD.BCST   actkernconst<>+7032(SB), Z8, K2, Z1
+	VBROADCASTSD     actkernconst<>+6840(SB), Z8
 	VMOVUPD          Z1, 1784(SP)
-	VBLENDMPD.BCST   actkernconst<>+6872(SB), Z8, K3, Z1
-	VBROADCASTSD     actkernconst<>+6680(SB), Z8
+	VBLENDMPD.BCST   actkernconst<>+7032(SB), Z8, K3, Z1
+	VBROADCASTSD     actkernconst<>+6840(SB), Z8
 	VMOVUPD          Z1, 1848(SP)
-	VBLENDMPD.BCST   actkernconst<>+6872(SB), Z8, K4, Z1
-	VBROADCASTSD     actkernconst<>+6680(SB), Z8
+	VBLENDMPD.BCST   actkernconst<>+7032(SB), Z8, K4, Z1
+	VBROADCASTSD     actkernconst<>+6840(SB), Z8
 	VMOVUPD          Z1, 1912(SP)
-	VBLENDMPD.BCST   actkernconst<>+6872(SB), Z8, K5, Z1
-	VBROADCASTSD     actkernconst<>+6688(SB), Z8
+	VBLENDMPD.BCST   actkernconst<>+7032(SB), Z8, K5, Z1
+	VBROADCASTSD     actkernconst<>+6848(SB), Z8
 	VMOVUPD          Z1, 1976(SP)
-	VBLENDMPD.BCST   actkernconst<>+6880(SB), Z8, K2, Z1
-	VBROADCASTSD     actkernconst<>+6688(SB), Z8
+	VBLENDMPD.BCST   actkernconst<>+7040(SB), Z8, K2, Z1
+	VBROADCASTSD     actkernconst<>+6848(SB), Z8
 	VMOVUPD          Z1, 2040(SP)
-	VBLENDMPD.BCST   actkernconst<>+6880(SB), Z8, K3, Z1
-	VBROADCASTSD     actkernconst<>+6688(SB), Z8
+	VBLENDMPD.BCST   actkernconst<>+7040(SB), Z8, K3, Z1
+	VBROADCASTSD     actkernconst<>+6848(SB), Z8
 	VMOVUPD          Z1, 2104(SP)
-	VBLENDMPD.BCST   actkernconst<>+6880(SB), Z8, K4, Z1
-	VBROADCASTSD     actkernconst<>+6688(SB), Z8
+	VBLENDMPD.BCST   actkernconst<>+7040(SB), Z8, K4, Z1
+	VBROADCASTSD     actkernconst<>+6848(SB), Z8
 	VMOVUPD          Z1, 2168(SP)
-	VBLENDMPD.BCST   actkernconst<>+6880(SB), Z8, K5, Z1
-	VBROADCASTSD     actkernconst<>+6696(SB), Z8
+	VBLENDMPD.BCST   actkernconst<>+7040(SB), Z8, K5, Z1
+	VBROADCASTSD     actkernconst<>+6856(SB), Z8
 	VMOVUPD          Z1, 2232(SP)
-	VBLENDMPD.BCST   actkernconst<>+6888(SB), Z8, K2, Z1
-	VBROADCASTSD     actkernconst<>+6696(SB), Z8
+	VBLENDMPD.BCST   actkernconst<>+7048(SB), Z8, K2, Z1
+	VBROADCASTSD     actkernconst<>+6856(SB), Z8
 	VMOVUPD          Z1, 2296(SP)
-	VBLENDMPD.BCST   actkernconst<>+6888(SB), Z8, K3, Z1
-	VBROADCASTSD     actkernconst<>+6696(SB), Z8
+	VBLENDMPD.BCST   actkernconst<>+7048(SB), Z8, K3, Z1
+	VBROADCASTSD     actkernconst<>+6856(SB), Z8
 	VMOVUPD          Z1, 2360(SP)
-	VBLENDMPD.BCST   actkernconst<>+6888(SB), Z8, K4, Z1
-	VBROADCASTSD     actkernconst<>+6696(SB), Z8
+	VBLENDMPD.BCST   actkernconst<>+7048(SB), Z8, K4, Z1
+	VBROADCASTSD     actkernconst<>+6856(SB), Z8
 	VMOVUPD          Z1, 2424(SP)
-	VBLENDMPD.BCST   actkernconst<>+6888(SB), Z8, K5, Z1
+	VBLENDMPD.BCST   actkernconst<>+7048(SB), Z8, K5, Z1
 	VBROADCASTSD     actkernconst<>+5536(SB), Z8
 	VCMPPD           $0x12, Z13, Z8, K2
 	VBROADCASTSD     actkernconst<>+5536(SB), Z8
@@ -47612,50 +47818,50 @@ loop:
 	VSCALEFPD        Z12, Z23, Z23
 	VSCALEFPD        Z14, Z24, Z24
 	VSCALEFPD        Z16, Z5, Z5
-	VADDPD.BCST      actkernconst<>+6856(SB), Z6, Z7
-	VADDPD.BCST      actkernconst<>+6856(SB), Z11, Z12
-	VADDPD.BCST      actkernconst<>+6856(SB), Z13, Z14
-	VADDPD.BCST      actkernconst<>+6856(SB), Z15, Z16
+	VADDPD.BCST      actkernconst<>+7016(SB), Z6, Z7
+	VADDPD.BCST      actkernconst<>+7016(SB), Z11, Z12
+	VADDPD.BCST      actkernconst<>+7016(SB), Z13, Z14
+	VADDPD.BCST      actkernconst<>+7016(SB), Z15, Z16
 	VSCALEFPD        Z7, Z26, Z26
 	VSCALEFPD        Z12, Z27, Z27
 	VSCALEFPD        Z14, Z17, Z17
 	VSCALEFPD        Z16, Z25, Z25
-	VADDPD.BCST      actkernconst<>+6984(SB), Z6, Z7
-	VADDPD.BCST      actkernconst<>+6984(SB), Z11, Z12
-	VADDPD.BCST      actkernconst<>+6984(SB), Z13, Z14
-	VADDPD.BCST      actkernconst<>+6984(SB), Z15, Z16
+	VADDPD.BCST      actkernconst<>+7144(SB), Z6, Z7
+	VADDPD.BCST      actkernconst<>+7144(SB), Z11, Z12
+	VADDPD.BCST      actkernconst<>+7144(SB), Z13, Z14
+	VADDPD.BCST      actkernconst<>+7144(SB), Z15, Z16
 	VSCALEFPD        Z7, Z30, Z30
 	VSCALEFPD        Z12, Z31, Z31
 	VSCALEFPD        Z14, Z4, Z4
 	VSCALEFPD        Z16, Z3, Z3
-	VADDPD.BCST      actkernconst<>+6992(SB), Z6, Z7
-	VADDPD.BCST      actkernconst<>+6992(SB), Z11, Z12
-	VADDPD.BCST      actkernconst<>+6992(SB), Z13, Z14
-	VADDPD.BCST      actkernconst<>+6992(SB), Z15, Z16
+	VADDPD.BCST      actkernconst<>+7152(SB), Z6, Z7
+	VADDPD.BCST      actkernconst<>+7152(SB), Z11, Z12
+	VADDPD.BCST      actkernconst<>+7152(SB), Z13, Z14
+	VADDPD.BCST      actkernconst<>+7152(SB), Z15, Z16
 	VSCALEFPD        Z7, Z2, Z2
 	VSCALEFPD        Z12, Z8, Z8
 	VSCALEFPD        Z14, Z29, Z29
 	VSCALEFPD        Z16, Z28, Z28
-	VADDPD.BCST      actkernconst<>+7000(SB), Z6, Z6
-	VADDPD.BCST      actkernconst<>+7000(SB), Z11, Z11
-	VADDPD.BCST      actkernconst<>+7000(SB), Z13, Z13
-	VADDPD.BCST      actkernconst<>+7000(SB), Z15, Z15
+	VADDPD.BCST      actkernconst<>+7160(SB), Z6, Z6
+	VADDPD.BCST      actkernconst<>+7160(SB), Z11, Z11
+	VADDPD.BCST      actkernconst<>+7160(SB), Z13, Z13
+	VADDPD.BCST      actkernconst<>+7160(SB), Z15, Z15
 	VSCALEFPD        Z6, Z10, Z10
 	VSCALEFPD        Z11, Z9, Z9
 	VSCALEFPD        Z13, Z20, Z20
 	VSCALEFPD        Z15, Z1, Z1
-	VMULPD.BCST      actkernconst<>+6848(SB), Z22, Z6
-	VMULPD.BCST      actkernconst<>+6848(SB), Z23, Z7
-	VMULPD.BCST      actkernconst<>+6848(SB), Z24, Z11
-	VMULPD.BCST      actkernconst<>+6848(SB), Z5, Z12
+	VMULPD.BCST      actkernconst<>+7008(SB), Z22, Z6
+	VMULPD.BCST      actkernconst<>+7008(SB), Z23, Z7
+	VMULPD.BCST      actkernconst<>+7008(SB), Z24, Z11
+	VMULPD.BCST      actkernconst<>+7008(SB), Z5, Z12
 	VRNDSCALEPD      $0x08, Z6, Z6
 	VRNDSCALEPD      $0x08, Z7, Z7
 	VRNDSCALEPD      $0x08, Z11, Z11
 	VRNDSCALEPD      $0x08, Z12, Z12
-	VFMADD132PD.BCST actkernconst<>+6840(SB), Z22, Z6
-	VFMADD132PD.BCST actkernconst<>+6840(SB), Z23, Z7
-	VFMADD132PD.BCST actkernconst<>+6840(SB), Z24, Z11
-	VFMADD132PD.BCST actkernconst<>+6840(SB), Z5, Z12
+	VFMADD132PD.BCST actkernconst<>+7000(SB), Z22, Z6
+	VFMADD132PD.BCST actkernconst<>+7000(SB), Z23, Z7
+	VFMADD132PD.BCST actkernconst<>+7000(SB), Z24, Z11
+	VFMADD132PD.BCST actkernconst<>+7000(SB), Z5, Z12
 	VADDPD           Z0, Z26, Z5
 	VADDPD           Z0, Z27, Z13
 	VADDPD           Z0, Z17, Z14
@@ -47672,14 +47878,14 @@ loop:
 	VADDPD           Z13, Z7, Z7
 	VADDPD           Z14, Z11, Z11
 	VADDPD           Z15, Z12, Z12
-	VADDPD.BCST      actkernconst<>+6896(SB), Z30, Z5
-	VADDPD.BCST      actkernconst<>+6896(SB), Z31, Z13
-	VADDPD.BCST      actkernconst<>+6896(SB), Z4, Z14
-	VADDPD.BCST      actkernconst<>+6896(SB), Z3, Z15
-	VSUBPD.BCST      actkernconst<>+6896(SB), Z5, Z5
-	VSUBPD.BCST      actkernconst<>+6896(SB), Z13, Z13
-	VSUBPD.BCST      actkernconst<>+6896(SB), Z14, Z14
-	VSUBPD.BCST      actkernconst<>+6896(SB), Z15, Z15
+	VADDPD.BCST      actkernconst<>+7056(SB), Z30, Z5
+	VADDPD.BCST      actkernconst<>+7056(SB), Z31, Z13
+	VADDPD.BCST      actkernconst<>+7056(SB), Z4, Z14
+	VADDPD.BCST      actkernconst<>+7056(SB), Z3, Z15
+	VSUBPD.BCST      actkernconst<>+7056(SB), Z5, Z5
+	VSUBPD.BCST      actkernconst<>+7056(SB), Z13, Z13
+	VSUBPD.BCST      actkernconst<>+7056(SB), Z14, Z14
+	VSUBPD.BCST      actkernconst<>+7056(SB), Z15, Z15
 	VSUBPD           Z5, Z30, Z30
 	VSUBPD           Z13, Z31, Z31
 	VSUBPD           Z14, Z4, Z4
@@ -47688,14 +47894,14 @@ loop:
 	VADDPD           Z13, Z27, Z27
 	VADDPD           Z14, Z17, Z17
 	VADDPD           Z15, Z25, Z25
-	VADDPD.BCST      actkernconst<>+6904(SB), Z2, Z5
-	VADDPD.BCST      actkernconst<>+6904(SB), Z8, Z13
-	VADDPD.BCST      actkernconst<>+6904(SB), Z29, Z14
-	VADDPD.BCST      actkernconst<>+6904(SB), Z28, Z15
-	VSUBPD.BCST      actkernconst<>+6904(SB), Z5, Z5
-	VSUBPD.BCST      actkernconst<>+6904(SB), Z13, Z13
-	VSUBPD.BCST      actkernconst<>+6904(SB), Z14, Z14
-	VSUBPD.BCST      actkernconst<>+6904(SB), Z15, Z15
+	VADDPD.BCST      actkernconst<>+7064(SB), Z2, Z5
+	VADDPD.BCST      actkernconst<>+7064(SB), Z8, Z13
+	VADDPD.BCST      actkernconst<>+7064(SB), Z29, Z14
+	VADDPD.BCST      actkernconst<>+7064(SB), Z28, Z15
+	VSUBPD.BCST      actkernconst<>+7064(SB), Z5, Z5
+	VSUBPD.BCST      actkernconst<>+7064(SB), Z13, Z13
+	VSUBPD.BCST      actkernconst<>+7064(SB), Z14, Z14
+	VSUBPD.BCST      actkernconst<>+7064(SB), Z15, Z15
 	VSUBPD           Z5, Z2, Z2
 	VSUBPD           Z13, Z8, Z8
 	VSUBPD           Z14, Z29, Z29
@@ -47724,18 +47930,18 @@ loop:
 	VFMADD213PD      Z19, Z9, Z7
 	VFMADD213PD      Z20, Z13, Z11
 	VFMADD213PD      Z21, Z15, Z12
-	VMULPD.BCST      actkernconst<>+6848(SB), Z5, Z18
-	VMULPD.BCST      actkernconst<>+6848(SB), Z10, Z19
-	VMULPD.BCST      actkernconst<>+6848(SB), Z14, Z20
-	VMULPD.BCST      actkernconst<>+6848(SB), Z16, Z21
+	VMULPD.BCST      actkernconst<>+7008(SB), Z5, Z18
+	VMULPD.BCST      actkernconst<>+7008(SB), Z10, Z19
+	VMULPD.BCST      actkernconst<>+7008(SB), Z14, Z20
+	VMULPD.BCST      actkernconst<>+7008(SB), Z16, Z21
 	VRNDSCALEPD      $0x08, Z18, Z18
 	VRNDSCALEPD      $0x08, Z19, Z19
 	VRNDSCALEPD      $0x08, Z20, Z20
 	VRNDSCALEPD      $0x08, Z21, Z21
-	VFMADD132PD.BCST actkernconst<>+6840(SB), Z5, Z18
-	VFMADD132PD.BCST actkernconst<>+6840(SB), Z10, Z19
-	VFMADD132PD.BCST actkernconst<>+6840(SB), Z14, Z20
-	VFMADD132PD.BCST actkernconst<>+6840(SB), Z16, Z21
+	VFMADD132PD.BCST actkernconst<>+7000(SB), Z5, Z18
+	VFMADD132PD.BCST actkernconst<>+7000(SB), Z10, Z19
+	VFMADD132PD.BCST actkernconst<>+7000(SB), Z14, Z20
+	VFMADD132PD.BCST actkernconst<>+7000(SB), Z16, Z21
 	VADDPD           Z6, Z18, Z18
 	VADDPD           Z7, Z19, Z19
 	VADDPD           Z11, Z20, Z20
@@ -47898,26 +48104,26 @@ loop:
 	VADDPD           696(SP), Z24, Z24
 	VADDPD           632(SP), Z28, Z28
 	VADDPD           568(SP), Z29, Z29
-	VMULPD.BCST      actkernconst<>+6656(SB), Z6, Z5
-	VMULPD.BCST      actkernconst<>+6656(SB), Z7, Z8
-	VMULPD.BCST      actkernconst<>+6656(SB), Z9, Z11
-	VMULPD.BCST      actkernconst<>+6656(SB), Z10, Z12
+	VMULPD.BCST      actkernconst<>+6816(SB), Z6, Z5
+	VMULPD.BCST      actkernconst<>+6816(SB), Z7, Z8
+	VMULPD.BCST      actkernconst<>+6816(SB), Z9, Z11
+	VMULPD.BCST      actkernconst<>+6816(SB), Z10, Z12
 	VXORPD.BCST      actkernconst<>+2688(SB), Z5, Z13
 	VXORPD.BCST      actkernconst<>+2688(SB), Z8, Z15
 	VXORPD.BCST      actkernconst<>+2688(SB), Z11, Z16
 	VXORPD.BCST      actkernconst<>+2688(SB), Z12, Z17
-	VFMADD231PD.BCST actkernconst<>+6656(SB), Z6, Z13
-	VFMADD231PD.BCST actkernconst<>+6656(SB), Z7, Z15
-	VFMADD231PD.BCST actkernconst<>+6656(SB), Z9, Z16
-	VFMADD231PD.BCST actkernconst<>+6656(SB), Z10, Z17
-	VMULPD.BCST      actkernconst<>+6656(SB), Z14, Z14
-	VMULPD.BCST      actkernconst<>+6656(SB), Z24, Z24
-	VMULPD.BCST      actkernconst<>+6656(SB), Z28, Z28
-	VMULPD.BCST      actkernconst<>+6656(SB), Z29, Z29
-	VFMADD132PD.BCST actkernconst<>+6912(SB), Z14, Z6
-	VFMADD132PD.BCST actkernconst<>+6912(SB), Z24, Z7
-	VFMADD132PD.BCST actkernconst<>+6912(SB), Z28, Z9
-	VFMADD132PD.BCST actkernconst<>+6912(SB), Z29, Z10
+	VFMADD231PD.BCST actkernconst<>+6816(SB), Z6, Z13
+	VFMADD231PD.BCST actkernconst<>+6816(SB), Z7, Z15
+	VFMADD231PD.BCST actkernconst<>+6816(SB), Z9, Z16
+	VFMADD231PD.BCST actkernconst<>+6816(SB), Z10, Z17
+	VMULPD.BCST      actkernconst<>+6816(SB), Z14, Z14
+	VMULPD.BCST      actkernconst<>+6816(SB), Z24, Z24
+	VMULPD.BCST      actkernconst<>+6816(SB), Z28, Z28
+	VMULPD.BCST      actkernconst<>+6816(SB), Z29, Z29
+	VFMADD132PD.BCST actkernconst<>+7072(SB), Z14, Z6
+	VFMADD132PD.BCST actkernconst<>+7072(SB), Z24, Z7
+	VFMADD132PD.BCST actkernconst<>+7072(SB), Z28, Z9
+	VFMADD132PD.BCST actkernconst<>+7072(SB), Z29, Z10
 	VADDPD           Z6, Z13, Z13
 	VADDPD           Z7, Z15, Z15
 	VADDPD           Z9, Z16, Z16
@@ -47942,18 +48148,18 @@ loop:
 	VADDPD.BCST      actkernconst<>+0(SB), Z2, Z2
 	VADDPD.BCST      actkernconst<>+0(SB), Z3, Z3
 	VADDPD.BCST      actkernconst<>+0(SB), Z4, Z4
-	VMULPD.BCST      actkernconst<>+6848(SB), Z1, Z5
-	VMULPD.BCST      actkernconst<>+6848(SB), Z2, Z8
-	VMULPD.BCST      actkernconst<>+6848(SB), Z3, Z11
-	VMULPD.BCST      actkernconst<>+6848(SB), Z4, Z12
+	VMULPD.BCST      actkernconst<>+7008(SB), Z1, Z5
+	VMULPD.BCST      actkernconst<>+7008(SB), Z2, Z8
+	VMULPD.BCST      actkernconst<>+7008(SB), Z3, Z11
+	VMULPD.BCST      actkernconst<>+7008(SB), Z4, Z12
 	VRNDSCALEPD      $0x09, Z5, Z5
 	VRNDSCALEPD      $0x09, Z8, Z8
 	VRNDSCALEPD      $0x09, Z11, Z11
 	VRNDSCALEPD      $0x09, Z12, Z12
-	VFMADD132PD.BCST actkernconst<>+6840(SB), Z1, Z5
-	VFMADD132PD.BCST actkernconst<>+6840(SB), Z2, Z8
-	VFMADD132PD.BCST actkernconst<>+6840(SB), Z3, Z11
-	VFMADD132PD.BCST actkernconst<>+6840(SB), Z4, Z12
+	VFMADD132PD.BCST actkernconst<>+7000(SB), Z1, Z5
+	VFMADD132PD.BCST actkernconst<>+7000(SB), Z2, Z8
+	VFMADD132PD.BCST actkernconst<>+7000(SB), Z3, Z11
+	VFMADD132PD.BCST actkernconst<>+7000(SB), Z4, Z12
 	VMULPD.BCST      actkernconst<>+4280(SB), Z5, Z1
 	VMULPD.BCST      actkernconst<>+4280(SB), Z8, Z2
 	VMULPD.BCST      actkernconst<>+4280(SB), Z11, Z3
@@ -47962,10 +48168,10 @@ loop:
 	VRNDSCALEPD      $0x09, Z2, Z2
 	VRNDSCALEPD      $0x09, Z3, Z3
 	VRNDSCALEPD      $0x09, Z4, Z4
-	VFMADD231PD.BCST actkernconst<>+7008(SB), Z1, Z5
-	VFMADD231PD.BCST actkernconst<>+7008(SB), Z2, Z8
-	VFMADD231PD.BCST actkernconst<>+7008(SB), Z3, Z11
-	VFMADD231PD.BCST actkernconst<>+7008(SB), Z4, Z12
+	VFMADD231PD.BCST actkernconst<>+7168(SB), Z1, Z5
+	VFMADD231PD.BCST actkernconst<>+7168(SB), Z2, Z8
+	VFMADD231PD.BCST actkernconst<>+7168(SB), Z3, Z11
+	VFMADD231PD.BCST actkernconst<>+7168(SB), Z4, Z12
 	VBROADCASTSD     actkernconst<>+4280(SB), Z13
 	VCMPPD           $0x11, Z5, Z13, K2
 	VBROADCASTSD     actkernconst<>+4280(SB), Z5
@@ -47978,54 +48184,54 @@ loop:
 	VANDPD.BCST      actkernconst<>+1440(SB), Z7, Z8
 	VANDPD.BCST      actkernconst<>+1440(SB), Z9, Z11
 	VANDPD.BCST      actkernconst<>+1440(SB), Z10, Z12
-	VBROADCASTSD     actkernconst<>+6656(SB), Z13
+	VBROADCASTSD     actkernconst<>+6816(SB), Z13
 	VSUBPD           Z5, Z13, Z5
-	VBROADCASTSD     actkernconst<>+6656(SB), Z13
+	VBROADCASTSD     actkernconst<>+6816(SB), Z13
 	VSUBPD           Z8, Z13, Z8
-	VBROADCASTSD     actkernconst<>+6656(SB), Z13
+	VBROADCASTSD     actkernconst<>+6816(SB), Z13
 	VSUBPD           Z11, Z13, Z11
-	VBROADCASTSD     actkernconst<>+6656(SB), Z13
+	VBROADCASTSD     actkernconst<>+6816(SB), Z13
 	VSUBPD           Z12, Z13, Z12
-	VADDPD.BCST      actkernconst<>+6912(SB), Z5, K2, Z6
-	VADDPD.BCST      actkernconst<>+6912(SB), Z8, K3, Z7
-	VADDPD.BCST      actkernconst<>+6912(SB), Z11, K4, Z9
-	VADDPD.BCST      actkernconst<>+6912(SB), Z12, K5, Z10
+	VADDPD.BCST      actkernconst<>+7072(SB), Z5, K2, Z6
+	VADDPD.BCST      actkernconst<>+7072(SB), Z8, K3, Z7
+	VADDPD.BCST      actkernconst<>+7072(SB), Z11, K4, Z9
+	VADDPD.BCST      actkernconst<>+7072(SB), Z12, K5, Z10
 	VMOVUPD          504(SP), Z5
-	VBROADCASTSD     actkernconst<>+6816(SB), Z8
+	VBROADCASTSD     actkernconst<>+6976(SB), Z8
 	VFMADD213PD.BCST actkernconst<>+1512(SB), Z5, Z8
 	VMOVUPD          440(SP), Z11
-	VBROADCASTSD     actkernconst<>+6816(SB), Z12
+	VBROADCASTSD     actkernconst<>+6976(SB), Z12
 	VFMADD213PD.BCST actkernconst<>+1512(SB), Z11, Z12
 	VMOVUPD          376(SP), Z13
-	VBROADCASTSD     actkernconst<>+6816(SB), Z14
+	VBROADCASTSD     actkernconst<>+6976(SB), Z14
 	VFMADD213PD.BCST actkernconst<>+1512(SB), Z13, Z14
 	VMOVUPD          312(SP), Z15
-	VBROADCASTSD     actkernconst<>+6816(SB), Z16
+	VBROADCASTSD     actkernconst<>+6976(SB), Z16
 	VFMADD213PD.BCST actkernconst<>+1512(SB), Z15, Z16
-	VADDPD.BCST      actkernconst<>+8832(SB), Z8, Z8
-	VADDPD.BCST      actkernconst<>+8832(SB), Z12, Z12
-	VADDPD.BCST      actkernconst<>+8832(SB), Z14, Z14
-	VADDPD.BCST      actkernconst<>+8832(SB), Z16, Z16
-	VSUBPD.BCST      actkernconst<>+8832(SB), Z8, Z17
-	VSUBPD.BCST      actkernconst<>+8832(SB), Z12, Z18
-	VSUBPD.BCST      actkernconst<>+8832(SB), Z14, Z19
-	VSUBPD.BCST      actkernconst<>+8832(SB), Z16, Z20
+	VADDPD.BCST      actkernconst<>+8992(SB), Z8, Z8
+	VADDPD.BCST      actkernconst<>+8992(SB), Z12, Z12
+	VADDPD.BCST      actkernconst<>+8992(SB), Z14, Z14
+	VADDPD.BCST      actkernconst<>+8992(SB), Z16, Z16
+	VSUBPD.BCST      actkernconst<>+8992(SB), Z8, Z17
+	VSUBPD.BCST      actkernconst<>+8992(SB), Z12, Z18
+	VSUBPD.BCST      actkernconst<>+8992(SB), Z14, Z19
+	VSUBPD.BCST      actkernconst<>+8992(SB), Z16, Z20
 	VFMADD213PD.BCST actkernconst<>+0(SB), Z0, Z17
 	VFMADD213PD.BCST actkernconst<>+0(SB), Z0, Z18
 	VFMADD213PD.BCST actkernconst<>+0(SB), Z0, Z19
 	VFMADD213PD.BCST actkernconst<>+0(SB), Z0, Z20
-	VFMADD231PD.BCST actkernconst<>+8840(SB), Z17, Z5
-	VFMADD231PD.BCST actkernconst<>+8840(SB), Z18, Z11
-	VFMADD231PD.BCST actkernconst<>+8840(SB), Z19, Z13
-	VFMADD231PD.BCST actkernconst<>+8840(SB), Z20, Z15
-	VFMADD231PD.BCST actkernconst<>+8848(SB), Z17, Z5
-	VFMADD231PD.BCST actkernconst<>+8848(SB), Z18, Z11
-	VFMADD231PD.BCST actkernconst<>+8848(SB), Z19, Z13
-	VFMADD231PD.BCST actkernconst<>+8848(SB), Z20, Z15
-	VFMADD132PD.BCST actkernconst<>+8856(SB), Z5, Z17
-	VFMADD132PD.BCST actkernconst<>+8856(SB), Z11, Z18
-	VFMADD132PD.BCST actkernconst<>+8856(SB), Z13, Z19
-	VFMADD132PD.BCST actkernconst<>+8856(SB), Z15, Z20
+	VFMADD231PD.BCST actkernconst<>+9000(SB), Z17, Z5
+	VFMADD231PD.BCST actkernconst<>+9000(SB), Z18, Z11
+	VFMADD231PD.BCST actkernconst<>+9000(SB), Z19, Z13
+	VFMADD231PD.BCST actkernconst<>+9000(SB), Z20, Z15
+	VFMADD231PD.BCST actkernconst<>+9008(SB), Z17, Z5
+	VFMADD231PD.BCST actkernconst<>+9008(SB), Z18, Z11
+	VFMADD231PD.BCST actkernconst<>+9008(SB), Z19, Z13
+	VFMADD231PD.BCST actkernconst<>+9008(SB), Z20, Z15
+	VFMADD132PD.BCST actkernconst<>+9016(SB), Z5, Z17
+	VFMADD132PD.BCST actkernconst<>+9016(SB), Z11, Z18
+	VFMADD132PD.BCST actkernconst<>+9016(SB), Z13, Z19
+	VFMADD132PD.BCST actkernconst<>+9016(SB), Z15, Z20
 	VBLENDMPD        Z6, Z17, K6, Z6
 	VBLENDMPD        Z7, Z18, K7, Z7
 	KMOVW            48(SP), K2
@@ -48041,13 +48247,13 @@ loop:
 	KMOVW            24(SP), K5
 	VBLENDMPD        Z10, Z20, K5, Z10
 	VMOVAPD          Z8, Z5
-	VADDPD.BCST      actkernconst<>+6664(SB), Z1, K6, Z5
+	VADDPD.BCST      actkernconst<>+6824(SB), Z1, K6, Z5
 	VMOVAPD          Z12, Z1
-	VADDPD.BCST      actkernconst<>+6664(SB), Z2, K7, Z1
+	VADDPD.BCST      actkernconst<>+6824(SB), Z2, K7, Z1
 	VMOVAPD          Z14, Z2
-	VADDPD.BCST      actkernconst<>+6664(SB), Z3, K2, Z2
+	VADDPD.BCST      actkernconst<>+6824(SB), Z3, K2, Z2
 	VMOVAPD          Z16, Z3
-	VADDPD.BCST      actkernconst<>+6664(SB), Z4, K3, Z3
+	VADDPD.BCST      actkernconst<>+6824(SB), Z4, K3, Z3
 	VBLENDMPD        Z5, Z8, K4, Z5
 	KMOVW            8(SP), K2
 	VBLENDMPD        Z1, Z12, K2, Z1
@@ -48058,30 +48264,30 @@ loop:
 	VMULPD           Z7, Z7, Z8
 	VMULPD           Z9, Z9, Z11
 	VMULPD           Z10, Z10, Z12
-	VBROADCASTSD     actkernconst<>+6824(SB), Z13
-	VFMADD213PD.BCST actkernconst<>+6832(SB), Z4, Z13
-	VBROADCASTSD     actkernconst<>+6824(SB), Z14
-	VFMADD213PD.BCST actkernconst<>+6832(SB), Z8, Z14
-	VBROADCASTSD     actkernconst<>+6824(SB), Z15
-	VFMADD213PD.BCST actkernconst<>+6832(SB), Z11, Z15
-	VBROADCASTSD     actkernconst<>+6824(SB), Z16
-	VFMADD213PD.BCST actkernconst<>+6832(SB), Z12, Z16
-	VFMADD213PD.BCST actkernconst<>+7040(SB), Z4, Z13
-	VFMADD213PD.BCST actkernconst<>+7040(SB), Z8, Z14
-	VFMADD213PD.BCST actkernconst<>+7040(SB), Z11, Z15
-	VFMADD213PD.BCST actkernconst<>+7040(SB), Z12, Z16
-	VFMADD213PD.BCST actkernconst<>+7048(SB), Z4, Z13
-	VFMADD213PD.BCST actkernconst<>+7048(SB), Z8, Z14
-	VFMADD213PD.BCST actkernconst<>+7048(SB), Z11, Z15
-	VFMADD213PD.BCST actkernconst<>+7048(SB), Z12, Z16
-	VFMADD213PD.BCST actkernconst<>+7056(SB), Z4, Z13
-	VFMADD213PD.BCST actkernconst<>+7056(SB), Z8, Z14
-	VFMADD213PD.BCST actkernconst<>+7056(SB), Z11, Z15
-	VFMADD213PD.BCST actkernconst<>+7056(SB), Z12, Z16
-	VFMADD213PD.BCST actkernconst<>+7064(SB), Z4, Z13
-	VFMADD213PD.BCST actkernconst<>+7064(SB), Z8, Z14
-	VFMADD213PD.BCST actkernconst<>+7064(SB), Z11, Z15
-	VFMADD213PD.BCST actkernconst<>+7064(SB), Z12, Z16
+	VBROADCASTSD     actkernconst<>+6984(SB), Z13
+	VFMADD213PD.BCST actkernconst<>+6992(SB), Z4, Z13
+	VBROADCASTSD     actkernconst<>+6984(SB), Z14
+	VFMADD213PD.BCST actkernconst<>+6992(SB), Z8, Z14
+	VBROADCASTSD     actkernconst<>+6984(SB), Z15
+	VFMADD213PD.BCST actkernconst<>+6992(SB), Z11, Z15
+	VBROADCASTSD     actkernconst<>+6984(SB), Z16
+	VFMADD213PD.BCST actkernconst<>+6992(SB), Z12, Z16
+	VFMADD213PD.BCST actkernconst<>+7200(SB), Z4, Z13
+	VFMADD213PD.BCST actkernconst<>+7200(SB), Z8, Z14
+	VFMADD213PD.BCST actkernconst<>+7200(SB), Z11, Z15
+	VFMADD213PD.BCST actkernconst<>+7200(SB), Z12, Z16
+	VFMADD213PD.BCST actkernconst<>+7208(SB), Z4, Z13
+	VFMADD213PD.BCST actkernconst<>+7208(SB), Z8, Z14
+	VFMADD213PD.BCST actkernconst<>+7208(SB), Z11, Z15
+	VFMADD213PD.BCST actkernconst<>+7208(SB), Z12, Z16
+	VFMADD213PD.BCST actkernconst<>+7216(SB), Z4, Z13
+	VFMADD213PD.BCST actkernconst<>+7216(SB), Z8, Z14
+	VFMADD213PD.BCST actkernconst<>+7216(SB), Z11, Z15
+	VFMADD213PD.BCST actkernconst<>+7216(SB), Z12, Z16
+	VFMADD213PD.BCST actkernconst<>+7224(SB), Z4, Z13
+	VFMADD213PD.BCST actkernconst<>+7224(SB), Z8, Z14
+	VFMADD213PD.BCST actkernconst<>+7224(SB), Z11, Z15
+	VFMADD213PD.BCST actkernconst<>+7224(SB), Z12, Z16
 	VFMADD213PD.BCST actkernconst<>+0(SB), Z4, Z13
 	VFMADD213PD.BCST actkernconst<>+0(SB), Z8, Z14
 	VFMADD213PD.BCST actkernconst<>+0(SB), Z11, Z15
@@ -48138,55 +48344,55 @@ single:
 	VCVTPS2PD        (CX), Z1
 	VMULPD.BCST      (SP), Z1, Z2
 	VANDPD.BCST      actkernconst<>+1440(SB), Z2, Z3
-	VBROADCASTSD     actkernconst<>+6720(SB), Z4
+	VBROADCASTSD     actkernconst<>+6880(SB), Z4
 	VCMPPD           $0x11, Z3, Z4, K2
 	VCMPPD.BCST      $0x11, actkernconst<>+4320(SB), Z3, K2, K3
 	VGETEXPPD        Z2, Z3
-	VBROADCASTSD     actkernconst<>+6728(SB), Z4
-	VFMADD213PD.BCST actkernconst<>+6736(SB), Z3, Z4
+	VBROADCASTSD     actkernconst<>+6888(SB), Z4
+	VFMADD213PD.BCST actkernconst<>+6896(SB), Z3, Z4
 	VRNDSCALEPD      $0x09, Z4, Z4
-	VSUBPD.BCST      actkernconst<>+6920(SB), Z3, Z5
-	VFMADD231PD.BCST actkernconst<>+6856(SB), Z4, Z5
-	VBROADCASTSD     actkernconst<>+6744(SB), Z6
+	VSUBPD.BCST      actkernconst<>+7080(SB), Z3, Z5
+	VFMADD231PD.BCST actkernconst<>+7016(SB), Z4, Z5
+	VBROADCASTSD     actkernconst<>+6904(SB), Z6
 	VSUBPD           Z3, Z6, Z3
 	VSCALEFPD        Z3, Z2, Z3
-	VBROADCASTSD     actkernconst<>+6704(SB), Z6
+	VBROADCASTSD     actkernconst<>+6864(SB), Z6
 	VCMPPD           $0x12, Z4, Z6, K4
-	VSUBPD.BCST      actkernconst<>+6704(SB), Z4, K4, Z4
-	VBROADCASTSD     actkernconst<>+6752(SB), Z6
-	VBLENDMPD.BCST   actkernconst<>+6864(SB), Z6, K4, Z7
-	VBROADCASTSD     actkernconst<>+6760(SB), Z6
-	VBLENDMPD.BCST   actkernconst<>+6872(SB), Z6, K4, Z8
-	VBROADCASTSD     actkernconst<>+6768(SB), Z6
-	VBLENDMPD.BCST   actkernconst<>+6880(SB), Z6, K4, Z9
-	VBROADCASTSD     actkernconst<>+6776(SB), Z6
-	VBLENDMPD.BCST   actkernconst<>+6888(SB), Z6, K4, Z10
-	VBROADCASTSD     actkernconst<>+6784(SB), Z6
-	VBLENDMPD.BCST   actkernconst<>+6960(SB), Z6, K4, Z11
-	VBROADCASTSD     actkernconst<>+6792(SB), Z6
-	VBLENDMPD.BCST   actkernconst<>+6968(SB), Z6, K4, Z12
-	VBROADCASTSD     actkernconst<>+6800(SB), Z6
-	VBLENDMPD.BCST   actkernconst<>+6976(SB), Z6, K4, Z13
-	VBROADCASTSD     actkernconst<>+6712(SB), Z6
+	VSUBPD.BCST      actkernconst<>+6864(SB), Z4, K4, Z4
+	VBROADCASTSD     actkernconst<>+6912(SB), Z6
+	VBLENDMPD.BCST   actkernconst<>+7024(SB), Z6, K4, Z7
+	VBROADCASTSD     actkernconst<>+6920(SB), Z6
+	VBLENDMPD.BCST   actkernconst<>+7032(SB), Z6, K4, Z8
+	VBROADCASTSD     actkernconst<>+6928(SB), Z6
+	VBLENDMPD.BCST   actkernconst<>+7040(SB), Z6, K4, Z9
+	VBROADCASTSD     actkernconst<>+6936(SB), Z6
+	VBLENDMPD.BCST   actkernconst<>+7048(SB), Z6, K4, Z10
+	VBROADCASTSD     actkernconst<>+6944(SB), Z6
+	VBLENDMPD.BCST   actkernconst<>+7120(SB), Z6, K4, Z11
+	VBROADCASTSD     actkernconst<>+6952(SB), Z6
+	VBLENDMPD.BCST   actkernconst<>+7128(SB), Z6, K4, Z12
+	VBROADCASTSD     actkernconst<>+6960(SB), Z6
+	VBLENDMPD.BCST   actkernconst<>+7136(SB), Z6, K4, Z13
+	VBROADCASTSD     actkernconst<>+6872(SB), Z6
 	VCMPPD           $0x12, Z4, Z6, K4
-	VSUBPD.BCST      actkernconst<>+6712(SB), Z4, K4, Z4
-	VBLENDMPD.BCST   actkernconst<>+6672(SB), Z7, K4, Z7
-	VBLENDMPD.BCST   actkernconst<>+6680(SB), Z8, K4, Z8
-	VBLENDMPD.BCST   actkernconst<>+6688(SB), Z9, K4, Z9
-	VBLENDMPD.BCST   actkernconst<>+6696(SB), Z10, K4, Z10
-	VBLENDMPD.BCST   actkernconst<>+6928(SB), Z11, K4, Z11
-	VBLENDMPD.BCST   actkernconst<>+6936(SB), Z12, K4, Z12
-	VBLENDMPD.BCST   actkernconst<>+6944(SB), Z13, K4, Z13
-	VBROADCASTSD     actkernconst<>+6808(SB), Z6
-	VBLENDMPD.BCST   actkernconst<>+6952(SB), Z6, K4, Z14
-	VBROADCASTSD     actkernconst<>+6672(SB), Z6
-	VBLENDMPD.BCST   actkernconst<>+6864(SB), Z6, K4, Z15
-	VBROADCASTSD     actkernconst<>+6680(SB), Z6
-	VBLENDMPD.BCST   actkernconst<>+6872(SB), Z6, K4, Z16
-	VBROADCASTSD     actkernconst<>+6688(SB), Z6
-	VBLENDMPD.BCST   actkernconst<>+6880(SB), Z6, K4, Z17
-	VBROADCASTSD     actkernconst<>+6696(SB), Z6
-	VBLENDMPD.BCST   actkernconst<>+6888(SB), Z6, K4, Z18
+	VSUBPD.BCST      actkernconst<>+6872(SB), Z4, K4, Z4
+	VBLENDMPD.BCST   actkernconst<>+6832(SB), Z7, K4, Z7
+	VBLENDMPD.BCST   actkernconst<>+6840(SB), Z8, K4, Z8
+	VBLENDMPD.BCST   actkernconst<>+6848(SB), Z9, K4, Z9
+	VBLENDMPD.BCST   actkernconst<>+6856(SB), Z10, K4, Z10
+	VBLENDMPD.BCST   actkernconst<>+7088(SB), Z11, K4, Z11
+	VBLENDMPD.BCST   actkernconst<>+7096(SB), Z12, K4, Z12
+	VBLENDMPD.BCST   actkernconst<>+7104(SB), Z13, K4, Z13
+	VBROADCASTSD     actkernconst<>+6968(SB), Z6
+	VBLENDMPD.BCST   actkernconst<>+7112(SB), Z6, K4, Z14
+	VBROADCASTSD     actkernconst<>+6832(SB), Z6
+	VBLENDMPD.BCST   actkernconst<>+7024(SB), Z6, K4, Z15
+	VBROADCASTSD     actkernconst<>+6840(SB), Z6
+	VBLENDMPD.BCST   actkernconst<>+7032(SB), Z6, K4, Z16
+	VBROADCASTSD     actkernconst<>+6848(SB), Z6
+	VBLENDMPD.BCST   actkernconst<>+7040(SB), Z6, K4, Z17
+	VBROADCASTSD     actkernconst<>+6856(SB), Z6
+	VBLENDMPD.BCST   actkernconst<>+7048(SB), Z6, K4, Z18
 	VBROADCASTSD     actkernconst<>+5536(SB), Z6
 	VCMPPD           $0x12, Z4, Z6, K4
 	VSUBPD.BCST      actkernconst<>+5536(SB), Z4, K4, Z4
@@ -48215,36 +48421,36 @@ single:
 	VBLENDMPD        Z18, Z17, K4, Z18
 	VADDPD.BCST      actkernconst<>+1504(SB), Z5, Z4
 	VSCALEFPD        Z4, Z7, Z7
-	VADDPD.BCST      actkernconst<>+6856(SB), Z5, Z4
+	VADDPD.BCST      actkernconst<>+7016(SB), Z5, Z4
 	VSCALEFPD        Z4, Z8, Z8
-	VADDPD.BCST      actkernconst<>+6984(SB), Z5, Z4
+	VADDPD.BCST      actkernconst<>+7144(SB), Z5, Z4
 	VSCALEFPD        Z4, Z9, Z9
-	VADDPD.BCST      actkernconst<>+6992(SB), Z5, Z4
+	VADDPD.BCST      actkernconst<>+7152(SB), Z5, Z4
 	VSCALEFPD        Z4, Z10, Z10
-	VADDPD.BCST      actkernconst<>+7000(SB), Z5, Z5
+	VADDPD.BCST      actkernconst<>+7160(SB), Z5, Z5
 	VSCALEFPD        Z5, Z18, Z18
-	VMULPD.BCST      actkernconst<>+6848(SB), Z7, Z4
+	VMULPD.BCST      actkernconst<>+7008(SB), Z7, Z4
 	VRNDSCALEPD      $0x08, Z4, Z4
-	VFMADD132PD.BCST actkernconst<>+6840(SB), Z7, Z4
+	VFMADD132PD.BCST actkernconst<>+7000(SB), Z7, Z4
 	VADDPD           Z0, Z8, Z5
 	VSUBPD           Z0, Z5, Z5
 	VSUBPD           Z5, Z8, Z8
 	VADDPD           Z5, Z4, Z4
-	VADDPD.BCST      actkernconst<>+6896(SB), Z9, Z5
-	VSUBPD.BCST      actkernconst<>+6896(SB), Z5, Z5
+	VADDPD.BCST      actkernconst<>+7056(SB), Z9, Z5
+	VSUBPD.BCST      actkernconst<>+7056(SB), Z5, Z5
 	VSUBPD           Z5, Z9, Z9
 	VADDPD           Z5, Z8, Z8
-	VADDPD.BCST      actkernconst<>+6904(SB), Z10, Z5
-	VSUBPD.BCST      actkernconst<>+6904(SB), Z5, Z5
+	VADDPD.BCST      actkernconst<>+7064(SB), Z10, Z5
+	VSUBPD.BCST      actkernconst<>+7064(SB), Z5, Z5
 	VSUBPD           Z5, Z10, Z10
 	VADDPD           Z5, Z9, Z9
 	VADDPD           Z18, Z10, Z10
 	VMULPD           Z4, Z3, Z5
 	VXORPD.BCST      actkernconst<>+2688(SB), Z5, Z6
 	VFMADD213PD      Z6, Z3, Z4
-	VMULPD.BCST      actkernconst<>+6848(SB), Z5, Z6
+	VMULPD.BCST      actkernconst<>+7008(SB), Z5, Z6
 	VRNDSCALEPD      $0x08, Z6, Z6
-	VFMADD132PD.BCST actkernconst<>+6840(SB), Z5, Z6
+	VFMADD132PD.BCST actkernconst<>+7000(SB), Z5, Z6
 	VADDPD           Z4, Z6, Z6
 	VMULPD           Z8, Z3, Z4
 	VXORPD.BCST      actkernconst<>+2688(SB), Z4, Z5
@@ -48281,49 +48487,49 @@ single:
 	VADDPD           Z6, Z11, Z11
 	VADDPD           Z9, Z11, Z11
 	VADDPD           Z3, Z11, Z11
-	VMULPD.BCST      actkernconst<>+6656(SB), Z7, Z3
+	VMULPD.BCST      actkernconst<>+6816(SB), Z7, Z3
 	VXORPD.BCST      actkernconst<>+2688(SB), Z3, Z4
-	VFMADD231PD.BCST actkernconst<>+6656(SB), Z7, Z4
-	VMULPD.BCST      actkernconst<>+6656(SB), Z11, Z11
-	VFMADD132PD.BCST actkernconst<>+6912(SB), Z11, Z7
+	VFMADD231PD.BCST actkernconst<>+6816(SB), Z7, Z4
+	VMULPD.BCST      actkernconst<>+6816(SB), Z11, Z11
+	VFMADD132PD.BCST actkernconst<>+7072(SB), Z11, Z7
 	VADDPD           Z7, Z4, Z4
 	VADDPD           Z4, Z3, Z6
 	VSUBPD           Z3, Z6, Z3
 	VSUBPD           Z3, Z4, Z4
 	VADDPD           Z4, Z6, Z6
 	VADDPD.BCST      actkernconst<>+0(SB), Z5, Z5
-	VMULPD.BCST      actkernconst<>+6848(SB), Z5, Z3
+	VMULPD.BCST      actkernconst<>+7008(SB), Z5, Z3
 	VRNDSCALEPD      $0x09, Z3, Z3
-	VFMADD132PD.BCST actkernconst<>+6840(SB), Z5, Z3
+	VFMADD132PD.BCST actkernconst<>+7000(SB), Z5, Z3
 	VMULPD.BCST      actkernconst<>+4280(SB), Z3, Z4
 	VRNDSCALEPD      $0x09, Z4, Z4
-	VFMADD231PD.BCST actkernconst<>+7008(SB), Z4, Z3
+	VFMADD231PD.BCST actkernconst<>+7168(SB), Z4, Z3
 	VBROADCASTSD     actkernconst<>+4280(SB), Z5
 	VCMPPD           $0x11, Z3, Z5, K4
 	VANDPD.BCST      actkernconst<>+1440(SB), Z6, Z3
-	VBROADCASTSD     actkernconst<>+6656(SB), Z5
+	VBROADCASTSD     actkernconst<>+6816(SB), Z5
 	VSUBPD           Z3, Z5, Z3
-	VADDPD.BCST      actkernconst<>+6912(SB), Z3, K4, Z6
-	VBROADCASTSD     actkernconst<>+6816(SB), Z3
+	VADDPD.BCST      actkernconst<>+7072(SB), Z3, K4, Z6
+	VBROADCASTSD     actkernconst<>+6976(SB), Z3
 	VFMADD213PD.BCST actkernconst<>+1512(SB), Z2, Z3
-	VADDPD.BCST      actkernconst<>+8832(SB), Z3, Z3
-	VSUBPD.BCST      actkernconst<>+8832(SB), Z3, Z5
+	VADDPD.BCST      actkernconst<>+8992(SB), Z3, Z3
+	VSUBPD.BCST      actkernconst<>+8992(SB), Z3, Z5
 	VFMADD213PD.BCST actkernconst<>+0(SB), Z0, Z5
-	VFMADD231PD.BCST actkernconst<>+8840(SB), Z5, Z2
-	VFMADD231PD.BCST actkernconst<>+8848(SB), Z5, Z2
-	VFMADD132PD.BCST actkernconst<>+8856(SB), Z2, Z5
+	VFMADD231PD.BCST actkernconst<>+9000(SB), Z5, Z2
+	VFMADD231PD.BCST actkernconst<>+9008(SB), Z5, Z2
+	VFMADD132PD.BCST actkernconst<>+9016(SB), Z2, Z5
 	VBLENDMPD        Z6, Z5, K3, Z6
 	VBLENDMPD        Z6, Z5, K2, Z6
 	VMOVAPD          Z3, Z2
-	VADDPD.BCST      actkernconst<>+6664(SB), Z4, K3, Z2
+	VADDPD.BCST      actkernconst<>+6824(SB), Z4, K3, Z2
 	VBLENDMPD        Z2, Z3, K2, Z2
 	VMULPD           Z6, Z6, Z3
-	VBROADCASTSD     actkernconst<>+6824(SB), Z4
-	VFMADD213PD.BCST actkernconst<>+6832(SB), Z3, Z4
-	VFMADD213PD.BCST actkernconst<>+7040(SB), Z3, Z4
-	VFMADD213PD.BCST actkernconst<>+7048(SB), Z3, Z4
-	VFMADD213PD.BCST actkernconst<>+7056(SB), Z3, Z4
-	VFMADD213PD.BCST actkernconst<>+7064(SB), Z3, Z4
+	VBROADCASTSD     actkernconst<>+6984(SB), Z4
+	VFMADD213PD.BCST actkernconst<>+6992(SB), Z3, Z4
+	VFMADD213PD.BCST actkernconst<>+7200(SB), Z3, Z4
+	VFMADD213PD.BCST actkernconst<>+7208(SB), Z3, Z4
+	VFMADD213PD.BCST actkernconst<>+7216(SB), Z3, Z4
+	VFMADD213PD.BCST actkernconst<>+7224(SB), Z3, Z4
 	VFMADD213PD.BCST actkernconst<>+0(SB), Z3, Z4
 	VMULPD           Z4, Z6, Z6
 	VPSLLQ           $0x3f, Z2, Z3
@@ -48350,55 +48556,55 @@ tail:
 	VCVTPS2PD        Y1, Z1
 	VMULPD.BCST      (SP), Z1, Z2
 	VANDPD.BCST      actkernconst<>+1440(SB), Z2, Z3
-	VBROADCASTSD     actkernconst<>+6720(SB), Z4
+	VBROADCASTSD     actkernconst<>+6880(SB), Z4
 	VCMPPD           $0x11, Z3, Z4, K2
 	VCMPPD.BCST      $0x11, actkernconst<>+4320(SB), Z3, K2, K3
 	VGETEXPPD        Z2, Z3
-	VBROADCASTSD     actkernconst<>+6728(SB), Z4
-	VFMADD213PD.BCST actkernconst<>+6736(SB), Z3, Z4
+	VBROADCASTSD     actkernconst<>+6888(SB), Z4
+	VFMADD213PD.BCST actkernconst<>+6896(SB), Z3, Z4
 	VRNDSCALEPD      $0x09, Z4, Z4
-	VSUBPD.BCST      actkernconst<>+6920(SB), Z3, Z5
-	VFMADD231PD.BCST actkernconst<>+6856(SB), Z4, Z5
-	VBROADCASTSD     actkernconst<>+6744(SB), Z6
+	VSUBPD.BCST      actkernconst<>+7080(SB), Z3, Z5
+	VFMADD231PD.BCST actkernconst<>+7016(SB), Z4, Z5
+	VBROADCASTSD     actkernconst<>+6904(SB), Z6
 	VSUBPD           Z3, Z6, Z3
 	VSCALEFPD        Z3, Z2, Z3
-	VBROADCASTSD     actkernconst<>+6704(SB), Z6
+	VBROADCASTSD     actkernconst<>+6864(SB), Z6
 	VCMPPD           $0x12, Z4, Z6, K4
-	VSUBPD.BCST      actkernconst<>+6704(SB), Z4, K4, Z4
-	VBROADCASTSD     actkernconst<>+6752(SB), Z6
-	VBLENDMPD.BCST   actkernconst<>+6864(SB), Z6, K4, Z7
-	VBROADCASTSD     actkernconst<>+6760(SB), Z6
-	VBLENDMPD.BCST   actkernconst<>+6872(SB), Z6, K4, Z8
-	VBROADCASTSD     actkernconst<>+6768(SB), Z6
-	VBLENDMPD.BCST   actkernconst<>+6880(SB), Z6, K4, Z9
-	VBROADCASTSD     actkernconst<>+6776(SB), Z6
-	VBLENDMPD.BCST   actkernconst<>+6888(SB), Z6, K4, Z10
-	VBROADCASTSD     actkernconst<>+6784(SB), Z6
-	VBLENDMPD.BCST   actkernconst<>+6960(SB), Z6, K4, Z11
-	VBROADCASTSD     actkernconst<>+6792(SB), Z6
-	VBLENDMPD.BCST   actkernconst<>+6968(SB), Z6, K4, Z12
-	VBROADCASTSD     actkernconst<>+6800(SB), Z6
-	VBLENDMPD.BCST   actkernconst<>+6976(SB), Z6, K4, Z13
-	VBROADCASTSD     actkernconst<>+6712(SB), Z6
+	VSUBPD.BCST      actkernconst<>+6864(SB), Z4, K4, Z4
+	VBROADCASTSD     actkernconst<>+6912(SB), Z6
+	VBLENDMPD.BCST   actkernconst<>+7024(SB), Z6, K4, Z7
+	VBROADCASTSD     actkernconst<>+6920(SB), Z6
+	VBLENDMPD.BCST   actkernconst<>+7032(SB), Z6, K4, Z8
+	VBROADCASTSD     actkernconst<>+6928(SB), Z6
+	VBLENDMPD.BCST   actkernconst<>+7040(SB), Z6, K4, Z9
+	VBROADCASTSD     actkernconst<>+6936(SB), Z6
+	VBLENDMPD.BCST   actkernconst<>+7048(SB), Z6, K4, Z10
+	VBROADCASTSD     actkernconst<>+6944(SB), Z6
+	VBLENDMPD.BCST   actkernconst<>+7120(SB), Z6, K4, Z11
+	VBROADCASTSD     actkernconst<>+6952(SB), Z6
+	VBLENDMPD.BCST   actkernconst<>+7128(SB), Z6, K4, Z12
+	VBROADCASTSD     actkernconst<>+6960(SB), Z6
+	VBLENDMPD.BCST   actkernconst<>+7136(SB), Z6, K4, Z13
+	VBROADCASTSD     actkernconst<>+6872(SB), Z6
 	VCMPPD           $0x12, Z4, Z6, K4
-	VSUBPD.BCST      actkernconst<>+6712(SB), Z4, K4, Z4
-	VBLENDMPD.BCST   actkernconst<>+6672(SB), Z7, K4, Z7
-	VBLENDMPD.BCST   actkernconst<>+6680(SB), Z8, K4, Z8
-	VBLENDMPD.BCST   actkernconst<>+6688(SB), Z9, K4, Z9
-	VBLENDMPD.BCST   actkernconst<>+6696(SB), Z10, K4, Z10
-	VBLENDMPD.BCST   actkernconst<>+6928(SB), Z11, K4, Z11
-	VBLENDMPD.BCST   actkernconst<>+6936(SB), Z12, K4, Z12
-	VBLENDMPD.BCST   actkernconst<>+6944(SB), Z13, K4, Z13
-	VBROADCASTSD     actkernconst<>+6808(SB), Z6
-	VBLENDMPD.BCST   actkernconst<>+6952(SB), Z6, K4, Z14
-	VBROADCASTSD     actkernconst<>+6672(SB), Z6
-	VBLENDMPD.BCST   actkernconst<>+6864(SB), Z6, K4, Z15
-	VBROADCASTSD     actkernconst<>+6680(SB), Z6
-	VBLENDMPD.BCST   actkernconst<>+6872(SB), Z6, K4, Z16
-	VBROADCASTSD     actkernconst<>+6688(SB), Z6
-	VBLENDMPD.BCST   actkernconst<>+6880(SB), Z6, K4, Z17
-	VBROADCASTSD     actkernconst<>+6696(SB), Z6
-	VBLENDMPD.BCST   actkernconst<>+6888(SB), Z6, K4, Z18
+	VSUBPD.BCST      actkernconst<>+6872(SB), Z4, K4, Z4
+	VBLENDMPD.BCST   actkernconst<>+6832(SB), Z7, K4, Z7
+	VBLENDMPD.BCST   actkernconst<>+6840(SB), Z8, K4, Z8
+	VBLENDMPD.BCST   actkernconst<>+6848(SB), Z9, K4, Z9
+	VBLENDMPD.BCST   actkernconst<>+6856(SB), Z10, K4, Z10
+	VBLENDMPD.BCST   actkernconst<>+7088(SB), Z11, K4, Z11
+	VBLENDMPD.BCST   actkernconst<>+7096(SB), Z12, K4, Z12
+	VBLENDMPD.BCST   actkernconst<>+7104(SB), Z13, K4, Z13
+	VBROADCASTSD     actkernconst<>+6968(SB), Z6
+	VBLENDMPD.BCST   actkernconst<>+7112(SB), Z6, K4, Z14
+	VBROADCASTSD     actkernconst<>+6832(SB), Z6
+	VBLENDMPD.BCST   actkernconst<>+7024(SB), Z6, K4, Z15
+	VBROADCASTSD     actkernconst<>+6840(SB), Z6
+	VBLENDMPD.BCST   actkernconst<>+7032(SB), Z6, K4, Z16
+	VBROADCASTSD     actkernconst<>+6848(SB), Z6
+	VBLENDMPD.BCST   actkernconst<>+7040(SB), Z6, K4, Z17
+	VBROADCASTSD     actkernconst<>+6856(SB), Z6
+	VBLENDMPD.BCST   actkernconst<>+7048(SB), Z6, K4, Z18
 	VBROADCASTSD     actkernconst<>+5536(SB), Z6
 	VCMPPD           $0x12, Z4, Z6, K4
 	VSUBPD.BCST      actkernconst<>+5536(SB), Z4, K4, Z4
@@ -48427,36 +48633,36 @@ tail:
 	VBLENDMPD        Z18, Z17, K4, Z18
 	VADDPD.BCST      actkernconst<>+1504(SB), Z5, Z4
 	VSCALEFPD        Z4, Z7, Z7
-	VADDPD.BCST      actkernconst<>+6856(SB), Z5, Z4
+	VADDPD.BCST      actkernconst<>+7016(SB), Z5, Z4
 	VSCALEFPD        Z4, Z8, Z8
-	VADDPD.BCST      actkernconst<>+6984(SB), Z5, Z4
+	VADDPD.BCST      actkernconst<>+7144(SB), Z5, Z4
 	VSCALEFPD        Z4, Z9, Z9
-	VADDPD.BCST      actkernconst<>+6992(SB), Z5, Z4
+	VADDPD.BCST      actkernconst<>+7152(SB), Z5, Z4
 	VSCALEFPD        Z4, Z10, Z10
-	VADDPD.BCST      actkernconst<>+7000(SB), Z5, Z5
+	VADDPD.BCST      actkernconst<>+7160(SB), Z5, Z5
 	VSCALEFPD        Z5, Z18, Z18
-	VMULPD.BCST      actkernconst<>+6848(SB), Z7, Z4
+	VMULPD.BCST      actkernconst<>+7008(SB), Z7, Z4
 	VRNDSCALEPD      $0x08, Z4, Z4
-	VFMADD132PD.BCST actkernconst<>+6840(SB), Z7, Z4
+	VFMADD132PD.BCST actkernconst<>+7000(SB), Z7, Z4
 	VADDPD           Z0, Z8, Z5
 	VSUBPD           Z0, Z5, Z5
 	VSUBPD           Z5, Z8, Z8
 	VADDPD           Z5, Z4, Z4
-	VADDPD.BCST      actkernconst<>+6896(SB), Z9, Z5
-	VSUBPD.BCST      actkernconst<>+6896(SB), Z5, Z5
+	VADDPD.BCST      actkernconst<>+7056(SB), Z9, Z5
+	VSUBPD.BCST      actkernconst<>+7056(SB), Z5, Z5
 	VSUBPD           Z5, Z9, Z9
 	VADDPD           Z5, Z8, Z8
-	VADDPD.BCST      actkernconst<>+6904(SB), Z10, Z5
-	VSUBPD.BCST      actkernconst<>+6904(SB), Z5, Z5
+	VADDPD.BCST      actkernconst<>+7064(SB), Z10, Z5
+	VSUBPD.BCST      actkernconst<>+7064(SB), Z5, Z5
 	VSUBPD           Z5, Z10, Z10
 	VADDPD           Z5, Z9, Z9
 	VADDPD           Z18, Z10, Z10
 	VMULPD           Z4, Z3, Z5
 	VXORPD.BCST      actkernconst<>+2688(SB), Z5, Z6
 	VFMADD213PD      Z6, Z3, Z4
-	VMULPD.BCST      actkernconst<>+6848(SB), Z5, Z6
+	VMULPD.BCST      actkernconst<>+7008(SB), Z5, Z6
 	VRNDSCALEPD      $0x08, Z6, Z6
-	VFMADD132PD.BCST actkernconst<>+6840(SB), Z5, Z6
+	VFMADD132PD.BCST actkernconst<>+7000(SB), Z5, Z6
 	VADDPD           Z4, Z6, Z6
 	VMULPD           Z8, Z3, Z4
 	VXORPD.BCST      actkernconst<>+2688(SB), Z4, Z5
@@ -48493,49 +48699,49 @@ tail:
 	VADDPD           Z6, Z11, Z11
 	VADDPD           Z9, Z11, Z11
 	VADDPD           Z3, Z11, Z11
-	VMULPD.BCST      actkernconst<>+6656(SB), Z7, Z3
+	VMULPD.BCST      actkernconst<>+6816(SB), Z7, Z3
 	VXORPD.BCST      actkernconst<>+2688(SB), Z3, Z4
-	VFMADD231PD.BCST actkernconst<>+6656(SB), Z7, Z4
-	VMULPD.BCST      actkernconst<>+6656(SB), Z11, Z11
-	VFMADD132PD.BCST actkernconst<>+6912(SB), Z11, Z7
+	VFMADD231PD.BCST actkernconst<>+6816(SB), Z7, Z4
+	VMULPD.BCST      actkernconst<>+6816(SB), Z11, Z11
+	VFMADD132PD.BCST actkernconst<>+7072(SB), Z11, Z7
 	VADDPD           Z7, Z4, Z4
 	VADDPD           Z4, Z3, Z6
 	VSUBPD           Z3, Z6, Z3
 	VSUBPD           Z3, Z4, Z4
 	VADDPD           Z4, Z6, Z6
 	VADDPD.BCST      actkernconst<>+0(SB), Z5, Z5
-	VMULPD.BCST      actkernconst<>+6848(SB), Z5, Z3
+	VMULPD.BCST      actkernconst<>+7008(SB), Z5, Z3
 	VRNDSCALEPD      $0x09, Z3, Z3
-	VFMADD132PD.BCST actkernconst<>+6840(SB), Z5, Z3
+	VFMADD132PD.BCST actkernconst<>+7000(SB), Z5, Z3
 	VMULPD.BCST      actkernconst<>+4280(SB), Z3, Z4
 	VRNDSCALEPD      $0x09, Z4, Z4
-	VFMADD231PD.BCST actkernconst<>+7008(SB), Z4, Z3
+	VFMADD231PD.BCST actkernconst<>+7168(SB), Z4, Z3
 	VBROADCASTSD     actkernconst<>+4280(SB), Z5
 	VCMPPD           $0x11, Z3, Z5, K4
 	VANDPD.BCST      actkernconst<>+1440(SB), Z6, Z3
-	VBROADCASTSD     actkernconst<>+6656(SB), Z5
+	VBROADCASTSD     actkernconst<>+6816(SB), Z5
 	VSUBPD           Z3, Z5, Z3
-	VADDPD.BCST      actkernconst<>+6912(SB), Z3, K4, Z6
-	VBROADCASTSD     actkernconst<>+6816(SB), Z3
+	VADDPD.BCST      actkernconst<>+7072(SB), Z3, K4, Z6
+	VBROADCASTSD     actkernconst<>+6976(SB), Z3
 	VFMADD213PD.BCST actkernconst<>+1512(SB), Z2, Z3
-	VADDPD.BCST      actkernconst<>+8832(SB), Z3, Z3
-	VSUBPD.BCST      actkernconst<>+8832(SB), Z3, Z5
+	VADDPD.BCST      actkernconst<>+8992(SB), Z3, Z3
+	VSUBPD.BCST      actkernconst<>+8992(SB), Z3, Z5
 	VFMADD213PD.BCST actkernconst<>+0(SB), Z0, Z5
-	VFMADD231PD.BCST actkernconst<>+8840(SB), Z5, Z2
-	VFMADD231PD.BCST actkernconst<>+8848(SB), Z5, Z2
-	VFMADD132PD.BCST actkernconst<>+8856(SB), Z2, Z5
+	VFMADD231PD.BCST actkernconst<>+9000(SB), Z5, Z2
+	VFMADD231PD.BCST actkernconst<>+9008(SB), Z5, Z2
+	VFMADD132PD.BCST actkernconst<>+9016(SB), Z2, Z5
 	VBLENDMPD        Z6, Z5, K3, Z6
 	VBLENDMPD        Z6, Z5, K2, Z6
 	VMOVAPD          Z3, Z2
-	VADDPD.BCST      actkernconst<>+6664(SB), Z4, K3, Z2
+	VADDPD.BCST      actkernconst<>+6824(SB), Z4, K3, Z2
 	VBLENDMPD        Z2, Z3, K2, Z2
 	VMULPD           Z6, Z6, Z3
-	VBROADCASTSD     actkernconst<>+6824(SB), Z4
-	VFMADD213PD.BCST actkernconst<>+6832(SB), Z3, Z4
-	VFMADD213PD.BCST actkernconst<>+7040(SB), Z3, Z4
-	VFMADD213PD.BCST actkernconst<>+7048(SB), Z3, Z4
-	VFMADD213PD.BCST actkernconst<>+7056(SB), Z3, Z4
-	VFMADD213PD.BCST actkernconst<>+7064(SB), Z3, Z4
+	VBROADCASTSD     actkernconst<>+6984(SB), Z4
+	VFMADD213PD.BCST actkernconst<>+6992(SB), Z3, Z4
+	VFMADD213PD.BCST actkernconst<>+7200(SB), Z3, Z4
+	VFMADD213PD.BCST actkernconst<>+7208(SB), Z3, Z4
+	VFMADD213PD.BCST actkernconst<>+7216(SB), Z3, Z4
+	VFMADD213PD.BCST actkernconst<>+7224(SB), Z3, Z4
 	VFMADD213PD.BCST actkernconst<>+0(SB), Z3, Z4
 	VMULPD           Z4, Z6, Z6
 	VPSLLQ           $0x3f, Z2, Z3
@@ -48579,13 +48785,13 @@ loop:
 	VANDPD.BCST      actkernconst<>+1440(SB), Z6, Z10
 	VANDPD.BCST      actkernconst<>+1440(SB), Z7, Z11
 	VANDPD.BCST      actkernconst<>+1440(SB), Z8, Z12
-	VBROADCASTSD     actkernconst<>+6720(SB), Z13
+	VBROADCASTSD     actkernconst<>+6880(SB), Z13
 	VCMPPD           $0x11, Z9, Z13, K2
-	VBROADCASTSD     actkernconst<>+6720(SB), Z13
+	VBROADCASTSD     actkernconst<>+6880(SB), Z13
 	VCMPPD           $0x11, Z10, Z13, K3
-	VBROADCASTSD     actkernconst<>+6720(SB), Z13
+	VBROADCASTSD     actkernconst<>+6880(SB), Z13
 	VCMPPD           $0x11, Z11, Z13, K4
-	VBROADCASTSD     actkernconst<>+6720(SB), Z13
+	VBROADCASTSD     actkernconst<>+6880(SB), Z13
 	VCMPPD           $0x11, Z12, Z13, K5
 	VCMPPD.BCST      $0x11, actkernconst<>+4320(SB), Z9, K2, K6
 	VCMPPD.BCST      $0x11, actkernconst<>+4320(SB), Z10, K3, K7
@@ -48597,232 +48803,232 @@ loop:
 	VGETEXPPD        Z6, Z10
 	VGETEXPPD        Z7, Z11
 	VGETEXPPD        Z8, Z12
-	VBROADCASTSD     actkernconst<>+6728(SB), Z13
-	VFMADD213PD.BCST actkernconst<>+6736(SB), Z9, Z13
-	VBROADCASTSD     actkernconst<>+6728(SB), Z14
-	VFMADD213PD.BCST actkernconst<>+6736(SB), Z10, Z14
-	VBROADCASTSD     actkernconst<>+6728(SB), Z15
-	VFMADD213PD.BCST actkernconst<>+6736(SB), Z11, Z15
-	VBROADCASTSD     actkernconst<>+6728(SB), Z16
-	VFMADD213PD.BCST actkernconst<>+6736(SB), Z12, Z16
+	VBROADCASTSD     actkernconst<>+6888(SB), Z13
+	VFMADD213PD.BCST actkernconst<>+6896(SB), Z9, Z13
+	VBROADCASTSD     actkernconst<>+6888(SB), Z14
+	VFMADD213PD.BCST actkernconst<>+6896(SB), Z10, Z14
+	VBROADCASTSD     actkernconst<>+6888(SB), Z15
+	VFMADD213PD.BCST actkernconst<>+6896(SB), Z11, Z15
+	VBROADCASTSD     actkernconst<>+6888(SB), Z16
+	VFMADD213PD.BCST actkernconst<>+6896(SB), Z12, Z16
 	VRNDSCALEPD      $0x09, Z13, Z13
 	VRNDSCALEPD      $0x09, Z14, Z14
 	VRNDSCALEPD      $0x09, Z15, Z15
 	VRNDSCALEPD      $0x09, Z16, Z16
-	VSUBPD.BCST      actkernconst<>+6920(SB), Z9, Z17
-	VSUBPD.BCST      actkernconst<>+6920(SB), Z10, Z18
-	VSUBPD.BCST      actkernconst<>+6920(SB), Z11, Z19
-	VSUBPD.BCST      actkernconst<>+6920(SB), Z12, Z20
-	VFMADD231PD.BCST actkernconst<>+6856(SB), Z13, Z17
-	VFMADD231PD.BCST actkernconst<>+6856(SB), Z14, Z18
-	VFMADD231PD.BCST actkernconst<>+6856(SB), Z15, Z19
-	VFMADD231PD.BCST actkernconst<>+6856(SB), Z16, Z20
-	VBROADCASTSD     actkernconst<>+6744(SB), Z21
+	VSUBPD.BCST      actkernconst<>+7080(SB), Z9, Z17
+	VSUBPD.BCST      actkernconst<>+7080(SB), Z10, Z18
+	VSUBPD.BCST      actkernconst<>+7080(SB), Z11, Z19
+	VSUBPD.BCST      actkernconst<>+7080(SB), Z12, Z20
+	VFMADD231PD.BCST actkernconst<>+7016(SB), Z13, Z17
+	VFMADD231PD.BCST actkernconst<>+7016(SB), Z14, Z18
+	VFMADD231PD.BCST actkernconst<>+7016(SB), Z15, Z19
+	VFMADD231PD.BCST actkernconst<>+7016(SB), Z16, Z20
+	VBROADCASTSD     actkernconst<>+6904(SB), Z21
 	VSUBPD           Z9, Z21, Z9
-	VBROADCASTSD     actkernconst<>+6744(SB), Z21
+	VBROADCASTSD     actkernconst<>+6904(SB), Z21
 	VSUBPD           Z10, Z21, Z10
-	VBROADCASTSD     actkernconst<>+6744(SB), Z21
+	VBROADCASTSD     actkernconst<>+6904(SB), Z21
 	VSUBPD           Z11, Z21, Z11
-	VBROADCASTSD     actkernconst<>+6744(SB), Z21
+	VBROADCASTSD     actkernconst<>+6904(SB), Z21
 	VSUBPD           Z12, Z21, Z12
 	VSCALEFPD        Z9, Z5, Z9
 	VSCALEFPD        Z10, Z6, Z10
 	VSCALEFPD        Z11, Z7, Z11
 	VSCALEFPD        Z12, Z8, Z12
-	VBROADCASTSD     actkernconst<>+6704(SB), Z21
+	VBROADCASTSD     actkernconst<>+6864(SB), Z21
 	KMOVW            K5, 24(SP)
 	VCMPPD           $0x12, Z13, Z21, K5
-	VBROADCASTSD     actkernconst<>+6704(SB), Z21
+	VBROADCASTSD     actkernconst<>+6864(SB), Z21
 	KMOVW            K2, 32(SP)
 	VCMPPD           $0x12, Z14, Z21, K2
-	VBROADCASTSD     actkernconst<>+6704(SB), Z21
+	VBROADCASTSD     actkernconst<>+6864(SB), Z21
 	KMOVW            K4, 40(SP)
 	VCMPPD           $0x12, Z15, Z21, K4
-	VBROADCASTSD     actkernconst<>+6704(SB), Z21
+	VBROADCASTSD     actkernconst<>+6864(SB), Z21
 	KMOVW            K3, 48(SP)
 	VCMPPD           $0x12, Z16, Z21, K3
-	VSUBPD.BCST      actkernconst<>+6704(SB), Z13, K5, Z13
-	VSUBPD.BCST      actkernconst<>+6704(SB), Z14, K2, Z14
-	VSUBPD.BCST      actkernconst<>+6704(SB), Z15, K4, Z15
-	VSUBPD.BCST      actkernconst<>+6704(SB), Z16, K3, Z16
-	VBROADCASTSD     actkernconst<>+6752(SB), Z21
-	VBLENDMPD.BCST   actkernconst<>+6864(SB), Z21, K5, Z22
-	VBROADCASTSD     actkernconst<>+6752(SB), Z21
-	VBLENDMPD.BCST   actkernconst<>+6864(SB), Z21, K2, Z23
-	VBROADCASTSD     actkernconst<>+6752(SB), Z21
-	VBLENDMPD.BCST   actkernconst<>+6864(SB), Z21, K4, Z24
-	VBROADCASTSD     actkernconst<>+6752(SB), Z21
-	VBLENDMPD.BCST   actkernconst<>+6864(SB), Z21, K3, Z25
-	VBROADCASTSD     actkernconst<>+6760(SB), Z21
-	VBLENDMPD.BCST   actkernconst<>+6872(SB), Z21, K5, Z26
-	VBROADCASTSD     actkernconst<>+6760(SB), Z21
-	VBLENDMPD.BCST   actkernconst<>+6872(SB), Z21, K2, Z27
-	VBROADCASTSD     actkernconst<>+6760(SB), Z21
-	VBLENDMPD.BCST   actkernconst<>+6872(SB), Z21, K4, Z28
-	VBROADCASTSD     actkernconst<>+6760(SB), Z21
-	VBLENDMPD.BCST   actkernconst<>+6872(SB), Z21, K3, Z29
-	VBROADCASTSD     actkernconst<>+6768(SB), Z21
-	VBLENDMPD.BCST   actkernconst<>+6880(SB), Z21, K5, Z30
-	VBROADCASTSD     actkernconst<>+6768(SB), Z21
-	VBLENDMPD.BCST   actkernconst<>+6880(SB), Z21, K2, Z31
-	VBROADCASTSD     actkernconst<>+6768(SB), Z21
+	VSUBPD.BCST      actkernconst<>+6864(SB), Z13, K5, Z13
+	VSUBPD.BCST      actkernconst<>+6864(SB), Z14, K2, Z14
+	VSUBPD.BCST      actkernconst<>+6864(SB), Z15, K4, Z15
+	VSUBPD.BCST      actkernconst<>+6864(SB), Z16, K3, Z16
+	VBROADCASTSD     actkernconst<>+6912(SB), Z21
+	VBLENDMPD.BCST   actkernconst<>+7024(SB), Z21, K5, Z22
+	VBROADCASTSD     actkernconst<>+6912(SB), Z21
+	VBLENDMPD.BCST   actkernconst<>+7024(SB), Z21, K2, Z23
+	VBROADCASTSD     actkernconst<>+6912(SB), Z21
+	VBLENDMPD.BCST   actkernconst<>+7024(SB), Z21, K4, Z24
+	VBROADCASTSD     actkernconst<>+6912(SB), Z21
+	VBLENDMPD.BCST   actkernconst<>+7024(SB), Z21, K3, Z25
+	VBROADCASTSD     actkernconst<>+6920(SB), Z21
+	VBLENDMPD.BCST   actkernconst<>+7032(SB), Z21, K5, Z26
+	VBROADCASTSD     actkernconst<>+6920(SB), Z21
+	VBLENDMPD.BCST   actkernconst<>+7032(SB), Z21, K2, Z27
+	VBROADCASTSD     actkernconst<>+6920(SB), Z21
+	VBLENDMPD.BCST   actkernconst<>+7032(SB), Z21, K4, Z28
+	VBROADCASTSD     actkernconst<>+6920(SB), Z21
+	VBLENDMPD.BCST   actkernconst<>+7032(SB), Z21, K3, Z29
+	VBROADCASTSD     actkernconst<>+6928(SB), Z21
+	VBLENDMPD.BCST   actkernconst<>+7040(SB), Z21, K5, Z30
+	VBROADCASTSD     actkernconst<>+6928(SB), Z21
+	VBLENDMPD.BCST   actkernconst<>+7040(SB), Z21, K2, Z31
+	VBROADCASTSD     actkernconst<>+6928(SB), Z21
 	VMOVUPD          Z4, 56(SP)
-	VBLENDMPD.BCST   actkernconst<>+6880(SB), Z21, K4, Z4
-	VBROADCASTSD     actkernconst<>+6768(SB), Z21
+	VBLENDMPD.BCST   actkernconst<>+7040(SB), Z21, K4, Z4
+	VBROADCASTSD     actkernconst<>+6928(SB), Z21
 	VMOVUPD          Z3, 120(SP)
-	VBLENDMPD.BCST   actkernconst<>+6880(SB), Z21, K3, Z3
-	VBROADCASTSD     actkernconst<>+6776(SB), Z21
+	VBLENDMPD.BCST   actkernconst<>+7040(SB), Z21, K3, Z3
+	VBROADCASTSD     actkernconst<>+6936(SB), Z21
 	VMOVUPD          Z2, 184(SP)
-	VBLENDMPD.BCST   actkernconst<>+6888(SB), Z21, K5, Z2
-	VBROADCASTSD     actkernconst<>+6776(SB), Z21
+	VBLENDMPD.BCST   actkernconst<>+7048(SB), Z21, K5, Z2
+	VBROADCASTSD     actkernconst<>+6936(SB), Z21
 	VMOVUPD          Z1, 248(SP)
-	VBLENDMPD.BCST   actkernconst<>+6888(SB), Z21, K2, Z1
-	VBROADCASTSD     actkernconst<>+6776(SB), Z21
+	VBLENDMPD.BCST   actkernconst<>+7048(SB), Z21, K2, Z1
+	VBROADCASTSD     actkernconst<>+6936(SB), Z21
 	VMOVUPD          Z8, 312(SP)
-	VBLENDMPD.BCST   actkernconst<>+6888(SB), Z21, K4, Z8
-	VBROADCASTSD     actkernconst<>+6776(SB), Z21
+	VBLENDMPD.BCST   actkernconst<>+7048(SB), Z21, K4, Z8
+	VBROADCASTSD     actkernconst<>+6936(SB), Z21
 	VMOVUPD          Z7, 376(SP)
-	VBLENDMPD.BCST   actkernconst<>+6888(SB), Z21, K3, Z7
-	VBROADCASTSD     actkernconst<>+6784(SB), Z21
+	VBLENDMPD.BCST   actkernconst<>+7048(SB), Z21, K3, Z7
+	VBROADCASTSD     actkernconst<>+6944(SB), Z21
 	VMOVUPD          Z6, 440(SP)
-	VBLENDMPD.BCST   actkernconst<>+6960(SB), Z21, K5, Z6
-	VBROADCASTSD     actkernconst<>+6784(SB), Z21
+	VBLENDMPD.BCST   actkernconst<>+7120(SB), Z21, K5, Z6
+	VBROADCASTSD     actkernconst<>+6944(SB), Z21
 	VMOVUPD          Z5, 504(SP)
-	VBLENDMPD.BCST   actkernconst<>+6960(SB), Z21, K2, Z5
-	VBROADCASTSD     actkernconst<>+6784(SB), Z21
+	VBLENDMPD.BCST   actkernconst<>+7120(SB), Z21, K2, Z5
+	VBROADCASTSD     actkernconst<>+6944(SB), Z21
 	VMOVUPD          Z12, 568(SP)
-	VBLENDMPD.BCST   actkernconst<>+6960(SB), Z21, K4, Z12
-	VBROADCASTSD     actkernconst<>+6784(SB), Z21
+	VBLENDMPD.BCST   actkernconst<>+7120(SB), Z21, K4, Z12
+	VBROADCASTSD     actkernconst<>+6944(SB), Z21
 	VMOVUPD          Z11, 632(SP)
-	VBLENDMPD.BCST   actkernconst<>+6960(SB), Z21, K3, Z11
-	VBROADCASTSD     actkernconst<>+6792(SB), Z21
+	VBLENDMPD.BCST   actkernconst<>+7120(SB), Z21, K3, Z11
+	VBROADCASTSD     actkernconst<>+6952(SB), Z21
 	VMOVUPD          Z10, 696(SP)
-	VBLENDMPD.BCST   actkernconst<>+6968(SB), Z21, K5, Z10
-	VBROADCASTSD     actkernconst<>+6792(SB), Z21
+	VBLENDMPD.BCST   actkernconst<>+7128(SB), Z21, K5, Z10
+	VBROADCASTSD     actkernconst<>+6952(SB), Z21
 	VMOVUPD          Z9, 760(SP)
-	VBLENDMPD.BCST   actkernconst<>+6968(SB), Z21, K2, Z9
-	VBROADCASTSD     actkernconst<>+6792(SB), Z21
+	VBLENDMPD.BCST   actkernconst<>+7128(SB), Z21, K2, Z9
+	VBROADCASTSD     actkernconst<>+6952(SB), Z21
 	VMOVUPD          Z20, 824(SP)
-	VBLENDMPD.BCST   actkernconst<>+6968(SB), Z21, K4, Z20
-	VBROADCASTSD     actkernconst<>+6792(SB), Z21
+	VBLENDMPD.BCST   actkernconst<>+7128(SB), Z21, K4, Z20
+	VBROADCASTSD     actkernconst<>+6952(SB), Z21
 	VMOVUPD          Z19, 888(SP)
-	VBLENDMPD.BCST   actkernconst<>+6968(SB), Z21, K3, Z19
-	VBROADCASTSD     actkernconst<>+6800(SB), Z21
+	VBLENDMPD.BCST   actkernconst<>+7128(SB), Z21, K3, Z19
+	VBROADCASTSD     actkernconst<>+6960(SB), Z21
 	VMOVUPD          Z18, 952(SP)
-	VBLENDMPD.BCST   actkernconst<>+6976(SB), Z21, K5, Z18
-	VBROADCASTSD     actkernconst<>+6800(SB), Z21
+	VBLENDMPD.BCST   actkernconst<>+7136(SB), Z21, K5, Z18
+	VBROADCASTSD     actkernconst<>+6960(SB), Z21
 	VMOVUPD          Z17, 1016(SP)
-	VBLENDMPD.BCST   actkernconst<>+6976(SB), Z21, K2, Z17
-	VBROADCASTSD     actkernconst<>+6800(SB), Z21
+	VBLENDMPD.BCST   actkernconst<>+7136(SB), Z21, K2, Z17
+	VBROADCASTSD     actkernconst<>+6960(SB), Z21
 	VMOVUPD          Z17, 1080(SP)
-	VBLENDMPD.BCST   actkernconst<>+6976(SB), Z21, K4, Z17
-	VBROADCASTSD     actkernconst<>+6800(SB), Z21
+	VBLENDMPD.BCST   actkernconst<>+7136(SB), Z21, K4, Z17
+	VBROADCASTSD     actkernconst<>+6960(SB), Z21
 	VMOVUPD          Z17, 1144(SP)
-	VBLENDMPD.BCST   actkernconst<>+6976(SB), Z21, K3, Z17
-	VBROADCASTSD     actkernconst<>+6712(SB), Z21
+	VBLENDMPD.BCST   actkernconst<>+7136(SB), Z21, K3, Z17
+	VBROADCASTSD     actkernconst<>+6872(SB), Z21
 	VCMPPD           $0x12, Z13, Z21, K2
-	VBROADCASTSD     actkernconst<>+6712(SB), Z21
+	VBROADCASTSD     actkernconst<>+6872(SB), Z21
 	VCMPPD           $0x12, Z14, Z21, K3
-	VBROADCASTSD     actkernconst<>+6712(SB), Z21
+	VBROADCASTSD     actkernconst<>+6872(SB), Z21
 	VCMPPD           $0x12, Z15, Z21, K4
-	VBROADCASTSD     actkernconst<>+6712(SB), Z21
+	VBROADCASTSD     actkernconst<>+6872(SB), Z21
 	VCMPPD           $0x12, Z16, Z21, K5
-	VSUBPD.BCST      actkernconst<>+6712(SB), Z13, K2, Z13
-	VSUBPD.BCST      actkernconst<>+6712(SB), Z14, K3, Z14
-	VSUBPD.BCST      actkernconst<>+6712(SB), Z15, K4, Z15
-	VSUBPD.BCST      actkernconst<>+6712(SB), Z16, K5, Z16
-	VBLENDMPD.BCST   actkernconst<>+6672(SB), Z22, K2, Z22
-	VBLENDMPD.BCST   actkernconst<>+6672(SB), Z23, K3, Z23
-	VBLENDMPD.BCST   actkernconst<>+6672(SB), Z24, K4, Z24
-	VBLENDMPD.BCST   actkernconst<>+6672(SB), Z25, K5, Z25
-	VBLENDMPD.BCST   actkernconst<>+6680(SB), Z26, K2, Z26
-	VBLENDMPD.BCST   actkernconst<>+6680(SB), Z27, K3, Z27
-	VBLENDMPD.BCST   actkernconst<>+6680(SB), Z28, K4, Z28
-	VBLENDMPD.BCST   actkernconst<>+6680(SB), Z29, K5, Z29
-	VBLENDMPD.BCST   actkernconst<>+6688(SB), Z30, K2, Z30
-	VBLENDMPD.BCST   actkernconst<>+6688(SB), Z31, K3, Z31
-	VBLENDMPD.BCST   actkernconst<>+6688(SB), Z4, K4, Z4
-	VBLENDMPD.BCST   actkernconst<>+6688(SB), Z3, K5, Z3
-	VBLENDMPD.BCST   actkernconst<>+6696(SB), Z2, K2, Z2
-	VBLENDMPD.BCST   actkernconst<>+6696(SB), Z1, K3, Z1
-	VBLENDMPD.BCST   actkernconst<>+6696(SB), Z8, K4, Z8
-	VBLENDMPD.BCST   actkernconst<>+6696(SB), Z7, K5, Z7
-	VBLENDMPD.BCST   actkernconst<>+6928(SB), Z6, K2, Z6
-	VBLENDMPD.BCST   actkernconst<>+6928(SB), Z5, K3, Z5
-	VBLENDMPD.BCST   actkernconst<>+6928(SB), Z12, K4, Z12
-	VBLENDMPD.BCST   actkernconst<>+6928(SB), Z11, K5, Z11
-	VBLENDMPD.BCST   actkernconst<>+6936(SB), Z10, K2, Z10
-	VBLENDMPD.BCST   actkernconst<>+6936(SB), Z9, K3, Z9
-	VBLENDMPD.BCST   actkernconst<>+6936(SB), Z20, K4, Z20
-	VBLENDMPD.BCST   actkernconst<>+6936(SB), Z19, K5, Z19
-	VBLENDMPD.BCST   actkernconst<>+6944(SB), Z18, K2, Z18
+	VSUBPD.BCST      actkernconst<>+6872(SB), Z13, K2, Z13
+	VSUBPD.BCST      actkernconst<>+6872(SB), Z14, K3, Z14
+	VSUBPD.BCST      actkernconst<>+6872(SB), Z15, K4, Z15
+	VSUBPD.BCST      actkernconst<>+6872(SB), Z16, K5, Z16
+	VBLENDMPD.BCST   actkernconst<>+6832(SB), Z22, K2, Z22
+	VBLENDMPD.BCST   actkernconst<>+6832(SB), Z23, K3, Z23
+	VBLENDMPD.BCST   actkernconst<>+6832(SB), Z24, K4, Z24
+	VBLENDMPD.BCST   actkernconst<>+6832(SB), Z25, K5, Z25
+	VBLENDMPD.BCST   actkernconst<>+6840(SB), Z26, K2, Z26
+	VBLENDMPD.BCST   actkernconst<>+6840(SB), Z27, K3, Z27
+	VBLENDMPD.BCST   actkernconst<>+6840(SB), Z28, K4, Z28
+	VBLENDMPD.BCST   actkernconst<>+6840(SB), Z29, K5, Z29
+	VBLENDMPD.BCST   actkernconst<>+6848(SB), Z30, K2, Z30
+	VBLENDMPD.BCST   actkernconst<>+6848(SB), Z31, K3, Z31
+	VBLENDMPD.BCST   actkernconst<>+6848(SB), Z4, K4, Z4
+	VBLENDMPD.BCST   actkernconst<>+6848(SB), Z3, K5, Z3
+	VBLENDMPD.BCST   actkernconst<>+6856(SB), Z2, K2, Z2
+	VBLENDMPD.BCST   actkernconst<>+6856(SB), Z1, K3, Z1
+	VBLENDMPD.BCST   actkernconst<>+6856(SB), Z8, K4, Z8
+	VBLENDMPD.BCST   actkernconst<>+6856(SB), Z7, K5, Z7
+	VBLENDMPD.BCST   actkernconst<>+7088(SB), Z6, K2, Z6
+	VBLENDMPD.BCST   actkernconst<>+7088(SB), Z5, K3, Z5
+	VBLENDMPD.BCST   actkernconst<>+7088(SB), Z12, K4, Z12
+	VBLENDMPD.BCST   actkernconst<>+7088(SB), Z11, K5, Z11
+	VBLENDMPD.BCST   actkernconst<>+7096(SB), Z10, K2, Z10
+	VBLENDMPD.BCST   actkernconst<>+7096(SB), Z9, K3, Z9
+	VBLENDMPD.BCST   actkernconst<>+7096(SB), Z20, K4, Z20
+	VBLENDMPD.BCST   actkernconst<>+7096(SB), Z19, K5, Z19
+	VBLENDMPD.BCST   actkernconst<>+7104(SB), Z18, K2, Z18
 	VMOVUPD          1080(SP), Z21
-	VBLENDMPD.BCST   actkernconst<>+6944(SB), Z21, K3, Z21
+	VBLENDMPD.BCST   actkernconst<>+7104(SB), Z21, K3, Z21
 	VMOVUPD          Z7, 1080(SP)
 	VMOVUPD          1144(SP), Z7
-	VBLENDMPD.BCST   actkernconst<>+6944(SB), Z7, K4, Z7
-	VBLENDMPD.BCST   actkernconst<>+6944(SB), Z17, K5, Z17
+	VBLENDMPD.BCST   actkernconst<>+7104(SB), Z7, K4, Z7
+	VBLENDMPD.BCST   actkernconst<>+7104(SB), Z17, K5, Z17
 	VMOVUPD          Z8, 1144(SP)
-	VBROADCASTSD     actkernconst<>+6808(SB), Z8
+	VBROADCASTSD     actkernconst<>+6968(SB), Z8
 	VMOVUPD          Z1, 1208(SP)
-	VBLENDMPD.BCST   actkernconst<>+6952(SB), Z8, K2, Z1
-	VBROADCASTSD     actkernconst<>+6808(SB), Z8
+	VBLENDMPD.BCST   actkernconst<>+7112(SB), Z8, K2, Z1
+	VBROADCASTSD     actkernconst<>+6968(SB), Z8
 	VMOVUPD          Z1, 1272(SP)
-	VBLENDMPD.BCST   actkernconst<>+6952(SB), Z8, K3, Z1
-	VBROADCASTSD     actkernconst<>+6808(SB), Z8
+	VBLENDMPD.BCST   actkernconst<>+7112(SB), Z8, K3, Z1
+	VBROADCASTSD     actkernconst<>+6968(SB), Z8
 	VMOVUPD          Z1, 1336(SP)
-	VBLENDMPD.BCST   actkernconst<>+6952(SB), Z8, K4, Z1
-	VBROADCASTSD     actkernconst<>+6808(SB), Z8
+	VBLENDMPD.BCST   actkernconst<>+7112(SB), Z8, K4, Z1
+	VBROADCASTSD     actkernconst<>+6968(SB), Z8
 	VMOVUPD          Z1, 1400(SP)
-	VBLENDMPD.BCST   actkernconst<>+6952(SB), Z8, K5, Z1
-	VBROADCASTSD     actkernconst<>+6672(SB), Z8
+	VBLENDMPD.BCST   actkernconst<>+7112(SB), Z8, K5, Z1
+	VBROADCASTSD     actkernconst<>+6832(SB), Z8
 	VMOVUPD          Z1, 1464(SP)
-	VBLENDMPD.BCST   actkernconst<>+6864(SB), Z8, K2, Z1
-	VBROADCASTSD     actkernconst<>+6672(SB), Z8
+	VBLENDMPD.BCST   actkernconst<>+7024(SB), Z8, K2, Z1
+	VBROADCASTSD     actkernconst<>+6832(SB), Z8
 	VMOVUPD          Z1, 1528(SP)
-	VBLENDMPD.BCST   actkernconst<>+6864(SB), Z8, K3, Z1
-	VBROADCASTSD     actkernconst<>+6672(SB), Z8
+	VBLENDMPD.BCST   actkernconst<>+7024(SB), Z8, K3, Z1
+	VBROADCASTSD     actkernconst<>+6832(SB), Z8
 	VMOVUPD          Z1, 1592(SP)
-	VBLENDMPD.BCST   actkernconst<>+6864(SB), Z8, K4, Z1
-	VBROADCASTSD     actkernconst<>+6672(SB), Z8
+	VBLENDMPD.BCST   actkernconst<>+7024(SB), Z8, K4, Z1
+	VBROADCASTSD     actkernconst<>+6832(SB), Z8
 	VMOVUPD          Z1, 1656(SP)
-	VBLENDMPD.BCST   actkernconst<>+6864(SB), Z8, K5, Z1
-	VBROADCASTSD     actkernconst<>+6680(SB), Z8
+	VBLENDMPD.BCST   actkernconst<>+7024(SB), Z8, K5, Z1
+	VBROADCASTSD     actkernconst<>+6840(SB), Z8
 	VMOVUPD          Z1, 1720(SP)
-	VBLENDMPD.BCST   actkernconst<>+6872(SB), Z8, K2, Z1
-	VBROADCASTSD     actkernconst<>+6680(SB), Z8
+	VBLENDMPD.BCST   actkernconst<>+7032(SB), Z8, K2, Z1
+	VBROADCASTSD     actkernconst<>+6840(SB), Z8
 	VMOVUPD          Z1, 1784(SP)
-	VBLENDMPD.BCST   actkernconst<>+6872(SB), Z8, K3, Z1
-	VBROADCASTSD     actkernconst<>+6680(SB), Z8
+	VBLENDMPD.BCST   actkernconst<>+7032(SB), Z8, K3, Z1
+	VBROADCASTSD     actkernconst<>+6840(SB), Z8
 	VMOVUPD          Z1, 1848(SP)
-	VBLENDMPD.BCST   actkernconst<>+6872(SB), Z8, K4, Z1
-	VBROADCASTSD     actkernconst<>+6680(SB), Z8
+	VBLENDMPD.BCST   actkernconst<>+7032(SB), Z8, K4, Z1
+	VBROADCASTSD     actkernconst<>+6840(SB), Z8
 	VMOVUPD          Z1, 1912(SP)
-	VBLENDMPD.BCST   actkernconst<>+6872(SB), Z8, K5, Z1
-	VBROADCASTSD     actkernconst<>+6688(SB), Z8
+	VBLENDMPD.BCST   actkernconst<>+7032(SB), Z8, K5, Z1
+	VBROADCASTSD     actkernconst<>+6848(SB), Z8
 	VMOVUPD          Z1, 1976(SP)
-	VBLENDMPD.BCST   actkernconst<>+6880(SB), Z8, K2, Z1
-	VBROADCASTSD     actkernconst<>+6688(SB), Z8
+	VBLENDMPD.BCST   actkernconst<>+7040(SB), Z8, K2, Z1
+	VBROADCASTSD     actkernconst<>+6848(SB), Z8
 	VMOVUPD          Z1, 2040(SP)
-	VBLENDMPD.BCST   actkernconst<>+6880(SB), Z8, K3, Z1
-	VBROADCASTSD     actkernconst<>+6688(SB), Z8
+	VBLENDMPD.BCST   actkernconst<>+7040(SB), Z8, K3, Z1
+	VBROADCASTSD     actkernconst<>+6848(SB), Z8
 	VMOVUPD          Z1, 2104(SP)
-	VBLENDMPD.BCST   actkernconst<>+6880(SB), Z8, K4, Z1
-	VBROADCASTSD     actkernconst<>+6688(SB), Z8
+	VBLENDMPD.BCST   actkernconst<>+7040(SB), Z8, K4, Z1
+	VBROADCASTSD     actkernconst<>+6848(SB), Z8
 	VMOVUPD          Z1, 2168(SP)
-	VBLENDMPD.BCST   actkernconst<>+6880(SB), Z8, K5, Z1
-	VBROADCASTSD     actkernconst<>+6696(SB), Z8
+	VBLENDMPD.BCST   actkernconst<>+7040(SB), Z8, K5, Z1
+	VBROADCASTSD     actkernconst<>+6856(SB), Z8
 	VMOVUPD          Z1, 2232(SP)
-	VBLENDMPD.BCST   actkernconst<>+6888(SB), Z8, K2, Z1
-	VBROADCASTSD     actkernconst<>+6696(SB), Z8
+	VBLENDMPD.BCST   actkernconst<>+7048(SB), Z8, K2, Z1
+	VBROADCASTSD     actkernconst<>+6856(SB), Z8
 	VMOVUPD          Z1, 2296(SP)
-	VBLENDMPD.BCST   actkernconst<>+6888(SB), Z8, K3, Z1
-	VBROADCASTSD     actkernconst<>+6696(SB), Z8
+	VBLENDMPD.BCST   actkernconst<>+7048(SB), Z8, K3, Z1
+	VBROADCASTSD     actkernconst<>+6856(SB), Z8
 	VMOVUPD          Z1, 2360(SP)
-	VBLENDMPD.BCST   actkernconst<>+6888(SB), Z8, K4, Z1
-	VBROADCASTSD     actkernconst<>+6696(SB), Z8
+	VBLENDMPD.BCST   actkernconst<>+7048(SB), Z8, K4, Z1
+	VBROADCASTSD     actkernconst<>+6856(SB), Z8
 	VMOVUPD          Z1, 2424(SP)
-	VBLENDMPD.BCST   actkernconst<>+6888(SB), Z8, K5, Z1
+	VBLENDMPD.BCST   actkernconst<>+7048(SB), Z8, K5, Z1
 	VBROADCASTSD     actkernconst<>+5536(SB), Z8
 	VCMPPD           $0x12, Z13, Z8, K2
 	VBROADCASTSD     actkernconst<>+5536(SB), Z8
@@ -48956,50 +49162,50 @@ loop:
 	VSCALEFPD        Z12, Z23, Z23
 	VSCALEFPD        Z14, Z24, Z24
 	VSCALEFPD        Z16, Z5, Z5
-	VADDPD.BCST      actkernconst<>+6856(SB), Z6, Z7
-	VADDPD.BCST      actkernconst<>+6856(SB), Z11, Z12
-	VADDPD.BCST      actkernconst<>+6856(SB), Z13, Z14
-	VADDPD.BCST      actkernconst<>+6856(SB), Z15, Z16
+	VADDPD.BCST      actkernconst<>+7016(SB), Z6, Z7
+	VADDPD.BCST      actkernconst<>+7016(SB), Z11, Z12
+	VADDPD.BCST      actkernconst<>+7016(SB), Z13, Z14
+	VADDPD.BCST      actkernconst<>+7016(SB), Z15, Z16
 	VSCALEFPD        Z7, Z26, Z26
 	VSCALEFPD        Z12, Z27, Z27
 	VSCALEFPD        Z14, Z17, Z17
 	VSCALEFPD        Z16, Z25, Z25
-	VADDPD.BCST      actkernconst<>+6984(SB), Z6, Z7
-	VADDPD.BCST      actkernconst<>+6984(SB), Z11, Z12
-	VADDPD.BCST      actkernconst<>+6984(SB), Z13, Z14
-	VADDPD.BCST      actkernconst<>+6984(SB), Z15, Z16
+	VADDPD.BCST      actkernconst<>+7144(SB), Z6, Z7
+	VADDPD.BCST      actkernconst<>+7144(SB), Z11, Z12
+	VADDPD.BCST      actkernconst<>+7144(SB), Z13, Z14
+	VADDPD.BCST      actkernconst<>+7144(SB), Z15, Z16
 	VSCALEFPD        Z7, Z30, Z30
 	VSCALEFPD        Z12, Z31, Z31
 	VSCALEFPD        Z14, Z4, Z4
 	VSCALEFPD        Z16, Z3, Z3
-	VADDPD.BCST      actkernconst<>+6992(SB), Z6, Z7
-	VADDPD.BCST      actkernconst<>+6992(SB), Z11, Z12
-	VADDPD.BCST      actkernconst<>+6992(SB), Z13, Z14
-	VADDPD.BCST      actkernconst<>+6992(SB), Z15, Z16
+	VADDPD.BCST      actkernconst<>+7152(SB), Z6, Z7
+	VADDPD.BCST      actkernconst<>+7152(SB), Z11, Z12
+	VADDPD.BCST      actkernconst<>+7152(SB), Z13, Z14
+	VADDPD.BCST      actkernconst<>+7152(SB), Z15, Z16
 	VSCALEFPD        Z7, Z2, Z2
 	VSCALEFPD        Z12, Z8, Z8
 	VSCALEFPD        Z14, Z29, Z29
 	VSCALEFPD        Z16, Z28, Z28
-	VADDPD.BCST      actkernconst<>+7000(SB), Z6, Z6
-	VADDPD.BCST      actkernconst<>+7000(SB), Z11, Z11
-	VADDPD.BCST      actkernconst<>+7000(SB), Z13, Z13
-	VADDPD.BCST      actkernconst<>+7000(SB), Z15, Z15
+	VADDPD.BCST      actkernconst<>+7160(SB), Z6, Z6
+	VADDPD.BCST      actkernconst<>+7160(SB), Z11, Z11
+	VADDPD.BCST      actkernconst<>+7160(SB), Z13, Z13
+	VADDPD.BCST      actkernconst<>+7160(SB), Z15, Z15
 	VSCALEFPD        Z6, Z10, Z10
 	VSCALEFPD        Z11, Z9, Z9
 	VSCALEFPD        Z13, Z20, Z20
 	VSCALEFPD        Z15, Z1, Z1
-	VMULPD.BCST      actkernconst<>+6848(SB), Z22, Z6
-	VMULPD.BCST      actkernconst<>+6848(SB), Z23, Z7
-	VMULPD.BCST      actkernconst<>+6848(SB), Z24, Z11
-	VMULPD.BCST      actkernconst<>+6848(SB), Z5, Z12
+	VMULPD.BCST      actkernconst<>+7008(SB), Z22, Z6
+	VMULPD.BCST      actkernconst<>+7008(SB), Z23, Z7
+	VMULPD.BCST      actkernconst<>+7008(SB), Z24, Z11
+	VMULPD.BCST      actkernconst<>+7008(SB), Z5, Z12
 	VRNDSCALEPD      $0x08, Z6, Z6
 	VRNDSCALEPD      $0x08, Z7, Z7
 	VRNDSCALEPD      $0x08, Z11, Z11
 	VRNDSCALEPD      $0x08, Z12, Z12
-	VFMADD132PD.BCST actkernconst<>+6840(SB), Z22, Z6
-	VFMADD132PD.BCST actkernconst<>+6840(SB), Z23, Z7
-	VFMADD132PD.BCST actkernconst<>+6840(SB), Z24, Z11
-	VFMADD132PD.BCST actkernconst<>+6840(SB), Z5, Z12
+	VFMADD132PD.BCST actkernconst<>+7000(SB), Z22, Z6
+	VFMADD132PD.BCST actkernconst<>+7000(SB), Z23, Z7
+	VFMADD132PD.BCST actkernconst<>+7000(SB), Z24, Z11
+	VFMADD132PD.BCST actkernconst<>+7000(SB), Z5, Z12
 	VADDPD           Z0, Z26, Z5
 	VADDPD           Z0, Z27, Z13
 	VADDPD           Z0, Z17, Z14
@@ -49016,14 +49222,14 @@ loop:
 	VADDPD           Z13, Z7, Z7
 	VADDPD           Z14, Z11, Z11
 	VADDPD           Z15, Z12, Z12
-	VADDPD.BCST      actkernconst<>+6896(SB), Z30, Z5
-	VADDPD.BCST      actkernconst<>+6896(SB), Z31, Z13
-	VADDPD.BCST      actkernconst<>+6896(SB), Z4, Z14
-	VADDPD.BCST      actkernconst<>+6896(SB), Z3, Z15
-	VSUBPD.BCST      actkernconst<>+6896(SB), Z5, Z5
-	VSUBPD.BCST      actkernconst<>+6896(SB), Z13, Z13
-	VSUBPD.BCST      actkernconst<>+6896(SB), Z14, Z14
-	VSUBPD.BCST      actkernconst<>+6896(SB), Z15, Z15
+	VADDPD.BCST      actkernconst<>+7056(SB), Z30, Z5
+	VADDPD.BCST      actkernconst<>+7056(SB), Z31, Z13
+	VADDPD.BCST      actkernconst<>+7056(SB), Z4, Z14
+	VADDPD.BCST      actkernconst<>+7056(SB), Z3, Z15
+	VSUBPD.BCST      actkernconst<>+7056(SB), Z5, Z5
+	VSUBPD.BCST      actkernconst<>+7056(SB), Z13, Z13
+	VSUBPD.BCST      actkernconst<>+7056(SB), Z14, Z14
+	VSUBPD.BCST      actkernconst<>+7056(SB), Z15, Z15
 	VSUBPD           Z5, Z30, Z30
 	VSUBPD           Z13, Z31, Z31
 	VSUBPD           Z14, Z4, Z4
@@ -49032,14 +49238,14 @@ loop:
 	VADDPD           Z13, Z27, Z27
 	VADDPD           Z14, Z17, Z17
 	VADDPD           Z15, Z25, Z25
-	VADDPD.BCST      actkernconst<>+6904(SB), Z2, Z5
-	VADDPD.BCST      actkernconst<>+6904(SB), Z8, Z13
-	VADDPD.BCST      actkernconst<>+6904(SB), Z29, Z14
-	VADDPD.BCST      actkernconst<>+6904(SB), Z28, Z15
-	VSUBPD.BCST      actkernconst<>+6904(SB), Z5, Z5
-	VSUBPD.BCST      actkernconst<>+6904(SB), Z13, Z13
-	VSUBPD.BCST      actkernconst<>+6904(SB), Z14, Z14
-	VSUBPD.BCST      actkernconst<>+6904(SB), Z15, Z15
+	VADDPD.BCST      actkernconst<>+7064(SB), Z2, Z5
+	VADDPD.BCST      actkernconst<>+7064(SB), Z8, Z13
+	VADDPD.BCST      actkernconst<>+7064(SB), Z29, Z14
+	VADDPD.BCST      actkernconst<>+7064(SB), Z28, Z15
+	VSUBPD.BCST      actkernconst<>+7064(SB), Z5, Z5
+	VSUBPD.BCST      actkernconst<>+7064(SB), Z13, Z13
+	VSUBPD.BCST      actkernconst<>+7064(SB), Z14, Z14
+	VSUBPD.BCST      actkernconst<>+7064(SB), Z15, Z15
 	VSUBPD           Z5, Z2, Z2
 	VSUBPD           Z13, Z8, Z8
 	VSUBPD           Z14, Z29, Z29
@@ -49068,18 +49274,18 @@ loop:
 	VFMADD213PD      Z19, Z9, Z7
 	VFMADD213PD      Z20, Z13, Z11
 	VFMADD213PD      Z21, Z15, Z12
-	VMULPD.BCST      actkernconst<>+6848(SB), Z5, Z18
-	VMULPD.BCST      actkernconst<>+6848(SB), Z10, Z19
-	VMULPD.BCST      actkernconst<>+6848(SB), Z14, Z20
-	VMULPD.BCST      actkernconst<>+6848(SB), Z16, Z21
+	VMULPD.BCST      actkernconst<>+7008(SB), Z5, Z18
+	VMULPD.BCST      actkernconst<>+7008(SB), Z10, Z19
+	VMULPD.BCST      actkernconst<>+7008(SB), Z14, Z20
+	VMULPD.BCST      actkernconst<>+7008(SB), Z16, Z21
 	VRNDSCALEPD      $0x08, Z18, Z18
 	VRNDSCALEPD      $0x08, Z19, Z19
 	VRNDSCALEPD      $0x08, Z20, Z20
 	VRNDSCALEPD      $0x08, Z21, Z21
-	VFMADD132PD.BCST actkernconst<>+6840(SB), Z5, Z18
-	VFMADD132PD.BCST actkernconst<>+6840(SB), Z10, Z19
-	VFMADD132PD.BCST actkernconst<>+6840(SB), Z14, Z20
-	VFMADD132PD.BCST actkernconst<>+6840(SB), Z16, Z21
+	VFMADD132PD.BCST actkernconst<>+7000(SB), Z5, Z18
+	VFMADD132PD.BCST actkernconst<>+7000(SB), Z10, Z19
+	VFMADD132PD.BCST actkernconst<>+7000(SB), Z14, Z20
+	VFMADD132PD.BCST actkernconst<>+7000(SB), Z16, Z21
 	VADDPD           Z6, Z18, Z18
 	VADDPD           Z7, Z19, Z19
 	VADDPD           Z11, Z20, Z20
@@ -49242,26 +49448,26 @@ loop:
 	VADDPD           696(SP), Z24, Z24
 	VADDPD           632(SP), Z28, Z28
 	VADDPD           568(SP), Z29, Z29
-	VMULPD.BCST      actkernconst<>+6656(SB), Z6, Z5
-	VMULPD.BCST      actkernconst<>+6656(SB), Z7, Z8
-	VMULPD.BCST      actkernconst<>+6656(SB), Z9, Z11
-	VMULPD.BCST      actkernconst<>+6656(SB), Z10, Z12
+	VMULPD.BCST      actkernconst<>+6816(SB), Z6, Z5
+	VMULPD.BCST      actkernconst<>+6816(SB), Z7, Z8
+	VMULPD.BCST      actkernconst<>+6816(SB), Z9, Z11
+	VMULPD.BCST      actkernconst<>+6816(SB), Z10, Z12
 	VXORPD.BCST      actkernconst<>+2688(SB), Z5, Z13
 	VXORPD.BCST      actkernconst<>+2688(SB), Z8, Z15
 	VXORPD.BCST      actkernconst<>+2688(SB), Z11, Z16
 	VXORPD.BCST      actkernconst<>+2688(SB), Z12, Z17
-	VFMADD231PD.BCST actkernconst<>+6656(SB), Z6, Z13
-	VFMADD231PD.BCST actkernconst<>+6656(SB), Z7, Z15
-	VFMADD231PD.BCST actkernconst<>+6656(SB), Z9, Z16
-	VFMADD231PD.BCST actkernconst<>+6656(SB), Z10, Z17
-	VMULPD.BCST      actkernconst<>+6656(SB), Z14, Z14
-	VMULPD.BCST      actkernconst<>+6656(SB), Z24, Z24
-	VMULPD.BCST      actkernconst<>+6656(SB), Z28, Z28
-	VMULPD.BCST      actkernconst<>+6656(SB), Z29, Z29
-	VFMADD132PD.BCST actkernconst<>+6912(SB), Z14, Z6
-	VFMADD132PD.BCST actkernconst<>+6912(SB), Z24, Z7
-	VFMADD132PD.BCST actkernconst<>+6912(SB), Z28, Z9
-	VFMADD132PD.BCST actkernconst<>+6912(SB), Z29, Z10
+	VFMADD231PD.BCST actkernconst<>+6816(SB), Z6, Z13
+	VFMADD231PD.BCST actkernconst<>+6816(SB), Z7, Z15
+	VFMADD231PD.BCST actkernconst<>+6816(SB), Z9, Z16
+	VFMADD231PD.BCST actkernconst<>+6816(SB), Z10, Z17
+	VMULPD.BCST      actkernconst<>+6816(SB), Z14, Z14
+	VMULPD.BCST      actkernconst<>+6816(SB), Z24, Z24
+	VMULPD.BCST      actkernconst<>+6816(SB), Z28, Z28
+	VMULPD.BCST      actkernconst<>+6816(SB), Z29, Z29
+	VFMADD132PD.BCST actkernconst<>+7072(SB), Z14, Z6
+	VFMADD132PD.BCST actkernconst<>+7072(SB), Z24, Z7
+	VFMADD132PD.BCST actkernconst<>+7072(SB), Z28, Z9
+	VFMADD132PD.BCST actkernconst<>+7072(SB), Z29, Z10
 	VADDPD           Z6, Z13, Z13
 	VADDPD           Z7, Z15, Z15
 	VADDPD           Z9, Z16, Z16
@@ -49286,18 +49492,18 @@ loop:
 	VADDPD.BCST      actkernconst<>+0(SB), Z2, Z2
 	VADDPD.BCST      actkernconst<>+0(SB), Z3, Z3
 	VADDPD.BCST      actkernconst<>+0(SB), Z4, Z4
-	VMULPD.BCST      actkernconst<>+6848(SB), Z1, Z5
-	VMULPD.BCST      actkernconst<>+6848(SB), Z2, Z8
-	VMULPD.BCST      actkernconst<>+6848(SB), Z3, Z11
-	VMULPD.BCST      actkernconst<>+6848(SB), Z4, Z12
+	VMULPD.BCST      actkernconst<>+7008(SB), Z1, Z5
+	VMULPD.BCST      actkernconst<>+7008(SB), Z2, Z8
+	VMULPD.BCST      actkernconst<>+7008(SB), Z3, Z11
+	VMULPD.BCST      actkernconst<>+7008(SB), Z4, Z12
 	VRNDSCALEPD      $0x09, Z5, Z5
 	VRNDSCALEPD      $0x09, Z8, Z8
 	VRNDSCALEPD      $0x09, Z11, Z11
 	VRNDSCALEPD      $0x09, Z12, Z12
-	VFMADD132PD.BCST actkernconst<>+6840(SB), Z1, Z5
-	VFMADD132PD.BCST actkernconst<>+6840(SB), Z2, Z8
-	VFMADD132PD.BCST actkernconst<>+6840(SB), Z3, Z11
-	VFMADD132PD.BCST actkernconst<>+6840(SB), Z4, Z12
+	VFMADD132PD.BCST actkernconst<>+7000(SB), Z1, Z5
+	VFMADD132PD.BCST actkernconst<>+7000(SB), Z2, Z8
+	VFMADD132PD.BCST actkernconst<>+7000(SB), Z3, Z11
+	VFMADD132PD.BCST actkernconst<>+7000(SB), Z4, Z12
 	VMULPD.BCST      actkernconst<>+4280(SB), Z5, Z1
 	VMULPD.BCST      actkernconst<>+4280(SB), Z8, Z2
 	VMULPD.BCST      actkernconst<>+4280(SB), Z11, Z3
@@ -49306,10 +49512,10 @@ loop:
 	VRNDSCALEPD      $0x09, Z2, Z2
 	VRNDSCALEPD      $0x09, Z3, Z3
 	VRNDSCALEPD      $0x09, Z4, Z4
-	VFMADD231PD.BCST actkernconst<>+7008(SB), Z1, Z5
-	VFMADD231PD.BCST actkernconst<>+7008(SB), Z2, Z8
-	VFMADD231PD.BCST actkernconst<>+7008(SB), Z3, Z11
-	VFMADD231PD.BCST actkernconst<>+7008(SB), Z4, Z12
+	VFMADD231PD.BCST actkernconst<>+7168(SB), Z1, Z5
+	VFMADD231PD.BCST actkernconst<>+7168(SB), Z2, Z8
+	VFMADD231PD.BCST actkernconst<>+7168(SB), Z3, Z11
+	VFMADD231PD.BCST actkernconst<>+7168(SB), Z4, Z12
 	VBROADCASTSD     actkernconst<>+4280(SB), Z13
 	VCMPPD           $0x11, Z5, Z13, K2
 	VBROADCASTSD     actkernconst<>+4280(SB), Z5
@@ -49322,54 +49528,54 @@ loop:
 	VANDPD.BCST      actkernconst<>+1440(SB), Z7, Z8
 	VANDPD.BCST      actkernconst<>+1440(SB), Z9, Z11
 	VANDPD.BCST      actkernconst<>+1440(SB), Z10, Z12
-	VBROADCASTSD     actkernconst<>+6656(SB), Z13
+	VBROADCASTSD     actkernconst<>+6816(SB), Z13
 	VSUBPD           Z5, Z13, Z5
-	VBROADCASTSD     actkernconst<>+6656(SB), Z13
+	VBROADCASTSD     actkernconst<>+6816(SB), Z13
 	VSUBPD           Z8, Z13, Z8
-	VBROADCASTSD     actkernconst<>+6656(SB), Z13
+	VBROADCASTSD     actkernconst<>+6816(SB), Z13
 	VSUBPD           Z11, Z13, Z11
-	VBROADCASTSD     actkernconst<>+6656(SB), Z13
+	VBROADCASTSD     actkernconst<>+6816(SB), Z13
 	VSUBPD           Z12, Z13, Z12
-	VADDPD.BCST      actkernconst<>+6912(SB), Z5, K2, Z6
-	VADDPD.BCST      actkernconst<>+6912(SB), Z8, K3, Z7
-	VADDPD.BCST      actkernconst<>+6912(SB), Z11, K4, Z9
-	VADDPD.BCST      actkernconst<>+6912(SB), Z12, K5, Z10
+	VADDPD.BCST      actkernconst<>+7072(SB), Z5, K2, Z6
+	VADDPD.BCST      actkernconst<>+7072(SB), Z8, K3, Z7
+	VADDPD.BCST      actkernconst<>+7072(SB), Z11, K4, Z9
+	VADDPD.BCST      actkernconst<>+7072(SB), Z12, K5, Z10
 	VMOVUPD          504(SP), Z5
-	VBROADCASTSD     actkernconst<>+6816(SB), Z8
+	VBROADCASTSD     actkernconst<>+6976(SB), Z8
 	VFMADD213PD.BCST actkernconst<>+1512(SB), Z5, Z8
 	VMOVUPD          440(SP), Z11
-	VBROADCASTSD     actkernconst<>+6816(SB), Z12
+	VBROADCASTSD     actkernconst<>+6976(SB), Z12
 	VFMADD213PD.BCST actkernconst<>+1512(SB), Z11, Z12
 	VMOVUPD          376(SP), Z13
-	VBROADCASTSD     actkernconst<>+6816(SB), Z14
+	VBROADCASTSD     actkernconst<>+6976(SB), Z14
 	VFMADD213PD.BCST actkernconst<>+1512(SB), Z13, Z14
 	VMOVUPD          312(SP), Z15
-	VBROADCASTSD     actkernconst<>+6816(SB), Z16
+	VBROADCASTSD     actkernconst<>+6976(SB), Z16
 	VFMADD213PD.BCST actkernconst<>+1512(SB), Z15, Z16
-	VADDPD.BCST      actkernconst<>+8832(SB), Z8, Z8
-	VADDPD.BCST      actkernconst<>+8832(SB), Z12, Z12
-	VADDPD.BCST      actkernconst<>+8832(SB), Z14, Z14
-	VADDPD.BCST      actkernconst<>+8832(SB), Z16, Z16
-	VSUBPD.BCST      actkernconst<>+8832(SB), Z8, Z17
-	VSUBPD.BCST      actkernconst<>+8832(SB), Z12, Z18
-	VSUBPD.BCST      actkernconst<>+8832(SB), Z14, Z19
-	VSUBPD.BCST      actkernconst<>+8832(SB), Z16, Z20
+	VADDPD.BCST      actkernconst<>+8992(SB), Z8, Z8
+	VADDPD.BCST      actkernconst<>+8992(SB), Z12, Z12
+	VADDPD.BCST      actkernconst<>+8992(SB), Z14, Z14
+	VADDPD.BCST      actkernconst<>+8992(SB), Z16, Z16
+	VSUBPD.BCST      actkernconst<>+8992(SB), Z8, Z17
+	VSUBPD.BCST      actkernconst<>+8992(SB), Z12, Z18
+	VSUBPD.BCST      actkernconst<>+8992(SB), Z14, Z19
+	VSUBPD.BCST      actkernconst<>+8992(SB), Z16, Z20
 	VFMADD213PD.BCST actkernconst<>+0(SB), Z0, Z17
 	VFMADD213PD.BCST actkernconst<>+0(SB), Z0, Z18
 	VFMADD213PD.BCST actkernconst<>+0(SB), Z0, Z19
 	VFMADD213PD.BCST actkernconst<>+0(SB), Z0, Z20
-	VFMADD231PD.BCST actkernconst<>+8840(SB), Z17, Z5
-	VFMADD231PD.BCST actkernconst<>+8840(SB), Z18, Z11
-	VFMADD231PD.BCST actkernconst<>+8840(SB), Z19, Z13
-	VFMADD231PD.BCST actkernconst<>+8840(SB), Z20, Z15
-	VFMADD231PD.BCST actkernconst<>+8848(SB), Z17, Z5
-	VFMADD231PD.BCST actkernconst<>+8848(SB), Z18, Z11
-	VFMADD231PD.BCST actkernconst<>+8848(SB), Z19, Z13
-	VFMADD231PD.BCST actkernconst<>+8848(SB), Z20, Z15
-	VFMADD132PD.BCST actkernconst<>+8856(SB), Z5, Z17
-	VFMADD132PD.BCST actkernconst<>+8856(SB), Z11, Z18
-	VFMADD132PD.BCST actkernconst<>+8856(SB), Z13, Z19
-	VFMADD132PD.BCST actkernconst<>+8856(SB), Z15, Z20
+	VFMADD231PD.BCST actkernconst<>+9000(SB), Z17, Z5
+	VFMADD231PD.BCST actkernconst<>+9000(SB), Z18, Z11
+	VFMADD231PD.BCST actkernconst<>+9000(SB), Z19, Z13
+	VFMADD231PD.BCST actkernconst<>+9000(SB), Z20, Z15
+	VFMADD231PD.BCST actkernconst<>+9008(SB), Z17, Z5
+	VFMADD231PD.BCST actkernconst<>+9008(SB), Z18, Z11
+	VFMADD231PD.BCST actkernconst<>+9008(SB), Z19, Z13
+	VFMADD231PD.BCST actkernconst<>+9008(SB), Z20, Z15
+	VFMADD132PD.BCST actkernconst<>+9016(SB), Z5, Z17
+	VFMADD132PD.BCST actkernconst<>+9016(SB), Z11, Z18
+	VFMADD132PD.BCST actkernconst<>+9016(SB), Z13, Z19
+	VFMADD132PD.BCST actkernconst<>+9016(SB), Z15, Z20
 	VBLENDMPD        Z6, Z17, K6, Z6
 	VBLENDMPD        Z7, Z18, K7, Z7
 	KMOVW            48(SP), K2
@@ -49385,13 +49591,13 @@ loop:
 	KMOVW            24(SP), K5
 	VBLENDMPD        Z10, Z20, K5, Z10
 	VMOVAPD          Z8, Z5
-	VADDPD.BCST      actkernconst<>+6664(SB), Z1, K6, Z5
+	VADDPD.BCST      actkernconst<>+6824(SB), Z1, K6, Z5
 	VMOVAPD          Z12, Z1
-	VADDPD.BCST      actkernconst<>+6664(SB), Z2, K7, Z1
+	VADDPD.BCST      actkernconst<>+6824(SB), Z2, K7, Z1
 	VMOVAPD          Z14, Z2
-	VADDPD.BCST      actkernconst<>+6664(SB), Z3, K2, Z2
+	VADDPD.BCST      actkernconst<>+6824(SB), Z3, K2, Z2
 	VMOVAPD          Z16, Z3
-	VADDPD.BCST      actkernconst<>+6664(SB), Z4, K3, Z3
+	VADDPD.BCST      actkernconst<>+6824(SB), Z4, K3, Z3
 	VBLENDMPD        Z5, Z8, K4, Z5
 	KMOVW            8(SP), K2
 	VBLENDMPD        Z1, Z12, K2, Z1
@@ -49402,30 +49608,30 @@ loop:
 	VMULPD           Z7, Z7, Z8
 	VMULPD           Z9, Z9, Z11
 	VMULPD           Z10, Z10, Z12
-	VBROADCASTSD     actkernconst<>+6824(SB), Z13
-	VFMADD213PD.BCST actkernconst<>+6832(SB), Z4, Z13
-	VBROADCASTSD     actkernconst<>+6824(SB), Z14
-	VFMADD213PD.BCST actkernconst<>+6832(SB), Z8, Z14
-	VBROADCASTSD     actkernconst<>+6824(SB), Z15
-	VFMADD213PD.BCST actkernconst<>+6832(SB), Z11, Z15
-	VBROADCASTSD     actkernconst<>+6824(SB), Z16
-	VFMADD213PD.BCST actkernconst<>+6832(SB), Z12, Z16
-	VFMADD213PD.BCST actkernconst<>+7040(SB), Z4, Z13
-	VFMADD213PD.BCST actkernconst<>+7040(SB), Z8, Z14
-	VFMADD213PD.BCST actkernconst<>+7040(SB), Z11, Z15
-	VFMADD213PD.BCST actkernconst<>+7040(SB), Z12, Z16
-	VFMADD213PD.BCST actkernconst<>+7048(SB), Z4, Z13
-	VFMADD213PD.BCST actkernconst<>+7048(SB), Z8, Z14
-	VFMADD213PD.BCST actkernconst<>+7048(SB), Z11, Z15
-	VFMADD213PD.BCST actkernconst<>+7048(SB), Z12, Z16
-	VFMADD213PD.BCST actkernconst<>+7056(SB), Z4, Z13
-	VFMADD213PD.BCST actkernconst<>+7056(SB), Z8, Z14
-	VFMADD213PD.BCST actkernconst<>+7056(SB), Z11, Z15
-	VFMADD213PD.BCST actkernconst<>+7056(SB), Z12, Z16
-	VFMADD213PD.BCST actkernconst<>+7064(SB), Z4, Z13
-	VFMADD213PD.BCST actkernconst<>+7064(SB), Z8, Z14
-	VFMADD213PD.BCST actkernconst<>+7064(SB), Z11, Z15
-	VFMADD213PD.BCST actkernconst<>+7064(SB), Z12, Z16
+	VBROADCASTSD     actkernconst<>+6984(SB), Z13
+	VFMADD213PD.BCST actkernconst<>+6992(SB), Z4, Z13
+	VBROADCASTSD     actkernconst<>+6984(SB), Z14
+	VFMADD213PD.BCST actkernconst<>+6992(SB), Z8, Z14
+	VBROADCASTSD     actkernconst<>+6984(SB), Z15
+	VFMADD213PD.BCST actkernconst<>+6992(SB), Z11, Z15
+	VBROADCASTSD     actkernconst<>+6984(SB), Z16
+	VFMADD213PD.BCST actkernconst<>+6992(SB), Z12, Z16
+	VFMADD213PD.BCST actkernconst<>+7200(SB), Z4, Z13
+	VFMADD213PD.BCST actkernconst<>+7200(SB), Z8, Z14
+	VFMADD213PD.BCST actkernconst<>+7200(SB), Z11, Z15
+	VFMADD213PD.BCST actkernconst<>+7200(SB), Z12, Z16
+	VFMADD213PD.BCST actkernconst<>+7208(SB), Z4, Z13
+	VFMADD213PD.BCST actkernconst<>+7208(SB), Z8, Z14
+	VFMADD213PD.BCST actkernconst<>+7208(SB), Z11, Z15
+	VFMADD213PD.BCST actkernconst<>+7208(SB), Z12, Z16
+	VFMADD213PD.BCST actkernconst<>+7216(SB), Z4, Z13
+	VFMADD213PD.BCST actkernconst<>+7216(SB), Z8, Z14
+	VFMADD213PD.BCST actkernconst<>+7216(SB), Z11, Z15
+	VFMADD213PD.BCST actkernconst<>+7216(SB), Z12, Z16
+	VFMADD213PD.BCST actkernconst<>+7224(SB), Z4, Z13
+	VFMADD213PD.BCST actkernconst<>+7224(SB), Z8, Z14
+	VFMADD213PD.BCST actkernconst<>+7224(SB), Z11, Z15
+	VFMADD213PD.BCST actkernconst<>+7224(SB), Z12, Z16
 	VFMADD213PD.BCST actkernconst<>+0(SB), Z4, Z13
 	VFMADD213PD.BCST actkernconst<>+0(SB), Z8, Z14
 	VFMADD213PD.BCST actkernconst<>+0(SB), Z11, Z15
@@ -49482,55 +49688,55 @@ single:
 	VCVTPS2PD        (CX), Z1
 	VMULPD.BCST      (SP), Z1, Z2
 	VANDPD.BCST      actkernconst<>+1440(SB), Z2, Z3
-	VBROADCASTSD     actkernconst<>+6720(SB), Z4
+	VBROADCASTSD     actkernconst<>+6880(SB), Z4
 	VCMPPD           $0x11, Z3, Z4, K2
 	VCMPPD.BCST      $0x11, actkernconst<>+4320(SB), Z3, K2, K3
 	VGETEXPPD        Z2, Z3
-	VBROADCASTSD     actkernconst<>+6728(SB), Z4
-	VFMADD213PD.BCST actkernconst<>+6736(SB), Z3, Z4
+	VBROADCASTSD     actkernconst<>+6888(SB), Z4
+	VFMADD213PD.BCST actkernconst<>+6896(SB), Z3, Z4
 	VRNDSCALEPD      $0x09, Z4, Z4
-	VSUBPD.BCST      actkernconst<>+6920(SB), Z3, Z5
-	VFMADD231PD.BCST actkernconst<>+6856(SB), Z4, Z5
-	VBROADCASTSD     actkernconst<>+6744(SB), Z6
+	VSUBPD.BCST      actkernconst<>+7080(SB), Z3, Z5
+	VFMADD231PD.BCST actkernconst<>+7016(SB), Z4, Z5
+	VBROADCASTSD     actkernconst<>+6904(SB), Z6
 	VSUBPD           Z3, Z6, Z3
 	VSCALEFPD        Z3, Z2, Z3
-	VBROADCASTSD     actkernconst<>+6704(SB), Z6
+	VBROADCASTSD     actkernconst<>+6864(SB), Z6
 	VCMPPD           $0x12, Z4, Z6, K4
-	VSUBPD.BCST      actkernconst<>+6704(SB), Z4, K4, Z4
-	VBROADCASTSD     actkernconst<>+6752(SB), Z6
-	VBLENDMPD.BCST   actkernconst<>+6864(SB), Z6, K4, Z7
-	VBROADCASTSD     actkernconst<>+6760(SB), Z6
-	VBLENDMPD.BCST   actkernconst<>+6872(SB), Z6, K4, Z8
-	VBROADCASTSD     actkernconst<>+6768(SB), Z6
-	VBLENDMPD.BCST   actkernconst<>+6880(SB), Z6, K4, Z9
-	VBROADCASTSD     actkernconst<>+6776(SB), Z6
-	VBLENDMPD.BCST   actkernconst<>+6888(SB), Z6, K4, Z10
-	VBROADCASTSD     actkernconst<>+6784(SB), Z6
-	VBLENDMPD.BCST   actkernconst<>+6960(SB), Z6, K4, Z11
-	VBROADCASTSD     actkernconst<>+6792(SB), Z6
-	VBLENDMPD.BCST   actkernconst<>+6968(SB), Z6, K4, Z12
-	VBROADCASTSD     actkernconst<>+6800(SB), Z6
-	VBLENDMPD.BCST   actkernconst<>+6976(SB), Z6, K4, Z13
-	VBROADCASTSD     actkernconst<>+6712(SB), Z6
+	VSUBPD.BCST      actkernconst<>+6864(SB), Z4, K4, Z4
+	VBROADCASTSD     actkernconst<>+6912(SB), Z6
+	VBLENDMPD.BCST   actkernconst<>+7024(SB), Z6, K4, Z7
+	VBROADCASTSD     actkernconst<>+6920(SB), Z6
+	VBLENDMPD.BCST   actkernconst<>+7032(SB), Z6, K4, Z8
+	VBROADCASTSD     actkernconst<>+6928(SB), Z6
+	VBLENDMPD.BCST   actkernconst<>+7040(SB), Z6, K4, Z9
+	VBROADCASTSD     actkernconst<>+6936(SB), Z6
+	VBLENDMPD.BCST   actkernconst<>+7048(SB), Z6, K4, Z10
+	VBROADCASTSD     actkernconst<>+6944(SB), Z6
+	VBLENDMPD.BCST   actkernconst<>+7120(SB), Z6, K4, Z11
+	VBROADCASTSD     actkernconst<>+6952(SB), Z6
+	VBLENDMPD.BCST   actkernconst<>+7128(SB), Z6, K4, Z12
+	VBROADCASTSD     actkernconst<>+6960(SB), Z6
+	VBLENDMPD.BCST   actkernconst<>+7136(SB), Z6, K4, Z13
+	VBROADCASTSD     actkernconst<>+6872(SB), Z6
 	VCMPPD           $0x12, Z4, Z6, K4
-	VSUBPD.BCST      actkernconst<>+6712(SB), Z4, K4, Z4
-	VBLENDMPD.BCST   actkernconst<>+6672(SB), Z7, K4, Z7
-	VBLENDMPD.BCST   actkernconst<>+6680(SB), Z8, K4, Z8
-	VBLENDMPD.BCST   actkernconst<>+6688(SB), Z9, K4, Z9
-	VBLENDMPD.BCST   actkernconst<>+6696(SB), Z10, K4, Z10
-	VBLENDMPD.BCST   actkernconst<>+6928(SB), Z11, K4, Z11
-	VBLENDMPD.BCST   actkernconst<>+6936(SB), Z12, K4, Z12
-	VBLENDMPD.BCST   actkernconst<>+6944(SB), Z13, K4, Z13
-	VBROADCASTSD     actkernconst<>+6808(SB), Z6
-	VBLENDMPD.BCST   actkernconst<>+6952(SB), Z6, K4, Z14
-	VBROADCASTSD     actkernconst<>+6672(SB), Z6
-	VBLENDMPD.BCST   actkernconst<>+6864(SB), Z6, K4, Z15
-	VBROADCASTSD     actkernconst<>+6680(SB), Z6
-	VBLENDMPD.BCST   actkernconst<>+6872(SB), Z6, K4, Z16
-	VBROADCASTSD     actkernconst<>+6688(SB), Z6
-	VBLENDMPD.BCST   actkernconst<>+6880(SB), Z6, K4, Z17
-	VBROADCASTSD     actkernconst<>+6696(SB), Z6
-	VBLENDMPD.BCST   actkernconst<>+6888(SB), Z6, K4, Z18
+	VSUBPD.BCST      actkernconst<>+6872(SB), Z4, K4, Z4
+	VBLENDMPD.BCST   actkernconst<>+6832(SB), Z7, K4, Z7
+	VBLENDMPD.BCST   actkernconst<>+6840(SB), Z8, K4, Z8
+	VBLENDMPD.BCST   actkernconst<>+6848(SB), Z9, K4, Z9
+	VBLENDMPD.BCST   actkernconst<>+6856(SB), Z10, K4, Z10
+	VBLENDMPD.BCST   actkernconst<>+7088(SB), Z11, K4, Z11
+	VBLENDMPD.BCST   actkernconst<>+7096(SB), Z12, K4, Z12
+	VBLENDMPD.BCST   actkernconst<>+7104(SB), Z13, K4, Z13
+	VBROADCASTSD     actkernconst<>+6968(SB), Z6
+	VBLENDMPD.BCST   actkernconst<>+7112(SB), Z6, K4, Z14
+	VBROADCASTSD     actkernconst<>+6832(SB), Z6
+	VBLENDMPD.BCST   actkernconst<>+7024(SB), Z6, K4, Z15
+	VBROADCASTSD     actkernconst<>+6840(SB), Z6
+	VBLENDMPD.BCST   actkernconst<>+7032(SB), Z6, K4, Z16
+	VBROADCASTSD     actkernconst<>+6848(SB), Z6
+	VBLENDMPD.BCST   actkernconst<>+7040(SB), Z6, K4, Z17
+	VBROADCASTSD     actkernconst<>+6856(SB), Z6
+	VBLENDMPD.BCST   actkernconst<>+7048(SB), Z6, K4, Z18
 	VBROADCASTSD     actkernconst<>+5536(SB), Z6
 	VCMPPD           $0x12, Z4, Z6, K4
 	VSUBPD.BCST      actkernconst<>+5536(SB), Z4, K4, Z4
@@ -49559,36 +49765,36 @@ single:
 	VBLENDMPD        Z18, Z17, K4, Z18
 	VADDPD.BCST      actkernconst<>+1504(SB), Z5, Z4
 	VSCALEFPD        Z4, Z7, Z7
-	VADDPD.BCST      actkernconst<>+6856(SB), Z5, Z4
+	VADDPD.BCST      actkernconst<>+7016(SB), Z5, Z4
 	VSCALEFPD        Z4, Z8, Z8
-	VADDPD.BCST      actkernconst<>+6984(SB), Z5, Z4
+	VADDPD.BCST      actkernconst<>+7144(SB), Z5, Z4
 	VSCALEFPD        Z4, Z9, Z9
-	VADDPD.BCST      actkernconst<>+6992(SB), Z5, Z4
+	VADDPD.BCST      actkernconst<>+7152(SB), Z5, Z4
 	VSCALEFPD        Z4, Z10, Z10
-	VADDPD.BCST      actkernconst<>+7000(SB), Z5, Z5
+	VADDPD.BCST      actkernconst<>+7160(SB), Z5, Z5
 	VSCALEFPD        Z5, Z18, Z18
-	VMULPD.BCST      actkernconst<>+6848(SB), Z7, Z4
+	VMULPD.BCST      actkernconst<>+7008(SB), Z7, Z4
 	VRNDSCALEPD      $0x08, Z4, Z4
-	VFMADD132PD.BCST actkernconst<>+6840(SB), Z7, Z4
+	VFMADD132PD.BCST actkernconst<>+7000(SB), Z7, Z4
 	VADDPD           Z0, Z8, Z5
 	VSUBPD           Z0, Z5, Z5
 	VSUBPD           Z5, Z8, Z8
 	VADDPD           Z5, Z4, Z4
-	VADDPD.BCST      actkernconst<>+6896(SB), Z9, Z5
-	VSUBPD.BCST      actkernconst<>+6896(SB), Z5, Z5
+	VADDPD.BCST      actkernconst<>+7056(SB), Z9, Z5
+	VSUBPD.BCST      actkernconst<>+7056(SB), Z5, Z5
 	VSUBPD           Z5, Z9, Z9
 	VADDPD           Z5, Z8, Z8
-	VADDPD.BCST      actkernconst<>+6904(SB), Z10, Z5
-	VSUBPD.BCST      actkernconst<>+6904(SB), Z5, Z5
+	VADDPD.BCST      actkernconst<>+7064(SB), Z10, Z5
+	VSUBPD.BCST      actkernconst<>+7064(SB), Z5, Z5
 	VSUBPD           Z5, Z10, Z10
 	VADDPD           Z5, Z9, Z9
 	VADDPD           Z18, Z10, Z10
 	VMULPD           Z4, Z3, Z5
 	VXORPD.BCST      actkernconst<>+2688(SB), Z5, Z6
 	VFMADD213PD      Z6, Z3, Z4
-	VMULPD.BCST      actkernconst<>+6848(SB), Z5, Z6
+	VMULPD.BCST      actkernconst<>+7008(SB), Z5, Z6
 	VRNDSCALEPD      $0x08, Z6, Z6
-	VFMADD132PD.BCST actkernconst<>+6840(SB), Z5, Z6
+	VFMADD132PD.BCST actkernconst<>+7000(SB), Z5, Z6
 	VADDPD           Z4, Z6, Z6
 	VMULPD           Z8, Z3, Z4
 	VXORPD.BCST      actkernconst<>+2688(SB), Z4, Z5
@@ -49625,49 +49831,49 @@ single:
 	VADDPD           Z6, Z11, Z11
 	VADDPD           Z9, Z11, Z11
 	VADDPD           Z3, Z11, Z11
-	VMULPD.BCST      actkernconst<>+6656(SB), Z7, Z3
+	VMULPD.BCST      actkernconst<>+6816(SB), Z7, Z3
 	VXORPD.BCST      actkernconst<>+2688(SB), Z3, Z4
-	VFMADD231PD.BCST actkernconst<>+6656(SB), Z7, Z4
-	VMULPD.BCST      actkernconst<>+6656(SB), Z11, Z11
-	VFMADD132PD.BCST actkernconst<>+6912(SB), Z11, Z7
+	VFMADD231PD.BCST actkernconst<>+6816(SB), Z7, Z4
+	VMULPD.BCST      actkernconst<>+6816(SB), Z11, Z11
+	VFMADD132PD.BCST actkernconst<>+7072(SB), Z11, Z7
 	VADDPD           Z7, Z4, Z4
 	VADDPD           Z4, Z3, Z6
 	VSUBPD           Z3, Z6, Z3
 	VSUBPD           Z3, Z4, Z4
 	VADDPD           Z4, Z6, Z6
 	VADDPD.BCST      actkernconst<>+0(SB), Z5, Z5
-	VMULPD.BCST      actkernconst<>+6848(SB), Z5, Z3
+	VMULPD.BCST      actkernconst<>+7008(SB), Z5, Z3
 	VRNDSCALEPD      $0x09, Z3, Z3
-	VFMADD132PD.BCST actkernconst<>+6840(SB), Z5, Z3
+	VFMADD132PD.BCST actkernconst<>+7000(SB), Z5, Z3
 	VMULPD.BCST      actkernconst<>+4280(SB), Z3, Z4
 	VRNDSCALEPD      $0x09, Z4, Z4
-	VFMADD231PD.BCST actkernconst<>+7008(SB), Z4, Z3
+	VFMADD231PD.BCST actkernconst<>+7168(SB), Z4, Z3
 	VBROADCASTSD     actkernconst<>+4280(SB), Z5
 	VCMPPD           $0x11, Z3, Z5, K4
 	VANDPD.BCST      actkernconst<>+1440(SB), Z6, Z3
-	VBROADCASTSD     actkernconst<>+6656(SB), Z5
+	VBROADCASTSD     actkernconst<>+6816(SB), Z5
 	VSUBPD           Z3, Z5, Z3
-	VADDPD.BCST      actkernconst<>+6912(SB), Z3, K4, Z6
-	VBROADCASTSD     actkernconst<>+6816(SB), Z3
+	VADDPD.BCST      actkernconst<>+7072(SB), Z3, K4, Z6
+	VBROADCASTSD     actkernconst<>+6976(SB), Z3
 	VFMADD213PD.BCST actkernconst<>+1512(SB), Z2, Z3
-	VADDPD.BCST      actkernconst<>+8832(SB), Z3, Z3
-	VSUBPD.BCST      actkernconst<>+8832(SB), Z3, Z5
+	VADDPD.BCST      actkernconst<>+8992(SB), Z3, Z3
+	VSUBPD.BCST      actkernconst<>+8992(SB), Z3, Z5
 	VFMADD213PD.BCST actkernconst<>+0(SB), Z0, Z5
-	VFMADD231PD.BCST actkernconst<>+8840(SB), Z5, Z2
-	VFMADD231PD.BCST actkernconst<>+8848(SB), Z5, Z2
-	VFMADD132PD.BCST actkernconst<>+8856(SB), Z2, Z5
+	VFMADD231PD.BCST actkernconst<>+9000(SB), Z5, Z2
+	VFMADD231PD.BCST actkernconst<>+9008(SB), Z5, Z2
+	VFMADD132PD.BCST actkernconst<>+9016(SB), Z2, Z5
 	VBLENDMPD        Z6, Z5, K3, Z6
 	VBLENDMPD        Z6, Z5, K2, Z6
 	VMOVAPD          Z3, Z2
-	VADDPD.BCST      actkernconst<>+6664(SB), Z4, K3, Z2
+	VADDPD.BCST      actkernconst<>+6824(SB), Z4, K3, Z2
 	VBLENDMPD        Z2, Z3, K2, Z2
 	VMULPD           Z6, Z6, Z3
-	VBROADCASTSD     actkernconst<>+6824(SB), Z4
-	VFMADD213PD.BCST actkernconst<>+6832(SB), Z3, Z4
-	VFMADD213PD.BCST actkernconst<>+7040(SB), Z3, Z4
-	VFMADD213PD.BCST actkernconst<>+7048(SB), Z3, Z4
-	VFMADD213PD.BCST actkernconst<>+7056(SB), Z3, Z4
-	VFMADD213PD.BCST actkernconst<>+7064(SB), Z3, Z4
+	VBROADCASTSD     actkernconst<>+6984(SB), Z4
+	VFMADD213PD.BCST actkernconst<>+6992(SB), Z3, Z4
+	VFMADD213PD.BCST actkernconst<>+7200(SB), Z3, Z4
+	VFMADD213PD.BCST actkernconst<>+7208(SB), Z3, Z4
+	VFMADD213PD.BCST actkernconst<>+7216(SB), Z3, Z4
+	VFMADD213PD.BCST actkernconst<>+7224(SB), Z3, Z4
 	VFMADD213PD.BCST actkernconst<>+0(SB), Z3, Z4
 	VMULPD           Z4, Z6, Z6
 	VPSLLQ           $0x3f, Z2, Z3
@@ -49694,55 +49900,55 @@ tail:
 	VCVTPS2PD        Y1, Z1
 	VMULPD.BCST      (SP), Z1, Z2
 	VANDPD.BCST      actkernconst<>+1440(SB), Z2, Z3
-	VBROADCASTSD     actkernconst<>+6720(SB), Z4
+	VBROADCASTSD     actkernconst<>+6880(SB), Z4
 	VCMPPD           $0x11, Z3, Z4, K2
 	VCMPPD.BCST      $0x11, actkernconst<>+4320(SB), Z3, K2, K3
 	VGETEXPPD        Z2, Z3
-	VBROADCASTSD     actkernconst<>+6728(SB), Z4
-	VFMADD213PD.BCST actkernconst<>+6736(SB), Z3, Z4
+	VBROADCASTSD     actkernconst<>+6888(SB), Z4
+	VFMADD213PD.BCST actkernconst<>+6896(SB), Z3, Z4
 	VRNDSCALEPD      $0x09, Z4, Z4
-	VSUBPD.BCST      actkernconst<>+6920(SB), Z3, Z5
-	VFMADD231PD.BCST actkernconst<>+6856(SB), Z4, Z5
-	VBROADCASTSD     actkernconst<>+6744(SB), Z6
+	VSUBPD.BCST      actkernconst<>+7080(SB), Z3, Z5
+	VFMADD231PD.BCST actkernconst<>+7016(SB), Z4, Z5
+	VBROADCASTSD     actkernconst<>+6904(SB), Z6
 	VSUBPD           Z3, Z6, Z3
 	VSCALEFPD        Z3, Z2, Z3
-	VBROADCASTSD     actkernconst<>+6704(SB), Z6
+	VBROADCASTSD     actkernconst<>+6864(SB), Z6
 	VCMPPD           $0x12, Z4, Z6, K4
-	VSUBPD.BCST      actkernconst<>+6704(SB), Z4, K4, Z4
-	VBROADCASTSD     actkernconst<>+6752(SB), Z6
-	VBLENDMPD.BCST   actkernconst<>+6864(SB), Z6, K4, Z7
-	VBROADCASTSD     actkernconst<>+6760(SB), Z6
-	VBLENDMPD.BCST   actkernconst<>+6872(SB), Z6, K4, Z8
-	VBROADCASTSD     actkernconst<>+6768(SB), Z6
-	VBLENDMPD.BCST   actkernconst<>+6880(SB), Z6, K4, Z9
-	VBROADCASTSD     actkernconst<>+6776(SB), Z6
-	VBLENDMPD.BCST   actkernconst<>+6888(SB), Z6, K4, Z10
-	VBROADCASTSD     actkernconst<>+6784(SB), Z6
-	VBLENDMPD.BCST   actkernconst<>+6960(SB), Z6, K4, Z11
-	VBROADCASTSD     actkernconst<>+6792(SB), Z6
-	VBLENDMPD.BCST   actkernconst<>+6968(SB), Z6, K4, Z12
-	VBROADCASTSD     actkernconst<>+6800(SB), Z6
-	VBLENDMPD.BCST   actkernconst<>+6976(SB), Z6, K4, Z13
-	VBROADCASTSD     actkernconst<>+6712(SB), Z6
+	VSUBPD.BCST      actkernconst<>+6864(SB), Z4, K4, Z4
+	VBROADCASTSD     actkernconst<>+6912(SB), Z6
+	VBLENDMPD.BCST   actkernconst<>+7024(SB), Z6, K4, Z7
+	VBROADCASTSD     actkernconst<>+6920(SB), Z6
+	VBLENDMPD.BCST   actkernconst<>+7032(SB), Z6, K4, Z8
+	VBROADCASTSD     actkernconst<>+6928(SB), Z6
+	VBLENDMPD.BCST   actkernconst<>+7040(SB), Z6, K4, Z9
+	VBROADCASTSD     actkernconst<>+6936(SB), Z6
+	VBLENDMPD.BCST   actkernconst<>+7048(SB), Z6, K4, Z10
+	VBROADCASTSD     actkernconst<>+6944(SB), Z6
+	VBLENDMPD.BCST   actkernconst<>+7120(SB), Z6, K4, Z11
+	VBROADCASTSD     actkernconst<>+6952(SB), Z6
+	VBLENDMPD.BCST   actkernconst<>+7128(SB), Z6, K4, Z12
+	VBROADCASTSD     actkernconst<>+6960(SB), Z6
+	VBLENDMPD.BCST   actkernconst<>+7136(SB), Z6, K4, Z13
+	VBROADCASTSD     actkernconst<>+6872(SB), Z6
 	VCMPPD           $0x12, Z4, Z6, K4
-	VSUBPD.BCST      actkernconst<>+6712(SB), Z4, K4, Z4
-	VBLENDMPD.BCST   actkernconst<>+6672(SB), Z7, K4, Z7
-	VBLENDMPD.BCST   actkernconst<>+6680(SB), Z8, K4, Z8
-	VBLENDMPD.BCST   actkernconst<>+6688(SB), Z9, K4, Z9
-	VBLENDMPD.BCST   actkernconst<>+6696(SB), Z10, K4, Z10
-	VBLENDMPD.BCST   actkernconst<>+6928(SB), Z11, K4, Z11
-	VBLENDMPD.BCST   actkernconst<>+6936(SB), Z12, K4, Z12
-	VBLENDMPD.BCST   actkernconst<>+6944(SB), Z13, K4, Z13
-	VBROADCASTSD     actkernconst<>+6808(SB), Z6
-	VBLENDMPD.BCST   actkernconst<>+6952(SB), Z6, K4, Z14
-	VBROADCASTSD     actkernconst<>+6672(SB), Z6
-	VBLENDMPD.BCST   actkernconst<>+6864(SB), Z6, K4, Z15
-	VBROADCASTSD     actkernconst<>+6680(SB), Z6
-	VBLENDMPD.BCST   actkernconst<>+6872(SB), Z6, K4, Z16
-	VBROADCASTSD     actkernconst<>+6688(SB), Z6
-	VBLENDMPD.BCST   actkernconst<>+6880(SB), Z6, K4, Z17
-	VBROADCASTSD     actkernconst<>+6696(SB), Z6
-	VBLENDMPD.BCST   actkernconst<>+6888(SB), Z6, K4, Z18
+	VSUBPD.BCST      actkernconst<>+6872(SB), Z4, K4, Z4
+	VBLENDMPD.BCST   actkernconst<>+6832(SB), Z7, K4, Z7
+	VBLENDMPD.BCST   actkernconst<>+6840(SB), Z8, K4, Z8
+	VBLENDMPD.BCST   actkernconst<>+6848(SB), Z9, K4, Z9
+	VBLENDMPD.BCST   actkernconst<>+6856(SB), Z10, K4, Z10
+	VBLENDMPD.BCST   actkernconst<>+7088(SB), Z11, K4, Z11
+	VBLENDMPD.BCST   actkernconst<>+7096(SB), Z12, K4, Z12
+	VBLENDMPD.BCST   actkernconst<>+7104(SB), Z13, K4, Z13
+	VBROADCASTSD     actkernconst<>+6968(SB), Z6
+	VBLENDMPD.BCST   actkernconst<>+7112(SB), Z6, K4, Z14
+	VBROADCASTSD     actkernconst<>+6832(SB), Z6
+	VBLENDMPD.BCST   actkernconst<>+7024(SB), Z6, K4, Z15
+	VBROADCASTSD     actkernconst<>+6840(SB), Z6
+	VBLENDMPD.BCST   actkernconst<>+7032(SB), Z6, K4, Z16
+	VBROADCASTSD     actkernconst<>+6848(SB), Z6
+	VBLENDMPD.BCST   actkernconst<>+7040(SB), Z6, K4, Z17
+	VBROADCASTSD     actkernconst<>+6856(SB), Z6
+	VBLENDMPD.BCST   actkernconst<>+7048(SB), Z6, K4, Z18
 	VBROADCASTSD     actkernconst<>+5536(SB), Z6
 	VCMPPD           $0x12, Z4, Z6, K4
 	VSUBPD.BCST      actkernconst<>+5536(SB), Z4, K4, Z4
@@ -49771,36 +49977,36 @@ tail:
 	VBLENDMPD        Z18, Z17, K4, Z18
 	VADDPD.BCST      actkernconst<>+1504(SB), Z5, Z4
 	VSCALEFPD        Z4, Z7, Z7
-	VADDPD.BCST      actkernconst<>+6856(SB), Z5, Z4
+	VADDPD.BCST      actkernconst<>+7016(SB), Z5, Z4
 	VSCALEFPD        Z4, Z8, Z8
-	VADDPD.BCST      actkernconst<>+6984(SB), Z5, Z4
+	VADDPD.BCST      actkernconst<>+7144(SB), Z5, Z4
 	VSCALEFPD        Z4, Z9, Z9
-	VADDPD.BCST      actkernconst<>+6992(SB), Z5, Z4
+	VADDPD.BCST      actkernconst<>+7152(SB), Z5, Z4
 	VSCALEFPD        Z4, Z10, Z10
-	VADDPD.BCST      actkernconst<>+7000(SB), Z5, Z5
+	VADDPD.BCST      actkernconst<>+7160(SB), Z5, Z5
 	VSCALEFPD        Z5, Z18, Z18
-	VMULPD.BCST      actkernconst<>+6848(SB), Z7, Z4
+	VMULPD.BCST      actkernconst<>+7008(SB), Z7, Z4
 	VRNDSCALEPD      $0x08, Z4, Z4
-	VFMADD132PD.BCST actkernconst<>+6840(SB), Z7, Z4
+	VFMADD132PD.BCST actkernconst<>+7000(SB), Z7, Z4
 	VADDPD           Z0, Z8, Z5
 	VSUBPD           Z0, Z5, Z5
 	VSUBPD           Z5, Z8, Z8
 	VADDPD           Z5, Z4, Z4
-	VADDPD.BCST      actkernconst<>+6896(SB), Z9, Z5
-	VSUBPD.BCST      actkernconst<>+6896(SB), Z5, Z5
+	VADDPD.BCST      actkernconst<>+7056(SB), Z9, Z5
+	VSUBPD.BCST      actkernconst<>+7056(SB), Z5, Z5
 	VSUBPD           Z5, Z9, Z9
 	VADDPD           Z5, Z8, Z8
-	VADDPD.BCST      actkernconst<>+6904(SB), Z10, Z5
-	VSUBPD.BCST      actkernconst<>+6904(SB), Z5, Z5
+	VADDPD.BCST      actkernconst<>+7064(SB), Z10, Z5
+	VSUBPD.BCST      actkernconst<>+7064(SB), Z5, Z5
 	VSUBPD           Z5, Z10, Z10
 	VADDPD           Z5, Z9, Z9
 	VADDPD           Z18, Z10, Z10
 	VMULPD           Z4, Z3, Z5
 	VXORPD.BCST      actkernconst<>+2688(SB), Z5, Z6
 	VFMADD213PD      Z6, Z3, Z4
-	VMULPD.BCST      actkernconst<>+6848(SB), Z5, Z6
+	VMULPD.BCST      actkernconst<>+7008(SB), Z5, Z6
 	VRNDSCALEPD      $0x08, Z6, Z6
-	VFMADD132PD.BCST actkernconst<>+6840(SB), Z5, Z6
+	VFMADD132PD.BCST actkernconst<>+7000(SB), Z5, Z6
 	VADDPD           Z4, Z6, Z6
 	VMULPD           Z8, Z3, Z4
 	VXORPD.BCST      actkernconst<>+2688(SB), Z4, Z5
@@ -49837,49 +50043,49 @@ tail:
 	VADDPD           Z6, Z11, Z11
 	VADDPD           Z9, Z11, Z11
 	VADDPD           Z3, Z11, Z11
-	VMULPD.BCST      actkernconst<>+6656(SB), Z7, Z3
+	VMULPD.BCST      actkernconst<>+6816(SB), Z7, Z3
 	VXORPD.BCST      actkernconst<>+2688(SB), Z3, Z4
-	VFMADD231PD.BCST actkernconst<>+6656(SB), Z7, Z4
-	VMULPD.BCST      actkernconst<>+6656(SB), Z11, Z11
-	VFMADD132PD.BCST actkernconst<>+6912(SB), Z11, Z7
+	VFMADD231PD.BCST actkernconst<>+6816(SB), Z7, Z4
+	VMULPD.BCST      actkernconst<>+6816(SB), Z11, Z11
+	VFMADD132PD.BCST actkernconst<>+7072(SB), Z11, Z7
 	VADDPD           Z7, Z4, Z4
 	VADDPD           Z4, Z3, Z6
 	VSUBPD           Z3, Z6, Z3
 	VSUBPD           Z3, Z4, Z4
 	VADDPD           Z4, Z6, Z6
 	VADDPD.BCST      actkernconst<>+0(SB), Z5, Z5
-	VMULPD.BCST      actkernconst<>+6848(SB), Z5, Z3
+	VMULPD.BCST      actkernconst<>+7008(SB), Z5, Z3
 	VRNDSCALEPD      $0x09, Z3, Z3
-	VFMADD132PD.BCST actkernconst<>+6840(SB), Z5, Z3
+	VFMADD132PD.BCST actkernconst<>+7000(SB), Z5, Z3
 	VMULPD.BCST      actkernconst<>+4280(SB), Z3, Z4
 	VRNDSCALEPD      $0x09, Z4, Z4
-	VFMADD231PD.BCST actkernconst<>+7008(SB), Z4, Z3
+	VFMADD231PD.BCST actkernconst<>+7168(SB), Z4, Z3
 	VBROADCASTSD     actkernconst<>+4280(SB), Z5
 	VCMPPD           $0x11, Z3, Z5, K4
 	VANDPD.BCST      actkernconst<>+1440(SB), Z6, Z3
-	VBROADCASTSD     actkernconst<>+6656(SB), Z5
+	VBROADCASTSD     actkernconst<>+6816(SB), Z5
 	VSUBPD           Z3, Z5, Z3
-	VADDPD.BCST      actkernconst<>+6912(SB), Z3, K4, Z6
-	VBROADCASTSD     actkernconst<>+6816(SB), Z3
+	VADDPD.BCST      actkernconst<>+7072(SB), Z3, K4, Z6
+	VBROADCASTSD     actkernconst<>+6976(SB), Z3
 	VFMADD213PD.BCST actkernconst<>+1512(SB), Z2, Z3
-	VADDPD.BCST      actkernconst<>+8832(SB), Z3, Z3
-	VSUBPD.BCST      actkernconst<>+8832(SB), Z3, Z5
+	VADDPD.BCST      actkernconst<>+8992(SB), Z3, Z3
+	VSUBPD.BCST      actkernconst<>+8992(SB), Z3, Z5
 	VFMADD213PD.BCST actkernconst<>+0(SB), Z0, Z5
-	VFMADD231PD.BCST actkernconst<>+8840(SB), Z5, Z2
-	VFMADD231PD.BCST actkernconst<>+8848(SB), Z5, Z2
-	VFMADD132PD.BCST actkernconst<>+8856(SB), Z2, Z5
+	VFMADD231PD.BCST actkernconst<>+9000(SB), Z5, Z2
+	VFMADD231PD.BCST actkernconst<>+9008(SB), Z5, Z2
+	VFMADD132PD.BCST actkernconst<>+9016(SB), Z2, Z5
 	VBLENDMPD        Z6, Z5, K3, Z6
 	VBLENDMPD        Z6, Z5, K2, Z6
 	VMOVAPD          Z3, Z2
-	VADDPD.BCST      actkernconst<>+6664(SB), Z4, K3, Z2
+	VADDPD.BCST      actkernconst<>+6824(SB), Z4, K3, Z2
 	VBLENDMPD        Z2, Z3, K2, Z2
 	VMULPD           Z6, Z6, Z3
-	VBROADCASTSD     actkernconst<>+6824(SB), Z4
-	VFMADD213PD.BCST actkernconst<>+6832(SB), Z3, Z4
-	VFMADD213PD.BCST actkernconst<>+7040(SB), Z3, Z4
-	VFMADD213PD.BCST actkernconst<>+7048(SB), Z3, Z4
-	VFMADD213PD.BCST actkernconst<>+7056(SB), Z3, Z4
-	VFMADD213PD.BCST actkernconst<>+7064(SB), Z3, Z4
+	VBROADCASTSD     actkernconst<>+6984(SB), Z4
+	VFMADD213PD.BCST actkernconst<>+6992(SB), Z3, Z4
+	VFMADD213PD.BCST actkernconst<>+7200(SB), Z3, Z4
+	VFMADD213PD.BCST actkernconst<>+7208(SB), Z3, Z4
+	VFMADD213PD.BCST actkernconst<>+7216(SB), Z3, Z4
+	VFMADD213PD.BCST actkernconst<>+7224(SB), Z3, Z4
 	VFMADD213PD.BCST actkernconst<>+0(SB), Z3, Z4
 	VMULPD           Z4, Z6, Z6
 	VPSLLQ           $0x3f, Z2, Z3
@@ -49921,11 +50127,11 @@ loop:
 	VANDPD      actkernconst<>+1632(SB), Y3, Y6
 	VANDPD      actkernconst<>+1632(SB), Y4, Y7
 	VANDPD      actkernconst<>+1632(SB), Y5, Y8
-	VMOVUPD     actkernconst<>+7424(SB), Y9
+	VMOVUPD     actkernconst<>+7584(SB), Y9
 	VCMPPD      $0x11, Y6, Y9, Y10
-	VMOVUPD     actkernconst<>+7424(SB), Y9
+	VMOVUPD     actkernconst<>+7584(SB), Y9
 	VCMPPD      $0x11, Y7, Y9, Y11
-	VMOVUPD     actkernconst<>+7424(SB), Y9
+	VMOVUPD     actkernconst<>+7584(SB), Y9
 	VCMPPD      $0x11, Y8, Y9, Y12
 	VCMPPD      $0x11, actkernconst<>+4736(SB), Y6, Y6
 	VCMPPD      $0x11, actkernconst<>+4736(SB), Y7, Y7
@@ -49946,279 +50152,279 @@ loop:
 	VORPD       actkernconst<>+4832(SB), Y14, Y14
 	VSUBPD      actkernconst<>+128(SB), Y14, Y14
 	VMOVUPD     Y2, 32(SP)
-	VMOVUPD     actkernconst<>+7456(SB), Y2
-	VFMADD213PD actkernconst<>+7488(SB), Y9, Y2
+	VMOVUPD     actkernconst<>+7616(SB), Y2
+	VFMADD213PD actkernconst<>+7648(SB), Y9, Y2
 	VMOVUPD     Y1, 64(SP)
-	VMOVUPD     actkernconst<>+7456(SB), Y1
-	VFMADD213PD actkernconst<>+7488(SB), Y13, Y1
+	VMOVUPD     actkernconst<>+7616(SB), Y1
+	VFMADD213PD actkernconst<>+7648(SB), Y13, Y1
 	VMOVUPD     Y0, 96(SP)
-	VMOVUPD     actkernconst<>+7456(SB), Y0
-	VFMADD213PD actkernconst<>+7488(SB), Y14, Y0
+	VMOVUPD     actkernconst<>+7616(SB), Y0
+	VFMADD213PD actkernconst<>+7648(SB), Y14, Y0
 	VROUNDPD    $0x09, Y2, Y2
 	VROUNDPD    $0x09, Y1, Y1
 	VROUNDPD    $0x09, Y0, Y0
 	VMOVUPD     Y12, 128(SP)
-	VSUBPD      actkernconst<>+8224(SB), Y9, Y12
+	VSUBPD      actkernconst<>+8384(SB), Y9, Y12
 	VMOVUPD     Y11, 160(SP)
-	VSUBPD      actkernconst<>+8224(SB), Y13, Y11
+	VSUBPD      actkernconst<>+8384(SB), Y13, Y11
 	VMOVUPD     Y10, 192(SP)
-	VSUBPD      actkernconst<>+8224(SB), Y14, Y10
-	VFMADD231PD actkernconst<>+7968(SB), Y2, Y12
-	VFMADD231PD actkernconst<>+7968(SB), Y1, Y11
-	VFMADD231PD actkernconst<>+7968(SB), Y0, Y10
+	VSUBPD      actkernconst<>+8384(SB), Y14, Y10
+	VFMADD231PD actkernconst<>+8128(SB), Y2, Y12
+	VFMADD231PD actkernconst<>+8128(SB), Y1, Y11
+	VFMADD231PD actkernconst<>+8128(SB), Y0, Y10
 	VMOVUPD     Y8, 224(SP)
-	VMOVUPD     actkernconst<>+7520(SB), Y8
+	VMOVUPD     actkernconst<>+7680(SB), Y8
 	VSUBPD      Y9, Y8, Y9
-	VMOVUPD     actkernconst<>+7520(SB), Y8
+	VMOVUPD     actkernconst<>+7680(SB), Y8
 	VSUBPD      Y13, Y8, Y13
-	VMOVUPD     actkernconst<>+7520(SB), Y8
+	VMOVUPD     actkernconst<>+7680(SB), Y8
 	VSUBPD      Y14, Y8, Y14
 	VMOVUPD     Y7, 256(SP)
 	VMOVUPD     Y6, 288(SP)
 	VMOVUPD     Y10, 320(SP)
 	VMOVUPD     Y11, 352(SP)
-	VCMPPD      $0x11, actkernconst<>+7072(SB), Y9, Y6
-	VANDPD      actkernconst<>+7104(SB), Y6, Y7
-	VCMPPD      $0x1e, actkernconst<>+7136(SB), Y9, Y6
-	VBLENDVPD   Y6, actkernconst<>+7136(SB), Y7, Y7
+	VCMPPD      $0x11, actkernconst<>+7232(SB), Y9, Y6
+	VANDPD      actkernconst<>+7264(SB), Y6, Y7
+	VCMPPD      $0x1e, actkernconst<>+7296(SB), Y9, Y6
+	VBLENDVPD   Y6, actkernconst<>+7296(SB), Y7, Y7
 	VADDPD      actkernconst<>+128(SB), Y7, Y10
 	VPSLLQ      $0x34, Y10, Y10
 	VMULPD      Y10, Y3, Y8
 	VSUBPD      Y7, Y9, Y11
-	VCMPPD      $0x11, actkernconst<>+7072(SB), Y11, Y6
-	VANDPD      actkernconst<>+7104(SB), Y6, Y7
-	VCMPPD      $0x1e, actkernconst<>+7136(SB), Y11, Y6
-	VBLENDVPD   Y6, actkernconst<>+7136(SB), Y7, Y7
+	VCMPPD      $0x11, actkernconst<>+7232(SB), Y11, Y6
+	VANDPD      actkernconst<>+7264(SB), Y6, Y7
+	VCMPPD      $0x1e, actkernconst<>+7296(SB), Y11, Y6
+	VBLENDVPD   Y6, actkernconst<>+7296(SB), Y7, Y7
 	VADDPD      actkernconst<>+128(SB), Y7, Y10
 	VPSLLQ      $0x34, Y10, Y10
 	VMULPD      Y10, Y8, Y8
 	VSUBPD      Y7, Y11, Y11
-	VMAXPD      actkernconst<>+7072(SB), Y11, Y7
-	VMINPD      actkernconst<>+7136(SB), Y7, Y7
+	VMAXPD      actkernconst<>+7232(SB), Y11, Y7
+	VMINPD      actkernconst<>+7296(SB), Y7, Y7
 	VADDPD      actkernconst<>+128(SB), Y7, Y10
 	VPSLLQ      $0x34, Y10, Y10
 	VMULPD      Y10, Y8, Y8
-	VCMPPD      $0x11, actkernconst<>+7072(SB), Y13, Y9
-	VANDPD      actkernconst<>+7104(SB), Y9, Y7
-	VCMPPD      $0x1e, actkernconst<>+7136(SB), Y13, Y9
-	VBLENDVPD   Y9, actkernconst<>+7136(SB), Y7, Y7
+	VCMPPD      $0x11, actkernconst<>+7232(SB), Y13, Y9
+	VANDPD      actkernconst<>+7264(SB), Y9, Y7
+	VCMPPD      $0x1e, actkernconst<>+7296(SB), Y13, Y9
+	VBLENDVPD   Y9, actkernconst<>+7296(SB), Y7, Y7
 	VADDPD      actkernconst<>+128(SB), Y7, Y10
 	VPSLLQ      $0x34, Y10, Y10
 	VMULPD      Y10, Y4, Y6
 	VSUBPD      Y7, Y13, Y11
-	VCMPPD      $0x11, actkernconst<>+7072(SB), Y11, Y9
-	VANDPD      actkernconst<>+7104(SB), Y9, Y7
-	VCMPPD      $0x1e, actkernconst<>+7136(SB), Y11, Y9
-	VBLENDVPD   Y9, actkernconst<>+7136(SB), Y7, Y7
+	VCMPPD      $0x11, actkernconst<>+7232(SB), Y11, Y9
+	VANDPD      actkernconst<>+7264(SB), Y9, Y7
+	VCMPPD      $0x1e, actkernconst<>+7296(SB), Y11, Y9
+	VBLENDVPD   Y9, actkernconst<>+7296(SB), Y7, Y7
 	VADDPD      actkernconst<>+128(SB), Y7, Y10
 	VPSLLQ      $0x34, Y10, Y10
 	VMULPD      Y10, Y6, Y6
 	VSUBPD      Y7, Y11, Y11
-	VMAXPD      actkernconst<>+7072(SB), Y11, Y7
-	VMINPD      actkernconst<>+7136(SB), Y7, Y7
+	VMAXPD      actkernconst<>+7232(SB), Y11, Y7
+	VMINPD      actkernconst<>+7296(SB), Y7, Y7
 	VADDPD      actkernconst<>+128(SB), Y7, Y10
 	VPSLLQ      $0x34, Y10, Y10
 	VMULPD      Y10, Y6, Y6
-	VCMPPD      $0x11, actkernconst<>+7072(SB), Y14, Y10
-	VANDPD      actkernconst<>+7104(SB), Y10, Y9
-	VCMPPD      $0x1e, actkernconst<>+7136(SB), Y14, Y10
-	VBLENDVPD   Y10, actkernconst<>+7136(SB), Y9, Y9
+	VCMPPD      $0x11, actkernconst<>+7232(SB), Y14, Y10
+	VANDPD      actkernconst<>+7264(SB), Y10, Y9
+	VCMPPD      $0x1e, actkernconst<>+7296(SB), Y14, Y10
+	VBLENDVPD   Y10, actkernconst<>+7296(SB), Y9, Y9
 	VADDPD      actkernconst<>+128(SB), Y9, Y11
 	VPSLLQ      $0x34, Y11, Y11
 	VMULPD      Y11, Y5, Y7
 	VSUBPD      Y9, Y14, Y13
-	VCMPPD      $0x11, actkernconst<>+7072(SB), Y13, Y10
-	VANDPD      actkernconst<>+7104(SB), Y10, Y9
-	VCMPPD      $0x1e, actkernconst<>+7136(SB), Y13, Y10
-	VBLENDVPD   Y10, actkernconst<>+7136(SB), Y9, Y9
+	VCMPPD      $0x11, actkernconst<>+7232(SB), Y13, Y10
+	VANDPD      actkernconst<>+7264(SB), Y10, Y9
+	VCMPPD      $0x1e, actkernconst<>+7296(SB), Y13, Y10
+	VBLENDVPD   Y10, actkernconst<>+7296(SB), Y9, Y9
 	VADDPD      actkernconst<>+128(SB), Y9, Y11
 	VPSLLQ      $0x34, Y11, Y11
 	VMULPD      Y11, Y7, Y7
 	VSUBPD      Y9, Y13, Y13
-	VMAXPD      actkernconst<>+7072(SB), Y13, Y9
-	VMINPD      actkernconst<>+7136(SB), Y9, Y9
+	VMAXPD      actkernconst<>+7232(SB), Y13, Y9
+	VMINPD      actkernconst<>+7296(SB), Y9, Y9
 	VADDPD      actkernconst<>+128(SB), Y9, Y11
 	VPSLLQ      $0x34, Y11, Y11
 	VMULPD      Y11, Y7, Y7
-	VMOVUPD     actkernconst<>+7360(SB), Y9
+	VMOVUPD     actkernconst<>+7520(SB), Y9
 	VCMPPD      $0x12, Y2, Y9, Y10
-	VMOVUPD     actkernconst<>+7360(SB), Y9
+	VMOVUPD     actkernconst<>+7520(SB), Y9
 	VCMPPD      $0x12, Y1, Y9, Y11
-	VMOVUPD     actkernconst<>+7360(SB), Y9
+	VMOVUPD     actkernconst<>+7520(SB), Y9
 	VCMPPD      $0x12, Y0, Y9, Y13
-	VSUBPD      actkernconst<>+7360(SB), Y2, Y9
-	VSUBPD      actkernconst<>+7360(SB), Y1, Y14
+	VSUBPD      actkernconst<>+7520(SB), Y2, Y9
+	VSUBPD      actkernconst<>+7520(SB), Y1, Y14
 	VMOVUPD     Y5, 384(SP)
-	VSUBPD      actkernconst<>+7360(SB), Y0, Y5
+	VSUBPD      actkernconst<>+7520(SB), Y0, Y5
 	VBLENDVPD   Y10, Y9, Y2, Y9
 	VBLENDVPD   Y11, Y14, Y1, Y14
 	VBLENDVPD   Y13, Y5, Y0, Y5
-	VMOVUPD     actkernconst<>+7552(SB), Y0
-	VBLENDVPD   Y10, actkernconst<>+8000(SB), Y0, Y1
-	VMOVUPD     actkernconst<>+7552(SB), Y0
-	VBLENDVPD   Y11, actkernconst<>+8000(SB), Y0, Y2
-	VMOVUPD     actkernconst<>+7552(SB), Y0
+	VMOVUPD     actkernconst<>+7712(SB), Y0
+	VBLENDVPD   Y10, actkernconst<>+8160(SB), Y0, Y1
+	VMOVUPD     actkernconst<>+7712(SB), Y0
+	VBLENDVPD   Y11, actkernconst<>+8160(SB), Y0, Y2
+	VMOVUPD     actkernconst<>+7712(SB), Y0
 	VMOVUPD     Y4, 416(SP)
-	VBLENDVPD   Y13, actkernconst<>+8000(SB), Y0, Y4
-	VMOVUPD     actkernconst<>+7584(SB), Y0
+	VBLENDVPD   Y13, actkernconst<>+8160(SB), Y0, Y4
+	VMOVUPD     actkernconst<>+7744(SB), Y0
 	VMOVUPD     Y3, 448(SP)
-	VBLENDVPD   Y10, actkernconst<>+8032(SB), Y0, Y3
-	VMOVUPD     actkernconst<>+7584(SB), Y0
+	VBLENDVPD   Y10, actkernconst<>+8192(SB), Y0, Y3
+	VMOVUPD     actkernconst<>+7744(SB), Y0
 	VMOVUPD     Y7, 480(SP)
-	VBLENDVPD   Y11, actkernconst<>+8032(SB), Y0, Y7
-	VMOVUPD     actkernconst<>+7584(SB), Y0
+	VBLENDVPD   Y11, actkernconst<>+8192(SB), Y0, Y7
+	VMOVUPD     actkernconst<>+7744(SB), Y0
 	VMOVUPD     Y6, 512(SP)
-	VBLENDVPD   Y13, actkernconst<>+8032(SB), Y0, Y6
-	VMOVUPD     actkernconst<>+7616(SB), Y0
+	VBLENDVPD   Y13, actkernconst<>+8192(SB), Y0, Y6
+	VMOVUPD     actkernconst<>+7776(SB), Y0
 	VMOVUPD     Y8, 544(SP)
-	VBLENDVPD   Y10, actkernconst<>+8064(SB), Y0, Y8
-	VMOVUPD     actkernconst<>+7616(SB), Y0
+	VBLENDVPD   Y10, actkernconst<>+8224(SB), Y0, Y8
+	VMOVUPD     actkernconst<>+7776(SB), Y0
 	VMOVUPD     Y12, 576(SP)
-	VBLENDVPD   Y11, actkernconst<>+8064(SB), Y0, Y12
-	VMOVUPD     actkernconst<>+7616(SB), Y0
+	VBLENDVPD   Y11, actkernconst<>+8224(SB), Y0, Y12
+	VMOVUPD     actkernconst<>+7776(SB), Y0
 	VMOVUPD     Y12, 608(SP)
-	VBLENDVPD   Y13, actkernconst<>+8064(SB), Y0, Y12
-	VMOVUPD     actkernconst<>+7648(SB), Y0
+	VBLENDVPD   Y13, actkernconst<>+8224(SB), Y0, Y12
+	VMOVUPD     actkernconst<>+7808(SB), Y0
 	VMOVUPD     Y12, 640(SP)
-	VBLENDVPD   Y10, actkernconst<>+8096(SB), Y0, Y12
-	VMOVUPD     actkernconst<>+7648(SB), Y0
+	VBLENDVPD   Y10, actkernconst<>+8256(SB), Y0, Y12
+	VMOVUPD     actkernconst<>+7808(SB), Y0
 	VMOVUPD     Y12, 672(SP)
-	VBLENDVPD   Y11, actkernconst<>+8096(SB), Y0, Y12
-	VMOVUPD     actkernconst<>+7648(SB), Y0
+	VBLENDVPD   Y11, actkernconst<>+8256(SB), Y0, Y12
+	VMOVUPD     actkernconst<>+7808(SB), Y0
 	VMOVUPD     Y12, 704(SP)
-	VBLENDVPD   Y13, actkernconst<>+8096(SB), Y0, Y12
-	VMOVUPD     actkernconst<>+7680(SB), Y0
+	VBLENDVPD   Y13, actkernconst<>+8256(SB), Y0, Y12
+	VMOVUPD     actkernconst<>+7840(SB), Y0
 	VMOVUPD     Y12, 736(SP)
-	VBLENDVPD   Y10, actkernconst<>+8384(SB), Y0, Y12
-	VMOVUPD     actkernconst<>+7680(SB), Y0
+	VBLENDVPD   Y10, actkernconst<>+8544(SB), Y0, Y12
+	VMOVUPD     actkernconst<>+7840(SB), Y0
 	VMOVUPD     Y12, 768(SP)
-	VBLENDVPD   Y11, actkernconst<>+8384(SB), Y0, Y12
-	VMOVUPD     actkernconst<>+7680(SB), Y0
+	VBLENDVPD   Y11, actkernconst<>+8544(SB), Y0, Y12
+	VMOVUPD     actkernconst<>+7840(SB), Y0
 	VMOVUPD     Y12, 800(SP)
-	VBLENDVPD   Y13, actkernconst<>+8384(SB), Y0, Y12
-	VMOVUPD     actkernconst<>+7712(SB), Y0
+	VBLENDVPD   Y13, actkernconst<>+8544(SB), Y0, Y12
+	VMOVUPD     actkernconst<>+7872(SB), Y0
 	VMOVUPD     Y12, 832(SP)
-	VBLENDVPD   Y10, actkernconst<>+8416(SB), Y0, Y12
-	VMOVUPD     actkernconst<>+7712(SB), Y0
+	VBLENDVPD   Y10, actkernconst<>+8576(SB), Y0, Y12
+	VMOVUPD     actkernconst<>+7872(SB), Y0
 	VMOVUPD     Y12, 864(SP)
-	VBLENDVPD   Y11, actkernconst<>+8416(SB), Y0, Y12
-	VMOVUPD     actkernconst<>+7712(SB), Y0
+	VBLENDVPD   Y11, actkernconst<>+8576(SB), Y0, Y12
+	VMOVUPD     actkernconst<>+7872(SB), Y0
 	VMOVUPD     Y12, 896(SP)
-	VBLENDVPD   Y13, actkernconst<>+8416(SB), Y0, Y12
-	VMOVUPD     actkernconst<>+7744(SB), Y0
-	VBLENDVPD   Y10, actkernconst<>+8448(SB), Y0, Y10
-	VMOVUPD     actkernconst<>+7744(SB), Y0
-	VBLENDVPD   Y11, actkernconst<>+8448(SB), Y0, Y11
-	VMOVUPD     actkernconst<>+7744(SB), Y0
-	VBLENDVPD   Y13, actkernconst<>+8448(SB), Y0, Y13
-	VMOVUPD     actkernconst<>+7392(SB), Y0
+	VBLENDVPD   Y13, actkernconst<>+8576(SB), Y0, Y12
+	VMOVUPD     actkernconst<>+7904(SB), Y0
+	VBLENDVPD   Y10, actkernconst<>+8608(SB), Y0, Y10
+	VMOVUPD     actkernconst<>+7904(SB), Y0
+	VBLENDVPD   Y11, actkernconst<>+8608(SB), Y0, Y11
+	VMOVUPD     actkernconst<>+7904(SB), Y0
+	VBLENDVPD   Y13, actkernconst<>+8608(SB), Y0, Y13
+	VMOVUPD     actkernconst<>+7552(SB), Y0
 	VMOVUPD     Y13, 928(SP)
 	VCMPPD      $0x12, Y9, Y0, Y13
-	VMOVUPD     actkernconst<>+7392(SB), Y0
+	VMOVUPD     actkernconst<>+7552(SB), Y0
 	VMOVUPD     Y11, 960(SP)
 	VCMPPD      $0x12, Y14, Y0, Y11
-	VMOVUPD     actkernconst<>+7392(SB), Y0
+	VMOVUPD     actkernconst<>+7552(SB), Y0
 	VMOVUPD     Y10, 992(SP)
 	VCMPPD      $0x12, Y5, Y0, Y10
-	VSUBPD      actkernconst<>+7392(SB), Y9, Y0
+	VSUBPD      actkernconst<>+7552(SB), Y9, Y0
 	VMOVUPD     Y12, 1024(SP)
-	VSUBPD      actkernconst<>+7392(SB), Y14, Y12
+	VSUBPD      actkernconst<>+7552(SB), Y14, Y12
 	VMOVUPD     Y8, 1056(SP)
-	VSUBPD      actkernconst<>+7392(SB), Y5, Y8
+	VSUBPD      actkernconst<>+7552(SB), Y5, Y8
 	VBLENDVPD   Y13, Y0, Y9, Y0
 	VBLENDVPD   Y11, Y12, Y14, Y12
 	VBLENDVPD   Y10, Y8, Y5, Y8
-	VBLENDVPD   Y13, actkernconst<>+7232(SB), Y1, Y1
-	VBLENDVPD   Y11, actkernconst<>+7232(SB), Y2, Y2
-	VBLENDVPD   Y10, actkernconst<>+7232(SB), Y4, Y4
-	VBLENDVPD   Y13, actkernconst<>+7264(SB), Y3, Y3
-	VBLENDVPD   Y11, actkernconst<>+7264(SB), Y7, Y7
-	VBLENDVPD   Y10, actkernconst<>+7264(SB), Y6, Y6
+	VBLENDVPD   Y13, actkernconst<>+7392(SB), Y1, Y1
+	VBLENDVPD   Y11, actkernconst<>+7392(SB), Y2, Y2
+	VBLENDVPD   Y10, actkernconst<>+7392(SB), Y4, Y4
+	VBLENDVPD   Y13, actkernconst<>+7424(SB), Y3, Y3
+	VBLENDVPD   Y11, actkernconst<>+7424(SB), Y7, Y7
+	VBLENDVPD   Y10, actkernconst<>+7424(SB), Y6, Y6
 	VMOVUPD     1056(SP), Y5
-	VBLENDVPD   Y13, actkernconst<>+7296(SB), Y5, Y5
+	VBLENDVPD   Y13, actkernconst<>+7456(SB), Y5, Y5
 	VMOVUPD     608(SP), Y9
-	VBLENDVPD   Y11, actkernconst<>+7296(SB), Y9, Y9
+	VBLENDVPD   Y11, actkernconst<>+7456(SB), Y9, Y9
 	VMOVUPD     640(SP), Y14
-	VBLENDVPD   Y10, actkernconst<>+7296(SB), Y14, Y14
+	VBLENDVPD   Y10, actkernconst<>+7456(SB), Y14, Y14
 	VMOVUPD     Y14, 640(SP)
 	VMOVUPD     672(SP), Y14
-	VBLENDVPD   Y13, actkernconst<>+7328(SB), Y14, Y14
+	VBLENDVPD   Y13, actkernconst<>+7488(SB), Y14, Y14
 	VMOVUPD     Y14, 672(SP)
 	VMOVUPD     704(SP), Y14
-	VBLENDVPD   Y11, actkernconst<>+7328(SB), Y14, Y14
+	VBLENDVPD   Y11, actkernconst<>+7488(SB), Y14, Y14
 	VMOVUPD     Y14, 704(SP)
 	VMOVUPD     736(SP), Y14
-	VBLENDVPD   Y10, actkernconst<>+7328(SB), Y14, Y14
+	VBLENDVPD   Y10, actkernconst<>+7488(SB), Y14, Y14
 	VMOVUPD     Y14, 736(SP)
 	VMOVUPD     768(SP), Y14
-	VBLENDVPD   Y13, actkernconst<>+8256(SB), Y14, Y14
+	VBLENDVPD   Y13, actkernconst<>+8416(SB), Y14, Y14
 	VMOVUPD     Y9, 768(SP)
 	VMOVUPD     800(SP), Y9
-	VBLENDVPD   Y11, actkernconst<>+8256(SB), Y9, Y9
+	VBLENDVPD   Y11, actkernconst<>+8416(SB), Y9, Y9
 	VMOVUPD     Y5, 800(SP)
 	VMOVUPD     832(SP), Y5
-	VBLENDVPD   Y10, actkernconst<>+8256(SB), Y5, Y5
+	VBLENDVPD   Y10, actkernconst<>+8416(SB), Y5, Y5
 	VMOVUPD     Y6, 832(SP)
 	VMOVUPD     864(SP), Y6
-	VBLENDVPD   Y13, actkernconst<>+8288(SB), Y6, Y6
+	VBLENDVPD   Y13, actkernconst<>+8448(SB), Y6, Y6
 	VMOVUPD     Y7, 864(SP)
 	VMOVUPD     896(SP), Y7
-	VBLENDVPD   Y11, actkernconst<>+8288(SB), Y7, Y7
+	VBLENDVPD   Y11, actkernconst<>+8448(SB), Y7, Y7
 	VMOVUPD     Y7, 896(SP)
 	VMOVUPD     1024(SP), Y7
-	VBLENDVPD   Y10, actkernconst<>+8288(SB), Y7, Y7
+	VBLENDVPD   Y10, actkernconst<>+8448(SB), Y7, Y7
 	VMOVUPD     Y7, 1024(SP)
 	VMOVUPD     992(SP), Y7
-	VBLENDVPD   Y13, actkernconst<>+8320(SB), Y7, Y7
+	VBLENDVPD   Y13, actkernconst<>+8480(SB), Y7, Y7
 	VMOVUPD     Y7, 992(SP)
 	VMOVUPD     960(SP), Y7
-	VBLENDVPD   Y11, actkernconst<>+8320(SB), Y7, Y7
+	VBLENDVPD   Y11, actkernconst<>+8480(SB), Y7, Y7
 	VMOVUPD     Y7, 960(SP)
 	VMOVUPD     928(SP), Y7
-	VBLENDVPD   Y10, actkernconst<>+8320(SB), Y7, Y7
+	VBLENDVPD   Y10, actkernconst<>+8480(SB), Y7, Y7
 	VMOVUPD     Y7, 928(SP)
-	VMOVUPD     actkernconst<>+7776(SB), Y7
+	VMOVUPD     actkernconst<>+7936(SB), Y7
 	VMOVUPD     Y3, 608(SP)
-	VBLENDVPD   Y13, actkernconst<>+8352(SB), Y7, Y3
-	VMOVUPD     actkernconst<>+7776(SB), Y7
+	VBLENDVPD   Y13, actkernconst<>+8512(SB), Y7, Y3
+	VMOVUPD     actkernconst<>+7936(SB), Y7
 	VMOVUPD     Y3, 1056(SP)
-	VBLENDVPD   Y11, actkernconst<>+8352(SB), Y7, Y3
-	VMOVUPD     actkernconst<>+7776(SB), Y7
+	VBLENDVPD   Y11, actkernconst<>+8512(SB), Y7, Y3
+	VMOVUPD     actkernconst<>+7936(SB), Y7
 	VMOVUPD     Y3, 1088(SP)
-	VBLENDVPD   Y10, actkernconst<>+8352(SB), Y7, Y3
-	VMOVUPD     actkernconst<>+7232(SB), Y7
+	VBLENDVPD   Y10, actkernconst<>+8512(SB), Y7, Y3
+	VMOVUPD     actkernconst<>+7392(SB), Y7
 	VMOVUPD     Y3, 1120(SP)
-	VBLENDVPD   Y13, actkernconst<>+8000(SB), Y7, Y3
-	VMOVUPD     actkernconst<>+7232(SB), Y7
+	VBLENDVPD   Y13, actkernconst<>+8160(SB), Y7, Y3
+	VMOVUPD     actkernconst<>+7392(SB), Y7
 	VMOVUPD     Y3, 1152(SP)
-	VBLENDVPD   Y11, actkernconst<>+8000(SB), Y7, Y3
-	VMOVUPD     actkernconst<>+7232(SB), Y7
+	VBLENDVPD   Y11, actkernconst<>+8160(SB), Y7, Y3
+	VMOVUPD     actkernconst<>+7392(SB), Y7
 	VMOVUPD     Y3, 1184(SP)
-	VBLENDVPD   Y10, actkernconst<>+8000(SB), Y7, Y3
-	VMOVUPD     actkernconst<>+7264(SB), Y7
+	VBLENDVPD   Y10, actkernconst<>+8160(SB), Y7, Y3
+	VMOVUPD     actkernconst<>+7424(SB), Y7
 	VMOVUPD     Y3, 1216(SP)
-	VBLENDVPD   Y13, actkernconst<>+8032(SB), Y7, Y3
-	VMOVUPD     actkernconst<>+7264(SB), Y7
+	VBLENDVPD   Y13, actkernconst<>+8192(SB), Y7, Y3
+	VMOVUPD     actkernconst<>+7424(SB), Y7
 	VMOVUPD     Y3, 1248(SP)
-	VBLENDVPD   Y11, actkernconst<>+8032(SB), Y7, Y3
-	VMOVUPD     actkernconst<>+7264(SB), Y7
+	VBLENDVPD   Y11, actkernconst<>+8192(SB), Y7, Y3
+	VMOVUPD     actkernconst<>+7424(SB), Y7
 	VMOVUPD     Y3, 1280(SP)
-	VBLENDVPD   Y10, actkernconst<>+8032(SB), Y7, Y3
-	VMOVUPD     actkernconst<>+7296(SB), Y7
+	VBLENDVPD   Y10, actkernconst<>+8192(SB), Y7, Y3
+	VMOVUPD     actkernconst<>+7456(SB), Y7
 	VMOVUPD     Y3, 1312(SP)
-	VBLENDVPD   Y13, actkernconst<>+8064(SB), Y7, Y3
-	VMOVUPD     actkernconst<>+7296(SB), Y7
+	VBLENDVPD   Y13, actkernconst<>+8224(SB), Y7, Y3
+	VMOVUPD     actkernconst<>+7456(SB), Y7
 	VMOVUPD     Y3, 1344(SP)
-	VBLENDVPD   Y11, actkernconst<>+8064(SB), Y7, Y3
-	VMOVUPD     actkernconst<>+7296(SB), Y7
+	VBLENDVPD   Y11, actkernconst<>+8224(SB), Y7, Y3
+	VMOVUPD     actkernconst<>+7456(SB), Y7
 	VMOVUPD     Y3, 1376(SP)
-	VBLENDVPD   Y10, actkernconst<>+8064(SB), Y7, Y3
-	VMOVUPD     actkernconst<>+7328(SB), Y7
-	VBLENDVPD   Y13, actkernconst<>+8096(SB), Y7, Y13
-	VMOVUPD     actkernconst<>+7328(SB), Y7
-	VBLENDVPD   Y11, actkernconst<>+8096(SB), Y7, Y11
-	VMOVUPD     actkernconst<>+7328(SB), Y7
-	VBLENDVPD   Y10, actkernconst<>+8096(SB), Y7, Y10
+	VBLENDVPD   Y10, actkernconst<>+8224(SB), Y7, Y3
+	VMOVUPD     actkernconst<>+7488(SB), Y7
+	VBLENDVPD   Y13, actkernconst<>+8256(SB), Y7, Y13
+	VMOVUPD     actkernconst<>+7488(SB), Y7
+	VBLENDVPD   Y11, actkernconst<>+8256(SB), Y7, Y11
+	VMOVUPD     actkernconst<>+7488(SB), Y7
+	VBLENDVPD   Y10, actkernconst<>+8256(SB), Y7, Y10
 	VMOVUPD     actkernconst<>+5792(SB), Y7
 	VMOVUPD     Y10, 1408(SP)
 	VCMPPD      $0x12, Y0, Y7, Y10
@@ -50390,359 +50596,359 @@ loop:
 	VMOVUPD     Y12, 1120(SP)
 	VMOVUPD     Y7, 896(SP)
 	VMOVUPD     Y6, 1408(SP)
-	VCMPPD      $0x11, actkernconst<>+7072(SB), Y10, Y12
-	VANDPD      actkernconst<>+7104(SB), Y12, Y0
-	VCMPPD      $0x1e, actkernconst<>+7136(SB), Y10, Y12
-	VBLENDVPD   Y12, actkernconst<>+7136(SB), Y0, Y0
+	VCMPPD      $0x11, actkernconst<>+7232(SB), Y10, Y12
+	VANDPD      actkernconst<>+7264(SB), Y12, Y0
+	VCMPPD      $0x1e, actkernconst<>+7296(SB), Y10, Y12
+	VBLENDVPD   Y12, actkernconst<>+7296(SB), Y0, Y0
 	VADDPD      actkernconst<>+128(SB), Y0, Y7
 	VPSLLQ      $0x34, Y7, Y7
 	VMULPD      Y7, Y1, Y5
 	VSUBPD      Y0, Y10, Y6
-	VCMPPD      $0x11, actkernconst<>+7072(SB), Y6, Y12
-	VANDPD      actkernconst<>+7104(SB), Y12, Y0
-	VCMPPD      $0x1e, actkernconst<>+7136(SB), Y6, Y12
-	VBLENDVPD   Y12, actkernconst<>+7136(SB), Y0, Y0
+	VCMPPD      $0x11, actkernconst<>+7232(SB), Y6, Y12
+	VANDPD      actkernconst<>+7264(SB), Y12, Y0
+	VCMPPD      $0x1e, actkernconst<>+7296(SB), Y6, Y12
+	VBLENDVPD   Y12, actkernconst<>+7296(SB), Y0, Y0
 	VADDPD      actkernconst<>+128(SB), Y0, Y7
 	VPSLLQ      $0x34, Y7, Y7
 	VMULPD      Y7, Y5, Y5
 	VSUBPD      Y0, Y6, Y6
-	VMAXPD      actkernconst<>+7072(SB), Y6, Y0
-	VMINPD      actkernconst<>+7136(SB), Y0, Y0
+	VMAXPD      actkernconst<>+7232(SB), Y6, Y0
+	VMINPD      actkernconst<>+7296(SB), Y0, Y0
 	VADDPD      actkernconst<>+128(SB), Y0, Y7
 	VPSLLQ      $0x34, Y7, Y7
 	VMULPD      Y7, Y5, Y5
-	VCMPPD      $0x11, actkernconst<>+7072(SB), Y13, Y6
-	VANDPD      actkernconst<>+7104(SB), Y6, Y1
-	VCMPPD      $0x1e, actkernconst<>+7136(SB), Y13, Y6
-	VBLENDVPD   Y6, actkernconst<>+7136(SB), Y1, Y1
+	VCMPPD      $0x11, actkernconst<>+7232(SB), Y13, Y6
+	VANDPD      actkernconst<>+7264(SB), Y6, Y1
+	VCMPPD      $0x1e, actkernconst<>+7296(SB), Y13, Y6
+	VBLENDVPD   Y6, actkernconst<>+7296(SB), Y1, Y1
 	VADDPD      actkernconst<>+128(SB), Y1, Y7
 	VPSLLQ      $0x34, Y7, Y7
 	VMULPD      Y7, Y2, Y0
 	VSUBPD      Y1, Y13, Y10
-	VCMPPD      $0x11, actkernconst<>+7072(SB), Y10, Y6
-	VANDPD      actkernconst<>+7104(SB), Y6, Y1
-	VCMPPD      $0x1e, actkernconst<>+7136(SB), Y10, Y6
-	VBLENDVPD   Y6, actkernconst<>+7136(SB), Y1, Y1
+	VCMPPD      $0x11, actkernconst<>+7232(SB), Y10, Y6
+	VANDPD      actkernconst<>+7264(SB), Y6, Y1
+	VCMPPD      $0x1e, actkernconst<>+7296(SB), Y10, Y6
+	VBLENDVPD   Y6, actkernconst<>+7296(SB), Y1, Y1
 	VADDPD      actkernconst<>+128(SB), Y1, Y7
 	VPSLLQ      $0x34, Y7, Y7
 	VMULPD      Y7, Y0, Y0
 	VSUBPD      Y1, Y10, Y10
-	VMAXPD      actkernconst<>+7072(SB), Y10, Y1
-	VMINPD      actkernconst<>+7136(SB), Y1, Y1
+	VMAXPD      actkernconst<>+7232(SB), Y10, Y1
+	VMINPD      actkernconst<>+7296(SB), Y1, Y1
 	VADDPD      actkernconst<>+128(SB), Y1, Y7
 	VPSLLQ      $0x34, Y7, Y7
 	VMULPD      Y7, Y0, Y0
-	VCMPPD      $0x11, actkernconst<>+7072(SB), Y9, Y6
-	VANDPD      actkernconst<>+7104(SB), Y6, Y2
-	VCMPPD      $0x1e, actkernconst<>+7136(SB), Y9, Y6
-	VBLENDVPD   Y6, actkernconst<>+7136(SB), Y2, Y2
+	VCMPPD      $0x11, actkernconst<>+7232(SB), Y9, Y6
+	VANDPD      actkernconst<>+7264(SB), Y6, Y2
+	VCMPPD      $0x1e, actkernconst<>+7296(SB), Y9, Y6
+	VBLENDVPD   Y6, actkernconst<>+7296(SB), Y2, Y2
 	VADDPD      actkernconst<>+128(SB), Y2, Y7
 	VPSLLQ      $0x34, Y7, Y7
 	VMULPD      Y7, Y4, Y1
 	VSUBPD      Y2, Y9, Y10
-	VCMPPD      $0x11, actkernconst<>+7072(SB), Y10, Y6
-	VANDPD      actkernconst<>+7104(SB), Y6, Y2
-	VCMPPD      $0x1e, actkernconst<>+7136(SB), Y10, Y6
-	VBLENDVPD   Y6, actkernconst<>+7136(SB), Y2, Y2
+	VCMPPD      $0x11, actkernconst<>+7232(SB), Y10, Y6
+	VANDPD      actkernconst<>+7264(SB), Y6, Y2
+	VCMPPD      $0x1e, actkernconst<>+7296(SB), Y10, Y6
+	VBLENDVPD   Y6, actkernconst<>+7296(SB), Y2, Y2
 	VADDPD      actkernconst<>+128(SB), Y2, Y7
 	VPSLLQ      $0x34, Y7, Y7
 	VMULPD      Y7, Y1, Y1
 	VSUBPD      Y2, Y10, Y10
-	VMAXPD      actkernconst<>+7072(SB), Y10, Y2
-	VMINPD      actkernconst<>+7136(SB), Y2, Y2
+	VMAXPD      actkernconst<>+7232(SB), Y10, Y2
+	VMINPD      actkernconst<>+7296(SB), Y2, Y2
 	VADDPD      actkernconst<>+128(SB), Y2, Y7
 	VPSLLQ      $0x34, Y7, Y7
 	VMULPD      Y7, Y1, Y1
-	VADDPD      actkernconst<>+7968(SB), Y8, Y2
-	VADDPD      actkernconst<>+7968(SB), Y11, Y4
-	VADDPD      actkernconst<>+7968(SB), Y14, Y6
-	VCMPPD      $0x11, actkernconst<>+7072(SB), Y2, Y10
-	VANDPD      actkernconst<>+7104(SB), Y10, Y9
-	VCMPPD      $0x1e, actkernconst<>+7136(SB), Y2, Y10
-	VBLENDVPD   Y10, actkernconst<>+7136(SB), Y9, Y9
+	VADDPD      actkernconst<>+8128(SB), Y8, Y2
+	VADDPD      actkernconst<>+8128(SB), Y11, Y4
+	VADDPD      actkernconst<>+8128(SB), Y14, Y6
+	VCMPPD      $0x11, actkernconst<>+7232(SB), Y2, Y10
+	VANDPD      actkernconst<>+7264(SB), Y10, Y9
+	VCMPPD      $0x1e, actkernconst<>+7296(SB), Y2, Y10
+	VBLENDVPD   Y10, actkernconst<>+7296(SB), Y9, Y9
 	VADDPD      actkernconst<>+128(SB), Y9, Y12
 	VPSLLQ      $0x34, Y12, Y12
 	VMULPD      Y12, Y3, Y7
 	VSUBPD      Y9, Y2, Y13
-	VCMPPD      $0x11, actkernconst<>+7072(SB), Y13, Y10
-	VANDPD      actkernconst<>+7104(SB), Y10, Y9
-	VCMPPD      $0x1e, actkernconst<>+7136(SB), Y13, Y10
-	VBLENDVPD   Y10, actkernconst<>+7136(SB), Y9, Y9
+	VCMPPD      $0x11, actkernconst<>+7232(SB), Y13, Y10
+	VANDPD      actkernconst<>+7264(SB), Y10, Y9
+	VCMPPD      $0x1e, actkernconst<>+7296(SB), Y13, Y10
+	VBLENDVPD   Y10, actkernconst<>+7296(SB), Y9, Y9
 	VADDPD      actkernconst<>+128(SB), Y9, Y12
 	VPSLLQ      $0x34, Y12, Y12
 	VMULPD      Y12, Y7, Y7
 	VSUBPD      Y9, Y13, Y13
-	VMAXPD      actkernconst<>+7072(SB), Y13, Y9
-	VMINPD      actkernconst<>+7136(SB), Y9, Y9
+	VMAXPD      actkernconst<>+7232(SB), Y13, Y9
+	VMINPD      actkernconst<>+7296(SB), Y9, Y9
 	VADDPD      actkernconst<>+128(SB), Y9, Y12
 	VPSLLQ      $0x34, Y12, Y12
 	VMULPD      Y12, Y7, Y7
 	VMOVUPD     1408(SP), Y2
-	VCMPPD      $0x11, actkernconst<>+7072(SB), Y4, Y10
-	VANDPD      actkernconst<>+7104(SB), Y10, Y9
-	VCMPPD      $0x1e, actkernconst<>+7136(SB), Y4, Y10
-	VBLENDVPD   Y10, actkernconst<>+7136(SB), Y9, Y9
+	VCMPPD      $0x11, actkernconst<>+7232(SB), Y4, Y10
+	VANDPD      actkernconst<>+7264(SB), Y10, Y9
+	VCMPPD      $0x1e, actkernconst<>+7296(SB), Y4, Y10
+	VBLENDVPD   Y10, actkernconst<>+7296(SB), Y9, Y9
 	VADDPD      actkernconst<>+128(SB), Y9, Y12
 	VPSLLQ      $0x34, Y12, Y12
 	VMULPD      Y12, Y2, Y3
 	VSUBPD      Y9, Y4, Y13
-	VCMPPD      $0x11, actkernconst<>+7072(SB), Y13, Y10
-	VANDPD      actkernconst<>+7104(SB), Y10, Y9
-	VCMPPD      $0x1e, actkernconst<>+7136(SB), Y13, Y10
-	VBLENDVPD   Y10, actkernconst<>+7136(SB), Y9, Y9
+	VCMPPD      $0x11, actkernconst<>+7232(SB), Y13, Y10
+	VANDPD      actkernconst<>+7264(SB), Y10, Y9
+	VCMPPD      $0x1e, actkernconst<>+7296(SB), Y13, Y10
+	VBLENDVPD   Y10, actkernconst<>+7296(SB), Y9, Y9
 	VADDPD      actkernconst<>+128(SB), Y9, Y12
 	VPSLLQ      $0x34, Y12, Y12
 	VMULPD      Y12, Y3, Y3
 	VSUBPD      Y9, Y13, Y13
-	VMAXPD      actkernconst<>+7072(SB), Y13, Y9
-	VMINPD      actkernconst<>+7136(SB), Y9, Y9
+	VMAXPD      actkernconst<>+7232(SB), Y13, Y9
+	VMINPD      actkernconst<>+7296(SB), Y9, Y9
 	VADDPD      actkernconst<>+128(SB), Y9, Y12
 	VPSLLQ      $0x34, Y12, Y12
 	VMULPD      Y12, Y3, Y3
 	VMOVUPD     896(SP), Y2
-	VCMPPD      $0x11, actkernconst<>+7072(SB), Y6, Y10
-	VANDPD      actkernconst<>+7104(SB), Y10, Y9
-	VCMPPD      $0x1e, actkernconst<>+7136(SB), Y6, Y10
-	VBLENDVPD   Y10, actkernconst<>+7136(SB), Y9, Y9
+	VCMPPD      $0x11, actkernconst<>+7232(SB), Y6, Y10
+	VANDPD      actkernconst<>+7264(SB), Y10, Y9
+	VCMPPD      $0x1e, actkernconst<>+7296(SB), Y6, Y10
+	VBLENDVPD   Y10, actkernconst<>+7296(SB), Y9, Y9
 	VADDPD      actkernconst<>+128(SB), Y9, Y12
 	VPSLLQ      $0x34, Y12, Y12
 	VMULPD      Y12, Y2, Y4
 	VSUBPD      Y9, Y6, Y13
-	VCMPPD      $0x11, actkernconst<>+7072(SB), Y13, Y10
-	VANDPD      actkernconst<>+7104(SB), Y10, Y9
-	VCMPPD      $0x1e, actkernconst<>+7136(SB), Y13, Y10
-	VBLENDVPD   Y10, actkernconst<>+7136(SB), Y9, Y9
+	VCMPPD      $0x11, actkernconst<>+7232(SB), Y13, Y10
+	VANDPD      actkernconst<>+7264(SB), Y10, Y9
+	VCMPPD      $0x1e, actkernconst<>+7296(SB), Y13, Y10
+	VBLENDVPD   Y10, actkernconst<>+7296(SB), Y9, Y9
 	VADDPD      actkernconst<>+128(SB), Y9, Y12
 	VPSLLQ      $0x34, Y12, Y12
 	VMULPD      Y12, Y4, Y4
 	VSUBPD      Y9, Y13, Y13
-	VMAXPD      actkernconst<>+7072(SB), Y13, Y9
-	VMINPD      actkernconst<>+7136(SB), Y9, Y9
+	VMAXPD      actkernconst<>+7232(SB), Y13, Y9
+	VMINPD      actkernconst<>+7296(SB), Y9, Y9
 	VADDPD      actkernconst<>+128(SB), Y9, Y12
 	VPSLLQ      $0x34, Y12, Y12
 	VMULPD      Y12, Y4, Y4
-	VADDPD      actkernconst<>+8480(SB), Y8, Y2
-	VADDPD      actkernconst<>+8480(SB), Y11, Y6
-	VADDPD      actkernconst<>+8480(SB), Y14, Y9
+	VADDPD      actkernconst<>+8640(SB), Y8, Y2
+	VADDPD      actkernconst<>+8640(SB), Y11, Y6
+	VADDPD      actkernconst<>+8640(SB), Y14, Y9
 	VMOVUPD     1120(SP), Y10
 	VMOVUPD     Y4, 896(SP)
 	VMOVUPD     Y3, 1408(SP)
 	VMOVUPD     Y7, 1536(SP)
-	VCMPPD      $0x11, actkernconst<>+7072(SB), Y2, Y4
-	VANDPD      actkernconst<>+7104(SB), Y4, Y13
-	VCMPPD      $0x1e, actkernconst<>+7136(SB), Y2, Y4
-	VBLENDVPD   Y4, actkernconst<>+7136(SB), Y13, Y13
+	VCMPPD      $0x11, actkernconst<>+7232(SB), Y2, Y4
+	VANDPD      actkernconst<>+7264(SB), Y4, Y13
+	VCMPPD      $0x1e, actkernconst<>+7296(SB), Y2, Y4
+	VBLENDVPD   Y4, actkernconst<>+7296(SB), Y13, Y13
 	VADDPD      actkernconst<>+128(SB), Y13, Y3
 	VPSLLQ      $0x34, Y3, Y3
 	VMULPD      Y3, Y10, Y12
 	VSUBPD      Y13, Y2, Y7
-	VCMPPD      $0x11, actkernconst<>+7072(SB), Y7, Y4
-	VANDPD      actkernconst<>+7104(SB), Y4, Y13
-	VCMPPD      $0x1e, actkernconst<>+7136(SB), Y7, Y4
-	VBLENDVPD   Y4, actkernconst<>+7136(SB), Y13, Y13
+	VCMPPD      $0x11, actkernconst<>+7232(SB), Y7, Y4
+	VANDPD      actkernconst<>+7264(SB), Y4, Y13
+	VCMPPD      $0x1e, actkernconst<>+7296(SB), Y7, Y4
+	VBLENDVPD   Y4, actkernconst<>+7296(SB), Y13, Y13
 	VADDPD      actkernconst<>+128(SB), Y13, Y3
 	VPSLLQ      $0x34, Y3, Y3
 	VMULPD      Y3, Y12, Y12
 	VSUBPD      Y13, Y7, Y7
-	VMAXPD      actkernconst<>+7072(SB), Y7, Y13
-	VMINPD      actkernconst<>+7136(SB), Y13, Y13
+	VMAXPD      actkernconst<>+7232(SB), Y7, Y13
+	VMINPD      actkernconst<>+7296(SB), Y13, Y13
 	VADDPD      actkernconst<>+128(SB), Y13, Y3
 	VPSLLQ      $0x34, Y3, Y3
 	VMULPD      Y3, Y12, Y12
 	VMOVUPD     832(SP), Y2
-	VCMPPD      $0x11, actkernconst<>+7072(SB), Y6, Y7
-	VANDPD      actkernconst<>+7104(SB), Y7, Y4
-	VCMPPD      $0x1e, actkernconst<>+7136(SB), Y6, Y7
-	VBLENDVPD   Y7, actkernconst<>+7136(SB), Y4, Y4
+	VCMPPD      $0x11, actkernconst<>+7232(SB), Y6, Y7
+	VANDPD      actkernconst<>+7264(SB), Y7, Y4
+	VCMPPD      $0x1e, actkernconst<>+7296(SB), Y6, Y7
+	VBLENDVPD   Y7, actkernconst<>+7296(SB), Y4, Y4
 	VADDPD      actkernconst<>+128(SB), Y4, Y10
 	VPSLLQ      $0x34, Y10, Y10
 	VMULPD      Y10, Y2, Y3
 	VSUBPD      Y4, Y6, Y13
-	VCMPPD      $0x11, actkernconst<>+7072(SB), Y13, Y7
-	VANDPD      actkernconst<>+7104(SB), Y7, Y4
-	VCMPPD      $0x1e, actkernconst<>+7136(SB), Y13, Y7
-	VBLENDVPD   Y7, actkernconst<>+7136(SB), Y4, Y4
+	VCMPPD      $0x11, actkernconst<>+7232(SB), Y13, Y7
+	VANDPD      actkernconst<>+7264(SB), Y7, Y4
+	VCMPPD      $0x1e, actkernconst<>+7296(SB), Y13, Y7
+	VBLENDVPD   Y7, actkernconst<>+7296(SB), Y4, Y4
 	VADDPD      actkernconst<>+128(SB), Y4, Y10
 	VPSLLQ      $0x34, Y10, Y10
 	VMULPD      Y10, Y3, Y3
 	VSUBPD      Y4, Y13, Y13
-	VMAXPD      actkernconst<>+7072(SB), Y13, Y4
-	VMINPD      actkernconst<>+7136(SB), Y4, Y4
+	VMAXPD      actkernconst<>+7232(SB), Y13, Y4
+	VMINPD      actkernconst<>+7296(SB), Y4, Y4
 	VADDPD      actkernconst<>+128(SB), Y4, Y10
 	VPSLLQ      $0x34, Y10, Y10
 	VMULPD      Y10, Y3, Y3
 	VMOVUPD     640(SP), Y2
-	VCMPPD      $0x11, actkernconst<>+7072(SB), Y9, Y7
-	VANDPD      actkernconst<>+7104(SB), Y7, Y6
-	VCMPPD      $0x1e, actkernconst<>+7136(SB), Y9, Y7
-	VBLENDVPD   Y7, actkernconst<>+7136(SB), Y6, Y6
+	VCMPPD      $0x11, actkernconst<>+7232(SB), Y9, Y7
+	VANDPD      actkernconst<>+7264(SB), Y7, Y6
+	VCMPPD      $0x1e, actkernconst<>+7296(SB), Y9, Y7
+	VBLENDVPD   Y7, actkernconst<>+7296(SB), Y6, Y6
 	VADDPD      actkernconst<>+128(SB), Y6, Y10
 	VPSLLQ      $0x34, Y10, Y10
 	VMULPD      Y10, Y2, Y4
 	VSUBPD      Y6, Y9, Y13
-	VCMPPD      $0x11, actkernconst<>+7072(SB), Y13, Y7
-	VANDPD      actkernconst<>+7104(SB), Y7, Y6
-	VCMPPD      $0x1e, actkernconst<>+7136(SB), Y13, Y7
-	VBLENDVPD   Y7, actkernconst<>+7136(SB), Y6, Y6
+	VCMPPD      $0x11, actkernconst<>+7232(SB), Y13, Y7
+	VANDPD      actkernconst<>+7264(SB), Y7, Y6
+	VCMPPD      $0x1e, actkernconst<>+7296(SB), Y13, Y7
+	VBLENDVPD   Y7, actkernconst<>+7296(SB), Y6, Y6
 	VADDPD      actkernconst<>+128(SB), Y6, Y10
 	VPSLLQ      $0x34, Y10, Y10
 	VMULPD      Y10, Y4, Y4
 	VSUBPD      Y6, Y13, Y13
-	VMAXPD      actkernconst<>+7072(SB), Y13, Y6
-	VMINPD      actkernconst<>+7136(SB), Y6, Y6
+	VMAXPD      actkernconst<>+7232(SB), Y13, Y6
+	VMINPD      actkernconst<>+7296(SB), Y6, Y6
 	VADDPD      actkernconst<>+128(SB), Y6, Y10
 	VPSLLQ      $0x34, Y10, Y10
 	VMULPD      Y10, Y4, Y4
-	VADDPD      actkernconst<>+8512(SB), Y8, Y2
-	VADDPD      actkernconst<>+8512(SB), Y11, Y6
-	VADDPD      actkernconst<>+8512(SB), Y14, Y7
+	VADDPD      actkernconst<>+8672(SB), Y8, Y2
+	VADDPD      actkernconst<>+8672(SB), Y11, Y6
+	VADDPD      actkernconst<>+8672(SB), Y14, Y7
 	VMOVUPD     1024(SP), Y9
 	VMOVUPD     Y4, 640(SP)
 	VMOVUPD     Y3, 832(SP)
 	VMOVUPD     Y12, 1120(SP)
-	VCMPPD      $0x11, actkernconst<>+7072(SB), Y2, Y4
-	VANDPD      actkernconst<>+7104(SB), Y4, Y13
-	VCMPPD      $0x1e, actkernconst<>+7136(SB), Y2, Y4
-	VBLENDVPD   Y4, actkernconst<>+7136(SB), Y13, Y13
+	VCMPPD      $0x11, actkernconst<>+7232(SB), Y2, Y4
+	VANDPD      actkernconst<>+7264(SB), Y4, Y13
+	VCMPPD      $0x1e, actkernconst<>+7296(SB), Y2, Y4
+	VBLENDVPD   Y4, actkernconst<>+7296(SB), Y13, Y13
 	VADDPD      actkernconst<>+128(SB), Y13, Y3
 	VPSLLQ      $0x34, Y3, Y3
 	VMULPD      Y3, Y9, Y10
 	VSUBPD      Y13, Y2, Y12
-	VCMPPD      $0x11, actkernconst<>+7072(SB), Y12, Y4
-	VANDPD      actkernconst<>+7104(SB), Y4, Y13
-	VCMPPD      $0x1e, actkernconst<>+7136(SB), Y12, Y4
-	VBLENDVPD   Y4, actkernconst<>+7136(SB), Y13, Y13
+	VCMPPD      $0x11, actkernconst<>+7232(SB), Y12, Y4
+	VANDPD      actkernconst<>+7264(SB), Y4, Y13
+	VCMPPD      $0x1e, actkernconst<>+7296(SB), Y12, Y4
+	VBLENDVPD   Y4, actkernconst<>+7296(SB), Y13, Y13
 	VADDPD      actkernconst<>+128(SB), Y13, Y3
 	VPSLLQ      $0x34, Y3, Y3
 	VMULPD      Y3, Y10, Y10
 	VSUBPD      Y13, Y12, Y12
-	VMAXPD      actkernconst<>+7072(SB), Y12, Y13
-	VMINPD      actkernconst<>+7136(SB), Y13, Y13
+	VMAXPD      actkernconst<>+7232(SB), Y12, Y13
+	VMINPD      actkernconst<>+7296(SB), Y13, Y13
 	VADDPD      actkernconst<>+128(SB), Y13, Y3
 	VPSLLQ      $0x34, Y3, Y3
 	VMULPD      Y3, Y10, Y10
 	VMOVUPD     672(SP), Y2
-	VCMPPD      $0x11, actkernconst<>+7072(SB), Y6, Y9
-	VANDPD      actkernconst<>+7104(SB), Y9, Y4
-	VCMPPD      $0x1e, actkernconst<>+7136(SB), Y6, Y9
-	VBLENDVPD   Y9, actkernconst<>+7136(SB), Y4, Y4
+	VCMPPD      $0x11, actkernconst<>+7232(SB), Y6, Y9
+	VANDPD      actkernconst<>+7264(SB), Y9, Y4
+	VCMPPD      $0x1e, actkernconst<>+7296(SB), Y6, Y9
+	VBLENDVPD   Y9, actkernconst<>+7296(SB), Y4, Y4
 	VADDPD      actkernconst<>+128(SB), Y4, Y12
 	VPSLLQ      $0x34, Y12, Y12
 	VMULPD      Y12, Y2, Y3
 	VSUBPD      Y4, Y6, Y13
-	VCMPPD      $0x11, actkernconst<>+7072(SB), Y13, Y9
-	VANDPD      actkernconst<>+7104(SB), Y9, Y4
-	VCMPPD      $0x1e, actkernconst<>+7136(SB), Y13, Y9
-	VBLENDVPD   Y9, actkernconst<>+7136(SB), Y4, Y4
+	VCMPPD      $0x11, actkernconst<>+7232(SB), Y13, Y9
+	VANDPD      actkernconst<>+7264(SB), Y9, Y4
+	VCMPPD      $0x1e, actkernconst<>+7296(SB), Y13, Y9
+	VBLENDVPD   Y9, actkernconst<>+7296(SB), Y4, Y4
 	VADDPD      actkernconst<>+128(SB), Y4, Y12
 	VPSLLQ      $0x34, Y12, Y12
 	VMULPD      Y12, Y3, Y3
 	VSUBPD      Y4, Y13, Y13
-	VMAXPD      actkernconst<>+7072(SB), Y13, Y4
-	VMINPD      actkernconst<>+7136(SB), Y4, Y4
+	VMAXPD      actkernconst<>+7232(SB), Y13, Y4
+	VMINPD      actkernconst<>+7296(SB), Y4, Y4
 	VADDPD      actkernconst<>+128(SB), Y4, Y12
 	VPSLLQ      $0x34, Y12, Y12
 	VMULPD      Y12, Y3, Y3
 	VMOVUPD     704(SP), Y2
-	VCMPPD      $0x11, actkernconst<>+7072(SB), Y7, Y9
-	VANDPD      actkernconst<>+7104(SB), Y9, Y6
-	VCMPPD      $0x1e, actkernconst<>+7136(SB), Y7, Y9
-	VBLENDVPD   Y9, actkernconst<>+7136(SB), Y6, Y6
+	VCMPPD      $0x11, actkernconst<>+7232(SB), Y7, Y9
+	VANDPD      actkernconst<>+7264(SB), Y9, Y6
+	VCMPPD      $0x1e, actkernconst<>+7296(SB), Y7, Y9
+	VBLENDVPD   Y9, actkernconst<>+7296(SB), Y6, Y6
 	VADDPD      actkernconst<>+128(SB), Y6, Y12
 	VPSLLQ      $0x34, Y12, Y12
 	VMULPD      Y12, Y2, Y4
 	VSUBPD      Y6, Y7, Y13
-	VCMPPD      $0x11, actkernconst<>+7072(SB), Y13, Y9
-	VANDPD      actkernconst<>+7104(SB), Y9, Y6
-	VCMPPD      $0x1e, actkernconst<>+7136(SB), Y13, Y9
-	VBLENDVPD   Y9, actkernconst<>+7136(SB), Y6, Y6
+	VCMPPD      $0x11, actkernconst<>+7232(SB), Y13, Y9
+	VANDPD      actkernconst<>+7264(SB), Y9, Y6
+	VCMPPD      $0x1e, actkernconst<>+7296(SB), Y13, Y9
+	VBLENDVPD   Y9, actkernconst<>+7296(SB), Y6, Y6
 	VADDPD      actkernconst<>+128(SB), Y6, Y12
 	VPSLLQ      $0x34, Y12, Y12
 	VMULPD      Y12, Y4, Y4
 	VSUBPD      Y6, Y13, Y13
-	VMAXPD      actkernconst<>+7072(SB), Y13, Y6
-	VMINPD      actkernconst<>+7136(SB), Y6, Y6
+	VMAXPD      actkernconst<>+7232(SB), Y13, Y6
+	VMINPD      actkernconst<>+7296(SB), Y6, Y6
 	VADDPD      actkernconst<>+128(SB), Y6, Y12
 	VPSLLQ      $0x34, Y12, Y12
 	VMULPD      Y12, Y4, Y4
-	VADDPD      actkernconst<>+8544(SB), Y8, Y8
-	VADDPD      actkernconst<>+8544(SB), Y11, Y11
-	VADDPD      actkernconst<>+8544(SB), Y14, Y14
+	VADDPD      actkernconst<>+8704(SB), Y8, Y8
+	VADDPD      actkernconst<>+8704(SB), Y11, Y11
+	VADDPD      actkernconst<>+8704(SB), Y14, Y14
 	VMOVUPD     1056(SP), Y2
-	VCMPPD      $0x11, actkernconst<>+7072(SB), Y8, Y9
-	VANDPD      actkernconst<>+7104(SB), Y9, Y7
-	VCMPPD      $0x1e, actkernconst<>+7136(SB), Y8, Y9
-	VBLENDVPD   Y9, actkernconst<>+7136(SB), Y7, Y7
+	VCMPPD      $0x11, actkernconst<>+7232(SB), Y8, Y9
+	VANDPD      actkernconst<>+7264(SB), Y9, Y7
+	VCMPPD      $0x1e, actkernconst<>+7296(SB), Y8, Y9
+	VBLENDVPD   Y9, actkernconst<>+7296(SB), Y7, Y7
 	VADDPD      actkernconst<>+128(SB), Y7, Y12
 	VPSLLQ      $0x34, Y12, Y12
 	VMULPD      Y12, Y2, Y6
 	VSUBPD      Y7, Y8, Y13
-	VCMPPD      $0x11, actkernconst<>+7072(SB), Y13, Y9
-	VANDPD      actkernconst<>+7104(SB), Y9, Y7
-	VCMPPD      $0x1e, actkernconst<>+7136(SB), Y13, Y9
-	VBLENDVPD   Y9, actkernconst<>+7136(SB), Y7, Y7
+	VCMPPD      $0x11, actkernconst<>+7232(SB), Y13, Y9
+	VANDPD      actkernconst<>+7264(SB), Y9, Y7
+	VCMPPD      $0x1e, actkernconst<>+7296(SB), Y13, Y9
+	VBLENDVPD   Y9, actkernconst<>+7296(SB), Y7, Y7
 	VADDPD      actkernconst<>+128(SB), Y7, Y12
 	VPSLLQ      $0x34, Y12, Y12
 	VMULPD      Y12, Y6, Y6
 	VSUBPD      Y7, Y13, Y13
-	VMAXPD      actkernconst<>+7072(SB), Y13, Y7
-	VMINPD      actkernconst<>+7136(SB), Y7, Y7
+	VMAXPD      actkernconst<>+7232(SB), Y13, Y7
+	VMINPD      actkernconst<>+7296(SB), Y7, Y7
 	VADDPD      actkernconst<>+128(SB), Y7, Y12
 	VPSLLQ      $0x34, Y12, Y12
 	VMULPD      Y12, Y6, Y6
 	VMOVUPD     1440(SP), Y2
-	VCMPPD      $0x11, actkernconst<>+7072(SB), Y11, Y9
-	VANDPD      actkernconst<>+7104(SB), Y9, Y8
-	VCMPPD      $0x1e, actkernconst<>+7136(SB), Y11, Y9
-	VBLENDVPD   Y9, actkernconst<>+7136(SB), Y8, Y8
+	VCMPPD      $0x11, actkernconst<>+7232(SB), Y11, Y9
+	VANDPD      actkernconst<>+7264(SB), Y9, Y8
+	VCMPPD      $0x1e, actkernconst<>+7296(SB), Y11, Y9
+	VBLENDVPD   Y9, actkernconst<>+7296(SB), Y8, Y8
 	VADDPD      actkernconst<>+128(SB), Y8, Y12
 	VPSLLQ      $0x34, Y12, Y12
 	VMULPD      Y12, Y2, Y7
 	VSUBPD      Y8, Y11, Y13
-	VCMPPD      $0x11, actkernconst<>+7072(SB), Y13, Y9
-	VANDPD      actkernconst<>+7104(SB), Y9, Y8
-	VCMPPD      $0x1e, actkernconst<>+7136(SB), Y13, Y9
-	VBLENDVPD   Y9, actkernconst<>+7136(SB), Y8, Y8
+	VCMPPD      $0x11, actkernconst<>+7232(SB), Y13, Y9
+	VANDPD      actkernconst<>+7264(SB), Y9, Y8
+	VCMPPD      $0x1e, actkernconst<>+7296(SB), Y13, Y9
+	VBLENDVPD   Y9, actkernconst<>+7296(SB), Y8, Y8
 	VADDPD      actkernconst<>+128(SB), Y8, Y12
 	VPSLLQ      $0x34, Y12, Y12
 	VMULPD      Y12, Y7, Y7
 	VSUBPD      Y8, Y13, Y13
-	VMAXPD      actkernconst<>+7072(SB), Y13, Y8
-	VMINPD      actkernconst<>+7136(SB), Y8, Y8
+	VMAXPD      actkernconst<>+7232(SB), Y13, Y8
+	VMINPD      actkernconst<>+7296(SB), Y8, Y8
 	VADDPD      actkernconst<>+128(SB), Y8, Y12
 	VPSLLQ      $0x34, Y12, Y12
 	VMULPD      Y12, Y7, Y7
 	VMOVUPD     1216(SP), Y2
-	VCMPPD      $0x11, actkernconst<>+7072(SB), Y14, Y11
-	VANDPD      actkernconst<>+7104(SB), Y11, Y9
-	VCMPPD      $0x1e, actkernconst<>+7136(SB), Y14, Y11
-	VBLENDVPD   Y11, actkernconst<>+7136(SB), Y9, Y9
+	VCMPPD      $0x11, actkernconst<>+7232(SB), Y14, Y11
+	VANDPD      actkernconst<>+7264(SB), Y11, Y9
+	VCMPPD      $0x1e, actkernconst<>+7296(SB), Y14, Y11
+	VBLENDVPD   Y11, actkernconst<>+7296(SB), Y9, Y9
 	VADDPD      actkernconst<>+128(SB), Y9, Y12
 	VPSLLQ      $0x34, Y12, Y12
 	VMULPD      Y12, Y2, Y8
 	VSUBPD      Y9, Y14, Y13
-	VCMPPD      $0x11, actkernconst<>+7072(SB), Y13, Y11
-	VANDPD      actkernconst<>+7104(SB), Y11, Y9
-	VCMPPD      $0x1e, actkernconst<>+7136(SB), Y13, Y11
-	VBLENDVPD   Y11, actkernconst<>+7136(SB), Y9, Y9
+	VCMPPD      $0x11, actkernconst<>+7232(SB), Y13, Y11
+	VANDPD      actkernconst<>+7264(SB), Y11, Y9
+	VCMPPD      $0x1e, actkernconst<>+7296(SB), Y13, Y11
+	VBLENDVPD   Y11, actkernconst<>+7296(SB), Y9, Y9
 	VADDPD      actkernconst<>+128(SB), Y9, Y12
 	VPSLLQ      $0x34, Y12, Y12
 	VMULPD      Y12, Y8, Y8
 	VSUBPD      Y9, Y13, Y13
-	VMAXPD      actkernconst<>+7072(SB), Y13, Y9
-	VMINPD      actkernconst<>+7136(SB), Y9, Y9
+	VMAXPD      actkernconst<>+7232(SB), Y13, Y9
+	VMINPD      actkernconst<>+7296(SB), Y9, Y9
 	VADDPD      actkernconst<>+128(SB), Y9, Y12
 	VPSLLQ      $0x34, Y12, Y12
 	VMULPD      Y12, Y8, Y8
-	VMULPD      actkernconst<>+7936(SB), Y5, Y2
-	VMULPD      actkernconst<>+7936(SB), Y0, Y9
-	VMULPD      actkernconst<>+7936(SB), Y1, Y11
+	VMULPD      actkernconst<>+8096(SB), Y5, Y2
+	VMULPD      actkernconst<>+8096(SB), Y0, Y9
+	VMULPD      actkernconst<>+8096(SB), Y1, Y11
 	VROUNDPD    $0x08, Y2, Y2
 	VROUNDPD    $0x08, Y9, Y9
 	VROUNDPD    $0x08, Y11, Y11
-	VFMADD132PD actkernconst<>+7904(SB), Y5, Y2
-	VFMADD132PD actkernconst<>+7904(SB), Y0, Y9
-	VFMADD132PD actkernconst<>+7904(SB), Y1, Y11
+	VFMADD132PD actkernconst<>+8064(SB), Y5, Y2
+	VFMADD132PD actkernconst<>+8064(SB), Y0, Y9
+	VFMADD132PD actkernconst<>+8064(SB), Y1, Y11
 	VMOVUPD     1536(SP), Y0
 	VADDPD      actkernconst<>+4000(SB), Y0, Y1
 	VMOVUPD     1408(SP), Y5
@@ -50759,29 +50965,29 @@ loop:
 	VADDPD      Y12, Y9, Y9
 	VADDPD      Y14, Y11, Y11
 	VMOVUPD     1120(SP), Y1
-	VADDPD      actkernconst<>+8128(SB), Y1, Y12
+	VADDPD      actkernconst<>+8288(SB), Y1, Y12
 	VMOVUPD     832(SP), Y14
 	VMOVUPD     Y11, 896(SP)
-	VADDPD      actkernconst<>+8128(SB), Y14, Y11
+	VADDPD      actkernconst<>+8288(SB), Y14, Y11
 	VMOVUPD     Y9, 1408(SP)
 	VMOVUPD     640(SP), Y9
 	VMOVUPD     Y2, 1536(SP)
-	VADDPD      actkernconst<>+8128(SB), Y9, Y2
-	VSUBPD      actkernconst<>+8128(SB), Y12, Y12
-	VSUBPD      actkernconst<>+8128(SB), Y11, Y11
-	VSUBPD      actkernconst<>+8128(SB), Y2, Y2
+	VADDPD      actkernconst<>+8288(SB), Y9, Y2
+	VSUBPD      actkernconst<>+8288(SB), Y12, Y12
+	VSUBPD      actkernconst<>+8288(SB), Y11, Y11
+	VSUBPD      actkernconst<>+8288(SB), Y2, Y2
 	VSUBPD      Y12, Y1, Y1
 	VSUBPD      Y11, Y14, Y14
 	VSUBPD      Y2, Y9, Y9
 	VADDPD      Y12, Y0, Y0
 	VADDPD      Y11, Y5, Y5
 	VADDPD      Y2, Y13, Y13
-	VADDPD      actkernconst<>+8160(SB), Y10, Y2
-	VADDPD      actkernconst<>+8160(SB), Y3, Y11
-	VADDPD      actkernconst<>+8160(SB), Y4, Y12
-	VSUBPD      actkernconst<>+8160(SB), Y2, Y2
-	VSUBPD      actkernconst<>+8160(SB), Y11, Y11
-	VSUBPD      actkernconst<>+8160(SB), Y12, Y12
+	VADDPD      actkernconst<>+8320(SB), Y10, Y2
+	VADDPD      actkernconst<>+8320(SB), Y3, Y11
+	VADDPD      actkernconst<>+8320(SB), Y4, Y12
+	VSUBPD      actkernconst<>+8320(SB), Y2, Y2
+	VSUBPD      actkernconst<>+8320(SB), Y11, Y11
+	VSUBPD      actkernconst<>+8320(SB), Y12, Y12
 	VSUBPD      Y2, Y10, Y10
 	VSUBPD      Y11, Y3, Y3
 	VSUBPD      Y12, Y4, Y4
@@ -50807,17 +51013,17 @@ loop:
 	VFMADD231PD 1408(SP), Y7, Y3
 	VFMADD231PD 896(SP), Y11, Y10
 	VMOVUPD     Y9, 896(SP)
-	VMULPD      actkernconst<>+7936(SB), Y6, Y9
+	VMULPD      actkernconst<>+8096(SB), Y6, Y9
 	VMOVUPD     Y14, 1408(SP)
-	VMULPD      actkernconst<>+7936(SB), Y8, Y14
+	VMULPD      actkernconst<>+8096(SB), Y8, Y14
 	VMOVUPD     Y1, 1536(SP)
-	VMULPD      actkernconst<>+7936(SB), Y12, Y1
+	VMULPD      actkernconst<>+8096(SB), Y12, Y1
 	VROUNDPD    $0x08, Y9, Y9
 	VROUNDPD    $0x08, Y14, Y14
 	VROUNDPD    $0x08, Y1, Y1
-	VFMADD132PD actkernconst<>+7904(SB), Y6, Y9
-	VFMADD132PD actkernconst<>+7904(SB), Y8, Y14
-	VFMADD132PD actkernconst<>+7904(SB), Y12, Y1
+	VFMADD132PD actkernconst<>+8064(SB), Y6, Y9
+	VFMADD132PD actkernconst<>+8064(SB), Y8, Y14
+	VFMADD132PD actkernconst<>+8064(SB), Y12, Y1
 	VADDPD      Y4, Y9, Y9
 	VADDPD      Y3, Y14, Y14
 	VADDPD      Y10, Y1, Y1
@@ -50956,22 +51162,22 @@ loop:
 	VADDPD      480(SP), Y6, Y6
 	VADDPD      640(SP), Y13, Y13
 	VMOVUPD     576(SP), Y3
-	VMULPD      actkernconst<>+7168(SB), Y3, Y5
+	VMULPD      actkernconst<>+7328(SB), Y3, Y5
 	VMOVUPD     352(SP), Y7
-	VMULPD      actkernconst<>+7168(SB), Y7, Y9
-	VMULPD      actkernconst<>+7168(SB), Y8, Y10
+	VMULPD      actkernconst<>+7328(SB), Y7, Y9
+	VMULPD      actkernconst<>+7328(SB), Y8, Y10
 	VXORPD      actkernconst<>+2720(SB), Y5, Y11
 	VXORPD      actkernconst<>+2720(SB), Y9, Y12
 	VXORPD      actkernconst<>+2720(SB), Y10, Y14
-	VFMADD231PD actkernconst<>+7168(SB), Y3, Y11
-	VFMADD231PD actkernconst<>+7168(SB), Y7, Y12
-	VFMADD231PD actkernconst<>+7168(SB), Y8, Y14
-	VMULPD      actkernconst<>+7168(SB), Y4, Y4
-	VMULPD      actkernconst<>+7168(SB), Y6, Y6
-	VMULPD      actkernconst<>+7168(SB), Y13, Y13
-	VFMADD132PD actkernconst<>+8192(SB), Y4, Y3
-	VFMADD132PD actkernconst<>+8192(SB), Y6, Y7
-	VFMADD132PD actkernconst<>+8192(SB), Y13, Y8
+	VFMADD231PD actkernconst<>+7328(SB), Y3, Y11
+	VFMADD231PD actkernconst<>+7328(SB), Y7, Y12
+	VFMADD231PD actkernconst<>+7328(SB), Y8, Y14
+	VMULPD      actkernconst<>+7328(SB), Y4, Y4
+	VMULPD      actkernconst<>+7328(SB), Y6, Y6
+	VMULPD      actkernconst<>+7328(SB), Y13, Y13
+	VFMADD132PD actkernconst<>+8352(SB), Y4, Y3
+	VFMADD132PD actkernconst<>+8352(SB), Y6, Y7
+	VFMADD132PD actkernconst<>+8352(SB), Y13, Y8
 	VADDPD      Y3, Y11, Y11
 	VADDPD      Y7, Y12, Y12
 	VADDPD      Y8, Y14, Y14
@@ -50990,24 +51196,24 @@ loop:
 	VADDPD      actkernconst<>+160(SB), Y0, Y0
 	VADDPD      actkernconst<>+160(SB), Y1, Y1
 	VADDPD      actkernconst<>+160(SB), Y2, Y2
-	VMULPD      actkernconst<>+7936(SB), Y0, Y5
-	VMULPD      actkernconst<>+7936(SB), Y1, Y7
-	VMULPD      actkernconst<>+7936(SB), Y2, Y8
+	VMULPD      actkernconst<>+8096(SB), Y0, Y5
+	VMULPD      actkernconst<>+8096(SB), Y1, Y7
+	VMULPD      actkernconst<>+8096(SB), Y2, Y8
 	VROUNDPD    $0x09, Y5, Y5
 	VROUNDPD    $0x09, Y7, Y7
 	VROUNDPD    $0x09, Y8, Y8
-	VFMADD132PD actkernconst<>+7904(SB), Y0, Y5
-	VFMADD132PD actkernconst<>+7904(SB), Y1, Y7
-	VFMADD132PD actkernconst<>+7904(SB), Y2, Y8
+	VFMADD132PD actkernconst<>+8064(SB), Y0, Y5
+	VFMADD132PD actkernconst<>+8064(SB), Y1, Y7
+	VFMADD132PD actkernconst<>+8064(SB), Y2, Y8
 	VMULPD      actkernconst<>+4576(SB), Y5, Y0
 	VMULPD      actkernconst<>+4576(SB), Y7, Y1
 	VMULPD      actkernconst<>+4576(SB), Y8, Y2
 	VROUNDPD    $0x09, Y0, Y0
 	VROUNDPD    $0x09, Y1, Y1
 	VROUNDPD    $0x09, Y2, Y2
-	VFMADD231PD actkernconst<>+8576(SB), Y0, Y5
-	VFMADD231PD actkernconst<>+8576(SB), Y1, Y7
-	VFMADD231PD actkernconst<>+8576(SB), Y2, Y8
+	VFMADD231PD actkernconst<>+8736(SB), Y0, Y5
+	VFMADD231PD actkernconst<>+8736(SB), Y1, Y7
+	VFMADD231PD actkernconst<>+8736(SB), Y2, Y8
 	VMOVUPD     actkernconst<>+4576(SB), Y9
 	VCMPPD      $0x11, Y5, Y9, Y5
 	VMOVUPD     actkernconst<>+4576(SB), Y9
@@ -51017,36 +51223,36 @@ loop:
 	VANDPD      actkernconst<>+1632(SB), Y3, Y9
 	VANDPD      actkernconst<>+1632(SB), Y4, Y10
 	VANDPD      actkernconst<>+1632(SB), Y6, Y11
-	VMOVUPD     actkernconst<>+7168(SB), Y12
+	VMOVUPD     actkernconst<>+7328(SB), Y12
 	VSUBPD      Y9, Y12, Y9
-	VMOVUPD     actkernconst<>+7168(SB), Y12
+	VMOVUPD     actkernconst<>+7328(SB), Y12
 	VSUBPD      Y10, Y12, Y10
-	VMOVUPD     actkernconst<>+7168(SB), Y12
+	VMOVUPD     actkernconst<>+7328(SB), Y12
 	VSUBPD      Y11, Y12, Y11
-	VADDPD      actkernconst<>+8192(SB), Y9, Y9
-	VADDPD      actkernconst<>+8192(SB), Y10, Y10
-	VADDPD      actkernconst<>+8192(SB), Y11, Y11
+	VADDPD      actkernconst<>+8352(SB), Y9, Y9
+	VADDPD      actkernconst<>+8352(SB), Y10, Y10
+	VADDPD      actkernconst<>+8352(SB), Y11, Y11
 	VBLENDVPD   Y5, Y9, Y3, Y5
 	VBLENDVPD   Y7, Y10, Y4, Y7
 	VBLENDVPD   Y8, Y11, Y6, Y8
-	VADDPD      actkernconst<>+7200(SB), Y0, Y0
-	VADDPD      actkernconst<>+7200(SB), Y1, Y1
-	VADDPD      actkernconst<>+7200(SB), Y2, Y2
+	VADDPD      actkernconst<>+7360(SB), Y0, Y0
+	VADDPD      actkernconst<>+7360(SB), Y1, Y1
+	VADDPD      actkernconst<>+7360(SB), Y2, Y2
 	VMOVUPD     448(SP), Y3
-	VMOVUPD     actkernconst<>+7808(SB), Y4
+	VMOVUPD     actkernconst<>+7968(SB), Y4
 	VFMADD213PD actkernconst<>+1824(SB), Y3, Y4
 	VMOVUPD     416(SP), Y6
-	VMOVUPD     actkernconst<>+7808(SB), Y9
+	VMOVUPD     actkernconst<>+7968(SB), Y9
 	VFMADD213PD actkernconst<>+1824(SB), Y6, Y9
 	VMOVUPD     384(SP), Y10
-	VMOVUPD     actkernconst<>+7808(SB), Y11
+	VMOVUPD     actkernconst<>+7968(SB), Y11
 	VFMADD213PD actkernconst<>+1824(SB), Y10, Y11
-	VADDPD      actkernconst<>+8864(SB), Y4, Y4
-	VADDPD      actkernconst<>+8864(SB), Y9, Y9
-	VADDPD      actkernconst<>+8864(SB), Y11, Y11
-	VSUBPD      actkernconst<>+8864(SB), Y4, Y12
-	VSUBPD      actkernconst<>+8864(SB), Y9, Y13
-	VSUBPD      actkernconst<>+8864(SB), Y11, Y14
+	VADDPD      actkernconst<>+9024(SB), Y4, Y4
+	VADDPD      actkernconst<>+9024(SB), Y9, Y9
+	VADDPD      actkernconst<>+9024(SB), Y11, Y11
+	VSUBPD      actkernconst<>+9024(SB), Y4, Y12
+	VSUBPD      actkernconst<>+9024(SB), Y9, Y13
+	VSUBPD      actkernconst<>+9024(SB), Y11, Y14
 	VMOVUPD     Y2, 352(SP)
 	VMOVUPD     actkernconst<>+4000(SB), Y2
 	VFMADD213PD actkernconst<>+160(SB), Y2, Y12
@@ -51054,15 +51260,15 @@ loop:
 	VFMADD213PD actkernconst<>+160(SB), Y2, Y13
 	VMOVUPD     actkernconst<>+4000(SB), Y2
 	VFMADD213PD actkernconst<>+160(SB), Y2, Y14
-	VFMADD231PD actkernconst<>+8896(SB), Y12, Y3
-	VFMADD231PD actkernconst<>+8896(SB), Y13, Y6
-	VFMADD231PD actkernconst<>+8896(SB), Y14, Y10
-	VFMADD231PD actkernconst<>+8928(SB), Y12, Y3
-	VFMADD231PD actkernconst<>+8928(SB), Y13, Y6
-	VFMADD231PD actkernconst<>+8928(SB), Y14, Y10
-	VFMADD132PD actkernconst<>+8960(SB), Y3, Y12
-	VFMADD132PD actkernconst<>+8960(SB), Y6, Y13
-	VFMADD132PD actkernconst<>+8960(SB), Y10, Y14
+	VFMADD231PD actkernconst<>+9056(SB), Y12, Y3
+	VFMADD231PD actkernconst<>+9056(SB), Y13, Y6
+	VFMADD231PD actkernconst<>+9056(SB), Y14, Y10
+	VFMADD231PD actkernconst<>+9088(SB), Y12, Y3
+	VFMADD231PD actkernconst<>+9088(SB), Y13, Y6
+	VFMADD231PD actkernconst<>+9088(SB), Y14, Y10
+	VFMADD132PD actkernconst<>+9120(SB), Y3, Y12
+	VFMADD132PD actkernconst<>+9120(SB), Y6, Y13
+	VFMADD132PD actkernconst<>+9120(SB), Y10, Y14
 	VMOVUPD     288(SP), Y2
 	VBLENDVPD   Y2, Y5, Y12, Y5
 	VMOVUPD     256(SP), Y3
@@ -51084,24 +51290,24 @@ loop:
 	VMULPD      Y5, Y5, Y0
 	VMULPD      Y7, Y7, Y1
 	VMULPD      Y8, Y8, Y2
-	VMOVUPD     actkernconst<>+7840(SB), Y3
-	VFMADD213PD actkernconst<>+7872(SB), Y0, Y3
-	VMOVUPD     actkernconst<>+7840(SB), Y4
-	VFMADD213PD actkernconst<>+7872(SB), Y1, Y4
-	VMOVUPD     actkernconst<>+7840(SB), Y6
-	VFMADD213PD actkernconst<>+7872(SB), Y2, Y6
-	VFMADD213PD actkernconst<>+8704(SB), Y0, Y3
-	VFMADD213PD actkernconst<>+8704(SB), Y1, Y4
-	VFMADD213PD actkernconst<>+8704(SB), Y2, Y6
-	VFMADD213PD actkernconst<>+8736(SB), Y0, Y3
-	VFMADD213PD actkernconst<>+8736(SB), Y1, Y4
-	VFMADD213PD actkernconst<>+8736(SB), Y2, Y6
-	VFMADD213PD actkernconst<>+8768(SB), Y0, Y3
-	VFMADD213PD actkernconst<>+8768(SB), Y1, Y4
-	VFMADD213PD actkernconst<>+8768(SB), Y2, Y6
-	VFMADD213PD actkernconst<>+8800(SB), Y0, Y3
-	VFMADD213PD actkernconst<>+8800(SB), Y1, Y4
-	VFMADD213PD actkernconst<>+8800(SB), Y2, Y6
+	VMOVUPD     actkernconst<>+8000(SB), Y3
+	VFMADD213PD actkernconst<>+8032(SB), Y0, Y3
+	VMOVUPD     actkernconst<>+8000(SB), Y4
+	VFMADD213PD actkernconst<>+8032(SB), Y1, Y4
+	VMOVUPD     actkernconst<>+8000(SB), Y6
+	VFMADD213PD actkernconst<>+8032(SB), Y2, Y6
+	VFMADD213PD actkernconst<>+8864(SB), Y0, Y3
+	VFMADD213PD actkernconst<>+8864(SB), Y1, Y4
+	VFMADD213PD actkernconst<>+8864(SB), Y2, Y6
+	VFMADD213PD actkernconst<>+8896(SB), Y0, Y3
+	VFMADD213PD actkernconst<>+8896(SB), Y1, Y4
+	VFMADD213PD actkernconst<>+8896(SB), Y2, Y6
+	VFMADD213PD actkernconst<>+8928(SB), Y0, Y3
+	VFMADD213PD actkernconst<>+8928(SB), Y1, Y4
+	VFMADD213PD actkernconst<>+8928(SB), Y2, Y6
+	VFMADD213PD actkernconst<>+8960(SB), Y0, Y3
+	VFMADD213PD actkernconst<>+8960(SB), Y1, Y4
+	VFMADD213PD actkernconst<>+8960(SB), Y2, Y6
 	VFMADD213PD actkernconst<>+160(SB), Y0, Y3
 	VFMADD213PD actkernconst<>+160(SB), Y1, Y4
 	VFMADD213PD actkernconst<>+160(SB), Y2, Y6
@@ -51150,7 +51356,7 @@ single:
 	VCVTPS2PD   (CX), Y0
 	VMULPD      (SP), Y0, Y1
 	VANDPD      actkernconst<>+1632(SB), Y1, Y2
-	VMOVUPD     actkernconst<>+7424(SB), Y3
+	VMOVUPD     actkernconst<>+7584(SB), Y3
 	VCMPPD      $0x11, Y2, Y3, Y4
 	VCMPPD      $0x11, actkernconst<>+4736(SB), Y2, Y2
 	VANDPD      Y2, Y4, Y2
@@ -51158,78 +51364,78 @@ single:
 	VANDPD      actkernconst<>+4800(SB), Y3, Y3
 	VORPD       actkernconst<>+4832(SB), Y3, Y3
 	VSUBPD      actkernconst<>+128(SB), Y3, Y3
-	VMOVUPD     actkernconst<>+7456(SB), Y5
-	VFMADD213PD actkernconst<>+7488(SB), Y3, Y5
+	VMOVUPD     actkernconst<>+7616(SB), Y5
+	VFMADD213PD actkernconst<>+7648(SB), Y3, Y5
 	VROUNDPD    $0x09, Y5, Y5
-	VSUBPD      actkernconst<>+8224(SB), Y3, Y6
-	VFMADD231PD actkernconst<>+7968(SB), Y5, Y6
-	VMOVUPD     actkernconst<>+7520(SB), Y7
+	VSUBPD      actkernconst<>+8384(SB), Y3, Y6
+	VFMADD231PD actkernconst<>+8128(SB), Y5, Y6
+	VMOVUPD     actkernconst<>+7680(SB), Y7
 	VSUBPD      Y3, Y7, Y3
-	VCMPPD      $0x11, actkernconst<>+7072(SB), Y3, Y9
-	VANDPD      actkernconst<>+7104(SB), Y9, Y8
-	VCMPPD      $0x1e, actkernconst<>+7136(SB), Y3, Y9
-	VBLENDVPD   Y9, actkernconst<>+7136(SB), Y8, Y8
+	VCMPPD      $0x11, actkernconst<>+7232(SB), Y3, Y9
+	VANDPD      actkernconst<>+7264(SB), Y9, Y8
+	VCMPPD      $0x1e, actkernconst<>+7296(SB), Y3, Y9
+	VBLENDVPD   Y9, actkernconst<>+7296(SB), Y8, Y8
 	VADDPD      actkernconst<>+128(SB), Y8, Y10
 	VPSLLQ      $0x34, Y10, Y10
 	VMULPD      Y10, Y1, Y7
 	VSUBPD      Y8, Y3, Y11
-	VCMPPD      $0x11, actkernconst<>+7072(SB), Y11, Y9
-	VANDPD      actkernconst<>+7104(SB), Y9, Y8
-	VCMPPD      $0x1e, actkernconst<>+7136(SB), Y11, Y9
-	VBLENDVPD   Y9, actkernconst<>+7136(SB), Y8, Y8
+	VCMPPD      $0x11, actkernconst<>+7232(SB), Y11, Y9
+	VANDPD      actkernconst<>+7264(SB), Y9, Y8
+	VCMPPD      $0x1e, actkernconst<>+7296(SB), Y11, Y9
+	VBLENDVPD   Y9, actkernconst<>+7296(SB), Y8, Y8
 	VADDPD      actkernconst<>+128(SB), Y8, Y10
 	VPSLLQ      $0x34, Y10, Y10
 	VMULPD      Y10, Y7, Y7
 	VSUBPD      Y8, Y11, Y11
-	VMAXPD      actkernconst<>+7072(SB), Y11, Y8
-	VMINPD      actkernconst<>+7136(SB), Y8, Y8
+	VMAXPD      actkernconst<>+7232(SB), Y11, Y8
+	VMINPD      actkernconst<>+7296(SB), Y8, Y8
 	VADDPD      actkernconst<>+128(SB), Y8, Y10
 	VPSLLQ      $0x34, Y10, Y10
 	VMULPD      Y10, Y7, Y7
-	VMOVUPD     actkernconst<>+7360(SB), Y3
+	VMOVUPD     actkernconst<>+7520(SB), Y3
 	VCMPPD      $0x12, Y5, Y3, Y8
-	VSUBPD      actkernconst<>+7360(SB), Y5, Y3
+	VSUBPD      actkernconst<>+7520(SB), Y5, Y3
 	VBLENDVPD   Y8, Y3, Y5, Y3
-	VMOVUPD     actkernconst<>+7552(SB), Y5
-	VBLENDVPD   Y8, actkernconst<>+8000(SB), Y5, Y9
-	VMOVUPD     actkernconst<>+7584(SB), Y5
-	VBLENDVPD   Y8, actkernconst<>+8032(SB), Y5, Y10
-	VMOVUPD     actkernconst<>+7616(SB), Y5
-	VBLENDVPD   Y8, actkernconst<>+8064(SB), Y5, Y11
-	VMOVUPD     actkernconst<>+7648(SB), Y5
-	VBLENDVPD   Y8, actkernconst<>+8096(SB), Y5, Y12
-	VMOVUPD     actkernconst<>+7680(SB), Y5
-	VBLENDVPD   Y8, actkernconst<>+8384(SB), Y5, Y13
 	VMOVUPD     actkernconst<>+7712(SB), Y5
-	VBLENDVPD   Y8, actkernconst<>+8416(SB), Y5, Y14
+	VBLENDVPD   Y8, actkernconst<>+8160(SB), Y5, Y9
 	VMOVUPD     actkernconst<>+7744(SB), Y5
-	VBLENDVPD   Y8, actkernconst<>+8448(SB), Y5, Y8
-	VMOVUPD     actkernconst<>+7392(SB), Y5
+	VBLENDVPD   Y8, actkernconst<>+8192(SB), Y5, Y10
+	VMOVUPD     actkernconst<>+7776(SB), Y5
+	VBLENDVPD   Y8, actkernconst<>+8224(SB), Y5, Y11
+	VMOVUPD     actkernconst<>+7808(SB), Y5
+	VBLENDVPD   Y8, actkernconst<>+8256(SB), Y5, Y12
+	VMOVUPD     actkernconst<>+7840(SB), Y5
+	VBLENDVPD   Y8, actkernconst<>+8544(SB), Y5, Y13
+	VMOVUPD     actkernconst<>+7872(SB), Y5
+	VBLENDVPD   Y8, actkernconst<>+8576(SB), Y5, Y14
+	VMOVUPD     actkernconst<>+7904(SB), Y5
+	VBLENDVPD   Y8, actkernconst<>+8608(SB), Y5, Y8
+	VMOVUPD     actkernconst<>+7552(SB), Y5
 	VMOVUPD     Y0, 32(SP)
 	VCMPPD      $0x12, Y3, Y5, Y0
-	VSUBPD      actkernconst<>+7392(SB), Y3, Y5
+	VSUBPD      actkernconst<>+7552(SB), Y3, Y5
 	VBLENDVPD   Y0, Y5, Y3, Y5
-	VBLENDVPD   Y0, actkernconst<>+7232(SB), Y9, Y9
-	VBLENDVPD   Y0, actkernconst<>+7264(SB), Y10, Y10
-	VBLENDVPD   Y0, actkernconst<>+7296(SB), Y11, Y11
-	VBLENDVPD   Y0, actkernconst<>+7328(SB), Y12, Y12
-	VBLENDVPD   Y0, actkernconst<>+8256(SB), Y13, Y13
-	VBLENDVPD   Y0, actkernconst<>+8288(SB), Y14, Y14
-	VBLENDVPD   Y0, actkernconst<>+8320(SB), Y8, Y8
-	VMOVUPD     actkernconst<>+7776(SB), Y3
+	VBLENDVPD   Y0, actkernconst<>+7392(SB), Y9, Y9
+	VBLENDVPD   Y0, actkernconst<>+7424(SB), Y10, Y10
+	VBLENDVPD   Y0, actkernconst<>+7456(SB), Y11, Y11
+	VBLENDVPD   Y0, actkernconst<>+7488(SB), Y12, Y12
+	VBLENDVPD   Y0, actkernconst<>+8416(SB), Y13, Y13
+	VBLENDVPD   Y0, actkernconst<>+8448(SB), Y14, Y14
+	VBLENDVPD   Y0, actkernconst<>+8480(SB), Y8, Y8
+	VMOVUPD     actkernconst<>+7936(SB), Y3
 	VMOVUPD     Y4, 64(SP)
-	VBLENDVPD   Y0, actkernconst<>+8352(SB), Y3, Y4
-	VMOVUPD     actkernconst<>+7232(SB), Y3
+	VBLENDVPD   Y0, actkernconst<>+8512(SB), Y3, Y4
+	VMOVUPD     actkernconst<>+7392(SB), Y3
 	VMOVUPD     Y2, 96(SP)
-	VBLENDVPD   Y0, actkernconst<>+8000(SB), Y3, Y2
-	VMOVUPD     actkernconst<>+7264(SB), Y3
+	VBLENDVPD   Y0, actkernconst<>+8160(SB), Y3, Y2
+	VMOVUPD     actkernconst<>+7424(SB), Y3
 	VMOVUPD     Y1, 128(SP)
-	VBLENDVPD   Y0, actkernconst<>+8032(SB), Y3, Y1
-	VMOVUPD     actkernconst<>+7296(SB), Y3
+	VBLENDVPD   Y0, actkernconst<>+8192(SB), Y3, Y1
+	VMOVUPD     actkernconst<>+7456(SB), Y3
 	VMOVUPD     Y7, 160(SP)
-	VBLENDVPD   Y0, actkernconst<>+8064(SB), Y3, Y7
-	VMOVUPD     actkernconst<>+7328(SB), Y3
-	VBLENDVPD   Y0, actkernconst<>+8096(SB), Y3, Y0
+	VBLENDVPD   Y0, actkernconst<>+8224(SB), Y3, Y7
+	VMOVUPD     actkernconst<>+7488(SB), Y3
+	VBLENDVPD   Y0, actkernconst<>+8256(SB), Y3, Y0
 	VMOVUPD     actkernconst<>+5792(SB), Y3
 	VMOVUPD     Y6, 192(SP)
 	VCMPPD      $0x12, Y5, Y3, Y6
@@ -51262,128 +51468,128 @@ single:
 	VBLENDVPD   Y0, Y4, Y7, Y0
 	VMOVUPD     192(SP), Y1
 	VADDPD      actkernconst<>+576(SB), Y1, Y2
-	VCMPPD      $0x11, actkernconst<>+7072(SB), Y2, Y5
-	VANDPD      actkernconst<>+7104(SB), Y5, Y4
-	VCMPPD      $0x1e, actkernconst<>+7136(SB), Y2, Y5
-	VBLENDVPD   Y5, actkernconst<>+7136(SB), Y4, Y4
+	VCMPPD      $0x11, actkernconst<>+7232(SB), Y2, Y5
+	VANDPD      actkernconst<>+7264(SB), Y5, Y4
+	VCMPPD      $0x1e, actkernconst<>+7296(SB), Y2, Y5
+	VBLENDVPD   Y5, actkernconst<>+7296(SB), Y4, Y4
 	VADDPD      actkernconst<>+128(SB), Y4, Y6
 	VPSLLQ      $0x34, Y6, Y6
 	VMULPD      Y6, Y9, Y3
 	VSUBPD      Y4, Y2, Y7
-	VCMPPD      $0x11, actkernconst<>+7072(SB), Y7, Y5
-	VANDPD      actkernconst<>+7104(SB), Y5, Y4
-	VCMPPD      $0x1e, actkernconst<>+7136(SB), Y7, Y5
-	VBLENDVPD   Y5, actkernconst<>+7136(SB), Y4, Y4
+	VCMPPD      $0x11, actkernconst<>+7232(SB), Y7, Y5
+	VANDPD      actkernconst<>+7264(SB), Y5, Y4
+	VCMPPD      $0x1e, actkernconst<>+7296(SB), Y7, Y5
+	VBLENDVPD   Y5, actkernconst<>+7296(SB), Y4, Y4
 	VADDPD      actkernconst<>+128(SB), Y4, Y6
 	VPSLLQ      $0x34, Y6, Y6
 	VMULPD      Y6, Y3, Y3
 	VSUBPD      Y4, Y7, Y7
-	VMAXPD      actkernconst<>+7072(SB), Y7, Y4
-	VMINPD      actkernconst<>+7136(SB), Y4, Y4
+	VMAXPD      actkernconst<>+7232(SB), Y7, Y4
+	VMINPD      actkernconst<>+7296(SB), Y4, Y4
 	VADDPD      actkernconst<>+128(SB), Y4, Y6
 	VPSLLQ      $0x34, Y6, Y6
 	VMULPD      Y6, Y3, Y3
-	VADDPD      actkernconst<>+7968(SB), Y1, Y2
-	VCMPPD      $0x11, actkernconst<>+7072(SB), Y2, Y6
-	VANDPD      actkernconst<>+7104(SB), Y6, Y5
-	VCMPPD      $0x1e, actkernconst<>+7136(SB), Y2, Y6
-	VBLENDVPD   Y6, actkernconst<>+7136(SB), Y5, Y5
+	VADDPD      actkernconst<>+8128(SB), Y1, Y2
+	VCMPPD      $0x11, actkernconst<>+7232(SB), Y2, Y6
+	VANDPD      actkernconst<>+7264(SB), Y6, Y5
+	VCMPPD      $0x1e, actkernconst<>+7296(SB), Y2, Y6
+	VBLENDVPD   Y6, actkernconst<>+7296(SB), Y5, Y5
 	VADDPD      actkernconst<>+128(SB), Y5, Y7
 	VPSLLQ      $0x34, Y7, Y7
 	VMULPD      Y7, Y10, Y4
 	VSUBPD      Y5, Y2, Y8
-	VCMPPD      $0x11, actkernconst<>+7072(SB), Y8, Y6
-	VANDPD      actkernconst<>+7104(SB), Y6, Y5
-	VCMPPD      $0x1e, actkernconst<>+7136(SB), Y8, Y6
-	VBLENDVPD   Y6, actkernconst<>+7136(SB), Y5, Y5
+	VCMPPD      $0x11, actkernconst<>+7232(SB), Y8, Y6
+	VANDPD      actkernconst<>+7264(SB), Y6, Y5
+	VCMPPD      $0x1e, actkernconst<>+7296(SB), Y8, Y6
+	VBLENDVPD   Y6, actkernconst<>+7296(SB), Y5, Y5
 	VADDPD      actkernconst<>+128(SB), Y5, Y7
 	VPSLLQ      $0x34, Y7, Y7
 	VMULPD      Y7, Y4, Y4
 	VSUBPD      Y5, Y8, Y8
-	VMAXPD      actkernconst<>+7072(SB), Y8, Y5
-	VMINPD      actkernconst<>+7136(SB), Y5, Y5
+	VMAXPD      actkernconst<>+7232(SB), Y8, Y5
+	VMINPD      actkernconst<>+7296(SB), Y5, Y5
 	VADDPD      actkernconst<>+128(SB), Y5, Y7
 	VPSLLQ      $0x34, Y7, Y7
 	VMULPD      Y7, Y4, Y4
-	VADDPD      actkernconst<>+8480(SB), Y1, Y2
-	VCMPPD      $0x11, actkernconst<>+7072(SB), Y2, Y7
-	VANDPD      actkernconst<>+7104(SB), Y7, Y6
-	VCMPPD      $0x1e, actkernconst<>+7136(SB), Y2, Y7
-	VBLENDVPD   Y7, actkernconst<>+7136(SB), Y6, Y6
+	VADDPD      actkernconst<>+8640(SB), Y1, Y2
+	VCMPPD      $0x11, actkernconst<>+7232(SB), Y2, Y7
+	VANDPD      actkernconst<>+7264(SB), Y7, Y6
+	VCMPPD      $0x1e, actkernconst<>+7296(SB), Y2, Y7
+	VBLENDVPD   Y7, actkernconst<>+7296(SB), Y6, Y6
 	VADDPD      actkernconst<>+128(SB), Y6, Y8
 	VPSLLQ      $0x34, Y8, Y8
 	VMULPD      Y8, Y11, Y5
 	VSUBPD      Y6, Y2, Y9
-	VCMPPD      $0x11, actkernconst<>+7072(SB), Y9, Y7
-	VANDPD      actkernconst<>+7104(SB), Y7, Y6
-	VCMPPD      $0x1e, actkernconst<>+7136(SB), Y9, Y7
-	VBLENDVPD   Y7, actkernconst<>+7136(SB), Y6, Y6
+	VCMPPD      $0x11, actkernconst<>+7232(SB), Y9, Y7
+	VANDPD      actkernconst<>+7264(SB), Y7, Y6
+	VCMPPD      $0x1e, actkernconst<>+7296(SB), Y9, Y7
+	VBLENDVPD   Y7, actkernconst<>+7296(SB), Y6, Y6
 	VADDPD      actkernconst<>+128(SB), Y6, Y8
 	VPSLLQ      $0x34, Y8, Y8
 	VMULPD      Y8, Y5, Y5
 	VSUBPD      Y6, Y9, Y9
-	VMAXPD      actkernconst<>+7072(SB), Y9, Y6
-	VMINPD      actkernconst<>+7136(SB), Y6, Y6
+	VMAXPD      actkernconst<>+7232(SB), Y9, Y6
+	VMINPD      actkernconst<>+7296(SB), Y6, Y6
 	VADDPD      actkernconst<>+128(SB), Y6, Y8
 	VPSLLQ      $0x34, Y8, Y8
 	VMULPD      Y8, Y5, Y5
-	VADDPD      actkernconst<>+8512(SB), Y1, Y2
-	VCMPPD      $0x11, actkernconst<>+7072(SB), Y2, Y8
-	VANDPD      actkernconst<>+7104(SB), Y8, Y7
-	VCMPPD      $0x1e, actkernconst<>+7136(SB), Y2, Y8
-	VBLENDVPD   Y8, actkernconst<>+7136(SB), Y7, Y7
+	VADDPD      actkernconst<>+8672(SB), Y1, Y2
+	VCMPPD      $0x11, actkernconst<>+7232(SB), Y2, Y8
+	VANDPD      actkernconst<>+7264(SB), Y8, Y7
+	VCMPPD      $0x1e, actkernconst<>+7296(SB), Y2, Y8
+	VBLENDVPD   Y8, actkernconst<>+7296(SB), Y7, Y7
 	VADDPD      actkernconst<>+128(SB), Y7, Y9
 	VPSLLQ      $0x34, Y9, Y9
 	VMULPD      Y9, Y12, Y6
 	VSUBPD      Y7, Y2, Y10
-	VCMPPD      $0x11, actkernconst<>+7072(SB), Y10, Y8
-	VANDPD      actkernconst<>+7104(SB), Y8, Y7
-	VCMPPD      $0x1e, actkernconst<>+7136(SB), Y10, Y8
-	VBLENDVPD   Y8, actkernconst<>+7136(SB), Y7, Y7
+	VCMPPD      $0x11, actkernconst<>+7232(SB), Y10, Y8
+	VANDPD      actkernconst<>+7264(SB), Y8, Y7
+	VCMPPD      $0x1e, actkernconst<>+7296(SB), Y10, Y8
+	VBLENDVPD   Y8, actkernconst<>+7296(SB), Y7, Y7
 	VADDPD      actkernconst<>+128(SB), Y7, Y9
 	VPSLLQ      $0x34, Y9, Y9
 	VMULPD      Y9, Y6, Y6
 	VSUBPD      Y7, Y10, Y10
-	VMAXPD      actkernconst<>+7072(SB), Y10, Y7
-	VMINPD      actkernconst<>+7136(SB), Y7, Y7
+	VMAXPD      actkernconst<>+7232(SB), Y10, Y7
+	VMINPD      actkernconst<>+7296(SB), Y7, Y7
 	VADDPD      actkernconst<>+128(SB), Y7, Y9
 	VPSLLQ      $0x34, Y9, Y9
 	VMULPD      Y9, Y6, Y6
-	VADDPD      actkernconst<>+8544(SB), Y1, Y1
-	VCMPPD      $0x11, actkernconst<>+7072(SB), Y1, Y8
-	VANDPD      actkernconst<>+7104(SB), Y8, Y7
-	VCMPPD      $0x1e, actkernconst<>+7136(SB), Y1, Y8
-	VBLENDVPD   Y8, actkernconst<>+7136(SB), Y7, Y7
+	VADDPD      actkernconst<>+8704(SB), Y1, Y1
+	VCMPPD      $0x11, actkernconst<>+7232(SB), Y1, Y8
+	VANDPD      actkernconst<>+7264(SB), Y8, Y7
+	VCMPPD      $0x1e, actkernconst<>+7296(SB), Y1, Y8
+	VBLENDVPD   Y8, actkernconst<>+7296(SB), Y7, Y7
 	VADDPD      actkernconst<>+128(SB), Y7, Y9
 	VPSLLQ      $0x34, Y9, Y9
 	VMULPD      Y9, Y0, Y2
 	VSUBPD      Y7, Y1, Y10
-	VCMPPD      $0x11, actkernconst<>+7072(SB), Y10, Y8
-	VANDPD      actkernconst<>+7104(SB), Y8, Y7
-	VCMPPD      $0x1e, actkernconst<>+7136(SB), Y10, Y8
-	VBLENDVPD   Y8, actkernconst<>+7136(SB), Y7, Y7
+	VCMPPD      $0x11, actkernconst<>+7232(SB), Y10, Y8
+	VANDPD      actkernconst<>+7264(SB), Y8, Y7
+	VCMPPD      $0x1e, actkernconst<>+7296(SB), Y10, Y8
+	VBLENDVPD   Y8, actkernconst<>+7296(SB), Y7, Y7
 	VADDPD      actkernconst<>+128(SB), Y7, Y9
 	VPSLLQ      $0x34, Y9, Y9
 	VMULPD      Y9, Y2, Y2
 	VSUBPD      Y7, Y10, Y10
-	VMAXPD      actkernconst<>+7072(SB), Y10, Y7
-	VMINPD      actkernconst<>+7136(SB), Y7, Y7
+	VMAXPD      actkernconst<>+7232(SB), Y10, Y7
+	VMINPD      actkernconst<>+7296(SB), Y7, Y7
 	VADDPD      actkernconst<>+128(SB), Y7, Y9
 	VPSLLQ      $0x34, Y9, Y9
 	VMULPD      Y9, Y2, Y2
-	VMULPD      actkernconst<>+7936(SB), Y3, Y0
+	VMULPD      actkernconst<>+8096(SB), Y3, Y0
 	VROUNDPD    $0x08, Y0, Y0
-	VFMADD132PD actkernconst<>+7904(SB), Y3, Y0
+	VFMADD132PD actkernconst<>+8064(SB), Y3, Y0
 	VADDPD      actkernconst<>+4000(SB), Y4, Y1
 	VSUBPD      actkernconst<>+4000(SB), Y1, Y1
 	VSUBPD      Y1, Y4, Y4
 	VADDPD      Y1, Y0, Y0
-	VADDPD      actkernconst<>+8128(SB), Y5, Y1
-	VSUBPD      actkernconst<>+8128(SB), Y1, Y1
+	VADDPD      actkernconst<>+8288(SB), Y5, Y1
+	VSUBPD      actkernconst<>+8288(SB), Y1, Y1
 	VSUBPD      Y1, Y5, Y5
 	VADDPD      Y1, Y4, Y4
-	VADDPD      actkernconst<>+8160(SB), Y6, Y1
-	VSUBPD      actkernconst<>+8160(SB), Y1, Y1
+	VADDPD      actkernconst<>+8320(SB), Y6, Y1
+	VSUBPD      actkernconst<>+8320(SB), Y1, Y1
 	VSUBPD      Y1, Y6, Y6
 	VADDPD      Y1, Y5, Y5
 	VADDPD      Y2, Y6, Y6
@@ -51391,9 +51597,9 @@ single:
 	VMULPD      Y0, Y1, Y2
 	VXORPD      actkernconst<>+2720(SB), Y2, Y3
 	VFMADD213PD Y3, Y1, Y0
-	VMULPD      actkernconst<>+7936(SB), Y2, Y3
+	VMULPD      actkernconst<>+8096(SB), Y2, Y3
 	VROUNDPD    $0x08, Y3, Y3
-	VFMADD132PD actkernconst<>+7904(SB), Y2, Y3
+	VFMADD132PD actkernconst<>+8064(SB), Y2, Y3
 	VADDPD      Y0, Y3, Y3
 	VMULPD      Y4, Y1, Y0
 	VXORPD      actkernconst<>+2720(SB), Y0, Y2
@@ -51430,41 +51636,41 @@ single:
 	VADDPD      Y3, Y8, Y8
 	VADDPD      Y5, Y8, Y8
 	VADDPD      Y1, Y8, Y8
-	VMULPD      actkernconst<>+7168(SB), Y4, Y0
+	VMULPD      actkernconst<>+7328(SB), Y4, Y0
 	VXORPD      actkernconst<>+2720(SB), Y0, Y1
-	VFMADD231PD actkernconst<>+7168(SB), Y4, Y1
-	VMULPD      actkernconst<>+7168(SB), Y8, Y8
-	VFMADD132PD actkernconst<>+8192(SB), Y8, Y4
+	VFMADD231PD actkernconst<>+7328(SB), Y4, Y1
+	VMULPD      actkernconst<>+7328(SB), Y8, Y8
+	VFMADD132PD actkernconst<>+8352(SB), Y8, Y4
 	VADDPD      Y4, Y1, Y1
 	VADDPD      Y1, Y0, Y3
 	VSUBPD      Y0, Y3, Y0
 	VSUBPD      Y0, Y1, Y1
 	VADDPD      Y1, Y3, Y3
 	VADDPD      actkernconst<>+160(SB), Y2, Y2
-	VMULPD      actkernconst<>+7936(SB), Y2, Y0
+	VMULPD      actkernconst<>+8096(SB), Y2, Y0
 	VROUNDPD    $0x09, Y0, Y0
-	VFMADD132PD actkernconst<>+7904(SB), Y2, Y0
+	VFMADD132PD actkernconst<>+8064(SB), Y2, Y0
 	VMULPD      actkernconst<>+4576(SB), Y0, Y1
 	VROUNDPD    $0x09, Y1, Y1
-	VFMADD231PD actkernconst<>+8576(SB), Y1, Y0
+	VFMADD231PD actkernconst<>+8736(SB), Y1, Y0
 	VMOVUPD     actkernconst<>+4576(SB), Y2
 	VCMPPD      $0x11, Y0, Y2, Y0
 	VANDPD      actkernconst<>+1632(SB), Y3, Y2
-	VMOVUPD     actkernconst<>+7168(SB), Y4
+	VMOVUPD     actkernconst<>+7328(SB), Y4
 	VSUBPD      Y2, Y4, Y2
-	VADDPD      actkernconst<>+8192(SB), Y2, Y2
+	VADDPD      actkernconst<>+8352(SB), Y2, Y2
 	VBLENDVPD   Y0, Y2, Y3, Y0
-	VADDPD      actkernconst<>+7200(SB), Y1, Y1
+	VADDPD      actkernconst<>+7360(SB), Y1, Y1
 	VMOVUPD     128(SP), Y2
-	VMOVUPD     actkernconst<>+7808(SB), Y3
+	VMOVUPD     actkernconst<>+7968(SB), Y3
 	VFMADD213PD actkernconst<>+1824(SB), Y2, Y3
-	VADDPD      actkernconst<>+8864(SB), Y3, Y3
-	VSUBPD      actkernconst<>+8864(SB), Y3, Y4
+	VADDPD      actkernconst<>+9024(SB), Y3, Y3
+	VSUBPD      actkernconst<>+9024(SB), Y3, Y4
 	VMOVUPD     actkernconst<>+4000(SB), Y5
 	VFMADD213PD actkernconst<>+160(SB), Y5, Y4
-	VFMADD231PD actkernconst<>+8896(SB), Y4, Y2
-	VFMADD231PD actkernconst<>+8928(SB), Y4, Y2
-	VFMADD132PD actkernconst<>+8960(SB), Y2, Y4
+	VFMADD231PD actkernconst<>+9056(SB), Y4, Y2
+	VFMADD231PD actkernconst<>+9088(SB), Y4, Y2
+	VFMADD132PD actkernconst<>+9120(SB), Y2, Y4
 	VMOVUPD     96(SP), Y2
 	VBLENDVPD   Y2, Y0, Y4, Y0
 	VMOVUPD     64(SP), Y5
@@ -51472,12 +51678,12 @@ single:
 	VBLENDVPD   Y2, Y1, Y3, Y2
 	VBLENDVPD   Y5, Y2, Y3, Y5
 	VMULPD      Y0, Y0, Y1
-	VMOVUPD     actkernconst<>+7840(SB), Y2
-	VFMADD213PD actkernconst<>+7872(SB), Y1, Y2
-	VFMADD213PD actkernconst<>+8704(SB), Y1, Y2
-	VFMADD213PD actkernconst<>+8736(SB), Y1, Y2
-	VFMADD213PD actkernconst<>+8768(SB), Y1, Y2
-	VFMADD213PD actkernconst<>+8800(SB), Y1, Y2
+	VMOVUPD     actkernconst<>+8000(SB), Y2
+	VFMADD213PD actkernconst<>+8032(SB), Y1, Y2
+	VFMADD213PD actkernconst<>+8864(SB), Y1, Y2
+	VFMADD213PD actkernconst<>+8896(SB), Y1, Y2
+	VFMADD213PD actkernconst<>+8928(SB), Y1, Y2
+	VFMADD213PD actkernconst<>+8960(SB), Y1, Y2
 	VFMADD213PD actkernconst<>+160(SB), Y1, Y2
 	VMULPD      Y2, Y0, Y0
 	VPSLLQ      $0x3f, Y5, Y1
@@ -51506,7 +51712,7 @@ tail:
 	VCVTPS2PD   X0, Y0
 	VMULPD      (SP), Y0, Y1
 	VANDPD      actkernconst<>+1632(SB), Y1, Y2
-	VMOVUPD     actkernconst<>+7424(SB), Y3
+	VMOVUPD     actkernconst<>+7584(SB), Y3
 	VCMPPD      $0x11, Y2, Y3, Y4
 	VCMPPD      $0x11, actkernconst<>+4736(SB), Y2, Y2
 	VANDPD      Y2, Y4, Y2
@@ -51514,78 +51720,78 @@ tail:
 	VANDPD      actkernconst<>+4800(SB), Y3, Y3
 	VORPD       actkernconst<>+4832(SB), Y3, Y3
 	VSUBPD      actkernconst<>+128(SB), Y3, Y3
-	VMOVUPD     actkernconst<>+7456(SB), Y5
-	VFMADD213PD actkernconst<>+7488(SB), Y3, Y5
+	VMOVUPD     actkernconst<>+7616(SB), Y5
+	VFMADD213PD actkernconst<>+7648(SB), Y3, Y5
 	VROUNDPD    $0x09, Y5, Y5
-	VSUBPD      actkernconst<>+8224(SB), Y3, Y6
-	VFMADD231PD actkernconst<>+7968(SB), Y5, Y6
-	VMOVUPD     actkernconst<>+7520(SB), Y7
+	VSUBPD      actkernconst<>+8384(SB), Y3, Y6
+	VFMADD231PD actkernconst<>+8128(SB), Y5, Y6
+	VMOVUPD     actkernconst<>+7680(SB), Y7
 	VSUBPD      Y3, Y7, Y3
-	VCMPPD      $0x11, actkernconst<>+7072(SB), Y3, Y9
-	VANDPD      actkernconst<>+7104(SB), Y9, Y8
-	VCMPPD      $0x1e, actkernconst<>+7136(SB), Y3, Y9
-	VBLENDVPD   Y9, actkernconst<>+7136(SB), Y8, Y8
+	VCMPPD      $0x11, actkernconst<>+7232(SB), Y3, Y9
+	VANDPD      actkernconst<>+7264(SB), Y9, Y8
+	VCMPPD      $0x1e, actkernconst<>+7296(SB), Y3, Y9
+	VBLENDVPD   Y9, actkernconst<>+7296(SB), Y8, Y8
 	VADDPD      actkernconst<>+128(SB), Y8, Y10
 	VPSLLQ      $0x34, Y10, Y10
 	VMULPD      Y10, Y1, Y7
 	VSUBPD      Y8, Y3, Y11
-	VCMPPD      $0x11, actkernconst<>+7072(SB), Y11, Y9
-	VANDPD      actkernconst<>+7104(SB), Y9, Y8
-	VCMPPD      $0x1e, actkernconst<>+7136(SB), Y11, Y9
-	VBLENDVPD   Y9, actkernconst<>+7136(SB), Y8, Y8
+	VCMPPD      $0x11, actkernconst<>+7232(SB), Y11, Y9
+	VANDPD      actkernconst<>+7264(SB), Y9, Y8
+	VCMPPD      $0x1e, actkernconst<>+7296(SB), Y11, Y9
+	VBLENDVPD   Y9, actkernconst<>+7296(SB), Y8, Y8
 	VADDPD      actkernconst<>+128(SB), Y8, Y10
 	VPSLLQ      $0x34, Y10, Y10
 	VMULPD      Y10, Y7, Y7
 	VSUBPD      Y8, Y11, Y11
-	VMAXPD      actkernconst<>+7072(SB), Y11, Y8
-	VMINPD      actkernconst<>+7136(SB), Y8, Y8
+	VMAXPD      actkernconst<>+7232(SB), Y11, Y8
+	VMINPD      actkernconst<>+7296(SB), Y8, Y8
 	VADDPD      actkernconst<>+128(SB), Y8, Y10
 	VPSLLQ      $0x34, Y10, Y10
 	VMULPD      Y10, Y7, Y7
-	VMOVUPD     actkernconst<>+7360(SB), Y3
+	VMOVUPD     actkernconst<>+7520(SB), Y3
 	VCMPPD      $0x12, Y5, Y3, Y8
-	VSUBPD      actkernconst<>+7360(SB), Y5, Y3
+	VSUBPD      actkernconst<>+7520(SB), Y5, Y3
 	VBLENDVPD   Y8, Y3, Y5, Y3
-	VMOVUPD     actkernconst<>+7552(SB), Y5
-	VBLENDVPD   Y8, actkernconst<>+8000(SB), Y5, Y9
-	VMOVUPD     actkernconst<>+7584(SB), Y5
-	VBLENDVPD   Y8, actkernconst<>+8032(SB), Y5, Y10
-	VMOVUPD     actkernconst<>+7616(SB), Y5
-	VBLENDVPD   Y8, actkernconst<>+8064(SB), Y5, Y11
-	VMOVUPD     actkernconst<>+7648(SB), Y5
-	VBLENDVPD   Y8, actkernconst<>+8096(SB), Y5, Y12
-	VMOVUPD     actkernconst<>+7680(SB), Y5
-	VBLENDVPD   Y8, actkernconst<>+8384(SB), Y5, Y13
 	VMOVUPD     actkernconst<>+7712(SB), Y5
-	VBLENDVPD   Y8, actkernconst<>+8416(SB), Y5, Y14
+	VBLENDVPD   Y8, actkernconst<>+8160(SB), Y5, Y9
 	VMOVUPD     actkernconst<>+7744(SB), Y5
-	VBLENDVPD   Y8, actkernconst<>+8448(SB), Y5, Y8
-	VMOVUPD     actkernconst<>+7392(SB), Y5
+	VBLENDVPD   Y8, actkernconst<>+8192(SB), Y5, Y10
+	VMOVUPD     actkernconst<>+7776(SB), Y5
+	VBLENDVPD   Y8, actkernconst<>+8224(SB), Y5, Y11
+	VMOVUPD     actkernconst<>+7808(SB), Y5
+	VBLENDVPD   Y8, actkernconst<>+8256(SB), Y5, Y12
+	VMOVUPD     actkernconst<>+7840(SB), Y5
+	VBLENDVPD   Y8, actkernconst<>+8544(SB), Y5, Y13
+	VMOVUPD     actkernconst<>+7872(SB), Y5
+	VBLENDVPD   Y8, actkernconst<>+8576(SB), Y5, Y14
+	VMOVUPD     actkernconst<>+7904(SB), Y5
+	VBLENDVPD   Y8, actkernconst<>+8608(SB), Y5, Y8
+	VMOVUPD     actkernconst<>+7552(SB), Y5
 	VMOVUPD     Y0, 32(SP)
 	VCMPPD      $0x12, Y3, Y5, Y0
-	VSUBPD      actkernconst<>+7392(SB), Y3, Y5
+	VSUBPD      actkernconst<>+7552(SB), Y3, Y5
 	VBLENDVPD   Y0, Y5, Y3, Y5
-	VBLENDVPD   Y0, actkernconst<>+7232(SB), Y9, Y9
-	VBLENDVPD   Y0, actkernconst<>+7264(SB), Y10, Y10
-	VBLENDVPD   Y0, actkernconst<>+7296(SB), Y11, Y11
-	VBLENDVPD   Y0, actkernconst<>+7328(SB), Y12, Y12
-	VBLENDVPD   Y0, actkernconst<>+8256(SB), Y13, Y13
-	VBLENDVPD   Y0, actkernconst<>+8288(SB), Y14, Y14
-	VBLENDVPD   Y0, actkernconst<>+8320(SB), Y8, Y8
-	VMOVUPD     actkernconst<>+7776(SB), Y3
+	VBLENDVPD   Y0, actkernconst<>+7392(SB), Y9, Y9
+	VBLENDVPD   Y0, actkernconst<>+7424(SB), Y10, Y10
+	VBLENDVPD   Y0, actkernconst<>+7456(SB), Y11, Y11
+	VBLENDVPD   Y0, actkernconst<>+7488(SB), Y12, Y12
+	VBLENDVPD   Y0, actkernconst<>+8416(SB), Y13, Y13
+	VBLENDVPD   Y0, actkernconst<>+8448(SB), Y14, Y14
+	VBLENDVPD   Y0, actkernconst<>+8480(SB), Y8, Y8
+	VMOVUPD     actkernconst<>+7936(SB), Y3
 	VMOVUPD     Y4, 64(SP)
-	VBLENDVPD   Y0, actkernconst<>+8352(SB), Y3, Y4
-	VMOVUPD     actkernconst<>+7232(SB), Y3
+	VBLENDVPD   Y0, actkernconst<>+8512(SB), Y3, Y4
+	VMOVUPD     actkernconst<>+7392(SB), Y3
 	VMOVUPD     Y2, 96(SP)
-	VBLENDVPD   Y0, actkernconst<>+8000(SB), Y3, Y2
-	VMOVUPD     actkernconst<>+7264(SB), Y3
+	VBLENDVPD   Y0, actkernconst<>+8160(SB), Y3, Y2
+	VMOVUPD     actkernconst<>+7424(SB), Y3
 	VMOVUPD     Y1, 128(SP)
-	VBLENDVPD   Y0, actkernconst<>+8032(SB), Y3, Y1
-	VMOVUPD     actkernconst<>+7296(SB), Y3
+	VBLENDVPD   Y0, actkernconst<>+8192(SB), Y3, Y1
+	VMOVUPD     actkernconst<>+7456(SB), Y3
 	VMOVUPD     Y7, 160(SP)
-	VBLENDVPD   Y0, actkernconst<>+8064(SB), Y3, Y7
-	VMOVUPD     actkernconst<>+7328(SB), Y3
-	VBLENDVPD   Y0, actkernconst<>+8096(SB), Y3, Y0
+	VBLENDVPD   Y0, actkernconst<>+8224(SB), Y3, Y7
+	VMOVUPD     actkernconst<>+7488(SB), Y3
+	VBLENDVPD   Y0, actkernconst<>+8256(SB), Y3, Y0
 	VMOVUPD     actkernconst<>+5792(SB), Y3
 	VMOVUPD     Y6, 192(SP)
 	VCMPPD      $0x12, Y5, Y3, Y6
@@ -51618,128 +51824,128 @@ tail:
 	VBLENDVPD   Y0, Y4, Y7, Y0
 	VMOVUPD     192(SP), Y1
 	VADDPD      actkernconst<>+576(SB), Y1, Y2
-	VCMPPD      $0x11, actkernconst<>+7072(SB), Y2, Y5
-	VANDPD      actkernconst<>+7104(SB), Y5, Y4
-	VCMPPD      $0x1e, actkernconst<>+7136(SB), Y2, Y5
-	VBLENDVPD   Y5, actkernconst<>+7136(SB), Y4, Y4
+	VCMPPD      $0x11, actkernconst<>+7232(SB), Y2, Y5
+	VANDPD      actkernconst<>+7264(SB), Y5, Y4
+	VCMPPD      $0x1e, actkernconst<>+7296(SB), Y2, Y5
+	VBLENDVPD   Y5, actkernconst<>+7296(SB), Y4, Y4
 	VADDPD      actkernconst<>+128(SB), Y4, Y6
 	VPSLLQ      $0x34, Y6, Y6
 	VMULPD      Y6, Y9, Y3
 	VSUBPD      Y4, Y2, Y7
-	VCMPPD      $0x11, actkernconst<>+7072(SB), Y7, Y5
-	VANDPD      actkernconst<>+7104(SB), Y5, Y4
-	VCMPPD      $0x1e, actkernconst<>+7136(SB), Y7, Y5
-	VBLENDVPD   Y5, actkernconst<>+7136(SB), Y4, Y4
+	VCMPPD      $0x11, actkernconst<>+7232(SB), Y7, Y5
+	VANDPD      actkernconst<>+7264(SB), Y5, Y4
+	VCMPPD      $0x1e, actkernconst<>+7296(SB), Y7, Y5
+	VBLENDVPD   Y5, actkernconst<>+7296(SB), Y4, Y4
 	VADDPD      actkernconst<>+128(SB), Y4, Y6
 	VPSLLQ      $0x34, Y6, Y6
 	VMULPD      Y6, Y3, Y3
 	VSUBPD      Y4, Y7, Y7
-	VMAXPD      actkernconst<>+7072(SB), Y7, Y4
-	VMINPD      actkernconst<>+7136(SB), Y4, Y4
+	VMAXPD      actkernconst<>+7232(SB), Y7, Y4
+	VMINPD      actkernconst<>+7296(SB), Y4, Y4
 	VADDPD      actkernconst<>+128(SB), Y4, Y6
 	VPSLLQ      $0x34, Y6, Y6
 	VMULPD      Y6, Y3, Y3
-	VADDPD      actkernconst<>+7968(SB), Y1, Y2
-	VCMPPD      $0x11, actkernconst<>+7072(SB), Y2, Y6
-	VANDPD      actkernconst<>+7104(SB), Y6, Y5
-	VCMPPD      $0x1e, actkernconst<>+7136(SB), Y2, Y6
-	VBLENDVPD   Y6, actkernconst<>+7136(SB), Y5, Y5
+	VADDPD      actkernconst<>+8128(SB), Y1, Y2
+	VCMPPD      $0x11, actkernconst<>+7232(SB), Y2, Y6
+	VANDPD      actkernconst<>+7264(SB), Y6, Y5
+	VCMPPD      $0x1e, actkernconst<>+7296(SB), Y2, Y6
+	VBLENDVPD   Y6, actkernconst<>+7296(SB), Y5, Y5
 	VADDPD      actkernconst<>+128(SB), Y5, Y7
 	VPSLLQ      $0x34, Y7, Y7
 	VMULPD      Y7, Y10, Y4
 	VSUBPD      Y5, Y2, Y8
-	VCMPPD      $0x11, actkernconst<>+7072(SB), Y8, Y6
-	VANDPD      actkernconst<>+7104(SB), Y6, Y5
-	VCMPPD      $0x1e, actkernconst<>+7136(SB), Y8, Y6
-	VBLENDVPD   Y6, actkernconst<>+7136(SB), Y5, Y5
+	VCMPPD      $0x11, actkernconst<>+7232(SB), Y8, Y6
+	VANDPD      actkernconst<>+7264(SB), Y6, Y5
+	VCMPPD      $0x1e, actkernconst<>+7296(SB), Y8, Y6
+	VBLENDVPD   Y6, actkernconst<>+7296(SB), Y5, Y5
 	VADDPD      actkernconst<>+128(SB), Y5, Y7
 	VPSLLQ      $0x34, Y7, Y7
 	VMULPD      Y7, Y4, Y4
 	VSUBPD      Y5, Y8, Y8
-	VMAXPD      actkernconst<>+7072(SB), Y8, Y5
-	VMINPD      actkernconst<>+7136(SB), Y5, Y5
+	VMAXPD      actkernconst<>+7232(SB), Y8, Y5
+	VMINPD      actkernconst<>+7296(SB), Y5, Y5
 	VADDPD      actkernconst<>+128(SB), Y5, Y7
 	VPSLLQ      $0x34, Y7, Y7
 	VMULPD      Y7, Y4, Y4
-	VADDPD      actkernconst<>+8480(SB), Y1, Y2
-	VCMPPD      $0x11, actkernconst<>+7072(SB), Y2, Y7
-	VANDPD      actkernconst<>+7104(SB), Y7, Y6
-	VCMPPD      $0x1e, actkernconst<>+7136(SB), Y2, Y7
-	VBLENDVPD   Y7, actkernconst<>+7136(SB), Y6, Y6
+	VADDPD      actkernconst<>+8640(SB), Y1, Y2
+	VCMPPD      $0x11, actkernconst<>+7232(SB), Y2, Y7
+	VANDPD      actkernconst<>+7264(SB), Y7, Y6
+	VCMPPD      $0x1e, actkernconst<>+7296(SB), Y2, Y7
+	VBLENDVPD   Y7, actkernconst<>+7296(SB), Y6, Y6
 	VADDPD      actkernconst<>+128(SB), Y6, Y8
 	VPSLLQ      $0x34, Y8, Y8
 	VMULPD      Y8, Y11, Y5
 	VSUBPD      Y6, Y2, Y9
-	VCMPPD      $0x11, actkernconst<>+7072(SB), Y9, Y7
-	VANDPD      actkernconst<>+7104(SB), Y7, Y6
-	VCMPPD      $0x1e, actkernconst<>+7136(SB), Y9, Y7
-	VBLENDVPD   Y7, actkernconst<>+7136(SB), Y6, Y6
+	VCMPPD      $0x11, actkernconst<>+7232(SB), Y9, Y7
+	VANDPD      actkernconst<>+7264(SB), Y7, Y6
+	VCMPPD      $0x1e, actkernconst<>+7296(SB), Y9, Y7
+	VBLENDVPD   Y7, actkernconst<>+7296(SB), Y6, Y6
 	VADDPD      actkernconst<>+128(SB), Y6, Y8
 	VPSLLQ      $0x34, Y8, Y8
 	VMULPD      Y8, Y5, Y5
 	VSUBPD      Y6, Y9, Y9
-	VMAXPD      actkernconst<>+7072(SB), Y9, Y6
-	VMINPD      actkernconst<>+7136(SB), Y6, Y6
+	VMAXPD      actkernconst<>+7232(SB), Y9, Y6
+	VMINPD      actkernconst<>+7296(SB), Y6, Y6
 	VADDPD      actkernconst<>+128(SB), Y6, Y8
 	VPSLLQ      $0x34, Y8, Y8
 	VMULPD      Y8, Y5, Y5
-	VADDPD      actkernconst<>+8512(SB), Y1, Y2
-	VCMPPD      $0x11, actkernconst<>+7072(SB), Y2, Y8
-	VANDPD      actkernconst<>+7104(SB), Y8, Y7
-	VCMPPD      $0x1e, actkernconst<>+7136(SB), Y2, Y8
-	VBLENDVPD   Y8, actkernconst<>+7136(SB), Y7, Y7
+	VADDPD      actkernconst<>+8672(SB), Y1, Y2
+	VCMPPD      $0x11, actkernconst<>+7232(SB), Y2, Y8
+	VANDPD      actkernconst<>+7264(SB), Y8, Y7
+	VCMPPD      $0x1e, actkernconst<>+7296(SB), Y2, Y8
+	VBLENDVPD   Y8, actkernconst<>+7296(SB), Y7, Y7
 	VADDPD      actkernconst<>+128(SB), Y7, Y9
 	VPSLLQ      $0x34, Y9, Y9
 	VMULPD      Y9, Y12, Y6
 	VSUBPD      Y7, Y2, Y10
-	VCMPPD      $0x11, actkernconst<>+7072(SB), Y10, Y8
-	VANDPD      actkernconst<>+7104(SB), Y8, Y7
-	VCMPPD      $0x1e, actkernconst<>+7136(SB), Y10, Y8
-	VBLENDVPD   Y8, actkernconst<>+7136(SB), Y7, Y7
+	VCMPPD      $0x11, actkernconst<>+7232(SB), Y10, Y8
+	VANDPD      actkernconst<>+7264(SB), Y8, Y7
+	VCMPPD      $0x1e, actkernconst<>+7296(SB), Y10, Y8
+	VBLENDVPD   Y8, actkernconst<>+7296(SB), Y7, Y7
 	VADDPD      actkernconst<>+128(SB), Y7, Y9
 	VPSLLQ      $0x34, Y9, Y9
 	VMULPD      Y9, Y6, Y6
 	VSUBPD      Y7, Y10, Y10
-	VMAXPD      actkernconst<>+7072(SB), Y10, Y7
-	VMINPD      actkernconst<>+7136(SB), Y7, Y7
+	VMAXPD      actkernconst<>+7232(SB), Y10, Y7
+	VMINPD      actkernconst<>+7296(SB), Y7, Y7
 	VADDPD      actkernconst<>+128(SB), Y7, Y9
 	VPSLLQ      $0x34, Y9, Y9
 	VMULPD      Y9, Y6, Y6
-	VADDPD      actkernconst<>+8544(SB), Y1, Y1
-	VCMPPD      $0x11, actkernconst<>+7072(SB), Y1, Y8
-	VANDPD      actkernconst<>+7104(SB), Y8, Y7
-	VCMPPD      $0x1e, actkernconst<>+7136(SB), Y1, Y8
-	VBLENDVPD   Y8, actkernconst<>+7136(SB), Y7, Y7
+	VADDPD      actkernconst<>+8704(SB), Y1, Y1
+	VCMPPD      $0x11, actkernconst<>+7232(SB), Y1, Y8
+	VANDPD      actkernconst<>+7264(SB), Y8, Y7
+	VCMPPD      $0x1e, actkernconst<>+7296(SB), Y1, Y8
+	VBLENDVPD   Y8, actkernconst<>+7296(SB), Y7, Y7
 	VADDPD      actkernconst<>+128(SB), Y7, Y9
 	VPSLLQ      $0x34, Y9, Y9
 	VMULPD      Y9, Y0, Y2
 	VSUBPD      Y7, Y1, Y10
-	VCMPPD      $0x11, actkernconst<>+7072(SB), Y10, Y8
-	VANDPD      actkernconst<>+7104(SB), Y8, Y7
-	VCMPPD      $0x1e, actkernconst<>+7136(SB), Y10, Y8
-	VBLENDVPD   Y8, actkernconst<>+7136(SB), Y7, Y7
+	VCMPPD      $0x11, actkernconst<>+7232(SB), Y10, Y8
+	VANDPD      actkernconst<>+7264(SB), Y8, Y7
+	VCMPPD      $0x1e, actkernconst<>+7296(SB), Y10, Y8
+	VBLENDVPD   Y8, actkernconst<>+7296(SB), Y7, Y7
 	VADDPD      actkernconst<>+128(SB), Y7, Y9
 	VPSLLQ      $0x34, Y9, Y9
 	VMULPD      Y9, Y2, Y2
 	VSUBPD      Y7, Y10, Y10
-	VMAXPD      actkernconst<>+7072(SB), Y10, Y7
-	VMINPD      actkernconst<>+7136(SB), Y7, Y7
+	VMAXPD      actkernconst<>+7232(SB), Y10, Y7
+	VMINPD      actkernconst<>+7296(SB), Y7, Y7
 	VADDPD      actkernconst<>+128(SB), Y7, Y9
 	VPSLLQ      $0x34, Y9, Y9
 	VMULPD      Y9, Y2, Y2
-	VMULPD      actkernconst<>+7936(SB), Y3, Y0
+	VMULPD      actkernconst<>+8096(SB), Y3, Y0
 	VROUNDPD    $0x08, Y0, Y0
-	VFMADD132PD actkernconst<>+7904(SB), Y3, Y0
+	VFMADD132PD actkernconst<>+8064(SB), Y3, Y0
 	VADDPD      actkernconst<>+4000(SB), Y4, Y1
 	VSUBPD      actkernconst<>+4000(SB), Y1, Y1
 	VSUBPD      Y1, Y4, Y4
 	VADDPD      Y1, Y0, Y0
-	VADDPD      actkernconst<>+8128(SB), Y5, Y1
-	VSUBPD      actkernconst<>+8128(SB), Y1, Y1
+	VADDPD      actkernconst<>+8288(SB), Y5, Y1
+	VSUBPD      actkernconst<>+8288(SB), Y1, Y1
 	VSUBPD      Y1, Y5, Y5
 	VADDPD      Y1, Y4, Y4
-	VADDPD      actkernconst<>+8160(SB), Y6, Y1
-	VSUBPD      actkernconst<>+8160(SB), Y1, Y1
+	VADDPD      actkernconst<>+8320(SB), Y6, Y1
+	VSUBPD      actkernconst<>+8320(SB), Y1, Y1
 	VSUBPD      Y1, Y6, Y6
 	VADDPD      Y1, Y5, Y5
 	VADDPD      Y2, Y6, Y6
@@ -51747,9 +51953,9 @@ tail:
 	VMULPD      Y0, Y1, Y2
 	VXORPD      actkernconst<>+2720(SB), Y2, Y3
 	VFMADD213PD Y3, Y1, Y0
-	VMULPD      actkernconst<>+7936(SB), Y2, Y3
+	VMULPD      actkernconst<>+8096(SB), Y2, Y3
 	VROUNDPD    $0x08, Y3, Y3
-	VFMADD132PD actkernconst<>+7904(SB), Y2, Y3
+	VFMADD132PD actkernconst<>+8064(SB), Y2, Y3
 	VADDPD      Y0, Y3, Y3
 	VMULPD      Y4, Y1, Y0
 	VXORPD      actkernconst<>+2720(SB), Y0, Y2
@@ -51786,41 +51992,41 @@ tail:
 	VADDPD      Y3, Y8, Y8
 	VADDPD      Y5, Y8, Y8
 	VADDPD      Y1, Y8, Y8
-	VMULPD      actkernconst<>+7168(SB), Y4, Y0
+	VMULPD      actkernconst<>+7328(SB), Y4, Y0
 	VXORPD      actkernconst<>+2720(SB), Y0, Y1
-	VFMADD231PD actkernconst<>+7168(SB), Y4, Y1
-	VMULPD      actkernconst<>+7168(SB), Y8, Y8
-	VFMADD132PD actkernconst<>+8192(SB), Y8, Y4
+	VFMADD231PD actkernconst<>+7328(SB), Y4, Y1
+	VMULPD      actkernconst<>+7328(SB), Y8, Y8
+	VFMADD132PD actkernconst<>+8352(SB), Y8, Y4
 	VADDPD      Y4, Y1, Y1
 	VADDPD      Y1, Y0, Y3
 	VSUBPD      Y0, Y3, Y0
 	VSUBPD      Y0, Y1, Y1
 	VADDPD      Y1, Y3, Y3
 	VADDPD      actkernconst<>+160(SB), Y2, Y2
-	VMULPD      actkernconst<>+7936(SB), Y2, Y0
+	VMULPD      actkernconst<>+8096(SB), Y2, Y0
 	VROUNDPD    $0x09, Y0, Y0
-	VFMADD132PD actkernconst<>+7904(SB), Y2, Y0
+	VFMADD132PD actkernconst<>+8064(SB), Y2, Y0
 	VMULPD      actkernconst<>+4576(SB), Y0, Y1
 	VROUNDPD    $0x09, Y1, Y1
-	VFMADD231PD actkernconst<>+8576(SB), Y1, Y0
+	VFMADD231PD actkernconst<>+8736(SB), Y1, Y0
 	VMOVUPD     actkernconst<>+4576(SB), Y2
 	VCMPPD      $0x11, Y0, Y2, Y0
 	VANDPD      actkernconst<>+1632(SB), Y3, Y2
-	VMOVUPD     actkernconst<>+7168(SB), Y4
+	VMOVUPD     actkernconst<>+7328(SB), Y4
 	VSUBPD      Y2, Y4, Y2
-	VADDPD      actkernconst<>+8192(SB), Y2, Y2
+	VADDPD      actkernconst<>+8352(SB), Y2, Y2
 	VBLENDVPD   Y0, Y2, Y3, Y0
-	VADDPD      actkernconst<>+7200(SB), Y1, Y1
+	VADDPD      actkernconst<>+7360(SB), Y1, Y1
 	VMOVUPD     128(SP), Y2
-	VMOVUPD     actkernconst<>+7808(SB), Y3
+	VMOVUPD     actkernconst<>+7968(SB), Y3
 	VFMADD213PD actkernconst<>+1824(SB), Y2, Y3
-	VADDPD      actkernconst<>+8864(SB), Y3, Y3
-	VSUBPD      actkernconst<>+8864(SB), Y3, Y4
+	VADDPD      actkernconst<>+9024(SB), Y3, Y3
+	VSUBPD      actkernconst<>+9024(SB), Y3, Y4
 	VMOVUPD     actkernconst<>+4000(SB), Y5
 	VFMADD213PD actkernconst<>+160(SB), Y5, Y4
-	VFMADD231PD actkernconst<>+8896(SB), Y4, Y2
-	VFMADD231PD actkernconst<>+8928(SB), Y4, Y2
-	VFMADD132PD actkernconst<>+8960(SB), Y2, Y4
+	VFMADD231PD actkernconst<>+9056(SB), Y4, Y2
+	VFMADD231PD actkernconst<>+9088(SB), Y4, Y2
+	VFMADD132PD actkernconst<>+9120(SB), Y2, Y4
 	VMOVUPD     96(SP), Y2
 	VBLENDVPD   Y2, Y0, Y4, Y0
 	VMOVUPD     64(SP), Y5
@@ -51828,12 +52034,12 @@ tail:
 	VBLENDVPD   Y2, Y1, Y3, Y2
 	VBLENDVPD   Y5, Y2, Y3, Y5
 	VMULPD      Y0, Y0, Y1
-	VMOVUPD     actkernconst<>+7840(SB), Y2
-	VFMADD213PD actkernconst<>+7872(SB), Y1, Y2
-	VFMADD213PD actkernconst<>+8704(SB), Y1, Y2
-	VFMADD213PD actkernconst<>+8736(SB), Y1, Y2
-	VFMADD213PD actkernconst<>+8768(SB), Y1, Y2
-	VFMADD213PD actkernconst<>+8800(SB), Y1, Y2
+	VMOVUPD     actkernconst<>+8000(SB), Y2
+	VFMADD213PD actkernconst<>+8032(SB), Y1, Y2
+	VFMADD213PD actkernconst<>+8864(SB), Y1, Y2
+	VFMADD213PD actkernconst<>+8896(SB), Y1, Y2
+	VFMADD213PD actkernconst<>+8928(SB), Y1, Y2
+	VFMADD213PD actkernconst<>+8960(SB), Y1, Y2
 	VFMADD213PD actkernconst<>+160(SB), Y1, Y2
 	VMULPD      Y2, Y0, Y0
 	VPSLLQ      $0x3f, Y5, Y1
@@ -51876,11 +52082,11 @@ loop:
 	VANDPD      actkernconst<>+1632(SB), Y3, Y6
 	VANDPD      actkernconst<>+1632(SB), Y4, Y7
 	VANDPD      actkernconst<>+1632(SB), Y5, Y8
-	VMOVUPD     actkernconst<>+7424(SB), Y9
+	VMOVUPD     actkernconst<>+7584(SB), Y9
 	VCMPPD      $0x11, Y6, Y9, Y10
-	VMOVUPD     actkernconst<>+7424(SB), Y9
+	VMOVUPD     actkernconst<>+7584(SB), Y9
 	VCMPPD      $0x11, Y7, Y9, Y11
-	VMOVUPD     actkernconst<>+7424(SB), Y9
+	VMOVUPD     actkernconst<>+7584(SB), Y9
 	VCMPPD      $0x11, Y8, Y9, Y12
 	VCMPPD      $0x11, actkernconst<>+4736(SB), Y6, Y6
 	VCMPPD      $0x11, actkernconst<>+4736(SB), Y7, Y7
@@ -51901,279 +52107,279 @@ loop:
 	VORPD       actkernconst<>+4832(SB), Y14, Y14
 	VSUBPD      actkernconst<>+128(SB), Y14, Y14
 	VMOVUPD     Y2, 32(SP)
-	VMOVUPD     actkernconst<>+7456(SB), Y2
-	VFMADD213PD actkernconst<>+7488(SB), Y9, Y2
+	VMOVUPD     actkernconst<>+7616(SB), Y2
+	VFMADD213PD actkernconst<>+7648(SB), Y9, Y2
 	VMOVUPD     Y1, 64(SP)
-	VMOVUPD     actkernconst<>+7456(SB), Y1
-	VFMADD213PD actkernconst<>+7488(SB), Y13, Y1
+	VMOVUPD     actkernconst<>+7616(SB), Y1
+	VFMADD213PD actkernconst<>+7648(SB), Y13, Y1
 	VMOVUPD     Y0, 96(SP)
-	VMOVUPD     actkernconst<>+7456(SB), Y0
-	VFMADD213PD actkernconst<>+7488(SB), Y14, Y0
+	VMOVUPD     actkernconst<>+7616(SB), Y0
+	VFMADD213PD actkernconst<>+7648(SB), Y14, Y0
 	VROUNDPD    $0x09, Y2, Y2
 	VROUNDPD    $0x09, Y1, Y1
 	VROUNDPD    $0x09, Y0, Y0
 	VMOVUPD     Y12, 128(SP)
-	VSUBPD      actkernconst<>+8224(SB), Y9, Y12
+	VSUBPD      actkernconst<>+8384(SB), Y9, Y12
 	VMOVUPD     Y11, 160(SP)
-	VSUBPD      actkernconst<>+8224(SB), Y13, Y11
+	VSUBPD      actkernconst<>+8384(SB), Y13, Y11
 	VMOVUPD     Y10, 192(SP)
-	VSUBPD      actkernconst<>+8224(SB), Y14, Y10
-	VFMADD231PD actkernconst<>+7968(SB), Y2, Y12
-	VFMADD231PD actkernconst<>+7968(SB), Y1, Y11
-	VFMADD231PD actkernconst<>+7968(SB), Y0, Y10
+	VSUBPD      actkernconst<>+8384(SB), Y14, Y10
+	VFMADD231PD actkernconst<>+8128(SB), Y2, Y12
+	VFMADD231PD actkernconst<>+8128(SB), Y1, Y11
+	VFMADD231PD actkernconst<>+8128(SB), Y0, Y10
 	VMOVUPD     Y8, 224(SP)
-	VMOVUPD     actkernconst<>+7520(SB), Y8
+	VMOVUPD     actkernconst<>+7680(SB), Y8
 	VSUBPD      Y9, Y8, Y9
-	VMOVUPD     actkernconst<>+7520(SB), Y8
+	VMOVUPD     actkernconst<>+7680(SB), Y8
 	VSUBPD      Y13, Y8, Y13
-	VMOVUPD     actkernconst<>+7520(SB), Y8
+	VMOVUPD     actkernconst<>+7680(SB), Y8
 	VSUBPD      Y14, Y8, Y14
 	VMOVUPD     Y7, 256(SP)
 	VMOVUPD     Y6, 288(SP)
 	VMOVUPD     Y10, 320(SP)
 	VMOVUPD     Y11, 352(SP)
-	VCMPPD      $0x11, actkernconst<>+7072(SB), Y9, Y6
-	VANDPD      actkernconst<>+7104(SB), Y6, Y7
-	VCMPPD      $0x1e, actkernconst<>+7136(SB), Y9, Y6
-	VBLENDVPD   Y6, actkernconst<>+7136(SB), Y7, Y7
+	VCMPPD      $0x11, actkernconst<>+7232(SB), Y9, Y6
+	VANDPD      actkernconst<>+7264(SB), Y6, Y7
+	VCMPPD      $0x1e, actkernconst<>+7296(SB), Y9, Y6
+	VBLENDVPD   Y6, actkernconst<>+7296(SB), Y7, Y7
 	VADDPD      actkernconst<>+128(SB), Y7, Y10
 	VPSLLQ      $0x34, Y10, Y10
 	VMULPD      Y10, Y3, Y8
 	VSUBPD      Y7, Y9, Y11
-	VCMPPD      $0x11, actkernconst<>+7072(SB), Y11, Y6
-	VANDPD      actkernconst<>+7104(SB), Y6, Y7
-	VCMPPD      $0x1e, actkernconst<>+7136(SB), Y11, Y6
-	VBLENDVPD   Y6, actkernconst<>+7136(SB), Y7, Y7
+	VCMPPD      $0x11, actkernconst<>+7232(SB), Y11, Y6
+	VANDPD      actkernconst<>+7264(SB), Y6, Y7
+	VCMPPD      $0x1e, actkernconst<>+7296(SB), Y11, Y6
+	VBLENDVPD   Y6, actkernconst<>+7296(SB), Y7, Y7
 	VADDPD      actkernconst<>+128(SB), Y7, Y10
 	VPSLLQ      $0x34, Y10, Y10
 	VMULPD      Y10, Y8, Y8
 	VSUBPD      Y7, Y11, Y11
-	VMAXPD      actkernconst<>+7072(SB), Y11, Y7
-	VMINPD      actkernconst<>+7136(SB), Y7, Y7
+	VMAXPD      actkernconst<>+7232(SB), Y11, Y7
+	VMINPD      actkernconst<>+7296(SB), Y7, Y7
 	VADDPD      actkernconst<>+128(SB), Y7, Y10
 	VPSLLQ      $0x34, Y10, Y10
 	VMULPD      Y10, Y8, Y8
-	VCMPPD      $0x11, actkernconst<>+7072(SB), Y13, Y9
-	VANDPD      actkernconst<>+7104(SB), Y9, Y7
-	VCMPPD      $0x1e, actkernconst<>+7136(SB), Y13, Y9
-	VBLENDVPD   Y9, actkernconst<>+7136(SB), Y7, Y7
+	VCMPPD      $0x11, actkernconst<>+7232(SB), Y13, Y9
+	VANDPD      actkernconst<>+7264(SB), Y9, Y7
+	VCMPPD      $0x1e, actkernconst<>+7296(SB), Y13, Y9
+	VBLENDVPD   Y9, actkernconst<>+7296(SB), Y7, Y7
 	VADDPD      actkernconst<>+128(SB), Y7, Y10
 	VPSLLQ      $0x34, Y10, Y10
 	VMULPD      Y10, Y4, Y6
 	VSUBPD      Y7, Y13, Y11
-	VCMPPD      $0x11, actkernconst<>+7072(SB), Y11, Y9
-	VANDPD      actkernconst<>+7104(SB), Y9, Y7
-	VCMPPD      $0x1e, actkernconst<>+7136(SB), Y11, Y9
-	VBLENDVPD   Y9, actkernconst<>+7136(SB), Y7, Y7
+	VCMPPD      $0x11, actkernconst<>+7232(SB), Y11, Y9
+	VANDPD      actkernconst<>+7264(SB), Y9, Y7
+	VCMPPD      $0x1e, actkernconst<>+7296(SB), Y11, Y9
+	VBLENDVPD   Y9, actkernconst<>+7296(SB), Y7, Y7
 	VADDPD      actkernconst<>+128(SB), Y7, Y10
 	VPSLLQ      $0x34, Y10, Y10
 	VMULPD      Y10, Y6, Y6
 	VSUBPD      Y7, Y11, Y11
-	VMAXPD      actkernconst<>+7072(SB), Y11, Y7
-	VMINPD      actkernconst<>+7136(SB), Y7, Y7
+	VMAXPD      actkernconst<>+7232(SB), Y11, Y7
+	VMINPD      actkernconst<>+7296(SB), Y7, Y7
 	VADDPD      actkernconst<>+128(SB), Y7, Y10
 	VPSLLQ      $0x34, Y10, Y10
 	VMULPD      Y10, Y6, Y6
-	VCMPPD      $0x11, actkernconst<>+7072(SB), Y14, Y10
-	VANDPD      actkernconst<>+7104(SB), Y10, Y9
-	VCMPPD      $0x1e, actkernconst<>+7136(SB), Y14, Y10
-	VBLENDVPD   Y10, actkernconst<>+7136(SB), Y9, Y9
+	VCMPPD      $0x11, actkernconst<>+7232(SB), Y14, Y10
+	VANDPD      actkernconst<>+7264(SB), Y10, Y9
+	VCMPPD      $0x1e, actkernconst<>+7296(SB), Y14, Y10
+	VBLENDVPD   Y10, actkernconst<>+7296(SB), Y9, Y9
 	VADDPD      actkernconst<>+128(SB), Y9, Y11
 	VPSLLQ      $0x34, Y11, Y11
 	VMULPD      Y11, Y5, Y7
 	VSUBPD      Y9, Y14, Y13
-	VCMPPD      $0x11, actkernconst<>+7072(SB), Y13, Y10
-	VANDPD      actkernconst<>+7104(SB), Y10, Y9
-	VCMPPD      $0x1e, actkernconst<>+7136(SB), Y13, Y10
-	VBLENDVPD   Y10, actkernconst<>+7136(SB), Y9, Y9
+	VCMPPD      $0x11, actkernconst<>+7232(SB), Y13, Y10
+	VANDPD      actkernconst<>+7264(SB), Y10, Y9
+	VCMPPD      $0x1e, actkernconst<>+7296(SB), Y13, Y10
+	VBLENDVPD   Y10, actkernconst<>+7296(SB), Y9, Y9
 	VADDPD      actkernconst<>+128(SB), Y9, Y11
 	VPSLLQ      $0x34, Y11, Y11
 	VMULPD      Y11, Y7, Y7
 	VSUBPD      Y9, Y13, Y13
-	VMAXPD      actkernconst<>+7072(SB), Y13, Y9
-	VMINPD      actkernconst<>+7136(SB), Y9, Y9
+	VMAXPD      actkernconst<>+7232(SB), Y13, Y9
+	VMINPD      actkernconst<>+7296(SB), Y9, Y9
 	VADDPD      actkernconst<>+128(SB), Y9, Y11
 	VPSLLQ      $0x34, Y11, Y11
 	VMULPD      Y11, Y7, Y7
-	VMOVUPD     actkernconst<>+7360(SB), Y9
+	VMOVUPD     actkernconst<>+7520(SB), Y9
 	VCMPPD      $0x12, Y2, Y9, Y10
-	VMOVUPD     actkernconst<>+7360(SB), Y9
+	VMOVUPD     actkernconst<>+7520(SB), Y9
 	VCMPPD      $0x12, Y1, Y9, Y11
-	VMOVUPD     actkernconst<>+7360(SB), Y9
+	VMOVUPD     actkernconst<>+7520(SB), Y9
 	VCMPPD      $0x12, Y0, Y9, Y13
-	VSUBPD      actkernconst<>+7360(SB), Y2, Y9
-	VSUBPD      actkernconst<>+7360(SB), Y1, Y14
+	VSUBPD      actkernconst<>+7520(SB), Y2, Y9
+	VSUBPD      actkernconst<>+7520(SB), Y1, Y14
 	VMOVUPD     Y5, 384(SP)
-	VSUBPD      actkernconst<>+7360(SB), Y0, Y5
+	VSUBPD      actkernconst<>+7520(SB), Y0, Y5
 	VBLENDVPD   Y10, Y9, Y2, Y9
 	VBLENDVPD   Y11, Y14, Y1, Y14
 	VBLENDVPD   Y13, Y5, Y0, Y5
-	VMOVUPD     actkernconst<>+7552(SB), Y0
-	VBLENDVPD   Y10, actkernconst<>+8000(SB), Y0, Y1
-	VMOVUPD     actkernconst<>+7552(SB), Y0
-	VBLENDVPD   Y11, actkernconst<>+8000(SB), Y0, Y2
-	VMOVUPD     actkernconst<>+7552(SB), Y0
+	VMOVUPD     actkernconst<>+7712(SB), Y0
+	VBLENDVPD   Y10, actkernconst<>+8160(SB), Y0, Y1
+	VMOVUPD     actkernconst<>+7712(SB), Y0
+	VBLENDVPD   Y11, actkernconst<>+8160(SB), Y0, Y2
+	VMOVUPD     actkernconst<>+7712(SB), Y0
 	VMOVUPD     Y4, 416(SP)
-	VBLENDVPD   Y13, actkernconst<>+8000(SB), Y0, Y4
-	VMOVUPD     actkernconst<>+7584(SB), Y0
+	VBLENDVPD   Y13, actkernconst<>+8160(SB), Y0, Y4
+	VMOVUPD     actkernconst<>+7744(SB), Y0
 	VMOVUPD     Y3, 448(SP)
-	VBLENDVPD   Y10, actkernconst<>+8032(SB), Y0, Y3
-	VMOVUPD     actkernconst<>+7584(SB), Y0
+	VBLENDVPD   Y10, actkernconst<>+8192(SB), Y0, Y3
+	VMOVUPD     actkernconst<>+7744(SB), Y0
 	VMOVUPD     Y7, 480(SP)
-	VBLENDVPD   Y11, actkernconst<>+8032(SB), Y0, Y7
-	VMOVUPD     actkernconst<>+7584(SB), Y0
+	VBLENDVPD   Y11, actkernconst<>+8192(SB), Y0, Y7
+	VMOVUPD     actkernconst<>+7744(SB), Y0
 	VMOVUPD     Y6, 512(SP)
-	VBLENDVPD   Y13, actkernconst<>+8032(SB), Y0, Y6
-	VMOVUPD     actkernconst<>+7616(SB), Y0
+	VBLENDVPD   Y13, actkernconst<>+8192(SB), Y0, Y6
+	VMOVUPD     actkernconst<>+7776(SB), Y0
 	VMOVUPD     Y8, 544(SP)
-	VBLENDVPD   Y10, actkernconst<>+8064(SB), Y0, Y8
-	VMOVUPD     actkernconst<>+7616(SB), Y0
+	VBLENDVPD   Y10, actkernconst<>+8224(SB), Y0, Y8
+	VMOVUPD     actkernconst<>+7776(SB), Y0
 	VMOVUPD     Y12, 576(SP)
-	VBLENDVPD   Y11, actkernconst<>+8064(SB), Y0, Y12
-	VMOVUPD     actkernconst<>+7616(SB), Y0
+	VBLENDVPD   Y11, actkernconst<>+8224(SB), Y0, Y12
+	VMOVUPD     actkernconst<>+7776(SB), Y0
 	VMOVUPD     Y12, 608(SP)
-	VBLENDVPD   Y13, actkernconst<>+8064(SB), Y0, Y12
-	VMOVUPD     actkernconst<>+7648(SB), Y0
+	VBLENDVPD   Y13, actkernconst<>+8224(SB), Y0, Y12
+	VMOVUPD     actkernconst<>+7808(SB), Y0
 	VMOVUPD     Y12, 640(SP)
-	VBLENDVPD   Y10, actkernconst<>+8096(SB), Y0, Y12
-	VMOVUPD     actkernconst<>+7648(SB), Y0
+	VBLENDVPD   Y10, actkernconst<>+8256(SB), Y0, Y12
+	VMOVUPD     actkernconst<>+7808(SB), Y0
 	VMOVUPD     Y12, 672(SP)
-	VBLENDVPD   Y11, actkernconst<>+8096(SB), Y0, Y12
-	VMOVUPD     actkernconst<>+7648(SB), Y0
+	VBLENDVPD   Y11, actkernconst<>+8256(SB), Y0, Y12
+	VMOVUPD     actkernconst<>+7808(SB), Y0
 	VMOVUPD     Y12, 704(SP)
-	VBLENDVPD   Y13, actkernconst<>+8096(SB), Y0, Y12
-	VMOVUPD     actkernconst<>+7680(SB), Y0
+	VBLENDVPD   Y13, actkernconst<>+8256(SB), Y0, Y12
+	VMOVUPD     actkernconst<>+7840(SB), Y0
 	VMOVUPD     Y12, 736(SP)
-	VBLENDVPD   Y10, actkernconst<>+8384(SB), Y0, Y12
-	VMOVUPD     actkernconst<>+7680(SB), Y0
+	VBLENDVPD   Y10, actkernconst<>+8544(SB), Y0, Y12
+	VMOVUPD     actkernconst<>+7840(SB), Y0
 	VMOVUPD     Y12, 768(SP)
-	VBLENDVPD   Y11, actkernconst<>+8384(SB), Y0, Y12
-	VMOVUPD     actkernconst<>+7680(SB), Y0
+	VBLENDVPD   Y11, actkernconst<>+8544(SB), Y0, Y12
+	VMOVUPD     actkernconst<>+7840(SB), Y0
 	VMOVUPD     Y12, 800(SP)
-	VBLENDVPD   Y13, actkernconst<>+8384(SB), Y0, Y12
-	VMOVUPD     actkernconst<>+7712(SB), Y0
+	VBLENDVPD   Y13, actkernconst<>+8544(SB), Y0, Y12
+	VMOVUPD     actkernconst<>+7872(SB), Y0
 	VMOVUPD     Y12, 832(SP)
-	VBLENDVPD   Y10, actkernconst<>+8416(SB), Y0, Y12
-	VMOVUPD     actkernconst<>+7712(SB), Y0
+	VBLENDVPD   Y10, actkernconst<>+8576(SB), Y0, Y12
+	VMOVUPD     actkernconst<>+7872(SB), Y0
 	VMOVUPD     Y12, 864(SP)
-	VBLENDVPD   Y11, actkernconst<>+8416(SB), Y0, Y12
-	VMOVUPD     actkernconst<>+7712(SB), Y0
+	VBLENDVPD   Y11, actkernconst<>+8576(SB), Y0, Y12
+	VMOVUPD     actkernconst<>+7872(SB), Y0
 	VMOVUPD     Y12, 896(SP)
-	VBLENDVPD   Y13, actkernconst<>+8416(SB), Y0, Y12
-	VMOVUPD     actkernconst<>+7744(SB), Y0
-	VBLENDVPD   Y10, actkernconst<>+8448(SB), Y0, Y10
-	VMOVUPD     actkernconst<>+7744(SB), Y0
-	VBLENDVPD   Y11, actkernconst<>+8448(SB), Y0, Y11
-	VMOVUPD     actkernconst<>+7744(SB), Y0
-	VBLENDVPD   Y13, actkernconst<>+8448(SB), Y0, Y13
-	VMOVUPD     actkernconst<>+7392(SB), Y0
+	VBLENDVPD   Y13, actkernconst<>+8576(SB), Y0, Y12
+	VMOVUPD     actkernconst<>+7904(SB), Y0
+	VBLENDVPD   Y10, actkernconst<>+8608(SB), Y0, Y10
+	VMOVUPD     actkernconst<>+7904(SB), Y0
+	VBLENDVPD   Y11, actkernconst<>+8608(SB), Y0, Y11
+	VMOVUPD     actkernconst<>+7904(SB), Y0
+	VBLENDVPD   Y13, actkernconst<>+8608(SB), Y0, Y13
+	VMOVUPD     actkernconst<>+7552(SB), Y0
 	VMOVUPD     Y13, 928(SP)
 	VCMPPD      $0x12, Y9, Y0, Y13
-	VMOVUPD     actkernconst<>+7392(SB), Y0
+	VMOVUPD     actkernconst<>+7552(SB), Y0
 	VMOVUPD     Y11, 960(SP)
 	VCMPPD      $0x12, Y14, Y0, Y11
-	VMOVUPD     actkernconst<>+7392(SB), Y0
+	VMOVUPD     actkernconst<>+7552(SB), Y0
 	VMOVUPD     Y10, 992(SP)
 	VCMPPD      $0x12, Y5, Y0, Y10
-	VSUBPD      actkernconst<>+7392(SB), Y9, Y0
+	VSUBPD      actkernconst<>+7552(SB), Y9, Y0
 	VMOVUPD     Y12, 1024(SP)
-	VSUBPD      actkernconst<>+7392(SB), Y14, Y12
+	VSUBPD      actkernconst<>+7552(SB), Y14, Y12
 	VMOVUPD     Y8, 1056(SP)
-	VSUBPD      actkernconst<>+7392(SB), Y5, Y8
+	VSUBPD      actkernconst<>+7552(SB), Y5, Y8
 	VBLENDVPD   Y13, Y0, Y9, Y0
 	VBLENDVPD   Y11, Y12, Y14, Y12
 	VBLENDVPD   Y10, Y8, Y5, Y8
-	VBLENDVPD   Y13, actkernconst<>+7232(SB), Y1, Y1
-	VBLENDVPD   Y11, actkernconst<>+7232(SB), Y2, Y2
-	VBLENDVPD   Y10, actkernconst<>+7232(SB), Y4, Y4
-	VBLENDVPD   Y13, actkernconst<>+7264(SB), Y3, Y3
-	VBLENDVPD   Y11, actkernconst<>+7264(SB), Y7, Y7
-	VBLENDVPD   Y10, actkernconst<>+7264(SB), Y6, Y6
+	VBLENDVPD   Y13, actkernconst<>+7392(SB), Y1, Y1
+	VBLENDVPD   Y11, actkernconst<>+7392(SB), Y2, Y2
+	VBLENDVPD   Y10, actkernconst<>+7392(SB), Y4, Y4
+	VBLENDVPD   Y13, actkernconst<>+7424(SB), Y3, Y3
+	VBLENDVPD   Y11, actkernconst<>+7424(SB), Y7, Y7
+	VBLENDVPD   Y10, actkernconst<>+7424(SB), Y6, Y6
 	VMOVUPD     1056(SP), Y5
-	VBLENDVPD   Y13, actkernconst<>+7296(SB), Y5, Y5
+	VBLENDVPD   Y13, actkernconst<>+7456(SB), Y5, Y5
 	VMOVUPD     608(SP), Y9
-	VBLENDVPD   Y11, actkernconst<>+7296(SB), Y9, Y9
+	VBLENDVPD   Y11, actkernconst<>+7456(SB), Y9, Y9
 	VMOVUPD     640(SP), Y14
-	VBLENDVPD   Y10, actkernconst<>+7296(SB), Y14, Y14
+	VBLENDVPD   Y10, actkernconst<>+7456(SB), Y14, Y14
 	VMOVUPD     Y14, 640(SP)
 	VMOVUPD     672(SP), Y14
-	VBLENDVPD   Y13, actkernconst<>+7328(SB), Y14, Y14
+	VBLENDVPD   Y13, actkernconst<>+7488(SB), Y14, Y14
 	VMOVUPD     Y14, 672(SP)
 	VMOVUPD     704(SP), Y14
-	VBLENDVPD   Y11, actkernconst<>+7328(SB), Y14, Y14
+	VBLENDVPD   Y11, actkernconst<>+7488(SB), Y14, Y14
 	VMOVUPD     Y14, 704(SP)
 	VMOVUPD     736(SP), Y14
-	VBLENDVPD   Y10, actkernconst<>+7328(SB), Y14, Y14
+	VBLENDVPD   Y10, actkernconst<>+7488(SB), Y14, Y14
 	VMOVUPD     Y14, 736(SP)
 	VMOVUPD     768(SP), Y14
-	VBLENDVPD   Y13, actkernconst<>+8256(SB), Y14, Y14
+	VBLENDVPD   Y13, actkernconst<>+8416(SB), Y14, Y14
 	VMOVUPD     Y9, 768(SP)
 	VMOVUPD     800(SP), Y9
-	VBLENDVPD   Y11, actkernconst<>+8256(SB), Y9, Y9
+	VBLENDVPD   Y11, actkernconst<>+8416(SB), Y9, Y9
 	VMOVUPD     Y5, 800(SP)
 	VMOVUPD     832(SP), Y5
-	VBLENDVPD   Y10, actkernconst<>+8256(SB), Y5, Y5
+	VBLENDVPD   Y10, actkernconst<>+8416(SB), Y5, Y5
 	VMOVUPD     Y6, 832(SP)
 	VMOVUPD     864(SP), Y6
-	VBLENDVPD   Y13, actkernconst<>+8288(SB), Y6, Y6
+	VBLENDVPD   Y13, actkernconst<>+8448(SB), Y6, Y6
 	VMOVUPD     Y7, 864(SP)
 	VMOVUPD     896(SP), Y7
-	VBLENDVPD   Y11, actkernconst<>+8288(SB), Y7, Y7
+	VBLENDVPD   Y11, actkernconst<>+8448(SB), Y7, Y7
 	VMOVUPD     Y7, 896(SP)
 	VMOVUPD     1024(SP), Y7
-	VBLENDVPD   Y10, actkernconst<>+8288(SB), Y7, Y7
+	VBLENDVPD   Y10, actkernconst<>+8448(SB), Y7, Y7
 	VMOVUPD     Y7, 1024(SP)
 	VMOVUPD     992(SP), Y7
-	VBLENDVPD   Y13, actkernconst<>+8320(SB), Y7, Y7
+	VBLENDVPD   Y13, actkernconst<>+8480(SB), Y7, Y7
 	VMOVUPD     Y7, 992(SP)
 	VMOVUPD     960(SP), Y7
-	VBLENDVPD   Y11, actkernconst<>+8320(SB), Y7, Y7
+	VBLENDVPD   Y11, actkernconst<>+8480(SB), Y7, Y7
 	VMOVUPD     Y7, 960(SP)
 	VMOVUPD     928(SP), Y7
-	VBLENDVPD   Y10, actkernconst<>+8320(SB), Y7, Y7
+	VBLENDVPD   Y10, actkernconst<>+8480(SB), Y7, Y7
 	VMOVUPD     Y7, 928(SP)
-	VMOVUPD     actkernconst<>+7776(SB), Y7
+	VMOVUPD     actkernconst<>+7936(SB), Y7
 	VMOVUPD     Y3, 608(SP)
-	VBLENDVPD   Y13, actkernconst<>+8352(SB), Y7, Y3
-	VMOVUPD     actkernconst<>+7776(SB), Y7
+	VBLENDVPD   Y13, actkernconst<>+8512(SB), Y7, Y3
+	VMOVUPD     actkernconst<>+7936(SB), Y7
 	VMOVUPD     Y3, 1056(SP)
-	VBLENDVPD   Y11, actkernconst<>+8352(SB), Y7, Y3
-	VMOVUPD     actkernconst<>+7776(SB), Y7
+	VBLENDVPD   Y11, actkernconst<>+8512(SB), Y7, Y3
+	VMOVUPD     actkernconst<>+7936(SB), Y7
 	VMOVUPD     Y3, 1088(SP)
-	VBLENDVPD   Y10, actkernconst<>+8352(SB), Y7, Y3
-	VMOVUPD     actkernconst<>+7232(SB), Y7
+	VBLENDVPD   Y10, actkernconst<>+8512(SB), Y7, Y3
+	VMOVUPD     actkernconst<>+7392(SB), Y7
 	VMOVUPD     Y3, 1120(SP)
-	VBLENDVPD   Y13, actkernconst<>+8000(SB), Y7, Y3
-	VMOVUPD     actkernconst<>+7232(SB), Y7
+	VBLENDVPD   Y13, actkernconst<>+8160(SB), Y7, Y3
+	VMOVUPD     actkernconst<>+7392(SB), Y7
 	VMOVUPD     Y3, 1152(SP)
-	VBLENDVPD   Y11, actkernconst<>+8000(SB), Y7, Y3
-	VMOVUPD     actkernconst<>+7232(SB), Y7
+	VBLENDVPD   Y11, actkernconst<>+8160(SB), Y7, Y3
+	VMOVUPD     actkernconst<>+7392(SB), Y7
 	VMOVUPD     Y3, 1184(SP)
-	VBLENDVPD   Y10, actkernconst<>+8000(SB), Y7, Y3
-	VMOVUPD     actkernconst<>+7264(SB), Y7
+	VBLENDVPD   Y10, actkernconst<>+8160(SB), Y7, Y3
+	VMOVUPD     actkernconst<>+7424(SB), Y7
 	VMOVUPD     Y3, 1216(SP)
-	VBLENDVPD   Y13, actkernconst<>+8032(SB), Y7, Y3
-	VMOVUPD     actkernconst<>+7264(SB), Y7
+	VBLENDVPD   Y13, actkernconst<>+8192(SB), Y7, Y3
+	VMOVUPD     actkernconst<>+7424(SB), Y7
 	VMOVUPD     Y3, 1248(SP)
-	VBLENDVPD   Y11, actkernconst<>+8032(SB), Y7, Y3
-	VMOVUPD     actkernconst<>+7264(SB), Y7
+	VBLENDVPD   Y11, actkernconst<>+8192(SB), Y7, Y3
+	VMOVUPD     actkernconst<>+7424(SB), Y7
 	VMOVUPD     Y3, 1280(SP)
-	VBLENDVPD   Y10, actkernconst<>+8032(SB), Y7, Y3
-	VMOVUPD     actkernconst<>+7296(SB), Y7
+	VBLENDVPD   Y10, actkernconst<>+8192(SB), Y7, Y3
+	VMOVUPD     actkernconst<>+7456(SB), Y7
 	VMOVUPD     Y3, 1312(SP)
-	VBLENDVPD   Y13, actkernconst<>+8064(SB), Y7, Y3
-	VMOVUPD     actkernconst<>+7296(SB), Y7
+	VBLENDVPD   Y13, actkernconst<>+8224(SB), Y7, Y3
+	VMOVUPD     actkernconst<>+7456(SB), Y7
 	VMOVUPD     Y3, 1344(SP)
-	VBLENDVPD   Y11, actkernconst<>+8064(SB), Y7, Y3
-	VMOVUPD     actkernconst<>+7296(SB), Y7
+	VBLENDVPD   Y11, actkernconst<>+8224(SB), Y7, Y3
+	VMOVUPD     actkernconst<>+7456(SB), Y7
 	VMOVUPD     Y3, 1376(SP)
-	VBLENDVPD   Y10, actkernconst<>+8064(SB), Y7, Y3
-	VMOVUPD     actkernconst<>+7328(SB), Y7
-	VBLENDVPD   Y13, actkernconst<>+8096(SB), Y7, Y13
-	VMOVUPD     actkernconst<>+7328(SB), Y7
-	VBLENDVPD   Y11, actkernconst<>+8096(SB), Y7, Y11
-	VMOVUPD     actkernconst<>+7328(SB), Y7
-	VBLENDVPD   Y10, actkernconst<>+8096(SB), Y7, Y10
+	VBLENDVPD   Y10, actkernconst<>+8224(SB), Y7, Y3
+	VMOVUPD     actkernconst<>+7488(SB), Y7
+	VBLENDVPD   Y13, actkernconst<>+8256(SB), Y7, Y13
+	VMOVUPD     actkernconst<>+7488(SB), Y7
+	VBLENDVPD   Y11, actkernconst<>+8256(SB), Y7, Y11
+	VMOVUPD     actkernconst<>+7488(SB), Y7
+	VBLENDVPD   Y10, actkernconst<>+8256(SB), Y7, Y10
 	VMOVUPD     actkernconst<>+5792(SB), Y7
 	VMOVUPD     Y10, 1408(SP)
 	VCMPPD      $0x12, Y0, Y7, Y10
@@ -52345,359 +52551,359 @@ loop:
 	VMOVUPD     Y12, 1120(SP)
 	VMOVUPD     Y7, 896(SP)
 	VMOVUPD     Y6, 1408(SP)
-	VCMPPD      $0x11, actkernconst<>+7072(SB), Y10, Y12
-	VANDPD      actkernconst<>+7104(SB), Y12, Y0
-	VCMPPD      $0x1e, actkernconst<>+7136(SB), Y10, Y12
-	VBLENDVPD   Y12, actkernconst<>+7136(SB), Y0, Y0
+	VCMPPD      $0x11, actkernconst<>+7232(SB), Y10, Y12
+	VANDPD      actkernconst<>+7264(SB), Y12, Y0
+	VCMPPD      $0x1e, actkernconst<>+7296(SB), Y10, Y12
+	VBLENDVPD   Y12, actkernconst<>+7296(SB), Y0, Y0
 	VADDPD      actkernconst<>+128(SB), Y0, Y7
 	VPSLLQ      $0x34, Y7, Y7
 	VMULPD      Y7, Y1, Y5
 	VSUBPD      Y0, Y10, Y6
-	VCMPPD      $0x11, actkernconst<>+7072(SB), Y6, Y12
-	VANDPD      actkernconst<>+7104(SB), Y12, Y0
-	VCMPPD      $0x1e, actkernconst<>+7136(SB), Y6, Y12
-	VBLENDVPD   Y12, actkernconst<>+7136(SB), Y0, Y0
+	VCMPPD      $0x11, actkernconst<>+7232(SB), Y6, Y12
+	VANDPD      actkernconst<>+7264(SB), Y12, Y0
+	VCMPPD      $0x1e, actkernconst<>+7296(SB), Y6, Y12
+	VBLENDVPD   Y12, actkernconst<>+7296(SB), Y0, Y0
 	VADDPD      actkernconst<>+128(SB), Y0, Y7
 	VPSLLQ      $0x34, Y7, Y7
 	VMULPD      Y7, Y5, Y5
 	VSUBPD      Y0, Y6, Y6
-	VMAXPD      actkernconst<>+7072(SB), Y6, Y0
-	VMINPD      actkernconst<>+7136(SB), Y0, Y0
+	VMAXPD      actkernconst<>+7232(SB), Y6, Y0
+	VMINPD      actkernconst<>+7296(SB), Y0, Y0
 	VADDPD      actkernconst<>+128(SB), Y0, Y7
 	VPSLLQ      $0x34, Y7, Y7
 	VMULPD      Y7, Y5, Y5
-	VCMPPD      $0x11, actkernconst<>+7072(SB), Y13, Y6
-	VANDPD      actkernconst<>+7104(SB), Y6, Y1
-	VCMPPD      $0x1e, actkernconst<>+7136(SB), Y13, Y6
-	VBLENDVPD   Y6, actkernconst<>+7136(SB), Y1, Y1
+	VCMPPD      $0x11, actkernconst<>+7232(SB), Y13, Y6
+	VANDPD      actkernconst<>+7264(SB), Y6, Y1
+	VCMPPD      $0x1e, actkernconst<>+7296(SB), Y13, Y6
+	VBLENDVPD   Y6, actkernconst<>+7296(SB), Y1, Y1
 	VADDPD      actkernconst<>+128(SB), Y1, Y7
 	VPSLLQ      $0x34, Y7, Y7
 	VMULPD      Y7, Y2, Y0
 	VSUBPD      Y1, Y13, Y10
-	VCMPPD      $0x11, actkernconst<>+7072(SB), Y10, Y6
-	VANDPD      actkernconst<>+7104(SB), Y6, Y1
-	VCMPPD      $0x1e, actkernconst<>+7136(SB), Y10, Y6
-	VBLENDVPD   Y6, actkernconst<>+7136(SB), Y1, Y1
+	VCMPPD      $0x11, actkernconst<>+7232(SB), Y10, Y6
+	VANDPD      actkernconst<>+7264(SB), Y6, Y1
+	VCMPPD      $0x1e, actkernconst<>+7296(SB), Y10, Y6
+	VBLENDVPD   Y6, actkernconst<>+7296(SB), Y1, Y1
 	VADDPD      actkernconst<>+128(SB), Y1, Y7
 	VPSLLQ      $0x34, Y7, Y7
 	VMULPD      Y7, Y0, Y0
 	VSUBPD      Y1, Y10, Y10
-	VMAXPD      actkernconst<>+7072(SB), Y10, Y1
-	VMINPD      actkernconst<>+7136(SB), Y1, Y1
+	VMAXPD      actkernconst<>+7232(SB), Y10, Y1
+	VMINPD      actkernconst<>+7296(SB), Y1, Y1
 	VADDPD      actkernconst<>+128(SB), Y1, Y7
 	VPSLLQ      $0x34, Y7, Y7
 	VMULPD      Y7, Y0, Y0
-	VCMPPD      $0x11, actkernconst<>+7072(SB), Y9, Y6
-	VANDPD      actkernconst<>+7104(SB), Y6, Y2
-	VCMPPD      $0x1e, actkernconst<>+7136(SB), Y9, Y6
-	VBLENDVPD   Y6, actkernconst<>+7136(SB), Y2, Y2
+	VCMPPD      $0x11, actkernconst<>+7232(SB), Y9, Y6
+	VANDPD      actkernconst<>+7264(SB), Y6, Y2
+	VCMPPD      $0x1e, actkernconst<>+7296(SB), Y9, Y6
+	VBLENDVPD   Y6, actkernconst<>+7296(SB), Y2, Y2
 	VADDPD      actkernconst<>+128(SB), Y2, Y7
 	VPSLLQ      $0x34, Y7, Y7
 	VMULPD      Y7, Y4, Y1
 	VSUBPD      Y2, Y9, Y10
-	VCMPPD      $0x11, actkernconst<>+7072(SB), Y10, Y6
-	VANDPD      actkernconst<>+7104(SB), Y6, Y2
-	VCMPPD      $0x1e, actkernconst<>+7136(SB), Y10, Y6
-	VBLENDVPD   Y6, actkernconst<>+7136(SB), Y2, Y2
+	VCMPPD      $0x11, actkernconst<>+7232(SB), Y10, Y6
+	VANDPD      actkernconst<>+7264(SB), Y6, Y2
+	VCMPPD      $0x1e, actkernconst<>+7296(SB), Y10, Y6
+	VBLENDVPD   Y6, actkernconst<>+7296(SB), Y2, Y2
 	VADDPD      actkernconst<>+128(SB), Y2, Y7
 	VPSLLQ      $0x34, Y7, Y7
 	VMULPD      Y7, Y1, Y1
 	VSUBPD      Y2, Y10, Y10
-	VMAXPD      actkernconst<>+7072(SB), Y10, Y2
-	VMINPD      actkernconst<>+7136(SB), Y2, Y2
+	VMAXPD      actkernconst<>+7232(SB), Y10, Y2
+	VMINPD      actkernconst<>+7296(SB), Y2, Y2
 	VADDPD      actkernconst<>+128(SB), Y2, Y7
 	VPSLLQ      $0x34, Y7, Y7
 	VMULPD      Y7, Y1, Y1
-	VADDPD      actkernconst<>+7968(SB), Y8, Y2
-	VADDPD      actkernconst<>+7968(SB), Y11, Y4
-	VADDPD      actkernconst<>+7968(SB), Y14, Y6
-	VCMPPD      $0x11, actkernconst<>+7072(SB), Y2, Y10
-	VANDPD      actkernconst<>+7104(SB), Y10, Y9
-	VCMPPD      $0x1e, actkernconst<>+7136(SB), Y2, Y10
-	VBLENDVPD   Y10, actkernconst<>+7136(SB), Y9, Y9
+	VADDPD      actkernconst<>+8128(SB), Y8, Y2
+	VADDPD      actkernconst<>+8128(SB), Y11, Y4
+	VADDPD      actkernconst<>+8128(SB), Y14, Y6
+	VCMPPD      $0x11, actkernconst<>+7232(SB), Y2, Y10
+	VANDPD      actkernconst<>+7264(SB), Y10, Y9
+	VCMPPD      $0x1e, actkernconst<>+7296(SB), Y2, Y10
+	VBLENDVPD   Y10, actkernconst<>+7296(SB), Y9, Y9
 	VADDPD      actkernconst<>+128(SB), Y9, Y12
 	VPSLLQ      $0x34, Y12, Y12
 	VMULPD      Y12, Y3, Y7
 	VSUBPD      Y9, Y2, Y13
-	VCMPPD      $0x11, actkernconst<>+7072(SB), Y13, Y10
-	VANDPD      actkernconst<>+7104(SB), Y10, Y9
-	VCMPPD      $0x1e, actkernconst<>+7136(SB), Y13, Y10
-	VBLENDVPD   Y10, actkernconst<>+7136(SB), Y9, Y9
+	VCMPPD      $0x11, actkernconst<>+7232(SB), Y13, Y10
+	VANDPD      actkernconst<>+7264(SB), Y10, Y9
+	VCMPPD      $0x1e, actkernconst<>+7296(SB), Y13, Y10
+	VBLENDVPD   Y10, actkernconst<>+7296(SB), Y9, Y9
 	VADDPD      actkernconst<>+128(SB), Y9, Y12
 	VPSLLQ      $0x34, Y12, Y12
 	VMULPD      Y12, Y7, Y7
 	VSUBPD      Y9, Y13, Y13
-	VMAXPD      actkernconst<>+7072(SB), Y13, Y9
-	VMINPD      actkernconst<>+7136(SB), Y9, Y9
+	VMAXPD      actkernconst<>+7232(SB), Y13, Y9
+	VMINPD      actkernconst<>+7296(SB), Y9, Y9
 	VADDPD      actkernconst<>+128(SB), Y9, Y12
 	VPSLLQ      $0x34, Y12, Y12
 	VMULPD      Y12, Y7, Y7
 	VMOVUPD     1408(SP), Y2
-	VCMPPD      $0x11, actkernconst<>+7072(SB), Y4, Y10
-	VANDPD      actkernconst<>+7104(SB), Y10, Y9
-	VCMPPD      $0x1e, actkernconst<>+7136(SB), Y4, Y10
-	VBLENDVPD   Y10, actkernconst<>+7136(SB), Y9, Y9
+	VCMPPD      $0x11, actkernconst<>+7232(SB), Y4, Y10
+	VANDPD      actkernconst<>+7264(SB), Y10, Y9
+	VCMPPD      $0x1e, actkernconst<>+7296(SB), Y4, Y10
+	VBLENDVPD   Y10, actkernconst<>+7296(SB), Y9, Y9
 	VADDPD      actkernconst<>+128(SB), Y9, Y12
 	VPSLLQ      $0x34, Y12, Y12
 	VMULPD      Y12, Y2, Y3
 	VSUBPD      Y9, Y4, Y13
-	VCMPPD      $0x11, actkernconst<>+7072(SB), Y13, Y10
-	VANDPD      actkernconst<>+7104(SB), Y10, Y9
-	VCMPPD      $0x1e, actkernconst<>+7136(SB), Y13, Y10
-	VBLENDVPD   Y10, actkernconst<>+7136(SB), Y9, Y9
+	VCMPPD      $0x11, actkernconst<>+7232(SB), Y13, Y10
+	VANDPD      actkernconst<>+7264(SB), Y10, Y9
+	VCMPPD      $0x1e, actkernconst<>+7296(SB), Y13, Y10
+	VBLENDVPD   Y10, actkernconst<>+7296(SB), Y9, Y9
 	VADDPD      actkernconst<>+128(SB), Y9, Y12
 	VPSLLQ      $0x34, Y12, Y12
 	VMULPD      Y12, Y3, Y3
 	VSUBPD      Y9, Y13, Y13
-	VMAXPD      actkernconst<>+7072(SB), Y13, Y9
-	VMINPD      actkernconst<>+7136(SB), Y9, Y9
+	VMAXPD      actkernconst<>+7232(SB), Y13, Y9
+	VMINPD      actkernconst<>+7296(SB), Y9, Y9
 	VADDPD      actkernconst<>+128(SB), Y9, Y12
 	VPSLLQ      $0x34, Y12, Y12
 	VMULPD      Y12, Y3, Y3
 	VMOVUPD     896(SP), Y2
-	VCMPPD      $0x11, actkernconst<>+7072(SB), Y6, Y10
-	VANDPD      actkernconst<>+7104(SB), Y10, Y9
-	VCMPPD      $0x1e, actkernconst<>+7136(SB), Y6, Y10
-	VBLENDVPD   Y10, actkernconst<>+7136(SB), Y9, Y9
+	VCMPPD      $0x11, actkernconst<>+7232(SB), Y6, Y10
+	VANDPD      actkernconst<>+7264(SB), Y10, Y9
+	VCMPPD      $0x1e, actkernconst<>+7296(SB), Y6, Y10
+	VBLENDVPD   Y10, actkernconst<>+7296(SB), Y9, Y9
 	VADDPD      actkernconst<>+128(SB), Y9, Y12
 	VPSLLQ      $0x34, Y12, Y12
 	VMULPD      Y12, Y2, Y4
 	VSUBPD      Y9, Y6, Y13
-	VCMPPD      $0x11, actkernconst<>+7072(SB), Y13, Y10
-	VANDPD      actkernconst<>+7104(SB), Y10, Y9
-	VCMPPD      $0x1e, actkernconst<>+7136(SB), Y13, Y10
-	VBLENDVPD   Y10, actkernconst<>+7136(SB), Y9, Y9
+	VCMPPD      $0x11, actkernconst<>+7232(SB), Y13, Y10
+	VANDPD      actkernconst<>+7264(SB), Y10, Y9
+	VCMPPD      $0x1e, actkernconst<>+7296(SB), Y13, Y10
+	VBLENDVPD   Y10, actkernconst<>+7296(SB), Y9, Y9
 	VADDPD      actkernconst<>+128(SB), Y9, Y12
 	VPSLLQ      $0x34, Y12, Y12
 	VMULPD      Y12, Y4, Y4
 	VSUBPD      Y9, Y13, Y13
-	VMAXPD      actkernconst<>+7072(SB), Y13, Y9
-	VMINPD      actkernconst<>+7136(SB), Y9, Y9
+	VMAXPD      actkernconst<>+7232(SB), Y13, Y9
+	VMINPD      actkernconst<>+7296(SB), Y9, Y9
 	VADDPD      actkernconst<>+128(SB), Y9, Y12
 	VPSLLQ      $0x34, Y12, Y12
 	VMULPD      Y12, Y4, Y4
-	VADDPD      actkernconst<>+8480(SB), Y8, Y2
-	VADDPD      actkernconst<>+8480(SB), Y11, Y6
-	VADDPD      actkernconst<>+8480(SB), Y14, Y9
+	VADDPD      actkernconst<>+8640(SB), Y8, Y2
+	VADDPD      actkernconst<>+8640(SB), Y11, Y6
+	VADDPD      actkernconst<>+8640(SB), Y14, Y9
 	VMOVUPD     1120(SP), Y10
 	VMOVUPD     Y4, 896(SP)
 	VMOVUPD     Y3, 1408(SP)
 	VMOVUPD     Y7, 1536(SP)
-	VCMPPD      $0x11, actkernconst<>+7072(SB), Y2, Y4
-	VANDPD      actkernconst<>+7104(SB), Y4, Y13
-	VCMPPD      $0x1e, actkernconst<>+7136(SB), Y2, Y4
-	VBLENDVPD   Y4, actkernconst<>+7136(SB), Y13, Y13
+	VCMPPD      $0x11, actkernconst<>+7232(SB), Y2, Y4
+	VANDPD      actkernconst<>+7264(SB), Y4, Y13
+	VCMPPD      $0x1e, actkernconst<>+7296(SB), Y2, Y4
+	VBLENDVPD   Y4, actkernconst<>+7296(SB), Y13, Y13
 	VADDPD      actkernconst<>+128(SB), Y13, Y3
 	VPSLLQ      $0x34, Y3, Y3
 	VMULPD      Y3, Y10, Y12
 	VSUBPD      Y13, Y2, Y7
-	VCMPPD      $0x11, actkernconst<>+7072(SB), Y7, Y4
-	VANDPD      actkernconst<>+7104(SB), Y4, Y13
-	VCMPPD      $0x1e, actkernconst<>+7136(SB), Y7, Y4
-	VBLENDVPD   Y4, actkernconst<>+7136(SB), Y13, Y13
+	VCMPPD      $0x11, actkernconst<>+7232(SB), Y7, Y4
+	VANDPD      actkernconst<>+7264(SB), Y4, Y13
+	VCMPPD      $0x1e, actkernconst<>+7296(SB), Y7, Y4
+	VBLENDVPD   Y4, actkernconst<>+7296(SB), Y13, Y13
 	VADDPD      actkernconst<>+128(SB), Y13, Y3
 	VPSLLQ      $0x34, Y3, Y3
 	VMULPD      Y3, Y12, Y12
 	VSUBPD      Y13, Y7, Y7
-	VMAXPD      actkernconst<>+7072(SB), Y7, Y13
-	VMINPD      actkernconst<>+7136(SB), Y13, Y13
+	VMAXPD      actkernconst<>+7232(SB), Y7, Y13
+	VMINPD      actkernconst<>+7296(SB), Y13, Y13
 	VADDPD      actkernconst<>+128(SB), Y13, Y3
 	VPSLLQ      $0x34, Y3, Y3
 	VMULPD      Y3, Y12, Y12
 	VMOVUPD     832(SP), Y2
-	VCMPPD      $0x11, actkernconst<>+7072(SB), Y6, Y7
-	VANDPD      actkernconst<>+7104(SB), Y7, Y4
-	VCMPPD      $0x1e, actkernconst<>+7136(SB), Y6, Y7
-	VBLENDVPD   Y7, actkernconst<>+7136(SB), Y4, Y4
+	VCMPPD      $0x11, actkernconst<>+7232(SB), Y6, Y7
+	VANDPD      actkernconst<>+7264(SB), Y7, Y4
+	VCMPPD      $0x1e, actkernconst<>+7296(SB), Y6, Y7
+	VBLENDVPD   Y7, actkernconst<>+7296(SB), Y4, Y4
 	VADDPD      actkernconst<>+128(SB), Y4, Y10
 	VPSLLQ      $0x34, Y10, Y10
 	VMULPD      Y10, Y2, Y3
 	VSUBPD      Y4, Y6, Y13
-	VCMPPD      $0x11, actkernconst<>+7072(SB), Y13, Y7
-	VANDPD      actkernconst<>+7104(SB), Y7, Y4
-	VCMPPD      $0x1e, actkernconst<>+7136(SB), Y13, Y7
-	VBLENDVPD   Y7, actkernconst<>+7136(SB), Y4, Y4
+	VCMPPD      $0x11, actkernconst<>+7232(SB), Y13, Y7
+	VANDPD      actkernconst<>+7264(SB), Y7, Y4
+	VCMPPD      $0x1e, actkernconst<>+7296(SB), Y13, Y7
+	VBLENDVPD   Y7, actkernconst<>+7296(SB), Y4, Y4
 	VADDPD      actkernconst<>+128(SB), Y4, Y10
 	VPSLLQ      $0x34, Y10, Y10
 	VMULPD      Y10, Y3, Y3
 	VSUBPD      Y4, Y13, Y13
-	VMAXPD      actkernconst<>+7072(SB), Y13, Y4
-	VMINPD      actkernconst<>+7136(SB), Y4, Y4
+	VMAXPD      actkernconst<>+7232(SB), Y13, Y4
+	VMINPD      actkernconst<>+7296(SB), Y4, Y4
 	VADDPD      actkernconst<>+128(SB), Y4, Y10
 	VPSLLQ      $0x34, Y10, Y10
 	VMULPD      Y10, Y3, Y3
 	VMOVUPD     640(SP), Y2
-	VCMPPD      $0x11, actkernconst<>+7072(SB), Y9, Y7
-	VANDPD      actkernconst<>+7104(SB), Y7, Y6
-	VCMPPD      $0x1e, actkernconst<>+7136(SB), Y9, Y7
-	VBLENDVPD   Y7, actkernconst<>+7136(SB), Y6, Y6
+	VCMPPD      $0x11, actkernconst<>+7232(SB), Y9, Y7
+	VANDPD      actkernconst<>+7264(SB), Y7, Y6
+	VCMPPD      $0x1e, actkernconst<>+7296(SB), Y9, Y7
+	VBLENDVPD   Y7, actkernconst<>+7296(SB), Y6, Y6
 	VADDPD      actkernconst<>+128(SB), Y6, Y10
 	VPSLLQ      $0x34, Y10, Y10
 	VMULPD      Y10, Y2, Y4
 	VSUBPD      Y6, Y9, Y13
-	VCMPPD      $0x11, actkernconst<>+7072(SB), Y13, Y7
-	VANDPD      actkernconst<>+7104(SB), Y7, Y6
-	VCMPPD      $0x1e, actkernconst<>+7136(SB), Y13, Y7
-	VBLENDVPD   Y7, actkernconst<>+7136(SB), Y6, Y6
+	VCMPPD      $0x11, actkernconst<>+7232(SB), Y13, Y7
+	VANDPD      actkernconst<>+7264(SB), Y7, Y6
+	VCMPPD      $0x1e, actkernconst<>+7296(SB), Y13, Y7
+	VBLENDVPD   Y7, actkernconst<>+7296(SB), Y6, Y6
 	VADDPD      actkernconst<>+128(SB), Y6, Y10
 	VPSLLQ      $0x34, Y10, Y10
 	VMULPD      Y10, Y4, Y4
 	VSUBPD      Y6, Y13, Y13
-	VMAXPD      actkernconst<>+7072(SB), Y13, Y6
-	VMINPD      actkernconst<>+7136(SB), Y6, Y6
+	VMAXPD      actkernconst<>+7232(SB), Y13, Y6
+	VMINPD      actkernconst<>+7296(SB), Y6, Y6
 	VADDPD      actkernconst<>+128(SB), Y6, Y10
 	VPSLLQ      $0x34, Y10, Y10
 	VMULPD      Y10, Y4, Y4
-	VADDPD      actkernconst<>+8512(SB), Y8, Y2
-	VADDPD      actkernconst<>+8512(SB), Y11, Y6
-	VADDPD      actkernconst<>+8512(SB), Y14, Y7
+	VADDPD      actkernconst<>+8672(SB), Y8, Y2
+	VADDPD      actkernconst<>+8672(SB), Y11, Y6
+	VADDPD      actkernconst<>+8672(SB), Y14, Y7
 	VMOVUPD     1024(SP), Y9
 	VMOVUPD     Y4, 640(SP)
 	VMOVUPD     Y3, 832(SP)
 	VMOVUPD     Y12, 1120(SP)
-	VCMPPD      $0x11, actkernconst<>+7072(SB), Y2, Y4
-	VANDPD      actkernconst<>+7104(SB), Y4, Y13
-	VCMPPD      $0x1e, actkernconst<>+7136(SB), Y2, Y4
-	VBLENDVPD   Y4, actkernconst<>+7136(SB), Y13, Y13
+	VCMPPD      $0x11, actkernconst<>+7232(SB), Y2, Y4
+	VANDPD      actkernconst<>+7264(SB), Y4, Y13
+	VCMPPD      $0x1e, actkernconst<>+7296(SB), Y2, Y4
+	VBLENDVPD   Y4, actkernconst<>+7296(SB), Y13, Y13
 	VADDPD      actkernconst<>+128(SB), Y13, Y3
 	VPSLLQ      $0x34, Y3, Y3
 	VMULPD      Y3, Y9, Y10
 	VSUBPD      Y13, Y2, Y12
-	VCMPPD      $0x11, actkernconst<>+7072(SB), Y12, Y4
-	VANDPD      actkernconst<>+7104(SB), Y4, Y13
-	VCMPPD      $0x1e, actkernconst<>+7136(SB), Y12, Y4
-	VBLENDVPD   Y4, actkernconst<>+7136(SB), Y13, Y13
+	VCMPPD      $0x11, actkernconst<>+7232(SB), Y12, Y4
+	VANDPD      actkernconst<>+7264(SB), Y4, Y13
+	VCMPPD      $0x1e, actkernconst<>+7296(SB), Y12, Y4
+	VBLENDVPD   Y4, actkernconst<>+7296(SB), Y13, Y13
 	VADDPD      actkernconst<>+128(SB), Y13, Y3
 	VPSLLQ      $0x34, Y3, Y3
 	VMULPD      Y3, Y10, Y10
 	VSUBPD      Y13, Y12, Y12
-	VMAXPD      actkernconst<>+7072(SB), Y12, Y13
-	VMINPD      actkernconst<>+7136(SB), Y13, Y13
+	VMAXPD      actkernconst<>+7232(SB), Y12, Y13
+	VMINPD      actkernconst<>+7296(SB), Y13, Y13
 	VADDPD      actkernconst<>+128(SB), Y13, Y3
 	VPSLLQ      $0x34, Y3, Y3
 	VMULPD      Y3, Y10, Y10
 	VMOVUPD     672(SP), Y2
-	VCMPPD      $0x11, actkernconst<>+7072(SB), Y6, Y9
-	VANDPD      actkernconst<>+7104(SB), Y9, Y4
-	VCMPPD      $0x1e, actkernconst<>+7136(SB), Y6, Y9
-	VBLENDVPD   Y9, actkernconst<>+7136(SB), Y4, Y4
+	VCMPPD      $0x11, actkernconst<>+7232(SB), Y6, Y9
+	VANDPD      actkernconst<>+7264(SB), Y9, Y4
+	VCMPPD      $0x1e, actkernconst<>+7296(SB), Y6, Y9
+	VBLENDVPD   Y9, actkernconst<>+7296(SB), Y4, Y4
 	VADDPD      actkernconst<>+128(SB), Y4, Y12
 	VPSLLQ      $0x34, Y12, Y12
 	VMULPD      Y12, Y2, Y3
 	VSUBPD      Y4, Y6, Y13
-	VCMPPD      $0x11, actkernconst<>+7072(SB), Y13, Y9
-	VANDPD      actkernconst<>+7104(SB), Y9, Y4
-	VCMPPD      $0x1e, actkernconst<>+7136(SB), Y13, Y9
-	VBLENDVPD   Y9, actkernconst<>+7136(SB), Y4, Y4
+	VCMPPD      $0x11, actkernconst<>+7232(SB), Y13, Y9
+	VANDPD      actkernconst<>+7264(SB), Y9, Y4
+	VCMPPD      $0x1e, actkernconst<>+7296(SB), Y13, Y9
+	VBLENDVPD   Y9, actkernconst<>+7296(SB), Y4, Y4
 	VADDPD      actkernconst<>+128(SB), Y4, Y12
 	VPSLLQ      $0x34, Y12, Y12
 	VMULPD      Y12, Y3, Y3
 	VSUBPD      Y4, Y13, Y13
-	VMAXPD      actkernconst<>+7072(SB), Y13, Y4
-	VMINPD      actkernconst<>+7136(SB), Y4, Y4
+	VMAXPD      actkernconst<>+7232(SB), Y13, Y4
+	VMINPD      actkernconst<>+7296(SB), Y4, Y4
 	VADDPD      actkernconst<>+128(SB), Y4, Y12
 	VPSLLQ      $0x34, Y12, Y12
 	VMULPD      Y12, Y3, Y3
 	VMOVUPD     704(SP), Y2
-	VCMPPD      $0x11, actkernconst<>+7072(SB), Y7, Y9
-	VANDPD      actkernconst<>+7104(SB), Y9, Y6
-	VCMPPD      $0x1e, actkernconst<>+7136(SB), Y7, Y9
-	VBLENDVPD   Y9, actkernconst<>+7136(SB), Y6, Y6
+	VCMPPD      $0x11, actkernconst<>+7232(SB), Y7, Y9
+	VANDPD      actkernconst<>+7264(SB), Y9, Y6
+	VCMPPD      $0x1e, actkernconst<>+7296(SB), Y7, Y9
+	VBLENDVPD   Y9, actkernconst<>+7296(SB), Y6, Y6
 	VADDPD      actkernconst<>+128(SB), Y6, Y12
 	VPSLLQ      $0x34, Y12, Y12
 	VMULPD      Y12, Y2, Y4
 	VSUBPD      Y6, Y7, Y13
-	VCMPPD      $0x11, actkernconst<>+7072(SB), Y13, Y9
-	VANDPD      actkernconst<>+7104(SB), Y9, Y6
-	VCMPPD      $0x1e, actkernconst<>+7136(SB), Y13, Y9
-	VBLENDVPD   Y9, actkernconst<>+7136(SB), Y6, Y6
+	VCMPPD      $0x11, actkernconst<>+7232(SB), Y13, Y9
+	VANDPD      actkernconst<>+7264(SB), Y9, Y6
+	VCMPPD      $0x1e, actkernconst<>+7296(SB), Y13, Y9
+	VBLENDVPD   Y9, actkernconst<>+7296(SB), Y6, Y6
 	VADDPD      actkernconst<>+128(SB), Y6, Y12
 	VPSLLQ      $0x34, Y12, Y12
 	VMULPD      Y12, Y4, Y4
 	VSUBPD      Y6, Y13, Y13
-	VMAXPD      actkernconst<>+7072(SB), Y13, Y6
-	VMINPD      actkernconst<>+7136(SB), Y6, Y6
+	VMAXPD      actkernconst<>+7232(SB), Y13, Y6
+	VMINPD      actkernconst<>+7296(SB), Y6, Y6
 	VADDPD      actkernconst<>+128(SB), Y6, Y12
 	VPSLLQ      $0x34, Y12, Y12
 	VMULPD      Y12, Y4, Y4
-	VADDPD      actkernconst<>+8544(SB), Y8, Y8
-	VADDPD      actkernconst<>+8544(SB), Y11, Y11
-	VADDPD      actkernconst<>+8544(SB), Y14, Y14
+	VADDPD      actkernconst<>+8704(SB), Y8, Y8
+	VADDPD      actkernconst<>+8704(SB), Y11, Y11
+	VADDPD      actkernconst<>+8704(SB), Y14, Y14
 	VMOVUPD     1056(SP), Y2
-	VCMPPD      $0x11, actkernconst<>+7072(SB), Y8, Y9
-	VANDPD      actkernconst<>+7104(SB), Y9, Y7
-	VCMPPD      $0x1e, actkernconst<>+7136(SB), Y8, Y9
-	VBLENDVPD   Y9, actkernconst<>+7136(SB), Y7, Y7
+	VCMPPD      $0x11, actkernconst<>+7232(SB), Y8, Y9
+	VANDPD      actkernconst<>+7264(SB), Y9, Y7
+	VCMPPD      $0x1e, actkernconst<>+7296(SB), Y8, Y9
+	VBLENDVPD   Y9, actkernconst<>+7296(SB), Y7, Y7
 	VADDPD      actkernconst<>+128(SB), Y7, Y12
 	VPSLLQ      $0x34, Y12, Y12
 	VMULPD      Y12, Y2, Y6
 	VSUBPD      Y7, Y8, Y13
-	VCMPPD      $0x11, actkernconst<>+7072(SB), Y13, Y9
-	VANDPD      actkernconst<>+7104(SB), Y9, Y7
-	VCMPPD      $0x1e, actkernconst<>+7136(SB), Y13, Y9
-	VBLENDVPD   Y9, actkernconst<>+7136(SB), Y7, Y7
+	VCMPPD      $0x11, actkernconst<>+7232(SB), Y13, Y9
+	VANDPD      actkernconst<>+7264(SB), Y9, Y7
+	VCMPPD      $0x1e, actkernconst<>+7296(SB), Y13, Y9
+	VBLENDVPD   Y9, actkernconst<>+7296(SB), Y7, Y7
 	VADDPD      actkernconst<>+128(SB), Y7, Y12
 	VPSLLQ      $0x34, Y12, Y12
 	VMULPD      Y12, Y6, Y6
 	VSUBPD      Y7, Y13, Y13
-	VMAXPD      actkernconst<>+7072(SB), Y13, Y7
-	VMINPD      actkernconst<>+7136(SB), Y7, Y7
+	VMAXPD      actkernconst<>+7232(SB), Y13, Y7
+	VMINPD      actkernconst<>+7296(SB), Y7, Y7
 	VADDPD      actkernconst<>+128(SB), Y7, Y12
 	VPSLLQ      $0x34, Y12, Y12
 	VMULPD      Y12, Y6, Y6
 	VMOVUPD     1440(SP), Y2
-	VCMPPD      $0x11, actkernconst<>+7072(SB), Y11, Y9
-	VANDPD      actkernconst<>+7104(SB), Y9, Y8
-	VCMPPD      $0x1e, actkernconst<>+7136(SB), Y11, Y9
-	VBLENDVPD   Y9, actkernconst<>+7136(SB), Y8, Y8
+	VCMPPD      $0x11, actkernconst<>+7232(SB), Y11, Y9
+	VANDPD      actkernconst<>+7264(SB), Y9, Y8
+	VCMPPD      $0x1e, actkernconst<>+7296(SB), Y11, Y9
+	VBLENDVPD   Y9, actkernconst<>+7296(SB), Y8, Y8
 	VADDPD      actkernconst<>+128(SB), Y8, Y12
 	VPSLLQ      $0x34, Y12, Y12
 	VMULPD      Y12, Y2, Y7
 	VSUBPD      Y8, Y11, Y13
-	VCMPPD      $0x11, actkernconst<>+7072(SB), Y13, Y9
-	VANDPD      actkernconst<>+7104(SB), Y9, Y8
-	VCMPPD      $0x1e, actkernconst<>+7136(SB), Y13, Y9
-	VBLENDVPD   Y9, actkernconst<>+7136(SB), Y8, Y8
+	VCMPPD      $0x11, actkernconst<>+7232(SB), Y13, Y9
+	VANDPD      actkernconst<>+7264(SB), Y9, Y8
+	VCMPPD      $0x1e, actkernconst<>+7296(SB), Y13, Y9
+	VBLENDVPD   Y9, actkernconst<>+7296(SB), Y8, Y8
 	VADDPD      actkernconst<>+128(SB), Y8, Y12
 	VPSLLQ      $0x34, Y12, Y12
 	VMULPD      Y12, Y7, Y7
 	VSUBPD      Y8, Y13, Y13
-	VMAXPD      actkernconst<>+7072(SB), Y13, Y8
-	VMINPD      actkernconst<>+7136(SB), Y8, Y8
+	VMAXPD      actkernconst<>+7232(SB), Y13, Y8
+	VMINPD      actkernconst<>+7296(SB), Y8, Y8
 	VADDPD      actkernconst<>+128(SB), Y8, Y12
 	VPSLLQ      $0x34, Y12, Y12
 	VMULPD      Y12, Y7, Y7
 	VMOVUPD     1216(SP), Y2
-	VCMPPD      $0x11, actkernconst<>+7072(SB), Y14, Y11
-	VANDPD      actkernconst<>+7104(SB), Y11, Y9
-	VCMPPD      $0x1e, actkernconst<>+7136(SB), Y14, Y11
-	VBLENDVPD   Y11, actkernconst<>+7136(SB), Y9, Y9
+	VCMPPD      $0x11, actkernconst<>+7232(SB), Y14, Y11
+	VANDPD      actkernconst<>+7264(SB), Y11, Y9
+	VCMPPD      $0x1e, actkernconst<>+7296(SB), Y14, Y11
+	VBLENDVPD   Y11, actkernconst<>+7296(SB), Y9, Y9
 	VADDPD      actkernconst<>+128(SB), Y9, Y12
 	VPSLLQ      $0x34, Y12, Y12
 	VMULPD      Y12, Y2, Y8
 	VSUBPD      Y9, Y14, Y13
-	VCMPPD      $0x11, actkernconst<>+7072(SB), Y13, Y11
-	VANDPD      actkernconst<>+7104(SB), Y11, Y9
-	VCMPPD      $0x1e, actkernconst<>+7136(SB), Y13, Y11
-	VBLENDVPD   Y11, actkernconst<>+7136(SB), Y9, Y9
+	VCMPPD      $0x11, actkernconst<>+7232(SB), Y13, Y11
+	VANDPD      actkernconst<>+7264(SB), Y11, Y9
+	VCMPPD      $0x1e, actkernconst<>+7296(SB), Y13, Y11
+	VBLENDVPD   Y11, actkernconst<>+7296(SB), Y9, Y9
 	VADDPD      actkernconst<>+128(SB), Y9, Y12
 	VPSLLQ      $0x34, Y12, Y12
 	VMULPD      Y12, Y8, Y8
 	VSUBPD      Y9, Y13, Y13
-	VMAXPD      actkernconst<>+7072(SB), Y13, Y9
-	VMINPD      actkernconst<>+7136(SB), Y9, Y9
+	VMAXPD      actkernconst<>+7232(SB), Y13, Y9
+	VMINPD      actkernconst<>+7296(SB), Y9, Y9
 	VADDPD      actkernconst<>+128(SB), Y9, Y12
 	VPSLLQ      $0x34, Y12, Y12
 	VMULPD      Y12, Y8, Y8
-	VMULPD      actkernconst<>+7936(SB), Y5, Y2
-	VMULPD      actkernconst<>+7936(SB), Y0, Y9
-	VMULPD      actkernconst<>+7936(SB), Y1, Y11
+	VMULPD      actkernconst<>+8096(SB), Y5, Y2
+	VMULPD      actkernconst<>+8096(SB), Y0, Y9
+	VMULPD      actkernconst<>+8096(SB), Y1, Y11
 	VROUNDPD    $0x08, Y2, Y2
 	VROUNDPD    $0x08, Y9, Y9
 	VROUNDPD    $0x08, Y11, Y11
-	VFMADD132PD actkernconst<>+7904(SB), Y5, Y2
-	VFMADD132PD actkernconst<>+7904(SB), Y0, Y9
-	VFMADD132PD actkernconst<>+7904(SB), Y1, Y11
+	VFMADD132PD actkernconst<>+8064(SB), Y5, Y2
+	VFMADD132PD actkernconst<>+8064(SB), Y0, Y9
+	VFMADD132PD actkernconst<>+8064(SB), Y1, Y11
 	VMOVUPD     1536(SP), Y0
 	VADDPD      actkernconst<>+4000(SB), Y0, Y1
 	VMOVUPD     1408(SP), Y5
@@ -52714,29 +52920,29 @@ loop:
 	VADDPD      Y12, Y9, Y9
 	VADDPD      Y14, Y11, Y11
 	VMOVUPD     1120(SP), Y1
-	VADDPD      actkernconst<>+8128(SB), Y1, Y12
+	VADDPD      actkernconst<>+8288(SB), Y1, Y12
 	VMOVUPD     832(SP), Y14
 	VMOVUPD     Y11, 896(SP)
-	VADDPD      actkernconst<>+8128(SB), Y14, Y11
+	VADDPD      actkernconst<>+8288(SB), Y14, Y11
 	VMOVUPD     Y9, 1408(SP)
 	VMOVUPD     640(SP), Y9
 	VMOVUPD     Y2, 1536(SP)
-	VADDPD      actkernconst<>+8128(SB), Y9, Y2
-	VSUBPD      actkernconst<>+8128(SB), Y12, Y12
-	VSUBPD      actkernconst<>+8128(SB), Y11, Y11
-	VSUBPD      actkernconst<>+8128(SB), Y2, Y2
+	VADDPD      actkernconst<>+8288(SB), Y9, Y2
+	VSUBPD      actkernconst<>+8288(SB), Y12, Y12
+	VSUBPD      actkernconst<>+8288(SB), Y11, Y11
+	VSUBPD      actkernconst<>+8288(SB), Y2, Y2
 	VSUBPD      Y12, Y1, Y1
 	VSUBPD      Y11, Y14, Y14
 	VSUBPD      Y2, Y9, Y9
 	VADDPD      Y12, Y0, Y0
 	VADDPD      Y11, Y5, Y5
 	VADDPD      Y2, Y13, Y13
-	VADDPD      actkernconst<>+8160(SB), Y10, Y2
-	VADDPD      actkernconst<>+8160(SB), Y3, Y11
-	VADDPD      actkernconst<>+8160(SB), Y4, Y12
-	VSUBPD      actkernconst<>+8160(SB), Y2, Y2
-	VSUBPD      actkernconst<>+8160(SB), Y11, Y11
-	VSUBPD      actkernconst<>+8160(SB), Y12, Y12
+	VADDPD      actkernconst<>+8320(SB), Y10, Y2
+	VADDPD      actkernconst<>+8320(SB), Y3, Y11
+	VADDPD      actkernconst<>+8320(SB), Y4, Y12
+	VSUBPD      actkernconst<>+8320(SB), Y2, Y2
+	VSUBPD      actkernconst<>+8320(SB), Y11, Y11
+	VSUBPD      actkernconst<>+8320(SB), Y12, Y12
 	VSUBPD      Y2, Y10, Y10
 	VSUBPD      Y11, Y3, Y3
 	VSUBPD      Y12, Y4, Y4
@@ -52762,17 +52968,17 @@ loop:
 	VFMADD231PD 1408(SP), Y7, Y3
 	VFMADD231PD 896(SP), Y11, Y10
 	VMOVUPD     Y9, 896(SP)
-	VMULPD      actkernconst<>+7936(SB), Y6, Y9
+	VMULPD      actkernconst<>+8096(SB), Y6, Y9
 	VMOVUPD     Y14, 1408(SP)
-	VMULPD      actkernconst<>+7936(SB), Y8, Y14
+	VMULPD      actkernconst<>+8096(SB), Y8, Y14
 	VMOVUPD     Y1, 1536(SP)
-	VMULPD      actkernconst<>+7936(SB), Y12, Y1
+	VMULPD      actkernconst<>+8096(SB), Y12, Y1
 	VROUNDPD    $0x08, Y9, Y9
 	VROUNDPD    $0x08, Y14, Y14
 	VROUNDPD    $0x08, Y1, Y1
-	VFMADD132PD actkernconst<>+7904(SB), Y6, Y9
-	VFMADD132PD actkernconst<>+7904(SB), Y8, Y14
-	VFMADD132PD actkernconst<>+7904(SB), Y12, Y1
+	VFMADD132PD actkernconst<>+8064(SB), Y6, Y9
+	VFMADD132PD actkernconst<>+8064(SB), Y8, Y14
+	VFMADD132PD actkernconst<>+8064(SB), Y12, Y1
 	VADDPD      Y4, Y9, Y9
 	VADDPD      Y3, Y14, Y14
 	VADDPD      Y10, Y1, Y1
@@ -52911,22 +53117,22 @@ loop:
 	VADDPD      480(SP), Y6, Y6
 	VADDPD      640(SP), Y13, Y13
 	VMOVUPD     576(SP), Y3
-	VMULPD      actkernconst<>+7168(SB), Y3, Y5
+	VMULPD      actkernconst<>+7328(SB), Y3, Y5
 	VMOVUPD     352(SP), Y7
-	VMULPD      actkernconst<>+7168(SB), Y7, Y9
-	VMULPD      actkernconst<>+7168(SB), Y8, Y10
+	VMULPD      actkernconst<>+7328(SB), Y7, Y9
+	VMULPD      actkernconst<>+7328(SB), Y8, Y10
 	VXORPD      actkernconst<>+2720(SB), Y5, Y11
 	VXORPD      actkernconst<>+2720(SB), Y9, Y12
 	VXORPD      actkernconst<>+2720(SB), Y10, Y14
-	VFMADD231PD actkernconst<>+7168(SB), Y3, Y11
-	VFMADD231PD actkernconst<>+7168(SB), Y7, Y12
-	VFMADD231PD actkernconst<>+7168(SB), Y8, Y14
-	VMULPD      actkernconst<>+7168(SB), Y4, Y4
-	VMULPD      actkernconst<>+7168(SB), Y6, Y6
-	VMULPD      actkernconst<>+7168(SB), Y13, Y13
-	VFMADD132PD actkernconst<>+8192(SB), Y4, Y3
-	VFMADD132PD actkernconst<>+8192(SB), Y6, Y7
-	VFMADD132PD actkernconst<>+8192(SB), Y13, Y8
+	VFMADD231PD actkernconst<>+7328(SB), Y3, Y11
+	VFMADD231PD actkernconst<>+7328(SB), Y7, Y12
+	VFMADD231PD actkernconst<>+7328(SB), Y8, Y14
+	VMULPD      actkernconst<>+7328(SB), Y4, Y4
+	VMULPD      actkernconst<>+7328(SB), Y6, Y6
+	VMULPD      actkernconst<>+7328(SB), Y13, Y13
+	VFMADD132PD actkernconst<>+8352(SB), Y4, Y3
+	VFMADD132PD actkernconst<>+8352(SB), Y6, Y7
+	VFMADD132PD actkernconst<>+8352(SB), Y13, Y8
 	VADDPD      Y3, Y11, Y11
 	VADDPD      Y7, Y12, Y12
 	VADDPD      Y8, Y14, Y14
@@ -52945,24 +53151,24 @@ loop:
 	VADDPD      actkernconst<>+160(SB), Y0, Y0
 	VADDPD      actkernconst<>+160(SB), Y1, Y1
 	VADDPD      actkernconst<>+160(SB), Y2, Y2
-	VMULPD      actkernconst<>+7936(SB), Y0, Y5
-	VMULPD      actkernconst<>+7936(SB), Y1, Y7
-	VMULPD      actkernconst<>+7936(SB), Y2, Y8
+	VMULPD      actkernconst<>+8096(SB), Y0, Y5
+	VMULPD      actkernconst<>+8096(SB), Y1, Y7
+	VMULPD      actkernconst<>+8096(SB), Y2, Y8
 	VROUNDPD    $0x09, Y5, Y5
 	VROUNDPD    $0x09, Y7, Y7
 	VROUNDPD    $0x09, Y8, Y8
-	VFMADD132PD actkernconst<>+7904(SB), Y0, Y5
-	VFMADD132PD actkernconst<>+7904(SB), Y1, Y7
-	VFMADD132PD actkernconst<>+7904(SB), Y2, Y8
+	VFMADD132PD actkernconst<>+8064(SB), Y0, Y5
+	VFMADD132PD actkernconst<>+8064(SB), Y1, Y7
+	VFMADD132PD actkernconst<>+8064(SB), Y2, Y8
 	VMULPD      actkernconst<>+4576(SB), Y5, Y0
 	VMULPD      actkernconst<>+4576(SB), Y7, Y1
 	VMULPD      actkernconst<>+4576(SB), Y8, Y2
 	VROUNDPD    $0x09, Y0, Y0
 	VROUNDPD    $0x09, Y1, Y1
 	VROUNDPD    $0x09, Y2, Y2
-	VFMADD231PD actkernconst<>+8576(SB), Y0, Y5
-	VFMADD231PD actkernconst<>+8576(SB), Y1, Y7
-	VFMADD231PD actkernconst<>+8576(SB), Y2, Y8
+	VFMADD231PD actkernconst<>+8736(SB), Y0, Y5
+	VFMADD231PD actkernconst<>+8736(SB), Y1, Y7
+	VFMADD231PD actkernconst<>+8736(SB), Y2, Y8
 	VMOVUPD     actkernconst<>+4576(SB), Y9
 	VCMPPD      $0x11, Y5, Y9, Y5
 	VMOVUPD     actkernconst<>+4576(SB), Y9
@@ -52972,36 +53178,36 @@ loop:
 	VANDPD      actkernconst<>+1632(SB), Y3, Y9
 	VANDPD      actkernconst<>+1632(SB), Y4, Y10
 	VANDPD      actkernconst<>+1632(SB), Y6, Y11
-	VMOVUPD     actkernconst<>+7168(SB), Y12
+	VMOVUPD     actkernconst<>+7328(SB), Y12
 	VSUBPD      Y9, Y12, Y9
-	VMOVUPD     actkernconst<>+7168(SB), Y12
+	VMOVUPD     actkernconst<>+7328(SB), Y12
 	VSUBPD      Y10, Y12, Y10
-	VMOVUPD     actkernconst<>+7168(SB), Y12
+	VMOVUPD     actkernconst<>+7328(SB), Y12
 	VSUBPD      Y11, Y12, Y11
-	VADDPD      actkernconst<>+8192(SB), Y9, Y9
-	VADDPD      actkernconst<>+8192(SB), Y10, Y10
-	VADDPD      actkernconst<>+8192(SB), Y11, Y11
+	VADDPD      actkernconst<>+8352(SB), Y9, Y9
+	VADDPD      actkernconst<>+8352(SB), Y10, Y10
+	VADDPD      actkernconst<>+8352(SB), Y11, Y11
 	VBLENDVPD   Y5, Y9, Y3, Y5
 	VBLENDVPD   Y7, Y10, Y4, Y7
 	VBLENDVPD   Y8, Y11, Y6, Y8
-	VADDPD      actkernconst<>+7200(SB), Y0, Y0
-	VADDPD      actkernconst<>+7200(SB), Y1, Y1
-	VADDPD      actkernconst<>+7200(SB), Y2, Y2
+	VADDPD      actkernconst<>+7360(SB), Y0, Y0
+	VADDPD      actkernconst<>+7360(SB), Y1, Y1
+	VADDPD      actkernconst<>+7360(SB), Y2, Y2
 	VMOVUPD     448(SP), Y3
-	VMOVUPD     actkernconst<>+7808(SB), Y4
+	VMOVUPD     actkernconst<>+7968(SB), Y4
 	VFMADD213PD actkernconst<>+1824(SB), Y3, Y4
 	VMOVUPD     416(SP), Y6
-	VMOVUPD     actkernconst<>+7808(SB), Y9
+	VMOVUPD     actkernconst<>+7968(SB), Y9
 	VFMADD213PD actkernconst<>+1824(SB), Y6, Y9
 	VMOVUPD     384(SP), Y10
-	VMOVUPD     actkernconst<>+7808(SB), Y11
+	VMOVUPD     actkernconst<>+7968(SB), Y11
 	VFMADD213PD actkernconst<>+1824(SB), Y10, Y11
-	VADDPD      actkernconst<>+8864(SB), Y4, Y4
-	VADDPD      actkernconst<>+8864(SB), Y9, Y9
-	VADDPD      actkernconst<>+8864(SB), Y11, Y11
-	VSUBPD      actkernconst<>+8864(SB), Y4, Y12
-	VSUBPD      actkernconst<>+8864(SB), Y9, Y13
-	VSUBPD      actkernconst<>+8864(SB), Y11, Y14
+	VADDPD      actkernconst<>+9024(SB), Y4, Y4
+	VADDPD      actkernconst<>+9024(SB), Y9, Y9
+	VADDPD      actkernconst<>+9024(SB), Y11, Y11
+	VSUBPD      actkernconst<>+9024(SB), Y4, Y12
+	VSUBPD      actkernconst<>+9024(SB), Y9, Y13
+	VSUBPD      actkernconst<>+9024(SB), Y11, Y14
 	VMOVUPD     Y2, 352(SP)
 	VMOVUPD     actkernconst<>+4000(SB), Y2
 	VFMADD213PD actkernconst<>+160(SB), Y2, Y12
@@ -53009,15 +53215,15 @@ loop:
 	VFMADD213PD actkernconst<>+160(SB), Y2, Y13
 	VMOVUPD     actkernconst<>+4000(SB), Y2
 	VFMADD213PD actkernconst<>+160(SB), Y2, Y14
-	VFMADD231PD actkernconst<>+8896(SB), Y12, Y3
-	VFMADD231PD actkernconst<>+8896(SB), Y13, Y6
-	VFMADD231PD actkernconst<>+8896(SB), Y14, Y10
-	VFMADD231PD actkernconst<>+8928(SB), Y12, Y3
-	VFMADD231PD actkernconst<>+8928(SB), Y13, Y6
-	VFMADD231PD actkernconst<>+8928(SB), Y14, Y10
-	VFMADD132PD actkernconst<>+8960(SB), Y3, Y12
-	VFMADD132PD actkernconst<>+8960(SB), Y6, Y13
-	VFMADD132PD actkernconst<>+8960(SB), Y10, Y14
+	VFMADD231PD actkernconst<>+9056(SB), Y12, Y3
+	VFMADD231PD actkernconst<>+9056(SB), Y13, Y6
+	VFMADD231PD actkernconst<>+9056(SB), Y14, Y10
+	VFMADD231PD actkernconst<>+9088(SB), Y12, Y3
+	VFMADD231PD actkernconst<>+9088(SB), Y13, Y6
+	VFMADD231PD actkernconst<>+9088(SB), Y14, Y10
+	VFMADD132PD actkernconst<>+9120(SB), Y3, Y12
+	VFMADD132PD actkernconst<>+9120(SB), Y6, Y13
+	VFMADD132PD actkernconst<>+9120(SB), Y10, Y14
 	VMOVUPD     288(SP), Y2
 	VBLENDVPD   Y2, Y5, Y12, Y5
 	VMOVUPD     256(SP), Y3
@@ -53039,24 +53245,24 @@ loop:
 	VMULPD      Y5, Y5, Y0
 	VMULPD      Y7, Y7, Y1
 	VMULPD      Y8, Y8, Y2
-	VMOVUPD     actkernconst<>+7840(SB), Y3
-	VFMADD213PD actkernconst<>+7872(SB), Y0, Y3
-	VMOVUPD     actkernconst<>+7840(SB), Y4
-	VFMADD213PD actkernconst<>+7872(SB), Y1, Y4
-	VMOVUPD     actkernconst<>+7840(SB), Y6
-	VFMADD213PD actkernconst<>+7872(SB), Y2, Y6
-	VFMADD213PD actkernconst<>+8704(SB), Y0, Y3
-	VFMADD213PD actkernconst<>+8704(SB), Y1, Y4
-	VFMADD213PD actkernconst<>+8704(SB), Y2, Y6
-	VFMADD213PD actkernconst<>+8736(SB), Y0, Y3
-	VFMADD213PD actkernconst<>+8736(SB), Y1, Y4
-	VFMADD213PD actkernconst<>+8736(SB), Y2, Y6
-	VFMADD213PD actkernconst<>+8768(SB), Y0, Y3
-	VFMADD213PD actkernconst<>+8768(SB), Y1, Y4
-	VFMADD213PD actkernconst<>+8768(SB), Y2, Y6
-	VFMADD213PD actkernconst<>+8800(SB), Y0, Y3
-	VFMADD213PD actkernconst<>+8800(SB), Y1, Y4
-	VFMADD213PD actkernconst<>+8800(SB), Y2, Y6
+	VMOVUPD     actkernconst<>+8000(SB), Y3
+	VFMADD213PD actkernconst<>+8032(SB), Y0, Y3
+	VMOVUPD     actkernconst<>+8000(SB), Y4
+	VFMADD213PD actkernconst<>+8032(SB), Y1, Y4
+	VMOVUPD     actkernconst<>+8000(SB), Y6
+	VFMADD213PD actkernconst<>+8032(SB), Y2, Y6
+	VFMADD213PD actkernconst<>+8864(SB), Y0, Y3
+	VFMADD213PD actkernconst<>+8864(SB), Y1, Y4
+	VFMADD213PD actkernconst<>+8864(SB), Y2, Y6
+	VFMADD213PD actkernconst<>+8896(SB), Y0, Y3
+	VFMADD213PD actkernconst<>+8896(SB), Y1, Y4
+	VFMADD213PD actkernconst<>+8896(SB), Y2, Y6
+	VFMADD213PD actkernconst<>+8928(SB), Y0, Y3
+	VFMADD213PD actkernconst<>+8928(SB), Y1, Y4
+	VFMADD213PD actkernconst<>+8928(SB), Y2, Y6
+	VFMADD213PD actkernconst<>+8960(SB), Y0, Y3
+	VFMADD213PD actkernconst<>+8960(SB), Y1, Y4
+	VFMADD213PD actkernconst<>+8960(SB), Y2, Y6
 	VFMADD213PD actkernconst<>+160(SB), Y0, Y3
 	VFMADD213PD actkernconst<>+160(SB), Y1, Y4
 	VFMADD213PD actkernconst<>+160(SB), Y2, Y6
@@ -53105,7 +53311,7 @@ single:
 	VCVTPS2PD   (CX), Y0
 	VMULPD      (SP), Y0, Y1
 	VANDPD      actkernconst<>+1632(SB), Y1, Y2
-	VMOVUPD     actkernconst<>+7424(SB), Y3
+	VMOVUPD     actkernconst<>+7584(SB), Y3
 	VCMPPD      $0x11, Y2, Y3, Y4
 	VCMPPD      $0x11, actkernconst<>+4736(SB), Y2, Y2
 	VANDPD      Y2, Y4, Y2
@@ -53113,78 +53319,78 @@ single:
 	VANDPD      actkernconst<>+4800(SB), Y3, Y3
 	VORPD       actkernconst<>+4832(SB), Y3, Y3
 	VSUBPD      actkernconst<>+128(SB), Y3, Y3
-	VMOVUPD     actkernconst<>+7456(SB), Y5
-	VFMADD213PD actkernconst<>+7488(SB), Y3, Y5
+	VMOVUPD     actkernconst<>+7616(SB), Y5
+	VFMADD213PD actkernconst<>+7648(SB), Y3, Y5
 	VROUNDPD    $0x09, Y5, Y5
-	VSUBPD      actkernconst<>+8224(SB), Y3, Y6
-	VFMADD231PD actkernconst<>+7968(SB), Y5, Y6
-	VMOVUPD     actkernconst<>+7520(SB), Y7
+	VSUBPD      actkernconst<>+8384(SB), Y3, Y6
+	VFMADD231PD actkernconst<>+8128(SB), Y5, Y6
+	VMOVUPD     actkernconst<>+7680(SB), Y7
 	VSUBPD      Y3, Y7, Y3
-	VCMPPD      $0x11, actkernconst<>+7072(SB), Y3, Y9
-	VANDPD      actkernconst<>+7104(SB), Y9, Y8
-	VCMPPD      $0x1e, actkernconst<>+7136(SB), Y3, Y9
-	VBLENDVPD   Y9, actkernconst<>+7136(SB), Y8, Y8
+	VCMPPD      $0x11, actkernconst<>+7232(SB), Y3, Y9
+	VANDPD      actkernconst<>+7264(SB), Y9, Y8
+	VCMPPD      $0x1e, actkernconst<>+7296(SB), Y3, Y9
+	VBLENDVPD   Y9, actkernconst<>+7296(SB), Y8, Y8
 	VADDPD      actkernconst<>+128(SB), Y8, Y10
 	VPSLLQ      $0x34, Y10, Y10
 	VMULPD      Y10, Y1, Y7
 	VSUBPD      Y8, Y3, Y11
-	VCMPPD      $0x11, actkernconst<>+7072(SB), Y11, Y9
-	VANDPD      actkernconst<>+7104(SB), Y9, Y8
-	VCMPPD      $0x1e, actkernconst<>+7136(SB), Y11, Y9
-	VBLENDVPD   Y9, actkernconst<>+7136(SB), Y8, Y8
+	VCMPPD      $0x11, actkernconst<>+7232(SB), Y11, Y9
+	VANDPD      actkernconst<>+7264(SB), Y9, Y8
+	VCMPPD      $0x1e, actkernconst<>+7296(SB), Y11, Y9
+	VBLENDVPD   Y9, actkernconst<>+7296(SB), Y8, Y8
 	VADDPD      actkernconst<>+128(SB), Y8, Y10
 	VPSLLQ      $0x34, Y10, Y10
 	VMULPD      Y10, Y7, Y7
 	VSUBPD      Y8, Y11, Y11
-	VMAXPD      actkernconst<>+7072(SB), Y11, Y8
-	VMINPD      actkernconst<>+7136(SB), Y8, Y8
+	VMAXPD      actkernconst<>+7232(SB), Y11, Y8
+	VMINPD      actkernconst<>+7296(SB), Y8, Y8
 	VADDPD      actkernconst<>+128(SB), Y8, Y10
 	VPSLLQ      $0x34, Y10, Y10
 	VMULPD      Y10, Y7, Y7
-	VMOVUPD     actkernconst<>+7360(SB), Y3
+	VMOVUPD     actkernconst<>+7520(SB), Y3
 	VCMPPD      $0x12, Y5, Y3, Y8
-	VSUBPD      actkernconst<>+7360(SB), Y5, Y3
+	VSUBPD      actkernconst<>+7520(SB), Y5, Y3
 	VBLENDVPD   Y8, Y3, Y5, Y3
-	VMOVUPD     actkernconst<>+7552(SB), Y5
-	VBLENDVPD   Y8, actkernconst<>+8000(SB), Y5, Y9
-	VMOVUPD     actkernconst<>+7584(SB), Y5
-	VBLENDVPD   Y8, actkernconst<>+8032(SB), Y5, Y10
-	VMOVUPD     actkernconst<>+7616(SB), Y5
-	VBLENDVPD   Y8, actkernconst<>+8064(SB), Y5, Y11
-	VMOVUPD     actkernconst<>+7648(SB), Y5
-	VBLENDVPD   Y8, actkernconst<>+8096(SB), Y5, Y12
-	VMOVUPD     actkernconst<>+7680(SB), Y5
-	VBLENDVPD   Y8, actkernconst<>+8384(SB), Y5, Y13
 	VMOVUPD     actkernconst<>+7712(SB), Y5
-	VBLENDVPD   Y8, actkernconst<>+8416(SB), Y5, Y14
+	VBLENDVPD   Y8, actkernconst<>+8160(SB), Y5, Y9
 	VMOVUPD     actkernconst<>+7744(SB), Y5
-	VBLENDVPD   Y8, actkernconst<>+8448(SB), Y5, Y8
-	VMOVUPD     actkernconst<>+7392(SB), Y5
+	VBLENDVPD   Y8, actkernconst<>+8192(SB), Y5, Y10
+	VMOVUPD     actkernconst<>+7776(SB), Y5
+	VBLENDVPD   Y8, actkernconst<>+8224(SB), Y5, Y11
+	VMOVUPD     actkernconst<>+7808(SB), Y5
+	VBLENDVPD   Y8, actkernconst<>+8256(SB), Y5, Y12
+	VMOVUPD     actkernconst<>+7840(SB), Y5
+	VBLENDVPD   Y8, actkernconst<>+8544(SB), Y5, Y13
+	VMOVUPD     actkernconst<>+7872(SB), Y5
+	VBLENDVPD   Y8, actkernconst<>+8576(SB), Y5, Y14
+	VMOVUPD     actkernconst<>+7904(SB), Y5
+	VBLENDVPD   Y8, actkernconst<>+8608(SB), Y5, Y8
+	VMOVUPD     actkernconst<>+7552(SB), Y5
 	VMOVUPD     Y0, 32(SP)
 	VCMPPD      $0x12, Y3, Y5, Y0
-	VSUBPD      actkernconst<>+7392(SB), Y3, Y5
+	VSUBPD      actkernconst<>+7552(SB), Y3, Y5
 	VBLENDVPD   Y0, Y5, Y3, Y5
-	VBLENDVPD   Y0, actkernconst<>+7232(SB), Y9, Y9
-	VBLENDVPD   Y0, actkernconst<>+7264(SB), Y10, Y10
-	VBLENDVPD   Y0, actkernconst<>+7296(SB), Y11, Y11
-	VBLENDVPD   Y0, actkernconst<>+7328(SB), Y12, Y12
-	VBLENDVPD   Y0, actkernconst<>+8256(SB), Y13, Y13
-	VBLENDVPD   Y0, actkernconst<>+8288(SB), Y14, Y14
-	VBLENDVPD   Y0, actkernconst<>+8320(SB), Y8, Y8
-	VMOVUPD     actkernconst<>+7776(SB), Y3
+	VBLENDVPD   Y0, actkernconst<>+7392(SB), Y9, Y9
+	VBLENDVPD   Y0, actkernconst<>+7424(SB), Y10, Y10
+	VBLENDVPD   Y0, actkernconst<>+7456(SB), Y11, Y11
+	VBLENDVPD   Y0, actkernconst<>+7488(SB), Y12, Y12
+	VBLENDVPD   Y0, actkernconst<>+8416(SB), Y13, Y13
+	VBLENDVPD   Y0, actkernconst<>+8448(SB), Y14, Y14
+	VBLENDVPD   Y0, actkernconst<>+8480(SB), Y8, Y8
+	VMOVUPD     actkernconst<>+7936(SB), Y3
 	VMOVUPD     Y4, 64(SP)
-	VBLENDVPD   Y0, actkernconst<>+8352(SB), Y3, Y4
-	VMOVUPD     actkernconst<>+7232(SB), Y3
+	VBLENDVPD   Y0, actkernconst<>+8512(SB), Y3, Y4
+	VMOVUPD     actkernconst<>+7392(SB), Y3
 	VMOVUPD     Y2, 96(SP)
-	VBLENDVPD   Y0, actkernconst<>+8000(SB), Y3, Y2
-	VMOVUPD     actkernconst<>+7264(SB), Y3
+	VBLENDVPD   Y0, actkernconst<>+8160(SB), Y3, Y2
+	VMOVUPD     actkernconst<>+7424(SB), Y3
 	VMOVUPD     Y1, 128(SP)
-	VBLENDVPD   Y0, actkernconst<>+8032(SB), Y3, Y1
-	VMOVUPD     actkernconst<>+7296(SB), Y3
+	VBLENDVPD   Y0, actkernconst<>+8192(SB), Y3, Y1
+	VMOVUPD     actkernconst<>+7456(SB), Y3
 	VMOVUPD     Y7, 160(SP)
-	VBLENDVPD   Y0, actkernconst<>+8064(SB), Y3, Y7
-	VMOVUPD     actkernconst<>+7328(SB), Y3
-	VBLENDVPD   Y0, actkernconst<>+8096(SB), Y3, Y0
+	VBLENDVPD   Y0, actkernconst<>+8224(SB), Y3, Y7
+	VMOVUPD     actkernconst<>+7488(SB), Y3
+	VBLENDVPD   Y0, actkernconst<>+8256(SB), Y3, Y0
 	VMOVUPD     actkernconst<>+5792(SB), Y3
 	VMOVUPD     Y6, 192(SP)
 	VCMPPD      $0x12, Y5, Y3, Y6
@@ -53217,128 +53423,128 @@ single:
 	VBLENDVPD   Y0, Y4, Y7, Y0
 	VMOVUPD     192(SP), Y1
 	VADDPD      actkernconst<>+576(SB), Y1, Y2
-	VCMPPD      $0x11, actkernconst<>+7072(SB), Y2, Y5
-	VANDPD      actkernconst<>+7104(SB), Y5, Y4
-	VCMPPD      $0x1e, actkernconst<>+7136(SB), Y2, Y5
-	VBLENDVPD   Y5, actkernconst<>+7136(SB), Y4, Y4
+	VCMPPD      $0x11, actkernconst<>+7232(SB), Y2, Y5
+	VANDPD      actkernconst<>+7264(SB), Y5, Y4
+	VCMPPD      $0x1e, actkernconst<>+7296(SB), Y2, Y5
+	VBLENDVPD   Y5, actkernconst<>+7296(SB), Y4, Y4
 	VADDPD      actkernconst<>+128(SB), Y4, Y6
 	VPSLLQ      $0x34, Y6, Y6
 	VMULPD      Y6, Y9, Y3
 	VSUBPD      Y4, Y2, Y7
-	VCMPPD      $0x11, actkernconst<>+7072(SB), Y7, Y5
-	VANDPD      actkernconst<>+7104(SB), Y5, Y4
-	VCMPPD      $0x1e, actkernconst<>+7136(SB), Y7, Y5
-	VBLENDVPD   Y5, actkernconst<>+7136(SB), Y4, Y4
+	VCMPPD      $0x11, actkernconst<>+7232(SB), Y7, Y5
+	VANDPD      actkernconst<>+7264(SB), Y5, Y4
+	VCMPPD      $0x1e, actkernconst<>+7296(SB), Y7, Y5
+	VBLENDVPD   Y5, actkernconst<>+7296(SB), Y4, Y4
 	VADDPD      actkernconst<>+128(SB), Y4, Y6
 	VPSLLQ      $0x34, Y6, Y6
 	VMULPD      Y6, Y3, Y3
 	VSUBPD      Y4, Y7, Y7
-	VMAXPD      actkernconst<>+7072(SB), Y7, Y4
-	VMINPD      actkernconst<>+7136(SB), Y4, Y4
+	VMAXPD      actkernconst<>+7232(SB), Y7, Y4
+	VMINPD      actkernconst<>+7296(SB), Y4, Y4
 	VADDPD      actkernconst<>+128(SB), Y4, Y6
 	VPSLLQ      $0x34, Y6, Y6
 	VMULPD      Y6, Y3, Y3
-	VADDPD      actkernconst<>+7968(SB), Y1, Y2
-	VCMPPD      $0x11, actkernconst<>+7072(SB), Y2, Y6
-	VANDPD      actkernconst<>+7104(SB), Y6, Y5
-	VCMPPD      $0x1e, actkernconst<>+7136(SB), Y2, Y6
-	VBLENDVPD   Y6, actkernconst<>+7136(SB), Y5, Y5
+	VADDPD      actkernconst<>+8128(SB), Y1, Y2
+	VCMPPD      $0x11, actkernconst<>+7232(SB), Y2, Y6
+	VANDPD      actkernconst<>+7264(SB), Y6, Y5
+	VCMPPD      $0x1e, actkernconst<>+7296(SB), Y2, Y6
+	VBLENDVPD   Y6, actkernconst<>+7296(SB), Y5, Y5
 	VADDPD      actkernconst<>+128(SB), Y5, Y7
 	VPSLLQ      $0x34, Y7, Y7
 	VMULPD      Y7, Y10, Y4
 	VSUBPD      Y5, Y2, Y8
-	VCMPPD      $0x11, actkernconst<>+7072(SB), Y8, Y6
-	VANDPD      actkernconst<>+7104(SB), Y6, Y5
-	VCMPPD      $0x1e, actkernconst<>+7136(SB), Y8, Y6
-	VBLENDVPD   Y6, actkernconst<>+7136(SB), Y5, Y5
+	VCMPPD      $0x11, actkernconst<>+7232(SB), Y8, Y6
+	VANDPD      actkernconst<>+7264(SB), Y6, Y5
+	VCMPPD      $0x1e, actkernconst<>+7296(SB), Y8, Y6
+	VBLENDVPD   Y6, actkernconst<>+7296(SB), Y5, Y5
 	VADDPD      actkernconst<>+128(SB), Y5, Y7
 	VPSLLQ      $0x34, Y7, Y7
 	VMULPD      Y7, Y4, Y4
 	VSUBPD      Y5, Y8, Y8
-	VMAXPD      actkernconst<>+7072(SB), Y8, Y5
-	VMINPD      actkernconst<>+7136(SB), Y5, Y5
+	VMAXPD      actkernconst<>+7232(SB), Y8, Y5
+	VMINPD      actkernconst<>+7296(SB), Y5, Y5
 	VADDPD      actkernconst<>+128(SB), Y5, Y7
 	VPSLLQ      $0x34, Y7, Y7
 	VMULPD      Y7, Y4, Y4
-	VADDPD      actkernconst<>+8480(SB), Y1, Y2
-	VCMPPD      $0x11, actkernconst<>+7072(SB), Y2, Y7
-	VANDPD      actkernconst<>+7104(SB), Y7, Y6
-	VCMPPD      $0x1e, actkernconst<>+7136(SB), Y2, Y7
-	VBLENDVPD   Y7, actkernconst<>+7136(SB), Y6, Y6
+	VADDPD      actkernconst<>+8640(SB), Y1, Y2
+	VCMPPD      $0x11, actkernconst<>+7232(SB), Y2, Y7
+	VANDPD      actkernconst<>+7264(SB), Y7, Y6
+	VCMPPD      $0x1e, actkernconst<>+7296(SB), Y2, Y7
+	VBLENDVPD   Y7, actkernconst<>+7296(SB), Y6, Y6
 	VADDPD      actkernconst<>+128(SB), Y6, Y8
 	VPSLLQ      $0x34, Y8, Y8
 	VMULPD      Y8, Y11, Y5
 	VSUBPD      Y6, Y2, Y9
-	VCMPPD      $0x11, actkernconst<>+7072(SB), Y9, Y7
-	VANDPD      actkernconst<>+7104(SB), Y7, Y6
-	VCMPPD      $0x1e, actkernconst<>+7136(SB), Y9, Y7
-	VBLENDVPD   Y7, actkernconst<>+7136(SB), Y6, Y6
+	VCMPPD      $0x11, actkernconst<>+7232(SB), Y9, Y7
+	VANDPD      actkernconst<>+7264(SB), Y7, Y6
+	VCMPPD      $0x1e, actkernconst<>+7296(SB), Y9, Y7
+	VBLENDVPD   Y7, actkernconst<>+7296(SB), Y6, Y6
 	VADDPD      actkernconst<>+128(SB), Y6, Y8
 	VPSLLQ      $0x34, Y8, Y8
 	VMULPD      Y8, Y5, Y5
 	VSUBPD      Y6, Y9, Y9
-	VMAXPD      actkernconst<>+7072(SB), Y9, Y6
-	VMINPD      actkernconst<>+7136(SB), Y6, Y6
+	VMAXPD      actkernconst<>+7232(SB), Y9, Y6
+	VMINPD      actkernconst<>+7296(SB), Y6, Y6
 	VADDPD      actkernconst<>+128(SB), Y6, Y8
 	VPSLLQ      $0x34, Y8, Y8
 	VMULPD      Y8, Y5, Y5
-	VADDPD      actkernconst<>+8512(SB), Y1, Y2
-	VCMPPD      $0x11, actkernconst<>+7072(SB), Y2, Y8
-	VANDPD      actkernconst<>+7104(SB), Y8, Y7
-	VCMPPD      $0x1e, actkernconst<>+7136(SB), Y2, Y8
-	VBLENDVPD   Y8, actkernconst<>+7136(SB), Y7, Y7
+	VADDPD      actkernconst<>+8672(SB), Y1, Y2
+	VCMPPD      $0x11, actkernconst<>+7232(SB), Y2, Y8
+	VANDPD      actkernconst<>+7264(SB), Y8, Y7
+	VCMPPD      $0x1e, actkernconst<>+7296(SB), Y2, Y8
+	VBLENDVPD   Y8, actkernconst<>+7296(SB), Y7, Y7
 	VADDPD      actkernconst<>+128(SB), Y7, Y9
 	VPSLLQ      $0x34, Y9, Y9
 	VMULPD      Y9, Y12, Y6
 	VSUBPD      Y7, Y2, Y10
-	VCMPPD      $0x11, actkernconst<>+7072(SB), Y10, Y8
-	VANDPD      actkernconst<>+7104(SB), Y8, Y7
-	VCMPPD      $0x1e, actkernconst<>+7136(SB), Y10, Y8
-	VBLENDVPD   Y8, actkernconst<>+7136(SB), Y7, Y7
+	VCMPPD      $0x11, actkernconst<>+7232(SB), Y10, Y8
+	VANDPD      actkernconst<>+7264(SB), Y8, Y7
+	VCMPPD      $0x1e, actkernconst<>+7296(SB), Y10, Y8
+	VBLENDVPD   Y8, actkernconst<>+7296(SB), Y7, Y7
 	VADDPD      actkernconst<>+128(SB), Y7, Y9
 	VPSLLQ      $0x34, Y9, Y9
 	VMULPD      Y9, Y6, Y6
 	VSUBPD      Y7, Y10, Y10
-	VMAXPD      actkernconst<>+7072(SB), Y10, Y7
-	VMINPD      actkernconst<>+7136(SB), Y7, Y7
+	VMAXPD      actkernconst<>+7232(SB), Y10, Y7
+	VMINPD      actkernconst<>+7296(SB), Y7, Y7
 	VADDPD      actkernconst<>+128(SB), Y7, Y9
 	VPSLLQ      $0x34, Y9, Y9
 	VMULPD      Y9, Y6, Y6
-	VADDPD      actkernconst<>+8544(SB), Y1, Y1
-	VCMPPD      $0x11, actkernconst<>+7072(SB), Y1, Y8
-	VANDPD      actkernconst<>+7104(SB), Y8, Y7
-	VCMPPD      $0x1e, actkernconst<>+7136(SB), Y1, Y8
-	VBLENDVPD   Y8, actkernconst<>+7136(SB), Y7, Y7
+	VADDPD      actkernconst<>+8704(SB), Y1, Y1
+	VCMPPD      $0x11, actkernconst<>+7232(SB), Y1, Y8
+	VANDPD      actkernconst<>+7264(SB), Y8, Y7
+	VCMPPD      $0x1e, actkernconst<>+7296(SB), Y1, Y8
+	VBLENDVPD   Y8, actkernconst<>+7296(SB), Y7, Y7
 	VADDPD      actkernconst<>+128(SB), Y7, Y9
 	VPSLLQ      $0x34, Y9, Y9
 	VMULPD      Y9, Y0, Y2
 	VSUBPD      Y7, Y1, Y10
-	VCMPPD      $0x11, actkernconst<>+7072(SB), Y10, Y8
-	VANDPD      actkernconst<>+7104(SB), Y8, Y7
-	VCMPPD      $0x1e, actkernconst<>+7136(SB), Y10, Y8
-	VBLENDVPD   Y8, actkernconst<>+7136(SB), Y7, Y7
+	VCMPPD      $0x11, actkernconst<>+7232(SB), Y10, Y8
+	VANDPD      actkernconst<>+7264(SB), Y8, Y7
+	VCMPPD      $0x1e, actkernconst<>+7296(SB), Y10, Y8
+	VBLENDVPD   Y8, actkernconst<>+7296(SB), Y7, Y7
 	VADDPD      actkernconst<>+128(SB), Y7, Y9
 	VPSLLQ      $0x34, Y9, Y9
 	VMULPD      Y9, Y2, Y2
 	VSUBPD      Y7, Y10, Y10
-	VMAXPD      actkernconst<>+7072(SB), Y10, Y7
-	VMINPD      actkernconst<>+7136(SB), Y7, Y7
+	VMAXPD      actkernconst<>+7232(SB), Y10, Y7
+	VMINPD      actkernconst<>+7296(SB), Y7, Y7
 	VADDPD      actkernconst<>+128(SB), Y7, Y9
 	VPSLLQ      $0x34, Y9, Y9
 	VMULPD      Y9, Y2, Y2
-	VMULPD      actkernconst<>+7936(SB), Y3, Y0
+	VMULPD      actkernconst<>+8096(SB), Y3, Y0
 	VROUNDPD    $0x08, Y0, Y0
-	VFMADD132PD actkernconst<>+7904(SB), Y3, Y0
+	VFMADD132PD actkernconst<>+8064(SB), Y3, Y0
 	VADDPD      actkernconst<>+4000(SB), Y4, Y1
 	VSUBPD      actkernconst<>+4000(SB), Y1, Y1
 	VSUBPD      Y1, Y4, Y4
 	VADDPD      Y1, Y0, Y0
-	VADDPD      actkernconst<>+8128(SB), Y5, Y1
-	VSUBPD      actkernconst<>+8128(SB), Y1, Y1
+	VADDPD      actkernconst<>+8288(SB), Y5, Y1
+	VSUBPD      actkernconst<>+8288(SB), Y1, Y1
 	VSUBPD      Y1, Y5, Y5
 	VADDPD      Y1, Y4, Y4
-	VADDPD      actkernconst<>+8160(SB), Y6, Y1
-	VSUBPD      actkernconst<>+8160(SB), Y1, Y1
+	VADDPD      actkernconst<>+8320(SB), Y6, Y1
+	VSUBPD      actkernconst<>+8320(SB), Y1, Y1
 	VSUBPD      Y1, Y6, Y6
 	VADDPD      Y1, Y5, Y5
 	VADDPD      Y2, Y6, Y6
@@ -53346,9 +53552,9 @@ single:
 	VMULPD      Y0, Y1, Y2
 	VXORPD      actkernconst<>+2720(SB), Y2, Y3
 	VFMADD213PD Y3, Y1, Y0
-	VMULPD      actkernconst<>+7936(SB), Y2, Y3
+	VMULPD      actkernconst<>+8096(SB), Y2, Y3
 	VROUNDPD    $0x08, Y3, Y3
-	VFMADD132PD actkernconst<>+7904(SB), Y2, Y3
+	VFMADD132PD actkernconst<>+8064(SB), Y2, Y3
 	VADDPD      Y0, Y3, Y3
 	VMULPD      Y4, Y1, Y0
 	VXORPD      actkernconst<>+2720(SB), Y0, Y2
@@ -53385,41 +53591,41 @@ single:
 	VADDPD      Y3, Y8, Y8
 	VADDPD      Y5, Y8, Y8
 	VADDPD      Y1, Y8, Y8
-	VMULPD      actkernconst<>+7168(SB), Y4, Y0
+	VMULPD      actkernconst<>+7328(SB), Y4, Y0
 	VXORPD      actkernconst<>+2720(SB), Y0, Y1
-	VFMADD231PD actkernconst<>+7168(SB), Y4, Y1
-	VMULPD      actkernconst<>+7168(SB), Y8, Y8
-	VFMADD132PD actkernconst<>+8192(SB), Y8, Y4
+	VFMADD231PD actkernconst<>+7328(SB), Y4, Y1
+	VMULPD      actkernconst<>+7328(SB), Y8, Y8
+	VFMADD132PD actkernconst<>+8352(SB), Y8, Y4
 	VADDPD      Y4, Y1, Y1
 	VADDPD      Y1, Y0, Y3
 	VSUBPD      Y0, Y3, Y0
 	VSUBPD      Y0, Y1, Y1
 	VADDPD      Y1, Y3, Y3
 	VADDPD      actkernconst<>+160(SB), Y2, Y2
-	VMULPD      actkernconst<>+7936(SB), Y2, Y0
+	VMULPD      actkernconst<>+8096(SB), Y2, Y0
 	VROUNDPD    $0x09, Y0, Y0
-	VFMADD132PD actkernconst<>+7904(SB), Y2, Y0
+	VFMADD132PD actkernconst<>+8064(SB), Y2, Y0
 	VMULPD      actkernconst<>+4576(SB), Y0, Y1
 	VROUNDPD    $0x09, Y1, Y1
-	VFMADD231PD actkernconst<>+8576(SB), Y1, Y0
+	VFMADD231PD actkernconst<>+8736(SB), Y1, Y0
 	VMOVUPD     actkernconst<>+4576(SB), Y2
 	VCMPPD      $0x11, Y0, Y2, Y0
 	VANDPD      actkernconst<>+1632(SB), Y3, Y2
-	VMOVUPD     actkernconst<>+7168(SB), Y4
+	VMOVUPD     actkernconst<>+7328(SB), Y4
 	VSUBPD      Y2, Y4, Y2
-	VADDPD      actkernconst<>+8192(SB), Y2, Y2
+	VADDPD      actkernconst<>+8352(SB), Y2, Y2
 	VBLENDVPD   Y0, Y2, Y3, Y0
-	VADDPD      actkernconst<>+7200(SB), Y1, Y1
+	VADDPD      actkernconst<>+7360(SB), Y1, Y1
 	VMOVUPD     128(SP), Y2
-	VMOVUPD     actkernconst<>+7808(SB), Y3
+	VMOVUPD     actkernconst<>+7968(SB), Y3
 	VFMADD213PD actkernconst<>+1824(SB), Y2, Y3
-	VADDPD      actkernconst<>+8864(SB), Y3, Y3
-	VSUBPD      actkernconst<>+8864(SB), Y3, Y4
+	VADDPD      actkernconst<>+9024(SB), Y3, Y3
+	VSUBPD      actkernconst<>+9024(SB), Y3, Y4
 	VMOVUPD     actkernconst<>+4000(SB), Y5
 	VFMADD213PD actkernconst<>+160(SB), Y5, Y4
-	VFMADD231PD actkernconst<>+8896(SB), Y4, Y2
-	VFMADD231PD actkernconst<>+8928(SB), Y4, Y2
-	VFMADD132PD actkernconst<>+8960(SB), Y2, Y4
+	VFMADD231PD actkernconst<>+9056(SB), Y4, Y2
+	VFMADD231PD actkernconst<>+9088(SB), Y4, Y2
+	VFMADD132PD actkernconst<>+9120(SB), Y2, Y4
 	VMOVUPD     96(SP), Y2
 	VBLENDVPD   Y2, Y0, Y4, Y0
 	VMOVUPD     64(SP), Y5
@@ -53427,12 +53633,12 @@ single:
 	VBLENDVPD   Y2, Y1, Y3, Y2
 	VBLENDVPD   Y5, Y2, Y3, Y5
 	VMULPD      Y0, Y0, Y1
-	VMOVUPD     actkernconst<>+7840(SB), Y2
-	VFMADD213PD actkernconst<>+7872(SB), Y1, Y2
-	VFMADD213PD actkernconst<>+8704(SB), Y1, Y2
-	VFMADD213PD actkernconst<>+8736(SB), Y1, Y2
-	VFMADD213PD actkernconst<>+8768(SB), Y1, Y2
-	VFMADD213PD actkernconst<>+8800(SB), Y1, Y2
+	VMOVUPD     actkernconst<>+8000(SB), Y2
+	VFMADD213PD actkernconst<>+8032(SB), Y1, Y2
+	VFMADD213PD actkernconst<>+8864(SB), Y1, Y2
+	VFMADD213PD actkernconst<>+8896(SB), Y1, Y2
+	VFMADD213PD actkernconst<>+8928(SB), Y1, Y2
+	VFMADD213PD actkernconst<>+8960(SB), Y1, Y2
 	VFMADD213PD actkernconst<>+160(SB), Y1, Y2
 	VMULPD      Y2, Y0, Y0
 	VPSLLQ      $0x3f, Y5, Y1
@@ -53461,7 +53667,7 @@ tail:
 	VCVTPS2PD   X0, Y0
 	VMULPD      (SP), Y0, Y1
 	VANDPD      actkernconst<>+1632(SB), Y1, Y2
-	VMOVUPD     actkernconst<>+7424(SB), Y3
+	VMOVUPD     actkernconst<>+7584(SB), Y3
 	VCMPPD      $0x11, Y2, Y3, Y4
 	VCMPPD      $0x11, actkernconst<>+4736(SB), Y2, Y2
 	VANDPD      Y2, Y4, Y2
@@ -53469,78 +53675,78 @@ tail:
 	VANDPD      actkernconst<>+4800(SB), Y3, Y3
 	VORPD       actkernconst<>+4832(SB), Y3, Y3
 	VSUBPD      actkernconst<>+128(SB), Y3, Y3
-	VMOVUPD     actkernconst<>+7456(SB), Y5
-	VFMADD213PD actkernconst<>+7488(SB), Y3, Y5
+	VMOVUPD     actkernconst<>+7616(SB), Y5
+	VFMADD213PD actkernconst<>+7648(SB), Y3, Y5
 	VROUNDPD    $0x09, Y5, Y5
-	VSUBPD      actkernconst<>+8224(SB), Y3, Y6
-	VFMADD231PD actkernconst<>+7968(SB), Y5, Y6
-	VMOVUPD     actkernconst<>+7520(SB), Y7
+	VSUBPD      actkernconst<>+8384(SB), Y3, Y6
+	VFMADD231PD actkernconst<>+8128(SB), Y5, Y6
+	VMOVUPD     actkernconst<>+7680(SB), Y7
 	VSUBPD      Y3, Y7, Y3
-	VCMPPD      $0x11, actkernconst<>+7072(SB), Y3, Y9
-	VANDPD      actkernconst<>+7104(SB), Y9, Y8
-	VCMPPD      $0x1e, actkernconst<>+7136(SB), Y3, Y9
-	VBLENDVPD   Y9, actkernconst<>+7136(SB), Y8, Y8
+	VCMPPD      $0x11, actkernconst<>+7232(SB), Y3, Y9
+	VANDPD      actkernconst<>+7264(SB), Y9, Y8
+	VCMPPD      $0x1e, actkernconst<>+7296(SB), Y3, Y9
+	VBLENDVPD   Y9, actkernconst<>+7296(SB), Y8, Y8
 	VADDPD      actkernconst<>+128(SB), Y8, Y10
 	VPSLLQ      $0x34, Y10, Y10
 	VMULPD      Y10, Y1, Y7
 	VSUBPD      Y8, Y3, Y11
-	VCMPPD      $0x11, actkernconst<>+7072(SB), Y11, Y9
-	VANDPD      actkernconst<>+7104(SB), Y9, Y8
-	VCMPPD      $0x1e, actkernconst<>+7136(SB), Y11, Y9
-	VBLENDVPD   Y9, actkernconst<>+7136(SB), Y8, Y8
+	VCMPPD      $0x11, actkernconst<>+7232(SB), Y11, Y9
+	VANDPD      actkernconst<>+7264(SB), Y9, Y8
+	VCMPPD      $0x1e, actkernconst<>+7296(SB), Y11, Y9
+	VBLENDVPD   Y9, actkernconst<>+7296(SB), Y8, Y8
 	VADDPD      actkernconst<>+128(SB), Y8, Y10
 	VPSLLQ      $0x34, Y10, Y10
 	VMULPD      Y10, Y7, Y7
 	VSUBPD      Y8, Y11, Y11
-	VMAXPD      actkernconst<>+7072(SB), Y11, Y8
-	VMINPD      actkernconst<>+7136(SB), Y8, Y8
+	VMAXPD      actkernconst<>+7232(SB), Y11, Y8
+	VMINPD      actkernconst<>+7296(SB), Y8, Y8
 	VADDPD      actkernconst<>+128(SB), Y8, Y10
 	VPSLLQ      $0x34, Y10, Y10
 	VMULPD      Y10, Y7, Y7
-	VMOVUPD     actkernconst<>+7360(SB), Y3
+	VMOVUPD     actkernconst<>+7520(SB), Y3
 	VCMPPD      $0x12, Y5, Y3, Y8
-	VSUBPD      actkernconst<>+7360(SB), Y5, Y3
+	VSUBPD      actkernconst<>+7520(SB), Y5, Y3
 	VBLENDVPD   Y8, Y3, Y5, Y3
-	VMOVUPD     actkernconst<>+7552(SB), Y5
-	VBLENDVPD   Y8, actkernconst<>+8000(SB), Y5, Y9
-	VMOVUPD     actkernconst<>+7584(SB), Y5
-	VBLENDVPD   Y8, actkernconst<>+8032(SB), Y5, Y10
-	VMOVUPD     actkernconst<>+7616(SB), Y5
-	VBLENDVPD   Y8, actkernconst<>+8064(SB), Y5, Y11
-	VMOVUPD     actkernconst<>+7648(SB), Y5
-	VBLENDVPD   Y8, actkernconst<>+8096(SB), Y5, Y12
-	VMOVUPD     actkernconst<>+7680(SB), Y5
-	VBLENDVPD   Y8, actkernconst<>+8384(SB), Y5, Y13
 	VMOVUPD     actkernconst<>+7712(SB), Y5
-	VBLENDVPD   Y8, actkernconst<>+8416(SB), Y5, Y14
+	VBLENDVPD   Y8, actkernconst<>+8160(SB), Y5, Y9
 	VMOVUPD     actkernconst<>+7744(SB), Y5
-	VBLENDVPD   Y8, actkernconst<>+8448(SB), Y5, Y8
-	VMOVUPD     actkernconst<>+7392(SB), Y5
+	VBLENDVPD   Y8, actkernconst<>+8192(SB), Y5, Y10
+	VMOVUPD     actkernconst<>+7776(SB), Y5
+	VBLENDVPD   Y8, actkernconst<>+8224(SB), Y5, Y11
+	VMOVUPD     actkernconst<>+7808(SB), Y5
+	VBLENDVPD   Y8, actkernconst<>+8256(SB), Y5, Y12
+	VMOVUPD     actkernconst<>+7840(SB), Y5
+	VBLENDVPD   Y8, actkernconst<>+8544(SB), Y5, Y13
+	VMOVUPD     actkernconst<>+7872(SB), Y5
+	VBLENDVPD   Y8, actkernconst<>+8576(SB), Y5, Y14
+	VMOVUPD     actkernconst<>+7904(SB), Y5
+	VBLENDVPD   Y8, actkernconst<>+8608(SB), Y5, Y8
+	VMOVUPD     actkernconst<>+7552(SB), Y5
 	VMOVUPD     Y0, 32(SP)
 	VCMPPD      $0x12, Y3, Y5, Y0
-	VSUBPD      actkernconst<>+7392(SB), Y3, Y5
+	VSUBPD      actkernconst<>+7552(SB), Y3, Y5
 	VBLENDVPD   Y0, Y5, Y3, Y5
-	VBLENDVPD   Y0, actkernconst<>+7232(SB), Y9, Y9
-	VBLENDVPD   Y0, actkernconst<>+7264(SB), Y10, Y10
-	VBLENDVPD   Y0, actkernconst<>+7296(SB), Y11, Y11
-	VBLENDVPD   Y0, actkernconst<>+7328(SB), Y12, Y12
-	VBLENDVPD   Y0, actkernconst<>+8256(SB), Y13, Y13
-	VBLENDVPD   Y0, actkernconst<>+8288(SB), Y14, Y14
-	VBLENDVPD   Y0, actkernconst<>+8320(SB), Y8, Y8
-	VMOVUPD     actkernconst<>+7776(SB), Y3
+	VBLENDVPD   Y0, actkernconst<>+7392(SB), Y9, Y9
+	VBLENDVPD   Y0, actkernconst<>+7424(SB), Y10, Y10
+	VBLENDVPD   Y0, actkernconst<>+7456(SB), Y11, Y11
+	VBLENDVPD   Y0, actkernconst<>+7488(SB), Y12, Y12
+	VBLENDVPD   Y0, actkernconst<>+8416(SB), Y13, Y13
+	VBLENDVPD   Y0, actkernconst<>+8448(SB), Y14, Y14
+	VBLENDVPD   Y0, actkernconst<>+8480(SB), Y8, Y8
+	VMOVUPD     actkernconst<>+7936(SB), Y3
 	VMOVUPD     Y4, 64(SP)
-	VBLENDVPD   Y0, actkernconst<>+8352(SB), Y3, Y4
-	VMOVUPD     actkernconst<>+7232(SB), Y3
+	VBLENDVPD   Y0, actkernconst<>+8512(SB), Y3, Y4
+	VMOVUPD     actkernconst<>+7392(SB), Y3
 	VMOVUPD     Y2, 96(SP)
-	VBLENDVPD   Y0, actkernconst<>+8000(SB), Y3, Y2
-	VMOVUPD     actkernconst<>+7264(SB), Y3
+	VBLENDVPD   Y0, actkernconst<>+8160(SB), Y3, Y2
+	VMOVUPD     actkernconst<>+7424(SB), Y3
 	VMOVUPD     Y1, 128(SP)
-	VBLENDVPD   Y0, actkernconst<>+8032(SB), Y3, Y1
-	VMOVUPD     actkernconst<>+7296(SB), Y3
+	VBLENDVPD   Y0, actkernconst<>+8192(SB), Y3, Y1
+	VMOVUPD     actkernconst<>+7456(SB), Y3
 	VMOVUPD     Y7, 160(SP)
-	VBLENDVPD   Y0, actkernconst<>+8064(SB), Y3, Y7
-	VMOVUPD     actkernconst<>+7328(SB), Y3
-	VBLENDVPD   Y0, actkernconst<>+8096(SB), Y3, Y0
+	VBLENDVPD   Y0, actkernconst<>+8224(SB), Y3, Y7
+	VMOVUPD     actkernconst<>+7488(SB), Y3
+	VBLENDVPD   Y0, actkernconst<>+8256(SB), Y3, Y0
 	VMOVUPD     actkernconst<>+5792(SB), Y3
 	VMOVUPD     Y6, 192(SP)
 	VCMPPD      $0x12, Y5, Y3, Y6
@@ -53573,128 +53779,128 @@ tail:
 	VBLENDVPD   Y0, Y4, Y7, Y0
 	VMOVUPD     192(SP), Y1
 	VADDPD      actkernconst<>+576(SB), Y1, Y2
-	VCMPPD      $0x11, actkernconst<>+7072(SB), Y2, Y5
-	VANDPD      actkernconst<>+7104(SB), Y5, Y4
-	VCMPPD      $0x1e, actkernconst<>+7136(SB), Y2, Y5
-	VBLENDVPD   Y5, actkernconst<>+7136(SB), Y4, Y4
+	VCMPPD      $0x11, actkernconst<>+7232(SB), Y2, Y5
+	VANDPD      actkernconst<>+7264(SB), Y5, Y4
+	VCMPPD      $0x1e, actkernconst<>+7296(SB), Y2, Y5
+	VBLENDVPD   Y5, actkernconst<>+7296(SB), Y4, Y4
 	VADDPD      actkernconst<>+128(SB), Y4, Y6
 	VPSLLQ      $0x34, Y6, Y6
 	VMULPD      Y6, Y9, Y3
 	VSUBPD      Y4, Y2, Y7
-	VCMPPD      $0x11, actkernconst<>+7072(SB), Y7, Y5
-	VANDPD      actkernconst<>+7104(SB), Y5, Y4
-	VCMPPD      $0x1e, actkernconst<>+7136(SB), Y7, Y5
-	VBLENDVPD   Y5, actkernconst<>+7136(SB), Y4, Y4
+	VCMPPD      $0x11, actkernconst<>+7232(SB), Y7, Y5
+	VANDPD      actkernconst<>+7264(SB), Y5, Y4
+	VCMPPD      $0x1e, actkernconst<>+7296(SB), Y7, Y5
+	VBLENDVPD   Y5, actkernconst<>+7296(SB), Y4, Y4
 	VADDPD      actkernconst<>+128(SB), Y4, Y6
 	VPSLLQ      $0x34, Y6, Y6
 	VMULPD      Y6, Y3, Y3
 	VSUBPD      Y4, Y7, Y7
-	VMAXPD      actkernconst<>+7072(SB), Y7, Y4
-	VMINPD      actkernconst<>+7136(SB), Y4, Y4
+	VMAXPD      actkernconst<>+7232(SB), Y7, Y4
+	VMINPD      actkernconst<>+7296(SB), Y4, Y4
 	VADDPD      actkernconst<>+128(SB), Y4, Y6
 	VPSLLQ      $0x34, Y6, Y6
 	VMULPD      Y6, Y3, Y3
-	VADDPD      actkernconst<>+7968(SB), Y1, Y2
-	VCMPPD      $0x11, actkernconst<>+7072(SB), Y2, Y6
-	VANDPD      actkernconst<>+7104(SB), Y6, Y5
-	VCMPPD      $0x1e, actkernconst<>+7136(SB), Y2, Y6
-	VBLENDVPD   Y6, actkernconst<>+7136(SB), Y5, Y5
+	VADDPD      actkernconst<>+8128(SB), Y1, Y2
+	VCMPPD      $0x11, actkernconst<>+7232(SB), Y2, Y6
+	VANDPD      actkernconst<>+7264(SB), Y6, Y5
+	VCMPPD      $0x1e, actkernconst<>+7296(SB), Y2, Y6
+	VBLENDVPD   Y6, actkernconst<>+7296(SB), Y5, Y5
 	VADDPD      actkernconst<>+128(SB), Y5, Y7
 	VPSLLQ      $0x34, Y7, Y7
 	VMULPD      Y7, Y10, Y4
 	VSUBPD      Y5, Y2, Y8
-	VCMPPD      $0x11, actkernconst<>+7072(SB), Y8, Y6
-	VANDPD      actkernconst<>+7104(SB), Y6, Y5
-	VCMPPD      $0x1e, actkernconst<>+7136(SB), Y8, Y6
-	VBLENDVPD   Y6, actkernconst<>+7136(SB), Y5, Y5
+	VCMPPD      $0x11, actkernconst<>+7232(SB), Y8, Y6
+	VANDPD      actkernconst<>+7264(SB), Y6, Y5
+	VCMPPD      $0x1e, actkernconst<>+7296(SB), Y8, Y6
+	VBLENDVPD   Y6, actkernconst<>+7296(SB), Y5, Y5
 	VADDPD      actkernconst<>+128(SB), Y5, Y7
 	VPSLLQ      $0x34, Y7, Y7
 	VMULPD      Y7, Y4, Y4
 	VSUBPD      Y5, Y8, Y8
-	VMAXPD      actkernconst<>+7072(SB), Y8, Y5
-	VMINPD      actkernconst<>+7136(SB), Y5, Y5
+	VMAXPD      actkernconst<>+7232(SB), Y8, Y5
+	VMINPD      actkernconst<>+7296(SB), Y5, Y5
 	VADDPD      actkernconst<>+128(SB), Y5, Y7
 	VPSLLQ      $0x34, Y7, Y7
 	VMULPD      Y7, Y4, Y4
-	VADDPD      actkernconst<>+8480(SB), Y1, Y2
-	VCMPPD      $0x11, actkernconst<>+7072(SB), Y2, Y7
-	VANDPD      actkernconst<>+7104(SB), Y7, Y6
-	VCMPPD      $0x1e, actkernconst<>+7136(SB), Y2, Y7
-	VBLENDVPD   Y7, actkernconst<>+7136(SB), Y6, Y6
+	VADDPD      actkernconst<>+8640(SB), Y1, Y2
+	VCMPPD      $0x11, actkernconst<>+7232(SB), Y2, Y7
+	VANDPD      actkernconst<>+7264(SB), Y7, Y6
+	VCMPPD      $0x1e, actkernconst<>+7296(SB), Y2, Y7
+	VBLENDVPD   Y7, actkernconst<>+7296(SB), Y6, Y6
 	VADDPD      actkernconst<>+128(SB), Y6, Y8
 	VPSLLQ      $0x34, Y8, Y8
 	VMULPD      Y8, Y11, Y5
 	VSUBPD      Y6, Y2, Y9
-	VCMPPD      $0x11, actkernconst<>+7072(SB), Y9, Y7
-	VANDPD      actkernconst<>+7104(SB), Y7, Y6
-	VCMPPD      $0x1e, actkernconst<>+7136(SB), Y9, Y7
-	VBLENDVPD   Y7, actkernconst<>+7136(SB), Y6, Y6
+	VCMPPD      $0x11, actkernconst<>+7232(SB), Y9, Y7
+	VANDPD      actkernconst<>+7264(SB), Y7, Y6
+	VCMPPD      $0x1e, actkernconst<>+7296(SB), Y9, Y7
+	VBLENDVPD   Y7, actkernconst<>+7296(SB), Y6, Y6
 	VADDPD      actkernconst<>+128(SB), Y6, Y8
 	VPSLLQ      $0x34, Y8, Y8
 	VMULPD      Y8, Y5, Y5
 	VSUBPD      Y6, Y9, Y9
-	VMAXPD      actkernconst<>+7072(SB), Y9, Y6
-	VMINPD      actkernconst<>+7136(SB), Y6, Y6
+	VMAXPD      actkernconst<>+7232(SB), Y9, Y6
+	VMINPD      actkernconst<>+7296(SB), Y6, Y6
 	VADDPD      actkernconst<>+128(SB), Y6, Y8
 	VPSLLQ      $0x34, Y8, Y8
 	VMULPD      Y8, Y5, Y5
-	VADDPD      actkernconst<>+8512(SB), Y1, Y2
-	VCMPPD      $0x11, actkernconst<>+7072(SB), Y2, Y8
-	VANDPD      actkernconst<>+7104(SB), Y8, Y7
-	VCMPPD      $0x1e, actkernconst<>+7136(SB), Y2, Y8
-	VBLENDVPD   Y8, actkernconst<>+7136(SB), Y7, Y7
+	VADDPD      actkernconst<>+8672(SB), Y1, Y2
+	VCMPPD      $0x11, actkernconst<>+7232(SB), Y2, Y8
+	VANDPD      actkernconst<>+7264(SB), Y8, Y7
+	VCMPPD      $0x1e, actkernconst<>+7296(SB), Y2, Y8
+	VBLENDVPD   Y8, actkernconst<>+7296(SB), Y7, Y7
 	VADDPD      actkernconst<>+128(SB), Y7, Y9
 	VPSLLQ      $0x34, Y9, Y9
 	VMULPD      Y9, Y12, Y6
 	VSUBPD      Y7, Y2, Y10
-	VCMPPD      $0x11, actkernconst<>+7072(SB), Y10, Y8
-	VANDPD      actkernconst<>+7104(SB), Y8, Y7
-	VCMPPD      $0x1e, actkernconst<>+7136(SB), Y10, Y8
-	VBLENDVPD   Y8, actkernconst<>+7136(SB), Y7, Y7
+	VCMPPD      $0x11, actkernconst<>+7232(SB), Y10, Y8
+	VANDPD      actkernconst<>+7264(SB), Y8, Y7
+	VCMPPD      $0x1e, actkernconst<>+7296(SB), Y10, Y8
+	VBLENDVPD   Y8, actkernconst<>+7296(SB), Y7, Y7
 	VADDPD      actkernconst<>+128(SB), Y7, Y9
 	VPSLLQ      $0x34, Y9, Y9
 	VMULPD      Y9, Y6, Y6
 	VSUBPD      Y7, Y10, Y10
-	VMAXPD      actkernconst<>+7072(SB), Y10, Y7
-	VMINPD      actkernconst<>+7136(SB), Y7, Y7
+	VMAXPD      actkernconst<>+7232(SB), Y10, Y7
+	VMINPD      actkernconst<>+7296(SB), Y7, Y7
 	VADDPD      actkernconst<>+128(SB), Y7, Y9
 	VPSLLQ      $0x34, Y9, Y9
 	VMULPD      Y9, Y6, Y6
-	VADDPD      actkernconst<>+8544(SB), Y1, Y1
-	VCMPPD      $0x11, actkernconst<>+7072(SB), Y1, Y8
-	VANDPD      actkernconst<>+7104(SB), Y8, Y7
-	VCMPPD      $0x1e, actkernconst<>+7136(SB), Y1, Y8
-	VBLENDVPD   Y8, actkernconst<>+7136(SB), Y7, Y7
+	VADDPD      actkernconst<>+8704(SB), Y1, Y1
+	VCMPPD      $0x11, actkernconst<>+7232(SB), Y1, Y8
+	VANDPD      actkernconst<>+7264(SB), Y8, Y7
+	VCMPPD      $0x1e, actkernconst<>+7296(SB), Y1, Y8
+	VBLENDVPD   Y8, actkernconst<>+7296(SB), Y7, Y7
 	VADDPD      actkernconst<>+128(SB), Y7, Y9
 	VPSLLQ      $0x34, Y9, Y9
 	VMULPD      Y9, Y0, Y2
 	VSUBPD      Y7, Y1, Y10
-	VCMPPD      $0x11, actkernconst<>+7072(SB), Y10, Y8
-	VANDPD      actkernconst<>+7104(SB), Y8, Y7
-	VCMPPD      $0x1e, actkernconst<>+7136(SB), Y10, Y8
-	VBLENDVPD   Y8, actkernconst<>+7136(SB), Y7, Y7
+	VCMPPD      $0x11, actkernconst<>+7232(SB), Y10, Y8
+	VANDPD      actkernconst<>+7264(SB), Y8, Y7
+	VCMPPD      $0x1e, actkernconst<>+7296(SB), Y10, Y8
+	VBLENDVPD   Y8, actkernconst<>+7296(SB), Y7, Y7
 	VADDPD      actkernconst<>+128(SB), Y7, Y9
 	VPSLLQ      $0x34, Y9, Y9
 	VMULPD      Y9, Y2, Y2
 	VSUBPD      Y7, Y10, Y10
-	VMAXPD      actkernconst<>+7072(SB), Y10, Y7
-	VMINPD      actkernconst<>+7136(SB), Y7, Y7
+	VMAXPD      actkernconst<>+7232(SB), Y10, Y7
+	VMINPD      actkernconst<>+7296(SB), Y7, Y7
 	VADDPD      actkernconst<>+128(SB), Y7, Y9
 	VPSLLQ      $0x34, Y9, Y9
 	VMULPD      Y9, Y2, Y2
-	VMULPD      actkernconst<>+7936(SB), Y3, Y0
+	VMULPD      actkernconst<>+8096(SB), Y3, Y0
 	VROUNDPD    $0x08, Y0, Y0
-	VFMADD132PD actkernconst<>+7904(SB), Y3, Y0
+	VFMADD132PD actkernconst<>+8064(SB), Y3, Y0
 	VADDPD      actkernconst<>+4000(SB), Y4, Y1
 	VSUBPD      actkernconst<>+4000(SB), Y1, Y1
 	VSUBPD      Y1, Y4, Y4
 	VADDPD      Y1, Y0, Y0
-	VADDPD      actkernconst<>+8128(SB), Y5, Y1
-	VSUBPD      actkernconst<>+8128(SB), Y1, Y1
+	VADDPD      actkernconst<>+8288(SB), Y5, Y1
+	VSUBPD      actkernconst<>+8288(SB), Y1, Y1
 	VSUBPD      Y1, Y5, Y5
 	VADDPD      Y1, Y4, Y4
-	VADDPD      actkernconst<>+8160(SB), Y6, Y1
-	VSUBPD      actkernconst<>+8160(SB), Y1, Y1
+	VADDPD      actkernconst<>+8320(SB), Y6, Y1
+	VSUBPD      actkernconst<>+8320(SB), Y1, Y1
 	VSUBPD      Y1, Y6, Y6
 	VADDPD      Y1, Y5, Y5
 	VADDPD      Y2, Y6, Y6
@@ -53702,9 +53908,9 @@ tail:
 	VMULPD      Y0, Y1, Y2
 	VXORPD      actkernconst<>+2720(SB), Y2, Y3
 	VFMADD213PD Y3, Y1, Y0
-	VMULPD      actkernconst<>+7936(SB), Y2, Y3
+	VMULPD      actkernconst<>+8096(SB), Y2, Y3
 	VROUNDPD    $0x08, Y3, Y3
-	VFMADD132PD actkernconst<>+7904(SB), Y2, Y3
+	VFMADD132PD actkernconst<>+8064(SB), Y2, Y3
 	VADDPD      Y0, Y3, Y3
 	VMULPD      Y4, Y1, Y0
 	VXORPD      actkernconst<>+2720(SB), Y0, Y2
@@ -53741,41 +53947,41 @@ tail:
 	VADDPD      Y3, Y8, Y8
 	VADDPD      Y5, Y8, Y8
 	VADDPD      Y1, Y8, Y8
-	VMULPD      actkernconst<>+7168(SB), Y4, Y0
+	VMULPD      actkernconst<>+7328(SB), Y4, Y0
 	VXORPD      actkernconst<>+2720(SB), Y0, Y1
-	VFMADD231PD actkernconst<>+7168(SB), Y4, Y1
-	VMULPD      actkernconst<>+7168(SB), Y8, Y8
-	VFMADD132PD actkernconst<>+8192(SB), Y8, Y4
+	VFMADD231PD actkernconst<>+7328(SB), Y4, Y1
+	VMULPD      actkernconst<>+7328(SB), Y8, Y8
+	VFMADD132PD actkernconst<>+8352(SB), Y8, Y4
 	VADDPD      Y4, Y1, Y1
 	VADDPD      Y1, Y0, Y3
 	VSUBPD      Y0, Y3, Y0
 	VSUBPD      Y0, Y1, Y1
 	VADDPD      Y1, Y3, Y3
 	VADDPD      actkernconst<>+160(SB), Y2, Y2
-	VMULPD      actkernconst<>+7936(SB), Y2, Y0
+	VMULPD      actkernconst<>+8096(SB), Y2, Y0
 	VROUNDPD    $0x09, Y0, Y0
-	VFMADD132PD actkernconst<>+7904(SB), Y2, Y0
+	VFMADD132PD actkernconst<>+8064(SB), Y2, Y0
 	VMULPD      actkernconst<>+4576(SB), Y0, Y1
 	VROUNDPD    $0x09, Y1, Y1
-	VFMADD231PD actkernconst<>+8576(SB), Y1, Y0
+	VFMADD231PD actkernconst<>+8736(SB), Y1, Y0
 	VMOVUPD     actkernconst<>+4576(SB), Y2
 	VCMPPD      $0x11, Y0, Y2, Y0
 	VANDPD      actkernconst<>+1632(SB), Y3, Y2
-	VMOVUPD     actkernconst<>+7168(SB), Y4
+	VMOVUPD     actkernconst<>+7328(SB), Y4
 	VSUBPD      Y2, Y4, Y2
-	VADDPD      actkernconst<>+8192(SB), Y2, Y2
+	VADDPD      actkernconst<>+8352(SB), Y2, Y2
 	VBLENDVPD   Y0, Y2, Y3, Y0
-	VADDPD      actkernconst<>+7200(SB), Y1, Y1
+	VADDPD      actkernconst<>+7360(SB), Y1, Y1
 	VMOVUPD     128(SP), Y2
-	VMOVUPD     actkernconst<>+7808(SB), Y3
+	VMOVUPD     actkernconst<>+7968(SB), Y3
 	VFMADD213PD actkernconst<>+1824(SB), Y2, Y3
-	VADDPD      actkernconst<>+8864(SB), Y3, Y3
-	VSUBPD      actkernconst<>+8864(SB), Y3, Y4
+	VADDPD      actkernconst<>+9024(SB), Y3, Y3
+	VSUBPD      actkernconst<>+9024(SB), Y3, Y4
 	VMOVUPD     actkernconst<>+4000(SB), Y5
 	VFMADD213PD actkernconst<>+160(SB), Y5, Y4
-	VFMADD231PD actkernconst<>+8896(SB), Y4, Y2
-	VFMADD231PD actkernconst<>+8928(SB), Y4, Y2
-	VFMADD132PD actkernconst<>+8960(SB), Y2, Y4
+	VFMADD231PD actkernconst<>+9056(SB), Y4, Y2
+	VFMADD231PD actkernconst<>+9088(SB), Y4, Y2
+	VFMADD132PD actkernconst<>+9120(SB), Y2, Y4
 	VMOVUPD     96(SP), Y2
 	VBLENDVPD   Y2, Y0, Y4, Y0
 	VMOVUPD     64(SP), Y5
@@ -53783,12 +53989,12 @@ tail:
 	VBLENDVPD   Y2, Y1, Y3, Y2
 	VBLENDVPD   Y5, Y2, Y3, Y5
 	VMULPD      Y0, Y0, Y1
-	VMOVUPD     actkernconst<>+7840(SB), Y2
-	VFMADD213PD actkernconst<>+7872(SB), Y1, Y2
-	VFMADD213PD actkernconst<>+8704(SB), Y1, Y2
-	VFMADD213PD actkernconst<>+8736(SB), Y1, Y2
-	VFMADD213PD actkernconst<>+8768(SB), Y1, Y2
-	VFMADD213PD actkernconst<>+8800(SB), Y1, Y2
+	VMOVUPD     actkernconst<>+8000(SB), Y2
+	VFMADD213PD actkernconst<>+8032(SB), Y1, Y2
+	VFMADD213PD actkernconst<>+8864(SB), Y1, Y2
+	VFMADD213PD actkernconst<>+8896(SB), Y1, Y2
+	VFMADD213PD actkernconst<>+8928(SB), Y1, Y2
+	VFMADD213PD actkernconst<>+8960(SB), Y1, Y2
 	VFMADD213PD actkernconst<>+160(SB), Y1, Y2
 	VMULPD      Y2, Y0, Y0
 	VPSLLQ      $0x3f, Y5, Y1
@@ -53815,17 +54021,17 @@ TEXT ·sinBackwardUsualAVX512(SB), NOSPLIT, $8-88
 	CVTSS2SD     X0, X0
 	MOVSD        X0, (SP)
 	VBROADCASTSD actkernconst<>+0(SB), Z0
-	VBROADCASTSD actkernconst<>+6720(SB), Z1
+	VBROADCASTSD actkernconst<>+6880(SB), Z1
 	VBROADCASTSD actkernconst<>+3912(SB), Z2
-	VBROADCASTSD actkernconst<>+6816(SB), Z3
+	VBROADCASTSD actkernconst<>+6976(SB), Z3
 	VBROADCASTSD actkernconst<>+1512(SB), Z4
-	VBROADCASTSD actkernconst<>+6824(SB), Z5
-	VBROADCASTSD actkernconst<>+6832(SB), Z6
+	VBROADCASTSD actkernconst<>+6984(SB), Z5
+	VBROADCASTSD actkernconst<>+6992(SB), Z6
 	VBROADCASTSD (SP), Z7
-	VBROADCASTSD actkernconst<>+8832(SB), Z8
-	VBROADCASTSD actkernconst<>+8840(SB), Z9
-	VBROADCASTSD actkernconst<>+8848(SB), Z10
-	VBROADCASTSD actkernconst<>+8856(SB), Z11
+	VBROADCASTSD actkernconst<>+8992(SB), Z8
+	VBROADCASTSD actkernconst<>+9000(SB), Z9
+	VBROADCASTSD actkernconst<>+9008(SB), Z10
+	VBROADCASTSD actkernconst<>+9016(SB), Z11
 	MOVQ         dst_base+0(FP), AX
 	MOVQ         in0_base+24(FP), CX
 	MOVQ         in1_base+48(FP), DX
@@ -53898,22 +54104,22 @@ loop:
 	VFMADD213PD      Z6, Z18, Z30
 	VMOVAPD          Z5, Z31
 	VFMADD213PD      Z6, Z19, Z31
-	VFMADD213PD.BCST actkernconst<>+7040(SB), Z16, Z28
-	VFMADD213PD.BCST actkernconst<>+7040(SB), Z17, Z29
-	VFMADD213PD.BCST actkernconst<>+7040(SB), Z18, Z30
-	VFMADD213PD.BCST actkernconst<>+7040(SB), Z19, Z31
-	VFMADD213PD.BCST actkernconst<>+7048(SB), Z16, Z28
-	VFMADD213PD.BCST actkernconst<>+7048(SB), Z17, Z29
-	VFMADD213PD.BCST actkernconst<>+7048(SB), Z18, Z30
-	VFMADD213PD.BCST actkernconst<>+7048(SB), Z19, Z31
-	VFMADD213PD.BCST actkernconst<>+7056(SB), Z16, Z28
-	VFMADD213PD.BCST actkernconst<>+7056(SB), Z17, Z29
-	VFMADD213PD.BCST actkernconst<>+7056(SB), Z18, Z30
-	VFMADD213PD.BCST actkernconst<>+7056(SB), Z19, Z31
-	VFMADD213PD.BCST actkernconst<>+7064(SB), Z16, Z28
-	VFMADD213PD.BCST actkernconst<>+7064(SB), Z17, Z29
-	VFMADD213PD.BCST actkernconst<>+7064(SB), Z18, Z30
-	VFMADD213PD.BCST actkernconst<>+7064(SB), Z19, Z31
+	VFMADD213PD.BCST actkernconst<>+7200(SB), Z16, Z28
+	VFMADD213PD.BCST actkernconst<>+7200(SB), Z17, Z29
+	VFMADD213PD.BCST actkernconst<>+7200(SB), Z18, Z30
+	VFMADD213PD.BCST actkernconst<>+7200(SB), Z19, Z31
+	VFMADD213PD.BCST actkernconst<>+7208(SB), Z16, Z28
+	VFMADD213PD.BCST actkernconst<>+7208(SB), Z17, Z29
+	VFMADD213PD.BCST actkernconst<>+7208(SB), Z18, Z30
+	VFMADD213PD.BCST actkernconst<>+7208(SB), Z19, Z31
+	VFMADD213PD.BCST actkernconst<>+7216(SB), Z16, Z28
+	VFMADD213PD.BCST actkernconst<>+7216(SB), Z17, Z29
+	VFMADD213PD.BCST actkernconst<>+7216(SB), Z18, Z30
+	VFMADD213PD.BCST actkernconst<>+7216(SB), Z19, Z31
+	VFMADD213PD.BCST actkernconst<>+7224(SB), Z16, Z28
+	VFMADD213PD.BCST actkernconst<>+7224(SB), Z17, Z29
+	VFMADD213PD.BCST actkernconst<>+7224(SB), Z18, Z30
+	VFMADD213PD.BCST actkernconst<>+7224(SB), Z19, Z31
 	VFMADD213PD      Z0, Z16, Z28
 	VFMADD213PD      Z0, Z17, Z29
 	VFMADD213PD      Z0, Z18, Z30
@@ -53980,10 +54186,10 @@ single:
 	VMULPD           Z15, Z15, Z13
 	VMOVAPD          Z5, Z16
 	VFMADD213PD      Z6, Z13, Z16
-	VFMADD213PD.BCST actkernconst<>+7040(SB), Z13, Z16
-	VFMADD213PD.BCST actkernconst<>+7048(SB), Z13, Z16
-	VFMADD213PD.BCST actkernconst<>+7056(SB), Z13, Z16
-	VFMADD213PD.BCST actkernconst<>+7064(SB), Z13, Z16
+	VFMADD213PD.BCST actkernconst<>+7200(SB), Z13, Z16
+	VFMADD213PD.BCST actkernconst<>+7208(SB), Z13, Z16
+	VFMADD213PD.BCST actkernconst<>+7216(SB), Z13, Z16
+	VFMADD213PD.BCST actkernconst<>+7224(SB), Z13, Z16
 	VFMADD213PD      Z0, Z13, Z16
 	VMULPD           Z16, Z15, Z15
 	VPSLLQ           $0x3f, Z14, Z13
@@ -54024,10 +54230,10 @@ tail:
 	VMULPD           Z15, Z15, Z13
 	VMOVAPD          Z5, Z16
 	VFMADD213PD      Z6, Z13, Z16
-	VFMADD213PD.BCST actkernconst<>+7040(SB), Z13, Z16
-	VFMADD213PD.BCST actkernconst<>+7048(SB), Z13, Z16
-	VFMADD213PD.BCST actkernconst<>+7056(SB), Z13, Z16
-	VFMADD213PD.BCST actkernconst<>+7064(SB), Z13, Z16
+	VFMADD213PD.BCST actkernconst<>+7200(SB), Z13, Z16
+	VFMADD213PD.BCST actkernconst<>+7208(SB), Z13, Z16
+	VFMADD213PD.BCST actkernconst<>+7216(SB), Z13, Z16
+	VFMADD213PD.BCST actkernconst<>+7224(SB), Z13, Z16
 	VFMADD213PD      Z0, Z13, Z16
 	VMULPD           Z16, Z15, Z15
 	VPSLLQ           $0x3f, Z14, Z13
@@ -54060,17 +54266,17 @@ TEXT ·sinBackwardUsualAVX512Stream(SB), NOSPLIT, $8-88
 	CVTSS2SD     X0, X0
 	MOVSD        X0, (SP)
 	VBROADCASTSD actkernconst<>+0(SB), Z0
-	VBROADCASTSD actkernconst<>+6720(SB), Z1
+	VBROADCASTSD actkernconst<>+6880(SB), Z1
 	VBROADCASTSD actkernconst<>+3912(SB), Z2
-	VBROADCASTSD actkernconst<>+6816(SB), Z3
+	VBROADCASTSD actkernconst<>+6976(SB), Z3
 	VBROADCASTSD actkernconst<>+1512(SB), Z4
-	VBROADCASTSD actkernconst<>+6824(SB), Z5
-	VBROADCASTSD actkernconst<>+6832(SB), Z6
+	VBROADCASTSD actkernconst<>+6984(SB), Z5
+	VBROADCASTSD actkernconst<>+6992(SB), Z6
 	VBROADCASTSD (SP), Z7
-	VBROADCASTSD actkernconst<>+8832(SB), Z8
-	VBROADCASTSD actkernconst<>+8840(SB), Z9
-	VBROADCASTSD actkernconst<>+8848(SB), Z10
-	VBROADCASTSD actkernconst<>+8856(SB), Z11
+	VBROADCASTSD actkernconst<>+8992(SB), Z8
+	VBROADCASTSD actkernconst<>+9000(SB), Z9
+	VBROADCASTSD actkernconst<>+9008(SB), Z10
+	VBROADCASTSD actkernconst<>+9016(SB), Z11
 	MOVQ         dst_base+0(FP), AX
 	MOVQ         in0_base+24(FP), CX
 	MOVQ         in1_base+48(FP), DX
@@ -54143,22 +54349,22 @@ loop:
 	VFMADD213PD      Z6, Z18, Z30
 	VMOVAPD          Z5, Z31
 	VFMADD213PD      Z6, Z19, Z31
-	VFMADD213PD.BCST actkernconst<>+7040(SB), Z16, Z28
-	VFMADD213PD.BCST actkernconst<>+7040(SB), Z17, Z29
-	VFMADD213PD.BCST actkernconst<>+7040(SB), Z18, Z30
-	VFMADD213PD.BCST actkernconst<>+7040(SB), Z19, Z31
-	VFMADD213PD.BCST actkernconst<>+7048(SB), Z16, Z28
-	VFMADD213PD.BCST actkernconst<>+7048(SB), Z17, Z29
-	VFMADD213PD.BCST actkernconst<>+7048(SB), Z18, Z30
-	VFMADD213PD.BCST actkernconst<>+7048(SB), Z19, Z31
-	VFMADD213PD.BCST actkernconst<>+7056(SB), Z16, Z28
-	VFMADD213PD.BCST actkernconst<>+7056(SB), Z17, Z29
-	VFMADD213PD.BCST actkernconst<>+7056(SB), Z18, Z30
-	VFMADD213PD.BCST actkernconst<>+7056(SB), Z19, Z31
-	VFMADD213PD.BCST actkernconst<>+7064(SB), Z16, Z28
-	VFMADD213PD.BCST actkernconst<>+7064(SB), Z17, Z29
-	VFMADD213PD.BCST actkernconst<>+7064(SB), Z18, Z30
-	VFMADD213PD.BCST actkernconst<>+7064(SB), Z19, Z31
+	VFMADD213PD.BCST actkernconst<>+7200(SB), Z16, Z28
+	VFMADD213PD.BCST actkernconst<>+7200(SB), Z17, Z29
+	VFMADD213PD.BCST actkernconst<>+7200(SB), Z18, Z30
+	VFMADD213PD.BCST actkernconst<>+7200(SB), Z19, Z31
+	VFMADD213PD.BCST actkernconst<>+7208(SB), Z16, Z28
+	VFMADD213PD.BCST actkernconst<>+7208(SB), Z17, Z29
+	VFMADD213PD.BCST actkernconst<>+7208(SB), Z18, Z30
+	VFMADD213PD.BCST actkernconst<>+7208(SB), Z19, Z31
+	VFMADD213PD.BCST actkernconst<>+7216(SB), Z16, Z28
+	VFMADD213PD.BCST actkernconst<>+7216(SB), Z17, Z29
+	VFMADD213PD.BCST actkernconst<>+7216(SB), Z18, Z30
+	VFMADD213PD.BCST actkernconst<>+7216(SB), Z19, Z31
+	VFMADD213PD.BCST actkernconst<>+7224(SB), Z16, Z28
+	VFMADD213PD.BCST actkernconst<>+7224(SB), Z17, Z29
+	VFMADD213PD.BCST actkernconst<>+7224(SB), Z18, Z30
+	VFMADD213PD.BCST actkernconst<>+7224(SB), Z19, Z31
 	VFMADD213PD      Z0, Z16, Z28
 	VFMADD213PD      Z0, Z17, Z29
 	VFMADD213PD      Z0, Z18, Z30
@@ -54225,10 +54431,10 @@ single:
 	VMULPD           Z15, Z15, Z13
 	VMOVAPD          Z5, Z16
 	VFMADD213PD      Z6, Z13, Z16
-	VFMADD213PD.BCST actkernconst<>+7040(SB), Z13, Z16
-	VFMADD213PD.BCST actkernconst<>+7048(SB), Z13, Z16
-	VFMADD213PD.BCST actkernconst<>+7056(SB), Z13, Z16
-	VFMADD213PD.BCST actkernconst<>+7064(SB), Z13, Z16
+	VFMADD213PD.BCST actkernconst<>+7200(SB), Z13, Z16
+	VFMADD213PD.BCST actkernconst<>+7208(SB), Z13, Z16
+	VFMADD213PD.BCST actkernconst<>+7216(SB), Z13, Z16
+	VFMADD213PD.BCST actkernconst<>+7224(SB), Z13, Z16
 	VFMADD213PD      Z0, Z13, Z16
 	VMULPD           Z16, Z15, Z15
 	VPSLLQ           $0x3f, Z14, Z13
@@ -54269,10 +54475,10 @@ tail:
 	VMULPD           Z15, Z15, Z13
 	VMOVAPD          Z5, Z16
 	VFMADD213PD      Z6, Z13, Z16
-	VFMADD213PD.BCST actkernconst<>+7040(SB), Z13, Z16
-	VFMADD213PD.BCST actkernconst<>+7048(SB), Z13, Z16
-	VFMADD213PD.BCST actkernconst<>+7056(SB), Z13, Z16
-	VFMADD213PD.BCST actkernconst<>+7064(SB), Z13, Z16
+	VFMADD213PD.BCST actkernconst<>+7200(SB), Z13, Z16
+	VFMADD213PD.BCST actkernconst<>+7208(SB), Z13, Z16
+	VFMADD213PD.BCST actkernconst<>+7216(SB), Z13, Z16
+	VFMADD213PD.BCST actkernconst<>+7224(SB), Z13, Z16
 	VFMADD213PD      Z0, Z13, Z16
 	VMULPD           Z16, Z15, Z15
 	VPSLLQ           $0x3f, Z14, Z13
@@ -54324,11 +54530,11 @@ loop:
 	VANDPD      actkernconst<>+1632(SB), Y3, Y6
 	VANDPD      actkernconst<>+1632(SB), Y4, Y7
 	VANDPD      actkernconst<>+1632(SB), Y5, Y8
-	VMOVUPD     actkernconst<>+7424(SB), Y9
+	VMOVUPD     actkernconst<>+7584(SB), Y9
 	VCMPPD      $0x11, Y6, Y9, Y6
-	VMOVUPD     actkernconst<>+7424(SB), Y9
+	VMOVUPD     actkernconst<>+7584(SB), Y9
 	VCMPPD      $0x11, Y7, Y9, Y7
-	VMOVUPD     actkernconst<>+7424(SB), Y9
+	VMOVUPD     actkernconst<>+7584(SB), Y9
 	VCMPPD      $0x11, Y8, Y9, Y8
 	VTESTPD     Y6, Y6
 	JNE         stop
@@ -54336,54 +54542,54 @@ loop:
 	JNE         stop
 	VTESTPD     Y8, Y8
 	JNE         stop
-	VMOVUPD     actkernconst<>+7808(SB), Y6
+	VMOVUPD     actkernconst<>+7968(SB), Y6
 	VFMADD213PD actkernconst<>+1824(SB), Y3, Y6
-	VMOVUPD     actkernconst<>+7808(SB), Y7
+	VMOVUPD     actkernconst<>+7968(SB), Y7
 	VFMADD213PD actkernconst<>+1824(SB), Y4, Y7
-	VMOVUPD     actkernconst<>+7808(SB), Y8
+	VMOVUPD     actkernconst<>+7968(SB), Y8
 	VFMADD213PD actkernconst<>+1824(SB), Y5, Y8
-	VADDPD      actkernconst<>+8864(SB), Y6, Y6
-	VADDPD      actkernconst<>+8864(SB), Y7, Y7
-	VADDPD      actkernconst<>+8864(SB), Y8, Y8
-	VSUBPD      actkernconst<>+8864(SB), Y6, Y9
-	VSUBPD      actkernconst<>+8864(SB), Y7, Y10
-	VSUBPD      actkernconst<>+8864(SB), Y8, Y11
+	VADDPD      actkernconst<>+9024(SB), Y6, Y6
+	VADDPD      actkernconst<>+9024(SB), Y7, Y7
+	VADDPD      actkernconst<>+9024(SB), Y8, Y8
+	VSUBPD      actkernconst<>+9024(SB), Y6, Y9
+	VSUBPD      actkernconst<>+9024(SB), Y7, Y10
+	VSUBPD      actkernconst<>+9024(SB), Y8, Y11
 	VMOVUPD     actkernconst<>+4000(SB), Y12
 	VFMADD213PD actkernconst<>+160(SB), Y12, Y9
 	VMOVUPD     actkernconst<>+4000(SB), Y12
 	VFMADD213PD actkernconst<>+160(SB), Y12, Y10
 	VMOVUPD     actkernconst<>+4000(SB), Y12
 	VFMADD213PD actkernconst<>+160(SB), Y12, Y11
-	VFMADD231PD actkernconst<>+8896(SB), Y9, Y3
-	VFMADD231PD actkernconst<>+8896(SB), Y10, Y4
-	VFMADD231PD actkernconst<>+8896(SB), Y11, Y5
-	VFMADD231PD actkernconst<>+8928(SB), Y9, Y3
-	VFMADD231PD actkernconst<>+8928(SB), Y10, Y4
-	VFMADD231PD actkernconst<>+8928(SB), Y11, Y5
-	VFMADD132PD actkernconst<>+8960(SB), Y3, Y9
-	VFMADD132PD actkernconst<>+8960(SB), Y4, Y10
-	VFMADD132PD actkernconst<>+8960(SB), Y5, Y11
+	VFMADD231PD actkernconst<>+9056(SB), Y9, Y3
+	VFMADD231PD actkernconst<>+9056(SB), Y10, Y4
+	VFMADD231PD actkernconst<>+9056(SB), Y11, Y5
+	VFMADD231PD actkernconst<>+9088(SB), Y9, Y3
+	VFMADD231PD actkernconst<>+9088(SB), Y10, Y4
+	VFMADD231PD actkernconst<>+9088(SB), Y11, Y5
+	VFMADD132PD actkernconst<>+9120(SB), Y3, Y9
+	VFMADD132PD actkernconst<>+9120(SB), Y4, Y10
+	VFMADD132PD actkernconst<>+9120(SB), Y5, Y11
 	VMULPD      Y9, Y9, Y3
 	VMULPD      Y10, Y10, Y4
 	VMULPD      Y11, Y11, Y5
-	VMOVUPD     actkernconst<>+7840(SB), Y12
-	VFMADD213PD actkernconst<>+7872(SB), Y3, Y12
-	VMOVUPD     actkernconst<>+7840(SB), Y13
-	VFMADD213PD actkernconst<>+7872(SB), Y4, Y13
-	VMOVUPD     actkernconst<>+7840(SB), Y14
-	VFMADD213PD actkernconst<>+7872(SB), Y5, Y14
-	VFMADD213PD actkernconst<>+8704(SB), Y3, Y12
-	VFMADD213PD actkernconst<>+8704(SB), Y4, Y13
-	VFMADD213PD actkernconst<>+8704(SB), Y5, Y14
-	VFMADD213PD actkernconst<>+8736(SB), Y3, Y12
-	VFMADD213PD actkernconst<>+8736(SB), Y4, Y13
-	VFMADD213PD actkernconst<>+8736(SB), Y5, Y14
-	VFMADD213PD actkernconst<>+8768(SB), Y3, Y12
-	VFMADD213PD actkernconst<>+8768(SB), Y4, Y13
-	VFMADD213PD actkernconst<>+8768(SB), Y5, Y14
-	VFMADD213PD actkernconst<>+8800(SB), Y3, Y12
-	VFMADD213PD actkernconst<>+8800(SB), Y4, Y13
-	VFMADD213PD actkernconst<>+8800(SB), Y5, Y14
+	VMOVUPD     actkernconst<>+8000(SB), Y12
+	VFMADD213PD actkernconst<>+8032(SB), Y3, Y12
+	VMOVUPD     actkernconst<>+8000(SB), Y13
+	VFMADD213PD actkernconst<>+8032(SB), Y4, Y13
+	VMOVUPD     actkernconst<>+8000(SB), Y14
+	VFMADD213PD actkernconst<>+8032(SB), Y5, Y14
+	VFMADD213PD actkernconst<>+8864(SB), Y3, Y12
+	VFMADD213PD actkernconst<>+8864(SB), Y4, Y13
+	VFMADD213PD actkernconst<>+8864(SB), Y5, Y14
+	VFMADD213PD actkernconst<>+8896(SB), Y3, Y12
+	VFMADD213PD actkernconst<>+8896(SB), Y4, Y13
+	VFMADD213PD actkernconst<>+8896(SB), Y5, Y14
+	VFMADD213PD actkernconst<>+8928(SB), Y3, Y12
+	VFMADD213PD actkernconst<>+8928(SB), Y4, Y13
+	VFMADD213PD actkernconst<>+8928(SB), Y5, Y14
+	VFMADD213PD actkernconst<>+8960(SB), Y3, Y12
+	VFMADD213PD actkernconst<>+8960(SB), Y4, Y13
+	VFMADD213PD actkernconst<>+8960(SB), Y5, Y14
 	VFMADD213PD actkernconst<>+160(SB), Y3, Y12
 	VFMADD213PD actkernconst<>+160(SB), Y4, Y13
 	VFMADD213PD actkernconst<>+160(SB), Y5, Y14
@@ -54429,26 +54635,26 @@ single:
 	VCVTPS2PD   (CX), Y0
 	VMULPD      (SP), Y0, Y1
 	VANDPD      actkernconst<>+1632(SB), Y1, Y2
-	VMOVUPD     actkernconst<>+7424(SB), Y3
+	VMOVUPD     actkernconst<>+7584(SB), Y3
 	VCMPPD      $0x11, Y2, Y3, Y2
 	VTESTPD     Y2, Y2
 	JNE         stop
-	VMOVUPD     actkernconst<>+7808(SB), Y2
+	VMOVUPD     actkernconst<>+7968(SB), Y2
 	VFMADD213PD actkernconst<>+1824(SB), Y1, Y2
-	VADDPD      actkernconst<>+8864(SB), Y2, Y2
-	VSUBPD      actkernconst<>+8864(SB), Y2, Y3
+	VADDPD      actkernconst<>+9024(SB), Y2, Y2
+	VSUBPD      actkernconst<>+9024(SB), Y2, Y3
 	VMOVUPD     actkernconst<>+4000(SB), Y4
 	VFMADD213PD actkernconst<>+160(SB), Y4, Y3
-	VFMADD231PD actkernconst<>+8896(SB), Y3, Y1
-	VFMADD231PD actkernconst<>+8928(SB), Y3, Y1
-	VFMADD132PD actkernconst<>+8960(SB), Y1, Y3
+	VFMADD231PD actkernconst<>+9056(SB), Y3, Y1
+	VFMADD231PD actkernconst<>+9088(SB), Y3, Y1
+	VFMADD132PD actkernconst<>+9120(SB), Y1, Y3
 	VMULPD      Y3, Y3, Y1
-	VMOVUPD     actkernconst<>+7840(SB), Y4
-	VFMADD213PD actkernconst<>+7872(SB), Y1, Y4
-	VFMADD213PD actkernconst<>+8704(SB), Y1, Y4
-	VFMADD213PD actkernconst<>+8736(SB), Y1, Y4
-	VFMADD213PD actkernconst<>+8768(SB), Y1, Y4
-	VFMADD213PD actkernconst<>+8800(SB), Y1, Y4
+	VMOVUPD     actkernconst<>+8000(SB), Y4
+	VFMADD213PD actkernconst<>+8032(SB), Y1, Y4
+	VFMADD213PD actkernconst<>+8864(SB), Y1, Y4
+	VFMADD213PD actkernconst<>+8896(SB), Y1, Y4
+	VFMADD213PD actkernconst<>+8928(SB), Y1, Y4
+	VFMADD213PD actkernconst<>+8960(SB), Y1, Y4
 	VFMADD213PD actkernconst<>+160(SB), Y1, Y4
 	VMULPD      Y4, Y3, Y3
 	VPSLLQ      $0x3f, Y2, Y1
@@ -54477,28 +54683,28 @@ tail:
 	VCVTPS2PD   X0, Y0
 	VMULPD      (SP), Y0, Y1
 	VANDPD      actkernconst<>+1632(SB), Y1, Y2
-	VMOVUPD     actkernconst<>+7424(SB), Y3
+	VMOVUPD     actkernconst<>+7584(SB), Y3
 	VCMPPD      $0x11, Y2, Y3, Y2
 	VMOVMSKPS   X15, CX
 	VMOVMSKPD   Y2, SI
 	TESTL       CX, SI
 	JNE         stop
-	VMOVUPD     actkernconst<>+7808(SB), Y2
+	VMOVUPD     actkernconst<>+7968(SB), Y2
 	VFMADD213PD actkernconst<>+1824(SB), Y1, Y2
-	VADDPD      actkernconst<>+8864(SB), Y2, Y2
-	VSUBPD      actkernconst<>+8864(SB), Y2, Y3
+	VADDPD      actkernconst<>+9024(SB), Y2, Y2
+	VSUBPD      actkernconst<>+9024(SB), Y2, Y3
 	VMOVUPD     actkernconst<>+4000(SB), Y4
 	VFMADD213PD actkernconst<>+160(SB), Y4, Y3
-	VFMADD231PD actkernconst<>+8896(SB), Y3, Y1
-	VFMADD231PD actkernconst<>+8928(SB), Y3, Y1
-	VFMADD132PD actkernconst<>+8960(SB), Y1, Y3
+	VFMADD231PD actkernconst<>+9056(SB), Y3, Y1
+	VFMADD231PD actkernconst<>+9088(SB), Y3, Y1
+	VFMADD132PD actkernconst<>+9120(SB), Y1, Y3
 	VMULPD      Y3, Y3, Y1
-	VMOVUPD     actkernconst<>+7840(SB), Y4
-	VFMADD213PD actkernconst<>+7872(SB), Y1, Y4
-	VFMADD213PD actkernconst<>+8704(SB), Y1, Y4
-	VFMADD213PD actkernconst<>+8736(SB), Y1, Y4
-	VFMADD213PD actkernconst<>+8768(SB), Y1, Y4
-	VFMADD213PD actkernconst<>+8800(SB), Y1, Y4
+	VMOVUPD     actkernconst<>+8000(SB), Y4
+	VFMADD213PD actkernconst<>+8032(SB), Y1, Y4
+	VFMADD213PD actkernconst<>+8864(SB), Y1, Y4
+	VFMADD213PD actkernconst<>+8896(SB), Y1, Y4
+	VFMADD213PD actkernconst<>+8928(SB), Y1, Y4
+	VFMADD213PD actkernconst<>+8960(SB), Y1, Y4
 	VFMADD213PD actkernconst<>+160(SB), Y1, Y4
 	VMULPD      Y4, Y3, Y3
 	VPSLLQ      $0x3f, Y2, Y1
@@ -54549,11 +54755,11 @@ loop:
 	VANDPD      actkernconst<>+1632(SB), Y3, Y6
 	VANDPD      actkernconst<>+1632(SB), Y4, Y7
 	VANDPD      actkernconst<>+1632(SB), Y5, Y8
-	VMOVUPD     actkernconst<>+7424(SB), Y9
+	VMOVUPD     actkernconst<>+7584(SB), Y9
 	VCMPPD      $0x11, Y6, Y9, Y6
-	VMOVUPD     actkernconst<>+7424(SB), Y9
+	VMOVUPD     actkernconst<>+7584(SB), Y9
 	VCMPPD      $0x11, Y7, Y9, Y7
-	VMOVUPD     actkernconst<>+7424(SB), Y9
+	VMOVUPD     actkernconst<>+7584(SB), Y9
 	VCMPPD      $0x11, Y8, Y9, Y8
 	VTESTPD     Y6, Y6
 	JNE         stop
@@ -54561,54 +54767,54 @@ loop:
 	JNE         stop
 	VTESTPD     Y8, Y8
 	JNE         stop
-	VMOVUPD     actkernconst<>+7808(SB), Y6
+	VMOVUPD     actkernconst<>+7968(SB), Y6
 	VFMADD213PD actkernconst<>+1824(SB), Y3, Y6
-	VMOVUPD     actkernconst<>+7808(SB), Y7
+	VMOVUPD     actkernconst<>+7968(SB), Y7
 	VFMADD213PD actkernconst<>+1824(SB), Y4, Y7
-	VMOVUPD     actkernconst<>+7808(SB), Y8
+	VMOVUPD     actkernconst<>+7968(SB), Y8
 	VFMADD213PD actkernconst<>+1824(SB), Y5, Y8
-	VADDPD      actkernconst<>+8864(SB), Y6, Y6
-	VADDPD      actkernconst<>+8864(SB), Y7, Y7
-	VADDPD      actkernconst<>+8864(SB), Y8, Y8
-	VSUBPD      actkernconst<>+8864(SB), Y6, Y9
-	VSUBPD      actkernconst<>+8864(SB), Y7, Y10
-	VSUBPD      actkernconst<>+8864(SB), Y8, Y11
+	VADDPD      actkernconst<>+9024(SB), Y6, Y6
+	VADDPD      actkernconst<>+9024(SB), Y7, Y7
+	VADDPD      actkernconst<>+9024(SB), Y8, Y8
+	VSUBPD      actkernconst<>+9024(SB), Y6, Y9
+	VSUBPD      actkernconst<>+9024(SB), Y7, Y10
+	VSUBPD      actkernconst<>+9024(SB), Y8, Y11
 	VMOVUPD     actkernconst<>+4000(SB), Y12
 	VFMADD213PD actkernconst<>+160(SB), Y12, Y9
 	VMOVUPD     actkernconst<>+4000(SB), Y12
 	VFMADD213PD actkernconst<>+160(SB), Y12, Y10
 	VMOVUPD     actkernconst<>+4000(SB), Y12
 	VFMADD213PD actkernconst<>+160(SB), Y12, Y11
-	VFMADD231PD actkernconst<>+8896(SB), Y9, Y3
-	VFMADD231PD actkernconst<>+8896(SB), Y10, Y4
-	VFMADD231PD actkernconst<>+8896(SB), Y11, Y5
-	VFMADD231PD actkernconst<>+8928(SB), Y9, Y3
-	VFMADD231PD actkernconst<>+8928(SB), Y10, Y4
-	VFMADD231PD actkernconst<>+8928(SB), Y11, Y5
-	VFMADD132PD actkernconst<>+8960(SB), Y3, Y9
-	VFMADD132PD actkernconst<>+8960(SB), Y4, Y10
-	VFMADD132PD actkernconst<>+8960(SB), Y5, Y11
+	VFMADD231PD actkernconst<>+9056(SB), Y9, Y3
+	VFMADD231PD actkernconst<>+9056(SB), Y10, Y4
+	VFMADD231PD actkernconst<>+9056(SB), Y11, Y5
+	VFMADD231PD actkernconst<>+9088(SB), Y9, Y3
+	VFMADD231PD actkernconst<>+9088(SB), Y10, Y4
+	VFMADD231PD actkernconst<>+9088(SB), Y11, Y5
+	VFMADD132PD actkernconst<>+9120(SB), Y3, Y9
+	VFMADD132PD actkernconst<>+9120(SB), Y4, Y10
+	VFMADD132PD actkernconst<>+9120(SB), Y5, Y11
 	VMULPD      Y9, Y9, Y3
 	VMULPD      Y10, Y10, Y4
 	VMULPD      Y11, Y11, Y5
-	VMOVUPD     actkernconst<>+7840(SB), Y12
-	VFMADD213PD actkernconst<>+7872(SB), Y3, Y12
-	VMOVUPD     actkernconst<>+7840(SB), Y13
-	VFMADD213PD actkernconst<>+7872(SB), Y4, Y13
-	VMOVUPD     actkernconst<>+7840(SB), Y14
-	VFMADD213PD actkernconst<>+7872(SB), Y5, Y14
-	VFMADD213PD actkernconst<>+8704(SB), Y3, Y12
-	VFMADD213PD actkernconst<>+8704(SB), Y4, Y13
-	VFMADD213PD actkernconst<>+8704(SB), Y5, Y14
-	VFMADD213PD actkernconst<>+8736(SB), Y3, Y12
-	VFMADD213PD actkernconst<>+8736(SB), Y4, Y13
-	VFMADD213PD actkernconst<>+8736(SB), Y5, Y14
-	VFMADD213PD actkernconst<>+8768(SB), Y3, Y12
-	VFMADD213PD actkernconst<>+8768(SB), Y4, Y13
-	VFMADD213PD actkernconst<>+8768(SB), Y5, Y14
-	VFMADD213PD actkernconst<>+8800(SB), Y3, Y12
-	VFMADD213PD actkernconst<>+8800(SB), Y4, Y13
-	VFMADD213PD actkernconst<>+8800(SB), Y5, Y14
+	VMOVUPD     actkernconst<>+8000(SB), Y12
+	VFMADD213PD actkernconst<>+8032(SB), Y3, Y12
+	VMOVUPD     actkernconst<>+8000(SB), Y13
+	VFMADD213PD actkernconst<>+8032(SB), Y4, Y13
+	VMOVUPD     actkernconst<>+8000(SB), Y14
+	VFMADD213PD actkernconst<>+8032(SB), Y5, Y14
+	VFMADD213PD actkernconst<>+8864(SB), Y3, Y12
+	VFMADD213PD actkernconst<>+8864(SB), Y4, Y13
+	VFMADD213PD actkernconst<>+8864(SB), Y5, Y14
+	VFMADD213PD actkernconst<>+8896(SB), Y3, Y12
+	VFMADD213PD actkernconst<>+8896(SB), Y4, Y13
+	VFMADD213PD actkernconst<>+8896(SB), Y5, Y14
+	VFMADD213PD actkernconst<>+8928(SB), Y3, Y12
+	VFMADD213PD actkernconst<>+8928(SB), Y4, Y13
+	VFMADD213PD actkernconst<>+8928(SB), Y5, Y14
+	VFMADD213PD actkernconst<>+8960(SB), Y3, Y12
+	VFMADD213PD actkernconst<>+8960(SB), Y4, Y13
+	VFMADD213PD actkernconst<>+8960(SB), Y5, Y14
 	VFMADD213PD actkernconst<>+160(SB), Y3, Y12
 	VFMADD213PD actkernconst<>+160(SB), Y4, Y13
 	VFMADD213PD actkernconst<>+160(SB), Y5, Y14
@@ -54654,26 +54860,26 @@ single:
 	VCVTPS2PD   (CX), Y0
 	VMULPD      (SP), Y0, Y1
 	VANDPD      actkernconst<>+1632(SB), Y1, Y2
-	VMOVUPD     actkernconst<>+7424(SB), Y3
+	VMOVUPD     actkernconst<>+7584(SB), Y3
 	VCMPPD      $0x11, Y2, Y3, Y2
 	VTESTPD     Y2, Y2
 	JNE         stop
-	VMOVUPD     actkernconst<>+7808(SB), Y2
+	VMOVUPD     actkernconst<>+7968(SB), Y2
 	VFMADD213PD actkernconst<>+1824(SB), Y1, Y2
-	VADDPD      actkernconst<>+8864(SB), Y2, Y2
-	VSUBPD      actkernconst<>+8864(SB), Y2, Y3
+	VADDPD      actkernconst<>+9024(SB), Y2, Y2
+	VSUBPD      actkernconst<>+9024(SB), Y2, Y3
 	VMOVUPD     actkernconst<>+4000(SB), Y4
 	VFMADD213PD actkernconst<>+160(SB), Y4, Y3
-	VFMADD231PD actkernconst<>+8896(SB), Y3, Y1
-	VFMADD231PD actkernconst<>+8928(SB), Y3, Y1
-	VFMADD132PD actkernconst<>+8960(SB), Y1, Y3
+	VFMADD231PD actkernconst<>+9056(SB), Y3, Y1
+	VFMADD231PD actkernconst<>+9088(SB), Y3, Y1
+	VFMADD132PD actkernconst<>+9120(SB), Y1, Y3
 	VMULPD      Y3, Y3, Y1
-	VMOVUPD     actkernconst<>+7840(SB), Y4
-	VFMADD213PD actkernconst<>+7872(SB), Y1, Y4
-	VFMADD213PD actkernconst<>+8704(SB), Y1, Y4
-	VFMADD213PD actkernconst<>+8736(SB), Y1, Y4
-	VFMADD213PD actkernconst<>+8768(SB), Y1, Y4
-	VFMADD213PD actkernconst<>+8800(SB), Y1, Y4
+	VMOVUPD     actkernconst<>+8000(SB), Y4
+	VFMADD213PD actkernconst<>+8032(SB), Y1, Y4
+	VFMADD213PD actkernconst<>+8864(SB), Y1, Y4
+	VFMADD213PD actkernconst<>+8896(SB), Y1, Y4
+	VFMADD213PD actkernconst<>+8928(SB), Y1, Y4
+	VFMADD213PD actkernconst<>+8960(SB), Y1, Y4
 	VFMADD213PD actkernconst<>+160(SB), Y1, Y4
 	VMULPD      Y4, Y3, Y3
 	VPSLLQ      $0x3f, Y2, Y1
@@ -54702,28 +54908,28 @@ tail:
 	VCVTPS2PD   X0, Y0
 	VMULPD      (SP), Y0, Y1
 	VANDPD      actkernconst<>+1632(SB), Y1, Y2
-	VMOVUPD     actkernconst<>+7424(SB), Y3
+	VMOVUPD     actkernconst<>+7584(SB), Y3
 	VCMPPD      $0x11, Y2, Y3, Y2
 	VMOVMSKPS   X15, CX
 	VMOVMSKPD   Y2, SI
 	TESTL       CX, SI
 	JNE         stop
-	VMOVUPD     actkernconst<>+7808(SB), Y2
+	VMOVUPD     actkernconst<>+7968(SB), Y2
 	VFMADD213PD actkernconst<>+1824(SB), Y1, Y2
-	VADDPD      actkernconst<>+8864(SB), Y2, Y2
-	VSUBPD      actkernconst<>+8864(SB), Y2, Y3
+	VADDPD      actkernconst<>+9024(SB), Y2, Y2
+	VSUBPD      actkernconst<>+9024(SB), Y2, Y3
 	VMOVUPD     actkernconst<>+4000(SB), Y4
 	VFMADD213PD actkernconst<>+160(SB), Y4, Y3
-	VFMADD231PD actkernconst<>+8896(SB), Y3, Y1
-	VFMADD231PD actkernconst<>+8928(SB), Y3, Y1
-	VFMADD132PD actkernconst<>+8960(SB), Y1, Y3
+	VFMADD231PD actkernconst<>+9056(SB), Y3, Y1
+	VFMADD231PD actkernconst<>+9088(SB), Y3, Y1
+	VFMADD132PD actkernconst<>+9120(SB), Y1, Y3
 	VMULPD      Y3, Y3, Y1
-	VMOVUPD     actkernconst<>+7840(SB), Y4
-	VFMADD213PD actkernconst<>+7872(SB), Y1, Y4
-	VFMADD213PD actkernconst<>+8704(SB), Y1, Y4
-	VFMADD213PD actkernconst<>+8736(SB), Y1, Y4
-	VFMADD213PD actkernconst<>+8768(SB), Y1, Y4
-	VFMADD213PD actkernconst<>+8800(SB), Y1, Y4
+	VMOVUPD     actkernconst<>+8000(SB), Y4
+	VFMADD213PD actkernconst<>+8032(SB), Y1, Y4
+	VFMADD213PD actkernconst<>+8864(SB), Y1, Y4
+	VFMADD213PD actkernconst<>+8896(SB), Y1, Y4
+	VFMADD213PD actkernconst<>+8928(SB), Y1, Y4
+	VFMADD213PD actkernconst<>+8960(SB), Y1, Y4
 	VFMADD213PD actkernconst<>+160(SB), Y1, Y4
 	VMULPD      Y4, Y3, Y3
 	VPSLLQ      $0x3f, Y2, Y1
@@ -61617,10 +61823,10 @@ done:
 // func softsignAVX512(dst []float32, in0 []float32)
 // Requires: AVX, AVX512DQ, AVX512F, AVX512VL, BMI2
 TEXT ·softsignAVX512(SB), NOSPLIT, $0-48
-	VBROADCASTSD actkernconst<>+8992(SB), Z0
+	VBROADCASTSD actkernconst<>+9152(SB), Z0
 	VBROADCASTSD actkernconst<>+0(SB), Z1
-	VBROADCASTSD actkernconst<>+9000(SB), Z2
-	VBROADCASTSD actkernconst<>+9008(SB), Z3
+	VBROADCASTSD actkernconst<>+9160(SB), Z2
+	VBROADCASTSD actkernconst<>+9168(SB), Z3
 	VBROADCASTSD actkernconst<>+712(SB), Z4
 	MOVQ         dst_base+0(FP), AX
 	MOVQ         in0_base+24(FP), CX
@@ -61717,10 +61923,10 @@ done:
 // func softsignAVX512Stream(dst []float32, in0 []float32)
 // Requires: AVX, AVX512DQ, AVX512F, AVX512VL, BMI2, MMX+
 TEXT ·softsignAVX512Stream(SB), NOSPLIT, $0-48
-	VBROADCASTSD actkernconst<>+8992(SB), Z0
+	VBROADCASTSD actkernconst<>+9152(SB), Z0
 	VBROADCASTSD actkernconst<>+0(SB), Z1
-	VBROADCASTSD actkernconst<>+9000(SB), Z2
-	VBROADCASTSD actkernconst<>+9008(SB), Z3
+	VBROADCASTSD actkernconst<>+9160(SB), Z2
+	VBROADCASTSD actkernconst<>+9168(SB), Z3
 	VBROADCASTSD actkernconst<>+712(SB), Z4
 	MOVQ         dst_base+0(FP), AX
 	MOVQ         in0_base+24(FP), CX
@@ -61818,9 +62024,9 @@ done:
 // func softsignAVX2(dst []float32, in0 []float32)
 // Requires: AVX
 TEXT ·softsignAVX2(SB), NOSPLIT, $0-48
-	VMOVUPD actkernconst<>+9024(SB), Y0
+	VMOVUPD actkernconst<>+9184(SB), Y0
 	VMOVUPD actkernconst<>+160(SB), Y1
-	VMOVUPD actkernconst<>+9056(SB), Y2
+	VMOVUPD actkernconst<>+9216(SB), Y2
 	VMOVUPD actkernconst<>+3200(SB), Y3
 	MOVQ    dst_base+0(FP), AX
 	MOVQ    in0_base+24(FP), CX
@@ -61897,9 +62103,9 @@ done:
 // func softsignAVX2Stream(dst []float32, in0 []float32)
 // Requires: AVX, MMX+
 TEXT ·softsignAVX2Stream(SB), NOSPLIT, $0-48
-	VMOVUPD actkernconst<>+9024(SB), Y0
+	VMOVUPD actkernconst<>+9184(SB), Y0
 	VMOVUPD actkernconst<>+160(SB), Y1
-	VMOVUPD actkernconst<>+9056(SB), Y2
+	VMOVUPD actkernconst<>+9216(SB), Y2
 	VMOVUPD actkernconst<>+3200(SB), Y3
 	MOVQ    dst_base+0(FP), AX
 	MOVQ    in0_base+24(FP), CX
@@ -63267,12 +63473,12 @@ TEXT ·swigluBackwardAAVX512(SB), NOSPLIT, $16-96
 	VBROADCASTSD actkernconst<>+48(SB), Z2
 	VBROADCASTSD actkernconst<>+720(SB), Z3
 	VBROADCASTSD actkernconst<>+728(SB), Z4
-	VBROADCASTSD actkernconst<>+6112(SB), Z5
-	VBROADCASTSD actkernconst<>+6120(SB), Z6
+	VBROADCASTSD actkernconst<>+6272(SB), Z5
+	VBROADCASTSD actkernconst<>+6280(SB), Z6
 	VBROADCASTSD actkernconst<>+5408(SB), Z7
 	VBROADCASTSD actkernconst<>+1504(SB), Z8
-	VBROADCASTSD actkernconst<>+6128(SB), Z9
-	VBROADCASTSD actkernconst<>+6136(SB), Z10
+	VBROADCASTSD actkernconst<>+6288(SB), Z9
+	VBROADCASTSD actkernconst<>+6296(SB), Z10
 	VBROADCASTSD actkernconst<>+736(SB), Z11
 	MOVQ         dst_base+0(FP), AX
 	MOVQ         in0_base+24(FP), CX
@@ -63393,14 +63599,14 @@ loop:
 	VFMADD231PD      Z17, Z13, Z25
 	VFMADD231PD      Z18, Z14, Z26
 	VFMADD231PD      Z19, Z15, Z27
-	VSUBPD.BCST      actkernconst<>+6024(SB), Z12, Z20
-	VSUBPD.BCST      actkernconst<>+6024(SB), Z13, Z21
-	VSUBPD.BCST      actkernconst<>+6024(SB), Z14, Z22
-	VSUBPD.BCST      actkernconst<>+6024(SB), Z15, Z23
-	VSUBPD.BCST      actkernconst<>+6032(SB), Z20, Z20
-	VSUBPD.BCST      actkernconst<>+6032(SB), Z21, Z21
-	VSUBPD.BCST      actkernconst<>+6032(SB), Z22, Z22
-	VSUBPD.BCST      actkernconst<>+6032(SB), Z23, Z23
+	VSUBPD.BCST      actkernconst<>+6184(SB), Z12, Z20
+	VSUBPD.BCST      actkernconst<>+6184(SB), Z13, Z21
+	VSUBPD.BCST      actkernconst<>+6184(SB), Z14, Z22
+	VSUBPD.BCST      actkernconst<>+6184(SB), Z15, Z23
+	VSUBPD.BCST      actkernconst<>+6192(SB), Z20, Z20
+	VSUBPD.BCST      actkernconst<>+6192(SB), Z21, Z21
+	VSUBPD.BCST      actkernconst<>+6192(SB), Z22, Z22
+	VSUBPD.BCST      actkernconst<>+6192(SB), Z23, Z23
 	VMOVAPD          Z5, Z28
 	VFMADD213PD      Z6, Z20, Z28
 	VMOVAPD          Z5, Z29
@@ -63409,50 +63615,50 @@ loop:
 	VFMADD213PD      Z6, Z22, Z30
 	VMOVAPD          Z5, Z31
 	VFMADD213PD      Z6, Z23, Z31
-	VFMADD213PD.BCST actkernconst<>+6040(SB), Z20, Z28
-	VFMADD213PD.BCST actkernconst<>+6040(SB), Z21, Z29
-	VFMADD213PD.BCST actkernconst<>+6040(SB), Z22, Z30
-	VFMADD213PD.BCST actkernconst<>+6040(SB), Z23, Z31
-	VFMADD213PD.BCST actkernconst<>+6048(SB), Z20, Z28
-	VFMADD213PD.BCST actkernconst<>+6048(SB), Z21, Z29
-	VFMADD213PD.BCST actkernconst<>+6048(SB), Z22, Z30
-	VFMADD213PD.BCST actkernconst<>+6048(SB), Z23, Z31
-	VFMADD213PD.BCST actkernconst<>+6056(SB), Z20, Z28
-	VFMADD213PD.BCST actkernconst<>+6056(SB), Z21, Z29
-	VFMADD213PD.BCST actkernconst<>+6056(SB), Z22, Z30
-	VFMADD213PD.BCST actkernconst<>+6056(SB), Z23, Z31
-	VFMADD213PD.BCST actkernconst<>+6064(SB), Z20, Z28
-	VFMADD213PD.BCST actkernconst<>+6064(SB), Z21, Z29
-	VFMADD213PD.BCST actkernconst<>+6064(SB), Z22, Z30
-	VFMADD213PD.BCST actkernconst<>+6064(SB), Z23, Z31
-	VFMADD213PD.BCST actkernconst<>+6072(SB), Z20, Z28
-	VFMADD213PD.BCST actkernconst<>+6072(SB), Z21, Z29
-	VFMADD213PD.BCST actkernconst<>+6072(SB), Z22, Z30
-	VFMADD213PD.BCST actkernconst<>+6072(SB), Z23, Z31
-	VFMADD213PD.BCST actkernconst<>+6080(SB), Z20, Z28
-	VFMADD213PD.BCST actkernconst<>+6080(SB), Z21, Z29
-	VFMADD213PD.BCST actkernconst<>+6080(SB), Z22, Z30
-	VFMADD213PD.BCST actkernconst<>+6080(SB), Z23, Z31
-	VFMADD213PD.BCST actkernconst<>+6088(SB), Z20, Z28
-	VFMADD213PD.BCST actkernconst<>+6088(SB), Z21, Z29
-	VFMADD213PD.BCST actkernconst<>+6088(SB), Z22, Z30
-	VFMADD213PD.BCST actkernconst<>+6088(SB), Z23, Z31
-	VFMADD213PD.BCST actkernconst<>+6096(SB), Z20, Z28
-	VFMADD213PD.BCST actkernconst<>+6096(SB), Z21, Z29
-	VFMADD213PD.BCST actkernconst<>+6096(SB), Z22, Z30
-	VFMADD213PD.BCST actkernconst<>+6096(SB), Z23, Z31
-	VFMADD213PD.BCST actkernconst<>+6104(SB), Z20, Z28
-	VFMADD213PD.BCST actkernconst<>+6104(SB), Z21, Z29
-	VFMADD213PD.BCST actkernconst<>+6104(SB), Z22, Z30
-	VFMADD213PD.BCST actkernconst<>+6104(SB), Z23, Z31
+	VFMADD213PD.BCST actkernconst<>+6200(SB), Z20, Z28
+	VFMADD213PD.BCST actkernconst<>+6200(SB), Z21, Z29
+	VFMADD213PD.BCST actkernconst<>+6200(SB), Z22, Z30
+	VFMADD213PD.BCST actkernconst<>+6200(SB), Z23, Z31
+	VFMADD213PD.BCST actkernconst<>+6208(SB), Z20, Z28
+	VFMADD213PD.BCST actkernconst<>+6208(SB), Z21, Z29
+	VFMADD213PD.BCST actkernconst<>+6208(SB), Z22, Z30
+	VFMADD213PD.BCST actkernconst<>+6208(SB), Z23, Z31
+	VFMADD213PD.BCST actkernconst<>+6216(SB), Z20, Z28
+	VFMADD213PD.BCST actkernconst<>+6216(SB), Z21, Z29
+	VFMADD213PD.BCST actkernconst<>+6216(SB), Z22, Z30
+	VFMADD213PD.BCST actkernconst<>+6216(SB), Z23, Z31
+	VFMADD213PD.BCST actkernconst<>+6224(SB), Z20, Z28
+	VFMADD213PD.BCST actkernconst<>+6224(SB), Z21, Z29
+	VFMADD213PD.BCST actkernconst<>+6224(SB), Z22, Z30
+	VFMADD213PD.BCST actkernconst<>+6224(SB), Z23, Z31
+	VFMADD213PD.BCST actkernconst<>+6232(SB), Z20, Z28
+	VFMADD213PD.BCST actkernconst<>+6232(SB), Z21, Z29
+	VFMADD213PD.BCST actkernconst<>+6232(SB), Z22, Z30
+	VFMADD213PD.BCST actkernconst<>+6232(SB), Z23, Z31
+	VFMADD213PD.BCST actkernconst<>+6240(SB), Z20, Z28
+	VFMADD213PD.BCST actkernconst<>+6240(SB), Z21, Z29
+	VFMADD213PD.BCST actkernconst<>+6240(SB), Z22, Z30
+	VFMADD213PD.BCST actkernconst<>+6240(SB), Z23, Z31
+	VFMADD213PD.BCST actkernconst<>+6248(SB), Z20, Z28
+	VFMADD213PD.BCST actkernconst<>+6248(SB), Z21, Z29
+	VFMADD213PD.BCST actkernconst<>+6248(SB), Z22, Z30
+	VFMADD213PD.BCST actkernconst<>+6248(SB), Z23, Z31
+	VFMADD213PD.BCST actkernconst<>+6256(SB), Z20, Z28
+	VFMADD213PD.BCST actkernconst<>+6256(SB), Z21, Z29
+	VFMADD213PD.BCST actkernconst<>+6256(SB), Z22, Z30
+	VFMADD213PD.BCST actkernconst<>+6256(SB), Z23, Z31
+	VFMADD213PD.BCST actkernconst<>+6264(SB), Z20, Z28
+	VFMADD213PD.BCST actkernconst<>+6264(SB), Z21, Z29
+	VFMADD213PD.BCST actkernconst<>+6264(SB), Z22, Z30
+	VFMADD213PD.BCST actkernconst<>+6264(SB), Z23, Z31
 	VMULPD           Z28, Z20, Z28
 	VMULPD           Z29, Z21, Z29
 	VMULPD           Z30, Z22, Z30
 	VMULPD           Z31, Z23, Z31
-	VFMADD132PD.BCST actkernconst<>+6016(SB), Z20, Z28
-	VFMADD132PD.BCST actkernconst<>+6016(SB), Z21, Z29
-	VFMADD132PD.BCST actkernconst<>+6016(SB), Z22, Z30
-	VFMADD132PD.BCST actkernconst<>+6016(SB), Z23, Z31
+	VFMADD132PD.BCST actkernconst<>+6176(SB), Z20, Z28
+	VFMADD132PD.BCST actkernconst<>+6176(SB), Z21, Z29
+	VFMADD132PD.BCST actkernconst<>+6176(SB), Z22, Z30
+	VFMADD132PD.BCST actkernconst<>+6176(SB), Z23, Z31
 	VMULPD           Z28, Z16, Z16
 	VMULPD           Z29, Z17, Z17
 	VMULPD           Z30, Z18, Z18
@@ -63551,21 +63757,21 @@ single:
 	VCMPPD           $0x15, Z8, Z12, K3
 	VSUBPD           Z15, Z0, K3, Z15
 	VFMADD231PD      Z13, Z12, Z15
-	VSUBPD.BCST      actkernconst<>+6024(SB), Z12, Z14
-	VSUBPD.BCST      actkernconst<>+6032(SB), Z14, Z14
+	VSUBPD.BCST      actkernconst<>+6184(SB), Z12, Z14
+	VSUBPD.BCST      actkernconst<>+6192(SB), Z14, Z14
 	VMOVAPD          Z5, Z16
 	VFMADD213PD      Z6, Z14, Z16
-	VFMADD213PD.BCST actkernconst<>+6040(SB), Z14, Z16
-	VFMADD213PD.BCST actkernconst<>+6048(SB), Z14, Z16
-	VFMADD213PD.BCST actkernconst<>+6056(SB), Z14, Z16
-	VFMADD213PD.BCST actkernconst<>+6064(SB), Z14, Z16
-	VFMADD213PD.BCST actkernconst<>+6072(SB), Z14, Z16
-	VFMADD213PD.BCST actkernconst<>+6080(SB), Z14, Z16
-	VFMADD213PD.BCST actkernconst<>+6088(SB), Z14, Z16
-	VFMADD213PD.BCST actkernconst<>+6096(SB), Z14, Z16
-	VFMADD213PD.BCST actkernconst<>+6104(SB), Z14, Z16
+	VFMADD213PD.BCST actkernconst<>+6200(SB), Z14, Z16
+	VFMADD213PD.BCST actkernconst<>+6208(SB), Z14, Z16
+	VFMADD213PD.BCST actkernconst<>+6216(SB), Z14, Z16
+	VFMADD213PD.BCST actkernconst<>+6224(SB), Z14, Z16
+	VFMADD213PD.BCST actkernconst<>+6232(SB), Z14, Z16
+	VFMADD213PD.BCST actkernconst<>+6240(SB), Z14, Z16
+	VFMADD213PD.BCST actkernconst<>+6248(SB), Z14, Z16
+	VFMADD213PD.BCST actkernconst<>+6256(SB), Z14, Z16
+	VFMADD213PD.BCST actkernconst<>+6264(SB), Z14, Z16
 	VMULPD           Z16, Z14, Z16
-	VFMADD132PD.BCST actkernconst<>+6016(SB), Z14, Z16
+	VFMADD132PD.BCST actkernconst<>+6176(SB), Z14, Z16
 	VMULPD           Z16, Z13, Z13
 	VBLENDMPD        Z15, Z13, K2, Z15
 	VSUBPD           Z9, Z12, Z13
@@ -63621,21 +63827,21 @@ tail:
 	VCMPPD           $0x15, Z8, Z12, K3
 	VSUBPD           Z15, Z0, K3, Z15
 	VFMADD231PD      Z13, Z12, Z15
-	VSUBPD.BCST      actkernconst<>+6024(SB), Z12, Z14
-	VSUBPD.BCST      actkernconst<>+6032(SB), Z14, Z14
+	VSUBPD.BCST      actkernconst<>+6184(SB), Z12, Z14
+	VSUBPD.BCST      actkernconst<>+6192(SB), Z14, Z14
 	VMOVAPD          Z5, Z16
 	VFMADD213PD      Z6, Z14, Z16
-	VFMADD213PD.BCST actkernconst<>+6040(SB), Z14, Z16
-	VFMADD213PD.BCST actkernconst<>+6048(SB), Z14, Z16
-	VFMADD213PD.BCST actkernconst<>+6056(SB), Z14, Z16
-	VFMADD213PD.BCST actkernconst<>+6064(SB), Z14, Z16
-	VFMADD213PD.BCST actkernconst<>+6072(SB), Z14, Z16
-	VFMADD213PD.BCST actkernconst<>+6080(SB), Z14, Z16
-	VFMADD213PD.BCST actkernconst<>+6088(SB), Z14, Z16
-	VFMADD213PD.BCST actkernconst<>+6096(SB), Z14, Z16
-	VFMADD213PD.BCST actkernconst<>+6104(SB), Z14, Z16
+	VFMADD213PD.BCST actkernconst<>+6200(SB), Z14, Z16
+	VFMADD213PD.BCST actkernconst<>+6208(SB), Z14, Z16
+	VFMADD213PD.BCST actkernconst<>+6216(SB), Z14, Z16
+	VFMADD213PD.BCST actkernconst<>+6224(SB), Z14, Z16
+	VFMADD213PD.BCST actkernconst<>+6232(SB), Z14, Z16
+	VFMADD213PD.BCST actkernconst<>+6240(SB), Z14, Z16
+	VFMADD213PD.BCST actkernconst<>+6248(SB), Z14, Z16
+	VFMADD213PD.BCST actkernconst<>+6256(SB), Z14, Z16
+	VFMADD213PD.BCST actkernconst<>+6264(SB), Z14, Z16
 	VMULPD           Z16, Z14, Z16
-	VFMADD132PD.BCST actkernconst<>+6016(SB), Z14, Z16
+	VFMADD132PD.BCST actkernconst<>+6176(SB), Z14, Z16
 	VMULPD           Z16, Z13, Z13
 	VBLENDMPD        Z15, Z13, K2, Z15
 	VSUBPD           Z9, Z12, Z13
@@ -63662,7 +63868,7 @@ done:
 // Requires: AVX, AVX2, FMA3
 TEXT ·swigluBackwardAAVX2(SB), $480-96
 	VMOVUPD actkernconst<>+160(SB), Y0
-	VMOVUPD actkernconst<>+6624(SB), Y1
+	VMOVUPD actkernconst<>+6784(SB), Y1
 	VMOVUPD actkernconst<>+1824(SB), Y2
 	MOVQ    dst_base+0(FP), AX
 	MOVQ    in0_base+24(FP), CX
@@ -63682,9 +63888,9 @@ loop:
 	VCMPPD      $0x11, Y3, Y1, Y9
 	VCMPPD      $0x11, Y4, Y1, Y10
 	VCMPPD      $0x11, Y5, Y1, Y11
-	VCMPPD      $0x11, actkernconst<>+6208(SB), Y3, Y12
-	VCMPPD      $0x11, actkernconst<>+6208(SB), Y4, Y13
-	VCMPPD      $0x11, actkernconst<>+6208(SB), Y5, Y14
+	VCMPPD      $0x11, actkernconst<>+6368(SB), Y3, Y12
+	VCMPPD      $0x11, actkernconst<>+6368(SB), Y4, Y13
+	VCMPPD      $0x11, actkernconst<>+6368(SB), Y5, Y14
 	VMOVUPD     Y8, (SP)
 	VCMPPD      $0x11, Y3, Y2, Y8
 	VMOVUPD     Y7, 32(SP)
@@ -63783,35 +63989,20 @@ loop:
 	VFMADD132PD Y10, Y7, Y4
 	VMOVUPD     384(SP), Y5
 	VFMADD132PD 416(SP), Y6, Y5
-	VSUBPD      actkernconst<>+6272(SB), Y3, Y6
+	VSUBPD      actkernconst<>+6432(SB), Y3, Y6
 	VMOVUPD     448(SP), Y7
-	VSUBPD      actkernconst<>+6272(SB), Y7, Y11
+	VSUBPD      actkernconst<>+6432(SB), Y7, Y11
 	VMOVUPD     384(SP), Y12
-	VSUBPD      actkernconst<>+6272(SB), Y12, Y13
-	VSUBPD      actkernconst<>+6304(SB), Y6, Y6
-	VSUBPD      actkernconst<>+6304(SB), Y11, Y11
-	VSUBPD      actkernconst<>+6304(SB), Y13, Y13
-	VMOVUPD     actkernconst<>+6144(SB), Y14
-	VFMADD213PD actkernconst<>+6176(SB), Y6, Y14
-	VMOVUPD     actkernconst<>+6144(SB), Y12
-	VFMADD213PD actkernconst<>+6176(SB), Y11, Y12
-	VMOVUPD     actkernconst<>+6144(SB), Y7
-	VFMADD213PD actkernconst<>+6176(SB), Y13, Y7
+	VSUBPD      actkernconst<>+6432(SB), Y12, Y13
+	VSUBPD      actkernconst<>+6464(SB), Y6, Y6
+	VSUBPD      actkernconst<>+6464(SB), Y11, Y11
+	VSUBPD      actkernconst<>+6464(SB), Y13, Y13
+	VMOVUPD     actkernconst<>+6304(SB), Y14
 	VFMADD213PD actkernconst<>+6336(SB), Y6, Y14
+	VMOVUPD     actkernconst<>+6304(SB), Y12
 	VFMADD213PD actkernconst<>+6336(SB), Y11, Y12
+	VMOVUPD     actkernconst<>+6304(SB), Y7
 	VFMADD213PD actkernconst<>+6336(SB), Y13, Y7
-	VFMADD213PD actkernconst<>+6368(SB), Y6, Y14
-	VFMADD213PD actkernconst<>+6368(SB), Y11, Y12
-	VFMADD213PD actkernconst<>+6368(SB), Y13, Y7
-	VFMADD213PD actkernconst<>+6400(SB), Y6, Y14
-	VFMADD213PD actkernconst<>+6400(SB), Y11, Y12
-	VFMADD213PD actkernconst<>+6400(SB), Y13, Y7
-	VFMADD213PD actkernconst<>+6432(SB), Y6, Y14
-	VFMADD213PD actkernconst<>+6432(SB), Y11, Y12
-	VFMADD213PD actkernconst<>+6432(SB), Y13, Y7
-	VFMADD213PD actkernconst<>+6464(SB), Y6, Y14
-	VFMADD213PD actkernconst<>+6464(SB), Y11, Y12
-	VFMADD213PD actkernconst<>+6464(SB), Y13, Y7
 	VFMADD213PD actkernconst<>+6496(SB), Y6, Y14
 	VFMADD213PD actkernconst<>+6496(SB), Y11, Y12
 	VFMADD213PD actkernconst<>+6496(SB), Y13, Y7
@@ -63824,12 +64015,27 @@ loop:
 	VFMADD213PD actkernconst<>+6592(SB), Y6, Y14
 	VFMADD213PD actkernconst<>+6592(SB), Y11, Y12
 	VFMADD213PD actkernconst<>+6592(SB), Y13, Y7
+	VFMADD213PD actkernconst<>+6624(SB), Y6, Y14
+	VFMADD213PD actkernconst<>+6624(SB), Y11, Y12
+	VFMADD213PD actkernconst<>+6624(SB), Y13, Y7
+	VFMADD213PD actkernconst<>+6656(SB), Y6, Y14
+	VFMADD213PD actkernconst<>+6656(SB), Y11, Y12
+	VFMADD213PD actkernconst<>+6656(SB), Y13, Y7
+	VFMADD213PD actkernconst<>+6688(SB), Y6, Y14
+	VFMADD213PD actkernconst<>+6688(SB), Y11, Y12
+	VFMADD213PD actkernconst<>+6688(SB), Y13, Y7
+	VFMADD213PD actkernconst<>+6720(SB), Y6, Y14
+	VFMADD213PD actkernconst<>+6720(SB), Y11, Y12
+	VFMADD213PD actkernconst<>+6720(SB), Y13, Y7
+	VFMADD213PD actkernconst<>+6752(SB), Y6, Y14
+	VFMADD213PD actkernconst<>+6752(SB), Y11, Y12
+	VFMADD213PD actkernconst<>+6752(SB), Y13, Y7
 	VMULPD      Y14, Y6, Y14
 	VMULPD      Y12, Y11, Y12
 	VMULPD      Y7, Y13, Y7
-	VFMADD132PD actkernconst<>+6240(SB), Y6, Y14
-	VFMADD132PD actkernconst<>+6240(SB), Y11, Y12
-	VFMADD132PD actkernconst<>+6240(SB), Y13, Y7
+	VFMADD132PD actkernconst<>+6400(SB), Y6, Y14
+	VFMADD132PD actkernconst<>+6400(SB), Y11, Y12
+	VFMADD132PD actkernconst<>+6400(SB), Y13, Y7
 	VMULPD      Y14, Y9, Y9
 	VMULPD      Y12, Y10, Y10
 	VMOVUPD     416(SP), Y6
@@ -63895,7 +64101,7 @@ single:
 	VCVTPS2PD   (CX), Y3
 	VCMPPD      $0x11, actkernconst<>+5440(SB), Y3, Y4
 	VCMPPD      $0x11, Y3, Y1, Y5
-	VCMPPD      $0x11, actkernconst<>+6208(SB), Y3, Y6
+	VCMPPD      $0x11, actkernconst<>+6368(SB), Y3, Y6
 	VCMPPD      $0x11, Y3, Y2, Y7
 	VORPD       Y7, Y6, Y6
 	VORPD       actkernconst<>+2720(SB), Y3, Y7
@@ -63923,21 +64129,21 @@ single:
 	VSUBPD      Y9, Y0, Y11
 	VBLENDVPD   Y10, Y9, Y11, Y10
 	VFMADD231PD Y8, Y3, Y10
-	VSUBPD      actkernconst<>+6272(SB), Y3, Y9
-	VSUBPD      actkernconst<>+6304(SB), Y9, Y9
-	VMOVUPD     actkernconst<>+6144(SB), Y11
-	VFMADD213PD actkernconst<>+6176(SB), Y9, Y11
+	VSUBPD      actkernconst<>+6432(SB), Y3, Y9
+	VSUBPD      actkernconst<>+6464(SB), Y9, Y9
+	VMOVUPD     actkernconst<>+6304(SB), Y11
 	VFMADD213PD actkernconst<>+6336(SB), Y9, Y11
-	VFMADD213PD actkernconst<>+6368(SB), Y9, Y11
-	VFMADD213PD actkernconst<>+6400(SB), Y9, Y11
-	VFMADD213PD actkernconst<>+6432(SB), Y9, Y11
-	VFMADD213PD actkernconst<>+6464(SB), Y9, Y11
 	VFMADD213PD actkernconst<>+6496(SB), Y9, Y11
 	VFMADD213PD actkernconst<>+6528(SB), Y9, Y11
 	VFMADD213PD actkernconst<>+6560(SB), Y9, Y11
 	VFMADD213PD actkernconst<>+6592(SB), Y9, Y11
+	VFMADD213PD actkernconst<>+6624(SB), Y9, Y11
+	VFMADD213PD actkernconst<>+6656(SB), Y9, Y11
+	VFMADD213PD actkernconst<>+6688(SB), Y9, Y11
+	VFMADD213PD actkernconst<>+6720(SB), Y9, Y11
+	VFMADD213PD actkernconst<>+6752(SB), Y9, Y11
 	VMULPD      Y11, Y9, Y11
-	VFMADD132PD actkernconst<>+6240(SB), Y9, Y11
+	VFMADD132PD actkernconst<>+6400(SB), Y9, Y11
 	VMULPD      Y11, Y8, Y8
 	VBLENDVPD   Y6, Y10, Y8, Y6
 	VBLENDVPD   Y5, Y0, Y6, Y5
@@ -63968,7 +64174,7 @@ tail:
 	VCVTPS2PD   X3, Y3
 	VCMPPD      $0x11, actkernconst<>+5440(SB), Y3, Y4
 	VCMPPD      $0x11, Y3, Y1, Y5
-	VCMPPD      $0x11, actkernconst<>+6208(SB), Y3, Y6
+	VCMPPD      $0x11, actkernconst<>+6368(SB), Y3, Y6
 	VCMPPD      $0x11, Y3, Y2, Y7
 	VORPD       Y7, Y6, Y6
 	VORPD       actkernconst<>+2720(SB), Y3, Y7
@@ -63996,21 +64202,21 @@ tail:
 	VSUBPD      Y9, Y0, Y11
 	VBLENDVPD   Y10, Y9, Y11, Y10
 	VFMADD231PD Y8, Y3, Y10
-	VSUBPD      actkernconst<>+6272(SB), Y3, Y9
-	VSUBPD      actkernconst<>+6304(SB), Y9, Y9
-	VMOVUPD     actkernconst<>+6144(SB), Y11
-	VFMADD213PD actkernconst<>+6176(SB), Y9, Y11
+	VSUBPD      actkernconst<>+6432(SB), Y3, Y9
+	VSUBPD      actkernconst<>+6464(SB), Y9, Y9
+	VMOVUPD     actkernconst<>+6304(SB), Y11
 	VFMADD213PD actkernconst<>+6336(SB), Y9, Y11
-	VFMADD213PD actkernconst<>+6368(SB), Y9, Y11
-	VFMADD213PD actkernconst<>+6400(SB), Y9, Y11
-	VFMADD213PD actkernconst<>+6432(SB), Y9, Y11
-	VFMADD213PD actkernconst<>+6464(SB), Y9, Y11
 	VFMADD213PD actkernconst<>+6496(SB), Y9, Y11
 	VFMADD213PD actkernconst<>+6528(SB), Y9, Y11
 	VFMADD213PD actkernconst<>+6560(SB), Y9, Y11
 	VFMADD213PD actkernconst<>+6592(SB), Y9, Y11
+	VFMADD213PD actkernconst<>+6624(SB), Y9, Y11
+	VFMADD213PD actkernconst<>+6656(SB), Y9, Y11
+	VFMADD213PD actkernconst<>+6688(SB), Y9, Y11
+	VFMADD213PD actkernconst<>+6720(SB), Y9, Y11
+	VFMADD213PD actkernconst<>+6752(SB), Y9, Y11
 	VMULPD      Y11, Y9, Y11
-	VFMADD132PD actkernconst<>+6240(SB), Y9, Y11
+	VFMADD132PD actkernconst<>+6400(SB), Y9, Y11
 	VMULPD      Y11, Y8, Y8
 	VBLENDVPD   Y6, Y10, Y8, Y6
 	VBLENDVPD   Y5, Y0, Y6, Y5
@@ -64434,7 +64640,7 @@ TEXT ·tanhAVX512(SB), NOSPLIT, $0-48
 	VBROADCASTSD actkernconst<>+0(SB), Z0
 	VBROADCASTSD actkernconst<>+40(SB), Z1
 	VBROADCASTSD actkernconst<>+48(SB), Z2
-	VBROADCASTSD actkernconst<>+7008(SB), Z3
+	VBROADCASTSD actkernconst<>+7168(SB), Z3
 	VBROADCASTSD actkernconst<>+56(SB), Z4
 	VBROADCASTSD actkernconst<>+3912(SB), Z5
 	VBROADCASTSD actkernconst<>+72(SB), Z6
@@ -64634,7 +64840,7 @@ TEXT ·tanhAVX512Stream(SB), NOSPLIT, $0-48
 	VBROADCASTSD actkernconst<>+0(SB), Z0
 	VBROADCASTSD actkernconst<>+40(SB), Z1
 	VBROADCASTSD actkernconst<>+48(SB), Z2
-	VBROADCASTSD actkernconst<>+7008(SB), Z3
+	VBROADCASTSD actkernconst<>+7168(SB), Z3
 	VBROADCASTSD actkernconst<>+56(SB), Z4
 	VBROADCASTSD actkernconst<>+3912(SB), Z5
 	VBROADCASTSD actkernconst<>+72(SB), Z6
@@ -64848,9 +65054,9 @@ loop:
 	VANDPD      actkernconst<>+1632(SB), Y3, Y6
 	VANDPD      actkernconst<>+1632(SB), Y4, Y7
 	VANDPD      actkernconst<>+1632(SB), Y5, Y8
-	VMULPD      actkernconst<>+8576(SB), Y6, Y6
-	VMULPD      actkernconst<>+8576(SB), Y7, Y7
-	VMULPD      actkernconst<>+8576(SB), Y8, Y8
+	VMULPD      actkernconst<>+8736(SB), Y6, Y6
+	VMULPD      actkernconst<>+8736(SB), Y7, Y7
+	VMULPD      actkernconst<>+8736(SB), Y8, Y8
 	VMAXPD      actkernconst<>+256(SB), Y6, Y6
 	VMAXPD      actkernconst<>+256(SB), Y7, Y7
 	VMAXPD      actkernconst<>+256(SB), Y8, Y8
@@ -64939,7 +65145,7 @@ single:
 	JB          tail
 	VCVTPS2PD   (CX), Y3
 	VANDPD      actkernconst<>+1632(SB), Y3, Y4
-	VMULPD      actkernconst<>+8576(SB), Y4, Y4
+	VMULPD      actkernconst<>+8736(SB), Y4, Y4
 	VMAXPD      actkernconst<>+256(SB), Y4, Y4
 	VMULPD      actkernconst<>+320(SB), Y4, Y5
 	VROUNDPD    $0x08, Y5, Y5
@@ -64980,7 +65186,7 @@ tail:
 	VMASKMOVPS  (CX), X15, X3
 	VCVTPS2PD   X3, Y3
 	VANDPD      actkernconst<>+1632(SB), Y3, Y4
-	VMULPD      actkernconst<>+8576(SB), Y4, Y4
+	VMULPD      actkernconst<>+8736(SB), Y4, Y4
 	VMAXPD      actkernconst<>+256(SB), Y4, Y4
 	VMULPD      actkernconst<>+320(SB), Y4, Y5
 	VROUNDPD    $0x08, Y5, Y5
@@ -65031,9 +65237,9 @@ loop:
 	VANDPD      actkernconst<>+1632(SB), Y3, Y6
 	VANDPD      actkernconst<>+1632(SB), Y4, Y7
 	VANDPD      actkernconst<>+1632(SB), Y5, Y8
-	VMULPD      actkernconst<>+8576(SB), Y6, Y6
-	VMULPD      actkernconst<>+8576(SB), Y7, Y7
-	VMULPD      actkernconst<>+8576(SB), Y8, Y8
+	VMULPD      actkernconst<>+8736(SB), Y6, Y6
+	VMULPD      actkernconst<>+8736(SB), Y7, Y7
+	VMULPD      actkernconst<>+8736(SB), Y8, Y8
 	VMAXPD      actkernconst<>+256(SB), Y6, Y6
 	VMAXPD      actkernconst<>+256(SB), Y7, Y7
 	VMAXPD      actkernconst<>+256(SB), Y8, Y8
@@ -65122,7 +65328,7 @@ single:
 	JB          tail
 	VCVTPS2PD   (CX), Y3
 	VANDPD      actkernconst<>+1632(SB), Y3, Y4
-	VMULPD      actkernconst<>+8576(SB), Y4, Y4
+	VMULPD      actkernconst<>+8736(SB), Y4, Y4
 	VMAXPD      actkernconst<>+256(SB), Y4, Y4
 	VMULPD      actkernconst<>+320(SB), Y4, Y5
 	VROUNDPD    $0x08, Y5, Y5
@@ -65163,7 +65369,7 @@ tail:
 	VMASKMOVPS  (CX), X15, X3
 	VCVTPS2PD   X3, Y3
 	VANDPD      actkernconst<>+1632(SB), Y3, Y4
-	VMULPD      actkernconst<>+8576(SB), Y4, Y4
+	VMULPD      actkernconst<>+8736(SB), Y4, Y4
 	VMAXPD      actkernconst<>+256(SB), Y4, Y4
 	VMULPD      actkernconst<>+320(SB), Y4, Y5
 	VROUNDPD    $0x08, Y5, Y5
@@ -65204,7 +65410,7 @@ TEXT ·tanhBackwardAVX512(SB), NOSPLIT, $16-72
 	VBROADCASTSD actkernconst<>+720(SB), Z2
 	VBROADCASTSD actkernconst<>+728(SB), Z3
 	VBROADCASTSD actkernconst<>+5536(SB), Z4
-	VBROADCASTSD actkernconst<>+7008(SB), Z5
+	VBROADCASTSD actkernconst<>+7168(SB), Z5
 	VBROADCASTSD actkernconst<>+1504(SB), Z6
 	VBROADCASTSD actkernconst<>+736(SB), Z7
 	VBROADCASTSD actkernconst<>+72(SB), Z8
@@ -65443,7 +65649,7 @@ TEXT ·tanhBackwardAVX512Stream(SB), NOSPLIT, $16-72
 	VBROADCASTSD actkernconst<>+720(SB), Z2
 	VBROADCASTSD actkernconst<>+728(SB), Z3
 	VBROADCASTSD actkernconst<>+5536(SB), Z4
-	VBROADCASTSD actkernconst<>+7008(SB), Z5
+	VBROADCASTSD actkernconst<>+7168(SB), Z5
 	VBROADCASTSD actkernconst<>+1504(SB), Z6
 	VBROADCASTSD actkernconst<>+736(SB), Z7
 	VBROADCASTSD actkernconst<>+72(SB), Z8
@@ -65692,9 +65898,9 @@ loop:
 	VANDPD      actkernconst<>+1632(SB), Y0, Y3
 	VANDPD      actkernconst<>+1632(SB), Y1, Y4
 	VANDPD      actkernconst<>+1632(SB), Y2, Y5
-	VMULPD      actkernconst<>+8576(SB), Y3, Y3
-	VMULPD      actkernconst<>+8576(SB), Y4, Y4
-	VMULPD      actkernconst<>+8576(SB), Y5, Y5
+	VMULPD      actkernconst<>+8736(SB), Y3, Y3
+	VMULPD      actkernconst<>+8736(SB), Y4, Y4
+	VMULPD      actkernconst<>+8736(SB), Y5, Y5
 	VORPD       actkernconst<>+2720(SB), Y3, Y6
 	VORPD       actkernconst<>+2720(SB), Y4, Y7
 	VORPD       actkernconst<>+2720(SB), Y5, Y8
@@ -65796,7 +66002,7 @@ single:
 	JB          tail
 	VCVTPS2PD   (CX), Y0
 	VANDPD      actkernconst<>+1632(SB), Y0, Y1
-	VMULPD      actkernconst<>+8576(SB), Y1, Y1
+	VMULPD      actkernconst<>+8736(SB), Y1, Y1
 	VORPD       actkernconst<>+2720(SB), Y1, Y2
 	VCMPPD      $0x11, actkernconst<>+576(SB), Y1, Y1
 	VMAXPD      actkernconst<>+800(SB), Y2, Y2
@@ -65842,7 +66048,7 @@ tail:
 	VMASKMOVPS  (CX), X15, X0
 	VCVTPS2PD   X0, Y0
 	VANDPD      actkernconst<>+1632(SB), Y0, Y1
-	VMULPD      actkernconst<>+8576(SB), Y1, Y1
+	VMULPD      actkernconst<>+8736(SB), Y1, Y1
 	VORPD       actkernconst<>+2720(SB), Y1, Y2
 	VCMPPD      $0x11, actkernconst<>+576(SB), Y1, Y1
 	VMAXPD      actkernconst<>+800(SB), Y2, Y2
@@ -65896,9 +66102,9 @@ loop:
 	VANDPD      actkernconst<>+1632(SB), Y0, Y3
 	VANDPD      actkernconst<>+1632(SB), Y1, Y4
 	VANDPD      actkernconst<>+1632(SB), Y2, Y5
-	VMULPD      actkernconst<>+8576(SB), Y3, Y3
-	VMULPD      actkernconst<>+8576(SB), Y4, Y4
-	VMULPD      actkernconst<>+8576(SB), Y5, Y5
+	VMULPD      actkernconst<>+8736(SB), Y3, Y3
+	VMULPD      actkernconst<>+8736(SB), Y4, Y4
+	VMULPD      actkernconst<>+8736(SB), Y5, Y5
 	VORPD       actkernconst<>+2720(SB), Y3, Y6
 	VORPD       actkernconst<>+2720(SB), Y4, Y7
 	VORPD       actkernconst<>+2720(SB), Y5, Y8
@@ -66000,7 +66206,7 @@ single:
 	JB          tail
 	VCVTPS2PD   (CX), Y0
 	VANDPD      actkernconst<>+1632(SB), Y0, Y1
-	VMULPD      actkernconst<>+8576(SB), Y1, Y1
+	VMULPD      actkernconst<>+8736(SB), Y1, Y1
 	VORPD       actkernconst<>+2720(SB), Y1, Y2
 	VCMPPD      $0x11, actkernconst<>+576(SB), Y1, Y1
 	VMAXPD      actkernconst<>+800(SB), Y2, Y2
@@ -66046,7 +66252,7 @@ tail:
 	VMASKMOVPS  (CX), X15, X0
 	VCVTPS2PD   X0, Y0
 	VANDPD      actkernconst<>+1632(SB), Y0, Y1
-	VMULPD      actkernconst<>+8576(SB), Y1, Y1
+	VMULPD      actkernconst<>+8736(SB), Y1, Y1
 	VORPD       actkernconst<>+2720(SB), Y1, Y2
 	VCMPPD      $0x11, actkernconst<>+576(SB), Y1, Y1
 	VMAXPD      actkernconst<>+800(SB), Y2, Y2
@@ -66456,17 +66662,17 @@ done:
 // Requires: AVX, AVX512DQ, AVX512F, AVX512VL, BMI2
 TEXT ·tanhshrinkAVX512(SB), NOSPLIT, $0-48
 	VBROADCASTSD actkernconst<>+0(SB), Z0
-	VBROADCASTSD actkernconst<>+9112(SB), Z1
-	VBROADCASTSD actkernconst<>+9120(SB), Z2
+	VBROADCASTSD actkernconst<>+9272(SB), Z1
+	VBROADCASTSD actkernconst<>+9280(SB), Z2
 	VBROADCASTSD actkernconst<>+40(SB), Z3
 	VBROADCASTSD actkernconst<>+48(SB), Z4
-	VBROADCASTSD actkernconst<>+9128(SB), Z5
-	VBROADCASTSD actkernconst<>+9136(SB), Z6
-	VBROADCASTSD actkernconst<>+9144(SB), Z7
-	VBROADCASTSD actkernconst<>+9152(SB), Z8
-	VBROADCASTSD actkernconst<>+9160(SB), Z9
-	VBROADCASTSD actkernconst<>+9168(SB), Z10
-	VBROADCASTSD actkernconst<>+9176(SB), Z11
+	VBROADCASTSD actkernconst<>+9288(SB), Z5
+	VBROADCASTSD actkernconst<>+9296(SB), Z6
+	VBROADCASTSD actkernconst<>+9304(SB), Z7
+	VBROADCASTSD actkernconst<>+9312(SB), Z8
+	VBROADCASTSD actkernconst<>+9320(SB), Z9
+	VBROADCASTSD actkernconst<>+9328(SB), Z10
+	VBROADCASTSD actkernconst<>+9336(SB), Z11
 	MOVQ         dst_base+0(FP), AX
 	MOVQ         in0_base+24(FP), CX
 	MOVQ         dst_len+8(FP), DX
@@ -66530,26 +66736,26 @@ loop:
 	VFMADD213PD      Z11, Z21, Z29
 	VFMADD213PD      Z11, Z22, Z30
 	VFMADD213PD      Z11, Z23, Z31
-	VFMADD213PD.BCST actkernconst<>+9088(SB), Z20, Z28
-	VFMADD213PD.BCST actkernconst<>+9088(SB), Z21, Z29
-	VFMADD213PD.BCST actkernconst<>+9088(SB), Z22, Z30
-	VFMADD213PD.BCST actkernconst<>+9088(SB), Z23, Z31
-	VFMADD213PD.BCST actkernconst<>+9096(SB), Z20, Z28
-	VFMADD213PD.BCST actkernconst<>+9096(SB), Z21, Z29
-	VFMADD213PD.BCST actkernconst<>+9096(SB), Z22, Z30
-	VFMADD213PD.BCST actkernconst<>+9096(SB), Z23, Z31
-	VFMADD213PD.BCST actkernconst<>+9104(SB), Z20, Z28
-	VFMADD213PD.BCST actkernconst<>+9104(SB), Z21, Z29
-	VFMADD213PD.BCST actkernconst<>+9104(SB), Z22, Z30
-	VFMADD213PD.BCST actkernconst<>+9104(SB), Z23, Z31
+	VFMADD213PD.BCST actkernconst<>+9248(SB), Z20, Z28
+	VFMADD213PD.BCST actkernconst<>+9248(SB), Z21, Z29
+	VFMADD213PD.BCST actkernconst<>+9248(SB), Z22, Z30
+	VFMADD213PD.BCST actkernconst<>+9248(SB), Z23, Z31
+	VFMADD213PD.BCST actkernconst<>+9256(SB), Z20, Z28
+	VFMADD213PD.BCST actkernconst<>+9256(SB), Z21, Z29
+	VFMADD213PD.BCST actkernconst<>+9256(SB), Z22, Z30
+	VFMADD213PD.BCST actkernconst<>+9256(SB), Z23, Z31
+	VFMADD213PD.BCST actkernconst<>+9264(SB), Z20, Z28
+	VFMADD213PD.BCST actkernconst<>+9264(SB), Z21, Z29
+	VFMADD213PD.BCST actkernconst<>+9264(SB), Z22, Z30
+	VFMADD213PD.BCST actkernconst<>+9264(SB), Z23, Z31
 	VMULPD           Z28, Z24, Z24
 	VMULPD           Z29, Z25, Z25
 	VMULPD           Z30, Z26, Z26
 	VMULPD           Z31, Z27, Z27
-	VMULPD.BCST      actkernconst<>+7008(SB), Z16, Z16
-	VMULPD.BCST      actkernconst<>+7008(SB), Z17, Z17
-	VMULPD.BCST      actkernconst<>+7008(SB), Z18, Z18
-	VMULPD.BCST      actkernconst<>+7008(SB), Z19, Z19
+	VMULPD.BCST      actkernconst<>+7168(SB), Z16, Z16
+	VMULPD.BCST      actkernconst<>+7168(SB), Z17, Z17
+	VMULPD.BCST      actkernconst<>+7168(SB), Z18, Z18
+	VMULPD.BCST      actkernconst<>+7168(SB), Z19, Z19
 	VMAXPD.BCST      actkernconst<>+56(SB), Z16, Z16
 	VMAXPD.BCST      actkernconst<>+56(SB), Z17, Z17
 	VMAXPD.BCST      actkernconst<>+56(SB), Z18, Z18
@@ -66664,11 +66870,11 @@ single:
 	VFMADD213PD      Z9, Z14, Z16
 	VFMADD213PD      Z10, Z14, Z16
 	VFMADD213PD      Z11, Z14, Z16
-	VFMADD213PD.BCST actkernconst<>+9088(SB), Z14, Z16
-	VFMADD213PD.BCST actkernconst<>+9096(SB), Z14, Z16
-	VFMADD213PD.BCST actkernconst<>+9104(SB), Z14, Z16
+	VFMADD213PD.BCST actkernconst<>+9248(SB), Z14, Z16
+	VFMADD213PD.BCST actkernconst<>+9256(SB), Z14, Z16
+	VFMADD213PD.BCST actkernconst<>+9264(SB), Z14, Z16
 	VMULPD           Z16, Z15, Z15
-	VMULPD.BCST      actkernconst<>+7008(SB), Z13, Z13
+	VMULPD.BCST      actkernconst<>+7168(SB), Z13, Z13
 	VMAXPD.BCST      actkernconst<>+56(SB), Z13, Z13
 	VMULPD.BCST      actkernconst<>+72(SB), Z13, Z14
 	VRNDSCALEPD      $0x08, Z14, Z14
@@ -66718,11 +66924,11 @@ tail:
 	VFMADD213PD      Z9, Z14, Z16
 	VFMADD213PD      Z10, Z14, Z16
 	VFMADD213PD      Z11, Z14, Z16
-	VFMADD213PD.BCST actkernconst<>+9088(SB), Z14, Z16
-	VFMADD213PD.BCST actkernconst<>+9096(SB), Z14, Z16
-	VFMADD213PD.BCST actkernconst<>+9104(SB), Z14, Z16
+	VFMADD213PD.BCST actkernconst<>+9248(SB), Z14, Z16
+	VFMADD213PD.BCST actkernconst<>+9256(SB), Z14, Z16
+	VFMADD213PD.BCST actkernconst<>+9264(SB), Z14, Z16
 	VMULPD           Z16, Z15, Z15
-	VMULPD.BCST      actkernconst<>+7008(SB), Z13, Z13
+	VMULPD.BCST      actkernconst<>+7168(SB), Z13, Z13
 	VMAXPD.BCST      actkernconst<>+56(SB), Z13, Z13
 	VMULPD.BCST      actkernconst<>+72(SB), Z13, Z14
 	VRNDSCALEPD      $0x08, Z14, Z14
@@ -66755,17 +66961,17 @@ done:
 // Requires: AVX, AVX512DQ, AVX512F, AVX512VL, BMI2, MMX+
 TEXT ·tanhshrinkAVX512Stream(SB), NOSPLIT, $0-48
 	VBROADCASTSD actkernconst<>+0(SB), Z0
-	VBROADCASTSD actkernconst<>+9112(SB), Z1
-	VBROADCASTSD actkernconst<>+9120(SB), Z2
+	VBROADCASTSD actkernconst<>+9272(SB), Z1
+	VBROADCASTSD actkernconst<>+9280(SB), Z2
 	VBROADCASTSD actkernconst<>+40(SB), Z3
 	VBROADCASTSD actkernconst<>+48(SB), Z4
-	VBROADCASTSD actkernconst<>+9128(SB), Z5
-	VBROADCASTSD actkernconst<>+9136(SB), Z6
-	VBROADCASTSD actkernconst<>+9144(SB), Z7
-	VBROADCASTSD actkernconst<>+9152(SB), Z8
-	VBROADCASTSD actkernconst<>+9160(SB), Z9
-	VBROADCASTSD actkernconst<>+9168(SB), Z10
-	VBROADCASTSD actkernconst<>+9176(SB), Z11
+	VBROADCASTSD actkernconst<>+9288(SB), Z5
+	VBROADCASTSD actkernconst<>+9296(SB), Z6
+	VBROADCASTSD actkernconst<>+9304(SB), Z7
+	VBROADCASTSD actkernconst<>+9312(SB), Z8
+	VBROADCASTSD actkernconst<>+9320(SB), Z9
+	VBROADCASTSD actkernconst<>+9328(SB), Z10
+	VBROADCASTSD actkernconst<>+9336(SB), Z11
 	MOVQ         dst_base+0(FP), AX
 	MOVQ         in0_base+24(FP), CX
 	MOVQ         dst_len+8(FP), DX
@@ -66829,26 +67035,26 @@ loop:
 	VFMADD213PD      Z11, Z21, Z29
 	VFMADD213PD      Z11, Z22, Z30
 	VFMADD213PD      Z11, Z23, Z31
-	VFMADD213PD.BCST actkernconst<>+9088(SB), Z20, Z28
-	VFMADD213PD.BCST actkernconst<>+9088(SB), Z21, Z29
-	VFMADD213PD.BCST actkernconst<>+9088(SB), Z22, Z30
-	VFMADD213PD.BCST actkernconst<>+9088(SB), Z23, Z31
-	VFMADD213PD.BCST actkernconst<>+9096(SB), Z20, Z28
-	VFMADD213PD.BCST actkernconst<>+9096(SB), Z21, Z29
-	VFMADD213PD.BCST actkernconst<>+9096(SB), Z22, Z30
-	VFMADD213PD.BCST actkernconst<>+9096(SB), Z23, Z31
-	VFMADD213PD.BCST actkernconst<>+9104(SB), Z20, Z28
-	VFMADD213PD.BCST actkernconst<>+9104(SB), Z21, Z29
-	VFMADD213PD.BCST actkernconst<>+9104(SB), Z22, Z30
-	VFMADD213PD.BCST actkernconst<>+9104(SB), Z23, Z31
+	VFMADD213PD.BCST actkernconst<>+9248(SB), Z20, Z28
+	VFMADD213PD.BCST actkernconst<>+9248(SB), Z21, Z29
+	VFMADD213PD.BCST actkernconst<>+9248(SB), Z22, Z30
+	VFMADD213PD.BCST actkernconst<>+9248(SB), Z23, Z31
+	VFMADD213PD.BCST actkernconst<>+9256(SB), Z20, Z28
+	VFMADD213PD.BCST actkernconst<>+9256(SB), Z21, Z29
+	VFMADD213PD.BCST actkernconst<>+9256(SB), Z22, Z30
+	VFMADD213PD.BCST actkernconst<>+9256(SB), Z23, Z31
+	VFMADD213PD.BCST actkernconst<>+9264(SB), Z20, Z28
+	VFMADD213PD.BCST actkernconst<>+9264(SB), Z21, Z29
+	VFMADD213PD.BCST actkernconst<>+9264(SB), Z22, Z30
+	VFMADD213PD.BCST actkernconst<>+9264(SB), Z23, Z31
 	VMULPD           Z28, Z24, Z24
 	VMULPD           Z29, Z25, Z25
 	VMULPD           Z30, Z26, Z26
 	VMULPD           Z31, Z27, Z27
-	VMULPD.BCST      actkernconst<>+7008(SB), Z16, Z16
-	VMULPD.BCST      actkernconst<>+7008(SB), Z17, Z17
-	VMULPD.BCST      actkernconst<>+7008(SB), Z18, Z18
-	VMULPD.BCST      actkernconst<>+7008(SB), Z19, Z19
+	VMULPD.BCST      actkernconst<>+7168(SB), Z16, Z16
+	VMULPD.BCST      actkernconst<>+7168(SB), Z17, Z17
+	VMULPD.BCST      actkernconst<>+7168(SB), Z18, Z18
+	VMULPD.BCST      actkernconst<>+7168(SB), Z19, Z19
 	VMAXPD.BCST      actkernconst<>+56(SB), Z16, Z16
 	VMAXPD.BCST      actkernconst<>+56(SB), Z17, Z17
 	VMAXPD.BCST      actkernconst<>+56(SB), Z18, Z18
@@ -66963,11 +67169,11 @@ single:
 	VFMADD213PD      Z9, Z14, Z16
 	VFMADD213PD      Z10, Z14, Z16
 	VFMADD213PD      Z11, Z14, Z16
-	VFMADD213PD.BCST actkernconst<>+9088(SB), Z14, Z16
-	VFMADD213PD.BCST actkernconst<>+9096(SB), Z14, Z16
-	VFMADD213PD.BCST actkernconst<>+9104(SB), Z14, Z16
+	VFMADD213PD.BCST actkernconst<>+9248(SB), Z14, Z16
+	VFMADD213PD.BCST actkernconst<>+9256(SB), Z14, Z16
+	VFMADD213PD.BCST actkernconst<>+9264(SB), Z14, Z16
 	VMULPD           Z16, Z15, Z15
-	VMULPD.BCST      actkernconst<>+7008(SB), Z13, Z13
+	VMULPD.BCST      actkernconst<>+7168(SB), Z13, Z13
 	VMAXPD.BCST      actkernconst<>+56(SB), Z13, Z13
 	VMULPD.BCST      actkernconst<>+72(SB), Z13, Z14
 	VRNDSCALEPD      $0x08, Z14, Z14
@@ -67017,11 +67223,11 @@ tail:
 	VFMADD213PD      Z9, Z14, Z16
 	VFMADD213PD      Z10, Z14, Z16
 	VFMADD213PD      Z11, Z14, Z16
-	VFMADD213PD.BCST actkernconst<>+9088(SB), Z14, Z16
-	VFMADD213PD.BCST actkernconst<>+9096(SB), Z14, Z16
-	VFMADD213PD.BCST actkernconst<>+9104(SB), Z14, Z16
+	VFMADD213PD.BCST actkernconst<>+9248(SB), Z14, Z16
+	VFMADD213PD.BCST actkernconst<>+9256(SB), Z14, Z16
+	VFMADD213PD.BCST actkernconst<>+9264(SB), Z14, Z16
 	VMULPD           Z16, Z15, Z15
-	VMULPD.BCST      actkernconst<>+7008(SB), Z13, Z13
+	VMULPD.BCST      actkernconst<>+7168(SB), Z13, Z13
 	VMAXPD.BCST      actkernconst<>+56(SB), Z13, Z13
 	VMULPD.BCST      actkernconst<>+72(SB), Z13, Z14
 	VRNDSCALEPD      $0x08, Z14, Z14
@@ -67077,28 +67283,13 @@ loop:
 	VMULPD      Y1, Y10, Y13
 	VMULPD      Y2, Y11, Y14
 	VMOVUPD     Y8, (SP)
-	VMOVUPD     actkernconst<>+9184(SB), Y8
-	VFMADD213PD actkernconst<>+9216(SB), Y9, Y8
-	VMOVUPD     Y7, 32(SP)
-	VMOVUPD     actkernconst<>+9184(SB), Y7
-	VFMADD213PD actkernconst<>+9216(SB), Y10, Y7
-	VMOVUPD     Y6, 64(SP)
-	VMOVUPD     actkernconst<>+9184(SB), Y6
-	VFMADD213PD actkernconst<>+9216(SB), Y11, Y6
-	VFMADD213PD actkernconst<>+9248(SB), Y9, Y8
-	VFMADD213PD actkernconst<>+9248(SB), Y10, Y7
-	VFMADD213PD actkernconst<>+9248(SB), Y11, Y6
-	VFMADD213PD actkernconst<>+9280(SB), Y9, Y8
-	VFMADD213PD actkernconst<>+9280(SB), Y10, Y7
-	VFMADD213PD actkernconst<>+9280(SB), Y11, Y6
-	VFMADD213PD actkernconst<>+9312(SB), Y9, Y8
-	VFMADD213PD actkernconst<>+9312(SB), Y10, Y7
-	VFMADD213PD actkernconst<>+9312(SB), Y11, Y6
-	VFMADD213PD actkernconst<>+9344(SB), Y9, Y8
-	VFMADD213PD actkernconst<>+9344(SB), Y10, Y7
-	VFMADD213PD actkernconst<>+9344(SB), Y11, Y6
+	VMOVUPD     actkernconst<>+9344(SB), Y8
 	VFMADD213PD actkernconst<>+9376(SB), Y9, Y8
+	VMOVUPD     Y7, 32(SP)
+	VMOVUPD     actkernconst<>+9344(SB), Y7
 	VFMADD213PD actkernconst<>+9376(SB), Y10, Y7
+	VMOVUPD     Y6, 64(SP)
+	VMOVUPD     actkernconst<>+9344(SB), Y6
 	VFMADD213PD actkernconst<>+9376(SB), Y11, Y6
 	VFMADD213PD actkernconst<>+9408(SB), Y9, Y8
 	VFMADD213PD actkernconst<>+9408(SB), Y10, Y7
@@ -67115,12 +67306,27 @@ loop:
 	VFMADD213PD actkernconst<>+9536(SB), Y9, Y8
 	VFMADD213PD actkernconst<>+9536(SB), Y10, Y7
 	VFMADD213PD actkernconst<>+9536(SB), Y11, Y6
+	VFMADD213PD actkernconst<>+9568(SB), Y9, Y8
+	VFMADD213PD actkernconst<>+9568(SB), Y10, Y7
+	VFMADD213PD actkernconst<>+9568(SB), Y11, Y6
+	VFMADD213PD actkernconst<>+9600(SB), Y9, Y8
+	VFMADD213PD actkernconst<>+9600(SB), Y10, Y7
+	VFMADD213PD actkernconst<>+9600(SB), Y11, Y6
+	VFMADD213PD actkernconst<>+9632(SB), Y9, Y8
+	VFMADD213PD actkernconst<>+9632(SB), Y10, Y7
+	VFMADD213PD actkernconst<>+9632(SB), Y11, Y6
+	VFMADD213PD actkernconst<>+9664(SB), Y9, Y8
+	VFMADD213PD actkernconst<>+9664(SB), Y10, Y7
+	VFMADD213PD actkernconst<>+9664(SB), Y11, Y6
+	VFMADD213PD actkernconst<>+9696(SB), Y9, Y8
+	VFMADD213PD actkernconst<>+9696(SB), Y10, Y7
+	VFMADD213PD actkernconst<>+9696(SB), Y11, Y6
 	VMULPD      Y8, Y12, Y12
 	VMULPD      Y7, Y13, Y13
 	VMULPD      Y6, Y14, Y14
-	VMULPD      actkernconst<>+8576(SB), Y3, Y3
-	VMULPD      actkernconst<>+8576(SB), Y4, Y4
-	VMULPD      actkernconst<>+8576(SB), Y5, Y5
+	VMULPD      actkernconst<>+8736(SB), Y3, Y3
+	VMULPD      actkernconst<>+8736(SB), Y4, Y4
+	VMULPD      actkernconst<>+8736(SB), Y5, Y5
 	VMAXPD      actkernconst<>+256(SB), Y3, Y3
 	VMAXPD      actkernconst<>+256(SB), Y4, Y4
 	VMAXPD      actkernconst<>+256(SB), Y5, Y5
@@ -67215,20 +67421,20 @@ single:
 	VCMPPD      $0x11, actkernconst<>+160(SB), Y1, Y2
 	VMULPD      Y0, Y0, Y3
 	VMULPD      Y0, Y3, Y4
-	VMOVUPD     actkernconst<>+9184(SB), Y5
-	VFMADD213PD actkernconst<>+9216(SB), Y3, Y5
-	VFMADD213PD actkernconst<>+9248(SB), Y3, Y5
-	VFMADD213PD actkernconst<>+9280(SB), Y3, Y5
-	VFMADD213PD actkernconst<>+9312(SB), Y3, Y5
-	VFMADD213PD actkernconst<>+9344(SB), Y3, Y5
+	VMOVUPD     actkernconst<>+9344(SB), Y5
 	VFMADD213PD actkernconst<>+9376(SB), Y3, Y5
 	VFMADD213PD actkernconst<>+9408(SB), Y3, Y5
 	VFMADD213PD actkernconst<>+9440(SB), Y3, Y5
 	VFMADD213PD actkernconst<>+9472(SB), Y3, Y5
 	VFMADD213PD actkernconst<>+9504(SB), Y3, Y5
 	VFMADD213PD actkernconst<>+9536(SB), Y3, Y5
+	VFMADD213PD actkernconst<>+9568(SB), Y3, Y5
+	VFMADD213PD actkernconst<>+9600(SB), Y3, Y5
+	VFMADD213PD actkernconst<>+9632(SB), Y3, Y5
+	VFMADD213PD actkernconst<>+9664(SB), Y3, Y5
+	VFMADD213PD actkernconst<>+9696(SB), Y3, Y5
 	VMULPD      Y5, Y4, Y4
-	VMULPD      actkernconst<>+8576(SB), Y1, Y1
+	VMULPD      actkernconst<>+8736(SB), Y1, Y1
 	VMAXPD      actkernconst<>+256(SB), Y1, Y1
 	VMULPD      actkernconst<>+320(SB), Y1, Y3
 	VROUNDPD    $0x08, Y3, Y3
@@ -67272,20 +67478,20 @@ tail:
 	VCMPPD      $0x11, actkernconst<>+160(SB), Y1, Y2
 	VMULPD      Y0, Y0, Y3
 	VMULPD      Y0, Y3, Y4
-	VMOVUPD     actkernconst<>+9184(SB), Y5
-	VFMADD213PD actkernconst<>+9216(SB), Y3, Y5
-	VFMADD213PD actkernconst<>+9248(SB), Y3, Y5
-	VFMADD213PD actkernconst<>+9280(SB), Y3, Y5
-	VFMADD213PD actkernconst<>+9312(SB), Y3, Y5
-	VFMADD213PD actkernconst<>+9344(SB), Y3, Y5
+	VMOVUPD     actkernconst<>+9344(SB), Y5
 	VFMADD213PD actkernconst<>+9376(SB), Y3, Y5
 	VFMADD213PD actkernconst<>+9408(SB), Y3, Y5
 	VFMADD213PD actkernconst<>+9440(SB), Y3, Y5
 	VFMADD213PD actkernconst<>+9472(SB), Y3, Y5
 	VFMADD213PD actkernconst<>+9504(SB), Y3, Y5
 	VFMADD213PD actkernconst<>+9536(SB), Y3, Y5
+	VFMADD213PD actkernconst<>+9568(SB), Y3, Y5
+	VFMADD213PD actkernconst<>+9600(SB), Y3, Y5
+	VFMADD213PD actkernconst<>+9632(SB), Y3, Y5
+	VFMADD213PD actkernconst<>+9664(SB), Y3, Y5
+	VFMADD213PD actkernconst<>+9696(SB), Y3, Y5
 	VMULPD      Y5, Y4, Y4
-	VMULPD      actkernconst<>+8576(SB), Y1, Y1
+	VMULPD      actkernconst<>+8736(SB), Y1, Y1
 	VMAXPD      actkernconst<>+256(SB), Y1, Y1
 	VMULPD      actkernconst<>+320(SB), Y1, Y3
 	VROUNDPD    $0x08, Y3, Y3
@@ -67343,28 +67549,13 @@ loop:
 	VMULPD      Y1, Y10, Y13
 	VMULPD      Y2, Y11, Y14
 	VMOVUPD     Y8, (SP)
-	VMOVUPD     actkernconst<>+9184(SB), Y8
-	VFMADD213PD actkernconst<>+9216(SB), Y9, Y8
-	VMOVUPD     Y7, 32(SP)
-	VMOVUPD     actkernconst<>+9184(SB), Y7
-	VFMADD213PD actkernconst<>+9216(SB), Y10, Y7
-	VMOVUPD     Y6, 64(SP)
-	VMOVUPD     actkernconst<>+9184(SB), Y6
-	VFMADD213PD actkernconst<>+9216(SB), Y11, Y6
-	VFMADD213PD actkernconst<>+9248(SB), Y9, Y8
-	VFMADD213PD actkernconst<>+9248(SB), Y10, Y7
-	VFMADD213PD actkernconst<>+9248(SB), Y11, Y6
-	VFMADD213PD actkernconst<>+9280(SB), Y9, Y8
-	VFMADD213PD actkernconst<>+9280(SB), Y10, Y7
-	VFMADD213PD actkernconst<>+9280(SB), Y11, Y6
-	VFMADD213PD actkernconst<>+9312(SB), Y9, Y8
-	VFMADD213PD actkernconst<>+9312(SB), Y10, Y7
-	VFMADD213PD actkernconst<>+9312(SB), Y11, Y6
-	VFMADD213PD actkernconst<>+9344(SB), Y9, Y8
-	VFMADD213PD actkernconst<>+9344(SB), Y10, Y7
-	VFMADD213PD actkernconst<>+9344(SB), Y11, Y6
+	VMOVUPD     actkernconst<>+9344(SB), Y8
 	VFMADD213PD actkernconst<>+9376(SB), Y9, Y8
+	VMOVUPD     Y7, 32(SP)
+	VMOVUPD     actkernconst<>+9344(SB), Y7
 	VFMADD213PD actkernconst<>+9376(SB), Y10, Y7
+	VMOVUPD     Y6, 64(SP)
+	VMOVUPD     actkernconst<>+9344(SB), Y6
 	VFMADD213PD actkernconst<>+9376(SB), Y11, Y6
 	VFMADD213PD actkernconst<>+9408(SB), Y9, Y8
 	VFMADD213PD actkernconst<>+9408(SB), Y10, Y7
@@ -67381,12 +67572,27 @@ loop:
 	VFMADD213PD actkernconst<>+9536(SB), Y9, Y8
 	VFMADD213PD actkernconst<>+9536(SB), Y10, Y7
 	VFMADD213PD actkernconst<>+9536(SB), Y11, Y6
+	VFMADD213PD actkernconst<>+9568(SB), Y9, Y8
+	VFMADD213PD actkernconst<>+9568(SB), Y10, Y7
+	VFMADD213PD actkernconst<>+9568(SB), Y11, Y6
+	VFMADD213PD actkernconst<>+9600(SB), Y9, Y8
+	VFMADD213PD actkernconst<>+9600(SB), Y10, Y7
+	VFMADD213PD actkernconst<>+9600(SB), Y11, Y6
+	VFMADD213PD actkernconst<>+9632(SB), Y9, Y8
+	VFMADD213PD actkernconst<>+9632(SB), Y10, Y7
+	VFMADD213PD actkernconst<>+9632(SB), Y11, Y6
+	VFMADD213PD actkernconst<>+9664(SB), Y9, Y8
+	VFMADD213PD actkernconst<>+9664(SB), Y10, Y7
+	VFMADD213PD actkernconst<>+9664(SB), Y11, Y6
+	VFMADD213PD actkernconst<>+9696(SB), Y9, Y8
+	VFMADD213PD actkernconst<>+9696(SB), Y10, Y7
+	VFMADD213PD actkernconst<>+9696(SB), Y11, Y6
 	VMULPD      Y8, Y12, Y12
 	VMULPD      Y7, Y13, Y13
 	VMULPD      Y6, Y14, Y14
-	VMULPD      actkernconst<>+8576(SB), Y3, Y3
-	VMULPD      actkernconst<>+8576(SB), Y4, Y4
-	VMULPD      actkernconst<>+8576(SB), Y5, Y5
+	VMULPD      actkernconst<>+8736(SB), Y3, Y3
+	VMULPD      actkernconst<>+8736(SB), Y4, Y4
+	VMULPD      actkernconst<>+8736(SB), Y5, Y5
 	VMAXPD      actkernconst<>+256(SB), Y3, Y3
 	VMAXPD      actkernconst<>+256(SB), Y4, Y4
 	VMAXPD      actkernconst<>+256(SB), Y5, Y5
@@ -67481,20 +67687,20 @@ single:
 	VCMPPD      $0x11, actkernconst<>+160(SB), Y1, Y2
 	VMULPD      Y0, Y0, Y3
 	VMULPD      Y0, Y3, Y4
-	VMOVUPD     actkernconst<>+9184(SB), Y5
-	VFMADD213PD actkernconst<>+9216(SB), Y3, Y5
-	VFMADD213PD actkernconst<>+9248(SB), Y3, Y5
-	VFMADD213PD actkernconst<>+9280(SB), Y3, Y5
-	VFMADD213PD actkernconst<>+9312(SB), Y3, Y5
-	VFMADD213PD actkernconst<>+9344(SB), Y3, Y5
+	VMOVUPD     actkernconst<>+9344(SB), Y5
 	VFMADD213PD actkernconst<>+9376(SB), Y3, Y5
 	VFMADD213PD actkernconst<>+9408(SB), Y3, Y5
 	VFMADD213PD actkernconst<>+9440(SB), Y3, Y5
 	VFMADD213PD actkernconst<>+9472(SB), Y3, Y5
 	VFMADD213PD actkernconst<>+9504(SB), Y3, Y5
 	VFMADD213PD actkernconst<>+9536(SB), Y3, Y5
+	VFMADD213PD actkernconst<>+9568(SB), Y3, Y5
+	VFMADD213PD actkernconst<>+9600(SB), Y3, Y5
+	VFMADD213PD actkernconst<>+9632(SB), Y3, Y5
+	VFMADD213PD actkernconst<>+9664(SB), Y3, Y5
+	VFMADD213PD actkernconst<>+9696(SB), Y3, Y5
 	VMULPD      Y5, Y4, Y4
-	VMULPD      actkernconst<>+8576(SB), Y1, Y1
+	VMULPD      actkernconst<>+8736(SB), Y1, Y1
 	VMAXPD      actkernconst<>+256(SB), Y1, Y1
 	VMULPD      actkernconst<>+320(SB), Y1, Y3
 	VROUNDPD    $0x08, Y3, Y3
@@ -67538,20 +67744,20 @@ tail:
 	VCMPPD      $0x11, actkernconst<>+160(SB), Y1, Y2
 	VMULPD      Y0, Y0, Y3
 	VMULPD      Y0, Y3, Y4
-	VMOVUPD     actkernconst<>+9184(SB), Y5
-	VFMADD213PD actkernconst<>+9216(SB), Y3, Y5
-	VFMADD213PD actkernconst<>+9248(SB), Y3, Y5
-	VFMADD213PD actkernconst<>+9280(SB), Y3, Y5
-	VFMADD213PD actkernconst<>+9312(SB), Y3, Y5
-	VFMADD213PD actkernconst<>+9344(SB), Y3, Y5
+	VMOVUPD     actkernconst<>+9344(SB), Y5
 	VFMADD213PD actkernconst<>+9376(SB), Y3, Y5
 	VFMADD213PD actkernconst<>+9408(SB), Y3, Y5
 	VFMADD213PD actkernconst<>+9440(SB), Y3, Y5
 	VFMADD213PD actkernconst<>+9472(SB), Y3, Y5
 	VFMADD213PD actkernconst<>+9504(SB), Y3, Y5
 	VFMADD213PD actkernconst<>+9536(SB), Y3, Y5
+	VFMADD213PD actkernconst<>+9568(SB), Y3, Y5
+	VFMADD213PD actkernconst<>+9600(SB), Y3, Y5
+	VFMADD213PD actkernconst<>+9632(SB), Y3, Y5
+	VFMADD213PD actkernconst<>+9664(SB), Y3, Y5
+	VFMADD213PD actkernconst<>+9696(SB), Y3, Y5
 	VMULPD      Y5, Y4, Y4
-	VMULPD      actkernconst<>+8576(SB), Y1, Y1
+	VMULPD      actkernconst<>+8736(SB), Y1, Y1
 	VMAXPD      actkernconst<>+256(SB), Y1, Y1
 	VMULPD      actkernconst<>+320(SB), Y1, Y3
 	VROUNDPD    $0x08, Y3, Y3
@@ -67604,10 +67810,10 @@ loop:
 	VANDPD.BCST      actkernconst<>+1440(SB), Z2, Z6
 	VANDPD.BCST      actkernconst<>+1440(SB), Z3, Z7
 	VANDPD.BCST      actkernconst<>+1440(SB), Z4, Z8
-	VCMPPD.BCST      $0x11, actkernconst<>+9568(SB), Z5, K2
-	VCMPPD.BCST      $0x11, actkernconst<>+9568(SB), Z6, K3
-	VCMPPD.BCST      $0x11, actkernconst<>+9568(SB), Z7, K4
-	VCMPPD.BCST      $0x11, actkernconst<>+9568(SB), Z8, K5
+	VCMPPD.BCST      $0x11, actkernconst<>+9728(SB), Z5, K2
+	VCMPPD.BCST      $0x11, actkernconst<>+9728(SB), Z6, K3
+	VCMPPD.BCST      $0x11, actkernconst<>+9728(SB), Z7, K4
+	VCMPPD.BCST      $0x11, actkernconst<>+9728(SB), Z8, K5
 	VCMPPD           $0x11, Z0, Z5, K6
 	VCMPPD           $0x11, Z0, Z6, K7
 	KMOVW            K5, (SP)
@@ -67630,62 +67836,62 @@ loop:
 	VMULPD           Z2, Z10, Z18
 	VMULPD           Z3, Z11, Z19
 	VMULPD           Z4, Z12, Z20
-	VBROADCASTSD     actkernconst<>+9112(SB), Z21
-	VFMADD213PD.BCST actkernconst<>+9120(SB), Z9, Z21
-	VBROADCASTSD     actkernconst<>+9112(SB), Z22
-	VFMADD213PD.BCST actkernconst<>+9120(SB), Z10, Z22
-	VBROADCASTSD     actkernconst<>+9112(SB), Z23
-	VFMADD213PD.BCST actkernconst<>+9120(SB), Z11, Z23
-	VBROADCASTSD     actkernconst<>+9112(SB), Z24
-	VFMADD213PD.BCST actkernconst<>+9120(SB), Z12, Z24
-	VFMADD213PD.BCST actkernconst<>+9128(SB), Z9, Z21
-	VFMADD213PD.BCST actkernconst<>+9128(SB), Z10, Z22
-	VFMADD213PD.BCST actkernconst<>+9128(SB), Z11, Z23
-	VFMADD213PD.BCST actkernconst<>+9128(SB), Z12, Z24
-	VFMADD213PD.BCST actkernconst<>+9136(SB), Z9, Z21
-	VFMADD213PD.BCST actkernconst<>+9136(SB), Z10, Z22
-	VFMADD213PD.BCST actkernconst<>+9136(SB), Z11, Z23
-	VFMADD213PD.BCST actkernconst<>+9136(SB), Z12, Z24
-	VFMADD213PD.BCST actkernconst<>+9144(SB), Z9, Z21
-	VFMADD213PD.BCST actkernconst<>+9144(SB), Z10, Z22
-	VFMADD213PD.BCST actkernconst<>+9144(SB), Z11, Z23
-	VFMADD213PD.BCST actkernconst<>+9144(SB), Z12, Z24
-	VFMADD213PD.BCST actkernconst<>+9152(SB), Z9, Z21
-	VFMADD213PD.BCST actkernconst<>+9152(SB), Z10, Z22
-	VFMADD213PD.BCST actkernconst<>+9152(SB), Z11, Z23
-	VFMADD213PD.BCST actkernconst<>+9152(SB), Z12, Z24
-	VFMADD213PD.BCST actkernconst<>+9160(SB), Z9, Z21
-	VFMADD213PD.BCST actkernconst<>+9160(SB), Z10, Z22
-	VFMADD213PD.BCST actkernconst<>+9160(SB), Z11, Z23
-	VFMADD213PD.BCST actkernconst<>+9160(SB), Z12, Z24
-	VFMADD213PD.BCST actkernconst<>+9168(SB), Z9, Z21
-	VFMADD213PD.BCST actkernconst<>+9168(SB), Z10, Z22
-	VFMADD213PD.BCST actkernconst<>+9168(SB), Z11, Z23
-	VFMADD213PD.BCST actkernconst<>+9168(SB), Z12, Z24
-	VFMADD213PD.BCST actkernconst<>+9176(SB), Z9, Z21
-	VFMADD213PD.BCST actkernconst<>+9176(SB), Z10, Z22
-	VFMADD213PD.BCST actkernconst<>+9176(SB), Z11, Z23
-	VFMADD213PD.BCST actkernconst<>+9176(SB), Z12, Z24
-	VFMADD213PD.BCST actkernconst<>+9088(SB), Z9, Z21
-	VFMADD213PD.BCST actkernconst<>+9088(SB), Z10, Z22
-	VFMADD213PD.BCST actkernconst<>+9088(SB), Z11, Z23
-	VFMADD213PD.BCST actkernconst<>+9088(SB), Z12, Z24
-	VFMADD213PD.BCST actkernconst<>+9096(SB), Z9, Z21
-	VFMADD213PD.BCST actkernconst<>+9096(SB), Z10, Z22
-	VFMADD213PD.BCST actkernconst<>+9096(SB), Z11, Z23
-	VFMADD213PD.BCST actkernconst<>+9096(SB), Z12, Z24
-	VFMADD213PD.BCST actkernconst<>+9104(SB), Z9, Z21
-	VFMADD213PD.BCST actkernconst<>+9104(SB), Z10, Z22
-	VFMADD213PD.BCST actkernconst<>+9104(SB), Z11, Z23
-	VFMADD213PD.BCST actkernconst<>+9104(SB), Z12, Z24
+	VBROADCASTSD     actkernconst<>+9272(SB), Z21
+	VFMADD213PD.BCST actkernconst<>+9280(SB), Z9, Z21
+	VBROADCASTSD     actkernconst<>+9272(SB), Z22
+	VFMADD213PD.BCST actkernconst<>+9280(SB), Z10, Z22
+	VBROADCASTSD     actkernconst<>+9272(SB), Z23
+	VFMADD213PD.BCST actkernconst<>+9280(SB), Z11, Z23
+	VBROADCASTSD     actkernconst<>+9272(SB), Z24
+	VFMADD213PD.BCST actkernconst<>+9280(SB), Z12, Z24
+	VFMADD213PD.BCST actkernconst<>+9288(SB), Z9, Z21
+	VFMADD213PD.BCST actkernconst<>+9288(SB), Z10, Z22
+	VFMADD213PD.BCST actkernconst<>+9288(SB), Z11, Z23
+	VFMADD213PD.BCST actkernconst<>+9288(SB), Z12, Z24
+	VFMADD213PD.BCST actkernconst<>+9296(SB), Z9, Z21
+	VFMADD213PD.BCST actkernconst<>+9296(SB), Z10, Z22
+	VFMADD213PD.BCST actkernconst<>+9296(SB), Z11, Z23
+	VFMADD213PD.BCST actkernconst<>+9296(SB), Z12, Z24
+	VFMADD213PD.BCST actkernconst<>+9304(SB), Z9, Z21
+	VFMADD213PD.BCST actkernconst<>+9304(SB), Z10, Z22
+	VFMADD213PD.BCST actkernconst<>+9304(SB), Z11, Z23
+	VFMADD213PD.BCST actkernconst<>+9304(SB), Z12, Z24
+	VFMADD213PD.BCST actkernconst<>+9312(SB), Z9, Z21
+	VFMADD213PD.BCST actkernconst<>+9312(SB), Z10, Z22
+	VFMADD213PD.BCST actkernconst<>+9312(SB), Z11, Z23
+	VFMADD213PD.BCST actkernconst<>+9312(SB), Z12, Z24
+	VFMADD213PD.BCST actkernconst<>+9320(SB), Z9, Z21
+	VFMADD213PD.BCST actkernconst<>+9320(SB), Z10, Z22
+	VFMADD213PD.BCST actkernconst<>+9320(SB), Z11, Z23
+	VFMADD213PD.BCST actkernconst<>+9320(SB), Z12, Z24
+	VFMADD213PD.BCST actkernconst<>+9328(SB), Z9, Z21
+	VFMADD213PD.BCST actkernconst<>+9328(SB), Z10, Z22
+	VFMADD213PD.BCST actkernconst<>+9328(SB), Z11, Z23
+	VFMADD213PD.BCST actkernconst<>+9328(SB), Z12, Z24
+	VFMADD213PD.BCST actkernconst<>+9336(SB), Z9, Z21
+	VFMADD213PD.BCST actkernconst<>+9336(SB), Z10, Z22
+	VFMADD213PD.BCST actkernconst<>+9336(SB), Z11, Z23
+	VFMADD213PD.BCST actkernconst<>+9336(SB), Z12, Z24
+	VFMADD213PD.BCST actkernconst<>+9248(SB), Z9, Z21
+	VFMADD213PD.BCST actkernconst<>+9248(SB), Z10, Z22
+	VFMADD213PD.BCST actkernconst<>+9248(SB), Z11, Z23
+	VFMADD213PD.BCST actkernconst<>+9248(SB), Z12, Z24
+	VFMADD213PD.BCST actkernconst<>+9256(SB), Z9, Z21
+	VFMADD213PD.BCST actkernconst<>+9256(SB), Z10, Z22
+	VFMADD213PD.BCST actkernconst<>+9256(SB), Z11, Z23
+	VFMADD213PD.BCST actkernconst<>+9256(SB), Z12, Z24
+	VFMADD213PD.BCST actkernconst<>+9264(SB), Z9, Z21
+	VFMADD213PD.BCST actkernconst<>+9264(SB), Z10, Z22
+	VFMADD213PD.BCST actkernconst<>+9264(SB), Z11, Z23
+	VFMADD213PD.BCST actkernconst<>+9264(SB), Z12, Z24
 	VMULPD           Z21, Z17, Z17
 	VMULPD           Z22, Z18, Z18
 	VMULPD           Z23, Z19, Z19
 	VMULPD           Z24, Z20, Z20
-	VMULPD.BCST      actkernconst<>+7008(SB), Z5, Z21
-	VMULPD.BCST      actkernconst<>+7008(SB), Z6, Z22
-	VMULPD.BCST      actkernconst<>+7008(SB), Z7, Z23
-	VMULPD.BCST      actkernconst<>+7008(SB), Z8, Z24
+	VMULPD.BCST      actkernconst<>+7168(SB), Z5, Z21
+	VMULPD.BCST      actkernconst<>+7168(SB), Z6, Z22
+	VMULPD.BCST      actkernconst<>+7168(SB), Z7, Z23
+	VMULPD.BCST      actkernconst<>+7168(SB), Z8, Z24
 	VMAXPD.BCST      actkernconst<>+56(SB), Z21, Z21
 	VMAXPD.BCST      actkernconst<>+56(SB), Z22, Z22
 	VMAXPD.BCST      actkernconst<>+56(SB), Z23, Z23
@@ -67825,26 +68031,26 @@ single:
 	JB               tail
 	VCVTPS2PD        (CX), Z1
 	VANDPD.BCST      actkernconst<>+1440(SB), Z1, Z2
-	VCMPPD.BCST      $0x11, actkernconst<>+9568(SB), Z2, K2
+	VCMPPD.BCST      $0x11, actkernconst<>+9728(SB), Z2, K2
 	VCMPPD           $0x11, Z0, Z2, K3
 	VMULPD           Z1, Z1, Z3
 	VXORPD.BCST      actkernconst<>+2688(SB), Z3, Z4
 	VFMADD231PD      Z1, Z1, Z4
 	VMULPD           Z1, Z3, Z5
-	VBROADCASTSD     actkernconst<>+9112(SB), Z6
-	VFMADD213PD.BCST actkernconst<>+9120(SB), Z3, Z6
-	VFMADD213PD.BCST actkernconst<>+9128(SB), Z3, Z6
-	VFMADD213PD.BCST actkernconst<>+9136(SB), Z3, Z6
-	VFMADD213PD.BCST actkernconst<>+9144(SB), Z3, Z6
-	VFMADD213PD.BCST actkernconst<>+9152(SB), Z3, Z6
-	VFMADD213PD.BCST actkernconst<>+9160(SB), Z3, Z6
-	VFMADD213PD.BCST actkernconst<>+9168(SB), Z3, Z6
-	VFMADD213PD.BCST actkernconst<>+9176(SB), Z3, Z6
-	VFMADD213PD.BCST actkernconst<>+9088(SB), Z3, Z6
-	VFMADD213PD.BCST actkernconst<>+9096(SB), Z3, Z6
-	VFMADD213PD.BCST actkernconst<>+9104(SB), Z3, Z6
+	VBROADCASTSD     actkernconst<>+9272(SB), Z6
+	VFMADD213PD.BCST actkernconst<>+9280(SB), Z3, Z6
+	VFMADD213PD.BCST actkernconst<>+9288(SB), Z3, Z6
+	VFMADD213PD.BCST actkernconst<>+9296(SB), Z3, Z6
+	VFMADD213PD.BCST actkernconst<>+9304(SB), Z3, Z6
+	VFMADD213PD.BCST actkernconst<>+9312(SB), Z3, Z6
+	VFMADD213PD.BCST actkernconst<>+9320(SB), Z3, Z6
+	VFMADD213PD.BCST actkernconst<>+9328(SB), Z3, Z6
+	VFMADD213PD.BCST actkernconst<>+9336(SB), Z3, Z6
+	VFMADD213PD.BCST actkernconst<>+9248(SB), Z3, Z6
+	VFMADD213PD.BCST actkernconst<>+9256(SB), Z3, Z6
+	VFMADD213PD.BCST actkernconst<>+9264(SB), Z3, Z6
 	VMULPD           Z6, Z5, Z5
-	VMULPD.BCST      actkernconst<>+7008(SB), Z2, Z6
+	VMULPD.BCST      actkernconst<>+7168(SB), Z2, Z6
 	VMAXPD.BCST      actkernconst<>+56(SB), Z6, Z6
 	VMULPD.BCST      actkernconst<>+72(SB), Z6, Z7
 	VRNDSCALEPD      $0x08, Z7, Z7
@@ -67891,26 +68097,26 @@ tail:
 	VMOVUPS.Z        (CX), K1, Y1
 	VCVTPS2PD        Y1, Z1
 	VANDPD.BCST      actkernconst<>+1440(SB), Z1, Z2
-	VCMPPD.BCST      $0x11, actkernconst<>+9568(SB), Z2, K2
+	VCMPPD.BCST      $0x11, actkernconst<>+9728(SB), Z2, K2
 	VCMPPD           $0x11, Z0, Z2, K3
 	VMULPD           Z1, Z1, Z3
 	VXORPD.BCST      actkernconst<>+2688(SB), Z3, Z4
 	VFMADD231PD      Z1, Z1, Z4
 	VMULPD           Z1, Z3, Z5
-	VBROADCASTSD     actkernconst<>+9112(SB), Z6
-	VFMADD213PD.BCST actkernconst<>+9120(SB), Z3, Z6
-	VFMADD213PD.BCST actkernconst<>+9128(SB), Z3, Z6
-	VFMADD213PD.BCST actkernconst<>+9136(SB), Z3, Z6
-	VFMADD213PD.BCST actkernconst<>+9144(SB), Z3, Z6
-	VFMADD213PD.BCST actkernconst<>+9152(SB), Z3, Z6
-	VFMADD213PD.BCST actkernconst<>+9160(SB), Z3, Z6
-	VFMADD213PD.BCST actkernconst<>+9168(SB), Z3, Z6
-	VFMADD213PD.BCST actkernconst<>+9176(SB), Z3, Z6
-	VFMADD213PD.BCST actkernconst<>+9088(SB), Z3, Z6
-	VFMADD213PD.BCST actkernconst<>+9096(SB), Z3, Z6
-	VFMADD213PD.BCST actkernconst<>+9104(SB), Z3, Z6
+	VBROADCASTSD     actkernconst<>+9272(SB), Z6
+	VFMADD213PD.BCST actkernconst<>+9280(SB), Z3, Z6
+	VFMADD213PD.BCST actkernconst<>+9288(SB), Z3, Z6
+	VFMADD213PD.BCST actkernconst<>+9296(SB), Z3, Z6
+	VFMADD213PD.BCST actkernconst<>+9304(SB), Z3, Z6
+	VFMADD213PD.BCST actkernconst<>+9312(SB), Z3, Z6
+	VFMADD213PD.BCST actkernconst<>+9320(SB), Z3, Z6
+	VFMADD213PD.BCST actkernconst<>+9328(SB), Z3, Z6
+	VFMADD213PD.BCST actkernconst<>+9336(SB), Z3, Z6
+	VFMADD213PD.BCST actkernconst<>+9248(SB), Z3, Z6
+	VFMADD213PD.BCST actkernconst<>+9256(SB), Z3, Z6
+	VFMADD213PD.BCST actkernconst<>+9264(SB), Z3, Z6
 	VMULPD           Z6, Z5, Z5
-	VMULPD.BCST      actkernconst<>+7008(SB), Z2, Z6
+	VMULPD.BCST      actkernconst<>+7168(SB), Z2, Z6
 	VMAXPD.BCST      actkernconst<>+56(SB), Z6, Z6
 	VMULPD.BCST      actkernconst<>+72(SB), Z6, Z7
 	VRNDSCALEPD      $0x08, Z7, Z7
@@ -67968,10 +68174,10 @@ loop:
 	VANDPD.BCST      actkernconst<>+1440(SB), Z2, Z6
 	VANDPD.BCST      actkernconst<>+1440(SB), Z3, Z7
 	VANDPD.BCST      actkernconst<>+1440(SB), Z4, Z8
-	VCMPPD.BCST      $0x11, actkernconst<>+9568(SB), Z5, K2
-	VCMPPD.BCST      $0x11, actkernconst<>+9568(SB), Z6, K3
-	VCMPPD.BCST      $0x11, actkernconst<>+9568(SB), Z7, K4
-	VCMPPD.BCST      $0x11, actkernconst<>+9568(SB), Z8, K5
+	VCMPPD.BCST      $0x11, actkernconst<>+9728(SB), Z5, K2
+	VCMPPD.BCST      $0x11, actkernconst<>+9728(SB), Z6, K3
+	VCMPPD.BCST      $0x11, actkernconst<>+9728(SB), Z7, K4
+	VCMPPD.BCST      $0x11, actkernconst<>+9728(SB), Z8, K5
 	VCMPPD           $0x11, Z0, Z5, K6
 	VCMPPD           $0x11, Z0, Z6, K7
 	KMOVW            K5, (SP)
@@ -67994,62 +68200,62 @@ loop:
 	VMULPD           Z2, Z10, Z18
 	VMULPD           Z3, Z11, Z19
 	VMULPD           Z4, Z12, Z20
-	VBROADCASTSD     actkernconst<>+9112(SB), Z21
-	VFMADD213PD.BCST actkernconst<>+9120(SB), Z9, Z21
-	VBROADCASTSD     actkernconst<>+9112(SB), Z22
-	VFMADD213PD.BCST actkernconst<>+9120(SB), Z10, Z22
-	VBROADCASTSD     actkernconst<>+9112(SB), Z23
-	VFMADD213PD.BCST actkernconst<>+9120(SB), Z11, Z23
-	VBROADCASTSD     actkernconst<>+9112(SB), Z24
-	VFMADD213PD.BCST actkernconst<>+9120(SB), Z12, Z24
-	VFMADD213PD.BCST actkernconst<>+9128(SB), Z9, Z21
-	VFMADD213PD.BCST actkernconst<>+9128(SB), Z10, Z22
-	VFMADD213PD.BCST actkernconst<>+9128(SB), Z11, Z23
-	VFMADD213PD.BCST actkernconst<>+9128(SB), Z12, Z24
-	VFMADD213PD.BCST actkernconst<>+9136(SB), Z9, Z21
-	VFMADD213PD.BCST actkernconst<>+9136(SB), Z10, Z22
-	VFMADD213PD.BCST actkernconst<>+9136(SB), Z11, Z23
-	VFMADD213PD.BCST actkernconst<>+9136(SB), Z12, Z24
-	VFMADD213PD.BCST actkernconst<>+9144(SB), Z9, Z21
-	VFMADD213PD.BCST actkernconst<>+9144(SB), Z10, Z22
-	VFMADD213PD.BCST actkernconst<>+9144(SB), Z11, Z23
-	VFMADD213PD.BCST actkernconst<>+9144(SB), Z12, Z24
-	VFMADD213PD.BCST actkernconst<>+9152(SB), Z9, Z21
-	VFMADD213PD.BCST actkernconst<>+9152(SB), Z10, Z22
-	VFMADD213PD.BCST actkernconst<>+9152(SB), Z11, Z23
-	VFMADD213PD.BCST actkernconst<>+9152(SB), Z12, Z24
-	VFMADD213PD.BCST actkernconst<>+9160(SB), Z9, Z21
-	VFMADD213PD.BCST actkernconst<>+9160(SB), Z10, Z22
-	VFMADD213PD.BCST actkernconst<>+9160(SB), Z11, Z23
-	VFMADD213PD.BCST actkernconst<>+9160(SB), Z12, Z24
-	VFMADD213PD.BCST actkernconst<>+9168(SB), Z9, Z21
-	VFMADD213PD.BCST actkernconst<>+9168(SB), Z10, Z22
-	VFMADD213PD.BCST actkernconst<>+9168(SB), Z11, Z23
-	VFMADD213PD.BCST actkernconst<>+9168(SB), Z12, Z24
-	VFMADD213PD.BCST actkernconst<>+9176(SB), Z9, Z21
-	VFMADD213PD.BCST actkernconst<>+9176(SB), Z10, Z22
-	VFMADD213PD.BCST actkernconst<>+9176(SB), Z11, Z23
-	VFMADD213PD.BCST actkernconst<>+9176(SB), Z12, Z24
-	VFMADD213PD.BCST actkernconst<>+9088(SB), Z9, Z21
-	VFMADD213PD.BCST actkernconst<>+9088(SB), Z10, Z22
-	VFMADD213PD.BCST actkernconst<>+9088(SB), Z11, Z23
-	VFMADD213PD.BCST actkernconst<>+9088(SB), Z12, Z24
-	VFMADD213PD.BCST actkernconst<>+9096(SB), Z9, Z21
-	VFMADD213PD.BCST actkernconst<>+9096(SB), Z10, Z22
-	VFMADD213PD.BCST actkernconst<>+9096(SB), Z11, Z23
-	VFMADD213PD.BCST actkernconst<>+9096(SB), Z12, Z24
-	VFMADD213PD.BCST actkernconst<>+9104(SB), Z9, Z21
-	VFMADD213PD.BCST actkernconst<>+9104(SB), Z10, Z22
-	VFMADD213PD.BCST actkernconst<>+9104(SB), Z11, Z23
-	VFMADD213PD.BCST actkernconst<>+9104(SB), Z12, Z24
+	VBROADCASTSD     actkernconst<>+9272(SB), Z21
+	VFMADD213PD.BCST actkernconst<>+9280(SB), Z9, Z21
+	VBROADCASTSD     actkernconst<>+9272(SB), Z22
+	VFMADD213PD.BCST actkernconst<>+9280(SB), Z10, Z22
+	VBROADCASTSD     actkernconst<>+9272(SB), Z23
+	VFMADD213PD.BCST actkernconst<>+9280(SB), Z11, Z23
+	VBROADCASTSD     actkernconst<>+9272(SB), Z24
+	VFMADD213PD.BCST actkernconst<>+9280(SB), Z12, Z24
+	VFMADD213PD.BCST actkernconst<>+9288(SB), Z9, Z21
+	VFMADD213PD.BCST actkernconst<>+9288(SB), Z10, Z22
+	VFMADD213PD.BCST actkernconst<>+9288(SB), Z11, Z23
+	VFMADD213PD.BCST actkernconst<>+9288(SB), Z12, Z24
+	VFMADD213PD.BCST actkernconst<>+9296(SB), Z9, Z21
+	VFMADD213PD.BCST actkernconst<>+9296(SB), Z10, Z22
+	VFMADD213PD.BCST actkernconst<>+9296(SB), Z11, Z23
+	VFMADD213PD.BCST actkernconst<>+9296(SB), Z12, Z24
+	VFMADD213PD.BCST actkernconst<>+9304(SB), Z9, Z21
+	VFMADD213PD.BCST actkernconst<>+9304(SB), Z10, Z22
+	VFMADD213PD.BCST actkernconst<>+9304(SB), Z11, Z23
+	VFMADD213PD.BCST actkernconst<>+9304(SB), Z12, Z24
+	VFMADD213PD.BCST actkernconst<>+9312(SB), Z9, Z21
+	VFMADD213PD.BCST actkernconst<>+9312(SB), Z10, Z22
+	VFMADD213PD.BCST actkernconst<>+9312(SB), Z11, Z23
+	VFMADD213PD.BCST actkernconst<>+9312(SB), Z12, Z24
+	VFMADD213PD.BCST actkernconst<>+9320(SB), Z9, Z21
+	VFMADD213PD.BCST actkernconst<>+9320(SB), Z10, Z22
+	VFMADD213PD.BCST actkernconst<>+9320(SB), Z11, Z23
+	VFMADD213PD.BCST actkernconst<>+9320(SB), Z12, Z24
+	VFMADD213PD.BCST actkernconst<>+9328(SB), Z9, Z21
+	VFMADD213PD.BCST actkernconst<>+9328(SB), Z10, Z22
+	VFMADD213PD.BCST actkernconst<>+9328(SB), Z11, Z23
+	VFMADD213PD.BCST actkernconst<>+9328(SB), Z12, Z24
+	VFMADD213PD.BCST actkernconst<>+9336(SB), Z9, Z21
+	VFMADD213PD.BCST actkernconst<>+9336(SB), Z10, Z22
+	VFMADD213PD.BCST actkernconst<>+9336(SB), Z11, Z23
+	VFMADD213PD.BCST actkernconst<>+9336(SB), Z12, Z24
+	VFMADD213PD.BCST actkernconst<>+9248(SB), Z9, Z21
+	VFMADD213PD.BCST actkernconst<>+9248(SB), Z10, Z22
+	VFMADD213PD.BCST actkernconst<>+9248(SB), Z11, Z23
+	VFMADD213PD.BCST actkernconst<>+9248(SB), Z12, Z24
+	VFMADD213PD.BCST actkernconst<>+9256(SB), Z9, Z21
+	VFMADD213PD.BCST actkernconst<>+9256(SB), Z10, Z22
+	VFMADD213PD.BCST actkernconst<>+9256(SB), Z11, Z23
+	VFMADD213PD.BCST actkernconst<>+9256(SB), Z12, Z24
+	VFMADD213PD.BCST actkernconst<>+9264(SB), Z9, Z21
+	VFMADD213PD.BCST actkernconst<>+9264(SB), Z10, Z22
+	VFMADD213PD.BCST actkernconst<>+9264(SB), Z11, Z23
+	VFMADD213PD.BCST actkernconst<>+9264(SB), Z12, Z24
 	VMULPD           Z21, Z17, Z17
 	VMULPD           Z22, Z18, Z18
 	VMULPD           Z23, Z19, Z19
 	VMULPD           Z24, Z20, Z20
-	VMULPD.BCST      actkernconst<>+7008(SB), Z5, Z21
-	VMULPD.BCST      actkernconst<>+7008(SB), Z6, Z22
-	VMULPD.BCST      actkernconst<>+7008(SB), Z7, Z23
-	VMULPD.BCST      actkernconst<>+7008(SB), Z8, Z24
+	VMULPD.BCST      actkernconst<>+7168(SB), Z5, Z21
+	VMULPD.BCST      actkernconst<>+7168(SB), Z6, Z22
+	VMULPD.BCST      actkernconst<>+7168(SB), Z7, Z23
+	VMULPD.BCST      actkernconst<>+7168(SB), Z8, Z24
 	VMAXPD.BCST      actkernconst<>+56(SB), Z21, Z21
 	VMAXPD.BCST      actkernconst<>+56(SB), Z22, Z22
 	VMAXPD.BCST      actkernconst<>+56(SB), Z23, Z23
@@ -68189,26 +68395,26 @@ single:
 	JB               tail
 	VCVTPS2PD        (CX), Z1
 	VANDPD.BCST      actkernconst<>+1440(SB), Z1, Z2
-	VCMPPD.BCST      $0x11, actkernconst<>+9568(SB), Z2, K2
+	VCMPPD.BCST      $0x11, actkernconst<>+9728(SB), Z2, K2
 	VCMPPD           $0x11, Z0, Z2, K3
 	VMULPD           Z1, Z1, Z3
 	VXORPD.BCST      actkernconst<>+2688(SB), Z3, Z4
 	VFMADD231PD      Z1, Z1, Z4
 	VMULPD           Z1, Z3, Z5
-	VBROADCASTSD     actkernconst<>+9112(SB), Z6
-	VFMADD213PD.BCST actkernconst<>+9120(SB), Z3, Z6
-	VFMADD213PD.BCST actkernconst<>+9128(SB), Z3, Z6
-	VFMADD213PD.BCST actkernconst<>+9136(SB), Z3, Z6
-	VFMADD213PD.BCST actkernconst<>+9144(SB), Z3, Z6
-	VFMADD213PD.BCST actkernconst<>+9152(SB), Z3, Z6
-	VFMADD213PD.BCST actkernconst<>+9160(SB), Z3, Z6
-	VFMADD213PD.BCST actkernconst<>+9168(SB), Z3, Z6
-	VFMADD213PD.BCST actkernconst<>+9176(SB), Z3, Z6
-	VFMADD213PD.BCST actkernconst<>+9088(SB), Z3, Z6
-	VFMADD213PD.BCST actkernconst<>+9096(SB), Z3, Z6
-	VFMADD213PD.BCST actkernconst<>+9104(SB), Z3, Z6
+	VBROADCASTSD     actkernconst<>+9272(SB), Z6
+	VFMADD213PD.BCST actkernconst<>+9280(SB), Z3, Z6
+	VFMADD213PD.BCST actkernconst<>+9288(SB), Z3, Z6
+	VFMADD213PD.BCST actkernconst<>+9296(SB), Z3, Z6
+	VFMADD213PD.BCST actkernconst<>+9304(SB), Z3, Z6
+	VFMADD213PD.BCST actkernconst<>+9312(SB), Z3, Z6
+	VFMADD213PD.BCST actkernconst<>+9320(SB), Z3, Z6
+	VFMADD213PD.BCST actkernconst<>+9328(SB), Z3, Z6
+	VFMADD213PD.BCST actkernconst<>+9336(SB), Z3, Z6
+	VFMADD213PD.BCST actkernconst<>+9248(SB), Z3, Z6
+	VFMADD213PD.BCST actkernconst<>+9256(SB), Z3, Z6
+	VFMADD213PD.BCST actkernconst<>+9264(SB), Z3, Z6
 	VMULPD           Z6, Z5, Z5
-	VMULPD.BCST      actkernconst<>+7008(SB), Z2, Z6
+	VMULPD.BCST      actkernconst<>+7168(SB), Z2, Z6
 	VMAXPD.BCST      actkernconst<>+56(SB), Z6, Z6
 	VMULPD.BCST      actkernconst<>+72(SB), Z6, Z7
 	VRNDSCALEPD      $0x08, Z7, Z7
@@ -68255,26 +68461,26 @@ tail:
 	VMOVUPS.Z        (CX), K1, Y1
 	VCVTPS2PD        Y1, Z1
 	VANDPD.BCST      actkernconst<>+1440(SB), Z1, Z2
-	VCMPPD.BCST      $0x11, actkernconst<>+9568(SB), Z2, K2
+	VCMPPD.BCST      $0x11, actkernconst<>+9728(SB), Z2, K2
 	VCMPPD           $0x11, Z0, Z2, K3
 	VMULPD           Z1, Z1, Z3
 	VXORPD.BCST      actkernconst<>+2688(SB), Z3, Z4
 	VFMADD231PD      Z1, Z1, Z4
 	VMULPD           Z1, Z3, Z5
-	VBROADCASTSD     actkernconst<>+9112(SB), Z6
-	VFMADD213PD.BCST actkernconst<>+9120(SB), Z3, Z6
-	VFMADD213PD.BCST actkernconst<>+9128(SB), Z3, Z6
-	VFMADD213PD.BCST actkernconst<>+9136(SB), Z3, Z6
-	VFMADD213PD.BCST actkernconst<>+9144(SB), Z3, Z6
-	VFMADD213PD.BCST actkernconst<>+9152(SB), Z3, Z6
-	VFMADD213PD.BCST actkernconst<>+9160(SB), Z3, Z6
-	VFMADD213PD.BCST actkernconst<>+9168(SB), Z3, Z6
-	VFMADD213PD.BCST actkernconst<>+9176(SB), Z3, Z6
-	VFMADD213PD.BCST actkernconst<>+9088(SB), Z3, Z6
-	VFMADD213PD.BCST actkernconst<>+9096(SB), Z3, Z6
-	VFMADD213PD.BCST actkernconst<>+9104(SB), Z3, Z6
+	VBROADCASTSD     actkernconst<>+9272(SB), Z6
+	VFMADD213PD.BCST actkernconst<>+9280(SB), Z3, Z6
+	VFMADD213PD.BCST actkernconst<>+9288(SB), Z3, Z6
+	VFMADD213PD.BCST actkernconst<>+9296(SB), Z3, Z6
+	VFMADD213PD.BCST actkernconst<>+9304(SB), Z3, Z6
+	VFMADD213PD.BCST actkernconst<>+9312(SB), Z3, Z6
+	VFMADD213PD.BCST actkernconst<>+9320(SB), Z3, Z6
+	VFMADD213PD.BCST actkernconst<>+9328(SB), Z3, Z6
+	VFMADD213PD.BCST actkernconst<>+9336(SB), Z3, Z6
+	VFMADD213PD.BCST actkernconst<>+9248(SB), Z3, Z6
+	VFMADD213PD.BCST actkernconst<>+9256(SB), Z3, Z6
+	VFMADD213PD.BCST actkernconst<>+9264(SB), Z3, Z6
 	VMULPD           Z6, Z5, Z5
-	VMULPD.BCST      actkernconst<>+7008(SB), Z2, Z6
+	VMULPD.BCST      actkernconst<>+7168(SB), Z2, Z6
 	VMAXPD.BCST      actkernconst<>+56(SB), Z6, Z6
 	VMULPD.BCST      actkernconst<>+72(SB), Z6, Z7
 	VRNDSCALEPD      $0x08, Z7, Z7
@@ -68330,9 +68536,9 @@ loop:
 	VANDPD      actkernconst<>+1632(SB), Y0, Y3
 	VANDPD      actkernconst<>+1632(SB), Y1, Y4
 	VANDPD      actkernconst<>+1632(SB), Y2, Y5
-	VCMPPD      $0x11, actkernconst<>+9600(SB), Y3, Y6
-	VCMPPD      $0x11, actkernconst<>+9600(SB), Y4, Y7
-	VCMPPD      $0x11, actkernconst<>+9600(SB), Y5, Y8
+	VCMPPD      $0x11, actkernconst<>+9760(SB), Y3, Y6
+	VCMPPD      $0x11, actkernconst<>+9760(SB), Y4, Y7
+	VCMPPD      $0x11, actkernconst<>+9760(SB), Y5, Y8
 	VMULPD      Y3, Y3, Y9
 	VMULPD      Y4, Y4, Y10
 	VMULPD      Y5, Y5, Y11
@@ -68361,28 +68567,13 @@ loop:
 	VMOVUPD     Y12, 256(SP)
 	VMULPD      Y2, Y7, Y12
 	VMOVUPD     Y9, 288(SP)
-	VMOVUPD     actkernconst<>+9184(SB), Y9
-	VFMADD213PD actkernconst<>+9216(SB), Y8, Y9
-	VMOVUPD     Y6, 320(SP)
-	VMOVUPD     actkernconst<>+9184(SB), Y6
-	VFMADD213PD actkernconst<>+9216(SB), Y11, Y6
-	VMOVUPD     Y10, 352(SP)
-	VMOVUPD     actkernconst<>+9184(SB), Y10
-	VFMADD213PD actkernconst<>+9216(SB), Y7, Y10
-	VFMADD213PD actkernconst<>+9248(SB), Y8, Y9
-	VFMADD213PD actkernconst<>+9248(SB), Y11, Y6
-	VFMADD213PD actkernconst<>+9248(SB), Y7, Y10
-	VFMADD213PD actkernconst<>+9280(SB), Y8, Y9
-	VFMADD213PD actkernconst<>+9280(SB), Y11, Y6
-	VFMADD213PD actkernconst<>+9280(SB), Y7, Y10
-	VFMADD213PD actkernconst<>+9312(SB), Y8, Y9
-	VFMADD213PD actkernconst<>+9312(SB), Y11, Y6
-	VFMADD213PD actkernconst<>+9312(SB), Y7, Y10
-	VFMADD213PD actkernconst<>+9344(SB), Y8, Y9
-	VFMADD213PD actkernconst<>+9344(SB), Y11, Y6
-	VFMADD213PD actkernconst<>+9344(SB), Y7, Y10
+	VMOVUPD     actkernconst<>+9344(SB), Y9
 	VFMADD213PD actkernconst<>+9376(SB), Y8, Y9
+	VMOVUPD     Y6, 320(SP)
+	VMOVUPD     actkernconst<>+9344(SB), Y6
 	VFMADD213PD actkernconst<>+9376(SB), Y11, Y6
+	VMOVUPD     Y10, 352(SP)
+	VMOVUPD     actkernconst<>+9344(SB), Y10
 	VFMADD213PD actkernconst<>+9376(SB), Y7, Y10
 	VFMADD213PD actkernconst<>+9408(SB), Y8, Y9
 	VFMADD213PD actkernconst<>+9408(SB), Y11, Y6
@@ -68399,12 +68590,27 @@ loop:
 	VFMADD213PD actkernconst<>+9536(SB), Y8, Y9
 	VFMADD213PD actkernconst<>+9536(SB), Y11, Y6
 	VFMADD213PD actkernconst<>+9536(SB), Y7, Y10
+	VFMADD213PD actkernconst<>+9568(SB), Y8, Y9
+	VFMADD213PD actkernconst<>+9568(SB), Y11, Y6
+	VFMADD213PD actkernconst<>+9568(SB), Y7, Y10
+	VFMADD213PD actkernconst<>+9600(SB), Y8, Y9
+	VFMADD213PD actkernconst<>+9600(SB), Y11, Y6
+	VFMADD213PD actkernconst<>+9600(SB), Y7, Y10
+	VFMADD213PD actkernconst<>+9632(SB), Y8, Y9
+	VFMADD213PD actkernconst<>+9632(SB), Y11, Y6
+	VFMADD213PD actkernconst<>+9632(SB), Y7, Y10
+	VFMADD213PD actkernconst<>+9664(SB), Y8, Y9
+	VFMADD213PD actkernconst<>+9664(SB), Y11, Y6
+	VFMADD213PD actkernconst<>+9664(SB), Y7, Y10
+	VFMADD213PD actkernconst<>+9696(SB), Y8, Y9
+	VFMADD213PD actkernconst<>+9696(SB), Y11, Y6
+	VFMADD213PD actkernconst<>+9696(SB), Y7, Y10
 	VMULPD      Y9, Y14, Y14
 	VMULPD      Y6, Y13, Y13
 	VMULPD      Y10, Y12, Y12
-	VMULPD      actkernconst<>+8576(SB), Y3, Y3
-	VMULPD      actkernconst<>+8576(SB), Y4, Y4
-	VMULPD      actkernconst<>+8576(SB), Y5, Y5
+	VMULPD      actkernconst<>+8736(SB), Y3, Y3
+	VMULPD      actkernconst<>+8736(SB), Y4, Y4
+	VMULPD      actkernconst<>+8736(SB), Y5, Y5
 	VMAXPD      actkernconst<>+256(SB), Y3, Y3
 	VMAXPD      actkernconst<>+256(SB), Y4, Y4
 	VMAXPD      actkernconst<>+256(SB), Y5, Y5
@@ -68539,27 +68745,27 @@ single:
 	JB          tail
 	VCVTPS2PD   (CX), Y0
 	VANDPD      actkernconst<>+1632(SB), Y0, Y1
-	VCMPPD      $0x11, actkernconst<>+9600(SB), Y1, Y2
+	VCMPPD      $0x11, actkernconst<>+9760(SB), Y1, Y2
 	VMULPD      Y1, Y1, Y3
 	VCMPPD      $0x11, actkernconst<>+160(SB), Y1, Y4
 	VMULPD      Y0, Y0, Y5
 	VXORPD      actkernconst<>+2720(SB), Y5, Y6
 	VFMADD231PD Y0, Y0, Y6
 	VMULPD      Y0, Y5, Y7
-	VMOVUPD     actkernconst<>+9184(SB), Y8
-	VFMADD213PD actkernconst<>+9216(SB), Y5, Y8
-	VFMADD213PD actkernconst<>+9248(SB), Y5, Y8
-	VFMADD213PD actkernconst<>+9280(SB), Y5, Y8
-	VFMADD213PD actkernconst<>+9312(SB), Y5, Y8
-	VFMADD213PD actkernconst<>+9344(SB), Y5, Y8
+	VMOVUPD     actkernconst<>+9344(SB), Y8
 	VFMADD213PD actkernconst<>+9376(SB), Y5, Y8
 	VFMADD213PD actkernconst<>+9408(SB), Y5, Y8
 	VFMADD213PD actkernconst<>+9440(SB), Y5, Y8
 	VFMADD213PD actkernconst<>+9472(SB), Y5, Y8
 	VFMADD213PD actkernconst<>+9504(SB), Y5, Y8
 	VFMADD213PD actkernconst<>+9536(SB), Y5, Y8
+	VFMADD213PD actkernconst<>+9568(SB), Y5, Y8
+	VFMADD213PD actkernconst<>+9600(SB), Y5, Y8
+	VFMADD213PD actkernconst<>+9632(SB), Y5, Y8
+	VFMADD213PD actkernconst<>+9664(SB), Y5, Y8
+	VFMADD213PD actkernconst<>+9696(SB), Y5, Y8
 	VMULPD      Y8, Y7, Y7
-	VMULPD      actkernconst<>+8576(SB), Y1, Y1
+	VMULPD      actkernconst<>+8736(SB), Y1, Y1
 	VMAXPD      actkernconst<>+256(SB), Y1, Y1
 	VMULPD      actkernconst<>+320(SB), Y1, Y8
 	VROUNDPD    $0x08, Y8, Y8
@@ -68611,27 +68817,27 @@ tail:
 	VMASKMOVPS  (CX), X15, X0
 	VCVTPS2PD   X0, Y0
 	VANDPD      actkernconst<>+1632(SB), Y0, Y1
-	VCMPPD      $0x11, actkernconst<>+9600(SB), Y1, Y2
+	VCMPPD      $0x11, actkernconst<>+9760(SB), Y1, Y2
 	VMULPD      Y1, Y1, Y3
 	VCMPPD      $0x11, actkernconst<>+160(SB), Y1, Y4
 	VMULPD      Y0, Y0, Y5
 	VXORPD      actkernconst<>+2720(SB), Y5, Y6
 	VFMADD231PD Y0, Y0, Y6
 	VMULPD      Y0, Y5, Y7
-	VMOVUPD     actkernconst<>+9184(SB), Y8
-	VFMADD213PD actkernconst<>+9216(SB), Y5, Y8
-	VFMADD213PD actkernconst<>+9248(SB), Y5, Y8
-	VFMADD213PD actkernconst<>+9280(SB), Y5, Y8
-	VFMADD213PD actkernconst<>+9312(SB), Y5, Y8
-	VFMADD213PD actkernconst<>+9344(SB), Y5, Y8
+	VMOVUPD     actkernconst<>+9344(SB), Y8
 	VFMADD213PD actkernconst<>+9376(SB), Y5, Y8
 	VFMADD213PD actkernconst<>+9408(SB), Y5, Y8
 	VFMADD213PD actkernconst<>+9440(SB), Y5, Y8
 	VFMADD213PD actkernconst<>+9472(SB), Y5, Y8
 	VFMADD213PD actkernconst<>+9504(SB), Y5, Y8
 	VFMADD213PD actkernconst<>+9536(SB), Y5, Y8
+	VFMADD213PD actkernconst<>+9568(SB), Y5, Y8
+	VFMADD213PD actkernconst<>+9600(SB), Y5, Y8
+	VFMADD213PD actkernconst<>+9632(SB), Y5, Y8
+	VFMADD213PD actkernconst<>+9664(SB), Y5, Y8
+	VFMADD213PD actkernconst<>+9696(SB), Y5, Y8
 	VMULPD      Y8, Y7, Y7
-	VMULPD      actkernconst<>+8576(SB), Y1, Y1
+	VMULPD      actkernconst<>+8736(SB), Y1, Y1
 	VMAXPD      actkernconst<>+256(SB), Y1, Y1
 	VMULPD      actkernconst<>+320(SB), Y1, Y8
 	VROUNDPD    $0x08, Y8, Y8
@@ -68691,9 +68897,9 @@ loop:
 	VANDPD      actkernconst<>+1632(SB), Y0, Y3
 	VANDPD      actkernconst<>+1632(SB), Y1, Y4
 	VANDPD      actkernconst<>+1632(SB), Y2, Y5
-	VCMPPD      $0x11, actkernconst<>+9600(SB), Y3, Y6
-	VCMPPD      $0x11, actkernconst<>+9600(SB), Y4, Y7
-	VCMPPD      $0x11, actkernconst<>+9600(SB), Y5, Y8
+	VCMPPD      $0x11, actkernconst<>+9760(SB), Y3, Y6
+	VCMPPD      $0x11, actkernconst<>+9760(SB), Y4, Y7
+	VCMPPD      $0x11, actkernconst<>+9760(SB), Y5, Y8
 	VMULPD      Y3, Y3, Y9
 	VMULPD      Y4, Y4, Y10
 	VMULPD      Y5, Y5, Y11
@@ -68722,28 +68928,13 @@ loop:
 	VMOVUPD     Y12, 256(SP)
 	VMULPD      Y2, Y7, Y12
 	VMOVUPD     Y9, 288(SP)
-	VMOVUPD     actkernconst<>+9184(SB), Y9
-	VFMADD213PD actkernconst<>+9216(SB), Y8, Y9
-	VMOVUPD     Y6, 320(SP)
-	VMOVUPD     actkernconst<>+9184(SB), Y6
-	VFMADD213PD actkernconst<>+9216(SB), Y11, Y6
-	VMOVUPD     Y10, 352(SP)
-	VMOVUPD     actkernconst<>+9184(SB), Y10
-	VFMADD213PD actkernconst<>+9216(SB), Y7, Y10
-	VFMADD213PD actkernconst<>+9248(SB), Y8, Y9
-	VFMADD213PD actkernconst<>+9248(SB), Y11, Y6
-	VFMADD213PD actkernconst<>+9248(SB), Y7, Y10
-	VFMADD213PD actkernconst<>+9280(SB), Y8, Y9
-	VFMADD213PD actkernconst<>+9280(SB), Y11, Y6
-	VFMADD213PD actkernconst<>+9280(SB), Y7, Y10
-	VFMADD213PD actkernconst<>+9312(SB), Y8, Y9
-	VFMADD213PD actkernconst<>+9312(SB), Y11, Y6
-	VFMADD213PD actkernconst<>+9312(SB), Y7, Y10
-	VFMADD213PD actkernconst<>+9344(SB), Y8, Y9
-	VFMADD213PD actkernconst<>+9344(SB), Y11, Y6
-	VFMADD213PD actkernconst<>+9344(SB), Y7, Y10
+	VMOVUPD     actkernconst<>+9344(SB), Y9
 	VFMADD213PD actkernconst<>+9376(SB), Y8, Y9
+	VMOVUPD     Y6, 320(SP)
+	VMOVUPD     actkernconst<>+9344(SB), Y6
 	VFMADD213PD actkernconst<>+9376(SB), Y11, Y6
+	VMOVUPD     Y10, 352(SP)
+	VMOVUPD     actkernconst<>+9344(SB), Y10
 	VFMADD213PD actkernconst<>+9376(SB), Y7, Y10
 	VFMADD213PD actkernconst<>+9408(SB), Y8, Y9
 	VFMADD213PD actkernconst<>+9408(SB), Y11, Y6
@@ -68760,12 +68951,27 @@ loop:
 	VFMADD213PD actkernconst<>+9536(SB), Y8, Y9
 	VFMADD213PD actkernconst<>+9536(SB), Y11, Y6
 	VFMADD213PD actkernconst<>+9536(SB), Y7, Y10
+	VFMADD213PD actkernconst<>+9568(SB), Y8, Y9
+	VFMADD213PD actkernconst<>+9568(SB), Y11, Y6
+	VFMADD213PD actkernconst<>+9568(SB), Y7, Y10
+	VFMADD213PD actkernconst<>+9600(SB), Y8, Y9
+	VFMADD213PD actkernconst<>+9600(SB), Y11, Y6
+	VFMADD213PD actkernconst<>+9600(SB), Y7, Y10
+	VFMADD213PD actkernconst<>+9632(SB), Y8, Y9
+	VFMADD213PD actkernconst<>+9632(SB), Y11, Y6
+	VFMADD213PD actkernconst<>+9632(SB), Y7, Y10
+	VFMADD213PD actkernconst<>+9664(SB), Y8, Y9
+	VFMADD213PD actkernconst<>+9664(SB), Y11, Y6
+	VFMADD213PD actkernconst<>+9664(SB), Y7, Y10
+	VFMADD213PD actkernconst<>+9696(SB), Y8, Y9
+	VFMADD213PD actkernconst<>+9696(SB), Y11, Y6
+	VFMADD213PD actkernconst<>+9696(SB), Y7, Y10
 	VMULPD      Y9, Y14, Y14
 	VMULPD      Y6, Y13, Y13
 	VMULPD      Y10, Y12, Y12
-	VMULPD      actkernconst<>+8576(SB), Y3, Y3
-	VMULPD      actkernconst<>+8576(SB), Y4, Y4
-	VMULPD      actkernconst<>+8576(SB), Y5, Y5
+	VMULPD      actkernconst<>+8736(SB), Y3, Y3
+	VMULPD      actkernconst<>+8736(SB), Y4, Y4
+	VMULPD      actkernconst<>+8736(SB), Y5, Y5
 	VMAXPD      actkernconst<>+256(SB), Y3, Y3
 	VMAXPD      actkernconst<>+256(SB), Y4, Y4
 	VMAXPD      actkernconst<>+256(SB), Y5, Y5
@@ -68900,27 +69106,27 @@ single:
 	JB          tail
 	VCVTPS2PD   (CX), Y0
 	VANDPD      actkernconst<>+1632(SB), Y0, Y1
-	VCMPPD      $0x11, actkernconst<>+9600(SB), Y1, Y2
+	VCMPPD      $0x11, actkernconst<>+9760(SB), Y1, Y2
 	VMULPD      Y1, Y1, Y3
 	VCMPPD      $0x11, actkernconst<>+160(SB), Y1, Y4
 	VMULPD      Y0, Y0, Y5
 	VXORPD      actkernconst<>+2720(SB), Y5, Y6
 	VFMADD231PD Y0, Y0, Y6
 	VMULPD      Y0, Y5, Y7
-	VMOVUPD     actkernconst<>+9184(SB), Y8
-	VFMADD213PD actkernconst<>+9216(SB), Y5, Y8
-	VFMADD213PD actkernconst<>+9248(SB), Y5, Y8
-	VFMADD213PD actkernconst<>+9280(SB), Y5, Y8
-	VFMADD213PD actkernconst<>+9312(SB), Y5, Y8
-	VFMADD213PD actkernconst<>+9344(SB), Y5, Y8
+	VMOVUPD     actkernconst<>+9344(SB), Y8
 	VFMADD213PD actkernconst<>+9376(SB), Y5, Y8
 	VFMADD213PD actkernconst<>+9408(SB), Y5, Y8
 	VFMADD213PD actkernconst<>+9440(SB), Y5, Y8
 	VFMADD213PD actkernconst<>+9472(SB), Y5, Y8
 	VFMADD213PD actkernconst<>+9504(SB), Y5, Y8
 	VFMADD213PD actkernconst<>+9536(SB), Y5, Y8
+	VFMADD213PD actkernconst<>+9568(SB), Y5, Y8
+	VFMADD213PD actkernconst<>+9600(SB), Y5, Y8
+	VFMADD213PD actkernconst<>+9632(SB), Y5, Y8
+	VFMADD213PD actkernconst<>+9664(SB), Y5, Y8
+	VFMADD213PD actkernconst<>+9696(SB), Y5, Y8
 	VMULPD      Y8, Y7, Y7
-	VMULPD      actkernconst<>+8576(SB), Y1, Y1
+	VMULPD      actkernconst<>+8736(SB), Y1, Y1
 	VMAXPD      actkernconst<>+256(SB), Y1, Y1
 	VMULPD      actkernconst<>+320(SB), Y1, Y8
 	VROUNDPD    $0x08, Y8, Y8
@@ -68972,27 +69178,27 @@ tail:
 	VMASKMOVPS  (CX), X15, X0
 	VCVTPS2PD   X0, Y0
 	VANDPD      actkernconst<>+1632(SB), Y0, Y1
-	VCMPPD      $0x11, actkernconst<>+9600(SB), Y1, Y2
+	VCMPPD      $0x11, actkernconst<>+9760(SB), Y1, Y2
 	VMULPD      Y1, Y1, Y3
 	VCMPPD      $0x11, actkernconst<>+160(SB), Y1, Y4
 	VMULPD      Y0, Y0, Y5
 	VXORPD      actkernconst<>+2720(SB), Y5, Y6
 	VFMADD231PD Y0, Y0, Y6
 	VMULPD      Y0, Y5, Y7
-	VMOVUPD     actkernconst<>+9184(SB), Y8
-	VFMADD213PD actkernconst<>+9216(SB), Y5, Y8
-	VFMADD213PD actkernconst<>+9248(SB), Y5, Y8
-	VFMADD213PD actkernconst<>+9280(SB), Y5, Y8
-	VFMADD213PD actkernconst<>+9312(SB), Y5, Y8
-	VFMADD213PD actkernconst<>+9344(SB), Y5, Y8
+	VMOVUPD     actkernconst<>+9344(SB), Y8
 	VFMADD213PD actkernconst<>+9376(SB), Y5, Y8
 	VFMADD213PD actkernconst<>+9408(SB), Y5, Y8
 	VFMADD213PD actkernconst<>+9440(SB), Y5, Y8
 	VFMADD213PD actkernconst<>+9472(SB), Y5, Y8
 	VFMADD213PD actkernconst<>+9504(SB), Y5, Y8
 	VFMADD213PD actkernconst<>+9536(SB), Y5, Y8
+	VFMADD213PD actkernconst<>+9568(SB), Y5, Y8
+	VFMADD213PD actkernconst<>+9600(SB), Y5, Y8
+	VFMADD213PD actkernconst<>+9632(SB), Y5, Y8
+	VFMADD213PD actkernconst<>+9664(SB), Y5, Y8
+	VFMADD213PD actkernconst<>+9696(SB), Y5, Y8
 	VMULPD      Y8, Y7, Y7
-	VMULPD      actkernconst<>+8576(SB), Y1, Y1
+	VMULPD      actkernconst<>+8736(SB), Y1, Y1
 	VMAXPD      actkernconst<>+256(SB), Y1, Y1
 	VMULPD      actkernconst<>+320(SB), Y1, Y8
 	VROUNDPD    $0x08, Y8, Y8
@@ -70762,468 +70968,488 @@ DATA actkernconst<>+5888(SB)/8, $0x40c0000040c00000
 DATA actkernconst<>+5896(SB)/8, $0x40c0000040c00000
 DATA actkernconst<>+5904(SB)/8, $0x40c0000040c00000
 DATA actkernconst<>+5912(SB)/8, $0x40c0000040c00000
-DATA actkernconst<>+5920(SB)/8, $0x3ff0cfabd6a91132
-DATA actkernconst<>+5928(SB)/8, $0x3ffc212cc640f031
+DATA actkernconst<>+5920(SB)/8, $0x3f867d5e3fe10966
+DATA actkernconst<>+5928(SB)/8, $0x32c81e0633b5488a
 DATA actkernconst<>+5936(SB)/8, $0x0000000000000000
 DATA actkernconst<>+5944(SB)/8, $0x0000000000000000
-DATA actkernconst<>+5952(SB)/8, $0x3ff0cfabd6a91132
-DATA actkernconst<>+5960(SB)/8, $0x3ff0cfabd6a91132
-DATA actkernconst<>+5968(SB)/8, $0x3ff0cfabd6a91132
-DATA actkernconst<>+5976(SB)/8, $0x3ff0cfabd6a91132
-DATA actkernconst<>+5984(SB)/8, $0x3ffc212cc640f031
-DATA actkernconst<>+5992(SB)/8, $0x3ffc212cc640f031
-DATA actkernconst<>+6000(SB)/8, $0x3ffc212cc640f031
-DATA actkernconst<>+6008(SB)/8, $0x3ffc212cc640f031
-DATA actkernconst<>+6016(SB)/8, $0x3fd1d25cf210482e
-DATA actkernconst<>+6024(SB)/8, $0xbff474973c84120b
-DATA actkernconst<>+6032(SB)/8, $0xbc9f8d74bc9ac154
-DATA actkernconst<>+6040(SB)/8, $0x3ec72c91037fdf55
-DATA actkernconst<>+6048(SB)/8, $0x3efa0223099a790b
-DATA actkernconst<>+6056(SB)/8, $0x3f2a017ed7ca8ace
-DATA actkernconst<>+6064(SB)/8, $0x3f56c16a8c6a77cf
-DATA actkernconst<>+6072(SB)/8, $0x3f81111130de0a22
-DATA actkernconst<>+6080(SB)/8, $0x3fa5555557f32749
-DATA actkernconst<>+6088(SB)/8, $0x3fc5555555281110
-DATA actkernconst<>+6096(SB)/8, $0x3fdffffffffba0ef
-DATA actkernconst<>+6104(SB)/8, $0x3ff0000000001667
-DATA actkernconst<>+6112(SB)/8, $0x3e56633e9ef4d9fc
-DATA actkernconst<>+6120(SB)/8, $0x3e928bc41d4eaf8c
-DATA actkernconst<>+6128(SB)/8, $0x4046800000000000
-DATA actkernconst<>+6136(SB)/8, $0xc004000000000000
-DATA actkernconst<>+6144(SB)/8, $0x3e56633e9ef4d9fc
-DATA actkernconst<>+6152(SB)/8, $0x3e56633e9ef4d9fc
-DATA actkernconst<>+6160(SB)/8, $0x3e56633e9ef4d9fc
-DATA actkernconst<>+6168(SB)/8, $0x3e56633e9ef4d9fc
-DATA actkernconst<>+6176(SB)/8, $0x3e928bc41d4eaf8c
-DATA actkernconst<>+6184(SB)/8, $0x3e928bc41d4eaf8c
-DATA actkernconst<>+6192(SB)/8, $0x3e928bc41d4eaf8c
-DATA actkernconst<>+6200(SB)/8, $0x3e928bc41d4eaf8c
-DATA actkernconst<>+6208(SB)/8, $0xc004000000000000
-DATA actkernconst<>+6216(SB)/8, $0xc004000000000000
-DATA actkernconst<>+6224(SB)/8, $0xc004000000000000
-DATA actkernconst<>+6232(SB)/8, $0xc004000000000000
-DATA actkernconst<>+6240(SB)/8, $0x3fd1d25cf210482e
-DATA actkernconst<>+6248(SB)/8, $0x3fd1d25cf210482e
-DATA actkernconst<>+6256(SB)/8, $0x3fd1d25cf210482e
-DATA actkernconst<>+6264(SB)/8, $0x3fd1d25cf210482e
-DATA actkernconst<>+6272(SB)/8, $0xbff474973c84120b
-DATA actkernconst<>+6280(SB)/8, $0xbff474973c84120b
-DATA actkernconst<>+6288(SB)/8, $0xbff474973c84120b
-DATA actkernconst<>+6296(SB)/8, $0xbff474973c84120b
-DATA actkernconst<>+6304(SB)/8, $0xbc9f8d74bc9ac154
-DATA actkernconst<>+6312(SB)/8, $0xbc9f8d74bc9ac154
-DATA actkernconst<>+6320(SB)/8, $0xbc9f8d74bc9ac154
-DATA actkernconst<>+6328(SB)/8, $0xbc9f8d74bc9ac154
-DATA actkernconst<>+6336(SB)/8, $0x3ec72c91037fdf55
-DATA actkernconst<>+6344(SB)/8, $0x3ec72c91037fdf55
-DATA actkernconst<>+6352(SB)/8, $0x3ec72c91037fdf55
-DATA actkernconst<>+6360(SB)/8, $0x3ec72c91037fdf55
-DATA actkernconst<>+6368(SB)/8, $0x3efa0223099a790b
-DATA actkernconst<>+6376(SB)/8, $0x3efa0223099a790b
-DATA actkernconst<>+6384(SB)/8, $0x3efa0223099a790b
-DATA actkernconst<>+6392(SB)/8, $0x3efa0223099a790b
-DATA actkernconst<>+6400(SB)/8, $0x3f2a017ed7ca8ace
-DATA actkernconst<>+6408(SB)/8, $0x3f2a017ed7ca8ace
-DATA actkernconst<>+6416(SB)/8, $0x3f2a017ed7ca8ace
-DATA actkernconst<>+6424(SB)/8, $0x3f2a017ed7ca8ace
-DATA actkernconst<>+6432(SB)/8, $0x3f56c16a8c6a77cf
-DATA actkernconst<>+6440(SB)/8, $0x3f56c16a8c6a77cf
-DATA actkernconst<>+6448(SB)/8, $0x3f56c16a8c6a77cf
-DATA actkernconst<>+6456(SB)/8, $0x3f56c16a8c6a77cf
-DATA actkernconst<>+6464(SB)/8, $0x3f81111130de0a22
-DATA actkernconst<>+6472(SB)/8, $0x3f81111130de0a22
-DATA actkernconst<>+6480(SB)/8, $0x3f81111130de0a22
-DATA actkernconst<>+6488(SB)/8, $0x3f81111130de0a22
-DATA actkernconst<>+6496(SB)/8, $0x3fa5555557f32749
-DATA actkernconst<>+6504(SB)/8, $0x3fa5555557f32749
-DATA actkernconst<>+6512(SB)/8, $0x3fa5555557f32749
-DATA actkernconst<>+6520(SB)/8, $0x3fa5555557f32749
-DATA actkernconst<>+6528(SB)/8, $0x3fc5555555281110
-DATA actkernconst<>+6536(SB)/8, $0x3fc5555555281110
-DATA actkernconst<>+6544(SB)/8, $0x3fc5555555281110
-DATA actkernconst<>+6552(SB)/8, $0x3fc5555555281110
-DATA actkernconst<>+6560(SB)/8, $0x3fdffffffffba0ef
-DATA actkernconst<>+6568(SB)/8, $0x3fdffffffffba0ef
-DATA actkernconst<>+6576(SB)/8, $0x3fdffffffffba0ef
-DATA actkernconst<>+6584(SB)/8, $0x3fdffffffffba0ef
-DATA actkernconst<>+6592(SB)/8, $0x3ff0000000001667
-DATA actkernconst<>+6600(SB)/8, $0x3ff0000000001667
-DATA actkernconst<>+6608(SB)/8, $0x3ff0000000001667
-DATA actkernconst<>+6616(SB)/8, $0x3ff0000000001667
-DATA actkernconst<>+6624(SB)/8, $0x4046800000000000
-DATA actkernconst<>+6632(SB)/8, $0x4046800000000000
-DATA actkernconst<>+6640(SB)/8, $0x4046800000000000
-DATA actkernconst<>+6648(SB)/8, $0x4046800000000000
-DATA actkernconst<>+6656(SB)/8, $0x3ff921fb54442d18
-DATA actkernconst<>+6664(SB)/8, $0x4338000000000000
-DATA actkernconst<>+6672(SB)/8, $0x3fe62534e7dd1044
-DATA actkernconst<>+6680(SB)/8, $0x4005f52ebb4484e9
-DATA actkernconst<>+6688(SB)/8, $0x40038e04d68befc8
-DATA actkernconst<>+6696(SB)/8, $0x3fe3991d63983530
-DATA actkernconst<>+6704(SB)/8, $0x4030000000000000
-DATA actkernconst<>+6712(SB)/8, $0x4020000000000000
-DATA actkernconst<>+6720(SB)/8, $0x42b921fb54442d18
-DATA actkernconst<>+6728(SB)/8, $0x3f93521cfb2b78c1
-DATA actkernconst<>+6736(SB)/8, $0xbfea439f656f1827
-DATA actkernconst<>+6744(SB)/8, $0x404a000000000000
-DATA actkernconst<>+6752(SB)/8, $0x3f645f306dc9c800
-DATA actkernconst<>+6760(SB)/8, $0x3fe054a7f09d5f44
-DATA actkernconst<>+6768(SB)/8, $0x400ea69bb81b6c52
-DATA actkernconst<>+6776(SB)/8, $0x400664f10e4107f9
-DATA actkernconst<>+6784(SB)/8, $0x3ff163abdebbc560
-DATA actkernconst<>+6792(SB)/8, $0x400b7246e3a424dd
-DATA actkernconst<>+6800(SB)/8, $0x3fe700324977504c
-DATA actkernconst<>+6808(SB)/8, $0x400464873f877ac7
-DATA actkernconst<>+6816(SB)/8, $0x3fd45f306dc9c883
-DATA actkernconst<>+6824(SB)/8, $0x3de54a9cf2ed37cd
-DATA actkernconst<>+6832(SB)/8, $0xbe5ae1e125ddf887
-DATA actkernconst<>+6840(SB)/8, $0xc010000000000000
-DATA actkernconst<>+6848(SB)/8, $0x3fd0000000000000
-DATA actkernconst<>+6856(SB)/8, $0xc04a800000000000
-DATA actkernconst<>+6864(SB)/8, $0x3ff367ecf27cb09a
-DATA actkernconst<>+6872(SB)/8, $0x40074f463f669e5f
-DATA actkernconst<>+6880(SB)/8, $0x400d45aea4f758fd
-DATA actkernconst<>+6888(SB)/8, $0x3fff2f8bd9e839ce
-DATA actkernconst<>+6896(SB)/8, $0x3cb0000000000000
-DATA actkernconst<>+6904(SB)/8, $0x3960000000000000
-DATA actkernconst<>+6912(SB)/8, $0x3c91a62633145c07
-DATA actkernconst<>+6920(SB)/8, $0x4046000000000000
-DATA actkernconst<>+6928(SB)/8, $0x400cfa4e422fc5de
-DATA actkernconst<>+6936(SB)/8, $0x400f9283b1ff897f
-DATA actkernconst<>+6944(SB)/8, $0x400fbc0b301fde5e
-DATA actkernconst<>+6952(SB)/8, $0x3fe18b5a0a6d1f6c
-DATA actkernconst<>+6960(SB)/8, $0x400bc529497535fd
-DATA actkernconst<>+6968(SB)/8, $0x4005fb11f8d5d085
-DATA actkernconst<>+6976(SB)/8, $0x3ff80cc11bf1edae
-DATA actkernconst<>+6984(SB)/8, $0xc05a800000000000
-DATA actkernconst<>+6992(SB)/8, $0xc063e00000000000
-DATA actkernconst<>+7000(SB)/8, $0xc06a800000000000
-DATA actkernconst<>+7008(SB)/8, $0xc000000000000000
-DATA actkernconst<>+7016(SB)/8, $0xc00921fb54442d18
-DATA actkernconst<>+7024(SB)/8, $0xbca1a62633145c06
-DATA actkernconst<>+7032(SB)/8, $0xb95c1cd129024e09
-DATA actkernconst<>+7040(SB)/8, $0x3ec71dd836d41b39
-DATA actkernconst<>+7048(SB)/8, $0xbf2a019fff123fbe
-DATA actkernconst<>+7056(SB)/8, $0x3f81111110f9d729
-DATA actkernconst<>+7064(SB)/8, $0xbfc5555555554858
-DATA actkernconst<>+7072(SB)/8, $0xc08ff00000000000
-DATA actkernconst<>+7080(SB)/8, $0xc08ff00000000000
-DATA actkernconst<>+7088(SB)/8, $0xc08ff00000000000
-DATA actkernconst<>+7096(SB)/8, $0xc08ff00000000000
-DATA actkernconst<>+7104(SB)/8, $0xc08e480000000000
-DATA actkernconst<>+7112(SB)/8, $0xc08e480000000000
-DATA actkernconst<>+7120(SB)/8, $0xc08e480000000000
-DATA actkernconst<>+7128(SB)/8, $0xc08e480000000000
-DATA actkernconst<>+7136(SB)/8, $0x408ff80000000000
-DATA actkernconst<>+7144(SB)/8, $0x408ff80000000000
-DATA actkernconst<>+7152(SB)/8, $0x408ff80000000000
-DATA actkernconst<>+7160(SB)/8, $0x408ff80000000000
-DATA actkernconst<>+7168(SB)/8, $0x3ff921fb54442d18
-DATA actkernconst<>+7176(SB)/8, $0x3ff921fb54442d18
-DATA actkernconst<>+7184(SB)/8, $0x3ff921fb54442d18
-DATA actkernconst<>+7192(SB)/8, $0x3ff921fb54442d18
-DATA actkernconst<>+7200(SB)/8, $0x4338000000000000
-DATA actkernconst<>+7208(SB)/8, $0x4338000000000000
-DATA actkernconst<>+7216(SB)/8, $0x4338000000000000
-DATA actkernconst<>+7224(SB)/8, $0x4338000000000000
-DATA actkernconst<>+7232(SB)/8, $0x3fe62534e7dd1044
-DATA actkernconst<>+7240(SB)/8, $0x3fe62534e7dd1044
-DATA actkernconst<>+7248(SB)/8, $0x3fe62534e7dd1044
-DATA actkernconst<>+7256(SB)/8, $0x3fe62534e7dd1044
-DATA actkernconst<>+7264(SB)/8, $0x4005f52ebb4484e9
-DATA actkernconst<>+7272(SB)/8, $0x4005f52ebb4484e9
-DATA actkernconst<>+7280(SB)/8, $0x4005f52ebb4484e9
-DATA actkernconst<>+7288(SB)/8, $0x4005f52ebb4484e9
-DATA actkernconst<>+7296(SB)/8, $0x40038e04d68befc8
-DATA actkernconst<>+7304(SB)/8, $0x40038e04d68befc8
-DATA actkernconst<>+7312(SB)/8, $0x40038e04d68befc8
-DATA actkernconst<>+7320(SB)/8, $0x40038e04d68befc8
-DATA actkernconst<>+7328(SB)/8, $0x3fe3991d63983530
-DATA actkernconst<>+7336(SB)/8, $0x3fe3991d63983530
-DATA actkernconst<>+7344(SB)/8, $0x3fe3991d63983530
-DATA actkernconst<>+7352(SB)/8, $0x3fe3991d63983530
-DATA actkernconst<>+7360(SB)/8, $0x4030000000000000
-DATA actkernconst<>+7368(SB)/8, $0x4030000000000000
-DATA actkernconst<>+7376(SB)/8, $0x4030000000000000
-DATA actkernconst<>+7384(SB)/8, $0x4030000000000000
-DATA actkernconst<>+7392(SB)/8, $0x4020000000000000
-DATA actkernconst<>+7400(SB)/8, $0x4020000000000000
-DATA actkernconst<>+7408(SB)/8, $0x4020000000000000
-DATA actkernconst<>+7416(SB)/8, $0x4020000000000000
-DATA actkernconst<>+7424(SB)/8, $0x42b921fb54442d18
-DATA actkernconst<>+7432(SB)/8, $0x42b921fb54442d18
-DATA actkernconst<>+7440(SB)/8, $0x42b921fb54442d18
-DATA actkernconst<>+7448(SB)/8, $0x42b921fb54442d18
-DATA actkernconst<>+7456(SB)/8, $0x3f93521cfb2b78c1
-DATA actkernconst<>+7464(SB)/8, $0x3f93521cfb2b78c1
-DATA actkernconst<>+7472(SB)/8, $0x3f93521cfb2b78c1
-DATA actkernconst<>+7480(SB)/8, $0x3f93521cfb2b78c1
-DATA actkernconst<>+7488(SB)/8, $0xbfea439f656f1827
-DATA actkernconst<>+7496(SB)/8, $0xbfea439f656f1827
-DATA actkernconst<>+7504(SB)/8, $0xbfea439f656f1827
-DATA actkernconst<>+7512(SB)/8, $0xbfea439f656f1827
-DATA actkernconst<>+7520(SB)/8, $0x404a000000000000
-DATA actkernconst<>+7528(SB)/8, $0x404a000000000000
-DATA actkernconst<>+7536(SB)/8, $0x404a000000000000
-DATA actkernconst<>+7544(SB)/8, $0x404a000000000000
-DATA actkernconst<>+7552(SB)/8, $0x3f645f306dc9c800
-DATA actkernconst<>+7560(SB)/8, $0x3f645f306dc9c800
-DATA actkernconst<>+7568(SB)/8, $0x3f645f306dc9c800
-DATA actkernconst<>+7576(SB)/8, $0x3f645f306dc9c800
-DATA actkernconst<>+7584(SB)/8, $0x3fe054a7f09d5f44
-DATA actkernconst<>+7592(SB)/8, $0x3fe054a7f09d5f44
-DATA actkernconst<>+7600(SB)/8, $0x3fe054a7f09d5f44
-DATA actkernconst<>+7608(SB)/8, $0x3fe054a7f09d5f44
-DATA actkernconst<>+7616(SB)/8, $0x400ea69bb81b6c52
-DATA actkernconst<>+7624(SB)/8, $0x400ea69bb81b6c52
-DATA actkernconst<>+7632(SB)/8, $0x400ea69bb81b6c52
-DATA actkernconst<>+7640(SB)/8, $0x400ea69bb81b6c52
-DATA actkernconst<>+7648(SB)/8, $0x400664f10e4107f9
-DATA actkernconst<>+7656(SB)/8, $0x400664f10e4107f9
-DATA actkernconst<>+7664(SB)/8, $0x400664f10e4107f9
-DATA actkernconst<>+7672(SB)/8, $0x400664f10e4107f9
-DATA actkernconst<>+7680(SB)/8, $0x3ff163abdebbc560
-DATA actkernconst<>+7688(SB)/8, $0x3ff163abdebbc560
-DATA actkernconst<>+7696(SB)/8, $0x3ff163abdebbc560
-DATA actkernconst<>+7704(SB)/8, $0x3ff163abdebbc560
-DATA actkernconst<>+7712(SB)/8, $0x400b7246e3a424dd
-DATA actkernconst<>+7720(SB)/8, $0x400b7246e3a424dd
-DATA actkernconst<>+7728(SB)/8, $0x400b7246e3a424dd
-DATA actkernconst<>+7736(SB)/8, $0x400b7246e3a424dd
-DATA actkernconst<>+7744(SB)/8, $0x3fe700324977504c
-DATA actkernconst<>+7752(SB)/8, $0x3fe700324977504c
-DATA actkernconst<>+7760(SB)/8, $0x3fe700324977504c
-DATA actkernconst<>+7768(SB)/8, $0x3fe700324977504c
-DATA actkernconst<>+7776(SB)/8, $0x400464873f877ac7
-DATA actkernconst<>+7784(SB)/8, $0x400464873f877ac7
-DATA actkernconst<>+7792(SB)/8, $0x400464873f877ac7
-DATA actkernconst<>+7800(SB)/8, $0x400464873f877ac7
-DATA actkernconst<>+7808(SB)/8, $0x3fd45f306dc9c883
-DATA actkernconst<>+7816(SB)/8, $0x3fd45f306dc9c883
-DATA actkernconst<>+7824(SB)/8, $0x3fd45f306dc9c883
-DATA actkernconst<>+7832(SB)/8, $0x3fd45f306dc9c883
-DATA actkernconst<>+7840(SB)/8, $0x3de54a9cf2ed37cd
-DATA actkernconst<>+7848(SB)/8, $0x3de54a9cf2ed37cd
-DATA actkernconst<>+7856(SB)/8, $0x3de54a9cf2ed37cd
-DATA actkernconst<>+7864(SB)/8, $0x3de54a9cf2ed37cd
-DATA actkernconst<>+7872(SB)/8, $0xbe5ae1e125ddf887
-DATA actkernconst<>+7880(SB)/8, $0xbe5ae1e125ddf887
-DATA actkernconst<>+7888(SB)/8, $0xbe5ae1e125ddf887
-DATA actkernconst<>+7896(SB)/8, $0xbe5ae1e125ddf887
-DATA actkernconst<>+7904(SB)/8, $0xc010000000000000
-DATA actkernconst<>+7912(SB)/8, $0xc010000000000000
-DATA actkernconst<>+7920(SB)/8, $0xc010000000000000
-DATA actkernconst<>+7928(SB)/8, $0xc010000000000000
-DATA actkernconst<>+7936(SB)/8, $0x3fd0000000000000
-DATA actkernconst<>+7944(SB)/8, $0x3fd0000000000000
-DATA actkernconst<>+7952(SB)/8, $0x3fd0000000000000
-DATA actkernconst<>+7960(SB)/8, $0x3fd0000000000000
-DATA actkernconst<>+7968(SB)/8, $0xc04a800000000000
-DATA actkernconst<>+7976(SB)/8, $0xc04a800000000000
-DATA actkernconst<>+7984(SB)/8, $0xc04a800000000000
-DATA actkernconst<>+7992(SB)/8, $0xc04a800000000000
-DATA actkernconst<>+8000(SB)/8, $0x3ff367ecf27cb09a
-DATA actkernconst<>+8008(SB)/8, $0x3ff367ecf27cb09a
-DATA actkernconst<>+8016(SB)/8, $0x3ff367ecf27cb09a
-DATA actkernconst<>+8024(SB)/8, $0x3ff367ecf27cb09a
-DATA actkernconst<>+8032(SB)/8, $0x40074f463f669e5f
-DATA actkernconst<>+8040(SB)/8, $0x40074f463f669e5f
-DATA actkernconst<>+8048(SB)/8, $0x40074f463f669e5f
-DATA actkernconst<>+8056(SB)/8, $0x40074f463f669e5f
-DATA actkernconst<>+8064(SB)/8, $0x400d45aea4f758fd
-DATA actkernconst<>+8072(SB)/8, $0x400d45aea4f758fd
-DATA actkernconst<>+8080(SB)/8, $0x400d45aea4f758fd
-DATA actkernconst<>+8088(SB)/8, $0x400d45aea4f758fd
-DATA actkernconst<>+8096(SB)/8, $0x3fff2f8bd9e839ce
-DATA actkernconst<>+8104(SB)/8, $0x3fff2f8bd9e839ce
-DATA actkernconst<>+8112(SB)/8, $0x3fff2f8bd9e839ce
-DATA actkernconst<>+8120(SB)/8, $0x3fff2f8bd9e839ce
-DATA actkernconst<>+8128(SB)/8, $0x3cb0000000000000
-DATA actkernconst<>+8136(SB)/8, $0x3cb0000000000000
-DATA actkernconst<>+8144(SB)/8, $0x3cb0000000000000
-DATA actkernconst<>+8152(SB)/8, $0x3cb0000000000000
-DATA actkernconst<>+8160(SB)/8, $0x3960000000000000
-DATA actkernconst<>+8168(SB)/8, $0x3960000000000000
-DATA actkernconst<>+8176(SB)/8, $0x3960000000000000
-DATA actkernconst<>+8184(SB)/8, $0x3960000000000000
-DATA actkernconst<>+8192(SB)/8, $0x3c91a62633145c07
-DATA actkernconst<>+8200(SB)/8, $0x3c91a62633145c07
-DATA actkernconst<>+8208(SB)/8, $0x3c91a62633145c07
-DATA actkernconst<>+8216(SB)/8, $0x3c91a62633145c07
-DATA actkernconst<>+8224(SB)/8, $0x4046000000000000
-DATA actkernconst<>+8232(SB)/8, $0x4046000000000000
-DATA actkernconst<>+8240(SB)/8, $0x4046000000000000
-DATA actkernconst<>+8248(SB)/8, $0x4046000000000000
-DATA actkernconst<>+8256(SB)/8, $0x400cfa4e422fc5de
-DATA actkernconst<>+8264(SB)/8, $0x400cfa4e422fc5de
-DATA actkernconst<>+8272(SB)/8, $0x400cfa4e422fc5de
-DATA actkernconst<>+8280(SB)/8, $0x400cfa4e422fc5de
-DATA actkernconst<>+8288(SB)/8, $0x400f9283b1ff897f
-DATA actkernconst<>+8296(SB)/8, $0x400f9283b1ff897f
-DATA actkernconst<>+8304(SB)/8, $0x400f9283b1ff897f
-DATA actkernconst<>+8312(SB)/8, $0x400f9283b1ff897f
-DATA actkernconst<>+8320(SB)/8, $0x400fbc0b301fde5e
-DATA actkernconst<>+8328(SB)/8, $0x400fbc0b301fde5e
-DATA actkernconst<>+8336(SB)/8, $0x400fbc0b301fde5e
-DATA actkernconst<>+8344(SB)/8, $0x400fbc0b301fde5e
-DATA actkernconst<>+8352(SB)/8, $0x3fe18b5a0a6d1f6c
-DATA actkernconst<>+8360(SB)/8, $0x3fe18b5a0a6d1f6c
-DATA actkernconst<>+8368(SB)/8, $0x3fe18b5a0a6d1f6c
-DATA actkernconst<>+8376(SB)/8, $0x3fe18b5a0a6d1f6c
-DATA actkernconst<>+8384(SB)/8, $0x400bc529497535fd
-DATA actkernconst<>+8392(SB)/8, $0x400bc529497535fd
-DATA actkernconst<>+8400(SB)/8, $0x400bc529497535fd
-DATA actkernconst<>+8408(SB)/8, $0x400bc529497535fd
-DATA actkernconst<>+8416(SB)/8, $0x4005fb11f8d5d085
-DATA actkernconst<>+8424(SB)/8, $0x4005fb11f8d5d085
-DATA actkernconst<>+8432(SB)/8, $0x4005fb11f8d5d085
-DATA actkernconst<>+8440(SB)/8, $0x4005fb11f8d5d085
-DATA actkernconst<>+8448(SB)/8, $0x3ff80cc11bf1edae
-DATA actkernconst<>+8456(SB)/8, $0x3ff80cc11bf1edae
-DATA actkernconst<>+8464(SB)/8, $0x3ff80cc11bf1edae
-DATA actkernconst<>+8472(SB)/8, $0x3ff80cc11bf1edae
-DATA actkernconst<>+8480(SB)/8, $0xc05a800000000000
-DATA actkernconst<>+8488(SB)/8, $0xc05a800000000000
-DATA actkernconst<>+8496(SB)/8, $0xc05a800000000000
-DATA actkernconst<>+8504(SB)/8, $0xc05a800000000000
-DATA actkernconst<>+8512(SB)/8, $0xc063e00000000000
-DATA actkernconst<>+8520(SB)/8, $0xc063e00000000000
-DATA actkernconst<>+8528(SB)/8, $0xc063e00000000000
-DATA actkernconst<>+8536(SB)/8, $0xc063e00000000000
-DATA actkernconst<>+8544(SB)/8, $0xc06a800000000000
-DATA actkernconst<>+8552(SB)/8, $0xc06a800000000000
-DATA actkernconst<>+8560(SB)/8, $0xc06a800000000000
-DATA actkernconst<>+8568(SB)/8, $0xc06a800000000000
-DATA actkernconst<>+8576(SB)/8, $0xc000000000000000
-DATA actkernconst<>+8584(SB)/8, $0xc000000000000000
-DATA actkernconst<>+8592(SB)/8, $0xc000000000000000
-DATA actkernconst<>+8600(SB)/8, $0xc000000000000000
-DATA actkernconst<>+8608(SB)/8, $0xc00921fb54442d18
-DATA actkernconst<>+8616(SB)/8, $0xc00921fb54442d18
-DATA actkernconst<>+8624(SB)/8, $0xc00921fb54442d18
-DATA actkernconst<>+8632(SB)/8, $0xc00921fb54442d18
-DATA actkernconst<>+8640(SB)/8, $0xbca1a62633145c06
-DATA actkernconst<>+8648(SB)/8, $0xbca1a62633145c06
-DATA actkernconst<>+8656(SB)/8, $0xbca1a62633145c06
-DATA actkernconst<>+8664(SB)/8, $0xbca1a62633145c06
-DATA actkernconst<>+8672(SB)/8, $0xb95c1cd129024e09
-DATA actkernconst<>+8680(SB)/8, $0xb95c1cd129024e09
-DATA actkernconst<>+8688(SB)/8, $0xb95c1cd129024e09
-DATA actkernconst<>+8696(SB)/8, $0xb95c1cd129024e09
-DATA actkernconst<>+8704(SB)/8, $0x3ec71dd836d41b39
-DATA actkernconst<>+8712(SB)/8, $0x3ec71dd836d41b39
-DATA actkernconst<>+8720(SB)/8, $0x3ec71dd836d41b39
-DATA actkernconst<>+8728(SB)/8, $0x3ec71dd836d41b39
-DATA actkernconst<>+8736(SB)/8, $0xbf2a019fff123fbe
-DATA actkernconst<>+8744(SB)/8, $0xbf2a019fff123fbe
-DATA actkernconst<>+8752(SB)/8, $0xbf2a019fff123fbe
-DATA actkernconst<>+8760(SB)/8, $0xbf2a019fff123fbe
-DATA actkernconst<>+8768(SB)/8, $0x3f81111110f9d729
-DATA actkernconst<>+8776(SB)/8, $0x3f81111110f9d729
-DATA actkernconst<>+8784(SB)/8, $0x3f81111110f9d729
-DATA actkernconst<>+8792(SB)/8, $0x3f81111110f9d729
-DATA actkernconst<>+8800(SB)/8, $0xbfc5555555554858
-DATA actkernconst<>+8808(SB)/8, $0xbfc5555555554858
-DATA actkernconst<>+8816(SB)/8, $0xbfc5555555554858
-DATA actkernconst<>+8824(SB)/8, $0xbfc5555555554858
-DATA actkernconst<>+8832(SB)/8, $0x4338000000000001
-DATA actkernconst<>+8840(SB)/8, $0xbff921fb54442d18
-DATA actkernconst<>+8848(SB)/8, $0xbc91a62633145c06
-DATA actkernconst<>+8856(SB)/8, $0xb94c1cd129024e09
-DATA actkernconst<>+8864(SB)/8, $0x4338000000000001
-DATA actkernconst<>+8872(SB)/8, $0x4338000000000001
-DATA actkernconst<>+8880(SB)/8, $0x4338000000000001
-DATA actkernconst<>+8888(SB)/8, $0x4338000000000001
-DATA actkernconst<>+8896(SB)/8, $0xbff921fb54442d18
-DATA actkernconst<>+8904(SB)/8, $0xbff921fb54442d18
-DATA actkernconst<>+8912(SB)/8, $0xbff921fb54442d18
-DATA actkernconst<>+8920(SB)/8, $0xbff921fb54442d18
-DATA actkernconst<>+8928(SB)/8, $0xbc91a62633145c06
-DATA actkernconst<>+8936(SB)/8, $0xbc91a62633145c06
-DATA actkernconst<>+8944(SB)/8, $0xbc91a62633145c06
-DATA actkernconst<>+8952(SB)/8, $0xbc91a62633145c06
-DATA actkernconst<>+8960(SB)/8, $0xb94c1cd129024e09
-DATA actkernconst<>+8968(SB)/8, $0xb94c1cd129024e09
-DATA actkernconst<>+8976(SB)/8, $0xb94c1cd129024e09
-DATA actkernconst<>+8984(SB)/8, $0xb94c1cd129024e09
-DATA actkernconst<>+8992(SB)/8, $0x4376345785d8a000
-DATA actkernconst<>+9000(SB)/8, $0xc376345785d8a000
-DATA actkernconst<>+9008(SB)/8, $0x0000000009090011
-DATA actkernconst<>+9016(SB)/8, $0x0000000000000000
-DATA actkernconst<>+9024(SB)/8, $0x4376345785d8a000
-DATA actkernconst<>+9032(SB)/8, $0x4376345785d8a000
-DATA actkernconst<>+9040(SB)/8, $0x4376345785d8a000
-DATA actkernconst<>+9048(SB)/8, $0x4376345785d8a000
-DATA actkernconst<>+9056(SB)/8, $0xc376345785d8a000
-DATA actkernconst<>+9064(SB)/8, $0xc376345785d8a000
-DATA actkernconst<>+9072(SB)/8, $0xc376345785d8a000
-DATA actkernconst<>+9080(SB)/8, $0xc376345785d8a000
-DATA actkernconst<>+9088(SB)/8, $0x3faba1ba10bdf714
-DATA actkernconst<>+9096(SB)/8, $0xbfc1111111028c6f
-DATA actkernconst<>+9104(SB)/8, $0x3fd5555555554ee4
-DATA actkernconst<>+9112(SB)/8, $0xbebfcc078193c27d
-DATA actkernconst<>+9120(SB)/8, $0x3ef0d3ce4aaa45fc
-DATA actkernconst<>+9128(SB)/8, $0xbf12347b46ddb8b5
-DATA actkernconst<>+9136(SB)/8, $0x3f2c5bfee363a8b2
-DATA actkernconst<>+9144(SB)/8, $0xbf42e76669b584c5
-DATA actkernconst<>+9152(SB)/8, $0x3f57c4648492ca7b
-DATA actkernconst<>+9160(SB)/8, $0xbf6d6a56a6f2f6f3
-DATA actkernconst<>+9168(SB)/8, $0x3f8226c3a99b757d
-DATA actkernconst<>+9176(SB)/8, $0xbf9664f2ec3a9f0d
-DATA actkernconst<>+9184(SB)/8, $0xbebfcc078193c27d
-DATA actkernconst<>+9192(SB)/8, $0xbebfcc078193c27d
-DATA actkernconst<>+9200(SB)/8, $0xbebfcc078193c27d
-DATA actkernconst<>+9208(SB)/8, $0xbebfcc078193c27d
-DATA actkernconst<>+9216(SB)/8, $0x3ef0d3ce4aaa45fc
-DATA actkernconst<>+9224(SB)/8, $0x3ef0d3ce4aaa45fc
-DATA actkernconst<>+9232(SB)/8, $0x3ef0d3ce4aaa45fc
-DATA actkernconst<>+9240(SB)/8, $0x3ef0d3ce4aaa45fc
-DATA actkernconst<>+9248(SB)/8, $0xbf12347b46ddb8b5
-DATA actkernconst<>+9256(SB)/8, $0xbf12347b46ddb8b5
-DATA actkernconst<>+9264(SB)/8, $0xbf12347b46ddb8b5
-DATA actkernconst<>+9272(SB)/8, $0xbf12347b46ddb8b5
-DATA actkernconst<>+9280(SB)/8, $0x3f2c5bfee363a8b2
-DATA actkernconst<>+9288(SB)/8, $0x3f2c5bfee363a8b2
+DATA actkernconst<>+5952(SB)/8, $0x3fe109663fe10966
+DATA actkernconst<>+5960(SB)/8, $0x3fe109663fe10966
+DATA actkernconst<>+5968(SB)/8, $0x3fe109663fe10966
+DATA actkernconst<>+5976(SB)/8, $0x3fe109663fe10966
+DATA actkernconst<>+5984(SB)/8, $0x3f867d5e3f867d5e
+DATA actkernconst<>+5992(SB)/8, $0x3f867d5e3f867d5e
+DATA actkernconst<>+6000(SB)/8, $0x3f867d5e3f867d5e
+DATA actkernconst<>+6008(SB)/8, $0x3f867d5e3f867d5e
+DATA actkernconst<>+6016(SB)/8, $0x33b5488a33b5488a
+DATA actkernconst<>+6024(SB)/8, $0x33b5488a33b5488a
+DATA actkernconst<>+6032(SB)/8, $0x33b5488a33b5488a
+DATA actkernconst<>+6040(SB)/8, $0x33b5488a33b5488a
+DATA actkernconst<>+6048(SB)/8, $0x32c81e0632c81e06
+DATA actkernconst<>+6056(SB)/8, $0x32c81e0632c81e06
+DATA actkernconst<>+6064(SB)/8, $0x32c81e0632c81e06
+DATA actkernconst<>+6072(SB)/8, $0x32c81e0632c81e06
+DATA actkernconst<>+6080(SB)/8, $0x3ff0cfabd6a91132
+DATA actkernconst<>+6088(SB)/8, $0x3ffc212cc640f031
+DATA actkernconst<>+6096(SB)/8, $0x0000000000000000
+DATA actkernconst<>+6104(SB)/8, $0x0000000000000000
+DATA actkernconst<>+6112(SB)/8, $0x3ff0cfabd6a91132
+DATA actkernconst<>+6120(SB)/8, $0x3ff0cfabd6a91132
+DATA actkernconst<>+6128(SB)/8, $0x3ff0cfabd6a91132
+DATA actkernconst<>+6136(SB)/8, $0x3ff0cfabd6a91132
+DATA actkernconst<>+6144(SB)/8, $0x3ffc212cc640f031
+DATA actkernconst<>+6152(SB)/8, $0x3ffc212cc640f031
+DATA actkernconst<>+6160(SB)/8, $0x3ffc212cc640f031
+DATA actkernconst<>+6168(SB)/8, $0x3ffc212cc640f031
+DATA actkernconst<>+6176(SB)/8, $0x3fd1d25cf210482e
+DATA actkernconst<>+6184(SB)/8, $0xbff474973c84120b
+DATA actkernconst<>+6192(SB)/8, $0xbc9f8d74bc9ac154
+DATA actkernconst<>+6200(SB)/8, $0x3ec72c91037fdf55
+DATA actkernconst<>+6208(SB)/8, $0x3efa0223099a790b
+DATA actkernconst<>+6216(SB)/8, $0x3f2a017ed7ca8ace
+DATA actkernconst<>+6224(SB)/8, $0x3f56c16a8c6a77cf
+DATA actkernconst<>+6232(SB)/8, $0x3f81111130de0a22
+DATA actkernconst<>+6240(SB)/8, $0x3fa5555557f32749
+DATA actkernconst<>+6248(SB)/8, $0x3fc5555555281110
+DATA actkernconst<>+6256(SB)/8, $0x3fdffffffffba0ef
+DATA actkernconst<>+6264(SB)/8, $0x3ff0000000001667
+DATA actkernconst<>+6272(SB)/8, $0x3e56633e9ef4d9fc
+DATA actkernconst<>+6280(SB)/8, $0x3e928bc41d4eaf8c
+DATA actkernconst<>+6288(SB)/8, $0x4046800000000000
+DATA actkernconst<>+6296(SB)/8, $0xc004000000000000
+DATA actkernconst<>+6304(SB)/8, $0x3e56633e9ef4d9fc
+DATA actkernconst<>+6312(SB)/8, $0x3e56633e9ef4d9fc
+DATA actkernconst<>+6320(SB)/8, $0x3e56633e9ef4d9fc
+DATA actkernconst<>+6328(SB)/8, $0x3e56633e9ef4d9fc
+DATA actkernconst<>+6336(SB)/8, $0x3e928bc41d4eaf8c
+DATA actkernconst<>+6344(SB)/8, $0x3e928bc41d4eaf8c
+DATA actkernconst<>+6352(SB)/8, $0x3e928bc41d4eaf8c
+DATA actkernconst<>+6360(SB)/8, $0x3e928bc41d4eaf8c
+DATA actkernconst<>+6368(SB)/8, $0xc004000000000000
+DATA actkernconst<>+6376(SB)/8, $0xc004000000000000
+DATA actkernconst<>+6384(SB)/8, $0xc004000000000000
+DATA actkernconst<>+6392(SB)/8, $0xc004000000000000
+DATA actkernconst<>+6400(SB)/8, $0x3fd1d25cf210482e
+DATA actkernconst<>+6408(SB)/8, $0x3fd1d25cf210482e
+DATA actkernconst<>+6416(SB)/8, $0x3fd1d25cf210482e
+DATA actkernconst<>+6424(SB)/8, $0x3fd1d25cf210482e
+DATA actkernconst<>+6432(SB)/8, $0xbff474973c84120b
+DATA actkernconst<>+6440(SB)/8, $0xbff474973c84120b
+DATA actkernconst<>+6448(SB)/8, $0xbff474973c84120b
+DATA actkernconst<>+6456(SB)/8, $0xbff474973c84120b
+DATA actkernconst<>+6464(SB)/8, $0xbc9f8d74bc9ac154
+DATA actkernconst<>+6472(SB)/8, $0xbc9f8d74bc9ac154
+DATA actkernconst<>+6480(SB)/8, $0xbc9f8d74bc9ac154
+DATA actkernconst<>+6488(SB)/8, $0xbc9f8d74bc9ac154
+DATA actkernconst<>+6496(SB)/8, $0x3ec72c91037fdf55
+DATA actkernconst<>+6504(SB)/8, $0x3ec72c91037fdf55
+DATA actkernconst<>+6512(SB)/8, $0x3ec72c91037fdf55
+DATA actkernconst<>+6520(SB)/8, $0x3ec72c91037fdf55
+DATA actkernconst<>+6528(SB)/8, $0x3efa0223099a790b
+DATA actkernconst<>+6536(SB)/8, $0x3efa0223099a790b
+DATA actkernconst<>+6544(SB)/8, $0x3efa0223099a790b
+DATA actkernconst<>+6552(SB)/8, $0x3efa0223099a790b
+DATA actkernconst<>+6560(SB)/8, $0x3f2a017ed7ca8ace
+DATA actkernconst<>+6568(SB)/8, $0x3f2a017ed7ca8ace
+DATA actkernconst<>+6576(SB)/8, $0x3f2a017ed7ca8ace
+DATA actkernconst<>+6584(SB)/8, $0x3f2a017ed7ca8ace
+DATA actkernconst<>+6592(SB)/8, $0x3f56c16a8c6a77cf
+DATA actkernconst<>+6600(SB)/8, $0x3f56c16a8c6a77cf
+DATA actkernconst<>+6608(SB)/8, $0x3f56c16a8c6a77cf
+DATA actkernconst<>+6616(SB)/8, $0x3f56c16a8c6a77cf
+DATA actkernconst<>+6624(SB)/8, $0x3f81111130de0a22
+DATA actkernconst<>+6632(SB)/8, $0x3f81111130de0a22
+DATA actkernconst<>+6640(SB)/8, $0x3f81111130de0a22
+DATA actkernconst<>+6648(SB)/8, $0x3f81111130de0a22
+DATA actkernconst<>+6656(SB)/8, $0x3fa5555557f32749
+DATA actkernconst<>+6664(SB)/8, $0x3fa5555557f32749
+DATA actkernconst<>+6672(SB)/8, $0x3fa5555557f32749
+DATA actkernconst<>+6680(SB)/8, $0x3fa5555557f32749
+DATA actkernconst<>+6688(SB)/8, $0x3fc5555555281110
+DATA actkernconst<>+6696(SB)/8, $0x3fc5555555281110
+DATA actkernconst<>+6704(SB)/8, $0x3fc5555555281110
+DATA actkernconst<>+6712(SB)/8, $0x3fc5555555281110
+DATA actkernconst<>+6720(SB)/8, $0x3fdffffffffba0ef
+DATA actkernconst<>+6728(SB)/8, $0x3fdffffffffba0ef
+DATA actkernconst<>+6736(SB)/8, $0x3fdffffffffba0ef
+DATA actkernconst<>+6744(SB)/8, $0x3fdffffffffba0ef
+DATA actkernconst<>+6752(SB)/8, $0x3ff0000000001667
+DATA actkernconst<>+6760(SB)/8, $0x3ff0000000001667
+DATA actkernconst<>+6768(SB)/8, $0x3ff0000000001667
+DATA actkernconst<>+6776(SB)/8, $0x3ff0000000001667
+DATA actkernconst<>+6784(SB)/8, $0x4046800000000000
+DATA actkernconst<>+6792(SB)/8, $0x4046800000000000
+DATA actkernconst<>+6800(SB)/8, $0x4046800000000000
+DATA actkernconst<>+6808(SB)/8, $0x4046800000000000
+DATA actkernconst<>+6816(SB)/8, $0x3ff921fb54442d18
+DATA actkernconst<>+6824(SB)/8, $0x4338000000000000
+DATA actkernconst<>+6832(SB)/8, $0x3fe62534e7dd1044
+DATA actkernconst<>+6840(SB)/8, $0x4005f52ebb4484e9
+DATA actkernconst<>+6848(SB)/8, $0x40038e04d68befc8
+DATA actkernconst<>+6856(SB)/8, $0x3fe3991d63983530
+DATA actkernconst<>+6864(SB)/8, $0x4030000000000000
+DATA actkernconst<>+6872(SB)/8, $0x4020000000000000
+DATA actkernconst<>+6880(SB)/8, $0x42b921fb54442d18
+DATA actkernconst<>+6888(SB)/8, $0x3f93521cfb2b78c1
+DATA actkernconst<>+6896(SB)/8, $0xbfea439f656f1827
+DATA actkernconst<>+6904(SB)/8, $0x404a000000000000
+DATA actkernconst<>+6912(SB)/8, $0x3f645f306dc9c800
+DATA actkernconst<>+6920(SB)/8, $0x3fe054a7f09d5f44
+DATA actkernconst<>+6928(SB)/8, $0x400ea69bb81b6c52
+DATA actkernconst<>+6936(SB)/8, $0x400664f10e4107f9
+DATA actkernconst<>+6944(SB)/8, $0x3ff163abdebbc560
+DATA actkernconst<>+6952(SB)/8, $0x400b7246e3a424dd
+DATA actkernconst<>+6960(SB)/8, $0x3fe700324977504c
+DATA actkernconst<>+6968(SB)/8, $0x400464873f877ac7
+DATA actkernconst<>+6976(SB)/8, $0x3fd45f306dc9c883
+DATA actkernconst<>+6984(SB)/8, $0x3de54a9cf2ed37cd
+DATA actkernconst<>+6992(SB)/8, $0xbe5ae1e125ddf887
+DATA actkernconst<>+7000(SB)/8, $0xc010000000000000
+DATA actkernconst<>+7008(SB)/8, $0x3fd0000000000000
+DATA actkernconst<>+7016(SB)/8, $0xc04a800000000000
+DATA actkernconst<>+7024(SB)/8, $0x3ff367ecf27cb09a
+DATA actkernconst<>+7032(SB)/8, $0x40074f463f669e5f
+DATA actkernconst<>+7040(SB)/8, $0x400d45aea4f758fd
+DATA actkernconst<>+7048(SB)/8, $0x3fff2f8bd9e839ce
+DATA actkernconst<>+7056(SB)/8, $0x3cb0000000000000
+DATA actkernconst<>+7064(SB)/8, $0x3960000000000000
+DATA actkernconst<>+7072(SB)/8, $0x3c91a62633145c07
+DATA actkernconst<>+7080(SB)/8, $0x4046000000000000
+DATA actkernconst<>+7088(SB)/8, $0x400cfa4e422fc5de
+DATA actkernconst<>+7096(SB)/8, $0x400f9283b1ff897f
+DATA actkernconst<>+7104(SB)/8, $0x400fbc0b301fde5e
+DATA actkernconst<>+7112(SB)/8, $0x3fe18b5a0a6d1f6c
+DATA actkernconst<>+7120(SB)/8, $0x400bc529497535fd
+DATA actkernconst<>+7128(SB)/8, $0x4005fb11f8d5d085
+DATA actkernconst<>+7136(SB)/8, $0x3ff80cc11bf1edae
+DATA actkernconst<>+7144(SB)/8, $0xc05a800000000000
+DATA actkernconst<>+7152(SB)/8, $0xc063e00000000000
+DATA actkernconst<>+7160(SB)/8, $0xc06a800000000000
+DATA actkernconst<>+7168(SB)/8, $0xc000000000000000
+DATA actkernconst<>+7176(SB)/8, $0xc00921fb54442d18
+DATA actkernconst<>+7184(SB)/8, $0xbca1a62633145c06
+DATA actkernconst<>+7192(SB)/8, $0xb95c1cd129024e09
+DATA actkernconst<>+7200(SB)/8, $0x3ec71dd836d41b39
+DATA actkernconst<>+7208(SB)/8, $0xbf2a019fff123fbe
+DATA actkernconst<>+7216(SB)/8, $0x3f81111110f9d729
+DATA actkernconst<>+7224(SB)/8, $0xbfc5555555554858
+DATA actkernconst<>+7232(SB)/8, $0xc08ff00000000000
+DATA actkernconst<>+7240(SB)/8, $0xc08ff00000000000
+DATA actkernconst<>+7248(SB)/8, $0xc08ff00000000000
+DATA actkernconst<>+7256(SB)/8, $0xc08ff00000000000
+DATA actkernconst<>+7264(SB)/8, $0xc08e480000000000
+DATA actkernconst<>+7272(SB)/8, $0xc08e480000000000
+DATA actkernconst<>+7280(SB)/8, $0xc08e480000000000
+DATA actkernconst<>+7288(SB)/8, $0xc08e480000000000
+DATA actkernconst<>+7296(SB)/8, $0x408ff80000000000
+DATA actkernconst<>+7304(SB)/8, $0x408ff80000000000
+DATA actkernconst<>+7312(SB)/8, $0x408ff80000000000
+DATA actkernconst<>+7320(SB)/8, $0x408ff80000000000
+DATA actkernconst<>+7328(SB)/8, $0x3ff921fb54442d18
+DATA actkernconst<>+7336(SB)/8, $0x3ff921fb54442d18
+DATA actkernconst<>+7344(SB)/8, $0x3ff921fb54442d18
+DATA actkernconst<>+7352(SB)/8, $0x3ff921fb54442d18
+DATA actkernconst<>+7360(SB)/8, $0x4338000000000000
+DATA actkernconst<>+7368(SB)/8, $0x4338000000000000
+DATA actkernconst<>+7376(SB)/8, $0x4338000000000000
+DATA actkernconst<>+7384(SB)/8, $0x4338000000000000
+DATA actkernconst<>+7392(SB)/8, $0x3fe62534e7dd1044
+DATA actkernconst<>+7400(SB)/8, $0x3fe62534e7dd1044
+DATA actkernconst<>+7408(SB)/8, $0x3fe62534e7dd1044
+DATA actkernconst<>+7416(SB)/8, $0x3fe62534e7dd1044
+DATA actkernconst<>+7424(SB)/8, $0x4005f52ebb4484e9
+DATA actkernconst<>+7432(SB)/8, $0x4005f52ebb4484e9
+DATA actkernconst<>+7440(SB)/8, $0x4005f52ebb4484e9
+DATA actkernconst<>+7448(SB)/8, $0x4005f52ebb4484e9
+DATA actkernconst<>+7456(SB)/8, $0x40038e04d68befc8
+DATA actkernconst<>+7464(SB)/8, $0x40038e04d68befc8
+DATA actkernconst<>+7472(SB)/8, $0x40038e04d68befc8
+DATA actkernconst<>+7480(SB)/8, $0x40038e04d68befc8
+DATA actkernconst<>+7488(SB)/8, $0x3fe3991d63983530
+DATA actkernconst<>+7496(SB)/8, $0x3fe3991d63983530
+DATA actkernconst<>+7504(SB)/8, $0x3fe3991d63983530
+DATA actkernconst<>+7512(SB)/8, $0x3fe3991d63983530
+DATA actkernconst<>+7520(SB)/8, $0x4030000000000000
+DATA actkernconst<>+7528(SB)/8, $0x4030000000000000
+DATA actkernconst<>+7536(SB)/8, $0x4030000000000000
+DATA actkernconst<>+7544(SB)/8, $0x4030000000000000
+DATA actkernconst<>+7552(SB)/8, $0x4020000000000000
+DATA actkernconst<>+7560(SB)/8, $0x4020000000000000
+DATA actkernconst<>+7568(SB)/8, $0x4020000000000000
+DATA actkernconst<>+7576(SB)/8, $0x4020000000000000
+DATA actkernconst<>+7584(SB)/8, $0x42b921fb54442d18
+DATA actkernconst<>+7592(SB)/8, $0x42b921fb54442d18
+DATA actkernconst<>+7600(SB)/8, $0x42b921fb54442d18
+DATA actkernconst<>+7608(SB)/8, $0x42b921fb54442d18
+DATA actkernconst<>+7616(SB)/8, $0x3f93521cfb2b78c1
+DATA actkernconst<>+7624(SB)/8, $0x3f93521cfb2b78c1
+DATA actkernconst<>+7632(SB)/8, $0x3f93521cfb2b78c1
+DATA actkernconst<>+7640(SB)/8, $0x3f93521cfb2b78c1
+DATA actkernconst<>+7648(SB)/8, $0xbfea439f656f1827
+DATA actkernconst<>+7656(SB)/8, $0xbfea439f656f1827
+DATA actkernconst<>+7664(SB)/8, $0xbfea439f656f1827
+DATA actkernconst<>+7672(SB)/8, $0xbfea439f656f1827
+DATA actkernconst<>+7680(SB)/8, $0x404a000000000000
+DATA actkernconst<>+7688(SB)/8, $0x404a000000000000
+DATA actkernconst<>+7696(SB)/8, $0x404a000000000000
+DATA actkernconst<>+7704(SB)/8, $0x404a000000000000
+DATA actkernconst<>+7712(SB)/8, $0x3f645f306dc9c800
+DATA actkernconst<>+7720(SB)/8, $0x3f645f306dc9c800
+DATA actkernconst<>+7728(SB)/8, $0x3f645f306dc9c800
+DATA actkernconst<>+7736(SB)/8, $0x3f645f306dc9c800
+DATA actkernconst<>+7744(SB)/8, $0x3fe054a7f09d5f44
+DATA actkernconst<>+7752(SB)/8, $0x3fe054a7f09d5f44
+DATA actkernconst<>+7760(SB)/8, $0x3fe054a7f09d5f44
+DATA actkernconst<>+7768(SB)/8, $0x3fe054a7f09d5f44
+DATA actkernconst<>+7776(SB)/8, $0x400ea69bb81b6c52
+DATA actkernconst<>+7784(SB)/8, $0x400ea69bb81b6c52
+DATA actkernconst<>+7792(SB)/8, $0x400ea69bb81b6c52
+DATA actkernconst<>+7800(SB)/8, $0x400ea69bb81b6c52
+DATA actkernconst<>+7808(SB)/8, $0x400664f10e4107f9
+DATA actkernconst<>+7816(SB)/8, $0x400664f10e4107f9
+DATA actkernconst<>+7824(SB)/8, $0x400664f10e4107f9
+DATA actkernconst<>+7832(SB)/8, $0x400664f10e4107f9
+DATA actkernconst<>+7840(SB)/8, $0x3ff163abdebbc560
+DATA actkernconst<>+7848(SB)/8, $0x3ff163abdebbc560
+DATA actkernconst<>+7856(SB)/8, $0x3ff163abdebbc560
+DATA actkernconst<>+7864(SB)/8, $0x3ff163abdebbc560
+DATA actkernconst<>+7872(SB)/8, $0x400b7246e3a424dd
+DATA actkernconst<>+7880(SB)/8, $0x400b7246e3a424dd
+DATA actkernconst<>+7888(SB)/8, $0x400b7246e3a424dd
+DATA actkernconst<>+7896(SB)/8, $0x400b7246e3a424dd
+DATA actkernconst<>+7904(SB)/8, $0x3fe700324977504c
+DATA actkernconst<>+7912(SB)/8, $0x3fe700324977504c
+DATA actkernconst<>+7920(SB)/8, $0x3fe700324977504c
+DATA actkernconst<>+7928(SB)/8, $0x3fe700324977504c
+DATA actkernconst<>+7936(SB)/8, $0x400464873f877ac7
+DATA actkernconst<>+7944(SB)/8, $0x400464873f877ac7
+DATA actkernconst<>+7952(SB)/8, $0x400464873f877ac7
+DATA actkernconst<>+7960(SB)/8, $0x400464873f877ac7
+DATA actkernconst<>+7968(SB)/8, $0x3fd45f306dc9c883
+DATA actkernconst<>+7976(SB)/8, $0x3fd45f306dc9c883
+DATA actkernconst<>+7984(SB)/8, $0x3fd45f306dc9c883
+DATA actkernconst<>+7992(SB)/8, $0x3fd45f306dc9c883
+DATA actkernconst<>+8000(SB)/8, $0x3de54a9cf2ed37cd
+DATA actkernconst<>+8008(SB)/8, $0x3de54a9cf2ed37cd
+DATA actkernconst<>+8016(SB)/8, $0x3de54a9cf2ed37cd
+DATA actkernconst<>+8024(SB)/8, $0x3de54a9cf2ed37cd
+DATA actkernconst<>+8032(SB)/8, $0xbe5ae1e125ddf887
+DATA actkernconst<>+8040(SB)/8, $0xbe5ae1e125ddf887
+DATA actkernconst<>+8048(SB)/8, $0xbe5ae1e125ddf887
+DATA actkernconst<>+8056(SB)/8, $0xbe5ae1e125ddf887
+DATA actkernconst<>+8064(SB)/8, $0xc010000000000000
+DATA actkernconst<>+8072(SB)/8, $0xc010000000000000
+DATA actkernconst<>+8080(SB)/8, $0xc010000000000000
+DATA actkernconst<>+8088(SB)/8, $0xc010000000000000
+DATA actkernconst<>+8096(SB)/8, $0x3fd0000000000000
+DATA actkernconst<>+8104(SB)/8, $0x3fd0000000000000
+DATA actkernconst<>+8112(SB)/8, $0x3fd0000000000000
+DATA actkernconst<>+8120(SB)/8, $0x3fd0000000000000
+DATA actkernconst<>+8128(SB)/8, $0xc04a800000000000
+DATA actkernconst<>+8136(SB)/8, $0xc04a800000000000
+DATA actkernconst<>+8144(SB)/8, $0xc04a800000000000
+DATA actkernconst<>+8152(SB)/8, $0xc04a800000000000
+DATA actkernconst<>+8160(SB)/8, $0x3ff367ecf27cb09a
+DATA actkernconst<>+8168(SB)/8, $0x3ff367ecf27cb09a
+DATA actkernconst<>+8176(SB)/8, $0x3ff367ecf27cb09a
+DATA actkernconst<>+8184(SB)/8, $0x3ff367ecf27cb09a
+DATA actkernconst<>+8192(SB)/8, $0x40074f463f669e5f
+DATA actkernconst<>+8200(SB)/8, $0x40074f463f669e5f
+DATA actkernconst<>+8208(SB)/8, $0x40074f463f669e5f
+DATA actkernconst<>+8216(SB)/8, $0x40074f463f669e5f
+DATA actkernconst<>+8224(SB)/8, $0x400d45aea4f758fd
+DATA actkernconst<>+8232(SB)/8, $0x400d45aea4f758fd
+DATA actkernconst<>+8240(SB)/8, $0x400d45aea4f758fd
+DATA actkernconst<>+8248(SB)/8, $0x400d45aea4f758fd
+DATA actkernconst<>+8256(SB)/8, $0x3fff2f8bd9e839ce
+DATA actkernconst<>+8264(SB)/8, $0x3fff2f8bd9e839ce
+DATA actkernconst<>+8272(SB)/8, $0x3fff2f8bd9e839ce
+DATA actkernconst<>+8280(SB)/8, $0x3fff2f8bd9e839ce
+DATA actkernconst<>+8288(SB)/8, $0x3cb0000000000000
+DATA actkernconst<>+8296(SB)/8, $0x3cb0000000000000
+DATA actkernconst<>+8304(SB)/8, $0x3cb0000000000000
+DATA actkernconst<>+8312(SB)/8, $0x3cb0000000000000
+DATA actkernconst<>+8320(SB)/8, $0x3960000000000000
+DATA actkernconst<>+8328(SB)/8, $0x3960000000000000
+DATA actkernconst<>+8336(SB)/8, $0x3960000000000000
+DATA actkernconst<>+8344(SB)/8, $0x3960000000000000
+DATA actkernconst<>+8352(SB)/8, $0x3c91a62633145c07
+DATA actkernconst<>+8360(SB)/8, $0x3c91a62633145c07
+DATA actkernconst<>+8368(SB)/8, $0x3c91a62633145c07
+DATA actkernconst<>+8376(SB)/8, $0x3c91a62633145c07
+DATA actkernconst<>+8384(SB)/8, $0x4046000000000000
+DATA actkernconst<>+8392(SB)/8, $0x4046000000000000
+DATA actkernconst<>+8400(SB)/8, $0x4046000000000000
+DATA actkernconst<>+8408(SB)/8, $0x4046000000000000
+DATA actkernconst<>+8416(SB)/8, $0x400cfa4e422fc5de
+DATA actkernconst<>+8424(SB)/8, $0x400cfa4e422fc5de
+DATA actkernconst<>+8432(SB)/8, $0x400cfa4e422fc5de
+DATA actkernconst<>+8440(SB)/8, $0x400cfa4e422fc5de
+DATA actkernconst<>+8448(SB)/8, $0x400f9283b1ff897f
+DATA actkernconst<>+8456(SB)/8, $0x400f9283b1ff897f
+DATA actkernconst<>+8464(SB)/8, $0x400f9283b1ff897f
+DATA actkernconst<>+8472(SB)/8, $0x400f9283b1ff897f
+DATA actkernconst<>+8480(SB)/8, $0x400fbc0b301fde5e
+DATA actkernconst<>+8488(SB)/8, $0x400fbc0b301fde5e
+DATA actkernconst<>+8496(SB)/8, $0x400fbc0b301fde5e
+DATA actkernconst<>+8504(SB)/8, $0x400fbc0b301fde5e
+DATA actkernconst<>+8512(SB)/8, $0x3fe18b5a0a6d1f6c
+DATA actkernconst<>+8520(SB)/8, $0x3fe18b5a0a6d1f6c
+DATA actkernconst<>+8528(SB)/8, $0x3fe18b5a0a6d1f6c
+DATA actkernconst<>+8536(SB)/8, $0x3fe18b5a0a6d1f6c
+DATA actkernconst<>+8544(SB)/8, $0x400bc529497535fd
+DATA actkernconst<>+8552(SB)/8, $0x400bc529497535fd
+DATA actkernconst<>+8560(SB)/8, $0x400bc529497535fd
+DATA actkernconst<>+8568(SB)/8, $0x400bc529497535fd
+DATA actkernconst<>+8576(SB)/8, $0x4005fb11f8d5d085
+DATA actkernconst<>+8584(SB)/8, $0x4005fb11f8d5d085
+DATA actkernconst<>+8592(SB)/8, $0x4005fb11f8d5d085
+DATA actkernconst<>+8600(SB)/8, $0x4005fb11f8d5d085
+DATA actkernconst<>+8608(SB)/8, $0x3ff80cc11bf1edae
+DATA actkernconst<>+8616(SB)/8, $0x3ff80cc11bf1edae
+DATA actkernconst<>+8624(SB)/8, $0x3ff80cc11bf1edae
+DATA actkernconst<>+8632(SB)/8, $0x3ff80cc11bf1edae
+DATA actkernconst<>+8640(SB)/8, $0xc05a800000000000
+DATA actkernconst<>+8648(SB)/8, $0xc05a800000000000
+DATA actkernconst<>+8656(SB)/8, $0xc05a800000000000
+DATA actkernconst<>+8664(SB)/8, $0xc05a800000000000
+DATA actkernconst<>+8672(SB)/8, $0xc063e00000000000
+DATA actkernconst<>+8680(SB)/8, $0xc063e00000000000
+DATA actkernconst<>+8688(SB)/8, $0xc063e00000000000
+DATA actkernconst<>+8696(SB)/8, $0xc063e00000000000
+DATA actkernconst<>+8704(SB)/8, $0xc06a800000000000
+DATA actkernconst<>+8712(SB)/8, $0xc06a800000000000
+DATA actkernconst<>+8720(SB)/8, $0xc06a800000000000
+DATA actkernconst<>+8728(SB)/8, $0xc06a800000000000
+DATA actkernconst<>+8736(SB)/8, $0xc000000000000000
+DATA actkernconst<>+8744(SB)/8, $0xc000000000000000
+DATA actkernconst<>+8752(SB)/8, $0xc000000000000000
+DATA actkernconst<>+8760(SB)/8, $0xc000000000000000
+DATA actkernconst<>+8768(SB)/8, $0xc00921fb54442d18
+DATA actkernconst<>+8776(SB)/8, $0xc00921fb54442d18
+DATA actkernconst<>+8784(SB)/8, $0xc00921fb54442d18
+DATA actkernconst<>+8792(SB)/8, $0xc00921fb54442d18
+DATA actkernconst<>+8800(SB)/8, $0xbca1a62633145c06
+DATA actkernconst<>+8808(SB)/8, $0xbca1a62633145c06
+DATA actkernconst<>+8816(SB)/8, $0xbca1a62633145c06
+DATA actkernconst<>+8824(SB)/8, $0xbca1a62633145c06
+DATA actkernconst<>+8832(SB)/8, $0xb95c1cd129024e09
+DATA actkernconst<>+8840(SB)/8, $0xb95c1cd129024e09
+DATA actkernconst<>+8848(SB)/8, $0xb95c1cd129024e09
+DATA actkernconst<>+8856(SB)/8, $0xb95c1cd129024e09
+DATA actkernconst<>+8864(SB)/8, $0x3ec71dd836d41b39
+DATA actkernconst<>+8872(SB)/8, $0x3ec71dd836d41b39
+DATA actkernconst<>+8880(SB)/8, $0x3ec71dd836d41b39
+DATA actkernconst<>+8888(SB)/8, $0x3ec71dd836d41b39
+DATA actkernconst<>+8896(SB)/8, $0xbf2a019fff123fbe
+DATA actkernconst<>+8904(SB)/8, $0xbf2a019fff123fbe
+DATA actkernconst<>+8912(SB)/8, $0xbf2a019fff123fbe
+DATA actkernconst<>+8920(SB)/8, $0xbf2a019fff123fbe
+DATA actkernconst<>+8928(SB)/8, $0x3f81111110f9d729
+DATA actkernconst<>+8936(SB)/8, $0x3f81111110f9d729
+DATA actkernconst<>+8944(SB)/8, $0x3f81111110f9d729
+DATA actkernconst<>+8952(SB)/8, $0x3f81111110f9d729
+DATA actkernconst<>+8960(SB)/8, $0xbfc5555555554858
+DATA actkernconst<>+8968(SB)/8, $0xbfc5555555554858
+DATA actkernconst<>+8976(SB)/8, $0xbfc5555555554858
+DATA actkernconst<>+8984(SB)/8, $0xbfc5555555554858
+DATA actkernconst<>+8992(SB)/8, $0x4338000000000001
+DATA actkernconst<>+9000(SB)/8, $0xbff921fb54442d18
+DATA actkernconst<>+9008(SB)/8, $0xbc91a62633145c06
+DATA actkernconst<>+9016(SB)/8, $0xb94c1cd129024e09
+DATA actkernconst<>+9024(SB)/8, $0x4338000000000001
+DATA actkernconst<>+9032(SB)/8, $0x4338000000000001
+DATA actkernconst<>+9040(SB)/8, $0x4338000000000001
+DATA actkernconst<>+9048(SB)/8, $0x4338000000000001
+DATA actkernconst<>+9056(SB)/8, $0xbff921fb54442d18
+DATA actkernconst<>+9064(SB)/8, $0xbff921fb54442d18
+DATA actkernconst<>+9072(SB)/8, $0xbff921fb54442d18
+DATA actkernconst<>+9080(SB)/8, $0xbff921fb54442d18
+DATA actkernconst<>+9088(SB)/8, $0xbc91a62633145c06
+DATA actkernconst<>+9096(SB)/8, $0xbc91a62633145c06
+DATA actkernconst<>+9104(SB)/8, $0xbc91a62633145c06
+DATA actkernconst<>+9112(SB)/8, $0xbc91a62633145c06
+DATA actkernconst<>+9120(SB)/8, $0xb94c1cd129024e09
+DATA actkernconst<>+9128(SB)/8, $0xb94c1cd129024e09
+DATA actkernconst<>+9136(SB)/8, $0xb94c1cd129024e09
+DATA actkernconst<>+9144(SB)/8, $0xb94c1cd129024e09
+DATA actkernconst<>+9152(SB)/8, $0x4376345785d8a000
+DATA actkernconst<>+9160(SB)/8, $0xc376345785d8a000
+DATA actkernconst<>+9168(SB)/8, $0x0000000009090011
+DATA actkernconst<>+9176(SB)/8, $0x0000000000000000
+DATA actkernconst<>+9184(SB)/8, $0x4376345785d8a000
+DATA actkernconst<>+9192(SB)/8, $0x4376345785d8a000
+DATA actkernconst<>+9200(SB)/8, $0x4376345785d8a000
+DATA actkernconst<>+9208(SB)/8, $0x4376345785d8a000
+DATA actkernconst<>+9216(SB)/8, $0xc376345785d8a000
+DATA actkernconst<>+9224(SB)/8, $0xc376345785d8a000
+DATA actkernconst<>+9232(SB)/8, $0xc376345785d8a000
+DATA actkernconst<>+9240(SB)/8, $0xc376345785d8a000
+DATA actkernconst<>+9248(SB)/8, $0x3faba1ba10bdf714
+DATA actkernconst<>+9256(SB)/8, $0xbfc1111111028c6f
+DATA actkernconst<>+9264(SB)/8, $0x3fd5555555554ee4
+DATA actkernconst<>+9272(SB)/8, $0xbebfcc078193c27d
+DATA actkernconst<>+9280(SB)/8, $0x3ef0d3ce4aaa45fc
+DATA actkernconst<>+9288(SB)/8, $0xbf12347b46ddb8b5
 DATA actkernconst<>+9296(SB)/8, $0x3f2c5bfee363a8b2
-DATA actkernconst<>+9304(SB)/8, $0x3f2c5bfee363a8b2
-DATA actkernconst<>+9312(SB)/8, $0xbf42e76669b584c5
-DATA actkernconst<>+9320(SB)/8, $0xbf42e76669b584c5
-DATA actkernconst<>+9328(SB)/8, $0xbf42e76669b584c5
-DATA actkernconst<>+9336(SB)/8, $0xbf42e76669b584c5
-DATA actkernconst<>+9344(SB)/8, $0x3f57c4648492ca7b
-DATA actkernconst<>+9352(SB)/8, $0x3f57c4648492ca7b
-DATA actkernconst<>+9360(SB)/8, $0x3f57c4648492ca7b
-DATA actkernconst<>+9368(SB)/8, $0x3f57c4648492ca7b
-DATA actkernconst<>+9376(SB)/8, $0xbf6d6a56a6f2f6f3
-DATA actkernconst<>+9384(SB)/8, $0xbf6d6a56a6f2f6f3
-DATA actkernconst<>+9392(SB)/8, $0xbf6d6a56a6f2f6f3
-DATA actkernconst<>+9400(SB)/8, $0xbf6d6a56a6f2f6f3
-DATA actkernconst<>+9408(SB)/8, $0x3f8226c3a99b757d
-DATA actkernconst<>+9416(SB)/8, $0x3f8226c3a99b757d
-DATA actkernconst<>+9424(SB)/8, $0x3f8226c3a99b757d
-DATA actkernconst<>+9432(SB)/8, $0x3f8226c3a99b757d
-DATA actkernconst<>+9440(SB)/8, $0xbf9664f2ec3a9f0d
-DATA actkernconst<>+9448(SB)/8, $0xbf9664f2ec3a9f0d
-DATA actkernconst<>+9456(SB)/8, $0xbf9664f2ec3a9f0d
-DATA actkernconst<>+9464(SB)/8, $0xbf9664f2ec3a9f0d
-DATA actkernconst<>+9472(SB)/8, $0x3faba1ba10bdf714
-DATA actkernconst<>+9480(SB)/8, $0x3faba1ba10bdf714
-DATA actkernconst<>+9488(SB)/8, $0x3faba1ba10bdf714
-DATA actkernconst<>+9496(SB)/8, $0x3faba1ba10bdf714
-DATA actkernconst<>+9504(SB)/8, $0xbfc1111111028c6f
-DATA actkernconst<>+9512(SB)/8, $0xbfc1111111028c6f
-DATA actkernconst<>+9520(SB)/8, $0xbfc1111111028c6f
-DATA actkernconst<>+9528(SB)/8, $0xbfc1111111028c6f
-DATA actkernconst<>+9536(SB)/8, $0x3fd5555555554ee4
-DATA actkernconst<>+9544(SB)/8, $0x3fd5555555554ee4
-DATA actkernconst<>+9552(SB)/8, $0x3fd5555555554ee4
-DATA actkernconst<>+9560(SB)/8, $0x3fd5555555554ee4
-DATA actkernconst<>+9568(SB)/8, $0x2b2bff2ee48e0530
-DATA actkernconst<>+9576(SB)/8, $0x0000000000000000
-DATA actkernconst<>+9584(SB)/8, $0x0000000000000000
-DATA actkernconst<>+9592(SB)/8, $0x0000000000000000
-DATA actkernconst<>+9600(SB)/8, $0x2b2bff2ee48e0530
-DATA actkernconst<>+9608(SB)/8, $0x2b2bff2ee48e0530
-DATA actkernconst<>+9616(SB)/8, $0x2b2bff2ee48e0530
-DATA actkernconst<>+9624(SB)/8, $0x2b2bff2ee48e0530
-GLOBL actkernconst<>(SB), RODATA|TLSBSS, $9632
+DATA actkernconst<>+9304(SB)/8, $0xbf42e76669b584c5
+DATA actkernconst<>+9312(SB)/8, $0x3f57c4648492ca7b
+DATA actkernconst<>+9320(SB)/8, $0xbf6d6a56a6f2f6f3
+DATA actkernconst<>+9328(SB)/8, $0x3f8226c3a99b757d
+DATA actkernconst<>+9336(SB)/8, $0xbf9664f2ec3a9f0d
+DATA actkernconst<>+9344(SB)/8, $0xbebfcc078193c27d
+DATA actkernconst<>+9352(SB)/8, $0xbebfcc078193c27d
+DATA actkernconst<>+9360(SB)/8, $0xbebfcc078193c27d
+DATA actkernconst<>+9368(SB)/8, $0xbebfcc078193c27d
+DATA actkernconst<>+9376(SB)/8, $0x3ef0d3ce4aaa45fc
+DATA actkernconst<>+9384(SB)/8, $0x3ef0d3ce4aaa45fc
+DATA actkernconst<>+9392(SB)/8, $0x3ef0d3ce4aaa45fc
+DATA actkernconst<>+9400(SB)/8, $0x3ef0d3ce4aaa45fc
+DATA actkernconst<>+9408(SB)/8, $0xbf12347b46ddb8b5
+DATA actkernconst<>+9416(SB)/8, $0xbf12347b46ddb8b5
+DATA actkernconst<>+9424(SB)/8, $0xbf12347b46ddb8b5
+DATA actkernconst<>+9432(SB)/8, $0xbf12347b46ddb8b5
+DATA actkernconst<>+9440(SB)/8, $0x3f2c5bfee363a8b2
+DATA actkernconst<>+9448(SB)/8, $0x3f2c5bfee363a8b2
+DATA actkernconst<>+9456(SB)/8, $0x3f2c5bfee363a8b2
+DATA actkernconst<>+9464(SB)/8, $0x3f2c5bfee363a8b2
+DATA actkernconst<>+9472(SB)/8, $0xbf42e76669b584c5
+DATA actkernconst<>+9480(SB)/8, $0xbf42e76669b584c5
+DATA actkernconst<>+9488(SB)/8, $0xbf42e76669b584c5
+DATA actkernconst<>+9496(SB)/8, $0xbf42e76669b584c5
+DATA actkernconst<>+9504(SB)/8, $0x3f57c4648492ca7b
+DATA actkernconst<>+9512(SB)/8, $0x3f57c4648492ca7b
+DATA actkernconst<>+9520(SB)/8, $0x3f57c4648492ca7b
+DATA actkernconst<>+9528(SB)/8, $0x3f57c4648492ca7b
+DATA actkernconst<>+9536(SB)/8, $0xbf6d6a56a6f2f6f3
+DATA actkernconst<>+9544(SB)/8, $0xbf6d6a56a6f2f6f3
+DATA actkernconst<>+9552(SB)/8, $0xbf6d6a56a6f2f6f3
+DATA actkernconst<>+9560(SB)/8, $0xbf6d6a56a6f2f6f3
+DATA actkernconst<>+9568(SB)/8, $0x3f8226c3a99b757d
+DATA actkernconst<>+9576(SB)/8, $0x3f8226c3a99b757d
+DATA actkernconst<>+9584(SB)/8, $0x3f8226c3a99b757d
+DATA actkernconst<>+9592(SB)/8, $0x3f8226c3a99b757d
+DATA actkernconst<>+9600(SB)/8, $0xbf9664f2ec3a9f0d
+DATA actkernconst<>+9608(SB)/8, $0xbf9664f2ec3a9f0d
+DATA actkernconst<>+9616(SB)/8, $0xbf9664f2ec3a9f0d
+DATA actkernconst<>+9624(SB)/8, $0xbf9664f2ec3a9f0d
+DATA actkernconst<>+9632(SB)/8, $0x3faba1ba10bdf714
+DATA actkernconst<>+9640(SB)/8, $0x3faba1ba10bdf714
+DATA actkernconst<>+9648(SB)/8, $0x3faba1ba10bdf714
+DATA actkernconst<>+9656(SB)/8, $0x3faba1ba10bdf714
+DATA actkernconst<>+9664(SB)/8, $0xbfc1111111028c6f
+DATA actkernconst<>+9672(SB)/8, $0xbfc1111111028c6f
+DATA actkernconst<>+9680(SB)/8, $0xbfc1111111028c6f
+DATA actkernconst<>+9688(SB)/8, $0xbfc1111111028c6f
+DATA actkernconst<>+9696(SB)/8, $0x3fd5555555554ee4
+DATA actkernconst<>+9704(SB)/8, $0x3fd5555555554ee4
+DATA actkernconst<>+9712(SB)/8, $0x3fd5555555554ee4
+DATA actkernconst<>+9720(SB)/8, $0x3fd5555555554ee4
+DATA actkernconst<>+9728(SB)/8, $0x2b2bff2ee48e0530
+DATA actkernconst<>+9736(SB)/8, $0x0000000000000000
+DATA actkernconst<>+9744(SB)/8, $0x0000000000000000
+DATA actkernconst<>+9752(SB)/8, $0x0000000000000000
+DATA actkernconst<>+9760(SB)/8, $0x2b2bff2ee48e0530
+DATA actkernconst<>+9768(SB)/8, $0x2b2bff2ee48e0530
+DATA actkernconst<>+9776(SB)/8, $0x2b2bff2ee48e0530
+DATA actkernconst<>+9784(SB)/8, $0x2b2bff2ee48e0530
+GLOBL actkernconst<>(SB), RODATA|TLSBSS, $9792

@@ -9,6 +9,11 @@ import "fmt"
 //
 //	f(x) = where(x > 0, scale*x, scale_alpha*expm1(x))
 //
+// The float32 kernels compute the same function from a formula without the
+// corrections only a float64 result needs:
+//
+//	f(x) = where(x > 0, scale*x, scale_alpha*expm1(min(x, 0)))
+//
 // PyTorch equivalent: torch.nn.SELU.
 //
 // Deviations from PyTorch:

@@ -22,70 +22,145 @@ var (
 	seluBackwardFromOutputStreamImpl func(dx, y, dy []float32)
 )
 
-// seluGeneric is the pure-Go kernel of selu (f32 memory, f64 compute, 40
+// seluGeneric is the pure-Go kernel of selu (f32 memory, f32 compute, 47
 // operations): the scalar twin of the vector program the assembly kernels run,
 // with exactly the semantics of vprog.Program.Eval, so every backend gives the
 // same bits. The caller guarantees equal lengths; dst may be the same slice as
 // an input.
 func seluGeneric(dst, x []float32) {
 	x = x[:len(dst)]
-	v1 := math.Float64frombits(0x0000000000000000)  // 0
-	v3 := math.Float64frombits(0x3ff0cfabd6a91132)  // 1.0507009873554805
-	v5 := math.Float64frombits(0x3ffc212cc640f031)  // 1.7580993408473768
-	v6 := math.Float64frombits(0xc044000000000000)  // -40
-	v8 := math.Float64frombits(0x4086200000000000)  // 708
-	v10 := math.Float64frombits(0x3ff71547652b82fe) // 1.4426950408889634
-	v15 := math.Float64frombits(0xbfe62e42fefa39ef) // -0.6931471805599453
-	v17 := math.Float64frombits(0x3efa136e5a92400e) // 2.4867918601290165e-05
-	v18 := math.Float64frombits(0x3f2a17e35818933c) // 0.0001990761775668928
-	v20 := math.Float64frombits(0x3f56c166bc75e823) // 0.0013888839037847843
-	v22 := math.Float64frombits(0x3f81110a5fa2e975) // 0.008333283465948619
-	v24 := math.Float64frombits(0x3fa55555565ce931) // 0.04166666678652787
-	v26 := math.Float64frombits(0x3fc5555557e88376) // 0.16666666786570844
-	v28 := math.Float64frombits(0x3fdfffffffffe051) // 0.49999999999954975
-	v30 := math.Float64frombits(0x3fefffffffff6187) // 0.9999999999954959
-	v33 := math.Float64frombits(0x3ff0000000000000) // 1
+	v1 := math.Float32frombits(0x00000000)  // 0
+	v3 := math.Float32frombits(0x3f867d5e)  // 1.0507009
+	v4 := math.Float32frombits(0x33b5488a)  // 8.441664e-08
+	v7 := math.Float32frombits(0x3fe10966)  // 1.7580993
+	v8 := math.Float32frombits(0x32c81e06)  // 2.3296717e-08
+	v10 := math.Float32frombits(0xc18c0000) // -17.5
+	v12 := math.Float32frombits(0x3fb8aa3b) // 1.442695
+	v18 := math.Float32frombits(0xbf317218) // -0.6931472
+	v20 := math.Float32frombits(0x3102e308) // 1.9046542e-09
+	v23 := math.Float32frombits(0x3950928b) // 0.00019891017
+	v24 := math.Float32frombits(0x3ab6a1a7) // 0.0013933674
+	v26 := math.Float32frombits(0x3c088870) // 0.0083333105
+	v28 := math.Float32frombits(0x3d2aaa74) // 0.041666463
+	v30 := math.Float32frombits(0x3e2aaaab) // 0.16666667
+	v32 := math.Float32frombits(0x3f000000) // 0.5
+	v34 := math.Float32frombits(0x3f800000) // 1
 	for i := range dst {
-		v0 := float64(x[i])
+		v0 := x[i]
 		v2 := v1 < v0
-		v4 := float64(v3 * v0)
-		v7 := v6
-		if v0 > v6 {
-			v7 = v0
+		v5 := float32(v4 * v0)
+		v6p := float64(v3) * float64(v0)
+		v6s := v6p + float64(v5)
+		v6 := float32(v6s)
+		if bits := math.Float64bits(v6s); bits&(1<<29-1) == 0 && bits<<1-1 < (1023-126)<<53-1 || bits&(1<<29-1) == 1<<28 || v6s != v6s {
+			v6 = fma32Slow(v3, v0, v5)
 		}
-		v9 := v8
-		if v7 < v8 {
-			v9 = v7
+		v9 := v0
+		if v1 < v0 {
+			v9 = v1
 		}
-		v11 := float64(v9 * v10)
-		v12 := math.RoundToEven(v11)
-		v16 := math.FMA(v12, v15, v9)
-		v19 := math.FMA(v16, v17, v18)
-		v21 := math.FMA(v16, v19, v20)
-		v23 := math.FMA(v16, v21, v22)
-		v25 := math.FMA(v16, v23, v24)
-		v27 := math.FMA(v16, v25, v26)
-		v29 := math.FMA(v16, v27, v28)
-		v31 := math.FMA(v16, v29, v30)
-		v32 := float64(v16 * v31)
-		v34 := ldexpNormal(v33, v12)
-		v35 := float64(v34 - v33)
-		v36 := math.FMA(v32, v34, v35)
-		v37 := v0
-		if v36 > v0 {
-			v37 = v36
+		v11 := v10
+		if v9 > v10 {
+			v11 = v9
 		}
-		v38 := math.IsNaN(v0)
-		v39 := float64(v5 * v37)
-		v40 := v39
+		v13 := float32(v11 * v12)
+		v14 := float32(math.RoundToEven(float64(v13)))
+		v19p := float64(v14) * float64(v18)
+		v19s := v19p + float64(v11)
+		v19 := float32(v19s)
+		if bits := math.Float64bits(v19s); bits&(1<<29-1) == 0 && bits<<1-1 < (1023-126)<<53-1 || bits&(1<<29-1) == 1<<28 || v19s != v19s {
+			v19 = fma32Slow(v14, v18, v11)
+		}
+		v21p := float64(v14) * float64(v20)
+		v21s := v21p + float64(v19)
+		v21 := float32(v21s)
+		if bits := math.Float64bits(v21s); bits&(1<<29-1) == 0 && bits<<1-1 < (1023-126)<<53-1 || bits&(1<<29-1) == 1<<28 || v21s != v21s {
+			v21 = fma32Slow(v14, v20, v19)
+		}
+		v22 := float32(v21 * v21)
+		v25p := float64(v21) * float64(v23)
+		v25s := v25p + float64(v24)
+		v25 := float32(v25s)
+		if bits := math.Float64bits(v25s); bits&(1<<29-1) == 0 && bits<<1-1 < (1023-126)<<53-1 || bits&(1<<29-1) == 1<<28 || v25s != v25s {
+			v25 = fma32Slow(v21, v23, v24)
+		}
+		v27p := float64(v21) * float64(v25)
+		v27s := v27p + float64(v26)
+		v27 := float32(v27s)
+		if bits := math.Float64bits(v27s); bits&(1<<29-1) == 0 && bits<<1-1 < (1023-126)<<53-1 || bits&(1<<29-1) == 1<<28 || v27s != v27s {
+			v27 = fma32Slow(v21, v25, v26)
+		}
+		v29p := float64(v21) * float64(v27)
+		v29s := v29p + float64(v28)
+		v29 := float32(v29s)
+		if bits := math.Float64bits(v29s); bits&(1<<29-1) == 0 && bits<<1-1 < (1023-126)<<53-1 || bits&(1<<29-1) == 1<<28 || v29s != v29s {
+			v29 = fma32Slow(v21, v27, v28)
+		}
+		v31p := float64(v21) * float64(v29)
+		v31s := v31p + float64(v30)
+		v31 := float32(v31s)
+		if bits := math.Float64bits(v31s); bits&(1<<29-1) == 0 && bits<<1-1 < (1023-126)<<53-1 || bits&(1<<29-1) == 1<<28 || v31s != v31s {
+			v31 = fma32Slow(v21, v29, v30)
+		}
+		v33p := float64(v21) * float64(v31)
+		v33s := v33p + float64(v32)
+		v33 := float32(v33s)
+		if bits := math.Float64bits(v33s); bits&(1<<29-1) == 0 && bits<<1-1 < (1023-126)<<53-1 || bits&(1<<29-1) == 1<<28 || v33s != v33s {
+			v33 = fma32Slow(v21, v31, v32)
+		}
+		v35 := ldexpNormal32(v34, v14)
+		v36 := float32(v35 - v34)
+		v37p := float64(v35) * float64(v21)
+		v37s := v37p + float64(v36)
+		v37 := float32(v37s)
+		if bits := math.Float64bits(v37s); bits&(1<<29-1) == 0 && bits<<1-1 < (1023-126)<<53-1 || bits&(1<<29-1) == 1<<28 || v37s != v37s {
+			v37 = fma32Slow(v35, v21, v36)
+		}
+		v38 := float32(v36 - v37)
+		v39p := float64(v35) * float64(v21)
+		v39s := v39p + float64(v38)
+		v39 := float32(v39s)
+		if bits := math.Float64bits(v39s); bits&(1<<29-1) == 0 && bits<<1-1 < (1023-126)<<53-1 || bits&(1<<29-1) == 1<<28 || v39s != v39s {
+			v39 = fma32Slow(v35, v21, v38)
+		}
+		v40 := float32(v22 * v33)
+		v41p := float64(v35) * float64(v40)
+		v41s := v41p + float64(v39)
+		v41 := float32(v41s)
+		if bits := math.Float64bits(v41s); bits&(1<<29-1) == 0 && bits<<1-1 < (1023-126)<<53-1 || bits&(1<<29-1) == 1<<28 || v41s != v41s {
+			v41 = fma32Slow(v35, v40, v39)
+		}
+		v42 := v9
+		if v37 > v9 {
+			v42 = v37
+		}
+		v43 := v9
+		if v41 > v9 {
+			v43 = v41
+		}
+		v44 := float32(v43 * v7)
+		v45p := float64(v42) * float64(v8)
+		v45s := v45p + float64(v44)
+		v45 := float32(v45s)
+		if bits := math.Float64bits(v45s); bits&(1<<29-1) == 0 && bits<<1-1 < (1023-126)<<53-1 || bits&(1<<29-1) == 1<<28 || v45s != v45s {
+			v45 = fma32Slow(v42, v8, v44)
+		}
+		v46p := float64(v42) * float64(v7)
+		v46s := v46p + float64(v45)
+		v46 := float32(v46s)
+		if bits := math.Float64bits(v46s); bits&(1<<29-1) == 0 && bits<<1-1 < (1023-126)<<53-1 || bits&(1<<29-1) == 1<<28 || v46s != v46s {
+			v46 = fma32Slow(v42, v7, v45)
+		}
+		v47 := v46
 		if v2 {
-			v40 = v4
+			v47 = v6
 		}
-		v41 := v40
-		if v38 {
-			v41 = v0
+		v48 := math.IsNaN(float64(v0))
+		v49 := v47
+		if v48 {
+			v49 = v0
 		}
-		dst[i] = float32(v41)
+		dst[i] = v49
 	}
 }
 

@@ -58,7 +58,7 @@ func plainSELU(x float64) float64 {
 		if x > 0.0 {
 			return 1.0507009873554805 * x
 		}
-		return 1.7580993408473768 * math.Expm1(x)
+		return 1.7580993408473768 * math.Expm1(math.Min(x, 0.0))
 	}()
 }
 

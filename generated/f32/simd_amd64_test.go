@@ -951,7 +951,7 @@ var simdCases32 = []kerneltest.SIMDCase[float32]{
 		},
 	},
 	{
-		Name: "selu", Inputs: 1, MaxLen: 97,
+		Name: "selu", Inputs: 1, MaxLen: 193,
 		Generic: func(d []float32, in [][]float32, p []float32) { seluGeneric(d, in[0]) },
 		Impls: []kerneltest.SIMDImpl[float32]{
 			{ISA: "avx512", Available: hasAVX512, Run: func(d []float32, in [][]float32, p []float32) { seluAVX512(d, in[0]) }},

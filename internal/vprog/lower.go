@@ -289,7 +289,7 @@ func (l *lowerer) call(e *ast.CallExpr) (Value, error) {
 	}
 	if _, prim := primitives[fn.Name]; prim && b.Compute() != F64 {
 		// A float32_lanes formula (roundsOnce never passes a primitive).
-		return l.lanes32Call(e, fn.Name, b.Const(1))
+		return l.lanes32Call(e, fn.Name, factor{hi: b.Const(1)})
 	}
 	if fn.Name == "sin" || fn.Name == "cos" {
 		if v, ok, err := l.trigOfProduct(fn.Name, e.Args[0]); ok || err != nil {
@@ -338,7 +338,7 @@ func (l *lowerer) args(e *ast.CallExpr) ([]Value, error) {
 // lanes32Call lowers scale·name(args) in a float32_lanes formula, where
 // only the primitives written for float32 arithmetic may run; scale is the
 // constant 1 for a call that is no factor of a product.
-func (l *lowerer) lanes32Call(e *ast.CallExpr, name string, scale Value) (Value, error) {
+func (l *lowerer) lanes32Call(e *ast.CallExpr, name string, scale factor) (Value, error) {
 	prim, ok := lanes32Primitives[name]
 	if !ok {
 		have := slices.Sorted(maps.Keys(lanes32Primitives))
@@ -355,17 +355,24 @@ func (l *lowerer) lanes32Call(e *ast.CallExpr, name string, scale Value) (Value,
 	return v, nil
 }
 
-// lanes32Product lowers a*f(z) and f(z)*a in float32 lanes, f a primitive
-// written for them, as one call that returns the product rounded once
-// (see lanes32Primitive): rounded after f's own rounding, as a plain
-// product would be, alpha*expm1(x) reached 2 ULP. This is a rule of the
-// formula language in float32 lanes, not of one activation. ok is false
-// for any other expression.
+// lanes32Product lowers two kinds of product in float32 lanes as one
+// rounding, rules of the formula language there, not of one activation:
+//
+//   - a*f(z) and f(z)*a, f a primitive written for float32 lanes, is one
+//     call that returns the product rounded once (see lanes32Primitive):
+//     rounded after f's own rounding, as a plain product would be,
+//     alpha*expm1(x) reached 2 ULP;
+//   - c*a and a*c, c a constant (a number or a named constant) that
+//     float32 does not represent, is fma(hi, a, lo*a) (see factor), and a
+//     constant factor of a call above is passed as hi + lo alike.
+//
+// ok is false for any other expression.
 func (l *lowerer) lanes32Product(e *ast.BinaryExpr) (v Value, ok bool, err error) {
 	if l.b.Compute() != F32 || e.Op != token.MUL {
 		return 0, false, nil
 	}
-	for _, side := range [2][2]ast.Expr{{e.X, e.Y}, {e.Y, e.X}} {
+	sides := [2][2]ast.Expr{{e.X, e.Y}, {e.Y, e.X}}
+	for _, side := range sides {
 		call, isCall := unparen(side[1]).(*ast.CallExpr)
 		if !isCall {
 			continue
@@ -374,14 +381,74 @@ func (l *lowerer) lanes32Product(e *ast.BinaryExpr) (v Value, ok bool, err error
 		if !isIdent || lanes32Primitives[fn.Name] == nil {
 			continue
 		}
-		scale, err := l.value(side[0])
+		scale, err := l.factor(side[0])
 		if err != nil {
 			return 0, true, err
 		}
 		v, err := l.lanes32Call(call, fn.Name, scale)
 		return v, true, err
 	}
+	for _, side := range sides {
+		if c, isConst := l.constant(side[0]); isConst {
+			if f := constFactor(l.b, c); f.hasLo {
+				a, err := l.value(side[1])
+				return f.times(l.b, a), true, err
+			}
+		}
+	}
 	return 0, false, nil
+}
+
+// factor lowers e as a product's factor in float32 lanes (see factor).
+func (l *lowerer) factor(e ast.Expr) (factor, error) {
+	if c, isConst := l.constant(e); isConst {
+		return constFactor(l.b, c), nil
+	}
+	v, err := l.value(e)
+	return factor{hi: v}, err
+}
+
+// constant is the float64 value of e when e is a number or names a
+// constant (of the entry or of the formula language) that no input or
+// parameter shadows, or is the negation of one.
+func (l *lowerer) constant(e ast.Expr) (float64, bool) {
+	var s string
+	switch e := unparen(e).(type) {
+	case *ast.UnaryExpr:
+		c, ok := l.constant(e.X)
+		if e.Op == token.SUB {
+			c = -c
+		}
+		return c, ok && (e.Op == token.SUB || e.Op == token.ADD)
+	case *ast.BasicLit:
+		if e.Kind != token.INT && e.Kind != token.FLOAT {
+			return 0, false
+		}
+		s = e.Value
+	case *ast.Ident:
+		if _, ok := l.inputs[e.Name]; ok {
+			return 0, false
+		}
+		if _, ok := l.scalars[e.Name]; ok {
+			return 0, false
+		}
+		if slices.ContainsFunc(l.a.Params, func(p spec.Param) bool { return p.Name == e.Name }) {
+			return 0, false
+		}
+		if slices.ContainsFunc(l.a.Thresholds, func(t spec.Threshold) bool { return t.Name == e.Name }) {
+			return 0, false // float32's own value (see ident)
+		}
+		for _, c := range l.a.Constants {
+			if c.Name == e.Name {
+				s = c.Value
+			}
+		}
+		if s == "" {
+			s = expr.Constants[e.Name]
+		}
+	}
+	v, err := strconv.ParseFloat(s, 64)
+	return v, s != "" && (err == nil || math.IsInf(v, 0))
 }
 
 // trigOfProduct lowers sin(a*b) and cos(a*b) (parentheses allowed) with

@@ -103,6 +103,58 @@ func TestLowerFloat32Lanes(t *testing.T) {
 	}
 }
 
+// TestLowerFloat32LanesConstantProduct: in float32 lanes a product with a
+// constant float32 does not represent (a named constant, a number) keeps
+// the constant as hi + lo and rounds once, where the constant rounded to
+// float32 puts some products past half an ULP (above 2^-100, where lo·x is
+// normal); zeros keep the product's sign; a parameter's product stays one
+// multiplication.
+func TestLowerFloat32LanesConstantProduct(t *testing.T) {
+	const scale = 1.0507009873554804934193349852946 // SELU's, 0.56·2^-24 off in float32
+	for _, src := range []string{"scale*x", "x*scale", "x*1.0507009873554804934193349852946", "-scale*x"} {
+		a := activation(t, "c", "x", "1", spec.Param{Name: "alpha", Default: 1})
+		a.Constants = []spec.Constant{{Name: "scale", Value: "1.0507009873554804934193349852946"}}
+		f := formula(t, src)
+		f.Float32Lanes = true
+		a.Float32.Forward = &f
+		p, err := Lower(a, Forward, F32)
+		require.NoError(t, err, src)
+		c := scale
+		if src[0] == '-' {
+			c = -scale
+		}
+		worst, plainOver := 0.0, 0
+		r := testutil.NewRand(21)
+		for range 100000 {
+			x := float64(math.Float32frombits(0x0d800000 + uint32(r.Int64N(0x71000000))))
+			got := p.Eval([]float64{x}, nil)
+			worst = max(worst, ulp32Dist(got, c*x))
+			if ulp32Dist(float64(float32(c)*float32(x)), c*x) > 0.5+0x1p-20 {
+				plainOver++
+			}
+		}
+		assert.LessOrEqual(t, worst, 0.5+0x1p-20, "%s: rounded once", src)
+		assert.Positive(t, plainOver, "%s: the float32 constant alone is past half an ULP somewhere", src)
+		for _, z := range []float64{0, math.Copysign(0, -1)} {
+			want := math.Copysign(0, z*c)
+			assert.Equal(t, math.Float64bits(want), math.Float64bits(p.Eval([]float64{z}, nil)), "%s at %g", src, z)
+		}
+	}
+	a := activation(t, "c", "x", "1", spec.Param{Name: "alpha", Default: 1})
+	f := formula(t, "alpha*x")
+	f.Float32Lanes = true
+	a.Float32.Forward = &f
+	p, err := Lower(a, Forward, F32)
+	require.NoError(t, err)
+	assert.Zero(t, liveOps(p, OpFMA), "a parameter's product is one multiplication")
+}
+
+// ulp32Dist is |got − want| in float32 ulps at want (normal want).
+func ulp32Dist(got, want float64) float64 {
+	_, e := math.Frexp(want) // |want| in [2^(e-1), 2^e)
+	return math.Abs(got-want) / math.Ldexp(1, e-24)
+}
+
 func TestLowerEvaluates(t *testing.T) {
 	hs := activation(t, "hardswish", "x*min(max(x+3, 0), 6)/6", "where(x < -3, 0, where(x <= 3, (2*x+3)/6, 1))")
 	fwd, err := Lower(hs, Forward, F64)

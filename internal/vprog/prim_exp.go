@@ -394,7 +394,7 @@ var expm1C32 = []float64{
 }
 
 func init() {
-	registerLanes32("expm1", func(b *Builder, scale Value, args []Value) (Value, error) {
+	registerLanes32("expm1", func(b *Builder, scale factor, args []Value) (Value, error) {
 		x := args[0]
 		if !b.AtMost(x, 0) {
 			return 0, fmt.Errorf("the argument must be known to be ≤ 0 (write expm1(min(x, 0)) in the x ≤ 0 branch)")
@@ -406,7 +406,7 @@ func init() {
 // expm1Lanes32 is scale·expm1(x) for x ≤ 0 (or NaN) in float32 lanes:
 // −scale at −Inf and below −17.5, the sign of scale·x at zero, NaN → NaN.
 // (For scale = +0 the result is a zero of either sign: lo's sign decides.)
-func expm1Lanes32(b *Builder, scale, x Value) Value {
+func expm1Lanes32(b *Builder, scale factor, x Value) Value {
 	xc := b.Max(x, b.Const(expm1Lanes32MinArg)) // NaN → the clamp, put back below
 	k := b.Round(b.Mul(xc, b.Const(expLog2e32)), RoundNearestEven)
 	nk := b.Neg(k)
@@ -415,7 +415,7 @@ func expm1Lanes32(b *Builder, scale, x Value) Value {
 	q := b.Horner(r, expm1C32...)
 	s := b.LdexpNormal(b.Const(1), k) // k in [−25, 0]
 	c := b.Sub(s, b.Const(1))
-	if isOne(b, scale) {
+	if isOne(b, scale.hi) && !scale.hasLo {
 		y := b.FMA(b.FMA(r2, q, r), s, c)
 		// expm1(x) ≥ x, equal only at 0: max(y, x) is y but where the
 		// two are equal, and there it gives x (the second operand), so
@@ -431,6 +431,13 @@ func expm1Lanes32(b *Builder, scale, x Value) Value {
 	lo = b.FMA(s, b.Mul(r2, q), lo) // + 2^k·(expm1(r) − r)
 	// max(hi, x) and max(lo, x) as above: −0 at x = −0 (lo's magnitude is
 	// below |x| elsewhere), and a NaN x's payload, which the product and
-	// the fma pass on as their first NaN operand, before scale's.
-	return b.FMA(b.Max(hi, x), scale, b.Mul(b.Max(lo, x), scale))
+	// the fmas pass on as their first NaN operand, before scale's. A scale
+	// kept as hi + lo (a constant, see factor) adds h·lo: that lo has
+	// hi's sign, so the zeros keep theirs.
+	h := b.Max(hi, x)
+	l := b.Mul(b.Max(lo, x), scale.hi)
+	if scale.hasLo {
+		l = b.FMA(h, scale.lo, l)
+	}
+	return b.FMA(h, scale.hi, l)
 }

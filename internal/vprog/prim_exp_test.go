@@ -416,11 +416,17 @@ func TestExp32Ends(t *testing.T) {
 }
 
 // expm1Lanes32Program is scale*expm1(min(x, 0)) in float32 lanes, the form
-// a float32_lanes formula writes; scale 1 is the plain call.
-func expm1Lanes32Program(t *testing.T, scale float64) *Program {
+// a float32_lanes formula writes; scale 1 is the plain call. A constant
+// scale is the formula's named constant (hi + lo, see factor); otherwise
+// scale is a parameter's value, a float32.
+func expm1Lanes32Program(t *testing.T, scale float64, constant bool) *Program {
 	t.Helper()
 	b := NewBuilder("expm1", F32, F32, 1, nil)
-	v, err := lanes32Primitives["expm1"](b, b.Const(scale), []Value{b.Min(b.Const(0), b.Input(0))})
+	f := factor{hi: b.Const(scale)}
+	if constant {
+		f = constFactor(b, scale)
+	}
+	v, err := lanes32Primitives["expm1"](b, f, []Value{b.Min(b.Const(0), b.Input(0))})
 	require.NoError(t, err)
 	return b.Finish(v)
 }
@@ -429,16 +435,24 @@ func expm1Lanes32Program(t *testing.T, scale float64) *Program {
 // float64's expm1 times scale (within 2^-28 of a float32 ulp) on every
 // 512th float32 from -0 down to -17.5, the range where the result is not
 // -scale, and below: within the bounds a search over every float32 x ≤ 0
-// found (0.881 ULP alone; 0.851 and 0.892 scaled by 0.7 and 1.67), ±0 and
-// NaN kept, -scale from -17.33 on.
+// found (0.881 ULP alone; 0.851 and 0.892 scaled by 0.7 and 1.67, 0.939 by
+// SELU's scale*alpha as a constant), ±0 and NaN kept, -scale from -17.33
+// on.
 func TestPrimExpm1Lanes32(t *testing.T) {
 	stride := uint32(512)
 	if testing.Short() {
 		stride = 8192
 	}
-	for _, tc := range []struct{ scale, bound float64 }{{1, 0.881}, {0.7, 0.851}, {-1.6732632, 0.892}} {
-		p := expm1Lanes32Program(t, tc.scale)
+	for _, tc := range []struct {
+		scale    float64
+		constant bool
+		bound    float64
+	}{{1, false, 0.881}, {0.7, false, 0.851}, {-1.6732632, false, 0.892}, {1.7580993408473768, true, 0.939}} {
+		p := expm1Lanes32Program(t, tc.scale, tc.constant)
 		sc := float64(float32(tc.scale))
+		if tc.constant {
+			sc = tc.scale
+		}
 		worst, at := 0.0, 0.0
 		for bits := uint32(0x80000000); bits <= 0xc1900000; bits += stride {
 			x := float64(math.Float32frombits(bits))
@@ -466,6 +480,6 @@ func TestPrimExpm1Lanes32(t *testing.T) {
 // not known to be ≤ 0, where it would be off by up to 1.6 ULP.
 func TestPrimExpm1Lanes32Domain(t *testing.T) {
 	b := NewBuilder("expm1", F32, F32, 1, nil)
-	_, err := lanes32Primitives["expm1"](b, b.Const(1), []Value{b.Input(0)})
+	_, err := lanes32Primitives["expm1"](b, factor{hi: b.Const(1)}, []Value{b.Input(0)})
 	require.ErrorContains(t, err, "must be known to be ≤ 0")
 }

@@ -1,6 +1,9 @@
 package vprog
 
-import "fmt"
+import (
+	"fmt"
+	"math"
+)
 
 // A primitive lowers one function of the formula language (exp, log1p,
 // erf, …) into lane operations. target is the precision the kernel's result
@@ -37,7 +40,40 @@ func register(name string, p primitive) {
 // is the float32 result's, at most 1 ULP, over the arguments it accepts; it
 // refuses (with an error naming what it needs) an argument the interval
 // analysis cannot place in its domain.
-type lanes32Primitive func(b *Builder, scale Value, args []Value) (Value, error)
+type lanes32Primitive func(b *Builder, scale factor, args []Value) (Value, error)
+
+// A factor is one side of a product in float32 lanes. A constant that
+// float32 does not represent is kept as hi + lo (hasLo): hi is its float32
+// value truncated toward zero and lo the rest, rounded, so that lo has hi's
+// sign and a zero product keeps its sign when the two terms are summed.
+// (Rounded to float32 alone, SELU's scale is off by 0.56·2^-24 relative,
+// which one more rounding takes past 1 ULP.)
+type factor struct {
+	hi, lo Value
+	hasLo  bool
+}
+
+// constFactor is the factor of the constant c in b's float32 lanes.
+func constFactor(b *Builder, c float64) factor {
+	hi := float32(c)
+	if math.Abs(float64(hi)) > math.Abs(c) {
+		hi = math.Nextafter32(hi, 0)
+	}
+	if float64(hi) == c || math.IsInf(c, 0) || c != c {
+		return factor{hi: b.Const(c)}
+	}
+	return factor{hi: b.Const(float64(hi)), lo: b.Const(c - float64(hi)), hasLo: true}
+}
+
+// times is f·v rounded once, fma(hi, v, lo·v), to first order: lo·v
+// rounds, 2^-24 of a term 2^-24 of the product. (Where lo·v is subnormal,
+// |v| below about 2^-100, it loses bits, and the product is within 1 ULP.)
+func (f factor) times(b *Builder, v Value) Value {
+	if !f.hasLo {
+		return b.Mul(f.hi, v)
+	}
+	return b.FMA(f.hi, v, b.Mul(f.lo, v))
+}
 
 // lanes32Primitives is filled by the prim_*.go files.
 var lanes32Primitives = map[string]lanes32Primitive{}
