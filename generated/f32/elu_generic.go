@@ -42,7 +42,418 @@ func eluGeneric(dst, x []float32, alpha float32) {
 	v25 := math.Float32frombits(0x3e2aaaab) // 0.16666667
 	v27 := math.Float32frombits(0x3f000000) // 0.5
 	v29 := math.Float32frombits(0x3f800000) // 1
-	for i := range dst {
+	i := 0
+	for ; i <= len(dst)-4; i += 4 {
+		v0_0 := x[i]
+		v0_1 := x[i+1]
+		v0_2 := x[i+2]
+		v0_3 := x[i+3]
+		v2_0 := v1 < v0_0
+		v2_1 := v1 < v0_1
+		v2_2 := v1 < v0_2
+		v2_3 := v1 < v0_3
+		v4_0 := v0_0
+		if v1 < v0_0 {
+			v4_0 = v1
+		}
+		v4_1 := v0_1
+		if v1 < v0_1 {
+			v4_1 = v1
+		}
+		v4_2 := v0_2
+		if v1 < v0_2 {
+			v4_2 = v1
+		}
+		v4_3 := v0_3
+		if v1 < v0_3 {
+			v4_3 = v1
+		}
+		v6_0 := v5
+		if v4_0 > v5 {
+			v6_0 = v4_0
+		}
+		v6_1 := v5
+		if v4_1 > v5 {
+			v6_1 = v4_1
+		}
+		v6_2 := v5
+		if v4_2 > v5 {
+			v6_2 = v4_2
+		}
+		v6_3 := v5
+		if v4_3 > v5 {
+			v6_3 = v4_3
+		}
+		v8_0 := float32(v6_0 * v7)
+		v8_1 := float32(v6_1 * v7)
+		v8_2 := float32(v6_2 * v7)
+		v8_3 := float32(v6_3 * v7)
+		v9_0 := float32(math.RoundToEven(float64(v8_0)))
+		v9_1 := float32(math.RoundToEven(float64(v8_1)))
+		v9_2 := float32(math.RoundToEven(float64(v8_2)))
+		v9_3 := float32(math.RoundToEven(float64(v8_3)))
+		v14_0p := float64(v9_0) * float64(v13)
+		v14_0s := v14_0p + float64(v6_0)
+		v14_0 := float32(v14_0s)
+		if bits := math.Float64bits(v14_0s); bits&(1<<29-1) == 0 && bits<<1-1 < (1023-126)<<53-1 || bits&(1<<29-1) == 1<<28 || v14_0s != v14_0s {
+			v14_0 = fma32Slow(v9_0, v13, v6_0)
+		}
+		v14_1p := float64(v9_1) * float64(v13)
+		v14_1s := v14_1p + float64(v6_1)
+		v14_1 := float32(v14_1s)
+		if bits := math.Float64bits(v14_1s); bits&(1<<29-1) == 0 && bits<<1-1 < (1023-126)<<53-1 || bits&(1<<29-1) == 1<<28 || v14_1s != v14_1s {
+			v14_1 = fma32Slow(v9_1, v13, v6_1)
+		}
+		v14_2p := float64(v9_2) * float64(v13)
+		v14_2s := v14_2p + float64(v6_2)
+		v14_2 := float32(v14_2s)
+		if bits := math.Float64bits(v14_2s); bits&(1<<29-1) == 0 && bits<<1-1 < (1023-126)<<53-1 || bits&(1<<29-1) == 1<<28 || v14_2s != v14_2s {
+			v14_2 = fma32Slow(v9_2, v13, v6_2)
+		}
+		v14_3p := float64(v9_3) * float64(v13)
+		v14_3s := v14_3p + float64(v6_3)
+		v14_3 := float32(v14_3s)
+		if bits := math.Float64bits(v14_3s); bits&(1<<29-1) == 0 && bits<<1-1 < (1023-126)<<53-1 || bits&(1<<29-1) == 1<<28 || v14_3s != v14_3s {
+			v14_3 = fma32Slow(v9_3, v13, v6_3)
+		}
+		v16_0p := float64(v9_0) * float64(v15)
+		v16_0s := v16_0p + float64(v14_0)
+		v16_0 := float32(v16_0s)
+		if bits := math.Float64bits(v16_0s); bits&(1<<29-1) == 0 && bits<<1-1 < (1023-126)<<53-1 || bits&(1<<29-1) == 1<<28 || v16_0s != v16_0s {
+			v16_0 = fma32Slow(v9_0, v15, v14_0)
+		}
+		v16_1p := float64(v9_1) * float64(v15)
+		v16_1s := v16_1p + float64(v14_1)
+		v16_1 := float32(v16_1s)
+		if bits := math.Float64bits(v16_1s); bits&(1<<29-1) == 0 && bits<<1-1 < (1023-126)<<53-1 || bits&(1<<29-1) == 1<<28 || v16_1s != v16_1s {
+			v16_1 = fma32Slow(v9_1, v15, v14_1)
+		}
+		v16_2p := float64(v9_2) * float64(v15)
+		v16_2s := v16_2p + float64(v14_2)
+		v16_2 := float32(v16_2s)
+		if bits := math.Float64bits(v16_2s); bits&(1<<29-1) == 0 && bits<<1-1 < (1023-126)<<53-1 || bits&(1<<29-1) == 1<<28 || v16_2s != v16_2s {
+			v16_2 = fma32Slow(v9_2, v15, v14_2)
+		}
+		v16_3p := float64(v9_3) * float64(v15)
+		v16_3s := v16_3p + float64(v14_3)
+		v16_3 := float32(v16_3s)
+		if bits := math.Float64bits(v16_3s); bits&(1<<29-1) == 0 && bits<<1-1 < (1023-126)<<53-1 || bits&(1<<29-1) == 1<<28 || v16_3s != v16_3s {
+			v16_3 = fma32Slow(v9_3, v15, v14_3)
+		}
+		v17_0 := float32(v16_0 * v16_0)
+		v17_1 := float32(v16_1 * v16_1)
+		v17_2 := float32(v16_2 * v16_2)
+		v17_3 := float32(v16_3 * v16_3)
+		v20_0p := float64(v16_0) * float64(v18)
+		v20_0s := v20_0p + float64(v19)
+		v20_0 := float32(v20_0s)
+		if bits := math.Float64bits(v20_0s); bits&(1<<29-1) == 0 && bits<<1-1 < (1023-126)<<53-1 || bits&(1<<29-1) == 1<<28 || v20_0s != v20_0s {
+			v20_0 = fma32Slow(v16_0, v18, v19)
+		}
+		v20_1p := float64(v16_1) * float64(v18)
+		v20_1s := v20_1p + float64(v19)
+		v20_1 := float32(v20_1s)
+		if bits := math.Float64bits(v20_1s); bits&(1<<29-1) == 0 && bits<<1-1 < (1023-126)<<53-1 || bits&(1<<29-1) == 1<<28 || v20_1s != v20_1s {
+			v20_1 = fma32Slow(v16_1, v18, v19)
+		}
+		v20_2p := float64(v16_2) * float64(v18)
+		v20_2s := v20_2p + float64(v19)
+		v20_2 := float32(v20_2s)
+		if bits := math.Float64bits(v20_2s); bits&(1<<29-1) == 0 && bits<<1-1 < (1023-126)<<53-1 || bits&(1<<29-1) == 1<<28 || v20_2s != v20_2s {
+			v20_2 = fma32Slow(v16_2, v18, v19)
+		}
+		v20_3p := float64(v16_3) * float64(v18)
+		v20_3s := v20_3p + float64(v19)
+		v20_3 := float32(v20_3s)
+		if bits := math.Float64bits(v20_3s); bits&(1<<29-1) == 0 && bits<<1-1 < (1023-126)<<53-1 || bits&(1<<29-1) == 1<<28 || v20_3s != v20_3s {
+			v20_3 = fma32Slow(v16_3, v18, v19)
+		}
+		v22_0p := float64(v16_0) * float64(v20_0)
+		v22_0s := v22_0p + float64(v21)
+		v22_0 := float32(v22_0s)
+		if bits := math.Float64bits(v22_0s); bits&(1<<29-1) == 0 && bits<<1-1 < (1023-126)<<53-1 || bits&(1<<29-1) == 1<<28 || v22_0s != v22_0s {
+			v22_0 = fma32Slow(v16_0, v20_0, v21)
+		}
+		v22_1p := float64(v16_1) * float64(v20_1)
+		v22_1s := v22_1p + float64(v21)
+		v22_1 := float32(v22_1s)
+		if bits := math.Float64bits(v22_1s); bits&(1<<29-1) == 0 && bits<<1-1 < (1023-126)<<53-1 || bits&(1<<29-1) == 1<<28 || v22_1s != v22_1s {
+			v22_1 = fma32Slow(v16_1, v20_1, v21)
+		}
+		v22_2p := float64(v16_2) * float64(v20_2)
+		v22_2s := v22_2p + float64(v21)
+		v22_2 := float32(v22_2s)
+		if bits := math.Float64bits(v22_2s); bits&(1<<29-1) == 0 && bits<<1-1 < (1023-126)<<53-1 || bits&(1<<29-1) == 1<<28 || v22_2s != v22_2s {
+			v22_2 = fma32Slow(v16_2, v20_2, v21)
+		}
+		v22_3p := float64(v16_3) * float64(v20_3)
+		v22_3s := v22_3p + float64(v21)
+		v22_3 := float32(v22_3s)
+		if bits := math.Float64bits(v22_3s); bits&(1<<29-1) == 0 && bits<<1-1 < (1023-126)<<53-1 || bits&(1<<29-1) == 1<<28 || v22_3s != v22_3s {
+			v22_3 = fma32Slow(v16_3, v20_3, v21)
+		}
+		v24_0p := float64(v16_0) * float64(v22_0)
+		v24_0s := v24_0p + float64(v23)
+		v24_0 := float32(v24_0s)
+		if bits := math.Float64bits(v24_0s); bits&(1<<29-1) == 0 && bits<<1-1 < (1023-126)<<53-1 || bits&(1<<29-1) == 1<<28 || v24_0s != v24_0s {
+			v24_0 = fma32Slow(v16_0, v22_0, v23)
+		}
+		v24_1p := float64(v16_1) * float64(v22_1)
+		v24_1s := v24_1p + float64(v23)
+		v24_1 := float32(v24_1s)
+		if bits := math.Float64bits(v24_1s); bits&(1<<29-1) == 0 && bits<<1-1 < (1023-126)<<53-1 || bits&(1<<29-1) == 1<<28 || v24_1s != v24_1s {
+			v24_1 = fma32Slow(v16_1, v22_1, v23)
+		}
+		v24_2p := float64(v16_2) * float64(v22_2)
+		v24_2s := v24_2p + float64(v23)
+		v24_2 := float32(v24_2s)
+		if bits := math.Float64bits(v24_2s); bits&(1<<29-1) == 0 && bits<<1-1 < (1023-126)<<53-1 || bits&(1<<29-1) == 1<<28 || v24_2s != v24_2s {
+			v24_2 = fma32Slow(v16_2, v22_2, v23)
+		}
+		v24_3p := float64(v16_3) * float64(v22_3)
+		v24_3s := v24_3p + float64(v23)
+		v24_3 := float32(v24_3s)
+		if bits := math.Float64bits(v24_3s); bits&(1<<29-1) == 0 && bits<<1-1 < (1023-126)<<53-1 || bits&(1<<29-1) == 1<<28 || v24_3s != v24_3s {
+			v24_3 = fma32Slow(v16_3, v22_3, v23)
+		}
+		v26_0p := float64(v16_0) * float64(v24_0)
+		v26_0s := v26_0p + float64(v25)
+		v26_0 := float32(v26_0s)
+		if bits := math.Float64bits(v26_0s); bits&(1<<29-1) == 0 && bits<<1-1 < (1023-126)<<53-1 || bits&(1<<29-1) == 1<<28 || v26_0s != v26_0s {
+			v26_0 = fma32Slow(v16_0, v24_0, v25)
+		}
+		v26_1p := float64(v16_1) * float64(v24_1)
+		v26_1s := v26_1p + float64(v25)
+		v26_1 := float32(v26_1s)
+		if bits := math.Float64bits(v26_1s); bits&(1<<29-1) == 0 && bits<<1-1 < (1023-126)<<53-1 || bits&(1<<29-1) == 1<<28 || v26_1s != v26_1s {
+			v26_1 = fma32Slow(v16_1, v24_1, v25)
+		}
+		v26_2p := float64(v16_2) * float64(v24_2)
+		v26_2s := v26_2p + float64(v25)
+		v26_2 := float32(v26_2s)
+		if bits := math.Float64bits(v26_2s); bits&(1<<29-1) == 0 && bits<<1-1 < (1023-126)<<53-1 || bits&(1<<29-1) == 1<<28 || v26_2s != v26_2s {
+			v26_2 = fma32Slow(v16_2, v24_2, v25)
+		}
+		v26_3p := float64(v16_3) * float64(v24_3)
+		v26_3s := v26_3p + float64(v25)
+		v26_3 := float32(v26_3s)
+		if bits := math.Float64bits(v26_3s); bits&(1<<29-1) == 0 && bits<<1-1 < (1023-126)<<53-1 || bits&(1<<29-1) == 1<<28 || v26_3s != v26_3s {
+			v26_3 = fma32Slow(v16_3, v24_3, v25)
+		}
+		v28_0p := float64(v16_0) * float64(v26_0)
+		v28_0s := v28_0p + float64(v27)
+		v28_0 := float32(v28_0s)
+		if bits := math.Float64bits(v28_0s); bits&(1<<29-1) == 0 && bits<<1-1 < (1023-126)<<53-1 || bits&(1<<29-1) == 1<<28 || v28_0s != v28_0s {
+			v28_0 = fma32Slow(v16_0, v26_0, v27)
+		}
+		v28_1p := float64(v16_1) * float64(v26_1)
+		v28_1s := v28_1p + float64(v27)
+		v28_1 := float32(v28_1s)
+		if bits := math.Float64bits(v28_1s); bits&(1<<29-1) == 0 && bits<<1-1 < (1023-126)<<53-1 || bits&(1<<29-1) == 1<<28 || v28_1s != v28_1s {
+			v28_1 = fma32Slow(v16_1, v26_1, v27)
+		}
+		v28_2p := float64(v16_2) * float64(v26_2)
+		v28_2s := v28_2p + float64(v27)
+		v28_2 := float32(v28_2s)
+		if bits := math.Float64bits(v28_2s); bits&(1<<29-1) == 0 && bits<<1-1 < (1023-126)<<53-1 || bits&(1<<29-1) == 1<<28 || v28_2s != v28_2s {
+			v28_2 = fma32Slow(v16_2, v26_2, v27)
+		}
+		v28_3p := float64(v16_3) * float64(v26_3)
+		v28_3s := v28_3p + float64(v27)
+		v28_3 := float32(v28_3s)
+		if bits := math.Float64bits(v28_3s); bits&(1<<29-1) == 0 && bits<<1-1 < (1023-126)<<53-1 || bits&(1<<29-1) == 1<<28 || v28_3s != v28_3s {
+			v28_3 = fma32Slow(v16_3, v26_3, v27)
+		}
+		v30_0 := ldexpNormal32(v29, v9_0)
+		v30_1 := ldexpNormal32(v29, v9_1)
+		v30_2 := ldexpNormal32(v29, v9_2)
+		v30_3 := ldexpNormal32(v29, v9_3)
+		v31_0 := float32(v30_0 - v29)
+		v31_1 := float32(v30_1 - v29)
+		v31_2 := float32(v30_2 - v29)
+		v31_3 := float32(v30_3 - v29)
+		v32_0p := float64(v30_0) * float64(v16_0)
+		v32_0s := v32_0p + float64(v31_0)
+		v32_0 := float32(v32_0s)
+		if bits := math.Float64bits(v32_0s); bits&(1<<29-1) == 0 && bits<<1-1 < (1023-126)<<53-1 || bits&(1<<29-1) == 1<<28 || v32_0s != v32_0s {
+			v32_0 = fma32Slow(v30_0, v16_0, v31_0)
+		}
+		v32_1p := float64(v30_1) * float64(v16_1)
+		v32_1s := v32_1p + float64(v31_1)
+		v32_1 := float32(v32_1s)
+		if bits := math.Float64bits(v32_1s); bits&(1<<29-1) == 0 && bits<<1-1 < (1023-126)<<53-1 || bits&(1<<29-1) == 1<<28 || v32_1s != v32_1s {
+			v32_1 = fma32Slow(v30_1, v16_1, v31_1)
+		}
+		v32_2p := float64(v30_2) * float64(v16_2)
+		v32_2s := v32_2p + float64(v31_2)
+		v32_2 := float32(v32_2s)
+		if bits := math.Float64bits(v32_2s); bits&(1<<29-1) == 0 && bits<<1-1 < (1023-126)<<53-1 || bits&(1<<29-1) == 1<<28 || v32_2s != v32_2s {
+			v32_2 = fma32Slow(v30_2, v16_2, v31_2)
+		}
+		v32_3p := float64(v30_3) * float64(v16_3)
+		v32_3s := v32_3p + float64(v31_3)
+		v32_3 := float32(v32_3s)
+		if bits := math.Float64bits(v32_3s); bits&(1<<29-1) == 0 && bits<<1-1 < (1023-126)<<53-1 || bits&(1<<29-1) == 1<<28 || v32_3s != v32_3s {
+			v32_3 = fma32Slow(v30_3, v16_3, v31_3)
+		}
+		v33_0 := float32(v31_0 - v32_0)
+		v33_1 := float32(v31_1 - v32_1)
+		v33_2 := float32(v31_2 - v32_2)
+		v33_3 := float32(v31_3 - v32_3)
+		v34_0p := float64(v30_0) * float64(v16_0)
+		v34_0s := v34_0p + float64(v33_0)
+		v34_0 := float32(v34_0s)
+		if bits := math.Float64bits(v34_0s); bits&(1<<29-1) == 0 && bits<<1-1 < (1023-126)<<53-1 || bits&(1<<29-1) == 1<<28 || v34_0s != v34_0s {
+			v34_0 = fma32Slow(v30_0, v16_0, v33_0)
+		}
+		v34_1p := float64(v30_1) * float64(v16_1)
+		v34_1s := v34_1p + float64(v33_1)
+		v34_1 := float32(v34_1s)
+		if bits := math.Float64bits(v34_1s); bits&(1<<29-1) == 0 && bits<<1-1 < (1023-126)<<53-1 || bits&(1<<29-1) == 1<<28 || v34_1s != v34_1s {
+			v34_1 = fma32Slow(v30_1, v16_1, v33_1)
+		}
+		v34_2p := float64(v30_2) * float64(v16_2)
+		v34_2s := v34_2p + float64(v33_2)
+		v34_2 := float32(v34_2s)
+		if bits := math.Float64bits(v34_2s); bits&(1<<29-1) == 0 && bits<<1-1 < (1023-126)<<53-1 || bits&(1<<29-1) == 1<<28 || v34_2s != v34_2s {
+			v34_2 = fma32Slow(v30_2, v16_2, v33_2)
+		}
+		v34_3p := float64(v30_3) * float64(v16_3)
+		v34_3s := v34_3p + float64(v33_3)
+		v34_3 := float32(v34_3s)
+		if bits := math.Float64bits(v34_3s); bits&(1<<29-1) == 0 && bits<<1-1 < (1023-126)<<53-1 || bits&(1<<29-1) == 1<<28 || v34_3s != v34_3s {
+			v34_3 = fma32Slow(v30_3, v16_3, v33_3)
+		}
+		v35_0 := float32(v17_0 * v28_0)
+		v35_1 := float32(v17_1 * v28_1)
+		v35_2 := float32(v17_2 * v28_2)
+		v35_3 := float32(v17_3 * v28_3)
+		v36_0p := float64(v30_0) * float64(v35_0)
+		v36_0s := v36_0p + float64(v34_0)
+		v36_0 := float32(v36_0s)
+		if bits := math.Float64bits(v36_0s); bits&(1<<29-1) == 0 && bits<<1-1 < (1023-126)<<53-1 || bits&(1<<29-1) == 1<<28 || v36_0s != v36_0s {
+			v36_0 = fma32Slow(v30_0, v35_0, v34_0)
+		}
+		v36_1p := float64(v30_1) * float64(v35_1)
+		v36_1s := v36_1p + float64(v34_1)
+		v36_1 := float32(v36_1s)
+		if bits := math.Float64bits(v36_1s); bits&(1<<29-1) == 0 && bits<<1-1 < (1023-126)<<53-1 || bits&(1<<29-1) == 1<<28 || v36_1s != v36_1s {
+			v36_1 = fma32Slow(v30_1, v35_1, v34_1)
+		}
+		v36_2p := float64(v30_2) * float64(v35_2)
+		v36_2s := v36_2p + float64(v34_2)
+		v36_2 := float32(v36_2s)
+		if bits := math.Float64bits(v36_2s); bits&(1<<29-1) == 0 && bits<<1-1 < (1023-126)<<53-1 || bits&(1<<29-1) == 1<<28 || v36_2s != v36_2s {
+			v36_2 = fma32Slow(v30_2, v35_2, v34_2)
+		}
+		v36_3p := float64(v30_3) * float64(v35_3)
+		v36_3s := v36_3p + float64(v34_3)
+		v36_3 := float32(v36_3s)
+		if bits := math.Float64bits(v36_3s); bits&(1<<29-1) == 0 && bits<<1-1 < (1023-126)<<53-1 || bits&(1<<29-1) == 1<<28 || v36_3s != v36_3s {
+			v36_3 = fma32Slow(v30_3, v35_3, v34_3)
+		}
+		v37_0 := v4_0
+		if v32_0 > v4_0 {
+			v37_0 = v32_0
+		}
+		v37_1 := v4_1
+		if v32_1 > v4_1 {
+			v37_1 = v32_1
+		}
+		v37_2 := v4_2
+		if v32_2 > v4_2 {
+			v37_2 = v32_2
+		}
+		v37_3 := v4_3
+		if v32_3 > v4_3 {
+			v37_3 = v32_3
+		}
+		v38_0 := v4_0
+		if v36_0 > v4_0 {
+			v38_0 = v36_0
+		}
+		v38_1 := v4_1
+		if v36_1 > v4_1 {
+			v38_1 = v36_1
+		}
+		v38_2 := v4_2
+		if v36_2 > v4_2 {
+			v38_2 = v36_2
+		}
+		v38_3 := v4_3
+		if v36_3 > v4_3 {
+			v38_3 = v36_3
+		}
+		v39_0 := float32(v38_0 * v3)
+		v39_1 := float32(v38_1 * v3)
+		v39_2 := float32(v38_2 * v3)
+		v39_3 := float32(v38_3 * v3)
+		v40_0p := float64(v37_0) * float64(v3)
+		v40_0s := v40_0p + float64(v39_0)
+		v40_0 := float32(v40_0s)
+		if bits := math.Float64bits(v40_0s); bits&(1<<29-1) == 0 && bits<<1-1 < (1023-126)<<53-1 || bits&(1<<29-1) == 1<<28 || v40_0s != v40_0s {
+			v40_0 = fma32Slow(v37_0, v3, v39_0)
+		}
+		v40_1p := float64(v37_1) * float64(v3)
+		v40_1s := v40_1p + float64(v39_1)
+		v40_1 := float32(v40_1s)
+		if bits := math.Float64bits(v40_1s); bits&(1<<29-1) == 0 && bits<<1-1 < (1023-126)<<53-1 || bits&(1<<29-1) == 1<<28 || v40_1s != v40_1s {
+			v40_1 = fma32Slow(v37_1, v3, v39_1)
+		}
+		v40_2p := float64(v37_2) * float64(v3)
+		v40_2s := v40_2p + float64(v39_2)
+		v40_2 := float32(v40_2s)
+		if bits := math.Float64bits(v40_2s); bits&(1<<29-1) == 0 && bits<<1-1 < (1023-126)<<53-1 || bits&(1<<29-1) == 1<<28 || v40_2s != v40_2s {
+			v40_2 = fma32Slow(v37_2, v3, v39_2)
+		}
+		v40_3p := float64(v37_3) * float64(v3)
+		v40_3s := v40_3p + float64(v39_3)
+		v40_3 := float32(v40_3s)
+		if bits := math.Float64bits(v40_3s); bits&(1<<29-1) == 0 && bits<<1-1 < (1023-126)<<53-1 || bits&(1<<29-1) == 1<<28 || v40_3s != v40_3s {
+			v40_3 = fma32Slow(v37_3, v3, v39_3)
+		}
+		v41_0 := v40_0
+		if v2_0 {
+			v41_0 = v0_0
+		}
+		v41_1 := v40_1
+		if v2_1 {
+			v41_1 = v0_1
+		}
+		v41_2 := v40_2
+		if v2_2 {
+			v41_2 = v0_2
+		}
+		v41_3 := v40_3
+		if v2_3 {
+			v41_3 = v0_3
+		}
+		v42_0 := math.IsNaN(float64(v0_0))
+		v42_1 := math.IsNaN(float64(v0_1))
+		v42_2 := math.IsNaN(float64(v0_2))
+		v42_3 := math.IsNaN(float64(v0_3))
+		v43_0 := v41_0
+		if v42_0 {
+			v43_0 = v0_0
+		}
+		v43_1 := v41_1
+		if v42_1 {
+			v43_1 = v0_1
+		}
+		v43_2 := v41_2
+		if v42_2 {
+			v43_2 = v0_2
+		}
+		v43_3 := v41_3
+		if v42_3 {
+			v43_3 = v0_3
+		}
+		dst[i] = v43_0
+		dst[i+1] = v43_1
+		dst[i+2] = v43_2
+		dst[i+3] = v43_3
+	}
+	for ; i < len(dst); i++ {
 		v0 := x[i]
 		v2 := v1 < v0
 		v4 := v0

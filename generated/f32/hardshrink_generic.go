@@ -31,7 +31,42 @@ func hardshrinkGeneric(dst, x []float32, lambd float32) {
 	x = x[:len(dst)]
 	v2 := lambd
 	v4 := math.Float32frombits(0x00000000) // 0
-	for i := range dst {
+	i := 0
+	for ; i <= len(dst)-4; i += 4 {
+		v0_0 := x[i]
+		v0_1 := x[i+1]
+		v0_2 := x[i+2]
+		v0_3 := x[i+3]
+		v1_0 := abs32(v0_0)
+		v1_1 := abs32(v0_1)
+		v1_2 := abs32(v0_2)
+		v1_3 := abs32(v0_3)
+		v3_0 := v1_0 <= v2
+		v3_1 := v1_1 <= v2
+		v3_2 := v1_2 <= v2
+		v3_3 := v1_3 <= v2
+		v5_0 := v0_0
+		if v3_0 {
+			v5_0 = v4
+		}
+		v5_1 := v0_1
+		if v3_1 {
+			v5_1 = v4
+		}
+		v5_2 := v0_2
+		if v3_2 {
+			v5_2 = v4
+		}
+		v5_3 := v0_3
+		if v3_3 {
+			v5_3 = v4
+		}
+		dst[i] = v5_0
+		dst[i+1] = v5_1
+		dst[i+2] = v5_2
+		dst[i+3] = v5_3
+	}
+	for ; i < len(dst); i++ {
 		v0 := x[i]
 		v1 := abs32(v0)
 		v3 := v1 <= v2
@@ -54,7 +89,70 @@ func hardshrinkBackwardGeneric(dx, x, dy []float32, lambd float32) {
 	v2 := lambd
 	v4 := math.Float32frombits(0x00000000) // 0
 	v5 := math.Float32frombits(0x3f800000) // 1
-	for i := range dx {
+	i := 0
+	for ; i <= len(dx)-4; i += 4 {
+		v0_0 := x[i]
+		v0_1 := x[i+1]
+		v0_2 := x[i+2]
+		v0_3 := x[i+3]
+		v1_0 := abs32(v0_0)
+		v1_1 := abs32(v0_1)
+		v1_2 := abs32(v0_2)
+		v1_3 := abs32(v0_3)
+		v3_0 := v1_0 <= v2
+		v3_1 := v1_1 <= v2
+		v3_2 := v1_2 <= v2
+		v3_3 := v1_3 <= v2
+		v6_0 := v5
+		if v3_0 {
+			v6_0 = v4
+		}
+		v6_1 := v5
+		if v3_1 {
+			v6_1 = v4
+		}
+		v6_2 := v5
+		if v3_2 {
+			v6_2 = v4
+		}
+		v6_3 := v5
+		if v3_3 {
+			v6_3 = v4
+		}
+		v7_0 := dy[i]
+		v7_1 := dy[i+1]
+		v7_2 := dy[i+2]
+		v7_3 := dy[i+3]
+		v8_0 := float32(v6_0 * v7_0)
+		v8_1 := float32(v6_1 * v7_1)
+		v8_2 := float32(v6_2 * v7_2)
+		v8_3 := float32(v6_3 * v7_3)
+		v9_0 := math.IsNaN(float64(v0_0))
+		v9_1 := math.IsNaN(float64(v0_1))
+		v9_2 := math.IsNaN(float64(v0_2))
+		v9_3 := math.IsNaN(float64(v0_3))
+		v10_0 := v8_0
+		if v9_0 {
+			v10_0 = v0_0
+		}
+		v10_1 := v8_1
+		if v9_1 {
+			v10_1 = v0_1
+		}
+		v10_2 := v8_2
+		if v9_2 {
+			v10_2 = v0_2
+		}
+		v10_3 := v8_3
+		if v9_3 {
+			v10_3 = v0_3
+		}
+		dx[i] = v10_0
+		dx[i+1] = v10_1
+		dx[i+2] = v10_2
+		dx[i+3] = v10_3
+	}
+	for ; i < len(dx); i++ {
 		v0 := x[i]
 		v1 := abs32(v0)
 		v3 := v1 <= v2
@@ -83,7 +181,70 @@ func hardshrinkBackwardFromOutputGeneric(dx, y, dy []float32, lambd float32) {
 	dy = dy[:len(dx)]
 	v1 := math.Float32frombits(0x00000000) // 0
 	v4 := math.Float32frombits(0x3f800000) // 1
-	for i := range dx {
+	i := 0
+	for ; i <= len(dx)-4; i += 4 {
+		v0_0 := y[i]
+		v0_1 := y[i+1]
+		v0_2 := y[i+2]
+		v0_3 := y[i+3]
+		v2_0 := v0_0 == v1
+		v2_1 := v0_1 == v1
+		v2_2 := v0_2 == v1
+		v2_3 := v0_3 == v1
+		v3_0 := !v2_0
+		v3_1 := !v2_1
+		v3_2 := !v2_2
+		v3_3 := !v2_3
+		v5_0 := v1
+		if v3_0 {
+			v5_0 = v4
+		}
+		v5_1 := v1
+		if v3_1 {
+			v5_1 = v4
+		}
+		v5_2 := v1
+		if v3_2 {
+			v5_2 = v4
+		}
+		v5_3 := v1
+		if v3_3 {
+			v5_3 = v4
+		}
+		v6_0 := dy[i]
+		v6_1 := dy[i+1]
+		v6_2 := dy[i+2]
+		v6_3 := dy[i+3]
+		v7_0 := float32(v5_0 * v6_0)
+		v7_1 := float32(v5_1 * v6_1)
+		v7_2 := float32(v5_2 * v6_2)
+		v7_3 := float32(v5_3 * v6_3)
+		v8_0 := math.IsNaN(float64(v0_0))
+		v8_1 := math.IsNaN(float64(v0_1))
+		v8_2 := math.IsNaN(float64(v0_2))
+		v8_3 := math.IsNaN(float64(v0_3))
+		v9_0 := v7_0
+		if v8_0 {
+			v9_0 = v0_0
+		}
+		v9_1 := v7_1
+		if v8_1 {
+			v9_1 = v0_1
+		}
+		v9_2 := v7_2
+		if v8_2 {
+			v9_2 = v0_2
+		}
+		v9_3 := v7_3
+		if v8_3 {
+			v9_3 = v0_3
+		}
+		dx[i] = v9_0
+		dx[i+1] = v9_1
+		dx[i+2] = v9_2
+		dx[i+3] = v9_3
+	}
+	for ; i < len(dx); i++ {
 		v0 := y[i]
 		v2 := v0 == v1
 		v3 := !v2

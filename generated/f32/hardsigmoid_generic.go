@@ -33,7 +33,78 @@ func hardsigmoidGeneric(dst, x []float32) {
 	v3 := math.Float32frombits(0x3f800000) // 1
 	v5 := math.Float32frombits(0x3e2aaaab) // 0.16666667
 	v7 := math.Float32frombits(0x00000000) // 0
-	for i := range dst {
+	i := 0
+	for ; i <= len(dst)-4; i += 4 {
+		v0_0 := x[i]
+		v0_1 := x[i+1]
+		v0_2 := x[i+2]
+		v0_3 := x[i+3]
+		v2_0 := float32(v0_0 + v1)
+		v2_1 := float32(v0_1 + v1)
+		v2_2 := float32(v0_2 + v1)
+		v2_3 := float32(v0_3 + v1)
+		v6_0 := float32(v2_0 * v5)
+		v6_1 := float32(v2_1 * v5)
+		v6_2 := float32(v2_2 * v5)
+		v6_3 := float32(v2_3 * v5)
+		v8_0 := v6_0
+		if v7 > v6_0 {
+			v8_0 = v7
+		}
+		v8_1 := v6_1
+		if v7 > v6_1 {
+			v8_1 = v7
+		}
+		v8_2 := v6_2
+		if v7 > v6_2 {
+			v8_2 = v7
+		}
+		v8_3 := v6_3
+		if v7 > v6_3 {
+			v8_3 = v7
+		}
+		v9_0 := v8_0
+		if v3 < v8_0 {
+			v9_0 = v3
+		}
+		v9_1 := v8_1
+		if v3 < v8_1 {
+			v9_1 = v3
+		}
+		v9_2 := v8_2
+		if v3 < v8_2 {
+			v9_2 = v3
+		}
+		v9_3 := v8_3
+		if v3 < v8_3 {
+			v9_3 = v3
+		}
+		v10_0 := math.IsNaN(float64(v0_0))
+		v10_1 := math.IsNaN(float64(v0_1))
+		v10_2 := math.IsNaN(float64(v0_2))
+		v10_3 := math.IsNaN(float64(v0_3))
+		v11_0 := v9_0
+		if v10_0 {
+			v11_0 = v0_0
+		}
+		v11_1 := v9_1
+		if v10_1 {
+			v11_1 = v0_1
+		}
+		v11_2 := v9_2
+		if v10_2 {
+			v11_2 = v0_2
+		}
+		v11_3 := v9_3
+		if v10_3 {
+			v11_3 = v0_3
+		}
+		dst[i] = v11_0
+		dst[i+1] = v11_1
+		dst[i+2] = v11_2
+		dst[i+3] = v11_3
+	}
+	for ; i < len(dst); i++ {
 		v0 := x[i]
 		v2 := float32(v0 + v1)
 		v6 := float32(v2 * v5)
@@ -66,7 +137,74 @@ func hardsigmoidBackwardGeneric(dx, x, dy []float32) {
 	v2 := math.Float32frombits(0xc0400000) // -3
 	v8 := math.Float32frombits(0x3e2aaaab) // 0.16666667
 	v9 := math.Float32frombits(0x00000000) // 0
-	for i := range dx {
+	i := 0
+	for ; i <= len(dx)-4; i += 4 {
+		v0_0 := x[i]
+		v0_1 := x[i+1]
+		v0_2 := x[i+2]
+		v0_3 := x[i+3]
+		v3_0 := v2 < v0_0
+		v3_1 := v2 < v0_1
+		v3_2 := v2 < v0_2
+		v3_3 := v2 < v0_3
+		v4_0 := v0_0 < v1
+		v4_1 := v0_1 < v1
+		v4_2 := v0_2 < v1
+		v4_3 := v0_3 < v1
+		v5_0 := v3_0 && v4_0
+		v5_1 := v3_1 && v4_1
+		v5_2 := v3_2 && v4_2
+		v5_3 := v3_3 && v4_3
+		v10_0 := v9
+		if v5_0 {
+			v10_0 = v8
+		}
+		v10_1 := v9
+		if v5_1 {
+			v10_1 = v8
+		}
+		v10_2 := v9
+		if v5_2 {
+			v10_2 = v8
+		}
+		v10_3 := v9
+		if v5_3 {
+			v10_3 = v8
+		}
+		v11_0 := dy[i]
+		v11_1 := dy[i+1]
+		v11_2 := dy[i+2]
+		v11_3 := dy[i+3]
+		v12_0 := float32(v10_0 * v11_0)
+		v12_1 := float32(v10_1 * v11_1)
+		v12_2 := float32(v10_2 * v11_2)
+		v12_3 := float32(v10_3 * v11_3)
+		v13_0 := math.IsNaN(float64(v0_0))
+		v13_1 := math.IsNaN(float64(v0_1))
+		v13_2 := math.IsNaN(float64(v0_2))
+		v13_3 := math.IsNaN(float64(v0_3))
+		v14_0 := v12_0
+		if v13_0 {
+			v14_0 = v0_0
+		}
+		v14_1 := v12_1
+		if v13_1 {
+			v14_1 = v0_1
+		}
+		v14_2 := v12_2
+		if v13_2 {
+			v14_2 = v0_2
+		}
+		v14_3 := v12_3
+		if v13_3 {
+			v14_3 = v0_3
+		}
+		dx[i] = v14_0
+		dx[i+1] = v14_1
+		dx[i+2] = v14_2
+		dx[i+3] = v14_3
+	}
+	for ; i < len(dx); i++ {
 		v0 := x[i]
 		v3 := v2 < v0
 		v4 := v0 < v1
@@ -97,7 +235,74 @@ func hardsigmoidBackwardFromOutputGeneric(dx, y, dy []float32) {
 	v1 := math.Float32frombits(0x00000000) // 0
 	v3 := math.Float32frombits(0x3f800000) // 1
 	v7 := math.Float32frombits(0x3e2aaaab) // 0.16666667
-	for i := range dx {
+	i := 0
+	for ; i <= len(dx)-4; i += 4 {
+		v0_0 := y[i]
+		v0_1 := y[i+1]
+		v0_2 := y[i+2]
+		v0_3 := y[i+3]
+		v2_0 := v1 < v0_0
+		v2_1 := v1 < v0_1
+		v2_2 := v1 < v0_2
+		v2_3 := v1 < v0_3
+		v4_0 := v0_0 < v3
+		v4_1 := v0_1 < v3
+		v4_2 := v0_2 < v3
+		v4_3 := v0_3 < v3
+		v5_0 := v2_0 && v4_0
+		v5_1 := v2_1 && v4_1
+		v5_2 := v2_2 && v4_2
+		v5_3 := v2_3 && v4_3
+		v8_0 := v1
+		if v5_0 {
+			v8_0 = v7
+		}
+		v8_1 := v1
+		if v5_1 {
+			v8_1 = v7
+		}
+		v8_2 := v1
+		if v5_2 {
+			v8_2 = v7
+		}
+		v8_3 := v1
+		if v5_3 {
+			v8_3 = v7
+		}
+		v9_0 := dy[i]
+		v9_1 := dy[i+1]
+		v9_2 := dy[i+2]
+		v9_3 := dy[i+3]
+		v10_0 := float32(v8_0 * v9_0)
+		v10_1 := float32(v8_1 * v9_1)
+		v10_2 := float32(v8_2 * v9_2)
+		v10_3 := float32(v8_3 * v9_3)
+		v11_0 := math.IsNaN(float64(v0_0))
+		v11_1 := math.IsNaN(float64(v0_1))
+		v11_2 := math.IsNaN(float64(v0_2))
+		v11_3 := math.IsNaN(float64(v0_3))
+		v12_0 := v10_0
+		if v11_0 {
+			v12_0 = v0_0
+		}
+		v12_1 := v10_1
+		if v11_1 {
+			v12_1 = v0_1
+		}
+		v12_2 := v10_2
+		if v11_2 {
+			v12_2 = v0_2
+		}
+		v12_3 := v10_3
+		if v11_3 {
+			v12_3 = v0_3
+		}
+		dx[i] = v12_0
+		dx[i+1] = v12_1
+		dx[i+2] = v12_2
+		dx[i+3] = v12_3
+	}
+	for ; i < len(dx); i++ {
 		v0 := y[i]
 		v2 := v1 < v0
 		v4 := v0 < v3

@@ -31,7 +31,122 @@ func hardswishGeneric(dst, x []float32) {
 	v2 := math.Float32frombits(0xc0400000)  // -3
 	v5 := math.Float32frombits(0x80000000)  // -0
 	v14 := math.Float32frombits(0x3e2aaaab) // 0.16666667
-	for i := range dst {
+	i := 0
+	for ; i <= len(dst)-4; i += 4 {
+		v0_0 := x[i]
+		v0_1 := x[i+1]
+		v0_2 := x[i+2]
+		v0_3 := x[i+3]
+		v3_0 := v0_0 <= v2
+		v3_1 := v0_1 <= v2
+		v3_2 := v0_2 <= v2
+		v3_3 := v0_3 <= v2
+		v6_0 := v1 <= v0_0
+		v6_1 := v1 <= v0_1
+		v6_2 := v1 <= v0_2
+		v6_3 := v1 <= v0_3
+		v7_0 := float32(v0_0 + v1)
+		v7_1 := float32(v0_1 + v1)
+		v7_2 := float32(v0_2 + v1)
+		v7_3 := float32(v0_3 + v1)
+		v8_0 := float32(v1 - v7_0)
+		v8_1 := float32(v1 - v7_1)
+		v8_2 := float32(v1 - v7_2)
+		v8_3 := float32(v1 - v7_3)
+		v9_0 := float32(v8_0 + v0_0)
+		v9_1 := float32(v8_1 + v0_1)
+		v9_2 := float32(v8_2 + v0_2)
+		v9_3 := float32(v8_3 + v0_3)
+		v10_0 := float32(v0_0 * v9_0)
+		v10_1 := float32(v0_1 * v9_1)
+		v10_2 := float32(v0_2 * v9_2)
+		v10_3 := float32(v0_3 * v9_3)
+		v11_0p := float64(v0_0) * float64(v7_0)
+		v11_0s := v11_0p + float64(v10_0)
+		v11_0 := float32(v11_0s)
+		if bits := math.Float64bits(v11_0s); bits&(1<<29-1) == 0 && bits<<1-1 < (1023-126)<<53-1 || bits&(1<<29-1) == 1<<28 || v11_0s != v11_0s {
+			v11_0 = fma32Slow(v0_0, v7_0, v10_0)
+		}
+		v11_1p := float64(v0_1) * float64(v7_1)
+		v11_1s := v11_1p + float64(v10_1)
+		v11_1 := float32(v11_1s)
+		if bits := math.Float64bits(v11_1s); bits&(1<<29-1) == 0 && bits<<1-1 < (1023-126)<<53-1 || bits&(1<<29-1) == 1<<28 || v11_1s != v11_1s {
+			v11_1 = fma32Slow(v0_1, v7_1, v10_1)
+		}
+		v11_2p := float64(v0_2) * float64(v7_2)
+		v11_2s := v11_2p + float64(v10_2)
+		v11_2 := float32(v11_2s)
+		if bits := math.Float64bits(v11_2s); bits&(1<<29-1) == 0 && bits<<1-1 < (1023-126)<<53-1 || bits&(1<<29-1) == 1<<28 || v11_2s != v11_2s {
+			v11_2 = fma32Slow(v0_2, v7_2, v10_2)
+		}
+		v11_3p := float64(v0_3) * float64(v7_3)
+		v11_3s := v11_3p + float64(v10_3)
+		v11_3 := float32(v11_3s)
+		if bits := math.Float64bits(v11_3s); bits&(1<<29-1) == 0 && bits<<1-1 < (1023-126)<<53-1 || bits&(1<<29-1) == 1<<28 || v11_3s != v11_3s {
+			v11_3 = fma32Slow(v0_3, v7_3, v10_3)
+		}
+		v15_0 := float32(v11_0 * v14)
+		v15_1 := float32(v11_1 * v14)
+		v15_2 := float32(v11_2 * v14)
+		v15_3 := float32(v11_3 * v14)
+		v16_0 := v15_0
+		if v6_0 {
+			v16_0 = v0_0
+		}
+		v16_1 := v15_1
+		if v6_1 {
+			v16_1 = v0_1
+		}
+		v16_2 := v15_2
+		if v6_2 {
+			v16_2 = v0_2
+		}
+		v16_3 := v15_3
+		if v6_3 {
+			v16_3 = v0_3
+		}
+		v17_0 := v16_0
+		if v3_0 {
+			v17_0 = v5
+		}
+		v17_1 := v16_1
+		if v3_1 {
+			v17_1 = v5
+		}
+		v17_2 := v16_2
+		if v3_2 {
+			v17_2 = v5
+		}
+		v17_3 := v16_3
+		if v3_3 {
+			v17_3 = v5
+		}
+		v18_0 := math.IsNaN(float64(v0_0))
+		v18_1 := math.IsNaN(float64(v0_1))
+		v18_2 := math.IsNaN(float64(v0_2))
+		v18_3 := math.IsNaN(float64(v0_3))
+		v19_0 := v17_0
+		if v18_0 {
+			v19_0 = v0_0
+		}
+		v19_1 := v17_1
+		if v18_1 {
+			v19_1 = v0_1
+		}
+		v19_2 := v17_2
+		if v18_2 {
+			v19_2 = v0_2
+		}
+		v19_3 := v17_3
+		if v18_3 {
+			v19_3 = v0_3
+		}
+		dst[i] = v19_0
+		dst[i+1] = v19_1
+		dst[i+2] = v19_2
+		dst[i+3] = v19_3
+	}
+	for ; i < len(dst); i++ {
 		v0 := x[i]
 		v3 := v0 <= v2
 		v6 := v1 <= v0

@@ -29,7 +29,18 @@ var (
 // same slice as an input.
 func identityGeneric(dst, x []float32) {
 	x = x[:len(dst)]
-	for i := range dst {
+	i := 0
+	for ; i <= len(dst)-4; i += 4 {
+		v0_0 := x[i]
+		v0_1 := x[i+1]
+		v0_2 := x[i+2]
+		v0_3 := x[i+3]
+		dst[i] = v0_0
+		dst[i+1] = v0_1
+		dst[i+2] = v0_2
+		dst[i+3] = v0_3
+	}
+	for ; i < len(dst); i++ {
 		v0 := x[i]
 		dst[i] = v0
 	}
@@ -44,7 +55,46 @@ func identityBackwardGeneric(dx, x, dy []float32) {
 	x = x[:len(dx)]
 	dy = dy[:len(dx)]
 	v1 := math.Float32frombits(0x3f800000) // 1
-	for i := range dx {
+	i := 0
+	for ; i <= len(dx)-4; i += 4 {
+		v0_0 := x[i]
+		v0_1 := x[i+1]
+		v0_2 := x[i+2]
+		v0_3 := x[i+3]
+		v2_0 := dy[i]
+		v2_1 := dy[i+1]
+		v2_2 := dy[i+2]
+		v2_3 := dy[i+3]
+		v3_0 := float32(v1 * v2_0)
+		v3_1 := float32(v1 * v2_1)
+		v3_2 := float32(v1 * v2_2)
+		v3_3 := float32(v1 * v2_3)
+		v4_0 := math.IsNaN(float64(v0_0))
+		v4_1 := math.IsNaN(float64(v0_1))
+		v4_2 := math.IsNaN(float64(v0_2))
+		v4_3 := math.IsNaN(float64(v0_3))
+		v5_0 := v3_0
+		if v4_0 {
+			v5_0 = v0_0
+		}
+		v5_1 := v3_1
+		if v4_1 {
+			v5_1 = v0_1
+		}
+		v5_2 := v3_2
+		if v4_2 {
+			v5_2 = v0_2
+		}
+		v5_3 := v3_3
+		if v4_3 {
+			v5_3 = v0_3
+		}
+		dx[i] = v5_0
+		dx[i+1] = v5_1
+		dx[i+2] = v5_2
+		dx[i+3] = v5_3
+	}
+	for ; i < len(dx); i++ {
 		v0 := x[i]
 		v2 := dy[i]
 		v3 := float32(v1 * v2)
@@ -66,7 +116,46 @@ func identityBackwardFromOutputGeneric(dx, y, dy []float32) {
 	y = y[:len(dx)]
 	dy = dy[:len(dx)]
 	v1 := math.Float32frombits(0x3f800000) // 1
-	for i := range dx {
+	i := 0
+	for ; i <= len(dx)-4; i += 4 {
+		v0_0 := y[i]
+		v0_1 := y[i+1]
+		v0_2 := y[i+2]
+		v0_3 := y[i+3]
+		v2_0 := dy[i]
+		v2_1 := dy[i+1]
+		v2_2 := dy[i+2]
+		v2_3 := dy[i+3]
+		v3_0 := float32(v1 * v2_0)
+		v3_1 := float32(v1 * v2_1)
+		v3_2 := float32(v1 * v2_2)
+		v3_3 := float32(v1 * v2_3)
+		v4_0 := math.IsNaN(float64(v0_0))
+		v4_1 := math.IsNaN(float64(v0_1))
+		v4_2 := math.IsNaN(float64(v0_2))
+		v4_3 := math.IsNaN(float64(v0_3))
+		v5_0 := v3_0
+		if v4_0 {
+			v5_0 = v0_0
+		}
+		v5_1 := v3_1
+		if v4_1 {
+			v5_1 = v0_1
+		}
+		v5_2 := v3_2
+		if v4_2 {
+			v5_2 = v0_2
+		}
+		v5_3 := v3_3
+		if v4_3 {
+			v5_3 = v0_3
+		}
+		dx[i] = v5_0
+		dx[i+1] = v5_1
+		dx[i+2] = v5_2
+		dx[i+3] = v5_3
+	}
+	for ; i < len(dx); i++ {
 		v0 := y[i]
 		v2 := dy[i]
 		v3 := float32(v1 * v2)

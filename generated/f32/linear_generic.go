@@ -39,7 +39,74 @@ func linearGeneric(dst, x []float32, c float32) {
 		v6 = v4
 	}
 	v7 := -v6
-	for i := range dst {
+	i := 0
+	for ; i <= len(dst)-4; i += 4 {
+		v0_0 := x[i]
+		v0_1 := x[i+1]
+		v0_2 := x[i+2]
+		v0_3 := x[i+3]
+		v8_0 := v0_0
+		if v7 > v0_0 {
+			v8_0 = v7
+		}
+		v8_1 := v0_1
+		if v7 > v0_1 {
+			v8_1 = v7
+		}
+		v8_2 := v0_2
+		if v7 > v0_2 {
+			v8_2 = v7
+		}
+		v8_3 := v0_3
+		if v7 > v0_3 {
+			v8_3 = v7
+		}
+		v9_0 := v8_0
+		if v6 < v8_0 {
+			v9_0 = v6
+		}
+		v9_1 := v8_1
+		if v6 < v8_1 {
+			v9_1 = v6
+		}
+		v9_2 := v8_2
+		if v6 < v8_2 {
+			v9_2 = v6
+		}
+		v9_3 := v8_3
+		if v6 < v8_3 {
+			v9_3 = v6
+		}
+		v10_0 := float32(v1 * v9_0)
+		v10_1 := float32(v1 * v9_1)
+		v10_2 := float32(v1 * v9_2)
+		v10_3 := float32(v1 * v9_3)
+		v11_0 := math.IsNaN(float64(v0_0))
+		v11_1 := math.IsNaN(float64(v0_1))
+		v11_2 := math.IsNaN(float64(v0_2))
+		v11_3 := math.IsNaN(float64(v0_3))
+		v12_0 := v10_0
+		if v11_0 {
+			v12_0 = v0_0
+		}
+		v12_1 := v10_1
+		if v11_1 {
+			v12_1 = v0_1
+		}
+		v12_2 := v10_2
+		if v11_2 {
+			v12_2 = v0_2
+		}
+		v12_3 := v10_3
+		if v11_3 {
+			v12_3 = v0_3
+		}
+		dst[i] = v12_0
+		dst[i+1] = v12_1
+		dst[i+2] = v12_2
+		dst[i+3] = v12_3
+	}
+	for ; i < len(dst); i++ {
 		v0 := x[i]
 		v8 := v0
 		if v7 > v0 {
@@ -68,7 +135,46 @@ func linearBackwardGeneric(dx, x, dy []float32, c float32) {
 	x = x[:len(dx)]
 	dy = dy[:len(dx)]
 	v1 := c
-	for i := range dx {
+	i := 0
+	for ; i <= len(dx)-4; i += 4 {
+		v0_0 := x[i]
+		v0_1 := x[i+1]
+		v0_2 := x[i+2]
+		v0_3 := x[i+3]
+		v2_0 := dy[i]
+		v2_1 := dy[i+1]
+		v2_2 := dy[i+2]
+		v2_3 := dy[i+3]
+		v3_0 := float32(v1 * v2_0)
+		v3_1 := float32(v1 * v2_1)
+		v3_2 := float32(v1 * v2_2)
+		v3_3 := float32(v1 * v2_3)
+		v4_0 := math.IsNaN(float64(v0_0))
+		v4_1 := math.IsNaN(float64(v0_1))
+		v4_2 := math.IsNaN(float64(v0_2))
+		v4_3 := math.IsNaN(float64(v0_3))
+		v5_0 := v3_0
+		if v4_0 {
+			v5_0 = v0_0
+		}
+		v5_1 := v3_1
+		if v4_1 {
+			v5_1 = v0_1
+		}
+		v5_2 := v3_2
+		if v4_2 {
+			v5_2 = v0_2
+		}
+		v5_3 := v3_3
+		if v4_3 {
+			v5_3 = v0_3
+		}
+		dx[i] = v5_0
+		dx[i+1] = v5_1
+		dx[i+2] = v5_2
+		dx[i+3] = v5_3
+	}
+	for ; i < len(dx); i++ {
 		v0 := x[i]
 		v2 := dy[i]
 		v3 := float32(v1 * v2)
@@ -90,7 +196,46 @@ func linearBackwardFromOutputGeneric(dx, y, dy []float32, c float32) {
 	y = y[:len(dx)]
 	dy = dy[:len(dx)]
 	v1 := c
-	for i := range dx {
+	i := 0
+	for ; i <= len(dx)-4; i += 4 {
+		v0_0 := y[i]
+		v0_1 := y[i+1]
+		v0_2 := y[i+2]
+		v0_3 := y[i+3]
+		v2_0 := dy[i]
+		v2_1 := dy[i+1]
+		v2_2 := dy[i+2]
+		v2_3 := dy[i+3]
+		v3_0 := float32(v1 * v2_0)
+		v3_1 := float32(v1 * v2_1)
+		v3_2 := float32(v1 * v2_2)
+		v3_3 := float32(v1 * v2_3)
+		v4_0 := math.IsNaN(float64(v0_0))
+		v4_1 := math.IsNaN(float64(v0_1))
+		v4_2 := math.IsNaN(float64(v0_2))
+		v4_3 := math.IsNaN(float64(v0_3))
+		v5_0 := v3_0
+		if v4_0 {
+			v5_0 = v0_0
+		}
+		v5_1 := v3_1
+		if v4_1 {
+			v5_1 = v0_1
+		}
+		v5_2 := v3_2
+		if v4_2 {
+			v5_2 = v0_2
+		}
+		v5_3 := v3_3
+		if v4_3 {
+			v5_3 = v0_3
+		}
+		dx[i] = v5_0
+		dx[i+1] = v5_1
+		dx[i+2] = v5_2
+		dx[i+3] = v5_3
+	}
+	for ; i < len(dx); i++ {
 		v0 := y[i]
 		v2 := dy[i]
 		v3 := float32(v1 * v2)

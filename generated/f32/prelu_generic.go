@@ -31,7 +31,58 @@ func preluGeneric(dst, x []float32, negativeSlope float32) {
 		v7 = v5
 	}
 	v8 := -v7
-	for i := range dst {
+	i := 0
+	for ; i <= len(dst)-4; i += 4 {
+		v0_0 := x[i]
+		v0_1 := x[i+1]
+		v0_2 := x[i+2]
+		v0_3 := x[i+3]
+		v2_0 := v0_0 <= v1
+		v2_1 := v0_1 <= v1
+		v2_2 := v0_2 <= v1
+		v2_3 := v0_3 <= v1
+		v9_0 := v0_0
+		if v8 > v0_0 {
+			v9_0 = v8
+		}
+		v9_1 := v0_1
+		if v8 > v0_1 {
+			v9_1 = v8
+		}
+		v9_2 := v0_2
+		if v8 > v0_2 {
+			v9_2 = v8
+		}
+		v9_3 := v0_3
+		if v8 > v0_3 {
+			v9_3 = v8
+		}
+		v10_0 := float32(v3 * v9_0)
+		v10_1 := float32(v3 * v9_1)
+		v10_2 := float32(v3 * v9_2)
+		v10_3 := float32(v3 * v9_3)
+		v11_0 := v0_0
+		if v2_0 {
+			v11_0 = v10_0
+		}
+		v11_1 := v0_1
+		if v2_1 {
+			v11_1 = v10_1
+		}
+		v11_2 := v0_2
+		if v2_2 {
+			v11_2 = v10_2
+		}
+		v11_3 := v0_3
+		if v2_3 {
+			v11_3 = v10_3
+		}
+		dst[i] = v11_0
+		dst[i+1] = v11_1
+		dst[i+2] = v11_2
+		dst[i+3] = v11_3
+	}
+	for ; i < len(dst); i++ {
 		v0 := x[i]
 		v2 := v0 <= v1
 		v9 := v0
@@ -58,7 +109,66 @@ func preluBackwardGeneric(dx, x, dy []float32, negativeSlope float32) {
 	v1 := math.Float32frombits(0x00000000) // 0
 	v3 := math.Float32frombits(0x3f800000) // 1
 	v4 := negativeSlope
-	for i := range dx {
+	i := 0
+	for ; i <= len(dx)-4; i += 4 {
+		v0_0 := x[i]
+		v0_1 := x[i+1]
+		v0_2 := x[i+2]
+		v0_3 := x[i+3]
+		v2_0 := v1 < v0_0
+		v2_1 := v1 < v0_1
+		v2_2 := v1 < v0_2
+		v2_3 := v1 < v0_3
+		v5_0 := v4
+		if v2_0 {
+			v5_0 = v3
+		}
+		v5_1 := v4
+		if v2_1 {
+			v5_1 = v3
+		}
+		v5_2 := v4
+		if v2_2 {
+			v5_2 = v3
+		}
+		v5_3 := v4
+		if v2_3 {
+			v5_3 = v3
+		}
+		v6_0 := dy[i]
+		v6_1 := dy[i+1]
+		v6_2 := dy[i+2]
+		v6_3 := dy[i+3]
+		v7_0 := float32(v5_0 * v6_0)
+		v7_1 := float32(v5_1 * v6_1)
+		v7_2 := float32(v5_2 * v6_2)
+		v7_3 := float32(v5_3 * v6_3)
+		v8_0 := math.IsNaN(float64(v0_0))
+		v8_1 := math.IsNaN(float64(v0_1))
+		v8_2 := math.IsNaN(float64(v0_2))
+		v8_3 := math.IsNaN(float64(v0_3))
+		v9_0 := v7_0
+		if v8_0 {
+			v9_0 = v0_0
+		}
+		v9_1 := v7_1
+		if v8_1 {
+			v9_1 = v0_1
+		}
+		v9_2 := v7_2
+		if v8_2 {
+			v9_2 = v0_2
+		}
+		v9_3 := v7_3
+		if v8_3 {
+			v9_3 = v0_3
+		}
+		dx[i] = v9_0
+		dx[i+1] = v9_1
+		dx[i+2] = v9_2
+		dx[i+3] = v9_3
+	}
+	for ; i < len(dx); i++ {
 		v0 := x[i]
 		v2 := v1 < v0
 		v5 := v4
@@ -87,7 +197,106 @@ func preluVecGeneric(dst, x, negative_slope []float32) {
 	v1 := math.Float32frombits(0x00000000) // 0
 	v5 := math.Float32frombits(0x3f800000) // 1
 	v6 := math.Float32frombits(0x7f800000) // +Inf
-	for i := range dst {
+	i := 0
+	for ; i <= len(dst)-4; i += 4 {
+		v0_0 := x[i]
+		v0_1 := x[i+1]
+		v0_2 := x[i+2]
+		v0_3 := x[i+3]
+		v2_0 := v0_0 <= v1
+		v2_1 := v0_1 <= v1
+		v2_2 := v0_2 <= v1
+		v2_3 := v0_3 <= v1
+		v3_0 := negative_slope[i]
+		v3_1 := negative_slope[i+1]
+		v3_2 := negative_slope[i+2]
+		v3_3 := negative_slope[i+3]
+		v4_0 := v3_0 == v1
+		v4_1 := v3_1 == v1
+		v4_2 := v3_2 == v1
+		v4_3 := v3_3 == v1
+		v7_0 := v6
+		if v4_0 {
+			v7_0 = v5
+		}
+		v7_1 := v6
+		if v4_1 {
+			v7_1 = v5
+		}
+		v7_2 := v6
+		if v4_2 {
+			v7_2 = v5
+		}
+		v7_3 := v6
+		if v4_3 {
+			v7_3 = v5
+		}
+		v8_0 := -v7_0
+		v8_1 := -v7_1
+		v8_2 := -v7_2
+		v8_3 := -v7_3
+		v9_0 := v8_0
+		if v0_0 > v8_0 {
+			v9_0 = v0_0
+		}
+		v9_1 := v8_1
+		if v0_1 > v8_1 {
+			v9_1 = v0_1
+		}
+		v9_2 := v8_2
+		if v0_2 > v8_2 {
+			v9_2 = v0_2
+		}
+		v9_3 := v8_3
+		if v0_3 > v8_3 {
+			v9_3 = v0_3
+		}
+		v10_0 := math.IsNaN(float64(v0_0))
+		v10_1 := math.IsNaN(float64(v0_1))
+		v10_2 := math.IsNaN(float64(v0_2))
+		v10_3 := math.IsNaN(float64(v0_3))
+		v11_0 := v9_0
+		if v10_0 {
+			v11_0 = v0_0
+		}
+		v11_1 := v9_1
+		if v10_1 {
+			v11_1 = v0_1
+		}
+		v11_2 := v9_2
+		if v10_2 {
+			v11_2 = v0_2
+		}
+		v11_3 := v9_3
+		if v10_3 {
+			v11_3 = v0_3
+		}
+		v12_0 := float32(v3_0 * v11_0)
+		v12_1 := float32(v3_1 * v11_1)
+		v12_2 := float32(v3_2 * v11_2)
+		v12_3 := float32(v3_3 * v11_3)
+		v13_0 := v0_0
+		if v2_0 {
+			v13_0 = v12_0
+		}
+		v13_1 := v0_1
+		if v2_1 {
+			v13_1 = v12_1
+		}
+		v13_2 := v0_2
+		if v2_2 {
+			v13_2 = v12_2
+		}
+		v13_3 := v0_3
+		if v2_3 {
+			v13_3 = v12_3
+		}
+		dst[i] = v13_0
+		dst[i+1] = v13_1
+		dst[i+2] = v13_2
+		dst[i+3] = v13_3
+	}
+	for ; i < len(dst); i++ {
 		v0 := x[i]
 		v2 := v0 <= v1
 		v3 := negative_slope[i]
@@ -126,7 +335,70 @@ func preluBackwardVecGeneric(dx, x, negative_slope, dy []float32) {
 	dy = dy[:len(dx)]
 	v1 := math.Float32frombits(0x00000000) // 0
 	v3 := math.Float32frombits(0x3f800000) // 1
-	for i := range dx {
+	i := 0
+	for ; i <= len(dx)-4; i += 4 {
+		v0_0 := x[i]
+		v0_1 := x[i+1]
+		v0_2 := x[i+2]
+		v0_3 := x[i+3]
+		v2_0 := v1 < v0_0
+		v2_1 := v1 < v0_1
+		v2_2 := v1 < v0_2
+		v2_3 := v1 < v0_3
+		v4_0 := negative_slope[i]
+		v4_1 := negative_slope[i+1]
+		v4_2 := negative_slope[i+2]
+		v4_3 := negative_slope[i+3]
+		v5_0 := v4_0
+		if v2_0 {
+			v5_0 = v3
+		}
+		v5_1 := v4_1
+		if v2_1 {
+			v5_1 = v3
+		}
+		v5_2 := v4_2
+		if v2_2 {
+			v5_2 = v3
+		}
+		v5_3 := v4_3
+		if v2_3 {
+			v5_3 = v3
+		}
+		v6_0 := dy[i]
+		v6_1 := dy[i+1]
+		v6_2 := dy[i+2]
+		v6_3 := dy[i+3]
+		v7_0 := float32(v5_0 * v6_0)
+		v7_1 := float32(v5_1 * v6_1)
+		v7_2 := float32(v5_2 * v6_2)
+		v7_3 := float32(v5_3 * v6_3)
+		v8_0 := math.IsNaN(float64(v0_0))
+		v8_1 := math.IsNaN(float64(v0_1))
+		v8_2 := math.IsNaN(float64(v0_2))
+		v8_3 := math.IsNaN(float64(v0_3))
+		v9_0 := v7_0
+		if v8_0 {
+			v9_0 = v0_0
+		}
+		v9_1 := v7_1
+		if v8_1 {
+			v9_1 = v0_1
+		}
+		v9_2 := v7_2
+		if v8_2 {
+			v9_2 = v0_2
+		}
+		v9_3 := v7_3
+		if v8_3 {
+			v9_3 = v0_3
+		}
+		dx[i] = v9_0
+		dx[i+1] = v9_1
+		dx[i+2] = v9_2
+		dx[i+3] = v9_3
+	}
+	for ; i < len(dx); i++ {
 		v0 := x[i]
 		v2 := v1 < v0
 		v4 := negative_slope[i]

@@ -21,7 +21,82 @@ func regluGeneric(dst, a, b []float32) {
 	a = a[:len(dst)]
 	b = b[:len(dst)]
 	v1 := math.Float32frombits(0x00000000) // 0
-	for i := range dst {
+	i := 0
+	for ; i <= len(dst)-4; i += 4 {
+		v0_0 := a[i]
+		v0_1 := a[i+1]
+		v0_2 := a[i+2]
+		v0_3 := a[i+3]
+		v2_0 := v0_0
+		if v1 > v0_0 {
+			v2_0 = v1
+		}
+		v2_1 := v0_1
+		if v1 > v0_1 {
+			v2_1 = v1
+		}
+		v2_2 := v0_2
+		if v1 > v0_2 {
+			v2_2 = v1
+		}
+		v2_3 := v0_3
+		if v1 > v0_3 {
+			v2_3 = v1
+		}
+		v3_0 := b[i]
+		v3_1 := b[i+1]
+		v3_2 := b[i+2]
+		v3_3 := b[i+3]
+		v4_0 := float32(v2_0 * v3_0)
+		v4_1 := float32(v2_1 * v3_1)
+		v4_2 := float32(v2_2 * v3_2)
+		v4_3 := float32(v2_3 * v3_3)
+		v5_0 := math.IsNaN(float64(v3_0))
+		v5_1 := math.IsNaN(float64(v3_1))
+		v5_2 := math.IsNaN(float64(v3_2))
+		v5_3 := math.IsNaN(float64(v3_3))
+		v6_0 := v4_0
+		if v5_0 {
+			v6_0 = v3_0
+		}
+		v6_1 := v4_1
+		if v5_1 {
+			v6_1 = v3_1
+		}
+		v6_2 := v4_2
+		if v5_2 {
+			v6_2 = v3_2
+		}
+		v6_3 := v4_3
+		if v5_3 {
+			v6_3 = v3_3
+		}
+		v7_0 := math.IsNaN(float64(v0_0))
+		v7_1 := math.IsNaN(float64(v0_1))
+		v7_2 := math.IsNaN(float64(v0_2))
+		v7_3 := math.IsNaN(float64(v0_3))
+		v8_0 := v6_0
+		if v7_0 {
+			v8_0 = v0_0
+		}
+		v8_1 := v6_1
+		if v7_1 {
+			v8_1 = v0_1
+		}
+		v8_2 := v6_2
+		if v7_2 {
+			v8_2 = v0_2
+		}
+		v8_3 := v6_3
+		if v7_3 {
+			v8_3 = v0_3
+		}
+		dst[i] = v8_0
+		dst[i+1] = v8_1
+		dst[i+2] = v8_2
+		dst[i+3] = v8_3
+	}
+	for ; i < len(dst); i++ {
 		v0 := a[i]
 		v2 := v0
 		if v1 > v0 {
@@ -89,7 +164,62 @@ func regluBackwardBGeneric(db, a, b, dy []float32) {
 	b = b[:len(db)]
 	dy = dy[:len(db)]
 	v1 := math.Float32frombits(0x00000000) // 0
-	for i := range db {
+	i := 0
+	for ; i <= len(db)-4; i += 4 {
+		v0_0 := a[i]
+		v0_1 := a[i+1]
+		v0_2 := a[i+2]
+		v0_3 := a[i+3]
+		v2_0 := v0_0
+		if v1 > v0_0 {
+			v2_0 = v1
+		}
+		v2_1 := v0_1
+		if v1 > v0_1 {
+			v2_1 = v1
+		}
+		v2_2 := v0_2
+		if v1 > v0_2 {
+			v2_2 = v1
+		}
+		v2_3 := v0_3
+		if v1 > v0_3 {
+			v2_3 = v1
+		}
+		v3_0 := dy[i]
+		v3_1 := dy[i+1]
+		v3_2 := dy[i+2]
+		v3_3 := dy[i+3]
+		v4_0 := float32(v2_0 * v3_0)
+		v4_1 := float32(v2_1 * v3_1)
+		v4_2 := float32(v2_2 * v3_2)
+		v4_3 := float32(v2_3 * v3_3)
+		v5_0 := math.IsNaN(float64(v0_0))
+		v5_1 := math.IsNaN(float64(v0_1))
+		v5_2 := math.IsNaN(float64(v0_2))
+		v5_3 := math.IsNaN(float64(v0_3))
+		v6_0 := v4_0
+		if v5_0 {
+			v6_0 = v0_0
+		}
+		v6_1 := v4_1
+		if v5_1 {
+			v6_1 = v0_1
+		}
+		v6_2 := v4_2
+		if v5_2 {
+			v6_2 = v0_2
+		}
+		v6_3 := v4_3
+		if v5_3 {
+			v6_3 = v0_3
+		}
+		db[i] = v6_0
+		db[i+1] = v6_1
+		db[i+2] = v6_2
+		db[i+3] = v6_3
+	}
+	for ; i < len(db); i++ {
 		v0 := a[i]
 		v2 := v0
 		if v1 > v0 {

@@ -31,7 +31,50 @@ func relu6Generic(dst, x []float32) {
 	x = x[:len(dst)]
 	v1 := math.Float32frombits(0x00000000) // 0
 	v3 := math.Float32frombits(0x40c00000) // 6
-	for i := range dst {
+	i := 0
+	for ; i <= len(dst)-4; i += 4 {
+		v0_0 := x[i]
+		v0_1 := x[i+1]
+		v0_2 := x[i+2]
+		v0_3 := x[i+3]
+		v2_0 := v0_0
+		if v1 > v0_0 {
+			v2_0 = v1
+		}
+		v2_1 := v0_1
+		if v1 > v0_1 {
+			v2_1 = v1
+		}
+		v2_2 := v0_2
+		if v1 > v0_2 {
+			v2_2 = v1
+		}
+		v2_3 := v0_3
+		if v1 > v0_3 {
+			v2_3 = v1
+		}
+		v4_0 := v2_0
+		if v3 < v2_0 {
+			v4_0 = v3
+		}
+		v4_1 := v2_1
+		if v3 < v2_1 {
+			v4_1 = v3
+		}
+		v4_2 := v2_2
+		if v3 < v2_2 {
+			v4_2 = v3
+		}
+		v4_3 := v2_3
+		if v3 < v2_3 {
+			v4_3 = v3
+		}
+		dst[i] = v4_0
+		dst[i+1] = v4_1
+		dst[i+2] = v4_2
+		dst[i+3] = v4_3
+	}
+	for ; i < len(dst); i++ {
 		v0 := x[i]
 		v2 := v0
 		if v1 > v0 {
@@ -56,7 +99,74 @@ func relu6BackwardGeneric(dx, x, dy []float32) {
 	v1 := math.Float32frombits(0x00000000) // 0
 	v3 := math.Float32frombits(0x40c00000) // 6
 	v6 := math.Float32frombits(0x3f800000) // 1
-	for i := range dx {
+	i := 0
+	for ; i <= len(dx)-4; i += 4 {
+		v0_0 := x[i]
+		v0_1 := x[i+1]
+		v0_2 := x[i+2]
+		v0_3 := x[i+3]
+		v2_0 := v1 < v0_0
+		v2_1 := v1 < v0_1
+		v2_2 := v1 < v0_2
+		v2_3 := v1 < v0_3
+		v4_0 := v0_0 < v3
+		v4_1 := v0_1 < v3
+		v4_2 := v0_2 < v3
+		v4_3 := v0_3 < v3
+		v5_0 := v2_0 && v4_0
+		v5_1 := v2_1 && v4_1
+		v5_2 := v2_2 && v4_2
+		v5_3 := v2_3 && v4_3
+		v7_0 := v1
+		if v5_0 {
+			v7_0 = v6
+		}
+		v7_1 := v1
+		if v5_1 {
+			v7_1 = v6
+		}
+		v7_2 := v1
+		if v5_2 {
+			v7_2 = v6
+		}
+		v7_3 := v1
+		if v5_3 {
+			v7_3 = v6
+		}
+		v8_0 := dy[i]
+		v8_1 := dy[i+1]
+		v8_2 := dy[i+2]
+		v8_3 := dy[i+3]
+		v9_0 := float32(v7_0 * v8_0)
+		v9_1 := float32(v7_1 * v8_1)
+		v9_2 := float32(v7_2 * v8_2)
+		v9_3 := float32(v7_3 * v8_3)
+		v10_0 := math.IsNaN(float64(v0_0))
+		v10_1 := math.IsNaN(float64(v0_1))
+		v10_2 := math.IsNaN(float64(v0_2))
+		v10_3 := math.IsNaN(float64(v0_3))
+		v11_0 := v9_0
+		if v10_0 {
+			v11_0 = v0_0
+		}
+		v11_1 := v9_1
+		if v10_1 {
+			v11_1 = v0_1
+		}
+		v11_2 := v9_2
+		if v10_2 {
+			v11_2 = v0_2
+		}
+		v11_3 := v9_3
+		if v10_3 {
+			v11_3 = v0_3
+		}
+		dx[i] = v11_0
+		dx[i+1] = v11_1
+		dx[i+2] = v11_2
+		dx[i+3] = v11_3
+	}
+	for ; i < len(dx); i++ {
 		v0 := x[i]
 		v2 := v1 < v0
 		v4 := v0 < v3
@@ -87,7 +197,74 @@ func relu6BackwardFromOutputGeneric(dx, y, dy []float32) {
 	v1 := math.Float32frombits(0x00000000) // 0
 	v3 := math.Float32frombits(0x40c00000) // 6
 	v6 := math.Float32frombits(0x3f800000) // 1
-	for i := range dx {
+	i := 0
+	for ; i <= len(dx)-4; i += 4 {
+		v0_0 := y[i]
+		v0_1 := y[i+1]
+		v0_2 := y[i+2]
+		v0_3 := y[i+3]
+		v2_0 := v1 < v0_0
+		v2_1 := v1 < v0_1
+		v2_2 := v1 < v0_2
+		v2_3 := v1 < v0_3
+		v4_0 := v0_0 < v3
+		v4_1 := v0_1 < v3
+		v4_2 := v0_2 < v3
+		v4_3 := v0_3 < v3
+		v5_0 := v2_0 && v4_0
+		v5_1 := v2_1 && v4_1
+		v5_2 := v2_2 && v4_2
+		v5_3 := v2_3 && v4_3
+		v7_0 := v1
+		if v5_0 {
+			v7_0 = v6
+		}
+		v7_1 := v1
+		if v5_1 {
+			v7_1 = v6
+		}
+		v7_2 := v1
+		if v5_2 {
+			v7_2 = v6
+		}
+		v7_3 := v1
+		if v5_3 {
+			v7_3 = v6
+		}
+		v8_0 := dy[i]
+		v8_1 := dy[i+1]
+		v8_2 := dy[i+2]
+		v8_3 := dy[i+3]
+		v9_0 := float32(v7_0 * v8_0)
+		v9_1 := float32(v7_1 * v8_1)
+		v9_2 := float32(v7_2 * v8_2)
+		v9_3 := float32(v7_3 * v8_3)
+		v10_0 := math.IsNaN(float64(v0_0))
+		v10_1 := math.IsNaN(float64(v0_1))
+		v10_2 := math.IsNaN(float64(v0_2))
+		v10_3 := math.IsNaN(float64(v0_3))
+		v11_0 := v9_0
+		if v10_0 {
+			v11_0 = v0_0
+		}
+		v11_1 := v9_1
+		if v10_1 {
+			v11_1 = v0_1
+		}
+		v11_2 := v9_2
+		if v10_2 {
+			v11_2 = v0_2
+		}
+		v11_3 := v9_3
+		if v10_3 {
+			v11_3 = v0_3
+		}
+		dx[i] = v11_0
+		dx[i+1] = v11_1
+		dx[i+2] = v11_2
+		dx[i+3] = v11_3
+	}
+	for ; i < len(dx); i++ {
 		v0 := y[i]
 		v2 := v1 < v0
 		v4 := v0 < v3

@@ -30,7 +30,34 @@ var (
 func reluGeneric(dst, x []float32) {
 	x = x[:len(dst)]
 	v1 := math.Float32frombits(0x00000000) // 0
-	for i := range dst {
+	i := 0
+	for ; i <= len(dst)-4; i += 4 {
+		v0_0 := x[i]
+		v0_1 := x[i+1]
+		v0_2 := x[i+2]
+		v0_3 := x[i+3]
+		v2_0 := v0_0
+		if v1 > v0_0 {
+			v2_0 = v1
+		}
+		v2_1 := v0_1
+		if v1 > v0_1 {
+			v2_1 = v1
+		}
+		v2_2 := v0_2
+		if v1 > v0_2 {
+			v2_2 = v1
+		}
+		v2_3 := v0_3
+		if v1 > v0_3 {
+			v2_3 = v1
+		}
+		dst[i] = v2_0
+		dst[i+1] = v2_1
+		dst[i+2] = v2_2
+		dst[i+3] = v2_3
+	}
+	for ; i < len(dst); i++ {
 		v0 := x[i]
 		v2 := v0
 		if v1 > v0 {
@@ -50,7 +77,66 @@ func reluBackwardGeneric(dx, x, dy []float32) {
 	dy = dy[:len(dx)]
 	v1 := math.Float32frombits(0x00000000) // 0
 	v3 := math.Float32frombits(0x3f800000) // 1
-	for i := range dx {
+	i := 0
+	for ; i <= len(dx)-4; i += 4 {
+		v0_0 := x[i]
+		v0_1 := x[i+1]
+		v0_2 := x[i+2]
+		v0_3 := x[i+3]
+		v2_0 := v1 < v0_0
+		v2_1 := v1 < v0_1
+		v2_2 := v1 < v0_2
+		v2_3 := v1 < v0_3
+		v4_0 := v1
+		if v2_0 {
+			v4_0 = v3
+		}
+		v4_1 := v1
+		if v2_1 {
+			v4_1 = v3
+		}
+		v4_2 := v1
+		if v2_2 {
+			v4_2 = v3
+		}
+		v4_3 := v1
+		if v2_3 {
+			v4_3 = v3
+		}
+		v5_0 := dy[i]
+		v5_1 := dy[i+1]
+		v5_2 := dy[i+2]
+		v5_3 := dy[i+3]
+		v6_0 := float32(v4_0 * v5_0)
+		v6_1 := float32(v4_1 * v5_1)
+		v6_2 := float32(v4_2 * v5_2)
+		v6_3 := float32(v4_3 * v5_3)
+		v7_0 := math.IsNaN(float64(v0_0))
+		v7_1 := math.IsNaN(float64(v0_1))
+		v7_2 := math.IsNaN(float64(v0_2))
+		v7_3 := math.IsNaN(float64(v0_3))
+		v8_0 := v6_0
+		if v7_0 {
+			v8_0 = v0_0
+		}
+		v8_1 := v6_1
+		if v7_1 {
+			v8_1 = v0_1
+		}
+		v8_2 := v6_2
+		if v7_2 {
+			v8_2 = v0_2
+		}
+		v8_3 := v6_3
+		if v7_3 {
+			v8_3 = v0_3
+		}
+		dx[i] = v8_0
+		dx[i+1] = v8_1
+		dx[i+2] = v8_2
+		dx[i+3] = v8_3
+	}
+	for ; i < len(dx); i++ {
 		v0 := x[i]
 		v2 := v1 < v0
 		v4 := v1
@@ -78,7 +164,66 @@ func reluBackwardFromOutputGeneric(dx, y, dy []float32) {
 	dy = dy[:len(dx)]
 	v1 := math.Float32frombits(0x00000000) // 0
 	v3 := math.Float32frombits(0x3f800000) // 1
-	for i := range dx {
+	i := 0
+	for ; i <= len(dx)-4; i += 4 {
+		v0_0 := y[i]
+		v0_1 := y[i+1]
+		v0_2 := y[i+2]
+		v0_3 := y[i+3]
+		v2_0 := v1 < v0_0
+		v2_1 := v1 < v0_1
+		v2_2 := v1 < v0_2
+		v2_3 := v1 < v0_3
+		v4_0 := v1
+		if v2_0 {
+			v4_0 = v3
+		}
+		v4_1 := v1
+		if v2_1 {
+			v4_1 = v3
+		}
+		v4_2 := v1
+		if v2_2 {
+			v4_2 = v3
+		}
+		v4_3 := v1
+		if v2_3 {
+			v4_3 = v3
+		}
+		v5_0 := dy[i]
+		v5_1 := dy[i+1]
+		v5_2 := dy[i+2]
+		v5_3 := dy[i+3]
+		v6_0 := float32(v4_0 * v5_0)
+		v6_1 := float32(v4_1 * v5_1)
+		v6_2 := float32(v4_2 * v5_2)
+		v6_3 := float32(v4_3 * v5_3)
+		v7_0 := math.IsNaN(float64(v0_0))
+		v7_1 := math.IsNaN(float64(v0_1))
+		v7_2 := math.IsNaN(float64(v0_2))
+		v7_3 := math.IsNaN(float64(v0_3))
+		v8_0 := v6_0
+		if v7_0 {
+			v8_0 = v0_0
+		}
+		v8_1 := v6_1
+		if v7_1 {
+			v8_1 = v0_1
+		}
+		v8_2 := v6_2
+		if v7_2 {
+			v8_2 = v0_2
+		}
+		v8_3 := v6_3
+		if v7_3 {
+			v8_3 = v0_3
+		}
+		dx[i] = v8_0
+		dx[i+1] = v8_1
+		dx[i+2] = v8_2
+		dx[i+3] = v8_3
+	}
+	for ; i < len(dx); i++ {
 		v0 := y[i]
 		v2 := v1 < v0
 		v4 := v1

@@ -45,7 +45,470 @@ func seluGeneric(dst, x []float32) {
 	v30 := math.Float32frombits(0x3e2aaaab) // 0.16666667
 	v32 := math.Float32frombits(0x3f000000) // 0.5
 	v34 := math.Float32frombits(0x3f800000) // 1
-	for i := range dst {
+	i := 0
+	for ; i <= len(dst)-4; i += 4 {
+		v0_0 := x[i]
+		v0_1 := x[i+1]
+		v0_2 := x[i+2]
+		v0_3 := x[i+3]
+		v2_0 := v1 < v0_0
+		v2_1 := v1 < v0_1
+		v2_2 := v1 < v0_2
+		v2_3 := v1 < v0_3
+		v5_0 := float32(v4 * v0_0)
+		v5_1 := float32(v4 * v0_1)
+		v5_2 := float32(v4 * v0_2)
+		v5_3 := float32(v4 * v0_3)
+		v6_0p := float64(v3) * float64(v0_0)
+		v6_0s := v6_0p + float64(v5_0)
+		v6_0 := float32(v6_0s)
+		if bits := math.Float64bits(v6_0s); bits&(1<<29-1) == 0 && bits<<1-1 < (1023-126)<<53-1 || bits&(1<<29-1) == 1<<28 || v6_0s != v6_0s {
+			v6_0 = fma32Slow(v3, v0_0, v5_0)
+		}
+		v6_1p := float64(v3) * float64(v0_1)
+		v6_1s := v6_1p + float64(v5_1)
+		v6_1 := float32(v6_1s)
+		if bits := math.Float64bits(v6_1s); bits&(1<<29-1) == 0 && bits<<1-1 < (1023-126)<<53-1 || bits&(1<<29-1) == 1<<28 || v6_1s != v6_1s {
+			v6_1 = fma32Slow(v3, v0_1, v5_1)
+		}
+		v6_2p := float64(v3) * float64(v0_2)
+		v6_2s := v6_2p + float64(v5_2)
+		v6_2 := float32(v6_2s)
+		if bits := math.Float64bits(v6_2s); bits&(1<<29-1) == 0 && bits<<1-1 < (1023-126)<<53-1 || bits&(1<<29-1) == 1<<28 || v6_2s != v6_2s {
+			v6_2 = fma32Slow(v3, v0_2, v5_2)
+		}
+		v6_3p := float64(v3) * float64(v0_3)
+		v6_3s := v6_3p + float64(v5_3)
+		v6_3 := float32(v6_3s)
+		if bits := math.Float64bits(v6_3s); bits&(1<<29-1) == 0 && bits<<1-1 < (1023-126)<<53-1 || bits&(1<<29-1) == 1<<28 || v6_3s != v6_3s {
+			v6_3 = fma32Slow(v3, v0_3, v5_3)
+		}
+		v9_0 := v0_0
+		if v1 < v0_0 {
+			v9_0 = v1
+		}
+		v9_1 := v0_1
+		if v1 < v0_1 {
+			v9_1 = v1
+		}
+		v9_2 := v0_2
+		if v1 < v0_2 {
+			v9_2 = v1
+		}
+		v9_3 := v0_3
+		if v1 < v0_3 {
+			v9_3 = v1
+		}
+		v11_0 := v10
+		if v9_0 > v10 {
+			v11_0 = v9_0
+		}
+		v11_1 := v10
+		if v9_1 > v10 {
+			v11_1 = v9_1
+		}
+		v11_2 := v10
+		if v9_2 > v10 {
+			v11_2 = v9_2
+		}
+		v11_3 := v10
+		if v9_3 > v10 {
+			v11_3 = v9_3
+		}
+		v13_0 := float32(v11_0 * v12)
+		v13_1 := float32(v11_1 * v12)
+		v13_2 := float32(v11_2 * v12)
+		v13_3 := float32(v11_3 * v12)
+		v14_0 := float32(math.RoundToEven(float64(v13_0)))
+		v14_1 := float32(math.RoundToEven(float64(v13_1)))
+		v14_2 := float32(math.RoundToEven(float64(v13_2)))
+		v14_3 := float32(math.RoundToEven(float64(v13_3)))
+		v19_0p := float64(v14_0) * float64(v18)
+		v19_0s := v19_0p + float64(v11_0)
+		v19_0 := float32(v19_0s)
+		if bits := math.Float64bits(v19_0s); bits&(1<<29-1) == 0 && bits<<1-1 < (1023-126)<<53-1 || bits&(1<<29-1) == 1<<28 || v19_0s != v19_0s {
+			v19_0 = fma32Slow(v14_0, v18, v11_0)
+		}
+		v19_1p := float64(v14_1) * float64(v18)
+		v19_1s := v19_1p + float64(v11_1)
+		v19_1 := float32(v19_1s)
+		if bits := math.Float64bits(v19_1s); bits&(1<<29-1) == 0 && bits<<1-1 < (1023-126)<<53-1 || bits&(1<<29-1) == 1<<28 || v19_1s != v19_1s {
+			v19_1 = fma32Slow(v14_1, v18, v11_1)
+		}
+		v19_2p := float64(v14_2) * float64(v18)
+		v19_2s := v19_2p + float64(v11_2)
+		v19_2 := float32(v19_2s)
+		if bits := math.Float64bits(v19_2s); bits&(1<<29-1) == 0 && bits<<1-1 < (1023-126)<<53-1 || bits&(1<<29-1) == 1<<28 || v19_2s != v19_2s {
+			v19_2 = fma32Slow(v14_2, v18, v11_2)
+		}
+		v19_3p := float64(v14_3) * float64(v18)
+		v19_3s := v19_3p + float64(v11_3)
+		v19_3 := float32(v19_3s)
+		if bits := math.Float64bits(v19_3s); bits&(1<<29-1) == 0 && bits<<1-1 < (1023-126)<<53-1 || bits&(1<<29-1) == 1<<28 || v19_3s != v19_3s {
+			v19_3 = fma32Slow(v14_3, v18, v11_3)
+		}
+		v21_0p := float64(v14_0) * float64(v20)
+		v21_0s := v21_0p + float64(v19_0)
+		v21_0 := float32(v21_0s)
+		if bits := math.Float64bits(v21_0s); bits&(1<<29-1) == 0 && bits<<1-1 < (1023-126)<<53-1 || bits&(1<<29-1) == 1<<28 || v21_0s != v21_0s {
+			v21_0 = fma32Slow(v14_0, v20, v19_0)
+		}
+		v21_1p := float64(v14_1) * float64(v20)
+		v21_1s := v21_1p + float64(v19_1)
+		v21_1 := float32(v21_1s)
+		if bits := math.Float64bits(v21_1s); bits&(1<<29-1) == 0 && bits<<1-1 < (1023-126)<<53-1 || bits&(1<<29-1) == 1<<28 || v21_1s != v21_1s {
+			v21_1 = fma32Slow(v14_1, v20, v19_1)
+		}
+		v21_2p := float64(v14_2) * float64(v20)
+		v21_2s := v21_2p + float64(v19_2)
+		v21_2 := float32(v21_2s)
+		if bits := math.Float64bits(v21_2s); bits&(1<<29-1) == 0 && bits<<1-1 < (1023-126)<<53-1 || bits&(1<<29-1) == 1<<28 || v21_2s != v21_2s {
+			v21_2 = fma32Slow(v14_2, v20, v19_2)
+		}
+		v21_3p := float64(v14_3) * float64(v20)
+		v21_3s := v21_3p + float64(v19_3)
+		v21_3 := float32(v21_3s)
+		if bits := math.Float64bits(v21_3s); bits&(1<<29-1) == 0 && bits<<1-1 < (1023-126)<<53-1 || bits&(1<<29-1) == 1<<28 || v21_3s != v21_3s {
+			v21_3 = fma32Slow(v14_3, v20, v19_3)
+		}
+		v22_0 := float32(v21_0 * v21_0)
+		v22_1 := float32(v21_1 * v21_1)
+		v22_2 := float32(v21_2 * v21_2)
+		v22_3 := float32(v21_3 * v21_3)
+		v25_0p := float64(v21_0) * float64(v23)
+		v25_0s := v25_0p + float64(v24)
+		v25_0 := float32(v25_0s)
+		if bits := math.Float64bits(v25_0s); bits&(1<<29-1) == 0 && bits<<1-1 < (1023-126)<<53-1 || bits&(1<<29-1) == 1<<28 || v25_0s != v25_0s {
+			v25_0 = fma32Slow(v21_0, v23, v24)
+		}
+		v25_1p := float64(v21_1) * float64(v23)
+		v25_1s := v25_1p + float64(v24)
+		v25_1 := float32(v25_1s)
+		if bits := math.Float64bits(v25_1s); bits&(1<<29-1) == 0 && bits<<1-1 < (1023-126)<<53-1 || bits&(1<<29-1) == 1<<28 || v25_1s != v25_1s {
+			v25_1 = fma32Slow(v21_1, v23, v24)
+		}
+		v25_2p := float64(v21_2) * float64(v23)
+		v25_2s := v25_2p + float64(v24)
+		v25_2 := float32(v25_2s)
+		if bits := math.Float64bits(v25_2s); bits&(1<<29-1) == 0 && bits<<1-1 < (1023-126)<<53-1 || bits&(1<<29-1) == 1<<28 || v25_2s != v25_2s {
+			v25_2 = fma32Slow(v21_2, v23, v24)
+		}
+		v25_3p := float64(v21_3) * float64(v23)
+		v25_3s := v25_3p + float64(v24)
+		v25_3 := float32(v25_3s)
+		if bits := math.Float64bits(v25_3s); bits&(1<<29-1) == 0 && bits<<1-1 < (1023-126)<<53-1 || bits&(1<<29-1) == 1<<28 || v25_3s != v25_3s {
+			v25_3 = fma32Slow(v21_3, v23, v24)
+		}
+		v27_0p := float64(v21_0) * float64(v25_0)
+		v27_0s := v27_0p + float64(v26)
+		v27_0 := float32(v27_0s)
+		if bits := math.Float64bits(v27_0s); bits&(1<<29-1) == 0 && bits<<1-1 < (1023-126)<<53-1 || bits&(1<<29-1) == 1<<28 || v27_0s != v27_0s {
+			v27_0 = fma32Slow(v21_0, v25_0, v26)
+		}
+		v27_1p := float64(v21_1) * float64(v25_1)
+		v27_1s := v27_1p + float64(v26)
+		v27_1 := float32(v27_1s)
+		if bits := math.Float64bits(v27_1s); bits&(1<<29-1) == 0 && bits<<1-1 < (1023-126)<<53-1 || bits&(1<<29-1) == 1<<28 || v27_1s != v27_1s {
+			v27_1 = fma32Slow(v21_1, v25_1, v26)
+		}
+		v27_2p := float64(v21_2) * float64(v25_2)
+		v27_2s := v27_2p + float64(v26)
+		v27_2 := float32(v27_2s)
+		if bits := math.Float64bits(v27_2s); bits&(1<<29-1) == 0 && bits<<1-1 < (1023-126)<<53-1 || bits&(1<<29-1) == 1<<28 || v27_2s != v27_2s {
+			v27_2 = fma32Slow(v21_2, v25_2, v26)
+		}
+		v27_3p := float64(v21_3) * float64(v25_3)
+		v27_3s := v27_3p + float64(v26)
+		v27_3 := float32(v27_3s)
+		if bits := math.Float64bits(v27_3s); bits&(1<<29-1) == 0 && bits<<1-1 < (1023-126)<<53-1 || bits&(1<<29-1) == 1<<28 || v27_3s != v27_3s {
+			v27_3 = fma32Slow(v21_3, v25_3, v26)
+		}
+		v29_0p := float64(v21_0) * float64(v27_0)
+		v29_0s := v29_0p + float64(v28)
+		v29_0 := float32(v29_0s)
+		if bits := math.Float64bits(v29_0s); bits&(1<<29-1) == 0 && bits<<1-1 < (1023-126)<<53-1 || bits&(1<<29-1) == 1<<28 || v29_0s != v29_0s {
+			v29_0 = fma32Slow(v21_0, v27_0, v28)
+		}
+		v29_1p := float64(v21_1) * float64(v27_1)
+		v29_1s := v29_1p + float64(v28)
+		v29_1 := float32(v29_1s)
+		if bits := math.Float64bits(v29_1s); bits&(1<<29-1) == 0 && bits<<1-1 < (1023-126)<<53-1 || bits&(1<<29-1) == 1<<28 || v29_1s != v29_1s {
+			v29_1 = fma32Slow(v21_1, v27_1, v28)
+		}
+		v29_2p := float64(v21_2) * float64(v27_2)
+		v29_2s := v29_2p + float64(v28)
+		v29_2 := float32(v29_2s)
+		if bits := math.Float64bits(v29_2s); bits&(1<<29-1) == 0 && bits<<1-1 < (1023-126)<<53-1 || bits&(1<<29-1) == 1<<28 || v29_2s != v29_2s {
+			v29_2 = fma32Slow(v21_2, v27_2, v28)
+		}
+		v29_3p := float64(v21_3) * float64(v27_3)
+		v29_3s := v29_3p + float64(v28)
+		v29_3 := float32(v29_3s)
+		if bits := math.Float64bits(v29_3s); bits&(1<<29-1) == 0 && bits<<1-1 < (1023-126)<<53-1 || bits&(1<<29-1) == 1<<28 || v29_3s != v29_3s {
+			v29_3 = fma32Slow(v21_3, v27_3, v28)
+		}
+		v31_0p := float64(v21_0) * float64(v29_0)
+		v31_0s := v31_0p + float64(v30)
+		v31_0 := float32(v31_0s)
+		if bits := math.Float64bits(v31_0s); bits&(1<<29-1) == 0 && bits<<1-1 < (1023-126)<<53-1 || bits&(1<<29-1) == 1<<28 || v31_0s != v31_0s {
+			v31_0 = fma32Slow(v21_0, v29_0, v30)
+		}
+		v31_1p := float64(v21_1) * float64(v29_1)
+		v31_1s := v31_1p + float64(v30)
+		v31_1 := float32(v31_1s)
+		if bits := math.Float64bits(v31_1s); bits&(1<<29-1) == 0 && bits<<1-1 < (1023-126)<<53-1 || bits&(1<<29-1) == 1<<28 || v31_1s != v31_1s {
+			v31_1 = fma32Slow(v21_1, v29_1, v30)
+		}
+		v31_2p := float64(v21_2) * float64(v29_2)
+		v31_2s := v31_2p + float64(v30)
+		v31_2 := float32(v31_2s)
+		if bits := math.Float64bits(v31_2s); bits&(1<<29-1) == 0 && bits<<1-1 < (1023-126)<<53-1 || bits&(1<<29-1) == 1<<28 || v31_2s != v31_2s {
+			v31_2 = fma32Slow(v21_2, v29_2, v30)
+		}
+		v31_3p := float64(v21_3) * float64(v29_3)
+		v31_3s := v31_3p + float64(v30)
+		v31_3 := float32(v31_3s)
+		if bits := math.Float64bits(v31_3s); bits&(1<<29-1) == 0 && bits<<1-1 < (1023-126)<<53-1 || bits&(1<<29-1) == 1<<28 || v31_3s != v31_3s {
+			v31_3 = fma32Slow(v21_3, v29_3, v30)
+		}
+		v33_0p := float64(v21_0) * float64(v31_0)
+		v33_0s := v33_0p + float64(v32)
+		v33_0 := float32(v33_0s)
+		if bits := math.Float64bits(v33_0s); bits&(1<<29-1) == 0 && bits<<1-1 < (1023-126)<<53-1 || bits&(1<<29-1) == 1<<28 || v33_0s != v33_0s {
+			v33_0 = fma32Slow(v21_0, v31_0, v32)
+		}
+		v33_1p := float64(v21_1) * float64(v31_1)
+		v33_1s := v33_1p + float64(v32)
+		v33_1 := float32(v33_1s)
+		if bits := math.Float64bits(v33_1s); bits&(1<<29-1) == 0 && bits<<1-1 < (1023-126)<<53-1 || bits&(1<<29-1) == 1<<28 || v33_1s != v33_1s {
+			v33_1 = fma32Slow(v21_1, v31_1, v32)
+		}
+		v33_2p := float64(v21_2) * float64(v31_2)
+		v33_2s := v33_2p + float64(v32)
+		v33_2 := float32(v33_2s)
+		if bits := math.Float64bits(v33_2s); bits&(1<<29-1) == 0 && bits<<1-1 < (1023-126)<<53-1 || bits&(1<<29-1) == 1<<28 || v33_2s != v33_2s {
+			v33_2 = fma32Slow(v21_2, v31_2, v32)
+		}
+		v33_3p := float64(v21_3) * float64(v31_3)
+		v33_3s := v33_3p + float64(v32)
+		v33_3 := float32(v33_3s)
+		if bits := math.Float64bits(v33_3s); bits&(1<<29-1) == 0 && bits<<1-1 < (1023-126)<<53-1 || bits&(1<<29-1) == 1<<28 || v33_3s != v33_3s {
+			v33_3 = fma32Slow(v21_3, v31_3, v32)
+		}
+		v35_0 := ldexpNormal32(v34, v14_0)
+		v35_1 := ldexpNormal32(v34, v14_1)
+		v35_2 := ldexpNormal32(v34, v14_2)
+		v35_3 := ldexpNormal32(v34, v14_3)
+		v36_0 := float32(v35_0 - v34)
+		v36_1 := float32(v35_1 - v34)
+		v36_2 := float32(v35_2 - v34)
+		v36_3 := float32(v35_3 - v34)
+		v37_0p := float64(v35_0) * float64(v21_0)
+		v37_0s := v37_0p + float64(v36_0)
+		v37_0 := float32(v37_0s)
+		if bits := math.Float64bits(v37_0s); bits&(1<<29-1) == 0 && bits<<1-1 < (1023-126)<<53-1 || bits&(1<<29-1) == 1<<28 || v37_0s != v37_0s {
+			v37_0 = fma32Slow(v35_0, v21_0, v36_0)
+		}
+		v37_1p := float64(v35_1) * float64(v21_1)
+		v37_1s := v37_1p + float64(v36_1)
+		v37_1 := float32(v37_1s)
+		if bits := math.Float64bits(v37_1s); bits&(1<<29-1) == 0 && bits<<1-1 < (1023-126)<<53-1 || bits&(1<<29-1) == 1<<28 || v37_1s != v37_1s {
+			v37_1 = fma32Slow(v35_1, v21_1, v36_1)
+		}
+		v37_2p := float64(v35_2) * float64(v21_2)
+		v37_2s := v37_2p + float64(v36_2)
+		v37_2 := float32(v37_2s)
+		if bits := math.Float64bits(v37_2s); bits&(1<<29-1) == 0 && bits<<1-1 < (1023-126)<<53-1 || bits&(1<<29-1) == 1<<28 || v37_2s != v37_2s {
+			v37_2 = fma32Slow(v35_2, v21_2, v36_2)
+		}
+		v37_3p := float64(v35_3) * float64(v21_3)
+		v37_3s := v37_3p + float64(v36_3)
+		v37_3 := float32(v37_3s)
+		if bits := math.Float64bits(v37_3s); bits&(1<<29-1) == 0 && bits<<1-1 < (1023-126)<<53-1 || bits&(1<<29-1) == 1<<28 || v37_3s != v37_3s {
+			v37_3 = fma32Slow(v35_3, v21_3, v36_3)
+		}
+		v38_0 := float32(v36_0 - v37_0)
+		v38_1 := float32(v36_1 - v37_1)
+		v38_2 := float32(v36_2 - v37_2)
+		v38_3 := float32(v36_3 - v37_3)
+		v39_0p := float64(v35_0) * float64(v21_0)
+		v39_0s := v39_0p + float64(v38_0)
+		v39_0 := float32(v39_0s)
+		if bits := math.Float64bits(v39_0s); bits&(1<<29-1) == 0 && bits<<1-1 < (1023-126)<<53-1 || bits&(1<<29-1) == 1<<28 || v39_0s != v39_0s {
+			v39_0 = fma32Slow(v35_0, v21_0, v38_0)
+		}
+		v39_1p := float64(v35_1) * float64(v21_1)
+		v39_1s := v39_1p + float64(v38_1)
+		v39_1 := float32(v39_1s)
+		if bits := math.Float64bits(v39_1s); bits&(1<<29-1) == 0 && bits<<1-1 < (1023-126)<<53-1 || bits&(1<<29-1) == 1<<28 || v39_1s != v39_1s {
+			v39_1 = fma32Slow(v35_1, v21_1, v38_1)
+		}
+		v39_2p := float64(v35_2) * float64(v21_2)
+		v39_2s := v39_2p + float64(v38_2)
+		v39_2 := float32(v39_2s)
+		if bits := math.Float64bits(v39_2s); bits&(1<<29-1) == 0 && bits<<1-1 < (1023-126)<<53-1 || bits&(1<<29-1) == 1<<28 || v39_2s != v39_2s {
+			v39_2 = fma32Slow(v35_2, v21_2, v38_2)
+		}
+		v39_3p := float64(v35_3) * float64(v21_3)
+		v39_3s := v39_3p + float64(v38_3)
+		v39_3 := float32(v39_3s)
+		if bits := math.Float64bits(v39_3s); bits&(1<<29-1) == 0 && bits<<1-1 < (1023-126)<<53-1 || bits&(1<<29-1) == 1<<28 || v39_3s != v39_3s {
+			v39_3 = fma32Slow(v35_3, v21_3, v38_3)
+		}
+		v40_0 := float32(v22_0 * v33_0)
+		v40_1 := float32(v22_1 * v33_1)
+		v40_2 := float32(v22_2 * v33_2)
+		v40_3 := float32(v22_3 * v33_3)
+		v41_0p := float64(v35_0) * float64(v40_0)
+		v41_0s := v41_0p + float64(v39_0)
+		v41_0 := float32(v41_0s)
+		if bits := math.Float64bits(v41_0s); bits&(1<<29-1) == 0 && bits<<1-1 < (1023-126)<<53-1 || bits&(1<<29-1) == 1<<28 || v41_0s != v41_0s {
+			v41_0 = fma32Slow(v35_0, v40_0, v39_0)
+		}
+		v41_1p := float64(v35_1) * float64(v40_1)
+		v41_1s := v41_1p + float64(v39_1)
+		v41_1 := float32(v41_1s)
+		if bits := math.Float64bits(v41_1s); bits&(1<<29-1) == 0 && bits<<1-1 < (1023-126)<<53-1 || bits&(1<<29-1) == 1<<28 || v41_1s != v41_1s {
+			v41_1 = fma32Slow(v35_1, v40_1, v39_1)
+		}
+		v41_2p := float64(v35_2) * float64(v40_2)
+		v41_2s := v41_2p + float64(v39_2)
+		v41_2 := float32(v41_2s)
+		if bits := math.Float64bits(v41_2s); bits&(1<<29-1) == 0 && bits<<1-1 < (1023-126)<<53-1 || bits&(1<<29-1) == 1<<28 || v41_2s != v41_2s {
+			v41_2 = fma32Slow(v35_2, v40_2, v39_2)
+		}
+		v41_3p := float64(v35_3) * float64(v40_3)
+		v41_3s := v41_3p + float64(v39_3)
+		v41_3 := float32(v41_3s)
+		if bits := math.Float64bits(v41_3s); bits&(1<<29-1) == 0 && bits<<1-1 < (1023-126)<<53-1 || bits&(1<<29-1) == 1<<28 || v41_3s != v41_3s {
+			v41_3 = fma32Slow(v35_3, v40_3, v39_3)
+		}
+		v42_0 := v9_0
+		if v37_0 > v9_0 {
+			v42_0 = v37_0
+		}
+		v42_1 := v9_1
+		if v37_1 > v9_1 {
+			v42_1 = v37_1
+		}
+		v42_2 := v9_2
+		if v37_2 > v9_2 {
+			v42_2 = v37_2
+		}
+		v42_3 := v9_3
+		if v37_3 > v9_3 {
+			v42_3 = v37_3
+		}
+		v43_0 := v9_0
+		if v41_0 > v9_0 {
+			v43_0 = v41_0
+		}
+		v43_1 := v9_1
+		if v41_1 > v9_1 {
+			v43_1 = v41_1
+		}
+		v43_2 := v9_2
+		if v41_2 > v9_2 {
+			v43_2 = v41_2
+		}
+		v43_3 := v9_3
+		if v41_3 > v9_3 {
+			v43_3 = v41_3
+		}
+		v44_0 := float32(v43_0 * v7)
+		v44_1 := float32(v43_1 * v7)
+		v44_2 := float32(v43_2 * v7)
+		v44_3 := float32(v43_3 * v7)
+		v45_0p := float64(v42_0) * float64(v8)
+		v45_0s := v45_0p + float64(v44_0)
+		v45_0 := float32(v45_0s)
+		if bits := math.Float64bits(v45_0s); bits&(1<<29-1) == 0 && bits<<1-1 < (1023-126)<<53-1 || bits&(1<<29-1) == 1<<28 || v45_0s != v45_0s {
+			v45_0 = fma32Slow(v42_0, v8, v44_0)
+		}
+		v45_1p := float64(v42_1) * float64(v8)
+		v45_1s := v45_1p + float64(v44_1)
+		v45_1 := float32(v45_1s)
+		if bits := math.Float64bits(v45_1s); bits&(1<<29-1) == 0 && bits<<1-1 < (1023-126)<<53-1 || bits&(1<<29-1) == 1<<28 || v45_1s != v45_1s {
+			v45_1 = fma32Slow(v42_1, v8, v44_1)
+		}
+		v45_2p := float64(v42_2) * float64(v8)
+		v45_2s := v45_2p + float64(v44_2)
+		v45_2 := float32(v45_2s)
+		if bits := math.Float64bits(v45_2s); bits&(1<<29-1) == 0 && bits<<1-1 < (1023-126)<<53-1 || bits&(1<<29-1) == 1<<28 || v45_2s != v45_2s {
+			v45_2 = fma32Slow(v42_2, v8, v44_2)
+		}
+		v45_3p := float64(v42_3) * float64(v8)
+		v45_3s := v45_3p + float64(v44_3)
+		v45_3 := float32(v45_3s)
+		if bits := math.Float64bits(v45_3s); bits&(1<<29-1) == 0 && bits<<1-1 < (1023-126)<<53-1 || bits&(1<<29-1) == 1<<28 || v45_3s != v45_3s {
+			v45_3 = fma32Slow(v42_3, v8, v44_3)
+		}
+		v46_0p := float64(v42_0) * float64(v7)
+		v46_0s := v46_0p + float64(v45_0)
+		v46_0 := float32(v46_0s)
+		if bits := math.Float64bits(v46_0s); bits&(1<<29-1) == 0 && bits<<1-1 < (1023-126)<<53-1 || bits&(1<<29-1) == 1<<28 || v46_0s != v46_0s {
+			v46_0 = fma32Slow(v42_0, v7, v45_0)
+		}
+		v46_1p := float64(v42_1) * float64(v7)
+		v46_1s := v46_1p + float64(v45_1)
+		v46_1 := float32(v46_1s)
+		if bits := math.Float64bits(v46_1s); bits&(1<<29-1) == 0 && bits<<1-1 < (1023-126)<<53-1 || bits&(1<<29-1) == 1<<28 || v46_1s != v46_1s {
+			v46_1 = fma32Slow(v42_1, v7, v45_1)
+		}
+		v46_2p := float64(v42_2) * float64(v7)
+		v46_2s := v46_2p + float64(v45_2)
+		v46_2 := float32(v46_2s)
+		if bits := math.Float64bits(v46_2s); bits&(1<<29-1) == 0 && bits<<1-1 < (1023-126)<<53-1 || bits&(1<<29-1) == 1<<28 || v46_2s != v46_2s {
+			v46_2 = fma32Slow(v42_2, v7, v45_2)
+		}
+		v46_3p := float64(v42_3) * float64(v7)
+		v46_3s := v46_3p + float64(v45_3)
+		v46_3 := float32(v46_3s)
+		if bits := math.Float64bits(v46_3s); bits&(1<<29-1) == 0 && bits<<1-1 < (1023-126)<<53-1 || bits&(1<<29-1) == 1<<28 || v46_3s != v46_3s {
+			v46_3 = fma32Slow(v42_3, v7, v45_3)
+		}
+		v47_0 := v46_0
+		if v2_0 {
+			v47_0 = v6_0
+		}
+		v47_1 := v46_1
+		if v2_1 {
+			v47_1 = v6_1
+		}
+		v47_2 := v46_2
+		if v2_2 {
+			v47_2 = v6_2
+		}
+		v47_3 := v46_3
+		if v2_3 {
+			v47_3 = v6_3
+		}
+		v48_0 := math.IsNaN(float64(v0_0))
+		v48_1 := math.IsNaN(float64(v0_1))
+		v48_2 := math.IsNaN(float64(v0_2))
+		v48_3 := math.IsNaN(float64(v0_3))
+		v49_0 := v47_0
+		if v48_0 {
+			v49_0 = v0_0
+		}
+		v49_1 := v47_1
+		if v48_1 {
+			v49_1 = v0_1
+		}
+		v49_2 := v47_2
+		if v48_2 {
+			v49_2 = v0_2
+		}
+		v49_3 := v47_3
+		if v48_3 {
+			v49_3 = v0_3
+		}
+		dst[i] = v49_0
+		dst[i+1] = v49_1
+		dst[i+2] = v49_2
+		dst[i+3] = v49_3
+	}
+	for ; i < len(dst); i++ {
 		v0 := x[i]
 		v2 := v1 < v0
 		v5 := float32(v4 * v0)

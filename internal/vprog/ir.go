@@ -53,7 +53,13 @@ const (
 	OpParam // Imm = parameter index; a scalar argument, converted to the compute type and broadcast
 	OpConst // Imm = the value, already exactly representable in the compute type
 
-	// Arithmetic, IEEE 754 with one rounding to nearest-even each.
+	// Arithmetic, IEEE 754 with one rounding to nearest-even each. A NaN
+	// operand gives its NaN, quieted. Where two operands are NaN, which
+	// one's payload an operation keeps is left open: x86 keeps the first
+	// source's, but Go's compiler may swap the operands of + and * (it
+	// did when the pure-Go kernels began to interleave elements), so the
+	// pure-Go kernels may keep either. No kernel's result shows it: the
+	// lowering's NaN rule gives an input's NaN wherever an input is NaN.
 	OpAdd // a + b
 	OpSub // a - b
 	OpMul // a * b
