@@ -61,9 +61,15 @@ func maxUnroll(is isa) int { return 4 }
 //   - float64, whose programs are two to ten times larger: 3 and 4 won on
 //     some (mish -26%, logsigmoid -22%) and lost on others (hardswish'
 //     +50%, mish' +26%, silu' +23%, elu' +15%). It keeps 2.
+//   - float32 in float32 lanes (16 or 8 elements per vector, the
+//     measurements above were of float64 lanes): on AVX2, 2 against 3 was
+//     faster for ELU (-8%, 8 runs) and the same for SELU, so 2; on
+//     AVX-512, 2 lost 9% on ELU, so 4 as above.
 func minUnroll(is isa, p *vprog.Program) int {
 	switch {
 	case p.Mem != vprog.F32:
+		return 2
+	case p.Compute == vprog.F32 && is.vecRegs() <= 16:
 		return 2
 	case is.vecRegs() > 16:
 		return 4

@@ -88,13 +88,13 @@ func eluAVX512(dst, in0 []float32, alpha float32)
 //go:noescape
 func eluAVX512Stream(dst, in0 []float32, alpha float32)
 
-// eluAVX2 computes elu with AVX2 (3 vectors per iteration, masked tail).
+// eluAVX2 computes elu with AVX2 (2 vectors per iteration, masked tail).
 // Requires: AVX, AVX2, FMA3, SSE.
 //
 //go:noescape
 func eluAVX2(dst, in0 []float32, alpha float32)
 
-// eluAVX2Stream computes elu with non-temporal stores (dst aligned to 64 bytes) with AVX2 (3 vectors per iteration, masked tail).
+// eluAVX2Stream computes elu with non-temporal stores (dst aligned to 64 bytes) with AVX2 (2 vectors per iteration, masked tail).
 // Requires: AVX, AVX2, FMA3, MMX+, SSE.
 //
 //go:noescape
@@ -1336,13 +1336,13 @@ func seluAVX512(dst, in0 []float32)
 //go:noescape
 func seluAVX512Stream(dst, in0 []float32)
 
-// seluAVX2 computes selu with AVX2 (3 vectors per iteration, masked tail).
+// seluAVX2 computes selu with AVX2 (2 vectors per iteration, masked tail).
 // Requires: AVX, AVX2, FMA3.
 //
 //go:noescape
 func seluAVX2(dst, in0 []float32)
 
-// seluAVX2Stream computes selu with non-temporal stores (dst aligned to 64 bytes) with AVX2 (3 vectors per iteration, masked tail).
+// seluAVX2Stream computes selu with non-temporal stores (dst aligned to 64 bytes) with AVX2 (2 vectors per iteration, masked tail).
 // Requires: AVX, AVX2, FMA3, MMX+.
 //
 //go:noescape

@@ -2345,7 +2345,7 @@ done:
 
 // func eluAVX2(dst []float32, in0 []float32, alpha float32)
 // Requires: AVX, AVX2, FMA3, SSE
-TEXT ·eluAVX2(SB), $352-52
+TEXT ·eluAVX2(SB), NOSPLIT, $96-52
 	MOVSS        alpha+48(FP), X0
 	VBROADCASTSS X0, Y0
 	VMOVUPD      Y0, (SP)
@@ -2355,116 +2355,75 @@ TEXT ·eluAVX2(SB), $352-52
 	MOVQ         dst_len+8(FP), DX
 
 loop:
-	CMPQ        DX, $0x00000018
+	CMPQ        DX, $0x00000010
 	JB          single
 	VMOVUPS     (CX), Y1
 	VMOVUPS     32(CX), Y2
-	VMOVUPS     64(CX), Y3
-	VMINPS      Y1, Y0, Y4
-	VMINPS      Y2, Y0, Y5
-	VMINPS      Y3, Y0, Y6
-	VMAXPS      actkernconst<>+1152(SB), Y4, Y7
-	VMAXPS      actkernconst<>+1152(SB), Y5, Y8
-	VMAXPS      actkernconst<>+1152(SB), Y6, Y9
-	VMULPS      actkernconst<>+1184(SB), Y7, Y10
-	VMULPS      actkernconst<>+1184(SB), Y8, Y11
-	VMULPS      actkernconst<>+1184(SB), Y9, Y12
-	VROUNDPS    $0x08, Y10, Y10
-	VROUNDPS    $0x08, Y11, Y11
-	VROUNDPS    $0x08, Y12, Y12
-	VFMADD231PS actkernconst<>+1216(SB), Y10, Y7
-	VFMADD231PS actkernconst<>+1216(SB), Y11, Y8
-	VFMADD231PS actkernconst<>+1216(SB), Y12, Y9
-	VFMADD231PS actkernconst<>+1248(SB), Y10, Y7
-	VFMADD231PS actkernconst<>+1248(SB), Y11, Y8
-	VFMADD231PS actkernconst<>+1248(SB), Y12, Y9
-	VMULPS      Y7, Y7, Y13
-	VMULPS      Y8, Y8, Y14
-	VMOVUPD     Y3, 32(SP)
-	VMULPS      Y9, Y9, Y3
-	VMOVUPD     Y2, 64(SP)
-	VMOVUPD     actkernconst<>+1056(SB), Y2
-	VFMADD213PS actkernconst<>+1088(SB), Y7, Y2
-	VMOVUPD     Y1, 96(SP)
-	VMOVUPD     actkernconst<>+1056(SB), Y1
-	VFMADD213PS actkernconst<>+1088(SB), Y8, Y1
-	VMOVUPD     Y6, 128(SP)
-	VMOVUPD     actkernconst<>+1056(SB), Y6
-	VFMADD213PS actkernconst<>+1088(SB), Y9, Y6
-	VFMADD213PS actkernconst<>+1280(SB), Y7, Y2
-	VFMADD213PS actkernconst<>+1280(SB), Y8, Y1
-	VFMADD213PS actkernconst<>+1280(SB), Y9, Y6
-	VFMADD213PS actkernconst<>+1312(SB), Y7, Y2
-	VFMADD213PS actkernconst<>+1312(SB), Y8, Y1
-	VFMADD213PS actkernconst<>+1312(SB), Y9, Y6
-	VFMADD213PS actkernconst<>+1344(SB), Y7, Y2
-	VFMADD213PS actkernconst<>+1344(SB), Y8, Y1
-	VFMADD213PS actkernconst<>+1344(SB), Y9, Y6
-	VFMADD213PS actkernconst<>+1376(SB), Y7, Y2
-	VFMADD213PS actkernconst<>+1376(SB), Y8, Y1
-	VFMADD213PS actkernconst<>+1376(SB), Y9, Y6
-	VMOVUPD     Y5, 160(SP)
-	VADDPS      actkernconst<>+1024(SB), Y10, Y10
-	VPSLLD      $0x17, Y10, Y10
-	VADDPS      actkernconst<>+1024(SB), Y11, Y11
-	VPSLLD      $0x17, Y11, Y11
-	VADDPS      actkernconst<>+1024(SB), Y12, Y12
-	VPSLLD      $0x17, Y12, Y12
-	VSUBPS      actkernconst<>+1120(SB), Y10, Y5
-	VMOVUPD     Y4, 192(SP)
-	VSUBPS      actkernconst<>+1120(SB), Y11, Y4
-	VMOVUPD     Y3, 224(SP)
-	VSUBPS      actkernconst<>+1120(SB), Y12, Y3
-	VMOVUPD     Y6, 256(SP)
-	VMOVAPD     Y7, Y6
-	VFMADD213PS Y5, Y10, Y6
-	VMOVUPD     Y1, 288(SP)
-	VMOVAPD     Y8, Y1
-	VFMADD213PS Y4, Y11, Y1
-	VMOVUPD     Y14, 320(SP)
-	VMOVAPD     Y9, Y14
-	VFMADD213PS Y3, Y12, Y14
-	VSUBPS      Y6, Y5, Y5
-	VSUBPS      Y1, Y4, Y4
-	VSUBPS      Y14, Y3, Y3
-	VFMADD213PS Y5, Y10, Y7
-	VFMADD213PS Y4, Y11, Y8
-	VFMADD213PS Y3, Y12, Y9
-	VMULPS      Y2, Y13, Y13
-	VMOVUPD     320(SP), Y2
-	VMULPS      288(SP), Y2, Y2
-	VMOVUPD     224(SP), Y3
-	VMULPS      256(SP), Y3, Y3
-	VFMADD213PS Y7, Y10, Y13
-	VFMADD213PS Y8, Y11, Y2
-	VFMADD213PS Y9, Y12, Y3
-	VMAXPS      192(SP), Y6, Y6
-	VMAXPS      160(SP), Y1, Y1
-	VMAXPS      128(SP), Y14, Y14
-	VMAXPS      192(SP), Y13, Y13
-	VMAXPS      160(SP), Y2, Y2
-	VMAXPS      128(SP), Y3, Y3
-	VMULPS      (SP), Y13, Y13
-	VMULPS      (SP), Y2, Y2
-	VMULPS      (SP), Y3, Y3
-	VFMADD132PS (SP), Y13, Y6
-	VFMADD132PS (SP), Y2, Y1
-	VFMADD132PS (SP), Y3, Y14
-	VMOVUPD     96(SP), Y2
-	VCMPPS      $0x16, Y0, Y2, Y3
-	VMOVUPD     64(SP), Y4
-	VCMPPS      $0x16, Y0, Y4, Y5
-	VMOVUPD     32(SP), Y7
-	VCMPPS      $0x16, Y0, Y7, Y8
-	VBLENDVPS   Y3, Y2, Y6, Y3
-	VBLENDVPS   Y5, Y4, Y1, Y5
-	VBLENDVPS   Y8, Y7, Y14, Y8
-	VMOVUPS     Y3, (AX)
-	VMOVUPS     Y5, 32(AX)
-	VMOVUPS     Y8, 64(AX)
-	ADDQ        $0x00000060, AX
-	ADDQ        $0x00000060, CX
-	SUBQ        $0x00000018, DX
+	VMINPS      Y1, Y0, Y3
+	VMINPS      Y2, Y0, Y4
+	VMAXPS      actkernconst<>+1152(SB), Y3, Y5
+	VMAXPS      actkernconst<>+1152(SB), Y4, Y6
+	VMULPS      actkernconst<>+1184(SB), Y5, Y7
+	VMULPS      actkernconst<>+1184(SB), Y6, Y8
+	VROUNDPS    $0x08, Y7, Y7
+	VROUNDPS    $0x08, Y8, Y8
+	VFMADD231PS actkernconst<>+1216(SB), Y7, Y5
+	VFMADD231PS actkernconst<>+1216(SB), Y8, Y6
+	VFMADD231PS actkernconst<>+1248(SB), Y7, Y5
+	VFMADD231PS actkernconst<>+1248(SB), Y8, Y6
+	VMULPS      Y5, Y5, Y9
+	VMULPS      Y6, Y6, Y10
+	VMOVUPD     actkernconst<>+1056(SB), Y11
+	VFMADD213PS actkernconst<>+1088(SB), Y5, Y11
+	VMOVUPD     actkernconst<>+1056(SB), Y12
+	VFMADD213PS actkernconst<>+1088(SB), Y6, Y12
+	VFMADD213PS actkernconst<>+1280(SB), Y5, Y11
+	VFMADD213PS actkernconst<>+1280(SB), Y6, Y12
+	VFMADD213PS actkernconst<>+1312(SB), Y5, Y11
+	VFMADD213PS actkernconst<>+1312(SB), Y6, Y12
+	VFMADD213PS actkernconst<>+1344(SB), Y5, Y11
+	VFMADD213PS actkernconst<>+1344(SB), Y6, Y12
+	VFMADD213PS actkernconst<>+1376(SB), Y5, Y11
+	VFMADD213PS actkernconst<>+1376(SB), Y6, Y12
+	VADDPS      actkernconst<>+1024(SB), Y7, Y7
+	VPSLLD      $0x17, Y7, Y7
+	VADDPS      actkernconst<>+1024(SB), Y8, Y8
+	VPSLLD      $0x17, Y8, Y8
+	VSUBPS      actkernconst<>+1120(SB), Y7, Y13
+	VSUBPS      actkernconst<>+1120(SB), Y8, Y14
+	VMOVUPD     Y2, 32(SP)
+	VMOVAPD     Y5, Y2
+	VFMADD213PS Y13, Y7, Y2
+	VMOVUPD     Y1, 64(SP)
+	VMOVAPD     Y6, Y1
+	VFMADD213PS Y14, Y8, Y1
+	VSUBPS      Y2, Y13, Y13
+	VSUBPS      Y1, Y14, Y14
+	VFMADD213PS Y13, Y7, Y5
+	VFMADD213PS Y14, Y8, Y6
+	VMULPS      Y11, Y9, Y9
+	VMULPS      Y12, Y10, Y10
+	VFMADD213PS Y5, Y7, Y9
+	VFMADD213PS Y6, Y8, Y10
+	VMAXPS      Y3, Y2, Y2
+	VMAXPS      Y4, Y1, Y1
+	VMAXPS      Y3, Y9, Y9
+	VMAXPS      Y4, Y10, Y10
+	VMULPS      (SP), Y9, Y9
+	VMULPS      (SP), Y10, Y10
+	VFMADD132PS (SP), Y9, Y2
+	VFMADD132PS (SP), Y10, Y1
+	VMOVUPD     64(SP), Y3
+	VCMPPS      $0x16, Y0, Y3, Y4
+	VMOVUPD     32(SP), Y5
+	VCMPPS      $0x16, Y0, Y5, Y6
+	VBLENDVPS   Y4, Y3, Y2, Y4
+	VBLENDVPS   Y6, Y5, Y1, Y6
+	VMOVUPS     Y4, (AX)
+	VMOVUPS     Y6, 32(AX)
+	ADDQ        $0x00000040, AX
+	ADDQ        $0x00000040, CX
+	SUBQ        $0x00000010, DX
 	JMP         loop
 
 single:
@@ -2548,7 +2507,7 @@ done:
 
 // func eluAVX2Stream(dst []float32, in0 []float32, alpha float32)
 // Requires: AVX, AVX2, FMA3, MMX+, SSE
-TEXT ·eluAVX2Stream(SB), $352-52
+TEXT ·eluAVX2Stream(SB), NOSPLIT, $96-52
 	MOVSS        alpha+48(FP), X0
 	VBROADCASTSS X0, Y0
 	VMOVUPD      Y0, (SP)
@@ -2558,116 +2517,75 @@ TEXT ·eluAVX2Stream(SB), $352-52
 	MOVQ         dst_len+8(FP), DX
 
 loop:
-	CMPQ        DX, $0x00000018
+	CMPQ        DX, $0x00000010
 	JB          single
 	VMOVUPS     (CX), Y1
 	VMOVUPS     32(CX), Y2
-	VMOVUPS     64(CX), Y3
-	VMINPS      Y1, Y0, Y4
-	VMINPS      Y2, Y0, Y5
-	VMINPS      Y3, Y0, Y6
-	VMAXPS      actkernconst<>+1152(SB), Y4, Y7
-	VMAXPS      actkernconst<>+1152(SB), Y5, Y8
-	VMAXPS      actkernconst<>+1152(SB), Y6, Y9
-	VMULPS      actkernconst<>+1184(SB), Y7, Y10
-	VMULPS      actkernconst<>+1184(SB), Y8, Y11
-	VMULPS      actkernconst<>+1184(SB), Y9, Y12
-	VROUNDPS    $0x08, Y10, Y10
-	VROUNDPS    $0x08, Y11, Y11
-	VROUNDPS    $0x08, Y12, Y12
-	VFMADD231PS actkernconst<>+1216(SB), Y10, Y7
-	VFMADD231PS actkernconst<>+1216(SB), Y11, Y8
-	VFMADD231PS actkernconst<>+1216(SB), Y12, Y9
-	VFMADD231PS actkernconst<>+1248(SB), Y10, Y7
-	VFMADD231PS actkernconst<>+1248(SB), Y11, Y8
-	VFMADD231PS actkernconst<>+1248(SB), Y12, Y9
-	VMULPS      Y7, Y7, Y13
-	VMULPS      Y8, Y8, Y14
-	VMOVUPD     Y3, 32(SP)
-	VMULPS      Y9, Y9, Y3
-	VMOVUPD     Y2, 64(SP)
-	VMOVUPD     actkernconst<>+1056(SB), Y2
-	VFMADD213PS actkernconst<>+1088(SB), Y7, Y2
-	VMOVUPD     Y1, 96(SP)
-	VMOVUPD     actkernconst<>+1056(SB), Y1
-	VFMADD213PS actkernconst<>+1088(SB), Y8, Y1
-	VMOVUPD     Y6, 128(SP)
-	VMOVUPD     actkernconst<>+1056(SB), Y6
-	VFMADD213PS actkernconst<>+1088(SB), Y9, Y6
-	VFMADD213PS actkernconst<>+1280(SB), Y7, Y2
-	VFMADD213PS actkernconst<>+1280(SB), Y8, Y1
-	VFMADD213PS actkernconst<>+1280(SB), Y9, Y6
-	VFMADD213PS actkernconst<>+1312(SB), Y7, Y2
-	VFMADD213PS actkernconst<>+1312(SB), Y8, Y1
-	VFMADD213PS actkernconst<>+1312(SB), Y9, Y6
-	VFMADD213PS actkernconst<>+1344(SB), Y7, Y2
-	VFMADD213PS actkernconst<>+1344(SB), Y8, Y1
-	VFMADD213PS actkernconst<>+1344(SB), Y9, Y6
-	VFMADD213PS actkernconst<>+1376(SB), Y7, Y2
-	VFMADD213PS actkernconst<>+1376(SB), Y8, Y1
-	VFMADD213PS actkernconst<>+1376(SB), Y9, Y6
-	VMOVUPD     Y5, 160(SP)
-	VADDPS      actkernconst<>+1024(SB), Y10, Y10
-	VPSLLD      $0x17, Y10, Y10
-	VADDPS      actkernconst<>+1024(SB), Y11, Y11
-	VPSLLD      $0x17, Y11, Y11
-	VADDPS      actkernconst<>+1024(SB), Y12, Y12
-	VPSLLD      $0x17, Y12, Y12
-	VSUBPS      actkernconst<>+1120(SB), Y10, Y5
-	VMOVUPD     Y4, 192(SP)
-	VSUBPS      actkernconst<>+1120(SB), Y11, Y4
-	VMOVUPD     Y3, 224(SP)
-	VSUBPS      actkernconst<>+1120(SB), Y12, Y3
-	VMOVUPD     Y6, 256(SP)
-	VMOVAPD     Y7, Y6
-	VFMADD213PS Y5, Y10, Y6
-	VMOVUPD     Y1, 288(SP)
-	VMOVAPD     Y8, Y1
-	VFMADD213PS Y4, Y11, Y1
-	VMOVUPD     Y14, 320(SP)
-	VMOVAPD     Y9, Y14
-	VFMADD213PS Y3, Y12, Y14
-	VSUBPS      Y6, Y5, Y5
-	VSUBPS      Y1, Y4, Y4
-	VSUBPS      Y14, Y3, Y3
-	VFMADD213PS Y5, Y10, Y7
-	VFMADD213PS Y4, Y11, Y8
-	VFMADD213PS Y3, Y12, Y9
-	VMULPS      Y2, Y13, Y13
-	VMOVUPD     320(SP), Y2
-	VMULPS      288(SP), Y2, Y2
-	VMOVUPD     224(SP), Y3
-	VMULPS      256(SP), Y3, Y3
-	VFMADD213PS Y7, Y10, Y13
-	VFMADD213PS Y8, Y11, Y2
-	VFMADD213PS Y9, Y12, Y3
-	VMAXPS      192(SP), Y6, Y6
-	VMAXPS      160(SP), Y1, Y1
-	VMAXPS      128(SP), Y14, Y14
-	VMAXPS      192(SP), Y13, Y13
-	VMAXPS      160(SP), Y2, Y2
-	VMAXPS      128(SP), Y3, Y3
-	VMULPS      (SP), Y13, Y13
-	VMULPS      (SP), Y2, Y2
-	VMULPS      (SP), Y3, Y3
-	VFMADD132PS (SP), Y13, Y6
-	VFMADD132PS (SP), Y2, Y1
-	VFMADD132PS (SP), Y3, Y14
-	VMOVUPD     96(SP), Y2
-	VCMPPS      $0x16, Y0, Y2, Y3
-	VMOVUPD     64(SP), Y4
-	VCMPPS      $0x16, Y0, Y4, Y5
-	VMOVUPD     32(SP), Y7
-	VCMPPS      $0x16, Y0, Y7, Y8
-	VBLENDVPS   Y3, Y2, Y6, Y3
-	VBLENDVPS   Y5, Y4, Y1, Y5
-	VBLENDVPS   Y8, Y7, Y14, Y8
-	VMOVNTPS    Y3, (AX)
-	VMOVNTPS    Y5, 32(AX)
-	VMOVNTPS    Y8, 64(AX)
-	ADDQ        $0x00000060, AX
-	ADDQ        $0x00000060, CX
-	SUBQ        $0x00000018, DX
+	VMINPS      Y1, Y0, Y3
+	VMINPS      Y2, Y0, Y4
+	VMAXPS      actkernconst<>+1152(SB), Y3, Y5
+	VMAXPS      actkernconst<>+1152(SB), Y4, Y6
+	VMULPS      actkernconst<>+1184(SB), Y5, Y7
+	VMULPS      actkernconst<>+1184(SB), Y6, Y8
+	VROUNDPS    $0x08, Y7, Y7
+	VROUNDPS    $0x08, Y8, Y8
+	VFMADD231PS actkernconst<>+1216(SB), Y7, Y5
+	VFMADD231PS actkernconst<>+1216(SB), Y8, Y6
+	VFMADD231PS actkernconst<>+1248(SB), Y7, Y5
+	VFMADD231PS actkernconst<>+1248(SB), Y8, Y6
+	VMULPS      Y5, Y5, Y9
+	VMULPS      Y6, Y6, Y10
+	VMOVUPD     actkernconst<>+1056(SB), Y11
+	VFMADD213PS actkernconst<>+1088(SB), Y5, Y11
+	VMOVUPD     actkernconst<>+1056(SB), Y12
+	VFMADD213PS actkernconst<>+1088(SB), Y6, Y12
+	VFMADD213PS actkernconst<>+1280(SB), Y5, Y11
+	VFMADD213PS actkernconst<>+1280(SB), Y6, Y12
+	VFMADD213PS actkernconst<>+1312(SB), Y5, Y11
+	VFMADD213PS actkernconst<>+1312(SB), Y6, Y12
+	VFMADD213PS actkernconst<>+1344(SB), Y5, Y11
+	VFMADD213PS actkernconst<>+1344(SB), Y6, Y12
+	VFMADD213PS actkernconst<>+1376(SB), Y5, Y11
+	VFMADD213PS actkernconst<>+1376(SB), Y6, Y12
+	VADDPS      actkernconst<>+1024(SB), Y7, Y7
+	VPSLLD      $0x17, Y7, Y7
+	VADDPS      actkernconst<>+1024(SB), Y8, Y8
+	VPSLLD      $0x17, Y8, Y8
+	VSUBPS      actkernconst<>+1120(SB), Y7, Y13
+	VSUBPS      actkernconst<>+1120(SB), Y8, Y14
+	VMOVUPD     Y2, 32(SP)
+	VMOVAPD     Y5, Y2
+	VFMADD213PS Y13, Y7, Y2
+	VMOVUPD     Y1, 64(SP)
+	VMOVAPD     Y6, Y1
+	VFMADD213PS Y14, Y8, Y1
+	VSUBPS      Y2, Y13, Y13
+	VSUBPS      Y1, Y14, Y14
+	VFMADD213PS Y13, Y7, Y5
+	VFMADD213PS Y14, Y8, Y6
+	VMULPS      Y11, Y9, Y9
+	VMULPS      Y12, Y10, Y10
+	VFMADD213PS Y5, Y7, Y9
+	VFMADD213PS Y6, Y8, Y10
+	VMAXPS      Y3, Y2, Y2
+	VMAXPS      Y4, Y1, Y1
+	VMAXPS      Y3, Y9, Y9
+	VMAXPS      Y4, Y10, Y10
+	VMULPS      (SP), Y9, Y9
+	VMULPS      (SP), Y10, Y10
+	VFMADD132PS (SP), Y9, Y2
+	VFMADD132PS (SP), Y10, Y1
+	VMOVUPD     64(SP), Y3
+	VCMPPS      $0x16, Y0, Y3, Y4
+	VMOVUPD     32(SP), Y5
+	VCMPPS      $0x16, Y0, Y5, Y6
+	VBLENDVPS   Y4, Y3, Y2, Y4
+	VBLENDVPS   Y6, Y5, Y1, Y6
+	VMOVNTPS    Y4, (AX)
+	VMOVNTPS    Y6, 32(AX)
+	ADDQ        $0x00000040, AX
+	ADDQ        $0x00000040, CX
+	SUBQ        $0x00000010, DX
 	JMP         loop
 
 single:
@@ -34677,135 +34595,90 @@ done:
 
 // func seluAVX2(dst []float32, in0 []float32)
 // Requires: AVX, AVX2, FMA3
-TEXT ·seluAVX2(SB), $416-48
+TEXT ·seluAVX2(SB), NOSPLIT, $128-48
 	VMOVUPD actkernconst<>+1408(SB), Y0
 	MOVQ    dst_base+0(FP), AX
 	MOVQ    in0_base+24(FP), CX
 	MOVQ    dst_len+8(FP), DX
 
 loop:
-	CMPQ        DX, $0x00000018
+	CMPQ        DX, $0x00000010
 	JB          single
 	VMOVUPS     (CX), Y1
 	VMOVUPS     32(CX), Y2
-	VMOVUPS     64(CX), Y3
-	VMULPS      actkernconst<>+6016(SB), Y1, Y4
-	VMULPS      actkernconst<>+6016(SB), Y2, Y5
-	VMULPS      actkernconst<>+6016(SB), Y3, Y6
-	VFMADD231PS actkernconst<>+5984(SB), Y1, Y4
-	VFMADD231PS actkernconst<>+5984(SB), Y2, Y5
-	VFMADD231PS actkernconst<>+5984(SB), Y3, Y6
-	VMINPS      Y1, Y0, Y7
-	VMINPS      Y2, Y0, Y8
-	VMINPS      Y3, Y0, Y9
-	VMAXPS      actkernconst<>+1152(SB), Y7, Y10
-	VMAXPS      actkernconst<>+1152(SB), Y8, Y11
-	VMAXPS      actkernconst<>+1152(SB), Y9, Y12
-	VMULPS      actkernconst<>+1184(SB), Y10, Y13
-	VMULPS      actkernconst<>+1184(SB), Y11, Y14
-	VMOVUPD     Y3, (SP)
-	VMULPS      actkernconst<>+1184(SB), Y12, Y3
-	VROUNDPS    $0x08, Y13, Y13
-	VROUNDPS    $0x08, Y14, Y14
-	VROUNDPS    $0x08, Y3, Y3
-	VFMADD231PS actkernconst<>+1216(SB), Y13, Y10
-	VFMADD231PS actkernconst<>+1216(SB), Y14, Y11
-	VFMADD231PS actkernconst<>+1216(SB), Y3, Y12
-	VFMADD231PS actkernconst<>+1248(SB), Y13, Y10
-	VFMADD231PS actkernconst<>+1248(SB), Y14, Y11
-	VFMADD231PS actkernconst<>+1248(SB), Y3, Y12
-	VMOVUPD     Y6, 32(SP)
-	VMULPS      Y10, Y10, Y6
-	VMOVUPD     Y2, 64(SP)
-	VMULPS      Y11, Y11, Y2
-	VMOVUPD     Y5, 96(SP)
-	VMULPS      Y12, Y12, Y5
-	VMOVUPD     Y1, 128(SP)
-	VMOVUPD     actkernconst<>+1056(SB), Y1
-	VFMADD213PS actkernconst<>+1088(SB), Y10, Y1
-	VMOVUPD     Y4, 160(SP)
-	VMOVUPD     actkernconst<>+1056(SB), Y4
-	VFMADD213PS actkernconst<>+1088(SB), Y11, Y4
-	VMOVUPD     Y9, 192(SP)
-	VMOVUPD     actkernconst<>+1056(SB), Y9
-	VFMADD213PS actkernconst<>+1088(SB), Y12, Y9
-	VFMADD213PS actkernconst<>+1280(SB), Y10, Y1
-	VFMADD213PS actkernconst<>+1280(SB), Y11, Y4
-	VFMADD213PS actkernconst<>+1280(SB), Y12, Y9
-	VFMADD213PS actkernconst<>+1312(SB), Y10, Y1
-	VFMADD213PS actkernconst<>+1312(SB), Y11, Y4
-	VFMADD213PS actkernconst<>+1312(SB), Y12, Y9
-	VFMADD213PS actkernconst<>+1344(SB), Y10, Y1
-	VFMADD213PS actkernconst<>+1344(SB), Y11, Y4
-	VFMADD213PS actkernconst<>+1344(SB), Y12, Y9
-	VFMADD213PS actkernconst<>+1376(SB), Y10, Y1
-	VFMADD213PS actkernconst<>+1376(SB), Y11, Y4
-	VFMADD213PS actkernconst<>+1376(SB), Y12, Y9
-	VMOVUPD     Y8, 224(SP)
-	VADDPS      actkernconst<>+1024(SB), Y13, Y13
-	VPSLLD      $0x17, Y13, Y13
-	VADDPS      actkernconst<>+1024(SB), Y14, Y14
-	VPSLLD      $0x17, Y14, Y14
-	VADDPS      actkernconst<>+1024(SB), Y3, Y3
-	VPSLLD      $0x17, Y3, Y3
-	VSUBPS      actkernconst<>+1120(SB), Y13, Y8
-	VMOVUPD     Y7, 256(SP)
-	VSUBPS      actkernconst<>+1120(SB), Y14, Y7
-	VMOVUPD     Y5, 288(SP)
-	VSUBPS      actkernconst<>+1120(SB), Y3, Y5
-	VMOVUPD     Y9, 320(SP)
-	VMOVAPD     Y10, Y9
-	VFMADD213PS Y8, Y13, Y9
-	VMOVUPD     Y2, 352(SP)
-	VMOVAPD     Y11, Y2
-	VFMADD213PS Y7, Y14, Y2
-	VMOVUPD     Y4, 384(SP)
-	VMOVAPD     Y12, Y4
-	VFMADD213PS Y5, Y3, Y4
-	VSUBPS      Y9, Y8, Y8
-	VSUBPS      Y2, Y7, Y7
-	VSUBPS      Y4, Y5, Y5
-	VFMADD213PS Y8, Y13, Y10
-	VFMADD213PS Y7, Y14, Y11
-	VFMADD213PS Y5, Y3, Y12
-	VMULPS      Y1, Y6, Y6
-	VMOVUPD     352(SP), Y1
-	VMULPS      384(SP), Y1, Y1
-	VMOVUPD     288(SP), Y5
-	VMULPS      320(SP), Y5, Y5
-	VFMADD213PS Y10, Y13, Y6
-	VFMADD213PS Y11, Y14, Y1
-	VFMADD213PS Y12, Y3, Y5
-	VMAXPS      256(SP), Y9, Y9
-	VMAXPS      224(SP), Y2, Y2
-	VMAXPS      192(SP), Y4, Y4
-	VMAXPS      256(SP), Y6, Y6
-	VMAXPS      224(SP), Y1, Y1
-	VMAXPS      192(SP), Y5, Y5
-	VMULPS      actkernconst<>+5952(SB), Y6, Y6
-	VMULPS      actkernconst<>+5952(SB), Y1, Y1
-	VMULPS      actkernconst<>+5952(SB), Y5, Y5
-	VFMADD231PS actkernconst<>+6048(SB), Y9, Y6
-	VFMADD231PS actkernconst<>+6048(SB), Y2, Y1
-	VFMADD231PS actkernconst<>+6048(SB), Y4, Y5
-	VFMADD132PS actkernconst<>+5952(SB), Y6, Y9
-	VFMADD132PS actkernconst<>+5952(SB), Y1, Y2
-	VFMADD132PS actkernconst<>+5952(SB), Y5, Y4
-	VMOVUPD     128(SP), Y1
-	VMOVUPD     160(SP), Y3
-	VBLENDVPS   Y1, Y9, Y3, Y1
-	VMOVUPD     64(SP), Y3
-	VMOVUPD     96(SP), Y5
-	VBLENDVPS   Y3, Y2, Y5, Y3
-	VMOVUPD     (SP), Y2
-	VMOVUPD     32(SP), Y5
-	VBLENDVPS   Y2, Y4, Y5, Y2
-	VMOVUPS     Y1, (AX)
-	VMOVUPS     Y3, 32(AX)
-	VMOVUPS     Y2, 64(AX)
-	ADDQ        $0x00000060, AX
-	ADDQ        $0x00000060, CX
-	SUBQ        $0x00000018, DX
+	VMULPS      actkernconst<>+6016(SB), Y1, Y3
+	VMULPS      actkernconst<>+6016(SB), Y2, Y4
+	VFMADD231PS actkernconst<>+5984(SB), Y1, Y3
+	VFMADD231PS actkernconst<>+5984(SB), Y2, Y4
+	VMINPS      Y1, Y0, Y5
+	VMINPS      Y2, Y0, Y6
+	VMAXPS      actkernconst<>+1152(SB), Y5, Y7
+	VMAXPS      actkernconst<>+1152(SB), Y6, Y8
+	VMULPS      actkernconst<>+1184(SB), Y7, Y9
+	VMULPS      actkernconst<>+1184(SB), Y8, Y10
+	VROUNDPS    $0x08, Y9, Y9
+	VROUNDPS    $0x08, Y10, Y10
+	VFMADD231PS actkernconst<>+1216(SB), Y9, Y7
+	VFMADD231PS actkernconst<>+1216(SB), Y10, Y8
+	VFMADD231PS actkernconst<>+1248(SB), Y9, Y7
+	VFMADD231PS actkernconst<>+1248(SB), Y10, Y8
+	VMULPS      Y7, Y7, Y11
+	VMULPS      Y8, Y8, Y12
+	VMOVUPD     actkernconst<>+1056(SB), Y13
+	VFMADD213PS actkernconst<>+1088(SB), Y7, Y13
+	VMOVUPD     actkernconst<>+1056(SB), Y14
+	VFMADD213PS actkernconst<>+1088(SB), Y8, Y14
+	VFMADD213PS actkernconst<>+1280(SB), Y7, Y13
+	VFMADD213PS actkernconst<>+1280(SB), Y8, Y14
+	VFMADD213PS actkernconst<>+1312(SB), Y7, Y13
+	VFMADD213PS actkernconst<>+1312(SB), Y8, Y14
+	VFMADD213PS actkernconst<>+1344(SB), Y7, Y13
+	VFMADD213PS actkernconst<>+1344(SB), Y8, Y14
+	VFMADD213PS actkernconst<>+1376(SB), Y7, Y13
+	VFMADD213PS actkernconst<>+1376(SB), Y8, Y14
+	VMOVUPD     Y2, (SP)
+	VADDPS      actkernconst<>+1024(SB), Y9, Y9
+	VPSLLD      $0x17, Y9, Y9
+	VADDPS      actkernconst<>+1024(SB), Y10, Y10
+	VPSLLD      $0x17, Y10, Y10
+	VSUBPS      actkernconst<>+1120(SB), Y9, Y2
+	VMOVUPD     Y4, 32(SP)
+	VSUBPS      actkernconst<>+1120(SB), Y10, Y4
+	VMOVUPD     Y1, 64(SP)
+	VMOVAPD     Y7, Y1
+	VFMADD213PS Y2, Y9, Y1
+	VMOVUPD     Y3, 96(SP)
+	VMOVAPD     Y8, Y3
+	VFMADD213PS Y4, Y10, Y3
+	VSUBPS      Y1, Y2, Y2
+	VSUBPS      Y3, Y4, Y4
+	VFMADD213PS Y2, Y9, Y7
+	VFMADD213PS Y4, Y10, Y8
+	VMULPS      Y13, Y11, Y11
+	VMULPS      Y14, Y12, Y12
+	VFMADD213PS Y7, Y9, Y11
+	VFMADD213PS Y8, Y10, Y12
+	VMAXPS      Y5, Y1, Y1
+	VMAXPS      Y6, Y3, Y3
+	VMAXPS      Y5, Y11, Y11
+	VMAXPS      Y6, Y12, Y12
+	VMULPS      actkernconst<>+5952(SB), Y11, Y11
+	VMULPS      actkernconst<>+5952(SB), Y12, Y12
+	VFMADD231PS actkernconst<>+6048(SB), Y1, Y11
+	VFMADD231PS actkernconst<>+6048(SB), Y3, Y12
+	VFMADD132PS actkernconst<>+5952(SB), Y11, Y1
+	VFMADD132PS actkernconst<>+5952(SB), Y12, Y3
+	VMOVUPD     64(SP), Y2
+	VMOVUPD     96(SP), Y4
+	VBLENDVPS   Y2, Y1, Y4, Y2
+	VMOVUPD     (SP), Y1
+	VMOVUPD     32(SP), Y4
+	VBLENDVPS   Y1, Y3, Y4, Y1
+	VMOVUPS     Y2, (AX)
+	VMOVUPS     Y1, 32(AX)
+	ADDQ        $0x00000040, AX
+	ADDQ        $0x00000040, CX
+	SUBQ        $0x00000010, DX
 	JMP         loop
 
 single:
@@ -34893,135 +34766,90 @@ done:
 
 // func seluAVX2Stream(dst []float32, in0 []float32)
 // Requires: AVX, AVX2, FMA3, MMX+
-TEXT ·seluAVX2Stream(SB), $416-48
+TEXT ·seluAVX2Stream(SB), NOSPLIT, $128-48
 	VMOVUPD actkernconst<>+1408(SB), Y0
 	MOVQ    dst_base+0(FP), AX
 	MOVQ    in0_base+24(FP), CX
 	MOVQ    dst_len+8(FP), DX
 
 loop:
-	CMPQ        DX, $0x00000018
+	CMPQ        DX, $0x00000010
 	JB          single
 	VMOVUPS     (CX), Y1
 	VMOVUPS     32(CX), Y2
-	VMOVUPS     64(CX), Y3
-	VMULPS      actkernconst<>+6016(SB), Y1, Y4
-	VMULPS      actkernconst<>+6016(SB), Y2, Y5
-	VMULPS      actkernconst<>+6016(SB), Y3, Y6
-	VFMADD231PS actkernconst<>+5984(SB), Y1, Y4
-	VFMADD231PS actkernconst<>+5984(SB), Y2, Y5
-	VFMADD231PS actkernconst<>+5984(SB), Y3, Y6
-	VMINPS      Y1, Y0, Y7
-	VMINPS      Y2, Y0, Y8
-	VMINPS      Y3, Y0, Y9
-	VMAXPS      actkernconst<>+1152(SB), Y7, Y10
-	VMAXPS      actkernconst<>+1152(SB), Y8, Y11
-	VMAXPS      actkernconst<>+1152(SB), Y9, Y12
-	VMULPS      actkernconst<>+1184(SB), Y10, Y13
-	VMULPS      actkernconst<>+1184(SB), Y11, Y14
-	VMOVUPD     Y3, (SP)
-	VMULPS      actkernconst<>+1184(SB), Y12, Y3
-	VROUNDPS    $0x08, Y13, Y13
-	VROUNDPS    $0x08, Y14, Y14
-	VROUNDPS    $0x08, Y3, Y3
-	VFMADD231PS actkernconst<>+1216(SB), Y13, Y10
-	VFMADD231PS actkernconst<>+1216(SB), Y14, Y11
-	VFMADD231PS actkernconst<>+1216(SB), Y3, Y12
-	VFMADD231PS actkernconst<>+1248(SB), Y13, Y10
-	VFMADD231PS actkernconst<>+1248(SB), Y14, Y11
-	VFMADD231PS actkernconst<>+1248(SB), Y3, Y12
-	VMOVUPD     Y6, 32(SP)
-	VMULPS      Y10, Y10, Y6
-	VMOVUPD     Y2, 64(SP)
-	VMULPS      Y11, Y11, Y2
-	VMOVUPD     Y5, 96(SP)
-	VMULPS      Y12, Y12, Y5
-	VMOVUPD     Y1, 128(SP)
-	VMOVUPD     actkernconst<>+1056(SB), Y1
-	VFMADD213PS actkernconst<>+1088(SB), Y10, Y1
-	VMOVUPD     Y4, 160(SP)
-	VMOVUPD     actkernconst<>+1056(SB), Y4
-	VFMADD213PS actkernconst<>+1088(SB), Y11, Y4
-	VMOVUPD     Y9, 192(SP)
-	VMOVUPD     actkernconst<>+1056(SB), Y9
-	VFMADD213PS actkernconst<>+1088(SB), Y12, Y9
-	VFMADD213PS actkernconst<>+1280(SB), Y10, Y1
-	VFMADD213PS actkernconst<>+1280(SB), Y11, Y4
-	VFMADD213PS actkernconst<>+1280(SB), Y12, Y9
-	VFMADD213PS actkernconst<>+1312(SB), Y10, Y1
-	VFMADD213PS actkernconst<>+1312(SB), Y11, Y4
-	VFMADD213PS actkernconst<>+1312(SB), Y12, Y9
-	VFMADD213PS actkernconst<>+1344(SB), Y10, Y1
-	VFMADD213PS actkernconst<>+1344(SB), Y11, Y4
-	VFMADD213PS actkernconst<>+1344(SB), Y12, Y9
-	VFMADD213PS actkernconst<>+1376(SB), Y10, Y1
-	VFMADD213PS actkernconst<>+1376(SB), Y11, Y4
-	VFMADD213PS actkernconst<>+1376(SB), Y12, Y9
-	VMOVUPD     Y8, 224(SP)
-	VADDPS      actkernconst<>+1024(SB), Y13, Y13
-	VPSLLD      $0x17, Y13, Y13
-	VADDPS      actkernconst<>+1024(SB), Y14, Y14
-	VPSLLD      $0x17, Y14, Y14
-	VADDPS      actkernconst<>+1024(SB), Y3, Y3
-	VPSLLD      $0x17, Y3, Y3
-	VSUBPS      actkernconst<>+1120(SB), Y13, Y8
-	VMOVUPD     Y7, 256(SP)
-	VSUBPS      actkernconst<>+1120(SB), Y14, Y7
-	VMOVUPD     Y5, 288(SP)
-	VSUBPS      actkernconst<>+1120(SB), Y3, Y5
-	VMOVUPD     Y9, 320(SP)
-	VMOVAPD     Y10, Y9
-	VFMADD213PS Y8, Y13, Y9
-	VMOVUPD     Y2, 352(SP)
-	VMOVAPD     Y11, Y2
-	VFMADD213PS Y7, Y14, Y2
-	VMOVUPD     Y4, 384(SP)
-	VMOVAPD     Y12, Y4
-	VFMADD213PS Y5, Y3, Y4
-	VSUBPS      Y9, Y8, Y8
-	VSUBPS      Y2, Y7, Y7
-	VSUBPS      Y4, Y5, Y5
-	VFMADD213PS Y8, Y13, Y10
-	VFMADD213PS Y7, Y14, Y11
-	VFMADD213PS Y5, Y3, Y12
-	VMULPS      Y1, Y6, Y6
-	VMOVUPD     352(SP), Y1
-	VMULPS      384(SP), Y1, Y1
-	VMOVUPD     288(SP), Y5
-	VMULPS      320(SP), Y5, Y5
-	VFMADD213PS Y10, Y13, Y6
-	VFMADD213PS Y11, Y14, Y1
-	VFMADD213PS Y12, Y3, Y5
-	VMAXPS      256(SP), Y9, Y9
-	VMAXPS      224(SP), Y2, Y2
-	VMAXPS      192(SP), Y4, Y4
-	VMAXPS      256(SP), Y6, Y6
-	VMAXPS      224(SP), Y1, Y1
-	VMAXPS      192(SP), Y5, Y5
-	VMULPS      actkernconst<>+5952(SB), Y6, Y6
-	VMULPS      actkernconst<>+5952(SB), Y1, Y1
-	VMULPS      actkernconst<>+5952(SB), Y5, Y5
-	VFMADD231PS actkernconst<>+6048(SB), Y9, Y6
-	VFMADD231PS actkernconst<>+6048(SB), Y2, Y1
-	VFMADD231PS actkernconst<>+6048(SB), Y4, Y5
-	VFMADD132PS actkernconst<>+5952(SB), Y6, Y9
-	VFMADD132PS actkernconst<>+5952(SB), Y1, Y2
-	VFMADD132PS actkernconst<>+5952(SB), Y5, Y4
-	VMOVUPD     128(SP), Y1
-	VMOVUPD     160(SP), Y3
-	VBLENDVPS   Y1, Y9, Y3, Y1
-	VMOVUPD     64(SP), Y3
-	VMOVUPD     96(SP), Y5
-	VBLENDVPS   Y3, Y2, Y5, Y3
-	VMOVUPD     (SP), Y2
-	VMOVUPD     32(SP), Y5
-	VBLENDVPS   Y2, Y4, Y5, Y2
-	VMOVNTPS    Y1, (AX)
-	VMOVNTPS    Y3, 32(AX)
-	VMOVNTPS    Y2, 64(AX)
-	ADDQ        $0x00000060, AX
-	ADDQ        $0x00000060, CX
-	SUBQ        $0x00000018, DX
+	VMULPS      actkernconst<>+6016(SB), Y1, Y3
+	VMULPS      actkernconst<>+6016(SB), Y2, Y4
+	VFMADD231PS actkernconst<>+5984(SB), Y1, Y3
+	VFMADD231PS actkernconst<>+5984(SB), Y2, Y4
+	VMINPS      Y1, Y0, Y5
+	VMINPS      Y2, Y0, Y6
+	VMAXPS      actkernconst<>+1152(SB), Y5, Y7
+	VMAXPS      actkernconst<>+1152(SB), Y6, Y8
+	VMULPS      actkernconst<>+1184(SB), Y7, Y9
+	VMULPS      actkernconst<>+1184(SB), Y8, Y10
+	VROUNDPS    $0x08, Y9, Y9
+	VROUNDPS    $0x08, Y10, Y10
+	VFMADD231PS actkernconst<>+1216(SB), Y9, Y7
+	VFMADD231PS actkernconst<>+1216(SB), Y10, Y8
+	VFMADD231PS actkernconst<>+1248(SB), Y9, Y7
+	VFMADD231PS actkernconst<>+1248(SB), Y10, Y8
+	VMULPS      Y7, Y7, Y11
+	VMULPS      Y8, Y8, Y12
+	VMOVUPD     actkernconst<>+1056(SB), Y13
+	VFMADD213PS actkernconst<>+1088(SB), Y7, Y13
+	VMOVUPD     actkernconst<>+1056(SB), Y14
+	VFMADD213PS actkernconst<>+1088(SB), Y8, Y14
+	VFMADD213PS actkernconst<>+1280(SB), Y7, Y13
+	VFMADD213PS actkernconst<>+1280(SB), Y8, Y14
+	VFMADD213PS actkernconst<>+1312(SB), Y7, Y13
+	VFMADD213PS actkernconst<>+1312(SB), Y8, Y14
+	VFMADD213PS actkernconst<>+1344(SB), Y7, Y13
+	VFMADD213PS actkernconst<>+1344(SB), Y8, Y14
+	VFMADD213PS actkernconst<>+1376(SB), Y7, Y13
+	VFMADD213PS actkernconst<>+1376(SB), Y8, Y14
+	VMOVUPD     Y2, (SP)
+	VADDPS      actkernconst<>+1024(SB), Y9, Y9
+	VPSLLD      $0x17, Y9, Y9
+	VADDPS      actkernconst<>+1024(SB), Y10, Y10
+	VPSLLD      $0x17, Y10, Y10
+	VSUBPS      actkernconst<>+1120(SB), Y9, Y2
+	VMOVUPD     Y4, 32(SP)
+	VSUBPS      actkernconst<>+1120(SB), Y10, Y4
+	VMOVUPD     Y1, 64(SP)
+	VMOVAPD     Y7, Y1
+	VFMADD213PS Y2, Y9, Y1
+	VMOVUPD     Y3, 96(SP)
+	VMOVAPD     Y8, Y3
+	VFMADD213PS Y4, Y10, Y3
+	VSUBPS      Y1, Y2, Y2
+	VSUBPS      Y3, Y4, Y4
+	VFMADD213PS Y2, Y9, Y7
+	VFMADD213PS Y4, Y10, Y8
+	VMULPS      Y13, Y11, Y11
+	VMULPS      Y14, Y12, Y12
+	VFMADD213PS Y7, Y9, Y11
+	VFMADD213PS Y8, Y10, Y12
+	VMAXPS      Y5, Y1, Y1
+	VMAXPS      Y6, Y3, Y3
+	VMAXPS      Y5, Y11, Y11
+	VMAXPS      Y6, Y12, Y12
+	VMULPS      actkernconst<>+5952(SB), Y11, Y11
+	VMULPS      actkernconst<>+5952(SB), Y12, Y12
+	VFMADD231PS actkernconst<>+6048(SB), Y1, Y11
+	VFMADD231PS actkernconst<>+6048(SB), Y3, Y12
+	VFMADD132PS actkernconst<>+5952(SB), Y11, Y1
+	VFMADD132PS actkernconst<>+5952(SB), Y12, Y3
+	VMOVUPD     64(SP), Y2
+	VMOVUPD     96(SP), Y4
+	VBLENDVPS   Y2, Y1, Y4, Y2
+	VMOVUPD     (SP), Y1
+	VMOVUPD     32(SP), Y4
+	VBLENDVPS   Y1, Y3, Y4, Y1
+	VMOVNTPS    Y2, (AX)
+	VMOVNTPS    Y1, 32(AX)
+	ADDQ        $0x00000040, AX
+	ADDQ        $0x00000040, CX
+	SUBQ        $0x00000010, DX
 	JMP         loop
 
 single:
