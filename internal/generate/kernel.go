@@ -134,6 +134,9 @@ func emitKernelNamed(p *vprog.Program, outName string, inNames []string, helpers
 			}
 		}
 	}
+	for _, v := range p.Stops {
+		uses[v]++ // a stop reads its value after the instructions
+	}
 
 	// pre computes the invariant values once; body(ls) computes the others
 	// for the elements of ls, one instruction for every element before the
@@ -186,9 +189,6 @@ func emitKernelNamed(p *vprog.Program, outName string, inNames []string, helpers
 			}
 		}
 		return code, nil
-	}
-	for _, v := range p.Stops {
-		uses[v]++
 	}
 	one, err := body([]lane{{index: jen.Id("i")}})
 	if err != nil {
