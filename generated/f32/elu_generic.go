@@ -95,49 +95,49 @@ func eluGeneric(dst, x []float32, alpha float32) {
 		v14_0p := float64(v9_0) * float64(v13)
 		v14_0s := v14_0p + float64(v6_0)
 		v14_0 := float32(v14_0s)
-		if bits := math.Float64bits(v14_0s); bits&(1<<29-1) == 0 && bits<<1-1 < (1023-126)<<53-1 || bits&(1<<29-1) == 1<<28 || v14_0s != v14_0s {
+		if bits := math.Float64bits(v14_0s); bits&(1<<28-1) == 0 && (bits&(1<<29-1) != 0 || bits<<1-1 < (1023-126)<<53-1 || v14_0s != v14_0s) {
 			v14_0 = fma32Slow(v9_0, v13, v6_0)
 		}
 		v14_1p := float64(v9_1) * float64(v13)
 		v14_1s := v14_1p + float64(v6_1)
 		v14_1 := float32(v14_1s)
-		if bits := math.Float64bits(v14_1s); bits&(1<<29-1) == 0 && bits<<1-1 < (1023-126)<<53-1 || bits&(1<<29-1) == 1<<28 || v14_1s != v14_1s {
+		if bits := math.Float64bits(v14_1s); bits&(1<<28-1) == 0 && (bits&(1<<29-1) != 0 || bits<<1-1 < (1023-126)<<53-1 || v14_1s != v14_1s) {
 			v14_1 = fma32Slow(v9_1, v13, v6_1)
 		}
 		v14_2p := float64(v9_2) * float64(v13)
 		v14_2s := v14_2p + float64(v6_2)
 		v14_2 := float32(v14_2s)
-		if bits := math.Float64bits(v14_2s); bits&(1<<29-1) == 0 && bits<<1-1 < (1023-126)<<53-1 || bits&(1<<29-1) == 1<<28 || v14_2s != v14_2s {
+		if bits := math.Float64bits(v14_2s); bits&(1<<28-1) == 0 && (bits&(1<<29-1) != 0 || bits<<1-1 < (1023-126)<<53-1 || v14_2s != v14_2s) {
 			v14_2 = fma32Slow(v9_2, v13, v6_2)
 		}
 		v14_3p := float64(v9_3) * float64(v13)
 		v14_3s := v14_3p + float64(v6_3)
 		v14_3 := float32(v14_3s)
-		if bits := math.Float64bits(v14_3s); bits&(1<<29-1) == 0 && bits<<1-1 < (1023-126)<<53-1 || bits&(1<<29-1) == 1<<28 || v14_3s != v14_3s {
+		if bits := math.Float64bits(v14_3s); bits&(1<<28-1) == 0 && (bits&(1<<29-1) != 0 || bits<<1-1 < (1023-126)<<53-1 || v14_3s != v14_3s) {
 			v14_3 = fma32Slow(v9_3, v13, v6_3)
 		}
 		v16_0p := float64(v9_0) * float64(v15)
 		v16_0s := v16_0p + float64(v14_0)
 		v16_0 := float32(v16_0s)
-		if bits := math.Float64bits(v16_0s); bits&(1<<29-1) == 0 && bits<<1-1 < (1023-126)<<53-1 || bits&(1<<29-1) == 1<<28 || v16_0s != v16_0s {
+		if bits := math.Float64bits(v16_0s); bits&(1<<28-1) == 0 && (bits&(1<<29-1) != 0 || bits<<1-1 < (1023-126)<<53-1 || v16_0s != v16_0s) {
 			v16_0 = fma32Slow(v9_0, v15, v14_0)
 		}
 		v16_1p := float64(v9_1) * float64(v15)
 		v16_1s := v16_1p + float64(v14_1)
 		v16_1 := float32(v16_1s)
-		if bits := math.Float64bits(v16_1s); bits&(1<<29-1) == 0 && bits<<1-1 < (1023-126)<<53-1 || bits&(1<<29-1) == 1<<28 || v16_1s != v16_1s {
+		if bits := math.Float64bits(v16_1s); bits&(1<<28-1) == 0 && (bits&(1<<29-1) != 0 || bits<<1-1 < (1023-126)<<53-1 || v16_1s != v16_1s) {
 			v16_1 = fma32Slow(v9_1, v15, v14_1)
 		}
 		v16_2p := float64(v9_2) * float64(v15)
 		v16_2s := v16_2p + float64(v14_2)
 		v16_2 := float32(v16_2s)
-		if bits := math.Float64bits(v16_2s); bits&(1<<29-1) == 0 && bits<<1-1 < (1023-126)<<53-1 || bits&(1<<29-1) == 1<<28 || v16_2s != v16_2s {
+		if bits := math.Float64bits(v16_2s); bits&(1<<28-1) == 0 && (bits&(1<<29-1) != 0 || bits<<1-1 < (1023-126)<<53-1 || v16_2s != v16_2s) {
 			v16_2 = fma32Slow(v9_2, v15, v14_2)
 		}
 		v16_3p := float64(v9_3) * float64(v15)
 		v16_3s := v16_3p + float64(v14_3)
 		v16_3 := float32(v16_3s)
-		if bits := math.Float64bits(v16_3s); bits&(1<<29-1) == 0 && bits<<1-1 < (1023-126)<<53-1 || bits&(1<<29-1) == 1<<28 || v16_3s != v16_3s {
+		if bits := math.Float64bits(v16_3s); bits&(1<<28-1) == 0 && (bits&(1<<29-1) != 0 || bits<<1-1 < (1023-126)<<53-1 || v16_3s != v16_3s) {
 			v16_3 = fma32Slow(v9_3, v15, v14_3)
 		}
 		v17_0 := float32(v16_0 * v16_0)
@@ -147,121 +147,121 @@ func eluGeneric(dst, x []float32, alpha float32) {
 		v20_0p := float64(v16_0) * float64(v18)
 		v20_0s := v20_0p + float64(v19)
 		v20_0 := float32(v20_0s)
-		if bits := math.Float64bits(v20_0s); bits&(1<<29-1) == 0 && bits<<1-1 < (1023-126)<<53-1 || bits&(1<<29-1) == 1<<28 || v20_0s != v20_0s {
+		if bits := math.Float64bits(v20_0s); bits&(1<<28-1) == 0 && (bits&(1<<29-1) != 0 || bits<<1-1 < (1023-126)<<53-1 || v20_0s != v20_0s) {
 			v20_0 = fma32Slow(v16_0, v18, v19)
 		}
 		v20_1p := float64(v16_1) * float64(v18)
 		v20_1s := v20_1p + float64(v19)
 		v20_1 := float32(v20_1s)
-		if bits := math.Float64bits(v20_1s); bits&(1<<29-1) == 0 && bits<<1-1 < (1023-126)<<53-1 || bits&(1<<29-1) == 1<<28 || v20_1s != v20_1s {
+		if bits := math.Float64bits(v20_1s); bits&(1<<28-1) == 0 && (bits&(1<<29-1) != 0 || bits<<1-1 < (1023-126)<<53-1 || v20_1s != v20_1s) {
 			v20_1 = fma32Slow(v16_1, v18, v19)
 		}
 		v20_2p := float64(v16_2) * float64(v18)
 		v20_2s := v20_2p + float64(v19)
 		v20_2 := float32(v20_2s)
-		if bits := math.Float64bits(v20_2s); bits&(1<<29-1) == 0 && bits<<1-1 < (1023-126)<<53-1 || bits&(1<<29-1) == 1<<28 || v20_2s != v20_2s {
+		if bits := math.Float64bits(v20_2s); bits&(1<<28-1) == 0 && (bits&(1<<29-1) != 0 || bits<<1-1 < (1023-126)<<53-1 || v20_2s != v20_2s) {
 			v20_2 = fma32Slow(v16_2, v18, v19)
 		}
 		v20_3p := float64(v16_3) * float64(v18)
 		v20_3s := v20_3p + float64(v19)
 		v20_3 := float32(v20_3s)
-		if bits := math.Float64bits(v20_3s); bits&(1<<29-1) == 0 && bits<<1-1 < (1023-126)<<53-1 || bits&(1<<29-1) == 1<<28 || v20_3s != v20_3s {
+		if bits := math.Float64bits(v20_3s); bits&(1<<28-1) == 0 && (bits&(1<<29-1) != 0 || bits<<1-1 < (1023-126)<<53-1 || v20_3s != v20_3s) {
 			v20_3 = fma32Slow(v16_3, v18, v19)
 		}
 		v22_0p := float64(v16_0) * float64(v20_0)
 		v22_0s := v22_0p + float64(v21)
 		v22_0 := float32(v22_0s)
-		if bits := math.Float64bits(v22_0s); bits&(1<<29-1) == 0 && bits<<1-1 < (1023-126)<<53-1 || bits&(1<<29-1) == 1<<28 || v22_0s != v22_0s {
+		if bits := math.Float64bits(v22_0s); bits&(1<<28-1) == 0 && (bits&(1<<29-1) != 0 || bits<<1-1 < (1023-126)<<53-1 || v22_0s != v22_0s) {
 			v22_0 = fma32Slow(v16_0, v20_0, v21)
 		}
 		v22_1p := float64(v16_1) * float64(v20_1)
 		v22_1s := v22_1p + float64(v21)
 		v22_1 := float32(v22_1s)
-		if bits := math.Float64bits(v22_1s); bits&(1<<29-1) == 0 && bits<<1-1 < (1023-126)<<53-1 || bits&(1<<29-1) == 1<<28 || v22_1s != v22_1s {
+		if bits := math.Float64bits(v22_1s); bits&(1<<28-1) == 0 && (bits&(1<<29-1) != 0 || bits<<1-1 < (1023-126)<<53-1 || v22_1s != v22_1s) {
 			v22_1 = fma32Slow(v16_1, v20_1, v21)
 		}
 		v22_2p := float64(v16_2) * float64(v20_2)
 		v22_2s := v22_2p + float64(v21)
 		v22_2 := float32(v22_2s)
-		if bits := math.Float64bits(v22_2s); bits&(1<<29-1) == 0 && bits<<1-1 < (1023-126)<<53-1 || bits&(1<<29-1) == 1<<28 || v22_2s != v22_2s {
+		if bits := math.Float64bits(v22_2s); bits&(1<<28-1) == 0 && (bits&(1<<29-1) != 0 || bits<<1-1 < (1023-126)<<53-1 || v22_2s != v22_2s) {
 			v22_2 = fma32Slow(v16_2, v20_2, v21)
 		}
 		v22_3p := float64(v16_3) * float64(v20_3)
 		v22_3s := v22_3p + float64(v21)
 		v22_3 := float32(v22_3s)
-		if bits := math.Float64bits(v22_3s); bits&(1<<29-1) == 0 && bits<<1-1 < (1023-126)<<53-1 || bits&(1<<29-1) == 1<<28 || v22_3s != v22_3s {
+		if bits := math.Float64bits(v22_3s); bits&(1<<28-1) == 0 && (bits&(1<<29-1) != 0 || bits<<1-1 < (1023-126)<<53-1 || v22_3s != v22_3s) {
 			v22_3 = fma32Slow(v16_3, v20_3, v21)
 		}
 		v24_0p := float64(v16_0) * float64(v22_0)
 		v24_0s := v24_0p + float64(v23)
 		v24_0 := float32(v24_0s)
-		if bits := math.Float64bits(v24_0s); bits&(1<<29-1) == 0 && bits<<1-1 < (1023-126)<<53-1 || bits&(1<<29-1) == 1<<28 || v24_0s != v24_0s {
+		if bits := math.Float64bits(v24_0s); bits&(1<<28-1) == 0 && (bits&(1<<29-1) != 0 || bits<<1-1 < (1023-126)<<53-1 || v24_0s != v24_0s) {
 			v24_0 = fma32Slow(v16_0, v22_0, v23)
 		}
 		v24_1p := float64(v16_1) * float64(v22_1)
 		v24_1s := v24_1p + float64(v23)
 		v24_1 := float32(v24_1s)
-		if bits := math.Float64bits(v24_1s); bits&(1<<29-1) == 0 && bits<<1-1 < (1023-126)<<53-1 || bits&(1<<29-1) == 1<<28 || v24_1s != v24_1s {
+		if bits := math.Float64bits(v24_1s); bits&(1<<28-1) == 0 && (bits&(1<<29-1) != 0 || bits<<1-1 < (1023-126)<<53-1 || v24_1s != v24_1s) {
 			v24_1 = fma32Slow(v16_1, v22_1, v23)
 		}
 		v24_2p := float64(v16_2) * float64(v22_2)
 		v24_2s := v24_2p + float64(v23)
 		v24_2 := float32(v24_2s)
-		if bits := math.Float64bits(v24_2s); bits&(1<<29-1) == 0 && bits<<1-1 < (1023-126)<<53-1 || bits&(1<<29-1) == 1<<28 || v24_2s != v24_2s {
+		if bits := math.Float64bits(v24_2s); bits&(1<<28-1) == 0 && (bits&(1<<29-1) != 0 || bits<<1-1 < (1023-126)<<53-1 || v24_2s != v24_2s) {
 			v24_2 = fma32Slow(v16_2, v22_2, v23)
 		}
 		v24_3p := float64(v16_3) * float64(v22_3)
 		v24_3s := v24_3p + float64(v23)
 		v24_3 := float32(v24_3s)
-		if bits := math.Float64bits(v24_3s); bits&(1<<29-1) == 0 && bits<<1-1 < (1023-126)<<53-1 || bits&(1<<29-1) == 1<<28 || v24_3s != v24_3s {
+		if bits := math.Float64bits(v24_3s); bits&(1<<28-1) == 0 && (bits&(1<<29-1) != 0 || bits<<1-1 < (1023-126)<<53-1 || v24_3s != v24_3s) {
 			v24_3 = fma32Slow(v16_3, v22_3, v23)
 		}
 		v26_0p := float64(v16_0) * float64(v24_0)
 		v26_0s := v26_0p + float64(v25)
 		v26_0 := float32(v26_0s)
-		if bits := math.Float64bits(v26_0s); bits&(1<<29-1) == 0 && bits<<1-1 < (1023-126)<<53-1 || bits&(1<<29-1) == 1<<28 || v26_0s != v26_0s {
+		if bits := math.Float64bits(v26_0s); bits&(1<<28-1) == 0 && (bits&(1<<29-1) != 0 || bits<<1-1 < (1023-126)<<53-1 || v26_0s != v26_0s) {
 			v26_0 = fma32Slow(v16_0, v24_0, v25)
 		}
 		v26_1p := float64(v16_1) * float64(v24_1)
 		v26_1s := v26_1p + float64(v25)
 		v26_1 := float32(v26_1s)
-		if bits := math.Float64bits(v26_1s); bits&(1<<29-1) == 0 && bits<<1-1 < (1023-126)<<53-1 || bits&(1<<29-1) == 1<<28 || v26_1s != v26_1s {
+		if bits := math.Float64bits(v26_1s); bits&(1<<28-1) == 0 && (bits&(1<<29-1) != 0 || bits<<1-1 < (1023-126)<<53-1 || v26_1s != v26_1s) {
 			v26_1 = fma32Slow(v16_1, v24_1, v25)
 		}
 		v26_2p := float64(v16_2) * float64(v24_2)
 		v26_2s := v26_2p + float64(v25)
 		v26_2 := float32(v26_2s)
-		if bits := math.Float64bits(v26_2s); bits&(1<<29-1) == 0 && bits<<1-1 < (1023-126)<<53-1 || bits&(1<<29-1) == 1<<28 || v26_2s != v26_2s {
+		if bits := math.Float64bits(v26_2s); bits&(1<<28-1) == 0 && (bits&(1<<29-1) != 0 || bits<<1-1 < (1023-126)<<53-1 || v26_2s != v26_2s) {
 			v26_2 = fma32Slow(v16_2, v24_2, v25)
 		}
 		v26_3p := float64(v16_3) * float64(v24_3)
 		v26_3s := v26_3p + float64(v25)
 		v26_3 := float32(v26_3s)
-		if bits := math.Float64bits(v26_3s); bits&(1<<29-1) == 0 && bits<<1-1 < (1023-126)<<53-1 || bits&(1<<29-1) == 1<<28 || v26_3s != v26_3s {
+		if bits := math.Float64bits(v26_3s); bits&(1<<28-1) == 0 && (bits&(1<<29-1) != 0 || bits<<1-1 < (1023-126)<<53-1 || v26_3s != v26_3s) {
 			v26_3 = fma32Slow(v16_3, v24_3, v25)
 		}
 		v28_0p := float64(v16_0) * float64(v26_0)
 		v28_0s := v28_0p + float64(v27)
 		v28_0 := float32(v28_0s)
-		if bits := math.Float64bits(v28_0s); bits&(1<<29-1) == 0 && bits<<1-1 < (1023-126)<<53-1 || bits&(1<<29-1) == 1<<28 || v28_0s != v28_0s {
+		if bits := math.Float64bits(v28_0s); bits&(1<<28-1) == 0 && (bits&(1<<29-1) != 0 || bits<<1-1 < (1023-126)<<53-1 || v28_0s != v28_0s) {
 			v28_0 = fma32Slow(v16_0, v26_0, v27)
 		}
 		v28_1p := float64(v16_1) * float64(v26_1)
 		v28_1s := v28_1p + float64(v27)
 		v28_1 := float32(v28_1s)
-		if bits := math.Float64bits(v28_1s); bits&(1<<29-1) == 0 && bits<<1-1 < (1023-126)<<53-1 || bits&(1<<29-1) == 1<<28 || v28_1s != v28_1s {
+		if bits := math.Float64bits(v28_1s); bits&(1<<28-1) == 0 && (bits&(1<<29-1) != 0 || bits<<1-1 < (1023-126)<<53-1 || v28_1s != v28_1s) {
 			v28_1 = fma32Slow(v16_1, v26_1, v27)
 		}
 		v28_2p := float64(v16_2) * float64(v26_2)
 		v28_2s := v28_2p + float64(v27)
 		v28_2 := float32(v28_2s)
-		if bits := math.Float64bits(v28_2s); bits&(1<<29-1) == 0 && bits<<1-1 < (1023-126)<<53-1 || bits&(1<<29-1) == 1<<28 || v28_2s != v28_2s {
+		if bits := math.Float64bits(v28_2s); bits&(1<<28-1) == 0 && (bits&(1<<29-1) != 0 || bits<<1-1 < (1023-126)<<53-1 || v28_2s != v28_2s) {
 			v28_2 = fma32Slow(v16_2, v26_2, v27)
 		}
 		v28_3p := float64(v16_3) * float64(v26_3)
 		v28_3s := v28_3p + float64(v27)
 		v28_3 := float32(v28_3s)
-		if bits := math.Float64bits(v28_3s); bits&(1<<29-1) == 0 && bits<<1-1 < (1023-126)<<53-1 || bits&(1<<29-1) == 1<<28 || v28_3s != v28_3s {
+		if bits := math.Float64bits(v28_3s); bits&(1<<28-1) == 0 && (bits&(1<<29-1) != 0 || bits<<1-1 < (1023-126)<<53-1 || v28_3s != v28_3s) {
 			v28_3 = fma32Slow(v16_3, v26_3, v27)
 		}
 		v30_0 := ldexpNormal32(v29, v9_0)
@@ -275,25 +275,25 @@ func eluGeneric(dst, x []float32, alpha float32) {
 		v32_0p := float64(v30_0) * float64(v16_0)
 		v32_0s := v32_0p + float64(v31_0)
 		v32_0 := float32(v32_0s)
-		if bits := math.Float64bits(v32_0s); bits&(1<<29-1) == 0 && bits<<1-1 < (1023-126)<<53-1 || bits&(1<<29-1) == 1<<28 || v32_0s != v32_0s {
+		if bits := math.Float64bits(v32_0s); bits&(1<<28-1) == 0 && (bits&(1<<29-1) != 0 || bits<<1-1 < (1023-126)<<53-1 || v32_0s != v32_0s) {
 			v32_0 = fma32Slow(v30_0, v16_0, v31_0)
 		}
 		v32_1p := float64(v30_1) * float64(v16_1)
 		v32_1s := v32_1p + float64(v31_1)
 		v32_1 := float32(v32_1s)
-		if bits := math.Float64bits(v32_1s); bits&(1<<29-1) == 0 && bits<<1-1 < (1023-126)<<53-1 || bits&(1<<29-1) == 1<<28 || v32_1s != v32_1s {
+		if bits := math.Float64bits(v32_1s); bits&(1<<28-1) == 0 && (bits&(1<<29-1) != 0 || bits<<1-1 < (1023-126)<<53-1 || v32_1s != v32_1s) {
 			v32_1 = fma32Slow(v30_1, v16_1, v31_1)
 		}
 		v32_2p := float64(v30_2) * float64(v16_2)
 		v32_2s := v32_2p + float64(v31_2)
 		v32_2 := float32(v32_2s)
-		if bits := math.Float64bits(v32_2s); bits&(1<<29-1) == 0 && bits<<1-1 < (1023-126)<<53-1 || bits&(1<<29-1) == 1<<28 || v32_2s != v32_2s {
+		if bits := math.Float64bits(v32_2s); bits&(1<<28-1) == 0 && (bits&(1<<29-1) != 0 || bits<<1-1 < (1023-126)<<53-1 || v32_2s != v32_2s) {
 			v32_2 = fma32Slow(v30_2, v16_2, v31_2)
 		}
 		v32_3p := float64(v30_3) * float64(v16_3)
 		v32_3s := v32_3p + float64(v31_3)
 		v32_3 := float32(v32_3s)
-		if bits := math.Float64bits(v32_3s); bits&(1<<29-1) == 0 && bits<<1-1 < (1023-126)<<53-1 || bits&(1<<29-1) == 1<<28 || v32_3s != v32_3s {
+		if bits := math.Float64bits(v32_3s); bits&(1<<28-1) == 0 && (bits&(1<<29-1) != 0 || bits<<1-1 < (1023-126)<<53-1 || v32_3s != v32_3s) {
 			v32_3 = fma32Slow(v30_3, v16_3, v31_3)
 		}
 		v33_0 := float32(v31_0 - v32_0)
@@ -303,25 +303,25 @@ func eluGeneric(dst, x []float32, alpha float32) {
 		v34_0p := float64(v30_0) * float64(v16_0)
 		v34_0s := v34_0p + float64(v33_0)
 		v34_0 := float32(v34_0s)
-		if bits := math.Float64bits(v34_0s); bits&(1<<29-1) == 0 && bits<<1-1 < (1023-126)<<53-1 || bits&(1<<29-1) == 1<<28 || v34_0s != v34_0s {
+		if bits := math.Float64bits(v34_0s); bits&(1<<28-1) == 0 && (bits&(1<<29-1) != 0 || bits<<1-1 < (1023-126)<<53-1 || v34_0s != v34_0s) {
 			v34_0 = fma32Slow(v30_0, v16_0, v33_0)
 		}
 		v34_1p := float64(v30_1) * float64(v16_1)
 		v34_1s := v34_1p + float64(v33_1)
 		v34_1 := float32(v34_1s)
-		if bits := math.Float64bits(v34_1s); bits&(1<<29-1) == 0 && bits<<1-1 < (1023-126)<<53-1 || bits&(1<<29-1) == 1<<28 || v34_1s != v34_1s {
+		if bits := math.Float64bits(v34_1s); bits&(1<<28-1) == 0 && (bits&(1<<29-1) != 0 || bits<<1-1 < (1023-126)<<53-1 || v34_1s != v34_1s) {
 			v34_1 = fma32Slow(v30_1, v16_1, v33_1)
 		}
 		v34_2p := float64(v30_2) * float64(v16_2)
 		v34_2s := v34_2p + float64(v33_2)
 		v34_2 := float32(v34_2s)
-		if bits := math.Float64bits(v34_2s); bits&(1<<29-1) == 0 && bits<<1-1 < (1023-126)<<53-1 || bits&(1<<29-1) == 1<<28 || v34_2s != v34_2s {
+		if bits := math.Float64bits(v34_2s); bits&(1<<28-1) == 0 && (bits&(1<<29-1) != 0 || bits<<1-1 < (1023-126)<<53-1 || v34_2s != v34_2s) {
 			v34_2 = fma32Slow(v30_2, v16_2, v33_2)
 		}
 		v34_3p := float64(v30_3) * float64(v16_3)
 		v34_3s := v34_3p + float64(v33_3)
 		v34_3 := float32(v34_3s)
-		if bits := math.Float64bits(v34_3s); bits&(1<<29-1) == 0 && bits<<1-1 < (1023-126)<<53-1 || bits&(1<<29-1) == 1<<28 || v34_3s != v34_3s {
+		if bits := math.Float64bits(v34_3s); bits&(1<<28-1) == 0 && (bits&(1<<29-1) != 0 || bits<<1-1 < (1023-126)<<53-1 || v34_3s != v34_3s) {
 			v34_3 = fma32Slow(v30_3, v16_3, v33_3)
 		}
 		v35_0 := float32(v17_0 * v28_0)
@@ -331,25 +331,25 @@ func eluGeneric(dst, x []float32, alpha float32) {
 		v36_0p := float64(v30_0) * float64(v35_0)
 		v36_0s := v36_0p + float64(v34_0)
 		v36_0 := float32(v36_0s)
-		if bits := math.Float64bits(v36_0s); bits&(1<<29-1) == 0 && bits<<1-1 < (1023-126)<<53-1 || bits&(1<<29-1) == 1<<28 || v36_0s != v36_0s {
+		if bits := math.Float64bits(v36_0s); bits&(1<<28-1) == 0 && (bits&(1<<29-1) != 0 || bits<<1-1 < (1023-126)<<53-1 || v36_0s != v36_0s) {
 			v36_0 = fma32Slow(v30_0, v35_0, v34_0)
 		}
 		v36_1p := float64(v30_1) * float64(v35_1)
 		v36_1s := v36_1p + float64(v34_1)
 		v36_1 := float32(v36_1s)
-		if bits := math.Float64bits(v36_1s); bits&(1<<29-1) == 0 && bits<<1-1 < (1023-126)<<53-1 || bits&(1<<29-1) == 1<<28 || v36_1s != v36_1s {
+		if bits := math.Float64bits(v36_1s); bits&(1<<28-1) == 0 && (bits&(1<<29-1) != 0 || bits<<1-1 < (1023-126)<<53-1 || v36_1s != v36_1s) {
 			v36_1 = fma32Slow(v30_1, v35_1, v34_1)
 		}
 		v36_2p := float64(v30_2) * float64(v35_2)
 		v36_2s := v36_2p + float64(v34_2)
 		v36_2 := float32(v36_2s)
-		if bits := math.Float64bits(v36_2s); bits&(1<<29-1) == 0 && bits<<1-1 < (1023-126)<<53-1 || bits&(1<<29-1) == 1<<28 || v36_2s != v36_2s {
+		if bits := math.Float64bits(v36_2s); bits&(1<<28-1) == 0 && (bits&(1<<29-1) != 0 || bits<<1-1 < (1023-126)<<53-1 || v36_2s != v36_2s) {
 			v36_2 = fma32Slow(v30_2, v35_2, v34_2)
 		}
 		v36_3p := float64(v30_3) * float64(v35_3)
 		v36_3s := v36_3p + float64(v34_3)
 		v36_3 := float32(v36_3s)
-		if bits := math.Float64bits(v36_3s); bits&(1<<29-1) == 0 && bits<<1-1 < (1023-126)<<53-1 || bits&(1<<29-1) == 1<<28 || v36_3s != v36_3s {
+		if bits := math.Float64bits(v36_3s); bits&(1<<28-1) == 0 && (bits&(1<<29-1) != 0 || bits<<1-1 < (1023-126)<<53-1 || v36_3s != v36_3s) {
 			v36_3 = fma32Slow(v30_3, v35_3, v34_3)
 		}
 		v37_0 := v4_0
@@ -391,25 +391,25 @@ func eluGeneric(dst, x []float32, alpha float32) {
 		v40_0p := float64(v37_0) * float64(v3)
 		v40_0s := v40_0p + float64(v39_0)
 		v40_0 := float32(v40_0s)
-		if bits := math.Float64bits(v40_0s); bits&(1<<29-1) == 0 && bits<<1-1 < (1023-126)<<53-1 || bits&(1<<29-1) == 1<<28 || v40_0s != v40_0s {
+		if bits := math.Float64bits(v40_0s); bits&(1<<28-1) == 0 && (bits&(1<<29-1) != 0 || bits<<1-1 < (1023-126)<<53-1 || v40_0s != v40_0s) {
 			v40_0 = fma32Slow(v37_0, v3, v39_0)
 		}
 		v40_1p := float64(v37_1) * float64(v3)
 		v40_1s := v40_1p + float64(v39_1)
 		v40_1 := float32(v40_1s)
-		if bits := math.Float64bits(v40_1s); bits&(1<<29-1) == 0 && bits<<1-1 < (1023-126)<<53-1 || bits&(1<<29-1) == 1<<28 || v40_1s != v40_1s {
+		if bits := math.Float64bits(v40_1s); bits&(1<<28-1) == 0 && (bits&(1<<29-1) != 0 || bits<<1-1 < (1023-126)<<53-1 || v40_1s != v40_1s) {
 			v40_1 = fma32Slow(v37_1, v3, v39_1)
 		}
 		v40_2p := float64(v37_2) * float64(v3)
 		v40_2s := v40_2p + float64(v39_2)
 		v40_2 := float32(v40_2s)
-		if bits := math.Float64bits(v40_2s); bits&(1<<29-1) == 0 && bits<<1-1 < (1023-126)<<53-1 || bits&(1<<29-1) == 1<<28 || v40_2s != v40_2s {
+		if bits := math.Float64bits(v40_2s); bits&(1<<28-1) == 0 && (bits&(1<<29-1) != 0 || bits<<1-1 < (1023-126)<<53-1 || v40_2s != v40_2s) {
 			v40_2 = fma32Slow(v37_2, v3, v39_2)
 		}
 		v40_3p := float64(v37_3) * float64(v3)
 		v40_3s := v40_3p + float64(v39_3)
 		v40_3 := float32(v40_3s)
-		if bits := math.Float64bits(v40_3s); bits&(1<<29-1) == 0 && bits<<1-1 < (1023-126)<<53-1 || bits&(1<<29-1) == 1<<28 || v40_3s != v40_3s {
+		if bits := math.Float64bits(v40_3s); bits&(1<<28-1) == 0 && (bits&(1<<29-1) != 0 || bits<<1-1 < (1023-126)<<53-1 || v40_3s != v40_3s) {
 			v40_3 = fma32Slow(v37_3, v3, v39_3)
 		}
 		v41_0 := v40_0
@@ -469,44 +469,44 @@ func eluGeneric(dst, x []float32, alpha float32) {
 		v14p := float64(v9) * float64(v13)
 		v14s := v14p + float64(v6)
 		v14 := float32(v14s)
-		if bits := math.Float64bits(v14s); bits&(1<<29-1) == 0 && bits<<1-1 < (1023-126)<<53-1 || bits&(1<<29-1) == 1<<28 || v14s != v14s {
+		if bits := math.Float64bits(v14s); bits&(1<<28-1) == 0 && (bits&(1<<29-1) != 0 || bits<<1-1 < (1023-126)<<53-1 || v14s != v14s) {
 			v14 = fma32Slow(v9, v13, v6)
 		}
 		v16p := float64(v9) * float64(v15)
 		v16s := v16p + float64(v14)
 		v16 := float32(v16s)
-		if bits := math.Float64bits(v16s); bits&(1<<29-1) == 0 && bits<<1-1 < (1023-126)<<53-1 || bits&(1<<29-1) == 1<<28 || v16s != v16s {
+		if bits := math.Float64bits(v16s); bits&(1<<28-1) == 0 && (bits&(1<<29-1) != 0 || bits<<1-1 < (1023-126)<<53-1 || v16s != v16s) {
 			v16 = fma32Slow(v9, v15, v14)
 		}
 		v17 := float32(v16 * v16)
 		v20p := float64(v16) * float64(v18)
 		v20s := v20p + float64(v19)
 		v20 := float32(v20s)
-		if bits := math.Float64bits(v20s); bits&(1<<29-1) == 0 && bits<<1-1 < (1023-126)<<53-1 || bits&(1<<29-1) == 1<<28 || v20s != v20s {
+		if bits := math.Float64bits(v20s); bits&(1<<28-1) == 0 && (bits&(1<<29-1) != 0 || bits<<1-1 < (1023-126)<<53-1 || v20s != v20s) {
 			v20 = fma32Slow(v16, v18, v19)
 		}
 		v22p := float64(v16) * float64(v20)
 		v22s := v22p + float64(v21)
 		v22 := float32(v22s)
-		if bits := math.Float64bits(v22s); bits&(1<<29-1) == 0 && bits<<1-1 < (1023-126)<<53-1 || bits&(1<<29-1) == 1<<28 || v22s != v22s {
+		if bits := math.Float64bits(v22s); bits&(1<<28-1) == 0 && (bits&(1<<29-1) != 0 || bits<<1-1 < (1023-126)<<53-1 || v22s != v22s) {
 			v22 = fma32Slow(v16, v20, v21)
 		}
 		v24p := float64(v16) * float64(v22)
 		v24s := v24p + float64(v23)
 		v24 := float32(v24s)
-		if bits := math.Float64bits(v24s); bits&(1<<29-1) == 0 && bits<<1-1 < (1023-126)<<53-1 || bits&(1<<29-1) == 1<<28 || v24s != v24s {
+		if bits := math.Float64bits(v24s); bits&(1<<28-1) == 0 && (bits&(1<<29-1) != 0 || bits<<1-1 < (1023-126)<<53-1 || v24s != v24s) {
 			v24 = fma32Slow(v16, v22, v23)
 		}
 		v26p := float64(v16) * float64(v24)
 		v26s := v26p + float64(v25)
 		v26 := float32(v26s)
-		if bits := math.Float64bits(v26s); bits&(1<<29-1) == 0 && bits<<1-1 < (1023-126)<<53-1 || bits&(1<<29-1) == 1<<28 || v26s != v26s {
+		if bits := math.Float64bits(v26s); bits&(1<<28-1) == 0 && (bits&(1<<29-1) != 0 || bits<<1-1 < (1023-126)<<53-1 || v26s != v26s) {
 			v26 = fma32Slow(v16, v24, v25)
 		}
 		v28p := float64(v16) * float64(v26)
 		v28s := v28p + float64(v27)
 		v28 := float32(v28s)
-		if bits := math.Float64bits(v28s); bits&(1<<29-1) == 0 && bits<<1-1 < (1023-126)<<53-1 || bits&(1<<29-1) == 1<<28 || v28s != v28s {
+		if bits := math.Float64bits(v28s); bits&(1<<28-1) == 0 && (bits&(1<<29-1) != 0 || bits<<1-1 < (1023-126)<<53-1 || v28s != v28s) {
 			v28 = fma32Slow(v16, v26, v27)
 		}
 		v30 := ldexpNormal32(v29, v9)
@@ -514,21 +514,21 @@ func eluGeneric(dst, x []float32, alpha float32) {
 		v32p := float64(v30) * float64(v16)
 		v32s := v32p + float64(v31)
 		v32 := float32(v32s)
-		if bits := math.Float64bits(v32s); bits&(1<<29-1) == 0 && bits<<1-1 < (1023-126)<<53-1 || bits&(1<<29-1) == 1<<28 || v32s != v32s {
+		if bits := math.Float64bits(v32s); bits&(1<<28-1) == 0 && (bits&(1<<29-1) != 0 || bits<<1-1 < (1023-126)<<53-1 || v32s != v32s) {
 			v32 = fma32Slow(v30, v16, v31)
 		}
 		v33 := float32(v31 - v32)
 		v34p := float64(v30) * float64(v16)
 		v34s := v34p + float64(v33)
 		v34 := float32(v34s)
-		if bits := math.Float64bits(v34s); bits&(1<<29-1) == 0 && bits<<1-1 < (1023-126)<<53-1 || bits&(1<<29-1) == 1<<28 || v34s != v34s {
+		if bits := math.Float64bits(v34s); bits&(1<<28-1) == 0 && (bits&(1<<29-1) != 0 || bits<<1-1 < (1023-126)<<53-1 || v34s != v34s) {
 			v34 = fma32Slow(v30, v16, v33)
 		}
 		v35 := float32(v17 * v28)
 		v36p := float64(v30) * float64(v35)
 		v36s := v36p + float64(v34)
 		v36 := float32(v36s)
-		if bits := math.Float64bits(v36s); bits&(1<<29-1) == 0 && bits<<1-1 < (1023-126)<<53-1 || bits&(1<<29-1) == 1<<28 || v36s != v36s {
+		if bits := math.Float64bits(v36s); bits&(1<<28-1) == 0 && (bits&(1<<29-1) != 0 || bits<<1-1 < (1023-126)<<53-1 || v36s != v36s) {
 			v36 = fma32Slow(v30, v35, v34)
 		}
 		v37 := v4
@@ -543,7 +543,7 @@ func eluGeneric(dst, x []float32, alpha float32) {
 		v40p := float64(v37) * float64(v3)
 		v40s := v40p + float64(v39)
 		v40 := float32(v40s)
-		if bits := math.Float64bits(v40s); bits&(1<<29-1) == 0 && bits<<1-1 < (1023-126)<<53-1 || bits&(1<<29-1) == 1<<28 || v40s != v40s {
+		if bits := math.Float64bits(v40s); bits&(1<<28-1) == 0 && (bits&(1<<29-1) != 0 || bits<<1-1 < (1023-126)<<53-1 || v40s != v40s) {
 			v40 = fma32Slow(v37, v3, v39)
 		}
 		v41 := v40

@@ -64,25 +64,25 @@ func hardswishGeneric(dst, x []float32) {
 		v11_0p := float64(v0_0) * float64(v7_0)
 		v11_0s := v11_0p + float64(v10_0)
 		v11_0 := float32(v11_0s)
-		if bits := math.Float64bits(v11_0s); bits&(1<<29-1) == 0 && bits<<1-1 < (1023-126)<<53-1 || bits&(1<<29-1) == 1<<28 || v11_0s != v11_0s {
+		if bits := math.Float64bits(v11_0s); bits&(1<<28-1) == 0 && (bits&(1<<29-1) != 0 || bits<<1-1 < (1023-126)<<53-1 || v11_0s != v11_0s) {
 			v11_0 = fma32Slow(v0_0, v7_0, v10_0)
 		}
 		v11_1p := float64(v0_1) * float64(v7_1)
 		v11_1s := v11_1p + float64(v10_1)
 		v11_1 := float32(v11_1s)
-		if bits := math.Float64bits(v11_1s); bits&(1<<29-1) == 0 && bits<<1-1 < (1023-126)<<53-1 || bits&(1<<29-1) == 1<<28 || v11_1s != v11_1s {
+		if bits := math.Float64bits(v11_1s); bits&(1<<28-1) == 0 && (bits&(1<<29-1) != 0 || bits<<1-1 < (1023-126)<<53-1 || v11_1s != v11_1s) {
 			v11_1 = fma32Slow(v0_1, v7_1, v10_1)
 		}
 		v11_2p := float64(v0_2) * float64(v7_2)
 		v11_2s := v11_2p + float64(v10_2)
 		v11_2 := float32(v11_2s)
-		if bits := math.Float64bits(v11_2s); bits&(1<<29-1) == 0 && bits<<1-1 < (1023-126)<<53-1 || bits&(1<<29-1) == 1<<28 || v11_2s != v11_2s {
+		if bits := math.Float64bits(v11_2s); bits&(1<<28-1) == 0 && (bits&(1<<29-1) != 0 || bits<<1-1 < (1023-126)<<53-1 || v11_2s != v11_2s) {
 			v11_2 = fma32Slow(v0_2, v7_2, v10_2)
 		}
 		v11_3p := float64(v0_3) * float64(v7_3)
 		v11_3s := v11_3p + float64(v10_3)
 		v11_3 := float32(v11_3s)
-		if bits := math.Float64bits(v11_3s); bits&(1<<29-1) == 0 && bits<<1-1 < (1023-126)<<53-1 || bits&(1<<29-1) == 1<<28 || v11_3s != v11_3s {
+		if bits := math.Float64bits(v11_3s); bits&(1<<28-1) == 0 && (bits&(1<<29-1) != 0 || bits<<1-1 < (1023-126)<<53-1 || v11_3s != v11_3s) {
 			v11_3 = fma32Slow(v0_3, v7_3, v10_3)
 		}
 		v15_0 := float32(v11_0 * v14)
@@ -157,7 +157,7 @@ func hardswishGeneric(dst, x []float32) {
 		v11p := float64(v0) * float64(v7)
 		v11s := v11p + float64(v10)
 		v11 := float32(v11s)
-		if bits := math.Float64bits(v11s); bits&(1<<29-1) == 0 && bits<<1-1 < (1023-126)<<53-1 || bits&(1<<29-1) == 1<<28 || v11s != v11s {
+		if bits := math.Float64bits(v11s); bits&(1<<28-1) == 0 && (bits&(1<<29-1) != 0 || bits<<1-1 < (1023-126)<<53-1 || v11s != v11s) {
 			v11 = fma32Slow(v0, v7, v10)
 		}
 		v15 := float32(v11 * v14)

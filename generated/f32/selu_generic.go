@@ -62,25 +62,25 @@ func seluGeneric(dst, x []float32) {
 		v6_0p := float64(v3) * float64(v0_0)
 		v6_0s := v6_0p + float64(v5_0)
 		v6_0 := float32(v6_0s)
-		if bits := math.Float64bits(v6_0s); bits&(1<<29-1) == 0 && bits<<1-1 < (1023-126)<<53-1 || bits&(1<<29-1) == 1<<28 || v6_0s != v6_0s {
+		if bits := math.Float64bits(v6_0s); bits&(1<<28-1) == 0 && (bits&(1<<29-1) != 0 || bits<<1-1 < (1023-126)<<53-1 || v6_0s != v6_0s) {
 			v6_0 = fma32Slow(v3, v0_0, v5_0)
 		}
 		v6_1p := float64(v3) * float64(v0_1)
 		v6_1s := v6_1p + float64(v5_1)
 		v6_1 := float32(v6_1s)
-		if bits := math.Float64bits(v6_1s); bits&(1<<29-1) == 0 && bits<<1-1 < (1023-126)<<53-1 || bits&(1<<29-1) == 1<<28 || v6_1s != v6_1s {
+		if bits := math.Float64bits(v6_1s); bits&(1<<28-1) == 0 && (bits&(1<<29-1) != 0 || bits<<1-1 < (1023-126)<<53-1 || v6_1s != v6_1s) {
 			v6_1 = fma32Slow(v3, v0_1, v5_1)
 		}
 		v6_2p := float64(v3) * float64(v0_2)
 		v6_2s := v6_2p + float64(v5_2)
 		v6_2 := float32(v6_2s)
-		if bits := math.Float64bits(v6_2s); bits&(1<<29-1) == 0 && bits<<1-1 < (1023-126)<<53-1 || bits&(1<<29-1) == 1<<28 || v6_2s != v6_2s {
+		if bits := math.Float64bits(v6_2s); bits&(1<<28-1) == 0 && (bits&(1<<29-1) != 0 || bits<<1-1 < (1023-126)<<53-1 || v6_2s != v6_2s) {
 			v6_2 = fma32Slow(v3, v0_2, v5_2)
 		}
 		v6_3p := float64(v3) * float64(v0_3)
 		v6_3s := v6_3p + float64(v5_3)
 		v6_3 := float32(v6_3s)
-		if bits := math.Float64bits(v6_3s); bits&(1<<29-1) == 0 && bits<<1-1 < (1023-126)<<53-1 || bits&(1<<29-1) == 1<<28 || v6_3s != v6_3s {
+		if bits := math.Float64bits(v6_3s); bits&(1<<28-1) == 0 && (bits&(1<<29-1) != 0 || bits<<1-1 < (1023-126)<<53-1 || v6_3s != v6_3s) {
 			v6_3 = fma32Slow(v3, v0_3, v5_3)
 		}
 		v9_0 := v0_0
@@ -126,49 +126,49 @@ func seluGeneric(dst, x []float32) {
 		v19_0p := float64(v14_0) * float64(v18)
 		v19_0s := v19_0p + float64(v11_0)
 		v19_0 := float32(v19_0s)
-		if bits := math.Float64bits(v19_0s); bits&(1<<29-1) == 0 && bits<<1-1 < (1023-126)<<53-1 || bits&(1<<29-1) == 1<<28 || v19_0s != v19_0s {
+		if bits := math.Float64bits(v19_0s); bits&(1<<28-1) == 0 && (bits&(1<<29-1) != 0 || bits<<1-1 < (1023-126)<<53-1 || v19_0s != v19_0s) {
 			v19_0 = fma32Slow(v14_0, v18, v11_0)
 		}
 		v19_1p := float64(v14_1) * float64(v18)
 		v19_1s := v19_1p + float64(v11_1)
 		v19_1 := float32(v19_1s)
-		if bits := math.Float64bits(v19_1s); bits&(1<<29-1) == 0 && bits<<1-1 < (1023-126)<<53-1 || bits&(1<<29-1) == 1<<28 || v19_1s != v19_1s {
+		if bits := math.Float64bits(v19_1s); bits&(1<<28-1) == 0 && (bits&(1<<29-1) != 0 || bits<<1-1 < (1023-126)<<53-1 || v19_1s != v19_1s) {
 			v19_1 = fma32Slow(v14_1, v18, v11_1)
 		}
 		v19_2p := float64(v14_2) * float64(v18)
 		v19_2s := v19_2p + float64(v11_2)
 		v19_2 := float32(v19_2s)
-		if bits := math.Float64bits(v19_2s); bits&(1<<29-1) == 0 && bits<<1-1 < (1023-126)<<53-1 || bits&(1<<29-1) == 1<<28 || v19_2s != v19_2s {
+		if bits := math.Float64bits(v19_2s); bits&(1<<28-1) == 0 && (bits&(1<<29-1) != 0 || bits<<1-1 < (1023-126)<<53-1 || v19_2s != v19_2s) {
 			v19_2 = fma32Slow(v14_2, v18, v11_2)
 		}
 		v19_3p := float64(v14_3) * float64(v18)
 		v19_3s := v19_3p + float64(v11_3)
 		v19_3 := float32(v19_3s)
-		if bits := math.Float64bits(v19_3s); bits&(1<<29-1) == 0 && bits<<1-1 < (1023-126)<<53-1 || bits&(1<<29-1) == 1<<28 || v19_3s != v19_3s {
+		if bits := math.Float64bits(v19_3s); bits&(1<<28-1) == 0 && (bits&(1<<29-1) != 0 || bits<<1-1 < (1023-126)<<53-1 || v19_3s != v19_3s) {
 			v19_3 = fma32Slow(v14_3, v18, v11_3)
 		}
 		v21_0p := float64(v14_0) * float64(v20)
 		v21_0s := v21_0p + float64(v19_0)
 		v21_0 := float32(v21_0s)
-		if bits := math.Float64bits(v21_0s); bits&(1<<29-1) == 0 && bits<<1-1 < (1023-126)<<53-1 || bits&(1<<29-1) == 1<<28 || v21_0s != v21_0s {
+		if bits := math.Float64bits(v21_0s); bits&(1<<28-1) == 0 && (bits&(1<<29-1) != 0 || bits<<1-1 < (1023-126)<<53-1 || v21_0s != v21_0s) {
 			v21_0 = fma32Slow(v14_0, v20, v19_0)
 		}
 		v21_1p := float64(v14_1) * float64(v20)
 		v21_1s := v21_1p + float64(v19_1)
 		v21_1 := float32(v21_1s)
-		if bits := math.Float64bits(v21_1s); bits&(1<<29-1) == 0 && bits<<1-1 < (1023-126)<<53-1 || bits&(1<<29-1) == 1<<28 || v21_1s != v21_1s {
+		if bits := math.Float64bits(v21_1s); bits&(1<<28-1) == 0 && (bits&(1<<29-1) != 0 || bits<<1-1 < (1023-126)<<53-1 || v21_1s != v21_1s) {
 			v21_1 = fma32Slow(v14_1, v20, v19_1)
 		}
 		v21_2p := float64(v14_2) * float64(v20)
 		v21_2s := v21_2p + float64(v19_2)
 		v21_2 := float32(v21_2s)
-		if bits := math.Float64bits(v21_2s); bits&(1<<29-1) == 0 && bits<<1-1 < (1023-126)<<53-1 || bits&(1<<29-1) == 1<<28 || v21_2s != v21_2s {
+		if bits := math.Float64bits(v21_2s); bits&(1<<28-1) == 0 && (bits&(1<<29-1) != 0 || bits<<1-1 < (1023-126)<<53-1 || v21_2s != v21_2s) {
 			v21_2 = fma32Slow(v14_2, v20, v19_2)
 		}
 		v21_3p := float64(v14_3) * float64(v20)
 		v21_3s := v21_3p + float64(v19_3)
 		v21_3 := float32(v21_3s)
-		if bits := math.Float64bits(v21_3s); bits&(1<<29-1) == 0 && bits<<1-1 < (1023-126)<<53-1 || bits&(1<<29-1) == 1<<28 || v21_3s != v21_3s {
+		if bits := math.Float64bits(v21_3s); bits&(1<<28-1) == 0 && (bits&(1<<29-1) != 0 || bits<<1-1 < (1023-126)<<53-1 || v21_3s != v21_3s) {
 			v21_3 = fma32Slow(v14_3, v20, v19_3)
 		}
 		v22_0 := float32(v21_0 * v21_0)
@@ -178,121 +178,121 @@ func seluGeneric(dst, x []float32) {
 		v25_0p := float64(v21_0) * float64(v23)
 		v25_0s := v25_0p + float64(v24)
 		v25_0 := float32(v25_0s)
-		if bits := math.Float64bits(v25_0s); bits&(1<<29-1) == 0 && bits<<1-1 < (1023-126)<<53-1 || bits&(1<<29-1) == 1<<28 || v25_0s != v25_0s {
+		if bits := math.Float64bits(v25_0s); bits&(1<<28-1) == 0 && (bits&(1<<29-1) != 0 || bits<<1-1 < (1023-126)<<53-1 || v25_0s != v25_0s) {
 			v25_0 = fma32Slow(v21_0, v23, v24)
 		}
 		v25_1p := float64(v21_1) * float64(v23)
 		v25_1s := v25_1p + float64(v24)
 		v25_1 := float32(v25_1s)
-		if bits := math.Float64bits(v25_1s); bits&(1<<29-1) == 0 && bits<<1-1 < (1023-126)<<53-1 || bits&(1<<29-1) == 1<<28 || v25_1s != v25_1s {
+		if bits := math.Float64bits(v25_1s); bits&(1<<28-1) == 0 && (bits&(1<<29-1) != 0 || bits<<1-1 < (1023-126)<<53-1 || v25_1s != v25_1s) {
 			v25_1 = fma32Slow(v21_1, v23, v24)
 		}
 		v25_2p := float64(v21_2) * float64(v23)
 		v25_2s := v25_2p + float64(v24)
 		v25_2 := float32(v25_2s)
-		if bits := math.Float64bits(v25_2s); bits&(1<<29-1) == 0 && bits<<1-1 < (1023-126)<<53-1 || bits&(1<<29-1) == 1<<28 || v25_2s != v25_2s {
+		if bits := math.Float64bits(v25_2s); bits&(1<<28-1) == 0 && (bits&(1<<29-1) != 0 || bits<<1-1 < (1023-126)<<53-1 || v25_2s != v25_2s) {
 			v25_2 = fma32Slow(v21_2, v23, v24)
 		}
 		v25_3p := float64(v21_3) * float64(v23)
 		v25_3s := v25_3p + float64(v24)
 		v25_3 := float32(v25_3s)
-		if bits := math.Float64bits(v25_3s); bits&(1<<29-1) == 0 && bits<<1-1 < (1023-126)<<53-1 || bits&(1<<29-1) == 1<<28 || v25_3s != v25_3s {
+		if bits := math.Float64bits(v25_3s); bits&(1<<28-1) == 0 && (bits&(1<<29-1) != 0 || bits<<1-1 < (1023-126)<<53-1 || v25_3s != v25_3s) {
 			v25_3 = fma32Slow(v21_3, v23, v24)
 		}
 		v27_0p := float64(v21_0) * float64(v25_0)
 		v27_0s := v27_0p + float64(v26)
 		v27_0 := float32(v27_0s)
-		if bits := math.Float64bits(v27_0s); bits&(1<<29-1) == 0 && bits<<1-1 < (1023-126)<<53-1 || bits&(1<<29-1) == 1<<28 || v27_0s != v27_0s {
+		if bits := math.Float64bits(v27_0s); bits&(1<<28-1) == 0 && (bits&(1<<29-1) != 0 || bits<<1-1 < (1023-126)<<53-1 || v27_0s != v27_0s) {
 			v27_0 = fma32Slow(v21_0, v25_0, v26)
 		}
 		v27_1p := float64(v21_1) * float64(v25_1)
 		v27_1s := v27_1p + float64(v26)
 		v27_1 := float32(v27_1s)
-		if bits := math.Float64bits(v27_1s); bits&(1<<29-1) == 0 && bits<<1-1 < (1023-126)<<53-1 || bits&(1<<29-1) == 1<<28 || v27_1s != v27_1s {
+		if bits := math.Float64bits(v27_1s); bits&(1<<28-1) == 0 && (bits&(1<<29-1) != 0 || bits<<1-1 < (1023-126)<<53-1 || v27_1s != v27_1s) {
 			v27_1 = fma32Slow(v21_1, v25_1, v26)
 		}
 		v27_2p := float64(v21_2) * float64(v25_2)
 		v27_2s := v27_2p + float64(v26)
 		v27_2 := float32(v27_2s)
-		if bits := math.Float64bits(v27_2s); bits&(1<<29-1) == 0 && bits<<1-1 < (1023-126)<<53-1 || bits&(1<<29-1) == 1<<28 || v27_2s != v27_2s {
+		if bits := math.Float64bits(v27_2s); bits&(1<<28-1) == 0 && (bits&(1<<29-1) != 0 || bits<<1-1 < (1023-126)<<53-1 || v27_2s != v27_2s) {
 			v27_2 = fma32Slow(v21_2, v25_2, v26)
 		}
 		v27_3p := float64(v21_3) * float64(v25_3)
 		v27_3s := v27_3p + float64(v26)
 		v27_3 := float32(v27_3s)
-		if bits := math.Float64bits(v27_3s); bits&(1<<29-1) == 0 && bits<<1-1 < (1023-126)<<53-1 || bits&(1<<29-1) == 1<<28 || v27_3s != v27_3s {
+		if bits := math.Float64bits(v27_3s); bits&(1<<28-1) == 0 && (bits&(1<<29-1) != 0 || bits<<1-1 < (1023-126)<<53-1 || v27_3s != v27_3s) {
 			v27_3 = fma32Slow(v21_3, v25_3, v26)
 		}
 		v29_0p := float64(v21_0) * float64(v27_0)
 		v29_0s := v29_0p + float64(v28)
 		v29_0 := float32(v29_0s)
-		if bits := math.Float64bits(v29_0s); bits&(1<<29-1) == 0 && bits<<1-1 < (1023-126)<<53-1 || bits&(1<<29-1) == 1<<28 || v29_0s != v29_0s {
+		if bits := math.Float64bits(v29_0s); bits&(1<<28-1) == 0 && (bits&(1<<29-1) != 0 || bits<<1-1 < (1023-126)<<53-1 || v29_0s != v29_0s) {
 			v29_0 = fma32Slow(v21_0, v27_0, v28)
 		}
 		v29_1p := float64(v21_1) * float64(v27_1)
 		v29_1s := v29_1p + float64(v28)
 		v29_1 := float32(v29_1s)
-		if bits := math.Float64bits(v29_1s); bits&(1<<29-1) == 0 && bits<<1-1 < (1023-126)<<53-1 || bits&(1<<29-1) == 1<<28 || v29_1s != v29_1s {
+		if bits := math.Float64bits(v29_1s); bits&(1<<28-1) == 0 && (bits&(1<<29-1) != 0 || bits<<1-1 < (1023-126)<<53-1 || v29_1s != v29_1s) {
 			v29_1 = fma32Slow(v21_1, v27_1, v28)
 		}
 		v29_2p := float64(v21_2) * float64(v27_2)
 		v29_2s := v29_2p + float64(v28)
 		v29_2 := float32(v29_2s)
-		if bits := math.Float64bits(v29_2s); bits&(1<<29-1) == 0 && bits<<1-1 < (1023-126)<<53-1 || bits&(1<<29-1) == 1<<28 || v29_2s != v29_2s {
+		if bits := math.Float64bits(v29_2s); bits&(1<<28-1) == 0 && (bits&(1<<29-1) != 0 || bits<<1-1 < (1023-126)<<53-1 || v29_2s != v29_2s) {
 			v29_2 = fma32Slow(v21_2, v27_2, v28)
 		}
 		v29_3p := float64(v21_3) * float64(v27_3)
 		v29_3s := v29_3p + float64(v28)
 		v29_3 := float32(v29_3s)
-		if bits := math.Float64bits(v29_3s); bits&(1<<29-1) == 0 && bits<<1-1 < (1023-126)<<53-1 || bits&(1<<29-1) == 1<<28 || v29_3s != v29_3s {
+		if bits := math.Float64bits(v29_3s); bits&(1<<28-1) == 0 && (bits&(1<<29-1) != 0 || bits<<1-1 < (1023-126)<<53-1 || v29_3s != v29_3s) {
 			v29_3 = fma32Slow(v21_3, v27_3, v28)
 		}
 		v31_0p := float64(v21_0) * float64(v29_0)
 		v31_0s := v31_0p + float64(v30)
 		v31_0 := float32(v31_0s)
-		if bits := math.Float64bits(v31_0s); bits&(1<<29-1) == 0 && bits<<1-1 < (1023-126)<<53-1 || bits&(1<<29-1) == 1<<28 || v31_0s != v31_0s {
+		if bits := math.Float64bits(v31_0s); bits&(1<<28-1) == 0 && (bits&(1<<29-1) != 0 || bits<<1-1 < (1023-126)<<53-1 || v31_0s != v31_0s) {
 			v31_0 = fma32Slow(v21_0, v29_0, v30)
 		}
 		v31_1p := float64(v21_1) * float64(v29_1)
 		v31_1s := v31_1p + float64(v30)
 		v31_1 := float32(v31_1s)
-		if bits := math.Float64bits(v31_1s); bits&(1<<29-1) == 0 && bits<<1-1 < (1023-126)<<53-1 || bits&(1<<29-1) == 1<<28 || v31_1s != v31_1s {
+		if bits := math.Float64bits(v31_1s); bits&(1<<28-1) == 0 && (bits&(1<<29-1) != 0 || bits<<1-1 < (1023-126)<<53-1 || v31_1s != v31_1s) {
 			v31_1 = fma32Slow(v21_1, v29_1, v30)
 		}
 		v31_2p := float64(v21_2) * float64(v29_2)
 		v31_2s := v31_2p + float64(v30)
 		v31_2 := float32(v31_2s)
-		if bits := math.Float64bits(v31_2s); bits&(1<<29-1) == 0 && bits<<1-1 < (1023-126)<<53-1 || bits&(1<<29-1) == 1<<28 || v31_2s != v31_2s {
+		if bits := math.Float64bits(v31_2s); bits&(1<<28-1) == 0 && (bits&(1<<29-1) != 0 || bits<<1-1 < (1023-126)<<53-1 || v31_2s != v31_2s) {
 			v31_2 = fma32Slow(v21_2, v29_2, v30)
 		}
 		v31_3p := float64(v21_3) * float64(v29_3)
 		v31_3s := v31_3p + float64(v30)
 		v31_3 := float32(v31_3s)
-		if bits := math.Float64bits(v31_3s); bits&(1<<29-1) == 0 && bits<<1-1 < (1023-126)<<53-1 || bits&(1<<29-1) == 1<<28 || v31_3s != v31_3s {
+		if bits := math.Float64bits(v31_3s); bits&(1<<28-1) == 0 && (bits&(1<<29-1) != 0 || bits<<1-1 < (1023-126)<<53-1 || v31_3s != v31_3s) {
 			v31_3 = fma32Slow(v21_3, v29_3, v30)
 		}
 		v33_0p := float64(v21_0) * float64(v31_0)
 		v33_0s := v33_0p + float64(v32)
 		v33_0 := float32(v33_0s)
-		if bits := math.Float64bits(v33_0s); bits&(1<<29-1) == 0 && bits<<1-1 < (1023-126)<<53-1 || bits&(1<<29-1) == 1<<28 || v33_0s != v33_0s {
+		if bits := math.Float64bits(v33_0s); bits&(1<<28-1) == 0 && (bits&(1<<29-1) != 0 || bits<<1-1 < (1023-126)<<53-1 || v33_0s != v33_0s) {
 			v33_0 = fma32Slow(v21_0, v31_0, v32)
 		}
 		v33_1p := float64(v21_1) * float64(v31_1)
 		v33_1s := v33_1p + float64(v32)
 		v33_1 := float32(v33_1s)
-		if bits := math.Float64bits(v33_1s); bits&(1<<29-1) == 0 && bits<<1-1 < (1023-126)<<53-1 || bits&(1<<29-1) == 1<<28 || v33_1s != v33_1s {
+		if bits := math.Float64bits(v33_1s); bits&(1<<28-1) == 0 && (bits&(1<<29-1) != 0 || bits<<1-1 < (1023-126)<<53-1 || v33_1s != v33_1s) {
 			v33_1 = fma32Slow(v21_1, v31_1, v32)
 		}
 		v33_2p := float64(v21_2) * float64(v31_2)
 		v33_2s := v33_2p + float64(v32)
 		v33_2 := float32(v33_2s)
-		if bits := math.Float64bits(v33_2s); bits&(1<<29-1) == 0 && bits<<1-1 < (1023-126)<<53-1 || bits&(1<<29-1) == 1<<28 || v33_2s != v33_2s {
+		if bits := math.Float64bits(v33_2s); bits&(1<<28-1) == 0 && (bits&(1<<29-1) != 0 || bits<<1-1 < (1023-126)<<53-1 || v33_2s != v33_2s) {
 			v33_2 = fma32Slow(v21_2, v31_2, v32)
 		}
 		v33_3p := float64(v21_3) * float64(v31_3)
 		v33_3s := v33_3p + float64(v32)
 		v33_3 := float32(v33_3s)
-		if bits := math.Float64bits(v33_3s); bits&(1<<29-1) == 0 && bits<<1-1 < (1023-126)<<53-1 || bits&(1<<29-1) == 1<<28 || v33_3s != v33_3s {
+		if bits := math.Float64bits(v33_3s); bits&(1<<28-1) == 0 && (bits&(1<<29-1) != 0 || bits<<1-1 < (1023-126)<<53-1 || v33_3s != v33_3s) {
 			v33_3 = fma32Slow(v21_3, v31_3, v32)
 		}
 		v35_0 := ldexpNormal32(v34, v14_0)
@@ -306,25 +306,25 @@ func seluGeneric(dst, x []float32) {
 		v37_0p := float64(v35_0) * float64(v21_0)
 		v37_0s := v37_0p + float64(v36_0)
 		v37_0 := float32(v37_0s)
-		if bits := math.Float64bits(v37_0s); bits&(1<<29-1) == 0 && bits<<1-1 < (1023-126)<<53-1 || bits&(1<<29-1) == 1<<28 || v37_0s != v37_0s {
+		if bits := math.Float64bits(v37_0s); bits&(1<<28-1) == 0 && (bits&(1<<29-1) != 0 || bits<<1-1 < (1023-126)<<53-1 || v37_0s != v37_0s) {
 			v37_0 = fma32Slow(v35_0, v21_0, v36_0)
 		}
 		v37_1p := float64(v35_1) * float64(v21_1)
 		v37_1s := v37_1p + float64(v36_1)
 		v37_1 := float32(v37_1s)
-		if bits := math.Float64bits(v37_1s); bits&(1<<29-1) == 0 && bits<<1-1 < (1023-126)<<53-1 || bits&(1<<29-1) == 1<<28 || v37_1s != v37_1s {
+		if bits := math.Float64bits(v37_1s); bits&(1<<28-1) == 0 && (bits&(1<<29-1) != 0 || bits<<1-1 < (1023-126)<<53-1 || v37_1s != v37_1s) {
 			v37_1 = fma32Slow(v35_1, v21_1, v36_1)
 		}
 		v37_2p := float64(v35_2) * float64(v21_2)
 		v37_2s := v37_2p + float64(v36_2)
 		v37_2 := float32(v37_2s)
-		if bits := math.Float64bits(v37_2s); bits&(1<<29-1) == 0 && bits<<1-1 < (1023-126)<<53-1 || bits&(1<<29-1) == 1<<28 || v37_2s != v37_2s {
+		if bits := math.Float64bits(v37_2s); bits&(1<<28-1) == 0 && (bits&(1<<29-1) != 0 || bits<<1-1 < (1023-126)<<53-1 || v37_2s != v37_2s) {
 			v37_2 = fma32Slow(v35_2, v21_2, v36_2)
 		}
 		v37_3p := float64(v35_3) * float64(v21_3)
 		v37_3s := v37_3p + float64(v36_3)
 		v37_3 := float32(v37_3s)
-		if bits := math.Float64bits(v37_3s); bits&(1<<29-1) == 0 && bits<<1-1 < (1023-126)<<53-1 || bits&(1<<29-1) == 1<<28 || v37_3s != v37_3s {
+		if bits := math.Float64bits(v37_3s); bits&(1<<28-1) == 0 && (bits&(1<<29-1) != 0 || bits<<1-1 < (1023-126)<<53-1 || v37_3s != v37_3s) {
 			v37_3 = fma32Slow(v35_3, v21_3, v36_3)
 		}
 		v38_0 := float32(v36_0 - v37_0)
@@ -334,25 +334,25 @@ func seluGeneric(dst, x []float32) {
 		v39_0p := float64(v35_0) * float64(v21_0)
 		v39_0s := v39_0p + float64(v38_0)
 		v39_0 := float32(v39_0s)
-		if bits := math.Float64bits(v39_0s); bits&(1<<29-1) == 0 && bits<<1-1 < (1023-126)<<53-1 || bits&(1<<29-1) == 1<<28 || v39_0s != v39_0s {
+		if bits := math.Float64bits(v39_0s); bits&(1<<28-1) == 0 && (bits&(1<<29-1) != 0 || bits<<1-1 < (1023-126)<<53-1 || v39_0s != v39_0s) {
 			v39_0 = fma32Slow(v35_0, v21_0, v38_0)
 		}
 		v39_1p := float64(v35_1) * float64(v21_1)
 		v39_1s := v39_1p + float64(v38_1)
 		v39_1 := float32(v39_1s)
-		if bits := math.Float64bits(v39_1s); bits&(1<<29-1) == 0 && bits<<1-1 < (1023-126)<<53-1 || bits&(1<<29-1) == 1<<28 || v39_1s != v39_1s {
+		if bits := math.Float64bits(v39_1s); bits&(1<<28-1) == 0 && (bits&(1<<29-1) != 0 || bits<<1-1 < (1023-126)<<53-1 || v39_1s != v39_1s) {
 			v39_1 = fma32Slow(v35_1, v21_1, v38_1)
 		}
 		v39_2p := float64(v35_2) * float64(v21_2)
 		v39_2s := v39_2p + float64(v38_2)
 		v39_2 := float32(v39_2s)
-		if bits := math.Float64bits(v39_2s); bits&(1<<29-1) == 0 && bits<<1-1 < (1023-126)<<53-1 || bits&(1<<29-1) == 1<<28 || v39_2s != v39_2s {
+		if bits := math.Float64bits(v39_2s); bits&(1<<28-1) == 0 && (bits&(1<<29-1) != 0 || bits<<1-1 < (1023-126)<<53-1 || v39_2s != v39_2s) {
 			v39_2 = fma32Slow(v35_2, v21_2, v38_2)
 		}
 		v39_3p := float64(v35_3) * float64(v21_3)
 		v39_3s := v39_3p + float64(v38_3)
 		v39_3 := float32(v39_3s)
-		if bits := math.Float64bits(v39_3s); bits&(1<<29-1) == 0 && bits<<1-1 < (1023-126)<<53-1 || bits&(1<<29-1) == 1<<28 || v39_3s != v39_3s {
+		if bits := math.Float64bits(v39_3s); bits&(1<<28-1) == 0 && (bits&(1<<29-1) != 0 || bits<<1-1 < (1023-126)<<53-1 || v39_3s != v39_3s) {
 			v39_3 = fma32Slow(v35_3, v21_3, v38_3)
 		}
 		v40_0 := float32(v22_0 * v33_0)
@@ -362,25 +362,25 @@ func seluGeneric(dst, x []float32) {
 		v41_0p := float64(v35_0) * float64(v40_0)
 		v41_0s := v41_0p + float64(v39_0)
 		v41_0 := float32(v41_0s)
-		if bits := math.Float64bits(v41_0s); bits&(1<<29-1) == 0 && bits<<1-1 < (1023-126)<<53-1 || bits&(1<<29-1) == 1<<28 || v41_0s != v41_0s {
+		if bits := math.Float64bits(v41_0s); bits&(1<<28-1) == 0 && (bits&(1<<29-1) != 0 || bits<<1-1 < (1023-126)<<53-1 || v41_0s != v41_0s) {
 			v41_0 = fma32Slow(v35_0, v40_0, v39_0)
 		}
 		v41_1p := float64(v35_1) * float64(v40_1)
 		v41_1s := v41_1p + float64(v39_1)
 		v41_1 := float32(v41_1s)
-		if bits := math.Float64bits(v41_1s); bits&(1<<29-1) == 0 && bits<<1-1 < (1023-126)<<53-1 || bits&(1<<29-1) == 1<<28 || v41_1s != v41_1s {
+		if bits := math.Float64bits(v41_1s); bits&(1<<28-1) == 0 && (bits&(1<<29-1) != 0 || bits<<1-1 < (1023-126)<<53-1 || v41_1s != v41_1s) {
 			v41_1 = fma32Slow(v35_1, v40_1, v39_1)
 		}
 		v41_2p := float64(v35_2) * float64(v40_2)
 		v41_2s := v41_2p + float64(v39_2)
 		v41_2 := float32(v41_2s)
-		if bits := math.Float64bits(v41_2s); bits&(1<<29-1) == 0 && bits<<1-1 < (1023-126)<<53-1 || bits&(1<<29-1) == 1<<28 || v41_2s != v41_2s {
+		if bits := math.Float64bits(v41_2s); bits&(1<<28-1) == 0 && (bits&(1<<29-1) != 0 || bits<<1-1 < (1023-126)<<53-1 || v41_2s != v41_2s) {
 			v41_2 = fma32Slow(v35_2, v40_2, v39_2)
 		}
 		v41_3p := float64(v35_3) * float64(v40_3)
 		v41_3s := v41_3p + float64(v39_3)
 		v41_3 := float32(v41_3s)
-		if bits := math.Float64bits(v41_3s); bits&(1<<29-1) == 0 && bits<<1-1 < (1023-126)<<53-1 || bits&(1<<29-1) == 1<<28 || v41_3s != v41_3s {
+		if bits := math.Float64bits(v41_3s); bits&(1<<28-1) == 0 && (bits&(1<<29-1) != 0 || bits<<1-1 < (1023-126)<<53-1 || v41_3s != v41_3s) {
 			v41_3 = fma32Slow(v35_3, v40_3, v39_3)
 		}
 		v42_0 := v9_0
@@ -422,49 +422,49 @@ func seluGeneric(dst, x []float32) {
 		v45_0p := float64(v42_0) * float64(v8)
 		v45_0s := v45_0p + float64(v44_0)
 		v45_0 := float32(v45_0s)
-		if bits := math.Float64bits(v45_0s); bits&(1<<29-1) == 0 && bits<<1-1 < (1023-126)<<53-1 || bits&(1<<29-1) == 1<<28 || v45_0s != v45_0s {
+		if bits := math.Float64bits(v45_0s); bits&(1<<28-1) == 0 && (bits&(1<<29-1) != 0 || bits<<1-1 < (1023-126)<<53-1 || v45_0s != v45_0s) {
 			v45_0 = fma32Slow(v42_0, v8, v44_0)
 		}
 		v45_1p := float64(v42_1) * float64(v8)
 		v45_1s := v45_1p + float64(v44_1)
 		v45_1 := float32(v45_1s)
-		if bits := math.Float64bits(v45_1s); bits&(1<<29-1) == 0 && bits<<1-1 < (1023-126)<<53-1 || bits&(1<<29-1) == 1<<28 || v45_1s != v45_1s {
+		if bits := math.Float64bits(v45_1s); bits&(1<<28-1) == 0 && (bits&(1<<29-1) != 0 || bits<<1-1 < (1023-126)<<53-1 || v45_1s != v45_1s) {
 			v45_1 = fma32Slow(v42_1, v8, v44_1)
 		}
 		v45_2p := float64(v42_2) * float64(v8)
 		v45_2s := v45_2p + float64(v44_2)
 		v45_2 := float32(v45_2s)
-		if bits := math.Float64bits(v45_2s); bits&(1<<29-1) == 0 && bits<<1-1 < (1023-126)<<53-1 || bits&(1<<29-1) == 1<<28 || v45_2s != v45_2s {
+		if bits := math.Float64bits(v45_2s); bits&(1<<28-1) == 0 && (bits&(1<<29-1) != 0 || bits<<1-1 < (1023-126)<<53-1 || v45_2s != v45_2s) {
 			v45_2 = fma32Slow(v42_2, v8, v44_2)
 		}
 		v45_3p := float64(v42_3) * float64(v8)
 		v45_3s := v45_3p + float64(v44_3)
 		v45_3 := float32(v45_3s)
-		if bits := math.Float64bits(v45_3s); bits&(1<<29-1) == 0 && bits<<1-1 < (1023-126)<<53-1 || bits&(1<<29-1) == 1<<28 || v45_3s != v45_3s {
+		if bits := math.Float64bits(v45_3s); bits&(1<<28-1) == 0 && (bits&(1<<29-1) != 0 || bits<<1-1 < (1023-126)<<53-1 || v45_3s != v45_3s) {
 			v45_3 = fma32Slow(v42_3, v8, v44_3)
 		}
 		v46_0p := float64(v42_0) * float64(v7)
 		v46_0s := v46_0p + float64(v45_0)
 		v46_0 := float32(v46_0s)
-		if bits := math.Float64bits(v46_0s); bits&(1<<29-1) == 0 && bits<<1-1 < (1023-126)<<53-1 || bits&(1<<29-1) == 1<<28 || v46_0s != v46_0s {
+		if bits := math.Float64bits(v46_0s); bits&(1<<28-1) == 0 && (bits&(1<<29-1) != 0 || bits<<1-1 < (1023-126)<<53-1 || v46_0s != v46_0s) {
 			v46_0 = fma32Slow(v42_0, v7, v45_0)
 		}
 		v46_1p := float64(v42_1) * float64(v7)
 		v46_1s := v46_1p + float64(v45_1)
 		v46_1 := float32(v46_1s)
-		if bits := math.Float64bits(v46_1s); bits&(1<<29-1) == 0 && bits<<1-1 < (1023-126)<<53-1 || bits&(1<<29-1) == 1<<28 || v46_1s != v46_1s {
+		if bits := math.Float64bits(v46_1s); bits&(1<<28-1) == 0 && (bits&(1<<29-1) != 0 || bits<<1-1 < (1023-126)<<53-1 || v46_1s != v46_1s) {
 			v46_1 = fma32Slow(v42_1, v7, v45_1)
 		}
 		v46_2p := float64(v42_2) * float64(v7)
 		v46_2s := v46_2p + float64(v45_2)
 		v46_2 := float32(v46_2s)
-		if bits := math.Float64bits(v46_2s); bits&(1<<29-1) == 0 && bits<<1-1 < (1023-126)<<53-1 || bits&(1<<29-1) == 1<<28 || v46_2s != v46_2s {
+		if bits := math.Float64bits(v46_2s); bits&(1<<28-1) == 0 && (bits&(1<<29-1) != 0 || bits<<1-1 < (1023-126)<<53-1 || v46_2s != v46_2s) {
 			v46_2 = fma32Slow(v42_2, v7, v45_2)
 		}
 		v46_3p := float64(v42_3) * float64(v7)
 		v46_3s := v46_3p + float64(v45_3)
 		v46_3 := float32(v46_3s)
-		if bits := math.Float64bits(v46_3s); bits&(1<<29-1) == 0 && bits<<1-1 < (1023-126)<<53-1 || bits&(1<<29-1) == 1<<28 || v46_3s != v46_3s {
+		if bits := math.Float64bits(v46_3s); bits&(1<<28-1) == 0 && (bits&(1<<29-1) != 0 || bits<<1-1 < (1023-126)<<53-1 || v46_3s != v46_3s) {
 			v46_3 = fma32Slow(v42_3, v7, v45_3)
 		}
 		v47_0 := v46_0
@@ -515,7 +515,7 @@ func seluGeneric(dst, x []float32) {
 		v6p := float64(v3) * float64(v0)
 		v6s := v6p + float64(v5)
 		v6 := float32(v6s)
-		if bits := math.Float64bits(v6s); bits&(1<<29-1) == 0 && bits<<1-1 < (1023-126)<<53-1 || bits&(1<<29-1) == 1<<28 || v6s != v6s {
+		if bits := math.Float64bits(v6s); bits&(1<<28-1) == 0 && (bits&(1<<29-1) != 0 || bits<<1-1 < (1023-126)<<53-1 || v6s != v6s) {
 			v6 = fma32Slow(v3, v0, v5)
 		}
 		v9 := v0
@@ -531,44 +531,44 @@ func seluGeneric(dst, x []float32) {
 		v19p := float64(v14) * float64(v18)
 		v19s := v19p + float64(v11)
 		v19 := float32(v19s)
-		if bits := math.Float64bits(v19s); bits&(1<<29-1) == 0 && bits<<1-1 < (1023-126)<<53-1 || bits&(1<<29-1) == 1<<28 || v19s != v19s {
+		if bits := math.Float64bits(v19s); bits&(1<<28-1) == 0 && (bits&(1<<29-1) != 0 || bits<<1-1 < (1023-126)<<53-1 || v19s != v19s) {
 			v19 = fma32Slow(v14, v18, v11)
 		}
 		v21p := float64(v14) * float64(v20)
 		v21s := v21p + float64(v19)
 		v21 := float32(v21s)
-		if bits := math.Float64bits(v21s); bits&(1<<29-1) == 0 && bits<<1-1 < (1023-126)<<53-1 || bits&(1<<29-1) == 1<<28 || v21s != v21s {
+		if bits := math.Float64bits(v21s); bits&(1<<28-1) == 0 && (bits&(1<<29-1) != 0 || bits<<1-1 < (1023-126)<<53-1 || v21s != v21s) {
 			v21 = fma32Slow(v14, v20, v19)
 		}
 		v22 := float32(v21 * v21)
 		v25p := float64(v21) * float64(v23)
 		v25s := v25p + float64(v24)
 		v25 := float32(v25s)
-		if bits := math.Float64bits(v25s); bits&(1<<29-1) == 0 && bits<<1-1 < (1023-126)<<53-1 || bits&(1<<29-1) == 1<<28 || v25s != v25s {
+		if bits := math.Float64bits(v25s); bits&(1<<28-1) == 0 && (bits&(1<<29-1) != 0 || bits<<1-1 < (1023-126)<<53-1 || v25s != v25s) {
 			v25 = fma32Slow(v21, v23, v24)
 		}
 		v27p := float64(v21) * float64(v25)
 		v27s := v27p + float64(v26)
 		v27 := float32(v27s)
-		if bits := math.Float64bits(v27s); bits&(1<<29-1) == 0 && bits<<1-1 < (1023-126)<<53-1 || bits&(1<<29-1) == 1<<28 || v27s != v27s {
+		if bits := math.Float64bits(v27s); bits&(1<<28-1) == 0 && (bits&(1<<29-1) != 0 || bits<<1-1 < (1023-126)<<53-1 || v27s != v27s) {
 			v27 = fma32Slow(v21, v25, v26)
 		}
 		v29p := float64(v21) * float64(v27)
 		v29s := v29p + float64(v28)
 		v29 := float32(v29s)
-		if bits := math.Float64bits(v29s); bits&(1<<29-1) == 0 && bits<<1-1 < (1023-126)<<53-1 || bits&(1<<29-1) == 1<<28 || v29s != v29s {
+		if bits := math.Float64bits(v29s); bits&(1<<28-1) == 0 && (bits&(1<<29-1) != 0 || bits<<1-1 < (1023-126)<<53-1 || v29s != v29s) {
 			v29 = fma32Slow(v21, v27, v28)
 		}
 		v31p := float64(v21) * float64(v29)
 		v31s := v31p + float64(v30)
 		v31 := float32(v31s)
-		if bits := math.Float64bits(v31s); bits&(1<<29-1) == 0 && bits<<1-1 < (1023-126)<<53-1 || bits&(1<<29-1) == 1<<28 || v31s != v31s {
+		if bits := math.Float64bits(v31s); bits&(1<<28-1) == 0 && (bits&(1<<29-1) != 0 || bits<<1-1 < (1023-126)<<53-1 || v31s != v31s) {
 			v31 = fma32Slow(v21, v29, v30)
 		}
 		v33p := float64(v21) * float64(v31)
 		v33s := v33p + float64(v32)
 		v33 := float32(v33s)
-		if bits := math.Float64bits(v33s); bits&(1<<29-1) == 0 && bits<<1-1 < (1023-126)<<53-1 || bits&(1<<29-1) == 1<<28 || v33s != v33s {
+		if bits := math.Float64bits(v33s); bits&(1<<28-1) == 0 && (bits&(1<<29-1) != 0 || bits<<1-1 < (1023-126)<<53-1 || v33s != v33s) {
 			v33 = fma32Slow(v21, v31, v32)
 		}
 		v35 := ldexpNormal32(v34, v14)
@@ -576,21 +576,21 @@ func seluGeneric(dst, x []float32) {
 		v37p := float64(v35) * float64(v21)
 		v37s := v37p + float64(v36)
 		v37 := float32(v37s)
-		if bits := math.Float64bits(v37s); bits&(1<<29-1) == 0 && bits<<1-1 < (1023-126)<<53-1 || bits&(1<<29-1) == 1<<28 || v37s != v37s {
+		if bits := math.Float64bits(v37s); bits&(1<<28-1) == 0 && (bits&(1<<29-1) != 0 || bits<<1-1 < (1023-126)<<53-1 || v37s != v37s) {
 			v37 = fma32Slow(v35, v21, v36)
 		}
 		v38 := float32(v36 - v37)
 		v39p := float64(v35) * float64(v21)
 		v39s := v39p + float64(v38)
 		v39 := float32(v39s)
-		if bits := math.Float64bits(v39s); bits&(1<<29-1) == 0 && bits<<1-1 < (1023-126)<<53-1 || bits&(1<<29-1) == 1<<28 || v39s != v39s {
+		if bits := math.Float64bits(v39s); bits&(1<<28-1) == 0 && (bits&(1<<29-1) != 0 || bits<<1-1 < (1023-126)<<53-1 || v39s != v39s) {
 			v39 = fma32Slow(v35, v21, v38)
 		}
 		v40 := float32(v22 * v33)
 		v41p := float64(v35) * float64(v40)
 		v41s := v41p + float64(v39)
 		v41 := float32(v41s)
-		if bits := math.Float64bits(v41s); bits&(1<<29-1) == 0 && bits<<1-1 < (1023-126)<<53-1 || bits&(1<<29-1) == 1<<28 || v41s != v41s {
+		if bits := math.Float64bits(v41s); bits&(1<<28-1) == 0 && (bits&(1<<29-1) != 0 || bits<<1-1 < (1023-126)<<53-1 || v41s != v41s) {
 			v41 = fma32Slow(v35, v40, v39)
 		}
 		v42 := v9
@@ -605,13 +605,13 @@ func seluGeneric(dst, x []float32) {
 		v45p := float64(v42) * float64(v8)
 		v45s := v45p + float64(v44)
 		v45 := float32(v45s)
-		if bits := math.Float64bits(v45s); bits&(1<<29-1) == 0 && bits<<1-1 < (1023-126)<<53-1 || bits&(1<<29-1) == 1<<28 || v45s != v45s {
+		if bits := math.Float64bits(v45s); bits&(1<<28-1) == 0 && (bits&(1<<29-1) != 0 || bits<<1-1 < (1023-126)<<53-1 || v45s != v45s) {
 			v45 = fma32Slow(v42, v8, v44)
 		}
 		v46p := float64(v42) * float64(v7)
 		v46s := v46p + float64(v45)
 		v46 := float32(v46s)
-		if bits := math.Float64bits(v46s); bits&(1<<29-1) == 0 && bits<<1-1 < (1023-126)<<53-1 || bits&(1<<29-1) == 1<<28 || v46s != v46s {
+		if bits := math.Float64bits(v46s); bits&(1<<28-1) == 0 && (bits&(1<<29-1) != 0 || bits<<1-1 < (1023-126)<<53-1 || v46s != v46s) {
 			v46 = fma32Slow(v42, v7, v45)
 		}
 		v47 := v46

@@ -389,7 +389,6 @@ func emitInstr(p *vprog.Program, i int, in vprog.Instr, uses []int, inNames, par
 			// hardswish.
 			helpers["fma32Slow"] = true
 			prod, sum, bits := jen.Id(name+"p"), jen.Id(name+"s"), jen.Id("bits")
-			low := func() *jen.Statement { return bits.Clone().Op("&").Op("(1<<29 - 1)") }
 			return []jen.Code{
 				// Exact (two 24-bit significands), so fusing it into the
 				// sum, as the Go spec allows, would change nothing. (Not
@@ -400,9 +399,10 @@ func emitInstr(p *vprog.Program, i int, in vprog.Instr, uses []int, inNames, par
 				sum.Clone().Op(":=").Add(prod.Clone()).Op("+").Float64().Call(a(2)),
 				jen.Id(name).Op(":=").Float32().Call(sum.Clone()),
 				jen.If(bits.Clone().Op(":=").Qual("math", "Float64bits").Call(sum.Clone()),
-					low().Op("==").Lit(0).Op("&&").Add(bits.Clone()).Op("<<1-1 < (1023-126)<<53-1").Op("||").
-						Add(low()).Op("==").Op("1<<28").Op("||").
-						Add(sum.Clone()).Op("!=").Add(sum.Clone())).Block(
+					bits.Clone().Op("&").Op("(1<<28 - 1)").Op("==").Lit(0).Op("&&").Parens(
+						bits.Clone().Op("&").Op("(1<<29 - 1)").Op("!=").Lit(0).Op("||").
+							Add(bits.Clone()).Op("<<1-1 < (1023-126)<<53-1").Op("||").
+							Add(sum.Clone()).Op("!=").Add(sum.Clone()))).Block(
 					jen.Id(name).Op("=").Id("fma32Slow").Call(a(0), a(1), a(2))),
 			}, nil
 		}
