@@ -195,7 +195,8 @@ func emitKernelNamed(p *vprog.Program, outName string, inNames []string, helpers
 		return nil, err
 	}
 	var wide []jen.Code
-	if interleave := interleaved(p); interleave > 1 {
+	interleave := interleaved(p)
+	if interleave > 1 {
 		ls := make([]lane, interleave)
 		for k := range ls {
 			ls[k] = lane{suffix: "_" + strconv.Itoa(k), index: jen.Id("i").Op("+").Lit(k), invariant: invariant}
@@ -239,7 +240,7 @@ func emitKernelNamed(p *vprog.Program, outName string, inNames []string, helpers
 	if wide == nil {
 		blk = append(blk, jen.For(jen.Id("i").Op(":=").Range().Id(lenOf)).Block(one...))
 	} else {
-		n := interleaved(p)
+		n := interleave
 		blk = append(blk,
 			jen.Id("i").Op(":=").Lit(0),
 			jen.For(jen.Op(";").Id("i").Op("<=").Len(jen.Id(lenOf)).Op("-").Lit(n).Op(";").Id("i").Op("+=").Lit(n)).Block(wide...),
