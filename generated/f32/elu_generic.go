@@ -22,7 +22,7 @@ var (
 	eluBackwardFromOutputStreamImpl func(dx, y, dy []float32, alpha float32)
 )
 
-// eluGeneric is the pure-Go kernel of elu (f32 memory, f32 compute, 41
+// eluGeneric is the pure-Go kernel of elu (f32 memory, f32 compute, 49
 // operations): the scalar twin of the vector program the assembly kernels run,
 // with exactly the semantics of vprog.Program.Eval, so every backend gives the
 // same bits. The caller guarantees equal lengths; dst may be the same slice as
@@ -42,6 +42,16 @@ func eluGeneric(dst, x []float32, alpha float32) {
 	v25 := math.Float32frombits(0x3e2aaaab) // 0.16666667
 	v27 := math.Float32frombits(0x3f000000) // 0.5
 	v29 := math.Float32frombits(0x3f800000) // 1
+	v38 := v3 == v1
+	v39 := float32(v29 / v3)
+	v40 := v1 < v39
+	v41 := v38 && v40
+	v42 := math.Float32frombits(0x80000000) // -0
+	v43 := math.Float32frombits(0x7f800000) // +Inf
+	v44 := v43
+	if v41 {
+		v44 = v42
+	}
 	i := 0
 	for ; i <= len(dst)-4; i += 4 {
 		v0_0 := x[i]
@@ -368,90 +378,106 @@ func eluGeneric(dst, x []float32, alpha float32) {
 		if v32_3 > v4_3 {
 			v37_3 = v32_3
 		}
-		v38_0 := v4_0
-		if v36_0 > v4_0 {
-			v38_0 = v36_0
+		v45_0 := v44
+		if v36_0 < v44 {
+			v45_0 = v36_0
 		}
-		v38_1 := v4_1
-		if v36_1 > v4_1 {
-			v38_1 = v36_1
+		v45_1 := v44
+		if v36_1 < v44 {
+			v45_1 = v36_1
 		}
-		v38_2 := v4_2
-		if v36_2 > v4_2 {
-			v38_2 = v36_2
+		v45_2 := v44
+		if v36_2 < v44 {
+			v45_2 = v36_2
 		}
-		v38_3 := v4_3
-		if v36_3 > v4_3 {
-			v38_3 = v36_3
+		v45_3 := v44
+		if v36_3 < v44 {
+			v45_3 = v36_3
 		}
-		v39_0 := float32(v38_0 * v3)
-		v39_1 := float32(v38_1 * v3)
-		v39_2 := float32(v38_2 * v3)
-		v39_3 := float32(v38_3 * v3)
-		v40_0p := float64(v37_0) * float64(v3)
-		v40_0s := v40_0p + float64(v39_0)
-		v40_0 := float32(v40_0s)
-		if bits := math.Float64bits(v40_0s); bits&(1<<28-1) == 0 && (bits&(1<<29-1) != 0 || bits<<1-1 < (1023-126)<<53-1 || v40_0s != v40_0s) {
-			v40_0 = fma32Slow(v37_0, v3, v39_0)
+		v46_0 := v4_0
+		if v45_0 > v4_0 {
+			v46_0 = v45_0
 		}
-		v40_1p := float64(v37_1) * float64(v3)
-		v40_1s := v40_1p + float64(v39_1)
-		v40_1 := float32(v40_1s)
-		if bits := math.Float64bits(v40_1s); bits&(1<<28-1) == 0 && (bits&(1<<29-1) != 0 || bits<<1-1 < (1023-126)<<53-1 || v40_1s != v40_1s) {
-			v40_1 = fma32Slow(v37_1, v3, v39_1)
+		v46_1 := v4_1
+		if v45_1 > v4_1 {
+			v46_1 = v45_1
 		}
-		v40_2p := float64(v37_2) * float64(v3)
-		v40_2s := v40_2p + float64(v39_2)
-		v40_2 := float32(v40_2s)
-		if bits := math.Float64bits(v40_2s); bits&(1<<28-1) == 0 && (bits&(1<<29-1) != 0 || bits<<1-1 < (1023-126)<<53-1 || v40_2s != v40_2s) {
-			v40_2 = fma32Slow(v37_2, v3, v39_2)
+		v46_2 := v4_2
+		if v45_2 > v4_2 {
+			v46_2 = v45_2
 		}
-		v40_3p := float64(v37_3) * float64(v3)
-		v40_3s := v40_3p + float64(v39_3)
-		v40_3 := float32(v40_3s)
-		if bits := math.Float64bits(v40_3s); bits&(1<<28-1) == 0 && (bits&(1<<29-1) != 0 || bits<<1-1 < (1023-126)<<53-1 || v40_3s != v40_3s) {
-			v40_3 = fma32Slow(v37_3, v3, v39_3)
+		v46_3 := v4_3
+		if v45_3 > v4_3 {
+			v46_3 = v45_3
 		}
-		v41_0 := v40_0
+		v47_0 := float32(v46_0 * v3)
+		v47_1 := float32(v46_1 * v3)
+		v47_2 := float32(v46_2 * v3)
+		v47_3 := float32(v46_3 * v3)
+		v48_0p := float64(v37_0) * float64(v3)
+		v48_0s := v48_0p + float64(v47_0)
+		v48_0 := float32(v48_0s)
+		if bits := math.Float64bits(v48_0s); bits&(1<<28-1) == 0 && (bits&(1<<29-1) != 0 || bits<<1-1 < (1023-126)<<53-1 || v48_0s != v48_0s) {
+			v48_0 = fma32Slow(v37_0, v3, v47_0)
+		}
+		v48_1p := float64(v37_1) * float64(v3)
+		v48_1s := v48_1p + float64(v47_1)
+		v48_1 := float32(v48_1s)
+		if bits := math.Float64bits(v48_1s); bits&(1<<28-1) == 0 && (bits&(1<<29-1) != 0 || bits<<1-1 < (1023-126)<<53-1 || v48_1s != v48_1s) {
+			v48_1 = fma32Slow(v37_1, v3, v47_1)
+		}
+		v48_2p := float64(v37_2) * float64(v3)
+		v48_2s := v48_2p + float64(v47_2)
+		v48_2 := float32(v48_2s)
+		if bits := math.Float64bits(v48_2s); bits&(1<<28-1) == 0 && (bits&(1<<29-1) != 0 || bits<<1-1 < (1023-126)<<53-1 || v48_2s != v48_2s) {
+			v48_2 = fma32Slow(v37_2, v3, v47_2)
+		}
+		v48_3p := float64(v37_3) * float64(v3)
+		v48_3s := v48_3p + float64(v47_3)
+		v48_3 := float32(v48_3s)
+		if bits := math.Float64bits(v48_3s); bits&(1<<28-1) == 0 && (bits&(1<<29-1) != 0 || bits<<1-1 < (1023-126)<<53-1 || v48_3s != v48_3s) {
+			v48_3 = fma32Slow(v37_3, v3, v47_3)
+		}
+		v49_0 := v48_0
 		if v2_0 {
-			v41_0 = v0_0
+			v49_0 = v0_0
 		}
-		v41_1 := v40_1
+		v49_1 := v48_1
 		if v2_1 {
-			v41_1 = v0_1
+			v49_1 = v0_1
 		}
-		v41_2 := v40_2
+		v49_2 := v48_2
 		if v2_2 {
-			v41_2 = v0_2
+			v49_2 = v0_2
 		}
-		v41_3 := v40_3
+		v49_3 := v48_3
 		if v2_3 {
-			v41_3 = v0_3
+			v49_3 = v0_3
 		}
-		v42_0 := math.IsNaN(float64(v0_0))
-		v42_1 := math.IsNaN(float64(v0_1))
-		v42_2 := math.IsNaN(float64(v0_2))
-		v42_3 := math.IsNaN(float64(v0_3))
-		v43_0 := v41_0
-		if v42_0 {
-			v43_0 = v0_0
+		v50_0 := math.IsNaN(float64(v0_0))
+		v50_1 := math.IsNaN(float64(v0_1))
+		v50_2 := math.IsNaN(float64(v0_2))
+		v50_3 := math.IsNaN(float64(v0_3))
+		v51_0 := v49_0
+		if v50_0 {
+			v51_0 = v0_0
 		}
-		v43_1 := v41_1
-		if v42_1 {
-			v43_1 = v0_1
+		v51_1 := v49_1
+		if v50_1 {
+			v51_1 = v0_1
 		}
-		v43_2 := v41_2
-		if v42_2 {
-			v43_2 = v0_2
+		v51_2 := v49_2
+		if v50_2 {
+			v51_2 = v0_2
 		}
-		v43_3 := v41_3
-		if v42_3 {
-			v43_3 = v0_3
+		v51_3 := v49_3
+		if v50_3 {
+			v51_3 = v0_3
 		}
-		dst[i] = v43_0
-		dst[i+1] = v43_1
-		dst[i+2] = v43_2
-		dst[i+3] = v43_3
+		dst[i] = v51_0
+		dst[i+1] = v51_1
+		dst[i+2] = v51_2
+		dst[i+3] = v51_3
 	}
 	for ; i < len(dst); i++ {
 		v0 := x[i]
@@ -535,27 +561,31 @@ func eluGeneric(dst, x []float32, alpha float32) {
 		if v32 > v4 {
 			v37 = v32
 		}
-		v38 := v4
-		if v36 > v4 {
-			v38 = v36
+		v45 := v44
+		if v36 < v44 {
+			v45 = v36
 		}
-		v39 := float32(v38 * v3)
-		v40p := float64(v37) * float64(v3)
-		v40s := v40p + float64(v39)
-		v40 := float32(v40s)
-		if bits := math.Float64bits(v40s); bits&(1<<28-1) == 0 && (bits&(1<<29-1) != 0 || bits<<1-1 < (1023-126)<<53-1 || v40s != v40s) {
-			v40 = fma32Slow(v37, v3, v39)
+		v46 := v4
+		if v45 > v4 {
+			v46 = v45
 		}
-		v41 := v40
+		v47 := float32(v46 * v3)
+		v48p := float64(v37) * float64(v3)
+		v48s := v48p + float64(v47)
+		v48 := float32(v48s)
+		if bits := math.Float64bits(v48s); bits&(1<<28-1) == 0 && (bits&(1<<29-1) != 0 || bits<<1-1 < (1023-126)<<53-1 || v48s != v48s) {
+			v48 = fma32Slow(v37, v3, v47)
+		}
+		v49 := v48
 		if v2 {
-			v41 = v0
+			v49 = v0
 		}
-		v42 := math.IsNaN(float64(v0))
-		v43 := v41
-		if v42 {
-			v43 = v0
+		v50 := math.IsNaN(float64(v0))
+		v51 := v49
+		if v50 {
+			v51 = v0
 		}
-		dst[i] = v43
+		dst[i] = v51
 	}
 }
 

@@ -29,7 +29,7 @@ var eluActivation = kerneltest.Activation{
 		{X: "inf", Forward: "inf", Backward: "1"},
 		{X: "nan", Forward: "nan", Backward: "nan"},
 	},
-	TestParams: []map[string]float64{{"alpha": 0.5}, {"alpha": 2.0}},
+	TestParams: []map[string]float64{{"alpha": 0.5}, {"alpha": 2.0}, {"alpha": 0.0}},
 }
 
 var eluKernels = kerneltest.Kernels[float32]{

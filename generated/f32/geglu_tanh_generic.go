@@ -95,7 +95,7 @@ func gegluTanhBackwardAGeneric(da, a, b, dy []float32) {
 	a = a[:len(da)]
 	b = b[:len(da)]
 	dy = dy[:len(da)]
-	v1 := math.Float64frombits(0xc03e000000000000)  // -30
+	v1 := math.Float64frombits(0xc034000000000000)  // -20
 	v3 := math.Float64frombits(0x0000000000000000)  // 0
 	v4 := math.Float64frombits(0x8000000000000000)  // -0
 	v5 := math.Float64frombits(0x4024000000000000)  // 10

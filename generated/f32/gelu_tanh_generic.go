@@ -94,7 +94,7 @@ func geluTanhGeneric(dst, x []float32) {
 func geluTanhBackwardGeneric(dx, x, dy []float32) {
 	x = x[:len(dx)]
 	dy = dy[:len(dx)]
-	v1 := math.Float64frombits(0xc03e000000000000)  // -30
+	v1 := math.Float64frombits(0xc034000000000000)  // -20
 	v3 := math.Float64frombits(0x0000000000000000)  // 0
 	v4 := math.Float64frombits(0x8000000000000000)  // -0
 	v5 := math.Float64frombits(0x4024000000000000)  // 10

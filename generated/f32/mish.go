@@ -122,7 +122,7 @@ func Mish(dst, x []float32) {
 // The float32 kernels compute the same function from a formula without the
 // corrections only a float64 result needs:
 //
-//	f'(x) = where(x < -800, -0.0, where(x > 25, 1, where(abs(th) < 0.015625, th*(0.2669479140495345113166 + th*(0.2047312640801058663477 + th*(0.04190782104360987308086 + th*(-0.0202718227166842461281 + th*(-0.01582112656173338098207))))), r + 4*x*ex*(1 + ex)/(d*d))))
+//	f'(x) = where(x < -200, -0.0, where(x > 25, 1, where(abs(th) < 0.015625, th*(0.2669479140495345113166 + th*(0.2047312640801058663477 + th*(0.04190782104360987308086 + th*(-0.0202718227166842461281 + th*(-0.01582112656173338098207))))), r + 4*x*ex*(1 + ex)/(d*d))))
 //
 // PyTorch equivalent: torch.nn.Mish.
 //

@@ -88,7 +88,7 @@ func mishGeneric(dst, x []float32) {
 func mishBackwardGeneric(dx, x, dy []float32) {
 	x = x[:len(dx)]
 	dy = dy[:len(dx)]
-	v1 := math.Float64frombits(0xc089000000000000)  // -800
+	v1 := math.Float64frombits(0xc069000000000000)  // -200
 	v3 := math.Float64frombits(0x8000000000000000)  // -0
 	v4 := math.Float64frombits(0x4039000000000000)  // 25
 	v6 := math.Float64frombits(0x3ff0000000000000)  // 1

@@ -57,7 +57,7 @@ func plainMish(x float64) float64 {
 // plainMishDerivative is f'(x) written directly over package math.
 func plainMishDerivative(x float64) float64 {
 	return func() float64 {
-		if x < -(800.0) {
+		if x < -(200.0) {
 			return -(0.0)
 		}
 		return func() float64 {

@@ -115,7 +115,7 @@ func SiLU(dst, x []float32) {
 // The float32 kernels compute the same function from a formula without the
 // corrections only a float64 result needs:
 //
-//	f'(x) = where(x < -800, -0.0, where(x > 45, 1, where(x < -2.5 || x > -0.5, fma(x, c, where(x < 0, sn, 1 - sn)), c*fma(k0, m32, t))))
+//	f'(x) = where(x < -200, -0.0, where(x > 45, 1, where(x < -2.5 || x > -0.5, fma(x, c, where(x < 0, sn, 1 - sn)), c*fma(k0, m32, t))))
 //
 // PyTorch equivalent: torch.nn.SiLU.
 //

@@ -89,7 +89,7 @@ func siluGeneric(dst, x []float32) {
 func siluBackwardGeneric(dx, x, dy []float32) {
 	x = x[:len(dx)]
 	dy = dy[:len(dx)]
-	v1 := math.Float64frombits(0xc089000000000000)  // -800
+	v1 := math.Float64frombits(0xc069000000000000)  // -200
 	v3 := math.Float64frombits(0x0000000000000000)  // 0
 	v4 := math.Float64frombits(0x8000000000000000)  // -0
 	v5 := math.Float64frombits(0x4046800000000000)  // 45

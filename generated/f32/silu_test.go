@@ -55,7 +55,7 @@ func plainSiLU(x float64) float64 {
 // plainSiLUDerivative is f'(x) written directly over package math.
 func plainSiLUDerivative(x float64) float64 {
 	return func() float64 {
-		if x < -(800.0) {
+		if x < -(200.0) {
 			return -(0.0)
 		}
 		return func() float64 {

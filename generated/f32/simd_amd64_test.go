@@ -72,7 +72,7 @@ var simdCases32 = []kerneltest.SIMDCase[float32]{
 	},
 	{
 		Name: "elu", Inputs: 1, MaxLen: 193,
-		ParamSets: [][]float32{{float32(0x1p+00)}, {float32(0x1p-01)}, {float32(0x1p+01)}},
+		ParamSets: [][]float32{{float32(0x1p+00)}, {float32(0x1p-01)}, {float32(0x1p+01)}, {float32(0)}},
 		Generic:   func(d []float32, in [][]float32, p []float32) { eluGeneric(d, in[0], p[0]) },
 		Impls: []kerneltest.SIMDImpl[float32]{
 			{ISA: "avx512", Available: hasAVX512, Run: func(d []float32, in [][]float32, p []float32) { eluAVX512(d, in[0], p[0]) }},
@@ -91,7 +91,7 @@ var simdCases32 = []kerneltest.SIMDCase[float32]{
 	},
 	{
 		Name: "eluBackward", Inputs: 2, MaxLen: 97,
-		ParamSets: [][]float32{{float32(0x1p+00)}, {float32(0x1p-01)}, {float32(0x1p+01)}},
+		ParamSets: [][]float32{{float32(0x1p+00)}, {float32(0x1p-01)}, {float32(0x1p+01)}, {float32(0)}},
 		Generic:   func(d []float32, in [][]float32, p []float32) { eluBackwardGeneric(d, in[0], in[1], p[0]) },
 		Impls: []kerneltest.SIMDImpl[float32]{
 			{ISA: "avx512", Available: hasAVX512, Run: func(d []float32, in [][]float32, p []float32) { eluBackwardAVX512(d, in[0], in[1], p[0]) }},
@@ -110,7 +110,7 @@ var simdCases32 = []kerneltest.SIMDCase[float32]{
 	},
 	{
 		Name: "eluBackwardFromOutput", Inputs: 2, MaxLen: 97,
-		ParamSets: [][]float32{{float32(0x1p+00)}, {float32(0x1p-01)}, {float32(0x1p+01)}},
+		ParamSets: [][]float32{{float32(0x1p+00)}, {float32(0x1p-01)}, {float32(0x1p+01)}, {float32(0)}},
 		Generic:   func(d []float32, in [][]float32, p []float32) { eluBackwardFromOutputGeneric(d, in[0], in[1], p[0]) },
 		Impls: []kerneltest.SIMDImpl[float32]{
 			{ISA: "avx512", Available: hasAVX512, Run: func(d []float32, in [][]float32, p []float32) { eluBackwardFromOutputAVX512(d, in[0], in[1], p[0]) }},

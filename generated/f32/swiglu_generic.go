@@ -90,7 +90,7 @@ func swigluBackwardAGeneric(da, a, b, dy []float32) {
 	a = a[:len(da)]
 	b = b[:len(da)]
 	dy = dy[:len(da)]
-	v1 := math.Float64frombits(0xc089000000000000)  // -800
+	v1 := math.Float64frombits(0xc069000000000000)  // -200
 	v3 := math.Float64frombits(0x0000000000000000)  // 0
 	v4 := math.Float64frombits(0x8000000000000000)  // -0
 	v5 := math.Float64frombits(0x4046800000000000)  // 45

@@ -7,7 +7,7 @@ import "fmt"
 // Tanhshrink sets dst[i] = f(x[i]) for every i: Tanhshrink, f(x) = x -
 // tanh(x).
 //
-//	f(x) = where(x == 0, x, ts)
+//	f(x) = where(abs(x) < 1.9e-108, 0*x, ts)
 //
 // with
 //
@@ -65,7 +65,7 @@ func Tanhshrink(dst, x []float32) {
 // TanhshrinkBackward is the gradient of Tanhshrink: it sets dx[i] = dy[i] *
 // f'(x[i]) for every i, where
 //
-//	f(x)  = where(x == 0, x, ts)
+//	f(x)  = where(abs(x) < 1.9e-108, 0*x, ts)
 //	f'(x) = where(abs(x) < 1e-100, abs(x)*abs(x), where(abs(x) < 1, x2 + (x2_err - tsr*(2*x - tsr)), 1 - 4*fma(-s2, s2, s2)))
 //
 // with

@@ -23,7 +23,7 @@ var (
 func gegluTanhGeneric(dst, a, b []float64) {
 	a = a[:len(dst)]
 	b = b[:len(dst)]
-	v1 := math.Float64frombits(0xc03e000000000000)   // -30
+	v1 := math.Float64frombits(0xc039000000000000)   // -25
 	v3 := math.Float64frombits(0x0000000000000000)   // 0
 	v4 := math.Float64frombits(0x8000000000000000)   // -0
 	v5 := math.Float64frombits(0x4024000000000000)   // 10
@@ -504,7 +504,7 @@ func gegluTanhGeneric(dst, a, b []float64) {
 func gegluTanhUsualGeneric(dst, a, b []float64) int {
 	a = a[:len(dst)]
 	b = b[:len(dst)]
-	v1 := math.Float64frombits(0xc03e000000000000)   // -30
+	v1 := math.Float64frombits(0xc039000000000000)   // -25
 	v3 := math.Float64frombits(0x0000000000000000)   // 0
 	v4 := math.Float64frombits(0x8000000000000000)   // -0
 	v5 := math.Float64frombits(0x4024000000000000)   // 10
@@ -883,7 +883,7 @@ func gegluTanhBackwardAGeneric(da, a, b, dy []float64) {
 	a = a[:len(da)]
 	b = b[:len(da)]
 	dy = dy[:len(da)]
-	v1 := math.Float64frombits(0xc03e000000000000)   // -30
+	v1 := math.Float64frombits(0xc03b800000000000)   // -27.5
 	v3 := math.Float64frombits(0x0000000000000000)   // 0
 	v4 := math.Float64frombits(0x8000000000000000)   // -0
 	v5 := math.Float64frombits(0x4024000000000000)   // 10
@@ -2066,7 +2066,7 @@ func gegluTanhBackwardAUsualGeneric(da, a, b, dy []float64) int {
 	a = a[:len(da)]
 	b = b[:len(da)]
 	dy = dy[:len(da)]
-	v1 := math.Float64frombits(0xc03e000000000000)   // -30
+	v1 := math.Float64frombits(0xc03b800000000000)   // -27.5
 	v3 := math.Float64frombits(0x0000000000000000)   // 0
 	v4 := math.Float64frombits(0x8000000000000000)   // -0
 	v5 := math.Float64frombits(0x4024000000000000)   // 10
@@ -2955,7 +2955,7 @@ func gegluTanhBackwardBGeneric(db, a, b, dy []float64) {
 	a = a[:len(db)]
 	b = b[:len(db)]
 	dy = dy[:len(db)]
-	v1 := math.Float64frombits(0xc03e000000000000)   // -30
+	v1 := math.Float64frombits(0xc039000000000000)   // -25
 	v3 := math.Float64frombits(0x0000000000000000)   // 0
 	v4 := math.Float64frombits(0x8000000000000000)   // -0
 	v5 := math.Float64frombits(0x4024000000000000)   // 10
@@ -3432,7 +3432,7 @@ func gegluTanhBackwardBUsualGeneric(db, a, b, dy []float64) int {
 	a = a[:len(db)]
 	b = b[:len(db)]
 	dy = dy[:len(db)]
-	v1 := math.Float64frombits(0xc03e000000000000)   // -30
+	v1 := math.Float64frombits(0xc039000000000000)   // -25
 	v3 := math.Float64frombits(0x0000000000000000)   // 0
 	v4 := math.Float64frombits(0x8000000000000000)   // -0
 	v5 := math.Float64frombits(0x4024000000000000)   // 10

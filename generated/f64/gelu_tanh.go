@@ -7,7 +7,7 @@ import "fmt"
 // GELUTanh sets dst[i] = f(x[i]) for every i: GELU with the tanh
 // approximation, f(x) = 0.5*x*(1 + tanh(sqrt(2/pi)*(x + 0.044715*x^3))).
 //
-//	f(x) = where(x < -30, -0.0, where(x > 10, x, where(vh < -700, fma(x*ev, p640, (x*ev)*(vc*p640)), x*(sv + sv*(vl*svn)))))
+//	f(x) = where(x < -25, -0.0, where(x > 10, x, where(vh < -700, fma(x*ev, p640, (x*ev)*(vc*p640)), x*(sv + sv*(vl*svn)))))
 //
 // with
 //
@@ -124,8 +124,8 @@ func GELUTanh(dst, x []float64) {
 // GELUTanhBackward is the gradient of GELUTanh: it sets dx[i] = dy[i] *
 // f'(x[i]) for every i, where
 //
-//	f(x)  = where(x < -30, -0.0, where(x > 10, x, where(vh < -700, fma(x*ev, p640, (x*ev)*(vc*p640)), x*(sv + sv*(vl*svn)))))
-//	f'(x) = where(x < -30, -0.0, where(x > 10, 1, where(vh < -1100, ((evn2 + (evn2_err + evn2*((2*l_lo + vl) + va2_err)))*p640)*p640, where(vh < -700, (evn + (evn_err + evn*vc))*p640, where(x < -1 || x > -0.55, fma(sv, nb, sv*(nb_err + nb*(vl*svn))), fma(cc, nh, cc*nh_err + cc_err*nh))))))
+//	f(x)  = where(x < -25, -0.0, where(x > 10, x, where(vh < -700, fma(x*ev, p640, (x*ev)*(vc*p640)), x*(sv + sv*(vl*svn)))))
+//	f'(x) = where(x < -27.5, -0.0, where(x > 10, 1, where(vh < -1100, ((evn2 + (evn2_err + evn2*((2*l_lo + vl) + va2_err)))*p640)*p640, where(vh < -700, (evn + (evn_err + evn*vc))*p640, where(x < -1 || x > -0.55, fma(sv, nb, sv*(nb_err + nb*(vl*svn))), fma(cc, nh, cc*nh_err + cc_err*nh))))))
 //
 // with
 //

@@ -31,7 +31,7 @@ var (
 // same slice as an input.
 func geluTanhGeneric(dst, x []float64) {
 	x = x[:len(dst)]
-	v1 := math.Float64frombits(0xc03e000000000000)   // -30
+	v1 := math.Float64frombits(0xc039000000000000)   // -25
 	v3 := math.Float64frombits(0x0000000000000000)   // 0
 	v4 := math.Float64frombits(0x8000000000000000)   // -0
 	v5 := math.Float64frombits(0x4024000000000000)   // 10
@@ -473,7 +473,7 @@ func geluTanhGeneric(dst, x []float64) {
 // rare branch (vprog.Program.Stops) and returns how many elements it stored.
 func geluTanhUsualGeneric(dst, x []float64) int {
 	x = x[:len(dst)]
-	v1 := math.Float64frombits(0xc03e000000000000)   // -30
+	v1 := math.Float64frombits(0xc039000000000000)   // -25
 	v3 := math.Float64frombits(0x0000000000000000)   // 0
 	v4 := math.Float64frombits(0x8000000000000000)   // -0
 	v5 := math.Float64frombits(0x4024000000000000)   // 10
@@ -824,7 +824,7 @@ func geluTanhUsualGeneric(dst, x []float64) int {
 func geluTanhBackwardGeneric(dx, x, dy []float64) {
 	x = x[:len(dx)]
 	dy = dy[:len(dx)]
-	v1 := math.Float64frombits(0xc03e000000000000)   // -30
+	v1 := math.Float64frombits(0xc03b800000000000)   // -27.5
 	v3 := math.Float64frombits(0x0000000000000000)   // 0
 	v4 := math.Float64frombits(0x8000000000000000)   // -0
 	v5 := math.Float64frombits(0x4024000000000000)   // 10
@@ -1795,7 +1795,7 @@ func geluTanhBackwardGeneric(dx, x, dy []float64) {
 func geluTanhBackwardUsualGeneric(dx, x, dy []float64) int {
 	x = x[:len(dx)]
 	dy = dy[:len(dx)]
-	v1 := math.Float64frombits(0xc03e000000000000)   // -30
+	v1 := math.Float64frombits(0xc03b800000000000)   // -27.5
 	v3 := math.Float64frombits(0x0000000000000000)   // 0
 	v4 := math.Float64frombits(0x8000000000000000)   // -0
 	v5 := math.Float64frombits(0x4024000000000000)   // 10

@@ -124,7 +124,7 @@ var simdCases64 = []kerneltest.SIMDCase[float64]{
 	},
 	{
 		Name: "elu", Inputs: 1, MaxLen: 73,
-		ParamSets: [][]float64{{0x1p+00}, {0x1p-01}, {0x1p+01}},
+		ParamSets: [][]float64{{0x1p+00}, {0x1p-01}, {0x1p+01}, {0}},
 		Generic:   func(d []float64, in [][]float64, p []float64) { eluGeneric(d, in[0], p[0]) },
 		Impls: []kerneltest.SIMDImpl[float64]{
 			{ISA: "avx512", Available: hasAVX512, Run: func(d []float64, in [][]float64, p []float64) { eluAVX512(d, in[0], p[0]) }},
@@ -143,7 +143,7 @@ var simdCases64 = []kerneltest.SIMDCase[float64]{
 	},
 	{
 		Name: "eluBackward", Inputs: 2, MaxLen: 49,
-		ParamSets: [][]float64{{0x1p+00}, {0x1p-01}, {0x1p+01}},
+		ParamSets: [][]float64{{0x1p+00}, {0x1p-01}, {0x1p+01}, {0}},
 		Generic:   func(d []float64, in [][]float64, p []float64) { eluBackwardGeneric(d, in[0], in[1], p[0]) },
 		Impls: []kerneltest.SIMDImpl[float64]{
 			{ISA: "avx512", Available: hasAVX512, Run: func(d []float64, in [][]float64, p []float64) { eluBackwardAVX512(d, in[0], in[1], p[0]) }},
@@ -162,7 +162,7 @@ var simdCases64 = []kerneltest.SIMDCase[float64]{
 	},
 	{
 		Name: "eluBackwardFromOutput", Inputs: 2, MaxLen: 49,
-		ParamSets: [][]float64{{0x1p+00}, {0x1p-01}, {0x1p+01}},
+		ParamSets: [][]float64{{0x1p+00}, {0x1p-01}, {0x1p+01}, {0}},
 		Generic:   func(d []float64, in [][]float64, p []float64) { eluBackwardFromOutputGeneric(d, in[0], in[1], p[0]) },
 		Impls: []kerneltest.SIMDImpl[float64]{
 			{ISA: "avx512", Available: hasAVX512, Run: func(d []float64, in [][]float64, p []float64) { eluBackwardFromOutputAVX512(d, in[0], in[1], p[0]) }},

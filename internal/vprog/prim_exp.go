@@ -1,6 +1,9 @@
 package vprog
 
-import "fmt"
+import (
+	"fmt"
+	"math"
+)
 
 // exp and expm1 (and, through expCore, sigmoid and tanh) share one range
 // reduction: x = k·ln2 + r with k = round(x/ln2), |r| ≤ ln2/2, so that
@@ -405,7 +408,6 @@ func init() {
 
 // expm1Lanes32 is scale·expm1(x) for x ≤ 0 (or NaN) in float32 lanes:
 // −scale at −Inf and below −17.5, the sign of scale·x at zero, NaN → NaN.
-// (For scale = +0 the result is a zero of either sign: lo's sign decides.)
 func expm1Lanes32(b *Builder, scale factor, x Value) Value {
 	xc := b.Max(x, b.Const(expm1Lanes32MinArg)) // NaN → the clamp, put back below
 	k := b.Round(b.Mul(xc, b.Const(expLog2e32)), RoundNearestEven)
@@ -435,9 +437,30 @@ func expm1Lanes32(b *Builder, scale factor, x Value) Value {
 	// kept as hi + lo (a constant, see factor) adds h·lo: that lo has
 	// hi's sign, so the zeros keep theirs.
 	h := b.Max(hi, x)
+	if !isNonzeroConst(b, scale.hi) {
+		lo = b.Min(lo, zeroScaleBound(b, scale.hi))
+	}
 	l := b.Mul(b.Max(lo, x), scale.hi)
 	if scale.hasLo {
 		l = b.FMA(h, scale.lo, l)
 	}
 	return b.FMA(h, scale.hi, l)
+}
+
+// zeroScaleBound is −0 for a scale of +0 and +Inf for any other. With a
+// scale of +0 both products are zeros, h·0 = −0 for x < 0 but lo·0 = +0
+// where lo > 0, and −0 + +0 = +0 where −0 is due: min(lo, −0) makes lo's
+// zero −0 too (then max(lo, x) is −0 or negative for x < 0, and +0 at x =
+// +0, whose result is +0). Any other scale leaves lo alone. The bound
+// depends on the scale only: the kernels compute it once per call, and
+// the loop pays one MIN.
+func zeroScaleBound(b *Builder, scale Value) Value {
+	positiveZero := b.And(b.EQ(scale, b.Const(0)), b.LT(b.Const(0), b.Div(b.Const(1), scale)))
+	return b.Select(positiveZero, b.Const(math.Copysign(0, -1)), b.Const(math.Inf(1)))
+}
+
+// isNonzeroConst reports whether v is a constant other than ±0.
+func isNonzeroConst(b *Builder, v Value) bool {
+	in := b.p.Instrs[v]
+	return in.Op == OpConst && in.Imm != 0
 }
