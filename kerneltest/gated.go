@@ -28,8 +28,12 @@ type Gated struct {
 // within reports whether got is within bar ULP of want: in ULPs, or in
 // distance, bar units of want's ULP (a result just below a power of two is
 // 2 ULP from want just above it when it is 1 ULP of want's binade away).
+// A zero of the wrong sign is not within any bar.
 func within[T float32 | float64](got, want T, bar float64) (float64, bool) {
 	u := testutil.ULP(got, want)
+	if zeroSignDiffers(got, want) {
+		return u, false
+	}
 	if u <= bar {
 		return u, true
 	}

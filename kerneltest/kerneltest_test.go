@@ -357,6 +357,28 @@ func TestOffBy3ULP(t *testing.T) {
 	assert.True(t, x >= 1.5 && x < 2, "worst x %v", x)
 }
 
+// TestZeroOfWrongSign: a zero is compared by its sign too, although +0
+// and -0 are 0 ULP apart. sigmoid(x) for x < -103.97 rounds to +0; this
+// kernel gives -0 there.
+func TestZeroOfWrongSign(t *testing.T) {
+	k := goodSigmoid32()
+	k.Forward = func(dst, x []float32, p []float32) {
+		goodSigmoid32().Forward(dst, x, p)
+		for i, v := range dst {
+			if v == 0 {
+				dst[i] = float32(math.Copysign(0, -1))
+			}
+		}
+	}
+	errs := mustFail(t, sigmoidSpec, k, "forward/params=default/special", "forward/params=default/random")
+	assert.Contains(t, strings.Join(errs, "\n"), "a zero of the wrong sign")
+	rep, err := MeasureParams(sigmoidSpec, k, Forward, nil, 20000)
+	require.NoError(t, err)
+	assert.Equal(t, 0.0, rep.MaxULP)
+	assert.Positive(t, rep.ZeroSign)
+	assert.Less(t, rep.FirstZeroSign.X, -103.0)
+}
+
 func TestOffBy3ULPBackward64(t *testing.T) {
 	k := goodLeaky64()
 	k.Backward = func(dx, dy, x []float64, p []float64) {

@@ -2,6 +2,7 @@ package kerneltest
 
 import (
 	"fmt"
+	"math"
 	"runtime"
 	"sync"
 
@@ -32,6 +33,11 @@ type Report struct {
 	Over   int   // inputs with an error above the MaxULP bar
 	// Examples are the first few inputs over the bar, in input order.
 	Examples []Point
+	// ZeroSign counts the zeros whose sign is not the reference's (+0
+	// for -0 or the reverse: 0 ULP apart, but PyTorch and IEEE
+	// arithmetic tell them apart), and FirstZeroSign is the first one.
+	ZeroSign      int
+	FirstZeroSign Point
 }
 
 const maxExamples = 5
@@ -159,6 +165,12 @@ func (s *setup[T]) measure(k Kernels[T], dir string, xs, dys []T) (Report, error
 				}
 				pt.Want = float64(want)
 				pt.ULP = testutil.ULP(got[i], want)
+				if zeroSignDiffers(got[i], want) {
+					if p.rep.ZeroSign == 0 {
+						p.rep.FirstZeroSign = pt
+					}
+					p.rep.ZeroSign++
+				}
 				if p.worstIdx < 0 || pt.ULP > p.rep.MaxULP {
 					p.rep.MaxULP, p.rep.Worst, p.worstIdx = pt.ULP, pt, i
 				}
@@ -186,6 +198,10 @@ func (s *setup[T]) measure(k Kernels[T], dir string, xs, dys []T) (Report, error
 			first = false
 		}
 		rep.Over += p.rep.Over
+		if rep.ZeroSign == 0 && p.rep.ZeroSign > 0 {
+			rep.FirstZeroSign = p.rep.FirstZeroSign
+		}
+		rep.ZeroSign += p.rep.ZeroSign
 		for _, e := range p.rep.Examples {
 			if len(rep.Examples) < maxExamples {
 				rep.Examples = append(rep.Examples, e)
@@ -193,4 +209,9 @@ func (s *setup[T]) measure(k Kernels[T], dir string, xs, dys []T) (Report, error
 		}
 	}
 	return rep, nil
+}
+
+// zeroSignDiffers reports whether got and want are zeros of opposite signs.
+func zeroSignDiffers[T float32 | float64](got, want T) bool {
+	return got == 0 && want == 0 && math.Signbit(float64(got)) != math.Signbit(float64(want))
 }

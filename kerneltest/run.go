@@ -287,6 +287,9 @@ func (c *checker[T]) compare(t tester, what string, xs, dys []T) {
 		}
 		t.Errorf("%s: %d of %d %s over the %d ULP bar; worst %v; first ones:%s", c.name(), rep.Over, rep.N, what, MaxULP, rep.Worst, b.String())
 	}
+	if rep.ZeroSign > 0 {
+		t.Errorf("%s: %d of %d %s give a zero of the wrong sign; first at %v", c.name(), rep.ZeroSign, rep.N, what, rep.FirstZeroSign)
+	}
 }
 
 // ordinary returns n finite values of moderate size, the background

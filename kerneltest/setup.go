@@ -295,8 +295,9 @@ func (s *setup[T]) want(r *refs, dir string, in, dy, got T) (T, error) {
 // exact evaluation. float32 first tries the fast float64 evaluation: its
 // rounding to float32 is the correctly rounded value unless the float64
 // value lies very close to a float32 rounding boundary, so the exact path
-// is taken then, and whenever the kernel disagrees with the fast value (so
-// every reported error is measured against the exact value).
+// is taken then, and whenever the kernel disagrees with the fast value,
+// even by the sign of a zero (so every reported error is measured against
+// the exact value).
 func (s *setup[T]) eval(f refFunc, args []float64, got T) (T, error) {
 	if !testutil.Is32[T]() {
 		return callT(func() T { return T(f.Float64(args...)) })
@@ -304,7 +305,7 @@ func (s *setup[T]) eval(f refFunc, args []float64, got T) (T, error) {
 	v, err := call(func() float64 { return f.Fast(args...) })
 	if err == nil && !math.IsNaN(v) && !math.IsInf(v, 0) && !nearBoundary32(v) {
 		w := T(float32(v))
-		if testutil.ULP(got, w) == 0 {
+		if testutil.ULP(got, w) == 0 && !zeroSignDiffers(got, w) {
 			return w, nil
 		}
 	}
