@@ -99,7 +99,7 @@ func Fuzz[T float32 | float64](f *testing.F, a Activation, k Kernels[T]) {
 			if u := testutil.ULP(got, want); u > gapBar {
 				t.Fatalf("%s(%s, dy=%v) = %s, want %s: %v ULP > %v", c.name(), fmtBits(in), dy, fmtBits(got), fmtBits(want), u, gapBar)
 			}
-			if zeroSignDiffers(got, want) {
+			if ZeroSignDiffers(got, want) {
 				t.Fatalf("%s(%s, dy=%v) = %s, want %s: a zero of the wrong sign", c.name(), fmtBits(in), dy, fmtBits(got), fmtBits(want))
 			}
 		}

@@ -31,7 +31,7 @@ type Gated struct {
 // A zero of the wrong sign is not within any bar.
 func within[T float32 | float64](got, want T, bar float64) (float64, bool) {
 	u := testutil.ULP(got, want)
-	if zeroSignDiffers(got, want) {
+	if ZeroSignDiffers(got, want) {
 		return u, false
 	}
 	if u <= bar {

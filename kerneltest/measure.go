@@ -165,7 +165,7 @@ func (s *setup[T]) measure(k Kernels[T], dir string, xs, dys []T) (Report, error
 				}
 				pt.Want = float64(want)
 				pt.ULP = testutil.ULP(got[i], want)
-				if zeroSignDiffers(got[i], want) {
+				if ZeroSignDiffers(got[i], want) {
 					if p.rep.ZeroSign == 0 {
 						p.rep.FirstZeroSign = pt
 					}
@@ -211,7 +211,8 @@ func (s *setup[T]) measure(k Kernels[T], dir string, xs, dys []T) (Report, error
 	return rep, nil
 }
 
-// zeroSignDiffers reports whether got and want are zeros of opposite signs.
-func zeroSignDiffers[T float32 | float64](got, want T) bool {
+// ZeroSignDiffers reports whether got and want are zeros of opposite
+// signs: 0 ULP apart, but not the same result.
+func ZeroSignDiffers[T float32 | float64](got, want T) bool {
 	return got == 0 && want == 0 && math.Signbit(float64(got)) != math.Signbit(float64(want))
 }

@@ -305,7 +305,7 @@ func (s *setup[T]) eval(f refFunc, args []float64, got T) (T, error) {
 	v, err := call(func() float64 { return f.Fast(args...) })
 	if err == nil && !math.IsNaN(v) && !math.IsInf(v, 0) && !nearBoundary32(v) {
 		w := T(float32(v))
-		if testutil.ULP(got, w) == 0 && !zeroSignDiffers(got, w) {
+		if testutil.ULP(got, w) == 0 && !ZeroSignDiffers(got, w) {
 			return w, nil
 		}
 	}

@@ -321,7 +321,9 @@ func (j *Judge[T]) Screen(dy T, fast []float64, got []T, special []int32, slow [
 	for i, f := range fast {
 		v := f * d
 		// NaN (a NaN input, or a failed evaluation) never equals.
-		if float32(v) == float32(got[i]) {
+		// A zero must match the fast value's sign too (a kernel's zero of
+		// the other sign goes to the exact evaluation).
+		if float32(v) == float32(got[i]) && math.Signbit(v) == math.Signbit(float64(got[i])) {
 			// The common case: a normal float32 result, v not near a
 			// rounding boundary (nearBoundary32Fast, inlined, on the bits
 			// of |v|).
@@ -438,7 +440,7 @@ func (j *Judge[T]) Want(dir string, in, dy T, fast float64, gots []T) (T, error)
 			w := T(float32(v))
 			agree := true
 			for _, g := range gots {
-				if testutil.ULP(g, w) != 0 {
+				if testutil.ULP(g, w) != 0 || ZeroSignDiffers(g, w) {
 					agree = false
 					break
 				}

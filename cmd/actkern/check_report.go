@@ -159,7 +159,7 @@ func (r *checkReport) markdown() string {
 	if has("f64") {
 		fmt.Fprintf(&b, "**float64**: %d inputs per kernel: the %d special values, then every binade (biased exponents 0 to 2046) of both signs in turn with random mantissas; backward kernels with one dy per input from the same set; every result against the exact value rounded once (the float64 evaluation where every operation in it was exact, else big.Float).\n\n", o.n, len(testutil.Special[float64]()))
 	}
-	b.WriteString("Columns: *max ULP* is the largest distance to the correctly rounded value (±0 are 0 apart; NaN where a number is due counts as +Inf); *not CR* counts results that are not correctly rounded, *> 1 ULP* those over the 1-ULP bar of the project; *specials* is the spec's special-value table, bit for bit (forward; backward at dy = ±1); *vs generic* compares each backend's results with the generic kernels' bit for bit (any NaN matches NaN).\n\n")
+	b.WriteString("Columns: *max ULP* is the largest distance to the correctly rounded value (±0 are 0 apart; NaN where a number is due counts as +Inf); *not CR* counts results that are not correctly rounded (a zero of the wrong sign among them: 0 ULP off, but not the same result), *> 1 ULP* those over the 1-ULP bar of the project; *specials* is the spec's special-value table, bit for bit (forward; backward at dy = ±1); *vs generic* compares each backend's results with the generic kernels' bit for bit (any NaN matches NaN).\n\n")
 
 	for _, typ := range []string{"f32", "f64"} {
 		rows := r.rows(typ)
@@ -255,6 +255,9 @@ func (r *checkReport) violations() []string {
 			name := fmt.Sprintf("%s %s %s %s on %s", row.job.act.Name, row.job.label, typ, row.dir, row.backend)
 			if row.st.MaxULP > kerneltest.MaxULP {
 				out = append(out, fmt.Sprintf("%s: %s ULP (bar %d) at %s", name, fmtULP(row.st.MaxULP), kerneltest.MaxULP, row.worst()))
+			}
+			if row.st.ZeroSign > 0 {
+				out = append(out, fmt.Sprintf("%s: %d zeros of the wrong sign", name, row.st.ZeroSign))
 			}
 			if row.st.Differ > 0 {
 				out = append(out, fmt.Sprintf("%s: %d results differ from the generic kernel", name, row.st.Differ))

@@ -58,14 +58,17 @@ type jobRecord struct {
 
 // statsRecord is dirStats in a form JSON can hold (NaN and ±Inf occur).
 type statsRecord struct {
-	N       uint64      `json:"n"`
-	MaxULP  jsonFloat   `json:"max_ulp"`
-	Worst   pointRecord `json:"worst"`
-	NotCR   uint64      `json:"not_cr"`
-	Over1   uint64      `json:"over1"`
-	Differ  uint64      `json:"differ,omitempty"`
-	MaxDiff jsonFloat   `json:"max_diff,omitempty"`
-	First   pointRecord `json:"first,omitzero"`
+	N      uint64      `json:"n"`
+	MaxULP jsonFloat   `json:"max_ulp"`
+	Worst  pointRecord `json:"worst"`
+	NotCR  uint64      `json:"not_cr"`
+	Over1  uint64      `json:"over1"`
+	// ZeroSign is absent from the records of sweeps made before it was
+	// counted (the judging then changed, so their fingerprints are stale).
+	ZeroSign uint64      `json:"zero_sign,omitempty"`
+	Differ   uint64      `json:"differ,omitempty"`
+	MaxDiff  jsonFloat   `json:"max_diff,omitempty"`
+	First    pointRecord `json:"first,omitzero"`
 }
 
 type pointRecord struct {
@@ -108,12 +111,12 @@ func (p pointRecord) point() sweepPoint {
 }
 
 func recordStats(s *dirStats) statsRecord {
-	return statsRecord{N: s.N, MaxULP: jsonFloat(s.MaxULP), Worst: recordPoint(s.Worst), NotCR: s.NotCR, Over1: s.Over1,
+	return statsRecord{N: s.N, MaxULP: jsonFloat(s.MaxULP), Worst: recordPoint(s.Worst), NotCR: s.NotCR, Over1: s.Over1, ZeroSign: s.ZeroSign,
 		Differ: s.Differ, MaxDiff: jsonFloat(s.MaxDiff), First: recordPoint(s.First)}
 }
 
 func (r *statsRecord) stats() dirStats {
-	return dirStats{N: r.N, MaxULP: float64(r.MaxULP), Worst: r.Worst.point(), NotCR: r.NotCR, Over1: r.Over1,
+	return dirStats{N: r.N, MaxULP: float64(r.MaxULP), Worst: r.Worst.point(), NotCR: r.NotCR, Over1: r.Over1, ZeroSign: r.ZeroSign,
 		Differ: r.Differ, MaxDiff: float64(r.MaxDiff), First: r.First.point()}
 }
 

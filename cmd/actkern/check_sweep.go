@@ -65,14 +65,17 @@ type sweepPoint struct {
 
 // dirStats is what the sweep found for one direction on one backend.
 type dirStats struct {
-	N       uint64 // outputs judged (inputs × dy values)
-	MaxULP  float64
-	Worst   sweepPoint
-	NotCR   uint64 // results not correctly rounded (error > 0)
-	Over1   uint64 // results more than 1 ULP off
-	Differ  uint64 // results not bit-identical to generic (any NaN matches NaN)
-	MaxDiff float64
-	First   sweepPoint // the first differing result
+	N      uint64 // outputs judged (inputs × dy values)
+	MaxULP float64
+	Worst  sweepPoint
+	NotCR  uint64 // results not correctly rounded (error > 0, or a zero of the wrong sign)
+	Over1  uint64 // results more than 1 ULP off
+	// ZeroSign counts the zeros whose sign is not the correctly rounded
+	// result's (0 ULP off, but not the same result; NotCR counts them too).
+	ZeroSign uint64
+	Differ   uint64 // results not bit-identical to generic (any NaN matches NaN)
+	MaxDiff  float64
+	First    sweepPoint // the first differing result
 }
 
 // add counts one result ulp ULPs off; point describes it, and is called
@@ -87,6 +90,15 @@ func (s *dirStats) add(ulp float64, key uint64, point func(ulp float64) sweepPoi
 	}
 	if s.N == 1 || ulp > s.MaxULP || (ulp == s.MaxULP && key < s.Worst.key) {
 		s.MaxULP, s.Worst = ulp, point(ulp)
+	}
+}
+
+// judged counts one result against want, the correctly rounded value.
+func judged[T float32 | float64](s *dirStats, got, want T, key uint64, point func(ulp float64) sweepPoint) {
+	s.add(testutil.ULP(got, want), key, point)
+	if kerneltest.ZeroSignDiffers(got, want) {
+		s.ZeroSign++
+		s.NotCR++
 	}
 }
 
@@ -105,6 +117,7 @@ func (s *dirStats) merge(o *dirStats) {
 	s.N += o.N
 	s.NotCR += o.NotCR
 	s.Over1 += o.Over1
+	s.ZeroSign += o.ZeroSign
 	if o.Differ > 0 && (s.Differ == 0 || o.First.key < s.First.key) {
 		s.First = o.First
 	}
@@ -533,7 +546,7 @@ func (s *sweepJob[T]) judgeScreened(sc *scratch[T], judge *kerneltest.Judge[T], 
 		if err != nil {
 			return fmt.Errorf("%s %s %s (%s) at x = %v: %w", s.job.act.Name, s.job.typ, dir, s.job.label, sc.xs[i], err)
 		}
-		st.add(testutil.ULP(got[i], want), s.key(i0, i, sp), func(u float64) sweepPoint {
+		judged(st, got[i], want, s.key(i0, i, sp), func(u float64) sweepPoint {
 			return s.point(i0, i, sp, dir, ys, dy, got[i], want, u)
 		})
 	}
@@ -564,11 +577,11 @@ func (s *sweepJob[T]) judgeEach(sc *scratch[T], judge *kerneltest.Judge[T], i0 u
 			return fmt.Errorf("%s %s %s (%s) at x = %v: %w", s.job.act.Name, s.job.typ, dir, s.job.label, sc.xs[i], err)
 		}
 		key := s.key(i0, i, sp)
-		res.base[sp].add(testutil.ULP(g0, want), key, func(u float64) sweepPoint { return s.point(i0, i, sp, dir, ys, dy, g0, want, u) })
+		judged(&res.base[sp], g0, want, key, func(u float64) sweepPoint { return s.point(i0, i, sp, dir, ys, dy, g0, want, u) })
 		for k, b := range own {
 			got := gots[k+1]
 			st := &res.stats[d][b]
-			st.add(testutil.ULP(got, want), key, func(u float64) sweepPoint { return s.point(i0, i, sp, dir, ys, dy, got, want, u) })
+			judged(st, got, want, key, func(u float64) sweepPoint { return s.point(i0, i, sp, dir, ys, dy, got, want, u) })
 			if !testutil.SameBits(got, g0) {
 				st.differ(s.point(i0, i, sp, dir, ys, dy, got, g0, testutil.ULP(got, g0)))
 			}

@@ -121,6 +121,26 @@ func TestDirStatsMerge(t *testing.T) {
 	}
 }
 
+// A zero of the wrong sign is 0 ULP off but not correctly rounded: judged
+// counts it in NotCR and ZeroSign, and the report calls it a violation.
+func TestJudgedZeroSign(t *testing.T) {
+	pt := func(u float64) sweepPoint { return sweepPoint{ULP: u} }
+	var s dirStats
+	negZero := float32(math.Copysign(0, -1))
+	judged(&s, negZero, 0, 1, pt)
+	judged(&s, negZero, negZero, 2, pt)
+	judged(&s, float32(1), 1, 3, pt)
+	assert.Equal(t, uint64(3), s.N)
+	assert.Equal(t, 0.0, s.MaxULP)
+	assert.Equal(t, uint64(1), s.NotCR)
+	assert.Equal(t, uint64(1), s.ZeroSign)
+	var o dirStats
+	o.merge(&s)
+	assert.Equal(t, uint64(1), o.ZeroSign)
+	rec := recordStats(&s)
+	assert.Equal(t, s, rec.stats())
+}
+
 // The worker protocol, served in-process over pipes: outputs and block
 // hashes must be those of the kernels called directly.
 func TestWorkerProtocol(t *testing.T) {
