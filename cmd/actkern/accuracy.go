@@ -63,8 +63,8 @@ func accuracy(args []string) error {
 	fmt.Fprintf(&b, "# Accuracy\n\n")
 	fmt.Fprintf(&b, "Written by `go run ./cmd/actkern accuracy -n %d -out docs/ACCURACY.md` (`make accuracy`) in %s on %d cores; backend %s (float32) / %s (float64).\n\n",
 		*n, time.Since(start).Round(time.Second), runtime.GOMAXPROCS(0), f32.ISA(), f64.ISA())
-	fmt.Fprintf(&b, "Each kernel is compared with the exact value of its spec formula (internal/reference: big.Float, rounded once) on %d log-uniform inputs in ±[1e-30, 1e4] plus %d random bit patterns; backward kernels with random dy in [-2, 2], backward-from-output kernels at y = the forward kernel's output. The error is in ULPs of the correctly rounded result; the bar is %d ULP. Every other backend gives the same bits as the generic kernels (agreement tests), so one table holds for all.\n\n", *n, *n/10, kerneltest.MaxULP)
-	fmt.Fprintf(&b, "| activation | type | direction | parameters | max ULP | at x | over the bar |\n|---|---|---|---|---:|---|---:|\n")
+	fmt.Fprintf(&b, "Each kernel is compared with the exact value of its spec formula (internal/reference: big.Float, rounded once) on %d log-uniform inputs in ±[1e-30, 1e4] plus %d random bit patterns; backward kernels with random dy in [-2, 2], backward-from-output kernels at y = the forward kernel's output. The error is in ULPs of the correctly rounded result; the bar is %d ULP. A zero must also have the sign of the correctly rounded result (+0 and -0 are 0 ULP apart): the last column counts those that do not. Every other backend gives the same bits as the generic kernels (agreement tests), so one table holds for all.\n\n", *n, *n/10, kerneltest.MaxULP)
+	fmt.Fprintf(&b, "| activation | type | direction | parameters | max ULP | at x | over the bar | zeros of the wrong sign |\n|---|---|---|---|---:|---|---:|---:|\n")
 	order := make([]int, len(jobs))
 	for i := range order {
 		order[i] = i
@@ -72,7 +72,7 @@ func accuracy(args []string) error {
 	sort.SliceStable(order, func(p, q int) bool { return jobs[order[p]].act.Name < jobs[order[q]].act.Name })
 	for _, i := range order {
 		j, r := jobs[i], reports[i]
-		fmt.Fprintf(&b, "| %s | %s | %s | %s | %.3f | %v | %d |\n", j.act.Name, j.prec, j.dir, r.Params, r.MaxULP, r.Worst.X, r.Over)
+		fmt.Fprintf(&b, "| %s | %s | %s | %s | %.3f | %v | %d | %d |\n", j.act.Name, j.prec, j.dir, r.Params, r.MaxULP, r.Worst.X, r.Over, r.ZeroSign)
 	}
 	var gaps []string
 	for _, a := range acts {
