@@ -367,14 +367,16 @@ func (a *avx2) paramHomeBytes() int { return 32 }
 
 // paramHome stores the converted argument broadcast to a whole vector, so
 // that uses can read it as a plain memory operand.
-func (a *avx2) paramHome(c *build.Context, x reg.VecPhysical, home operand.Mem) {
-	if a.f32 {
-		c.VBROADCASTSS(x.AsX(), x.AsY())
-	} else {
-		if a.mem == vprog.F32 {
-			c.CVTSS2SD(x.AsX(), x.AsX())
-		}
-		c.VBROADCASTSD(x.AsX(), x.AsY())
+func (a *avx2) paramHome(c *build.Context, arg, home operand.Mem) {
+	x := reg.X0
+	switch {
+	case a.f32:
+		c.VBROADCASTSS(arg, x.AsY())
+	case a.mem == vprog.F32:
+		c.VCVTSS2SD(arg, x, x)
+		c.VBROADCASTSD(x, x.AsY())
+	default:
+		c.VBROADCASTSD(arg, x.AsY())
 	}
 	c.VMOVUPD(x.AsY(), home)
 }

@@ -359,15 +359,19 @@ func (a *avx512) paramHomeBytes() int { return 8 }
 
 // paramHome converts the argument to the compute type and stores the scalar;
 // uses broadcast it with {1toN}.
-func (a *avx512) paramHome(c *build.Context, x reg.VecPhysical, home operand.Mem) {
-	if a.f32 {
-		c.MOVSS(x, home)
+func (a *avx512) paramHome(c *build.Context, arg, home operand.Mem) {
+	x := reg.X0
+	switch {
+	case a.f32:
+		c.VMOVSS(arg, x)
+		c.VMOVSS(x, home)
 		return
+	case a.mem == vprog.F32:
+		c.VCVTSS2SD(arg, x, x)
+	default:
+		c.VMOVSD(arg, x)
 	}
-	if a.mem == vprog.F32 {
-		c.CVTSS2SD(x, x)
-	}
-	c.MOVSD(x, home)
+	c.VMOVSD(x, home)
 }
 
 func (a *avx512) paramLoc(home operand.Mem) loc { return loc{m: home, mem: true, bcst: true} }

@@ -90,9 +90,13 @@ type isa interface {
 	// setupTail builds the tail mask for rem (1 ≤ rem < lanes) remaining elements.
 	setupTail(c *build.Context, rem reg.GPVirtual)
 	tailReserved() []reg.Physical // registers the tail mask occupies
-	// param turns scalar parameter i, already in an XMM register as the
-	// memory type, into its stack home.
-	paramHome(c *build.Context, x reg.VecPhysical, home operand.Mem)
+	// paramHome turns a scalar parameter, the argument arg of the memory
+	// type, into its stack home. Only VEX-encoded instructions: a legacy
+	// SSE one (MOVSS, CVTSS2SD) while the upper halves of the vector
+	// registers are dirty cost a kernel hundreds of cycles per call on
+	// Intel cores (measured: float32 hardtanh's AVX2 kernel took 1.6 times
+	// as long as relu6's, whose loop is the same).
+	paramHome(c *build.Context, arg, home operand.Mem)
 	paramHomeBytes() int
 	paramLoc(home operand.Mem) loc
 	// foldScratch is how many vector and mask registers fold needs.

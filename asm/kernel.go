@@ -441,9 +441,11 @@ func emitKernel(c *build.Context, is isa, p *vprog.Program, pl plan, pool *pool,
 	// Parameters go to stack homes first: hoisting may then load them.
 	for i, pn := range p.Params {
 		homes[i] = local(is.paramHomeBytes())
-		x := reg.X0
-		c.Load(c.Param(pn), x)
-		is.paramHome(c, x, homes[i])
+		arg, err := c.Param(pn).Resolve()
+		if err != nil {
+			panic(fmt.Sprintf("asm: %s: parameter %s: %v", p.Name, pn, err))
+		}
+		is.paramHome(c, arg.Addr, homes[i])
 	}
 	// Then the invariants the loop reads (loopFixed), computed once.
 	fixed := loopFixed(is, p)

@@ -5,145 +5,145 @@
 package f32
 
 // celuAVX512 computes celu with AVX512 (4 vectors per iteration, masked tail).
-// Requires: AVX, AVX512F, AVX512VL, BMI2, SSE, SSE2.
+// Requires: AVX, AVX512F, AVX512VL, BMI2.
 //
 //go:noescape
 func celuAVX512(dst, in0 []float32, alpha float32)
 
 // celuAVX512Stream computes celu with non-temporal stores (dst aligned to 64 bytes) with AVX512 (4 vectors per iteration, masked tail).
-// Requires: AVX, AVX512F, AVX512VL, BMI2, MMX+, SSE, SSE2.
+// Requires: AVX, AVX512F, AVX512VL, BMI2, MMX+.
 //
 //go:noescape
 func celuAVX512Stream(dst, in0 []float32, alpha float32)
 
 // celuAVX2 computes celu with AVX2 (3 vectors per iteration, masked tail).
-// Requires: AVX, AVX2, FMA3, SSE, SSE2.
+// Requires: AVX, AVX2, FMA3.
 //
 //go:noescape
 func celuAVX2(dst, in0 []float32, alpha float32)
 
 // celuAVX2Stream computes celu with non-temporal stores (dst aligned to 64 bytes) with AVX2 (3 vectors per iteration, masked tail).
-// Requires: AVX, AVX2, FMA3, MMX+, SSE, SSE2.
+// Requires: AVX, AVX2, FMA3, MMX+.
 //
 //go:noescape
 func celuAVX2Stream(dst, in0 []float32, alpha float32)
 
 // celuBackwardAVX512 computes celuBackward with AVX512 (4 vectors per iteration, masked tail).
-// Requires: AVX, AVX512F, AVX512VL, BMI2, SSE, SSE2.
+// Requires: AVX, AVX512F, AVX512VL, BMI2.
 //
 //go:noescape
 func celuBackwardAVX512(dst, in0, in1 []float32, alpha float32)
 
 // celuBackwardAVX512Stream computes celuBackward with non-temporal stores (dst aligned to 64 bytes) with AVX512 (4 vectors per iteration, masked tail).
-// Requires: AVX, AVX512F, AVX512VL, BMI2, MMX+, SSE, SSE2.
+// Requires: AVX, AVX512F, AVX512VL, BMI2, MMX+.
 //
 //go:noescape
 func celuBackwardAVX512Stream(dst, in0, in1 []float32, alpha float32)
 
 // celuBackwardAVX2 computes celuBackward with AVX2 (3 vectors per iteration, masked tail).
-// Requires: AVX, AVX2, FMA3, SSE, SSE2.
+// Requires: AVX, AVX2, FMA3.
 //
 //go:noescape
 func celuBackwardAVX2(dst, in0, in1 []float32, alpha float32)
 
 // celuBackwardAVX2Stream computes celuBackward with non-temporal stores (dst aligned to 64 bytes) with AVX2 (3 vectors per iteration, masked tail).
-// Requires: AVX, AVX2, FMA3, MMX+, SSE, SSE2.
+// Requires: AVX, AVX2, FMA3, MMX+.
 //
 //go:noescape
 func celuBackwardAVX2Stream(dst, in0, in1 []float32, alpha float32)
 
 // celuBackwardFromOutputAVX512 computes celuBackwardFromOutput with AVX512 (4 vectors per iteration, masked tail).
-// Requires: AVX, AVX512F, AVX512VL, BMI2, SSE, SSE2.
+// Requires: AVX, AVX512F, AVX512VL, BMI2.
 //
 //go:noescape
 func celuBackwardFromOutputAVX512(dst, in0, in1 []float32, alpha float32)
 
 // celuBackwardFromOutputAVX512Stream computes celuBackwardFromOutput with non-temporal stores (dst aligned to 64 bytes) with AVX512 (4 vectors per iteration, masked tail).
-// Requires: AVX, AVX512F, AVX512VL, BMI2, MMX+, SSE, SSE2.
+// Requires: AVX, AVX512F, AVX512VL, BMI2, MMX+.
 //
 //go:noescape
 func celuBackwardFromOutputAVX512Stream(dst, in0, in1 []float32, alpha float32)
 
 // celuBackwardFromOutputAVX2 computes celuBackwardFromOutput with AVX2 (4 vectors per iteration, masked tail).
-// Requires: AVX, AVX2, SSE, SSE2.
+// Requires: AVX, AVX2.
 //
 //go:noescape
 func celuBackwardFromOutputAVX2(dst, in0, in1 []float32, alpha float32)
 
 // celuBackwardFromOutputAVX2Stream computes celuBackwardFromOutput with non-temporal stores (dst aligned to 64 bytes) with AVX2 (4 vectors per iteration, masked tail).
-// Requires: AVX, AVX2, MMX+, SSE, SSE2.
+// Requires: AVX, AVX2, MMX+.
 //
 //go:noescape
 func celuBackwardFromOutputAVX2Stream(dst, in0, in1 []float32, alpha float32)
 
 // eluAVX512 computes elu with AVX512 (4 vectors per iteration, masked tail).
-// Requires: AVX, AVX512F, BMI2, SSE.
+// Requires: AVX, AVX512F, BMI2.
 //
 //go:noescape
 func eluAVX512(dst, in0 []float32, alpha float32)
 
 // eluAVX512Stream computes elu with non-temporal stores (dst aligned to 64 bytes) with AVX512 (4 vectors per iteration, masked tail).
-// Requires: AVX, AVX512F, BMI2, MMX+, SSE.
+// Requires: AVX, AVX512F, BMI2, MMX+.
 //
 //go:noescape
 func eluAVX512Stream(dst, in0 []float32, alpha float32)
 
 // eluAVX2 computes elu with AVX2 (2 vectors per iteration, masked tail).
-// Requires: AVX, AVX2, FMA3, SSE.
+// Requires: AVX, AVX2, FMA3.
 //
 //go:noescape
 func eluAVX2(dst, in0 []float32, alpha float32)
 
 // eluAVX2Stream computes elu with non-temporal stores (dst aligned to 64 bytes) with AVX2 (2 vectors per iteration, masked tail).
-// Requires: AVX, AVX2, FMA3, MMX+, SSE.
+// Requires: AVX, AVX2, FMA3, MMX+.
 //
 //go:noescape
 func eluAVX2Stream(dst, in0 []float32, alpha float32)
 
 // eluBackwardAVX512 computes eluBackward with AVX512 (4 vectors per iteration, masked tail).
-// Requires: AVX, AVX512F, AVX512VL, BMI2, SSE, SSE2.
+// Requires: AVX, AVX512F, AVX512VL, BMI2.
 //
 //go:noescape
 func eluBackwardAVX512(dst, in0, in1 []float32, alpha float32)
 
 // eluBackwardAVX512Stream computes eluBackward with non-temporal stores (dst aligned to 64 bytes) with AVX512 (4 vectors per iteration, masked tail).
-// Requires: AVX, AVX512F, AVX512VL, BMI2, MMX+, SSE, SSE2.
+// Requires: AVX, AVX512F, AVX512VL, BMI2, MMX+.
 //
 //go:noescape
 func eluBackwardAVX512Stream(dst, in0, in1 []float32, alpha float32)
 
 // eluBackwardAVX2 computes eluBackward with AVX2 (3 vectors per iteration, masked tail).
-// Requires: AVX, AVX2, FMA3, SSE, SSE2.
+// Requires: AVX, AVX2, FMA3.
 //
 //go:noescape
 func eluBackwardAVX2(dst, in0, in1 []float32, alpha float32)
 
 // eluBackwardAVX2Stream computes eluBackward with non-temporal stores (dst aligned to 64 bytes) with AVX2 (3 vectors per iteration, masked tail).
-// Requires: AVX, AVX2, FMA3, MMX+, SSE, SSE2.
+// Requires: AVX, AVX2, FMA3, MMX+.
 //
 //go:noescape
 func eluBackwardAVX2Stream(dst, in0, in1 []float32, alpha float32)
 
 // eluBackwardFromOutputAVX512 computes eluBackwardFromOutput with AVX512 (4 vectors per iteration, masked tail).
-// Requires: AVX, AVX512F, AVX512VL, BMI2, SSE, SSE2.
+// Requires: AVX, AVX512F, AVX512VL, BMI2.
 //
 //go:noescape
 func eluBackwardFromOutputAVX512(dst, in0, in1 []float32, alpha float32)
 
 // eluBackwardFromOutputAVX512Stream computes eluBackwardFromOutput with non-temporal stores (dst aligned to 64 bytes) with AVX512 (4 vectors per iteration, masked tail).
-// Requires: AVX, AVX512F, AVX512VL, BMI2, MMX+, SSE, SSE2.
+// Requires: AVX, AVX512F, AVX512VL, BMI2, MMX+.
 //
 //go:noescape
 func eluBackwardFromOutputAVX512Stream(dst, in0, in1 []float32, alpha float32)
 
 // eluBackwardFromOutputAVX2 computes eluBackwardFromOutput with AVX2 (4 vectors per iteration, masked tail).
-// Requires: AVX, AVX2, SSE, SSE2.
+// Requires: AVX, AVX2.
 //
 //go:noescape
 func eluBackwardFromOutputAVX2(dst, in0, in1 []float32, alpha float32)
 
 // eluBackwardFromOutputAVX2Stream computes eluBackwardFromOutput with non-temporal stores (dst aligned to 64 bytes) with AVX2 (4 vectors per iteration, masked tail).
-// Requires: AVX, AVX2, MMX+, SSE, SSE2.
+// Requires: AVX, AVX2, MMX+.
 //
 //go:noescape
 func eluBackwardFromOutputAVX2Stream(dst, in0, in1 []float32, alpha float32)
@@ -353,73 +353,73 @@ func gluBackwardBAVX512(dst, in0, in1, in2 []float32)
 func gluBackwardBAVX2(dst, in0, in1, in2 []float32)
 
 // hardshrinkAVX512 computes hardshrink with AVX512 (4 vectors per iteration, masked tail).
-// Requires: AVX, AVX512DQ, AVX512F, BMI2, SSE.
+// Requires: AVX, AVX512DQ, AVX512F, BMI2.
 //
 //go:noescape
 func hardshrinkAVX512(dst, in0 []float32, lambd float32)
 
 // hardshrinkAVX512Stream computes hardshrink with non-temporal stores (dst aligned to 64 bytes) with AVX512 (4 vectors per iteration, masked tail).
-// Requires: AVX, AVX512DQ, AVX512F, BMI2, MMX+, SSE.
+// Requires: AVX, AVX512DQ, AVX512F, BMI2, MMX+.
 //
 //go:noescape
 func hardshrinkAVX512Stream(dst, in0 []float32, lambd float32)
 
 // hardshrinkAVX2 computes hardshrink with AVX2 (4 vectors per iteration, masked tail).
-// Requires: AVX, AVX2, SSE.
+// Requires: AVX.
 //
 //go:noescape
 func hardshrinkAVX2(dst, in0 []float32, lambd float32)
 
 // hardshrinkAVX2Stream computes hardshrink with non-temporal stores (dst aligned to 64 bytes) with AVX2 (4 vectors per iteration, masked tail).
-// Requires: AVX, AVX2, MMX+, SSE.
+// Requires: AVX, MMX+.
 //
 //go:noescape
 func hardshrinkAVX2Stream(dst, in0 []float32, lambd float32)
 
 // hardshrinkBackwardAVX512 computes hardshrinkBackward with AVX512 (4 vectors per iteration, masked tail).
-// Requires: AVX, AVX512DQ, AVX512F, BMI2, SSE.
+// Requires: AVX, AVX512DQ, AVX512F, BMI2.
 //
 //go:noescape
 func hardshrinkBackwardAVX512(dst, in0, in1 []float32, lambd float32)
 
 // hardshrinkBackwardAVX512Stream computes hardshrinkBackward with non-temporal stores (dst aligned to 64 bytes) with AVX512 (4 vectors per iteration, masked tail).
-// Requires: AVX, AVX512DQ, AVX512F, BMI2, MMX+, SSE.
+// Requires: AVX, AVX512DQ, AVX512F, BMI2, MMX+.
 //
 //go:noescape
 func hardshrinkBackwardAVX512Stream(dst, in0, in1 []float32, lambd float32)
 
 // hardshrinkBackwardAVX2 computes hardshrinkBackward with AVX2 (4 vectors per iteration, masked tail).
-// Requires: AVX, AVX2, SSE.
+// Requires: AVX.
 //
 //go:noescape
 func hardshrinkBackwardAVX2(dst, in0, in1 []float32, lambd float32)
 
 // hardshrinkBackwardAVX2Stream computes hardshrinkBackward with non-temporal stores (dst aligned to 64 bytes) with AVX2 (4 vectors per iteration, masked tail).
-// Requires: AVX, AVX2, MMX+, SSE.
+// Requires: AVX, MMX+.
 //
 //go:noescape
 func hardshrinkBackwardAVX2Stream(dst, in0, in1 []float32, lambd float32)
 
 // hardshrinkBackwardFromOutputAVX512 computes hardshrinkBackwardFromOutput with AVX512 (4 vectors per iteration, masked tail).
-// Requires: AVX, AVX512F, BMI2, SSE.
+// Requires: AVX, AVX512F, BMI2.
 //
 //go:noescape
 func hardshrinkBackwardFromOutputAVX512(dst, in0, in1 []float32, lambd float32)
 
 // hardshrinkBackwardFromOutputAVX512Stream computes hardshrinkBackwardFromOutput with non-temporal stores (dst aligned to 64 bytes) with AVX512 (4 vectors per iteration, masked tail).
-// Requires: AVX, AVX512F, BMI2, MMX+, SSE.
+// Requires: AVX, AVX512F, BMI2, MMX+.
 //
 //go:noescape
 func hardshrinkBackwardFromOutputAVX512Stream(dst, in0, in1 []float32, lambd float32)
 
 // hardshrinkBackwardFromOutputAVX2 computes hardshrinkBackwardFromOutput with AVX2 (4 vectors per iteration, masked tail).
-// Requires: AVX, AVX2, SSE.
+// Requires: AVX.
 //
 //go:noescape
 func hardshrinkBackwardFromOutputAVX2(dst, in0, in1 []float32, lambd float32)
 
 // hardshrinkBackwardFromOutputAVX2Stream computes hardshrinkBackwardFromOutput with non-temporal stores (dst aligned to 64 bytes) with AVX2 (4 vectors per iteration, masked tail).
-// Requires: AVX, AVX2, MMX+, SSE.
+// Requires: AVX, MMX+.
 //
 //go:noescape
 func hardshrinkBackwardFromOutputAVX2Stream(dst, in0, in1 []float32, lambd float32)
@@ -545,73 +545,73 @@ func hardswishBackwardAVX2(dst, in0, in1 []float32)
 func hardswishBackwardAVX2Stream(dst, in0, in1 []float32)
 
 // hardtanhAVX512 computes hardtanh with AVX512 (4 vectors per iteration, masked tail).
-// Requires: AVX, AVX512F, BMI2, SSE.
+// Requires: AVX, AVX512F, BMI2.
 //
 //go:noescape
 func hardtanhAVX512(dst, in0 []float32, min_val, max_val float32)
 
 // hardtanhAVX512Stream computes hardtanh with non-temporal stores (dst aligned to 64 bytes) with AVX512 (4 vectors per iteration, masked tail).
-// Requires: AVX, AVX512F, BMI2, MMX+, SSE.
+// Requires: AVX, AVX512F, BMI2, MMX+.
 //
 //go:noescape
 func hardtanhAVX512Stream(dst, in0 []float32, min_val, max_val float32)
 
 // hardtanhAVX2 computes hardtanh with AVX2 (4 vectors per iteration, masked tail).
-// Requires: AVX, AVX2, SSE.
+// Requires: AVX.
 //
 //go:noescape
 func hardtanhAVX2(dst, in0 []float32, min_val, max_val float32)
 
 // hardtanhAVX2Stream computes hardtanh with non-temporal stores (dst aligned to 64 bytes) with AVX2 (4 vectors per iteration, masked tail).
-// Requires: AVX, AVX2, MMX+, SSE.
+// Requires: AVX, MMX+.
 //
 //go:noescape
 func hardtanhAVX2Stream(dst, in0 []float32, min_val, max_val float32)
 
 // hardtanhBackwardAVX512 computes hardtanhBackward with AVX512 (4 vectors per iteration, masked tail).
-// Requires: AVX, AVX512F, BMI2, SSE.
+// Requires: AVX, AVX512F, BMI2.
 //
 //go:noescape
 func hardtanhBackwardAVX512(dst, in0, in1 []float32, min_val, max_val float32)
 
 // hardtanhBackwardAVX512Stream computes hardtanhBackward with non-temporal stores (dst aligned to 64 bytes) with AVX512 (4 vectors per iteration, masked tail).
-// Requires: AVX, AVX512F, BMI2, MMX+, SSE.
+// Requires: AVX, AVX512F, BMI2, MMX+.
 //
 //go:noescape
 func hardtanhBackwardAVX512Stream(dst, in0, in1 []float32, min_val, max_val float32)
 
 // hardtanhBackwardAVX2 computes hardtanhBackward with AVX2 (3 vectors per iteration, masked tail).
-// Requires: AVX, AVX2, SSE.
+// Requires: AVX.
 //
 //go:noescape
 func hardtanhBackwardAVX2(dst, in0, in1 []float32, min_val, max_val float32)
 
 // hardtanhBackwardAVX2Stream computes hardtanhBackward with non-temporal stores (dst aligned to 64 bytes) with AVX2 (3 vectors per iteration, masked tail).
-// Requires: AVX, AVX2, MMX+, SSE.
+// Requires: AVX, MMX+.
 //
 //go:noescape
 func hardtanhBackwardAVX2Stream(dst, in0, in1 []float32, min_val, max_val float32)
 
 // hardtanhBackwardFromOutputAVX512 computes hardtanhBackwardFromOutput with AVX512 (4 vectors per iteration, masked tail).
-// Requires: AVX, AVX512F, BMI2, SSE.
+// Requires: AVX, AVX512F, BMI2.
 //
 //go:noescape
 func hardtanhBackwardFromOutputAVX512(dst, in0, in1 []float32, min_val, max_val float32)
 
 // hardtanhBackwardFromOutputAVX512Stream computes hardtanhBackwardFromOutput with non-temporal stores (dst aligned to 64 bytes) with AVX512 (4 vectors per iteration, masked tail).
-// Requires: AVX, AVX512F, BMI2, MMX+, SSE.
+// Requires: AVX, AVX512F, BMI2, MMX+.
 //
 //go:noescape
 func hardtanhBackwardFromOutputAVX512Stream(dst, in0, in1 []float32, min_val, max_val float32)
 
 // hardtanhBackwardFromOutputAVX2 computes hardtanhBackwardFromOutput with AVX2 (3 vectors per iteration, masked tail).
-// Requires: AVX, AVX2, SSE.
+// Requires: AVX.
 //
 //go:noescape
 func hardtanhBackwardFromOutputAVX2(dst, in0, in1 []float32, min_val, max_val float32)
 
 // hardtanhBackwardFromOutputAVX2Stream computes hardtanhBackwardFromOutput with non-temporal stores (dst aligned to 64 bytes) with AVX2 (3 vectors per iteration, masked tail).
-// Requires: AVX, AVX2, MMX+, SSE.
+// Requires: AVX, MMX+.
 //
 //go:noescape
 func hardtanhBackwardFromOutputAVX2Stream(dst, in0, in1 []float32, min_val, max_val float32)
@@ -689,145 +689,145 @@ func identityBackwardFromOutputAVX2(dst, in0, in1 []float32)
 func identityBackwardFromOutputAVX2Stream(dst, in0, in1 []float32)
 
 // leakyReluAVX512 computes leakyRelu with AVX512 (4 vectors per iteration, masked tail).
-// Requires: AVX, AVX512DQ, AVX512F, BMI2, SSE.
+// Requires: AVX, AVX512DQ, AVX512F, BMI2.
 //
 //go:noescape
 func leakyReluAVX512(dst, in0 []float32, negative_slope float32)
 
 // leakyReluAVX512Stream computes leakyRelu with non-temporal stores (dst aligned to 64 bytes) with AVX512 (4 vectors per iteration, masked tail).
-// Requires: AVX, AVX512DQ, AVX512F, BMI2, MMX+, SSE.
+// Requires: AVX, AVX512DQ, AVX512F, BMI2, MMX+.
 //
 //go:noescape
 func leakyReluAVX512Stream(dst, in0 []float32, negative_slope float32)
 
 // leakyReluAVX2 computes leakyRelu with AVX2 (4 vectors per iteration, masked tail).
-// Requires: AVX, AVX2, SSE.
+// Requires: AVX.
 //
 //go:noescape
 func leakyReluAVX2(dst, in0 []float32, negative_slope float32)
 
 // leakyReluAVX2Stream computes leakyRelu with non-temporal stores (dst aligned to 64 bytes) with AVX2 (4 vectors per iteration, masked tail).
-// Requires: AVX, AVX2, MMX+, SSE.
+// Requires: AVX, MMX+.
 //
 //go:noescape
 func leakyReluAVX2Stream(dst, in0 []float32, negative_slope float32)
 
 // leakyReluBackwardAVX512 computes leakyReluBackward with AVX512 (4 vectors per iteration, masked tail).
-// Requires: AVX, AVX512F, BMI2, SSE.
+// Requires: AVX, AVX512F, BMI2.
 //
 //go:noescape
 func leakyReluBackwardAVX512(dst, in0, in1 []float32, negative_slope float32)
 
 // leakyReluBackwardAVX512Stream computes leakyReluBackward with non-temporal stores (dst aligned to 64 bytes) with AVX512 (4 vectors per iteration, masked tail).
-// Requires: AVX, AVX512F, BMI2, MMX+, SSE.
+// Requires: AVX, AVX512F, BMI2, MMX+.
 //
 //go:noescape
 func leakyReluBackwardAVX512Stream(dst, in0, in1 []float32, negative_slope float32)
 
 // leakyReluBackwardAVX2 computes leakyReluBackward with AVX2 (4 vectors per iteration, masked tail).
-// Requires: AVX, AVX2, SSE.
+// Requires: AVX.
 //
 //go:noescape
 func leakyReluBackwardAVX2(dst, in0, in1 []float32, negative_slope float32)
 
 // leakyReluBackwardAVX2Stream computes leakyReluBackward with non-temporal stores (dst aligned to 64 bytes) with AVX2 (4 vectors per iteration, masked tail).
-// Requires: AVX, AVX2, MMX+, SSE.
+// Requires: AVX, MMX+.
 //
 //go:noescape
 func leakyReluBackwardAVX2Stream(dst, in0, in1 []float32, negative_slope float32)
 
 // leakyReluBackwardFromOutputAVX512 computes leakyReluBackwardFromOutput with AVX512 (4 vectors per iteration, masked tail).
-// Requires: AVX, AVX512F, BMI2, SSE.
+// Requires: AVX, AVX512F, BMI2.
 //
 //go:noescape
 func leakyReluBackwardFromOutputAVX512(dst, in0, in1 []float32, negative_slope float32)
 
 // leakyReluBackwardFromOutputAVX512Stream computes leakyReluBackwardFromOutput with non-temporal stores (dst aligned to 64 bytes) with AVX512 (4 vectors per iteration, masked tail).
-// Requires: AVX, AVX512F, BMI2, MMX+, SSE.
+// Requires: AVX, AVX512F, BMI2, MMX+.
 //
 //go:noescape
 func leakyReluBackwardFromOutputAVX512Stream(dst, in0, in1 []float32, negative_slope float32)
 
 // leakyReluBackwardFromOutputAVX2 computes leakyReluBackwardFromOutput with AVX2 (4 vectors per iteration, masked tail).
-// Requires: AVX, AVX2, SSE.
+// Requires: AVX.
 //
 //go:noescape
 func leakyReluBackwardFromOutputAVX2(dst, in0, in1 []float32, negative_slope float32)
 
 // leakyReluBackwardFromOutputAVX2Stream computes leakyReluBackwardFromOutput with non-temporal stores (dst aligned to 64 bytes) with AVX2 (4 vectors per iteration, masked tail).
-// Requires: AVX, AVX2, MMX+, SSE.
+// Requires: AVX, MMX+.
 //
 //go:noescape
 func leakyReluBackwardFromOutputAVX2Stream(dst, in0, in1 []float32, negative_slope float32)
 
 // linearAVX512 computes linear with AVX512 (4 vectors per iteration, masked tail).
-// Requires: AVX, AVX512DQ, AVX512F, BMI2, SSE.
+// Requires: AVX, AVX512DQ, AVX512F, BMI2.
 //
 //go:noescape
 func linearAVX512(dst, in0 []float32, c float32)
 
 // linearAVX512Stream computes linear with non-temporal stores (dst aligned to 64 bytes) with AVX512 (4 vectors per iteration, masked tail).
-// Requires: AVX, AVX512DQ, AVX512F, BMI2, MMX+, SSE.
+// Requires: AVX, AVX512DQ, AVX512F, BMI2, MMX+.
 //
 //go:noescape
 func linearAVX512Stream(dst, in0 []float32, c float32)
 
 // linearAVX2 computes linear with AVX2 (4 vectors per iteration, masked tail).
-// Requires: AVX, AVX2, SSE.
+// Requires: AVX.
 //
 //go:noescape
 func linearAVX2(dst, in0 []float32, c float32)
 
 // linearAVX2Stream computes linear with non-temporal stores (dst aligned to 64 bytes) with AVX2 (4 vectors per iteration, masked tail).
-// Requires: AVX, AVX2, MMX+, SSE.
+// Requires: AVX, MMX+.
 //
 //go:noescape
 func linearAVX2Stream(dst, in0 []float32, c float32)
 
 // linearBackwardAVX512 computes linearBackward with AVX512 (4 vectors per iteration, masked tail).
-// Requires: AVX, AVX512F, BMI2, SSE.
+// Requires: AVX, AVX512F, BMI2.
 //
 //go:noescape
 func linearBackwardAVX512(dst, in0, in1 []float32, c float32)
 
 // linearBackwardAVX512Stream computes linearBackward with non-temporal stores (dst aligned to 64 bytes) with AVX512 (4 vectors per iteration, masked tail).
-// Requires: AVX, AVX512F, BMI2, MMX+, SSE.
+// Requires: AVX, AVX512F, BMI2, MMX+.
 //
 //go:noescape
 func linearBackwardAVX512Stream(dst, in0, in1 []float32, c float32)
 
 // linearBackwardAVX2 computes linearBackward with AVX2 (4 vectors per iteration, masked tail).
-// Requires: AVX, AVX2, SSE.
+// Requires: AVX.
 //
 //go:noescape
 func linearBackwardAVX2(dst, in0, in1 []float32, c float32)
 
 // linearBackwardAVX2Stream computes linearBackward with non-temporal stores (dst aligned to 64 bytes) with AVX2 (4 vectors per iteration, masked tail).
-// Requires: AVX, AVX2, MMX+, SSE.
+// Requires: AVX, MMX+.
 //
 //go:noescape
 func linearBackwardAVX2Stream(dst, in0, in1 []float32, c float32)
 
 // linearBackwardFromOutputAVX512 computes linearBackwardFromOutput with AVX512 (4 vectors per iteration, masked tail).
-// Requires: AVX, AVX512F, BMI2, SSE.
+// Requires: AVX, AVX512F, BMI2.
 //
 //go:noescape
 func linearBackwardFromOutputAVX512(dst, in0, in1 []float32, c float32)
 
 // linearBackwardFromOutputAVX512Stream computes linearBackwardFromOutput with non-temporal stores (dst aligned to 64 bytes) with AVX512 (4 vectors per iteration, masked tail).
-// Requires: AVX, AVX512F, BMI2, MMX+, SSE.
+// Requires: AVX, AVX512F, BMI2, MMX+.
 //
 //go:noescape
 func linearBackwardFromOutputAVX512Stream(dst, in0, in1 []float32, c float32)
 
 // linearBackwardFromOutputAVX2 computes linearBackwardFromOutput with AVX2 (4 vectors per iteration, masked tail).
-// Requires: AVX, AVX2, SSE.
+// Requires: AVX.
 //
 //go:noescape
 func linearBackwardFromOutputAVX2(dst, in0, in1 []float32, c float32)
 
 // linearBackwardFromOutputAVX2Stream computes linearBackwardFromOutput with non-temporal stores (dst aligned to 64 bytes) with AVX2 (4 vectors per iteration, masked tail).
-// Requires: AVX, AVX2, MMX+, SSE.
+// Requires: AVX, MMX+.
 //
 //go:noescape
 func linearBackwardFromOutputAVX2Stream(dst, in0, in1 []float32, c float32)
@@ -845,37 +845,37 @@ func logSoftmaxReduceMAVX512(acc *[16]float64, in0 []float32)
 func logSoftmaxReduceMAVX2(acc *[16]float64, in0 []float32)
 
 // logSoftmaxReduceS1AVX512 folds logSoftmaxReduceS1 into acc (sum; element i into lane i % 8) with AVX512 (2 vectors per iteration, masked tail).
-// Requires: AVX, AVX512F, AVX512VL, BMI2, SSE, SSE2.
+// Requires: AVX, AVX512F, AVX512VL, BMI2.
 //
 //go:noescape
 func logSoftmaxReduceS1AVX512(acc *[16]float64, in0 []float32, m float32)
 
 // logSoftmaxReduceS1AVX2 folds logSoftmaxReduceS1 into acc (sum; element i into lane i % 8) with AVX2 (4 vectors per iteration, masked tail).
-// Requires: AVX, AVX2, FMA3, SSE, SSE2.
+// Requires: AVX, AVX2, FMA3.
 //
 //go:noescape
 func logSoftmaxReduceS1AVX2(acc *[16]float64, in0 []float32, m float32)
 
 // logSoftmaxReduceN0AVX512 folds logSoftmaxReduceN0 into acc (sum; element i into lane i % 8) with AVX512 (4 vectors per iteration, masked tail).
-// Requires: AVX, AVX512F, AVX512VL, BMI2, SSE, SSE2.
+// Requires: AVX, AVX512F, AVX512VL, BMI2.
 //
 //go:noescape
 func logSoftmaxReduceN0AVX512(acc *[16]float64, in0 []float32, m, s1, s1_lo float32)
 
 // logSoftmaxReduceN0AVX2 folds logSoftmaxReduceN0 into acc (sum; element i into lane i % 8) with AVX2 (4 vectors per iteration, masked tail).
-// Requires: AVX, AVX2, SSE, SSE2.
+// Requires: AVX, AVX2.
 //
 //go:noescape
 func logSoftmaxReduceN0AVX2(acc *[16]float64, in0 []float32, m, s1, s1_lo float32)
 
 // logSoftmaxAVX512 computes logSoftmax with AVX512 (4 vectors per iteration, masked tail).
-// Requires: AVX, AVX512F, AVX512VL, BMI2, SSE, SSE2.
+// Requires: AVX, AVX512F, AVX512VL, BMI2.
 //
 //go:noescape
 func logSoftmaxAVX512(dst, in0 []float32, m, s1, s1_lo, n0 float32)
 
 // logSoftmaxAVX2 computes logSoftmax with AVX2 (3 vectors per iteration, masked tail).
-// Requires: AVX, AVX2, FMA3, SSE, SSE2.
+// Requires: AVX, AVX2, FMA3.
 //
 //go:noescape
 func logSoftmaxAVX2(dst, in0 []float32, m, s1, s1_lo, n0 float32)
@@ -893,13 +893,13 @@ func logSoftmaxBackwardReduceRAVX512(acc *[16]float64, in0, in1 []float32)
 func logSoftmaxBackwardReduceRAVX2(acc *[16]float64, in0, in1 []float32)
 
 // logSoftmaxBackwardAVX512 computes logSoftmaxBackward with AVX512 (4 vectors per iteration, masked tail).
-// Requires: AVX, AVX512F, AVX512VL, BMI2, SSE, SSE2.
+// Requires: AVX, AVX512F, AVX512VL, BMI2.
 //
 //go:noescape
 func logSoftmaxBackwardAVX512(dst, in0, in1 []float32, r, r_lo float32)
 
 // logSoftmaxBackwardAVX2 computes logSoftmaxBackward with AVX2 (3 vectors per iteration, masked tail).
-// Requires: AVX, AVX2, FMA3, SSE, SSE2.
+// Requires: AVX, AVX2, FMA3.
 //
 //go:noescape
 func logSoftmaxBackwardAVX2(dst, in0, in1 []float32, r, r_lo float32)
@@ -989,25 +989,25 @@ func logsumexpReduceMAVX512(acc *[16]float64, in0 []float32)
 func logsumexpReduceMAVX2(acc *[16]float64, in0 []float32)
 
 // logsumexpReduceS1AVX512 folds logsumexpReduceS1 into acc (sum; element i into lane i % 8) with AVX512 (2 vectors per iteration, masked tail).
-// Requires: AVX, AVX512F, AVX512VL, BMI2, SSE, SSE2.
+// Requires: AVX, AVX512F, AVX512VL, BMI2.
 //
 //go:noescape
 func logsumexpReduceS1AVX512(acc *[16]float64, in0 []float32, m float32)
 
 // logsumexpReduceS1AVX2 folds logsumexpReduceS1 into acc (sum; element i into lane i % 8) with AVX2 (4 vectors per iteration, masked tail).
-// Requires: AVX, AVX2, FMA3, SSE, SSE2.
+// Requires: AVX, AVX2, FMA3.
 //
 //go:noescape
 func logsumexpReduceS1AVX2(acc *[16]float64, in0 []float32, m float32)
 
 // logsumexpReduceN0AVX512 folds logsumexpReduceN0 into acc (sum; element i into lane i % 8) with AVX512 (4 vectors per iteration, masked tail).
-// Requires: AVX, AVX512F, AVX512VL, BMI2, SSE, SSE2.
+// Requires: AVX, AVX512F, AVX512VL, BMI2.
 //
 //go:noescape
 func logsumexpReduceN0AVX512(acc *[16]float64, in0 []float32, m, s1, s1_lo float32)
 
 // logsumexpReduceN0AVX2 folds logsumexpReduceN0 into acc (sum; element i into lane i % 8) with AVX2 (4 vectors per iteration, masked tail).
-// Requires: AVX, AVX2, SSE, SSE2.
+// Requires: AVX, AVX2.
 //
 //go:noescape
 func logsumexpReduceN0AVX2(acc *[16]float64, in0 []float32, m, s1, s1_lo float32)
@@ -1025,13 +1025,13 @@ func logsumexpAVX512(dst, in0, in1, in2, in3 []float32)
 func logsumexpAVX2(dst, in0, in1, in2, in3 []float32)
 
 // logsumexpBackwardAVX512 computes logsumexpBackward with AVX512 (4 vectors per iteration, masked tail).
-// Requires: AVX, AVX512F, AVX512VL, BMI2, SSE, SSE2.
+// Requires: AVX, AVX512F, AVX512VL, BMI2.
 //
 //go:noescape
 func logsumexpBackwardAVX512(dst, in0 []float32, y, dy float32)
 
 // logsumexpBackwardAVX2 computes logsumexpBackward with AVX2 (3 vectors per iteration, masked tail).
-// Requires: AVX, AVX2, FMA3, SSE, SSE2.
+// Requires: AVX, AVX2, FMA3.
 //
 //go:noescape
 func logsumexpBackwardAVX2(dst, in0 []float32, y, dy float32)
@@ -1085,25 +1085,25 @@ func mishBackwardAVX2(dst, in0, in1 []float32)
 func mishBackwardAVX2Stream(dst, in0, in1 []float32)
 
 // preluAVX512 computes prelu with AVX512 (4 vectors per iteration, masked tail).
-// Requires: AVX, AVX512DQ, AVX512F, BMI2, SSE.
+// Requires: AVX, AVX512DQ, AVX512F, BMI2.
 //
 //go:noescape
 func preluAVX512(dst, in0 []float32, negative_slope float32)
 
 // preluAVX2 computes prelu with AVX2 (4 vectors per iteration, masked tail).
-// Requires: AVX, AVX2, SSE.
+// Requires: AVX.
 //
 //go:noescape
 func preluAVX2(dst, in0 []float32, negative_slope float32)
 
 // preluBackwardAVX512 computes preluBackward with AVX512 (4 vectors per iteration, masked tail).
-// Requires: AVX, AVX512F, BMI2, SSE.
+// Requires: AVX, AVX512F, BMI2.
 //
 //go:noescape
 func preluBackwardAVX512(dst, in0, in1 []float32, negative_slope float32)
 
 // preluBackwardAVX2 computes preluBackward with AVX2 (4 vectors per iteration, masked tail).
-// Requires: AVX, AVX2, SSE.
+// Requires: AVX.
 //
 //go:noescape
 func preluBackwardAVX2(dst, in0, in1 []float32, negative_slope float32)
@@ -1133,13 +1133,13 @@ func preluBackwardVecAVX512(dst, in0, in1, in2 []float32)
 func preluBackwardVecAVX2(dst, in0, in1, in2 []float32)
 
 // preluBackwardWeightAVX512 folds preluBackwardWeight into acc (sum; element i into lane i % 8) with AVX512 (4 vectors per iteration, masked tail).
-// Requires: AVX, AVX512DQ, AVX512F, AVX512VL, BMI2, SSE, SSE2.
+// Requires: AVX, AVX512DQ, AVX512F, AVX512VL, BMI2.
 //
 //go:noescape
 func preluBackwardWeightAVX512(acc *[16]float64, in0, in1 []float32, negative_slope float32)
 
 // preluBackwardWeightAVX2 folds preluBackwardWeight into acc (sum; element i into lane i % 8) with AVX2 (4 vectors per iteration, masked tail).
-// Requires: AVX, AVX2, FMA3, SSE, SSE2.
+// Requires: AVX, AVX2, FMA3.
 //
 //go:noescape
 func preluBackwardWeightAVX2(acc *[16]float64, in0, in1 []float32, negative_slope float32)
@@ -1517,97 +1517,97 @@ func siluBackwardAVX2(dst, in0, in1 []float32)
 func siluBackwardAVX2Stream(dst, in0, in1 []float32)
 
 // sinAVX512 computes sin with AVX512 (4 vectors per iteration, masked tail).
-// Requires: AVX, AVX512DQ, AVX512F, AVX512VL, BMI2, SSE, SSE2.
+// Requires: AVX, AVX512DQ, AVX512F, AVX512VL, BMI2.
 //
 //go:noescape
 func sinAVX512(dst, in0 []float32, w0 float32)
 
 // sinAVX512Stream computes sin with non-temporal stores (dst aligned to 64 bytes) with AVX512 (4 vectors per iteration, masked tail).
-// Requires: AVX, AVX512DQ, AVX512F, AVX512VL, BMI2, MMX+, SSE, SSE2.
+// Requires: AVX, AVX512DQ, AVX512F, AVX512VL, BMI2, MMX+.
 //
 //go:noescape
 func sinAVX512Stream(dst, in0 []float32, w0 float32)
 
 // sinAVX2 computes sin with AVX2 (3 vectors per iteration, masked tail).
-// Requires: AVX, AVX2, FMA3, SSE, SSE2.
+// Requires: AVX, AVX2, FMA3.
 //
 //go:noescape
 func sinAVX2(dst, in0 []float32, w0 float32)
 
 // sinAVX2Stream computes sin with non-temporal stores (dst aligned to 64 bytes) with AVX2 (3 vectors per iteration, masked tail).
-// Requires: AVX, AVX2, FMA3, MMX+, SSE, SSE2.
+// Requires: AVX, AVX2, FMA3, MMX+.
 //
 //go:noescape
 func sinAVX2Stream(dst, in0 []float32, w0 float32)
 
 // sinUsualAVX512 computes sinUsual with AVX512 (4 vectors per iteration, masked tail).
-// Requires: AVX, AVX512DQ, AVX512F, AVX512VL, BMI2, SSE, SSE2.
+// Requires: AVX, AVX512DQ, AVX512F, AVX512VL, BMI2.
 //
 //go:noescape
 func sinUsualAVX512(dst, in0 []float32, w0 float32) int
 
 // sinUsualAVX512Stream computes sinUsual with non-temporal stores (dst aligned to 64 bytes) with AVX512 (4 vectors per iteration, masked tail).
-// Requires: AVX, AVX512DQ, AVX512F, AVX512VL, BMI2, MMX+, SSE, SSE2.
+// Requires: AVX, AVX512DQ, AVX512F, AVX512VL, BMI2, MMX+.
 //
 //go:noescape
 func sinUsualAVX512Stream(dst, in0 []float32, w0 float32) int
 
 // sinUsualAVX2 computes sinUsual with AVX2 (3 vectors per iteration, masked tail).
-// Requires: AVX, AVX2, FMA3, SSE, SSE2.
+// Requires: AVX, AVX2, FMA3.
 //
 //go:noescape
 func sinUsualAVX2(dst, in0 []float32, w0 float32) int
 
 // sinUsualAVX2Stream computes sinUsual with non-temporal stores (dst aligned to 64 bytes) with AVX2 (3 vectors per iteration, masked tail).
-// Requires: AVX, AVX2, FMA3, MMX+, SSE, SSE2.
+// Requires: AVX, AVX2, FMA3, MMX+.
 //
 //go:noescape
 func sinUsualAVX2Stream(dst, in0 []float32, w0 float32) int
 
 // sinBackwardAVX512 computes sinBackward with AVX512 (4 vectors per iteration, masked tail).
-// Requires: AVX, AVX512DQ, AVX512F, AVX512VL, BMI2, SSE, SSE2.
+// Requires: AVX, AVX512DQ, AVX512F, AVX512VL, BMI2.
 //
 //go:noescape
 func sinBackwardAVX512(dst, in0, in1 []float32, w0 float32)
 
 // sinBackwardAVX512Stream computes sinBackward with non-temporal stores (dst aligned to 64 bytes) with AVX512 (4 vectors per iteration, masked tail).
-// Requires: AVX, AVX512DQ, AVX512F, AVX512VL, BMI2, MMX+, SSE, SSE2.
+// Requires: AVX, AVX512DQ, AVX512F, AVX512VL, BMI2, MMX+.
 //
 //go:noescape
 func sinBackwardAVX512Stream(dst, in0, in1 []float32, w0 float32)
 
 // sinBackwardAVX2 computes sinBackward with AVX2 (3 vectors per iteration, masked tail).
-// Requires: AVX, AVX2, FMA3, SSE, SSE2.
+// Requires: AVX, AVX2, FMA3.
 //
 //go:noescape
 func sinBackwardAVX2(dst, in0, in1 []float32, w0 float32)
 
 // sinBackwardAVX2Stream computes sinBackward with non-temporal stores (dst aligned to 64 bytes) with AVX2 (3 vectors per iteration, masked tail).
-// Requires: AVX, AVX2, FMA3, MMX+, SSE, SSE2.
+// Requires: AVX, AVX2, FMA3, MMX+.
 //
 //go:noescape
 func sinBackwardAVX2Stream(dst, in0, in1 []float32, w0 float32)
 
 // sinBackwardUsualAVX512 computes sinBackwardUsual with AVX512 (4 vectors per iteration, masked tail).
-// Requires: AVX, AVX512DQ, AVX512F, AVX512VL, BMI2, SSE, SSE2.
+// Requires: AVX, AVX512DQ, AVX512F, AVX512VL, BMI2.
 //
 //go:noescape
 func sinBackwardUsualAVX512(dst, in0, in1 []float32, w0 float32) int
 
 // sinBackwardUsualAVX512Stream computes sinBackwardUsual with non-temporal stores (dst aligned to 64 bytes) with AVX512 (4 vectors per iteration, masked tail).
-// Requires: AVX, AVX512DQ, AVX512F, AVX512VL, BMI2, MMX+, SSE, SSE2.
+// Requires: AVX, AVX512DQ, AVX512F, AVX512VL, BMI2, MMX+.
 //
 //go:noescape
 func sinBackwardUsualAVX512Stream(dst, in0, in1 []float32, w0 float32) int
 
 // sinBackwardUsualAVX2 computes sinBackwardUsual with AVX2 (3 vectors per iteration, masked tail).
-// Requires: AVX, AVX2, FMA3, SSE, SSE2.
+// Requires: AVX, AVX2, FMA3.
 //
 //go:noescape
 func sinBackwardUsualAVX2(dst, in0, in1 []float32, w0 float32) int
 
 // sinBackwardUsualAVX2Stream computes sinBackwardUsual with non-temporal stores (dst aligned to 64 bytes) with AVX2 (3 vectors per iteration, masked tail).
-// Requires: AVX, AVX2, FMA3, MMX+, SSE, SSE2.
+// Requires: AVX, AVX2, FMA3, MMX+.
 //
 //go:noescape
 func sinBackwardUsualAVX2Stream(dst, in0, in1 []float32, w0 float32) int
@@ -1625,25 +1625,25 @@ func softmaxReduceMAVX512(acc *[16]float64, in0 []float32)
 func softmaxReduceMAVX2(acc *[16]float64, in0 []float32)
 
 // softmaxReduceSAVX512 folds softmaxReduceS into acc (sum; element i into lane i % 8) with AVX512 (2 vectors per iteration, masked tail).
-// Requires: AVX, AVX512F, AVX512VL, BMI2, SSE, SSE2.
+// Requires: AVX, AVX512F, AVX512VL, BMI2.
 //
 //go:noescape
 func softmaxReduceSAVX512(acc *[16]float64, in0 []float32, m float32)
 
 // softmaxReduceSAVX2 folds softmaxReduceS into acc (sum; element i into lane i % 8) with AVX2 (4 vectors per iteration, masked tail).
-// Requires: AVX, AVX2, FMA3, SSE, SSE2.
+// Requires: AVX, AVX2, FMA3.
 //
 //go:noescape
 func softmaxReduceSAVX2(acc *[16]float64, in0 []float32, m float32)
 
 // softmaxAVX512 computes softmax with AVX512 (4 vectors per iteration, masked tail).
-// Requires: AVX, AVX512F, AVX512VL, BMI2, SSE, SSE2.
+// Requires: AVX, AVX512F, AVX512VL, BMI2.
 //
 //go:noescape
 func softmaxAVX512(dst, in0 []float32, m, s, s_lo float32)
 
 // softmaxAVX2 computes softmax with AVX2 (3 vectors per iteration, masked tail).
-// Requires: AVX, AVX2, FMA3, SSE, SSE2.
+// Requires: AVX, AVX2, FMA3.
 //
 //go:noescape
 func softmaxAVX2(dst, in0 []float32, m, s, s_lo float32)
@@ -1661,13 +1661,13 @@ func softmaxBackwardReduceRAVX512(acc *[16]float64, in0, in1 []float32)
 func softmaxBackwardReduceRAVX2(acc *[16]float64, in0, in1 []float32)
 
 // softmaxBackwardAVX512 computes softmaxBackward with AVX512 (4 vectors per iteration, masked tail).
-// Requires: AVX, AVX512F, AVX512VL, BMI2, SSE, SSE2.
+// Requires: AVX, AVX512F, AVX512VL, BMI2.
 //
 //go:noescape
 func softmaxBackwardAVX512(dst, in0, in1 []float32, r, r_lo float32)
 
 // softmaxBackwardAVX2 computes softmaxBackward with AVX2 (3 vectors per iteration, masked tail).
-// Requires: AVX, AVX2, SSE, SSE2.
+// Requires: AVX, AVX2.
 //
 //go:noescape
 func softmaxBackwardAVX2(dst, in0, in1 []float32, r, r_lo float32)
@@ -1685,25 +1685,25 @@ func softminReduceMAVX512(acc *[16]float64, in0 []float32)
 func softminReduceMAVX2(acc *[16]float64, in0 []float32)
 
 // softminReduceSAVX512 folds softminReduceS into acc (sum; element i into lane i % 8) with AVX512 (2 vectors per iteration, masked tail).
-// Requires: AVX, AVX512DQ, AVX512F, AVX512VL, BMI2, SSE, SSE2.
+// Requires: AVX, AVX512DQ, AVX512F, AVX512VL, BMI2.
 //
 //go:noescape
 func softminReduceSAVX512(acc *[16]float64, in0 []float32, m float32)
 
 // softminReduceSAVX2 folds softminReduceS into acc (sum; element i into lane i % 8) with AVX2 (4 vectors per iteration, masked tail).
-// Requires: AVX, AVX2, FMA3, SSE, SSE2.
+// Requires: AVX, AVX2, FMA3.
 //
 //go:noescape
 func softminReduceSAVX2(acc *[16]float64, in0 []float32, m float32)
 
 // softminAVX512 computes softmin with AVX512 (4 vectors per iteration, masked tail).
-// Requires: AVX, AVX512DQ, AVX512F, AVX512VL, BMI2, SSE, SSE2.
+// Requires: AVX, AVX512DQ, AVX512F, AVX512VL, BMI2.
 //
 //go:noescape
 func softminAVX512(dst, in0 []float32, m, s, s_lo float32)
 
 // softminAVX2 computes softmin with AVX2 (3 vectors per iteration, masked tail).
-// Requires: AVX, AVX2, FMA3, SSE, SSE2.
+// Requires: AVX, AVX2, FMA3.
 //
 //go:noescape
 func softminAVX2(dst, in0 []float32, m, s, s_lo float32)
@@ -1721,133 +1721,133 @@ func softminBackwardReduceRAVX512(acc *[16]float64, in0, in1 []float32)
 func softminBackwardReduceRAVX2(acc *[16]float64, in0, in1 []float32)
 
 // softminBackwardAVX512 computes softminBackward with AVX512 (4 vectors per iteration, masked tail).
-// Requires: AVX, AVX512F, AVX512VL, BMI2, SSE, SSE2.
+// Requires: AVX, AVX512F, AVX512VL, BMI2.
 //
 //go:noescape
 func softminBackwardAVX512(dst, in0, in1 []float32, r, r_lo float32)
 
 // softminBackwardAVX2 computes softminBackward with AVX2 (3 vectors per iteration, masked tail).
-// Requires: AVX, AVX2, SSE, SSE2.
+// Requires: AVX, AVX2.
 //
 //go:noescape
 func softminBackwardAVX2(dst, in0, in1 []float32, r, r_lo float32)
 
 // softplusAVX512 computes softplus with AVX512 (4 vectors per iteration, masked tail).
-// Requires: AVX, AVX512DQ, AVX512F, AVX512VL, BMI2, SSE, SSE2.
+// Requires: AVX, AVX512DQ, AVX512F, AVX512VL, BMI2.
 //
 //go:noescape
 func softplusAVX512(dst, in0 []float32, beta, threshold float32)
 
 // softplusAVX512Stream computes softplus with non-temporal stores (dst aligned to 64 bytes) with AVX512 (4 vectors per iteration, masked tail).
-// Requires: AVX, AVX512DQ, AVX512F, AVX512VL, BMI2, MMX+, SSE, SSE2.
+// Requires: AVX, AVX512DQ, AVX512F, AVX512VL, BMI2, MMX+.
 //
 //go:noescape
 func softplusAVX512Stream(dst, in0 []float32, beta, threshold float32)
 
 // softplusAVX2 computes softplus with AVX2 (3 vectors per iteration, masked tail).
-// Requires: AVX, AVX2, FMA3, SSE, SSE2.
+// Requires: AVX, AVX2, FMA3.
 //
 //go:noescape
 func softplusAVX2(dst, in0 []float32, beta, threshold float32)
 
 // softplusAVX2Stream computes softplus with non-temporal stores (dst aligned to 64 bytes) with AVX2 (3 vectors per iteration, masked tail).
-// Requires: AVX, AVX2, FMA3, MMX+, SSE, SSE2.
+// Requires: AVX, AVX2, FMA3, MMX+.
 //
 //go:noescape
 func softplusAVX2Stream(dst, in0 []float32, beta, threshold float32)
 
 // softplusBackwardAVX512 computes softplusBackward with AVX512 (4 vectors per iteration, masked tail).
-// Requires: AVX, AVX512DQ, AVX512F, AVX512VL, BMI2, SSE, SSE2.
+// Requires: AVX, AVX512DQ, AVX512F, AVX512VL, BMI2.
 //
 //go:noescape
 func softplusBackwardAVX512(dst, in0, in1 []float32, beta, threshold float32)
 
 // softplusBackwardAVX512Stream computes softplusBackward with non-temporal stores (dst aligned to 64 bytes) with AVX512 (4 vectors per iteration, masked tail).
-// Requires: AVX, AVX512DQ, AVX512F, AVX512VL, BMI2, MMX+, SSE, SSE2.
+// Requires: AVX, AVX512DQ, AVX512F, AVX512VL, BMI2, MMX+.
 //
 //go:noescape
 func softplusBackwardAVX512Stream(dst, in0, in1 []float32, beta, threshold float32)
 
 // softplusBackwardAVX2 computes softplusBackward with AVX2 (3 vectors per iteration, masked tail).
-// Requires: AVX, AVX2, FMA3, SSE, SSE2.
+// Requires: AVX, AVX2, FMA3.
 //
 //go:noescape
 func softplusBackwardAVX2(dst, in0, in1 []float32, beta, threshold float32)
 
 // softplusBackwardAVX2Stream computes softplusBackward with non-temporal stores (dst aligned to 64 bytes) with AVX2 (3 vectors per iteration, masked tail).
-// Requires: AVX, AVX2, FMA3, MMX+, SSE, SSE2.
+// Requires: AVX, AVX2, FMA3, MMX+.
 //
 //go:noescape
 func softplusBackwardAVX2Stream(dst, in0, in1 []float32, beta, threshold float32)
 
 // softshrinkAVX512 computes softshrink with AVX512 (4 vectors per iteration, masked tail).
-// Requires: AVX, AVX512DQ, AVX512F, BMI2, SSE.
+// Requires: AVX, AVX512DQ, AVX512F, BMI2.
 //
 //go:noescape
 func softshrinkAVX512(dst, in0 []float32, lambd float32)
 
 // softshrinkAVX512Stream computes softshrink with non-temporal stores (dst aligned to 64 bytes) with AVX512 (4 vectors per iteration, masked tail).
-// Requires: AVX, AVX512DQ, AVX512F, BMI2, MMX+, SSE.
+// Requires: AVX, AVX512DQ, AVX512F, BMI2, MMX+.
 //
 //go:noescape
 func softshrinkAVX512Stream(dst, in0 []float32, lambd float32)
 
 // softshrinkAVX2 computes softshrink with AVX2 (4 vectors per iteration, masked tail).
-// Requires: AVX, AVX2, SSE.
+// Requires: AVX.
 //
 //go:noescape
 func softshrinkAVX2(dst, in0 []float32, lambd float32)
 
 // softshrinkAVX2Stream computes softshrink with non-temporal stores (dst aligned to 64 bytes) with AVX2 (4 vectors per iteration, masked tail).
-// Requires: AVX, AVX2, MMX+, SSE.
+// Requires: AVX, MMX+.
 //
 //go:noescape
 func softshrinkAVX2Stream(dst, in0 []float32, lambd float32)
 
 // softshrinkBackwardAVX512 computes softshrinkBackward with AVX512 (4 vectors per iteration, masked tail).
-// Requires: AVX, AVX512DQ, AVX512F, BMI2, SSE.
+// Requires: AVX, AVX512DQ, AVX512F, BMI2.
 //
 //go:noescape
 func softshrinkBackwardAVX512(dst, in0, in1 []float32, lambd float32)
 
 // softshrinkBackwardAVX512Stream computes softshrinkBackward with non-temporal stores (dst aligned to 64 bytes) with AVX512 (4 vectors per iteration, masked tail).
-// Requires: AVX, AVX512DQ, AVX512F, BMI2, MMX+, SSE.
+// Requires: AVX, AVX512DQ, AVX512F, BMI2, MMX+.
 //
 //go:noescape
 func softshrinkBackwardAVX512Stream(dst, in0, in1 []float32, lambd float32)
 
 // softshrinkBackwardAVX2 computes softshrinkBackward with AVX2 (4 vectors per iteration, masked tail).
-// Requires: AVX, AVX2, SSE.
+// Requires: AVX.
 //
 //go:noescape
 func softshrinkBackwardAVX2(dst, in0, in1 []float32, lambd float32)
 
 // softshrinkBackwardAVX2Stream computes softshrinkBackward with non-temporal stores (dst aligned to 64 bytes) with AVX2 (4 vectors per iteration, masked tail).
-// Requires: AVX, AVX2, MMX+, SSE.
+// Requires: AVX, MMX+.
 //
 //go:noescape
 func softshrinkBackwardAVX2Stream(dst, in0, in1 []float32, lambd float32)
 
 // softshrinkBackwardFromOutputAVX512 computes softshrinkBackwardFromOutput with AVX512 (4 vectors per iteration, masked tail).
-// Requires: AVX, AVX512F, BMI2, SSE.
+// Requires: AVX, AVX512F, BMI2.
 //
 //go:noescape
 func softshrinkBackwardFromOutputAVX512(dst, in0, in1 []float32, lambd float32)
 
 // softshrinkBackwardFromOutputAVX512Stream computes softshrinkBackwardFromOutput with non-temporal stores (dst aligned to 64 bytes) with AVX512 (4 vectors per iteration, masked tail).
-// Requires: AVX, AVX512F, BMI2, MMX+, SSE.
+// Requires: AVX, AVX512F, BMI2, MMX+.
 //
 //go:noescape
 func softshrinkBackwardFromOutputAVX512Stream(dst, in0, in1 []float32, lambd float32)
 
 // softshrinkBackwardFromOutputAVX2 computes softshrinkBackwardFromOutput with AVX2 (4 vectors per iteration, masked tail).
-// Requires: AVX, AVX2, SSE.
+// Requires: AVX.
 //
 //go:noescape
 func softshrinkBackwardFromOutputAVX2(dst, in0, in1 []float32, lambd float32)
 
 // softshrinkBackwardFromOutputAVX2Stream computes softshrinkBackwardFromOutput with non-temporal stores (dst aligned to 64 bytes) with AVX2 (4 vectors per iteration, masked tail).
-// Requires: AVX, AVX2, MMX+, SSE.
+// Requires: AVX, MMX+.
 //
 //go:noescape
 func softshrinkBackwardFromOutputAVX2Stream(dst, in0, in1 []float32, lambd float32)
@@ -2081,73 +2081,73 @@ func tanhshrinkBackwardAVX2(dst, in0, in1 []float32)
 func tanhshrinkBackwardAVX2Stream(dst, in0, in1 []float32)
 
 // thresholdAVX512 computes threshold with AVX512 (4 vectors per iteration, masked tail).
-// Requires: AVX, AVX512F, BMI2, SSE.
+// Requires: AVX, AVX512F, BMI2.
 //
 //go:noescape
 func thresholdAVX512(dst, in0 []float32, threshold, value float32)
 
 // thresholdAVX512Stream computes threshold with non-temporal stores (dst aligned to 64 bytes) with AVX512 (4 vectors per iteration, masked tail).
-// Requires: AVX, AVX512F, BMI2, MMX+, SSE.
+// Requires: AVX, AVX512F, BMI2, MMX+.
 //
 //go:noescape
 func thresholdAVX512Stream(dst, in0 []float32, threshold, value float32)
 
 // thresholdAVX2 computes threshold with AVX2 (4 vectors per iteration, masked tail).
-// Requires: AVX, AVX2, SSE.
+// Requires: AVX.
 //
 //go:noescape
 func thresholdAVX2(dst, in0 []float32, threshold, value float32)
 
 // thresholdAVX2Stream computes threshold with non-temporal stores (dst aligned to 64 bytes) with AVX2 (4 vectors per iteration, masked tail).
-// Requires: AVX, AVX2, MMX+, SSE.
+// Requires: AVX, MMX+.
 //
 //go:noescape
 func thresholdAVX2Stream(dst, in0 []float32, threshold, value float32)
 
 // thresholdBackwardAVX512 computes thresholdBackward with AVX512 (4 vectors per iteration, masked tail).
-// Requires: AVX, AVX512F, BMI2, SSE.
+// Requires: AVX, AVX512F, BMI2.
 //
 //go:noescape
 func thresholdBackwardAVX512(dst, in0, in1 []float32, threshold, value float32)
 
 // thresholdBackwardAVX512Stream computes thresholdBackward with non-temporal stores (dst aligned to 64 bytes) with AVX512 (4 vectors per iteration, masked tail).
-// Requires: AVX, AVX512F, BMI2, MMX+, SSE.
+// Requires: AVX, AVX512F, BMI2, MMX+.
 //
 //go:noescape
 func thresholdBackwardAVX512Stream(dst, in0, in1 []float32, threshold, value float32)
 
 // thresholdBackwardAVX2 computes thresholdBackward with AVX2 (4 vectors per iteration, masked tail).
-// Requires: AVX, AVX2, SSE.
+// Requires: AVX.
 //
 //go:noescape
 func thresholdBackwardAVX2(dst, in0, in1 []float32, threshold, value float32)
 
 // thresholdBackwardAVX2Stream computes thresholdBackward with non-temporal stores (dst aligned to 64 bytes) with AVX2 (4 vectors per iteration, masked tail).
-// Requires: AVX, AVX2, MMX+, SSE.
+// Requires: AVX, MMX+.
 //
 //go:noescape
 func thresholdBackwardAVX2Stream(dst, in0, in1 []float32, threshold, value float32)
 
 // thresholdBackwardFromOutputAVX512 computes thresholdBackwardFromOutput with AVX512 (4 vectors per iteration, masked tail).
-// Requires: AVX, AVX512F, BMI2, SSE.
+// Requires: AVX, AVX512F, BMI2.
 //
 //go:noescape
 func thresholdBackwardFromOutputAVX512(dst, in0, in1 []float32, threshold, value float32)
 
 // thresholdBackwardFromOutputAVX512Stream computes thresholdBackwardFromOutput with non-temporal stores (dst aligned to 64 bytes) with AVX512 (4 vectors per iteration, masked tail).
-// Requires: AVX, AVX512F, BMI2, MMX+, SSE.
+// Requires: AVX, AVX512F, BMI2, MMX+.
 //
 //go:noescape
 func thresholdBackwardFromOutputAVX512Stream(dst, in0, in1 []float32, threshold, value float32)
 
 // thresholdBackwardFromOutputAVX2 computes thresholdBackwardFromOutput with AVX2 (4 vectors per iteration, masked tail).
-// Requires: AVX, AVX2, SSE.
+// Requires: AVX.
 //
 //go:noescape
 func thresholdBackwardFromOutputAVX2(dst, in0, in1 []float32, threshold, value float32)
 
 // thresholdBackwardFromOutputAVX2Stream computes thresholdBackwardFromOutput with non-temporal stores (dst aligned to 64 bytes) with AVX2 (4 vectors per iteration, masked tail).
-// Requires: AVX, AVX2, MMX+, SSE.
+// Requires: AVX, MMX+.
 //
 //go:noescape
 func thresholdBackwardFromOutputAVX2Stream(dst, in0, in1 []float32, threshold, value float32)

@@ -5,11 +5,10 @@
 #include "textflag.h"
 
 // func celuAVX512(dst []float32, in0 []float32, alpha float32)
-// Requires: AVX, AVX512F, AVX512VL, BMI2, SSE, SSE2
+// Requires: AVX, AVX512F, AVX512VL, BMI2
 TEXT ·celuAVX512(SB), NOSPLIT, $72-52
-	MOVSS        alpha+48(FP), X0
-	CVTSS2SD     X0, X0
-	MOVSD        X0, (SP)
+	VCVTSS2SD    alpha+48(FP), X0, X0
+	VMOVSD       X0, (SP)
 	VBROADCASTSD actkernconst<>+0(SB), Z0
 	VDIVPD.BCST  (SP), Z0, Z1
 	VMOVUPD      Z1, 8(SP)
@@ -202,11 +201,10 @@ done:
 	RET
 
 // func celuAVX512Stream(dst []float32, in0 []float32, alpha float32)
-// Requires: AVX, AVX512F, AVX512VL, BMI2, MMX+, SSE, SSE2
+// Requires: AVX, AVX512F, AVX512VL, BMI2, MMX+
 TEXT ·celuAVX512Stream(SB), NOSPLIT, $72-52
-	MOVSS        alpha+48(FP), X0
-	CVTSS2SD     X0, X0
-	MOVSD        X0, (SP)
+	VCVTSS2SD    alpha+48(FP), X0, X0
+	VMOVSD       X0, (SP)
 	VBROADCASTSD actkernconst<>+0(SB), Z0
 	VDIVPD.BCST  (SP), Z0, Z1
 	VMOVUPD      Z1, 8(SP)
@@ -400,10 +398,9 @@ done:
 	RET
 
 // func celuAVX2(dst []float32, in0 []float32, alpha float32)
-// Requires: AVX, AVX2, FMA3, SSE, SSE2
+// Requires: AVX, AVX2, FMA3
 TEXT ·celuAVX2(SB), NOSPLIT, $192-52
-	MOVSS        alpha+48(FP), X0
-	CVTSS2SD     X0, X0
+	VCVTSS2SD    alpha+48(FP), X0, X0
 	VBROADCASTSD X0, Y0
 	VMOVUPD      Y0, (SP)
 	VMOVUPD      actkernconst<>+160(SB), Y0
@@ -579,10 +576,9 @@ done:
 	RET
 
 // func celuAVX2Stream(dst []float32, in0 []float32, alpha float32)
-// Requires: AVX, AVX2, FMA3, MMX+, SSE, SSE2
+// Requires: AVX, AVX2, FMA3, MMX+
 TEXT ·celuAVX2Stream(SB), NOSPLIT, $192-52
-	MOVSS        alpha+48(FP), X0
-	CVTSS2SD     X0, X0
+	VCVTSS2SD    alpha+48(FP), X0, X0
 	VBROADCASTSD X0, Y0
 	VMOVUPD      Y0, (SP)
 	VMOVUPD      actkernconst<>+160(SB), Y0
@@ -759,11 +755,10 @@ done:
 	RET
 
 // func celuBackwardAVX512(dst []float32, in0 []float32, in1 []float32, alpha float32)
-// Requires: AVX, AVX512F, AVX512VL, BMI2, SSE, SSE2
+// Requires: AVX, AVX512F, AVX512VL, BMI2
 TEXT ·celuBackwardAVX512(SB), NOSPLIT, $72-76
-	MOVSS        alpha+72(FP), X0
-	CVTSS2SD     X0, X0
-	MOVSD        X0, (SP)
+	VCVTSS2SD    alpha+72(FP), X0, X0
+	VMOVSD       X0, (SP)
 	VBROADCASTSD actkernconst<>+0(SB), Z0
 	VDIVPD.BCST  (SP), Z0, Z1
 	VMOVUPD      Z1, 8(SP)
@@ -960,11 +955,10 @@ done:
 	RET
 
 // func celuBackwardAVX512Stream(dst []float32, in0 []float32, in1 []float32, alpha float32)
-// Requires: AVX, AVX512F, AVX512VL, BMI2, MMX+, SSE, SSE2
+// Requires: AVX, AVX512F, AVX512VL, BMI2, MMX+
 TEXT ·celuBackwardAVX512Stream(SB), NOSPLIT, $72-76
-	MOVSS        alpha+72(FP), X0
-	CVTSS2SD     X0, X0
-	MOVSD        X0, (SP)
+	VCVTSS2SD    alpha+72(FP), X0, X0
+	VMOVSD       X0, (SP)
 	VBROADCASTSD actkernconst<>+0(SB), Z0
 	VDIVPD.BCST  (SP), Z0, Z1
 	VMOVUPD      Z1, 8(SP)
@@ -1162,10 +1156,9 @@ done:
 	RET
 
 // func celuBackwardAVX2(dst []float32, in0 []float32, in1 []float32, alpha float32)
-// Requires: AVX, AVX2, FMA3, SSE, SSE2
+// Requires: AVX, AVX2, FMA3
 TEXT ·celuBackwardAVX2(SB), NOSPLIT, $64-76
-	MOVSS        alpha+72(FP), X0
-	CVTSS2SD     X0, X0
+	VCVTSS2SD    alpha+72(FP), X0, X0
 	VBROADCASTSD X0, Y0
 	VMOVUPD      Y0, (SP)
 	VMOVUPD      actkernconst<>+160(SB), Y0
@@ -1343,10 +1336,9 @@ done:
 	RET
 
 // func celuBackwardAVX2Stream(dst []float32, in0 []float32, in1 []float32, alpha float32)
-// Requires: AVX, AVX2, FMA3, MMX+, SSE, SSE2
+// Requires: AVX, AVX2, FMA3, MMX+
 TEXT ·celuBackwardAVX2Stream(SB), NOSPLIT, $64-76
-	MOVSS        alpha+72(FP), X0
-	CVTSS2SD     X0, X0
+	VCVTSS2SD    alpha+72(FP), X0, X0
 	VBROADCASTSD X0, Y0
 	VMOVUPD      Y0, (SP)
 	VMOVUPD      actkernconst<>+160(SB), Y0
@@ -1525,11 +1517,10 @@ done:
 	RET
 
 // func celuBackwardFromOutputAVX512(dst []float32, in0 []float32, in1 []float32, alpha float32)
-// Requires: AVX, AVX512F, AVX512VL, BMI2, SSE, SSE2
+// Requires: AVX, AVX512F, AVX512VL, BMI2
 TEXT ·celuBackwardFromOutputAVX512(SB), NOSPLIT, $8-76
-	MOVSS        alpha+72(FP), X0
-	CVTSS2SD     X0, X0
-	MOVSD        X0, (SP)
+	VCVTSS2SD    alpha+72(FP), X0, X0
+	VMOVSD       X0, (SP)
 	VBROADCASTSD (SP), Z0
 	VBROADCASTSD actkernconst<>+712(SB), Z1
 	MOVQ         dst_base+0(FP), AX
@@ -1617,11 +1608,10 @@ done:
 	RET
 
 // func celuBackwardFromOutputAVX512Stream(dst []float32, in0 []float32, in1 []float32, alpha float32)
-// Requires: AVX, AVX512F, AVX512VL, BMI2, MMX+, SSE, SSE2
+// Requires: AVX, AVX512F, AVX512VL, BMI2, MMX+
 TEXT ·celuBackwardFromOutputAVX512Stream(SB), NOSPLIT, $8-76
-	MOVSS        alpha+72(FP), X0
-	CVTSS2SD     X0, X0
-	MOVSD        X0, (SP)
+	VCVTSS2SD    alpha+72(FP), X0, X0
+	VMOVSD       X0, (SP)
 	VBROADCASTSD (SP), Z0
 	VBROADCASTSD actkernconst<>+712(SB), Z1
 	MOVQ         dst_base+0(FP), AX
@@ -1710,10 +1700,9 @@ done:
 	RET
 
 // func celuBackwardFromOutputAVX2(dst []float32, in0 []float32, in1 []float32, alpha float32)
-// Requires: AVX, AVX2, SSE, SSE2
+// Requires: AVX, AVX2
 TEXT ·celuBackwardFromOutputAVX2(SB), NOSPLIT, $32-76
-	MOVSS        alpha+72(FP), X0
-	CVTSS2SD     X0, X0
+	VCVTSS2SD    alpha+72(FP), X0, X0
 	VBROADCASTSD X0, Y0
 	VMOVUPD      Y0, (SP)
 	VMOVUPD      actkernconst<>+576(SB), Y0
@@ -1810,10 +1799,9 @@ done:
 	RET
 
 // func celuBackwardFromOutputAVX2Stream(dst []float32, in0 []float32, in1 []float32, alpha float32)
-// Requires: AVX, AVX2, MMX+, SSE, SSE2
+// Requires: AVX, AVX2, MMX+
 TEXT ·celuBackwardFromOutputAVX2Stream(SB), NOSPLIT, $32-76
-	MOVSS        alpha+72(FP), X0
-	CVTSS2SD     X0, X0
+	VCVTSS2SD    alpha+72(FP), X0, X0
 	VBROADCASTSD X0, Y0
 	VMOVUPD      Y0, (SP)
 	VMOVUPD      actkernconst<>+576(SB), Y0
@@ -1911,10 +1899,10 @@ done:
 	RET
 
 // func eluAVX512(dst []float32, in0 []float32, alpha float32)
-// Requires: AVX, AVX512F, BMI2, SSE
+// Requires: AVX, AVX512F, BMI2
 TEXT ·eluAVX512(SB), NOSPLIT, $72-52
-	MOVSS          alpha+48(FP), X0
-	MOVSS          X0, (SP)
+	VMOVSS         alpha+48(FP), X0
+	VMOVSS         X0, (SP)
 	VBROADCASTSS   (SP), Z0
 	VCMPPS.BCST    $0x00, actkernconst<>+972(SB), Z0, K2
 	VBROADCASTSS   actkernconst<>+968(SB), Z0
@@ -2142,10 +2130,10 @@ done:
 	RET
 
 // func eluAVX512Stream(dst []float32, in0 []float32, alpha float32)
-// Requires: AVX, AVX512F, BMI2, MMX+, SSE
+// Requires: AVX, AVX512F, BMI2, MMX+
 TEXT ·eluAVX512Stream(SB), NOSPLIT, $72-52
-	MOVSS          alpha+48(FP), X0
-	MOVSS          X0, (SP)
+	VMOVSS         alpha+48(FP), X0
+	VMOVSS         X0, (SP)
 	VBROADCASTSS   (SP), Z0
 	VCMPPS.BCST    $0x00, actkernconst<>+972(SB), Z0, K2
 	VBROADCASTSS   actkernconst<>+968(SB), Z0
@@ -2374,10 +2362,9 @@ done:
 	RET
 
 // func eluAVX2(dst []float32, in0 []float32, alpha float32)
-// Requires: AVX, AVX2, FMA3, SSE
+// Requires: AVX, AVX2, FMA3
 TEXT ·eluAVX2(SB), NOSPLIT, $128-52
-	MOVSS        alpha+48(FP), X0
-	VBROADCASTSS X0, Y0
+	VBROADCASTSS alpha+48(FP), Y0
 	VMOVUPD      Y0, (SP)
 	VMOVUPD      (SP), Y0
 	VCMPPS       $0x00, actkernconst<>+1152(SB), Y0, Y1
@@ -2550,10 +2537,9 @@ done:
 	RET
 
 // func eluAVX2Stream(dst []float32, in0 []float32, alpha float32)
-// Requires: AVX, AVX2, FMA3, MMX+, SSE
+// Requires: AVX, AVX2, FMA3, MMX+
 TEXT ·eluAVX2Stream(SB), NOSPLIT, $128-52
-	MOVSS        alpha+48(FP), X0
-	VBROADCASTSS X0, Y0
+	VBROADCASTSS alpha+48(FP), Y0
 	VMOVUPD      Y0, (SP)
 	VMOVUPD      (SP), Y0
 	VCMPPS       $0x00, actkernconst<>+1152(SB), Y0, Y1
@@ -2727,11 +2713,10 @@ done:
 	RET
 
 // func eluBackwardAVX512(dst []float32, in0 []float32, in1 []float32, alpha float32)
-// Requires: AVX, AVX512F, AVX512VL, BMI2, SSE, SSE2
+// Requires: AVX, AVX512F, AVX512VL, BMI2
 TEXT ·eluBackwardAVX512(SB), NOSPLIT, $8-76
-	MOVSS        alpha+72(FP), X0
-	CVTSS2SD     X0, X0
-	MOVSD        X0, (SP)
+	VCVTSS2SD    alpha+72(FP), X0, X0
+	VMOVSD       X0, (SP)
 	VBROADCASTSD actkernconst<>+48(SB), Z0
 	VBROADCASTSD actkernconst<>+720(SB), Z1
 	VBROADCASTSD actkernconst<>+728(SB), Z2
@@ -2916,11 +2901,10 @@ done:
 	RET
 
 // func eluBackwardAVX512Stream(dst []float32, in0 []float32, in1 []float32, alpha float32)
-// Requires: AVX, AVX512F, AVX512VL, BMI2, MMX+, SSE, SSE2
+// Requires: AVX, AVX512F, AVX512VL, BMI2, MMX+
 TEXT ·eluBackwardAVX512Stream(SB), NOSPLIT, $8-76
-	MOVSS        alpha+72(FP), X0
-	CVTSS2SD     X0, X0
-	MOVSD        X0, (SP)
+	VCVTSS2SD    alpha+72(FP), X0, X0
+	VMOVSD       X0, (SP)
 	VBROADCASTSD actkernconst<>+48(SB), Z0
 	VBROADCASTSD actkernconst<>+720(SB), Z1
 	VBROADCASTSD actkernconst<>+728(SB), Z2
@@ -3106,10 +3090,9 @@ done:
 	RET
 
 // func eluBackwardAVX2(dst []float32, in0 []float32, in1 []float32, alpha float32)
-// Requires: AVX, AVX2, FMA3, SSE, SSE2
+// Requires: AVX, AVX2, FMA3
 TEXT ·eluBackwardAVX2(SB), NOSPLIT, $32-76
-	MOVSS        alpha+72(FP), X0
-	CVTSS2SD     X0, X0
+	VCVTSS2SD    alpha+72(FP), X0, X0
 	VBROADCASTSD X0, Y0
 	VMOVUPD      Y0, (SP)
 	MOVQ         dst_base+0(FP), AX
@@ -3284,10 +3267,9 @@ done:
 	RET
 
 // func eluBackwardAVX2Stream(dst []float32, in0 []float32, in1 []float32, alpha float32)
-// Requires: AVX, AVX2, FMA3, MMX+, SSE, SSE2
+// Requires: AVX, AVX2, FMA3, MMX+
 TEXT ·eluBackwardAVX2Stream(SB), NOSPLIT, $32-76
-	MOVSS        alpha+72(FP), X0
-	CVTSS2SD     X0, X0
+	VCVTSS2SD    alpha+72(FP), X0, X0
 	VBROADCASTSD X0, Y0
 	VMOVUPD      Y0, (SP)
 	MOVQ         dst_base+0(FP), AX
@@ -3463,11 +3445,10 @@ done:
 	RET
 
 // func eluBackwardFromOutputAVX512(dst []float32, in0 []float32, in1 []float32, alpha float32)
-// Requires: AVX, AVX512F, AVX512VL, BMI2, SSE, SSE2
+// Requires: AVX, AVX512F, AVX512VL, BMI2
 TEXT ·eluBackwardFromOutputAVX512(SB), NOSPLIT, $8-76
-	MOVSS        alpha+72(FP), X0
-	CVTSS2SD     X0, X0
-	MOVSD        X0, (SP)
+	VCVTSS2SD    alpha+72(FP), X0, X0
+	VMOVSD       X0, (SP)
 	VBROADCASTSD (SP), Z0
 	VBROADCASTSD actkernconst<>+712(SB), Z1
 	MOVQ         dst_base+0(FP), AX
@@ -3549,11 +3530,10 @@ done:
 	RET
 
 // func eluBackwardFromOutputAVX512Stream(dst []float32, in0 []float32, in1 []float32, alpha float32)
-// Requires: AVX, AVX512F, AVX512VL, BMI2, MMX+, SSE, SSE2
+// Requires: AVX, AVX512F, AVX512VL, BMI2, MMX+
 TEXT ·eluBackwardFromOutputAVX512Stream(SB), NOSPLIT, $8-76
-	MOVSS        alpha+72(FP), X0
-	CVTSS2SD     X0, X0
-	MOVSD        X0, (SP)
+	VCVTSS2SD    alpha+72(FP), X0, X0
+	VMOVSD       X0, (SP)
 	VBROADCASTSD (SP), Z0
 	VBROADCASTSD actkernconst<>+712(SB), Z1
 	MOVQ         dst_base+0(FP), AX
@@ -3636,10 +3616,9 @@ done:
 	RET
 
 // func eluBackwardFromOutputAVX2(dst []float32, in0 []float32, in1 []float32, alpha float32)
-// Requires: AVX, AVX2, SSE, SSE2
+// Requires: AVX, AVX2
 TEXT ·eluBackwardFromOutputAVX2(SB), NOSPLIT, $32-76
-	MOVSS        alpha+72(FP), X0
-	CVTSS2SD     X0, X0
+	VCVTSS2SD    alpha+72(FP), X0, X0
 	VBROADCASTSD X0, Y0
 	VMOVUPD      Y0, (SP)
 	VMOVUPD      actkernconst<>+576(SB), Y0
@@ -3730,10 +3709,9 @@ done:
 	RET
 
 // func eluBackwardFromOutputAVX2Stream(dst []float32, in0 []float32, in1 []float32, alpha float32)
-// Requires: AVX, AVX2, MMX+, SSE, SSE2
+// Requires: AVX, AVX2, MMX+
 TEXT ·eluBackwardFromOutputAVX2Stream(SB), NOSPLIT, $32-76
-	MOVSS        alpha+72(FP), X0
-	CVTSS2SD     X0, X0
+	VCVTSS2SD    alpha+72(FP), X0, X0
 	VBROADCASTSD X0, Y0
 	VMOVUPD      Y0, (SP)
 	VMOVUPD      actkernconst<>+576(SB), Y0
@@ -15198,10 +15176,10 @@ done:
 	RET
 
 // func hardshrinkAVX512(dst []float32, in0 []float32, lambd float32)
-// Requires: AVX, AVX512DQ, AVX512F, BMI2, SSE
+// Requires: AVX, AVX512DQ, AVX512F, BMI2
 TEXT ·hardshrinkAVX512(SB), NOSPLIT, $8-52
-	MOVSS        lambd+48(FP), X0
-	MOVSS        X0, (SP)
+	VMOVSS       lambd+48(FP), X0
+	VMOVSS       X0, (SP)
 	VBROADCASTSS (SP), Z0
 	VBROADCASTSS actkernconst<>+972(SB), Z1
 	MOVQ         dst_base+0(FP), AX
@@ -15266,10 +15244,10 @@ done:
 	RET
 
 // func hardshrinkAVX512Stream(dst []float32, in0 []float32, lambd float32)
-// Requires: AVX, AVX512DQ, AVX512F, BMI2, MMX+, SSE
+// Requires: AVX, AVX512DQ, AVX512F, BMI2, MMX+
 TEXT ·hardshrinkAVX512Stream(SB), NOSPLIT, $8-52
-	MOVSS        lambd+48(FP), X0
-	MOVSS        X0, (SP)
+	VMOVSS       lambd+48(FP), X0
+	VMOVSS       X0, (SP)
 	VBROADCASTSS (SP), Z0
 	VBROADCASTSS actkernconst<>+972(SB), Z1
 	MOVQ         dst_base+0(FP), AX
@@ -15335,10 +15313,9 @@ done:
 	RET
 
 // func hardshrinkAVX2(dst []float32, in0 []float32, lambd float32)
-// Requires: AVX, AVX2, SSE
+// Requires: AVX
 TEXT ·hardshrinkAVX2(SB), NOSPLIT, $32-52
-	MOVSS        lambd+48(FP), X0
-	VBROADCASTSS X0, Y0
+	VBROADCASTSS lambd+48(FP), Y0
 	VMOVUPD      Y0, (SP)
 	VMOVUPD      (SP), Y0
 	VMOVUPD      actkernconst<>+1152(SB), Y1
@@ -15404,10 +15381,9 @@ done:
 	RET
 
 // func hardshrinkAVX2Stream(dst []float32, in0 []float32, lambd float32)
-// Requires: AVX, AVX2, MMX+, SSE
+// Requires: AVX, MMX+
 TEXT ·hardshrinkAVX2Stream(SB), NOSPLIT, $32-52
-	MOVSS        lambd+48(FP), X0
-	VBROADCASTSS X0, Y0
+	VBROADCASTSS lambd+48(FP), Y0
 	VMOVUPD      Y0, (SP)
 	VMOVUPD      (SP), Y0
 	VMOVUPD      actkernconst<>+1152(SB), Y1
@@ -15474,10 +15450,10 @@ done:
 	RET
 
 // func hardshrinkBackwardAVX512(dst []float32, in0 []float32, in1 []float32, lambd float32)
-// Requires: AVX, AVX512DQ, AVX512F, BMI2, SSE
+// Requires: AVX, AVX512DQ, AVX512F, BMI2
 TEXT ·hardshrinkBackwardAVX512(SB), NOSPLIT, $8-76
-	MOVSS        lambd+72(FP), X0
-	MOVSS        X0, (SP)
+	VMOVSS       lambd+72(FP), X0
+	VMOVSS       X0, (SP)
 	VBROADCASTSS (SP), Z0
 	VBROADCASTSS actkernconst<>+972(SB), Z1
 	VBROADCASTSS actkernconst<>+3712(SB), Z2
@@ -15564,10 +15540,10 @@ done:
 	RET
 
 // func hardshrinkBackwardAVX512Stream(dst []float32, in0 []float32, in1 []float32, lambd float32)
-// Requires: AVX, AVX512DQ, AVX512F, BMI2, MMX+, SSE
+// Requires: AVX, AVX512DQ, AVX512F, BMI2, MMX+
 TEXT ·hardshrinkBackwardAVX512Stream(SB), NOSPLIT, $8-76
-	MOVSS        lambd+72(FP), X0
-	MOVSS        X0, (SP)
+	VMOVSS       lambd+72(FP), X0
+	VMOVSS       X0, (SP)
 	VBROADCASTSS (SP), Z0
 	VBROADCASTSS actkernconst<>+972(SB), Z1
 	VBROADCASTSS actkernconst<>+3712(SB), Z2
@@ -15655,10 +15631,9 @@ done:
 	RET
 
 // func hardshrinkBackwardAVX2(dst []float32, in0 []float32, in1 []float32, lambd float32)
-// Requires: AVX, AVX2, SSE
+// Requires: AVX
 TEXT ·hardshrinkBackwardAVX2(SB), NOSPLIT, $32-76
-	MOVSS        lambd+72(FP), X0
-	VBROADCASTSS X0, Y0
+	VBROADCASTSS lambd+72(FP), Y0
 	VMOVUPD      Y0, (SP)
 	VMOVUPD      actkernconst<>+1120(SB), Y0
 	VMOVUPD      (SP), Y1
@@ -15752,10 +15727,9 @@ done:
 	RET
 
 // func hardshrinkBackwardAVX2Stream(dst []float32, in0 []float32, in1 []float32, lambd float32)
-// Requires: AVX, AVX2, MMX+, SSE
+// Requires: AVX, MMX+
 TEXT ·hardshrinkBackwardAVX2Stream(SB), NOSPLIT, $32-76
-	MOVSS        lambd+72(FP), X0
-	VBROADCASTSS X0, Y0
+	VBROADCASTSS lambd+72(FP), Y0
 	VMOVUPD      Y0, (SP)
 	VMOVUPD      actkernconst<>+1120(SB), Y0
 	VMOVUPD      (SP), Y1
@@ -15850,10 +15824,10 @@ done:
 	RET
 
 // func hardshrinkBackwardFromOutputAVX512(dst []float32, in0 []float32, in1 []float32, lambd float32)
-// Requires: AVX, AVX512F, BMI2, SSE
+// Requires: AVX, AVX512F, BMI2
 TEXT ·hardshrinkBackwardFromOutputAVX512(SB), NOSPLIT, $8-76
-	MOVSS        lambd+72(FP), X0
-	MOVSS        X0, (SP)
+	VMOVSS       lambd+72(FP), X0
+	VMOVSS       X0, (SP)
 	VBROADCASTSS actkernconst<>+972(SB), Z0
 	VBROADCASTSS actkernconst<>+3712(SB), Z1
 	MOVQ         dst_base+0(FP), AX
@@ -15939,10 +15913,10 @@ done:
 	RET
 
 // func hardshrinkBackwardFromOutputAVX512Stream(dst []float32, in0 []float32, in1 []float32, lambd float32)
-// Requires: AVX, AVX512F, BMI2, MMX+, SSE
+// Requires: AVX, AVX512F, BMI2, MMX+
 TEXT ·hardshrinkBackwardFromOutputAVX512Stream(SB), NOSPLIT, $8-76
-	MOVSS        lambd+72(FP), X0
-	MOVSS        X0, (SP)
+	VMOVSS       lambd+72(FP), X0
+	VMOVSS       X0, (SP)
 	VBROADCASTSS actkernconst<>+972(SB), Z0
 	VBROADCASTSS actkernconst<>+3712(SB), Z1
 	MOVQ         dst_base+0(FP), AX
@@ -16029,10 +16003,9 @@ done:
 	RET
 
 // func hardshrinkBackwardFromOutputAVX2(dst []float32, in0 []float32, in1 []float32, lambd float32)
-// Requires: AVX, AVX2, SSE
+// Requires: AVX
 TEXT ·hardshrinkBackwardFromOutputAVX2(SB), NOSPLIT, $32-76
-	MOVSS        lambd+72(FP), X0
-	VBROADCASTSS X0, Y0
+	VBROADCASTSS lambd+72(FP), Y0
 	VMOVUPD      Y0, (SP)
 	VMOVUPD      actkernconst<>+1152(SB), Y0
 	VMOVUPD      actkernconst<>+1120(SB), Y1
@@ -16125,10 +16098,9 @@ done:
 	RET
 
 // func hardshrinkBackwardFromOutputAVX2Stream(dst []float32, in0 []float32, in1 []float32, lambd float32)
-// Requires: AVX, AVX2, MMX+, SSE
+// Requires: AVX, MMX+
 TEXT ·hardshrinkBackwardFromOutputAVX2Stream(SB), NOSPLIT, $32-76
-	MOVSS        lambd+72(FP), X0
-	VBROADCASTSS X0, Y0
+	VBROADCASTSS lambd+72(FP), Y0
 	VMOVUPD      Y0, (SP)
 	VMOVUPD      actkernconst<>+1152(SB), Y0
 	VMOVUPD      actkernconst<>+1120(SB), Y1
@@ -18076,12 +18048,12 @@ done:
 	RET
 
 // func hardtanhAVX512(dst []float32, in0 []float32, min_val float32, max_val float32)
-// Requires: AVX, AVX512F, BMI2, SSE
+// Requires: AVX, AVX512F, BMI2
 TEXT ·hardtanhAVX512(SB), NOSPLIT, $16-56
-	MOVSS        min_val+48(FP), X0
-	MOVSS        X0, (SP)
-	MOVSS        max_val+52(FP), X0
-	MOVSS        X0, 8(SP)
+	VMOVSS       min_val+48(FP), X0
+	VMOVSS       X0, (SP)
+	VMOVSS       max_val+52(FP), X0
+	VMOVSS       X0, 8(SP)
 	VBROADCASTSS (SP), Z0
 	VBROADCASTSS 8(SP), Z1
 	MOVQ         dst_base+0(FP), AX
@@ -18140,12 +18112,12 @@ done:
 	RET
 
 // func hardtanhAVX512Stream(dst []float32, in0 []float32, min_val float32, max_val float32)
-// Requires: AVX, AVX512F, BMI2, MMX+, SSE
+// Requires: AVX, AVX512F, BMI2, MMX+
 TEXT ·hardtanhAVX512Stream(SB), NOSPLIT, $16-56
-	MOVSS        min_val+48(FP), X0
-	MOVSS        X0, (SP)
-	MOVSS        max_val+52(FP), X0
-	MOVSS        X0, 8(SP)
+	VMOVSS       min_val+48(FP), X0
+	VMOVSS       X0, (SP)
+	VMOVSS       max_val+52(FP), X0
+	VMOVSS       X0, 8(SP)
 	VBROADCASTSS (SP), Z0
 	VBROADCASTSS 8(SP), Z1
 	MOVQ         dst_base+0(FP), AX
@@ -18205,13 +18177,11 @@ done:
 	RET
 
 // func hardtanhAVX2(dst []float32, in0 []float32, min_val float32, max_val float32)
-// Requires: AVX, AVX2, SSE
+// Requires: AVX
 TEXT ·hardtanhAVX2(SB), NOSPLIT, $64-56
-	MOVSS        min_val+48(FP), X0
-	VBROADCASTSS X0, Y0
+	VBROADCASTSS min_val+48(FP), Y0
 	VMOVUPD      Y0, (SP)
-	MOVSS        max_val+52(FP), X0
-	VBROADCASTSS X0, Y0
+	VBROADCASTSS max_val+52(FP), Y0
 	VMOVUPD      Y0, 32(SP)
 	VMOVUPD      (SP), Y0
 	VMOVUPD      32(SP), Y1
@@ -18271,13 +18241,11 @@ done:
 	RET
 
 // func hardtanhAVX2Stream(dst []float32, in0 []float32, min_val float32, max_val float32)
-// Requires: AVX, AVX2, MMX+, SSE
+// Requires: AVX, MMX+
 TEXT ·hardtanhAVX2Stream(SB), NOSPLIT, $64-56
-	MOVSS        min_val+48(FP), X0
-	VBROADCASTSS X0, Y0
+	VBROADCASTSS min_val+48(FP), Y0
 	VMOVUPD      Y0, (SP)
-	MOVSS        max_val+52(FP), X0
-	VBROADCASTSS X0, Y0
+	VBROADCASTSS max_val+52(FP), Y0
 	VMOVUPD      Y0, 32(SP)
 	VMOVUPD      (SP), Y0
 	VMOVUPD      32(SP), Y1
@@ -18338,12 +18306,12 @@ done:
 	RET
 
 // func hardtanhBackwardAVX512(dst []float32, in0 []float32, in1 []float32, min_val float32, max_val float32)
-// Requires: AVX, AVX512F, BMI2, SSE
+// Requires: AVX, AVX512F, BMI2
 TEXT ·hardtanhBackwardAVX512(SB), NOSPLIT, $16-80
-	MOVSS        min_val+72(FP), X0
-	MOVSS        X0, (SP)
-	MOVSS        max_val+76(FP), X0
-	MOVSS        X0, 8(SP)
+	VMOVSS       min_val+72(FP), X0
+	VMOVSS       X0, (SP)
+	VMOVSS       max_val+76(FP), X0
+	VMOVSS       X0, 8(SP)
 	VBROADCASTSS (SP), Z0
 	VBROADCASTSS 8(SP), Z1
 	VBROADCASTSS actkernconst<>+968(SB), Z2
@@ -18431,12 +18399,12 @@ done:
 	RET
 
 // func hardtanhBackwardAVX512Stream(dst []float32, in0 []float32, in1 []float32, min_val float32, max_val float32)
-// Requires: AVX, AVX512F, BMI2, MMX+, SSE
+// Requires: AVX, AVX512F, BMI2, MMX+
 TEXT ·hardtanhBackwardAVX512Stream(SB), NOSPLIT, $16-80
-	MOVSS        min_val+72(FP), X0
-	MOVSS        X0, (SP)
-	MOVSS        max_val+76(FP), X0
-	MOVSS        X0, 8(SP)
+	VMOVSS       min_val+72(FP), X0
+	VMOVSS       X0, (SP)
+	VMOVSS       max_val+76(FP), X0
+	VMOVSS       X0, 8(SP)
 	VBROADCASTSS (SP), Z0
 	VBROADCASTSS 8(SP), Z1
 	VBROADCASTSS actkernconst<>+968(SB), Z2
@@ -18525,13 +18493,11 @@ done:
 	RET
 
 // func hardtanhBackwardAVX2(dst []float32, in0 []float32, in1 []float32, min_val float32, max_val float32)
-// Requires: AVX, AVX2, SSE
+// Requires: AVX
 TEXT ·hardtanhBackwardAVX2(SB), NOSPLIT, $64-80
-	MOVSS        min_val+72(FP), X0
-	VBROADCASTSS X0, Y0
+	VBROADCASTSS min_val+72(FP), Y0
 	VMOVUPD      Y0, (SP)
-	MOVSS        max_val+76(FP), X0
-	VBROADCASTSS X0, Y0
+	VBROADCASTSS max_val+76(FP), Y0
 	VMOVUPD      Y0, 32(SP)
 	VMOVUPD      (SP), Y0
 	VMOVUPD      actkernconst<>+1152(SB), Y1
@@ -18622,13 +18588,11 @@ done:
 	RET
 
 // func hardtanhBackwardAVX2Stream(dst []float32, in0 []float32, in1 []float32, min_val float32, max_val float32)
-// Requires: AVX, AVX2, MMX+, SSE
+// Requires: AVX, MMX+
 TEXT ·hardtanhBackwardAVX2Stream(SB), NOSPLIT, $64-80
-	MOVSS        min_val+72(FP), X0
-	VBROADCASTSS X0, Y0
+	VBROADCASTSS min_val+72(FP), Y0
 	VMOVUPD      Y0, (SP)
-	MOVSS        max_val+76(FP), X0
-	VBROADCASTSS X0, Y0
+	VBROADCASTSS max_val+76(FP), Y0
 	VMOVUPD      Y0, 32(SP)
 	VMOVUPD      (SP), Y0
 	VMOVUPD      actkernconst<>+1152(SB), Y1
@@ -18720,12 +18684,12 @@ done:
 	RET
 
 // func hardtanhBackwardFromOutputAVX512(dst []float32, in0 []float32, in1 []float32, min_val float32, max_val float32)
-// Requires: AVX, AVX512F, BMI2, SSE
+// Requires: AVX, AVX512F, BMI2
 TEXT ·hardtanhBackwardFromOutputAVX512(SB), NOSPLIT, $16-80
-	MOVSS        min_val+72(FP), X0
-	MOVSS        X0, (SP)
-	MOVSS        max_val+76(FP), X0
-	MOVSS        X0, 8(SP)
+	VMOVSS       min_val+72(FP), X0
+	VMOVSS       X0, (SP)
+	VMOVSS       max_val+76(FP), X0
+	VMOVSS       X0, 8(SP)
 	VBROADCASTSS (SP), Z0
 	VBROADCASTSS 8(SP), Z1
 	VBROADCASTSS actkernconst<>+968(SB), Z2
@@ -18813,12 +18777,12 @@ done:
 	RET
 
 // func hardtanhBackwardFromOutputAVX512Stream(dst []float32, in0 []float32, in1 []float32, min_val float32, max_val float32)
-// Requires: AVX, AVX512F, BMI2, MMX+, SSE
+// Requires: AVX, AVX512F, BMI2, MMX+
 TEXT ·hardtanhBackwardFromOutputAVX512Stream(SB), NOSPLIT, $16-80
-	MOVSS        min_val+72(FP), X0
-	MOVSS        X0, (SP)
-	MOVSS        max_val+76(FP), X0
-	MOVSS        X0, 8(SP)
+	VMOVSS       min_val+72(FP), X0
+	VMOVSS       X0, (SP)
+	VMOVSS       max_val+76(FP), X0
+	VMOVSS       X0, 8(SP)
 	VBROADCASTSS (SP), Z0
 	VBROADCASTSS 8(SP), Z1
 	VBROADCASTSS actkernconst<>+968(SB), Z2
@@ -18907,13 +18871,11 @@ done:
 	RET
 
 // func hardtanhBackwardFromOutputAVX2(dst []float32, in0 []float32, in1 []float32, min_val float32, max_val float32)
-// Requires: AVX, AVX2, SSE
+// Requires: AVX
 TEXT ·hardtanhBackwardFromOutputAVX2(SB), NOSPLIT, $64-80
-	MOVSS        min_val+72(FP), X0
-	VBROADCASTSS X0, Y0
+	VBROADCASTSS min_val+72(FP), Y0
 	VMOVUPD      Y0, (SP)
-	MOVSS        max_val+76(FP), X0
-	VBROADCASTSS X0, Y0
+	VBROADCASTSS max_val+76(FP), Y0
 	VMOVUPD      Y0, 32(SP)
 	VMOVUPD      (SP), Y0
 	VMOVUPD      actkernconst<>+1152(SB), Y1
@@ -19004,13 +18966,11 @@ done:
 	RET
 
 // func hardtanhBackwardFromOutputAVX2Stream(dst []float32, in0 []float32, in1 []float32, min_val float32, max_val float32)
-// Requires: AVX, AVX2, MMX+, SSE
+// Requires: AVX, MMX+
 TEXT ·hardtanhBackwardFromOutputAVX2Stream(SB), NOSPLIT, $64-80
-	MOVSS        min_val+72(FP), X0
-	VBROADCASTSS X0, Y0
+	VBROADCASTSS min_val+72(FP), Y0
 	VMOVUPD      Y0, (SP)
-	MOVSS        max_val+76(FP), X0
-	VBROADCASTSS X0, Y0
+	VBROADCASTSS max_val+76(FP), Y0
 	VMOVUPD      Y0, 32(SP)
 	VMOVUPD      (SP), Y0
 	VMOVUPD      actkernconst<>+1152(SB), Y1
@@ -19864,10 +19824,10 @@ done:
 	RET
 
 // func leakyReluAVX512(dst []float32, in0 []float32, negative_slope float32)
-// Requires: AVX, AVX512DQ, AVX512F, BMI2, SSE
+// Requires: AVX, AVX512DQ, AVX512F, BMI2
 TEXT ·leakyReluAVX512(SB), NOSPLIT, $72-52
-	MOVSS          negative_slope+48(FP), X0
-	MOVSS          X0, (SP)
+	VMOVSS         negative_slope+48(FP), X0
+	VMOVSS         X0, (SP)
 	VBROADCASTSS   (SP), Z0
 	VCMPPS.BCST    $0x00, actkernconst<>+972(SB), Z0, K2
 	VBROADCASTSS   actkernconst<>+960(SB), Z0
@@ -19945,10 +19905,10 @@ done:
 	RET
 
 // func leakyReluAVX512Stream(dst []float32, in0 []float32, negative_slope float32)
-// Requires: AVX, AVX512DQ, AVX512F, BMI2, MMX+, SSE
+// Requires: AVX, AVX512DQ, AVX512F, BMI2, MMX+
 TEXT ·leakyReluAVX512Stream(SB), NOSPLIT, $72-52
-	MOVSS          negative_slope+48(FP), X0
-	MOVSS          X0, (SP)
+	VMOVSS         negative_slope+48(FP), X0
+	VMOVSS         X0, (SP)
 	VBROADCASTSS   (SP), Z0
 	VCMPPS.BCST    $0x00, actkernconst<>+972(SB), Z0, K2
 	VBROADCASTSS   actkernconst<>+960(SB), Z0
@@ -20027,10 +19987,9 @@ done:
 	RET
 
 // func leakyReluAVX2(dst []float32, in0 []float32, negative_slope float32)
-// Requires: AVX, AVX2, SSE
+// Requires: AVX
 TEXT ·leakyReluAVX2(SB), NOSPLIT, $64-52
-	MOVSS        negative_slope+48(FP), X0
-	VBROADCASTSS X0, Y0
+	VBROADCASTSS negative_slope+48(FP), Y0
 	VMOVUPD      Y0, (SP)
 	VMOVUPD      (SP), Y0
 	VCMPPS       $0x00, actkernconst<>+1152(SB), Y0, Y1
@@ -20109,10 +20068,9 @@ done:
 	RET
 
 // func leakyReluAVX2Stream(dst []float32, in0 []float32, negative_slope float32)
-// Requires: AVX, AVX2, MMX+, SSE
+// Requires: AVX, MMX+
 TEXT ·leakyReluAVX2Stream(SB), NOSPLIT, $64-52
-	MOVSS        negative_slope+48(FP), X0
-	VBROADCASTSS X0, Y0
+	VBROADCASTSS negative_slope+48(FP), Y0
 	VMOVUPD      Y0, (SP)
 	VMOVUPD      (SP), Y0
 	VCMPPS       $0x00, actkernconst<>+1152(SB), Y0, Y1
@@ -20192,10 +20150,10 @@ done:
 	RET
 
 // func leakyReluBackwardAVX512(dst []float32, in0 []float32, in1 []float32, negative_slope float32)
-// Requires: AVX, AVX512F, BMI2, SSE
+// Requires: AVX, AVX512F, BMI2
 TEXT ·leakyReluBackwardAVX512(SB), NOSPLIT, $8-76
-	MOVSS        negative_slope+72(FP), X0
-	MOVSS        X0, (SP)
+	VMOVSS       negative_slope+72(FP), X0
+	VMOVSS       X0, (SP)
 	VBROADCASTSS (SP), Z0
 	VBROADCASTSS actkernconst<>+4104(SB), Z1
 	MOVQ         dst_base+0(FP), AX
@@ -20269,10 +20227,10 @@ done:
 	RET
 
 // func leakyReluBackwardAVX512Stream(dst []float32, in0 []float32, in1 []float32, negative_slope float32)
-// Requires: AVX, AVX512F, BMI2, MMX+, SSE
+// Requires: AVX, AVX512F, BMI2, MMX+
 TEXT ·leakyReluBackwardAVX512Stream(SB), NOSPLIT, $8-76
-	MOVSS        negative_slope+72(FP), X0
-	MOVSS        X0, (SP)
+	VMOVSS       negative_slope+72(FP), X0
+	VMOVSS       X0, (SP)
 	VBROADCASTSS (SP), Z0
 	VBROADCASTSS actkernconst<>+4104(SB), Z1
 	MOVQ         dst_base+0(FP), AX
@@ -20347,10 +20305,9 @@ done:
 	RET
 
 // func leakyReluBackwardAVX2(dst []float32, in0 []float32, in1 []float32, negative_slope float32)
-// Requires: AVX, AVX2, SSE
+// Requires: AVX
 TEXT ·leakyReluBackwardAVX2(SB), NOSPLIT, $32-76
-	MOVSS        negative_slope+72(FP), X0
-	VBROADCASTSS X0, Y0
+	VBROADCASTSS negative_slope+72(FP), Y0
 	VMOVUPD      Y0, (SP)
 	VMOVUPD      actkernconst<>+1152(SB), Y0
 	VMOVUPD      (SP), Y1
@@ -20438,10 +20395,9 @@ done:
 	RET
 
 // func leakyReluBackwardAVX2Stream(dst []float32, in0 []float32, in1 []float32, negative_slope float32)
-// Requires: AVX, AVX2, MMX+, SSE
+// Requires: AVX, MMX+
 TEXT ·leakyReluBackwardAVX2Stream(SB), NOSPLIT, $32-76
-	MOVSS        negative_slope+72(FP), X0
-	VBROADCASTSS X0, Y0
+	VBROADCASTSS negative_slope+72(FP), Y0
 	VMOVUPD      Y0, (SP)
 	VMOVUPD      actkernconst<>+1152(SB), Y0
 	VMOVUPD      (SP), Y1
@@ -20530,10 +20486,10 @@ done:
 	RET
 
 // func leakyReluBackwardFromOutputAVX512(dst []float32, in0 []float32, in1 []float32, negative_slope float32)
-// Requires: AVX, AVX512F, BMI2, SSE
+// Requires: AVX, AVX512F, BMI2
 TEXT ·leakyReluBackwardFromOutputAVX512(SB), NOSPLIT, $8-76
-	MOVSS        negative_slope+72(FP), X0
-	MOVSS        X0, (SP)
+	VMOVSS       negative_slope+72(FP), X0
+	VMOVSS       X0, (SP)
 	VBROADCASTSS (SP), Z0
 	VBROADCASTSS actkernconst<>+4104(SB), Z1
 	MOVQ         dst_base+0(FP), AX
@@ -20607,10 +20563,10 @@ done:
 	RET
 
 // func leakyReluBackwardFromOutputAVX512Stream(dst []float32, in0 []float32, in1 []float32, negative_slope float32)
-// Requires: AVX, AVX512F, BMI2, MMX+, SSE
+// Requires: AVX, AVX512F, BMI2, MMX+
 TEXT ·leakyReluBackwardFromOutputAVX512Stream(SB), NOSPLIT, $8-76
-	MOVSS        negative_slope+72(FP), X0
-	MOVSS        X0, (SP)
+	VMOVSS       negative_slope+72(FP), X0
+	VMOVSS       X0, (SP)
 	VBROADCASTSS (SP), Z0
 	VBROADCASTSS actkernconst<>+4104(SB), Z1
 	MOVQ         dst_base+0(FP), AX
@@ -20685,10 +20641,9 @@ done:
 	RET
 
 // func leakyReluBackwardFromOutputAVX2(dst []float32, in0 []float32, in1 []float32, negative_slope float32)
-// Requires: AVX, AVX2, SSE
+// Requires: AVX
 TEXT ·leakyReluBackwardFromOutputAVX2(SB), NOSPLIT, $32-76
-	MOVSS        negative_slope+72(FP), X0
-	VBROADCASTSS X0, Y0
+	VBROADCASTSS negative_slope+72(FP), Y0
 	VMOVUPD      Y0, (SP)
 	VMOVUPD      actkernconst<>+1152(SB), Y0
 	VMOVUPD      (SP), Y1
@@ -20776,10 +20731,9 @@ done:
 	RET
 
 // func leakyReluBackwardFromOutputAVX2Stream(dst []float32, in0 []float32, in1 []float32, negative_slope float32)
-// Requires: AVX, AVX2, MMX+, SSE
+// Requires: AVX, MMX+
 TEXT ·leakyReluBackwardFromOutputAVX2Stream(SB), NOSPLIT, $32-76
-	MOVSS        negative_slope+72(FP), X0
-	VBROADCASTSS X0, Y0
+	VBROADCASTSS negative_slope+72(FP), Y0
 	VMOVUPD      Y0, (SP)
 	VMOVUPD      actkernconst<>+1152(SB), Y0
 	VMOVUPD      (SP), Y1
@@ -20868,10 +20822,10 @@ done:
 	RET
 
 // func linearAVX512(dst []float32, in0 []float32, c float32)
-// Requires: AVX, AVX512DQ, AVX512F, BMI2, SSE
+// Requires: AVX, AVX512DQ, AVX512F, BMI2
 TEXT ·linearAVX512(SB), NOSPLIT, $136-52
-	MOVSS          c+48(FP), X0
-	MOVSS          X0, (SP)
+	VMOVSS         c+48(FP), X0
+	VMOVSS         X0, (SP)
 	VBROADCASTSS   (SP), Z0
 	VCMPPS.BCST    $0x00, actkernconst<>+972(SB), Z0, K2
 	VBROADCASTSS   actkernconst<>+960(SB), Z0
@@ -20944,10 +20898,10 @@ done:
 	RET
 
 // func linearAVX512Stream(dst []float32, in0 []float32, c float32)
-// Requires: AVX, AVX512DQ, AVX512F, BMI2, MMX+, SSE
+// Requires: AVX, AVX512DQ, AVX512F, BMI2, MMX+
 TEXT ·linearAVX512Stream(SB), NOSPLIT, $136-52
-	MOVSS          c+48(FP), X0
-	MOVSS          X0, (SP)
+	VMOVSS         c+48(FP), X0
+	VMOVSS         X0, (SP)
 	VBROADCASTSS   (SP), Z0
 	VCMPPS.BCST    $0x00, actkernconst<>+972(SB), Z0, K2
 	VBROADCASTSS   actkernconst<>+960(SB), Z0
@@ -21021,10 +20975,9 @@ done:
 	RET
 
 // func linearAVX2(dst []float32, in0 []float32, c float32)
-// Requires: AVX, AVX2, SSE
+// Requires: AVX
 TEXT ·linearAVX2(SB), NOSPLIT, $96-52
-	MOVSS        c+48(FP), X0
-	VBROADCASTSS X0, Y0
+	VBROADCASTSS c+48(FP), Y0
 	VMOVUPD      Y0, (SP)
 	VMOVUPD      (SP), Y0
 	VCMPPS       $0x00, actkernconst<>+1152(SB), Y0, Y1
@@ -21098,10 +21051,9 @@ done:
 	RET
 
 // func linearAVX2Stream(dst []float32, in0 []float32, c float32)
-// Requires: AVX, AVX2, MMX+, SSE
+// Requires: AVX, MMX+
 TEXT ·linearAVX2Stream(SB), NOSPLIT, $96-52
-	MOVSS        c+48(FP), X0
-	VBROADCASTSS X0, Y0
+	VBROADCASTSS c+48(FP), Y0
 	VMOVUPD      Y0, (SP)
 	VMOVUPD      (SP), Y0
 	VCMPPS       $0x00, actkernconst<>+1152(SB), Y0, Y1
@@ -21176,10 +21128,10 @@ done:
 	RET
 
 // func linearBackwardAVX512(dst []float32, in0 []float32, in1 []float32, c float32)
-// Requires: AVX, AVX512F, BMI2, SSE
+// Requires: AVX, AVX512F, BMI2
 TEXT ·linearBackwardAVX512(SB), NOSPLIT, $8-76
-	MOVSS        c+72(FP), X0
-	MOVSS        X0, (SP)
+	VMOVSS       c+72(FP), X0
+	VMOVSS       X0, (SP)
 	VBROADCASTSS (SP), Z0
 	VBROADCASTSS actkernconst<>+4100(SB), Z1
 	MOVQ         dst_base+0(FP), AX
@@ -21247,10 +21199,10 @@ done:
 	RET
 
 // func linearBackwardAVX512Stream(dst []float32, in0 []float32, in1 []float32, c float32)
-// Requires: AVX, AVX512F, BMI2, MMX+, SSE
+// Requires: AVX, AVX512F, BMI2, MMX+
 TEXT ·linearBackwardAVX512Stream(SB), NOSPLIT, $8-76
-	MOVSS        c+72(FP), X0
-	MOVSS        X0, (SP)
+	VMOVSS       c+72(FP), X0
+	VMOVSS       X0, (SP)
 	VBROADCASTSS (SP), Z0
 	VBROADCASTSS actkernconst<>+4100(SB), Z1
 	MOVQ         dst_base+0(FP), AX
@@ -21319,10 +21271,9 @@ done:
 	RET
 
 // func linearBackwardAVX2(dst []float32, in0 []float32, in1 []float32, c float32)
-// Requires: AVX, AVX2, SSE
+// Requires: AVX
 TEXT ·linearBackwardAVX2(SB), NOSPLIT, $32-76
-	MOVSS        c+72(FP), X0
-	VBROADCASTSS X0, Y0
+	VBROADCASTSS c+72(FP), Y0
 	VMOVUPD      Y0, (SP)
 	VMOVUPD      (SP), Y0
 	MOVQ         dst_base+0(FP), AX
@@ -21396,10 +21347,9 @@ done:
 	RET
 
 // func linearBackwardAVX2Stream(dst []float32, in0 []float32, in1 []float32, c float32)
-// Requires: AVX, AVX2, MMX+, SSE
+// Requires: AVX, MMX+
 TEXT ·linearBackwardAVX2Stream(SB), NOSPLIT, $32-76
-	MOVSS        c+72(FP), X0
-	VBROADCASTSS X0, Y0
+	VBROADCASTSS c+72(FP), Y0
 	VMOVUPD      Y0, (SP)
 	VMOVUPD      (SP), Y0
 	MOVQ         dst_base+0(FP), AX
@@ -21474,10 +21424,10 @@ done:
 	RET
 
 // func linearBackwardFromOutputAVX512(dst []float32, in0 []float32, in1 []float32, c float32)
-// Requires: AVX, AVX512F, BMI2, SSE
+// Requires: AVX, AVX512F, BMI2
 TEXT ·linearBackwardFromOutputAVX512(SB), NOSPLIT, $8-76
-	MOVSS        c+72(FP), X0
-	MOVSS        X0, (SP)
+	VMOVSS       c+72(FP), X0
+	VMOVSS       X0, (SP)
 	VBROADCASTSS (SP), Z0
 	VBROADCASTSS actkernconst<>+4100(SB), Z1
 	MOVQ         dst_base+0(FP), AX
@@ -21545,10 +21495,10 @@ done:
 	RET
 
 // func linearBackwardFromOutputAVX512Stream(dst []float32, in0 []float32, in1 []float32, c float32)
-// Requires: AVX, AVX512F, BMI2, MMX+, SSE
+// Requires: AVX, AVX512F, BMI2, MMX+
 TEXT ·linearBackwardFromOutputAVX512Stream(SB), NOSPLIT, $8-76
-	MOVSS        c+72(FP), X0
-	MOVSS        X0, (SP)
+	VMOVSS       c+72(FP), X0
+	VMOVSS       X0, (SP)
 	VBROADCASTSS (SP), Z0
 	VBROADCASTSS actkernconst<>+4100(SB), Z1
 	MOVQ         dst_base+0(FP), AX
@@ -21617,10 +21567,9 @@ done:
 	RET
 
 // func linearBackwardFromOutputAVX2(dst []float32, in0 []float32, in1 []float32, c float32)
-// Requires: AVX, AVX2, SSE
+// Requires: AVX
 TEXT ·linearBackwardFromOutputAVX2(SB), NOSPLIT, $32-76
-	MOVSS        c+72(FP), X0
-	VBROADCASTSS X0, Y0
+	VBROADCASTSS c+72(FP), Y0
 	VMOVUPD      Y0, (SP)
 	VMOVUPD      (SP), Y0
 	MOVQ         dst_base+0(FP), AX
@@ -21694,10 +21643,9 @@ done:
 	RET
 
 // func linearBackwardFromOutputAVX2Stream(dst []float32, in0 []float32, in1 []float32, c float32)
-// Requires: AVX, AVX2, MMX+, SSE
+// Requires: AVX, MMX+
 TEXT ·linearBackwardFromOutputAVX2Stream(SB), NOSPLIT, $32-76
-	MOVSS        c+72(FP), X0
-	VBROADCASTSS X0, Y0
+	VBROADCASTSS c+72(FP), Y0
 	VMOVUPD      Y0, (SP)
 	VMOVUPD      (SP), Y0
 	MOVQ         dst_base+0(FP), AX
@@ -21930,11 +21878,10 @@ done:
 	RET
 
 // func logSoftmaxReduceS1AVX512(acc *[16]float64, in0 []float32, m float32)
-// Requires: AVX, AVX512F, AVX512VL, BMI2, SSE, SSE2
+// Requires: AVX, AVX512F, AVX512VL, BMI2
 TEXT ·logSoftmaxReduceS1AVX512(SB), NOSPLIT, $8-36
-	MOVSS        m+32(FP), X0
-	CVTSS2SD     X0, X0
-	MOVSD        X0, (SP)
+	VCVTSS2SD    m+32(FP), X0, X0
+	VMOVSD       X0, (SP)
 	VBROADCASTSD actkernconst<>+48(SB), Z0
 	VBROADCASTSD actkernconst<>+720(SB), Z1
 	VBROADCASTSD actkernconst<>+728(SB), Z2
@@ -22147,10 +22094,9 @@ done:
 	RET
 
 // func logSoftmaxReduceS1AVX2(acc *[16]float64, in0 []float32, m float32)
-// Requires: AVX, AVX2, FMA3, SSE, SSE2
+// Requires: AVX, AVX2, FMA3
 TEXT ·logSoftmaxReduceS1AVX2(SB), $576-36
-	MOVSS        m+32(FP), X0
-	CVTSS2SD     X0, X0
+	VCVTSS2SD    m+32(FP), X0, X0
 	VBROADCASTSD X0, Y0
 	VMOVUPD      Y0, (SP)
 	MOVQ         acc+0(FP), AX
@@ -22620,17 +22566,14 @@ done:
 	RET
 
 // func logSoftmaxReduceN0AVX512(acc *[16]float64, in0 []float32, m float32, s1 float32, s1_lo float32)
-// Requires: AVX, AVX512F, AVX512VL, BMI2, SSE, SSE2
+// Requires: AVX, AVX512F, AVX512VL, BMI2
 TEXT ·logSoftmaxReduceN0AVX512(SB), NOSPLIT, $24-44
-	MOVSS        m+32(FP), X0
-	CVTSS2SD     X0, X0
-	MOVSD        X0, (SP)
-	MOVSS        s1+36(FP), X0
-	CVTSS2SD     X0, X0
-	MOVSD        X0, 8(SP)
-	MOVSS        s1_lo+40(FP), X0
-	CVTSS2SD     X0, X0
-	MOVSD        X0, 16(SP)
+	VCVTSS2SD    m+32(FP), X0, X0
+	VMOVSD       X0, (SP)
+	VCVTSS2SD    s1+36(FP), X0, X0
+	VMOVSD       X0, 8(SP)
+	VCVTSS2SD    s1_lo+40(FP), X0, X0
+	VMOVSD       X0, 16(SP)
 	VBROADCASTSD actkernconst<>+1568(SB), Z0
 	VBROADCASTSD (SP), Z1
 	VBROADCASTSD actkernconst<>+0(SB), Z2
@@ -22753,18 +22696,15 @@ done:
 	RET
 
 // func logSoftmaxReduceN0AVX2(acc *[16]float64, in0 []float32, m float32, s1 float32, s1_lo float32)
-// Requires: AVX, AVX2, SSE, SSE2
+// Requires: AVX, AVX2
 TEXT ·logSoftmaxReduceN0AVX2(SB), NOSPLIT, $160-44
-	MOVSS        m+32(FP), X0
-	CVTSS2SD     X0, X0
+	VCVTSS2SD    m+32(FP), X0, X0
 	VBROADCASTSD X0, Y0
 	VMOVUPD      Y0, (SP)
-	MOVSS        s1+36(FP), X0
-	CVTSS2SD     X0, X0
+	VCVTSS2SD    s1+36(FP), X0, X0
 	VBROADCASTSD X0, Y0
 	VMOVUPD      Y0, 32(SP)
-	MOVSS        s1_lo+40(FP), X0
-	CVTSS2SD     X0, X0
+	VCVTSS2SD    s1_lo+40(FP), X0, X0
 	VBROADCASTSD X0, Y0
 	VMOVUPD      Y0, 64(SP)
 	VMOVUPD      actkernconst<>+576(SB), Y0
@@ -22953,20 +22893,16 @@ done:
 	RET
 
 // func logSoftmaxAVX512(dst []float32, in0 []float32, m float32, s1 float32, s1_lo float32, n0 float32)
-// Requires: AVX, AVX512F, AVX512VL, BMI2, SSE, SSE2
+// Requires: AVX, AVX512F, AVX512VL, BMI2
 TEXT ·logSoftmaxAVX512(SB), NOSPLIT, $96-64
-	MOVSS            m+48(FP), X0
-	CVTSS2SD         X0, X0
-	MOVSD            X0, (SP)
-	MOVSS            s1+52(FP), X0
-	CVTSS2SD         X0, X0
-	MOVSD            X0, 8(SP)
-	MOVSS            s1_lo+56(FP), X0
-	CVTSS2SD         X0, X0
-	MOVSD            X0, 16(SP)
-	MOVSS            n0+60(FP), X0
-	CVTSS2SD         X0, X0
-	MOVSD            X0, 24(SP)
+	VCVTSS2SD        m+48(FP), X0, X0
+	VMOVSD           X0, (SP)
+	VCVTSS2SD        s1+52(FP), X0, X0
+	VMOVSD           X0, 8(SP)
+	VCVTSS2SD        s1_lo+56(FP), X0, X0
+	VMOVSD           X0, 16(SP)
+	VCVTSS2SD        n0+60(FP), X0, X0
+	VMOVSD           X0, 24(SP)
 	VBROADCASTSD     24(SP), Z0
 	VSUBPD.BCST      actkernconst<>+0(SB), Z0, Z1
 	VADDPD.BCST      8(SP), Z1, Z1
@@ -23125,22 +23061,18 @@ done:
 	RET
 
 // func logSoftmaxAVX2(dst []float32, in0 []float32, m float32, s1 float32, s1_lo float32, n0 float32)
-// Requires: AVX, AVX2, FMA3, SSE, SSE2
+// Requires: AVX, AVX2, FMA3
 TEXT ·logSoftmaxAVX2(SB), NOSPLIT, $192-64
-	MOVSS        m+48(FP), X0
-	CVTSS2SD     X0, X0
+	VCVTSS2SD    m+48(FP), X0, X0
 	VBROADCASTSD X0, Y0
 	VMOVUPD      Y0, (SP)
-	MOVSS        s1+52(FP), X0
-	CVTSS2SD     X0, X0
+	VCVTSS2SD    s1+52(FP), X0, X0
 	VBROADCASTSD X0, Y0
 	VMOVUPD      Y0, 32(SP)
-	MOVSS        s1_lo+56(FP), X0
-	CVTSS2SD     X0, X0
+	VCVTSS2SD    s1_lo+56(FP), X0, X0
 	VBROADCASTSD X0, Y0
 	VMOVUPD      Y0, 64(SP)
-	MOVSS        n0+60(FP), X0
-	CVTSS2SD     X0, X0
+	VCVTSS2SD    n0+60(FP), X0, X0
 	VBROADCASTSD X0, Y0
 	VMOVUPD      Y0, 96(SP)
 	VMOVUPD      actkernconst<>+4640(SB), Y0
@@ -23533,14 +23465,12 @@ done:
 	RET
 
 // func logSoftmaxBackwardAVX512(dst []float32, in0 []float32, in1 []float32, r float32, r_lo float32)
-// Requires: AVX, AVX512F, AVX512VL, BMI2, SSE, SSE2
+// Requires: AVX, AVX512F, AVX512VL, BMI2
 TEXT ·logSoftmaxBackwardAVX512(SB), NOSPLIT, $80-80
-	MOVSS        r+72(FP), X0
-	CVTSS2SD     X0, X0
-	MOVSD        X0, (SP)
-	MOVSS        r_lo+76(FP), X0
-	CVTSS2SD     X0, X0
-	MOVSD        X0, 8(SP)
+	VCVTSS2SD    r+72(FP), X0, X0
+	VMOVSD       X0, (SP)
+	VCVTSS2SD    r_lo+76(FP), X0, X0
+	VMOVSD       X0, 8(SP)
 	VBROADCASTSD (SP), Z0
 	VADDPD.BCST  8(SP), Z0, Z1
 	VMOVUPD      Z1, 16(SP)
@@ -23725,14 +23655,12 @@ done:
 	RET
 
 // func logSoftmaxBackwardAVX2(dst []float32, in0 []float32, in1 []float32, r float32, r_lo float32)
-// Requires: AVX, AVX2, FMA3, SSE, SSE2
+// Requires: AVX, AVX2, FMA3
 TEXT ·logSoftmaxBackwardAVX2(SB), NOSPLIT, $96-80
-	MOVSS        r+72(FP), X0
-	CVTSS2SD     X0, X0
+	VCVTSS2SD    r+72(FP), X0, X0
 	VBROADCASTSD X0, Y0
 	VMOVUPD      Y0, (SP)
-	MOVSS        r_lo+76(FP), X0
-	CVTSS2SD     X0, X0
+	VCVTSS2SD    r_lo+76(FP), X0, X0
 	VBROADCASTSD X0, Y0
 	VMOVUPD      Y0, 32(SP)
 	VMOVUPD      (SP), Y0
@@ -26551,11 +26479,10 @@ done:
 	RET
 
 // func logsumexpReduceS1AVX512(acc *[16]float64, in0 []float32, m float32)
-// Requires: AVX, AVX512F, AVX512VL, BMI2, SSE, SSE2
+// Requires: AVX, AVX512F, AVX512VL, BMI2
 TEXT ·logsumexpReduceS1AVX512(SB), NOSPLIT, $8-36
-	MOVSS        m+32(FP), X0
-	CVTSS2SD     X0, X0
-	MOVSD        X0, (SP)
+	VCVTSS2SD    m+32(FP), X0, X0
+	VMOVSD       X0, (SP)
 	VBROADCASTSD actkernconst<>+48(SB), Z0
 	VBROADCASTSD actkernconst<>+720(SB), Z1
 	VBROADCASTSD actkernconst<>+728(SB), Z2
@@ -26768,10 +26695,9 @@ done:
 	RET
 
 // func logsumexpReduceS1AVX2(acc *[16]float64, in0 []float32, m float32)
-// Requires: AVX, AVX2, FMA3, SSE, SSE2
+// Requires: AVX, AVX2, FMA3
 TEXT ·logsumexpReduceS1AVX2(SB), $576-36
-	MOVSS        m+32(FP), X0
-	CVTSS2SD     X0, X0
+	VCVTSS2SD    m+32(FP), X0, X0
 	VBROADCASTSD X0, Y0
 	VMOVUPD      Y0, (SP)
 	MOVQ         acc+0(FP), AX
@@ -27241,17 +27167,14 @@ done:
 	RET
 
 // func logsumexpReduceN0AVX512(acc *[16]float64, in0 []float32, m float32, s1 float32, s1_lo float32)
-// Requires: AVX, AVX512F, AVX512VL, BMI2, SSE, SSE2
+// Requires: AVX, AVX512F, AVX512VL, BMI2
 TEXT ·logsumexpReduceN0AVX512(SB), NOSPLIT, $24-44
-	MOVSS        m+32(FP), X0
-	CVTSS2SD     X0, X0
-	MOVSD        X0, (SP)
-	MOVSS        s1+36(FP), X0
-	CVTSS2SD     X0, X0
-	MOVSD        X0, 8(SP)
-	MOVSS        s1_lo+40(FP), X0
-	CVTSS2SD     X0, X0
-	MOVSD        X0, 16(SP)
+	VCVTSS2SD    m+32(FP), X0, X0
+	VMOVSD       X0, (SP)
+	VCVTSS2SD    s1+36(FP), X0, X0
+	VMOVSD       X0, 8(SP)
+	VCVTSS2SD    s1_lo+40(FP), X0, X0
+	VMOVSD       X0, 16(SP)
 	VBROADCASTSD actkernconst<>+1568(SB), Z0
 	VBROADCASTSD (SP), Z1
 	VBROADCASTSD actkernconst<>+0(SB), Z2
@@ -27374,18 +27297,15 @@ done:
 	RET
 
 // func logsumexpReduceN0AVX2(acc *[16]float64, in0 []float32, m float32, s1 float32, s1_lo float32)
-// Requires: AVX, AVX2, SSE, SSE2
+// Requires: AVX, AVX2
 TEXT ·logsumexpReduceN0AVX2(SB), NOSPLIT, $160-44
-	MOVSS        m+32(FP), X0
-	CVTSS2SD     X0, X0
+	VCVTSS2SD    m+32(FP), X0, X0
 	VBROADCASTSD X0, Y0
 	VMOVUPD      Y0, (SP)
-	MOVSS        s1+36(FP), X0
-	CVTSS2SD     X0, X0
+	VCVTSS2SD    s1+36(FP), X0, X0
 	VBROADCASTSD X0, Y0
 	VMOVUPD      Y0, 32(SP)
-	MOVSS        s1_lo+40(FP), X0
-	CVTSS2SD     X0, X0
+	VCVTSS2SD    s1_lo+40(FP), X0, X0
 	VBROADCASTSD X0, Y0
 	VMOVUPD      Y0, 64(SP)
 	VMOVUPD      actkernconst<>+576(SB), Y0
@@ -28238,14 +28158,12 @@ done:
 	RET
 
 // func logsumexpBackwardAVX512(dst []float32, in0 []float32, y float32, dy float32)
-// Requires: AVX, AVX512F, AVX512VL, BMI2, SSE, SSE2
+// Requires: AVX, AVX512F, AVX512VL, BMI2
 TEXT ·logsumexpBackwardAVX512(SB), NOSPLIT, $32-56
-	MOVSS        y+48(FP), X0
-	CVTSS2SD     X0, X0
-	MOVSD        X0, (SP)
-	MOVSS        dy+52(FP), X0
-	CVTSS2SD     X0, X0
-	MOVSD        X0, 8(SP)
+	VCVTSS2SD    y+48(FP), X0, X0
+	VMOVSD       X0, (SP)
+	VCVTSS2SD    dy+52(FP), X0, X0
+	VMOVSD       X0, 8(SP)
 	VBROADCASTSD actkernconst<>+48(SB), Z0
 	VBROADCASTSD actkernconst<>+720(SB), Z1
 	VBROADCASTSD actkernconst<>+728(SB), Z2
@@ -28475,14 +28393,12 @@ done:
 	RET
 
 // func logsumexpBackwardAVX2(dst []float32, in0 []float32, y float32, dy float32)
-// Requires: AVX, AVX2, FMA3, SSE, SSE2
+// Requires: AVX, AVX2, FMA3
 TEXT ·logsumexpBackwardAVX2(SB), NOSPLIT, $160-56
-	MOVSS        y+48(FP), X0
-	CVTSS2SD     X0, X0
+	VCVTSS2SD    y+48(FP), X0, X0
 	VBROADCASTSD X0, Y0
 	VMOVUPD      Y0, (SP)
-	MOVSS        dy+52(FP), X0
-	CVTSS2SD     X0, X0
+	VCVTSS2SD    dy+52(FP), X0, X0
 	VBROADCASTSD X0, Y0
 	VMOVUPD      Y0, 32(SP)
 	MOVQ         dst_base+0(FP), AX
@@ -30721,10 +30637,10 @@ done:
 	RET
 
 // func preluAVX512(dst []float32, in0 []float32, negative_slope float32)
-// Requires: AVX, AVX512DQ, AVX512F, BMI2, SSE
+// Requires: AVX, AVX512DQ, AVX512F, BMI2
 TEXT ·preluAVX512(SB), NOSPLIT, $72-52
-	MOVSS          negative_slope+48(FP), X0
-	MOVSS          X0, (SP)
+	VMOVSS         negative_slope+48(FP), X0
+	VMOVSS         X0, (SP)
 	VBROADCASTSS   (SP), Z0
 	VCMPPS.BCST    $0x00, actkernconst<>+972(SB), Z0, K2
 	VBROADCASTSS   actkernconst<>+960(SB), Z0
@@ -30802,10 +30718,9 @@ done:
 	RET
 
 // func preluAVX2(dst []float32, in0 []float32, negative_slope float32)
-// Requires: AVX, AVX2, SSE
+// Requires: AVX
 TEXT ·preluAVX2(SB), NOSPLIT, $64-52
-	MOVSS        negative_slope+48(FP), X0
-	VBROADCASTSS X0, Y0
+	VBROADCASTSS negative_slope+48(FP), Y0
 	VMOVUPD      Y0, (SP)
 	VMOVUPD      (SP), Y0
 	VCMPPS       $0x00, actkernconst<>+1152(SB), Y0, Y1
@@ -30884,10 +30799,10 @@ done:
 	RET
 
 // func preluBackwardAVX512(dst []float32, in0 []float32, in1 []float32, negative_slope float32)
-// Requires: AVX, AVX512F, BMI2, SSE
+// Requires: AVX, AVX512F, BMI2
 TEXT ·preluBackwardAVX512(SB), NOSPLIT, $8-76
-	MOVSS        negative_slope+72(FP), X0
-	MOVSS        X0, (SP)
+	VMOVSS       negative_slope+72(FP), X0
+	VMOVSS       X0, (SP)
 	VBROADCASTSS (SP), Z0
 	VBROADCASTSS actkernconst<>+4104(SB), Z1
 	MOVQ         dst_base+0(FP), AX
@@ -30961,10 +30876,9 @@ done:
 	RET
 
 // func preluBackwardAVX2(dst []float32, in0 []float32, in1 []float32, negative_slope float32)
-// Requires: AVX, AVX2, SSE
+// Requires: AVX
 TEXT ·preluBackwardAVX2(SB), NOSPLIT, $32-76
-	MOVSS        negative_slope+72(FP), X0
-	VBROADCASTSS X0, Y0
+	VBROADCASTSS negative_slope+72(FP), Y0
 	VMOVUPD      Y0, (SP)
 	VMOVUPD      actkernconst<>+1152(SB), Y0
 	VMOVUPD      (SP), Y1
@@ -31405,11 +31319,10 @@ done:
 	RET
 
 // func preluBackwardWeightAVX512(acc *[16]float64, in0 []float32, in1 []float32, negative_slope float32)
-// Requires: AVX, AVX512DQ, AVX512F, AVX512VL, BMI2, SSE, SSE2
+// Requires: AVX, AVX512DQ, AVX512F, AVX512VL, BMI2
 TEXT ·preluBackwardWeightAVX512(SB), NOSPLIT, $8-60
-	MOVSS        negative_slope+56(FP), X0
-	CVTSS2SD     X0, X0
-	MOVSD        X0, (SP)
+	VCVTSS2SD    negative_slope+56(FP), X0, X0
+	VMOVSD       X0, (SP)
 	VBROADCASTSD actkernconst<>+1568(SB), Z0
 	MOVQ         acc+0(FP), AX
 	VMOVUPD      (AX), Z30
@@ -31558,10 +31471,9 @@ done:
 	RET
 
 // func preluBackwardWeightAVX2(acc *[16]float64, in0 []float32, in1 []float32, negative_slope float32)
-// Requires: AVX, AVX2, FMA3, SSE, SSE2
+// Requires: AVX, AVX2, FMA3
 TEXT ·preluBackwardWeightAVX2(SB), $384-60
-	MOVSS        negative_slope+56(FP), X0
-	CVTSS2SD     X0, X0
+	VCVTSS2SD    negative_slope+56(FP), X0, X0
 	VBROADCASTSD X0, Y0
 	VMOVUPD      Y0, (SP)
 	VMOVUPD      actkernconst<>+576(SB), Y0
@@ -40055,14 +39967,13 @@ done:
 	RET
 
 // func sinAVX512(dst []float32, in0 []float32, w0 float32)
-// Requires: AVX, AVX512DQ, AVX512F, AVX512VL, BMI2, SSE, SSE2
+// Requires: AVX, AVX512DQ, AVX512F, AVX512VL, BMI2
 TEXT ·sinAVX512(SB), $2424-52
-	MOVSS    w0+48(FP), X0
-	CVTSS2SD X0, X0
-	MOVSD    X0, (SP)
-	MOVQ     dst_base+0(FP), AX
-	MOVQ     in0_base+24(FP), CX
-	MOVQ     dst_len+8(FP), DX
+	VCVTSS2SD w0+48(FP), X0, X0
+	VMOVSD    X0, (SP)
+	MOVQ      dst_base+0(FP), AX
+	MOVQ      in0_base+24(FP), CX
+	MOVQ      dst_len+8(FP), DX
 
 loop:
 	CMPQ             DX, $0x00000020
@@ -41357,14 +41268,13 @@ done:
 	RET
 
 // func sinAVX512Stream(dst []float32, in0 []float32, w0 float32)
-// Requires: AVX, AVX512DQ, AVX512F, AVX512VL, BMI2, MMX+, SSE, SSE2
+// Requires: AVX, AVX512DQ, AVX512F, AVX512VL, BMI2, MMX+
 TEXT ·sinAVX512Stream(SB), $2424-52
-	MOVSS    w0+48(FP), X0
-	CVTSS2SD X0, X0
-	MOVSD    X0, (SP)
-	MOVQ     dst_base+0(FP), AX
-	MOVQ     in0_base+24(FP), CX
-	MOVQ     dst_len+8(FP), DX
+	VCVTSS2SD w0+48(FP), X0, X0
+	VMOVSD    X0, (SP)
+	MOVQ      dst_base+0(FP), AX
+	MOVQ      in0_base+24(FP), CX
+	MOVQ      dst_len+8(FP), DX
 
 loop:
 	CMPQ             DX, $0x00000020
@@ -42660,10 +42570,9 @@ done:
 	RET
 
 // func sinAVX2(dst []float32, in0 []float32, w0 float32)
-// Requires: AVX, AVX2, FMA3, SSE, SSE2
+// Requires: AVX, AVX2, FMA3
 TEXT ·sinAVX2(SB), $1568-52
-	MOVSS        w0+48(FP), X0
-	CVTSS2SD     X0, X0
+	VCVTSS2SD    w0+48(FP), X0, X0
 	VBROADCASTSD X0, Y0
 	VMOVUPD      Y0, (SP)
 	MOVQ         dst_base+0(FP), AX
@@ -44576,10 +44485,9 @@ done:
 	RET
 
 // func sinAVX2Stream(dst []float32, in0 []float32, w0 float32)
-// Requires: AVX, AVX2, FMA3, MMX+, SSE, SSE2
+// Requires: AVX, AVX2, FMA3, MMX+
 TEXT ·sinAVX2Stream(SB), $1568-52
-	MOVSS        w0+48(FP), X0
-	CVTSS2SD     X0, X0
+	VCVTSS2SD    w0+48(FP), X0, X0
 	VBROADCASTSD X0, Y0
 	VMOVUPD      Y0, (SP)
 	MOVQ         dst_base+0(FP), AX
@@ -46493,11 +46401,10 @@ done:
 	RET
 
 // func sinUsualAVX512(dst []float32, in0 []float32, w0 float32) int
-// Requires: AVX, AVX512DQ, AVX512F, AVX512VL, BMI2, SSE, SSE2
+// Requires: AVX, AVX512DQ, AVX512F, AVX512VL, BMI2
 TEXT ·sinUsualAVX512(SB), NOSPLIT, $8-64
-	MOVSS        w0+48(FP), X0
-	CVTSS2SD     X0, X0
-	MOVSD        X0, (SP)
+	VCVTSS2SD    w0+48(FP), X0, X0
+	VMOVSD       X0, (SP)
 	VBROADCASTSD actkernconst<>+6792(SB), Z0
 	VBROADCASTSD actkernconst<>+6848(SB), Z1
 	VBROADCASTSD actkernconst<>+6944(SB), Z2
@@ -46704,11 +46611,10 @@ stop:
 	RET
 
 // func sinUsualAVX512Stream(dst []float32, in0 []float32, w0 float32) int
-// Requires: AVX, AVX512DQ, AVX512F, AVX512VL, BMI2, MMX+, SSE, SSE2
+// Requires: AVX, AVX512DQ, AVX512F, AVX512VL, BMI2, MMX+
 TEXT ·sinUsualAVX512Stream(SB), NOSPLIT, $8-64
-	MOVSS        w0+48(FP), X0
-	CVTSS2SD     X0, X0
-	MOVSD        X0, (SP)
+	VCVTSS2SD    w0+48(FP), X0, X0
+	VMOVSD       X0, (SP)
 	VBROADCASTSD actkernconst<>+6792(SB), Z0
 	VBROADCASTSD actkernconst<>+6848(SB), Z1
 	VBROADCASTSD actkernconst<>+6944(SB), Z2
@@ -46917,10 +46823,9 @@ stop:
 	RET
 
 // func sinUsualAVX2(dst []float32, in0 []float32, w0 float32) int
-// Requires: AVX, AVX2, FMA3, SSE, SSE2
+// Requires: AVX, AVX2, FMA3
 TEXT ·sinUsualAVX2(SB), NOSPLIT, $32-64
-	MOVSS        w0+48(FP), X0
-	CVTSS2SD     X0, X0
+	VCVTSS2SD    w0+48(FP), X0, X0
 	VBROADCASTSD X0, Y0
 	VMOVUPD      Y0, (SP)
 	MOVQ         dst_base+0(FP), AX
@@ -47108,10 +47013,9 @@ stop:
 	RET
 
 // func sinUsualAVX2Stream(dst []float32, in0 []float32, w0 float32) int
-// Requires: AVX, AVX2, FMA3, MMX+, SSE, SSE2
+// Requires: AVX, AVX2, FMA3, MMX+
 TEXT ·sinUsualAVX2Stream(SB), NOSPLIT, $32-64
-	MOVSS        w0+48(FP), X0
-	CVTSS2SD     X0, X0
+	VCVTSS2SD    w0+48(FP), X0, X0
 	VBROADCASTSD X0, Y0
 	VMOVUPD      Y0, (SP)
 	MOVQ         dst_base+0(FP), AX
@@ -47301,11 +47205,10 @@ stop:
 	RET
 
 // func sinBackwardAVX512(dst []float32, in0 []float32, in1 []float32, w0 float32)
-// Requires: AVX, AVX512DQ, AVX512F, AVX512VL, BMI2, SSE, SSE2
+// Requires: AVX, AVX512DQ, AVX512F, AVX512VL, BMI2
 TEXT ·sinBackwardAVX512(SB), $2488-76
-	MOVSS        w0+72(FP), X0
-	CVTSS2SD     X0, X0
-	MOVSD        X0, (SP)
+	VCVTSS2SD    w0+72(FP), X0, X0
+	VMOVSD       X0, (SP)
 	VBROADCASTSD actkernconst<>+3920(SB), Z0
 	MOVQ         dst_base+0(FP), AX
 	MOVQ         in0_base+24(FP), CX
@@ -48645,11 +48548,10 @@ done:
 	RET
 
 // func sinBackwardAVX512Stream(dst []float32, in0 []float32, in1 []float32, w0 float32)
-// Requires: AVX, AVX512DQ, AVX512F, AVX512VL, BMI2, MMX+, SSE, SSE2
+// Requires: AVX, AVX512DQ, AVX512F, AVX512VL, BMI2, MMX+
 TEXT ·sinBackwardAVX512Stream(SB), $2488-76
-	MOVSS        w0+72(FP), X0
-	CVTSS2SD     X0, X0
-	MOVSD        X0, (SP)
+	VCVTSS2SD    w0+72(FP), X0, X0
+	VMOVSD       X0, (SP)
 	VBROADCASTSD actkernconst<>+3920(SB), Z0
 	MOVQ         dst_base+0(FP), AX
 	MOVQ         in0_base+24(FP), CX
@@ -49990,10 +49892,9 @@ done:
 	RET
 
 // func sinBackwardAVX2(dst []float32, in0 []float32, in1 []float32, w0 float32)
-// Requires: AVX, AVX2, FMA3, SSE, SSE2
+// Requires: AVX, AVX2, FMA3
 TEXT ·sinBackwardAVX2(SB), $1568-76
-	MOVSS        w0+72(FP), X0
-	CVTSS2SD     X0, X0
+	VCVTSS2SD    w0+72(FP), X0, X0
 	VBROADCASTSD X0, Y0
 	VMOVUPD      Y0, (SP)
 	MOVQ         dst_base+0(FP), AX
@@ -51945,10 +51846,9 @@ done:
 	RET
 
 // func sinBackwardAVX2Stream(dst []float32, in0 []float32, in1 []float32, w0 float32)
-// Requires: AVX, AVX2, FMA3, MMX+, SSE, SSE2
+// Requires: AVX, AVX2, FMA3, MMX+
 TEXT ·sinBackwardAVX2Stream(SB), $1568-76
-	MOVSS        w0+72(FP), X0
-	CVTSS2SD     X0, X0
+	VCVTSS2SD    w0+72(FP), X0, X0
 	VBROADCASTSD X0, Y0
 	VMOVUPD      Y0, (SP)
 	MOVQ         dst_base+0(FP), AX
@@ -53901,11 +53801,10 @@ done:
 	RET
 
 // func sinBackwardUsualAVX512(dst []float32, in0 []float32, in1 []float32, w0 float32) int
-// Requires: AVX, AVX512DQ, AVX512F, AVX512VL, BMI2, SSE, SSE2
+// Requires: AVX, AVX512DQ, AVX512F, AVX512VL, BMI2
 TEXT ·sinBackwardUsualAVX512(SB), NOSPLIT, $8-88
-	MOVSS        w0+72(FP), X0
-	CVTSS2SD     X0, X0
-	MOVSD        X0, (SP)
+	VCVTSS2SD    w0+72(FP), X0, X0
+	VMOVSD       X0, (SP)
 	VBROADCASTSD actkernconst<>+0(SB), Z0
 	VBROADCASTSD actkernconst<>+6848(SB), Z1
 	VBROADCASTSD actkernconst<>+3920(SB), Z2
@@ -54146,11 +54045,10 @@ stop:
 	RET
 
 // func sinBackwardUsualAVX512Stream(dst []float32, in0 []float32, in1 []float32, w0 float32) int
-// Requires: AVX, AVX512DQ, AVX512F, AVX512VL, BMI2, MMX+, SSE, SSE2
+// Requires: AVX, AVX512DQ, AVX512F, AVX512VL, BMI2, MMX+
 TEXT ·sinBackwardUsualAVX512Stream(SB), NOSPLIT, $8-88
-	MOVSS        w0+72(FP), X0
-	CVTSS2SD     X0, X0
-	MOVSD        X0, (SP)
+	VCVTSS2SD    w0+72(FP), X0, X0
+	VMOVSD       X0, (SP)
 	VBROADCASTSD actkernconst<>+0(SB), Z0
 	VBROADCASTSD actkernconst<>+6848(SB), Z1
 	VBROADCASTSD actkernconst<>+3920(SB), Z2
@@ -54393,10 +54291,9 @@ stop:
 	RET
 
 // func sinBackwardUsualAVX2(dst []float32, in0 []float32, in1 []float32, w0 float32) int
-// Requires: AVX, AVX2, FMA3, SSE, SSE2
+// Requires: AVX, AVX2, FMA3
 TEXT ·sinBackwardUsualAVX2(SB), NOSPLIT, $32-88
-	MOVSS        w0+72(FP), X0
-	CVTSS2SD     X0, X0
+	VCVTSS2SD    w0+72(FP), X0, X0
 	VBROADCASTSD X0, Y0
 	VMOVUPD      Y0, (SP)
 	MOVQ         dst_base+0(FP), AX
@@ -54618,10 +54515,9 @@ stop:
 	RET
 
 // func sinBackwardUsualAVX2Stream(dst []float32, in0 []float32, in1 []float32, w0 float32) int
-// Requires: AVX, AVX2, FMA3, MMX+, SSE, SSE2
+// Requires: AVX, AVX2, FMA3, MMX+
 TEXT ·sinBackwardUsualAVX2Stream(SB), NOSPLIT, $32-88
-	MOVSS        w0+72(FP), X0
-	CVTSS2SD     X0, X0
+	VCVTSS2SD    w0+72(FP), X0, X0
 	VBROADCASTSD X0, Y0
 	VMOVUPD      Y0, (SP)
 	MOVQ         dst_base+0(FP), AX
@@ -55003,11 +54899,10 @@ done:
 	RET
 
 // func softmaxReduceSAVX512(acc *[16]float64, in0 []float32, m float32)
-// Requires: AVX, AVX512F, AVX512VL, BMI2, SSE, SSE2
+// Requires: AVX, AVX512F, AVX512VL, BMI2
 TEXT ·softmaxReduceSAVX512(SB), NOSPLIT, $8-36
-	MOVSS        m+32(FP), X0
-	CVTSS2SD     X0, X0
-	MOVSD        X0, (SP)
+	VCVTSS2SD    m+32(FP), X0, X0
+	VMOVSD       X0, (SP)
 	VBROADCASTSD actkernconst<>+48(SB), Z0
 	VBROADCASTSD actkernconst<>+720(SB), Z1
 	VBROADCASTSD actkernconst<>+728(SB), Z2
@@ -55212,10 +55107,9 @@ done:
 	RET
 
 // func softmaxReduceSAVX2(acc *[16]float64, in0 []float32, m float32)
-// Requires: AVX, AVX2, FMA3, SSE, SSE2
+// Requires: AVX, AVX2, FMA3
 TEXT ·softmaxReduceSAVX2(SB), $448-36
-	MOVSS        m+32(FP), X0
-	CVTSS2SD     X0, X0
+	VCVTSS2SD    m+32(FP), X0, X0
 	VBROADCASTSD X0, Y0
 	VMOVUPD      Y0, (SP)
 	MOVQ         acc+0(FP), AX
@@ -55655,17 +55549,14 @@ done:
 	RET
 
 // func softmaxAVX512(dst []float32, in0 []float32, m float32, s float32, s_lo float32)
-// Requires: AVX, AVX512F, AVX512VL, BMI2, SSE, SSE2
+// Requires: AVX, AVX512F, AVX512VL, BMI2
 TEXT ·softmaxAVX512(SB), NOSPLIT, $40-60
-	MOVSS        m+48(FP), X0
-	CVTSS2SD     X0, X0
-	MOVSD        X0, (SP)
-	MOVSS        s+52(FP), X0
-	CVTSS2SD     X0, X0
-	MOVSD        X0, 8(SP)
-	MOVSS        s_lo+56(FP), X0
-	CVTSS2SD     X0, X0
-	MOVSD        X0, 16(SP)
+	VCVTSS2SD    m+48(FP), X0, X0
+	VMOVSD       X0, (SP)
+	VCVTSS2SD    s+52(FP), X0, X0
+	VMOVSD       X0, 8(SP)
+	VCVTSS2SD    s_lo+56(FP), X0, X0
+	VMOVSD       X0, 16(SP)
 	VBROADCASTSD actkernconst<>+48(SB), Z0
 	VBROADCASTSD actkernconst<>+720(SB), Z1
 	VBROADCASTSD actkernconst<>+728(SB), Z2
@@ -55895,18 +55786,15 @@ done:
 	RET
 
 // func softmaxAVX2(dst []float32, in0 []float32, m float32, s float32, s_lo float32)
-// Requires: AVX, AVX2, FMA3, SSE, SSE2
+// Requires: AVX, AVX2, FMA3
 TEXT ·softmaxAVX2(SB), NOSPLIT, $192-60
-	MOVSS        m+48(FP), X0
-	CVTSS2SD     X0, X0
+	VCVTSS2SD    m+48(FP), X0, X0
 	VBROADCASTSD X0, Y0
 	VMOVUPD      Y0, (SP)
-	MOVSS        s+52(FP), X0
-	CVTSS2SD     X0, X0
+	VCVTSS2SD    s+52(FP), X0, X0
 	VBROADCASTSD X0, Y0
 	VMOVUPD      Y0, 32(SP)
-	MOVSS        s_lo+56(FP), X0
-	CVTSS2SD     X0, X0
+	VCVTSS2SD    s_lo+56(FP), X0, X0
 	VBROADCASTSD X0, Y0
 	VMOVUPD      Y0, 64(SP)
 	MOVQ         dst_base+0(FP), AX
@@ -56506,14 +56394,12 @@ done:
 	RET
 
 // func softmaxBackwardAVX512(dst []float32, in0 []float32, in1 []float32, r float32, r_lo float32)
-// Requires: AVX, AVX512F, AVX512VL, BMI2, SSE, SSE2
+// Requires: AVX, AVX512F, AVX512VL, BMI2
 TEXT ·softmaxBackwardAVX512(SB), NOSPLIT, $16-80
-	MOVSS        r+72(FP), X0
-	CVTSS2SD     X0, X0
-	MOVSD        X0, (SP)
-	MOVSS        r_lo+76(FP), X0
-	CVTSS2SD     X0, X0
-	MOVSD        X0, 8(SP)
+	VCVTSS2SD    r+72(FP), X0, X0
+	VMOVSD       X0, (SP)
+	VCVTSS2SD    r_lo+76(FP), X0, X0
+	VMOVSD       X0, 8(SP)
 	VBROADCASTSD (SP), Z0
 	VBROADCASTSD 8(SP), Z1
 	VBROADCASTSD actkernconst<>+1680(SB), Z2
@@ -56614,14 +56500,12 @@ done:
 	RET
 
 // func softmaxBackwardAVX2(dst []float32, in0 []float32, in1 []float32, r float32, r_lo float32)
-// Requires: AVX, AVX2, SSE, SSE2
+// Requires: AVX, AVX2
 TEXT ·softmaxBackwardAVX2(SB), NOSPLIT, $64-80
-	MOVSS        r+72(FP), X0
-	CVTSS2SD     X0, X0
+	VCVTSS2SD    r+72(FP), X0, X0
 	VBROADCASTSD X0, Y0
 	VMOVUPD      Y0, (SP)
-	MOVSS        r_lo+76(FP), X0
-	CVTSS2SD     X0, X0
+	VCVTSS2SD    r_lo+76(FP), X0, X0
 	VBROADCASTSD X0, Y0
 	VMOVUPD      Y0, 32(SP)
 	VMOVUPD      (SP), Y0
@@ -56921,11 +56805,10 @@ done:
 	RET
 
 // func softminReduceSAVX512(acc *[16]float64, in0 []float32, m float32)
-// Requires: AVX, AVX512DQ, AVX512F, AVX512VL, BMI2, SSE, SSE2
+// Requires: AVX, AVX512DQ, AVX512F, AVX512VL, BMI2
 TEXT ·softminReduceSAVX512(SB), NOSPLIT, $8-36
-	MOVSS        m+32(FP), X0
-	CVTSS2SD     X0, X0
-	MOVSD        X0, (SP)
+	VCVTSS2SD    m+32(FP), X0, X0
+	VMOVSD       X0, (SP)
 	VBROADCASTSD actkernconst<>+48(SB), Z0
 	VBROADCASTSD actkernconst<>+720(SB), Z1
 	VBROADCASTSD actkernconst<>+728(SB), Z2
@@ -57134,10 +57017,9 @@ done:
 	RET
 
 // func softminReduceSAVX2(acc *[16]float64, in0 []float32, m float32)
-// Requires: AVX, AVX2, FMA3, SSE, SSE2
+// Requires: AVX, AVX2, FMA3
 TEXT ·softminReduceSAVX2(SB), $576-36
-	MOVSS        m+32(FP), X0
-	CVTSS2SD     X0, X0
+	VCVTSS2SD    m+32(FP), X0, X0
 	VBROADCASTSD X0, Y0
 	VMOVUPD      Y0, (SP)
 	MOVQ         acc+0(FP), AX
@@ -57595,17 +57477,14 @@ done:
 	RET
 
 // func softminAVX512(dst []float32, in0 []float32, m float32, s float32, s_lo float32)
-// Requires: AVX, AVX512DQ, AVX512F, AVX512VL, BMI2, SSE, SSE2
+// Requires: AVX, AVX512DQ, AVX512F, AVX512VL, BMI2
 TEXT ·softminAVX512(SB), NOSPLIT, $40-60
-	MOVSS        m+48(FP), X0
-	CVTSS2SD     X0, X0
-	MOVSD        X0, (SP)
-	MOVSS        s+52(FP), X0
-	CVTSS2SD     X0, X0
-	MOVSD        X0, 8(SP)
-	MOVSS        s_lo+56(FP), X0
-	CVTSS2SD     X0, X0
-	MOVSD        X0, 16(SP)
+	VCVTSS2SD    m+48(FP), X0, X0
+	VMOVSD       X0, (SP)
+	VCVTSS2SD    s+52(FP), X0, X0
+	VMOVSD       X0, 8(SP)
+	VCVTSS2SD    s_lo+56(FP), X0, X0
+	VMOVSD       X0, 16(SP)
 	VBROADCASTSD actkernconst<>+48(SB), Z0
 	VBROADCASTSD actkernconst<>+720(SB), Z1
 	VBROADCASTSD actkernconst<>+728(SB), Z2
@@ -57843,18 +57722,15 @@ done:
 	RET
 
 // func softminAVX2(dst []float32, in0 []float32, m float32, s float32, s_lo float32)
-// Requires: AVX, AVX2, FMA3, SSE, SSE2
+// Requires: AVX, AVX2, FMA3
 TEXT ·softminAVX2(SB), $288-60
-	MOVSS        m+48(FP), X0
-	CVTSS2SD     X0, X0
+	VCVTSS2SD    m+48(FP), X0, X0
 	VBROADCASTSD X0, Y0
 	VMOVUPD      Y0, (SP)
-	MOVSS        s+52(FP), X0
-	CVTSS2SD     X0, X0
+	VCVTSS2SD    s+52(FP), X0, X0
 	VBROADCASTSD X0, Y0
 	VMOVUPD      Y0, 32(SP)
-	MOVSS        s_lo+56(FP), X0
-	CVTSS2SD     X0, X0
+	VCVTSS2SD    s_lo+56(FP), X0, X0
 	VBROADCASTSD X0, Y0
 	VMOVUPD      Y0, 64(SP)
 	MOVQ         dst_base+0(FP), AX
@@ -58475,14 +58351,12 @@ done:
 	RET
 
 // func softminBackwardAVX512(dst []float32, in0 []float32, in1 []float32, r float32, r_lo float32)
-// Requires: AVX, AVX512F, AVX512VL, BMI2, SSE, SSE2
+// Requires: AVX, AVX512F, AVX512VL, BMI2
 TEXT ·softminBackwardAVX512(SB), NOSPLIT, $16-80
-	MOVSS        r+72(FP), X0
-	CVTSS2SD     X0, X0
-	MOVSD        X0, (SP)
-	MOVSS        r_lo+76(FP), X0
-	CVTSS2SD     X0, X0
-	MOVSD        X0, 8(SP)
+	VCVTSS2SD    r+72(FP), X0, X0
+	VMOVSD       X0, (SP)
+	VCVTSS2SD    r_lo+76(FP), X0, X0
+	VMOVSD       X0, 8(SP)
 	VBROADCASTSD (SP), Z0
 	VBROADCASTSD 8(SP), Z1
 	VBROADCASTSD actkernconst<>+1680(SB), Z2
@@ -58583,14 +58457,12 @@ done:
 	RET
 
 // func softminBackwardAVX2(dst []float32, in0 []float32, in1 []float32, r float32, r_lo float32)
-// Requires: AVX, AVX2, SSE, SSE2
+// Requires: AVX, AVX2
 TEXT ·softminBackwardAVX2(SB), NOSPLIT, $64-80
-	MOVSS        r+72(FP), X0
-	CVTSS2SD     X0, X0
+	VCVTSS2SD    r+72(FP), X0, X0
 	VBROADCASTSD X0, Y0
 	VMOVUPD      Y0, (SP)
-	MOVSS        r_lo+76(FP), X0
-	CVTSS2SD     X0, X0
+	VCVTSS2SD    r_lo+76(FP), X0, X0
 	VBROADCASTSD X0, Y0
 	VMOVUPD      Y0, 32(SP)
 	VMOVUPD      (SP), Y0
@@ -58687,14 +58559,12 @@ done:
 	RET
 
 // func softplusAVX512(dst []float32, in0 []float32, beta float32, threshold float32)
-// Requires: AVX, AVX512DQ, AVX512F, AVX512VL, BMI2, SSE, SSE2
+// Requires: AVX, AVX512DQ, AVX512F, AVX512VL, BMI2
 TEXT ·softplusAVX512(SB), NOSPLIT, $32-56
-	MOVSS        beta+48(FP), X0
-	CVTSS2SD     X0, X0
-	MOVSD        X0, (SP)
-	MOVSS        threshold+52(FP), X0
-	CVTSS2SD     X0, X0
-	MOVSD        X0, 8(SP)
+	VCVTSS2SD    beta+48(FP), X0, X0
+	VMOVSD       X0, (SP)
+	VCVTSS2SD    threshold+52(FP), X0, X0
+	VMOVSD       X0, 8(SP)
 	VBROADCASTSD 8(SP), Z0
 	VBROADCASTSD actkernconst<>+1568(SB), Z1
 	VBROADCASTSD actkernconst<>+48(SB), Z2
@@ -58972,14 +58842,12 @@ done:
 	RET
 
 // func softplusAVX512Stream(dst []float32, in0 []float32, beta float32, threshold float32)
-// Requires: AVX, AVX512DQ, AVX512F, AVX512VL, BMI2, MMX+, SSE, SSE2
+// Requires: AVX, AVX512DQ, AVX512F, AVX512VL, BMI2, MMX+
 TEXT ·softplusAVX512Stream(SB), NOSPLIT, $32-56
-	MOVSS        beta+48(FP), X0
-	CVTSS2SD     X0, X0
-	MOVSD        X0, (SP)
-	MOVSS        threshold+52(FP), X0
-	CVTSS2SD     X0, X0
-	MOVSD        X0, 8(SP)
+	VCVTSS2SD    beta+48(FP), X0, X0
+	VMOVSD       X0, (SP)
+	VCVTSS2SD    threshold+52(FP), X0, X0
+	VMOVSD       X0, 8(SP)
 	VBROADCASTSD 8(SP), Z0
 	VBROADCASTSD actkernconst<>+1568(SB), Z1
 	VBROADCASTSD actkernconst<>+48(SB), Z2
@@ -59258,14 +59126,12 @@ done:
 	RET
 
 // func softplusAVX2(dst []float32, in0 []float32, beta float32, threshold float32)
-// Requires: AVX, AVX2, FMA3, SSE, SSE2
+// Requires: AVX, AVX2, FMA3
 TEXT ·softplusAVX2(SB), NOSPLIT, $224-56
-	MOVSS        beta+48(FP), X0
-	CVTSS2SD     X0, X0
+	VCVTSS2SD    beta+48(FP), X0, X0
 	VBROADCASTSD X0, Y0
 	VMOVUPD      Y0, (SP)
-	MOVSS        threshold+52(FP), X0
-	CVTSS2SD     X0, X0
+	VCVTSS2SD    threshold+52(FP), X0, X0
 	VBROADCASTSD X0, Y0
 	VMOVUPD      Y0, 32(SP)
 	VMOVUPD      32(SP), Y0
@@ -59505,14 +59371,12 @@ done:
 	RET
 
 // func softplusAVX2Stream(dst []float32, in0 []float32, beta float32, threshold float32)
-// Requires: AVX, AVX2, FMA3, MMX+, SSE, SSE2
+// Requires: AVX, AVX2, FMA3, MMX+
 TEXT ·softplusAVX2Stream(SB), NOSPLIT, $224-56
-	MOVSS        beta+48(FP), X0
-	CVTSS2SD     X0, X0
+	VCVTSS2SD    beta+48(FP), X0, X0
 	VBROADCASTSD X0, Y0
 	VMOVUPD      Y0, (SP)
-	MOVSS        threshold+52(FP), X0
-	CVTSS2SD     X0, X0
+	VCVTSS2SD    threshold+52(FP), X0, X0
 	VBROADCASTSD X0, Y0
 	VMOVUPD      Y0, 32(SP)
 	VMOVUPD      32(SP), Y0
@@ -59753,14 +59617,12 @@ done:
 	RET
 
 // func softplusBackwardAVX512(dst []float32, in0 []float32, in1 []float32, beta float32, threshold float32)
-// Requires: AVX, AVX512DQ, AVX512F, AVX512VL, BMI2, SSE, SSE2
+// Requires: AVX, AVX512DQ, AVX512F, AVX512VL, BMI2
 TEXT ·softplusBackwardAVX512(SB), NOSPLIT, $64-80
-	MOVSS        beta+72(FP), X0
-	CVTSS2SD     X0, X0
-	MOVSD        X0, (SP)
-	MOVSS        threshold+76(FP), X0
-	CVTSS2SD     X0, X0
-	MOVSD        X0, 8(SP)
+	VCVTSS2SD    beta+72(FP), X0, X0
+	VMOVSD       X0, (SP)
+	VCVTSS2SD    threshold+76(FP), X0, X0
+	VMOVSD       X0, 8(SP)
 	VBROADCASTSD 8(SP), Z0
 	VBROADCASTSD actkernconst<>+48(SB), Z1
 	VBROADCASTSD actkernconst<>+720(SB), Z2
@@ -60002,14 +59864,12 @@ done:
 	RET
 
 // func softplusBackwardAVX512Stream(dst []float32, in0 []float32, in1 []float32, beta float32, threshold float32)
-// Requires: AVX, AVX512DQ, AVX512F, AVX512VL, BMI2, MMX+, SSE, SSE2
+// Requires: AVX, AVX512DQ, AVX512F, AVX512VL, BMI2, MMX+
 TEXT ·softplusBackwardAVX512Stream(SB), NOSPLIT, $64-80
-	MOVSS        beta+72(FP), X0
-	CVTSS2SD     X0, X0
-	MOVSD        X0, (SP)
-	MOVSS        threshold+76(FP), X0
-	CVTSS2SD     X0, X0
-	MOVSD        X0, 8(SP)
+	VCVTSS2SD    beta+72(FP), X0, X0
+	VMOVSD       X0, (SP)
+	VCVTSS2SD    threshold+76(FP), X0, X0
+	VMOVSD       X0, 8(SP)
 	VBROADCASTSD 8(SP), Z0
 	VBROADCASTSD actkernconst<>+48(SB), Z1
 	VBROADCASTSD actkernconst<>+720(SB), Z2
@@ -60252,14 +60112,12 @@ done:
 	RET
 
 // func softplusBackwardAVX2(dst []float32, in0 []float32, in1 []float32, beta float32, threshold float32)
-// Requires: AVX, AVX2, FMA3, SSE, SSE2
+// Requires: AVX, AVX2, FMA3
 TEXT ·softplusBackwardAVX2(SB), NOSPLIT, $224-80
-	MOVSS        beta+72(FP), X0
-	CVTSS2SD     X0, X0
+	VCVTSS2SD    beta+72(FP), X0, X0
 	VBROADCASTSD X0, Y0
 	VMOVUPD      Y0, (SP)
-	MOVSS        threshold+76(FP), X0
-	CVTSS2SD     X0, X0
+	VCVTSS2SD    threshold+76(FP), X0, X0
 	VBROADCASTSD X0, Y0
 	VMOVUPD      Y0, 32(SP)
 	VMOVUPD      actkernconst<>+160(SB), Y0
@@ -60461,14 +60319,12 @@ done:
 	RET
 
 // func softplusBackwardAVX2Stream(dst []float32, in0 []float32, in1 []float32, beta float32, threshold float32)
-// Requires: AVX, AVX2, FMA3, MMX+, SSE, SSE2
+// Requires: AVX, AVX2, FMA3, MMX+
 TEXT ·softplusBackwardAVX2Stream(SB), NOSPLIT, $224-80
-	MOVSS        beta+72(FP), X0
-	CVTSS2SD     X0, X0
+	VCVTSS2SD    beta+72(FP), X0, X0
 	VBROADCASTSD X0, Y0
 	VMOVUPD      Y0, (SP)
-	MOVSS        threshold+76(FP), X0
-	CVTSS2SD     X0, X0
+	VCVTSS2SD    threshold+76(FP), X0, X0
 	VBROADCASTSD X0, Y0
 	VMOVUPD      Y0, 32(SP)
 	VMOVUPD      actkernconst<>+160(SB), Y0
@@ -60671,10 +60527,10 @@ done:
 	RET
 
 // func softshrinkAVX512(dst []float32, in0 []float32, lambd float32)
-// Requires: AVX, AVX512DQ, AVX512F, BMI2, SSE
+// Requires: AVX, AVX512DQ, AVX512F, BMI2
 TEXT ·softshrinkAVX512(SB), NOSPLIT, $72-52
-	MOVSS        lambd+48(FP), X0
-	MOVSS        X0, (SP)
+	VMOVSS       lambd+48(FP), X0
+	VMOVSS       X0, (SP)
 	VBROADCASTSS (SP), Z0
 	VXORPS.BCST  actkernconst<>+964(SB), Z0, Z1
 	VMOVUPD      Z1, 8(SP)
@@ -60742,10 +60598,10 @@ done:
 	RET
 
 // func softshrinkAVX512Stream(dst []float32, in0 []float32, lambd float32)
-// Requires: AVX, AVX512DQ, AVX512F, BMI2, MMX+, SSE
+// Requires: AVX, AVX512DQ, AVX512F, BMI2, MMX+
 TEXT ·softshrinkAVX512Stream(SB), NOSPLIT, $72-52
-	MOVSS        lambd+48(FP), X0
-	MOVSS        X0, (SP)
+	VMOVSS       lambd+48(FP), X0
+	VMOVSS       X0, (SP)
 	VBROADCASTSS (SP), Z0
 	VXORPS.BCST  actkernconst<>+964(SB), Z0, Z1
 	VMOVUPD      Z1, 8(SP)
@@ -60814,10 +60670,9 @@ done:
 	RET
 
 // func softshrinkAVX2(dst []float32, in0 []float32, lambd float32)
-// Requires: AVX, AVX2, SSE
+// Requires: AVX
 TEXT ·softshrinkAVX2(SB), NOSPLIT, $64-52
-	MOVSS        lambd+48(FP), X0
-	VBROADCASTSS X0, Y0
+	VBROADCASTSS lambd+48(FP), Y0
 	VMOVUPD      Y0, (SP)
 	VMOVUPD      (SP), Y0
 	VXORPS       actkernconst<>+1088(SB), Y0, Y1
@@ -60886,10 +60741,9 @@ done:
 	RET
 
 // func softshrinkAVX2Stream(dst []float32, in0 []float32, lambd float32)
-// Requires: AVX, AVX2, MMX+, SSE
+// Requires: AVX, MMX+
 TEXT ·softshrinkAVX2Stream(SB), NOSPLIT, $64-52
-	MOVSS        lambd+48(FP), X0
-	VBROADCASTSS X0, Y0
+	VBROADCASTSS lambd+48(FP), Y0
 	VMOVUPD      Y0, (SP)
 	VMOVUPD      (SP), Y0
 	VXORPS       actkernconst<>+1088(SB), Y0, Y1
@@ -60959,10 +60813,10 @@ done:
 	RET
 
 // func softshrinkBackwardAVX512(dst []float32, in0 []float32, in1 []float32, lambd float32)
-// Requires: AVX, AVX512DQ, AVX512F, BMI2, SSE
+// Requires: AVX, AVX512DQ, AVX512F, BMI2
 TEXT ·softshrinkBackwardAVX512(SB), NOSPLIT, $8-76
-	MOVSS        lambd+72(FP), X0
-	MOVSS        X0, (SP)
+	VMOVSS       lambd+72(FP), X0
+	VMOVSS       X0, (SP)
 	VBROADCASTSS (SP), Z0
 	VBROADCASTSS actkernconst<>+968(SB), Z1
 	VBROADCASTSS actkernconst<>+4096(SB), Z2
@@ -61049,10 +60903,10 @@ done:
 	RET
 
 // func softshrinkBackwardAVX512Stream(dst []float32, in0 []float32, in1 []float32, lambd float32)
-// Requires: AVX, AVX512DQ, AVX512F, BMI2, MMX+, SSE
+// Requires: AVX, AVX512DQ, AVX512F, BMI2, MMX+
 TEXT ·softshrinkBackwardAVX512Stream(SB), NOSPLIT, $8-76
-	MOVSS        lambd+72(FP), X0
-	MOVSS        X0, (SP)
+	VMOVSS       lambd+72(FP), X0
+	VMOVSS       X0, (SP)
 	VBROADCASTSS (SP), Z0
 	VBROADCASTSS actkernconst<>+968(SB), Z1
 	VBROADCASTSS actkernconst<>+4096(SB), Z2
@@ -61140,10 +60994,9 @@ done:
 	RET
 
 // func softshrinkBackwardAVX2(dst []float32, in0 []float32, in1 []float32, lambd float32)
-// Requires: AVX, AVX2, SSE
+// Requires: AVX
 TEXT ·softshrinkBackwardAVX2(SB), NOSPLIT, $32-76
-	MOVSS        lambd+72(FP), X0
-	VBROADCASTSS X0, Y0
+	VBROADCASTSS lambd+72(FP), Y0
 	VMOVUPD      Y0, (SP)
 	VMOVUPD      (SP), Y0
 	VMOVUPD      actkernconst<>+1152(SB), Y1
@@ -61237,10 +61090,9 @@ done:
 	RET
 
 // func softshrinkBackwardAVX2Stream(dst []float32, in0 []float32, in1 []float32, lambd float32)
-// Requires: AVX, AVX2, MMX+, SSE
+// Requires: AVX, MMX+
 TEXT ·softshrinkBackwardAVX2Stream(SB), NOSPLIT, $32-76
-	MOVSS        lambd+72(FP), X0
-	VBROADCASTSS X0, Y0
+	VBROADCASTSS lambd+72(FP), Y0
 	VMOVUPD      Y0, (SP)
 	VMOVUPD      (SP), Y0
 	VMOVUPD      actkernconst<>+1152(SB), Y1
@@ -61335,10 +61187,10 @@ done:
 	RET
 
 // func softshrinkBackwardFromOutputAVX512(dst []float32, in0 []float32, in1 []float32, lambd float32)
-// Requires: AVX, AVX512F, BMI2, SSE
+// Requires: AVX, AVX512F, BMI2
 TEXT ·softshrinkBackwardFromOutputAVX512(SB), NOSPLIT, $8-76
-	MOVSS        lambd+72(FP), X0
-	MOVSS        X0, (SP)
+	VMOVSS       lambd+72(FP), X0
+	VMOVSS       X0, (SP)
 	VBROADCASTSS actkernconst<>+972(SB), Z0
 	VBROADCASTSS actkernconst<>+3712(SB), Z1
 	MOVQ         dst_base+0(FP), AX
@@ -61424,10 +61276,10 @@ done:
 	RET
 
 // func softshrinkBackwardFromOutputAVX512Stream(dst []float32, in0 []float32, in1 []float32, lambd float32)
-// Requires: AVX, AVX512F, BMI2, MMX+, SSE
+// Requires: AVX, AVX512F, BMI2, MMX+
 TEXT ·softshrinkBackwardFromOutputAVX512Stream(SB), NOSPLIT, $8-76
-	MOVSS        lambd+72(FP), X0
-	MOVSS        X0, (SP)
+	VMOVSS       lambd+72(FP), X0
+	VMOVSS       X0, (SP)
 	VBROADCASTSS actkernconst<>+972(SB), Z0
 	VBROADCASTSS actkernconst<>+3712(SB), Z1
 	MOVQ         dst_base+0(FP), AX
@@ -61514,10 +61366,9 @@ done:
 	RET
 
 // func softshrinkBackwardFromOutputAVX2(dst []float32, in0 []float32, in1 []float32, lambd float32)
-// Requires: AVX, AVX2, SSE
+// Requires: AVX
 TEXT ·softshrinkBackwardFromOutputAVX2(SB), NOSPLIT, $32-76
-	MOVSS        lambd+72(FP), X0
-	VBROADCASTSS X0, Y0
+	VBROADCASTSS lambd+72(FP), Y0
 	VMOVUPD      Y0, (SP)
 	VMOVUPD      actkernconst<>+1152(SB), Y0
 	VMOVUPD      actkernconst<>+1120(SB), Y1
@@ -61610,10 +61461,9 @@ done:
 	RET
 
 // func softshrinkBackwardFromOutputAVX2Stream(dst []float32, in0 []float32, in1 []float32, lambd float32)
-// Requires: AVX, AVX2, MMX+, SSE
+// Requires: AVX, MMX+
 TEXT ·softshrinkBackwardFromOutputAVX2Stream(SB), NOSPLIT, $32-76
-	MOVSS        lambd+72(FP), X0
-	VBROADCASTSS X0, Y0
+	VBROADCASTSS lambd+72(FP), Y0
 	VMOVUPD      Y0, (SP)
 	VMOVUPD      actkernconst<>+1152(SB), Y0
 	VMOVUPD      actkernconst<>+1120(SB), Y1
@@ -69129,12 +68979,12 @@ done:
 	RET
 
 // func thresholdAVX512(dst []float32, in0 []float32, threshold float32, value float32)
-// Requires: AVX, AVX512F, BMI2, SSE
+// Requires: AVX, AVX512F, BMI2
 TEXT ·thresholdAVX512(SB), NOSPLIT, $16-56
-	MOVSS        threshold+48(FP), X0
-	MOVSS        X0, (SP)
-	MOVSS        value+52(FP), X0
-	MOVSS        X0, 8(SP)
+	VMOVSS       threshold+48(FP), X0
+	VMOVSS       X0, (SP)
+	VMOVSS       value+52(FP), X0
+	VMOVSS       X0, 8(SP)
 	VBROADCASTSS (SP), Z0
 	VBROADCASTSS 8(SP), Z1
 	MOVQ         dst_base+0(FP), AX
@@ -69193,12 +69043,12 @@ done:
 	RET
 
 // func thresholdAVX512Stream(dst []float32, in0 []float32, threshold float32, value float32)
-// Requires: AVX, AVX512F, BMI2, MMX+, SSE
+// Requires: AVX, AVX512F, BMI2, MMX+
 TEXT ·thresholdAVX512Stream(SB), NOSPLIT, $16-56
-	MOVSS        threshold+48(FP), X0
-	MOVSS        X0, (SP)
-	MOVSS        value+52(FP), X0
-	MOVSS        X0, 8(SP)
+	VMOVSS       threshold+48(FP), X0
+	VMOVSS       X0, (SP)
+	VMOVSS       value+52(FP), X0
+	VMOVSS       X0, 8(SP)
 	VBROADCASTSS (SP), Z0
 	VBROADCASTSS 8(SP), Z1
 	MOVQ         dst_base+0(FP), AX
@@ -69258,13 +69108,11 @@ done:
 	RET
 
 // func thresholdAVX2(dst []float32, in0 []float32, threshold float32, value float32)
-// Requires: AVX, AVX2, SSE
+// Requires: AVX
 TEXT ·thresholdAVX2(SB), NOSPLIT, $64-56
-	MOVSS        threshold+48(FP), X0
-	VBROADCASTSS X0, Y0
+	VBROADCASTSS threshold+48(FP), Y0
 	VMOVUPD      Y0, (SP)
-	MOVSS        value+52(FP), X0
-	VBROADCASTSS X0, Y0
+	VBROADCASTSS value+52(FP), Y0
 	VMOVUPD      Y0, 32(SP)
 	VMOVUPD      (SP), Y0
 	VMOVUPD      32(SP), Y1
@@ -69324,13 +69172,11 @@ done:
 	RET
 
 // func thresholdAVX2Stream(dst []float32, in0 []float32, threshold float32, value float32)
-// Requires: AVX, AVX2, MMX+, SSE
+// Requires: AVX, MMX+
 TEXT ·thresholdAVX2Stream(SB), NOSPLIT, $64-56
-	MOVSS        threshold+48(FP), X0
-	VBROADCASTSS X0, Y0
+	VBROADCASTSS threshold+48(FP), Y0
 	VMOVUPD      Y0, (SP)
-	MOVSS        value+52(FP), X0
-	VBROADCASTSS X0, Y0
+	VBROADCASTSS value+52(FP), Y0
 	VMOVUPD      Y0, 32(SP)
 	VMOVUPD      (SP), Y0
 	VMOVUPD      32(SP), Y1
@@ -69391,12 +69237,12 @@ done:
 	RET
 
 // func thresholdBackwardAVX512(dst []float32, in0 []float32, in1 []float32, threshold float32, value float32)
-// Requires: AVX, AVX512F, BMI2, SSE
+// Requires: AVX, AVX512F, BMI2
 TEXT ·thresholdBackwardAVX512(SB), NOSPLIT, $16-80
-	MOVSS        threshold+72(FP), X0
-	MOVSS        X0, (SP)
-	MOVSS        value+76(FP), X0
-	MOVSS        X0, 8(SP)
+	VMOVSS       threshold+72(FP), X0
+	VMOVSS       X0, (SP)
+	VMOVSS       value+76(FP), X0
+	VMOVSS       X0, 8(SP)
 	VBROADCASTSS (SP), Z0
 	VBROADCASTSS actkernconst<>+972(SB), Z1
 	VBROADCASTSS actkernconst<>+3712(SB), Z2
@@ -69477,12 +69323,12 @@ done:
 	RET
 
 // func thresholdBackwardAVX512Stream(dst []float32, in0 []float32, in1 []float32, threshold float32, value float32)
-// Requires: AVX, AVX512F, BMI2, MMX+, SSE
+// Requires: AVX, AVX512F, BMI2, MMX+
 TEXT ·thresholdBackwardAVX512Stream(SB), NOSPLIT, $16-80
-	MOVSS        threshold+72(FP), X0
-	MOVSS        X0, (SP)
-	MOVSS        value+76(FP), X0
-	MOVSS        X0, 8(SP)
+	VMOVSS       threshold+72(FP), X0
+	VMOVSS       X0, (SP)
+	VMOVSS       value+76(FP), X0
+	VMOVSS       X0, 8(SP)
 	VBROADCASTSS (SP), Z0
 	VBROADCASTSS actkernconst<>+972(SB), Z1
 	VBROADCASTSS actkernconst<>+3712(SB), Z2
@@ -69564,13 +69410,11 @@ done:
 	RET
 
 // func thresholdBackwardAVX2(dst []float32, in0 []float32, in1 []float32, threshold float32, value float32)
-// Requires: AVX, AVX2, SSE
+// Requires: AVX
 TEXT ·thresholdBackwardAVX2(SB), NOSPLIT, $64-80
-	MOVSS        threshold+72(FP), X0
-	VBROADCASTSS X0, Y0
+	VBROADCASTSS threshold+72(FP), Y0
 	VMOVUPD      Y0, (SP)
-	MOVSS        value+76(FP), X0
-	VBROADCASTSS X0, Y0
+	VBROADCASTSS value+76(FP), Y0
 	VMOVUPD      Y0, 32(SP)
 	VMOVUPD      actkernconst<>+1120(SB), Y0
 	VMOVUPD      (SP), Y1
@@ -69658,13 +69502,11 @@ done:
 	RET
 
 // func thresholdBackwardAVX2Stream(dst []float32, in0 []float32, in1 []float32, threshold float32, value float32)
-// Requires: AVX, AVX2, MMX+, SSE
+// Requires: AVX, MMX+
 TEXT ·thresholdBackwardAVX2Stream(SB), NOSPLIT, $64-80
-	MOVSS        threshold+72(FP), X0
-	VBROADCASTSS X0, Y0
+	VBROADCASTSS threshold+72(FP), Y0
 	VMOVUPD      Y0, (SP)
-	MOVSS        value+76(FP), X0
-	VBROADCASTSS X0, Y0
+	VBROADCASTSS value+76(FP), Y0
 	VMOVUPD      Y0, 32(SP)
 	VMOVUPD      actkernconst<>+1120(SB), Y0
 	VMOVUPD      (SP), Y1
@@ -69753,12 +69595,12 @@ done:
 	RET
 
 // func thresholdBackwardFromOutputAVX512(dst []float32, in0 []float32, in1 []float32, threshold float32, value float32)
-// Requires: AVX, AVX512F, BMI2, SSE
+// Requires: AVX, AVX512F, BMI2
 TEXT ·thresholdBackwardFromOutputAVX512(SB), NOSPLIT, $16-80
-	MOVSS        threshold+72(FP), X0
-	MOVSS        X0, (SP)
-	MOVSS        value+76(FP), X0
-	MOVSS        X0, 8(SP)
+	VMOVSS       threshold+72(FP), X0
+	VMOVSS       X0, (SP)
+	VMOVSS       value+76(FP), X0
+	VMOVSS       X0, 8(SP)
 	VBROADCASTSS (SP), Z0
 	VBROADCASTSS actkernconst<>+972(SB), Z1
 	VBROADCASTSS actkernconst<>+3712(SB), Z2
@@ -69839,12 +69681,12 @@ done:
 	RET
 
 // func thresholdBackwardFromOutputAVX512Stream(dst []float32, in0 []float32, in1 []float32, threshold float32, value float32)
-// Requires: AVX, AVX512F, BMI2, MMX+, SSE
+// Requires: AVX, AVX512F, BMI2, MMX+
 TEXT ·thresholdBackwardFromOutputAVX512Stream(SB), NOSPLIT, $16-80
-	MOVSS        threshold+72(FP), X0
-	MOVSS        X0, (SP)
-	MOVSS        value+76(FP), X0
-	MOVSS        X0, 8(SP)
+	VMOVSS       threshold+72(FP), X0
+	VMOVSS       X0, (SP)
+	VMOVSS       value+76(FP), X0
+	VMOVSS       X0, 8(SP)
 	VBROADCASTSS (SP), Z0
 	VBROADCASTSS actkernconst<>+972(SB), Z1
 	VBROADCASTSS actkernconst<>+3712(SB), Z2
@@ -69926,13 +69768,11 @@ done:
 	RET
 
 // func thresholdBackwardFromOutputAVX2(dst []float32, in0 []float32, in1 []float32, threshold float32, value float32)
-// Requires: AVX, AVX2, SSE
+// Requires: AVX
 TEXT ·thresholdBackwardFromOutputAVX2(SB), NOSPLIT, $64-80
-	MOVSS        threshold+72(FP), X0
-	VBROADCASTSS X0, Y0
+	VBROADCASTSS threshold+72(FP), Y0
 	VMOVUPD      Y0, (SP)
-	MOVSS        value+76(FP), X0
-	VBROADCASTSS X0, Y0
+	VBROADCASTSS value+76(FP), Y0
 	VMOVUPD      Y0, 32(SP)
 	VMOVUPD      actkernconst<>+1120(SB), Y0
 	VMOVUPD      (SP), Y1
@@ -70020,13 +69860,11 @@ done:
 	RET
 
 // func thresholdBackwardFromOutputAVX2Stream(dst []float32, in0 []float32, in1 []float32, threshold float32, value float32)
-// Requires: AVX, AVX2, MMX+, SSE
+// Requires: AVX, MMX+
 TEXT ·thresholdBackwardFromOutputAVX2Stream(SB), NOSPLIT, $64-80
-	MOVSS        threshold+72(FP), X0
-	VBROADCASTSS X0, Y0
+	VBROADCASTSS threshold+72(FP), Y0
 	VMOVUPD      Y0, (SP)
-	MOVSS        value+76(FP), X0
-	VBROADCASTSS X0, Y0
+	VBROADCASTSS value+76(FP), Y0
 	VMOVUPD      Y0, 32(SP)
 	VMOVUPD      actkernconst<>+1120(SB), Y0
 	VMOVUPD      (SP), Y1
