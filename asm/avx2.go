@@ -52,7 +52,7 @@ func (a *avx2) shape(in vprog.Instr) shape {
 		return s
 	}
 	switch op {
-	case vprog.OpAnd, vprog.OpOr, vprog.OpAndNot:
+	case vprog.OpAnd, vprog.OpOr, vprog.OpAndNot, vprog.OpAndMask:
 		return shape{memArg: 1, tie: -1}
 	case vprog.OpNot, vprog.OpGetExp, vprog.OpGetMant:
 		return shape{memArg: -1, tie: -1}
@@ -195,6 +195,13 @@ func (a *avx2) emit(c *build.Context, in vprog.Instr, dst reg.Physical, args []l
 		c.VANDNPD(x(0), x(1), dst)
 	case vprog.OpNot:
 		c.VXORPD(a.constLoc(^uint64(0)>>(64-a.bits())).m, x(0), dst)
+	case vprog.OpAndMask:
+		// VANDPD v, m, dst is m & v; VANDNPD v, m, dst is ^m & v.
+		f := a.pick(c.VANDPD, c.VANDPS)
+		if in.Imm == vprog.CmpNegated {
+			f = a.pick(c.VANDNPD, c.VANDNPS)
+		}
+		f(x(1), x(0), dst)
 	case vprog.OpSelect:
 		f := c.VBLENDVPD
 		if a.f32 {

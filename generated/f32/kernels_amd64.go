@@ -460,13 +460,13 @@ func hardsigmoidBackwardAVX512(dst, in0, in1 []float32)
 //go:noescape
 func hardsigmoidBackwardAVX512Stream(dst, in0, in1 []float32)
 
-// hardsigmoidBackwardAVX2 computes hardsigmoidBackward with AVX2 (3 vectors per iteration, masked tail).
+// hardsigmoidBackwardAVX2 computes hardsigmoidBackward with AVX2 (4 vectors per iteration, masked tail).
 // Requires: AVX.
 //
 //go:noescape
 func hardsigmoidBackwardAVX2(dst, in0, in1 []float32)
 
-// hardsigmoidBackwardAVX2Stream computes hardsigmoidBackward with non-temporal stores (dst aligned to 64 bytes) with AVX2 (3 vectors per iteration, masked tail).
+// hardsigmoidBackwardAVX2Stream computes hardsigmoidBackward with non-temporal stores (dst aligned to 64 bytes) with AVX2 (4 vectors per iteration, masked tail).
 // Requires: AVX, MMX+.
 //
 //go:noescape
@@ -580,13 +580,13 @@ func hardtanhBackwardAVX512(dst, in0, in1 []float32, min_val, max_val float32)
 //go:noescape
 func hardtanhBackwardAVX512Stream(dst, in0, in1 []float32, min_val, max_val float32)
 
-// hardtanhBackwardAVX2 computes hardtanhBackward with AVX2 (3 vectors per iteration, masked tail).
+// hardtanhBackwardAVX2 computes hardtanhBackward with AVX2 (4 vectors per iteration, masked tail).
 // Requires: AVX.
 //
 //go:noescape
 func hardtanhBackwardAVX2(dst, in0, in1 []float32, min_val, max_val float32)
 
-// hardtanhBackwardAVX2Stream computes hardtanhBackward with non-temporal stores (dst aligned to 64 bytes) with AVX2 (3 vectors per iteration, masked tail).
+// hardtanhBackwardAVX2Stream computes hardtanhBackward with non-temporal stores (dst aligned to 64 bytes) with AVX2 (4 vectors per iteration, masked tail).
 // Requires: AVX, MMX+.
 //
 //go:noescape
@@ -604,13 +604,13 @@ func hardtanhBackwardFromOutputAVX512(dst, in0, in1 []float32, min_val, max_val 
 //go:noescape
 func hardtanhBackwardFromOutputAVX512Stream(dst, in0, in1 []float32, min_val, max_val float32)
 
-// hardtanhBackwardFromOutputAVX2 computes hardtanhBackwardFromOutput with AVX2 (3 vectors per iteration, masked tail).
+// hardtanhBackwardFromOutputAVX2 computes hardtanhBackwardFromOutput with AVX2 (4 vectors per iteration, masked tail).
 // Requires: AVX.
 //
 //go:noescape
 func hardtanhBackwardFromOutputAVX2(dst, in0, in1 []float32, min_val, max_val float32)
 
-// hardtanhBackwardFromOutputAVX2Stream computes hardtanhBackwardFromOutput with non-temporal stores (dst aligned to 64 bytes) with AVX2 (3 vectors per iteration, masked tail).
+// hardtanhBackwardFromOutputAVX2Stream computes hardtanhBackwardFromOutput with non-temporal stores (dst aligned to 64 bytes) with AVX2 (4 vectors per iteration, masked tail).
 // Requires: AVX, MMX+.
 //
 //go:noescape

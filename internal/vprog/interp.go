@@ -137,6 +137,10 @@ func (p *Program) run(inputs, params []float64) ([]float64, []bool) {
 			if m(0) {
 				r = arith(Op(in.Imm), a(1), a(2))
 			}
+		case OpAndMask:
+			if m(0) != (in.Imm == CmpNegated) {
+				r = a(1)
+			}
 		default:
 			panic(fmt.Sprintf("vprog: %s: cannot evaluate %s", p.Name, in.Op))
 		}

@@ -7,8 +7,9 @@
 // The semantics below are the contract that makes the backends agree bit for
 // bit. Where x86 and Go differ (MINPD's NaN rule, rounding of scaled
 // results), the operation is defined the x86 way and the Go emitter mirrors it.
-// Five operations exist only in the programs ForX86 makes for the assembly
-// (OpNegAbs, and for AVX-512 OpFixUp, OpAndCmp, OpKeepIf and OpMergeIf),
+// Six operations exist only in the programs ForX86 makes for the assembly
+// (OpNegAbs, for AVX-512 OpFixUp, OpAndCmp, OpKeepIf and OpMergeIf, and
+// for AVX2 OpAndMask),
 // and so do negated comparisons (CmpNegated); the interpreter defines
 // them, and the Go emitter never sees them.
 package vprog
@@ -156,6 +157,12 @@ const (
 	// operation and a blend take two (hardswish's x >= 3 ? x : p/6).
 	// Only ForX86 makes it, for AVX-512.
 	OpMergeIf
+	// OpAndMask is a ? b : +0, with Imm CmpNegated a ? +0 : b: AVX2's
+	// VANDPD (VANDNPD) of the mask's all-ones lanes with b, one micro-op
+	// where a blend takes three on Intel cores (relu', the exp's flush to
+	// 0). b's bits pass unchanged, a NaN's payload too. Only ForX86 makes
+	// it, for AVX2.
+	OpAndMask
 
 	opCount
 )
@@ -196,7 +203,7 @@ var opNames = [...]string{
 	OpRound: "round", OpLdexp: "ldexp", OpGetExp: "getexp", OpGetMant: "getmant", OpFixUp: "fixup",
 	OpLT: "lt", OpLE: "le", OpEQ: "eq", OpIsNaN: "isnan",
 	OpAnd: "and", OpOr: "or", OpAndNot: "andnot", OpNot: "not", OpAndCmp: "andcmp", OpSelect: "select",
-	OpKeepIf: "keepif", OpMergeIf: "mergeif",
+	OpKeepIf: "keepif", OpMergeIf: "mergeif", OpAndMask: "andmask",
 }
 
 func (o Op) String() string {
@@ -332,7 +339,7 @@ func (p *Program) String() string {
 			s += fmt.Sprintf(" #%d", int(in.Imm))
 		case OpConst:
 			s += fmt.Sprintf(" %v", in.Imm)
-		case OpLT, OpLE, OpEQ:
+		case OpLT, OpLE, OpEQ, OpAndMask:
 			if in.Imm == CmpNegated {
 				s += " negated"
 			}

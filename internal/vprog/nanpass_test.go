@@ -312,6 +312,39 @@ func TestForX86KeepIfs(t *testing.T) {
 	}
 }
 
+// TestForX86AndMasks checks that AVX2 programs make a select between a
+// value and +0 a bitwise AND with the mask (OpAndMask), with the same bits,
+// and that AVX-512, which has opmasks instead, makes none.
+func TestForX86AndMasks(t *testing.T) {
+	c := spec.Param{Name: "c", Default: 0.5}
+	cases := []struct {
+		f     string
+		masks int
+	}{
+		{"where(x*x < c, x*3, 0)", 1},
+		{"where(x*x < c, 0, 3/x)", 1},                      // under the negated mask (VANDNPD)
+		{"where(x*x < c || x > 1, 0, 3/x) + x", 1},         // a mask made of two comparisons
+		{"where(x*x < c, x*3, -0.0)", 0},                   // -0 is a sign bit, no AND's
+		{"where(x*x < c, x*3, 1)", 0},                      // a blend
+		{"where(x*x < c, 0, 1)*where(x > c, x, 0)", 2},     // both
+		{"where(x*x < c, x*3, 0) + where(x < c, 0, x)", 2}, // one +0 shared by both
+	}
+	xs := []float64{-800, -2, -1, -0.5, math.Copysign(0, -1), 0, 0.5, 0.75, 1, 5, math.Inf(1), math.Inf(-1), math.NaN()}
+	for _, tc := range cases {
+		t.Run(tc.f, func(t *testing.T) {
+			p, err := Lower(activation(t, "f", tc.f, "1", c), Forward, F64)
+			require.NoError(t, err)
+			assert.Zero(t, liveOps(p.ForX86(true), OpAndMask), "AVX-512")
+			q := p.ForX86(false)
+			assert.Equal(t, tc.masks, liveOps(q, OpAndMask), "AVX2")
+			for _, x := range xs {
+				want, got := p.Eval([]float64{x}, []float64{0.5}), q.Eval([]float64{x}, []float64{0.5})
+				assert.True(t, math.Float64bits(want) == math.Float64bits(got) || want != want && got != got, "x = %v: %v, want %v", x, got, want)
+			}
+		})
+	}
+}
+
 // TestForX86FixUpSharesDifference checks that the fix-up of a comparison
 // with a constant c reads a difference x - c the program already computes,
 // written x - c, x + (-c) or (-c) + x, and that the bits stay the same.

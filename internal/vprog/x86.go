@@ -22,7 +22,8 @@ import (
 // that it wraps, if any (withNaNRuleInSelect). AVX-512 masks the VSCALEF
 // of an LdexpFlush (withFlushMasks). Last, AVX-512 fuses a comparison into the
 // conjunction that reads it (withMaskedCompares), and an operation into
-// the select that keeps it or gives another value (withKeepIfs).
+// the select that keeps it or gives another value (withKeepIfs); AVX2 makes
+// a select between a value and +0 an AND with the mask (withAndMasks).
 func (p *Program) ForX86(avx512 bool) *Program {
 	if p.Reduce != NoReduce {
 		if avx512 {
@@ -32,7 +33,7 @@ func (p *Program) ForX86(avx512 bool) *Program {
 	}
 	p = p.withNegAbs().withLeavesLast()
 	if !avx512 {
-		return p.withoutNaNRule().withoutShadowedNaNRules().withSignSelects().withNaNRuleInSelect()
+		return p.withoutNaNRule().withoutShadowedNaNRules().withSignSelects().withNaNRuleInSelect().withAndMasks()
 	}
 	return p.withFlushMasks().withFixUps().withoutNaNRule().withoutShadowedNaNRules().withNaNRuleFixUp().withMaskedCompares().withKeepIfs()
 }
@@ -152,6 +153,26 @@ func (p *Program) withKeepIfs() *Program {
 			return q.add(Instr{Op: OpKeepIf, Imm: float64(v.Op), Args: [4]Value{m, v.Args[0], v.Args[1]}}), true
 		}
 		return q.add(Instr{Op: OpMergeIf, Imm: float64(v.Op), Args: [4]Value{m, v.Args[0], v.Args[1], w}}), true
+	})
+}
+
+// withAndMasks makes each select by a mask between a value and +0 one
+// OpAndMask: AVX2's masks are all-ones lanes, so m ? v : +0 is m AND v
+// (and m ? +0 : v is v AND NOT m), one micro-op where VBLENDVPD takes
+// three on Intel cores. A select by a sign (SelectSign) reads one bit
+// only and stays.
+func (p *Program) withAndMasks() *Program {
+	return p.rebuild(func(q *Program, _ int, in Instr, _ []Value) (Value, bool) {
+		if in.Op != OpSelect || in.Imm == SelectSign {
+			return 0, false
+		}
+		switch {
+		case isPosZero(q.Instrs[in.Args[2]]):
+			return q.add(Instr{Op: OpAndMask, Args: [4]Value{in.Args[0], in.Args[1]}}), true
+		case isPosZero(q.Instrs[in.Args[1]]):
+			return q.add(Instr{Op: OpAndMask, Imm: CmpNegated, Args: [4]Value{in.Args[0], in.Args[2]}}), true
+		}
+		return 0, false
 	})
 }
 
