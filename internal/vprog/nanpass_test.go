@@ -324,7 +324,7 @@ func TestForX86AndMasks(t *testing.T) {
 		{"where(x*x < c, x*3, 0)", 1},
 		{"where(x*x < c, 0, 3/x)", 1},                      // under the negated mask (VANDNPD)
 		{"where(x*x < c || x > 1, 0, 3/x) + x", 1},         // a mask made of two comparisons
-		{"where(x*x < c, x*3, -0.0)", 0},                   // -0 is a sign bit, no AND's
+		{"where(x*x < c, x*3, -0.0)", 0},                   // -0 has a bit set: a blend
 		{"where(x*x < c, x*3, 1)", 0},                      // a blend
 		{"where(x*x < c, 0, 1)*where(x > c, x, 0)", 2},     // both
 		{"where(x*x < c, x*3, 0) + where(x < c, 0, x)", 2}, // one +0 shared by both
