@@ -262,13 +262,26 @@ func opPrograms() []Kernel {
 			return b.Ldexp(a, n)
 		})
 		// LdexpMidRange: its contract, |a| in [2^-60, 2^60] and n in
-		// [-1982, 1983], every exponent of it (float64 compute only).
-		if c.compute == vprog.F64 {
-			add("ldexpmid", c, 2, nil, nil, func(b *vprog.Builder) vprog.Value {
-				x := b.Input(0)
-				a := b.CopySign(b.Min(b.Max(b.Abs(x), b.Const(0x1p-60)), b.Const(0x1p60)), x)
-				n := b.Round(b.Min(b.Max(b.Mul(b.Input(1), b.Const(35)), b.Const(-1982)), b.Const(1983)), vprog.RoundNearestEven)
-				return b.LdexpMidRange(a, n)
+		// [-1982, 1983] ([-186, 187] in float32 lanes), every exponent
+		// of it.
+		scale, nmin, nmax := 35.0, -1982.0, 1983.0
+		if c.compute == vprog.F32 {
+			scale, nmin, nmax = 3.5, -186, 187
+		}
+		add("ldexpmid", c, 2, nil, nil, func(b *vprog.Builder) vprog.Value {
+			x := b.Input(0)
+			a := b.CopySign(b.Min(b.Max(b.Abs(x), b.Const(0x1p-60)), b.Const(0x1p60)), x)
+			n := b.Round(b.Min(b.Max(b.Mul(b.Input(1), b.Const(scale)), b.Const(nmin)), b.Const(nmax)), vprog.RoundNearestEven)
+			return b.LdexpMidRange(a, n)
+		})
+		// LdexpTiny: its contract, a positive finite, a·2^n below 2^-126
+		// and a·2^(n+149) below 2^23 (float32 compute only), down to
+		// results that round to 0 or up to 2^-126.
+		if c.compute == vprog.F32 {
+			add("ldexptiny", c, 2, nil, nil, func(b *vprog.Builder) vprog.Value {
+				a := b.Min(b.Max(b.Abs(b.Input(0)), b.Const(0.25)), b.Const(0x1.fffffep-1))
+				n := b.Round(b.Min(b.Max(b.Mul(b.Input(1), b.Const(3.5)), b.Const(-175)), b.Const(-126)), vprog.RoundNearestEven)
+				return b.LdexpTiny(a, n)
 			})
 		}
 		// LdexpFlush: its contract, a positive finite and n in [-1023,

@@ -63,11 +63,11 @@ func (a *avx2) shape(in vprog.Instr) shape {
 		// read a from memory.
 		return shape{memArg: 0, tie: -1, scratch: 1}
 	case vprog.OpLdexp:
-		if in.Imm == vprog.LdexpNormal || in.Imm == vprog.LdexpFlush {
+		if in.Imm == vprog.LdexpNormal || in.Imm == vprog.LdexpFlush || in.Imm == vprog.LdexpTiny {
 			// v·2^n is a product: v may be read from memory.
 			return shape{memArg: 0, tie: -1, scratch: 1}
 		}
-		if in.Imm == vprog.LdexpMidRange && !a.f32 {
+		if in.Imm == vprog.LdexpMidRange {
 			return shape{memArg: -1, tie: -1, scratch: 2, dstEarly: true}
 		}
 		return shape{memArg: -1, tie: -1, scratch: 4, dstEarly: true}
@@ -155,6 +155,16 @@ func (a *avx2) emit(c *build.Context, in vprog.Instr, dst reg.Physical, args []l
 			a.pick(c.VMULPD, c.VMULPS)(x(0), s[0], dst)
 			break
 		}
+		if in.Imm == vprog.LdexpTiny {
+			// v·2^(n+149), exact, rounded to an integer m by adding 2^23,
+			// whose bits XOR 2^23's are m·2^-149's (vprog.OpLdexp).
+			c.VADDPS(a.cf(1<<23+127+149), args[1].r, s[0])
+			c.VPSLLD(operand.U8(23), s[0], s[0])
+			c.VMULPS(x(0), s[0], dst)
+			c.VADDPS(a.cf(1<<23), dst, dst)
+			c.VXORPS(a.cf(1<<23), dst, dst)
+			break
+		}
 		a.ldexp(c, args[0].r.(reg.VecPhysical), args[1].r.(reg.VecPhysical), dst.(reg.VecPhysical), s, in.Imm == vprog.LdexpMidRange)
 	case vprog.OpGetExp:
 		// The biased exponent, placed in the mantissa of 2^52 (2^23) so
@@ -232,10 +242,11 @@ func (a *avx2) emit(c *build.Context, in vprog.Instr, dst reg.Physical, args []l
 // midRange (vprog.LdexpMidRange): |v| in [2^-60, 2^60] and n in [-1982,
 // 1983], so v·2^c with c = n clamped to [-960, 960] is exact, and 2^(n-c)
 // is a normal power of two: one rounding, in the second multiplication.
+// In float32 lanes n is in [-186, 187] and c is clamped to [-60, 60].
 func (a *avx2) ldexp(c *build.Context, v, n, dst reg.VecPhysical, s []reg.VecPhysical, midRange bool) {
-	emax, emin, down := 1023.0, -1022.0, -969.0
+	emax, emin, down, mid := 1023.0, -1022.0, -969.0, 960.0
 	if a.f32 {
-		emax, emin, down = 127, -126, -102
+		emax, emin, down, mid = 127, -126, -102, 60
 	}
 	cmp := a.pick(c.VCMPPD, c.VCMPPS)
 	blend := c.VBLENDVPD
@@ -244,10 +255,10 @@ func (a *avx2) ldexp(c *build.Context, v, n, dst reg.VecPhysical, s []reg.VecPhy
 	}
 	sub, mul := a.pick(c.VSUBPD, c.VSUBPS), a.pick(c.VMULPD, c.VMULPS)
 	minf, maxf := a.pick(c.VMINPD, c.VMINPS), a.pick(c.VMAXPD, c.VMAXPS)
-	if midRange && !a.f32 {
+	if midRange {
 		cl, rest := s[0], s[1]
-		maxf(a.cf(-960), n, cl)
-		minf(a.cf(960), cl, cl)
+		maxf(a.cf(-mid), n, cl)
+		minf(a.cf(mid), cl, cl)
 		sub(cl, n, rest)
 		a.pow2(c, cl, cl)
 		mul(cl, v, dst)
