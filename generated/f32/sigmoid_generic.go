@@ -9,6 +9,7 @@ import "math"
 // runs (see ISA).
 var (
 	sigmoidImpl                   = sigmoidGeneric
+	sigmoidUsualImpl              = sigmoidUsualGeneric
 	sigmoidBackwardImpl           = sigmoidBackwardGeneric
 	sigmoidBackwardFromOutputImpl = sigmoidBackwardFromOutputGeneric
 )
@@ -18,63 +19,882 @@ var (
 // stores.
 var (
 	sigmoidStreamImpl                   func(dst, x []float32)
+	sigmoidUsualStreamImpl              func(dst, x []float32) int
 	sigmoidBackwardStreamImpl           func(dx, x, dy []float32)
 	sigmoidBackwardFromOutputStreamImpl func(dx, y, dy []float32)
 )
 
-// sigmoidGeneric is the pure-Go kernel of sigmoid (f32 memory, f64 compute, 34
+// sigmoidGeneric is the pure-Go kernel of sigmoid (f32 memory, f32 compute, 69
 // operations): the scalar twin of the vector program the assembly kernels run,
 // with exactly the semantics of vprog.Program.Eval, so every backend gives the
 // same bits. The caller guarantees equal lengths; dst may be the same slice as
 // an input.
 func sigmoidGeneric(dst, x []float32) {
 	x = x[:len(dst)]
-	v3 := math.Float64frombits(0x0000000000000000)  // 0
-	v5 := math.Float64frombits(0x3ff0000000000000)  // 1
-	v6 := math.Float64frombits(0xc086280000000000)  // -709
-	v8 := math.Float64frombits(0x3ff71547652b82fe)  // 1.4426950408889634
-	v13 := math.Float64frombits(0xbfe62e42fefa39ef) // -0.6931471805599453
-	v15 := math.Float64frombits(0x3f2a17e35818933c) // 0.0001990761775668928
-	v16 := math.Float64frombits(0x3f56da79e0d30050) // 0.0013948621956814296
-	v18 := math.Float64frombits(0x3f81110a5fa2e975) // 0.008333283465948619
-	v20 := math.Float64frombits(0x3fa55546446e1464) // 0.0416662176640237
-	v22 := math.Float64frombits(0x3fc5555557e88376) // 0.16666666786570844
-	v24 := math.Float64frombits(0x3fe0000005cbdd4b) // 0.5000000107965347
-	v26 := math.Float64frombits(0x3fefffffffff6187) // 0.9999999999954959
-	v28 := math.Float64frombits(0x3feffffffffa6d0c) // 0.9999999999594436
-	for i := range dst {
-		v0 := float64(x[i])
-		v1 := math.Abs(v0)
-		v2 := -v1
-		v4 := v0 < v3
-		v7 := v6
-		if v2 > v6 {
-			v7 = v2
+	v1 := math.Float32frombits(0x3f800000)  // 1
+	v4 := math.Float32frombits(0x00000000)  // 0
+	v6 := math.Float32frombits(0xc2d00000)  // -104
+	v8 := math.Float32frombits(0x3fb8aa3b)  // 1.442695
+	v13 := math.Float32frombits(0xbf317218) // -0.6931472
+	v16 := math.Float32frombits(0x3102e308) // 1.9046542e-09
+	v20 := math.Float32frombits(0x3950928b) // 0.00019891017
+	v21 := math.Float32frombits(0x3ab6a1a7) // 0.0013933674
+	v23 := math.Float32frombits(0x3c088870) // 0.0083333105
+	v25 := math.Float32frombits(0x3d2aaa74) // 0.041666463
+	v27 := math.Float32frombits(0x3e2aaaab) // 0.16666667
+	v29 := math.Float32frombits(0x3f000000) // 0.5
+	v38 := math.Float32frombits(0xc2800000) // -64
+	v54 := math.Float32frombits(0xc2f80000) // -124
+	v57 := math.Float32frombits(0x42fc0000) // 126
+	v63 := math.Float32frombits(0xc2fc0000) // -126
+	v66 := math.Float32frombits(0xc2ac0000) // -86
+	i := 0
+	for ; i <= len(dst)-4; i += 4 {
+		v0_0 := x[i]
+		v0_1 := x[i+1]
+		v0_2 := x[i+2]
+		v0_3 := x[i+3]
+		v2_0 := abs32(v0_0)
+		v2_1 := abs32(v0_1)
+		v2_2 := abs32(v0_2)
+		v2_3 := abs32(v0_3)
+		v3_0 := -v2_0
+		v3_1 := -v2_1
+		v3_2 := -v2_2
+		v3_3 := -v2_3
+		v5_0 := v0_0 < v4
+		v5_1 := v0_1 < v4
+		v5_2 := v0_2 < v4
+		v5_3 := v0_3 < v4
+		v7_0 := v6
+		if v3_0 > v6 {
+			v7_0 = v3_0
 		}
-		v9 := float64(v7 * v8)
-		v10 := math.RoundToEven(v9)
-		v14 := math.FMA(v10, v13, v7)
-		v17 := math.FMA(v14, v15, v16)
-		v19 := math.FMA(v14, v17, v18)
-		v21 := math.FMA(v14, v19, v20)
-		v23 := math.FMA(v14, v21, v22)
-		v25 := math.FMA(v14, v23, v24)
-		v27 := math.FMA(v14, v25, v26)
-		v29 := math.FMA(v14, v27, v28)
-		v30 := ldexpNormal(v29, v10)
-		v31 := v5
-		if v4 {
-			v31 = v30
+		v7_1 := v6
+		if v3_1 > v6 {
+			v7_1 = v3_1
 		}
-		v32 := float64(v5 + v30)
-		v33 := float64(v31 / v32)
-		v34 := math.IsNaN(v0)
-		v35 := v33
-		if v34 {
-			v35 = v0
+		v7_2 := v6
+		if v3_2 > v6 {
+			v7_2 = v3_2
 		}
-		dst[i] = float32(v35)
+		v7_3 := v6
+		if v3_3 > v6 {
+			v7_3 = v3_3
+		}
+		v9_0 := float32(v7_0 * v8)
+		v9_1 := float32(v7_1 * v8)
+		v9_2 := float32(v7_2 * v8)
+		v9_3 := float32(v7_3 * v8)
+		v10_0 := float32(math.RoundToEven(float64(v9_0)))
+		v10_1 := float32(math.RoundToEven(float64(v9_1)))
+		v10_2 := float32(math.RoundToEven(float64(v9_2)))
+		v10_3 := float32(math.RoundToEven(float64(v9_3)))
+		v14_0p := float64(v10_0) * float64(v13)
+		v14_0s := v14_0p + float64(v7_0)
+		v14_0 := float32(v14_0s)
+		if bits := math.Float64bits(v14_0s); bits&(1<<28-1) == 0 && (bits&(1<<29-1) != 0 || bits<<1-1 < (1023-126)<<53-1 || v14_0s != v14_0s) {
+			v14_0 = fma32Slow(v10_0, v13, v7_0)
+		}
+		v14_1p := float64(v10_1) * float64(v13)
+		v14_1s := v14_1p + float64(v7_1)
+		v14_1 := float32(v14_1s)
+		if bits := math.Float64bits(v14_1s); bits&(1<<28-1) == 0 && (bits&(1<<29-1) != 0 || bits<<1-1 < (1023-126)<<53-1 || v14_1s != v14_1s) {
+			v14_1 = fma32Slow(v10_1, v13, v7_1)
+		}
+		v14_2p := float64(v10_2) * float64(v13)
+		v14_2s := v14_2p + float64(v7_2)
+		v14_2 := float32(v14_2s)
+		if bits := math.Float64bits(v14_2s); bits&(1<<28-1) == 0 && (bits&(1<<29-1) != 0 || bits<<1-1 < (1023-126)<<53-1 || v14_2s != v14_2s) {
+			v14_2 = fma32Slow(v10_2, v13, v7_2)
+		}
+		v14_3p := float64(v10_3) * float64(v13)
+		v14_3s := v14_3p + float64(v7_3)
+		v14_3 := float32(v14_3s)
+		if bits := math.Float64bits(v14_3s); bits&(1<<28-1) == 0 && (bits&(1<<29-1) != 0 || bits<<1-1 < (1023-126)<<53-1 || v14_3s != v14_3s) {
+			v14_3 = fma32Slow(v10_3, v13, v7_3)
+		}
+		v17_0 := float32(v10_0 * v16)
+		v17_1 := float32(v10_1 * v16)
+		v17_2 := float32(v10_2 * v16)
+		v17_3 := float32(v10_3 * v16)
+		v18_0 := float32(v1 + v14_0)
+		v18_1 := float32(v1 + v14_1)
+		v18_2 := float32(v1 + v14_2)
+		v18_3 := float32(v1 + v14_3)
+		v19_0 := float32(v14_0 * v14_0)
+		v19_1 := float32(v14_1 * v14_1)
+		v19_2 := float32(v14_2 * v14_2)
+		v19_3 := float32(v14_3 * v14_3)
+		v22_0p := float64(v14_0) * float64(v20)
+		v22_0s := v22_0p + float64(v21)
+		v22_0 := float32(v22_0s)
+		if bits := math.Float64bits(v22_0s); bits&(1<<28-1) == 0 && (bits&(1<<29-1) != 0 || bits<<1-1 < (1023-126)<<53-1 || v22_0s != v22_0s) {
+			v22_0 = fma32Slow(v14_0, v20, v21)
+		}
+		v22_1p := float64(v14_1) * float64(v20)
+		v22_1s := v22_1p + float64(v21)
+		v22_1 := float32(v22_1s)
+		if bits := math.Float64bits(v22_1s); bits&(1<<28-1) == 0 && (bits&(1<<29-1) != 0 || bits<<1-1 < (1023-126)<<53-1 || v22_1s != v22_1s) {
+			v22_1 = fma32Slow(v14_1, v20, v21)
+		}
+		v22_2p := float64(v14_2) * float64(v20)
+		v22_2s := v22_2p + float64(v21)
+		v22_2 := float32(v22_2s)
+		if bits := math.Float64bits(v22_2s); bits&(1<<28-1) == 0 && (bits&(1<<29-1) != 0 || bits<<1-1 < (1023-126)<<53-1 || v22_2s != v22_2s) {
+			v22_2 = fma32Slow(v14_2, v20, v21)
+		}
+		v22_3p := float64(v14_3) * float64(v20)
+		v22_3s := v22_3p + float64(v21)
+		v22_3 := float32(v22_3s)
+		if bits := math.Float64bits(v22_3s); bits&(1<<28-1) == 0 && (bits&(1<<29-1) != 0 || bits<<1-1 < (1023-126)<<53-1 || v22_3s != v22_3s) {
+			v22_3 = fma32Slow(v14_3, v20, v21)
+		}
+		v24_0p := float64(v14_0) * float64(v22_0)
+		v24_0s := v24_0p + float64(v23)
+		v24_0 := float32(v24_0s)
+		if bits := math.Float64bits(v24_0s); bits&(1<<28-1) == 0 && (bits&(1<<29-1) != 0 || bits<<1-1 < (1023-126)<<53-1 || v24_0s != v24_0s) {
+			v24_0 = fma32Slow(v14_0, v22_0, v23)
+		}
+		v24_1p := float64(v14_1) * float64(v22_1)
+		v24_1s := v24_1p + float64(v23)
+		v24_1 := float32(v24_1s)
+		if bits := math.Float64bits(v24_1s); bits&(1<<28-1) == 0 && (bits&(1<<29-1) != 0 || bits<<1-1 < (1023-126)<<53-1 || v24_1s != v24_1s) {
+			v24_1 = fma32Slow(v14_1, v22_1, v23)
+		}
+		v24_2p := float64(v14_2) * float64(v22_2)
+		v24_2s := v24_2p + float64(v23)
+		v24_2 := float32(v24_2s)
+		if bits := math.Float64bits(v24_2s); bits&(1<<28-1) == 0 && (bits&(1<<29-1) != 0 || bits<<1-1 < (1023-126)<<53-1 || v24_2s != v24_2s) {
+			v24_2 = fma32Slow(v14_2, v22_2, v23)
+		}
+		v24_3p := float64(v14_3) * float64(v22_3)
+		v24_3s := v24_3p + float64(v23)
+		v24_3 := float32(v24_3s)
+		if bits := math.Float64bits(v24_3s); bits&(1<<28-1) == 0 && (bits&(1<<29-1) != 0 || bits<<1-1 < (1023-126)<<53-1 || v24_3s != v24_3s) {
+			v24_3 = fma32Slow(v14_3, v22_3, v23)
+		}
+		v26_0p := float64(v14_0) * float64(v24_0)
+		v26_0s := v26_0p + float64(v25)
+		v26_0 := float32(v26_0s)
+		if bits := math.Float64bits(v26_0s); bits&(1<<28-1) == 0 && (bits&(1<<29-1) != 0 || bits<<1-1 < (1023-126)<<53-1 || v26_0s != v26_0s) {
+			v26_0 = fma32Slow(v14_0, v24_0, v25)
+		}
+		v26_1p := float64(v14_1) * float64(v24_1)
+		v26_1s := v26_1p + float64(v25)
+		v26_1 := float32(v26_1s)
+		if bits := math.Float64bits(v26_1s); bits&(1<<28-1) == 0 && (bits&(1<<29-1) != 0 || bits<<1-1 < (1023-126)<<53-1 || v26_1s != v26_1s) {
+			v26_1 = fma32Slow(v14_1, v24_1, v25)
+		}
+		v26_2p := float64(v14_2) * float64(v24_2)
+		v26_2s := v26_2p + float64(v25)
+		v26_2 := float32(v26_2s)
+		if bits := math.Float64bits(v26_2s); bits&(1<<28-1) == 0 && (bits&(1<<29-1) != 0 || bits<<1-1 < (1023-126)<<53-1 || v26_2s != v26_2s) {
+			v26_2 = fma32Slow(v14_2, v24_2, v25)
+		}
+		v26_3p := float64(v14_3) * float64(v24_3)
+		v26_3s := v26_3p + float64(v25)
+		v26_3 := float32(v26_3s)
+		if bits := math.Float64bits(v26_3s); bits&(1<<28-1) == 0 && (bits&(1<<29-1) != 0 || bits<<1-1 < (1023-126)<<53-1 || v26_3s != v26_3s) {
+			v26_3 = fma32Slow(v14_3, v24_3, v25)
+		}
+		v28_0p := float64(v14_0) * float64(v26_0)
+		v28_0s := v28_0p + float64(v27)
+		v28_0 := float32(v28_0s)
+		if bits := math.Float64bits(v28_0s); bits&(1<<28-1) == 0 && (bits&(1<<29-1) != 0 || bits<<1-1 < (1023-126)<<53-1 || v28_0s != v28_0s) {
+			v28_0 = fma32Slow(v14_0, v26_0, v27)
+		}
+		v28_1p := float64(v14_1) * float64(v26_1)
+		v28_1s := v28_1p + float64(v27)
+		v28_1 := float32(v28_1s)
+		if bits := math.Float64bits(v28_1s); bits&(1<<28-1) == 0 && (bits&(1<<29-1) != 0 || bits<<1-1 < (1023-126)<<53-1 || v28_1s != v28_1s) {
+			v28_1 = fma32Slow(v14_1, v26_1, v27)
+		}
+		v28_2p := float64(v14_2) * float64(v26_2)
+		v28_2s := v28_2p + float64(v27)
+		v28_2 := float32(v28_2s)
+		if bits := math.Float64bits(v28_2s); bits&(1<<28-1) == 0 && (bits&(1<<29-1) != 0 || bits<<1-1 < (1023-126)<<53-1 || v28_2s != v28_2s) {
+			v28_2 = fma32Slow(v14_2, v26_2, v27)
+		}
+		v28_3p := float64(v14_3) * float64(v26_3)
+		v28_3s := v28_3p + float64(v27)
+		v28_3 := float32(v28_3s)
+		if bits := math.Float64bits(v28_3s); bits&(1<<28-1) == 0 && (bits&(1<<29-1) != 0 || bits<<1-1 < (1023-126)<<53-1 || v28_3s != v28_3s) {
+			v28_3 = fma32Slow(v14_3, v26_3, v27)
+		}
+		v30_0p := float64(v14_0) * float64(v28_0)
+		v30_0s := v30_0p + float64(v29)
+		v30_0 := float32(v30_0s)
+		if bits := math.Float64bits(v30_0s); bits&(1<<28-1) == 0 && (bits&(1<<29-1) != 0 || bits<<1-1 < (1023-126)<<53-1 || v30_0s != v30_0s) {
+			v30_0 = fma32Slow(v14_0, v28_0, v29)
+		}
+		v30_1p := float64(v14_1) * float64(v28_1)
+		v30_1s := v30_1p + float64(v29)
+		v30_1 := float32(v30_1s)
+		if bits := math.Float64bits(v30_1s); bits&(1<<28-1) == 0 && (bits&(1<<29-1) != 0 || bits<<1-1 < (1023-126)<<53-1 || v30_1s != v30_1s) {
+			v30_1 = fma32Slow(v14_1, v28_1, v29)
+		}
+		v30_2p := float64(v14_2) * float64(v28_2)
+		v30_2s := v30_2p + float64(v29)
+		v30_2 := float32(v30_2s)
+		if bits := math.Float64bits(v30_2s); bits&(1<<28-1) == 0 && (bits&(1<<29-1) != 0 || bits<<1-1 < (1023-126)<<53-1 || v30_2s != v30_2s) {
+			v30_2 = fma32Slow(v14_2, v28_2, v29)
+		}
+		v30_3p := float64(v14_3) * float64(v28_3)
+		v30_3s := v30_3p + float64(v29)
+		v30_3 := float32(v30_3s)
+		if bits := math.Float64bits(v30_3s); bits&(1<<28-1) == 0 && (bits&(1<<29-1) != 0 || bits<<1-1 < (1023-126)<<53-1 || v30_3s != v30_3s) {
+			v30_3 = fma32Slow(v14_3, v28_3, v29)
+		}
+		v31_0 := float32(v1 - v18_0)
+		v31_1 := float32(v1 - v18_1)
+		v31_2 := float32(v1 - v18_2)
+		v31_3 := float32(v1 - v18_3)
+		v32_0 := float32(v31_0 + v14_0)
+		v32_1 := float32(v31_1 + v14_1)
+		v32_2 := float32(v31_2 + v14_2)
+		v32_3 := float32(v31_3 + v14_3)
+		v33_0p := float64(v19_0) * float64(v30_0)
+		v33_0s := v33_0p + float64(v32_0)
+		v33_0 := float32(v33_0s)
+		if bits := math.Float64bits(v33_0s); bits&(1<<28-1) == 0 && (bits&(1<<29-1) != 0 || bits<<1-1 < (1023-126)<<53-1 || v33_0s != v33_0s) {
+			v33_0 = fma32Slow(v19_0, v30_0, v32_0)
+		}
+		v33_1p := float64(v19_1) * float64(v30_1)
+		v33_1s := v33_1p + float64(v32_1)
+		v33_1 := float32(v33_1s)
+		if bits := math.Float64bits(v33_1s); bits&(1<<28-1) == 0 && (bits&(1<<29-1) != 0 || bits<<1-1 < (1023-126)<<53-1 || v33_1s != v33_1s) {
+			v33_1 = fma32Slow(v19_1, v30_1, v32_1)
+		}
+		v33_2p := float64(v19_2) * float64(v30_2)
+		v33_2s := v33_2p + float64(v32_2)
+		v33_2 := float32(v33_2s)
+		if bits := math.Float64bits(v33_2s); bits&(1<<28-1) == 0 && (bits&(1<<29-1) != 0 || bits<<1-1 < (1023-126)<<53-1 || v33_2s != v33_2s) {
+			v33_2 = fma32Slow(v19_2, v30_2, v32_2)
+		}
+		v33_3p := float64(v19_3) * float64(v30_3)
+		v33_3s := v33_3p + float64(v32_3)
+		v33_3 := float32(v33_3s)
+		if bits := math.Float64bits(v33_3s); bits&(1<<28-1) == 0 && (bits&(1<<29-1) != 0 || bits<<1-1 < (1023-126)<<53-1 || v33_3s != v33_3s) {
+			v33_3 = fma32Slow(v19_3, v30_3, v32_3)
+		}
+		v34_0 := float32(v18_0 + v33_0)
+		v34_1 := float32(v18_1 + v33_1)
+		v34_2 := float32(v18_2 + v33_2)
+		v34_3 := float32(v18_3 + v33_3)
+		v35_0 := float32(v18_0 - v34_0)
+		v35_1 := float32(v18_1 - v34_1)
+		v35_2 := float32(v18_2 - v34_2)
+		v35_3 := float32(v18_3 - v34_3)
+		v36_0 := float32(v35_0 + v33_0)
+		v36_1 := float32(v35_1 + v33_1)
+		v36_2 := float32(v35_2 + v33_2)
+		v36_3 := float32(v35_3 + v33_3)
+		v37_0p := float64(v34_0) * float64(v17_0)
+		v37_0s := v37_0p + float64(v36_0)
+		v37_0 := float32(v37_0s)
+		if bits := math.Float64bits(v37_0s); bits&(1<<28-1) == 0 && (bits&(1<<29-1) != 0 || bits<<1-1 < (1023-126)<<53-1 || v37_0s != v37_0s) {
+			v37_0 = fma32Slow(v34_0, v17_0, v36_0)
+		}
+		v37_1p := float64(v34_1) * float64(v17_1)
+		v37_1s := v37_1p + float64(v36_1)
+		v37_1 := float32(v37_1s)
+		if bits := math.Float64bits(v37_1s); bits&(1<<28-1) == 0 && (bits&(1<<29-1) != 0 || bits<<1-1 < (1023-126)<<53-1 || v37_1s != v37_1s) {
+			v37_1 = fma32Slow(v34_1, v17_1, v36_1)
+		}
+		v37_2p := float64(v34_2) * float64(v17_2)
+		v37_2s := v37_2p + float64(v36_2)
+		v37_2 := float32(v37_2s)
+		if bits := math.Float64bits(v37_2s); bits&(1<<28-1) == 0 && (bits&(1<<29-1) != 0 || bits<<1-1 < (1023-126)<<53-1 || v37_2s != v37_2s) {
+			v37_2 = fma32Slow(v34_2, v17_2, v36_2)
+		}
+		v37_3p := float64(v34_3) * float64(v17_3)
+		v37_3s := v37_3p + float64(v36_3)
+		v37_3 := float32(v37_3s)
+		if bits := math.Float64bits(v37_3s); bits&(1<<28-1) == 0 && (bits&(1<<29-1) != 0 || bits<<1-1 < (1023-126)<<53-1 || v37_3s != v37_3s) {
+			v37_3 = fma32Slow(v34_3, v17_3, v36_3)
+		}
+		v39_0 := v38
+		if v10_0 > v38 {
+			v39_0 = v10_0
+		}
+		v39_1 := v38
+		if v10_1 > v38 {
+			v39_1 = v10_1
+		}
+		v39_2 := v38
+		if v10_2 > v38 {
+			v39_2 = v10_2
+		}
+		v39_3 := v38
+		if v10_3 > v38 {
+			v39_3 = v10_3
+		}
+		v40_0 := ldexpNormal32(v1, v39_0)
+		v40_1 := ldexpNormal32(v1, v39_1)
+		v40_2 := ldexpNormal32(v1, v39_2)
+		v40_3 := ldexpNormal32(v1, v39_3)
+		v41_0 := float32(v34_0 * v40_0)
+		v41_1 := float32(v34_1 * v40_1)
+		v41_2 := float32(v34_2 * v40_2)
+		v41_3 := float32(v34_3 * v40_3)
+		v42_0 := float32(v37_0 * v40_0)
+		v42_1 := float32(v37_1 * v40_1)
+		v42_2 := float32(v37_2 * v40_2)
+		v42_3 := float32(v37_3 * v40_3)
+		v43_0 := v1
+		if v5_0 {
+			v43_0 = v34_0
+		}
+		v43_1 := v1
+		if v5_1 {
+			v43_1 = v34_1
+		}
+		v43_2 := v1
+		if v5_2 {
+			v43_2 = v34_2
+		}
+		v43_3 := v1
+		if v5_3 {
+			v43_3 = v34_3
+		}
+		v44_0 := v4
+		if v5_0 {
+			v44_0 = v37_0
+		}
+		v44_1 := v4
+		if v5_1 {
+			v44_1 = v37_1
+		}
+		v44_2 := v4
+		if v5_2 {
+			v44_2 = v37_2
+		}
+		v44_3 := v4
+		if v5_3 {
+			v44_3 = v37_3
+		}
+		v45_0 := float32(v1 + v41_0)
+		v45_1 := float32(v1 + v41_1)
+		v45_2 := float32(v1 + v41_2)
+		v45_3 := float32(v1 + v41_3)
+		v46_0 := float32(v1 / v45_0)
+		v46_1 := float32(v1 / v45_1)
+		v46_2 := float32(v1 / v45_2)
+		v46_3 := float32(v1 / v45_3)
+		v47_0 := float32(v43_0 * v46_0)
+		v47_1 := float32(v43_1 * v46_1)
+		v47_2 := float32(v43_2 * v46_2)
+		v47_3 := float32(v43_3 * v46_3)
+		v48_0 := -v47_0
+		v48_1 := -v47_1
+		v48_2 := -v47_2
+		v48_3 := -v47_3
+		v49_0 := float32(v43_0 - v47_0)
+		v49_1 := float32(v43_1 - v47_1)
+		v49_2 := float32(v43_2 - v47_2)
+		v49_3 := float32(v43_3 - v47_3)
+		v50_0p := float64(v48_0) * float64(v41_0)
+		v50_0s := v50_0p + float64(v49_0)
+		v50_0 := float32(v50_0s)
+		if bits := math.Float64bits(v50_0s); bits&(1<<28-1) == 0 && (bits&(1<<29-1) != 0 || bits<<1-1 < (1023-126)<<53-1 || v50_0s != v50_0s) {
+			v50_0 = fma32Slow(v48_0, v41_0, v49_0)
+		}
+		v50_1p := float64(v48_1) * float64(v41_1)
+		v50_1s := v50_1p + float64(v49_1)
+		v50_1 := float32(v50_1s)
+		if bits := math.Float64bits(v50_1s); bits&(1<<28-1) == 0 && (bits&(1<<29-1) != 0 || bits<<1-1 < (1023-126)<<53-1 || v50_1s != v50_1s) {
+			v50_1 = fma32Slow(v48_1, v41_1, v49_1)
+		}
+		v50_2p := float64(v48_2) * float64(v41_2)
+		v50_2s := v50_2p + float64(v49_2)
+		v50_2 := float32(v50_2s)
+		if bits := math.Float64bits(v50_2s); bits&(1<<28-1) == 0 && (bits&(1<<29-1) != 0 || bits<<1-1 < (1023-126)<<53-1 || v50_2s != v50_2s) {
+			v50_2 = fma32Slow(v48_2, v41_2, v49_2)
+		}
+		v50_3p := float64(v48_3) * float64(v41_3)
+		v50_3s := v50_3p + float64(v49_3)
+		v50_3 := float32(v50_3s)
+		if bits := math.Float64bits(v50_3s); bits&(1<<28-1) == 0 && (bits&(1<<29-1) != 0 || bits<<1-1 < (1023-126)<<53-1 || v50_3s != v50_3s) {
+			v50_3 = fma32Slow(v48_3, v41_3, v49_3)
+		}
+		v51_0p := float64(v48_0) * float64(v42_0)
+		v51_0s := v51_0p + float64(v50_0)
+		v51_0 := float32(v51_0s)
+		if bits := math.Float64bits(v51_0s); bits&(1<<28-1) == 0 && (bits&(1<<29-1) != 0 || bits<<1-1 < (1023-126)<<53-1 || v51_0s != v51_0s) {
+			v51_0 = fma32Slow(v48_0, v42_0, v50_0)
+		}
+		v51_1p := float64(v48_1) * float64(v42_1)
+		v51_1s := v51_1p + float64(v50_1)
+		v51_1 := float32(v51_1s)
+		if bits := math.Float64bits(v51_1s); bits&(1<<28-1) == 0 && (bits&(1<<29-1) != 0 || bits<<1-1 < (1023-126)<<53-1 || v51_1s != v51_1s) {
+			v51_1 = fma32Slow(v48_1, v42_1, v50_1)
+		}
+		v51_2p := float64(v48_2) * float64(v42_2)
+		v51_2s := v51_2p + float64(v50_2)
+		v51_2 := float32(v51_2s)
+		if bits := math.Float64bits(v51_2s); bits&(1<<28-1) == 0 && (bits&(1<<29-1) != 0 || bits<<1-1 < (1023-126)<<53-1 || v51_2s != v51_2s) {
+			v51_2 = fma32Slow(v48_2, v42_2, v50_2)
+		}
+		v51_3p := float64(v48_3) * float64(v42_3)
+		v51_3s := v51_3p + float64(v50_3)
+		v51_3 := float32(v51_3s)
+		if bits := math.Float64bits(v51_3s); bits&(1<<28-1) == 0 && (bits&(1<<29-1) != 0 || bits<<1-1 < (1023-126)<<53-1 || v51_3s != v51_3s) {
+			v51_3 = fma32Slow(v48_3, v42_3, v50_3)
+		}
+		v52_0 := float32(v51_0 + v44_0)
+		v52_1 := float32(v51_1 + v44_1)
+		v52_2 := float32(v51_2 + v44_2)
+		v52_3 := float32(v51_3 + v44_3)
+		v53_0p := float64(v52_0) * float64(v46_0)
+		v53_0s := v53_0p + float64(v47_0)
+		v53_0 := float32(v53_0s)
+		if bits := math.Float64bits(v53_0s); bits&(1<<28-1) == 0 && (bits&(1<<29-1) != 0 || bits<<1-1 < (1023-126)<<53-1 || v53_0s != v53_0s) {
+			v53_0 = fma32Slow(v52_0, v46_0, v47_0)
+		}
+		v53_1p := float64(v52_1) * float64(v46_1)
+		v53_1s := v53_1p + float64(v47_1)
+		v53_1 := float32(v53_1s)
+		if bits := math.Float64bits(v53_1s); bits&(1<<28-1) == 0 && (bits&(1<<29-1) != 0 || bits<<1-1 < (1023-126)<<53-1 || v53_1s != v53_1s) {
+			v53_1 = fma32Slow(v52_1, v46_1, v47_1)
+		}
+		v53_2p := float64(v52_2) * float64(v46_2)
+		v53_2s := v53_2p + float64(v47_2)
+		v53_2 := float32(v53_2s)
+		if bits := math.Float64bits(v53_2s); bits&(1<<28-1) == 0 && (bits&(1<<29-1) != 0 || bits<<1-1 < (1023-126)<<53-1 || v53_2s != v53_2s) {
+			v53_2 = fma32Slow(v52_2, v46_2, v47_2)
+		}
+		v53_3p := float64(v52_3) * float64(v46_3)
+		v53_3s := v53_3p + float64(v47_3)
+		v53_3 := float32(v53_3s)
+		if bits := math.Float64bits(v53_3s); bits&(1<<28-1) == 0 && (bits&(1<<29-1) != 0 || bits<<1-1 < (1023-126)<<53-1 || v53_3s != v53_3s) {
+			v53_3 = fma32Slow(v52_3, v46_3, v47_3)
+		}
+		v55_0 := v54
+		if v10_0 > v54 {
+			v55_0 = v10_0
+		}
+		v55_1 := v54
+		if v10_1 > v54 {
+			v55_1 = v10_1
+		}
+		v55_2 := v54
+		if v10_2 > v54 {
+			v55_2 = v10_2
+		}
+		v55_3 := v54
+		if v10_3 > v54 {
+			v55_3 = v10_3
+		}
+		v56_0 := ldexpNormal32(v53_0, v55_0)
+		v56_1 := ldexpNormal32(v53_1, v55_1)
+		v56_2 := ldexpNormal32(v53_2, v55_2)
+		v56_3 := ldexpNormal32(v53_3, v55_3)
+		v58_0 := float32(v10_0 + v57)
+		v58_1 := float32(v10_1 + v57)
+		v58_2 := float32(v10_2 + v57)
+		v58_3 := float32(v10_3 + v57)
+		v59_0 := ldexpNormal32(v53_0, v58_0)
+		v59_1 := ldexpNormal32(v53_1, v58_1)
+		v59_2 := ldexpNormal32(v53_2, v58_2)
+		v59_3 := ldexpNormal32(v53_3, v58_3)
+		v60_0 := v59_0 < v1
+		v60_1 := v59_1 < v1
+		v60_2 := v59_2 < v1
+		v60_3 := v59_3 < v1
+		v61_0 := float32(math.Ldexp(float64(v53_0), int(v10_0)))
+		v61_1 := float32(math.Ldexp(float64(v53_1), int(v10_1)))
+		v61_2 := float32(math.Ldexp(float64(v53_2), int(v10_2)))
+		v61_3 := float32(math.Ldexp(float64(v53_3), int(v10_3)))
+		v62_0 := v1
+		if v59_0 > v1 {
+			v62_0 = v59_0
+		}
+		v62_1 := v1
+		if v59_1 > v1 {
+			v62_1 = v59_1
+		}
+		v62_2 := v1
+		if v59_2 > v1 {
+			v62_2 = v59_2
+		}
+		v62_3 := v1
+		if v59_3 > v1 {
+			v62_3 = v59_3
+		}
+		v64_0 := ldexpNormal32(v62_0, v63)
+		v64_1 := ldexpNormal32(v62_1, v63)
+		v64_2 := ldexpNormal32(v62_2, v63)
+		v64_3 := ldexpNormal32(v62_3, v63)
+		v65_0 := v64_0
+		if v60_0 {
+			v65_0 = v61_0
+		}
+		v65_1 := v64_1
+		if v60_1 {
+			v65_1 = v61_1
+		}
+		v65_2 := v64_2
+		if v60_2 {
+			v65_2 = v61_2
+		}
+		v65_3 := v64_3
+		if v60_3 {
+			v65_3 = v61_3
+		}
+		v67_0 := v0_0 < v66
+		v67_1 := v0_1 < v66
+		v67_2 := v0_2 < v66
+		v67_3 := v0_3 < v66
+		v68_0 := v56_0
+		if v67_0 {
+			v68_0 = v65_0
+		}
+		v68_1 := v56_1
+		if v67_1 {
+			v68_1 = v65_1
+		}
+		v68_2 := v56_2
+		if v67_2 {
+			v68_2 = v65_2
+		}
+		v68_3 := v56_3
+		if v67_3 {
+			v68_3 = v65_3
+		}
+		v69_0 := v53_0
+		if v5_0 {
+			v69_0 = v68_0
+		}
+		v69_1 := v53_1
+		if v5_1 {
+			v69_1 = v68_1
+		}
+		v69_2 := v53_2
+		if v5_2 {
+			v69_2 = v68_2
+		}
+		v69_3 := v53_3
+		if v5_3 {
+			v69_3 = v68_3
+		}
+		v70_0 := math.IsNaN(float64(v0_0))
+		v70_1 := math.IsNaN(float64(v0_1))
+		v70_2 := math.IsNaN(float64(v0_2))
+		v70_3 := math.IsNaN(float64(v0_3))
+		v71_0 := v69_0
+		if v70_0 {
+			v71_0 = v0_0
+		}
+		v71_1 := v69_1
+		if v70_1 {
+			v71_1 = v0_1
+		}
+		v71_2 := v69_2
+		if v70_2 {
+			v71_2 = v0_2
+		}
+		v71_3 := v69_3
+		if v70_3 {
+			v71_3 = v0_3
+		}
+		dst[i] = v71_0
+		dst[i+1] = v71_1
+		dst[i+2] = v71_2
+		dst[i+3] = v71_3
 	}
+	for ; i < len(dst); i++ {
+		v0 := x[i]
+		v2 := abs32(v0)
+		v3 := -v2
+		v5 := v0 < v4
+		v7 := v6
+		if v3 > v6 {
+			v7 = v3
+		}
+		v9 := float32(v7 * v8)
+		v10 := float32(math.RoundToEven(float64(v9)))
+		v14p := float64(v10) * float64(v13)
+		v14s := v14p + float64(v7)
+		v14 := float32(v14s)
+		if bits := math.Float64bits(v14s); bits&(1<<28-1) == 0 && (bits&(1<<29-1) != 0 || bits<<1-1 < (1023-126)<<53-1 || v14s != v14s) {
+			v14 = fma32Slow(v10, v13, v7)
+		}
+		v17 := float32(v10 * v16)
+		v18 := float32(v1 + v14)
+		v19 := float32(v14 * v14)
+		v22p := float64(v14) * float64(v20)
+		v22s := v22p + float64(v21)
+		v22 := float32(v22s)
+		if bits := math.Float64bits(v22s); bits&(1<<28-1) == 0 && (bits&(1<<29-1) != 0 || bits<<1-1 < (1023-126)<<53-1 || v22s != v22s) {
+			v22 = fma32Slow(v14, v20, v21)
+		}
+		v24p := float64(v14) * float64(v22)
+		v24s := v24p + float64(v23)
+		v24 := float32(v24s)
+		if bits := math.Float64bits(v24s); bits&(1<<28-1) == 0 && (bits&(1<<29-1) != 0 || bits<<1-1 < (1023-126)<<53-1 || v24s != v24s) {
+			v24 = fma32Slow(v14, v22, v23)
+		}
+		v26p := float64(v14) * float64(v24)
+		v26s := v26p + float64(v25)
+		v26 := float32(v26s)
+		if bits := math.Float64bits(v26s); bits&(1<<28-1) == 0 && (bits&(1<<29-1) != 0 || bits<<1-1 < (1023-126)<<53-1 || v26s != v26s) {
+			v26 = fma32Slow(v14, v24, v25)
+		}
+		v28p := float64(v14) * float64(v26)
+		v28s := v28p + float64(v27)
+		v28 := float32(v28s)
+		if bits := math.Float64bits(v28s); bits&(1<<28-1) == 0 && (bits&(1<<29-1) != 0 || bits<<1-1 < (1023-126)<<53-1 || v28s != v28s) {
+			v28 = fma32Slow(v14, v26, v27)
+		}
+		v30p := float64(v14) * float64(v28)
+		v30s := v30p + float64(v29)
+		v30 := float32(v30s)
+		if bits := math.Float64bits(v30s); bits&(1<<28-1) == 0 && (bits&(1<<29-1) != 0 || bits<<1-1 < (1023-126)<<53-1 || v30s != v30s) {
+			v30 = fma32Slow(v14, v28, v29)
+		}
+		v31 := float32(v1 - v18)
+		v32 := float32(v31 + v14)
+		v33p := float64(v19) * float64(v30)
+		v33s := v33p + float64(v32)
+		v33 := float32(v33s)
+		if bits := math.Float64bits(v33s); bits&(1<<28-1) == 0 && (bits&(1<<29-1) != 0 || bits<<1-1 < (1023-126)<<53-1 || v33s != v33s) {
+			v33 = fma32Slow(v19, v30, v32)
+		}
+		v34 := float32(v18 + v33)
+		v35 := float32(v18 - v34)
+		v36 := float32(v35 + v33)
+		v37p := float64(v34) * float64(v17)
+		v37s := v37p + float64(v36)
+		v37 := float32(v37s)
+		if bits := math.Float64bits(v37s); bits&(1<<28-1) == 0 && (bits&(1<<29-1) != 0 || bits<<1-1 < (1023-126)<<53-1 || v37s != v37s) {
+			v37 = fma32Slow(v34, v17, v36)
+		}
+		v39 := v38
+		if v10 > v38 {
+			v39 = v10
+		}
+		v40 := ldexpNormal32(v1, v39)
+		v41 := float32(v34 * v40)
+		v42 := float32(v37 * v40)
+		v43 := v1
+		if v5 {
+			v43 = v34
+		}
+		v44 := v4
+		if v5 {
+			v44 = v37
+		}
+		v45 := float32(v1 + v41)
+		v46 := float32(v1 / v45)
+		v47 := float32(v43 * v46)
+		v48 := -v47
+		v49 := float32(v43 - v47)
+		v50p := float64(v48) * float64(v41)
+		v50s := v50p + float64(v49)
+		v50 := float32(v50s)
+		if bits := math.Float64bits(v50s); bits&(1<<28-1) == 0 && (bits&(1<<29-1) != 0 || bits<<1-1 < (1023-126)<<53-1 || v50s != v50s) {
+			v50 = fma32Slow(v48, v41, v49)
+		}
+		v51p := float64(v48) * float64(v42)
+		v51s := v51p + float64(v50)
+		v51 := float32(v51s)
+		if bits := math.Float64bits(v51s); bits&(1<<28-1) == 0 && (bits&(1<<29-1) != 0 || bits<<1-1 < (1023-126)<<53-1 || v51s != v51s) {
+			v51 = fma32Slow(v48, v42, v50)
+		}
+		v52 := float32(v51 + v44)
+		v53p := float64(v52) * float64(v46)
+		v53s := v53p + float64(v47)
+		v53 := float32(v53s)
+		if bits := math.Float64bits(v53s); bits&(1<<28-1) == 0 && (bits&(1<<29-1) != 0 || bits<<1-1 < (1023-126)<<53-1 || v53s != v53s) {
+			v53 = fma32Slow(v52, v46, v47)
+		}
+		v55 := v54
+		if v10 > v54 {
+			v55 = v10
+		}
+		v56 := ldexpNormal32(v53, v55)
+		v58 := float32(v10 + v57)
+		v59 := ldexpNormal32(v53, v58)
+		v60 := v59 < v1
+		v61 := float32(math.Ldexp(float64(v53), int(v10)))
+		v62 := v1
+		if v59 > v1 {
+			v62 = v59
+		}
+		v64 := ldexpNormal32(v62, v63)
+		v65 := v64
+		if v60 {
+			v65 = v61
+		}
+		v67 := v0 < v66
+		v68 := v56
+		if v67 {
+			v68 = v65
+		}
+		v69 := v53
+		if v5 {
+			v69 = v68
+		}
+		v70 := math.IsNaN(float64(v0))
+		v71 := v69
+		if v70 {
+			v71 = v0
+		}
+		dst[i] = v71
+	}
+}
+
+// sigmoidUsualGeneric is the pure-Go kernel of sigmoidUsual (f32 memory, f32
+// compute, 59 operations): the scalar twin of the vector program the assembly
+// kernels run, with exactly the semantics of vprog.Program.Eval, so every
+// backend gives the same bits. The caller guarantees equal lengths; dst may be
+// the same slice as an input. It stops before the first element that needs a
+// rare branch (vprog.Program.Stops) and returns how many elements it stored.
+func sigmoidUsualGeneric(dst, x []float32) int {
+	x = x[:len(dst)]
+	v1 := math.Float32frombits(0x3f800000)  // 1
+	v4 := math.Float32frombits(0x00000000)  // 0
+	v6 := math.Float32frombits(0xc2d00000)  // -104
+	v8 := math.Float32frombits(0x3fb8aa3b)  // 1.442695
+	v11 := math.Float32frombits(0xbf317218) // -0.6931472
+	v13 := math.Float32frombits(0x3102e308) // 1.9046542e-09
+	v17 := math.Float32frombits(0x3950928b) // 0.00019891017
+	v18 := math.Float32frombits(0x3ab6a1a7) // 0.0013933674
+	v20 := math.Float32frombits(0x3c088870) // 0.0083333105
+	v22 := math.Float32frombits(0x3d2aaa74) // 0.041666463
+	v24 := math.Float32frombits(0x3e2aaaab) // 0.16666667
+	v26 := math.Float32frombits(0x3f000000) // 0.5
+	v35 := math.Float32frombits(0xc2800000) // -64
+	v51 := math.Float32frombits(0xc2f80000) // -124
+	v54 := math.Float32frombits(0xc2ac0000) // -86
+	for i := range dst {
+		v0 := x[i]
+		v2 := abs32(v0)
+		v3 := -v2
+		v5 := v0 < v4
+		v7 := v6
+		if v3 > v6 {
+			v7 = v3
+		}
+		v9 := float32(v7 * v8)
+		v10 := float32(math.RoundToEven(float64(v9)))
+		v12p := float64(v10) * float64(v11)
+		v12s := v12p + float64(v7)
+		v12 := float32(v12s)
+		if bits := math.Float64bits(v12s); bits&(1<<28-1) == 0 && (bits&(1<<29-1) != 0 || bits<<1-1 < (1023-126)<<53-1 || v12s != v12s) {
+			v12 = fma32Slow(v10, v11, v7)
+		}
+		v14 := float32(v10 * v13)
+		v15 := float32(v1 + v12)
+		v16 := float32(v12 * v12)
+		v19p := float64(v12) * float64(v17)
+		v19s := v19p + float64(v18)
+		v19 := float32(v19s)
+		if bits := math.Float64bits(v19s); bits&(1<<28-1) == 0 && (bits&(1<<29-1) != 0 || bits<<1-1 < (1023-126)<<53-1 || v19s != v19s) {
+			v19 = fma32Slow(v12, v17, v18)
+		}
+		v21p := float64(v12) * float64(v19)
+		v21s := v21p + float64(v20)
+		v21 := float32(v21s)
+		if bits := math.Float64bits(v21s); bits&(1<<28-1) == 0 && (bits&(1<<29-1) != 0 || bits<<1-1 < (1023-126)<<53-1 || v21s != v21s) {
+			v21 = fma32Slow(v12, v19, v20)
+		}
+		v23p := float64(v12) * float64(v21)
+		v23s := v23p + float64(v22)
+		v23 := float32(v23s)
+		if bits := math.Float64bits(v23s); bits&(1<<28-1) == 0 && (bits&(1<<29-1) != 0 || bits<<1-1 < (1023-126)<<53-1 || v23s != v23s) {
+			v23 = fma32Slow(v12, v21, v22)
+		}
+		v25p := float64(v12) * float64(v23)
+		v25s := v25p + float64(v24)
+		v25 := float32(v25s)
+		if bits := math.Float64bits(v25s); bits&(1<<28-1) == 0 && (bits&(1<<29-1) != 0 || bits<<1-1 < (1023-126)<<53-1 || v25s != v25s) {
+			v25 = fma32Slow(v12, v23, v24)
+		}
+		v27p := float64(v12) * float64(v25)
+		v27s := v27p + float64(v26)
+		v27 := float32(v27s)
+		if bits := math.Float64bits(v27s); bits&(1<<28-1) == 0 && (bits&(1<<29-1) != 0 || bits<<1-1 < (1023-126)<<53-1 || v27s != v27s) {
+			v27 = fma32Slow(v12, v25, v26)
+		}
+		v28 := float32(v1 - v15)
+		v29 := float32(v28 + v12)
+		v30p := float64(v16) * float64(v27)
+		v30s := v30p + float64(v29)
+		v30 := float32(v30s)
+		if bits := math.Float64bits(v30s); bits&(1<<28-1) == 0 && (bits&(1<<29-1) != 0 || bits<<1-1 < (1023-126)<<53-1 || v30s != v30s) {
+			v30 = fma32Slow(v16, v27, v29)
+		}
+		v31 := float32(v15 + v30)
+		v32 := float32(v15 - v31)
+		v33 := float32(v32 + v30)
+		v34p := float64(v31) * float64(v14)
+		v34s := v34p + float64(v33)
+		v34 := float32(v34s)
+		if bits := math.Float64bits(v34s); bits&(1<<28-1) == 0 && (bits&(1<<29-1) != 0 || bits<<1-1 < (1023-126)<<53-1 || v34s != v34s) {
+			v34 = fma32Slow(v31, v14, v33)
+		}
+		v36 := v35
+		if v10 > v35 {
+			v36 = v10
+		}
+		v37 := ldexpNormal32(v1, v36)
+		v38 := float32(v31 * v37)
+		v39 := float32(v34 * v37)
+		v40 := v1
+		if v5 {
+			v40 = v31
+		}
+		v41 := v4
+		if v5 {
+			v41 = v34
+		}
+		v42 := float32(v1 + v38)
+		v43 := float32(v1 / v42)
+		v44 := float32(v40 * v43)
+		v45 := -v44
+		v46 := float32(v40 - v44)
+		v47p := float64(v45) * float64(v38)
+		v47s := v47p + float64(v46)
+		v47 := float32(v47s)
+		if bits := math.Float64bits(v47s); bits&(1<<28-1) == 0 && (bits&(1<<29-1) != 0 || bits<<1-1 < (1023-126)<<53-1 || v47s != v47s) {
+			v47 = fma32Slow(v45, v38, v46)
+		}
+		v48p := float64(v45) * float64(v39)
+		v48s := v48p + float64(v47)
+		v48 := float32(v48s)
+		if bits := math.Float64bits(v48s); bits&(1<<28-1) == 0 && (bits&(1<<29-1) != 0 || bits<<1-1 < (1023-126)<<53-1 || v48s != v48s) {
+			v48 = fma32Slow(v45, v39, v47)
+		}
+		v49 := float32(v48 + v41)
+		v50p := float64(v49) * float64(v43)
+		v50s := v50p + float64(v44)
+		v50 := float32(v50s)
+		if bits := math.Float64bits(v50s); bits&(1<<28-1) == 0 && (bits&(1<<29-1) != 0 || bits<<1-1 < (1023-126)<<53-1 || v50s != v50s) {
+			v50 = fma32Slow(v49, v43, v44)
+		}
+		v52 := v51
+		if v10 > v51 {
+			v52 = v10
+		}
+		v53 := ldexpNormal32(v50, v52)
+		v55 := v0 < v54
+		v56 := v50
+		if v5 {
+			v56 = v53
+		}
+		v57 := math.IsNaN(float64(v0))
+		v58 := v56
+		if v57 {
+			v58 = v0
+		}
+		if v55 {
+			return i
+		}
+		dst[i] = v58
+	}
+	return len(dst)
 }
 
 // sigmoidBackwardGeneric is the pure-Go kernel of sigmoidBackward (f32 memory,
