@@ -163,8 +163,6 @@ func useISA(name string) bool {
 		seluBackwardFromOutputStreamImpl = seluBackwardFromOutputAVX512Stream
 		sigmoidImpl = sigmoidAVX512
 		sigmoidStreamImpl = sigmoidAVX512Stream
-		sigmoidUsualImpl = sigmoidUsualAVX512
-		sigmoidUsualStreamImpl = sigmoidUsualAVX512Stream
 		sigmoidBackwardImpl = sigmoidBackwardAVX512
 		sigmoidBackwardStreamImpl = sigmoidBackwardAVX512Stream
 		sigmoidBackwardFromOutputImpl = sigmoidBackwardFromOutputAVX512
@@ -348,8 +346,6 @@ func useISA(name string) bool {
 		seluBackwardFromOutputStreamImpl = seluBackwardFromOutputAVX2Stream
 		sigmoidImpl = sigmoidAVX2
 		sigmoidStreamImpl = sigmoidAVX2Stream
-		sigmoidUsualImpl = sigmoidUsualAVX2
-		sigmoidUsualStreamImpl = sigmoidUsualAVX2Stream
 		sigmoidBackwardImpl = sigmoidBackwardAVX2
 		sigmoidBackwardStreamImpl = sigmoidBackwardAVX2Stream
 		sigmoidBackwardFromOutputImpl = sigmoidBackwardFromOutputAVX2
@@ -530,8 +526,6 @@ func useISA(name string) bool {
 		seluBackwardFromOutputStreamImpl = nil
 		sigmoidImpl = sigmoidGeneric
 		sigmoidStreamImpl = nil
-		sigmoidUsualImpl = sigmoidUsualGeneric
-		sigmoidUsualStreamImpl = nil
 		sigmoidBackwardImpl = sigmoidBackwardGeneric
 		sigmoidBackwardStreamImpl = nil
 		sigmoidBackwardFromOutputImpl = sigmoidBackwardFromOutputGeneric

@@ -1397,52 +1397,28 @@ func seluBackwardFromOutputAVX2(dst, in0, in1 []float32)
 func seluBackwardFromOutputAVX2Stream(dst, in0, in1 []float32)
 
 // sigmoidAVX512 computes sigmoid with AVX512 (4 vectors per iteration, masked tail).
-// Requires: AVX, AVX512DQ, AVX512F, BMI2.
+// Requires: AVX, AVX512DQ, AVX512F, AVX512VL, BMI2.
 //
 //go:noescape
 func sigmoidAVX512(dst, in0 []float32)
 
 // sigmoidAVX512Stream computes sigmoid with non-temporal stores (dst aligned to 64 bytes) with AVX512 (4 vectors per iteration, masked tail).
-// Requires: AVX, AVX512DQ, AVX512F, BMI2, MMX+.
+// Requires: AVX, AVX512DQ, AVX512F, AVX512VL, BMI2, MMX+.
 //
 //go:noescape
 func sigmoidAVX512Stream(dst, in0 []float32)
 
-// sigmoidAVX2 computes sigmoid with AVX2 (2 vectors per iteration, masked tail).
+// sigmoidAVX2 computes sigmoid with AVX2 (3 vectors per iteration, masked tail).
 // Requires: AVX, AVX2, FMA3.
 //
 //go:noescape
 func sigmoidAVX2(dst, in0 []float32)
 
-// sigmoidAVX2Stream computes sigmoid with non-temporal stores (dst aligned to 64 bytes) with AVX2 (2 vectors per iteration, masked tail).
+// sigmoidAVX2Stream computes sigmoid with non-temporal stores (dst aligned to 64 bytes) with AVX2 (3 vectors per iteration, masked tail).
 // Requires: AVX, AVX2, FMA3, MMX+.
 //
 //go:noescape
 func sigmoidAVX2Stream(dst, in0 []float32)
-
-// sigmoidUsualAVX512 computes sigmoidUsual with AVX512 (4 vectors per iteration, masked tail).
-// Requires: AVX, AVX512DQ, AVX512F, BMI2.
-//
-//go:noescape
-func sigmoidUsualAVX512(dst, in0 []float32) int
-
-// sigmoidUsualAVX512Stream computes sigmoidUsual with non-temporal stores (dst aligned to 64 bytes) with AVX512 (4 vectors per iteration, masked tail).
-// Requires: AVX, AVX512DQ, AVX512F, BMI2, MMX+.
-//
-//go:noescape
-func sigmoidUsualAVX512Stream(dst, in0 []float32) int
-
-// sigmoidUsualAVX2 computes sigmoidUsual with AVX2 (2 vectors per iteration, masked tail).
-// Requires: AVX, AVX2, FMA3.
-//
-//go:noescape
-func sigmoidUsualAVX2(dst, in0 []float32) int
-
-// sigmoidUsualAVX2Stream computes sigmoidUsual with non-temporal stores (dst aligned to 64 bytes) with AVX2 (2 vectors per iteration, masked tail).
-// Requires: AVX, AVX2, FMA3, MMX+.
-//
-//go:noescape
-func sigmoidUsualAVX2Stream(dst, in0 []float32) int
 
 // sigmoidBackwardAVX512 computes sigmoidBackward with AVX512 (4 vectors per iteration, masked tail).
 // Requires: AVX, AVX512DQ, AVX512F, AVX512VL, BMI2.

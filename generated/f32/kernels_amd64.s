@@ -36065,748 +36065,362 @@ done:
 	RET
 
 // func sigmoidAVX512(dst []float32, in0 []float32)
-// Requires: AVX, AVX512DQ, AVX512F, BMI2
-TEXT ·sigmoidAVX512(SB), $336-48
-	VBROADCASTSS actkernconst<>+968(SB), Z0
+// Requires: AVX, AVX512DQ, AVX512F, AVX512VL, BMI2
+TEXT ·sigmoidAVX512(SB), NOSPLIT, $0-48
+	VBROADCASTSD actkernconst<>+48(SB), Z0
+	VBROADCASTSD actkernconst<>+720(SB), Z1
+	VBROADCASTSD actkernconst<>+728(SB), Z2
+	VBROADCASTSD actkernconst<>+0(SB), Z3
+	VBROADCASTSD actkernconst<>+736(SB), Z4
+	VBROADCASTSD actkernconst<>+72(SB), Z5
+	VBROADCASTSD actkernconst<>+80(SB), Z6
+	VBROADCASTSD actkernconst<>+96(SB), Z7
+	VBROADCASTSD actkernconst<>+752(SB), Z8
+	VBROADCASTSD actkernconst<>+8(SB), Z9
+	VBROADCASTSD actkernconst<>+760(SB), Z10
+	VBROADCASTSD actkernconst<>+24(SB), Z11
+	VBROADCASTSD actkernconst<>+704(SB), Z12
+	VBROADCASTSD actkernconst<>+3656(SB), Z13
 	MOVQ         dst_base+0(FP), AX
 	MOVQ         in0_base+24(FP), CX
 	MOVQ         dst_len+8(FP), DX
 
 loop:
-	CMPQ             DX, $0x00000040
-	JB               single
-	VMOVUPS          (CX), Z1
-	VMOVUPS          64(CX), Z2
-	VMOVUPS          128(CX), Z3
-	VMOVUPS          192(CX), Z4
-	VORPS.BCST       actkernconst<>+964(SB), Z1, Z5
-	VORPS.BCST       actkernconst<>+964(SB), Z2, Z6
-	VORPS.BCST       actkernconst<>+964(SB), Z3, Z7
-	VORPS.BCST       actkernconst<>+964(SB), Z4, Z8
-	VCMPPS.BCST      $0x11, actkernconst<>+972(SB), Z1, K2
-	VCMPPS.BCST      $0x11, actkernconst<>+972(SB), Z2, K3
-	VCMPPS.BCST      $0x11, actkernconst<>+972(SB), Z3, K4
-	VCMPPS.BCST      $0x11, actkernconst<>+972(SB), Z4, K5
-	VMAXPS.BCST      actkernconst<>+6152(SB), Z5, Z5
-	VMAXPS.BCST      actkernconst<>+6152(SB), Z6, Z6
-	VMAXPS.BCST      actkernconst<>+6152(SB), Z7, Z7
-	VMAXPS.BCST      actkernconst<>+6152(SB), Z8, Z8
-	VMULPS.BCST      actkernconst<>+988(SB), Z5, Z9
-	VMULPS.BCST      actkernconst<>+988(SB), Z6, Z10
-	VMULPS.BCST      actkernconst<>+988(SB), Z7, Z11
-	VMULPS.BCST      actkernconst<>+988(SB), Z8, Z12
-	VRNDSCALEPS      $0x08, Z9, Z9
-	VRNDSCALEPS      $0x08, Z10, Z10
-	VRNDSCALEPS      $0x08, Z11, Z11
-	VRNDSCALEPS      $0x08, Z12, Z12
-	VFMADD231PS.BCST actkernconst<>+992(SB), Z9, Z5
-	VFMADD231PS.BCST actkernconst<>+992(SB), Z10, Z6
-	VFMADD231PS.BCST actkernconst<>+992(SB), Z11, Z7
-	VFMADD231PS.BCST actkernconst<>+992(SB), Z12, Z8
-	VMULPS.BCST      actkernconst<>+996(SB), Z9, Z13
-	VMULPS.BCST      actkernconst<>+996(SB), Z10, Z14
-	VMULPS.BCST      actkernconst<>+996(SB), Z11, Z15
-	VMULPS.BCST      actkernconst<>+996(SB), Z12, Z16
-	VADDPS           Z0, Z5, Z17
-	VADDPS           Z0, Z6, Z18
-	VADDPS           Z0, Z7, Z19
-	VADDPS           Z0, Z8, Z20
-	VMULPS           Z5, Z5, Z21
-	VMULPS           Z6, Z6, Z22
-	VMULPS           Z7, Z7, Z23
-	VMULPS           Z8, Z8, Z24
-	VBROADCASTSS     actkernconst<>+976(SB), Z25
-	VFMADD213PS.BCST actkernconst<>+980(SB), Z5, Z25
-	VBROADCASTSS     actkernconst<>+976(SB), Z26
-	VFMADD213PS.BCST actkernconst<>+980(SB), Z6, Z26
-	VBROADCASTSS     actkernconst<>+976(SB), Z27
-	VFMADD213PS.BCST actkernconst<>+980(SB), Z7, Z27
-	VBROADCASTSS     actkernconst<>+976(SB), Z28
-	VFMADD213PS.BCST actkernconst<>+980(SB), Z8, Z28
-	VFMADD213PS.BCST actkernconst<>+1000(SB), Z5, Z25
-	VFMADD213PS.BCST actkernconst<>+1000(SB), Z6, Z26
-	VFMADD213PS.BCST actkernconst<>+1000(SB), Z7, Z27
-	VFMADD213PS.BCST actkernconst<>+1000(SB), Z8, Z28
-	VFMADD213PS.BCST actkernconst<>+1004(SB), Z5, Z25
-	VFMADD213PS.BCST actkernconst<>+1004(SB), Z6, Z26
-	VFMADD213PS.BCST actkernconst<>+1004(SB), Z7, Z27
-	VFMADD213PS.BCST actkernconst<>+1004(SB), Z8, Z28
-	VFMADD213PS.BCST actkernconst<>+1008(SB), Z5, Z25
-	VFMADD213PS.BCST actkernconst<>+1008(SB), Z6, Z26
-	VFMADD213PS.BCST actkernconst<>+1008(SB), Z7, Z27
-	VFMADD213PS.BCST actkernconst<>+1008(SB), Z8, Z28
-	VFMADD213PS.BCST actkernconst<>+1012(SB), Z5, Z25
-	VFMADD213PS.BCST actkernconst<>+1012(SB), Z6, Z26
-	VFMADD213PS.BCST actkernconst<>+1012(SB), Z7, Z27
-	VFMADD213PS.BCST actkernconst<>+1012(SB), Z8, Z28
-	VSUBPS           Z17, Z0, Z29
-	VSUBPS           Z18, Z0, Z30
-	VSUBPS           Z19, Z0, Z31
-	VMOVUPD          Z4, (SP)
-	VSUBPS           Z20, Z0, Z4
-	VADDPS           Z5, Z29, Z29
-	VADDPS           Z6, Z30, Z30
-	VADDPS           Z7, Z31, Z31
-	VADDPS           Z8, Z4, Z4
-	VFMADD213PS      Z29, Z21, Z25
-	VFMADD213PS      Z30, Z22, Z26
-	VFMADD213PS      Z31, Z23, Z27
-	VFMADD213PS      Z4, Z24, Z28
-	VADDPS           Z25, Z17, Z4
-	VADDPS           Z26, Z18, Z5
-	VADDPS           Z27, Z19, Z6
-	VADDPS           Z28, Z20, Z7
-	VSUBPS           Z4, Z17, Z17
-	VSUBPS           Z5, Z18, Z18
-	VSUBPS           Z6, Z19, Z19
-	VSUBPS           Z7, Z20, Z20
-	VADDPS           Z25, Z17, Z17
-	VADDPS           Z26, Z18, Z18
-	VADDPS           Z27, Z19, Z19
-	VADDPS           Z28, Z20, Z20
-	VFMADD213PS      Z17, Z4, Z13
-	VFMADD213PS      Z18, Z5, Z14
-	VFMADD213PS      Z19, Z6, Z15
-	VFMADD213PS      Z20, Z7, Z16
-	VMAXPS.BCST      actkernconst<>+6156(SB), Z9, Z8
-	VMAXPS.BCST      actkernconst<>+6156(SB), Z10, Z17
-	VMAXPS.BCST      actkernconst<>+6156(SB), Z11, Z18
-	VMAXPS.BCST      actkernconst<>+6156(SB), Z12, Z19
-	VSCALEFPS        Z8, Z0, Z8
-	VSCALEFPS        Z17, Z0, Z17
-	VSCALEFPS        Z18, Z0, Z18
-	VSCALEFPS        Z19, Z0, Z19
-	VMULPS           Z8, Z4, Z20
-	VMULPS           Z17, Z5, Z21
-	VMULPS           Z18, Z6, Z22
-	VMULPS           Z19, Z7, Z23
-	VMULPS           Z8, Z13, Z8
-	VMULPS           Z17, Z14, Z17
-	VMULPS           Z18, Z15, Z18
-	VMULPS           Z19, Z16, Z19
-	VFIXUPIMMPS.BCST $0x00, actkernconst<>+6160(SB), Z1, Z4
-	VFIXUPIMMPS.BCST $0x00, actkernconst<>+6160(SB), Z2, Z5
-	VFIXUPIMMPS.BCST $0x00, actkernconst<>+6160(SB), Z3, Z6
-	VMOVUPD          (SP), Z24
-	VFIXUPIMMPS.BCST $0x00, actkernconst<>+6160(SB), Z24, Z7
-	VFIXUPIMMPS.BCST $0x00, actkernconst<>+6164(SB), Z1, Z13
-	VFIXUPIMMPS.BCST $0x00, actkernconst<>+6164(SB), Z2, Z14
-	VFIXUPIMMPS.BCST $0x00, actkernconst<>+6164(SB), Z3, Z15
-	VFIXUPIMMPS.BCST $0x00, actkernconst<>+6164(SB), Z24, Z16
-	VADDPS           Z0, Z20, Z25
-	VADDPS           Z0, Z21, Z26
-	VADDPS           Z0, Z22, Z27
-	VADDPS           Z0, Z23, Z28
-	VDIVPS           Z25, Z0, Z25
-	VDIVPS           Z26, Z0, Z26
-	VDIVPS           Z27, Z0, Z27
-	VDIVPS           Z28, Z0, Z28
-	VMULPS           Z25, Z4, Z29
-	VMULPS           Z26, Z5, Z30
-	VMULPS           Z27, Z6, Z31
-	VMULPS           Z28, Z7, Z24
-	VMOVUPD          Z3, 64(SP)
-	VXORPS.BCST      actkernconst<>+964(SB), Z29, Z3
-	VMOVUPD          Z2, 128(SP)
-	VXORPS.BCST      actkernconst<>+964(SB), Z30, Z2
-	VMOVUPD          Z1, 192(SP)
-	VXORPS.BCST      actkernconst<>+964(SB), Z31, Z1
-	VMOVUPD          Z12, 256(SP)
-	VXORPS.BCST      actkernconst<>+964(SB), Z24, Z12
-	VSUBPS           Z29, Z4, Z4
-	VSUBPS           Z30, Z5, Z5
-	VSUBPS           Z31, Z6, Z6
-	VSUBPS           Z24, Z7, Z7
-	VFMADD213PS      Z4, Z3, Z20
-	VFMADD213PS      Z5, Z2, Z21
-	VFMADD213PS      Z6, Z1, Z22
-	VFMADD213PS      Z7, Z12, Z23
-	VFMADD213PS      Z20, Z3, Z8
-	VFMADD213PS      Z21, Z2, Z17
-	VFMADD213PS      Z22, Z1, Z18
-	VFMADD213PS      Z23, Z12, Z19
-	VADDPS           Z13, Z8, Z8
-	VADDPS           Z14, Z17, Z17
-	VADDPS           Z15, Z18, Z18
-	VADDPS           Z16, Z19, Z19
-	VFMADD213PS      Z29, Z8, Z25
-	VFMADD213PS      Z30, Z17, Z26
-	VFMADD213PS      Z31, Z18, Z27
-	VFMADD213PS      Z24, Z19, Z28
-	VMAXPS.BCST      actkernconst<>+6168(SB), Z9, Z1
-	VMAXPS.BCST      actkernconst<>+6168(SB), Z10, Z2
-	VMAXPS.BCST      actkernconst<>+6168(SB), Z11, Z3
-	VMOVUPD          256(SP), Z4
-	VMAXPS.BCST      actkernconst<>+6168(SB), Z4, Z5
-	VSCALEFPS        Z1, Z25, Z1
-	VSCALEFPS        Z2, Z26, Z2
-	VSCALEFPS        Z3, Z27, Z3
-	VSCALEFPS        Z5, Z28, Z5
-	VADDPS.BCST      actkernconst<>+6172(SB), Z9, Z6
-	VADDPS.BCST      actkernconst<>+6172(SB), Z10, Z7
-	VADDPS.BCST      actkernconst<>+6172(SB), Z11, Z8
-	VADDPS.BCST      actkernconst<>+6172(SB), Z4, Z12
-	VSCALEFPS        Z6, Z25, Z6
-	VSCALEFPS        Z7, Z26, Z7
-	VSCALEFPS        Z8, Z27, Z8
-	VSCALEFPS        Z12, Z28, Z12
-	VADDPS.BCST      actkernconst<>+6144(SB), Z9, Z13
-	VSCALEFPS        Z13, Z25, Z9
-	VADDPS.BCST      actkernconst<>+6148(SB), Z9, Z9
-	VXORPS.BCST      actkernconst<>+6148(SB), Z9, Z9
-	VADDPS.BCST      actkernconst<>+6144(SB), Z10, Z13
-	VSCALEFPS        Z13, Z26, Z10
-	VADDPS.BCST      actkernconst<>+6148(SB), Z10, Z10
-	VXORPS.BCST      actkernconst<>+6148(SB), Z10, Z10
-	VADDPS.BCST      actkernconst<>+6144(SB), Z11, Z13
-	VSCALEFPS        Z13, Z27, Z11
-	VADDPS.BCST      actkernconst<>+6148(SB), Z11, Z11
-	VXORPS.BCST      actkernconst<>+6148(SB), Z11, Z11
-	VADDPS.BCST      actkernconst<>+6144(SB), Z4, Z13
-	VSCALEFPS        Z13, Z28, Z4
-	VADDPS.BCST      actkernconst<>+6148(SB), Z4, Z4
-	VXORPS.BCST      actkernconst<>+6148(SB), Z4, Z4
-	VMAXPS           Z0, Z6, Z13
-	VMAXPS           Z0, Z7, Z14
-	VMAXPS           Z0, Z8, Z15
-	VMAXPS           Z0, Z12, Z16
-	VCMPPS           $0x15, Z0, Z6, K6
-	VCMPPS           $0x15, Z0, Z7, K7
-	KMOVW            K5, 320(SP)
-	VCMPPS           $0x15, Z0, Z8, K5
-	KMOVW            K4, 328(SP)
-	VCMPPS           $0x15, Z0, Z12, K4
-	VSCALEFPS.BCST   actkernconst<>+6176(SB), Z13, K6, Z9
-	VSCALEFPS.BCST   actkernconst<>+6176(SB), Z14, K7, Z10
-	VSCALEFPS.BCST   actkernconst<>+6176(SB), Z15, K5, Z11
-	VSCALEFPS.BCST   actkernconst<>+6176(SB), Z16, K4, Z4
-	VMOVUPD          192(SP), Z6
-	VCMPPS.BCST      $0x11, actkernconst<>+6180(SB), Z6, K4
-	VMOVUPD          128(SP), Z7
-	VCMPPS.BCST      $0x11, actkernconst<>+6180(SB), Z7, K5
-	VMOVUPD          64(SP), Z8
-	VCMPPS.BCST      $0x11, actkernconst<>+6180(SB), Z8, K6
-	VMOVUPD          (SP), Z12
-	VCMPPS.BCST      $0x11, actkernconst<>+6180(SB), Z12, K7
-	VBLENDMPS        Z9, Z1, K4, Z9
-	VBLENDMPS        Z10, Z2, K5, Z10
-	VBLENDMPS        Z11, Z3, K6, Z11
-	VBLENDMPS        Z4, Z5, K7, Z4
-	VBLENDMPS        Z9, Z25, K2, Z9
-	VBLENDMPS        Z10, Z26, K3, Z10
-	KMOVW            328(SP), K2
-	VBLENDMPS        Z11, Z27, K2, Z11
-	KMOVW            320(SP), K2
-	VBLENDMPS        Z4, Z28, K2, Z4
-	VFIXUPIMMPS.BCST $0x00, actkernconst<>+4100(SB), Z6, Z9
-	VFIXUPIMMPS.BCST $0x00, actkernconst<>+4100(SB), Z7, Z10
-	VFIXUPIMMPS.BCST $0x00, actkernconst<>+4100(SB), Z8, Z11
-	VFIXUPIMMPS.BCST $0x00, actkernconst<>+4100(SB), Z12, Z4
-	VMOVUPS          Z9, (AX)
-	VMOVUPS          Z10, 64(AX)
-	VMOVUPS          Z11, 128(AX)
-	VMOVUPS          Z4, 192(AX)
-	ADDQ             $0x00000100, AX
-	ADDQ             $0x00000100, CX
-	SUBQ             $0x00000040, DX
-	JMP              loop
+	CMPQ        DX, $0x00000020
+	JB          single
+	VCVTPS2PD   (CX), Z14
+	VCVTPS2PD   32(CX), Z15
+	VCVTPS2PD   64(CX), Z16
+	VCVTPS2PD   96(CX), Z17
+	VORPD.BCST  actkernconst<>+2752(SB), Z14, Z18
+	VORPD.BCST  actkernconst<>+2752(SB), Z15, Z19
+	VORPD.BCST  actkernconst<>+2752(SB), Z16, Z20
+	VORPD.BCST  actkernconst<>+2752(SB), Z17, Z21
+	VMAXPD      Z4, Z18, Z18
+	VMAXPD      Z4, Z19, Z19
+	VMAXPD      Z4, Z20, Z20
+	VMAXPD      Z4, Z21, Z21
+	VMULPD      Z5, Z18, Z22
+	VMULPD      Z5, Z19, Z23
+	VMULPD      Z5, Z20, Z24
+	VMULPD      Z5, Z21, Z25
+	VRNDSCALEPD $0x08, Z22, Z22
+	VRNDSCALEPD $0x08, Z23, Z23
+	VRNDSCALEPD $0x08, Z24, Z24
+	VRNDSCALEPD $0x08, Z25, Z25
+	VFMADD231PD Z6, Z22, Z18
+	VFMADD231PD Z6, Z23, Z19
+	VFMADD231PD Z6, Z24, Z20
+	VFMADD231PD Z6, Z25, Z21
+	VMOVAPD     Z0, Z26
+	VFMADD213PD Z1, Z18, Z26
+	VMOVAPD     Z0, Z27
+	VFMADD213PD Z1, Z19, Z27
+	VMOVAPD     Z0, Z28
+	VFMADD213PD Z1, Z20, Z28
+	VMOVAPD     Z0, Z29
+	VFMADD213PD Z1, Z21, Z29
+	VFMADD213PD Z7, Z18, Z26
+	VFMADD213PD Z7, Z19, Z27
+	VFMADD213PD Z7, Z20, Z28
+	VFMADD213PD Z7, Z21, Z29
+	VFMADD213PD Z8, Z18, Z26
+	VFMADD213PD Z8, Z19, Z27
+	VFMADD213PD Z8, Z20, Z28
+	VFMADD213PD Z8, Z21, Z29
+	VFMADD213PD Z9, Z18, Z26
+	VFMADD213PD Z9, Z19, Z27
+	VFMADD213PD Z9, Z20, Z28
+	VFMADD213PD Z9, Z21, Z29
+	VFMADD213PD Z10, Z18, Z26
+	VFMADD213PD Z10, Z19, Z27
+	VFMADD213PD Z10, Z20, Z28
+	VFMADD213PD Z10, Z21, Z29
+	VFMADD213PD Z11, Z18, Z26
+	VFMADD213PD Z11, Z19, Z27
+	VFMADD213PD Z11, Z20, Z28
+	VFMADD213PD Z11, Z21, Z29
+	VFMADD213PD Z12, Z18, Z26
+	VFMADD213PD Z12, Z19, Z27
+	VFMADD213PD Z12, Z20, Z28
+	VFMADD213PD Z12, Z21, Z29
+	VCMPPD      $0x11, Z22, Z2, K2
+	VCMPPD      $0x11, Z23, Z2, K3
+	VCMPPD      $0x11, Z24, Z2, K4
+	VCMPPD      $0x11, Z25, Z2, K5
+	VSCALEFPD.Z Z22, Z26, K2, Z26
+	VSCALEFPD.Z Z23, Z27, K3, Z27
+	VSCALEFPD.Z Z24, Z28, K4, Z28
+	VSCALEFPD.Z Z25, Z29, K5, Z29
+	VMOVAPD     Z26, Z18
+	VFIXUPIMMPD $0x00, Z13, Z14, Z18
+	VMOVAPD     Z27, Z14
+	VFIXUPIMMPD $0x00, Z13, Z15, Z14
+	VMOVAPD     Z28, Z15
+	VFIXUPIMMPD $0x00, Z13, Z16, Z15
+	VMOVAPD     Z29, Z16
+	VFIXUPIMMPD $0x00, Z13, Z17, Z16
+	VADDPD      Z3, Z26, Z26
+	VADDPD      Z3, Z27, Z27
+	VADDPD      Z3, Z28, Z28
+	VADDPD      Z3, Z29, Z29
+	VDIVPD      Z26, Z18, Z18
+	VDIVPD      Z27, Z14, Z14
+	VDIVPD      Z28, Z15, Z15
+	VDIVPD      Z29, Z16, Z16
+	VCVTPD2PS   Z18, Y18
+	VMOVUPS     Y18, (AX)
+	VCVTPD2PS   Z14, Y14
+	VMOVUPS     Y14, 32(AX)
+	VCVTPD2PS   Z15, Y15
+	VMOVUPS     Y15, 64(AX)
+	VCVTPD2PS   Z16, Y16
+	VMOVUPS     Y16, 96(AX)
+	ADDQ        $0x00000080, AX
+	ADDQ        $0x00000080, CX
+	SUBQ        $0x00000020, DX
+	JMP         loop
 
 single:
-	CMPQ             DX, $0x00000010
-	JB               tail
-	VMOVUPS          (CX), Z1
-	VORPS.BCST       actkernconst<>+964(SB), Z1, Z2
-	VCMPPS.BCST      $0x11, actkernconst<>+972(SB), Z1, K2
-	VMAXPS.BCST      actkernconst<>+6152(SB), Z2, Z2
-	VMULPS.BCST      actkernconst<>+988(SB), Z2, Z3
-	VRNDSCALEPS      $0x08, Z3, Z3
-	VFMADD231PS.BCST actkernconst<>+992(SB), Z3, Z2
-	VMULPS.BCST      actkernconst<>+996(SB), Z3, Z4
-	VADDPS           Z0, Z2, Z5
-	VMULPS           Z2, Z2, Z6
-	VBROADCASTSS     actkernconst<>+976(SB), Z7
-	VFMADD213PS.BCST actkernconst<>+980(SB), Z2, Z7
-	VFMADD213PS.BCST actkernconst<>+1000(SB), Z2, Z7
-	VFMADD213PS.BCST actkernconst<>+1004(SB), Z2, Z7
-	VFMADD213PS.BCST actkernconst<>+1008(SB), Z2, Z7
-	VFMADD213PS.BCST actkernconst<>+1012(SB), Z2, Z7
-	VSUBPS           Z5, Z0, Z8
-	VADDPS           Z2, Z8, Z8
-	VFMADD213PS      Z8, Z6, Z7
-	VADDPS           Z7, Z5, Z2
-	VSUBPS           Z2, Z5, Z5
-	VADDPS           Z7, Z5, Z5
-	VFMADD213PS      Z5, Z2, Z4
-	VMAXPS.BCST      actkernconst<>+6156(SB), Z3, Z5
-	VSCALEFPS        Z5, Z0, Z5
-	VMULPS           Z5, Z2, Z6
-	VMULPS           Z5, Z4, Z5
-	VFIXUPIMMPS.BCST $0x00, actkernconst<>+6160(SB), Z1, Z2
-	VFIXUPIMMPS.BCST $0x00, actkernconst<>+6164(SB), Z1, Z4
-	VADDPS           Z0, Z6, Z7
-	VDIVPS           Z7, Z0, Z7
-	VMULPS           Z7, Z2, Z8
-	VXORPS.BCST      actkernconst<>+964(SB), Z8, Z9
-	VSUBPS           Z8, Z2, Z2
-	VFMADD213PS      Z2, Z9, Z6
-	VFMADD213PS      Z6, Z9, Z5
-	VADDPS           Z4, Z5, Z5
-	VFMADD213PS      Z8, Z5, Z7
-	VMAXPS.BCST      actkernconst<>+6168(SB), Z3, Z2
-	VSCALEFPS        Z2, Z7, Z2
-	VADDPS.BCST      actkernconst<>+6172(SB), Z3, Z4
-	VSCALEFPS        Z4, Z7, Z4
-	VADDPS.BCST      actkernconst<>+6144(SB), Z3, Z5
-	VSCALEFPS        Z5, Z7, Z3
-	VADDPS.BCST      actkernconst<>+6148(SB), Z3, Z3
-	VXORPS.BCST      actkernconst<>+6148(SB), Z3, Z3
-	VMAXPS           Z0, Z4, Z5
-	VCMPPS           $0x15, Z0, Z4, K3
-	VSCALEFPS.BCST   actkernconst<>+6176(SB), Z5, K3, Z3
-	VCMPPS.BCST      $0x11, actkernconst<>+6180(SB), Z1, K3
-	VBLENDMPS        Z3, Z2, K3, Z3
-	VBLENDMPS        Z3, Z7, K2, Z3
-	VFIXUPIMMPS.BCST $0x00, actkernconst<>+4100(SB), Z1, Z3
-	VMOVUPS          Z3, (AX)
-	ADDQ             $0x00000040, AX
-	ADDQ             $0x00000040, CX
-	SUBQ             $0x00000010, DX
-	JMP              single
+	CMPQ        DX, $0x00000008
+	JB          tail
+	VCVTPS2PD   (CX), Z14
+	VORPD.BCST  actkernconst<>+2752(SB), Z14, Z15
+	VMAXPD      Z4, Z15, Z15
+	VMULPD      Z5, Z15, Z16
+	VRNDSCALEPD $0x08, Z16, Z16
+	VFMADD231PD Z6, Z16, Z15
+	VMOVAPD     Z0, Z17
+	VFMADD213PD Z1, Z15, Z17
+	VFMADD213PD Z7, Z15, Z17
+	VFMADD213PD Z8, Z15, Z17
+	VFMADD213PD Z9, Z15, Z17
+	VFMADD213PD Z10, Z15, Z17
+	VFMADD213PD Z11, Z15, Z17
+	VFMADD213PD Z12, Z15, Z17
+	VCMPPD      $0x11, Z16, Z2, K2
+	VSCALEFPD.Z Z16, Z17, K2, Z17
+	VMOVAPD     Z17, Z15
+	VFIXUPIMMPD $0x00, Z13, Z14, Z15
+	VADDPD      Z3, Z17, Z17
+	VDIVPD      Z17, Z15, Z15
+	VCVTPD2PS   Z15, Y15
+	VMOVUPS     Y15, (AX)
+	ADDQ        $0x00000020, AX
+	ADDQ        $0x00000020, CX
+	SUBQ        $0x00000008, DX
+	JMP         single
 
 tail:
-	TESTQ            DX, DX
-	JZ               done
-	MOVL             $-1, BX
-	BZHIL            DX, BX, BX
-	KMOVW            BX, K1
-	VMOVUPS.Z        (CX), K1, Z1
-	VORPS.BCST       actkernconst<>+964(SB), Z1, Z2
-	VCMPPS.BCST      $0x11, actkernconst<>+972(SB), Z1, K2
-	VMAXPS.BCST      actkernconst<>+6152(SB), Z2, Z2
-	VMULPS.BCST      actkernconst<>+988(SB), Z2, Z3
-	VRNDSCALEPS      $0x08, Z3, Z3
-	VFMADD231PS.BCST actkernconst<>+992(SB), Z3, Z2
-	VMULPS.BCST      actkernconst<>+996(SB), Z3, Z4
-	VADDPS           Z0, Z2, Z5
-	VMULPS           Z2, Z2, Z6
-	VBROADCASTSS     actkernconst<>+976(SB), Z7
-	VFMADD213PS.BCST actkernconst<>+980(SB), Z2, Z7
-	VFMADD213PS.BCST actkernconst<>+1000(SB), Z2, Z7
-	VFMADD213PS.BCST actkernconst<>+1004(SB), Z2, Z7
-	VFMADD213PS.BCST actkernconst<>+1008(SB), Z2, Z7
-	VFMADD213PS.BCST actkernconst<>+1012(SB), Z2, Z7
-	VSUBPS           Z5, Z0, Z8
-	VADDPS           Z2, Z8, Z8
-	VFMADD213PS      Z8, Z6, Z7
-	VADDPS           Z7, Z5, Z2
-	VSUBPS           Z2, Z5, Z5
-	VADDPS           Z7, Z5, Z5
-	VFMADD213PS      Z5, Z2, Z4
-	VMAXPS.BCST      actkernconst<>+6156(SB), Z3, Z5
-	VSCALEFPS        Z5, Z0, Z5
-	VMULPS           Z5, Z2, Z6
-	VMULPS           Z5, Z4, Z5
-	VFIXUPIMMPS.BCST $0x00, actkernconst<>+6160(SB), Z1, Z2
-	VFIXUPIMMPS.BCST $0x00, actkernconst<>+6164(SB), Z1, Z4
-	VADDPS           Z0, Z6, Z7
-	VDIVPS           Z7, Z0, Z7
-	VMULPS           Z7, Z2, Z8
-	VXORPS.BCST      actkernconst<>+964(SB), Z8, Z9
-	VSUBPS           Z8, Z2, Z2
-	VFMADD213PS      Z2, Z9, Z6
-	VFMADD213PS      Z6, Z9, Z5
-	VADDPS           Z4, Z5, Z5
-	VFMADD213PS      Z8, Z5, Z7
-	VMAXPS.BCST      actkernconst<>+6168(SB), Z3, Z2
-	VSCALEFPS        Z2, Z7, Z2
-	VADDPS.BCST      actkernconst<>+6172(SB), Z3, Z4
-	VSCALEFPS        Z4, Z7, Z4
-	VADDPS.BCST      actkernconst<>+6144(SB), Z3, Z5
-	VSCALEFPS        Z5, Z7, Z3
-	VADDPS.BCST      actkernconst<>+6148(SB), Z3, Z3
-	VXORPS.BCST      actkernconst<>+6148(SB), Z3, Z3
-	VMAXPS           Z0, Z4, Z5
-	VCMPPS           $0x15, Z0, Z4, K3
-	VSCALEFPS.BCST   actkernconst<>+6176(SB), Z5, K3, Z3
-	VCMPPS.BCST      $0x11, actkernconst<>+6180(SB), Z1, K3
-	VBLENDMPS        Z3, Z2, K3, Z3
-	VBLENDMPS        Z3, Z7, K2, Z3
-	VFIXUPIMMPS.BCST $0x00, actkernconst<>+4100(SB), Z1, Z3
-	VMOVUPS          Z3, K1, (AX)
+	TESTQ       DX, DX
+	JZ          done
+	MOVL        $-1, BX
+	BZHIL       DX, BX, BX
+	KMOVW       BX, K1
+	VMOVUPS.Z   (CX), K1, Y14
+	VCVTPS2PD   Y14, Z14
+	VORPD.BCST  actkernconst<>+2752(SB), Z14, Z15
+	VMAXPD      Z4, Z15, Z15
+	VMULPD      Z5, Z15, Z16
+	VRNDSCALEPD $0x08, Z16, Z16
+	VFMADD231PD Z6, Z16, Z15
+	VMOVAPD     Z0, Z17
+	VFMADD213PD Z1, Z15, Z17
+	VFMADD213PD Z7, Z15, Z17
+	VFMADD213PD Z8, Z15, Z17
+	VFMADD213PD Z9, Z15, Z17
+	VFMADD213PD Z10, Z15, Z17
+	VFMADD213PD Z11, Z15, Z17
+	VFMADD213PD Z12, Z15, Z17
+	VCMPPD      $0x11, Z16, Z2, K2
+	VSCALEFPD.Z Z16, Z17, K2, Z17
+	VMOVAPD     Z17, Z15
+	VFIXUPIMMPD $0x00, Z13, Z14, Z15
+	VADDPD      Z3, Z17, Z17
+	VDIVPD      Z17, Z15, Z15
+	VCVTPD2PS   Z15, Y15
+	VMOVUPS     Y15, K1, (AX)
 
 done:
 	VZEROUPPER
 	RET
 
 // func sigmoidAVX512Stream(dst []float32, in0 []float32)
-// Requires: AVX, AVX512DQ, AVX512F, BMI2, MMX+
-TEXT ·sigmoidAVX512Stream(SB), $336-48
-	VBROADCASTSS actkernconst<>+968(SB), Z0
+// Requires: AVX, AVX512DQ, AVX512F, AVX512VL, BMI2, MMX+
+TEXT ·sigmoidAVX512Stream(SB), NOSPLIT, $0-48
+	VBROADCASTSD actkernconst<>+48(SB), Z0
+	VBROADCASTSD actkernconst<>+720(SB), Z1
+	VBROADCASTSD actkernconst<>+728(SB), Z2
+	VBROADCASTSD actkernconst<>+0(SB), Z3
+	VBROADCASTSD actkernconst<>+736(SB), Z4
+	VBROADCASTSD actkernconst<>+72(SB), Z5
+	VBROADCASTSD actkernconst<>+80(SB), Z6
+	VBROADCASTSD actkernconst<>+96(SB), Z7
+	VBROADCASTSD actkernconst<>+752(SB), Z8
+	VBROADCASTSD actkernconst<>+8(SB), Z9
+	VBROADCASTSD actkernconst<>+760(SB), Z10
+	VBROADCASTSD actkernconst<>+24(SB), Z11
+	VBROADCASTSD actkernconst<>+704(SB), Z12
+	VBROADCASTSD actkernconst<>+3656(SB), Z13
 	MOVQ         dst_base+0(FP), AX
 	MOVQ         in0_base+24(FP), CX
 	MOVQ         dst_len+8(FP), DX
 
 loop:
-	CMPQ             DX, $0x00000040
-	JB               single
-	VMOVUPS          (CX), Z1
-	VMOVUPS          64(CX), Z2
-	VMOVUPS          128(CX), Z3
-	VMOVUPS          192(CX), Z4
-	VORPS.BCST       actkernconst<>+964(SB), Z1, Z5
-	VORPS.BCST       actkernconst<>+964(SB), Z2, Z6
-	VORPS.BCST       actkernconst<>+964(SB), Z3, Z7
-	VORPS.BCST       actkernconst<>+964(SB), Z4, Z8
-	VCMPPS.BCST      $0x11, actkernconst<>+972(SB), Z1, K2
-	VCMPPS.BCST      $0x11, actkernconst<>+972(SB), Z2, K3
-	VCMPPS.BCST      $0x11, actkernconst<>+972(SB), Z3, K4
-	VCMPPS.BCST      $0x11, actkernconst<>+972(SB), Z4, K5
-	VMAXPS.BCST      actkernconst<>+6152(SB), Z5, Z5
-	VMAXPS.BCST      actkernconst<>+6152(SB), Z6, Z6
-	VMAXPS.BCST      actkernconst<>+6152(SB), Z7, Z7
-	VMAXPS.BCST      actkernconst<>+6152(SB), Z8, Z8
-	VMULPS.BCST      actkernconst<>+988(SB), Z5, Z9
-	VMULPS.BCST      actkernconst<>+988(SB), Z6, Z10
-	VMULPS.BCST      actkernconst<>+988(SB), Z7, Z11
-	VMULPS.BCST      actkernconst<>+988(SB), Z8, Z12
-	VRNDSCALEPS      $0x08, Z9, Z9
-	VRNDSCALEPS      $0x08, Z10, Z10
-	VRNDSCALEPS      $0x08, Z11, Z11
-	VRNDSCALEPS      $0x08, Z12, Z12
-	VFMADD231PS.BCST actkernconst<>+992(SB), Z9, Z5
-	VFMADD231PS.BCST actkernconst<>+992(SB), Z10, Z6
-	VFMADD231PS.BCST actkernconst<>+992(SB), Z11, Z7
-	VFMADD231PS.BCST actkernconst<>+992(SB), Z12, Z8
-	VMULPS.BCST      actkernconst<>+996(SB), Z9, Z13
-	VMULPS.BCST      actkernconst<>+996(SB), Z10, Z14
-	VMULPS.BCST      actkernconst<>+996(SB), Z11, Z15
-	VMULPS.BCST      actkernconst<>+996(SB), Z12, Z16
-	VADDPS           Z0, Z5, Z17
-	VADDPS           Z0, Z6, Z18
-	VADDPS           Z0, Z7, Z19
-	VADDPS           Z0, Z8, Z20
-	VMULPS           Z5, Z5, Z21
-	VMULPS           Z6, Z6, Z22
-	VMULPS           Z7, Z7, Z23
-	VMULPS           Z8, Z8, Z24
-	VBROADCASTSS     actkernconst<>+976(SB), Z25
-	VFMADD213PS.BCST actkernconst<>+980(SB), Z5, Z25
-	VBROADCASTSS     actkernconst<>+976(SB), Z26
-	VFMADD213PS.BCST actkernconst<>+980(SB), Z6, Z26
-	VBROADCASTSS     actkernconst<>+976(SB), Z27
-	VFMADD213PS.BCST actkernconst<>+980(SB), Z7, Z27
-	VBROADCASTSS     actkernconst<>+976(SB), Z28
-	VFMADD213PS.BCST actkernconst<>+980(SB), Z8, Z28
-	VFMADD213PS.BCST actkernconst<>+1000(SB), Z5, Z25
-	VFMADD213PS.BCST actkernconst<>+1000(SB), Z6, Z26
-	VFMADD213PS.BCST actkernconst<>+1000(SB), Z7, Z27
-	VFMADD213PS.BCST actkernconst<>+1000(SB), Z8, Z28
-	VFMADD213PS.BCST actkernconst<>+1004(SB), Z5, Z25
-	VFMADD213PS.BCST actkernconst<>+1004(SB), Z6, Z26
-	VFMADD213PS.BCST actkernconst<>+1004(SB), Z7, Z27
-	VFMADD213PS.BCST actkernconst<>+1004(SB), Z8, Z28
-	VFMADD213PS.BCST actkernconst<>+1008(SB), Z5, Z25
-	VFMADD213PS.BCST actkernconst<>+1008(SB), Z6, Z26
-	VFMADD213PS.BCST actkernconst<>+1008(SB), Z7, Z27
-	VFMADD213PS.BCST actkernconst<>+1008(SB), Z8, Z28
-	VFMADD213PS.BCST actkernconst<>+1012(SB), Z5, Z25
-	VFMADD213PS.BCST actkernconst<>+1012(SB), Z6, Z26
-	VFMADD213PS.BCST actkernconst<>+1012(SB), Z7, Z27
-	VFMADD213PS.BCST actkernconst<>+1012(SB), Z8, Z28
-	VSUBPS           Z17, Z0, Z29
-	VSUBPS           Z18, Z0, Z30
-	VSUBPS           Z19, Z0, Z31
-	VMOVUPD          Z4, (SP)
-	VSUBPS           Z20, Z0, Z4
-	VADDPS           Z5, Z29, Z29
-	VADDPS           Z6, Z30, Z30
-	VADDPS           Z7, Z31, Z31
-	VADDPS           Z8, Z4, Z4
-	VFMADD213PS      Z29, Z21, Z25
-	VFMADD213PS      Z30, Z22, Z26
-	VFMADD213PS      Z31, Z23, Z27
-	VFMADD213PS      Z4, Z24, Z28
-	VADDPS           Z25, Z17, Z4
-	VADDPS           Z26, Z18, Z5
-	VADDPS           Z27, Z19, Z6
-	VADDPS           Z28, Z20, Z7
-	VSUBPS           Z4, Z17, Z17
-	VSUBPS           Z5, Z18, Z18
-	VSUBPS           Z6, Z19, Z19
-	VSUBPS           Z7, Z20, Z20
-	VADDPS           Z25, Z17, Z17
-	VADDPS           Z26, Z18, Z18
-	VADDPS           Z27, Z19, Z19
-	VADDPS           Z28, Z20, Z20
-	VFMADD213PS      Z17, Z4, Z13
-	VFMADD213PS      Z18, Z5, Z14
-	VFMADD213PS      Z19, Z6, Z15
-	VFMADD213PS      Z20, Z7, Z16
-	VMAXPS.BCST      actkernconst<>+6156(SB), Z9, Z8
-	VMAXPS.BCST      actkernconst<>+6156(SB), Z10, Z17
-	VMAXPS.BCST      actkernconst<>+6156(SB), Z11, Z18
-	VMAXPS.BCST      actkernconst<>+6156(SB), Z12, Z19
-	VSCALEFPS        Z8, Z0, Z8
-	VSCALEFPS        Z17, Z0, Z17
-	VSCALEFPS        Z18, Z0, Z18
-	VSCALEFPS        Z19, Z0, Z19
-	VMULPS           Z8, Z4, Z20
-	VMULPS           Z17, Z5, Z21
-	VMULPS           Z18, Z6, Z22
-	VMULPS           Z19, Z7, Z23
-	VMULPS           Z8, Z13, Z8
-	VMULPS           Z17, Z14, Z17
-	VMULPS           Z18, Z15, Z18
-	VMULPS           Z19, Z16, Z19
-	VFIXUPIMMPS.BCST $0x00, actkernconst<>+6160(SB), Z1, Z4
-	VFIXUPIMMPS.BCST $0x00, actkernconst<>+6160(SB), Z2, Z5
-	VFIXUPIMMPS.BCST $0x00, actkernconst<>+6160(SB), Z3, Z6
-	VMOVUPD          (SP), Z24
-	VFIXUPIMMPS.BCST $0x00, actkernconst<>+6160(SB), Z24, Z7
-	VFIXUPIMMPS.BCST $0x00, actkernconst<>+6164(SB), Z1, Z13
-	VFIXUPIMMPS.BCST $0x00, actkernconst<>+6164(SB), Z2, Z14
-	VFIXUPIMMPS.BCST $0x00, actkernconst<>+6164(SB), Z3, Z15
-	VFIXUPIMMPS.BCST $0x00, actkernconst<>+6164(SB), Z24, Z16
-	VADDPS           Z0, Z20, Z25
-	VADDPS           Z0, Z21, Z26
-	VADDPS           Z0, Z22, Z27
-	VADDPS           Z0, Z23, Z28
-	VDIVPS           Z25, Z0, Z25
-	VDIVPS           Z26, Z0, Z26
-	VDIVPS           Z27, Z0, Z27
-	VDIVPS           Z28, Z0, Z28
-	VMULPS           Z25, Z4, Z29
-	VMULPS           Z26, Z5, Z30
-	VMULPS           Z27, Z6, Z31
-	VMULPS           Z28, Z7, Z24
-	VMOVUPD          Z3, 64(SP)
-	VXORPS.BCST      actkernconst<>+964(SB), Z29, Z3
-	VMOVUPD          Z2, 128(SP)
-	VXORPS.BCST      actkernconst<>+964(SB), Z30, Z2
-	VMOVUPD          Z1, 192(SP)
-	VXORPS.BCST      actkernconst<>+964(SB), Z31, Z1
-	VMOVUPD          Z12, 256(SP)
-	VXORPS.BCST      actkernconst<>+964(SB), Z24, Z12
-	VSUBPS           Z29, Z4, Z4
-	VSUBPS           Z30, Z5, Z5
-	VSUBPS           Z31, Z6, Z6
-	VSUBPS           Z24, Z7, Z7
-	VFMADD213PS      Z4, Z3, Z20
-	VFMADD213PS      Z5, Z2, Z21
-	VFMADD213PS      Z6, Z1, Z22
-	VFMADD213PS      Z7, Z12, Z23
-	VFMADD213PS      Z20, Z3, Z8
-	VFMADD213PS      Z21, Z2, Z17
-	VFMADD213PS      Z22, Z1, Z18
-	VFMADD213PS      Z23, Z12, Z19
-	VADDPS           Z13, Z8, Z8
-	VADDPS           Z14, Z17, Z17
-	VADDPS           Z15, Z18, Z18
-	VADDPS           Z16, Z19, Z19
-	VFMADD213PS      Z29, Z8, Z25
-	VFMADD213PS      Z30, Z17, Z26
-	VFMADD213PS      Z31, Z18, Z27
-	VFMADD213PS      Z24, Z19, Z28
-	VMAXPS.BCST      actkernconst<>+6168(SB), Z9, Z1
-	VMAXPS.BCST      actkernconst<>+6168(SB), Z10, Z2
-	VMAXPS.BCST      actkernconst<>+6168(SB), Z11, Z3
-	VMOVUPD          256(SP), Z4
-	VMAXPS.BCST      actkernconst<>+6168(SB), Z4, Z5
-	VSCALEFPS        Z1, Z25, Z1
-	VSCALEFPS        Z2, Z26, Z2
-	VSCALEFPS        Z3, Z27, Z3
-	VSCALEFPS        Z5, Z28, Z5
-	VADDPS.BCST      actkernconst<>+6172(SB), Z9, Z6
-	VADDPS.BCST      actkernconst<>+6172(SB), Z10, Z7
-	VADDPS.BCST      actkernconst<>+6172(SB), Z11, Z8
-	VADDPS.BCST      actkernconst<>+6172(SB), Z4, Z12
-	VSCALEFPS        Z6, Z25, Z6
-	VSCALEFPS        Z7, Z26, Z7
-	VSCALEFPS        Z8, Z27, Z8
-	VSCALEFPS        Z12, Z28, Z12
-	VADDPS.BCST      actkernconst<>+6144(SB), Z9, Z13
-	VSCALEFPS        Z13, Z25, Z9
-	VADDPS.BCST      actkernconst<>+6148(SB), Z9, Z9
-	VXORPS.BCST      actkernconst<>+6148(SB), Z9, Z9
-	VADDPS.BCST      actkernconst<>+6144(SB), Z10, Z13
-	VSCALEFPS        Z13, Z26, Z10
-	VADDPS.BCST      actkernconst<>+6148(SB), Z10, Z10
-	VXORPS.BCST      actkernconst<>+6148(SB), Z10, Z10
-	VADDPS.BCST      actkernconst<>+6144(SB), Z11, Z13
-	VSCALEFPS        Z13, Z27, Z11
-	VADDPS.BCST      actkernconst<>+6148(SB), Z11, Z11
-	VXORPS.BCST      actkernconst<>+6148(SB), Z11, Z11
-	VADDPS.BCST      actkernconst<>+6144(SB), Z4, Z13
-	VSCALEFPS        Z13, Z28, Z4
-	VADDPS.BCST      actkernconst<>+6148(SB), Z4, Z4
-	VXORPS.BCST      actkernconst<>+6148(SB), Z4, Z4
-	VMAXPS           Z0, Z6, Z13
-	VMAXPS           Z0, Z7, Z14
-	VMAXPS           Z0, Z8, Z15
-	VMAXPS           Z0, Z12, Z16
-	VCMPPS           $0x15, Z0, Z6, K6
-	VCMPPS           $0x15, Z0, Z7, K7
-	KMOVW            K5, 320(SP)
-	VCMPPS           $0x15, Z0, Z8, K5
-	KMOVW            K4, 328(SP)
-	VCMPPS           $0x15, Z0, Z12, K4
-	VSCALEFPS.BCST   actkernconst<>+6176(SB), Z13, K6, Z9
-	VSCALEFPS.BCST   actkernconst<>+6176(SB), Z14, K7, Z10
-	VSCALEFPS.BCST   actkernconst<>+6176(SB), Z15, K5, Z11
-	VSCALEFPS.BCST   actkernconst<>+6176(SB), Z16, K4, Z4
-	VMOVUPD          192(SP), Z6
-	VCMPPS.BCST      $0x11, actkernconst<>+6180(SB), Z6, K4
-	VMOVUPD          128(SP), Z7
-	VCMPPS.BCST      $0x11, actkernconst<>+6180(SB), Z7, K5
-	VMOVUPD          64(SP), Z8
-	VCMPPS.BCST      $0x11, actkernconst<>+6180(SB), Z8, K6
-	VMOVUPD          (SP), Z12
-	VCMPPS.BCST      $0x11, actkernconst<>+6180(SB), Z12, K7
-	VBLENDMPS        Z9, Z1, K4, Z9
-	VBLENDMPS        Z10, Z2, K5, Z10
-	VBLENDMPS        Z11, Z3, K6, Z11
-	VBLENDMPS        Z4, Z5, K7, Z4
-	VBLENDMPS        Z9, Z25, K2, Z9
-	VBLENDMPS        Z10, Z26, K3, Z10
-	KMOVW            328(SP), K2
-	VBLENDMPS        Z11, Z27, K2, Z11
-	KMOVW            320(SP), K2
-	VBLENDMPS        Z4, Z28, K2, Z4
-	VFIXUPIMMPS.BCST $0x00, actkernconst<>+4100(SB), Z6, Z9
-	VFIXUPIMMPS.BCST $0x00, actkernconst<>+4100(SB), Z7, Z10
-	VFIXUPIMMPS.BCST $0x00, actkernconst<>+4100(SB), Z8, Z11
-	VFIXUPIMMPS.BCST $0x00, actkernconst<>+4100(SB), Z12, Z4
-	VMOVNTPS         Z9, (AX)
-	VMOVNTPS         Z10, 64(AX)
-	VMOVNTPS         Z11, 128(AX)
-	VMOVNTPS         Z4, 192(AX)
-	ADDQ             $0x00000100, AX
-	ADDQ             $0x00000100, CX
-	SUBQ             $0x00000040, DX
-	JMP              loop
+	CMPQ        DX, $0x00000020
+	JB          single
+	VCVTPS2PD   (CX), Z14
+	VCVTPS2PD   32(CX), Z15
+	VCVTPS2PD   64(CX), Z16
+	VCVTPS2PD   96(CX), Z17
+	VORPD.BCST  actkernconst<>+2752(SB), Z14, Z18
+	VORPD.BCST  actkernconst<>+2752(SB), Z15, Z19
+	VORPD.BCST  actkernconst<>+2752(SB), Z16, Z20
+	VORPD.BCST  actkernconst<>+2752(SB), Z17, Z21
+	VMAXPD      Z4, Z18, Z18
+	VMAXPD      Z4, Z19, Z19
+	VMAXPD      Z4, Z20, Z20
+	VMAXPD      Z4, Z21, Z21
+	VMULPD      Z5, Z18, Z22
+	VMULPD      Z5, Z19, Z23
+	VMULPD      Z5, Z20, Z24
+	VMULPD      Z5, Z21, Z25
+	VRNDSCALEPD $0x08, Z22, Z22
+	VRNDSCALEPD $0x08, Z23, Z23
+	VRNDSCALEPD $0x08, Z24, Z24
+	VRNDSCALEPD $0x08, Z25, Z25
+	VFMADD231PD Z6, Z22, Z18
+	VFMADD231PD Z6, Z23, Z19
+	VFMADD231PD Z6, Z24, Z20
+	VFMADD231PD Z6, Z25, Z21
+	VMOVAPD     Z0, Z26
+	VFMADD213PD Z1, Z18, Z26
+	VMOVAPD     Z0, Z27
+	VFMADD213PD Z1, Z19, Z27
+	VMOVAPD     Z0, Z28
+	VFMADD213PD Z1, Z20, Z28
+	VMOVAPD     Z0, Z29
+	VFMADD213PD Z1, Z21, Z29
+	VFMADD213PD Z7, Z18, Z26
+	VFMADD213PD Z7, Z19, Z27
+	VFMADD213PD Z7, Z20, Z28
+	VFMADD213PD Z7, Z21, Z29
+	VFMADD213PD Z8, Z18, Z26
+	VFMADD213PD Z8, Z19, Z27
+	VFMADD213PD Z8, Z20, Z28
+	VFMADD213PD Z8, Z21, Z29
+	VFMADD213PD Z9, Z18, Z26
+	VFMADD213PD Z9, Z19, Z27
+	VFMADD213PD Z9, Z20, Z28
+	VFMADD213PD Z9, Z21, Z29
+	VFMADD213PD Z10, Z18, Z26
+	VFMADD213PD Z10, Z19, Z27
+	VFMADD213PD Z10, Z20, Z28
+	VFMADD213PD Z10, Z21, Z29
+	VFMADD213PD Z11, Z18, Z26
+	VFMADD213PD Z11, Z19, Z27
+	VFMADD213PD Z11, Z20, Z28
+	VFMADD213PD Z11, Z21, Z29
+	VFMADD213PD Z12, Z18, Z26
+	VFMADD213PD Z12, Z19, Z27
+	VFMADD213PD Z12, Z20, Z28
+	VFMADD213PD Z12, Z21, Z29
+	VCMPPD      $0x11, Z22, Z2, K2
+	VCMPPD      $0x11, Z23, Z2, K3
+	VCMPPD      $0x11, Z24, Z2, K4
+	VCMPPD      $0x11, Z25, Z2, K5
+	VSCALEFPD.Z Z22, Z26, K2, Z26
+	VSCALEFPD.Z Z23, Z27, K3, Z27
+	VSCALEFPD.Z Z24, Z28, K4, Z28
+	VSCALEFPD.Z Z25, Z29, K5, Z29
+	VMOVAPD     Z26, Z18
+	VFIXUPIMMPD $0x00, Z13, Z14, Z18
+	VMOVAPD     Z27, Z14
+	VFIXUPIMMPD $0x00, Z13, Z15, Z14
+	VMOVAPD     Z28, Z15
+	VFIXUPIMMPD $0x00, Z13, Z16, Z15
+	VMOVAPD     Z29, Z16
+	VFIXUPIMMPD $0x00, Z13, Z17, Z16
+	VADDPD      Z3, Z26, Z26
+	VADDPD      Z3, Z27, Z27
+	VADDPD      Z3, Z28, Z28
+	VADDPD      Z3, Z29, Z29
+	VDIVPD      Z26, Z18, Z18
+	VDIVPD      Z27, Z14, Z14
+	VDIVPD      Z28, Z15, Z15
+	VDIVPD      Z29, Z16, Z16
+	VCVTPD2PS   Z18, Y18
+	VMOVNTPS    Y18, (AX)
+	VCVTPD2PS   Z14, Y14
+	VMOVNTPS    Y14, 32(AX)
+	VCVTPD2PS   Z15, Y15
+	VMOVNTPS    Y15, 64(AX)
+	VCVTPD2PS   Z16, Y16
+	VMOVNTPS    Y16, 96(AX)
+	ADDQ        $0x00000080, AX
+	ADDQ        $0x00000080, CX
+	SUBQ        $0x00000020, DX
+	JMP         loop
 
 single:
-	CMPQ             DX, $0x00000010
-	JB               tail
-	VMOVUPS          (CX), Z1
-	VORPS.BCST       actkernconst<>+964(SB), Z1, Z2
-	VCMPPS.BCST      $0x11, actkernconst<>+972(SB), Z1, K2
-	VMAXPS.BCST      actkernconst<>+6152(SB), Z2, Z2
-	VMULPS.BCST      actkernconst<>+988(SB), Z2, Z3
-	VRNDSCALEPS      $0x08, Z3, Z3
-	VFMADD231PS.BCST actkernconst<>+992(SB), Z3, Z2
-	VMULPS.BCST      actkernconst<>+996(SB), Z3, Z4
-	VADDPS           Z0, Z2, Z5
-	VMULPS           Z2, Z2, Z6
-	VBROADCASTSS     actkernconst<>+976(SB), Z7
-	VFMADD213PS.BCST actkernconst<>+980(SB), Z2, Z7
-	VFMADD213PS.BCST actkernconst<>+1000(SB), Z2, Z7
-	VFMADD213PS.BCST actkernconst<>+1004(SB), Z2, Z7
-	VFMADD213PS.BCST actkernconst<>+1008(SB), Z2, Z7
-	VFMADD213PS.BCST actkernconst<>+1012(SB), Z2, Z7
-	VSUBPS           Z5, Z0, Z8
-	VADDPS           Z2, Z8, Z8
-	VFMADD213PS      Z8, Z6, Z7
-	VADDPS           Z7, Z5, Z2
-	VSUBPS           Z2, Z5, Z5
-	VADDPS           Z7, Z5, Z5
-	VFMADD213PS      Z5, Z2, Z4
-	VMAXPS.BCST      actkernconst<>+6156(SB), Z3, Z5
-	VSCALEFPS        Z5, Z0, Z5
-	VMULPS           Z5, Z2, Z6
-	VMULPS           Z5, Z4, Z5
-	VFIXUPIMMPS.BCST $0x00, actkernconst<>+6160(SB), Z1, Z2
-	VFIXUPIMMPS.BCST $0x00, actkernconst<>+6164(SB), Z1, Z4
-	VADDPS           Z0, Z6, Z7
-	VDIVPS           Z7, Z0, Z7
-	VMULPS           Z7, Z2, Z8
-	VXORPS.BCST      actkernconst<>+964(SB), Z8, Z9
-	VSUBPS           Z8, Z2, Z2
-	VFMADD213PS      Z2, Z9, Z6
-	VFMADD213PS      Z6, Z9, Z5
-	VADDPS           Z4, Z5, Z5
-	VFMADD213PS      Z8, Z5, Z7
-	VMAXPS.BCST      actkernconst<>+6168(SB), Z3, Z2
-	VSCALEFPS        Z2, Z7, Z2
-	VADDPS.BCST      actkernconst<>+6172(SB), Z3, Z4
-	VSCALEFPS        Z4, Z7, Z4
-	VADDPS.BCST      actkernconst<>+6144(SB), Z3, Z5
-	VSCALEFPS        Z5, Z7, Z3
-	VADDPS.BCST      actkernconst<>+6148(SB), Z3, Z3
-	VXORPS.BCST      actkernconst<>+6148(SB), Z3, Z3
-	VMAXPS           Z0, Z4, Z5
-	VCMPPS           $0x15, Z0, Z4, K3
-	VSCALEFPS.BCST   actkernconst<>+6176(SB), Z5, K3, Z3
-	VCMPPS.BCST      $0x11, actkernconst<>+6180(SB), Z1, K3
-	VBLENDMPS        Z3, Z2, K3, Z3
-	VBLENDMPS        Z3, Z7, K2, Z3
-	VFIXUPIMMPS.BCST $0x00, actkernconst<>+4100(SB), Z1, Z3
-	VMOVNTPS         Z3, (AX)
-	ADDQ             $0x00000040, AX
-	ADDQ             $0x00000040, CX
-	SUBQ             $0x00000010, DX
-	JMP              single
+	CMPQ        DX, $0x00000008
+	JB          tail
+	VCVTPS2PD   (CX), Z14
+	VORPD.BCST  actkernconst<>+2752(SB), Z14, Z15
+	VMAXPD      Z4, Z15, Z15
+	VMULPD      Z5, Z15, Z16
+	VRNDSCALEPD $0x08, Z16, Z16
+	VFMADD231PD Z6, Z16, Z15
+	VMOVAPD     Z0, Z17
+	VFMADD213PD Z1, Z15, Z17
+	VFMADD213PD Z7, Z15, Z17
+	VFMADD213PD Z8, Z15, Z17
+	VFMADD213PD Z9, Z15, Z17
+	VFMADD213PD Z10, Z15, Z17
+	VFMADD213PD Z11, Z15, Z17
+	VFMADD213PD Z12, Z15, Z17
+	VCMPPD      $0x11, Z16, Z2, K2
+	VSCALEFPD.Z Z16, Z17, K2, Z17
+	VMOVAPD     Z17, Z15
+	VFIXUPIMMPD $0x00, Z13, Z14, Z15
+	VADDPD      Z3, Z17, Z17
+	VDIVPD      Z17, Z15, Z15
+	VCVTPD2PS   Z15, Y15
+	VMOVNTPS    Y15, (AX)
+	ADDQ        $0x00000020, AX
+	ADDQ        $0x00000020, CX
+	SUBQ        $0x00000008, DX
+	JMP         single
 
 tail:
-	TESTQ            DX, DX
-	JZ               done
-	MOVL             $-1, BX
-	BZHIL            DX, BX, BX
-	KMOVW            BX, K1
-	VMOVUPS.Z        (CX), K1, Z1
-	VORPS.BCST       actkernconst<>+964(SB), Z1, Z2
-	VCMPPS.BCST      $0x11, actkernconst<>+972(SB), Z1, K2
-	VMAXPS.BCST      actkernconst<>+6152(SB), Z2, Z2
-	VMULPS.BCST      actkernconst<>+988(SB), Z2, Z3
-	VRNDSCALEPS      $0x08, Z3, Z3
-	VFMADD231PS.BCST actkernconst<>+992(SB), Z3, Z2
-	VMULPS.BCST      actkernconst<>+996(SB), Z3, Z4
-	VADDPS           Z0, Z2, Z5
-	VMULPS           Z2, Z2, Z6
-	VBROADCASTSS     actkernconst<>+976(SB), Z7
-	VFMADD213PS.BCST actkernconst<>+980(SB), Z2, Z7
-	VFMADD213PS.BCST actkernconst<>+1000(SB), Z2, Z7
-	VFMADD213PS.BCST actkernconst<>+1004(SB), Z2, Z7
-	VFMADD213PS.BCST actkernconst<>+1008(SB), Z2, Z7
-	VFMADD213PS.BCST actkernconst<>+1012(SB), Z2, Z7
-	VSUBPS           Z5, Z0, Z8
-	VADDPS           Z2, Z8, Z8
-	VFMADD213PS      Z8, Z6, Z7
-	VADDPS           Z7, Z5, Z2
-	VSUBPS           Z2, Z5, Z5
-	VADDPS           Z7, Z5, Z5
-	VFMADD213PS      Z5, Z2, Z4
-	VMAXPS.BCST      actkernconst<>+6156(SB), Z3, Z5
-	VSCALEFPS        Z5, Z0, Z5
-	VMULPS           Z5, Z2, Z6
-	VMULPS           Z5, Z4, Z5
-	VFIXUPIMMPS.BCST $0x00, actkernconst<>+6160(SB), Z1, Z2
-	VFIXUPIMMPS.BCST $0x00, actkernconst<>+6164(SB), Z1, Z4
-	VADDPS           Z0, Z6, Z7
-	VDIVPS           Z7, Z0, Z7
-	VMULPS           Z7, Z2, Z8
-	VXORPS.BCST      actkernconst<>+964(SB), Z8, Z9
-	VSUBPS           Z8, Z2, Z2
-	VFMADD213PS      Z2, Z9, Z6
-	VFMADD213PS      Z6, Z9, Z5
-	VADDPS           Z4, Z5, Z5
-	VFMADD213PS      Z8, Z5, Z7
-	VMAXPS.BCST      actkernconst<>+6168(SB), Z3, Z2
-	VSCALEFPS        Z2, Z7, Z2
-	VADDPS.BCST      actkernconst<>+6172(SB), Z3, Z4
-	VSCALEFPS        Z4, Z7, Z4
-	VADDPS.BCST      actkernconst<>+6144(SB), Z3, Z5
-	VSCALEFPS        Z5, Z7, Z3
-	VADDPS.BCST      actkernconst<>+6148(SB), Z3, Z3
-	VXORPS.BCST      actkernconst<>+6148(SB), Z3, Z3
-	VMAXPS           Z0, Z4, Z5
-	VCMPPS           $0x15, Z0, Z4, K3
-	VSCALEFPS.BCST   actkernconst<>+6176(SB), Z5, K3, Z3
-	VCMPPS.BCST      $0x11, actkernconst<>+6180(SB), Z1, K3
-	VBLENDMPS        Z3, Z2, K3, Z3
-	VBLENDMPS        Z3, Z7, K2, Z3
-	VFIXUPIMMPS.BCST $0x00, actkernconst<>+4100(SB), Z1, Z3
-	VMOVUPS          Z3, K1, (AX)
+	TESTQ       DX, DX
+	JZ          done
+	MOVL        $-1, BX
+	BZHIL       DX, BX, BX
+	KMOVW       BX, K1
+	VMOVUPS.Z   (CX), K1, Y14
+	VCVTPS2PD   Y14, Z14
+	VORPD.BCST  actkernconst<>+2752(SB), Z14, Z15
+	VMAXPD      Z4, Z15, Z15
+	VMULPD      Z5, Z15, Z16
+	VRNDSCALEPD $0x08, Z16, Z16
+	VFMADD231PD Z6, Z16, Z15
+	VMOVAPD     Z0, Z17
+	VFMADD213PD Z1, Z15, Z17
+	VFMADD213PD Z7, Z15, Z17
+	VFMADD213PD Z8, Z15, Z17
+	VFMADD213PD Z9, Z15, Z17
+	VFMADD213PD Z10, Z15, Z17
+	VFMADD213PD Z11, Z15, Z17
+	VFMADD213PD Z12, Z15, Z17
+	VCMPPD      $0x11, Z16, Z2, K2
+	VSCALEFPD.Z Z16, Z17, K2, Z17
+	VMOVAPD     Z17, Z15
+	VFIXUPIMMPD $0x00, Z13, Z14, Z15
+	VADDPD      Z3, Z17, Z17
+	VDIVPD      Z17, Z15, Z15
+	VCVTPD2PS   Z15, Y15
+	VMOVUPS     Y15, K1, (AX)
 
 done:
 	SFENCE
@@ -36815,231 +36429,124 @@ done:
 
 // func sigmoidAVX2(dst []float32, in0 []float32)
 // Requires: AVX, AVX2, FMA3
-TEXT ·sigmoidAVX2(SB), NOSPLIT, $160-48
-	VMOVUPD actkernconst<>+1120(SB), Y0
-	VMOVUPD actkernconst<>+1152(SB), Y1
+TEXT ·sigmoidAVX2(SB), NOSPLIT, $0-48
+	VMOVUPD actkernconst<>+160(SB), Y0
+	VMOVUPD actkernconst<>+224(SB), Y1
+	VMOVUPD actkernconst<>+768(SB), Y2
 	MOVQ    dst_base+0(FP), AX
 	MOVQ    in0_base+24(FP), CX
 	MOVQ    dst_len+8(FP), DX
 
 loop:
-	CMPQ        DX, $0x00000010
+	CMPQ        DX, $0x0000000c
 	JB          single
-	VMOVUPS     (CX), Y2
-	VMOVUPS     32(CX), Y3
-	VORPS       actkernconst<>+1088(SB), Y2, Y4
-	VORPS       actkernconst<>+1088(SB), Y3, Y5
-	VMAXPS      actkernconst<>+6304(SB), Y4, Y4
-	VMAXPS      actkernconst<>+6304(SB), Y5, Y5
-	VMULPS      actkernconst<>+1280(SB), Y4, Y6
-	VMULPS      actkernconst<>+1280(SB), Y5, Y7
-	VROUNDPS    $0x08, Y6, Y6
-	VROUNDPS    $0x08, Y7, Y7
-	VFMADD231PS actkernconst<>+1312(SB), Y6, Y4
-	VFMADD231PS actkernconst<>+1312(SB), Y7, Y5
-	VMULPS      actkernconst<>+1344(SB), Y6, Y8
-	VMULPS      actkernconst<>+1344(SB), Y7, Y9
-	VADDPS      Y0, Y4, Y10
-	VADDPS      Y0, Y5, Y11
-	VMULPS      Y4, Y4, Y12
-	VMULPS      Y5, Y5, Y13
-	VMOVUPD     actkernconst<>+1184(SB), Y14
-	VFMADD213PS actkernconst<>+1216(SB), Y4, Y14
-	VMOVUPD     Y3, (SP)
-	VMOVUPD     actkernconst<>+1184(SB), Y3
-	VFMADD213PS actkernconst<>+1216(SB), Y5, Y3
-	VFMADD213PS actkernconst<>+1376(SB), Y4, Y14
-	VFMADD213PS actkernconst<>+1376(SB), Y5, Y3
-	VFMADD213PS actkernconst<>+1408(SB), Y4, Y14
-	VFMADD213PS actkernconst<>+1408(SB), Y5, Y3
-	VFMADD213PS actkernconst<>+1440(SB), Y4, Y14
-	VFMADD213PS actkernconst<>+1440(SB), Y5, Y3
-	VFMADD213PS actkernconst<>+1472(SB), Y4, Y14
-	VFMADD213PS actkernconst<>+1472(SB), Y5, Y3
-	VMOVUPD     Y2, 32(SP)
-	VSUBPS      Y10, Y0, Y2
-	VMOVUPD     Y7, 64(SP)
-	VSUBPS      Y11, Y0, Y7
-	VADDPS      Y4, Y2, Y2
-	VADDPS      Y5, Y7, Y7
-	VFMADD213PS Y2, Y12, Y14
-	VFMADD213PS Y7, Y13, Y3
-	VADDPS      Y14, Y10, Y2
-	VADDPS      Y3, Y11, Y4
-	VSUBPS      Y2, Y10, Y10
-	VSUBPS      Y4, Y11, Y11
-	VADDPS      Y14, Y10, Y10
-	VADDPS      Y3, Y11, Y11
-	VFMADD213PS Y10, Y2, Y8
-	VFMADD213PS Y11, Y4, Y9
-	VMAXPS      actkernconst<>+6336(SB), Y6, Y3
-	VMOVUPD     64(SP), Y5
-	VMAXPS      actkernconst<>+6336(SB), Y5, Y7
-	VADDPS      actkernconst<>+1024(SB), Y3, Y3
-	VPSLLD      $0x17, Y3, Y3
-	VADDPS      actkernconst<>+1024(SB), Y7, Y7
-	VPSLLD      $0x17, Y7, Y7
-	VMULPS      Y3, Y2, Y10
-	VMULPS      Y7, Y4, Y11
-	VMULPS      Y3, Y8, Y3
-	VMULPS      Y7, Y9, Y7
-	VMOVUPD     32(SP), Y12
-	VBLENDVPS   Y12, Y2, Y0, Y2
-	VMOVUPD     (SP), Y13
-	VBLENDVPS   Y13, Y4, Y0, Y4
-	VBLENDVPS   Y12, Y8, Y1, Y8
-	VBLENDVPS   Y13, Y9, Y1, Y9
-	VADDPS      Y0, Y10, Y14
-	VADDPS      Y0, Y11, Y13
-	VDIVPS      Y14, Y0, Y14
-	VDIVPS      Y13, Y0, Y13
-	VMULPS      Y14, Y2, Y12
-	VMULPS      Y13, Y4, Y5
-	VMOVUPD     Y6, 96(SP)
-	VXORPS      actkernconst<>+1088(SB), Y12, Y6
-	VMOVUPD     Y13, 128(SP)
-	VXORPS      actkernconst<>+1088(SB), Y5, Y13
-	VSUBPS      Y12, Y2, Y2
-	VSUBPS      Y5, Y4, Y4
-	VFMADD213PS Y2, Y6, Y10
-	VFMADD213PS Y4, Y13, Y11
-	VFMADD213PS Y10, Y6, Y3
-	VFMADD213PS Y11, Y13, Y7
-	VADDPS      Y8, Y3, Y3
-	VADDPS      Y9, Y7, Y7
-	VFMADD213PS Y12, Y3, Y14
-	VFMADD132PS 128(SP), Y5, Y7
-	VMOVUPD     96(SP), Y2
-	VMAXPS      actkernconst<>+6368(SB), Y2, Y3
-	VMOVUPD     64(SP), Y4
-	VMAXPS      actkernconst<>+6368(SB), Y4, Y5
-	VADDPS      actkernconst<>+1024(SB), Y3, Y6
-	VPSLLD      $0x17, Y6, Y6
-	VMULPS      Y14, Y6, Y3
-	VADDPS      actkernconst<>+1024(SB), Y5, Y6
-	VPSLLD      $0x17, Y6, Y6
-	VMULPS      Y7, Y6, Y5
-	VADDPS      actkernconst<>+6400(SB), Y2, Y6
-	VADDPS      actkernconst<>+6400(SB), Y4, Y8
-	VADDPS      actkernconst<>+1024(SB), Y6, Y9
-	VPSLLD      $0x17, Y9, Y9
-	VMULPS      Y14, Y9, Y6
-	VADDPS      actkernconst<>+1024(SB), Y8, Y9
-	VPSLLD      $0x17, Y9, Y9
-	VMULPS      Y7, Y9, Y8
-	VCMPPS      $0x11, Y0, Y6, Y9
-	VCMPPS      $0x11, Y0, Y8, Y10
-	VADDPS      actkernconst<>+6208(SB), Y2, Y11
-	VPSLLD      $0x17, Y11, Y11
-	VMULPS      Y14, Y11, Y2
-	VADDPS      actkernconst<>+6240(SB), Y2, Y2
-	VXORPS      actkernconst<>+6240(SB), Y2, Y2
-	VADDPS      actkernconst<>+6208(SB), Y4, Y11
-	VPSLLD      $0x17, Y11, Y11
-	VMULPS      Y7, Y11, Y4
-	VADDPS      actkernconst<>+6240(SB), Y4, Y4
-	VXORPS      actkernconst<>+6240(SB), Y4, Y4
-	VMAXPS      Y0, Y6, Y6
-	VMAXPS      Y0, Y8, Y8
-	VMOVUPD     actkernconst<>+6272(SB), Y11
-	VADDPS      actkernconst<>+1024(SB), Y11, Y12
-	VPSLLD      $0x17, Y12, Y12
-	VMULPS      Y6, Y12, Y6
-	VMOVUPD     actkernconst<>+6272(SB), Y11
-	VADDPS      actkernconst<>+1024(SB), Y11, Y12
-	VPSLLD      $0x17, Y12, Y12
-	VMULPS      Y8, Y12, Y8
-	VBLENDVPS   Y9, Y2, Y6, Y9
-	VBLENDVPS   Y10, Y4, Y8, Y10
-	VMOVUPD     32(SP), Y2
-	VCMPPS      $0x11, actkernconst<>+6432(SB), Y2, Y4
-	VMOVUPD     (SP), Y6
-	VCMPPS      $0x11, actkernconst<>+6432(SB), Y6, Y8
-	VBLENDVPS   Y4, Y9, Y3, Y4
-	VBLENDVPS   Y8, Y10, Y5, Y8
-	VBLENDVPS   Y2, Y4, Y14, Y4
-	VBLENDVPS   Y6, Y8, Y7, Y8
-	VCMPPS      $0x03, Y2, Y2, Y3
-	VCMPPS      $0x03, Y6, Y6, Y5
-	VBLENDVPS   Y3, Y2, Y4, Y3
-	VBLENDVPS   Y5, Y6, Y8, Y5
-	VMOVUPS     Y3, (AX)
-	VMOVUPS     Y5, 32(AX)
-	ADDQ        $0x00000040, AX
-	ADDQ        $0x00000040, CX
-	SUBQ        $0x00000010, DX
+	VCVTPS2PD   (CX), Y3
+	VCVTPS2PD   16(CX), Y4
+	VCVTPS2PD   32(CX), Y5
+	VORPD       actkernconst<>+2784(SB), Y3, Y6
+	VORPD       actkernconst<>+2784(SB), Y4, Y7
+	VORPD       actkernconst<>+2784(SB), Y5, Y8
+	VMAXPD      actkernconst<>+800(SB), Y6, Y6
+	VMAXPD      actkernconst<>+800(SB), Y7, Y7
+	VMAXPD      actkernconst<>+800(SB), Y8, Y8
+	VMULPD      actkernconst<>+320(SB), Y6, Y9
+	VMULPD      actkernconst<>+320(SB), Y7, Y10
+	VMULPD      actkernconst<>+320(SB), Y8, Y11
+	VROUNDPD    $0x08, Y9, Y9
+	VROUNDPD    $0x08, Y10, Y10
+	VROUNDPD    $0x08, Y11, Y11
+	VFMADD231PD actkernconst<>+352(SB), Y9, Y6
+	VFMADD231PD actkernconst<>+352(SB), Y10, Y7
+	VFMADD231PD actkernconst<>+352(SB), Y11, Y8
+	VMOVAPD     Y1, Y12
+	VFMADD213PD Y2, Y6, Y12
+	VMOVAPD     Y1, Y13
+	VFMADD213PD Y2, Y7, Y13
+	VMOVAPD     Y1, Y14
+	VFMADD213PD Y2, Y8, Y14
+	VFMADD213PD actkernconst<>+416(SB), Y6, Y12
+	VFMADD213PD actkernconst<>+416(SB), Y7, Y13
+	VFMADD213PD actkernconst<>+416(SB), Y8, Y14
+	VFMADD213PD actkernconst<>+864(SB), Y6, Y12
+	VFMADD213PD actkernconst<>+864(SB), Y7, Y13
+	VFMADD213PD actkernconst<>+864(SB), Y8, Y14
+	VFMADD213PD actkernconst<>+480(SB), Y6, Y12
+	VFMADD213PD actkernconst<>+480(SB), Y7, Y13
+	VFMADD213PD actkernconst<>+480(SB), Y8, Y14
+	VFMADD213PD actkernconst<>+896(SB), Y6, Y12
+	VFMADD213PD actkernconst<>+896(SB), Y7, Y13
+	VFMADD213PD actkernconst<>+896(SB), Y8, Y14
+	VFMADD213PD actkernconst<>+544(SB), Y6, Y12
+	VFMADD213PD actkernconst<>+544(SB), Y7, Y13
+	VFMADD213PD actkernconst<>+544(SB), Y8, Y14
+	VFMADD213PD actkernconst<>+928(SB), Y6, Y12
+	VFMADD213PD actkernconst<>+928(SB), Y7, Y13
+	VFMADD213PD actkernconst<>+928(SB), Y8, Y14
+	VADDPD      actkernconst<>+128(SB), Y9, Y6
+	VPSLLQ      $0x34, Y6, Y6
+	VMULPD      Y12, Y6, Y12
+	VADDPD      actkernconst<>+128(SB), Y10, Y6
+	VPSLLQ      $0x34, Y6, Y6
+	VMULPD      Y13, Y6, Y13
+	VADDPD      actkernconst<>+128(SB), Y11, Y6
+	VPSLLQ      $0x34, Y6, Y6
+	VMULPD      Y14, Y6, Y14
+	VBLENDVPD   Y3, Y12, Y0, Y6
+	VBLENDVPD   Y4, Y13, Y0, Y7
+	VBLENDVPD   Y5, Y14, Y0, Y8
+	VADDPD      Y0, Y12, Y12
+	VADDPD      Y0, Y13, Y13
+	VADDPD      Y0, Y14, Y14
+	VDIVPD      Y12, Y6, Y6
+	VDIVPD      Y13, Y7, Y7
+	VDIVPD      Y14, Y8, Y8
+	VCMPPD      $0x03, Y3, Y3, Y9
+	VCMPPD      $0x03, Y4, Y4, Y10
+	VCMPPD      $0x03, Y5, Y5, Y11
+	VBLENDVPD   Y9, Y3, Y6, Y9
+	VBLENDVPD   Y10, Y4, Y7, Y10
+	VBLENDVPD   Y11, Y5, Y8, Y11
+	VCVTPD2PSY  Y9, X9
+	VMOVUPS     X9, (AX)
+	VCVTPD2PSY  Y10, X10
+	VMOVUPS     X10, 16(AX)
+	VCVTPD2PSY  Y11, X11
+	VMOVUPS     X11, 32(AX)
+	ADDQ        $0x00000030, AX
+	ADDQ        $0x00000030, CX
+	SUBQ        $0x0000000c, DX
 	JMP         loop
 
 single:
-	CMPQ        DX, $0x00000008
+	CMPQ        DX, $0x00000004
 	JB          tail
-	VMOVUPS     (CX), Y2
-	VORPS       actkernconst<>+1088(SB), Y2, Y3
-	VMAXPS      actkernconst<>+6304(SB), Y3, Y3
-	VMULPS      actkernconst<>+1280(SB), Y3, Y4
-	VROUNDPS    $0x08, Y4, Y4
-	VFMADD231PS actkernconst<>+1312(SB), Y4, Y3
-	VMULPS      actkernconst<>+1344(SB), Y4, Y5
-	VADDPS      Y0, Y3, Y6
-	VMULPS      Y3, Y3, Y7
-	VMOVUPD     actkernconst<>+1184(SB), Y8
-	VFMADD213PS actkernconst<>+1216(SB), Y3, Y8
-	VFMADD213PS actkernconst<>+1376(SB), Y3, Y8
-	VFMADD213PS actkernconst<>+1408(SB), Y3, Y8
-	VFMADD213PS actkernconst<>+1440(SB), Y3, Y8
-	VFMADD213PS actkernconst<>+1472(SB), Y3, Y8
-	VSUBPS      Y6, Y0, Y9
-	VADDPS      Y3, Y9, Y9
-	VFMADD213PS Y9, Y7, Y8
-	VADDPS      Y8, Y6, Y3
-	VSUBPS      Y3, Y6, Y6
-	VADDPS      Y8, Y6, Y6
-	VFMADD213PS Y6, Y3, Y5
-	VMAXPS      actkernconst<>+6336(SB), Y4, Y6
-	VADDPS      actkernconst<>+1024(SB), Y6, Y6
-	VPSLLD      $0x17, Y6, Y6
-	VMULPS      Y6, Y3, Y7
-	VMULPS      Y6, Y5, Y6
-	VBLENDVPS   Y2, Y3, Y0, Y3
-	VBLENDVPS   Y2, Y5, Y1, Y5
-	VADDPS      Y0, Y7, Y8
-	VDIVPS      Y8, Y0, Y8
-	VMULPS      Y8, Y3, Y9
-	VXORPS      actkernconst<>+1088(SB), Y9, Y10
-	VSUBPS      Y9, Y3, Y3
-	VFMADD213PS Y3, Y10, Y7
-	VFMADD213PS Y7, Y10, Y6
-	VADDPS      Y5, Y6, Y6
-	VFMADD213PS Y9, Y6, Y8
-	VMAXPS      actkernconst<>+6368(SB), Y4, Y3
-	VADDPS      actkernconst<>+1024(SB), Y3, Y5
-	VPSLLD      $0x17, Y5, Y5
-	VMULPS      Y8, Y5, Y3
-	VADDPS      actkernconst<>+6400(SB), Y4, Y5
-	VADDPS      actkernconst<>+1024(SB), Y5, Y6
-	VPSLLD      $0x17, Y6, Y6
-	VMULPS      Y8, Y6, Y5
-	VCMPPS      $0x11, Y0, Y5, Y6
-	VADDPS      actkernconst<>+6208(SB), Y4, Y7
-	VPSLLD      $0x17, Y7, Y7
-	VMULPS      Y8, Y7, Y4
-	VADDPS      actkernconst<>+6240(SB), Y4, Y4
-	VXORPS      actkernconst<>+6240(SB), Y4, Y4
-	VMAXPS      Y0, Y5, Y5
-	VMOVUPD     actkernconst<>+6272(SB), Y7
-	VADDPS      actkernconst<>+1024(SB), Y7, Y9
-	VPSLLD      $0x17, Y9, Y9
-	VMULPS      Y5, Y9, Y5
-	VBLENDVPS   Y6, Y4, Y5, Y6
-	VCMPPS      $0x11, actkernconst<>+6432(SB), Y2, Y4
-	VBLENDVPS   Y4, Y6, Y3, Y4
-	VBLENDVPS   Y2, Y4, Y8, Y4
-	VCMPPS      $0x03, Y2, Y2, Y3
-	VBLENDVPS   Y3, Y2, Y4, Y3
-	VMOVUPS     Y3, (AX)
-	ADDQ        $0x00000020, AX
-	ADDQ        $0x00000020, CX
-	SUBQ        $0x00000008, DX
+	VCVTPS2PD   (CX), Y3
+	VORPD       actkernconst<>+2784(SB), Y3, Y4
+	VMAXPD      actkernconst<>+800(SB), Y4, Y4
+	VMULPD      actkernconst<>+320(SB), Y4, Y5
+	VROUNDPD    $0x08, Y5, Y5
+	VFMADD231PD actkernconst<>+352(SB), Y5, Y4
+	VMOVAPD     Y1, Y6
+	VFMADD213PD Y2, Y4, Y6
+	VFMADD213PD actkernconst<>+416(SB), Y4, Y6
+	VFMADD213PD actkernconst<>+864(SB), Y4, Y6
+	VFMADD213PD actkernconst<>+480(SB), Y4, Y6
+	VFMADD213PD actkernconst<>+896(SB), Y4, Y6
+	VFMADD213PD actkernconst<>+544(SB), Y4, Y6
+	VFMADD213PD actkernconst<>+928(SB), Y4, Y6
+	VADDPD      actkernconst<>+128(SB), Y5, Y4
+	VPSLLQ      $0x34, Y4, Y4
+	VMULPD      Y6, Y4, Y6
+	VBLENDVPD   Y3, Y6, Y0, Y4
+	VADDPD      Y0, Y6, Y6
+	VDIVPD      Y6, Y4, Y4
+	VCMPPD      $0x03, Y3, Y3, Y5
+	VBLENDVPD   Y5, Y3, Y4, Y5
+	VCVTPD2PSY  Y5, X5
+	VMOVUPS     X5, (AX)
+	ADDQ        $0x00000010, AX
+	ADDQ        $0x00000010, CX
+	SUBQ        $0x00000004, DX
 	JMP         single
 
 tail:
@@ -37047,71 +36554,32 @@ tail:
 	JZ          done
 	LEAQ        actkernconst<>+640(SB), BX
 	NEGQ        DX
-	VMOVDQU     32(BX)(DX*4), Y15
-	VMASKMOVPS  (CX), Y15, Y2
-	VORPS       actkernconst<>+1088(SB), Y2, Y3
-	VMAXPS      actkernconst<>+6304(SB), Y3, Y3
-	VMULPS      actkernconst<>+1280(SB), Y3, Y4
-	VROUNDPS    $0x08, Y4, Y4
-	VFMADD231PS actkernconst<>+1312(SB), Y4, Y3
-	VMULPS      actkernconst<>+1344(SB), Y4, Y5
-	VADDPS      Y0, Y3, Y6
-	VMULPS      Y3, Y3, Y7
-	VMOVUPD     actkernconst<>+1184(SB), Y8
-	VFMADD213PS actkernconst<>+1216(SB), Y3, Y8
-	VFMADD213PS actkernconst<>+1376(SB), Y3, Y8
-	VFMADD213PS actkernconst<>+1408(SB), Y3, Y8
-	VFMADD213PS actkernconst<>+1440(SB), Y3, Y8
-	VFMADD213PS actkernconst<>+1472(SB), Y3, Y8
-	VSUBPS      Y6, Y0, Y9
-	VADDPS      Y3, Y9, Y9
-	VFMADD213PS Y9, Y7, Y8
-	VADDPS      Y8, Y6, Y3
-	VSUBPS      Y3, Y6, Y6
-	VADDPS      Y8, Y6, Y6
-	VFMADD213PS Y6, Y3, Y5
-	VMAXPS      actkernconst<>+6336(SB), Y4, Y6
-	VADDPS      actkernconst<>+1024(SB), Y6, Y6
-	VPSLLD      $0x17, Y6, Y6
-	VMULPS      Y6, Y3, Y7
-	VMULPS      Y6, Y5, Y6
-	VBLENDVPS   Y2, Y3, Y0, Y3
-	VBLENDVPS   Y2, Y5, Y1, Y5
-	VADDPS      Y0, Y7, Y8
-	VDIVPS      Y8, Y0, Y8
-	VMULPS      Y8, Y3, Y9
-	VXORPS      actkernconst<>+1088(SB), Y9, Y10
-	VSUBPS      Y9, Y3, Y3
-	VFMADD213PS Y3, Y10, Y7
-	VFMADD213PS Y7, Y10, Y6
-	VADDPS      Y5, Y6, Y6
-	VFMADD213PS Y9, Y6, Y8
-	VMAXPS      actkernconst<>+6368(SB), Y4, Y3
-	VADDPS      actkernconst<>+1024(SB), Y3, Y5
-	VPSLLD      $0x17, Y5, Y5
-	VMULPS      Y8, Y5, Y3
-	VADDPS      actkernconst<>+6400(SB), Y4, Y5
-	VADDPS      actkernconst<>+1024(SB), Y5, Y6
-	VPSLLD      $0x17, Y6, Y6
-	VMULPS      Y8, Y6, Y5
-	VCMPPS      $0x11, Y0, Y5, Y6
-	VADDPS      actkernconst<>+6208(SB), Y4, Y7
-	VPSLLD      $0x17, Y7, Y7
-	VMULPS      Y8, Y7, Y4
-	VADDPS      actkernconst<>+6240(SB), Y4, Y4
-	VXORPS      actkernconst<>+6240(SB), Y4, Y4
-	VMAXPS      Y0, Y5, Y5
-	VMOVUPD     actkernconst<>+6272(SB), Y7
-	VADDPS      actkernconst<>+1024(SB), Y7, Y9
-	VPSLLD      $0x17, Y9, Y9
-	VMULPS      Y5, Y9, Y5
-	VBLENDVPS   Y6, Y4, Y5, Y6
-	VCMPPS      $0x11, actkernconst<>+6432(SB), Y2, Y4
-	VBLENDVPS   Y4, Y6, Y3, Y4
-	VBLENDVPS   Y2, Y4, Y8, Y4
-	VCMPPS      $0x03, Y2, Y2, Y3
-	VBLENDVPS   Y3, Y2, Y4, Y3
-	VMASKMOVPS  Y3, Y15, (AX)
+	VMOVDQU     32(BX)(DX*4), X15
+	VMASKMOVPS  (CX), X15, X3
+	VCVTPS2PD   X3, Y3
+	VORPD       actkernconst<>+2784(SB), Y3, Y4
+	VMAXPD      actkernconst<>+800(SB), Y4, Y4
+	VMULPD      actkernconst<>+320(SB), Y4, Y5
+	VROUNDPD    $0x08, Y5, Y5
+	VFMADD231PD actkernconst<>+352(SB), Y5, Y4
+	VMOVAPD     Y1, Y6
+	VFMADD213PD Y2, Y4, Y6
+	VFMADD213PD actkernconst<>+416(SB), Y4, Y6
+	VFMADD213PD actkernconst<>+864(SB), Y4, Y6
+	VFMADD213PD actkernconst<>+480(SB), Y4, Y6
+	VFMADD213PD actkernconst<>+896(SB), Y4, Y6
+	VFMADD213PD actkernconst<>+544(SB), Y4, Y6
+	VFMADD213PD actkernconst<>+928(SB), Y4, Y6
+	VADDPD      actkernconst<>+128(SB), Y5, Y4
+	VPSLLQ      $0x34, Y4, Y4
+	VMULPD      Y6, Y4, Y6
+	VBLENDVPD   Y3, Y6, Y0, Y4
+	VADDPD      Y0, Y6, Y6
+	VDIVPD      Y6, Y4, Y4
+	VCMPPD      $0x03, Y3, Y3, Y5
+	VBLENDVPD   Y5, Y3, Y4, Y5
+	VCVTPD2PSY  Y5, X5
+	VMASKMOVPS  X5, X15, (AX)
 
 done:
 	VZEROUPPER
@@ -37119,231 +36587,124 @@ done:
 
 // func sigmoidAVX2Stream(dst []float32, in0 []float32)
 // Requires: AVX, AVX2, FMA3, MMX+
-TEXT ·sigmoidAVX2Stream(SB), NOSPLIT, $160-48
-	VMOVUPD actkernconst<>+1120(SB), Y0
-	VMOVUPD actkernconst<>+1152(SB), Y1
+TEXT ·sigmoidAVX2Stream(SB), NOSPLIT, $0-48
+	VMOVUPD actkernconst<>+160(SB), Y0
+	VMOVUPD actkernconst<>+224(SB), Y1
+	VMOVUPD actkernconst<>+768(SB), Y2
 	MOVQ    dst_base+0(FP), AX
 	MOVQ    in0_base+24(FP), CX
 	MOVQ    dst_len+8(FP), DX
 
 loop:
-	CMPQ        DX, $0x00000010
+	CMPQ        DX, $0x0000000c
 	JB          single
-	VMOVUPS     (CX), Y2
-	VMOVUPS     32(CX), Y3
-	VORPS       actkernconst<>+1088(SB), Y2, Y4
-	VORPS       actkernconst<>+1088(SB), Y3, Y5
-	VMAXPS      actkernconst<>+6304(SB), Y4, Y4
-	VMAXPS      actkernconst<>+6304(SB), Y5, Y5
-	VMULPS      actkernconst<>+1280(SB), Y4, Y6
-	VMULPS      actkernconst<>+1280(SB), Y5, Y7
-	VROUNDPS    $0x08, Y6, Y6
-	VROUNDPS    $0x08, Y7, Y7
-	VFMADD231PS actkernconst<>+1312(SB), Y6, Y4
-	VFMADD231PS actkernconst<>+1312(SB), Y7, Y5
-	VMULPS      actkernconst<>+1344(SB), Y6, Y8
-	VMULPS      actkernconst<>+1344(SB), Y7, Y9
-	VADDPS      Y0, Y4, Y10
-	VADDPS      Y0, Y5, Y11
-	VMULPS      Y4, Y4, Y12
-	VMULPS      Y5, Y5, Y13
-	VMOVUPD     actkernconst<>+1184(SB), Y14
-	VFMADD213PS actkernconst<>+1216(SB), Y4, Y14
-	VMOVUPD     Y3, (SP)
-	VMOVUPD     actkernconst<>+1184(SB), Y3
-	VFMADD213PS actkernconst<>+1216(SB), Y5, Y3
-	VFMADD213PS actkernconst<>+1376(SB), Y4, Y14
-	VFMADD213PS actkernconst<>+1376(SB), Y5, Y3
-	VFMADD213PS actkernconst<>+1408(SB), Y4, Y14
-	VFMADD213PS actkernconst<>+1408(SB), Y5, Y3
-	VFMADD213PS actkernconst<>+1440(SB), Y4, Y14
-	VFMADD213PS actkernconst<>+1440(SB), Y5, Y3
-	VFMADD213PS actkernconst<>+1472(SB), Y4, Y14
-	VFMADD213PS actkernconst<>+1472(SB), Y5, Y3
-	VMOVUPD     Y2, 32(SP)
-	VSUBPS      Y10, Y0, Y2
-	VMOVUPD     Y7, 64(SP)
-	VSUBPS      Y11, Y0, Y7
-	VADDPS      Y4, Y2, Y2
-	VADDPS      Y5, Y7, Y7
-	VFMADD213PS Y2, Y12, Y14
-	VFMADD213PS Y7, Y13, Y3
-	VADDPS      Y14, Y10, Y2
-	VADDPS      Y3, Y11, Y4
-	VSUBPS      Y2, Y10, Y10
-	VSUBPS      Y4, Y11, Y11
-	VADDPS      Y14, Y10, Y10
-	VADDPS      Y3, Y11, Y11
-	VFMADD213PS Y10, Y2, Y8
-	VFMADD213PS Y11, Y4, Y9
-	VMAXPS      actkernconst<>+6336(SB), Y6, Y3
-	VMOVUPD     64(SP), Y5
-	VMAXPS      actkernconst<>+6336(SB), Y5, Y7
-	VADDPS      actkernconst<>+1024(SB), Y3, Y3
-	VPSLLD      $0x17, Y3, Y3
-	VADDPS      actkernconst<>+1024(SB), Y7, Y7
-	VPSLLD      $0x17, Y7, Y7
-	VMULPS      Y3, Y2, Y10
-	VMULPS      Y7, Y4, Y11
-	VMULPS      Y3, Y8, Y3
-	VMULPS      Y7, Y9, Y7
-	VMOVUPD     32(SP), Y12
-	VBLENDVPS   Y12, Y2, Y0, Y2
-	VMOVUPD     (SP), Y13
-	VBLENDVPS   Y13, Y4, Y0, Y4
-	VBLENDVPS   Y12, Y8, Y1, Y8
-	VBLENDVPS   Y13, Y9, Y1, Y9
-	VADDPS      Y0, Y10, Y14
-	VADDPS      Y0, Y11, Y13
-	VDIVPS      Y14, Y0, Y14
-	VDIVPS      Y13, Y0, Y13
-	VMULPS      Y14, Y2, Y12
-	VMULPS      Y13, Y4, Y5
-	VMOVUPD     Y6, 96(SP)
-	VXORPS      actkernconst<>+1088(SB), Y12, Y6
-	VMOVUPD     Y13, 128(SP)
-	VXORPS      actkernconst<>+1088(SB), Y5, Y13
-	VSUBPS      Y12, Y2, Y2
-	VSUBPS      Y5, Y4, Y4
-	VFMADD213PS Y2, Y6, Y10
-	VFMADD213PS Y4, Y13, Y11
-	VFMADD213PS Y10, Y6, Y3
-	VFMADD213PS Y11, Y13, Y7
-	VADDPS      Y8, Y3, Y3
-	VADDPS      Y9, Y7, Y7
-	VFMADD213PS Y12, Y3, Y14
-	VFMADD132PS 128(SP), Y5, Y7
-	VMOVUPD     96(SP), Y2
-	VMAXPS      actkernconst<>+6368(SB), Y2, Y3
-	VMOVUPD     64(SP), Y4
-	VMAXPS      actkernconst<>+6368(SB), Y4, Y5
-	VADDPS      actkernconst<>+1024(SB), Y3, Y6
-	VPSLLD      $0x17, Y6, Y6
-	VMULPS      Y14, Y6, Y3
-	VADDPS      actkernconst<>+1024(SB), Y5, Y6
-	VPSLLD      $0x17, Y6, Y6
-	VMULPS      Y7, Y6, Y5
-	VADDPS      actkernconst<>+6400(SB), Y2, Y6
-	VADDPS      actkernconst<>+6400(SB), Y4, Y8
-	VADDPS      actkernconst<>+1024(SB), Y6, Y9
-	VPSLLD      $0x17, Y9, Y9
-	VMULPS      Y14, Y9, Y6
-	VADDPS      actkernconst<>+1024(SB), Y8, Y9
-	VPSLLD      $0x17, Y9, Y9
-	VMULPS      Y7, Y9, Y8
-	VCMPPS      $0x11, Y0, Y6, Y9
-	VCMPPS      $0x11, Y0, Y8, Y10
-	VADDPS      actkernconst<>+6208(SB), Y2, Y11
-	VPSLLD      $0x17, Y11, Y11
-	VMULPS      Y14, Y11, Y2
-	VADDPS      actkernconst<>+6240(SB), Y2, Y2
-	VXORPS      actkernconst<>+6240(SB), Y2, Y2
-	VADDPS      actkernconst<>+6208(SB), Y4, Y11
-	VPSLLD      $0x17, Y11, Y11
-	VMULPS      Y7, Y11, Y4
-	VADDPS      actkernconst<>+6240(SB), Y4, Y4
-	VXORPS      actkernconst<>+6240(SB), Y4, Y4
-	VMAXPS      Y0, Y6, Y6
-	VMAXPS      Y0, Y8, Y8
-	VMOVUPD     actkernconst<>+6272(SB), Y11
-	VADDPS      actkernconst<>+1024(SB), Y11, Y12
-	VPSLLD      $0x17, Y12, Y12
-	VMULPS      Y6, Y12, Y6
-	VMOVUPD     actkernconst<>+6272(SB), Y11
-	VADDPS      actkernconst<>+1024(SB), Y11, Y12
-	VPSLLD      $0x17, Y12, Y12
-	VMULPS      Y8, Y12, Y8
-	VBLENDVPS   Y9, Y2, Y6, Y9
-	VBLENDVPS   Y10, Y4, Y8, Y10
-	VMOVUPD     32(SP), Y2
-	VCMPPS      $0x11, actkernconst<>+6432(SB), Y2, Y4
-	VMOVUPD     (SP), Y6
-	VCMPPS      $0x11, actkernconst<>+6432(SB), Y6, Y8
-	VBLENDVPS   Y4, Y9, Y3, Y4
-	VBLENDVPS   Y8, Y10, Y5, Y8
-	VBLENDVPS   Y2, Y4, Y14, Y4
-	VBLENDVPS   Y6, Y8, Y7, Y8
-	VCMPPS      $0x03, Y2, Y2, Y3
-	VCMPPS      $0x03, Y6, Y6, Y5
-	VBLENDVPS   Y3, Y2, Y4, Y3
-	VBLENDVPS   Y5, Y6, Y8, Y5
-	VMOVNTPS    Y3, (AX)
-	VMOVNTPS    Y5, 32(AX)
-	ADDQ        $0x00000040, AX
-	ADDQ        $0x00000040, CX
-	SUBQ        $0x00000010, DX
+	VCVTPS2PD   (CX), Y3
+	VCVTPS2PD   16(CX), Y4
+	VCVTPS2PD   32(CX), Y5
+	VORPD       actkernconst<>+2784(SB), Y3, Y6
+	VORPD       actkernconst<>+2784(SB), Y4, Y7
+	VORPD       actkernconst<>+2784(SB), Y5, Y8
+	VMAXPD      actkernconst<>+800(SB), Y6, Y6
+	VMAXPD      actkernconst<>+800(SB), Y7, Y7
+	VMAXPD      actkernconst<>+800(SB), Y8, Y8
+	VMULPD      actkernconst<>+320(SB), Y6, Y9
+	VMULPD      actkernconst<>+320(SB), Y7, Y10
+	VMULPD      actkernconst<>+320(SB), Y8, Y11
+	VROUNDPD    $0x08, Y9, Y9
+	VROUNDPD    $0x08, Y10, Y10
+	VROUNDPD    $0x08, Y11, Y11
+	VFMADD231PD actkernconst<>+352(SB), Y9, Y6
+	VFMADD231PD actkernconst<>+352(SB), Y10, Y7
+	VFMADD231PD actkernconst<>+352(SB), Y11, Y8
+	VMOVAPD     Y1, Y12
+	VFMADD213PD Y2, Y6, Y12
+	VMOVAPD     Y1, Y13
+	VFMADD213PD Y2, Y7, Y13
+	VMOVAPD     Y1, Y14
+	VFMADD213PD Y2, Y8, Y14
+	VFMADD213PD actkernconst<>+416(SB), Y6, Y12
+	VFMADD213PD actkernconst<>+416(SB), Y7, Y13
+	VFMADD213PD actkernconst<>+416(SB), Y8, Y14
+	VFMADD213PD actkernconst<>+864(SB), Y6, Y12
+	VFMADD213PD actkernconst<>+864(SB), Y7, Y13
+	VFMADD213PD actkernconst<>+864(SB), Y8, Y14
+	VFMADD213PD actkernconst<>+480(SB), Y6, Y12
+	VFMADD213PD actkernconst<>+480(SB), Y7, Y13
+	VFMADD213PD actkernconst<>+480(SB), Y8, Y14
+	VFMADD213PD actkernconst<>+896(SB), Y6, Y12
+	VFMADD213PD actkernconst<>+896(SB), Y7, Y13
+	VFMADD213PD actkernconst<>+896(SB), Y8, Y14
+	VFMADD213PD actkernconst<>+544(SB), Y6, Y12
+	VFMADD213PD actkernconst<>+544(SB), Y7, Y13
+	VFMADD213PD actkernconst<>+544(SB), Y8, Y14
+	VFMADD213PD actkernconst<>+928(SB), Y6, Y12
+	VFMADD213PD actkernconst<>+928(SB), Y7, Y13
+	VFMADD213PD actkernconst<>+928(SB), Y8, Y14
+	VADDPD      actkernconst<>+128(SB), Y9, Y6
+	VPSLLQ      $0x34, Y6, Y6
+	VMULPD      Y12, Y6, Y12
+	VADDPD      actkernconst<>+128(SB), Y10, Y6
+	VPSLLQ      $0x34, Y6, Y6
+	VMULPD      Y13, Y6, Y13
+	VADDPD      actkernconst<>+128(SB), Y11, Y6
+	VPSLLQ      $0x34, Y6, Y6
+	VMULPD      Y14, Y6, Y14
+	VBLENDVPD   Y3, Y12, Y0, Y6
+	VBLENDVPD   Y4, Y13, Y0, Y7
+	VBLENDVPD   Y5, Y14, Y0, Y8
+	VADDPD      Y0, Y12, Y12
+	VADDPD      Y0, Y13, Y13
+	VADDPD      Y0, Y14, Y14
+	VDIVPD      Y12, Y6, Y6
+	VDIVPD      Y13, Y7, Y7
+	VDIVPD      Y14, Y8, Y8
+	VCMPPD      $0x03, Y3, Y3, Y9
+	VCMPPD      $0x03, Y4, Y4, Y10
+	VCMPPD      $0x03, Y5, Y5, Y11
+	VBLENDVPD   Y9, Y3, Y6, Y9
+	VBLENDVPD   Y10, Y4, Y7, Y10
+	VBLENDVPD   Y11, Y5, Y8, Y11
+	VCVTPD2PSY  Y9, X9
+	VMOVNTPS    X9, (AX)
+	VCVTPD2PSY  Y10, X10
+	VMOVNTPS    X10, 16(AX)
+	VCVTPD2PSY  Y11, X11
+	VMOVNTPS    X11, 32(AX)
+	ADDQ        $0x00000030, AX
+	ADDQ        $0x00000030, CX
+	SUBQ        $0x0000000c, DX
 	JMP         loop
 
 single:
-	CMPQ        DX, $0x00000008
+	CMPQ        DX, $0x00000004
 	JB          tail
-	VMOVUPS     (CX), Y2
-	VORPS       actkernconst<>+1088(SB), Y2, Y3
-	VMAXPS      actkernconst<>+6304(SB), Y3, Y3
-	VMULPS      actkernconst<>+1280(SB), Y3, Y4
-	VROUNDPS    $0x08, Y4, Y4
-	VFMADD231PS actkernconst<>+1312(SB), Y4, Y3
-	VMULPS      actkernconst<>+1344(SB), Y4, Y5
-	VADDPS      Y0, Y3, Y6
-	VMULPS      Y3, Y3, Y7
-	VMOVUPD     actkernconst<>+1184(SB), Y8
-	VFMADD213PS actkernconst<>+1216(SB), Y3, Y8
-	VFMADD213PS actkernconst<>+1376(SB), Y3, Y8
-	VFMADD213PS actkernconst<>+1408(SB), Y3, Y8
-	VFMADD213PS actkernconst<>+1440(SB), Y3, Y8
-	VFMADD213PS actkernconst<>+1472(SB), Y3, Y8
-	VSUBPS      Y6, Y0, Y9
-	VADDPS      Y3, Y9, Y9
-	VFMADD213PS Y9, Y7, Y8
-	VADDPS      Y8, Y6, Y3
-	VSUBPS      Y3, Y6, Y6
-	VADDPS      Y8, Y6, Y6
-	VFMADD213PS Y6, Y3, Y5
-	VMAXPS      actkernconst<>+6336(SB), Y4, Y6
-	VADDPS      actkernconst<>+1024(SB), Y6, Y6
-	VPSLLD      $0x17, Y6, Y6
-	VMULPS      Y6, Y3, Y7
-	VMULPS      Y6, Y5, Y6
-	VBLENDVPS   Y2, Y3, Y0, Y3
-	VBLENDVPS   Y2, Y5, Y1, Y5
-	VADDPS      Y0, Y7, Y8
-	VDIVPS      Y8, Y0, Y8
-	VMULPS      Y8, Y3, Y9
-	VXORPS      actkernconst<>+1088(SB), Y9, Y10
-	VSUBPS      Y9, Y3, Y3
-	VFMADD213PS Y3, Y10, Y7
-	VFMADD213PS Y7, Y10, Y6
-	VADDPS      Y5, Y6, Y6
-	VFMADD213PS Y9, Y6, Y8
-	VMAXPS      actkernconst<>+6368(SB), Y4, Y3
-	VADDPS      actkernconst<>+1024(SB), Y3, Y5
-	VPSLLD      $0x17, Y5, Y5
-	VMULPS      Y8, Y5, Y3
-	VADDPS      actkernconst<>+6400(SB), Y4, Y5
-	VADDPS      actkernconst<>+1024(SB), Y5, Y6
-	VPSLLD      $0x17, Y6, Y6
-	VMULPS      Y8, Y6, Y5
-	VCMPPS      $0x11, Y0, Y5, Y6
-	VADDPS      actkernconst<>+6208(SB), Y4, Y7
-	VPSLLD      $0x17, Y7, Y7
-	VMULPS      Y8, Y7, Y4
-	VADDPS      actkernconst<>+6240(SB), Y4, Y4
-	VXORPS      actkernconst<>+6240(SB), Y4, Y4
-	VMAXPS      Y0, Y5, Y5
-	VMOVUPD     actkernconst<>+6272(SB), Y7
-	VADDPS      actkernconst<>+1024(SB), Y7, Y9
-	VPSLLD      $0x17, Y9, Y9
-	VMULPS      Y5, Y9, Y5
-	VBLENDVPS   Y6, Y4, Y5, Y6
-	VCMPPS      $0x11, actkernconst<>+6432(SB), Y2, Y4
-	VBLENDVPS   Y4, Y6, Y3, Y4
-	VBLENDVPS   Y2, Y4, Y8, Y4
-	VCMPPS      $0x03, Y2, Y2, Y3
-	VBLENDVPS   Y3, Y2, Y4, Y3
-	VMOVNTPS    Y3, (AX)
-	ADDQ        $0x00000020, AX
-	ADDQ        $0x00000020, CX
-	SUBQ        $0x00000008, DX
+	VCVTPS2PD   (CX), Y3
+	VORPD       actkernconst<>+2784(SB), Y3, Y4
+	VMAXPD      actkernconst<>+800(SB), Y4, Y4
+	VMULPD      actkernconst<>+320(SB), Y4, Y5
+	VROUNDPD    $0x08, Y5, Y5
+	VFMADD231PD actkernconst<>+352(SB), Y5, Y4
+	VMOVAPD     Y1, Y6
+	VFMADD213PD Y2, Y4, Y6
+	VFMADD213PD actkernconst<>+416(SB), Y4, Y6
+	VFMADD213PD actkernconst<>+864(SB), Y4, Y6
+	VFMADD213PD actkernconst<>+480(SB), Y4, Y6
+	VFMADD213PD actkernconst<>+896(SB), Y4, Y6
+	VFMADD213PD actkernconst<>+544(SB), Y4, Y6
+	VFMADD213PD actkernconst<>+928(SB), Y4, Y6
+	VADDPD      actkernconst<>+128(SB), Y5, Y4
+	VPSLLQ      $0x34, Y4, Y4
+	VMULPD      Y6, Y4, Y6
+	VBLENDVPD   Y3, Y6, Y0, Y4
+	VADDPD      Y0, Y6, Y6
+	VDIVPD      Y6, Y4, Y4
+	VCMPPD      $0x03, Y3, Y3, Y5
+	VBLENDVPD   Y5, Y3, Y4, Y5
+	VCVTPD2PSY  Y5, X5
+	VMOVNTPS    X5, (AX)
+	ADDQ        $0x00000010, AX
+	ADDQ        $0x00000010, CX
+	SUBQ        $0x00000004, DX
 	JMP         single
 
 tail:
@@ -37351,1239 +36712,34 @@ tail:
 	JZ          done
 	LEAQ        actkernconst<>+640(SB), BX
 	NEGQ        DX
-	VMOVDQU     32(BX)(DX*4), Y15
-	VMASKMOVPS  (CX), Y15, Y2
-	VORPS       actkernconst<>+1088(SB), Y2, Y3
-	VMAXPS      actkernconst<>+6304(SB), Y3, Y3
-	VMULPS      actkernconst<>+1280(SB), Y3, Y4
-	VROUNDPS    $0x08, Y4, Y4
-	VFMADD231PS actkernconst<>+1312(SB), Y4, Y3
-	VMULPS      actkernconst<>+1344(SB), Y4, Y5
-	VADDPS      Y0, Y3, Y6
-	VMULPS      Y3, Y3, Y7
-	VMOVUPD     actkernconst<>+1184(SB), Y8
-	VFMADD213PS actkernconst<>+1216(SB), Y3, Y8
-	VFMADD213PS actkernconst<>+1376(SB), Y3, Y8
-	VFMADD213PS actkernconst<>+1408(SB), Y3, Y8
-	VFMADD213PS actkernconst<>+1440(SB), Y3, Y8
-	VFMADD213PS actkernconst<>+1472(SB), Y3, Y8
-	VSUBPS      Y6, Y0, Y9
-	VADDPS      Y3, Y9, Y9
-	VFMADD213PS Y9, Y7, Y8
-	VADDPS      Y8, Y6, Y3
-	VSUBPS      Y3, Y6, Y6
-	VADDPS      Y8, Y6, Y6
-	VFMADD213PS Y6, Y3, Y5
-	VMAXPS      actkernconst<>+6336(SB), Y4, Y6
-	VADDPS      actkernconst<>+1024(SB), Y6, Y6
-	VPSLLD      $0x17, Y6, Y6
-	VMULPS      Y6, Y3, Y7
-	VMULPS      Y6, Y5, Y6
-	VBLENDVPS   Y2, Y3, Y0, Y3
-	VBLENDVPS   Y2, Y5, Y1, Y5
-	VADDPS      Y0, Y7, Y8
-	VDIVPS      Y8, Y0, Y8
-	VMULPS      Y8, Y3, Y9
-	VXORPS      actkernconst<>+1088(SB), Y9, Y10
-	VSUBPS      Y9, Y3, Y3
-	VFMADD213PS Y3, Y10, Y7
-	VFMADD213PS Y7, Y10, Y6
-	VADDPS      Y5, Y6, Y6
-	VFMADD213PS Y9, Y6, Y8
-	VMAXPS      actkernconst<>+6368(SB), Y4, Y3
-	VADDPS      actkernconst<>+1024(SB), Y3, Y5
-	VPSLLD      $0x17, Y5, Y5
-	VMULPS      Y8, Y5, Y3
-	VADDPS      actkernconst<>+6400(SB), Y4, Y5
-	VADDPS      actkernconst<>+1024(SB), Y5, Y6
-	VPSLLD      $0x17, Y6, Y6
-	VMULPS      Y8, Y6, Y5
-	VCMPPS      $0x11, Y0, Y5, Y6
-	VADDPS      actkernconst<>+6208(SB), Y4, Y7
-	VPSLLD      $0x17, Y7, Y7
-	VMULPS      Y8, Y7, Y4
-	VADDPS      actkernconst<>+6240(SB), Y4, Y4
-	VXORPS      actkernconst<>+6240(SB), Y4, Y4
-	VMAXPS      Y0, Y5, Y5
-	VMOVUPD     actkernconst<>+6272(SB), Y7
-	VADDPS      actkernconst<>+1024(SB), Y7, Y9
-	VPSLLD      $0x17, Y9, Y9
-	VMULPS      Y5, Y9, Y5
-	VBLENDVPS   Y6, Y4, Y5, Y6
-	VCMPPS      $0x11, actkernconst<>+6432(SB), Y2, Y4
-	VBLENDVPS   Y4, Y6, Y3, Y4
-	VBLENDVPS   Y2, Y4, Y8, Y4
-	VCMPPS      $0x03, Y2, Y2, Y3
-	VBLENDVPS   Y3, Y2, Y4, Y3
-	VMASKMOVPS  Y3, Y15, (AX)
+	VMOVDQU     32(BX)(DX*4), X15
+	VMASKMOVPS  (CX), X15, X3
+	VCVTPS2PD   X3, Y3
+	VORPD       actkernconst<>+2784(SB), Y3, Y4
+	VMAXPD      actkernconst<>+800(SB), Y4, Y4
+	VMULPD      actkernconst<>+320(SB), Y4, Y5
+	VROUNDPD    $0x08, Y5, Y5
+	VFMADD231PD actkernconst<>+352(SB), Y5, Y4
+	VMOVAPD     Y1, Y6
+	VFMADD213PD Y2, Y4, Y6
+	VFMADD213PD actkernconst<>+416(SB), Y4, Y6
+	VFMADD213PD actkernconst<>+864(SB), Y4, Y6
+	VFMADD213PD actkernconst<>+480(SB), Y4, Y6
+	VFMADD213PD actkernconst<>+896(SB), Y4, Y6
+	VFMADD213PD actkernconst<>+544(SB), Y4, Y6
+	VFMADD213PD actkernconst<>+928(SB), Y4, Y6
+	VADDPD      actkernconst<>+128(SB), Y5, Y4
+	VPSLLQ      $0x34, Y4, Y4
+	VMULPD      Y6, Y4, Y6
+	VBLENDVPD   Y3, Y6, Y0, Y4
+	VADDPD      Y0, Y6, Y6
+	VDIVPD      Y6, Y4, Y4
+	VCMPPD      $0x03, Y3, Y3, Y5
+	VBLENDVPD   Y5, Y3, Y4, Y5
+	VCVTPD2PSY  Y5, X5
+	VMASKMOVPS  X5, X15, (AX)
 
 done:
-	SFENCE
-	VZEROUPPER
-	RET
-
-// func sigmoidUsualAVX512(dst []float32, in0 []float32) int
-// Requires: AVX, AVX512DQ, AVX512F, BMI2
-TEXT ·sigmoidUsualAVX512(SB), $336-56
-	VBROADCASTSS actkernconst<>+968(SB), Z0
-	MOVQ         dst_base+0(FP), AX
-	MOVQ         in0_base+24(FP), CX
-	MOVQ         dst_len+8(FP), DX
-
-loop:
-	CMPQ             DX, $0x00000040
-	JB               single
-	VMOVUPS          (CX), Z1
-	VMOVUPS          64(CX), Z2
-	VMOVUPS          128(CX), Z3
-	VMOVUPS          192(CX), Z4
-	VORPS.BCST       actkernconst<>+964(SB), Z1, Z5
-	VORPS.BCST       actkernconst<>+964(SB), Z2, Z6
-	VORPS.BCST       actkernconst<>+964(SB), Z3, Z7
-	VORPS.BCST       actkernconst<>+964(SB), Z4, Z8
-	VCMPPS.BCST      $0x11, actkernconst<>+972(SB), Z1, K2
-	VCMPPS.BCST      $0x11, actkernconst<>+972(SB), Z2, K3
-	VCMPPS.BCST      $0x11, actkernconst<>+972(SB), Z3, K4
-	VCMPPS.BCST      $0x11, actkernconst<>+972(SB), Z4, K5
-	VMAXPS.BCST      actkernconst<>+6152(SB), Z5, Z5
-	VMAXPS.BCST      actkernconst<>+6152(SB), Z6, Z6
-	VMAXPS.BCST      actkernconst<>+6152(SB), Z7, Z7
-	VMAXPS.BCST      actkernconst<>+6152(SB), Z8, Z8
-	VMULPS.BCST      actkernconst<>+988(SB), Z5, Z9
-	VMULPS.BCST      actkernconst<>+988(SB), Z6, Z10
-	VMULPS.BCST      actkernconst<>+988(SB), Z7, Z11
-	VMULPS.BCST      actkernconst<>+988(SB), Z8, Z12
-	VRNDSCALEPS      $0x08, Z9, Z9
-	VRNDSCALEPS      $0x08, Z10, Z10
-	VRNDSCALEPS      $0x08, Z11, Z11
-	VRNDSCALEPS      $0x08, Z12, Z12
-	VFMADD231PS.BCST actkernconst<>+992(SB), Z9, Z5
-	VFMADD231PS.BCST actkernconst<>+992(SB), Z10, Z6
-	VFMADD231PS.BCST actkernconst<>+992(SB), Z11, Z7
-	VFMADD231PS.BCST actkernconst<>+992(SB), Z12, Z8
-	VMULPS.BCST      actkernconst<>+996(SB), Z9, Z13
-	VMULPS.BCST      actkernconst<>+996(SB), Z10, Z14
-	VMULPS.BCST      actkernconst<>+996(SB), Z11, Z15
-	VMULPS.BCST      actkernconst<>+996(SB), Z12, Z16
-	VADDPS           Z0, Z5, Z17
-	VADDPS           Z0, Z6, Z18
-	VADDPS           Z0, Z7, Z19
-	VADDPS           Z0, Z8, Z20
-	VMULPS           Z5, Z5, Z21
-	VMULPS           Z6, Z6, Z22
-	VMULPS           Z7, Z7, Z23
-	VMULPS           Z8, Z8, Z24
-	VBROADCASTSS     actkernconst<>+976(SB), Z25
-	VFMADD213PS.BCST actkernconst<>+980(SB), Z5, Z25
-	VBROADCASTSS     actkernconst<>+976(SB), Z26
-	VFMADD213PS.BCST actkernconst<>+980(SB), Z6, Z26
-	VBROADCASTSS     actkernconst<>+976(SB), Z27
-	VFMADD213PS.BCST actkernconst<>+980(SB), Z7, Z27
-	VBROADCASTSS     actkernconst<>+976(SB), Z28
-	VFMADD213PS.BCST actkernconst<>+980(SB), Z8, Z28
-	VFMADD213PS.BCST actkernconst<>+1000(SB), Z5, Z25
-	VFMADD213PS.BCST actkernconst<>+1000(SB), Z6, Z26
-	VFMADD213PS.BCST actkernconst<>+1000(SB), Z7, Z27
-	VFMADD213PS.BCST actkernconst<>+1000(SB), Z8, Z28
-	VFMADD213PS.BCST actkernconst<>+1004(SB), Z5, Z25
-	VFMADD213PS.BCST actkernconst<>+1004(SB), Z6, Z26
-	VFMADD213PS.BCST actkernconst<>+1004(SB), Z7, Z27
-	VFMADD213PS.BCST actkernconst<>+1004(SB), Z8, Z28
-	VFMADD213PS.BCST actkernconst<>+1008(SB), Z5, Z25
-	VFMADD213PS.BCST actkernconst<>+1008(SB), Z6, Z26
-	VFMADD213PS.BCST actkernconst<>+1008(SB), Z7, Z27
-	VFMADD213PS.BCST actkernconst<>+1008(SB), Z8, Z28
-	VFMADD213PS.BCST actkernconst<>+1012(SB), Z5, Z25
-	VFMADD213PS.BCST actkernconst<>+1012(SB), Z6, Z26
-	VFMADD213PS.BCST actkernconst<>+1012(SB), Z7, Z27
-	VFMADD213PS.BCST actkernconst<>+1012(SB), Z8, Z28
-	VSUBPS           Z17, Z0, Z29
-	VSUBPS           Z18, Z0, Z30
-	VSUBPS           Z19, Z0, Z31
-	VMOVUPD          Z4, (SP)
-	VSUBPS           Z20, Z0, Z4
-	VADDPS           Z5, Z29, Z29
-	VADDPS           Z6, Z30, Z30
-	VADDPS           Z7, Z31, Z31
-	VADDPS           Z8, Z4, Z4
-	VFMADD213PS      Z29, Z21, Z25
-	VFMADD213PS      Z30, Z22, Z26
-	VFMADD213PS      Z31, Z23, Z27
-	VFMADD213PS      Z4, Z24, Z28
-	VADDPS           Z25, Z17, Z4
-	VADDPS           Z26, Z18, Z5
-	VADDPS           Z27, Z19, Z6
-	VADDPS           Z28, Z20, Z7
-	VSUBPS           Z4, Z17, Z17
-	VSUBPS           Z5, Z18, Z18
-	VSUBPS           Z6, Z19, Z19
-	VSUBPS           Z7, Z20, Z20
-	VADDPS           Z25, Z17, Z17
-	VADDPS           Z26, Z18, Z18
-	VADDPS           Z27, Z19, Z19
-	VADDPS           Z28, Z20, Z20
-	VFMADD213PS      Z17, Z4, Z13
-	VFMADD213PS      Z18, Z5, Z14
-	VFMADD213PS      Z19, Z6, Z15
-	VFMADD213PS      Z20, Z7, Z16
-	VMAXPS.BCST      actkernconst<>+6156(SB), Z9, Z8
-	VMAXPS.BCST      actkernconst<>+6156(SB), Z10, Z17
-	VMAXPS.BCST      actkernconst<>+6156(SB), Z11, Z18
-	VMAXPS.BCST      actkernconst<>+6156(SB), Z12, Z19
-	VSCALEFPS        Z8, Z0, Z8
-	VSCALEFPS        Z17, Z0, Z17
-	VSCALEFPS        Z18, Z0, Z18
-	VSCALEFPS        Z19, Z0, Z19
-	VMULPS           Z8, Z4, Z20
-	VMULPS           Z17, Z5, Z21
-	VMULPS           Z18, Z6, Z22
-	VMULPS           Z19, Z7, Z23
-	VMULPS           Z8, Z13, Z8
-	VMULPS           Z17, Z14, Z17
-	VMULPS           Z18, Z15, Z18
-	VMULPS           Z19, Z16, Z19
-	VFIXUPIMMPS.BCST $0x00, actkernconst<>+6160(SB), Z1, Z4
-	VFIXUPIMMPS.BCST $0x00, actkernconst<>+6160(SB), Z2, Z5
-	VFIXUPIMMPS.BCST $0x00, actkernconst<>+6160(SB), Z3, Z6
-	VMOVUPD          (SP), Z24
-	VFIXUPIMMPS.BCST $0x00, actkernconst<>+6160(SB), Z24, Z7
-	VFIXUPIMMPS.BCST $0x00, actkernconst<>+6164(SB), Z1, Z13
-	VFIXUPIMMPS.BCST $0x00, actkernconst<>+6164(SB), Z2, Z14
-	VFIXUPIMMPS.BCST $0x00, actkernconst<>+6164(SB), Z3, Z15
-	VFIXUPIMMPS.BCST $0x00, actkernconst<>+6164(SB), Z24, Z16
-	VADDPS           Z0, Z20, Z25
-	VADDPS           Z0, Z21, Z26
-	VADDPS           Z0, Z22, Z27
-	VADDPS           Z0, Z23, Z28
-	VDIVPS           Z25, Z0, Z25
-	VDIVPS           Z26, Z0, Z26
-	VDIVPS           Z27, Z0, Z27
-	VDIVPS           Z28, Z0, Z28
-	VMULPS           Z25, Z4, Z29
-	VMULPS           Z26, Z5, Z30
-	VMULPS           Z27, Z6, Z31
-	VMULPS           Z28, Z7, Z24
-	VMOVUPD          Z3, 64(SP)
-	VXORPS.BCST      actkernconst<>+964(SB), Z29, Z3
-	VMOVUPD          Z2, 128(SP)
-	VXORPS.BCST      actkernconst<>+964(SB), Z30, Z2
-	VMOVUPD          Z1, 192(SP)
-	VXORPS.BCST      actkernconst<>+964(SB), Z31, Z1
-	VMOVUPD          Z12, 256(SP)
-	VXORPS.BCST      actkernconst<>+964(SB), Z24, Z12
-	VSUBPS           Z29, Z4, Z4
-	VSUBPS           Z30, Z5, Z5
-	VSUBPS           Z31, Z6, Z6
-	VSUBPS           Z24, Z7, Z7
-	VFMADD213PS      Z4, Z3, Z20
-	VFMADD213PS      Z5, Z2, Z21
-	VFMADD213PS      Z6, Z1, Z22
-	VFMADD213PS      Z7, Z12, Z23
-	VFMADD213PS      Z20, Z3, Z8
-	VFMADD213PS      Z21, Z2, Z17
-	VFMADD213PS      Z22, Z1, Z18
-	VFMADD213PS      Z23, Z12, Z19
-	VADDPS           Z13, Z8, Z8
-	VADDPS           Z14, Z17, Z17
-	VADDPS           Z15, Z18, Z18
-	VADDPS           Z16, Z19, Z19
-	VFMADD213PS      Z29, Z8, Z25
-	VFMADD213PS      Z30, Z17, Z26
-	VFMADD213PS      Z31, Z18, Z27
-	VFMADD213PS      Z24, Z19, Z28
-	VMAXPS.BCST      actkernconst<>+6168(SB), Z9, Z9
-	VMAXPS.BCST      actkernconst<>+6168(SB), Z10, Z10
-	VMAXPS.BCST      actkernconst<>+6168(SB), Z11, Z11
-	VMOVUPD          256(SP), Z1
-	VMAXPS.BCST      actkernconst<>+6168(SB), Z1, Z1
-	VMOVUPD          192(SP), Z2
-	VCMPPS.BCST      $0x11, actkernconst<>+6180(SB), Z2, K6
-	VMOVUPD          128(SP), Z3
-	VCMPPS.BCST      $0x11, actkernconst<>+6180(SB), Z3, K7
-	VMOVUPD          64(SP), Z4
-	KMOVW            K5, 320(SP)
-	VCMPPS.BCST      $0x11, actkernconst<>+6180(SB), Z4, K5
-	VMOVUPD          (SP), Z5
-	KMOVW            K4, 328(SP)
-	VCMPPS.BCST      $0x11, actkernconst<>+6180(SB), Z5, K4
-	KORTESTW         K6, K7
-	JNE              stop
-	KORTESTW         K5, K4
-	JNE              stop
-	VSCALEFPS        Z9, Z25, K2, Z25
-	VSCALEFPS        Z10, Z26, K3, Z26
-	KMOVW            328(SP), K2
-	VSCALEFPS        Z11, Z27, K2, Z27
-	KMOVW            320(SP), K2
-	VSCALEFPS        Z1, Z28, K2, Z28
-	VFIXUPIMMPS.BCST $0x00, actkernconst<>+4100(SB), Z2, Z25
-	VFIXUPIMMPS.BCST $0x00, actkernconst<>+4100(SB), Z3, Z26
-	VFIXUPIMMPS.BCST $0x00, actkernconst<>+4100(SB), Z4, Z27
-	VFIXUPIMMPS.BCST $0x00, actkernconst<>+4100(SB), Z5, Z28
-	VMOVUPS          Z25, (AX)
-	VMOVUPS          Z26, 64(AX)
-	VMOVUPS          Z27, 128(AX)
-	VMOVUPS          Z28, 192(AX)
-	ADDQ             $0x00000100, AX
-	ADDQ             $0x00000100, CX
-	SUBQ             $0x00000040, DX
-	JMP              loop
-
-single:
-	CMPQ             DX, $0x00000010
-	JB               tail
-	VMOVUPS          (CX), Z1
-	VORPS.BCST       actkernconst<>+964(SB), Z1, Z2
-	VCMPPS.BCST      $0x11, actkernconst<>+972(SB), Z1, K2
-	VMAXPS.BCST      actkernconst<>+6152(SB), Z2, Z2
-	VMULPS.BCST      actkernconst<>+988(SB), Z2, Z3
-	VRNDSCALEPS      $0x08, Z3, Z3
-	VFMADD231PS.BCST actkernconst<>+992(SB), Z3, Z2
-	VMULPS.BCST      actkernconst<>+996(SB), Z3, Z4
-	VADDPS           Z0, Z2, Z5
-	VMULPS           Z2, Z2, Z6
-	VBROADCASTSS     actkernconst<>+976(SB), Z7
-	VFMADD213PS.BCST actkernconst<>+980(SB), Z2, Z7
-	VFMADD213PS.BCST actkernconst<>+1000(SB), Z2, Z7
-	VFMADD213PS.BCST actkernconst<>+1004(SB), Z2, Z7
-	VFMADD213PS.BCST actkernconst<>+1008(SB), Z2, Z7
-	VFMADD213PS.BCST actkernconst<>+1012(SB), Z2, Z7
-	VSUBPS           Z5, Z0, Z8
-	VADDPS           Z2, Z8, Z8
-	VFMADD213PS      Z8, Z6, Z7
-	VADDPS           Z7, Z5, Z2
-	VSUBPS           Z2, Z5, Z5
-	VADDPS           Z7, Z5, Z5
-	VFMADD213PS      Z5, Z2, Z4
-	VMAXPS.BCST      actkernconst<>+6156(SB), Z3, Z5
-	VSCALEFPS        Z5, Z0, Z5
-	VMULPS           Z5, Z2, Z6
-	VMULPS           Z5, Z4, Z5
-	VFIXUPIMMPS.BCST $0x00, actkernconst<>+6160(SB), Z1, Z2
-	VFIXUPIMMPS.BCST $0x00, actkernconst<>+6164(SB), Z1, Z4
-	VADDPS           Z0, Z6, Z7
-	VDIVPS           Z7, Z0, Z7
-	VMULPS           Z7, Z2, Z8
-	VXORPS.BCST      actkernconst<>+964(SB), Z8, Z9
-	VSUBPS           Z8, Z2, Z2
-	VFMADD213PS      Z2, Z9, Z6
-	VFMADD213PS      Z6, Z9, Z5
-	VADDPS           Z4, Z5, Z5
-	VFMADD213PS      Z8, Z5, Z7
-	VMAXPS.BCST      actkernconst<>+6168(SB), Z3, Z3
-	VCMPPS.BCST      $0x11, actkernconst<>+6180(SB), Z1, K3
-	KORTESTW         K3, K3
-	JNE              stop
-	VSCALEFPS        Z3, Z7, K2, Z7
-	VFIXUPIMMPS.BCST $0x00, actkernconst<>+4100(SB), Z1, Z7
-	VMOVUPS          Z7, (AX)
-	ADDQ             $0x00000040, AX
-	ADDQ             $0x00000040, CX
-	SUBQ             $0x00000010, DX
-	JMP              single
-
-tail:
-	TESTQ            DX, DX
-	JZ               done
-	MOVL             $-1, BX
-	BZHIL            DX, BX, BX
-	KMOVW            BX, K1
-	VMOVUPS.Z        (CX), K1, Z1
-	VORPS.BCST       actkernconst<>+964(SB), Z1, Z2
-	VCMPPS.BCST      $0x11, actkernconst<>+972(SB), Z1, K2
-	VMAXPS.BCST      actkernconst<>+6152(SB), Z2, Z2
-	VMULPS.BCST      actkernconst<>+988(SB), Z2, Z3
-	VRNDSCALEPS      $0x08, Z3, Z3
-	VFMADD231PS.BCST actkernconst<>+992(SB), Z3, Z2
-	VMULPS.BCST      actkernconst<>+996(SB), Z3, Z4
-	VADDPS           Z0, Z2, Z5
-	VMULPS           Z2, Z2, Z6
-	VBROADCASTSS     actkernconst<>+976(SB), Z7
-	VFMADD213PS.BCST actkernconst<>+980(SB), Z2, Z7
-	VFMADD213PS.BCST actkernconst<>+1000(SB), Z2, Z7
-	VFMADD213PS.BCST actkernconst<>+1004(SB), Z2, Z7
-	VFMADD213PS.BCST actkernconst<>+1008(SB), Z2, Z7
-	VFMADD213PS.BCST actkernconst<>+1012(SB), Z2, Z7
-	VSUBPS           Z5, Z0, Z8
-	VADDPS           Z2, Z8, Z8
-	VFMADD213PS      Z8, Z6, Z7
-	VADDPS           Z7, Z5, Z2
-	VSUBPS           Z2, Z5, Z5
-	VADDPS           Z7, Z5, Z5
-	VFMADD213PS      Z5, Z2, Z4
-	VMAXPS.BCST      actkernconst<>+6156(SB), Z3, Z5
-	VSCALEFPS        Z5, Z0, Z5
-	VMULPS           Z5, Z2, Z6
-	VMULPS           Z5, Z4, Z5
-	VFIXUPIMMPS.BCST $0x00, actkernconst<>+6160(SB), Z1, Z2
-	VFIXUPIMMPS.BCST $0x00, actkernconst<>+6164(SB), Z1, Z4
-	VADDPS           Z0, Z6, Z7
-	VDIVPS           Z7, Z0, Z7
-	VMULPS           Z7, Z2, Z8
-	VXORPS.BCST      actkernconst<>+964(SB), Z8, Z9
-	VSUBPS           Z8, Z2, Z2
-	VFMADD213PS      Z2, Z9, Z6
-	VFMADD213PS      Z6, Z9, Z5
-	VADDPS           Z4, Z5, Z5
-	VFMADD213PS      Z8, Z5, Z7
-	VMAXPS.BCST      actkernconst<>+6168(SB), Z3, Z3
-	VCMPPS.BCST      $0x11, actkernconst<>+6180(SB), Z1, K3
-	KTESTW           K1, K3
-	JNE              stop
-	VSCALEFPS        Z3, Z7, K2, Z7
-	VFIXUPIMMPS.BCST $0x00, actkernconst<>+4100(SB), Z1, Z7
-	VMOVUPS          Z7, K1, (AX)
-
-done:
-	MOVQ dst_len+8(FP), AX
-	MOVQ AX, ret+48(FP)
-	VZEROUPPER
-	RET
-
-stop:
-	MOVQ dst_len+8(FP), AX
-	SUBQ DX, AX
-	MOVQ AX, ret+48(FP)
-	VZEROUPPER
-	RET
-
-// func sigmoidUsualAVX512Stream(dst []float32, in0 []float32) int
-// Requires: AVX, AVX512DQ, AVX512F, BMI2, MMX+
-TEXT ·sigmoidUsualAVX512Stream(SB), $336-56
-	VBROADCASTSS actkernconst<>+968(SB), Z0
-	MOVQ         dst_base+0(FP), AX
-	MOVQ         in0_base+24(FP), CX
-	MOVQ         dst_len+8(FP), DX
-
-loop:
-	CMPQ             DX, $0x00000040
-	JB               single
-	VMOVUPS          (CX), Z1
-	VMOVUPS          64(CX), Z2
-	VMOVUPS          128(CX), Z3
-	VMOVUPS          192(CX), Z4
-	VORPS.BCST       actkernconst<>+964(SB), Z1, Z5
-	VORPS.BCST       actkernconst<>+964(SB), Z2, Z6
-	VORPS.BCST       actkernconst<>+964(SB), Z3, Z7
-	VORPS.BCST       actkernconst<>+964(SB), Z4, Z8
-	VCMPPS.BCST      $0x11, actkernconst<>+972(SB), Z1, K2
-	VCMPPS.BCST      $0x11, actkernconst<>+972(SB), Z2, K3
-	VCMPPS.BCST      $0x11, actkernconst<>+972(SB), Z3, K4
-	VCMPPS.BCST      $0x11, actkernconst<>+972(SB), Z4, K5
-	VMAXPS.BCST      actkernconst<>+6152(SB), Z5, Z5
-	VMAXPS.BCST      actkernconst<>+6152(SB), Z6, Z6
-	VMAXPS.BCST      actkernconst<>+6152(SB), Z7, Z7
-	VMAXPS.BCST      actkernconst<>+6152(SB), Z8, Z8
-	VMULPS.BCST      actkernconst<>+988(SB), Z5, Z9
-	VMULPS.BCST      actkernconst<>+988(SB), Z6, Z10
-	VMULPS.BCST      actkernconst<>+988(SB), Z7, Z11
-	VMULPS.BCST      actkernconst<>+988(SB), Z8, Z12
-	VRNDSCALEPS      $0x08, Z9, Z9
-	VRNDSCALEPS      $0x08, Z10, Z10
-	VRNDSCALEPS      $0x08, Z11, Z11
-	VRNDSCALEPS      $0x08, Z12, Z12
-	VFMADD231PS.BCST actkernconst<>+992(SB), Z9, Z5
-	VFMADD231PS.BCST actkernconst<>+992(SB), Z10, Z6
-	VFMADD231PS.BCST actkernconst<>+992(SB), Z11, Z7
-	VFMADD231PS.BCST actkernconst<>+992(SB), Z12, Z8
-	VMULPS.BCST      actkernconst<>+996(SB), Z9, Z13
-	VMULPS.BCST      actkernconst<>+996(SB), Z10, Z14
-	VMULPS.BCST      actkernconst<>+996(SB), Z11, Z15
-	VMULPS.BCST      actkernconst<>+996(SB), Z12, Z16
-	VADDPS           Z0, Z5, Z17
-	VADDPS           Z0, Z6, Z18
-	VADDPS           Z0, Z7, Z19
-	VADDPS           Z0, Z8, Z20
-	VMULPS           Z5, Z5, Z21
-	VMULPS           Z6, Z6, Z22
-	VMULPS           Z7, Z7, Z23
-	VMULPS           Z8, Z8, Z24
-	VBROADCASTSS     actkernconst<>+976(SB), Z25
-	VFMADD213PS.BCST actkernconst<>+980(SB), Z5, Z25
-	VBROADCASTSS     actkernconst<>+976(SB), Z26
-	VFMADD213PS.BCST actkernconst<>+980(SB), Z6, Z26
-	VBROADCASTSS     actkernconst<>+976(SB), Z27
-	VFMADD213PS.BCST actkernconst<>+980(SB), Z7, Z27
-	VBROADCASTSS     actkernconst<>+976(SB), Z28
-	VFMADD213PS.BCST actkernconst<>+980(SB), Z8, Z28
-	VFMADD213PS.BCST actkernconst<>+1000(SB), Z5, Z25
-	VFMADD213PS.BCST actkernconst<>+1000(SB), Z6, Z26
-	VFMADD213PS.BCST actkernconst<>+1000(SB), Z7, Z27
-	VFMADD213PS.BCST actkernconst<>+1000(SB), Z8, Z28
-	VFMADD213PS.BCST actkernconst<>+1004(SB), Z5, Z25
-	VFMADD213PS.BCST actkernconst<>+1004(SB), Z6, Z26
-	VFMADD213PS.BCST actkernconst<>+1004(SB), Z7, Z27
-	VFMADD213PS.BCST actkernconst<>+1004(SB), Z8, Z28
-	VFMADD213PS.BCST actkernconst<>+1008(SB), Z5, Z25
-	VFMADD213PS.BCST actkernconst<>+1008(SB), Z6, Z26
-	VFMADD213PS.BCST actkernconst<>+1008(SB), Z7, Z27
-	VFMADD213PS.BCST actkernconst<>+1008(SB), Z8, Z28
-	VFMADD213PS.BCST actkernconst<>+1012(SB), Z5, Z25
-	VFMADD213PS.BCST actkernconst<>+1012(SB), Z6, Z26
-	VFMADD213PS.BCST actkernconst<>+1012(SB), Z7, Z27
-	VFMADD213PS.BCST actkernconst<>+1012(SB), Z8, Z28
-	VSUBPS           Z17, Z0, Z29
-	VSUBPS           Z18, Z0, Z30
-	VSUBPS           Z19, Z0, Z31
-	VMOVUPD          Z4, (SP)
-	VSUBPS           Z20, Z0, Z4
-	VADDPS           Z5, Z29, Z29
-	VADDPS           Z6, Z30, Z30
-	VADDPS           Z7, Z31, Z31
-	VADDPS           Z8, Z4, Z4
-	VFMADD213PS      Z29, Z21, Z25
-	VFMADD213PS      Z30, Z22, Z26
-	VFMADD213PS      Z31, Z23, Z27
-	VFMADD213PS      Z4, Z24, Z28
-	VADDPS           Z25, Z17, Z4
-	VADDPS           Z26, Z18, Z5
-	VADDPS           Z27, Z19, Z6
-	VADDPS           Z28, Z20, Z7
-	VSUBPS           Z4, Z17, Z17
-	VSUBPS           Z5, Z18, Z18
-	VSUBPS           Z6, Z19, Z19
-	VSUBPS           Z7, Z20, Z20
-	VADDPS           Z25, Z17, Z17
-	VADDPS           Z26, Z18, Z18
-	VADDPS           Z27, Z19, Z19
-	VADDPS           Z28, Z20, Z20
-	VFMADD213PS      Z17, Z4, Z13
-	VFMADD213PS      Z18, Z5, Z14
-	VFMADD213PS      Z19, Z6, Z15
-	VFMADD213PS      Z20, Z7, Z16
-	VMAXPS.BCST      actkernconst<>+6156(SB), Z9, Z8
-	VMAXPS.BCST      actkernconst<>+6156(SB), Z10, Z17
-	VMAXPS.BCST      actkernconst<>+6156(SB), Z11, Z18
-	VMAXPS.BCST      actkernconst<>+6156(SB), Z12, Z19
-	VSCALEFPS        Z8, Z0, Z8
-	VSCALEFPS        Z17, Z0, Z17
-	VSCALEFPS        Z18, Z0, Z18
-	VSCALEFPS        Z19, Z0, Z19
-	VMULPS           Z8, Z4, Z20
-	VMULPS           Z17, Z5, Z21
-	VMULPS           Z18, Z6, Z22
-	VMULPS           Z19, Z7, Z23
-	VMULPS           Z8, Z13, Z8
-	VMULPS           Z17, Z14, Z17
-	VMULPS           Z18, Z15, Z18
-	VMULPS           Z19, Z16, Z19
-	VFIXUPIMMPS.BCST $0x00, actkernconst<>+6160(SB), Z1, Z4
-	VFIXUPIMMPS.BCST $0x00, actkernconst<>+6160(SB), Z2, Z5
-	VFIXUPIMMPS.BCST $0x00, actkernconst<>+6160(SB), Z3, Z6
-	VMOVUPD          (SP), Z24
-	VFIXUPIMMPS.BCST $0x00, actkernconst<>+6160(SB), Z24, Z7
-	VFIXUPIMMPS.BCST $0x00, actkernconst<>+6164(SB), Z1, Z13
-	VFIXUPIMMPS.BCST $0x00, actkernconst<>+6164(SB), Z2, Z14
-	VFIXUPIMMPS.BCST $0x00, actkernconst<>+6164(SB), Z3, Z15
-	VFIXUPIMMPS.BCST $0x00, actkernconst<>+6164(SB), Z24, Z16
-	VADDPS           Z0, Z20, Z25
-	VADDPS           Z0, Z21, Z26
-	VADDPS           Z0, Z22, Z27
-	VADDPS           Z0, Z23, Z28
-	VDIVPS           Z25, Z0, Z25
-	VDIVPS           Z26, Z0, Z26
-	VDIVPS           Z27, Z0, Z27
-	VDIVPS           Z28, Z0, Z28
-	VMULPS           Z25, Z4, Z29
-	VMULPS           Z26, Z5, Z30
-	VMULPS           Z27, Z6, Z31
-	VMULPS           Z28, Z7, Z24
-	VMOVUPD          Z3, 64(SP)
-	VXORPS.BCST      actkernconst<>+964(SB), Z29, Z3
-	VMOVUPD          Z2, 128(SP)
-	VXORPS.BCST      actkernconst<>+964(SB), Z30, Z2
-	VMOVUPD          Z1, 192(SP)
-	VXORPS.BCST      actkernconst<>+964(SB), Z31, Z1
-	VMOVUPD          Z12, 256(SP)
-	VXORPS.BCST      actkernconst<>+964(SB), Z24, Z12
-	VSUBPS           Z29, Z4, Z4
-	VSUBPS           Z30, Z5, Z5
-	VSUBPS           Z31, Z6, Z6
-	VSUBPS           Z24, Z7, Z7
-	VFMADD213PS      Z4, Z3, Z20
-	VFMADD213PS      Z5, Z2, Z21
-	VFMADD213PS      Z6, Z1, Z22
-	VFMADD213PS      Z7, Z12, Z23
-	VFMADD213PS      Z20, Z3, Z8
-	VFMADD213PS      Z21, Z2, Z17
-	VFMADD213PS      Z22, Z1, Z18
-	VFMADD213PS      Z23, Z12, Z19
-	VADDPS           Z13, Z8, Z8
-	VADDPS           Z14, Z17, Z17
-	VADDPS           Z15, Z18, Z18
-	VADDPS           Z16, Z19, Z19
-	VFMADD213PS      Z29, Z8, Z25
-	VFMADD213PS      Z30, Z17, Z26
-	VFMADD213PS      Z31, Z18, Z27
-	VFMADD213PS      Z24, Z19, Z28
-	VMAXPS.BCST      actkernconst<>+6168(SB), Z9, Z9
-	VMAXPS.BCST      actkernconst<>+6168(SB), Z10, Z10
-	VMAXPS.BCST      actkernconst<>+6168(SB), Z11, Z11
-	VMOVUPD          256(SP), Z1
-	VMAXPS.BCST      actkernconst<>+6168(SB), Z1, Z1
-	VMOVUPD          192(SP), Z2
-	VCMPPS.BCST      $0x11, actkernconst<>+6180(SB), Z2, K6
-	VMOVUPD          128(SP), Z3
-	VCMPPS.BCST      $0x11, actkernconst<>+6180(SB), Z3, K7
-	VMOVUPD          64(SP), Z4
-	KMOVW            K5, 320(SP)
-	VCMPPS.BCST      $0x11, actkernconst<>+6180(SB), Z4, K5
-	VMOVUPD          (SP), Z5
-	KMOVW            K4, 328(SP)
-	VCMPPS.BCST      $0x11, actkernconst<>+6180(SB), Z5, K4
-	KORTESTW         K6, K7
-	JNE              stop
-	KORTESTW         K5, K4
-	JNE              stop
-	VSCALEFPS        Z9, Z25, K2, Z25
-	VSCALEFPS        Z10, Z26, K3, Z26
-	KMOVW            328(SP), K2
-	VSCALEFPS        Z11, Z27, K2, Z27
-	KMOVW            320(SP), K2
-	VSCALEFPS        Z1, Z28, K2, Z28
-	VFIXUPIMMPS.BCST $0x00, actkernconst<>+4100(SB), Z2, Z25
-	VFIXUPIMMPS.BCST $0x00, actkernconst<>+4100(SB), Z3, Z26
-	VFIXUPIMMPS.BCST $0x00, actkernconst<>+4100(SB), Z4, Z27
-	VFIXUPIMMPS.BCST $0x00, actkernconst<>+4100(SB), Z5, Z28
-	VMOVNTPS         Z25, (AX)
-	VMOVNTPS         Z26, 64(AX)
-	VMOVNTPS         Z27, 128(AX)
-	VMOVNTPS         Z28, 192(AX)
-	ADDQ             $0x00000100, AX
-	ADDQ             $0x00000100, CX
-	SUBQ             $0x00000040, DX
-	JMP              loop
-
-single:
-	CMPQ             DX, $0x00000010
-	JB               tail
-	VMOVUPS          (CX), Z1
-	VORPS.BCST       actkernconst<>+964(SB), Z1, Z2
-	VCMPPS.BCST      $0x11, actkernconst<>+972(SB), Z1, K2
-	VMAXPS.BCST      actkernconst<>+6152(SB), Z2, Z2
-	VMULPS.BCST      actkernconst<>+988(SB), Z2, Z3
-	VRNDSCALEPS      $0x08, Z3, Z3
-	VFMADD231PS.BCST actkernconst<>+992(SB), Z3, Z2
-	VMULPS.BCST      actkernconst<>+996(SB), Z3, Z4
-	VADDPS           Z0, Z2, Z5
-	VMULPS           Z2, Z2, Z6
-	VBROADCASTSS     actkernconst<>+976(SB), Z7
-	VFMADD213PS.BCST actkernconst<>+980(SB), Z2, Z7
-	VFMADD213PS.BCST actkernconst<>+1000(SB), Z2, Z7
-	VFMADD213PS.BCST actkernconst<>+1004(SB), Z2, Z7
-	VFMADD213PS.BCST actkernconst<>+1008(SB), Z2, Z7
-	VFMADD213PS.BCST actkernconst<>+1012(SB), Z2, Z7
-	VSUBPS           Z5, Z0, Z8
-	VADDPS           Z2, Z8, Z8
-	VFMADD213PS      Z8, Z6, Z7
-	VADDPS           Z7, Z5, Z2
-	VSUBPS           Z2, Z5, Z5
-	VADDPS           Z7, Z5, Z5
-	VFMADD213PS      Z5, Z2, Z4
-	VMAXPS.BCST      actkernconst<>+6156(SB), Z3, Z5
-	VSCALEFPS        Z5, Z0, Z5
-	VMULPS           Z5, Z2, Z6
-	VMULPS           Z5, Z4, Z5
-	VFIXUPIMMPS.BCST $0x00, actkernconst<>+6160(SB), Z1, Z2
-	VFIXUPIMMPS.BCST $0x00, actkernconst<>+6164(SB), Z1, Z4
-	VADDPS           Z0, Z6, Z7
-	VDIVPS           Z7, Z0, Z7
-	VMULPS           Z7, Z2, Z8
-	VXORPS.BCST      actkernconst<>+964(SB), Z8, Z9
-	VSUBPS           Z8, Z2, Z2
-	VFMADD213PS      Z2, Z9, Z6
-	VFMADD213PS      Z6, Z9, Z5
-	VADDPS           Z4, Z5, Z5
-	VFMADD213PS      Z8, Z5, Z7
-	VMAXPS.BCST      actkernconst<>+6168(SB), Z3, Z3
-	VCMPPS.BCST      $0x11, actkernconst<>+6180(SB), Z1, K3
-	KORTESTW         K3, K3
-	JNE              stop
-	VSCALEFPS        Z3, Z7, K2, Z7
-	VFIXUPIMMPS.BCST $0x00, actkernconst<>+4100(SB), Z1, Z7
-	VMOVNTPS         Z7, (AX)
-	ADDQ             $0x00000040, AX
-	ADDQ             $0x00000040, CX
-	SUBQ             $0x00000010, DX
-	JMP              single
-
-tail:
-	TESTQ            DX, DX
-	JZ               done
-	MOVL             $-1, BX
-	BZHIL            DX, BX, BX
-	KMOVW            BX, K1
-	VMOVUPS.Z        (CX), K1, Z1
-	VORPS.BCST       actkernconst<>+964(SB), Z1, Z2
-	VCMPPS.BCST      $0x11, actkernconst<>+972(SB), Z1, K2
-	VMAXPS.BCST      actkernconst<>+6152(SB), Z2, Z2
-	VMULPS.BCST      actkernconst<>+988(SB), Z2, Z3
-	VRNDSCALEPS      $0x08, Z3, Z3
-	VFMADD231PS.BCST actkernconst<>+992(SB), Z3, Z2
-	VMULPS.BCST      actkernconst<>+996(SB), Z3, Z4
-	VADDPS           Z0, Z2, Z5
-	VMULPS           Z2, Z2, Z6
-	VBROADCASTSS     actkernconst<>+976(SB), Z7
-	VFMADD213PS.BCST actkernconst<>+980(SB), Z2, Z7
-	VFMADD213PS.BCST actkernconst<>+1000(SB), Z2, Z7
-	VFMADD213PS.BCST actkernconst<>+1004(SB), Z2, Z7
-	VFMADD213PS.BCST actkernconst<>+1008(SB), Z2, Z7
-	VFMADD213PS.BCST actkernconst<>+1012(SB), Z2, Z7
-	VSUBPS           Z5, Z0, Z8
-	VADDPS           Z2, Z8, Z8
-	VFMADD213PS      Z8, Z6, Z7
-	VADDPS           Z7, Z5, Z2
-	VSUBPS           Z2, Z5, Z5
-	VADDPS           Z7, Z5, Z5
-	VFMADD213PS      Z5, Z2, Z4
-	VMAXPS.BCST      actkernconst<>+6156(SB), Z3, Z5
-	VSCALEFPS        Z5, Z0, Z5
-	VMULPS           Z5, Z2, Z6
-	VMULPS           Z5, Z4, Z5
-	VFIXUPIMMPS.BCST $0x00, actkernconst<>+6160(SB), Z1, Z2
-	VFIXUPIMMPS.BCST $0x00, actkernconst<>+6164(SB), Z1, Z4
-	VADDPS           Z0, Z6, Z7
-	VDIVPS           Z7, Z0, Z7
-	VMULPS           Z7, Z2, Z8
-	VXORPS.BCST      actkernconst<>+964(SB), Z8, Z9
-	VSUBPS           Z8, Z2, Z2
-	VFMADD213PS      Z2, Z9, Z6
-	VFMADD213PS      Z6, Z9, Z5
-	VADDPS           Z4, Z5, Z5
-	VFMADD213PS      Z8, Z5, Z7
-	VMAXPS.BCST      actkernconst<>+6168(SB), Z3, Z3
-	VCMPPS.BCST      $0x11, actkernconst<>+6180(SB), Z1, K3
-	KTESTW           K1, K3
-	JNE              stop
-	VSCALEFPS        Z3, Z7, K2, Z7
-	VFIXUPIMMPS.BCST $0x00, actkernconst<>+4100(SB), Z1, Z7
-	VMOVUPS          Z7, K1, (AX)
-
-done:
-	MOVQ dst_len+8(FP), AX
-	MOVQ AX, ret+48(FP)
-	SFENCE
-	VZEROUPPER
-	RET
-
-stop:
-	MOVQ dst_len+8(FP), AX
-	SUBQ DX, AX
-	MOVQ AX, ret+48(FP)
-	SFENCE
-	VZEROUPPER
-	RET
-
-// func sigmoidUsualAVX2(dst []float32, in0 []float32) int
-// Requires: AVX, AVX2, FMA3
-TEXT ·sigmoidUsualAVX2(SB), NOSPLIT, $160-56
-	VMOVUPD actkernconst<>+1120(SB), Y0
-	VMOVUPD actkernconst<>+1152(SB), Y1
-	MOVQ    dst_base+0(FP), AX
-	MOVQ    in0_base+24(FP), CX
-	MOVQ    dst_len+8(FP), DX
-
-loop:
-	CMPQ        DX, $0x00000010
-	JB          single
-	VMOVUPS     (CX), Y2
-	VMOVUPS     32(CX), Y3
-	VORPS       actkernconst<>+1088(SB), Y2, Y4
-	VORPS       actkernconst<>+1088(SB), Y3, Y5
-	VMAXPS      actkernconst<>+6304(SB), Y4, Y4
-	VMAXPS      actkernconst<>+6304(SB), Y5, Y5
-	VMULPS      actkernconst<>+1280(SB), Y4, Y6
-	VMULPS      actkernconst<>+1280(SB), Y5, Y7
-	VROUNDPS    $0x08, Y6, Y6
-	VROUNDPS    $0x08, Y7, Y7
-	VFMADD231PS actkernconst<>+1312(SB), Y6, Y4
-	VFMADD231PS actkernconst<>+1312(SB), Y7, Y5
-	VMULPS      actkernconst<>+1344(SB), Y6, Y8
-	VMULPS      actkernconst<>+1344(SB), Y7, Y9
-	VADDPS      Y0, Y4, Y10
-	VADDPS      Y0, Y5, Y11
-	VMULPS      Y4, Y4, Y12
-	VMULPS      Y5, Y5, Y13
-	VMOVUPD     actkernconst<>+1184(SB), Y14
-	VFMADD213PS actkernconst<>+1216(SB), Y4, Y14
-	VMOVUPD     Y3, (SP)
-	VMOVUPD     actkernconst<>+1184(SB), Y3
-	VFMADD213PS actkernconst<>+1216(SB), Y5, Y3
-	VFMADD213PS actkernconst<>+1376(SB), Y4, Y14
-	VFMADD213PS actkernconst<>+1376(SB), Y5, Y3
-	VFMADD213PS actkernconst<>+1408(SB), Y4, Y14
-	VFMADD213PS actkernconst<>+1408(SB), Y5, Y3
-	VFMADD213PS actkernconst<>+1440(SB), Y4, Y14
-	VFMADD213PS actkernconst<>+1440(SB), Y5, Y3
-	VFMADD213PS actkernconst<>+1472(SB), Y4, Y14
-	VFMADD213PS actkernconst<>+1472(SB), Y5, Y3
-	VMOVUPD     Y2, 32(SP)
-	VSUBPS      Y10, Y0, Y2
-	VMOVUPD     Y7, 64(SP)
-	VSUBPS      Y11, Y0, Y7
-	VADDPS      Y4, Y2, Y2
-	VADDPS      Y5, Y7, Y7
-	VFMADD213PS Y2, Y12, Y14
-	VFMADD213PS Y7, Y13, Y3
-	VADDPS      Y14, Y10, Y2
-	VADDPS      Y3, Y11, Y4
-	VSUBPS      Y2, Y10, Y10
-	VSUBPS      Y4, Y11, Y11
-	VADDPS      Y14, Y10, Y10
-	VADDPS      Y3, Y11, Y11
-	VFMADD213PS Y10, Y2, Y8
-	VFMADD213PS Y11, Y4, Y9
-	VMAXPS      actkernconst<>+6336(SB), Y6, Y3
-	VMOVUPD     64(SP), Y5
-	VMAXPS      actkernconst<>+6336(SB), Y5, Y7
-	VADDPS      actkernconst<>+1024(SB), Y3, Y3
-	VPSLLD      $0x17, Y3, Y3
-	VADDPS      actkernconst<>+1024(SB), Y7, Y7
-	VPSLLD      $0x17, Y7, Y7
-	VMULPS      Y3, Y2, Y10
-	VMULPS      Y7, Y4, Y11
-	VMULPS      Y3, Y8, Y3
-	VMULPS      Y7, Y9, Y7
-	VMOVUPD     32(SP), Y12
-	VBLENDVPS   Y12, Y2, Y0, Y2
-	VMOVUPD     (SP), Y13
-	VBLENDVPS   Y13, Y4, Y0, Y4
-	VBLENDVPS   Y12, Y8, Y1, Y8
-	VBLENDVPS   Y13, Y9, Y1, Y9
-	VADDPS      Y0, Y10, Y14
-	VADDPS      Y0, Y11, Y13
-	VDIVPS      Y14, Y0, Y14
-	VDIVPS      Y13, Y0, Y13
-	VMULPS      Y14, Y2, Y12
-	VMULPS      Y13, Y4, Y5
-	VMOVUPD     Y6, 96(SP)
-	VXORPS      actkernconst<>+1088(SB), Y12, Y6
-	VMOVUPD     Y13, 128(SP)
-	VXORPS      actkernconst<>+1088(SB), Y5, Y13
-	VSUBPS      Y12, Y2, Y2
-	VSUBPS      Y5, Y4, Y4
-	VFMADD213PS Y2, Y6, Y10
-	VFMADD213PS Y4, Y13, Y11
-	VFMADD213PS Y10, Y6, Y3
-	VFMADD213PS Y11, Y13, Y7
-	VADDPS      Y8, Y3, Y3
-	VADDPS      Y9, Y7, Y7
-	VFMADD213PS Y12, Y3, Y14
-	VFMADD132PS 128(SP), Y5, Y7
-	VMOVUPD     96(SP), Y2
-	VMAXPS      actkernconst<>+6368(SB), Y2, Y2
-	VMOVUPD     64(SP), Y3
-	VMAXPS      actkernconst<>+6368(SB), Y3, Y3
-	VADDPS      actkernconst<>+1024(SB), Y2, Y4
-	VPSLLD      $0x17, Y4, Y4
-	VMULPS      Y14, Y4, Y2
-	VADDPS      actkernconst<>+1024(SB), Y3, Y4
-	VPSLLD      $0x17, Y4, Y4
-	VMULPS      Y7, Y4, Y3
-	VMOVUPD     32(SP), Y4
-	VCMPPS      $0x11, actkernconst<>+6432(SB), Y4, Y5
-	VMOVUPD     (SP), Y6
-	VCMPPS      $0x11, actkernconst<>+6432(SB), Y6, Y8
-	VTESTPS     Y5, Y5
-	JNE         stop
-	VTESTPS     Y8, Y8
-	JNE         stop
-	VBLENDVPS   Y4, Y2, Y14, Y2
-	VBLENDVPS   Y6, Y3, Y7, Y3
-	VCMPPS      $0x03, Y4, Y4, Y5
-	VCMPPS      $0x03, Y6, Y6, Y7
-	VBLENDVPS   Y5, Y4, Y2, Y5
-	VBLENDVPS   Y7, Y6, Y3, Y7
-	VMOVUPS     Y5, (AX)
-	VMOVUPS     Y7, 32(AX)
-	ADDQ        $0x00000040, AX
-	ADDQ        $0x00000040, CX
-	SUBQ        $0x00000010, DX
-	JMP         loop
-
-single:
-	CMPQ        DX, $0x00000008
-	JB          tail
-	VMOVUPS     (CX), Y2
-	VORPS       actkernconst<>+1088(SB), Y2, Y3
-	VMAXPS      actkernconst<>+6304(SB), Y3, Y3
-	VMULPS      actkernconst<>+1280(SB), Y3, Y4
-	VROUNDPS    $0x08, Y4, Y4
-	VFMADD231PS actkernconst<>+1312(SB), Y4, Y3
-	VMULPS      actkernconst<>+1344(SB), Y4, Y5
-	VADDPS      Y0, Y3, Y6
-	VMULPS      Y3, Y3, Y7
-	VMOVUPD     actkernconst<>+1184(SB), Y8
-	VFMADD213PS actkernconst<>+1216(SB), Y3, Y8
-	VFMADD213PS actkernconst<>+1376(SB), Y3, Y8
-	VFMADD213PS actkernconst<>+1408(SB), Y3, Y8
-	VFMADD213PS actkernconst<>+1440(SB), Y3, Y8
-	VFMADD213PS actkernconst<>+1472(SB), Y3, Y8
-	VSUBPS      Y6, Y0, Y9
-	VADDPS      Y3, Y9, Y9
-	VFMADD213PS Y9, Y7, Y8
-	VADDPS      Y8, Y6, Y3
-	VSUBPS      Y3, Y6, Y6
-	VADDPS      Y8, Y6, Y6
-	VFMADD213PS Y6, Y3, Y5
-	VMAXPS      actkernconst<>+6336(SB), Y4, Y6
-	VADDPS      actkernconst<>+1024(SB), Y6, Y6
-	VPSLLD      $0x17, Y6, Y6
-	VMULPS      Y6, Y3, Y7
-	VMULPS      Y6, Y5, Y6
-	VBLENDVPS   Y2, Y3, Y0, Y3
-	VBLENDVPS   Y2, Y5, Y1, Y5
-	VADDPS      Y0, Y7, Y8
-	VDIVPS      Y8, Y0, Y8
-	VMULPS      Y8, Y3, Y9
-	VXORPS      actkernconst<>+1088(SB), Y9, Y10
-	VSUBPS      Y9, Y3, Y3
-	VFMADD213PS Y3, Y10, Y7
-	VFMADD213PS Y7, Y10, Y6
-	VADDPS      Y5, Y6, Y6
-	VFMADD213PS Y9, Y6, Y8
-	VMAXPS      actkernconst<>+6368(SB), Y4, Y4
-	VADDPS      actkernconst<>+1024(SB), Y4, Y3
-	VPSLLD      $0x17, Y3, Y3
-	VMULPS      Y8, Y3, Y4
-	VCMPPS      $0x11, actkernconst<>+6432(SB), Y2, Y3
-	VTESTPS     Y3, Y3
-	JNE         stop
-	VBLENDVPS   Y2, Y4, Y8, Y4
-	VCMPPS      $0x03, Y2, Y2, Y3
-	VBLENDVPS   Y3, Y2, Y4, Y3
-	VMOVUPS     Y3, (AX)
-	ADDQ        $0x00000020, AX
-	ADDQ        $0x00000020, CX
-	SUBQ        $0x00000008, DX
-	JMP         single
-
-tail:
-	TESTQ       DX, DX
-	JZ          done
-	LEAQ        actkernconst<>+640(SB), BX
-	MOVQ        DX, SI
-	NEGQ        SI
-	VMOVDQU     32(BX)(SI*4), Y15
-	VMASKMOVPS  (CX), Y15, Y2
-	VORPS       actkernconst<>+1088(SB), Y2, Y3
-	VMAXPS      actkernconst<>+6304(SB), Y3, Y3
-	VMULPS      actkernconst<>+1280(SB), Y3, Y4
-	VROUNDPS    $0x08, Y4, Y4
-	VFMADD231PS actkernconst<>+1312(SB), Y4, Y3
-	VMULPS      actkernconst<>+1344(SB), Y4, Y5
-	VADDPS      Y0, Y3, Y6
-	VMULPS      Y3, Y3, Y7
-	VMOVUPD     actkernconst<>+1184(SB), Y8
-	VFMADD213PS actkernconst<>+1216(SB), Y3, Y8
-	VFMADD213PS actkernconst<>+1376(SB), Y3, Y8
-	VFMADD213PS actkernconst<>+1408(SB), Y3, Y8
-	VFMADD213PS actkernconst<>+1440(SB), Y3, Y8
-	VFMADD213PS actkernconst<>+1472(SB), Y3, Y8
-	VSUBPS      Y6, Y0, Y9
-	VADDPS      Y3, Y9, Y9
-	VFMADD213PS Y9, Y7, Y8
-	VADDPS      Y8, Y6, Y3
-	VSUBPS      Y3, Y6, Y6
-	VADDPS      Y8, Y6, Y6
-	VFMADD213PS Y6, Y3, Y5
-	VMAXPS      actkernconst<>+6336(SB), Y4, Y6
-	VADDPS      actkernconst<>+1024(SB), Y6, Y6
-	VPSLLD      $0x17, Y6, Y6
-	VMULPS      Y6, Y3, Y7
-	VMULPS      Y6, Y5, Y6
-	VBLENDVPS   Y2, Y3, Y0, Y3
-	VBLENDVPS   Y2, Y5, Y1, Y5
-	VADDPS      Y0, Y7, Y8
-	VDIVPS      Y8, Y0, Y8
-	VMULPS      Y8, Y3, Y9
-	VXORPS      actkernconst<>+1088(SB), Y9, Y10
-	VSUBPS      Y9, Y3, Y3
-	VFMADD213PS Y3, Y10, Y7
-	VFMADD213PS Y7, Y10, Y6
-	VADDPS      Y5, Y6, Y6
-	VFMADD213PS Y9, Y6, Y8
-	VMAXPS      actkernconst<>+6368(SB), Y4, Y4
-	VADDPS      actkernconst<>+1024(SB), Y4, Y3
-	VPSLLD      $0x17, Y3, Y3
-	VMULPS      Y8, Y3, Y4
-	VCMPPS      $0x11, actkernconst<>+6432(SB), Y2, Y3
-	VMOVMSKPS   Y15, CX
-	VMOVMSKPS   Y3, BX
-	TESTL       CX, BX
-	JNE         stop
-	VBLENDVPS   Y2, Y4, Y8, Y4
-	VCMPPS      $0x03, Y2, Y2, Y3
-	VBLENDVPS   Y3, Y2, Y4, Y3
-	VMASKMOVPS  Y3, Y15, (AX)
-
-done:
-	MOVQ dst_len+8(FP), AX
-	MOVQ AX, ret+48(FP)
-	VZEROUPPER
-	RET
-
-stop:
-	MOVQ dst_len+8(FP), AX
-	SUBQ DX, AX
-	MOVQ AX, ret+48(FP)
-	VZEROUPPER
-	RET
-
-// func sigmoidUsualAVX2Stream(dst []float32, in0 []float32) int
-// Requires: AVX, AVX2, FMA3, MMX+
-TEXT ·sigmoidUsualAVX2Stream(SB), NOSPLIT, $160-56
-	VMOVUPD actkernconst<>+1120(SB), Y0
-	VMOVUPD actkernconst<>+1152(SB), Y1
-	MOVQ    dst_base+0(FP), AX
-	MOVQ    in0_base+24(FP), CX
-	MOVQ    dst_len+8(FP), DX
-
-loop:
-	CMPQ        DX, $0x00000010
-	JB          single
-	VMOVUPS     (CX), Y2
-	VMOVUPS     32(CX), Y3
-	VORPS       actkernconst<>+1088(SB), Y2, Y4
-	VORPS       actkernconst<>+1088(SB), Y3, Y5
-	VMAXPS      actkernconst<>+6304(SB), Y4, Y4
-	VMAXPS      actkernconst<>+6304(SB), Y5, Y5
-	VMULPS      actkernconst<>+1280(SB), Y4, Y6
-	VMULPS      actkernconst<>+1280(SB), Y5, Y7
-	VROUNDPS    $0x08, Y6, Y6
-	VROUNDPS    $0x08, Y7, Y7
-	VFMADD231PS actkernconst<>+1312(SB), Y6, Y4
-	VFMADD231PS actkernconst<>+1312(SB), Y7, Y5
-	VMULPS      actkernconst<>+1344(SB), Y6, Y8
-	VMULPS      actkernconst<>+1344(SB), Y7, Y9
-	VADDPS      Y0, Y4, Y10
-	VADDPS      Y0, Y5, Y11
-	VMULPS      Y4, Y4, Y12
-	VMULPS      Y5, Y5, Y13
-	VMOVUPD     actkernconst<>+1184(SB), Y14
-	VFMADD213PS actkernconst<>+1216(SB), Y4, Y14
-	VMOVUPD     Y3, (SP)
-	VMOVUPD     actkernconst<>+1184(SB), Y3
-	VFMADD213PS actkernconst<>+1216(SB), Y5, Y3
-	VFMADD213PS actkernconst<>+1376(SB), Y4, Y14
-	VFMADD213PS actkernconst<>+1376(SB), Y5, Y3
-	VFMADD213PS actkernconst<>+1408(SB), Y4, Y14
-	VFMADD213PS actkernconst<>+1408(SB), Y5, Y3
-	VFMADD213PS actkernconst<>+1440(SB), Y4, Y14
-	VFMADD213PS actkernconst<>+1440(SB), Y5, Y3
-	VFMADD213PS actkernconst<>+1472(SB), Y4, Y14
-	VFMADD213PS actkernconst<>+1472(SB), Y5, Y3
-	VMOVUPD     Y2, 32(SP)
-	VSUBPS      Y10, Y0, Y2
-	VMOVUPD     Y7, 64(SP)
-	VSUBPS      Y11, Y0, Y7
-	VADDPS      Y4, Y2, Y2
-	VADDPS      Y5, Y7, Y7
-	VFMADD213PS Y2, Y12, Y14
-	VFMADD213PS Y7, Y13, Y3
-	VADDPS      Y14, Y10, Y2
-	VADDPS      Y3, Y11, Y4
-	VSUBPS      Y2, Y10, Y10
-	VSUBPS      Y4, Y11, Y11
-	VADDPS      Y14, Y10, Y10
-	VADDPS      Y3, Y11, Y11
-	VFMADD213PS Y10, Y2, Y8
-	VFMADD213PS Y11, Y4, Y9
-	VMAXPS      actkernconst<>+6336(SB), Y6, Y3
-	VMOVUPD     64(SP), Y5
-	VMAXPS      actkernconst<>+6336(SB), Y5, Y7
-	VADDPS      actkernconst<>+1024(SB), Y3, Y3
-	VPSLLD      $0x17, Y3, Y3
-	VADDPS      actkernconst<>+1024(SB), Y7, Y7
-	VPSLLD      $0x17, Y7, Y7
-	VMULPS      Y3, Y2, Y10
-	VMULPS      Y7, Y4, Y11
-	VMULPS      Y3, Y8, Y3
-	VMULPS      Y7, Y9, Y7
-	VMOVUPD     32(SP), Y12
-	VBLENDVPS   Y12, Y2, Y0, Y2
-	VMOVUPD     (SP), Y13
-	VBLENDVPS   Y13, Y4, Y0, Y4
-	VBLENDVPS   Y12, Y8, Y1, Y8
-	VBLENDVPS   Y13, Y9, Y1, Y9
-	VADDPS      Y0, Y10, Y14
-	VADDPS      Y0, Y11, Y13
-	VDIVPS      Y14, Y0, Y14
-	VDIVPS      Y13, Y0, Y13
-	VMULPS      Y14, Y2, Y12
-	VMULPS      Y13, Y4, Y5
-	VMOVUPD     Y6, 96(SP)
-	VXORPS      actkernconst<>+1088(SB), Y12, Y6
-	VMOVUPD     Y13, 128(SP)
-	VXORPS      actkernconst<>+1088(SB), Y5, Y13
-	VSUBPS      Y12, Y2, Y2
-	VSUBPS      Y5, Y4, Y4
-	VFMADD213PS Y2, Y6, Y10
-	VFMADD213PS Y4, Y13, Y11
-	VFMADD213PS Y10, Y6, Y3
-	VFMADD213PS Y11, Y13, Y7
-	VADDPS      Y8, Y3, Y3
-	VADDPS      Y9, Y7, Y7
-	VFMADD213PS Y12, Y3, Y14
-	VFMADD132PS 128(SP), Y5, Y7
-	VMOVUPD     96(SP), Y2
-	VMAXPS      actkernconst<>+6368(SB), Y2, Y2
-	VMOVUPD     64(SP), Y3
-	VMAXPS      actkernconst<>+6368(SB), Y3, Y3
-	VADDPS      actkernconst<>+1024(SB), Y2, Y4
-	VPSLLD      $0x17, Y4, Y4
-	VMULPS      Y14, Y4, Y2
-	VADDPS      actkernconst<>+1024(SB), Y3, Y4
-	VPSLLD      $0x17, Y4, Y4
-	VMULPS      Y7, Y4, Y3
-	VMOVUPD     32(SP), Y4
-	VCMPPS      $0x11, actkernconst<>+6432(SB), Y4, Y5
-	VMOVUPD     (SP), Y6
-	VCMPPS      $0x11, actkernconst<>+6432(SB), Y6, Y8
-	VTESTPS     Y5, Y5
-	JNE         stop
-	VTESTPS     Y8, Y8
-	JNE         stop
-	VBLENDVPS   Y4, Y2, Y14, Y2
-	VBLENDVPS   Y6, Y3, Y7, Y3
-	VCMPPS      $0x03, Y4, Y4, Y5
-	VCMPPS      $0x03, Y6, Y6, Y7
-	VBLENDVPS   Y5, Y4, Y2, Y5
-	VBLENDVPS   Y7, Y6, Y3, Y7
-	VMOVNTPS    Y5, (AX)
-	VMOVNTPS    Y7, 32(AX)
-	ADDQ        $0x00000040, AX
-	ADDQ        $0x00000040, CX
-	SUBQ        $0x00000010, DX
-	JMP         loop
-
-single:
-	CMPQ        DX, $0x00000008
-	JB          tail
-	VMOVUPS     (CX), Y2
-	VORPS       actkernconst<>+1088(SB), Y2, Y3
-	VMAXPS      actkernconst<>+6304(SB), Y3, Y3
-	VMULPS      actkernconst<>+1280(SB), Y3, Y4
-	VROUNDPS    $0x08, Y4, Y4
-	VFMADD231PS actkernconst<>+1312(SB), Y4, Y3
-	VMULPS      actkernconst<>+1344(SB), Y4, Y5
-	VADDPS      Y0, Y3, Y6
-	VMULPS      Y3, Y3, Y7
-	VMOVUPD     actkernconst<>+1184(SB), Y8
-	VFMADD213PS actkernconst<>+1216(SB), Y3, Y8
-	VFMADD213PS actkernconst<>+1376(SB), Y3, Y8
-	VFMADD213PS actkernconst<>+1408(SB), Y3, Y8
-	VFMADD213PS actkernconst<>+1440(SB), Y3, Y8
-	VFMADD213PS actkernconst<>+1472(SB), Y3, Y8
-	VSUBPS      Y6, Y0, Y9
-	VADDPS      Y3, Y9, Y9
-	VFMADD213PS Y9, Y7, Y8
-	VADDPS      Y8, Y6, Y3
-	VSUBPS      Y3, Y6, Y6
-	VADDPS      Y8, Y6, Y6
-	VFMADD213PS Y6, Y3, Y5
-	VMAXPS      actkernconst<>+6336(SB), Y4, Y6
-	VADDPS      actkernconst<>+1024(SB), Y6, Y6
-	VPSLLD      $0x17, Y6, Y6
-	VMULPS      Y6, Y3, Y7
-	VMULPS      Y6, Y5, Y6
-	VBLENDVPS   Y2, Y3, Y0, Y3
-	VBLENDVPS   Y2, Y5, Y1, Y5
-	VADDPS      Y0, Y7, Y8
-	VDIVPS      Y8, Y0, Y8
-	VMULPS      Y8, Y3, Y9
-	VXORPS      actkernconst<>+1088(SB), Y9, Y10
-	VSUBPS      Y9, Y3, Y3
-	VFMADD213PS Y3, Y10, Y7
-	VFMADD213PS Y7, Y10, Y6
-	VADDPS      Y5, Y6, Y6
-	VFMADD213PS Y9, Y6, Y8
-	VMAXPS      actkernconst<>+6368(SB), Y4, Y4
-	VADDPS      actkernconst<>+1024(SB), Y4, Y3
-	VPSLLD      $0x17, Y3, Y3
-	VMULPS      Y8, Y3, Y4
-	VCMPPS      $0x11, actkernconst<>+6432(SB), Y2, Y3
-	VTESTPS     Y3, Y3
-	JNE         stop
-	VBLENDVPS   Y2, Y4, Y8, Y4
-	VCMPPS      $0x03, Y2, Y2, Y3
-	VBLENDVPS   Y3, Y2, Y4, Y3
-	VMOVNTPS    Y3, (AX)
-	ADDQ        $0x00000020, AX
-	ADDQ        $0x00000020, CX
-	SUBQ        $0x00000008, DX
-	JMP         single
-
-tail:
-	TESTQ       DX, DX
-	JZ          done
-	LEAQ        actkernconst<>+640(SB), BX
-	MOVQ        DX, SI
-	NEGQ        SI
-	VMOVDQU     32(BX)(SI*4), Y15
-	VMASKMOVPS  (CX), Y15, Y2
-	VORPS       actkernconst<>+1088(SB), Y2, Y3
-	VMAXPS      actkernconst<>+6304(SB), Y3, Y3
-	VMULPS      actkernconst<>+1280(SB), Y3, Y4
-	VROUNDPS    $0x08, Y4, Y4
-	VFMADD231PS actkernconst<>+1312(SB), Y4, Y3
-	VMULPS      actkernconst<>+1344(SB), Y4, Y5
-	VADDPS      Y0, Y3, Y6
-	VMULPS      Y3, Y3, Y7
-	VMOVUPD     actkernconst<>+1184(SB), Y8
-	VFMADD213PS actkernconst<>+1216(SB), Y3, Y8
-	VFMADD213PS actkernconst<>+1376(SB), Y3, Y8
-	VFMADD213PS actkernconst<>+1408(SB), Y3, Y8
-	VFMADD213PS actkernconst<>+1440(SB), Y3, Y8
-	VFMADD213PS actkernconst<>+1472(SB), Y3, Y8
-	VSUBPS      Y6, Y0, Y9
-	VADDPS      Y3, Y9, Y9
-	VFMADD213PS Y9, Y7, Y8
-	VADDPS      Y8, Y6, Y3
-	VSUBPS      Y3, Y6, Y6
-	VADDPS      Y8, Y6, Y6
-	VFMADD213PS Y6, Y3, Y5
-	VMAXPS      actkernconst<>+6336(SB), Y4, Y6
-	VADDPS      actkernconst<>+1024(SB), Y6, Y6
-	VPSLLD      $0x17, Y6, Y6
-	VMULPS      Y6, Y3, Y7
-	VMULPS      Y6, Y5, Y6
-	VBLENDVPS   Y2, Y3, Y0, Y3
-	VBLENDVPS   Y2, Y5, Y1, Y5
-	VADDPS      Y0, Y7, Y8
-	VDIVPS      Y8, Y0, Y8
-	VMULPS      Y8, Y3, Y9
-	VXORPS      actkernconst<>+1088(SB), Y9, Y10
-	VSUBPS      Y9, Y3, Y3
-	VFMADD213PS Y3, Y10, Y7
-	VFMADD213PS Y7, Y10, Y6
-	VADDPS      Y5, Y6, Y6
-	VFMADD213PS Y9, Y6, Y8
-	VMAXPS      actkernconst<>+6368(SB), Y4, Y4
-	VADDPS      actkernconst<>+1024(SB), Y4, Y3
-	VPSLLD      $0x17, Y3, Y3
-	VMULPS      Y8, Y3, Y4
-	VCMPPS      $0x11, actkernconst<>+6432(SB), Y2, Y3
-	VMOVMSKPS   Y15, CX
-	VMOVMSKPS   Y3, BX
-	TESTL       CX, BX
-	JNE         stop
-	VBLENDVPS   Y2, Y4, Y8, Y4
-	VCMPPS      $0x03, Y2, Y2, Y3
-	VBLENDVPS   Y3, Y2, Y4, Y3
-	VMASKMOVPS  Y3, Y15, (AX)
-
-done:
-	MOVQ dst_len+8(FP), AX
-	MOVQ AX, ret+48(FP)
-	SFENCE
-	VZEROUPPER
-	RET
-
-stop:
-	MOVQ dst_len+8(FP), AX
-	SUBQ DX, AX
-	MOVQ AX, ret+48(FP)
 	SFENCE
 	VZEROUPPER
 	RET
@@ -40436,12 +38592,12 @@ TEXT ·siluBackwardAVX512(SB), NOSPLIT, $16-72
 	VBROADCASTSD actkernconst<>+48(SB), Z2
 	VBROADCASTSD actkernconst<>+720(SB), Z3
 	VBROADCASTSD actkernconst<>+728(SB), Z4
-	VBROADCASTSD actkernconst<>+6560(SB), Z5
-	VBROADCASTSD actkernconst<>+6568(SB), Z6
+	VBROADCASTSD actkernconst<>+6240(SB), Z5
+	VBROADCASTSD actkernconst<>+6248(SB), Z6
 	VBROADCASTSD actkernconst<>+5408(SB), Z7
 	VBROADCASTSD actkernconst<>+1568(SB), Z8
-	VBROADCASTSD actkernconst<>+6576(SB), Z9
-	VBROADCASTSD actkernconst<>+6584(SB), Z10
+	VBROADCASTSD actkernconst<>+6256(SB), Z9
+	VBROADCASTSD actkernconst<>+6264(SB), Z10
 	VBROADCASTSD actkernconst<>+736(SB), Z11
 	MOVQ         dst_base+0(FP), AX
 	MOVQ         in0_base+24(FP), CX
@@ -40561,14 +38717,14 @@ loop:
 	VFMADD231PD      Z17, Z13, Z25
 	VFMADD231PD      Z18, Z14, Z26
 	VFMADD231PD      Z19, Z15, Z27
-	VSUBPD.BCST      actkernconst<>+6472(SB), Z12, Z20
-	VSUBPD.BCST      actkernconst<>+6472(SB), Z13, Z21
-	VSUBPD.BCST      actkernconst<>+6472(SB), Z14, Z22
-	VSUBPD.BCST      actkernconst<>+6472(SB), Z15, Z23
-	VSUBPD.BCST      actkernconst<>+6480(SB), Z20, Z20
-	VSUBPD.BCST      actkernconst<>+6480(SB), Z21, Z21
-	VSUBPD.BCST      actkernconst<>+6480(SB), Z22, Z22
-	VSUBPD.BCST      actkernconst<>+6480(SB), Z23, Z23
+	VSUBPD.BCST      actkernconst<>+6152(SB), Z12, Z20
+	VSUBPD.BCST      actkernconst<>+6152(SB), Z13, Z21
+	VSUBPD.BCST      actkernconst<>+6152(SB), Z14, Z22
+	VSUBPD.BCST      actkernconst<>+6152(SB), Z15, Z23
+	VSUBPD.BCST      actkernconst<>+6160(SB), Z20, Z20
+	VSUBPD.BCST      actkernconst<>+6160(SB), Z21, Z21
+	VSUBPD.BCST      actkernconst<>+6160(SB), Z22, Z22
+	VSUBPD.BCST      actkernconst<>+6160(SB), Z23, Z23
 	VMOVAPD          Z5, Z28
 	VFMADD213PD      Z6, Z20, Z28
 	VMOVAPD          Z5, Z29
@@ -40577,50 +38733,50 @@ loop:
 	VFMADD213PD      Z6, Z22, Z30
 	VMOVAPD          Z5, Z31
 	VFMADD213PD      Z6, Z23, Z31
-	VFMADD213PD.BCST actkernconst<>+6488(SB), Z20, Z28
-	VFMADD213PD.BCST actkernconst<>+6488(SB), Z21, Z29
-	VFMADD213PD.BCST actkernconst<>+6488(SB), Z22, Z30
-	VFMADD213PD.BCST actkernconst<>+6488(SB), Z23, Z31
-	VFMADD213PD.BCST actkernconst<>+6496(SB), Z20, Z28
-	VFMADD213PD.BCST actkernconst<>+6496(SB), Z21, Z29
-	VFMADD213PD.BCST actkernconst<>+6496(SB), Z22, Z30
-	VFMADD213PD.BCST actkernconst<>+6496(SB), Z23, Z31
-	VFMADD213PD.BCST actkernconst<>+6504(SB), Z20, Z28
-	VFMADD213PD.BCST actkernconst<>+6504(SB), Z21, Z29
-	VFMADD213PD.BCST actkernconst<>+6504(SB), Z22, Z30
-	VFMADD213PD.BCST actkernconst<>+6504(SB), Z23, Z31
-	VFMADD213PD.BCST actkernconst<>+6512(SB), Z20, Z28
-	VFMADD213PD.BCST actkernconst<>+6512(SB), Z21, Z29
-	VFMADD213PD.BCST actkernconst<>+6512(SB), Z22, Z30
-	VFMADD213PD.BCST actkernconst<>+6512(SB), Z23, Z31
-	VFMADD213PD.BCST actkernconst<>+6520(SB), Z20, Z28
-	VFMADD213PD.BCST actkernconst<>+6520(SB), Z21, Z29
-	VFMADD213PD.BCST actkernconst<>+6520(SB), Z22, Z30
-	VFMADD213PD.BCST actkernconst<>+6520(SB), Z23, Z31
-	VFMADD213PD.BCST actkernconst<>+6528(SB), Z20, Z28
-	VFMADD213PD.BCST actkernconst<>+6528(SB), Z21, Z29
-	VFMADD213PD.BCST actkernconst<>+6528(SB), Z22, Z30
-	VFMADD213PD.BCST actkernconst<>+6528(SB), Z23, Z31
-	VFMADD213PD.BCST actkernconst<>+6536(SB), Z20, Z28
-	VFMADD213PD.BCST actkernconst<>+6536(SB), Z21, Z29
-	VFMADD213PD.BCST actkernconst<>+6536(SB), Z22, Z30
-	VFMADD213PD.BCST actkernconst<>+6536(SB), Z23, Z31
-	VFMADD213PD.BCST actkernconst<>+6544(SB), Z20, Z28
-	VFMADD213PD.BCST actkernconst<>+6544(SB), Z21, Z29
-	VFMADD213PD.BCST actkernconst<>+6544(SB), Z22, Z30
-	VFMADD213PD.BCST actkernconst<>+6544(SB), Z23, Z31
-	VFMADD213PD.BCST actkernconst<>+6552(SB), Z20, Z28
-	VFMADD213PD.BCST actkernconst<>+6552(SB), Z21, Z29
-	VFMADD213PD.BCST actkernconst<>+6552(SB), Z22, Z30
-	VFMADD213PD.BCST actkernconst<>+6552(SB), Z23, Z31
+	VFMADD213PD.BCST actkernconst<>+6168(SB), Z20, Z28
+	VFMADD213PD.BCST actkernconst<>+6168(SB), Z21, Z29
+	VFMADD213PD.BCST actkernconst<>+6168(SB), Z22, Z30
+	VFMADD213PD.BCST actkernconst<>+6168(SB), Z23, Z31
+	VFMADD213PD.BCST actkernconst<>+6176(SB), Z20, Z28
+	VFMADD213PD.BCST actkernconst<>+6176(SB), Z21, Z29
+	VFMADD213PD.BCST actkernconst<>+6176(SB), Z22, Z30
+	VFMADD213PD.BCST actkernconst<>+6176(SB), Z23, Z31
+	VFMADD213PD.BCST actkernconst<>+6184(SB), Z20, Z28
+	VFMADD213PD.BCST actkernconst<>+6184(SB), Z21, Z29
+	VFMADD213PD.BCST actkernconst<>+6184(SB), Z22, Z30
+	VFMADD213PD.BCST actkernconst<>+6184(SB), Z23, Z31
+	VFMADD213PD.BCST actkernconst<>+6192(SB), Z20, Z28
+	VFMADD213PD.BCST actkernconst<>+6192(SB), Z21, Z29
+	VFMADD213PD.BCST actkernconst<>+6192(SB), Z22, Z30
+	VFMADD213PD.BCST actkernconst<>+6192(SB), Z23, Z31
+	VFMADD213PD.BCST actkernconst<>+6200(SB), Z20, Z28
+	VFMADD213PD.BCST actkernconst<>+6200(SB), Z21, Z29
+	VFMADD213PD.BCST actkernconst<>+6200(SB), Z22, Z30
+	VFMADD213PD.BCST actkernconst<>+6200(SB), Z23, Z31
+	VFMADD213PD.BCST actkernconst<>+6208(SB), Z20, Z28
+	VFMADD213PD.BCST actkernconst<>+6208(SB), Z21, Z29
+	VFMADD213PD.BCST actkernconst<>+6208(SB), Z22, Z30
+	VFMADD213PD.BCST actkernconst<>+6208(SB), Z23, Z31
+	VFMADD213PD.BCST actkernconst<>+6216(SB), Z20, Z28
+	VFMADD213PD.BCST actkernconst<>+6216(SB), Z21, Z29
+	VFMADD213PD.BCST actkernconst<>+6216(SB), Z22, Z30
+	VFMADD213PD.BCST actkernconst<>+6216(SB), Z23, Z31
+	VFMADD213PD.BCST actkernconst<>+6224(SB), Z20, Z28
+	VFMADD213PD.BCST actkernconst<>+6224(SB), Z21, Z29
+	VFMADD213PD.BCST actkernconst<>+6224(SB), Z22, Z30
+	VFMADD213PD.BCST actkernconst<>+6224(SB), Z23, Z31
+	VFMADD213PD.BCST actkernconst<>+6232(SB), Z20, Z28
+	VFMADD213PD.BCST actkernconst<>+6232(SB), Z21, Z29
+	VFMADD213PD.BCST actkernconst<>+6232(SB), Z22, Z30
+	VFMADD213PD.BCST actkernconst<>+6232(SB), Z23, Z31
 	VMULPD           Z28, Z20, Z28
 	VMULPD           Z29, Z21, Z29
 	VMULPD           Z30, Z22, Z30
 	VMULPD           Z31, Z23, Z31
-	VFMADD132PD.BCST actkernconst<>+6464(SB), Z20, Z28
-	VFMADD132PD.BCST actkernconst<>+6464(SB), Z21, Z29
-	VFMADD132PD.BCST actkernconst<>+6464(SB), Z22, Z30
-	VFMADD132PD.BCST actkernconst<>+6464(SB), Z23, Z31
+	VFMADD132PD.BCST actkernconst<>+6144(SB), Z20, Z28
+	VFMADD132PD.BCST actkernconst<>+6144(SB), Z21, Z29
+	VFMADD132PD.BCST actkernconst<>+6144(SB), Z22, Z30
+	VFMADD132PD.BCST actkernconst<>+6144(SB), Z23, Z31
 	VMULPD           Z28, Z16, Z16
 	VMULPD           Z29, Z17, Z17
 	VMULPD           Z30, Z18, Z18
@@ -40698,21 +38854,21 @@ single:
 	VCMPPD           $0x15, Z8, Z12, K3
 	VSUBPD           Z15, Z0, K3, Z15
 	VFMADD231PD      Z13, Z12, Z15
-	VSUBPD.BCST      actkernconst<>+6472(SB), Z12, Z14
-	VSUBPD.BCST      actkernconst<>+6480(SB), Z14, Z14
+	VSUBPD.BCST      actkernconst<>+6152(SB), Z12, Z14
+	VSUBPD.BCST      actkernconst<>+6160(SB), Z14, Z14
 	VMOVAPD          Z5, Z16
 	VFMADD213PD      Z6, Z14, Z16
-	VFMADD213PD.BCST actkernconst<>+6488(SB), Z14, Z16
-	VFMADD213PD.BCST actkernconst<>+6496(SB), Z14, Z16
-	VFMADD213PD.BCST actkernconst<>+6504(SB), Z14, Z16
-	VFMADD213PD.BCST actkernconst<>+6512(SB), Z14, Z16
-	VFMADD213PD.BCST actkernconst<>+6520(SB), Z14, Z16
-	VFMADD213PD.BCST actkernconst<>+6528(SB), Z14, Z16
-	VFMADD213PD.BCST actkernconst<>+6536(SB), Z14, Z16
-	VFMADD213PD.BCST actkernconst<>+6544(SB), Z14, Z16
-	VFMADD213PD.BCST actkernconst<>+6552(SB), Z14, Z16
+	VFMADD213PD.BCST actkernconst<>+6168(SB), Z14, Z16
+	VFMADD213PD.BCST actkernconst<>+6176(SB), Z14, Z16
+	VFMADD213PD.BCST actkernconst<>+6184(SB), Z14, Z16
+	VFMADD213PD.BCST actkernconst<>+6192(SB), Z14, Z16
+	VFMADD213PD.BCST actkernconst<>+6200(SB), Z14, Z16
+	VFMADD213PD.BCST actkernconst<>+6208(SB), Z14, Z16
+	VFMADD213PD.BCST actkernconst<>+6216(SB), Z14, Z16
+	VFMADD213PD.BCST actkernconst<>+6224(SB), Z14, Z16
+	VFMADD213PD.BCST actkernconst<>+6232(SB), Z14, Z16
 	VMULPD           Z16, Z14, Z16
-	VFMADD132PD.BCST actkernconst<>+6464(SB), Z14, Z16
+	VFMADD132PD.BCST actkernconst<>+6144(SB), Z14, Z16
 	VMULPD           Z16, Z13, Z13
 	VBLENDMPD        Z15, Z13, K2, Z15
 	VSUBPD           Z9, Z12, Z13
@@ -40762,21 +38918,21 @@ tail:
 	VCMPPD           $0x15, Z8, Z12, K3
 	VSUBPD           Z15, Z0, K3, Z15
 	VFMADD231PD      Z13, Z12, Z15
-	VSUBPD.BCST      actkernconst<>+6472(SB), Z12, Z14
-	VSUBPD.BCST      actkernconst<>+6480(SB), Z14, Z14
+	VSUBPD.BCST      actkernconst<>+6152(SB), Z12, Z14
+	VSUBPD.BCST      actkernconst<>+6160(SB), Z14, Z14
 	VMOVAPD          Z5, Z16
 	VFMADD213PD      Z6, Z14, Z16
-	VFMADD213PD.BCST actkernconst<>+6488(SB), Z14, Z16
-	VFMADD213PD.BCST actkernconst<>+6496(SB), Z14, Z16
-	VFMADD213PD.BCST actkernconst<>+6504(SB), Z14, Z16
-	VFMADD213PD.BCST actkernconst<>+6512(SB), Z14, Z16
-	VFMADD213PD.BCST actkernconst<>+6520(SB), Z14, Z16
-	VFMADD213PD.BCST actkernconst<>+6528(SB), Z14, Z16
-	VFMADD213PD.BCST actkernconst<>+6536(SB), Z14, Z16
-	VFMADD213PD.BCST actkernconst<>+6544(SB), Z14, Z16
-	VFMADD213PD.BCST actkernconst<>+6552(SB), Z14, Z16
+	VFMADD213PD.BCST actkernconst<>+6168(SB), Z14, Z16
+	VFMADD213PD.BCST actkernconst<>+6176(SB), Z14, Z16
+	VFMADD213PD.BCST actkernconst<>+6184(SB), Z14, Z16
+	VFMADD213PD.BCST actkernconst<>+6192(SB), Z14, Z16
+	VFMADD213PD.BCST actkernconst<>+6200(SB), Z14, Z16
+	VFMADD213PD.BCST actkernconst<>+6208(SB), Z14, Z16
+	VFMADD213PD.BCST actkernconst<>+6216(SB), Z14, Z16
+	VFMADD213PD.BCST actkernconst<>+6224(SB), Z14, Z16
+	VFMADD213PD.BCST actkernconst<>+6232(SB), Z14, Z16
 	VMULPD           Z16, Z14, Z16
-	VFMADD132PD.BCST actkernconst<>+6464(SB), Z14, Z16
+	VFMADD132PD.BCST actkernconst<>+6144(SB), Z14, Z16
 	VMULPD           Z16, Z13, Z13
 	VBLENDMPD        Z15, Z13, K2, Z15
 	VSUBPD           Z9, Z12, Z13
@@ -40801,12 +38957,12 @@ TEXT ·siluBackwardAVX512Stream(SB), NOSPLIT, $16-72
 	VBROADCASTSD actkernconst<>+48(SB), Z2
 	VBROADCASTSD actkernconst<>+720(SB), Z3
 	VBROADCASTSD actkernconst<>+728(SB), Z4
-	VBROADCASTSD actkernconst<>+6560(SB), Z5
-	VBROADCASTSD actkernconst<>+6568(SB), Z6
+	VBROADCASTSD actkernconst<>+6240(SB), Z5
+	VBROADCASTSD actkernconst<>+6248(SB), Z6
 	VBROADCASTSD actkernconst<>+5408(SB), Z7
 	VBROADCASTSD actkernconst<>+1568(SB), Z8
-	VBROADCASTSD actkernconst<>+6576(SB), Z9
-	VBROADCASTSD actkernconst<>+6584(SB), Z10
+	VBROADCASTSD actkernconst<>+6256(SB), Z9
+	VBROADCASTSD actkernconst<>+6264(SB), Z10
 	VBROADCASTSD actkernconst<>+736(SB), Z11
 	MOVQ         dst_base+0(FP), AX
 	MOVQ         in0_base+24(FP), CX
@@ -40926,14 +39082,14 @@ loop:
 	VFMADD231PD      Z17, Z13, Z25
 	VFMADD231PD      Z18, Z14, Z26
 	VFMADD231PD      Z19, Z15, Z27
-	VSUBPD.BCST      actkernconst<>+6472(SB), Z12, Z20
-	VSUBPD.BCST      actkernconst<>+6472(SB), Z13, Z21
-	VSUBPD.BCST      actkernconst<>+6472(SB), Z14, Z22
-	VSUBPD.BCST      actkernconst<>+6472(SB), Z15, Z23
-	VSUBPD.BCST      actkernconst<>+6480(SB), Z20, Z20
-	VSUBPD.BCST      actkernconst<>+6480(SB), Z21, Z21
-	VSUBPD.BCST      actkernconst<>+6480(SB), Z22, Z22
-	VSUBPD.BCST      actkernconst<>+6480(SB), Z23, Z23
+	VSUBPD.BCST      actkernconst<>+6152(SB), Z12, Z20
+	VSUBPD.BCST      actkernconst<>+6152(SB), Z13, Z21
+	VSUBPD.BCST      actkernconst<>+6152(SB), Z14, Z22
+	VSUBPD.BCST      actkernconst<>+6152(SB), Z15, Z23
+	VSUBPD.BCST      actkernconst<>+6160(SB), Z20, Z20
+	VSUBPD.BCST      actkernconst<>+6160(SB), Z21, Z21
+	VSUBPD.BCST      actkernconst<>+6160(SB), Z22, Z22
+	VSUBPD.BCST      actkernconst<>+6160(SB), Z23, Z23
 	VMOVAPD          Z5, Z28
 	VFMADD213PD      Z6, Z20, Z28
 	VMOVAPD          Z5, Z29
@@ -40942,50 +39098,50 @@ loop:
 	VFMADD213PD      Z6, Z22, Z30
 	VMOVAPD          Z5, Z31
 	VFMADD213PD      Z6, Z23, Z31
-	VFMADD213PD.BCST actkernconst<>+6488(SB), Z20, Z28
-	VFMADD213PD.BCST actkernconst<>+6488(SB), Z21, Z29
-	VFMADD213PD.BCST actkernconst<>+6488(SB), Z22, Z30
-	VFMADD213PD.BCST actkernconst<>+6488(SB), Z23, Z31
-	VFMADD213PD.BCST actkernconst<>+6496(SB), Z20, Z28
-	VFMADD213PD.BCST actkernconst<>+6496(SB), Z21, Z29
-	VFMADD213PD.BCST actkernconst<>+6496(SB), Z22, Z30
-	VFMADD213PD.BCST actkernconst<>+6496(SB), Z23, Z31
-	VFMADD213PD.BCST actkernconst<>+6504(SB), Z20, Z28
-	VFMADD213PD.BCST actkernconst<>+6504(SB), Z21, Z29
-	VFMADD213PD.BCST actkernconst<>+6504(SB), Z22, Z30
-	VFMADD213PD.BCST actkernconst<>+6504(SB), Z23, Z31
-	VFMADD213PD.BCST actkernconst<>+6512(SB), Z20, Z28
-	VFMADD213PD.BCST actkernconst<>+6512(SB), Z21, Z29
-	VFMADD213PD.BCST actkernconst<>+6512(SB), Z22, Z30
-	VFMADD213PD.BCST actkernconst<>+6512(SB), Z23, Z31
-	VFMADD213PD.BCST actkernconst<>+6520(SB), Z20, Z28
-	VFMADD213PD.BCST actkernconst<>+6520(SB), Z21, Z29
-	VFMADD213PD.BCST actkernconst<>+6520(SB), Z22, Z30
-	VFMADD213PD.BCST actkernconst<>+6520(SB), Z23, Z31
-	VFMADD213PD.BCST actkernconst<>+6528(SB), Z20, Z28
-	VFMADD213PD.BCST actkernconst<>+6528(SB), Z21, Z29
-	VFMADD213PD.BCST actkernconst<>+6528(SB), Z22, Z30
-	VFMADD213PD.BCST actkernconst<>+6528(SB), Z23, Z31
-	VFMADD213PD.BCST actkernconst<>+6536(SB), Z20, Z28
-	VFMADD213PD.BCST actkernconst<>+6536(SB), Z21, Z29
-	VFMADD213PD.BCST actkernconst<>+6536(SB), Z22, Z30
-	VFMADD213PD.BCST actkernconst<>+6536(SB), Z23, Z31
-	VFMADD213PD.BCST actkernconst<>+6544(SB), Z20, Z28
-	VFMADD213PD.BCST actkernconst<>+6544(SB), Z21, Z29
-	VFMADD213PD.BCST actkernconst<>+6544(SB), Z22, Z30
-	VFMADD213PD.BCST actkernconst<>+6544(SB), Z23, Z31
-	VFMADD213PD.BCST actkernconst<>+6552(SB), Z20, Z28
-	VFMADD213PD.BCST actkernconst<>+6552(SB), Z21, Z29
-	VFMADD213PD.BCST actkernconst<>+6552(SB), Z22, Z30
-	VFMADD213PD.BCST actkernconst<>+6552(SB), Z23, Z31
+	VFMADD213PD.BCST actkernconst<>+6168(SB), Z20, Z28
+	VFMADD213PD.BCST actkernconst<>+6168(SB), Z21, Z29
+	VFMADD213PD.BCST actkernconst<>+6168(SB), Z22, Z30
+	VFMADD213PD.BCST actkernconst<>+6168(SB), Z23, Z31
+	VFMADD213PD.BCST actkernconst<>+6176(SB), Z20, Z28
+	VFMADD213PD.BCST actkernconst<>+6176(SB), Z21, Z29
+	VFMADD213PD.BCST actkernconst<>+6176(SB), Z22, Z30
+	VFMADD213PD.BCST actkernconst<>+6176(SB), Z23, Z31
+	VFMADD213PD.BCST actkernconst<>+6184(SB), Z20, Z28
+	VFMADD213PD.BCST actkernconst<>+6184(SB), Z21, Z29
+	VFMADD213PD.BCST actkernconst<>+6184(SB), Z22, Z30
+	VFMADD213PD.BCST actkernconst<>+6184(SB), Z23, Z31
+	VFMADD213PD.BCST actkernconst<>+6192(SB), Z20, Z28
+	VFMADD213PD.BCST actkernconst<>+6192(SB), Z21, Z29
+	VFMADD213PD.BCST actkernconst<>+6192(SB), Z22, Z30
+	VFMADD213PD.BCST actkernconst<>+6192(SB), Z23, Z31
+	VFMADD213PD.BCST actkernconst<>+6200(SB), Z20, Z28
+	VFMADD213PD.BCST actkernconst<>+6200(SB), Z21, Z29
+	VFMADD213PD.BCST actkernconst<>+6200(SB), Z22, Z30
+	VFMADD213PD.BCST actkernconst<>+6200(SB), Z23, Z31
+	VFMADD213PD.BCST actkernconst<>+6208(SB), Z20, Z28
+	VFMADD213PD.BCST actkernconst<>+6208(SB), Z21, Z29
+	VFMADD213PD.BCST actkernconst<>+6208(SB), Z22, Z30
+	VFMADD213PD.BCST actkernconst<>+6208(SB), Z23, Z31
+	VFMADD213PD.BCST actkernconst<>+6216(SB), Z20, Z28
+	VFMADD213PD.BCST actkernconst<>+6216(SB), Z21, Z29
+	VFMADD213PD.BCST actkernconst<>+6216(SB), Z22, Z30
+	VFMADD213PD.BCST actkernconst<>+6216(SB), Z23, Z31
+	VFMADD213PD.BCST actkernconst<>+6224(SB), Z20, Z28
+	VFMADD213PD.BCST actkernconst<>+6224(SB), Z21, Z29
+	VFMADD213PD.BCST actkernconst<>+6224(SB), Z22, Z30
+	VFMADD213PD.BCST actkernconst<>+6224(SB), Z23, Z31
+	VFMADD213PD.BCST actkernconst<>+6232(SB), Z20, Z28
+	VFMADD213PD.BCST actkernconst<>+6232(SB), Z21, Z29
+	VFMADD213PD.BCST actkernconst<>+6232(SB), Z22, Z30
+	VFMADD213PD.BCST actkernconst<>+6232(SB), Z23, Z31
 	VMULPD           Z28, Z20, Z28
 	VMULPD           Z29, Z21, Z29
 	VMULPD           Z30, Z22, Z30
 	VMULPD           Z31, Z23, Z31
-	VFMADD132PD.BCST actkernconst<>+6464(SB), Z20, Z28
-	VFMADD132PD.BCST actkernconst<>+6464(SB), Z21, Z29
-	VFMADD132PD.BCST actkernconst<>+6464(SB), Z22, Z30
-	VFMADD132PD.BCST actkernconst<>+6464(SB), Z23, Z31
+	VFMADD132PD.BCST actkernconst<>+6144(SB), Z20, Z28
+	VFMADD132PD.BCST actkernconst<>+6144(SB), Z21, Z29
+	VFMADD132PD.BCST actkernconst<>+6144(SB), Z22, Z30
+	VFMADD132PD.BCST actkernconst<>+6144(SB), Z23, Z31
 	VMULPD           Z28, Z16, Z16
 	VMULPD           Z29, Z17, Z17
 	VMULPD           Z30, Z18, Z18
@@ -41063,21 +39219,21 @@ single:
 	VCMPPD           $0x15, Z8, Z12, K3
 	VSUBPD           Z15, Z0, K3, Z15
 	VFMADD231PD      Z13, Z12, Z15
-	VSUBPD.BCST      actkernconst<>+6472(SB), Z12, Z14
-	VSUBPD.BCST      actkernconst<>+6480(SB), Z14, Z14
+	VSUBPD.BCST      actkernconst<>+6152(SB), Z12, Z14
+	VSUBPD.BCST      actkernconst<>+6160(SB), Z14, Z14
 	VMOVAPD          Z5, Z16
 	VFMADD213PD      Z6, Z14, Z16
-	VFMADD213PD.BCST actkernconst<>+6488(SB), Z14, Z16
-	VFMADD213PD.BCST actkernconst<>+6496(SB), Z14, Z16
-	VFMADD213PD.BCST actkernconst<>+6504(SB), Z14, Z16
-	VFMADD213PD.BCST actkernconst<>+6512(SB), Z14, Z16
-	VFMADD213PD.BCST actkernconst<>+6520(SB), Z14, Z16
-	VFMADD213PD.BCST actkernconst<>+6528(SB), Z14, Z16
-	VFMADD213PD.BCST actkernconst<>+6536(SB), Z14, Z16
-	VFMADD213PD.BCST actkernconst<>+6544(SB), Z14, Z16
-	VFMADD213PD.BCST actkernconst<>+6552(SB), Z14, Z16
+	VFMADD213PD.BCST actkernconst<>+6168(SB), Z14, Z16
+	VFMADD213PD.BCST actkernconst<>+6176(SB), Z14, Z16
+	VFMADD213PD.BCST actkernconst<>+6184(SB), Z14, Z16
+	VFMADD213PD.BCST actkernconst<>+6192(SB), Z14, Z16
+	VFMADD213PD.BCST actkernconst<>+6200(SB), Z14, Z16
+	VFMADD213PD.BCST actkernconst<>+6208(SB), Z14, Z16
+	VFMADD213PD.BCST actkernconst<>+6216(SB), Z14, Z16
+	VFMADD213PD.BCST actkernconst<>+6224(SB), Z14, Z16
+	VFMADD213PD.BCST actkernconst<>+6232(SB), Z14, Z16
 	VMULPD           Z16, Z14, Z16
-	VFMADD132PD.BCST actkernconst<>+6464(SB), Z14, Z16
+	VFMADD132PD.BCST actkernconst<>+6144(SB), Z14, Z16
 	VMULPD           Z16, Z13, Z13
 	VBLENDMPD        Z15, Z13, K2, Z15
 	VSUBPD           Z9, Z12, Z13
@@ -41127,21 +39283,21 @@ tail:
 	VCMPPD           $0x15, Z8, Z12, K3
 	VSUBPD           Z15, Z0, K3, Z15
 	VFMADD231PD      Z13, Z12, Z15
-	VSUBPD.BCST      actkernconst<>+6472(SB), Z12, Z14
-	VSUBPD.BCST      actkernconst<>+6480(SB), Z14, Z14
+	VSUBPD.BCST      actkernconst<>+6152(SB), Z12, Z14
+	VSUBPD.BCST      actkernconst<>+6160(SB), Z14, Z14
 	VMOVAPD          Z5, Z16
 	VFMADD213PD      Z6, Z14, Z16
-	VFMADD213PD.BCST actkernconst<>+6488(SB), Z14, Z16
-	VFMADD213PD.BCST actkernconst<>+6496(SB), Z14, Z16
-	VFMADD213PD.BCST actkernconst<>+6504(SB), Z14, Z16
-	VFMADD213PD.BCST actkernconst<>+6512(SB), Z14, Z16
-	VFMADD213PD.BCST actkernconst<>+6520(SB), Z14, Z16
-	VFMADD213PD.BCST actkernconst<>+6528(SB), Z14, Z16
-	VFMADD213PD.BCST actkernconst<>+6536(SB), Z14, Z16
-	VFMADD213PD.BCST actkernconst<>+6544(SB), Z14, Z16
-	VFMADD213PD.BCST actkernconst<>+6552(SB), Z14, Z16
+	VFMADD213PD.BCST actkernconst<>+6168(SB), Z14, Z16
+	VFMADD213PD.BCST actkernconst<>+6176(SB), Z14, Z16
+	VFMADD213PD.BCST actkernconst<>+6184(SB), Z14, Z16
+	VFMADD213PD.BCST actkernconst<>+6192(SB), Z14, Z16
+	VFMADD213PD.BCST actkernconst<>+6200(SB), Z14, Z16
+	VFMADD213PD.BCST actkernconst<>+6208(SB), Z14, Z16
+	VFMADD213PD.BCST actkernconst<>+6216(SB), Z14, Z16
+	VFMADD213PD.BCST actkernconst<>+6224(SB), Z14, Z16
+	VFMADD213PD.BCST actkernconst<>+6232(SB), Z14, Z16
 	VMULPD           Z16, Z14, Z16
-	VFMADD132PD.BCST actkernconst<>+6464(SB), Z14, Z16
+	VFMADD132PD.BCST actkernconst<>+6144(SB), Z14, Z16
 	VMULPD           Z16, Z13, Z13
 	VBLENDMPD        Z15, Z13, K2, Z15
 	VSUBPD           Z9, Z12, Z13
@@ -41163,7 +39319,7 @@ done:
 // Requires: AVX, AVX2, FMA3
 TEXT ·siluBackwardAVX2(SB), $480-72
 	VMOVUPD actkernconst<>+160(SB), Y0
-	VMOVUPD actkernconst<>+7072(SB), Y1
+	VMOVUPD actkernconst<>+6752(SB), Y1
 	VMOVUPD actkernconst<>+1888(SB), Y2
 	MOVQ    dst_base+0(FP), AX
 	MOVQ    in0_base+24(FP), CX
@@ -41182,9 +39338,9 @@ loop:
 	VCMPPD      $0x11, Y3, Y1, Y9
 	VCMPPD      $0x11, Y4, Y1, Y10
 	VCMPPD      $0x11, Y5, Y1, Y11
-	VCMPPD      $0x11, actkernconst<>+6656(SB), Y3, Y12
-	VCMPPD      $0x11, actkernconst<>+6656(SB), Y4, Y13
-	VCMPPD      $0x11, actkernconst<>+6656(SB), Y5, Y14
+	VCMPPD      $0x11, actkernconst<>+6336(SB), Y3, Y12
+	VCMPPD      $0x11, actkernconst<>+6336(SB), Y4, Y13
+	VCMPPD      $0x11, actkernconst<>+6336(SB), Y5, Y14
 	VMOVUPD     Y8, (SP)
 	VCMPPD      $0x11, Y3, Y2, Y8
 	VMOVUPD     Y7, 32(SP)
@@ -41283,53 +39439,53 @@ loop:
 	VFMADD132PD Y10, Y7, Y4
 	VMOVUPD     384(SP), Y5
 	VFMADD132PD 416(SP), Y6, Y5
-	VSUBPD      actkernconst<>+6720(SB), Y3, Y6
+	VSUBPD      actkernconst<>+6400(SB), Y3, Y6
 	VMOVUPD     448(SP), Y7
-	VSUBPD      actkernconst<>+6720(SB), Y7, Y11
+	VSUBPD      actkernconst<>+6400(SB), Y7, Y11
 	VMOVUPD     384(SP), Y12
-	VSUBPD      actkernconst<>+6720(SB), Y12, Y13
-	VSUBPD      actkernconst<>+6752(SB), Y6, Y6
-	VSUBPD      actkernconst<>+6752(SB), Y11, Y11
-	VSUBPD      actkernconst<>+6752(SB), Y13, Y13
-	VMOVUPD     actkernconst<>+6592(SB), Y14
+	VSUBPD      actkernconst<>+6400(SB), Y12, Y13
+	VSUBPD      actkernconst<>+6432(SB), Y6, Y6
+	VSUBPD      actkernconst<>+6432(SB), Y11, Y11
+	VSUBPD      actkernconst<>+6432(SB), Y13, Y13
+	VMOVUPD     actkernconst<>+6272(SB), Y14
+	VFMADD213PD actkernconst<>+6304(SB), Y6, Y14
+	VMOVUPD     actkernconst<>+6272(SB), Y12
+	VFMADD213PD actkernconst<>+6304(SB), Y11, Y12
+	VMOVUPD     actkernconst<>+6272(SB), Y7
+	VFMADD213PD actkernconst<>+6304(SB), Y13, Y7
+	VFMADD213PD actkernconst<>+6464(SB), Y6, Y14
+	VFMADD213PD actkernconst<>+6464(SB), Y11, Y12
+	VFMADD213PD actkernconst<>+6464(SB), Y13, Y7
+	VFMADD213PD actkernconst<>+6496(SB), Y6, Y14
+	VFMADD213PD actkernconst<>+6496(SB), Y11, Y12
+	VFMADD213PD actkernconst<>+6496(SB), Y13, Y7
+	VFMADD213PD actkernconst<>+6528(SB), Y6, Y14
+	VFMADD213PD actkernconst<>+6528(SB), Y11, Y12
+	VFMADD213PD actkernconst<>+6528(SB), Y13, Y7
+	VFMADD213PD actkernconst<>+6560(SB), Y6, Y14
+	VFMADD213PD actkernconst<>+6560(SB), Y11, Y12
+	VFMADD213PD actkernconst<>+6560(SB), Y13, Y7
+	VFMADD213PD actkernconst<>+6592(SB), Y6, Y14
+	VFMADD213PD actkernconst<>+6592(SB), Y11, Y12
+	VFMADD213PD actkernconst<>+6592(SB), Y13, Y7
 	VFMADD213PD actkernconst<>+6624(SB), Y6, Y14
-	VMOVUPD     actkernconst<>+6592(SB), Y12
 	VFMADD213PD actkernconst<>+6624(SB), Y11, Y12
-	VMOVUPD     actkernconst<>+6592(SB), Y7
 	VFMADD213PD actkernconst<>+6624(SB), Y13, Y7
-	VFMADD213PD actkernconst<>+6784(SB), Y6, Y14
-	VFMADD213PD actkernconst<>+6784(SB), Y11, Y12
-	VFMADD213PD actkernconst<>+6784(SB), Y13, Y7
-	VFMADD213PD actkernconst<>+6816(SB), Y6, Y14
-	VFMADD213PD actkernconst<>+6816(SB), Y11, Y12
-	VFMADD213PD actkernconst<>+6816(SB), Y13, Y7
-	VFMADD213PD actkernconst<>+6848(SB), Y6, Y14
-	VFMADD213PD actkernconst<>+6848(SB), Y11, Y12
-	VFMADD213PD actkernconst<>+6848(SB), Y13, Y7
-	VFMADD213PD actkernconst<>+6880(SB), Y6, Y14
-	VFMADD213PD actkernconst<>+6880(SB), Y11, Y12
-	VFMADD213PD actkernconst<>+6880(SB), Y13, Y7
-	VFMADD213PD actkernconst<>+6912(SB), Y6, Y14
-	VFMADD213PD actkernconst<>+6912(SB), Y11, Y12
-	VFMADD213PD actkernconst<>+6912(SB), Y13, Y7
-	VFMADD213PD actkernconst<>+6944(SB), Y6, Y14
-	VFMADD213PD actkernconst<>+6944(SB), Y11, Y12
-	VFMADD213PD actkernconst<>+6944(SB), Y13, Y7
-	VFMADD213PD actkernconst<>+6976(SB), Y6, Y14
-	VFMADD213PD actkernconst<>+6976(SB), Y11, Y12
-	VFMADD213PD actkernconst<>+6976(SB), Y13, Y7
-	VFMADD213PD actkernconst<>+7008(SB), Y6, Y14
-	VFMADD213PD actkernconst<>+7008(SB), Y11, Y12
-	VFMADD213PD actkernconst<>+7008(SB), Y13, Y7
-	VFMADD213PD actkernconst<>+7040(SB), Y6, Y14
-	VFMADD213PD actkernconst<>+7040(SB), Y11, Y12
-	VFMADD213PD actkernconst<>+7040(SB), Y13, Y7
+	VFMADD213PD actkernconst<>+6656(SB), Y6, Y14
+	VFMADD213PD actkernconst<>+6656(SB), Y11, Y12
+	VFMADD213PD actkernconst<>+6656(SB), Y13, Y7
+	VFMADD213PD actkernconst<>+6688(SB), Y6, Y14
+	VFMADD213PD actkernconst<>+6688(SB), Y11, Y12
+	VFMADD213PD actkernconst<>+6688(SB), Y13, Y7
+	VFMADD213PD actkernconst<>+6720(SB), Y6, Y14
+	VFMADD213PD actkernconst<>+6720(SB), Y11, Y12
+	VFMADD213PD actkernconst<>+6720(SB), Y13, Y7
 	VMULPD      Y14, Y6, Y14
 	VMULPD      Y12, Y11, Y12
 	VMULPD      Y7, Y13, Y7
-	VFMADD132PD actkernconst<>+6688(SB), Y6, Y14
-	VFMADD132PD actkernconst<>+6688(SB), Y11, Y12
-	VFMADD132PD actkernconst<>+6688(SB), Y13, Y7
+	VFMADD132PD actkernconst<>+6368(SB), Y6, Y14
+	VFMADD132PD actkernconst<>+6368(SB), Y11, Y12
+	VFMADD132PD actkernconst<>+6368(SB), Y13, Y7
 	VMULPD      Y14, Y9, Y9
 	VMULPD      Y12, Y10, Y10
 	VMOVUPD     416(SP), Y6
@@ -41382,7 +39538,7 @@ single:
 	VCVTPS2PD   (CX), Y3
 	VCMPPD      $0x11, actkernconst<>+5504(SB), Y3, Y4
 	VCMPPD      $0x11, Y3, Y1, Y5
-	VCMPPD      $0x11, actkernconst<>+6656(SB), Y3, Y6
+	VCMPPD      $0x11, actkernconst<>+6336(SB), Y3, Y6
 	VCMPPD      $0x11, Y3, Y2, Y7
 	VORPD       Y7, Y6, Y6
 	VORPD       actkernconst<>+2784(SB), Y3, Y7
@@ -41410,21 +39566,21 @@ single:
 	VSUBPD      Y9, Y0, Y11
 	VBLENDVPD   Y10, Y9, Y11, Y10
 	VFMADD231PD Y8, Y3, Y10
-	VSUBPD      actkernconst<>+6720(SB), Y3, Y9
-	VSUBPD      actkernconst<>+6752(SB), Y9, Y9
-	VMOVUPD     actkernconst<>+6592(SB), Y11
+	VSUBPD      actkernconst<>+6400(SB), Y3, Y9
+	VSUBPD      actkernconst<>+6432(SB), Y9, Y9
+	VMOVUPD     actkernconst<>+6272(SB), Y11
+	VFMADD213PD actkernconst<>+6304(SB), Y9, Y11
+	VFMADD213PD actkernconst<>+6464(SB), Y9, Y11
+	VFMADD213PD actkernconst<>+6496(SB), Y9, Y11
+	VFMADD213PD actkernconst<>+6528(SB), Y9, Y11
+	VFMADD213PD actkernconst<>+6560(SB), Y9, Y11
+	VFMADD213PD actkernconst<>+6592(SB), Y9, Y11
 	VFMADD213PD actkernconst<>+6624(SB), Y9, Y11
-	VFMADD213PD actkernconst<>+6784(SB), Y9, Y11
-	VFMADD213PD actkernconst<>+6816(SB), Y9, Y11
-	VFMADD213PD actkernconst<>+6848(SB), Y9, Y11
-	VFMADD213PD actkernconst<>+6880(SB), Y9, Y11
-	VFMADD213PD actkernconst<>+6912(SB), Y9, Y11
-	VFMADD213PD actkernconst<>+6944(SB), Y9, Y11
-	VFMADD213PD actkernconst<>+6976(SB), Y9, Y11
-	VFMADD213PD actkernconst<>+7008(SB), Y9, Y11
-	VFMADD213PD actkernconst<>+7040(SB), Y9, Y11
+	VFMADD213PD actkernconst<>+6656(SB), Y9, Y11
+	VFMADD213PD actkernconst<>+6688(SB), Y9, Y11
+	VFMADD213PD actkernconst<>+6720(SB), Y9, Y11
 	VMULPD      Y11, Y9, Y11
-	VFMADD132PD actkernconst<>+6688(SB), Y9, Y11
+	VFMADD132PD actkernconst<>+6368(SB), Y9, Y11
 	VMULPD      Y11, Y8, Y8
 	VBLENDVPD   Y6, Y10, Y8, Y6
 	VBLENDVPD   Y5, Y0, Y6, Y5
@@ -41450,7 +39606,7 @@ tail:
 	VCVTPS2PD   X3, Y3
 	VCMPPD      $0x11, actkernconst<>+5504(SB), Y3, Y4
 	VCMPPD      $0x11, Y3, Y1, Y5
-	VCMPPD      $0x11, actkernconst<>+6656(SB), Y3, Y6
+	VCMPPD      $0x11, actkernconst<>+6336(SB), Y3, Y6
 	VCMPPD      $0x11, Y3, Y2, Y7
 	VORPD       Y7, Y6, Y6
 	VORPD       actkernconst<>+2784(SB), Y3, Y7
@@ -41478,21 +39634,21 @@ tail:
 	VSUBPD      Y9, Y0, Y11
 	VBLENDVPD   Y10, Y9, Y11, Y10
 	VFMADD231PD Y8, Y3, Y10
-	VSUBPD      actkernconst<>+6720(SB), Y3, Y9
-	VSUBPD      actkernconst<>+6752(SB), Y9, Y9
-	VMOVUPD     actkernconst<>+6592(SB), Y11
+	VSUBPD      actkernconst<>+6400(SB), Y3, Y9
+	VSUBPD      actkernconst<>+6432(SB), Y9, Y9
+	VMOVUPD     actkernconst<>+6272(SB), Y11
+	VFMADD213PD actkernconst<>+6304(SB), Y9, Y11
+	VFMADD213PD actkernconst<>+6464(SB), Y9, Y11
+	VFMADD213PD actkernconst<>+6496(SB), Y9, Y11
+	VFMADD213PD actkernconst<>+6528(SB), Y9, Y11
+	VFMADD213PD actkernconst<>+6560(SB), Y9, Y11
+	VFMADD213PD actkernconst<>+6592(SB), Y9, Y11
 	VFMADD213PD actkernconst<>+6624(SB), Y9, Y11
-	VFMADD213PD actkernconst<>+6784(SB), Y9, Y11
-	VFMADD213PD actkernconst<>+6816(SB), Y9, Y11
-	VFMADD213PD actkernconst<>+6848(SB), Y9, Y11
-	VFMADD213PD actkernconst<>+6880(SB), Y9, Y11
-	VFMADD213PD actkernconst<>+6912(SB), Y9, Y11
-	VFMADD213PD actkernconst<>+6944(SB), Y9, Y11
-	VFMADD213PD actkernconst<>+6976(SB), Y9, Y11
-	VFMADD213PD actkernconst<>+7008(SB), Y9, Y11
-	VFMADD213PD actkernconst<>+7040(SB), Y9, Y11
+	VFMADD213PD actkernconst<>+6656(SB), Y9, Y11
+	VFMADD213PD actkernconst<>+6688(SB), Y9, Y11
+	VFMADD213PD actkernconst<>+6720(SB), Y9, Y11
 	VMULPD      Y11, Y9, Y11
-	VFMADD132PD actkernconst<>+6688(SB), Y9, Y11
+	VFMADD132PD actkernconst<>+6368(SB), Y9, Y11
 	VMULPD      Y11, Y8, Y8
 	VBLENDVPD   Y6, Y10, Y8, Y6
 	VBLENDVPD   Y5, Y0, Y6, Y5
@@ -41512,7 +39668,7 @@ done:
 // Requires: AVX, AVX2, FMA3, MMX+
 TEXT ·siluBackwardAVX2Stream(SB), $480-72
 	VMOVUPD actkernconst<>+160(SB), Y0
-	VMOVUPD actkernconst<>+7072(SB), Y1
+	VMOVUPD actkernconst<>+6752(SB), Y1
 	VMOVUPD actkernconst<>+1888(SB), Y2
 	MOVQ    dst_base+0(FP), AX
 	MOVQ    in0_base+24(FP), CX
@@ -41531,9 +39687,9 @@ loop:
 	VCMPPD      $0x11, Y3, Y1, Y9
 	VCMPPD      $0x11, Y4, Y1, Y10
 	VCMPPD      $0x11, Y5, Y1, Y11
-	VCMPPD      $0x11, actkernconst<>+6656(SB), Y3, Y12
-	VCMPPD      $0x11, actkernconst<>+6656(SB), Y4, Y13
-	VCMPPD      $0x11, actkernconst<>+6656(SB), Y5, Y14
+	VCMPPD      $0x11, actkernconst<>+6336(SB), Y3, Y12
+	VCMPPD      $0x11, actkernconst<>+6336(SB), Y4, Y13
+	VCMPPD      $0x11, actkernconst<>+6336(SB), Y5, Y14
 	VMOVUPD     Y8, (SP)
 	VCMPPD      $0x11, Y3, Y2, Y8
 	VMOVUPD     Y7, 32(SP)
@@ -41632,53 +39788,53 @@ loop:
 	VFMADD132PD Y10, Y7, Y4
 	VMOVUPD     384(SP), Y5
 	VFMADD132PD 416(SP), Y6, Y5
-	VSUBPD      actkernconst<>+6720(SB), Y3, Y6
+	VSUBPD      actkernconst<>+6400(SB), Y3, Y6
 	VMOVUPD     448(SP), Y7
-	VSUBPD      actkernconst<>+6720(SB), Y7, Y11
+	VSUBPD      actkernconst<>+6400(SB), Y7, Y11
 	VMOVUPD     384(SP), Y12
-	VSUBPD      actkernconst<>+6720(SB), Y12, Y13
-	VSUBPD      actkernconst<>+6752(SB), Y6, Y6
-	VSUBPD      actkernconst<>+6752(SB), Y11, Y11
-	VSUBPD      actkernconst<>+6752(SB), Y13, Y13
-	VMOVUPD     actkernconst<>+6592(SB), Y14
+	VSUBPD      actkernconst<>+6400(SB), Y12, Y13
+	VSUBPD      actkernconst<>+6432(SB), Y6, Y6
+	VSUBPD      actkernconst<>+6432(SB), Y11, Y11
+	VSUBPD      actkernconst<>+6432(SB), Y13, Y13
+	VMOVUPD     actkernconst<>+6272(SB), Y14
+	VFMADD213PD actkernconst<>+6304(SB), Y6, Y14
+	VMOVUPD     actkernconst<>+6272(SB), Y12
+	VFMADD213PD actkernconst<>+6304(SB), Y11, Y12
+	VMOVUPD     actkernconst<>+6272(SB), Y7
+	VFMADD213PD actkernconst<>+6304(SB), Y13, Y7
+	VFMADD213PD actkernconst<>+6464(SB), Y6, Y14
+	VFMADD213PD actkernconst<>+6464(SB), Y11, Y12
+	VFMADD213PD actkernconst<>+6464(SB), Y13, Y7
+	VFMADD213PD actkernconst<>+6496(SB), Y6, Y14
+	VFMADD213PD actkernconst<>+6496(SB), Y11, Y12
+	VFMADD213PD actkernconst<>+6496(SB), Y13, Y7
+	VFMADD213PD actkernconst<>+6528(SB), Y6, Y14
+	VFMADD213PD actkernconst<>+6528(SB), Y11, Y12
+	VFMADD213PD actkernconst<>+6528(SB), Y13, Y7
+	VFMADD213PD actkernconst<>+6560(SB), Y6, Y14
+	VFMADD213PD actkernconst<>+6560(SB), Y11, Y12
+	VFMADD213PD actkernconst<>+6560(SB), Y13, Y7
+	VFMADD213PD actkernconst<>+6592(SB), Y6, Y14
+	VFMADD213PD actkernconst<>+6592(SB), Y11, Y12
+	VFMADD213PD actkernconst<>+6592(SB), Y13, Y7
 	VFMADD213PD actkernconst<>+6624(SB), Y6, Y14
-	VMOVUPD     actkernconst<>+6592(SB), Y12
 	VFMADD213PD actkernconst<>+6624(SB), Y11, Y12
-	VMOVUPD     actkernconst<>+6592(SB), Y7
 	VFMADD213PD actkernconst<>+6624(SB), Y13, Y7
-	VFMADD213PD actkernconst<>+6784(SB), Y6, Y14
-	VFMADD213PD actkernconst<>+6784(SB), Y11, Y12
-	VFMADD213PD actkernconst<>+6784(SB), Y13, Y7
-	VFMADD213PD actkernconst<>+6816(SB), Y6, Y14
-	VFMADD213PD actkernconst<>+6816(SB), Y11, Y12
-	VFMADD213PD actkernconst<>+6816(SB), Y13, Y7
-	VFMADD213PD actkernconst<>+6848(SB), Y6, Y14
-	VFMADD213PD actkernconst<>+6848(SB), Y11, Y12
-	VFMADD213PD actkernconst<>+6848(SB), Y13, Y7
-	VFMADD213PD actkernconst<>+6880(SB), Y6, Y14
-	VFMADD213PD actkernconst<>+6880(SB), Y11, Y12
-	VFMADD213PD actkernconst<>+6880(SB), Y13, Y7
-	VFMADD213PD actkernconst<>+6912(SB), Y6, Y14
-	VFMADD213PD actkernconst<>+6912(SB), Y11, Y12
-	VFMADD213PD actkernconst<>+6912(SB), Y13, Y7
-	VFMADD213PD actkernconst<>+6944(SB), Y6, Y14
-	VFMADD213PD actkernconst<>+6944(SB), Y11, Y12
-	VFMADD213PD actkernconst<>+6944(SB), Y13, Y7
-	VFMADD213PD actkernconst<>+6976(SB), Y6, Y14
-	VFMADD213PD actkernconst<>+6976(SB), Y11, Y12
-	VFMADD213PD actkernconst<>+6976(SB), Y13, Y7
-	VFMADD213PD actkernconst<>+7008(SB), Y6, Y14
-	VFMADD213PD actkernconst<>+7008(SB), Y11, Y12
-	VFMADD213PD actkernconst<>+7008(SB), Y13, Y7
-	VFMADD213PD actkernconst<>+7040(SB), Y6, Y14
-	VFMADD213PD actkernconst<>+7040(SB), Y11, Y12
-	VFMADD213PD actkernconst<>+7040(SB), Y13, Y7
+	VFMADD213PD actkernconst<>+6656(SB), Y6, Y14
+	VFMADD213PD actkernconst<>+6656(SB), Y11, Y12
+	VFMADD213PD actkernconst<>+6656(SB), Y13, Y7
+	VFMADD213PD actkernconst<>+6688(SB), Y6, Y14
+	VFMADD213PD actkernconst<>+6688(SB), Y11, Y12
+	VFMADD213PD actkernconst<>+6688(SB), Y13, Y7
+	VFMADD213PD actkernconst<>+6720(SB), Y6, Y14
+	VFMADD213PD actkernconst<>+6720(SB), Y11, Y12
+	VFMADD213PD actkernconst<>+6720(SB), Y13, Y7
 	VMULPD      Y14, Y6, Y14
 	VMULPD      Y12, Y11, Y12
 	VMULPD      Y7, Y13, Y7
-	VFMADD132PD actkernconst<>+6688(SB), Y6, Y14
-	VFMADD132PD actkernconst<>+6688(SB), Y11, Y12
-	VFMADD132PD actkernconst<>+6688(SB), Y13, Y7
+	VFMADD132PD actkernconst<>+6368(SB), Y6, Y14
+	VFMADD132PD actkernconst<>+6368(SB), Y11, Y12
+	VFMADD132PD actkernconst<>+6368(SB), Y13, Y7
 	VMULPD      Y14, Y9, Y9
 	VMULPD      Y12, Y10, Y10
 	VMOVUPD     416(SP), Y6
@@ -41731,7 +39887,7 @@ single:
 	VCVTPS2PD   (CX), Y3
 	VCMPPD      $0x11, actkernconst<>+5504(SB), Y3, Y4
 	VCMPPD      $0x11, Y3, Y1, Y5
-	VCMPPD      $0x11, actkernconst<>+6656(SB), Y3, Y6
+	VCMPPD      $0x11, actkernconst<>+6336(SB), Y3, Y6
 	VCMPPD      $0x11, Y3, Y2, Y7
 	VORPD       Y7, Y6, Y6
 	VORPD       actkernconst<>+2784(SB), Y3, Y7
@@ -41759,21 +39915,21 @@ single:
 	VSUBPD      Y9, Y0, Y11
 	VBLENDVPD   Y10, Y9, Y11, Y10
 	VFMADD231PD Y8, Y3, Y10
-	VSUBPD      actkernconst<>+6720(SB), Y3, Y9
-	VSUBPD      actkernconst<>+6752(SB), Y9, Y9
-	VMOVUPD     actkernconst<>+6592(SB), Y11
+	VSUBPD      actkernconst<>+6400(SB), Y3, Y9
+	VSUBPD      actkernconst<>+6432(SB), Y9, Y9
+	VMOVUPD     actkernconst<>+6272(SB), Y11
+	VFMADD213PD actkernconst<>+6304(SB), Y9, Y11
+	VFMADD213PD actkernconst<>+6464(SB), Y9, Y11
+	VFMADD213PD actkernconst<>+6496(SB), Y9, Y11
+	VFMADD213PD actkernconst<>+6528(SB), Y9, Y11
+	VFMADD213PD actkernconst<>+6560(SB), Y9, Y11
+	VFMADD213PD actkernconst<>+6592(SB), Y9, Y11
 	VFMADD213PD actkernconst<>+6624(SB), Y9, Y11
-	VFMADD213PD actkernconst<>+6784(SB), Y9, Y11
-	VFMADD213PD actkernconst<>+6816(SB), Y9, Y11
-	VFMADD213PD actkernconst<>+6848(SB), Y9, Y11
-	VFMADD213PD actkernconst<>+6880(SB), Y9, Y11
-	VFMADD213PD actkernconst<>+6912(SB), Y9, Y11
-	VFMADD213PD actkernconst<>+6944(SB), Y9, Y11
-	VFMADD213PD actkernconst<>+6976(SB), Y9, Y11
-	VFMADD213PD actkernconst<>+7008(SB), Y9, Y11
-	VFMADD213PD actkernconst<>+7040(SB), Y9, Y11
+	VFMADD213PD actkernconst<>+6656(SB), Y9, Y11
+	VFMADD213PD actkernconst<>+6688(SB), Y9, Y11
+	VFMADD213PD actkernconst<>+6720(SB), Y9, Y11
 	VMULPD      Y11, Y9, Y11
-	VFMADD132PD actkernconst<>+6688(SB), Y9, Y11
+	VFMADD132PD actkernconst<>+6368(SB), Y9, Y11
 	VMULPD      Y11, Y8, Y8
 	VBLENDVPD   Y6, Y10, Y8, Y6
 	VBLENDVPD   Y5, Y0, Y6, Y5
@@ -41799,7 +39955,7 @@ tail:
 	VCVTPS2PD   X3, Y3
 	VCMPPD      $0x11, actkernconst<>+5504(SB), Y3, Y4
 	VCMPPD      $0x11, Y3, Y1, Y5
-	VCMPPD      $0x11, actkernconst<>+6656(SB), Y3, Y6
+	VCMPPD      $0x11, actkernconst<>+6336(SB), Y3, Y6
 	VCMPPD      $0x11, Y3, Y2, Y7
 	VORPD       Y7, Y6, Y6
 	VORPD       actkernconst<>+2784(SB), Y3, Y7
@@ -41827,21 +39983,21 @@ tail:
 	VSUBPD      Y9, Y0, Y11
 	VBLENDVPD   Y10, Y9, Y11, Y10
 	VFMADD231PD Y8, Y3, Y10
-	VSUBPD      actkernconst<>+6720(SB), Y3, Y9
-	VSUBPD      actkernconst<>+6752(SB), Y9, Y9
-	VMOVUPD     actkernconst<>+6592(SB), Y11
+	VSUBPD      actkernconst<>+6400(SB), Y3, Y9
+	VSUBPD      actkernconst<>+6432(SB), Y9, Y9
+	VMOVUPD     actkernconst<>+6272(SB), Y11
+	VFMADD213PD actkernconst<>+6304(SB), Y9, Y11
+	VFMADD213PD actkernconst<>+6464(SB), Y9, Y11
+	VFMADD213PD actkernconst<>+6496(SB), Y9, Y11
+	VFMADD213PD actkernconst<>+6528(SB), Y9, Y11
+	VFMADD213PD actkernconst<>+6560(SB), Y9, Y11
+	VFMADD213PD actkernconst<>+6592(SB), Y9, Y11
 	VFMADD213PD actkernconst<>+6624(SB), Y9, Y11
-	VFMADD213PD actkernconst<>+6784(SB), Y9, Y11
-	VFMADD213PD actkernconst<>+6816(SB), Y9, Y11
-	VFMADD213PD actkernconst<>+6848(SB), Y9, Y11
-	VFMADD213PD actkernconst<>+6880(SB), Y9, Y11
-	VFMADD213PD actkernconst<>+6912(SB), Y9, Y11
-	VFMADD213PD actkernconst<>+6944(SB), Y9, Y11
-	VFMADD213PD actkernconst<>+6976(SB), Y9, Y11
-	VFMADD213PD actkernconst<>+7008(SB), Y9, Y11
-	VFMADD213PD actkernconst<>+7040(SB), Y9, Y11
+	VFMADD213PD actkernconst<>+6656(SB), Y9, Y11
+	VFMADD213PD actkernconst<>+6688(SB), Y9, Y11
+	VFMADD213PD actkernconst<>+6720(SB), Y9, Y11
 	VMULPD      Y11, Y9, Y11
-	VFMADD132PD actkernconst<>+6688(SB), Y9, Y11
+	VFMADD132PD actkernconst<>+6368(SB), Y9, Y11
 	VMULPD      Y11, Y8, Y8
 	VBLENDVPD   Y6, Y10, Y8, Y6
 	VBLENDVPD   Y5, Y0, Y6, Y5
@@ -41882,13 +40038,13 @@ loop:
 	VANDPD.BCST      actkernconst<>+1504(SB), Z5, Z9
 	VANDPD.BCST      actkernconst<>+1504(SB), Z6, Z10
 	VANDPD.BCST      actkernconst<>+1504(SB), Z7, Z11
-	VBROADCASTSD     actkernconst<>+7168(SB), Z12
+	VBROADCASTSD     actkernconst<>+6848(SB), Z12
 	VCMPPD           $0x11, Z8, Z12, K2
-	VBROADCASTSD     actkernconst<>+7168(SB), Z12
+	VBROADCASTSD     actkernconst<>+6848(SB), Z12
 	VCMPPD           $0x11, Z9, Z12, K3
-	VBROADCASTSD     actkernconst<>+7168(SB), Z12
+	VBROADCASTSD     actkernconst<>+6848(SB), Z12
 	VCMPPD           $0x11, Z10, Z12, K4
-	VBROADCASTSD     actkernconst<>+7168(SB), Z12
+	VBROADCASTSD     actkernconst<>+6848(SB), Z12
 	VCMPPD           $0x11, Z11, Z12, K5
 	VCMPPD.BCST      $0x11, actkernconst<>+4256(SB), Z8, K2, K6
 	VCMPPD.BCST      $0x11, actkernconst<>+4256(SB), Z9, K3, K7
@@ -41900,229 +40056,229 @@ loop:
 	VGETEXPPD        Z5, Z9
 	VGETEXPPD        Z6, Z10
 	VGETEXPPD        Z7, Z11
-	VBROADCASTSD     actkernconst<>+7176(SB), Z12
-	VFMADD213PD.BCST actkernconst<>+7184(SB), Z8, Z12
-	VBROADCASTSD     actkernconst<>+7176(SB), Z13
-	VFMADD213PD.BCST actkernconst<>+7184(SB), Z9, Z13
-	VBROADCASTSD     actkernconst<>+7176(SB), Z14
-	VFMADD213PD.BCST actkernconst<>+7184(SB), Z10, Z14
-	VBROADCASTSD     actkernconst<>+7176(SB), Z15
-	VFMADD213PD.BCST actkernconst<>+7184(SB), Z11, Z15
+	VBROADCASTSD     actkernconst<>+6856(SB), Z12
+	VFMADD213PD.BCST actkernconst<>+6864(SB), Z8, Z12
+	VBROADCASTSD     actkernconst<>+6856(SB), Z13
+	VFMADD213PD.BCST actkernconst<>+6864(SB), Z9, Z13
+	VBROADCASTSD     actkernconst<>+6856(SB), Z14
+	VFMADD213PD.BCST actkernconst<>+6864(SB), Z10, Z14
+	VBROADCASTSD     actkernconst<>+6856(SB), Z15
+	VFMADD213PD.BCST actkernconst<>+6864(SB), Z11, Z15
 	VRNDSCALEPD      $0x09, Z12, Z12
 	VRNDSCALEPD      $0x09, Z13, Z13
 	VRNDSCALEPD      $0x09, Z14, Z14
 	VRNDSCALEPD      $0x09, Z15, Z15
-	VSUBPD.BCST      actkernconst<>+7368(SB), Z8, Z16
-	VSUBPD.BCST      actkernconst<>+7368(SB), Z9, Z17
-	VSUBPD.BCST      actkernconst<>+7368(SB), Z10, Z18
-	VSUBPD.BCST      actkernconst<>+7368(SB), Z11, Z19
-	VFMADD231PD.BCST actkernconst<>+7304(SB), Z12, Z16
-	VFMADD231PD.BCST actkernconst<>+7304(SB), Z13, Z17
-	VFMADD231PD.BCST actkernconst<>+7304(SB), Z14, Z18
-	VFMADD231PD.BCST actkernconst<>+7304(SB), Z15, Z19
-	VBROADCASTSD     actkernconst<>+7192(SB), Z20
+	VSUBPD.BCST      actkernconst<>+7048(SB), Z8, Z16
+	VSUBPD.BCST      actkernconst<>+7048(SB), Z9, Z17
+	VSUBPD.BCST      actkernconst<>+7048(SB), Z10, Z18
+	VSUBPD.BCST      actkernconst<>+7048(SB), Z11, Z19
+	VFMADD231PD.BCST actkernconst<>+6984(SB), Z12, Z16
+	VFMADD231PD.BCST actkernconst<>+6984(SB), Z13, Z17
+	VFMADD231PD.BCST actkernconst<>+6984(SB), Z14, Z18
+	VFMADD231PD.BCST actkernconst<>+6984(SB), Z15, Z19
+	VBROADCASTSD     actkernconst<>+6872(SB), Z20
 	VSUBPD           Z8, Z20, Z8
-	VBROADCASTSD     actkernconst<>+7192(SB), Z20
+	VBROADCASTSD     actkernconst<>+6872(SB), Z20
 	VSUBPD           Z9, Z20, Z9
-	VBROADCASTSD     actkernconst<>+7192(SB), Z20
+	VBROADCASTSD     actkernconst<>+6872(SB), Z20
 	VSUBPD           Z10, Z20, Z10
-	VBROADCASTSD     actkernconst<>+7192(SB), Z20
+	VBROADCASTSD     actkernconst<>+6872(SB), Z20
 	VSUBPD           Z11, Z20, Z11
 	VSCALEFPD        Z8, Z4, Z8
 	VSCALEFPD        Z9, Z5, Z9
 	VSCALEFPD        Z10, Z6, Z10
 	VSCALEFPD        Z11, Z7, Z11
-	VBROADCASTSD     actkernconst<>+7152(SB), Z20
+	VBROADCASTSD     actkernconst<>+6832(SB), Z20
 	KMOVW            K5, 24(SP)
 	VCMPPD           $0x12, Z12, Z20, K5
-	VBROADCASTSD     actkernconst<>+7152(SB), Z20
+	VBROADCASTSD     actkernconst<>+6832(SB), Z20
 	KMOVW            K2, 32(SP)
 	VCMPPD           $0x12, Z13, Z20, K2
-	VBROADCASTSD     actkernconst<>+7152(SB), Z20
+	VBROADCASTSD     actkernconst<>+6832(SB), Z20
 	KMOVW            K4, 40(SP)
 	VCMPPD           $0x12, Z14, Z20, K4
-	VBROADCASTSD     actkernconst<>+7152(SB), Z20
+	VBROADCASTSD     actkernconst<>+6832(SB), Z20
 	KMOVW            K3, 48(SP)
 	VCMPPD           $0x12, Z15, Z20, K3
-	VSUBPD.BCST      actkernconst<>+7152(SB), Z12, K5, Z12
-	VSUBPD.BCST      actkernconst<>+7152(SB), Z13, K2, Z13
-	VSUBPD.BCST      actkernconst<>+7152(SB), Z14, K4, Z14
-	VSUBPD.BCST      actkernconst<>+7152(SB), Z15, K3, Z15
-	VBROADCASTSD     actkernconst<>+7200(SB), Z20
-	VBLENDMPD.BCST   actkernconst<>+7312(SB), Z20, K5, Z21
-	VBROADCASTSD     actkernconst<>+7200(SB), Z20
-	VBLENDMPD.BCST   actkernconst<>+7312(SB), Z20, K2, Z22
-	VBROADCASTSD     actkernconst<>+7200(SB), Z20
-	VBLENDMPD.BCST   actkernconst<>+7312(SB), Z20, K4, Z23
-	VBROADCASTSD     actkernconst<>+7200(SB), Z20
-	VBLENDMPD.BCST   actkernconst<>+7312(SB), Z20, K3, Z24
-	VBROADCASTSD     actkernconst<>+7208(SB), Z20
-	VBLENDMPD.BCST   actkernconst<>+7320(SB), Z20, K5, Z25
-	VBROADCASTSD     actkernconst<>+7208(SB), Z20
-	VBLENDMPD.BCST   actkernconst<>+7320(SB), Z20, K2, Z26
-	VBROADCASTSD     actkernconst<>+7208(SB), Z20
-	VBLENDMPD.BCST   actkernconst<>+7320(SB), Z20, K4, Z27
-	VBROADCASTSD     actkernconst<>+7208(SB), Z20
-	VBLENDMPD.BCST   actkernconst<>+7320(SB), Z20, K3, Z28
-	VBROADCASTSD     actkernconst<>+7216(SB), Z20
-	VBLENDMPD.BCST   actkernconst<>+7328(SB), Z20, K5, Z29
-	VBROADCASTSD     actkernconst<>+7216(SB), Z20
-	VBLENDMPD.BCST   actkernconst<>+7328(SB), Z20, K2, Z30
-	VBROADCASTSD     actkernconst<>+7216(SB), Z20
-	VBLENDMPD.BCST   actkernconst<>+7328(SB), Z20, K4, Z31
-	VBROADCASTSD     actkernconst<>+7216(SB), Z20
+	VSUBPD.BCST      actkernconst<>+6832(SB), Z12, K5, Z12
+	VSUBPD.BCST      actkernconst<>+6832(SB), Z13, K2, Z13
+	VSUBPD.BCST      actkernconst<>+6832(SB), Z14, K4, Z14
+	VSUBPD.BCST      actkernconst<>+6832(SB), Z15, K3, Z15
+	VBROADCASTSD     actkernconst<>+6880(SB), Z20
+	VBLENDMPD.BCST   actkernconst<>+6992(SB), Z20, K5, Z21
+	VBROADCASTSD     actkernconst<>+6880(SB), Z20
+	VBLENDMPD.BCST   actkernconst<>+6992(SB), Z20, K2, Z22
+	VBROADCASTSD     actkernconst<>+6880(SB), Z20
+	VBLENDMPD.BCST   actkernconst<>+6992(SB), Z20, K4, Z23
+	VBROADCASTSD     actkernconst<>+6880(SB), Z20
+	VBLENDMPD.BCST   actkernconst<>+6992(SB), Z20, K3, Z24
+	VBROADCASTSD     actkernconst<>+6888(SB), Z20
+	VBLENDMPD.BCST   actkernconst<>+7000(SB), Z20, K5, Z25
+	VBROADCASTSD     actkernconst<>+6888(SB), Z20
+	VBLENDMPD.BCST   actkernconst<>+7000(SB), Z20, K2, Z26
+	VBROADCASTSD     actkernconst<>+6888(SB), Z20
+	VBLENDMPD.BCST   actkernconst<>+7000(SB), Z20, K4, Z27
+	VBROADCASTSD     actkernconst<>+6888(SB), Z20
+	VBLENDMPD.BCST   actkernconst<>+7000(SB), Z20, K3, Z28
+	VBROADCASTSD     actkernconst<>+6896(SB), Z20
+	VBLENDMPD.BCST   actkernconst<>+7008(SB), Z20, K5, Z29
+	VBROADCASTSD     actkernconst<>+6896(SB), Z20
+	VBLENDMPD.BCST   actkernconst<>+7008(SB), Z20, K2, Z30
+	VBROADCASTSD     actkernconst<>+6896(SB), Z20
+	VBLENDMPD.BCST   actkernconst<>+7008(SB), Z20, K4, Z31
+	VBROADCASTSD     actkernconst<>+6896(SB), Z20
 	VMOVUPD          Z3, 56(SP)
-	VBLENDMPD.BCST   actkernconst<>+7328(SB), Z20, K3, Z3
-	VBROADCASTSD     actkernconst<>+7224(SB), Z20
+	VBLENDMPD.BCST   actkernconst<>+7008(SB), Z20, K3, Z3
+	VBROADCASTSD     actkernconst<>+6904(SB), Z20
 	VMOVUPD          Z2, 120(SP)
-	VBLENDMPD.BCST   actkernconst<>+7336(SB), Z20, K5, Z2
-	VBROADCASTSD     actkernconst<>+7224(SB), Z20
+	VBLENDMPD.BCST   actkernconst<>+7016(SB), Z20, K5, Z2
+	VBROADCASTSD     actkernconst<>+6904(SB), Z20
 	VMOVUPD          Z1, 184(SP)
-	VBLENDMPD.BCST   actkernconst<>+7336(SB), Z20, K2, Z1
-	VBROADCASTSD     actkernconst<>+7224(SB), Z20
+	VBLENDMPD.BCST   actkernconst<>+7016(SB), Z20, K2, Z1
+	VBROADCASTSD     actkernconst<>+6904(SB), Z20
 	VMOVUPD          Z0, 248(SP)
-	VBLENDMPD.BCST   actkernconst<>+7336(SB), Z20, K4, Z0
-	VBROADCASTSD     actkernconst<>+7224(SB), Z20
+	VBLENDMPD.BCST   actkernconst<>+7016(SB), Z20, K4, Z0
+	VBROADCASTSD     actkernconst<>+6904(SB), Z20
 	VMOVUPD          Z7, 312(SP)
-	VBLENDMPD.BCST   actkernconst<>+7336(SB), Z20, K3, Z7
-	VBROADCASTSD     actkernconst<>+7232(SB), Z20
+	VBLENDMPD.BCST   actkernconst<>+7016(SB), Z20, K3, Z7
+	VBROADCASTSD     actkernconst<>+6912(SB), Z20
 	VMOVUPD          Z6, 376(SP)
-	VBLENDMPD.BCST   actkernconst<>+7408(SB), Z20, K5, Z6
-	VBROADCASTSD     actkernconst<>+7232(SB), Z20
+	VBLENDMPD.BCST   actkernconst<>+7088(SB), Z20, K5, Z6
+	VBROADCASTSD     actkernconst<>+6912(SB), Z20
 	VMOVUPD          Z5, 440(SP)
-	VBLENDMPD.BCST   actkernconst<>+7408(SB), Z20, K2, Z5
-	VBROADCASTSD     actkernconst<>+7232(SB), Z20
+	VBLENDMPD.BCST   actkernconst<>+7088(SB), Z20, K2, Z5
+	VBROADCASTSD     actkernconst<>+6912(SB), Z20
 	VMOVUPD          Z4, 504(SP)
-	VBLENDMPD.BCST   actkernconst<>+7408(SB), Z20, K4, Z4
-	VBROADCASTSD     actkernconst<>+7232(SB), Z20
+	VBLENDMPD.BCST   actkernconst<>+7088(SB), Z20, K4, Z4
+	VBROADCASTSD     actkernconst<>+6912(SB), Z20
 	VMOVUPD          Z11, 568(SP)
-	VBLENDMPD.BCST   actkernconst<>+7408(SB), Z20, K3, Z11
-	VBROADCASTSD     actkernconst<>+7240(SB), Z20
+	VBLENDMPD.BCST   actkernconst<>+7088(SB), Z20, K3, Z11
+	VBROADCASTSD     actkernconst<>+6920(SB), Z20
 	VMOVUPD          Z10, 632(SP)
-	VBLENDMPD.BCST   actkernconst<>+7416(SB), Z20, K5, Z10
-	VBROADCASTSD     actkernconst<>+7240(SB), Z20
+	VBLENDMPD.BCST   actkernconst<>+7096(SB), Z20, K5, Z10
+	VBROADCASTSD     actkernconst<>+6920(SB), Z20
 	VMOVUPD          Z9, 696(SP)
-	VBLENDMPD.BCST   actkernconst<>+7416(SB), Z20, K2, Z9
-	VBROADCASTSD     actkernconst<>+7240(SB), Z20
+	VBLENDMPD.BCST   actkernconst<>+7096(SB), Z20, K2, Z9
+	VBROADCASTSD     actkernconst<>+6920(SB), Z20
 	VMOVUPD          Z8, 760(SP)
-	VBLENDMPD.BCST   actkernconst<>+7416(SB), Z20, K4, Z8
-	VBROADCASTSD     actkernconst<>+7240(SB), Z20
+	VBLENDMPD.BCST   actkernconst<>+7096(SB), Z20, K4, Z8
+	VBROADCASTSD     actkernconst<>+6920(SB), Z20
 	VMOVUPD          Z19, 824(SP)
-	VBLENDMPD.BCST   actkernconst<>+7416(SB), Z20, K3, Z19
-	VBROADCASTSD     actkernconst<>+7248(SB), Z20
+	VBLENDMPD.BCST   actkernconst<>+7096(SB), Z20, K3, Z19
+	VBROADCASTSD     actkernconst<>+6928(SB), Z20
 	VMOVUPD          Z18, 888(SP)
-	VBLENDMPD.BCST   actkernconst<>+7424(SB), Z20, K5, Z18
-	VBROADCASTSD     actkernconst<>+7248(SB), Z20
+	VBLENDMPD.BCST   actkernconst<>+7104(SB), Z20, K5, Z18
+	VBROADCASTSD     actkernconst<>+6928(SB), Z20
 	VMOVUPD          Z17, 952(SP)
-	VBLENDMPD.BCST   actkernconst<>+7424(SB), Z20, K2, Z17
-	VBROADCASTSD     actkernconst<>+7248(SB), Z20
+	VBLENDMPD.BCST   actkernconst<>+7104(SB), Z20, K2, Z17
+	VBROADCASTSD     actkernconst<>+6928(SB), Z20
 	VMOVUPD          Z16, 1016(SP)
-	VBLENDMPD.BCST   actkernconst<>+7424(SB), Z20, K4, Z16
-	VBROADCASTSD     actkernconst<>+7248(SB), Z20
+	VBLENDMPD.BCST   actkernconst<>+7104(SB), Z20, K4, Z16
+	VBROADCASTSD     actkernconst<>+6928(SB), Z20
 	VMOVUPD          Z16, 1080(SP)
-	VBLENDMPD.BCST   actkernconst<>+7424(SB), Z20, K3, Z16
-	VBROADCASTSD     actkernconst<>+7160(SB), Z20
+	VBLENDMPD.BCST   actkernconst<>+7104(SB), Z20, K3, Z16
+	VBROADCASTSD     actkernconst<>+6840(SB), Z20
 	VCMPPD           $0x12, Z12, Z20, K2
-	VBROADCASTSD     actkernconst<>+7160(SB), Z20
+	VBROADCASTSD     actkernconst<>+6840(SB), Z20
 	VCMPPD           $0x12, Z13, Z20, K3
-	VBROADCASTSD     actkernconst<>+7160(SB), Z20
+	VBROADCASTSD     actkernconst<>+6840(SB), Z20
 	VCMPPD           $0x12, Z14, Z20, K4
-	VBROADCASTSD     actkernconst<>+7160(SB), Z20
+	VBROADCASTSD     actkernconst<>+6840(SB), Z20
 	VCMPPD           $0x12, Z15, Z20, K5
-	VSUBPD.BCST      actkernconst<>+7160(SB), Z12, K2, Z12
-	VSUBPD.BCST      actkernconst<>+7160(SB), Z13, K3, Z13
-	VSUBPD.BCST      actkernconst<>+7160(SB), Z14, K4, Z14
-	VSUBPD.BCST      actkernconst<>+7160(SB), Z15, K5, Z15
-	VBLENDMPD.BCST   actkernconst<>+7120(SB), Z21, K2, Z21
-	VBLENDMPD.BCST   actkernconst<>+7120(SB), Z22, K3, Z22
-	VBLENDMPD.BCST   actkernconst<>+7120(SB), Z23, K4, Z23
-	VBLENDMPD.BCST   actkernconst<>+7120(SB), Z24, K5, Z24
-	VBLENDMPD.BCST   actkernconst<>+7128(SB), Z25, K2, Z25
-	VBLENDMPD.BCST   actkernconst<>+7128(SB), Z26, K3, Z26
-	VBLENDMPD.BCST   actkernconst<>+7128(SB), Z27, K4, Z27
-	VBLENDMPD.BCST   actkernconst<>+7128(SB), Z28, K5, Z28
-	VBLENDMPD.BCST   actkernconst<>+7136(SB), Z29, K2, Z29
-	VBLENDMPD.BCST   actkernconst<>+7136(SB), Z30, K3, Z30
-	VBLENDMPD.BCST   actkernconst<>+7136(SB), Z31, K4, Z31
-	VBLENDMPD.BCST   actkernconst<>+7136(SB), Z3, K5, Z3
-	VBLENDMPD.BCST   actkernconst<>+7144(SB), Z2, K2, Z2
-	VBLENDMPD.BCST   actkernconst<>+7144(SB), Z1, K3, Z1
-	VBLENDMPD.BCST   actkernconst<>+7144(SB), Z0, K4, Z0
-	VBLENDMPD.BCST   actkernconst<>+7144(SB), Z7, K5, Z7
-	VBLENDMPD.BCST   actkernconst<>+7376(SB), Z6, K2, Z6
-	VBLENDMPD.BCST   actkernconst<>+7376(SB), Z5, K3, Z5
-	VBLENDMPD.BCST   actkernconst<>+7376(SB), Z4, K4, Z4
-	VBLENDMPD.BCST   actkernconst<>+7376(SB), Z11, K5, Z11
-	VBLENDMPD.BCST   actkernconst<>+7384(SB), Z10, K2, Z10
-	VBLENDMPD.BCST   actkernconst<>+7384(SB), Z9, K3, Z9
-	VBLENDMPD.BCST   actkernconst<>+7384(SB), Z8, K4, Z8
-	VBLENDMPD.BCST   actkernconst<>+7384(SB), Z19, K5, Z19
-	VBLENDMPD.BCST   actkernconst<>+7392(SB), Z18, K2, Z18
-	VBLENDMPD.BCST   actkernconst<>+7392(SB), Z17, K3, Z17
+	VSUBPD.BCST      actkernconst<>+6840(SB), Z12, K2, Z12
+	VSUBPD.BCST      actkernconst<>+6840(SB), Z13, K3, Z13
+	VSUBPD.BCST      actkernconst<>+6840(SB), Z14, K4, Z14
+	VSUBPD.BCST      actkernconst<>+6840(SB), Z15, K5, Z15
+	VBLENDMPD.BCST   actkernconst<>+6800(SB), Z21, K2, Z21
+	VBLENDMPD.BCST   actkernconst<>+6800(SB), Z22, K3, Z22
+	VBLENDMPD.BCST   actkernconst<>+6800(SB), Z23, K4, Z23
+	VBLENDMPD.BCST   actkernconst<>+6800(SB), Z24, K5, Z24
+	VBLENDMPD.BCST   actkernconst<>+6808(SB), Z25, K2, Z25
+	VBLENDMPD.BCST   actkernconst<>+6808(SB), Z26, K3, Z26
+	VBLENDMPD.BCST   actkernconst<>+6808(SB), Z27, K4, Z27
+	VBLENDMPD.BCST   actkernconst<>+6808(SB), Z28, K5, Z28
+	VBLENDMPD.BCST   actkernconst<>+6816(SB), Z29, K2, Z29
+	VBLENDMPD.BCST   actkernconst<>+6816(SB), Z30, K3, Z30
+	VBLENDMPD.BCST   actkernconst<>+6816(SB), Z31, K4, Z31
+	VBLENDMPD.BCST   actkernconst<>+6816(SB), Z3, K5, Z3
+	VBLENDMPD.BCST   actkernconst<>+6824(SB), Z2, K2, Z2
+	VBLENDMPD.BCST   actkernconst<>+6824(SB), Z1, K3, Z1
+	VBLENDMPD.BCST   actkernconst<>+6824(SB), Z0, K4, Z0
+	VBLENDMPD.BCST   actkernconst<>+6824(SB), Z7, K5, Z7
+	VBLENDMPD.BCST   actkernconst<>+7056(SB), Z6, K2, Z6
+	VBLENDMPD.BCST   actkernconst<>+7056(SB), Z5, K3, Z5
+	VBLENDMPD.BCST   actkernconst<>+7056(SB), Z4, K4, Z4
+	VBLENDMPD.BCST   actkernconst<>+7056(SB), Z11, K5, Z11
+	VBLENDMPD.BCST   actkernconst<>+7064(SB), Z10, K2, Z10
+	VBLENDMPD.BCST   actkernconst<>+7064(SB), Z9, K3, Z9
+	VBLENDMPD.BCST   actkernconst<>+7064(SB), Z8, K4, Z8
+	VBLENDMPD.BCST   actkernconst<>+7064(SB), Z19, K5, Z19
+	VBLENDMPD.BCST   actkernconst<>+7072(SB), Z18, K2, Z18
+	VBLENDMPD.BCST   actkernconst<>+7072(SB), Z17, K3, Z17
 	VMOVUPD          1080(SP), Z20
-	VBLENDMPD.BCST   actkernconst<>+7392(SB), Z20, K4, Z20
-	VBLENDMPD.BCST   actkernconst<>+7392(SB), Z16, K5, Z16
+	VBLENDMPD.BCST   actkernconst<>+7072(SB), Z20, K4, Z20
+	VBLENDMPD.BCST   actkernconst<>+7072(SB), Z16, K5, Z16
 	VMOVUPD          Z7, 1080(SP)
-	VBROADCASTSD     actkernconst<>+7256(SB), Z7
+	VBROADCASTSD     actkernconst<>+6936(SB), Z7
 	VMOVUPD          Z0, 1144(SP)
-	VBLENDMPD.BCST   actkernconst<>+7400(SB), Z7, K2, Z0
-	VBROADCASTSD     actkernconst<>+7256(SB), Z7
+	VBLENDMPD.BCST   actkernconst<>+7080(SB), Z7, K2, Z0
+	VBROADCASTSD     actkernconst<>+6936(SB), Z7
 	VMOVUPD          Z1, 1208(SP)
-	VBLENDMPD.BCST   actkernconst<>+7400(SB), Z7, K3, Z1
-	VBROADCASTSD     actkernconst<>+7256(SB), Z7
+	VBLENDMPD.BCST   actkernconst<>+7080(SB), Z7, K3, Z1
+	VBROADCASTSD     actkernconst<>+6936(SB), Z7
 	VMOVUPD          Z1, 1272(SP)
-	VBLENDMPD.BCST   actkernconst<>+7400(SB), Z7, K4, Z1
-	VBROADCASTSD     actkernconst<>+7256(SB), Z7
+	VBLENDMPD.BCST   actkernconst<>+7080(SB), Z7, K4, Z1
+	VBROADCASTSD     actkernconst<>+6936(SB), Z7
 	VMOVUPD          Z1, 1336(SP)
-	VBLENDMPD.BCST   actkernconst<>+7400(SB), Z7, K5, Z1
-	VBROADCASTSD     actkernconst<>+7120(SB), Z7
+	VBLENDMPD.BCST   actkernconst<>+7080(SB), Z7, K5, Z1
+	VBROADCASTSD     actkernconst<>+6800(SB), Z7
 	VMOVUPD          Z1, 1400(SP)
-	VBLENDMPD.BCST   actkernconst<>+7312(SB), Z7, K2, Z1
-	VBROADCASTSD     actkernconst<>+7120(SB), Z7
+	VBLENDMPD.BCST   actkernconst<>+6992(SB), Z7, K2, Z1
+	VBROADCASTSD     actkernconst<>+6800(SB), Z7
 	VMOVUPD          Z1, 1464(SP)
-	VBLENDMPD.BCST   actkernconst<>+7312(SB), Z7, K3, Z1
-	VBROADCASTSD     actkernconst<>+7120(SB), Z7
+	VBLENDMPD.BCST   actkernconst<>+6992(SB), Z7, K3, Z1
+	VBROADCASTSD     actkernconst<>+6800(SB), Z7
 	VMOVUPD          Z1, 1528(SP)
-	VBLENDMPD.BCST   actkernconst<>+7312(SB), Z7, K4, Z1
-	VBROADCASTSD     actkernconst<>+7120(SB), Z7
+	VBLENDMPD.BCST   actkernconst<>+6992(SB), Z7, K4, Z1
+	VBROADCASTSD     actkernconst<>+6800(SB), Z7
 	VMOVUPD          Z1, 1592(SP)
-	VBLENDMPD.BCST   actkernconst<>+7312(SB), Z7, K5, Z1
-	VBROADCASTSD     actkernconst<>+7128(SB), Z7
+	VBLENDMPD.BCST   actkernconst<>+6992(SB), Z7, K5, Z1
+	VBROADCASTSD     actkernconst<>+6808(SB), Z7
 	VMOVUPD          Z1, 1656(SP)
-	VBLENDMPD.BCST   actkernconst<>+7320(SB), Z7, K2, Z1
-	VBROADCASTSD     actkernconst<>+7128(SB), Z7
+	VBLENDMPD.BCST   actkernconst<>+7000(SB), Z7, K2, Z1
+	VBROADCASTSD     actkernconst<>+6808(SB), Z7
 	VMOVUPD          Z1, 1720(SP)
-	VBLENDMPD.BCST   actkernconst<>+7320(SB), Z7, K3, Z1
-	VBROADCASTSD     actkernconst<>+7128(SB), Z7
+	VBLENDMPD.BCST   actkernconst<>+7000(SB), Z7, K3, Z1
+	VBROADCASTSD     actkernconst<>+6808(SB), Z7
 	VMOVUPD          Z1, 1784(SP)
-	VBLENDMPD.BCST   actkernconst<>+7320(SB), Z7, K4, Z1
-	VBROADCASTSD     actkernconst<>+7128(SB), Z7
+	VBLENDMPD.BCST   actkernconst<>+7000(SB), Z7, K4, Z1
+	VBROADCASTSD     actkernconst<>+6808(SB), Z7
 	VMOVUPD          Z1, 1848(SP)
-	VBLENDMPD.BCST   actkernconst<>+7320(SB), Z7, K5, Z1
-	VBROADCASTSD     actkernconst<>+7136(SB), Z7
+	VBLENDMPD.BCST   actkernconst<>+7000(SB), Z7, K5, Z1
+	VBROADCASTSD     actkernconst<>+6816(SB), Z7
 	VMOVUPD          Z1, 1912(SP)
-	VBLENDMPD.BCST   actkernconst<>+7328(SB), Z7, K2, Z1
-	VBROADCASTSD     actkernconst<>+7136(SB), Z7
+	VBLENDMPD.BCST   actkernconst<>+7008(SB), Z7, K2, Z1
+	VBROADCASTSD     actkernconst<>+6816(SB), Z7
 	VMOVUPD          Z1, 1976(SP)
-	VBLENDMPD.BCST   actkernconst<>+7328(SB), Z7, K3, Z1
-	VBROADCASTSD     actkernconst<>+7136(SB), Z7
+	VBLENDMPD.BCST   actkernconst<>+7008(SB), Z7, K3, Z1
+	VBROADCASTSD     actkernconst<>+6816(SB), Z7
 	VMOVUPD          Z1, 2040(SP)
-	VBLENDMPD.BCST   actkernconst<>+7328(SB), Z7, K4, Z1
-	VBROADCASTSD     actkernconst<>+7136(SB), Z7
+	VBLENDMPD.BCST   actkernconst<>+7008(SB), Z7, K4, Z1
+	VBROADCASTSD     actkernconst<>+6816(SB), Z7
 	VMOVUPD          Z1, 2104(SP)
-	VBLENDMPD.BCST   actkernconst<>+7328(SB), Z7, K5, Z1
-	VBROADCASTSD     actkernconst<>+7144(SB), Z7
+	VBLENDMPD.BCST   actkernconst<>+7008(SB), Z7, K5, Z1
+	VBROADCASTSD     actkernconst<>+6824(SB), Z7
 	VMOVUPD          Z1, 2168(SP)
-	VBLENDMPD.BCST   actkernconst<>+7336(SB), Z7, K2, Z1
-	VBROADCASTSD     actkernconst<>+7144(SB), Z7
+	VBLENDMPD.BCST   actkernconst<>+7016(SB), Z7, K2, Z1
+	VBROADCASTSD     actkernconst<>+6824(SB), Z7
 	VMOVUPD          Z1, 2232(SP)
-	VBLENDMPD.BCST   actkernconst<>+7336(SB), Z7, K3, Z1
-	VBROADCASTSD     actkernconst<>+7144(SB), Z7
+	VBLENDMPD.BCST   actkernconst<>+7016(SB), Z7, K3, Z1
+	VBROADCASTSD     actkernconst<>+6824(SB), Z7
 	VMOVUPD          Z1, 2296(SP)
-	VBLENDMPD.BCST   actkernconst<>+7336(SB), Z7, K4, Z1
-	VBROADCASTSD     actkernconst<>+7144(SB), Z7
+	VBLENDMPD.BCST   actkernconst<>+7016(SB), Z7, K4, Z1
+	VBROADCASTSD     actkernconst<>+6824(SB), Z7
 	VMOVUPD          Z1, 2360(SP)
-	VBLENDMPD.BCST   actkernconst<>+7336(SB), Z7, K5, Z1
+	VBLENDMPD.BCST   actkernconst<>+7016(SB), Z7, K5, Z1
 	VBROADCASTSD     actkernconst<>+5480(SB), Z7
 	VCMPPD           $0x12, Z12, Z7, K2
 	VBROADCASTSD     actkernconst<>+5480(SB), Z7
@@ -42258,50 +40414,50 @@ loop:
 	VSCALEFPD        Z12, Z22, Z22
 	VSCALEFPD        Z14, Z23, Z23
 	VSCALEFPD        Z16, Z4, Z4
-	VADDPD.BCST      actkernconst<>+7304(SB), Z5, Z6
-	VADDPD.BCST      actkernconst<>+7304(SB), Z11, Z12
-	VADDPD.BCST      actkernconst<>+7304(SB), Z13, Z14
-	VADDPD.BCST      actkernconst<>+7304(SB), Z15, Z16
+	VADDPD.BCST      actkernconst<>+6984(SB), Z5, Z6
+	VADDPD.BCST      actkernconst<>+6984(SB), Z11, Z12
+	VADDPD.BCST      actkernconst<>+6984(SB), Z13, Z14
+	VADDPD.BCST      actkernconst<>+6984(SB), Z15, Z16
 	VSCALEFPD        Z6, Z25, Z25
 	VSCALEFPD        Z12, Z26, Z26
 	VSCALEFPD        Z14, Z0, Z0
 	VSCALEFPD        Z16, Z24, Z24
-	VADDPD.BCST      actkernconst<>+7432(SB), Z5, Z6
-	VADDPD.BCST      actkernconst<>+7432(SB), Z11, Z12
-	VADDPD.BCST      actkernconst<>+7432(SB), Z13, Z14
-	VADDPD.BCST      actkernconst<>+7432(SB), Z15, Z16
+	VADDPD.BCST      actkernconst<>+7112(SB), Z5, Z6
+	VADDPD.BCST      actkernconst<>+7112(SB), Z11, Z12
+	VADDPD.BCST      actkernconst<>+7112(SB), Z13, Z14
+	VADDPD.BCST      actkernconst<>+7112(SB), Z15, Z16
 	VSCALEFPD        Z6, Z29, Z29
 	VSCALEFPD        Z12, Z30, Z30
 	VSCALEFPD        Z14, Z31, Z31
 	VSCALEFPD        Z16, Z3, Z3
-	VADDPD.BCST      actkernconst<>+7440(SB), Z5, Z6
-	VADDPD.BCST      actkernconst<>+7440(SB), Z11, Z12
-	VADDPD.BCST      actkernconst<>+7440(SB), Z13, Z14
-	VADDPD.BCST      actkernconst<>+7440(SB), Z15, Z16
+	VADDPD.BCST      actkernconst<>+7120(SB), Z5, Z6
+	VADDPD.BCST      actkernconst<>+7120(SB), Z11, Z12
+	VADDPD.BCST      actkernconst<>+7120(SB), Z13, Z14
+	VADDPD.BCST      actkernconst<>+7120(SB), Z15, Z16
 	VSCALEFPD        Z6, Z2, Z2
 	VSCALEFPD        Z12, Z7, Z7
 	VSCALEFPD        Z14, Z28, Z28
 	VSCALEFPD        Z16, Z27, Z27
-	VADDPD.BCST      actkernconst<>+7448(SB), Z5, Z5
-	VADDPD.BCST      actkernconst<>+7448(SB), Z11, Z11
-	VADDPD.BCST      actkernconst<>+7448(SB), Z13, Z13
-	VADDPD.BCST      actkernconst<>+7448(SB), Z15, Z15
+	VADDPD.BCST      actkernconst<>+7128(SB), Z5, Z5
+	VADDPD.BCST      actkernconst<>+7128(SB), Z11, Z11
+	VADDPD.BCST      actkernconst<>+7128(SB), Z13, Z13
+	VADDPD.BCST      actkernconst<>+7128(SB), Z15, Z15
 	VSCALEFPD        Z5, Z10, Z10
 	VSCALEFPD        Z11, Z9, Z9
 	VSCALEFPD        Z13, Z8, Z8
 	VSCALEFPD        Z15, Z1, Z1
-	VMULPD.BCST      actkernconst<>+7296(SB), Z21, Z5
-	VMULPD.BCST      actkernconst<>+7296(SB), Z22, Z6
-	VMULPD.BCST      actkernconst<>+7296(SB), Z23, Z11
-	VMULPD.BCST      actkernconst<>+7296(SB), Z4, Z12
+	VMULPD.BCST      actkernconst<>+6976(SB), Z21, Z5
+	VMULPD.BCST      actkernconst<>+6976(SB), Z22, Z6
+	VMULPD.BCST      actkernconst<>+6976(SB), Z23, Z11
+	VMULPD.BCST      actkernconst<>+6976(SB), Z4, Z12
 	VRNDSCALEPD      $0x08, Z5, Z5
 	VRNDSCALEPD      $0x08, Z6, Z6
 	VRNDSCALEPD      $0x08, Z11, Z11
 	VRNDSCALEPD      $0x08, Z12, Z12
-	VFMADD132PD.BCST actkernconst<>+7288(SB), Z21, Z5
-	VFMADD132PD.BCST actkernconst<>+7288(SB), Z22, Z6
-	VFMADD132PD.BCST actkernconst<>+7288(SB), Z23, Z11
-	VFMADD132PD.BCST actkernconst<>+7288(SB), Z4, Z12
+	VFMADD132PD.BCST actkernconst<>+6968(SB), Z21, Z5
+	VFMADD132PD.BCST actkernconst<>+6968(SB), Z22, Z6
+	VFMADD132PD.BCST actkernconst<>+6968(SB), Z23, Z11
+	VFMADD132PD.BCST actkernconst<>+6968(SB), Z4, Z12
 	VADDPD.BCST      actkernconst<>+3920(SB), Z25, Z4
 	VADDPD.BCST      actkernconst<>+3920(SB), Z26, Z13
 	VADDPD.BCST      actkernconst<>+3920(SB), Z0, Z14
@@ -42318,14 +40474,14 @@ loop:
 	VADDPD           Z13, Z6, Z6
 	VADDPD           Z14, Z11, Z11
 	VADDPD           Z15, Z12, Z12
-	VADDPD.BCST      actkernconst<>+7344(SB), Z29, Z4
-	VADDPD.BCST      actkernconst<>+7344(SB), Z30, Z13
-	VADDPD.BCST      actkernconst<>+7344(SB), Z31, Z14
-	VADDPD.BCST      actkernconst<>+7344(SB), Z3, Z15
-	VSUBPD.BCST      actkernconst<>+7344(SB), Z4, Z4
-	VSUBPD.BCST      actkernconst<>+7344(SB), Z13, Z13
-	VSUBPD.BCST      actkernconst<>+7344(SB), Z14, Z14
-	VSUBPD.BCST      actkernconst<>+7344(SB), Z15, Z15
+	VADDPD.BCST      actkernconst<>+7024(SB), Z29, Z4
+	VADDPD.BCST      actkernconst<>+7024(SB), Z30, Z13
+	VADDPD.BCST      actkernconst<>+7024(SB), Z31, Z14
+	VADDPD.BCST      actkernconst<>+7024(SB), Z3, Z15
+	VSUBPD.BCST      actkernconst<>+7024(SB), Z4, Z4
+	VSUBPD.BCST      actkernconst<>+7024(SB), Z13, Z13
+	VSUBPD.BCST      actkernconst<>+7024(SB), Z14, Z14
+	VSUBPD.BCST      actkernconst<>+7024(SB), Z15, Z15
 	VSUBPD           Z4, Z29, Z29
 	VSUBPD           Z13, Z30, Z30
 	VSUBPD           Z14, Z31, Z31
@@ -42334,14 +40490,14 @@ loop:
 	VADDPD           Z13, Z26, Z26
 	VADDPD           Z14, Z0, Z0
 	VADDPD           Z15, Z24, Z24
-	VADDPD.BCST      actkernconst<>+7352(SB), Z2, Z4
-	VADDPD.BCST      actkernconst<>+7352(SB), Z7, Z13
-	VADDPD.BCST      actkernconst<>+7352(SB), Z28, Z14
-	VADDPD.BCST      actkernconst<>+7352(SB), Z27, Z15
-	VSUBPD.BCST      actkernconst<>+7352(SB), Z4, Z4
-	VSUBPD.BCST      actkernconst<>+7352(SB), Z13, Z13
-	VSUBPD.BCST      actkernconst<>+7352(SB), Z14, Z14
-	VSUBPD.BCST      actkernconst<>+7352(SB), Z15, Z15
+	VADDPD.BCST      actkernconst<>+7032(SB), Z2, Z4
+	VADDPD.BCST      actkernconst<>+7032(SB), Z7, Z13
+	VADDPD.BCST      actkernconst<>+7032(SB), Z28, Z14
+	VADDPD.BCST      actkernconst<>+7032(SB), Z27, Z15
+	VSUBPD.BCST      actkernconst<>+7032(SB), Z4, Z4
+	VSUBPD.BCST      actkernconst<>+7032(SB), Z13, Z13
+	VSUBPD.BCST      actkernconst<>+7032(SB), Z14, Z14
+	VSUBPD.BCST      actkernconst<>+7032(SB), Z15, Z15
 	VSUBPD           Z4, Z2, Z2
 	VSUBPD           Z13, Z7, Z7
 	VSUBPD           Z14, Z28, Z28
@@ -42370,18 +40526,18 @@ loop:
 	VFMADD213PD      Z17, Z8, Z6
 	VFMADD213PD      Z18, Z10, Z11
 	VFMADD213PD      Z19, Z14, Z12
-	VMULPD.BCST      actkernconst<>+7296(SB), Z4, Z16
-	VMULPD.BCST      actkernconst<>+7296(SB), Z9, Z17
-	VMULPD.BCST      actkernconst<>+7296(SB), Z13, Z18
-	VMULPD.BCST      actkernconst<>+7296(SB), Z15, Z19
+	VMULPD.BCST      actkernconst<>+6976(SB), Z4, Z16
+	VMULPD.BCST      actkernconst<>+6976(SB), Z9, Z17
+	VMULPD.BCST      actkernconst<>+6976(SB), Z13, Z18
+	VMULPD.BCST      actkernconst<>+6976(SB), Z15, Z19
 	VRNDSCALEPD      $0x08, Z16, Z16
 	VRNDSCALEPD      $0x08, Z17, Z17
 	VRNDSCALEPD      $0x08, Z18, Z18
 	VRNDSCALEPD      $0x08, Z19, Z19
-	VFMADD132PD.BCST actkernconst<>+7288(SB), Z4, Z16
-	VFMADD132PD.BCST actkernconst<>+7288(SB), Z9, Z17
-	VFMADD132PD.BCST actkernconst<>+7288(SB), Z13, Z18
-	VFMADD132PD.BCST actkernconst<>+7288(SB), Z15, Z19
+	VFMADD132PD.BCST actkernconst<>+6968(SB), Z4, Z16
+	VFMADD132PD.BCST actkernconst<>+6968(SB), Z9, Z17
+	VFMADD132PD.BCST actkernconst<>+6968(SB), Z13, Z18
+	VFMADD132PD.BCST actkernconst<>+6968(SB), Z15, Z19
 	VADDPD           Z5, Z16, Z16
 	VADDPD           Z6, Z17, Z17
 	VADDPD           Z11, Z18, Z18
@@ -42542,26 +40698,26 @@ loop:
 	VADDPD           696(SP), Z15, Z15
 	VADDPD           632(SP), Z27, Z27
 	VADDPD           568(SP), Z28, Z28
-	VMULPD.BCST      actkernconst<>+7104(SB), Z5, Z4
-	VMULPD.BCST      actkernconst<>+7104(SB), Z6, Z7
-	VMULPD.BCST      actkernconst<>+7104(SB), Z8, Z10
-	VMULPD.BCST      actkernconst<>+7104(SB), Z9, Z11
+	VMULPD.BCST      actkernconst<>+6784(SB), Z5, Z4
+	VMULPD.BCST      actkernconst<>+6784(SB), Z6, Z7
+	VMULPD.BCST      actkernconst<>+6784(SB), Z8, Z10
+	VMULPD.BCST      actkernconst<>+6784(SB), Z9, Z11
 	VXORPD.BCST      actkernconst<>+2752(SB), Z4, Z12
 	VXORPD.BCST      actkernconst<>+2752(SB), Z7, Z14
 	VXORPD.BCST      actkernconst<>+2752(SB), Z10, Z16
 	VXORPD.BCST      actkernconst<>+2752(SB), Z11, Z17
-	VFMADD231PD.BCST actkernconst<>+7104(SB), Z5, Z12
-	VFMADD231PD.BCST actkernconst<>+7104(SB), Z6, Z14
-	VFMADD231PD.BCST actkernconst<>+7104(SB), Z8, Z16
-	VFMADD231PD.BCST actkernconst<>+7104(SB), Z9, Z17
-	VMULPD.BCST      actkernconst<>+7104(SB), Z13, Z13
-	VMULPD.BCST      actkernconst<>+7104(SB), Z15, Z15
-	VMULPD.BCST      actkernconst<>+7104(SB), Z27, Z27
-	VMULPD.BCST      actkernconst<>+7104(SB), Z28, Z28
-	VFMADD132PD.BCST actkernconst<>+7360(SB), Z13, Z5
-	VFMADD132PD.BCST actkernconst<>+7360(SB), Z15, Z6
-	VFMADD132PD.BCST actkernconst<>+7360(SB), Z27, Z8
-	VFMADD132PD.BCST actkernconst<>+7360(SB), Z28, Z9
+	VFMADD231PD.BCST actkernconst<>+6784(SB), Z5, Z12
+	VFMADD231PD.BCST actkernconst<>+6784(SB), Z6, Z14
+	VFMADD231PD.BCST actkernconst<>+6784(SB), Z8, Z16
+	VFMADD231PD.BCST actkernconst<>+6784(SB), Z9, Z17
+	VMULPD.BCST      actkernconst<>+6784(SB), Z13, Z13
+	VMULPD.BCST      actkernconst<>+6784(SB), Z15, Z15
+	VMULPD.BCST      actkernconst<>+6784(SB), Z27, Z27
+	VMULPD.BCST      actkernconst<>+6784(SB), Z28, Z28
+	VFMADD132PD.BCST actkernconst<>+7040(SB), Z13, Z5
+	VFMADD132PD.BCST actkernconst<>+7040(SB), Z15, Z6
+	VFMADD132PD.BCST actkernconst<>+7040(SB), Z27, Z8
+	VFMADD132PD.BCST actkernconst<>+7040(SB), Z28, Z9
 	VADDPD           Z5, Z12, Z12
 	VADDPD           Z6, Z14, Z14
 	VADDPD           Z8, Z16, Z16
@@ -42582,18 +40738,18 @@ loop:
 	VADDPD           Z14, Z6, Z6
 	VADDPD           Z16, Z8, Z8
 	VADDPD           Z17, Z9, Z9
-	VMULPD.BCST      actkernconst<>+7296(SB), Z0, Z4
-	VMULPD.BCST      actkernconst<>+7296(SB), Z1, Z7
-	VMULPD.BCST      actkernconst<>+7296(SB), Z2, Z10
-	VMULPD.BCST      actkernconst<>+7296(SB), Z3, Z11
+	VMULPD.BCST      actkernconst<>+6976(SB), Z0, Z4
+	VMULPD.BCST      actkernconst<>+6976(SB), Z1, Z7
+	VMULPD.BCST      actkernconst<>+6976(SB), Z2, Z10
+	VMULPD.BCST      actkernconst<>+6976(SB), Z3, Z11
 	VRNDSCALEPD      $0x09, Z4, Z4
 	VRNDSCALEPD      $0x09, Z7, Z7
 	VRNDSCALEPD      $0x09, Z10, Z10
 	VRNDSCALEPD      $0x09, Z11, Z11
-	VFMADD132PD.BCST actkernconst<>+7288(SB), Z0, Z4
-	VFMADD132PD.BCST actkernconst<>+7288(SB), Z1, Z7
-	VFMADD132PD.BCST actkernconst<>+7288(SB), Z2, Z10
-	VFMADD132PD.BCST actkernconst<>+7288(SB), Z3, Z11
+	VFMADD132PD.BCST actkernconst<>+6968(SB), Z0, Z4
+	VFMADD132PD.BCST actkernconst<>+6968(SB), Z1, Z7
+	VFMADD132PD.BCST actkernconst<>+6968(SB), Z2, Z10
+	VFMADD132PD.BCST actkernconst<>+6968(SB), Z3, Z11
 	VMULPD.BCST      actkernconst<>+4216(SB), Z4, Z0
 	VMULPD.BCST      actkernconst<>+4216(SB), Z7, Z1
 	VMULPD.BCST      actkernconst<>+4216(SB), Z10, Z2
@@ -42602,10 +40758,10 @@ loop:
 	VRNDSCALEPD      $0x09, Z1, Z1
 	VRNDSCALEPD      $0x09, Z2, Z2
 	VRNDSCALEPD      $0x09, Z3, Z3
-	VFMADD231PD.BCST actkernconst<>+7456(SB), Z0, Z4
-	VFMADD231PD.BCST actkernconst<>+7456(SB), Z1, Z7
-	VFMADD231PD.BCST actkernconst<>+7456(SB), Z2, Z10
-	VFMADD231PD.BCST actkernconst<>+7456(SB), Z3, Z11
+	VFMADD231PD.BCST actkernconst<>+7136(SB), Z0, Z4
+	VFMADD231PD.BCST actkernconst<>+7136(SB), Z1, Z7
+	VFMADD231PD.BCST actkernconst<>+7136(SB), Z2, Z10
+	VFMADD231PD.BCST actkernconst<>+7136(SB), Z3, Z11
 	VBROADCASTSD     actkernconst<>+4216(SB), Z12
 	VCMPPD           $0x11, Z4, Z12, K2
 	VBROADCASTSD     actkernconst<>+4216(SB), Z4
@@ -42618,46 +40774,46 @@ loop:
 	VANDPD.BCST      actkernconst<>+1504(SB), Z6, Z7
 	VANDPD.BCST      actkernconst<>+1504(SB), Z8, Z10
 	VANDPD.BCST      actkernconst<>+1504(SB), Z9, Z11
-	VBROADCASTSD     actkernconst<>+7104(SB), Z12
+	VBROADCASTSD     actkernconst<>+6784(SB), Z12
 	VSUBPD           Z4, Z12, Z4
-	VBROADCASTSD     actkernconst<>+7104(SB), Z12
+	VBROADCASTSD     actkernconst<>+6784(SB), Z12
 	VSUBPD           Z7, Z12, Z7
-	VBROADCASTSD     actkernconst<>+7104(SB), Z12
+	VBROADCASTSD     actkernconst<>+6784(SB), Z12
 	VSUBPD           Z10, Z12, Z10
-	VBROADCASTSD     actkernconst<>+7104(SB), Z12
+	VBROADCASTSD     actkernconst<>+6784(SB), Z12
 	VSUBPD           Z11, Z12, Z11
-	VADDPD.BCST      actkernconst<>+7360(SB), Z4, K2, Z5
-	VADDPD.BCST      actkernconst<>+7360(SB), Z7, K3, Z6
-	VADDPD.BCST      actkernconst<>+7360(SB), Z10, K4, Z8
-	VADDPD.BCST      actkernconst<>+7360(SB), Z11, K5, Z9
+	VADDPD.BCST      actkernconst<>+7040(SB), Z4, K2, Z5
+	VADDPD.BCST      actkernconst<>+7040(SB), Z7, K3, Z6
+	VADDPD.BCST      actkernconst<>+7040(SB), Z10, K4, Z8
+	VADDPD.BCST      actkernconst<>+7040(SB), Z11, K5, Z9
 	VMOVUPD          504(SP), Z4
-	VBROADCASTSD     actkernconst<>+7264(SB), Z7
-	VFMADD213PD.BCST actkernconst<>+7112(SB), Z4, Z7
+	VBROADCASTSD     actkernconst<>+6944(SB), Z7
+	VFMADD213PD.BCST actkernconst<>+6792(SB), Z4, Z7
 	VMOVUPD          440(SP), Z10
-	VBROADCASTSD     actkernconst<>+7264(SB), Z11
-	VFMADD213PD.BCST actkernconst<>+7112(SB), Z10, Z11
+	VBROADCASTSD     actkernconst<>+6944(SB), Z11
+	VFMADD213PD.BCST actkernconst<>+6792(SB), Z10, Z11
 	VMOVUPD          376(SP), Z12
-	VBROADCASTSD     actkernconst<>+7264(SB), Z13
-	VFMADD213PD.BCST actkernconst<>+7112(SB), Z12, Z13
+	VBROADCASTSD     actkernconst<>+6944(SB), Z13
+	VFMADD213PD.BCST actkernconst<>+6792(SB), Z12, Z13
 	VMOVUPD          312(SP), Z14
-	VBROADCASTSD     actkernconst<>+7264(SB), Z15
-	VFMADD213PD.BCST actkernconst<>+7112(SB), Z14, Z15
-	VSUBPD.BCST      actkernconst<>+7112(SB), Z7, Z16
-	VSUBPD.BCST      actkernconst<>+7112(SB), Z11, Z17
-	VSUBPD.BCST      actkernconst<>+7112(SB), Z13, Z18
-	VSUBPD.BCST      actkernconst<>+7112(SB), Z15, Z19
-	VFMADD231PD.BCST actkernconst<>+7464(SB), Z16, Z4
-	VFMADD231PD.BCST actkernconst<>+7464(SB), Z17, Z10
-	VFMADD231PD.BCST actkernconst<>+7464(SB), Z18, Z12
-	VFMADD231PD.BCST actkernconst<>+7464(SB), Z19, Z14
-	VFMADD231PD.BCST actkernconst<>+7472(SB), Z16, Z4
-	VFMADD231PD.BCST actkernconst<>+7472(SB), Z17, Z10
-	VFMADD231PD.BCST actkernconst<>+7472(SB), Z18, Z12
-	VFMADD231PD.BCST actkernconst<>+7472(SB), Z19, Z14
-	VFMADD132PD.BCST actkernconst<>+7480(SB), Z4, Z16
-	VFMADD132PD.BCST actkernconst<>+7480(SB), Z10, Z17
-	VFMADD132PD.BCST actkernconst<>+7480(SB), Z12, Z18
-	VFMADD132PD.BCST actkernconst<>+7480(SB), Z14, Z19
+	VBROADCASTSD     actkernconst<>+6944(SB), Z15
+	VFMADD213PD.BCST actkernconst<>+6792(SB), Z14, Z15
+	VSUBPD.BCST      actkernconst<>+6792(SB), Z7, Z16
+	VSUBPD.BCST      actkernconst<>+6792(SB), Z11, Z17
+	VSUBPD.BCST      actkernconst<>+6792(SB), Z13, Z18
+	VSUBPD.BCST      actkernconst<>+6792(SB), Z15, Z19
+	VFMADD231PD.BCST actkernconst<>+7144(SB), Z16, Z4
+	VFMADD231PD.BCST actkernconst<>+7144(SB), Z17, Z10
+	VFMADD231PD.BCST actkernconst<>+7144(SB), Z18, Z12
+	VFMADD231PD.BCST actkernconst<>+7144(SB), Z19, Z14
+	VFMADD231PD.BCST actkernconst<>+7152(SB), Z16, Z4
+	VFMADD231PD.BCST actkernconst<>+7152(SB), Z17, Z10
+	VFMADD231PD.BCST actkernconst<>+7152(SB), Z18, Z12
+	VFMADD231PD.BCST actkernconst<>+7152(SB), Z19, Z14
+	VFMADD132PD.BCST actkernconst<>+7160(SB), Z4, Z16
+	VFMADD132PD.BCST actkernconst<>+7160(SB), Z10, Z17
+	VFMADD132PD.BCST actkernconst<>+7160(SB), Z12, Z18
+	VFMADD132PD.BCST actkernconst<>+7160(SB), Z14, Z19
 	VBLENDMPD        Z5, Z16, K6, Z5
 	VBLENDMPD        Z6, Z17, K7, Z6
 	KMOVW            48(SP), K2
@@ -42673,13 +40829,13 @@ loop:
 	KMOVW            24(SP), K5
 	VBLENDMPD        Z9, Z19, K5, Z9
 	VMOVAPD          Z7, Z4
-	VADDPD.BCST      actkernconst<>+7112(SB), Z0, K6, Z4
+	VADDPD.BCST      actkernconst<>+6792(SB), Z0, K6, Z4
 	VMOVAPD          Z11, Z0
-	VADDPD.BCST      actkernconst<>+7112(SB), Z1, K7, Z0
+	VADDPD.BCST      actkernconst<>+6792(SB), Z1, K7, Z0
 	VMOVAPD          Z13, Z1
-	VADDPD.BCST      actkernconst<>+7112(SB), Z2, K2, Z1
+	VADDPD.BCST      actkernconst<>+6792(SB), Z2, K2, Z1
 	VMOVAPD          Z15, Z2
-	VADDPD.BCST      actkernconst<>+7112(SB), Z3, K3, Z2
+	VADDPD.BCST      actkernconst<>+6792(SB), Z3, K3, Z2
 	VBLENDMPD        Z4, Z7, K4, Z4
 	KMOVW            8(SP), K2
 	VBLENDMPD        Z0, Z11, K2, Z0
@@ -42690,30 +40846,30 @@ loop:
 	VMULPD           Z6, Z6, Z7
 	VMULPD           Z8, Z8, Z10
 	VMULPD           Z9, Z9, Z11
-	VBROADCASTSD     actkernconst<>+7272(SB), Z12
-	VFMADD213PD.BCST actkernconst<>+7280(SB), Z3, Z12
-	VBROADCASTSD     actkernconst<>+7272(SB), Z13
-	VFMADD213PD.BCST actkernconst<>+7280(SB), Z7, Z13
-	VBROADCASTSD     actkernconst<>+7272(SB), Z14
-	VFMADD213PD.BCST actkernconst<>+7280(SB), Z10, Z14
-	VBROADCASTSD     actkernconst<>+7272(SB), Z15
-	VFMADD213PD.BCST actkernconst<>+7280(SB), Z11, Z15
-	VFMADD213PD.BCST actkernconst<>+7488(SB), Z3, Z12
-	VFMADD213PD.BCST actkernconst<>+7488(SB), Z7, Z13
-	VFMADD213PD.BCST actkernconst<>+7488(SB), Z10, Z14
-	VFMADD213PD.BCST actkernconst<>+7488(SB), Z11, Z15
-	VFMADD213PD.BCST actkernconst<>+7496(SB), Z3, Z12
-	VFMADD213PD.BCST actkernconst<>+7496(SB), Z7, Z13
-	VFMADD213PD.BCST actkernconst<>+7496(SB), Z10, Z14
-	VFMADD213PD.BCST actkernconst<>+7496(SB), Z11, Z15
-	VFMADD213PD.BCST actkernconst<>+7504(SB), Z3, Z12
-	VFMADD213PD.BCST actkernconst<>+7504(SB), Z7, Z13
-	VFMADD213PD.BCST actkernconst<>+7504(SB), Z10, Z14
-	VFMADD213PD.BCST actkernconst<>+7504(SB), Z11, Z15
-	VFMADD213PD.BCST actkernconst<>+7512(SB), Z3, Z12
-	VFMADD213PD.BCST actkernconst<>+7512(SB), Z7, Z13
-	VFMADD213PD.BCST actkernconst<>+7512(SB), Z10, Z14
-	VFMADD213PD.BCST actkernconst<>+7512(SB), Z11, Z15
+	VBROADCASTSD     actkernconst<>+6952(SB), Z12
+	VFMADD213PD.BCST actkernconst<>+6960(SB), Z3, Z12
+	VBROADCASTSD     actkernconst<>+6952(SB), Z13
+	VFMADD213PD.BCST actkernconst<>+6960(SB), Z7, Z13
+	VBROADCASTSD     actkernconst<>+6952(SB), Z14
+	VFMADD213PD.BCST actkernconst<>+6960(SB), Z10, Z14
+	VBROADCASTSD     actkernconst<>+6952(SB), Z15
+	VFMADD213PD.BCST actkernconst<>+6960(SB), Z11, Z15
+	VFMADD213PD.BCST actkernconst<>+7168(SB), Z3, Z12
+	VFMADD213PD.BCST actkernconst<>+7168(SB), Z7, Z13
+	VFMADD213PD.BCST actkernconst<>+7168(SB), Z10, Z14
+	VFMADD213PD.BCST actkernconst<>+7168(SB), Z11, Z15
+	VFMADD213PD.BCST actkernconst<>+7176(SB), Z3, Z12
+	VFMADD213PD.BCST actkernconst<>+7176(SB), Z7, Z13
+	VFMADD213PD.BCST actkernconst<>+7176(SB), Z10, Z14
+	VFMADD213PD.BCST actkernconst<>+7176(SB), Z11, Z15
+	VFMADD213PD.BCST actkernconst<>+7184(SB), Z3, Z12
+	VFMADD213PD.BCST actkernconst<>+7184(SB), Z7, Z13
+	VFMADD213PD.BCST actkernconst<>+7184(SB), Z10, Z14
+	VFMADD213PD.BCST actkernconst<>+7184(SB), Z11, Z15
+	VFMADD213PD.BCST actkernconst<>+7192(SB), Z3, Z12
+	VFMADD213PD.BCST actkernconst<>+7192(SB), Z7, Z13
+	VFMADD213PD.BCST actkernconst<>+7192(SB), Z10, Z14
+	VFMADD213PD.BCST actkernconst<>+7192(SB), Z11, Z15
 	VFMADD213PD.BCST actkernconst<>+0(SB), Z3, Z12
 	VFMADD213PD.BCST actkernconst<>+0(SB), Z7, Z13
 	VFMADD213PD.BCST actkernconst<>+0(SB), Z10, Z14
@@ -42757,55 +40913,55 @@ single:
 	VCVTPS2PD        (CX), Z0
 	VMULPD.BCST      (SP), Z0, Z1
 	VANDPD.BCST      actkernconst<>+1504(SB), Z1, Z2
-	VBROADCASTSD     actkernconst<>+7168(SB), Z3
+	VBROADCASTSD     actkernconst<>+6848(SB), Z3
 	VCMPPD           $0x11, Z2, Z3, K2
 	VCMPPD.BCST      $0x11, actkernconst<>+4256(SB), Z2, K2, K3
 	VGETEXPPD        Z1, Z2
-	VBROADCASTSD     actkernconst<>+7176(SB), Z3
-	VFMADD213PD.BCST actkernconst<>+7184(SB), Z2, Z3
+	VBROADCASTSD     actkernconst<>+6856(SB), Z3
+	VFMADD213PD.BCST actkernconst<>+6864(SB), Z2, Z3
 	VRNDSCALEPD      $0x09, Z3, Z3
-	VSUBPD.BCST      actkernconst<>+7368(SB), Z2, Z4
-	VFMADD231PD.BCST actkernconst<>+7304(SB), Z3, Z4
-	VBROADCASTSD     actkernconst<>+7192(SB), Z5
+	VSUBPD.BCST      actkernconst<>+7048(SB), Z2, Z4
+	VFMADD231PD.BCST actkernconst<>+6984(SB), Z3, Z4
+	VBROADCASTSD     actkernconst<>+6872(SB), Z5
 	VSUBPD           Z2, Z5, Z2
 	VSCALEFPD        Z2, Z1, Z2
-	VBROADCASTSD     actkernconst<>+7152(SB), Z5
+	VBROADCASTSD     actkernconst<>+6832(SB), Z5
 	VCMPPD           $0x12, Z3, Z5, K4
-	VSUBPD.BCST      actkernconst<>+7152(SB), Z3, K4, Z3
-	VBROADCASTSD     actkernconst<>+7200(SB), Z5
-	VBLENDMPD.BCST   actkernconst<>+7312(SB), Z5, K4, Z6
-	VBROADCASTSD     actkernconst<>+7208(SB), Z5
-	VBLENDMPD.BCST   actkernconst<>+7320(SB), Z5, K4, Z7
-	VBROADCASTSD     actkernconst<>+7216(SB), Z5
-	VBLENDMPD.BCST   actkernconst<>+7328(SB), Z5, K4, Z8
-	VBROADCASTSD     actkernconst<>+7224(SB), Z5
-	VBLENDMPD.BCST   actkernconst<>+7336(SB), Z5, K4, Z9
-	VBROADCASTSD     actkernconst<>+7232(SB), Z5
-	VBLENDMPD.BCST   actkernconst<>+7408(SB), Z5, K4, Z10
-	VBROADCASTSD     actkernconst<>+7240(SB), Z5
-	VBLENDMPD.BCST   actkernconst<>+7416(SB), Z5, K4, Z11
-	VBROADCASTSD     actkernconst<>+7248(SB), Z5
-	VBLENDMPD.BCST   actkernconst<>+7424(SB), Z5, K4, Z12
-	VBROADCASTSD     actkernconst<>+7160(SB), Z5
+	VSUBPD.BCST      actkernconst<>+6832(SB), Z3, K4, Z3
+	VBROADCASTSD     actkernconst<>+6880(SB), Z5
+	VBLENDMPD.BCST   actkernconst<>+6992(SB), Z5, K4, Z6
+	VBROADCASTSD     actkernconst<>+6888(SB), Z5
+	VBLENDMPD.BCST   actkernconst<>+7000(SB), Z5, K4, Z7
+	VBROADCASTSD     actkernconst<>+6896(SB), Z5
+	VBLENDMPD.BCST   actkernconst<>+7008(SB), Z5, K4, Z8
+	VBROADCASTSD     actkernconst<>+6904(SB), Z5
+	VBLENDMPD.BCST   actkernconst<>+7016(SB), Z5, K4, Z9
+	VBROADCASTSD     actkernconst<>+6912(SB), Z5
+	VBLENDMPD.BCST   actkernconst<>+7088(SB), Z5, K4, Z10
+	VBROADCASTSD     actkernconst<>+6920(SB), Z5
+	VBLENDMPD.BCST   actkernconst<>+7096(SB), Z5, K4, Z11
+	VBROADCASTSD     actkernconst<>+6928(SB), Z5
+	VBLENDMPD.BCST   actkernconst<>+7104(SB), Z5, K4, Z12
+	VBROADCASTSD     actkernconst<>+6840(SB), Z5
 	VCMPPD           $0x12, Z3, Z5, K4
-	VSUBPD.BCST      actkernconst<>+7160(SB), Z3, K4, Z3
-	VBLENDMPD.BCST   actkernconst<>+7120(SB), Z6, K4, Z6
-	VBLENDMPD.BCST   actkernconst<>+7128(SB), Z7, K4, Z7
-	VBLENDMPD.BCST   actkernconst<>+7136(SB), Z8, K4, Z8
-	VBLENDMPD.BCST   actkernconst<>+7144(SB), Z9, K4, Z9
-	VBLENDMPD.BCST   actkernconst<>+7376(SB), Z10, K4, Z10
-	VBLENDMPD.BCST   actkernconst<>+7384(SB), Z11, K4, Z11
-	VBLENDMPD.BCST   actkernconst<>+7392(SB), Z12, K4, Z12
-	VBROADCASTSD     actkernconst<>+7256(SB), Z5
-	VBLENDMPD.BCST   actkernconst<>+7400(SB), Z5, K4, Z13
-	VBROADCASTSD     actkernconst<>+7120(SB), Z5
-	VBLENDMPD.BCST   actkernconst<>+7312(SB), Z5, K4, Z14
-	VBROADCASTSD     actkernconst<>+7128(SB), Z5
-	VBLENDMPD.BCST   actkernconst<>+7320(SB), Z5, K4, Z15
-	VBROADCASTSD     actkernconst<>+7136(SB), Z5
-	VBLENDMPD.BCST   actkernconst<>+7328(SB), Z5, K4, Z16
-	VBROADCASTSD     actkernconst<>+7144(SB), Z5
-	VBLENDMPD.BCST   actkernconst<>+7336(SB), Z5, K4, Z17
+	VSUBPD.BCST      actkernconst<>+6840(SB), Z3, K4, Z3
+	VBLENDMPD.BCST   actkernconst<>+6800(SB), Z6, K4, Z6
+	VBLENDMPD.BCST   actkernconst<>+6808(SB), Z7, K4, Z7
+	VBLENDMPD.BCST   actkernconst<>+6816(SB), Z8, K4, Z8
+	VBLENDMPD.BCST   actkernconst<>+6824(SB), Z9, K4, Z9
+	VBLENDMPD.BCST   actkernconst<>+7056(SB), Z10, K4, Z10
+	VBLENDMPD.BCST   actkernconst<>+7064(SB), Z11, K4, Z11
+	VBLENDMPD.BCST   actkernconst<>+7072(SB), Z12, K4, Z12
+	VBROADCASTSD     actkernconst<>+6936(SB), Z5
+	VBLENDMPD.BCST   actkernconst<>+7080(SB), Z5, K4, Z13
+	VBROADCASTSD     actkernconst<>+6800(SB), Z5
+	VBLENDMPD.BCST   actkernconst<>+6992(SB), Z5, K4, Z14
+	VBROADCASTSD     actkernconst<>+6808(SB), Z5
+	VBLENDMPD.BCST   actkernconst<>+7000(SB), Z5, K4, Z15
+	VBROADCASTSD     actkernconst<>+6816(SB), Z5
+	VBLENDMPD.BCST   actkernconst<>+7008(SB), Z5, K4, Z16
+	VBROADCASTSD     actkernconst<>+6824(SB), Z5
+	VBLENDMPD.BCST   actkernconst<>+7016(SB), Z5, K4, Z17
 	VBROADCASTSD     actkernconst<>+5480(SB), Z5
 	VCMPPD           $0x12, Z3, Z5, K4
 	VSUBPD.BCST      actkernconst<>+5480(SB), Z3, K4, Z3
@@ -42835,36 +40991,36 @@ single:
 	VBLENDMPD        Z17, Z16, K4, Z17
 	VADDPD.BCST      actkernconst<>+1568(SB), Z4, Z3
 	VSCALEFPD        Z3, Z6, Z6
-	VADDPD.BCST      actkernconst<>+7304(SB), Z4, Z3
+	VADDPD.BCST      actkernconst<>+6984(SB), Z4, Z3
 	VSCALEFPD        Z3, Z7, Z7
-	VADDPD.BCST      actkernconst<>+7432(SB), Z4, Z3
+	VADDPD.BCST      actkernconst<>+7112(SB), Z4, Z3
 	VSCALEFPD        Z3, Z8, Z8
-	VADDPD.BCST      actkernconst<>+7440(SB), Z4, Z3
+	VADDPD.BCST      actkernconst<>+7120(SB), Z4, Z3
 	VSCALEFPD        Z3, Z9, Z9
-	VADDPD.BCST      actkernconst<>+7448(SB), Z4, Z4
+	VADDPD.BCST      actkernconst<>+7128(SB), Z4, Z4
 	VSCALEFPD        Z4, Z17, Z17
-	VMULPD.BCST      actkernconst<>+7296(SB), Z6, Z3
+	VMULPD.BCST      actkernconst<>+6976(SB), Z6, Z3
 	VRNDSCALEPD      $0x08, Z3, Z3
-	VFMADD132PD.BCST actkernconst<>+7288(SB), Z6, Z3
+	VFMADD132PD.BCST actkernconst<>+6968(SB), Z6, Z3
 	VADDPD.BCST      actkernconst<>+3920(SB), Z7, Z4
 	VSUBPD.BCST      actkernconst<>+3920(SB), Z4, Z4
 	VSUBPD           Z4, Z7, Z7
 	VADDPD           Z4, Z3, Z3
-	VADDPD.BCST      actkernconst<>+7344(SB), Z8, Z4
-	VSUBPD.BCST      actkernconst<>+7344(SB), Z4, Z4
+	VADDPD.BCST      actkernconst<>+7024(SB), Z8, Z4
+	VSUBPD.BCST      actkernconst<>+7024(SB), Z4, Z4
 	VSUBPD           Z4, Z8, Z8
 	VADDPD           Z4, Z7, Z7
-	VADDPD.BCST      actkernconst<>+7352(SB), Z9, Z4
-	VSUBPD.BCST      actkernconst<>+7352(SB), Z4, Z4
+	VADDPD.BCST      actkernconst<>+7032(SB), Z9, Z4
+	VSUBPD.BCST      actkernconst<>+7032(SB), Z4, Z4
 	VSUBPD           Z4, Z9, Z9
 	VADDPD           Z4, Z8, Z8
 	VADDPD           Z17, Z9, Z9
 	VMULPD           Z3, Z2, Z4
 	VXORPD.BCST      actkernconst<>+2752(SB), Z4, Z5
 	VFMADD213PD      Z5, Z2, Z3
-	VMULPD.BCST      actkernconst<>+7296(SB), Z4, Z5
+	VMULPD.BCST      actkernconst<>+6976(SB), Z4, Z5
 	VRNDSCALEPD      $0x08, Z5, Z5
-	VFMADD132PD.BCST actkernconst<>+7288(SB), Z4, Z5
+	VFMADD132PD.BCST actkernconst<>+6968(SB), Z4, Z5
 	VADDPD           Z3, Z5, Z5
 	VMULPD           Z7, Z2, Z3
 	VXORPD.BCST      actkernconst<>+2752(SB), Z3, Z4
@@ -42901,46 +41057,46 @@ single:
 	VADDPD           Z5, Z10, Z10
 	VADDPD           Z8, Z10, Z10
 	VADDPD           Z2, Z10, Z10
-	VMULPD.BCST      actkernconst<>+7104(SB), Z6, Z2
+	VMULPD.BCST      actkernconst<>+6784(SB), Z6, Z2
 	VXORPD.BCST      actkernconst<>+2752(SB), Z2, Z3
-	VFMADD231PD.BCST actkernconst<>+7104(SB), Z6, Z3
-	VMULPD.BCST      actkernconst<>+7104(SB), Z10, Z10
-	VFMADD132PD.BCST actkernconst<>+7360(SB), Z10, Z6
+	VFMADD231PD.BCST actkernconst<>+6784(SB), Z6, Z3
+	VMULPD.BCST      actkernconst<>+6784(SB), Z10, Z10
+	VFMADD132PD.BCST actkernconst<>+7040(SB), Z10, Z6
 	VADDPD           Z6, Z3, Z3
 	VADDPD           Z3, Z2, Z5
 	VSUBPD           Z2, Z5, Z2
 	VSUBPD           Z2, Z3, Z3
 	VADDPD           Z3, Z5, Z5
-	VMULPD.BCST      actkernconst<>+7296(SB), Z4, Z2
+	VMULPD.BCST      actkernconst<>+6976(SB), Z4, Z2
 	VRNDSCALEPD      $0x09, Z2, Z2
-	VFMADD132PD.BCST actkernconst<>+7288(SB), Z4, Z2
+	VFMADD132PD.BCST actkernconst<>+6968(SB), Z4, Z2
 	VMULPD.BCST      actkernconst<>+4216(SB), Z2, Z3
 	VRNDSCALEPD      $0x09, Z3, Z3
-	VFMADD231PD.BCST actkernconst<>+7456(SB), Z3, Z2
+	VFMADD231PD.BCST actkernconst<>+7136(SB), Z3, Z2
 	VBROADCASTSD     actkernconst<>+4216(SB), Z4
 	VCMPPD           $0x11, Z2, Z4, K4
 	VANDPD.BCST      actkernconst<>+1504(SB), Z5, Z2
-	VBROADCASTSD     actkernconst<>+7104(SB), Z4
+	VBROADCASTSD     actkernconst<>+6784(SB), Z4
 	VSUBPD           Z2, Z4, Z2
-	VADDPD.BCST      actkernconst<>+7360(SB), Z2, K4, Z5
-	VBROADCASTSD     actkernconst<>+7264(SB), Z2
-	VFMADD213PD.BCST actkernconst<>+7112(SB), Z1, Z2
-	VSUBPD.BCST      actkernconst<>+7112(SB), Z2, Z4
-	VFMADD231PD.BCST actkernconst<>+7464(SB), Z4, Z1
-	VFMADD231PD.BCST actkernconst<>+7472(SB), Z4, Z1
-	VFMADD132PD.BCST actkernconst<>+7480(SB), Z1, Z4
+	VADDPD.BCST      actkernconst<>+7040(SB), Z2, K4, Z5
+	VBROADCASTSD     actkernconst<>+6944(SB), Z2
+	VFMADD213PD.BCST actkernconst<>+6792(SB), Z1, Z2
+	VSUBPD.BCST      actkernconst<>+6792(SB), Z2, Z4
+	VFMADD231PD.BCST actkernconst<>+7144(SB), Z4, Z1
+	VFMADD231PD.BCST actkernconst<>+7152(SB), Z4, Z1
+	VFMADD132PD.BCST actkernconst<>+7160(SB), Z1, Z4
 	VBLENDMPD        Z5, Z4, K3, Z5
 	VBLENDMPD        Z5, Z4, K2, Z5
 	VMOVAPD          Z2, Z1
-	VADDPD.BCST      actkernconst<>+7112(SB), Z3, K3, Z1
+	VADDPD.BCST      actkernconst<>+6792(SB), Z3, K3, Z1
 	VBLENDMPD        Z1, Z2, K2, Z1
 	VMULPD           Z5, Z5, Z2
-	VBROADCASTSD     actkernconst<>+7272(SB), Z3
-	VFMADD213PD.BCST actkernconst<>+7280(SB), Z2, Z3
-	VFMADD213PD.BCST actkernconst<>+7488(SB), Z2, Z3
-	VFMADD213PD.BCST actkernconst<>+7496(SB), Z2, Z3
-	VFMADD213PD.BCST actkernconst<>+7504(SB), Z2, Z3
-	VFMADD213PD.BCST actkernconst<>+7512(SB), Z2, Z3
+	VBROADCASTSD     actkernconst<>+6952(SB), Z3
+	VFMADD213PD.BCST actkernconst<>+6960(SB), Z2, Z3
+	VFMADD213PD.BCST actkernconst<>+7168(SB), Z2, Z3
+	VFMADD213PD.BCST actkernconst<>+7176(SB), Z2, Z3
+	VFMADD213PD.BCST actkernconst<>+7184(SB), Z2, Z3
+	VFMADD213PD.BCST actkernconst<>+7192(SB), Z2, Z3
 	VFMADD213PD.BCST actkernconst<>+0(SB), Z2, Z3
 	VMULPD           Z3, Z5, Z5
 	VPSLLQ           $0x3f, Z1, Z2
@@ -42963,55 +41119,55 @@ tail:
 	VCVTPS2PD        Y0, Z0
 	VMULPD.BCST      (SP), Z0, Z1
 	VANDPD.BCST      actkernconst<>+1504(SB), Z1, Z2
-	VBROADCASTSD     actkernconst<>+7168(SB), Z3
+	VBROADCASTSD     actkernconst<>+6848(SB), Z3
 	VCMPPD           $0x11, Z2, Z3, K2
 	VCMPPD.BCST      $0x11, actkernconst<>+4256(SB), Z2, K2, K3
 	VGETEXPPD        Z1, Z2
-	VBROADCASTSD     actkernconst<>+7176(SB), Z3
-	VFMADD213PD.BCST actkernconst<>+7184(SB), Z2, Z3
+	VBROADCASTSD     actkernconst<>+6856(SB), Z3
+	VFMADD213PD.BCST actkernconst<>+6864(SB), Z2, Z3
 	VRNDSCALEPD      $0x09, Z3, Z3
-	VSUBPD.BCST      actkernconst<>+7368(SB), Z2, Z4
-	VFMADD231PD.BCST actkernconst<>+7304(SB), Z3, Z4
-	VBROADCASTSD     actkernconst<>+7192(SB), Z5
+	VSUBPD.BCST      actkernconst<>+7048(SB), Z2, Z4
+	VFMADD231PD.BCST actkernconst<>+6984(SB), Z3, Z4
+	VBROADCASTSD     actkernconst<>+6872(SB), Z5
 	VSUBPD           Z2, Z5, Z2
 	VSCALEFPD        Z2, Z1, Z2
-	VBROADCASTSD     actkernconst<>+7152(SB), Z5
+	VBROADCASTSD     actkernconst<>+6832(SB), Z5
 	VCMPPD           $0x12, Z3, Z5, K4
-	VSUBPD.BCST      actkernconst<>+7152(SB), Z3, K4, Z3
-	VBROADCASTSD     actkernconst<>+7200(SB), Z5
-	VBLENDMPD.BCST   actkernconst<>+7312(SB), Z5, K4, Z6
-	VBROADCASTSD     actkernconst<>+7208(SB), Z5
-	VBLENDMPD.BCST   actkernconst<>+7320(SB), Z5, K4, Z7
-	VBROADCASTSD     actkernconst<>+7216(SB), Z5
-	VBLENDMPD.BCST   actkernconst<>+7328(SB), Z5, K4, Z8
-	VBROADCASTSD     actkernconst<>+7224(SB), Z5
-	VBLENDMPD.BCST   actkernconst<>+7336(SB), Z5, K4, Z9
-	VBROADCASTSD     actkernconst<>+7232(SB), Z5
-	VBLENDMPD.BCST   actkernconst<>+7408(SB), Z5, K4, Z10
-	VBROADCASTSD     actkernconst<>+7240(SB), Z5
-	VBLENDMPD.BCST   actkernconst<>+7416(SB), Z5, K4, Z11
-	VBROADCASTSD     actkernconst<>+7248(SB), Z5
-	VBLENDMPD.BCST   actkernconst<>+7424(SB), Z5, K4, Z12
-	VBROADCASTSD     actkernconst<>+7160(SB), Z5
+	VSUBPD.BCST      actkernconst<>+6832(SB), Z3, K4, Z3
+	VBROADCASTSD     actkernconst<>+6880(SB), Z5
+	VBLENDMPD.BCST   actkernconst<>+6992(SB), Z5, K4, Z6
+	VBROADCASTSD     actkernconst<>+6888(SB), Z5
+	VBLENDMPD.BCST   actkernconst<>+7000(SB), Z5, K4, Z7
+	VBROADCASTSD     actkernconst<>+6896(SB), Z5
+	VBLENDMPD.BCST   actkernconst<>+7008(SB), Z5, K4, Z8
+	VBROADCASTSD     actkernconst<>+6904(SB), Z5
+	VBLENDMPD.BCST   actkernconst<>+7016(SB), Z5, K4, Z9
+	VBROADCASTSD     actkernconst<>+6912(SB), Z5
+	VBLENDMPD.BCST   actkernconst<>+7088(SB), Z5, K4, Z10
+	VBROADCASTSD     actkernconst<>+6920(SB), Z5
+	VBLENDMPD.BCST   actkernconst<>+7096(SB), Z5, K4, Z11
+	VBROADCASTSD     actkernconst<>+6928(SB), Z5
+	VBLENDMPD.BCST   actkernconst<>+7104(SB), Z5, K4, Z12
+	VBROADCASTSD     actkernconst<>+6840(SB), Z5
 	VCMPPD           $0x12, Z3, Z5, K4
-	VSUBPD.BCST      actkernconst<>+7160(SB), Z3, K4, Z3
-	VBLENDMPD.BCST   actkernconst<>+7120(SB), Z6, K4, Z6
-	VBLENDMPD.BCST   actkernconst<>+7128(SB), Z7, K4, Z7
-	VBLENDMPD.BCST   actkernconst<>+7136(SB), Z8, K4, Z8
-	VBLENDMPD.BCST   actkernconst<>+7144(SB), Z9, K4, Z9
-	VBLENDMPD.BCST   actkernconst<>+7376(SB), Z10, K4, Z10
-	VBLENDMPD.BCST   actkernconst<>+7384(SB), Z11, K4, Z11
-	VBLENDMPD.BCST   actkernconst<>+7392(SB), Z12, K4, Z12
-	VBROADCASTSD     actkernconst<>+7256(SB), Z5
-	VBLENDMPD.BCST   actkernconst<>+7400(SB), Z5, K4, Z13
-	VBROADCASTSD     actkernconst<>+7120(SB), Z5
-	VBLENDMPD.BCST   actkernconst<>+7312(SB), Z5, K4, Z14
-	VBROADCASTSD     actkernconst<>+7128(SB), Z5
-	VBLENDMPD.BCST   actkernconst<>+7320(SB), Z5, K4, Z15
-	VBROADCASTSD     actkernconst<>+7136(SB), Z5
-	VBLENDMPD.BCST   actkernconst<>+7328(SB), Z5, K4, Z16
-	VBROADCASTSD     actkernconst<>+7144(SB), Z5
-	VBLENDMPD.BCST   actkernconst<>+7336(SB), Z5, K4, Z17
+	VSUBPD.BCST      actkernconst<>+6840(SB), Z3, K4, Z3
+	VBLENDMPD.BCST   actkernconst<>+6800(SB), Z6, K4, Z6
+	VBLENDMPD.BCST   actkernconst<>+6808(SB), Z7, K4, Z7
+	VBLENDMPD.BCST   actkernconst<>+6816(SB), Z8, K4, Z8
+	VBLENDMPD.BCST   actkernconst<>+6824(SB), Z9, K4, Z9
+	VBLENDMPD.BCST   actkernconst<>+7056(SB), Z10, K4, Z10
+	VBLENDMPD.BCST   actkernconst<>+7064(SB), Z11, K4, Z11
+	VBLENDMPD.BCST   actkernconst<>+7072(SB), Z12, K4, Z12
+	VBROADCASTSD     actkernconst<>+6936(SB), Z5
+	VBLENDMPD.BCST   actkernconst<>+7080(SB), Z5, K4, Z13
+	VBROADCASTSD     actkernconst<>+6800(SB), Z5
+	VBLENDMPD.BCST   actkernconst<>+6992(SB), Z5, K4, Z14
+	VBROADCASTSD     actkernconst<>+6808(SB), Z5
+	VBLENDMPD.BCST   actkernconst<>+7000(SB), Z5, K4, Z15
+	VBROADCASTSD     actkernconst<>+6816(SB), Z5
+	VBLENDMPD.BCST   actkernconst<>+7008(SB), Z5, K4, Z16
+	VBROADCASTSD     actkernconst<>+6824(SB), Z5
+	VBLENDMPD.BCST   actkernconst<>+7016(SB), Z5, K4, Z17
 	VBROADCASTSD     actkernconst<>+5480(SB), Z5
 	VCMPPD           $0x12, Z3, Z5, K4
 	VSUBPD.BCST      actkernconst<>+5480(SB), Z3, K4, Z3
@@ -43041,36 +41197,36 @@ tail:
 	VBLENDMPD        Z17, Z16, K4, Z17
 	VADDPD.BCST      actkernconst<>+1568(SB), Z4, Z3
 	VSCALEFPD        Z3, Z6, Z6
-	VADDPD.BCST      actkernconst<>+7304(SB), Z4, Z3
+	VADDPD.BCST      actkernconst<>+6984(SB), Z4, Z3
 	VSCALEFPD        Z3, Z7, Z7
-	VADDPD.BCST      actkernconst<>+7432(SB), Z4, Z3
+	VADDPD.BCST      actkernconst<>+7112(SB), Z4, Z3
 	VSCALEFPD        Z3, Z8, Z8
-	VADDPD.BCST      actkernconst<>+7440(SB), Z4, Z3
+	VADDPD.BCST      actkernconst<>+7120(SB), Z4, Z3
 	VSCALEFPD        Z3, Z9, Z9
-	VADDPD.BCST      actkernconst<>+7448(SB), Z4, Z4
+	VADDPD.BCST      actkernconst<>+7128(SB), Z4, Z4
 	VSCALEFPD        Z4, Z17, Z17
-	VMULPD.BCST      actkernconst<>+7296(SB), Z6, Z3
+	VMULPD.BCST      actkernconst<>+6976(SB), Z6, Z3
 	VRNDSCALEPD      $0x08, Z3, Z3
-	VFMADD132PD.BCST actkernconst<>+7288(SB), Z6, Z3
+	VFMADD132PD.BCST actkernconst<>+6968(SB), Z6, Z3
 	VADDPD.BCST      actkernconst<>+3920(SB), Z7, Z4
 	VSUBPD.BCST      actkernconst<>+3920(SB), Z4, Z4
 	VSUBPD           Z4, Z7, Z7
 	VADDPD           Z4, Z3, Z3
-	VADDPD.BCST      actkernconst<>+7344(SB), Z8, Z4
-	VSUBPD.BCST      actkernconst<>+7344(SB), Z4, Z4
+	VADDPD.BCST      actkernconst<>+7024(SB), Z8, Z4
+	VSUBPD.BCST      actkernconst<>+7024(SB), Z4, Z4
 	VSUBPD           Z4, Z8, Z8
 	VADDPD           Z4, Z7, Z7
-	VADDPD.BCST      actkernconst<>+7352(SB), Z9, Z4
-	VSUBPD.BCST      actkernconst<>+7352(SB), Z4, Z4
+	VADDPD.BCST      actkernconst<>+7032(SB), Z9, Z4
+	VSUBPD.BCST      actkernconst<>+7032(SB), Z4, Z4
 	VSUBPD           Z4, Z9, Z9
 	VADDPD           Z4, Z8, Z8
 	VADDPD           Z17, Z9, Z9
 	VMULPD           Z3, Z2, Z4
 	VXORPD.BCST      actkernconst<>+2752(SB), Z4, Z5
 	VFMADD213PD      Z5, Z2, Z3
-	VMULPD.BCST      actkernconst<>+7296(SB), Z4, Z5
+	VMULPD.BCST      actkernconst<>+6976(SB), Z4, Z5
 	VRNDSCALEPD      $0x08, Z5, Z5
-	VFMADD132PD.BCST actkernconst<>+7288(SB), Z4, Z5
+	VFMADD132PD.BCST actkernconst<>+6968(SB), Z4, Z5
 	VADDPD           Z3, Z5, Z5
 	VMULPD           Z7, Z2, Z3
 	VXORPD.BCST      actkernconst<>+2752(SB), Z3, Z4
@@ -43107,46 +41263,46 @@ tail:
 	VADDPD           Z5, Z10, Z10
 	VADDPD           Z8, Z10, Z10
 	VADDPD           Z2, Z10, Z10
-	VMULPD.BCST      actkernconst<>+7104(SB), Z6, Z2
+	VMULPD.BCST      actkernconst<>+6784(SB), Z6, Z2
 	VXORPD.BCST      actkernconst<>+2752(SB), Z2, Z3
-	VFMADD231PD.BCST actkernconst<>+7104(SB), Z6, Z3
-	VMULPD.BCST      actkernconst<>+7104(SB), Z10, Z10
-	VFMADD132PD.BCST actkernconst<>+7360(SB), Z10, Z6
+	VFMADD231PD.BCST actkernconst<>+6784(SB), Z6, Z3
+	VMULPD.BCST      actkernconst<>+6784(SB), Z10, Z10
+	VFMADD132PD.BCST actkernconst<>+7040(SB), Z10, Z6
 	VADDPD           Z6, Z3, Z3
 	VADDPD           Z3, Z2, Z5
 	VSUBPD           Z2, Z5, Z2
 	VSUBPD           Z2, Z3, Z3
 	VADDPD           Z3, Z5, Z5
-	VMULPD.BCST      actkernconst<>+7296(SB), Z4, Z2
+	VMULPD.BCST      actkernconst<>+6976(SB), Z4, Z2
 	VRNDSCALEPD      $0x09, Z2, Z2
-	VFMADD132PD.BCST actkernconst<>+7288(SB), Z4, Z2
+	VFMADD132PD.BCST actkernconst<>+6968(SB), Z4, Z2
 	VMULPD.BCST      actkernconst<>+4216(SB), Z2, Z3
 	VRNDSCALEPD      $0x09, Z3, Z3
-	VFMADD231PD.BCST actkernconst<>+7456(SB), Z3, Z2
+	VFMADD231PD.BCST actkernconst<>+7136(SB), Z3, Z2
 	VBROADCASTSD     actkernconst<>+4216(SB), Z4
 	VCMPPD           $0x11, Z2, Z4, K4
 	VANDPD.BCST      actkernconst<>+1504(SB), Z5, Z2
-	VBROADCASTSD     actkernconst<>+7104(SB), Z4
+	VBROADCASTSD     actkernconst<>+6784(SB), Z4
 	VSUBPD           Z2, Z4, Z2
-	VADDPD.BCST      actkernconst<>+7360(SB), Z2, K4, Z5
-	VBROADCASTSD     actkernconst<>+7264(SB), Z2
-	VFMADD213PD.BCST actkernconst<>+7112(SB), Z1, Z2
-	VSUBPD.BCST      actkernconst<>+7112(SB), Z2, Z4
-	VFMADD231PD.BCST actkernconst<>+7464(SB), Z4, Z1
-	VFMADD231PD.BCST actkernconst<>+7472(SB), Z4, Z1
-	VFMADD132PD.BCST actkernconst<>+7480(SB), Z1, Z4
+	VADDPD.BCST      actkernconst<>+7040(SB), Z2, K4, Z5
+	VBROADCASTSD     actkernconst<>+6944(SB), Z2
+	VFMADD213PD.BCST actkernconst<>+6792(SB), Z1, Z2
+	VSUBPD.BCST      actkernconst<>+6792(SB), Z2, Z4
+	VFMADD231PD.BCST actkernconst<>+7144(SB), Z4, Z1
+	VFMADD231PD.BCST actkernconst<>+7152(SB), Z4, Z1
+	VFMADD132PD.BCST actkernconst<>+7160(SB), Z1, Z4
 	VBLENDMPD        Z5, Z4, K3, Z5
 	VBLENDMPD        Z5, Z4, K2, Z5
 	VMOVAPD          Z2, Z1
-	VADDPD.BCST      actkernconst<>+7112(SB), Z3, K3, Z1
+	VADDPD.BCST      actkernconst<>+6792(SB), Z3, K3, Z1
 	VBLENDMPD        Z1, Z2, K2, Z1
 	VMULPD           Z5, Z5, Z2
-	VBROADCASTSD     actkernconst<>+7272(SB), Z3
-	VFMADD213PD.BCST actkernconst<>+7280(SB), Z2, Z3
-	VFMADD213PD.BCST actkernconst<>+7488(SB), Z2, Z3
-	VFMADD213PD.BCST actkernconst<>+7496(SB), Z2, Z3
-	VFMADD213PD.BCST actkernconst<>+7504(SB), Z2, Z3
-	VFMADD213PD.BCST actkernconst<>+7512(SB), Z2, Z3
+	VBROADCASTSD     actkernconst<>+6952(SB), Z3
+	VFMADD213PD.BCST actkernconst<>+6960(SB), Z2, Z3
+	VFMADD213PD.BCST actkernconst<>+7168(SB), Z2, Z3
+	VFMADD213PD.BCST actkernconst<>+7176(SB), Z2, Z3
+	VFMADD213PD.BCST actkernconst<>+7184(SB), Z2, Z3
+	VFMADD213PD.BCST actkernconst<>+7192(SB), Z2, Z3
 	VFMADD213PD.BCST actkernconst<>+0(SB), Z2, Z3
 	VMULPD           Z3, Z5, Z5
 	VPSLLQ           $0x3f, Z1, Z2
@@ -43183,13 +41339,13 @@ loop:
 	VANDPD.BCST      actkernconst<>+1504(SB), Z5, Z9
 	VANDPD.BCST      actkernconst<>+1504(SB), Z6, Z10
 	VANDPD.BCST      actkernconst<>+1504(SB), Z7, Z11
-	VBROADCASTSD     actkernconst<>+7168(SB), Z12
+	VBROADCASTSD     actkernconst<>+6848(SB), Z12
 	VCMPPD           $0x11, Z8, Z12, K2
-	VBROADCASTSD     actkernconst<>+7168(SB), Z12
+	VBROADCASTSD     actkernconst<>+6848(SB), Z12
 	VCMPPD           $0x11, Z9, Z12, K3
-	VBROADCASTSD     actkernconst<>+7168(SB), Z12
+	VBROADCASTSD     actkernconst<>+6848(SB), Z12
 	VCMPPD           $0x11, Z10, Z12, K4
-	VBROADCASTSD     actkernconst<>+7168(SB), Z12
+	VBROADCASTSD     actkernconst<>+6848(SB), Z12
 	VCMPPD           $0x11, Z11, Z12, K5
 	VCMPPD.BCST      $0x11, actkernconst<>+4256(SB), Z8, K2, K6
 	VCMPPD.BCST      $0x11, actkernconst<>+4256(SB), Z9, K3, K7
@@ -43201,229 +41357,229 @@ loop:
 	VGETEXPPD        Z5, Z9
 	VGETEXPPD        Z6, Z10
 	VGETEXPPD        Z7, Z11
-	VBROADCASTSD     actkernconst<>+7176(SB), Z12
-	VFMADD213PD.BCST actkernconst<>+7184(SB), Z8, Z12
-	VBROADCASTSD     actkernconst<>+7176(SB), Z13
-	VFMADD213PD.BCST actkernconst<>+7184(SB), Z9, Z13
-	VBROADCASTSD     actkernconst<>+7176(SB), Z14
-	VFMADD213PD.BCST actkernconst<>+7184(SB), Z10, Z14
-	VBROADCASTSD     actkernconst<>+7176(SB), Z15
-	VFMADD213PD.BCST actkernconst<>+7184(SB), Z11, Z15
+	VBROADCASTSD     actkernconst<>+6856(SB), Z12
+	VFMADD213PD.BCST actkernconst<>+6864(SB), Z8, Z12
+	VBROADCASTSD     actkernconst<>+6856(SB), Z13
+	VFMADD213PD.BCST actkernconst<>+6864(SB), Z9, Z13
+	VBROADCASTSD     actkernconst<>+6856(SB), Z14
+	VFMADD213PD.BCST actkernconst<>+6864(SB), Z10, Z14
+	VBROADCASTSD     actkernconst<>+6856(SB), Z15
+	VFMADD213PD.BCST actkernconst<>+6864(SB), Z11, Z15
 	VRNDSCALEPD      $0x09, Z12, Z12
 	VRNDSCALEPD      $0x09, Z13, Z13
 	VRNDSCALEPD      $0x09, Z14, Z14
 	VRNDSCALEPD      $0x09, Z15, Z15
-	VSUBPD.BCST      actkernconst<>+7368(SB), Z8, Z16
-	VSUBPD.BCST      actkernconst<>+7368(SB), Z9, Z17
-	VSUBPD.BCST      actkernconst<>+7368(SB), Z10, Z18
-	VSUBPD.BCST      actkernconst<>+7368(SB), Z11, Z19
-	VFMADD231PD.BCST actkernconst<>+7304(SB), Z12, Z16
-	VFMADD231PD.BCST actkernconst<>+7304(SB), Z13, Z17
-	VFMADD231PD.BCST actkernconst<>+7304(SB), Z14, Z18
-	VFMADD231PD.BCST actkernconst<>+7304(SB), Z15, Z19
-	VBROADCASTSD     actkernconst<>+7192(SB), Z20
+	VSUBPD.BCST      actkernconst<>+7048(SB), Z8, Z16
+	VSUBPD.BCST      actkernconst<>+7048(SB), Z9, Z17
+	VSUBPD.BCST      actkernconst<>+7048(SB), Z10, Z18
+	VSUBPD.BCST      actkernconst<>+7048(SB), Z11, Z19
+	VFMADD231PD.BCST actkernconst<>+6984(SB), Z12, Z16
+	VFMADD231PD.BCST actkernconst<>+6984(SB), Z13, Z17
+	VFMADD231PD.BCST actkernconst<>+6984(SB), Z14, Z18
+	VFMADD231PD.BCST actkernconst<>+6984(SB), Z15, Z19
+	VBROADCASTSD     actkernconst<>+6872(SB), Z20
 	VSUBPD           Z8, Z20, Z8
-	VBROADCASTSD     actkernconst<>+7192(SB), Z20
+	VBROADCASTSD     actkernconst<>+6872(SB), Z20
 	VSUBPD           Z9, Z20, Z9
-	VBROADCASTSD     actkernconst<>+7192(SB), Z20
+	VBROADCASTSD     actkernconst<>+6872(SB), Z20
 	VSUBPD           Z10, Z20, Z10
-	VBROADCASTSD     actkernconst<>+7192(SB), Z20
+	VBROADCASTSD     actkernconst<>+6872(SB), Z20
 	VSUBPD           Z11, Z20, Z11
 	VSCALEFPD        Z8, Z4, Z8
 	VSCALEFPD        Z9, Z5, Z9
 	VSCALEFPD        Z10, Z6, Z10
 	VSCALEFPD        Z11, Z7, Z11
-	VBROADCASTSD     actkernconst<>+7152(SB), Z20
+	VBROADCASTSD     actkernconst<>+6832(SB), Z20
 	KMOVW            K5, 24(SP)
 	VCMPPD           $0x12, Z12, Z20, K5
-	VBROADCASTSD     actkernconst<>+7152(SB), Z20
+	VBROADCASTSD     actkernconst<>+6832(SB), Z20
 	KMOVW            K2, 32(SP)
 	VCMPPD           $0x12, Z13, Z20, K2
-	VBROADCASTSD     actkernconst<>+7152(SB), Z20
+	VBROADCASTSD     actkernconst<>+6832(SB), Z20
 	KMOVW            K4, 40(SP)
 	VCMPPD           $0x12, Z14, Z20, K4
-	VBROADCASTSD     actkernconst<>+7152(SB), Z20
+	VBROADCASTSD     actkernconst<>+6832(SB), Z20
 	KMOVW            K3, 48(SP)
 	VCMPPD           $0x12, Z15, Z20, K3
-	VSUBPD.BCST      actkernconst<>+7152(SB), Z12, K5, Z12
-	VSUBPD.BCST      actkernconst<>+7152(SB), Z13, K2, Z13
-	VSUBPD.BCST      actkernconst<>+7152(SB), Z14, K4, Z14
-	VSUBPD.BCST      actkernconst<>+7152(SB), Z15, K3, Z15
-	VBROADCASTSD     actkernconst<>+7200(SB), Z20
-	VBLENDMPD.BCST   actkernconst<>+7312(SB), Z20, K5, Z21
-	VBROADCASTSD     actkernconst<>+7200(SB), Z20
-	VBLENDMPD.BCST   actkernconst<>+7312(SB), Z20, K2, Z22
-	VBROADCASTSD     actkernconst<>+7200(SB), Z20
-	VBLENDMPD.BCST   actkernconst<>+7312(SB), Z20, K4, Z23
-	VBROADCASTSD     actkernconst<>+7200(SB), Z20
-	VBLENDMPD.BCST   actkernconst<>+7312(SB), Z20, K3, Z24
-	VBROADCASTSD     actkernconst<>+7208(SB), Z20
-	VBLENDMPD.BCST   actkernconst<>+7320(SB), Z20, K5, Z25
-	VBROADCASTSD     actkernconst<>+7208(SB), Z20
-	VBLENDMPD.BCST   actkernconst<>+7320(SB), Z20, K2, Z26
-	VBROADCASTSD     actkernconst<>+7208(SB), Z20
-	VBLENDMPD.BCST   actkernconst<>+7320(SB), Z20, K4, Z27
-	VBROADCASTSD     actkernconst<>+7208(SB), Z20
-	VBLENDMPD.BCST   actkernconst<>+7320(SB), Z20, K3, Z28
-	VBROADCASTSD     actkernconst<>+7216(SB), Z20
-	VBLENDMPD.BCST   actkernconst<>+7328(SB), Z20, K5, Z29
-	VBROADCASTSD     actkernconst<>+7216(SB), Z20
-	VBLENDMPD.BCST   actkernconst<>+7328(SB), Z20, K2, Z30
-	VBROADCASTSD     actkernconst<>+7216(SB), Z20
-	VBLENDMPD.BCST   actkernconst<>+7328(SB), Z20, K4, Z31
-	VBROADCASTSD     actkernconst<>+7216(SB), Z20
+	VSUBPD.BCST      actkernconst<>+6832(SB), Z12, K5, Z12
+	VSUBPD.BCST      actkernconst<>+6832(SB), Z13, K2, Z13
+	VSUBPD.BCST      actkernconst<>+6832(SB), Z14, K4, Z14
+	VSUBPD.BCST      actkernconst<>+6832(SB), Z15, K3, Z15
+	VBROADCASTSD     actkernconst<>+6880(SB), Z20
+	VBLENDMPD.BCST   actkernconst<>+6992(SB), Z20, K5, Z21
+	VBROADCASTSD     actkernconst<>+6880(SB), Z20
+	VBLENDMPD.BCST   actkernconst<>+6992(SB), Z20, K2, Z22
+	VBROADCASTSD     actkernconst<>+6880(SB), Z20
+	VBLENDMPD.BCST   actkernconst<>+6992(SB), Z20, K4, Z23
+	VBROADCASTSD     actkernconst<>+6880(SB), Z20
+	VBLENDMPD.BCST   actkernconst<>+6992(SB), Z20, K3, Z24
+	VBROADCASTSD     actkernconst<>+6888(SB), Z20
+	VBLENDMPD.BCST   actkernconst<>+7000(SB), Z20, K5, Z25
+	VBROADCASTSD     actkernconst<>+6888(SB), Z20
+	VBLENDMPD.BCST   actkernconst<>+7000(SB), Z20, K2, Z26
+	VBROADCASTSD     actkernconst<>+6888(SB), Z20
+	VBLENDMPD.BCST   actkernconst<>+7000(SB), Z20, K4, Z27
+	VBROADCASTSD     actkernconst<>+6888(SB), Z20
+	VBLENDMPD.BCST   actkernconst<>+7000(SB), Z20, K3, Z28
+	VBROADCASTSD     actkernconst<>+6896(SB), Z20
+	VBLENDMPD.BCST   actkernconst<>+7008(SB), Z20, K5, Z29
+	VBROADCASTSD     actkernconst<>+6896(SB), Z20
+	VBLENDMPD.BCST   actkernconst<>+7008(SB), Z20, K2, Z30
+	VBROADCASTSD     actkernconst<>+6896(SB), Z20
+	VBLENDMPD.BCST   actkernconst<>+7008(SB), Z20, K4, Z31
+	VBROADCASTSD     actkernconst<>+6896(SB), Z20
 	VMOVUPD          Z3, 56(SP)
-	VBLENDMPD.BCST   actkernconst<>+7328(SB), Z20, K3, Z3
-	VBROADCASTSD     actkernconst<>+7224(SB), Z20
+	VBLENDMPD.BCST   actkernconst<>+7008(SB), Z20, K3, Z3
+	VBROADCASTSD     actkernconst<>+6904(SB), Z20
 	VMOVUPD          Z2, 120(SP)
-	VBLENDMPD.BCST   actkernconst<>+7336(SB), Z20, K5, Z2
-	VBROADCASTSD     actkernconst<>+7224(SB), Z20
+	VBLENDMPD.BCST   actkernconst<>+7016(SB), Z20, K5, Z2
+	VBROADCASTSD     actkernconst<>+6904(SB), Z20
 	VMOVUPD          Z1, 184(SP)
-	VBLENDMPD.BCST   actkernconst<>+7336(SB), Z20, K2, Z1
-	VBROADCASTSD     actkernconst<>+7224(SB), Z20
+	VBLENDMPD.BCST   actkernconst<>+7016(SB), Z20, K2, Z1
+	VBROADCASTSD     actkernconst<>+6904(SB), Z20
 	VMOVUPD          Z0, 248(SP)
-	VBLENDMPD.BCST   actkernconst<>+7336(SB), Z20, K4, Z0
-	VBROADCASTSD     actkernconst<>+7224(SB), Z20
+	VBLENDMPD.BCST   actkernconst<>+7016(SB), Z20, K4, Z0
+	VBROADCASTSD     actkernconst<>+6904(SB), Z20
 	VMOVUPD          Z7, 312(SP)
-	VBLENDMPD.BCST   actkernconst<>+7336(SB), Z20, K3, Z7
-	VBROADCASTSD     actkernconst<>+7232(SB), Z20
+	VBLENDMPD.BCST   actkernconst<>+7016(SB), Z20, K3, Z7
+	VBROADCASTSD     actkernconst<>+6912(SB), Z20
 	VMOVUPD          Z6, 376(SP)
-	VBLENDMPD.BCST   actkernconst<>+7408(SB), Z20, K5, Z6
-	VBROADCASTSD     actkernconst<>+7232(SB), Z20
+	VBLENDMPD.BCST   actkernconst<>+7088(SB), Z20, K5, Z6
+	VBROADCASTSD     actkernconst<>+6912(SB), Z20
 	VMOVUPD          Z5, 440(SP)
-	VBLENDMPD.BCST   actkernconst<>+7408(SB), Z20, K2, Z5
-	VBROADCASTSD     actkernconst<>+7232(SB), Z20
+	VBLENDMPD.BCST   actkernconst<>+7088(SB), Z20, K2, Z5
+	VBROADCASTSD     actkernconst<>+6912(SB), Z20
 	VMOVUPD          Z4, 504(SP)
-	VBLENDMPD.BCST   actkernconst<>+7408(SB), Z20, K4, Z4
-	VBROADCASTSD     actkernconst<>+7232(SB), Z20
+	VBLENDMPD.BCST   actkernconst<>+7088(SB), Z20, K4, Z4
+	VBROADCASTSD     actkernconst<>+6912(SB), Z20
 	VMOVUPD          Z11, 568(SP)
-	VBLENDMPD.BCST   actkernconst<>+7408(SB), Z20, K3, Z11
-	VBROADCASTSD     actkernconst<>+7240(SB), Z20
+	VBLENDMPD.BCST   actkernconst<>+7088(SB), Z20, K3, Z11
+	VBROADCASTSD     actkernconst<>+6920(SB), Z20
 	VMOVUPD          Z10, 632(SP)
-	VBLENDMPD.BCST   actkernconst<>+7416(SB), Z20, K5, Z10
-	VBROADCASTSD     actkernconst<>+7240(SB), Z20
+	VBLENDMPD.BCST   actkernconst<>+7096(SB), Z20, K5, Z10
+	VBROADCASTSD     actkernconst<>+6920(SB), Z20
 	VMOVUPD          Z9, 696(SP)
-	VBLENDMPD.BCST   actkernconst<>+7416(SB), Z20, K2, Z9
-	VBROADCASTSD     actkernconst<>+7240(SB), Z20
+	VBLENDMPD.BCST   actkernconst<>+7096(SB), Z20, K2, Z9
+	VBROADCASTSD     actkernconst<>+6920(SB), Z20
 	VMOVUPD          Z8, 760(SP)
-	VBLENDMPD.BCST   actkernconst<>+7416(SB), Z20, K4, Z8
-	VBROADCASTSD     actkernconst<>+7240(SB), Z20
+	VBLENDMPD.BCST   actkernconst<>+7096(SB), Z20, K4, Z8
+	VBROADCASTSD     actkernconst<>+6920(SB), Z20
 	VMOVUPD          Z19, 824(SP)
-	VBLENDMPD.BCST   actkernconst<>+7416(SB), Z20, K3, Z19
-	VBROADCASTSD     actkernconst<>+7248(SB), Z20
+	VBLENDMPD.BCST   actkernconst<>+7096(SB), Z20, K3, Z19
+	VBROADCASTSD     actkernconst<>+6928(SB), Z20
 	VMOVUPD          Z18, 888(SP)
-	VBLENDMPD.BCST   actkernconst<>+7424(SB), Z20, K5, Z18
-	VBROADCASTSD     actkernconst<>+7248(SB), Z20
+	VBLENDMPD.BCST   actkernconst<>+7104(SB), Z20, K5, Z18
+	VBROADCASTSD     actkernconst<>+6928(SB), Z20
 	VMOVUPD          Z17, 952(SP)
-	VBLENDMPD.BCST   actkernconst<>+7424(SB), Z20, K2, Z17
-	VBROADCASTSD     actkernconst<>+7248(SB), Z20
+	VBLENDMPD.BCST   actkernconst<>+7104(SB), Z20, K2, Z17
+	VBROADCASTSD     actkernconst<>+6928(SB), Z20
 	VMOVUPD          Z16, 1016(SP)
-	VBLENDMPD.BCST   actkernconst<>+7424(SB), Z20, K4, Z16
-	VBROADCASTSD     actkernconst<>+7248(SB), Z20
+	VBLENDMPD.BCST   actkernconst<>+7104(SB), Z20, K4, Z16
+	VBROADCASTSD     actkernconst<>+6928(SB), Z20
 	VMOVUPD          Z16, 1080(SP)
-	VBLENDMPD.BCST   actkernconst<>+7424(SB), Z20, K3, Z16
-	VBROADCASTSD     actkernconst<>+7160(SB), Z20
+	VBLENDMPD.BCST   actkernconst<>+7104(SB), Z20, K3, Z16
+	VBROADCASTSD     actkernconst<>+6840(SB), Z20
 	VCMPPD           $0x12, Z12, Z20, K2
-	VBROADCASTSD     actkernconst<>+7160(SB), Z20
+	VBROADCASTSD     actkernconst<>+6840(SB), Z20
 	VCMPPD           $0x12, Z13, Z20, K3
-	VBROADCASTSD     actkernconst<>+7160(SB), Z20
+	VBROADCASTSD     actkernconst<>+6840(SB), Z20
 	VCMPPD           $0x12, Z14, Z20, K4
-	VBROADCASTSD     actkernconst<>+7160(SB), Z20
+	VBROADCASTSD     actkernconst<>+6840(SB), Z20
 	VCMPPD           $0x12, Z15, Z20, K5
-	VSUBPD.BCST      actkernconst<>+7160(SB), Z12, K2, Z12
-	VSUBPD.BCST      actkernconst<>+7160(SB), Z13, K3, Z13
-	VSUBPD.BCST      actkernconst<>+7160(SB), Z14, K4, Z14
-	VSUBPD.BCST      actkernconst<>+7160(SB), Z15, K5, Z15
-	VBLENDMPD.BCST   actkernconst<>+7120(SB), Z21, K2, Z21
-	VBLENDMPD.BCST   actkernconst<>+7120(SB), Z22, K3, Z22
-	VBLENDMPD.BCST   actkernconst<>+7120(SB), Z23, K4, Z23
-	VBLENDMPD.BCST   actkernconst<>+7120(SB), Z24, K5, Z24
-	VBLENDMPD.BCST   actkernconst<>+7128(SB), Z25, K2, Z25
-	VBLENDMPD.BCST   actkernconst<>+7128(SB), Z26, K3, Z26
-	VBLENDMPD.BCST   actkernconst<>+7128(SB), Z27, K4, Z27
-	VBLENDMPD.BCST   actkernconst<>+7128(SB), Z28, K5, Z28
-	VBLENDMPD.BCST   actkernconst<>+7136(SB), Z29, K2, Z29
-	VBLENDMPD.BCST   actkernconst<>+7136(SB), Z30, K3, Z30
-	VBLENDMPD.BCST   actkernconst<>+7136(SB), Z31, K4, Z31
-	VBLENDMPD.BCST   actkernconst<>+7136(SB), Z3, K5, Z3
-	VBLENDMPD.BCST   actkernconst<>+7144(SB), Z2, K2, Z2
-	VBLENDMPD.BCST   actkernconst<>+7144(SB), Z1, K3, Z1
-	VBLENDMPD.BCST   actkernconst<>+7144(SB), Z0, K4, Z0
-	VBLENDMPD.BCST   actkernconst<>+7144(SB), Z7, K5, Z7
-	VBLENDMPD.BCST   actkernconst<>+7376(SB), Z6, K2, Z6
-	VBLENDMPD.BCST   actkernconst<>+7376(SB), Z5, K3, Z5
-	VBLENDMPD.BCST   actkernconst<>+7376(SB), Z4, K4, Z4
-	VBLENDMPD.BCST   actkernconst<>+7376(SB), Z11, K5, Z11
-	VBLENDMPD.BCST   actkernconst<>+7384(SB), Z10, K2, Z10
-	VBLENDMPD.BCST   actkernconst<>+7384(SB), Z9, K3, Z9
-	VBLENDMPD.BCST   actkernconst<>+7384(SB), Z8, K4, Z8
-	VBLENDMPD.BCST   actkernconst<>+7384(SB), Z19, K5, Z19
-	VBLENDMPD.BCST   actkernconst<>+7392(SB), Z18, K2, Z18
-	VBLENDMPD.BCST   actkernconst<>+7392(SB), Z17, K3, Z17
+	VSUBPD.BCST      actkernconst<>+6840(SB), Z12, K2, Z12
+	VSUBPD.BCST      actkernconst<>+6840(SB), Z13, K3, Z13
+	VSUBPD.BCST      actkernconst<>+6840(SB), Z14, K4, Z14
+	VSUBPD.BCST      actkernconst<>+6840(SB), Z15, K5, Z15
+	VBLENDMPD.BCST   actkernconst<>+6800(SB), Z21, K2, Z21
+	VBLENDMPD.BCST   actkernconst<>+6800(SB), Z22, K3, Z22
+	VBLENDMPD.BCST   actkernconst<>+6800(SB), Z23, K4, Z23
+	VBLENDMPD.BCST   actkernconst<>+6800(SB), Z24, K5, Z24
+	VBLENDMPD.BCST   actkernconst<>+6808(SB), Z25, K2, Z25
+	VBLENDMPD.BCST   actkernconst<>+6808(SB), Z26, K3, Z26
+	VBLENDMPD.BCST   actkernconst<>+6808(SB), Z27, K4, Z27
+	VBLENDMPD.BCST   actkernconst<>+6808(SB), Z28, K5, Z28
+	VBLENDMPD.BCST   actkernconst<>+6816(SB), Z29, K2, Z29
+	VBLENDMPD.BCST   actkernconst<>+6816(SB), Z30, K3, Z30
+	VBLENDMPD.BCST   actkernconst<>+6816(SB), Z31, K4, Z31
+	VBLENDMPD.BCST   actkernconst<>+6816(SB), Z3, K5, Z3
+	VBLENDMPD.BCST   actkernconst<>+6824(SB), Z2, K2, Z2
+	VBLENDMPD.BCST   actkernconst<>+6824(SB), Z1, K3, Z1
+	VBLENDMPD.BCST   actkernconst<>+6824(SB), Z0, K4, Z0
+	VBLENDMPD.BCST   actkernconst<>+6824(SB), Z7, K5, Z7
+	VBLENDMPD.BCST   actkernconst<>+7056(SB), Z6, K2, Z6
+	VBLENDMPD.BCST   actkernconst<>+7056(SB), Z5, K3, Z5
+	VBLENDMPD.BCST   actkernconst<>+7056(SB), Z4, K4, Z4
+	VBLENDMPD.BCST   actkernconst<>+7056(SB), Z11, K5, Z11
+	VBLENDMPD.BCST   actkernconst<>+7064(SB), Z10, K2, Z10
+	VBLENDMPD.BCST   actkernconst<>+7064(SB), Z9, K3, Z9
+	VBLENDMPD.BCST   actkernconst<>+7064(SB), Z8, K4, Z8
+	VBLENDMPD.BCST   actkernconst<>+7064(SB), Z19, K5, Z19
+	VBLENDMPD.BCST   actkernconst<>+7072(SB), Z18, K2, Z18
+	VBLENDMPD.BCST   actkernconst<>+7072(SB), Z17, K3, Z17
 	VMOVUPD          1080(SP), Z20
-	VBLENDMPD.BCST   actkernconst<>+7392(SB), Z20, K4, Z20
-	VBLENDMPD.BCST   actkernconst<>+7392(SB), Z16, K5, Z16
+	VBLENDMPD.BCST   actkernconst<>+7072(SB), Z20, K4, Z20
+	VBLENDMPD.BCST   actkernconst<>+7072(SB), Z16, K5, Z16
 	VMOVUPD          Z7, 1080(SP)
-	VBROADCASTSD     actkernconst<>+7256(SB), Z7
+	VBROADCASTSD     actkernconst<>+6936(SB), Z7
 	VMOVUPD          Z0, 1144(SP)
-	VBLENDMPD.BCST   actkernconst<>+7400(SB), Z7, K2, Z0
-	VBROADCASTSD     actkernconst<>+7256(SB), Z7
+	VBLENDMPD.BCST   actkernconst<>+7080(SB), Z7, K2, Z0
+	VBROADCASTSD     actkernconst<>+6936(SB), Z7
 	VMOVUPD          Z1, 1208(SP)
-	VBLENDMPD.BCST   actkernconst<>+7400(SB), Z7, K3, Z1
-	VBROADCASTSD     actkernconst<>+7256(SB), Z7
+	VBLENDMPD.BCST   actkernconst<>+7080(SB), Z7, K3, Z1
+	VBROADCASTSD     actkernconst<>+6936(SB), Z7
 	VMOVUPD          Z1, 1272(SP)
-	VBLENDMPD.BCST   actkernconst<>+7400(SB), Z7, K4, Z1
-	VBROADCASTSD     actkernconst<>+7256(SB), Z7
+	VBLENDMPD.BCST   actkernconst<>+7080(SB), Z7, K4, Z1
+	VBROADCASTSD     actkernconst<>+6936(SB), Z7
 	VMOVUPD          Z1, 1336(SP)
-	VBLENDMPD.BCST   actkernconst<>+7400(SB), Z7, K5, Z1
-	VBROADCASTSD     actkernconst<>+7120(SB), Z7
+	VBLENDMPD.BCST   actkernconst<>+7080(SB), Z7, K5, Z1
+	VBROADCASTSD     actkernconst<>+6800(SB), Z7
 	VMOVUPD          Z1, 1400(SP)
-	VBLENDMPD.BCST   actkernconst<>+7312(SB), Z7, K2, Z1
-	VBROADCASTSD     actkernconst<>+7120(SB), Z7
+	VBLENDMPD.BCST   actkernconst<>+6992(SB), Z7, K2, Z1
+	VBROADCASTSD     actkernconst<>+6800(SB), Z7
 	VMOVUPD          Z1, 1464(SP)
-	VBLENDMPD.BCST   actkernconst<>+7312(SB), Z7, K3, Z1
-	VBROADCASTSD     actkernconst<>+7120(SB), Z7
+	VBLENDMPD.BCST   actkernconst<>+6992(SB), Z7, K3, Z1
+	VBROADCASTSD     actkernconst<>+6800(SB), Z7
 	VMOVUPD          Z1, 1528(SP)
-	VBLENDMPD.BCST   actkernconst<>+7312(SB), Z7, K4, Z1
-	VBROADCASTSD     actkernconst<>+7120(SB), Z7
+	VBLENDMPD.BCST   actkernconst<>+6992(SB), Z7, K4, Z1
+	VBROADCASTSD     actkernconst<>+6800(SB), Z7
 	VMOVUPD          Z1, 1592(SP)
-	VBLENDMPD.BCST   actkernconst<>+7312(SB), Z7, K5, Z1
-	VBROADCASTSD     actkernconst<>+7128(SB), Z7
+	VBLENDMPD.BCST   actkernconst<>+6992(SB), Z7, K5, Z1
+	VBROADCASTSD     actkernconst<>+6808(SB), Z7
 	VMOVUPD          Z1, 1656(SP)
-	VBLENDMPD.BCST   actkernconst<>+7320(SB), Z7, K2, Z1
-	VBROADCASTSD     actkernconst<>+7128(SB), Z7
+	VBLENDMPD.BCST   actkernconst<>+7000(SB), Z7, K2, Z1
+	VBROADCASTSD     actkernconst<>+6808(SB), Z7
 	VMOVUPD          Z1, 1720(SP)
-	VBLENDMPD.BCST   actkernconst<>+7320(SB), Z7, K3, Z1
-	VBROADCASTSD     actkernconst<>+7128(SB), Z7
+	VBLENDMPD.BCST   actkernconst<>+7000(SB), Z7, K3, Z1
+	VBROADCASTSD     actkernconst<>+6808(SB), Z7
 	VMOVUPD          Z1, 1784(SP)
-	VBLENDMPD.BCST   actkernconst<>+7320(SB), Z7, K4, Z1
-	VBROADCASTSD     actkernconst<>+7128(SB), Z7
+	VBLENDMPD.BCST   actkernconst<>+7000(SB), Z7, K4, Z1
+	VBROADCASTSD     actkernconst<>+6808(SB), Z7
 	VMOVUPD          Z1, 1848(SP)
-	VBLENDMPD.BCST   actkernconst<>+7320(SB), Z7, K5, Z1
-	VBROADCASTSD     actkernconst<>+7136(SB), Z7
+	VBLENDMPD.BCST   actkernconst<>+7000(SB), Z7, K5, Z1
+	VBROADCASTSD     actkernconst<>+6816(SB), Z7
 	VMOVUPD          Z1, 1912(SP)
-	VBLENDMPD.BCST   actkernconst<>+7328(SB), Z7, K2, Z1
-	VBROADCASTSD     actkernconst<>+7136(SB), Z7
+	VBLENDMPD.BCST   actkernconst<>+7008(SB), Z7, K2, Z1
+	VBROADCASTSD     actkernconst<>+6816(SB), Z7
 	VMOVUPD          Z1, 1976(SP)
-	VBLENDMPD.BCST   actkernconst<>+7328(SB), Z7, K3, Z1
-	VBROADCASTSD     actkernconst<>+7136(SB), Z7
+	VBLENDMPD.BCST   actkernconst<>+7008(SB), Z7, K3, Z1
+	VBROADCASTSD     actkernconst<>+6816(SB), Z7
 	VMOVUPD          Z1, 2040(SP)
-	VBLENDMPD.BCST   actkernconst<>+7328(SB), Z7, K4, Z1
-	VBROADCASTSD     actkernconst<>+7136(SB), Z7
+	VBLENDMPD.BCST   actkernconst<>+7008(SB), Z7, K4, Z1
+	VBROADCASTSD     actkernconst<>+6816(SB), Z7
 	VMOVUPD          Z1, 2104(SP)
-	VBLENDMPD.BCST   actkernconst<>+7328(SB), Z7, K5, Z1
-	VBROADCASTSD     actkernconst<>+7144(SB), Z7
+	VBLENDMPD.BCST   actkernconst<>+7008(SB), Z7, K5, Z1
+	VBROADCASTSD     actkernconst<>+6824(SB), Z7
 	VMOVUPD          Z1, 2168(SP)
-	VBLENDMPD.BCST   actkernconst<>+7336(SB), Z7, K2, Z1
-	VBROADCASTSD     actkernconst<>+7144(SB), Z7
+	VBLENDMPD.BCST   actkernconst<>+7016(SB), Z7, K2, Z1
+	VBROADCASTSD     actkernconst<>+6824(SB), Z7
 	VMOVUPD          Z1, 2232(SP)
-	VBLENDMPD.BCST   actkernconst<>+7336(SB), Z7, K3, Z1
-	VBROADCASTSD     actkernconst<>+7144(SB), Z7
+	VBLENDMPD.BCST   actkernconst<>+7016(SB), Z7, K3, Z1
+	VBROADCASTSD     actkernconst<>+6824(SB), Z7
 	VMOVUPD          Z1, 2296(SP)
-	VBLENDMPD.BCST   actkernconst<>+7336(SB), Z7, K4, Z1
-	VBROADCASTSD     actkernconst<>+7144(SB), Z7
+	VBLENDMPD.BCST   actkernconst<>+7016(SB), Z7, K4, Z1
+	VBROADCASTSD     actkernconst<>+6824(SB), Z7
 	VMOVUPD          Z1, 2360(SP)
-	VBLENDMPD.BCST   actkernconst<>+7336(SB), Z7, K5, Z1
+	VBLENDMPD.BCST   actkernconst<>+7016(SB), Z7, K5, Z1
 	VBROADCASTSD     actkernconst<>+5480(SB), Z7
 	VCMPPD           $0x12, Z12, Z7, K2
 	VBROADCASTSD     actkernconst<>+5480(SB), Z7
@@ -43559,50 +41715,50 @@ loop:
 	VSCALEFPD        Z12, Z22, Z22
 	VSCALEFPD        Z14, Z23, Z23
 	VSCALEFPD        Z16, Z4, Z4
-	VADDPD.BCST      actkernconst<>+7304(SB), Z5, Z6
-	VADDPD.BCST      actkernconst<>+7304(SB), Z11, Z12
-	VADDPD.BCST      actkernconst<>+7304(SB), Z13, Z14
-	VADDPD.BCST      actkernconst<>+7304(SB), Z15, Z16
+	VADDPD.BCST      actkernconst<>+6984(SB), Z5, Z6
+	VADDPD.BCST      actkernconst<>+6984(SB), Z11, Z12
+	VADDPD.BCST      actkernconst<>+6984(SB), Z13, Z14
+	VADDPD.BCST      actkernconst<>+6984(SB), Z15, Z16
 	VSCALEFPD        Z6, Z25, Z25
 	VSCALEFPD        Z12, Z26, Z26
 	VSCALEFPD        Z14, Z0, Z0
 	VSCALEFPD        Z16, Z24, Z24
-	VADDPD.BCST      actkernconst<>+7432(SB), Z5, Z6
-	VADDPD.BCST      actkernconst<>+7432(SB), Z11, Z12
-	VADDPD.BCST      actkernconst<>+7432(SB), Z13, Z14
-	VADDPD.BCST      actkernconst<>+7432(SB), Z15, Z16
+	VADDPD.BCST      actkernconst<>+7112(SB), Z5, Z6
+	VADDPD.BCST      actkernconst<>+7112(SB), Z11, Z12
+	VADDPD.BCST      actkernconst<>+7112(SB), Z13, Z14
+	VADDPD.BCST      actkernconst<>+7112(SB), Z15, Z16
 	VSCALEFPD        Z6, Z29, Z29
 	VSCALEFPD        Z12, Z30, Z30
 	VSCALEFPD        Z14, Z31, Z31
 	VSCALEFPD        Z16, Z3, Z3
-	VADDPD.BCST      actkernconst<>+7440(SB), Z5, Z6
-	VADDPD.BCST      actkernconst<>+7440(SB), Z11, Z12
-	VADDPD.BCST      actkernconst<>+7440(SB), Z13, Z14
-	VADDPD.BCST      actkernconst<>+7440(SB), Z15, Z16
+	VADDPD.BCST      actkernconst<>+7120(SB), Z5, Z6
+	VADDPD.BCST      actkernconst<>+7120(SB), Z11, Z12
+	VADDPD.BCST      actkernconst<>+7120(SB), Z13, Z14
+	VADDPD.BCST      actkernconst<>+7120(SB), Z15, Z16
 	VSCALEFPD        Z6, Z2, Z2
 	VSCALEFPD        Z12, Z7, Z7
 	VSCALEFPD        Z14, Z28, Z28
 	VSCALEFPD        Z16, Z27, Z27
-	VADDPD.BCST      actkernconst<>+7448(SB), Z5, Z5
-	VADDPD.BCST      actkernconst<>+7448(SB), Z11, Z11
-	VADDPD.BCST      actkernconst<>+7448(SB), Z13, Z13
-	VADDPD.BCST      actkernconst<>+7448(SB), Z15, Z15
+	VADDPD.BCST      actkernconst<>+7128(SB), Z5, Z5
+	VADDPD.BCST      actkernconst<>+7128(SB), Z11, Z11
+	VADDPD.BCST      actkernconst<>+7128(SB), Z13, Z13
+	VADDPD.BCST      actkernconst<>+7128(SB), Z15, Z15
 	VSCALEFPD        Z5, Z10, Z10
 	VSCALEFPD        Z11, Z9, Z9
 	VSCALEFPD        Z13, Z8, Z8
 	VSCALEFPD        Z15, Z1, Z1
-	VMULPD.BCST      actkernconst<>+7296(SB), Z21, Z5
-	VMULPD.BCST      actkernconst<>+7296(SB), Z22, Z6
-	VMULPD.BCST      actkernconst<>+7296(SB), Z23, Z11
-	VMULPD.BCST      actkernconst<>+7296(SB), Z4, Z12
+	VMULPD.BCST      actkernconst<>+6976(SB), Z21, Z5
+	VMULPD.BCST      actkernconst<>+6976(SB), Z22, Z6
+	VMULPD.BCST      actkernconst<>+6976(SB), Z23, Z11
+	VMULPD.BCST      actkernconst<>+6976(SB), Z4, Z12
 	VRNDSCALEPD      $0x08, Z5, Z5
 	VRNDSCALEPD      $0x08, Z6, Z6
 	VRNDSCALEPD      $0x08, Z11, Z11
 	VRNDSCALEPD      $0x08, Z12, Z12
-	VFMADD132PD.BCST actkernconst<>+7288(SB), Z21, Z5
-	VFMADD132PD.BCST actkernconst<>+7288(SB), Z22, Z6
-	VFMADD132PD.BCST actkernconst<>+7288(SB), Z23, Z11
-	VFMADD132PD.BCST actkernconst<>+7288(SB), Z4, Z12
+	VFMADD132PD.BCST actkernconst<>+6968(SB), Z21, Z5
+	VFMADD132PD.BCST actkernconst<>+6968(SB), Z22, Z6
+	VFMADD132PD.BCST actkernconst<>+6968(SB), Z23, Z11
+	VFMADD132PD.BCST actkernconst<>+6968(SB), Z4, Z12
 	VADDPD.BCST      actkernconst<>+3920(SB), Z25, Z4
 	VADDPD.BCST      actkernconst<>+3920(SB), Z26, Z13
 	VADDPD.BCST      actkernconst<>+3920(SB), Z0, Z14
@@ -43619,14 +41775,14 @@ loop:
 	VADDPD           Z13, Z6, Z6
 	VADDPD           Z14, Z11, Z11
 	VADDPD           Z15, Z12, Z12
-	VADDPD.BCST      actkernconst<>+7344(SB), Z29, Z4
-	VADDPD.BCST      actkernconst<>+7344(SB), Z30, Z13
-	VADDPD.BCST      actkernconst<>+7344(SB), Z31, Z14
-	VADDPD.BCST      actkernconst<>+7344(SB), Z3, Z15
-	VSUBPD.BCST      actkernconst<>+7344(SB), Z4, Z4
-	VSUBPD.BCST      actkernconst<>+7344(SB), Z13, Z13
-	VSUBPD.BCST      actkernconst<>+7344(SB), Z14, Z14
-	VSUBPD.BCST      actkernconst<>+7344(SB), Z15, Z15
+	VADDPD.BCST      actkernconst<>+7024(SB), Z29, Z4
+	VADDPD.BCST      actkernconst<>+7024(SB), Z30, Z13
+	VADDPD.BCST      actkernconst<>+7024(SB), Z31, Z14
+	VADDPD.BCST      actkernconst<>+7024(SB), Z3, Z15
+	VSUBPD.BCST      actkernconst<>+7024(SB), Z4, Z4
+	VSUBPD.BCST      actkernconst<>+7024(SB), Z13, Z13
+	VSUBPD.BCST      actkernconst<>+7024(SB), Z14, Z14
+	VSUBPD.BCST      actkernconst<>+7024(SB), Z15, Z15
 	VSUBPD           Z4, Z29, Z29
 	VSUBPD           Z13, Z30, Z30
 	VSUBPD           Z14, Z31, Z31
@@ -43635,14 +41791,14 @@ loop:
 	VADDPD           Z13, Z26, Z26
 	VADDPD           Z14, Z0, Z0
 	VADDPD           Z15, Z24, Z24
-	VADDPD.BCST      actkernconst<>+7352(SB), Z2, Z4
-	VADDPD.BCST      actkernconst<>+7352(SB), Z7, Z13
-	VADDPD.BCST      actkernconst<>+7352(SB), Z28, Z14
-	VADDPD.BCST      actkernconst<>+7352(SB), Z27, Z15
-	VSUBPD.BCST      actkernconst<>+7352(SB), Z4, Z4
-	VSUBPD.BCST      actkernconst<>+7352(SB), Z13, Z13
-	VSUBPD.BCST      actkernconst<>+7352(SB), Z14, Z14
-	VSUBPD.BCST      actkernconst<>+7352(SB), Z15, Z15
+	VADDPD.BCST      actkernconst<>+7032(SB), Z2, Z4
+	VADDPD.BCST      actkernconst<>+7032(SB), Z7, Z13
+	VADDPD.BCST      actkernconst<>+7032(SB), Z28, Z14
+	VADDPD.BCST      actkernconst<>+7032(SB), Z27, Z15
+	VSUBPD.BCST      actkernconst<>+7032(SB), Z4, Z4
+	VSUBPD.BCST      actkernconst<>+7032(SB), Z13, Z13
+	VSUBPD.BCST      actkernconst<>+7032(SB), Z14, Z14
+	VSUBPD.BCST      actkernconst<>+7032(SB), Z15, Z15
 	VSUBPD           Z4, Z2, Z2
 	VSUBPD           Z13, Z7, Z7
 	VSUBPD           Z14, Z28, Z28
@@ -43671,18 +41827,18 @@ loop:
 	VFMADD213PD      Z17, Z8, Z6
 	VFMADD213PD      Z18, Z10, Z11
 	VFMADD213PD      Z19, Z14, Z12
-	VMULPD.BCST      actkernconst<>+7296(SB), Z4, Z16
-	VMULPD.BCST      actkernconst<>+7296(SB), Z9, Z17
-	VMULPD.BCST      actkernconst<>+7296(SB), Z13, Z18
-	VMULPD.BCST      actkernconst<>+7296(SB), Z15, Z19
+	VMULPD.BCST      actkernconst<>+6976(SB), Z4, Z16
+	VMULPD.BCST      actkernconst<>+6976(SB), Z9, Z17
+	VMULPD.BCST      actkernconst<>+6976(SB), Z13, Z18
+	VMULPD.BCST      actkernconst<>+6976(SB), Z15, Z19
 	VRNDSCALEPD      $0x08, Z16, Z16
 	VRNDSCALEPD      $0x08, Z17, Z17
 	VRNDSCALEPD      $0x08, Z18, Z18
 	VRNDSCALEPD      $0x08, Z19, Z19
-	VFMADD132PD.BCST actkernconst<>+7288(SB), Z4, Z16
-	VFMADD132PD.BCST actkernconst<>+7288(SB), Z9, Z17
-	VFMADD132PD.BCST actkernconst<>+7288(SB), Z13, Z18
-	VFMADD132PD.BCST actkernconst<>+7288(SB), Z15, Z19
+	VFMADD132PD.BCST actkernconst<>+6968(SB), Z4, Z16
+	VFMADD132PD.BCST actkernconst<>+6968(SB), Z9, Z17
+	VFMADD132PD.BCST actkernconst<>+6968(SB), Z13, Z18
+	VFMADD132PD.BCST actkernconst<>+6968(SB), Z15, Z19
 	VADDPD           Z5, Z16, Z16
 	VADDPD           Z6, Z17, Z17
 	VADDPD           Z11, Z18, Z18
@@ -43843,26 +41999,26 @@ loop:
 	VADDPD           696(SP), Z15, Z15
 	VADDPD           632(SP), Z27, Z27
 	VADDPD           568(SP), Z28, Z28
-	VMULPD.BCST      actkernconst<>+7104(SB), Z5, Z4
-	VMULPD.BCST      actkernconst<>+7104(SB), Z6, Z7
-	VMULPD.BCST      actkernconst<>+7104(SB), Z8, Z10
-	VMULPD.BCST      actkernconst<>+7104(SB), Z9, Z11
+	VMULPD.BCST      actkernconst<>+6784(SB), Z5, Z4
+	VMULPD.BCST      actkernconst<>+6784(SB), Z6, Z7
+	VMULPD.BCST      actkernconst<>+6784(SB), Z8, Z10
+	VMULPD.BCST      actkernconst<>+6784(SB), Z9, Z11
 	VXORPD.BCST      actkernconst<>+2752(SB), Z4, Z12
 	VXORPD.BCST      actkernconst<>+2752(SB), Z7, Z14
 	VXORPD.BCST      actkernconst<>+2752(SB), Z10, Z16
 	VXORPD.BCST      actkernconst<>+2752(SB), Z11, Z17
-	VFMADD231PD.BCST actkernconst<>+7104(SB), Z5, Z12
-	VFMADD231PD.BCST actkernconst<>+7104(SB), Z6, Z14
-	VFMADD231PD.BCST actkernconst<>+7104(SB), Z8, Z16
-	VFMADD231PD.BCST actkernconst<>+7104(SB), Z9, Z17
-	VMULPD.BCST      actkernconst<>+7104(SB), Z13, Z13
-	VMULPD.BCST      actkernconst<>+7104(SB), Z15, Z15
-	VMULPD.BCST      actkernconst<>+7104(SB), Z27, Z27
-	VMULPD.BCST      actkernconst<>+7104(SB), Z28, Z28
-	VFMADD132PD.BCST actkernconst<>+7360(SB), Z13, Z5
-	VFMADD132PD.BCST actkernconst<>+7360(SB), Z15, Z6
-	VFMADD132PD.BCST actkernconst<>+7360(SB), Z27, Z8
-	VFMADD132PD.BCST actkernconst<>+7360(SB), Z28, Z9
+	VFMADD231PD.BCST actkernconst<>+6784(SB), Z5, Z12
+	VFMADD231PD.BCST actkernconst<>+6784(SB), Z6, Z14
+	VFMADD231PD.BCST actkernconst<>+6784(SB), Z8, Z16
+	VFMADD231PD.BCST actkernconst<>+6784(SB), Z9, Z17
+	VMULPD.BCST      actkernconst<>+6784(SB), Z13, Z13
+	VMULPD.BCST      actkernconst<>+6784(SB), Z15, Z15
+	VMULPD.BCST      actkernconst<>+6784(SB), Z27, Z27
+	VMULPD.BCST      actkernconst<>+6784(SB), Z28, Z28
+	VFMADD132PD.BCST actkernconst<>+7040(SB), Z13, Z5
+	VFMADD132PD.BCST actkernconst<>+7040(SB), Z15, Z6
+	VFMADD132PD.BCST actkernconst<>+7040(SB), Z27, Z8
+	VFMADD132PD.BCST actkernconst<>+7040(SB), Z28, Z9
 	VADDPD           Z5, Z12, Z12
 	VADDPD           Z6, Z14, Z14
 	VADDPD           Z8, Z16, Z16
@@ -43883,18 +42039,18 @@ loop:
 	VADDPD           Z14, Z6, Z6
 	VADDPD           Z16, Z8, Z8
 	VADDPD           Z17, Z9, Z9
-	VMULPD.BCST      actkernconst<>+7296(SB), Z0, Z4
-	VMULPD.BCST      actkernconst<>+7296(SB), Z1, Z7
-	VMULPD.BCST      actkernconst<>+7296(SB), Z2, Z10
-	VMULPD.BCST      actkernconst<>+7296(SB), Z3, Z11
+	VMULPD.BCST      actkernconst<>+6976(SB), Z0, Z4
+	VMULPD.BCST      actkernconst<>+6976(SB), Z1, Z7
+	VMULPD.BCST      actkernconst<>+6976(SB), Z2, Z10
+	VMULPD.BCST      actkernconst<>+6976(SB), Z3, Z11
 	VRNDSCALEPD      $0x09, Z4, Z4
 	VRNDSCALEPD      $0x09, Z7, Z7
 	VRNDSCALEPD      $0x09, Z10, Z10
 	VRNDSCALEPD      $0x09, Z11, Z11
-	VFMADD132PD.BCST actkernconst<>+7288(SB), Z0, Z4
-	VFMADD132PD.BCST actkernconst<>+7288(SB), Z1, Z7
-	VFMADD132PD.BCST actkernconst<>+7288(SB), Z2, Z10
-	VFMADD132PD.BCST actkernconst<>+7288(SB), Z3, Z11
+	VFMADD132PD.BCST actkernconst<>+6968(SB), Z0, Z4
+	VFMADD132PD.BCST actkernconst<>+6968(SB), Z1, Z7
+	VFMADD132PD.BCST actkernconst<>+6968(SB), Z2, Z10
+	VFMADD132PD.BCST actkernconst<>+6968(SB), Z3, Z11
 	VMULPD.BCST      actkernconst<>+4216(SB), Z4, Z0
 	VMULPD.BCST      actkernconst<>+4216(SB), Z7, Z1
 	VMULPD.BCST      actkernconst<>+4216(SB), Z10, Z2
@@ -43903,10 +42059,10 @@ loop:
 	VRNDSCALEPD      $0x09, Z1, Z1
 	VRNDSCALEPD      $0x09, Z2, Z2
 	VRNDSCALEPD      $0x09, Z3, Z3
-	VFMADD231PD.BCST actkernconst<>+7456(SB), Z0, Z4
-	VFMADD231PD.BCST actkernconst<>+7456(SB), Z1, Z7
-	VFMADD231PD.BCST actkernconst<>+7456(SB), Z2, Z10
-	VFMADD231PD.BCST actkernconst<>+7456(SB), Z3, Z11
+	VFMADD231PD.BCST actkernconst<>+7136(SB), Z0, Z4
+	VFMADD231PD.BCST actkernconst<>+7136(SB), Z1, Z7
+	VFMADD231PD.BCST actkernconst<>+7136(SB), Z2, Z10
+	VFMADD231PD.BCST actkernconst<>+7136(SB), Z3, Z11
 	VBROADCASTSD     actkernconst<>+4216(SB), Z12
 	VCMPPD           $0x11, Z4, Z12, K2
 	VBROADCASTSD     actkernconst<>+4216(SB), Z4
@@ -43919,46 +42075,46 @@ loop:
 	VANDPD.BCST      actkernconst<>+1504(SB), Z6, Z7
 	VANDPD.BCST      actkernconst<>+1504(SB), Z8, Z10
 	VANDPD.BCST      actkernconst<>+1504(SB), Z9, Z11
-	VBROADCASTSD     actkernconst<>+7104(SB), Z12
+	VBROADCASTSD     actkernconst<>+6784(SB), Z12
 	VSUBPD           Z4, Z12, Z4
-	VBROADCASTSD     actkernconst<>+7104(SB), Z12
+	VBROADCASTSD     actkernconst<>+6784(SB), Z12
 	VSUBPD           Z7, Z12, Z7
-	VBROADCASTSD     actkernconst<>+7104(SB), Z12
+	VBROADCASTSD     actkernconst<>+6784(SB), Z12
 	VSUBPD           Z10, Z12, Z10
-	VBROADCASTSD     actkernconst<>+7104(SB), Z12
+	VBROADCASTSD     actkernconst<>+6784(SB), Z12
 	VSUBPD           Z11, Z12, Z11
-	VADDPD.BCST      actkernconst<>+7360(SB), Z4, K2, Z5
-	VADDPD.BCST      actkernconst<>+7360(SB), Z7, K3, Z6
-	VADDPD.BCST      actkernconst<>+7360(SB), Z10, K4, Z8
-	VADDPD.BCST      actkernconst<>+7360(SB), Z11, K5, Z9
+	VADDPD.BCST      actkernconst<>+7040(SB), Z4, K2, Z5
+	VADDPD.BCST      actkernconst<>+7040(SB), Z7, K3, Z6
+	VADDPD.BCST      actkernconst<>+7040(SB), Z10, K4, Z8
+	VADDPD.BCST      actkernconst<>+7040(SB), Z11, K5, Z9
 	VMOVUPD          504(SP), Z4
-	VBROADCASTSD     actkernconst<>+7264(SB), Z7
-	VFMADD213PD.BCST actkernconst<>+7112(SB), Z4, Z7
+	VBROADCASTSD     actkernconst<>+6944(SB), Z7
+	VFMADD213PD.BCST actkernconst<>+6792(SB), Z4, Z7
 	VMOVUPD          440(SP), Z10
-	VBROADCASTSD     actkernconst<>+7264(SB), Z11
-	VFMADD213PD.BCST actkernconst<>+7112(SB), Z10, Z11
+	VBROADCASTSD     actkernconst<>+6944(SB), Z11
+	VFMADD213PD.BCST actkernconst<>+6792(SB), Z10, Z11
 	VMOVUPD          376(SP), Z12
-	VBROADCASTSD     actkernconst<>+7264(SB), Z13
-	VFMADD213PD.BCST actkernconst<>+7112(SB), Z12, Z13
+	VBROADCASTSD     actkernconst<>+6944(SB), Z13
+	VFMADD213PD.BCST actkernconst<>+6792(SB), Z12, Z13
 	VMOVUPD          312(SP), Z14
-	VBROADCASTSD     actkernconst<>+7264(SB), Z15
-	VFMADD213PD.BCST actkernconst<>+7112(SB), Z14, Z15
-	VSUBPD.BCST      actkernconst<>+7112(SB), Z7, Z16
-	VSUBPD.BCST      actkernconst<>+7112(SB), Z11, Z17
-	VSUBPD.BCST      actkernconst<>+7112(SB), Z13, Z18
-	VSUBPD.BCST      actkernconst<>+7112(SB), Z15, Z19
-	VFMADD231PD.BCST actkernconst<>+7464(SB), Z16, Z4
-	VFMADD231PD.BCST actkernconst<>+7464(SB), Z17, Z10
-	VFMADD231PD.BCST actkernconst<>+7464(SB), Z18, Z12
-	VFMADD231PD.BCST actkernconst<>+7464(SB), Z19, Z14
-	VFMADD231PD.BCST actkernconst<>+7472(SB), Z16, Z4
-	VFMADD231PD.BCST actkernconst<>+7472(SB), Z17, Z10
-	VFMADD231PD.BCST actkernconst<>+7472(SB), Z18, Z12
-	VFMADD231PD.BCST actkernconst<>+7472(SB), Z19, Z14
-	VFMADD132PD.BCST actkernconst<>+7480(SB), Z4, Z16
-	VFMADD132PD.BCST actkernconst<>+7480(SB), Z10, Z17
-	VFMADD132PD.BCST actkernconst<>+7480(SB), Z12, Z18
-	VFMADD132PD.BCST actkernconst<>+7480(SB), Z14, Z19
+	VBROADCASTSD     actkernconst<>+6944(SB), Z15
+	VFMADD213PD.BCST actkernconst<>+6792(SB), Z14, Z15
+	VSUBPD.BCST      actkernconst<>+6792(SB), Z7, Z16
+	VSUBPD.BCST      actkernconst<>+6792(SB), Z11, Z17
+	VSUBPD.BCST      actkernconst<>+6792(SB), Z13, Z18
+	VSUBPD.BCST      actkernconst<>+6792(SB), Z15, Z19
+	VFMADD231PD.BCST actkernconst<>+7144(SB), Z16, Z4
+	VFMADD231PD.BCST actkernconst<>+7144(SB), Z17, Z10
+	VFMADD231PD.BCST actkernconst<>+7144(SB), Z18, Z12
+	VFMADD231PD.BCST actkernconst<>+7144(SB), Z19, Z14
+	VFMADD231PD.BCST actkernconst<>+7152(SB), Z16, Z4
+	VFMADD231PD.BCST actkernconst<>+7152(SB), Z17, Z10
+	VFMADD231PD.BCST actkernconst<>+7152(SB), Z18, Z12
+	VFMADD231PD.BCST actkernconst<>+7152(SB), Z19, Z14
+	VFMADD132PD.BCST actkernconst<>+7160(SB), Z4, Z16
+	VFMADD132PD.BCST actkernconst<>+7160(SB), Z10, Z17
+	VFMADD132PD.BCST actkernconst<>+7160(SB), Z12, Z18
+	VFMADD132PD.BCST actkernconst<>+7160(SB), Z14, Z19
 	VBLENDMPD        Z5, Z16, K6, Z5
 	VBLENDMPD        Z6, Z17, K7, Z6
 	KMOVW            48(SP), K2
@@ -43974,13 +42130,13 @@ loop:
 	KMOVW            24(SP), K5
 	VBLENDMPD        Z9, Z19, K5, Z9
 	VMOVAPD          Z7, Z4
-	VADDPD.BCST      actkernconst<>+7112(SB), Z0, K6, Z4
+	VADDPD.BCST      actkernconst<>+6792(SB), Z0, K6, Z4
 	VMOVAPD          Z11, Z0
-	VADDPD.BCST      actkernconst<>+7112(SB), Z1, K7, Z0
+	VADDPD.BCST      actkernconst<>+6792(SB), Z1, K7, Z0
 	VMOVAPD          Z13, Z1
-	VADDPD.BCST      actkernconst<>+7112(SB), Z2, K2, Z1
+	VADDPD.BCST      actkernconst<>+6792(SB), Z2, K2, Z1
 	VMOVAPD          Z15, Z2
-	VADDPD.BCST      actkernconst<>+7112(SB), Z3, K3, Z2
+	VADDPD.BCST      actkernconst<>+6792(SB), Z3, K3, Z2
 	VBLENDMPD        Z4, Z7, K4, Z4
 	KMOVW            8(SP), K2
 	VBLENDMPD        Z0, Z11, K2, Z0
@@ -43991,30 +42147,30 @@ loop:
 	VMULPD           Z6, Z6, Z7
 	VMULPD           Z8, Z8, Z10
 	VMULPD           Z9, Z9, Z11
-	VBROADCASTSD     actkernconst<>+7272(SB), Z12
-	VFMADD213PD.BCST actkernconst<>+7280(SB), Z3, Z12
-	VBROADCASTSD     actkernconst<>+7272(SB), Z13
-	VFMADD213PD.BCST actkernconst<>+7280(SB), Z7, Z13
-	VBROADCASTSD     actkernconst<>+7272(SB), Z14
-	VFMADD213PD.BCST actkernconst<>+7280(SB), Z10, Z14
-	VBROADCASTSD     actkernconst<>+7272(SB), Z15
-	VFMADD213PD.BCST actkernconst<>+7280(SB), Z11, Z15
-	VFMADD213PD.BCST actkernconst<>+7488(SB), Z3, Z12
-	VFMADD213PD.BCST actkernconst<>+7488(SB), Z7, Z13
-	VFMADD213PD.BCST actkernconst<>+7488(SB), Z10, Z14
-	VFMADD213PD.BCST actkernconst<>+7488(SB), Z11, Z15
-	VFMADD213PD.BCST actkernconst<>+7496(SB), Z3, Z12
-	VFMADD213PD.BCST actkernconst<>+7496(SB), Z7, Z13
-	VFMADD213PD.BCST actkernconst<>+7496(SB), Z10, Z14
-	VFMADD213PD.BCST actkernconst<>+7496(SB), Z11, Z15
-	VFMADD213PD.BCST actkernconst<>+7504(SB), Z3, Z12
-	VFMADD213PD.BCST actkernconst<>+7504(SB), Z7, Z13
-	VFMADD213PD.BCST actkernconst<>+7504(SB), Z10, Z14
-	VFMADD213PD.BCST actkernconst<>+7504(SB), Z11, Z15
-	VFMADD213PD.BCST actkernconst<>+7512(SB), Z3, Z12
-	VFMADD213PD.BCST actkernconst<>+7512(SB), Z7, Z13
-	VFMADD213PD.BCST actkernconst<>+7512(SB), Z10, Z14
-	VFMADD213PD.BCST actkernconst<>+7512(SB), Z11, Z15
+	VBROADCASTSD     actkernconst<>+6952(SB), Z12
+	VFMADD213PD.BCST actkernconst<>+6960(SB), Z3, Z12
+	VBROADCASTSD     actkernconst<>+6952(SB), Z13
+	VFMADD213PD.BCST actkernconst<>+6960(SB), Z7, Z13
+	VBROADCASTSD     actkernconst<>+6952(SB), Z14
+	VFMADD213PD.BCST actkernconst<>+6960(SB), Z10, Z14
+	VBROADCASTSD     actkernconst<>+6952(SB), Z15
+	VFMADD213PD.BCST actkernconst<>+6960(SB), Z11, Z15
+	VFMADD213PD.BCST actkernconst<>+7168(SB), Z3, Z12
+	VFMADD213PD.BCST actkernconst<>+7168(SB), Z7, Z13
+	VFMADD213PD.BCST actkernconst<>+7168(SB), Z10, Z14
+	VFMADD213PD.BCST actkernconst<>+7168(SB), Z11, Z15
+	VFMADD213PD.BCST actkernconst<>+7176(SB), Z3, Z12
+	VFMADD213PD.BCST actkernconst<>+7176(SB), Z7, Z13
+	VFMADD213PD.BCST actkernconst<>+7176(SB), Z10, Z14
+	VFMADD213PD.BCST actkernconst<>+7176(SB), Z11, Z15
+	VFMADD213PD.BCST actkernconst<>+7184(SB), Z3, Z12
+	VFMADD213PD.BCST actkernconst<>+7184(SB), Z7, Z13
+	VFMADD213PD.BCST actkernconst<>+7184(SB), Z10, Z14
+	VFMADD213PD.BCST actkernconst<>+7184(SB), Z11, Z15
+	VFMADD213PD.BCST actkernconst<>+7192(SB), Z3, Z12
+	VFMADD213PD.BCST actkernconst<>+7192(SB), Z7, Z13
+	VFMADD213PD.BCST actkernconst<>+7192(SB), Z10, Z14
+	VFMADD213PD.BCST actkernconst<>+7192(SB), Z11, Z15
 	VFMADD213PD.BCST actkernconst<>+0(SB), Z3, Z12
 	VFMADD213PD.BCST actkernconst<>+0(SB), Z7, Z13
 	VFMADD213PD.BCST actkernconst<>+0(SB), Z10, Z14
@@ -44058,55 +42214,55 @@ single:
 	VCVTPS2PD        (CX), Z0
 	VMULPD.BCST      (SP), Z0, Z1
 	VANDPD.BCST      actkernconst<>+1504(SB), Z1, Z2
-	VBROADCASTSD     actkernconst<>+7168(SB), Z3
+	VBROADCASTSD     actkernconst<>+6848(SB), Z3
 	VCMPPD           $0x11, Z2, Z3, K2
 	VCMPPD.BCST      $0x11, actkernconst<>+4256(SB), Z2, K2, K3
 	VGETEXPPD        Z1, Z2
-	VBROADCASTSD     actkernconst<>+7176(SB), Z3
-	VFMADD213PD.BCST actkernconst<>+7184(SB), Z2, Z3
+	VBROADCASTSD     actkernconst<>+6856(SB), Z3
+	VFMADD213PD.BCST actkernconst<>+6864(SB), Z2, Z3
 	VRNDSCALEPD      $0x09, Z3, Z3
-	VSUBPD.BCST      actkernconst<>+7368(SB), Z2, Z4
-	VFMADD231PD.BCST actkernconst<>+7304(SB), Z3, Z4
-	VBROADCASTSD     actkernconst<>+7192(SB), Z5
+	VSUBPD.BCST      actkernconst<>+7048(SB), Z2, Z4
+	VFMADD231PD.BCST actkernconst<>+6984(SB), Z3, Z4
+	VBROADCASTSD     actkernconst<>+6872(SB), Z5
 	VSUBPD           Z2, Z5, Z2
 	VSCALEFPD        Z2, Z1, Z2
-	VBROADCASTSD     actkernconst<>+7152(SB), Z5
+	VBROADCASTSD     actkernconst<>+6832(SB), Z5
 	VCMPPD           $0x12, Z3, Z5, K4
-	VSUBPD.BCST      actkernconst<>+7152(SB), Z3, K4, Z3
-	VBROADCASTSD     actkernconst<>+7200(SB), Z5
-	VBLENDMPD.BCST   actkernconst<>+7312(SB), Z5, K4, Z6
-	VBROADCASTSD     actkernconst<>+7208(SB), Z5
-	VBLENDMPD.BCST   actkernconst<>+7320(SB), Z5, K4, Z7
-	VBROADCASTSD     actkernconst<>+7216(SB), Z5
-	VBLENDMPD.BCST   actkernconst<>+7328(SB), Z5, K4, Z8
-	VBROADCASTSD     actkernconst<>+7224(SB), Z5
-	VBLENDMPD.BCST   actkernconst<>+7336(SB), Z5, K4, Z9
-	VBROADCASTSD     actkernconst<>+7232(SB), Z5
-	VBLENDMPD.BCST   actkernconst<>+7408(SB), Z5, K4, Z10
-	VBROADCASTSD     actkernconst<>+7240(SB), Z5
-	VBLENDMPD.BCST   actkernconst<>+7416(SB), Z5, K4, Z11
-	VBROADCASTSD     actkernconst<>+7248(SB), Z5
-	VBLENDMPD.BCST   actkernconst<>+7424(SB), Z5, K4, Z12
-	VBROADCASTSD     actkernconst<>+7160(SB), Z5
+	VSUBPD.BCST      actkernconst<>+6832(SB), Z3, K4, Z3
+	VBROADCASTSD     actkernconst<>+6880(SB), Z5
+	VBLENDMPD.BCST   actkernconst<>+6992(SB), Z5, K4, Z6
+	VBROADCASTSD     actkernconst<>+6888(SB), Z5
+	VBLENDMPD.BCST   actkernconst<>+7000(SB), Z5, K4, Z7
+	VBROADCASTSD     actkernconst<>+6896(SB), Z5
+	VBLENDMPD.BCST   actkernconst<>+7008(SB), Z5, K4, Z8
+	VBROADCASTSD     actkernconst<>+6904(SB), Z5
+	VBLENDMPD.BCST   actkernconst<>+7016(SB), Z5, K4, Z9
+	VBROADCASTSD     actkernconst<>+6912(SB), Z5
+	VBLENDMPD.BCST   actkernconst<>+7088(SB), Z5, K4, Z10
+	VBROADCASTSD     actkernconst<>+6920(SB), Z5
+	VBLENDMPD.BCST   actkernconst<>+7096(SB), Z5, K4, Z11
+	VBROADCASTSD     actkernconst<>+6928(SB), Z5
+	VBLENDMPD.BCST   actkernconst<>+7104(SB), Z5, K4, Z12
+	VBROADCASTSD     actkernconst<>+6840(SB), Z5
 	VCMPPD           $0x12, Z3, Z5, K4
-	VSUBPD.BCST      actkernconst<>+7160(SB), Z3, K4, Z3
-	VBLENDMPD.BCST   actkernconst<>+7120(SB), Z6, K4, Z6
-	VBLENDMPD.BCST   actkernconst<>+7128(SB), Z7, K4, Z7
-	VBLENDMPD.BCST   actkernconst<>+7136(SB), Z8, K4, Z8
-	VBLENDMPD.BCST   actkernconst<>+7144(SB), Z9, K4, Z9
-	VBLENDMPD.BCST   actkernconst<>+7376(SB), Z10, K4, Z10
-	VBLENDMPD.BCST   actkernconst<>+7384(SB), Z11, K4, Z11
-	VBLENDMPD.BCST   actkernconst<>+7392(SB), Z12, K4, Z12
-	VBROADCASTSD     actkernconst<>+7256(SB), Z5
-	VBLENDMPD.BCST   actkernconst<>+7400(SB), Z5, K4, Z13
-	VBROADCASTSD     actkernconst<>+7120(SB), Z5
-	VBLENDMPD.BCST   actkernconst<>+7312(SB), Z5, K4, Z14
-	VBROADCASTSD     actkernconst<>+7128(SB), Z5
-	VBLENDMPD.BCST   actkernconst<>+7320(SB), Z5, K4, Z15
-	VBROADCASTSD     actkernconst<>+7136(SB), Z5
-	VBLENDMPD.BCST   actkernconst<>+7328(SB), Z5, K4, Z16
-	VBROADCASTSD     actkernconst<>+7144(SB), Z5
-	VBLENDMPD.BCST   actkernconst<>+7336(SB), Z5, K4, Z17
+	VSUBPD.BCST      actkernconst<>+6840(SB), Z3, K4, Z3
+	VBLENDMPD.BCST   actkernconst<>+6800(SB), Z6, K4, Z6
+	VBLENDMPD.BCST   actkernconst<>+6808(SB), Z7, K4, Z7
+	VBLENDMPD.BCST   actkernconst<>+6816(SB), Z8, K4, Z8
+	VBLENDMPD.BCST   actkernconst<>+6824(SB), Z9, K4, Z9
+	VBLENDMPD.BCST   actkernconst<>+7056(SB), Z10, K4, Z10
+	VBLENDMPD.BCST   actkernconst<>+7064(SB), Z11, K4, Z11
+	VBLENDMPD.BCST   actkernconst<>+7072(SB), Z12, K4, Z12
+	VBROADCASTSD     actkernconst<>+6936(SB), Z5
+	VBLENDMPD.BCST   actkernconst<>+7080(SB), Z5, K4, Z13
+	VBROADCASTSD     actkernconst<>+6800(SB), Z5
+	VBLENDMPD.BCST   actkernconst<>+6992(SB), Z5, K4, Z14
+	VBROADCASTSD     actkernconst<>+6808(SB), Z5
+	VBLENDMPD.BCST   actkernconst<>+7000(SB), Z5, K4, Z15
+	VBROADCASTSD     actkernconst<>+6816(SB), Z5
+	VBLENDMPD.BCST   actkernconst<>+7008(SB), Z5, K4, Z16
+	VBROADCASTSD     actkernconst<>+6824(SB), Z5
+	VBLENDMPD.BCST   actkernconst<>+7016(SB), Z5, K4, Z17
 	VBROADCASTSD     actkernconst<>+5480(SB), Z5
 	VCMPPD           $0x12, Z3, Z5, K4
 	VSUBPD.BCST      actkernconst<>+5480(SB), Z3, K4, Z3
@@ -44136,36 +42292,36 @@ single:
 	VBLENDMPD        Z17, Z16, K4, Z17
 	VADDPD.BCST      actkernconst<>+1568(SB), Z4, Z3
 	VSCALEFPD        Z3, Z6, Z6
-	VADDPD.BCST      actkernconst<>+7304(SB), Z4, Z3
+	VADDPD.BCST      actkernconst<>+6984(SB), Z4, Z3
 	VSCALEFPD        Z3, Z7, Z7
-	VADDPD.BCST      actkernconst<>+7432(SB), Z4, Z3
+	VADDPD.BCST      actkernconst<>+7112(SB), Z4, Z3
 	VSCALEFPD        Z3, Z8, Z8
-	VADDPD.BCST      actkernconst<>+7440(SB), Z4, Z3
+	VADDPD.BCST      actkernconst<>+7120(SB), Z4, Z3
 	VSCALEFPD        Z3, Z9, Z9
-	VADDPD.BCST      actkernconst<>+7448(SB), Z4, Z4
+	VADDPD.BCST      actkernconst<>+7128(SB), Z4, Z4
 	VSCALEFPD        Z4, Z17, Z17
-	VMULPD.BCST      actkernconst<>+7296(SB), Z6, Z3
+	VMULPD.BCST      actkernconst<>+6976(SB), Z6, Z3
 	VRNDSCALEPD      $0x08, Z3, Z3
-	VFMADD132PD.BCST actkernconst<>+7288(SB), Z6, Z3
+	VFMADD132PD.BCST actkernconst<>+6968(SB), Z6, Z3
 	VADDPD.BCST      actkernconst<>+3920(SB), Z7, Z4
 	VSUBPD.BCST      actkernconst<>+3920(SB), Z4, Z4
 	VSUBPD           Z4, Z7, Z7
 	VADDPD           Z4, Z3, Z3
-	VADDPD.BCST      actkernconst<>+7344(SB), Z8, Z4
-	VSUBPD.BCST      actkernconst<>+7344(SB), Z4, Z4
+	VADDPD.BCST      actkernconst<>+7024(SB), Z8, Z4
+	VSUBPD.BCST      actkernconst<>+7024(SB), Z4, Z4
 	VSUBPD           Z4, Z8, Z8
 	VADDPD           Z4, Z7, Z7
-	VADDPD.BCST      actkernconst<>+7352(SB), Z9, Z4
-	VSUBPD.BCST      actkernconst<>+7352(SB), Z4, Z4
+	VADDPD.BCST      actkernconst<>+7032(SB), Z9, Z4
+	VSUBPD.BCST      actkernconst<>+7032(SB), Z4, Z4
 	VSUBPD           Z4, Z9, Z9
 	VADDPD           Z4, Z8, Z8
 	VADDPD           Z17, Z9, Z9
 	VMULPD           Z3, Z2, Z4
 	VXORPD.BCST      actkernconst<>+2752(SB), Z4, Z5
 	VFMADD213PD      Z5, Z2, Z3
-	VMULPD.BCST      actkernconst<>+7296(SB), Z4, Z5
+	VMULPD.BCST      actkernconst<>+6976(SB), Z4, Z5
 	VRNDSCALEPD      $0x08, Z5, Z5
-	VFMADD132PD.BCST actkernconst<>+7288(SB), Z4, Z5
+	VFMADD132PD.BCST actkernconst<>+6968(SB), Z4, Z5
 	VADDPD           Z3, Z5, Z5
 	VMULPD           Z7, Z2, Z3
 	VXORPD.BCST      actkernconst<>+2752(SB), Z3, Z4
@@ -44202,46 +42358,46 @@ single:
 	VADDPD           Z5, Z10, Z10
 	VADDPD           Z8, Z10, Z10
 	VADDPD           Z2, Z10, Z10
-	VMULPD.BCST      actkernconst<>+7104(SB), Z6, Z2
+	VMULPD.BCST      actkernconst<>+6784(SB), Z6, Z2
 	VXORPD.BCST      actkernconst<>+2752(SB), Z2, Z3
-	VFMADD231PD.BCST actkernconst<>+7104(SB), Z6, Z3
-	VMULPD.BCST      actkernconst<>+7104(SB), Z10, Z10
-	VFMADD132PD.BCST actkernconst<>+7360(SB), Z10, Z6
+	VFMADD231PD.BCST actkernconst<>+6784(SB), Z6, Z3
+	VMULPD.BCST      actkernconst<>+6784(SB), Z10, Z10
+	VFMADD132PD.BCST actkernconst<>+7040(SB), Z10, Z6
 	VADDPD           Z6, Z3, Z3
 	VADDPD           Z3, Z2, Z5
 	VSUBPD           Z2, Z5, Z2
 	VSUBPD           Z2, Z3, Z3
 	VADDPD           Z3, Z5, Z5
-	VMULPD.BCST      actkernconst<>+7296(SB), Z4, Z2
+	VMULPD.BCST      actkernconst<>+6976(SB), Z4, Z2
 	VRNDSCALEPD      $0x09, Z2, Z2
-	VFMADD132PD.BCST actkernconst<>+7288(SB), Z4, Z2
+	VFMADD132PD.BCST actkernconst<>+6968(SB), Z4, Z2
 	VMULPD.BCST      actkernconst<>+4216(SB), Z2, Z3
 	VRNDSCALEPD      $0x09, Z3, Z3
-	VFMADD231PD.BCST actkernconst<>+7456(SB), Z3, Z2
+	VFMADD231PD.BCST actkernconst<>+7136(SB), Z3, Z2
 	VBROADCASTSD     actkernconst<>+4216(SB), Z4
 	VCMPPD           $0x11, Z2, Z4, K4
 	VANDPD.BCST      actkernconst<>+1504(SB), Z5, Z2
-	VBROADCASTSD     actkernconst<>+7104(SB), Z4
+	VBROADCASTSD     actkernconst<>+6784(SB), Z4
 	VSUBPD           Z2, Z4, Z2
-	VADDPD.BCST      actkernconst<>+7360(SB), Z2, K4, Z5
-	VBROADCASTSD     actkernconst<>+7264(SB), Z2
-	VFMADD213PD.BCST actkernconst<>+7112(SB), Z1, Z2
-	VSUBPD.BCST      actkernconst<>+7112(SB), Z2, Z4
-	VFMADD231PD.BCST actkernconst<>+7464(SB), Z4, Z1
-	VFMADD231PD.BCST actkernconst<>+7472(SB), Z4, Z1
-	VFMADD132PD.BCST actkernconst<>+7480(SB), Z1, Z4
+	VADDPD.BCST      actkernconst<>+7040(SB), Z2, K4, Z5
+	VBROADCASTSD     actkernconst<>+6944(SB), Z2
+	VFMADD213PD.BCST actkernconst<>+6792(SB), Z1, Z2
+	VSUBPD.BCST      actkernconst<>+6792(SB), Z2, Z4
+	VFMADD231PD.BCST actkernconst<>+7144(SB), Z4, Z1
+	VFMADD231PD.BCST actkernconst<>+7152(SB), Z4, Z1
+	VFMADD132PD.BCST actkernconst<>+7160(SB), Z1, Z4
 	VBLENDMPD        Z5, Z4, K3, Z5
 	VBLENDMPD        Z5, Z4, K2, Z5
 	VMOVAPD          Z2, Z1
-	VADDPD.BCST      actkernconst<>+7112(SB), Z3, K3, Z1
+	VADDPD.BCST      actkernconst<>+6792(SB), Z3, K3, Z1
 	VBLENDMPD        Z1, Z2, K2, Z1
 	VMULPD           Z5, Z5, Z2
-	VBROADCASTSD     actkernconst<>+7272(SB), Z3
-	VFMADD213PD.BCST actkernconst<>+7280(SB), Z2, Z3
-	VFMADD213PD.BCST actkernconst<>+7488(SB), Z2, Z3
-	VFMADD213PD.BCST actkernconst<>+7496(SB), Z2, Z3
-	VFMADD213PD.BCST actkernconst<>+7504(SB), Z2, Z3
-	VFMADD213PD.BCST actkernconst<>+7512(SB), Z2, Z3
+	VBROADCASTSD     actkernconst<>+6952(SB), Z3
+	VFMADD213PD.BCST actkernconst<>+6960(SB), Z2, Z3
+	VFMADD213PD.BCST actkernconst<>+7168(SB), Z2, Z3
+	VFMADD213PD.BCST actkernconst<>+7176(SB), Z2, Z3
+	VFMADD213PD.BCST actkernconst<>+7184(SB), Z2, Z3
+	VFMADD213PD.BCST actkernconst<>+7192(SB), Z2, Z3
 	VFMADD213PD.BCST actkernconst<>+0(SB), Z2, Z3
 	VMULPD           Z3, Z5, Z5
 	VPSLLQ           $0x3f, Z1, Z2
@@ -44264,55 +42420,55 @@ tail:
 	VCVTPS2PD        Y0, Z0
 	VMULPD.BCST      (SP), Z0, Z1
 	VANDPD.BCST      actkernconst<>+1504(SB), Z1, Z2
-	VBROADCASTSD     actkernconst<>+7168(SB), Z3
+	VBROADCASTSD     actkernconst<>+6848(SB), Z3
 	VCMPPD           $0x11, Z2, Z3, K2
 	VCMPPD.BCST      $0x11, actkernconst<>+4256(SB), Z2, K2, K3
 	VGETEXPPD        Z1, Z2
-	VBROADCASTSD     actkernconst<>+7176(SB), Z3
-	VFMADD213PD.BCST actkernconst<>+7184(SB), Z2, Z3
+	VBROADCASTSD     actkernconst<>+6856(SB), Z3
+	VFMADD213PD.BCST actkernconst<>+6864(SB), Z2, Z3
 	VRNDSCALEPD      $0x09, Z3, Z3
-	VSUBPD.BCST      actkernconst<>+7368(SB), Z2, Z4
-	VFMADD231PD.BCST actkernconst<>+7304(SB), Z3, Z4
-	VBROADCASTSD     actkernconst<>+7192(SB), Z5
+	VSUBPD.BCST      actkernconst<>+7048(SB), Z2, Z4
+	VFMADD231PD.BCST actkernconst<>+6984(SB), Z3, Z4
+	VBROADCASTSD     actkernconst<>+6872(SB), Z5
 	VSUBPD           Z2, Z5, Z2
 	VSCALEFPD        Z2, Z1, Z2
-	VBROADCASTSD     actkernconst<>+7152(SB), Z5
+	VBROADCASTSD     actkernconst<>+6832(SB), Z5
 	VCMPPD           $0x12, Z3, Z5, K4
-	VSUBPD.BCST      actkernconst<>+7152(SB), Z3, K4, Z3
-	VBROADCASTSD     actkernconst<>+7200(SB), Z5
-	VBLENDMPD.BCST   actkernconst<>+7312(SB), Z5, K4, Z6
-	VBROADCASTSD     actkernconst<>+7208(SB), Z5
-	VBLENDMPD.BCST   actkernconst<>+7320(SB), Z5, K4, Z7
-	VBROADCASTSD     actkernconst<>+7216(SB), Z5
-	VBLENDMPD.BCST   actkernconst<>+7328(SB), Z5, K4, Z8
-	VBROADCASTSD     actkernconst<>+7224(SB), Z5
-	VBLENDMPD.BCST   actkernconst<>+7336(SB), Z5, K4, Z9
-	VBROADCASTSD     actkernconst<>+7232(SB), Z5
-	VBLENDMPD.BCST   actkernconst<>+7408(SB), Z5, K4, Z10
-	VBROADCASTSD     actkernconst<>+7240(SB), Z5
-	VBLENDMPD.BCST   actkernconst<>+7416(SB), Z5, K4, Z11
-	VBROADCASTSD     actkernconst<>+7248(SB), Z5
-	VBLENDMPD.BCST   actkernconst<>+7424(SB), Z5, K4, Z12
-	VBROADCASTSD     actkernconst<>+7160(SB), Z5
+	VSUBPD.BCST      actkernconst<>+6832(SB), Z3, K4, Z3
+	VBROADCASTSD     actkernconst<>+6880(SB), Z5
+	VBLENDMPD.BCST   actkernconst<>+6992(SB), Z5, K4, Z6
+	VBROADCASTSD     actkernconst<>+6888(SB), Z5
+	VBLENDMPD.BCST   actkernconst<>+7000(SB), Z5, K4, Z7
+	VBROADCASTSD     actkernconst<>+6896(SB), Z5
+	VBLENDMPD.BCST   actkernconst<>+7008(SB), Z5, K4, Z8
+	VBROADCASTSD     actkernconst<>+6904(SB), Z5
+	VBLENDMPD.BCST   actkernconst<>+7016(SB), Z5, K4, Z9
+	VBROADCASTSD     actkernconst<>+6912(SB), Z5
+	VBLENDMPD.BCST   actkernconst<>+7088(SB), Z5, K4, Z10
+	VBROADCASTSD     actkernconst<>+6920(SB), Z5
+	VBLENDMPD.BCST   actkernconst<>+7096(SB), Z5, K4, Z11
+	VBROADCASTSD     actkernconst<>+6928(SB), Z5
+	VBLENDMPD.BCST   actkernconst<>+7104(SB), Z5, K4, Z12
+	VBROADCASTSD     actkernconst<>+6840(SB), Z5
 	VCMPPD           $0x12, Z3, Z5, K4
-	VSUBPD.BCST      actkernconst<>+7160(SB), Z3, K4, Z3
-	VBLENDMPD.BCST   actkernconst<>+7120(SB), Z6, K4, Z6
-	VBLENDMPD.BCST   actkernconst<>+7128(SB), Z7, K4, Z7
-	VBLENDMPD.BCST   actkernconst<>+7136(SB), Z8, K4, Z8
-	VBLENDMPD.BCST   actkernconst<>+7144(SB), Z9, K4, Z9
-	VBLENDMPD.BCST   actkernconst<>+7376(SB), Z10, K4, Z10
-	VBLENDMPD.BCST   actkernconst<>+7384(SB), Z11, K4, Z11
-	VBLENDMPD.BCST   actkernconst<>+7392(SB), Z12, K4, Z12
-	VBROADCASTSD     actkernconst<>+7256(SB), Z5
-	VBLENDMPD.BCST   actkernconst<>+7400(SB), Z5, K4, Z13
-	VBROADCASTSD     actkernconst<>+7120(SB), Z5
-	VBLENDMPD.BCST   actkernconst<>+7312(SB), Z5, K4, Z14
-	VBROADCASTSD     actkernconst<>+7128(SB), Z5
-	VBLENDMPD.BCST   actkernconst<>+7320(SB), Z5, K4, Z15
-	VBROADCASTSD     actkernconst<>+7136(SB), Z5
-	VBLENDMPD.BCST   actkernconst<>+7328(SB), Z5, K4, Z16
-	VBROADCASTSD     actkernconst<>+7144(SB), Z5
-	VBLENDMPD.BCST   actkernconst<>+7336(SB), Z5, K4, Z17
+	VSUBPD.BCST      actkernconst<>+6840(SB), Z3, K4, Z3
+	VBLENDMPD.BCST   actkernconst<>+6800(SB), Z6, K4, Z6
+	VBLENDMPD.BCST   actkernconst<>+6808(SB), Z7, K4, Z7
+	VBLENDMPD.BCST   actkernconst<>+6816(SB), Z8, K4, Z8
+	VBLENDMPD.BCST   actkernconst<>+6824(SB), Z9, K4, Z9
+	VBLENDMPD.BCST   actkernconst<>+7056(SB), Z10, K4, Z10
+	VBLENDMPD.BCST   actkernconst<>+7064(SB), Z11, K4, Z11
+	VBLENDMPD.BCST   actkernconst<>+7072(SB), Z12, K4, Z12
+	VBROADCASTSD     actkernconst<>+6936(SB), Z5
+	VBLENDMPD.BCST   actkernconst<>+7080(SB), Z5, K4, Z13
+	VBROADCASTSD     actkernconst<>+6800(SB), Z5
+	VBLENDMPD.BCST   actkernconst<>+6992(SB), Z5, K4, Z14
+	VBROADCASTSD     actkernconst<>+6808(SB), Z5
+	VBLENDMPD.BCST   actkernconst<>+7000(SB), Z5, K4, Z15
+	VBROADCASTSD     actkernconst<>+6816(SB), Z5
+	VBLENDMPD.BCST   actkernconst<>+7008(SB), Z5, K4, Z16
+	VBROADCASTSD     actkernconst<>+6824(SB), Z5
+	VBLENDMPD.BCST   actkernconst<>+7016(SB), Z5, K4, Z17
 	VBROADCASTSD     actkernconst<>+5480(SB), Z5
 	VCMPPD           $0x12, Z3, Z5, K4
 	VSUBPD.BCST      actkernconst<>+5480(SB), Z3, K4, Z3
@@ -44342,36 +42498,36 @@ tail:
 	VBLENDMPD        Z17, Z16, K4, Z17
 	VADDPD.BCST      actkernconst<>+1568(SB), Z4, Z3
 	VSCALEFPD        Z3, Z6, Z6
-	VADDPD.BCST      actkernconst<>+7304(SB), Z4, Z3
+	VADDPD.BCST      actkernconst<>+6984(SB), Z4, Z3
 	VSCALEFPD        Z3, Z7, Z7
-	VADDPD.BCST      actkernconst<>+7432(SB), Z4, Z3
+	VADDPD.BCST      actkernconst<>+7112(SB), Z4, Z3
 	VSCALEFPD        Z3, Z8, Z8
-	VADDPD.BCST      actkernconst<>+7440(SB), Z4, Z3
+	VADDPD.BCST      actkernconst<>+7120(SB), Z4, Z3
 	VSCALEFPD        Z3, Z9, Z9
-	VADDPD.BCST      actkernconst<>+7448(SB), Z4, Z4
+	VADDPD.BCST      actkernconst<>+7128(SB), Z4, Z4
 	VSCALEFPD        Z4, Z17, Z17
-	VMULPD.BCST      actkernconst<>+7296(SB), Z6, Z3
+	VMULPD.BCST      actkernconst<>+6976(SB), Z6, Z3
 	VRNDSCALEPD      $0x08, Z3, Z3
-	VFMADD132PD.BCST actkernconst<>+7288(SB), Z6, Z3
+	VFMADD132PD.BCST actkernconst<>+6968(SB), Z6, Z3
 	VADDPD.BCST      actkernconst<>+3920(SB), Z7, Z4
 	VSUBPD.BCST      actkernconst<>+3920(SB), Z4, Z4
 	VSUBPD           Z4, Z7, Z7
 	VADDPD           Z4, Z3, Z3
-	VADDPD.BCST      actkernconst<>+7344(SB), Z8, Z4
-	VSUBPD.BCST      actkernconst<>+7344(SB), Z4, Z4
+	VADDPD.BCST      actkernconst<>+7024(SB), Z8, Z4
+	VSUBPD.BCST      actkernconst<>+7024(SB), Z4, Z4
 	VSUBPD           Z4, Z8, Z8
 	VADDPD           Z4, Z7, Z7
-	VADDPD.BCST      actkernconst<>+7352(SB), Z9, Z4
-	VSUBPD.BCST      actkernconst<>+7352(SB), Z4, Z4
+	VADDPD.BCST      actkernconst<>+7032(SB), Z9, Z4
+	VSUBPD.BCST      actkernconst<>+7032(SB), Z4, Z4
 	VSUBPD           Z4, Z9, Z9
 	VADDPD           Z4, Z8, Z8
 	VADDPD           Z17, Z9, Z9
 	VMULPD           Z3, Z2, Z4
 	VXORPD.BCST      actkernconst<>+2752(SB), Z4, Z5
 	VFMADD213PD      Z5, Z2, Z3
-	VMULPD.BCST      actkernconst<>+7296(SB), Z4, Z5
+	VMULPD.BCST      actkernconst<>+6976(SB), Z4, Z5
 	VRNDSCALEPD      $0x08, Z5, Z5
-	VFMADD132PD.BCST actkernconst<>+7288(SB), Z4, Z5
+	VFMADD132PD.BCST actkernconst<>+6968(SB), Z4, Z5
 	VADDPD           Z3, Z5, Z5
 	VMULPD           Z7, Z2, Z3
 	VXORPD.BCST      actkernconst<>+2752(SB), Z3, Z4
@@ -44408,46 +42564,46 @@ tail:
 	VADDPD           Z5, Z10, Z10
 	VADDPD           Z8, Z10, Z10
 	VADDPD           Z2, Z10, Z10
-	VMULPD.BCST      actkernconst<>+7104(SB), Z6, Z2
+	VMULPD.BCST      actkernconst<>+6784(SB), Z6, Z2
 	VXORPD.BCST      actkernconst<>+2752(SB), Z2, Z3
-	VFMADD231PD.BCST actkernconst<>+7104(SB), Z6, Z3
-	VMULPD.BCST      actkernconst<>+7104(SB), Z10, Z10
-	VFMADD132PD.BCST actkernconst<>+7360(SB), Z10, Z6
+	VFMADD231PD.BCST actkernconst<>+6784(SB), Z6, Z3
+	VMULPD.BCST      actkernconst<>+6784(SB), Z10, Z10
+	VFMADD132PD.BCST actkernconst<>+7040(SB), Z10, Z6
 	VADDPD           Z6, Z3, Z3
 	VADDPD           Z3, Z2, Z5
 	VSUBPD           Z2, Z5, Z2
 	VSUBPD           Z2, Z3, Z3
 	VADDPD           Z3, Z5, Z5
-	VMULPD.BCST      actkernconst<>+7296(SB), Z4, Z2
+	VMULPD.BCST      actkernconst<>+6976(SB), Z4, Z2
 	VRNDSCALEPD      $0x09, Z2, Z2
-	VFMADD132PD.BCST actkernconst<>+7288(SB), Z4, Z2
+	VFMADD132PD.BCST actkernconst<>+6968(SB), Z4, Z2
 	VMULPD.BCST      actkernconst<>+4216(SB), Z2, Z3
 	VRNDSCALEPD      $0x09, Z3, Z3
-	VFMADD231PD.BCST actkernconst<>+7456(SB), Z3, Z2
+	VFMADD231PD.BCST actkernconst<>+7136(SB), Z3, Z2
 	VBROADCASTSD     actkernconst<>+4216(SB), Z4
 	VCMPPD           $0x11, Z2, Z4, K4
 	VANDPD.BCST      actkernconst<>+1504(SB), Z5, Z2
-	VBROADCASTSD     actkernconst<>+7104(SB), Z4
+	VBROADCASTSD     actkernconst<>+6784(SB), Z4
 	VSUBPD           Z2, Z4, Z2
-	VADDPD.BCST      actkernconst<>+7360(SB), Z2, K4, Z5
-	VBROADCASTSD     actkernconst<>+7264(SB), Z2
-	VFMADD213PD.BCST actkernconst<>+7112(SB), Z1, Z2
-	VSUBPD.BCST      actkernconst<>+7112(SB), Z2, Z4
-	VFMADD231PD.BCST actkernconst<>+7464(SB), Z4, Z1
-	VFMADD231PD.BCST actkernconst<>+7472(SB), Z4, Z1
-	VFMADD132PD.BCST actkernconst<>+7480(SB), Z1, Z4
+	VADDPD.BCST      actkernconst<>+7040(SB), Z2, K4, Z5
+	VBROADCASTSD     actkernconst<>+6944(SB), Z2
+	VFMADD213PD.BCST actkernconst<>+6792(SB), Z1, Z2
+	VSUBPD.BCST      actkernconst<>+6792(SB), Z2, Z4
+	VFMADD231PD.BCST actkernconst<>+7144(SB), Z4, Z1
+	VFMADD231PD.BCST actkernconst<>+7152(SB), Z4, Z1
+	VFMADD132PD.BCST actkernconst<>+7160(SB), Z1, Z4
 	VBLENDMPD        Z5, Z4, K3, Z5
 	VBLENDMPD        Z5, Z4, K2, Z5
 	VMOVAPD          Z2, Z1
-	VADDPD.BCST      actkernconst<>+7112(SB), Z3, K3, Z1
+	VADDPD.BCST      actkernconst<>+6792(SB), Z3, K3, Z1
 	VBLENDMPD        Z1, Z2, K2, Z1
 	VMULPD           Z5, Z5, Z2
-	VBROADCASTSD     actkernconst<>+7272(SB), Z3
-	VFMADD213PD.BCST actkernconst<>+7280(SB), Z2, Z3
-	VFMADD213PD.BCST actkernconst<>+7488(SB), Z2, Z3
-	VFMADD213PD.BCST actkernconst<>+7496(SB), Z2, Z3
-	VFMADD213PD.BCST actkernconst<>+7504(SB), Z2, Z3
-	VFMADD213PD.BCST actkernconst<>+7512(SB), Z2, Z3
+	VBROADCASTSD     actkernconst<>+6952(SB), Z3
+	VFMADD213PD.BCST actkernconst<>+6960(SB), Z2, Z3
+	VFMADD213PD.BCST actkernconst<>+7168(SB), Z2, Z3
+	VFMADD213PD.BCST actkernconst<>+7176(SB), Z2, Z3
+	VFMADD213PD.BCST actkernconst<>+7184(SB), Z2, Z3
+	VFMADD213PD.BCST actkernconst<>+7192(SB), Z2, Z3
 	VFMADD213PD.BCST actkernconst<>+0(SB), Z2, Z3
 	VMULPD           Z3, Z5, Z5
 	VPSLLQ           $0x3f, Z1, Z2
@@ -44483,11 +42639,11 @@ loop:
 	VANDPD      actkernconst<>+1696(SB), Y3, Y6
 	VANDPD      actkernconst<>+1696(SB), Y4, Y7
 	VANDPD      actkernconst<>+1696(SB), Y5, Y8
-	VMOVUPD     actkernconst<>+7872(SB), Y9
+	VMOVUPD     actkernconst<>+7552(SB), Y9
 	VCMPPD      $0x11, Y6, Y9, Y10
-	VMOVUPD     actkernconst<>+7872(SB), Y9
+	VMOVUPD     actkernconst<>+7552(SB), Y9
 	VCMPPD      $0x11, Y7, Y9, Y11
-	VMOVUPD     actkernconst<>+7872(SB), Y9
+	VMOVUPD     actkernconst<>+7552(SB), Y9
 	VCMPPD      $0x11, Y8, Y9, Y12
 	VCMPPD      $0x11, actkernconst<>+4672(SB), Y6, Y6
 	VCMPPD      $0x11, actkernconst<>+4672(SB), Y7, Y7
@@ -44508,279 +42664,279 @@ loop:
 	VORPD       actkernconst<>+4768(SB), Y14, Y14
 	VSUBPD      actkernconst<>+128(SB), Y14, Y14
 	VMOVUPD     Y2, 32(SP)
-	VMOVUPD     actkernconst<>+7904(SB), Y2
-	VFMADD213PD actkernconst<>+7936(SB), Y9, Y2
+	VMOVUPD     actkernconst<>+7584(SB), Y2
+	VFMADD213PD actkernconst<>+7616(SB), Y9, Y2
 	VMOVUPD     Y1, 64(SP)
-	VMOVUPD     actkernconst<>+7904(SB), Y1
-	VFMADD213PD actkernconst<>+7936(SB), Y13, Y1
+	VMOVUPD     actkernconst<>+7584(SB), Y1
+	VFMADD213PD actkernconst<>+7616(SB), Y13, Y1
 	VMOVUPD     Y0, 96(SP)
-	VMOVUPD     actkernconst<>+7904(SB), Y0
-	VFMADD213PD actkernconst<>+7936(SB), Y14, Y0
+	VMOVUPD     actkernconst<>+7584(SB), Y0
+	VFMADD213PD actkernconst<>+7616(SB), Y14, Y0
 	VROUNDPD    $0x09, Y2, Y2
 	VROUNDPD    $0x09, Y1, Y1
 	VROUNDPD    $0x09, Y0, Y0
 	VMOVUPD     Y12, 128(SP)
-	VSUBPD      actkernconst<>+8672(SB), Y9, Y12
+	VSUBPD      actkernconst<>+8352(SB), Y9, Y12
 	VMOVUPD     Y11, 160(SP)
-	VSUBPD      actkernconst<>+8672(SB), Y13, Y11
+	VSUBPD      actkernconst<>+8352(SB), Y13, Y11
 	VMOVUPD     Y10, 192(SP)
-	VSUBPD      actkernconst<>+8672(SB), Y14, Y10
-	VFMADD231PD actkernconst<>+8416(SB), Y2, Y12
-	VFMADD231PD actkernconst<>+8416(SB), Y1, Y11
-	VFMADD231PD actkernconst<>+8416(SB), Y0, Y10
+	VSUBPD      actkernconst<>+8352(SB), Y14, Y10
+	VFMADD231PD actkernconst<>+8096(SB), Y2, Y12
+	VFMADD231PD actkernconst<>+8096(SB), Y1, Y11
+	VFMADD231PD actkernconst<>+8096(SB), Y0, Y10
 	VMOVUPD     Y8, 224(SP)
-	VMOVUPD     actkernconst<>+7968(SB), Y8
+	VMOVUPD     actkernconst<>+7648(SB), Y8
 	VSUBPD      Y9, Y8, Y9
-	VMOVUPD     actkernconst<>+7968(SB), Y8
+	VMOVUPD     actkernconst<>+7648(SB), Y8
 	VSUBPD      Y13, Y8, Y13
-	VMOVUPD     actkernconst<>+7968(SB), Y8
+	VMOVUPD     actkernconst<>+7648(SB), Y8
 	VSUBPD      Y14, Y8, Y14
 	VMOVUPD     Y7, 256(SP)
 	VMOVUPD     Y6, 288(SP)
 	VMOVUPD     Y10, 320(SP)
 	VMOVUPD     Y11, 352(SP)
-	VCMPPD      $0x11, actkernconst<>+7520(SB), Y9, Y6
-	VANDPD      actkernconst<>+7552(SB), Y6, Y7
-	VCMPPD      $0x1e, actkernconst<>+7584(SB), Y9, Y6
-	VBLENDVPD   Y6, actkernconst<>+7584(SB), Y7, Y7
+	VCMPPD      $0x11, actkernconst<>+7200(SB), Y9, Y6
+	VANDPD      actkernconst<>+7232(SB), Y6, Y7
+	VCMPPD      $0x1e, actkernconst<>+7264(SB), Y9, Y6
+	VBLENDVPD   Y6, actkernconst<>+7264(SB), Y7, Y7
 	VADDPD      actkernconst<>+128(SB), Y7, Y10
 	VPSLLQ      $0x34, Y10, Y10
 	VMULPD      Y10, Y3, Y8
 	VSUBPD      Y7, Y9, Y11
-	VCMPPD      $0x11, actkernconst<>+7520(SB), Y11, Y6
-	VANDPD      actkernconst<>+7552(SB), Y6, Y7
-	VCMPPD      $0x1e, actkernconst<>+7584(SB), Y11, Y6
-	VBLENDVPD   Y6, actkernconst<>+7584(SB), Y7, Y7
+	VCMPPD      $0x11, actkernconst<>+7200(SB), Y11, Y6
+	VANDPD      actkernconst<>+7232(SB), Y6, Y7
+	VCMPPD      $0x1e, actkernconst<>+7264(SB), Y11, Y6
+	VBLENDVPD   Y6, actkernconst<>+7264(SB), Y7, Y7
 	VADDPD      actkernconst<>+128(SB), Y7, Y10
 	VPSLLQ      $0x34, Y10, Y10
 	VMULPD      Y10, Y8, Y8
 	VSUBPD      Y7, Y11, Y11
-	VMAXPD      actkernconst<>+7520(SB), Y11, Y7
-	VMINPD      actkernconst<>+7584(SB), Y7, Y7
+	VMAXPD      actkernconst<>+7200(SB), Y11, Y7
+	VMINPD      actkernconst<>+7264(SB), Y7, Y7
 	VADDPD      actkernconst<>+128(SB), Y7, Y10
 	VPSLLQ      $0x34, Y10, Y10
 	VMULPD      Y10, Y8, Y8
-	VCMPPD      $0x11, actkernconst<>+7520(SB), Y13, Y9
-	VANDPD      actkernconst<>+7552(SB), Y9, Y7
-	VCMPPD      $0x1e, actkernconst<>+7584(SB), Y13, Y9
-	VBLENDVPD   Y9, actkernconst<>+7584(SB), Y7, Y7
+	VCMPPD      $0x11, actkernconst<>+7200(SB), Y13, Y9
+	VANDPD      actkernconst<>+7232(SB), Y9, Y7
+	VCMPPD      $0x1e, actkernconst<>+7264(SB), Y13, Y9
+	VBLENDVPD   Y9, actkernconst<>+7264(SB), Y7, Y7
 	VADDPD      actkernconst<>+128(SB), Y7, Y10
 	VPSLLQ      $0x34, Y10, Y10
 	VMULPD      Y10, Y4, Y6
 	VSUBPD      Y7, Y13, Y11
-	VCMPPD      $0x11, actkernconst<>+7520(SB), Y11, Y9
-	VANDPD      actkernconst<>+7552(SB), Y9, Y7
-	VCMPPD      $0x1e, actkernconst<>+7584(SB), Y11, Y9
-	VBLENDVPD   Y9, actkernconst<>+7584(SB), Y7, Y7
+	VCMPPD      $0x11, actkernconst<>+7200(SB), Y11, Y9
+	VANDPD      actkernconst<>+7232(SB), Y9, Y7
+	VCMPPD      $0x1e, actkernconst<>+7264(SB), Y11, Y9
+	VBLENDVPD   Y9, actkernconst<>+7264(SB), Y7, Y7
 	VADDPD      actkernconst<>+128(SB), Y7, Y10
 	VPSLLQ      $0x34, Y10, Y10
 	VMULPD      Y10, Y6, Y6
 	VSUBPD      Y7, Y11, Y11
-	VMAXPD      actkernconst<>+7520(SB), Y11, Y7
-	VMINPD      actkernconst<>+7584(SB), Y7, Y7
+	VMAXPD      actkernconst<>+7200(SB), Y11, Y7
+	VMINPD      actkernconst<>+7264(SB), Y7, Y7
 	VADDPD      actkernconst<>+128(SB), Y7, Y10
 	VPSLLQ      $0x34, Y10, Y10
 	VMULPD      Y10, Y6, Y6
-	VCMPPD      $0x11, actkernconst<>+7520(SB), Y14, Y10
-	VANDPD      actkernconst<>+7552(SB), Y10, Y9
-	VCMPPD      $0x1e, actkernconst<>+7584(SB), Y14, Y10
-	VBLENDVPD   Y10, actkernconst<>+7584(SB), Y9, Y9
+	VCMPPD      $0x11, actkernconst<>+7200(SB), Y14, Y10
+	VANDPD      actkernconst<>+7232(SB), Y10, Y9
+	VCMPPD      $0x1e, actkernconst<>+7264(SB), Y14, Y10
+	VBLENDVPD   Y10, actkernconst<>+7264(SB), Y9, Y9
 	VADDPD      actkernconst<>+128(SB), Y9, Y11
 	VPSLLQ      $0x34, Y11, Y11
 	VMULPD      Y11, Y5, Y7
 	VSUBPD      Y9, Y14, Y13
-	VCMPPD      $0x11, actkernconst<>+7520(SB), Y13, Y10
-	VANDPD      actkernconst<>+7552(SB), Y10, Y9
-	VCMPPD      $0x1e, actkernconst<>+7584(SB), Y13, Y10
-	VBLENDVPD   Y10, actkernconst<>+7584(SB), Y9, Y9
+	VCMPPD      $0x11, actkernconst<>+7200(SB), Y13, Y10
+	VANDPD      actkernconst<>+7232(SB), Y10, Y9
+	VCMPPD      $0x1e, actkernconst<>+7264(SB), Y13, Y10
+	VBLENDVPD   Y10, actkernconst<>+7264(SB), Y9, Y9
 	VADDPD      actkernconst<>+128(SB), Y9, Y11
 	VPSLLQ      $0x34, Y11, Y11
 	VMULPD      Y11, Y7, Y7
 	VSUBPD      Y9, Y13, Y13
-	VMAXPD      actkernconst<>+7520(SB), Y13, Y9
-	VMINPD      actkernconst<>+7584(SB), Y9, Y9
+	VMAXPD      actkernconst<>+7200(SB), Y13, Y9
+	VMINPD      actkernconst<>+7264(SB), Y9, Y9
 	VADDPD      actkernconst<>+128(SB), Y9, Y11
 	VPSLLQ      $0x34, Y11, Y11
 	VMULPD      Y11, Y7, Y7
-	VMOVUPD     actkernconst<>+7808(SB), Y9
+	VMOVUPD     actkernconst<>+7488(SB), Y9
 	VCMPPD      $0x12, Y2, Y9, Y10
-	VMOVUPD     actkernconst<>+7808(SB), Y9
+	VMOVUPD     actkernconst<>+7488(SB), Y9
 	VCMPPD      $0x12, Y1, Y9, Y11
-	VMOVUPD     actkernconst<>+7808(SB), Y9
+	VMOVUPD     actkernconst<>+7488(SB), Y9
 	VCMPPD      $0x12, Y0, Y9, Y13
-	VSUBPD      actkernconst<>+7808(SB), Y2, Y9
-	VSUBPD      actkernconst<>+7808(SB), Y1, Y14
+	VSUBPD      actkernconst<>+7488(SB), Y2, Y9
+	VSUBPD      actkernconst<>+7488(SB), Y1, Y14
 	VMOVUPD     Y5, 384(SP)
-	VSUBPD      actkernconst<>+7808(SB), Y0, Y5
+	VSUBPD      actkernconst<>+7488(SB), Y0, Y5
 	VBLENDVPD   Y10, Y9, Y2, Y9
 	VBLENDVPD   Y11, Y14, Y1, Y14
 	VBLENDVPD   Y13, Y5, Y0, Y5
-	VMOVUPD     actkernconst<>+8000(SB), Y0
-	VBLENDVPD   Y10, actkernconst<>+8448(SB), Y0, Y1
-	VMOVUPD     actkernconst<>+8000(SB), Y0
-	VBLENDVPD   Y11, actkernconst<>+8448(SB), Y0, Y2
-	VMOVUPD     actkernconst<>+8000(SB), Y0
+	VMOVUPD     actkernconst<>+7680(SB), Y0
+	VBLENDVPD   Y10, actkernconst<>+8128(SB), Y0, Y1
+	VMOVUPD     actkernconst<>+7680(SB), Y0
+	VBLENDVPD   Y11, actkernconst<>+8128(SB), Y0, Y2
+	VMOVUPD     actkernconst<>+7680(SB), Y0
 	VMOVUPD     Y4, 416(SP)
-	VBLENDVPD   Y13, actkernconst<>+8448(SB), Y0, Y4
-	VMOVUPD     actkernconst<>+8032(SB), Y0
+	VBLENDVPD   Y13, actkernconst<>+8128(SB), Y0, Y4
+	VMOVUPD     actkernconst<>+7712(SB), Y0
 	VMOVUPD     Y3, 448(SP)
-	VBLENDVPD   Y10, actkernconst<>+8480(SB), Y0, Y3
-	VMOVUPD     actkernconst<>+8032(SB), Y0
+	VBLENDVPD   Y10, actkernconst<>+8160(SB), Y0, Y3
+	VMOVUPD     actkernconst<>+7712(SB), Y0
 	VMOVUPD     Y7, 480(SP)
-	VBLENDVPD   Y11, actkernconst<>+8480(SB), Y0, Y7
-	VMOVUPD     actkernconst<>+8032(SB), Y0
+	VBLENDVPD   Y11, actkernconst<>+8160(SB), Y0, Y7
+	VMOVUPD     actkernconst<>+7712(SB), Y0
 	VMOVUPD     Y6, 512(SP)
-	VBLENDVPD   Y13, actkernconst<>+8480(SB), Y0, Y6
-	VMOVUPD     actkernconst<>+8064(SB), Y0
+	VBLENDVPD   Y13, actkernconst<>+8160(SB), Y0, Y6
+	VMOVUPD     actkernconst<>+7744(SB), Y0
 	VMOVUPD     Y8, 544(SP)
-	VBLENDVPD   Y10, actkernconst<>+8512(SB), Y0, Y8
-	VMOVUPD     actkernconst<>+8064(SB), Y0
+	VBLENDVPD   Y10, actkernconst<>+8192(SB), Y0, Y8
+	VMOVUPD     actkernconst<>+7744(SB), Y0
 	VMOVUPD     Y12, 576(SP)
-	VBLENDVPD   Y11, actkernconst<>+8512(SB), Y0, Y12
-	VMOVUPD     actkernconst<>+8064(SB), Y0
+	VBLENDVPD   Y11, actkernconst<>+8192(SB), Y0, Y12
+	VMOVUPD     actkernconst<>+7744(SB), Y0
 	VMOVUPD     Y12, 608(SP)
-	VBLENDVPD   Y13, actkernconst<>+8512(SB), Y0, Y12
-	VMOVUPD     actkernconst<>+8096(SB), Y0
+	VBLENDVPD   Y13, actkernconst<>+8192(SB), Y0, Y12
+	VMOVUPD     actkernconst<>+7776(SB), Y0
 	VMOVUPD     Y12, 640(SP)
-	VBLENDVPD   Y10, actkernconst<>+8544(SB), Y0, Y12
-	VMOVUPD     actkernconst<>+8096(SB), Y0
+	VBLENDVPD   Y10, actkernconst<>+8224(SB), Y0, Y12
+	VMOVUPD     actkernconst<>+7776(SB), Y0
 	VMOVUPD     Y12, 672(SP)
-	VBLENDVPD   Y11, actkernconst<>+8544(SB), Y0, Y12
-	VMOVUPD     actkernconst<>+8096(SB), Y0
+	VBLENDVPD   Y11, actkernconst<>+8224(SB), Y0, Y12
+	VMOVUPD     actkernconst<>+7776(SB), Y0
 	VMOVUPD     Y12, 704(SP)
-	VBLENDVPD   Y13, actkernconst<>+8544(SB), Y0, Y12
-	VMOVUPD     actkernconst<>+8128(SB), Y0
+	VBLENDVPD   Y13, actkernconst<>+8224(SB), Y0, Y12
+	VMOVUPD     actkernconst<>+7808(SB), Y0
 	VMOVUPD     Y12, 736(SP)
-	VBLENDVPD   Y10, actkernconst<>+8832(SB), Y0, Y12
-	VMOVUPD     actkernconst<>+8128(SB), Y0
+	VBLENDVPD   Y10, actkernconst<>+8512(SB), Y0, Y12
+	VMOVUPD     actkernconst<>+7808(SB), Y0
 	VMOVUPD     Y12, 768(SP)
-	VBLENDVPD   Y11, actkernconst<>+8832(SB), Y0, Y12
-	VMOVUPD     actkernconst<>+8128(SB), Y0
+	VBLENDVPD   Y11, actkernconst<>+8512(SB), Y0, Y12
+	VMOVUPD     actkernconst<>+7808(SB), Y0
 	VMOVUPD     Y12, 800(SP)
-	VBLENDVPD   Y13, actkernconst<>+8832(SB), Y0, Y12
-	VMOVUPD     actkernconst<>+8160(SB), Y0
-	VMOVUPD     Y12, 832(SP)
-	VBLENDVPD   Y10, actkernconst<>+8864(SB), Y0, Y12
-	VMOVUPD     actkernconst<>+8160(SB), Y0
-	VMOVUPD     Y12, 864(SP)
-	VBLENDVPD   Y11, actkernconst<>+8864(SB), Y0, Y12
-	VMOVUPD     actkernconst<>+8160(SB), Y0
-	VMOVUPD     Y12, 896(SP)
-	VBLENDVPD   Y13, actkernconst<>+8864(SB), Y0, Y12
-	VMOVUPD     actkernconst<>+8192(SB), Y0
-	VBLENDVPD   Y10, actkernconst<>+8896(SB), Y0, Y10
-	VMOVUPD     actkernconst<>+8192(SB), Y0
-	VBLENDVPD   Y11, actkernconst<>+8896(SB), Y0, Y11
-	VMOVUPD     actkernconst<>+8192(SB), Y0
-	VBLENDVPD   Y13, actkernconst<>+8896(SB), Y0, Y13
+	VBLENDVPD   Y13, actkernconst<>+8512(SB), Y0, Y12
 	VMOVUPD     actkernconst<>+7840(SB), Y0
+	VMOVUPD     Y12, 832(SP)
+	VBLENDVPD   Y10, actkernconst<>+8544(SB), Y0, Y12
+	VMOVUPD     actkernconst<>+7840(SB), Y0
+	VMOVUPD     Y12, 864(SP)
+	VBLENDVPD   Y11, actkernconst<>+8544(SB), Y0, Y12
+	VMOVUPD     actkernconst<>+7840(SB), Y0
+	VMOVUPD     Y12, 896(SP)
+	VBLENDVPD   Y13, actkernconst<>+8544(SB), Y0, Y12
+	VMOVUPD     actkernconst<>+7872(SB), Y0
+	VBLENDVPD   Y10, actkernconst<>+8576(SB), Y0, Y10
+	VMOVUPD     actkernconst<>+7872(SB), Y0
+	VBLENDVPD   Y11, actkernconst<>+8576(SB), Y0, Y11
+	VMOVUPD     actkernconst<>+7872(SB), Y0
+	VBLENDVPD   Y13, actkernconst<>+8576(SB), Y0, Y13
+	VMOVUPD     actkernconst<>+7520(SB), Y0
 	VMOVUPD     Y13, 928(SP)
 	VCMPPD      $0x12, Y9, Y0, Y13
-	VMOVUPD     actkernconst<>+7840(SB), Y0
+	VMOVUPD     actkernconst<>+7520(SB), Y0
 	VMOVUPD     Y11, 960(SP)
 	VCMPPD      $0x12, Y14, Y0, Y11
-	VMOVUPD     actkernconst<>+7840(SB), Y0
+	VMOVUPD     actkernconst<>+7520(SB), Y0
 	VMOVUPD     Y10, 992(SP)
 	VCMPPD      $0x12, Y5, Y0, Y10
-	VSUBPD      actkernconst<>+7840(SB), Y9, Y0
+	VSUBPD      actkernconst<>+7520(SB), Y9, Y0
 	VMOVUPD     Y12, 1024(SP)
-	VSUBPD      actkernconst<>+7840(SB), Y14, Y12
+	VSUBPD      actkernconst<>+7520(SB), Y14, Y12
 	VMOVUPD     Y8, 1056(SP)
-	VSUBPD      actkernconst<>+7840(SB), Y5, Y8
+	VSUBPD      actkernconst<>+7520(SB), Y5, Y8
 	VBLENDVPD   Y13, Y0, Y9, Y0
 	VBLENDVPD   Y11, Y12, Y14, Y12
 	VBLENDVPD   Y10, Y8, Y5, Y8
-	VBLENDVPD   Y13, actkernconst<>+7680(SB), Y1, Y1
-	VBLENDVPD   Y11, actkernconst<>+7680(SB), Y2, Y2
-	VBLENDVPD   Y10, actkernconst<>+7680(SB), Y4, Y4
-	VBLENDVPD   Y13, actkernconst<>+7712(SB), Y3, Y3
-	VBLENDVPD   Y11, actkernconst<>+7712(SB), Y7, Y7
-	VBLENDVPD   Y10, actkernconst<>+7712(SB), Y6, Y6
+	VBLENDVPD   Y13, actkernconst<>+7360(SB), Y1, Y1
+	VBLENDVPD   Y11, actkernconst<>+7360(SB), Y2, Y2
+	VBLENDVPD   Y10, actkernconst<>+7360(SB), Y4, Y4
+	VBLENDVPD   Y13, actkernconst<>+7392(SB), Y3, Y3
+	VBLENDVPD   Y11, actkernconst<>+7392(SB), Y7, Y7
+	VBLENDVPD   Y10, actkernconst<>+7392(SB), Y6, Y6
 	VMOVUPD     1056(SP), Y5
-	VBLENDVPD   Y13, actkernconst<>+7744(SB), Y5, Y5
+	VBLENDVPD   Y13, actkernconst<>+7424(SB), Y5, Y5
 	VMOVUPD     608(SP), Y9
-	VBLENDVPD   Y11, actkernconst<>+7744(SB), Y9, Y9
+	VBLENDVPD   Y11, actkernconst<>+7424(SB), Y9, Y9
 	VMOVUPD     640(SP), Y14
-	VBLENDVPD   Y10, actkernconst<>+7744(SB), Y14, Y14
+	VBLENDVPD   Y10, actkernconst<>+7424(SB), Y14, Y14
 	VMOVUPD     Y14, 640(SP)
 	VMOVUPD     672(SP), Y14
-	VBLENDVPD   Y13, actkernconst<>+7776(SB), Y14, Y14
+	VBLENDVPD   Y13, actkernconst<>+7456(SB), Y14, Y14
 	VMOVUPD     Y14, 672(SP)
 	VMOVUPD     704(SP), Y14
-	VBLENDVPD   Y11, actkernconst<>+7776(SB), Y14, Y14
+	VBLENDVPD   Y11, actkernconst<>+7456(SB), Y14, Y14
 	VMOVUPD     Y14, 704(SP)
 	VMOVUPD     736(SP), Y14
-	VBLENDVPD   Y10, actkernconst<>+7776(SB), Y14, Y14
+	VBLENDVPD   Y10, actkernconst<>+7456(SB), Y14, Y14
 	VMOVUPD     Y14, 736(SP)
 	VMOVUPD     768(SP), Y14
-	VBLENDVPD   Y13, actkernconst<>+8704(SB), Y14, Y14
+	VBLENDVPD   Y13, actkernconst<>+8384(SB), Y14, Y14
 	VMOVUPD     Y9, 768(SP)
 	VMOVUPD     800(SP), Y9
-	VBLENDVPD   Y11, actkernconst<>+8704(SB), Y9, Y9
+	VBLENDVPD   Y11, actkernconst<>+8384(SB), Y9, Y9
 	VMOVUPD     Y5, 800(SP)
 	VMOVUPD     832(SP), Y5
-	VBLENDVPD   Y10, actkernconst<>+8704(SB), Y5, Y5
+	VBLENDVPD   Y10, actkernconst<>+8384(SB), Y5, Y5
 	VMOVUPD     Y6, 832(SP)
 	VMOVUPD     864(SP), Y6
-	VBLENDVPD   Y13, actkernconst<>+8736(SB), Y6, Y6
+	VBLENDVPD   Y13, actkernconst<>+8416(SB), Y6, Y6
 	VMOVUPD     Y7, 864(SP)
 	VMOVUPD     896(SP), Y7
-	VBLENDVPD   Y11, actkernconst<>+8736(SB), Y7, Y7
+	VBLENDVPD   Y11, actkernconst<>+8416(SB), Y7, Y7
 	VMOVUPD     Y7, 896(SP)
 	VMOVUPD     1024(SP), Y7
-	VBLENDVPD   Y10, actkernconst<>+8736(SB), Y7, Y7
+	VBLENDVPD   Y10, actkernconst<>+8416(SB), Y7, Y7
 	VMOVUPD     Y7, 1024(SP)
 	VMOVUPD     992(SP), Y7
-	VBLENDVPD   Y13, actkernconst<>+8768(SB), Y7, Y7
+	VBLENDVPD   Y13, actkernconst<>+8448(SB), Y7, Y7
 	VMOVUPD     Y7, 992(SP)
 	VMOVUPD     960(SP), Y7
-	VBLENDVPD   Y11, actkernconst<>+8768(SB), Y7, Y7
+	VBLENDVPD   Y11, actkernconst<>+8448(SB), Y7, Y7
 	VMOVUPD     Y7, 960(SP)
 	VMOVUPD     928(SP), Y7
-	VBLENDVPD   Y10, actkernconst<>+8768(SB), Y7, Y7
+	VBLENDVPD   Y10, actkernconst<>+8448(SB), Y7, Y7
 	VMOVUPD     Y7, 928(SP)
-	VMOVUPD     actkernconst<>+8224(SB), Y7
+	VMOVUPD     actkernconst<>+7904(SB), Y7
 	VMOVUPD     Y3, 608(SP)
-	VBLENDVPD   Y13, actkernconst<>+8800(SB), Y7, Y3
-	VMOVUPD     actkernconst<>+8224(SB), Y7
-	VMOVUPD     Y3, 1056(SP)
-	VBLENDVPD   Y11, actkernconst<>+8800(SB), Y7, Y3
-	VMOVUPD     actkernconst<>+8224(SB), Y7
-	VMOVUPD     Y3, 1088(SP)
-	VBLENDVPD   Y10, actkernconst<>+8800(SB), Y7, Y3
-	VMOVUPD     actkernconst<>+7680(SB), Y7
-	VMOVUPD     Y3, 1120(SP)
-	VBLENDVPD   Y13, actkernconst<>+8448(SB), Y7, Y3
-	VMOVUPD     actkernconst<>+7680(SB), Y7
-	VMOVUPD     Y3, 1152(SP)
-	VBLENDVPD   Y11, actkernconst<>+8448(SB), Y7, Y3
-	VMOVUPD     actkernconst<>+7680(SB), Y7
-	VMOVUPD     Y3, 1184(SP)
-	VBLENDVPD   Y10, actkernconst<>+8448(SB), Y7, Y3
-	VMOVUPD     actkernconst<>+7712(SB), Y7
-	VMOVUPD     Y3, 1216(SP)
 	VBLENDVPD   Y13, actkernconst<>+8480(SB), Y7, Y3
-	VMOVUPD     actkernconst<>+7712(SB), Y7
-	VMOVUPD     Y3, 1248(SP)
+	VMOVUPD     actkernconst<>+7904(SB), Y7
+	VMOVUPD     Y3, 1056(SP)
 	VBLENDVPD   Y11, actkernconst<>+8480(SB), Y7, Y3
-	VMOVUPD     actkernconst<>+7712(SB), Y7
-	VMOVUPD     Y3, 1280(SP)
+	VMOVUPD     actkernconst<>+7904(SB), Y7
+	VMOVUPD     Y3, 1088(SP)
 	VBLENDVPD   Y10, actkernconst<>+8480(SB), Y7, Y3
-	VMOVUPD     actkernconst<>+7744(SB), Y7
+	VMOVUPD     actkernconst<>+7360(SB), Y7
+	VMOVUPD     Y3, 1120(SP)
+	VBLENDVPD   Y13, actkernconst<>+8128(SB), Y7, Y3
+	VMOVUPD     actkernconst<>+7360(SB), Y7
+	VMOVUPD     Y3, 1152(SP)
+	VBLENDVPD   Y11, actkernconst<>+8128(SB), Y7, Y3
+	VMOVUPD     actkernconst<>+7360(SB), Y7
+	VMOVUPD     Y3, 1184(SP)
+	VBLENDVPD   Y10, actkernconst<>+8128(SB), Y7, Y3
+	VMOVUPD     actkernconst<>+7392(SB), Y7
+	VMOVUPD     Y3, 1216(SP)
+	VBLENDVPD   Y13, actkernconst<>+8160(SB), Y7, Y3
+	VMOVUPD     actkernconst<>+7392(SB), Y7
+	VMOVUPD     Y3, 1248(SP)
+	VBLENDVPD   Y11, actkernconst<>+8160(SB), Y7, Y3
+	VMOVUPD     actkernconst<>+7392(SB), Y7
+	VMOVUPD     Y3, 1280(SP)
+	VBLENDVPD   Y10, actkernconst<>+8160(SB), Y7, Y3
+	VMOVUPD     actkernconst<>+7424(SB), Y7
 	VMOVUPD     Y3, 1312(SP)
-	VBLENDVPD   Y13, actkernconst<>+8512(SB), Y7, Y3
-	VMOVUPD     actkernconst<>+7744(SB), Y7
+	VBLENDVPD   Y13, actkernconst<>+8192(SB), Y7, Y3
+	VMOVUPD     actkernconst<>+7424(SB), Y7
 	VMOVUPD     Y3, 1344(SP)
-	VBLENDVPD   Y11, actkernconst<>+8512(SB), Y7, Y3
-	VMOVUPD     actkernconst<>+7744(SB), Y7
+	VBLENDVPD   Y11, actkernconst<>+8192(SB), Y7, Y3
+	VMOVUPD     actkernconst<>+7424(SB), Y7
 	VMOVUPD     Y3, 1376(SP)
-	VBLENDVPD   Y10, actkernconst<>+8512(SB), Y7, Y3
-	VMOVUPD     actkernconst<>+7776(SB), Y7
-	VBLENDVPD   Y13, actkernconst<>+8544(SB), Y7, Y13
-	VMOVUPD     actkernconst<>+7776(SB), Y7
-	VBLENDVPD   Y11, actkernconst<>+8544(SB), Y7, Y11
-	VMOVUPD     actkernconst<>+7776(SB), Y7
-	VBLENDVPD   Y10, actkernconst<>+8544(SB), Y7, Y10
+	VBLENDVPD   Y10, actkernconst<>+8192(SB), Y7, Y3
+	VMOVUPD     actkernconst<>+7456(SB), Y7
+	VBLENDVPD   Y13, actkernconst<>+8224(SB), Y7, Y13
+	VMOVUPD     actkernconst<>+7456(SB), Y7
+	VBLENDVPD   Y11, actkernconst<>+8224(SB), Y7, Y11
+	VMOVUPD     actkernconst<>+7456(SB), Y7
+	VBLENDVPD   Y10, actkernconst<>+8224(SB), Y7, Y10
 	VMOVUPD     actkernconst<>+5760(SB), Y7
 	VMOVUPD     Y10, 1408(SP)
 	VCMPPD      $0x12, Y0, Y7, Y10
@@ -44952,359 +43108,359 @@ loop:
 	VMOVUPD     Y12, 1120(SP)
 	VMOVUPD     Y7, 896(SP)
 	VMOVUPD     Y6, 1408(SP)
-	VCMPPD      $0x11, actkernconst<>+7520(SB), Y10, Y12
-	VANDPD      actkernconst<>+7552(SB), Y12, Y0
-	VCMPPD      $0x1e, actkernconst<>+7584(SB), Y10, Y12
-	VBLENDVPD   Y12, actkernconst<>+7584(SB), Y0, Y0
+	VCMPPD      $0x11, actkernconst<>+7200(SB), Y10, Y12
+	VANDPD      actkernconst<>+7232(SB), Y12, Y0
+	VCMPPD      $0x1e, actkernconst<>+7264(SB), Y10, Y12
+	VBLENDVPD   Y12, actkernconst<>+7264(SB), Y0, Y0
 	VADDPD      actkernconst<>+128(SB), Y0, Y7
 	VPSLLQ      $0x34, Y7, Y7
 	VMULPD      Y7, Y1, Y5
 	VSUBPD      Y0, Y10, Y6
-	VCMPPD      $0x11, actkernconst<>+7520(SB), Y6, Y12
-	VANDPD      actkernconst<>+7552(SB), Y12, Y0
-	VCMPPD      $0x1e, actkernconst<>+7584(SB), Y6, Y12
-	VBLENDVPD   Y12, actkernconst<>+7584(SB), Y0, Y0
+	VCMPPD      $0x11, actkernconst<>+7200(SB), Y6, Y12
+	VANDPD      actkernconst<>+7232(SB), Y12, Y0
+	VCMPPD      $0x1e, actkernconst<>+7264(SB), Y6, Y12
+	VBLENDVPD   Y12, actkernconst<>+7264(SB), Y0, Y0
 	VADDPD      actkernconst<>+128(SB), Y0, Y7
 	VPSLLQ      $0x34, Y7, Y7
 	VMULPD      Y7, Y5, Y5
 	VSUBPD      Y0, Y6, Y6
-	VMAXPD      actkernconst<>+7520(SB), Y6, Y0
-	VMINPD      actkernconst<>+7584(SB), Y0, Y0
+	VMAXPD      actkernconst<>+7200(SB), Y6, Y0
+	VMINPD      actkernconst<>+7264(SB), Y0, Y0
 	VADDPD      actkernconst<>+128(SB), Y0, Y7
 	VPSLLQ      $0x34, Y7, Y7
 	VMULPD      Y7, Y5, Y5
-	VCMPPD      $0x11, actkernconst<>+7520(SB), Y13, Y6
-	VANDPD      actkernconst<>+7552(SB), Y6, Y1
-	VCMPPD      $0x1e, actkernconst<>+7584(SB), Y13, Y6
-	VBLENDVPD   Y6, actkernconst<>+7584(SB), Y1, Y1
+	VCMPPD      $0x11, actkernconst<>+7200(SB), Y13, Y6
+	VANDPD      actkernconst<>+7232(SB), Y6, Y1
+	VCMPPD      $0x1e, actkernconst<>+7264(SB), Y13, Y6
+	VBLENDVPD   Y6, actkernconst<>+7264(SB), Y1, Y1
 	VADDPD      actkernconst<>+128(SB), Y1, Y7
 	VPSLLQ      $0x34, Y7, Y7
 	VMULPD      Y7, Y2, Y0
 	VSUBPD      Y1, Y13, Y10
-	VCMPPD      $0x11, actkernconst<>+7520(SB), Y10, Y6
-	VANDPD      actkernconst<>+7552(SB), Y6, Y1
-	VCMPPD      $0x1e, actkernconst<>+7584(SB), Y10, Y6
-	VBLENDVPD   Y6, actkernconst<>+7584(SB), Y1, Y1
+	VCMPPD      $0x11, actkernconst<>+7200(SB), Y10, Y6
+	VANDPD      actkernconst<>+7232(SB), Y6, Y1
+	VCMPPD      $0x1e, actkernconst<>+7264(SB), Y10, Y6
+	VBLENDVPD   Y6, actkernconst<>+7264(SB), Y1, Y1
 	VADDPD      actkernconst<>+128(SB), Y1, Y7
 	VPSLLQ      $0x34, Y7, Y7
 	VMULPD      Y7, Y0, Y0
 	VSUBPD      Y1, Y10, Y10
-	VMAXPD      actkernconst<>+7520(SB), Y10, Y1
-	VMINPD      actkernconst<>+7584(SB), Y1, Y1
+	VMAXPD      actkernconst<>+7200(SB), Y10, Y1
+	VMINPD      actkernconst<>+7264(SB), Y1, Y1
 	VADDPD      actkernconst<>+128(SB), Y1, Y7
 	VPSLLQ      $0x34, Y7, Y7
 	VMULPD      Y7, Y0, Y0
-	VCMPPD      $0x11, actkernconst<>+7520(SB), Y9, Y6
-	VANDPD      actkernconst<>+7552(SB), Y6, Y2
-	VCMPPD      $0x1e, actkernconst<>+7584(SB), Y9, Y6
-	VBLENDVPD   Y6, actkernconst<>+7584(SB), Y2, Y2
+	VCMPPD      $0x11, actkernconst<>+7200(SB), Y9, Y6
+	VANDPD      actkernconst<>+7232(SB), Y6, Y2
+	VCMPPD      $0x1e, actkernconst<>+7264(SB), Y9, Y6
+	VBLENDVPD   Y6, actkernconst<>+7264(SB), Y2, Y2
 	VADDPD      actkernconst<>+128(SB), Y2, Y7
 	VPSLLQ      $0x34, Y7, Y7
 	VMULPD      Y7, Y4, Y1
 	VSUBPD      Y2, Y9, Y10
-	VCMPPD      $0x11, actkernconst<>+7520(SB), Y10, Y6
-	VANDPD      actkernconst<>+7552(SB), Y6, Y2
-	VCMPPD      $0x1e, actkernconst<>+7584(SB), Y10, Y6
-	VBLENDVPD   Y6, actkernconst<>+7584(SB), Y2, Y2
+	VCMPPD      $0x11, actkernconst<>+7200(SB), Y10, Y6
+	VANDPD      actkernconst<>+7232(SB), Y6, Y2
+	VCMPPD      $0x1e, actkernconst<>+7264(SB), Y10, Y6
+	VBLENDVPD   Y6, actkernconst<>+7264(SB), Y2, Y2
 	VADDPD      actkernconst<>+128(SB), Y2, Y7
 	VPSLLQ      $0x34, Y7, Y7
 	VMULPD      Y7, Y1, Y1
 	VSUBPD      Y2, Y10, Y10
-	VMAXPD      actkernconst<>+7520(SB), Y10, Y2
-	VMINPD      actkernconst<>+7584(SB), Y2, Y2
+	VMAXPD      actkernconst<>+7200(SB), Y10, Y2
+	VMINPD      actkernconst<>+7264(SB), Y2, Y2
 	VADDPD      actkernconst<>+128(SB), Y2, Y7
 	VPSLLQ      $0x34, Y7, Y7
 	VMULPD      Y7, Y1, Y1
-	VADDPD      actkernconst<>+8416(SB), Y8, Y2
-	VADDPD      actkernconst<>+8416(SB), Y11, Y4
-	VADDPD      actkernconst<>+8416(SB), Y14, Y6
-	VCMPPD      $0x11, actkernconst<>+7520(SB), Y2, Y10
-	VANDPD      actkernconst<>+7552(SB), Y10, Y9
-	VCMPPD      $0x1e, actkernconst<>+7584(SB), Y2, Y10
-	VBLENDVPD   Y10, actkernconst<>+7584(SB), Y9, Y9
+	VADDPD      actkernconst<>+8096(SB), Y8, Y2
+	VADDPD      actkernconst<>+8096(SB), Y11, Y4
+	VADDPD      actkernconst<>+8096(SB), Y14, Y6
+	VCMPPD      $0x11, actkernconst<>+7200(SB), Y2, Y10
+	VANDPD      actkernconst<>+7232(SB), Y10, Y9
+	VCMPPD      $0x1e, actkernconst<>+7264(SB), Y2, Y10
+	VBLENDVPD   Y10, actkernconst<>+7264(SB), Y9, Y9
 	VADDPD      actkernconst<>+128(SB), Y9, Y12
 	VPSLLQ      $0x34, Y12, Y12
 	VMULPD      Y12, Y3, Y7
 	VSUBPD      Y9, Y2, Y13
-	VCMPPD      $0x11, actkernconst<>+7520(SB), Y13, Y10
-	VANDPD      actkernconst<>+7552(SB), Y10, Y9
-	VCMPPD      $0x1e, actkernconst<>+7584(SB), Y13, Y10
-	VBLENDVPD   Y10, actkernconst<>+7584(SB), Y9, Y9
+	VCMPPD      $0x11, actkernconst<>+7200(SB), Y13, Y10
+	VANDPD      actkernconst<>+7232(SB), Y10, Y9
+	VCMPPD      $0x1e, actkernconst<>+7264(SB), Y13, Y10
+	VBLENDVPD   Y10, actkernconst<>+7264(SB), Y9, Y9
 	VADDPD      actkernconst<>+128(SB), Y9, Y12
 	VPSLLQ      $0x34, Y12, Y12
 	VMULPD      Y12, Y7, Y7
 	VSUBPD      Y9, Y13, Y13
-	VMAXPD      actkernconst<>+7520(SB), Y13, Y9
-	VMINPD      actkernconst<>+7584(SB), Y9, Y9
+	VMAXPD      actkernconst<>+7200(SB), Y13, Y9
+	VMINPD      actkernconst<>+7264(SB), Y9, Y9
 	VADDPD      actkernconst<>+128(SB), Y9, Y12
 	VPSLLQ      $0x34, Y12, Y12
 	VMULPD      Y12, Y7, Y7
 	VMOVUPD     1408(SP), Y2
-	VCMPPD      $0x11, actkernconst<>+7520(SB), Y4, Y10
-	VANDPD      actkernconst<>+7552(SB), Y10, Y9
-	VCMPPD      $0x1e, actkernconst<>+7584(SB), Y4, Y10
-	VBLENDVPD   Y10, actkernconst<>+7584(SB), Y9, Y9
+	VCMPPD      $0x11, actkernconst<>+7200(SB), Y4, Y10
+	VANDPD      actkernconst<>+7232(SB), Y10, Y9
+	VCMPPD      $0x1e, actkernconst<>+7264(SB), Y4, Y10
+	VBLENDVPD   Y10, actkernconst<>+7264(SB), Y9, Y9
 	VADDPD      actkernconst<>+128(SB), Y9, Y12
 	VPSLLQ      $0x34, Y12, Y12
 	VMULPD      Y12, Y2, Y3
 	VSUBPD      Y9, Y4, Y13
-	VCMPPD      $0x11, actkernconst<>+7520(SB), Y13, Y10
-	VANDPD      actkernconst<>+7552(SB), Y10, Y9
-	VCMPPD      $0x1e, actkernconst<>+7584(SB), Y13, Y10
-	VBLENDVPD   Y10, actkernconst<>+7584(SB), Y9, Y9
+	VCMPPD      $0x11, actkernconst<>+7200(SB), Y13, Y10
+	VANDPD      actkernconst<>+7232(SB), Y10, Y9
+	VCMPPD      $0x1e, actkernconst<>+7264(SB), Y13, Y10
+	VBLENDVPD   Y10, actkernconst<>+7264(SB), Y9, Y9
 	VADDPD      actkernconst<>+128(SB), Y9, Y12
 	VPSLLQ      $0x34, Y12, Y12
 	VMULPD      Y12, Y3, Y3
 	VSUBPD      Y9, Y13, Y13
-	VMAXPD      actkernconst<>+7520(SB), Y13, Y9
-	VMINPD      actkernconst<>+7584(SB), Y9, Y9
+	VMAXPD      actkernconst<>+7200(SB), Y13, Y9
+	VMINPD      actkernconst<>+7264(SB), Y9, Y9
 	VADDPD      actkernconst<>+128(SB), Y9, Y12
 	VPSLLQ      $0x34, Y12, Y12
 	VMULPD      Y12, Y3, Y3
 	VMOVUPD     896(SP), Y2
-	VCMPPD      $0x11, actkernconst<>+7520(SB), Y6, Y10
-	VANDPD      actkernconst<>+7552(SB), Y10, Y9
-	VCMPPD      $0x1e, actkernconst<>+7584(SB), Y6, Y10
-	VBLENDVPD   Y10, actkernconst<>+7584(SB), Y9, Y9
+	VCMPPD      $0x11, actkernconst<>+7200(SB), Y6, Y10
+	VANDPD      actkernconst<>+7232(SB), Y10, Y9
+	VCMPPD      $0x1e, actkernconst<>+7264(SB), Y6, Y10
+	VBLENDVPD   Y10, actkernconst<>+7264(SB), Y9, Y9
 	VADDPD      actkernconst<>+128(SB), Y9, Y12
 	VPSLLQ      $0x34, Y12, Y12
 	VMULPD      Y12, Y2, Y4
 	VSUBPD      Y9, Y6, Y13
-	VCMPPD      $0x11, actkernconst<>+7520(SB), Y13, Y10
-	VANDPD      actkernconst<>+7552(SB), Y10, Y9
-	VCMPPD      $0x1e, actkernconst<>+7584(SB), Y13, Y10
-	VBLENDVPD   Y10, actkernconst<>+7584(SB), Y9, Y9
+	VCMPPD      $0x11, actkernconst<>+7200(SB), Y13, Y10
+	VANDPD      actkernconst<>+7232(SB), Y10, Y9
+	VCMPPD      $0x1e, actkernconst<>+7264(SB), Y13, Y10
+	VBLENDVPD   Y10, actkernconst<>+7264(SB), Y9, Y9
 	VADDPD      actkernconst<>+128(SB), Y9, Y12
 	VPSLLQ      $0x34, Y12, Y12
 	VMULPD      Y12, Y4, Y4
 	VSUBPD      Y9, Y13, Y13
-	VMAXPD      actkernconst<>+7520(SB), Y13, Y9
-	VMINPD      actkernconst<>+7584(SB), Y9, Y9
+	VMAXPD      actkernconst<>+7200(SB), Y13, Y9
+	VMINPD      actkernconst<>+7264(SB), Y9, Y9
 	VADDPD      actkernconst<>+128(SB), Y9, Y12
 	VPSLLQ      $0x34, Y12, Y12
 	VMULPD      Y12, Y4, Y4
-	VADDPD      actkernconst<>+8928(SB), Y8, Y2
-	VADDPD      actkernconst<>+8928(SB), Y11, Y6
-	VADDPD      actkernconst<>+8928(SB), Y14, Y9
+	VADDPD      actkernconst<>+8608(SB), Y8, Y2
+	VADDPD      actkernconst<>+8608(SB), Y11, Y6
+	VADDPD      actkernconst<>+8608(SB), Y14, Y9
 	VMOVUPD     1120(SP), Y10
 	VMOVUPD     Y4, 896(SP)
 	VMOVUPD     Y3, 1408(SP)
 	VMOVUPD     Y7, 1536(SP)
-	VCMPPD      $0x11, actkernconst<>+7520(SB), Y2, Y4
-	VANDPD      actkernconst<>+7552(SB), Y4, Y13
-	VCMPPD      $0x1e, actkernconst<>+7584(SB), Y2, Y4
-	VBLENDVPD   Y4, actkernconst<>+7584(SB), Y13, Y13
+	VCMPPD      $0x11, actkernconst<>+7200(SB), Y2, Y4
+	VANDPD      actkernconst<>+7232(SB), Y4, Y13
+	VCMPPD      $0x1e, actkernconst<>+7264(SB), Y2, Y4
+	VBLENDVPD   Y4, actkernconst<>+7264(SB), Y13, Y13
 	VADDPD      actkernconst<>+128(SB), Y13, Y3
 	VPSLLQ      $0x34, Y3, Y3
 	VMULPD      Y3, Y10, Y12
 	VSUBPD      Y13, Y2, Y7
-	VCMPPD      $0x11, actkernconst<>+7520(SB), Y7, Y4
-	VANDPD      actkernconst<>+7552(SB), Y4, Y13
-	VCMPPD      $0x1e, actkernconst<>+7584(SB), Y7, Y4
-	VBLENDVPD   Y4, actkernconst<>+7584(SB), Y13, Y13
+	VCMPPD      $0x11, actkernconst<>+7200(SB), Y7, Y4
+	VANDPD      actkernconst<>+7232(SB), Y4, Y13
+	VCMPPD      $0x1e, actkernconst<>+7264(SB), Y7, Y4
+	VBLENDVPD   Y4, actkernconst<>+7264(SB), Y13, Y13
 	VADDPD      actkernconst<>+128(SB), Y13, Y3
 	VPSLLQ      $0x34, Y3, Y3
 	VMULPD      Y3, Y12, Y12
 	VSUBPD      Y13, Y7, Y7
-	VMAXPD      actkernconst<>+7520(SB), Y7, Y13
-	VMINPD      actkernconst<>+7584(SB), Y13, Y13
+	VMAXPD      actkernconst<>+7200(SB), Y7, Y13
+	VMINPD      actkernconst<>+7264(SB), Y13, Y13
 	VADDPD      actkernconst<>+128(SB), Y13, Y3
 	VPSLLQ      $0x34, Y3, Y3
 	VMULPD      Y3, Y12, Y12
 	VMOVUPD     832(SP), Y2
-	VCMPPD      $0x11, actkernconst<>+7520(SB), Y6, Y7
-	VANDPD      actkernconst<>+7552(SB), Y7, Y4
-	VCMPPD      $0x1e, actkernconst<>+7584(SB), Y6, Y7
-	VBLENDVPD   Y7, actkernconst<>+7584(SB), Y4, Y4
+	VCMPPD      $0x11, actkernconst<>+7200(SB), Y6, Y7
+	VANDPD      actkernconst<>+7232(SB), Y7, Y4
+	VCMPPD      $0x1e, actkernconst<>+7264(SB), Y6, Y7
+	VBLENDVPD   Y7, actkernconst<>+7264(SB), Y4, Y4
 	VADDPD      actkernconst<>+128(SB), Y4, Y10
 	VPSLLQ      $0x34, Y10, Y10
 	VMULPD      Y10, Y2, Y3
 	VSUBPD      Y4, Y6, Y13
-	VCMPPD      $0x11, actkernconst<>+7520(SB), Y13, Y7
-	VANDPD      actkernconst<>+7552(SB), Y7, Y4
-	VCMPPD      $0x1e, actkernconst<>+7584(SB), Y13, Y7
-	VBLENDVPD   Y7, actkernconst<>+7584(SB), Y4, Y4
+	VCMPPD      $0x11, actkernconst<>+7200(SB), Y13, Y7
+	VANDPD      actkernconst<>+7232(SB), Y7, Y4
+	VCMPPD      $0x1e, actkernconst<>+7264(SB), Y13, Y7
+	VBLENDVPD   Y7, actkernconst<>+7264(SB), Y4, Y4
 	VADDPD      actkernconst<>+128(SB), Y4, Y10
 	VPSLLQ      $0x34, Y10, Y10
 	VMULPD      Y10, Y3, Y3
 	VSUBPD      Y4, Y13, Y13
-	VMAXPD      actkernconst<>+7520(SB), Y13, Y4
-	VMINPD      actkernconst<>+7584(SB), Y4, Y4
+	VMAXPD      actkernconst<>+7200(SB), Y13, Y4
+	VMINPD      actkernconst<>+7264(SB), Y4, Y4
 	VADDPD      actkernconst<>+128(SB), Y4, Y10
 	VPSLLQ      $0x34, Y10, Y10
 	VMULPD      Y10, Y3, Y3
 	VMOVUPD     640(SP), Y2
-	VCMPPD      $0x11, actkernconst<>+7520(SB), Y9, Y7
-	VANDPD      actkernconst<>+7552(SB), Y7, Y6
-	VCMPPD      $0x1e, actkernconst<>+7584(SB), Y9, Y7
-	VBLENDVPD   Y7, actkernconst<>+7584(SB), Y6, Y6
+	VCMPPD      $0x11, actkernconst<>+7200(SB), Y9, Y7
+	VANDPD      actkernconst<>+7232(SB), Y7, Y6
+	VCMPPD      $0x1e, actkernconst<>+7264(SB), Y9, Y7
+	VBLENDVPD   Y7, actkernconst<>+7264(SB), Y6, Y6
 	VADDPD      actkernconst<>+128(SB), Y6, Y10
 	VPSLLQ      $0x34, Y10, Y10
 	VMULPD      Y10, Y2, Y4
 	VSUBPD      Y6, Y9, Y13
-	VCMPPD      $0x11, actkernconst<>+7520(SB), Y13, Y7
-	VANDPD      actkernconst<>+7552(SB), Y7, Y6
-	VCMPPD      $0x1e, actkernconst<>+7584(SB), Y13, Y7
-	VBLENDVPD   Y7, actkernconst<>+7584(SB), Y6, Y6
+	VCMPPD      $0x11, actkernconst<>+7200(SB), Y13, Y7
+	VANDPD      actkernconst<>+7232(SB), Y7, Y6
+	VCMPPD      $0x1e, actkernconst<>+7264(SB), Y13, Y7
+	VBLENDVPD   Y7, actkernconst<>+7264(SB), Y6, Y6
 	VADDPD      actkernconst<>+128(SB), Y6, Y10
 	VPSLLQ      $0x34, Y10, Y10
 	VMULPD      Y10, Y4, Y4
 	VSUBPD      Y6, Y13, Y13
-	VMAXPD      actkernconst<>+7520(SB), Y13, Y6
-	VMINPD      actkernconst<>+7584(SB), Y6, Y6
+	VMAXPD      actkernconst<>+7200(SB), Y13, Y6
+	VMINPD      actkernconst<>+7264(SB), Y6, Y6
 	VADDPD      actkernconst<>+128(SB), Y6, Y10
 	VPSLLQ      $0x34, Y10, Y10
 	VMULPD      Y10, Y4, Y4
-	VADDPD      actkernconst<>+8960(SB), Y8, Y2
-	VADDPD      actkernconst<>+8960(SB), Y11, Y6
-	VADDPD      actkernconst<>+8960(SB), Y14, Y7
+	VADDPD      actkernconst<>+8640(SB), Y8, Y2
+	VADDPD      actkernconst<>+8640(SB), Y11, Y6
+	VADDPD      actkernconst<>+8640(SB), Y14, Y7
 	VMOVUPD     1024(SP), Y9
 	VMOVUPD     Y4, 640(SP)
 	VMOVUPD     Y3, 832(SP)
 	VMOVUPD     Y12, 1120(SP)
-	VCMPPD      $0x11, actkernconst<>+7520(SB), Y2, Y4
-	VANDPD      actkernconst<>+7552(SB), Y4, Y13
-	VCMPPD      $0x1e, actkernconst<>+7584(SB), Y2, Y4
-	VBLENDVPD   Y4, actkernconst<>+7584(SB), Y13, Y13
+	VCMPPD      $0x11, actkernconst<>+7200(SB), Y2, Y4
+	VANDPD      actkernconst<>+7232(SB), Y4, Y13
+	VCMPPD      $0x1e, actkernconst<>+7264(SB), Y2, Y4
+	VBLENDVPD   Y4, actkernconst<>+7264(SB), Y13, Y13
 	VADDPD      actkernconst<>+128(SB), Y13, Y3
 	VPSLLQ      $0x34, Y3, Y3
 	VMULPD      Y3, Y9, Y10
 	VSUBPD      Y13, Y2, Y12
-	VCMPPD      $0x11, actkernconst<>+7520(SB), Y12, Y4
-	VANDPD      actkernconst<>+7552(SB), Y4, Y13
-	VCMPPD      $0x1e, actkernconst<>+7584(SB), Y12, Y4
-	VBLENDVPD   Y4, actkernconst<>+7584(SB), Y13, Y13
+	VCMPPD      $0x11, actkernconst<>+7200(SB), Y12, Y4
+	VANDPD      actkernconst<>+7232(SB), Y4, Y13
+	VCMPPD      $0x1e, actkernconst<>+7264(SB), Y12, Y4
+	VBLENDVPD   Y4, actkernconst<>+7264(SB), Y13, Y13
 	VADDPD      actkernconst<>+128(SB), Y13, Y3
 	VPSLLQ      $0x34, Y3, Y3
 	VMULPD      Y3, Y10, Y10
 	VSUBPD      Y13, Y12, Y12
-	VMAXPD      actkernconst<>+7520(SB), Y12, Y13
-	VMINPD      actkernconst<>+7584(SB), Y13, Y13
+	VMAXPD      actkernconst<>+7200(SB), Y12, Y13
+	VMINPD      actkernconst<>+7264(SB), Y13, Y13
 	VADDPD      actkernconst<>+128(SB), Y13, Y3
 	VPSLLQ      $0x34, Y3, Y3
 	VMULPD      Y3, Y10, Y10
 	VMOVUPD     672(SP), Y2
-	VCMPPD      $0x11, actkernconst<>+7520(SB), Y6, Y9
-	VANDPD      actkernconst<>+7552(SB), Y9, Y4
-	VCMPPD      $0x1e, actkernconst<>+7584(SB), Y6, Y9
-	VBLENDVPD   Y9, actkernconst<>+7584(SB), Y4, Y4
+	VCMPPD      $0x11, actkernconst<>+7200(SB), Y6, Y9
+	VANDPD      actkernconst<>+7232(SB), Y9, Y4
+	VCMPPD      $0x1e, actkernconst<>+7264(SB), Y6, Y9
+	VBLENDVPD   Y9, actkernconst<>+7264(SB), Y4, Y4
 	VADDPD      actkernconst<>+128(SB), Y4, Y12
 	VPSLLQ      $0x34, Y12, Y12
 	VMULPD      Y12, Y2, Y3
 	VSUBPD      Y4, Y6, Y13
-	VCMPPD      $0x11, actkernconst<>+7520(SB), Y13, Y9
-	VANDPD      actkernconst<>+7552(SB), Y9, Y4
-	VCMPPD      $0x1e, actkernconst<>+7584(SB), Y13, Y9
-	VBLENDVPD   Y9, actkernconst<>+7584(SB), Y4, Y4
+	VCMPPD      $0x11, actkernconst<>+7200(SB), Y13, Y9
+	VANDPD      actkernconst<>+7232(SB), Y9, Y4
+	VCMPPD      $0x1e, actkernconst<>+7264(SB), Y13, Y9
+	VBLENDVPD   Y9, actkernconst<>+7264(SB), Y4, Y4
 	VADDPD      actkernconst<>+128(SB), Y4, Y12
 	VPSLLQ      $0x34, Y12, Y12
 	VMULPD      Y12, Y3, Y3
 	VSUBPD      Y4, Y13, Y13
-	VMAXPD      actkernconst<>+7520(SB), Y13, Y4
-	VMINPD      actkernconst<>+7584(SB), Y4, Y4
+	VMAXPD      actkernconst<>+7200(SB), Y13, Y4
+	VMINPD      actkernconst<>+7264(SB), Y4, Y4
 	VADDPD      actkernconst<>+128(SB), Y4, Y12
 	VPSLLQ      $0x34, Y12, Y12
 	VMULPD      Y12, Y3, Y3
 	VMOVUPD     704(SP), Y2
-	VCMPPD      $0x11, actkernconst<>+7520(SB), Y7, Y9
-	VANDPD      actkernconst<>+7552(SB), Y9, Y6
-	VCMPPD      $0x1e, actkernconst<>+7584(SB), Y7, Y9
-	VBLENDVPD   Y9, actkernconst<>+7584(SB), Y6, Y6
+	VCMPPD      $0x11, actkernconst<>+7200(SB), Y7, Y9
+	VANDPD      actkernconst<>+7232(SB), Y9, Y6
+	VCMPPD      $0x1e, actkernconst<>+7264(SB), Y7, Y9
+	VBLENDVPD   Y9, actkernconst<>+7264(SB), Y6, Y6
 	VADDPD      actkernconst<>+128(SB), Y6, Y12
 	VPSLLQ      $0x34, Y12, Y12
 	VMULPD      Y12, Y2, Y4
 	VSUBPD      Y6, Y7, Y13
-	VCMPPD      $0x11, actkernconst<>+7520(SB), Y13, Y9
-	VANDPD      actkernconst<>+7552(SB), Y9, Y6
-	VCMPPD      $0x1e, actkernconst<>+7584(SB), Y13, Y9
-	VBLENDVPD   Y9, actkernconst<>+7584(SB), Y6, Y6
+	VCMPPD      $0x11, actkernconst<>+7200(SB), Y13, Y9
+	VANDPD      actkernconst<>+7232(SB), Y9, Y6
+	VCMPPD      $0x1e, actkernconst<>+7264(SB), Y13, Y9
+	VBLENDVPD   Y9, actkernconst<>+7264(SB), Y6, Y6
 	VADDPD      actkernconst<>+128(SB), Y6, Y12
 	VPSLLQ      $0x34, Y12, Y12
 	VMULPD      Y12, Y4, Y4
 	VSUBPD      Y6, Y13, Y13
-	VMAXPD      actkernconst<>+7520(SB), Y13, Y6
-	VMINPD      actkernconst<>+7584(SB), Y6, Y6
+	VMAXPD      actkernconst<>+7200(SB), Y13, Y6
+	VMINPD      actkernconst<>+7264(SB), Y6, Y6
 	VADDPD      actkernconst<>+128(SB), Y6, Y12
 	VPSLLQ      $0x34, Y12, Y12
 	VMULPD      Y12, Y4, Y4
-	VADDPD      actkernconst<>+8992(SB), Y8, Y8
-	VADDPD      actkernconst<>+8992(SB), Y11, Y11
-	VADDPD      actkernconst<>+8992(SB), Y14, Y14
+	VADDPD      actkernconst<>+8672(SB), Y8, Y8
+	VADDPD      actkernconst<>+8672(SB), Y11, Y11
+	VADDPD      actkernconst<>+8672(SB), Y14, Y14
 	VMOVUPD     1056(SP), Y2
-	VCMPPD      $0x11, actkernconst<>+7520(SB), Y8, Y9
-	VANDPD      actkernconst<>+7552(SB), Y9, Y7
-	VCMPPD      $0x1e, actkernconst<>+7584(SB), Y8, Y9
-	VBLENDVPD   Y9, actkernconst<>+7584(SB), Y7, Y7
+	VCMPPD      $0x11, actkernconst<>+7200(SB), Y8, Y9
+	VANDPD      actkernconst<>+7232(SB), Y9, Y7
+	VCMPPD      $0x1e, actkernconst<>+7264(SB), Y8, Y9
+	VBLENDVPD   Y9, actkernconst<>+7264(SB), Y7, Y7
 	VADDPD      actkernconst<>+128(SB), Y7, Y12
 	VPSLLQ      $0x34, Y12, Y12
 	VMULPD      Y12, Y2, Y6
 	VSUBPD      Y7, Y8, Y13
-	VCMPPD      $0x11, actkernconst<>+7520(SB), Y13, Y9
-	VANDPD      actkernconst<>+7552(SB), Y9, Y7
-	VCMPPD      $0x1e, actkernconst<>+7584(SB), Y13, Y9
-	VBLENDVPD   Y9, actkernconst<>+7584(SB), Y7, Y7
+	VCMPPD      $0x11, actkernconst<>+7200(SB), Y13, Y9
+	VANDPD      actkernconst<>+7232(SB), Y9, Y7
+	VCMPPD      $0x1e, actkernconst<>+7264(SB), Y13, Y9
+	VBLENDVPD   Y9, actkernconst<>+7264(SB), Y7, Y7
 	VADDPD      actkernconst<>+128(SB), Y7, Y12
 	VPSLLQ      $0x34, Y12, Y12
 	VMULPD      Y12, Y6, Y6
 	VSUBPD      Y7, Y13, Y13
-	VMAXPD      actkernconst<>+7520(SB), Y13, Y7
-	VMINPD      actkernconst<>+7584(SB), Y7, Y7
+	VMAXPD      actkernconst<>+7200(SB), Y13, Y7
+	VMINPD      actkernconst<>+7264(SB), Y7, Y7
 	VADDPD      actkernconst<>+128(SB), Y7, Y12
 	VPSLLQ      $0x34, Y12, Y12
 	VMULPD      Y12, Y6, Y6
 	VMOVUPD     1440(SP), Y2
-	VCMPPD      $0x11, actkernconst<>+7520(SB), Y11, Y9
-	VANDPD      actkernconst<>+7552(SB), Y9, Y8
-	VCMPPD      $0x1e, actkernconst<>+7584(SB), Y11, Y9
-	VBLENDVPD   Y9, actkernconst<>+7584(SB), Y8, Y8
+	VCMPPD      $0x11, actkernconst<>+7200(SB), Y11, Y9
+	VANDPD      actkernconst<>+7232(SB), Y9, Y8
+	VCMPPD      $0x1e, actkernconst<>+7264(SB), Y11, Y9
+	VBLENDVPD   Y9, actkernconst<>+7264(SB), Y8, Y8
 	VADDPD      actkernconst<>+128(SB), Y8, Y12
 	VPSLLQ      $0x34, Y12, Y12
 	VMULPD      Y12, Y2, Y7
 	VSUBPD      Y8, Y11, Y13
-	VCMPPD      $0x11, actkernconst<>+7520(SB), Y13, Y9
-	VANDPD      actkernconst<>+7552(SB), Y9, Y8
-	VCMPPD      $0x1e, actkernconst<>+7584(SB), Y13, Y9
-	VBLENDVPD   Y9, actkernconst<>+7584(SB), Y8, Y8
+	VCMPPD      $0x11, actkernconst<>+7200(SB), Y13, Y9
+	VANDPD      actkernconst<>+7232(SB), Y9, Y8
+	VCMPPD      $0x1e, actkernconst<>+7264(SB), Y13, Y9
+	VBLENDVPD   Y9, actkernconst<>+7264(SB), Y8, Y8
 	VADDPD      actkernconst<>+128(SB), Y8, Y12
 	VPSLLQ      $0x34, Y12, Y12
 	VMULPD      Y12, Y7, Y7
 	VSUBPD      Y8, Y13, Y13
-	VMAXPD      actkernconst<>+7520(SB), Y13, Y8
-	VMINPD      actkernconst<>+7584(SB), Y8, Y8
+	VMAXPD      actkernconst<>+7200(SB), Y13, Y8
+	VMINPD      actkernconst<>+7264(SB), Y8, Y8
 	VADDPD      actkernconst<>+128(SB), Y8, Y12
 	VPSLLQ      $0x34, Y12, Y12
 	VMULPD      Y12, Y7, Y7
 	VMOVUPD     1216(SP), Y2
-	VCMPPD      $0x11, actkernconst<>+7520(SB), Y14, Y11
-	VANDPD      actkernconst<>+7552(SB), Y11, Y9
-	VCMPPD      $0x1e, actkernconst<>+7584(SB), Y14, Y11
-	VBLENDVPD   Y11, actkernconst<>+7584(SB), Y9, Y9
+	VCMPPD      $0x11, actkernconst<>+7200(SB), Y14, Y11
+	VANDPD      actkernconst<>+7232(SB), Y11, Y9
+	VCMPPD      $0x1e, actkernconst<>+7264(SB), Y14, Y11
+	VBLENDVPD   Y11, actkernconst<>+7264(SB), Y9, Y9
 	VADDPD      actkernconst<>+128(SB), Y9, Y12
 	VPSLLQ      $0x34, Y12, Y12
 	VMULPD      Y12, Y2, Y8
 	VSUBPD      Y9, Y14, Y13
-	VCMPPD      $0x11, actkernconst<>+7520(SB), Y13, Y11
-	VANDPD      actkernconst<>+7552(SB), Y11, Y9
-	VCMPPD      $0x1e, actkernconst<>+7584(SB), Y13, Y11
-	VBLENDVPD   Y11, actkernconst<>+7584(SB), Y9, Y9
+	VCMPPD      $0x11, actkernconst<>+7200(SB), Y13, Y11
+	VANDPD      actkernconst<>+7232(SB), Y11, Y9
+	VCMPPD      $0x1e, actkernconst<>+7264(SB), Y13, Y11
+	VBLENDVPD   Y11, actkernconst<>+7264(SB), Y9, Y9
 	VADDPD      actkernconst<>+128(SB), Y9, Y12
 	VPSLLQ      $0x34, Y12, Y12
 	VMULPD      Y12, Y8, Y8
 	VSUBPD      Y9, Y13, Y13
-	VMAXPD      actkernconst<>+7520(SB), Y13, Y9
-	VMINPD      actkernconst<>+7584(SB), Y9, Y9
+	VMAXPD      actkernconst<>+7200(SB), Y13, Y9
+	VMINPD      actkernconst<>+7264(SB), Y9, Y9
 	VADDPD      actkernconst<>+128(SB), Y9, Y12
 	VPSLLQ      $0x34, Y12, Y12
 	VMULPD      Y12, Y8, Y8
-	VMULPD      actkernconst<>+8384(SB), Y5, Y2
-	VMULPD      actkernconst<>+8384(SB), Y0, Y9
-	VMULPD      actkernconst<>+8384(SB), Y1, Y11
+	VMULPD      actkernconst<>+8064(SB), Y5, Y2
+	VMULPD      actkernconst<>+8064(SB), Y0, Y9
+	VMULPD      actkernconst<>+8064(SB), Y1, Y11
 	VROUNDPD    $0x08, Y2, Y2
 	VROUNDPD    $0x08, Y9, Y9
 	VROUNDPD    $0x08, Y11, Y11
-	VFMADD132PD actkernconst<>+8352(SB), Y5, Y2
-	VFMADD132PD actkernconst<>+8352(SB), Y0, Y9
-	VFMADD132PD actkernconst<>+8352(SB), Y1, Y11
+	VFMADD132PD actkernconst<>+8032(SB), Y5, Y2
+	VFMADD132PD actkernconst<>+8032(SB), Y0, Y9
+	VFMADD132PD actkernconst<>+8032(SB), Y1, Y11
 	VMOVUPD     1536(SP), Y0
 	VADDPD      actkernconst<>+4000(SB), Y0, Y1
 	VMOVUPD     1408(SP), Y5
@@ -45321,29 +43477,29 @@ loop:
 	VADDPD      Y12, Y9, Y9
 	VADDPD      Y14, Y11, Y11
 	VMOVUPD     1120(SP), Y1
-	VADDPD      actkernconst<>+8576(SB), Y1, Y12
+	VADDPD      actkernconst<>+8256(SB), Y1, Y12
 	VMOVUPD     832(SP), Y14
 	VMOVUPD     Y11, 896(SP)
-	VADDPD      actkernconst<>+8576(SB), Y14, Y11
+	VADDPD      actkernconst<>+8256(SB), Y14, Y11
 	VMOVUPD     Y9, 1408(SP)
 	VMOVUPD     640(SP), Y9
 	VMOVUPD     Y2, 1536(SP)
-	VADDPD      actkernconst<>+8576(SB), Y9, Y2
-	VSUBPD      actkernconst<>+8576(SB), Y12, Y12
-	VSUBPD      actkernconst<>+8576(SB), Y11, Y11
-	VSUBPD      actkernconst<>+8576(SB), Y2, Y2
+	VADDPD      actkernconst<>+8256(SB), Y9, Y2
+	VSUBPD      actkernconst<>+8256(SB), Y12, Y12
+	VSUBPD      actkernconst<>+8256(SB), Y11, Y11
+	VSUBPD      actkernconst<>+8256(SB), Y2, Y2
 	VSUBPD      Y12, Y1, Y1
 	VSUBPD      Y11, Y14, Y14
 	VSUBPD      Y2, Y9, Y9
 	VADDPD      Y12, Y0, Y0
 	VADDPD      Y11, Y5, Y5
 	VADDPD      Y2, Y13, Y13
-	VADDPD      actkernconst<>+8608(SB), Y10, Y2
-	VADDPD      actkernconst<>+8608(SB), Y3, Y11
-	VADDPD      actkernconst<>+8608(SB), Y4, Y12
-	VSUBPD      actkernconst<>+8608(SB), Y2, Y2
-	VSUBPD      actkernconst<>+8608(SB), Y11, Y11
-	VSUBPD      actkernconst<>+8608(SB), Y12, Y12
+	VADDPD      actkernconst<>+8288(SB), Y10, Y2
+	VADDPD      actkernconst<>+8288(SB), Y3, Y11
+	VADDPD      actkernconst<>+8288(SB), Y4, Y12
+	VSUBPD      actkernconst<>+8288(SB), Y2, Y2
+	VSUBPD      actkernconst<>+8288(SB), Y11, Y11
+	VSUBPD      actkernconst<>+8288(SB), Y12, Y12
 	VSUBPD      Y2, Y10, Y10
 	VSUBPD      Y11, Y3, Y3
 	VSUBPD      Y12, Y4, Y4
@@ -45369,17 +43525,17 @@ loop:
 	VFMADD231PD 1408(SP), Y7, Y3
 	VFMADD231PD 896(SP), Y11, Y10
 	VMOVUPD     Y9, 896(SP)
-	VMULPD      actkernconst<>+8384(SB), Y6, Y9
+	VMULPD      actkernconst<>+8064(SB), Y6, Y9
 	VMOVUPD     Y14, 1408(SP)
-	VMULPD      actkernconst<>+8384(SB), Y8, Y14
+	VMULPD      actkernconst<>+8064(SB), Y8, Y14
 	VMOVUPD     Y1, 1536(SP)
-	VMULPD      actkernconst<>+8384(SB), Y12, Y1
+	VMULPD      actkernconst<>+8064(SB), Y12, Y1
 	VROUNDPD    $0x08, Y9, Y9
 	VROUNDPD    $0x08, Y14, Y14
 	VROUNDPD    $0x08, Y1, Y1
-	VFMADD132PD actkernconst<>+8352(SB), Y6, Y9
-	VFMADD132PD actkernconst<>+8352(SB), Y8, Y14
-	VFMADD132PD actkernconst<>+8352(SB), Y12, Y1
+	VFMADD132PD actkernconst<>+8032(SB), Y6, Y9
+	VFMADD132PD actkernconst<>+8032(SB), Y8, Y14
+	VFMADD132PD actkernconst<>+8032(SB), Y12, Y1
 	VADDPD      Y4, Y9, Y9
 	VADDPD      Y3, Y14, Y14
 	VADDPD      Y10, Y1, Y1
@@ -45518,22 +43674,22 @@ loop:
 	VADDPD      480(SP), Y6, Y6
 	VADDPD      640(SP), Y13, Y13
 	VMOVUPD     576(SP), Y3
-	VMULPD      actkernconst<>+7616(SB), Y3, Y5
+	VMULPD      actkernconst<>+7296(SB), Y3, Y5
 	VMOVUPD     352(SP), Y7
-	VMULPD      actkernconst<>+7616(SB), Y7, Y9
-	VMULPD      actkernconst<>+7616(SB), Y8, Y10
+	VMULPD      actkernconst<>+7296(SB), Y7, Y9
+	VMULPD      actkernconst<>+7296(SB), Y8, Y10
 	VXORPD      actkernconst<>+2784(SB), Y5, Y11
 	VXORPD      actkernconst<>+2784(SB), Y9, Y12
 	VXORPD      actkernconst<>+2784(SB), Y10, Y14
-	VFMADD231PD actkernconst<>+7616(SB), Y3, Y11
-	VFMADD231PD actkernconst<>+7616(SB), Y7, Y12
-	VFMADD231PD actkernconst<>+7616(SB), Y8, Y14
-	VMULPD      actkernconst<>+7616(SB), Y4, Y4
-	VMULPD      actkernconst<>+7616(SB), Y6, Y6
-	VMULPD      actkernconst<>+7616(SB), Y13, Y13
-	VFMADD132PD actkernconst<>+8640(SB), Y4, Y3
-	VFMADD132PD actkernconst<>+8640(SB), Y6, Y7
-	VFMADD132PD actkernconst<>+8640(SB), Y13, Y8
+	VFMADD231PD actkernconst<>+7296(SB), Y3, Y11
+	VFMADD231PD actkernconst<>+7296(SB), Y7, Y12
+	VFMADD231PD actkernconst<>+7296(SB), Y8, Y14
+	VMULPD      actkernconst<>+7296(SB), Y4, Y4
+	VMULPD      actkernconst<>+7296(SB), Y6, Y6
+	VMULPD      actkernconst<>+7296(SB), Y13, Y13
+	VFMADD132PD actkernconst<>+8320(SB), Y4, Y3
+	VFMADD132PD actkernconst<>+8320(SB), Y6, Y7
+	VFMADD132PD actkernconst<>+8320(SB), Y13, Y8
 	VADDPD      Y3, Y11, Y11
 	VADDPD      Y7, Y12, Y12
 	VADDPD      Y8, Y14, Y14
@@ -45549,24 +43705,24 @@ loop:
 	VADDPD      Y11, Y3, Y3
 	VADDPD      Y12, Y4, Y4
 	VADDPD      Y14, Y6, Y6
-	VMULPD      actkernconst<>+8384(SB), Y0, Y5
-	VMULPD      actkernconst<>+8384(SB), Y1, Y7
-	VMULPD      actkernconst<>+8384(SB), Y2, Y8
+	VMULPD      actkernconst<>+8064(SB), Y0, Y5
+	VMULPD      actkernconst<>+8064(SB), Y1, Y7
+	VMULPD      actkernconst<>+8064(SB), Y2, Y8
 	VROUNDPD    $0x09, Y5, Y5
 	VROUNDPD    $0x09, Y7, Y7
 	VROUNDPD    $0x09, Y8, Y8
-	VFMADD132PD actkernconst<>+8352(SB), Y0, Y5
-	VFMADD132PD actkernconst<>+8352(SB), Y1, Y7
-	VFMADD132PD actkernconst<>+8352(SB), Y2, Y8
+	VFMADD132PD actkernconst<>+8032(SB), Y0, Y5
+	VFMADD132PD actkernconst<>+8032(SB), Y1, Y7
+	VFMADD132PD actkernconst<>+8032(SB), Y2, Y8
 	VMULPD      actkernconst<>+4512(SB), Y5, Y0
 	VMULPD      actkernconst<>+4512(SB), Y7, Y1
 	VMULPD      actkernconst<>+4512(SB), Y8, Y2
 	VROUNDPD    $0x09, Y0, Y0
 	VROUNDPD    $0x09, Y1, Y1
 	VROUNDPD    $0x09, Y2, Y2
-	VFMADD231PD actkernconst<>+9024(SB), Y0, Y5
-	VFMADD231PD actkernconst<>+9024(SB), Y1, Y7
-	VFMADD231PD actkernconst<>+9024(SB), Y2, Y8
+	VFMADD231PD actkernconst<>+8704(SB), Y0, Y5
+	VFMADD231PD actkernconst<>+8704(SB), Y1, Y7
+	VFMADD231PD actkernconst<>+8704(SB), Y2, Y8
 	VMOVUPD     actkernconst<>+4512(SB), Y9
 	VCMPPD      $0x11, Y5, Y9, Y5
 	VMOVUPD     actkernconst<>+4512(SB), Y9
@@ -45576,42 +43732,42 @@ loop:
 	VANDPD      actkernconst<>+1696(SB), Y3, Y9
 	VANDPD      actkernconst<>+1696(SB), Y4, Y10
 	VANDPD      actkernconst<>+1696(SB), Y6, Y11
-	VMOVUPD     actkernconst<>+7616(SB), Y12
+	VMOVUPD     actkernconst<>+7296(SB), Y12
 	VSUBPD      Y9, Y12, Y9
-	VMOVUPD     actkernconst<>+7616(SB), Y12
+	VMOVUPD     actkernconst<>+7296(SB), Y12
 	VSUBPD      Y10, Y12, Y10
-	VMOVUPD     actkernconst<>+7616(SB), Y12
+	VMOVUPD     actkernconst<>+7296(SB), Y12
 	VSUBPD      Y11, Y12, Y11
-	VADDPD      actkernconst<>+8640(SB), Y9, Y9
-	VADDPD      actkernconst<>+8640(SB), Y10, Y10
-	VADDPD      actkernconst<>+8640(SB), Y11, Y11
+	VADDPD      actkernconst<>+8320(SB), Y9, Y9
+	VADDPD      actkernconst<>+8320(SB), Y10, Y10
+	VADDPD      actkernconst<>+8320(SB), Y11, Y11
 	VBLENDVPD   Y5, Y9, Y3, Y5
 	VBLENDVPD   Y7, Y10, Y4, Y7
 	VBLENDVPD   Y8, Y11, Y6, Y8
-	VADDPD      actkernconst<>+7648(SB), Y0, Y0
-	VADDPD      actkernconst<>+7648(SB), Y1, Y1
-	VADDPD      actkernconst<>+7648(SB), Y2, Y2
+	VADDPD      actkernconst<>+7328(SB), Y0, Y0
+	VADDPD      actkernconst<>+7328(SB), Y1, Y1
+	VADDPD      actkernconst<>+7328(SB), Y2, Y2
 	VMOVUPD     448(SP), Y3
-	VMOVUPD     actkernconst<>+8256(SB), Y4
-	VFMADD213PD actkernconst<>+7648(SB), Y3, Y4
+	VMOVUPD     actkernconst<>+7936(SB), Y4
+	VFMADD213PD actkernconst<>+7328(SB), Y3, Y4
 	VMOVUPD     416(SP), Y6
-	VMOVUPD     actkernconst<>+8256(SB), Y9
-	VFMADD213PD actkernconst<>+7648(SB), Y6, Y9
+	VMOVUPD     actkernconst<>+7936(SB), Y9
+	VFMADD213PD actkernconst<>+7328(SB), Y6, Y9
 	VMOVUPD     384(SP), Y10
-	VMOVUPD     actkernconst<>+8256(SB), Y11
-	VFMADD213PD actkernconst<>+7648(SB), Y10, Y11
-	VSUBPD      actkernconst<>+7648(SB), Y4, Y12
-	VSUBPD      actkernconst<>+7648(SB), Y9, Y13
-	VSUBPD      actkernconst<>+7648(SB), Y11, Y14
-	VFMADD231PD actkernconst<>+9056(SB), Y12, Y3
-	VFMADD231PD actkernconst<>+9056(SB), Y13, Y6
-	VFMADD231PD actkernconst<>+9056(SB), Y14, Y10
-	VFMADD231PD actkernconst<>+9088(SB), Y12, Y3
-	VFMADD231PD actkernconst<>+9088(SB), Y13, Y6
-	VFMADD231PD actkernconst<>+9088(SB), Y14, Y10
-	VFMADD132PD actkernconst<>+9120(SB), Y3, Y12
-	VFMADD132PD actkernconst<>+9120(SB), Y6, Y13
-	VFMADD132PD actkernconst<>+9120(SB), Y10, Y14
+	VMOVUPD     actkernconst<>+7936(SB), Y11
+	VFMADD213PD actkernconst<>+7328(SB), Y10, Y11
+	VSUBPD      actkernconst<>+7328(SB), Y4, Y12
+	VSUBPD      actkernconst<>+7328(SB), Y9, Y13
+	VSUBPD      actkernconst<>+7328(SB), Y11, Y14
+	VFMADD231PD actkernconst<>+8736(SB), Y12, Y3
+	VFMADD231PD actkernconst<>+8736(SB), Y13, Y6
+	VFMADD231PD actkernconst<>+8736(SB), Y14, Y10
+	VFMADD231PD actkernconst<>+8768(SB), Y12, Y3
+	VFMADD231PD actkernconst<>+8768(SB), Y13, Y6
+	VFMADD231PD actkernconst<>+8768(SB), Y14, Y10
+	VFMADD132PD actkernconst<>+8800(SB), Y3, Y12
+	VFMADD132PD actkernconst<>+8800(SB), Y6, Y13
+	VFMADD132PD actkernconst<>+8800(SB), Y10, Y14
 	VMOVUPD     288(SP), Y3
 	VBLENDVPD   Y3, Y5, Y12, Y5
 	VMOVUPD     256(SP), Y6
@@ -45634,24 +43790,24 @@ loop:
 	VMULPD      Y5, Y5, Y0
 	VMULPD      Y7, Y7, Y1
 	VMULPD      Y8, Y8, Y3
-	VMOVUPD     actkernconst<>+8288(SB), Y4
-	VFMADD213PD actkernconst<>+8320(SB), Y0, Y4
-	VMOVUPD     actkernconst<>+8288(SB), Y6
-	VFMADD213PD actkernconst<>+8320(SB), Y1, Y6
-	VMOVUPD     actkernconst<>+8288(SB), Y9
-	VFMADD213PD actkernconst<>+8320(SB), Y3, Y9
-	VFMADD213PD actkernconst<>+9152(SB), Y0, Y4
-	VFMADD213PD actkernconst<>+9152(SB), Y1, Y6
-	VFMADD213PD actkernconst<>+9152(SB), Y3, Y9
-	VFMADD213PD actkernconst<>+9184(SB), Y0, Y4
-	VFMADD213PD actkernconst<>+9184(SB), Y1, Y6
-	VFMADD213PD actkernconst<>+9184(SB), Y3, Y9
-	VFMADD213PD actkernconst<>+9216(SB), Y0, Y4
-	VFMADD213PD actkernconst<>+9216(SB), Y1, Y6
-	VFMADD213PD actkernconst<>+9216(SB), Y3, Y9
-	VFMADD213PD actkernconst<>+9248(SB), Y0, Y4
-	VFMADD213PD actkernconst<>+9248(SB), Y1, Y6
-	VFMADD213PD actkernconst<>+9248(SB), Y3, Y9
+	VMOVUPD     actkernconst<>+7968(SB), Y4
+	VFMADD213PD actkernconst<>+8000(SB), Y0, Y4
+	VMOVUPD     actkernconst<>+7968(SB), Y6
+	VFMADD213PD actkernconst<>+8000(SB), Y1, Y6
+	VMOVUPD     actkernconst<>+7968(SB), Y9
+	VFMADD213PD actkernconst<>+8000(SB), Y3, Y9
+	VFMADD213PD actkernconst<>+8832(SB), Y0, Y4
+	VFMADD213PD actkernconst<>+8832(SB), Y1, Y6
+	VFMADD213PD actkernconst<>+8832(SB), Y3, Y9
+	VFMADD213PD actkernconst<>+8864(SB), Y0, Y4
+	VFMADD213PD actkernconst<>+8864(SB), Y1, Y6
+	VFMADD213PD actkernconst<>+8864(SB), Y3, Y9
+	VFMADD213PD actkernconst<>+8896(SB), Y0, Y4
+	VFMADD213PD actkernconst<>+8896(SB), Y1, Y6
+	VFMADD213PD actkernconst<>+8896(SB), Y3, Y9
+	VFMADD213PD actkernconst<>+8928(SB), Y0, Y4
+	VFMADD213PD actkernconst<>+8928(SB), Y1, Y6
+	VFMADD213PD actkernconst<>+8928(SB), Y3, Y9
 	VFMADD213PD actkernconst<>+160(SB), Y0, Y4
 	VFMADD213PD actkernconst<>+160(SB), Y1, Y6
 	VFMADD213PD actkernconst<>+160(SB), Y3, Y9
@@ -45690,7 +43846,7 @@ single:
 	VCVTPS2PD   (CX), Y0
 	VMULPD      (SP), Y0, Y1
 	VANDPD      actkernconst<>+1696(SB), Y1, Y2
-	VMOVUPD     actkernconst<>+7872(SB), Y3
+	VMOVUPD     actkernconst<>+7552(SB), Y3
 	VCMPPD      $0x11, Y2, Y3, Y4
 	VCMPPD      $0x11, actkernconst<>+4672(SB), Y2, Y2
 	VANDPD      Y2, Y4, Y2
@@ -45698,78 +43854,78 @@ single:
 	VANDPD      actkernconst<>+4736(SB), Y3, Y3
 	VORPD       actkernconst<>+4768(SB), Y3, Y3
 	VSUBPD      actkernconst<>+128(SB), Y3, Y3
-	VMOVUPD     actkernconst<>+7904(SB), Y5
-	VFMADD213PD actkernconst<>+7936(SB), Y3, Y5
+	VMOVUPD     actkernconst<>+7584(SB), Y5
+	VFMADD213PD actkernconst<>+7616(SB), Y3, Y5
 	VROUNDPD    $0x09, Y5, Y5
-	VSUBPD      actkernconst<>+8672(SB), Y3, Y6
-	VFMADD231PD actkernconst<>+8416(SB), Y5, Y6
-	VMOVUPD     actkernconst<>+7968(SB), Y7
+	VSUBPD      actkernconst<>+8352(SB), Y3, Y6
+	VFMADD231PD actkernconst<>+8096(SB), Y5, Y6
+	VMOVUPD     actkernconst<>+7648(SB), Y7
 	VSUBPD      Y3, Y7, Y3
-	VCMPPD      $0x11, actkernconst<>+7520(SB), Y3, Y9
-	VANDPD      actkernconst<>+7552(SB), Y9, Y8
-	VCMPPD      $0x1e, actkernconst<>+7584(SB), Y3, Y9
-	VBLENDVPD   Y9, actkernconst<>+7584(SB), Y8, Y8
+	VCMPPD      $0x11, actkernconst<>+7200(SB), Y3, Y9
+	VANDPD      actkernconst<>+7232(SB), Y9, Y8
+	VCMPPD      $0x1e, actkernconst<>+7264(SB), Y3, Y9
+	VBLENDVPD   Y9, actkernconst<>+7264(SB), Y8, Y8
 	VADDPD      actkernconst<>+128(SB), Y8, Y10
 	VPSLLQ      $0x34, Y10, Y10
 	VMULPD      Y10, Y1, Y7
 	VSUBPD      Y8, Y3, Y11
-	VCMPPD      $0x11, actkernconst<>+7520(SB), Y11, Y9
-	VANDPD      actkernconst<>+7552(SB), Y9, Y8
-	VCMPPD      $0x1e, actkernconst<>+7584(SB), Y11, Y9
-	VBLENDVPD   Y9, actkernconst<>+7584(SB), Y8, Y8
+	VCMPPD      $0x11, actkernconst<>+7200(SB), Y11, Y9
+	VANDPD      actkernconst<>+7232(SB), Y9, Y8
+	VCMPPD      $0x1e, actkernconst<>+7264(SB), Y11, Y9
+	VBLENDVPD   Y9, actkernconst<>+7264(SB), Y8, Y8
 	VADDPD      actkernconst<>+128(SB), Y8, Y10
 	VPSLLQ      $0x34, Y10, Y10
 	VMULPD      Y10, Y7, Y7
 	VSUBPD      Y8, Y11, Y11
-	VMAXPD      actkernconst<>+7520(SB), Y11, Y8
-	VMINPD      actkernconst<>+7584(SB), Y8, Y8
+	VMAXPD      actkernconst<>+7200(SB), Y11, Y8
+	VMINPD      actkernconst<>+7264(SB), Y8, Y8
 	VADDPD      actkernconst<>+128(SB), Y8, Y10
 	VPSLLQ      $0x34, Y10, Y10
 	VMULPD      Y10, Y7, Y7
-	VMOVUPD     actkernconst<>+7808(SB), Y3
+	VMOVUPD     actkernconst<>+7488(SB), Y3
 	VCMPPD      $0x12, Y5, Y3, Y8
-	VSUBPD      actkernconst<>+7808(SB), Y5, Y3
+	VSUBPD      actkernconst<>+7488(SB), Y5, Y3
 	VBLENDVPD   Y8, Y3, Y5, Y3
-	VMOVUPD     actkernconst<>+8000(SB), Y5
-	VBLENDVPD   Y8, actkernconst<>+8448(SB), Y5, Y9
-	VMOVUPD     actkernconst<>+8032(SB), Y5
-	VBLENDVPD   Y8, actkernconst<>+8480(SB), Y5, Y10
-	VMOVUPD     actkernconst<>+8064(SB), Y5
-	VBLENDVPD   Y8, actkernconst<>+8512(SB), Y5, Y11
-	VMOVUPD     actkernconst<>+8096(SB), Y5
-	VBLENDVPD   Y8, actkernconst<>+8544(SB), Y5, Y12
-	VMOVUPD     actkernconst<>+8128(SB), Y5
-	VBLENDVPD   Y8, actkernconst<>+8832(SB), Y5, Y13
-	VMOVUPD     actkernconst<>+8160(SB), Y5
-	VBLENDVPD   Y8, actkernconst<>+8864(SB), Y5, Y14
-	VMOVUPD     actkernconst<>+8192(SB), Y5
-	VBLENDVPD   Y8, actkernconst<>+8896(SB), Y5, Y8
+	VMOVUPD     actkernconst<>+7680(SB), Y5
+	VBLENDVPD   Y8, actkernconst<>+8128(SB), Y5, Y9
+	VMOVUPD     actkernconst<>+7712(SB), Y5
+	VBLENDVPD   Y8, actkernconst<>+8160(SB), Y5, Y10
+	VMOVUPD     actkernconst<>+7744(SB), Y5
+	VBLENDVPD   Y8, actkernconst<>+8192(SB), Y5, Y11
+	VMOVUPD     actkernconst<>+7776(SB), Y5
+	VBLENDVPD   Y8, actkernconst<>+8224(SB), Y5, Y12
+	VMOVUPD     actkernconst<>+7808(SB), Y5
+	VBLENDVPD   Y8, actkernconst<>+8512(SB), Y5, Y13
 	VMOVUPD     actkernconst<>+7840(SB), Y5
+	VBLENDVPD   Y8, actkernconst<>+8544(SB), Y5, Y14
+	VMOVUPD     actkernconst<>+7872(SB), Y5
+	VBLENDVPD   Y8, actkernconst<>+8576(SB), Y5, Y8
+	VMOVUPD     actkernconst<>+7520(SB), Y5
 	VMOVUPD     Y0, 32(SP)
 	VCMPPD      $0x12, Y3, Y5, Y0
-	VSUBPD      actkernconst<>+7840(SB), Y3, Y5
+	VSUBPD      actkernconst<>+7520(SB), Y3, Y5
 	VBLENDVPD   Y0, Y5, Y3, Y5
-	VBLENDVPD   Y0, actkernconst<>+7680(SB), Y9, Y9
-	VBLENDVPD   Y0, actkernconst<>+7712(SB), Y10, Y10
-	VBLENDVPD   Y0, actkernconst<>+7744(SB), Y11, Y11
-	VBLENDVPD   Y0, actkernconst<>+7776(SB), Y12, Y12
-	VBLENDVPD   Y0, actkernconst<>+8704(SB), Y13, Y13
-	VBLENDVPD   Y0, actkernconst<>+8736(SB), Y14, Y14
-	VBLENDVPD   Y0, actkernconst<>+8768(SB), Y8, Y8
-	VMOVUPD     actkernconst<>+8224(SB), Y3
+	VBLENDVPD   Y0, actkernconst<>+7360(SB), Y9, Y9
+	VBLENDVPD   Y0, actkernconst<>+7392(SB), Y10, Y10
+	VBLENDVPD   Y0, actkernconst<>+7424(SB), Y11, Y11
+	VBLENDVPD   Y0, actkernconst<>+7456(SB), Y12, Y12
+	VBLENDVPD   Y0, actkernconst<>+8384(SB), Y13, Y13
+	VBLENDVPD   Y0, actkernconst<>+8416(SB), Y14, Y14
+	VBLENDVPD   Y0, actkernconst<>+8448(SB), Y8, Y8
+	VMOVUPD     actkernconst<>+7904(SB), Y3
 	VMOVUPD     Y4, 64(SP)
-	VBLENDVPD   Y0, actkernconst<>+8800(SB), Y3, Y4
-	VMOVUPD     actkernconst<>+7680(SB), Y3
+	VBLENDVPD   Y0, actkernconst<>+8480(SB), Y3, Y4
+	VMOVUPD     actkernconst<>+7360(SB), Y3
 	VMOVUPD     Y2, 96(SP)
-	VBLENDVPD   Y0, actkernconst<>+8448(SB), Y3, Y2
-	VMOVUPD     actkernconst<>+7712(SB), Y3
+	VBLENDVPD   Y0, actkernconst<>+8128(SB), Y3, Y2
+	VMOVUPD     actkernconst<>+7392(SB), Y3
 	VMOVUPD     Y1, 128(SP)
-	VBLENDVPD   Y0, actkernconst<>+8480(SB), Y3, Y1
-	VMOVUPD     actkernconst<>+7744(SB), Y3
+	VBLENDVPD   Y0, actkernconst<>+8160(SB), Y3, Y1
+	VMOVUPD     actkernconst<>+7424(SB), Y3
 	VMOVUPD     Y7, 160(SP)
-	VBLENDVPD   Y0, actkernconst<>+8512(SB), Y3, Y7
-	VMOVUPD     actkernconst<>+7776(SB), Y3
-	VBLENDVPD   Y0, actkernconst<>+8544(SB), Y3, Y0
+	VBLENDVPD   Y0, actkernconst<>+8192(SB), Y3, Y7
+	VMOVUPD     actkernconst<>+7456(SB), Y3
+	VBLENDVPD   Y0, actkernconst<>+8224(SB), Y3, Y0
 	VMOVUPD     actkernconst<>+5760(SB), Y3
 	VMOVUPD     Y6, 192(SP)
 	VCMPPD      $0x12, Y5, Y3, Y6
@@ -45802,128 +43958,128 @@ single:
 	VBLENDVPD   Y0, Y4, Y7, Y0
 	VMOVUPD     192(SP), Y1
 	VADDPD      actkernconst<>+576(SB), Y1, Y2
-	VCMPPD      $0x11, actkernconst<>+7520(SB), Y2, Y5
-	VANDPD      actkernconst<>+7552(SB), Y5, Y4
-	VCMPPD      $0x1e, actkernconst<>+7584(SB), Y2, Y5
-	VBLENDVPD   Y5, actkernconst<>+7584(SB), Y4, Y4
+	VCMPPD      $0x11, actkernconst<>+7200(SB), Y2, Y5
+	VANDPD      actkernconst<>+7232(SB), Y5, Y4
+	VCMPPD      $0x1e, actkernconst<>+7264(SB), Y2, Y5
+	VBLENDVPD   Y5, actkernconst<>+7264(SB), Y4, Y4
 	VADDPD      actkernconst<>+128(SB), Y4, Y6
 	VPSLLQ      $0x34, Y6, Y6
 	VMULPD      Y6, Y9, Y3
 	VSUBPD      Y4, Y2, Y7
-	VCMPPD      $0x11, actkernconst<>+7520(SB), Y7, Y5
-	VANDPD      actkernconst<>+7552(SB), Y5, Y4
-	VCMPPD      $0x1e, actkernconst<>+7584(SB), Y7, Y5
-	VBLENDVPD   Y5, actkernconst<>+7584(SB), Y4, Y4
+	VCMPPD      $0x11, actkernconst<>+7200(SB), Y7, Y5
+	VANDPD      actkernconst<>+7232(SB), Y5, Y4
+	VCMPPD      $0x1e, actkernconst<>+7264(SB), Y7, Y5
+	VBLENDVPD   Y5, actkernconst<>+7264(SB), Y4, Y4
 	VADDPD      actkernconst<>+128(SB), Y4, Y6
 	VPSLLQ      $0x34, Y6, Y6
 	VMULPD      Y6, Y3, Y3
 	VSUBPD      Y4, Y7, Y7
-	VMAXPD      actkernconst<>+7520(SB), Y7, Y4
-	VMINPD      actkernconst<>+7584(SB), Y4, Y4
+	VMAXPD      actkernconst<>+7200(SB), Y7, Y4
+	VMINPD      actkernconst<>+7264(SB), Y4, Y4
 	VADDPD      actkernconst<>+128(SB), Y4, Y6
 	VPSLLQ      $0x34, Y6, Y6
 	VMULPD      Y6, Y3, Y3
-	VADDPD      actkernconst<>+8416(SB), Y1, Y2
-	VCMPPD      $0x11, actkernconst<>+7520(SB), Y2, Y6
-	VANDPD      actkernconst<>+7552(SB), Y6, Y5
-	VCMPPD      $0x1e, actkernconst<>+7584(SB), Y2, Y6
-	VBLENDVPD   Y6, actkernconst<>+7584(SB), Y5, Y5
+	VADDPD      actkernconst<>+8096(SB), Y1, Y2
+	VCMPPD      $0x11, actkernconst<>+7200(SB), Y2, Y6
+	VANDPD      actkernconst<>+7232(SB), Y6, Y5
+	VCMPPD      $0x1e, actkernconst<>+7264(SB), Y2, Y6
+	VBLENDVPD   Y6, actkernconst<>+7264(SB), Y5, Y5
 	VADDPD      actkernconst<>+128(SB), Y5, Y7
 	VPSLLQ      $0x34, Y7, Y7
 	VMULPD      Y7, Y10, Y4
 	VSUBPD      Y5, Y2, Y8
-	VCMPPD      $0x11, actkernconst<>+7520(SB), Y8, Y6
-	VANDPD      actkernconst<>+7552(SB), Y6, Y5
-	VCMPPD      $0x1e, actkernconst<>+7584(SB), Y8, Y6
-	VBLENDVPD   Y6, actkernconst<>+7584(SB), Y5, Y5
+	VCMPPD      $0x11, actkernconst<>+7200(SB), Y8, Y6
+	VANDPD      actkernconst<>+7232(SB), Y6, Y5
+	VCMPPD      $0x1e, actkernconst<>+7264(SB), Y8, Y6
+	VBLENDVPD   Y6, actkernconst<>+7264(SB), Y5, Y5
 	VADDPD      actkernconst<>+128(SB), Y5, Y7
 	VPSLLQ      $0x34, Y7, Y7
 	VMULPD      Y7, Y4, Y4
 	VSUBPD      Y5, Y8, Y8
-	VMAXPD      actkernconst<>+7520(SB), Y8, Y5
-	VMINPD      actkernconst<>+7584(SB), Y5, Y5
+	VMAXPD      actkernconst<>+7200(SB), Y8, Y5
+	VMINPD      actkernconst<>+7264(SB), Y5, Y5
 	VADDPD      actkernconst<>+128(SB), Y5, Y7
 	VPSLLQ      $0x34, Y7, Y7
 	VMULPD      Y7, Y4, Y4
-	VADDPD      actkernconst<>+8928(SB), Y1, Y2
-	VCMPPD      $0x11, actkernconst<>+7520(SB), Y2, Y7
-	VANDPD      actkernconst<>+7552(SB), Y7, Y6
-	VCMPPD      $0x1e, actkernconst<>+7584(SB), Y2, Y7
-	VBLENDVPD   Y7, actkernconst<>+7584(SB), Y6, Y6
+	VADDPD      actkernconst<>+8608(SB), Y1, Y2
+	VCMPPD      $0x11, actkernconst<>+7200(SB), Y2, Y7
+	VANDPD      actkernconst<>+7232(SB), Y7, Y6
+	VCMPPD      $0x1e, actkernconst<>+7264(SB), Y2, Y7
+	VBLENDVPD   Y7, actkernconst<>+7264(SB), Y6, Y6
 	VADDPD      actkernconst<>+128(SB), Y6, Y8
 	VPSLLQ      $0x34, Y8, Y8
 	VMULPD      Y8, Y11, Y5
 	VSUBPD      Y6, Y2, Y9
-	VCMPPD      $0x11, actkernconst<>+7520(SB), Y9, Y7
-	VANDPD      actkernconst<>+7552(SB), Y7, Y6
-	VCMPPD      $0x1e, actkernconst<>+7584(SB), Y9, Y7
-	VBLENDVPD   Y7, actkernconst<>+7584(SB), Y6, Y6
+	VCMPPD      $0x11, actkernconst<>+7200(SB), Y9, Y7
+	VANDPD      actkernconst<>+7232(SB), Y7, Y6
+	VCMPPD      $0x1e, actkernconst<>+7264(SB), Y9, Y7
+	VBLENDVPD   Y7, actkernconst<>+7264(SB), Y6, Y6
 	VADDPD      actkernconst<>+128(SB), Y6, Y8
 	VPSLLQ      $0x34, Y8, Y8
 	VMULPD      Y8, Y5, Y5
 	VSUBPD      Y6, Y9, Y9
-	VMAXPD      actkernconst<>+7520(SB), Y9, Y6
-	VMINPD      actkernconst<>+7584(SB), Y6, Y6
+	VMAXPD      actkernconst<>+7200(SB), Y9, Y6
+	VMINPD      actkernconst<>+7264(SB), Y6, Y6
 	VADDPD      actkernconst<>+128(SB), Y6, Y8
 	VPSLLQ      $0x34, Y8, Y8
 	VMULPD      Y8, Y5, Y5
-	VADDPD      actkernconst<>+8960(SB), Y1, Y2
-	VCMPPD      $0x11, actkernconst<>+7520(SB), Y2, Y8
-	VANDPD      actkernconst<>+7552(SB), Y8, Y7
-	VCMPPD      $0x1e, actkernconst<>+7584(SB), Y2, Y8
-	VBLENDVPD   Y8, actkernconst<>+7584(SB), Y7, Y7
+	VADDPD      actkernconst<>+8640(SB), Y1, Y2
+	VCMPPD      $0x11, actkernconst<>+7200(SB), Y2, Y8
+	VANDPD      actkernconst<>+7232(SB), Y8, Y7
+	VCMPPD      $0x1e, actkernconst<>+7264(SB), Y2, Y8
+	VBLENDVPD   Y8, actkernconst<>+7264(SB), Y7, Y7
 	VADDPD      actkernconst<>+128(SB), Y7, Y9
 	VPSLLQ      $0x34, Y9, Y9
 	VMULPD      Y9, Y12, Y6
 	VSUBPD      Y7, Y2, Y10
-	VCMPPD      $0x11, actkernconst<>+7520(SB), Y10, Y8
-	VANDPD      actkernconst<>+7552(SB), Y8, Y7
-	VCMPPD      $0x1e, actkernconst<>+7584(SB), Y10, Y8
-	VBLENDVPD   Y8, actkernconst<>+7584(SB), Y7, Y7
+	VCMPPD      $0x11, actkernconst<>+7200(SB), Y10, Y8
+	VANDPD      actkernconst<>+7232(SB), Y8, Y7
+	VCMPPD      $0x1e, actkernconst<>+7264(SB), Y10, Y8
+	VBLENDVPD   Y8, actkernconst<>+7264(SB), Y7, Y7
 	VADDPD      actkernconst<>+128(SB), Y7, Y9
 	VPSLLQ      $0x34, Y9, Y9
 	VMULPD      Y9, Y6, Y6
 	VSUBPD      Y7, Y10, Y10
-	VMAXPD      actkernconst<>+7520(SB), Y10, Y7
-	VMINPD      actkernconst<>+7584(SB), Y7, Y7
+	VMAXPD      actkernconst<>+7200(SB), Y10, Y7
+	VMINPD      actkernconst<>+7264(SB), Y7, Y7
 	VADDPD      actkernconst<>+128(SB), Y7, Y9
 	VPSLLQ      $0x34, Y9, Y9
 	VMULPD      Y9, Y6, Y6
-	VADDPD      actkernconst<>+8992(SB), Y1, Y1
-	VCMPPD      $0x11, actkernconst<>+7520(SB), Y1, Y8
-	VANDPD      actkernconst<>+7552(SB), Y8, Y7
-	VCMPPD      $0x1e, actkernconst<>+7584(SB), Y1, Y8
-	VBLENDVPD   Y8, actkernconst<>+7584(SB), Y7, Y7
+	VADDPD      actkernconst<>+8672(SB), Y1, Y1
+	VCMPPD      $0x11, actkernconst<>+7200(SB), Y1, Y8
+	VANDPD      actkernconst<>+7232(SB), Y8, Y7
+	VCMPPD      $0x1e, actkernconst<>+7264(SB), Y1, Y8
+	VBLENDVPD   Y8, actkernconst<>+7264(SB), Y7, Y7
 	VADDPD      actkernconst<>+128(SB), Y7, Y9
 	VPSLLQ      $0x34, Y9, Y9
 	VMULPD      Y9, Y0, Y2
 	VSUBPD      Y7, Y1, Y10
-	VCMPPD      $0x11, actkernconst<>+7520(SB), Y10, Y8
-	VANDPD      actkernconst<>+7552(SB), Y8, Y7
-	VCMPPD      $0x1e, actkernconst<>+7584(SB), Y10, Y8
-	VBLENDVPD   Y8, actkernconst<>+7584(SB), Y7, Y7
+	VCMPPD      $0x11, actkernconst<>+7200(SB), Y10, Y8
+	VANDPD      actkernconst<>+7232(SB), Y8, Y7
+	VCMPPD      $0x1e, actkernconst<>+7264(SB), Y10, Y8
+	VBLENDVPD   Y8, actkernconst<>+7264(SB), Y7, Y7
 	VADDPD      actkernconst<>+128(SB), Y7, Y9
 	VPSLLQ      $0x34, Y9, Y9
 	VMULPD      Y9, Y2, Y2
 	VSUBPD      Y7, Y10, Y10
-	VMAXPD      actkernconst<>+7520(SB), Y10, Y7
-	VMINPD      actkernconst<>+7584(SB), Y7, Y7
+	VMAXPD      actkernconst<>+7200(SB), Y10, Y7
+	VMINPD      actkernconst<>+7264(SB), Y7, Y7
 	VADDPD      actkernconst<>+128(SB), Y7, Y9
 	VPSLLQ      $0x34, Y9, Y9
 	VMULPD      Y9, Y2, Y2
-	VMULPD      actkernconst<>+8384(SB), Y3, Y0
+	VMULPD      actkernconst<>+8064(SB), Y3, Y0
 	VROUNDPD    $0x08, Y0, Y0
-	VFMADD132PD actkernconst<>+8352(SB), Y3, Y0
+	VFMADD132PD actkernconst<>+8032(SB), Y3, Y0
 	VADDPD      actkernconst<>+4000(SB), Y4, Y1
 	VSUBPD      actkernconst<>+4000(SB), Y1, Y1
 	VSUBPD      Y1, Y4, Y4
 	VADDPD      Y1, Y0, Y0
-	VADDPD      actkernconst<>+8576(SB), Y5, Y1
-	VSUBPD      actkernconst<>+8576(SB), Y1, Y1
+	VADDPD      actkernconst<>+8256(SB), Y5, Y1
+	VSUBPD      actkernconst<>+8256(SB), Y1, Y1
 	VSUBPD      Y1, Y5, Y5
 	VADDPD      Y1, Y4, Y4
-	VADDPD      actkernconst<>+8608(SB), Y6, Y1
-	VSUBPD      actkernconst<>+8608(SB), Y1, Y1
+	VADDPD      actkernconst<>+8288(SB), Y6, Y1
+	VSUBPD      actkernconst<>+8288(SB), Y1, Y1
 	VSUBPD      Y1, Y6, Y6
 	VADDPD      Y1, Y5, Y5
 	VADDPD      Y2, Y6, Y6
@@ -45931,9 +44087,9 @@ single:
 	VMULPD      Y0, Y1, Y2
 	VXORPD      actkernconst<>+2784(SB), Y2, Y3
 	VFMADD213PD Y3, Y1, Y0
-	VMULPD      actkernconst<>+8384(SB), Y2, Y3
+	VMULPD      actkernconst<>+8064(SB), Y2, Y3
 	VROUNDPD    $0x08, Y3, Y3
-	VFMADD132PD actkernconst<>+8352(SB), Y2, Y3
+	VFMADD132PD actkernconst<>+8032(SB), Y2, Y3
 	VADDPD      Y0, Y3, Y3
 	VMULPD      Y4, Y1, Y0
 	VXORPD      actkernconst<>+2784(SB), Y0, Y2
@@ -45970,37 +44126,37 @@ single:
 	VADDPD      Y3, Y8, Y8
 	VADDPD      Y5, Y8, Y8
 	VADDPD      Y1, Y8, Y8
-	VMULPD      actkernconst<>+7616(SB), Y4, Y0
+	VMULPD      actkernconst<>+7296(SB), Y4, Y0
 	VXORPD      actkernconst<>+2784(SB), Y0, Y1
-	VFMADD231PD actkernconst<>+7616(SB), Y4, Y1
-	VMULPD      actkernconst<>+7616(SB), Y8, Y8
-	VFMADD132PD actkernconst<>+8640(SB), Y8, Y4
+	VFMADD231PD actkernconst<>+7296(SB), Y4, Y1
+	VMULPD      actkernconst<>+7296(SB), Y8, Y8
+	VFMADD132PD actkernconst<>+8320(SB), Y8, Y4
 	VADDPD      Y4, Y1, Y1
 	VADDPD      Y1, Y0, Y3
 	VSUBPD      Y0, Y3, Y0
 	VSUBPD      Y0, Y1, Y1
 	VADDPD      Y1, Y3, Y3
-	VMULPD      actkernconst<>+8384(SB), Y2, Y0
+	VMULPD      actkernconst<>+8064(SB), Y2, Y0
 	VROUNDPD    $0x09, Y0, Y0
-	VFMADD132PD actkernconst<>+8352(SB), Y2, Y0
+	VFMADD132PD actkernconst<>+8032(SB), Y2, Y0
 	VMULPD      actkernconst<>+4512(SB), Y0, Y1
 	VROUNDPD    $0x09, Y1, Y1
-	VFMADD231PD actkernconst<>+9024(SB), Y1, Y0
+	VFMADD231PD actkernconst<>+8704(SB), Y1, Y0
 	VMOVUPD     actkernconst<>+4512(SB), Y2
 	VCMPPD      $0x11, Y0, Y2, Y0
 	VANDPD      actkernconst<>+1696(SB), Y3, Y2
-	VMOVUPD     actkernconst<>+7616(SB), Y4
+	VMOVUPD     actkernconst<>+7296(SB), Y4
 	VSUBPD      Y2, Y4, Y2
-	VADDPD      actkernconst<>+8640(SB), Y2, Y2
+	VADDPD      actkernconst<>+8320(SB), Y2, Y2
 	VBLENDVPD   Y0, Y2, Y3, Y0
-	VADDPD      actkernconst<>+7648(SB), Y1, Y1
+	VADDPD      actkernconst<>+7328(SB), Y1, Y1
 	VMOVUPD     128(SP), Y2
-	VMOVUPD     actkernconst<>+8256(SB), Y3
-	VFMADD213PD actkernconst<>+7648(SB), Y2, Y3
-	VSUBPD      actkernconst<>+7648(SB), Y3, Y4
-	VFMADD231PD actkernconst<>+9056(SB), Y4, Y2
-	VFMADD231PD actkernconst<>+9088(SB), Y4, Y2
-	VFMADD132PD actkernconst<>+9120(SB), Y2, Y4
+	VMOVUPD     actkernconst<>+7936(SB), Y3
+	VFMADD213PD actkernconst<>+7328(SB), Y2, Y3
+	VSUBPD      actkernconst<>+7328(SB), Y3, Y4
+	VFMADD231PD actkernconst<>+8736(SB), Y4, Y2
+	VFMADD231PD actkernconst<>+8768(SB), Y4, Y2
+	VFMADD132PD actkernconst<>+8800(SB), Y2, Y4
 	VMOVUPD     96(SP), Y2
 	VBLENDVPD   Y2, Y0, Y4, Y0
 	VMOVUPD     64(SP), Y5
@@ -46008,12 +44164,12 @@ single:
 	VBLENDVPD   Y2, Y1, Y3, Y2
 	VBLENDVPD   Y5, Y2, Y3, Y5
 	VMULPD      Y0, Y0, Y1
-	VMOVUPD     actkernconst<>+8288(SB), Y2
-	VFMADD213PD actkernconst<>+8320(SB), Y1, Y2
-	VFMADD213PD actkernconst<>+9152(SB), Y1, Y2
-	VFMADD213PD actkernconst<>+9184(SB), Y1, Y2
-	VFMADD213PD actkernconst<>+9216(SB), Y1, Y2
-	VFMADD213PD actkernconst<>+9248(SB), Y1, Y2
+	VMOVUPD     actkernconst<>+7968(SB), Y2
+	VFMADD213PD actkernconst<>+8000(SB), Y1, Y2
+	VFMADD213PD actkernconst<>+8832(SB), Y1, Y2
+	VFMADD213PD actkernconst<>+8864(SB), Y1, Y2
+	VFMADD213PD actkernconst<>+8896(SB), Y1, Y2
+	VFMADD213PD actkernconst<>+8928(SB), Y1, Y2
 	VFMADD213PD actkernconst<>+160(SB), Y1, Y2
 	VMULPD      Y2, Y0, Y0
 	VPSLLQ      $0x3f, Y5, Y1
@@ -46038,7 +44194,7 @@ tail:
 	VCVTPS2PD   X0, Y0
 	VMULPD      (SP), Y0, Y1
 	VANDPD      actkernconst<>+1696(SB), Y1, Y2
-	VMOVUPD     actkernconst<>+7872(SB), Y3
+	VMOVUPD     actkernconst<>+7552(SB), Y3
 	VCMPPD      $0x11, Y2, Y3, Y4
 	VCMPPD      $0x11, actkernconst<>+4672(SB), Y2, Y2
 	VANDPD      Y2, Y4, Y2
@@ -46046,78 +44202,78 @@ tail:
 	VANDPD      actkernconst<>+4736(SB), Y3, Y3
 	VORPD       actkernconst<>+4768(SB), Y3, Y3
 	VSUBPD      actkernconst<>+128(SB), Y3, Y3
-	VMOVUPD     actkernconst<>+7904(SB), Y5
-	VFMADD213PD actkernconst<>+7936(SB), Y3, Y5
+	VMOVUPD     actkernconst<>+7584(SB), Y5
+	VFMADD213PD actkernconst<>+7616(SB), Y3, Y5
 	VROUNDPD    $0x09, Y5, Y5
-	VSUBPD      actkernconst<>+8672(SB), Y3, Y6
-	VFMADD231PD actkernconst<>+8416(SB), Y5, Y6
-	VMOVUPD     actkernconst<>+7968(SB), Y7
+	VSUBPD      actkernconst<>+8352(SB), Y3, Y6
+	VFMADD231PD actkernconst<>+8096(SB), Y5, Y6
+	VMOVUPD     actkernconst<>+7648(SB), Y7
 	VSUBPD      Y3, Y7, Y3
-	VCMPPD      $0x11, actkernconst<>+7520(SB), Y3, Y9
-	VANDPD      actkernconst<>+7552(SB), Y9, Y8
-	VCMPPD      $0x1e, actkernconst<>+7584(SB), Y3, Y9
-	VBLENDVPD   Y9, actkernconst<>+7584(SB), Y8, Y8
+	VCMPPD      $0x11, actkernconst<>+7200(SB), Y3, Y9
+	VANDPD      actkernconst<>+7232(SB), Y9, Y8
+	VCMPPD      $0x1e, actkernconst<>+7264(SB), Y3, Y9
+	VBLENDVPD   Y9, actkernconst<>+7264(SB), Y8, Y8
 	VADDPD      actkernconst<>+128(SB), Y8, Y10
 	VPSLLQ      $0x34, Y10, Y10
 	VMULPD      Y10, Y1, Y7
 	VSUBPD      Y8, Y3, Y11
-	VCMPPD      $0x11, actkernconst<>+7520(SB), Y11, Y9
-	VANDPD      actkernconst<>+7552(SB), Y9, Y8
-	VCMPPD      $0x1e, actkernconst<>+7584(SB), Y11, Y9
-	VBLENDVPD   Y9, actkernconst<>+7584(SB), Y8, Y8
+	VCMPPD      $0x11, actkernconst<>+7200(SB), Y11, Y9
+	VANDPD      actkernconst<>+7232(SB), Y9, Y8
+	VCMPPD      $0x1e, actkernconst<>+7264(SB), Y11, Y9
+	VBLENDVPD   Y9, actkernconst<>+7264(SB), Y8, Y8
 	VADDPD      actkernconst<>+128(SB), Y8, Y10
 	VPSLLQ      $0x34, Y10, Y10
 	VMULPD      Y10, Y7, Y7
 	VSUBPD      Y8, Y11, Y11
-	VMAXPD      actkernconst<>+7520(SB), Y11, Y8
-	VMINPD      actkernconst<>+7584(SB), Y8, Y8
+	VMAXPD      actkernconst<>+7200(SB), Y11, Y8
+	VMINPD      actkernconst<>+7264(SB), Y8, Y8
 	VADDPD      actkernconst<>+128(SB), Y8, Y10
 	VPSLLQ      $0x34, Y10, Y10
 	VMULPD      Y10, Y7, Y7
-	VMOVUPD     actkernconst<>+7808(SB), Y3
+	VMOVUPD     actkernconst<>+7488(SB), Y3
 	VCMPPD      $0x12, Y5, Y3, Y8
-	VSUBPD      actkernconst<>+7808(SB), Y5, Y3
+	VSUBPD      actkernconst<>+7488(SB), Y5, Y3
 	VBLENDVPD   Y8, Y3, Y5, Y3
-	VMOVUPD     actkernconst<>+8000(SB), Y5
-	VBLENDVPD   Y8, actkernconst<>+8448(SB), Y5, Y9
-	VMOVUPD     actkernconst<>+8032(SB), Y5
-	VBLENDVPD   Y8, actkernconst<>+8480(SB), Y5, Y10
-	VMOVUPD     actkernconst<>+8064(SB), Y5
-	VBLENDVPD   Y8, actkernconst<>+8512(SB), Y5, Y11
-	VMOVUPD     actkernconst<>+8096(SB), Y5
-	VBLENDVPD   Y8, actkernconst<>+8544(SB), Y5, Y12
-	VMOVUPD     actkernconst<>+8128(SB), Y5
-	VBLENDVPD   Y8, actkernconst<>+8832(SB), Y5, Y13
-	VMOVUPD     actkernconst<>+8160(SB), Y5
-	VBLENDVPD   Y8, actkernconst<>+8864(SB), Y5, Y14
-	VMOVUPD     actkernconst<>+8192(SB), Y5
-	VBLENDVPD   Y8, actkernconst<>+8896(SB), Y5, Y8
+	VMOVUPD     actkernconst<>+7680(SB), Y5
+	VBLENDVPD   Y8, actkernconst<>+8128(SB), Y5, Y9
+	VMOVUPD     actkernconst<>+7712(SB), Y5
+	VBLENDVPD   Y8, actkernconst<>+8160(SB), Y5, Y10
+	VMOVUPD     actkernconst<>+7744(SB), Y5
+	VBLENDVPD   Y8, actkernconst<>+8192(SB), Y5, Y11
+	VMOVUPD     actkernconst<>+7776(SB), Y5
+	VBLENDVPD   Y8, actkernconst<>+8224(SB), Y5, Y12
+	VMOVUPD     actkernconst<>+7808(SB), Y5
+	VBLENDVPD   Y8, actkernconst<>+8512(SB), Y5, Y13
 	VMOVUPD     actkernconst<>+7840(SB), Y5
+	VBLENDVPD   Y8, actkernconst<>+8544(SB), Y5, Y14
+	VMOVUPD     actkernconst<>+7872(SB), Y5
+	VBLENDVPD   Y8, actkernconst<>+8576(SB), Y5, Y8
+	VMOVUPD     actkernconst<>+7520(SB), Y5
 	VMOVUPD     Y0, 32(SP)
 	VCMPPD      $0x12, Y3, Y5, Y0
-	VSUBPD      actkernconst<>+7840(SB), Y3, Y5
+	VSUBPD      actkernconst<>+7520(SB), Y3, Y5
 	VBLENDVPD   Y0, Y5, Y3, Y5
-	VBLENDVPD   Y0, actkernconst<>+7680(SB), Y9, Y9
-	VBLENDVPD   Y0, actkernconst<>+7712(SB), Y10, Y10
-	VBLENDVPD   Y0, actkernconst<>+7744(SB), Y11, Y11
-	VBLENDVPD   Y0, actkernconst<>+7776(SB), Y12, Y12
-	VBLENDVPD   Y0, actkernconst<>+8704(SB), Y13, Y13
-	VBLENDVPD   Y0, actkernconst<>+8736(SB), Y14, Y14
-	VBLENDVPD   Y0, actkernconst<>+8768(SB), Y8, Y8
-	VMOVUPD     actkernconst<>+8224(SB), Y3
+	VBLENDVPD   Y0, actkernconst<>+7360(SB), Y9, Y9
+	VBLENDVPD   Y0, actkernconst<>+7392(SB), Y10, Y10
+	VBLENDVPD   Y0, actkernconst<>+7424(SB), Y11, Y11
+	VBLENDVPD   Y0, actkernconst<>+7456(SB), Y12, Y12
+	VBLENDVPD   Y0, actkernconst<>+8384(SB), Y13, Y13
+	VBLENDVPD   Y0, actkernconst<>+8416(SB), Y14, Y14
+	VBLENDVPD   Y0, actkernconst<>+8448(SB), Y8, Y8
+	VMOVUPD     actkernconst<>+7904(SB), Y3
 	VMOVUPD     Y4, 64(SP)
-	VBLENDVPD   Y0, actkernconst<>+8800(SB), Y3, Y4
-	VMOVUPD     actkernconst<>+7680(SB), Y3
+	VBLENDVPD   Y0, actkernconst<>+8480(SB), Y3, Y4
+	VMOVUPD     actkernconst<>+7360(SB), Y3
 	VMOVUPD     Y2, 96(SP)
-	VBLENDVPD   Y0, actkernconst<>+8448(SB), Y3, Y2
-	VMOVUPD     actkernconst<>+7712(SB), Y3
+	VBLENDVPD   Y0, actkernconst<>+8128(SB), Y3, Y2
+	VMOVUPD     actkernconst<>+7392(SB), Y3
 	VMOVUPD     Y1, 128(SP)
-	VBLENDVPD   Y0, actkernconst<>+8480(SB), Y3, Y1
-	VMOVUPD     actkernconst<>+7744(SB), Y3
+	VBLENDVPD   Y0, actkernconst<>+8160(SB), Y3, Y1
+	VMOVUPD     actkernconst<>+7424(SB), Y3
 	VMOVUPD     Y7, 160(SP)
-	VBLENDVPD   Y0, actkernconst<>+8512(SB), Y3, Y7
-	VMOVUPD     actkernconst<>+7776(SB), Y3
-	VBLENDVPD   Y0, actkernconst<>+8544(SB), Y3, Y0
+	VBLENDVPD   Y0, actkernconst<>+8192(SB), Y3, Y7
+	VMOVUPD     actkernconst<>+7456(SB), Y3
+	VBLENDVPD   Y0, actkernconst<>+8224(SB), Y3, Y0
 	VMOVUPD     actkernconst<>+5760(SB), Y3
 	VMOVUPD     Y6, 192(SP)
 	VCMPPD      $0x12, Y5, Y3, Y6
@@ -46150,128 +44306,128 @@ tail:
 	VBLENDVPD   Y0, Y4, Y7, Y0
 	VMOVUPD     192(SP), Y1
 	VADDPD      actkernconst<>+576(SB), Y1, Y2
-	VCMPPD      $0x11, actkernconst<>+7520(SB), Y2, Y5
-	VANDPD      actkernconst<>+7552(SB), Y5, Y4
-	VCMPPD      $0x1e, actkernconst<>+7584(SB), Y2, Y5
-	VBLENDVPD   Y5, actkernconst<>+7584(SB), Y4, Y4
+	VCMPPD      $0x11, actkernconst<>+7200(SB), Y2, Y5
+	VANDPD      actkernconst<>+7232(SB), Y5, Y4
+	VCMPPD      $0x1e, actkernconst<>+7264(SB), Y2, Y5
+	VBLENDVPD   Y5, actkernconst<>+7264(SB), Y4, Y4
 	VADDPD      actkernconst<>+128(SB), Y4, Y6
 	VPSLLQ      $0x34, Y6, Y6
 	VMULPD      Y6, Y9, Y3
 	VSUBPD      Y4, Y2, Y7
-	VCMPPD      $0x11, actkernconst<>+7520(SB), Y7, Y5
-	VANDPD      actkernconst<>+7552(SB), Y5, Y4
-	VCMPPD      $0x1e, actkernconst<>+7584(SB), Y7, Y5
-	VBLENDVPD   Y5, actkernconst<>+7584(SB), Y4, Y4
+	VCMPPD      $0x11, actkernconst<>+7200(SB), Y7, Y5
+	VANDPD      actkernconst<>+7232(SB), Y5, Y4
+	VCMPPD      $0x1e, actkernconst<>+7264(SB), Y7, Y5
+	VBLENDVPD   Y5, actkernconst<>+7264(SB), Y4, Y4
 	VADDPD      actkernconst<>+128(SB), Y4, Y6
 	VPSLLQ      $0x34, Y6, Y6
 	VMULPD      Y6, Y3, Y3
 	VSUBPD      Y4, Y7, Y7
-	VMAXPD      actkernconst<>+7520(SB), Y7, Y4
-	VMINPD      actkernconst<>+7584(SB), Y4, Y4
+	VMAXPD      actkernconst<>+7200(SB), Y7, Y4
+	VMINPD      actkernconst<>+7264(SB), Y4, Y4
 	VADDPD      actkernconst<>+128(SB), Y4, Y6
 	VPSLLQ      $0x34, Y6, Y6
 	VMULPD      Y6, Y3, Y3
-	VADDPD      actkernconst<>+8416(SB), Y1, Y2
-	VCMPPD      $0x11, actkernconst<>+7520(SB), Y2, Y6
-	VANDPD      actkernconst<>+7552(SB), Y6, Y5
-	VCMPPD      $0x1e, actkernconst<>+7584(SB), Y2, Y6
-	VBLENDVPD   Y6, actkernconst<>+7584(SB), Y5, Y5
+	VADDPD      actkernconst<>+8096(SB), Y1, Y2
+	VCMPPD      $0x11, actkernconst<>+7200(SB), Y2, Y6
+	VANDPD      actkernconst<>+7232(SB), Y6, Y5
+	VCMPPD      $0x1e, actkernconst<>+7264(SB), Y2, Y6
+	VBLENDVPD   Y6, actkernconst<>+7264(SB), Y5, Y5
 	VADDPD      actkernconst<>+128(SB), Y5, Y7
 	VPSLLQ      $0x34, Y7, Y7
 	VMULPD      Y7, Y10, Y4
 	VSUBPD      Y5, Y2, Y8
-	VCMPPD      $0x11, actkernconst<>+7520(SB), Y8, Y6
-	VANDPD      actkernconst<>+7552(SB), Y6, Y5
-	VCMPPD      $0x1e, actkernconst<>+7584(SB), Y8, Y6
-	VBLENDVPD   Y6, actkernconst<>+7584(SB), Y5, Y5
+	VCMPPD      $0x11, actkernconst<>+7200(SB), Y8, Y6
+	VANDPD      actkernconst<>+7232(SB), Y6, Y5
+	VCMPPD      $0x1e, actkernconst<>+7264(SB), Y8, Y6
+	VBLENDVPD   Y6, actkernconst<>+7264(SB), Y5, Y5
 	VADDPD      actkernconst<>+128(SB), Y5, Y7
 	VPSLLQ      $0x34, Y7, Y7
 	VMULPD      Y7, Y4, Y4
 	VSUBPD      Y5, Y8, Y8
-	VMAXPD      actkernconst<>+7520(SB), Y8, Y5
-	VMINPD      actkernconst<>+7584(SB), Y5, Y5
+	VMAXPD      actkernconst<>+7200(SB), Y8, Y5
+	VMINPD      actkernconst<>+7264(SB), Y5, Y5
 	VADDPD      actkernconst<>+128(SB), Y5, Y7
 	VPSLLQ      $0x34, Y7, Y7
 	VMULPD      Y7, Y4, Y4
-	VADDPD      actkernconst<>+8928(SB), Y1, Y2
-	VCMPPD      $0x11, actkernconst<>+7520(SB), Y2, Y7
-	VANDPD      actkernconst<>+7552(SB), Y7, Y6
-	VCMPPD      $0x1e, actkernconst<>+7584(SB), Y2, Y7
-	VBLENDVPD   Y7, actkernconst<>+7584(SB), Y6, Y6
+	VADDPD      actkernconst<>+8608(SB), Y1, Y2
+	VCMPPD      $0x11, actkernconst<>+7200(SB), Y2, Y7
+	VANDPD      actkernconst<>+7232(SB), Y7, Y6
+	VCMPPD      $0x1e, actkernconst<>+7264(SB), Y2, Y7
+	VBLENDVPD   Y7, actkernconst<>+7264(SB), Y6, Y6
 	VADDPD      actkernconst<>+128(SB), Y6, Y8
 	VPSLLQ      $0x34, Y8, Y8
 	VMULPD      Y8, Y11, Y5
 	VSUBPD      Y6, Y2, Y9
-	VCMPPD      $0x11, actkernconst<>+7520(SB), Y9, Y7
-	VANDPD      actkernconst<>+7552(SB), Y7, Y6
-	VCMPPD      $0x1e, actkernconst<>+7584(SB), Y9, Y7
-	VBLENDVPD   Y7, actkernconst<>+7584(SB), Y6, Y6
+	VCMPPD      $0x11, actkernconst<>+7200(SB), Y9, Y7
+	VANDPD      actkernconst<>+7232(SB), Y7, Y6
+	VCMPPD      $0x1e, actkernconst<>+7264(SB), Y9, Y7
+	VBLENDVPD   Y7, actkernconst<>+7264(SB), Y6, Y6
 	VADDPD      actkernconst<>+128(SB), Y6, Y8
 	VPSLLQ      $0x34, Y8, Y8
 	VMULPD      Y8, Y5, Y5
 	VSUBPD      Y6, Y9, Y9
-	VMAXPD      actkernconst<>+7520(SB), Y9, Y6
-	VMINPD      actkernconst<>+7584(SB), Y6, Y6
+	VMAXPD      actkernconst<>+7200(SB), Y9, Y6
+	VMINPD      actkernconst<>+7264(SB), Y6, Y6
 	VADDPD      actkernconst<>+128(SB), Y6, Y8
 	VPSLLQ      $0x34, Y8, Y8
 	VMULPD      Y8, Y5, Y5
-	VADDPD      actkernconst<>+8960(SB), Y1, Y2
-	VCMPPD      $0x11, actkernconst<>+7520(SB), Y2, Y8
-	VANDPD      actkernconst<>+7552(SB), Y8, Y7
-	VCMPPD      $0x1e, actkernconst<>+7584(SB), Y2, Y8
-	VBLENDVPD   Y8, actkernconst<>+7584(SB), Y7, Y7
+	VADDPD      actkernconst<>+8640(SB), Y1, Y2
+	VCMPPD      $0x11, actkernconst<>+7200(SB), Y2, Y8
+	VANDPD      actkernconst<>+7232(SB), Y8, Y7
+	VCMPPD      $0x1e, actkernconst<>+7264(SB), Y2, Y8
+	VBLENDVPD   Y8, actkernconst<>+7264(SB), Y7, Y7
 	VADDPD      actkernconst<>+128(SB), Y7, Y9
 	VPSLLQ      $0x34, Y9, Y9
 	VMULPD      Y9, Y12, Y6
 	VSUBPD      Y7, Y2, Y10
-	VCMPPD      $0x11, actkernconst<>+7520(SB), Y10, Y8
-	VANDPD      actkernconst<>+7552(SB), Y8, Y7
-	VCMPPD      $0x1e, actkernconst<>+7584(SB), Y10, Y8
-	VBLENDVPD   Y8, actkernconst<>+7584(SB), Y7, Y7
+	VCMPPD      $0x11, actkernconst<>+7200(SB), Y10, Y8
+	VANDPD      actkernconst<>+7232(SB), Y8, Y7
+	VCMPPD      $0x1e, actkernconst<>+7264(SB), Y10, Y8
+	VBLENDVPD   Y8, actkernconst<>+7264(SB), Y7, Y7
 	VADDPD      actkernconst<>+128(SB), Y7, Y9
 	VPSLLQ      $0x34, Y9, Y9
 	VMULPD      Y9, Y6, Y6
 	VSUBPD      Y7, Y10, Y10
-	VMAXPD      actkernconst<>+7520(SB), Y10, Y7
-	VMINPD      actkernconst<>+7584(SB), Y7, Y7
+	VMAXPD      actkernconst<>+7200(SB), Y10, Y7
+	VMINPD      actkernconst<>+7264(SB), Y7, Y7
 	VADDPD      actkernconst<>+128(SB), Y7, Y9
 	VPSLLQ      $0x34, Y9, Y9
 	VMULPD      Y9, Y6, Y6
-	VADDPD      actkernconst<>+8992(SB), Y1, Y1
-	VCMPPD      $0x11, actkernconst<>+7520(SB), Y1, Y8
-	VANDPD      actkernconst<>+7552(SB), Y8, Y7
-	VCMPPD      $0x1e, actkernconst<>+7584(SB), Y1, Y8
-	VBLENDVPD   Y8, actkernconst<>+7584(SB), Y7, Y7
+	VADDPD      actkernconst<>+8672(SB), Y1, Y1
+	VCMPPD      $0x11, actkernconst<>+7200(SB), Y1, Y8
+	VANDPD      actkernconst<>+7232(SB), Y8, Y7
+	VCMPPD      $0x1e, actkernconst<>+7264(SB), Y1, Y8
+	VBLENDVPD   Y8, actkernconst<>+7264(SB), Y7, Y7
 	VADDPD      actkernconst<>+128(SB), Y7, Y9
 	VPSLLQ      $0x34, Y9, Y9
 	VMULPD      Y9, Y0, Y2
 	VSUBPD      Y7, Y1, Y10
-	VCMPPD      $0x11, actkernconst<>+7520(SB), Y10, Y8
-	VANDPD      actkernconst<>+7552(SB), Y8, Y7
-	VCMPPD      $0x1e, actkernconst<>+7584(SB), Y10, Y8
-	VBLENDVPD   Y8, actkernconst<>+7584(SB), Y7, Y7
+	VCMPPD      $0x11, actkernconst<>+7200(SB), Y10, Y8
+	VANDPD      actkernconst<>+7232(SB), Y8, Y7
+	VCMPPD      $0x1e, actkernconst<>+7264(SB), Y10, Y8
+	VBLENDVPD   Y8, actkernconst<>+7264(SB), Y7, Y7
 	VADDPD      actkernconst<>+128(SB), Y7, Y9
 	VPSLLQ      $0x34, Y9, Y9
 	VMULPD      Y9, Y2, Y2
 	VSUBPD      Y7, Y10, Y10
-	VMAXPD      actkernconst<>+7520(SB), Y10, Y7
-	VMINPD      actkernconst<>+7584(SB), Y7, Y7
+	VMAXPD      actkernconst<>+7200(SB), Y10, Y7
+	VMINPD      actkernconst<>+7264(SB), Y7, Y7
 	VADDPD      actkernconst<>+128(SB), Y7, Y9
 	VPSLLQ      $0x34, Y9, Y9
 	VMULPD      Y9, Y2, Y2
-	VMULPD      actkernconst<>+8384(SB), Y3, Y0
+	VMULPD      actkernconst<>+8064(SB), Y3, Y0
 	VROUNDPD    $0x08, Y0, Y0
-	VFMADD132PD actkernconst<>+8352(SB), Y3, Y0
+	VFMADD132PD actkernconst<>+8032(SB), Y3, Y0
 	VADDPD      actkernconst<>+4000(SB), Y4, Y1
 	VSUBPD      actkernconst<>+4000(SB), Y1, Y1
 	VSUBPD      Y1, Y4, Y4
 	VADDPD      Y1, Y0, Y0
-	VADDPD      actkernconst<>+8576(SB), Y5, Y1
-	VSUBPD      actkernconst<>+8576(SB), Y1, Y1
+	VADDPD      actkernconst<>+8256(SB), Y5, Y1
+	VSUBPD      actkernconst<>+8256(SB), Y1, Y1
 	VSUBPD      Y1, Y5, Y5
 	VADDPD      Y1, Y4, Y4
-	VADDPD      actkernconst<>+8608(SB), Y6, Y1
-	VSUBPD      actkernconst<>+8608(SB), Y1, Y1
+	VADDPD      actkernconst<>+8288(SB), Y6, Y1
+	VSUBPD      actkernconst<>+8288(SB), Y1, Y1
 	VSUBPD      Y1, Y6, Y6
 	VADDPD      Y1, Y5, Y5
 	VADDPD      Y2, Y6, Y6
@@ -46279,9 +44435,9 @@ tail:
 	VMULPD      Y0, Y1, Y2
 	VXORPD      actkernconst<>+2784(SB), Y2, Y3
 	VFMADD213PD Y3, Y1, Y0
-	VMULPD      actkernconst<>+8384(SB), Y2, Y3
+	VMULPD      actkernconst<>+8064(SB), Y2, Y3
 	VROUNDPD    $0x08, Y3, Y3
-	VFMADD132PD actkernconst<>+8352(SB), Y2, Y3
+	VFMADD132PD actkernconst<>+8032(SB), Y2, Y3
 	VADDPD      Y0, Y3, Y3
 	VMULPD      Y4, Y1, Y0
 	VXORPD      actkernconst<>+2784(SB), Y0, Y2
@@ -46318,37 +44474,37 @@ tail:
 	VADDPD      Y3, Y8, Y8
 	VADDPD      Y5, Y8, Y8
 	VADDPD      Y1, Y8, Y8
-	VMULPD      actkernconst<>+7616(SB), Y4, Y0
+	VMULPD      actkernconst<>+7296(SB), Y4, Y0
 	VXORPD      actkernconst<>+2784(SB), Y0, Y1
-	VFMADD231PD actkernconst<>+7616(SB), Y4, Y1
-	VMULPD      actkernconst<>+7616(SB), Y8, Y8
-	VFMADD132PD actkernconst<>+8640(SB), Y8, Y4
+	VFMADD231PD actkernconst<>+7296(SB), Y4, Y1
+	VMULPD      actkernconst<>+7296(SB), Y8, Y8
+	VFMADD132PD actkernconst<>+8320(SB), Y8, Y4
 	VADDPD      Y4, Y1, Y1
 	VADDPD      Y1, Y0, Y3
 	VSUBPD      Y0, Y3, Y0
 	VSUBPD      Y0, Y1, Y1
 	VADDPD      Y1, Y3, Y3
-	VMULPD      actkernconst<>+8384(SB), Y2, Y0
+	VMULPD      actkernconst<>+8064(SB), Y2, Y0
 	VROUNDPD    $0x09, Y0, Y0
-	VFMADD132PD actkernconst<>+8352(SB), Y2, Y0
+	VFMADD132PD actkernconst<>+8032(SB), Y2, Y0
 	VMULPD      actkernconst<>+4512(SB), Y0, Y1
 	VROUNDPD    $0x09, Y1, Y1
-	VFMADD231PD actkernconst<>+9024(SB), Y1, Y0
+	VFMADD231PD actkernconst<>+8704(SB), Y1, Y0
 	VMOVUPD     actkernconst<>+4512(SB), Y2
 	VCMPPD      $0x11, Y0, Y2, Y0
 	VANDPD      actkernconst<>+1696(SB), Y3, Y2
-	VMOVUPD     actkernconst<>+7616(SB), Y4
+	VMOVUPD     actkernconst<>+7296(SB), Y4
 	VSUBPD      Y2, Y4, Y2
-	VADDPD      actkernconst<>+8640(SB), Y2, Y2
+	VADDPD      actkernconst<>+8320(SB), Y2, Y2
 	VBLENDVPD   Y0, Y2, Y3, Y0
-	VADDPD      actkernconst<>+7648(SB), Y1, Y1
+	VADDPD      actkernconst<>+7328(SB), Y1, Y1
 	VMOVUPD     128(SP), Y2
-	VMOVUPD     actkernconst<>+8256(SB), Y3
-	VFMADD213PD actkernconst<>+7648(SB), Y2, Y3
-	VSUBPD      actkernconst<>+7648(SB), Y3, Y4
-	VFMADD231PD actkernconst<>+9056(SB), Y4, Y2
-	VFMADD231PD actkernconst<>+9088(SB), Y4, Y2
-	VFMADD132PD actkernconst<>+9120(SB), Y2, Y4
+	VMOVUPD     actkernconst<>+7936(SB), Y3
+	VFMADD213PD actkernconst<>+7328(SB), Y2, Y3
+	VSUBPD      actkernconst<>+7328(SB), Y3, Y4
+	VFMADD231PD actkernconst<>+8736(SB), Y4, Y2
+	VFMADD231PD actkernconst<>+8768(SB), Y4, Y2
+	VFMADD132PD actkernconst<>+8800(SB), Y2, Y4
 	VMOVUPD     96(SP), Y2
 	VBLENDVPD   Y2, Y0, Y4, Y0
 	VMOVUPD     64(SP), Y5
@@ -46356,12 +44512,12 @@ tail:
 	VBLENDVPD   Y2, Y1, Y3, Y2
 	VBLENDVPD   Y5, Y2, Y3, Y5
 	VMULPD      Y0, Y0, Y1
-	VMOVUPD     actkernconst<>+8288(SB), Y2
-	VFMADD213PD actkernconst<>+8320(SB), Y1, Y2
-	VFMADD213PD actkernconst<>+9152(SB), Y1, Y2
-	VFMADD213PD actkernconst<>+9184(SB), Y1, Y2
-	VFMADD213PD actkernconst<>+9216(SB), Y1, Y2
-	VFMADD213PD actkernconst<>+9248(SB), Y1, Y2
+	VMOVUPD     actkernconst<>+7968(SB), Y2
+	VFMADD213PD actkernconst<>+8000(SB), Y1, Y2
+	VFMADD213PD actkernconst<>+8832(SB), Y1, Y2
+	VFMADD213PD actkernconst<>+8864(SB), Y1, Y2
+	VFMADD213PD actkernconst<>+8896(SB), Y1, Y2
+	VFMADD213PD actkernconst<>+8928(SB), Y1, Y2
 	VFMADD213PD actkernconst<>+160(SB), Y1, Y2
 	VMULPD      Y2, Y0, Y0
 	VPSLLQ      $0x3f, Y5, Y1
@@ -46398,11 +44554,11 @@ loop:
 	VANDPD      actkernconst<>+1696(SB), Y3, Y6
 	VANDPD      actkernconst<>+1696(SB), Y4, Y7
 	VANDPD      actkernconst<>+1696(SB), Y5, Y8
-	VMOVUPD     actkernconst<>+7872(SB), Y9
+	VMOVUPD     actkernconst<>+7552(SB), Y9
 	VCMPPD      $0x11, Y6, Y9, Y10
-	VMOVUPD     actkernconst<>+7872(SB), Y9
+	VMOVUPD     actkernconst<>+7552(SB), Y9
 	VCMPPD      $0x11, Y7, Y9, Y11
-	VMOVUPD     actkernconst<>+7872(SB), Y9
+	VMOVUPD     actkernconst<>+7552(SB), Y9
 	VCMPPD      $0x11, Y8, Y9, Y12
 	VCMPPD      $0x11, actkernconst<>+4672(SB), Y6, Y6
 	VCMPPD      $0x11, actkernconst<>+4672(SB), Y7, Y7
@@ -46423,279 +44579,279 @@ loop:
 	VORPD       actkernconst<>+4768(SB), Y14, Y14
 	VSUBPD      actkernconst<>+128(SB), Y14, Y14
 	VMOVUPD     Y2, 32(SP)
-	VMOVUPD     actkernconst<>+7904(SB), Y2
-	VFMADD213PD actkernconst<>+7936(SB), Y9, Y2
+	VMOVUPD     actkernconst<>+7584(SB), Y2
+	VFMADD213PD actkernconst<>+7616(SB), Y9, Y2
 	VMOVUPD     Y1, 64(SP)
-	VMOVUPD     actkernconst<>+7904(SB), Y1
-	VFMADD213PD actkernconst<>+7936(SB), Y13, Y1
+	VMOVUPD     actkernconst<>+7584(SB), Y1
+	VFMADD213PD actkernconst<>+7616(SB), Y13, Y1
 	VMOVUPD     Y0, 96(SP)
-	VMOVUPD     actkernconst<>+7904(SB), Y0
-	VFMADD213PD actkernconst<>+7936(SB), Y14, Y0
+	VMOVUPD     actkernconst<>+7584(SB), Y0
+	VFMADD213PD actkernconst<>+7616(SB), Y14, Y0
 	VROUNDPD    $0x09, Y2, Y2
 	VROUNDPD    $0x09, Y1, Y1
 	VROUNDPD    $0x09, Y0, Y0
 	VMOVUPD     Y12, 128(SP)
-	VSUBPD      actkernconst<>+8672(SB), Y9, Y12
+	VSUBPD      actkernconst<>+8352(SB), Y9, Y12
 	VMOVUPD     Y11, 160(SP)
-	VSUBPD      actkernconst<>+8672(SB), Y13, Y11
+	VSUBPD      actkernconst<>+8352(SB), Y13, Y11
 	VMOVUPD     Y10, 192(SP)
-	VSUBPD      actkernconst<>+8672(SB), Y14, Y10
-	VFMADD231PD actkernconst<>+8416(SB), Y2, Y12
-	VFMADD231PD actkernconst<>+8416(SB), Y1, Y11
-	VFMADD231PD actkernconst<>+8416(SB), Y0, Y10
+	VSUBPD      actkernconst<>+8352(SB), Y14, Y10
+	VFMADD231PD actkernconst<>+8096(SB), Y2, Y12
+	VFMADD231PD actkernconst<>+8096(SB), Y1, Y11
+	VFMADD231PD actkernconst<>+8096(SB), Y0, Y10
 	VMOVUPD     Y8, 224(SP)
-	VMOVUPD     actkernconst<>+7968(SB), Y8
+	VMOVUPD     actkernconst<>+7648(SB), Y8
 	VSUBPD      Y9, Y8, Y9
-	VMOVUPD     actkernconst<>+7968(SB), Y8
+	VMOVUPD     actkernconst<>+7648(SB), Y8
 	VSUBPD      Y13, Y8, Y13
-	VMOVUPD     actkernconst<>+7968(SB), Y8
+	VMOVUPD     actkernconst<>+7648(SB), Y8
 	VSUBPD      Y14, Y8, Y14
 	VMOVUPD     Y7, 256(SP)
 	VMOVUPD     Y6, 288(SP)
 	VMOVUPD     Y10, 320(SP)
 	VMOVUPD     Y11, 352(SP)
-	VCMPPD      $0x11, actkernconst<>+7520(SB), Y9, Y6
-	VANDPD      actkernconst<>+7552(SB), Y6, Y7
-	VCMPPD      $0x1e, actkernconst<>+7584(SB), Y9, Y6
-	VBLENDVPD   Y6, actkernconst<>+7584(SB), Y7, Y7
+	VCMPPD      $0x11, actkernconst<>+7200(SB), Y9, Y6
+	VANDPD      actkernconst<>+7232(SB), Y6, Y7
+	VCMPPD      $0x1e, actkernconst<>+7264(SB), Y9, Y6
+	VBLENDVPD   Y6, actkernconst<>+7264(SB), Y7, Y7
 	VADDPD      actkernconst<>+128(SB), Y7, Y10
 	VPSLLQ      $0x34, Y10, Y10
 	VMULPD      Y10, Y3, Y8
 	VSUBPD      Y7, Y9, Y11
-	VCMPPD      $0x11, actkernconst<>+7520(SB), Y11, Y6
-	VANDPD      actkernconst<>+7552(SB), Y6, Y7
-	VCMPPD      $0x1e, actkernconst<>+7584(SB), Y11, Y6
-	VBLENDVPD   Y6, actkernconst<>+7584(SB), Y7, Y7
+	VCMPPD      $0x11, actkernconst<>+7200(SB), Y11, Y6
+	VANDPD      actkernconst<>+7232(SB), Y6, Y7
+	VCMPPD      $0x1e, actkernconst<>+7264(SB), Y11, Y6
+	VBLENDVPD   Y6, actkernconst<>+7264(SB), Y7, Y7
 	VADDPD      actkernconst<>+128(SB), Y7, Y10
 	VPSLLQ      $0x34, Y10, Y10
 	VMULPD      Y10, Y8, Y8
 	VSUBPD      Y7, Y11, Y11
-	VMAXPD      actkernconst<>+7520(SB), Y11, Y7
-	VMINPD      actkernconst<>+7584(SB), Y7, Y7
+	VMAXPD      actkernconst<>+7200(SB), Y11, Y7
+	VMINPD      actkernconst<>+7264(SB), Y7, Y7
 	VADDPD      actkernconst<>+128(SB), Y7, Y10
 	VPSLLQ      $0x34, Y10, Y10
 	VMULPD      Y10, Y8, Y8
-	VCMPPD      $0x11, actkernconst<>+7520(SB), Y13, Y9
-	VANDPD      actkernconst<>+7552(SB), Y9, Y7
-	VCMPPD      $0x1e, actkernconst<>+7584(SB), Y13, Y9
-	VBLENDVPD   Y9, actkernconst<>+7584(SB), Y7, Y7
+	VCMPPD      $0x11, actkernconst<>+7200(SB), Y13, Y9
+	VANDPD      actkernconst<>+7232(SB), Y9, Y7
+	VCMPPD      $0x1e, actkernconst<>+7264(SB), Y13, Y9
+	VBLENDVPD   Y9, actkernconst<>+7264(SB), Y7, Y7
 	VADDPD      actkernconst<>+128(SB), Y7, Y10
 	VPSLLQ      $0x34, Y10, Y10
 	VMULPD      Y10, Y4, Y6
 	VSUBPD      Y7, Y13, Y11
-	VCMPPD      $0x11, actkernconst<>+7520(SB), Y11, Y9
-	VANDPD      actkernconst<>+7552(SB), Y9, Y7
-	VCMPPD      $0x1e, actkernconst<>+7584(SB), Y11, Y9
-	VBLENDVPD   Y9, actkernconst<>+7584(SB), Y7, Y7
+	VCMPPD      $0x11, actkernconst<>+7200(SB), Y11, Y9
+	VANDPD      actkernconst<>+7232(SB), Y9, Y7
+	VCMPPD      $0x1e, actkernconst<>+7264(SB), Y11, Y9
+	VBLENDVPD   Y9, actkernconst<>+7264(SB), Y7, Y7
 	VADDPD      actkernconst<>+128(SB), Y7, Y10
 	VPSLLQ      $0x34, Y10, Y10
 	VMULPD      Y10, Y6, Y6
 	VSUBPD      Y7, Y11, Y11
-	VMAXPD      actkernconst<>+7520(SB), Y11, Y7
-	VMINPD      actkernconst<>+7584(SB), Y7, Y7
+	VMAXPD      actkernconst<>+7200(SB), Y11, Y7
+	VMINPD      actkernconst<>+7264(SB), Y7, Y7
 	VADDPD      actkernconst<>+128(SB), Y7, Y10
 	VPSLLQ      $0x34, Y10, Y10
 	VMULPD      Y10, Y6, Y6
-	VCMPPD      $0x11, actkernconst<>+7520(SB), Y14, Y10
-	VANDPD      actkernconst<>+7552(SB), Y10, Y9
-	VCMPPD      $0x1e, actkernconst<>+7584(SB), Y14, Y10
-	VBLENDVPD   Y10, actkernconst<>+7584(SB), Y9, Y9
+	VCMPPD      $0x11, actkernconst<>+7200(SB), Y14, Y10
+	VANDPD      actkernconst<>+7232(SB), Y10, Y9
+	VCMPPD      $0x1e, actkernconst<>+7264(SB), Y14, Y10
+	VBLENDVPD   Y10, actkernconst<>+7264(SB), Y9, Y9
 	VADDPD      actkernconst<>+128(SB), Y9, Y11
 	VPSLLQ      $0x34, Y11, Y11
 	VMULPD      Y11, Y5, Y7
 	VSUBPD      Y9, Y14, Y13
-	VCMPPD      $0x11, actkernconst<>+7520(SB), Y13, Y10
-	VANDPD      actkernconst<>+7552(SB), Y10, Y9
-	VCMPPD      $0x1e, actkernconst<>+7584(SB), Y13, Y10
-	VBLENDVPD   Y10, actkernconst<>+7584(SB), Y9, Y9
+	VCMPPD      $0x11, actkernconst<>+7200(SB), Y13, Y10
+	VANDPD      actkernconst<>+7232(SB), Y10, Y9
+	VCMPPD      $0x1e, actkernconst<>+7264(SB), Y13, Y10
+	VBLENDVPD   Y10, actkernconst<>+7264(SB), Y9, Y9
 	VADDPD      actkernconst<>+128(SB), Y9, Y11
 	VPSLLQ      $0x34, Y11, Y11
 	VMULPD      Y11, Y7, Y7
 	VSUBPD      Y9, Y13, Y13
-	VMAXPD      actkernconst<>+7520(SB), Y13, Y9
-	VMINPD      actkernconst<>+7584(SB), Y9, Y9
+	VMAXPD      actkernconst<>+7200(SB), Y13, Y9
+	VMINPD      actkernconst<>+7264(SB), Y9, Y9
 	VADDPD      actkernconst<>+128(SB), Y9, Y11
 	VPSLLQ      $0x34, Y11, Y11
 	VMULPD      Y11, Y7, Y7
-	VMOVUPD     actkernconst<>+7808(SB), Y9
+	VMOVUPD     actkernconst<>+7488(SB), Y9
 	VCMPPD      $0x12, Y2, Y9, Y10
-	VMOVUPD     actkernconst<>+7808(SB), Y9
+	VMOVUPD     actkernconst<>+7488(SB), Y9
 	VCMPPD      $0x12, Y1, Y9, Y11
-	VMOVUPD     actkernconst<>+7808(SB), Y9
+	VMOVUPD     actkernconst<>+7488(SB), Y9
 	VCMPPD      $0x12, Y0, Y9, Y13
-	VSUBPD      actkernconst<>+7808(SB), Y2, Y9
-	VSUBPD      actkernconst<>+7808(SB), Y1, Y14
+	VSUBPD      actkernconst<>+7488(SB), Y2, Y9
+	VSUBPD      actkernconst<>+7488(SB), Y1, Y14
 	VMOVUPD     Y5, 384(SP)
-	VSUBPD      actkernconst<>+7808(SB), Y0, Y5
+	VSUBPD      actkernconst<>+7488(SB), Y0, Y5
 	VBLENDVPD   Y10, Y9, Y2, Y9
 	VBLENDVPD   Y11, Y14, Y1, Y14
 	VBLENDVPD   Y13, Y5, Y0, Y5
-	VMOVUPD     actkernconst<>+8000(SB), Y0
-	VBLENDVPD   Y10, actkernconst<>+8448(SB), Y0, Y1
-	VMOVUPD     actkernconst<>+8000(SB), Y0
-	VBLENDVPD   Y11, actkernconst<>+8448(SB), Y0, Y2
-	VMOVUPD     actkernconst<>+8000(SB), Y0
+	VMOVUPD     actkernconst<>+7680(SB), Y0
+	VBLENDVPD   Y10, actkernconst<>+8128(SB), Y0, Y1
+	VMOVUPD     actkernconst<>+7680(SB), Y0
+	VBLENDVPD   Y11, actkernconst<>+8128(SB), Y0, Y2
+	VMOVUPD     actkernconst<>+7680(SB), Y0
 	VMOVUPD     Y4, 416(SP)
-	VBLENDVPD   Y13, actkernconst<>+8448(SB), Y0, Y4
-	VMOVUPD     actkernconst<>+8032(SB), Y0
+	VBLENDVPD   Y13, actkernconst<>+8128(SB), Y0, Y4
+	VMOVUPD     actkernconst<>+7712(SB), Y0
 	VMOVUPD     Y3, 448(SP)
-	VBLENDVPD   Y10, actkernconst<>+8480(SB), Y0, Y3
-	VMOVUPD     actkernconst<>+8032(SB), Y0
+	VBLENDVPD   Y10, actkernconst<>+8160(SB), Y0, Y3
+	VMOVUPD     actkernconst<>+7712(SB), Y0
 	VMOVUPD     Y7, 480(SP)
-	VBLENDVPD   Y11, actkernconst<>+8480(SB), Y0, Y7
-	VMOVUPD     actkernconst<>+8032(SB), Y0
+	VBLENDVPD   Y11, actkernconst<>+8160(SB), Y0, Y7
+	VMOVUPD     actkernconst<>+7712(SB), Y0
 	VMOVUPD     Y6, 512(SP)
-	VBLENDVPD   Y13, actkernconst<>+8480(SB), Y0, Y6
-	VMOVUPD     actkernconst<>+8064(SB), Y0
+	VBLENDVPD   Y13, actkernconst<>+8160(SB), Y0, Y6
+	VMOVUPD     actkernconst<>+7744(SB), Y0
 	VMOVUPD     Y8, 544(SP)
-	VBLENDVPD   Y10, actkernconst<>+8512(SB), Y0, Y8
-	VMOVUPD     actkernconst<>+8064(SB), Y0
+	VBLENDVPD   Y10, actkernconst<>+8192(SB), Y0, Y8
+	VMOVUPD     actkernconst<>+7744(SB), Y0
 	VMOVUPD     Y12, 576(SP)
-	VBLENDVPD   Y11, actkernconst<>+8512(SB), Y0, Y12
-	VMOVUPD     actkernconst<>+8064(SB), Y0
+	VBLENDVPD   Y11, actkernconst<>+8192(SB), Y0, Y12
+	VMOVUPD     actkernconst<>+7744(SB), Y0
 	VMOVUPD     Y12, 608(SP)
-	VBLENDVPD   Y13, actkernconst<>+8512(SB), Y0, Y12
-	VMOVUPD     actkernconst<>+8096(SB), Y0
+	VBLENDVPD   Y13, actkernconst<>+8192(SB), Y0, Y12
+	VMOVUPD     actkernconst<>+7776(SB), Y0
 	VMOVUPD     Y12, 640(SP)
-	VBLENDVPD   Y10, actkernconst<>+8544(SB), Y0, Y12
-	VMOVUPD     actkernconst<>+8096(SB), Y0
+	VBLENDVPD   Y10, actkernconst<>+8224(SB), Y0, Y12
+	VMOVUPD     actkernconst<>+7776(SB), Y0
 	VMOVUPD     Y12, 672(SP)
-	VBLENDVPD   Y11, actkernconst<>+8544(SB), Y0, Y12
-	VMOVUPD     actkernconst<>+8096(SB), Y0
+	VBLENDVPD   Y11, actkernconst<>+8224(SB), Y0, Y12
+	VMOVUPD     actkernconst<>+7776(SB), Y0
 	VMOVUPD     Y12, 704(SP)
-	VBLENDVPD   Y13, actkernconst<>+8544(SB), Y0, Y12
-	VMOVUPD     actkernconst<>+8128(SB), Y0
+	VBLENDVPD   Y13, actkernconst<>+8224(SB), Y0, Y12
+	VMOVUPD     actkernconst<>+7808(SB), Y0
 	VMOVUPD     Y12, 736(SP)
-	VBLENDVPD   Y10, actkernconst<>+8832(SB), Y0, Y12
-	VMOVUPD     actkernconst<>+8128(SB), Y0
+	VBLENDVPD   Y10, actkernconst<>+8512(SB), Y0, Y12
+	VMOVUPD     actkernconst<>+7808(SB), Y0
 	VMOVUPD     Y12, 768(SP)
-	VBLENDVPD   Y11, actkernconst<>+8832(SB), Y0, Y12
-	VMOVUPD     actkernconst<>+8128(SB), Y0
+	VBLENDVPD   Y11, actkernconst<>+8512(SB), Y0, Y12
+	VMOVUPD     actkernconst<>+7808(SB), Y0
 	VMOVUPD     Y12, 800(SP)
-	VBLENDVPD   Y13, actkernconst<>+8832(SB), Y0, Y12
-	VMOVUPD     actkernconst<>+8160(SB), Y0
-	VMOVUPD     Y12, 832(SP)
-	VBLENDVPD   Y10, actkernconst<>+8864(SB), Y0, Y12
-	VMOVUPD     actkernconst<>+8160(SB), Y0
-	VMOVUPD     Y12, 864(SP)
-	VBLENDVPD   Y11, actkernconst<>+8864(SB), Y0, Y12
-	VMOVUPD     actkernconst<>+8160(SB), Y0
-	VMOVUPD     Y12, 896(SP)
-	VBLENDVPD   Y13, actkernconst<>+8864(SB), Y0, Y12
-	VMOVUPD     actkernconst<>+8192(SB), Y0
-	VBLENDVPD   Y10, actkernconst<>+8896(SB), Y0, Y10
-	VMOVUPD     actkernconst<>+8192(SB), Y0
-	VBLENDVPD   Y11, actkernconst<>+8896(SB), Y0, Y11
-	VMOVUPD     actkernconst<>+8192(SB), Y0
-	VBLENDVPD   Y13, actkernconst<>+8896(SB), Y0, Y13
+	VBLENDVPD   Y13, actkernconst<>+8512(SB), Y0, Y12
 	VMOVUPD     actkernconst<>+7840(SB), Y0
+	VMOVUPD     Y12, 832(SP)
+	VBLENDVPD   Y10, actkernconst<>+8544(SB), Y0, Y12
+	VMOVUPD     actkernconst<>+7840(SB), Y0
+	VMOVUPD     Y12, 864(SP)
+	VBLENDVPD   Y11, actkernconst<>+8544(SB), Y0, Y12
+	VMOVUPD     actkernconst<>+7840(SB), Y0
+	VMOVUPD     Y12, 896(SP)
+	VBLENDVPD   Y13, actkernconst<>+8544(SB), Y0, Y12
+	VMOVUPD     actkernconst<>+7872(SB), Y0
+	VBLENDVPD   Y10, actkernconst<>+8576(SB), Y0, Y10
+	VMOVUPD     actkernconst<>+7872(SB), Y0
+	VBLENDVPD   Y11, actkernconst<>+8576(SB), Y0, Y11
+	VMOVUPD     actkernconst<>+7872(SB), Y0
+	VBLENDVPD   Y13, actkernconst<>+8576(SB), Y0, Y13
+	VMOVUPD     actkernconst<>+7520(SB), Y0
 	VMOVUPD     Y13, 928(SP)
 	VCMPPD      $0x12, Y9, Y0, Y13
-	VMOVUPD     actkernconst<>+7840(SB), Y0
+	VMOVUPD     actkernconst<>+7520(SB), Y0
 	VMOVUPD     Y11, 960(SP)
 	VCMPPD      $0x12, Y14, Y0, Y11
-	VMOVUPD     actkernconst<>+7840(SB), Y0
+	VMOVUPD     actkernconst<>+7520(SB), Y0
 	VMOVUPD     Y10, 992(SP)
 	VCMPPD      $0x12, Y5, Y0, Y10
-	VSUBPD      actkernconst<>+7840(SB), Y9, Y0
+	VSUBPD      actkernconst<>+7520(SB), Y9, Y0
 	VMOVUPD     Y12, 1024(SP)
-	VSUBPD      actkernconst<>+7840(SB), Y14, Y12
+	VSUBPD      actkernconst<>+7520(SB), Y14, Y12
 	VMOVUPD     Y8, 1056(SP)
-	VSUBPD      actkernconst<>+7840(SB), Y5, Y8
+	VSUBPD      actkernconst<>+7520(SB), Y5, Y8
 	VBLENDVPD   Y13, Y0, Y9, Y0
 	VBLENDVPD   Y11, Y12, Y14, Y12
 	VBLENDVPD   Y10, Y8, Y5, Y8
-	VBLENDVPD   Y13, actkernconst<>+7680(SB), Y1, Y1
-	VBLENDVPD   Y11, actkernconst<>+7680(SB), Y2, Y2
-	VBLENDVPD   Y10, actkernconst<>+7680(SB), Y4, Y4
-	VBLENDVPD   Y13, actkernconst<>+7712(SB), Y3, Y3
-	VBLENDVPD   Y11, actkernconst<>+7712(SB), Y7, Y7
-	VBLENDVPD   Y10, actkernconst<>+7712(SB), Y6, Y6
+	VBLENDVPD   Y13, actkernconst<>+7360(SB), Y1, Y1
+	VBLENDVPD   Y11, actkernconst<>+7360(SB), Y2, Y2
+	VBLENDVPD   Y10, actkernconst<>+7360(SB), Y4, Y4
+	VBLENDVPD   Y13, actkernconst<>+7392(SB), Y3, Y3
+	VBLENDVPD   Y11, actkernconst<>+7392(SB), Y7, Y7
+	VBLENDVPD   Y10, actkernconst<>+7392(SB), Y6, Y6
 	VMOVUPD     1056(SP), Y5
-	VBLENDVPD   Y13, actkernconst<>+7744(SB), Y5, Y5
+	VBLENDVPD   Y13, actkernconst<>+7424(SB), Y5, Y5
 	VMOVUPD     608(SP), Y9
-	VBLENDVPD   Y11, actkernconst<>+7744(SB), Y9, Y9
+	VBLENDVPD   Y11, actkernconst<>+7424(SB), Y9, Y9
 	VMOVUPD     640(SP), Y14
-	VBLENDVPD   Y10, actkernconst<>+7744(SB), Y14, Y14
+	VBLENDVPD   Y10, actkernconst<>+7424(SB), Y14, Y14
 	VMOVUPD     Y14, 640(SP)
 	VMOVUPD     672(SP), Y14
-	VBLENDVPD   Y13, actkernconst<>+7776(SB), Y14, Y14
+	VBLENDVPD   Y13, actkernconst<>+7456(SB), Y14, Y14
 	VMOVUPD     Y14, 672(SP)
 	VMOVUPD     704(SP), Y14
-	VBLENDVPD   Y11, actkernconst<>+7776(SB), Y14, Y14
+	VBLENDVPD   Y11, actkernconst<>+7456(SB), Y14, Y14
 	VMOVUPD     Y14, 704(SP)
 	VMOVUPD     736(SP), Y14
-	VBLENDVPD   Y10, actkernconst<>+7776(SB), Y14, Y14
+	VBLENDVPD   Y10, actkernconst<>+7456(SB), Y14, Y14
 	VMOVUPD     Y14, 736(SP)
 	VMOVUPD     768(SP), Y14
-	VBLENDVPD   Y13, actkernconst<>+8704(SB), Y14, Y14
+	VBLENDVPD   Y13, actkernconst<>+8384(SB), Y14, Y14
 	VMOVUPD     Y9, 768(SP)
 	VMOVUPD     800(SP), Y9
-	VBLENDVPD   Y11, actkernconst<>+8704(SB), Y9, Y9
+	VBLENDVPD   Y11, actkernconst<>+8384(SB), Y9, Y9
 	VMOVUPD     Y5, 800(SP)
 	VMOVUPD     832(SP), Y5
-	VBLENDVPD   Y10, actkernconst<>+8704(SB), Y5, Y5
+	VBLENDVPD   Y10, actkernconst<>+8384(SB), Y5, Y5
 	VMOVUPD     Y6, 832(SP)
 	VMOVUPD     864(SP), Y6
-	VBLENDVPD   Y13, actkernconst<>+8736(SB), Y6, Y6
+	VBLENDVPD   Y13, actkernconst<>+8416(SB), Y6, Y6
 	VMOVUPD     Y7, 864(SP)
 	VMOVUPD     896(SP), Y7
-	VBLENDVPD   Y11, actkernconst<>+8736(SB), Y7, Y7
+	VBLENDVPD   Y11, actkernconst<>+8416(SB), Y7, Y7
 	VMOVUPD     Y7, 896(SP)
 	VMOVUPD     1024(SP), Y7
-	VBLENDVPD   Y10, actkernconst<>+8736(SB), Y7, Y7
+	VBLENDVPD   Y10, actkernconst<>+8416(SB), Y7, Y7
 	VMOVUPD     Y7, 1024(SP)
 	VMOVUPD     992(SP), Y7
-	VBLENDVPD   Y13, actkernconst<>+8768(SB), Y7, Y7
+	VBLENDVPD   Y13, actkernconst<>+8448(SB), Y7, Y7
 	VMOVUPD     Y7, 992(SP)
 	VMOVUPD     960(SP), Y7
-	VBLENDVPD   Y11, actkernconst<>+8768(SB), Y7, Y7
+	VBLENDVPD   Y11, actkernconst<>+8448(SB), Y7, Y7
 	VMOVUPD     Y7, 960(SP)
 	VMOVUPD     928(SP), Y7
-	VBLENDVPD   Y10, actkernconst<>+8768(SB), Y7, Y7
+	VBLENDVPD   Y10, actkernconst<>+8448(SB), Y7, Y7
 	VMOVUPD     Y7, 928(SP)
-	VMOVUPD     actkernconst<>+8224(SB), Y7
+	VMOVUPD     actkernconst<>+7904(SB), Y7
 	VMOVUPD     Y3, 608(SP)
-	VBLENDVPD   Y13, actkernconst<>+8800(SB), Y7, Y3
-	VMOVUPD     actkernconst<>+8224(SB), Y7
-	VMOVUPD     Y3, 1056(SP)
-	VBLENDVPD   Y11, actkernconst<>+8800(SB), Y7, Y3
-	VMOVUPD     actkernconst<>+8224(SB), Y7
-	VMOVUPD     Y3, 1088(SP)
-	VBLENDVPD   Y10, actkernconst<>+8800(SB), Y7, Y3
-	VMOVUPD     actkernconst<>+7680(SB), Y7
-	VMOVUPD     Y3, 1120(SP)
-	VBLENDVPD   Y13, actkernconst<>+8448(SB), Y7, Y3
-	VMOVUPD     actkernconst<>+7680(SB), Y7
-	VMOVUPD     Y3, 1152(SP)
-	VBLENDVPD   Y11, actkernconst<>+8448(SB), Y7, Y3
-	VMOVUPD     actkernconst<>+7680(SB), Y7
-	VMOVUPD     Y3, 1184(SP)
-	VBLENDVPD   Y10, actkernconst<>+8448(SB), Y7, Y3
-	VMOVUPD     actkernconst<>+7712(SB), Y7
-	VMOVUPD     Y3, 1216(SP)
 	VBLENDVPD   Y13, actkernconst<>+8480(SB), Y7, Y3
-	VMOVUPD     actkernconst<>+7712(SB), Y7
-	VMOVUPD     Y3, 1248(SP)
+	VMOVUPD     actkernconst<>+7904(SB), Y7
+	VMOVUPD     Y3, 1056(SP)
 	VBLENDVPD   Y11, actkernconst<>+8480(SB), Y7, Y3
-	VMOVUPD     actkernconst<>+7712(SB), Y7
-	VMOVUPD     Y3, 1280(SP)
+	VMOVUPD     actkernconst<>+7904(SB), Y7
+	VMOVUPD     Y3, 1088(SP)
 	VBLENDVPD   Y10, actkernconst<>+8480(SB), Y7, Y3
-	VMOVUPD     actkernconst<>+7744(SB), Y7
+	VMOVUPD     actkernconst<>+7360(SB), Y7
+	VMOVUPD     Y3, 1120(SP)
+	VBLENDVPD   Y13, actkernconst<>+8128(SB), Y7, Y3
+	VMOVUPD     actkernconst<>+7360(SB), Y7
+	VMOVUPD     Y3, 1152(SP)
+	VBLENDVPD   Y11, actkernconst<>+8128(SB), Y7, Y3
+	VMOVUPD     actkernconst<>+7360(SB), Y7
+	VMOVUPD     Y3, 1184(SP)
+	VBLENDVPD   Y10, actkernconst<>+8128(SB), Y7, Y3
+	VMOVUPD     actkernconst<>+7392(SB), Y7
+	VMOVUPD     Y3, 1216(SP)
+	VBLENDVPD   Y13, actkernconst<>+8160(SB), Y7, Y3
+	VMOVUPD     actkernconst<>+7392(SB), Y7
+	VMOVUPD     Y3, 1248(SP)
+	VBLENDVPD   Y11, actkernconst<>+8160(SB), Y7, Y3
+	VMOVUPD     actkernconst<>+7392(SB), Y7
+	VMOVUPD     Y3, 1280(SP)
+	VBLENDVPD   Y10, actkernconst<>+8160(SB), Y7, Y3
+	VMOVUPD     actkernconst<>+7424(SB), Y7
 	VMOVUPD     Y3, 1312(SP)
-	VBLENDVPD   Y13, actkernconst<>+8512(SB), Y7, Y3
-	VMOVUPD     actkernconst<>+7744(SB), Y7
+	VBLENDVPD   Y13, actkernconst<>+8192(SB), Y7, Y3
+	VMOVUPD     actkernconst<>+7424(SB), Y7
 	VMOVUPD     Y3, 1344(SP)
-	VBLENDVPD   Y11, actkernconst<>+8512(SB), Y7, Y3
-	VMOVUPD     actkernconst<>+7744(SB), Y7
+	VBLENDVPD   Y11, actkernconst<>+8192(SB), Y7, Y3
+	VMOVUPD     actkernconst<>+7424(SB), Y7
 	VMOVUPD     Y3, 1376(SP)
-	VBLENDVPD   Y10, actkernconst<>+8512(SB), Y7, Y3
-	VMOVUPD     actkernconst<>+7776(SB), Y7
-	VBLENDVPD   Y13, actkernconst<>+8544(SB), Y7, Y13
-	VMOVUPD     actkernconst<>+7776(SB), Y7
-	VBLENDVPD   Y11, actkernconst<>+8544(SB), Y7, Y11
-	VMOVUPD     actkernconst<>+7776(SB), Y7
-	VBLENDVPD   Y10, actkernconst<>+8544(SB), Y7, Y10
+	VBLENDVPD   Y10, actkernconst<>+8192(SB), Y7, Y3
+	VMOVUPD     actkernconst<>+7456(SB), Y7
+	VBLENDVPD   Y13, actkernconst<>+8224(SB), Y7, Y13
+	VMOVUPD     actkernconst<>+7456(SB), Y7
+	VBLENDVPD   Y11, actkernconst<>+8224(SB), Y7, Y11
+	VMOVUPD     actkernconst<>+7456(SB), Y7
+	VBLENDVPD   Y10, actkernconst<>+8224(SB), Y7, Y10
 	VMOVUPD     actkernconst<>+5760(SB), Y7
 	VMOVUPD     Y10, 1408(SP)
 	VCMPPD      $0x12, Y0, Y7, Y10
@@ -46867,359 +45023,359 @@ loop:
 	VMOVUPD     Y12, 1120(SP)
 	VMOVUPD     Y7, 896(SP)
 	VMOVUPD     Y6, 1408(SP)
-	VCMPPD      $0x11, actkernconst<>+7520(SB), Y10, Y12
-	VANDPD      actkernconst<>+7552(SB), Y12, Y0
-	VCMPPD      $0x1e, actkernconst<>+7584(SB), Y10, Y12
-	VBLENDVPD   Y12, actkernconst<>+7584(SB), Y0, Y0
+	VCMPPD      $0x11, actkernconst<>+7200(SB), Y10, Y12
+	VANDPD      actkernconst<>+7232(SB), Y12, Y0
+	VCMPPD      $0x1e, actkernconst<>+7264(SB), Y10, Y12
+	VBLENDVPD   Y12, actkernconst<>+7264(SB), Y0, Y0
 	VADDPD      actkernconst<>+128(SB), Y0, Y7
 	VPSLLQ      $0x34, Y7, Y7
 	VMULPD      Y7, Y1, Y5
 	VSUBPD      Y0, Y10, Y6
-	VCMPPD      $0x11, actkernconst<>+7520(SB), Y6, Y12
-	VANDPD      actkernconst<>+7552(SB), Y12, Y0
-	VCMPPD      $0x1e, actkernconst<>+7584(SB), Y6, Y12
-	VBLENDVPD   Y12, actkernconst<>+7584(SB), Y0, Y0
+	VCMPPD      $0x11, actkernconst<>+7200(SB), Y6, Y12
+	VANDPD      actkernconst<>+7232(SB), Y12, Y0
+	VCMPPD      $0x1e, actkernconst<>+7264(SB), Y6, Y12
+	VBLENDVPD   Y12, actkernconst<>+7264(SB), Y0, Y0
 	VADDPD      actkernconst<>+128(SB), Y0, Y7
 	VPSLLQ      $0x34, Y7, Y7
 	VMULPD      Y7, Y5, Y5
 	VSUBPD      Y0, Y6, Y6
-	VMAXPD      actkernconst<>+7520(SB), Y6, Y0
-	VMINPD      actkernconst<>+7584(SB), Y0, Y0
+	VMAXPD      actkernconst<>+7200(SB), Y6, Y0
+	VMINPD      actkernconst<>+7264(SB), Y0, Y0
 	VADDPD      actkernconst<>+128(SB), Y0, Y7
 	VPSLLQ      $0x34, Y7, Y7
 	VMULPD      Y7, Y5, Y5
-	VCMPPD      $0x11, actkernconst<>+7520(SB), Y13, Y6
-	VANDPD      actkernconst<>+7552(SB), Y6, Y1
-	VCMPPD      $0x1e, actkernconst<>+7584(SB), Y13, Y6
-	VBLENDVPD   Y6, actkernconst<>+7584(SB), Y1, Y1
+	VCMPPD      $0x11, actkernconst<>+7200(SB), Y13, Y6
+	VANDPD      actkernconst<>+7232(SB), Y6, Y1
+	VCMPPD      $0x1e, actkernconst<>+7264(SB), Y13, Y6
+	VBLENDVPD   Y6, actkernconst<>+7264(SB), Y1, Y1
 	VADDPD      actkernconst<>+128(SB), Y1, Y7
 	VPSLLQ      $0x34, Y7, Y7
 	VMULPD      Y7, Y2, Y0
 	VSUBPD      Y1, Y13, Y10
-	VCMPPD      $0x11, actkernconst<>+7520(SB), Y10, Y6
-	VANDPD      actkernconst<>+7552(SB), Y6, Y1
-	VCMPPD      $0x1e, actkernconst<>+7584(SB), Y10, Y6
-	VBLENDVPD   Y6, actkernconst<>+7584(SB), Y1, Y1
+	VCMPPD      $0x11, actkernconst<>+7200(SB), Y10, Y6
+	VANDPD      actkernconst<>+7232(SB), Y6, Y1
+	VCMPPD      $0x1e, actkernconst<>+7264(SB), Y10, Y6
+	VBLENDVPD   Y6, actkernconst<>+7264(SB), Y1, Y1
 	VADDPD      actkernconst<>+128(SB), Y1, Y7
 	VPSLLQ      $0x34, Y7, Y7
 	VMULPD      Y7, Y0, Y0
 	VSUBPD      Y1, Y10, Y10
-	VMAXPD      actkernconst<>+7520(SB), Y10, Y1
-	VMINPD      actkernconst<>+7584(SB), Y1, Y1
+	VMAXPD      actkernconst<>+7200(SB), Y10, Y1
+	VMINPD      actkernconst<>+7264(SB), Y1, Y1
 	VADDPD      actkernconst<>+128(SB), Y1, Y7
 	VPSLLQ      $0x34, Y7, Y7
 	VMULPD      Y7, Y0, Y0
-	VCMPPD      $0x11, actkernconst<>+7520(SB), Y9, Y6
-	VANDPD      actkernconst<>+7552(SB), Y6, Y2
-	VCMPPD      $0x1e, actkernconst<>+7584(SB), Y9, Y6
-	VBLENDVPD   Y6, actkernconst<>+7584(SB), Y2, Y2
+	VCMPPD      $0x11, actkernconst<>+7200(SB), Y9, Y6
+	VANDPD      actkernconst<>+7232(SB), Y6, Y2
+	VCMPPD      $0x1e, actkernconst<>+7264(SB), Y9, Y6
+	VBLENDVPD   Y6, actkernconst<>+7264(SB), Y2, Y2
 	VADDPD      actkernconst<>+128(SB), Y2, Y7
 	VPSLLQ      $0x34, Y7, Y7
 	VMULPD      Y7, Y4, Y1
 	VSUBPD      Y2, Y9, Y10
-	VCMPPD      $0x11, actkernconst<>+7520(SB), Y10, Y6
-	VANDPD      actkernconst<>+7552(SB), Y6, Y2
-	VCMPPD      $0x1e, actkernconst<>+7584(SB), Y10, Y6
-	VBLENDVPD   Y6, actkernconst<>+7584(SB), Y2, Y2
+	VCMPPD      $0x11, actkernconst<>+7200(SB), Y10, Y6
+	VANDPD      actkernconst<>+7232(SB), Y6, Y2
+	VCMPPD      $0x1e, actkernconst<>+7264(SB), Y10, Y6
+	VBLENDVPD   Y6, actkernconst<>+7264(SB), Y2, Y2
 	VADDPD      actkernconst<>+128(SB), Y2, Y7
 	VPSLLQ      $0x34, Y7, Y7
 	VMULPD      Y7, Y1, Y1
 	VSUBPD      Y2, Y10, Y10
-	VMAXPD      actkernconst<>+7520(SB), Y10, Y2
-	VMINPD      actkernconst<>+7584(SB), Y2, Y2
+	VMAXPD      actkernconst<>+7200(SB), Y10, Y2
+	VMINPD      actkernconst<>+7264(SB), Y2, Y2
 	VADDPD      actkernconst<>+128(SB), Y2, Y7
 	VPSLLQ      $0x34, Y7, Y7
 	VMULPD      Y7, Y1, Y1
-	VADDPD      actkernconst<>+8416(SB), Y8, Y2
-	VADDPD      actkernconst<>+8416(SB), Y11, Y4
-	VADDPD      actkernconst<>+8416(SB), Y14, Y6
-	VCMPPD      $0x11, actkernconst<>+7520(SB), Y2, Y10
-	VANDPD      actkernconst<>+7552(SB), Y10, Y9
-	VCMPPD      $0x1e, actkernconst<>+7584(SB), Y2, Y10
-	VBLENDVPD   Y10, actkernconst<>+7584(SB), Y9, Y9
+	VADDPD      actkernconst<>+8096(SB), Y8, Y2
+	VADDPD      actkernconst<>+8096(SB), Y11, Y4
+	VADDPD      actkernconst<>+8096(SB), Y14, Y6
+	VCMPPD      $0x11, actkernconst<>+7200(SB), Y2, Y10
+	VANDPD      actkernconst<>+7232(SB), Y10, Y9
+	VCMPPD      $0x1e, actkernconst<>+7264(SB), Y2, Y10
+	VBLENDVPD   Y10, actkernconst<>+7264(SB), Y9, Y9
 	VADDPD      actkernconst<>+128(SB), Y9, Y12
 	VPSLLQ      $0x34, Y12, Y12
 	VMULPD      Y12, Y3, Y7
 	VSUBPD      Y9, Y2, Y13
-	VCMPPD      $0x11, actkernconst<>+7520(SB), Y13, Y10
-	VANDPD      actkernconst<>+7552(SB), Y10, Y9
-	VCMPPD      $0x1e, actkernconst<>+7584(SB), Y13, Y10
-	VBLENDVPD   Y10, actkernconst<>+7584(SB), Y9, Y9
+	VCMPPD      $0x11, actkernconst<>+7200(SB), Y13, Y10
+	VANDPD      actkernconst<>+7232(SB), Y10, Y9
+	VCMPPD      $0x1e, actkernconst<>+7264(SB), Y13, Y10
+	VBLENDVPD   Y10, actkernconst<>+7264(SB), Y9, Y9
 	VADDPD      actkernconst<>+128(SB), Y9, Y12
 	VPSLLQ      $0x34, Y12, Y12
 	VMULPD      Y12, Y7, Y7
 	VSUBPD      Y9, Y13, Y13
-	VMAXPD      actkernconst<>+7520(SB), Y13, Y9
-	VMINPD      actkernconst<>+7584(SB), Y9, Y9
+	VMAXPD      actkernconst<>+7200(SB), Y13, Y9
+	VMINPD      actkernconst<>+7264(SB), Y9, Y9
 	VADDPD      actkernconst<>+128(SB), Y9, Y12
 	VPSLLQ      $0x34, Y12, Y12
 	VMULPD      Y12, Y7, Y7
 	VMOVUPD     1408(SP), Y2
-	VCMPPD      $0x11, actkernconst<>+7520(SB), Y4, Y10
-	VANDPD      actkernconst<>+7552(SB), Y10, Y9
-	VCMPPD      $0x1e, actkernconst<>+7584(SB), Y4, Y10
-	VBLENDVPD   Y10, actkernconst<>+7584(SB), Y9, Y9
+	VCMPPD      $0x11, actkernconst<>+7200(SB), Y4, Y10
+	VANDPD      actkernconst<>+7232(SB), Y10, Y9
+	VCMPPD      $0x1e, actkernconst<>+7264(SB), Y4, Y10
+	VBLENDVPD   Y10, actkernconst<>+7264(SB), Y9, Y9
 	VADDPD      actkernconst<>+128(SB), Y9, Y12
 	VPSLLQ      $0x34, Y12, Y12
 	VMULPD      Y12, Y2, Y3
 	VSUBPD      Y9, Y4, Y13
-	VCMPPD      $0x11, actkernconst<>+7520(SB), Y13, Y10
-	VANDPD      actkernconst<>+7552(SB), Y10, Y9
-	VCMPPD      $0x1e, actkernconst<>+7584(SB), Y13, Y10
-	VBLENDVPD   Y10, actkernconst<>+7584(SB), Y9, Y9
+	VCMPPD      $0x11, actkernconst<>+7200(SB), Y13, Y10
+	VANDPD      actkernconst<>+7232(SB), Y10, Y9
+	VCMPPD      $0x1e, actkernconst<>+7264(SB), Y13, Y10
+	VBLENDVPD   Y10, actkernconst<>+7264(SB), Y9, Y9
 	VADDPD      actkernconst<>+128(SB), Y9, Y12
 	VPSLLQ      $0x34, Y12, Y12
 	VMULPD      Y12, Y3, Y3
 	VSUBPD      Y9, Y13, Y13
-	VMAXPD      actkernconst<>+7520(SB), Y13, Y9
-	VMINPD      actkernconst<>+7584(SB), Y9, Y9
+	VMAXPD      actkernconst<>+7200(SB), Y13, Y9
+	VMINPD      actkernconst<>+7264(SB), Y9, Y9
 	VADDPD      actkernconst<>+128(SB), Y9, Y12
 	VPSLLQ      $0x34, Y12, Y12
 	VMULPD      Y12, Y3, Y3
 	VMOVUPD     896(SP), Y2
-	VCMPPD      $0x11, actkernconst<>+7520(SB), Y6, Y10
-	VANDPD      actkernconst<>+7552(SB), Y10, Y9
-	VCMPPD      $0x1e, actkernconst<>+7584(SB), Y6, Y10
-	VBLENDVPD   Y10, actkernconst<>+7584(SB), Y9, Y9
+	VCMPPD      $0x11, actkernconst<>+7200(SB), Y6, Y10
+	VANDPD      actkernconst<>+7232(SB), Y10, Y9
+	VCMPPD      $0x1e, actkernconst<>+7264(SB), Y6, Y10
+	VBLENDVPD   Y10, actkernconst<>+7264(SB), Y9, Y9
 	VADDPD      actkernconst<>+128(SB), Y9, Y12
 	VPSLLQ      $0x34, Y12, Y12
 	VMULPD      Y12, Y2, Y4
 	VSUBPD      Y9, Y6, Y13
-	VCMPPD      $0x11, actkernconst<>+7520(SB), Y13, Y10
-	VANDPD      actkernconst<>+7552(SB), Y10, Y9
-	VCMPPD      $0x1e, actkernconst<>+7584(SB), Y13, Y10
-	VBLENDVPD   Y10, actkernconst<>+7584(SB), Y9, Y9
+	VCMPPD      $0x11, actkernconst<>+7200(SB), Y13, Y10
+	VANDPD      actkernconst<>+7232(SB), Y10, Y9
+	VCMPPD      $0x1e, actkernconst<>+7264(SB), Y13, Y10
+	VBLENDVPD   Y10, actkernconst<>+7264(SB), Y9, Y9
 	VADDPD      actkernconst<>+128(SB), Y9, Y12
 	VPSLLQ      $0x34, Y12, Y12
 	VMULPD      Y12, Y4, Y4
 	VSUBPD      Y9, Y13, Y13
-	VMAXPD      actkernconst<>+7520(SB), Y13, Y9
-	VMINPD      actkernconst<>+7584(SB), Y9, Y9
+	VMAXPD      actkernconst<>+7200(SB), Y13, Y9
+	VMINPD      actkernconst<>+7264(SB), Y9, Y9
 	VADDPD      actkernconst<>+128(SB), Y9, Y12
 	VPSLLQ      $0x34, Y12, Y12
 	VMULPD      Y12, Y4, Y4
-	VADDPD      actkernconst<>+8928(SB), Y8, Y2
-	VADDPD      actkernconst<>+8928(SB), Y11, Y6
-	VADDPD      actkernconst<>+8928(SB), Y14, Y9
+	VADDPD      actkernconst<>+8608(SB), Y8, Y2
+	VADDPD      actkernconst<>+8608(SB), Y11, Y6
+	VADDPD      actkernconst<>+8608(SB), Y14, Y9
 	VMOVUPD     1120(SP), Y10
 	VMOVUPD     Y4, 896(SP)
 	VMOVUPD     Y3, 1408(SP)
 	VMOVUPD     Y7, 1536(SP)
-	VCMPPD      $0x11, actkernconst<>+7520(SB), Y2, Y4
-	VANDPD      actkernconst<>+7552(SB), Y4, Y13
-	VCMPPD      $0x1e, actkernconst<>+7584(SB), Y2, Y4
-	VBLENDVPD   Y4, actkernconst<>+7584(SB), Y13, Y13
+	VCMPPD      $0x11, actkernconst<>+7200(SB), Y2, Y4
+	VANDPD      actkernconst<>+7232(SB), Y4, Y13
+	VCMPPD      $0x1e, actkernconst<>+7264(SB), Y2, Y4
+	VBLENDVPD   Y4, actkernconst<>+7264(SB), Y13, Y13
 	VADDPD      actkernconst<>+128(SB), Y13, Y3
 	VPSLLQ      $0x34, Y3, Y3
 	VMULPD      Y3, Y10, Y12
 	VSUBPD      Y13, Y2, Y7
-	VCMPPD      $0x11, actkernconst<>+7520(SB), Y7, Y4
-	VANDPD      actkernconst<>+7552(SB), Y4, Y13
-	VCMPPD      $0x1e, actkernconst<>+7584(SB), Y7, Y4
-	VBLENDVPD   Y4, actkernconst<>+7584(SB), Y13, Y13
+	VCMPPD      $0x11, actkernconst<>+7200(SB), Y7, Y4
+	VANDPD      actkernconst<>+7232(SB), Y4, Y13
+	VCMPPD      $0x1e, actkernconst<>+7264(SB), Y7, Y4
+	VBLENDVPD   Y4, actkernconst<>+7264(SB), Y13, Y13
 	VADDPD      actkernconst<>+128(SB), Y13, Y3
 	VPSLLQ      $0x34, Y3, Y3
 	VMULPD      Y3, Y12, Y12
 	VSUBPD      Y13, Y7, Y7
-	VMAXPD      actkernconst<>+7520(SB), Y7, Y13
-	VMINPD      actkernconst<>+7584(SB), Y13, Y13
+	VMAXPD      actkernconst<>+7200(SB), Y7, Y13
+	VMINPD      actkernconst<>+7264(SB), Y13, Y13
 	VADDPD      actkernconst<>+128(SB), Y13, Y3
 	VPSLLQ      $0x34, Y3, Y3
 	VMULPD      Y3, Y12, Y12
 	VMOVUPD     832(SP), Y2
-	VCMPPD      $0x11, actkernconst<>+7520(SB), Y6, Y7
-	VANDPD      actkernconst<>+7552(SB), Y7, Y4
-	VCMPPD      $0x1e, actkernconst<>+7584(SB), Y6, Y7
-	VBLENDVPD   Y7, actkernconst<>+7584(SB), Y4, Y4
+	VCMPPD      $0x11, actkernconst<>+7200(SB), Y6, Y7
+	VANDPD      actkernconst<>+7232(SB), Y7, Y4
+	VCMPPD      $0x1e, actkernconst<>+7264(SB), Y6, Y7
+	VBLENDVPD   Y7, actkernconst<>+7264(SB), Y4, Y4
 	VADDPD      actkernconst<>+128(SB), Y4, Y10
 	VPSLLQ      $0x34, Y10, Y10
 	VMULPD      Y10, Y2, Y3
 	VSUBPD      Y4, Y6, Y13
-	VCMPPD      $0x11, actkernconst<>+7520(SB), Y13, Y7
-	VANDPD      actkernconst<>+7552(SB), Y7, Y4
-	VCMPPD      $0x1e, actkernconst<>+7584(SB), Y13, Y7
-	VBLENDVPD   Y7, actkernconst<>+7584(SB), Y4, Y4
+	VCMPPD      $0x11, actkernconst<>+7200(SB), Y13, Y7
+	VANDPD      actkernconst<>+7232(SB), Y7, Y4
+	VCMPPD      $0x1e, actkernconst<>+7264(SB), Y13, Y7
+	VBLENDVPD   Y7, actkernconst<>+7264(SB), Y4, Y4
 	VADDPD      actkernconst<>+128(SB), Y4, Y10
 	VPSLLQ      $0x34, Y10, Y10
 	VMULPD      Y10, Y3, Y3
 	VSUBPD      Y4, Y13, Y13
-	VMAXPD      actkernconst<>+7520(SB), Y13, Y4
-	VMINPD      actkernconst<>+7584(SB), Y4, Y4
+	VMAXPD      actkernconst<>+7200(SB), Y13, Y4
+	VMINPD      actkernconst<>+7264(SB), Y4, Y4
 	VADDPD      actkernconst<>+128(SB), Y4, Y10
 	VPSLLQ      $0x34, Y10, Y10
 	VMULPD      Y10, Y3, Y3
 	VMOVUPD     640(SP), Y2
-	VCMPPD      $0x11, actkernconst<>+7520(SB), Y9, Y7
-	VANDPD      actkernconst<>+7552(SB), Y7, Y6
-	VCMPPD      $0x1e, actkernconst<>+7584(SB), Y9, Y7
-	VBLENDVPD   Y7, actkernconst<>+7584(SB), Y6, Y6
+	VCMPPD      $0x11, actkernconst<>+7200(SB), Y9, Y7
+	VANDPD      actkernconst<>+7232(SB), Y7, Y6
+	VCMPPD      $0x1e, actkernconst<>+7264(SB), Y9, Y7
+	VBLENDVPD   Y7, actkernconst<>+7264(SB), Y6, Y6
 	VADDPD      actkernconst<>+128(SB), Y6, Y10
 	VPSLLQ      $0x34, Y10, Y10
 	VMULPD      Y10, Y2, Y4
 	VSUBPD      Y6, Y9, Y13
-	VCMPPD      $0x11, actkernconst<>+7520(SB), Y13, Y7
-	VANDPD      actkernconst<>+7552(SB), Y7, Y6
-	VCMPPD      $0x1e, actkernconst<>+7584(SB), Y13, Y7
-	VBLENDVPD   Y7, actkernconst<>+7584(SB), Y6, Y6
+	VCMPPD      $0x11, actkernconst<>+7200(SB), Y13, Y7
+	VANDPD      actkernconst<>+7232(SB), Y7, Y6
+	VCMPPD      $0x1e, actkernconst<>+7264(SB), Y13, Y7
+	VBLENDVPD   Y7, actkernconst<>+7264(SB), Y6, Y6
 	VADDPD      actkernconst<>+128(SB), Y6, Y10
 	VPSLLQ      $0x34, Y10, Y10
 	VMULPD      Y10, Y4, Y4
 	VSUBPD      Y6, Y13, Y13
-	VMAXPD      actkernconst<>+7520(SB), Y13, Y6
-	VMINPD      actkernconst<>+7584(SB), Y6, Y6
+	VMAXPD      actkernconst<>+7200(SB), Y13, Y6
+	VMINPD      actkernconst<>+7264(SB), Y6, Y6
 	VADDPD      actkernconst<>+128(SB), Y6, Y10
 	VPSLLQ      $0x34, Y10, Y10
 	VMULPD      Y10, Y4, Y4
-	VADDPD      actkernconst<>+8960(SB), Y8, Y2
-	VADDPD      actkernconst<>+8960(SB), Y11, Y6
-	VADDPD      actkernconst<>+8960(SB), Y14, Y7
+	VADDPD      actkernconst<>+8640(SB), Y8, Y2
+	VADDPD      actkernconst<>+8640(SB), Y11, Y6
+	VADDPD      actkernconst<>+8640(SB), Y14, Y7
 	VMOVUPD     1024(SP), Y9
 	VMOVUPD     Y4, 640(SP)
 	VMOVUPD     Y3, 832(SP)
 	VMOVUPD     Y12, 1120(SP)
-	VCMPPD      $0x11, actkernconst<>+7520(SB), Y2, Y4
-	VANDPD      actkernconst<>+7552(SB), Y4, Y13
-	VCMPPD      $0x1e, actkernconst<>+7584(SB), Y2, Y4
-	VBLENDVPD   Y4, actkernconst<>+7584(SB), Y13, Y13
+	VCMPPD      $0x11, actkernconst<>+7200(SB), Y2, Y4
+	VANDPD      actkernconst<>+7232(SB), Y4, Y13
+	VCMPPD      $0x1e, actkernconst<>+7264(SB), Y2, Y4
+	VBLENDVPD   Y4, actkernconst<>+7264(SB), Y13, Y13
 	VADDPD      actkernconst<>+128(SB), Y13, Y3
 	VPSLLQ      $0x34, Y3, Y3
 	VMULPD      Y3, Y9, Y10
 	VSUBPD      Y13, Y2, Y12
-	VCMPPD      $0x11, actkernconst<>+7520(SB), Y12, Y4
-	VANDPD      actkernconst<>+7552(SB), Y4, Y13
-	VCMPPD      $0x1e, actkernconst<>+7584(SB), Y12, Y4
-	VBLENDVPD   Y4, actkernconst<>+7584(SB), Y13, Y13
+	VCMPPD      $0x11, actkernconst<>+7200(SB), Y12, Y4
+	VANDPD      actkernconst<>+7232(SB), Y4, Y13
+	VCMPPD      $0x1e, actkernconst<>+7264(SB), Y12, Y4
+	VBLENDVPD   Y4, actkernconst<>+7264(SB), Y13, Y13
 	VADDPD      actkernconst<>+128(SB), Y13, Y3
 	VPSLLQ      $0x34, Y3, Y3
 	VMULPD      Y3, Y10, Y10
 	VSUBPD      Y13, Y12, Y12
-	VMAXPD      actkernconst<>+7520(SB), Y12, Y13
-	VMINPD      actkernconst<>+7584(SB), Y13, Y13
+	VMAXPD      actkernconst<>+7200(SB), Y12, Y13
+	VMINPD      actkernconst<>+7264(SB), Y13, Y13
 	VADDPD      actkernconst<>+128(SB), Y13, Y3
 	VPSLLQ      $0x34, Y3, Y3
 	VMULPD      Y3, Y10, Y10
 	VMOVUPD     672(SP), Y2
-	VCMPPD      $0x11, actkernconst<>+7520(SB), Y6, Y9
-	VANDPD      actkernconst<>+7552(SB), Y9, Y4
-	VCMPPD      $0x1e, actkernconst<>+7584(SB), Y6, Y9
-	VBLENDVPD   Y9, actkernconst<>+7584(SB), Y4, Y4
+	VCMPPD      $0x11, actkernconst<>+7200(SB), Y6, Y9
+	VANDPD      actkernconst<>+7232(SB), Y9, Y4
+	VCMPPD      $0x1e, actkernconst<>+7264(SB), Y6, Y9
+	VBLENDVPD   Y9, actkernconst<>+7264(SB), Y4, Y4
 	VADDPD      actkernconst<>+128(SB), Y4, Y12
 	VPSLLQ      $0x34, Y12, Y12
 	VMULPD      Y12, Y2, Y3
 	VSUBPD      Y4, Y6, Y13
-	VCMPPD      $0x11, actkernconst<>+7520(SB), Y13, Y9
-	VANDPD      actkernconst<>+7552(SB), Y9, Y4
-	VCMPPD      $0x1e, actkernconst<>+7584(SB), Y13, Y9
-	VBLENDVPD   Y9, actkernconst<>+7584(SB), Y4, Y4
+	VCMPPD      $0x11, actkernconst<>+7200(SB), Y13, Y9
+	VANDPD      actkernconst<>+7232(SB), Y9, Y4
+	VCMPPD      $0x1e, actkernconst<>+7264(SB), Y13, Y9
+	VBLENDVPD   Y9, actkernconst<>+7264(SB), Y4, Y4
 	VADDPD      actkernconst<>+128(SB), Y4, Y12
 	VPSLLQ      $0x34, Y12, Y12
 	VMULPD      Y12, Y3, Y3
 	VSUBPD      Y4, Y13, Y13
-	VMAXPD      actkernconst<>+7520(SB), Y13, Y4
-	VMINPD      actkernconst<>+7584(SB), Y4, Y4
+	VMAXPD      actkernconst<>+7200(SB), Y13, Y4
+	VMINPD      actkernconst<>+7264(SB), Y4, Y4
 	VADDPD      actkernconst<>+128(SB), Y4, Y12
 	VPSLLQ      $0x34, Y12, Y12
 	VMULPD      Y12, Y3, Y3
 	VMOVUPD     704(SP), Y2
-	VCMPPD      $0x11, actkernconst<>+7520(SB), Y7, Y9
-	VANDPD      actkernconst<>+7552(SB), Y9, Y6
-	VCMPPD      $0x1e, actkernconst<>+7584(SB), Y7, Y9
-	VBLENDVPD   Y9, actkernconst<>+7584(SB), Y6, Y6
+	VCMPPD      $0x11, actkernconst<>+7200(SB), Y7, Y9
+	VANDPD      actkernconst<>+7232(SB), Y9, Y6
+	VCMPPD      $0x1e, actkernconst<>+7264(SB), Y7, Y9
+	VBLENDVPD   Y9, actkernconst<>+7264(SB), Y6, Y6
 	VADDPD      actkernconst<>+128(SB), Y6, Y12
 	VPSLLQ      $0x34, Y12, Y12
 	VMULPD      Y12, Y2, Y4
 	VSUBPD      Y6, Y7, Y13
-	VCMPPD      $0x11, actkernconst<>+7520(SB), Y13, Y9
-	VANDPD      actkernconst<>+7552(SB), Y9, Y6
-	VCMPPD      $0x1e, actkernconst<>+7584(SB), Y13, Y9
-	VBLENDVPD   Y9, actkernconst<>+7584(SB), Y6, Y6
+	VCMPPD      $0x11, actkernconst<>+7200(SB), Y13, Y9
+	VANDPD      actkernconst<>+7232(SB), Y9, Y6
+	VCMPPD      $0x1e, actkernconst<>+7264(SB), Y13, Y9
+	VBLENDVPD   Y9, actkernconst<>+7264(SB), Y6, Y6
 	VADDPD      actkernconst<>+128(SB), Y6, Y12
 	VPSLLQ      $0x34, Y12, Y12
 	VMULPD      Y12, Y4, Y4
 	VSUBPD      Y6, Y13, Y13
-	VMAXPD      actkernconst<>+7520(SB), Y13, Y6
-	VMINPD      actkernconst<>+7584(SB), Y6, Y6
+	VMAXPD      actkernconst<>+7200(SB), Y13, Y6
+	VMINPD      actkernconst<>+7264(SB), Y6, Y6
 	VADDPD      actkernconst<>+128(SB), Y6, Y12
 	VPSLLQ      $0x34, Y12, Y12
 	VMULPD      Y12, Y4, Y4
-	VADDPD      actkernconst<>+8992(SB), Y8, Y8
-	VADDPD      actkernconst<>+8992(SB), Y11, Y11
-	VADDPD      actkernconst<>+8992(SB), Y14, Y14
+	VADDPD      actkernconst<>+8672(SB), Y8, Y8
+	VADDPD      actkernconst<>+8672(SB), Y11, Y11
+	VADDPD      actkernconst<>+8672(SB), Y14, Y14
 	VMOVUPD     1056(SP), Y2
-	VCMPPD      $0x11, actkernconst<>+7520(SB), Y8, Y9
-	VANDPD      actkernconst<>+7552(SB), Y9, Y7
-	VCMPPD      $0x1e, actkernconst<>+7584(SB), Y8, Y9
-	VBLENDVPD   Y9, actkernconst<>+7584(SB), Y7, Y7
+	VCMPPD      $0x11, actkernconst<>+7200(SB), Y8, Y9
+	VANDPD      actkernconst<>+7232(SB), Y9, Y7
+	VCMPPD      $0x1e, actkernconst<>+7264(SB), Y8, Y9
+	VBLENDVPD   Y9, actkernconst<>+7264(SB), Y7, Y7
 	VADDPD      actkernconst<>+128(SB), Y7, Y12
 	VPSLLQ      $0x34, Y12, Y12
 	VMULPD      Y12, Y2, Y6
 	VSUBPD      Y7, Y8, Y13
-	VCMPPD      $0x11, actkernconst<>+7520(SB), Y13, Y9
-	VANDPD      actkernconst<>+7552(SB), Y9, Y7
-	VCMPPD      $0x1e, actkernconst<>+7584(SB), Y13, Y9
-	VBLENDVPD   Y9, actkernconst<>+7584(SB), Y7, Y7
+	VCMPPD      $0x11, actkernconst<>+7200(SB), Y13, Y9
+	VANDPD      actkernconst<>+7232(SB), Y9, Y7
+	VCMPPD      $0x1e, actkernconst<>+7264(SB), Y13, Y9
+	VBLENDVPD   Y9, actkernconst<>+7264(SB), Y7, Y7
 	VADDPD      actkernconst<>+128(SB), Y7, Y12
 	VPSLLQ      $0x34, Y12, Y12
 	VMULPD      Y12, Y6, Y6
 	VSUBPD      Y7, Y13, Y13
-	VMAXPD      actkernconst<>+7520(SB), Y13, Y7
-	VMINPD      actkernconst<>+7584(SB), Y7, Y7
+	VMAXPD      actkernconst<>+7200(SB), Y13, Y7
+	VMINPD      actkernconst<>+7264(SB), Y7, Y7
 	VADDPD      actkernconst<>+128(SB), Y7, Y12
 	VPSLLQ      $0x34, Y12, Y12
 	VMULPD      Y12, Y6, Y6
 	VMOVUPD     1440(SP), Y2
-	VCMPPD      $0x11, actkernconst<>+7520(SB), Y11, Y9
-	VANDPD      actkernconst<>+7552(SB), Y9, Y8
-	VCMPPD      $0x1e, actkernconst<>+7584(SB), Y11, Y9
-	VBLENDVPD   Y9, actkernconst<>+7584(SB), Y8, Y8
+	VCMPPD      $0x11, actkernconst<>+7200(SB), Y11, Y9
+	VANDPD      actkernconst<>+7232(SB), Y9, Y8
+	VCMPPD      $0x1e, actkernconst<>+7264(SB), Y11, Y9
+	VBLENDVPD   Y9, actkernconst<>+7264(SB), Y8, Y8
 	VADDPD      actkernconst<>+128(SB), Y8, Y12
 	VPSLLQ      $0x34, Y12, Y12
 	VMULPD      Y12, Y2, Y7
 	VSUBPD      Y8, Y11, Y13
-	VCMPPD      $0x11, actkernconst<>+7520(SB), Y13, Y9
-	VANDPD      actkernconst<>+7552(SB), Y9, Y8
-	VCMPPD      $0x1e, actkernconst<>+7584(SB), Y13, Y9
-	VBLENDVPD   Y9, actkernconst<>+7584(SB), Y8, Y8
+	VCMPPD      $0x11, actkernconst<>+7200(SB), Y13, Y9
+	VANDPD      actkernconst<>+7232(SB), Y9, Y8
+	VCMPPD      $0x1e, actkernconst<>+7264(SB), Y13, Y9
+	VBLENDVPD   Y9, actkernconst<>+7264(SB), Y8, Y8
 	VADDPD      actkernconst<>+128(SB), Y8, Y12
 	VPSLLQ      $0x34, Y12, Y12
 	VMULPD      Y12, Y7, Y7
 	VSUBPD      Y8, Y13, Y13
-	VMAXPD      actkernconst<>+7520(SB), Y13, Y8
-	VMINPD      actkernconst<>+7584(SB), Y8, Y8
+	VMAXPD      actkernconst<>+7200(SB), Y13, Y8
+	VMINPD      actkernconst<>+7264(SB), Y8, Y8
 	VADDPD      actkernconst<>+128(SB), Y8, Y12
 	VPSLLQ      $0x34, Y12, Y12
 	VMULPD      Y12, Y7, Y7
 	VMOVUPD     1216(SP), Y2
-	VCMPPD      $0x11, actkernconst<>+7520(SB), Y14, Y11
-	VANDPD      actkernconst<>+7552(SB), Y11, Y9
-	VCMPPD      $0x1e, actkernconst<>+7584(SB), Y14, Y11
-	VBLENDVPD   Y11, actkernconst<>+7584(SB), Y9, Y9
+	VCMPPD      $0x11, actkernconst<>+7200(SB), Y14, Y11
+	VANDPD      actkernconst<>+7232(SB), Y11, Y9
+	VCMPPD      $0x1e, actkernconst<>+7264(SB), Y14, Y11
+	VBLENDVPD   Y11, actkernconst<>+7264(SB), Y9, Y9
 	VADDPD      actkernconst<>+128(SB), Y9, Y12
 	VPSLLQ      $0x34, Y12, Y12
 	VMULPD      Y12, Y2, Y8
 	VSUBPD      Y9, Y14, Y13
-	VCMPPD      $0x11, actkernconst<>+7520(SB), Y13, Y11
-	VANDPD      actkernconst<>+7552(SB), Y11, Y9
-	VCMPPD      $0x1e, actkernconst<>+7584(SB), Y13, Y11
-	VBLENDVPD   Y11, actkernconst<>+7584(SB), Y9, Y9
+	VCMPPD      $0x11, actkernconst<>+7200(SB), Y13, Y11
+	VANDPD      actkernconst<>+7232(SB), Y11, Y9
+	VCMPPD      $0x1e, actkernconst<>+7264(SB), Y13, Y11
+	VBLENDVPD   Y11, actkernconst<>+7264(SB), Y9, Y9
 	VADDPD      actkernconst<>+128(SB), Y9, Y12
 	VPSLLQ      $0x34, Y12, Y12
 	VMULPD      Y12, Y8, Y8
 	VSUBPD      Y9, Y13, Y13
-	VMAXPD      actkernconst<>+7520(SB), Y13, Y9
-	VMINPD      actkernconst<>+7584(SB), Y9, Y9
+	VMAXPD      actkernconst<>+7200(SB), Y13, Y9
+	VMINPD      actkernconst<>+7264(SB), Y9, Y9
 	VADDPD      actkernconst<>+128(SB), Y9, Y12
 	VPSLLQ      $0x34, Y12, Y12
 	VMULPD      Y12, Y8, Y8
-	VMULPD      actkernconst<>+8384(SB), Y5, Y2
-	VMULPD      actkernconst<>+8384(SB), Y0, Y9
-	VMULPD      actkernconst<>+8384(SB), Y1, Y11
+	VMULPD      actkernconst<>+8064(SB), Y5, Y2
+	VMULPD      actkernconst<>+8064(SB), Y0, Y9
+	VMULPD      actkernconst<>+8064(SB), Y1, Y11
 	VROUNDPD    $0x08, Y2, Y2
 	VROUNDPD    $0x08, Y9, Y9
 	VROUNDPD    $0x08, Y11, Y11
-	VFMADD132PD actkernconst<>+8352(SB), Y5, Y2
-	VFMADD132PD actkernconst<>+8352(SB), Y0, Y9
-	VFMADD132PD actkernconst<>+8352(SB), Y1, Y11
+	VFMADD132PD actkernconst<>+8032(SB), Y5, Y2
+	VFMADD132PD actkernconst<>+8032(SB), Y0, Y9
+	VFMADD132PD actkernconst<>+8032(SB), Y1, Y11
 	VMOVUPD     1536(SP), Y0
 	VADDPD      actkernconst<>+4000(SB), Y0, Y1
 	VMOVUPD     1408(SP), Y5
@@ -47236,29 +45392,29 @@ loop:
 	VADDPD      Y12, Y9, Y9
 	VADDPD      Y14, Y11, Y11
 	VMOVUPD     1120(SP), Y1
-	VADDPD      actkernconst<>+8576(SB), Y1, Y12
+	VADDPD      actkernconst<>+8256(SB), Y1, Y12
 	VMOVUPD     832(SP), Y14
 	VMOVUPD     Y11, 896(SP)
-	VADDPD      actkernconst<>+8576(SB), Y14, Y11
+	VADDPD      actkernconst<>+8256(SB), Y14, Y11
 	VMOVUPD     Y9, 1408(SP)
 	VMOVUPD     640(SP), Y9
 	VMOVUPD     Y2, 1536(SP)
-	VADDPD      actkernconst<>+8576(SB), Y9, Y2
-	VSUBPD      actkernconst<>+8576(SB), Y12, Y12
-	VSUBPD      actkernconst<>+8576(SB), Y11, Y11
-	VSUBPD      actkernconst<>+8576(SB), Y2, Y2
+	VADDPD      actkernconst<>+8256(SB), Y9, Y2
+	VSUBPD      actkernconst<>+8256(SB), Y12, Y12
+	VSUBPD      actkernconst<>+8256(SB), Y11, Y11
+	VSUBPD      actkernconst<>+8256(SB), Y2, Y2
 	VSUBPD      Y12, Y1, Y1
 	VSUBPD      Y11, Y14, Y14
 	VSUBPD      Y2, Y9, Y9
 	VADDPD      Y12, Y0, Y0
 	VADDPD      Y11, Y5, Y5
 	VADDPD      Y2, Y13, Y13
-	VADDPD      actkernconst<>+8608(SB), Y10, Y2
-	VADDPD      actkernconst<>+8608(SB), Y3, Y11
-	VADDPD      actkernconst<>+8608(SB), Y4, Y12
-	VSUBPD      actkernconst<>+8608(SB), Y2, Y2
-	VSUBPD      actkernconst<>+8608(SB), Y11, Y11
-	VSUBPD      actkernconst<>+8608(SB), Y12, Y12
+	VADDPD      actkernconst<>+8288(SB), Y10, Y2
+	VADDPD      actkernconst<>+8288(SB), Y3, Y11
+	VADDPD      actkernconst<>+8288(SB), Y4, Y12
+	VSUBPD      actkernconst<>+8288(SB), Y2, Y2
+	VSUBPD      actkernconst<>+8288(SB), Y11, Y11
+	VSUBPD      actkernconst<>+8288(SB), Y12, Y12
 	VSUBPD      Y2, Y10, Y10
 	VSUBPD      Y11, Y3, Y3
 	VSUBPD      Y12, Y4, Y4
@@ -47284,17 +45440,17 @@ loop:
 	VFMADD231PD 1408(SP), Y7, Y3
 	VFMADD231PD 896(SP), Y11, Y10
 	VMOVUPD     Y9, 896(SP)
-	VMULPD      actkernconst<>+8384(SB), Y6, Y9
+	VMULPD      actkernconst<>+8064(SB), Y6, Y9
 	VMOVUPD     Y14, 1408(SP)
-	VMULPD      actkernconst<>+8384(SB), Y8, Y14
+	VMULPD      actkernconst<>+8064(SB), Y8, Y14
 	VMOVUPD     Y1, 1536(SP)
-	VMULPD      actkernconst<>+8384(SB), Y12, Y1
+	VMULPD      actkernconst<>+8064(SB), Y12, Y1
 	VROUNDPD    $0x08, Y9, Y9
 	VROUNDPD    $0x08, Y14, Y14
 	VROUNDPD    $0x08, Y1, Y1
-	VFMADD132PD actkernconst<>+8352(SB), Y6, Y9
-	VFMADD132PD actkernconst<>+8352(SB), Y8, Y14
-	VFMADD132PD actkernconst<>+8352(SB), Y12, Y1
+	VFMADD132PD actkernconst<>+8032(SB), Y6, Y9
+	VFMADD132PD actkernconst<>+8032(SB), Y8, Y14
+	VFMADD132PD actkernconst<>+8032(SB), Y12, Y1
 	VADDPD      Y4, Y9, Y9
 	VADDPD      Y3, Y14, Y14
 	VADDPD      Y10, Y1, Y1
@@ -47433,22 +45589,22 @@ loop:
 	VADDPD      480(SP), Y6, Y6
 	VADDPD      640(SP), Y13, Y13
 	VMOVUPD     576(SP), Y3
-	VMULPD      actkernconst<>+7616(SB), Y3, Y5
+	VMULPD      actkernconst<>+7296(SB), Y3, Y5
 	VMOVUPD     352(SP), Y7
-	VMULPD      actkernconst<>+7616(SB), Y7, Y9
-	VMULPD      actkernconst<>+7616(SB), Y8, Y10
+	VMULPD      actkernconst<>+7296(SB), Y7, Y9
+	VMULPD      actkernconst<>+7296(SB), Y8, Y10
 	VXORPD      actkernconst<>+2784(SB), Y5, Y11
 	VXORPD      actkernconst<>+2784(SB), Y9, Y12
 	VXORPD      actkernconst<>+2784(SB), Y10, Y14
-	VFMADD231PD actkernconst<>+7616(SB), Y3, Y11
-	VFMADD231PD actkernconst<>+7616(SB), Y7, Y12
-	VFMADD231PD actkernconst<>+7616(SB), Y8, Y14
-	VMULPD      actkernconst<>+7616(SB), Y4, Y4
-	VMULPD      actkernconst<>+7616(SB), Y6, Y6
-	VMULPD      actkernconst<>+7616(SB), Y13, Y13
-	VFMADD132PD actkernconst<>+8640(SB), Y4, Y3
-	VFMADD132PD actkernconst<>+8640(SB), Y6, Y7
-	VFMADD132PD actkernconst<>+8640(SB), Y13, Y8
+	VFMADD231PD actkernconst<>+7296(SB), Y3, Y11
+	VFMADD231PD actkernconst<>+7296(SB), Y7, Y12
+	VFMADD231PD actkernconst<>+7296(SB), Y8, Y14
+	VMULPD      actkernconst<>+7296(SB), Y4, Y4
+	VMULPD      actkernconst<>+7296(SB), Y6, Y6
+	VMULPD      actkernconst<>+7296(SB), Y13, Y13
+	VFMADD132PD actkernconst<>+8320(SB), Y4, Y3
+	VFMADD132PD actkernconst<>+8320(SB), Y6, Y7
+	VFMADD132PD actkernconst<>+8320(SB), Y13, Y8
 	VADDPD      Y3, Y11, Y11
 	VADDPD      Y7, Y12, Y12
 	VADDPD      Y8, Y14, Y14
@@ -47464,24 +45620,24 @@ loop:
 	VADDPD      Y11, Y3, Y3
 	VADDPD      Y12, Y4, Y4
 	VADDPD      Y14, Y6, Y6
-	VMULPD      actkernconst<>+8384(SB), Y0, Y5
-	VMULPD      actkernconst<>+8384(SB), Y1, Y7
-	VMULPD      actkernconst<>+8384(SB), Y2, Y8
+	VMULPD      actkernconst<>+8064(SB), Y0, Y5
+	VMULPD      actkernconst<>+8064(SB), Y1, Y7
+	VMULPD      actkernconst<>+8064(SB), Y2, Y8
 	VROUNDPD    $0x09, Y5, Y5
 	VROUNDPD    $0x09, Y7, Y7
 	VROUNDPD    $0x09, Y8, Y8
-	VFMADD132PD actkernconst<>+8352(SB), Y0, Y5
-	VFMADD132PD actkernconst<>+8352(SB), Y1, Y7
-	VFMADD132PD actkernconst<>+8352(SB), Y2, Y8
+	VFMADD132PD actkernconst<>+8032(SB), Y0, Y5
+	VFMADD132PD actkernconst<>+8032(SB), Y1, Y7
+	VFMADD132PD actkernconst<>+8032(SB), Y2, Y8
 	VMULPD      actkernconst<>+4512(SB), Y5, Y0
 	VMULPD      actkernconst<>+4512(SB), Y7, Y1
 	VMULPD      actkernconst<>+4512(SB), Y8, Y2
 	VROUNDPD    $0x09, Y0, Y0
 	VROUNDPD    $0x09, Y1, Y1
 	VROUNDPD    $0x09, Y2, Y2
-	VFMADD231PD actkernconst<>+9024(SB), Y0, Y5
-	VFMADD231PD actkernconst<>+9024(SB), Y1, Y7
-	VFMADD231PD actkernconst<>+9024(SB), Y2, Y8
+	VFMADD231PD actkernconst<>+8704(SB), Y0, Y5
+	VFMADD231PD actkernconst<>+8704(SB), Y1, Y7
+	VFMADD231PD actkernconst<>+8704(SB), Y2, Y8
 	VMOVUPD     actkernconst<>+4512(SB), Y9
 	VCMPPD      $0x11, Y5, Y9, Y5
 	VMOVUPD     actkernconst<>+4512(SB), Y9
@@ -47491,42 +45647,42 @@ loop:
 	VANDPD      actkernconst<>+1696(SB), Y3, Y9
 	VANDPD      actkernconst<>+1696(SB), Y4, Y10
 	VANDPD      actkernconst<>+1696(SB), Y6, Y11
-	VMOVUPD     actkernconst<>+7616(SB), Y12
+	VMOVUPD     actkernconst<>+7296(SB), Y12
 	VSUBPD      Y9, Y12, Y9
-	VMOVUPD     actkernconst<>+7616(SB), Y12
+	VMOVUPD     actkernconst<>+7296(SB), Y12
 	VSUBPD      Y10, Y12, Y10
-	VMOVUPD     actkernconst<>+7616(SB), Y12
+	VMOVUPD     actkernconst<>+7296(SB), Y12
 	VSUBPD      Y11, Y12, Y11
-	VADDPD      actkernconst<>+8640(SB), Y9, Y9
-	VADDPD      actkernconst<>+8640(SB), Y10, Y10
-	VADDPD      actkernconst<>+8640(SB), Y11, Y11
+	VADDPD      actkernconst<>+8320(SB), Y9, Y9
+	VADDPD      actkernconst<>+8320(SB), Y10, Y10
+	VADDPD      actkernconst<>+8320(SB), Y11, Y11
 	VBLENDVPD   Y5, Y9, Y3, Y5
 	VBLENDVPD   Y7, Y10, Y4, Y7
 	VBLENDVPD   Y8, Y11, Y6, Y8
-	VADDPD      actkernconst<>+7648(SB), Y0, Y0
-	VADDPD      actkernconst<>+7648(SB), Y1, Y1
-	VADDPD      actkernconst<>+7648(SB), Y2, Y2
+	VADDPD      actkernconst<>+7328(SB), Y0, Y0
+	VADDPD      actkernconst<>+7328(SB), Y1, Y1
+	VADDPD      actkernconst<>+7328(SB), Y2, Y2
 	VMOVUPD     448(SP), Y3
-	VMOVUPD     actkernconst<>+8256(SB), Y4
-	VFMADD213PD actkernconst<>+7648(SB), Y3, Y4
+	VMOVUPD     actkernconst<>+7936(SB), Y4
+	VFMADD213PD actkernconst<>+7328(SB), Y3, Y4
 	VMOVUPD     416(SP), Y6
-	VMOVUPD     actkernconst<>+8256(SB), Y9
-	VFMADD213PD actkernconst<>+7648(SB), Y6, Y9
+	VMOVUPD     actkernconst<>+7936(SB), Y9
+	VFMADD213PD actkernconst<>+7328(SB), Y6, Y9
 	VMOVUPD     384(SP), Y10
-	VMOVUPD     actkernconst<>+8256(SB), Y11
-	VFMADD213PD actkernconst<>+7648(SB), Y10, Y11
-	VSUBPD      actkernconst<>+7648(SB), Y4, Y12
-	VSUBPD      actkernconst<>+7648(SB), Y9, Y13
-	VSUBPD      actkernconst<>+7648(SB), Y11, Y14
-	VFMADD231PD actkernconst<>+9056(SB), Y12, Y3
-	VFMADD231PD actkernconst<>+9056(SB), Y13, Y6
-	VFMADD231PD actkernconst<>+9056(SB), Y14, Y10
-	VFMADD231PD actkernconst<>+9088(SB), Y12, Y3
-	VFMADD231PD actkernconst<>+9088(SB), Y13, Y6
-	VFMADD231PD actkernconst<>+9088(SB), Y14, Y10
-	VFMADD132PD actkernconst<>+9120(SB), Y3, Y12
-	VFMADD132PD actkernconst<>+9120(SB), Y6, Y13
-	VFMADD132PD actkernconst<>+9120(SB), Y10, Y14
+	VMOVUPD     actkernconst<>+7936(SB), Y11
+	VFMADD213PD actkernconst<>+7328(SB), Y10, Y11
+	VSUBPD      actkernconst<>+7328(SB), Y4, Y12
+	VSUBPD      actkernconst<>+7328(SB), Y9, Y13
+	VSUBPD      actkernconst<>+7328(SB), Y11, Y14
+	VFMADD231PD actkernconst<>+8736(SB), Y12, Y3
+	VFMADD231PD actkernconst<>+8736(SB), Y13, Y6
+	VFMADD231PD actkernconst<>+8736(SB), Y14, Y10
+	VFMADD231PD actkernconst<>+8768(SB), Y12, Y3
+	VFMADD231PD actkernconst<>+8768(SB), Y13, Y6
+	VFMADD231PD actkernconst<>+8768(SB), Y14, Y10
+	VFMADD132PD actkernconst<>+8800(SB), Y3, Y12
+	VFMADD132PD actkernconst<>+8800(SB), Y6, Y13
+	VFMADD132PD actkernconst<>+8800(SB), Y10, Y14
 	VMOVUPD     288(SP), Y3
 	VBLENDVPD   Y3, Y5, Y12, Y5
 	VMOVUPD     256(SP), Y6
@@ -47549,24 +45705,24 @@ loop:
 	VMULPD      Y5, Y5, Y0
 	VMULPD      Y7, Y7, Y1
 	VMULPD      Y8, Y8, Y3
-	VMOVUPD     actkernconst<>+8288(SB), Y4
-	VFMADD213PD actkernconst<>+8320(SB), Y0, Y4
-	VMOVUPD     actkernconst<>+8288(SB), Y6
-	VFMADD213PD actkernconst<>+8320(SB), Y1, Y6
-	VMOVUPD     actkernconst<>+8288(SB), Y9
-	VFMADD213PD actkernconst<>+8320(SB), Y3, Y9
-	VFMADD213PD actkernconst<>+9152(SB), Y0, Y4
-	VFMADD213PD actkernconst<>+9152(SB), Y1, Y6
-	VFMADD213PD actkernconst<>+9152(SB), Y3, Y9
-	VFMADD213PD actkernconst<>+9184(SB), Y0, Y4
-	VFMADD213PD actkernconst<>+9184(SB), Y1, Y6
-	VFMADD213PD actkernconst<>+9184(SB), Y3, Y9
-	VFMADD213PD actkernconst<>+9216(SB), Y0, Y4
-	VFMADD213PD actkernconst<>+9216(SB), Y1, Y6
-	VFMADD213PD actkernconst<>+9216(SB), Y3, Y9
-	VFMADD213PD actkernconst<>+9248(SB), Y0, Y4
-	VFMADD213PD actkernconst<>+9248(SB), Y1, Y6
-	VFMADD213PD actkernconst<>+9248(SB), Y3, Y9
+	VMOVUPD     actkernconst<>+7968(SB), Y4
+	VFMADD213PD actkernconst<>+8000(SB), Y0, Y4
+	VMOVUPD     actkernconst<>+7968(SB), Y6
+	VFMADD213PD actkernconst<>+8000(SB), Y1, Y6
+	VMOVUPD     actkernconst<>+7968(SB), Y9
+	VFMADD213PD actkernconst<>+8000(SB), Y3, Y9
+	VFMADD213PD actkernconst<>+8832(SB), Y0, Y4
+	VFMADD213PD actkernconst<>+8832(SB), Y1, Y6
+	VFMADD213PD actkernconst<>+8832(SB), Y3, Y9
+	VFMADD213PD actkernconst<>+8864(SB), Y0, Y4
+	VFMADD213PD actkernconst<>+8864(SB), Y1, Y6
+	VFMADD213PD actkernconst<>+8864(SB), Y3, Y9
+	VFMADD213PD actkernconst<>+8896(SB), Y0, Y4
+	VFMADD213PD actkernconst<>+8896(SB), Y1, Y6
+	VFMADD213PD actkernconst<>+8896(SB), Y3, Y9
+	VFMADD213PD actkernconst<>+8928(SB), Y0, Y4
+	VFMADD213PD actkernconst<>+8928(SB), Y1, Y6
+	VFMADD213PD actkernconst<>+8928(SB), Y3, Y9
 	VFMADD213PD actkernconst<>+160(SB), Y0, Y4
 	VFMADD213PD actkernconst<>+160(SB), Y1, Y6
 	VFMADD213PD actkernconst<>+160(SB), Y3, Y9
@@ -47605,7 +45761,7 @@ single:
 	VCVTPS2PD   (CX), Y0
 	VMULPD      (SP), Y0, Y1
 	VANDPD      actkernconst<>+1696(SB), Y1, Y2
-	VMOVUPD     actkernconst<>+7872(SB), Y3
+	VMOVUPD     actkernconst<>+7552(SB), Y3
 	VCMPPD      $0x11, Y2, Y3, Y4
 	VCMPPD      $0x11, actkernconst<>+4672(SB), Y2, Y2
 	VANDPD      Y2, Y4, Y2
@@ -47613,78 +45769,78 @@ single:
 	VANDPD      actkernconst<>+4736(SB), Y3, Y3
 	VORPD       actkernconst<>+4768(SB), Y3, Y3
 	VSUBPD      actkernconst<>+128(SB), Y3, Y3
-	VMOVUPD     actkernconst<>+7904(SB), Y5
-	VFMADD213PD actkernconst<>+7936(SB), Y3, Y5
+	VMOVUPD     actkernconst<>+7584(SB), Y5
+	VFMADD213PD actkernconst<>+7616(SB), Y3, Y5
 	VROUNDPD    $0x09, Y5, Y5
-	VSUBPD      actkernconst<>+8672(SB), Y3, Y6
-	VFMADD231PD actkernconst<>+8416(SB), Y5, Y6
-	VMOVUPD     actkernconst<>+7968(SB), Y7
+	VSUBPD      actkernconst<>+8352(SB), Y3, Y6
+	VFMADD231PD actkernconst<>+8096(SB), Y5, Y6
+	VMOVUPD     actkernconst<>+7648(SB), Y7
 	VSUBPD      Y3, Y7, Y3
-	VCMPPD      $0x11, actkernconst<>+7520(SB), Y3, Y9
-	VANDPD      actkernconst<>+7552(SB), Y9, Y8
-	VCMPPD      $0x1e, actkernconst<>+7584(SB), Y3, Y9
-	VBLENDVPD   Y9, actkernconst<>+7584(SB), Y8, Y8
+	VCMPPD      $0x11, actkernconst<>+7200(SB), Y3, Y9
+	VANDPD      actkernconst<>+7232(SB), Y9, Y8
+	VCMPPD      $0x1e, actkernconst<>+7264(SB), Y3, Y9
+	VBLENDVPD   Y9, actkernconst<>+7264(SB), Y8, Y8
 	VADDPD      actkernconst<>+128(SB), Y8, Y10
 	VPSLLQ      $0x34, Y10, Y10
 	VMULPD      Y10, Y1, Y7
 	VSUBPD      Y8, Y3, Y11
-	VCMPPD      $0x11, actkernconst<>+7520(SB), Y11, Y9
-	VANDPD      actkernconst<>+7552(SB), Y9, Y8
-	VCMPPD      $0x1e, actkernconst<>+7584(SB), Y11, Y9
-	VBLENDVPD   Y9, actkernconst<>+7584(SB), Y8, Y8
+	VCMPPD      $0x11, actkernconst<>+7200(SB), Y11, Y9
+	VANDPD      actkernconst<>+7232(SB), Y9, Y8
+	VCMPPD      $0x1e, actkernconst<>+7264(SB), Y11, Y9
+	VBLENDVPD   Y9, actkernconst<>+7264(SB), Y8, Y8
 	VADDPD      actkernconst<>+128(SB), Y8, Y10
 	VPSLLQ      $0x34, Y10, Y10
 	VMULPD      Y10, Y7, Y7
 	VSUBPD      Y8, Y11, Y11
-	VMAXPD      actkernconst<>+7520(SB), Y11, Y8
-	VMINPD      actkernconst<>+7584(SB), Y8, Y8
+	VMAXPD      actkernconst<>+7200(SB), Y11, Y8
+	VMINPD      actkernconst<>+7264(SB), Y8, Y8
 	VADDPD      actkernconst<>+128(SB), Y8, Y10
 	VPSLLQ      $0x34, Y10, Y10
 	VMULPD      Y10, Y7, Y7
-	VMOVUPD     actkernconst<>+7808(SB), Y3
+	VMOVUPD     actkernconst<>+7488(SB), Y3
 	VCMPPD      $0x12, Y5, Y3, Y8
-	VSUBPD      actkernconst<>+7808(SB), Y5, Y3
+	VSUBPD      actkernconst<>+7488(SB), Y5, Y3
 	VBLENDVPD   Y8, Y3, Y5, Y3
-	VMOVUPD     actkernconst<>+8000(SB), Y5
-	VBLENDVPD   Y8, actkernconst<>+8448(SB), Y5, Y9
-	VMOVUPD     actkernconst<>+8032(SB), Y5
-	VBLENDVPD   Y8, actkernconst<>+8480(SB), Y5, Y10
-	VMOVUPD     actkernconst<>+8064(SB), Y5
-	VBLENDVPD   Y8, actkernconst<>+8512(SB), Y5, Y11
-	VMOVUPD     actkernconst<>+8096(SB), Y5
-	VBLENDVPD   Y8, actkernconst<>+8544(SB), Y5, Y12
-	VMOVUPD     actkernconst<>+8128(SB), Y5
-	VBLENDVPD   Y8, actkernconst<>+8832(SB), Y5, Y13
-	VMOVUPD     actkernconst<>+8160(SB), Y5
-	VBLENDVPD   Y8, actkernconst<>+8864(SB), Y5, Y14
-	VMOVUPD     actkernconst<>+8192(SB), Y5
-	VBLENDVPD   Y8, actkernconst<>+8896(SB), Y5, Y8
+	VMOVUPD     actkernconst<>+7680(SB), Y5
+	VBLENDVPD   Y8, actkernconst<>+8128(SB), Y5, Y9
+	VMOVUPD     actkernconst<>+7712(SB), Y5
+	VBLENDVPD   Y8, actkernconst<>+8160(SB), Y5, Y10
+	VMOVUPD     actkernconst<>+7744(SB), Y5
+	VBLENDVPD   Y8, actkernconst<>+8192(SB), Y5, Y11
+	VMOVUPD     actkernconst<>+7776(SB), Y5
+	VBLENDVPD   Y8, actkernconst<>+8224(SB), Y5, Y12
+	VMOVUPD     actkernconst<>+7808(SB), Y5
+	VBLENDVPD   Y8, actkernconst<>+8512(SB), Y5, Y13
 	VMOVUPD     actkernconst<>+7840(SB), Y5
+	VBLENDVPD   Y8, actkernconst<>+8544(SB), Y5, Y14
+	VMOVUPD     actkernconst<>+7872(SB), Y5
+	VBLENDVPD   Y8, actkernconst<>+8576(SB), Y5, Y8
+	VMOVUPD     actkernconst<>+7520(SB), Y5
 	VMOVUPD     Y0, 32(SP)
 	VCMPPD      $0x12, Y3, Y5, Y0
-	VSUBPD      actkernconst<>+7840(SB), Y3, Y5
+	VSUBPD      actkernconst<>+7520(SB), Y3, Y5
 	VBLENDVPD   Y0, Y5, Y3, Y5
-	VBLENDVPD   Y0, actkernconst<>+7680(SB), Y9, Y9
-	VBLENDVPD   Y0, actkernconst<>+7712(SB), Y10, Y10
-	VBLENDVPD   Y0, actkernconst<>+7744(SB), Y11, Y11
-	VBLENDVPD   Y0, actkernconst<>+7776(SB), Y12, Y12
-	VBLENDVPD   Y0, actkernconst<>+8704(SB), Y13, Y13
-	VBLENDVPD   Y0, actkernconst<>+8736(SB), Y14, Y14
-	VBLENDVPD   Y0, actkernconst<>+8768(SB), Y8, Y8
-	VMOVUPD     actkernconst<>+8224(SB), Y3
+	VBLENDVPD   Y0, actkernconst<>+7360(SB), Y9, Y9
+	VBLENDVPD   Y0, actkernconst<>+7392(SB), Y10, Y10
+	VBLENDVPD   Y0, actkernconst<>+7424(SB), Y11, Y11
+	VBLENDVPD   Y0, actkernconst<>+7456(SB), Y12, Y12
+	VBLENDVPD   Y0, actkernconst<>+8384(SB), Y13, Y13
+	VBLENDVPD   Y0, actkernconst<>+8416(SB), Y14, Y14
+	VBLENDVPD   Y0, actkernconst<>+8448(SB), Y8, Y8
+	VMOVUPD     actkernconst<>+7904(SB), Y3
 	VMOVUPD     Y4, 64(SP)
-	VBLENDVPD   Y0, actkernconst<>+8800(SB), Y3, Y4
-	VMOVUPD     actkernconst<>+7680(SB), Y3
+	VBLENDVPD   Y0, actkernconst<>+8480(SB), Y3, Y4
+	VMOVUPD     actkernconst<>+7360(SB), Y3
 	VMOVUPD     Y2, 96(SP)
-	VBLENDVPD   Y0, actkernconst<>+8448(SB), Y3, Y2
-	VMOVUPD     actkernconst<>+7712(SB), Y3
+	VBLENDVPD   Y0, actkernconst<>+8128(SB), Y3, Y2
+	VMOVUPD     actkernconst<>+7392(SB), Y3
 	VMOVUPD     Y1, 128(SP)
-	VBLENDVPD   Y0, actkernconst<>+8480(SB), Y3, Y1
-	VMOVUPD     actkernconst<>+7744(SB), Y3
+	VBLENDVPD   Y0, actkernconst<>+8160(SB), Y3, Y1
+	VMOVUPD     actkernconst<>+7424(SB), Y3
 	VMOVUPD     Y7, 160(SP)
-	VBLENDVPD   Y0, actkernconst<>+8512(SB), Y3, Y7
-	VMOVUPD     actkernconst<>+7776(SB), Y3
-	VBLENDVPD   Y0, actkernconst<>+8544(SB), Y3, Y0
+	VBLENDVPD   Y0, actkernconst<>+8192(SB), Y3, Y7
+	VMOVUPD     actkernconst<>+7456(SB), Y3
+	VBLENDVPD   Y0, actkernconst<>+8224(SB), Y3, Y0
 	VMOVUPD     actkernconst<>+5760(SB), Y3
 	VMOVUPD     Y6, 192(SP)
 	VCMPPD      $0x12, Y5, Y3, Y6
@@ -47717,128 +45873,128 @@ single:
 	VBLENDVPD   Y0, Y4, Y7, Y0
 	VMOVUPD     192(SP), Y1
 	VADDPD      actkernconst<>+576(SB), Y1, Y2
-	VCMPPD      $0x11, actkernconst<>+7520(SB), Y2, Y5
-	VANDPD      actkernconst<>+7552(SB), Y5, Y4
-	VCMPPD      $0x1e, actkernconst<>+7584(SB), Y2, Y5
-	VBLENDVPD   Y5, actkernconst<>+7584(SB), Y4, Y4
+	VCMPPD      $0x11, actkernconst<>+7200(SB), Y2, Y5
+	VANDPD      actkernconst<>+7232(SB), Y5, Y4
+	VCMPPD      $0x1e, actkernconst<>+7264(SB), Y2, Y5
+	VBLENDVPD   Y5, actkernconst<>+7264(SB), Y4, Y4
 	VADDPD      actkernconst<>+128(SB), Y4, Y6
 	VPSLLQ      $0x34, Y6, Y6
 	VMULPD      Y6, Y9, Y3
 	VSUBPD      Y4, Y2, Y7
-	VCMPPD      $0x11, actkernconst<>+7520(SB), Y7, Y5
-	VANDPD      actkernconst<>+7552(SB), Y5, Y4
-	VCMPPD      $0x1e, actkernconst<>+7584(SB), Y7, Y5
-	VBLENDVPD   Y5, actkernconst<>+7584(SB), Y4, Y4
+	VCMPPD      $0x11, actkernconst<>+7200(SB), Y7, Y5
+	VANDPD      actkernconst<>+7232(SB), Y5, Y4
+	VCMPPD      $0x1e, actkernconst<>+7264(SB), Y7, Y5
+	VBLENDVPD   Y5, actkernconst<>+7264(SB), Y4, Y4
 	VADDPD      actkernconst<>+128(SB), Y4, Y6
 	VPSLLQ      $0x34, Y6, Y6
 	VMULPD      Y6, Y3, Y3
 	VSUBPD      Y4, Y7, Y7
-	VMAXPD      actkernconst<>+7520(SB), Y7, Y4
-	VMINPD      actkernconst<>+7584(SB), Y4, Y4
+	VMAXPD      actkernconst<>+7200(SB), Y7, Y4
+	VMINPD      actkernconst<>+7264(SB), Y4, Y4
 	VADDPD      actkernconst<>+128(SB), Y4, Y6
 	VPSLLQ      $0x34, Y6, Y6
 	VMULPD      Y6, Y3, Y3
-	VADDPD      actkernconst<>+8416(SB), Y1, Y2
-	VCMPPD      $0x11, actkernconst<>+7520(SB), Y2, Y6
-	VANDPD      actkernconst<>+7552(SB), Y6, Y5
-	VCMPPD      $0x1e, actkernconst<>+7584(SB), Y2, Y6
-	VBLENDVPD   Y6, actkernconst<>+7584(SB), Y5, Y5
+	VADDPD      actkernconst<>+8096(SB), Y1, Y2
+	VCMPPD      $0x11, actkernconst<>+7200(SB), Y2, Y6
+	VANDPD      actkernconst<>+7232(SB), Y6, Y5
+	VCMPPD      $0x1e, actkernconst<>+7264(SB), Y2, Y6
+	VBLENDVPD   Y6, actkernconst<>+7264(SB), Y5, Y5
 	VADDPD      actkernconst<>+128(SB), Y5, Y7
 	VPSLLQ      $0x34, Y7, Y7
 	VMULPD      Y7, Y10, Y4
 	VSUBPD      Y5, Y2, Y8
-	VCMPPD      $0x11, actkernconst<>+7520(SB), Y8, Y6
-	VANDPD      actkernconst<>+7552(SB), Y6, Y5
-	VCMPPD      $0x1e, actkernconst<>+7584(SB), Y8, Y6
-	VBLENDVPD   Y6, actkernconst<>+7584(SB), Y5, Y5
+	VCMPPD      $0x11, actkernconst<>+7200(SB), Y8, Y6
+	VANDPD      actkernconst<>+7232(SB), Y6, Y5
+	VCMPPD      $0x1e, actkernconst<>+7264(SB), Y8, Y6
+	VBLENDVPD   Y6, actkernconst<>+7264(SB), Y5, Y5
 	VADDPD      actkernconst<>+128(SB), Y5, Y7
 	VPSLLQ      $0x34, Y7, Y7
 	VMULPD      Y7, Y4, Y4
 	VSUBPD      Y5, Y8, Y8
-	VMAXPD      actkernconst<>+7520(SB), Y8, Y5
-	VMINPD      actkernconst<>+7584(SB), Y5, Y5
+	VMAXPD      actkernconst<>+7200(SB), Y8, Y5
+	VMINPD      actkernconst<>+7264(SB), Y5, Y5
 	VADDPD      actkernconst<>+128(SB), Y5, Y7
 	VPSLLQ      $0x34, Y7, Y7
 	VMULPD      Y7, Y4, Y4
-	VADDPD      actkernconst<>+8928(SB), Y1, Y2
-	VCMPPD      $0x11, actkernconst<>+7520(SB), Y2, Y7
-	VANDPD      actkernconst<>+7552(SB), Y7, Y6
-	VCMPPD      $0x1e, actkernconst<>+7584(SB), Y2, Y7
-	VBLENDVPD   Y7, actkernconst<>+7584(SB), Y6, Y6
+	VADDPD      actkernconst<>+8608(SB), Y1, Y2
+	VCMPPD      $0x11, actkernconst<>+7200(SB), Y2, Y7
+	VANDPD      actkernconst<>+7232(SB), Y7, Y6
+	VCMPPD      $0x1e, actkernconst<>+7264(SB), Y2, Y7
+	VBLENDVPD   Y7, actkernconst<>+7264(SB), Y6, Y6
 	VADDPD      actkernconst<>+128(SB), Y6, Y8
 	VPSLLQ      $0x34, Y8, Y8
 	VMULPD      Y8, Y11, Y5
 	VSUBPD      Y6, Y2, Y9
-	VCMPPD      $0x11, actkernconst<>+7520(SB), Y9, Y7
-	VANDPD      actkernconst<>+7552(SB), Y7, Y6
-	VCMPPD      $0x1e, actkernconst<>+7584(SB), Y9, Y7
-	VBLENDVPD   Y7, actkernconst<>+7584(SB), Y6, Y6
+	VCMPPD      $0x11, actkernconst<>+7200(SB), Y9, Y7
+	VANDPD      actkernconst<>+7232(SB), Y7, Y6
+	VCMPPD      $0x1e, actkernconst<>+7264(SB), Y9, Y7
+	VBLENDVPD   Y7, actkernconst<>+7264(SB), Y6, Y6
 	VADDPD      actkernconst<>+128(SB), Y6, Y8
 	VPSLLQ      $0x34, Y8, Y8
 	VMULPD      Y8, Y5, Y5
 	VSUBPD      Y6, Y9, Y9
-	VMAXPD      actkernconst<>+7520(SB), Y9, Y6
-	VMINPD      actkernconst<>+7584(SB), Y6, Y6
+	VMAXPD      actkernconst<>+7200(SB), Y9, Y6
+	VMINPD      actkernconst<>+7264(SB), Y6, Y6
 	VADDPD      actkernconst<>+128(SB), Y6, Y8
 	VPSLLQ      $0x34, Y8, Y8
 	VMULPD      Y8, Y5, Y5
-	VADDPD      actkernconst<>+8960(SB), Y1, Y2
-	VCMPPD      $0x11, actkernconst<>+7520(SB), Y2, Y8
-	VANDPD      actkernconst<>+7552(SB), Y8, Y7
-	VCMPPD      $0x1e, actkernconst<>+7584(SB), Y2, Y8
-	VBLENDVPD   Y8, actkernconst<>+7584(SB), Y7, Y7
+	VADDPD      actkernconst<>+8640(SB), Y1, Y2
+	VCMPPD      $0x11, actkernconst<>+7200(SB), Y2, Y8
+	VANDPD      actkernconst<>+7232(SB), Y8, Y7
+	VCMPPD      $0x1e, actkernconst<>+7264(SB), Y2, Y8
+	VBLENDVPD   Y8, actkernconst<>+7264(SB), Y7, Y7
 	VADDPD      actkernconst<>+128(SB), Y7, Y9
 	VPSLLQ      $0x34, Y9, Y9
 	VMULPD      Y9, Y12, Y6
 	VSUBPD      Y7, Y2, Y10
-	VCMPPD      $0x11, actkernconst<>+7520(SB), Y10, Y8
-	VANDPD      actkernconst<>+7552(SB), Y8, Y7
-	VCMPPD      $0x1e, actkernconst<>+7584(SB), Y10, Y8
-	VBLENDVPD   Y8, actkernconst<>+7584(SB), Y7, Y7
+	VCMPPD      $0x11, actkernconst<>+7200(SB), Y10, Y8
+	VANDPD      actkernconst<>+7232(SB), Y8, Y7
+	VCMPPD      $0x1e, actkernconst<>+7264(SB), Y10, Y8
+	VBLENDVPD   Y8, actkernconst<>+7264(SB), Y7, Y7
 	VADDPD      actkernconst<>+128(SB), Y7, Y9
 	VPSLLQ      $0x34, Y9, Y9
 	VMULPD      Y9, Y6, Y6
 	VSUBPD      Y7, Y10, Y10
-	VMAXPD      actkernconst<>+7520(SB), Y10, Y7
-	VMINPD      actkernconst<>+7584(SB), Y7, Y7
+	VMAXPD      actkernconst<>+7200(SB), Y10, Y7
+	VMINPD      actkernconst<>+7264(SB), Y7, Y7
 	VADDPD      actkernconst<>+128(SB), Y7, Y9
 	VPSLLQ      $0x34, Y9, Y9
 	VMULPD      Y9, Y6, Y6
-	VADDPD      actkernconst<>+8992(SB), Y1, Y1
-	VCMPPD      $0x11, actkernconst<>+7520(SB), Y1, Y8
-	VANDPD      actkernconst<>+7552(SB), Y8, Y7
-	VCMPPD      $0x1e, actkernconst<>+7584(SB), Y1, Y8
-	VBLENDVPD   Y8, actkernconst<>+7584(SB), Y7, Y7
+	VADDPD      actkernconst<>+8672(SB), Y1, Y1
+	VCMPPD      $0x11, actkernconst<>+7200(SB), Y1, Y8
+	VANDPD      actkernconst<>+7232(SB), Y8, Y7
+	VCMPPD      $0x1e, actkernconst<>+7264(SB), Y1, Y8
+	VBLENDVPD   Y8, actkernconst<>+7264(SB), Y7, Y7
 	VADDPD      actkernconst<>+128(SB), Y7, Y9
 	VPSLLQ      $0x34, Y9, Y9
 	VMULPD      Y9, Y0, Y2
 	VSUBPD      Y7, Y1, Y10
-	VCMPPD      $0x11, actkernconst<>+7520(SB), Y10, Y8
-	VANDPD      actkernconst<>+7552(SB), Y8, Y7
-	VCMPPD      $0x1e, actkernconst<>+7584(SB), Y10, Y8
-	VBLENDVPD   Y8, actkernconst<>+7584(SB), Y7, Y7
+	VCMPPD      $0x11, actkernconst<>+7200(SB), Y10, Y8
+	VANDPD      actkernconst<>+7232(SB), Y8, Y7
+	VCMPPD      $0x1e, actkernconst<>+7264(SB), Y10, Y8
+	VBLENDVPD   Y8, actkernconst<>+7264(SB), Y7, Y7
 	VADDPD      actkernconst<>+128(SB), Y7, Y9
 	VPSLLQ      $0x34, Y9, Y9
 	VMULPD      Y9, Y2, Y2
 	VSUBPD      Y7, Y10, Y10
-	VMAXPD      actkernconst<>+7520(SB), Y10, Y7
-	VMINPD      actkernconst<>+7584(SB), Y7, Y7
+	VMAXPD      actkernconst<>+7200(SB), Y10, Y7
+	VMINPD      actkernconst<>+7264(SB), Y7, Y7
 	VADDPD      actkernconst<>+128(SB), Y7, Y9
 	VPSLLQ      $0x34, Y9, Y9
 	VMULPD      Y9, Y2, Y2
-	VMULPD      actkernconst<>+8384(SB), Y3, Y0
+	VMULPD      actkernconst<>+8064(SB), Y3, Y0
 	VROUNDPD    $0x08, Y0, Y0
-	VFMADD132PD actkernconst<>+8352(SB), Y3, Y0
+	VFMADD132PD actkernconst<>+8032(SB), Y3, Y0
 	VADDPD      actkernconst<>+4000(SB), Y4, Y1
 	VSUBPD      actkernconst<>+4000(SB), Y1, Y1
 	VSUBPD      Y1, Y4, Y4
 	VADDPD      Y1, Y0, Y0
-	VADDPD      actkernconst<>+8576(SB), Y5, Y1
-	VSUBPD      actkernconst<>+8576(SB), Y1, Y1
+	VADDPD      actkernconst<>+8256(SB), Y5, Y1
+	VSUBPD      actkernconst<>+8256(SB), Y1, Y1
 	VSUBPD      Y1, Y5, Y5
 	VADDPD      Y1, Y4, Y4
-	VADDPD      actkernconst<>+8608(SB), Y6, Y1
-	VSUBPD      actkernconst<>+8608(SB), Y1, Y1
+	VADDPD      actkernconst<>+8288(SB), Y6, Y1
+	VSUBPD      actkernconst<>+8288(SB), Y1, Y1
 	VSUBPD      Y1, Y6, Y6
 	VADDPD      Y1, Y5, Y5
 	VADDPD      Y2, Y6, Y6
@@ -47846,9 +46002,9 @@ single:
 	VMULPD      Y0, Y1, Y2
 	VXORPD      actkernconst<>+2784(SB), Y2, Y3
 	VFMADD213PD Y3, Y1, Y0
-	VMULPD      actkernconst<>+8384(SB), Y2, Y3
+	VMULPD      actkernconst<>+8064(SB), Y2, Y3
 	VROUNDPD    $0x08, Y3, Y3
-	VFMADD132PD actkernconst<>+8352(SB), Y2, Y3
+	VFMADD132PD actkernconst<>+8032(SB), Y2, Y3
 	VADDPD      Y0, Y3, Y3
 	VMULPD      Y4, Y1, Y0
 	VXORPD      actkernconst<>+2784(SB), Y0, Y2
@@ -47885,37 +46041,37 @@ single:
 	VADDPD      Y3, Y8, Y8
 	VADDPD      Y5, Y8, Y8
 	VADDPD      Y1, Y8, Y8
-	VMULPD      actkernconst<>+7616(SB), Y4, Y0
+	VMULPD      actkernconst<>+7296(SB), Y4, Y0
 	VXORPD      actkernconst<>+2784(SB), Y0, Y1
-	VFMADD231PD actkernconst<>+7616(SB), Y4, Y1
-	VMULPD      actkernconst<>+7616(SB), Y8, Y8
-	VFMADD132PD actkernconst<>+8640(SB), Y8, Y4
+	VFMADD231PD actkernconst<>+7296(SB), Y4, Y1
+	VMULPD      actkernconst<>+7296(SB), Y8, Y8
+	VFMADD132PD actkernconst<>+8320(SB), Y8, Y4
 	VADDPD      Y4, Y1, Y1
 	VADDPD      Y1, Y0, Y3
 	VSUBPD      Y0, Y3, Y0
 	VSUBPD      Y0, Y1, Y1
 	VADDPD      Y1, Y3, Y3
-	VMULPD      actkernconst<>+8384(SB), Y2, Y0
+	VMULPD      actkernconst<>+8064(SB), Y2, Y0
 	VROUNDPD    $0x09, Y0, Y0
-	VFMADD132PD actkernconst<>+8352(SB), Y2, Y0
+	VFMADD132PD actkernconst<>+8032(SB), Y2, Y0
 	VMULPD      actkernconst<>+4512(SB), Y0, Y1
 	VROUNDPD    $0x09, Y1, Y1
-	VFMADD231PD actkernconst<>+9024(SB), Y1, Y0
+	VFMADD231PD actkernconst<>+8704(SB), Y1, Y0
 	VMOVUPD     actkernconst<>+4512(SB), Y2
 	VCMPPD      $0x11, Y0, Y2, Y0
 	VANDPD      actkernconst<>+1696(SB), Y3, Y2
-	VMOVUPD     actkernconst<>+7616(SB), Y4
+	VMOVUPD     actkernconst<>+7296(SB), Y4
 	VSUBPD      Y2, Y4, Y2
-	VADDPD      actkernconst<>+8640(SB), Y2, Y2
+	VADDPD      actkernconst<>+8320(SB), Y2, Y2
 	VBLENDVPD   Y0, Y2, Y3, Y0
-	VADDPD      actkernconst<>+7648(SB), Y1, Y1
+	VADDPD      actkernconst<>+7328(SB), Y1, Y1
 	VMOVUPD     128(SP), Y2
-	VMOVUPD     actkernconst<>+8256(SB), Y3
-	VFMADD213PD actkernconst<>+7648(SB), Y2, Y3
-	VSUBPD      actkernconst<>+7648(SB), Y3, Y4
-	VFMADD231PD actkernconst<>+9056(SB), Y4, Y2
-	VFMADD231PD actkernconst<>+9088(SB), Y4, Y2
-	VFMADD132PD actkernconst<>+9120(SB), Y2, Y4
+	VMOVUPD     actkernconst<>+7936(SB), Y3
+	VFMADD213PD actkernconst<>+7328(SB), Y2, Y3
+	VSUBPD      actkernconst<>+7328(SB), Y3, Y4
+	VFMADD231PD actkernconst<>+8736(SB), Y4, Y2
+	VFMADD231PD actkernconst<>+8768(SB), Y4, Y2
+	VFMADD132PD actkernconst<>+8800(SB), Y2, Y4
 	VMOVUPD     96(SP), Y2
 	VBLENDVPD   Y2, Y0, Y4, Y0
 	VMOVUPD     64(SP), Y5
@@ -47923,12 +46079,12 @@ single:
 	VBLENDVPD   Y2, Y1, Y3, Y2
 	VBLENDVPD   Y5, Y2, Y3, Y5
 	VMULPD      Y0, Y0, Y1
-	VMOVUPD     actkernconst<>+8288(SB), Y2
-	VFMADD213PD actkernconst<>+8320(SB), Y1, Y2
-	VFMADD213PD actkernconst<>+9152(SB), Y1, Y2
-	VFMADD213PD actkernconst<>+9184(SB), Y1, Y2
-	VFMADD213PD actkernconst<>+9216(SB), Y1, Y2
-	VFMADD213PD actkernconst<>+9248(SB), Y1, Y2
+	VMOVUPD     actkernconst<>+7968(SB), Y2
+	VFMADD213PD actkernconst<>+8000(SB), Y1, Y2
+	VFMADD213PD actkernconst<>+8832(SB), Y1, Y2
+	VFMADD213PD actkernconst<>+8864(SB), Y1, Y2
+	VFMADD213PD actkernconst<>+8896(SB), Y1, Y2
+	VFMADD213PD actkernconst<>+8928(SB), Y1, Y2
 	VFMADD213PD actkernconst<>+160(SB), Y1, Y2
 	VMULPD      Y2, Y0, Y0
 	VPSLLQ      $0x3f, Y5, Y1
@@ -47953,7 +46109,7 @@ tail:
 	VCVTPS2PD   X0, Y0
 	VMULPD      (SP), Y0, Y1
 	VANDPD      actkernconst<>+1696(SB), Y1, Y2
-	VMOVUPD     actkernconst<>+7872(SB), Y3
+	VMOVUPD     actkernconst<>+7552(SB), Y3
 	VCMPPD      $0x11, Y2, Y3, Y4
 	VCMPPD      $0x11, actkernconst<>+4672(SB), Y2, Y2
 	VANDPD      Y2, Y4, Y2
@@ -47961,78 +46117,78 @@ tail:
 	VANDPD      actkernconst<>+4736(SB), Y3, Y3
 	VORPD       actkernconst<>+4768(SB), Y3, Y3
 	VSUBPD      actkernconst<>+128(SB), Y3, Y3
-	VMOVUPD     actkernconst<>+7904(SB), Y5
-	VFMADD213PD actkernconst<>+7936(SB), Y3, Y5
+	VMOVUPD     actkernconst<>+7584(SB), Y5
+	VFMADD213PD actkernconst<>+7616(SB), Y3, Y5
 	VROUNDPD    $0x09, Y5, Y5
-	VSUBPD      actkernconst<>+8672(SB), Y3, Y6
-	VFMADD231PD actkernconst<>+8416(SB), Y5, Y6
-	VMOVUPD     actkernconst<>+7968(SB), Y7
+	VSUBPD      actkernconst<>+8352(SB), Y3, Y6
+	VFMADD231PD actkernconst<>+8096(SB), Y5, Y6
+	VMOVUPD     actkernconst<>+7648(SB), Y7
 	VSUBPD      Y3, Y7, Y3
-	VCMPPD      $0x11, actkernconst<>+7520(SB), Y3, Y9
-	VANDPD      actkernconst<>+7552(SB), Y9, Y8
-	VCMPPD      $0x1e, actkernconst<>+7584(SB), Y3, Y9
-	VBLENDVPD   Y9, actkernconst<>+7584(SB), Y8, Y8
+	VCMPPD      $0x11, actkernconst<>+7200(SB), Y3, Y9
+	VANDPD      actkernconst<>+7232(SB), Y9, Y8
+	VCMPPD      $0x1e, actkernconst<>+7264(SB), Y3, Y9
+	VBLENDVPD   Y9, actkernconst<>+7264(SB), Y8, Y8
 	VADDPD      actkernconst<>+128(SB), Y8, Y10
 	VPSLLQ      $0x34, Y10, Y10
 	VMULPD      Y10, Y1, Y7
 	VSUBPD      Y8, Y3, Y11
-	VCMPPD      $0x11, actkernconst<>+7520(SB), Y11, Y9
-	VANDPD      actkernconst<>+7552(SB), Y9, Y8
-	VCMPPD      $0x1e, actkernconst<>+7584(SB), Y11, Y9
-	VBLENDVPD   Y9, actkernconst<>+7584(SB), Y8, Y8
+	VCMPPD      $0x11, actkernconst<>+7200(SB), Y11, Y9
+	VANDPD      actkernconst<>+7232(SB), Y9, Y8
+	VCMPPD      $0x1e, actkernconst<>+7264(SB), Y11, Y9
+	VBLENDVPD   Y9, actkernconst<>+7264(SB), Y8, Y8
 	VADDPD      actkernconst<>+128(SB), Y8, Y10
 	VPSLLQ      $0x34, Y10, Y10
 	VMULPD      Y10, Y7, Y7
 	VSUBPD      Y8, Y11, Y11
-	VMAXPD      actkernconst<>+7520(SB), Y11, Y8
-	VMINPD      actkernconst<>+7584(SB), Y8, Y8
+	VMAXPD      actkernconst<>+7200(SB), Y11, Y8
+	VMINPD      actkernconst<>+7264(SB), Y8, Y8
 	VADDPD      actkernconst<>+128(SB), Y8, Y10
 	VPSLLQ      $0x34, Y10, Y10
 	VMULPD      Y10, Y7, Y7
-	VMOVUPD     actkernconst<>+7808(SB), Y3
+	VMOVUPD     actkernconst<>+7488(SB), Y3
 	VCMPPD      $0x12, Y5, Y3, Y8
-	VSUBPD      actkernconst<>+7808(SB), Y5, Y3
+	VSUBPD      actkernconst<>+7488(SB), Y5, Y3
 	VBLENDVPD   Y8, Y3, Y5, Y3
-	VMOVUPD     actkernconst<>+8000(SB), Y5
-	VBLENDVPD   Y8, actkernconst<>+8448(SB), Y5, Y9
-	VMOVUPD     actkernconst<>+8032(SB), Y5
-	VBLENDVPD   Y8, actkernconst<>+8480(SB), Y5, Y10
-	VMOVUPD     actkernconst<>+8064(SB), Y5
-	VBLENDVPD   Y8, actkernconst<>+8512(SB), Y5, Y11
-	VMOVUPD     actkernconst<>+8096(SB), Y5
-	VBLENDVPD   Y8, actkernconst<>+8544(SB), Y5, Y12
-	VMOVUPD     actkernconst<>+8128(SB), Y5
-	VBLENDVPD   Y8, actkernconst<>+8832(SB), Y5, Y13
-	VMOVUPD     actkernconst<>+8160(SB), Y5
-	VBLENDVPD   Y8, actkernconst<>+8864(SB), Y5, Y14
-	VMOVUPD     actkernconst<>+8192(SB), Y5
-	VBLENDVPD   Y8, actkernconst<>+8896(SB), Y5, Y8
+	VMOVUPD     actkernconst<>+7680(SB), Y5
+	VBLENDVPD   Y8, actkernconst<>+8128(SB), Y5, Y9
+	VMOVUPD     actkernconst<>+7712(SB), Y5
+	VBLENDVPD   Y8, actkernconst<>+8160(SB), Y5, Y10
+	VMOVUPD     actkernconst<>+7744(SB), Y5
+	VBLENDVPD   Y8, actkernconst<>+8192(SB), Y5, Y11
+	VMOVUPD     actkernconst<>+7776(SB), Y5
+	VBLENDVPD   Y8, actkernconst<>+8224(SB), Y5, Y12
+	VMOVUPD     actkernconst<>+7808(SB), Y5
+	VBLENDVPD   Y8, actkernconst<>+8512(SB), Y5, Y13
 	VMOVUPD     actkernconst<>+7840(SB), Y5
+	VBLENDVPD   Y8, actkernconst<>+8544(SB), Y5, Y14
+	VMOVUPD     actkernconst<>+7872(SB), Y5
+	VBLENDVPD   Y8, actkernconst<>+8576(SB), Y5, Y8
+	VMOVUPD     actkernconst<>+7520(SB), Y5
 	VMOVUPD     Y0, 32(SP)
 	VCMPPD      $0x12, Y3, Y5, Y0
-	VSUBPD      actkernconst<>+7840(SB), Y3, Y5
+	VSUBPD      actkernconst<>+7520(SB), Y3, Y5
 	VBLENDVPD   Y0, Y5, Y3, Y5
-	VBLENDVPD   Y0, actkernconst<>+7680(SB), Y9, Y9
-	VBLENDVPD   Y0, actkernconst<>+7712(SB), Y10, Y10
-	VBLENDVPD   Y0, actkernconst<>+7744(SB), Y11, Y11
-	VBLENDVPD   Y0, actkernconst<>+7776(SB), Y12, Y12
-	VBLENDVPD   Y0, actkernconst<>+8704(SB), Y13, Y13
-	VBLENDVPD   Y0, actkernconst<>+8736(SB), Y14, Y14
-	VBLENDVPD   Y0, actkernconst<>+8768(SB), Y8, Y8
-	VMOVUPD     actkernconst<>+8224(SB), Y3
+	VBLENDVPD   Y0, actkernconst<>+7360(SB), Y9, Y9
+	VBLENDVPD   Y0, actkernconst<>+7392(SB), Y10, Y10
+	VBLENDVPD   Y0, actkernconst<>+7424(SB), Y11, Y11
+	VBLENDVPD   Y0, actkernconst<>+7456(SB), Y12, Y12
+	VBLENDVPD   Y0, actkernconst<>+8384(SB), Y13, Y13
+	VBLENDVPD   Y0, actkernconst<>+8416(SB), Y14, Y14
+	VBLENDVPD   Y0, actkernconst<>+8448(SB), Y8, Y8
+	VMOVUPD     actkernconst<>+7904(SB), Y3
 	VMOVUPD     Y4, 64(SP)
-	VBLENDVPD   Y0, actkernconst<>+8800(SB), Y3, Y4
-	VMOVUPD     actkernconst<>+7680(SB), Y3
+	VBLENDVPD   Y0, actkernconst<>+8480(SB), Y3, Y4
+	VMOVUPD     actkernconst<>+7360(SB), Y3
 	VMOVUPD     Y2, 96(SP)
-	VBLENDVPD   Y0, actkernconst<>+8448(SB), Y3, Y2
-	VMOVUPD     actkernconst<>+7712(SB), Y3
+	VBLENDVPD   Y0, actkernconst<>+8128(SB), Y3, Y2
+	VMOVUPD     actkernconst<>+7392(SB), Y3
 	VMOVUPD     Y1, 128(SP)
-	VBLENDVPD   Y0, actkernconst<>+8480(SB), Y3, Y1
-	VMOVUPD     actkernconst<>+7744(SB), Y3
+	VBLENDVPD   Y0, actkernconst<>+8160(SB), Y3, Y1
+	VMOVUPD     actkernconst<>+7424(SB), Y3
 	VMOVUPD     Y7, 160(SP)
-	VBLENDVPD   Y0, actkernconst<>+8512(SB), Y3, Y7
-	VMOVUPD     actkernconst<>+7776(SB), Y3
-	VBLENDVPD   Y0, actkernconst<>+8544(SB), Y3, Y0
+	VBLENDVPD   Y0, actkernconst<>+8192(SB), Y3, Y7
+	VMOVUPD     actkernconst<>+7456(SB), Y3
+	VBLENDVPD   Y0, actkernconst<>+8224(SB), Y3, Y0
 	VMOVUPD     actkernconst<>+5760(SB), Y3
 	VMOVUPD     Y6, 192(SP)
 	VCMPPD      $0x12, Y5, Y3, Y6
@@ -48065,128 +46221,128 @@ tail:
 	VBLENDVPD   Y0, Y4, Y7, Y0
 	VMOVUPD     192(SP), Y1
 	VADDPD      actkernconst<>+576(SB), Y1, Y2
-	VCMPPD      $0x11, actkernconst<>+7520(SB), Y2, Y5
-	VANDPD      actkernconst<>+7552(SB), Y5, Y4
-	VCMPPD      $0x1e, actkernconst<>+7584(SB), Y2, Y5
-	VBLENDVPD   Y5, actkernconst<>+7584(SB), Y4, Y4
+	VCMPPD      $0x11, actkernconst<>+7200(SB), Y2, Y5
+	VANDPD      actkernconst<>+7232(SB), Y5, Y4
+	VCMPPD      $0x1e, actkernconst<>+7264(SB), Y2, Y5
+	VBLENDVPD   Y5, actkernconst<>+7264(SB), Y4, Y4
 	VADDPD      actkernconst<>+128(SB), Y4, Y6
 	VPSLLQ      $0x34, Y6, Y6
 	VMULPD      Y6, Y9, Y3
 	VSUBPD      Y4, Y2, Y7
-	VCMPPD      $0x11, actkernconst<>+7520(SB), Y7, Y5
-	VANDPD      actkernconst<>+7552(SB), Y5, Y4
-	VCMPPD      $0x1e, actkernconst<>+7584(SB), Y7, Y5
-	VBLENDVPD   Y5, actkernconst<>+7584(SB), Y4, Y4
+	VCMPPD      $0x11, actkernconst<>+7200(SB), Y7, Y5
+	VANDPD      actkernconst<>+7232(SB), Y5, Y4
+	VCMPPD      $0x1e, actkernconst<>+7264(SB), Y7, Y5
+	VBLENDVPD   Y5, actkernconst<>+7264(SB), Y4, Y4
 	VADDPD      actkernconst<>+128(SB), Y4, Y6
 	VPSLLQ      $0x34, Y6, Y6
 	VMULPD      Y6, Y3, Y3
 	VSUBPD      Y4, Y7, Y7
-	VMAXPD      actkernconst<>+7520(SB), Y7, Y4
-	VMINPD      actkernconst<>+7584(SB), Y4, Y4
+	VMAXPD      actkernconst<>+7200(SB), Y7, Y4
+	VMINPD      actkernconst<>+7264(SB), Y4, Y4
 	VADDPD      actkernconst<>+128(SB), Y4, Y6
 	VPSLLQ      $0x34, Y6, Y6
 	VMULPD      Y6, Y3, Y3
-	VADDPD      actkernconst<>+8416(SB), Y1, Y2
-	VCMPPD      $0x11, actkernconst<>+7520(SB), Y2, Y6
-	VANDPD      actkernconst<>+7552(SB), Y6, Y5
-	VCMPPD      $0x1e, actkernconst<>+7584(SB), Y2, Y6
-	VBLENDVPD   Y6, actkernconst<>+7584(SB), Y5, Y5
+	VADDPD      actkernconst<>+8096(SB), Y1, Y2
+	VCMPPD      $0x11, actkernconst<>+7200(SB), Y2, Y6
+	VANDPD      actkernconst<>+7232(SB), Y6, Y5
+	VCMPPD      $0x1e, actkernconst<>+7264(SB), Y2, Y6
+	VBLENDVPD   Y6, actkernconst<>+7264(SB), Y5, Y5
 	VADDPD      actkernconst<>+128(SB), Y5, Y7
 	VPSLLQ      $0x34, Y7, Y7
 	VMULPD      Y7, Y10, Y4
 	VSUBPD      Y5, Y2, Y8
-	VCMPPD      $0x11, actkernconst<>+7520(SB), Y8, Y6
-	VANDPD      actkernconst<>+7552(SB), Y6, Y5
-	VCMPPD      $0x1e, actkernconst<>+7584(SB), Y8, Y6
-	VBLENDVPD   Y6, actkernconst<>+7584(SB), Y5, Y5
+	VCMPPD      $0x11, actkernconst<>+7200(SB), Y8, Y6
+	VANDPD      actkernconst<>+7232(SB), Y6, Y5
+	VCMPPD      $0x1e, actkernconst<>+7264(SB), Y8, Y6
+	VBLENDVPD   Y6, actkernconst<>+7264(SB), Y5, Y5
 	VADDPD      actkernconst<>+128(SB), Y5, Y7
 	VPSLLQ      $0x34, Y7, Y7
 	VMULPD      Y7, Y4, Y4
 	VSUBPD      Y5, Y8, Y8
-	VMAXPD      actkernconst<>+7520(SB), Y8, Y5
-	VMINPD      actkernconst<>+7584(SB), Y5, Y5
+	VMAXPD      actkernconst<>+7200(SB), Y8, Y5
+	VMINPD      actkernconst<>+7264(SB), Y5, Y5
 	VADDPD      actkernconst<>+128(SB), Y5, Y7
 	VPSLLQ      $0x34, Y7, Y7
 	VMULPD      Y7, Y4, Y4
-	VADDPD      actkernconst<>+8928(SB), Y1, Y2
-	VCMPPD      $0x11, actkernconst<>+7520(SB), Y2, Y7
-	VANDPD      actkernconst<>+7552(SB), Y7, Y6
-	VCMPPD      $0x1e, actkernconst<>+7584(SB), Y2, Y7
-	VBLENDVPD   Y7, actkernconst<>+7584(SB), Y6, Y6
+	VADDPD      actkernconst<>+8608(SB), Y1, Y2
+	VCMPPD      $0x11, actkernconst<>+7200(SB), Y2, Y7
+	VANDPD      actkernconst<>+7232(SB), Y7, Y6
+	VCMPPD      $0x1e, actkernconst<>+7264(SB), Y2, Y7
+	VBLENDVPD   Y7, actkernconst<>+7264(SB), Y6, Y6
 	VADDPD      actkernconst<>+128(SB), Y6, Y8
 	VPSLLQ      $0x34, Y8, Y8
 	VMULPD      Y8, Y11, Y5
 	VSUBPD      Y6, Y2, Y9
-	VCMPPD      $0x11, actkernconst<>+7520(SB), Y9, Y7
-	VANDPD      actkernconst<>+7552(SB), Y7, Y6
-	VCMPPD      $0x1e, actkernconst<>+7584(SB), Y9, Y7
-	VBLENDVPD   Y7, actkernconst<>+7584(SB), Y6, Y6
+	VCMPPD      $0x11, actkernconst<>+7200(SB), Y9, Y7
+	VANDPD      actkernconst<>+7232(SB), Y7, Y6
+	VCMPPD      $0x1e, actkernconst<>+7264(SB), Y9, Y7
+	VBLENDVPD   Y7, actkernconst<>+7264(SB), Y6, Y6
 	VADDPD      actkernconst<>+128(SB), Y6, Y8
 	VPSLLQ      $0x34, Y8, Y8
 	VMULPD      Y8, Y5, Y5
 	VSUBPD      Y6, Y9, Y9
-	VMAXPD      actkernconst<>+7520(SB), Y9, Y6
-	VMINPD      actkernconst<>+7584(SB), Y6, Y6
+	VMAXPD      actkernconst<>+7200(SB), Y9, Y6
+	VMINPD      actkernconst<>+7264(SB), Y6, Y6
 	VADDPD      actkernconst<>+128(SB), Y6, Y8
 	VPSLLQ      $0x34, Y8, Y8
 	VMULPD      Y8, Y5, Y5
-	VADDPD      actkernconst<>+8960(SB), Y1, Y2
-	VCMPPD      $0x11, actkernconst<>+7520(SB), Y2, Y8
-	VANDPD      actkernconst<>+7552(SB), Y8, Y7
-	VCMPPD      $0x1e, actkernconst<>+7584(SB), Y2, Y8
-	VBLENDVPD   Y8, actkernconst<>+7584(SB), Y7, Y7
+	VADDPD      actkernconst<>+8640(SB), Y1, Y2
+	VCMPPD      $0x11, actkernconst<>+7200(SB), Y2, Y8
+	VANDPD      actkernconst<>+7232(SB), Y8, Y7
+	VCMPPD      $0x1e, actkernconst<>+7264(SB), Y2, Y8
+	VBLENDVPD   Y8, actkernconst<>+7264(SB), Y7, Y7
 	VADDPD      actkernconst<>+128(SB), Y7, Y9
 	VPSLLQ      $0x34, Y9, Y9
 	VMULPD      Y9, Y12, Y6
 	VSUBPD      Y7, Y2, Y10
-	VCMPPD      $0x11, actkernconst<>+7520(SB), Y10, Y8
-	VANDPD      actkernconst<>+7552(SB), Y8, Y7
-	VCMPPD      $0x1e, actkernconst<>+7584(SB), Y10, Y8
-	VBLENDVPD   Y8, actkernconst<>+7584(SB), Y7, Y7
+	VCMPPD      $0x11, actkernconst<>+7200(SB), Y10, Y8
+	VANDPD      actkernconst<>+7232(SB), Y8, Y7
+	VCMPPD      $0x1e, actkernconst<>+7264(SB), Y10, Y8
+	VBLENDVPD   Y8, actkernconst<>+7264(SB), Y7, Y7
 	VADDPD      actkernconst<>+128(SB), Y7, Y9
 	VPSLLQ      $0x34, Y9, Y9
 	VMULPD      Y9, Y6, Y6
 	VSUBPD      Y7, Y10, Y10
-	VMAXPD      actkernconst<>+7520(SB), Y10, Y7
-	VMINPD      actkernconst<>+7584(SB), Y7, Y7
+	VMAXPD      actkernconst<>+7200(SB), Y10, Y7
+	VMINPD      actkernconst<>+7264(SB), Y7, Y7
 	VADDPD      actkernconst<>+128(SB), Y7, Y9
 	VPSLLQ      $0x34, Y9, Y9
 	VMULPD      Y9, Y6, Y6
-	VADDPD      actkernconst<>+8992(SB), Y1, Y1
-	VCMPPD      $0x11, actkernconst<>+7520(SB), Y1, Y8
-	VANDPD      actkernconst<>+7552(SB), Y8, Y7
-	VCMPPD      $0x1e, actkernconst<>+7584(SB), Y1, Y8
-	VBLENDVPD   Y8, actkernconst<>+7584(SB), Y7, Y7
+	VADDPD      actkernconst<>+8672(SB), Y1, Y1
+	VCMPPD      $0x11, actkernconst<>+7200(SB), Y1, Y8
+	VANDPD      actkernconst<>+7232(SB), Y8, Y7
+	VCMPPD      $0x1e, actkernconst<>+7264(SB), Y1, Y8
+	VBLENDVPD   Y8, actkernconst<>+7264(SB), Y7, Y7
 	VADDPD      actkernconst<>+128(SB), Y7, Y9
 	VPSLLQ      $0x34, Y9, Y9
 	VMULPD      Y9, Y0, Y2
 	VSUBPD      Y7, Y1, Y10
-	VCMPPD      $0x11, actkernconst<>+7520(SB), Y10, Y8
-	VANDPD      actkernconst<>+7552(SB), Y8, Y7
-	VCMPPD      $0x1e, actkernconst<>+7584(SB), Y10, Y8
-	VBLENDVPD   Y8, actkernconst<>+7584(SB), Y7, Y7
+	VCMPPD      $0x11, actkernconst<>+7200(SB), Y10, Y8
+	VANDPD      actkernconst<>+7232(SB), Y8, Y7
+	VCMPPD      $0x1e, actkernconst<>+7264(SB), Y10, Y8
+	VBLENDVPD   Y8, actkernconst<>+7264(SB), Y7, Y7
 	VADDPD      actkernconst<>+128(SB), Y7, Y9
 	VPSLLQ      $0x34, Y9, Y9
 	VMULPD      Y9, Y2, Y2
 	VSUBPD      Y7, Y10, Y10
-	VMAXPD      actkernconst<>+7520(SB), Y10, Y7
-	VMINPD      actkernconst<>+7584(SB), Y7, Y7
+	VMAXPD      actkernconst<>+7200(SB), Y10, Y7
+	VMINPD      actkernconst<>+7264(SB), Y7, Y7
 	VADDPD      actkernconst<>+128(SB), Y7, Y9
 	VPSLLQ      $0x34, Y9, Y9
 	VMULPD      Y9, Y2, Y2
-	VMULPD      actkernconst<>+8384(SB), Y3, Y0
+	VMULPD      actkernconst<>+8064(SB), Y3, Y0
 	VROUNDPD    $0x08, Y0, Y0
-	VFMADD132PD actkernconst<>+8352(SB), Y3, Y0
+	VFMADD132PD actkernconst<>+8032(SB), Y3, Y0
 	VADDPD      actkernconst<>+4000(SB), Y4, Y1
 	VSUBPD      actkernconst<>+4000(SB), Y1, Y1
 	VSUBPD      Y1, Y4, Y4
 	VADDPD      Y1, Y0, Y0
-	VADDPD      actkernconst<>+8576(SB), Y5, Y1
-	VSUBPD      actkernconst<>+8576(SB), Y1, Y1
+	VADDPD      actkernconst<>+8256(SB), Y5, Y1
+	VSUBPD      actkernconst<>+8256(SB), Y1, Y1
 	VSUBPD      Y1, Y5, Y5
 	VADDPD      Y1, Y4, Y4
-	VADDPD      actkernconst<>+8608(SB), Y6, Y1
-	VSUBPD      actkernconst<>+8608(SB), Y1, Y1
+	VADDPD      actkernconst<>+8288(SB), Y6, Y1
+	VSUBPD      actkernconst<>+8288(SB), Y1, Y1
 	VSUBPD      Y1, Y6, Y6
 	VADDPD      Y1, Y5, Y5
 	VADDPD      Y2, Y6, Y6
@@ -48194,9 +46350,9 @@ tail:
 	VMULPD      Y0, Y1, Y2
 	VXORPD      actkernconst<>+2784(SB), Y2, Y3
 	VFMADD213PD Y3, Y1, Y0
-	VMULPD      actkernconst<>+8384(SB), Y2, Y3
+	VMULPD      actkernconst<>+8064(SB), Y2, Y3
 	VROUNDPD    $0x08, Y3, Y3
-	VFMADD132PD actkernconst<>+8352(SB), Y2, Y3
+	VFMADD132PD actkernconst<>+8032(SB), Y2, Y3
 	VADDPD      Y0, Y3, Y3
 	VMULPD      Y4, Y1, Y0
 	VXORPD      actkernconst<>+2784(SB), Y0, Y2
@@ -48233,37 +46389,37 @@ tail:
 	VADDPD      Y3, Y8, Y8
 	VADDPD      Y5, Y8, Y8
 	VADDPD      Y1, Y8, Y8
-	VMULPD      actkernconst<>+7616(SB), Y4, Y0
+	VMULPD      actkernconst<>+7296(SB), Y4, Y0
 	VXORPD      actkernconst<>+2784(SB), Y0, Y1
-	VFMADD231PD actkernconst<>+7616(SB), Y4, Y1
-	VMULPD      actkernconst<>+7616(SB), Y8, Y8
-	VFMADD132PD actkernconst<>+8640(SB), Y8, Y4
+	VFMADD231PD actkernconst<>+7296(SB), Y4, Y1
+	VMULPD      actkernconst<>+7296(SB), Y8, Y8
+	VFMADD132PD actkernconst<>+8320(SB), Y8, Y4
 	VADDPD      Y4, Y1, Y1
 	VADDPD      Y1, Y0, Y3
 	VSUBPD      Y0, Y3, Y0
 	VSUBPD      Y0, Y1, Y1
 	VADDPD      Y1, Y3, Y3
-	VMULPD      actkernconst<>+8384(SB), Y2, Y0
+	VMULPD      actkernconst<>+8064(SB), Y2, Y0
 	VROUNDPD    $0x09, Y0, Y0
-	VFMADD132PD actkernconst<>+8352(SB), Y2, Y0
+	VFMADD132PD actkernconst<>+8032(SB), Y2, Y0
 	VMULPD      actkernconst<>+4512(SB), Y0, Y1
 	VROUNDPD    $0x09, Y1, Y1
-	VFMADD231PD actkernconst<>+9024(SB), Y1, Y0
+	VFMADD231PD actkernconst<>+8704(SB), Y1, Y0
 	VMOVUPD     actkernconst<>+4512(SB), Y2
 	VCMPPD      $0x11, Y0, Y2, Y0
 	VANDPD      actkernconst<>+1696(SB), Y3, Y2
-	VMOVUPD     actkernconst<>+7616(SB), Y4
+	VMOVUPD     actkernconst<>+7296(SB), Y4
 	VSUBPD      Y2, Y4, Y2
-	VADDPD      actkernconst<>+8640(SB), Y2, Y2
+	VADDPD      actkernconst<>+8320(SB), Y2, Y2
 	VBLENDVPD   Y0, Y2, Y3, Y0
-	VADDPD      actkernconst<>+7648(SB), Y1, Y1
+	VADDPD      actkernconst<>+7328(SB), Y1, Y1
 	VMOVUPD     128(SP), Y2
-	VMOVUPD     actkernconst<>+8256(SB), Y3
-	VFMADD213PD actkernconst<>+7648(SB), Y2, Y3
-	VSUBPD      actkernconst<>+7648(SB), Y3, Y4
-	VFMADD231PD actkernconst<>+9056(SB), Y4, Y2
-	VFMADD231PD actkernconst<>+9088(SB), Y4, Y2
-	VFMADD132PD actkernconst<>+9120(SB), Y2, Y4
+	VMOVUPD     actkernconst<>+7936(SB), Y3
+	VFMADD213PD actkernconst<>+7328(SB), Y2, Y3
+	VSUBPD      actkernconst<>+7328(SB), Y3, Y4
+	VFMADD231PD actkernconst<>+8736(SB), Y4, Y2
+	VFMADD231PD actkernconst<>+8768(SB), Y4, Y2
+	VFMADD132PD actkernconst<>+8800(SB), Y2, Y4
 	VMOVUPD     96(SP), Y2
 	VBLENDVPD   Y2, Y0, Y4, Y0
 	VMOVUPD     64(SP), Y5
@@ -48271,12 +46427,12 @@ tail:
 	VBLENDVPD   Y2, Y1, Y3, Y2
 	VBLENDVPD   Y5, Y2, Y3, Y5
 	VMULPD      Y0, Y0, Y1
-	VMOVUPD     actkernconst<>+8288(SB), Y2
-	VFMADD213PD actkernconst<>+8320(SB), Y1, Y2
-	VFMADD213PD actkernconst<>+9152(SB), Y1, Y2
-	VFMADD213PD actkernconst<>+9184(SB), Y1, Y2
-	VFMADD213PD actkernconst<>+9216(SB), Y1, Y2
-	VFMADD213PD actkernconst<>+9248(SB), Y1, Y2
+	VMOVUPD     actkernconst<>+7968(SB), Y2
+	VFMADD213PD actkernconst<>+8000(SB), Y1, Y2
+	VFMADD213PD actkernconst<>+8832(SB), Y1, Y2
+	VFMADD213PD actkernconst<>+8864(SB), Y1, Y2
+	VFMADD213PD actkernconst<>+8896(SB), Y1, Y2
+	VFMADD213PD actkernconst<>+8928(SB), Y1, Y2
 	VFMADD213PD actkernconst<>+160(SB), Y1, Y2
 	VMULPD      Y2, Y0, Y0
 	VPSLLQ      $0x3f, Y5, Y1
@@ -48297,18 +46453,18 @@ done:
 TEXT ·sinUsualAVX512(SB), NOSPLIT, $8-64
 	VCVTSS2SD    w0+48(FP), X0, X0
 	VMOVSD       X0, (SP)
-	VBROADCASTSD actkernconst<>+7112(SB), Z0
-	VBROADCASTSD actkernconst<>+7168(SB), Z1
-	VBROADCASTSD actkernconst<>+7264(SB), Z2
-	VBROADCASTSD actkernconst<>+7272(SB), Z3
-	VBROADCASTSD actkernconst<>+7280(SB), Z4
+	VBROADCASTSD actkernconst<>+6792(SB), Z0
+	VBROADCASTSD actkernconst<>+6848(SB), Z1
+	VBROADCASTSD actkernconst<>+6944(SB), Z2
+	VBROADCASTSD actkernconst<>+6952(SB), Z3
+	VBROADCASTSD actkernconst<>+6960(SB), Z4
 	VBROADCASTSD (SP), Z5
 	VBROADCASTSD actkernconst<>+0(SB), Z6
-	VBROADCASTSD actkernconst<>+7464(SB), Z7
-	VBROADCASTSD actkernconst<>+7472(SB), Z8
-	VBROADCASTSD actkernconst<>+7480(SB), Z9
-	VBROADCASTSD actkernconst<>+7488(SB), Z10
-	VBROADCASTSD actkernconst<>+7496(SB), Z11
+	VBROADCASTSD actkernconst<>+7144(SB), Z7
+	VBROADCASTSD actkernconst<>+7152(SB), Z8
+	VBROADCASTSD actkernconst<>+7160(SB), Z9
+	VBROADCASTSD actkernconst<>+7168(SB), Z10
+	VBROADCASTSD actkernconst<>+7176(SB), Z11
 	MOVQ         dst_base+0(FP), AX
 	MOVQ         in0_base+24(FP), CX
 	MOVQ         dst_len+8(FP), DX
@@ -48380,14 +46536,14 @@ loop:
 	VFMADD213PD      Z11, Z17, Z29
 	VFMADD213PD      Z11, Z18, Z30
 	VFMADD213PD      Z11, Z19, Z31
-	VFMADD213PD.BCST actkernconst<>+7504(SB), Z16, Z28
-	VFMADD213PD.BCST actkernconst<>+7504(SB), Z17, Z29
-	VFMADD213PD.BCST actkernconst<>+7504(SB), Z18, Z30
-	VFMADD213PD.BCST actkernconst<>+7504(SB), Z19, Z31
-	VFMADD213PD.BCST actkernconst<>+7512(SB), Z16, Z28
-	VFMADD213PD.BCST actkernconst<>+7512(SB), Z17, Z29
-	VFMADD213PD.BCST actkernconst<>+7512(SB), Z18, Z30
-	VFMADD213PD.BCST actkernconst<>+7512(SB), Z19, Z31
+	VFMADD213PD.BCST actkernconst<>+7184(SB), Z16, Z28
+	VFMADD213PD.BCST actkernconst<>+7184(SB), Z17, Z29
+	VFMADD213PD.BCST actkernconst<>+7184(SB), Z18, Z30
+	VFMADD213PD.BCST actkernconst<>+7184(SB), Z19, Z31
+	VFMADD213PD.BCST actkernconst<>+7192(SB), Z16, Z28
+	VFMADD213PD.BCST actkernconst<>+7192(SB), Z17, Z29
+	VFMADD213PD.BCST actkernconst<>+7192(SB), Z18, Z30
+	VFMADD213PD.BCST actkernconst<>+7192(SB), Z19, Z31
 	VFMADD213PD      Z6, Z16, Z28
 	VFMADD213PD      Z6, Z17, Z29
 	VFMADD213PD      Z6, Z18, Z30
@@ -48441,8 +46597,8 @@ single:
 	VFMADD213PD      Z4, Z13, Z16
 	VFMADD213PD      Z10, Z13, Z16
 	VFMADD213PD      Z11, Z13, Z16
-	VFMADD213PD.BCST actkernconst<>+7504(SB), Z13, Z16
-	VFMADD213PD.BCST actkernconst<>+7512(SB), Z13, Z16
+	VFMADD213PD.BCST actkernconst<>+7184(SB), Z13, Z16
+	VFMADD213PD.BCST actkernconst<>+7192(SB), Z13, Z16
 	VFMADD213PD      Z6, Z13, Z16
 	VMULPD           Z16, Z15, Z15
 	VPSLLQ           $0x3f, Z14, Z13
@@ -48479,8 +46635,8 @@ tail:
 	VFMADD213PD      Z4, Z13, Z16
 	VFMADD213PD      Z10, Z13, Z16
 	VFMADD213PD      Z11, Z13, Z16
-	VFMADD213PD.BCST actkernconst<>+7504(SB), Z13, Z16
-	VFMADD213PD.BCST actkernconst<>+7512(SB), Z13, Z16
+	VFMADD213PD.BCST actkernconst<>+7184(SB), Z13, Z16
+	VFMADD213PD.BCST actkernconst<>+7192(SB), Z13, Z16
 	VFMADD213PD      Z6, Z13, Z16
 	VMULPD           Z16, Z15, Z15
 	VPSLLQ           $0x3f, Z14, Z13
@@ -48507,18 +46663,18 @@ stop:
 TEXT ·sinUsualAVX512Stream(SB), NOSPLIT, $8-64
 	VCVTSS2SD    w0+48(FP), X0, X0
 	VMOVSD       X0, (SP)
-	VBROADCASTSD actkernconst<>+7112(SB), Z0
-	VBROADCASTSD actkernconst<>+7168(SB), Z1
-	VBROADCASTSD actkernconst<>+7264(SB), Z2
-	VBROADCASTSD actkernconst<>+7272(SB), Z3
-	VBROADCASTSD actkernconst<>+7280(SB), Z4
+	VBROADCASTSD actkernconst<>+6792(SB), Z0
+	VBROADCASTSD actkernconst<>+6848(SB), Z1
+	VBROADCASTSD actkernconst<>+6944(SB), Z2
+	VBROADCASTSD actkernconst<>+6952(SB), Z3
+	VBROADCASTSD actkernconst<>+6960(SB), Z4
 	VBROADCASTSD (SP), Z5
 	VBROADCASTSD actkernconst<>+0(SB), Z6
-	VBROADCASTSD actkernconst<>+7464(SB), Z7
-	VBROADCASTSD actkernconst<>+7472(SB), Z8
-	VBROADCASTSD actkernconst<>+7480(SB), Z9
-	VBROADCASTSD actkernconst<>+7488(SB), Z10
-	VBROADCASTSD actkernconst<>+7496(SB), Z11
+	VBROADCASTSD actkernconst<>+7144(SB), Z7
+	VBROADCASTSD actkernconst<>+7152(SB), Z8
+	VBROADCASTSD actkernconst<>+7160(SB), Z9
+	VBROADCASTSD actkernconst<>+7168(SB), Z10
+	VBROADCASTSD actkernconst<>+7176(SB), Z11
 	MOVQ         dst_base+0(FP), AX
 	MOVQ         in0_base+24(FP), CX
 	MOVQ         dst_len+8(FP), DX
@@ -48590,14 +46746,14 @@ loop:
 	VFMADD213PD      Z11, Z17, Z29
 	VFMADD213PD      Z11, Z18, Z30
 	VFMADD213PD      Z11, Z19, Z31
-	VFMADD213PD.BCST actkernconst<>+7504(SB), Z16, Z28
-	VFMADD213PD.BCST actkernconst<>+7504(SB), Z17, Z29
-	VFMADD213PD.BCST actkernconst<>+7504(SB), Z18, Z30
-	VFMADD213PD.BCST actkernconst<>+7504(SB), Z19, Z31
-	VFMADD213PD.BCST actkernconst<>+7512(SB), Z16, Z28
-	VFMADD213PD.BCST actkernconst<>+7512(SB), Z17, Z29
-	VFMADD213PD.BCST actkernconst<>+7512(SB), Z18, Z30
-	VFMADD213PD.BCST actkernconst<>+7512(SB), Z19, Z31
+	VFMADD213PD.BCST actkernconst<>+7184(SB), Z16, Z28
+	VFMADD213PD.BCST actkernconst<>+7184(SB), Z17, Z29
+	VFMADD213PD.BCST actkernconst<>+7184(SB), Z18, Z30
+	VFMADD213PD.BCST actkernconst<>+7184(SB), Z19, Z31
+	VFMADD213PD.BCST actkernconst<>+7192(SB), Z16, Z28
+	VFMADD213PD.BCST actkernconst<>+7192(SB), Z17, Z29
+	VFMADD213PD.BCST actkernconst<>+7192(SB), Z18, Z30
+	VFMADD213PD.BCST actkernconst<>+7192(SB), Z19, Z31
 	VFMADD213PD      Z6, Z16, Z28
 	VFMADD213PD      Z6, Z17, Z29
 	VFMADD213PD      Z6, Z18, Z30
@@ -48651,8 +46807,8 @@ single:
 	VFMADD213PD      Z4, Z13, Z16
 	VFMADD213PD      Z10, Z13, Z16
 	VFMADD213PD      Z11, Z13, Z16
-	VFMADD213PD.BCST actkernconst<>+7504(SB), Z13, Z16
-	VFMADD213PD.BCST actkernconst<>+7512(SB), Z13, Z16
+	VFMADD213PD.BCST actkernconst<>+7184(SB), Z13, Z16
+	VFMADD213PD.BCST actkernconst<>+7192(SB), Z13, Z16
 	VFMADD213PD      Z6, Z13, Z16
 	VMULPD           Z16, Z15, Z15
 	VPSLLQ           $0x3f, Z14, Z13
@@ -48689,8 +46845,8 @@ tail:
 	VFMADD213PD      Z4, Z13, Z16
 	VFMADD213PD      Z10, Z13, Z16
 	VFMADD213PD      Z11, Z13, Z16
-	VFMADD213PD.BCST actkernconst<>+7504(SB), Z13, Z16
-	VFMADD213PD.BCST actkernconst<>+7512(SB), Z13, Z16
+	VFMADD213PD.BCST actkernconst<>+7184(SB), Z13, Z16
+	VFMADD213PD.BCST actkernconst<>+7192(SB), Z13, Z16
 	VFMADD213PD      Z6, Z13, Z16
 	VMULPD           Z16, Z15, Z15
 	VPSLLQ           $0x3f, Z14, Z13
@@ -48736,11 +46892,11 @@ loop:
 	VANDPD      actkernconst<>+1696(SB), Y3, Y6
 	VANDPD      actkernconst<>+1696(SB), Y4, Y7
 	VANDPD      actkernconst<>+1696(SB), Y5, Y8
-	VMOVUPD     actkernconst<>+7872(SB), Y9
+	VMOVUPD     actkernconst<>+7552(SB), Y9
 	VCMPPD      $0x11, Y6, Y9, Y6
-	VMOVUPD     actkernconst<>+7872(SB), Y9
+	VMOVUPD     actkernconst<>+7552(SB), Y9
 	VCMPPD      $0x11, Y7, Y9, Y7
-	VMOVUPD     actkernconst<>+7872(SB), Y9
+	VMOVUPD     actkernconst<>+7552(SB), Y9
 	VCMPPD      $0x11, Y8, Y9, Y8
 	VTESTPD     Y6, Y6
 	JNE         stop
@@ -48748,45 +46904,45 @@ loop:
 	JNE         stop
 	VTESTPD     Y8, Y8
 	JNE         stop
-	VMOVUPD     actkernconst<>+8256(SB), Y6
-	VFMADD213PD actkernconst<>+7648(SB), Y3, Y6
-	VMOVUPD     actkernconst<>+8256(SB), Y7
-	VFMADD213PD actkernconst<>+7648(SB), Y4, Y7
-	VMOVUPD     actkernconst<>+8256(SB), Y8
-	VFMADD213PD actkernconst<>+7648(SB), Y5, Y8
-	VSUBPD      actkernconst<>+7648(SB), Y6, Y9
-	VSUBPD      actkernconst<>+7648(SB), Y7, Y10
-	VSUBPD      actkernconst<>+7648(SB), Y8, Y11
-	VFMADD231PD actkernconst<>+9056(SB), Y9, Y3
-	VFMADD231PD actkernconst<>+9056(SB), Y10, Y4
-	VFMADD231PD actkernconst<>+9056(SB), Y11, Y5
-	VFMADD231PD actkernconst<>+9088(SB), Y9, Y3
-	VFMADD231PD actkernconst<>+9088(SB), Y10, Y4
-	VFMADD231PD actkernconst<>+9088(SB), Y11, Y5
-	VFMADD132PD actkernconst<>+9120(SB), Y3, Y9
-	VFMADD132PD actkernconst<>+9120(SB), Y4, Y10
-	VFMADD132PD actkernconst<>+9120(SB), Y5, Y11
+	VMOVUPD     actkernconst<>+7936(SB), Y6
+	VFMADD213PD actkernconst<>+7328(SB), Y3, Y6
+	VMOVUPD     actkernconst<>+7936(SB), Y7
+	VFMADD213PD actkernconst<>+7328(SB), Y4, Y7
+	VMOVUPD     actkernconst<>+7936(SB), Y8
+	VFMADD213PD actkernconst<>+7328(SB), Y5, Y8
+	VSUBPD      actkernconst<>+7328(SB), Y6, Y9
+	VSUBPD      actkernconst<>+7328(SB), Y7, Y10
+	VSUBPD      actkernconst<>+7328(SB), Y8, Y11
+	VFMADD231PD actkernconst<>+8736(SB), Y9, Y3
+	VFMADD231PD actkernconst<>+8736(SB), Y10, Y4
+	VFMADD231PD actkernconst<>+8736(SB), Y11, Y5
+	VFMADD231PD actkernconst<>+8768(SB), Y9, Y3
+	VFMADD231PD actkernconst<>+8768(SB), Y10, Y4
+	VFMADD231PD actkernconst<>+8768(SB), Y11, Y5
+	VFMADD132PD actkernconst<>+8800(SB), Y3, Y9
+	VFMADD132PD actkernconst<>+8800(SB), Y4, Y10
+	VFMADD132PD actkernconst<>+8800(SB), Y5, Y11
 	VMULPD      Y9, Y9, Y3
 	VMULPD      Y10, Y10, Y4
 	VMULPD      Y11, Y11, Y5
-	VMOVUPD     actkernconst<>+8288(SB), Y12
-	VFMADD213PD actkernconst<>+8320(SB), Y3, Y12
-	VMOVUPD     actkernconst<>+8288(SB), Y13
-	VFMADD213PD actkernconst<>+8320(SB), Y4, Y13
-	VMOVUPD     actkernconst<>+8288(SB), Y14
-	VFMADD213PD actkernconst<>+8320(SB), Y5, Y14
-	VFMADD213PD actkernconst<>+9152(SB), Y3, Y12
-	VFMADD213PD actkernconst<>+9152(SB), Y4, Y13
-	VFMADD213PD actkernconst<>+9152(SB), Y5, Y14
-	VFMADD213PD actkernconst<>+9184(SB), Y3, Y12
-	VFMADD213PD actkernconst<>+9184(SB), Y4, Y13
-	VFMADD213PD actkernconst<>+9184(SB), Y5, Y14
-	VFMADD213PD actkernconst<>+9216(SB), Y3, Y12
-	VFMADD213PD actkernconst<>+9216(SB), Y4, Y13
-	VFMADD213PD actkernconst<>+9216(SB), Y5, Y14
-	VFMADD213PD actkernconst<>+9248(SB), Y3, Y12
-	VFMADD213PD actkernconst<>+9248(SB), Y4, Y13
-	VFMADD213PD actkernconst<>+9248(SB), Y5, Y14
+	VMOVUPD     actkernconst<>+7968(SB), Y12
+	VFMADD213PD actkernconst<>+8000(SB), Y3, Y12
+	VMOVUPD     actkernconst<>+7968(SB), Y13
+	VFMADD213PD actkernconst<>+8000(SB), Y4, Y13
+	VMOVUPD     actkernconst<>+7968(SB), Y14
+	VFMADD213PD actkernconst<>+8000(SB), Y5, Y14
+	VFMADD213PD actkernconst<>+8832(SB), Y3, Y12
+	VFMADD213PD actkernconst<>+8832(SB), Y4, Y13
+	VFMADD213PD actkernconst<>+8832(SB), Y5, Y14
+	VFMADD213PD actkernconst<>+8864(SB), Y3, Y12
+	VFMADD213PD actkernconst<>+8864(SB), Y4, Y13
+	VFMADD213PD actkernconst<>+8864(SB), Y5, Y14
+	VFMADD213PD actkernconst<>+8896(SB), Y3, Y12
+	VFMADD213PD actkernconst<>+8896(SB), Y4, Y13
+	VFMADD213PD actkernconst<>+8896(SB), Y5, Y14
+	VFMADD213PD actkernconst<>+8928(SB), Y3, Y12
+	VFMADD213PD actkernconst<>+8928(SB), Y4, Y13
+	VFMADD213PD actkernconst<>+8928(SB), Y5, Y14
 	VFMADD213PD actkernconst<>+160(SB), Y3, Y12
 	VFMADD213PD actkernconst<>+160(SB), Y4, Y13
 	VFMADD213PD actkernconst<>+160(SB), Y5, Y14
@@ -48822,23 +46978,23 @@ single:
 	VCVTPS2PD   (CX), Y0
 	VMULPD      (SP), Y0, Y1
 	VANDPD      actkernconst<>+1696(SB), Y1, Y2
-	VMOVUPD     actkernconst<>+7872(SB), Y3
+	VMOVUPD     actkernconst<>+7552(SB), Y3
 	VCMPPD      $0x11, Y2, Y3, Y2
 	VTESTPD     Y2, Y2
 	JNE         stop
-	VMOVUPD     actkernconst<>+8256(SB), Y2
-	VFMADD213PD actkernconst<>+7648(SB), Y1, Y2
-	VSUBPD      actkernconst<>+7648(SB), Y2, Y3
-	VFMADD231PD actkernconst<>+9056(SB), Y3, Y1
-	VFMADD231PD actkernconst<>+9088(SB), Y3, Y1
-	VFMADD132PD actkernconst<>+9120(SB), Y1, Y3
+	VMOVUPD     actkernconst<>+7936(SB), Y2
+	VFMADD213PD actkernconst<>+7328(SB), Y1, Y2
+	VSUBPD      actkernconst<>+7328(SB), Y2, Y3
+	VFMADD231PD actkernconst<>+8736(SB), Y3, Y1
+	VFMADD231PD actkernconst<>+8768(SB), Y3, Y1
+	VFMADD132PD actkernconst<>+8800(SB), Y1, Y3
 	VMULPD      Y3, Y3, Y1
-	VMOVUPD     actkernconst<>+8288(SB), Y4
-	VFMADD213PD actkernconst<>+8320(SB), Y1, Y4
-	VFMADD213PD actkernconst<>+9152(SB), Y1, Y4
-	VFMADD213PD actkernconst<>+9184(SB), Y1, Y4
-	VFMADD213PD actkernconst<>+9216(SB), Y1, Y4
-	VFMADD213PD actkernconst<>+9248(SB), Y1, Y4
+	VMOVUPD     actkernconst<>+7968(SB), Y4
+	VFMADD213PD actkernconst<>+8000(SB), Y1, Y4
+	VFMADD213PD actkernconst<>+8832(SB), Y1, Y4
+	VFMADD213PD actkernconst<>+8864(SB), Y1, Y4
+	VFMADD213PD actkernconst<>+8896(SB), Y1, Y4
+	VFMADD213PD actkernconst<>+8928(SB), Y1, Y4
 	VFMADD213PD actkernconst<>+160(SB), Y1, Y4
 	VMULPD      Y4, Y3, Y3
 	VPSLLQ      $0x3f, Y2, Y1
@@ -48863,25 +47019,25 @@ tail:
 	VCVTPS2PD   X0, Y0
 	VMULPD      (SP), Y0, Y1
 	VANDPD      actkernconst<>+1696(SB), Y1, Y2
-	VMOVUPD     actkernconst<>+7872(SB), Y3
+	VMOVUPD     actkernconst<>+7552(SB), Y3
 	VCMPPD      $0x11, Y2, Y3, Y2
 	VMOVMSKPS   X15, CX
 	VMOVMSKPD   Y2, BX
 	TESTL       CX, BX
 	JNE         stop
-	VMOVUPD     actkernconst<>+8256(SB), Y2
-	VFMADD213PD actkernconst<>+7648(SB), Y1, Y2
-	VSUBPD      actkernconst<>+7648(SB), Y2, Y3
-	VFMADD231PD actkernconst<>+9056(SB), Y3, Y1
-	VFMADD231PD actkernconst<>+9088(SB), Y3, Y1
-	VFMADD132PD actkernconst<>+9120(SB), Y1, Y3
+	VMOVUPD     actkernconst<>+7936(SB), Y2
+	VFMADD213PD actkernconst<>+7328(SB), Y1, Y2
+	VSUBPD      actkernconst<>+7328(SB), Y2, Y3
+	VFMADD231PD actkernconst<>+8736(SB), Y3, Y1
+	VFMADD231PD actkernconst<>+8768(SB), Y3, Y1
+	VFMADD132PD actkernconst<>+8800(SB), Y1, Y3
 	VMULPD      Y3, Y3, Y1
-	VMOVUPD     actkernconst<>+8288(SB), Y4
-	VFMADD213PD actkernconst<>+8320(SB), Y1, Y4
-	VFMADD213PD actkernconst<>+9152(SB), Y1, Y4
-	VFMADD213PD actkernconst<>+9184(SB), Y1, Y4
-	VFMADD213PD actkernconst<>+9216(SB), Y1, Y4
-	VFMADD213PD actkernconst<>+9248(SB), Y1, Y4
+	VMOVUPD     actkernconst<>+7968(SB), Y4
+	VFMADD213PD actkernconst<>+8000(SB), Y1, Y4
+	VFMADD213PD actkernconst<>+8832(SB), Y1, Y4
+	VFMADD213PD actkernconst<>+8864(SB), Y1, Y4
+	VFMADD213PD actkernconst<>+8896(SB), Y1, Y4
+	VFMADD213PD actkernconst<>+8928(SB), Y1, Y4
 	VFMADD213PD actkernconst<>+160(SB), Y1, Y4
 	VMULPD      Y4, Y3, Y3
 	VPSLLQ      $0x3f, Y2, Y1
@@ -48926,11 +47082,11 @@ loop:
 	VANDPD      actkernconst<>+1696(SB), Y3, Y6
 	VANDPD      actkernconst<>+1696(SB), Y4, Y7
 	VANDPD      actkernconst<>+1696(SB), Y5, Y8
-	VMOVUPD     actkernconst<>+7872(SB), Y9
+	VMOVUPD     actkernconst<>+7552(SB), Y9
 	VCMPPD      $0x11, Y6, Y9, Y6
-	VMOVUPD     actkernconst<>+7872(SB), Y9
+	VMOVUPD     actkernconst<>+7552(SB), Y9
 	VCMPPD      $0x11, Y7, Y9, Y7
-	VMOVUPD     actkernconst<>+7872(SB), Y9
+	VMOVUPD     actkernconst<>+7552(SB), Y9
 	VCMPPD      $0x11, Y8, Y9, Y8
 	VTESTPD     Y6, Y6
 	JNE         stop
@@ -48938,45 +47094,45 @@ loop:
 	JNE         stop
 	VTESTPD     Y8, Y8
 	JNE         stop
-	VMOVUPD     actkernconst<>+8256(SB), Y6
-	VFMADD213PD actkernconst<>+7648(SB), Y3, Y6
-	VMOVUPD     actkernconst<>+8256(SB), Y7
-	VFMADD213PD actkernconst<>+7648(SB), Y4, Y7
-	VMOVUPD     actkernconst<>+8256(SB), Y8
-	VFMADD213PD actkernconst<>+7648(SB), Y5, Y8
-	VSUBPD      actkernconst<>+7648(SB), Y6, Y9
-	VSUBPD      actkernconst<>+7648(SB), Y7, Y10
-	VSUBPD      actkernconst<>+7648(SB), Y8, Y11
-	VFMADD231PD actkernconst<>+9056(SB), Y9, Y3
-	VFMADD231PD actkernconst<>+9056(SB), Y10, Y4
-	VFMADD231PD actkernconst<>+9056(SB), Y11, Y5
-	VFMADD231PD actkernconst<>+9088(SB), Y9, Y3
-	VFMADD231PD actkernconst<>+9088(SB), Y10, Y4
-	VFMADD231PD actkernconst<>+9088(SB), Y11, Y5
-	VFMADD132PD actkernconst<>+9120(SB), Y3, Y9
-	VFMADD132PD actkernconst<>+9120(SB), Y4, Y10
-	VFMADD132PD actkernconst<>+9120(SB), Y5, Y11
+	VMOVUPD     actkernconst<>+7936(SB), Y6
+	VFMADD213PD actkernconst<>+7328(SB), Y3, Y6
+	VMOVUPD     actkernconst<>+7936(SB), Y7
+	VFMADD213PD actkernconst<>+7328(SB), Y4, Y7
+	VMOVUPD     actkernconst<>+7936(SB), Y8
+	VFMADD213PD actkernconst<>+7328(SB), Y5, Y8
+	VSUBPD      actkernconst<>+7328(SB), Y6, Y9
+	VSUBPD      actkernconst<>+7328(SB), Y7, Y10
+	VSUBPD      actkernconst<>+7328(SB), Y8, Y11
+	VFMADD231PD actkernconst<>+8736(SB), Y9, Y3
+	VFMADD231PD actkernconst<>+8736(SB), Y10, Y4
+	VFMADD231PD actkernconst<>+8736(SB), Y11, Y5
+	VFMADD231PD actkernconst<>+8768(SB), Y9, Y3
+	VFMADD231PD actkernconst<>+8768(SB), Y10, Y4
+	VFMADD231PD actkernconst<>+8768(SB), Y11, Y5
+	VFMADD132PD actkernconst<>+8800(SB), Y3, Y9
+	VFMADD132PD actkernconst<>+8800(SB), Y4, Y10
+	VFMADD132PD actkernconst<>+8800(SB), Y5, Y11
 	VMULPD      Y9, Y9, Y3
 	VMULPD      Y10, Y10, Y4
 	VMULPD      Y11, Y11, Y5
-	VMOVUPD     actkernconst<>+8288(SB), Y12
-	VFMADD213PD actkernconst<>+8320(SB), Y3, Y12
-	VMOVUPD     actkernconst<>+8288(SB), Y13
-	VFMADD213PD actkernconst<>+8320(SB), Y4, Y13
-	VMOVUPD     actkernconst<>+8288(SB), Y14
-	VFMADD213PD actkernconst<>+8320(SB), Y5, Y14
-	VFMADD213PD actkernconst<>+9152(SB), Y3, Y12
-	VFMADD213PD actkernconst<>+9152(SB), Y4, Y13
-	VFMADD213PD actkernconst<>+9152(SB), Y5, Y14
-	VFMADD213PD actkernconst<>+9184(SB), Y3, Y12
-	VFMADD213PD actkernconst<>+9184(SB), Y4, Y13
-	VFMADD213PD actkernconst<>+9184(SB), Y5, Y14
-	VFMADD213PD actkernconst<>+9216(SB), Y3, Y12
-	VFMADD213PD actkernconst<>+9216(SB), Y4, Y13
-	VFMADD213PD actkernconst<>+9216(SB), Y5, Y14
-	VFMADD213PD actkernconst<>+9248(SB), Y3, Y12
-	VFMADD213PD actkernconst<>+9248(SB), Y4, Y13
-	VFMADD213PD actkernconst<>+9248(SB), Y5, Y14
+	VMOVUPD     actkernconst<>+7968(SB), Y12
+	VFMADD213PD actkernconst<>+8000(SB), Y3, Y12
+	VMOVUPD     actkernconst<>+7968(SB), Y13
+	VFMADD213PD actkernconst<>+8000(SB), Y4, Y13
+	VMOVUPD     actkernconst<>+7968(SB), Y14
+	VFMADD213PD actkernconst<>+8000(SB), Y5, Y14
+	VFMADD213PD actkernconst<>+8832(SB), Y3, Y12
+	VFMADD213PD actkernconst<>+8832(SB), Y4, Y13
+	VFMADD213PD actkernconst<>+8832(SB), Y5, Y14
+	VFMADD213PD actkernconst<>+8864(SB), Y3, Y12
+	VFMADD213PD actkernconst<>+8864(SB), Y4, Y13
+	VFMADD213PD actkernconst<>+8864(SB), Y5, Y14
+	VFMADD213PD actkernconst<>+8896(SB), Y3, Y12
+	VFMADD213PD actkernconst<>+8896(SB), Y4, Y13
+	VFMADD213PD actkernconst<>+8896(SB), Y5, Y14
+	VFMADD213PD actkernconst<>+8928(SB), Y3, Y12
+	VFMADD213PD actkernconst<>+8928(SB), Y4, Y13
+	VFMADD213PD actkernconst<>+8928(SB), Y5, Y14
 	VFMADD213PD actkernconst<>+160(SB), Y3, Y12
 	VFMADD213PD actkernconst<>+160(SB), Y4, Y13
 	VFMADD213PD actkernconst<>+160(SB), Y5, Y14
@@ -49012,23 +47168,23 @@ single:
 	VCVTPS2PD   (CX), Y0
 	VMULPD      (SP), Y0, Y1
 	VANDPD      actkernconst<>+1696(SB), Y1, Y2
-	VMOVUPD     actkernconst<>+7872(SB), Y3
+	VMOVUPD     actkernconst<>+7552(SB), Y3
 	VCMPPD      $0x11, Y2, Y3, Y2
 	VTESTPD     Y2, Y2
 	JNE         stop
-	VMOVUPD     actkernconst<>+8256(SB), Y2
-	VFMADD213PD actkernconst<>+7648(SB), Y1, Y2
-	VSUBPD      actkernconst<>+7648(SB), Y2, Y3
-	VFMADD231PD actkernconst<>+9056(SB), Y3, Y1
-	VFMADD231PD actkernconst<>+9088(SB), Y3, Y1
-	VFMADD132PD actkernconst<>+9120(SB), Y1, Y3
+	VMOVUPD     actkernconst<>+7936(SB), Y2
+	VFMADD213PD actkernconst<>+7328(SB), Y1, Y2
+	VSUBPD      actkernconst<>+7328(SB), Y2, Y3
+	VFMADD231PD actkernconst<>+8736(SB), Y3, Y1
+	VFMADD231PD actkernconst<>+8768(SB), Y3, Y1
+	VFMADD132PD actkernconst<>+8800(SB), Y1, Y3
 	VMULPD      Y3, Y3, Y1
-	VMOVUPD     actkernconst<>+8288(SB), Y4
-	VFMADD213PD actkernconst<>+8320(SB), Y1, Y4
-	VFMADD213PD actkernconst<>+9152(SB), Y1, Y4
-	VFMADD213PD actkernconst<>+9184(SB), Y1, Y4
-	VFMADD213PD actkernconst<>+9216(SB), Y1, Y4
-	VFMADD213PD actkernconst<>+9248(SB), Y1, Y4
+	VMOVUPD     actkernconst<>+7968(SB), Y4
+	VFMADD213PD actkernconst<>+8000(SB), Y1, Y4
+	VFMADD213PD actkernconst<>+8832(SB), Y1, Y4
+	VFMADD213PD actkernconst<>+8864(SB), Y1, Y4
+	VFMADD213PD actkernconst<>+8896(SB), Y1, Y4
+	VFMADD213PD actkernconst<>+8928(SB), Y1, Y4
 	VFMADD213PD actkernconst<>+160(SB), Y1, Y4
 	VMULPD      Y4, Y3, Y3
 	VPSLLQ      $0x3f, Y2, Y1
@@ -49053,25 +47209,25 @@ tail:
 	VCVTPS2PD   X0, Y0
 	VMULPD      (SP), Y0, Y1
 	VANDPD      actkernconst<>+1696(SB), Y1, Y2
-	VMOVUPD     actkernconst<>+7872(SB), Y3
+	VMOVUPD     actkernconst<>+7552(SB), Y3
 	VCMPPD      $0x11, Y2, Y3, Y2
 	VMOVMSKPS   X15, CX
 	VMOVMSKPD   Y2, BX
 	TESTL       CX, BX
 	JNE         stop
-	VMOVUPD     actkernconst<>+8256(SB), Y2
-	VFMADD213PD actkernconst<>+7648(SB), Y1, Y2
-	VSUBPD      actkernconst<>+7648(SB), Y2, Y3
-	VFMADD231PD actkernconst<>+9056(SB), Y3, Y1
-	VFMADD231PD actkernconst<>+9088(SB), Y3, Y1
-	VFMADD132PD actkernconst<>+9120(SB), Y1, Y3
+	VMOVUPD     actkernconst<>+7936(SB), Y2
+	VFMADD213PD actkernconst<>+7328(SB), Y1, Y2
+	VSUBPD      actkernconst<>+7328(SB), Y2, Y3
+	VFMADD231PD actkernconst<>+8736(SB), Y3, Y1
+	VFMADD231PD actkernconst<>+8768(SB), Y3, Y1
+	VFMADD132PD actkernconst<>+8800(SB), Y1, Y3
 	VMULPD      Y3, Y3, Y1
-	VMOVUPD     actkernconst<>+8288(SB), Y4
-	VFMADD213PD actkernconst<>+8320(SB), Y1, Y4
-	VFMADD213PD actkernconst<>+9152(SB), Y1, Y4
-	VFMADD213PD actkernconst<>+9184(SB), Y1, Y4
-	VFMADD213PD actkernconst<>+9216(SB), Y1, Y4
-	VFMADD213PD actkernconst<>+9248(SB), Y1, Y4
+	VMOVUPD     actkernconst<>+7968(SB), Y4
+	VFMADD213PD actkernconst<>+8000(SB), Y1, Y4
+	VFMADD213PD actkernconst<>+8832(SB), Y1, Y4
+	VFMADD213PD actkernconst<>+8864(SB), Y1, Y4
+	VFMADD213PD actkernconst<>+8896(SB), Y1, Y4
+	VFMADD213PD actkernconst<>+8928(SB), Y1, Y4
 	VFMADD213PD actkernconst<>+160(SB), Y1, Y4
 	VMULPD      Y4, Y3, Y3
 	VPSLLQ      $0x3f, Y2, Y1
@@ -49122,13 +47278,13 @@ loop:
 	VANDPD.BCST      actkernconst<>+1504(SB), Z6, Z10
 	VANDPD.BCST      actkernconst<>+1504(SB), Z7, Z11
 	VANDPD.BCST      actkernconst<>+1504(SB), Z8, Z12
-	VBROADCASTSD     actkernconst<>+7168(SB), Z13
+	VBROADCASTSD     actkernconst<>+6848(SB), Z13
 	VCMPPD           $0x11, Z9, Z13, K2
-	VBROADCASTSD     actkernconst<>+7168(SB), Z13
+	VBROADCASTSD     actkernconst<>+6848(SB), Z13
 	VCMPPD           $0x11, Z10, Z13, K3
-	VBROADCASTSD     actkernconst<>+7168(SB), Z13
+	VBROADCASTSD     actkernconst<>+6848(SB), Z13
 	VCMPPD           $0x11, Z11, Z13, K4
-	VBROADCASTSD     actkernconst<>+7168(SB), Z13
+	VBROADCASTSD     actkernconst<>+6848(SB), Z13
 	VCMPPD           $0x11, Z12, Z13, K5
 	VCMPPD.BCST      $0x11, actkernconst<>+4256(SB), Z9, K2, K6
 	VCMPPD.BCST      $0x11, actkernconst<>+4256(SB), Z10, K3, K7
@@ -49140,232 +47296,232 @@ loop:
 	VGETEXPPD        Z6, Z10
 	VGETEXPPD        Z7, Z11
 	VGETEXPPD        Z8, Z12
-	VBROADCASTSD     actkernconst<>+7176(SB), Z13
-	VFMADD213PD.BCST actkernconst<>+7184(SB), Z9, Z13
-	VBROADCASTSD     actkernconst<>+7176(SB), Z14
-	VFMADD213PD.BCST actkernconst<>+7184(SB), Z10, Z14
-	VBROADCASTSD     actkernconst<>+7176(SB), Z15
-	VFMADD213PD.BCST actkernconst<>+7184(SB), Z11, Z15
-	VBROADCASTSD     actkernconst<>+7176(SB), Z16
-	VFMADD213PD.BCST actkernconst<>+7184(SB), Z12, Z16
+	VBROADCASTSD     actkernconst<>+6856(SB), Z13
+	VFMADD213PD.BCST actkernconst<>+6864(SB), Z9, Z13
+	VBROADCASTSD     actkernconst<>+6856(SB), Z14
+	VFMADD213PD.BCST actkernconst<>+6864(SB), Z10, Z14
+	VBROADCASTSD     actkernconst<>+6856(SB), Z15
+	VFMADD213PD.BCST actkernconst<>+6864(SB), Z11, Z15
+	VBROADCASTSD     actkernconst<>+6856(SB), Z16
+	VFMADD213PD.BCST actkernconst<>+6864(SB), Z12, Z16
 	VRNDSCALEPD      $0x09, Z13, Z13
 	VRNDSCALEPD      $0x09, Z14, Z14
 	VRNDSCALEPD      $0x09, Z15, Z15
 	VRNDSCALEPD      $0x09, Z16, Z16
-	VSUBPD.BCST      actkernconst<>+7368(SB), Z9, Z17
-	VSUBPD.BCST      actkernconst<>+7368(SB), Z10, Z18
-	VSUBPD.BCST      actkernconst<>+7368(SB), Z11, Z19
-	VSUBPD.BCST      actkernconst<>+7368(SB), Z12, Z20
-	VFMADD231PD.BCST actkernconst<>+7304(SB), Z13, Z17
-	VFMADD231PD.BCST actkernconst<>+7304(SB), Z14, Z18
-	VFMADD231PD.BCST actkernconst<>+7304(SB), Z15, Z19
-	VFMADD231PD.BCST actkernconst<>+7304(SB), Z16, Z20
-	VBROADCASTSD     actkernconst<>+7192(SB), Z21
+	VSUBPD.BCST      actkernconst<>+7048(SB), Z9, Z17
+	VSUBPD.BCST      actkernconst<>+7048(SB), Z10, Z18
+	VSUBPD.BCST      actkernconst<>+7048(SB), Z11, Z19
+	VSUBPD.BCST      actkernconst<>+7048(SB), Z12, Z20
+	VFMADD231PD.BCST actkernconst<>+6984(SB), Z13, Z17
+	VFMADD231PD.BCST actkernconst<>+6984(SB), Z14, Z18
+	VFMADD231PD.BCST actkernconst<>+6984(SB), Z15, Z19
+	VFMADD231PD.BCST actkernconst<>+6984(SB), Z16, Z20
+	VBROADCASTSD     actkernconst<>+6872(SB), Z21
 	VSUBPD           Z9, Z21, Z9
-	VBROADCASTSD     actkernconst<>+7192(SB), Z21
+	VBROADCASTSD     actkernconst<>+6872(SB), Z21
 	VSUBPD           Z10, Z21, Z10
-	VBROADCASTSD     actkernconst<>+7192(SB), Z21
+	VBROADCASTSD     actkernconst<>+6872(SB), Z21
 	VSUBPD           Z11, Z21, Z11
-	VBROADCASTSD     actkernconst<>+7192(SB), Z21
+	VBROADCASTSD     actkernconst<>+6872(SB), Z21
 	VSUBPD           Z12, Z21, Z12
 	VSCALEFPD        Z9, Z5, Z9
 	VSCALEFPD        Z10, Z6, Z10
 	VSCALEFPD        Z11, Z7, Z11
 	VSCALEFPD        Z12, Z8, Z12
-	VBROADCASTSD     actkernconst<>+7152(SB), Z21
+	VBROADCASTSD     actkernconst<>+6832(SB), Z21
 	KMOVW            K5, 24(SP)
 	VCMPPD           $0x12, Z13, Z21, K5
-	VBROADCASTSD     actkernconst<>+7152(SB), Z21
+	VBROADCASTSD     actkernconst<>+6832(SB), Z21
 	KMOVW            K2, 32(SP)
 	VCMPPD           $0x12, Z14, Z21, K2
-	VBROADCASTSD     actkernconst<>+7152(SB), Z21
+	VBROADCASTSD     actkernconst<>+6832(SB), Z21
 	KMOVW            K4, 40(SP)
 	VCMPPD           $0x12, Z15, Z21, K4
-	VBROADCASTSD     actkernconst<>+7152(SB), Z21
+	VBROADCASTSD     actkernconst<>+6832(SB), Z21
 	KMOVW            K3, 48(SP)
 	VCMPPD           $0x12, Z16, Z21, K3
-	VSUBPD.BCST      actkernconst<>+7152(SB), Z13, K5, Z13
-	VSUBPD.BCST      actkernconst<>+7152(SB), Z14, K2, Z14
-	VSUBPD.BCST      actkernconst<>+7152(SB), Z15, K4, Z15
-	VSUBPD.BCST      actkernconst<>+7152(SB), Z16, K3, Z16
-	VBROADCASTSD     actkernconst<>+7200(SB), Z21
-	VBLENDMPD.BCST   actkernconst<>+7312(SB), Z21, K5, Z22
-	VBROADCASTSD     actkernconst<>+7200(SB), Z21
-	VBLENDMPD.BCST   actkernconst<>+7312(SB), Z21, K2, Z23
-	VBROADCASTSD     actkernconst<>+7200(SB), Z21
-	VBLENDMPD.BCST   actkernconst<>+7312(SB), Z21, K4, Z24
-	VBROADCASTSD     actkernconst<>+7200(SB), Z21
-	VBLENDMPD.BCST   actkernconst<>+7312(SB), Z21, K3, Z25
-	VBROADCASTSD     actkernconst<>+7208(SB), Z21
-	VBLENDMPD.BCST   actkernconst<>+7320(SB), Z21, K5, Z26
-	VBROADCASTSD     actkernconst<>+7208(SB), Z21
-	VBLENDMPD.BCST   actkernconst<>+7320(SB), Z21, K2, Z27
-	VBROADCASTSD     actkernconst<>+7208(SB), Z21
-	VBLENDMPD.BCST   actkernconst<>+7320(SB), Z21, K4, Z28
-	VBROADCASTSD     actkernconst<>+7208(SB), Z21
-	VBLENDMPD.BCST   actkernconst<>+7320(SB), Z21, K3, Z29
-	VBROADCASTSD     actkernconst<>+7216(SB), Z21
-	VBLENDMPD.BCST   actkernconst<>+7328(SB), Z21, K5, Z30
-	VBROADCASTSD     actkernconst<>+7216(SB), Z21
-	VBLENDMPD.BCST   actkernconst<>+7328(SB), Z21, K2, Z31
-	VBROADCASTSD     actkernconst<>+7216(SB), Z21
+	VSUBPD.BCST      actkernconst<>+6832(SB), Z13, K5, Z13
+	VSUBPD.BCST      actkernconst<>+6832(SB), Z14, K2, Z14
+	VSUBPD.BCST      actkernconst<>+6832(SB), Z15, K4, Z15
+	VSUBPD.BCST      actkernconst<>+6832(SB), Z16, K3, Z16
+	VBROADCASTSD     actkernconst<>+6880(SB), Z21
+	VBLENDMPD.BCST   actkernconst<>+6992(SB), Z21, K5, Z22
+	VBROADCASTSD     actkernconst<>+6880(SB), Z21
+	VBLENDMPD.BCST   actkernconst<>+6992(SB), Z21, K2, Z23
+	VBROADCASTSD     actkernconst<>+6880(SB), Z21
+	VBLENDMPD.BCST   actkernconst<>+6992(SB), Z21, K4, Z24
+	VBROADCASTSD     actkernconst<>+6880(SB), Z21
+	VBLENDMPD.BCST   actkernconst<>+6992(SB), Z21, K3, Z25
+	VBROADCASTSD     actkernconst<>+6888(SB), Z21
+	VBLENDMPD.BCST   actkernconst<>+7000(SB), Z21, K5, Z26
+	VBROADCASTSD     actkernconst<>+6888(SB), Z21
+	VBLENDMPD.BCST   actkernconst<>+7000(SB), Z21, K2, Z27
+	VBROADCASTSD     actkernconst<>+6888(SB), Z21
+	VBLENDMPD.BCST   actkernconst<>+7000(SB), Z21, K4, Z28
+	VBROADCASTSD     actkernconst<>+6888(SB), Z21
+	VBLENDMPD.BCST   actkernconst<>+7000(SB), Z21, K3, Z29
+	VBROADCASTSD     actkernconst<>+6896(SB), Z21
+	VBLENDMPD.BCST   actkernconst<>+7008(SB), Z21, K5, Z30
+	VBROADCASTSD     actkernconst<>+6896(SB), Z21
+	VBLENDMPD.BCST   actkernconst<>+7008(SB), Z21, K2, Z31
+	VBROADCASTSD     actkernconst<>+6896(SB), Z21
 	VMOVUPD          Z4, 56(SP)
-	VBLENDMPD.BCST   actkernconst<>+7328(SB), Z21, K4, Z4
-	VBROADCASTSD     actkernconst<>+7216(SB), Z21
+	VBLENDMPD.BCST   actkernconst<>+7008(SB), Z21, K4, Z4
+	VBROADCASTSD     actkernconst<>+6896(SB), Z21
 	VMOVUPD          Z3, 120(SP)
-	VBLENDMPD.BCST   actkernconst<>+7328(SB), Z21, K3, Z3
-	VBROADCASTSD     actkernconst<>+7224(SB), Z21
+	VBLENDMPD.BCST   actkernconst<>+7008(SB), Z21, K3, Z3
+	VBROADCASTSD     actkernconst<>+6904(SB), Z21
 	VMOVUPD          Z2, 184(SP)
-	VBLENDMPD.BCST   actkernconst<>+7336(SB), Z21, K5, Z2
-	VBROADCASTSD     actkernconst<>+7224(SB), Z21
+	VBLENDMPD.BCST   actkernconst<>+7016(SB), Z21, K5, Z2
+	VBROADCASTSD     actkernconst<>+6904(SB), Z21
 	VMOVUPD          Z1, 248(SP)
-	VBLENDMPD.BCST   actkernconst<>+7336(SB), Z21, K2, Z1
-	VBROADCASTSD     actkernconst<>+7224(SB), Z21
+	VBLENDMPD.BCST   actkernconst<>+7016(SB), Z21, K2, Z1
+	VBROADCASTSD     actkernconst<>+6904(SB), Z21
 	VMOVUPD          Z8, 312(SP)
-	VBLENDMPD.BCST   actkernconst<>+7336(SB), Z21, K4, Z8
-	VBROADCASTSD     actkernconst<>+7224(SB), Z21
+	VBLENDMPD.BCST   actkernconst<>+7016(SB), Z21, K4, Z8
+	VBROADCASTSD     actkernconst<>+6904(SB), Z21
 	VMOVUPD          Z7, 376(SP)
-	VBLENDMPD.BCST   actkernconst<>+7336(SB), Z21, K3, Z7
-	VBROADCASTSD     actkernconst<>+7232(SB), Z21
+	VBLENDMPD.BCST   actkernconst<>+7016(SB), Z21, K3, Z7
+	VBROADCASTSD     actkernconst<>+6912(SB), Z21
 	VMOVUPD          Z6, 440(SP)
-	VBLENDMPD.BCST   actkernconst<>+7408(SB), Z21, K5, Z6
-	VBROADCASTSD     actkernconst<>+7232(SB), Z21
+	VBLENDMPD.BCST   actkernconst<>+7088(SB), Z21, K5, Z6
+	VBROADCASTSD     actkernconst<>+6912(SB), Z21
 	VMOVUPD          Z5, 504(SP)
-	VBLENDMPD.BCST   actkernconst<>+7408(SB), Z21, K2, Z5
-	VBROADCASTSD     actkernconst<>+7232(SB), Z21
+	VBLENDMPD.BCST   actkernconst<>+7088(SB), Z21, K2, Z5
+	VBROADCASTSD     actkernconst<>+6912(SB), Z21
 	VMOVUPD          Z12, 568(SP)
-	VBLENDMPD.BCST   actkernconst<>+7408(SB), Z21, K4, Z12
-	VBROADCASTSD     actkernconst<>+7232(SB), Z21
+	VBLENDMPD.BCST   actkernconst<>+7088(SB), Z21, K4, Z12
+	VBROADCASTSD     actkernconst<>+6912(SB), Z21
 	VMOVUPD          Z11, 632(SP)
-	VBLENDMPD.BCST   actkernconst<>+7408(SB), Z21, K3, Z11
-	VBROADCASTSD     actkernconst<>+7240(SB), Z21
+	VBLENDMPD.BCST   actkernconst<>+7088(SB), Z21, K3, Z11
+	VBROADCASTSD     actkernconst<>+6920(SB), Z21
 	VMOVUPD          Z10, 696(SP)
-	VBLENDMPD.BCST   actkernconst<>+7416(SB), Z21, K5, Z10
-	VBROADCASTSD     actkernconst<>+7240(SB), Z21
+	VBLENDMPD.BCST   actkernconst<>+7096(SB), Z21, K5, Z10
+	VBROADCASTSD     actkernconst<>+6920(SB), Z21
 	VMOVUPD          Z9, 760(SP)
-	VBLENDMPD.BCST   actkernconst<>+7416(SB), Z21, K2, Z9
-	VBROADCASTSD     actkernconst<>+7240(SB), Z21
+	VBLENDMPD.BCST   actkernconst<>+7096(SB), Z21, K2, Z9
+	VBROADCASTSD     actkernconst<>+6920(SB), Z21
 	VMOVUPD          Z20, 824(SP)
-	VBLENDMPD.BCST   actkernconst<>+7416(SB), Z21, K4, Z20
-	VBROADCASTSD     actkernconst<>+7240(SB), Z21
+	VBLENDMPD.BCST   actkernconst<>+7096(SB), Z21, K4, Z20
+	VBROADCASTSD     actkernconst<>+6920(SB), Z21
 	VMOVUPD          Z19, 888(SP)
-	VBLENDMPD.BCST   actkernconst<>+7416(SB), Z21, K3, Z19
-	VBROADCASTSD     actkernconst<>+7248(SB), Z21
+	VBLENDMPD.BCST   actkernconst<>+7096(SB), Z21, K3, Z19
+	VBROADCASTSD     actkernconst<>+6928(SB), Z21
 	VMOVUPD          Z18, 952(SP)
-	VBLENDMPD.BCST   actkernconst<>+7424(SB), Z21, K5, Z18
-	VBROADCASTSD     actkernconst<>+7248(SB), Z21
+	VBLENDMPD.BCST   actkernconst<>+7104(SB), Z21, K5, Z18
+	VBROADCASTSD     actkernconst<>+6928(SB), Z21
 	VMOVUPD          Z17, 1016(SP)
-	VBLENDMPD.BCST   actkernconst<>+7424(SB), Z21, K2, Z17
-	VBROADCASTSD     actkernconst<>+7248(SB), Z21
+	VBLENDMPD.BCST   actkernconst<>+7104(SB), Z21, K2, Z17
+	VBROADCASTSD     actkernconst<>+6928(SB), Z21
 	VMOVUPD          Z17, 1080(SP)
-	VBLENDMPD.BCST   actkernconst<>+7424(SB), Z21, K4, Z17
-	VBROADCASTSD     actkernconst<>+7248(SB), Z21
+	VBLENDMPD.BCST   actkernconst<>+7104(SB), Z21, K4, Z17
+	VBROADCASTSD     actkernconst<>+6928(SB), Z21
 	VMOVUPD          Z17, 1144(SP)
-	VBLENDMPD.BCST   actkernconst<>+7424(SB), Z21, K3, Z17
-	VBROADCASTSD     actkernconst<>+7160(SB), Z21
+	VBLENDMPD.BCST   actkernconst<>+7104(SB), Z21, K3, Z17
+	VBROADCASTSD     actkernconst<>+6840(SB), Z21
 	VCMPPD           $0x12, Z13, Z21, K2
-	VBROADCASTSD     actkernconst<>+7160(SB), Z21
+	VBROADCASTSD     actkernconst<>+6840(SB), Z21
 	VCMPPD           $0x12, Z14, Z21, K3
-	VBROADCASTSD     actkernconst<>+7160(SB), Z21
+	VBROADCASTSD     actkernconst<>+6840(SB), Z21
 	VCMPPD           $0x12, Z15, Z21, K4
-	VBROADCASTSD     actkernconst<>+7160(SB), Z21
+	VBROADCASTSD     actkernconst<>+6840(SB), Z21
 	VCMPPD           $0x12, Z16, Z21, K5
-	VSUBPD.BCST      actkernconst<>+7160(SB), Z13, K2, Z13
-	VSUBPD.BCST      actkernconst<>+7160(SB), Z14, K3, Z14
-	VSUBPD.BCST      actkernconst<>+7160(SB), Z15, K4, Z15
-	VSUBPD.BCST      actkernconst<>+7160(SB), Z16, K5, Z16
-	VBLENDMPD.BCST   actkernconst<>+7120(SB), Z22, K2, Z22
-	VBLENDMPD.BCST   actkernconst<>+7120(SB), Z23, K3, Z23
-	VBLENDMPD.BCST   actkernconst<>+7120(SB), Z24, K4, Z24
-	VBLENDMPD.BCST   actkernconst<>+7120(SB), Z25, K5, Z25
-	VBLENDMPD.BCST   actkernconst<>+7128(SB), Z26, K2, Z26
-	VBLENDMPD.BCST   actkernconst<>+7128(SB), Z27, K3, Z27
-	VBLENDMPD.BCST   actkernconst<>+7128(SB), Z28, K4, Z28
-	VBLENDMPD.BCST   actkernconst<>+7128(SB), Z29, K5, Z29
-	VBLENDMPD.BCST   actkernconst<>+7136(SB), Z30, K2, Z30
-	VBLENDMPD.BCST   actkernconst<>+7136(SB), Z31, K3, Z31
-	VBLENDMPD.BCST   actkernconst<>+7136(SB), Z4, K4, Z4
-	VBLENDMPD.BCST   actkernconst<>+7136(SB), Z3, K5, Z3
-	VBLENDMPD.BCST   actkernconst<>+7144(SB), Z2, K2, Z2
-	VBLENDMPD.BCST   actkernconst<>+7144(SB), Z1, K3, Z1
-	VBLENDMPD.BCST   actkernconst<>+7144(SB), Z8, K4, Z8
-	VBLENDMPD.BCST   actkernconst<>+7144(SB), Z7, K5, Z7
-	VBLENDMPD.BCST   actkernconst<>+7376(SB), Z6, K2, Z6
-	VBLENDMPD.BCST   actkernconst<>+7376(SB), Z5, K3, Z5
-	VBLENDMPD.BCST   actkernconst<>+7376(SB), Z12, K4, Z12
-	VBLENDMPD.BCST   actkernconst<>+7376(SB), Z11, K5, Z11
-	VBLENDMPD.BCST   actkernconst<>+7384(SB), Z10, K2, Z10
-	VBLENDMPD.BCST   actkernconst<>+7384(SB), Z9, K3, Z9
-	VBLENDMPD.BCST   actkernconst<>+7384(SB), Z20, K4, Z20
-	VBLENDMPD.BCST   actkernconst<>+7384(SB), Z19, K5, Z19
-	VBLENDMPD.BCST   actkernconst<>+7392(SB), Z18, K2, Z18
+	VSUBPD.BCST      actkernconst<>+6840(SB), Z13, K2, Z13
+	VSUBPD.BCST      actkernconst<>+6840(SB), Z14, K3, Z14
+	VSUBPD.BCST      actkernconst<>+6840(SB), Z15, K4, Z15
+	VSUBPD.BCST      actkernconst<>+6840(SB), Z16, K5, Z16
+	VBLENDMPD.BCST   actkernconst<>+6800(SB), Z22, K2, Z22
+	VBLENDMPD.BCST   actkernconst<>+6800(SB), Z23, K3, Z23
+	VBLENDMPD.BCST   actkernconst<>+6800(SB), Z24, K4, Z24
+	VBLENDMPD.BCST   actkernconst<>+6800(SB), Z25, K5, Z25
+	VBLENDMPD.BCST   actkernconst<>+6808(SB), Z26, K2, Z26
+	VBLENDMPD.BCST   actkernconst<>+6808(SB), Z27, K3, Z27
+	VBLENDMPD.BCST   actkernconst<>+6808(SB), Z28, K4, Z28
+	VBLENDMPD.BCST   actkernconst<>+6808(SB), Z29, K5, Z29
+	VBLENDMPD.BCST   actkernconst<>+6816(SB), Z30, K2, Z30
+	VBLENDMPD.BCST   actkernconst<>+6816(SB), Z31, K3, Z31
+	VBLENDMPD.BCST   actkernconst<>+6816(SB), Z4, K4, Z4
+	VBLENDMPD.BCST   actkernconst<>+6816(SB), Z3, K5, Z3
+	VBLENDMPD.BCST   actkernconst<>+6824(SB), Z2, K2, Z2
+	VBLENDMPD.BCST   actkernconst<>+6824(SB), Z1, K3, Z1
+	VBLENDMPD.BCST   actkernconst<>+6824(SB), Z8, K4, Z8
+	VBLENDMPD.BCST   actkernconst<>+6824(SB), Z7, K5, Z7
+	VBLENDMPD.BCST   actkernconst<>+7056(SB), Z6, K2, Z6
+	VBLENDMPD.BCST   actkernconst<>+7056(SB), Z5, K3, Z5
+	VBLENDMPD.BCST   actkernconst<>+7056(SB), Z12, K4, Z12
+	VBLENDMPD.BCST   actkernconst<>+7056(SB), Z11, K5, Z11
+	VBLENDMPD.BCST   actkernconst<>+7064(SB), Z10, K2, Z10
+	VBLENDMPD.BCST   actkernconst<>+7064(SB), Z9, K3, Z9
+	VBLENDMPD.BCST   actkernconst<>+7064(SB), Z20, K4, Z20
+	VBLENDMPD.BCST   actkernconst<>+7064(SB), Z19, K5, Z19
+	VBLENDMPD.BCST   actkernconst<>+7072(SB), Z18, K2, Z18
 	VMOVUPD          1080(SP), Z21
-	VBLENDMPD.BCST   actkernconst<>+7392(SB), Z21, K3, Z21
+	VBLENDMPD.BCST   actkernconst<>+7072(SB), Z21, K3, Z21
 	VMOVUPD          Z7, 1080(SP)
 	VMOVUPD          1144(SP), Z7
-	VBLENDMPD.BCST   actkernconst<>+7392(SB), Z7, K4, Z7
-	VBLENDMPD.BCST   actkernconst<>+7392(SB), Z17, K5, Z17
+	VBLENDMPD.BCST   actkernconst<>+7072(SB), Z7, K4, Z7
+	VBLENDMPD.BCST   actkernconst<>+7072(SB), Z17, K5, Z17
 	VMOVUPD          Z8, 1144(SP)
-	VBROADCASTSD     actkernconst<>+7256(SB), Z8
+	VBROADCASTSD     actkernconst<>+6936(SB), Z8
 	VMOVUPD          Z1, 1208(SP)
-	VBLENDMPD.BCST   actkernconst<>+7400(SB), Z8, K2, Z1
-	VBROADCASTSD     actkernconst<>+7256(SB), Z8
+	VBLENDMPD.BCST   actkernconst<>+7080(SB), Z8, K2, Z1
+	VBROADCASTSD     actkernconst<>+6936(SB), Z8
 	VMOVUPD          Z1, 1272(SP)
-	VBLENDMPD.BCST   actkernconst<>+7400(SB), Z8, K3, Z1
-	VBROADCASTSD     actkernconst<>+7256(SB), Z8
+	VBLENDMPD.BCST   actkernconst<>+7080(SB), Z8, K3, Z1
+	VBROADCASTSD     actkernconst<>+6936(SB), Z8
 	VMOVUPD          Z1, 1336(SP)
-	VBLENDMPD.BCST   actkernconst<>+7400(SB), Z8, K4, Z1
-	VBROADCASTSD     actkernconst<>+7256(SB), Z8
+	VBLENDMPD.BCST   actkernconst<>+7080(SB), Z8, K4, Z1
+	VBROADCASTSD     actkernconst<>+6936(SB), Z8
 	VMOVUPD          Z1, 1400(SP)
-	VBLENDMPD.BCST   actkernconst<>+7400(SB), Z8, K5, Z1
-	VBROADCASTSD     actkernconst<>+7120(SB), Z8
+	VBLENDMPD.BCST   actkernconst<>+7080(SB), Z8, K5, Z1
+	VBROADCASTSD     actkernconst<>+6800(SB), Z8
 	VMOVUPD          Z1, 1464(SP)
-	VBLENDMPD.BCST   actkernconst<>+7312(SB), Z8, K2, Z1
-	VBROADCASTSD     actkernconst<>+7120(SB), Z8
+	VBLENDMPD.BCST   actkernconst<>+6992(SB), Z8, K2, Z1
+	VBROADCASTSD     actkernconst<>+6800(SB), Z8
 	VMOVUPD          Z1, 1528(SP)
-	VBLENDMPD.BCST   actkernconst<>+7312(SB), Z8, K3, Z1
-	VBROADCASTSD     actkernconst<>+7120(SB), Z8
+	VBLENDMPD.BCST   actkernconst<>+6992(SB), Z8, K3, Z1
+	VBROADCASTSD     actkernconst<>+6800(SB), Z8
 	VMOVUPD          Z1, 1592(SP)
-	VBLENDMPD.BCST   actkernconst<>+7312(SB), Z8, K4, Z1
-	VBROADCASTSD     actkernconst<>+7120(SB), Z8
+	VBLENDMPD.BCST   actkernconst<>+6992(SB), Z8, K4, Z1
+	VBROADCASTSD     actkernconst<>+6800(SB), Z8
 	VMOVUPD          Z1, 1656(SP)
-	VBLENDMPD.BCST   actkernconst<>+7312(SB), Z8, K5, Z1
-	VBROADCASTSD     actkernconst<>+7128(SB), Z8
+	VBLENDMPD.BCST   actkernconst<>+6992(SB), Z8, K5, Z1
+	VBROADCASTSD     actkernconst<>+6808(SB), Z8
 	VMOVUPD          Z1, 1720(SP)
-	VBLENDMPD.BCST   actkernconst<>+7320(SB), Z8, K2, Z1
-	VBROADCASTSD     actkernconst<>+7128(SB), Z8
+	VBLENDMPD.BCST   actkernconst<>+7000(SB), Z8, K2, Z1
+	VBROADCASTSD     actkernconst<>+6808(SB), Z8
 	VMOVUPD          Z1, 1784(SP)
-	VBLENDMPD.BCST   actkernconst<>+7320(SB), Z8, K3, Z1
-	VBROADCASTSD     actkernconst<>+7128(SB), Z8
+	VBLENDMPD.BCST   actkernconst<>+7000(SB), Z8, K3, Z1
+	VBROADCASTSD     actkernconst<>+6808(SB), Z8
 	VMOVUPD          Z1, 1848(SP)
-	VBLENDMPD.BCST   actkernconst<>+7320(SB), Z8, K4, Z1
-	VBROADCASTSD     actkernconst<>+7128(SB), Z8
+	VBLENDMPD.BCST   actkernconst<>+7000(SB), Z8, K4, Z1
+	VBROADCASTSD     actkernconst<>+6808(SB), Z8
 	VMOVUPD          Z1, 1912(SP)
-	VBLENDMPD.BCST   actkernconst<>+7320(SB), Z8, K5, Z1
-	VBROADCASTSD     actkernconst<>+7136(SB), Z8
+	VBLENDMPD.BCST   actkernconst<>+7000(SB), Z8, K5, Z1
+	VBROADCASTSD     actkernconst<>+6816(SB), Z8
 	VMOVUPD          Z1, 1976(SP)
-	VBLENDMPD.BCST   actkernconst<>+7328(SB), Z8, K2, Z1
-	VBROADCASTSD     actkernconst<>+7136(SB), Z8
+	VBLENDMPD.BCST   actkernconst<>+7008(SB), Z8, K2, Z1
+	VBROADCASTSD     actkernconst<>+6816(SB), Z8
 	VMOVUPD          Z1, 2040(SP)
-	VBLENDMPD.BCST   actkernconst<>+7328(SB), Z8, K3, Z1
-	VBROADCASTSD     actkernconst<>+7136(SB), Z8
+	VBLENDMPD.BCST   actkernconst<>+7008(SB), Z8, K3, Z1
+	VBROADCASTSD     actkernconst<>+6816(SB), Z8
 	VMOVUPD          Z1, 2104(SP)
-	VBLENDMPD.BCST   actkernconst<>+7328(SB), Z8, K4, Z1
-	VBROADCASTSD     actkernconst<>+7136(SB), Z8
+	VBLENDMPD.BCST   actkernconst<>+7008(SB), Z8, K4, Z1
+	VBROADCASTSD     actkernconst<>+6816(SB), Z8
 	VMOVUPD          Z1, 2168(SP)
-	VBLENDMPD.BCST   actkernconst<>+7328(SB), Z8, K5, Z1
-	VBROADCASTSD     actkernconst<>+7144(SB), Z8
+	VBLENDMPD.BCST   actkernconst<>+7008(SB), Z8, K5, Z1
+	VBROADCASTSD     actkernconst<>+6824(SB), Z8
 	VMOVUPD          Z1, 2232(SP)
-	VBLENDMPD.BCST   actkernconst<>+7336(SB), Z8, K2, Z1
-	VBROADCASTSD     actkernconst<>+7144(SB), Z8
+	VBLENDMPD.BCST   actkernconst<>+7016(SB), Z8, K2, Z1
+	VBROADCASTSD     actkernconst<>+6824(SB), Z8
 	VMOVUPD          Z1, 2296(SP)
-	VBLENDMPD.BCST   actkernconst<>+7336(SB), Z8, K3, Z1
-	VBROADCASTSD     actkernconst<>+7144(SB), Z8
+	VBLENDMPD.BCST   actkernconst<>+7016(SB), Z8, K3, Z1
+	VBROADCASTSD     actkernconst<>+6824(SB), Z8
 	VMOVUPD          Z1, 2360(SP)
-	VBLENDMPD.BCST   actkernconst<>+7336(SB), Z8, K4, Z1
-	VBROADCASTSD     actkernconst<>+7144(SB), Z8
+	VBLENDMPD.BCST   actkernconst<>+7016(SB), Z8, K4, Z1
+	VBROADCASTSD     actkernconst<>+6824(SB), Z8
 	VMOVUPD          Z1, 2424(SP)
-	VBLENDMPD.BCST   actkernconst<>+7336(SB), Z8, K5, Z1
+	VBLENDMPD.BCST   actkernconst<>+7016(SB), Z8, K5, Z1
 	VBROADCASTSD     actkernconst<>+5480(SB), Z8
 	VCMPPD           $0x12, Z13, Z8, K2
 	VBROADCASTSD     actkernconst<>+5480(SB), Z8
@@ -49499,50 +47655,50 @@ loop:
 	VSCALEFPD        Z12, Z23, Z23
 	VSCALEFPD        Z14, Z24, Z24
 	VSCALEFPD        Z16, Z5, Z5
-	VADDPD.BCST      actkernconst<>+7304(SB), Z6, Z7
-	VADDPD.BCST      actkernconst<>+7304(SB), Z11, Z12
-	VADDPD.BCST      actkernconst<>+7304(SB), Z13, Z14
-	VADDPD.BCST      actkernconst<>+7304(SB), Z15, Z16
+	VADDPD.BCST      actkernconst<>+6984(SB), Z6, Z7
+	VADDPD.BCST      actkernconst<>+6984(SB), Z11, Z12
+	VADDPD.BCST      actkernconst<>+6984(SB), Z13, Z14
+	VADDPD.BCST      actkernconst<>+6984(SB), Z15, Z16
 	VSCALEFPD        Z7, Z26, Z26
 	VSCALEFPD        Z12, Z27, Z27
 	VSCALEFPD        Z14, Z17, Z17
 	VSCALEFPD        Z16, Z25, Z25
-	VADDPD.BCST      actkernconst<>+7432(SB), Z6, Z7
-	VADDPD.BCST      actkernconst<>+7432(SB), Z11, Z12
-	VADDPD.BCST      actkernconst<>+7432(SB), Z13, Z14
-	VADDPD.BCST      actkernconst<>+7432(SB), Z15, Z16
+	VADDPD.BCST      actkernconst<>+7112(SB), Z6, Z7
+	VADDPD.BCST      actkernconst<>+7112(SB), Z11, Z12
+	VADDPD.BCST      actkernconst<>+7112(SB), Z13, Z14
+	VADDPD.BCST      actkernconst<>+7112(SB), Z15, Z16
 	VSCALEFPD        Z7, Z30, Z30
 	VSCALEFPD        Z12, Z31, Z31
 	VSCALEFPD        Z14, Z4, Z4
 	VSCALEFPD        Z16, Z3, Z3
-	VADDPD.BCST      actkernconst<>+7440(SB), Z6, Z7
-	VADDPD.BCST      actkernconst<>+7440(SB), Z11, Z12
-	VADDPD.BCST      actkernconst<>+7440(SB), Z13, Z14
-	VADDPD.BCST      actkernconst<>+7440(SB), Z15, Z16
+	VADDPD.BCST      actkernconst<>+7120(SB), Z6, Z7
+	VADDPD.BCST      actkernconst<>+7120(SB), Z11, Z12
+	VADDPD.BCST      actkernconst<>+7120(SB), Z13, Z14
+	VADDPD.BCST      actkernconst<>+7120(SB), Z15, Z16
 	VSCALEFPD        Z7, Z2, Z2
 	VSCALEFPD        Z12, Z8, Z8
 	VSCALEFPD        Z14, Z29, Z29
 	VSCALEFPD        Z16, Z28, Z28
-	VADDPD.BCST      actkernconst<>+7448(SB), Z6, Z6
-	VADDPD.BCST      actkernconst<>+7448(SB), Z11, Z11
-	VADDPD.BCST      actkernconst<>+7448(SB), Z13, Z13
-	VADDPD.BCST      actkernconst<>+7448(SB), Z15, Z15
+	VADDPD.BCST      actkernconst<>+7128(SB), Z6, Z6
+	VADDPD.BCST      actkernconst<>+7128(SB), Z11, Z11
+	VADDPD.BCST      actkernconst<>+7128(SB), Z13, Z13
+	VADDPD.BCST      actkernconst<>+7128(SB), Z15, Z15
 	VSCALEFPD        Z6, Z10, Z10
 	VSCALEFPD        Z11, Z9, Z9
 	VSCALEFPD        Z13, Z20, Z20
 	VSCALEFPD        Z15, Z1, Z1
-	VMULPD.BCST      actkernconst<>+7296(SB), Z22, Z6
-	VMULPD.BCST      actkernconst<>+7296(SB), Z23, Z7
-	VMULPD.BCST      actkernconst<>+7296(SB), Z24, Z11
-	VMULPD.BCST      actkernconst<>+7296(SB), Z5, Z12
+	VMULPD.BCST      actkernconst<>+6976(SB), Z22, Z6
+	VMULPD.BCST      actkernconst<>+6976(SB), Z23, Z7
+	VMULPD.BCST      actkernconst<>+6976(SB), Z24, Z11
+	VMULPD.BCST      actkernconst<>+6976(SB), Z5, Z12
 	VRNDSCALEPD      $0x08, Z6, Z6
 	VRNDSCALEPD      $0x08, Z7, Z7
 	VRNDSCALEPD      $0x08, Z11, Z11
 	VRNDSCALEPD      $0x08, Z12, Z12
-	VFMADD132PD.BCST actkernconst<>+7288(SB), Z22, Z6
-	VFMADD132PD.BCST actkernconst<>+7288(SB), Z23, Z7
-	VFMADD132PD.BCST actkernconst<>+7288(SB), Z24, Z11
-	VFMADD132PD.BCST actkernconst<>+7288(SB), Z5, Z12
+	VFMADD132PD.BCST actkernconst<>+6968(SB), Z22, Z6
+	VFMADD132PD.BCST actkernconst<>+6968(SB), Z23, Z7
+	VFMADD132PD.BCST actkernconst<>+6968(SB), Z24, Z11
+	VFMADD132PD.BCST actkernconst<>+6968(SB), Z5, Z12
 	VADDPD           Z0, Z26, Z5
 	VADDPD           Z0, Z27, Z13
 	VADDPD           Z0, Z17, Z14
@@ -49559,14 +47715,14 @@ loop:
 	VADDPD           Z13, Z7, Z7
 	VADDPD           Z14, Z11, Z11
 	VADDPD           Z15, Z12, Z12
-	VADDPD.BCST      actkernconst<>+7344(SB), Z30, Z5
-	VADDPD.BCST      actkernconst<>+7344(SB), Z31, Z13
-	VADDPD.BCST      actkernconst<>+7344(SB), Z4, Z14
-	VADDPD.BCST      actkernconst<>+7344(SB), Z3, Z15
-	VSUBPD.BCST      actkernconst<>+7344(SB), Z5, Z5
-	VSUBPD.BCST      actkernconst<>+7344(SB), Z13, Z13
-	VSUBPD.BCST      actkernconst<>+7344(SB), Z14, Z14
-	VSUBPD.BCST      actkernconst<>+7344(SB), Z15, Z15
+	VADDPD.BCST      actkernconst<>+7024(SB), Z30, Z5
+	VADDPD.BCST      actkernconst<>+7024(SB), Z31, Z13
+	VADDPD.BCST      actkernconst<>+7024(SB), Z4, Z14
+	VADDPD.BCST      actkernconst<>+7024(SB), Z3, Z15
+	VSUBPD.BCST      actkernconst<>+7024(SB), Z5, Z5
+	VSUBPD.BCST      actkernconst<>+7024(SB), Z13, Z13
+	VSUBPD.BCST      actkernconst<>+7024(SB), Z14, Z14
+	VSUBPD.BCST      actkernconst<>+7024(SB), Z15, Z15
 	VSUBPD           Z5, Z30, Z30
 	VSUBPD           Z13, Z31, Z31
 	VSUBPD           Z14, Z4, Z4
@@ -49575,14 +47731,14 @@ loop:
 	VADDPD           Z13, Z27, Z27
 	VADDPD           Z14, Z17, Z17
 	VADDPD           Z15, Z25, Z25
-	VADDPD.BCST      actkernconst<>+7352(SB), Z2, Z5
-	VADDPD.BCST      actkernconst<>+7352(SB), Z8, Z13
-	VADDPD.BCST      actkernconst<>+7352(SB), Z29, Z14
-	VADDPD.BCST      actkernconst<>+7352(SB), Z28, Z15
-	VSUBPD.BCST      actkernconst<>+7352(SB), Z5, Z5
-	VSUBPD.BCST      actkernconst<>+7352(SB), Z13, Z13
-	VSUBPD.BCST      actkernconst<>+7352(SB), Z14, Z14
-	VSUBPD.BCST      actkernconst<>+7352(SB), Z15, Z15
+	VADDPD.BCST      actkernconst<>+7032(SB), Z2, Z5
+	VADDPD.BCST      actkernconst<>+7032(SB), Z8, Z13
+	VADDPD.BCST      actkernconst<>+7032(SB), Z29, Z14
+	VADDPD.BCST      actkernconst<>+7032(SB), Z28, Z15
+	VSUBPD.BCST      actkernconst<>+7032(SB), Z5, Z5
+	VSUBPD.BCST      actkernconst<>+7032(SB), Z13, Z13
+	VSUBPD.BCST      actkernconst<>+7032(SB), Z14, Z14
+	VSUBPD.BCST      actkernconst<>+7032(SB), Z15, Z15
 	VSUBPD           Z5, Z2, Z2
 	VSUBPD           Z13, Z8, Z8
 	VSUBPD           Z14, Z29, Z29
@@ -49611,18 +47767,18 @@ loop:
 	VFMADD213PD      Z19, Z9, Z7
 	VFMADD213PD      Z20, Z13, Z11
 	VFMADD213PD      Z21, Z15, Z12
-	VMULPD.BCST      actkernconst<>+7296(SB), Z5, Z18
-	VMULPD.BCST      actkernconst<>+7296(SB), Z10, Z19
-	VMULPD.BCST      actkernconst<>+7296(SB), Z14, Z20
-	VMULPD.BCST      actkernconst<>+7296(SB), Z16, Z21
+	VMULPD.BCST      actkernconst<>+6976(SB), Z5, Z18
+	VMULPD.BCST      actkernconst<>+6976(SB), Z10, Z19
+	VMULPD.BCST      actkernconst<>+6976(SB), Z14, Z20
+	VMULPD.BCST      actkernconst<>+6976(SB), Z16, Z21
 	VRNDSCALEPD      $0x08, Z18, Z18
 	VRNDSCALEPD      $0x08, Z19, Z19
 	VRNDSCALEPD      $0x08, Z20, Z20
 	VRNDSCALEPD      $0x08, Z21, Z21
-	VFMADD132PD.BCST actkernconst<>+7288(SB), Z5, Z18
-	VFMADD132PD.BCST actkernconst<>+7288(SB), Z10, Z19
-	VFMADD132PD.BCST actkernconst<>+7288(SB), Z14, Z20
-	VFMADD132PD.BCST actkernconst<>+7288(SB), Z16, Z21
+	VFMADD132PD.BCST actkernconst<>+6968(SB), Z5, Z18
+	VFMADD132PD.BCST actkernconst<>+6968(SB), Z10, Z19
+	VFMADD132PD.BCST actkernconst<>+6968(SB), Z14, Z20
+	VFMADD132PD.BCST actkernconst<>+6968(SB), Z16, Z21
 	VADDPD           Z6, Z18, Z18
 	VADDPD           Z7, Z19, Z19
 	VADDPD           Z11, Z20, Z20
@@ -49785,26 +47941,26 @@ loop:
 	VADDPD           696(SP), Z24, Z24
 	VADDPD           632(SP), Z28, Z28
 	VADDPD           568(SP), Z29, Z29
-	VMULPD.BCST      actkernconst<>+7104(SB), Z6, Z5
-	VMULPD.BCST      actkernconst<>+7104(SB), Z7, Z8
-	VMULPD.BCST      actkernconst<>+7104(SB), Z9, Z11
-	VMULPD.BCST      actkernconst<>+7104(SB), Z10, Z12
+	VMULPD.BCST      actkernconst<>+6784(SB), Z6, Z5
+	VMULPD.BCST      actkernconst<>+6784(SB), Z7, Z8
+	VMULPD.BCST      actkernconst<>+6784(SB), Z9, Z11
+	VMULPD.BCST      actkernconst<>+6784(SB), Z10, Z12
 	VXORPD.BCST      actkernconst<>+2752(SB), Z5, Z13
 	VXORPD.BCST      actkernconst<>+2752(SB), Z8, Z15
 	VXORPD.BCST      actkernconst<>+2752(SB), Z11, Z16
 	VXORPD.BCST      actkernconst<>+2752(SB), Z12, Z17
-	VFMADD231PD.BCST actkernconst<>+7104(SB), Z6, Z13
-	VFMADD231PD.BCST actkernconst<>+7104(SB), Z7, Z15
-	VFMADD231PD.BCST actkernconst<>+7104(SB), Z9, Z16
-	VFMADD231PD.BCST actkernconst<>+7104(SB), Z10, Z17
-	VMULPD.BCST      actkernconst<>+7104(SB), Z14, Z14
-	VMULPD.BCST      actkernconst<>+7104(SB), Z24, Z24
-	VMULPD.BCST      actkernconst<>+7104(SB), Z28, Z28
-	VMULPD.BCST      actkernconst<>+7104(SB), Z29, Z29
-	VFMADD132PD.BCST actkernconst<>+7360(SB), Z14, Z6
-	VFMADD132PD.BCST actkernconst<>+7360(SB), Z24, Z7
-	VFMADD132PD.BCST actkernconst<>+7360(SB), Z28, Z9
-	VFMADD132PD.BCST actkernconst<>+7360(SB), Z29, Z10
+	VFMADD231PD.BCST actkernconst<>+6784(SB), Z6, Z13
+	VFMADD231PD.BCST actkernconst<>+6784(SB), Z7, Z15
+	VFMADD231PD.BCST actkernconst<>+6784(SB), Z9, Z16
+	VFMADD231PD.BCST actkernconst<>+6784(SB), Z10, Z17
+	VMULPD.BCST      actkernconst<>+6784(SB), Z14, Z14
+	VMULPD.BCST      actkernconst<>+6784(SB), Z24, Z24
+	VMULPD.BCST      actkernconst<>+6784(SB), Z28, Z28
+	VMULPD.BCST      actkernconst<>+6784(SB), Z29, Z29
+	VFMADD132PD.BCST actkernconst<>+7040(SB), Z14, Z6
+	VFMADD132PD.BCST actkernconst<>+7040(SB), Z24, Z7
+	VFMADD132PD.BCST actkernconst<>+7040(SB), Z28, Z9
+	VFMADD132PD.BCST actkernconst<>+7040(SB), Z29, Z10
 	VADDPD           Z6, Z13, Z13
 	VADDPD           Z7, Z15, Z15
 	VADDPD           Z9, Z16, Z16
@@ -49829,18 +47985,18 @@ loop:
 	VADDPD.BCST      actkernconst<>+0(SB), Z2, Z2
 	VADDPD.BCST      actkernconst<>+0(SB), Z3, Z3
 	VADDPD.BCST      actkernconst<>+0(SB), Z4, Z4
-	VMULPD.BCST      actkernconst<>+7296(SB), Z1, Z5
-	VMULPD.BCST      actkernconst<>+7296(SB), Z2, Z8
-	VMULPD.BCST      actkernconst<>+7296(SB), Z3, Z11
-	VMULPD.BCST      actkernconst<>+7296(SB), Z4, Z12
+	VMULPD.BCST      actkernconst<>+6976(SB), Z1, Z5
+	VMULPD.BCST      actkernconst<>+6976(SB), Z2, Z8
+	VMULPD.BCST      actkernconst<>+6976(SB), Z3, Z11
+	VMULPD.BCST      actkernconst<>+6976(SB), Z4, Z12
 	VRNDSCALEPD      $0x09, Z5, Z5
 	VRNDSCALEPD      $0x09, Z8, Z8
 	VRNDSCALEPD      $0x09, Z11, Z11
 	VRNDSCALEPD      $0x09, Z12, Z12
-	VFMADD132PD.BCST actkernconst<>+7288(SB), Z1, Z5
-	VFMADD132PD.BCST actkernconst<>+7288(SB), Z2, Z8
-	VFMADD132PD.BCST actkernconst<>+7288(SB), Z3, Z11
-	VFMADD132PD.BCST actkernconst<>+7288(SB), Z4, Z12
+	VFMADD132PD.BCST actkernconst<>+6968(SB), Z1, Z5
+	VFMADD132PD.BCST actkernconst<>+6968(SB), Z2, Z8
+	VFMADD132PD.BCST actkernconst<>+6968(SB), Z3, Z11
+	VFMADD132PD.BCST actkernconst<>+6968(SB), Z4, Z12
 	VMULPD.BCST      actkernconst<>+4216(SB), Z5, Z1
 	VMULPD.BCST      actkernconst<>+4216(SB), Z8, Z2
 	VMULPD.BCST      actkernconst<>+4216(SB), Z11, Z3
@@ -49849,10 +48005,10 @@ loop:
 	VRNDSCALEPD      $0x09, Z2, Z2
 	VRNDSCALEPD      $0x09, Z3, Z3
 	VRNDSCALEPD      $0x09, Z4, Z4
-	VFMADD231PD.BCST actkernconst<>+7456(SB), Z1, Z5
-	VFMADD231PD.BCST actkernconst<>+7456(SB), Z2, Z8
-	VFMADD231PD.BCST actkernconst<>+7456(SB), Z3, Z11
-	VFMADD231PD.BCST actkernconst<>+7456(SB), Z4, Z12
+	VFMADD231PD.BCST actkernconst<>+7136(SB), Z1, Z5
+	VFMADD231PD.BCST actkernconst<>+7136(SB), Z2, Z8
+	VFMADD231PD.BCST actkernconst<>+7136(SB), Z3, Z11
+	VFMADD231PD.BCST actkernconst<>+7136(SB), Z4, Z12
 	VBROADCASTSD     actkernconst<>+4216(SB), Z13
 	VCMPPD           $0x11, Z5, Z13, K2
 	VBROADCASTSD     actkernconst<>+4216(SB), Z5
@@ -49865,54 +48021,54 @@ loop:
 	VANDPD.BCST      actkernconst<>+1504(SB), Z7, Z8
 	VANDPD.BCST      actkernconst<>+1504(SB), Z9, Z11
 	VANDPD.BCST      actkernconst<>+1504(SB), Z10, Z12
-	VBROADCASTSD     actkernconst<>+7104(SB), Z13
+	VBROADCASTSD     actkernconst<>+6784(SB), Z13
 	VSUBPD           Z5, Z13, Z5
-	VBROADCASTSD     actkernconst<>+7104(SB), Z13
+	VBROADCASTSD     actkernconst<>+6784(SB), Z13
 	VSUBPD           Z8, Z13, Z8
-	VBROADCASTSD     actkernconst<>+7104(SB), Z13
+	VBROADCASTSD     actkernconst<>+6784(SB), Z13
 	VSUBPD           Z11, Z13, Z11
-	VBROADCASTSD     actkernconst<>+7104(SB), Z13
+	VBROADCASTSD     actkernconst<>+6784(SB), Z13
 	VSUBPD           Z12, Z13, Z12
-	VADDPD.BCST      actkernconst<>+7360(SB), Z5, K2, Z6
-	VADDPD.BCST      actkernconst<>+7360(SB), Z8, K3, Z7
-	VADDPD.BCST      actkernconst<>+7360(SB), Z11, K4, Z9
-	VADDPD.BCST      actkernconst<>+7360(SB), Z12, K5, Z10
+	VADDPD.BCST      actkernconst<>+7040(SB), Z5, K2, Z6
+	VADDPD.BCST      actkernconst<>+7040(SB), Z8, K3, Z7
+	VADDPD.BCST      actkernconst<>+7040(SB), Z11, K4, Z9
+	VADDPD.BCST      actkernconst<>+7040(SB), Z12, K5, Z10
 	VMOVUPD          504(SP), Z5
-	VBROADCASTSD     actkernconst<>+7264(SB), Z8
+	VBROADCASTSD     actkernconst<>+6944(SB), Z8
 	VFMADD213PD.BCST actkernconst<>+1576(SB), Z5, Z8
 	VMOVUPD          440(SP), Z11
-	VBROADCASTSD     actkernconst<>+7264(SB), Z12
+	VBROADCASTSD     actkernconst<>+6944(SB), Z12
 	VFMADD213PD.BCST actkernconst<>+1576(SB), Z11, Z12
 	VMOVUPD          376(SP), Z13
-	VBROADCASTSD     actkernconst<>+7264(SB), Z14
+	VBROADCASTSD     actkernconst<>+6944(SB), Z14
 	VFMADD213PD.BCST actkernconst<>+1576(SB), Z13, Z14
 	VMOVUPD          312(SP), Z15
-	VBROADCASTSD     actkernconst<>+7264(SB), Z16
+	VBROADCASTSD     actkernconst<>+6944(SB), Z16
 	VFMADD213PD.BCST actkernconst<>+1576(SB), Z15, Z16
-	VADDPD.BCST      actkernconst<>+9280(SB), Z8, Z8
-	VADDPD.BCST      actkernconst<>+9280(SB), Z12, Z12
-	VADDPD.BCST      actkernconst<>+9280(SB), Z14, Z14
-	VADDPD.BCST      actkernconst<>+9280(SB), Z16, Z16
-	VSUBPD.BCST      actkernconst<>+9280(SB), Z8, Z17
-	VSUBPD.BCST      actkernconst<>+9280(SB), Z12, Z18
-	VSUBPD.BCST      actkernconst<>+9280(SB), Z14, Z19
-	VSUBPD.BCST      actkernconst<>+9280(SB), Z16, Z20
+	VADDPD.BCST      actkernconst<>+8960(SB), Z8, Z8
+	VADDPD.BCST      actkernconst<>+8960(SB), Z12, Z12
+	VADDPD.BCST      actkernconst<>+8960(SB), Z14, Z14
+	VADDPD.BCST      actkernconst<>+8960(SB), Z16, Z16
+	VSUBPD.BCST      actkernconst<>+8960(SB), Z8, Z17
+	VSUBPD.BCST      actkernconst<>+8960(SB), Z12, Z18
+	VSUBPD.BCST      actkernconst<>+8960(SB), Z14, Z19
+	VSUBPD.BCST      actkernconst<>+8960(SB), Z16, Z20
 	VFMADD213PD.BCST actkernconst<>+0(SB), Z0, Z17
 	VFMADD213PD.BCST actkernconst<>+0(SB), Z0, Z18
 	VFMADD213PD.BCST actkernconst<>+0(SB), Z0, Z19
 	VFMADD213PD.BCST actkernconst<>+0(SB), Z0, Z20
-	VFMADD231PD.BCST actkernconst<>+9288(SB), Z17, Z5
-	VFMADD231PD.BCST actkernconst<>+9288(SB), Z18, Z11
-	VFMADD231PD.BCST actkernconst<>+9288(SB), Z19, Z13
-	VFMADD231PD.BCST actkernconst<>+9288(SB), Z20, Z15
-	VFMADD231PD.BCST actkernconst<>+9296(SB), Z17, Z5
-	VFMADD231PD.BCST actkernconst<>+9296(SB), Z18, Z11
-	VFMADD231PD.BCST actkernconst<>+9296(SB), Z19, Z13
-	VFMADD231PD.BCST actkernconst<>+9296(SB), Z20, Z15
-	VFMADD132PD.BCST actkernconst<>+9304(SB), Z5, Z17
-	VFMADD132PD.BCST actkernconst<>+9304(SB), Z11, Z18
-	VFMADD132PD.BCST actkernconst<>+9304(SB), Z13, Z19
-	VFMADD132PD.BCST actkernconst<>+9304(SB), Z15, Z20
+	VFMADD231PD.BCST actkernconst<>+8968(SB), Z17, Z5
+	VFMADD231PD.BCST actkernconst<>+8968(SB), Z18, Z11
+	VFMADD231PD.BCST actkernconst<>+8968(SB), Z19, Z13
+	VFMADD231PD.BCST actkernconst<>+8968(SB), Z20, Z15
+	VFMADD231PD.BCST actkernconst<>+8976(SB), Z17, Z5
+	VFMADD231PD.BCST actkernconst<>+8976(SB), Z18, Z11
+	VFMADD231PD.BCST actkernconst<>+8976(SB), Z19, Z13
+	VFMADD231PD.BCST actkernconst<>+8976(SB), Z20, Z15
+	VFMADD132PD.BCST actkernconst<>+8984(SB), Z5, Z17
+	VFMADD132PD.BCST actkernconst<>+8984(SB), Z11, Z18
+	VFMADD132PD.BCST actkernconst<>+8984(SB), Z13, Z19
+	VFMADD132PD.BCST actkernconst<>+8984(SB), Z15, Z20
 	VBLENDMPD        Z6, Z17, K6, Z6
 	VBLENDMPD        Z7, Z18, K7, Z7
 	KMOVW            48(SP), K2
@@ -49928,13 +48084,13 @@ loop:
 	KMOVW            24(SP), K5
 	VBLENDMPD        Z10, Z20, K5, Z10
 	VMOVAPD          Z8, Z5
-	VADDPD.BCST      actkernconst<>+7112(SB), Z1, K6, Z5
+	VADDPD.BCST      actkernconst<>+6792(SB), Z1, K6, Z5
 	VMOVAPD          Z12, Z1
-	VADDPD.BCST      actkernconst<>+7112(SB), Z2, K7, Z1
+	VADDPD.BCST      actkernconst<>+6792(SB), Z2, K7, Z1
 	VMOVAPD          Z14, Z2
-	VADDPD.BCST      actkernconst<>+7112(SB), Z3, K2, Z2
+	VADDPD.BCST      actkernconst<>+6792(SB), Z3, K2, Z2
 	VMOVAPD          Z16, Z3
-	VADDPD.BCST      actkernconst<>+7112(SB), Z4, K3, Z3
+	VADDPD.BCST      actkernconst<>+6792(SB), Z4, K3, Z3
 	VBLENDMPD        Z5, Z8, K4, Z5
 	KMOVW            8(SP), K2
 	VBLENDMPD        Z1, Z12, K2, Z1
@@ -49945,30 +48101,30 @@ loop:
 	VMULPD           Z7, Z7, Z8
 	VMULPD           Z9, Z9, Z11
 	VMULPD           Z10, Z10, Z12
-	VBROADCASTSD     actkernconst<>+7272(SB), Z13
-	VFMADD213PD.BCST actkernconst<>+7280(SB), Z4, Z13
-	VBROADCASTSD     actkernconst<>+7272(SB), Z14
-	VFMADD213PD.BCST actkernconst<>+7280(SB), Z8, Z14
-	VBROADCASTSD     actkernconst<>+7272(SB), Z15
-	VFMADD213PD.BCST actkernconst<>+7280(SB), Z11, Z15
-	VBROADCASTSD     actkernconst<>+7272(SB), Z16
-	VFMADD213PD.BCST actkernconst<>+7280(SB), Z12, Z16
-	VFMADD213PD.BCST actkernconst<>+7488(SB), Z4, Z13
-	VFMADD213PD.BCST actkernconst<>+7488(SB), Z8, Z14
-	VFMADD213PD.BCST actkernconst<>+7488(SB), Z11, Z15
-	VFMADD213PD.BCST actkernconst<>+7488(SB), Z12, Z16
-	VFMADD213PD.BCST actkernconst<>+7496(SB), Z4, Z13
-	VFMADD213PD.BCST actkernconst<>+7496(SB), Z8, Z14
-	VFMADD213PD.BCST actkernconst<>+7496(SB), Z11, Z15
-	VFMADD213PD.BCST actkernconst<>+7496(SB), Z12, Z16
-	VFMADD213PD.BCST actkernconst<>+7504(SB), Z4, Z13
-	VFMADD213PD.BCST actkernconst<>+7504(SB), Z8, Z14
-	VFMADD213PD.BCST actkernconst<>+7504(SB), Z11, Z15
-	VFMADD213PD.BCST actkernconst<>+7504(SB), Z12, Z16
-	VFMADD213PD.BCST actkernconst<>+7512(SB), Z4, Z13
-	VFMADD213PD.BCST actkernconst<>+7512(SB), Z8, Z14
-	VFMADD213PD.BCST actkernconst<>+7512(SB), Z11, Z15
-	VFMADD213PD.BCST actkernconst<>+7512(SB), Z12, Z16
+	VBROADCASTSD     actkernconst<>+6952(SB), Z13
+	VFMADD213PD.BCST actkernconst<>+6960(SB), Z4, Z13
+	VBROADCASTSD     actkernconst<>+6952(SB), Z14
+	VFMADD213PD.BCST actkernconst<>+6960(SB), Z8, Z14
+	VBROADCASTSD     actkernconst<>+6952(SB), Z15
+	VFMADD213PD.BCST actkernconst<>+6960(SB), Z11, Z15
+	VBROADCASTSD     actkernconst<>+6952(SB), Z16
+	VFMADD213PD.BCST actkernconst<>+6960(SB), Z12, Z16
+	VFMADD213PD.BCST actkernconst<>+7168(SB), Z4, Z13
+	VFMADD213PD.BCST actkernconst<>+7168(SB), Z8, Z14
+	VFMADD213PD.BCST actkernconst<>+7168(SB), Z11, Z15
+	VFMADD213PD.BCST actkernconst<>+7168(SB), Z12, Z16
+	VFMADD213PD.BCST actkernconst<>+7176(SB), Z4, Z13
+	VFMADD213PD.BCST actkernconst<>+7176(SB), Z8, Z14
+	VFMADD213PD.BCST actkernconst<>+7176(SB), Z11, Z15
+	VFMADD213PD.BCST actkernconst<>+7176(SB), Z12, Z16
+	VFMADD213PD.BCST actkernconst<>+7184(SB), Z4, Z13
+	VFMADD213PD.BCST actkernconst<>+7184(SB), Z8, Z14
+	VFMADD213PD.BCST actkernconst<>+7184(SB), Z11, Z15
+	VFMADD213PD.BCST actkernconst<>+7184(SB), Z12, Z16
+	VFMADD213PD.BCST actkernconst<>+7192(SB), Z4, Z13
+	VFMADD213PD.BCST actkernconst<>+7192(SB), Z8, Z14
+	VFMADD213PD.BCST actkernconst<>+7192(SB), Z11, Z15
+	VFMADD213PD.BCST actkernconst<>+7192(SB), Z12, Z16
 	VFMADD213PD.BCST actkernconst<>+0(SB), Z4, Z13
 	VFMADD213PD.BCST actkernconst<>+0(SB), Z8, Z14
 	VFMADD213PD.BCST actkernconst<>+0(SB), Z11, Z15
@@ -50025,55 +48181,55 @@ single:
 	VCVTPS2PD        (CX), Z1
 	VMULPD.BCST      (SP), Z1, Z2
 	VANDPD.BCST      actkernconst<>+1504(SB), Z2, Z3
-	VBROADCASTSD     actkernconst<>+7168(SB), Z4
+	VBROADCASTSD     actkernconst<>+6848(SB), Z4
 	VCMPPD           $0x11, Z3, Z4, K2
 	VCMPPD.BCST      $0x11, actkernconst<>+4256(SB), Z3, K2, K3
 	VGETEXPPD        Z2, Z3
-	VBROADCASTSD     actkernconst<>+7176(SB), Z4
-	VFMADD213PD.BCST actkernconst<>+7184(SB), Z3, Z4
+	VBROADCASTSD     actkernconst<>+6856(SB), Z4
+	VFMADD213PD.BCST actkernconst<>+6864(SB), Z3, Z4
 	VRNDSCALEPD      $0x09, Z4, Z4
-	VSUBPD.BCST      actkernconst<>+7368(SB), Z3, Z5
-	VFMADD231PD.BCST actkernconst<>+7304(SB), Z4, Z5
-	VBROADCASTSD     actkernconst<>+7192(SB), Z6
+	VSUBPD.BCST      actkernconst<>+7048(SB), Z3, Z5
+	VFMADD231PD.BCST actkernconst<>+6984(SB), Z4, Z5
+	VBROADCASTSD     actkernconst<>+6872(SB), Z6
 	VSUBPD           Z3, Z6, Z3
 	VSCALEFPD        Z3, Z2, Z3
-	VBROADCASTSD     actkernconst<>+7152(SB), Z6
+	VBROADCASTSD     actkernconst<>+6832(SB), Z6
 	VCMPPD           $0x12, Z4, Z6, K4
-	VSUBPD.BCST      actkernconst<>+7152(SB), Z4, K4, Z4
-	VBROADCASTSD     actkernconst<>+7200(SB), Z6
-	VBLENDMPD.BCST   actkernconst<>+7312(SB), Z6, K4, Z7
-	VBROADCASTSD     actkernconst<>+7208(SB), Z6
-	VBLENDMPD.BCST   actkernconst<>+7320(SB), Z6, K4, Z8
-	VBROADCASTSD     actkernconst<>+7216(SB), Z6
-	VBLENDMPD.BCST   actkernconst<>+7328(SB), Z6, K4, Z9
-	VBROADCASTSD     actkernconst<>+7224(SB), Z6
-	VBLENDMPD.BCST   actkernconst<>+7336(SB), Z6, K4, Z10
-	VBROADCASTSD     actkernconst<>+7232(SB), Z6
-	VBLENDMPD.BCST   actkernconst<>+7408(SB), Z6, K4, Z11
-	VBROADCASTSD     actkernconst<>+7240(SB), Z6
-	VBLENDMPD.BCST   actkernconst<>+7416(SB), Z6, K4, Z12
-	VBROADCASTSD     actkernconst<>+7248(SB), Z6
-	VBLENDMPD.BCST   actkernconst<>+7424(SB), Z6, K4, Z13
-	VBROADCASTSD     actkernconst<>+7160(SB), Z6
+	VSUBPD.BCST      actkernconst<>+6832(SB), Z4, K4, Z4
+	VBROADCASTSD     actkernconst<>+6880(SB), Z6
+	VBLENDMPD.BCST   actkernconst<>+6992(SB), Z6, K4, Z7
+	VBROADCASTSD     actkernconst<>+6888(SB), Z6
+	VBLENDMPD.BCST   actkernconst<>+7000(SB), Z6, K4, Z8
+	VBROADCASTSD     actkernconst<>+6896(SB), Z6
+	VBLENDMPD.BCST   actkernconst<>+7008(SB), Z6, K4, Z9
+	VBROADCASTSD     actkernconst<>+6904(SB), Z6
+	VBLENDMPD.BCST   actkernconst<>+7016(SB), Z6, K4, Z10
+	VBROADCASTSD     actkernconst<>+6912(SB), Z6
+	VBLENDMPD.BCST   actkernconst<>+7088(SB), Z6, K4, Z11
+	VBROADCASTSD     actkernconst<>+6920(SB), Z6
+	VBLENDMPD.BCST   actkernconst<>+7096(SB), Z6, K4, Z12
+	VBROADCASTSD     actkernconst<>+6928(SB), Z6
+	VBLENDMPD.BCST   actkernconst<>+7104(SB), Z6, K4, Z13
+	VBROADCASTSD     actkernconst<>+6840(SB), Z6
 	VCMPPD           $0x12, Z4, Z6, K4
-	VSUBPD.BCST      actkernconst<>+7160(SB), Z4, K4, Z4
-	VBLENDMPD.BCST   actkernconst<>+7120(SB), Z7, K4, Z7
-	VBLENDMPD.BCST   actkernconst<>+7128(SB), Z8, K4, Z8
-	VBLENDMPD.BCST   actkernconst<>+7136(SB), Z9, K4, Z9
-	VBLENDMPD.BCST   actkernconst<>+7144(SB), Z10, K4, Z10
-	VBLENDMPD.BCST   actkernconst<>+7376(SB), Z11, K4, Z11
-	VBLENDMPD.BCST   actkernconst<>+7384(SB), Z12, K4, Z12
-	VBLENDMPD.BCST   actkernconst<>+7392(SB), Z13, K4, Z13
-	VBROADCASTSD     actkernconst<>+7256(SB), Z6
-	VBLENDMPD.BCST   actkernconst<>+7400(SB), Z6, K4, Z14
-	VBROADCASTSD     actkernconst<>+7120(SB), Z6
-	VBLENDMPD.BCST   actkernconst<>+7312(SB), Z6, K4, Z15
-	VBROADCASTSD     actkernconst<>+7128(SB), Z6
-	VBLENDMPD.BCST   actkernconst<>+7320(SB), Z6, K4, Z16
-	VBROADCASTSD     actkernconst<>+7136(SB), Z6
-	VBLENDMPD.BCST   actkernconst<>+7328(SB), Z6, K4, Z17
-	VBROADCASTSD     actkernconst<>+7144(SB), Z6
-	VBLENDMPD.BCST   actkernconst<>+7336(SB), Z6, K4, Z18
+	VSUBPD.BCST      actkernconst<>+6840(SB), Z4, K4, Z4
+	VBLENDMPD.BCST   actkernconst<>+6800(SB), Z7, K4, Z7
+	VBLENDMPD.BCST   actkernconst<>+6808(SB), Z8, K4, Z8
+	VBLENDMPD.BCST   actkernconst<>+6816(SB), Z9, K4, Z9
+	VBLENDMPD.BCST   actkernconst<>+6824(SB), Z10, K4, Z10
+	VBLENDMPD.BCST   actkernconst<>+7056(SB), Z11, K4, Z11
+	VBLENDMPD.BCST   actkernconst<>+7064(SB), Z12, K4, Z12
+	VBLENDMPD.BCST   actkernconst<>+7072(SB), Z13, K4, Z13
+	VBROADCASTSD     actkernconst<>+6936(SB), Z6
+	VBLENDMPD.BCST   actkernconst<>+7080(SB), Z6, K4, Z14
+	VBROADCASTSD     actkernconst<>+6800(SB), Z6
+	VBLENDMPD.BCST   actkernconst<>+6992(SB), Z6, K4, Z15
+	VBROADCASTSD     actkernconst<>+6808(SB), Z6
+	VBLENDMPD.BCST   actkernconst<>+7000(SB), Z6, K4, Z16
+	VBROADCASTSD     actkernconst<>+6816(SB), Z6
+	VBLENDMPD.BCST   actkernconst<>+7008(SB), Z6, K4, Z17
+	VBROADCASTSD     actkernconst<>+6824(SB), Z6
+	VBLENDMPD.BCST   actkernconst<>+7016(SB), Z6, K4, Z18
 	VBROADCASTSD     actkernconst<>+5480(SB), Z6
 	VCMPPD           $0x12, Z4, Z6, K4
 	VSUBPD.BCST      actkernconst<>+5480(SB), Z4, K4, Z4
@@ -50102,36 +48258,36 @@ single:
 	VBLENDMPD        Z18, Z17, K4, Z18
 	VADDPD.BCST      actkernconst<>+1568(SB), Z5, Z4
 	VSCALEFPD        Z4, Z7, Z7
-	VADDPD.BCST      actkernconst<>+7304(SB), Z5, Z4
+	VADDPD.BCST      actkernconst<>+6984(SB), Z5, Z4
 	VSCALEFPD        Z4, Z8, Z8
-	VADDPD.BCST      actkernconst<>+7432(SB), Z5, Z4
+	VADDPD.BCST      actkernconst<>+7112(SB), Z5, Z4
 	VSCALEFPD        Z4, Z9, Z9
-	VADDPD.BCST      actkernconst<>+7440(SB), Z5, Z4
+	VADDPD.BCST      actkernconst<>+7120(SB), Z5, Z4
 	VSCALEFPD        Z4, Z10, Z10
-	VADDPD.BCST      actkernconst<>+7448(SB), Z5, Z5
+	VADDPD.BCST      actkernconst<>+7128(SB), Z5, Z5
 	VSCALEFPD        Z5, Z18, Z18
-	VMULPD.BCST      actkernconst<>+7296(SB), Z7, Z4
+	VMULPD.BCST      actkernconst<>+6976(SB), Z7, Z4
 	VRNDSCALEPD      $0x08, Z4, Z4
-	VFMADD132PD.BCST actkernconst<>+7288(SB), Z7, Z4
+	VFMADD132PD.BCST actkernconst<>+6968(SB), Z7, Z4
 	VADDPD           Z0, Z8, Z5
 	VSUBPD           Z0, Z5, Z5
 	VSUBPD           Z5, Z8, Z8
 	VADDPD           Z5, Z4, Z4
-	VADDPD.BCST      actkernconst<>+7344(SB), Z9, Z5
-	VSUBPD.BCST      actkernconst<>+7344(SB), Z5, Z5
+	VADDPD.BCST      actkernconst<>+7024(SB), Z9, Z5
+	VSUBPD.BCST      actkernconst<>+7024(SB), Z5, Z5
 	VSUBPD           Z5, Z9, Z9
 	VADDPD           Z5, Z8, Z8
-	VADDPD.BCST      actkernconst<>+7352(SB), Z10, Z5
-	VSUBPD.BCST      actkernconst<>+7352(SB), Z5, Z5
+	VADDPD.BCST      actkernconst<>+7032(SB), Z10, Z5
+	VSUBPD.BCST      actkernconst<>+7032(SB), Z5, Z5
 	VSUBPD           Z5, Z10, Z10
 	VADDPD           Z5, Z9, Z9
 	VADDPD           Z18, Z10, Z10
 	VMULPD           Z4, Z3, Z5
 	VXORPD.BCST      actkernconst<>+2752(SB), Z5, Z6
 	VFMADD213PD      Z6, Z3, Z4
-	VMULPD.BCST      actkernconst<>+7296(SB), Z5, Z6
+	VMULPD.BCST      actkernconst<>+6976(SB), Z5, Z6
 	VRNDSCALEPD      $0x08, Z6, Z6
-	VFMADD132PD.BCST actkernconst<>+7288(SB), Z5, Z6
+	VFMADD132PD.BCST actkernconst<>+6968(SB), Z5, Z6
 	VADDPD           Z4, Z6, Z6
 	VMULPD           Z8, Z3, Z4
 	VXORPD.BCST      actkernconst<>+2752(SB), Z4, Z5
@@ -50168,49 +48324,49 @@ single:
 	VADDPD           Z6, Z11, Z11
 	VADDPD           Z9, Z11, Z11
 	VADDPD           Z3, Z11, Z11
-	VMULPD.BCST      actkernconst<>+7104(SB), Z7, Z3
+	VMULPD.BCST      actkernconst<>+6784(SB), Z7, Z3
 	VXORPD.BCST      actkernconst<>+2752(SB), Z3, Z4
-	VFMADD231PD.BCST actkernconst<>+7104(SB), Z7, Z4
-	VMULPD.BCST      actkernconst<>+7104(SB), Z11, Z11
-	VFMADD132PD.BCST actkernconst<>+7360(SB), Z11, Z7
+	VFMADD231PD.BCST actkernconst<>+6784(SB), Z7, Z4
+	VMULPD.BCST      actkernconst<>+6784(SB), Z11, Z11
+	VFMADD132PD.BCST actkernconst<>+7040(SB), Z11, Z7
 	VADDPD           Z7, Z4, Z4
 	VADDPD           Z4, Z3, Z6
 	VSUBPD           Z3, Z6, Z3
 	VSUBPD           Z3, Z4, Z4
 	VADDPD           Z4, Z6, Z6
 	VADDPD.BCST      actkernconst<>+0(SB), Z5, Z5
-	VMULPD.BCST      actkernconst<>+7296(SB), Z5, Z3
+	VMULPD.BCST      actkernconst<>+6976(SB), Z5, Z3
 	VRNDSCALEPD      $0x09, Z3, Z3
-	VFMADD132PD.BCST actkernconst<>+7288(SB), Z5, Z3
+	VFMADD132PD.BCST actkernconst<>+6968(SB), Z5, Z3
 	VMULPD.BCST      actkernconst<>+4216(SB), Z3, Z4
 	VRNDSCALEPD      $0x09, Z4, Z4
-	VFMADD231PD.BCST actkernconst<>+7456(SB), Z4, Z3
+	VFMADD231PD.BCST actkernconst<>+7136(SB), Z4, Z3
 	VBROADCASTSD     actkernconst<>+4216(SB), Z5
 	VCMPPD           $0x11, Z3, Z5, K4
 	VANDPD.BCST      actkernconst<>+1504(SB), Z6, Z3
-	VBROADCASTSD     actkernconst<>+7104(SB), Z5
+	VBROADCASTSD     actkernconst<>+6784(SB), Z5
 	VSUBPD           Z3, Z5, Z3
-	VADDPD.BCST      actkernconst<>+7360(SB), Z3, K4, Z6
-	VBROADCASTSD     actkernconst<>+7264(SB), Z3
+	VADDPD.BCST      actkernconst<>+7040(SB), Z3, K4, Z6
+	VBROADCASTSD     actkernconst<>+6944(SB), Z3
 	VFMADD213PD.BCST actkernconst<>+1576(SB), Z2, Z3
-	VADDPD.BCST      actkernconst<>+9280(SB), Z3, Z3
-	VSUBPD.BCST      actkernconst<>+9280(SB), Z3, Z5
+	VADDPD.BCST      actkernconst<>+8960(SB), Z3, Z3
+	VSUBPD.BCST      actkernconst<>+8960(SB), Z3, Z5
 	VFMADD213PD.BCST actkernconst<>+0(SB), Z0, Z5
-	VFMADD231PD.BCST actkernconst<>+9288(SB), Z5, Z2
-	VFMADD231PD.BCST actkernconst<>+9296(SB), Z5, Z2
-	VFMADD132PD.BCST actkernconst<>+9304(SB), Z2, Z5
+	VFMADD231PD.BCST actkernconst<>+8968(SB), Z5, Z2
+	VFMADD231PD.BCST actkernconst<>+8976(SB), Z5, Z2
+	VFMADD132PD.BCST actkernconst<>+8984(SB), Z2, Z5
 	VBLENDMPD        Z6, Z5, K3, Z6
 	VBLENDMPD        Z6, Z5, K2, Z6
 	VMOVAPD          Z3, Z2
-	VADDPD.BCST      actkernconst<>+7112(SB), Z4, K3, Z2
+	VADDPD.BCST      actkernconst<>+6792(SB), Z4, K3, Z2
 	VBLENDMPD        Z2, Z3, K2, Z2
 	VMULPD           Z6, Z6, Z3
-	VBROADCASTSD     actkernconst<>+7272(SB), Z4
-	VFMADD213PD.BCST actkernconst<>+7280(SB), Z3, Z4
-	VFMADD213PD.BCST actkernconst<>+7488(SB), Z3, Z4
-	VFMADD213PD.BCST actkernconst<>+7496(SB), Z3, Z4
-	VFMADD213PD.BCST actkernconst<>+7504(SB), Z3, Z4
-	VFMADD213PD.BCST actkernconst<>+7512(SB), Z3, Z4
+	VBROADCASTSD     actkernconst<>+6952(SB), Z4
+	VFMADD213PD.BCST actkernconst<>+6960(SB), Z3, Z4
+	VFMADD213PD.BCST actkernconst<>+7168(SB), Z3, Z4
+	VFMADD213PD.BCST actkernconst<>+7176(SB), Z3, Z4
+	VFMADD213PD.BCST actkernconst<>+7184(SB), Z3, Z4
+	VFMADD213PD.BCST actkernconst<>+7192(SB), Z3, Z4
 	VFMADD213PD.BCST actkernconst<>+0(SB), Z3, Z4
 	VMULPD           Z4, Z6, Z6
 	VPSLLQ           $0x3f, Z2, Z3
@@ -50237,55 +48393,55 @@ tail:
 	VCVTPS2PD        Y1, Z1
 	VMULPD.BCST      (SP), Z1, Z2
 	VANDPD.BCST      actkernconst<>+1504(SB), Z2, Z3
-	VBROADCASTSD     actkernconst<>+7168(SB), Z4
+	VBROADCASTSD     actkernconst<>+6848(SB), Z4
 	VCMPPD           $0x11, Z3, Z4, K2
 	VCMPPD.BCST      $0x11, actkernconst<>+4256(SB), Z3, K2, K3
 	VGETEXPPD        Z2, Z3
-	VBROADCASTSD     actkernconst<>+7176(SB), Z4
-	VFMADD213PD.BCST actkernconst<>+7184(SB), Z3, Z4
+	VBROADCASTSD     actkernconst<>+6856(SB), Z4
+	VFMADD213PD.BCST actkernconst<>+6864(SB), Z3, Z4
 	VRNDSCALEPD      $0x09, Z4, Z4
-	VSUBPD.BCST      actkernconst<>+7368(SB), Z3, Z5
-	VFMADD231PD.BCST actkernconst<>+7304(SB), Z4, Z5
-	VBROADCASTSD     actkernconst<>+7192(SB), Z6
+	VSUBPD.BCST      actkernconst<>+7048(SB), Z3, Z5
+	VFMADD231PD.BCST actkernconst<>+6984(SB), Z4, Z5
+	VBROADCASTSD     actkernconst<>+6872(SB), Z6
 	VSUBPD           Z3, Z6, Z3
 	VSCALEFPD        Z3, Z2, Z3
-	VBROADCASTSD     actkernconst<>+7152(SB), Z6
+	VBROADCASTSD     actkernconst<>+6832(SB), Z6
 	VCMPPD           $0x12, Z4, Z6, K4
-	VSUBPD.BCST      actkernconst<>+7152(SB), Z4, K4, Z4
-	VBROADCASTSD     actkernconst<>+7200(SB), Z6
-	VBLENDMPD.BCST   actkernconst<>+7312(SB), Z6, K4, Z7
-	VBROADCASTSD     actkernconst<>+7208(SB), Z6
-	VBLENDMPD.BCST   actkernconst<>+7320(SB), Z6, K4, Z8
-	VBROADCASTSD     actkernconst<>+7216(SB), Z6
-	VBLENDMPD.BCST   actkernconst<>+7328(SB), Z6, K4, Z9
-	VBROADCASTSD     actkernconst<>+7224(SB), Z6
-	VBLENDMPD.BCST   actkernconst<>+7336(SB), Z6, K4, Z10
-	VBROADCASTSD     actkernconst<>+7232(SB), Z6
-	VBLENDMPD.BCST   actkernconst<>+7408(SB), Z6, K4, Z11
-	VBROADCASTSD     actkernconst<>+7240(SB), Z6
-	VBLENDMPD.BCST   actkernconst<>+7416(SB), Z6, K4, Z12
-	VBROADCASTSD     actkernconst<>+7248(SB), Z6
-	VBLENDMPD.BCST   actkernconst<>+7424(SB), Z6, K4, Z13
-	VBROADCASTSD     actkernconst<>+7160(SB), Z6
+	VSUBPD.BCST      actkernconst<>+6832(SB), Z4, K4, Z4
+	VBROADCASTSD     actkernconst<>+6880(SB), Z6
+	VBLENDMPD.BCST   actkernconst<>+6992(SB), Z6, K4, Z7
+	VBROADCASTSD     actkernconst<>+6888(SB), Z6
+	VBLENDMPD.BCST   actkernconst<>+7000(SB), Z6, K4, Z8
+	VBROADCASTSD     actkernconst<>+6896(SB), Z6
+	VBLENDMPD.BCST   actkernconst<>+7008(SB), Z6, K4, Z9
+	VBROADCASTSD     actkernconst<>+6904(SB), Z6
+	VBLENDMPD.BCST   actkernconst<>+7016(SB), Z6, K4, Z10
+	VBROADCASTSD     actkernconst<>+6912(SB), Z6
+	VBLENDMPD.BCST   actkernconst<>+7088(SB), Z6, K4, Z11
+	VBROADCASTSD     actkernconst<>+6920(SB), Z6
+	VBLENDMPD.BCST   actkernconst<>+7096(SB), Z6, K4, Z12
+	VBROADCASTSD     actkernconst<>+6928(SB), Z6
+	VBLENDMPD.BCST   actkernconst<>+7104(SB), Z6, K4, Z13
+	VBROADCASTSD     actkernconst<>+6840(SB), Z6
 	VCMPPD           $0x12, Z4, Z6, K4
-	VSUBPD.BCST      actkernconst<>+7160(SB), Z4, K4, Z4
-	VBLENDMPD.BCST   actkernconst<>+7120(SB), Z7, K4, Z7
-	VBLENDMPD.BCST   actkernconst<>+7128(SB), Z8, K4, Z8
-	VBLENDMPD.BCST   actkernconst<>+7136(SB), Z9, K4, Z9
-	VBLENDMPD.BCST   actkernconst<>+7144(SB), Z10, K4, Z10
-	VBLENDMPD.BCST   actkernconst<>+7376(SB), Z11, K4, Z11
-	VBLENDMPD.BCST   actkernconst<>+7384(SB), Z12, K4, Z12
-	VBLENDMPD.BCST   actkernconst<>+7392(SB), Z13, K4, Z13
-	VBROADCASTSD     actkernconst<>+7256(SB), Z6
-	VBLENDMPD.BCST   actkernconst<>+7400(SB), Z6, K4, Z14
-	VBROADCASTSD     actkernconst<>+7120(SB), Z6
-	VBLENDMPD.BCST   actkernconst<>+7312(SB), Z6, K4, Z15
-	VBROADCASTSD     actkernconst<>+7128(SB), Z6
-	VBLENDMPD.BCST   actkernconst<>+7320(SB), Z6, K4, Z16
-	VBROADCASTSD     actkernconst<>+7136(SB), Z6
-	VBLENDMPD.BCST   actkernconst<>+7328(SB), Z6, K4, Z17
-	VBROADCASTSD     actkernconst<>+7144(SB), Z6
-	VBLENDMPD.BCST   actkernconst<>+7336(SB), Z6, K4, Z18
+	VSUBPD.BCST      actkernconst<>+6840(SB), Z4, K4, Z4
+	VBLENDMPD.BCST   actkernconst<>+6800(SB), Z7, K4, Z7
+	VBLENDMPD.BCST   actkernconst<>+6808(SB), Z8, K4, Z8
+	VBLENDMPD.BCST   actkernconst<>+6816(SB), Z9, K4, Z9
+	VBLENDMPD.BCST   actkernconst<>+6824(SB), Z10, K4, Z10
+	VBLENDMPD.BCST   actkernconst<>+7056(SB), Z11, K4, Z11
+	VBLENDMPD.BCST   actkernconst<>+7064(SB), Z12, K4, Z12
+	VBLENDMPD.BCST   actkernconst<>+7072(SB), Z13, K4, Z13
+	VBROADCASTSD     actkernconst<>+6936(SB), Z6
+	VBLENDMPD.BCST   actkernconst<>+7080(SB), Z6, K4, Z14
+	VBROADCASTSD     actkernconst<>+6800(SB), Z6
+	VBLENDMPD.BCST   actkernconst<>+6992(SB), Z6, K4, Z15
+	VBROADCASTSD     actkernconst<>+6808(SB), Z6
+	VBLENDMPD.BCST   actkernconst<>+7000(SB), Z6, K4, Z16
+	VBROADCASTSD     actkernconst<>+6816(SB), Z6
+	VBLENDMPD.BCST   actkernconst<>+7008(SB), Z6, K4, Z17
+	VBROADCASTSD     actkernconst<>+6824(SB), Z6
+	VBLENDMPD.BCST   actkernconst<>+7016(SB), Z6, K4, Z18
 	VBROADCASTSD     actkernconst<>+5480(SB), Z6
 	VCMPPD           $0x12, Z4, Z6, K4
 	VSUBPD.BCST      actkernconst<>+5480(SB), Z4, K4, Z4
@@ -50314,36 +48470,36 @@ tail:
 	VBLENDMPD        Z18, Z17, K4, Z18
 	VADDPD.BCST      actkernconst<>+1568(SB), Z5, Z4
 	VSCALEFPD        Z4, Z7, Z7
-	VADDPD.BCST      actkernconst<>+7304(SB), Z5, Z4
+	VADDPD.BCST      actkernconst<>+6984(SB), Z5, Z4
 	VSCALEFPD        Z4, Z8, Z8
-	VADDPD.BCST      actkernconst<>+7432(SB), Z5, Z4
+	VADDPD.BCST      actkernconst<>+7112(SB), Z5, Z4
 	VSCALEFPD        Z4, Z9, Z9
-	VADDPD.BCST      actkernconst<>+7440(SB), Z5, Z4
+	VADDPD.BCST      actkernconst<>+7120(SB), Z5, Z4
 	VSCALEFPD        Z4, Z10, Z10
-	VADDPD.BCST      actkernconst<>+7448(SB), Z5, Z5
+	VADDPD.BCST      actkernconst<>+7128(SB), Z5, Z5
 	VSCALEFPD        Z5, Z18, Z18
-	VMULPD.BCST      actkernconst<>+7296(SB), Z7, Z4
+	VMULPD.BCST      actkernconst<>+6976(SB), Z7, Z4
 	VRNDSCALEPD      $0x08, Z4, Z4
-	VFMADD132PD.BCST actkernconst<>+7288(SB), Z7, Z4
+	VFMADD132PD.BCST actkernconst<>+6968(SB), Z7, Z4
 	VADDPD           Z0, Z8, Z5
 	VSUBPD           Z0, Z5, Z5
 	VSUBPD           Z5, Z8, Z8
 	VADDPD           Z5, Z4, Z4
-	VADDPD.BCST      actkernconst<>+7344(SB), Z9, Z5
-	VSUBPD.BCST      actkernconst<>+7344(SB), Z5, Z5
+	VADDPD.BCST      actkernconst<>+7024(SB), Z9, Z5
+	VSUBPD.BCST      actkernconst<>+7024(SB), Z5, Z5
 	VSUBPD           Z5, Z9, Z9
 	VADDPD           Z5, Z8, Z8
-	VADDPD.BCST      actkernconst<>+7352(SB), Z10, Z5
-	VSUBPD.BCST      actkernconst<>+7352(SB), Z5, Z5
+	VADDPD.BCST      actkernconst<>+7032(SB), Z10, Z5
+	VSUBPD.BCST      actkernconst<>+7032(SB), Z5, Z5
 	VSUBPD           Z5, Z10, Z10
 	VADDPD           Z5, Z9, Z9
 	VADDPD           Z18, Z10, Z10
 	VMULPD           Z4, Z3, Z5
 	VXORPD.BCST      actkernconst<>+2752(SB), Z5, Z6
 	VFMADD213PD      Z6, Z3, Z4
-	VMULPD.BCST      actkernconst<>+7296(SB), Z5, Z6
+	VMULPD.BCST      actkernconst<>+6976(SB), Z5, Z6
 	VRNDSCALEPD      $0x08, Z6, Z6
-	VFMADD132PD.BCST actkernconst<>+7288(SB), Z5, Z6
+	VFMADD132PD.BCST actkernconst<>+6968(SB), Z5, Z6
 	VADDPD           Z4, Z6, Z6
 	VMULPD           Z8, Z3, Z4
 	VXORPD.BCST      actkernconst<>+2752(SB), Z4, Z5
@@ -50380,49 +48536,49 @@ tail:
 	VADDPD           Z6, Z11, Z11
 	VADDPD           Z9, Z11, Z11
 	VADDPD           Z3, Z11, Z11
-	VMULPD.BCST      actkernconst<>+7104(SB), Z7, Z3
+	VMULPD.BCST      actkernconst<>+6784(SB), Z7, Z3
 	VXORPD.BCST      actkernconst<>+2752(SB), Z3, Z4
-	VFMADD231PD.BCST actkernconst<>+7104(SB), Z7, Z4
-	VMULPD.BCST      actkernconst<>+7104(SB), Z11, Z11
-	VFMADD132PD.BCST actkernconst<>+7360(SB), Z11, Z7
+	VFMADD231PD.BCST actkernconst<>+6784(SB), Z7, Z4
+	VMULPD.BCST      actkernconst<>+6784(SB), Z11, Z11
+	VFMADD132PD.BCST actkernconst<>+7040(SB), Z11, Z7
 	VADDPD           Z7, Z4, Z4
 	VADDPD           Z4, Z3, Z6
 	VSUBPD           Z3, Z6, Z3
 	VSUBPD           Z3, Z4, Z4
 	VADDPD           Z4, Z6, Z6
 	VADDPD.BCST      actkernconst<>+0(SB), Z5, Z5
-	VMULPD.BCST      actkernconst<>+7296(SB), Z5, Z3
+	VMULPD.BCST      actkernconst<>+6976(SB), Z5, Z3
 	VRNDSCALEPD      $0x09, Z3, Z3
-	VFMADD132PD.BCST actkernconst<>+7288(SB), Z5, Z3
+	VFMADD132PD.BCST actkernconst<>+6968(SB), Z5, Z3
 	VMULPD.BCST      actkernconst<>+4216(SB), Z3, Z4
 	VRNDSCALEPD      $0x09, Z4, Z4
-	VFMADD231PD.BCST actkernconst<>+7456(SB), Z4, Z3
+	VFMADD231PD.BCST actkernconst<>+7136(SB), Z4, Z3
 	VBROADCASTSD     actkernconst<>+4216(SB), Z5
 	VCMPPD           $0x11, Z3, Z5, K4
 	VANDPD.BCST      actkernconst<>+1504(SB), Z6, Z3
-	VBROADCASTSD     actkernconst<>+7104(SB), Z5
+	VBROADCASTSD     actkernconst<>+6784(SB), Z5
 	VSUBPD           Z3, Z5, Z3
-	VADDPD.BCST      actkernconst<>+7360(SB), Z3, K4, Z6
-	VBROADCASTSD     actkernconst<>+7264(SB), Z3
+	VADDPD.BCST      actkernconst<>+7040(SB), Z3, K4, Z6
+	VBROADCASTSD     actkernconst<>+6944(SB), Z3
 	VFMADD213PD.BCST actkernconst<>+1576(SB), Z2, Z3
-	VADDPD.BCST      actkernconst<>+9280(SB), Z3, Z3
-	VSUBPD.BCST      actkernconst<>+9280(SB), Z3, Z5
+	VADDPD.BCST      actkernconst<>+8960(SB), Z3, Z3
+	VSUBPD.BCST      actkernconst<>+8960(SB), Z3, Z5
 	VFMADD213PD.BCST actkernconst<>+0(SB), Z0, Z5
-	VFMADD231PD.BCST actkernconst<>+9288(SB), Z5, Z2
-	VFMADD231PD.BCST actkernconst<>+9296(SB), Z5, Z2
-	VFMADD132PD.BCST actkernconst<>+9304(SB), Z2, Z5
+	VFMADD231PD.BCST actkernconst<>+8968(SB), Z5, Z2
+	VFMADD231PD.BCST actkernconst<>+8976(SB), Z5, Z2
+	VFMADD132PD.BCST actkernconst<>+8984(SB), Z2, Z5
 	VBLENDMPD        Z6, Z5, K3, Z6
 	VBLENDMPD        Z6, Z5, K2, Z6
 	VMOVAPD          Z3, Z2
-	VADDPD.BCST      actkernconst<>+7112(SB), Z4, K3, Z2
+	VADDPD.BCST      actkernconst<>+6792(SB), Z4, K3, Z2
 	VBLENDMPD        Z2, Z3, K2, Z2
 	VMULPD           Z6, Z6, Z3
-	VBROADCASTSD     actkernconst<>+7272(SB), Z4
-	VFMADD213PD.BCST actkernconst<>+7280(SB), Z3, Z4
-	VFMADD213PD.BCST actkernconst<>+7488(SB), Z3, Z4
-	VFMADD213PD.BCST actkernconst<>+7496(SB), Z3, Z4
-	VFMADD213PD.BCST actkernconst<>+7504(SB), Z3, Z4
-	VFMADD213PD.BCST actkernconst<>+7512(SB), Z3, Z4
+	VBROADCASTSD     actkernconst<>+6952(SB), Z4
+	VFMADD213PD.BCST actkernconst<>+6960(SB), Z3, Z4
+	VFMADD213PD.BCST actkernconst<>+7168(SB), Z3, Z4
+	VFMADD213PD.BCST actkernconst<>+7176(SB), Z3, Z4
+	VFMADD213PD.BCST actkernconst<>+7184(SB), Z3, Z4
+	VFMADD213PD.BCST actkernconst<>+7192(SB), Z3, Z4
 	VFMADD213PD.BCST actkernconst<>+0(SB), Z3, Z4
 	VMULPD           Z4, Z6, Z6
 	VPSLLQ           $0x3f, Z2, Z3
@@ -50465,13 +48621,13 @@ loop:
 	VANDPD.BCST      actkernconst<>+1504(SB), Z6, Z10
 	VANDPD.BCST      actkernconst<>+1504(SB), Z7, Z11
 	VANDPD.BCST      actkernconst<>+1504(SB), Z8, Z12
-	VBROADCASTSD     actkernconst<>+7168(SB), Z13
+	VBROADCASTSD     actkernconst<>+6848(SB), Z13
 	VCMPPD           $0x11, Z9, Z13, K2
-	VBROADCASTSD     actkernconst<>+7168(SB), Z13
+	VBROADCASTSD     actkernconst<>+6848(SB), Z13
 	VCMPPD           $0x11, Z10, Z13, K3
-	VBROADCASTSD     actkernconst<>+7168(SB), Z13
+	VBROADCASTSD     actkernconst<>+6848(SB), Z13
 	VCMPPD           $0x11, Z11, Z13, K4
-	VBROADCASTSD     actkernconst<>+7168(SB), Z13
+	VBROADCASTSD     actkernconst<>+6848(SB), Z13
 	VCMPPD           $0x11, Z12, Z13, K5
 	VCMPPD.BCST      $0x11, actkernconst<>+4256(SB), Z9, K2, K6
 	VCMPPD.BCST      $0x11, actkernconst<>+4256(SB), Z10, K3, K7
@@ -50483,232 +48639,232 @@ loop:
 	VGETEXPPD        Z6, Z10
 	VGETEXPPD        Z7, Z11
 	VGETEXPPD        Z8, Z12
-	VBROADCASTSD     actkernconst<>+7176(SB), Z13
-	VFMADD213PD.BCST actkernconst<>+7184(SB), Z9, Z13
-	VBROADCASTSD     actkernconst<>+7176(SB), Z14
-	VFMADD213PD.BCST actkernconst<>+7184(SB), Z10, Z14
-	VBROADCASTSD     actkernconst<>+7176(SB), Z15
-	VFMADD213PD.BCST actkernconst<>+7184(SB), Z11, Z15
-	VBROADCASTSD     actkernconst<>+7176(SB), Z16
-	VFMADD213PD.BCST actkernconst<>+7184(SB), Z12, Z16
+	VBROADCASTSD     actkernconst<>+6856(SB), Z13
+	VFMADD213PD.BCST actkernconst<>+6864(SB), Z9, Z13
+	VBROADCASTSD     actkernconst<>+6856(SB), Z14
+	VFMADD213PD.BCST actkernconst<>+6864(SB), Z10, Z14
+	VBROADCASTSD     actkernconst<>+6856(SB), Z15
+	VFMADD213PD.BCST actkernconst<>+6864(SB), Z11, Z15
+	VBROADCASTSD     actkernconst<>+6856(SB), Z16
+	VFMADD213PD.BCST actkernconst<>+6864(SB), Z12, Z16
 	VRNDSCALEPD      $0x09, Z13, Z13
 	VRNDSCALEPD      $0x09, Z14, Z14
 	VRNDSCALEPD      $0x09, Z15, Z15
 	VRNDSCALEPD      $0x09, Z16, Z16
-	VSUBPD.BCST      actkernconst<>+7368(SB), Z9, Z17
-	VSUBPD.BCST      actkernconst<>+7368(SB), Z10, Z18
-	VSUBPD.BCST      actkernconst<>+7368(SB), Z11, Z19
-	VSUBPD.BCST      actkernconst<>+7368(SB), Z12, Z20
-	VFMADD231PD.BCST actkernconst<>+7304(SB), Z13, Z17
-	VFMADD231PD.BCST actkernconst<>+7304(SB), Z14, Z18
-	VFMADD231PD.BCST actkernconst<>+7304(SB), Z15, Z19
-	VFMADD231PD.BCST actkernconst<>+7304(SB), Z16, Z20
-	VBROADCASTSD     actkernconst<>+7192(SB), Z21
+	VSUBPD.BCST      actkernconst<>+7048(SB), Z9, Z17
+	VSUBPD.BCST      actkernconst<>+7048(SB), Z10, Z18
+	VSUBPD.BCST      actkernconst<>+7048(SB), Z11, Z19
+	VSUBPD.BCST      actkernconst<>+7048(SB), Z12, Z20
+	VFMADD231PD.BCST actkernconst<>+6984(SB), Z13, Z17
+	VFMADD231PD.BCST actkernconst<>+6984(SB), Z14, Z18
+	VFMADD231PD.BCST actkernconst<>+6984(SB), Z15, Z19
+	VFMADD231PD.BCST actkernconst<>+6984(SB), Z16, Z20
+	VBROADCASTSD     actkernconst<>+6872(SB), Z21
 	VSUBPD           Z9, Z21, Z9
-	VBROADCASTSD     actkernconst<>+7192(SB), Z21
+	VBROADCASTSD     actkernconst<>+6872(SB), Z21
 	VSUBPD           Z10, Z21, Z10
-	VBROADCASTSD     actkernconst<>+7192(SB), Z21
+	VBROADCASTSD     actkernconst<>+6872(SB), Z21
 	VSUBPD           Z11, Z21, Z11
-	VBROADCASTSD     actkernconst<>+7192(SB), Z21
+	VBROADCASTSD     actkernconst<>+6872(SB), Z21
 	VSUBPD           Z12, Z21, Z12
 	VSCALEFPD        Z9, Z5, Z9
 	VSCALEFPD        Z10, Z6, Z10
 	VSCALEFPD        Z11, Z7, Z11
 	VSCALEFPD        Z12, Z8, Z12
-	VBROADCASTSD     actkernconst<>+7152(SB), Z21
+	VBROADCASTSD     actkernconst<>+6832(SB), Z21
 	KMOVW            K5, 24(SP)
 	VCMPPD           $0x12, Z13, Z21, K5
-	VBROADCASTSD     actkernconst<>+7152(SB), Z21
+	VBROADCASTSD     actkernconst<>+6832(SB), Z21
 	KMOVW            K2, 32(SP)
 	VCMPPD           $0x12, Z14, Z21, K2
-	VBROADCASTSD     actkernconst<>+7152(SB), Z21
+	VBROADCASTSD     actkernconst<>+6832(SB), Z21
 	KMOVW            K4, 40(SP)
 	VCMPPD           $0x12, Z15, Z21, K4
-	VBROADCASTSD     actkernconst<>+7152(SB), Z21
+	VBROADCASTSD     actkernconst<>+6832(SB), Z21
 	KMOVW            K3, 48(SP)
 	VCMPPD           $0x12, Z16, Z21, K3
-	VSUBPD.BCST      actkernconst<>+7152(SB), Z13, K5, Z13
-	VSUBPD.BCST      actkernconst<>+7152(SB), Z14, K2, Z14
-	VSUBPD.BCST      actkernconst<>+7152(SB), Z15, K4, Z15
-	VSUBPD.BCST      actkernconst<>+7152(SB), Z16, K3, Z16
-	VBROADCASTSD     actkernconst<>+7200(SB), Z21
-	VBLENDMPD.BCST   actkernconst<>+7312(SB), Z21, K5, Z22
-	VBROADCASTSD     actkernconst<>+7200(SB), Z21
-	VBLENDMPD.BCST   actkernconst<>+7312(SB), Z21, K2, Z23
-	VBROADCASTSD     actkernconst<>+7200(SB), Z21
-	VBLENDMPD.BCST   actkernconst<>+7312(SB), Z21, K4, Z24
-	VBROADCASTSD     actkernconst<>+7200(SB), Z21
-	VBLENDMPD.BCST   actkernconst<>+7312(SB), Z21, K3, Z25
-	VBROADCASTSD     actkernconst<>+7208(SB), Z21
-	VBLENDMPD.BCST   actkernconst<>+7320(SB), Z21, K5, Z26
-	VBROADCASTSD     actkernconst<>+7208(SB), Z21
-	VBLENDMPD.BCST   actkernconst<>+7320(SB), Z21, K2, Z27
-	VBROADCASTSD     actkernconst<>+7208(SB), Z21
-	VBLENDMPD.BCST   actkernconst<>+7320(SB), Z21, K4, Z28
-	VBROADCASTSD     actkernconst<>+7208(SB), Z21
-	VBLENDMPD.BCST   actkernconst<>+7320(SB), Z21, K3, Z29
-	VBROADCASTSD     actkernconst<>+7216(SB), Z21
-	VBLENDMPD.BCST   actkernconst<>+7328(SB), Z21, K5, Z30
-	VBROADCASTSD     actkernconst<>+7216(SB), Z21
-	VBLENDMPD.BCST   actkernconst<>+7328(SB), Z21, K2, Z31
-	VBROADCASTSD     actkernconst<>+7216(SB), Z21
+	VSUBPD.BCST      actkernconst<>+6832(SB), Z13, K5, Z13
+	VSUBPD.BCST      actkernconst<>+6832(SB), Z14, K2, Z14
+	VSUBPD.BCST      actkernconst<>+6832(SB), Z15, K4, Z15
+	VSUBPD.BCST      actkernconst<>+6832(SB), Z16, K3, Z16
+	VBROADCASTSD     actkernconst<>+6880(SB), Z21
+	VBLENDMPD.BCST   actkernconst<>+6992(SB), Z21, K5, Z22
+	VBROADCASTSD     actkernconst<>+6880(SB), Z21
+	VBLENDMPD.BCST   actkernconst<>+6992(SB), Z21, K2, Z23
+	VBROADCASTSD     actkernconst<>+6880(SB), Z21
+	VBLENDMPD.BCST   actkernconst<>+6992(SB), Z21, K4, Z24
+	VBROADCASTSD     actkernconst<>+6880(SB), Z21
+	VBLENDMPD.BCST   actkernconst<>+6992(SB), Z21, K3, Z25
+	VBROADCASTSD     actkernconst<>+6888(SB), Z21
+	VBLENDMPD.BCST   actkernconst<>+7000(SB), Z21, K5, Z26
+	VBROADCASTSD     actkernconst<>+6888(SB), Z21
+	VBLENDMPD.BCST   actkernconst<>+7000(SB), Z21, K2, Z27
+	VBROADCASTSD     actkernconst<>+6888(SB), Z21
+	VBLENDMPD.BCST   actkernconst<>+7000(SB), Z21, K4, Z28
+	VBROADCASTSD     actkernconst<>+6888(SB), Z21
+	VBLENDMPD.BCST   actkernconst<>+7000(SB), Z21, K3, Z29
+	VBROADCASTSD     actkernconst<>+6896(SB), Z21
+	VBLENDMPD.BCST   actkernconst<>+7008(SB), Z21, K5, Z30
+	VBROADCASTSD     actkernconst<>+6896(SB), Z21
+	VBLENDMPD.BCST   actkernconst<>+7008(SB), Z21, K2, Z31
+	VBROADCASTSD     actkernconst<>+6896(SB), Z21
 	VMOVUPD          Z4, 56(SP)
-	VBLENDMPD.BCST   actkernconst<>+7328(SB), Z21, K4, Z4
-	VBROADCASTSD     actkernconst<>+7216(SB), Z21
+	VBLENDMPD.BCST   actkernconst<>+7008(SB), Z21, K4, Z4
+	VBROADCASTSD     actkernconst<>+6896(SB), Z21
 	VMOVUPD          Z3, 120(SP)
-	VBLENDMPD.BCST   actkernconst<>+7328(SB), Z21, K3, Z3
-	VBROADCASTSD     actkernconst<>+7224(SB), Z21
+	VBLENDMPD.BCST   actkernconst<>+7008(SB), Z21, K3, Z3
+	VBROADCASTSD     actkernconst<>+6904(SB), Z21
 	VMOVUPD          Z2, 184(SP)
-	VBLENDMPD.BCST   actkernconst<>+7336(SB), Z21, K5, Z2
-	VBROADCASTSD     actkernconst<>+7224(SB), Z21
+	VBLENDMPD.BCST   actkernconst<>+7016(SB), Z21, K5, Z2
+	VBROADCASTSD     actkernconst<>+6904(SB), Z21
 	VMOVUPD          Z1, 248(SP)
-	VBLENDMPD.BCST   actkernconst<>+7336(SB), Z21, K2, Z1
-	VBROADCASTSD     actkernconst<>+7224(SB), Z21
+	VBLENDMPD.BCST   actkernconst<>+7016(SB), Z21, K2, Z1
+	VBROADCASTSD     actkernconst<>+6904(SB), Z21
 	VMOVUPD          Z8, 312(SP)
-	VBLENDMPD.BCST   actkernconst<>+7336(SB), Z21, K4, Z8
-	VBROADCASTSD     actkernconst<>+7224(SB), Z21
+	VBLENDMPD.BCST   actkernconst<>+7016(SB), Z21, K4, Z8
+	VBROADCASTSD     actkernconst<>+6904(SB), Z21
 	VMOVUPD          Z7, 376(SP)
-	VBLENDMPD.BCST   actkernconst<>+7336(SB), Z21, K3, Z7
-	VBROADCASTSD     actkernconst<>+7232(SB), Z21
+	VBLENDMPD.BCST   actkernconst<>+7016(SB), Z21, K3, Z7
+	VBROADCASTSD     actkernconst<>+6912(SB), Z21
 	VMOVUPD          Z6, 440(SP)
-	VBLENDMPD.BCST   actkernconst<>+7408(SB), Z21, K5, Z6
-	VBROADCASTSD     actkernconst<>+7232(SB), Z21
+	VBLENDMPD.BCST   actkernconst<>+7088(SB), Z21, K5, Z6
+	VBROADCASTSD     actkernconst<>+6912(SB), Z21
 	VMOVUPD          Z5, 504(SP)
-	VBLENDMPD.BCST   actkernconst<>+7408(SB), Z21, K2, Z5
-	VBROADCASTSD     actkernconst<>+7232(SB), Z21
+	VBLENDMPD.BCST   actkernconst<>+7088(SB), Z21, K2, Z5
+	VBROADCASTSD     actkernconst<>+6912(SB), Z21
 	VMOVUPD          Z12, 568(SP)
-	VBLENDMPD.BCST   actkernconst<>+7408(SB), Z21, K4, Z12
-	VBROADCASTSD     actkernconst<>+7232(SB), Z21
+	VBLENDMPD.BCST   actkernconst<>+7088(SB), Z21, K4, Z12
+	VBROADCASTSD     actkernconst<>+6912(SB), Z21
 	VMOVUPD          Z11, 632(SP)
-	VBLENDMPD.BCST   actkernconst<>+7408(SB), Z21, K3, Z11
-	VBROADCASTSD     actkernconst<>+7240(SB), Z21
+	VBLENDMPD.BCST   actkernconst<>+7088(SB), Z21, K3, Z11
+	VBROADCASTSD     actkernconst<>+6920(SB), Z21
 	VMOVUPD          Z10, 696(SP)
-	VBLENDMPD.BCST   actkernconst<>+7416(SB), Z21, K5, Z10
-	VBROADCASTSD     actkernconst<>+7240(SB), Z21
+	VBLENDMPD.BCST   actkernconst<>+7096(SB), Z21, K5, Z10
+	VBROADCASTSD     actkernconst<>+6920(SB), Z21
 	VMOVUPD          Z9, 760(SP)
-	VBLENDMPD.BCST   actkernconst<>+7416(SB), Z21, K2, Z9
-	VBROADCASTSD     actkernconst<>+7240(SB), Z21
+	VBLENDMPD.BCST   actkernconst<>+7096(SB), Z21, K2, Z9
+	VBROADCASTSD     actkernconst<>+6920(SB), Z21
 	VMOVUPD          Z20, 824(SP)
-	VBLENDMPD.BCST   actkernconst<>+7416(SB), Z21, K4, Z20
-	VBROADCASTSD     actkernconst<>+7240(SB), Z21
+	VBLENDMPD.BCST   actkernconst<>+7096(SB), Z21, K4, Z20
+	VBROADCASTSD     actkernconst<>+6920(SB), Z21
 	VMOVUPD          Z19, 888(SP)
-	VBLENDMPD.BCST   actkernconst<>+7416(SB), Z21, K3, Z19
-	VBROADCASTSD     actkernconst<>+7248(SB), Z21
+	VBLENDMPD.BCST   actkernconst<>+7096(SB), Z21, K3, Z19
+	VBROADCASTSD     actkernconst<>+6928(SB), Z21
 	VMOVUPD          Z18, 952(SP)
-	VBLENDMPD.BCST   actkernconst<>+7424(SB), Z21, K5, Z18
-	VBROADCASTSD     actkernconst<>+7248(SB), Z21
+	VBLENDMPD.BCST   actkernconst<>+7104(SB), Z21, K5, Z18
+	VBROADCASTSD     actkernconst<>+6928(SB), Z21
 	VMOVUPD          Z17, 1016(SP)
-	VBLENDMPD.BCST   actkernconst<>+7424(SB), Z21, K2, Z17
-	VBROADCASTSD     actkernconst<>+7248(SB), Z21
+	VBLENDMPD.BCST   actkernconst<>+7104(SB), Z21, K2, Z17
+	VBROADCASTSD     actkernconst<>+6928(SB), Z21
 	VMOVUPD          Z17, 1080(SP)
-	VBLENDMPD.BCST   actkernconst<>+7424(SB), Z21, K4, Z17
-	VBROADCASTSD     actkernconst<>+7248(SB), Z21
+	VBLENDMPD.BCST   actkernconst<>+7104(SB), Z21, K4, Z17
+	VBROADCASTSD     actkernconst<>+6928(SB), Z21
 	VMOVUPD          Z17, 1144(SP)
-	VBLENDMPD.BCST   actkernconst<>+7424(SB), Z21, K3, Z17
-	VBROADCASTSD     actkernconst<>+7160(SB), Z21
+	VBLENDMPD.BCST   actkernconst<>+7104(SB), Z21, K3, Z17
+	VBROADCASTSD     actkernconst<>+6840(SB), Z21
 	VCMPPD           $0x12, Z13, Z21, K2
-	VBROADCASTSD     actkernconst<>+7160(SB), Z21
+	VBROADCASTSD     actkernconst<>+6840(SB), Z21
 	VCMPPD           $0x12, Z14, Z21, K3
-	VBROADCASTSD     actkernconst<>+7160(SB), Z21
+	VBROADCASTSD     actkernconst<>+6840(SB), Z21
 	VCMPPD           $0x12, Z15, Z21, K4
-	VBROADCASTSD     actkernconst<>+7160(SB), Z21
+	VBROADCASTSD     actkernconst<>+6840(SB), Z21
 	VCMPPD           $0x12, Z16, Z21, K5
-	VSUBPD.BCST      actkernconst<>+7160(SB), Z13, K2, Z13
-	VSUBPD.BCST      actkernconst<>+7160(SB), Z14, K3, Z14
-	VSUBPD.BCST      actkernconst<>+7160(SB), Z15, K4, Z15
-	VSUBPD.BCST      actkernconst<>+7160(SB), Z16, K5, Z16
-	VBLENDMPD.BCST   actkernconst<>+7120(SB), Z22, K2, Z22
-	VBLENDMPD.BCST   actkernconst<>+7120(SB), Z23, K3, Z23
-	VBLENDMPD.BCST   actkernconst<>+7120(SB), Z24, K4, Z24
-	VBLENDMPD.BCST   actkernconst<>+7120(SB), Z25, K5, Z25
-	VBLENDMPD.BCST   actkernconst<>+7128(SB), Z26, K2, Z26
-	VBLENDMPD.BCST   actkernconst<>+7128(SB), Z27, K3, Z27
-	VBLENDMPD.BCST   actkernconst<>+7128(SB), Z28, K4, Z28
-	VBLENDMPD.BCST   actkernconst<>+7128(SB), Z29, K5, Z29
-	VBLENDMPD.BCST   actkernconst<>+7136(SB), Z30, K2, Z30
-	VBLENDMPD.BCST   actkernconst<>+7136(SB), Z31, K3, Z31
-	VBLENDMPD.BCST   actkernconst<>+7136(SB), Z4, K4, Z4
-	VBLENDMPD.BCST   actkernconst<>+7136(SB), Z3, K5, Z3
-	VBLENDMPD.BCST   actkernconst<>+7144(SB), Z2, K2, Z2
-	VBLENDMPD.BCST   actkernconst<>+7144(SB), Z1, K3, Z1
-	VBLENDMPD.BCST   actkernconst<>+7144(SB), Z8, K4, Z8
-	VBLENDMPD.BCST   actkernconst<>+7144(SB), Z7, K5, Z7
-	VBLENDMPD.BCST   actkernconst<>+7376(SB), Z6, K2, Z6
-	VBLENDMPD.BCST   actkernconst<>+7376(SB), Z5, K3, Z5
-	VBLENDMPD.BCST   actkernconst<>+7376(SB), Z12, K4, Z12
-	VBLENDMPD.BCST   actkernconst<>+7376(SB), Z11, K5, Z11
-	VBLENDMPD.BCST   actkernconst<>+7384(SB), Z10, K2, Z10
-	VBLENDMPD.BCST   actkernconst<>+7384(SB), Z9, K3, Z9
-	VBLENDMPD.BCST   actkernconst<>+7384(SB), Z20, K4, Z20
-	VBLENDMPD.BCST   actkernconst<>+7384(SB), Z19, K5, Z19
-	VBLENDMPD.BCST   actkernconst<>+7392(SB), Z18, K2, Z18
+	VSUBPD.BCST      actkernconst<>+6840(SB), Z13, K2, Z13
+	VSUBPD.BCST      actkernconst<>+6840(SB), Z14, K3, Z14
+	VSUBPD.BCST      actkernconst<>+6840(SB), Z15, K4, Z15
+	VSUBPD.BCST      actkernconst<>+6840(SB), Z16, K5, Z16
+	VBLENDMPD.BCST   actkernconst<>+6800(SB), Z22, K2, Z22
+	VBLENDMPD.BCST   actkernconst<>+6800(SB), Z23, K3, Z23
+	VBLENDMPD.BCST   actkernconst<>+6800(SB), Z24, K4, Z24
+	VBLENDMPD.BCST   actkernconst<>+6800(SB), Z25, K5, Z25
+	VBLENDMPD.BCST   actkernconst<>+6808(SB), Z26, K2, Z26
+	VBLENDMPD.BCST   actkernconst<>+6808(SB), Z27, K3, Z27
+	VBLENDMPD.BCST   actkernconst<>+6808(SB), Z28, K4, Z28
+	VBLENDMPD.BCST   actkernconst<>+6808(SB), Z29, K5, Z29
+	VBLENDMPD.BCST   actkernconst<>+6816(SB), Z30, K2, Z30
+	VBLENDMPD.BCST   actkernconst<>+6816(SB), Z31, K3, Z31
+	VBLENDMPD.BCST   actkernconst<>+6816(SB), Z4, K4, Z4
+	VBLENDMPD.BCST   actkernconst<>+6816(SB), Z3, K5, Z3
+	VBLENDMPD.BCST   actkernconst<>+6824(SB), Z2, K2, Z2
+	VBLENDMPD.BCST   actkernconst<>+6824(SB), Z1, K3, Z1
+	VBLENDMPD.BCST   actkernconst<>+6824(SB), Z8, K4, Z8
+	VBLENDMPD.BCST   actkernconst<>+6824(SB), Z7, K5, Z7
+	VBLENDMPD.BCST   actkernconst<>+7056(SB), Z6, K2, Z6
+	VBLENDMPD.BCST   actkernconst<>+7056(SB), Z5, K3, Z5
+	VBLENDMPD.BCST   actkernconst<>+7056(SB), Z12, K4, Z12
+	VBLENDMPD.BCST   actkernconst<>+7056(SB), Z11, K5, Z11
+	VBLENDMPD.BCST   actkernconst<>+7064(SB), Z10, K2, Z10
+	VBLENDMPD.BCST   actkernconst<>+7064(SB), Z9, K3, Z9
+	VBLENDMPD.BCST   actkernconst<>+7064(SB), Z20, K4, Z20
+	VBLENDMPD.BCST   actkernconst<>+7064(SB), Z19, K5, Z19
+	VBLENDMPD.BCST   actkernconst<>+7072(SB), Z18, K2, Z18
 	VMOVUPD          1080(SP), Z21
-	VBLENDMPD.BCST   actkernconst<>+7392(SB), Z21, K3, Z21
+	VBLENDMPD.BCST   actkernconst<>+7072(SB), Z21, K3, Z21
 	VMOVUPD          Z7, 1080(SP)
 	VMOVUPD          1144(SP), Z7
-	VBLENDMPD.BCST   actkernconst<>+7392(SB), Z7, K4, Z7
-	VBLENDMPD.BCST   actkernconst<>+7392(SB), Z17, K5, Z17
+	VBLENDMPD.BCST   actkernconst<>+7072(SB), Z7, K4, Z7
+	VBLENDMPD.BCST   actkernconst<>+7072(SB), Z17, K5, Z17
 	VMOVUPD          Z8, 1144(SP)
-	VBROADCASTSD     actkernconst<>+7256(SB), Z8
+	VBROADCASTSD     actkernconst<>+6936(SB), Z8
 	VMOVUPD          Z1, 1208(SP)
-	VBLENDMPD.BCST   actkernconst<>+7400(SB), Z8, K2, Z1
-	VBROADCASTSD     actkernconst<>+7256(SB), Z8
+	VBLENDMPD.BCST   actkernconst<>+7080(SB), Z8, K2, Z1
+	VBROADCASTSD     actkernconst<>+6936(SB), Z8
 	VMOVUPD          Z1, 1272(SP)
-	VBLENDMPD.BCST   actkernconst<>+7400(SB), Z8, K3, Z1
-	VBROADCASTSD     actkernconst<>+7256(SB), Z8
+	VBLENDMPD.BCST   actkernconst<>+7080(SB), Z8, K3, Z1
+	VBROADCASTSD     actkernconst<>+6936(SB), Z8
 	VMOVUPD          Z1, 1336(SP)
-	VBLENDMPD.BCST   actkernconst<>+7400(SB), Z8, K4, Z1
-	VBROADCASTSD     actkernconst<>+7256(SB), Z8
+	VBLENDMPD.BCST   actkernconst<>+7080(SB), Z8, K4, Z1
+	VBROADCASTSD     actkernconst<>+6936(SB), Z8
 	VMOVUPD          Z1, 1400(SP)
-	VBLENDMPD.BCST   actkernconst<>+7400(SB), Z8, K5, Z1
-	VBROADCASTSD     actkernconst<>+7120(SB), Z8
+	VBLENDMPD.BCST   actkernconst<>+7080(SB), Z8, K5, Z1
+	VBROADCASTSD     actkernconst<>+6800(SB), Z8
 	VMOVUPD          Z1, 1464(SP)
-	VBLENDMPD.BCST   actkernconst<>+7312(SB), Z8, K2, Z1
-	VBROADCASTSD     actkernconst<>+7120(SB), Z8
+	VBLENDMPD.BCST   actkernconst<>+6992(SB), Z8, K2, Z1
+	VBROADCASTSD     actkernconst<>+6800(SB), Z8
 	VMOVUPD          Z1, 1528(SP)
-	VBLENDMPD.BCST   actkernconst<>+7312(SB), Z8, K3, Z1
-	VBROADCASTSD     actkernconst<>+7120(SB), Z8
+	VBLENDMPD.BCST   actkernconst<>+6992(SB), Z8, K3, Z1
+	VBROADCASTSD     actkernconst<>+6800(SB), Z8
 	VMOVUPD          Z1, 1592(SP)
-	VBLENDMPD.BCST   actkernconst<>+7312(SB), Z8, K4, Z1
-	VBROADCASTSD     actkernconst<>+7120(SB), Z8
+	VBLENDMPD.BCST   actkernconst<>+6992(SB), Z8, K4, Z1
+	VBROADCASTSD     actkernconst<>+6800(SB), Z8
 	VMOVUPD          Z1, 1656(SP)
-	VBLENDMPD.BCST   actkernconst<>+7312(SB), Z8, K5, Z1
-	VBROADCASTSD     actkernconst<>+7128(SB), Z8
+	VBLENDMPD.BCST   actkernconst<>+6992(SB), Z8, K5, Z1
+	VBROADCASTSD     actkernconst<>+6808(SB), Z8
 	VMOVUPD          Z1, 1720(SP)
-	VBLENDMPD.BCST   actkernconst<>+7320(SB), Z8, K2, Z1
-	VBROADCASTSD     actkernconst<>+7128(SB), Z8
+	VBLENDMPD.BCST   actkernconst<>+7000(SB), Z8, K2, Z1
+	VBROADCASTSD     actkernconst<>+6808(SB), Z8
 	VMOVUPD          Z1, 1784(SP)
-	VBLENDMPD.BCST   actkernconst<>+7320(SB), Z8, K3, Z1
-	VBROADCASTSD     actkernconst<>+7128(SB), Z8
+	VBLENDMPD.BCST   actkernconst<>+7000(SB), Z8, K3, Z1
+	VBROADCASTSD     actkernconst<>+6808(SB), Z8
 	VMOVUPD          Z1, 1848(SP)
-	VBLENDMPD.BCST   actkernconst<>+7320(SB), Z8, K4, Z1
-	VBROADCASTSD     actkernconst<>+7128(SB), Z8
+	VBLENDMPD.BCST   actkernconst<>+7000(SB), Z8, K4, Z1
+	VBROADCASTSD     actkernconst<>+6808(SB), Z8
 	VMOVUPD          Z1, 1912(SP)
-	VBLENDMPD.BCST   actkernconst<>+7320(SB), Z8, K5, Z1
-	VBROADCASTSD     actkernconst<>+7136(SB), Z8
+	VBLENDMPD.BCST   actkernconst<>+7000(SB), Z8, K5, Z1
+	VBROADCASTSD     actkernconst<>+6816(SB), Z8
 	VMOVUPD          Z1, 1976(SP)
-	VBLENDMPD.BCST   actkernconst<>+7328(SB), Z8, K2, Z1
-	VBROADCASTSD     actkernconst<>+7136(SB), Z8
+	VBLENDMPD.BCST   actkernconst<>+7008(SB), Z8, K2, Z1
+	VBROADCASTSD     actkernconst<>+6816(SB), Z8
 	VMOVUPD          Z1, 2040(SP)
-	VBLENDMPD.BCST   actkernconst<>+7328(SB), Z8, K3, Z1
-	VBROADCASTSD     actkernconst<>+7136(SB), Z8
+	VBLENDMPD.BCST   actkernconst<>+7008(SB), Z8, K3, Z1
+	VBROADCASTSD     actkernconst<>+6816(SB), Z8
 	VMOVUPD          Z1, 2104(SP)
-	VBLENDMPD.BCST   actkernconst<>+7328(SB), Z8, K4, Z1
-	VBROADCASTSD     actkernconst<>+7136(SB), Z8
+	VBLENDMPD.BCST   actkernconst<>+7008(SB), Z8, K4, Z1
+	VBROADCASTSD     actkernconst<>+6816(SB), Z8
 	VMOVUPD          Z1, 2168(SP)
-	VBLENDMPD.BCST   actkernconst<>+7328(SB), Z8, K5, Z1
-	VBROADCASTSD     actkernconst<>+7144(SB), Z8
+	VBLENDMPD.BCST   actkernconst<>+7008(SB), Z8, K5, Z1
+	VBROADCASTSD     actkernconst<>+6824(SB), Z8
 	VMOVUPD          Z1, 2232(SP)
-	VBLENDMPD.BCST   actkernconst<>+7336(SB), Z8, K2, Z1
-	VBROADCASTSD     actkernconst<>+7144(SB), Z8
+	VBLENDMPD.BCST   actkernconst<>+7016(SB), Z8, K2, Z1
+	VBROADCASTSD     actkernconst<>+6824(SB), Z8
 	VMOVUPD          Z1, 2296(SP)
-	VBLENDMPD.BCST   actkernconst<>+7336(SB), Z8, K3, Z1
-	VBROADCASTSD     actkernconst<>+7144(SB), Z8
+	VBLENDMPD.BCST   actkernconst<>+7016(SB), Z8, K3, Z1
+	VBROADCASTSD     actkernconst<>+6824(SB), Z8
 	VMOVUPD          Z1, 2360(SP)
-	VBLENDMPD.BCST   actkernconst<>+7336(SB), Z8, K4, Z1
-	VBROADCASTSD     actkernconst<>+7144(SB), Z8
+	VBLENDMPD.BCST   actkernconst<>+7016(SB), Z8, K4, Z1
+	VBROADCASTSD     actkernconst<>+6824(SB), Z8
 	VMOVUPD          Z1, 2424(SP)
-	VBLENDMPD.BCST   actkernconst<>+7336(SB), Z8, K5, Z1
+	VBLENDMPD.BCST   actkernconst<>+7016(SB), Z8, K5, Z1
 	VBROADCASTSD     actkernconst<>+5480(SB), Z8
 	VCMPPD           $0x12, Z13, Z8, K2
 	VBROADCASTSD     actkernconst<>+5480(SB), Z8
@@ -50842,50 +48998,50 @@ loop:
 	VSCALEFPD        Z12, Z23, Z23
 	VSCALEFPD        Z14, Z24, Z24
 	VSCALEFPD        Z16, Z5, Z5
-	VADDPD.BCST      actkernconst<>+7304(SB), Z6, Z7
-	VADDPD.BCST      actkernconst<>+7304(SB), Z11, Z12
-	VADDPD.BCST      actkernconst<>+7304(SB), Z13, Z14
-	VADDPD.BCST      actkernconst<>+7304(SB), Z15, Z16
+	VADDPD.BCST      actkernconst<>+6984(SB), Z6, Z7
+	VADDPD.BCST      actkernconst<>+6984(SB), Z11, Z12
+	VADDPD.BCST      actkernconst<>+6984(SB), Z13, Z14
+	VADDPD.BCST      actkernconst<>+6984(SB), Z15, Z16
 	VSCALEFPD        Z7, Z26, Z26
 	VSCALEFPD        Z12, Z27, Z27
 	VSCALEFPD        Z14, Z17, Z17
 	VSCALEFPD        Z16, Z25, Z25
-	VADDPD.BCST      actkernconst<>+7432(SB), Z6, Z7
-	VADDPD.BCST      actkernconst<>+7432(SB), Z11, Z12
-	VADDPD.BCST      actkernconst<>+7432(SB), Z13, Z14
-	VADDPD.BCST      actkernconst<>+7432(SB), Z15, Z16
+	VADDPD.BCST      actkernconst<>+7112(SB), Z6, Z7
+	VADDPD.BCST      actkernconst<>+7112(SB), Z11, Z12
+	VADDPD.BCST      actkernconst<>+7112(SB), Z13, Z14
+	VADDPD.BCST      actkernconst<>+7112(SB), Z15, Z16
 	VSCALEFPD        Z7, Z30, Z30
 	VSCALEFPD        Z12, Z31, Z31
 	VSCALEFPD        Z14, Z4, Z4
 	VSCALEFPD        Z16, Z3, Z3
-	VADDPD.BCST      actkernconst<>+7440(SB), Z6, Z7
-	VADDPD.BCST      actkernconst<>+7440(SB), Z11, Z12
-	VADDPD.BCST      actkernconst<>+7440(SB), Z13, Z14
-	VADDPD.BCST      actkernconst<>+7440(SB), Z15, Z16
+	VADDPD.BCST      actkernconst<>+7120(SB), Z6, Z7
+	VADDPD.BCST      actkernconst<>+7120(SB), Z11, Z12
+	VADDPD.BCST      actkernconst<>+7120(SB), Z13, Z14
+	VADDPD.BCST      actkernconst<>+7120(SB), Z15, Z16
 	VSCALEFPD        Z7, Z2, Z2
 	VSCALEFPD        Z12, Z8, Z8
 	VSCALEFPD        Z14, Z29, Z29
 	VSCALEFPD        Z16, Z28, Z28
-	VADDPD.BCST      actkernconst<>+7448(SB), Z6, Z6
-	VADDPD.BCST      actkernconst<>+7448(SB), Z11, Z11
-	VADDPD.BCST      actkernconst<>+7448(SB), Z13, Z13
-	VADDPD.BCST      actkernconst<>+7448(SB), Z15, Z15
+	VADDPD.BCST      actkernconst<>+7128(SB), Z6, Z6
+	VADDPD.BCST      actkernconst<>+7128(SB), Z11, Z11
+	VADDPD.BCST      actkernconst<>+7128(SB), Z13, Z13
+	VADDPD.BCST      actkernconst<>+7128(SB), Z15, Z15
 	VSCALEFPD        Z6, Z10, Z10
 	VSCALEFPD        Z11, Z9, Z9
 	VSCALEFPD        Z13, Z20, Z20
 	VSCALEFPD        Z15, Z1, Z1
-	VMULPD.BCST      actkernconst<>+7296(SB), Z22, Z6
-	VMULPD.BCST      actkernconst<>+7296(SB), Z23, Z7
-	VMULPD.BCST      actkernconst<>+7296(SB), Z24, Z11
-	VMULPD.BCST      actkernconst<>+7296(SB), Z5, Z12
+	VMULPD.BCST      actkernconst<>+6976(SB), Z22, Z6
+	VMULPD.BCST      actkernconst<>+6976(SB), Z23, Z7
+	VMULPD.BCST      actkernconst<>+6976(SB), Z24, Z11
+	VMULPD.BCST      actkernconst<>+6976(SB), Z5, Z12
 	VRNDSCALEPD      $0x08, Z6, Z6
 	VRNDSCALEPD      $0x08, Z7, Z7
 	VRNDSCALEPD      $0x08, Z11, Z11
 	VRNDSCALEPD      $0x08, Z12, Z12
-	VFMADD132PD.BCST actkernconst<>+7288(SB), Z22, Z6
-	VFMADD132PD.BCST actkernconst<>+7288(SB), Z23, Z7
-	VFMADD132PD.BCST actkernconst<>+7288(SB), Z24, Z11
-	VFMADD132PD.BCST actkernconst<>+7288(SB), Z5, Z12
+	VFMADD132PD.BCST actkernconst<>+6968(SB), Z22, Z6
+	VFMADD132PD.BCST actkernconst<>+6968(SB), Z23, Z7
+	VFMADD132PD.BCST actkernconst<>+6968(SB), Z24, Z11
+	VFMADD132PD.BCST actkernconst<>+6968(SB), Z5, Z12
 	VADDPD           Z0, Z26, Z5
 	VADDPD           Z0, Z27, Z13
 	VADDPD           Z0, Z17, Z14
@@ -50902,14 +49058,14 @@ loop:
 	VADDPD           Z13, Z7, Z7
 	VADDPD           Z14, Z11, Z11
 	VADDPD           Z15, Z12, Z12
-	VADDPD.BCST      actkernconst<>+7344(SB), Z30, Z5
-	VADDPD.BCST      actkernconst<>+7344(SB), Z31, Z13
-	VADDPD.BCST      actkernconst<>+7344(SB), Z4, Z14
-	VADDPD.BCST      actkernconst<>+7344(SB), Z3, Z15
-	VSUBPD.BCST      actkernconst<>+7344(SB), Z5, Z5
-	VSUBPD.BCST      actkernconst<>+7344(SB), Z13, Z13
-	VSUBPD.BCST      actkernconst<>+7344(SB), Z14, Z14
-	VSUBPD.BCST      actkernconst<>+7344(SB), Z15, Z15
+	VADDPD.BCST      actkernconst<>+7024(SB), Z30, Z5
+	VADDPD.BCST      actkernconst<>+7024(SB), Z31, Z13
+	VADDPD.BCST      actkernconst<>+7024(SB), Z4, Z14
+	VADDPD.BCST      actkernconst<>+7024(SB), Z3, Z15
+	VSUBPD.BCST      actkernconst<>+7024(SB), Z5, Z5
+	VSUBPD.BCST      actkernconst<>+7024(SB), Z13, Z13
+	VSUBPD.BCST      actkernconst<>+7024(SB), Z14, Z14
+	VSUBPD.BCST      actkernconst<>+7024(SB), Z15, Z15
 	VSUBPD           Z5, Z30, Z30
 	VSUBPD           Z13, Z31, Z31
 	VSUBPD           Z14, Z4, Z4
@@ -50918,14 +49074,14 @@ loop:
 	VADDPD           Z13, Z27, Z27
 	VADDPD           Z14, Z17, Z17
 	VADDPD           Z15, Z25, Z25
-	VADDPD.BCST      actkernconst<>+7352(SB), Z2, Z5
-	VADDPD.BCST      actkernconst<>+7352(SB), Z8, Z13
-	VADDPD.BCST      actkernconst<>+7352(SB), Z29, Z14
-	VADDPD.BCST      actkernconst<>+7352(SB), Z28, Z15
-	VSUBPD.BCST      actkernconst<>+7352(SB), Z5, Z5
-	VSUBPD.BCST      actkernconst<>+7352(SB), Z13, Z13
-	VSUBPD.BCST      actkernconst<>+7352(SB), Z14, Z14
-	VSUBPD.BCST      actkernconst<>+7352(SB), Z15, Z15
+	VADDPD.BCST      actkernconst<>+7032(SB), Z2, Z5
+	VADDPD.BCST      actkernconst<>+7032(SB), Z8, Z13
+	VADDPD.BCST      actkernconst<>+7032(SB), Z29, Z14
+	VADDPD.BCST      actkernconst<>+7032(SB), Z28, Z15
+	VSUBPD.BCST      actkernconst<>+7032(SB), Z5, Z5
+	VSUBPD.BCST      actkernconst<>+7032(SB), Z13, Z13
+	VSUBPD.BCST      actkernconst<>+7032(SB), Z14, Z14
+	VSUBPD.BCST      actkernconst<>+7032(SB), Z15, Z15
 	VSUBPD           Z5, Z2, Z2
 	VSUBPD           Z13, Z8, Z8
 	VSUBPD           Z14, Z29, Z29
@@ -50954,18 +49110,18 @@ loop:
 	VFMADD213PD      Z19, Z9, Z7
 	VFMADD213PD      Z20, Z13, Z11
 	VFMADD213PD      Z21, Z15, Z12
-	VMULPD.BCST      actkernconst<>+7296(SB), Z5, Z18
-	VMULPD.BCST      actkernconst<>+7296(SB), Z10, Z19
-	VMULPD.BCST      actkernconst<>+7296(SB), Z14, Z20
-	VMULPD.BCST      actkernconst<>+7296(SB), Z16, Z21
+	VMULPD.BCST      actkernconst<>+6976(SB), Z5, Z18
+	VMULPD.BCST      actkernconst<>+6976(SB), Z10, Z19
+	VMULPD.BCST      actkernconst<>+6976(SB), Z14, Z20
+	VMULPD.BCST      actkernconst<>+6976(SB), Z16, Z21
 	VRNDSCALEPD      $0x08, Z18, Z18
 	VRNDSCALEPD      $0x08, Z19, Z19
 	VRNDSCALEPD      $0x08, Z20, Z20
 	VRNDSCALEPD      $0x08, Z21, Z21
-	VFMADD132PD.BCST actkernconst<>+7288(SB), Z5, Z18
-	VFMADD132PD.BCST actkernconst<>+7288(SB), Z10, Z19
-	VFMADD132PD.BCST actkernconst<>+7288(SB), Z14, Z20
-	VFMADD132PD.BCST actkernconst<>+7288(SB), Z16, Z21
+	VFMADD132PD.BCST actkernconst<>+6968(SB), Z5, Z18
+	VFMADD132PD.BCST actkernconst<>+6968(SB), Z10, Z19
+	VFMADD132PD.BCST actkernconst<>+6968(SB), Z14, Z20
+	VFMADD132PD.BCST actkernconst<>+6968(SB), Z16, Z21
 	VADDPD           Z6, Z18, Z18
 	VADDPD           Z7, Z19, Z19
 	VADDPD           Z11, Z20, Z20
@@ -51128,26 +49284,26 @@ loop:
 	VADDPD           696(SP), Z24, Z24
 	VADDPD           632(SP), Z28, Z28
 	VADDPD           568(SP), Z29, Z29
-	VMULPD.BCST      actkernconst<>+7104(SB), Z6, Z5
-	VMULPD.BCST      actkernconst<>+7104(SB), Z7, Z8
-	VMULPD.BCST      actkernconst<>+7104(SB), Z9, Z11
-	VMULPD.BCST      actkernconst<>+7104(SB), Z10, Z12
+	VMULPD.BCST      actkernconst<>+6784(SB), Z6, Z5
+	VMULPD.BCST      actkernconst<>+6784(SB), Z7, Z8
+	VMULPD.BCST      actkernconst<>+6784(SB), Z9, Z11
+	VMULPD.BCST      actkernconst<>+6784(SB), Z10, Z12
 	VXORPD.BCST      actkernconst<>+2752(SB), Z5, Z13
 	VXORPD.BCST      actkernconst<>+2752(SB), Z8, Z15
 	VXORPD.BCST      actkernconst<>+2752(SB), Z11, Z16
 	VXORPD.BCST      actkernconst<>+2752(SB), Z12, Z17
-	VFMADD231PD.BCST actkernconst<>+7104(SB), Z6, Z13
-	VFMADD231PD.BCST actkernconst<>+7104(SB), Z7, Z15
-	VFMADD231PD.BCST actkernconst<>+7104(SB), Z9, Z16
-	VFMADD231PD.BCST actkernconst<>+7104(SB), Z10, Z17
-	VMULPD.BCST      actkernconst<>+7104(SB), Z14, Z14
-	VMULPD.BCST      actkernconst<>+7104(SB), Z24, Z24
-	VMULPD.BCST      actkernconst<>+7104(SB), Z28, Z28
-	VMULPD.BCST      actkernconst<>+7104(SB), Z29, Z29
-	VFMADD132PD.BCST actkernconst<>+7360(SB), Z14, Z6
-	VFMADD132PD.BCST actkernconst<>+7360(SB), Z24, Z7
-	VFMADD132PD.BCST actkernconst<>+7360(SB), Z28, Z9
-	VFMADD132PD.BCST actkernconst<>+7360(SB), Z29, Z10
+	VFMADD231PD.BCST actkernconst<>+6784(SB), Z6, Z13
+	VFMADD231PD.BCST actkernconst<>+6784(SB), Z7, Z15
+	VFMADD231PD.BCST actkernconst<>+6784(SB), Z9, Z16
+	VFMADD231PD.BCST actkernconst<>+6784(SB), Z10, Z17
+	VMULPD.BCST      actkernconst<>+6784(SB), Z14, Z14
+	VMULPD.BCST      actkernconst<>+6784(SB), Z24, Z24
+	VMULPD.BCST      actkernconst<>+6784(SB), Z28, Z28
+	VMULPD.BCST      actkernconst<>+6784(SB), Z29, Z29
+	VFMADD132PD.BCST actkernconst<>+7040(SB), Z14, Z6
+	VFMADD132PD.BCST actkernconst<>+7040(SB), Z24, Z7
+	VFMADD132PD.BCST actkernconst<>+7040(SB), Z28, Z9
+	VFMADD132PD.BCST actkernconst<>+7040(SB), Z29, Z10
 	VADDPD           Z6, Z13, Z13
 	VADDPD           Z7, Z15, Z15
 	VADDPD           Z9, Z16, Z16
@@ -51172,18 +49328,18 @@ loop:
 	VADDPD.BCST      actkernconst<>+0(SB), Z2, Z2
 	VADDPD.BCST      actkernconst<>+0(SB), Z3, Z3
 	VADDPD.BCST      actkernconst<>+0(SB), Z4, Z4
-	VMULPD.BCST      actkernconst<>+7296(SB), Z1, Z5
-	VMULPD.BCST      actkernconst<>+7296(SB), Z2, Z8
-	VMULPD.BCST      actkernconst<>+7296(SB), Z3, Z11
-	VMULPD.BCST      actkernconst<>+7296(SB), Z4, Z12
+	VMULPD.BCST      actkernconst<>+6976(SB), Z1, Z5
+	VMULPD.BCST      actkernconst<>+6976(SB), Z2, Z8
+	VMULPD.BCST      actkernconst<>+6976(SB), Z3, Z11
+	VMULPD.BCST      actkernconst<>+6976(SB), Z4, Z12
 	VRNDSCALEPD      $0x09, Z5, Z5
 	VRNDSCALEPD      $0x09, Z8, Z8
 	VRNDSCALEPD      $0x09, Z11, Z11
 	VRNDSCALEPD      $0x09, Z12, Z12
-	VFMADD132PD.BCST actkernconst<>+7288(SB), Z1, Z5
-	VFMADD132PD.BCST actkernconst<>+7288(SB), Z2, Z8
-	VFMADD132PD.BCST actkernconst<>+7288(SB), Z3, Z11
-	VFMADD132PD.BCST actkernconst<>+7288(SB), Z4, Z12
+	VFMADD132PD.BCST actkernconst<>+6968(SB), Z1, Z5
+	VFMADD132PD.BCST actkernconst<>+6968(SB), Z2, Z8
+	VFMADD132PD.BCST actkernconst<>+6968(SB), Z3, Z11
+	VFMADD132PD.BCST actkernconst<>+6968(SB), Z4, Z12
 	VMULPD.BCST      actkernconst<>+4216(SB), Z5, Z1
 	VMULPD.BCST      actkernconst<>+4216(SB), Z8, Z2
 	VMULPD.BCST      actkernconst<>+4216(SB), Z11, Z3
@@ -51192,10 +49348,10 @@ loop:
 	VRNDSCALEPD      $0x09, Z2, Z2
 	VRNDSCALEPD      $0x09, Z3, Z3
 	VRNDSCALEPD      $0x09, Z4, Z4
-	VFMADD231PD.BCST actkernconst<>+7456(SB), Z1, Z5
-	VFMADD231PD.BCST actkernconst<>+7456(SB), Z2, Z8
-	VFMADD231PD.BCST actkernconst<>+7456(SB), Z3, Z11
-	VFMADD231PD.BCST actkernconst<>+7456(SB), Z4, Z12
+	VFMADD231PD.BCST actkernconst<>+7136(SB), Z1, Z5
+	VFMADD231PD.BCST actkernconst<>+7136(SB), Z2, Z8
+	VFMADD231PD.BCST actkernconst<>+7136(SB), Z3, Z11
+	VFMADD231PD.BCST actkernconst<>+7136(SB), Z4, Z12
 	VBROADCASTSD     actkernconst<>+4216(SB), Z13
 	VCMPPD           $0x11, Z5, Z13, K2
 	VBROADCASTSD     actkernconst<>+4216(SB), Z5
@@ -51208,54 +49364,54 @@ loop:
 	VANDPD.BCST      actkernconst<>+1504(SB), Z7, Z8
 	VANDPD.BCST      actkernconst<>+1504(SB), Z9, Z11
 	VANDPD.BCST      actkernconst<>+1504(SB), Z10, Z12
-	VBROADCASTSD     actkernconst<>+7104(SB), Z13
+	VBROADCASTSD     actkernconst<>+6784(SB), Z13
 	VSUBPD           Z5, Z13, Z5
-	VBROADCASTSD     actkernconst<>+7104(SB), Z13
+	VBROADCASTSD     actkernconst<>+6784(SB), Z13
 	VSUBPD           Z8, Z13, Z8
-	VBROADCASTSD     actkernconst<>+7104(SB), Z13
+	VBROADCASTSD     actkernconst<>+6784(SB), Z13
 	VSUBPD           Z11, Z13, Z11
-	VBROADCASTSD     actkernconst<>+7104(SB), Z13
+	VBROADCASTSD     actkernconst<>+6784(SB), Z13
 	VSUBPD           Z12, Z13, Z12
-	VADDPD.BCST      actkernconst<>+7360(SB), Z5, K2, Z6
-	VADDPD.BCST      actkernconst<>+7360(SB), Z8, K3, Z7
-	VADDPD.BCST      actkernconst<>+7360(SB), Z11, K4, Z9
-	VADDPD.BCST      actkernconst<>+7360(SB), Z12, K5, Z10
+	VADDPD.BCST      actkernconst<>+7040(SB), Z5, K2, Z6
+	VADDPD.BCST      actkernconst<>+7040(SB), Z8, K3, Z7
+	VADDPD.BCST      actkernconst<>+7040(SB), Z11, K4, Z9
+	VADDPD.BCST      actkernconst<>+7040(SB), Z12, K5, Z10
 	VMOVUPD          504(SP), Z5
-	VBROADCASTSD     actkernconst<>+7264(SB), Z8
+	VBROADCASTSD     actkernconst<>+6944(SB), Z8
 	VFMADD213PD.BCST actkernconst<>+1576(SB), Z5, Z8
 	VMOVUPD          440(SP), Z11
-	VBROADCASTSD     actkernconst<>+7264(SB), Z12
+	VBROADCASTSD     actkernconst<>+6944(SB), Z12
 	VFMADD213PD.BCST actkernconst<>+1576(SB), Z11, Z12
 	VMOVUPD          376(SP), Z13
-	VBROADCASTSD     actkernconst<>+7264(SB), Z14
+	VBROADCASTSD     actkernconst<>+6944(SB), Z14
 	VFMADD213PD.BCST actkernconst<>+1576(SB), Z13, Z14
 	VMOVUPD          312(SP), Z15
-	VBROADCASTSD     actkernconst<>+7264(SB), Z16
+	VBROADCASTSD     actkernconst<>+6944(SB), Z16
 	VFMADD213PD.BCST actkernconst<>+1576(SB), Z15, Z16
-	VADDPD.BCST      actkernconst<>+9280(SB), Z8, Z8
-	VADDPD.BCST      actkernconst<>+9280(SB), Z12, Z12
-	VADDPD.BCST      actkernconst<>+9280(SB), Z14, Z14
-	VADDPD.BCST      actkernconst<>+9280(SB), Z16, Z16
-	VSUBPD.BCST      actkernconst<>+9280(SB), Z8, Z17
-	VSUBPD.BCST      actkernconst<>+9280(SB), Z12, Z18
-	VSUBPD.BCST      actkernconst<>+9280(SB), Z14, Z19
-	VSUBPD.BCST      actkernconst<>+9280(SB), Z16, Z20
+	VADDPD.BCST      actkernconst<>+8960(SB), Z8, Z8
+	VADDPD.BCST      actkernconst<>+8960(SB), Z12, Z12
+	VADDPD.BCST      actkernconst<>+8960(SB), Z14, Z14
+	VADDPD.BCST      actkernconst<>+8960(SB), Z16, Z16
+	VSUBPD.BCST      actkernconst<>+8960(SB), Z8, Z17
+	VSUBPD.BCST      actkernconst<>+8960(SB), Z12, Z18
+	VSUBPD.BCST      actkernconst<>+8960(SB), Z14, Z19
+	VSUBPD.BCST      actkernconst<>+8960(SB), Z16, Z20
 	VFMADD213PD.BCST actkernconst<>+0(SB), Z0, Z17
 	VFMADD213PD.BCST actkernconst<>+0(SB), Z0, Z18
 	VFMADD213PD.BCST actkernconst<>+0(SB), Z0, Z19
 	VFMADD213PD.BCST actkernconst<>+0(SB), Z0, Z20
-	VFMADD231PD.BCST actkernconst<>+9288(SB), Z17, Z5
-	VFMADD231PD.BCST actkernconst<>+9288(SB), Z18, Z11
-	VFMADD231PD.BCST actkernconst<>+9288(SB), Z19, Z13
-	VFMADD231PD.BCST actkernconst<>+9288(SB), Z20, Z15
-	VFMADD231PD.BCST actkernconst<>+9296(SB), Z17, Z5
-	VFMADD231PD.BCST actkernconst<>+9296(SB), Z18, Z11
-	VFMADD231PD.BCST actkernconst<>+9296(SB), Z19, Z13
-	VFMADD231PD.BCST actkernconst<>+9296(SB), Z20, Z15
-	VFMADD132PD.BCST actkernconst<>+9304(SB), Z5, Z17
-	VFMADD132PD.BCST actkernconst<>+9304(SB), Z11, Z18
-	VFMADD132PD.BCST actkernconst<>+9304(SB), Z13, Z19
-	VFMADD132PD.BCST actkernconst<>+9304(SB), Z15, Z20
+	VFMADD231PD.BCST actkernconst<>+8968(SB), Z17, Z5
+	VFMADD231PD.BCST actkernconst<>+8968(SB), Z18, Z11
+	VFMADD231PD.BCST actkernconst<>+8968(SB), Z19, Z13
+	VFMADD231PD.BCST actkernconst<>+8968(SB), Z20, Z15
+	VFMADD231PD.BCST actkernconst<>+8976(SB), Z17, Z5
+	VFMADD231PD.BCST actkernconst<>+8976(SB), Z18, Z11
+	VFMADD231PD.BCST actkernconst<>+8976(SB), Z19, Z13
+	VFMADD231PD.BCST actkernconst<>+8976(SB), Z20, Z15
+	VFMADD132PD.BCST actkernconst<>+8984(SB), Z5, Z17
+	VFMADD132PD.BCST actkernconst<>+8984(SB), Z11, Z18
+	VFMADD132PD.BCST actkernconst<>+8984(SB), Z13, Z19
+	VFMADD132PD.BCST actkernconst<>+8984(SB), Z15, Z20
 	VBLENDMPD        Z6, Z17, K6, Z6
 	VBLENDMPD        Z7, Z18, K7, Z7
 	KMOVW            48(SP), K2
@@ -51271,13 +49427,13 @@ loop:
 	KMOVW            24(SP), K5
 	VBLENDMPD        Z10, Z20, K5, Z10
 	VMOVAPD          Z8, Z5
-	VADDPD.BCST      actkernconst<>+7112(SB), Z1, K6, Z5
+	VADDPD.BCST      actkernconst<>+6792(SB), Z1, K6, Z5
 	VMOVAPD          Z12, Z1
-	VADDPD.BCST      actkernconst<>+7112(SB), Z2, K7, Z1
+	VADDPD.BCST      actkernconst<>+6792(SB), Z2, K7, Z1
 	VMOVAPD          Z14, Z2
-	VADDPD.BCST      actkernconst<>+7112(SB), Z3, K2, Z2
+	VADDPD.BCST      actkernconst<>+6792(SB), Z3, K2, Z2
 	VMOVAPD          Z16, Z3
-	VADDPD.BCST      actkernconst<>+7112(SB), Z4, K3, Z3
+	VADDPD.BCST      actkernconst<>+6792(SB), Z4, K3, Z3
 	VBLENDMPD        Z5, Z8, K4, Z5
 	KMOVW            8(SP), K2
 	VBLENDMPD        Z1, Z12, K2, Z1
@@ -51288,30 +49444,30 @@ loop:
 	VMULPD           Z7, Z7, Z8
 	VMULPD           Z9, Z9, Z11
 	VMULPD           Z10, Z10, Z12
-	VBROADCASTSD     actkernconst<>+7272(SB), Z13
-	VFMADD213PD.BCST actkernconst<>+7280(SB), Z4, Z13
-	VBROADCASTSD     actkernconst<>+7272(SB), Z14
-	VFMADD213PD.BCST actkernconst<>+7280(SB), Z8, Z14
-	VBROADCASTSD     actkernconst<>+7272(SB), Z15
-	VFMADD213PD.BCST actkernconst<>+7280(SB), Z11, Z15
-	VBROADCASTSD     actkernconst<>+7272(SB), Z16
-	VFMADD213PD.BCST actkernconst<>+7280(SB), Z12, Z16
-	VFMADD213PD.BCST actkernconst<>+7488(SB), Z4, Z13
-	VFMADD213PD.BCST actkernconst<>+7488(SB), Z8, Z14
-	VFMADD213PD.BCST actkernconst<>+7488(SB), Z11, Z15
-	VFMADD213PD.BCST actkernconst<>+7488(SB), Z12, Z16
-	VFMADD213PD.BCST actkernconst<>+7496(SB), Z4, Z13
-	VFMADD213PD.BCST actkernconst<>+7496(SB), Z8, Z14
-	VFMADD213PD.BCST actkernconst<>+7496(SB), Z11, Z15
-	VFMADD213PD.BCST actkernconst<>+7496(SB), Z12, Z16
-	VFMADD213PD.BCST actkernconst<>+7504(SB), Z4, Z13
-	VFMADD213PD.BCST actkernconst<>+7504(SB), Z8, Z14
-	VFMADD213PD.BCST actkernconst<>+7504(SB), Z11, Z15
-	VFMADD213PD.BCST actkernconst<>+7504(SB), Z12, Z16
-	VFMADD213PD.BCST actkernconst<>+7512(SB), Z4, Z13
-	VFMADD213PD.BCST actkernconst<>+7512(SB), Z8, Z14
-	VFMADD213PD.BCST actkernconst<>+7512(SB), Z11, Z15
-	VFMADD213PD.BCST actkernconst<>+7512(SB), Z12, Z16
+	VBROADCASTSD     actkernconst<>+6952(SB), Z13
+	VFMADD213PD.BCST actkernconst<>+6960(SB), Z4, Z13
+	VBROADCASTSD     actkernconst<>+6952(SB), Z14
+	VFMADD213PD.BCST actkernconst<>+6960(SB), Z8, Z14
+	VBROADCASTSD     actkernconst<>+6952(SB), Z15
+	VFMADD213PD.BCST actkernconst<>+6960(SB), Z11, Z15
+	VBROADCASTSD     actkernconst<>+6952(SB), Z16
+	VFMADD213PD.BCST actkernconst<>+6960(SB), Z12, Z16
+	VFMADD213PD.BCST actkernconst<>+7168(SB), Z4, Z13
+	VFMADD213PD.BCST actkernconst<>+7168(SB), Z8, Z14
+	VFMADD213PD.BCST actkernconst<>+7168(SB), Z11, Z15
+	VFMADD213PD.BCST actkernconst<>+7168(SB), Z12, Z16
+	VFMADD213PD.BCST actkernconst<>+7176(SB), Z4, Z13
+	VFMADD213PD.BCST actkernconst<>+7176(SB), Z8, Z14
+	VFMADD213PD.BCST actkernconst<>+7176(SB), Z11, Z15
+	VFMADD213PD.BCST actkernconst<>+7176(SB), Z12, Z16
+	VFMADD213PD.BCST actkernconst<>+7184(SB), Z4, Z13
+	VFMADD213PD.BCST actkernconst<>+7184(SB), Z8, Z14
+	VFMADD213PD.BCST actkernconst<>+7184(SB), Z11, Z15
+	VFMADD213PD.BCST actkernconst<>+7184(SB), Z12, Z16
+	VFMADD213PD.BCST actkernconst<>+7192(SB), Z4, Z13
+	VFMADD213PD.BCST actkernconst<>+7192(SB), Z8, Z14
+	VFMADD213PD.BCST actkernconst<>+7192(SB), Z11, Z15
+	VFMADD213PD.BCST actkernconst<>+7192(SB), Z12, Z16
 	VFMADD213PD.BCST actkernconst<>+0(SB), Z4, Z13
 	VFMADD213PD.BCST actkernconst<>+0(SB), Z8, Z14
 	VFMADD213PD.BCST actkernconst<>+0(SB), Z11, Z15
@@ -51368,55 +49524,55 @@ single:
 	VCVTPS2PD        (CX), Z1
 	VMULPD.BCST      (SP), Z1, Z2
 	VANDPD.BCST      actkernconst<>+1504(SB), Z2, Z3
-	VBROADCASTSD     actkernconst<>+7168(SB), Z4
+	VBROADCASTSD     actkernconst<>+6848(SB), Z4
 	VCMPPD           $0x11, Z3, Z4, K2
 	VCMPPD.BCST      $0x11, actkernconst<>+4256(SB), Z3, K2, K3
 	VGETEXPPD        Z2, Z3
-	VBROADCASTSD     actkernconst<>+7176(SB), Z4
-	VFMADD213PD.BCST actkernconst<>+7184(SB), Z3, Z4
+	VBROADCASTSD     actkernconst<>+6856(SB), Z4
+	VFMADD213PD.BCST actkernconst<>+6864(SB), Z3, Z4
 	VRNDSCALEPD      $0x09, Z4, Z4
-	VSUBPD.BCST      actkernconst<>+7368(SB), Z3, Z5
-	VFMADD231PD.BCST actkernconst<>+7304(SB), Z4, Z5
-	VBROADCASTSD     actkernconst<>+7192(SB), Z6
+	VSUBPD.BCST      actkernconst<>+7048(SB), Z3, Z5
+	VFMADD231PD.BCST actkernconst<>+6984(SB), Z4, Z5
+	VBROADCASTSD     actkernconst<>+6872(SB), Z6
 	VSUBPD           Z3, Z6, Z3
 	VSCALEFPD        Z3, Z2, Z3
-	VBROADCASTSD     actkernconst<>+7152(SB), Z6
+	VBROADCASTSD     actkernconst<>+6832(SB), Z6
 	VCMPPD           $0x12, Z4, Z6, K4
-	VSUBPD.BCST      actkernconst<>+7152(SB), Z4, K4, Z4
-	VBROADCASTSD     actkernconst<>+7200(SB), Z6
-	VBLENDMPD.BCST   actkernconst<>+7312(SB), Z6, K4, Z7
-	VBROADCASTSD     actkernconst<>+7208(SB), Z6
-	VBLENDMPD.BCST   actkernconst<>+7320(SB), Z6, K4, Z8
-	VBROADCASTSD     actkernconst<>+7216(SB), Z6
-	VBLENDMPD.BCST   actkernconst<>+7328(SB), Z6, K4, Z9
-	VBROADCASTSD     actkernconst<>+7224(SB), Z6
-	VBLENDMPD.BCST   actkernconst<>+7336(SB), Z6, K4, Z10
-	VBROADCASTSD     actkernconst<>+7232(SB), Z6
-	VBLENDMPD.BCST   actkernconst<>+7408(SB), Z6, K4, Z11
-	VBROADCASTSD     actkernconst<>+7240(SB), Z6
-	VBLENDMPD.BCST   actkernconst<>+7416(SB), Z6, K4, Z12
-	VBROADCASTSD     actkernconst<>+7248(SB), Z6
-	VBLENDMPD.BCST   actkernconst<>+7424(SB), Z6, K4, Z13
-	VBROADCASTSD     actkernconst<>+7160(SB), Z6
+	VSUBPD.BCST      actkernconst<>+6832(SB), Z4, K4, Z4
+	VBROADCASTSD     actkernconst<>+6880(SB), Z6
+	VBLENDMPD.BCST   actkernconst<>+6992(SB), Z6, K4, Z7
+	VBROADCASTSD     actkernconst<>+6888(SB), Z6
+	VBLENDMPD.BCST   actkernconst<>+7000(SB), Z6, K4, Z8
+	VBROADCASTSD     actkernconst<>+6896(SB), Z6
+	VBLENDMPD.BCST   actkernconst<>+7008(SB), Z6, K4, Z9
+	VBROADCASTSD     actkernconst<>+6904(SB), Z6
+	VBLENDMPD.BCST   actkernconst<>+7016(SB), Z6, K4, Z10
+	VBROADCASTSD     actkernconst<>+6912(SB), Z6
+	VBLENDMPD.BCST   actkernconst<>+7088(SB), Z6, K4, Z11
+	VBROADCASTSD     actkernconst<>+6920(SB), Z6
+	VBLENDMPD.BCST   actkernconst<>+7096(SB), Z6, K4, Z12
+	VBROADCASTSD     actkernconst<>+6928(SB), Z6
+	VBLENDMPD.BCST   actkernconst<>+7104(SB), Z6, K4, Z13
+	VBROADCASTSD     actkernconst<>+6840(SB), Z6
 	VCMPPD           $0x12, Z4, Z6, K4
-	VSUBPD.BCST      actkernconst<>+7160(SB), Z4, K4, Z4
-	VBLENDMPD.BCST   actkernconst<>+7120(SB), Z7, K4, Z7
-	VBLENDMPD.BCST   actkernconst<>+7128(SB), Z8, K4, Z8
-	VBLENDMPD.BCST   actkernconst<>+7136(SB), Z9, K4, Z9
-	VBLENDMPD.BCST   actkernconst<>+7144(SB), Z10, K4, Z10
-	VBLENDMPD.BCST   actkernconst<>+7376(SB), Z11, K4, Z11
-	VBLENDMPD.BCST   actkernconst<>+7384(SB), Z12, K4, Z12
-	VBLENDMPD.BCST   actkernconst<>+7392(SB), Z13, K4, Z13
-	VBROADCASTSD     actkernconst<>+7256(SB), Z6
-	VBLENDMPD.BCST   actkernconst<>+7400(SB), Z6, K4, Z14
-	VBROADCASTSD     actkernconst<>+7120(SB), Z6
-	VBLENDMPD.BCST   actkernconst<>+7312(SB), Z6, K4, Z15
-	VBROADCASTSD     actkernconst<>+7128(SB), Z6
-	VBLENDMPD.BCST   actkernconst<>+7320(SB), Z6, K4, Z16
-	VBROADCASTSD     actkernconst<>+7136(SB), Z6
-	VBLENDMPD.BCST   actkernconst<>+7328(SB), Z6, K4, Z17
-	VBROADCASTSD     actkernconst<>+7144(SB), Z6
-	VBLENDMPD.BCST   actkernconst<>+7336(SB), Z6, K4, Z18
+	VSUBPD.BCST      actkernconst<>+6840(SB), Z4, K4, Z4
+	VBLENDMPD.BCST   actkernconst<>+6800(SB), Z7, K4, Z7
+	VBLENDMPD.BCST   actkernconst<>+6808(SB), Z8, K4, Z8
+	VBLENDMPD.BCST   actkernconst<>+6816(SB), Z9, K4, Z9
+	VBLENDMPD.BCST   actkernconst<>+6824(SB), Z10, K4, Z10
+	VBLENDMPD.BCST   actkernconst<>+7056(SB), Z11, K4, Z11
+	VBLENDMPD.BCST   actkernconst<>+7064(SB), Z12, K4, Z12
+	VBLENDMPD.BCST   actkernconst<>+7072(SB), Z13, K4, Z13
+	VBROADCASTSD     actkernconst<>+6936(SB), Z6
+	VBLENDMPD.BCST   actkernconst<>+7080(SB), Z6, K4, Z14
+	VBROADCASTSD     actkernconst<>+6800(SB), Z6
+	VBLENDMPD.BCST   actkernconst<>+6992(SB), Z6, K4, Z15
+	VBROADCASTSD     actkernconst<>+6808(SB), Z6
+	VBLENDMPD.BCST   actkernconst<>+7000(SB), Z6, K4, Z16
+	VBROADCASTSD     actkernconst<>+6816(SB), Z6
+	VBLENDMPD.BCST   actkernconst<>+7008(SB), Z6, K4, Z17
+	VBROADCASTSD     actkernconst<>+6824(SB), Z6
+	VBLENDMPD.BCST   actkernconst<>+7016(SB), Z6, K4, Z18
 	VBROADCASTSD     actkernconst<>+5480(SB), Z6
 	VCMPPD           $0x12, Z4, Z6, K4
 	VSUBPD.BCST      actkernconst<>+5480(SB), Z4, K4, Z4
@@ -51445,36 +49601,36 @@ single:
 	VBLENDMPD        Z18, Z17, K4, Z18
 	VADDPD.BCST      actkernconst<>+1568(SB), Z5, Z4
 	VSCALEFPD        Z4, Z7, Z7
-	VADDPD.BCST      actkernconst<>+7304(SB), Z5, Z4
+	VADDPD.BCST      actkernconst<>+6984(SB), Z5, Z4
 	VSCALEFPD        Z4, Z8, Z8
-	VADDPD.BCST      actkernconst<>+7432(SB), Z5, Z4
+	VADDPD.BCST      actkernconst<>+7112(SB), Z5, Z4
 	VSCALEFPD        Z4, Z9, Z9
-	VADDPD.BCST      actkernconst<>+7440(SB), Z5, Z4
+	VADDPD.BCST      actkernconst<>+7120(SB), Z5, Z4
 	VSCALEFPD        Z4, Z10, Z10
-	VADDPD.BCST      actkernconst<>+7448(SB), Z5, Z5
+	VADDPD.BCST      actkernconst<>+7128(SB), Z5, Z5
 	VSCALEFPD        Z5, Z18, Z18
-	VMULPD.BCST      actkernconst<>+7296(SB), Z7, Z4
+	VMULPD.BCST      actkernconst<>+6976(SB), Z7, Z4
 	VRNDSCALEPD      $0x08, Z4, Z4
-	VFMADD132PD.BCST actkernconst<>+7288(SB), Z7, Z4
+	VFMADD132PD.BCST actkernconst<>+6968(SB), Z7, Z4
 	VADDPD           Z0, Z8, Z5
 	VSUBPD           Z0, Z5, Z5
 	VSUBPD           Z5, Z8, Z8
 	VADDPD           Z5, Z4, Z4
-	VADDPD.BCST      actkernconst<>+7344(SB), Z9, Z5
-	VSUBPD.BCST      actkernconst<>+7344(SB), Z5, Z5
+	VADDPD.BCST      actkernconst<>+7024(SB), Z9, Z5
+	VSUBPD.BCST      actkernconst<>+7024(SB), Z5, Z5
 	VSUBPD           Z5, Z9, Z9
 	VADDPD           Z5, Z8, Z8
-	VADDPD.BCST      actkernconst<>+7352(SB), Z10, Z5
-	VSUBPD.BCST      actkernconst<>+7352(SB), Z5, Z5
+	VADDPD.BCST      actkernconst<>+7032(SB), Z10, Z5
+	VSUBPD.BCST      actkernconst<>+7032(SB), Z5, Z5
 	VSUBPD           Z5, Z10, Z10
 	VADDPD           Z5, Z9, Z9
 	VADDPD           Z18, Z10, Z10
 	VMULPD           Z4, Z3, Z5
 	VXORPD.BCST      actkernconst<>+2752(SB), Z5, Z6
 	VFMADD213PD      Z6, Z3, Z4
-	VMULPD.BCST      actkernconst<>+7296(SB), Z5, Z6
+	VMULPD.BCST      actkernconst<>+6976(SB), Z5, Z6
 	VRNDSCALEPD      $0x08, Z6, Z6
-	VFMADD132PD.BCST actkernconst<>+7288(SB), Z5, Z6
+	VFMADD132PD.BCST actkernconst<>+6968(SB), Z5, Z6
 	VADDPD           Z4, Z6, Z6
 	VMULPD           Z8, Z3, Z4
 	VXORPD.BCST      actkernconst<>+2752(SB), Z4, Z5
@@ -51511,49 +49667,49 @@ single:
 	VADDPD           Z6, Z11, Z11
 	VADDPD           Z9, Z11, Z11
 	VADDPD           Z3, Z11, Z11
-	VMULPD.BCST      actkernconst<>+7104(SB), Z7, Z3
+	VMULPD.BCST      actkernconst<>+6784(SB), Z7, Z3
 	VXORPD.BCST      actkernconst<>+2752(SB), Z3, Z4
-	VFMADD231PD.BCST actkernconst<>+7104(SB), Z7, Z4
-	VMULPD.BCST      actkernconst<>+7104(SB), Z11, Z11
-	VFMADD132PD.BCST actkernconst<>+7360(SB), Z11, Z7
+	VFMADD231PD.BCST actkernconst<>+6784(SB), Z7, Z4
+	VMULPD.BCST      actkernconst<>+6784(SB), Z11, Z11
+	VFMADD132PD.BCST actkernconst<>+7040(SB), Z11, Z7
 	VADDPD           Z7, Z4, Z4
 	VADDPD           Z4, Z3, Z6
 	VSUBPD           Z3, Z6, Z3
 	VSUBPD           Z3, Z4, Z4
 	VADDPD           Z4, Z6, Z6
 	VADDPD.BCST      actkernconst<>+0(SB), Z5, Z5
-	VMULPD.BCST      actkernconst<>+7296(SB), Z5, Z3
+	VMULPD.BCST      actkernconst<>+6976(SB), Z5, Z3
 	VRNDSCALEPD      $0x09, Z3, Z3
-	VFMADD132PD.BCST actkernconst<>+7288(SB), Z5, Z3
+	VFMADD132PD.BCST actkernconst<>+6968(SB), Z5, Z3
 	VMULPD.BCST      actkernconst<>+4216(SB), Z3, Z4
 	VRNDSCALEPD      $0x09, Z4, Z4
-	VFMADD231PD.BCST actkernconst<>+7456(SB), Z4, Z3
+	VFMADD231PD.BCST actkernconst<>+7136(SB), Z4, Z3
 	VBROADCASTSD     actkernconst<>+4216(SB), Z5
 	VCMPPD           $0x11, Z3, Z5, K4
 	VANDPD.BCST      actkernconst<>+1504(SB), Z6, Z3
-	VBROADCASTSD     actkernconst<>+7104(SB), Z5
+	VBROADCASTSD     actkernconst<>+6784(SB), Z5
 	VSUBPD           Z3, Z5, Z3
-	VADDPD.BCST      actkernconst<>+7360(SB), Z3, K4, Z6
-	VBROADCASTSD     actkernconst<>+7264(SB), Z3
+	VADDPD.BCST      actkernconst<>+7040(SB), Z3, K4, Z6
+	VBROADCASTSD     actkernconst<>+6944(SB), Z3
 	VFMADD213PD.BCST actkernconst<>+1576(SB), Z2, Z3
-	VADDPD.BCST      actkernconst<>+9280(SB), Z3, Z3
-	VSUBPD.BCST      actkernconst<>+9280(SB), Z3, Z5
+	VADDPD.BCST      actkernconst<>+8960(SB), Z3, Z3
+	VSUBPD.BCST      actkernconst<>+8960(SB), Z3, Z5
 	VFMADD213PD.BCST actkernconst<>+0(SB), Z0, Z5
-	VFMADD231PD.BCST actkernconst<>+9288(SB), Z5, Z2
-	VFMADD231PD.BCST actkernconst<>+9296(SB), Z5, Z2
-	VFMADD132PD.BCST actkernconst<>+9304(SB), Z2, Z5
+	VFMADD231PD.BCST actkernconst<>+8968(SB), Z5, Z2
+	VFMADD231PD.BCST actkernconst<>+8976(SB), Z5, Z2
+	VFMADD132PD.BCST actkernconst<>+8984(SB), Z2, Z5
 	VBLENDMPD        Z6, Z5, K3, Z6
 	VBLENDMPD        Z6, Z5, K2, Z6
 	VMOVAPD          Z3, Z2
-	VADDPD.BCST      actkernconst<>+7112(SB), Z4, K3, Z2
+	VADDPD.BCST      actkernconst<>+6792(SB), Z4, K3, Z2
 	VBLENDMPD        Z2, Z3, K2, Z2
 	VMULPD           Z6, Z6, Z3
-	VBROADCASTSD     actkernconst<>+7272(SB), Z4
-	VFMADD213PD.BCST actkernconst<>+7280(SB), Z3, Z4
-	VFMADD213PD.BCST actkernconst<>+7488(SB), Z3, Z4
-	VFMADD213PD.BCST actkernconst<>+7496(SB), Z3, Z4
-	VFMADD213PD.BCST actkernconst<>+7504(SB), Z3, Z4
-	VFMADD213PD.BCST actkernconst<>+7512(SB), Z3, Z4
+	VBROADCASTSD     actkernconst<>+6952(SB), Z4
+	VFMADD213PD.BCST actkernconst<>+6960(SB), Z3, Z4
+	VFMADD213PD.BCST actkernconst<>+7168(SB), Z3, Z4
+	VFMADD213PD.BCST actkernconst<>+7176(SB), Z3, Z4
+	VFMADD213PD.BCST actkernconst<>+7184(SB), Z3, Z4
+	VFMADD213PD.BCST actkernconst<>+7192(SB), Z3, Z4
 	VFMADD213PD.BCST actkernconst<>+0(SB), Z3, Z4
 	VMULPD           Z4, Z6, Z6
 	VPSLLQ           $0x3f, Z2, Z3
@@ -51580,55 +49736,55 @@ tail:
 	VCVTPS2PD        Y1, Z1
 	VMULPD.BCST      (SP), Z1, Z2
 	VANDPD.BCST      actkernconst<>+1504(SB), Z2, Z3
-	VBROADCASTSD     actkernconst<>+7168(SB), Z4
+	VBROADCASTSD     actkernconst<>+6848(SB), Z4
 	VCMPPD           $0x11, Z3, Z4, K2
 	VCMPPD.BCST      $0x11, actkernconst<>+4256(SB), Z3, K2, K3
 	VGETEXPPD        Z2, Z3
-	VBROADCASTSD     actkernconst<>+7176(SB), Z4
-	VFMADD213PD.BCST actkernconst<>+7184(SB), Z3, Z4
+	VBROADCASTSD     actkernconst<>+6856(SB), Z4
+	VFMADD213PD.BCST actkernconst<>+6864(SB), Z3, Z4
 	VRNDSCALEPD      $0x09, Z4, Z4
-	VSUBPD.BCST      actkernconst<>+7368(SB), Z3, Z5
-	VFMADD231PD.BCST actkernconst<>+7304(SB), Z4, Z5
-	VBROADCASTSD     actkernconst<>+7192(SB), Z6
+	VSUBPD.BCST      actkernconst<>+7048(SB), Z3, Z5
+	VFMADD231PD.BCST actkernconst<>+6984(SB), Z4, Z5
+	VBROADCASTSD     actkernconst<>+6872(SB), Z6
 	VSUBPD           Z3, Z6, Z3
 	VSCALEFPD        Z3, Z2, Z3
-	VBROADCASTSD     actkernconst<>+7152(SB), Z6
+	VBROADCASTSD     actkernconst<>+6832(SB), Z6
 	VCMPPD           $0x12, Z4, Z6, K4
-	VSUBPD.BCST      actkernconst<>+7152(SB), Z4, K4, Z4
-	VBROADCASTSD     actkernconst<>+7200(SB), Z6
-	VBLENDMPD.BCST   actkernconst<>+7312(SB), Z6, K4, Z7
-	VBROADCASTSD     actkernconst<>+7208(SB), Z6
-	VBLENDMPD.BCST   actkernconst<>+7320(SB), Z6, K4, Z8
-	VBROADCASTSD     actkernconst<>+7216(SB), Z6
-	VBLENDMPD.BCST   actkernconst<>+7328(SB), Z6, K4, Z9
-	VBROADCASTSD     actkernconst<>+7224(SB), Z6
-	VBLENDMPD.BCST   actkernconst<>+7336(SB), Z6, K4, Z10
-	VBROADCASTSD     actkernconst<>+7232(SB), Z6
-	VBLENDMPD.BCST   actkernconst<>+7408(SB), Z6, K4, Z11
-	VBROADCASTSD     actkernconst<>+7240(SB), Z6
-	VBLENDMPD.BCST   actkernconst<>+7416(SB), Z6, K4, Z12
-	VBROADCASTSD     actkernconst<>+7248(SB), Z6
-	VBLENDMPD.BCST   actkernconst<>+7424(SB), Z6, K4, Z13
-	VBROADCASTSD     actkernconst<>+7160(SB), Z6
+	VSUBPD.BCST      actkernconst<>+6832(SB), Z4, K4, Z4
+	VBROADCASTSD     actkernconst<>+6880(SB), Z6
+	VBLENDMPD.BCST   actkernconst<>+6992(SB), Z6, K4, Z7
+	VBROADCASTSD     actkernconst<>+6888(SB), Z6
+	VBLENDMPD.BCST   actkernconst<>+7000(SB), Z6, K4, Z8
+	VBROADCASTSD     actkernconst<>+6896(SB), Z6
+	VBLENDMPD.BCST   actkernconst<>+7008(SB), Z6, K4, Z9
+	VBROADCASTSD     actkernconst<>+6904(SB), Z6
+	VBLENDMPD.BCST   actkernconst<>+7016(SB), Z6, K4, Z10
+	VBROADCASTSD     actkernconst<>+6912(SB), Z6
+	VBLENDMPD.BCST   actkernconst<>+7088(SB), Z6, K4, Z11
+	VBROADCASTSD     actkernconst<>+6920(SB), Z6
+	VBLENDMPD.BCST   actkernconst<>+7096(SB), Z6, K4, Z12
+	VBROADCASTSD     actkernconst<>+6928(SB), Z6
+	VBLENDMPD.BCST   actkernconst<>+7104(SB), Z6, K4, Z13
+	VBROADCASTSD     actkernconst<>+6840(SB), Z6
 	VCMPPD           $0x12, Z4, Z6, K4
-	VSUBPD.BCST      actkernconst<>+7160(SB), Z4, K4, Z4
-	VBLENDMPD.BCST   actkernconst<>+7120(SB), Z7, K4, Z7
-	VBLENDMPD.BCST   actkernconst<>+7128(SB), Z8, K4, Z8
-	VBLENDMPD.BCST   actkernconst<>+7136(SB), Z9, K4, Z9
-	VBLENDMPD.BCST   actkernconst<>+7144(SB), Z10, K4, Z10
-	VBLENDMPD.BCST   actkernconst<>+7376(SB), Z11, K4, Z11
-	VBLENDMPD.BCST   actkernconst<>+7384(SB), Z12, K4, Z12
-	VBLENDMPD.BCST   actkernconst<>+7392(SB), Z13, K4, Z13
-	VBROADCASTSD     actkernconst<>+7256(SB), Z6
-	VBLENDMPD.BCST   actkernconst<>+7400(SB), Z6, K4, Z14
-	VBROADCASTSD     actkernconst<>+7120(SB), Z6
-	VBLENDMPD.BCST   actkernconst<>+7312(SB), Z6, K4, Z15
-	VBROADCASTSD     actkernconst<>+7128(SB), Z6
-	VBLENDMPD.BCST   actkernconst<>+7320(SB), Z6, K4, Z16
-	VBROADCASTSD     actkernconst<>+7136(SB), Z6
-	VBLENDMPD.BCST   actkernconst<>+7328(SB), Z6, K4, Z17
-	VBROADCASTSD     actkernconst<>+7144(SB), Z6
-	VBLENDMPD.BCST   actkernconst<>+7336(SB), Z6, K4, Z18
+	VSUBPD.BCST      actkernconst<>+6840(SB), Z4, K4, Z4
+	VBLENDMPD.BCST   actkernconst<>+6800(SB), Z7, K4, Z7
+	VBLENDMPD.BCST   actkernconst<>+6808(SB), Z8, K4, Z8
+	VBLENDMPD.BCST   actkernconst<>+6816(SB), Z9, K4, Z9
+	VBLENDMPD.BCST   actkernconst<>+6824(SB), Z10, K4, Z10
+	VBLENDMPD.BCST   actkernconst<>+7056(SB), Z11, K4, Z11
+	VBLENDMPD.BCST   actkernconst<>+7064(SB), Z12, K4, Z12
+	VBLENDMPD.BCST   actkernconst<>+7072(SB), Z13, K4, Z13
+	VBROADCASTSD     actkernconst<>+6936(SB), Z6
+	VBLENDMPD.BCST   actkernconst<>+7080(SB), Z6, K4, Z14
+	VBROADCASTSD     actkernconst<>+6800(SB), Z6
+	VBLENDMPD.BCST   actkernconst<>+6992(SB), Z6, K4, Z15
+	VBROADCASTSD     actkernconst<>+6808(SB), Z6
+	VBLENDMPD.BCST   actkernconst<>+7000(SB), Z6, K4, Z16
+	VBROADCASTSD     actkernconst<>+6816(SB), Z6
+	VBLENDMPD.BCST   actkernconst<>+7008(SB), Z6, K4, Z17
+	VBROADCASTSD     actkernconst<>+6824(SB), Z6
+	VBLENDMPD.BCST   actkernconst<>+7016(SB), Z6, K4, Z18
 	VBROADCASTSD     actkernconst<>+5480(SB), Z6
 	VCMPPD           $0x12, Z4, Z6, K4
 	VSUBPD.BCST      actkernconst<>+5480(SB), Z4, K4, Z4
@@ -51657,36 +49813,36 @@ tail:
 	VBLENDMPD        Z18, Z17, K4, Z18
 	VADDPD.BCST      actkernconst<>+1568(SB), Z5, Z4
 	VSCALEFPD        Z4, Z7, Z7
-	VADDPD.BCST      actkernconst<>+7304(SB), Z5, Z4
+	VADDPD.BCST      actkernconst<>+6984(SB), Z5, Z4
 	VSCALEFPD        Z4, Z8, Z8
-	VADDPD.BCST      actkernconst<>+7432(SB), Z5, Z4
+	VADDPD.BCST      actkernconst<>+7112(SB), Z5, Z4
 	VSCALEFPD        Z4, Z9, Z9
-	VADDPD.BCST      actkernconst<>+7440(SB), Z5, Z4
+	VADDPD.BCST      actkernconst<>+7120(SB), Z5, Z4
 	VSCALEFPD        Z4, Z10, Z10
-	VADDPD.BCST      actkernconst<>+7448(SB), Z5, Z5
+	VADDPD.BCST      actkernconst<>+7128(SB), Z5, Z5
 	VSCALEFPD        Z5, Z18, Z18
-	VMULPD.BCST      actkernconst<>+7296(SB), Z7, Z4
+	VMULPD.BCST      actkernconst<>+6976(SB), Z7, Z4
 	VRNDSCALEPD      $0x08, Z4, Z4
-	VFMADD132PD.BCST actkernconst<>+7288(SB), Z7, Z4
+	VFMADD132PD.BCST actkernconst<>+6968(SB), Z7, Z4
 	VADDPD           Z0, Z8, Z5
 	VSUBPD           Z0, Z5, Z5
 	VSUBPD           Z5, Z8, Z8
 	VADDPD           Z5, Z4, Z4
-	VADDPD.BCST      actkernconst<>+7344(SB), Z9, Z5
-	VSUBPD.BCST      actkernconst<>+7344(SB), Z5, Z5
+	VADDPD.BCST      actkernconst<>+7024(SB), Z9, Z5
+	VSUBPD.BCST      actkernconst<>+7024(SB), Z5, Z5
 	VSUBPD           Z5, Z9, Z9
 	VADDPD           Z5, Z8, Z8
-	VADDPD.BCST      actkernconst<>+7352(SB), Z10, Z5
-	VSUBPD.BCST      actkernconst<>+7352(SB), Z5, Z5
+	VADDPD.BCST      actkernconst<>+7032(SB), Z10, Z5
+	VSUBPD.BCST      actkernconst<>+7032(SB), Z5, Z5
 	VSUBPD           Z5, Z10, Z10
 	VADDPD           Z5, Z9, Z9
 	VADDPD           Z18, Z10, Z10
 	VMULPD           Z4, Z3, Z5
 	VXORPD.BCST      actkernconst<>+2752(SB), Z5, Z6
 	VFMADD213PD      Z6, Z3, Z4
-	VMULPD.BCST      actkernconst<>+7296(SB), Z5, Z6
+	VMULPD.BCST      actkernconst<>+6976(SB), Z5, Z6
 	VRNDSCALEPD      $0x08, Z6, Z6
-	VFMADD132PD.BCST actkernconst<>+7288(SB), Z5, Z6
+	VFMADD132PD.BCST actkernconst<>+6968(SB), Z5, Z6
 	VADDPD           Z4, Z6, Z6
 	VMULPD           Z8, Z3, Z4
 	VXORPD.BCST      actkernconst<>+2752(SB), Z4, Z5
@@ -51723,49 +49879,49 @@ tail:
 	VADDPD           Z6, Z11, Z11
 	VADDPD           Z9, Z11, Z11
 	VADDPD           Z3, Z11, Z11
-	VMULPD.BCST      actkernconst<>+7104(SB), Z7, Z3
+	VMULPD.BCST      actkernconst<>+6784(SB), Z7, Z3
 	VXORPD.BCST      actkernconst<>+2752(SB), Z3, Z4
-	VFMADD231PD.BCST actkernconst<>+7104(SB), Z7, Z4
-	VMULPD.BCST      actkernconst<>+7104(SB), Z11, Z11
-	VFMADD132PD.BCST actkernconst<>+7360(SB), Z11, Z7
+	VFMADD231PD.BCST actkernconst<>+6784(SB), Z7, Z4
+	VMULPD.BCST      actkernconst<>+6784(SB), Z11, Z11
+	VFMADD132PD.BCST actkernconst<>+7040(SB), Z11, Z7
 	VADDPD           Z7, Z4, Z4
 	VADDPD           Z4, Z3, Z6
 	VSUBPD           Z3, Z6, Z3
 	VSUBPD           Z3, Z4, Z4
 	VADDPD           Z4, Z6, Z6
 	VADDPD.BCST      actkernconst<>+0(SB), Z5, Z5
-	VMULPD.BCST      actkernconst<>+7296(SB), Z5, Z3
+	VMULPD.BCST      actkernconst<>+6976(SB), Z5, Z3
 	VRNDSCALEPD      $0x09, Z3, Z3
-	VFMADD132PD.BCST actkernconst<>+7288(SB), Z5, Z3
+	VFMADD132PD.BCST actkernconst<>+6968(SB), Z5, Z3
 	VMULPD.BCST      actkernconst<>+4216(SB), Z3, Z4
 	VRNDSCALEPD      $0x09, Z4, Z4
-	VFMADD231PD.BCST actkernconst<>+7456(SB), Z4, Z3
+	VFMADD231PD.BCST actkernconst<>+7136(SB), Z4, Z3
 	VBROADCASTSD     actkernconst<>+4216(SB), Z5
 	VCMPPD           $0x11, Z3, Z5, K4
 	VANDPD.BCST      actkernconst<>+1504(SB), Z6, Z3
-	VBROADCASTSD     actkernconst<>+7104(SB), Z5
+	VBROADCASTSD     actkernconst<>+6784(SB), Z5
 	VSUBPD           Z3, Z5, Z3
-	VADDPD.BCST      actkernconst<>+7360(SB), Z3, K4, Z6
-	VBROADCASTSD     actkernconst<>+7264(SB), Z3
+	VADDPD.BCST      actkernconst<>+7040(SB), Z3, K4, Z6
+	VBROADCASTSD     actkernconst<>+6944(SB), Z3
 	VFMADD213PD.BCST actkernconst<>+1576(SB), Z2, Z3
-	VADDPD.BCST      actkernconst<>+9280(SB), Z3, Z3
-	VSUBPD.BCST      actkernconst<>+9280(SB), Z3, Z5
+	VADDPD.BCST      actkernconst<>+8960(SB), Z3, Z3
+	VSUBPD.BCST      actkernconst<>+8960(SB), Z3, Z5
 	VFMADD213PD.BCST actkernconst<>+0(SB), Z0, Z5
-	VFMADD231PD.BCST actkernconst<>+9288(SB), Z5, Z2
-	VFMADD231PD.BCST actkernconst<>+9296(SB), Z5, Z2
-	VFMADD132PD.BCST actkernconst<>+9304(SB), Z2, Z5
+	VFMADD231PD.BCST actkernconst<>+8968(SB), Z5, Z2
+	VFMADD231PD.BCST actkernconst<>+8976(SB), Z5, Z2
+	VFMADD132PD.BCST actkernconst<>+8984(SB), Z2, Z5
 	VBLENDMPD        Z6, Z5, K3, Z6
 	VBLENDMPD        Z6, Z5, K2, Z6
 	VMOVAPD          Z3, Z2
-	VADDPD.BCST      actkernconst<>+7112(SB), Z4, K3, Z2
+	VADDPD.BCST      actkernconst<>+6792(SB), Z4, K3, Z2
 	VBLENDMPD        Z2, Z3, K2, Z2
 	VMULPD           Z6, Z6, Z3
-	VBROADCASTSD     actkernconst<>+7272(SB), Z4
-	VFMADD213PD.BCST actkernconst<>+7280(SB), Z3, Z4
-	VFMADD213PD.BCST actkernconst<>+7488(SB), Z3, Z4
-	VFMADD213PD.BCST actkernconst<>+7496(SB), Z3, Z4
-	VFMADD213PD.BCST actkernconst<>+7504(SB), Z3, Z4
-	VFMADD213PD.BCST actkernconst<>+7512(SB), Z3, Z4
+	VBROADCASTSD     actkernconst<>+6952(SB), Z4
+	VFMADD213PD.BCST actkernconst<>+6960(SB), Z3, Z4
+	VFMADD213PD.BCST actkernconst<>+7168(SB), Z3, Z4
+	VFMADD213PD.BCST actkernconst<>+7176(SB), Z3, Z4
+	VFMADD213PD.BCST actkernconst<>+7184(SB), Z3, Z4
+	VFMADD213PD.BCST actkernconst<>+7192(SB), Z3, Z4
 	VFMADD213PD.BCST actkernconst<>+0(SB), Z3, Z4
 	VMULPD           Z4, Z6, Z6
 	VPSLLQ           $0x3f, Z2, Z3
@@ -51806,11 +49962,11 @@ loop:
 	VANDPD      actkernconst<>+1696(SB), Y3, Y6
 	VANDPD      actkernconst<>+1696(SB), Y4, Y7
 	VANDPD      actkernconst<>+1696(SB), Y5, Y8
-	VMOVUPD     actkernconst<>+7872(SB), Y9
+	VMOVUPD     actkernconst<>+7552(SB), Y9
 	VCMPPD      $0x11, Y6, Y9, Y10
-	VMOVUPD     actkernconst<>+7872(SB), Y9
+	VMOVUPD     actkernconst<>+7552(SB), Y9
 	VCMPPD      $0x11, Y7, Y9, Y11
-	VMOVUPD     actkernconst<>+7872(SB), Y9
+	VMOVUPD     actkernconst<>+7552(SB), Y9
 	VCMPPD      $0x11, Y8, Y9, Y12
 	VCMPPD      $0x11, actkernconst<>+4672(SB), Y6, Y6
 	VCMPPD      $0x11, actkernconst<>+4672(SB), Y7, Y7
@@ -51831,279 +49987,279 @@ loop:
 	VORPD       actkernconst<>+4768(SB), Y14, Y14
 	VSUBPD      actkernconst<>+128(SB), Y14, Y14
 	VMOVUPD     Y2, 32(SP)
-	VMOVUPD     actkernconst<>+7904(SB), Y2
-	VFMADD213PD actkernconst<>+7936(SB), Y9, Y2
+	VMOVUPD     actkernconst<>+7584(SB), Y2
+	VFMADD213PD actkernconst<>+7616(SB), Y9, Y2
 	VMOVUPD     Y1, 64(SP)
-	VMOVUPD     actkernconst<>+7904(SB), Y1
-	VFMADD213PD actkernconst<>+7936(SB), Y13, Y1
+	VMOVUPD     actkernconst<>+7584(SB), Y1
+	VFMADD213PD actkernconst<>+7616(SB), Y13, Y1
 	VMOVUPD     Y0, 96(SP)
-	VMOVUPD     actkernconst<>+7904(SB), Y0
-	VFMADD213PD actkernconst<>+7936(SB), Y14, Y0
+	VMOVUPD     actkernconst<>+7584(SB), Y0
+	VFMADD213PD actkernconst<>+7616(SB), Y14, Y0
 	VROUNDPD    $0x09, Y2, Y2
 	VROUNDPD    $0x09, Y1, Y1
 	VROUNDPD    $0x09, Y0, Y0
 	VMOVUPD     Y12, 128(SP)
-	VSUBPD      actkernconst<>+8672(SB), Y9, Y12
+	VSUBPD      actkernconst<>+8352(SB), Y9, Y12
 	VMOVUPD     Y11, 160(SP)
-	VSUBPD      actkernconst<>+8672(SB), Y13, Y11
+	VSUBPD      actkernconst<>+8352(SB), Y13, Y11
 	VMOVUPD     Y10, 192(SP)
-	VSUBPD      actkernconst<>+8672(SB), Y14, Y10
-	VFMADD231PD actkernconst<>+8416(SB), Y2, Y12
-	VFMADD231PD actkernconst<>+8416(SB), Y1, Y11
-	VFMADD231PD actkernconst<>+8416(SB), Y0, Y10
+	VSUBPD      actkernconst<>+8352(SB), Y14, Y10
+	VFMADD231PD actkernconst<>+8096(SB), Y2, Y12
+	VFMADD231PD actkernconst<>+8096(SB), Y1, Y11
+	VFMADD231PD actkernconst<>+8096(SB), Y0, Y10
 	VMOVUPD     Y8, 224(SP)
-	VMOVUPD     actkernconst<>+7968(SB), Y8
+	VMOVUPD     actkernconst<>+7648(SB), Y8
 	VSUBPD      Y9, Y8, Y9
-	VMOVUPD     actkernconst<>+7968(SB), Y8
+	VMOVUPD     actkernconst<>+7648(SB), Y8
 	VSUBPD      Y13, Y8, Y13
-	VMOVUPD     actkernconst<>+7968(SB), Y8
+	VMOVUPD     actkernconst<>+7648(SB), Y8
 	VSUBPD      Y14, Y8, Y14
 	VMOVUPD     Y7, 256(SP)
 	VMOVUPD     Y6, 288(SP)
 	VMOVUPD     Y10, 320(SP)
 	VMOVUPD     Y11, 352(SP)
-	VCMPPD      $0x11, actkernconst<>+7520(SB), Y9, Y6
-	VANDPD      actkernconst<>+7552(SB), Y6, Y7
-	VCMPPD      $0x1e, actkernconst<>+7584(SB), Y9, Y6
-	VBLENDVPD   Y6, actkernconst<>+7584(SB), Y7, Y7
+	VCMPPD      $0x11, actkernconst<>+7200(SB), Y9, Y6
+	VANDPD      actkernconst<>+7232(SB), Y6, Y7
+	VCMPPD      $0x1e, actkernconst<>+7264(SB), Y9, Y6
+	VBLENDVPD   Y6, actkernconst<>+7264(SB), Y7, Y7
 	VADDPD      actkernconst<>+128(SB), Y7, Y10
 	VPSLLQ      $0x34, Y10, Y10
 	VMULPD      Y10, Y3, Y8
 	VSUBPD      Y7, Y9, Y11
-	VCMPPD      $0x11, actkernconst<>+7520(SB), Y11, Y6
-	VANDPD      actkernconst<>+7552(SB), Y6, Y7
-	VCMPPD      $0x1e, actkernconst<>+7584(SB), Y11, Y6
-	VBLENDVPD   Y6, actkernconst<>+7584(SB), Y7, Y7
+	VCMPPD      $0x11, actkernconst<>+7200(SB), Y11, Y6
+	VANDPD      actkernconst<>+7232(SB), Y6, Y7
+	VCMPPD      $0x1e, actkernconst<>+7264(SB), Y11, Y6
+	VBLENDVPD   Y6, actkernconst<>+7264(SB), Y7, Y7
 	VADDPD      actkernconst<>+128(SB), Y7, Y10
 	VPSLLQ      $0x34, Y10, Y10
 	VMULPD      Y10, Y8, Y8
 	VSUBPD      Y7, Y11, Y11
-	VMAXPD      actkernconst<>+7520(SB), Y11, Y7
-	VMINPD      actkernconst<>+7584(SB), Y7, Y7
+	VMAXPD      actkernconst<>+7200(SB), Y11, Y7
+	VMINPD      actkernconst<>+7264(SB), Y7, Y7
 	VADDPD      actkernconst<>+128(SB), Y7, Y10
 	VPSLLQ      $0x34, Y10, Y10
 	VMULPD      Y10, Y8, Y8
-	VCMPPD      $0x11, actkernconst<>+7520(SB), Y13, Y9
-	VANDPD      actkernconst<>+7552(SB), Y9, Y7
-	VCMPPD      $0x1e, actkernconst<>+7584(SB), Y13, Y9
-	VBLENDVPD   Y9, actkernconst<>+7584(SB), Y7, Y7
+	VCMPPD      $0x11, actkernconst<>+7200(SB), Y13, Y9
+	VANDPD      actkernconst<>+7232(SB), Y9, Y7
+	VCMPPD      $0x1e, actkernconst<>+7264(SB), Y13, Y9
+	VBLENDVPD   Y9, actkernconst<>+7264(SB), Y7, Y7
 	VADDPD      actkernconst<>+128(SB), Y7, Y10
 	VPSLLQ      $0x34, Y10, Y10
 	VMULPD      Y10, Y4, Y6
 	VSUBPD      Y7, Y13, Y11
-	VCMPPD      $0x11, actkernconst<>+7520(SB), Y11, Y9
-	VANDPD      actkernconst<>+7552(SB), Y9, Y7
-	VCMPPD      $0x1e, actkernconst<>+7584(SB), Y11, Y9
-	VBLENDVPD   Y9, actkernconst<>+7584(SB), Y7, Y7
+	VCMPPD      $0x11, actkernconst<>+7200(SB), Y11, Y9
+	VANDPD      actkernconst<>+7232(SB), Y9, Y7
+	VCMPPD      $0x1e, actkernconst<>+7264(SB), Y11, Y9
+	VBLENDVPD   Y9, actkernconst<>+7264(SB), Y7, Y7
 	VADDPD      actkernconst<>+128(SB), Y7, Y10
 	VPSLLQ      $0x34, Y10, Y10
 	VMULPD      Y10, Y6, Y6
 	VSUBPD      Y7, Y11, Y11
-	VMAXPD      actkernconst<>+7520(SB), Y11, Y7
-	VMINPD      actkernconst<>+7584(SB), Y7, Y7
+	VMAXPD      actkernconst<>+7200(SB), Y11, Y7
+	VMINPD      actkernconst<>+7264(SB), Y7, Y7
 	VADDPD      actkernconst<>+128(SB), Y7, Y10
 	VPSLLQ      $0x34, Y10, Y10
 	VMULPD      Y10, Y6, Y6
-	VCMPPD      $0x11, actkernconst<>+7520(SB), Y14, Y10
-	VANDPD      actkernconst<>+7552(SB), Y10, Y9
-	VCMPPD      $0x1e, actkernconst<>+7584(SB), Y14, Y10
-	VBLENDVPD   Y10, actkernconst<>+7584(SB), Y9, Y9
+	VCMPPD      $0x11, actkernconst<>+7200(SB), Y14, Y10
+	VANDPD      actkernconst<>+7232(SB), Y10, Y9
+	VCMPPD      $0x1e, actkernconst<>+7264(SB), Y14, Y10
+	VBLENDVPD   Y10, actkernconst<>+7264(SB), Y9, Y9
 	VADDPD      actkernconst<>+128(SB), Y9, Y11
 	VPSLLQ      $0x34, Y11, Y11
 	VMULPD      Y11, Y5, Y7
 	VSUBPD      Y9, Y14, Y13
-	VCMPPD      $0x11, actkernconst<>+7520(SB), Y13, Y10
-	VANDPD      actkernconst<>+7552(SB), Y10, Y9
-	VCMPPD      $0x1e, actkernconst<>+7584(SB), Y13, Y10
-	VBLENDVPD   Y10, actkernconst<>+7584(SB), Y9, Y9
+	VCMPPD      $0x11, actkernconst<>+7200(SB), Y13, Y10
+	VANDPD      actkernconst<>+7232(SB), Y10, Y9
+	VCMPPD      $0x1e, actkernconst<>+7264(SB), Y13, Y10
+	VBLENDVPD   Y10, actkernconst<>+7264(SB), Y9, Y9
 	VADDPD      actkernconst<>+128(SB), Y9, Y11
 	VPSLLQ      $0x34, Y11, Y11
 	VMULPD      Y11, Y7, Y7
 	VSUBPD      Y9, Y13, Y13
-	VMAXPD      actkernconst<>+7520(SB), Y13, Y9
-	VMINPD      actkernconst<>+7584(SB), Y9, Y9
+	VMAXPD      actkernconst<>+7200(SB), Y13, Y9
+	VMINPD      actkernconst<>+7264(SB), Y9, Y9
 	VADDPD      actkernconst<>+128(SB), Y9, Y11
 	VPSLLQ      $0x34, Y11, Y11
 	VMULPD      Y11, Y7, Y7
-	VMOVUPD     actkernconst<>+7808(SB), Y9
+	VMOVUPD     actkernconst<>+7488(SB), Y9
 	VCMPPD      $0x12, Y2, Y9, Y10
-	VMOVUPD     actkernconst<>+7808(SB), Y9
+	VMOVUPD     actkernconst<>+7488(SB), Y9
 	VCMPPD      $0x12, Y1, Y9, Y11
-	VMOVUPD     actkernconst<>+7808(SB), Y9
+	VMOVUPD     actkernconst<>+7488(SB), Y9
 	VCMPPD      $0x12, Y0, Y9, Y13
-	VSUBPD      actkernconst<>+7808(SB), Y2, Y9
-	VSUBPD      actkernconst<>+7808(SB), Y1, Y14
+	VSUBPD      actkernconst<>+7488(SB), Y2, Y9
+	VSUBPD      actkernconst<>+7488(SB), Y1, Y14
 	VMOVUPD     Y5, 384(SP)
-	VSUBPD      actkernconst<>+7808(SB), Y0, Y5
+	VSUBPD      actkernconst<>+7488(SB), Y0, Y5
 	VBLENDVPD   Y10, Y9, Y2, Y9
 	VBLENDVPD   Y11, Y14, Y1, Y14
 	VBLENDVPD   Y13, Y5, Y0, Y5
-	VMOVUPD     actkernconst<>+8000(SB), Y0
-	VBLENDVPD   Y10, actkernconst<>+8448(SB), Y0, Y1
-	VMOVUPD     actkernconst<>+8000(SB), Y0
-	VBLENDVPD   Y11, actkernconst<>+8448(SB), Y0, Y2
-	VMOVUPD     actkernconst<>+8000(SB), Y0
+	VMOVUPD     actkernconst<>+7680(SB), Y0
+	VBLENDVPD   Y10, actkernconst<>+8128(SB), Y0, Y1
+	VMOVUPD     actkernconst<>+7680(SB), Y0
+	VBLENDVPD   Y11, actkernconst<>+8128(SB), Y0, Y2
+	VMOVUPD     actkernconst<>+7680(SB), Y0
 	VMOVUPD     Y4, 416(SP)
-	VBLENDVPD   Y13, actkernconst<>+8448(SB), Y0, Y4
-	VMOVUPD     actkernconst<>+8032(SB), Y0
+	VBLENDVPD   Y13, actkernconst<>+8128(SB), Y0, Y4
+	VMOVUPD     actkernconst<>+7712(SB), Y0
 	VMOVUPD     Y3, 448(SP)
-	VBLENDVPD   Y10, actkernconst<>+8480(SB), Y0, Y3
-	VMOVUPD     actkernconst<>+8032(SB), Y0
+	VBLENDVPD   Y10, actkernconst<>+8160(SB), Y0, Y3
+	VMOVUPD     actkernconst<>+7712(SB), Y0
 	VMOVUPD     Y7, 480(SP)
-	VBLENDVPD   Y11, actkernconst<>+8480(SB), Y0, Y7
-	VMOVUPD     actkernconst<>+8032(SB), Y0
+	VBLENDVPD   Y11, actkernconst<>+8160(SB), Y0, Y7
+	VMOVUPD     actkernconst<>+7712(SB), Y0
 	VMOVUPD     Y6, 512(SP)
-	VBLENDVPD   Y13, actkernconst<>+8480(SB), Y0, Y6
-	VMOVUPD     actkernconst<>+8064(SB), Y0
+	VBLENDVPD   Y13, actkernconst<>+8160(SB), Y0, Y6
+	VMOVUPD     actkernconst<>+7744(SB), Y0
 	VMOVUPD     Y8, 544(SP)
-	VBLENDVPD   Y10, actkernconst<>+8512(SB), Y0, Y8
-	VMOVUPD     actkernconst<>+8064(SB), Y0
+	VBLENDVPD   Y10, actkernconst<>+8192(SB), Y0, Y8
+	VMOVUPD     actkernconst<>+7744(SB), Y0
 	VMOVUPD     Y12, 576(SP)
-	VBLENDVPD   Y11, actkernconst<>+8512(SB), Y0, Y12
-	VMOVUPD     actkernconst<>+8064(SB), Y0
+	VBLENDVPD   Y11, actkernconst<>+8192(SB), Y0, Y12
+	VMOVUPD     actkernconst<>+7744(SB), Y0
 	VMOVUPD     Y12, 608(SP)
-	VBLENDVPD   Y13, actkernconst<>+8512(SB), Y0, Y12
-	VMOVUPD     actkernconst<>+8096(SB), Y0
+	VBLENDVPD   Y13, actkernconst<>+8192(SB), Y0, Y12
+	VMOVUPD     actkernconst<>+7776(SB), Y0
 	VMOVUPD     Y12, 640(SP)
-	VBLENDVPD   Y10, actkernconst<>+8544(SB), Y0, Y12
-	VMOVUPD     actkernconst<>+8096(SB), Y0
+	VBLENDVPD   Y10, actkernconst<>+8224(SB), Y0, Y12
+	VMOVUPD     actkernconst<>+7776(SB), Y0
 	VMOVUPD     Y12, 672(SP)
-	VBLENDVPD   Y11, actkernconst<>+8544(SB), Y0, Y12
-	VMOVUPD     actkernconst<>+8096(SB), Y0
+	VBLENDVPD   Y11, actkernconst<>+8224(SB), Y0, Y12
+	VMOVUPD     actkernconst<>+7776(SB), Y0
 	VMOVUPD     Y12, 704(SP)
-	VBLENDVPD   Y13, actkernconst<>+8544(SB), Y0, Y12
-	VMOVUPD     actkernconst<>+8128(SB), Y0
+	VBLENDVPD   Y13, actkernconst<>+8224(SB), Y0, Y12
+	VMOVUPD     actkernconst<>+7808(SB), Y0
 	VMOVUPD     Y12, 736(SP)
-	VBLENDVPD   Y10, actkernconst<>+8832(SB), Y0, Y12
-	VMOVUPD     actkernconst<>+8128(SB), Y0
+	VBLENDVPD   Y10, actkernconst<>+8512(SB), Y0, Y12
+	VMOVUPD     actkernconst<>+7808(SB), Y0
 	VMOVUPD     Y12, 768(SP)
-	VBLENDVPD   Y11, actkernconst<>+8832(SB), Y0, Y12
-	VMOVUPD     actkernconst<>+8128(SB), Y0
+	VBLENDVPD   Y11, actkernconst<>+8512(SB), Y0, Y12
+	VMOVUPD     actkernconst<>+7808(SB), Y0
 	VMOVUPD     Y12, 800(SP)
-	VBLENDVPD   Y13, actkernconst<>+8832(SB), Y0, Y12
-	VMOVUPD     actkernconst<>+8160(SB), Y0
-	VMOVUPD     Y12, 832(SP)
-	VBLENDVPD   Y10, actkernconst<>+8864(SB), Y0, Y12
-	VMOVUPD     actkernconst<>+8160(SB), Y0
-	VMOVUPD     Y12, 864(SP)
-	VBLENDVPD   Y11, actkernconst<>+8864(SB), Y0, Y12
-	VMOVUPD     actkernconst<>+8160(SB), Y0
-	VMOVUPD     Y12, 896(SP)
-	VBLENDVPD   Y13, actkernconst<>+8864(SB), Y0, Y12
-	VMOVUPD     actkernconst<>+8192(SB), Y0
-	VBLENDVPD   Y10, actkernconst<>+8896(SB), Y0, Y10
-	VMOVUPD     actkernconst<>+8192(SB), Y0
-	VBLENDVPD   Y11, actkernconst<>+8896(SB), Y0, Y11
-	VMOVUPD     actkernconst<>+8192(SB), Y0
-	VBLENDVPD   Y13, actkernconst<>+8896(SB), Y0, Y13
+	VBLENDVPD   Y13, actkernconst<>+8512(SB), Y0, Y12
 	VMOVUPD     actkernconst<>+7840(SB), Y0
+	VMOVUPD     Y12, 832(SP)
+	VBLENDVPD   Y10, actkernconst<>+8544(SB), Y0, Y12
+	VMOVUPD     actkernconst<>+7840(SB), Y0
+	VMOVUPD     Y12, 864(SP)
+	VBLENDVPD   Y11, actkernconst<>+8544(SB), Y0, Y12
+	VMOVUPD     actkernconst<>+7840(SB), Y0
+	VMOVUPD     Y12, 896(SP)
+	VBLENDVPD   Y13, actkernconst<>+8544(SB), Y0, Y12
+	VMOVUPD     actkernconst<>+7872(SB), Y0
+	VBLENDVPD   Y10, actkernconst<>+8576(SB), Y0, Y10
+	VMOVUPD     actkernconst<>+7872(SB), Y0
+	VBLENDVPD   Y11, actkernconst<>+8576(SB), Y0, Y11
+	VMOVUPD     actkernconst<>+7872(SB), Y0
+	VBLENDVPD   Y13, actkernconst<>+8576(SB), Y0, Y13
+	VMOVUPD     actkernconst<>+7520(SB), Y0
 	VMOVUPD     Y13, 928(SP)
 	VCMPPD      $0x12, Y9, Y0, Y13
-	VMOVUPD     actkernconst<>+7840(SB), Y0
+	VMOVUPD     actkernconst<>+7520(SB), Y0
 	VMOVUPD     Y11, 960(SP)
 	VCMPPD      $0x12, Y14, Y0, Y11
-	VMOVUPD     actkernconst<>+7840(SB), Y0
+	VMOVUPD     actkernconst<>+7520(SB), Y0
 	VMOVUPD     Y10, 992(SP)
 	VCMPPD      $0x12, Y5, Y0, Y10
-	VSUBPD      actkernconst<>+7840(SB), Y9, Y0
+	VSUBPD      actkernconst<>+7520(SB), Y9, Y0
 	VMOVUPD     Y12, 1024(SP)
-	VSUBPD      actkernconst<>+7840(SB), Y14, Y12
+	VSUBPD      actkernconst<>+7520(SB), Y14, Y12
 	VMOVUPD     Y8, 1056(SP)
-	VSUBPD      actkernconst<>+7840(SB), Y5, Y8
+	VSUBPD      actkernconst<>+7520(SB), Y5, Y8
 	VBLENDVPD   Y13, Y0, Y9, Y0
 	VBLENDVPD   Y11, Y12, Y14, Y12
 	VBLENDVPD   Y10, Y8, Y5, Y8
-	VBLENDVPD   Y13, actkernconst<>+7680(SB), Y1, Y1
-	VBLENDVPD   Y11, actkernconst<>+7680(SB), Y2, Y2
-	VBLENDVPD   Y10, actkernconst<>+7680(SB), Y4, Y4
-	VBLENDVPD   Y13, actkernconst<>+7712(SB), Y3, Y3
-	VBLENDVPD   Y11, actkernconst<>+7712(SB), Y7, Y7
-	VBLENDVPD   Y10, actkernconst<>+7712(SB), Y6, Y6
+	VBLENDVPD   Y13, actkernconst<>+7360(SB), Y1, Y1
+	VBLENDVPD   Y11, actkernconst<>+7360(SB), Y2, Y2
+	VBLENDVPD   Y10, actkernconst<>+7360(SB), Y4, Y4
+	VBLENDVPD   Y13, actkernconst<>+7392(SB), Y3, Y3
+	VBLENDVPD   Y11, actkernconst<>+7392(SB), Y7, Y7
+	VBLENDVPD   Y10, actkernconst<>+7392(SB), Y6, Y6
 	VMOVUPD     1056(SP), Y5
-	VBLENDVPD   Y13, actkernconst<>+7744(SB), Y5, Y5
+	VBLENDVPD   Y13, actkernconst<>+7424(SB), Y5, Y5
 	VMOVUPD     608(SP), Y9
-	VBLENDVPD   Y11, actkernconst<>+7744(SB), Y9, Y9
+	VBLENDVPD   Y11, actkernconst<>+7424(SB), Y9, Y9
 	VMOVUPD     640(SP), Y14
-	VBLENDVPD   Y10, actkernconst<>+7744(SB), Y14, Y14
+	VBLENDVPD   Y10, actkernconst<>+7424(SB), Y14, Y14
 	VMOVUPD     Y14, 640(SP)
 	VMOVUPD     672(SP), Y14
-	VBLENDVPD   Y13, actkernconst<>+7776(SB), Y14, Y14
+	VBLENDVPD   Y13, actkernconst<>+7456(SB), Y14, Y14
 	VMOVUPD     Y14, 672(SP)
 	VMOVUPD     704(SP), Y14
-	VBLENDVPD   Y11, actkernconst<>+7776(SB), Y14, Y14
+	VBLENDVPD   Y11, actkernconst<>+7456(SB), Y14, Y14
 	VMOVUPD     Y14, 704(SP)
 	VMOVUPD     736(SP), Y14
-	VBLENDVPD   Y10, actkernconst<>+7776(SB), Y14, Y14
+	VBLENDVPD   Y10, actkernconst<>+7456(SB), Y14, Y14
 	VMOVUPD     Y14, 736(SP)
 	VMOVUPD     768(SP), Y14
-	VBLENDVPD   Y13, actkernconst<>+8704(SB), Y14, Y14
+	VBLENDVPD   Y13, actkernconst<>+8384(SB), Y14, Y14
 	VMOVUPD     Y9, 768(SP)
 	VMOVUPD     800(SP), Y9
-	VBLENDVPD   Y11, actkernconst<>+8704(SB), Y9, Y9
+	VBLENDVPD   Y11, actkernconst<>+8384(SB), Y9, Y9
 	VMOVUPD     Y5, 800(SP)
 	VMOVUPD     832(SP), Y5
-	VBLENDVPD   Y10, actkernconst<>+8704(SB), Y5, Y5
+	VBLENDVPD   Y10, actkernconst<>+8384(SB), Y5, Y5
 	VMOVUPD     Y6, 832(SP)
 	VMOVUPD     864(SP), Y6
-	VBLENDVPD   Y13, actkernconst<>+8736(SB), Y6, Y6
+	VBLENDVPD   Y13, actkernconst<>+8416(SB), Y6, Y6
 	VMOVUPD     Y7, 864(SP)
 	VMOVUPD     896(SP), Y7
-	VBLENDVPD   Y11, actkernconst<>+8736(SB), Y7, Y7
+	VBLENDVPD   Y11, actkernconst<>+8416(SB), Y7, Y7
 	VMOVUPD     Y7, 896(SP)
 	VMOVUPD     1024(SP), Y7
-	VBLENDVPD   Y10, actkernconst<>+8736(SB), Y7, Y7
+	VBLENDVPD   Y10, actkernconst<>+8416(SB), Y7, Y7
 	VMOVUPD     Y7, 1024(SP)
 	VMOVUPD     992(SP), Y7
-	VBLENDVPD   Y13, actkernconst<>+8768(SB), Y7, Y7
+	VBLENDVPD   Y13, actkernconst<>+8448(SB), Y7, Y7
 	VMOVUPD     Y7, 992(SP)
 	VMOVUPD     960(SP), Y7
-	VBLENDVPD   Y11, actkernconst<>+8768(SB), Y7, Y7
+	VBLENDVPD   Y11, actkernconst<>+8448(SB), Y7, Y7
 	VMOVUPD     Y7, 960(SP)
 	VMOVUPD     928(SP), Y7
-	VBLENDVPD   Y10, actkernconst<>+8768(SB), Y7, Y7
+	VBLENDVPD   Y10, actkernconst<>+8448(SB), Y7, Y7
 	VMOVUPD     Y7, 928(SP)
-	VMOVUPD     actkernconst<>+8224(SB), Y7
+	VMOVUPD     actkernconst<>+7904(SB), Y7
 	VMOVUPD     Y3, 608(SP)
-	VBLENDVPD   Y13, actkernconst<>+8800(SB), Y7, Y3
-	VMOVUPD     actkernconst<>+8224(SB), Y7
-	VMOVUPD     Y3, 1056(SP)
-	VBLENDVPD   Y11, actkernconst<>+8800(SB), Y7, Y3
-	VMOVUPD     actkernconst<>+8224(SB), Y7
-	VMOVUPD     Y3, 1088(SP)
-	VBLENDVPD   Y10, actkernconst<>+8800(SB), Y7, Y3
-	VMOVUPD     actkernconst<>+7680(SB), Y7
-	VMOVUPD     Y3, 1120(SP)
-	VBLENDVPD   Y13, actkernconst<>+8448(SB), Y7, Y3
-	VMOVUPD     actkernconst<>+7680(SB), Y7
-	VMOVUPD     Y3, 1152(SP)
-	VBLENDVPD   Y11, actkernconst<>+8448(SB), Y7, Y3
-	VMOVUPD     actkernconst<>+7680(SB), Y7
-	VMOVUPD     Y3, 1184(SP)
-	VBLENDVPD   Y10, actkernconst<>+8448(SB), Y7, Y3
-	VMOVUPD     actkernconst<>+7712(SB), Y7
-	VMOVUPD     Y3, 1216(SP)
 	VBLENDVPD   Y13, actkernconst<>+8480(SB), Y7, Y3
-	VMOVUPD     actkernconst<>+7712(SB), Y7
-	VMOVUPD     Y3, 1248(SP)
+	VMOVUPD     actkernconst<>+7904(SB), Y7
+	VMOVUPD     Y3, 1056(SP)
 	VBLENDVPD   Y11, actkernconst<>+8480(SB), Y7, Y3
-	VMOVUPD     actkernconst<>+7712(SB), Y7
-	VMOVUPD     Y3, 1280(SP)
+	VMOVUPD     actkernconst<>+7904(SB), Y7
+	VMOVUPD     Y3, 1088(SP)
 	VBLENDVPD   Y10, actkernconst<>+8480(SB), Y7, Y3
-	VMOVUPD     actkernconst<>+7744(SB), Y7
+	VMOVUPD     actkernconst<>+7360(SB), Y7
+	VMOVUPD     Y3, 1120(SP)
+	VBLENDVPD   Y13, actkernconst<>+8128(SB), Y7, Y3
+	VMOVUPD     actkernconst<>+7360(SB), Y7
+	VMOVUPD     Y3, 1152(SP)
+	VBLENDVPD   Y11, actkernconst<>+8128(SB), Y7, Y3
+	VMOVUPD     actkernconst<>+7360(SB), Y7
+	VMOVUPD     Y3, 1184(SP)
+	VBLENDVPD   Y10, actkernconst<>+8128(SB), Y7, Y3
+	VMOVUPD     actkernconst<>+7392(SB), Y7
+	VMOVUPD     Y3, 1216(SP)
+	VBLENDVPD   Y13, actkernconst<>+8160(SB), Y7, Y3
+	VMOVUPD     actkernconst<>+7392(SB), Y7
+	VMOVUPD     Y3, 1248(SP)
+	VBLENDVPD   Y11, actkernconst<>+8160(SB), Y7, Y3
+	VMOVUPD     actkernconst<>+7392(SB), Y7
+	VMOVUPD     Y3, 1280(SP)
+	VBLENDVPD   Y10, actkernconst<>+8160(SB), Y7, Y3
+	VMOVUPD     actkernconst<>+7424(SB), Y7
 	VMOVUPD     Y3, 1312(SP)
-	VBLENDVPD   Y13, actkernconst<>+8512(SB), Y7, Y3
-	VMOVUPD     actkernconst<>+7744(SB), Y7
+	VBLENDVPD   Y13, actkernconst<>+8192(SB), Y7, Y3
+	VMOVUPD     actkernconst<>+7424(SB), Y7
 	VMOVUPD     Y3, 1344(SP)
-	VBLENDVPD   Y11, actkernconst<>+8512(SB), Y7, Y3
-	VMOVUPD     actkernconst<>+7744(SB), Y7
+	VBLENDVPD   Y11, actkernconst<>+8192(SB), Y7, Y3
+	VMOVUPD     actkernconst<>+7424(SB), Y7
 	VMOVUPD     Y3, 1376(SP)
-	VBLENDVPD   Y10, actkernconst<>+8512(SB), Y7, Y3
-	VMOVUPD     actkernconst<>+7776(SB), Y7
-	VBLENDVPD   Y13, actkernconst<>+8544(SB), Y7, Y13
-	VMOVUPD     actkernconst<>+7776(SB), Y7
-	VBLENDVPD   Y11, actkernconst<>+8544(SB), Y7, Y11
-	VMOVUPD     actkernconst<>+7776(SB), Y7
-	VBLENDVPD   Y10, actkernconst<>+8544(SB), Y7, Y10
+	VBLENDVPD   Y10, actkernconst<>+8192(SB), Y7, Y3
+	VMOVUPD     actkernconst<>+7456(SB), Y7
+	VBLENDVPD   Y13, actkernconst<>+8224(SB), Y7, Y13
+	VMOVUPD     actkernconst<>+7456(SB), Y7
+	VBLENDVPD   Y11, actkernconst<>+8224(SB), Y7, Y11
+	VMOVUPD     actkernconst<>+7456(SB), Y7
+	VBLENDVPD   Y10, actkernconst<>+8224(SB), Y7, Y10
 	VMOVUPD     actkernconst<>+5760(SB), Y7
 	VMOVUPD     Y10, 1408(SP)
 	VCMPPD      $0x12, Y0, Y7, Y10
@@ -52275,359 +50431,359 @@ loop:
 	VMOVUPD     Y12, 1120(SP)
 	VMOVUPD     Y7, 896(SP)
 	VMOVUPD     Y6, 1408(SP)
-	VCMPPD      $0x11, actkernconst<>+7520(SB), Y10, Y12
-	VANDPD      actkernconst<>+7552(SB), Y12, Y0
-	VCMPPD      $0x1e, actkernconst<>+7584(SB), Y10, Y12
-	VBLENDVPD   Y12, actkernconst<>+7584(SB), Y0, Y0
+	VCMPPD      $0x11, actkernconst<>+7200(SB), Y10, Y12
+	VANDPD      actkernconst<>+7232(SB), Y12, Y0
+	VCMPPD      $0x1e, actkernconst<>+7264(SB), Y10, Y12
+	VBLENDVPD   Y12, actkernconst<>+7264(SB), Y0, Y0
 	VADDPD      actkernconst<>+128(SB), Y0, Y7
 	VPSLLQ      $0x34, Y7, Y7
 	VMULPD      Y7, Y1, Y5
 	VSUBPD      Y0, Y10, Y6
-	VCMPPD      $0x11, actkernconst<>+7520(SB), Y6, Y12
-	VANDPD      actkernconst<>+7552(SB), Y12, Y0
-	VCMPPD      $0x1e, actkernconst<>+7584(SB), Y6, Y12
-	VBLENDVPD   Y12, actkernconst<>+7584(SB), Y0, Y0
+	VCMPPD      $0x11, actkernconst<>+7200(SB), Y6, Y12
+	VANDPD      actkernconst<>+7232(SB), Y12, Y0
+	VCMPPD      $0x1e, actkernconst<>+7264(SB), Y6, Y12
+	VBLENDVPD   Y12, actkernconst<>+7264(SB), Y0, Y0
 	VADDPD      actkernconst<>+128(SB), Y0, Y7
 	VPSLLQ      $0x34, Y7, Y7
 	VMULPD      Y7, Y5, Y5
 	VSUBPD      Y0, Y6, Y6
-	VMAXPD      actkernconst<>+7520(SB), Y6, Y0
-	VMINPD      actkernconst<>+7584(SB), Y0, Y0
+	VMAXPD      actkernconst<>+7200(SB), Y6, Y0
+	VMINPD      actkernconst<>+7264(SB), Y0, Y0
 	VADDPD      actkernconst<>+128(SB), Y0, Y7
 	VPSLLQ      $0x34, Y7, Y7
 	VMULPD      Y7, Y5, Y5
-	VCMPPD      $0x11, actkernconst<>+7520(SB), Y13, Y6
-	VANDPD      actkernconst<>+7552(SB), Y6, Y1
-	VCMPPD      $0x1e, actkernconst<>+7584(SB), Y13, Y6
-	VBLENDVPD   Y6, actkernconst<>+7584(SB), Y1, Y1
+	VCMPPD      $0x11, actkernconst<>+7200(SB), Y13, Y6
+	VANDPD      actkernconst<>+7232(SB), Y6, Y1
+	VCMPPD      $0x1e, actkernconst<>+7264(SB), Y13, Y6
+	VBLENDVPD   Y6, actkernconst<>+7264(SB), Y1, Y1
 	VADDPD      actkernconst<>+128(SB), Y1, Y7
 	VPSLLQ      $0x34, Y7, Y7
 	VMULPD      Y7, Y2, Y0
 	VSUBPD      Y1, Y13, Y10
-	VCMPPD      $0x11, actkernconst<>+7520(SB), Y10, Y6
-	VANDPD      actkernconst<>+7552(SB), Y6, Y1
-	VCMPPD      $0x1e, actkernconst<>+7584(SB), Y10, Y6
-	VBLENDVPD   Y6, actkernconst<>+7584(SB), Y1, Y1
+	VCMPPD      $0x11, actkernconst<>+7200(SB), Y10, Y6
+	VANDPD      actkernconst<>+7232(SB), Y6, Y1
+	VCMPPD      $0x1e, actkernconst<>+7264(SB), Y10, Y6
+	VBLENDVPD   Y6, actkernconst<>+7264(SB), Y1, Y1
 	VADDPD      actkernconst<>+128(SB), Y1, Y7
 	VPSLLQ      $0x34, Y7, Y7
 	VMULPD      Y7, Y0, Y0
 	VSUBPD      Y1, Y10, Y10
-	VMAXPD      actkernconst<>+7520(SB), Y10, Y1
-	VMINPD      actkernconst<>+7584(SB), Y1, Y1
+	VMAXPD      actkernconst<>+7200(SB), Y10, Y1
+	VMINPD      actkernconst<>+7264(SB), Y1, Y1
 	VADDPD      actkernconst<>+128(SB), Y1, Y7
 	VPSLLQ      $0x34, Y7, Y7
 	VMULPD      Y7, Y0, Y0
-	VCMPPD      $0x11, actkernconst<>+7520(SB), Y9, Y6
-	VANDPD      actkernconst<>+7552(SB), Y6, Y2
-	VCMPPD      $0x1e, actkernconst<>+7584(SB), Y9, Y6
-	VBLENDVPD   Y6, actkernconst<>+7584(SB), Y2, Y2
+	VCMPPD      $0x11, actkernconst<>+7200(SB), Y9, Y6
+	VANDPD      actkernconst<>+7232(SB), Y6, Y2
+	VCMPPD      $0x1e, actkernconst<>+7264(SB), Y9, Y6
+	VBLENDVPD   Y6, actkernconst<>+7264(SB), Y2, Y2
 	VADDPD      actkernconst<>+128(SB), Y2, Y7
 	VPSLLQ      $0x34, Y7, Y7
 	VMULPD      Y7, Y4, Y1
 	VSUBPD      Y2, Y9, Y10
-	VCMPPD      $0x11, actkernconst<>+7520(SB), Y10, Y6
-	VANDPD      actkernconst<>+7552(SB), Y6, Y2
-	VCMPPD      $0x1e, actkernconst<>+7584(SB), Y10, Y6
-	VBLENDVPD   Y6, actkernconst<>+7584(SB), Y2, Y2
+	VCMPPD      $0x11, actkernconst<>+7200(SB), Y10, Y6
+	VANDPD      actkernconst<>+7232(SB), Y6, Y2
+	VCMPPD      $0x1e, actkernconst<>+7264(SB), Y10, Y6
+	VBLENDVPD   Y6, actkernconst<>+7264(SB), Y2, Y2
 	VADDPD      actkernconst<>+128(SB), Y2, Y7
 	VPSLLQ      $0x34, Y7, Y7
 	VMULPD      Y7, Y1, Y1
 	VSUBPD      Y2, Y10, Y10
-	VMAXPD      actkernconst<>+7520(SB), Y10, Y2
-	VMINPD      actkernconst<>+7584(SB), Y2, Y2
+	VMAXPD      actkernconst<>+7200(SB), Y10, Y2
+	VMINPD      actkernconst<>+7264(SB), Y2, Y2
 	VADDPD      actkernconst<>+128(SB), Y2, Y7
 	VPSLLQ      $0x34, Y7, Y7
 	VMULPD      Y7, Y1, Y1
-	VADDPD      actkernconst<>+8416(SB), Y8, Y2
-	VADDPD      actkernconst<>+8416(SB), Y11, Y4
-	VADDPD      actkernconst<>+8416(SB), Y14, Y6
-	VCMPPD      $0x11, actkernconst<>+7520(SB), Y2, Y10
-	VANDPD      actkernconst<>+7552(SB), Y10, Y9
-	VCMPPD      $0x1e, actkernconst<>+7584(SB), Y2, Y10
-	VBLENDVPD   Y10, actkernconst<>+7584(SB), Y9, Y9
+	VADDPD      actkernconst<>+8096(SB), Y8, Y2
+	VADDPD      actkernconst<>+8096(SB), Y11, Y4
+	VADDPD      actkernconst<>+8096(SB), Y14, Y6
+	VCMPPD      $0x11, actkernconst<>+7200(SB), Y2, Y10
+	VANDPD      actkernconst<>+7232(SB), Y10, Y9
+	VCMPPD      $0x1e, actkernconst<>+7264(SB), Y2, Y10
+	VBLENDVPD   Y10, actkernconst<>+7264(SB), Y9, Y9
 	VADDPD      actkernconst<>+128(SB), Y9, Y12
 	VPSLLQ      $0x34, Y12, Y12
 	VMULPD      Y12, Y3, Y7
 	VSUBPD      Y9, Y2, Y13
-	VCMPPD      $0x11, actkernconst<>+7520(SB), Y13, Y10
-	VANDPD      actkernconst<>+7552(SB), Y10, Y9
-	VCMPPD      $0x1e, actkernconst<>+7584(SB), Y13, Y10
-	VBLENDVPD   Y10, actkernconst<>+7584(SB), Y9, Y9
+	VCMPPD      $0x11, actkernconst<>+7200(SB), Y13, Y10
+	VANDPD      actkernconst<>+7232(SB), Y10, Y9
+	VCMPPD      $0x1e, actkernconst<>+7264(SB), Y13, Y10
+	VBLENDVPD   Y10, actkernconst<>+7264(SB), Y9, Y9
 	VADDPD      actkernconst<>+128(SB), Y9, Y12
 	VPSLLQ      $0x34, Y12, Y12
 	VMULPD      Y12, Y7, Y7
 	VSUBPD      Y9, Y13, Y13
-	VMAXPD      actkernconst<>+7520(SB), Y13, Y9
-	VMINPD      actkernconst<>+7584(SB), Y9, Y9
+	VMAXPD      actkernconst<>+7200(SB), Y13, Y9
+	VMINPD      actkernconst<>+7264(SB), Y9, Y9
 	VADDPD      actkernconst<>+128(SB), Y9, Y12
 	VPSLLQ      $0x34, Y12, Y12
 	VMULPD      Y12, Y7, Y7
 	VMOVUPD     1408(SP), Y2
-	VCMPPD      $0x11, actkernconst<>+7520(SB), Y4, Y10
-	VANDPD      actkernconst<>+7552(SB), Y10, Y9
-	VCMPPD      $0x1e, actkernconst<>+7584(SB), Y4, Y10
-	VBLENDVPD   Y10, actkernconst<>+7584(SB), Y9, Y9
+	VCMPPD      $0x11, actkernconst<>+7200(SB), Y4, Y10
+	VANDPD      actkernconst<>+7232(SB), Y10, Y9
+	VCMPPD      $0x1e, actkernconst<>+7264(SB), Y4, Y10
+	VBLENDVPD   Y10, actkernconst<>+7264(SB), Y9, Y9
 	VADDPD      actkernconst<>+128(SB), Y9, Y12
 	VPSLLQ      $0x34, Y12, Y12
 	VMULPD      Y12, Y2, Y3
 	VSUBPD      Y9, Y4, Y13
-	VCMPPD      $0x11, actkernconst<>+7520(SB), Y13, Y10
-	VANDPD      actkernconst<>+7552(SB), Y10, Y9
-	VCMPPD      $0x1e, actkernconst<>+7584(SB), Y13, Y10
-	VBLENDVPD   Y10, actkernconst<>+7584(SB), Y9, Y9
+	VCMPPD      $0x11, actkernconst<>+7200(SB), Y13, Y10
+	VANDPD      actkernconst<>+7232(SB), Y10, Y9
+	VCMPPD      $0x1e, actkernconst<>+7264(SB), Y13, Y10
+	VBLENDVPD   Y10, actkernconst<>+7264(SB), Y9, Y9
 	VADDPD      actkernconst<>+128(SB), Y9, Y12
 	VPSLLQ      $0x34, Y12, Y12
 	VMULPD      Y12, Y3, Y3
 	VSUBPD      Y9, Y13, Y13
-	VMAXPD      actkernconst<>+7520(SB), Y13, Y9
-	VMINPD      actkernconst<>+7584(SB), Y9, Y9
+	VMAXPD      actkernconst<>+7200(SB), Y13, Y9
+	VMINPD      actkernconst<>+7264(SB), Y9, Y9
 	VADDPD      actkernconst<>+128(SB), Y9, Y12
 	VPSLLQ      $0x34, Y12, Y12
 	VMULPD      Y12, Y3, Y3
 	VMOVUPD     896(SP), Y2
-	VCMPPD      $0x11, actkernconst<>+7520(SB), Y6, Y10
-	VANDPD      actkernconst<>+7552(SB), Y10, Y9
-	VCMPPD      $0x1e, actkernconst<>+7584(SB), Y6, Y10
-	VBLENDVPD   Y10, actkernconst<>+7584(SB), Y9, Y9
+	VCMPPD      $0x11, actkernconst<>+7200(SB), Y6, Y10
+	VANDPD      actkernconst<>+7232(SB), Y10, Y9
+	VCMPPD      $0x1e, actkernconst<>+7264(SB), Y6, Y10
+	VBLENDVPD   Y10, actkernconst<>+7264(SB), Y9, Y9
 	VADDPD      actkernconst<>+128(SB), Y9, Y12
 	VPSLLQ      $0x34, Y12, Y12
 	VMULPD      Y12, Y2, Y4
 	VSUBPD      Y9, Y6, Y13
-	VCMPPD      $0x11, actkernconst<>+7520(SB), Y13, Y10
-	VANDPD      actkernconst<>+7552(SB), Y10, Y9
-	VCMPPD      $0x1e, actkernconst<>+7584(SB), Y13, Y10
-	VBLENDVPD   Y10, actkernconst<>+7584(SB), Y9, Y9
+	VCMPPD      $0x11, actkernconst<>+7200(SB), Y13, Y10
+	VANDPD      actkernconst<>+7232(SB), Y10, Y9
+	VCMPPD      $0x1e, actkernconst<>+7264(SB), Y13, Y10
+	VBLENDVPD   Y10, actkernconst<>+7264(SB), Y9, Y9
 	VADDPD      actkernconst<>+128(SB), Y9, Y12
 	VPSLLQ      $0x34, Y12, Y12
 	VMULPD      Y12, Y4, Y4
 	VSUBPD      Y9, Y13, Y13
-	VMAXPD      actkernconst<>+7520(SB), Y13, Y9
-	VMINPD      actkernconst<>+7584(SB), Y9, Y9
+	VMAXPD      actkernconst<>+7200(SB), Y13, Y9
+	VMINPD      actkernconst<>+7264(SB), Y9, Y9
 	VADDPD      actkernconst<>+128(SB), Y9, Y12
 	VPSLLQ      $0x34, Y12, Y12
 	VMULPD      Y12, Y4, Y4
-	VADDPD      actkernconst<>+8928(SB), Y8, Y2
-	VADDPD      actkernconst<>+8928(SB), Y11, Y6
-	VADDPD      actkernconst<>+8928(SB), Y14, Y9
+	VADDPD      actkernconst<>+8608(SB), Y8, Y2
+	VADDPD      actkernconst<>+8608(SB), Y11, Y6
+	VADDPD      actkernconst<>+8608(SB), Y14, Y9
 	VMOVUPD     1120(SP), Y10
 	VMOVUPD     Y4, 896(SP)
 	VMOVUPD     Y3, 1408(SP)
 	VMOVUPD     Y7, 1536(SP)
-	VCMPPD      $0x11, actkernconst<>+7520(SB), Y2, Y4
-	VANDPD      actkernconst<>+7552(SB), Y4, Y13
-	VCMPPD      $0x1e, actkernconst<>+7584(SB), Y2, Y4
-	VBLENDVPD   Y4, actkernconst<>+7584(SB), Y13, Y13
+	VCMPPD      $0x11, actkernconst<>+7200(SB), Y2, Y4
+	VANDPD      actkernconst<>+7232(SB), Y4, Y13
+	VCMPPD      $0x1e, actkernconst<>+7264(SB), Y2, Y4
+	VBLENDVPD   Y4, actkernconst<>+7264(SB), Y13, Y13
 	VADDPD      actkernconst<>+128(SB), Y13, Y3
 	VPSLLQ      $0x34, Y3, Y3
 	VMULPD      Y3, Y10, Y12
 	VSUBPD      Y13, Y2, Y7
-	VCMPPD      $0x11, actkernconst<>+7520(SB), Y7, Y4
-	VANDPD      actkernconst<>+7552(SB), Y4, Y13
-	VCMPPD      $0x1e, actkernconst<>+7584(SB), Y7, Y4
-	VBLENDVPD   Y4, actkernconst<>+7584(SB), Y13, Y13
+	VCMPPD      $0x11, actkernconst<>+7200(SB), Y7, Y4
+	VANDPD      actkernconst<>+7232(SB), Y4, Y13
+	VCMPPD      $0x1e, actkernconst<>+7264(SB), Y7, Y4
+	VBLENDVPD   Y4, actkernconst<>+7264(SB), Y13, Y13
 	VADDPD      actkernconst<>+128(SB), Y13, Y3
 	VPSLLQ      $0x34, Y3, Y3
 	VMULPD      Y3, Y12, Y12
 	VSUBPD      Y13, Y7, Y7
-	VMAXPD      actkernconst<>+7520(SB), Y7, Y13
-	VMINPD      actkernconst<>+7584(SB), Y13, Y13
+	VMAXPD      actkernconst<>+7200(SB), Y7, Y13
+	VMINPD      actkernconst<>+7264(SB), Y13, Y13
 	VADDPD      actkernconst<>+128(SB), Y13, Y3
 	VPSLLQ      $0x34, Y3, Y3
 	VMULPD      Y3, Y12, Y12
 	VMOVUPD     832(SP), Y2
-	VCMPPD      $0x11, actkernconst<>+7520(SB), Y6, Y7
-	VANDPD      actkernconst<>+7552(SB), Y7, Y4
-	VCMPPD      $0x1e, actkernconst<>+7584(SB), Y6, Y7
-	VBLENDVPD   Y7, actkernconst<>+7584(SB), Y4, Y4
+	VCMPPD      $0x11, actkernconst<>+7200(SB), Y6, Y7
+	VANDPD      actkernconst<>+7232(SB), Y7, Y4
+	VCMPPD      $0x1e, actkernconst<>+7264(SB), Y6, Y7
+	VBLENDVPD   Y7, actkernconst<>+7264(SB), Y4, Y4
 	VADDPD      actkernconst<>+128(SB), Y4, Y10
 	VPSLLQ      $0x34, Y10, Y10
 	VMULPD      Y10, Y2, Y3
 	VSUBPD      Y4, Y6, Y13
-	VCMPPD      $0x11, actkernconst<>+7520(SB), Y13, Y7
-	VANDPD      actkernconst<>+7552(SB), Y7, Y4
-	VCMPPD      $0x1e, actkernconst<>+7584(SB), Y13, Y7
-	VBLENDVPD   Y7, actkernconst<>+7584(SB), Y4, Y4
+	VCMPPD      $0x11, actkernconst<>+7200(SB), Y13, Y7
+	VANDPD      actkernconst<>+7232(SB), Y7, Y4
+	VCMPPD      $0x1e, actkernconst<>+7264(SB), Y13, Y7
+	VBLENDVPD   Y7, actkernconst<>+7264(SB), Y4, Y4
 	VADDPD      actkernconst<>+128(SB), Y4, Y10
 	VPSLLQ      $0x34, Y10, Y10
 	VMULPD      Y10, Y3, Y3
 	VSUBPD      Y4, Y13, Y13
-	VMAXPD      actkernconst<>+7520(SB), Y13, Y4
-	VMINPD      actkernconst<>+7584(SB), Y4, Y4
+	VMAXPD      actkernconst<>+7200(SB), Y13, Y4
+	VMINPD      actkernconst<>+7264(SB), Y4, Y4
 	VADDPD      actkernconst<>+128(SB), Y4, Y10
 	VPSLLQ      $0x34, Y10, Y10
 	VMULPD      Y10, Y3, Y3
 	VMOVUPD     640(SP), Y2
-	VCMPPD      $0x11, actkernconst<>+7520(SB), Y9, Y7
-	VANDPD      actkernconst<>+7552(SB), Y7, Y6
-	VCMPPD      $0x1e, actkernconst<>+7584(SB), Y9, Y7
-	VBLENDVPD   Y7, actkernconst<>+7584(SB), Y6, Y6
+	VCMPPD      $0x11, actkernconst<>+7200(SB), Y9, Y7
+	VANDPD      actkernconst<>+7232(SB), Y7, Y6
+	VCMPPD      $0x1e, actkernconst<>+7264(SB), Y9, Y7
+	VBLENDVPD   Y7, actkernconst<>+7264(SB), Y6, Y6
 	VADDPD      actkernconst<>+128(SB), Y6, Y10
 	VPSLLQ      $0x34, Y10, Y10
 	VMULPD      Y10, Y2, Y4
 	VSUBPD      Y6, Y9, Y13
-	VCMPPD      $0x11, actkernconst<>+7520(SB), Y13, Y7
-	VANDPD      actkernconst<>+7552(SB), Y7, Y6
-	VCMPPD      $0x1e, actkernconst<>+7584(SB), Y13, Y7
-	VBLENDVPD   Y7, actkernconst<>+7584(SB), Y6, Y6
+	VCMPPD      $0x11, actkernconst<>+7200(SB), Y13, Y7
+	VANDPD      actkernconst<>+7232(SB), Y7, Y6
+	VCMPPD      $0x1e, actkernconst<>+7264(SB), Y13, Y7
+	VBLENDVPD   Y7, actkernconst<>+7264(SB), Y6, Y6
 	VADDPD      actkernconst<>+128(SB), Y6, Y10
 	VPSLLQ      $0x34, Y10, Y10
 	VMULPD      Y10, Y4, Y4
 	VSUBPD      Y6, Y13, Y13
-	VMAXPD      actkernconst<>+7520(SB), Y13, Y6
-	VMINPD      actkernconst<>+7584(SB), Y6, Y6
+	VMAXPD      actkernconst<>+7200(SB), Y13, Y6
+	VMINPD      actkernconst<>+7264(SB), Y6, Y6
 	VADDPD      actkernconst<>+128(SB), Y6, Y10
 	VPSLLQ      $0x34, Y10, Y10
 	VMULPD      Y10, Y4, Y4
-	VADDPD      actkernconst<>+8960(SB), Y8, Y2
-	VADDPD      actkernconst<>+8960(SB), Y11, Y6
-	VADDPD      actkernconst<>+8960(SB), Y14, Y7
+	VADDPD      actkernconst<>+8640(SB), Y8, Y2
+	VADDPD      actkernconst<>+8640(SB), Y11, Y6
+	VADDPD      actkernconst<>+8640(SB), Y14, Y7
 	VMOVUPD     1024(SP), Y9
 	VMOVUPD     Y4, 640(SP)
 	VMOVUPD     Y3, 832(SP)
 	VMOVUPD     Y12, 1120(SP)
-	VCMPPD      $0x11, actkernconst<>+7520(SB), Y2, Y4
-	VANDPD      actkernconst<>+7552(SB), Y4, Y13
-	VCMPPD      $0x1e, actkernconst<>+7584(SB), Y2, Y4
-	VBLENDVPD   Y4, actkernconst<>+7584(SB), Y13, Y13
+	VCMPPD      $0x11, actkernconst<>+7200(SB), Y2, Y4
+	VANDPD      actkernconst<>+7232(SB), Y4, Y13
+	VCMPPD      $0x1e, actkernconst<>+7264(SB), Y2, Y4
+	VBLENDVPD   Y4, actkernconst<>+7264(SB), Y13, Y13
 	VADDPD      actkernconst<>+128(SB), Y13, Y3
 	VPSLLQ      $0x34, Y3, Y3
 	VMULPD      Y3, Y9, Y10
 	VSUBPD      Y13, Y2, Y12
-	VCMPPD      $0x11, actkernconst<>+7520(SB), Y12, Y4
-	VANDPD      actkernconst<>+7552(SB), Y4, Y13
-	VCMPPD      $0x1e, actkernconst<>+7584(SB), Y12, Y4
-	VBLENDVPD   Y4, actkernconst<>+7584(SB), Y13, Y13
+	VCMPPD      $0x11, actkernconst<>+7200(SB), Y12, Y4
+	VANDPD      actkernconst<>+7232(SB), Y4, Y13
+	VCMPPD      $0x1e, actkernconst<>+7264(SB), Y12, Y4
+	VBLENDVPD   Y4, actkernconst<>+7264(SB), Y13, Y13
 	VADDPD      actkernconst<>+128(SB), Y13, Y3
 	VPSLLQ      $0x34, Y3, Y3
 	VMULPD      Y3, Y10, Y10
 	VSUBPD      Y13, Y12, Y12
-	VMAXPD      actkernconst<>+7520(SB), Y12, Y13
-	VMINPD      actkernconst<>+7584(SB), Y13, Y13
+	VMAXPD      actkernconst<>+7200(SB), Y12, Y13
+	VMINPD      actkernconst<>+7264(SB), Y13, Y13
 	VADDPD      actkernconst<>+128(SB), Y13, Y3
 	VPSLLQ      $0x34, Y3, Y3
 	VMULPD      Y3, Y10, Y10
 	VMOVUPD     672(SP), Y2
-	VCMPPD      $0x11, actkernconst<>+7520(SB), Y6, Y9
-	VANDPD      actkernconst<>+7552(SB), Y9, Y4
-	VCMPPD      $0x1e, actkernconst<>+7584(SB), Y6, Y9
-	VBLENDVPD   Y9, actkernconst<>+7584(SB), Y4, Y4
+	VCMPPD      $0x11, actkernconst<>+7200(SB), Y6, Y9
+	VANDPD      actkernconst<>+7232(SB), Y9, Y4
+	VCMPPD      $0x1e, actkernconst<>+7264(SB), Y6, Y9
+	VBLENDVPD   Y9, actkernconst<>+7264(SB), Y4, Y4
 	VADDPD      actkernconst<>+128(SB), Y4, Y12
 	VPSLLQ      $0x34, Y12, Y12
 	VMULPD      Y12, Y2, Y3
 	VSUBPD      Y4, Y6, Y13
-	VCMPPD      $0x11, actkernconst<>+7520(SB), Y13, Y9
-	VANDPD      actkernconst<>+7552(SB), Y9, Y4
-	VCMPPD      $0x1e, actkernconst<>+7584(SB), Y13, Y9
-	VBLENDVPD   Y9, actkernconst<>+7584(SB), Y4, Y4
+	VCMPPD      $0x11, actkernconst<>+7200(SB), Y13, Y9
+	VANDPD      actkernconst<>+7232(SB), Y9, Y4
+	VCMPPD      $0x1e, actkernconst<>+7264(SB), Y13, Y9
+	VBLENDVPD   Y9, actkernconst<>+7264(SB), Y4, Y4
 	VADDPD      actkernconst<>+128(SB), Y4, Y12
 	VPSLLQ      $0x34, Y12, Y12
 	VMULPD      Y12, Y3, Y3
 	VSUBPD      Y4, Y13, Y13
-	VMAXPD      actkernconst<>+7520(SB), Y13, Y4
-	VMINPD      actkernconst<>+7584(SB), Y4, Y4
+	VMAXPD      actkernconst<>+7200(SB), Y13, Y4
+	VMINPD      actkernconst<>+7264(SB), Y4, Y4
 	VADDPD      actkernconst<>+128(SB), Y4, Y12
 	VPSLLQ      $0x34, Y12, Y12
 	VMULPD      Y12, Y3, Y3
 	VMOVUPD     704(SP), Y2
-	VCMPPD      $0x11, actkernconst<>+7520(SB), Y7, Y9
-	VANDPD      actkernconst<>+7552(SB), Y9, Y6
-	VCMPPD      $0x1e, actkernconst<>+7584(SB), Y7, Y9
-	VBLENDVPD   Y9, actkernconst<>+7584(SB), Y6, Y6
+	VCMPPD      $0x11, actkernconst<>+7200(SB), Y7, Y9
+	VANDPD      actkernconst<>+7232(SB), Y9, Y6
+	VCMPPD      $0x1e, actkernconst<>+7264(SB), Y7, Y9
+	VBLENDVPD   Y9, actkernconst<>+7264(SB), Y6, Y6
 	VADDPD      actkernconst<>+128(SB), Y6, Y12
 	VPSLLQ      $0x34, Y12, Y12
 	VMULPD      Y12, Y2, Y4
 	VSUBPD      Y6, Y7, Y13
-	VCMPPD      $0x11, actkernconst<>+7520(SB), Y13, Y9
-	VANDPD      actkernconst<>+7552(SB), Y9, Y6
-	VCMPPD      $0x1e, actkernconst<>+7584(SB), Y13, Y9
-	VBLENDVPD   Y9, actkernconst<>+7584(SB), Y6, Y6
+	VCMPPD      $0x11, actkernconst<>+7200(SB), Y13, Y9
+	VANDPD      actkernconst<>+7232(SB), Y9, Y6
+	VCMPPD      $0x1e, actkernconst<>+7264(SB), Y13, Y9
+	VBLENDVPD   Y9, actkernconst<>+7264(SB), Y6, Y6
 	VADDPD      actkernconst<>+128(SB), Y6, Y12
 	VPSLLQ      $0x34, Y12, Y12
 	VMULPD      Y12, Y4, Y4
 	VSUBPD      Y6, Y13, Y13
-	VMAXPD      actkernconst<>+7520(SB), Y13, Y6
-	VMINPD      actkernconst<>+7584(SB), Y6, Y6
+	VMAXPD      actkernconst<>+7200(SB), Y13, Y6
+	VMINPD      actkernconst<>+7264(SB), Y6, Y6
 	VADDPD      actkernconst<>+128(SB), Y6, Y12
 	VPSLLQ      $0x34, Y12, Y12
 	VMULPD      Y12, Y4, Y4
-	VADDPD      actkernconst<>+8992(SB), Y8, Y8
-	VADDPD      actkernconst<>+8992(SB), Y11, Y11
-	VADDPD      actkernconst<>+8992(SB), Y14, Y14
+	VADDPD      actkernconst<>+8672(SB), Y8, Y8
+	VADDPD      actkernconst<>+8672(SB), Y11, Y11
+	VADDPD      actkernconst<>+8672(SB), Y14, Y14
 	VMOVUPD     1056(SP), Y2
-	VCMPPD      $0x11, actkernconst<>+7520(SB), Y8, Y9
-	VANDPD      actkernconst<>+7552(SB), Y9, Y7
-	VCMPPD      $0x1e, actkernconst<>+7584(SB), Y8, Y9
-	VBLENDVPD   Y9, actkernconst<>+7584(SB), Y7, Y7
+	VCMPPD      $0x11, actkernconst<>+7200(SB), Y8, Y9
+	VANDPD      actkernconst<>+7232(SB), Y9, Y7
+	VCMPPD      $0x1e, actkernconst<>+7264(SB), Y8, Y9
+	VBLENDVPD   Y9, actkernconst<>+7264(SB), Y7, Y7
 	VADDPD      actkernconst<>+128(SB), Y7, Y12
 	VPSLLQ      $0x34, Y12, Y12
 	VMULPD      Y12, Y2, Y6
 	VSUBPD      Y7, Y8, Y13
-	VCMPPD      $0x11, actkernconst<>+7520(SB), Y13, Y9
-	VANDPD      actkernconst<>+7552(SB), Y9, Y7
-	VCMPPD      $0x1e, actkernconst<>+7584(SB), Y13, Y9
-	VBLENDVPD   Y9, actkernconst<>+7584(SB), Y7, Y7
+	VCMPPD      $0x11, actkernconst<>+7200(SB), Y13, Y9
+	VANDPD      actkernconst<>+7232(SB), Y9, Y7
+	VCMPPD      $0x1e, actkernconst<>+7264(SB), Y13, Y9
+	VBLENDVPD   Y9, actkernconst<>+7264(SB), Y7, Y7
 	VADDPD      actkernconst<>+128(SB), Y7, Y12
 	VPSLLQ      $0x34, Y12, Y12
 	VMULPD      Y12, Y6, Y6
 	VSUBPD      Y7, Y13, Y13
-	VMAXPD      actkernconst<>+7520(SB), Y13, Y7
-	VMINPD      actkernconst<>+7584(SB), Y7, Y7
+	VMAXPD      actkernconst<>+7200(SB), Y13, Y7
+	VMINPD      actkernconst<>+7264(SB), Y7, Y7
 	VADDPD      actkernconst<>+128(SB), Y7, Y12
 	VPSLLQ      $0x34, Y12, Y12
 	VMULPD      Y12, Y6, Y6
 	VMOVUPD     1440(SP), Y2
-	VCMPPD      $0x11, actkernconst<>+7520(SB), Y11, Y9
-	VANDPD      actkernconst<>+7552(SB), Y9, Y8
-	VCMPPD      $0x1e, actkernconst<>+7584(SB), Y11, Y9
-	VBLENDVPD   Y9, actkernconst<>+7584(SB), Y8, Y8
+	VCMPPD      $0x11, actkernconst<>+7200(SB), Y11, Y9
+	VANDPD      actkernconst<>+7232(SB), Y9, Y8
+	VCMPPD      $0x1e, actkernconst<>+7264(SB), Y11, Y9
+	VBLENDVPD   Y9, actkernconst<>+7264(SB), Y8, Y8
 	VADDPD      actkernconst<>+128(SB), Y8, Y12
 	VPSLLQ      $0x34, Y12, Y12
 	VMULPD      Y12, Y2, Y7
 	VSUBPD      Y8, Y11, Y13
-	VCMPPD      $0x11, actkernconst<>+7520(SB), Y13, Y9
-	VANDPD      actkernconst<>+7552(SB), Y9, Y8
-	VCMPPD      $0x1e, actkernconst<>+7584(SB), Y13, Y9
-	VBLENDVPD   Y9, actkernconst<>+7584(SB), Y8, Y8
+	VCMPPD      $0x11, actkernconst<>+7200(SB), Y13, Y9
+	VANDPD      actkernconst<>+7232(SB), Y9, Y8
+	VCMPPD      $0x1e, actkernconst<>+7264(SB), Y13, Y9
+	VBLENDVPD   Y9, actkernconst<>+7264(SB), Y8, Y8
 	VADDPD      actkernconst<>+128(SB), Y8, Y12
 	VPSLLQ      $0x34, Y12, Y12
 	VMULPD      Y12, Y7, Y7
 	VSUBPD      Y8, Y13, Y13
-	VMAXPD      actkernconst<>+7520(SB), Y13, Y8
-	VMINPD      actkernconst<>+7584(SB), Y8, Y8
+	VMAXPD      actkernconst<>+7200(SB), Y13, Y8
+	VMINPD      actkernconst<>+7264(SB), Y8, Y8
 	VADDPD      actkernconst<>+128(SB), Y8, Y12
 	VPSLLQ      $0x34, Y12, Y12
 	VMULPD      Y12, Y7, Y7
 	VMOVUPD     1216(SP), Y2
-	VCMPPD      $0x11, actkernconst<>+7520(SB), Y14, Y11
-	VANDPD      actkernconst<>+7552(SB), Y11, Y9
-	VCMPPD      $0x1e, actkernconst<>+7584(SB), Y14, Y11
-	VBLENDVPD   Y11, actkernconst<>+7584(SB), Y9, Y9
+	VCMPPD      $0x11, actkernconst<>+7200(SB), Y14, Y11
+	VANDPD      actkernconst<>+7232(SB), Y11, Y9
+	VCMPPD      $0x1e, actkernconst<>+7264(SB), Y14, Y11
+	VBLENDVPD   Y11, actkernconst<>+7264(SB), Y9, Y9
 	VADDPD      actkernconst<>+128(SB), Y9, Y12
 	VPSLLQ      $0x34, Y12, Y12
 	VMULPD      Y12, Y2, Y8
 	VSUBPD      Y9, Y14, Y13
-	VCMPPD      $0x11, actkernconst<>+7520(SB), Y13, Y11
-	VANDPD      actkernconst<>+7552(SB), Y11, Y9
-	VCMPPD      $0x1e, actkernconst<>+7584(SB), Y13, Y11
-	VBLENDVPD   Y11, actkernconst<>+7584(SB), Y9, Y9
+	VCMPPD      $0x11, actkernconst<>+7200(SB), Y13, Y11
+	VANDPD      actkernconst<>+7232(SB), Y11, Y9
+	VCMPPD      $0x1e, actkernconst<>+7264(SB), Y13, Y11
+	VBLENDVPD   Y11, actkernconst<>+7264(SB), Y9, Y9
 	VADDPD      actkernconst<>+128(SB), Y9, Y12
 	VPSLLQ      $0x34, Y12, Y12
 	VMULPD      Y12, Y8, Y8
 	VSUBPD      Y9, Y13, Y13
-	VMAXPD      actkernconst<>+7520(SB), Y13, Y9
-	VMINPD      actkernconst<>+7584(SB), Y9, Y9
+	VMAXPD      actkernconst<>+7200(SB), Y13, Y9
+	VMINPD      actkernconst<>+7264(SB), Y9, Y9
 	VADDPD      actkernconst<>+128(SB), Y9, Y12
 	VPSLLQ      $0x34, Y12, Y12
 	VMULPD      Y12, Y8, Y8
-	VMULPD      actkernconst<>+8384(SB), Y5, Y2
-	VMULPD      actkernconst<>+8384(SB), Y0, Y9
-	VMULPD      actkernconst<>+8384(SB), Y1, Y11
+	VMULPD      actkernconst<>+8064(SB), Y5, Y2
+	VMULPD      actkernconst<>+8064(SB), Y0, Y9
+	VMULPD      actkernconst<>+8064(SB), Y1, Y11
 	VROUNDPD    $0x08, Y2, Y2
 	VROUNDPD    $0x08, Y9, Y9
 	VROUNDPD    $0x08, Y11, Y11
-	VFMADD132PD actkernconst<>+8352(SB), Y5, Y2
-	VFMADD132PD actkernconst<>+8352(SB), Y0, Y9
-	VFMADD132PD actkernconst<>+8352(SB), Y1, Y11
+	VFMADD132PD actkernconst<>+8032(SB), Y5, Y2
+	VFMADD132PD actkernconst<>+8032(SB), Y0, Y9
+	VFMADD132PD actkernconst<>+8032(SB), Y1, Y11
 	VMOVUPD     1536(SP), Y0
 	VADDPD      actkernconst<>+4000(SB), Y0, Y1
 	VMOVUPD     1408(SP), Y5
@@ -52644,29 +50800,29 @@ loop:
 	VADDPD      Y12, Y9, Y9
 	VADDPD      Y14, Y11, Y11
 	VMOVUPD     1120(SP), Y1
-	VADDPD      actkernconst<>+8576(SB), Y1, Y12
+	VADDPD      actkernconst<>+8256(SB), Y1, Y12
 	VMOVUPD     832(SP), Y14
 	VMOVUPD     Y11, 896(SP)
-	VADDPD      actkernconst<>+8576(SB), Y14, Y11
+	VADDPD      actkernconst<>+8256(SB), Y14, Y11
 	VMOVUPD     Y9, 1408(SP)
 	VMOVUPD     640(SP), Y9
 	VMOVUPD     Y2, 1536(SP)
-	VADDPD      actkernconst<>+8576(SB), Y9, Y2
-	VSUBPD      actkernconst<>+8576(SB), Y12, Y12
-	VSUBPD      actkernconst<>+8576(SB), Y11, Y11
-	VSUBPD      actkernconst<>+8576(SB), Y2, Y2
+	VADDPD      actkernconst<>+8256(SB), Y9, Y2
+	VSUBPD      actkernconst<>+8256(SB), Y12, Y12
+	VSUBPD      actkernconst<>+8256(SB), Y11, Y11
+	VSUBPD      actkernconst<>+8256(SB), Y2, Y2
 	VSUBPD      Y12, Y1, Y1
 	VSUBPD      Y11, Y14, Y14
 	VSUBPD      Y2, Y9, Y9
 	VADDPD      Y12, Y0, Y0
 	VADDPD      Y11, Y5, Y5
 	VADDPD      Y2, Y13, Y13
-	VADDPD      actkernconst<>+8608(SB), Y10, Y2
-	VADDPD      actkernconst<>+8608(SB), Y3, Y11
-	VADDPD      actkernconst<>+8608(SB), Y4, Y12
-	VSUBPD      actkernconst<>+8608(SB), Y2, Y2
-	VSUBPD      actkernconst<>+8608(SB), Y11, Y11
-	VSUBPD      actkernconst<>+8608(SB), Y12, Y12
+	VADDPD      actkernconst<>+8288(SB), Y10, Y2
+	VADDPD      actkernconst<>+8288(SB), Y3, Y11
+	VADDPD      actkernconst<>+8288(SB), Y4, Y12
+	VSUBPD      actkernconst<>+8288(SB), Y2, Y2
+	VSUBPD      actkernconst<>+8288(SB), Y11, Y11
+	VSUBPD      actkernconst<>+8288(SB), Y12, Y12
 	VSUBPD      Y2, Y10, Y10
 	VSUBPD      Y11, Y3, Y3
 	VSUBPD      Y12, Y4, Y4
@@ -52692,17 +50848,17 @@ loop:
 	VFMADD231PD 1408(SP), Y7, Y3
 	VFMADD231PD 896(SP), Y11, Y10
 	VMOVUPD     Y9, 896(SP)
-	VMULPD      actkernconst<>+8384(SB), Y6, Y9
+	VMULPD      actkernconst<>+8064(SB), Y6, Y9
 	VMOVUPD     Y14, 1408(SP)
-	VMULPD      actkernconst<>+8384(SB), Y8, Y14
+	VMULPD      actkernconst<>+8064(SB), Y8, Y14
 	VMOVUPD     Y1, 1536(SP)
-	VMULPD      actkernconst<>+8384(SB), Y12, Y1
+	VMULPD      actkernconst<>+8064(SB), Y12, Y1
 	VROUNDPD    $0x08, Y9, Y9
 	VROUNDPD    $0x08, Y14, Y14
 	VROUNDPD    $0x08, Y1, Y1
-	VFMADD132PD actkernconst<>+8352(SB), Y6, Y9
-	VFMADD132PD actkernconst<>+8352(SB), Y8, Y14
-	VFMADD132PD actkernconst<>+8352(SB), Y12, Y1
+	VFMADD132PD actkernconst<>+8032(SB), Y6, Y9
+	VFMADD132PD actkernconst<>+8032(SB), Y8, Y14
+	VFMADD132PD actkernconst<>+8032(SB), Y12, Y1
 	VADDPD      Y4, Y9, Y9
 	VADDPD      Y3, Y14, Y14
 	VADDPD      Y10, Y1, Y1
@@ -52841,22 +50997,22 @@ loop:
 	VADDPD      480(SP), Y6, Y6
 	VADDPD      640(SP), Y13, Y13
 	VMOVUPD     576(SP), Y3
-	VMULPD      actkernconst<>+7616(SB), Y3, Y5
+	VMULPD      actkernconst<>+7296(SB), Y3, Y5
 	VMOVUPD     352(SP), Y7
-	VMULPD      actkernconst<>+7616(SB), Y7, Y9
-	VMULPD      actkernconst<>+7616(SB), Y8, Y10
+	VMULPD      actkernconst<>+7296(SB), Y7, Y9
+	VMULPD      actkernconst<>+7296(SB), Y8, Y10
 	VXORPD      actkernconst<>+2784(SB), Y5, Y11
 	VXORPD      actkernconst<>+2784(SB), Y9, Y12
 	VXORPD      actkernconst<>+2784(SB), Y10, Y14
-	VFMADD231PD actkernconst<>+7616(SB), Y3, Y11
-	VFMADD231PD actkernconst<>+7616(SB), Y7, Y12
-	VFMADD231PD actkernconst<>+7616(SB), Y8, Y14
-	VMULPD      actkernconst<>+7616(SB), Y4, Y4
-	VMULPD      actkernconst<>+7616(SB), Y6, Y6
-	VMULPD      actkernconst<>+7616(SB), Y13, Y13
-	VFMADD132PD actkernconst<>+8640(SB), Y4, Y3
-	VFMADD132PD actkernconst<>+8640(SB), Y6, Y7
-	VFMADD132PD actkernconst<>+8640(SB), Y13, Y8
+	VFMADD231PD actkernconst<>+7296(SB), Y3, Y11
+	VFMADD231PD actkernconst<>+7296(SB), Y7, Y12
+	VFMADD231PD actkernconst<>+7296(SB), Y8, Y14
+	VMULPD      actkernconst<>+7296(SB), Y4, Y4
+	VMULPD      actkernconst<>+7296(SB), Y6, Y6
+	VMULPD      actkernconst<>+7296(SB), Y13, Y13
+	VFMADD132PD actkernconst<>+8320(SB), Y4, Y3
+	VFMADD132PD actkernconst<>+8320(SB), Y6, Y7
+	VFMADD132PD actkernconst<>+8320(SB), Y13, Y8
 	VADDPD      Y3, Y11, Y11
 	VADDPD      Y7, Y12, Y12
 	VADDPD      Y8, Y14, Y14
@@ -52875,24 +51031,24 @@ loop:
 	VADDPD      actkernconst<>+160(SB), Y0, Y0
 	VADDPD      actkernconst<>+160(SB), Y1, Y1
 	VADDPD      actkernconst<>+160(SB), Y2, Y2
-	VMULPD      actkernconst<>+8384(SB), Y0, Y5
-	VMULPD      actkernconst<>+8384(SB), Y1, Y7
-	VMULPD      actkernconst<>+8384(SB), Y2, Y8
+	VMULPD      actkernconst<>+8064(SB), Y0, Y5
+	VMULPD      actkernconst<>+8064(SB), Y1, Y7
+	VMULPD      actkernconst<>+8064(SB), Y2, Y8
 	VROUNDPD    $0x09, Y5, Y5
 	VROUNDPD    $0x09, Y7, Y7
 	VROUNDPD    $0x09, Y8, Y8
-	VFMADD132PD actkernconst<>+8352(SB), Y0, Y5
-	VFMADD132PD actkernconst<>+8352(SB), Y1, Y7
-	VFMADD132PD actkernconst<>+8352(SB), Y2, Y8
+	VFMADD132PD actkernconst<>+8032(SB), Y0, Y5
+	VFMADD132PD actkernconst<>+8032(SB), Y1, Y7
+	VFMADD132PD actkernconst<>+8032(SB), Y2, Y8
 	VMULPD      actkernconst<>+4512(SB), Y5, Y0
 	VMULPD      actkernconst<>+4512(SB), Y7, Y1
 	VMULPD      actkernconst<>+4512(SB), Y8, Y2
 	VROUNDPD    $0x09, Y0, Y0
 	VROUNDPD    $0x09, Y1, Y1
 	VROUNDPD    $0x09, Y2, Y2
-	VFMADD231PD actkernconst<>+9024(SB), Y0, Y5
-	VFMADD231PD actkernconst<>+9024(SB), Y1, Y7
-	VFMADD231PD actkernconst<>+9024(SB), Y2, Y8
+	VFMADD231PD actkernconst<>+8704(SB), Y0, Y5
+	VFMADD231PD actkernconst<>+8704(SB), Y1, Y7
+	VFMADD231PD actkernconst<>+8704(SB), Y2, Y8
 	VMOVUPD     actkernconst<>+4512(SB), Y9
 	VCMPPD      $0x11, Y5, Y9, Y5
 	VMOVUPD     actkernconst<>+4512(SB), Y9
@@ -52902,36 +51058,36 @@ loop:
 	VANDPD      actkernconst<>+1696(SB), Y3, Y9
 	VANDPD      actkernconst<>+1696(SB), Y4, Y10
 	VANDPD      actkernconst<>+1696(SB), Y6, Y11
-	VMOVUPD     actkernconst<>+7616(SB), Y12
+	VMOVUPD     actkernconst<>+7296(SB), Y12
 	VSUBPD      Y9, Y12, Y9
-	VMOVUPD     actkernconst<>+7616(SB), Y12
+	VMOVUPD     actkernconst<>+7296(SB), Y12
 	VSUBPD      Y10, Y12, Y10
-	VMOVUPD     actkernconst<>+7616(SB), Y12
+	VMOVUPD     actkernconst<>+7296(SB), Y12
 	VSUBPD      Y11, Y12, Y11
-	VADDPD      actkernconst<>+8640(SB), Y9, Y9
-	VADDPD      actkernconst<>+8640(SB), Y10, Y10
-	VADDPD      actkernconst<>+8640(SB), Y11, Y11
+	VADDPD      actkernconst<>+8320(SB), Y9, Y9
+	VADDPD      actkernconst<>+8320(SB), Y10, Y10
+	VADDPD      actkernconst<>+8320(SB), Y11, Y11
 	VBLENDVPD   Y5, Y9, Y3, Y5
 	VBLENDVPD   Y7, Y10, Y4, Y7
 	VBLENDVPD   Y8, Y11, Y6, Y8
-	VADDPD      actkernconst<>+7648(SB), Y0, Y0
-	VADDPD      actkernconst<>+7648(SB), Y1, Y1
-	VADDPD      actkernconst<>+7648(SB), Y2, Y2
+	VADDPD      actkernconst<>+7328(SB), Y0, Y0
+	VADDPD      actkernconst<>+7328(SB), Y1, Y1
+	VADDPD      actkernconst<>+7328(SB), Y2, Y2
 	VMOVUPD     448(SP), Y3
-	VMOVUPD     actkernconst<>+8256(SB), Y4
+	VMOVUPD     actkernconst<>+7936(SB), Y4
 	VFMADD213PD actkernconst<>+1888(SB), Y3, Y4
 	VMOVUPD     416(SP), Y6
-	VMOVUPD     actkernconst<>+8256(SB), Y9
+	VMOVUPD     actkernconst<>+7936(SB), Y9
 	VFMADD213PD actkernconst<>+1888(SB), Y6, Y9
 	VMOVUPD     384(SP), Y10
-	VMOVUPD     actkernconst<>+8256(SB), Y11
+	VMOVUPD     actkernconst<>+7936(SB), Y11
 	VFMADD213PD actkernconst<>+1888(SB), Y10, Y11
-	VADDPD      actkernconst<>+9312(SB), Y4, Y4
-	VADDPD      actkernconst<>+9312(SB), Y9, Y9
-	VADDPD      actkernconst<>+9312(SB), Y11, Y11
-	VSUBPD      actkernconst<>+9312(SB), Y4, Y12
-	VSUBPD      actkernconst<>+9312(SB), Y9, Y13
-	VSUBPD      actkernconst<>+9312(SB), Y11, Y14
+	VADDPD      actkernconst<>+8992(SB), Y4, Y4
+	VADDPD      actkernconst<>+8992(SB), Y9, Y9
+	VADDPD      actkernconst<>+8992(SB), Y11, Y11
+	VSUBPD      actkernconst<>+8992(SB), Y4, Y12
+	VSUBPD      actkernconst<>+8992(SB), Y9, Y13
+	VSUBPD      actkernconst<>+8992(SB), Y11, Y14
 	VMOVUPD     Y2, 352(SP)
 	VMOVUPD     actkernconst<>+4000(SB), Y2
 	VFMADD213PD actkernconst<>+160(SB), Y2, Y12
@@ -52939,15 +51095,15 @@ loop:
 	VFMADD213PD actkernconst<>+160(SB), Y2, Y13
 	VMOVUPD     actkernconst<>+4000(SB), Y2
 	VFMADD213PD actkernconst<>+160(SB), Y2, Y14
-	VFMADD231PD actkernconst<>+9344(SB), Y12, Y3
-	VFMADD231PD actkernconst<>+9344(SB), Y13, Y6
-	VFMADD231PD actkernconst<>+9344(SB), Y14, Y10
-	VFMADD231PD actkernconst<>+9376(SB), Y12, Y3
-	VFMADD231PD actkernconst<>+9376(SB), Y13, Y6
-	VFMADD231PD actkernconst<>+9376(SB), Y14, Y10
-	VFMADD132PD actkernconst<>+9408(SB), Y3, Y12
-	VFMADD132PD actkernconst<>+9408(SB), Y6, Y13
-	VFMADD132PD actkernconst<>+9408(SB), Y10, Y14
+	VFMADD231PD actkernconst<>+9024(SB), Y12, Y3
+	VFMADD231PD actkernconst<>+9024(SB), Y13, Y6
+	VFMADD231PD actkernconst<>+9024(SB), Y14, Y10
+	VFMADD231PD actkernconst<>+9056(SB), Y12, Y3
+	VFMADD231PD actkernconst<>+9056(SB), Y13, Y6
+	VFMADD231PD actkernconst<>+9056(SB), Y14, Y10
+	VFMADD132PD actkernconst<>+9088(SB), Y3, Y12
+	VFMADD132PD actkernconst<>+9088(SB), Y6, Y13
+	VFMADD132PD actkernconst<>+9088(SB), Y10, Y14
 	VMOVUPD     288(SP), Y2
 	VBLENDVPD   Y2, Y5, Y12, Y5
 	VMOVUPD     256(SP), Y3
@@ -52969,24 +51125,24 @@ loop:
 	VMULPD      Y5, Y5, Y0
 	VMULPD      Y7, Y7, Y1
 	VMULPD      Y8, Y8, Y2
-	VMOVUPD     actkernconst<>+8288(SB), Y3
-	VFMADD213PD actkernconst<>+8320(SB), Y0, Y3
-	VMOVUPD     actkernconst<>+8288(SB), Y4
-	VFMADD213PD actkernconst<>+8320(SB), Y1, Y4
-	VMOVUPD     actkernconst<>+8288(SB), Y6
-	VFMADD213PD actkernconst<>+8320(SB), Y2, Y6
-	VFMADD213PD actkernconst<>+9152(SB), Y0, Y3
-	VFMADD213PD actkernconst<>+9152(SB), Y1, Y4
-	VFMADD213PD actkernconst<>+9152(SB), Y2, Y6
-	VFMADD213PD actkernconst<>+9184(SB), Y0, Y3
-	VFMADD213PD actkernconst<>+9184(SB), Y1, Y4
-	VFMADD213PD actkernconst<>+9184(SB), Y2, Y6
-	VFMADD213PD actkernconst<>+9216(SB), Y0, Y3
-	VFMADD213PD actkernconst<>+9216(SB), Y1, Y4
-	VFMADD213PD actkernconst<>+9216(SB), Y2, Y6
-	VFMADD213PD actkernconst<>+9248(SB), Y0, Y3
-	VFMADD213PD actkernconst<>+9248(SB), Y1, Y4
-	VFMADD213PD actkernconst<>+9248(SB), Y2, Y6
+	VMOVUPD     actkernconst<>+7968(SB), Y3
+	VFMADD213PD actkernconst<>+8000(SB), Y0, Y3
+	VMOVUPD     actkernconst<>+7968(SB), Y4
+	VFMADD213PD actkernconst<>+8000(SB), Y1, Y4
+	VMOVUPD     actkernconst<>+7968(SB), Y6
+	VFMADD213PD actkernconst<>+8000(SB), Y2, Y6
+	VFMADD213PD actkernconst<>+8832(SB), Y0, Y3
+	VFMADD213PD actkernconst<>+8832(SB), Y1, Y4
+	VFMADD213PD actkernconst<>+8832(SB), Y2, Y6
+	VFMADD213PD actkernconst<>+8864(SB), Y0, Y3
+	VFMADD213PD actkernconst<>+8864(SB), Y1, Y4
+	VFMADD213PD actkernconst<>+8864(SB), Y2, Y6
+	VFMADD213PD actkernconst<>+8896(SB), Y0, Y3
+	VFMADD213PD actkernconst<>+8896(SB), Y1, Y4
+	VFMADD213PD actkernconst<>+8896(SB), Y2, Y6
+	VFMADD213PD actkernconst<>+8928(SB), Y0, Y3
+	VFMADD213PD actkernconst<>+8928(SB), Y1, Y4
+	VFMADD213PD actkernconst<>+8928(SB), Y2, Y6
 	VFMADD213PD actkernconst<>+160(SB), Y0, Y3
 	VFMADD213PD actkernconst<>+160(SB), Y1, Y4
 	VFMADD213PD actkernconst<>+160(SB), Y2, Y6
@@ -53035,7 +51191,7 @@ single:
 	VCVTPS2PD   (CX), Y0
 	VMULPD      (SP), Y0, Y1
 	VANDPD      actkernconst<>+1696(SB), Y1, Y2
-	VMOVUPD     actkernconst<>+7872(SB), Y3
+	VMOVUPD     actkernconst<>+7552(SB), Y3
 	VCMPPD      $0x11, Y2, Y3, Y4
 	VCMPPD      $0x11, actkernconst<>+4672(SB), Y2, Y2
 	VANDPD      Y2, Y4, Y2
@@ -53043,78 +51199,78 @@ single:
 	VANDPD      actkernconst<>+4736(SB), Y3, Y3
 	VORPD       actkernconst<>+4768(SB), Y3, Y3
 	VSUBPD      actkernconst<>+128(SB), Y3, Y3
-	VMOVUPD     actkernconst<>+7904(SB), Y5
-	VFMADD213PD actkernconst<>+7936(SB), Y3, Y5
+	VMOVUPD     actkernconst<>+7584(SB), Y5
+	VFMADD213PD actkernconst<>+7616(SB), Y3, Y5
 	VROUNDPD    $0x09, Y5, Y5
-	VSUBPD      actkernconst<>+8672(SB), Y3, Y6
-	VFMADD231PD actkernconst<>+8416(SB), Y5, Y6
-	VMOVUPD     actkernconst<>+7968(SB), Y7
+	VSUBPD      actkernconst<>+8352(SB), Y3, Y6
+	VFMADD231PD actkernconst<>+8096(SB), Y5, Y6
+	VMOVUPD     actkernconst<>+7648(SB), Y7
 	VSUBPD      Y3, Y7, Y3
-	VCMPPD      $0x11, actkernconst<>+7520(SB), Y3, Y9
-	VANDPD      actkernconst<>+7552(SB), Y9, Y8
-	VCMPPD      $0x1e, actkernconst<>+7584(SB), Y3, Y9
-	VBLENDVPD   Y9, actkernconst<>+7584(SB), Y8, Y8
+	VCMPPD      $0x11, actkernconst<>+7200(SB), Y3, Y9
+	VANDPD      actkernconst<>+7232(SB), Y9, Y8
+	VCMPPD      $0x1e, actkernconst<>+7264(SB), Y3, Y9
+	VBLENDVPD   Y9, actkernconst<>+7264(SB), Y8, Y8
 	VADDPD      actkernconst<>+128(SB), Y8, Y10
 	VPSLLQ      $0x34, Y10, Y10
 	VMULPD      Y10, Y1, Y7
 	VSUBPD      Y8, Y3, Y11
-	VCMPPD      $0x11, actkernconst<>+7520(SB), Y11, Y9
-	VANDPD      actkernconst<>+7552(SB), Y9, Y8
-	VCMPPD      $0x1e, actkernconst<>+7584(SB), Y11, Y9
-	VBLENDVPD   Y9, actkernconst<>+7584(SB), Y8, Y8
+	VCMPPD      $0x11, actkernconst<>+7200(SB), Y11, Y9
+	VANDPD      actkernconst<>+7232(SB), Y9, Y8
+	VCMPPD      $0x1e, actkernconst<>+7264(SB), Y11, Y9
+	VBLENDVPD   Y9, actkernconst<>+7264(SB), Y8, Y8
 	VADDPD      actkernconst<>+128(SB), Y8, Y10
 	VPSLLQ      $0x34, Y10, Y10
 	VMULPD      Y10, Y7, Y7
 	VSUBPD      Y8, Y11, Y11
-	VMAXPD      actkernconst<>+7520(SB), Y11, Y8
-	VMINPD      actkernconst<>+7584(SB), Y8, Y8
+	VMAXPD      actkernconst<>+7200(SB), Y11, Y8
+	VMINPD      actkernconst<>+7264(SB), Y8, Y8
 	VADDPD      actkernconst<>+128(SB), Y8, Y10
 	VPSLLQ      $0x34, Y10, Y10
 	VMULPD      Y10, Y7, Y7
-	VMOVUPD     actkernconst<>+7808(SB), Y3
+	VMOVUPD     actkernconst<>+7488(SB), Y3
 	VCMPPD      $0x12, Y5, Y3, Y8
-	VSUBPD      actkernconst<>+7808(SB), Y5, Y3
+	VSUBPD      actkernconst<>+7488(SB), Y5, Y3
 	VBLENDVPD   Y8, Y3, Y5, Y3
-	VMOVUPD     actkernconst<>+8000(SB), Y5
-	VBLENDVPD   Y8, actkernconst<>+8448(SB), Y5, Y9
-	VMOVUPD     actkernconst<>+8032(SB), Y5
-	VBLENDVPD   Y8, actkernconst<>+8480(SB), Y5, Y10
-	VMOVUPD     actkernconst<>+8064(SB), Y5
-	VBLENDVPD   Y8, actkernconst<>+8512(SB), Y5, Y11
-	VMOVUPD     actkernconst<>+8096(SB), Y5
-	VBLENDVPD   Y8, actkernconst<>+8544(SB), Y5, Y12
-	VMOVUPD     actkernconst<>+8128(SB), Y5
-	VBLENDVPD   Y8, actkernconst<>+8832(SB), Y5, Y13
-	VMOVUPD     actkernconst<>+8160(SB), Y5
-	VBLENDVPD   Y8, actkernconst<>+8864(SB), Y5, Y14
-	VMOVUPD     actkernconst<>+8192(SB), Y5
-	VBLENDVPD   Y8, actkernconst<>+8896(SB), Y5, Y8
+	VMOVUPD     actkernconst<>+7680(SB), Y5
+	VBLENDVPD   Y8, actkernconst<>+8128(SB), Y5, Y9
+	VMOVUPD     actkernconst<>+7712(SB), Y5
+	VBLENDVPD   Y8, actkernconst<>+8160(SB), Y5, Y10
+	VMOVUPD     actkernconst<>+7744(SB), Y5
+	VBLENDVPD   Y8, actkernconst<>+8192(SB), Y5, Y11
+	VMOVUPD     actkernconst<>+7776(SB), Y5
+	VBLENDVPD   Y8, actkernconst<>+8224(SB), Y5, Y12
+	VMOVUPD     actkernconst<>+7808(SB), Y5
+	VBLENDVPD   Y8, actkernconst<>+8512(SB), Y5, Y13
 	VMOVUPD     actkernconst<>+7840(SB), Y5
+	VBLENDVPD   Y8, actkernconst<>+8544(SB), Y5, Y14
+	VMOVUPD     actkernconst<>+7872(SB), Y5
+	VBLENDVPD   Y8, actkernconst<>+8576(SB), Y5, Y8
+	VMOVUPD     actkernconst<>+7520(SB), Y5
 	VMOVUPD     Y0, 32(SP)
 	VCMPPD      $0x12, Y3, Y5, Y0
-	VSUBPD      actkernconst<>+7840(SB), Y3, Y5
+	VSUBPD      actkernconst<>+7520(SB), Y3, Y5
 	VBLENDVPD   Y0, Y5, Y3, Y5
-	VBLENDVPD   Y0, actkernconst<>+7680(SB), Y9, Y9
-	VBLENDVPD   Y0, actkernconst<>+7712(SB), Y10, Y10
-	VBLENDVPD   Y0, actkernconst<>+7744(SB), Y11, Y11
-	VBLENDVPD   Y0, actkernconst<>+7776(SB), Y12, Y12
-	VBLENDVPD   Y0, actkernconst<>+8704(SB), Y13, Y13
-	VBLENDVPD   Y0, actkernconst<>+8736(SB), Y14, Y14
-	VBLENDVPD   Y0, actkernconst<>+8768(SB), Y8, Y8
-	VMOVUPD     actkernconst<>+8224(SB), Y3
+	VBLENDVPD   Y0, actkernconst<>+7360(SB), Y9, Y9
+	VBLENDVPD   Y0, actkernconst<>+7392(SB), Y10, Y10
+	VBLENDVPD   Y0, actkernconst<>+7424(SB), Y11, Y11
+	VBLENDVPD   Y0, actkernconst<>+7456(SB), Y12, Y12
+	VBLENDVPD   Y0, actkernconst<>+8384(SB), Y13, Y13
+	VBLENDVPD   Y0, actkernconst<>+8416(SB), Y14, Y14
+	VBLENDVPD   Y0, actkernconst<>+8448(SB), Y8, Y8
+	VMOVUPD     actkernconst<>+7904(SB), Y3
 	VMOVUPD     Y4, 64(SP)
-	VBLENDVPD   Y0, actkernconst<>+8800(SB), Y3, Y4
-	VMOVUPD     actkernconst<>+7680(SB), Y3
+	VBLENDVPD   Y0, actkernconst<>+8480(SB), Y3, Y4
+	VMOVUPD     actkernconst<>+7360(SB), Y3
 	VMOVUPD     Y2, 96(SP)
-	VBLENDVPD   Y0, actkernconst<>+8448(SB), Y3, Y2
-	VMOVUPD     actkernconst<>+7712(SB), Y3
+	VBLENDVPD   Y0, actkernconst<>+8128(SB), Y3, Y2
+	VMOVUPD     actkernconst<>+7392(SB), Y3
 	VMOVUPD     Y1, 128(SP)
-	VBLENDVPD   Y0, actkernconst<>+8480(SB), Y3, Y1
-	VMOVUPD     actkernconst<>+7744(SB), Y3
+	VBLENDVPD   Y0, actkernconst<>+8160(SB), Y3, Y1
+	VMOVUPD     actkernconst<>+7424(SB), Y3
 	VMOVUPD     Y7, 160(SP)
-	VBLENDVPD   Y0, actkernconst<>+8512(SB), Y3, Y7
-	VMOVUPD     actkernconst<>+7776(SB), Y3
-	VBLENDVPD   Y0, actkernconst<>+8544(SB), Y3, Y0
+	VBLENDVPD   Y0, actkernconst<>+8192(SB), Y3, Y7
+	VMOVUPD     actkernconst<>+7456(SB), Y3
+	VBLENDVPD   Y0, actkernconst<>+8224(SB), Y3, Y0
 	VMOVUPD     actkernconst<>+5760(SB), Y3
 	VMOVUPD     Y6, 192(SP)
 	VCMPPD      $0x12, Y5, Y3, Y6
@@ -53147,128 +51303,128 @@ single:
 	VBLENDVPD   Y0, Y4, Y7, Y0
 	VMOVUPD     192(SP), Y1
 	VADDPD      actkernconst<>+576(SB), Y1, Y2
-	VCMPPD      $0x11, actkernconst<>+7520(SB), Y2, Y5
-	VANDPD      actkernconst<>+7552(SB), Y5, Y4
-	VCMPPD      $0x1e, actkernconst<>+7584(SB), Y2, Y5
-	VBLENDVPD   Y5, actkernconst<>+7584(SB), Y4, Y4
+	VCMPPD      $0x11, actkernconst<>+7200(SB), Y2, Y5
+	VANDPD      actkernconst<>+7232(SB), Y5, Y4
+	VCMPPD      $0x1e, actkernconst<>+7264(SB), Y2, Y5
+	VBLENDVPD   Y5, actkernconst<>+7264(SB), Y4, Y4
 	VADDPD      actkernconst<>+128(SB), Y4, Y6
 	VPSLLQ      $0x34, Y6, Y6
 	VMULPD      Y6, Y9, Y3
 	VSUBPD      Y4, Y2, Y7
-	VCMPPD      $0x11, actkernconst<>+7520(SB), Y7, Y5
-	VANDPD      actkernconst<>+7552(SB), Y5, Y4
-	VCMPPD      $0x1e, actkernconst<>+7584(SB), Y7, Y5
-	VBLENDVPD   Y5, actkernconst<>+7584(SB), Y4, Y4
+	VCMPPD      $0x11, actkernconst<>+7200(SB), Y7, Y5
+	VANDPD      actkernconst<>+7232(SB), Y5, Y4
+	VCMPPD      $0x1e, actkernconst<>+7264(SB), Y7, Y5
+	VBLENDVPD   Y5, actkernconst<>+7264(SB), Y4, Y4
 	VADDPD      actkernconst<>+128(SB), Y4, Y6
 	VPSLLQ      $0x34, Y6, Y6
 	VMULPD      Y6, Y3, Y3
 	VSUBPD      Y4, Y7, Y7
-	VMAXPD      actkernconst<>+7520(SB), Y7, Y4
-	VMINPD      actkernconst<>+7584(SB), Y4, Y4
+	VMAXPD      actkernconst<>+7200(SB), Y7, Y4
+	VMINPD      actkernconst<>+7264(SB), Y4, Y4
 	VADDPD      actkernconst<>+128(SB), Y4, Y6
 	VPSLLQ      $0x34, Y6, Y6
 	VMULPD      Y6, Y3, Y3
-	VADDPD      actkernconst<>+8416(SB), Y1, Y2
-	VCMPPD      $0x11, actkernconst<>+7520(SB), Y2, Y6
-	VANDPD      actkernconst<>+7552(SB), Y6, Y5
-	VCMPPD      $0x1e, actkernconst<>+7584(SB), Y2, Y6
-	VBLENDVPD   Y6, actkernconst<>+7584(SB), Y5, Y5
+	VADDPD      actkernconst<>+8096(SB), Y1, Y2
+	VCMPPD      $0x11, actkernconst<>+7200(SB), Y2, Y6
+	VANDPD      actkernconst<>+7232(SB), Y6, Y5
+	VCMPPD      $0x1e, actkernconst<>+7264(SB), Y2, Y6
+	VBLENDVPD   Y6, actkernconst<>+7264(SB), Y5, Y5
 	VADDPD      actkernconst<>+128(SB), Y5, Y7
 	VPSLLQ      $0x34, Y7, Y7
 	VMULPD      Y7, Y10, Y4
 	VSUBPD      Y5, Y2, Y8
-	VCMPPD      $0x11, actkernconst<>+7520(SB), Y8, Y6
-	VANDPD      actkernconst<>+7552(SB), Y6, Y5
-	VCMPPD      $0x1e, actkernconst<>+7584(SB), Y8, Y6
-	VBLENDVPD   Y6, actkernconst<>+7584(SB), Y5, Y5
+	VCMPPD      $0x11, actkernconst<>+7200(SB), Y8, Y6
+	VANDPD      actkernconst<>+7232(SB), Y6, Y5
+	VCMPPD      $0x1e, actkernconst<>+7264(SB), Y8, Y6
+	VBLENDVPD   Y6, actkernconst<>+7264(SB), Y5, Y5
 	VADDPD      actkernconst<>+128(SB), Y5, Y7
 	VPSLLQ      $0x34, Y7, Y7
 	VMULPD      Y7, Y4, Y4
 	VSUBPD      Y5, Y8, Y8
-	VMAXPD      actkernconst<>+7520(SB), Y8, Y5
-	VMINPD      actkernconst<>+7584(SB), Y5, Y5
+	VMAXPD      actkernconst<>+7200(SB), Y8, Y5
+	VMINPD      actkernconst<>+7264(SB), Y5, Y5
 	VADDPD      actkernconst<>+128(SB), Y5, Y7
 	VPSLLQ      $0x34, Y7, Y7
 	VMULPD      Y7, Y4, Y4
-	VADDPD      actkernconst<>+8928(SB), Y1, Y2
-	VCMPPD      $0x11, actkernconst<>+7520(SB), Y2, Y7
-	VANDPD      actkernconst<>+7552(SB), Y7, Y6
-	VCMPPD      $0x1e, actkernconst<>+7584(SB), Y2, Y7
-	VBLENDVPD   Y7, actkernconst<>+7584(SB), Y6, Y6
+	VADDPD      actkernconst<>+8608(SB), Y1, Y2
+	VCMPPD      $0x11, actkernconst<>+7200(SB), Y2, Y7
+	VANDPD      actkernconst<>+7232(SB), Y7, Y6
+	VCMPPD      $0x1e, actkernconst<>+7264(SB), Y2, Y7
+	VBLENDVPD   Y7, actkernconst<>+7264(SB), Y6, Y6
 	VADDPD      actkernconst<>+128(SB), Y6, Y8
 	VPSLLQ      $0x34, Y8, Y8
 	VMULPD      Y8, Y11, Y5
 	VSUBPD      Y6, Y2, Y9
-	VCMPPD      $0x11, actkernconst<>+7520(SB), Y9, Y7
-	VANDPD      actkernconst<>+7552(SB), Y7, Y6
-	VCMPPD      $0x1e, actkernconst<>+7584(SB), Y9, Y7
-	VBLENDVPD   Y7, actkernconst<>+7584(SB), Y6, Y6
+	VCMPPD      $0x11, actkernconst<>+7200(SB), Y9, Y7
+	VANDPD      actkernconst<>+7232(SB), Y7, Y6
+	VCMPPD      $0x1e, actkernconst<>+7264(SB), Y9, Y7
+	VBLENDVPD   Y7, actkernconst<>+7264(SB), Y6, Y6
 	VADDPD      actkernconst<>+128(SB), Y6, Y8
 	VPSLLQ      $0x34, Y8, Y8
 	VMULPD      Y8, Y5, Y5
 	VSUBPD      Y6, Y9, Y9
-	VMAXPD      actkernconst<>+7520(SB), Y9, Y6
-	VMINPD      actkernconst<>+7584(SB), Y6, Y6
+	VMAXPD      actkernconst<>+7200(SB), Y9, Y6
+	VMINPD      actkernconst<>+7264(SB), Y6, Y6
 	VADDPD      actkernconst<>+128(SB), Y6, Y8
 	VPSLLQ      $0x34, Y8, Y8
 	VMULPD      Y8, Y5, Y5
-	VADDPD      actkernconst<>+8960(SB), Y1, Y2
-	VCMPPD      $0x11, actkernconst<>+7520(SB), Y2, Y8
-	VANDPD      actkernconst<>+7552(SB), Y8, Y7
-	VCMPPD      $0x1e, actkernconst<>+7584(SB), Y2, Y8
-	VBLENDVPD   Y8, actkernconst<>+7584(SB), Y7, Y7
+	VADDPD      actkernconst<>+8640(SB), Y1, Y2
+	VCMPPD      $0x11, actkernconst<>+7200(SB), Y2, Y8
+	VANDPD      actkernconst<>+7232(SB), Y8, Y7
+	VCMPPD      $0x1e, actkernconst<>+7264(SB), Y2, Y8
+	VBLENDVPD   Y8, actkernconst<>+7264(SB), Y7, Y7
 	VADDPD      actkernconst<>+128(SB), Y7, Y9
 	VPSLLQ      $0x34, Y9, Y9
 	VMULPD      Y9, Y12, Y6
 	VSUBPD      Y7, Y2, Y10
-	VCMPPD      $0x11, actkernconst<>+7520(SB), Y10, Y8
-	VANDPD      actkernconst<>+7552(SB), Y8, Y7
-	VCMPPD      $0x1e, actkernconst<>+7584(SB), Y10, Y8
-	VBLENDVPD   Y8, actkernconst<>+7584(SB), Y7, Y7
+	VCMPPD      $0x11, actkernconst<>+7200(SB), Y10, Y8
+	VANDPD      actkernconst<>+7232(SB), Y8, Y7
+	VCMPPD      $0x1e, actkernconst<>+7264(SB), Y10, Y8
+	VBLENDVPD   Y8, actkernconst<>+7264(SB), Y7, Y7
 	VADDPD      actkernconst<>+128(SB), Y7, Y9
 	VPSLLQ      $0x34, Y9, Y9
 	VMULPD      Y9, Y6, Y6
 	VSUBPD      Y7, Y10, Y10
-	VMAXPD      actkernconst<>+7520(SB), Y10, Y7
-	VMINPD      actkernconst<>+7584(SB), Y7, Y7
+	VMAXPD      actkernconst<>+7200(SB), Y10, Y7
+	VMINPD      actkernconst<>+7264(SB), Y7, Y7
 	VADDPD      actkernconst<>+128(SB), Y7, Y9
 	VPSLLQ      $0x34, Y9, Y9
 	VMULPD      Y9, Y6, Y6
-	VADDPD      actkernconst<>+8992(SB), Y1, Y1
-	VCMPPD      $0x11, actkernconst<>+7520(SB), Y1, Y8
-	VANDPD      actkernconst<>+7552(SB), Y8, Y7
-	VCMPPD      $0x1e, actkernconst<>+7584(SB), Y1, Y8
-	VBLENDVPD   Y8, actkernconst<>+7584(SB), Y7, Y7
+	VADDPD      actkernconst<>+8672(SB), Y1, Y1
+	VCMPPD      $0x11, actkernconst<>+7200(SB), Y1, Y8
+	VANDPD      actkernconst<>+7232(SB), Y8, Y7
+	VCMPPD      $0x1e, actkernconst<>+7264(SB), Y1, Y8
+	VBLENDVPD   Y8, actkernconst<>+7264(SB), Y7, Y7
 	VADDPD      actkernconst<>+128(SB), Y7, Y9
 	VPSLLQ      $0x34, Y9, Y9
 	VMULPD      Y9, Y0, Y2
 	VSUBPD      Y7, Y1, Y10
-	VCMPPD      $0x11, actkernconst<>+7520(SB), Y10, Y8
-	VANDPD      actkernconst<>+7552(SB), Y8, Y7
-	VCMPPD      $0x1e, actkernconst<>+7584(SB), Y10, Y8
-	VBLENDVPD   Y8, actkernconst<>+7584(SB), Y7, Y7
+	VCMPPD      $0x11, actkernconst<>+7200(SB), Y10, Y8
+	VANDPD      actkernconst<>+7232(SB), Y8, Y7
+	VCMPPD      $0x1e, actkernconst<>+7264(SB), Y10, Y8
+	VBLENDVPD   Y8, actkernconst<>+7264(SB), Y7, Y7
 	VADDPD      actkernconst<>+128(SB), Y7, Y9
 	VPSLLQ      $0x34, Y9, Y9
 	VMULPD      Y9, Y2, Y2
 	VSUBPD      Y7, Y10, Y10
-	VMAXPD      actkernconst<>+7520(SB), Y10, Y7
-	VMINPD      actkernconst<>+7584(SB), Y7, Y7
+	VMAXPD      actkernconst<>+7200(SB), Y10, Y7
+	VMINPD      actkernconst<>+7264(SB), Y7, Y7
 	VADDPD      actkernconst<>+128(SB), Y7, Y9
 	VPSLLQ      $0x34, Y9, Y9
 	VMULPD      Y9, Y2, Y2
-	VMULPD      actkernconst<>+8384(SB), Y3, Y0
+	VMULPD      actkernconst<>+8064(SB), Y3, Y0
 	VROUNDPD    $0x08, Y0, Y0
-	VFMADD132PD actkernconst<>+8352(SB), Y3, Y0
+	VFMADD132PD actkernconst<>+8032(SB), Y3, Y0
 	VADDPD      actkernconst<>+4000(SB), Y4, Y1
 	VSUBPD      actkernconst<>+4000(SB), Y1, Y1
 	VSUBPD      Y1, Y4, Y4
 	VADDPD      Y1, Y0, Y0
-	VADDPD      actkernconst<>+8576(SB), Y5, Y1
-	VSUBPD      actkernconst<>+8576(SB), Y1, Y1
+	VADDPD      actkernconst<>+8256(SB), Y5, Y1
+	VSUBPD      actkernconst<>+8256(SB), Y1, Y1
 	VSUBPD      Y1, Y5, Y5
 	VADDPD      Y1, Y4, Y4
-	VADDPD      actkernconst<>+8608(SB), Y6, Y1
-	VSUBPD      actkernconst<>+8608(SB), Y1, Y1
+	VADDPD      actkernconst<>+8288(SB), Y6, Y1
+	VSUBPD      actkernconst<>+8288(SB), Y1, Y1
 	VSUBPD      Y1, Y6, Y6
 	VADDPD      Y1, Y5, Y5
 	VADDPD      Y2, Y6, Y6
@@ -53276,9 +51432,9 @@ single:
 	VMULPD      Y0, Y1, Y2
 	VXORPD      actkernconst<>+2784(SB), Y2, Y3
 	VFMADD213PD Y3, Y1, Y0
-	VMULPD      actkernconst<>+8384(SB), Y2, Y3
+	VMULPD      actkernconst<>+8064(SB), Y2, Y3
 	VROUNDPD    $0x08, Y3, Y3
-	VFMADD132PD actkernconst<>+8352(SB), Y2, Y3
+	VFMADD132PD actkernconst<>+8032(SB), Y2, Y3
 	VADDPD      Y0, Y3, Y3
 	VMULPD      Y4, Y1, Y0
 	VXORPD      actkernconst<>+2784(SB), Y0, Y2
@@ -53315,41 +51471,41 @@ single:
 	VADDPD      Y3, Y8, Y8
 	VADDPD      Y5, Y8, Y8
 	VADDPD      Y1, Y8, Y8
-	VMULPD      actkernconst<>+7616(SB), Y4, Y0
+	VMULPD      actkernconst<>+7296(SB), Y4, Y0
 	VXORPD      actkernconst<>+2784(SB), Y0, Y1
-	VFMADD231PD actkernconst<>+7616(SB), Y4, Y1
-	VMULPD      actkernconst<>+7616(SB), Y8, Y8
-	VFMADD132PD actkernconst<>+8640(SB), Y8, Y4
+	VFMADD231PD actkernconst<>+7296(SB), Y4, Y1
+	VMULPD      actkernconst<>+7296(SB), Y8, Y8
+	VFMADD132PD actkernconst<>+8320(SB), Y8, Y4
 	VADDPD      Y4, Y1, Y1
 	VADDPD      Y1, Y0, Y3
 	VSUBPD      Y0, Y3, Y0
 	VSUBPD      Y0, Y1, Y1
 	VADDPD      Y1, Y3, Y3
 	VADDPD      actkernconst<>+160(SB), Y2, Y2
-	VMULPD      actkernconst<>+8384(SB), Y2, Y0
+	VMULPD      actkernconst<>+8064(SB), Y2, Y0
 	VROUNDPD    $0x09, Y0, Y0
-	VFMADD132PD actkernconst<>+8352(SB), Y2, Y0
+	VFMADD132PD actkernconst<>+8032(SB), Y2, Y0
 	VMULPD      actkernconst<>+4512(SB), Y0, Y1
 	VROUNDPD    $0x09, Y1, Y1
-	VFMADD231PD actkernconst<>+9024(SB), Y1, Y0
+	VFMADD231PD actkernconst<>+8704(SB), Y1, Y0
 	VMOVUPD     actkernconst<>+4512(SB), Y2
 	VCMPPD      $0x11, Y0, Y2, Y0
 	VANDPD      actkernconst<>+1696(SB), Y3, Y2
-	VMOVUPD     actkernconst<>+7616(SB), Y4
+	VMOVUPD     actkernconst<>+7296(SB), Y4
 	VSUBPD      Y2, Y4, Y2
-	VADDPD      actkernconst<>+8640(SB), Y2, Y2
+	VADDPD      actkernconst<>+8320(SB), Y2, Y2
 	VBLENDVPD   Y0, Y2, Y3, Y0
-	VADDPD      actkernconst<>+7648(SB), Y1, Y1
+	VADDPD      actkernconst<>+7328(SB), Y1, Y1
 	VMOVUPD     128(SP), Y2
-	VMOVUPD     actkernconst<>+8256(SB), Y3
+	VMOVUPD     actkernconst<>+7936(SB), Y3
 	VFMADD213PD actkernconst<>+1888(SB), Y2, Y3
-	VADDPD      actkernconst<>+9312(SB), Y3, Y3
-	VSUBPD      actkernconst<>+9312(SB), Y3, Y4
+	VADDPD      actkernconst<>+8992(SB), Y3, Y3
+	VSUBPD      actkernconst<>+8992(SB), Y3, Y4
 	VMOVUPD     actkernconst<>+4000(SB), Y5
 	VFMADD213PD actkernconst<>+160(SB), Y5, Y4
-	VFMADD231PD actkernconst<>+9344(SB), Y4, Y2
-	VFMADD231PD actkernconst<>+9376(SB), Y4, Y2
-	VFMADD132PD actkernconst<>+9408(SB), Y2, Y4
+	VFMADD231PD actkernconst<>+9024(SB), Y4, Y2
+	VFMADD231PD actkernconst<>+9056(SB), Y4, Y2
+	VFMADD132PD actkernconst<>+9088(SB), Y2, Y4
 	VMOVUPD     96(SP), Y2
 	VBLENDVPD   Y2, Y0, Y4, Y0
 	VMOVUPD     64(SP), Y5
@@ -53357,12 +51513,12 @@ single:
 	VBLENDVPD   Y2, Y1, Y3, Y2
 	VBLENDVPD   Y5, Y2, Y3, Y5
 	VMULPD      Y0, Y0, Y1
-	VMOVUPD     actkernconst<>+8288(SB), Y2
-	VFMADD213PD actkernconst<>+8320(SB), Y1, Y2
-	VFMADD213PD actkernconst<>+9152(SB), Y1, Y2
-	VFMADD213PD actkernconst<>+9184(SB), Y1, Y2
-	VFMADD213PD actkernconst<>+9216(SB), Y1, Y2
-	VFMADD213PD actkernconst<>+9248(SB), Y1, Y2
+	VMOVUPD     actkernconst<>+7968(SB), Y2
+	VFMADD213PD actkernconst<>+8000(SB), Y1, Y2
+	VFMADD213PD actkernconst<>+8832(SB), Y1, Y2
+	VFMADD213PD actkernconst<>+8864(SB), Y1, Y2
+	VFMADD213PD actkernconst<>+8896(SB), Y1, Y2
+	VFMADD213PD actkernconst<>+8928(SB), Y1, Y2
 	VFMADD213PD actkernconst<>+160(SB), Y1, Y2
 	VMULPD      Y2, Y0, Y0
 	VPSLLQ      $0x3f, Y5, Y1
@@ -53391,7 +51547,7 @@ tail:
 	VCVTPS2PD   X0, Y0
 	VMULPD      (SP), Y0, Y1
 	VANDPD      actkernconst<>+1696(SB), Y1, Y2
-	VMOVUPD     actkernconst<>+7872(SB), Y3
+	VMOVUPD     actkernconst<>+7552(SB), Y3
 	VCMPPD      $0x11, Y2, Y3, Y4
 	VCMPPD      $0x11, actkernconst<>+4672(SB), Y2, Y2
 	VANDPD      Y2, Y4, Y2
@@ -53399,78 +51555,78 @@ tail:
 	VANDPD      actkernconst<>+4736(SB), Y3, Y3
 	VORPD       actkernconst<>+4768(SB), Y3, Y3
 	VSUBPD      actkernconst<>+128(SB), Y3, Y3
-	VMOVUPD     actkernconst<>+7904(SB), Y5
-	VFMADD213PD actkernconst<>+7936(SB), Y3, Y5
+	VMOVUPD     actkernconst<>+7584(SB), Y5
+	VFMADD213PD actkernconst<>+7616(SB), Y3, Y5
 	VROUNDPD    $0x09, Y5, Y5
-	VSUBPD      actkernconst<>+8672(SB), Y3, Y6
-	VFMADD231PD actkernconst<>+8416(SB), Y5, Y6
-	VMOVUPD     actkernconst<>+7968(SB), Y7
+	VSUBPD      actkernconst<>+8352(SB), Y3, Y6
+	VFMADD231PD actkernconst<>+8096(SB), Y5, Y6
+	VMOVUPD     actkernconst<>+7648(SB), Y7
 	VSUBPD      Y3, Y7, Y3
-	VCMPPD      $0x11, actkernconst<>+7520(SB), Y3, Y9
-	VANDPD      actkernconst<>+7552(SB), Y9, Y8
-	VCMPPD      $0x1e, actkernconst<>+7584(SB), Y3, Y9
-	VBLENDVPD   Y9, actkernconst<>+7584(SB), Y8, Y8
+	VCMPPD      $0x11, actkernconst<>+7200(SB), Y3, Y9
+	VANDPD      actkernconst<>+7232(SB), Y9, Y8
+	VCMPPD      $0x1e, actkernconst<>+7264(SB), Y3, Y9
+	VBLENDVPD   Y9, actkernconst<>+7264(SB), Y8, Y8
 	VADDPD      actkernconst<>+128(SB), Y8, Y10
 	VPSLLQ      $0x34, Y10, Y10
 	VMULPD      Y10, Y1, Y7
 	VSUBPD      Y8, Y3, Y11
-	VCMPPD      $0x11, actkernconst<>+7520(SB), Y11, Y9
-	VANDPD      actkernconst<>+7552(SB), Y9, Y8
-	VCMPPD      $0x1e, actkernconst<>+7584(SB), Y11, Y9
-	VBLENDVPD   Y9, actkernconst<>+7584(SB), Y8, Y8
+	VCMPPD      $0x11, actkernconst<>+7200(SB), Y11, Y9
+	VANDPD      actkernconst<>+7232(SB), Y9, Y8
+	VCMPPD      $0x1e, actkernconst<>+7264(SB), Y11, Y9
+	VBLENDVPD   Y9, actkernconst<>+7264(SB), Y8, Y8
 	VADDPD      actkernconst<>+128(SB), Y8, Y10
 	VPSLLQ      $0x34, Y10, Y10
 	VMULPD      Y10, Y7, Y7
 	VSUBPD      Y8, Y11, Y11
-	VMAXPD      actkernconst<>+7520(SB), Y11, Y8
-	VMINPD      actkernconst<>+7584(SB), Y8, Y8
+	VMAXPD      actkernconst<>+7200(SB), Y11, Y8
+	VMINPD      actkernconst<>+7264(SB), Y8, Y8
 	VADDPD      actkernconst<>+128(SB), Y8, Y10
 	VPSLLQ      $0x34, Y10, Y10
 	VMULPD      Y10, Y7, Y7
-	VMOVUPD     actkernconst<>+7808(SB), Y3
+	VMOVUPD     actkernconst<>+7488(SB), Y3
 	VCMPPD      $0x12, Y5, Y3, Y8
-	VSUBPD      actkernconst<>+7808(SB), Y5, Y3
+	VSUBPD      actkernconst<>+7488(SB), Y5, Y3
 	VBLENDVPD   Y8, Y3, Y5, Y3
-	VMOVUPD     actkernconst<>+8000(SB), Y5
-	VBLENDVPD   Y8, actkernconst<>+8448(SB), Y5, Y9
-	VMOVUPD     actkernconst<>+8032(SB), Y5
-	VBLENDVPD   Y8, actkernconst<>+8480(SB), Y5, Y10
-	VMOVUPD     actkernconst<>+8064(SB), Y5
-	VBLENDVPD   Y8, actkernconst<>+8512(SB), Y5, Y11
-	VMOVUPD     actkernconst<>+8096(SB), Y5
-	VBLENDVPD   Y8, actkernconst<>+8544(SB), Y5, Y12
-	VMOVUPD     actkernconst<>+8128(SB), Y5
-	VBLENDVPD   Y8, actkernconst<>+8832(SB), Y5, Y13
-	VMOVUPD     actkernconst<>+8160(SB), Y5
-	VBLENDVPD   Y8, actkernconst<>+8864(SB), Y5, Y14
-	VMOVUPD     actkernconst<>+8192(SB), Y5
-	VBLENDVPD   Y8, actkernconst<>+8896(SB), Y5, Y8
+	VMOVUPD     actkernconst<>+7680(SB), Y5
+	VBLENDVPD   Y8, actkernconst<>+8128(SB), Y5, Y9
+	VMOVUPD     actkernconst<>+7712(SB), Y5
+	VBLENDVPD   Y8, actkernconst<>+8160(SB), Y5, Y10
+	VMOVUPD     actkernconst<>+7744(SB), Y5
+	VBLENDVPD   Y8, actkernconst<>+8192(SB), Y5, Y11
+	VMOVUPD     actkernconst<>+7776(SB), Y5
+	VBLENDVPD   Y8, actkernconst<>+8224(SB), Y5, Y12
+	VMOVUPD     actkernconst<>+7808(SB), Y5
+	VBLENDVPD   Y8, actkernconst<>+8512(SB), Y5, Y13
 	VMOVUPD     actkernconst<>+7840(SB), Y5
+	VBLENDVPD   Y8, actkernconst<>+8544(SB), Y5, Y14
+	VMOVUPD     actkernconst<>+7872(SB), Y5
+	VBLENDVPD   Y8, actkernconst<>+8576(SB), Y5, Y8
+	VMOVUPD     actkernconst<>+7520(SB), Y5
 	VMOVUPD     Y0, 32(SP)
 	VCMPPD      $0x12, Y3, Y5, Y0
-	VSUBPD      actkernconst<>+7840(SB), Y3, Y5
+	VSUBPD      actkernconst<>+7520(SB), Y3, Y5
 	VBLENDVPD   Y0, Y5, Y3, Y5
-	VBLENDVPD   Y0, actkernconst<>+7680(SB), Y9, Y9
-	VBLENDVPD   Y0, actkernconst<>+7712(SB), Y10, Y10
-	VBLENDVPD   Y0, actkernconst<>+7744(SB), Y11, Y11
-	VBLENDVPD   Y0, actkernconst<>+7776(SB), Y12, Y12
-	VBLENDVPD   Y0, actkernconst<>+8704(SB), Y13, Y13
-	VBLENDVPD   Y0, actkernconst<>+8736(SB), Y14, Y14
-	VBLENDVPD   Y0, actkernconst<>+8768(SB), Y8, Y8
-	VMOVUPD     actkernconst<>+8224(SB), Y3
+	VBLENDVPD   Y0, actkernconst<>+7360(SB), Y9, Y9
+	VBLENDVPD   Y0, actkernconst<>+7392(SB), Y10, Y10
+	VBLENDVPD   Y0, actkernconst<>+7424(SB), Y11, Y11
+	VBLENDVPD   Y0, actkernconst<>+7456(SB), Y12, Y12
+	VBLENDVPD   Y0, actkernconst<>+8384(SB), Y13, Y13
+	VBLENDVPD   Y0, actkernconst<>+8416(SB), Y14, Y14
+	VBLENDVPD   Y0, actkernconst<>+8448(SB), Y8, Y8
+	VMOVUPD     actkernconst<>+7904(SB), Y3
 	VMOVUPD     Y4, 64(SP)
-	VBLENDVPD   Y0, actkernconst<>+8800(SB), Y3, Y4
-	VMOVUPD     actkernconst<>+7680(SB), Y3
+	VBLENDVPD   Y0, actkernconst<>+8480(SB), Y3, Y4
+	VMOVUPD     actkernconst<>+7360(SB), Y3
 	VMOVUPD     Y2, 96(SP)
-	VBLENDVPD   Y0, actkernconst<>+8448(SB), Y3, Y2
-	VMOVUPD     actkernconst<>+7712(SB), Y3
+	VBLENDVPD   Y0, actkernconst<>+8128(SB), Y3, Y2
+	VMOVUPD     actkernconst<>+7392(SB), Y3
 	VMOVUPD     Y1, 128(SP)
-	VBLENDVPD   Y0, actkernconst<>+8480(SB), Y3, Y1
-	VMOVUPD     actkernconst<>+7744(SB), Y3
+	VBLENDVPD   Y0, actkernconst<>+8160(SB), Y3, Y1
+	VMOVUPD     actkernconst<>+7424(SB), Y3
 	VMOVUPD     Y7, 160(SP)
-	VBLENDVPD   Y0, actkernconst<>+8512(SB), Y3, Y7
-	VMOVUPD     actkernconst<>+7776(SB), Y3
-	VBLENDVPD   Y0, actkernconst<>+8544(SB), Y3, Y0
+	VBLENDVPD   Y0, actkernconst<>+8192(SB), Y3, Y7
+	VMOVUPD     actkernconst<>+7456(SB), Y3
+	VBLENDVPD   Y0, actkernconst<>+8224(SB), Y3, Y0
 	VMOVUPD     actkernconst<>+5760(SB), Y3
 	VMOVUPD     Y6, 192(SP)
 	VCMPPD      $0x12, Y5, Y3, Y6
@@ -53503,128 +51659,128 @@ tail:
 	VBLENDVPD   Y0, Y4, Y7, Y0
 	VMOVUPD     192(SP), Y1
 	VADDPD      actkernconst<>+576(SB), Y1, Y2
-	VCMPPD      $0x11, actkernconst<>+7520(SB), Y2, Y5
-	VANDPD      actkernconst<>+7552(SB), Y5, Y4
-	VCMPPD      $0x1e, actkernconst<>+7584(SB), Y2, Y5
-	VBLENDVPD   Y5, actkernconst<>+7584(SB), Y4, Y4
+	VCMPPD      $0x11, actkernconst<>+7200(SB), Y2, Y5
+	VANDPD      actkernconst<>+7232(SB), Y5, Y4
+	VCMPPD      $0x1e, actkernconst<>+7264(SB), Y2, Y5
+	VBLENDVPD   Y5, actkernconst<>+7264(SB), Y4, Y4
 	VADDPD      actkernconst<>+128(SB), Y4, Y6
 	VPSLLQ      $0x34, Y6, Y6
 	VMULPD      Y6, Y9, Y3
 	VSUBPD      Y4, Y2, Y7
-	VCMPPD      $0x11, actkernconst<>+7520(SB), Y7, Y5
-	VANDPD      actkernconst<>+7552(SB), Y5, Y4
-	VCMPPD      $0x1e, actkernconst<>+7584(SB), Y7, Y5
-	VBLENDVPD   Y5, actkernconst<>+7584(SB), Y4, Y4
+	VCMPPD      $0x11, actkernconst<>+7200(SB), Y7, Y5
+	VANDPD      actkernconst<>+7232(SB), Y5, Y4
+	VCMPPD      $0x1e, actkernconst<>+7264(SB), Y7, Y5
+	VBLENDVPD   Y5, actkernconst<>+7264(SB), Y4, Y4
 	VADDPD      actkernconst<>+128(SB), Y4, Y6
 	VPSLLQ      $0x34, Y6, Y6
 	VMULPD      Y6, Y3, Y3
 	VSUBPD      Y4, Y7, Y7
-	VMAXPD      actkernconst<>+7520(SB), Y7, Y4
-	VMINPD      actkernconst<>+7584(SB), Y4, Y4
+	VMAXPD      actkernconst<>+7200(SB), Y7, Y4
+	VMINPD      actkernconst<>+7264(SB), Y4, Y4
 	VADDPD      actkernconst<>+128(SB), Y4, Y6
 	VPSLLQ      $0x34, Y6, Y6
 	VMULPD      Y6, Y3, Y3
-	VADDPD      actkernconst<>+8416(SB), Y1, Y2
-	VCMPPD      $0x11, actkernconst<>+7520(SB), Y2, Y6
-	VANDPD      actkernconst<>+7552(SB), Y6, Y5
-	VCMPPD      $0x1e, actkernconst<>+7584(SB), Y2, Y6
-	VBLENDVPD   Y6, actkernconst<>+7584(SB), Y5, Y5
+	VADDPD      actkernconst<>+8096(SB), Y1, Y2
+	VCMPPD      $0x11, actkernconst<>+7200(SB), Y2, Y6
+	VANDPD      actkernconst<>+7232(SB), Y6, Y5
+	VCMPPD      $0x1e, actkernconst<>+7264(SB), Y2, Y6
+	VBLENDVPD   Y6, actkernconst<>+7264(SB), Y5, Y5
 	VADDPD      actkernconst<>+128(SB), Y5, Y7
 	VPSLLQ      $0x34, Y7, Y7
 	VMULPD      Y7, Y10, Y4
 	VSUBPD      Y5, Y2, Y8
-	VCMPPD      $0x11, actkernconst<>+7520(SB), Y8, Y6
-	VANDPD      actkernconst<>+7552(SB), Y6, Y5
-	VCMPPD      $0x1e, actkernconst<>+7584(SB), Y8, Y6
-	VBLENDVPD   Y6, actkernconst<>+7584(SB), Y5, Y5
+	VCMPPD      $0x11, actkernconst<>+7200(SB), Y8, Y6
+	VANDPD      actkernconst<>+7232(SB), Y6, Y5
+	VCMPPD      $0x1e, actkernconst<>+7264(SB), Y8, Y6
+	VBLENDVPD   Y6, actkernconst<>+7264(SB), Y5, Y5
 	VADDPD      actkernconst<>+128(SB), Y5, Y7
 	VPSLLQ      $0x34, Y7, Y7
 	VMULPD      Y7, Y4, Y4
 	VSUBPD      Y5, Y8, Y8
-	VMAXPD      actkernconst<>+7520(SB), Y8, Y5
-	VMINPD      actkernconst<>+7584(SB), Y5, Y5
+	VMAXPD      actkernconst<>+7200(SB), Y8, Y5
+	VMINPD      actkernconst<>+7264(SB), Y5, Y5
 	VADDPD      actkernconst<>+128(SB), Y5, Y7
 	VPSLLQ      $0x34, Y7, Y7
 	VMULPD      Y7, Y4, Y4
-	VADDPD      actkernconst<>+8928(SB), Y1, Y2
-	VCMPPD      $0x11, actkernconst<>+7520(SB), Y2, Y7
-	VANDPD      actkernconst<>+7552(SB), Y7, Y6
-	VCMPPD      $0x1e, actkernconst<>+7584(SB), Y2, Y7
-	VBLENDVPD   Y7, actkernconst<>+7584(SB), Y6, Y6
+	VADDPD      actkernconst<>+8608(SB), Y1, Y2
+	VCMPPD      $0x11, actkernconst<>+7200(SB), Y2, Y7
+	VANDPD      actkernconst<>+7232(SB), Y7, Y6
+	VCMPPD      $0x1e, actkernconst<>+7264(SB), Y2, Y7
+	VBLENDVPD   Y7, actkernconst<>+7264(SB), Y6, Y6
 	VADDPD      actkernconst<>+128(SB), Y6, Y8
 	VPSLLQ      $0x34, Y8, Y8
 	VMULPD      Y8, Y11, Y5
 	VSUBPD      Y6, Y2, Y9
-	VCMPPD      $0x11, actkernconst<>+7520(SB), Y9, Y7
-	VANDPD      actkernconst<>+7552(SB), Y7, Y6
-	VCMPPD      $0x1e, actkernconst<>+7584(SB), Y9, Y7
-	VBLENDVPD   Y7, actkernconst<>+7584(SB), Y6, Y6
+	VCMPPD      $0x11, actkernconst<>+7200(SB), Y9, Y7
+	VANDPD      actkernconst<>+7232(SB), Y7, Y6
+	VCMPPD      $0x1e, actkernconst<>+7264(SB), Y9, Y7
+	VBLENDVPD   Y7, actkernconst<>+7264(SB), Y6, Y6
 	VADDPD      actkernconst<>+128(SB), Y6, Y8
 	VPSLLQ      $0x34, Y8, Y8
 	VMULPD      Y8, Y5, Y5
 	VSUBPD      Y6, Y9, Y9
-	VMAXPD      actkernconst<>+7520(SB), Y9, Y6
-	VMINPD      actkernconst<>+7584(SB), Y6, Y6
+	VMAXPD      actkernconst<>+7200(SB), Y9, Y6
+	VMINPD      actkernconst<>+7264(SB), Y6, Y6
 	VADDPD      actkernconst<>+128(SB), Y6, Y8
 	VPSLLQ      $0x34, Y8, Y8
 	VMULPD      Y8, Y5, Y5
-	VADDPD      actkernconst<>+8960(SB), Y1, Y2
-	VCMPPD      $0x11, actkernconst<>+7520(SB), Y2, Y8
-	VANDPD      actkernconst<>+7552(SB), Y8, Y7
-	VCMPPD      $0x1e, actkernconst<>+7584(SB), Y2, Y8
-	VBLENDVPD   Y8, actkernconst<>+7584(SB), Y7, Y7
+	VADDPD      actkernconst<>+8640(SB), Y1, Y2
+	VCMPPD      $0x11, actkernconst<>+7200(SB), Y2, Y8
+	VANDPD      actkernconst<>+7232(SB), Y8, Y7
+	VCMPPD      $0x1e, actkernconst<>+7264(SB), Y2, Y8
+	VBLENDVPD   Y8, actkernconst<>+7264(SB), Y7, Y7
 	VADDPD      actkernconst<>+128(SB), Y7, Y9
 	VPSLLQ      $0x34, Y9, Y9
 	VMULPD      Y9, Y12, Y6
 	VSUBPD      Y7, Y2, Y10
-	VCMPPD      $0x11, actkernconst<>+7520(SB), Y10, Y8
-	VANDPD      actkernconst<>+7552(SB), Y8, Y7
-	VCMPPD      $0x1e, actkernconst<>+7584(SB), Y10, Y8
-	VBLENDVPD   Y8, actkernconst<>+7584(SB), Y7, Y7
+	VCMPPD      $0x11, actkernconst<>+7200(SB), Y10, Y8
+	VANDPD      actkernconst<>+7232(SB), Y8, Y7
+	VCMPPD      $0x1e, actkernconst<>+7264(SB), Y10, Y8
+	VBLENDVPD   Y8, actkernconst<>+7264(SB), Y7, Y7
 	VADDPD      actkernconst<>+128(SB), Y7, Y9
 	VPSLLQ      $0x34, Y9, Y9
 	VMULPD      Y9, Y6, Y6
 	VSUBPD      Y7, Y10, Y10
-	VMAXPD      actkernconst<>+7520(SB), Y10, Y7
-	VMINPD      actkernconst<>+7584(SB), Y7, Y7
+	VMAXPD      actkernconst<>+7200(SB), Y10, Y7
+	VMINPD      actkernconst<>+7264(SB), Y7, Y7
 	VADDPD      actkernconst<>+128(SB), Y7, Y9
 	VPSLLQ      $0x34, Y9, Y9
 	VMULPD      Y9, Y6, Y6
-	VADDPD      actkernconst<>+8992(SB), Y1, Y1
-	VCMPPD      $0x11, actkernconst<>+7520(SB), Y1, Y8
-	VANDPD      actkernconst<>+7552(SB), Y8, Y7
-	VCMPPD      $0x1e, actkernconst<>+7584(SB), Y1, Y8
-	VBLENDVPD   Y8, actkernconst<>+7584(SB), Y7, Y7
+	VADDPD      actkernconst<>+8672(SB), Y1, Y1
+	VCMPPD      $0x11, actkernconst<>+7200(SB), Y1, Y8
+	VANDPD      actkernconst<>+7232(SB), Y8, Y7
+	VCMPPD      $0x1e, actkernconst<>+7264(SB), Y1, Y8
+	VBLENDVPD   Y8, actkernconst<>+7264(SB), Y7, Y7
 	VADDPD      actkernconst<>+128(SB), Y7, Y9
 	VPSLLQ      $0x34, Y9, Y9
 	VMULPD      Y9, Y0, Y2
 	VSUBPD      Y7, Y1, Y10
-	VCMPPD      $0x11, actkernconst<>+7520(SB), Y10, Y8
-	VANDPD      actkernconst<>+7552(SB), Y8, Y7
-	VCMPPD      $0x1e, actkernconst<>+7584(SB), Y10, Y8
-	VBLENDVPD   Y8, actkernconst<>+7584(SB), Y7, Y7
+	VCMPPD      $0x11, actkernconst<>+7200(SB), Y10, Y8
+	VANDPD      actkernconst<>+7232(SB), Y8, Y7
+	VCMPPD      $0x1e, actkernconst<>+7264(SB), Y10, Y8
+	VBLENDVPD   Y8, actkernconst<>+7264(SB), Y7, Y7
 	VADDPD      actkernconst<>+128(SB), Y7, Y9
 	VPSLLQ      $0x34, Y9, Y9
 	VMULPD      Y9, Y2, Y2
 	VSUBPD      Y7, Y10, Y10
-	VMAXPD      actkernconst<>+7520(SB), Y10, Y7
-	VMINPD      actkernconst<>+7584(SB), Y7, Y7
+	VMAXPD      actkernconst<>+7200(SB), Y10, Y7
+	VMINPD      actkernconst<>+7264(SB), Y7, Y7
 	VADDPD      actkernconst<>+128(SB), Y7, Y9
 	VPSLLQ      $0x34, Y9, Y9
 	VMULPD      Y9, Y2, Y2
-	VMULPD      actkernconst<>+8384(SB), Y3, Y0
+	VMULPD      actkernconst<>+8064(SB), Y3, Y0
 	VROUNDPD    $0x08, Y0, Y0
-	VFMADD132PD actkernconst<>+8352(SB), Y3, Y0
+	VFMADD132PD actkernconst<>+8032(SB), Y3, Y0
 	VADDPD      actkernconst<>+4000(SB), Y4, Y1
 	VSUBPD      actkernconst<>+4000(SB), Y1, Y1
 	VSUBPD      Y1, Y4, Y4
 	VADDPD      Y1, Y0, Y0
-	VADDPD      actkernconst<>+8576(SB), Y5, Y1
-	VSUBPD      actkernconst<>+8576(SB), Y1, Y1
+	VADDPD      actkernconst<>+8256(SB), Y5, Y1
+	VSUBPD      actkernconst<>+8256(SB), Y1, Y1
 	VSUBPD      Y1, Y5, Y5
 	VADDPD      Y1, Y4, Y4
-	VADDPD      actkernconst<>+8608(SB), Y6, Y1
-	VSUBPD      actkernconst<>+8608(SB), Y1, Y1
+	VADDPD      actkernconst<>+8288(SB), Y6, Y1
+	VSUBPD      actkernconst<>+8288(SB), Y1, Y1
 	VSUBPD      Y1, Y6, Y6
 	VADDPD      Y1, Y5, Y5
 	VADDPD      Y2, Y6, Y6
@@ -53632,9 +51788,9 @@ tail:
 	VMULPD      Y0, Y1, Y2
 	VXORPD      actkernconst<>+2784(SB), Y2, Y3
 	VFMADD213PD Y3, Y1, Y0
-	VMULPD      actkernconst<>+8384(SB), Y2, Y3
+	VMULPD      actkernconst<>+8064(SB), Y2, Y3
 	VROUNDPD    $0x08, Y3, Y3
-	VFMADD132PD actkernconst<>+8352(SB), Y2, Y3
+	VFMADD132PD actkernconst<>+8032(SB), Y2, Y3
 	VADDPD      Y0, Y3, Y3
 	VMULPD      Y4, Y1, Y0
 	VXORPD      actkernconst<>+2784(SB), Y0, Y2
@@ -53671,41 +51827,41 @@ tail:
 	VADDPD      Y3, Y8, Y8
 	VADDPD      Y5, Y8, Y8
 	VADDPD      Y1, Y8, Y8
-	VMULPD      actkernconst<>+7616(SB), Y4, Y0
+	VMULPD      actkernconst<>+7296(SB), Y4, Y0
 	VXORPD      actkernconst<>+2784(SB), Y0, Y1
-	VFMADD231PD actkernconst<>+7616(SB), Y4, Y1
-	VMULPD      actkernconst<>+7616(SB), Y8, Y8
-	VFMADD132PD actkernconst<>+8640(SB), Y8, Y4
+	VFMADD231PD actkernconst<>+7296(SB), Y4, Y1
+	VMULPD      actkernconst<>+7296(SB), Y8, Y8
+	VFMADD132PD actkernconst<>+8320(SB), Y8, Y4
 	VADDPD      Y4, Y1, Y1
 	VADDPD      Y1, Y0, Y3
 	VSUBPD      Y0, Y3, Y0
 	VSUBPD      Y0, Y1, Y1
 	VADDPD      Y1, Y3, Y3
 	VADDPD      actkernconst<>+160(SB), Y2, Y2
-	VMULPD      actkernconst<>+8384(SB), Y2, Y0
+	VMULPD      actkernconst<>+8064(SB), Y2, Y0
 	VROUNDPD    $0x09, Y0, Y0
-	VFMADD132PD actkernconst<>+8352(SB), Y2, Y0
+	VFMADD132PD actkernconst<>+8032(SB), Y2, Y0
 	VMULPD      actkernconst<>+4512(SB), Y0, Y1
 	VROUNDPD    $0x09, Y1, Y1
-	VFMADD231PD actkernconst<>+9024(SB), Y1, Y0
+	VFMADD231PD actkernconst<>+8704(SB), Y1, Y0
 	VMOVUPD     actkernconst<>+4512(SB), Y2
 	VCMPPD      $0x11, Y0, Y2, Y0
 	VANDPD      actkernconst<>+1696(SB), Y3, Y2
-	VMOVUPD     actkernconst<>+7616(SB), Y4
+	VMOVUPD     actkernconst<>+7296(SB), Y4
 	VSUBPD      Y2, Y4, Y2
-	VADDPD      actkernconst<>+8640(SB), Y2, Y2
+	VADDPD      actkernconst<>+8320(SB), Y2, Y2
 	VBLENDVPD   Y0, Y2, Y3, Y0
-	VADDPD      actkernconst<>+7648(SB), Y1, Y1
+	VADDPD      actkernconst<>+7328(SB), Y1, Y1
 	VMOVUPD     128(SP), Y2
-	VMOVUPD     actkernconst<>+8256(SB), Y3
+	VMOVUPD     actkernconst<>+7936(SB), Y3
 	VFMADD213PD actkernconst<>+1888(SB), Y2, Y3
-	VADDPD      actkernconst<>+9312(SB), Y3, Y3
-	VSUBPD      actkernconst<>+9312(SB), Y3, Y4
+	VADDPD      actkernconst<>+8992(SB), Y3, Y3
+	VSUBPD      actkernconst<>+8992(SB), Y3, Y4
 	VMOVUPD     actkernconst<>+4000(SB), Y5
 	VFMADD213PD actkernconst<>+160(SB), Y5, Y4
-	VFMADD231PD actkernconst<>+9344(SB), Y4, Y2
-	VFMADD231PD actkernconst<>+9376(SB), Y4, Y2
-	VFMADD132PD actkernconst<>+9408(SB), Y2, Y4
+	VFMADD231PD actkernconst<>+9024(SB), Y4, Y2
+	VFMADD231PD actkernconst<>+9056(SB), Y4, Y2
+	VFMADD132PD actkernconst<>+9088(SB), Y2, Y4
 	VMOVUPD     96(SP), Y2
 	VBLENDVPD   Y2, Y0, Y4, Y0
 	VMOVUPD     64(SP), Y5
@@ -53713,12 +51869,12 @@ tail:
 	VBLENDVPD   Y2, Y1, Y3, Y2
 	VBLENDVPD   Y5, Y2, Y3, Y5
 	VMULPD      Y0, Y0, Y1
-	VMOVUPD     actkernconst<>+8288(SB), Y2
-	VFMADD213PD actkernconst<>+8320(SB), Y1, Y2
-	VFMADD213PD actkernconst<>+9152(SB), Y1, Y2
-	VFMADD213PD actkernconst<>+9184(SB), Y1, Y2
-	VFMADD213PD actkernconst<>+9216(SB), Y1, Y2
-	VFMADD213PD actkernconst<>+9248(SB), Y1, Y2
+	VMOVUPD     actkernconst<>+7968(SB), Y2
+	VFMADD213PD actkernconst<>+8000(SB), Y1, Y2
+	VFMADD213PD actkernconst<>+8832(SB), Y1, Y2
+	VFMADD213PD actkernconst<>+8864(SB), Y1, Y2
+	VFMADD213PD actkernconst<>+8896(SB), Y1, Y2
+	VFMADD213PD actkernconst<>+8928(SB), Y1, Y2
 	VFMADD213PD actkernconst<>+160(SB), Y1, Y2
 	VMULPD      Y2, Y0, Y0
 	VPSLLQ      $0x3f, Y5, Y1
@@ -53760,11 +51916,11 @@ loop:
 	VANDPD      actkernconst<>+1696(SB), Y3, Y6
 	VANDPD      actkernconst<>+1696(SB), Y4, Y7
 	VANDPD      actkernconst<>+1696(SB), Y5, Y8
-	VMOVUPD     actkernconst<>+7872(SB), Y9
+	VMOVUPD     actkernconst<>+7552(SB), Y9
 	VCMPPD      $0x11, Y6, Y9, Y10
-	VMOVUPD     actkernconst<>+7872(SB), Y9
+	VMOVUPD     actkernconst<>+7552(SB), Y9
 	VCMPPD      $0x11, Y7, Y9, Y11
-	VMOVUPD     actkernconst<>+7872(SB), Y9
+	VMOVUPD     actkernconst<>+7552(SB), Y9
 	VCMPPD      $0x11, Y8, Y9, Y12
 	VCMPPD      $0x11, actkernconst<>+4672(SB), Y6, Y6
 	VCMPPD      $0x11, actkernconst<>+4672(SB), Y7, Y7
@@ -53785,279 +51941,279 @@ loop:
 	VORPD       actkernconst<>+4768(SB), Y14, Y14
 	VSUBPD      actkernconst<>+128(SB), Y14, Y14
 	VMOVUPD     Y2, 32(SP)
-	VMOVUPD     actkernconst<>+7904(SB), Y2
-	VFMADD213PD actkernconst<>+7936(SB), Y9, Y2
+	VMOVUPD     actkernconst<>+7584(SB), Y2
+	VFMADD213PD actkernconst<>+7616(SB), Y9, Y2
 	VMOVUPD     Y1, 64(SP)
-	VMOVUPD     actkernconst<>+7904(SB), Y1
-	VFMADD213PD actkernconst<>+7936(SB), Y13, Y1
+	VMOVUPD     actkernconst<>+7584(SB), Y1
+	VFMADD213PD actkernconst<>+7616(SB), Y13, Y1
 	VMOVUPD     Y0, 96(SP)
-	VMOVUPD     actkernconst<>+7904(SB), Y0
-	VFMADD213PD actkernconst<>+7936(SB), Y14, Y0
+	VMOVUPD     actkernconst<>+7584(SB), Y0
+	VFMADD213PD actkernconst<>+7616(SB), Y14, Y0
 	VROUNDPD    $0x09, Y2, Y2
 	VROUNDPD    $0x09, Y1, Y1
 	VROUNDPD    $0x09, Y0, Y0
 	VMOVUPD     Y12, 128(SP)
-	VSUBPD      actkernconst<>+8672(SB), Y9, Y12
+	VSUBPD      actkernconst<>+8352(SB), Y9, Y12
 	VMOVUPD     Y11, 160(SP)
-	VSUBPD      actkernconst<>+8672(SB), Y13, Y11
+	VSUBPD      actkernconst<>+8352(SB), Y13, Y11
 	VMOVUPD     Y10, 192(SP)
-	VSUBPD      actkernconst<>+8672(SB), Y14, Y10
-	VFMADD231PD actkernconst<>+8416(SB), Y2, Y12
-	VFMADD231PD actkernconst<>+8416(SB), Y1, Y11
-	VFMADD231PD actkernconst<>+8416(SB), Y0, Y10
+	VSUBPD      actkernconst<>+8352(SB), Y14, Y10
+	VFMADD231PD actkernconst<>+8096(SB), Y2, Y12
+	VFMADD231PD actkernconst<>+8096(SB), Y1, Y11
+	VFMADD231PD actkernconst<>+8096(SB), Y0, Y10
 	VMOVUPD     Y8, 224(SP)
-	VMOVUPD     actkernconst<>+7968(SB), Y8
+	VMOVUPD     actkernconst<>+7648(SB), Y8
 	VSUBPD      Y9, Y8, Y9
-	VMOVUPD     actkernconst<>+7968(SB), Y8
+	VMOVUPD     actkernconst<>+7648(SB), Y8
 	VSUBPD      Y13, Y8, Y13
-	VMOVUPD     actkernconst<>+7968(SB), Y8
+	VMOVUPD     actkernconst<>+7648(SB), Y8
 	VSUBPD      Y14, Y8, Y14
 	VMOVUPD     Y7, 256(SP)
 	VMOVUPD     Y6, 288(SP)
 	VMOVUPD     Y10, 320(SP)
 	VMOVUPD     Y11, 352(SP)
-	VCMPPD      $0x11, actkernconst<>+7520(SB), Y9, Y6
-	VANDPD      actkernconst<>+7552(SB), Y6, Y7
-	VCMPPD      $0x1e, actkernconst<>+7584(SB), Y9, Y6
-	VBLENDVPD   Y6, actkernconst<>+7584(SB), Y7, Y7
+	VCMPPD      $0x11, actkernconst<>+7200(SB), Y9, Y6
+	VANDPD      actkernconst<>+7232(SB), Y6, Y7
+	VCMPPD      $0x1e, actkernconst<>+7264(SB), Y9, Y6
+	VBLENDVPD   Y6, actkernconst<>+7264(SB), Y7, Y7
 	VADDPD      actkernconst<>+128(SB), Y7, Y10
 	VPSLLQ      $0x34, Y10, Y10
 	VMULPD      Y10, Y3, Y8
 	VSUBPD      Y7, Y9, Y11
-	VCMPPD      $0x11, actkernconst<>+7520(SB), Y11, Y6
-	VANDPD      actkernconst<>+7552(SB), Y6, Y7
-	VCMPPD      $0x1e, actkernconst<>+7584(SB), Y11, Y6
-	VBLENDVPD   Y6, actkernconst<>+7584(SB), Y7, Y7
+	VCMPPD      $0x11, actkernconst<>+7200(SB), Y11, Y6
+	VANDPD      actkernconst<>+7232(SB), Y6, Y7
+	VCMPPD      $0x1e, actkernconst<>+7264(SB), Y11, Y6
+	VBLENDVPD   Y6, actkernconst<>+7264(SB), Y7, Y7
 	VADDPD      actkernconst<>+128(SB), Y7, Y10
 	VPSLLQ      $0x34, Y10, Y10
 	VMULPD      Y10, Y8, Y8
 	VSUBPD      Y7, Y11, Y11
-	VMAXPD      actkernconst<>+7520(SB), Y11, Y7
-	VMINPD      actkernconst<>+7584(SB), Y7, Y7
+	VMAXPD      actkernconst<>+7200(SB), Y11, Y7
+	VMINPD      actkernconst<>+7264(SB), Y7, Y7
 	VADDPD      actkernconst<>+128(SB), Y7, Y10
 	VPSLLQ      $0x34, Y10, Y10
 	VMULPD      Y10, Y8, Y8
-	VCMPPD      $0x11, actkernconst<>+7520(SB), Y13, Y9
-	VANDPD      actkernconst<>+7552(SB), Y9, Y7
-	VCMPPD      $0x1e, actkernconst<>+7584(SB), Y13, Y9
-	VBLENDVPD   Y9, actkernconst<>+7584(SB), Y7, Y7
+	VCMPPD      $0x11, actkernconst<>+7200(SB), Y13, Y9
+	VANDPD      actkernconst<>+7232(SB), Y9, Y7
+	VCMPPD      $0x1e, actkernconst<>+7264(SB), Y13, Y9
+	VBLENDVPD   Y9, actkernconst<>+7264(SB), Y7, Y7
 	VADDPD      actkernconst<>+128(SB), Y7, Y10
 	VPSLLQ      $0x34, Y10, Y10
 	VMULPD      Y10, Y4, Y6
 	VSUBPD      Y7, Y13, Y11
-	VCMPPD      $0x11, actkernconst<>+7520(SB), Y11, Y9
-	VANDPD      actkernconst<>+7552(SB), Y9, Y7
-	VCMPPD      $0x1e, actkernconst<>+7584(SB), Y11, Y9
-	VBLENDVPD   Y9, actkernconst<>+7584(SB), Y7, Y7
+	VCMPPD      $0x11, actkernconst<>+7200(SB), Y11, Y9
+	VANDPD      actkernconst<>+7232(SB), Y9, Y7
+	VCMPPD      $0x1e, actkernconst<>+7264(SB), Y11, Y9
+	VBLENDVPD   Y9, actkernconst<>+7264(SB), Y7, Y7
 	VADDPD      actkernconst<>+128(SB), Y7, Y10
 	VPSLLQ      $0x34, Y10, Y10
 	VMULPD      Y10, Y6, Y6
 	VSUBPD      Y7, Y11, Y11
-	VMAXPD      actkernconst<>+7520(SB), Y11, Y7
-	VMINPD      actkernconst<>+7584(SB), Y7, Y7
+	VMAXPD      actkernconst<>+7200(SB), Y11, Y7
+	VMINPD      actkernconst<>+7264(SB), Y7, Y7
 	VADDPD      actkernconst<>+128(SB), Y7, Y10
 	VPSLLQ      $0x34, Y10, Y10
 	VMULPD      Y10, Y6, Y6
-	VCMPPD      $0x11, actkernconst<>+7520(SB), Y14, Y10
-	VANDPD      actkernconst<>+7552(SB), Y10, Y9
-	VCMPPD      $0x1e, actkernconst<>+7584(SB), Y14, Y10
-	VBLENDVPD   Y10, actkernconst<>+7584(SB), Y9, Y9
+	VCMPPD      $0x11, actkernconst<>+7200(SB), Y14, Y10
+	VANDPD      actkernconst<>+7232(SB), Y10, Y9
+	VCMPPD      $0x1e, actkernconst<>+7264(SB), Y14, Y10
+	VBLENDVPD   Y10, actkernconst<>+7264(SB), Y9, Y9
 	VADDPD      actkernconst<>+128(SB), Y9, Y11
 	VPSLLQ      $0x34, Y11, Y11
 	VMULPD      Y11, Y5, Y7
 	VSUBPD      Y9, Y14, Y13
-	VCMPPD      $0x11, actkernconst<>+7520(SB), Y13, Y10
-	VANDPD      actkernconst<>+7552(SB), Y10, Y9
-	VCMPPD      $0x1e, actkernconst<>+7584(SB), Y13, Y10
-	VBLENDVPD   Y10, actkernconst<>+7584(SB), Y9, Y9
+	VCMPPD      $0x11, actkernconst<>+7200(SB), Y13, Y10
+	VANDPD      actkernconst<>+7232(SB), Y10, Y9
+	VCMPPD      $0x1e, actkernconst<>+7264(SB), Y13, Y10
+	VBLENDVPD   Y10, actkernconst<>+7264(SB), Y9, Y9
 	VADDPD      actkernconst<>+128(SB), Y9, Y11
 	VPSLLQ      $0x34, Y11, Y11
 	VMULPD      Y11, Y7, Y7
 	VSUBPD      Y9, Y13, Y13
-	VMAXPD      actkernconst<>+7520(SB), Y13, Y9
-	VMINPD      actkernconst<>+7584(SB), Y9, Y9
+	VMAXPD      actkernconst<>+7200(SB), Y13, Y9
+	VMINPD      actkernconst<>+7264(SB), Y9, Y9
 	VADDPD      actkernconst<>+128(SB), Y9, Y11
 	VPSLLQ      $0x34, Y11, Y11
 	VMULPD      Y11, Y7, Y7
-	VMOVUPD     actkernconst<>+7808(SB), Y9
+	VMOVUPD     actkernconst<>+7488(SB), Y9
 	VCMPPD      $0x12, Y2, Y9, Y10
-	VMOVUPD     actkernconst<>+7808(SB), Y9
+	VMOVUPD     actkernconst<>+7488(SB), Y9
 	VCMPPD      $0x12, Y1, Y9, Y11
-	VMOVUPD     actkernconst<>+7808(SB), Y9
+	VMOVUPD     actkernconst<>+7488(SB), Y9
 	VCMPPD      $0x12, Y0, Y9, Y13
-	VSUBPD      actkernconst<>+7808(SB), Y2, Y9
-	VSUBPD      actkernconst<>+7808(SB), Y1, Y14
+	VSUBPD      actkernconst<>+7488(SB), Y2, Y9
+	VSUBPD      actkernconst<>+7488(SB), Y1, Y14
 	VMOVUPD     Y5, 384(SP)
-	VSUBPD      actkernconst<>+7808(SB), Y0, Y5
+	VSUBPD      actkernconst<>+7488(SB), Y0, Y5
 	VBLENDVPD   Y10, Y9, Y2, Y9
 	VBLENDVPD   Y11, Y14, Y1, Y14
 	VBLENDVPD   Y13, Y5, Y0, Y5
-	VMOVUPD     actkernconst<>+8000(SB), Y0
-	VBLENDVPD   Y10, actkernconst<>+8448(SB), Y0, Y1
-	VMOVUPD     actkernconst<>+8000(SB), Y0
-	VBLENDVPD   Y11, actkernconst<>+8448(SB), Y0, Y2
-	VMOVUPD     actkernconst<>+8000(SB), Y0
+	VMOVUPD     actkernconst<>+7680(SB), Y0
+	VBLENDVPD   Y10, actkernconst<>+8128(SB), Y0, Y1
+	VMOVUPD     actkernconst<>+7680(SB), Y0
+	VBLENDVPD   Y11, actkernconst<>+8128(SB), Y0, Y2
+	VMOVUPD     actkernconst<>+7680(SB), Y0
 	VMOVUPD     Y4, 416(SP)
-	VBLENDVPD   Y13, actkernconst<>+8448(SB), Y0, Y4
-	VMOVUPD     actkernconst<>+8032(SB), Y0
+	VBLENDVPD   Y13, actkernconst<>+8128(SB), Y0, Y4
+	VMOVUPD     actkernconst<>+7712(SB), Y0
 	VMOVUPD     Y3, 448(SP)
-	VBLENDVPD   Y10, actkernconst<>+8480(SB), Y0, Y3
-	VMOVUPD     actkernconst<>+8032(SB), Y0
+	VBLENDVPD   Y10, actkernconst<>+8160(SB), Y0, Y3
+	VMOVUPD     actkernconst<>+7712(SB), Y0
 	VMOVUPD     Y7, 480(SP)
-	VBLENDVPD   Y11, actkernconst<>+8480(SB), Y0, Y7
-	VMOVUPD     actkernconst<>+8032(SB), Y0
+	VBLENDVPD   Y11, actkernconst<>+8160(SB), Y0, Y7
+	VMOVUPD     actkernconst<>+7712(SB), Y0
 	VMOVUPD     Y6, 512(SP)
-	VBLENDVPD   Y13, actkernconst<>+8480(SB), Y0, Y6
-	VMOVUPD     actkernconst<>+8064(SB), Y0
+	VBLENDVPD   Y13, actkernconst<>+8160(SB), Y0, Y6
+	VMOVUPD     actkernconst<>+7744(SB), Y0
 	VMOVUPD     Y8, 544(SP)
-	VBLENDVPD   Y10, actkernconst<>+8512(SB), Y0, Y8
-	VMOVUPD     actkernconst<>+8064(SB), Y0
+	VBLENDVPD   Y10, actkernconst<>+8192(SB), Y0, Y8
+	VMOVUPD     actkernconst<>+7744(SB), Y0
 	VMOVUPD     Y12, 576(SP)
-	VBLENDVPD   Y11, actkernconst<>+8512(SB), Y0, Y12
-	VMOVUPD     actkernconst<>+8064(SB), Y0
+	VBLENDVPD   Y11, actkernconst<>+8192(SB), Y0, Y12
+	VMOVUPD     actkernconst<>+7744(SB), Y0
 	VMOVUPD     Y12, 608(SP)
-	VBLENDVPD   Y13, actkernconst<>+8512(SB), Y0, Y12
-	VMOVUPD     actkernconst<>+8096(SB), Y0
+	VBLENDVPD   Y13, actkernconst<>+8192(SB), Y0, Y12
+	VMOVUPD     actkernconst<>+7776(SB), Y0
 	VMOVUPD     Y12, 640(SP)
-	VBLENDVPD   Y10, actkernconst<>+8544(SB), Y0, Y12
-	VMOVUPD     actkernconst<>+8096(SB), Y0
+	VBLENDVPD   Y10, actkernconst<>+8224(SB), Y0, Y12
+	VMOVUPD     actkernconst<>+7776(SB), Y0
 	VMOVUPD     Y12, 672(SP)
-	VBLENDVPD   Y11, actkernconst<>+8544(SB), Y0, Y12
-	VMOVUPD     actkernconst<>+8096(SB), Y0
+	VBLENDVPD   Y11, actkernconst<>+8224(SB), Y0, Y12
+	VMOVUPD     actkernconst<>+7776(SB), Y0
 	VMOVUPD     Y12, 704(SP)
-	VBLENDVPD   Y13, actkernconst<>+8544(SB), Y0, Y12
-	VMOVUPD     actkernconst<>+8128(SB), Y0
+	VBLENDVPD   Y13, actkernconst<>+8224(SB), Y0, Y12
+	VMOVUPD     actkernconst<>+7808(SB), Y0
 	VMOVUPD     Y12, 736(SP)
-	VBLENDVPD   Y10, actkernconst<>+8832(SB), Y0, Y12
-	VMOVUPD     actkernconst<>+8128(SB), Y0
+	VBLENDVPD   Y10, actkernconst<>+8512(SB), Y0, Y12
+	VMOVUPD     actkernconst<>+7808(SB), Y0
 	VMOVUPD     Y12, 768(SP)
-	VBLENDVPD   Y11, actkernconst<>+8832(SB), Y0, Y12
-	VMOVUPD     actkernconst<>+8128(SB), Y0
+	VBLENDVPD   Y11, actkernconst<>+8512(SB), Y0, Y12
+	VMOVUPD     actkernconst<>+7808(SB), Y0
 	VMOVUPD     Y12, 800(SP)
-	VBLENDVPD   Y13, actkernconst<>+8832(SB), Y0, Y12
-	VMOVUPD     actkernconst<>+8160(SB), Y0
-	VMOVUPD     Y12, 832(SP)
-	VBLENDVPD   Y10, actkernconst<>+8864(SB), Y0, Y12
-	VMOVUPD     actkernconst<>+8160(SB), Y0
-	VMOVUPD     Y12, 864(SP)
-	VBLENDVPD   Y11, actkernconst<>+8864(SB), Y0, Y12
-	VMOVUPD     actkernconst<>+8160(SB), Y0
-	VMOVUPD     Y12, 896(SP)
-	VBLENDVPD   Y13, actkernconst<>+8864(SB), Y0, Y12
-	VMOVUPD     actkernconst<>+8192(SB), Y0
-	VBLENDVPD   Y10, actkernconst<>+8896(SB), Y0, Y10
-	VMOVUPD     actkernconst<>+8192(SB), Y0
-	VBLENDVPD   Y11, actkernconst<>+8896(SB), Y0, Y11
-	VMOVUPD     actkernconst<>+8192(SB), Y0
-	VBLENDVPD   Y13, actkernconst<>+8896(SB), Y0, Y13
+	VBLENDVPD   Y13, actkernconst<>+8512(SB), Y0, Y12
 	VMOVUPD     actkernconst<>+7840(SB), Y0
+	VMOVUPD     Y12, 832(SP)
+	VBLENDVPD   Y10, actkernconst<>+8544(SB), Y0, Y12
+	VMOVUPD     actkernconst<>+7840(SB), Y0
+	VMOVUPD     Y12, 864(SP)
+	VBLENDVPD   Y11, actkernconst<>+8544(SB), Y0, Y12
+	VMOVUPD     actkernconst<>+7840(SB), Y0
+	VMOVUPD     Y12, 896(SP)
+	VBLENDVPD   Y13, actkernconst<>+8544(SB), Y0, Y12
+	VMOVUPD     actkernconst<>+7872(SB), Y0
+	VBLENDVPD   Y10, actkernconst<>+8576(SB), Y0, Y10
+	VMOVUPD     actkernconst<>+7872(SB), Y0
+	VBLENDVPD   Y11, actkernconst<>+8576(SB), Y0, Y11
+	VMOVUPD     actkernconst<>+7872(SB), Y0
+	VBLENDVPD   Y13, actkernconst<>+8576(SB), Y0, Y13
+	VMOVUPD     actkernconst<>+7520(SB), Y0
 	VMOVUPD     Y13, 928(SP)
 	VCMPPD      $0x12, Y9, Y0, Y13
-	VMOVUPD     actkernconst<>+7840(SB), Y0
+	VMOVUPD     actkernconst<>+7520(SB), Y0
 	VMOVUPD     Y11, 960(SP)
 	VCMPPD      $0x12, Y14, Y0, Y11
-	VMOVUPD     actkernconst<>+7840(SB), Y0
+	VMOVUPD     actkernconst<>+7520(SB), Y0
 	VMOVUPD     Y10, 992(SP)
 	VCMPPD      $0x12, Y5, Y0, Y10
-	VSUBPD      actkernconst<>+7840(SB), Y9, Y0
+	VSUBPD      actkernconst<>+7520(SB), Y9, Y0
 	VMOVUPD     Y12, 1024(SP)
-	VSUBPD      actkernconst<>+7840(SB), Y14, Y12
+	VSUBPD      actkernconst<>+7520(SB), Y14, Y12
 	VMOVUPD     Y8, 1056(SP)
-	VSUBPD      actkernconst<>+7840(SB), Y5, Y8
+	VSUBPD      actkernconst<>+7520(SB), Y5, Y8
 	VBLENDVPD   Y13, Y0, Y9, Y0
 	VBLENDVPD   Y11, Y12, Y14, Y12
 	VBLENDVPD   Y10, Y8, Y5, Y8
-	VBLENDVPD   Y13, actkernconst<>+7680(SB), Y1, Y1
-	VBLENDVPD   Y11, actkernconst<>+7680(SB), Y2, Y2
-	VBLENDVPD   Y10, actkernconst<>+7680(SB), Y4, Y4
-	VBLENDVPD   Y13, actkernconst<>+7712(SB), Y3, Y3
-	VBLENDVPD   Y11, actkernconst<>+7712(SB), Y7, Y7
-	VBLENDVPD   Y10, actkernconst<>+7712(SB), Y6, Y6
+	VBLENDVPD   Y13, actkernconst<>+7360(SB), Y1, Y1
+	VBLENDVPD   Y11, actkernconst<>+7360(SB), Y2, Y2
+	VBLENDVPD   Y10, actkernconst<>+7360(SB), Y4, Y4
+	VBLENDVPD   Y13, actkernconst<>+7392(SB), Y3, Y3
+	VBLENDVPD   Y11, actkernconst<>+7392(SB), Y7, Y7
+	VBLENDVPD   Y10, actkernconst<>+7392(SB), Y6, Y6
 	VMOVUPD     1056(SP), Y5
-	VBLENDVPD   Y13, actkernconst<>+7744(SB), Y5, Y5
+	VBLENDVPD   Y13, actkernconst<>+7424(SB), Y5, Y5
 	VMOVUPD     608(SP), Y9
-	VBLENDVPD   Y11, actkernconst<>+7744(SB), Y9, Y9
+	VBLENDVPD   Y11, actkernconst<>+7424(SB), Y9, Y9
 	VMOVUPD     640(SP), Y14
-	VBLENDVPD   Y10, actkernconst<>+7744(SB), Y14, Y14
+	VBLENDVPD   Y10, actkernconst<>+7424(SB), Y14, Y14
 	VMOVUPD     Y14, 640(SP)
 	VMOVUPD     672(SP), Y14
-	VBLENDVPD   Y13, actkernconst<>+7776(SB), Y14, Y14
+	VBLENDVPD   Y13, actkernconst<>+7456(SB), Y14, Y14
 	VMOVUPD     Y14, 672(SP)
 	VMOVUPD     704(SP), Y14
-	VBLENDVPD   Y11, actkernconst<>+7776(SB), Y14, Y14
+	VBLENDVPD   Y11, actkernconst<>+7456(SB), Y14, Y14
 	VMOVUPD     Y14, 704(SP)
 	VMOVUPD     736(SP), Y14
-	VBLENDVPD   Y10, actkernconst<>+7776(SB), Y14, Y14
+	VBLENDVPD   Y10, actkernconst<>+7456(SB), Y14, Y14
 	VMOVUPD     Y14, 736(SP)
 	VMOVUPD     768(SP), Y14
-	VBLENDVPD   Y13, actkernconst<>+8704(SB), Y14, Y14
+	VBLENDVPD   Y13, actkernconst<>+8384(SB), Y14, Y14
 	VMOVUPD     Y9, 768(SP)
 	VMOVUPD     800(SP), Y9
-	VBLENDVPD   Y11, actkernconst<>+8704(SB), Y9, Y9
+	VBLENDVPD   Y11, actkernconst<>+8384(SB), Y9, Y9
 	VMOVUPD     Y5, 800(SP)
 	VMOVUPD     832(SP), Y5
-	VBLENDVPD   Y10, actkernconst<>+8704(SB), Y5, Y5
+	VBLENDVPD   Y10, actkernconst<>+8384(SB), Y5, Y5
 	VMOVUPD     Y6, 832(SP)
 	VMOVUPD     864(SP), Y6
-	VBLENDVPD   Y13, actkernconst<>+8736(SB), Y6, Y6
+	VBLENDVPD   Y13, actkernconst<>+8416(SB), Y6, Y6
 	VMOVUPD     Y7, 864(SP)
 	VMOVUPD     896(SP), Y7
-	VBLENDVPD   Y11, actkernconst<>+8736(SB), Y7, Y7
+	VBLENDVPD   Y11, actkernconst<>+8416(SB), Y7, Y7
 	VMOVUPD     Y7, 896(SP)
 	VMOVUPD     1024(SP), Y7
-	VBLENDVPD   Y10, actkernconst<>+8736(SB), Y7, Y7
+	VBLENDVPD   Y10, actkernconst<>+8416(SB), Y7, Y7
 	VMOVUPD     Y7, 1024(SP)
 	VMOVUPD     992(SP), Y7
-	VBLENDVPD   Y13, actkernconst<>+8768(SB), Y7, Y7
+	VBLENDVPD   Y13, actkernconst<>+8448(SB), Y7, Y7
 	VMOVUPD     Y7, 992(SP)
 	VMOVUPD     960(SP), Y7
-	VBLENDVPD   Y11, actkernconst<>+8768(SB), Y7, Y7
+	VBLENDVPD   Y11, actkernconst<>+8448(SB), Y7, Y7
 	VMOVUPD     Y7, 960(SP)
 	VMOVUPD     928(SP), Y7
-	VBLENDVPD   Y10, actkernconst<>+8768(SB), Y7, Y7
+	VBLENDVPD   Y10, actkernconst<>+8448(SB), Y7, Y7
 	VMOVUPD     Y7, 928(SP)
-	VMOVUPD     actkernconst<>+8224(SB), Y7
+	VMOVUPD     actkernconst<>+7904(SB), Y7
 	VMOVUPD     Y3, 608(SP)
-	VBLENDVPD   Y13, actkernconst<>+8800(SB), Y7, Y3
-	VMOVUPD     actkernconst<>+8224(SB), Y7
-	VMOVUPD     Y3, 1056(SP)
-	VBLENDVPD   Y11, actkernconst<>+8800(SB), Y7, Y3
-	VMOVUPD     actkernconst<>+8224(SB), Y7
-	VMOVUPD     Y3, 1088(SP)
-	VBLENDVPD   Y10, actkernconst<>+8800(SB), Y7, Y3
-	VMOVUPD     actkernconst<>+7680(SB), Y7
-	VMOVUPD     Y3, 1120(SP)
-	VBLENDVPD   Y13, actkernconst<>+8448(SB), Y7, Y3
-	VMOVUPD     actkernconst<>+7680(SB), Y7
-	VMOVUPD     Y3, 1152(SP)
-	VBLENDVPD   Y11, actkernconst<>+8448(SB), Y7, Y3
-	VMOVUPD     actkernconst<>+7680(SB), Y7
-	VMOVUPD     Y3, 1184(SP)
-	VBLENDVPD   Y10, actkernconst<>+8448(SB), Y7, Y3
-	VMOVUPD     actkernconst<>+7712(SB), Y7
-	VMOVUPD     Y3, 1216(SP)
 	VBLENDVPD   Y13, actkernconst<>+8480(SB), Y7, Y3
-	VMOVUPD     actkernconst<>+7712(SB), Y7
-	VMOVUPD     Y3, 1248(SP)
+	VMOVUPD     actkernconst<>+7904(SB), Y7
+	VMOVUPD     Y3, 1056(SP)
 	VBLENDVPD   Y11, actkernconst<>+8480(SB), Y7, Y3
-	VMOVUPD     actkernconst<>+7712(SB), Y7
-	VMOVUPD     Y3, 1280(SP)
+	VMOVUPD     actkernconst<>+7904(SB), Y7
+	VMOVUPD     Y3, 1088(SP)
 	VBLENDVPD   Y10, actkernconst<>+8480(SB), Y7, Y3
-	VMOVUPD     actkernconst<>+7744(SB), Y7
+	VMOVUPD     actkernconst<>+7360(SB), Y7
+	VMOVUPD     Y3, 1120(SP)
+	VBLENDVPD   Y13, actkernconst<>+8128(SB), Y7, Y3
+	VMOVUPD     actkernconst<>+7360(SB), Y7
+	VMOVUPD     Y3, 1152(SP)
+	VBLENDVPD   Y11, actkernconst<>+8128(SB), Y7, Y3
+	VMOVUPD     actkernconst<>+7360(SB), Y7
+	VMOVUPD     Y3, 1184(SP)
+	VBLENDVPD   Y10, actkernconst<>+8128(SB), Y7, Y3
+	VMOVUPD     actkernconst<>+7392(SB), Y7
+	VMOVUPD     Y3, 1216(SP)
+	VBLENDVPD   Y13, actkernconst<>+8160(SB), Y7, Y3
+	VMOVUPD     actkernconst<>+7392(SB), Y7
+	VMOVUPD     Y3, 1248(SP)
+	VBLENDVPD   Y11, actkernconst<>+8160(SB), Y7, Y3
+	VMOVUPD     actkernconst<>+7392(SB), Y7
+	VMOVUPD     Y3, 1280(SP)
+	VBLENDVPD   Y10, actkernconst<>+8160(SB), Y7, Y3
+	VMOVUPD     actkernconst<>+7424(SB), Y7
 	VMOVUPD     Y3, 1312(SP)
-	VBLENDVPD   Y13, actkernconst<>+8512(SB), Y7, Y3
-	VMOVUPD     actkernconst<>+7744(SB), Y7
+	VBLENDVPD   Y13, actkernconst<>+8192(SB), Y7, Y3
+	VMOVUPD     actkernconst<>+7424(SB), Y7
 	VMOVUPD     Y3, 1344(SP)
-	VBLENDVPD   Y11, actkernconst<>+8512(SB), Y7, Y3
-	VMOVUPD     actkernconst<>+7744(SB), Y7
+	VBLENDVPD   Y11, actkernconst<>+8192(SB), Y7, Y3
+	VMOVUPD     actkernconst<>+7424(SB), Y7
 	VMOVUPD     Y3, 1376(SP)
-	VBLENDVPD   Y10, actkernconst<>+8512(SB), Y7, Y3
-	VMOVUPD     actkernconst<>+7776(SB), Y7
-	VBLENDVPD   Y13, actkernconst<>+8544(SB), Y7, Y13
-	VMOVUPD     actkernconst<>+7776(SB), Y7
-	VBLENDVPD   Y11, actkernconst<>+8544(SB), Y7, Y11
-	VMOVUPD     actkernconst<>+7776(SB), Y7
-	VBLENDVPD   Y10, actkernconst<>+8544(SB), Y7, Y10
+	VBLENDVPD   Y10, actkernconst<>+8192(SB), Y7, Y3
+	VMOVUPD     actkernconst<>+7456(SB), Y7
+	VBLENDVPD   Y13, actkernconst<>+8224(SB), Y7, Y13
+	VMOVUPD     actkernconst<>+7456(SB), Y7
+	VBLENDVPD   Y11, actkernconst<>+8224(SB), Y7, Y11
+	VMOVUPD     actkernconst<>+7456(SB), Y7
+	VBLENDVPD   Y10, actkernconst<>+8224(SB), Y7, Y10
 	VMOVUPD     actkernconst<>+5760(SB), Y7
 	VMOVUPD     Y10, 1408(SP)
 	VCMPPD      $0x12, Y0, Y7, Y10
@@ -54229,359 +52385,359 @@ loop:
 	VMOVUPD     Y12, 1120(SP)
 	VMOVUPD     Y7, 896(SP)
 	VMOVUPD     Y6, 1408(SP)
-	VCMPPD      $0x11, actkernconst<>+7520(SB), Y10, Y12
-	VANDPD      actkernconst<>+7552(SB), Y12, Y0
-	VCMPPD      $0x1e, actkernconst<>+7584(SB), Y10, Y12
-	VBLENDVPD   Y12, actkernconst<>+7584(SB), Y0, Y0
+	VCMPPD      $0x11, actkernconst<>+7200(SB), Y10, Y12
+	VANDPD      actkernconst<>+7232(SB), Y12, Y0
+	VCMPPD      $0x1e, actkernconst<>+7264(SB), Y10, Y12
+	VBLENDVPD   Y12, actkernconst<>+7264(SB), Y0, Y0
 	VADDPD      actkernconst<>+128(SB), Y0, Y7
 	VPSLLQ      $0x34, Y7, Y7
 	VMULPD      Y7, Y1, Y5
 	VSUBPD      Y0, Y10, Y6
-	VCMPPD      $0x11, actkernconst<>+7520(SB), Y6, Y12
-	VANDPD      actkernconst<>+7552(SB), Y12, Y0
-	VCMPPD      $0x1e, actkernconst<>+7584(SB), Y6, Y12
-	VBLENDVPD   Y12, actkernconst<>+7584(SB), Y0, Y0
+	VCMPPD      $0x11, actkernconst<>+7200(SB), Y6, Y12
+	VANDPD      actkernconst<>+7232(SB), Y12, Y0
+	VCMPPD      $0x1e, actkernconst<>+7264(SB), Y6, Y12
+	VBLENDVPD   Y12, actkernconst<>+7264(SB), Y0, Y0
 	VADDPD      actkernconst<>+128(SB), Y0, Y7
 	VPSLLQ      $0x34, Y7, Y7
 	VMULPD      Y7, Y5, Y5
 	VSUBPD      Y0, Y6, Y6
-	VMAXPD      actkernconst<>+7520(SB), Y6, Y0
-	VMINPD      actkernconst<>+7584(SB), Y0, Y0
+	VMAXPD      actkernconst<>+7200(SB), Y6, Y0
+	VMINPD      actkernconst<>+7264(SB), Y0, Y0
 	VADDPD      actkernconst<>+128(SB), Y0, Y7
 	VPSLLQ      $0x34, Y7, Y7
 	VMULPD      Y7, Y5, Y5
-	VCMPPD      $0x11, actkernconst<>+7520(SB), Y13, Y6
-	VANDPD      actkernconst<>+7552(SB), Y6, Y1
-	VCMPPD      $0x1e, actkernconst<>+7584(SB), Y13, Y6
-	VBLENDVPD   Y6, actkernconst<>+7584(SB), Y1, Y1
+	VCMPPD      $0x11, actkernconst<>+7200(SB), Y13, Y6
+	VANDPD      actkernconst<>+7232(SB), Y6, Y1
+	VCMPPD      $0x1e, actkernconst<>+7264(SB), Y13, Y6
+	VBLENDVPD   Y6, actkernconst<>+7264(SB), Y1, Y1
 	VADDPD      actkernconst<>+128(SB), Y1, Y7
 	VPSLLQ      $0x34, Y7, Y7
 	VMULPD      Y7, Y2, Y0
 	VSUBPD      Y1, Y13, Y10
-	VCMPPD      $0x11, actkernconst<>+7520(SB), Y10, Y6
-	VANDPD      actkernconst<>+7552(SB), Y6, Y1
-	VCMPPD      $0x1e, actkernconst<>+7584(SB), Y10, Y6
-	VBLENDVPD   Y6, actkernconst<>+7584(SB), Y1, Y1
+	VCMPPD      $0x11, actkernconst<>+7200(SB), Y10, Y6
+	VANDPD      actkernconst<>+7232(SB), Y6, Y1
+	VCMPPD      $0x1e, actkernconst<>+7264(SB), Y10, Y6
+	VBLENDVPD   Y6, actkernconst<>+7264(SB), Y1, Y1
 	VADDPD      actkernconst<>+128(SB), Y1, Y7
 	VPSLLQ      $0x34, Y7, Y7
 	VMULPD      Y7, Y0, Y0
 	VSUBPD      Y1, Y10, Y10
-	VMAXPD      actkernconst<>+7520(SB), Y10, Y1
-	VMINPD      actkernconst<>+7584(SB), Y1, Y1
+	VMAXPD      actkernconst<>+7200(SB), Y10, Y1
+	VMINPD      actkernconst<>+7264(SB), Y1, Y1
 	VADDPD      actkernconst<>+128(SB), Y1, Y7
 	VPSLLQ      $0x34, Y7, Y7
 	VMULPD      Y7, Y0, Y0
-	VCMPPD      $0x11, actkernconst<>+7520(SB), Y9, Y6
-	VANDPD      actkernconst<>+7552(SB), Y6, Y2
-	VCMPPD      $0x1e, actkernconst<>+7584(SB), Y9, Y6
-	VBLENDVPD   Y6, actkernconst<>+7584(SB), Y2, Y2
+	VCMPPD      $0x11, actkernconst<>+7200(SB), Y9, Y6
+	VANDPD      actkernconst<>+7232(SB), Y6, Y2
+	VCMPPD      $0x1e, actkernconst<>+7264(SB), Y9, Y6
+	VBLENDVPD   Y6, actkernconst<>+7264(SB), Y2, Y2
 	VADDPD      actkernconst<>+128(SB), Y2, Y7
 	VPSLLQ      $0x34, Y7, Y7
 	VMULPD      Y7, Y4, Y1
 	VSUBPD      Y2, Y9, Y10
-	VCMPPD      $0x11, actkernconst<>+7520(SB), Y10, Y6
-	VANDPD      actkernconst<>+7552(SB), Y6, Y2
-	VCMPPD      $0x1e, actkernconst<>+7584(SB), Y10, Y6
-	VBLENDVPD   Y6, actkernconst<>+7584(SB), Y2, Y2
+	VCMPPD      $0x11, actkernconst<>+7200(SB), Y10, Y6
+	VANDPD      actkernconst<>+7232(SB), Y6, Y2
+	VCMPPD      $0x1e, actkernconst<>+7264(SB), Y10, Y6
+	VBLENDVPD   Y6, actkernconst<>+7264(SB), Y2, Y2
 	VADDPD      actkernconst<>+128(SB), Y2, Y7
 	VPSLLQ      $0x34, Y7, Y7
 	VMULPD      Y7, Y1, Y1
 	VSUBPD      Y2, Y10, Y10
-	VMAXPD      actkernconst<>+7520(SB), Y10, Y2
-	VMINPD      actkernconst<>+7584(SB), Y2, Y2
+	VMAXPD      actkernconst<>+7200(SB), Y10, Y2
+	VMINPD      actkernconst<>+7264(SB), Y2, Y2
 	VADDPD      actkernconst<>+128(SB), Y2, Y7
 	VPSLLQ      $0x34, Y7, Y7
 	VMULPD      Y7, Y1, Y1
-	VADDPD      actkernconst<>+8416(SB), Y8, Y2
-	VADDPD      actkernconst<>+8416(SB), Y11, Y4
-	VADDPD      actkernconst<>+8416(SB), Y14, Y6
-	VCMPPD      $0x11, actkernconst<>+7520(SB), Y2, Y10
-	VANDPD      actkernconst<>+7552(SB), Y10, Y9
-	VCMPPD      $0x1e, actkernconst<>+7584(SB), Y2, Y10
-	VBLENDVPD   Y10, actkernconst<>+7584(SB), Y9, Y9
+	VADDPD      actkernconst<>+8096(SB), Y8, Y2
+	VADDPD      actkernconst<>+8096(SB), Y11, Y4
+	VADDPD      actkernconst<>+8096(SB), Y14, Y6
+	VCMPPD      $0x11, actkernconst<>+7200(SB), Y2, Y10
+	VANDPD      actkernconst<>+7232(SB), Y10, Y9
+	VCMPPD      $0x1e, actkernconst<>+7264(SB), Y2, Y10
+	VBLENDVPD   Y10, actkernconst<>+7264(SB), Y9, Y9
 	VADDPD      actkernconst<>+128(SB), Y9, Y12
 	VPSLLQ      $0x34, Y12, Y12
 	VMULPD      Y12, Y3, Y7
 	VSUBPD      Y9, Y2, Y13
-	VCMPPD      $0x11, actkernconst<>+7520(SB), Y13, Y10
-	VANDPD      actkernconst<>+7552(SB), Y10, Y9
-	VCMPPD      $0x1e, actkernconst<>+7584(SB), Y13, Y10
-	VBLENDVPD   Y10, actkernconst<>+7584(SB), Y9, Y9
+	VCMPPD      $0x11, actkernconst<>+7200(SB), Y13, Y10
+	VANDPD      actkernconst<>+7232(SB), Y10, Y9
+	VCMPPD      $0x1e, actkernconst<>+7264(SB), Y13, Y10
+	VBLENDVPD   Y10, actkernconst<>+7264(SB), Y9, Y9
 	VADDPD      actkernconst<>+128(SB), Y9, Y12
 	VPSLLQ      $0x34, Y12, Y12
 	VMULPD      Y12, Y7, Y7
 	VSUBPD      Y9, Y13, Y13
-	VMAXPD      actkernconst<>+7520(SB), Y13, Y9
-	VMINPD      actkernconst<>+7584(SB), Y9, Y9
+	VMAXPD      actkernconst<>+7200(SB), Y13, Y9
+	VMINPD      actkernconst<>+7264(SB), Y9, Y9
 	VADDPD      actkernconst<>+128(SB), Y9, Y12
 	VPSLLQ      $0x34, Y12, Y12
 	VMULPD      Y12, Y7, Y7
 	VMOVUPD     1408(SP), Y2
-	VCMPPD      $0x11, actkernconst<>+7520(SB), Y4, Y10
-	VANDPD      actkernconst<>+7552(SB), Y10, Y9
-	VCMPPD      $0x1e, actkernconst<>+7584(SB), Y4, Y10
-	VBLENDVPD   Y10, actkernconst<>+7584(SB), Y9, Y9
+	VCMPPD      $0x11, actkernconst<>+7200(SB), Y4, Y10
+	VANDPD      actkernconst<>+7232(SB), Y10, Y9
+	VCMPPD      $0x1e, actkernconst<>+7264(SB), Y4, Y10
+	VBLENDVPD   Y10, actkernconst<>+7264(SB), Y9, Y9
 	VADDPD      actkernconst<>+128(SB), Y9, Y12
 	VPSLLQ      $0x34, Y12, Y12
 	VMULPD      Y12, Y2, Y3
 	VSUBPD      Y9, Y4, Y13
-	VCMPPD      $0x11, actkernconst<>+7520(SB), Y13, Y10
-	VANDPD      actkernconst<>+7552(SB), Y10, Y9
-	VCMPPD      $0x1e, actkernconst<>+7584(SB), Y13, Y10
-	VBLENDVPD   Y10, actkernconst<>+7584(SB), Y9, Y9
+	VCMPPD      $0x11, actkernconst<>+7200(SB), Y13, Y10
+	VANDPD      actkernconst<>+7232(SB), Y10, Y9
+	VCMPPD      $0x1e, actkernconst<>+7264(SB), Y13, Y10
+	VBLENDVPD   Y10, actkernconst<>+7264(SB), Y9, Y9
 	VADDPD      actkernconst<>+128(SB), Y9, Y12
 	VPSLLQ      $0x34, Y12, Y12
 	VMULPD      Y12, Y3, Y3
 	VSUBPD      Y9, Y13, Y13
-	VMAXPD      actkernconst<>+7520(SB), Y13, Y9
-	VMINPD      actkernconst<>+7584(SB), Y9, Y9
+	VMAXPD      actkernconst<>+7200(SB), Y13, Y9
+	VMINPD      actkernconst<>+7264(SB), Y9, Y9
 	VADDPD      actkernconst<>+128(SB), Y9, Y12
 	VPSLLQ      $0x34, Y12, Y12
 	VMULPD      Y12, Y3, Y3
 	VMOVUPD     896(SP), Y2
-	VCMPPD      $0x11, actkernconst<>+7520(SB), Y6, Y10
-	VANDPD      actkernconst<>+7552(SB), Y10, Y9
-	VCMPPD      $0x1e, actkernconst<>+7584(SB), Y6, Y10
-	VBLENDVPD   Y10, actkernconst<>+7584(SB), Y9, Y9
+	VCMPPD      $0x11, actkernconst<>+7200(SB), Y6, Y10
+	VANDPD      actkernconst<>+7232(SB), Y10, Y9
+	VCMPPD      $0x1e, actkernconst<>+7264(SB), Y6, Y10
+	VBLENDVPD   Y10, actkernconst<>+7264(SB), Y9, Y9
 	VADDPD      actkernconst<>+128(SB), Y9, Y12
 	VPSLLQ      $0x34, Y12, Y12
 	VMULPD      Y12, Y2, Y4
 	VSUBPD      Y9, Y6, Y13
-	VCMPPD      $0x11, actkernconst<>+7520(SB), Y13, Y10
-	VANDPD      actkernconst<>+7552(SB), Y10, Y9
-	VCMPPD      $0x1e, actkernconst<>+7584(SB), Y13, Y10
-	VBLENDVPD   Y10, actkernconst<>+7584(SB), Y9, Y9
+	VCMPPD      $0x11, actkernconst<>+7200(SB), Y13, Y10
+	VANDPD      actkernconst<>+7232(SB), Y10, Y9
+	VCMPPD      $0x1e, actkernconst<>+7264(SB), Y13, Y10
+	VBLENDVPD   Y10, actkernconst<>+7264(SB), Y9, Y9
 	VADDPD      actkernconst<>+128(SB), Y9, Y12
 	VPSLLQ      $0x34, Y12, Y12
 	VMULPD      Y12, Y4, Y4
 	VSUBPD      Y9, Y13, Y13
-	VMAXPD      actkernconst<>+7520(SB), Y13, Y9
-	VMINPD      actkernconst<>+7584(SB), Y9, Y9
+	VMAXPD      actkernconst<>+7200(SB), Y13, Y9
+	VMINPD      actkernconst<>+7264(SB), Y9, Y9
 	VADDPD      actkernconst<>+128(SB), Y9, Y12
 	VPSLLQ      $0x34, Y12, Y12
 	VMULPD      Y12, Y4, Y4
-	VADDPD      actkernconst<>+8928(SB), Y8, Y2
-	VADDPD      actkernconst<>+8928(SB), Y11, Y6
-	VADDPD      actkernconst<>+8928(SB), Y14, Y9
+	VADDPD      actkernconst<>+8608(SB), Y8, Y2
+	VADDPD      actkernconst<>+8608(SB), Y11, Y6
+	VADDPD      actkernconst<>+8608(SB), Y14, Y9
 	VMOVUPD     1120(SP), Y10
 	VMOVUPD     Y4, 896(SP)
 	VMOVUPD     Y3, 1408(SP)
 	VMOVUPD     Y7, 1536(SP)
-	VCMPPD      $0x11, actkernconst<>+7520(SB), Y2, Y4
-	VANDPD      actkernconst<>+7552(SB), Y4, Y13
-	VCMPPD      $0x1e, actkernconst<>+7584(SB), Y2, Y4
-	VBLENDVPD   Y4, actkernconst<>+7584(SB), Y13, Y13
+	VCMPPD      $0x11, actkernconst<>+7200(SB), Y2, Y4
+	VANDPD      actkernconst<>+7232(SB), Y4, Y13
+	VCMPPD      $0x1e, actkernconst<>+7264(SB), Y2, Y4
+	VBLENDVPD   Y4, actkernconst<>+7264(SB), Y13, Y13
 	VADDPD      actkernconst<>+128(SB), Y13, Y3
 	VPSLLQ      $0x34, Y3, Y3
 	VMULPD      Y3, Y10, Y12
 	VSUBPD      Y13, Y2, Y7
-	VCMPPD      $0x11, actkernconst<>+7520(SB), Y7, Y4
-	VANDPD      actkernconst<>+7552(SB), Y4, Y13
-	VCMPPD      $0x1e, actkernconst<>+7584(SB), Y7, Y4
-	VBLENDVPD   Y4, actkernconst<>+7584(SB), Y13, Y13
+	VCMPPD      $0x11, actkernconst<>+7200(SB), Y7, Y4
+	VANDPD      actkernconst<>+7232(SB), Y4, Y13
+	VCMPPD      $0x1e, actkernconst<>+7264(SB), Y7, Y4
+	VBLENDVPD   Y4, actkernconst<>+7264(SB), Y13, Y13
 	VADDPD      actkernconst<>+128(SB), Y13, Y3
 	VPSLLQ      $0x34, Y3, Y3
 	VMULPD      Y3, Y12, Y12
 	VSUBPD      Y13, Y7, Y7
-	VMAXPD      actkernconst<>+7520(SB), Y7, Y13
-	VMINPD      actkernconst<>+7584(SB), Y13, Y13
+	VMAXPD      actkernconst<>+7200(SB), Y7, Y13
+	VMINPD      actkernconst<>+7264(SB), Y13, Y13
 	VADDPD      actkernconst<>+128(SB), Y13, Y3
 	VPSLLQ      $0x34, Y3, Y3
 	VMULPD      Y3, Y12, Y12
 	VMOVUPD     832(SP), Y2
-	VCMPPD      $0x11, actkernconst<>+7520(SB), Y6, Y7
-	VANDPD      actkernconst<>+7552(SB), Y7, Y4
-	VCMPPD      $0x1e, actkernconst<>+7584(SB), Y6, Y7
-	VBLENDVPD   Y7, actkernconst<>+7584(SB), Y4, Y4
+	VCMPPD      $0x11, actkernconst<>+7200(SB), Y6, Y7
+	VANDPD      actkernconst<>+7232(SB), Y7, Y4
+	VCMPPD      $0x1e, actkernconst<>+7264(SB), Y6, Y7
+	VBLENDVPD   Y7, actkernconst<>+7264(SB), Y4, Y4
 	VADDPD      actkernconst<>+128(SB), Y4, Y10
 	VPSLLQ      $0x34, Y10, Y10
 	VMULPD      Y10, Y2, Y3
 	VSUBPD      Y4, Y6, Y13
-	VCMPPD      $0x11, actkernconst<>+7520(SB), Y13, Y7
-	VANDPD      actkernconst<>+7552(SB), Y7, Y4
-	VCMPPD      $0x1e, actkernconst<>+7584(SB), Y13, Y7
-	VBLENDVPD   Y7, actkernconst<>+7584(SB), Y4, Y4
+	VCMPPD      $0x11, actkernconst<>+7200(SB), Y13, Y7
+	VANDPD      actkernconst<>+7232(SB), Y7, Y4
+	VCMPPD      $0x1e, actkernconst<>+7264(SB), Y13, Y7
+	VBLENDVPD   Y7, actkernconst<>+7264(SB), Y4, Y4
 	VADDPD      actkernconst<>+128(SB), Y4, Y10
 	VPSLLQ      $0x34, Y10, Y10
 	VMULPD      Y10, Y3, Y3
 	VSUBPD      Y4, Y13, Y13
-	VMAXPD      actkernconst<>+7520(SB), Y13, Y4
-	VMINPD      actkernconst<>+7584(SB), Y4, Y4
+	VMAXPD      actkernconst<>+7200(SB), Y13, Y4
+	VMINPD      actkernconst<>+7264(SB), Y4, Y4
 	VADDPD      actkernconst<>+128(SB), Y4, Y10
 	VPSLLQ      $0x34, Y10, Y10
 	VMULPD      Y10, Y3, Y3
 	VMOVUPD     640(SP), Y2
-	VCMPPD      $0x11, actkernconst<>+7520(SB), Y9, Y7
-	VANDPD      actkernconst<>+7552(SB), Y7, Y6
-	VCMPPD      $0x1e, actkernconst<>+7584(SB), Y9, Y7
-	VBLENDVPD   Y7, actkernconst<>+7584(SB), Y6, Y6
+	VCMPPD      $0x11, actkernconst<>+7200(SB), Y9, Y7
+	VANDPD      actkernconst<>+7232(SB), Y7, Y6
+	VCMPPD      $0x1e, actkernconst<>+7264(SB), Y9, Y7
+	VBLENDVPD   Y7, actkernconst<>+7264(SB), Y6, Y6
 	VADDPD      actkernconst<>+128(SB), Y6, Y10
 	VPSLLQ      $0x34, Y10, Y10
 	VMULPD      Y10, Y2, Y4
 	VSUBPD      Y6, Y9, Y13
-	VCMPPD      $0x11, actkernconst<>+7520(SB), Y13, Y7
-	VANDPD      actkernconst<>+7552(SB), Y7, Y6
-	VCMPPD      $0x1e, actkernconst<>+7584(SB), Y13, Y7
-	VBLENDVPD   Y7, actkernconst<>+7584(SB), Y6, Y6
+	VCMPPD      $0x11, actkernconst<>+7200(SB), Y13, Y7
+	VANDPD      actkernconst<>+7232(SB), Y7, Y6
+	VCMPPD      $0x1e, actkernconst<>+7264(SB), Y13, Y7
+	VBLENDVPD   Y7, actkernconst<>+7264(SB), Y6, Y6
 	VADDPD      actkernconst<>+128(SB), Y6, Y10
 	VPSLLQ      $0x34, Y10, Y10
 	VMULPD      Y10, Y4, Y4
 	VSUBPD      Y6, Y13, Y13
-	VMAXPD      actkernconst<>+7520(SB), Y13, Y6
-	VMINPD      actkernconst<>+7584(SB), Y6, Y6
+	VMAXPD      actkernconst<>+7200(SB), Y13, Y6
+	VMINPD      actkernconst<>+7264(SB), Y6, Y6
 	VADDPD      actkernconst<>+128(SB), Y6, Y10
 	VPSLLQ      $0x34, Y10, Y10
 	VMULPD      Y10, Y4, Y4
-	VADDPD      actkernconst<>+8960(SB), Y8, Y2
-	VADDPD      actkernconst<>+8960(SB), Y11, Y6
-	VADDPD      actkernconst<>+8960(SB), Y14, Y7
+	VADDPD      actkernconst<>+8640(SB), Y8, Y2
+	VADDPD      actkernconst<>+8640(SB), Y11, Y6
+	VADDPD      actkernconst<>+8640(SB), Y14, Y7
 	VMOVUPD     1024(SP), Y9
 	VMOVUPD     Y4, 640(SP)
 	VMOVUPD     Y3, 832(SP)
 	VMOVUPD     Y12, 1120(SP)
-	VCMPPD      $0x11, actkernconst<>+7520(SB), Y2, Y4
-	VANDPD      actkernconst<>+7552(SB), Y4, Y13
-	VCMPPD      $0x1e, actkernconst<>+7584(SB), Y2, Y4
-	VBLENDVPD   Y4, actkernconst<>+7584(SB), Y13, Y13
+	VCMPPD      $0x11, actkernconst<>+7200(SB), Y2, Y4
+	VANDPD      actkernconst<>+7232(SB), Y4, Y13
+	VCMPPD      $0x1e, actkernconst<>+7264(SB), Y2, Y4
+	VBLENDVPD   Y4, actkernconst<>+7264(SB), Y13, Y13
 	VADDPD      actkernconst<>+128(SB), Y13, Y3
 	VPSLLQ      $0x34, Y3, Y3
 	VMULPD      Y3, Y9, Y10
 	VSUBPD      Y13, Y2, Y12
-	VCMPPD      $0x11, actkernconst<>+7520(SB), Y12, Y4
-	VANDPD      actkernconst<>+7552(SB), Y4, Y13
-	VCMPPD      $0x1e, actkernconst<>+7584(SB), Y12, Y4
-	VBLENDVPD   Y4, actkernconst<>+7584(SB), Y13, Y13
+	VCMPPD      $0x11, actkernconst<>+7200(SB), Y12, Y4
+	VANDPD      actkernconst<>+7232(SB), Y4, Y13
+	VCMPPD      $0x1e, actkernconst<>+7264(SB), Y12, Y4
+	VBLENDVPD   Y4, actkernconst<>+7264(SB), Y13, Y13
 	VADDPD      actkernconst<>+128(SB), Y13, Y3
 	VPSLLQ      $0x34, Y3, Y3
 	VMULPD      Y3, Y10, Y10
 	VSUBPD      Y13, Y12, Y12
-	VMAXPD      actkernconst<>+7520(SB), Y12, Y13
-	VMINPD      actkernconst<>+7584(SB), Y13, Y13
+	VMAXPD      actkernconst<>+7200(SB), Y12, Y13
+	VMINPD      actkernconst<>+7264(SB), Y13, Y13
 	VADDPD      actkernconst<>+128(SB), Y13, Y3
 	VPSLLQ      $0x34, Y3, Y3
 	VMULPD      Y3, Y10, Y10
 	VMOVUPD     672(SP), Y2
-	VCMPPD      $0x11, actkernconst<>+7520(SB), Y6, Y9
-	VANDPD      actkernconst<>+7552(SB), Y9, Y4
-	VCMPPD      $0x1e, actkernconst<>+7584(SB), Y6, Y9
-	VBLENDVPD   Y9, actkernconst<>+7584(SB), Y4, Y4
+	VCMPPD      $0x11, actkernconst<>+7200(SB), Y6, Y9
+	VANDPD      actkernconst<>+7232(SB), Y9, Y4
+	VCMPPD      $0x1e, actkernconst<>+7264(SB), Y6, Y9
+	VBLENDVPD   Y9, actkernconst<>+7264(SB), Y4, Y4
 	VADDPD      actkernconst<>+128(SB), Y4, Y12
 	VPSLLQ      $0x34, Y12, Y12
 	VMULPD      Y12, Y2, Y3
 	VSUBPD      Y4, Y6, Y13
-	VCMPPD      $0x11, actkernconst<>+7520(SB), Y13, Y9
-	VANDPD      actkernconst<>+7552(SB), Y9, Y4
-	VCMPPD      $0x1e, actkernconst<>+7584(SB), Y13, Y9
-	VBLENDVPD   Y9, actkernconst<>+7584(SB), Y4, Y4
+	VCMPPD      $0x11, actkernconst<>+7200(SB), Y13, Y9
+	VANDPD      actkernconst<>+7232(SB), Y9, Y4
+	VCMPPD      $0x1e, actkernconst<>+7264(SB), Y13, Y9
+	VBLENDVPD   Y9, actkernconst<>+7264(SB), Y4, Y4
 	VADDPD      actkernconst<>+128(SB), Y4, Y12
 	VPSLLQ      $0x34, Y12, Y12
 	VMULPD      Y12, Y3, Y3
 	VSUBPD      Y4, Y13, Y13
-	VMAXPD      actkernconst<>+7520(SB), Y13, Y4
-	VMINPD      actkernconst<>+7584(SB), Y4, Y4
+	VMAXPD      actkernconst<>+7200(SB), Y13, Y4
+	VMINPD      actkernconst<>+7264(SB), Y4, Y4
 	VADDPD      actkernconst<>+128(SB), Y4, Y12
 	VPSLLQ      $0x34, Y12, Y12
 	VMULPD      Y12, Y3, Y3
 	VMOVUPD     704(SP), Y2
-	VCMPPD      $0x11, actkernconst<>+7520(SB), Y7, Y9
-	VANDPD      actkernconst<>+7552(SB), Y9, Y6
-	VCMPPD      $0x1e, actkernconst<>+7584(SB), Y7, Y9
-	VBLENDVPD   Y9, actkernconst<>+7584(SB), Y6, Y6
+	VCMPPD      $0x11, actkernconst<>+7200(SB), Y7, Y9
+	VANDPD      actkernconst<>+7232(SB), Y9, Y6
+	VCMPPD      $0x1e, actkernconst<>+7264(SB), Y7, Y9
+	VBLENDVPD   Y9, actkernconst<>+7264(SB), Y6, Y6
 	VADDPD      actkernconst<>+128(SB), Y6, Y12
 	VPSLLQ      $0x34, Y12, Y12
 	VMULPD      Y12, Y2, Y4
 	VSUBPD      Y6, Y7, Y13
-	VCMPPD      $0x11, actkernconst<>+7520(SB), Y13, Y9
-	VANDPD      actkernconst<>+7552(SB), Y9, Y6
-	VCMPPD      $0x1e, actkernconst<>+7584(SB), Y13, Y9
-	VBLENDVPD   Y9, actkernconst<>+7584(SB), Y6, Y6
+	VCMPPD      $0x11, actkernconst<>+7200(SB), Y13, Y9
+	VANDPD      actkernconst<>+7232(SB), Y9, Y6
+	VCMPPD      $0x1e, actkernconst<>+7264(SB), Y13, Y9
+	VBLENDVPD   Y9, actkernconst<>+7264(SB), Y6, Y6
 	VADDPD      actkernconst<>+128(SB), Y6, Y12
 	VPSLLQ      $0x34, Y12, Y12
 	VMULPD      Y12, Y4, Y4
 	VSUBPD      Y6, Y13, Y13
-	VMAXPD      actkernconst<>+7520(SB), Y13, Y6
-	VMINPD      actkernconst<>+7584(SB), Y6, Y6
+	VMAXPD      actkernconst<>+7200(SB), Y13, Y6
+	VMINPD      actkernconst<>+7264(SB), Y6, Y6
 	VADDPD      actkernconst<>+128(SB), Y6, Y12
 	VPSLLQ      $0x34, Y12, Y12
 	VMULPD      Y12, Y4, Y4
-	VADDPD      actkernconst<>+8992(SB), Y8, Y8
-	VADDPD      actkernconst<>+8992(SB), Y11, Y11
-	VADDPD      actkernconst<>+8992(SB), Y14, Y14
+	VADDPD      actkernconst<>+8672(SB), Y8, Y8
+	VADDPD      actkernconst<>+8672(SB), Y11, Y11
+	VADDPD      actkernconst<>+8672(SB), Y14, Y14
 	VMOVUPD     1056(SP), Y2
-	VCMPPD      $0x11, actkernconst<>+7520(SB), Y8, Y9
-	VANDPD      actkernconst<>+7552(SB), Y9, Y7
-	VCMPPD      $0x1e, actkernconst<>+7584(SB), Y8, Y9
-	VBLENDVPD   Y9, actkernconst<>+7584(SB), Y7, Y7
+	VCMPPD      $0x11, actkernconst<>+7200(SB), Y8, Y9
+	VANDPD      actkernconst<>+7232(SB), Y9, Y7
+	VCMPPD      $0x1e, actkernconst<>+7264(SB), Y8, Y9
+	VBLENDVPD   Y9, actkernconst<>+7264(SB), Y7, Y7
 	VADDPD      actkernconst<>+128(SB), Y7, Y12
 	VPSLLQ      $0x34, Y12, Y12
 	VMULPD      Y12, Y2, Y6
 	VSUBPD      Y7, Y8, Y13
-	VCMPPD      $0x11, actkernconst<>+7520(SB), Y13, Y9
-	VANDPD      actkernconst<>+7552(SB), Y9, Y7
-	VCMPPD      $0x1e, actkernconst<>+7584(SB), Y13, Y9
-	VBLENDVPD   Y9, actkernconst<>+7584(SB), Y7, Y7
+	VCMPPD      $0x11, actkernconst<>+7200(SB), Y13, Y9
+	VANDPD      actkernconst<>+7232(SB), Y9, Y7
+	VCMPPD      $0x1e, actkernconst<>+7264(SB), Y13, Y9
+	VBLENDVPD   Y9, actkernconst<>+7264(SB), Y7, Y7
 	VADDPD      actkernconst<>+128(SB), Y7, Y12
 	VPSLLQ      $0x34, Y12, Y12
 	VMULPD      Y12, Y6, Y6
 	VSUBPD      Y7, Y13, Y13
-	VMAXPD      actkernconst<>+7520(SB), Y13, Y7
-	VMINPD      actkernconst<>+7584(SB), Y7, Y7
+	VMAXPD      actkernconst<>+7200(SB), Y13, Y7
+	VMINPD      actkernconst<>+7264(SB), Y7, Y7
 	VADDPD      actkernconst<>+128(SB), Y7, Y12
 	VPSLLQ      $0x34, Y12, Y12
 	VMULPD      Y12, Y6, Y6
 	VMOVUPD     1440(SP), Y2
-	VCMPPD      $0x11, actkernconst<>+7520(SB), Y11, Y9
-	VANDPD      actkernconst<>+7552(SB), Y9, Y8
-	VCMPPD      $0x1e, actkernconst<>+7584(SB), Y11, Y9
-	VBLENDVPD   Y9, actkernconst<>+7584(SB), Y8, Y8
+	VCMPPD      $0x11, actkernconst<>+7200(SB), Y11, Y9
+	VANDPD      actkernconst<>+7232(SB), Y9, Y8
+	VCMPPD      $0x1e, actkernconst<>+7264(SB), Y11, Y9
+	VBLENDVPD   Y9, actkernconst<>+7264(SB), Y8, Y8
 	VADDPD      actkernconst<>+128(SB), Y8, Y12
 	VPSLLQ      $0x34, Y12, Y12
 	VMULPD      Y12, Y2, Y7
 	VSUBPD      Y8, Y11, Y13
-	VCMPPD      $0x11, actkernconst<>+7520(SB), Y13, Y9
-	VANDPD      actkernconst<>+7552(SB), Y9, Y8
-	VCMPPD      $0x1e, actkernconst<>+7584(SB), Y13, Y9
-	VBLENDVPD   Y9, actkernconst<>+7584(SB), Y8, Y8
+	VCMPPD      $0x11, actkernconst<>+7200(SB), Y13, Y9
+	VANDPD      actkernconst<>+7232(SB), Y9, Y8
+	VCMPPD      $0x1e, actkernconst<>+7264(SB), Y13, Y9
+	VBLENDVPD   Y9, actkernconst<>+7264(SB), Y8, Y8
 	VADDPD      actkernconst<>+128(SB), Y8, Y12
 	VPSLLQ      $0x34, Y12, Y12
 	VMULPD      Y12, Y7, Y7
 	VSUBPD      Y8, Y13, Y13
-	VMAXPD      actkernconst<>+7520(SB), Y13, Y8
-	VMINPD      actkernconst<>+7584(SB), Y8, Y8
+	VMAXPD      actkernconst<>+7200(SB), Y13, Y8
+	VMINPD      actkernconst<>+7264(SB), Y8, Y8
 	VADDPD      actkernconst<>+128(SB), Y8, Y12
 	VPSLLQ      $0x34, Y12, Y12
 	VMULPD      Y12, Y7, Y7
 	VMOVUPD     1216(SP), Y2
-	VCMPPD      $0x11, actkernconst<>+7520(SB), Y14, Y11
-	VANDPD      actkernconst<>+7552(SB), Y11, Y9
-	VCMPPD      $0x1e, actkernconst<>+7584(SB), Y14, Y11
-	VBLENDVPD   Y11, actkernconst<>+7584(SB), Y9, Y9
+	VCMPPD      $0x11, actkernconst<>+7200(SB), Y14, Y11
+	VANDPD      actkernconst<>+7232(SB), Y11, Y9
+	VCMPPD      $0x1e, actkernconst<>+7264(SB), Y14, Y11
+	VBLENDVPD   Y11, actkernconst<>+7264(SB), Y9, Y9
 	VADDPD      actkernconst<>+128(SB), Y9, Y12
 	VPSLLQ      $0x34, Y12, Y12
 	VMULPD      Y12, Y2, Y8
 	VSUBPD      Y9, Y14, Y13
-	VCMPPD      $0x11, actkernconst<>+7520(SB), Y13, Y11
-	VANDPD      actkernconst<>+7552(SB), Y11, Y9
-	VCMPPD      $0x1e, actkernconst<>+7584(SB), Y13, Y11
-	VBLENDVPD   Y11, actkernconst<>+7584(SB), Y9, Y9
+	VCMPPD      $0x11, actkernconst<>+7200(SB), Y13, Y11
+	VANDPD      actkernconst<>+7232(SB), Y11, Y9
+	VCMPPD      $0x1e, actkernconst<>+7264(SB), Y13, Y11
+	VBLENDVPD   Y11, actkernconst<>+7264(SB), Y9, Y9
 	VADDPD      actkernconst<>+128(SB), Y9, Y12
 	VPSLLQ      $0x34, Y12, Y12
 	VMULPD      Y12, Y8, Y8
 	VSUBPD      Y9, Y13, Y13
-	VMAXPD      actkernconst<>+7520(SB), Y13, Y9
-	VMINPD      actkernconst<>+7584(SB), Y9, Y9
+	VMAXPD      actkernconst<>+7200(SB), Y13, Y9
+	VMINPD      actkernconst<>+7264(SB), Y9, Y9
 	VADDPD      actkernconst<>+128(SB), Y9, Y12
 	VPSLLQ      $0x34, Y12, Y12
 	VMULPD      Y12, Y8, Y8
-	VMULPD      actkernconst<>+8384(SB), Y5, Y2
-	VMULPD      actkernconst<>+8384(SB), Y0, Y9
-	VMULPD      actkernconst<>+8384(SB), Y1, Y11
+	VMULPD      actkernconst<>+8064(SB), Y5, Y2
+	VMULPD      actkernconst<>+8064(SB), Y0, Y9
+	VMULPD      actkernconst<>+8064(SB), Y1, Y11
 	VROUNDPD    $0x08, Y2, Y2
 	VROUNDPD    $0x08, Y9, Y9
 	VROUNDPD    $0x08, Y11, Y11
-	VFMADD132PD actkernconst<>+8352(SB), Y5, Y2
-	VFMADD132PD actkernconst<>+8352(SB), Y0, Y9
-	VFMADD132PD actkernconst<>+8352(SB), Y1, Y11
+	VFMADD132PD actkernconst<>+8032(SB), Y5, Y2
+	VFMADD132PD actkernconst<>+8032(SB), Y0, Y9
+	VFMADD132PD actkernconst<>+8032(SB), Y1, Y11
 	VMOVUPD     1536(SP), Y0
 	VADDPD      actkernconst<>+4000(SB), Y0, Y1
 	VMOVUPD     1408(SP), Y5
@@ -54598,29 +52754,29 @@ loop:
 	VADDPD      Y12, Y9, Y9
 	VADDPD      Y14, Y11, Y11
 	VMOVUPD     1120(SP), Y1
-	VADDPD      actkernconst<>+8576(SB), Y1, Y12
+	VADDPD      actkernconst<>+8256(SB), Y1, Y12
 	VMOVUPD     832(SP), Y14
 	VMOVUPD     Y11, 896(SP)
-	VADDPD      actkernconst<>+8576(SB), Y14, Y11
+	VADDPD      actkernconst<>+8256(SB), Y14, Y11
 	VMOVUPD     Y9, 1408(SP)
 	VMOVUPD     640(SP), Y9
 	VMOVUPD     Y2, 1536(SP)
-	VADDPD      actkernconst<>+8576(SB), Y9, Y2
-	VSUBPD      actkernconst<>+8576(SB), Y12, Y12
-	VSUBPD      actkernconst<>+8576(SB), Y11, Y11
-	VSUBPD      actkernconst<>+8576(SB), Y2, Y2
+	VADDPD      actkernconst<>+8256(SB), Y9, Y2
+	VSUBPD      actkernconst<>+8256(SB), Y12, Y12
+	VSUBPD      actkernconst<>+8256(SB), Y11, Y11
+	VSUBPD      actkernconst<>+8256(SB), Y2, Y2
 	VSUBPD      Y12, Y1, Y1
 	VSUBPD      Y11, Y14, Y14
 	VSUBPD      Y2, Y9, Y9
 	VADDPD      Y12, Y0, Y0
 	VADDPD      Y11, Y5, Y5
 	VADDPD      Y2, Y13, Y13
-	VADDPD      actkernconst<>+8608(SB), Y10, Y2
-	VADDPD      actkernconst<>+8608(SB), Y3, Y11
-	VADDPD      actkernconst<>+8608(SB), Y4, Y12
-	VSUBPD      actkernconst<>+8608(SB), Y2, Y2
-	VSUBPD      actkernconst<>+8608(SB), Y11, Y11
-	VSUBPD      actkernconst<>+8608(SB), Y12, Y12
+	VADDPD      actkernconst<>+8288(SB), Y10, Y2
+	VADDPD      actkernconst<>+8288(SB), Y3, Y11
+	VADDPD      actkernconst<>+8288(SB), Y4, Y12
+	VSUBPD      actkernconst<>+8288(SB), Y2, Y2
+	VSUBPD      actkernconst<>+8288(SB), Y11, Y11
+	VSUBPD      actkernconst<>+8288(SB), Y12, Y12
 	VSUBPD      Y2, Y10, Y10
 	VSUBPD      Y11, Y3, Y3
 	VSUBPD      Y12, Y4, Y4
@@ -54646,17 +52802,17 @@ loop:
 	VFMADD231PD 1408(SP), Y7, Y3
 	VFMADD231PD 896(SP), Y11, Y10
 	VMOVUPD     Y9, 896(SP)
-	VMULPD      actkernconst<>+8384(SB), Y6, Y9
+	VMULPD      actkernconst<>+8064(SB), Y6, Y9
 	VMOVUPD     Y14, 1408(SP)
-	VMULPD      actkernconst<>+8384(SB), Y8, Y14
+	VMULPD      actkernconst<>+8064(SB), Y8, Y14
 	VMOVUPD     Y1, 1536(SP)
-	VMULPD      actkernconst<>+8384(SB), Y12, Y1
+	VMULPD      actkernconst<>+8064(SB), Y12, Y1
 	VROUNDPD    $0x08, Y9, Y9
 	VROUNDPD    $0x08, Y14, Y14
 	VROUNDPD    $0x08, Y1, Y1
-	VFMADD132PD actkernconst<>+8352(SB), Y6, Y9
-	VFMADD132PD actkernconst<>+8352(SB), Y8, Y14
-	VFMADD132PD actkernconst<>+8352(SB), Y12, Y1
+	VFMADD132PD actkernconst<>+8032(SB), Y6, Y9
+	VFMADD132PD actkernconst<>+8032(SB), Y8, Y14
+	VFMADD132PD actkernconst<>+8032(SB), Y12, Y1
 	VADDPD      Y4, Y9, Y9
 	VADDPD      Y3, Y14, Y14
 	VADDPD      Y10, Y1, Y1
@@ -54795,22 +52951,22 @@ loop:
 	VADDPD      480(SP), Y6, Y6
 	VADDPD      640(SP), Y13, Y13
 	VMOVUPD     576(SP), Y3
-	VMULPD      actkernconst<>+7616(SB), Y3, Y5
+	VMULPD      actkernconst<>+7296(SB), Y3, Y5
 	VMOVUPD     352(SP), Y7
-	VMULPD      actkernconst<>+7616(SB), Y7, Y9
-	VMULPD      actkernconst<>+7616(SB), Y8, Y10
+	VMULPD      actkernconst<>+7296(SB), Y7, Y9
+	VMULPD      actkernconst<>+7296(SB), Y8, Y10
 	VXORPD      actkernconst<>+2784(SB), Y5, Y11
 	VXORPD      actkernconst<>+2784(SB), Y9, Y12
 	VXORPD      actkernconst<>+2784(SB), Y10, Y14
-	VFMADD231PD actkernconst<>+7616(SB), Y3, Y11
-	VFMADD231PD actkernconst<>+7616(SB), Y7, Y12
-	VFMADD231PD actkernconst<>+7616(SB), Y8, Y14
-	VMULPD      actkernconst<>+7616(SB), Y4, Y4
-	VMULPD      actkernconst<>+7616(SB), Y6, Y6
-	VMULPD      actkernconst<>+7616(SB), Y13, Y13
-	VFMADD132PD actkernconst<>+8640(SB), Y4, Y3
-	VFMADD132PD actkernconst<>+8640(SB), Y6, Y7
-	VFMADD132PD actkernconst<>+8640(SB), Y13, Y8
+	VFMADD231PD actkernconst<>+7296(SB), Y3, Y11
+	VFMADD231PD actkernconst<>+7296(SB), Y7, Y12
+	VFMADD231PD actkernconst<>+7296(SB), Y8, Y14
+	VMULPD      actkernconst<>+7296(SB), Y4, Y4
+	VMULPD      actkernconst<>+7296(SB), Y6, Y6
+	VMULPD      actkernconst<>+7296(SB), Y13, Y13
+	VFMADD132PD actkernconst<>+8320(SB), Y4, Y3
+	VFMADD132PD actkernconst<>+8320(SB), Y6, Y7
+	VFMADD132PD actkernconst<>+8320(SB), Y13, Y8
 	VADDPD      Y3, Y11, Y11
 	VADDPD      Y7, Y12, Y12
 	VADDPD      Y8, Y14, Y14
@@ -54829,24 +52985,24 @@ loop:
 	VADDPD      actkernconst<>+160(SB), Y0, Y0
 	VADDPD      actkernconst<>+160(SB), Y1, Y1
 	VADDPD      actkernconst<>+160(SB), Y2, Y2
-	VMULPD      actkernconst<>+8384(SB), Y0, Y5
-	VMULPD      actkernconst<>+8384(SB), Y1, Y7
-	VMULPD      actkernconst<>+8384(SB), Y2, Y8
+	VMULPD      actkernconst<>+8064(SB), Y0, Y5
+	VMULPD      actkernconst<>+8064(SB), Y1, Y7
+	VMULPD      actkernconst<>+8064(SB), Y2, Y8
 	VROUNDPD    $0x09, Y5, Y5
 	VROUNDPD    $0x09, Y7, Y7
 	VROUNDPD    $0x09, Y8, Y8
-	VFMADD132PD actkernconst<>+8352(SB), Y0, Y5
-	VFMADD132PD actkernconst<>+8352(SB), Y1, Y7
-	VFMADD132PD actkernconst<>+8352(SB), Y2, Y8
+	VFMADD132PD actkernconst<>+8032(SB), Y0, Y5
+	VFMADD132PD actkernconst<>+8032(SB), Y1, Y7
+	VFMADD132PD actkernconst<>+8032(SB), Y2, Y8
 	VMULPD      actkernconst<>+4512(SB), Y5, Y0
 	VMULPD      actkernconst<>+4512(SB), Y7, Y1
 	VMULPD      actkernconst<>+4512(SB), Y8, Y2
 	VROUNDPD    $0x09, Y0, Y0
 	VROUNDPD    $0x09, Y1, Y1
 	VROUNDPD    $0x09, Y2, Y2
-	VFMADD231PD actkernconst<>+9024(SB), Y0, Y5
-	VFMADD231PD actkernconst<>+9024(SB), Y1, Y7
-	VFMADD231PD actkernconst<>+9024(SB), Y2, Y8
+	VFMADD231PD actkernconst<>+8704(SB), Y0, Y5
+	VFMADD231PD actkernconst<>+8704(SB), Y1, Y7
+	VFMADD231PD actkernconst<>+8704(SB), Y2, Y8
 	VMOVUPD     actkernconst<>+4512(SB), Y9
 	VCMPPD      $0x11, Y5, Y9, Y5
 	VMOVUPD     actkernconst<>+4512(SB), Y9
@@ -54856,36 +53012,36 @@ loop:
 	VANDPD      actkernconst<>+1696(SB), Y3, Y9
 	VANDPD      actkernconst<>+1696(SB), Y4, Y10
 	VANDPD      actkernconst<>+1696(SB), Y6, Y11
-	VMOVUPD     actkernconst<>+7616(SB), Y12
+	VMOVUPD     actkernconst<>+7296(SB), Y12
 	VSUBPD      Y9, Y12, Y9
-	VMOVUPD     actkernconst<>+7616(SB), Y12
+	VMOVUPD     actkernconst<>+7296(SB), Y12
 	VSUBPD      Y10, Y12, Y10
-	VMOVUPD     actkernconst<>+7616(SB), Y12
+	VMOVUPD     actkernconst<>+7296(SB), Y12
 	VSUBPD      Y11, Y12, Y11
-	VADDPD      actkernconst<>+8640(SB), Y9, Y9
-	VADDPD      actkernconst<>+8640(SB), Y10, Y10
-	VADDPD      actkernconst<>+8640(SB), Y11, Y11
+	VADDPD      actkernconst<>+8320(SB), Y9, Y9
+	VADDPD      actkernconst<>+8320(SB), Y10, Y10
+	VADDPD      actkernconst<>+8320(SB), Y11, Y11
 	VBLENDVPD   Y5, Y9, Y3, Y5
 	VBLENDVPD   Y7, Y10, Y4, Y7
 	VBLENDVPD   Y8, Y11, Y6, Y8
-	VADDPD      actkernconst<>+7648(SB), Y0, Y0
-	VADDPD      actkernconst<>+7648(SB), Y1, Y1
-	VADDPD      actkernconst<>+7648(SB), Y2, Y2
+	VADDPD      actkernconst<>+7328(SB), Y0, Y0
+	VADDPD      actkernconst<>+7328(SB), Y1, Y1
+	VADDPD      actkernconst<>+7328(SB), Y2, Y2
 	VMOVUPD     448(SP), Y3
-	VMOVUPD     actkernconst<>+8256(SB), Y4
+	VMOVUPD     actkernconst<>+7936(SB), Y4
 	VFMADD213PD actkernconst<>+1888(SB), Y3, Y4
 	VMOVUPD     416(SP), Y6
-	VMOVUPD     actkernconst<>+8256(SB), Y9
+	VMOVUPD     actkernconst<>+7936(SB), Y9
 	VFMADD213PD actkernconst<>+1888(SB), Y6, Y9
 	VMOVUPD     384(SP), Y10
-	VMOVUPD     actkernconst<>+8256(SB), Y11
+	VMOVUPD     actkernconst<>+7936(SB), Y11
 	VFMADD213PD actkernconst<>+1888(SB), Y10, Y11
-	VADDPD      actkernconst<>+9312(SB), Y4, Y4
-	VADDPD      actkernconst<>+9312(SB), Y9, Y9
-	VADDPD      actkernconst<>+9312(SB), Y11, Y11
-	VSUBPD      actkernconst<>+9312(SB), Y4, Y12
-	VSUBPD      actkernconst<>+9312(SB), Y9, Y13
-	VSUBPD      actkernconst<>+9312(SB), Y11, Y14
+	VADDPD      actkernconst<>+8992(SB), Y4, Y4
+	VADDPD      actkernconst<>+8992(SB), Y9, Y9
+	VADDPD      actkernconst<>+8992(SB), Y11, Y11
+	VSUBPD      actkernconst<>+8992(SB), Y4, Y12
+	VSUBPD      actkernconst<>+8992(SB), Y9, Y13
+	VSUBPD      actkernconst<>+8992(SB), Y11, Y14
 	VMOVUPD     Y2, 352(SP)
 	VMOVUPD     actkernconst<>+4000(SB), Y2
 	VFMADD213PD actkernconst<>+160(SB), Y2, Y12
@@ -54893,15 +53049,15 @@ loop:
 	VFMADD213PD actkernconst<>+160(SB), Y2, Y13
 	VMOVUPD     actkernconst<>+4000(SB), Y2
 	VFMADD213PD actkernconst<>+160(SB), Y2, Y14
-	VFMADD231PD actkernconst<>+9344(SB), Y12, Y3
-	VFMADD231PD actkernconst<>+9344(SB), Y13, Y6
-	VFMADD231PD actkernconst<>+9344(SB), Y14, Y10
-	VFMADD231PD actkernconst<>+9376(SB), Y12, Y3
-	VFMADD231PD actkernconst<>+9376(SB), Y13, Y6
-	VFMADD231PD actkernconst<>+9376(SB), Y14, Y10
-	VFMADD132PD actkernconst<>+9408(SB), Y3, Y12
-	VFMADD132PD actkernconst<>+9408(SB), Y6, Y13
-	VFMADD132PD actkernconst<>+9408(SB), Y10, Y14
+	VFMADD231PD actkernconst<>+9024(SB), Y12, Y3
+	VFMADD231PD actkernconst<>+9024(SB), Y13, Y6
+	VFMADD231PD actkernconst<>+9024(SB), Y14, Y10
+	VFMADD231PD actkernconst<>+9056(SB), Y12, Y3
+	VFMADD231PD actkernconst<>+9056(SB), Y13, Y6
+	VFMADD231PD actkernconst<>+9056(SB), Y14, Y10
+	VFMADD132PD actkernconst<>+9088(SB), Y3, Y12
+	VFMADD132PD actkernconst<>+9088(SB), Y6, Y13
+	VFMADD132PD actkernconst<>+9088(SB), Y10, Y14
 	VMOVUPD     288(SP), Y2
 	VBLENDVPD   Y2, Y5, Y12, Y5
 	VMOVUPD     256(SP), Y3
@@ -54923,24 +53079,24 @@ loop:
 	VMULPD      Y5, Y5, Y0
 	VMULPD      Y7, Y7, Y1
 	VMULPD      Y8, Y8, Y2
-	VMOVUPD     actkernconst<>+8288(SB), Y3
-	VFMADD213PD actkernconst<>+8320(SB), Y0, Y3
-	VMOVUPD     actkernconst<>+8288(SB), Y4
-	VFMADD213PD actkernconst<>+8320(SB), Y1, Y4
-	VMOVUPD     actkernconst<>+8288(SB), Y6
-	VFMADD213PD actkernconst<>+8320(SB), Y2, Y6
-	VFMADD213PD actkernconst<>+9152(SB), Y0, Y3
-	VFMADD213PD actkernconst<>+9152(SB), Y1, Y4
-	VFMADD213PD actkernconst<>+9152(SB), Y2, Y6
-	VFMADD213PD actkernconst<>+9184(SB), Y0, Y3
-	VFMADD213PD actkernconst<>+9184(SB), Y1, Y4
-	VFMADD213PD actkernconst<>+9184(SB), Y2, Y6
-	VFMADD213PD actkernconst<>+9216(SB), Y0, Y3
-	VFMADD213PD actkernconst<>+9216(SB), Y1, Y4
-	VFMADD213PD actkernconst<>+9216(SB), Y2, Y6
-	VFMADD213PD actkernconst<>+9248(SB), Y0, Y3
-	VFMADD213PD actkernconst<>+9248(SB), Y1, Y4
-	VFMADD213PD actkernconst<>+9248(SB), Y2, Y6
+	VMOVUPD     actkernconst<>+7968(SB), Y3
+	VFMADD213PD actkernconst<>+8000(SB), Y0, Y3
+	VMOVUPD     actkernconst<>+7968(SB), Y4
+	VFMADD213PD actkernconst<>+8000(SB), Y1, Y4
+	VMOVUPD     actkernconst<>+7968(SB), Y6
+	VFMADD213PD actkernconst<>+8000(SB), Y2, Y6
+	VFMADD213PD actkernconst<>+8832(SB), Y0, Y3
+	VFMADD213PD actkernconst<>+8832(SB), Y1, Y4
+	VFMADD213PD actkernconst<>+8832(SB), Y2, Y6
+	VFMADD213PD actkernconst<>+8864(SB), Y0, Y3
+	VFMADD213PD actkernconst<>+8864(SB), Y1, Y4
+	VFMADD213PD actkernconst<>+8864(SB), Y2, Y6
+	VFMADD213PD actkernconst<>+8896(SB), Y0, Y3
+	VFMADD213PD actkernconst<>+8896(SB), Y1, Y4
+	VFMADD213PD actkernconst<>+8896(SB), Y2, Y6
+	VFMADD213PD actkernconst<>+8928(SB), Y0, Y3
+	VFMADD213PD actkernconst<>+8928(SB), Y1, Y4
+	VFMADD213PD actkernconst<>+8928(SB), Y2, Y6
 	VFMADD213PD actkernconst<>+160(SB), Y0, Y3
 	VFMADD213PD actkernconst<>+160(SB), Y1, Y4
 	VFMADD213PD actkernconst<>+160(SB), Y2, Y6
@@ -54989,7 +53145,7 @@ single:
 	VCVTPS2PD   (CX), Y0
 	VMULPD      (SP), Y0, Y1
 	VANDPD      actkernconst<>+1696(SB), Y1, Y2
-	VMOVUPD     actkernconst<>+7872(SB), Y3
+	VMOVUPD     actkernconst<>+7552(SB), Y3
 	VCMPPD      $0x11, Y2, Y3, Y4
 	VCMPPD      $0x11, actkernconst<>+4672(SB), Y2, Y2
 	VANDPD      Y2, Y4, Y2
@@ -54997,78 +53153,78 @@ single:
 	VANDPD      actkernconst<>+4736(SB), Y3, Y3
 	VORPD       actkernconst<>+4768(SB), Y3, Y3
 	VSUBPD      actkernconst<>+128(SB), Y3, Y3
-	VMOVUPD     actkernconst<>+7904(SB), Y5
-	VFMADD213PD actkernconst<>+7936(SB), Y3, Y5
+	VMOVUPD     actkernconst<>+7584(SB), Y5
+	VFMADD213PD actkernconst<>+7616(SB), Y3, Y5
 	VROUNDPD    $0x09, Y5, Y5
-	VSUBPD      actkernconst<>+8672(SB), Y3, Y6
-	VFMADD231PD actkernconst<>+8416(SB), Y5, Y6
-	VMOVUPD     actkernconst<>+7968(SB), Y7
+	VSUBPD      actkernconst<>+8352(SB), Y3, Y6
+	VFMADD231PD actkernconst<>+8096(SB), Y5, Y6
+	VMOVUPD     actkernconst<>+7648(SB), Y7
 	VSUBPD      Y3, Y7, Y3
-	VCMPPD      $0x11, actkernconst<>+7520(SB), Y3, Y9
-	VANDPD      actkernconst<>+7552(SB), Y9, Y8
-	VCMPPD      $0x1e, actkernconst<>+7584(SB), Y3, Y9
-	VBLENDVPD   Y9, actkernconst<>+7584(SB), Y8, Y8
+	VCMPPD      $0x11, actkernconst<>+7200(SB), Y3, Y9
+	VANDPD      actkernconst<>+7232(SB), Y9, Y8
+	VCMPPD      $0x1e, actkernconst<>+7264(SB), Y3, Y9
+	VBLENDVPD   Y9, actkernconst<>+7264(SB), Y8, Y8
 	VADDPD      actkernconst<>+128(SB), Y8, Y10
 	VPSLLQ      $0x34, Y10, Y10
 	VMULPD      Y10, Y1, Y7
 	VSUBPD      Y8, Y3, Y11
-	VCMPPD      $0x11, actkernconst<>+7520(SB), Y11, Y9
-	VANDPD      actkernconst<>+7552(SB), Y9, Y8
-	VCMPPD      $0x1e, actkernconst<>+7584(SB), Y11, Y9
-	VBLENDVPD   Y9, actkernconst<>+7584(SB), Y8, Y8
+	VCMPPD      $0x11, actkernconst<>+7200(SB), Y11, Y9
+	VANDPD      actkernconst<>+7232(SB), Y9, Y8
+	VCMPPD      $0x1e, actkernconst<>+7264(SB), Y11, Y9
+	VBLENDVPD   Y9, actkernconst<>+7264(SB), Y8, Y8
 	VADDPD      actkernconst<>+128(SB), Y8, Y10
 	VPSLLQ      $0x34, Y10, Y10
 	VMULPD      Y10, Y7, Y7
 	VSUBPD      Y8, Y11, Y11
-	VMAXPD      actkernconst<>+7520(SB), Y11, Y8
-	VMINPD      actkernconst<>+7584(SB), Y8, Y8
+	VMAXPD      actkernconst<>+7200(SB), Y11, Y8
+	VMINPD      actkernconst<>+7264(SB), Y8, Y8
 	VADDPD      actkernconst<>+128(SB), Y8, Y10
 	VPSLLQ      $0x34, Y10, Y10
 	VMULPD      Y10, Y7, Y7
-	VMOVUPD     actkernconst<>+7808(SB), Y3
+	VMOVUPD     actkernconst<>+7488(SB), Y3
 	VCMPPD      $0x12, Y5, Y3, Y8
-	VSUBPD      actkernconst<>+7808(SB), Y5, Y3
+	VSUBPD      actkernconst<>+7488(SB), Y5, Y3
 	VBLENDVPD   Y8, Y3, Y5, Y3
-	VMOVUPD     actkernconst<>+8000(SB), Y5
-	VBLENDVPD   Y8, actkernconst<>+8448(SB), Y5, Y9
-	VMOVUPD     actkernconst<>+8032(SB), Y5
-	VBLENDVPD   Y8, actkernconst<>+8480(SB), Y5, Y10
-	VMOVUPD     actkernconst<>+8064(SB), Y5
-	VBLENDVPD   Y8, actkernconst<>+8512(SB), Y5, Y11
-	VMOVUPD     actkernconst<>+8096(SB), Y5
-	VBLENDVPD   Y8, actkernconst<>+8544(SB), Y5, Y12
-	VMOVUPD     actkernconst<>+8128(SB), Y5
-	VBLENDVPD   Y8, actkernconst<>+8832(SB), Y5, Y13
-	VMOVUPD     actkernconst<>+8160(SB), Y5
-	VBLENDVPD   Y8, actkernconst<>+8864(SB), Y5, Y14
-	VMOVUPD     actkernconst<>+8192(SB), Y5
-	VBLENDVPD   Y8, actkernconst<>+8896(SB), Y5, Y8
+	VMOVUPD     actkernconst<>+7680(SB), Y5
+	VBLENDVPD   Y8, actkernconst<>+8128(SB), Y5, Y9
+	VMOVUPD     actkernconst<>+7712(SB), Y5
+	VBLENDVPD   Y8, actkernconst<>+8160(SB), Y5, Y10
+	VMOVUPD     actkernconst<>+7744(SB), Y5
+	VBLENDVPD   Y8, actkernconst<>+8192(SB), Y5, Y11
+	VMOVUPD     actkernconst<>+7776(SB), Y5
+	VBLENDVPD   Y8, actkernconst<>+8224(SB), Y5, Y12
+	VMOVUPD     actkernconst<>+7808(SB), Y5
+	VBLENDVPD   Y8, actkernconst<>+8512(SB), Y5, Y13
 	VMOVUPD     actkernconst<>+7840(SB), Y5
+	VBLENDVPD   Y8, actkernconst<>+8544(SB), Y5, Y14
+	VMOVUPD     actkernconst<>+7872(SB), Y5
+	VBLENDVPD   Y8, actkernconst<>+8576(SB), Y5, Y8
+	VMOVUPD     actkernconst<>+7520(SB), Y5
 	VMOVUPD     Y0, 32(SP)
 	VCMPPD      $0x12, Y3, Y5, Y0
-	VSUBPD      actkernconst<>+7840(SB), Y3, Y5
+	VSUBPD      actkernconst<>+7520(SB), Y3, Y5
 	VBLENDVPD   Y0, Y5, Y3, Y5
-	VBLENDVPD   Y0, actkernconst<>+7680(SB), Y9, Y9
-	VBLENDVPD   Y0, actkernconst<>+7712(SB), Y10, Y10
-	VBLENDVPD   Y0, actkernconst<>+7744(SB), Y11, Y11
-	VBLENDVPD   Y0, actkernconst<>+7776(SB), Y12, Y12
-	VBLENDVPD   Y0, actkernconst<>+8704(SB), Y13, Y13
-	VBLENDVPD   Y0, actkernconst<>+8736(SB), Y14, Y14
-	VBLENDVPD   Y0, actkernconst<>+8768(SB), Y8, Y8
-	VMOVUPD     actkernconst<>+8224(SB), Y3
+	VBLENDVPD   Y0, actkernconst<>+7360(SB), Y9, Y9
+	VBLENDVPD   Y0, actkernconst<>+7392(SB), Y10, Y10
+	VBLENDVPD   Y0, actkernconst<>+7424(SB), Y11, Y11
+	VBLENDVPD   Y0, actkernconst<>+7456(SB), Y12, Y12
+	VBLENDVPD   Y0, actkernconst<>+8384(SB), Y13, Y13
+	VBLENDVPD   Y0, actkernconst<>+8416(SB), Y14, Y14
+	VBLENDVPD   Y0, actkernconst<>+8448(SB), Y8, Y8
+	VMOVUPD     actkernconst<>+7904(SB), Y3
 	VMOVUPD     Y4, 64(SP)
-	VBLENDVPD   Y0, actkernconst<>+8800(SB), Y3, Y4
-	VMOVUPD     actkernconst<>+7680(SB), Y3
+	VBLENDVPD   Y0, actkernconst<>+8480(SB), Y3, Y4
+	VMOVUPD     actkernconst<>+7360(SB), Y3
 	VMOVUPD     Y2, 96(SP)
-	VBLENDVPD   Y0, actkernconst<>+8448(SB), Y3, Y2
-	VMOVUPD     actkernconst<>+7712(SB), Y3
+	VBLENDVPD   Y0, actkernconst<>+8128(SB), Y3, Y2
+	VMOVUPD     actkernconst<>+7392(SB), Y3
 	VMOVUPD     Y1, 128(SP)
-	VBLENDVPD   Y0, actkernconst<>+8480(SB), Y3, Y1
-	VMOVUPD     actkernconst<>+7744(SB), Y3
+	VBLENDVPD   Y0, actkernconst<>+8160(SB), Y3, Y1
+	VMOVUPD     actkernconst<>+7424(SB), Y3
 	VMOVUPD     Y7, 160(SP)
-	VBLENDVPD   Y0, actkernconst<>+8512(SB), Y3, Y7
-	VMOVUPD     actkernconst<>+7776(SB), Y3
-	VBLENDVPD   Y0, actkernconst<>+8544(SB), Y3, Y0
+	VBLENDVPD   Y0, actkernconst<>+8192(SB), Y3, Y7
+	VMOVUPD     actkernconst<>+7456(SB), Y3
+	VBLENDVPD   Y0, actkernconst<>+8224(SB), Y3, Y0
 	VMOVUPD     actkernconst<>+5760(SB), Y3
 	VMOVUPD     Y6, 192(SP)
 	VCMPPD      $0x12, Y5, Y3, Y6
@@ -55101,128 +53257,128 @@ single:
 	VBLENDVPD   Y0, Y4, Y7, Y0
 	VMOVUPD     192(SP), Y1
 	VADDPD      actkernconst<>+576(SB), Y1, Y2
-	VCMPPD      $0x11, actkernconst<>+7520(SB), Y2, Y5
-	VANDPD      actkernconst<>+7552(SB), Y5, Y4
-	VCMPPD      $0x1e, actkernconst<>+7584(SB), Y2, Y5
-	VBLENDVPD   Y5, actkernconst<>+7584(SB), Y4, Y4
+	VCMPPD      $0x11, actkernconst<>+7200(SB), Y2, Y5
+	VANDPD      actkernconst<>+7232(SB), Y5, Y4
+	VCMPPD      $0x1e, actkernconst<>+7264(SB), Y2, Y5
+	VBLENDVPD   Y5, actkernconst<>+7264(SB), Y4, Y4
 	VADDPD      actkernconst<>+128(SB), Y4, Y6
 	VPSLLQ      $0x34, Y6, Y6
 	VMULPD      Y6, Y9, Y3
 	VSUBPD      Y4, Y2, Y7
-	VCMPPD      $0x11, actkernconst<>+7520(SB), Y7, Y5
-	VANDPD      actkernconst<>+7552(SB), Y5, Y4
-	VCMPPD      $0x1e, actkernconst<>+7584(SB), Y7, Y5
-	VBLENDVPD   Y5, actkernconst<>+7584(SB), Y4, Y4
+	VCMPPD      $0x11, actkernconst<>+7200(SB), Y7, Y5
+	VANDPD      actkernconst<>+7232(SB), Y5, Y4
+	VCMPPD      $0x1e, actkernconst<>+7264(SB), Y7, Y5
+	VBLENDVPD   Y5, actkernconst<>+7264(SB), Y4, Y4
 	VADDPD      actkernconst<>+128(SB), Y4, Y6
 	VPSLLQ      $0x34, Y6, Y6
 	VMULPD      Y6, Y3, Y3
 	VSUBPD      Y4, Y7, Y7
-	VMAXPD      actkernconst<>+7520(SB), Y7, Y4
-	VMINPD      actkernconst<>+7584(SB), Y4, Y4
+	VMAXPD      actkernconst<>+7200(SB), Y7, Y4
+	VMINPD      actkernconst<>+7264(SB), Y4, Y4
 	VADDPD      actkernconst<>+128(SB), Y4, Y6
 	VPSLLQ      $0x34, Y6, Y6
 	VMULPD      Y6, Y3, Y3
-	VADDPD      actkernconst<>+8416(SB), Y1, Y2
-	VCMPPD      $0x11, actkernconst<>+7520(SB), Y2, Y6
-	VANDPD      actkernconst<>+7552(SB), Y6, Y5
-	VCMPPD      $0x1e, actkernconst<>+7584(SB), Y2, Y6
-	VBLENDVPD   Y6, actkernconst<>+7584(SB), Y5, Y5
+	VADDPD      actkernconst<>+8096(SB), Y1, Y2
+	VCMPPD      $0x11, actkernconst<>+7200(SB), Y2, Y6
+	VANDPD      actkernconst<>+7232(SB), Y6, Y5
+	VCMPPD      $0x1e, actkernconst<>+7264(SB), Y2, Y6
+	VBLENDVPD   Y6, actkernconst<>+7264(SB), Y5, Y5
 	VADDPD      actkernconst<>+128(SB), Y5, Y7
 	VPSLLQ      $0x34, Y7, Y7
 	VMULPD      Y7, Y10, Y4
 	VSUBPD      Y5, Y2, Y8
-	VCMPPD      $0x11, actkernconst<>+7520(SB), Y8, Y6
-	VANDPD      actkernconst<>+7552(SB), Y6, Y5
-	VCMPPD      $0x1e, actkernconst<>+7584(SB), Y8, Y6
-	VBLENDVPD   Y6, actkernconst<>+7584(SB), Y5, Y5
+	VCMPPD      $0x11, actkernconst<>+7200(SB), Y8, Y6
+	VANDPD      actkernconst<>+7232(SB), Y6, Y5
+	VCMPPD      $0x1e, actkernconst<>+7264(SB), Y8, Y6
+	VBLENDVPD   Y6, actkernconst<>+7264(SB), Y5, Y5
 	VADDPD      actkernconst<>+128(SB), Y5, Y7
 	VPSLLQ      $0x34, Y7, Y7
 	VMULPD      Y7, Y4, Y4
 	VSUBPD      Y5, Y8, Y8
-	VMAXPD      actkernconst<>+7520(SB), Y8, Y5
-	VMINPD      actkernconst<>+7584(SB), Y5, Y5
+	VMAXPD      actkernconst<>+7200(SB), Y8, Y5
+	VMINPD      actkernconst<>+7264(SB), Y5, Y5
 	VADDPD      actkernconst<>+128(SB), Y5, Y7
 	VPSLLQ      $0x34, Y7, Y7
 	VMULPD      Y7, Y4, Y4
-	VADDPD      actkernconst<>+8928(SB), Y1, Y2
-	VCMPPD      $0x11, actkernconst<>+7520(SB), Y2, Y7
-	VANDPD      actkernconst<>+7552(SB), Y7, Y6
-	VCMPPD      $0x1e, actkernconst<>+7584(SB), Y2, Y7
-	VBLENDVPD   Y7, actkernconst<>+7584(SB), Y6, Y6
+	VADDPD      actkernconst<>+8608(SB), Y1, Y2
+	VCMPPD      $0x11, actkernconst<>+7200(SB), Y2, Y7
+	VANDPD      actkernconst<>+7232(SB), Y7, Y6
+	VCMPPD      $0x1e, actkernconst<>+7264(SB), Y2, Y7
+	VBLENDVPD   Y7, actkernconst<>+7264(SB), Y6, Y6
 	VADDPD      actkernconst<>+128(SB), Y6, Y8
 	VPSLLQ      $0x34, Y8, Y8
 	VMULPD      Y8, Y11, Y5
 	VSUBPD      Y6, Y2, Y9
-	VCMPPD      $0x11, actkernconst<>+7520(SB), Y9, Y7
-	VANDPD      actkernconst<>+7552(SB), Y7, Y6
-	VCMPPD      $0x1e, actkernconst<>+7584(SB), Y9, Y7
-	VBLENDVPD   Y7, actkernconst<>+7584(SB), Y6, Y6
+	VCMPPD      $0x11, actkernconst<>+7200(SB), Y9, Y7
+	VANDPD      actkernconst<>+7232(SB), Y7, Y6
+	VCMPPD      $0x1e, actkernconst<>+7264(SB), Y9, Y7
+	VBLENDVPD   Y7, actkernconst<>+7264(SB), Y6, Y6
 	VADDPD      actkernconst<>+128(SB), Y6, Y8
 	VPSLLQ      $0x34, Y8, Y8
 	VMULPD      Y8, Y5, Y5
 	VSUBPD      Y6, Y9, Y9
-	VMAXPD      actkernconst<>+7520(SB), Y9, Y6
-	VMINPD      actkernconst<>+7584(SB), Y6, Y6
+	VMAXPD      actkernconst<>+7200(SB), Y9, Y6
+	VMINPD      actkernconst<>+7264(SB), Y6, Y6
 	VADDPD      actkernconst<>+128(SB), Y6, Y8
 	VPSLLQ      $0x34, Y8, Y8
 	VMULPD      Y8, Y5, Y5
-	VADDPD      actkernconst<>+8960(SB), Y1, Y2
-	VCMPPD      $0x11, actkernconst<>+7520(SB), Y2, Y8
-	VANDPD      actkernconst<>+7552(SB), Y8, Y7
-	VCMPPD      $0x1e, actkernconst<>+7584(SB), Y2, Y8
-	VBLENDVPD   Y8, actkernconst<>+7584(SB), Y7, Y7
+	VADDPD      actkernconst<>+8640(SB), Y1, Y2
+	VCMPPD      $0x11, actkernconst<>+7200(SB), Y2, Y8
+	VANDPD      actkernconst<>+7232(SB), Y8, Y7
+	VCMPPD      $0x1e, actkernconst<>+7264(SB), Y2, Y8
+	VBLENDVPD   Y8, actkernconst<>+7264(SB), Y7, Y7
 	VADDPD      actkernconst<>+128(SB), Y7, Y9
 	VPSLLQ      $0x34, Y9, Y9
 	VMULPD      Y9, Y12, Y6
 	VSUBPD      Y7, Y2, Y10
-	VCMPPD      $0x11, actkernconst<>+7520(SB), Y10, Y8
-	VANDPD      actkernconst<>+7552(SB), Y8, Y7
-	VCMPPD      $0x1e, actkernconst<>+7584(SB), Y10, Y8
-	VBLENDVPD   Y8, actkernconst<>+7584(SB), Y7, Y7
+	VCMPPD      $0x11, actkernconst<>+7200(SB), Y10, Y8
+	VANDPD      actkernconst<>+7232(SB), Y8, Y7
+	VCMPPD      $0x1e, actkernconst<>+7264(SB), Y10, Y8
+	VBLENDVPD   Y8, actkernconst<>+7264(SB), Y7, Y7
 	VADDPD      actkernconst<>+128(SB), Y7, Y9
 	VPSLLQ      $0x34, Y9, Y9
 	VMULPD      Y9, Y6, Y6
 	VSUBPD      Y7, Y10, Y10
-	VMAXPD      actkernconst<>+7520(SB), Y10, Y7
-	VMINPD      actkernconst<>+7584(SB), Y7, Y7
+	VMAXPD      actkernconst<>+7200(SB), Y10, Y7
+	VMINPD      actkernconst<>+7264(SB), Y7, Y7
 	VADDPD      actkernconst<>+128(SB), Y7, Y9
 	VPSLLQ      $0x34, Y9, Y9
 	VMULPD      Y9, Y6, Y6
-	VADDPD      actkernconst<>+8992(SB), Y1, Y1
-	VCMPPD      $0x11, actkernconst<>+7520(SB), Y1, Y8
-	VANDPD      actkernconst<>+7552(SB), Y8, Y7
-	VCMPPD      $0x1e, actkernconst<>+7584(SB), Y1, Y8
-	VBLENDVPD   Y8, actkernconst<>+7584(SB), Y7, Y7
+	VADDPD      actkernconst<>+8672(SB), Y1, Y1
+	VCMPPD      $0x11, actkernconst<>+7200(SB), Y1, Y8
+	VANDPD      actkernconst<>+7232(SB), Y8, Y7
+	VCMPPD      $0x1e, actkernconst<>+7264(SB), Y1, Y8
+	VBLENDVPD   Y8, actkernconst<>+7264(SB), Y7, Y7
 	VADDPD      actkernconst<>+128(SB), Y7, Y9
 	VPSLLQ      $0x34, Y9, Y9
 	VMULPD      Y9, Y0, Y2
 	VSUBPD      Y7, Y1, Y10
-	VCMPPD      $0x11, actkernconst<>+7520(SB), Y10, Y8
-	VANDPD      actkernconst<>+7552(SB), Y8, Y7
-	VCMPPD      $0x1e, actkernconst<>+7584(SB), Y10, Y8
-	VBLENDVPD   Y8, actkernconst<>+7584(SB), Y7, Y7
+	VCMPPD      $0x11, actkernconst<>+7200(SB), Y10, Y8
+	VANDPD      actkernconst<>+7232(SB), Y8, Y7
+	VCMPPD      $0x1e, actkernconst<>+7264(SB), Y10, Y8
+	VBLENDVPD   Y8, actkernconst<>+7264(SB), Y7, Y7
 	VADDPD      actkernconst<>+128(SB), Y7, Y9
 	VPSLLQ      $0x34, Y9, Y9
 	VMULPD      Y9, Y2, Y2
 	VSUBPD      Y7, Y10, Y10
-	VMAXPD      actkernconst<>+7520(SB), Y10, Y7
-	VMINPD      actkernconst<>+7584(SB), Y7, Y7
+	VMAXPD      actkernconst<>+7200(SB), Y10, Y7
+	VMINPD      actkernconst<>+7264(SB), Y7, Y7
 	VADDPD      actkernconst<>+128(SB), Y7, Y9
 	VPSLLQ      $0x34, Y9, Y9
 	VMULPD      Y9, Y2, Y2
-	VMULPD      actkernconst<>+8384(SB), Y3, Y0
+	VMULPD      actkernconst<>+8064(SB), Y3, Y0
 	VROUNDPD    $0x08, Y0, Y0
-	VFMADD132PD actkernconst<>+8352(SB), Y3, Y0
+	VFMADD132PD actkernconst<>+8032(SB), Y3, Y0
 	VADDPD      actkernconst<>+4000(SB), Y4, Y1
 	VSUBPD      actkernconst<>+4000(SB), Y1, Y1
 	VSUBPD      Y1, Y4, Y4
 	VADDPD      Y1, Y0, Y0
-	VADDPD      actkernconst<>+8576(SB), Y5, Y1
-	VSUBPD      actkernconst<>+8576(SB), Y1, Y1
+	VADDPD      actkernconst<>+8256(SB), Y5, Y1
+	VSUBPD      actkernconst<>+8256(SB), Y1, Y1
 	VSUBPD      Y1, Y5, Y5
 	VADDPD      Y1, Y4, Y4
-	VADDPD      actkernconst<>+8608(SB), Y6, Y1
-	VSUBPD      actkernconst<>+8608(SB), Y1, Y1
+	VADDPD      actkernconst<>+8288(SB), Y6, Y1
+	VSUBPD      actkernconst<>+8288(SB), Y1, Y1
 	VSUBPD      Y1, Y6, Y6
 	VADDPD      Y1, Y5, Y5
 	VADDPD      Y2, Y6, Y6
@@ -55230,9 +53386,9 @@ single:
 	VMULPD      Y0, Y1, Y2
 	VXORPD      actkernconst<>+2784(SB), Y2, Y3
 	VFMADD213PD Y3, Y1, Y0
-	VMULPD      actkernconst<>+8384(SB), Y2, Y3
+	VMULPD      actkernconst<>+8064(SB), Y2, Y3
 	VROUNDPD    $0x08, Y3, Y3
-	VFMADD132PD actkernconst<>+8352(SB), Y2, Y3
+	VFMADD132PD actkernconst<>+8032(SB), Y2, Y3
 	VADDPD      Y0, Y3, Y3
 	VMULPD      Y4, Y1, Y0
 	VXORPD      actkernconst<>+2784(SB), Y0, Y2
@@ -55269,41 +53425,41 @@ single:
 	VADDPD      Y3, Y8, Y8
 	VADDPD      Y5, Y8, Y8
 	VADDPD      Y1, Y8, Y8
-	VMULPD      actkernconst<>+7616(SB), Y4, Y0
+	VMULPD      actkernconst<>+7296(SB), Y4, Y0
 	VXORPD      actkernconst<>+2784(SB), Y0, Y1
-	VFMADD231PD actkernconst<>+7616(SB), Y4, Y1
-	VMULPD      actkernconst<>+7616(SB), Y8, Y8
-	VFMADD132PD actkernconst<>+8640(SB), Y8, Y4
+	VFMADD231PD actkernconst<>+7296(SB), Y4, Y1
+	VMULPD      actkernconst<>+7296(SB), Y8, Y8
+	VFMADD132PD actkernconst<>+8320(SB), Y8, Y4
 	VADDPD      Y4, Y1, Y1
 	VADDPD      Y1, Y0, Y3
 	VSUBPD      Y0, Y3, Y0
 	VSUBPD      Y0, Y1, Y1
 	VADDPD      Y1, Y3, Y3
 	VADDPD      actkernconst<>+160(SB), Y2, Y2
-	VMULPD      actkernconst<>+8384(SB), Y2, Y0
+	VMULPD      actkernconst<>+8064(SB), Y2, Y0
 	VROUNDPD    $0x09, Y0, Y0
-	VFMADD132PD actkernconst<>+8352(SB), Y2, Y0
+	VFMADD132PD actkernconst<>+8032(SB), Y2, Y0
 	VMULPD      actkernconst<>+4512(SB), Y0, Y1
 	VROUNDPD    $0x09, Y1, Y1
-	VFMADD231PD actkernconst<>+9024(SB), Y1, Y0
+	VFMADD231PD actkernconst<>+8704(SB), Y1, Y0
 	VMOVUPD     actkernconst<>+4512(SB), Y2
 	VCMPPD      $0x11, Y0, Y2, Y0
 	VANDPD      actkernconst<>+1696(SB), Y3, Y2
-	VMOVUPD     actkernconst<>+7616(SB), Y4
+	VMOVUPD     actkernconst<>+7296(SB), Y4
 	VSUBPD      Y2, Y4, Y2
-	VADDPD      actkernconst<>+8640(SB), Y2, Y2
+	VADDPD      actkernconst<>+8320(SB), Y2, Y2
 	VBLENDVPD   Y0, Y2, Y3, Y0
-	VADDPD      actkernconst<>+7648(SB), Y1, Y1
+	VADDPD      actkernconst<>+7328(SB), Y1, Y1
 	VMOVUPD     128(SP), Y2
-	VMOVUPD     actkernconst<>+8256(SB), Y3
+	VMOVUPD     actkernconst<>+7936(SB), Y3
 	VFMADD213PD actkernconst<>+1888(SB), Y2, Y3
-	VADDPD      actkernconst<>+9312(SB), Y3, Y3
-	VSUBPD      actkernconst<>+9312(SB), Y3, Y4
+	VADDPD      actkernconst<>+8992(SB), Y3, Y3
+	VSUBPD      actkernconst<>+8992(SB), Y3, Y4
 	VMOVUPD     actkernconst<>+4000(SB), Y5
 	VFMADD213PD actkernconst<>+160(SB), Y5, Y4
-	VFMADD231PD actkernconst<>+9344(SB), Y4, Y2
-	VFMADD231PD actkernconst<>+9376(SB), Y4, Y2
-	VFMADD132PD actkernconst<>+9408(SB), Y2, Y4
+	VFMADD231PD actkernconst<>+9024(SB), Y4, Y2
+	VFMADD231PD actkernconst<>+9056(SB), Y4, Y2
+	VFMADD132PD actkernconst<>+9088(SB), Y2, Y4
 	VMOVUPD     96(SP), Y2
 	VBLENDVPD   Y2, Y0, Y4, Y0
 	VMOVUPD     64(SP), Y5
@@ -55311,12 +53467,12 @@ single:
 	VBLENDVPD   Y2, Y1, Y3, Y2
 	VBLENDVPD   Y5, Y2, Y3, Y5
 	VMULPD      Y0, Y0, Y1
-	VMOVUPD     actkernconst<>+8288(SB), Y2
-	VFMADD213PD actkernconst<>+8320(SB), Y1, Y2
-	VFMADD213PD actkernconst<>+9152(SB), Y1, Y2
-	VFMADD213PD actkernconst<>+9184(SB), Y1, Y2
-	VFMADD213PD actkernconst<>+9216(SB), Y1, Y2
-	VFMADD213PD actkernconst<>+9248(SB), Y1, Y2
+	VMOVUPD     actkernconst<>+7968(SB), Y2
+	VFMADD213PD actkernconst<>+8000(SB), Y1, Y2
+	VFMADD213PD actkernconst<>+8832(SB), Y1, Y2
+	VFMADD213PD actkernconst<>+8864(SB), Y1, Y2
+	VFMADD213PD actkernconst<>+8896(SB), Y1, Y2
+	VFMADD213PD actkernconst<>+8928(SB), Y1, Y2
 	VFMADD213PD actkernconst<>+160(SB), Y1, Y2
 	VMULPD      Y2, Y0, Y0
 	VPSLLQ      $0x3f, Y5, Y1
@@ -55345,7 +53501,7 @@ tail:
 	VCVTPS2PD   X0, Y0
 	VMULPD      (SP), Y0, Y1
 	VANDPD      actkernconst<>+1696(SB), Y1, Y2
-	VMOVUPD     actkernconst<>+7872(SB), Y3
+	VMOVUPD     actkernconst<>+7552(SB), Y3
 	VCMPPD      $0x11, Y2, Y3, Y4
 	VCMPPD      $0x11, actkernconst<>+4672(SB), Y2, Y2
 	VANDPD      Y2, Y4, Y2
@@ -55353,78 +53509,78 @@ tail:
 	VANDPD      actkernconst<>+4736(SB), Y3, Y3
 	VORPD       actkernconst<>+4768(SB), Y3, Y3
 	VSUBPD      actkernconst<>+128(SB), Y3, Y3
-	VMOVUPD     actkernconst<>+7904(SB), Y5
-	VFMADD213PD actkernconst<>+7936(SB), Y3, Y5
+	VMOVUPD     actkernconst<>+7584(SB), Y5
+	VFMADD213PD actkernconst<>+7616(SB), Y3, Y5
 	VROUNDPD    $0x09, Y5, Y5
-	VSUBPD      actkernconst<>+8672(SB), Y3, Y6
-	VFMADD231PD actkernconst<>+8416(SB), Y5, Y6
-	VMOVUPD     actkernconst<>+7968(SB), Y7
+	VSUBPD      actkernconst<>+8352(SB), Y3, Y6
+	VFMADD231PD actkernconst<>+8096(SB), Y5, Y6
+	VMOVUPD     actkernconst<>+7648(SB), Y7
 	VSUBPD      Y3, Y7, Y3
-	VCMPPD      $0x11, actkernconst<>+7520(SB), Y3, Y9
-	VANDPD      actkernconst<>+7552(SB), Y9, Y8
-	VCMPPD      $0x1e, actkernconst<>+7584(SB), Y3, Y9
-	VBLENDVPD   Y9, actkernconst<>+7584(SB), Y8, Y8
+	VCMPPD      $0x11, actkernconst<>+7200(SB), Y3, Y9
+	VANDPD      actkernconst<>+7232(SB), Y9, Y8
+	VCMPPD      $0x1e, actkernconst<>+7264(SB), Y3, Y9
+	VBLENDVPD   Y9, actkernconst<>+7264(SB), Y8, Y8
 	VADDPD      actkernconst<>+128(SB), Y8, Y10
 	VPSLLQ      $0x34, Y10, Y10
 	VMULPD      Y10, Y1, Y7
 	VSUBPD      Y8, Y3, Y11
-	VCMPPD      $0x11, actkernconst<>+7520(SB), Y11, Y9
-	VANDPD      actkernconst<>+7552(SB), Y9, Y8
-	VCMPPD      $0x1e, actkernconst<>+7584(SB), Y11, Y9
-	VBLENDVPD   Y9, actkernconst<>+7584(SB), Y8, Y8
+	VCMPPD      $0x11, actkernconst<>+7200(SB), Y11, Y9
+	VANDPD      actkernconst<>+7232(SB), Y9, Y8
+	VCMPPD      $0x1e, actkernconst<>+7264(SB), Y11, Y9
+	VBLENDVPD   Y9, actkernconst<>+7264(SB), Y8, Y8
 	VADDPD      actkernconst<>+128(SB), Y8, Y10
 	VPSLLQ      $0x34, Y10, Y10
 	VMULPD      Y10, Y7, Y7
 	VSUBPD      Y8, Y11, Y11
-	VMAXPD      actkernconst<>+7520(SB), Y11, Y8
-	VMINPD      actkernconst<>+7584(SB), Y8, Y8
+	VMAXPD      actkernconst<>+7200(SB), Y11, Y8
+	VMINPD      actkernconst<>+7264(SB), Y8, Y8
 	VADDPD      actkernconst<>+128(SB), Y8, Y10
 	VPSLLQ      $0x34, Y10, Y10
 	VMULPD      Y10, Y7, Y7
-	VMOVUPD     actkernconst<>+7808(SB), Y3
+	VMOVUPD     actkernconst<>+7488(SB), Y3
 	VCMPPD      $0x12, Y5, Y3, Y8
-	VSUBPD      actkernconst<>+7808(SB), Y5, Y3
+	VSUBPD      actkernconst<>+7488(SB), Y5, Y3
 	VBLENDVPD   Y8, Y3, Y5, Y3
-	VMOVUPD     actkernconst<>+8000(SB), Y5
-	VBLENDVPD   Y8, actkernconst<>+8448(SB), Y5, Y9
-	VMOVUPD     actkernconst<>+8032(SB), Y5
-	VBLENDVPD   Y8, actkernconst<>+8480(SB), Y5, Y10
-	VMOVUPD     actkernconst<>+8064(SB), Y5
-	VBLENDVPD   Y8, actkernconst<>+8512(SB), Y5, Y11
-	VMOVUPD     actkernconst<>+8096(SB), Y5
-	VBLENDVPD   Y8, actkernconst<>+8544(SB), Y5, Y12
-	VMOVUPD     actkernconst<>+8128(SB), Y5
-	VBLENDVPD   Y8, actkernconst<>+8832(SB), Y5, Y13
-	VMOVUPD     actkernconst<>+8160(SB), Y5
-	VBLENDVPD   Y8, actkernconst<>+8864(SB), Y5, Y14
-	VMOVUPD     actkernconst<>+8192(SB), Y5
-	VBLENDVPD   Y8, actkernconst<>+8896(SB), Y5, Y8
+	VMOVUPD     actkernconst<>+7680(SB), Y5
+	VBLENDVPD   Y8, actkernconst<>+8128(SB), Y5, Y9
+	VMOVUPD     actkernconst<>+7712(SB), Y5
+	VBLENDVPD   Y8, actkernconst<>+8160(SB), Y5, Y10
+	VMOVUPD     actkernconst<>+7744(SB), Y5
+	VBLENDVPD   Y8, actkernconst<>+8192(SB), Y5, Y11
+	VMOVUPD     actkernconst<>+7776(SB), Y5
+	VBLENDVPD   Y8, actkernconst<>+8224(SB), Y5, Y12
+	VMOVUPD     actkernconst<>+7808(SB), Y5
+	VBLENDVPD   Y8, actkernconst<>+8512(SB), Y5, Y13
 	VMOVUPD     actkernconst<>+7840(SB), Y5
+	VBLENDVPD   Y8, actkernconst<>+8544(SB), Y5, Y14
+	VMOVUPD     actkernconst<>+7872(SB), Y5
+	VBLENDVPD   Y8, actkernconst<>+8576(SB), Y5, Y8
+	VMOVUPD     actkernconst<>+7520(SB), Y5
 	VMOVUPD     Y0, 32(SP)
 	VCMPPD      $0x12, Y3, Y5, Y0
-	VSUBPD      actkernconst<>+7840(SB), Y3, Y5
+	VSUBPD      actkernconst<>+7520(SB), Y3, Y5
 	VBLENDVPD   Y0, Y5, Y3, Y5
-	VBLENDVPD   Y0, actkernconst<>+7680(SB), Y9, Y9
-	VBLENDVPD   Y0, actkernconst<>+7712(SB), Y10, Y10
-	VBLENDVPD   Y0, actkernconst<>+7744(SB), Y11, Y11
-	VBLENDVPD   Y0, actkernconst<>+7776(SB), Y12, Y12
-	VBLENDVPD   Y0, actkernconst<>+8704(SB), Y13, Y13
-	VBLENDVPD   Y0, actkernconst<>+8736(SB), Y14, Y14
-	VBLENDVPD   Y0, actkernconst<>+8768(SB), Y8, Y8
-	VMOVUPD     actkernconst<>+8224(SB), Y3
+	VBLENDVPD   Y0, actkernconst<>+7360(SB), Y9, Y9
+	VBLENDVPD   Y0, actkernconst<>+7392(SB), Y10, Y10
+	VBLENDVPD   Y0, actkernconst<>+7424(SB), Y11, Y11
+	VBLENDVPD   Y0, actkernconst<>+7456(SB), Y12, Y12
+	VBLENDVPD   Y0, actkernconst<>+8384(SB), Y13, Y13
+	VBLENDVPD   Y0, actkernconst<>+8416(SB), Y14, Y14
+	VBLENDVPD   Y0, actkernconst<>+8448(SB), Y8, Y8
+	VMOVUPD     actkernconst<>+7904(SB), Y3
 	VMOVUPD     Y4, 64(SP)
-	VBLENDVPD   Y0, actkernconst<>+8800(SB), Y3, Y4
-	VMOVUPD     actkernconst<>+7680(SB), Y3
+	VBLENDVPD   Y0, actkernconst<>+8480(SB), Y3, Y4
+	VMOVUPD     actkernconst<>+7360(SB), Y3
 	VMOVUPD     Y2, 96(SP)
-	VBLENDVPD   Y0, actkernconst<>+8448(SB), Y3, Y2
-	VMOVUPD     actkernconst<>+7712(SB), Y3
+	VBLENDVPD   Y0, actkernconst<>+8128(SB), Y3, Y2
+	VMOVUPD     actkernconst<>+7392(SB), Y3
 	VMOVUPD     Y1, 128(SP)
-	VBLENDVPD   Y0, actkernconst<>+8480(SB), Y3, Y1
-	VMOVUPD     actkernconst<>+7744(SB), Y3
+	VBLENDVPD   Y0, actkernconst<>+8160(SB), Y3, Y1
+	VMOVUPD     actkernconst<>+7424(SB), Y3
 	VMOVUPD     Y7, 160(SP)
-	VBLENDVPD   Y0, actkernconst<>+8512(SB), Y3, Y7
-	VMOVUPD     actkernconst<>+7776(SB), Y3
-	VBLENDVPD   Y0, actkernconst<>+8544(SB), Y3, Y0
+	VBLENDVPD   Y0, actkernconst<>+8192(SB), Y3, Y7
+	VMOVUPD     actkernconst<>+7456(SB), Y3
+	VBLENDVPD   Y0, actkernconst<>+8224(SB), Y3, Y0
 	VMOVUPD     actkernconst<>+5760(SB), Y3
 	VMOVUPD     Y6, 192(SP)
 	VCMPPD      $0x12, Y5, Y3, Y6
@@ -55457,128 +53613,128 @@ tail:
 	VBLENDVPD   Y0, Y4, Y7, Y0
 	VMOVUPD     192(SP), Y1
 	VADDPD      actkernconst<>+576(SB), Y1, Y2
-	VCMPPD      $0x11, actkernconst<>+7520(SB), Y2, Y5
-	VANDPD      actkernconst<>+7552(SB), Y5, Y4
-	VCMPPD      $0x1e, actkernconst<>+7584(SB), Y2, Y5
-	VBLENDVPD   Y5, actkernconst<>+7584(SB), Y4, Y4
+	VCMPPD      $0x11, actkernconst<>+7200(SB), Y2, Y5
+	VANDPD      actkernconst<>+7232(SB), Y5, Y4
+	VCMPPD      $0x1e, actkernconst<>+7264(SB), Y2, Y5
+	VBLENDVPD   Y5, actkernconst<>+7264(SB), Y4, Y4
 	VADDPD      actkernconst<>+128(SB), Y4, Y6
 	VPSLLQ      $0x34, Y6, Y6
 	VMULPD      Y6, Y9, Y3
 	VSUBPD      Y4, Y2, Y7
-	VCMPPD      $0x11, actkernconst<>+7520(SB), Y7, Y5
-	VANDPD      actkernconst<>+7552(SB), Y5, Y4
-	VCMPPD      $0x1e, actkernconst<>+7584(SB), Y7, Y5
-	VBLENDVPD   Y5, actkernconst<>+7584(SB), Y4, Y4
+	VCMPPD      $0x11, actkernconst<>+7200(SB), Y7, Y5
+	VANDPD      actkernconst<>+7232(SB), Y5, Y4
+	VCMPPD      $0x1e, actkernconst<>+7264(SB), Y7, Y5
+	VBLENDVPD   Y5, actkernconst<>+7264(SB), Y4, Y4
 	VADDPD      actkernconst<>+128(SB), Y4, Y6
 	VPSLLQ      $0x34, Y6, Y6
 	VMULPD      Y6, Y3, Y3
 	VSUBPD      Y4, Y7, Y7
-	VMAXPD      actkernconst<>+7520(SB), Y7, Y4
-	VMINPD      actkernconst<>+7584(SB), Y4, Y4
+	VMAXPD      actkernconst<>+7200(SB), Y7, Y4
+	VMINPD      actkernconst<>+7264(SB), Y4, Y4
 	VADDPD      actkernconst<>+128(SB), Y4, Y6
 	VPSLLQ      $0x34, Y6, Y6
 	VMULPD      Y6, Y3, Y3
-	VADDPD      actkernconst<>+8416(SB), Y1, Y2
-	VCMPPD      $0x11, actkernconst<>+7520(SB), Y2, Y6
-	VANDPD      actkernconst<>+7552(SB), Y6, Y5
-	VCMPPD      $0x1e, actkernconst<>+7584(SB), Y2, Y6
-	VBLENDVPD   Y6, actkernconst<>+7584(SB), Y5, Y5
+	VADDPD      actkernconst<>+8096(SB), Y1, Y2
+	VCMPPD      $0x11, actkernconst<>+7200(SB), Y2, Y6
+	VANDPD      actkernconst<>+7232(SB), Y6, Y5
+	VCMPPD      $0x1e, actkernconst<>+7264(SB), Y2, Y6
+	VBLENDVPD   Y6, actkernconst<>+7264(SB), Y5, Y5
 	VADDPD      actkernconst<>+128(SB), Y5, Y7
 	VPSLLQ      $0x34, Y7, Y7
 	VMULPD      Y7, Y10, Y4
 	VSUBPD      Y5, Y2, Y8
-	VCMPPD      $0x11, actkernconst<>+7520(SB), Y8, Y6
-	VANDPD      actkernconst<>+7552(SB), Y6, Y5
-	VCMPPD      $0x1e, actkernconst<>+7584(SB), Y8, Y6
-	VBLENDVPD   Y6, actkernconst<>+7584(SB), Y5, Y5
+	VCMPPD      $0x11, actkernconst<>+7200(SB), Y8, Y6
+	VANDPD      actkernconst<>+7232(SB), Y6, Y5
+	VCMPPD      $0x1e, actkernconst<>+7264(SB), Y8, Y6
+	VBLENDVPD   Y6, actkernconst<>+7264(SB), Y5, Y5
 	VADDPD      actkernconst<>+128(SB), Y5, Y7
 	VPSLLQ      $0x34, Y7, Y7
 	VMULPD      Y7, Y4, Y4
 	VSUBPD      Y5, Y8, Y8
-	VMAXPD      actkernconst<>+7520(SB), Y8, Y5
-	VMINPD      actkernconst<>+7584(SB), Y5, Y5
+	VMAXPD      actkernconst<>+7200(SB), Y8, Y5
+	VMINPD      actkernconst<>+7264(SB), Y5, Y5
 	VADDPD      actkernconst<>+128(SB), Y5, Y7
 	VPSLLQ      $0x34, Y7, Y7
 	VMULPD      Y7, Y4, Y4
-	VADDPD      actkernconst<>+8928(SB), Y1, Y2
-	VCMPPD      $0x11, actkernconst<>+7520(SB), Y2, Y7
-	VANDPD      actkernconst<>+7552(SB), Y7, Y6
-	VCMPPD      $0x1e, actkernconst<>+7584(SB), Y2, Y7
-	VBLENDVPD   Y7, actkernconst<>+7584(SB), Y6, Y6
+	VADDPD      actkernconst<>+8608(SB), Y1, Y2
+	VCMPPD      $0x11, actkernconst<>+7200(SB), Y2, Y7
+	VANDPD      actkernconst<>+7232(SB), Y7, Y6
+	VCMPPD      $0x1e, actkernconst<>+7264(SB), Y2, Y7
+	VBLENDVPD   Y7, actkernconst<>+7264(SB), Y6, Y6
 	VADDPD      actkernconst<>+128(SB), Y6, Y8
 	VPSLLQ      $0x34, Y8, Y8
 	VMULPD      Y8, Y11, Y5
 	VSUBPD      Y6, Y2, Y9
-	VCMPPD      $0x11, actkernconst<>+7520(SB), Y9, Y7
-	VANDPD      actkernconst<>+7552(SB), Y7, Y6
-	VCMPPD      $0x1e, actkernconst<>+7584(SB), Y9, Y7
-	VBLENDVPD   Y7, actkernconst<>+7584(SB), Y6, Y6
+	VCMPPD      $0x11, actkernconst<>+7200(SB), Y9, Y7
+	VANDPD      actkernconst<>+7232(SB), Y7, Y6
+	VCMPPD      $0x1e, actkernconst<>+7264(SB), Y9, Y7
+	VBLENDVPD   Y7, actkernconst<>+7264(SB), Y6, Y6
 	VADDPD      actkernconst<>+128(SB), Y6, Y8
 	VPSLLQ      $0x34, Y8, Y8
 	VMULPD      Y8, Y5, Y5
 	VSUBPD      Y6, Y9, Y9
-	VMAXPD      actkernconst<>+7520(SB), Y9, Y6
-	VMINPD      actkernconst<>+7584(SB), Y6, Y6
+	VMAXPD      actkernconst<>+7200(SB), Y9, Y6
+	VMINPD      actkernconst<>+7264(SB), Y6, Y6
 	VADDPD      actkernconst<>+128(SB), Y6, Y8
 	VPSLLQ      $0x34, Y8, Y8
 	VMULPD      Y8, Y5, Y5
-	VADDPD      actkernconst<>+8960(SB), Y1, Y2
-	VCMPPD      $0x11, actkernconst<>+7520(SB), Y2, Y8
-	VANDPD      actkernconst<>+7552(SB), Y8, Y7
-	VCMPPD      $0x1e, actkernconst<>+7584(SB), Y2, Y8
-	VBLENDVPD   Y8, actkernconst<>+7584(SB), Y7, Y7
+	VADDPD      actkernconst<>+8640(SB), Y1, Y2
+	VCMPPD      $0x11, actkernconst<>+7200(SB), Y2, Y8
+	VANDPD      actkernconst<>+7232(SB), Y8, Y7
+	VCMPPD      $0x1e, actkernconst<>+7264(SB), Y2, Y8
+	VBLENDVPD   Y8, actkernconst<>+7264(SB), Y7, Y7
 	VADDPD      actkernconst<>+128(SB), Y7, Y9
 	VPSLLQ      $0x34, Y9, Y9
 	VMULPD      Y9, Y12, Y6
 	VSUBPD      Y7, Y2, Y10
-	VCMPPD      $0x11, actkernconst<>+7520(SB), Y10, Y8
-	VANDPD      actkernconst<>+7552(SB), Y8, Y7
-	VCMPPD      $0x1e, actkernconst<>+7584(SB), Y10, Y8
-	VBLENDVPD   Y8, actkernconst<>+7584(SB), Y7, Y7
+	VCMPPD      $0x11, actkernconst<>+7200(SB), Y10, Y8
+	VANDPD      actkernconst<>+7232(SB), Y8, Y7
+	VCMPPD      $0x1e, actkernconst<>+7264(SB), Y10, Y8
+	VBLENDVPD   Y8, actkernconst<>+7264(SB), Y7, Y7
 	VADDPD      actkernconst<>+128(SB), Y7, Y9
 	VPSLLQ      $0x34, Y9, Y9
 	VMULPD      Y9, Y6, Y6
 	VSUBPD      Y7, Y10, Y10
-	VMAXPD      actkernconst<>+7520(SB), Y10, Y7
-	VMINPD      actkernconst<>+7584(SB), Y7, Y7
+	VMAXPD      actkernconst<>+7200(SB), Y10, Y7
+	VMINPD      actkernconst<>+7264(SB), Y7, Y7
 	VADDPD      actkernconst<>+128(SB), Y7, Y9
 	VPSLLQ      $0x34, Y9, Y9
 	VMULPD      Y9, Y6, Y6
-	VADDPD      actkernconst<>+8992(SB), Y1, Y1
-	VCMPPD      $0x11, actkernconst<>+7520(SB), Y1, Y8
-	VANDPD      actkernconst<>+7552(SB), Y8, Y7
-	VCMPPD      $0x1e, actkernconst<>+7584(SB), Y1, Y8
-	VBLENDVPD   Y8, actkernconst<>+7584(SB), Y7, Y7
+	VADDPD      actkernconst<>+8672(SB), Y1, Y1
+	VCMPPD      $0x11, actkernconst<>+7200(SB), Y1, Y8
+	VANDPD      actkernconst<>+7232(SB), Y8, Y7
+	VCMPPD      $0x1e, actkernconst<>+7264(SB), Y1, Y8
+	VBLENDVPD   Y8, actkernconst<>+7264(SB), Y7, Y7
 	VADDPD      actkernconst<>+128(SB), Y7, Y9
 	VPSLLQ      $0x34, Y9, Y9
 	VMULPD      Y9, Y0, Y2
 	VSUBPD      Y7, Y1, Y10
-	VCMPPD      $0x11, actkernconst<>+7520(SB), Y10, Y8
-	VANDPD      actkernconst<>+7552(SB), Y8, Y7
-	VCMPPD      $0x1e, actkernconst<>+7584(SB), Y10, Y8
-	VBLENDVPD   Y8, actkernconst<>+7584(SB), Y7, Y7
+	VCMPPD      $0x11, actkernconst<>+7200(SB), Y10, Y8
+	VANDPD      actkernconst<>+7232(SB), Y8, Y7
+	VCMPPD      $0x1e, actkernconst<>+7264(SB), Y10, Y8
+	VBLENDVPD   Y8, actkernconst<>+7264(SB), Y7, Y7
 	VADDPD      actkernconst<>+128(SB), Y7, Y9
 	VPSLLQ      $0x34, Y9, Y9
 	VMULPD      Y9, Y2, Y2
 	VSUBPD      Y7, Y10, Y10
-	VMAXPD      actkernconst<>+7520(SB), Y10, Y7
-	VMINPD      actkernconst<>+7584(SB), Y7, Y7
+	VMAXPD      actkernconst<>+7200(SB), Y10, Y7
+	VMINPD      actkernconst<>+7264(SB), Y7, Y7
 	VADDPD      actkernconst<>+128(SB), Y7, Y9
 	VPSLLQ      $0x34, Y9, Y9
 	VMULPD      Y9, Y2, Y2
-	VMULPD      actkernconst<>+8384(SB), Y3, Y0
+	VMULPD      actkernconst<>+8064(SB), Y3, Y0
 	VROUNDPD    $0x08, Y0, Y0
-	VFMADD132PD actkernconst<>+8352(SB), Y3, Y0
+	VFMADD132PD actkernconst<>+8032(SB), Y3, Y0
 	VADDPD      actkernconst<>+4000(SB), Y4, Y1
 	VSUBPD      actkernconst<>+4000(SB), Y1, Y1
 	VSUBPD      Y1, Y4, Y4
 	VADDPD      Y1, Y0, Y0
-	VADDPD      actkernconst<>+8576(SB), Y5, Y1
-	VSUBPD      actkernconst<>+8576(SB), Y1, Y1
+	VADDPD      actkernconst<>+8256(SB), Y5, Y1
+	VSUBPD      actkernconst<>+8256(SB), Y1, Y1
 	VSUBPD      Y1, Y5, Y5
 	VADDPD      Y1, Y4, Y4
-	VADDPD      actkernconst<>+8608(SB), Y6, Y1
-	VSUBPD      actkernconst<>+8608(SB), Y1, Y1
+	VADDPD      actkernconst<>+8288(SB), Y6, Y1
+	VSUBPD      actkernconst<>+8288(SB), Y1, Y1
 	VSUBPD      Y1, Y6, Y6
 	VADDPD      Y1, Y5, Y5
 	VADDPD      Y2, Y6, Y6
@@ -55586,9 +53742,9 @@ tail:
 	VMULPD      Y0, Y1, Y2
 	VXORPD      actkernconst<>+2784(SB), Y2, Y3
 	VFMADD213PD Y3, Y1, Y0
-	VMULPD      actkernconst<>+8384(SB), Y2, Y3
+	VMULPD      actkernconst<>+8064(SB), Y2, Y3
 	VROUNDPD    $0x08, Y3, Y3
-	VFMADD132PD actkernconst<>+8352(SB), Y2, Y3
+	VFMADD132PD actkernconst<>+8032(SB), Y2, Y3
 	VADDPD      Y0, Y3, Y3
 	VMULPD      Y4, Y1, Y0
 	VXORPD      actkernconst<>+2784(SB), Y0, Y2
@@ -55625,41 +53781,41 @@ tail:
 	VADDPD      Y3, Y8, Y8
 	VADDPD      Y5, Y8, Y8
 	VADDPD      Y1, Y8, Y8
-	VMULPD      actkernconst<>+7616(SB), Y4, Y0
+	VMULPD      actkernconst<>+7296(SB), Y4, Y0
 	VXORPD      actkernconst<>+2784(SB), Y0, Y1
-	VFMADD231PD actkernconst<>+7616(SB), Y4, Y1
-	VMULPD      actkernconst<>+7616(SB), Y8, Y8
-	VFMADD132PD actkernconst<>+8640(SB), Y8, Y4
+	VFMADD231PD actkernconst<>+7296(SB), Y4, Y1
+	VMULPD      actkernconst<>+7296(SB), Y8, Y8
+	VFMADD132PD actkernconst<>+8320(SB), Y8, Y4
 	VADDPD      Y4, Y1, Y1
 	VADDPD      Y1, Y0, Y3
 	VSUBPD      Y0, Y3, Y0
 	VSUBPD      Y0, Y1, Y1
 	VADDPD      Y1, Y3, Y3
 	VADDPD      actkernconst<>+160(SB), Y2, Y2
-	VMULPD      actkernconst<>+8384(SB), Y2, Y0
+	VMULPD      actkernconst<>+8064(SB), Y2, Y0
 	VROUNDPD    $0x09, Y0, Y0
-	VFMADD132PD actkernconst<>+8352(SB), Y2, Y0
+	VFMADD132PD actkernconst<>+8032(SB), Y2, Y0
 	VMULPD      actkernconst<>+4512(SB), Y0, Y1
 	VROUNDPD    $0x09, Y1, Y1
-	VFMADD231PD actkernconst<>+9024(SB), Y1, Y0
+	VFMADD231PD actkernconst<>+8704(SB), Y1, Y0
 	VMOVUPD     actkernconst<>+4512(SB), Y2
 	VCMPPD      $0x11, Y0, Y2, Y0
 	VANDPD      actkernconst<>+1696(SB), Y3, Y2
-	VMOVUPD     actkernconst<>+7616(SB), Y4
+	VMOVUPD     actkernconst<>+7296(SB), Y4
 	VSUBPD      Y2, Y4, Y2
-	VADDPD      actkernconst<>+8640(SB), Y2, Y2
+	VADDPD      actkernconst<>+8320(SB), Y2, Y2
 	VBLENDVPD   Y0, Y2, Y3, Y0
-	VADDPD      actkernconst<>+7648(SB), Y1, Y1
+	VADDPD      actkernconst<>+7328(SB), Y1, Y1
 	VMOVUPD     128(SP), Y2
-	VMOVUPD     actkernconst<>+8256(SB), Y3
+	VMOVUPD     actkernconst<>+7936(SB), Y3
 	VFMADD213PD actkernconst<>+1888(SB), Y2, Y3
-	VADDPD      actkernconst<>+9312(SB), Y3, Y3
-	VSUBPD      actkernconst<>+9312(SB), Y3, Y4
+	VADDPD      actkernconst<>+8992(SB), Y3, Y3
+	VSUBPD      actkernconst<>+8992(SB), Y3, Y4
 	VMOVUPD     actkernconst<>+4000(SB), Y5
 	VFMADD213PD actkernconst<>+160(SB), Y5, Y4
-	VFMADD231PD actkernconst<>+9344(SB), Y4, Y2
-	VFMADD231PD actkernconst<>+9376(SB), Y4, Y2
-	VFMADD132PD actkernconst<>+9408(SB), Y2, Y4
+	VFMADD231PD actkernconst<>+9024(SB), Y4, Y2
+	VFMADD231PD actkernconst<>+9056(SB), Y4, Y2
+	VFMADD132PD actkernconst<>+9088(SB), Y2, Y4
 	VMOVUPD     96(SP), Y2
 	VBLENDVPD   Y2, Y0, Y4, Y0
 	VMOVUPD     64(SP), Y5
@@ -55667,12 +53823,12 @@ tail:
 	VBLENDVPD   Y2, Y1, Y3, Y2
 	VBLENDVPD   Y5, Y2, Y3, Y5
 	VMULPD      Y0, Y0, Y1
-	VMOVUPD     actkernconst<>+8288(SB), Y2
-	VFMADD213PD actkernconst<>+8320(SB), Y1, Y2
-	VFMADD213PD actkernconst<>+9152(SB), Y1, Y2
-	VFMADD213PD actkernconst<>+9184(SB), Y1, Y2
-	VFMADD213PD actkernconst<>+9216(SB), Y1, Y2
-	VFMADD213PD actkernconst<>+9248(SB), Y1, Y2
+	VMOVUPD     actkernconst<>+7968(SB), Y2
+	VFMADD213PD actkernconst<>+8000(SB), Y1, Y2
+	VFMADD213PD actkernconst<>+8832(SB), Y1, Y2
+	VFMADD213PD actkernconst<>+8864(SB), Y1, Y2
+	VFMADD213PD actkernconst<>+8896(SB), Y1, Y2
+	VFMADD213PD actkernconst<>+8928(SB), Y1, Y2
 	VFMADD213PD actkernconst<>+160(SB), Y1, Y2
 	VMULPD      Y2, Y0, Y0
 	VPSLLQ      $0x3f, Y5, Y1
@@ -55698,17 +53854,17 @@ TEXT ·sinBackwardUsualAVX512(SB), NOSPLIT, $8-88
 	VCVTSS2SD    w0+72(FP), X0, X0
 	VMOVSD       X0, (SP)
 	VBROADCASTSD actkernconst<>+0(SB), Z0
-	VBROADCASTSD actkernconst<>+7168(SB), Z1
+	VBROADCASTSD actkernconst<>+6848(SB), Z1
 	VBROADCASTSD actkernconst<>+3920(SB), Z2
-	VBROADCASTSD actkernconst<>+7264(SB), Z3
+	VBROADCASTSD actkernconst<>+6944(SB), Z3
 	VBROADCASTSD actkernconst<>+1576(SB), Z4
-	VBROADCASTSD actkernconst<>+7272(SB), Z5
-	VBROADCASTSD actkernconst<>+7280(SB), Z6
+	VBROADCASTSD actkernconst<>+6952(SB), Z5
+	VBROADCASTSD actkernconst<>+6960(SB), Z6
 	VBROADCASTSD (SP), Z7
-	VBROADCASTSD actkernconst<>+9280(SB), Z8
-	VBROADCASTSD actkernconst<>+9288(SB), Z9
-	VBROADCASTSD actkernconst<>+9296(SB), Z10
-	VBROADCASTSD actkernconst<>+9304(SB), Z11
+	VBROADCASTSD actkernconst<>+8960(SB), Z8
+	VBROADCASTSD actkernconst<>+8968(SB), Z9
+	VBROADCASTSD actkernconst<>+8976(SB), Z10
+	VBROADCASTSD actkernconst<>+8984(SB), Z11
 	MOVQ         dst_base+0(FP), AX
 	MOVQ         in0_base+24(FP), CX
 	MOVQ         in1_base+48(FP), DX
@@ -55781,22 +53937,22 @@ loop:
 	VFMADD213PD      Z6, Z18, Z30
 	VMOVAPD          Z5, Z31
 	VFMADD213PD      Z6, Z19, Z31
-	VFMADD213PD.BCST actkernconst<>+7488(SB), Z16, Z28
-	VFMADD213PD.BCST actkernconst<>+7488(SB), Z17, Z29
-	VFMADD213PD.BCST actkernconst<>+7488(SB), Z18, Z30
-	VFMADD213PD.BCST actkernconst<>+7488(SB), Z19, Z31
-	VFMADD213PD.BCST actkernconst<>+7496(SB), Z16, Z28
-	VFMADD213PD.BCST actkernconst<>+7496(SB), Z17, Z29
-	VFMADD213PD.BCST actkernconst<>+7496(SB), Z18, Z30
-	VFMADD213PD.BCST actkernconst<>+7496(SB), Z19, Z31
-	VFMADD213PD.BCST actkernconst<>+7504(SB), Z16, Z28
-	VFMADD213PD.BCST actkernconst<>+7504(SB), Z17, Z29
-	VFMADD213PD.BCST actkernconst<>+7504(SB), Z18, Z30
-	VFMADD213PD.BCST actkernconst<>+7504(SB), Z19, Z31
-	VFMADD213PD.BCST actkernconst<>+7512(SB), Z16, Z28
-	VFMADD213PD.BCST actkernconst<>+7512(SB), Z17, Z29
-	VFMADD213PD.BCST actkernconst<>+7512(SB), Z18, Z30
-	VFMADD213PD.BCST actkernconst<>+7512(SB), Z19, Z31
+	VFMADD213PD.BCST actkernconst<>+7168(SB), Z16, Z28
+	VFMADD213PD.BCST actkernconst<>+7168(SB), Z17, Z29
+	VFMADD213PD.BCST actkernconst<>+7168(SB), Z18, Z30
+	VFMADD213PD.BCST actkernconst<>+7168(SB), Z19, Z31
+	VFMADD213PD.BCST actkernconst<>+7176(SB), Z16, Z28
+	VFMADD213PD.BCST actkernconst<>+7176(SB), Z17, Z29
+	VFMADD213PD.BCST actkernconst<>+7176(SB), Z18, Z30
+	VFMADD213PD.BCST actkernconst<>+7176(SB), Z19, Z31
+	VFMADD213PD.BCST actkernconst<>+7184(SB), Z16, Z28
+	VFMADD213PD.BCST actkernconst<>+7184(SB), Z17, Z29
+	VFMADD213PD.BCST actkernconst<>+7184(SB), Z18, Z30
+	VFMADD213PD.BCST actkernconst<>+7184(SB), Z19, Z31
+	VFMADD213PD.BCST actkernconst<>+7192(SB), Z16, Z28
+	VFMADD213PD.BCST actkernconst<>+7192(SB), Z17, Z29
+	VFMADD213PD.BCST actkernconst<>+7192(SB), Z18, Z30
+	VFMADD213PD.BCST actkernconst<>+7192(SB), Z19, Z31
 	VFMADD213PD      Z0, Z16, Z28
 	VFMADD213PD      Z0, Z17, Z29
 	VFMADD213PD      Z0, Z18, Z30
@@ -55863,10 +54019,10 @@ single:
 	VMULPD           Z15, Z15, Z13
 	VMOVAPD          Z5, Z16
 	VFMADD213PD      Z6, Z13, Z16
-	VFMADD213PD.BCST actkernconst<>+7488(SB), Z13, Z16
-	VFMADD213PD.BCST actkernconst<>+7496(SB), Z13, Z16
-	VFMADD213PD.BCST actkernconst<>+7504(SB), Z13, Z16
-	VFMADD213PD.BCST actkernconst<>+7512(SB), Z13, Z16
+	VFMADD213PD.BCST actkernconst<>+7168(SB), Z13, Z16
+	VFMADD213PD.BCST actkernconst<>+7176(SB), Z13, Z16
+	VFMADD213PD.BCST actkernconst<>+7184(SB), Z13, Z16
+	VFMADD213PD.BCST actkernconst<>+7192(SB), Z13, Z16
 	VFMADD213PD      Z0, Z13, Z16
 	VMULPD           Z16, Z15, Z15
 	VPSLLQ           $0x3f, Z14, Z13
@@ -55907,10 +54063,10 @@ tail:
 	VMULPD           Z15, Z15, Z13
 	VMOVAPD          Z5, Z16
 	VFMADD213PD      Z6, Z13, Z16
-	VFMADD213PD.BCST actkernconst<>+7488(SB), Z13, Z16
-	VFMADD213PD.BCST actkernconst<>+7496(SB), Z13, Z16
-	VFMADD213PD.BCST actkernconst<>+7504(SB), Z13, Z16
-	VFMADD213PD.BCST actkernconst<>+7512(SB), Z13, Z16
+	VFMADD213PD.BCST actkernconst<>+7168(SB), Z13, Z16
+	VFMADD213PD.BCST actkernconst<>+7176(SB), Z13, Z16
+	VFMADD213PD.BCST actkernconst<>+7184(SB), Z13, Z16
+	VFMADD213PD.BCST actkernconst<>+7192(SB), Z13, Z16
 	VFMADD213PD      Z0, Z13, Z16
 	VMULPD           Z16, Z15, Z15
 	VPSLLQ           $0x3f, Z14, Z13
@@ -55942,17 +54098,17 @@ TEXT ·sinBackwardUsualAVX512Stream(SB), NOSPLIT, $8-88
 	VCVTSS2SD    w0+72(FP), X0, X0
 	VMOVSD       X0, (SP)
 	VBROADCASTSD actkernconst<>+0(SB), Z0
-	VBROADCASTSD actkernconst<>+7168(SB), Z1
+	VBROADCASTSD actkernconst<>+6848(SB), Z1
 	VBROADCASTSD actkernconst<>+3920(SB), Z2
-	VBROADCASTSD actkernconst<>+7264(SB), Z3
+	VBROADCASTSD actkernconst<>+6944(SB), Z3
 	VBROADCASTSD actkernconst<>+1576(SB), Z4
-	VBROADCASTSD actkernconst<>+7272(SB), Z5
-	VBROADCASTSD actkernconst<>+7280(SB), Z6
+	VBROADCASTSD actkernconst<>+6952(SB), Z5
+	VBROADCASTSD actkernconst<>+6960(SB), Z6
 	VBROADCASTSD (SP), Z7
-	VBROADCASTSD actkernconst<>+9280(SB), Z8
-	VBROADCASTSD actkernconst<>+9288(SB), Z9
-	VBROADCASTSD actkernconst<>+9296(SB), Z10
-	VBROADCASTSD actkernconst<>+9304(SB), Z11
+	VBROADCASTSD actkernconst<>+8960(SB), Z8
+	VBROADCASTSD actkernconst<>+8968(SB), Z9
+	VBROADCASTSD actkernconst<>+8976(SB), Z10
+	VBROADCASTSD actkernconst<>+8984(SB), Z11
 	MOVQ         dst_base+0(FP), AX
 	MOVQ         in0_base+24(FP), CX
 	MOVQ         in1_base+48(FP), DX
@@ -56025,22 +54181,22 @@ loop:
 	VFMADD213PD      Z6, Z18, Z30
 	VMOVAPD          Z5, Z31
 	VFMADD213PD      Z6, Z19, Z31
-	VFMADD213PD.BCST actkernconst<>+7488(SB), Z16, Z28
-	VFMADD213PD.BCST actkernconst<>+7488(SB), Z17, Z29
-	VFMADD213PD.BCST actkernconst<>+7488(SB), Z18, Z30
-	VFMADD213PD.BCST actkernconst<>+7488(SB), Z19, Z31
-	VFMADD213PD.BCST actkernconst<>+7496(SB), Z16, Z28
-	VFMADD213PD.BCST actkernconst<>+7496(SB), Z17, Z29
-	VFMADD213PD.BCST actkernconst<>+7496(SB), Z18, Z30
-	VFMADD213PD.BCST actkernconst<>+7496(SB), Z19, Z31
-	VFMADD213PD.BCST actkernconst<>+7504(SB), Z16, Z28
-	VFMADD213PD.BCST actkernconst<>+7504(SB), Z17, Z29
-	VFMADD213PD.BCST actkernconst<>+7504(SB), Z18, Z30
-	VFMADD213PD.BCST actkernconst<>+7504(SB), Z19, Z31
-	VFMADD213PD.BCST actkernconst<>+7512(SB), Z16, Z28
-	VFMADD213PD.BCST actkernconst<>+7512(SB), Z17, Z29
-	VFMADD213PD.BCST actkernconst<>+7512(SB), Z18, Z30
-	VFMADD213PD.BCST actkernconst<>+7512(SB), Z19, Z31
+	VFMADD213PD.BCST actkernconst<>+7168(SB), Z16, Z28
+	VFMADD213PD.BCST actkernconst<>+7168(SB), Z17, Z29
+	VFMADD213PD.BCST actkernconst<>+7168(SB), Z18, Z30
+	VFMADD213PD.BCST actkernconst<>+7168(SB), Z19, Z31
+	VFMADD213PD.BCST actkernconst<>+7176(SB), Z16, Z28
+	VFMADD213PD.BCST actkernconst<>+7176(SB), Z17, Z29
+	VFMADD213PD.BCST actkernconst<>+7176(SB), Z18, Z30
+	VFMADD213PD.BCST actkernconst<>+7176(SB), Z19, Z31
+	VFMADD213PD.BCST actkernconst<>+7184(SB), Z16, Z28
+	VFMADD213PD.BCST actkernconst<>+7184(SB), Z17, Z29
+	VFMADD213PD.BCST actkernconst<>+7184(SB), Z18, Z30
+	VFMADD213PD.BCST actkernconst<>+7184(SB), Z19, Z31
+	VFMADD213PD.BCST actkernconst<>+7192(SB), Z16, Z28
+	VFMADD213PD.BCST actkernconst<>+7192(SB), Z17, Z29
+	VFMADD213PD.BCST actkernconst<>+7192(SB), Z18, Z30
+	VFMADD213PD.BCST actkernconst<>+7192(SB), Z19, Z31
 	VFMADD213PD      Z0, Z16, Z28
 	VFMADD213PD      Z0, Z17, Z29
 	VFMADD213PD      Z0, Z18, Z30
@@ -56107,10 +54263,10 @@ single:
 	VMULPD           Z15, Z15, Z13
 	VMOVAPD          Z5, Z16
 	VFMADD213PD      Z6, Z13, Z16
-	VFMADD213PD.BCST actkernconst<>+7488(SB), Z13, Z16
-	VFMADD213PD.BCST actkernconst<>+7496(SB), Z13, Z16
-	VFMADD213PD.BCST actkernconst<>+7504(SB), Z13, Z16
-	VFMADD213PD.BCST actkernconst<>+7512(SB), Z13, Z16
+	VFMADD213PD.BCST actkernconst<>+7168(SB), Z13, Z16
+	VFMADD213PD.BCST actkernconst<>+7176(SB), Z13, Z16
+	VFMADD213PD.BCST actkernconst<>+7184(SB), Z13, Z16
+	VFMADD213PD.BCST actkernconst<>+7192(SB), Z13, Z16
 	VFMADD213PD      Z0, Z13, Z16
 	VMULPD           Z16, Z15, Z15
 	VPSLLQ           $0x3f, Z14, Z13
@@ -56151,10 +54307,10 @@ tail:
 	VMULPD           Z15, Z15, Z13
 	VMOVAPD          Z5, Z16
 	VFMADD213PD      Z6, Z13, Z16
-	VFMADD213PD.BCST actkernconst<>+7488(SB), Z13, Z16
-	VFMADD213PD.BCST actkernconst<>+7496(SB), Z13, Z16
-	VFMADD213PD.BCST actkernconst<>+7504(SB), Z13, Z16
-	VFMADD213PD.BCST actkernconst<>+7512(SB), Z13, Z16
+	VFMADD213PD.BCST actkernconst<>+7168(SB), Z13, Z16
+	VFMADD213PD.BCST actkernconst<>+7176(SB), Z13, Z16
+	VFMADD213PD.BCST actkernconst<>+7184(SB), Z13, Z16
+	VFMADD213PD.BCST actkernconst<>+7192(SB), Z13, Z16
 	VFMADD213PD      Z0, Z13, Z16
 	VMULPD           Z16, Z15, Z15
 	VPSLLQ           $0x3f, Z14, Z13
@@ -56205,11 +54361,11 @@ loop:
 	VANDPD      actkernconst<>+1696(SB), Y3, Y6
 	VANDPD      actkernconst<>+1696(SB), Y4, Y7
 	VANDPD      actkernconst<>+1696(SB), Y5, Y8
-	VMOVUPD     actkernconst<>+7872(SB), Y9
+	VMOVUPD     actkernconst<>+7552(SB), Y9
 	VCMPPD      $0x11, Y6, Y9, Y6
-	VMOVUPD     actkernconst<>+7872(SB), Y9
+	VMOVUPD     actkernconst<>+7552(SB), Y9
 	VCMPPD      $0x11, Y7, Y9, Y7
-	VMOVUPD     actkernconst<>+7872(SB), Y9
+	VMOVUPD     actkernconst<>+7552(SB), Y9
 	VCMPPD      $0x11, Y8, Y9, Y8
 	VTESTPD     Y6, Y6
 	JNE         stop
@@ -56217,54 +54373,54 @@ loop:
 	JNE         stop
 	VTESTPD     Y8, Y8
 	JNE         stop
-	VMOVUPD     actkernconst<>+8256(SB), Y6
+	VMOVUPD     actkernconst<>+7936(SB), Y6
 	VFMADD213PD actkernconst<>+1888(SB), Y3, Y6
-	VMOVUPD     actkernconst<>+8256(SB), Y7
+	VMOVUPD     actkernconst<>+7936(SB), Y7
 	VFMADD213PD actkernconst<>+1888(SB), Y4, Y7
-	VMOVUPD     actkernconst<>+8256(SB), Y8
+	VMOVUPD     actkernconst<>+7936(SB), Y8
 	VFMADD213PD actkernconst<>+1888(SB), Y5, Y8
-	VADDPD      actkernconst<>+9312(SB), Y6, Y6
-	VADDPD      actkernconst<>+9312(SB), Y7, Y7
-	VADDPD      actkernconst<>+9312(SB), Y8, Y8
-	VSUBPD      actkernconst<>+9312(SB), Y6, Y9
-	VSUBPD      actkernconst<>+9312(SB), Y7, Y10
-	VSUBPD      actkernconst<>+9312(SB), Y8, Y11
+	VADDPD      actkernconst<>+8992(SB), Y6, Y6
+	VADDPD      actkernconst<>+8992(SB), Y7, Y7
+	VADDPD      actkernconst<>+8992(SB), Y8, Y8
+	VSUBPD      actkernconst<>+8992(SB), Y6, Y9
+	VSUBPD      actkernconst<>+8992(SB), Y7, Y10
+	VSUBPD      actkernconst<>+8992(SB), Y8, Y11
 	VMOVUPD     actkernconst<>+4000(SB), Y12
 	VFMADD213PD actkernconst<>+160(SB), Y12, Y9
 	VMOVUPD     actkernconst<>+4000(SB), Y12
 	VFMADD213PD actkernconst<>+160(SB), Y12, Y10
 	VMOVUPD     actkernconst<>+4000(SB), Y12
 	VFMADD213PD actkernconst<>+160(SB), Y12, Y11
-	VFMADD231PD actkernconst<>+9344(SB), Y9, Y3
-	VFMADD231PD actkernconst<>+9344(SB), Y10, Y4
-	VFMADD231PD actkernconst<>+9344(SB), Y11, Y5
-	VFMADD231PD actkernconst<>+9376(SB), Y9, Y3
-	VFMADD231PD actkernconst<>+9376(SB), Y10, Y4
-	VFMADD231PD actkernconst<>+9376(SB), Y11, Y5
-	VFMADD132PD actkernconst<>+9408(SB), Y3, Y9
-	VFMADD132PD actkernconst<>+9408(SB), Y4, Y10
-	VFMADD132PD actkernconst<>+9408(SB), Y5, Y11
+	VFMADD231PD actkernconst<>+9024(SB), Y9, Y3
+	VFMADD231PD actkernconst<>+9024(SB), Y10, Y4
+	VFMADD231PD actkernconst<>+9024(SB), Y11, Y5
+	VFMADD231PD actkernconst<>+9056(SB), Y9, Y3
+	VFMADD231PD actkernconst<>+9056(SB), Y10, Y4
+	VFMADD231PD actkernconst<>+9056(SB), Y11, Y5
+	VFMADD132PD actkernconst<>+9088(SB), Y3, Y9
+	VFMADD132PD actkernconst<>+9088(SB), Y4, Y10
+	VFMADD132PD actkernconst<>+9088(SB), Y5, Y11
 	VMULPD      Y9, Y9, Y3
 	VMULPD      Y10, Y10, Y4
 	VMULPD      Y11, Y11, Y5
-	VMOVUPD     actkernconst<>+8288(SB), Y12
-	VFMADD213PD actkernconst<>+8320(SB), Y3, Y12
-	VMOVUPD     actkernconst<>+8288(SB), Y13
-	VFMADD213PD actkernconst<>+8320(SB), Y4, Y13
-	VMOVUPD     actkernconst<>+8288(SB), Y14
-	VFMADD213PD actkernconst<>+8320(SB), Y5, Y14
-	VFMADD213PD actkernconst<>+9152(SB), Y3, Y12
-	VFMADD213PD actkernconst<>+9152(SB), Y4, Y13
-	VFMADD213PD actkernconst<>+9152(SB), Y5, Y14
-	VFMADD213PD actkernconst<>+9184(SB), Y3, Y12
-	VFMADD213PD actkernconst<>+9184(SB), Y4, Y13
-	VFMADD213PD actkernconst<>+9184(SB), Y5, Y14
-	VFMADD213PD actkernconst<>+9216(SB), Y3, Y12
-	VFMADD213PD actkernconst<>+9216(SB), Y4, Y13
-	VFMADD213PD actkernconst<>+9216(SB), Y5, Y14
-	VFMADD213PD actkernconst<>+9248(SB), Y3, Y12
-	VFMADD213PD actkernconst<>+9248(SB), Y4, Y13
-	VFMADD213PD actkernconst<>+9248(SB), Y5, Y14
+	VMOVUPD     actkernconst<>+7968(SB), Y12
+	VFMADD213PD actkernconst<>+8000(SB), Y3, Y12
+	VMOVUPD     actkernconst<>+7968(SB), Y13
+	VFMADD213PD actkernconst<>+8000(SB), Y4, Y13
+	VMOVUPD     actkernconst<>+7968(SB), Y14
+	VFMADD213PD actkernconst<>+8000(SB), Y5, Y14
+	VFMADD213PD actkernconst<>+8832(SB), Y3, Y12
+	VFMADD213PD actkernconst<>+8832(SB), Y4, Y13
+	VFMADD213PD actkernconst<>+8832(SB), Y5, Y14
+	VFMADD213PD actkernconst<>+8864(SB), Y3, Y12
+	VFMADD213PD actkernconst<>+8864(SB), Y4, Y13
+	VFMADD213PD actkernconst<>+8864(SB), Y5, Y14
+	VFMADD213PD actkernconst<>+8896(SB), Y3, Y12
+	VFMADD213PD actkernconst<>+8896(SB), Y4, Y13
+	VFMADD213PD actkernconst<>+8896(SB), Y5, Y14
+	VFMADD213PD actkernconst<>+8928(SB), Y3, Y12
+	VFMADD213PD actkernconst<>+8928(SB), Y4, Y13
+	VFMADD213PD actkernconst<>+8928(SB), Y5, Y14
 	VFMADD213PD actkernconst<>+160(SB), Y3, Y12
 	VFMADD213PD actkernconst<>+160(SB), Y4, Y13
 	VFMADD213PD actkernconst<>+160(SB), Y5, Y14
@@ -56310,26 +54466,26 @@ single:
 	VCVTPS2PD   (CX), Y0
 	VMULPD      (SP), Y0, Y1
 	VANDPD      actkernconst<>+1696(SB), Y1, Y2
-	VMOVUPD     actkernconst<>+7872(SB), Y3
+	VMOVUPD     actkernconst<>+7552(SB), Y3
 	VCMPPD      $0x11, Y2, Y3, Y2
 	VTESTPD     Y2, Y2
 	JNE         stop
-	VMOVUPD     actkernconst<>+8256(SB), Y2
+	VMOVUPD     actkernconst<>+7936(SB), Y2
 	VFMADD213PD actkernconst<>+1888(SB), Y1, Y2
-	VADDPD      actkernconst<>+9312(SB), Y2, Y2
-	VSUBPD      actkernconst<>+9312(SB), Y2, Y3
+	VADDPD      actkernconst<>+8992(SB), Y2, Y2
+	VSUBPD      actkernconst<>+8992(SB), Y2, Y3
 	VMOVUPD     actkernconst<>+4000(SB), Y4
 	VFMADD213PD actkernconst<>+160(SB), Y4, Y3
-	VFMADD231PD actkernconst<>+9344(SB), Y3, Y1
-	VFMADD231PD actkernconst<>+9376(SB), Y3, Y1
-	VFMADD132PD actkernconst<>+9408(SB), Y1, Y3
+	VFMADD231PD actkernconst<>+9024(SB), Y3, Y1
+	VFMADD231PD actkernconst<>+9056(SB), Y3, Y1
+	VFMADD132PD actkernconst<>+9088(SB), Y1, Y3
 	VMULPD      Y3, Y3, Y1
-	VMOVUPD     actkernconst<>+8288(SB), Y4
-	VFMADD213PD actkernconst<>+8320(SB), Y1, Y4
-	VFMADD213PD actkernconst<>+9152(SB), Y1, Y4
-	VFMADD213PD actkernconst<>+9184(SB), Y1, Y4
-	VFMADD213PD actkernconst<>+9216(SB), Y1, Y4
-	VFMADD213PD actkernconst<>+9248(SB), Y1, Y4
+	VMOVUPD     actkernconst<>+7968(SB), Y4
+	VFMADD213PD actkernconst<>+8000(SB), Y1, Y4
+	VFMADD213PD actkernconst<>+8832(SB), Y1, Y4
+	VFMADD213PD actkernconst<>+8864(SB), Y1, Y4
+	VFMADD213PD actkernconst<>+8896(SB), Y1, Y4
+	VFMADD213PD actkernconst<>+8928(SB), Y1, Y4
 	VFMADD213PD actkernconst<>+160(SB), Y1, Y4
 	VMULPD      Y4, Y3, Y3
 	VPSLLQ      $0x3f, Y2, Y1
@@ -56358,28 +54514,28 @@ tail:
 	VCVTPS2PD   X0, Y0
 	VMULPD      (SP), Y0, Y1
 	VANDPD      actkernconst<>+1696(SB), Y1, Y2
-	VMOVUPD     actkernconst<>+7872(SB), Y3
+	VMOVUPD     actkernconst<>+7552(SB), Y3
 	VCMPPD      $0x11, Y2, Y3, Y2
 	VMOVMSKPS   X15, CX
 	VMOVMSKPD   Y2, SI
 	TESTL       CX, SI
 	JNE         stop
-	VMOVUPD     actkernconst<>+8256(SB), Y2
+	VMOVUPD     actkernconst<>+7936(SB), Y2
 	VFMADD213PD actkernconst<>+1888(SB), Y1, Y2
-	VADDPD      actkernconst<>+9312(SB), Y2, Y2
-	VSUBPD      actkernconst<>+9312(SB), Y2, Y3
+	VADDPD      actkernconst<>+8992(SB), Y2, Y2
+	VSUBPD      actkernconst<>+8992(SB), Y2, Y3
 	VMOVUPD     actkernconst<>+4000(SB), Y4
 	VFMADD213PD actkernconst<>+160(SB), Y4, Y3
-	VFMADD231PD actkernconst<>+9344(SB), Y3, Y1
-	VFMADD231PD actkernconst<>+9376(SB), Y3, Y1
-	VFMADD132PD actkernconst<>+9408(SB), Y1, Y3
+	VFMADD231PD actkernconst<>+9024(SB), Y3, Y1
+	VFMADD231PD actkernconst<>+9056(SB), Y3, Y1
+	VFMADD132PD actkernconst<>+9088(SB), Y1, Y3
 	VMULPD      Y3, Y3, Y1
-	VMOVUPD     actkernconst<>+8288(SB), Y4
-	VFMADD213PD actkernconst<>+8320(SB), Y1, Y4
-	VFMADD213PD actkernconst<>+9152(SB), Y1, Y4
-	VFMADD213PD actkernconst<>+9184(SB), Y1, Y4
-	VFMADD213PD actkernconst<>+9216(SB), Y1, Y4
-	VFMADD213PD actkernconst<>+9248(SB), Y1, Y4
+	VMOVUPD     actkernconst<>+7968(SB), Y4
+	VFMADD213PD actkernconst<>+8000(SB), Y1, Y4
+	VFMADD213PD actkernconst<>+8832(SB), Y1, Y4
+	VFMADD213PD actkernconst<>+8864(SB), Y1, Y4
+	VFMADD213PD actkernconst<>+8896(SB), Y1, Y4
+	VFMADD213PD actkernconst<>+8928(SB), Y1, Y4
 	VFMADD213PD actkernconst<>+160(SB), Y1, Y4
 	VMULPD      Y4, Y3, Y3
 	VPSLLQ      $0x3f, Y2, Y1
@@ -56429,11 +54585,11 @@ loop:
 	VANDPD      actkernconst<>+1696(SB), Y3, Y6
 	VANDPD      actkernconst<>+1696(SB), Y4, Y7
 	VANDPD      actkernconst<>+1696(SB), Y5, Y8
-	VMOVUPD     actkernconst<>+7872(SB), Y9
+	VMOVUPD     actkernconst<>+7552(SB), Y9
 	VCMPPD      $0x11, Y6, Y9, Y6
-	VMOVUPD     actkernconst<>+7872(SB), Y9
+	VMOVUPD     actkernconst<>+7552(SB), Y9
 	VCMPPD      $0x11, Y7, Y9, Y7
-	VMOVUPD     actkernconst<>+7872(SB), Y9
+	VMOVUPD     actkernconst<>+7552(SB), Y9
 	VCMPPD      $0x11, Y8, Y9, Y8
 	VTESTPD     Y6, Y6
 	JNE         stop
@@ -56441,54 +54597,54 @@ loop:
 	JNE         stop
 	VTESTPD     Y8, Y8
 	JNE         stop
-	VMOVUPD     actkernconst<>+8256(SB), Y6
+	VMOVUPD     actkernconst<>+7936(SB), Y6
 	VFMADD213PD actkernconst<>+1888(SB), Y3, Y6
-	VMOVUPD     actkernconst<>+8256(SB), Y7
+	VMOVUPD     actkernconst<>+7936(SB), Y7
 	VFMADD213PD actkernconst<>+1888(SB), Y4, Y7
-	VMOVUPD     actkernconst<>+8256(SB), Y8
+	VMOVUPD     actkernconst<>+7936(SB), Y8
 	VFMADD213PD actkernconst<>+1888(SB), Y5, Y8
-	VADDPD      actkernconst<>+9312(SB), Y6, Y6
-	VADDPD      actkernconst<>+9312(SB), Y7, Y7
-	VADDPD      actkernconst<>+9312(SB), Y8, Y8
-	VSUBPD      actkernconst<>+9312(SB), Y6, Y9
-	VSUBPD      actkernconst<>+9312(SB), Y7, Y10
-	VSUBPD      actkernconst<>+9312(SB), Y8, Y11
+	VADDPD      actkernconst<>+8992(SB), Y6, Y6
+	VADDPD      actkernconst<>+8992(SB), Y7, Y7
+	VADDPD      actkernconst<>+8992(SB), Y8, Y8
+	VSUBPD      actkernconst<>+8992(SB), Y6, Y9
+	VSUBPD      actkernconst<>+8992(SB), Y7, Y10
+	VSUBPD      actkernconst<>+8992(SB), Y8, Y11
 	VMOVUPD     actkernconst<>+4000(SB), Y12
 	VFMADD213PD actkernconst<>+160(SB), Y12, Y9
 	VMOVUPD     actkernconst<>+4000(SB), Y12
 	VFMADD213PD actkernconst<>+160(SB), Y12, Y10
 	VMOVUPD     actkernconst<>+4000(SB), Y12
 	VFMADD213PD actkernconst<>+160(SB), Y12, Y11
-	VFMADD231PD actkernconst<>+9344(SB), Y9, Y3
-	VFMADD231PD actkernconst<>+9344(SB), Y10, Y4
-	VFMADD231PD actkernconst<>+9344(SB), Y11, Y5
-	VFMADD231PD actkernconst<>+9376(SB), Y9, Y3
-	VFMADD231PD actkernconst<>+9376(SB), Y10, Y4
-	VFMADD231PD actkernconst<>+9376(SB), Y11, Y5
-	VFMADD132PD actkernconst<>+9408(SB), Y3, Y9
-	VFMADD132PD actkernconst<>+9408(SB), Y4, Y10
-	VFMADD132PD actkernconst<>+9408(SB), Y5, Y11
+	VFMADD231PD actkernconst<>+9024(SB), Y9, Y3
+	VFMADD231PD actkernconst<>+9024(SB), Y10, Y4
+	VFMADD231PD actkernconst<>+9024(SB), Y11, Y5
+	VFMADD231PD actkernconst<>+9056(SB), Y9, Y3
+	VFMADD231PD actkernconst<>+9056(SB), Y10, Y4
+	VFMADD231PD actkernconst<>+9056(SB), Y11, Y5
+	VFMADD132PD actkernconst<>+9088(SB), Y3, Y9
+	VFMADD132PD actkernconst<>+9088(SB), Y4, Y10
+	VFMADD132PD actkernconst<>+9088(SB), Y5, Y11
 	VMULPD      Y9, Y9, Y3
 	VMULPD      Y10, Y10, Y4
 	VMULPD      Y11, Y11, Y5
-	VMOVUPD     actkernconst<>+8288(SB), Y12
-	VFMADD213PD actkernconst<>+8320(SB), Y3, Y12
-	VMOVUPD     actkernconst<>+8288(SB), Y13
-	VFMADD213PD actkernconst<>+8320(SB), Y4, Y13
-	VMOVUPD     actkernconst<>+8288(SB), Y14
-	VFMADD213PD actkernconst<>+8320(SB), Y5, Y14
-	VFMADD213PD actkernconst<>+9152(SB), Y3, Y12
-	VFMADD213PD actkernconst<>+9152(SB), Y4, Y13
-	VFMADD213PD actkernconst<>+9152(SB), Y5, Y14
-	VFMADD213PD actkernconst<>+9184(SB), Y3, Y12
-	VFMADD213PD actkernconst<>+9184(SB), Y4, Y13
-	VFMADD213PD actkernconst<>+9184(SB), Y5, Y14
-	VFMADD213PD actkernconst<>+9216(SB), Y3, Y12
-	VFMADD213PD actkernconst<>+9216(SB), Y4, Y13
-	VFMADD213PD actkernconst<>+9216(SB), Y5, Y14
-	VFMADD213PD actkernconst<>+9248(SB), Y3, Y12
-	VFMADD213PD actkernconst<>+9248(SB), Y4, Y13
-	VFMADD213PD actkernconst<>+9248(SB), Y5, Y14
+	VMOVUPD     actkernconst<>+7968(SB), Y12
+	VFMADD213PD actkernconst<>+8000(SB), Y3, Y12
+	VMOVUPD     actkernconst<>+7968(SB), Y13
+	VFMADD213PD actkernconst<>+8000(SB), Y4, Y13
+	VMOVUPD     actkernconst<>+7968(SB), Y14
+	VFMADD213PD actkernconst<>+8000(SB), Y5, Y14
+	VFMADD213PD actkernconst<>+8832(SB), Y3, Y12
+	VFMADD213PD actkernconst<>+8832(SB), Y4, Y13
+	VFMADD213PD actkernconst<>+8832(SB), Y5, Y14
+	VFMADD213PD actkernconst<>+8864(SB), Y3, Y12
+	VFMADD213PD actkernconst<>+8864(SB), Y4, Y13
+	VFMADD213PD actkernconst<>+8864(SB), Y5, Y14
+	VFMADD213PD actkernconst<>+8896(SB), Y3, Y12
+	VFMADD213PD actkernconst<>+8896(SB), Y4, Y13
+	VFMADD213PD actkernconst<>+8896(SB), Y5, Y14
+	VFMADD213PD actkernconst<>+8928(SB), Y3, Y12
+	VFMADD213PD actkernconst<>+8928(SB), Y4, Y13
+	VFMADD213PD actkernconst<>+8928(SB), Y5, Y14
 	VFMADD213PD actkernconst<>+160(SB), Y3, Y12
 	VFMADD213PD actkernconst<>+160(SB), Y4, Y13
 	VFMADD213PD actkernconst<>+160(SB), Y5, Y14
@@ -56534,26 +54690,26 @@ single:
 	VCVTPS2PD   (CX), Y0
 	VMULPD      (SP), Y0, Y1
 	VANDPD      actkernconst<>+1696(SB), Y1, Y2
-	VMOVUPD     actkernconst<>+7872(SB), Y3
+	VMOVUPD     actkernconst<>+7552(SB), Y3
 	VCMPPD      $0x11, Y2, Y3, Y2
 	VTESTPD     Y2, Y2
 	JNE         stop
-	VMOVUPD     actkernconst<>+8256(SB), Y2
+	VMOVUPD     actkernconst<>+7936(SB), Y2
 	VFMADD213PD actkernconst<>+1888(SB), Y1, Y2
-	VADDPD      actkernconst<>+9312(SB), Y2, Y2
-	VSUBPD      actkernconst<>+9312(SB), Y2, Y3
+	VADDPD      actkernconst<>+8992(SB), Y2, Y2
+	VSUBPD      actkernconst<>+8992(SB), Y2, Y3
 	VMOVUPD     actkernconst<>+4000(SB), Y4
 	VFMADD213PD actkernconst<>+160(SB), Y4, Y3
-	VFMADD231PD actkernconst<>+9344(SB), Y3, Y1
-	VFMADD231PD actkernconst<>+9376(SB), Y3, Y1
-	VFMADD132PD actkernconst<>+9408(SB), Y1, Y3
+	VFMADD231PD actkernconst<>+9024(SB), Y3, Y1
+	VFMADD231PD actkernconst<>+9056(SB), Y3, Y1
+	VFMADD132PD actkernconst<>+9088(SB), Y1, Y3
 	VMULPD      Y3, Y3, Y1
-	VMOVUPD     actkernconst<>+8288(SB), Y4
-	VFMADD213PD actkernconst<>+8320(SB), Y1, Y4
-	VFMADD213PD actkernconst<>+9152(SB), Y1, Y4
-	VFMADD213PD actkernconst<>+9184(SB), Y1, Y4
-	VFMADD213PD actkernconst<>+9216(SB), Y1, Y4
-	VFMADD213PD actkernconst<>+9248(SB), Y1, Y4
+	VMOVUPD     actkernconst<>+7968(SB), Y4
+	VFMADD213PD actkernconst<>+8000(SB), Y1, Y4
+	VFMADD213PD actkernconst<>+8832(SB), Y1, Y4
+	VFMADD213PD actkernconst<>+8864(SB), Y1, Y4
+	VFMADD213PD actkernconst<>+8896(SB), Y1, Y4
+	VFMADD213PD actkernconst<>+8928(SB), Y1, Y4
 	VFMADD213PD actkernconst<>+160(SB), Y1, Y4
 	VMULPD      Y4, Y3, Y3
 	VPSLLQ      $0x3f, Y2, Y1
@@ -56582,28 +54738,28 @@ tail:
 	VCVTPS2PD   X0, Y0
 	VMULPD      (SP), Y0, Y1
 	VANDPD      actkernconst<>+1696(SB), Y1, Y2
-	VMOVUPD     actkernconst<>+7872(SB), Y3
+	VMOVUPD     actkernconst<>+7552(SB), Y3
 	VCMPPD      $0x11, Y2, Y3, Y2
 	VMOVMSKPS   X15, CX
 	VMOVMSKPD   Y2, SI
 	TESTL       CX, SI
 	JNE         stop
-	VMOVUPD     actkernconst<>+8256(SB), Y2
+	VMOVUPD     actkernconst<>+7936(SB), Y2
 	VFMADD213PD actkernconst<>+1888(SB), Y1, Y2
-	VADDPD      actkernconst<>+9312(SB), Y2, Y2
-	VSUBPD      actkernconst<>+9312(SB), Y2, Y3
+	VADDPD      actkernconst<>+8992(SB), Y2, Y2
+	VSUBPD      actkernconst<>+8992(SB), Y2, Y3
 	VMOVUPD     actkernconst<>+4000(SB), Y4
 	VFMADD213PD actkernconst<>+160(SB), Y4, Y3
-	VFMADD231PD actkernconst<>+9344(SB), Y3, Y1
-	VFMADD231PD actkernconst<>+9376(SB), Y3, Y1
-	VFMADD132PD actkernconst<>+9408(SB), Y1, Y3
+	VFMADD231PD actkernconst<>+9024(SB), Y3, Y1
+	VFMADD231PD actkernconst<>+9056(SB), Y3, Y1
+	VFMADD132PD actkernconst<>+9088(SB), Y1, Y3
 	VMULPD      Y3, Y3, Y1
-	VMOVUPD     actkernconst<>+8288(SB), Y4
-	VFMADD213PD actkernconst<>+8320(SB), Y1, Y4
-	VFMADD213PD actkernconst<>+9152(SB), Y1, Y4
-	VFMADD213PD actkernconst<>+9184(SB), Y1, Y4
-	VFMADD213PD actkernconst<>+9216(SB), Y1, Y4
-	VFMADD213PD actkernconst<>+9248(SB), Y1, Y4
+	VMOVUPD     actkernconst<>+7968(SB), Y4
+	VFMADD213PD actkernconst<>+8000(SB), Y1, Y4
+	VFMADD213PD actkernconst<>+8832(SB), Y1, Y4
+	VFMADD213PD actkernconst<>+8864(SB), Y1, Y4
+	VFMADD213PD actkernconst<>+8896(SB), Y1, Y4
+	VFMADD213PD actkernconst<>+8928(SB), Y1, Y4
 	VFMADD213PD actkernconst<>+160(SB), Y1, Y4
 	VMULPD      Y4, Y3, Y3
 	VPSLLQ      $0x3f, Y2, Y1
@@ -63449,10 +61605,10 @@ done:
 // func softsignAVX512(dst []float32, in0 []float32)
 // Requires: AVX, AVX512DQ, AVX512F, AVX512VL, BMI2
 TEXT ·softsignAVX512(SB), NOSPLIT, $0-48
-	VBROADCASTSD actkernconst<>+9440(SB), Z0
+	VBROADCASTSD actkernconst<>+9120(SB), Z0
 	VBROADCASTSD actkernconst<>+0(SB), Z1
-	VBROADCASTSD actkernconst<>+9448(SB), Z2
-	VBROADCASTSD actkernconst<>+9456(SB), Z3
+	VBROADCASTSD actkernconst<>+9128(SB), Z2
+	VBROADCASTSD actkernconst<>+9136(SB), Z3
 	VBROADCASTSD actkernconst<>+712(SB), Z4
 	MOVQ         dst_base+0(FP), AX
 	MOVQ         in0_base+24(FP), CX
@@ -63549,10 +61705,10 @@ done:
 // func softsignAVX512Stream(dst []float32, in0 []float32)
 // Requires: AVX, AVX512DQ, AVX512F, AVX512VL, BMI2, MMX+
 TEXT ·softsignAVX512Stream(SB), NOSPLIT, $0-48
-	VBROADCASTSD actkernconst<>+9440(SB), Z0
+	VBROADCASTSD actkernconst<>+9120(SB), Z0
 	VBROADCASTSD actkernconst<>+0(SB), Z1
-	VBROADCASTSD actkernconst<>+9448(SB), Z2
-	VBROADCASTSD actkernconst<>+9456(SB), Z3
+	VBROADCASTSD actkernconst<>+9128(SB), Z2
+	VBROADCASTSD actkernconst<>+9136(SB), Z3
 	VBROADCASTSD actkernconst<>+712(SB), Z4
 	MOVQ         dst_base+0(FP), AX
 	MOVQ         in0_base+24(FP), CX
@@ -63650,9 +61806,9 @@ done:
 // func softsignAVX2(dst []float32, in0 []float32)
 // Requires: AVX
 TEXT ·softsignAVX2(SB), NOSPLIT, $0-48
-	VMOVUPD actkernconst<>+9472(SB), Y0
+	VMOVUPD actkernconst<>+9152(SB), Y0
 	VMOVUPD actkernconst<>+160(SB), Y1
-	VMOVUPD actkernconst<>+9504(SB), Y2
+	VMOVUPD actkernconst<>+9184(SB), Y2
 	VMOVUPD actkernconst<>+3264(SB), Y3
 	MOVQ    dst_base+0(FP), AX
 	MOVQ    in0_base+24(FP), CX
@@ -63729,9 +61885,9 @@ done:
 // func softsignAVX2Stream(dst []float32, in0 []float32)
 // Requires: AVX, MMX+
 TEXT ·softsignAVX2Stream(SB), NOSPLIT, $0-48
-	VMOVUPD actkernconst<>+9472(SB), Y0
+	VMOVUPD actkernconst<>+9152(SB), Y0
 	VMOVUPD actkernconst<>+160(SB), Y1
-	VMOVUPD actkernconst<>+9504(SB), Y2
+	VMOVUPD actkernconst<>+9184(SB), Y2
 	VMOVUPD actkernconst<>+3264(SB), Y3
 	MOVQ    dst_base+0(FP), AX
 	MOVQ    in0_base+24(FP), CX
@@ -65099,12 +63255,12 @@ TEXT ·swigluBackwardAAVX512(SB), NOSPLIT, $16-96
 	VBROADCASTSD actkernconst<>+48(SB), Z2
 	VBROADCASTSD actkernconst<>+720(SB), Z3
 	VBROADCASTSD actkernconst<>+728(SB), Z4
-	VBROADCASTSD actkernconst<>+6560(SB), Z5
-	VBROADCASTSD actkernconst<>+6568(SB), Z6
+	VBROADCASTSD actkernconst<>+6240(SB), Z5
+	VBROADCASTSD actkernconst<>+6248(SB), Z6
 	VBROADCASTSD actkernconst<>+5408(SB), Z7
 	VBROADCASTSD actkernconst<>+1568(SB), Z8
-	VBROADCASTSD actkernconst<>+6576(SB), Z9
-	VBROADCASTSD actkernconst<>+6584(SB), Z10
+	VBROADCASTSD actkernconst<>+6256(SB), Z9
+	VBROADCASTSD actkernconst<>+6264(SB), Z10
 	VBROADCASTSD actkernconst<>+736(SB), Z11
 	MOVQ         dst_base+0(FP), AX
 	MOVQ         in0_base+24(FP), CX
@@ -65225,14 +63381,14 @@ loop:
 	VFMADD231PD      Z17, Z13, Z25
 	VFMADD231PD      Z18, Z14, Z26
 	VFMADD231PD      Z19, Z15, Z27
-	VSUBPD.BCST      actkernconst<>+6472(SB), Z12, Z20
-	VSUBPD.BCST      actkernconst<>+6472(SB), Z13, Z21
-	VSUBPD.BCST      actkernconst<>+6472(SB), Z14, Z22
-	VSUBPD.BCST      actkernconst<>+6472(SB), Z15, Z23
-	VSUBPD.BCST      actkernconst<>+6480(SB), Z20, Z20
-	VSUBPD.BCST      actkernconst<>+6480(SB), Z21, Z21
-	VSUBPD.BCST      actkernconst<>+6480(SB), Z22, Z22
-	VSUBPD.BCST      actkernconst<>+6480(SB), Z23, Z23
+	VSUBPD.BCST      actkernconst<>+6152(SB), Z12, Z20
+	VSUBPD.BCST      actkernconst<>+6152(SB), Z13, Z21
+	VSUBPD.BCST      actkernconst<>+6152(SB), Z14, Z22
+	VSUBPD.BCST      actkernconst<>+6152(SB), Z15, Z23
+	VSUBPD.BCST      actkernconst<>+6160(SB), Z20, Z20
+	VSUBPD.BCST      actkernconst<>+6160(SB), Z21, Z21
+	VSUBPD.BCST      actkernconst<>+6160(SB), Z22, Z22
+	VSUBPD.BCST      actkernconst<>+6160(SB), Z23, Z23
 	VMOVAPD          Z5, Z28
 	VFMADD213PD      Z6, Z20, Z28
 	VMOVAPD          Z5, Z29
@@ -65241,50 +63397,50 @@ loop:
 	VFMADD213PD      Z6, Z22, Z30
 	VMOVAPD          Z5, Z31
 	VFMADD213PD      Z6, Z23, Z31
-	VFMADD213PD.BCST actkernconst<>+6488(SB), Z20, Z28
-	VFMADD213PD.BCST actkernconst<>+6488(SB), Z21, Z29
-	VFMADD213PD.BCST actkernconst<>+6488(SB), Z22, Z30
-	VFMADD213PD.BCST actkernconst<>+6488(SB), Z23, Z31
-	VFMADD213PD.BCST actkernconst<>+6496(SB), Z20, Z28
-	VFMADD213PD.BCST actkernconst<>+6496(SB), Z21, Z29
-	VFMADD213PD.BCST actkernconst<>+6496(SB), Z22, Z30
-	VFMADD213PD.BCST actkernconst<>+6496(SB), Z23, Z31
-	VFMADD213PD.BCST actkernconst<>+6504(SB), Z20, Z28
-	VFMADD213PD.BCST actkernconst<>+6504(SB), Z21, Z29
-	VFMADD213PD.BCST actkernconst<>+6504(SB), Z22, Z30
-	VFMADD213PD.BCST actkernconst<>+6504(SB), Z23, Z31
-	VFMADD213PD.BCST actkernconst<>+6512(SB), Z20, Z28
-	VFMADD213PD.BCST actkernconst<>+6512(SB), Z21, Z29
-	VFMADD213PD.BCST actkernconst<>+6512(SB), Z22, Z30
-	VFMADD213PD.BCST actkernconst<>+6512(SB), Z23, Z31
-	VFMADD213PD.BCST actkernconst<>+6520(SB), Z20, Z28
-	VFMADD213PD.BCST actkernconst<>+6520(SB), Z21, Z29
-	VFMADD213PD.BCST actkernconst<>+6520(SB), Z22, Z30
-	VFMADD213PD.BCST actkernconst<>+6520(SB), Z23, Z31
-	VFMADD213PD.BCST actkernconst<>+6528(SB), Z20, Z28
-	VFMADD213PD.BCST actkernconst<>+6528(SB), Z21, Z29
-	VFMADD213PD.BCST actkernconst<>+6528(SB), Z22, Z30
-	VFMADD213PD.BCST actkernconst<>+6528(SB), Z23, Z31
-	VFMADD213PD.BCST actkernconst<>+6536(SB), Z20, Z28
-	VFMADD213PD.BCST actkernconst<>+6536(SB), Z21, Z29
-	VFMADD213PD.BCST actkernconst<>+6536(SB), Z22, Z30
-	VFMADD213PD.BCST actkernconst<>+6536(SB), Z23, Z31
-	VFMADD213PD.BCST actkernconst<>+6544(SB), Z20, Z28
-	VFMADD213PD.BCST actkernconst<>+6544(SB), Z21, Z29
-	VFMADD213PD.BCST actkernconst<>+6544(SB), Z22, Z30
-	VFMADD213PD.BCST actkernconst<>+6544(SB), Z23, Z31
-	VFMADD213PD.BCST actkernconst<>+6552(SB), Z20, Z28
-	VFMADD213PD.BCST actkernconst<>+6552(SB), Z21, Z29
-	VFMADD213PD.BCST actkernconst<>+6552(SB), Z22, Z30
-	VFMADD213PD.BCST actkernconst<>+6552(SB), Z23, Z31
+	VFMADD213PD.BCST actkernconst<>+6168(SB), Z20, Z28
+	VFMADD213PD.BCST actkernconst<>+6168(SB), Z21, Z29
+	VFMADD213PD.BCST actkernconst<>+6168(SB), Z22, Z30
+	VFMADD213PD.BCST actkernconst<>+6168(SB), Z23, Z31
+	VFMADD213PD.BCST actkernconst<>+6176(SB), Z20, Z28
+	VFMADD213PD.BCST actkernconst<>+6176(SB), Z21, Z29
+	VFMADD213PD.BCST actkernconst<>+6176(SB), Z22, Z30
+	VFMADD213PD.BCST actkernconst<>+6176(SB), Z23, Z31
+	VFMADD213PD.BCST actkernconst<>+6184(SB), Z20, Z28
+	VFMADD213PD.BCST actkernconst<>+6184(SB), Z21, Z29
+	VFMADD213PD.BCST actkernconst<>+6184(SB), Z22, Z30
+	VFMADD213PD.BCST actkernconst<>+6184(SB), Z23, Z31
+	VFMADD213PD.BCST actkernconst<>+6192(SB), Z20, Z28
+	VFMADD213PD.BCST actkernconst<>+6192(SB), Z21, Z29
+	VFMADD213PD.BCST actkernconst<>+6192(SB), Z22, Z30
+	VFMADD213PD.BCST actkernconst<>+6192(SB), Z23, Z31
+	VFMADD213PD.BCST actkernconst<>+6200(SB), Z20, Z28
+	VFMADD213PD.BCST actkernconst<>+6200(SB), Z21, Z29
+	VFMADD213PD.BCST actkernconst<>+6200(SB), Z22, Z30
+	VFMADD213PD.BCST actkernconst<>+6200(SB), Z23, Z31
+	VFMADD213PD.BCST actkernconst<>+6208(SB), Z20, Z28
+	VFMADD213PD.BCST actkernconst<>+6208(SB), Z21, Z29
+	VFMADD213PD.BCST actkernconst<>+6208(SB), Z22, Z30
+	VFMADD213PD.BCST actkernconst<>+6208(SB), Z23, Z31
+	VFMADD213PD.BCST actkernconst<>+6216(SB), Z20, Z28
+	VFMADD213PD.BCST actkernconst<>+6216(SB), Z21, Z29
+	VFMADD213PD.BCST actkernconst<>+6216(SB), Z22, Z30
+	VFMADD213PD.BCST actkernconst<>+6216(SB), Z23, Z31
+	VFMADD213PD.BCST actkernconst<>+6224(SB), Z20, Z28
+	VFMADD213PD.BCST actkernconst<>+6224(SB), Z21, Z29
+	VFMADD213PD.BCST actkernconst<>+6224(SB), Z22, Z30
+	VFMADD213PD.BCST actkernconst<>+6224(SB), Z23, Z31
+	VFMADD213PD.BCST actkernconst<>+6232(SB), Z20, Z28
+	VFMADD213PD.BCST actkernconst<>+6232(SB), Z21, Z29
+	VFMADD213PD.BCST actkernconst<>+6232(SB), Z22, Z30
+	VFMADD213PD.BCST actkernconst<>+6232(SB), Z23, Z31
 	VMULPD           Z28, Z20, Z28
 	VMULPD           Z29, Z21, Z29
 	VMULPD           Z30, Z22, Z30
 	VMULPD           Z31, Z23, Z31
-	VFMADD132PD.BCST actkernconst<>+6464(SB), Z20, Z28
-	VFMADD132PD.BCST actkernconst<>+6464(SB), Z21, Z29
-	VFMADD132PD.BCST actkernconst<>+6464(SB), Z22, Z30
-	VFMADD132PD.BCST actkernconst<>+6464(SB), Z23, Z31
+	VFMADD132PD.BCST actkernconst<>+6144(SB), Z20, Z28
+	VFMADD132PD.BCST actkernconst<>+6144(SB), Z21, Z29
+	VFMADD132PD.BCST actkernconst<>+6144(SB), Z22, Z30
+	VFMADD132PD.BCST actkernconst<>+6144(SB), Z23, Z31
 	VMULPD           Z28, Z16, Z16
 	VMULPD           Z29, Z17, Z17
 	VMULPD           Z30, Z18, Z18
@@ -65383,21 +63539,21 @@ single:
 	VCMPPD           $0x15, Z8, Z12, K3
 	VSUBPD           Z15, Z0, K3, Z15
 	VFMADD231PD      Z13, Z12, Z15
-	VSUBPD.BCST      actkernconst<>+6472(SB), Z12, Z14
-	VSUBPD.BCST      actkernconst<>+6480(SB), Z14, Z14
+	VSUBPD.BCST      actkernconst<>+6152(SB), Z12, Z14
+	VSUBPD.BCST      actkernconst<>+6160(SB), Z14, Z14
 	VMOVAPD          Z5, Z16
 	VFMADD213PD      Z6, Z14, Z16
-	VFMADD213PD.BCST actkernconst<>+6488(SB), Z14, Z16
-	VFMADD213PD.BCST actkernconst<>+6496(SB), Z14, Z16
-	VFMADD213PD.BCST actkernconst<>+6504(SB), Z14, Z16
-	VFMADD213PD.BCST actkernconst<>+6512(SB), Z14, Z16
-	VFMADD213PD.BCST actkernconst<>+6520(SB), Z14, Z16
-	VFMADD213PD.BCST actkernconst<>+6528(SB), Z14, Z16
-	VFMADD213PD.BCST actkernconst<>+6536(SB), Z14, Z16
-	VFMADD213PD.BCST actkernconst<>+6544(SB), Z14, Z16
-	VFMADD213PD.BCST actkernconst<>+6552(SB), Z14, Z16
+	VFMADD213PD.BCST actkernconst<>+6168(SB), Z14, Z16
+	VFMADD213PD.BCST actkernconst<>+6176(SB), Z14, Z16
+	VFMADD213PD.BCST actkernconst<>+6184(SB), Z14, Z16
+	VFMADD213PD.BCST actkernconst<>+6192(SB), Z14, Z16
+	VFMADD213PD.BCST actkernconst<>+6200(SB), Z14, Z16
+	VFMADD213PD.BCST actkernconst<>+6208(SB), Z14, Z16
+	VFMADD213PD.BCST actkernconst<>+6216(SB), Z14, Z16
+	VFMADD213PD.BCST actkernconst<>+6224(SB), Z14, Z16
+	VFMADD213PD.BCST actkernconst<>+6232(SB), Z14, Z16
 	VMULPD           Z16, Z14, Z16
-	VFMADD132PD.BCST actkernconst<>+6464(SB), Z14, Z16
+	VFMADD132PD.BCST actkernconst<>+6144(SB), Z14, Z16
 	VMULPD           Z16, Z13, Z13
 	VBLENDMPD        Z15, Z13, K2, Z15
 	VSUBPD           Z9, Z12, Z13
@@ -65453,21 +63609,21 @@ tail:
 	VCMPPD           $0x15, Z8, Z12, K3
 	VSUBPD           Z15, Z0, K3, Z15
 	VFMADD231PD      Z13, Z12, Z15
-	VSUBPD.BCST      actkernconst<>+6472(SB), Z12, Z14
-	VSUBPD.BCST      actkernconst<>+6480(SB), Z14, Z14
+	VSUBPD.BCST      actkernconst<>+6152(SB), Z12, Z14
+	VSUBPD.BCST      actkernconst<>+6160(SB), Z14, Z14
 	VMOVAPD          Z5, Z16
 	VFMADD213PD      Z6, Z14, Z16
-	VFMADD213PD.BCST actkernconst<>+6488(SB), Z14, Z16
-	VFMADD213PD.BCST actkernconst<>+6496(SB), Z14, Z16
-	VFMADD213PD.BCST actkernconst<>+6504(SB), Z14, Z16
-	VFMADD213PD.BCST actkernconst<>+6512(SB), Z14, Z16
-	VFMADD213PD.BCST actkernconst<>+6520(SB), Z14, Z16
-	VFMADD213PD.BCST actkernconst<>+6528(SB), Z14, Z16
-	VFMADD213PD.BCST actkernconst<>+6536(SB), Z14, Z16
-	VFMADD213PD.BCST actkernconst<>+6544(SB), Z14, Z16
-	VFMADD213PD.BCST actkernconst<>+6552(SB), Z14, Z16
+	VFMADD213PD.BCST actkernconst<>+6168(SB), Z14, Z16
+	VFMADD213PD.BCST actkernconst<>+6176(SB), Z14, Z16
+	VFMADD213PD.BCST actkernconst<>+6184(SB), Z14, Z16
+	VFMADD213PD.BCST actkernconst<>+6192(SB), Z14, Z16
+	VFMADD213PD.BCST actkernconst<>+6200(SB), Z14, Z16
+	VFMADD213PD.BCST actkernconst<>+6208(SB), Z14, Z16
+	VFMADD213PD.BCST actkernconst<>+6216(SB), Z14, Z16
+	VFMADD213PD.BCST actkernconst<>+6224(SB), Z14, Z16
+	VFMADD213PD.BCST actkernconst<>+6232(SB), Z14, Z16
 	VMULPD           Z16, Z14, Z16
-	VFMADD132PD.BCST actkernconst<>+6464(SB), Z14, Z16
+	VFMADD132PD.BCST actkernconst<>+6144(SB), Z14, Z16
 	VMULPD           Z16, Z13, Z13
 	VBLENDMPD        Z15, Z13, K2, Z15
 	VSUBPD           Z9, Z12, Z13
@@ -65494,7 +63650,7 @@ done:
 // Requires: AVX, AVX2, FMA3
 TEXT ·swigluBackwardAAVX2(SB), $480-96
 	VMOVUPD actkernconst<>+160(SB), Y0
-	VMOVUPD actkernconst<>+7072(SB), Y1
+	VMOVUPD actkernconst<>+6752(SB), Y1
 	VMOVUPD actkernconst<>+1888(SB), Y2
 	MOVQ    dst_base+0(FP), AX
 	MOVQ    in0_base+24(FP), CX
@@ -65514,9 +63670,9 @@ loop:
 	VCMPPD      $0x11, Y3, Y1, Y9
 	VCMPPD      $0x11, Y4, Y1, Y10
 	VCMPPD      $0x11, Y5, Y1, Y11
-	VCMPPD      $0x11, actkernconst<>+6656(SB), Y3, Y12
-	VCMPPD      $0x11, actkernconst<>+6656(SB), Y4, Y13
-	VCMPPD      $0x11, actkernconst<>+6656(SB), Y5, Y14
+	VCMPPD      $0x11, actkernconst<>+6336(SB), Y3, Y12
+	VCMPPD      $0x11, actkernconst<>+6336(SB), Y4, Y13
+	VCMPPD      $0x11, actkernconst<>+6336(SB), Y5, Y14
 	VMOVUPD     Y8, (SP)
 	VCMPPD      $0x11, Y3, Y2, Y8
 	VMOVUPD     Y7, 32(SP)
@@ -65615,53 +63771,53 @@ loop:
 	VFMADD132PD Y10, Y7, Y4
 	VMOVUPD     384(SP), Y5
 	VFMADD132PD 416(SP), Y6, Y5
-	VSUBPD      actkernconst<>+6720(SB), Y3, Y6
+	VSUBPD      actkernconst<>+6400(SB), Y3, Y6
 	VMOVUPD     448(SP), Y7
-	VSUBPD      actkernconst<>+6720(SB), Y7, Y11
+	VSUBPD      actkernconst<>+6400(SB), Y7, Y11
 	VMOVUPD     384(SP), Y12
-	VSUBPD      actkernconst<>+6720(SB), Y12, Y13
-	VSUBPD      actkernconst<>+6752(SB), Y6, Y6
-	VSUBPD      actkernconst<>+6752(SB), Y11, Y11
-	VSUBPD      actkernconst<>+6752(SB), Y13, Y13
-	VMOVUPD     actkernconst<>+6592(SB), Y14
+	VSUBPD      actkernconst<>+6400(SB), Y12, Y13
+	VSUBPD      actkernconst<>+6432(SB), Y6, Y6
+	VSUBPD      actkernconst<>+6432(SB), Y11, Y11
+	VSUBPD      actkernconst<>+6432(SB), Y13, Y13
+	VMOVUPD     actkernconst<>+6272(SB), Y14
+	VFMADD213PD actkernconst<>+6304(SB), Y6, Y14
+	VMOVUPD     actkernconst<>+6272(SB), Y12
+	VFMADD213PD actkernconst<>+6304(SB), Y11, Y12
+	VMOVUPD     actkernconst<>+6272(SB), Y7
+	VFMADD213PD actkernconst<>+6304(SB), Y13, Y7
+	VFMADD213PD actkernconst<>+6464(SB), Y6, Y14
+	VFMADD213PD actkernconst<>+6464(SB), Y11, Y12
+	VFMADD213PD actkernconst<>+6464(SB), Y13, Y7
+	VFMADD213PD actkernconst<>+6496(SB), Y6, Y14
+	VFMADD213PD actkernconst<>+6496(SB), Y11, Y12
+	VFMADD213PD actkernconst<>+6496(SB), Y13, Y7
+	VFMADD213PD actkernconst<>+6528(SB), Y6, Y14
+	VFMADD213PD actkernconst<>+6528(SB), Y11, Y12
+	VFMADD213PD actkernconst<>+6528(SB), Y13, Y7
+	VFMADD213PD actkernconst<>+6560(SB), Y6, Y14
+	VFMADD213PD actkernconst<>+6560(SB), Y11, Y12
+	VFMADD213PD actkernconst<>+6560(SB), Y13, Y7
+	VFMADD213PD actkernconst<>+6592(SB), Y6, Y14
+	VFMADD213PD actkernconst<>+6592(SB), Y11, Y12
+	VFMADD213PD actkernconst<>+6592(SB), Y13, Y7
 	VFMADD213PD actkernconst<>+6624(SB), Y6, Y14
-	VMOVUPD     actkernconst<>+6592(SB), Y12
 	VFMADD213PD actkernconst<>+6624(SB), Y11, Y12
-	VMOVUPD     actkernconst<>+6592(SB), Y7
 	VFMADD213PD actkernconst<>+6624(SB), Y13, Y7
-	VFMADD213PD actkernconst<>+6784(SB), Y6, Y14
-	VFMADD213PD actkernconst<>+6784(SB), Y11, Y12
-	VFMADD213PD actkernconst<>+6784(SB), Y13, Y7
-	VFMADD213PD actkernconst<>+6816(SB), Y6, Y14
-	VFMADD213PD actkernconst<>+6816(SB), Y11, Y12
-	VFMADD213PD actkernconst<>+6816(SB), Y13, Y7
-	VFMADD213PD actkernconst<>+6848(SB), Y6, Y14
-	VFMADD213PD actkernconst<>+6848(SB), Y11, Y12
-	VFMADD213PD actkernconst<>+6848(SB), Y13, Y7
-	VFMADD213PD actkernconst<>+6880(SB), Y6, Y14
-	VFMADD213PD actkernconst<>+6880(SB), Y11, Y12
-	VFMADD213PD actkernconst<>+6880(SB), Y13, Y7
-	VFMADD213PD actkernconst<>+6912(SB), Y6, Y14
-	VFMADD213PD actkernconst<>+6912(SB), Y11, Y12
-	VFMADD213PD actkernconst<>+6912(SB), Y13, Y7
-	VFMADD213PD actkernconst<>+6944(SB), Y6, Y14
-	VFMADD213PD actkernconst<>+6944(SB), Y11, Y12
-	VFMADD213PD actkernconst<>+6944(SB), Y13, Y7
-	VFMADD213PD actkernconst<>+6976(SB), Y6, Y14
-	VFMADD213PD actkernconst<>+6976(SB), Y11, Y12
-	VFMADD213PD actkernconst<>+6976(SB), Y13, Y7
-	VFMADD213PD actkernconst<>+7008(SB), Y6, Y14
-	VFMADD213PD actkernconst<>+7008(SB), Y11, Y12
-	VFMADD213PD actkernconst<>+7008(SB), Y13, Y7
-	VFMADD213PD actkernconst<>+7040(SB), Y6, Y14
-	VFMADD213PD actkernconst<>+7040(SB), Y11, Y12
-	VFMADD213PD actkernconst<>+7040(SB), Y13, Y7
+	VFMADD213PD actkernconst<>+6656(SB), Y6, Y14
+	VFMADD213PD actkernconst<>+6656(SB), Y11, Y12
+	VFMADD213PD actkernconst<>+6656(SB), Y13, Y7
+	VFMADD213PD actkernconst<>+6688(SB), Y6, Y14
+	VFMADD213PD actkernconst<>+6688(SB), Y11, Y12
+	VFMADD213PD actkernconst<>+6688(SB), Y13, Y7
+	VFMADD213PD actkernconst<>+6720(SB), Y6, Y14
+	VFMADD213PD actkernconst<>+6720(SB), Y11, Y12
+	VFMADD213PD actkernconst<>+6720(SB), Y13, Y7
 	VMULPD      Y14, Y6, Y14
 	VMULPD      Y12, Y11, Y12
 	VMULPD      Y7, Y13, Y7
-	VFMADD132PD actkernconst<>+6688(SB), Y6, Y14
-	VFMADD132PD actkernconst<>+6688(SB), Y11, Y12
-	VFMADD132PD actkernconst<>+6688(SB), Y13, Y7
+	VFMADD132PD actkernconst<>+6368(SB), Y6, Y14
+	VFMADD132PD actkernconst<>+6368(SB), Y11, Y12
+	VFMADD132PD actkernconst<>+6368(SB), Y13, Y7
 	VMULPD      Y14, Y9, Y9
 	VMULPD      Y12, Y10, Y10
 	VMOVUPD     416(SP), Y6
@@ -65727,7 +63883,7 @@ single:
 	VCVTPS2PD   (CX), Y3
 	VCMPPD      $0x11, actkernconst<>+5504(SB), Y3, Y4
 	VCMPPD      $0x11, Y3, Y1, Y5
-	VCMPPD      $0x11, actkernconst<>+6656(SB), Y3, Y6
+	VCMPPD      $0x11, actkernconst<>+6336(SB), Y3, Y6
 	VCMPPD      $0x11, Y3, Y2, Y7
 	VORPD       Y7, Y6, Y6
 	VORPD       actkernconst<>+2784(SB), Y3, Y7
@@ -65755,21 +63911,21 @@ single:
 	VSUBPD      Y9, Y0, Y11
 	VBLENDVPD   Y10, Y9, Y11, Y10
 	VFMADD231PD Y8, Y3, Y10
-	VSUBPD      actkernconst<>+6720(SB), Y3, Y9
-	VSUBPD      actkernconst<>+6752(SB), Y9, Y9
-	VMOVUPD     actkernconst<>+6592(SB), Y11
+	VSUBPD      actkernconst<>+6400(SB), Y3, Y9
+	VSUBPD      actkernconst<>+6432(SB), Y9, Y9
+	VMOVUPD     actkernconst<>+6272(SB), Y11
+	VFMADD213PD actkernconst<>+6304(SB), Y9, Y11
+	VFMADD213PD actkernconst<>+6464(SB), Y9, Y11
+	VFMADD213PD actkernconst<>+6496(SB), Y9, Y11
+	VFMADD213PD actkernconst<>+6528(SB), Y9, Y11
+	VFMADD213PD actkernconst<>+6560(SB), Y9, Y11
+	VFMADD213PD actkernconst<>+6592(SB), Y9, Y11
 	VFMADD213PD actkernconst<>+6624(SB), Y9, Y11
-	VFMADD213PD actkernconst<>+6784(SB), Y9, Y11
-	VFMADD213PD actkernconst<>+6816(SB), Y9, Y11
-	VFMADD213PD actkernconst<>+6848(SB), Y9, Y11
-	VFMADD213PD actkernconst<>+6880(SB), Y9, Y11
-	VFMADD213PD actkernconst<>+6912(SB), Y9, Y11
-	VFMADD213PD actkernconst<>+6944(SB), Y9, Y11
-	VFMADD213PD actkernconst<>+6976(SB), Y9, Y11
-	VFMADD213PD actkernconst<>+7008(SB), Y9, Y11
-	VFMADD213PD actkernconst<>+7040(SB), Y9, Y11
+	VFMADD213PD actkernconst<>+6656(SB), Y9, Y11
+	VFMADD213PD actkernconst<>+6688(SB), Y9, Y11
+	VFMADD213PD actkernconst<>+6720(SB), Y9, Y11
 	VMULPD      Y11, Y9, Y11
-	VFMADD132PD actkernconst<>+6688(SB), Y9, Y11
+	VFMADD132PD actkernconst<>+6368(SB), Y9, Y11
 	VMULPD      Y11, Y8, Y8
 	VBLENDVPD   Y6, Y10, Y8, Y6
 	VBLENDVPD   Y5, Y0, Y6, Y5
@@ -65800,7 +63956,7 @@ tail:
 	VCVTPS2PD   X3, Y3
 	VCMPPD      $0x11, actkernconst<>+5504(SB), Y3, Y4
 	VCMPPD      $0x11, Y3, Y1, Y5
-	VCMPPD      $0x11, actkernconst<>+6656(SB), Y3, Y6
+	VCMPPD      $0x11, actkernconst<>+6336(SB), Y3, Y6
 	VCMPPD      $0x11, Y3, Y2, Y7
 	VORPD       Y7, Y6, Y6
 	VORPD       actkernconst<>+2784(SB), Y3, Y7
@@ -65828,21 +63984,21 @@ tail:
 	VSUBPD      Y9, Y0, Y11
 	VBLENDVPD   Y10, Y9, Y11, Y10
 	VFMADD231PD Y8, Y3, Y10
-	VSUBPD      actkernconst<>+6720(SB), Y3, Y9
-	VSUBPD      actkernconst<>+6752(SB), Y9, Y9
-	VMOVUPD     actkernconst<>+6592(SB), Y11
+	VSUBPD      actkernconst<>+6400(SB), Y3, Y9
+	VSUBPD      actkernconst<>+6432(SB), Y9, Y9
+	VMOVUPD     actkernconst<>+6272(SB), Y11
+	VFMADD213PD actkernconst<>+6304(SB), Y9, Y11
+	VFMADD213PD actkernconst<>+6464(SB), Y9, Y11
+	VFMADD213PD actkernconst<>+6496(SB), Y9, Y11
+	VFMADD213PD actkernconst<>+6528(SB), Y9, Y11
+	VFMADD213PD actkernconst<>+6560(SB), Y9, Y11
+	VFMADD213PD actkernconst<>+6592(SB), Y9, Y11
 	VFMADD213PD actkernconst<>+6624(SB), Y9, Y11
-	VFMADD213PD actkernconst<>+6784(SB), Y9, Y11
-	VFMADD213PD actkernconst<>+6816(SB), Y9, Y11
-	VFMADD213PD actkernconst<>+6848(SB), Y9, Y11
-	VFMADD213PD actkernconst<>+6880(SB), Y9, Y11
-	VFMADD213PD actkernconst<>+6912(SB), Y9, Y11
-	VFMADD213PD actkernconst<>+6944(SB), Y9, Y11
-	VFMADD213PD actkernconst<>+6976(SB), Y9, Y11
-	VFMADD213PD actkernconst<>+7008(SB), Y9, Y11
-	VFMADD213PD actkernconst<>+7040(SB), Y9, Y11
+	VFMADD213PD actkernconst<>+6656(SB), Y9, Y11
+	VFMADD213PD actkernconst<>+6688(SB), Y9, Y11
+	VFMADD213PD actkernconst<>+6720(SB), Y9, Y11
 	VMULPD      Y11, Y9, Y11
-	VFMADD132PD actkernconst<>+6688(SB), Y9, Y11
+	VFMADD132PD actkernconst<>+6368(SB), Y9, Y11
 	VMULPD      Y11, Y8, Y8
 	VBLENDVPD   Y6, Y10, Y8, Y6
 	VBLENDVPD   Y5, Y0, Y6, Y5
@@ -66266,7 +64422,7 @@ TEXT ·tanhAVX512(SB), NOSPLIT, $0-48
 	VBROADCASTSD actkernconst<>+0(SB), Z0
 	VBROADCASTSD actkernconst<>+40(SB), Z1
 	VBROADCASTSD actkernconst<>+48(SB), Z2
-	VBROADCASTSD actkernconst<>+7456(SB), Z3
+	VBROADCASTSD actkernconst<>+7136(SB), Z3
 	VBROADCASTSD actkernconst<>+56(SB), Z4
 	VBROADCASTSD actkernconst<>+3920(SB), Z5
 	VBROADCASTSD actkernconst<>+72(SB), Z6
@@ -66466,7 +64622,7 @@ TEXT ·tanhAVX512Stream(SB), NOSPLIT, $0-48
 	VBROADCASTSD actkernconst<>+0(SB), Z0
 	VBROADCASTSD actkernconst<>+40(SB), Z1
 	VBROADCASTSD actkernconst<>+48(SB), Z2
-	VBROADCASTSD actkernconst<>+7456(SB), Z3
+	VBROADCASTSD actkernconst<>+7136(SB), Z3
 	VBROADCASTSD actkernconst<>+56(SB), Z4
 	VBROADCASTSD actkernconst<>+3920(SB), Z5
 	VBROADCASTSD actkernconst<>+72(SB), Z6
@@ -66680,9 +64836,9 @@ loop:
 	VANDPD      actkernconst<>+1696(SB), Y3, Y6
 	VANDPD      actkernconst<>+1696(SB), Y4, Y7
 	VANDPD      actkernconst<>+1696(SB), Y5, Y8
-	VMULPD      actkernconst<>+9024(SB), Y6, Y6
-	VMULPD      actkernconst<>+9024(SB), Y7, Y7
-	VMULPD      actkernconst<>+9024(SB), Y8, Y8
+	VMULPD      actkernconst<>+8704(SB), Y6, Y6
+	VMULPD      actkernconst<>+8704(SB), Y7, Y7
+	VMULPD      actkernconst<>+8704(SB), Y8, Y8
 	VMAXPD      actkernconst<>+256(SB), Y6, Y6
 	VMAXPD      actkernconst<>+256(SB), Y7, Y7
 	VMAXPD      actkernconst<>+256(SB), Y8, Y8
@@ -66771,7 +64927,7 @@ single:
 	JB          tail
 	VCVTPS2PD   (CX), Y3
 	VANDPD      actkernconst<>+1696(SB), Y3, Y4
-	VMULPD      actkernconst<>+9024(SB), Y4, Y4
+	VMULPD      actkernconst<>+8704(SB), Y4, Y4
 	VMAXPD      actkernconst<>+256(SB), Y4, Y4
 	VMULPD      actkernconst<>+320(SB), Y4, Y5
 	VROUNDPD    $0x08, Y5, Y5
@@ -66812,7 +64968,7 @@ tail:
 	VMASKMOVPS  (CX), X15, X3
 	VCVTPS2PD   X3, Y3
 	VANDPD      actkernconst<>+1696(SB), Y3, Y4
-	VMULPD      actkernconst<>+9024(SB), Y4, Y4
+	VMULPD      actkernconst<>+8704(SB), Y4, Y4
 	VMAXPD      actkernconst<>+256(SB), Y4, Y4
 	VMULPD      actkernconst<>+320(SB), Y4, Y5
 	VROUNDPD    $0x08, Y5, Y5
@@ -66863,9 +65019,9 @@ loop:
 	VANDPD      actkernconst<>+1696(SB), Y3, Y6
 	VANDPD      actkernconst<>+1696(SB), Y4, Y7
 	VANDPD      actkernconst<>+1696(SB), Y5, Y8
-	VMULPD      actkernconst<>+9024(SB), Y6, Y6
-	VMULPD      actkernconst<>+9024(SB), Y7, Y7
-	VMULPD      actkernconst<>+9024(SB), Y8, Y8
+	VMULPD      actkernconst<>+8704(SB), Y6, Y6
+	VMULPD      actkernconst<>+8704(SB), Y7, Y7
+	VMULPD      actkernconst<>+8704(SB), Y8, Y8
 	VMAXPD      actkernconst<>+256(SB), Y6, Y6
 	VMAXPD      actkernconst<>+256(SB), Y7, Y7
 	VMAXPD      actkernconst<>+256(SB), Y8, Y8
@@ -66954,7 +65110,7 @@ single:
 	JB          tail
 	VCVTPS2PD   (CX), Y3
 	VANDPD      actkernconst<>+1696(SB), Y3, Y4
-	VMULPD      actkernconst<>+9024(SB), Y4, Y4
+	VMULPD      actkernconst<>+8704(SB), Y4, Y4
 	VMAXPD      actkernconst<>+256(SB), Y4, Y4
 	VMULPD      actkernconst<>+320(SB), Y4, Y5
 	VROUNDPD    $0x08, Y5, Y5
@@ -66995,7 +65151,7 @@ tail:
 	VMASKMOVPS  (CX), X15, X3
 	VCVTPS2PD   X3, Y3
 	VANDPD      actkernconst<>+1696(SB), Y3, Y4
-	VMULPD      actkernconst<>+9024(SB), Y4, Y4
+	VMULPD      actkernconst<>+8704(SB), Y4, Y4
 	VMAXPD      actkernconst<>+256(SB), Y4, Y4
 	VMULPD      actkernconst<>+320(SB), Y4, Y5
 	VROUNDPD    $0x08, Y5, Y5
@@ -67036,7 +65192,7 @@ TEXT ·tanhBackwardAVX512(SB), NOSPLIT, $16-72
 	VBROADCASTSD actkernconst<>+720(SB), Z2
 	VBROADCASTSD actkernconst<>+728(SB), Z3
 	VBROADCASTSD actkernconst<>+5480(SB), Z4
-	VBROADCASTSD actkernconst<>+7456(SB), Z5
+	VBROADCASTSD actkernconst<>+7136(SB), Z5
 	VBROADCASTSD actkernconst<>+1568(SB), Z6
 	VBROADCASTSD actkernconst<>+736(SB), Z7
 	VBROADCASTSD actkernconst<>+72(SB), Z8
@@ -67275,7 +65431,7 @@ TEXT ·tanhBackwardAVX512Stream(SB), NOSPLIT, $16-72
 	VBROADCASTSD actkernconst<>+720(SB), Z2
 	VBROADCASTSD actkernconst<>+728(SB), Z3
 	VBROADCASTSD actkernconst<>+5480(SB), Z4
-	VBROADCASTSD actkernconst<>+7456(SB), Z5
+	VBROADCASTSD actkernconst<>+7136(SB), Z5
 	VBROADCASTSD actkernconst<>+1568(SB), Z6
 	VBROADCASTSD actkernconst<>+736(SB), Z7
 	VBROADCASTSD actkernconst<>+72(SB), Z8
@@ -67524,9 +65680,9 @@ loop:
 	VANDPD      actkernconst<>+1696(SB), Y0, Y3
 	VANDPD      actkernconst<>+1696(SB), Y1, Y4
 	VANDPD      actkernconst<>+1696(SB), Y2, Y5
-	VMULPD      actkernconst<>+9024(SB), Y3, Y3
-	VMULPD      actkernconst<>+9024(SB), Y4, Y4
-	VMULPD      actkernconst<>+9024(SB), Y5, Y5
+	VMULPD      actkernconst<>+8704(SB), Y3, Y3
+	VMULPD      actkernconst<>+8704(SB), Y4, Y4
+	VMULPD      actkernconst<>+8704(SB), Y5, Y5
 	VORPD       actkernconst<>+2784(SB), Y3, Y6
 	VORPD       actkernconst<>+2784(SB), Y4, Y7
 	VORPD       actkernconst<>+2784(SB), Y5, Y8
@@ -67628,7 +65784,7 @@ single:
 	JB          tail
 	VCVTPS2PD   (CX), Y0
 	VANDPD      actkernconst<>+1696(SB), Y0, Y1
-	VMULPD      actkernconst<>+9024(SB), Y1, Y1
+	VMULPD      actkernconst<>+8704(SB), Y1, Y1
 	VORPD       actkernconst<>+2784(SB), Y1, Y2
 	VCMPPD      $0x11, actkernconst<>+576(SB), Y1, Y1
 	VMAXPD      actkernconst<>+800(SB), Y2, Y2
@@ -67674,7 +65830,7 @@ tail:
 	VMASKMOVPS  (CX), X15, X0
 	VCVTPS2PD   X0, Y0
 	VANDPD      actkernconst<>+1696(SB), Y0, Y1
-	VMULPD      actkernconst<>+9024(SB), Y1, Y1
+	VMULPD      actkernconst<>+8704(SB), Y1, Y1
 	VORPD       actkernconst<>+2784(SB), Y1, Y2
 	VCMPPD      $0x11, actkernconst<>+576(SB), Y1, Y1
 	VMAXPD      actkernconst<>+800(SB), Y2, Y2
@@ -67728,9 +65884,9 @@ loop:
 	VANDPD      actkernconst<>+1696(SB), Y0, Y3
 	VANDPD      actkernconst<>+1696(SB), Y1, Y4
 	VANDPD      actkernconst<>+1696(SB), Y2, Y5
-	VMULPD      actkernconst<>+9024(SB), Y3, Y3
-	VMULPD      actkernconst<>+9024(SB), Y4, Y4
-	VMULPD      actkernconst<>+9024(SB), Y5, Y5
+	VMULPD      actkernconst<>+8704(SB), Y3, Y3
+	VMULPD      actkernconst<>+8704(SB), Y4, Y4
+	VMULPD      actkernconst<>+8704(SB), Y5, Y5
 	VORPD       actkernconst<>+2784(SB), Y3, Y6
 	VORPD       actkernconst<>+2784(SB), Y4, Y7
 	VORPD       actkernconst<>+2784(SB), Y5, Y8
@@ -67832,7 +65988,7 @@ single:
 	JB          tail
 	VCVTPS2PD   (CX), Y0
 	VANDPD      actkernconst<>+1696(SB), Y0, Y1
-	VMULPD      actkernconst<>+9024(SB), Y1, Y1
+	VMULPD      actkernconst<>+8704(SB), Y1, Y1
 	VORPD       actkernconst<>+2784(SB), Y1, Y2
 	VCMPPD      $0x11, actkernconst<>+576(SB), Y1, Y1
 	VMAXPD      actkernconst<>+800(SB), Y2, Y2
@@ -67878,7 +66034,7 @@ tail:
 	VMASKMOVPS  (CX), X15, X0
 	VCVTPS2PD   X0, Y0
 	VANDPD      actkernconst<>+1696(SB), Y0, Y1
-	VMULPD      actkernconst<>+9024(SB), Y1, Y1
+	VMULPD      actkernconst<>+8704(SB), Y1, Y1
 	VORPD       actkernconst<>+2784(SB), Y1, Y2
 	VCMPPD      $0x11, actkernconst<>+576(SB), Y1, Y1
 	VMAXPD      actkernconst<>+800(SB), Y2, Y2
@@ -68288,17 +66444,17 @@ done:
 // Requires: AVX, AVX512DQ, AVX512F, AVX512VL, BMI2
 TEXT ·tanhshrinkAVX512(SB), NOSPLIT, $0-48
 	VBROADCASTSD actkernconst<>+0(SB), Z0
-	VBROADCASTSD actkernconst<>+9560(SB), Z1
-	VBROADCASTSD actkernconst<>+9568(SB), Z2
+	VBROADCASTSD actkernconst<>+9240(SB), Z1
+	VBROADCASTSD actkernconst<>+9248(SB), Z2
 	VBROADCASTSD actkernconst<>+40(SB), Z3
 	VBROADCASTSD actkernconst<>+48(SB), Z4
-	VBROADCASTSD actkernconst<>+9576(SB), Z5
-	VBROADCASTSD actkernconst<>+9584(SB), Z6
-	VBROADCASTSD actkernconst<>+9592(SB), Z7
-	VBROADCASTSD actkernconst<>+9600(SB), Z8
-	VBROADCASTSD actkernconst<>+9608(SB), Z9
-	VBROADCASTSD actkernconst<>+9616(SB), Z10
-	VBROADCASTSD actkernconst<>+9624(SB), Z11
+	VBROADCASTSD actkernconst<>+9256(SB), Z5
+	VBROADCASTSD actkernconst<>+9264(SB), Z6
+	VBROADCASTSD actkernconst<>+9272(SB), Z7
+	VBROADCASTSD actkernconst<>+9280(SB), Z8
+	VBROADCASTSD actkernconst<>+9288(SB), Z9
+	VBROADCASTSD actkernconst<>+9296(SB), Z10
+	VBROADCASTSD actkernconst<>+9304(SB), Z11
 	MOVQ         dst_base+0(FP), AX
 	MOVQ         in0_base+24(FP), CX
 	MOVQ         dst_len+8(FP), DX
@@ -68362,26 +66518,26 @@ loop:
 	VFMADD213PD      Z11, Z21, Z29
 	VFMADD213PD      Z11, Z22, Z30
 	VFMADD213PD      Z11, Z23, Z31
-	VFMADD213PD.BCST actkernconst<>+9536(SB), Z20, Z28
-	VFMADD213PD.BCST actkernconst<>+9536(SB), Z21, Z29
-	VFMADD213PD.BCST actkernconst<>+9536(SB), Z22, Z30
-	VFMADD213PD.BCST actkernconst<>+9536(SB), Z23, Z31
-	VFMADD213PD.BCST actkernconst<>+9544(SB), Z20, Z28
-	VFMADD213PD.BCST actkernconst<>+9544(SB), Z21, Z29
-	VFMADD213PD.BCST actkernconst<>+9544(SB), Z22, Z30
-	VFMADD213PD.BCST actkernconst<>+9544(SB), Z23, Z31
-	VFMADD213PD.BCST actkernconst<>+9552(SB), Z20, Z28
-	VFMADD213PD.BCST actkernconst<>+9552(SB), Z21, Z29
-	VFMADD213PD.BCST actkernconst<>+9552(SB), Z22, Z30
-	VFMADD213PD.BCST actkernconst<>+9552(SB), Z23, Z31
+	VFMADD213PD.BCST actkernconst<>+9216(SB), Z20, Z28
+	VFMADD213PD.BCST actkernconst<>+9216(SB), Z21, Z29
+	VFMADD213PD.BCST actkernconst<>+9216(SB), Z22, Z30
+	VFMADD213PD.BCST actkernconst<>+9216(SB), Z23, Z31
+	VFMADD213PD.BCST actkernconst<>+9224(SB), Z20, Z28
+	VFMADD213PD.BCST actkernconst<>+9224(SB), Z21, Z29
+	VFMADD213PD.BCST actkernconst<>+9224(SB), Z22, Z30
+	VFMADD213PD.BCST actkernconst<>+9224(SB), Z23, Z31
+	VFMADD213PD.BCST actkernconst<>+9232(SB), Z20, Z28
+	VFMADD213PD.BCST actkernconst<>+9232(SB), Z21, Z29
+	VFMADD213PD.BCST actkernconst<>+9232(SB), Z22, Z30
+	VFMADD213PD.BCST actkernconst<>+9232(SB), Z23, Z31
 	VMULPD           Z28, Z24, Z24
 	VMULPD           Z29, Z25, Z25
 	VMULPD           Z30, Z26, Z26
 	VMULPD           Z31, Z27, Z27
-	VMULPD.BCST      actkernconst<>+7456(SB), Z16, Z16
-	VMULPD.BCST      actkernconst<>+7456(SB), Z17, Z17
-	VMULPD.BCST      actkernconst<>+7456(SB), Z18, Z18
-	VMULPD.BCST      actkernconst<>+7456(SB), Z19, Z19
+	VMULPD.BCST      actkernconst<>+7136(SB), Z16, Z16
+	VMULPD.BCST      actkernconst<>+7136(SB), Z17, Z17
+	VMULPD.BCST      actkernconst<>+7136(SB), Z18, Z18
+	VMULPD.BCST      actkernconst<>+7136(SB), Z19, Z19
 	VMAXPD.BCST      actkernconst<>+56(SB), Z16, Z16
 	VMAXPD.BCST      actkernconst<>+56(SB), Z17, Z17
 	VMAXPD.BCST      actkernconst<>+56(SB), Z18, Z18
@@ -68496,11 +66652,11 @@ single:
 	VFMADD213PD      Z9, Z14, Z16
 	VFMADD213PD      Z10, Z14, Z16
 	VFMADD213PD      Z11, Z14, Z16
-	VFMADD213PD.BCST actkernconst<>+9536(SB), Z14, Z16
-	VFMADD213PD.BCST actkernconst<>+9544(SB), Z14, Z16
-	VFMADD213PD.BCST actkernconst<>+9552(SB), Z14, Z16
+	VFMADD213PD.BCST actkernconst<>+9216(SB), Z14, Z16
+	VFMADD213PD.BCST actkernconst<>+9224(SB), Z14, Z16
+	VFMADD213PD.BCST actkernconst<>+9232(SB), Z14, Z16
 	VMULPD           Z16, Z15, Z15
-	VMULPD.BCST      actkernconst<>+7456(SB), Z13, Z13
+	VMULPD.BCST      actkernconst<>+7136(SB), Z13, Z13
 	VMAXPD.BCST      actkernconst<>+56(SB), Z13, Z13
 	VMULPD.BCST      actkernconst<>+72(SB), Z13, Z14
 	VRNDSCALEPD      $0x08, Z14, Z14
@@ -68550,11 +66706,11 @@ tail:
 	VFMADD213PD      Z9, Z14, Z16
 	VFMADD213PD      Z10, Z14, Z16
 	VFMADD213PD      Z11, Z14, Z16
-	VFMADD213PD.BCST actkernconst<>+9536(SB), Z14, Z16
-	VFMADD213PD.BCST actkernconst<>+9544(SB), Z14, Z16
-	VFMADD213PD.BCST actkernconst<>+9552(SB), Z14, Z16
+	VFMADD213PD.BCST actkernconst<>+9216(SB), Z14, Z16
+	VFMADD213PD.BCST actkernconst<>+9224(SB), Z14, Z16
+	VFMADD213PD.BCST actkernconst<>+9232(SB), Z14, Z16
 	VMULPD           Z16, Z15, Z15
-	VMULPD.BCST      actkernconst<>+7456(SB), Z13, Z13
+	VMULPD.BCST      actkernconst<>+7136(SB), Z13, Z13
 	VMAXPD.BCST      actkernconst<>+56(SB), Z13, Z13
 	VMULPD.BCST      actkernconst<>+72(SB), Z13, Z14
 	VRNDSCALEPD      $0x08, Z14, Z14
@@ -68587,17 +66743,17 @@ done:
 // Requires: AVX, AVX512DQ, AVX512F, AVX512VL, BMI2, MMX+
 TEXT ·tanhshrinkAVX512Stream(SB), NOSPLIT, $0-48
 	VBROADCASTSD actkernconst<>+0(SB), Z0
-	VBROADCASTSD actkernconst<>+9560(SB), Z1
-	VBROADCASTSD actkernconst<>+9568(SB), Z2
+	VBROADCASTSD actkernconst<>+9240(SB), Z1
+	VBROADCASTSD actkernconst<>+9248(SB), Z2
 	VBROADCASTSD actkernconst<>+40(SB), Z3
 	VBROADCASTSD actkernconst<>+48(SB), Z4
-	VBROADCASTSD actkernconst<>+9576(SB), Z5
-	VBROADCASTSD actkernconst<>+9584(SB), Z6
-	VBROADCASTSD actkernconst<>+9592(SB), Z7
-	VBROADCASTSD actkernconst<>+9600(SB), Z8
-	VBROADCASTSD actkernconst<>+9608(SB), Z9
-	VBROADCASTSD actkernconst<>+9616(SB), Z10
-	VBROADCASTSD actkernconst<>+9624(SB), Z11
+	VBROADCASTSD actkernconst<>+9256(SB), Z5
+	VBROADCASTSD actkernconst<>+9264(SB), Z6
+	VBROADCASTSD actkernconst<>+9272(SB), Z7
+	VBROADCASTSD actkernconst<>+9280(SB), Z8
+	VBROADCASTSD actkernconst<>+9288(SB), Z9
+	VBROADCASTSD actkernconst<>+9296(SB), Z10
+	VBROADCASTSD actkernconst<>+9304(SB), Z11
 	MOVQ         dst_base+0(FP), AX
 	MOVQ         in0_base+24(FP), CX
 	MOVQ         dst_len+8(FP), DX
@@ -68661,26 +66817,26 @@ loop:
 	VFMADD213PD      Z11, Z21, Z29
 	VFMADD213PD      Z11, Z22, Z30
 	VFMADD213PD      Z11, Z23, Z31
-	VFMADD213PD.BCST actkernconst<>+9536(SB), Z20, Z28
-	VFMADD213PD.BCST actkernconst<>+9536(SB), Z21, Z29
-	VFMADD213PD.BCST actkernconst<>+9536(SB), Z22, Z30
-	VFMADD213PD.BCST actkernconst<>+9536(SB), Z23, Z31
-	VFMADD213PD.BCST actkernconst<>+9544(SB), Z20, Z28
-	VFMADD213PD.BCST actkernconst<>+9544(SB), Z21, Z29
-	VFMADD213PD.BCST actkernconst<>+9544(SB), Z22, Z30
-	VFMADD213PD.BCST actkernconst<>+9544(SB), Z23, Z31
-	VFMADD213PD.BCST actkernconst<>+9552(SB), Z20, Z28
-	VFMADD213PD.BCST actkernconst<>+9552(SB), Z21, Z29
-	VFMADD213PD.BCST actkernconst<>+9552(SB), Z22, Z30
-	VFMADD213PD.BCST actkernconst<>+9552(SB), Z23, Z31
+	VFMADD213PD.BCST actkernconst<>+9216(SB), Z20, Z28
+	VFMADD213PD.BCST actkernconst<>+9216(SB), Z21, Z29
+	VFMADD213PD.BCST actkernconst<>+9216(SB), Z22, Z30
+	VFMADD213PD.BCST actkernconst<>+9216(SB), Z23, Z31
+	VFMADD213PD.BCST actkernconst<>+9224(SB), Z20, Z28
+	VFMADD213PD.BCST actkernconst<>+9224(SB), Z21, Z29
+	VFMADD213PD.BCST actkernconst<>+9224(SB), Z22, Z30
+	VFMADD213PD.BCST actkernconst<>+9224(SB), Z23, Z31
+	VFMADD213PD.BCST actkernconst<>+9232(SB), Z20, Z28
+	VFMADD213PD.BCST actkernconst<>+9232(SB), Z21, Z29
+	VFMADD213PD.BCST actkernconst<>+9232(SB), Z22, Z30
+	VFMADD213PD.BCST actkernconst<>+9232(SB), Z23, Z31
 	VMULPD           Z28, Z24, Z24
 	VMULPD           Z29, Z25, Z25
 	VMULPD           Z30, Z26, Z26
 	VMULPD           Z31, Z27, Z27
-	VMULPD.BCST      actkernconst<>+7456(SB), Z16, Z16
-	VMULPD.BCST      actkernconst<>+7456(SB), Z17, Z17
-	VMULPD.BCST      actkernconst<>+7456(SB), Z18, Z18
-	VMULPD.BCST      actkernconst<>+7456(SB), Z19, Z19
+	VMULPD.BCST      actkernconst<>+7136(SB), Z16, Z16
+	VMULPD.BCST      actkernconst<>+7136(SB), Z17, Z17
+	VMULPD.BCST      actkernconst<>+7136(SB), Z18, Z18
+	VMULPD.BCST      actkernconst<>+7136(SB), Z19, Z19
 	VMAXPD.BCST      actkernconst<>+56(SB), Z16, Z16
 	VMAXPD.BCST      actkernconst<>+56(SB), Z17, Z17
 	VMAXPD.BCST      actkernconst<>+56(SB), Z18, Z18
@@ -68795,11 +66951,11 @@ single:
 	VFMADD213PD      Z9, Z14, Z16
 	VFMADD213PD      Z10, Z14, Z16
 	VFMADD213PD      Z11, Z14, Z16
-	VFMADD213PD.BCST actkernconst<>+9536(SB), Z14, Z16
-	VFMADD213PD.BCST actkernconst<>+9544(SB), Z14, Z16
-	VFMADD213PD.BCST actkernconst<>+9552(SB), Z14, Z16
+	VFMADD213PD.BCST actkernconst<>+9216(SB), Z14, Z16
+	VFMADD213PD.BCST actkernconst<>+9224(SB), Z14, Z16
+	VFMADD213PD.BCST actkernconst<>+9232(SB), Z14, Z16
 	VMULPD           Z16, Z15, Z15
-	VMULPD.BCST      actkernconst<>+7456(SB), Z13, Z13
+	VMULPD.BCST      actkernconst<>+7136(SB), Z13, Z13
 	VMAXPD.BCST      actkernconst<>+56(SB), Z13, Z13
 	VMULPD.BCST      actkernconst<>+72(SB), Z13, Z14
 	VRNDSCALEPD      $0x08, Z14, Z14
@@ -68849,11 +67005,11 @@ tail:
 	VFMADD213PD      Z9, Z14, Z16
 	VFMADD213PD      Z10, Z14, Z16
 	VFMADD213PD      Z11, Z14, Z16
-	VFMADD213PD.BCST actkernconst<>+9536(SB), Z14, Z16
-	VFMADD213PD.BCST actkernconst<>+9544(SB), Z14, Z16
-	VFMADD213PD.BCST actkernconst<>+9552(SB), Z14, Z16
+	VFMADD213PD.BCST actkernconst<>+9216(SB), Z14, Z16
+	VFMADD213PD.BCST actkernconst<>+9224(SB), Z14, Z16
+	VFMADD213PD.BCST actkernconst<>+9232(SB), Z14, Z16
 	VMULPD           Z16, Z15, Z15
-	VMULPD.BCST      actkernconst<>+7456(SB), Z13, Z13
+	VMULPD.BCST      actkernconst<>+7136(SB), Z13, Z13
 	VMAXPD.BCST      actkernconst<>+56(SB), Z13, Z13
 	VMULPD.BCST      actkernconst<>+72(SB), Z13, Z14
 	VRNDSCALEPD      $0x08, Z14, Z14
@@ -68909,50 +67065,50 @@ loop:
 	VMULPD      Y1, Y10, Y13
 	VMULPD      Y2, Y11, Y14
 	VMOVUPD     Y8, (SP)
-	VMOVUPD     actkernconst<>+9632(SB), Y8
-	VFMADD213PD actkernconst<>+9664(SB), Y9, Y8
+	VMOVUPD     actkernconst<>+9312(SB), Y8
+	VFMADD213PD actkernconst<>+9344(SB), Y9, Y8
 	VMOVUPD     Y7, 32(SP)
-	VMOVUPD     actkernconst<>+9632(SB), Y7
-	VFMADD213PD actkernconst<>+9664(SB), Y10, Y7
+	VMOVUPD     actkernconst<>+9312(SB), Y7
+	VFMADD213PD actkernconst<>+9344(SB), Y10, Y7
 	VMOVUPD     Y6, 64(SP)
-	VMOVUPD     actkernconst<>+9632(SB), Y6
+	VMOVUPD     actkernconst<>+9312(SB), Y6
+	VFMADD213PD actkernconst<>+9344(SB), Y11, Y6
+	VFMADD213PD actkernconst<>+9376(SB), Y9, Y8
+	VFMADD213PD actkernconst<>+9376(SB), Y10, Y7
+	VFMADD213PD actkernconst<>+9376(SB), Y11, Y6
+	VFMADD213PD actkernconst<>+9408(SB), Y9, Y8
+	VFMADD213PD actkernconst<>+9408(SB), Y10, Y7
+	VFMADD213PD actkernconst<>+9408(SB), Y11, Y6
+	VFMADD213PD actkernconst<>+9440(SB), Y9, Y8
+	VFMADD213PD actkernconst<>+9440(SB), Y10, Y7
+	VFMADD213PD actkernconst<>+9440(SB), Y11, Y6
+	VFMADD213PD actkernconst<>+9472(SB), Y9, Y8
+	VFMADD213PD actkernconst<>+9472(SB), Y10, Y7
+	VFMADD213PD actkernconst<>+9472(SB), Y11, Y6
+	VFMADD213PD actkernconst<>+9504(SB), Y9, Y8
+	VFMADD213PD actkernconst<>+9504(SB), Y10, Y7
+	VFMADD213PD actkernconst<>+9504(SB), Y11, Y6
+	VFMADD213PD actkernconst<>+9536(SB), Y9, Y8
+	VFMADD213PD actkernconst<>+9536(SB), Y10, Y7
+	VFMADD213PD actkernconst<>+9536(SB), Y11, Y6
+	VFMADD213PD actkernconst<>+9568(SB), Y9, Y8
+	VFMADD213PD actkernconst<>+9568(SB), Y10, Y7
+	VFMADD213PD actkernconst<>+9568(SB), Y11, Y6
+	VFMADD213PD actkernconst<>+9600(SB), Y9, Y8
+	VFMADD213PD actkernconst<>+9600(SB), Y10, Y7
+	VFMADD213PD actkernconst<>+9600(SB), Y11, Y6
+	VFMADD213PD actkernconst<>+9632(SB), Y9, Y8
+	VFMADD213PD actkernconst<>+9632(SB), Y10, Y7
+	VFMADD213PD actkernconst<>+9632(SB), Y11, Y6
+	VFMADD213PD actkernconst<>+9664(SB), Y9, Y8
+	VFMADD213PD actkernconst<>+9664(SB), Y10, Y7
 	VFMADD213PD actkernconst<>+9664(SB), Y11, Y6
-	VFMADD213PD actkernconst<>+9696(SB), Y9, Y8
-	VFMADD213PD actkernconst<>+9696(SB), Y10, Y7
-	VFMADD213PD actkernconst<>+9696(SB), Y11, Y6
-	VFMADD213PD actkernconst<>+9728(SB), Y9, Y8
-	VFMADD213PD actkernconst<>+9728(SB), Y10, Y7
-	VFMADD213PD actkernconst<>+9728(SB), Y11, Y6
-	VFMADD213PD actkernconst<>+9760(SB), Y9, Y8
-	VFMADD213PD actkernconst<>+9760(SB), Y10, Y7
-	VFMADD213PD actkernconst<>+9760(SB), Y11, Y6
-	VFMADD213PD actkernconst<>+9792(SB), Y9, Y8
-	VFMADD213PD actkernconst<>+9792(SB), Y10, Y7
-	VFMADD213PD actkernconst<>+9792(SB), Y11, Y6
-	VFMADD213PD actkernconst<>+9824(SB), Y9, Y8
-	VFMADD213PD actkernconst<>+9824(SB), Y10, Y7
-	VFMADD213PD actkernconst<>+9824(SB), Y11, Y6
-	VFMADD213PD actkernconst<>+9856(SB), Y9, Y8
-	VFMADD213PD actkernconst<>+9856(SB), Y10, Y7
-	VFMADD213PD actkernconst<>+9856(SB), Y11, Y6
-	VFMADD213PD actkernconst<>+9888(SB), Y9, Y8
-	VFMADD213PD actkernconst<>+9888(SB), Y10, Y7
-	VFMADD213PD actkernconst<>+9888(SB), Y11, Y6
-	VFMADD213PD actkernconst<>+9920(SB), Y9, Y8
-	VFMADD213PD actkernconst<>+9920(SB), Y10, Y7
-	VFMADD213PD actkernconst<>+9920(SB), Y11, Y6
-	VFMADD213PD actkernconst<>+9952(SB), Y9, Y8
-	VFMADD213PD actkernconst<>+9952(SB), Y10, Y7
-	VFMADD213PD actkernconst<>+9952(SB), Y11, Y6
-	VFMADD213PD actkernconst<>+9984(SB), Y9, Y8
-	VFMADD213PD actkernconst<>+9984(SB), Y10, Y7
-	VFMADD213PD actkernconst<>+9984(SB), Y11, Y6
 	VMULPD      Y8, Y12, Y12
 	VMULPD      Y7, Y13, Y13
 	VMULPD      Y6, Y14, Y14
-	VMULPD      actkernconst<>+9024(SB), Y3, Y3
-	VMULPD      actkernconst<>+9024(SB), Y4, Y4
-	VMULPD      actkernconst<>+9024(SB), Y5, Y5
+	VMULPD      actkernconst<>+8704(SB), Y3, Y3
+	VMULPD      actkernconst<>+8704(SB), Y4, Y4
+	VMULPD      actkernconst<>+8704(SB), Y5, Y5
 	VMAXPD      actkernconst<>+256(SB), Y3, Y3
 	VMAXPD      actkernconst<>+256(SB), Y4, Y4
 	VMAXPD      actkernconst<>+256(SB), Y5, Y5
@@ -69047,20 +67203,20 @@ single:
 	VCMPPD      $0x11, actkernconst<>+160(SB), Y1, Y2
 	VMULPD      Y0, Y0, Y3
 	VMULPD      Y0, Y3, Y4
-	VMOVUPD     actkernconst<>+9632(SB), Y5
+	VMOVUPD     actkernconst<>+9312(SB), Y5
+	VFMADD213PD actkernconst<>+9344(SB), Y3, Y5
+	VFMADD213PD actkernconst<>+9376(SB), Y3, Y5
+	VFMADD213PD actkernconst<>+9408(SB), Y3, Y5
+	VFMADD213PD actkernconst<>+9440(SB), Y3, Y5
+	VFMADD213PD actkernconst<>+9472(SB), Y3, Y5
+	VFMADD213PD actkernconst<>+9504(SB), Y3, Y5
+	VFMADD213PD actkernconst<>+9536(SB), Y3, Y5
+	VFMADD213PD actkernconst<>+9568(SB), Y3, Y5
+	VFMADD213PD actkernconst<>+9600(SB), Y3, Y5
+	VFMADD213PD actkernconst<>+9632(SB), Y3, Y5
 	VFMADD213PD actkernconst<>+9664(SB), Y3, Y5
-	VFMADD213PD actkernconst<>+9696(SB), Y3, Y5
-	VFMADD213PD actkernconst<>+9728(SB), Y3, Y5
-	VFMADD213PD actkernconst<>+9760(SB), Y3, Y5
-	VFMADD213PD actkernconst<>+9792(SB), Y3, Y5
-	VFMADD213PD actkernconst<>+9824(SB), Y3, Y5
-	VFMADD213PD actkernconst<>+9856(SB), Y3, Y5
-	VFMADD213PD actkernconst<>+9888(SB), Y3, Y5
-	VFMADD213PD actkernconst<>+9920(SB), Y3, Y5
-	VFMADD213PD actkernconst<>+9952(SB), Y3, Y5
-	VFMADD213PD actkernconst<>+9984(SB), Y3, Y5
 	VMULPD      Y5, Y4, Y4
-	VMULPD      actkernconst<>+9024(SB), Y1, Y1
+	VMULPD      actkernconst<>+8704(SB), Y1, Y1
 	VMAXPD      actkernconst<>+256(SB), Y1, Y1
 	VMULPD      actkernconst<>+320(SB), Y1, Y3
 	VROUNDPD    $0x08, Y3, Y3
@@ -69104,20 +67260,20 @@ tail:
 	VCMPPD      $0x11, actkernconst<>+160(SB), Y1, Y2
 	VMULPD      Y0, Y0, Y3
 	VMULPD      Y0, Y3, Y4
-	VMOVUPD     actkernconst<>+9632(SB), Y5
+	VMOVUPD     actkernconst<>+9312(SB), Y5
+	VFMADD213PD actkernconst<>+9344(SB), Y3, Y5
+	VFMADD213PD actkernconst<>+9376(SB), Y3, Y5
+	VFMADD213PD actkernconst<>+9408(SB), Y3, Y5
+	VFMADD213PD actkernconst<>+9440(SB), Y3, Y5
+	VFMADD213PD actkernconst<>+9472(SB), Y3, Y5
+	VFMADD213PD actkernconst<>+9504(SB), Y3, Y5
+	VFMADD213PD actkernconst<>+9536(SB), Y3, Y5
+	VFMADD213PD actkernconst<>+9568(SB), Y3, Y5
+	VFMADD213PD actkernconst<>+9600(SB), Y3, Y5
+	VFMADD213PD actkernconst<>+9632(SB), Y3, Y5
 	VFMADD213PD actkernconst<>+9664(SB), Y3, Y5
-	VFMADD213PD actkernconst<>+9696(SB), Y3, Y5
-	VFMADD213PD actkernconst<>+9728(SB), Y3, Y5
-	VFMADD213PD actkernconst<>+9760(SB), Y3, Y5
-	VFMADD213PD actkernconst<>+9792(SB), Y3, Y5
-	VFMADD213PD actkernconst<>+9824(SB), Y3, Y5
-	VFMADD213PD actkernconst<>+9856(SB), Y3, Y5
-	VFMADD213PD actkernconst<>+9888(SB), Y3, Y5
-	VFMADD213PD actkernconst<>+9920(SB), Y3, Y5
-	VFMADD213PD actkernconst<>+9952(SB), Y3, Y5
-	VFMADD213PD actkernconst<>+9984(SB), Y3, Y5
 	VMULPD      Y5, Y4, Y4
-	VMULPD      actkernconst<>+9024(SB), Y1, Y1
+	VMULPD      actkernconst<>+8704(SB), Y1, Y1
 	VMAXPD      actkernconst<>+256(SB), Y1, Y1
 	VMULPD      actkernconst<>+320(SB), Y1, Y3
 	VROUNDPD    $0x08, Y3, Y3
@@ -69175,50 +67331,50 @@ loop:
 	VMULPD      Y1, Y10, Y13
 	VMULPD      Y2, Y11, Y14
 	VMOVUPD     Y8, (SP)
-	VMOVUPD     actkernconst<>+9632(SB), Y8
-	VFMADD213PD actkernconst<>+9664(SB), Y9, Y8
+	VMOVUPD     actkernconst<>+9312(SB), Y8
+	VFMADD213PD actkernconst<>+9344(SB), Y9, Y8
 	VMOVUPD     Y7, 32(SP)
-	VMOVUPD     actkernconst<>+9632(SB), Y7
-	VFMADD213PD actkernconst<>+9664(SB), Y10, Y7
+	VMOVUPD     actkernconst<>+9312(SB), Y7
+	VFMADD213PD actkernconst<>+9344(SB), Y10, Y7
 	VMOVUPD     Y6, 64(SP)
-	VMOVUPD     actkernconst<>+9632(SB), Y6
+	VMOVUPD     actkernconst<>+9312(SB), Y6
+	VFMADD213PD actkernconst<>+9344(SB), Y11, Y6
+	VFMADD213PD actkernconst<>+9376(SB), Y9, Y8
+	VFMADD213PD actkernconst<>+9376(SB), Y10, Y7
+	VFMADD213PD actkernconst<>+9376(SB), Y11, Y6
+	VFMADD213PD actkernconst<>+9408(SB), Y9, Y8
+	VFMADD213PD actkernconst<>+9408(SB), Y10, Y7
+	VFMADD213PD actkernconst<>+9408(SB), Y11, Y6
+	VFMADD213PD actkernconst<>+9440(SB), Y9, Y8
+	VFMADD213PD actkernconst<>+9440(SB), Y10, Y7
+	VFMADD213PD actkernconst<>+9440(SB), Y11, Y6
+	VFMADD213PD actkernconst<>+9472(SB), Y9, Y8
+	VFMADD213PD actkernconst<>+9472(SB), Y10, Y7
+	VFMADD213PD actkernconst<>+9472(SB), Y11, Y6
+	VFMADD213PD actkernconst<>+9504(SB), Y9, Y8
+	VFMADD213PD actkernconst<>+9504(SB), Y10, Y7
+	VFMADD213PD actkernconst<>+9504(SB), Y11, Y6
+	VFMADD213PD actkernconst<>+9536(SB), Y9, Y8
+	VFMADD213PD actkernconst<>+9536(SB), Y10, Y7
+	VFMADD213PD actkernconst<>+9536(SB), Y11, Y6
+	VFMADD213PD actkernconst<>+9568(SB), Y9, Y8
+	VFMADD213PD actkernconst<>+9568(SB), Y10, Y7
+	VFMADD213PD actkernconst<>+9568(SB), Y11, Y6
+	VFMADD213PD actkernconst<>+9600(SB), Y9, Y8
+	VFMADD213PD actkernconst<>+9600(SB), Y10, Y7
+	VFMADD213PD actkernconst<>+9600(SB), Y11, Y6
+	VFMADD213PD actkernconst<>+9632(SB), Y9, Y8
+	VFMADD213PD actkernconst<>+9632(SB), Y10, Y7
+	VFMADD213PD actkernconst<>+9632(SB), Y11, Y6
+	VFMADD213PD actkernconst<>+9664(SB), Y9, Y8
+	VFMADD213PD actkernconst<>+9664(SB), Y10, Y7
 	VFMADD213PD actkernconst<>+9664(SB), Y11, Y6
-	VFMADD213PD actkernconst<>+9696(SB), Y9, Y8
-	VFMADD213PD actkernconst<>+9696(SB), Y10, Y7
-	VFMADD213PD actkernconst<>+9696(SB), Y11, Y6
-	VFMADD213PD actkernconst<>+9728(SB), Y9, Y8
-	VFMADD213PD actkernconst<>+9728(SB), Y10, Y7
-	VFMADD213PD actkernconst<>+9728(SB), Y11, Y6
-	VFMADD213PD actkernconst<>+9760(SB), Y9, Y8
-	VFMADD213PD actkernconst<>+9760(SB), Y10, Y7
-	VFMADD213PD actkernconst<>+9760(SB), Y11, Y6
-	VFMADD213PD actkernconst<>+9792(SB), Y9, Y8
-	VFMADD213PD actkernconst<>+9792(SB), Y10, Y7
-	VFMADD213PD actkernconst<>+9792(SB), Y11, Y6
-	VFMADD213PD actkernconst<>+9824(SB), Y9, Y8
-	VFMADD213PD actkernconst<>+9824(SB), Y10, Y7
-	VFMADD213PD actkernconst<>+9824(SB), Y11, Y6
-	VFMADD213PD actkernconst<>+9856(SB), Y9, Y8
-	VFMADD213PD actkernconst<>+9856(SB), Y10, Y7
-	VFMADD213PD actkernconst<>+9856(SB), Y11, Y6
-	VFMADD213PD actkernconst<>+9888(SB), Y9, Y8
-	VFMADD213PD actkernconst<>+9888(SB), Y10, Y7
-	VFMADD213PD actkernconst<>+9888(SB), Y11, Y6
-	VFMADD213PD actkernconst<>+9920(SB), Y9, Y8
-	VFMADD213PD actkernconst<>+9920(SB), Y10, Y7
-	VFMADD213PD actkernconst<>+9920(SB), Y11, Y6
-	VFMADD213PD actkernconst<>+9952(SB), Y9, Y8
-	VFMADD213PD actkernconst<>+9952(SB), Y10, Y7
-	VFMADD213PD actkernconst<>+9952(SB), Y11, Y6
-	VFMADD213PD actkernconst<>+9984(SB), Y9, Y8
-	VFMADD213PD actkernconst<>+9984(SB), Y10, Y7
-	VFMADD213PD actkernconst<>+9984(SB), Y11, Y6
 	VMULPD      Y8, Y12, Y12
 	VMULPD      Y7, Y13, Y13
 	VMULPD      Y6, Y14, Y14
-	VMULPD      actkernconst<>+9024(SB), Y3, Y3
-	VMULPD      actkernconst<>+9024(SB), Y4, Y4
-	VMULPD      actkernconst<>+9024(SB), Y5, Y5
+	VMULPD      actkernconst<>+8704(SB), Y3, Y3
+	VMULPD      actkernconst<>+8704(SB), Y4, Y4
+	VMULPD      actkernconst<>+8704(SB), Y5, Y5
 	VMAXPD      actkernconst<>+256(SB), Y3, Y3
 	VMAXPD      actkernconst<>+256(SB), Y4, Y4
 	VMAXPD      actkernconst<>+256(SB), Y5, Y5
@@ -69313,20 +67469,20 @@ single:
 	VCMPPD      $0x11, actkernconst<>+160(SB), Y1, Y2
 	VMULPD      Y0, Y0, Y3
 	VMULPD      Y0, Y3, Y4
-	VMOVUPD     actkernconst<>+9632(SB), Y5
+	VMOVUPD     actkernconst<>+9312(SB), Y5
+	VFMADD213PD actkernconst<>+9344(SB), Y3, Y5
+	VFMADD213PD actkernconst<>+9376(SB), Y3, Y5
+	VFMADD213PD actkernconst<>+9408(SB), Y3, Y5
+	VFMADD213PD actkernconst<>+9440(SB), Y3, Y5
+	VFMADD213PD actkernconst<>+9472(SB), Y3, Y5
+	VFMADD213PD actkernconst<>+9504(SB), Y3, Y5
+	VFMADD213PD actkernconst<>+9536(SB), Y3, Y5
+	VFMADD213PD actkernconst<>+9568(SB), Y3, Y5
+	VFMADD213PD actkernconst<>+9600(SB), Y3, Y5
+	VFMADD213PD actkernconst<>+9632(SB), Y3, Y5
 	VFMADD213PD actkernconst<>+9664(SB), Y3, Y5
-	VFMADD213PD actkernconst<>+9696(SB), Y3, Y5
-	VFMADD213PD actkernconst<>+9728(SB), Y3, Y5
-	VFMADD213PD actkernconst<>+9760(SB), Y3, Y5
-	VFMADD213PD actkernconst<>+9792(SB), Y3, Y5
-	VFMADD213PD actkernconst<>+9824(SB), Y3, Y5
-	VFMADD213PD actkernconst<>+9856(SB), Y3, Y5
-	VFMADD213PD actkernconst<>+9888(SB), Y3, Y5
-	VFMADD213PD actkernconst<>+9920(SB), Y3, Y5
-	VFMADD213PD actkernconst<>+9952(SB), Y3, Y5
-	VFMADD213PD actkernconst<>+9984(SB), Y3, Y5
 	VMULPD      Y5, Y4, Y4
-	VMULPD      actkernconst<>+9024(SB), Y1, Y1
+	VMULPD      actkernconst<>+8704(SB), Y1, Y1
 	VMAXPD      actkernconst<>+256(SB), Y1, Y1
 	VMULPD      actkernconst<>+320(SB), Y1, Y3
 	VROUNDPD    $0x08, Y3, Y3
@@ -69370,20 +67526,20 @@ tail:
 	VCMPPD      $0x11, actkernconst<>+160(SB), Y1, Y2
 	VMULPD      Y0, Y0, Y3
 	VMULPD      Y0, Y3, Y4
-	VMOVUPD     actkernconst<>+9632(SB), Y5
+	VMOVUPD     actkernconst<>+9312(SB), Y5
+	VFMADD213PD actkernconst<>+9344(SB), Y3, Y5
+	VFMADD213PD actkernconst<>+9376(SB), Y3, Y5
+	VFMADD213PD actkernconst<>+9408(SB), Y3, Y5
+	VFMADD213PD actkernconst<>+9440(SB), Y3, Y5
+	VFMADD213PD actkernconst<>+9472(SB), Y3, Y5
+	VFMADD213PD actkernconst<>+9504(SB), Y3, Y5
+	VFMADD213PD actkernconst<>+9536(SB), Y3, Y5
+	VFMADD213PD actkernconst<>+9568(SB), Y3, Y5
+	VFMADD213PD actkernconst<>+9600(SB), Y3, Y5
+	VFMADD213PD actkernconst<>+9632(SB), Y3, Y5
 	VFMADD213PD actkernconst<>+9664(SB), Y3, Y5
-	VFMADD213PD actkernconst<>+9696(SB), Y3, Y5
-	VFMADD213PD actkernconst<>+9728(SB), Y3, Y5
-	VFMADD213PD actkernconst<>+9760(SB), Y3, Y5
-	VFMADD213PD actkernconst<>+9792(SB), Y3, Y5
-	VFMADD213PD actkernconst<>+9824(SB), Y3, Y5
-	VFMADD213PD actkernconst<>+9856(SB), Y3, Y5
-	VFMADD213PD actkernconst<>+9888(SB), Y3, Y5
-	VFMADD213PD actkernconst<>+9920(SB), Y3, Y5
-	VFMADD213PD actkernconst<>+9952(SB), Y3, Y5
-	VFMADD213PD actkernconst<>+9984(SB), Y3, Y5
 	VMULPD      Y5, Y4, Y4
-	VMULPD      actkernconst<>+9024(SB), Y1, Y1
+	VMULPD      actkernconst<>+8704(SB), Y1, Y1
 	VMAXPD      actkernconst<>+256(SB), Y1, Y1
 	VMULPD      actkernconst<>+320(SB), Y1, Y3
 	VROUNDPD    $0x08, Y3, Y3
@@ -69436,10 +67592,10 @@ loop:
 	VANDPD.BCST      actkernconst<>+1504(SB), Z2, Z6
 	VANDPD.BCST      actkernconst<>+1504(SB), Z3, Z7
 	VANDPD.BCST      actkernconst<>+1504(SB), Z4, Z8
-	VCMPPD.BCST      $0x11, actkernconst<>+10016(SB), Z5, K2
-	VCMPPD.BCST      $0x11, actkernconst<>+10016(SB), Z6, K3
-	VCMPPD.BCST      $0x11, actkernconst<>+10016(SB), Z7, K4
-	VCMPPD.BCST      $0x11, actkernconst<>+10016(SB), Z8, K5
+	VCMPPD.BCST      $0x11, actkernconst<>+9696(SB), Z5, K2
+	VCMPPD.BCST      $0x11, actkernconst<>+9696(SB), Z6, K3
+	VCMPPD.BCST      $0x11, actkernconst<>+9696(SB), Z7, K4
+	VCMPPD.BCST      $0x11, actkernconst<>+9696(SB), Z8, K5
 	VCMPPD           $0x11, Z0, Z5, K6
 	VCMPPD           $0x11, Z0, Z6, K7
 	KMOVW            K5, (SP)
@@ -69462,62 +67618,62 @@ loop:
 	VMULPD           Z2, Z10, Z18
 	VMULPD           Z3, Z11, Z19
 	VMULPD           Z4, Z12, Z20
-	VBROADCASTSD     actkernconst<>+9560(SB), Z21
-	VFMADD213PD.BCST actkernconst<>+9568(SB), Z9, Z21
-	VBROADCASTSD     actkernconst<>+9560(SB), Z22
-	VFMADD213PD.BCST actkernconst<>+9568(SB), Z10, Z22
-	VBROADCASTSD     actkernconst<>+9560(SB), Z23
-	VFMADD213PD.BCST actkernconst<>+9568(SB), Z11, Z23
-	VBROADCASTSD     actkernconst<>+9560(SB), Z24
-	VFMADD213PD.BCST actkernconst<>+9568(SB), Z12, Z24
-	VFMADD213PD.BCST actkernconst<>+9576(SB), Z9, Z21
-	VFMADD213PD.BCST actkernconst<>+9576(SB), Z10, Z22
-	VFMADD213PD.BCST actkernconst<>+9576(SB), Z11, Z23
-	VFMADD213PD.BCST actkernconst<>+9576(SB), Z12, Z24
-	VFMADD213PD.BCST actkernconst<>+9584(SB), Z9, Z21
-	VFMADD213PD.BCST actkernconst<>+9584(SB), Z10, Z22
-	VFMADD213PD.BCST actkernconst<>+9584(SB), Z11, Z23
-	VFMADD213PD.BCST actkernconst<>+9584(SB), Z12, Z24
-	VFMADD213PD.BCST actkernconst<>+9592(SB), Z9, Z21
-	VFMADD213PD.BCST actkernconst<>+9592(SB), Z10, Z22
-	VFMADD213PD.BCST actkernconst<>+9592(SB), Z11, Z23
-	VFMADD213PD.BCST actkernconst<>+9592(SB), Z12, Z24
-	VFMADD213PD.BCST actkernconst<>+9600(SB), Z9, Z21
-	VFMADD213PD.BCST actkernconst<>+9600(SB), Z10, Z22
-	VFMADD213PD.BCST actkernconst<>+9600(SB), Z11, Z23
-	VFMADD213PD.BCST actkernconst<>+9600(SB), Z12, Z24
-	VFMADD213PD.BCST actkernconst<>+9608(SB), Z9, Z21
-	VFMADD213PD.BCST actkernconst<>+9608(SB), Z10, Z22
-	VFMADD213PD.BCST actkernconst<>+9608(SB), Z11, Z23
-	VFMADD213PD.BCST actkernconst<>+9608(SB), Z12, Z24
-	VFMADD213PD.BCST actkernconst<>+9616(SB), Z9, Z21
-	VFMADD213PD.BCST actkernconst<>+9616(SB), Z10, Z22
-	VFMADD213PD.BCST actkernconst<>+9616(SB), Z11, Z23
-	VFMADD213PD.BCST actkernconst<>+9616(SB), Z12, Z24
-	VFMADD213PD.BCST actkernconst<>+9624(SB), Z9, Z21
-	VFMADD213PD.BCST actkernconst<>+9624(SB), Z10, Z22
-	VFMADD213PD.BCST actkernconst<>+9624(SB), Z11, Z23
-	VFMADD213PD.BCST actkernconst<>+9624(SB), Z12, Z24
-	VFMADD213PD.BCST actkernconst<>+9536(SB), Z9, Z21
-	VFMADD213PD.BCST actkernconst<>+9536(SB), Z10, Z22
-	VFMADD213PD.BCST actkernconst<>+9536(SB), Z11, Z23
-	VFMADD213PD.BCST actkernconst<>+9536(SB), Z12, Z24
-	VFMADD213PD.BCST actkernconst<>+9544(SB), Z9, Z21
-	VFMADD213PD.BCST actkernconst<>+9544(SB), Z10, Z22
-	VFMADD213PD.BCST actkernconst<>+9544(SB), Z11, Z23
-	VFMADD213PD.BCST actkernconst<>+9544(SB), Z12, Z24
-	VFMADD213PD.BCST actkernconst<>+9552(SB), Z9, Z21
-	VFMADD213PD.BCST actkernconst<>+9552(SB), Z10, Z22
-	VFMADD213PD.BCST actkernconst<>+9552(SB), Z11, Z23
-	VFMADD213PD.BCST actkernconst<>+9552(SB), Z12, Z24
+	VBROADCASTSD     actkernconst<>+9240(SB), Z21
+	VFMADD213PD.BCST actkernconst<>+9248(SB), Z9, Z21
+	VBROADCASTSD     actkernconst<>+9240(SB), Z22
+	VFMADD213PD.BCST actkernconst<>+9248(SB), Z10, Z22
+	VBROADCASTSD     actkernconst<>+9240(SB), Z23
+	VFMADD213PD.BCST actkernconst<>+9248(SB), Z11, Z23
+	VBROADCASTSD     actkernconst<>+9240(SB), Z24
+	VFMADD213PD.BCST actkernconst<>+9248(SB), Z12, Z24
+	VFMADD213PD.BCST actkernconst<>+9256(SB), Z9, Z21
+	VFMADD213PD.BCST actkernconst<>+9256(SB), Z10, Z22
+	VFMADD213PD.BCST actkernconst<>+9256(SB), Z11, Z23
+	VFMADD213PD.BCST actkernconst<>+9256(SB), Z12, Z24
+	VFMADD213PD.BCST actkernconst<>+9264(SB), Z9, Z21
+	VFMADD213PD.BCST actkernconst<>+9264(SB), Z10, Z22
+	VFMADD213PD.BCST actkernconst<>+9264(SB), Z11, Z23
+	VFMADD213PD.BCST actkernconst<>+9264(SB), Z12, Z24
+	VFMADD213PD.BCST actkernconst<>+9272(SB), Z9, Z21
+	VFMADD213PD.BCST actkernconst<>+9272(SB), Z10, Z22
+	VFMADD213PD.BCST actkernconst<>+9272(SB), Z11, Z23
+	VFMADD213PD.BCST actkernconst<>+9272(SB), Z12, Z24
+	VFMADD213PD.BCST actkernconst<>+9280(SB), Z9, Z21
+	VFMADD213PD.BCST actkernconst<>+9280(SB), Z10, Z22
+	VFMADD213PD.BCST actkernconst<>+9280(SB), Z11, Z23
+	VFMADD213PD.BCST actkernconst<>+9280(SB), Z12, Z24
+	VFMADD213PD.BCST actkernconst<>+9288(SB), Z9, Z21
+	VFMADD213PD.BCST actkernconst<>+9288(SB), Z10, Z22
+	VFMADD213PD.BCST actkernconst<>+9288(SB), Z11, Z23
+	VFMADD213PD.BCST actkernconst<>+9288(SB), Z12, Z24
+	VFMADD213PD.BCST actkernconst<>+9296(SB), Z9, Z21
+	VFMADD213PD.BCST actkernconst<>+9296(SB), Z10, Z22
+	VFMADD213PD.BCST actkernconst<>+9296(SB), Z11, Z23
+	VFMADD213PD.BCST actkernconst<>+9296(SB), Z12, Z24
+	VFMADD213PD.BCST actkernconst<>+9304(SB), Z9, Z21
+	VFMADD213PD.BCST actkernconst<>+9304(SB), Z10, Z22
+	VFMADD213PD.BCST actkernconst<>+9304(SB), Z11, Z23
+	VFMADD213PD.BCST actkernconst<>+9304(SB), Z12, Z24
+	VFMADD213PD.BCST actkernconst<>+9216(SB), Z9, Z21
+	VFMADD213PD.BCST actkernconst<>+9216(SB), Z10, Z22
+	VFMADD213PD.BCST actkernconst<>+9216(SB), Z11, Z23
+	VFMADD213PD.BCST actkernconst<>+9216(SB), Z12, Z24
+	VFMADD213PD.BCST actkernconst<>+9224(SB), Z9, Z21
+	VFMADD213PD.BCST actkernconst<>+9224(SB), Z10, Z22
+	VFMADD213PD.BCST actkernconst<>+9224(SB), Z11, Z23
+	VFMADD213PD.BCST actkernconst<>+9224(SB), Z12, Z24
+	VFMADD213PD.BCST actkernconst<>+9232(SB), Z9, Z21
+	VFMADD213PD.BCST actkernconst<>+9232(SB), Z10, Z22
+	VFMADD213PD.BCST actkernconst<>+9232(SB), Z11, Z23
+	VFMADD213PD.BCST actkernconst<>+9232(SB), Z12, Z24
 	VMULPD           Z21, Z17, Z17
 	VMULPD           Z22, Z18, Z18
 	VMULPD           Z23, Z19, Z19
 	VMULPD           Z24, Z20, Z20
-	VMULPD.BCST      actkernconst<>+7456(SB), Z5, Z21
-	VMULPD.BCST      actkernconst<>+7456(SB), Z6, Z22
-	VMULPD.BCST      actkernconst<>+7456(SB), Z7, Z23
-	VMULPD.BCST      actkernconst<>+7456(SB), Z8, Z24
+	VMULPD.BCST      actkernconst<>+7136(SB), Z5, Z21
+	VMULPD.BCST      actkernconst<>+7136(SB), Z6, Z22
+	VMULPD.BCST      actkernconst<>+7136(SB), Z7, Z23
+	VMULPD.BCST      actkernconst<>+7136(SB), Z8, Z24
 	VMAXPD.BCST      actkernconst<>+56(SB), Z21, Z21
 	VMAXPD.BCST      actkernconst<>+56(SB), Z22, Z22
 	VMAXPD.BCST      actkernconst<>+56(SB), Z23, Z23
@@ -69657,26 +67813,26 @@ single:
 	JB               tail
 	VCVTPS2PD        (CX), Z1
 	VANDPD.BCST      actkernconst<>+1504(SB), Z1, Z2
-	VCMPPD.BCST      $0x11, actkernconst<>+10016(SB), Z2, K2
+	VCMPPD.BCST      $0x11, actkernconst<>+9696(SB), Z2, K2
 	VCMPPD           $0x11, Z0, Z2, K3
 	VMULPD           Z1, Z1, Z3
 	VXORPD.BCST      actkernconst<>+2752(SB), Z3, Z4
 	VFMADD231PD      Z1, Z1, Z4
 	VMULPD           Z1, Z3, Z5
-	VBROADCASTSD     actkernconst<>+9560(SB), Z6
-	VFMADD213PD.BCST actkernconst<>+9568(SB), Z3, Z6
-	VFMADD213PD.BCST actkernconst<>+9576(SB), Z3, Z6
-	VFMADD213PD.BCST actkernconst<>+9584(SB), Z3, Z6
-	VFMADD213PD.BCST actkernconst<>+9592(SB), Z3, Z6
-	VFMADD213PD.BCST actkernconst<>+9600(SB), Z3, Z6
-	VFMADD213PD.BCST actkernconst<>+9608(SB), Z3, Z6
-	VFMADD213PD.BCST actkernconst<>+9616(SB), Z3, Z6
-	VFMADD213PD.BCST actkernconst<>+9624(SB), Z3, Z6
-	VFMADD213PD.BCST actkernconst<>+9536(SB), Z3, Z6
-	VFMADD213PD.BCST actkernconst<>+9544(SB), Z3, Z6
-	VFMADD213PD.BCST actkernconst<>+9552(SB), Z3, Z6
+	VBROADCASTSD     actkernconst<>+9240(SB), Z6
+	VFMADD213PD.BCST actkernconst<>+9248(SB), Z3, Z6
+	VFMADD213PD.BCST actkernconst<>+9256(SB), Z3, Z6
+	VFMADD213PD.BCST actkernconst<>+9264(SB), Z3, Z6
+	VFMADD213PD.BCST actkernconst<>+9272(SB), Z3, Z6
+	VFMADD213PD.BCST actkernconst<>+9280(SB), Z3, Z6
+	VFMADD213PD.BCST actkernconst<>+9288(SB), Z3, Z6
+	VFMADD213PD.BCST actkernconst<>+9296(SB), Z3, Z6
+	VFMADD213PD.BCST actkernconst<>+9304(SB), Z3, Z6
+	VFMADD213PD.BCST actkernconst<>+9216(SB), Z3, Z6
+	VFMADD213PD.BCST actkernconst<>+9224(SB), Z3, Z6
+	VFMADD213PD.BCST actkernconst<>+9232(SB), Z3, Z6
 	VMULPD           Z6, Z5, Z5
-	VMULPD.BCST      actkernconst<>+7456(SB), Z2, Z6
+	VMULPD.BCST      actkernconst<>+7136(SB), Z2, Z6
 	VMAXPD.BCST      actkernconst<>+56(SB), Z6, Z6
 	VMULPD.BCST      actkernconst<>+72(SB), Z6, Z7
 	VRNDSCALEPD      $0x08, Z7, Z7
@@ -69723,26 +67879,26 @@ tail:
 	VMOVUPS.Z        (CX), K1, Y1
 	VCVTPS2PD        Y1, Z1
 	VANDPD.BCST      actkernconst<>+1504(SB), Z1, Z2
-	VCMPPD.BCST      $0x11, actkernconst<>+10016(SB), Z2, K2
+	VCMPPD.BCST      $0x11, actkernconst<>+9696(SB), Z2, K2
 	VCMPPD           $0x11, Z0, Z2, K3
 	VMULPD           Z1, Z1, Z3
 	VXORPD.BCST      actkernconst<>+2752(SB), Z3, Z4
 	VFMADD231PD      Z1, Z1, Z4
 	VMULPD           Z1, Z3, Z5
-	VBROADCASTSD     actkernconst<>+9560(SB), Z6
-	VFMADD213PD.BCST actkernconst<>+9568(SB), Z3, Z6
-	VFMADD213PD.BCST actkernconst<>+9576(SB), Z3, Z6
-	VFMADD213PD.BCST actkernconst<>+9584(SB), Z3, Z6
-	VFMADD213PD.BCST actkernconst<>+9592(SB), Z3, Z6
-	VFMADD213PD.BCST actkernconst<>+9600(SB), Z3, Z6
-	VFMADD213PD.BCST actkernconst<>+9608(SB), Z3, Z6
-	VFMADD213PD.BCST actkernconst<>+9616(SB), Z3, Z6
-	VFMADD213PD.BCST actkernconst<>+9624(SB), Z3, Z6
-	VFMADD213PD.BCST actkernconst<>+9536(SB), Z3, Z6
-	VFMADD213PD.BCST actkernconst<>+9544(SB), Z3, Z6
-	VFMADD213PD.BCST actkernconst<>+9552(SB), Z3, Z6
+	VBROADCASTSD     actkernconst<>+9240(SB), Z6
+	VFMADD213PD.BCST actkernconst<>+9248(SB), Z3, Z6
+	VFMADD213PD.BCST actkernconst<>+9256(SB), Z3, Z6
+	VFMADD213PD.BCST actkernconst<>+9264(SB), Z3, Z6
+	VFMADD213PD.BCST actkernconst<>+9272(SB), Z3, Z6
+	VFMADD213PD.BCST actkernconst<>+9280(SB), Z3, Z6
+	VFMADD213PD.BCST actkernconst<>+9288(SB), Z3, Z6
+	VFMADD213PD.BCST actkernconst<>+9296(SB), Z3, Z6
+	VFMADD213PD.BCST actkernconst<>+9304(SB), Z3, Z6
+	VFMADD213PD.BCST actkernconst<>+9216(SB), Z3, Z6
+	VFMADD213PD.BCST actkernconst<>+9224(SB), Z3, Z6
+	VFMADD213PD.BCST actkernconst<>+9232(SB), Z3, Z6
 	VMULPD           Z6, Z5, Z5
-	VMULPD.BCST      actkernconst<>+7456(SB), Z2, Z6
+	VMULPD.BCST      actkernconst<>+7136(SB), Z2, Z6
 	VMAXPD.BCST      actkernconst<>+56(SB), Z6, Z6
 	VMULPD.BCST      actkernconst<>+72(SB), Z6, Z7
 	VRNDSCALEPD      $0x08, Z7, Z7
@@ -69800,10 +67956,10 @@ loop:
 	VANDPD.BCST      actkernconst<>+1504(SB), Z2, Z6
 	VANDPD.BCST      actkernconst<>+1504(SB), Z3, Z7
 	VANDPD.BCST      actkernconst<>+1504(SB), Z4, Z8
-	VCMPPD.BCST      $0x11, actkernconst<>+10016(SB), Z5, K2
-	VCMPPD.BCST      $0x11, actkernconst<>+10016(SB), Z6, K3
-	VCMPPD.BCST      $0x11, actkernconst<>+10016(SB), Z7, K4
-	VCMPPD.BCST      $0x11, actkernconst<>+10016(SB), Z8, K5
+	VCMPPD.BCST      $0x11, actkernconst<>+9696(SB), Z5, K2
+	VCMPPD.BCST      $0x11, actkernconst<>+9696(SB), Z6, K3
+	VCMPPD.BCST      $0x11, actkernconst<>+9696(SB), Z7, K4
+	VCMPPD.BCST      $0x11, actkernconst<>+9696(SB), Z8, K5
 	VCMPPD           $0x11, Z0, Z5, K6
 	VCMPPD           $0x11, Z0, Z6, K7
 	KMOVW            K5, (SP)
@@ -69826,62 +67982,62 @@ loop:
 	VMULPD           Z2, Z10, Z18
 	VMULPD           Z3, Z11, Z19
 	VMULPD           Z4, Z12, Z20
-	VBROADCASTSD     actkernconst<>+9560(SB), Z21
-	VFMADD213PD.BCST actkernconst<>+9568(SB), Z9, Z21
-	VBROADCASTSD     actkernconst<>+9560(SB), Z22
-	VFMADD213PD.BCST actkernconst<>+9568(SB), Z10, Z22
-	VBROADCASTSD     actkernconst<>+9560(SB), Z23
-	VFMADD213PD.BCST actkernconst<>+9568(SB), Z11, Z23
-	VBROADCASTSD     actkernconst<>+9560(SB), Z24
-	VFMADD213PD.BCST actkernconst<>+9568(SB), Z12, Z24
-	VFMADD213PD.BCST actkernconst<>+9576(SB), Z9, Z21
-	VFMADD213PD.BCST actkernconst<>+9576(SB), Z10, Z22
-	VFMADD213PD.BCST actkernconst<>+9576(SB), Z11, Z23
-	VFMADD213PD.BCST actkernconst<>+9576(SB), Z12, Z24
-	VFMADD213PD.BCST actkernconst<>+9584(SB), Z9, Z21
-	VFMADD213PD.BCST actkernconst<>+9584(SB), Z10, Z22
-	VFMADD213PD.BCST actkernconst<>+9584(SB), Z11, Z23
-	VFMADD213PD.BCST actkernconst<>+9584(SB), Z12, Z24
-	VFMADD213PD.BCST actkernconst<>+9592(SB), Z9, Z21
-	VFMADD213PD.BCST actkernconst<>+9592(SB), Z10, Z22
-	VFMADD213PD.BCST actkernconst<>+9592(SB), Z11, Z23
-	VFMADD213PD.BCST actkernconst<>+9592(SB), Z12, Z24
-	VFMADD213PD.BCST actkernconst<>+9600(SB), Z9, Z21
-	VFMADD213PD.BCST actkernconst<>+9600(SB), Z10, Z22
-	VFMADD213PD.BCST actkernconst<>+9600(SB), Z11, Z23
-	VFMADD213PD.BCST actkernconst<>+9600(SB), Z12, Z24
-	VFMADD213PD.BCST actkernconst<>+9608(SB), Z9, Z21
-	VFMADD213PD.BCST actkernconst<>+9608(SB), Z10, Z22
-	VFMADD213PD.BCST actkernconst<>+9608(SB), Z11, Z23
-	VFMADD213PD.BCST actkernconst<>+9608(SB), Z12, Z24
-	VFMADD213PD.BCST actkernconst<>+9616(SB), Z9, Z21
-	VFMADD213PD.BCST actkernconst<>+9616(SB), Z10, Z22
-	VFMADD213PD.BCST actkernconst<>+9616(SB), Z11, Z23
-	VFMADD213PD.BCST actkernconst<>+9616(SB), Z12, Z24
-	VFMADD213PD.BCST actkernconst<>+9624(SB), Z9, Z21
-	VFMADD213PD.BCST actkernconst<>+9624(SB), Z10, Z22
-	VFMADD213PD.BCST actkernconst<>+9624(SB), Z11, Z23
-	VFMADD213PD.BCST actkernconst<>+9624(SB), Z12, Z24
-	VFMADD213PD.BCST actkernconst<>+9536(SB), Z9, Z21
-	VFMADD213PD.BCST actkernconst<>+9536(SB), Z10, Z22
-	VFMADD213PD.BCST actkernconst<>+9536(SB), Z11, Z23
-	VFMADD213PD.BCST actkernconst<>+9536(SB), Z12, Z24
-	VFMADD213PD.BCST actkernconst<>+9544(SB), Z9, Z21
-	VFMADD213PD.BCST actkernconst<>+9544(SB), Z10, Z22
-	VFMADD213PD.BCST actkernconst<>+9544(SB), Z11, Z23
-	VFMADD213PD.BCST actkernconst<>+9544(SB), Z12, Z24
-	VFMADD213PD.BCST actkernconst<>+9552(SB), Z9, Z21
-	VFMADD213PD.BCST actkernconst<>+9552(SB), Z10, Z22
-	VFMADD213PD.BCST actkernconst<>+9552(SB), Z11, Z23
-	VFMADD213PD.BCST actkernconst<>+9552(SB), Z12, Z24
+	VBROADCASTSD     actkernconst<>+9240(SB), Z21
+	VFMADD213PD.BCST actkernconst<>+9248(SB), Z9, Z21
+	VBROADCASTSD     actkernconst<>+9240(SB), Z22
+	VFMADD213PD.BCST actkernconst<>+9248(SB), Z10, Z22
+	VBROADCASTSD     actkernconst<>+9240(SB), Z23
+	VFMADD213PD.BCST actkernconst<>+9248(SB), Z11, Z23
+	VBROADCASTSD     actkernconst<>+9240(SB), Z24
+	VFMADD213PD.BCST actkernconst<>+9248(SB), Z12, Z24
+	VFMADD213PD.BCST actkernconst<>+9256(SB), Z9, Z21
+	VFMADD213PD.BCST actkernconst<>+9256(SB), Z10, Z22
+	VFMADD213PD.BCST actkernconst<>+9256(SB), Z11, Z23
+	VFMADD213PD.BCST actkernconst<>+9256(SB), Z12, Z24
+	VFMADD213PD.BCST actkernconst<>+9264(SB), Z9, Z21
+	VFMADD213PD.BCST actkernconst<>+9264(SB), Z10, Z22
+	VFMADD213PD.BCST actkernconst<>+9264(SB), Z11, Z23
+	VFMADD213PD.BCST actkernconst<>+9264(SB), Z12, Z24
+	VFMADD213PD.BCST actkernconst<>+9272(SB), Z9, Z21
+	VFMADD213PD.BCST actkernconst<>+9272(SB), Z10, Z22
+	VFMADD213PD.BCST actkernconst<>+9272(SB), Z11, Z23
+	VFMADD213PD.BCST actkernconst<>+9272(SB), Z12, Z24
+	VFMADD213PD.BCST actkernconst<>+9280(SB), Z9, Z21
+	VFMADD213PD.BCST actkernconst<>+9280(SB), Z10, Z22
+	VFMADD213PD.BCST actkernconst<>+9280(SB), Z11, Z23
+	VFMADD213PD.BCST actkernconst<>+9280(SB), Z12, Z24
+	VFMADD213PD.BCST actkernconst<>+9288(SB), Z9, Z21
+	VFMADD213PD.BCST actkernconst<>+9288(SB), Z10, Z22
+	VFMADD213PD.BCST actkernconst<>+9288(SB), Z11, Z23
+	VFMADD213PD.BCST actkernconst<>+9288(SB), Z12, Z24
+	VFMADD213PD.BCST actkernconst<>+9296(SB), Z9, Z21
+	VFMADD213PD.BCST actkernconst<>+9296(SB), Z10, Z22
+	VFMADD213PD.BCST actkernconst<>+9296(SB), Z11, Z23
+	VFMADD213PD.BCST actkernconst<>+9296(SB), Z12, Z24
+	VFMADD213PD.BCST actkernconst<>+9304(SB), Z9, Z21
+	VFMADD213PD.BCST actkernconst<>+9304(SB), Z10, Z22
+	VFMADD213PD.BCST actkernconst<>+9304(SB), Z11, Z23
+	VFMADD213PD.BCST actkernconst<>+9304(SB), Z12, Z24
+	VFMADD213PD.BCST actkernconst<>+9216(SB), Z9, Z21
+	VFMADD213PD.BCST actkernconst<>+9216(SB), Z10, Z22
+	VFMADD213PD.BCST actkernconst<>+9216(SB), Z11, Z23
+	VFMADD213PD.BCST actkernconst<>+9216(SB), Z12, Z24
+	VFMADD213PD.BCST actkernconst<>+9224(SB), Z9, Z21
+	VFMADD213PD.BCST actkernconst<>+9224(SB), Z10, Z22
+	VFMADD213PD.BCST actkernconst<>+9224(SB), Z11, Z23
+	VFMADD213PD.BCST actkernconst<>+9224(SB), Z12, Z24
+	VFMADD213PD.BCST actkernconst<>+9232(SB), Z9, Z21
+	VFMADD213PD.BCST actkernconst<>+9232(SB), Z10, Z22
+	VFMADD213PD.BCST actkernconst<>+9232(SB), Z11, Z23
+	VFMADD213PD.BCST actkernconst<>+9232(SB), Z12, Z24
 	VMULPD           Z21, Z17, Z17
 	VMULPD           Z22, Z18, Z18
 	VMULPD           Z23, Z19, Z19
 	VMULPD           Z24, Z20, Z20
-	VMULPD.BCST      actkernconst<>+7456(SB), Z5, Z21
-	VMULPD.BCST      actkernconst<>+7456(SB), Z6, Z22
-	VMULPD.BCST      actkernconst<>+7456(SB), Z7, Z23
-	VMULPD.BCST      actkernconst<>+7456(SB), Z8, Z24
+	VMULPD.BCST      actkernconst<>+7136(SB), Z5, Z21
+	VMULPD.BCST      actkernconst<>+7136(SB), Z6, Z22
+	VMULPD.BCST      actkernconst<>+7136(SB), Z7, Z23
+	VMULPD.BCST      actkernconst<>+7136(SB), Z8, Z24
 	VMAXPD.BCST      actkernconst<>+56(SB), Z21, Z21
 	VMAXPD.BCST      actkernconst<>+56(SB), Z22, Z22
 	VMAXPD.BCST      actkernconst<>+56(SB), Z23, Z23
@@ -70021,26 +68177,26 @@ single:
 	JB               tail
 	VCVTPS2PD        (CX), Z1
 	VANDPD.BCST      actkernconst<>+1504(SB), Z1, Z2
-	VCMPPD.BCST      $0x11, actkernconst<>+10016(SB), Z2, K2
+	VCMPPD.BCST      $0x11, actkernconst<>+9696(SB), Z2, K2
 	VCMPPD           $0x11, Z0, Z2, K3
 	VMULPD           Z1, Z1, Z3
 	VXORPD.BCST      actkernconst<>+2752(SB), Z3, Z4
 	VFMADD231PD      Z1, Z1, Z4
 	VMULPD           Z1, Z3, Z5
-	VBROADCASTSD     actkernconst<>+9560(SB), Z6
-	VFMADD213PD.BCST actkernconst<>+9568(SB), Z3, Z6
-	VFMADD213PD.BCST actkernconst<>+9576(SB), Z3, Z6
-	VFMADD213PD.BCST actkernconst<>+9584(SB), Z3, Z6
-	VFMADD213PD.BCST actkernconst<>+9592(SB), Z3, Z6
-	VFMADD213PD.BCST actkernconst<>+9600(SB), Z3, Z6
-	VFMADD213PD.BCST actkernconst<>+9608(SB), Z3, Z6
-	VFMADD213PD.BCST actkernconst<>+9616(SB), Z3, Z6
-	VFMADD213PD.BCST actkernconst<>+9624(SB), Z3, Z6
-	VFMADD213PD.BCST actkernconst<>+9536(SB), Z3, Z6
-	VFMADD213PD.BCST actkernconst<>+9544(SB), Z3, Z6
-	VFMADD213PD.BCST actkernconst<>+9552(SB), Z3, Z6
+	VBROADCASTSD     actkernconst<>+9240(SB), Z6
+	VFMADD213PD.BCST actkernconst<>+9248(SB), Z3, Z6
+	VFMADD213PD.BCST actkernconst<>+9256(SB), Z3, Z6
+	VFMADD213PD.BCST actkernconst<>+9264(SB), Z3, Z6
+	VFMADD213PD.BCST actkernconst<>+9272(SB), Z3, Z6
+	VFMADD213PD.BCST actkernconst<>+9280(SB), Z3, Z6
+	VFMADD213PD.BCST actkernconst<>+9288(SB), Z3, Z6
+	VFMADD213PD.BCST actkernconst<>+9296(SB), Z3, Z6
+	VFMADD213PD.BCST actkernconst<>+9304(SB), Z3, Z6
+	VFMADD213PD.BCST actkernconst<>+9216(SB), Z3, Z6
+	VFMADD213PD.BCST actkernconst<>+9224(SB), Z3, Z6
+	VFMADD213PD.BCST actkernconst<>+9232(SB), Z3, Z6
 	VMULPD           Z6, Z5, Z5
-	VMULPD.BCST      actkernconst<>+7456(SB), Z2, Z6
+	VMULPD.BCST      actkernconst<>+7136(SB), Z2, Z6
 	VMAXPD.BCST      actkernconst<>+56(SB), Z6, Z6
 	VMULPD.BCST      actkernconst<>+72(SB), Z6, Z7
 	VRNDSCALEPD      $0x08, Z7, Z7
@@ -70087,26 +68243,26 @@ tail:
 	VMOVUPS.Z        (CX), K1, Y1
 	VCVTPS2PD        Y1, Z1
 	VANDPD.BCST      actkernconst<>+1504(SB), Z1, Z2
-	VCMPPD.BCST      $0x11, actkernconst<>+10016(SB), Z2, K2
+	VCMPPD.BCST      $0x11, actkernconst<>+9696(SB), Z2, K2
 	VCMPPD           $0x11, Z0, Z2, K3
 	VMULPD           Z1, Z1, Z3
 	VXORPD.BCST      actkernconst<>+2752(SB), Z3, Z4
 	VFMADD231PD      Z1, Z1, Z4
 	VMULPD           Z1, Z3, Z5
-	VBROADCASTSD     actkernconst<>+9560(SB), Z6
-	VFMADD213PD.BCST actkernconst<>+9568(SB), Z3, Z6
-	VFMADD213PD.BCST actkernconst<>+9576(SB), Z3, Z6
-	VFMADD213PD.BCST actkernconst<>+9584(SB), Z3, Z6
-	VFMADD213PD.BCST actkernconst<>+9592(SB), Z3, Z6
-	VFMADD213PD.BCST actkernconst<>+9600(SB), Z3, Z6
-	VFMADD213PD.BCST actkernconst<>+9608(SB), Z3, Z6
-	VFMADD213PD.BCST actkernconst<>+9616(SB), Z3, Z6
-	VFMADD213PD.BCST actkernconst<>+9624(SB), Z3, Z6
-	VFMADD213PD.BCST actkernconst<>+9536(SB), Z3, Z6
-	VFMADD213PD.BCST actkernconst<>+9544(SB), Z3, Z6
-	VFMADD213PD.BCST actkernconst<>+9552(SB), Z3, Z6
+	VBROADCASTSD     actkernconst<>+9240(SB), Z6
+	VFMADD213PD.BCST actkernconst<>+9248(SB), Z3, Z6
+	VFMADD213PD.BCST actkernconst<>+9256(SB), Z3, Z6
+	VFMADD213PD.BCST actkernconst<>+9264(SB), Z3, Z6
+	VFMADD213PD.BCST actkernconst<>+9272(SB), Z3, Z6
+	VFMADD213PD.BCST actkernconst<>+9280(SB), Z3, Z6
+	VFMADD213PD.BCST actkernconst<>+9288(SB), Z3, Z6
+	VFMADD213PD.BCST actkernconst<>+9296(SB), Z3, Z6
+	VFMADD213PD.BCST actkernconst<>+9304(SB), Z3, Z6
+	VFMADD213PD.BCST actkernconst<>+9216(SB), Z3, Z6
+	VFMADD213PD.BCST actkernconst<>+9224(SB), Z3, Z6
+	VFMADD213PD.BCST actkernconst<>+9232(SB), Z3, Z6
 	VMULPD           Z6, Z5, Z5
-	VMULPD.BCST      actkernconst<>+7456(SB), Z2, Z6
+	VMULPD.BCST      actkernconst<>+7136(SB), Z2, Z6
 	VMAXPD.BCST      actkernconst<>+56(SB), Z6, Z6
 	VMULPD.BCST      actkernconst<>+72(SB), Z6, Z7
 	VRNDSCALEPD      $0x08, Z7, Z7
@@ -70162,9 +68318,9 @@ loop:
 	VANDPD      actkernconst<>+1696(SB), Y0, Y3
 	VANDPD      actkernconst<>+1696(SB), Y1, Y4
 	VANDPD      actkernconst<>+1696(SB), Y2, Y5
-	VCMPPD      $0x11, actkernconst<>+10048(SB), Y3, Y6
-	VCMPPD      $0x11, actkernconst<>+10048(SB), Y4, Y7
-	VCMPPD      $0x11, actkernconst<>+10048(SB), Y5, Y8
+	VCMPPD      $0x11, actkernconst<>+9728(SB), Y3, Y6
+	VCMPPD      $0x11, actkernconst<>+9728(SB), Y4, Y7
+	VCMPPD      $0x11, actkernconst<>+9728(SB), Y5, Y8
 	VMULPD      Y3, Y3, Y9
 	VMULPD      Y4, Y4, Y10
 	VMULPD      Y5, Y5, Y11
@@ -70193,50 +68349,50 @@ loop:
 	VMOVUPD     Y12, 256(SP)
 	VMULPD      Y2, Y7, Y12
 	VMOVUPD     Y9, 288(SP)
-	VMOVUPD     actkernconst<>+9632(SB), Y9
-	VFMADD213PD actkernconst<>+9664(SB), Y8, Y9
+	VMOVUPD     actkernconst<>+9312(SB), Y9
+	VFMADD213PD actkernconst<>+9344(SB), Y8, Y9
 	VMOVUPD     Y6, 320(SP)
-	VMOVUPD     actkernconst<>+9632(SB), Y6
-	VFMADD213PD actkernconst<>+9664(SB), Y11, Y6
+	VMOVUPD     actkernconst<>+9312(SB), Y6
+	VFMADD213PD actkernconst<>+9344(SB), Y11, Y6
 	VMOVUPD     Y10, 352(SP)
-	VMOVUPD     actkernconst<>+9632(SB), Y10
+	VMOVUPD     actkernconst<>+9312(SB), Y10
+	VFMADD213PD actkernconst<>+9344(SB), Y7, Y10
+	VFMADD213PD actkernconst<>+9376(SB), Y8, Y9
+	VFMADD213PD actkernconst<>+9376(SB), Y11, Y6
+	VFMADD213PD actkernconst<>+9376(SB), Y7, Y10
+	VFMADD213PD actkernconst<>+9408(SB), Y8, Y9
+	VFMADD213PD actkernconst<>+9408(SB), Y11, Y6
+	VFMADD213PD actkernconst<>+9408(SB), Y7, Y10
+	VFMADD213PD actkernconst<>+9440(SB), Y8, Y9
+	VFMADD213PD actkernconst<>+9440(SB), Y11, Y6
+	VFMADD213PD actkernconst<>+9440(SB), Y7, Y10
+	VFMADD213PD actkernconst<>+9472(SB), Y8, Y9
+	VFMADD213PD actkernconst<>+9472(SB), Y11, Y6
+	VFMADD213PD actkernconst<>+9472(SB), Y7, Y10
+	VFMADD213PD actkernconst<>+9504(SB), Y8, Y9
+	VFMADD213PD actkernconst<>+9504(SB), Y11, Y6
+	VFMADD213PD actkernconst<>+9504(SB), Y7, Y10
+	VFMADD213PD actkernconst<>+9536(SB), Y8, Y9
+	VFMADD213PD actkernconst<>+9536(SB), Y11, Y6
+	VFMADD213PD actkernconst<>+9536(SB), Y7, Y10
+	VFMADD213PD actkernconst<>+9568(SB), Y8, Y9
+	VFMADD213PD actkernconst<>+9568(SB), Y11, Y6
+	VFMADD213PD actkernconst<>+9568(SB), Y7, Y10
+	VFMADD213PD actkernconst<>+9600(SB), Y8, Y9
+	VFMADD213PD actkernconst<>+9600(SB), Y11, Y6
+	VFMADD213PD actkernconst<>+9600(SB), Y7, Y10
+	VFMADD213PD actkernconst<>+9632(SB), Y8, Y9
+	VFMADD213PD actkernconst<>+9632(SB), Y11, Y6
+	VFMADD213PD actkernconst<>+9632(SB), Y7, Y10
+	VFMADD213PD actkernconst<>+9664(SB), Y8, Y9
+	VFMADD213PD actkernconst<>+9664(SB), Y11, Y6
 	VFMADD213PD actkernconst<>+9664(SB), Y7, Y10
-	VFMADD213PD actkernconst<>+9696(SB), Y8, Y9
-	VFMADD213PD actkernconst<>+9696(SB), Y11, Y6
-	VFMADD213PD actkernconst<>+9696(SB), Y7, Y10
-	VFMADD213PD actkernconst<>+9728(SB), Y8, Y9
-	VFMADD213PD actkernconst<>+9728(SB), Y11, Y6
-	VFMADD213PD actkernconst<>+9728(SB), Y7, Y10
-	VFMADD213PD actkernconst<>+9760(SB), Y8, Y9
-	VFMADD213PD actkernconst<>+9760(SB), Y11, Y6
-	VFMADD213PD actkernconst<>+9760(SB), Y7, Y10
-	VFMADD213PD actkernconst<>+9792(SB), Y8, Y9
-	VFMADD213PD actkernconst<>+9792(SB), Y11, Y6
-	VFMADD213PD actkernconst<>+9792(SB), Y7, Y10
-	VFMADD213PD actkernconst<>+9824(SB), Y8, Y9
-	VFMADD213PD actkernconst<>+9824(SB), Y11, Y6
-	VFMADD213PD actkernconst<>+9824(SB), Y7, Y10
-	VFMADD213PD actkernconst<>+9856(SB), Y8, Y9
-	VFMADD213PD actkernconst<>+9856(SB), Y11, Y6
-	VFMADD213PD actkernconst<>+9856(SB), Y7, Y10
-	VFMADD213PD actkernconst<>+9888(SB), Y8, Y9
-	VFMADD213PD actkernconst<>+9888(SB), Y11, Y6
-	VFMADD213PD actkernconst<>+9888(SB), Y7, Y10
-	VFMADD213PD actkernconst<>+9920(SB), Y8, Y9
-	VFMADD213PD actkernconst<>+9920(SB), Y11, Y6
-	VFMADD213PD actkernconst<>+9920(SB), Y7, Y10
-	VFMADD213PD actkernconst<>+9952(SB), Y8, Y9
-	VFMADD213PD actkernconst<>+9952(SB), Y11, Y6
-	VFMADD213PD actkernconst<>+9952(SB), Y7, Y10
-	VFMADD213PD actkernconst<>+9984(SB), Y8, Y9
-	VFMADD213PD actkernconst<>+9984(SB), Y11, Y6
-	VFMADD213PD actkernconst<>+9984(SB), Y7, Y10
 	VMULPD      Y9, Y14, Y14
 	VMULPD      Y6, Y13, Y13
 	VMULPD      Y10, Y12, Y12
-	VMULPD      actkernconst<>+9024(SB), Y3, Y3
-	VMULPD      actkernconst<>+9024(SB), Y4, Y4
-	VMULPD      actkernconst<>+9024(SB), Y5, Y5
+	VMULPD      actkernconst<>+8704(SB), Y3, Y3
+	VMULPD      actkernconst<>+8704(SB), Y4, Y4
+	VMULPD      actkernconst<>+8704(SB), Y5, Y5
 	VMAXPD      actkernconst<>+256(SB), Y3, Y3
 	VMAXPD      actkernconst<>+256(SB), Y4, Y4
 	VMAXPD      actkernconst<>+256(SB), Y5, Y5
@@ -70371,27 +68527,27 @@ single:
 	JB          tail
 	VCVTPS2PD   (CX), Y0
 	VANDPD      actkernconst<>+1696(SB), Y0, Y1
-	VCMPPD      $0x11, actkernconst<>+10048(SB), Y1, Y2
+	VCMPPD      $0x11, actkernconst<>+9728(SB), Y1, Y2
 	VMULPD      Y1, Y1, Y3
 	VCMPPD      $0x11, actkernconst<>+160(SB), Y1, Y4
 	VMULPD      Y0, Y0, Y5
 	VXORPD      actkernconst<>+2784(SB), Y5, Y6
 	VFMADD231PD Y0, Y0, Y6
 	VMULPD      Y0, Y5, Y7
-	VMOVUPD     actkernconst<>+9632(SB), Y8
+	VMOVUPD     actkernconst<>+9312(SB), Y8
+	VFMADD213PD actkernconst<>+9344(SB), Y5, Y8
+	VFMADD213PD actkernconst<>+9376(SB), Y5, Y8
+	VFMADD213PD actkernconst<>+9408(SB), Y5, Y8
+	VFMADD213PD actkernconst<>+9440(SB), Y5, Y8
+	VFMADD213PD actkernconst<>+9472(SB), Y5, Y8
+	VFMADD213PD actkernconst<>+9504(SB), Y5, Y8
+	VFMADD213PD actkernconst<>+9536(SB), Y5, Y8
+	VFMADD213PD actkernconst<>+9568(SB), Y5, Y8
+	VFMADD213PD actkernconst<>+9600(SB), Y5, Y8
+	VFMADD213PD actkernconst<>+9632(SB), Y5, Y8
 	VFMADD213PD actkernconst<>+9664(SB), Y5, Y8
-	VFMADD213PD actkernconst<>+9696(SB), Y5, Y8
-	VFMADD213PD actkernconst<>+9728(SB), Y5, Y8
-	VFMADD213PD actkernconst<>+9760(SB), Y5, Y8
-	VFMADD213PD actkernconst<>+9792(SB), Y5, Y8
-	VFMADD213PD actkernconst<>+9824(SB), Y5, Y8
-	VFMADD213PD actkernconst<>+9856(SB), Y5, Y8
-	VFMADD213PD actkernconst<>+9888(SB), Y5, Y8
-	VFMADD213PD actkernconst<>+9920(SB), Y5, Y8
-	VFMADD213PD actkernconst<>+9952(SB), Y5, Y8
-	VFMADD213PD actkernconst<>+9984(SB), Y5, Y8
 	VMULPD      Y8, Y7, Y7
-	VMULPD      actkernconst<>+9024(SB), Y1, Y1
+	VMULPD      actkernconst<>+8704(SB), Y1, Y1
 	VMAXPD      actkernconst<>+256(SB), Y1, Y1
 	VMULPD      actkernconst<>+320(SB), Y1, Y8
 	VROUNDPD    $0x08, Y8, Y8
@@ -70443,27 +68599,27 @@ tail:
 	VMASKMOVPS  (CX), X15, X0
 	VCVTPS2PD   X0, Y0
 	VANDPD      actkernconst<>+1696(SB), Y0, Y1
-	VCMPPD      $0x11, actkernconst<>+10048(SB), Y1, Y2
+	VCMPPD      $0x11, actkernconst<>+9728(SB), Y1, Y2
 	VMULPD      Y1, Y1, Y3
 	VCMPPD      $0x11, actkernconst<>+160(SB), Y1, Y4
 	VMULPD      Y0, Y0, Y5
 	VXORPD      actkernconst<>+2784(SB), Y5, Y6
 	VFMADD231PD Y0, Y0, Y6
 	VMULPD      Y0, Y5, Y7
-	VMOVUPD     actkernconst<>+9632(SB), Y8
+	VMOVUPD     actkernconst<>+9312(SB), Y8
+	VFMADD213PD actkernconst<>+9344(SB), Y5, Y8
+	VFMADD213PD actkernconst<>+9376(SB), Y5, Y8
+	VFMADD213PD actkernconst<>+9408(SB), Y5, Y8
+	VFMADD213PD actkernconst<>+9440(SB), Y5, Y8
+	VFMADD213PD actkernconst<>+9472(SB), Y5, Y8
+	VFMADD213PD actkernconst<>+9504(SB), Y5, Y8
+	VFMADD213PD actkernconst<>+9536(SB), Y5, Y8
+	VFMADD213PD actkernconst<>+9568(SB), Y5, Y8
+	VFMADD213PD actkernconst<>+9600(SB), Y5, Y8
+	VFMADD213PD actkernconst<>+9632(SB), Y5, Y8
 	VFMADD213PD actkernconst<>+9664(SB), Y5, Y8
-	VFMADD213PD actkernconst<>+9696(SB), Y5, Y8
-	VFMADD213PD actkernconst<>+9728(SB), Y5, Y8
-	VFMADD213PD actkernconst<>+9760(SB), Y5, Y8
-	VFMADD213PD actkernconst<>+9792(SB), Y5, Y8
-	VFMADD213PD actkernconst<>+9824(SB), Y5, Y8
-	VFMADD213PD actkernconst<>+9856(SB), Y5, Y8
-	VFMADD213PD actkernconst<>+9888(SB), Y5, Y8
-	VFMADD213PD actkernconst<>+9920(SB), Y5, Y8
-	VFMADD213PD actkernconst<>+9952(SB), Y5, Y8
-	VFMADD213PD actkernconst<>+9984(SB), Y5, Y8
 	VMULPD      Y8, Y7, Y7
-	VMULPD      actkernconst<>+9024(SB), Y1, Y1
+	VMULPD      actkernconst<>+8704(SB), Y1, Y1
 	VMAXPD      actkernconst<>+256(SB), Y1, Y1
 	VMULPD      actkernconst<>+320(SB), Y1, Y8
 	VROUNDPD    $0x08, Y8, Y8
@@ -70523,9 +68679,9 @@ loop:
 	VANDPD      actkernconst<>+1696(SB), Y0, Y3
 	VANDPD      actkernconst<>+1696(SB), Y1, Y4
 	VANDPD      actkernconst<>+1696(SB), Y2, Y5
-	VCMPPD      $0x11, actkernconst<>+10048(SB), Y3, Y6
-	VCMPPD      $0x11, actkernconst<>+10048(SB), Y4, Y7
-	VCMPPD      $0x11, actkernconst<>+10048(SB), Y5, Y8
+	VCMPPD      $0x11, actkernconst<>+9728(SB), Y3, Y6
+	VCMPPD      $0x11, actkernconst<>+9728(SB), Y4, Y7
+	VCMPPD      $0x11, actkernconst<>+9728(SB), Y5, Y8
 	VMULPD      Y3, Y3, Y9
 	VMULPD      Y4, Y4, Y10
 	VMULPD      Y5, Y5, Y11
@@ -70554,50 +68710,50 @@ loop:
 	VMOVUPD     Y12, 256(SP)
 	VMULPD      Y2, Y7, Y12
 	VMOVUPD     Y9, 288(SP)
-	VMOVUPD     actkernconst<>+9632(SB), Y9
-	VFMADD213PD actkernconst<>+9664(SB), Y8, Y9
+	VMOVUPD     actkernconst<>+9312(SB), Y9
+	VFMADD213PD actkernconst<>+9344(SB), Y8, Y9
 	VMOVUPD     Y6, 320(SP)
-	VMOVUPD     actkernconst<>+9632(SB), Y6
-	VFMADD213PD actkernconst<>+9664(SB), Y11, Y6
+	VMOVUPD     actkernconst<>+9312(SB), Y6
+	VFMADD213PD actkernconst<>+9344(SB), Y11, Y6
 	VMOVUPD     Y10, 352(SP)
-	VMOVUPD     actkernconst<>+9632(SB), Y10
+	VMOVUPD     actkernconst<>+9312(SB), Y10
+	VFMADD213PD actkernconst<>+9344(SB), Y7, Y10
+	VFMADD213PD actkernconst<>+9376(SB), Y8, Y9
+	VFMADD213PD actkernconst<>+9376(SB), Y11, Y6
+	VFMADD213PD actkernconst<>+9376(SB), Y7, Y10
+	VFMADD213PD actkernconst<>+9408(SB), Y8, Y9
+	VFMADD213PD actkernconst<>+9408(SB), Y11, Y6
+	VFMADD213PD actkernconst<>+9408(SB), Y7, Y10
+	VFMADD213PD actkernconst<>+9440(SB), Y8, Y9
+	VFMADD213PD actkernconst<>+9440(SB), Y11, Y6
+	VFMADD213PD actkernconst<>+9440(SB), Y7, Y10
+	VFMADD213PD actkernconst<>+9472(SB), Y8, Y9
+	VFMADD213PD actkernconst<>+9472(SB), Y11, Y6
+	VFMADD213PD actkernconst<>+9472(SB), Y7, Y10
+	VFMADD213PD actkernconst<>+9504(SB), Y8, Y9
+	VFMADD213PD actkernconst<>+9504(SB), Y11, Y6
+	VFMADD213PD actkernconst<>+9504(SB), Y7, Y10
+	VFMADD213PD actkernconst<>+9536(SB), Y8, Y9
+	VFMADD213PD actkernconst<>+9536(SB), Y11, Y6
+	VFMADD213PD actkernconst<>+9536(SB), Y7, Y10
+	VFMADD213PD actkernconst<>+9568(SB), Y8, Y9
+	VFMADD213PD actkernconst<>+9568(SB), Y11, Y6
+	VFMADD213PD actkernconst<>+9568(SB), Y7, Y10
+	VFMADD213PD actkernconst<>+9600(SB), Y8, Y9
+	VFMADD213PD actkernconst<>+9600(SB), Y11, Y6
+	VFMADD213PD actkernconst<>+9600(SB), Y7, Y10
+	VFMADD213PD actkernconst<>+9632(SB), Y8, Y9
+	VFMADD213PD actkernconst<>+9632(SB), Y11, Y6
+	VFMADD213PD actkernconst<>+9632(SB), Y7, Y10
+	VFMADD213PD actkernconst<>+9664(SB), Y8, Y9
+	VFMADD213PD actkernconst<>+9664(SB), Y11, Y6
 	VFMADD213PD actkernconst<>+9664(SB), Y7, Y10
-	VFMADD213PD actkernconst<>+9696(SB), Y8, Y9
-	VFMADD213PD actkernconst<>+9696(SB), Y11, Y6
-	VFMADD213PD actkernconst<>+9696(SB), Y7, Y10
-	VFMADD213PD actkernconst<>+9728(SB), Y8, Y9
-	VFMADD213PD actkernconst<>+9728(SB), Y11, Y6
-	VFMADD213PD actkernconst<>+9728(SB), Y7, Y10
-	VFMADD213PD actkernconst<>+9760(SB), Y8, Y9
-	VFMADD213PD actkernconst<>+9760(SB), Y11, Y6
-	VFMADD213PD actkernconst<>+9760(SB), Y7, Y10
-	VFMADD213PD actkernconst<>+9792(SB), Y8, Y9
-	VFMADD213PD actkernconst<>+9792(SB), Y11, Y6
-	VFMADD213PD actkernconst<>+9792(SB), Y7, Y10
-	VFMADD213PD actkernconst<>+9824(SB), Y8, Y9
-	VFMADD213PD actkernconst<>+9824(SB), Y11, Y6
-	VFMADD213PD actkernconst<>+9824(SB), Y7, Y10
-	VFMADD213PD actkernconst<>+9856(SB), Y8, Y9
-	VFMADD213PD actkernconst<>+9856(SB), Y11, Y6
-	VFMADD213PD actkernconst<>+9856(SB), Y7, Y10
-	VFMADD213PD actkernconst<>+9888(SB), Y8, Y9
-	VFMADD213PD actkernconst<>+9888(SB), Y11, Y6
-	VFMADD213PD actkernconst<>+9888(SB), Y7, Y10
-	VFMADD213PD actkernconst<>+9920(SB), Y8, Y9
-	VFMADD213PD actkernconst<>+9920(SB), Y11, Y6
-	VFMADD213PD actkernconst<>+9920(SB), Y7, Y10
-	VFMADD213PD actkernconst<>+9952(SB), Y8, Y9
-	VFMADD213PD actkernconst<>+9952(SB), Y11, Y6
-	VFMADD213PD actkernconst<>+9952(SB), Y7, Y10
-	VFMADD213PD actkernconst<>+9984(SB), Y8, Y9
-	VFMADD213PD actkernconst<>+9984(SB), Y11, Y6
-	VFMADD213PD actkernconst<>+9984(SB), Y7, Y10
 	VMULPD      Y9, Y14, Y14
 	VMULPD      Y6, Y13, Y13
 	VMULPD      Y10, Y12, Y12
-	VMULPD      actkernconst<>+9024(SB), Y3, Y3
-	VMULPD      actkernconst<>+9024(SB), Y4, Y4
-	VMULPD      actkernconst<>+9024(SB), Y5, Y5
+	VMULPD      actkernconst<>+8704(SB), Y3, Y3
+	VMULPD      actkernconst<>+8704(SB), Y4, Y4
+	VMULPD      actkernconst<>+8704(SB), Y5, Y5
 	VMAXPD      actkernconst<>+256(SB), Y3, Y3
 	VMAXPD      actkernconst<>+256(SB), Y4, Y4
 	VMAXPD      actkernconst<>+256(SB), Y5, Y5
@@ -70732,27 +68888,27 @@ single:
 	JB          tail
 	VCVTPS2PD   (CX), Y0
 	VANDPD      actkernconst<>+1696(SB), Y0, Y1
-	VCMPPD      $0x11, actkernconst<>+10048(SB), Y1, Y2
+	VCMPPD      $0x11, actkernconst<>+9728(SB), Y1, Y2
 	VMULPD      Y1, Y1, Y3
 	VCMPPD      $0x11, actkernconst<>+160(SB), Y1, Y4
 	VMULPD      Y0, Y0, Y5
 	VXORPD      actkernconst<>+2784(SB), Y5, Y6
 	VFMADD231PD Y0, Y0, Y6
 	VMULPD      Y0, Y5, Y7
-	VMOVUPD     actkernconst<>+9632(SB), Y8
+	VMOVUPD     actkernconst<>+9312(SB), Y8
+	VFMADD213PD actkernconst<>+9344(SB), Y5, Y8
+	VFMADD213PD actkernconst<>+9376(SB), Y5, Y8
+	VFMADD213PD actkernconst<>+9408(SB), Y5, Y8
+	VFMADD213PD actkernconst<>+9440(SB), Y5, Y8
+	VFMADD213PD actkernconst<>+9472(SB), Y5, Y8
+	VFMADD213PD actkernconst<>+9504(SB), Y5, Y8
+	VFMADD213PD actkernconst<>+9536(SB), Y5, Y8
+	VFMADD213PD actkernconst<>+9568(SB), Y5, Y8
+	VFMADD213PD actkernconst<>+9600(SB), Y5, Y8
+	VFMADD213PD actkernconst<>+9632(SB), Y5, Y8
 	VFMADD213PD actkernconst<>+9664(SB), Y5, Y8
-	VFMADD213PD actkernconst<>+9696(SB), Y5, Y8
-	VFMADD213PD actkernconst<>+9728(SB), Y5, Y8
-	VFMADD213PD actkernconst<>+9760(SB), Y5, Y8
-	VFMADD213PD actkernconst<>+9792(SB), Y5, Y8
-	VFMADD213PD actkernconst<>+9824(SB), Y5, Y8
-	VFMADD213PD actkernconst<>+9856(SB), Y5, Y8
-	VFMADD213PD actkernconst<>+9888(SB), Y5, Y8
-	VFMADD213PD actkernconst<>+9920(SB), Y5, Y8
-	VFMADD213PD actkernconst<>+9952(SB), Y5, Y8
-	VFMADD213PD actkernconst<>+9984(SB), Y5, Y8
 	VMULPD      Y8, Y7, Y7
-	VMULPD      actkernconst<>+9024(SB), Y1, Y1
+	VMULPD      actkernconst<>+8704(SB), Y1, Y1
 	VMAXPD      actkernconst<>+256(SB), Y1, Y1
 	VMULPD      actkernconst<>+320(SB), Y1, Y8
 	VROUNDPD    $0x08, Y8, Y8
@@ -70804,27 +68960,27 @@ tail:
 	VMASKMOVPS  (CX), X15, X0
 	VCVTPS2PD   X0, Y0
 	VANDPD      actkernconst<>+1696(SB), Y0, Y1
-	VCMPPD      $0x11, actkernconst<>+10048(SB), Y1, Y2
+	VCMPPD      $0x11, actkernconst<>+9728(SB), Y1, Y2
 	VMULPD      Y1, Y1, Y3
 	VCMPPD      $0x11, actkernconst<>+160(SB), Y1, Y4
 	VMULPD      Y0, Y0, Y5
 	VXORPD      actkernconst<>+2784(SB), Y5, Y6
 	VFMADD231PD Y0, Y0, Y6
 	VMULPD      Y0, Y5, Y7
-	VMOVUPD     actkernconst<>+9632(SB), Y8
+	VMOVUPD     actkernconst<>+9312(SB), Y8
+	VFMADD213PD actkernconst<>+9344(SB), Y5, Y8
+	VFMADD213PD actkernconst<>+9376(SB), Y5, Y8
+	VFMADD213PD actkernconst<>+9408(SB), Y5, Y8
+	VFMADD213PD actkernconst<>+9440(SB), Y5, Y8
+	VFMADD213PD actkernconst<>+9472(SB), Y5, Y8
+	VFMADD213PD actkernconst<>+9504(SB), Y5, Y8
+	VFMADD213PD actkernconst<>+9536(SB), Y5, Y8
+	VFMADD213PD actkernconst<>+9568(SB), Y5, Y8
+	VFMADD213PD actkernconst<>+9600(SB), Y5, Y8
+	VFMADD213PD actkernconst<>+9632(SB), Y5, Y8
 	VFMADD213PD actkernconst<>+9664(SB), Y5, Y8
-	VFMADD213PD actkernconst<>+9696(SB), Y5, Y8
-	VFMADD213PD actkernconst<>+9728(SB), Y5, Y8
-	VFMADD213PD actkernconst<>+9760(SB), Y5, Y8
-	VFMADD213PD actkernconst<>+9792(SB), Y5, Y8
-	VFMADD213PD actkernconst<>+9824(SB), Y5, Y8
-	VFMADD213PD actkernconst<>+9856(SB), Y5, Y8
-	VFMADD213PD actkernconst<>+9888(SB), Y5, Y8
-	VFMADD213PD actkernconst<>+9920(SB), Y5, Y8
-	VFMADD213PD actkernconst<>+9952(SB), Y5, Y8
-	VFMADD213PD actkernconst<>+9984(SB), Y5, Y8
 	VMULPD      Y8, Y7, Y7
-	VMULPD      actkernconst<>+9024(SB), Y1, Y1
+	VMULPD      actkernconst<>+8704(SB), Y1, Y1
 	VMAXPD      actkernconst<>+256(SB), Y1, Y1
 	VMULPD      actkernconst<>+320(SB), Y1, Y8
 	VROUNDPD    $0x08, Y8, Y8
@@ -72606,496 +70762,456 @@ DATA actkernconst<>+6112(SB)/8, $0x3ffc212cc640f031
 DATA actkernconst<>+6120(SB)/8, $0x3ffc212cc640f031
 DATA actkernconst<>+6128(SB)/8, $0x3ffc212cc640f031
 DATA actkernconst<>+6136(SB)/8, $0x3ffc212cc640f031
-DATA actkernconst<>+6144(SB)/8, $0x4b00000043150000
-DATA actkernconst<>+6152(SB)/8, $0xc2800000c2d00000
-DATA actkernconst<>+6160(SB)/8, $0x80808811a0a0aa11
-DATA actkernconst<>+6168(SB)/8, $0x42fc0000c2f80000
-DATA actkernconst<>+6176(SB)/8, $0xc2ac0000c2fc0000
-DATA actkernconst<>+6184(SB)/8, $0x0000000000000000
-DATA actkernconst<>+6192(SB)/8, $0x0000000000000000
-DATA actkernconst<>+6200(SB)/8, $0x0000000000000000
-DATA actkernconst<>+6208(SB)/8, $0x4b0001144b000114
-DATA actkernconst<>+6216(SB)/8, $0x4b0001144b000114
-DATA actkernconst<>+6224(SB)/8, $0x4b0001144b000114
-DATA actkernconst<>+6232(SB)/8, $0x4b0001144b000114
-DATA actkernconst<>+6240(SB)/8, $0x4b0000004b000000
-DATA actkernconst<>+6248(SB)/8, $0x4b0000004b000000
-DATA actkernconst<>+6256(SB)/8, $0x4b0000004b000000
-DATA actkernconst<>+6264(SB)/8, $0x4b0000004b000000
-DATA actkernconst<>+6272(SB)/8, $0xc2fc0000c2fc0000
-DATA actkernconst<>+6280(SB)/8, $0xc2fc0000c2fc0000
-DATA actkernconst<>+6288(SB)/8, $0xc2fc0000c2fc0000
-DATA actkernconst<>+6296(SB)/8, $0xc2fc0000c2fc0000
-DATA actkernconst<>+6304(SB)/8, $0xc2d00000c2d00000
-DATA actkernconst<>+6312(SB)/8, $0xc2d00000c2d00000
-DATA actkernconst<>+6320(SB)/8, $0xc2d00000c2d00000
-DATA actkernconst<>+6328(SB)/8, $0xc2d00000c2d00000
-DATA actkernconst<>+6336(SB)/8, $0xc2800000c2800000
-DATA actkernconst<>+6344(SB)/8, $0xc2800000c2800000
-DATA actkernconst<>+6352(SB)/8, $0xc2800000c2800000
-DATA actkernconst<>+6360(SB)/8, $0xc2800000c2800000
-DATA actkernconst<>+6368(SB)/8, $0xc2f80000c2f80000
-DATA actkernconst<>+6376(SB)/8, $0xc2f80000c2f80000
-DATA actkernconst<>+6384(SB)/8, $0xc2f80000c2f80000
-DATA actkernconst<>+6392(SB)/8, $0xc2f80000c2f80000
-DATA actkernconst<>+6400(SB)/8, $0x42fc000042fc0000
-DATA actkernconst<>+6408(SB)/8, $0x42fc000042fc0000
-DATA actkernconst<>+6416(SB)/8, $0x42fc000042fc0000
-DATA actkernconst<>+6424(SB)/8, $0x42fc000042fc0000
-DATA actkernconst<>+6432(SB)/8, $0xc2ac0000c2ac0000
-DATA actkernconst<>+6440(SB)/8, $0xc2ac0000c2ac0000
-DATA actkernconst<>+6448(SB)/8, $0xc2ac0000c2ac0000
-DATA actkernconst<>+6456(SB)/8, $0xc2ac0000c2ac0000
-DATA actkernconst<>+6464(SB)/8, $0x3fd1d25cf210482e
-DATA actkernconst<>+6472(SB)/8, $0xbff474973c84120b
-DATA actkernconst<>+6480(SB)/8, $0xbc9f8d74bc9ac154
+DATA actkernconst<>+6144(SB)/8, $0x3fd1d25cf210482e
+DATA actkernconst<>+6152(SB)/8, $0xbff474973c84120b
+DATA actkernconst<>+6160(SB)/8, $0xbc9f8d74bc9ac154
+DATA actkernconst<>+6168(SB)/8, $0x3ec72c91037fdf55
+DATA actkernconst<>+6176(SB)/8, $0x3efa0223099a790b
+DATA actkernconst<>+6184(SB)/8, $0x3f2a017ed7ca8ace
+DATA actkernconst<>+6192(SB)/8, $0x3f56c16a8c6a77cf
+DATA actkernconst<>+6200(SB)/8, $0x3f81111130de0a22
+DATA actkernconst<>+6208(SB)/8, $0x3fa5555557f32749
+DATA actkernconst<>+6216(SB)/8, $0x3fc5555555281110
+DATA actkernconst<>+6224(SB)/8, $0x3fdffffffffba0ef
+DATA actkernconst<>+6232(SB)/8, $0x3ff0000000001667
+DATA actkernconst<>+6240(SB)/8, $0x3e56633e9ef4d9fc
+DATA actkernconst<>+6248(SB)/8, $0x3e928bc41d4eaf8c
+DATA actkernconst<>+6256(SB)/8, $0x4046800000000000
+DATA actkernconst<>+6264(SB)/8, $0xc004000000000000
+DATA actkernconst<>+6272(SB)/8, $0x3e56633e9ef4d9fc
+DATA actkernconst<>+6280(SB)/8, $0x3e56633e9ef4d9fc
+DATA actkernconst<>+6288(SB)/8, $0x3e56633e9ef4d9fc
+DATA actkernconst<>+6296(SB)/8, $0x3e56633e9ef4d9fc
+DATA actkernconst<>+6304(SB)/8, $0x3e928bc41d4eaf8c
+DATA actkernconst<>+6312(SB)/8, $0x3e928bc41d4eaf8c
+DATA actkernconst<>+6320(SB)/8, $0x3e928bc41d4eaf8c
+DATA actkernconst<>+6328(SB)/8, $0x3e928bc41d4eaf8c
+DATA actkernconst<>+6336(SB)/8, $0xc004000000000000
+DATA actkernconst<>+6344(SB)/8, $0xc004000000000000
+DATA actkernconst<>+6352(SB)/8, $0xc004000000000000
+DATA actkernconst<>+6360(SB)/8, $0xc004000000000000
+DATA actkernconst<>+6368(SB)/8, $0x3fd1d25cf210482e
+DATA actkernconst<>+6376(SB)/8, $0x3fd1d25cf210482e
+DATA actkernconst<>+6384(SB)/8, $0x3fd1d25cf210482e
+DATA actkernconst<>+6392(SB)/8, $0x3fd1d25cf210482e
+DATA actkernconst<>+6400(SB)/8, $0xbff474973c84120b
+DATA actkernconst<>+6408(SB)/8, $0xbff474973c84120b
+DATA actkernconst<>+6416(SB)/8, $0xbff474973c84120b
+DATA actkernconst<>+6424(SB)/8, $0xbff474973c84120b
+DATA actkernconst<>+6432(SB)/8, $0xbc9f8d74bc9ac154
+DATA actkernconst<>+6440(SB)/8, $0xbc9f8d74bc9ac154
+DATA actkernconst<>+6448(SB)/8, $0xbc9f8d74bc9ac154
+DATA actkernconst<>+6456(SB)/8, $0xbc9f8d74bc9ac154
+DATA actkernconst<>+6464(SB)/8, $0x3ec72c91037fdf55
+DATA actkernconst<>+6472(SB)/8, $0x3ec72c91037fdf55
+DATA actkernconst<>+6480(SB)/8, $0x3ec72c91037fdf55
 DATA actkernconst<>+6488(SB)/8, $0x3ec72c91037fdf55
 DATA actkernconst<>+6496(SB)/8, $0x3efa0223099a790b
-DATA actkernconst<>+6504(SB)/8, $0x3f2a017ed7ca8ace
-DATA actkernconst<>+6512(SB)/8, $0x3f56c16a8c6a77cf
-DATA actkernconst<>+6520(SB)/8, $0x3f81111130de0a22
-DATA actkernconst<>+6528(SB)/8, $0x3fa5555557f32749
-DATA actkernconst<>+6536(SB)/8, $0x3fc5555555281110
-DATA actkernconst<>+6544(SB)/8, $0x3fdffffffffba0ef
-DATA actkernconst<>+6552(SB)/8, $0x3ff0000000001667
-DATA actkernconst<>+6560(SB)/8, $0x3e56633e9ef4d9fc
-DATA actkernconst<>+6568(SB)/8, $0x3e928bc41d4eaf8c
-DATA actkernconst<>+6576(SB)/8, $0x4046800000000000
-DATA actkernconst<>+6584(SB)/8, $0xc004000000000000
-DATA actkernconst<>+6592(SB)/8, $0x3e56633e9ef4d9fc
-DATA actkernconst<>+6600(SB)/8, $0x3e56633e9ef4d9fc
-DATA actkernconst<>+6608(SB)/8, $0x3e56633e9ef4d9fc
-DATA actkernconst<>+6616(SB)/8, $0x3e56633e9ef4d9fc
-DATA actkernconst<>+6624(SB)/8, $0x3e928bc41d4eaf8c
-DATA actkernconst<>+6632(SB)/8, $0x3e928bc41d4eaf8c
-DATA actkernconst<>+6640(SB)/8, $0x3e928bc41d4eaf8c
-DATA actkernconst<>+6648(SB)/8, $0x3e928bc41d4eaf8c
-DATA actkernconst<>+6656(SB)/8, $0xc004000000000000
-DATA actkernconst<>+6664(SB)/8, $0xc004000000000000
-DATA actkernconst<>+6672(SB)/8, $0xc004000000000000
-DATA actkernconst<>+6680(SB)/8, $0xc004000000000000
-DATA actkernconst<>+6688(SB)/8, $0x3fd1d25cf210482e
-DATA actkernconst<>+6696(SB)/8, $0x3fd1d25cf210482e
-DATA actkernconst<>+6704(SB)/8, $0x3fd1d25cf210482e
-DATA actkernconst<>+6712(SB)/8, $0x3fd1d25cf210482e
-DATA actkernconst<>+6720(SB)/8, $0xbff474973c84120b
-DATA actkernconst<>+6728(SB)/8, $0xbff474973c84120b
-DATA actkernconst<>+6736(SB)/8, $0xbff474973c84120b
-DATA actkernconst<>+6744(SB)/8, $0xbff474973c84120b
-DATA actkernconst<>+6752(SB)/8, $0xbc9f8d74bc9ac154
-DATA actkernconst<>+6760(SB)/8, $0xbc9f8d74bc9ac154
-DATA actkernconst<>+6768(SB)/8, $0xbc9f8d74bc9ac154
-DATA actkernconst<>+6776(SB)/8, $0xbc9f8d74bc9ac154
-DATA actkernconst<>+6784(SB)/8, $0x3ec72c91037fdf55
-DATA actkernconst<>+6792(SB)/8, $0x3ec72c91037fdf55
-DATA actkernconst<>+6800(SB)/8, $0x3ec72c91037fdf55
-DATA actkernconst<>+6808(SB)/8, $0x3ec72c91037fdf55
-DATA actkernconst<>+6816(SB)/8, $0x3efa0223099a790b
-DATA actkernconst<>+6824(SB)/8, $0x3efa0223099a790b
-DATA actkernconst<>+6832(SB)/8, $0x3efa0223099a790b
-DATA actkernconst<>+6840(SB)/8, $0x3efa0223099a790b
-DATA actkernconst<>+6848(SB)/8, $0x3f2a017ed7ca8ace
-DATA actkernconst<>+6856(SB)/8, $0x3f2a017ed7ca8ace
-DATA actkernconst<>+6864(SB)/8, $0x3f2a017ed7ca8ace
-DATA actkernconst<>+6872(SB)/8, $0x3f2a017ed7ca8ace
-DATA actkernconst<>+6880(SB)/8, $0x3f56c16a8c6a77cf
-DATA actkernconst<>+6888(SB)/8, $0x3f56c16a8c6a77cf
-DATA actkernconst<>+6896(SB)/8, $0x3f56c16a8c6a77cf
-DATA actkernconst<>+6904(SB)/8, $0x3f56c16a8c6a77cf
-DATA actkernconst<>+6912(SB)/8, $0x3f81111130de0a22
-DATA actkernconst<>+6920(SB)/8, $0x3f81111130de0a22
-DATA actkernconst<>+6928(SB)/8, $0x3f81111130de0a22
-DATA actkernconst<>+6936(SB)/8, $0x3f81111130de0a22
-DATA actkernconst<>+6944(SB)/8, $0x3fa5555557f32749
-DATA actkernconst<>+6952(SB)/8, $0x3fa5555557f32749
-DATA actkernconst<>+6960(SB)/8, $0x3fa5555557f32749
-DATA actkernconst<>+6968(SB)/8, $0x3fa5555557f32749
-DATA actkernconst<>+6976(SB)/8, $0x3fc5555555281110
-DATA actkernconst<>+6984(SB)/8, $0x3fc5555555281110
-DATA actkernconst<>+6992(SB)/8, $0x3fc5555555281110
-DATA actkernconst<>+7000(SB)/8, $0x3fc5555555281110
-DATA actkernconst<>+7008(SB)/8, $0x3fdffffffffba0ef
-DATA actkernconst<>+7016(SB)/8, $0x3fdffffffffba0ef
-DATA actkernconst<>+7024(SB)/8, $0x3fdffffffffba0ef
-DATA actkernconst<>+7032(SB)/8, $0x3fdffffffffba0ef
-DATA actkernconst<>+7040(SB)/8, $0x3ff0000000001667
-DATA actkernconst<>+7048(SB)/8, $0x3ff0000000001667
-DATA actkernconst<>+7056(SB)/8, $0x3ff0000000001667
-DATA actkernconst<>+7064(SB)/8, $0x3ff0000000001667
-DATA actkernconst<>+7072(SB)/8, $0x4046800000000000
-DATA actkernconst<>+7080(SB)/8, $0x4046800000000000
-DATA actkernconst<>+7088(SB)/8, $0x4046800000000000
-DATA actkernconst<>+7096(SB)/8, $0x4046800000000000
-DATA actkernconst<>+7104(SB)/8, $0x3ff921fb54442d18
-DATA actkernconst<>+7112(SB)/8, $0x4338000000000000
-DATA actkernconst<>+7120(SB)/8, $0x3fe62534e7dd1044
-DATA actkernconst<>+7128(SB)/8, $0x4005f52ebb4484e9
-DATA actkernconst<>+7136(SB)/8, $0x40038e04d68befc8
-DATA actkernconst<>+7144(SB)/8, $0x3fe3991d63983530
-DATA actkernconst<>+7152(SB)/8, $0x4030000000000000
-DATA actkernconst<>+7160(SB)/8, $0x4020000000000000
-DATA actkernconst<>+7168(SB)/8, $0x42b921fb54442d18
-DATA actkernconst<>+7176(SB)/8, $0x3f93521cfb2b78c1
-DATA actkernconst<>+7184(SB)/8, $0xbfea439f656f1827
-DATA actkernconst<>+7192(SB)/8, $0x404a000000000000
-DATA actkernconst<>+7200(SB)/8, $0x3f645f306dc9c800
-DATA actkernconst<>+7208(SB)/8, $0x3fe054a7f09d5f44
-DATA actkernconst<>+7216(SB)/8, $0x400ea69bb81b6c52
-DATA actkernconst<>+7224(SB)/8, $0x400664f10e4107f9
-DATA actkernconst<>+7232(SB)/8, $0x3ff163abdebbc560
-DATA actkernconst<>+7240(SB)/8, $0x400b7246e3a424dd
-DATA actkernconst<>+7248(SB)/8, $0x3fe700324977504c
-DATA actkernconst<>+7256(SB)/8, $0x400464873f877ac7
-DATA actkernconst<>+7264(SB)/8, $0x3fd45f306dc9c883
-DATA actkernconst<>+7272(SB)/8, $0x3de54a9cf2ed37cd
-DATA actkernconst<>+7280(SB)/8, $0xbe5ae1e125ddf887
-DATA actkernconst<>+7288(SB)/8, $0xc010000000000000
-DATA actkernconst<>+7296(SB)/8, $0x3fd0000000000000
-DATA actkernconst<>+7304(SB)/8, $0xc04a800000000000
-DATA actkernconst<>+7312(SB)/8, $0x3ff367ecf27cb09a
-DATA actkernconst<>+7320(SB)/8, $0x40074f463f669e5f
-DATA actkernconst<>+7328(SB)/8, $0x400d45aea4f758fd
-DATA actkernconst<>+7336(SB)/8, $0x3fff2f8bd9e839ce
-DATA actkernconst<>+7344(SB)/8, $0x3cb0000000000000
-DATA actkernconst<>+7352(SB)/8, $0x3960000000000000
-DATA actkernconst<>+7360(SB)/8, $0x3c91a62633145c07
-DATA actkernconst<>+7368(SB)/8, $0x4046000000000000
-DATA actkernconst<>+7376(SB)/8, $0x400cfa4e422fc5de
-DATA actkernconst<>+7384(SB)/8, $0x400f9283b1ff897f
-DATA actkernconst<>+7392(SB)/8, $0x400fbc0b301fde5e
-DATA actkernconst<>+7400(SB)/8, $0x3fe18b5a0a6d1f6c
-DATA actkernconst<>+7408(SB)/8, $0x400bc529497535fd
-DATA actkernconst<>+7416(SB)/8, $0x4005fb11f8d5d085
-DATA actkernconst<>+7424(SB)/8, $0x3ff80cc11bf1edae
-DATA actkernconst<>+7432(SB)/8, $0xc05a800000000000
-DATA actkernconst<>+7440(SB)/8, $0xc063e00000000000
-DATA actkernconst<>+7448(SB)/8, $0xc06a800000000000
-DATA actkernconst<>+7456(SB)/8, $0xc000000000000000
-DATA actkernconst<>+7464(SB)/8, $0xc00921fb54442d18
-DATA actkernconst<>+7472(SB)/8, $0xbca1a62633145c06
-DATA actkernconst<>+7480(SB)/8, $0xb95c1cd129024e09
-DATA actkernconst<>+7488(SB)/8, $0x3ec71dd836d41b39
-DATA actkernconst<>+7496(SB)/8, $0xbf2a019fff123fbe
-DATA actkernconst<>+7504(SB)/8, $0x3f81111110f9d729
-DATA actkernconst<>+7512(SB)/8, $0xbfc5555555554858
-DATA actkernconst<>+7520(SB)/8, $0xc08ff00000000000
-DATA actkernconst<>+7528(SB)/8, $0xc08ff00000000000
-DATA actkernconst<>+7536(SB)/8, $0xc08ff00000000000
-DATA actkernconst<>+7544(SB)/8, $0xc08ff00000000000
-DATA actkernconst<>+7552(SB)/8, $0xc08e480000000000
-DATA actkernconst<>+7560(SB)/8, $0xc08e480000000000
-DATA actkernconst<>+7568(SB)/8, $0xc08e480000000000
-DATA actkernconst<>+7576(SB)/8, $0xc08e480000000000
-DATA actkernconst<>+7584(SB)/8, $0x408ff80000000000
-DATA actkernconst<>+7592(SB)/8, $0x408ff80000000000
-DATA actkernconst<>+7600(SB)/8, $0x408ff80000000000
-DATA actkernconst<>+7608(SB)/8, $0x408ff80000000000
-DATA actkernconst<>+7616(SB)/8, $0x3ff921fb54442d18
-DATA actkernconst<>+7624(SB)/8, $0x3ff921fb54442d18
-DATA actkernconst<>+7632(SB)/8, $0x3ff921fb54442d18
-DATA actkernconst<>+7640(SB)/8, $0x3ff921fb54442d18
-DATA actkernconst<>+7648(SB)/8, $0x4338000000000000
-DATA actkernconst<>+7656(SB)/8, $0x4338000000000000
-DATA actkernconst<>+7664(SB)/8, $0x4338000000000000
-DATA actkernconst<>+7672(SB)/8, $0x4338000000000000
-DATA actkernconst<>+7680(SB)/8, $0x3fe62534e7dd1044
-DATA actkernconst<>+7688(SB)/8, $0x3fe62534e7dd1044
-DATA actkernconst<>+7696(SB)/8, $0x3fe62534e7dd1044
-DATA actkernconst<>+7704(SB)/8, $0x3fe62534e7dd1044
-DATA actkernconst<>+7712(SB)/8, $0x4005f52ebb4484e9
-DATA actkernconst<>+7720(SB)/8, $0x4005f52ebb4484e9
-DATA actkernconst<>+7728(SB)/8, $0x4005f52ebb4484e9
-DATA actkernconst<>+7736(SB)/8, $0x4005f52ebb4484e9
-DATA actkernconst<>+7744(SB)/8, $0x40038e04d68befc8
-DATA actkernconst<>+7752(SB)/8, $0x40038e04d68befc8
-DATA actkernconst<>+7760(SB)/8, $0x40038e04d68befc8
-DATA actkernconst<>+7768(SB)/8, $0x40038e04d68befc8
-DATA actkernconst<>+7776(SB)/8, $0x3fe3991d63983530
-DATA actkernconst<>+7784(SB)/8, $0x3fe3991d63983530
-DATA actkernconst<>+7792(SB)/8, $0x3fe3991d63983530
-DATA actkernconst<>+7800(SB)/8, $0x3fe3991d63983530
-DATA actkernconst<>+7808(SB)/8, $0x4030000000000000
-DATA actkernconst<>+7816(SB)/8, $0x4030000000000000
-DATA actkernconst<>+7824(SB)/8, $0x4030000000000000
-DATA actkernconst<>+7832(SB)/8, $0x4030000000000000
-DATA actkernconst<>+7840(SB)/8, $0x4020000000000000
-DATA actkernconst<>+7848(SB)/8, $0x4020000000000000
-DATA actkernconst<>+7856(SB)/8, $0x4020000000000000
-DATA actkernconst<>+7864(SB)/8, $0x4020000000000000
-DATA actkernconst<>+7872(SB)/8, $0x42b921fb54442d18
-DATA actkernconst<>+7880(SB)/8, $0x42b921fb54442d18
-DATA actkernconst<>+7888(SB)/8, $0x42b921fb54442d18
-DATA actkernconst<>+7896(SB)/8, $0x42b921fb54442d18
-DATA actkernconst<>+7904(SB)/8, $0x3f93521cfb2b78c1
-DATA actkernconst<>+7912(SB)/8, $0x3f93521cfb2b78c1
-DATA actkernconst<>+7920(SB)/8, $0x3f93521cfb2b78c1
-DATA actkernconst<>+7928(SB)/8, $0x3f93521cfb2b78c1
-DATA actkernconst<>+7936(SB)/8, $0xbfea439f656f1827
-DATA actkernconst<>+7944(SB)/8, $0xbfea439f656f1827
-DATA actkernconst<>+7952(SB)/8, $0xbfea439f656f1827
-DATA actkernconst<>+7960(SB)/8, $0xbfea439f656f1827
-DATA actkernconst<>+7968(SB)/8, $0x404a000000000000
-DATA actkernconst<>+7976(SB)/8, $0x404a000000000000
-DATA actkernconst<>+7984(SB)/8, $0x404a000000000000
-DATA actkernconst<>+7992(SB)/8, $0x404a000000000000
-DATA actkernconst<>+8000(SB)/8, $0x3f645f306dc9c800
-DATA actkernconst<>+8008(SB)/8, $0x3f645f306dc9c800
-DATA actkernconst<>+8016(SB)/8, $0x3f645f306dc9c800
-DATA actkernconst<>+8024(SB)/8, $0x3f645f306dc9c800
-DATA actkernconst<>+8032(SB)/8, $0x3fe054a7f09d5f44
-DATA actkernconst<>+8040(SB)/8, $0x3fe054a7f09d5f44
-DATA actkernconst<>+8048(SB)/8, $0x3fe054a7f09d5f44
-DATA actkernconst<>+8056(SB)/8, $0x3fe054a7f09d5f44
-DATA actkernconst<>+8064(SB)/8, $0x400ea69bb81b6c52
-DATA actkernconst<>+8072(SB)/8, $0x400ea69bb81b6c52
-DATA actkernconst<>+8080(SB)/8, $0x400ea69bb81b6c52
-DATA actkernconst<>+8088(SB)/8, $0x400ea69bb81b6c52
-DATA actkernconst<>+8096(SB)/8, $0x400664f10e4107f9
-DATA actkernconst<>+8104(SB)/8, $0x400664f10e4107f9
-DATA actkernconst<>+8112(SB)/8, $0x400664f10e4107f9
-DATA actkernconst<>+8120(SB)/8, $0x400664f10e4107f9
-DATA actkernconst<>+8128(SB)/8, $0x3ff163abdebbc560
-DATA actkernconst<>+8136(SB)/8, $0x3ff163abdebbc560
-DATA actkernconst<>+8144(SB)/8, $0x3ff163abdebbc560
-DATA actkernconst<>+8152(SB)/8, $0x3ff163abdebbc560
-DATA actkernconst<>+8160(SB)/8, $0x400b7246e3a424dd
-DATA actkernconst<>+8168(SB)/8, $0x400b7246e3a424dd
-DATA actkernconst<>+8176(SB)/8, $0x400b7246e3a424dd
-DATA actkernconst<>+8184(SB)/8, $0x400b7246e3a424dd
-DATA actkernconst<>+8192(SB)/8, $0x3fe700324977504c
-DATA actkernconst<>+8200(SB)/8, $0x3fe700324977504c
-DATA actkernconst<>+8208(SB)/8, $0x3fe700324977504c
-DATA actkernconst<>+8216(SB)/8, $0x3fe700324977504c
-DATA actkernconst<>+8224(SB)/8, $0x400464873f877ac7
-DATA actkernconst<>+8232(SB)/8, $0x400464873f877ac7
-DATA actkernconst<>+8240(SB)/8, $0x400464873f877ac7
-DATA actkernconst<>+8248(SB)/8, $0x400464873f877ac7
-DATA actkernconst<>+8256(SB)/8, $0x3fd45f306dc9c883
-DATA actkernconst<>+8264(SB)/8, $0x3fd45f306dc9c883
-DATA actkernconst<>+8272(SB)/8, $0x3fd45f306dc9c883
-DATA actkernconst<>+8280(SB)/8, $0x3fd45f306dc9c883
-DATA actkernconst<>+8288(SB)/8, $0x3de54a9cf2ed37cd
-DATA actkernconst<>+8296(SB)/8, $0x3de54a9cf2ed37cd
-DATA actkernconst<>+8304(SB)/8, $0x3de54a9cf2ed37cd
-DATA actkernconst<>+8312(SB)/8, $0x3de54a9cf2ed37cd
-DATA actkernconst<>+8320(SB)/8, $0xbe5ae1e125ddf887
-DATA actkernconst<>+8328(SB)/8, $0xbe5ae1e125ddf887
-DATA actkernconst<>+8336(SB)/8, $0xbe5ae1e125ddf887
-DATA actkernconst<>+8344(SB)/8, $0xbe5ae1e125ddf887
-DATA actkernconst<>+8352(SB)/8, $0xc010000000000000
-DATA actkernconst<>+8360(SB)/8, $0xc010000000000000
-DATA actkernconst<>+8368(SB)/8, $0xc010000000000000
-DATA actkernconst<>+8376(SB)/8, $0xc010000000000000
-DATA actkernconst<>+8384(SB)/8, $0x3fd0000000000000
-DATA actkernconst<>+8392(SB)/8, $0x3fd0000000000000
-DATA actkernconst<>+8400(SB)/8, $0x3fd0000000000000
-DATA actkernconst<>+8408(SB)/8, $0x3fd0000000000000
-DATA actkernconst<>+8416(SB)/8, $0xc04a800000000000
-DATA actkernconst<>+8424(SB)/8, $0xc04a800000000000
-DATA actkernconst<>+8432(SB)/8, $0xc04a800000000000
-DATA actkernconst<>+8440(SB)/8, $0xc04a800000000000
-DATA actkernconst<>+8448(SB)/8, $0x3ff367ecf27cb09a
-DATA actkernconst<>+8456(SB)/8, $0x3ff367ecf27cb09a
-DATA actkernconst<>+8464(SB)/8, $0x3ff367ecf27cb09a
-DATA actkernconst<>+8472(SB)/8, $0x3ff367ecf27cb09a
-DATA actkernconst<>+8480(SB)/8, $0x40074f463f669e5f
-DATA actkernconst<>+8488(SB)/8, $0x40074f463f669e5f
-DATA actkernconst<>+8496(SB)/8, $0x40074f463f669e5f
-DATA actkernconst<>+8504(SB)/8, $0x40074f463f669e5f
-DATA actkernconst<>+8512(SB)/8, $0x400d45aea4f758fd
-DATA actkernconst<>+8520(SB)/8, $0x400d45aea4f758fd
-DATA actkernconst<>+8528(SB)/8, $0x400d45aea4f758fd
-DATA actkernconst<>+8536(SB)/8, $0x400d45aea4f758fd
-DATA actkernconst<>+8544(SB)/8, $0x3fff2f8bd9e839ce
-DATA actkernconst<>+8552(SB)/8, $0x3fff2f8bd9e839ce
-DATA actkernconst<>+8560(SB)/8, $0x3fff2f8bd9e839ce
-DATA actkernconst<>+8568(SB)/8, $0x3fff2f8bd9e839ce
-DATA actkernconst<>+8576(SB)/8, $0x3cb0000000000000
-DATA actkernconst<>+8584(SB)/8, $0x3cb0000000000000
-DATA actkernconst<>+8592(SB)/8, $0x3cb0000000000000
-DATA actkernconst<>+8600(SB)/8, $0x3cb0000000000000
-DATA actkernconst<>+8608(SB)/8, $0x3960000000000000
-DATA actkernconst<>+8616(SB)/8, $0x3960000000000000
-DATA actkernconst<>+8624(SB)/8, $0x3960000000000000
-DATA actkernconst<>+8632(SB)/8, $0x3960000000000000
-DATA actkernconst<>+8640(SB)/8, $0x3c91a62633145c07
-DATA actkernconst<>+8648(SB)/8, $0x3c91a62633145c07
-DATA actkernconst<>+8656(SB)/8, $0x3c91a62633145c07
-DATA actkernconst<>+8664(SB)/8, $0x3c91a62633145c07
-DATA actkernconst<>+8672(SB)/8, $0x4046000000000000
-DATA actkernconst<>+8680(SB)/8, $0x4046000000000000
-DATA actkernconst<>+8688(SB)/8, $0x4046000000000000
-DATA actkernconst<>+8696(SB)/8, $0x4046000000000000
-DATA actkernconst<>+8704(SB)/8, $0x400cfa4e422fc5de
-DATA actkernconst<>+8712(SB)/8, $0x400cfa4e422fc5de
-DATA actkernconst<>+8720(SB)/8, $0x400cfa4e422fc5de
-DATA actkernconst<>+8728(SB)/8, $0x400cfa4e422fc5de
-DATA actkernconst<>+8736(SB)/8, $0x400f9283b1ff897f
-DATA actkernconst<>+8744(SB)/8, $0x400f9283b1ff897f
-DATA actkernconst<>+8752(SB)/8, $0x400f9283b1ff897f
-DATA actkernconst<>+8760(SB)/8, $0x400f9283b1ff897f
-DATA actkernconst<>+8768(SB)/8, $0x400fbc0b301fde5e
-DATA actkernconst<>+8776(SB)/8, $0x400fbc0b301fde5e
-DATA actkernconst<>+8784(SB)/8, $0x400fbc0b301fde5e
-DATA actkernconst<>+8792(SB)/8, $0x400fbc0b301fde5e
-DATA actkernconst<>+8800(SB)/8, $0x3fe18b5a0a6d1f6c
-DATA actkernconst<>+8808(SB)/8, $0x3fe18b5a0a6d1f6c
-DATA actkernconst<>+8816(SB)/8, $0x3fe18b5a0a6d1f6c
-DATA actkernconst<>+8824(SB)/8, $0x3fe18b5a0a6d1f6c
-DATA actkernconst<>+8832(SB)/8, $0x400bc529497535fd
-DATA actkernconst<>+8840(SB)/8, $0x400bc529497535fd
-DATA actkernconst<>+8848(SB)/8, $0x400bc529497535fd
-DATA actkernconst<>+8856(SB)/8, $0x400bc529497535fd
-DATA actkernconst<>+8864(SB)/8, $0x4005fb11f8d5d085
-DATA actkernconst<>+8872(SB)/8, $0x4005fb11f8d5d085
-DATA actkernconst<>+8880(SB)/8, $0x4005fb11f8d5d085
-DATA actkernconst<>+8888(SB)/8, $0x4005fb11f8d5d085
-DATA actkernconst<>+8896(SB)/8, $0x3ff80cc11bf1edae
-DATA actkernconst<>+8904(SB)/8, $0x3ff80cc11bf1edae
-DATA actkernconst<>+8912(SB)/8, $0x3ff80cc11bf1edae
-DATA actkernconst<>+8920(SB)/8, $0x3ff80cc11bf1edae
-DATA actkernconst<>+8928(SB)/8, $0xc05a800000000000
-DATA actkernconst<>+8936(SB)/8, $0xc05a800000000000
-DATA actkernconst<>+8944(SB)/8, $0xc05a800000000000
-DATA actkernconst<>+8952(SB)/8, $0xc05a800000000000
-DATA actkernconst<>+8960(SB)/8, $0xc063e00000000000
-DATA actkernconst<>+8968(SB)/8, $0xc063e00000000000
-DATA actkernconst<>+8976(SB)/8, $0xc063e00000000000
-DATA actkernconst<>+8984(SB)/8, $0xc063e00000000000
-DATA actkernconst<>+8992(SB)/8, $0xc06a800000000000
-DATA actkernconst<>+9000(SB)/8, $0xc06a800000000000
-DATA actkernconst<>+9008(SB)/8, $0xc06a800000000000
-DATA actkernconst<>+9016(SB)/8, $0xc06a800000000000
-DATA actkernconst<>+9024(SB)/8, $0xc000000000000000
-DATA actkernconst<>+9032(SB)/8, $0xc000000000000000
-DATA actkernconst<>+9040(SB)/8, $0xc000000000000000
-DATA actkernconst<>+9048(SB)/8, $0xc000000000000000
-DATA actkernconst<>+9056(SB)/8, $0xc00921fb54442d18
-DATA actkernconst<>+9064(SB)/8, $0xc00921fb54442d18
-DATA actkernconst<>+9072(SB)/8, $0xc00921fb54442d18
-DATA actkernconst<>+9080(SB)/8, $0xc00921fb54442d18
-DATA actkernconst<>+9088(SB)/8, $0xbca1a62633145c06
-DATA actkernconst<>+9096(SB)/8, $0xbca1a62633145c06
-DATA actkernconst<>+9104(SB)/8, $0xbca1a62633145c06
-DATA actkernconst<>+9112(SB)/8, $0xbca1a62633145c06
-DATA actkernconst<>+9120(SB)/8, $0xb95c1cd129024e09
-DATA actkernconst<>+9128(SB)/8, $0xb95c1cd129024e09
-DATA actkernconst<>+9136(SB)/8, $0xb95c1cd129024e09
-DATA actkernconst<>+9144(SB)/8, $0xb95c1cd129024e09
-DATA actkernconst<>+9152(SB)/8, $0x3ec71dd836d41b39
-DATA actkernconst<>+9160(SB)/8, $0x3ec71dd836d41b39
-DATA actkernconst<>+9168(SB)/8, $0x3ec71dd836d41b39
-DATA actkernconst<>+9176(SB)/8, $0x3ec71dd836d41b39
-DATA actkernconst<>+9184(SB)/8, $0xbf2a019fff123fbe
-DATA actkernconst<>+9192(SB)/8, $0xbf2a019fff123fbe
-DATA actkernconst<>+9200(SB)/8, $0xbf2a019fff123fbe
-DATA actkernconst<>+9208(SB)/8, $0xbf2a019fff123fbe
-DATA actkernconst<>+9216(SB)/8, $0x3f81111110f9d729
-DATA actkernconst<>+9224(SB)/8, $0x3f81111110f9d729
-DATA actkernconst<>+9232(SB)/8, $0x3f81111110f9d729
-DATA actkernconst<>+9240(SB)/8, $0x3f81111110f9d729
-DATA actkernconst<>+9248(SB)/8, $0xbfc5555555554858
-DATA actkernconst<>+9256(SB)/8, $0xbfc5555555554858
-DATA actkernconst<>+9264(SB)/8, $0xbfc5555555554858
-DATA actkernconst<>+9272(SB)/8, $0xbfc5555555554858
-DATA actkernconst<>+9280(SB)/8, $0x4338000000000001
-DATA actkernconst<>+9288(SB)/8, $0xbff921fb54442d18
-DATA actkernconst<>+9296(SB)/8, $0xbc91a62633145c06
-DATA actkernconst<>+9304(SB)/8, $0xb94c1cd129024e09
-DATA actkernconst<>+9312(SB)/8, $0x4338000000000001
-DATA actkernconst<>+9320(SB)/8, $0x4338000000000001
-DATA actkernconst<>+9328(SB)/8, $0x4338000000000001
-DATA actkernconst<>+9336(SB)/8, $0x4338000000000001
-DATA actkernconst<>+9344(SB)/8, $0xbff921fb54442d18
-DATA actkernconst<>+9352(SB)/8, $0xbff921fb54442d18
-DATA actkernconst<>+9360(SB)/8, $0xbff921fb54442d18
-DATA actkernconst<>+9368(SB)/8, $0xbff921fb54442d18
-DATA actkernconst<>+9376(SB)/8, $0xbc91a62633145c06
-DATA actkernconst<>+9384(SB)/8, $0xbc91a62633145c06
-DATA actkernconst<>+9392(SB)/8, $0xbc91a62633145c06
-DATA actkernconst<>+9400(SB)/8, $0xbc91a62633145c06
-DATA actkernconst<>+9408(SB)/8, $0xb94c1cd129024e09
-DATA actkernconst<>+9416(SB)/8, $0xb94c1cd129024e09
-DATA actkernconst<>+9424(SB)/8, $0xb94c1cd129024e09
-DATA actkernconst<>+9432(SB)/8, $0xb94c1cd129024e09
-DATA actkernconst<>+9440(SB)/8, $0x4376345785d8a000
-DATA actkernconst<>+9448(SB)/8, $0xc376345785d8a000
-DATA actkernconst<>+9456(SB)/8, $0x0000000009090011
-DATA actkernconst<>+9464(SB)/8, $0x0000000000000000
-DATA actkernconst<>+9472(SB)/8, $0x4376345785d8a000
-DATA actkernconst<>+9480(SB)/8, $0x4376345785d8a000
-DATA actkernconst<>+9488(SB)/8, $0x4376345785d8a000
-DATA actkernconst<>+9496(SB)/8, $0x4376345785d8a000
-DATA actkernconst<>+9504(SB)/8, $0xc376345785d8a000
-DATA actkernconst<>+9512(SB)/8, $0xc376345785d8a000
-DATA actkernconst<>+9520(SB)/8, $0xc376345785d8a000
-DATA actkernconst<>+9528(SB)/8, $0xc376345785d8a000
-DATA actkernconst<>+9536(SB)/8, $0x3faba1ba10bdf714
-DATA actkernconst<>+9544(SB)/8, $0xbfc1111111028c6f
-DATA actkernconst<>+9552(SB)/8, $0x3fd5555555554ee4
-DATA actkernconst<>+9560(SB)/8, $0xbebfcc078193c27d
-DATA actkernconst<>+9568(SB)/8, $0x3ef0d3ce4aaa45fc
-DATA actkernconst<>+9576(SB)/8, $0xbf12347b46ddb8b5
-DATA actkernconst<>+9584(SB)/8, $0x3f2c5bfee363a8b2
-DATA actkernconst<>+9592(SB)/8, $0xbf42e76669b584c5
-DATA actkernconst<>+9600(SB)/8, $0x3f57c4648492ca7b
-DATA actkernconst<>+9608(SB)/8, $0xbf6d6a56a6f2f6f3
-DATA actkernconst<>+9616(SB)/8, $0x3f8226c3a99b757d
-DATA actkernconst<>+9624(SB)/8, $0xbf9664f2ec3a9f0d
-DATA actkernconst<>+9632(SB)/8, $0xbebfcc078193c27d
-DATA actkernconst<>+9640(SB)/8, $0xbebfcc078193c27d
-DATA actkernconst<>+9648(SB)/8, $0xbebfcc078193c27d
-DATA actkernconst<>+9656(SB)/8, $0xbebfcc078193c27d
-DATA actkernconst<>+9664(SB)/8, $0x3ef0d3ce4aaa45fc
-DATA actkernconst<>+9672(SB)/8, $0x3ef0d3ce4aaa45fc
-DATA actkernconst<>+9680(SB)/8, $0x3ef0d3ce4aaa45fc
-DATA actkernconst<>+9688(SB)/8, $0x3ef0d3ce4aaa45fc
-DATA actkernconst<>+9696(SB)/8, $0xbf12347b46ddb8b5
-DATA actkernconst<>+9704(SB)/8, $0xbf12347b46ddb8b5
-DATA actkernconst<>+9712(SB)/8, $0xbf12347b46ddb8b5
-DATA actkernconst<>+9720(SB)/8, $0xbf12347b46ddb8b5
-DATA actkernconst<>+9728(SB)/8, $0x3f2c5bfee363a8b2
-DATA actkernconst<>+9736(SB)/8, $0x3f2c5bfee363a8b2
-DATA actkernconst<>+9744(SB)/8, $0x3f2c5bfee363a8b2
-DATA actkernconst<>+9752(SB)/8, $0x3f2c5bfee363a8b2
-DATA actkernconst<>+9760(SB)/8, $0xbf42e76669b584c5
-DATA actkernconst<>+9768(SB)/8, $0xbf42e76669b584c5
-DATA actkernconst<>+9776(SB)/8, $0xbf42e76669b584c5
-DATA actkernconst<>+9784(SB)/8, $0xbf42e76669b584c5
-DATA actkernconst<>+9792(SB)/8, $0x3f57c4648492ca7b
-DATA actkernconst<>+9800(SB)/8, $0x3f57c4648492ca7b
-DATA actkernconst<>+9808(SB)/8, $0x3f57c4648492ca7b
-DATA actkernconst<>+9816(SB)/8, $0x3f57c4648492ca7b
-DATA actkernconst<>+9824(SB)/8, $0xbf6d6a56a6f2f6f3
-DATA actkernconst<>+9832(SB)/8, $0xbf6d6a56a6f2f6f3
-DATA actkernconst<>+9840(SB)/8, $0xbf6d6a56a6f2f6f3
-DATA actkernconst<>+9848(SB)/8, $0xbf6d6a56a6f2f6f3
-DATA actkernconst<>+9856(SB)/8, $0x3f8226c3a99b757d
-DATA actkernconst<>+9864(SB)/8, $0x3f8226c3a99b757d
-DATA actkernconst<>+9872(SB)/8, $0x3f8226c3a99b757d
-DATA actkernconst<>+9880(SB)/8, $0x3f8226c3a99b757d
-DATA actkernconst<>+9888(SB)/8, $0xbf9664f2ec3a9f0d
-DATA actkernconst<>+9896(SB)/8, $0xbf9664f2ec3a9f0d
-DATA actkernconst<>+9904(SB)/8, $0xbf9664f2ec3a9f0d
-DATA actkernconst<>+9912(SB)/8, $0xbf9664f2ec3a9f0d
-DATA actkernconst<>+9920(SB)/8, $0x3faba1ba10bdf714
-DATA actkernconst<>+9928(SB)/8, $0x3faba1ba10bdf714
-DATA actkernconst<>+9936(SB)/8, $0x3faba1ba10bdf714
-DATA actkernconst<>+9944(SB)/8, $0x3faba1ba10bdf714
-DATA actkernconst<>+9952(SB)/8, $0xbfc1111111028c6f
-DATA actkernconst<>+9960(SB)/8, $0xbfc1111111028c6f
-DATA actkernconst<>+9968(SB)/8, $0xbfc1111111028c6f
-DATA actkernconst<>+9976(SB)/8, $0xbfc1111111028c6f
-DATA actkernconst<>+9984(SB)/8, $0x3fd5555555554ee4
-DATA actkernconst<>+9992(SB)/8, $0x3fd5555555554ee4
-DATA actkernconst<>+10000(SB)/8, $0x3fd5555555554ee4
-DATA actkernconst<>+10008(SB)/8, $0x3fd5555555554ee4
-DATA actkernconst<>+10016(SB)/8, $0x2b2bff2ee48e0530
-DATA actkernconst<>+10024(SB)/8, $0x0000000000000000
-DATA actkernconst<>+10032(SB)/8, $0x0000000000000000
-DATA actkernconst<>+10040(SB)/8, $0x0000000000000000
-DATA actkernconst<>+10048(SB)/8, $0x2b2bff2ee48e0530
-DATA actkernconst<>+10056(SB)/8, $0x2b2bff2ee48e0530
-DATA actkernconst<>+10064(SB)/8, $0x2b2bff2ee48e0530
-DATA actkernconst<>+10072(SB)/8, $0x2b2bff2ee48e0530
-GLOBL actkernconst<>(SB), RODATA|TLSBSS, $10080
+DATA actkernconst<>+6504(SB)/8, $0x3efa0223099a790b
+DATA actkernconst<>+6512(SB)/8, $0x3efa0223099a790b
+DATA actkernconst<>+6520(SB)/8, $0x3efa0223099a790b
+DATA actkernconst<>+6528(SB)/8, $0x3f2a017ed7ca8ace
+DATA actkernconst<>+6536(SB)/8, $0x3f2a017ed7ca8ace
+DATA actkernconst<>+6544(SB)/8, $0x3f2a017ed7ca8ace
+DATA actkernconst<>+6552(SB)/8, $0x3f2a017ed7ca8ace
+DATA actkernconst<>+6560(SB)/8, $0x3f56c16a8c6a77cf
+DATA actkernconst<>+6568(SB)/8, $0x3f56c16a8c6a77cf
+DATA actkernconst<>+6576(SB)/8, $0x3f56c16a8c6a77cf
+DATA actkernconst<>+6584(SB)/8, $0x3f56c16a8c6a77cf
+DATA actkernconst<>+6592(SB)/8, $0x3f81111130de0a22
+DATA actkernconst<>+6600(SB)/8, $0x3f81111130de0a22
+DATA actkernconst<>+6608(SB)/8, $0x3f81111130de0a22
+DATA actkernconst<>+6616(SB)/8, $0x3f81111130de0a22
+DATA actkernconst<>+6624(SB)/8, $0x3fa5555557f32749
+DATA actkernconst<>+6632(SB)/8, $0x3fa5555557f32749
+DATA actkernconst<>+6640(SB)/8, $0x3fa5555557f32749
+DATA actkernconst<>+6648(SB)/8, $0x3fa5555557f32749
+DATA actkernconst<>+6656(SB)/8, $0x3fc5555555281110
+DATA actkernconst<>+6664(SB)/8, $0x3fc5555555281110
+DATA actkernconst<>+6672(SB)/8, $0x3fc5555555281110
+DATA actkernconst<>+6680(SB)/8, $0x3fc5555555281110
+DATA actkernconst<>+6688(SB)/8, $0x3fdffffffffba0ef
+DATA actkernconst<>+6696(SB)/8, $0x3fdffffffffba0ef
+DATA actkernconst<>+6704(SB)/8, $0x3fdffffffffba0ef
+DATA actkernconst<>+6712(SB)/8, $0x3fdffffffffba0ef
+DATA actkernconst<>+6720(SB)/8, $0x3ff0000000001667
+DATA actkernconst<>+6728(SB)/8, $0x3ff0000000001667
+DATA actkernconst<>+6736(SB)/8, $0x3ff0000000001667
+DATA actkernconst<>+6744(SB)/8, $0x3ff0000000001667
+DATA actkernconst<>+6752(SB)/8, $0x4046800000000000
+DATA actkernconst<>+6760(SB)/8, $0x4046800000000000
+DATA actkernconst<>+6768(SB)/8, $0x4046800000000000
+DATA actkernconst<>+6776(SB)/8, $0x4046800000000000
+DATA actkernconst<>+6784(SB)/8, $0x3ff921fb54442d18
+DATA actkernconst<>+6792(SB)/8, $0x4338000000000000
+DATA actkernconst<>+6800(SB)/8, $0x3fe62534e7dd1044
+DATA actkernconst<>+6808(SB)/8, $0x4005f52ebb4484e9
+DATA actkernconst<>+6816(SB)/8, $0x40038e04d68befc8
+DATA actkernconst<>+6824(SB)/8, $0x3fe3991d63983530
+DATA actkernconst<>+6832(SB)/8, $0x4030000000000000
+DATA actkernconst<>+6840(SB)/8, $0x4020000000000000
+DATA actkernconst<>+6848(SB)/8, $0x42b921fb54442d18
+DATA actkernconst<>+6856(SB)/8, $0x3f93521cfb2b78c1
+DATA actkernconst<>+6864(SB)/8, $0xbfea439f656f1827
+DATA actkernconst<>+6872(SB)/8, $0x404a000000000000
+DATA actkernconst<>+6880(SB)/8, $0x3f645f306dc9c800
+DATA actkernconst<>+6888(SB)/8, $0x3fe054a7f09d5f44
+DATA actkernconst<>+6896(SB)/8, $0x400ea69bb81b6c52
+DATA actkernconst<>+6904(SB)/8, $0x400664f10e4107f9
+DATA actkernconst<>+6912(SB)/8, $0x3ff163abdebbc560
+DATA actkernconst<>+6920(SB)/8, $0x400b7246e3a424dd
+DATA actkernconst<>+6928(SB)/8, $0x3fe700324977504c
+DATA actkernconst<>+6936(SB)/8, $0x400464873f877ac7
+DATA actkernconst<>+6944(SB)/8, $0x3fd45f306dc9c883
+DATA actkernconst<>+6952(SB)/8, $0x3de54a9cf2ed37cd
+DATA actkernconst<>+6960(SB)/8, $0xbe5ae1e125ddf887
+DATA actkernconst<>+6968(SB)/8, $0xc010000000000000
+DATA actkernconst<>+6976(SB)/8, $0x3fd0000000000000
+DATA actkernconst<>+6984(SB)/8, $0xc04a800000000000
+DATA actkernconst<>+6992(SB)/8, $0x3ff367ecf27cb09a
+DATA actkernconst<>+7000(SB)/8, $0x40074f463f669e5f
+DATA actkernconst<>+7008(SB)/8, $0x400d45aea4f758fd
+DATA actkernconst<>+7016(SB)/8, $0x3fff2f8bd9e839ce
+DATA actkernconst<>+7024(SB)/8, $0x3cb0000000000000
+DATA actkernconst<>+7032(SB)/8, $0x3960000000000000
+DATA actkernconst<>+7040(SB)/8, $0x3c91a62633145c07
+DATA actkernconst<>+7048(SB)/8, $0x4046000000000000
+DATA actkernconst<>+7056(SB)/8, $0x400cfa4e422fc5de
+DATA actkernconst<>+7064(SB)/8, $0x400f9283b1ff897f
+DATA actkernconst<>+7072(SB)/8, $0x400fbc0b301fde5e
+DATA actkernconst<>+7080(SB)/8, $0x3fe18b5a0a6d1f6c
+DATA actkernconst<>+7088(SB)/8, $0x400bc529497535fd
+DATA actkernconst<>+7096(SB)/8, $0x4005fb11f8d5d085
+DATA actkernconst<>+7104(SB)/8, $0x3ff80cc11bf1edae
+DATA actkernconst<>+7112(SB)/8, $0xc05a800000000000
+DATA actkernconst<>+7120(SB)/8, $0xc063e00000000000
+DATA actkernconst<>+7128(SB)/8, $0xc06a800000000000
+DATA actkernconst<>+7136(SB)/8, $0xc000000000000000
+DATA actkernconst<>+7144(SB)/8, $0xc00921fb54442d18
+DATA actkernconst<>+7152(SB)/8, $0xbca1a62633145c06
+DATA actkernconst<>+7160(SB)/8, $0xb95c1cd129024e09
+DATA actkernconst<>+7168(SB)/8, $0x3ec71dd836d41b39
+DATA actkernconst<>+7176(SB)/8, $0xbf2a019fff123fbe
+DATA actkernconst<>+7184(SB)/8, $0x3f81111110f9d729
+DATA actkernconst<>+7192(SB)/8, $0xbfc5555555554858
+DATA actkernconst<>+7200(SB)/8, $0xc08ff00000000000
+DATA actkernconst<>+7208(SB)/8, $0xc08ff00000000000
+DATA actkernconst<>+7216(SB)/8, $0xc08ff00000000000
+DATA actkernconst<>+7224(SB)/8, $0xc08ff00000000000
+DATA actkernconst<>+7232(SB)/8, $0xc08e480000000000
+DATA actkernconst<>+7240(SB)/8, $0xc08e480000000000
+DATA actkernconst<>+7248(SB)/8, $0xc08e480000000000
+DATA actkernconst<>+7256(SB)/8, $0xc08e480000000000
+DATA actkernconst<>+7264(SB)/8, $0x408ff80000000000
+DATA actkernconst<>+7272(SB)/8, $0x408ff80000000000
+DATA actkernconst<>+7280(SB)/8, $0x408ff80000000000
+DATA actkernconst<>+7288(SB)/8, $0x408ff80000000000
+DATA actkernconst<>+7296(SB)/8, $0x3ff921fb54442d18
+DATA actkernconst<>+7304(SB)/8, $0x3ff921fb54442d18
+DATA actkernconst<>+7312(SB)/8, $0x3ff921fb54442d18
+DATA actkernconst<>+7320(SB)/8, $0x3ff921fb54442d18
+DATA actkernconst<>+7328(SB)/8, $0x4338000000000000
+DATA actkernconst<>+7336(SB)/8, $0x4338000000000000
+DATA actkernconst<>+7344(SB)/8, $0x4338000000000000
+DATA actkernconst<>+7352(SB)/8, $0x4338000000000000
+DATA actkernconst<>+7360(SB)/8, $0x3fe62534e7dd1044
+DATA actkernconst<>+7368(SB)/8, $0x3fe62534e7dd1044
+DATA actkernconst<>+7376(SB)/8, $0x3fe62534e7dd1044
+DATA actkernconst<>+7384(SB)/8, $0x3fe62534e7dd1044
+DATA actkernconst<>+7392(SB)/8, $0x4005f52ebb4484e9
+DATA actkernconst<>+7400(SB)/8, $0x4005f52ebb4484e9
+DATA actkernconst<>+7408(SB)/8, $0x4005f52ebb4484e9
+DATA actkernconst<>+7416(SB)/8, $0x4005f52ebb4484e9
+DATA actkernconst<>+7424(SB)/8, $0x40038e04d68befc8
+DATA actkernconst<>+7432(SB)/8, $0x40038e04d68befc8
+DATA actkernconst<>+7440(SB)/8, $0x40038e04d68befc8
+DATA actkernconst<>+7448(SB)/8, $0x40038e04d68befc8
+DATA actkernconst<>+7456(SB)/8, $0x3fe3991d63983530
+DATA actkernconst<>+7464(SB)/8, $0x3fe3991d63983530
+DATA actkernconst<>+7472(SB)/8, $0x3fe3991d63983530
+DATA actkernconst<>+7480(SB)/8, $0x3fe3991d63983530
+DATA actkernconst<>+7488(SB)/8, $0x4030000000000000
+DATA actkernconst<>+7496(SB)/8, $0x4030000000000000
+DATA actkernconst<>+7504(SB)/8, $0x4030000000000000
+DATA actkernconst<>+7512(SB)/8, $0x4030000000000000
+DATA actkernconst<>+7520(SB)/8, $0x4020000000000000
+DATA actkernconst<>+7528(SB)/8, $0x4020000000000000
+DATA actkernconst<>+7536(SB)/8, $0x4020000000000000
+DATA actkernconst<>+7544(SB)/8, $0x4020000000000000
+DATA actkernconst<>+7552(SB)/8, $0x42b921fb54442d18
+DATA actkernconst<>+7560(SB)/8, $0x42b921fb54442d18
+DATA actkernconst<>+7568(SB)/8, $0x42b921fb54442d18
+DATA actkernconst<>+7576(SB)/8, $0x42b921fb54442d18
+DATA actkernconst<>+7584(SB)/8, $0x3f93521cfb2b78c1
+DATA actkernconst<>+7592(SB)/8, $0x3f93521cfb2b78c1
+DATA actkernconst<>+7600(SB)/8, $0x3f93521cfb2b78c1
+DATA actkernconst<>+7608(SB)/8, $0x3f93521cfb2b78c1
+DATA actkernconst<>+7616(SB)/8, $0xbfea439f656f1827
+DATA actkernconst<>+7624(SB)/8, $0xbfea439f656f1827
+DATA actkernconst<>+7632(SB)/8, $0xbfea439f656f1827
+DATA actkernconst<>+7640(SB)/8, $0xbfea439f656f1827
+DATA actkernconst<>+7648(SB)/8, $0x404a000000000000
+DATA actkernconst<>+7656(SB)/8, $0x404a000000000000
+DATA actkernconst<>+7664(SB)/8, $0x404a000000000000
+DATA actkernconst<>+7672(SB)/8, $0x404a000000000000
+DATA actkernconst<>+7680(SB)/8, $0x3f645f306dc9c800
+DATA actkernconst<>+7688(SB)/8, $0x3f645f306dc9c800
+DATA actkernconst<>+7696(SB)/8, $0x3f645f306dc9c800
+DATA actkernconst<>+7704(SB)/8, $0x3f645f306dc9c800
+DATA actkernconst<>+7712(SB)/8, $0x3fe054a7f09d5f44
+DATA actkernconst<>+7720(SB)/8, $0x3fe054a7f09d5f44
+DATA actkernconst<>+7728(SB)/8, $0x3fe054a7f09d5f44
+DATA actkernconst<>+7736(SB)/8, $0x3fe054a7f09d5f44
+DATA actkernconst<>+7744(SB)/8, $0x400ea69bb81b6c52
+DATA actkernconst<>+7752(SB)/8, $0x400ea69bb81b6c52
+DATA actkernconst<>+7760(SB)/8, $0x400ea69bb81b6c52
+DATA actkernconst<>+7768(SB)/8, $0x400ea69bb81b6c52
+DATA actkernconst<>+7776(SB)/8, $0x400664f10e4107f9
+DATA actkernconst<>+7784(SB)/8, $0x400664f10e4107f9
+DATA actkernconst<>+7792(SB)/8, $0x400664f10e4107f9
+DATA actkernconst<>+7800(SB)/8, $0x400664f10e4107f9
+DATA actkernconst<>+7808(SB)/8, $0x3ff163abdebbc560
+DATA actkernconst<>+7816(SB)/8, $0x3ff163abdebbc560
+DATA actkernconst<>+7824(SB)/8, $0x3ff163abdebbc560
+DATA actkernconst<>+7832(SB)/8, $0x3ff163abdebbc560
+DATA actkernconst<>+7840(SB)/8, $0x400b7246e3a424dd
+DATA actkernconst<>+7848(SB)/8, $0x400b7246e3a424dd
+DATA actkernconst<>+7856(SB)/8, $0x400b7246e3a424dd
+DATA actkernconst<>+7864(SB)/8, $0x400b7246e3a424dd
+DATA actkernconst<>+7872(SB)/8, $0x3fe700324977504c
+DATA actkernconst<>+7880(SB)/8, $0x3fe700324977504c
+DATA actkernconst<>+7888(SB)/8, $0x3fe700324977504c
+DATA actkernconst<>+7896(SB)/8, $0x3fe700324977504c
+DATA actkernconst<>+7904(SB)/8, $0x400464873f877ac7
+DATA actkernconst<>+7912(SB)/8, $0x400464873f877ac7
+DATA actkernconst<>+7920(SB)/8, $0x400464873f877ac7
+DATA actkernconst<>+7928(SB)/8, $0x400464873f877ac7
+DATA actkernconst<>+7936(SB)/8, $0x3fd45f306dc9c883
+DATA actkernconst<>+7944(SB)/8, $0x3fd45f306dc9c883
+DATA actkernconst<>+7952(SB)/8, $0x3fd45f306dc9c883
+DATA actkernconst<>+7960(SB)/8, $0x3fd45f306dc9c883
+DATA actkernconst<>+7968(SB)/8, $0x3de54a9cf2ed37cd
+DATA actkernconst<>+7976(SB)/8, $0x3de54a9cf2ed37cd
+DATA actkernconst<>+7984(SB)/8, $0x3de54a9cf2ed37cd
+DATA actkernconst<>+7992(SB)/8, $0x3de54a9cf2ed37cd
+DATA actkernconst<>+8000(SB)/8, $0xbe5ae1e125ddf887
+DATA actkernconst<>+8008(SB)/8, $0xbe5ae1e125ddf887
+DATA actkernconst<>+8016(SB)/8, $0xbe5ae1e125ddf887
+DATA actkernconst<>+8024(SB)/8, $0xbe5ae1e125ddf887
+DATA actkernconst<>+8032(SB)/8, $0xc010000000000000
+DATA actkernconst<>+8040(SB)/8, $0xc010000000000000
+DATA actkernconst<>+8048(SB)/8, $0xc010000000000000
+DATA actkernconst<>+8056(SB)/8, $0xc010000000000000
+DATA actkernconst<>+8064(SB)/8, $0x3fd0000000000000
+DATA actkernconst<>+8072(SB)/8, $0x3fd0000000000000
+DATA actkernconst<>+8080(SB)/8, $0x3fd0000000000000
+DATA actkernconst<>+8088(SB)/8, $0x3fd0000000000000
+DATA actkernconst<>+8096(SB)/8, $0xc04a800000000000
+DATA actkernconst<>+8104(SB)/8, $0xc04a800000000000
+DATA actkernconst<>+8112(SB)/8, $0xc04a800000000000
+DATA actkernconst<>+8120(SB)/8, $0xc04a800000000000
+DATA actkernconst<>+8128(SB)/8, $0x3ff367ecf27cb09a
+DATA actkernconst<>+8136(SB)/8, $0x3ff367ecf27cb09a
+DATA actkernconst<>+8144(SB)/8, $0x3ff367ecf27cb09a
+DATA actkernconst<>+8152(SB)/8, $0x3ff367ecf27cb09a
+DATA actkernconst<>+8160(SB)/8, $0x40074f463f669e5f
+DATA actkernconst<>+8168(SB)/8, $0x40074f463f669e5f
+DATA actkernconst<>+8176(SB)/8, $0x40074f463f669e5f
+DATA actkernconst<>+8184(SB)/8, $0x40074f463f669e5f
+DATA actkernconst<>+8192(SB)/8, $0x400d45aea4f758fd
+DATA actkernconst<>+8200(SB)/8, $0x400d45aea4f758fd
+DATA actkernconst<>+8208(SB)/8, $0x400d45aea4f758fd
+DATA actkernconst<>+8216(SB)/8, $0x400d45aea4f758fd
+DATA actkernconst<>+8224(SB)/8, $0x3fff2f8bd9e839ce
+DATA actkernconst<>+8232(SB)/8, $0x3fff2f8bd9e839ce
+DATA actkernconst<>+8240(SB)/8, $0x3fff2f8bd9e839ce
+DATA actkernconst<>+8248(SB)/8, $0x3fff2f8bd9e839ce
+DATA actkernconst<>+8256(SB)/8, $0x3cb0000000000000
+DATA actkernconst<>+8264(SB)/8, $0x3cb0000000000000
+DATA actkernconst<>+8272(SB)/8, $0x3cb0000000000000
+DATA actkernconst<>+8280(SB)/8, $0x3cb0000000000000
+DATA actkernconst<>+8288(SB)/8, $0x3960000000000000
+DATA actkernconst<>+8296(SB)/8, $0x3960000000000000
+DATA actkernconst<>+8304(SB)/8, $0x3960000000000000
+DATA actkernconst<>+8312(SB)/8, $0x3960000000000000
+DATA actkernconst<>+8320(SB)/8, $0x3c91a62633145c07
+DATA actkernconst<>+8328(SB)/8, $0x3c91a62633145c07
+DATA actkernconst<>+8336(SB)/8, $0x3c91a62633145c07
+DATA actkernconst<>+8344(SB)/8, $0x3c91a62633145c07
+DATA actkernconst<>+8352(SB)/8, $0x4046000000000000
+DATA actkernconst<>+8360(SB)/8, $0x4046000000000000
+DATA actkernconst<>+8368(SB)/8, $0x4046000000000000
+DATA actkernconst<>+8376(SB)/8, $0x4046000000000000
+DATA actkernconst<>+8384(SB)/8, $0x400cfa4e422fc5de
+DATA actkernconst<>+8392(SB)/8, $0x400cfa4e422fc5de
+DATA actkernconst<>+8400(SB)/8, $0x400cfa4e422fc5de
+DATA actkernconst<>+8408(SB)/8, $0x400cfa4e422fc5de
+DATA actkernconst<>+8416(SB)/8, $0x400f9283b1ff897f
+DATA actkernconst<>+8424(SB)/8, $0x400f9283b1ff897f
+DATA actkernconst<>+8432(SB)/8, $0x400f9283b1ff897f
+DATA actkernconst<>+8440(SB)/8, $0x400f9283b1ff897f
+DATA actkernconst<>+8448(SB)/8, $0x400fbc0b301fde5e
+DATA actkernconst<>+8456(SB)/8, $0x400fbc0b301fde5e
+DATA actkernconst<>+8464(SB)/8, $0x400fbc0b301fde5e
+DATA actkernconst<>+8472(SB)/8, $0x400fbc0b301fde5e
+DATA actkernconst<>+8480(SB)/8, $0x3fe18b5a0a6d1f6c
+DATA actkernconst<>+8488(SB)/8, $0x3fe18b5a0a6d1f6c
+DATA actkernconst<>+8496(SB)/8, $0x3fe18b5a0a6d1f6c
+DATA actkernconst<>+8504(SB)/8, $0x3fe18b5a0a6d1f6c
+DATA actkernconst<>+8512(SB)/8, $0x400bc529497535fd
+DATA actkernconst<>+8520(SB)/8, $0x400bc529497535fd
+DATA actkernconst<>+8528(SB)/8, $0x400bc529497535fd
+DATA actkernconst<>+8536(SB)/8, $0x400bc529497535fd
+DATA actkernconst<>+8544(SB)/8, $0x4005fb11f8d5d085
+DATA actkernconst<>+8552(SB)/8, $0x4005fb11f8d5d085
+DATA actkernconst<>+8560(SB)/8, $0x4005fb11f8d5d085
+DATA actkernconst<>+8568(SB)/8, $0x4005fb11f8d5d085
+DATA actkernconst<>+8576(SB)/8, $0x3ff80cc11bf1edae
+DATA actkernconst<>+8584(SB)/8, $0x3ff80cc11bf1edae
+DATA actkernconst<>+8592(SB)/8, $0x3ff80cc11bf1edae
+DATA actkernconst<>+8600(SB)/8, $0x3ff80cc11bf1edae
+DATA actkernconst<>+8608(SB)/8, $0xc05a800000000000
+DATA actkernconst<>+8616(SB)/8, $0xc05a800000000000
+DATA actkernconst<>+8624(SB)/8, $0xc05a800000000000
+DATA actkernconst<>+8632(SB)/8, $0xc05a800000000000
+DATA actkernconst<>+8640(SB)/8, $0xc063e00000000000
+DATA actkernconst<>+8648(SB)/8, $0xc063e00000000000
+DATA actkernconst<>+8656(SB)/8, $0xc063e00000000000
+DATA actkernconst<>+8664(SB)/8, $0xc063e00000000000
+DATA actkernconst<>+8672(SB)/8, $0xc06a800000000000
+DATA actkernconst<>+8680(SB)/8, $0xc06a800000000000
+DATA actkernconst<>+8688(SB)/8, $0xc06a800000000000
+DATA actkernconst<>+8696(SB)/8, $0xc06a800000000000
+DATA actkernconst<>+8704(SB)/8, $0xc000000000000000
+DATA actkernconst<>+8712(SB)/8, $0xc000000000000000
+DATA actkernconst<>+8720(SB)/8, $0xc000000000000000
+DATA actkernconst<>+8728(SB)/8, $0xc000000000000000
+DATA actkernconst<>+8736(SB)/8, $0xc00921fb54442d18
+DATA actkernconst<>+8744(SB)/8, $0xc00921fb54442d18
+DATA actkernconst<>+8752(SB)/8, $0xc00921fb54442d18
+DATA actkernconst<>+8760(SB)/8, $0xc00921fb54442d18
+DATA actkernconst<>+8768(SB)/8, $0xbca1a62633145c06
+DATA actkernconst<>+8776(SB)/8, $0xbca1a62633145c06
+DATA actkernconst<>+8784(SB)/8, $0xbca1a62633145c06
+DATA actkernconst<>+8792(SB)/8, $0xbca1a62633145c06
+DATA actkernconst<>+8800(SB)/8, $0xb95c1cd129024e09
+DATA actkernconst<>+8808(SB)/8, $0xb95c1cd129024e09
+DATA actkernconst<>+8816(SB)/8, $0xb95c1cd129024e09
+DATA actkernconst<>+8824(SB)/8, $0xb95c1cd129024e09
+DATA actkernconst<>+8832(SB)/8, $0x3ec71dd836d41b39
+DATA actkernconst<>+8840(SB)/8, $0x3ec71dd836d41b39
+DATA actkernconst<>+8848(SB)/8, $0x3ec71dd836d41b39
+DATA actkernconst<>+8856(SB)/8, $0x3ec71dd836d41b39
+DATA actkernconst<>+8864(SB)/8, $0xbf2a019fff123fbe
+DATA actkernconst<>+8872(SB)/8, $0xbf2a019fff123fbe
+DATA actkernconst<>+8880(SB)/8, $0xbf2a019fff123fbe
+DATA actkernconst<>+8888(SB)/8, $0xbf2a019fff123fbe
+DATA actkernconst<>+8896(SB)/8, $0x3f81111110f9d729
+DATA actkernconst<>+8904(SB)/8, $0x3f81111110f9d729
+DATA actkernconst<>+8912(SB)/8, $0x3f81111110f9d729
+DATA actkernconst<>+8920(SB)/8, $0x3f81111110f9d729
+DATA actkernconst<>+8928(SB)/8, $0xbfc5555555554858
+DATA actkernconst<>+8936(SB)/8, $0xbfc5555555554858
+DATA actkernconst<>+8944(SB)/8, $0xbfc5555555554858
+DATA actkernconst<>+8952(SB)/8, $0xbfc5555555554858
+DATA actkernconst<>+8960(SB)/8, $0x4338000000000001
+DATA actkernconst<>+8968(SB)/8, $0xbff921fb54442d18
+DATA actkernconst<>+8976(SB)/8, $0xbc91a62633145c06
+DATA actkernconst<>+8984(SB)/8, $0xb94c1cd129024e09
+DATA actkernconst<>+8992(SB)/8, $0x4338000000000001
+DATA actkernconst<>+9000(SB)/8, $0x4338000000000001
+DATA actkernconst<>+9008(SB)/8, $0x4338000000000001
+DATA actkernconst<>+9016(SB)/8, $0x4338000000000001
+DATA actkernconst<>+9024(SB)/8, $0xbff921fb54442d18
+DATA actkernconst<>+9032(SB)/8, $0xbff921fb54442d18
+DATA actkernconst<>+9040(SB)/8, $0xbff921fb54442d18
+DATA actkernconst<>+9048(SB)/8, $0xbff921fb54442d18
+DATA actkernconst<>+9056(SB)/8, $0xbc91a62633145c06
+DATA actkernconst<>+9064(SB)/8, $0xbc91a62633145c06
+DATA actkernconst<>+9072(SB)/8, $0xbc91a62633145c06
+DATA actkernconst<>+9080(SB)/8, $0xbc91a62633145c06
+DATA actkernconst<>+9088(SB)/8, $0xb94c1cd129024e09
+DATA actkernconst<>+9096(SB)/8, $0xb94c1cd129024e09
+DATA actkernconst<>+9104(SB)/8, $0xb94c1cd129024e09
+DATA actkernconst<>+9112(SB)/8, $0xb94c1cd129024e09
+DATA actkernconst<>+9120(SB)/8, $0x4376345785d8a000
+DATA actkernconst<>+9128(SB)/8, $0xc376345785d8a000
+DATA actkernconst<>+9136(SB)/8, $0x0000000009090011
+DATA actkernconst<>+9144(SB)/8, $0x0000000000000000
+DATA actkernconst<>+9152(SB)/8, $0x4376345785d8a000
+DATA actkernconst<>+9160(SB)/8, $0x4376345785d8a000
+DATA actkernconst<>+9168(SB)/8, $0x4376345785d8a000
+DATA actkernconst<>+9176(SB)/8, $0x4376345785d8a000
+DATA actkernconst<>+9184(SB)/8, $0xc376345785d8a000
+DATA actkernconst<>+9192(SB)/8, $0xc376345785d8a000
+DATA actkernconst<>+9200(SB)/8, $0xc376345785d8a000
+DATA actkernconst<>+9208(SB)/8, $0xc376345785d8a000
+DATA actkernconst<>+9216(SB)/8, $0x3faba1ba10bdf714
+DATA actkernconst<>+9224(SB)/8, $0xbfc1111111028c6f
+DATA actkernconst<>+9232(SB)/8, $0x3fd5555555554ee4
+DATA actkernconst<>+9240(SB)/8, $0xbebfcc078193c27d
+DATA actkernconst<>+9248(SB)/8, $0x3ef0d3ce4aaa45fc
+DATA actkernconst<>+9256(SB)/8, $0xbf12347b46ddb8b5
+DATA actkernconst<>+9264(SB)/8, $0x3f2c5bfee363a8b2
+DATA actkernconst<>+9272(SB)/8, $0xbf42e76669b584c5
+DATA actkernconst<>+9280(SB)/8, $0x3f57c4648492ca7b
+DATA actkernconst<>+9288(SB)/8, $0xbf6d6a56a6f2f6f3
+DATA actkernconst<>+9296(SB)/8, $0x3f8226c3a99b757d
+DATA actkernconst<>+9304(SB)/8, $0xbf9664f2ec3a9f0d
+DATA actkernconst<>+9312(SB)/8, $0xbebfcc078193c27d
+DATA actkernconst<>+9320(SB)/8, $0xbebfcc078193c27d
+DATA actkernconst<>+9328(SB)/8, $0xbebfcc078193c27d
+DATA actkernconst<>+9336(SB)/8, $0xbebfcc078193c27d
+DATA actkernconst<>+9344(SB)/8, $0x3ef0d3ce4aaa45fc
+DATA actkernconst<>+9352(SB)/8, $0x3ef0d3ce4aaa45fc
+DATA actkernconst<>+9360(SB)/8, $0x3ef0d3ce4aaa45fc
+DATA actkernconst<>+9368(SB)/8, $0x3ef0d3ce4aaa45fc
+DATA actkernconst<>+9376(SB)/8, $0xbf12347b46ddb8b5
+DATA actkernconst<>+9384(SB)/8, $0xbf12347b46ddb8b5
+DATA actkernconst<>+9392(SB)/8, $0xbf12347b46ddb8b5
+DATA actkernconst<>+9400(SB)/8, $0xbf12347b46ddb8b5
+DATA actkernconst<>+9408(SB)/8, $0x3f2c5bfee363a8b2
+DATA actkernconst<>+9416(SB)/8, $0x3f2c5bfee363a8b2
+DATA actkernconst<>+9424(SB)/8, $0x3f2c5bfee363a8b2
+DATA actkernconst<>+9432(SB)/8, $0x3f2c5bfee363a8b2
+DATA actkernconst<>+9440(SB)/8, $0xbf42e76669b584c5
+DATA actkernconst<>+9448(SB)/8, $0xbf42e76669b584c5
+DATA actkernconst<>+9456(SB)/8, $0xbf42e76669b584c5
+DATA actkernconst<>+9464(SB)/8, $0xbf42e76669b584c5
+DATA actkernconst<>+9472(SB)/8, $0x3f57c4648492ca7b
+DATA actkernconst<>+9480(SB)/8, $0x3f57c4648492ca7b
+DATA actkernconst<>+9488(SB)/8, $0x3f57c4648492ca7b
+DATA actkernconst<>+9496(SB)/8, $0x3f57c4648492ca7b
+DATA actkernconst<>+9504(SB)/8, $0xbf6d6a56a6f2f6f3
+DATA actkernconst<>+9512(SB)/8, $0xbf6d6a56a6f2f6f3
+DATA actkernconst<>+9520(SB)/8, $0xbf6d6a56a6f2f6f3
+DATA actkernconst<>+9528(SB)/8, $0xbf6d6a56a6f2f6f3
+DATA actkernconst<>+9536(SB)/8, $0x3f8226c3a99b757d
+DATA actkernconst<>+9544(SB)/8, $0x3f8226c3a99b757d
+DATA actkernconst<>+9552(SB)/8, $0x3f8226c3a99b757d
+DATA actkernconst<>+9560(SB)/8, $0x3f8226c3a99b757d
+DATA actkernconst<>+9568(SB)/8, $0xbf9664f2ec3a9f0d
+DATA actkernconst<>+9576(SB)/8, $0xbf9664f2ec3a9f0d
+DATA actkernconst<>+9584(SB)/8, $0xbf9664f2ec3a9f0d
+DATA actkernconst<>+9592(SB)/8, $0xbf9664f2ec3a9f0d
+DATA actkernconst<>+9600(SB)/8, $0x3faba1ba10bdf714
+DATA actkernconst<>+9608(SB)/8, $0x3faba1ba10bdf714
+DATA actkernconst<>+9616(SB)/8, $0x3faba1ba10bdf714
+DATA actkernconst<>+9624(SB)/8, $0x3faba1ba10bdf714
+DATA actkernconst<>+9632(SB)/8, $0xbfc1111111028c6f
+DATA actkernconst<>+9640(SB)/8, $0xbfc1111111028c6f
+DATA actkernconst<>+9648(SB)/8, $0xbfc1111111028c6f
+DATA actkernconst<>+9656(SB)/8, $0xbfc1111111028c6f
+DATA actkernconst<>+9664(SB)/8, $0x3fd5555555554ee4
+DATA actkernconst<>+9672(SB)/8, $0x3fd5555555554ee4
+DATA actkernconst<>+9680(SB)/8, $0x3fd5555555554ee4
+DATA actkernconst<>+9688(SB)/8, $0x3fd5555555554ee4
+DATA actkernconst<>+9696(SB)/8, $0x2b2bff2ee48e0530
+DATA actkernconst<>+9704(SB)/8, $0x0000000000000000
+DATA actkernconst<>+9712(SB)/8, $0x0000000000000000
+DATA actkernconst<>+9720(SB)/8, $0x0000000000000000
+DATA actkernconst<>+9728(SB)/8, $0x2b2bff2ee48e0530
+DATA actkernconst<>+9736(SB)/8, $0x2b2bff2ee48e0530
+DATA actkernconst<>+9744(SB)/8, $0x2b2bff2ee48e0530
+DATA actkernconst<>+9752(SB)/8, $0x2b2bff2ee48e0530
+GLOBL actkernconst<>(SB), RODATA|TLSBSS, $9760

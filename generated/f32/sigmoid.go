@@ -24,22 +24,6 @@ func Sigmoid(dst, x []float32) {
 	if partialOverlap(dst, x) {
 		panic("actkern: Sigmoid: dst and x overlap partially (only dst == x, in place, is allowed)")
 	}
-	// Few inputs need sigmoid's rare branch: the usual kernel, without it, stops before the
-	// first that does, and the full kernel takes the rest (same bits).
-	var done int
-	if sigmoidUsualStreamImpl != nil && streams(dst, x) {
-		h := streamHead(dst)
-		done = sigmoidUsualImpl(dst[:h], x[:h])
-		if done == h {
-			done += sigmoidUsualStreamImpl(dst[h:], x[h:])
-		}
-	} else {
-		done = sigmoidUsualImpl(dst, x)
-	}
-	if done == len(dst) {
-		return
-	}
-	dst, x = dst[done:], x[done:]
 	if sigmoidStreamImpl != nil && streams(dst, x) {
 		h := streamHead(dst)
 		sigmoidImpl(dst[:h], x[:h])

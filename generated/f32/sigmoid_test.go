@@ -83,15 +83,3 @@ func BenchmarkSigmoidBackward(b *testing.B) {
 		},
 	)
 }
-
-// TestSigmoidRarePath: the kernels skip their rare branch where no input needs it; the results are still the full generic kernels' bits.
-func TestSigmoidRarePath(t *testing.T) {
-	kerneltest.RarePath(t, 1, streamMinLen,
-		func(dst []float32, in [][]float32) {
-			Sigmoid(dst, in[0])
-		},
-		func(dst []float32, in [][]float32) {
-			sigmoidGeneric(dst, in[0])
-		},
-	)
-}

@@ -1005,7 +1005,7 @@ var simdCases32 = []kerneltest.SIMDCase[float32]{
 		},
 	},
 	{
-		Name: "sigmoid", Inputs: 1, MaxLen: 193,
+		Name: "sigmoid", Inputs: 1, MaxLen: 97,
 		Generic: func(d []float32, in [][]float32, p []float32) { sigmoidGeneric(d, in[0]) },
 		Impls: []kerneltest.SIMDImpl[float32]{
 			{ISA: "avx512", Available: hasAVX512, Run: func(d []float32, in [][]float32, p []float32) { sigmoidAVX512(d, in[0]) }},
@@ -1020,28 +1020,6 @@ var simdCases32 = []kerneltest.SIMDCase[float32]{
 				sigmoidAVX2(d[:h], in[0][:h])
 				sigmoidAVX2Stream(d[h:], in[0][h:])
 			}},
-		},
-	},
-	{
-		Name: "sigmoidUsual", Inputs: 1, MaxLen: 193,
-		Generic: untilStop(func(d []float32, in [][]float32, p []float32) int { return sigmoidUsualGeneric(d, in[0]) }),
-		Impls: []kerneltest.SIMDImpl[float32]{
-			{ISA: "avx512", Available: hasAVX512, Run: untilStop(func(d []float32, in [][]float32, p []float32) int { return sigmoidUsualAVX512(d, in[0]) })},
-			{ISA: "avx512-stream", Available: hasAVX512, Run: untilStop(func(d []float32, in [][]float32, p []float32) int {
-				h := streamHead(d)
-				if n := sigmoidUsualAVX512(d[:h], in[0][:h]); n < h {
-					return n
-				}
-				return h + sigmoidUsualAVX512Stream(d[h:], in[0][h:])
-			})},
-			{ISA: "avx2", Available: hasAVX2, Run: untilStop(func(d []float32, in [][]float32, p []float32) int { return sigmoidUsualAVX2(d, in[0]) })},
-			{ISA: "avx2-stream", Available: hasAVX2, Run: untilStop(func(d []float32, in [][]float32, p []float32) int {
-				h := streamHead(d)
-				if n := sigmoidUsualAVX2(d[:h], in[0][:h]); n < h {
-					return n
-				}
-				return h + sigmoidUsualAVX2Stream(d[h:], in[0][h:])
-			})},
 		},
 	},
 	{
