@@ -274,16 +274,6 @@ func opPrograms() []Kernel {
 			n := b.Round(b.Min(b.Max(b.Mul(b.Input(1), b.Const(scale)), b.Const(nmin)), b.Const(nmax)), vprog.RoundNearestEven)
 			return b.LdexpMidRange(a, n)
 		})
-		// LdexpTiny: its contract, a positive finite, a·2^n below 2^-126
-		// and a·2^(n+149) below 2^23 (float32 compute only), down to
-		// results that round to 0 or up to 2^-126.
-		if c.compute == vprog.F32 {
-			add("ldexptiny", c, 2, nil, nil, func(b *vprog.Builder) vprog.Value {
-				a := b.Min(b.Max(b.Abs(b.Input(0)), b.Const(0.25)), b.Const(0x1.fffffep-1))
-				n := b.Round(b.Min(b.Max(b.Mul(b.Input(1), b.Const(3.5)), b.Const(-175)), b.Const(-126)), vprog.RoundNearestEven)
-				return b.LdexpTiny(a, n)
-			})
-		}
 		// LdexpFlush: its contract, a positive finite and n in [-1023,
 		// 1023], where 2^-1023 is +0 (float64 compute only). The power
 		// tops a subnormal a; VSCALEF goes under a zeroing mask for it

@@ -63,7 +63,7 @@ func (a *avx2) shape(in vprog.Instr) shape {
 		// read a from memory.
 		return shape{memArg: 0, tie: -1, scratch: 1}
 	case vprog.OpLdexp:
-		if in.Imm == vprog.LdexpNormal || in.Imm == vprog.LdexpFlush || in.Imm == vprog.LdexpTiny {
+		if in.Imm == vprog.LdexpNormal || in.Imm == vprog.LdexpFlush {
 			// v·2^n is a product: v may be read from memory.
 			return shape{memArg: 0, tie: -1, scratch: 1}
 		}
@@ -153,16 +153,6 @@ func (a *avx2) emit(c *build.Context, in vprog.Instr, dst reg.Physical, args []l
 			}
 			a.pow2(c, args[1].r.(reg.VecPhysical), s[0])
 			a.pick(c.VMULPD, c.VMULPS)(x(0), s[0], dst)
-			break
-		}
-		if in.Imm == vprog.LdexpTiny {
-			// v·2^(n+149), exact, rounded to an integer m by adding 2^23,
-			// whose bits XOR 2^23's are m·2^-149's (vprog.OpLdexp).
-			c.VADDPS(a.cf(1<<23+127+149), args[1].r, s[0])
-			c.VPSLLD(operand.U8(23), s[0], s[0])
-			c.VMULPS(x(0), s[0], dst)
-			c.VADDPS(a.cf(1<<23), dst, dst)
-			c.VXORPS(a.cf(1<<23), dst, dst)
 			break
 		}
 		a.ldexp(c, args[0].r.(reg.VecPhysical), args[1].r.(reg.VecPhysical), dst.(reg.VecPhysical), s, in.Imm == vprog.LdexpMidRange)

@@ -2,7 +2,6 @@ package asm
 
 import (
 	"fmt"
-	"math"
 
 	"github.com/mmcloughlin/avo/build"
 	"github.com/mmcloughlin/avo/operand"
@@ -54,9 +53,6 @@ func (a *avx512) shape(in vprog.Instr) shape {
 	}
 	switch op {
 	case vprog.OpLdexp:
-		if in.Imm == vprog.LdexpTiny {
-			return shape{memArg: -1, tie: -1, scratch: 1}
-		}
 		return shape{memArg: 1, tie: -1}
 	case vprog.OpGetExp, vprog.OpGetMant, vprog.OpNot:
 		return shape{memArg: -1, tie: -1}
@@ -131,16 +127,6 @@ func (a *avx512) emit(c *build.Context, in vprog.Instr, dst reg.Physical, args [
 	case vprog.OpLdexp:
 		if in.Imm == vprog.LdexpFlush {
 			panic("asm: AVX512 needs LdexpFlush masked (vprog.Program.ForX86)")
-		}
-		if in.Imm == vprog.LdexpTiny {
-			// a·2^(b+149), exact, rounded to an integer m by adding 2^23,
-			// whose bits XOR 2^23's are m·2^-149's (vprog.OpLdexp).
-			n := scratch[0]
-			a.three(c, nil, c.VADDPS, nil, c.VADDPS_BCST, args[1], a.constLoc(uint64(math.Float32bits(149))), n)
-			a.three(c, nil, c.VSCALEFPS, nil, c.VSCALEFPS_BCST, args[0], loc{r: n}, dst)
-			a.three(c, nil, c.VADDPS, nil, c.VADDPS_BCST, loc{r: dst}, a.constLoc(uint64(math.Float32bits(1<<23))), dst)
-			a.three(c, nil, c.VXORPS, nil, c.VXORPS_BCST, loc{r: dst}, a.constLoc(uint64(math.Float32bits(1<<23))), dst)
-			break
 		}
 		// VSCALEF computes a·2^floor(b) with one rounding; b is integer-valued.
 		a.three(c, c.VSCALEFPD, c.VSCALEFPS, c.VSCALEFPD_BCST, c.VSCALEFPS_BCST, args[0], args[1], dst)

@@ -262,10 +262,10 @@ func (b *Builder) Ldexp(x, n Value) Value { return b.float(OpLdexp, x, n) }
 // LdexpMidRange is Ldexp for x that the caller guarantees to be of
 // moderate magnitude, |x| in [2^-60, 2^60] (or zero, infinite or NaN), and
 // n in [-1982, 1983] ([-186, 187] in float32 lanes): the same result,
-// cheaper on AVX2 (see OpLdexp). The
-// float32-target primitives scale such values (a polynomial near 1 by
-// 2^k); the generated agreement tests, whose generic kernels evaluate
-// math.Ldexp, would catch a use outside the range.
+// cheaper on AVX2 (see OpLdexp). The float32-target primitives scale such
+// values (a polynomial near 1 by 2^k); the generated agreement tests,
+// whose generic kernels evaluate math.Ldexp, would catch a use outside the
+// range.
 func (b *Builder) LdexpMidRange(x, n Value) Value {
 	b.mustFloat(x, n)
 	return b.emit(OpLdexp, LdexpMidRange, x, n)
@@ -290,19 +290,6 @@ func (b *Builder) LdexpFlush(x, n Value) Value {
 		panic("vprog: LdexpFlush is for float64 lanes")
 	}
 	return b.emit(OpLdexp, LdexpFlush, x, n)
-}
-
-// LdexpTiny is Ldexp in float32 lanes for positive finite x and n that
-// the caller guarantees to give a result below 2^-126 (subnormal or 0),
-// with x·2^(n+149) exact and below 2^23: the same result, computed without
-// an operation on a subnormal, which x86 takes a microcode assist for (see
-// OpLdexp).
-func (b *Builder) LdexpTiny(x, n Value) Value {
-	b.mustFloat(x, n)
-	if b.p.Compute != F32 {
-		panic("vprog: LdexpTiny is for float32 lanes")
-	}
-	return b.emit(OpLdexp, LdexpTiny, x, n)
 }
 
 // GetExp is floor(log2|x|) for normal x.

@@ -94,23 +94,16 @@ const (
 	// multiplications by normal powers of two of which only the second can
 	// round. AVX2 does that in 9 instructions instead of the 20 of the
 	// general case. In float32 lanes the promise is b in [-186, 187] and c
-	// is b clamped to [-60, 60]. With Imm = LdexpNormal the lowering promises b in
-	// [-1022, 1023], so 2^b is a normal float: the result, the same, is
-	// the single product a * 2^b (3 instructions on AVX2). With Imm =
-	// LdexpFlush b may also be -1023, and there 2^b is read as +0, the
-	// float whose exponent field is 0: the lowering promises a positive
-	// finite a, so the result is +0. That is what the AVX2 and pure-Go
-	// kernels get for free when they build 2^b from its bits (b + 1023 in
-	// the exponent field), so an exp whose argument is clamped where k =
-	// -1023 flushes to 0 with no comparison and no blend (exp32); AVX-512's
-	// VSCALEF needs a write mask for it (ForX86). With Imm = LdexpTiny (float32
-	// lanes only) the lowering promises a positive finite a and a result
-	// below 2^-126, subnormal or 0, with a·2^(b+149) exact and below 2^23:
-	// x86 rounds a product with such a result in a microcode assist, about
-	// 150 cycles a vector on the Intel cores measured, so the emitters
-	// round a·2^(b+149) to an integer m by adding 2^23 instead, and the
-	// sum's bits XOR 2^23's are m, the bits of m·2^-149 (2^-126 for m =
-	// 2^23): no operation meets a subnormal.
+	// is b clamped to [-60, 60]. With Imm = LdexpNormal the lowering
+	// promises b in [-1022, 1023], so 2^b is a normal float: the result,
+	// the same, is the single product a * 2^b (3 instructions on AVX2).
+	// With Imm = LdexpFlush b may also be -1023, and there 2^b is read as
+	// +0, the float whose exponent field is 0: the lowering promises a
+	// positive finite a, so the result is +0. That is what the AVX2 and
+	// pure-Go kernels get for free when they build 2^b from its bits (b +
+	// 1023 in the exponent field), so an exp whose argument is clamped
+	// where k = -1023 flushes to 0 with no comparison and no blend
+	// (exp32); AVX-512's VSCALEF needs a write mask for it (ForX86).
 	OpLdexp
 	// OpGetExp is floor(log2|a|) as a float, defined for normal finite a ≠ 0
 	// (the lowering guarantees it; other inputs give an unspecified value
@@ -186,10 +179,6 @@ const LdexpNormal = 2
 // LdexpFlush is the Imm of an OpLdexp that is an LdexpNormal whose
 // exponent may also be -1023, where the power of two is +0 (see OpLdexp).
 const LdexpFlush = 3
-
-// LdexpTiny is the Imm of an OpLdexp whose result is subnormal or 0 in
-// float32 lanes, built without subnormal arithmetic (see OpLdexp).
-const LdexpTiny = 4
 
 // SelectSign is the Imm of an OpSelect on a value's sign bit (see OpSelect).
 const SelectSign = 2

@@ -115,10 +115,8 @@ func (p *Program) withKeepIfs() *Program {
 		// masked reports whether a write mask can compute side k.
 		masked := func(k int) bool {
 			switch q.Instrs[in.Args[k]].Op {
-			case OpAdd, OpSub, OpMul, OpDiv:
+			case OpAdd, OpSub, OpMul, OpDiv, OpLdexp:
 				return uses[orig[k]] == 1
-			case OpLdexp: // LdexpTiny is no single VSCALEF
-				return uses[orig[k]] == 1 && q.Instrs[in.Args[k]].Imm != LdexpTiny
 			}
 			return false
 		}
