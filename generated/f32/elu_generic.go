@@ -8,18 +8,24 @@ import "math"
 // amd64 the dispatch replaces them at init with the widest assembly the CPU
 // runs (see ISA).
 var (
-	eluImpl                   = eluGeneric
-	eluBackwardImpl           = eluBackwardGeneric
-	eluBackwardFromOutputImpl = eluBackwardFromOutputGeneric
+	eluImpl                           = eluGeneric
+	eluDefaultsImpl                   = eluDefaultsGeneric
+	eluBackwardImpl                   = eluBackwardGeneric
+	eluBackwardDefaultsImpl           = eluBackwardDefaultsGeneric
+	eluBackwardFromOutputImpl         = eluBackwardFromOutputGeneric
+	eluBackwardFromOutputDefaultsImpl = eluBackwardFromOutputDefaultsGeneric
 )
 
 // Their streaming twins, for outputs too large for the caches (see
 // streamMinLen); nil unless the dispatch has assembly with non-temporal
 // stores.
 var (
-	eluStreamImpl                   func(dst, x []float32, alpha float32)
-	eluBackwardStreamImpl           func(dx, x, dy []float32, alpha float32)
-	eluBackwardFromOutputStreamImpl func(dx, y, dy []float32, alpha float32)
+	eluStreamImpl                           func(dst, x []float32, alpha float32)
+	eluDefaultsStreamImpl                   func(dst, x []float32, alpha float32)
+	eluBackwardStreamImpl                   func(dx, x, dy []float32, alpha float32)
+	eluBackwardDefaultsStreamImpl           func(dx, x, dy []float32, alpha float32)
+	eluBackwardFromOutputStreamImpl         func(dx, y, dy []float32, alpha float32)
+	eluBackwardFromOutputDefaultsStreamImpl func(dx, y, dy []float32, alpha float32)
 )
 
 // eluGeneric is the pure-Go kernel of elu (f32 memory, f32 compute, 49
@@ -589,6 +595,422 @@ func eluGeneric(dst, x []float32, alpha float32) {
 	}
 }
 
+// eluDefaultsGeneric is the pure-Go kernel of eluDefaults (f32 memory, f32
+// compute, 32 operations): the scalar twin of the vector program the assembly
+// kernels run, with exactly the semantics of vprog.Program.Eval, so every
+// backend gives the same bits. The caller guarantees equal lengths; dst may be
+// the same slice as an input.
+func eluDefaultsGeneric(dst, x []float32, alpha float32) {
+	x = x[:len(dst)]
+	v1 := math.Float32frombits(0x00000000)  // 0
+	v3 := math.Float32frombits(0x3f800000)  // 1
+	v5 := math.Float32frombits(0xc18c0000)  // -17.5
+	v7 := math.Float32frombits(0x3fb8aa3b)  // 1.442695
+	v13 := math.Float32frombits(0xbf317218) // -0.6931472
+	v15 := math.Float32frombits(0x3102e308) // 1.9046542e-09
+	v18 := math.Float32frombits(0x3950928b) // 0.00019891017
+	v19 := math.Float32frombits(0x3ab6a1a7) // 0.0013933674
+	v21 := math.Float32frombits(0x3c088870) // 0.0083333105
+	v23 := math.Float32frombits(0x3d2aaa74) // 0.041666463
+	v25 := math.Float32frombits(0x3e2aaaab) // 0.16666667
+	v27 := math.Float32frombits(0x3f000000) // 0.5
+	i := 0
+	for ; i <= len(dst)-4; i += 4 {
+		v0_0 := x[i]
+		v0_1 := x[i+1]
+		v0_2 := x[i+2]
+		v0_3 := x[i+3]
+		v2_0 := v1 < v0_0
+		v2_1 := v1 < v0_1
+		v2_2 := v1 < v0_2
+		v2_3 := v1 < v0_3
+		v4_0 := v0_0
+		if v1 < v0_0 {
+			v4_0 = v1
+		}
+		v4_1 := v0_1
+		if v1 < v0_1 {
+			v4_1 = v1
+		}
+		v4_2 := v0_2
+		if v1 < v0_2 {
+			v4_2 = v1
+		}
+		v4_3 := v0_3
+		if v1 < v0_3 {
+			v4_3 = v1
+		}
+		v6_0 := v5
+		if v4_0 > v5 {
+			v6_0 = v4_0
+		}
+		v6_1 := v5
+		if v4_1 > v5 {
+			v6_1 = v4_1
+		}
+		v6_2 := v5
+		if v4_2 > v5 {
+			v6_2 = v4_2
+		}
+		v6_3 := v5
+		if v4_3 > v5 {
+			v6_3 = v4_3
+		}
+		v8_0 := float32(v6_0 * v7)
+		v8_1 := float32(v6_1 * v7)
+		v8_2 := float32(v6_2 * v7)
+		v8_3 := float32(v6_3 * v7)
+		v9_0 := float32(math.RoundToEven(float64(v8_0)))
+		v9_1 := float32(math.RoundToEven(float64(v8_1)))
+		v9_2 := float32(math.RoundToEven(float64(v8_2)))
+		v9_3 := float32(math.RoundToEven(float64(v8_3)))
+		v14_0p := float64(v9_0) * float64(v13)
+		v14_0s := v14_0p + float64(v6_0)
+		v14_0 := float32(v14_0s)
+		if bits := math.Float64bits(v14_0s); bits&(1<<28-1) == 0 && (bits&(1<<29-1) != 0 || bits<<1-1 < (1023-126)<<53-1 || v14_0s != v14_0s) {
+			v14_0 = fma32Slow(v9_0, v13, v6_0)
+		}
+		v14_1p := float64(v9_1) * float64(v13)
+		v14_1s := v14_1p + float64(v6_1)
+		v14_1 := float32(v14_1s)
+		if bits := math.Float64bits(v14_1s); bits&(1<<28-1) == 0 && (bits&(1<<29-1) != 0 || bits<<1-1 < (1023-126)<<53-1 || v14_1s != v14_1s) {
+			v14_1 = fma32Slow(v9_1, v13, v6_1)
+		}
+		v14_2p := float64(v9_2) * float64(v13)
+		v14_2s := v14_2p + float64(v6_2)
+		v14_2 := float32(v14_2s)
+		if bits := math.Float64bits(v14_2s); bits&(1<<28-1) == 0 && (bits&(1<<29-1) != 0 || bits<<1-1 < (1023-126)<<53-1 || v14_2s != v14_2s) {
+			v14_2 = fma32Slow(v9_2, v13, v6_2)
+		}
+		v14_3p := float64(v9_3) * float64(v13)
+		v14_3s := v14_3p + float64(v6_3)
+		v14_3 := float32(v14_3s)
+		if bits := math.Float64bits(v14_3s); bits&(1<<28-1) == 0 && (bits&(1<<29-1) != 0 || bits<<1-1 < (1023-126)<<53-1 || v14_3s != v14_3s) {
+			v14_3 = fma32Slow(v9_3, v13, v6_3)
+		}
+		v16_0p := float64(v9_0) * float64(v15)
+		v16_0s := v16_0p + float64(v14_0)
+		v16_0 := float32(v16_0s)
+		if bits := math.Float64bits(v16_0s); bits&(1<<28-1) == 0 && (bits&(1<<29-1) != 0 || bits<<1-1 < (1023-126)<<53-1 || v16_0s != v16_0s) {
+			v16_0 = fma32Slow(v9_0, v15, v14_0)
+		}
+		v16_1p := float64(v9_1) * float64(v15)
+		v16_1s := v16_1p + float64(v14_1)
+		v16_1 := float32(v16_1s)
+		if bits := math.Float64bits(v16_1s); bits&(1<<28-1) == 0 && (bits&(1<<29-1) != 0 || bits<<1-1 < (1023-126)<<53-1 || v16_1s != v16_1s) {
+			v16_1 = fma32Slow(v9_1, v15, v14_1)
+		}
+		v16_2p := float64(v9_2) * float64(v15)
+		v16_2s := v16_2p + float64(v14_2)
+		v16_2 := float32(v16_2s)
+		if bits := math.Float64bits(v16_2s); bits&(1<<28-1) == 0 && (bits&(1<<29-1) != 0 || bits<<1-1 < (1023-126)<<53-1 || v16_2s != v16_2s) {
+			v16_2 = fma32Slow(v9_2, v15, v14_2)
+		}
+		v16_3p := float64(v9_3) * float64(v15)
+		v16_3s := v16_3p + float64(v14_3)
+		v16_3 := float32(v16_3s)
+		if bits := math.Float64bits(v16_3s); bits&(1<<28-1) == 0 && (bits&(1<<29-1) != 0 || bits<<1-1 < (1023-126)<<53-1 || v16_3s != v16_3s) {
+			v16_3 = fma32Slow(v9_3, v15, v14_3)
+		}
+		v17_0 := float32(v16_0 * v16_0)
+		v17_1 := float32(v16_1 * v16_1)
+		v17_2 := float32(v16_2 * v16_2)
+		v17_3 := float32(v16_3 * v16_3)
+		v20_0p := float64(v16_0) * float64(v18)
+		v20_0s := v20_0p + float64(v19)
+		v20_0 := float32(v20_0s)
+		if bits := math.Float64bits(v20_0s); bits&(1<<28-1) == 0 && (bits&(1<<29-1) != 0 || bits<<1-1 < (1023-126)<<53-1 || v20_0s != v20_0s) {
+			v20_0 = fma32Slow(v16_0, v18, v19)
+		}
+		v20_1p := float64(v16_1) * float64(v18)
+		v20_1s := v20_1p + float64(v19)
+		v20_1 := float32(v20_1s)
+		if bits := math.Float64bits(v20_1s); bits&(1<<28-1) == 0 && (bits&(1<<29-1) != 0 || bits<<1-1 < (1023-126)<<53-1 || v20_1s != v20_1s) {
+			v20_1 = fma32Slow(v16_1, v18, v19)
+		}
+		v20_2p := float64(v16_2) * float64(v18)
+		v20_2s := v20_2p + float64(v19)
+		v20_2 := float32(v20_2s)
+		if bits := math.Float64bits(v20_2s); bits&(1<<28-1) == 0 && (bits&(1<<29-1) != 0 || bits<<1-1 < (1023-126)<<53-1 || v20_2s != v20_2s) {
+			v20_2 = fma32Slow(v16_2, v18, v19)
+		}
+		v20_3p := float64(v16_3) * float64(v18)
+		v20_3s := v20_3p + float64(v19)
+		v20_3 := float32(v20_3s)
+		if bits := math.Float64bits(v20_3s); bits&(1<<28-1) == 0 && (bits&(1<<29-1) != 0 || bits<<1-1 < (1023-126)<<53-1 || v20_3s != v20_3s) {
+			v20_3 = fma32Slow(v16_3, v18, v19)
+		}
+		v22_0p := float64(v16_0) * float64(v20_0)
+		v22_0s := v22_0p + float64(v21)
+		v22_0 := float32(v22_0s)
+		if bits := math.Float64bits(v22_0s); bits&(1<<28-1) == 0 && (bits&(1<<29-1) != 0 || bits<<1-1 < (1023-126)<<53-1 || v22_0s != v22_0s) {
+			v22_0 = fma32Slow(v16_0, v20_0, v21)
+		}
+		v22_1p := float64(v16_1) * float64(v20_1)
+		v22_1s := v22_1p + float64(v21)
+		v22_1 := float32(v22_1s)
+		if bits := math.Float64bits(v22_1s); bits&(1<<28-1) == 0 && (bits&(1<<29-1) != 0 || bits<<1-1 < (1023-126)<<53-1 || v22_1s != v22_1s) {
+			v22_1 = fma32Slow(v16_1, v20_1, v21)
+		}
+		v22_2p := float64(v16_2) * float64(v20_2)
+		v22_2s := v22_2p + float64(v21)
+		v22_2 := float32(v22_2s)
+		if bits := math.Float64bits(v22_2s); bits&(1<<28-1) == 0 && (bits&(1<<29-1) != 0 || bits<<1-1 < (1023-126)<<53-1 || v22_2s != v22_2s) {
+			v22_2 = fma32Slow(v16_2, v20_2, v21)
+		}
+		v22_3p := float64(v16_3) * float64(v20_3)
+		v22_3s := v22_3p + float64(v21)
+		v22_3 := float32(v22_3s)
+		if bits := math.Float64bits(v22_3s); bits&(1<<28-1) == 0 && (bits&(1<<29-1) != 0 || bits<<1-1 < (1023-126)<<53-1 || v22_3s != v22_3s) {
+			v22_3 = fma32Slow(v16_3, v20_3, v21)
+		}
+		v24_0p := float64(v16_0) * float64(v22_0)
+		v24_0s := v24_0p + float64(v23)
+		v24_0 := float32(v24_0s)
+		if bits := math.Float64bits(v24_0s); bits&(1<<28-1) == 0 && (bits&(1<<29-1) != 0 || bits<<1-1 < (1023-126)<<53-1 || v24_0s != v24_0s) {
+			v24_0 = fma32Slow(v16_0, v22_0, v23)
+		}
+		v24_1p := float64(v16_1) * float64(v22_1)
+		v24_1s := v24_1p + float64(v23)
+		v24_1 := float32(v24_1s)
+		if bits := math.Float64bits(v24_1s); bits&(1<<28-1) == 0 && (bits&(1<<29-1) != 0 || bits<<1-1 < (1023-126)<<53-1 || v24_1s != v24_1s) {
+			v24_1 = fma32Slow(v16_1, v22_1, v23)
+		}
+		v24_2p := float64(v16_2) * float64(v22_2)
+		v24_2s := v24_2p + float64(v23)
+		v24_2 := float32(v24_2s)
+		if bits := math.Float64bits(v24_2s); bits&(1<<28-1) == 0 && (bits&(1<<29-1) != 0 || bits<<1-1 < (1023-126)<<53-1 || v24_2s != v24_2s) {
+			v24_2 = fma32Slow(v16_2, v22_2, v23)
+		}
+		v24_3p := float64(v16_3) * float64(v22_3)
+		v24_3s := v24_3p + float64(v23)
+		v24_3 := float32(v24_3s)
+		if bits := math.Float64bits(v24_3s); bits&(1<<28-1) == 0 && (bits&(1<<29-1) != 0 || bits<<1-1 < (1023-126)<<53-1 || v24_3s != v24_3s) {
+			v24_3 = fma32Slow(v16_3, v22_3, v23)
+		}
+		v26_0p := float64(v16_0) * float64(v24_0)
+		v26_0s := v26_0p + float64(v25)
+		v26_0 := float32(v26_0s)
+		if bits := math.Float64bits(v26_0s); bits&(1<<28-1) == 0 && (bits&(1<<29-1) != 0 || bits<<1-1 < (1023-126)<<53-1 || v26_0s != v26_0s) {
+			v26_0 = fma32Slow(v16_0, v24_0, v25)
+		}
+		v26_1p := float64(v16_1) * float64(v24_1)
+		v26_1s := v26_1p + float64(v25)
+		v26_1 := float32(v26_1s)
+		if bits := math.Float64bits(v26_1s); bits&(1<<28-1) == 0 && (bits&(1<<29-1) != 0 || bits<<1-1 < (1023-126)<<53-1 || v26_1s != v26_1s) {
+			v26_1 = fma32Slow(v16_1, v24_1, v25)
+		}
+		v26_2p := float64(v16_2) * float64(v24_2)
+		v26_2s := v26_2p + float64(v25)
+		v26_2 := float32(v26_2s)
+		if bits := math.Float64bits(v26_2s); bits&(1<<28-1) == 0 && (bits&(1<<29-1) != 0 || bits<<1-1 < (1023-126)<<53-1 || v26_2s != v26_2s) {
+			v26_2 = fma32Slow(v16_2, v24_2, v25)
+		}
+		v26_3p := float64(v16_3) * float64(v24_3)
+		v26_3s := v26_3p + float64(v25)
+		v26_3 := float32(v26_3s)
+		if bits := math.Float64bits(v26_3s); bits&(1<<28-1) == 0 && (bits&(1<<29-1) != 0 || bits<<1-1 < (1023-126)<<53-1 || v26_3s != v26_3s) {
+			v26_3 = fma32Slow(v16_3, v24_3, v25)
+		}
+		v28_0p := float64(v16_0) * float64(v26_0)
+		v28_0s := v28_0p + float64(v27)
+		v28_0 := float32(v28_0s)
+		if bits := math.Float64bits(v28_0s); bits&(1<<28-1) == 0 && (bits&(1<<29-1) != 0 || bits<<1-1 < (1023-126)<<53-1 || v28_0s != v28_0s) {
+			v28_0 = fma32Slow(v16_0, v26_0, v27)
+		}
+		v28_1p := float64(v16_1) * float64(v26_1)
+		v28_1s := v28_1p + float64(v27)
+		v28_1 := float32(v28_1s)
+		if bits := math.Float64bits(v28_1s); bits&(1<<28-1) == 0 && (bits&(1<<29-1) != 0 || bits<<1-1 < (1023-126)<<53-1 || v28_1s != v28_1s) {
+			v28_1 = fma32Slow(v16_1, v26_1, v27)
+		}
+		v28_2p := float64(v16_2) * float64(v26_2)
+		v28_2s := v28_2p + float64(v27)
+		v28_2 := float32(v28_2s)
+		if bits := math.Float64bits(v28_2s); bits&(1<<28-1) == 0 && (bits&(1<<29-1) != 0 || bits<<1-1 < (1023-126)<<53-1 || v28_2s != v28_2s) {
+			v28_2 = fma32Slow(v16_2, v26_2, v27)
+		}
+		v28_3p := float64(v16_3) * float64(v26_3)
+		v28_3s := v28_3p + float64(v27)
+		v28_3 := float32(v28_3s)
+		if bits := math.Float64bits(v28_3s); bits&(1<<28-1) == 0 && (bits&(1<<29-1) != 0 || bits<<1-1 < (1023-126)<<53-1 || v28_3s != v28_3s) {
+			v28_3 = fma32Slow(v16_3, v26_3, v27)
+		}
+		v29_0 := ldexpNormal32(v3, v9_0)
+		v29_1 := ldexpNormal32(v3, v9_1)
+		v29_2 := ldexpNormal32(v3, v9_2)
+		v29_3 := ldexpNormal32(v3, v9_3)
+		v30_0 := float32(v29_0 - v3)
+		v30_1 := float32(v29_1 - v3)
+		v30_2 := float32(v29_2 - v3)
+		v30_3 := float32(v29_3 - v3)
+		v31_0p := float64(v17_0) * float64(v28_0)
+		v31_0s := v31_0p + float64(v16_0)
+		v31_0 := float32(v31_0s)
+		if bits := math.Float64bits(v31_0s); bits&(1<<28-1) == 0 && (bits&(1<<29-1) != 0 || bits<<1-1 < (1023-126)<<53-1 || v31_0s != v31_0s) {
+			v31_0 = fma32Slow(v17_0, v28_0, v16_0)
+		}
+		v31_1p := float64(v17_1) * float64(v28_1)
+		v31_1s := v31_1p + float64(v16_1)
+		v31_1 := float32(v31_1s)
+		if bits := math.Float64bits(v31_1s); bits&(1<<28-1) == 0 && (bits&(1<<29-1) != 0 || bits<<1-1 < (1023-126)<<53-1 || v31_1s != v31_1s) {
+			v31_1 = fma32Slow(v17_1, v28_1, v16_1)
+		}
+		v31_2p := float64(v17_2) * float64(v28_2)
+		v31_2s := v31_2p + float64(v16_2)
+		v31_2 := float32(v31_2s)
+		if bits := math.Float64bits(v31_2s); bits&(1<<28-1) == 0 && (bits&(1<<29-1) != 0 || bits<<1-1 < (1023-126)<<53-1 || v31_2s != v31_2s) {
+			v31_2 = fma32Slow(v17_2, v28_2, v16_2)
+		}
+		v31_3p := float64(v17_3) * float64(v28_3)
+		v31_3s := v31_3p + float64(v16_3)
+		v31_3 := float32(v31_3s)
+		if bits := math.Float64bits(v31_3s); bits&(1<<28-1) == 0 && (bits&(1<<29-1) != 0 || bits<<1-1 < (1023-126)<<53-1 || v31_3s != v31_3s) {
+			v31_3 = fma32Slow(v17_3, v28_3, v16_3)
+		}
+		v32_0p := float64(v31_0) * float64(v29_0)
+		v32_0s := v32_0p + float64(v30_0)
+		v32_0 := float32(v32_0s)
+		if bits := math.Float64bits(v32_0s); bits&(1<<28-1) == 0 && (bits&(1<<29-1) != 0 || bits<<1-1 < (1023-126)<<53-1 || v32_0s != v32_0s) {
+			v32_0 = fma32Slow(v31_0, v29_0, v30_0)
+		}
+		v32_1p := float64(v31_1) * float64(v29_1)
+		v32_1s := v32_1p + float64(v30_1)
+		v32_1 := float32(v32_1s)
+		if bits := math.Float64bits(v32_1s); bits&(1<<28-1) == 0 && (bits&(1<<29-1) != 0 || bits<<1-1 < (1023-126)<<53-1 || v32_1s != v32_1s) {
+			v32_1 = fma32Slow(v31_1, v29_1, v30_1)
+		}
+		v32_2p := float64(v31_2) * float64(v29_2)
+		v32_2s := v32_2p + float64(v30_2)
+		v32_2 := float32(v32_2s)
+		if bits := math.Float64bits(v32_2s); bits&(1<<28-1) == 0 && (bits&(1<<29-1) != 0 || bits<<1-1 < (1023-126)<<53-1 || v32_2s != v32_2s) {
+			v32_2 = fma32Slow(v31_2, v29_2, v30_2)
+		}
+		v32_3p := float64(v31_3) * float64(v29_3)
+		v32_3s := v32_3p + float64(v30_3)
+		v32_3 := float32(v32_3s)
+		if bits := math.Float64bits(v32_3s); bits&(1<<28-1) == 0 && (bits&(1<<29-1) != 0 || bits<<1-1 < (1023-126)<<53-1 || v32_3s != v32_3s) {
+			v32_3 = fma32Slow(v31_3, v29_3, v30_3)
+		}
+		v33_0 := v4_0
+		if v32_0 > v4_0 {
+			v33_0 = v32_0
+		}
+		v33_1 := v4_1
+		if v32_1 > v4_1 {
+			v33_1 = v32_1
+		}
+		v33_2 := v4_2
+		if v32_2 > v4_2 {
+			v33_2 = v32_2
+		}
+		v33_3 := v4_3
+		if v32_3 > v4_3 {
+			v33_3 = v32_3
+		}
+		v34_0 := v33_0
+		if v2_0 {
+			v34_0 = v0_0
+		}
+		v34_1 := v33_1
+		if v2_1 {
+			v34_1 = v0_1
+		}
+		v34_2 := v33_2
+		if v2_2 {
+			v34_2 = v0_2
+		}
+		v34_3 := v33_3
+		if v2_3 {
+			v34_3 = v0_3
+		}
+		dst[i] = v34_0
+		dst[i+1] = v34_1
+		dst[i+2] = v34_2
+		dst[i+3] = v34_3
+	}
+	for ; i < len(dst); i++ {
+		v0 := x[i]
+		v2 := v1 < v0
+		v4 := v0
+		if v1 < v0 {
+			v4 = v1
+		}
+		v6 := v5
+		if v4 > v5 {
+			v6 = v4
+		}
+		v8 := float32(v6 * v7)
+		v9 := float32(math.RoundToEven(float64(v8)))
+		v14p := float64(v9) * float64(v13)
+		v14s := v14p + float64(v6)
+		v14 := float32(v14s)
+		if bits := math.Float64bits(v14s); bits&(1<<28-1) == 0 && (bits&(1<<29-1) != 0 || bits<<1-1 < (1023-126)<<53-1 || v14s != v14s) {
+			v14 = fma32Slow(v9, v13, v6)
+		}
+		v16p := float64(v9) * float64(v15)
+		v16s := v16p + float64(v14)
+		v16 := float32(v16s)
+		if bits := math.Float64bits(v16s); bits&(1<<28-1) == 0 && (bits&(1<<29-1) != 0 || bits<<1-1 < (1023-126)<<53-1 || v16s != v16s) {
+			v16 = fma32Slow(v9, v15, v14)
+		}
+		v17 := float32(v16 * v16)
+		v20p := float64(v16) * float64(v18)
+		v20s := v20p + float64(v19)
+		v20 := float32(v20s)
+		if bits := math.Float64bits(v20s); bits&(1<<28-1) == 0 && (bits&(1<<29-1) != 0 || bits<<1-1 < (1023-126)<<53-1 || v20s != v20s) {
+			v20 = fma32Slow(v16, v18, v19)
+		}
+		v22p := float64(v16) * float64(v20)
+		v22s := v22p + float64(v21)
+		v22 := float32(v22s)
+		if bits := math.Float64bits(v22s); bits&(1<<28-1) == 0 && (bits&(1<<29-1) != 0 || bits<<1-1 < (1023-126)<<53-1 || v22s != v22s) {
+			v22 = fma32Slow(v16, v20, v21)
+		}
+		v24p := float64(v16) * float64(v22)
+		v24s := v24p + float64(v23)
+		v24 := float32(v24s)
+		if bits := math.Float64bits(v24s); bits&(1<<28-1) == 0 && (bits&(1<<29-1) != 0 || bits<<1-1 < (1023-126)<<53-1 || v24s != v24s) {
+			v24 = fma32Slow(v16, v22, v23)
+		}
+		v26p := float64(v16) * float64(v24)
+		v26s := v26p + float64(v25)
+		v26 := float32(v26s)
+		if bits := math.Float64bits(v26s); bits&(1<<28-1) == 0 && (bits&(1<<29-1) != 0 || bits<<1-1 < (1023-126)<<53-1 || v26s != v26s) {
+			v26 = fma32Slow(v16, v24, v25)
+		}
+		v28p := float64(v16) * float64(v26)
+		v28s := v28p + float64(v27)
+		v28 := float32(v28s)
+		if bits := math.Float64bits(v28s); bits&(1<<28-1) == 0 && (bits&(1<<29-1) != 0 || bits<<1-1 < (1023-126)<<53-1 || v28s != v28s) {
+			v28 = fma32Slow(v16, v26, v27)
+		}
+		v29 := ldexpNormal32(v3, v9)
+		v30 := float32(v29 - v3)
+		v31p := float64(v17) * float64(v28)
+		v31s := v31p + float64(v16)
+		v31 := float32(v31s)
+		if bits := math.Float64bits(v31s); bits&(1<<28-1) == 0 && (bits&(1<<29-1) != 0 || bits<<1-1 < (1023-126)<<53-1 || v31s != v31s) {
+			v31 = fma32Slow(v17, v28, v16)
+		}
+		v32p := float64(v31) * float64(v29)
+		v32s := v32p + float64(v30)
+		v32 := float32(v32s)
+		if bits := math.Float64bits(v32s); bits&(1<<28-1) == 0 && (bits&(1<<29-1) != 0 || bits<<1-1 < (1023-126)<<53-1 || v32s != v32s) {
+			v32 = fma32Slow(v31, v29, v30)
+		}
+		v33 := v4
+		if v32 > v4 {
+			v33 = v32
+		}
+		v34 := v33
+		if v2 {
+			v34 = v0
+		}
+		dst[i] = v34
+	}
+}
+
 // eluBackwardGeneric is the pure-Go kernel of eluBackward (f32 memory, f64
 // compute, 36 operations): the scalar twin of the vector program the assembly
 // kernels run, with exactly the semantics of vprog.Program.Eval, so every
@@ -650,6 +1072,66 @@ func eluBackwardGeneric(dx, x, dy []float32, alpha float32) {
 	}
 }
 
+// eluBackwardDefaultsGeneric is the pure-Go kernel of eluBackwardDefaults (f32
+// memory, f64 compute, 35 operations): the scalar twin of the vector program
+// the assembly kernels run, with exactly the semantics of vprog.Program.Eval,
+// so every backend gives the same bits. The caller guarantees equal lengths;
+// dx may be the same slice as an input.
+func eluBackwardDefaultsGeneric(dx, x, dy []float32, alpha float32) {
+	x = x[:len(dx)]
+	dy = dy[:len(dx)]
+	v1 := math.Float64frombits(0x0000000000000000)  // 0
+	v3 := math.Float64frombits(0x3ff0000000000000)  // 1
+	v4 := math.Float64frombits(0xc086280000000000)  // -709
+	v6 := math.Float64frombits(0x40862b3333333333)  // 709.4
+	v8 := math.Float64frombits(0x3ff71547652b82fe)  // 1.4426950408889634
+	v11 := math.Float64frombits(0xbfe62e42fefa39ef) // -0.6931471805599453
+	v13 := math.Float64frombits(0x3f2a17e35818933c) // 0.0001990761775668928
+	v14 := math.Float64frombits(0x3f56da79e0d30050) // 0.0013948621956814296
+	v16 := math.Float64frombits(0x3f81110a5fa2e975) // 0.008333283465948619
+	v18 := math.Float64frombits(0x3fa55546446e1464) // 0.0416662176640237
+	v20 := math.Float64frombits(0x3fc5555557e88376) // 0.16666666786570844
+	v22 := math.Float64frombits(0x3fe0000005cbdd4b) // 0.5000000107965347
+	v24 := math.Float64frombits(0x3fefffffffff6187) // 0.9999999999954959
+	v26 := math.Float64frombits(0x3feffffffffa6d0c) // 0.9999999999594436
+	for i := range dx {
+		v0 := float64(x[i])
+		v2 := v1 < v0
+		v5 := v4
+		if v0 > v4 {
+			v5 = v0
+		}
+		v7 := v6
+		if v5 < v6 {
+			v7 = v5
+		}
+		v9 := float64(v7 * v8)
+		v10 := math.RoundToEven(v9)
+		v12 := math.FMA(v10, v11, v7)
+		v15 := math.FMA(v12, v13, v14)
+		v17 := math.FMA(v12, v15, v16)
+		v19 := math.FMA(v12, v17, v18)
+		v21 := math.FMA(v12, v19, v20)
+		v23 := math.FMA(v12, v21, v22)
+		v25 := math.FMA(v12, v23, v24)
+		v27 := math.FMA(v12, v25, v26)
+		v28 := ldexpNormal(v27, v10)
+		v29 := math.IsNaN(v0)
+		v30 := float64(v3 * v28)
+		v31 := v30
+		if v2 {
+			v31 = v3
+		}
+		v32 := float64(dy[i])
+		v33 := float64(v31 * v32)
+		v34 := v33
+		if v29 {
+			v34 = v0
+		}
+		dx[i] = float32(v34)
+	}
+}
+
 // eluBackwardFromOutputGeneric is the pure-Go kernel of eluBackwardFromOutput
 // (f32 memory, f64 compute, 11 operations): the scalar twin of the vector
 // program the assembly kernels run, with exactly the semantics of
@@ -677,5 +1159,34 @@ func eluBackwardFromOutputGeneric(dx, y, dy []float32, alpha float32) {
 			v10 = v0
 		}
 		dx[i] = float32(v10)
+	}
+}
+
+// eluBackwardFromOutputDefaultsGeneric is the pure-Go kernel of
+// eluBackwardFromOutputDefaults (f32 memory, f64 compute, 10 operations): the
+// scalar twin of the vector program the assembly kernels run, with exactly the
+// semantics of vprog.Program.Eval, so every backend gives the same bits. The
+// caller guarantees equal lengths; dx may be the same slice as an input.
+func eluBackwardFromOutputDefaultsGeneric(dx, y, dy []float32, alpha float32) {
+	y = y[:len(dx)]
+	dy = dy[:len(dx)]
+	v1 := math.Float64frombits(0x0000000000000000) // 0
+	v3 := math.Float64frombits(0x3ff0000000000000) // 1
+	for i := range dx {
+		v0 := float64(y[i])
+		v2 := v1 < v0
+		v4 := float64(v0 + v3)
+		v5 := v4
+		if v2 {
+			v5 = v3
+		}
+		v6 := float64(dy[i])
+		v7 := float64(v5 * v6)
+		v8 := math.IsNaN(v0)
+		v9 := v7
+		if v8 {
+			v9 = v0
+		}
+		dx[i] = float32(v9)
 	}
 }

@@ -2712,6 +2712,602 @@ done:
 	VZEROUPPER
 	RET
 
+// func eluDefaultsAVX512(dst []float32, in0 []float32, alpha float32)
+// Requires: AVX, AVX512F, BMI2
+TEXT ·eluDefaultsAVX512(SB), NOSPLIT, $8-52
+	VMOVSS       alpha+48(FP), X0
+	VMOVSS       X0, (SP)
+	VBROADCASTSS actkernconst<>+972(SB), Z0
+	VBROADCASTSS actkernconst<>+968(SB), Z1
+	VBROADCASTSS actkernconst<>+976(SB), Z2
+	VBROADCASTSS actkernconst<>+980(SB), Z3
+	MOVQ         dst_base+0(FP), AX
+	MOVQ         in0_base+24(FP), CX
+	MOVQ         dst_len+8(FP), DX
+
+loop:
+	CMPQ             DX, $0x00000040
+	JB               single
+	VMOVUPS          (CX), Z4
+	VMOVUPS          64(CX), Z5
+	VMOVUPS          128(CX), Z6
+	VMOVUPS          192(CX), Z7
+	VCMPPS           $0x11, Z4, Z0, K2
+	VCMPPS           $0x11, Z5, Z0, K3
+	VCMPPS           $0x11, Z6, Z0, K4
+	VCMPPS           $0x11, Z7, Z0, K5
+	VMINPS           Z4, Z0, Z8
+	VMINPS           Z5, Z0, Z9
+	VMINPS           Z6, Z0, Z10
+	VMINPS           Z7, Z0, Z11
+	VMAXPS.BCST      actkernconst<>+984(SB), Z8, Z12
+	VMAXPS.BCST      actkernconst<>+984(SB), Z9, Z13
+	VMAXPS.BCST      actkernconst<>+984(SB), Z10, Z14
+	VMAXPS.BCST      actkernconst<>+984(SB), Z11, Z15
+	VMULPS.BCST      actkernconst<>+988(SB), Z12, Z16
+	VMULPS.BCST      actkernconst<>+988(SB), Z13, Z17
+	VMULPS.BCST      actkernconst<>+988(SB), Z14, Z18
+	VMULPS.BCST      actkernconst<>+988(SB), Z15, Z19
+	VRNDSCALEPS      $0x08, Z16, Z16
+	VRNDSCALEPS      $0x08, Z17, Z17
+	VRNDSCALEPS      $0x08, Z18, Z18
+	VRNDSCALEPS      $0x08, Z19, Z19
+	VFMADD231PS.BCST actkernconst<>+992(SB), Z16, Z12
+	VFMADD231PS.BCST actkernconst<>+992(SB), Z17, Z13
+	VFMADD231PS.BCST actkernconst<>+992(SB), Z18, Z14
+	VFMADD231PS.BCST actkernconst<>+992(SB), Z19, Z15
+	VFMADD231PS.BCST actkernconst<>+996(SB), Z16, Z12
+	VFMADD231PS.BCST actkernconst<>+996(SB), Z17, Z13
+	VFMADD231PS.BCST actkernconst<>+996(SB), Z18, Z14
+	VFMADD231PS.BCST actkernconst<>+996(SB), Z19, Z15
+	VMULPS           Z12, Z12, Z20
+	VMULPS           Z13, Z13, Z21
+	VMULPS           Z14, Z14, Z22
+	VMULPS           Z15, Z15, Z23
+	VMOVAPD          Z2, Z24
+	VFMADD213PS      Z3, Z12, Z24
+	VMOVAPD          Z2, Z25
+	VFMADD213PS      Z3, Z13, Z25
+	VMOVAPD          Z2, Z26
+	VFMADD213PS      Z3, Z14, Z26
+	VMOVAPD          Z2, Z27
+	VFMADD213PS      Z3, Z15, Z27
+	VFMADD213PS.BCST actkernconst<>+1000(SB), Z12, Z24
+	VFMADD213PS.BCST actkernconst<>+1000(SB), Z13, Z25
+	VFMADD213PS.BCST actkernconst<>+1000(SB), Z14, Z26
+	VFMADD213PS.BCST actkernconst<>+1000(SB), Z15, Z27
+	VFMADD213PS.BCST actkernconst<>+1004(SB), Z12, Z24
+	VFMADD213PS.BCST actkernconst<>+1004(SB), Z13, Z25
+	VFMADD213PS.BCST actkernconst<>+1004(SB), Z14, Z26
+	VFMADD213PS.BCST actkernconst<>+1004(SB), Z15, Z27
+	VFMADD213PS.BCST actkernconst<>+1008(SB), Z12, Z24
+	VFMADD213PS.BCST actkernconst<>+1008(SB), Z13, Z25
+	VFMADD213PS.BCST actkernconst<>+1008(SB), Z14, Z26
+	VFMADD213PS.BCST actkernconst<>+1008(SB), Z15, Z27
+	VFMADD213PS.BCST actkernconst<>+1012(SB), Z12, Z24
+	VFMADD213PS.BCST actkernconst<>+1012(SB), Z13, Z25
+	VFMADD213PS.BCST actkernconst<>+1012(SB), Z14, Z26
+	VFMADD213PS.BCST actkernconst<>+1012(SB), Z15, Z27
+	VSCALEFPS        Z16, Z1, Z16
+	VSCALEFPS        Z17, Z1, Z17
+	VSCALEFPS        Z18, Z1, Z18
+	VSCALEFPS        Z19, Z1, Z19
+	VSUBPS           Z1, Z16, Z28
+	VSUBPS           Z1, Z17, Z29
+	VSUBPS           Z1, Z18, Z30
+	VSUBPS           Z1, Z19, Z31
+	VFMADD213PS      Z12, Z20, Z24
+	VFMADD213PS      Z13, Z21, Z25
+	VFMADD213PS      Z14, Z22, Z26
+	VFMADD213PS      Z15, Z23, Z27
+	VFMADD213PS      Z28, Z24, Z16
+	VFMADD213PS      Z29, Z25, Z17
+	VFMADD213PS      Z30, Z26, Z18
+	VFMADD213PS      Z31, Z27, Z19
+	VMAXPS           Z8, Z16, Z16
+	VMAXPS           Z9, Z17, Z17
+	VMAXPS           Z10, Z18, Z18
+	VMAXPS           Z11, Z19, Z19
+	VBLENDMPS        Z4, Z16, K2, Z4
+	VBLENDMPS        Z5, Z17, K3, Z5
+	VBLENDMPS        Z6, Z18, K4, Z6
+	VBLENDMPS        Z7, Z19, K5, Z7
+	VMOVUPS          Z4, (AX)
+	VMOVUPS          Z5, 64(AX)
+	VMOVUPS          Z6, 128(AX)
+	VMOVUPS          Z7, 192(AX)
+	ADDQ             $0x00000100, AX
+	ADDQ             $0x00000100, CX
+	SUBQ             $0x00000040, DX
+	JMP              loop
+
+single:
+	CMPQ             DX, $0x00000010
+	JB               tail
+	VMOVUPS          (CX), Z4
+	VCMPPS           $0x11, Z4, Z0, K2
+	VMINPS           Z4, Z0, Z5
+	VMAXPS.BCST      actkernconst<>+984(SB), Z5, Z6
+	VMULPS.BCST      actkernconst<>+988(SB), Z6, Z7
+	VRNDSCALEPS      $0x08, Z7, Z7
+	VFMADD231PS.BCST actkernconst<>+992(SB), Z7, Z6
+	VFMADD231PS.BCST actkernconst<>+996(SB), Z7, Z6
+	VMULPS           Z6, Z6, Z8
+	VMOVAPD          Z2, Z9
+	VFMADD213PS      Z3, Z6, Z9
+	VFMADD213PS.BCST actkernconst<>+1000(SB), Z6, Z9
+	VFMADD213PS.BCST actkernconst<>+1004(SB), Z6, Z9
+	VFMADD213PS.BCST actkernconst<>+1008(SB), Z6, Z9
+	VFMADD213PS.BCST actkernconst<>+1012(SB), Z6, Z9
+	VSCALEFPS        Z7, Z1, Z7
+	VSUBPS           Z1, Z7, Z10
+	VFMADD213PS      Z6, Z8, Z9
+	VFMADD213PS      Z10, Z9, Z7
+	VMAXPS           Z5, Z7, Z7
+	VBLENDMPS        Z4, Z7, K2, Z4
+	VMOVUPS          Z4, (AX)
+	ADDQ             $0x00000040, AX
+	ADDQ             $0x00000040, CX
+	SUBQ             $0x00000010, DX
+	JMP              single
+
+tail:
+	TESTQ            DX, DX
+	JZ               done
+	MOVL             $-1, BX
+	BZHIL            DX, BX, BX
+	KMOVW            BX, K1
+	VMOVUPS.Z        (CX), K1, Z4
+	VCMPPS           $0x11, Z4, Z0, K2
+	VMINPS           Z4, Z0, Z5
+	VMAXPS.BCST      actkernconst<>+984(SB), Z5, Z6
+	VMULPS.BCST      actkernconst<>+988(SB), Z6, Z7
+	VRNDSCALEPS      $0x08, Z7, Z7
+	VFMADD231PS.BCST actkernconst<>+992(SB), Z7, Z6
+	VFMADD231PS.BCST actkernconst<>+996(SB), Z7, Z6
+	VMULPS           Z6, Z6, Z8
+	VMOVAPD          Z2, Z9
+	VFMADD213PS      Z3, Z6, Z9
+	VFMADD213PS.BCST actkernconst<>+1000(SB), Z6, Z9
+	VFMADD213PS.BCST actkernconst<>+1004(SB), Z6, Z9
+	VFMADD213PS.BCST actkernconst<>+1008(SB), Z6, Z9
+	VFMADD213PS.BCST actkernconst<>+1012(SB), Z6, Z9
+	VSCALEFPS        Z7, Z1, Z7
+	VSUBPS           Z1, Z7, Z10
+	VFMADD213PS      Z6, Z8, Z9
+	VFMADD213PS      Z10, Z9, Z7
+	VMAXPS           Z5, Z7, Z7
+	VBLENDMPS        Z4, Z7, K2, Z4
+	VMOVUPS          Z4, K1, (AX)
+
+done:
+	VZEROUPPER
+	RET
+
+// func eluDefaultsAVX512Stream(dst []float32, in0 []float32, alpha float32)
+// Requires: AVX, AVX512F, BMI2, MMX+
+TEXT ·eluDefaultsAVX512Stream(SB), NOSPLIT, $8-52
+	VMOVSS       alpha+48(FP), X0
+	VMOVSS       X0, (SP)
+	VBROADCASTSS actkernconst<>+972(SB), Z0
+	VBROADCASTSS actkernconst<>+968(SB), Z1
+	VBROADCASTSS actkernconst<>+976(SB), Z2
+	VBROADCASTSS actkernconst<>+980(SB), Z3
+	MOVQ         dst_base+0(FP), AX
+	MOVQ         in0_base+24(FP), CX
+	MOVQ         dst_len+8(FP), DX
+
+loop:
+	CMPQ             DX, $0x00000040
+	JB               single
+	VMOVUPS          (CX), Z4
+	VMOVUPS          64(CX), Z5
+	VMOVUPS          128(CX), Z6
+	VMOVUPS          192(CX), Z7
+	VCMPPS           $0x11, Z4, Z0, K2
+	VCMPPS           $0x11, Z5, Z0, K3
+	VCMPPS           $0x11, Z6, Z0, K4
+	VCMPPS           $0x11, Z7, Z0, K5
+	VMINPS           Z4, Z0, Z8
+	VMINPS           Z5, Z0, Z9
+	VMINPS           Z6, Z0, Z10
+	VMINPS           Z7, Z0, Z11
+	VMAXPS.BCST      actkernconst<>+984(SB), Z8, Z12
+	VMAXPS.BCST      actkernconst<>+984(SB), Z9, Z13
+	VMAXPS.BCST      actkernconst<>+984(SB), Z10, Z14
+	VMAXPS.BCST      actkernconst<>+984(SB), Z11, Z15
+	VMULPS.BCST      actkernconst<>+988(SB), Z12, Z16
+	VMULPS.BCST      actkernconst<>+988(SB), Z13, Z17
+	VMULPS.BCST      actkernconst<>+988(SB), Z14, Z18
+	VMULPS.BCST      actkernconst<>+988(SB), Z15, Z19
+	VRNDSCALEPS      $0x08, Z16, Z16
+	VRNDSCALEPS      $0x08, Z17, Z17
+	VRNDSCALEPS      $0x08, Z18, Z18
+	VRNDSCALEPS      $0x08, Z19, Z19
+	VFMADD231PS.BCST actkernconst<>+992(SB), Z16, Z12
+	VFMADD231PS.BCST actkernconst<>+992(SB), Z17, Z13
+	VFMADD231PS.BCST actkernconst<>+992(SB), Z18, Z14
+	VFMADD231PS.BCST actkernconst<>+992(SB), Z19, Z15
+	VFMADD231PS.BCST actkernconst<>+996(SB), Z16, Z12
+	VFMADD231PS.BCST actkernconst<>+996(SB), Z17, Z13
+	VFMADD231PS.BCST actkernconst<>+996(SB), Z18, Z14
+	VFMADD231PS.BCST actkernconst<>+996(SB), Z19, Z15
+	VMULPS           Z12, Z12, Z20
+	VMULPS           Z13, Z13, Z21
+	VMULPS           Z14, Z14, Z22
+	VMULPS           Z15, Z15, Z23
+	VMOVAPD          Z2, Z24
+	VFMADD213PS      Z3, Z12, Z24
+	VMOVAPD          Z2, Z25
+	VFMADD213PS      Z3, Z13, Z25
+	VMOVAPD          Z2, Z26
+	VFMADD213PS      Z3, Z14, Z26
+	VMOVAPD          Z2, Z27
+	VFMADD213PS      Z3, Z15, Z27
+	VFMADD213PS.BCST actkernconst<>+1000(SB), Z12, Z24
+	VFMADD213PS.BCST actkernconst<>+1000(SB), Z13, Z25
+	VFMADD213PS.BCST actkernconst<>+1000(SB), Z14, Z26
+	VFMADD213PS.BCST actkernconst<>+1000(SB), Z15, Z27
+	VFMADD213PS.BCST actkernconst<>+1004(SB), Z12, Z24
+	VFMADD213PS.BCST actkernconst<>+1004(SB), Z13, Z25
+	VFMADD213PS.BCST actkernconst<>+1004(SB), Z14, Z26
+	VFMADD213PS.BCST actkernconst<>+1004(SB), Z15, Z27
+	VFMADD213PS.BCST actkernconst<>+1008(SB), Z12, Z24
+	VFMADD213PS.BCST actkernconst<>+1008(SB), Z13, Z25
+	VFMADD213PS.BCST actkernconst<>+1008(SB), Z14, Z26
+	VFMADD213PS.BCST actkernconst<>+1008(SB), Z15, Z27
+	VFMADD213PS.BCST actkernconst<>+1012(SB), Z12, Z24
+	VFMADD213PS.BCST actkernconst<>+1012(SB), Z13, Z25
+	VFMADD213PS.BCST actkernconst<>+1012(SB), Z14, Z26
+	VFMADD213PS.BCST actkernconst<>+1012(SB), Z15, Z27
+	VSCALEFPS        Z16, Z1, Z16
+	VSCALEFPS        Z17, Z1, Z17
+	VSCALEFPS        Z18, Z1, Z18
+	VSCALEFPS        Z19, Z1, Z19
+	VSUBPS           Z1, Z16, Z28
+	VSUBPS           Z1, Z17, Z29
+	VSUBPS           Z1, Z18, Z30
+	VSUBPS           Z1, Z19, Z31
+	VFMADD213PS      Z12, Z20, Z24
+	VFMADD213PS      Z13, Z21, Z25
+	VFMADD213PS      Z14, Z22, Z26
+	VFMADD213PS      Z15, Z23, Z27
+	VFMADD213PS      Z28, Z24, Z16
+	VFMADD213PS      Z29, Z25, Z17
+	VFMADD213PS      Z30, Z26, Z18
+	VFMADD213PS      Z31, Z27, Z19
+	VMAXPS           Z8, Z16, Z16
+	VMAXPS           Z9, Z17, Z17
+	VMAXPS           Z10, Z18, Z18
+	VMAXPS           Z11, Z19, Z19
+	VBLENDMPS        Z4, Z16, K2, Z4
+	VBLENDMPS        Z5, Z17, K3, Z5
+	VBLENDMPS        Z6, Z18, K4, Z6
+	VBLENDMPS        Z7, Z19, K5, Z7
+	VMOVNTPS         Z4, (AX)
+	VMOVNTPS         Z5, 64(AX)
+	VMOVNTPS         Z6, 128(AX)
+	VMOVNTPS         Z7, 192(AX)
+	ADDQ             $0x00000100, AX
+	ADDQ             $0x00000100, CX
+	SUBQ             $0x00000040, DX
+	JMP              loop
+
+single:
+	CMPQ             DX, $0x00000010
+	JB               tail
+	VMOVUPS          (CX), Z4
+	VCMPPS           $0x11, Z4, Z0, K2
+	VMINPS           Z4, Z0, Z5
+	VMAXPS.BCST      actkernconst<>+984(SB), Z5, Z6
+	VMULPS.BCST      actkernconst<>+988(SB), Z6, Z7
+	VRNDSCALEPS      $0x08, Z7, Z7
+	VFMADD231PS.BCST actkernconst<>+992(SB), Z7, Z6
+	VFMADD231PS.BCST actkernconst<>+996(SB), Z7, Z6
+	VMULPS           Z6, Z6, Z8
+	VMOVAPD          Z2, Z9
+	VFMADD213PS      Z3, Z6, Z9
+	VFMADD213PS.BCST actkernconst<>+1000(SB), Z6, Z9
+	VFMADD213PS.BCST actkernconst<>+1004(SB), Z6, Z9
+	VFMADD213PS.BCST actkernconst<>+1008(SB), Z6, Z9
+	VFMADD213PS.BCST actkernconst<>+1012(SB), Z6, Z9
+	VSCALEFPS        Z7, Z1, Z7
+	VSUBPS           Z1, Z7, Z10
+	VFMADD213PS      Z6, Z8, Z9
+	VFMADD213PS      Z10, Z9, Z7
+	VMAXPS           Z5, Z7, Z7
+	VBLENDMPS        Z4, Z7, K2, Z4
+	VMOVNTPS         Z4, (AX)
+	ADDQ             $0x00000040, AX
+	ADDQ             $0x00000040, CX
+	SUBQ             $0x00000010, DX
+	JMP              single
+
+tail:
+	TESTQ            DX, DX
+	JZ               done
+	MOVL             $-1, BX
+	BZHIL            DX, BX, BX
+	KMOVW            BX, K1
+	VMOVUPS.Z        (CX), K1, Z4
+	VCMPPS           $0x11, Z4, Z0, K2
+	VMINPS           Z4, Z0, Z5
+	VMAXPS.BCST      actkernconst<>+984(SB), Z5, Z6
+	VMULPS.BCST      actkernconst<>+988(SB), Z6, Z7
+	VRNDSCALEPS      $0x08, Z7, Z7
+	VFMADD231PS.BCST actkernconst<>+992(SB), Z7, Z6
+	VFMADD231PS.BCST actkernconst<>+996(SB), Z7, Z6
+	VMULPS           Z6, Z6, Z8
+	VMOVAPD          Z2, Z9
+	VFMADD213PS      Z3, Z6, Z9
+	VFMADD213PS.BCST actkernconst<>+1000(SB), Z6, Z9
+	VFMADD213PS.BCST actkernconst<>+1004(SB), Z6, Z9
+	VFMADD213PS.BCST actkernconst<>+1008(SB), Z6, Z9
+	VFMADD213PS.BCST actkernconst<>+1012(SB), Z6, Z9
+	VSCALEFPS        Z7, Z1, Z7
+	VSUBPS           Z1, Z7, Z10
+	VFMADD213PS      Z6, Z8, Z9
+	VFMADD213PS      Z10, Z9, Z7
+	VMAXPS           Z5, Z7, Z7
+	VBLENDMPS        Z4, Z7, K2, Z4
+	VMOVUPS          Z4, K1, (AX)
+
+done:
+	SFENCE
+	VZEROUPPER
+	RET
+
+// func eluDefaultsAVX2(dst []float32, in0 []float32, alpha float32)
+// Requires: AVX, AVX2, FMA3
+TEXT ·eluDefaultsAVX2(SB), NOSPLIT, $32-52
+	VBROADCASTSS alpha+48(FP), Y0
+	VMOVUPD      Y0, (SP)
+	VMOVUPD      actkernconst<>+1152(SB), Y0
+	MOVQ         dst_base+0(FP), AX
+	MOVQ         in0_base+24(FP), CX
+	MOVQ         dst_len+8(FP), DX
+
+loop:
+	CMPQ        DX, $0x00000010
+	JB          single
+	VMOVUPS     (CX), Y1
+	VMOVUPS     32(CX), Y2
+	VMINPS      Y1, Y0, Y3
+	VMINPS      Y2, Y0, Y4
+	VMAXPS      actkernconst<>+1248(SB), Y3, Y5
+	VMAXPS      actkernconst<>+1248(SB), Y4, Y6
+	VMULPS      actkernconst<>+1280(SB), Y5, Y7
+	VMULPS      actkernconst<>+1280(SB), Y6, Y8
+	VROUNDPS    $0x08, Y7, Y7
+	VROUNDPS    $0x08, Y8, Y8
+	VFMADD231PS actkernconst<>+1312(SB), Y7, Y5
+	VFMADD231PS actkernconst<>+1312(SB), Y8, Y6
+	VFMADD231PS actkernconst<>+1344(SB), Y7, Y5
+	VFMADD231PS actkernconst<>+1344(SB), Y8, Y6
+	VMULPS      Y5, Y5, Y9
+	VMULPS      Y6, Y6, Y10
+	VMOVUPD     actkernconst<>+1184(SB), Y11
+	VFMADD213PS actkernconst<>+1216(SB), Y5, Y11
+	VMOVUPD     actkernconst<>+1184(SB), Y12
+	VFMADD213PS actkernconst<>+1216(SB), Y6, Y12
+	VFMADD213PS actkernconst<>+1376(SB), Y5, Y11
+	VFMADD213PS actkernconst<>+1376(SB), Y6, Y12
+	VFMADD213PS actkernconst<>+1408(SB), Y5, Y11
+	VFMADD213PS actkernconst<>+1408(SB), Y6, Y12
+	VFMADD213PS actkernconst<>+1440(SB), Y5, Y11
+	VFMADD213PS actkernconst<>+1440(SB), Y6, Y12
+	VFMADD213PS actkernconst<>+1472(SB), Y5, Y11
+	VFMADD213PS actkernconst<>+1472(SB), Y6, Y12
+	VADDPS      actkernconst<>+1024(SB), Y7, Y7
+	VPSLLD      $0x17, Y7, Y7
+	VADDPS      actkernconst<>+1024(SB), Y8, Y8
+	VPSLLD      $0x17, Y8, Y8
+	VSUBPS      actkernconst<>+1120(SB), Y7, Y13
+	VSUBPS      actkernconst<>+1120(SB), Y8, Y14
+	VFMADD213PS Y5, Y9, Y11
+	VFMADD213PS Y6, Y10, Y12
+	VFMADD213PS Y13, Y11, Y7
+	VFMADD213PS Y14, Y12, Y8
+	VMAXPS      Y3, Y7, Y7
+	VMAXPS      Y4, Y8, Y8
+	VBLENDVPS   Y1, Y7, Y1, Y1
+	VBLENDVPS   Y2, Y8, Y2, Y2
+	VMOVUPS     Y1, (AX)
+	VMOVUPS     Y2, 32(AX)
+	ADDQ        $0x00000040, AX
+	ADDQ        $0x00000040, CX
+	SUBQ        $0x00000010, DX
+	JMP         loop
+
+single:
+	CMPQ        DX, $0x00000008
+	JB          tail
+	VMOVUPS     (CX), Y1
+	VMINPS      Y1, Y0, Y2
+	VMAXPS      actkernconst<>+1248(SB), Y2, Y3
+	VMULPS      actkernconst<>+1280(SB), Y3, Y4
+	VROUNDPS    $0x08, Y4, Y4
+	VFMADD231PS actkernconst<>+1312(SB), Y4, Y3
+	VFMADD231PS actkernconst<>+1344(SB), Y4, Y3
+	VMULPS      Y3, Y3, Y5
+	VMOVUPD     actkernconst<>+1184(SB), Y6
+	VFMADD213PS actkernconst<>+1216(SB), Y3, Y6
+	VFMADD213PS actkernconst<>+1376(SB), Y3, Y6
+	VFMADD213PS actkernconst<>+1408(SB), Y3, Y6
+	VFMADD213PS actkernconst<>+1440(SB), Y3, Y6
+	VFMADD213PS actkernconst<>+1472(SB), Y3, Y6
+	VADDPS      actkernconst<>+1024(SB), Y4, Y4
+	VPSLLD      $0x17, Y4, Y4
+	VSUBPS      actkernconst<>+1120(SB), Y4, Y7
+	VFMADD213PS Y3, Y5, Y6
+	VFMADD213PS Y7, Y6, Y4
+	VMAXPS      Y2, Y4, Y4
+	VBLENDVPS   Y1, Y4, Y1, Y1
+	VMOVUPS     Y1, (AX)
+	ADDQ        $0x00000020, AX
+	ADDQ        $0x00000020, CX
+	SUBQ        $0x00000008, DX
+	JMP         single
+
+tail:
+	TESTQ       DX, DX
+	JZ          done
+	LEAQ        actkernconst<>+640(SB), BX
+	NEGQ        DX
+	VMOVDQU     32(BX)(DX*4), Y15
+	VMASKMOVPS  (CX), Y15, Y1
+	VMINPS      Y1, Y0, Y2
+	VMAXPS      actkernconst<>+1248(SB), Y2, Y3
+	VMULPS      actkernconst<>+1280(SB), Y3, Y4
+	VROUNDPS    $0x08, Y4, Y4
+	VFMADD231PS actkernconst<>+1312(SB), Y4, Y3
+	VFMADD231PS actkernconst<>+1344(SB), Y4, Y3
+	VMULPS      Y3, Y3, Y5
+	VMOVUPD     actkernconst<>+1184(SB), Y6
+	VFMADD213PS actkernconst<>+1216(SB), Y3, Y6
+	VFMADD213PS actkernconst<>+1376(SB), Y3, Y6
+	VFMADD213PS actkernconst<>+1408(SB), Y3, Y6
+	VFMADD213PS actkernconst<>+1440(SB), Y3, Y6
+	VFMADD213PS actkernconst<>+1472(SB), Y3, Y6
+	VADDPS      actkernconst<>+1024(SB), Y4, Y4
+	VPSLLD      $0x17, Y4, Y4
+	VSUBPS      actkernconst<>+1120(SB), Y4, Y7
+	VFMADD213PS Y3, Y5, Y6
+	VFMADD213PS Y7, Y6, Y4
+	VMAXPS      Y2, Y4, Y4
+	VBLENDVPS   Y1, Y4, Y1, Y1
+	VMASKMOVPS  Y1, Y15, (AX)
+
+done:
+	VZEROUPPER
+	RET
+
+// func eluDefaultsAVX2Stream(dst []float32, in0 []float32, alpha float32)
+// Requires: AVX, AVX2, FMA3, MMX+
+TEXT ·eluDefaultsAVX2Stream(SB), NOSPLIT, $32-52
+	VBROADCASTSS alpha+48(FP), Y0
+	VMOVUPD      Y0, (SP)
+	VMOVUPD      actkernconst<>+1152(SB), Y0
+	MOVQ         dst_base+0(FP), AX
+	MOVQ         in0_base+24(FP), CX
+	MOVQ         dst_len+8(FP), DX
+
+loop:
+	CMPQ        DX, $0x00000010
+	JB          single
+	VMOVUPS     (CX), Y1
+	VMOVUPS     32(CX), Y2
+	VMINPS      Y1, Y0, Y3
+	VMINPS      Y2, Y0, Y4
+	VMAXPS      actkernconst<>+1248(SB), Y3, Y5
+	VMAXPS      actkernconst<>+1248(SB), Y4, Y6
+	VMULPS      actkernconst<>+1280(SB), Y5, Y7
+	VMULPS      actkernconst<>+1280(SB), Y6, Y8
+	VROUNDPS    $0x08, Y7, Y7
+	VROUNDPS    $0x08, Y8, Y8
+	VFMADD231PS actkernconst<>+1312(SB), Y7, Y5
+	VFMADD231PS actkernconst<>+1312(SB), Y8, Y6
+	VFMADD231PS actkernconst<>+1344(SB), Y7, Y5
+	VFMADD231PS actkernconst<>+1344(SB), Y8, Y6
+	VMULPS      Y5, Y5, Y9
+	VMULPS      Y6, Y6, Y10
+	VMOVUPD     actkernconst<>+1184(SB), Y11
+	VFMADD213PS actkernconst<>+1216(SB), Y5, Y11
+	VMOVUPD     actkernconst<>+1184(SB), Y12
+	VFMADD213PS actkernconst<>+1216(SB), Y6, Y12
+	VFMADD213PS actkernconst<>+1376(SB), Y5, Y11
+	VFMADD213PS actkernconst<>+1376(SB), Y6, Y12
+	VFMADD213PS actkernconst<>+1408(SB), Y5, Y11
+	VFMADD213PS actkernconst<>+1408(SB), Y6, Y12
+	VFMADD213PS actkernconst<>+1440(SB), Y5, Y11
+	VFMADD213PS actkernconst<>+1440(SB), Y6, Y12
+	VFMADD213PS actkernconst<>+1472(SB), Y5, Y11
+	VFMADD213PS actkernconst<>+1472(SB), Y6, Y12
+	VADDPS      actkernconst<>+1024(SB), Y7, Y7
+	VPSLLD      $0x17, Y7, Y7
+	VADDPS      actkernconst<>+1024(SB), Y8, Y8
+	VPSLLD      $0x17, Y8, Y8
+	VSUBPS      actkernconst<>+1120(SB), Y7, Y13
+	VSUBPS      actkernconst<>+1120(SB), Y8, Y14
+	VFMADD213PS Y5, Y9, Y11
+	VFMADD213PS Y6, Y10, Y12
+	VFMADD213PS Y13, Y11, Y7
+	VFMADD213PS Y14, Y12, Y8
+	VMAXPS      Y3, Y7, Y7
+	VMAXPS      Y4, Y8, Y8
+	VBLENDVPS   Y1, Y7, Y1, Y1
+	VBLENDVPS   Y2, Y8, Y2, Y2
+	VMOVNTPS    Y1, (AX)
+	VMOVNTPS    Y2, 32(AX)
+	ADDQ        $0x00000040, AX
+	ADDQ        $0x00000040, CX
+	SUBQ        $0x00000010, DX
+	JMP         loop
+
+single:
+	CMPQ        DX, $0x00000008
+	JB          tail
+	VMOVUPS     (CX), Y1
+	VMINPS      Y1, Y0, Y2
+	VMAXPS      actkernconst<>+1248(SB), Y2, Y3
+	VMULPS      actkernconst<>+1280(SB), Y3, Y4
+	VROUNDPS    $0x08, Y4, Y4
+	VFMADD231PS actkernconst<>+1312(SB), Y4, Y3
+	VFMADD231PS actkernconst<>+1344(SB), Y4, Y3
+	VMULPS      Y3, Y3, Y5
+	VMOVUPD     actkernconst<>+1184(SB), Y6
+	VFMADD213PS actkernconst<>+1216(SB), Y3, Y6
+	VFMADD213PS actkernconst<>+1376(SB), Y3, Y6
+	VFMADD213PS actkernconst<>+1408(SB), Y3, Y6
+	VFMADD213PS actkernconst<>+1440(SB), Y3, Y6
+	VFMADD213PS actkernconst<>+1472(SB), Y3, Y6
+	VADDPS      actkernconst<>+1024(SB), Y4, Y4
+	VPSLLD      $0x17, Y4, Y4
+	VSUBPS      actkernconst<>+1120(SB), Y4, Y7
+	VFMADD213PS Y3, Y5, Y6
+	VFMADD213PS Y7, Y6, Y4
+	VMAXPS      Y2, Y4, Y4
+	VBLENDVPS   Y1, Y4, Y1, Y1
+	VMOVNTPS    Y1, (AX)
+	ADDQ        $0x00000020, AX
+	ADDQ        $0x00000020, CX
+	SUBQ        $0x00000008, DX
+	JMP         single
+
+tail:
+	TESTQ       DX, DX
+	JZ          done
+	LEAQ        actkernconst<>+640(SB), BX
+	NEGQ        DX
+	VMOVDQU     32(BX)(DX*4), Y15
+	VMASKMOVPS  (CX), Y15, Y1
+	VMINPS      Y1, Y0, Y2
+	VMAXPS      actkernconst<>+1248(SB), Y2, Y3
+	VMULPS      actkernconst<>+1280(SB), Y3, Y4
+	VROUNDPS    $0x08, Y4, Y4
+	VFMADD231PS actkernconst<>+1312(SB), Y4, Y3
+	VFMADD231PS actkernconst<>+1344(SB), Y4, Y3
+	VMULPS      Y3, Y3, Y5
+	VMOVUPD     actkernconst<>+1184(SB), Y6
+	VFMADD213PS actkernconst<>+1216(SB), Y3, Y6
+	VFMADD213PS actkernconst<>+1376(SB), Y3, Y6
+	VFMADD213PS actkernconst<>+1408(SB), Y3, Y6
+	VFMADD213PS actkernconst<>+1440(SB), Y3, Y6
+	VFMADD213PS actkernconst<>+1472(SB), Y3, Y6
+	VADDPS      actkernconst<>+1024(SB), Y4, Y4
+	VPSLLD      $0x17, Y4, Y4
+	VSUBPS      actkernconst<>+1120(SB), Y4, Y7
+	VFMADD213PS Y3, Y5, Y6
+	VFMADD213PS Y7, Y6, Y4
+	VMAXPS      Y2, Y4, Y4
+	VBLENDVPS   Y1, Y4, Y1, Y1
+	VMASKMOVPS  Y1, Y15, (AX)
+
+done:
+	SFENCE
+	VZEROUPPER
+	RET
+
 // func eluBackwardAVX512(dst []float32, in0 []float32, in1 []float32, alpha float32)
 // Requires: AVX, AVX512F, AVX512VL, BMI2
 TEXT ·eluBackwardAVX512(SB), NOSPLIT, $8-76
@@ -3444,6 +4040,738 @@ done:
 	VZEROUPPER
 	RET
 
+// func eluBackwardDefaultsAVX512(dst []float32, in0 []float32, in1 []float32, alpha float32)
+// Requires: AVX, AVX512F, AVX512VL, BMI2
+TEXT ·eluBackwardDefaultsAVX512(SB), NOSPLIT, $8-76
+	VCVTSS2SD    alpha+72(FP), X0, X0
+	VMOVSD       X0, (SP)
+	VBROADCASTSD actkernconst<>+48(SB), Z0
+	VBROADCASTSD actkernconst<>+720(SB), Z1
+	VBROADCASTSD actkernconst<>+728(SB), Z2
+	VBROADCASTSD actkernconst<>+0(SB), Z3
+	VBROADCASTSD actkernconst<>+736(SB), Z4
+	VBROADCASTSD actkernconst<>+744(SB), Z5
+	VBROADCASTSD actkernconst<>+72(SB), Z6
+	VBROADCASTSD actkernconst<>+80(SB), Z7
+	VBROADCASTSD actkernconst<>+96(SB), Z8
+	VBROADCASTSD actkernconst<>+752(SB), Z9
+	VBROADCASTSD actkernconst<>+8(SB), Z10
+	VBROADCASTSD actkernconst<>+760(SB), Z11
+	VBROADCASTSD actkernconst<>+24(SB), Z12
+	VBROADCASTSD actkernconst<>+704(SB), Z13
+	VBROADCASTSD actkernconst<>+712(SB), Z14
+	MOVQ         dst_base+0(FP), AX
+	MOVQ         in0_base+24(FP), CX
+	MOVQ         in1_base+48(FP), DX
+	MOVQ         dst_len+8(FP), BX
+
+loop:
+	CMPQ        BX, $0x00000020
+	JB          single
+	VCVTPS2PD   (CX), Z15
+	VCVTPS2PD   32(CX), Z16
+	VCVTPS2PD   64(CX), Z17
+	VCVTPS2PD   96(CX), Z18
+	VMAXPD      Z4, Z15, Z19
+	VMAXPD      Z4, Z16, Z20
+	VMAXPD      Z4, Z17, Z21
+	VMAXPD      Z4, Z18, Z22
+	VMINPD      Z5, Z19, Z19
+	VMINPD      Z5, Z20, Z20
+	VMINPD      Z5, Z21, Z21
+	VMINPD      Z5, Z22, Z22
+	VMULPD      Z6, Z19, Z23
+	VMULPD      Z6, Z20, Z24
+	VMULPD      Z6, Z21, Z25
+	VMULPD      Z6, Z22, Z26
+	VRNDSCALEPD $0x08, Z23, Z23
+	VRNDSCALEPD $0x08, Z24, Z24
+	VRNDSCALEPD $0x08, Z25, Z25
+	VRNDSCALEPD $0x08, Z26, Z26
+	VFMADD231PD Z7, Z23, Z19
+	VFMADD231PD Z7, Z24, Z20
+	VFMADD231PD Z7, Z25, Z21
+	VFMADD231PD Z7, Z26, Z22
+	VMOVAPD     Z0, Z27
+	VFMADD213PD Z1, Z19, Z27
+	VMOVAPD     Z0, Z28
+	VFMADD213PD Z1, Z20, Z28
+	VMOVAPD     Z0, Z29
+	VFMADD213PD Z1, Z21, Z29
+	VMOVAPD     Z0, Z30
+	VFMADD213PD Z1, Z22, Z30
+	VFMADD213PD Z8, Z19, Z27
+	VFMADD213PD Z8, Z20, Z28
+	VFMADD213PD Z8, Z21, Z29
+	VFMADD213PD Z8, Z22, Z30
+	VFMADD213PD Z9, Z19, Z27
+	VFMADD213PD Z9, Z20, Z28
+	VFMADD213PD Z9, Z21, Z29
+	VFMADD213PD Z9, Z22, Z30
+	VFMADD213PD Z10, Z19, Z27
+	VFMADD213PD Z10, Z20, Z28
+	VFMADD213PD Z10, Z21, Z29
+	VFMADD213PD Z10, Z22, Z30
+	VFMADD213PD Z11, Z19, Z27
+	VFMADD213PD Z11, Z20, Z28
+	VFMADD213PD Z11, Z21, Z29
+	VFMADD213PD Z11, Z22, Z30
+	VFMADD213PD Z12, Z19, Z27
+	VFMADD213PD Z12, Z20, Z28
+	VFMADD213PD Z12, Z21, Z29
+	VFMADD213PD Z12, Z22, Z30
+	VFMADD213PD Z13, Z19, Z27
+	VFMADD213PD Z13, Z20, Z28
+	VFMADD213PD Z13, Z21, Z29
+	VFMADD213PD Z13, Z22, Z30
+	VCMPPD      $0x11, Z23, Z2, K2
+	VCMPPD      $0x11, Z24, Z2, K3
+	VCMPPD      $0x11, Z25, Z2, K4
+	VCMPPD      $0x11, Z26, Z2, K5
+	VSCALEFPD.Z Z23, Z27, K2, Z27
+	VSCALEFPD.Z Z24, Z28, K3, Z28
+	VSCALEFPD.Z Z25, Z29, K4, Z29
+	VSCALEFPD.Z Z26, Z30, K5, Z30
+	VMULPD      Z3, Z27, Z27
+	VMULPD      Z3, Z28, Z28
+	VMULPD      Z3, Z29, Z29
+	VMULPD      Z3, Z30, Z30
+	VFIXUPIMMPD $0x00, Z14, Z15, Z27
+	VFIXUPIMMPD $0x00, Z14, Z16, Z28
+	VFIXUPIMMPD $0x00, Z14, Z17, Z29
+	VFIXUPIMMPD $0x00, Z14, Z18, Z30
+	VCVTPS2PD   (DX), Z15
+	VCVTPS2PD   32(DX), Z16
+	VCVTPS2PD   64(DX), Z17
+	VCVTPS2PD   96(DX), Z18
+	VMULPD      Z15, Z27, Z27
+	VMULPD      Z16, Z28, Z28
+	VMULPD      Z17, Z29, Z29
+	VMULPD      Z18, Z30, Z30
+	VCVTPD2PS   Z27, Y27
+	VMOVUPS     Y27, (AX)
+	VCVTPD2PS   Z28, Y28
+	VMOVUPS     Y28, 32(AX)
+	VCVTPD2PS   Z29, Y29
+	VMOVUPS     Y29, 64(AX)
+	VCVTPD2PS   Z30, Y30
+	VMOVUPS     Y30, 96(AX)
+	ADDQ        $0x00000080, AX
+	ADDQ        $0x00000080, CX
+	ADDQ        $0x00000080, DX
+	SUBQ        $0x00000020, BX
+	JMP         loop
+
+single:
+	CMPQ        BX, $0x00000008
+	JB          tail
+	VCVTPS2PD   (CX), Z15
+	VMAXPD      Z4, Z15, Z16
+	VMINPD      Z5, Z16, Z16
+	VMULPD      Z6, Z16, Z17
+	VRNDSCALEPD $0x08, Z17, Z17
+	VFMADD231PD Z7, Z17, Z16
+	VMOVAPD     Z0, Z18
+	VFMADD213PD Z1, Z16, Z18
+	VFMADD213PD Z8, Z16, Z18
+	VFMADD213PD Z9, Z16, Z18
+	VFMADD213PD Z10, Z16, Z18
+	VFMADD213PD Z11, Z16, Z18
+	VFMADD213PD Z12, Z16, Z18
+	VFMADD213PD Z13, Z16, Z18
+	VCMPPD      $0x11, Z17, Z2, K2
+	VSCALEFPD.Z Z17, Z18, K2, Z18
+	VMULPD      Z3, Z18, Z18
+	VFIXUPIMMPD $0x00, Z14, Z15, Z18
+	VCVTPS2PD   (DX), Z15
+	VMULPD      Z15, Z18, Z18
+	VCVTPD2PS   Z18, Y18
+	VMOVUPS     Y18, (AX)
+	ADDQ        $0x00000020, AX
+	ADDQ        $0x00000020, CX
+	ADDQ        $0x00000020, DX
+	SUBQ        $0x00000008, BX
+	JMP         single
+
+tail:
+	TESTQ       BX, BX
+	JZ          done
+	MOVL        $-1, SI
+	BZHIL       BX, SI, SI
+	KMOVW       SI, K1
+	VMOVUPS.Z   (CX), K1, Y15
+	VCVTPS2PD   Y15, Z15
+	VMAXPD      Z4, Z15, Z16
+	VMINPD      Z5, Z16, Z16
+	VMULPD      Z6, Z16, Z17
+	VRNDSCALEPD $0x08, Z17, Z17
+	VFMADD231PD Z7, Z17, Z16
+	VMOVAPD     Z0, Z18
+	VFMADD213PD Z1, Z16, Z18
+	VFMADD213PD Z8, Z16, Z18
+	VFMADD213PD Z9, Z16, Z18
+	VFMADD213PD Z10, Z16, Z18
+	VFMADD213PD Z11, Z16, Z18
+	VFMADD213PD Z12, Z16, Z18
+	VFMADD213PD Z13, Z16, Z18
+	VCMPPD      $0x11, Z17, Z2, K2
+	VSCALEFPD.Z Z17, Z18, K2, Z18
+	VMULPD      Z3, Z18, Z18
+	VFIXUPIMMPD $0x00, Z14, Z15, Z18
+	VMOVUPS.Z   (DX), K1, Y15
+	VCVTPS2PD   Y15, Z15
+	VMULPD      Z15, Z18, Z18
+	VCVTPD2PS   Z18, Y18
+	VMOVUPS     Y18, K1, (AX)
+
+done:
+	VZEROUPPER
+	RET
+
+// func eluBackwardDefaultsAVX512Stream(dst []float32, in0 []float32, in1 []float32, alpha float32)
+// Requires: AVX, AVX512F, AVX512VL, BMI2, MMX+
+TEXT ·eluBackwardDefaultsAVX512Stream(SB), NOSPLIT, $8-76
+	VCVTSS2SD    alpha+72(FP), X0, X0
+	VMOVSD       X0, (SP)
+	VBROADCASTSD actkernconst<>+48(SB), Z0
+	VBROADCASTSD actkernconst<>+720(SB), Z1
+	VBROADCASTSD actkernconst<>+728(SB), Z2
+	VBROADCASTSD actkernconst<>+0(SB), Z3
+	VBROADCASTSD actkernconst<>+736(SB), Z4
+	VBROADCASTSD actkernconst<>+744(SB), Z5
+	VBROADCASTSD actkernconst<>+72(SB), Z6
+	VBROADCASTSD actkernconst<>+80(SB), Z7
+	VBROADCASTSD actkernconst<>+96(SB), Z8
+	VBROADCASTSD actkernconst<>+752(SB), Z9
+	VBROADCASTSD actkernconst<>+8(SB), Z10
+	VBROADCASTSD actkernconst<>+760(SB), Z11
+	VBROADCASTSD actkernconst<>+24(SB), Z12
+	VBROADCASTSD actkernconst<>+704(SB), Z13
+	VBROADCASTSD actkernconst<>+712(SB), Z14
+	MOVQ         dst_base+0(FP), AX
+	MOVQ         in0_base+24(FP), CX
+	MOVQ         in1_base+48(FP), DX
+	MOVQ         dst_len+8(FP), BX
+
+loop:
+	CMPQ        BX, $0x00000020
+	JB          single
+	VCVTPS2PD   (CX), Z15
+	VCVTPS2PD   32(CX), Z16
+	VCVTPS2PD   64(CX), Z17
+	VCVTPS2PD   96(CX), Z18
+	VMAXPD      Z4, Z15, Z19
+	VMAXPD      Z4, Z16, Z20
+	VMAXPD      Z4, Z17, Z21
+	VMAXPD      Z4, Z18, Z22
+	VMINPD      Z5, Z19, Z19
+	VMINPD      Z5, Z20, Z20
+	VMINPD      Z5, Z21, Z21
+	VMINPD      Z5, Z22, Z22
+	VMULPD      Z6, Z19, Z23
+	VMULPD      Z6, Z20, Z24
+	VMULPD      Z6, Z21, Z25
+	VMULPD      Z6, Z22, Z26
+	VRNDSCALEPD $0x08, Z23, Z23
+	VRNDSCALEPD $0x08, Z24, Z24
+	VRNDSCALEPD $0x08, Z25, Z25
+	VRNDSCALEPD $0x08, Z26, Z26
+	VFMADD231PD Z7, Z23, Z19
+	VFMADD231PD Z7, Z24, Z20
+	VFMADD231PD Z7, Z25, Z21
+	VFMADD231PD Z7, Z26, Z22
+	VMOVAPD     Z0, Z27
+	VFMADD213PD Z1, Z19, Z27
+	VMOVAPD     Z0, Z28
+	VFMADD213PD Z1, Z20, Z28
+	VMOVAPD     Z0, Z29
+	VFMADD213PD Z1, Z21, Z29
+	VMOVAPD     Z0, Z30
+	VFMADD213PD Z1, Z22, Z30
+	VFMADD213PD Z8, Z19, Z27
+	VFMADD213PD Z8, Z20, Z28
+	VFMADD213PD Z8, Z21, Z29
+	VFMADD213PD Z8, Z22, Z30
+	VFMADD213PD Z9, Z19, Z27
+	VFMADD213PD Z9, Z20, Z28
+	VFMADD213PD Z9, Z21, Z29
+	VFMADD213PD Z9, Z22, Z30
+	VFMADD213PD Z10, Z19, Z27
+	VFMADD213PD Z10, Z20, Z28
+	VFMADD213PD Z10, Z21, Z29
+	VFMADD213PD Z10, Z22, Z30
+	VFMADD213PD Z11, Z19, Z27
+	VFMADD213PD Z11, Z20, Z28
+	VFMADD213PD Z11, Z21, Z29
+	VFMADD213PD Z11, Z22, Z30
+	VFMADD213PD Z12, Z19, Z27
+	VFMADD213PD Z12, Z20, Z28
+	VFMADD213PD Z12, Z21, Z29
+	VFMADD213PD Z12, Z22, Z30
+	VFMADD213PD Z13, Z19, Z27
+	VFMADD213PD Z13, Z20, Z28
+	VFMADD213PD Z13, Z21, Z29
+	VFMADD213PD Z13, Z22, Z30
+	VCMPPD      $0x11, Z23, Z2, K2
+	VCMPPD      $0x11, Z24, Z2, K3
+	VCMPPD      $0x11, Z25, Z2, K4
+	VCMPPD      $0x11, Z26, Z2, K5
+	VSCALEFPD.Z Z23, Z27, K2, Z27
+	VSCALEFPD.Z Z24, Z28, K3, Z28
+	VSCALEFPD.Z Z25, Z29, K4, Z29
+	VSCALEFPD.Z Z26, Z30, K5, Z30
+	VMULPD      Z3, Z27, Z27
+	VMULPD      Z3, Z28, Z28
+	VMULPD      Z3, Z29, Z29
+	VMULPD      Z3, Z30, Z30
+	VFIXUPIMMPD $0x00, Z14, Z15, Z27
+	VFIXUPIMMPD $0x00, Z14, Z16, Z28
+	VFIXUPIMMPD $0x00, Z14, Z17, Z29
+	VFIXUPIMMPD $0x00, Z14, Z18, Z30
+	VCVTPS2PD   (DX), Z15
+	VCVTPS2PD   32(DX), Z16
+	VCVTPS2PD   64(DX), Z17
+	VCVTPS2PD   96(DX), Z18
+	VMULPD      Z15, Z27, Z27
+	VMULPD      Z16, Z28, Z28
+	VMULPD      Z17, Z29, Z29
+	VMULPD      Z18, Z30, Z30
+	VCVTPD2PS   Z27, Y27
+	VMOVNTPS    Y27, (AX)
+	VCVTPD2PS   Z28, Y28
+	VMOVNTPS    Y28, 32(AX)
+	VCVTPD2PS   Z29, Y29
+	VMOVNTPS    Y29, 64(AX)
+	VCVTPD2PS   Z30, Y30
+	VMOVNTPS    Y30, 96(AX)
+	ADDQ        $0x00000080, AX
+	ADDQ        $0x00000080, CX
+	ADDQ        $0x00000080, DX
+	SUBQ        $0x00000020, BX
+	JMP         loop
+
+single:
+	CMPQ        BX, $0x00000008
+	JB          tail
+	VCVTPS2PD   (CX), Z15
+	VMAXPD      Z4, Z15, Z16
+	VMINPD      Z5, Z16, Z16
+	VMULPD      Z6, Z16, Z17
+	VRNDSCALEPD $0x08, Z17, Z17
+	VFMADD231PD Z7, Z17, Z16
+	VMOVAPD     Z0, Z18
+	VFMADD213PD Z1, Z16, Z18
+	VFMADD213PD Z8, Z16, Z18
+	VFMADD213PD Z9, Z16, Z18
+	VFMADD213PD Z10, Z16, Z18
+	VFMADD213PD Z11, Z16, Z18
+	VFMADD213PD Z12, Z16, Z18
+	VFMADD213PD Z13, Z16, Z18
+	VCMPPD      $0x11, Z17, Z2, K2
+	VSCALEFPD.Z Z17, Z18, K2, Z18
+	VMULPD      Z3, Z18, Z18
+	VFIXUPIMMPD $0x00, Z14, Z15, Z18
+	VCVTPS2PD   (DX), Z15
+	VMULPD      Z15, Z18, Z18
+	VCVTPD2PS   Z18, Y18
+	VMOVNTPS    Y18, (AX)
+	ADDQ        $0x00000020, AX
+	ADDQ        $0x00000020, CX
+	ADDQ        $0x00000020, DX
+	SUBQ        $0x00000008, BX
+	JMP         single
+
+tail:
+	TESTQ       BX, BX
+	JZ          done
+	MOVL        $-1, SI
+	BZHIL       BX, SI, SI
+	KMOVW       SI, K1
+	VMOVUPS.Z   (CX), K1, Y15
+	VCVTPS2PD   Y15, Z15
+	VMAXPD      Z4, Z15, Z16
+	VMINPD      Z5, Z16, Z16
+	VMULPD      Z6, Z16, Z17
+	VRNDSCALEPD $0x08, Z17, Z17
+	VFMADD231PD Z7, Z17, Z16
+	VMOVAPD     Z0, Z18
+	VFMADD213PD Z1, Z16, Z18
+	VFMADD213PD Z8, Z16, Z18
+	VFMADD213PD Z9, Z16, Z18
+	VFMADD213PD Z10, Z16, Z18
+	VFMADD213PD Z11, Z16, Z18
+	VFMADD213PD Z12, Z16, Z18
+	VFMADD213PD Z13, Z16, Z18
+	VCMPPD      $0x11, Z17, Z2, K2
+	VSCALEFPD.Z Z17, Z18, K2, Z18
+	VMULPD      Z3, Z18, Z18
+	VFIXUPIMMPD $0x00, Z14, Z15, Z18
+	VMOVUPS.Z   (DX), K1, Y15
+	VCVTPS2PD   Y15, Z15
+	VMULPD      Z15, Z18, Z18
+	VCVTPD2PS   Z18, Y18
+	VMOVUPS     Y18, K1, (AX)
+
+done:
+	SFENCE
+	VZEROUPPER
+	RET
+
+// func eluBackwardDefaultsAVX2(dst []float32, in0 []float32, in1 []float32, alpha float32)
+// Requires: AVX, AVX2, FMA3
+TEXT ·eluBackwardDefaultsAVX2(SB), NOSPLIT, $32-76
+	VCVTSS2SD    alpha+72(FP), X0, X0
+	VBROADCASTSD X0, Y0
+	VMOVUPD      Y0, (SP)
+	MOVQ         dst_base+0(FP), AX
+	MOVQ         in0_base+24(FP), CX
+	MOVQ         in1_base+48(FP), DX
+	MOVQ         dst_len+8(FP), BX
+
+loop:
+	CMPQ        BX, $0x0000000c
+	JB          single
+	VCVTPS2PD   (CX), Y0
+	VCVTPS2PD   16(CX), Y1
+	VCVTPS2PD   32(CX), Y2
+	VMOVUPD     actkernconst<>+576(SB), Y3
+	VCMPPD      $0x11, Y0, Y3, Y4
+	VMOVUPD     actkernconst<>+576(SB), Y3
+	VCMPPD      $0x11, Y1, Y3, Y5
+	VMOVUPD     actkernconst<>+576(SB), Y3
+	VCMPPD      $0x11, Y2, Y3, Y6
+	VMAXPD      actkernconst<>+800(SB), Y0, Y3
+	VMAXPD      actkernconst<>+800(SB), Y1, Y7
+	VMAXPD      actkernconst<>+800(SB), Y2, Y8
+	VMINPD      actkernconst<>+832(SB), Y3, Y3
+	VMINPD      actkernconst<>+832(SB), Y7, Y7
+	VMINPD      actkernconst<>+832(SB), Y8, Y8
+	VMULPD      actkernconst<>+320(SB), Y3, Y9
+	VMULPD      actkernconst<>+320(SB), Y7, Y10
+	VMULPD      actkernconst<>+320(SB), Y8, Y11
+	VROUNDPD    $0x08, Y9, Y9
+	VROUNDPD    $0x08, Y10, Y10
+	VROUNDPD    $0x08, Y11, Y11
+	VFMADD231PD actkernconst<>+352(SB), Y9, Y3
+	VFMADD231PD actkernconst<>+352(SB), Y10, Y7
+	VFMADD231PD actkernconst<>+352(SB), Y11, Y8
+	VMOVUPD     actkernconst<>+224(SB), Y12
+	VFMADD213PD actkernconst<>+768(SB), Y3, Y12
+	VMOVUPD     actkernconst<>+224(SB), Y13
+	VFMADD213PD actkernconst<>+768(SB), Y7, Y13
+	VMOVUPD     actkernconst<>+224(SB), Y14
+	VFMADD213PD actkernconst<>+768(SB), Y8, Y14
+	VFMADD213PD actkernconst<>+416(SB), Y3, Y12
+	VFMADD213PD actkernconst<>+416(SB), Y7, Y13
+	VFMADD213PD actkernconst<>+416(SB), Y8, Y14
+	VFMADD213PD actkernconst<>+864(SB), Y3, Y12
+	VFMADD213PD actkernconst<>+864(SB), Y7, Y13
+	VFMADD213PD actkernconst<>+864(SB), Y8, Y14
+	VFMADD213PD actkernconst<>+480(SB), Y3, Y12
+	VFMADD213PD actkernconst<>+480(SB), Y7, Y13
+	VFMADD213PD actkernconst<>+480(SB), Y8, Y14
+	VFMADD213PD actkernconst<>+896(SB), Y3, Y12
+	VFMADD213PD actkernconst<>+896(SB), Y7, Y13
+	VFMADD213PD actkernconst<>+896(SB), Y8, Y14
+	VFMADD213PD actkernconst<>+544(SB), Y3, Y12
+	VFMADD213PD actkernconst<>+544(SB), Y7, Y13
+	VFMADD213PD actkernconst<>+544(SB), Y8, Y14
+	VFMADD213PD actkernconst<>+928(SB), Y3, Y12
+	VFMADD213PD actkernconst<>+928(SB), Y7, Y13
+	VFMADD213PD actkernconst<>+928(SB), Y8, Y14
+	VADDPD      actkernconst<>+128(SB), Y9, Y3
+	VPSLLQ      $0x34, Y3, Y3
+	VMULPD      Y12, Y3, Y12
+	VADDPD      actkernconst<>+128(SB), Y10, Y3
+	VPSLLQ      $0x34, Y3, Y3
+	VMULPD      Y13, Y3, Y13
+	VADDPD      actkernconst<>+128(SB), Y11, Y3
+	VPSLLQ      $0x34, Y3, Y3
+	VMULPD      Y14, Y3, Y14
+	VCMPPD      $0x03, Y0, Y0, Y3
+	VCMPPD      $0x03, Y1, Y1, Y7
+	VCMPPD      $0x03, Y2, Y2, Y8
+	VMULPD      actkernconst<>+160(SB), Y12, Y12
+	VMULPD      actkernconst<>+160(SB), Y13, Y13
+	VMULPD      actkernconst<>+160(SB), Y14, Y14
+	VBLENDVPD   Y4, actkernconst<>+160(SB), Y12, Y4
+	VBLENDVPD   Y5, actkernconst<>+160(SB), Y13, Y5
+	VBLENDVPD   Y6, actkernconst<>+160(SB), Y14, Y6
+	VCVTPS2PD   (DX), Y9
+	VCVTPS2PD   16(DX), Y10
+	VCVTPS2PD   32(DX), Y11
+	VMULPD      Y9, Y4, Y4
+	VMULPD      Y10, Y5, Y5
+	VMULPD      Y11, Y6, Y6
+	VBLENDVPD   Y3, Y0, Y4, Y3
+	VBLENDVPD   Y7, Y1, Y5, Y7
+	VBLENDVPD   Y8, Y2, Y6, Y8
+	VCVTPD2PSY  Y3, X3
+	VMOVUPS     X3, (AX)
+	VCVTPD2PSY  Y7, X7
+	VMOVUPS     X7, 16(AX)
+	VCVTPD2PSY  Y8, X8
+	VMOVUPS     X8, 32(AX)
+	ADDQ        $0x00000030, AX
+	ADDQ        $0x00000030, CX
+	ADDQ        $0x00000030, DX
+	SUBQ        $0x0000000c, BX
+	JMP         loop
+
+single:
+	CMPQ        BX, $0x00000004
+	JB          tail
+	VCVTPS2PD   (CX), Y0
+	VMOVUPD     actkernconst<>+576(SB), Y1
+	VCMPPD      $0x11, Y0, Y1, Y2
+	VMAXPD      actkernconst<>+800(SB), Y0, Y1
+	VMINPD      actkernconst<>+832(SB), Y1, Y1
+	VMULPD      actkernconst<>+320(SB), Y1, Y3
+	VROUNDPD    $0x08, Y3, Y3
+	VFMADD231PD actkernconst<>+352(SB), Y3, Y1
+	VMOVUPD     actkernconst<>+224(SB), Y4
+	VFMADD213PD actkernconst<>+768(SB), Y1, Y4
+	VFMADD213PD actkernconst<>+416(SB), Y1, Y4
+	VFMADD213PD actkernconst<>+864(SB), Y1, Y4
+	VFMADD213PD actkernconst<>+480(SB), Y1, Y4
+	VFMADD213PD actkernconst<>+896(SB), Y1, Y4
+	VFMADD213PD actkernconst<>+544(SB), Y1, Y4
+	VFMADD213PD actkernconst<>+928(SB), Y1, Y4
+	VADDPD      actkernconst<>+128(SB), Y3, Y1
+	VPSLLQ      $0x34, Y1, Y1
+	VMULPD      Y4, Y1, Y4
+	VCMPPD      $0x03, Y0, Y0, Y1
+	VMULPD      actkernconst<>+160(SB), Y4, Y4
+	VBLENDVPD   Y2, actkernconst<>+160(SB), Y4, Y2
+	VCVTPS2PD   (DX), Y3
+	VMULPD      Y3, Y2, Y2
+	VBLENDVPD   Y1, Y0, Y2, Y1
+	VCVTPD2PSY  Y1, X1
+	VMOVUPS     X1, (AX)
+	ADDQ        $0x00000010, AX
+	ADDQ        $0x00000010, CX
+	ADDQ        $0x00000010, DX
+	SUBQ        $0x00000004, BX
+	JMP         single
+
+tail:
+	TESTQ       BX, BX
+	JZ          done
+	LEAQ        actkernconst<>+640(SB), SI
+	NEGQ        BX
+	VMOVDQU     32(SI)(BX*4), X15
+	VMASKMOVPS  (CX), X15, X0
+	VCVTPS2PD   X0, Y0
+	VMOVUPD     actkernconst<>+576(SB), Y1
+	VCMPPD      $0x11, Y0, Y1, Y2
+	VMAXPD      actkernconst<>+800(SB), Y0, Y1
+	VMINPD      actkernconst<>+832(SB), Y1, Y1
+	VMULPD      actkernconst<>+320(SB), Y1, Y3
+	VROUNDPD    $0x08, Y3, Y3
+	VFMADD231PD actkernconst<>+352(SB), Y3, Y1
+	VMOVUPD     actkernconst<>+224(SB), Y4
+	VFMADD213PD actkernconst<>+768(SB), Y1, Y4
+	VFMADD213PD actkernconst<>+416(SB), Y1, Y4
+	VFMADD213PD actkernconst<>+864(SB), Y1, Y4
+	VFMADD213PD actkernconst<>+480(SB), Y1, Y4
+	VFMADD213PD actkernconst<>+896(SB), Y1, Y4
+	VFMADD213PD actkernconst<>+544(SB), Y1, Y4
+	VFMADD213PD actkernconst<>+928(SB), Y1, Y4
+	VADDPD      actkernconst<>+128(SB), Y3, Y1
+	VPSLLQ      $0x34, Y1, Y1
+	VMULPD      Y4, Y1, Y4
+	VCMPPD      $0x03, Y0, Y0, Y1
+	VMULPD      actkernconst<>+160(SB), Y4, Y4
+	VBLENDVPD   Y2, actkernconst<>+160(SB), Y4, Y2
+	VMASKMOVPS  (DX), X15, X3
+	VCVTPS2PD   X3, Y3
+	VMULPD      Y3, Y2, Y2
+	VBLENDVPD   Y1, Y0, Y2, Y1
+	VCVTPD2PSY  Y1, X1
+	VMASKMOVPS  X1, X15, (AX)
+
+done:
+	VZEROUPPER
+	RET
+
+// func eluBackwardDefaultsAVX2Stream(dst []float32, in0 []float32, in1 []float32, alpha float32)
+// Requires: AVX, AVX2, FMA3, MMX+
+TEXT ·eluBackwardDefaultsAVX2Stream(SB), NOSPLIT, $32-76
+	VCVTSS2SD    alpha+72(FP), X0, X0
+	VBROADCASTSD X0, Y0
+	VMOVUPD      Y0, (SP)
+	MOVQ         dst_base+0(FP), AX
+	MOVQ         in0_base+24(FP), CX
+	MOVQ         in1_base+48(FP), DX
+	MOVQ         dst_len+8(FP), BX
+
+loop:
+	CMPQ        BX, $0x0000000c
+	JB          single
+	VCVTPS2PD   (CX), Y0
+	VCVTPS2PD   16(CX), Y1
+	VCVTPS2PD   32(CX), Y2
+	VMOVUPD     actkernconst<>+576(SB), Y3
+	VCMPPD      $0x11, Y0, Y3, Y4
+	VMOVUPD     actkernconst<>+576(SB), Y3
+	VCMPPD      $0x11, Y1, Y3, Y5
+	VMOVUPD     actkernconst<>+576(SB), Y3
+	VCMPPD      $0x11, Y2, Y3, Y6
+	VMAXPD      actkernconst<>+800(SB), Y0, Y3
+	VMAXPD      actkernconst<>+800(SB), Y1, Y7
+	VMAXPD      actkernconst<>+800(SB), Y2, Y8
+	VMINPD      actkernconst<>+832(SB), Y3, Y3
+	VMINPD      actkernconst<>+832(SB), Y7, Y7
+	VMINPD      actkernconst<>+832(SB), Y8, Y8
+	VMULPD      actkernconst<>+320(SB), Y3, Y9
+	VMULPD      actkernconst<>+320(SB), Y7, Y10
+	VMULPD      actkernconst<>+320(SB), Y8, Y11
+	VROUNDPD    $0x08, Y9, Y9
+	VROUNDPD    $0x08, Y10, Y10
+	VROUNDPD    $0x08, Y11, Y11
+	VFMADD231PD actkernconst<>+352(SB), Y9, Y3
+	VFMADD231PD actkernconst<>+352(SB), Y10, Y7
+	VFMADD231PD actkernconst<>+352(SB), Y11, Y8
+	VMOVUPD     actkernconst<>+224(SB), Y12
+	VFMADD213PD actkernconst<>+768(SB), Y3, Y12
+	VMOVUPD     actkernconst<>+224(SB), Y13
+	VFMADD213PD actkernconst<>+768(SB), Y7, Y13
+	VMOVUPD     actkernconst<>+224(SB), Y14
+	VFMADD213PD actkernconst<>+768(SB), Y8, Y14
+	VFMADD213PD actkernconst<>+416(SB), Y3, Y12
+	VFMADD213PD actkernconst<>+416(SB), Y7, Y13
+	VFMADD213PD actkernconst<>+416(SB), Y8, Y14
+	VFMADD213PD actkernconst<>+864(SB), Y3, Y12
+	VFMADD213PD actkernconst<>+864(SB), Y7, Y13
+	VFMADD213PD actkernconst<>+864(SB), Y8, Y14
+	VFMADD213PD actkernconst<>+480(SB), Y3, Y12
+	VFMADD213PD actkernconst<>+480(SB), Y7, Y13
+	VFMADD213PD actkernconst<>+480(SB), Y8, Y14
+	VFMADD213PD actkernconst<>+896(SB), Y3, Y12
+	VFMADD213PD actkernconst<>+896(SB), Y7, Y13
+	VFMADD213PD actkernconst<>+896(SB), Y8, Y14
+	VFMADD213PD actkernconst<>+544(SB), Y3, Y12
+	VFMADD213PD actkernconst<>+544(SB), Y7, Y13
+	VFMADD213PD actkernconst<>+544(SB), Y8, Y14
+	VFMADD213PD actkernconst<>+928(SB), Y3, Y12
+	VFMADD213PD actkernconst<>+928(SB), Y7, Y13
+	VFMADD213PD actkernconst<>+928(SB), Y8, Y14
+	VADDPD      actkernconst<>+128(SB), Y9, Y3
+	VPSLLQ      $0x34, Y3, Y3
+	VMULPD      Y12, Y3, Y12
+	VADDPD      actkernconst<>+128(SB), Y10, Y3
+	VPSLLQ      $0x34, Y3, Y3
+	VMULPD      Y13, Y3, Y13
+	VADDPD      actkernconst<>+128(SB), Y11, Y3
+	VPSLLQ      $0x34, Y3, Y3
+	VMULPD      Y14, Y3, Y14
+	VCMPPD      $0x03, Y0, Y0, Y3
+	VCMPPD      $0x03, Y1, Y1, Y7
+	VCMPPD      $0x03, Y2, Y2, Y8
+	VMULPD      actkernconst<>+160(SB), Y12, Y12
+	VMULPD      actkernconst<>+160(SB), Y13, Y13
+	VMULPD      actkernconst<>+160(SB), Y14, Y14
+	VBLENDVPD   Y4, actkernconst<>+160(SB), Y12, Y4
+	VBLENDVPD   Y5, actkernconst<>+160(SB), Y13, Y5
+	VBLENDVPD   Y6, actkernconst<>+160(SB), Y14, Y6
+	VCVTPS2PD   (DX), Y9
+	VCVTPS2PD   16(DX), Y10
+	VCVTPS2PD   32(DX), Y11
+	VMULPD      Y9, Y4, Y4
+	VMULPD      Y10, Y5, Y5
+	VMULPD      Y11, Y6, Y6
+	VBLENDVPD   Y3, Y0, Y4, Y3
+	VBLENDVPD   Y7, Y1, Y5, Y7
+	VBLENDVPD   Y8, Y2, Y6, Y8
+	VCVTPD2PSY  Y3, X3
+	VMOVNTPS    X3, (AX)
+	VCVTPD2PSY  Y7, X7
+	VMOVNTPS    X7, 16(AX)
+	VCVTPD2PSY  Y8, X8
+	VMOVNTPS    X8, 32(AX)
+	ADDQ        $0x00000030, AX
+	ADDQ        $0x00000030, CX
+	ADDQ        $0x00000030, DX
+	SUBQ        $0x0000000c, BX
+	JMP         loop
+
+single:
+	CMPQ        BX, $0x00000004
+	JB          tail
+	VCVTPS2PD   (CX), Y0
+	VMOVUPD     actkernconst<>+576(SB), Y1
+	VCMPPD      $0x11, Y0, Y1, Y2
+	VMAXPD      actkernconst<>+800(SB), Y0, Y1
+	VMINPD      actkernconst<>+832(SB), Y1, Y1
+	VMULPD      actkernconst<>+320(SB), Y1, Y3
+	VROUNDPD    $0x08, Y3, Y3
+	VFMADD231PD actkernconst<>+352(SB), Y3, Y1
+	VMOVUPD     actkernconst<>+224(SB), Y4
+	VFMADD213PD actkernconst<>+768(SB), Y1, Y4
+	VFMADD213PD actkernconst<>+416(SB), Y1, Y4
+	VFMADD213PD actkernconst<>+864(SB), Y1, Y4
+	VFMADD213PD actkernconst<>+480(SB), Y1, Y4
+	VFMADD213PD actkernconst<>+896(SB), Y1, Y4
+	VFMADD213PD actkernconst<>+544(SB), Y1, Y4
+	VFMADD213PD actkernconst<>+928(SB), Y1, Y4
+	VADDPD      actkernconst<>+128(SB), Y3, Y1
+	VPSLLQ      $0x34, Y1, Y1
+	VMULPD      Y4, Y1, Y4
+	VCMPPD      $0x03, Y0, Y0, Y1
+	VMULPD      actkernconst<>+160(SB), Y4, Y4
+	VBLENDVPD   Y2, actkernconst<>+160(SB), Y4, Y2
+	VCVTPS2PD   (DX), Y3
+	VMULPD      Y3, Y2, Y2
+	VBLENDVPD   Y1, Y0, Y2, Y1
+	VCVTPD2PSY  Y1, X1
+	VMOVNTPS    X1, (AX)
+	ADDQ        $0x00000010, AX
+	ADDQ        $0x00000010, CX
+	ADDQ        $0x00000010, DX
+	SUBQ        $0x00000004, BX
+	JMP         single
+
+tail:
+	TESTQ       BX, BX
+	JZ          done
+	LEAQ        actkernconst<>+640(SB), SI
+	NEGQ        BX
+	VMOVDQU     32(SI)(BX*4), X15
+	VMASKMOVPS  (CX), X15, X0
+	VCVTPS2PD   X0, Y0
+	VMOVUPD     actkernconst<>+576(SB), Y1
+	VCMPPD      $0x11, Y0, Y1, Y2
+	VMAXPD      actkernconst<>+800(SB), Y0, Y1
+	VMINPD      actkernconst<>+832(SB), Y1, Y1
+	VMULPD      actkernconst<>+320(SB), Y1, Y3
+	VROUNDPD    $0x08, Y3, Y3
+	VFMADD231PD actkernconst<>+352(SB), Y3, Y1
+	VMOVUPD     actkernconst<>+224(SB), Y4
+	VFMADD213PD actkernconst<>+768(SB), Y1, Y4
+	VFMADD213PD actkernconst<>+416(SB), Y1, Y4
+	VFMADD213PD actkernconst<>+864(SB), Y1, Y4
+	VFMADD213PD actkernconst<>+480(SB), Y1, Y4
+	VFMADD213PD actkernconst<>+896(SB), Y1, Y4
+	VFMADD213PD actkernconst<>+544(SB), Y1, Y4
+	VFMADD213PD actkernconst<>+928(SB), Y1, Y4
+	VADDPD      actkernconst<>+128(SB), Y3, Y1
+	VPSLLQ      $0x34, Y1, Y1
+	VMULPD      Y4, Y1, Y4
+	VCMPPD      $0x03, Y0, Y0, Y1
+	VMULPD      actkernconst<>+160(SB), Y4, Y4
+	VBLENDVPD   Y2, actkernconst<>+160(SB), Y4, Y2
+	VMASKMOVPS  (DX), X15, X3
+	VCVTPS2PD   X3, Y3
+	VMULPD      Y3, Y2, Y2
+	VBLENDVPD   Y1, Y0, Y2, Y1
+	VCVTPD2PSY  Y1, X1
+	VMASKMOVPS  X1, X15, (AX)
+
+done:
+	SFENCE
+	VZEROUPPER
+	RET
+
 // func eluBackwardFromOutputAVX512(dst []float32, in0 []float32, in1 []float32, alpha float32)
 // Requires: AVX, AVX512F, AVX512VL, BMI2
 TEXT ·eluBackwardFromOutputAVX512(SB), NOSPLIT, $8-76
@@ -3796,6 +5124,362 @@ tail:
 	VMULPD     Y3, Y4, Y4
 	VCVTPD2PSY Y4, X4
 	VMASKMOVPS X4, X15, (AX)
+
+done:
+	SFENCE
+	VZEROUPPER
+	RET
+
+// func eluBackwardFromOutputDefaultsAVX512(dst []float32, in0 []float32, in1 []float32, alpha float32)
+// Requires: AVX, AVX512F, AVX512VL, BMI2
+TEXT ·eluBackwardFromOutputDefaultsAVX512(SB), NOSPLIT, $8-76
+	VCVTSS2SD    alpha+72(FP), X0, X0
+	VMOVSD       X0, (SP)
+	VBROADCASTSD actkernconst<>+0(SB), Z0
+	VBROADCASTSD actkernconst<>+712(SB), Z1
+	MOVQ         dst_base+0(FP), AX
+	MOVQ         in0_base+24(FP), CX
+	MOVQ         in1_base+48(FP), DX
+	MOVQ         dst_len+8(FP), BX
+
+loop:
+	CMPQ        BX, $0x00000020
+	JB          single
+	VCVTPS2PD   (CX), Z2
+	VCVTPS2PD   32(CX), Z3
+	VCVTPS2PD   64(CX), Z4
+	VCVTPS2PD   96(CX), Z5
+	VADDPD      Z0, Z2, Z6
+	VADDPD      Z0, Z3, Z7
+	VADDPD      Z0, Z4, Z8
+	VADDPD      Z0, Z5, Z9
+	VFIXUPIMMPD $0x00, Z1, Z2, Z6
+	VFIXUPIMMPD $0x00, Z1, Z3, Z7
+	VFIXUPIMMPD $0x00, Z1, Z4, Z8
+	VFIXUPIMMPD $0x00, Z1, Z5, Z9
+	VCVTPS2PD   (DX), Z2
+	VCVTPS2PD   32(DX), Z3
+	VCVTPS2PD   64(DX), Z4
+	VCVTPS2PD   96(DX), Z5
+	VMULPD      Z2, Z6, Z6
+	VMULPD      Z3, Z7, Z7
+	VMULPD      Z4, Z8, Z8
+	VMULPD      Z5, Z9, Z9
+	VCVTPD2PS   Z6, Y6
+	VMOVUPS     Y6, (AX)
+	VCVTPD2PS   Z7, Y7
+	VMOVUPS     Y7, 32(AX)
+	VCVTPD2PS   Z8, Y8
+	VMOVUPS     Y8, 64(AX)
+	VCVTPD2PS   Z9, Y9
+	VMOVUPS     Y9, 96(AX)
+	ADDQ        $0x00000080, AX
+	ADDQ        $0x00000080, CX
+	ADDQ        $0x00000080, DX
+	SUBQ        $0x00000020, BX
+	JMP         loop
+
+single:
+	CMPQ        BX, $0x00000008
+	JB          tail
+	VCVTPS2PD   (CX), Z2
+	VADDPD      Z0, Z2, Z3
+	VFIXUPIMMPD $0x00, Z1, Z2, Z3
+	VCVTPS2PD   (DX), Z2
+	VMULPD      Z2, Z3, Z3
+	VCVTPD2PS   Z3, Y3
+	VMOVUPS     Y3, (AX)
+	ADDQ        $0x00000020, AX
+	ADDQ        $0x00000020, CX
+	ADDQ        $0x00000020, DX
+	SUBQ        $0x00000008, BX
+	JMP         single
+
+tail:
+	TESTQ       BX, BX
+	JZ          done
+	MOVL        $-1, SI
+	BZHIL       BX, SI, SI
+	KMOVW       SI, K1
+	VMOVUPS.Z   (CX), K1, Y2
+	VCVTPS2PD   Y2, Z2
+	VADDPD      Z0, Z2, Z3
+	VFIXUPIMMPD $0x00, Z1, Z2, Z3
+	VMOVUPS.Z   (DX), K1, Y2
+	VCVTPS2PD   Y2, Z2
+	VMULPD      Z2, Z3, Z3
+	VCVTPD2PS   Z3, Y3
+	VMOVUPS     Y3, K1, (AX)
+
+done:
+	VZEROUPPER
+	RET
+
+// func eluBackwardFromOutputDefaultsAVX512Stream(dst []float32, in0 []float32, in1 []float32, alpha float32)
+// Requires: AVX, AVX512F, AVX512VL, BMI2, MMX+
+TEXT ·eluBackwardFromOutputDefaultsAVX512Stream(SB), NOSPLIT, $8-76
+	VCVTSS2SD    alpha+72(FP), X0, X0
+	VMOVSD       X0, (SP)
+	VBROADCASTSD actkernconst<>+0(SB), Z0
+	VBROADCASTSD actkernconst<>+712(SB), Z1
+	MOVQ         dst_base+0(FP), AX
+	MOVQ         in0_base+24(FP), CX
+	MOVQ         in1_base+48(FP), DX
+	MOVQ         dst_len+8(FP), BX
+
+loop:
+	CMPQ        BX, $0x00000020
+	JB          single
+	VCVTPS2PD   (CX), Z2
+	VCVTPS2PD   32(CX), Z3
+	VCVTPS2PD   64(CX), Z4
+	VCVTPS2PD   96(CX), Z5
+	VADDPD      Z0, Z2, Z6
+	VADDPD      Z0, Z3, Z7
+	VADDPD      Z0, Z4, Z8
+	VADDPD      Z0, Z5, Z9
+	VFIXUPIMMPD $0x00, Z1, Z2, Z6
+	VFIXUPIMMPD $0x00, Z1, Z3, Z7
+	VFIXUPIMMPD $0x00, Z1, Z4, Z8
+	VFIXUPIMMPD $0x00, Z1, Z5, Z9
+	VCVTPS2PD   (DX), Z2
+	VCVTPS2PD   32(DX), Z3
+	VCVTPS2PD   64(DX), Z4
+	VCVTPS2PD   96(DX), Z5
+	VMULPD      Z2, Z6, Z6
+	VMULPD      Z3, Z7, Z7
+	VMULPD      Z4, Z8, Z8
+	VMULPD      Z5, Z9, Z9
+	VCVTPD2PS   Z6, Y6
+	VMOVNTPS    Y6, (AX)
+	VCVTPD2PS   Z7, Y7
+	VMOVNTPS    Y7, 32(AX)
+	VCVTPD2PS   Z8, Y8
+	VMOVNTPS    Y8, 64(AX)
+	VCVTPD2PS   Z9, Y9
+	VMOVNTPS    Y9, 96(AX)
+	ADDQ        $0x00000080, AX
+	ADDQ        $0x00000080, CX
+	ADDQ        $0x00000080, DX
+	SUBQ        $0x00000020, BX
+	JMP         loop
+
+single:
+	CMPQ        BX, $0x00000008
+	JB          tail
+	VCVTPS2PD   (CX), Z2
+	VADDPD      Z0, Z2, Z3
+	VFIXUPIMMPD $0x00, Z1, Z2, Z3
+	VCVTPS2PD   (DX), Z2
+	VMULPD      Z2, Z3, Z3
+	VCVTPD2PS   Z3, Y3
+	VMOVNTPS    Y3, (AX)
+	ADDQ        $0x00000020, AX
+	ADDQ        $0x00000020, CX
+	ADDQ        $0x00000020, DX
+	SUBQ        $0x00000008, BX
+	JMP         single
+
+tail:
+	TESTQ       BX, BX
+	JZ          done
+	MOVL        $-1, SI
+	BZHIL       BX, SI, SI
+	KMOVW       SI, K1
+	VMOVUPS.Z   (CX), K1, Y2
+	VCVTPS2PD   Y2, Z2
+	VADDPD      Z0, Z2, Z3
+	VFIXUPIMMPD $0x00, Z1, Z2, Z3
+	VMOVUPS.Z   (DX), K1, Y2
+	VCVTPS2PD   Y2, Z2
+	VMULPD      Z2, Z3, Z3
+	VCVTPD2PS   Z3, Y3
+	VMOVUPS     Y3, K1, (AX)
+
+done:
+	SFENCE
+	VZEROUPPER
+	RET
+
+// func eluBackwardFromOutputDefaultsAVX2(dst []float32, in0 []float32, in1 []float32, alpha float32)
+// Requires: AVX, AVX2
+TEXT ·eluBackwardFromOutputDefaultsAVX2(SB), NOSPLIT, $32-76
+	VCVTSS2SD    alpha+72(FP), X0, X0
+	VBROADCASTSD X0, Y0
+	VMOVUPD      Y0, (SP)
+	VMOVUPD      actkernconst<>+576(SB), Y0
+	VMOVUPD      actkernconst<>+160(SB), Y1
+	MOVQ         dst_base+0(FP), AX
+	MOVQ         in0_base+24(FP), CX
+	MOVQ         in1_base+48(FP), DX
+	MOVQ         dst_len+8(FP), BX
+
+loop:
+	CMPQ       BX, $0x00000010
+	JB         single
+	VCVTPS2PD  (CX), Y2
+	VCVTPS2PD  16(CX), Y3
+	VCVTPS2PD  32(CX), Y4
+	VCVTPS2PD  48(CX), Y5
+	VCMPPD     $0x11, Y2, Y0, Y6
+	VCMPPD     $0x11, Y3, Y0, Y7
+	VCMPPD     $0x11, Y4, Y0, Y8
+	VCMPPD     $0x11, Y5, Y0, Y9
+	VADDPD     Y1, Y2, Y2
+	VADDPD     Y1, Y3, Y3
+	VADDPD     Y1, Y4, Y4
+	VADDPD     Y1, Y5, Y5
+	VBLENDVPD  Y6, Y1, Y2, Y6
+	VBLENDVPD  Y7, Y1, Y3, Y7
+	VBLENDVPD  Y8, Y1, Y4, Y8
+	VBLENDVPD  Y9, Y1, Y5, Y9
+	VCVTPS2PD  (DX), Y2
+	VCVTPS2PD  16(DX), Y3
+	VCVTPS2PD  32(DX), Y4
+	VCVTPS2PD  48(DX), Y5
+	VMULPD     Y2, Y6, Y6
+	VMULPD     Y3, Y7, Y7
+	VMULPD     Y4, Y8, Y8
+	VMULPD     Y5, Y9, Y9
+	VCVTPD2PSY Y6, X6
+	VMOVUPS    X6, (AX)
+	VCVTPD2PSY Y7, X7
+	VMOVUPS    X7, 16(AX)
+	VCVTPD2PSY Y8, X8
+	VMOVUPS    X8, 32(AX)
+	VCVTPD2PSY Y9, X9
+	VMOVUPS    X9, 48(AX)
+	ADDQ       $0x00000040, AX
+	ADDQ       $0x00000040, CX
+	ADDQ       $0x00000040, DX
+	SUBQ       $0x00000010, BX
+	JMP        loop
+
+single:
+	CMPQ       BX, $0x00000004
+	JB         tail
+	VCVTPS2PD  (CX), Y2
+	VCMPPD     $0x11, Y2, Y0, Y3
+	VADDPD     Y1, Y2, Y2
+	VBLENDVPD  Y3, Y1, Y2, Y3
+	VCVTPS2PD  (DX), Y2
+	VMULPD     Y2, Y3, Y3
+	VCVTPD2PSY Y3, X3
+	VMOVUPS    X3, (AX)
+	ADDQ       $0x00000010, AX
+	ADDQ       $0x00000010, CX
+	ADDQ       $0x00000010, DX
+	SUBQ       $0x00000004, BX
+	JMP        single
+
+tail:
+	TESTQ      BX, BX
+	JZ         done
+	LEAQ       actkernconst<>+640(SB), SI
+	NEGQ       BX
+	VMOVDQU    32(SI)(BX*4), X15
+	VMASKMOVPS (CX), X15, X2
+	VCVTPS2PD  X2, Y2
+	VCMPPD     $0x11, Y2, Y0, Y3
+	VADDPD     Y1, Y2, Y2
+	VBLENDVPD  Y3, Y1, Y2, Y3
+	VMASKMOVPS (DX), X15, X2
+	VCVTPS2PD  X2, Y2
+	VMULPD     Y2, Y3, Y3
+	VCVTPD2PSY Y3, X3
+	VMASKMOVPS X3, X15, (AX)
+
+done:
+	VZEROUPPER
+	RET
+
+// func eluBackwardFromOutputDefaultsAVX2Stream(dst []float32, in0 []float32, in1 []float32, alpha float32)
+// Requires: AVX, AVX2, MMX+
+TEXT ·eluBackwardFromOutputDefaultsAVX2Stream(SB), NOSPLIT, $32-76
+	VCVTSS2SD    alpha+72(FP), X0, X0
+	VBROADCASTSD X0, Y0
+	VMOVUPD      Y0, (SP)
+	VMOVUPD      actkernconst<>+576(SB), Y0
+	VMOVUPD      actkernconst<>+160(SB), Y1
+	MOVQ         dst_base+0(FP), AX
+	MOVQ         in0_base+24(FP), CX
+	MOVQ         in1_base+48(FP), DX
+	MOVQ         dst_len+8(FP), BX
+
+loop:
+	CMPQ       BX, $0x00000010
+	JB         single
+	VCVTPS2PD  (CX), Y2
+	VCVTPS2PD  16(CX), Y3
+	VCVTPS2PD  32(CX), Y4
+	VCVTPS2PD  48(CX), Y5
+	VCMPPD     $0x11, Y2, Y0, Y6
+	VCMPPD     $0x11, Y3, Y0, Y7
+	VCMPPD     $0x11, Y4, Y0, Y8
+	VCMPPD     $0x11, Y5, Y0, Y9
+	VADDPD     Y1, Y2, Y2
+	VADDPD     Y1, Y3, Y3
+	VADDPD     Y1, Y4, Y4
+	VADDPD     Y1, Y5, Y5
+	VBLENDVPD  Y6, Y1, Y2, Y6
+	VBLENDVPD  Y7, Y1, Y3, Y7
+	VBLENDVPD  Y8, Y1, Y4, Y8
+	VBLENDVPD  Y9, Y1, Y5, Y9
+	VCVTPS2PD  (DX), Y2
+	VCVTPS2PD  16(DX), Y3
+	VCVTPS2PD  32(DX), Y4
+	VCVTPS2PD  48(DX), Y5
+	VMULPD     Y2, Y6, Y6
+	VMULPD     Y3, Y7, Y7
+	VMULPD     Y4, Y8, Y8
+	VMULPD     Y5, Y9, Y9
+	VCVTPD2PSY Y6, X6
+	VMOVNTPS   X6, (AX)
+	VCVTPD2PSY Y7, X7
+	VMOVNTPS   X7, 16(AX)
+	VCVTPD2PSY Y8, X8
+	VMOVNTPS   X8, 32(AX)
+	VCVTPD2PSY Y9, X9
+	VMOVNTPS   X9, 48(AX)
+	ADDQ       $0x00000040, AX
+	ADDQ       $0x00000040, CX
+	ADDQ       $0x00000040, DX
+	SUBQ       $0x00000010, BX
+	JMP        loop
+
+single:
+	CMPQ       BX, $0x00000004
+	JB         tail
+	VCVTPS2PD  (CX), Y2
+	VCMPPD     $0x11, Y2, Y0, Y3
+	VADDPD     Y1, Y2, Y2
+	VBLENDVPD  Y3, Y1, Y2, Y3
+	VCVTPS2PD  (DX), Y2
+	VMULPD     Y2, Y3, Y3
+	VCVTPD2PSY Y3, X3
+	VMOVNTPS   X3, (AX)
+	ADDQ       $0x00000010, AX
+	ADDQ       $0x00000010, CX
+	ADDQ       $0x00000010, DX
+	SUBQ       $0x00000004, BX
+	JMP        single
+
+tail:
+	TESTQ      BX, BX
+	JZ         done
+	LEAQ       actkernconst<>+640(SB), SI
+	NEGQ       BX
+	VMOVDQU    32(SI)(BX*4), X15
+	VMASKMOVPS (CX), X15, X2
+	VCVTPS2PD  X2, Y2
+	VCMPPD     $0x11, Y2, Y0, Y3
+	VADDPD     Y1, Y2, Y2
+	VBLENDVPD  Y3, Y1, Y2, Y3
+	VMASKMOVPS (DX), X15, X2
+	VCVTPS2PD  X2, Y2
+	VMULPD     Y2, Y3, Y3
+	VCVTPD2PSY Y3, X3
+	VMASKMOVPS X3, X15, (AX)
 
 done:
 	SFENCE

@@ -90,6 +90,25 @@ var simdCases32 = []kerneltest.SIMDCase[float32]{
 		},
 	},
 	{
+		Name: "eluDefaults", Inputs: 1, MaxLen: 193,
+		ParamSets: [][]float32{{float32(0x1p+00)}},
+		Generic:   func(d []float32, in [][]float32, p []float32) { eluDefaultsGeneric(d, in[0], p[0]) },
+		Impls: []kerneltest.SIMDImpl[float32]{
+			{ISA: "avx512", Available: hasAVX512, Run: func(d []float32, in [][]float32, p []float32) { eluDefaultsAVX512(d, in[0], p[0]) }},
+			{ISA: "avx512-stream", Available: hasAVX512, Run: func(d []float32, in [][]float32, p []float32) {
+				h := streamHead(d)
+				eluDefaultsAVX512(d[:h], in[0][:h], p[0])
+				eluDefaultsAVX512Stream(d[h:], in[0][h:], p[0])
+			}},
+			{ISA: "avx2", Available: hasAVX2, Run: func(d []float32, in [][]float32, p []float32) { eluDefaultsAVX2(d, in[0], p[0]) }},
+			{ISA: "avx2-stream", Available: hasAVX2, Run: func(d []float32, in [][]float32, p []float32) {
+				h := streamHead(d)
+				eluDefaultsAVX2(d[:h], in[0][:h], p[0])
+				eluDefaultsAVX2Stream(d[h:], in[0][h:], p[0])
+			}},
+		},
+	},
+	{
 		Name: "eluBackward", Inputs: 2, MaxLen: 97,
 		ParamSets: [][]float32{{float32(0x1p+00)}, {float32(0x1p-01)}, {float32(0x1p+01)}, {float32(0)}},
 		Generic:   func(d []float32, in [][]float32, p []float32) { eluBackwardGeneric(d, in[0], in[1], p[0]) },
@@ -109,6 +128,25 @@ var simdCases32 = []kerneltest.SIMDCase[float32]{
 		},
 	},
 	{
+		Name: "eluBackwardDefaults", Inputs: 2, MaxLen: 97,
+		ParamSets: [][]float32{{float32(0x1p+00)}},
+		Generic:   func(d []float32, in [][]float32, p []float32) { eluBackwardDefaultsGeneric(d, in[0], in[1], p[0]) },
+		Impls: []kerneltest.SIMDImpl[float32]{
+			{ISA: "avx512", Available: hasAVX512, Run: func(d []float32, in [][]float32, p []float32) { eluBackwardDefaultsAVX512(d, in[0], in[1], p[0]) }},
+			{ISA: "avx512-stream", Available: hasAVX512, Run: func(d []float32, in [][]float32, p []float32) {
+				h := streamHead(d)
+				eluBackwardDefaultsAVX512(d[:h], in[0][:h], in[1][:h], p[0])
+				eluBackwardDefaultsAVX512Stream(d[h:], in[0][h:], in[1][h:], p[0])
+			}},
+			{ISA: "avx2", Available: hasAVX2, Run: func(d []float32, in [][]float32, p []float32) { eluBackwardDefaultsAVX2(d, in[0], in[1], p[0]) }},
+			{ISA: "avx2-stream", Available: hasAVX2, Run: func(d []float32, in [][]float32, p []float32) {
+				h := streamHead(d)
+				eluBackwardDefaultsAVX2(d[:h], in[0][:h], in[1][:h], p[0])
+				eluBackwardDefaultsAVX2Stream(d[h:], in[0][h:], in[1][h:], p[0])
+			}},
+		},
+	},
+	{
 		Name: "eluBackwardFromOutput", Inputs: 2, MaxLen: 97,
 		ParamSets: [][]float32{{float32(0x1p+00)}, {float32(0x1p-01)}, {float32(0x1p+01)}, {float32(0)}},
 		Generic:   func(d []float32, in [][]float32, p []float32) { eluBackwardFromOutputGeneric(d, in[0], in[1], p[0]) },
@@ -124,6 +162,31 @@ var simdCases32 = []kerneltest.SIMDCase[float32]{
 				h := streamHead(d)
 				eluBackwardFromOutputAVX2(d[:h], in[0][:h], in[1][:h], p[0])
 				eluBackwardFromOutputAVX2Stream(d[h:], in[0][h:], in[1][h:], p[0])
+			}},
+		},
+	},
+	{
+		Name: "eluBackwardFromOutputDefaults", Inputs: 2, MaxLen: 97,
+		ParamSets: [][]float32{{float32(0x1p+00)}},
+		Generic: func(d []float32, in [][]float32, p []float32) {
+			eluBackwardFromOutputDefaultsGeneric(d, in[0], in[1], p[0])
+		},
+		Impls: []kerneltest.SIMDImpl[float32]{
+			{ISA: "avx512", Available: hasAVX512, Run: func(d []float32, in [][]float32, p []float32) {
+				eluBackwardFromOutputDefaultsAVX512(d, in[0], in[1], p[0])
+			}},
+			{ISA: "avx512-stream", Available: hasAVX512, Run: func(d []float32, in [][]float32, p []float32) {
+				h := streamHead(d)
+				eluBackwardFromOutputDefaultsAVX512(d[:h], in[0][:h], in[1][:h], p[0])
+				eluBackwardFromOutputDefaultsAVX512Stream(d[h:], in[0][h:], in[1][h:], p[0])
+			}},
+			{ISA: "avx2", Available: hasAVX2, Run: func(d []float32, in [][]float32, p []float32) {
+				eluBackwardFromOutputDefaultsAVX2(d, in[0], in[1], p[0])
+			}},
+			{ISA: "avx2-stream", Available: hasAVX2, Run: func(d []float32, in [][]float32, p []float32) {
+				h := streamHead(d)
+				eluBackwardFromOutputDefaultsAVX2(d[:h], in[0][:h], in[1][:h], p[0])
+				eluBackwardFromOutputDefaultsAVX2Stream(d[h:], in[0][h:], in[1][h:], p[0])
 			}},
 		},
 	},

@@ -8,18 +8,24 @@ import "math"
 // amd64 the dispatch replaces them at init with the widest assembly the CPU
 // runs (see ISA).
 var (
-	eluImpl                   = eluGeneric
-	eluBackwardImpl           = eluBackwardGeneric
-	eluBackwardFromOutputImpl = eluBackwardFromOutputGeneric
+	eluImpl                           = eluGeneric
+	eluDefaultsImpl                   = eluDefaultsGeneric
+	eluBackwardImpl                   = eluBackwardGeneric
+	eluBackwardDefaultsImpl           = eluBackwardDefaultsGeneric
+	eluBackwardFromOutputImpl         = eluBackwardFromOutputGeneric
+	eluBackwardFromOutputDefaultsImpl = eluBackwardFromOutputDefaultsGeneric
 )
 
 // Their streaming twins, for outputs too large for the caches (see
 // streamMinLen); nil unless the dispatch has assembly with non-temporal
 // stores.
 var (
-	eluStreamImpl                   func(dst, x []float64, alpha float64)
-	eluBackwardStreamImpl           func(dx, x, dy []float64, alpha float64)
-	eluBackwardFromOutputStreamImpl func(dx, y, dy []float64, alpha float64)
+	eluStreamImpl                           func(dst, x []float64, alpha float64)
+	eluDefaultsStreamImpl                   func(dst, x []float64, alpha float64)
+	eluBackwardStreamImpl                   func(dx, x, dy []float64, alpha float64)
+	eluBackwardDefaultsStreamImpl           func(dx, x, dy []float64, alpha float64)
+	eluBackwardFromOutputStreamImpl         func(dx, y, dy []float64, alpha float64)
+	eluBackwardFromOutputDefaultsStreamImpl func(dx, y, dy []float64, alpha float64)
 )
 
 // eluGeneric is the pure-Go kernel of elu (f64 memory, f64 compute, 72
@@ -115,6 +121,101 @@ func eluGeneric(dst, x []float64, alpha float64) {
 			v71 = v0
 		}
 		dst[i] = v71
+	}
+}
+
+// eluDefaultsGeneric is the pure-Go kernel of eluDefaults (f64 memory, f64
+// compute, 71 operations): the scalar twin of the vector program the assembly
+// kernels run, with exactly the semantics of vprog.Program.Eval, so every
+// backend gives the same bits. The caller guarantees equal lengths; dst may be
+// the same slice as an input.
+func eluDefaultsGeneric(dst, x []float64, alpha float64) {
+	x = x[:len(dst)]
+	v1 := math.Float64frombits(0x0000000000000000)  // 0
+	v3 := math.Float64frombits(0x3ff0000000000000)  // 1
+	v4 := math.Float64frombits(0xc044000000000000)  // -40
+	v6 := math.Float64frombits(0x4086300000000000)  // 710
+	v8 := math.Float64frombits(0x3ff71547652b82fe)  // 1.4426950408889634
+	v12 := math.Float64frombits(0xbfe62e42fefa39ef) // -0.6931471805599453
+	v14 := math.Float64frombits(0xbc7abc9e3b39803f) // -2.3190468138462996e-17
+	v18 := math.Float64frombits(0x3fe0000000000000) // 0.5
+	v31 := math.Float64frombits(0x3e21f2a265956fb2) // 2.0893978046591626e-09
+	v32 := math.Float64frombits(0x3e5af38930c76304) // 2.5100365384992085e-08
+	v34 := math.Float64frombits(0x3e927e502c598216) // 2.755732960487844e-07
+	v36 := math.Float64frombits(0x3ec71de0db91cbba) // 2.7557268507615253e-06
+	v38 := math.Float64frombits(0x3efa01a0198a8804) // 2.4801587275143102e-05
+	v40 := math.Float64frombits(0x3f2a01a01a7c0f12) // 0.00019841269863018395
+	v42 := math.Float64frombits(0x3f56c16c16c1811d) // 0.001388888888890056
+	v44 := math.Float64frombits(0x3f811111111109b8) // 0.00833333333333007
+	v46 := math.Float64frombits(0x3fa5555555555554) // 0.04166666666666666
+	v48 := math.Float64frombits(0x3fc5555555555556) // 0.16666666666666669
+	v51 := math.Float64frombits(0xbff0000000000000) // -1
+	for i := range dst {
+		v0 := x[i]
+		v2 := v1 < v0
+		v5 := v4
+		if v0 > v4 {
+			v5 = v0
+		}
+		v7 := v6
+		if v5 < v6 {
+			v7 = v5
+		}
+		v9 := float64(v7 * v8)
+		v10 := math.RoundToEven(v9)
+		v11 := -v10
+		v13 := math.FMA(v10, v12, v7)
+		v15 := math.FMA(v10, v14, v13)
+		v16 := float64(v13 - v15)
+		v17 := math.FMA(v10, v14, v16)
+		v19 := float64(v15 * v15)
+		v20 := -v19
+		v21 := math.FMA(v15, v15, v20)
+		v22 := float64(v18 * v19)
+		v23 := float64(v18 * v21)
+		v24 := float64(v15 + v22)
+		v25 := float64(v15 - v24)
+		v26 := float64(v25 + v22)
+		v27 := float64(v26 + v23)
+		v28 := math.FMA(v17, v15, v17)
+		v29 := float64(v27 + v28)
+		v30 := float64(v19 * v15)
+		v33 := math.FMA(v15, v31, v32)
+		v35 := math.FMA(v15, v33, v34)
+		v37 := math.FMA(v15, v35, v36)
+		v39 := math.FMA(v15, v37, v38)
+		v41 := math.FMA(v15, v39, v40)
+		v43 := math.FMA(v15, v41, v42)
+		v45 := math.FMA(v15, v43, v44)
+		v47 := math.FMA(v15, v45, v46)
+		v49 := math.FMA(v15, v47, v48)
+		v50 := math.FMA(v30, v49, v29)
+		v52 := ldexpMid(v51, v11)
+		v53 := float64(v3 + v52)
+		v54 := float64(v53 - v3)
+		v55 := float64(v53 - v54)
+		v56 := float64(v3 - v55)
+		v57 := float64(v52 - v54)
+		v58 := float64(v56 + v57)
+		v59 := float64(v50 + v58)
+		v60 := float64(v53 + v24)
+		v61 := float64(v53 - v60)
+		v62 := float64(v61 + v24)
+		v63 := float64(v62 + v59)
+		v64 := float64(v60 + v63)
+		v65 := ldexpMid(v64, v10)
+		v66 := math.Copysign(v65, v0)
+		v67 := math.IsNaN(v0)
+		v68 := float64(v3 * v66)
+		v69 := v68
+		if v2 {
+			v69 = v0
+		}
+		v70 := v69
+		if v67 {
+			v70 = v0
+		}
+		dst[i] = v70
 	}
 }
 
@@ -291,6 +392,174 @@ func eluBackwardGeneric(dx, x, dy []float64, alpha float64) {
 	}
 }
 
+// eluBackwardDefaultsGeneric is the pure-Go kernel of eluBackwardDefaults (f64
+// memory, f64 compute, 113 operations): the scalar twin of the vector program
+// the assembly kernels run, with exactly the semantics of vprog.Program.Eval,
+// so every backend gives the same bits. The caller guarantees equal lengths;
+// dx may be the same slice as an input.
+func eluBackwardDefaultsGeneric(dx, x, dy []float64, alpha float64) {
+	x = x[:len(dx)]
+	dy = dy[:len(dx)]
+	v1 := math.Float64frombits(0x0000000000000000)   // 0
+	v3 := math.Float64frombits(0x3ff0000000000000)   // 1
+	v4 := math.Float64frombits(0xc096d00000000000)   // -1460
+	v6 := math.Float64frombits(0x4086300000000000)   // 710
+	v8 := math.Float64frombits(0x3ff71547652b82fe)   // 1.4426950408889634
+	v11 := math.Float64frombits(0xbfe62e42fefa39ef)  // -0.6931471805599453
+	v13 := math.Float64frombits(0xbc7abc9e3b39803f)  // -2.3190468138462996e-17
+	v17 := math.Float64frombits(0x3fe0000000000000)  // 0.5
+	v30 := math.Float64frombits(0x3e21f2a265956fb2)  // 2.0893978046591626e-09
+	v31 := math.Float64frombits(0x3e5af38930c76304)  // 2.5100365384992085e-08
+	v33 := math.Float64frombits(0x3e927e502c598216)  // 2.755732960487844e-07
+	v35 := math.Float64frombits(0x3ec71de0db91cbba)  // 2.7557268507615253e-06
+	v37 := math.Float64frombits(0x3efa01a0198a8804)  // 2.4801587275143102e-05
+	v39 := math.Float64frombits(0x3f2a01a01a7c0f12)  // 0.00019841269863018395
+	v41 := math.Float64frombits(0x3f56c16c16c1811d)  // 0.001388888888890056
+	v43 := math.Float64frombits(0x3f811111111109b8)  // 0.00833333333333007
+	v45 := math.Float64frombits(0x3fa5555555555554)  // 0.04166666666666666
+	v47 := math.Float64frombits(0x3fc5555555555556)  // 0.16666666666666669
+	v55 := math.Float64frombits(0xc08ff00000000000)  // -1022
+	v57 := math.Float64frombits(0x408f400000000000)  // 1000
+	v60 := math.Float64frombits(0xc08fe80000000000)  // -1021
+	v62 := math.Float64frombits(0x3ff8000000000000)  // 1.5
+	v72 := math.Float64frombits(0xc091300000000000)  // -1100
+	v96 := math.Float64frombits(0x3cc0000000000000)  // 4.440892098500626e-16
+	v102 := math.Float64frombits(0x6570000000000000) // 4.149515568880993e+180
+	v104 := math.Float64frombits(0x2270000000000000) // 8.200532357869981e-143
+	v105 := math.Float64frombits(0x2260000000000000) // 4.100266178934991e-143
+	for i := range dx {
+		v0 := x[i]
+		v2 := v1 < v0
+		v5 := v4
+		if v0 > v4 {
+			v5 = v0
+		}
+		v7 := v6
+		if v5 < v6 {
+			v7 = v5
+		}
+		v9 := float64(v7 * v8)
+		v10 := math.RoundToEven(v9)
+		v12 := math.FMA(v10, v11, v7)
+		v14 := math.FMA(v10, v13, v12)
+		v15 := float64(v12 - v14)
+		v16 := math.FMA(v10, v13, v15)
+		v18 := float64(v14 * v14)
+		v19 := -v18
+		v20 := math.FMA(v14, v14, v19)
+		v21 := float64(v17 * v18)
+		v22 := float64(v17 * v20)
+		v23 := float64(v14 + v21)
+		v24 := float64(v14 - v23)
+		v25 := float64(v24 + v21)
+		v26 := float64(v25 + v22)
+		v27 := math.FMA(v16, v14, v16)
+		v28 := float64(v26 + v27)
+		v29 := float64(v18 * v14)
+		v32 := math.FMA(v14, v30, v31)
+		v34 := math.FMA(v14, v32, v33)
+		v36 := math.FMA(v14, v34, v35)
+		v38 := math.FMA(v14, v36, v37)
+		v40 := math.FMA(v14, v38, v39)
+		v42 := math.FMA(v14, v40, v41)
+		v44 := math.FMA(v14, v42, v43)
+		v46 := math.FMA(v14, v44, v45)
+		v48 := math.FMA(v14, v46, v47)
+		v49 := math.FMA(v29, v48, v28)
+		v50 := float64(v3 + v23)
+		v51 := float64(v3 - v50)
+		v52 := float64(v51 + v23)
+		v53 := float64(v52 + v49)
+		v54 := v4 <= v0
+		v56 := float64(v55 - v10)
+		v58 := v57
+		if v56 < v57 {
+			v58 = v56
+		}
+		v59 := v1
+		if v58 > v1 {
+			v59 = v58
+		}
+		v61 := v10 < v60
+		v63 := ldexpNormal(v62, v59)
+		v64 := v1
+		if v61 {
+			v64 = v63
+		}
+		v65 := float64(v50 + v64)
+		v66 := float64(v65 - v64)
+		v67 := float64(v50 - v66)
+		v68 := float64(v67 + v53)
+		v69 := float64(v68 + v64)
+		v70 := float64(v69 - v64)
+		v71 := float64(v66 + v70)
+		v73 := v72
+		if v10 > v72 {
+			v73 = v10
+		}
+		v74 := ldexpMid(v71, v73)
+		v75 := math.IsNaN(v0)
+		v76 := float64(v3 * v74)
+		v77 := v76
+		if v2 {
+			v77 = v3
+		}
+		v78 := dy[i]
+		v79 := float64(v78 * v3)
+		v80 := v1
+		if v54 {
+			v80 = v50
+		}
+		v81 := float64(v79 * v80)
+		v82 := -v81
+		v83 := math.FMA(v79, v80, v82)
+		v84 := v1
+		if v54 {
+			v84 = v53
+		}
+		v85 := float64(v79 * v84)
+		v86 := float64(v83 + v85)
+		v87 := float64(v81 + v86)
+		v88 := math.Ldexp(v87, int(v10))
+		v89 := v88
+		if v2 {
+			v89 = v79
+		}
+		v90 := v1
+		if v2 {
+			v90 = v1
+		}
+		v91 := float64(v89 + v90)
+		v92 := float64(v77 * v78)
+		v93 := float64(v91 - v92)
+		v94 := math.Abs(v93)
+		v95 := math.Abs(v92)
+		v97 := float64(v95 * v96)
+		v98 := v94 <= v97
+		v99 := math.Abs(v78)
+		v100 := math.Abs(v79)
+		v101 := v99
+		if v100 > v99 {
+			v101 = v100
+		}
+		v103 := float64(v94 * v102)
+		v106 := math.FMA(v101, v104, v105)
+		v107 := v103 <= v106
+		v108 := v98 || v107
+		v109 := v91 == v1
+		v110 := v108 && !v109
+		v111 := v92
+		if v110 {
+			v111 = v91
+		}
+		v112 := v111
+		if v75 {
+			v112 = v0
+		}
+		dx[i] = v112
+	}
+}
+
 // eluBackwardFromOutputGeneric is the pure-Go kernel of eluBackwardFromOutput
 // (f64 memory, f64 compute, 46 operations): the scalar twin of the vector
 // program the assembly kernels run, with exactly the semantics of
@@ -362,5 +631,74 @@ func eluBackwardFromOutputGeneric(dx, y, dy []float64, alpha float64) {
 			v45 = v0
 		}
 		dx[i] = v45
+	}
+}
+
+// eluBackwardFromOutputDefaultsGeneric is the pure-Go kernel of
+// eluBackwardFromOutputDefaults (f64 memory, f64 compute, 41 operations): the
+// scalar twin of the vector program the assembly kernels run, with exactly the
+// semantics of vprog.Program.Eval, so every backend gives the same bits. The
+// caller guarantees equal lengths; dx may be the same slice as an input.
+func eluBackwardFromOutputDefaultsGeneric(dx, y, dy []float64, alpha float64) {
+	y = y[:len(dx)]
+	dy = dy[:len(dx)]
+	v1 := math.Float64frombits(0x0000000000000000)  // 0
+	v3 := math.Float64frombits(0x3ff0000000000000)  // 1
+	v25 := math.Float64frombits(0x3cc0000000000000) // 4.440892098500626e-16
+	v29 := math.Float64frombits(0x6570000000000000) // 4.149515568880993e+180
+	v31 := math.Float64frombits(0x2270000000000000) // 8.200532357869981e-143
+	v32 := math.Float64frombits(0x2260000000000000) // 4.100266178934991e-143
+	for i := range dx {
+		v0 := y[i]
+		v2 := v1 < v0
+		v4 := float64(v0 + v3)
+		v5 := v4
+		if v2 {
+			v5 = v3
+		}
+		v6 := dy[i]
+		v7 := float64(v6 * v3)
+		v8 := float64(v6 * v0)
+		v9 := -v8
+		v10 := math.FMA(v6, v0, v9)
+		v11 := float64(v8 + v7)
+		v12 := float64(v11 - v8)
+		v13 := float64(v11 - v12)
+		v14 := float64(v8 - v13)
+		v15 := float64(v7 - v12)
+		v16 := float64(v14 + v15)
+		v17 := float64(v16 + v10)
+		v18 := v11
+		if v2 {
+			v18 = v7
+		}
+		v19 := v17
+		if v2 {
+			v19 = v1
+		}
+		v20 := float64(v18 + v19)
+		v21 := float64(v5 * v6)
+		v22 := float64(v20 - v21)
+		v23 := math.Abs(v22)
+		v24 := math.Abs(v21)
+		v26 := float64(v24 * v25)
+		v27 := v23 <= v26
+		v28 := math.Abs(v6)
+		v30 := float64(v23 * v29)
+		v33 := math.FMA(v28, v31, v32)
+		v34 := v30 <= v33
+		v35 := v27 || v34
+		v36 := v20 == v1
+		v37 := v35 && !v36
+		v38 := v21
+		if v37 {
+			v38 = v20
+		}
+		v39 := math.IsNaN(v0)
+		v40 := v38
+		if v39 {
+			v40 = v0
+		}
+		dx[i] = v40
 	}
 }

@@ -148,6 +148,30 @@ func eluAVX2(dst, in0 []float64, alpha float64)
 //go:noescape
 func eluAVX2Stream(dst, in0 []float64, alpha float64)
 
+// eluDefaultsAVX512 computes eluDefaults with AVX512 (3 vectors per iteration, masked tail).
+// Requires: AVX, AVX512DQ, AVX512F, BMI2.
+//
+//go:noescape
+func eluDefaultsAVX512(dst, in0 []float64, alpha float64)
+
+// eluDefaultsAVX512Stream computes eluDefaults with non-temporal stores (dst aligned to 64 bytes) with AVX512 (3 vectors per iteration, masked tail).
+// Requires: AVX, AVX512DQ, AVX512F, BMI2, MMX+.
+//
+//go:noescape
+func eluDefaultsAVX512Stream(dst, in0 []float64, alpha float64)
+
+// eluDefaultsAVX2 computes eluDefaults with AVX2 (2 vectors per iteration, masked tail).
+// Requires: AVX, AVX2, FMA3.
+//
+//go:noescape
+func eluDefaultsAVX2(dst, in0 []float64, alpha float64)
+
+// eluDefaultsAVX2Stream computes eluDefaults with non-temporal stores (dst aligned to 64 bytes) with AVX2 (2 vectors per iteration, masked tail).
+// Requires: AVX, AVX2, FMA3, MMX+.
+//
+//go:noescape
+func eluDefaultsAVX2Stream(dst, in0 []float64, alpha float64)
+
 // eluBackwardAVX512 computes eluBackward with AVX512 (2 vectors per iteration, masked tail).
 // Requires: AVX, AVX512DQ, AVX512F, BMI2.
 //
@@ -172,6 +196,30 @@ func eluBackwardAVX2(dst, in0, in1 []float64, alpha float64)
 //go:noescape
 func eluBackwardAVX2Stream(dst, in0, in1 []float64, alpha float64)
 
+// eluBackwardDefaultsAVX512 computes eluBackwardDefaults with AVX512 (3 vectors per iteration, masked tail).
+// Requires: AVX, AVX512DQ, AVX512F, BMI2.
+//
+//go:noescape
+func eluBackwardDefaultsAVX512(dst, in0, in1 []float64, alpha float64)
+
+// eluBackwardDefaultsAVX512Stream computes eluBackwardDefaults with non-temporal stores (dst aligned to 64 bytes) with AVX512 (3 vectors per iteration, masked tail).
+// Requires: AVX, AVX512DQ, AVX512F, BMI2, MMX+.
+//
+//go:noescape
+func eluBackwardDefaultsAVX512Stream(dst, in0, in1 []float64, alpha float64)
+
+// eluBackwardDefaultsAVX2 computes eluBackwardDefaults with AVX2 (2 vectors per iteration, masked tail).
+// Requires: AVX, AVX2, FMA3.
+//
+//go:noescape
+func eluBackwardDefaultsAVX2(dst, in0, in1 []float64, alpha float64)
+
+// eluBackwardDefaultsAVX2Stream computes eluBackwardDefaults with non-temporal stores (dst aligned to 64 bytes) with AVX2 (2 vectors per iteration, masked tail).
+// Requires: AVX, AVX2, FMA3, MMX+.
+//
+//go:noescape
+func eluBackwardDefaultsAVX2Stream(dst, in0, in1 []float64, alpha float64)
+
 // eluBackwardFromOutputAVX512 computes eluBackwardFromOutput with AVX512 (2 vectors per iteration, masked tail).
 // Requires: AVX, AVX512DQ, AVX512F, BMI2.
 //
@@ -195,6 +243,30 @@ func eluBackwardFromOutputAVX2(dst, in0, in1 []float64, alpha float64)
 //
 //go:noescape
 func eluBackwardFromOutputAVX2Stream(dst, in0, in1 []float64, alpha float64)
+
+// eluBackwardFromOutputDefaultsAVX512 computes eluBackwardFromOutputDefaults with AVX512 (2 vectors per iteration, masked tail).
+// Requires: AVX, AVX512DQ, AVX512F, BMI2.
+//
+//go:noescape
+func eluBackwardFromOutputDefaultsAVX512(dst, in0, in1 []float64, alpha float64)
+
+// eluBackwardFromOutputDefaultsAVX512Stream computes eluBackwardFromOutputDefaults with non-temporal stores (dst aligned to 64 bytes) with AVX512 (2 vectors per iteration, masked tail).
+// Requires: AVX, AVX512DQ, AVX512F, BMI2, MMX+.
+//
+//go:noescape
+func eluBackwardFromOutputDefaultsAVX512Stream(dst, in0, in1 []float64, alpha float64)
+
+// eluBackwardFromOutputDefaultsAVX2 computes eluBackwardFromOutputDefaults with AVX2 (2 vectors per iteration, masked tail).
+// Requires: AVX, FMA3.
+//
+//go:noescape
+func eluBackwardFromOutputDefaultsAVX2(dst, in0, in1 []float64, alpha float64)
+
+// eluBackwardFromOutputDefaultsAVX2Stream computes eluBackwardFromOutputDefaults with non-temporal stores (dst aligned to 64 bytes) with AVX2 (2 vectors per iteration, masked tail).
+// Requires: AVX, FMA3, MMX+.
+//
+//go:noescape
+func eluBackwardFromOutputDefaultsAVX2Stream(dst, in0, in1 []float64, alpha float64)
 
 // gegluAVX512 computes geglu with AVX512 (2 vectors per iteration, masked tail).
 // Requires: AVX, AVX512DQ, AVX512F, BMI2.

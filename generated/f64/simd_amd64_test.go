@@ -142,6 +142,25 @@ var simdCases64 = []kerneltest.SIMDCase[float64]{
 		},
 	},
 	{
+		Name: "eluDefaults", Inputs: 1, MaxLen: 73,
+		ParamSets: [][]float64{{0x1p+00}},
+		Generic:   func(d []float64, in [][]float64, p []float64) { eluDefaultsGeneric(d, in[0], p[0]) },
+		Impls: []kerneltest.SIMDImpl[float64]{
+			{ISA: "avx512", Available: hasAVX512, Run: func(d []float64, in [][]float64, p []float64) { eluDefaultsAVX512(d, in[0], p[0]) }},
+			{ISA: "avx512-stream", Available: hasAVX512, Run: func(d []float64, in [][]float64, p []float64) {
+				h := streamHead(d)
+				eluDefaultsAVX512(d[:h], in[0][:h], p[0])
+				eluDefaultsAVX512Stream(d[h:], in[0][h:], p[0])
+			}},
+			{ISA: "avx2", Available: hasAVX2, Run: func(d []float64, in [][]float64, p []float64) { eluDefaultsAVX2(d, in[0], p[0]) }},
+			{ISA: "avx2-stream", Available: hasAVX2, Run: func(d []float64, in [][]float64, p []float64) {
+				h := streamHead(d)
+				eluDefaultsAVX2(d[:h], in[0][:h], p[0])
+				eluDefaultsAVX2Stream(d[h:], in[0][h:], p[0])
+			}},
+		},
+	},
+	{
 		Name: "eluBackward", Inputs: 2, MaxLen: 49,
 		ParamSets: [][]float64{{0x1p+00}, {0x1p-01}, {0x1p+01}, {0}},
 		Generic:   func(d []float64, in [][]float64, p []float64) { eluBackwardGeneric(d, in[0], in[1], p[0]) },
@@ -161,6 +180,25 @@ var simdCases64 = []kerneltest.SIMDCase[float64]{
 		},
 	},
 	{
+		Name: "eluBackwardDefaults", Inputs: 2, MaxLen: 73,
+		ParamSets: [][]float64{{0x1p+00}},
+		Generic:   func(d []float64, in [][]float64, p []float64) { eluBackwardDefaultsGeneric(d, in[0], in[1], p[0]) },
+		Impls: []kerneltest.SIMDImpl[float64]{
+			{ISA: "avx512", Available: hasAVX512, Run: func(d []float64, in [][]float64, p []float64) { eluBackwardDefaultsAVX512(d, in[0], in[1], p[0]) }},
+			{ISA: "avx512-stream", Available: hasAVX512, Run: func(d []float64, in [][]float64, p []float64) {
+				h := streamHead(d)
+				eluBackwardDefaultsAVX512(d[:h], in[0][:h], in[1][:h], p[0])
+				eluBackwardDefaultsAVX512Stream(d[h:], in[0][h:], in[1][h:], p[0])
+			}},
+			{ISA: "avx2", Available: hasAVX2, Run: func(d []float64, in [][]float64, p []float64) { eluBackwardDefaultsAVX2(d, in[0], in[1], p[0]) }},
+			{ISA: "avx2-stream", Available: hasAVX2, Run: func(d []float64, in [][]float64, p []float64) {
+				h := streamHead(d)
+				eluBackwardDefaultsAVX2(d[:h], in[0][:h], in[1][:h], p[0])
+				eluBackwardDefaultsAVX2Stream(d[h:], in[0][h:], in[1][h:], p[0])
+			}},
+		},
+	},
+	{
 		Name: "eluBackwardFromOutput", Inputs: 2, MaxLen: 49,
 		ParamSets: [][]float64{{0x1p+00}, {0x1p-01}, {0x1p+01}, {0}},
 		Generic:   func(d []float64, in [][]float64, p []float64) { eluBackwardFromOutputGeneric(d, in[0], in[1], p[0]) },
@@ -176,6 +214,31 @@ var simdCases64 = []kerneltest.SIMDCase[float64]{
 				h := streamHead(d)
 				eluBackwardFromOutputAVX2(d[:h], in[0][:h], in[1][:h], p[0])
 				eluBackwardFromOutputAVX2Stream(d[h:], in[0][h:], in[1][h:], p[0])
+			}},
+		},
+	},
+	{
+		Name: "eluBackwardFromOutputDefaults", Inputs: 2, MaxLen: 49,
+		ParamSets: [][]float64{{0x1p+00}},
+		Generic: func(d []float64, in [][]float64, p []float64) {
+			eluBackwardFromOutputDefaultsGeneric(d, in[0], in[1], p[0])
+		},
+		Impls: []kerneltest.SIMDImpl[float64]{
+			{ISA: "avx512", Available: hasAVX512, Run: func(d []float64, in [][]float64, p []float64) {
+				eluBackwardFromOutputDefaultsAVX512(d, in[0], in[1], p[0])
+			}},
+			{ISA: "avx512-stream", Available: hasAVX512, Run: func(d []float64, in [][]float64, p []float64) {
+				h := streamHead(d)
+				eluBackwardFromOutputDefaultsAVX512(d[:h], in[0][:h], in[1][:h], p[0])
+				eluBackwardFromOutputDefaultsAVX512Stream(d[h:], in[0][h:], in[1][h:], p[0])
+			}},
+			{ISA: "avx2", Available: hasAVX2, Run: func(d []float64, in [][]float64, p []float64) {
+				eluBackwardFromOutputDefaultsAVX2(d, in[0], in[1], p[0])
+			}},
+			{ISA: "avx2-stream", Available: hasAVX2, Run: func(d []float64, in [][]float64, p []float64) {
+				h := streamHead(d)
+				eluBackwardFromOutputDefaultsAVX2(d[:h], in[0][:h], in[1][:h], p[0])
+				eluBackwardFromOutputDefaultsAVX2Stream(d[h:], in[0][h:], in[1][h:], p[0])
 			}},
 		},
 	},

@@ -112,7 +112,9 @@ func commonDocLines(a *spec.Activation) []string {
 }
 
 // emitAPIFile renders <name>.go: the exported functions of activation a.
-func emitAPIFile(f *jen.File, a *spec.Activation, ks kernels, prec string, t string) error {
+// atDefaults are the kernels specialized for the defaults
+// (spec.Activation.SpecializeDefaults), nil where there are none.
+func emitAPIFile(f *jen.File, a *spec.Activation, ks, atDefaults kernels, prec string, t string) error {
 	env, err := ruleEnv(a, prec)
 	if err != nil {
 		return err
@@ -155,7 +157,7 @@ func emitAPIFile(f *jen.File, a *spec.Activation, ks kernels, prec string, t str
 		if p == nil {
 			continue
 		}
-		emitAPIFunc(f, a, d, p, t)
+		emitAPIFunc(f, a, d, p, atDefaults[d], t)
 	}
 	return nil
 }
@@ -183,7 +185,9 @@ func float32DocLines(a *spec.Activation, d vprog.Direction, t string) []string {
 		"the corrections only a float64 result needs:", "", line}
 }
 
-func emitAPIFunc(f *jen.File, a *spec.Activation, d vprog.Direction, p *vprog.Program, t string) {
+// emitAPIFunc renders the exported function of direction d, which runs
+// p's kernels, or pd's (nil: none) when the call passes the defaults.
+func emitAPIFunc(f *jen.File, a *spec.Activation, d vprog.Direction, p, pd *vprog.Program, t string) {
 	fn := apiName(a, d)
 	slices, order := apiSlices(d)
 	var lines []string
@@ -227,6 +231,15 @@ func emitAPIFunc(f *jen.File, a *spec.Activation, d vprog.Direction, p *vprog.Pr
 	}
 	lines = append(lines, float32DocLines(a, d, t)...)
 	lines = append(lines, paramDocLines(a)...)
+	if pd != nil {
+		var at []string
+		for _, p := range a.Params {
+			at = append(at, goParam(p.Name)+" = "+fmtFloat(p.Default))
+		}
+		lines = append(lines, "", fmt.Sprintf("At the defaults (%s) the call runs kernels specialized for them, "+
+			"with each parameter a constant, which costs less: they meet the same accuracy bar, "+
+			"but their last bit may differ from the general kernels'.", strings.Join(at, ", ")))
+	}
 	lines = append(lines, commonDocLines(a)...)
 	out := slices[0]
 	lines = append(lines, "", fmt.Sprintf("All slices must have the same length. %s may be the same slice as "+
@@ -275,6 +288,10 @@ func emitAPIFunc(f *jen.File, a *spec.Activation, d vprog.Direction, p *vprog.Pr
 	for _, k := range order {
 		call = append(call, slices[k])
 	}
+	if pd != nil {
+		atDefaults := append(streamCall(pd, call, paramArgs(a)), jen.Return())
+		body = append(body, jen.If(defaultsCond(a, t)).Block(atDefaults...))
+	}
 	body = append(body, rareCall(p, call, paramArgs(a))...)
 	body = append(body, streamCall(p, call, paramArgs(a))...)
 
@@ -287,17 +304,50 @@ func emitAPIFunc(f *jen.File, a *spec.Activation, d vprog.Direction, p *vprog.Pr
 	f.Line()
 }
 
+// defaultsCond is the API's test that every parameter has its default, as
+// the element type t holds it (the value the specialized kernels bind).
+func defaultsCond(a *spec.Activation, t string) *jen.Statement {
+	var cond *jen.Statement
+	for _, p := range a.Params {
+		v := p.Default
+		if t == "float32" {
+			v = float64(float32(v))
+		}
+		c := jen.Id(goParam(p.Name)).Op("==").Id(t).Call(floatCode(v))
+		if cond == nil {
+			cond = c
+		} else {
+			cond = cond.Op("&&").Add(c)
+		}
+	}
+	return cond
+}
+
 // emitGenericFile renders <name>_generic.go: the Impl variables and the
-// pure-Go kernels.
-func emitGenericFile(f *jen.File, a *spec.Activation, ks kernels, helpers helperSet) error {
-	var vars []jen.Code
+// pure-Go kernels, the general ones (ks) and those specialized for the
+// defaults (atDefaults, nil where there are none).
+func emitGenericFile(f *jen.File, a *spec.Activation, ks, atDefaults kernels, helpers helperSet) error {
+	// Every kernel of the file: per direction the general kernel, its
+	// usual twin (a rare path's) and the one at the defaults.
+	type kernel struct {
+		d vprog.Direction
+		p *vprog.Program
+	}
+	var all []kernel
 	for _, d := range directions {
 		if p := ks[d]; p != nil {
-			vars = append(vars, jen.Id(implName(p)).Op("=").Id(kernelName(p)))
+			all = append(all, kernel{d, p})
 			if usual := p.SplitRare(); usual != nil {
-				vars = append(vars, jen.Id(implName(usual)).Op("=").Id(kernelName(usual)))
+				all = append(all, kernel{d, usual})
+			}
+			if pd := atDefaults[d]; pd != nil {
+				all = append(all, kernel{d, pd})
 			}
 		}
+	}
+	var vars []jen.Code
+	for _, k := range all {
+		vars = append(vars, jen.Id(implName(k.p)).Op("=").Id(kernelName(k.p)))
 	}
 	f.Add(docComment(fmt.Sprintf("The kernels %s's functions call. They start as the pure-Go kernels; "+
 		"on amd64 the dispatch replaces them at init with the widest assembly the CPU runs "+
@@ -305,33 +355,17 @@ func emitGenericFile(f *jen.File, a *spec.Activation, ks kernels, helpers helper
 	f.Var().Defs(vars...)
 	f.Line()
 	var streamVars []jen.Code
-	for _, d := range directions {
-		if p := ks[d]; p != nil {
-			streamVars = append(streamVars, streamVar(p, d))
-			if usual := p.SplitRare(); usual != nil {
-				streamVars = append(streamVars, streamVar(usual, d))
-			}
-		}
+	for _, k := range all {
+		streamVars = append(streamVars, streamVar(k.p, k.d))
 	}
 	f.Add(docComment("Their streaming twins, for outputs too large for the caches (see streamMinLen); " +
 		"nil unless the dispatch has assembly with non-temporal stores."))
 	f.Var().Defs(streamVars...)
 	f.Line()
-	for _, d := range directions {
-		p := ks[d]
-		if p == nil {
-			continue
-		}
-		code, err := emitKernel(p, d, helpers)
+	for _, k := range all {
+		code, err := emitKernel(k.p, k.d, helpers)
 		if err != nil {
 			return err
-		}
-		if usual := p.SplitRare(); usual != nil {
-			more, err := emitKernel(usual, d, helpers)
-			if err != nil {
-				return err
-			}
-			code = append(code, more...)
 		}
 		for _, c := range code {
 			f.Add(c)

@@ -55,6 +55,13 @@ func TestGenerateDeterministic(t *testing.T) {
 		"f64/isa.go", "f64/doc.go", "f64/helpers.go", "f64/example_test.go", "f64/bench_helpers_test.go"} {
 		assert.Contains(t, a, want)
 	}
+	// elu has specialize_defaults: the API runs the specialized kernels at
+	// alpha = 1, the general ones otherwise.
+	api := string(a["f32/elu.go"])
+	assert.Contains(t, api, "if alpha == float32(1.0) {")
+	assert.Contains(t, api, "eluDefaultsImpl(dst, x, alpha)\n\t\treturn\n\t}")
+	assert.Contains(t, string(a["f32/elu_generic.go"]), "func eluDefaultsGeneric(")
+	assert.NotContains(t, string(a["f32/celu.go"]), "Defaults", "celu does not ask for it")
 }
 
 func TestGenerateFailsWithoutOutput(t *testing.T) {

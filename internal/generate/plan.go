@@ -97,6 +97,7 @@ func (g *generator) generatePackage(pr precision, acts []*spec.Activation, out *
 	}
 	t := goType(pr.mem)
 	ks := map[string]kernels{}
+	atDefaults := map[string]kernels{} // the specialized kernels (spec.Activation.SpecializeDefaults)
 	var asmKernels []asm.Kernel
 	var elementwise []*spec.Activation
 	shaped := map[string]*shapedPlan{}
@@ -137,6 +138,25 @@ func (g *generator) generatePackage(pr precision, acts []*spec.Activation, out *
 			asmKernels = append(asmKernels, asmKernel(a, p, pr.mem))
 			if usual := p.SplitRare(); usual != nil {
 				asmKernels = append(asmKernels, asmKernel(a, usual, pr.mem))
+			}
+			if a.SpecializeDefaults {
+				pd, err := vprog.LowerAtDefaults(a, d, pr.mem)
+				if err != nil {
+					return fmt.Errorf("lowering %s at its defaults (%s, %s): %w", a.Name, pr.pkg, dirName(d), err)
+				}
+				if pd.SplitRare() != nil {
+					// The API would need the rare split's two calls under the
+					// defaults' branch too; no entry has needed it yet.
+					return fmt.Errorf("%s: specialize_defaults: %s has a rare path at its defaults, which the specialized kernels do not support", a.Pos, pd.Name)
+				}
+				out.programs = append(out.programs, pd)
+				kd := atDefaults[a.Name]
+				kd[d] = pd
+				atDefaults[a.Name] = kd
+				// Tested at the defaults only: the kernel ignores its parameters.
+				ak := asmKernel(a, pd, pr.mem)
+				ak.ParamSets = ak.ParamSets[:1]
+				asmKernels = append(asmKernels, ak)
 			}
 		}
 		ks[a.Name] = k
@@ -191,14 +211,14 @@ func (g *generator) generatePackage(pr precision, acts []*spec.Activation, out *
 	acts = elementwise // New, the examples and the plots take elementwise entries
 	for _, a := range acts {
 		f := newFile(pr.pkg)
-		if err := emitAPIFile(f, a, ks[a.Name], pr.pkg, t); err != nil {
+		if err := emitAPIFile(f, a, ks[a.Name], atDefaults[a.Name], pr.pkg, t); err != nil {
 			return fmt.Errorf("%s: %s: %w", a.Pos, a.Name, err)
 		}
 		if err := render(a.Name+".go", f); err != nil {
 			return err
 		}
 		f = newFile(pr.pkg)
-		if err := emitGenericFile(f, a, ks[a.Name], helpers); err != nil {
+		if err := emitGenericFile(f, a, ks[a.Name], atDefaults[a.Name], helpers); err != nil {
 			return fmt.Errorf("%s: %s: %w", a.Pos, a.Name, err)
 		}
 		if err := render(a.Name+"_generic.go", f); err != nil {

@@ -279,6 +279,7 @@ var activationFields = []string{
 	"name", "go_name", "kind", "doc", "torch", "params", "constants", "thresholds",
 	"let", "let_output", "forward", "derivative", "derivative_output", "output_requires", "float32",
 	"baseline", "kinks", "special", "deviations", "test_params", "accuracy_gaps", "rare",
+	"specialize_defaults",
 }
 
 func (l *loader) spec(doc *yaml.Node) *Spec {
@@ -1059,6 +1060,9 @@ func (l *loader) activation(n *yaml.Node) *Activation {
 			at.testParams = append(at.testParams, l.pos(tn))
 		}
 	}
+	if f, ok := m["specialize_defaults"]; ok {
+		a.SpecializeDefaults = l.specializeDefaults(f, a)
+	}
 	if f, ok := m["rare"]; ok && a.Kind != "elementwise" {
 		l.errorf(f.key, "rare: only elementwise entries name rare branches (a gated entry's kernels take its gate's), not a %s entry", a.Kind)
 	} else if ok {
@@ -1082,6 +1086,26 @@ func (l *loader) activation(n *yaml.Node) *Activation {
 		l.checkRare(a)
 	}
 	return a
+}
+
+// specializeDefaults reads specialize_defaults: true or false, for an
+// elementwise entry with parameters (the kernels it asks for bind them).
+func (l *loader) specializeDefaults(f field, a *Activation) bool {
+	v := resolve(f.val)
+	if v.Kind != yaml.ScalarNode || v.Tag != "!!bool" {
+		l.errorf(v, "specialize_defaults: expected true or false, got %s", kindName(v))
+		return false
+	}
+	on := v.Value == "true" || v.Value == "True" || v.Value == "TRUE"
+	switch {
+	case on && a.Kind != "elementwise":
+		l.errorf(f.key, "specialize_defaults: only elementwise entries have kernels of their own to specialize, not a %s entry", a.Kind)
+	case on && len(a.Params) == 0:
+		l.errorf(f.key, "specialize_defaults: %s has no parameters to bind", a.Name)
+	default:
+		return on
+	}
+	return false
 }
 
 // gap reads one accuracy_gaps entry: a kernel known to miss the bar, with

@@ -92,6 +92,12 @@ type Activation struct {
 	Special    []Special
 	Deviations []string             // where we differ from PyTorch on purpose, and why
 	TestParams []map[string]float64 // non-default parameter sets the tests also run
+	// SpecializeDefaults (YAML specialize_defaults:) asks for a second set
+	// of kernels with every parameter bound to its default, which the API
+	// runs when a call passes the defaults: a constant folds where a
+	// parameter cannot (elu's alpha = 1 drops the product that keeps
+	// alpha*expm1(x) within 1 ULP for every alpha).
+	SpecializeDefaults bool
 	// Rows: the kind "rows" (softmax family). Reduce are the forward's
 	// per-row reductions over x, in order; Forward is over x and them (and
 	// RowOutput says it gives one value per row, as logsumexp). Backward is

@@ -62,20 +62,44 @@ func KernelName(specName string, d Direction) string {
 // result is that NaN, payload included; a NaN dy propagates through the
 // final multiplication.
 func Lower(a *spec.Activation, d Direction, mem Type) (*Program, error) {
+	return lower(a, d, mem, false)
+}
+
+// LowerAtDefaults is Lower with every parameter bound to its default, as
+// the element type holds it: the program of the kernels the API runs when
+// a call passes the defaults (spec.Activation.SpecializeDefaults), where
+// each parameter is a constant the lowering can fold (a product by 1 is
+// no product). Its name is Lower's with "Defaults" appended, and it keeps
+// the parameters in its signature, unread, so that it is called exactly
+// as the general kernel is.
+func LowerAtDefaults(a *spec.Activation, d Direction, mem Type) (*Program, error) {
+	return lower(a, d, mem, true)
+}
+
+func lower(a *spec.Activation, d Direction, mem Type, atDefaults bool) (*Program, error) {
 	if f := kernelFormula(a, d, mem); mem == F32 && f != nil && f.Float32Lanes {
-		return lowerWith(a, d, mem, F32)
+		return lowerWith(a, d, mem, F32, atDefaults)
 	}
-	p, err := lowerWith(a, d, mem, F64)
+	p, err := lowerWith(a, d, mem, F64, atDefaults)
 	if err != nil || mem != F32 || !roundsOnce(p) {
 		return p, err
 	}
-	return lowerWith(a, d, mem, F32)
+	return lowerWith(a, d, mem, F32, atDefaults)
 }
 
-func lowerWith(a *spec.Activation, d Direction, mem, compute Type) (p *Program, err error) {
+func lowerWith(a *spec.Activation, d Direction, mem, compute Type, atDefaults bool) (p *Program, err error) {
 	params := make([]string, len(a.Params))
 	for i, prm := range a.Params {
 		params[i] = prm.Name
+	}
+	var bound []float64 // the parameters' values when they are bound
+	if atDefaults {
+		bound = a.Defaults()
+		if mem == F32 {
+			for i, v := range bound {
+				bound[i] = float64(float32(v))
+			}
+		}
 	}
 	inputs := 2
 	formula, variable := kernelFormula(a, d, mem), "x"
@@ -89,8 +113,11 @@ func lowerWith(a *spec.Activation, d Direction, mem, compute Type) (p *Program, 
 		variable = "y"
 	}
 	name := KernelName(a.Name, d)
+	if atDefaults {
+		name += "Defaults"
+	}
 	b := NewBuilder(name, mem, compute, inputs, params)
-	l := &lowerer{b: b, a: a, mem: mem, inputs: map[string]int{variable: 0}, formula: formula}
+	l := &lowerer{b: b, a: a, mem: mem, inputs: map[string]int{variable: 0}, formula: formula, bound: bound}
 	defer func() {
 		// The builder panics on malformed programs; the loader should have
 		// refused such a formula, so this is a bug worth a clear message.
@@ -136,6 +163,9 @@ type lowerer struct {
 	// (a channel's weight, bound to an input, replaces its parameter).
 	inputs, scalars map[string]int
 	formula         *spec.Formula
+	// bound are the parameters' values when the program binds them
+	// (LowerAtDefaults): each is then a constant, not a Param.
+	bound []float64
 	// read records the inputs the formula uses (for LowerFormula's NaN
 	// rule).
 	read map[string]bool
@@ -221,6 +251,9 @@ func (l *lowerer) ident(e *ast.Ident) (Value, error) {
 	}
 	for i, p := range l.a.Params {
 		if p.Name == e.Name {
+			if l.bound != nil {
+				return b.Const(l.bound[i]), nil
+			}
 			return b.Param(i), nil
 		}
 	}
@@ -432,7 +465,10 @@ func (l *lowerer) constant(e ast.Expr) (float64, bool) {
 		if _, ok := l.scalars[e.Name]; ok {
 			return 0, false
 		}
-		if slices.ContainsFunc(l.a.Params, func(p spec.Param) bool { return p.Name == e.Name }) {
+		if i := slices.IndexFunc(l.a.Params, func(p spec.Param) bool { return p.Name == e.Name }); i >= 0 {
+			if l.bound != nil {
+				return l.bound[i], true
+			}
 			return 0, false
 		}
 		if slices.ContainsFunc(l.a.Thresholds, func(t spec.Threshold) bool { return t.Name == e.Name }) {

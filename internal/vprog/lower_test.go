@@ -388,3 +388,48 @@ func TestLowerLog1pOfExpNeg(t *testing.T) {
 		assert.True(t, math.IsNaN(p.Eval([]float64{math.NaN()}, nil)))
 	}
 }
+
+// TestLowerAtDefaults: the program at the defaults reads no parameter,
+// keeps them in its signature, is named for what it is, and computes the
+// general program's function at the defaults; a parameter folded into a
+// float32-lanes product (elu's alpha = 1) makes it shorter.
+func TestLowerAtDefaults(t *testing.T) {
+	a := activation(t, "elu", "where(x > 0, x, alpha*expm1(x))", "where(x > 0, 1, alpha*exp(x))",
+		spec.Param{Name: "alpha", Default: 1})
+	f32 := formula(t, "where(x > 0, x, alpha*expm1(min(x, 0)))")
+	f32.Float32Lanes = true
+	a.Float32.Forward = &f32
+	for _, mem := range []Type{F32, F64} {
+		for _, d := range []Direction{Forward, Backward} {
+			p, err := Lower(a, d, mem)
+			require.NoError(t, err)
+			pd, err := LowerAtDefaults(a, d, mem)
+			require.NoError(t, err)
+			assert.Equal(t, KernelName("elu", d)+"Defaults", pd.Name)
+			assert.Equal(t, p.Params, pd.Params, "the same signature")
+			assert.Equal(t, p.Compute, pd.Compute)
+			for _, in := range pd.Instrs {
+				assert.NotEqual(t, OpParam, in.Op, "%s reads a parameter", pd.Name)
+			}
+			for _, x := range []float64{-30, -1, -1e-3, -1e-30, 0, 2, math.Inf(-1)} {
+				ins := []float64{x}
+				if d != Forward {
+					ins = append(ins, 0.75)
+				}
+				want, got := p.Eval(ins, []float64{1}), pd.Eval(ins, []float64{1})
+				// Within 1 ULP of each other: both are within the bar,
+				// but the last bit may differ.
+				if mem == F32 {
+					assert.LessOrEqual(t, testutil.ULP(float32(got), float32(want)), 1.0, "%s at %v", pd.Name, x)
+				} else {
+					assert.LessOrEqual(t, testutil.ULP(got, want), 1.0, "%s at %v", pd.Name, x)
+				}
+			}
+		}
+	}
+	p, err := Lower(a, Forward, F32)
+	require.NoError(t, err)
+	pd, err := LowerAtDefaults(a, Forward, F32)
+	require.NoError(t, err)
+	assert.Less(t, len(pd.compact().Instrs)+5, len(p.compact().Instrs), "alpha = 1 drops the hi + lo product")
+}
